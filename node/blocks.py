@@ -1,0 +1,105 @@
+"""Blocks: a header that commits to everything, and the transactions.
+
+The block hash is the hash of the header alone; the header commits to the
+transactions (RFC 6962 root of their ids) and to the state after them, so a
+header plus a commit certificate is enough for a light client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from node.codec import decode, encode, tagged_hash
+from node.errors import MalformedInput
+from node.identity import MEMBER_ID_BYTES, MemberId
+from node.transactions import Transaction, decode_transaction
+from storage.batch_tree import tree_root
+
+BLOCK_VERSION = 1
+MAX_BLOCK_BYTES = 8 * 1024 * 1024
+MAX_BLOCK_TXS = 20_000
+ZERO_HASH = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class Header:
+    chain_id: str
+    height: int
+    previous_hash: bytes
+    time_ms: int
+    proposer: MemberId
+    view: int
+    txs_root: bytes
+    state_root: bytes
+    validator_set_hash: bytes
+
+    def to_array(self) -> list[Any]:
+        return [BLOCK_VERSION, self.chain_id, self.height, self.previous_hash, self.time_ms,
+                self.proposer, self.view, self.txs_root, self.state_root,
+                self.validator_set_hash]
+
+    def encode(self) -> bytes:
+        return encode(self.to_array())
+
+    @property
+    def block_hash(self) -> bytes:
+        return tagged_hash(b"senim/block-header/v1", self.encode())
+
+    @classmethod
+    def from_array(cls, value: Any) -> Header:
+        if not isinstance(value, list) or len(value) != 10 or value[0] != BLOCK_VERSION:
+            raise MalformedInput("block header must be an array of 10 items, version 1")
+        (_, chain_id, height, previous, time_ms, proposer, view, txs_root, state_root,
+         vset) = value
+        ints_ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                      for v in (height, time_ms, view))
+        hashes_ok = all(isinstance(v, bytes) and len(v) == 32
+                        for v in (previous, txs_root, state_root, vset))
+        if not (isinstance(chain_id, str) and ints_ok and hashes_ok and
+                isinstance(proposer, bytes) and len(proposer) == MEMBER_ID_BYTES):
+            raise MalformedInput("block header fields have the wrong types")
+        return cls(chain_id, height, previous, time_ms, MemberId(proposer), view, txs_root,
+                   state_root, vset)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Header:
+        return cls.from_array(decode(data))
+
+
+@dataclass(frozen=True)
+class Block:
+    header: Header
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def block_hash(self) -> bytes:
+        return self.header.block_hash
+
+    def encode(self) -> bytes:
+        return encode([self.header.to_array(), [tx.encode() for tx in self.transactions]])
+
+
+def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
+    return tree_root([tx.tx_id for tx in transactions])
+
+
+def decode_block(data: bytes) -> Block:
+    """Decode a block and check that its header commits to its transactions."""
+    if len(data) > MAX_BLOCK_BYTES:
+        raise MalformedInput(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
+    value = decode(data)
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+        raise MalformedInput("block must be [header, [transactions]]")
+    if len(value[1]) > MAX_BLOCK_TXS:
+        raise MalformedInput(f"block holds more than {MAX_BLOCK_TXS} transactions")
+    header = Header.from_array(value[0])
+    txs = []
+    for raw in value[1]:
+        if not isinstance(raw, bytes):
+            raise MalformedInput("block transactions must be byte strings")
+        txs.append(decode_transaction(raw))
+    block = Block(header, tuple(txs))
+    if transactions_root(block.transactions) != header.txs_root:
+        raise MalformedInput("transactions do not match the header's transactions root")
+    return block

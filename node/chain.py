@@ -1,0 +1,215 @@
+"""The chain on disk: blocks, certificates, the transaction index and the state.
+
+One LevelDB holds everything; a committed block, its certificate, its state
+change, the transaction index entries and the new head are written in ONE
+atomic batch, so kill -9 at any instant leaves the chain at a block boundary.
+Start-up reads the head and the state root; nothing is replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass, field
+
+from node.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
+from node.codec import decode, encode
+from node.errors import MalformedInput, TxRejected
+from node.genesis import Genesis
+from node.identity import MemberId
+from node.ledger import BlockContext, apply_transaction, check_envelope
+from node.transactions import Transaction
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueStore
+from storage.state_tree import StateOverlay, StateTree
+
+log = logging.getLogger("senim.chain")
+
+STATE_PREFIX = b"s/"
+BLOCK_PREFIX = b"B"
+CERT_PREFIX = b"C"
+HASH_INDEX_PREFIX = b"H"
+TX_INDEX_PREFIX = b"T"
+HEAD_KEY = b"meta:head"
+GENESIS_KEY = b"meta:genesis"
+
+
+def _height_key(prefix: bytes, height: int) -> bytes:
+    return prefix + struct.pack(">Q", height)
+
+
+@dataclass
+class Execution:
+    """The outcome of executing transactions on top of the head, not yet committed."""
+
+    header: Header
+    overlay: StateOverlay
+    accepted: list[Transaction]
+    rejected: list[tuple[Transaction, TxRejected]] = field(default_factory=list)
+
+    @property
+    def block(self) -> Block:
+        return Block(self.header, tuple(self.accepted))
+
+
+class Chain:
+    def __init__(self, kv: KeyValueStore, genesis: Genesis) -> None:
+        self.kv = kv
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.state = StateTree(kv, STATE_PREFIX)
+        stored_genesis = kv.get(GENESIS_KEY)
+        genesis_id = encode(genesis.to_json()["members"].__repr__().encode())
+        if stored_genesis is None:
+            self._write_genesis(genesis_id)
+        elif stored_genesis != genesis_id:
+            raise CorruptStateError("the data directory belongs to another genesis")
+        head = kv.get(HEAD_KEY)
+        if head is None:
+            raise CorruptStateError("data directory has no head record")
+        height, head_hash = decode(head)
+        self.head_header = self._load_header(height)
+        if self.head_header.block_hash != head_hash:
+            raise CorruptStateError(f"head record does not match block {height}")
+        if self.head_header.state_root != self.state.root:
+            raise CorruptStateError(
+                f"state root on disk {self.state.root.hex()} does not match block {height}")
+        log.info("chain loaded: height %d head %s state %s", height, head_hash.hex()[:16],
+                 self.state.root.hex()[:16])
+
+    def _write_genesis(self, genesis_id: bytes) -> None:
+        overlay = self.state.overlay()
+        for key, value in self.genesis.initial_state().items():
+            overlay.set(key, value)
+        header = Header(self.chain_id, 0, ZERO_HASH, self.genesis.genesis_time_ms,
+                        MemberId(b"\x00" * 20), 0, transactions_root([]), overlay.root(),
+                        self.genesis.validator_set_hash)
+        writes = self.state.commit(overlay)
+        writes.update(self._block_writes(Block(header, ()), b""))
+        writes[GENESIS_KEY] = genesis_id
+        self.kv.write(writes, sync=True)
+        self.state.committed(overlay)
+
+    # ---- reads -------------------------------------------------------------------------
+    @property
+    def height(self) -> int:
+        return self.head_header.height
+
+    @property
+    def head_hash(self) -> bytes:
+        return self.head_header.block_hash
+
+    def _load_header(self, height: int) -> Header:
+        block = self.get_block(height)
+        if block is None:
+            raise CorruptStateError(f"block {height} missing from the store")
+        return block.header
+
+    def get_block_bytes(self, height: int) -> bytes | None:
+        return self.kv.get(_height_key(BLOCK_PREFIX, height))
+
+    def get_block(self, height: int) -> Block | None:
+        data = self.get_block_bytes(height)
+        if data is None:
+            return None
+        try:
+            return decode_block(data)
+        except MalformedInput as exc:
+            raise CorruptStateError(f"stored block {height} does not decode: {exc}") from exc
+
+    def get_certificate(self, height: int) -> bytes | None:
+        return self.kv.get(_height_key(CERT_PREFIX, height))
+
+    def height_of_hash(self, block_hash: bytes) -> int | None:
+        data = self.kv.get(HASH_INDEX_PREFIX + block_hash)
+        return None if data is None else struct.unpack(">Q", data)[0]
+
+    def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
+        data = self.kv.get(TX_INDEX_PREFIX + tx_id)
+        if data is None:
+            return None
+        height, index = decode(data)
+        return height, index
+
+    def is_committed(self, tx_id: bytes) -> bool:
+        return self.kv.get(TX_INDEX_PREFIX + tx_id) is not None
+
+    # ---- execution ---------------------------------------------------------------------
+    def build(self, txs: list[Transaction], proposer: MemberId, view: int, time_ms: int,
+              verified: set[bytes] | frozenset[bytes] = frozenset()) -> Execution:
+        """Execute candidate transactions on the head, dropping the ones refused."""
+        time_ms = max(time_ms, self.head_header.time_ms)
+        ctx = BlockContext(self.chain_id, self.height + 1, time_ms)
+        overlay = self.state.overlay()
+        accepted: list[Transaction] = []
+        rejected: list[tuple[Transaction, TxRejected]] = []
+        seen: set[bytes] = set()
+        for tx in txs:
+            try:
+                self._execute_one(overlay, tx, ctx, seen, tx.tx_id in verified)
+            except TxRejected as exc:
+                rejected.append((tx, exc))
+                continue
+            accepted.append(tx)
+        header = Header(self.chain_id, ctx.height, self.head_hash, time_ms, proposer, view,
+                        transactions_root(accepted), overlay.root(),
+                        self.genesis.validator_set_hash)
+        return Execution(header, overlay, accepted, rejected)
+
+    def validate(self, block: Block,
+                 verified: set[bytes] | frozenset[bytes] = frozenset()) -> Execution:
+        """Re-execute a proposed or fetched block; raise MalformedInput if it is invalid."""
+        header = block.header
+        expected = (self.chain_id, self.height + 1, self.head_hash,
+                    self.genesis.validator_set_hash)
+        actual = (header.chain_id, header.height, header.previous_hash,
+                  header.validator_set_hash)
+        if actual != expected:
+            raise MalformedInput(f"block does not extend the head at height {self.height}")
+        if header.time_ms < self.head_header.time_ms:
+            raise MalformedInput("block time goes backwards")
+        ctx = BlockContext(self.chain_id, header.height, header.time_ms)
+        overlay = self.state.overlay()
+        seen: set[bytes] = set()
+        for tx in block.transactions:
+            try:
+                self._execute_one(overlay, tx, ctx, seen, tx.tx_id in verified)
+            except TxRejected as exc:
+                raise MalformedInput(f"block holds a refused transaction: {exc.message}") from exc
+        if overlay.root() != header.state_root:
+            raise MalformedInput("state root in the header does not match execution")
+        return Execution(header, overlay, list(block.transactions))
+
+    def _execute_one(self, overlay: StateOverlay, tx: Transaction, ctx: BlockContext,
+                     seen: set[bytes], signature_ok: bool) -> None:
+        tx_id = tx.tx_id
+        if tx_id in seen:
+            raise TxRejected("replayed", "transaction appears twice")
+        sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
+        apply_transaction(overlay, tx, sender, ctx)
+        seen.add(tx_id)
+
+    # ---- commit ------------------------------------------------------------------------
+    def _block_writes(self, block: Block, certificate: bytes) -> dict[bytes, bytes | None]:
+        height = block.header.height
+        block_hash = block.block_hash
+        writes: dict[bytes, bytes | None] = {
+            _height_key(BLOCK_PREFIX, height): block.encode(),
+            _height_key(CERT_PREFIX, height): certificate,
+            HASH_INDEX_PREFIX + block_hash: struct.pack(">Q", height),
+            HEAD_KEY: encode([height, block_hash]),
+        }
+        for index, tx in enumerate(block.transactions):
+            writes[TX_INDEX_PREFIX + tx.tx_id] = encode([height, index])
+        return writes
+
+    def commit(self, execution: Execution, certificate: bytes) -> None:
+        """Make a block durable with its certificate and state change, atomically."""
+        block = execution.block
+        assert block.header.height == self.height + 1, "commit must extend the head"
+        assert block.header.previous_hash == self.head_hash, "commit must extend the head"
+        writes = self.state.commit(execution.overlay)
+        writes.update(self._block_writes(block, certificate))
+        self.kv.write(writes, sync=True)
+        self.state.committed(execution.overlay)
+        self.head_header = block.header

@@ -1,0 +1,53 @@
+"""Canonical encoding: msgpack of fixed-order arrays, never free-order maps.
+
+The same value always encodes to the same bytes, so hashes and signatures over
+encodings are well defined. Decoding has hard limits so a hostile peer cannot
+make us allocate more than the message it actually sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgpack
+
+from node.errors import MalformedInput
+
+MAX_DECODE_BYTES = 16 * 1024 * 1024
+
+
+def encode(value: Any) -> bytes:
+    """Encode arrays, ints, bytes and str canonically (no maps, no floats)."""
+    data: bytes = msgpack.packb(value, use_bin_type=True, strict_types=False)
+    return data
+
+
+def decode(data: bytes) -> Any:
+    """Decode canonical bytes; raise MalformedInput on anything else."""
+    if len(data) > MAX_DECODE_BYTES:
+        raise MalformedInput(f"encoded value of {len(data)} bytes exceeds {MAX_DECODE_BYTES}")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            max_buffer_size=MAX_DECODE_BYTES,
+        )
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise MalformedInput(f"not canonical msgpack: {exc}") from exc
+    except Exception as exc:  # msgpack raises several unrelated types on junk
+        raise MalformedInput(f"not canonical msgpack: {type(exc).__name__}") from exc
+    if isinstance(value, dict):
+        raise MalformedInput("maps are not canonical; expected an array")
+    return value
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def tagged_hash(tag: bytes, data: bytes) -> bytes:
+    """SHA-256 with a domain tag so a hash of one kind never equals one of another."""
+    return hashlib.sha256(tag + b"\x00" + data).digest()

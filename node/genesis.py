@@ -1,0 +1,136 @@
+"""The consortium's genesis: who the members are and which of them validate.
+
+A genesis file is JSON written by `senim consortium create` from a members
+description. Every node of the network loads the same file; its hash is part
+of the chain's identity, so nodes with different genesis files never agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.codec import encode, tagged_hash
+from node.errors import ConfigError
+from node.identity import MemberId, member_id_of
+from node.records import Member, member_key
+from node.transactions import ROLES
+
+GENESIS_KIND = "senim-genesis/v1"
+
+
+@dataclass(frozen=True)
+class GenesisMember:
+    name: str
+    role: str
+    public_key: bytes
+    validator: bool
+    p2p_address: str
+    api_address: str
+
+    @property
+    def member_id(self) -> MemberId:
+        return member_id_of(self.public_key)
+
+
+@dataclass(frozen=True)
+class Genesis:
+    chain_id: str
+    genesis_time_ms: int
+    members: tuple[GenesisMember, ...]
+
+    @property
+    def validators(self) -> tuple[GenesisMember, ...]:
+        """Validators in a fixed order (by member id) that every node agrees on."""
+        return tuple(sorted((m for m in self.members if m.validator),
+                            key=lambda m: m.member_id))
+
+    @property
+    def validator_set_hash(self) -> bytes:
+        return validator_set_hash([m.public_key for m in self.validators])
+
+    def member_by_id(self, member: bytes) -> GenesisMember | None:
+        for candidate in self.members:
+            if candidate.member_id == member:
+                return candidate
+        return None
+
+    def initial_state(self) -> dict[bytes, bytes]:
+        return {
+            member_key(m.member_id): Member(m.name, m.role, m.public_key, m.validator, 0).encode()
+            for m in self.members
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": GENESIS_KIND,
+            "chain_id": self.chain_id,
+            "genesis_time_ms": self.genesis_time_ms,
+            "members": [
+                {"name": m.name, "role": m.role, "public_key": m.public_key.hex(),
+                 "member_id": m.member_id.hex(), "validator": m.validator,
+                 "p2p_address": m.p2p_address, "api_address": m.api_address}
+                for m in self.members
+            ],
+        }
+
+
+def validator_set_hash(public_keys: list[bytes]) -> bytes:
+    return tagged_hash(b"senim/validator-set/v1", encode(sorted(public_keys)))
+
+
+def _member_from_json(index: int, raw: Any) -> GenesisMember:
+    where = f"members[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(where, "must be a table/object")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}.name", "must be non-empty text")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise ConfigError(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    try:
+        public_key = bytes.fromhex(str(raw.get("public_key", "")))
+    except ValueError as exc:
+        raise ConfigError(f"{where}.public_key", "must be hex") from exc
+    if len(public_key) != 32:
+        raise ConfigError(f"{where}.public_key", "must be a 32-byte Ed25519 key in hex")
+    validator = raw.get("validator", False)
+    if not isinstance(validator, bool):
+        raise ConfigError(f"{where}.validator", "must be true or false")
+    p2p_address = str(raw.get("p2p_address", ""))
+    api_address = str(raw.get("api_address", ""))
+    return GenesisMember(name, role, public_key, validator, p2p_address, api_address)
+
+
+def genesis_from_json(document: Any) -> Genesis:
+    if not isinstance(document, dict) or document.get("kind") != GENESIS_KIND:
+        raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})")
+    chain_id = document.get("chain_id")
+    if not isinstance(chain_id, str) or not chain_id or len(chain_id) > 64:
+        raise ConfigError("genesis.chain_id", "must be text of 1 to 64 characters")
+    genesis_time = document.get("genesis_time_ms")
+    if not isinstance(genesis_time, int) or genesis_time < 0:
+        raise ConfigError("genesis.genesis_time_ms", "must be a non-negative integer")
+    raw_members = document.get("members")
+    if not isinstance(raw_members, list) or not raw_members:
+        raise ConfigError("genesis.members", "must be a non-empty list")
+    members = tuple(_member_from_json(i, raw) for i, raw in enumerate(raw_members))
+    ids = [m.member_id for m in members]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("genesis.members", "two members share one public key")
+    if not any(m.validator for m in members):
+        raise ConfigError("genesis.members", "at least one member must be a validator")
+    return Genesis(chain_id, genesis_time, members)
+
+
+def load_genesis(path: Path) -> Genesis:
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError("genesis", f"file not found: {path}") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
+    return genesis_from_json(document)

@@ -1,0 +1,204 @@
+"""The ledger rules: what a transaction may do. Pure functions over state.
+
+Every rule first checks everything, then writes: a refused transaction changes
+nothing. Each refusal carries a stable code and a sentence for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from node.errors import TxRejected
+from node.identity import MemberId, member_id_of, verify_signature
+from node.records import (
+    MAX_GRANTS_PER_ISSUER,
+    Accreditation,
+    Anchor,
+    Batch,
+    Grant,
+    Member,
+    Revocation,
+    accreditation_key,
+    anchor_key,
+    batch_key,
+    member_key,
+    revocation_key,
+)
+from node.transactions import (
+    KIND_ACCREDIT,
+    KIND_ADD_MEMBER,
+    KIND_ANCHOR,
+    KIND_ISSUE_BATCH,
+    KIND_REVOKE,
+    KIND_SUSPEND,
+    Transaction,
+)
+from storage.batch_tree import verify_inclusion
+
+MAX_TX_TTL_BLOCKS = 100_000
+
+
+class StateAccess(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def set(self, key: bytes, value: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    chain_id: str
+    height: int
+    time_ms: int
+
+
+def load_member(state: StateAccess, member: bytes) -> Member | None:
+    data = state.get(member_key(member))
+    return Member.decode(data) if data is not None else None
+
+
+def load_accreditation(state: StateAccess, member: bytes) -> Accreditation:
+    data = state.get(accreditation_key(member))
+    return Accreditation.decode(data) if data is not None else Accreditation(())
+
+
+def load_batch(state: StateAccess, root: bytes) -> Batch | None:
+    data = state.get(batch_key(root))
+    return Batch.decode(data) if data is not None else None
+
+
+def load_revocation(state: StateAccess, target_hash: bytes) -> Revocation | None:
+    data = state.get(revocation_key(target_hash))
+    return Revocation.decode(data) if data is not None else None
+
+
+def load_anchor(state: StateAccess, document_hash: bytes) -> Anchor | None:
+    data = state.get(anchor_key(document_hash))
+    return Anchor.decode(data) if data is not None else None
+
+
+def check_envelope(
+    state: StateAccess,
+    tx: Transaction,
+    ctx: BlockContext,
+    is_committed: Callable[[bytes], bool],
+    signature_known_good: bool = False,
+) -> Member:
+    """Checks common to every kind: sender, expiry, replay, signature."""
+    sender = load_member(state, tx.sender)
+    if sender is None:
+        raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member")
+    if tx.expires_at < ctx.height:
+        raise TxRejected("expired", f"transaction expired at height {tx.expires_at}")
+    if tx.expires_at > ctx.height + MAX_TX_TTL_BLOCKS:
+        raise TxRejected(
+            "expiry_too_far",
+            f"expiry height {tx.expires_at} is more than {MAX_TX_TTL_BLOCKS} blocks ahead",
+        )
+    if is_committed(tx.tx_id):
+        raise TxRejected("replayed", "transaction was already committed")
+    if not signature_known_good and not verify_signature(
+        sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
+    ):
+        raise TxRejected("bad_signature", "signature does not match the sender's key")
+    return sender
+
+
+def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
+                      ctx: BlockContext) -> None:
+    """Apply one authenticated transaction, or raise TxRejected having written nothing."""
+    rule = _RULES[tx.kind]
+    rule(state, tx, sender, ctx)
+
+
+def _require_ministry(sender: Member, action: str) -> None:
+    if sender.role != "ministry":
+        raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is a "
+                         f"{sender.role}")
+
+
+def _add_member(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    _require_ministry(sender, "add members")
+    name, role, public_key = tx.payload
+    new_id = member_id_of(public_key)
+    if load_member(state, new_id) is not None:
+        raise TxRejected("already_member", f"{new_id.hex()} is already a member")
+    member = Member(name, role, public_key, False, ctx.height)
+    state.set(member_key(new_id), member.encode())
+
+
+def _accredit(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    _require_ministry(sender, "accredit issuers")
+    issuer, types, not_before_ms, not_after_ms = tx.payload
+    issuer_record = load_member(state, issuer)
+    if issuer_record is None:
+        raise TxRejected("unknown_issuer", f"{issuer.hex()} is not a consortium member")
+    current = load_accreditation(state, issuer)
+    if len(current.grants) >= MAX_GRANTS_PER_ISSUER:
+        raise TxRejected("too_many_grants", f"issuer already has {MAX_GRANTS_PER_ISSUER} grants")
+    grant = Grant(tuple(types), not_before_ms, not_after_ms, tx.sender, ctx.height)
+    state.set(accreditation_key(issuer), Accreditation((*current.grants, grant)).encode())
+
+
+def _suspend(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    _require_ministry(sender, "suspend issuers")
+    issuer, reason = tx.payload
+    current = load_accreditation(state, issuer)
+    active = [g.suspended_height is None and g.not_after_ms > ctx.time_ms for g in current.grants]
+    if not any(active):
+        raise TxRejected("not_accredited", f"{issuer.hex()} has no active accreditation")
+    grants = tuple(g.suspended(ctx.height, ctx.time_ms, reason) if is_active else g
+                   for g, is_active in zip(current.grants, active, strict=True))
+    state.set(accreditation_key(issuer), Accreditation(grants).encode())
+
+
+def _issue_batch(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    credential_type, root, count = tx.payload
+    accreditation = load_accreditation(state, tx.sender)
+    if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
+        raise TxRejected(
+            "not_accredited",
+            f"{sender.name} is not accredited to issue {credential_type} credentials now",
+        )
+    if load_batch(state, root) is not None:
+        raise TxRejected("duplicate_batch", "a batch with this root is already on chain")
+    batch = Batch(tx.sender, credential_type, count, ctx.height, ctx.time_ms, tx.tx_id)
+    state.set(batch_key(root), batch.encode())
+
+
+def _revoke(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    root, target_hash, index, path, reason = tx.payload
+    batch = load_batch(state, root)
+    if batch is None:
+        raise TxRejected("unknown_batch", "no batch with this root is on chain")
+    if batch.issuer != tx.sender:
+        raise TxRejected("not_issuer", "only the issuer of a credential may revoke it")
+    if not verify_inclusion(target_hash, index, batch.count, path, root):
+        raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
+    existing = load_revocation(state, target_hash)
+    if existing is not None:
+        raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
+    revocation = Revocation(root, reason, ctx.height, ctx.time_ms, MemberId(tx.sender))
+    state.set(revocation_key(target_hash), revocation.encode())
+
+
+def _anchor(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+    (document_hash,) = tx.payload
+    existing = load_anchor(state, document_hash)
+    if existing is not None:
+        raise TxRejected(
+            "already_anchored",
+            f"document already anchored by {existing.member.hex()} at height {existing.height}",
+        )
+    state.set(anchor_key(document_hash), Anchor(tx.sender, ctx.height, ctx.time_ms,
+                                                tx.tx_id).encode())
+
+
+_RULES: dict[str, Callable[[StateAccess, Transaction, Member, BlockContext], None]] = {
+    KIND_ADD_MEMBER: _add_member,
+    KIND_ACCREDIT: _accredit,
+    KIND_SUSPEND: _suspend,
+    KIND_ISSUE_BATCH: _issue_batch,
+    KIND_REVOKE: _revoke,
+    KIND_ANCHOR: _anchor,
+}

@@ -1,0 +1,179 @@
+"""What the ledger state holds, its keys, and the canonical encoding of each record.
+
+Keys are short prefixes plus a fixed-size id. Values are msgpack arrays. Only
+ids, hashes, roots, heights, times and statuses are stored: never a field value
+of a credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from node.codec import decode, encode
+from node.errors import MalformedInput
+from node.identity import MemberId
+
+PREFIX_MEMBER = b"m:"
+PREFIX_ACCREDITATION = b"a:"
+PREFIX_BATCH = b"b:"
+PREFIX_REVOCATION = b"r:"
+PREFIX_ANCHOR = b"d:"
+MAX_GRANTS_PER_ISSUER = 64
+
+
+def member_key(member: bytes) -> bytes:
+    return PREFIX_MEMBER + member
+
+
+def accreditation_key(member: bytes) -> bytes:
+    return PREFIX_ACCREDITATION + member
+
+
+def batch_key(root: bytes) -> bytes:
+    return PREFIX_BATCH + root
+
+
+def revocation_key(target_hash: bytes) -> bytes:
+    return PREFIX_REVOCATION + target_hash
+
+
+def anchor_key(document_hash: bytes) -> bytes:
+    return PREFIX_ANCHOR + document_hash
+
+
+def _array(data: bytes, length: int, what: str) -> list[Any]:
+    value = decode(data)
+    if not isinstance(value, list) or len(value) != length:
+        raise MalformedInput(f"stored {what} record has the wrong shape")
+    return value
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    role: str
+    public_key: bytes
+    is_validator: bool
+    added_height: int
+
+    def encode(self) -> bytes:
+        return encode([self.name, self.role, self.public_key, self.is_validator,
+                       self.added_height])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Member:
+        name, role, public_key, is_validator, added_height = _array(data, 5, "member")
+        return cls(name, role, public_key, bool(is_validator), added_height)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One accreditation: which credential types, for which period, by whom."""
+
+    types: tuple[str, ...]
+    not_before_ms: int
+    not_after_ms: int
+    granted_by: MemberId
+    granted_height: int
+    suspended_height: int | None = None
+    suspended_time_ms: int | None = None
+    suspend_reason: str | None = None
+
+    def to_array(self) -> list[Any]:
+        return [list(self.types), self.not_before_ms, self.not_after_ms, self.granted_by,
+                self.granted_height, self.suspended_height, self.suspended_time_ms,
+                self.suspend_reason]
+
+    @classmethod
+    def from_array(cls, value: list[Any]) -> Grant:
+        if not isinstance(value, list) or len(value) != 8:
+            raise MalformedInput("stored grant has the wrong shape")
+        return cls(tuple(value[0]), value[1], value[2], MemberId(value[3]), value[4],
+                   value[5], value[6], value[7])
+
+    def suspended(self, height: int, time_ms: int, reason: str) -> Grant:
+        return replace(self, suspended_height=height, suspended_time_ms=time_ms,
+                       suspend_reason=reason)
+
+    def covers(self, credential_type: str, height: int, time_ms: int) -> bool:
+        """Was an issuance of this type at (height, time) inside this grant?"""
+        if credential_type not in self.types or self.granted_height > height:
+            return False
+        if not self.not_before_ms <= time_ms < self.not_after_ms:
+            return False
+        return self.suspended_height is None or height < self.suspended_height
+
+
+@dataclass(frozen=True)
+class Accreditation:
+    grants: tuple[Grant, ...]
+
+    def encode(self) -> bytes:
+        return encode([g.to_array() for g in self.grants])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Accreditation:
+        value = decode(data)
+        if not isinstance(value, list):
+            raise MalformedInput("stored accreditation has the wrong shape")
+        return cls(tuple(Grant.from_array(item) for item in value))
+
+    def grant_covering(self, credential_type: str, height: int, time_ms: int) -> Grant | None:
+        for grant in self.grants:
+            if grant.covers(credential_type, height, time_ms):
+                return grant
+        return None
+
+
+@dataclass(frozen=True)
+class Batch:
+    issuer: MemberId
+    credential_type: str
+    count: int
+    height: int
+    time_ms: int
+    tx_id: bytes
+
+    def encode(self) -> bytes:
+        return encode([self.issuer, self.credential_type, self.count, self.height,
+                       self.time_ms, self.tx_id])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Batch:
+        issuer, ctype, count, height, time_ms, tx_id = _array(data, 6, "batch")
+        return cls(MemberId(issuer), ctype, count, height, time_ms, tx_id)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    batch_root: bytes
+    reason: str
+    height: int
+    time_ms: int
+    revoked_by: MemberId
+
+    def encode(self) -> bytes:
+        return encode([self.batch_root, self.reason, self.height, self.time_ms,
+                       self.revoked_by])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Revocation:
+        batch_root, reason, height, time_ms, revoked_by = _array(data, 5, "revocation")
+        return cls(batch_root, reason, height, time_ms, MemberId(revoked_by))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    member: MemberId
+    height: int
+    time_ms: int
+    tx_id: bytes
+
+    def encode(self) -> bytes:
+        return encode([self.member, self.height, self.time_ms, self.tx_id])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Anchor:
+        member, height, time_ms, tx_id = _array(data, 4, "anchor")
+        return cls(MemberId(member), height, time_ms, tx_id)

@@ -1,0 +1,162 @@
+"""RFC 6962 Merkle Tree Hash over a registrar's credential batch.
+
+A registrar issues a batch of credentials at once; their target hashes are
+the leaves, one transaction puts the root on chain, and every credential
+document carries its audit path. The hashing follows RFC 6962 section 2.1
+(leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || left || right), split at
+the largest power of two smaller than n), so any CT-compatible verifier can
+check a Senim credential.
+
+Pure functions, bytes in and out. `verify_inclusion` is the one that meets
+remote input: it answers False for anything malformed and never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+HASH_BYTES = 32
+# A tree of 2**64 leaves needs 64 path entries; nothing longer can be valid.
+PATH_ENTRIES_MAX = 64
+TREE_SIZE_MAX = 2**64 - 1
+
+_LEAF_PREFIX = b"\x00"
+_NODE_PREFIX = b"\x01"
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256(0x00 || data)."""
+    return hashlib.sha256(_LEAF_PREFIX + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash: SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(_NODE_PREFIX + left + right).digest()
+
+
+def empty_root() -> bytes:
+    """The root of the tree with no leaves: SHA-256 of the empty string."""
+    return hashlib.sha256(b"").digest()
+
+
+def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """All levels of the tree, leaf hashes first, the root's one-element level last.
+
+    Pairing neighbours level by level and carrying an odd last node up
+    unchanged builds exactly RFC 6962's tree: its split at the largest power
+    of two below n puts every complete pair on the left, so the only node
+    without a partner on a level is always the last one.
+    """
+    level = [leaf_hash(data) for data in leaves]
+    levels = [level]
+    while len(level) > 1:
+        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+        levels.append(level)
+    return levels
+
+
+def tree_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 Merkle Tree Hash of `leaves` (raw leaf data, e.g. target hashes)."""
+    if not leaves:
+        return empty_root()
+    return _levels(leaves)[-1][0]
+
+
+def audit_paths(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """The RFC 6962 audit path of every leaf, in leaf order.
+
+    O(n) hashing plus O(n log n) list work: each level is hashed once and
+    every leaf picks its sibling on each level, instead of n separate walks.
+    """
+    levels = _levels(leaves)
+    size = len(leaves)
+    paths: list[list[bytes]] = [[] for _ in range(size)]
+    for height, level in enumerate(levels[:-1]):
+        width = len(level)
+        for node in range(width):
+            sibling = node ^ 1
+            if sibling >= width:
+                continue  # the odd last node is carried up: no entry at this level
+            sibling_hash = level[sibling]
+            first = node << height
+            for leaf in range(first, min(first + (1 << height), size)):
+                paths[leaf].append(sibling_hash)
+    return paths
+
+
+def audit_path(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The RFC 6962 audit path of leaf `index` (bottom-up sibling hashes)."""
+    if not 0 <= index < len(leaves):
+        raise IndexError(f"leaf index {index} outside a tree of {len(leaves)} leaves")
+    path: list[bytes] = []
+    node = index
+    for level in _levels(leaves)[:-1]:
+        sibling = node ^ 1
+        if sibling < len(level):
+            path.append(level[sibling])
+        node >>= 1
+    return path
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, bytes) and len(value) == HASH_BYTES
+
+
+def _is_count(value: object) -> bool:
+    # bool is an int subclass; True as a leaf index is a caller bug, not a 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def root_from_path(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes | None:
+    """The root that `path` proves for `leaf` at `index` of `size`, or None if malformed.
+
+    RFC 9162 section 2.1.3.2: walk up with the leaf's index and the last
+    index, consuming one path entry per level that has a sibling.
+    """
+    well_formed = (
+        isinstance(leaf, bytes)
+        and _is_count(index)
+        and _is_count(size)
+        and 0 <= index < size <= TREE_SIZE_MAX
+        and isinstance(path, Sequence)
+        and len(path) <= PATH_ENTRIES_MAX
+        and all(_is_hash(entry) for entry in path)
+    )
+    if not well_formed:
+        return None
+    node, last = index, size - 1
+    result = leaf_hash(leaf)
+    for sibling in path:
+        if last == 0:
+            return None  # more entries than levels
+        if node & 1 or node == last:
+            result = node_hash(sibling, result)
+            while node & 1 == 0 and node != 0:
+                node >>= 1  # levels where this node had no sibling and was carried up
+                last >>= 1
+        else:
+            result = node_hash(result, sibling)
+        node >>= 1
+        last >>= 1
+    if last != 0:
+        return None  # fewer entries than levels
+    return result
+
+
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
+) -> bool:
+    """True iff `path` proves `leaf` is leaf `index` of a `size`-leaf tree with `root`.
+
+    Never raises: wrong types or lengths, index >= size, or a path too long or
+    too short all give False. Like RFC 6962, this trusts `size` as given; the
+    batch's leaf count must come from the same authenticated record as the root.
+    """
+    if not _is_hash(root):
+        return False
+    computed = root_from_path(leaf, index, size, path)
+    return computed is not None and computed == root

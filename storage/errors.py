@@ -1,0 +1,25 @@
+"""Errors raised by storage. Each says whose fault it is."""
+
+
+class StorageError(Exception):
+    """Base class for storage failures."""
+
+
+class CorruptStateError(StorageError):
+    """Local fault: bytes read back from disk do not match what was written."""
+
+
+class InvalidProofError(StorageError):
+    """Remote fault: a proof handed to us does not verify."""
+
+
+class MalformedProofError(InvalidProofError):
+    """Remote fault: proof bytes or JSON handed to us are not a well-formed proof."""
+
+
+class InvalidStateEntryError(StorageError):
+    """Local fault: the caller tried to stage a key or value the state cannot hold."""
+
+
+class StaleOverlayError(StorageError):
+    """Local fault: an overlay was used after the committed state moved past its base."""

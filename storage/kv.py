@@ -1,0 +1,85 @@
+"""A small key-value interface with atomic batches, and its two implementations.
+
+The node writes one batch per committed block, so a crash leaves either the
+whole block (block, certificate, state change) or none of it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from typing import Protocol
+
+import plyvel
+
+
+class WriteBatch(Protocol):
+    def put(self, key: bytes, value: bytes) -> None: ...
+    def delete(self, key: bytes) -> None: ...
+
+
+class KeyValueStore(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        """Apply every put (value None means delete) atomically."""
+        ...
+    def close(self) -> None: ...
+
+
+class LevelDBStore:
+    """LevelDB through plyvel. `write` is one WriteBatch, synced by default."""
+
+    def __init__(self, path: str) -> None:
+        self._db = plyvel.DB(path, create_if_missing=True)
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
+        return value
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self._db.iterator(prefix=prefix):
+            yield key, value
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        with self._db.write_batch(transaction=True, sync=sync) as batch:
+            for key, value in puts.items():
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class MemoryStore:
+    """In-memory store for tests and the simulator; same semantics as LevelDB."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+        self._sorted_keys: list[bytes] | None = None
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._data.get(key)
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        if self._sorted_keys is None:
+            self._sorted_keys = sorted(self._data)
+        keys = self._sorted_keys
+        start = bisect.bisect_left(keys, prefix)
+        for key in keys[start:]:
+            if not key.startswith(prefix):
+                break
+            yield key, self._data[key]
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        for key, value in puts.items():
+            if value is None:
+                self._data.pop(key, None)
+            else:
+                self._data[key] = value
+        self._sorted_keys = None
+
+    def close(self) -> None:
+        self._data.clear()
