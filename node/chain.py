@@ -59,7 +59,7 @@ class Chain:
         self.chain_id = genesis.chain_id
         self.state = StateTree(kv, STATE_PREFIX)
         stored_genesis = kv.get(GENESIS_KEY)
-        genesis_id = encode(genesis.to_json()["members"].__repr__().encode())
+        genesis_id = genesis.genesis_hash
         if stored_genesis is None:
             self._write_genesis(genesis_id)
         elif stored_genesis != genesis_id:

@@ -33,7 +33,6 @@ def decode(data: bytes) -> Any:
             raw=False,
             use_list=True,
             strict_map_key=True,
-            max_buffer_size=MAX_DECODE_BYTES,
         )
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise MalformedInput(f"not canonical msgpack: {exc}") from exc

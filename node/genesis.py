@@ -51,6 +51,13 @@ class Genesis:
     def validator_set_hash(self) -> bytes:
         return validator_set_hash([m.public_key for m in self.validators])
 
+    @property
+    def genesis_hash(self) -> bytes:
+        """What makes two nodes' chains the same chain (addresses may change)."""
+        members = [[m.name, m.role, m.public_key, m.validator] for m in self.members]
+        return tagged_hash(b"senim/genesis/v1",
+                           encode([self.chain_id, self.genesis_time_ms, members]))
+
     def member_by_id(self, member: bytes) -> GenesisMember | None:
         for candidate in self.members:
             if candidate.member_id == member:

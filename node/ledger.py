@@ -40,8 +40,11 @@ from storage.batch_tree import verify_inclusion
 MAX_TX_TTL_BLOCKS = 100_000
 
 
-class StateAccess(Protocol):
+class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
+
+
+class StateAccess(StateReader, Protocol):
     def set(self, key: bytes, value: bytes) -> None: ...
 
 
@@ -52,27 +55,27 @@ class BlockContext:
     time_ms: int
 
 
-def load_member(state: StateAccess, member: bytes) -> Member | None:
+def load_member(state: StateReader, member: bytes) -> Member | None:
     data = state.get(member_key(member))
     return Member.decode(data) if data is not None else None
 
 
-def load_accreditation(state: StateAccess, member: bytes) -> Accreditation:
+def load_accreditation(state: StateReader, member: bytes) -> Accreditation:
     data = state.get(accreditation_key(member))
     return Accreditation.decode(data) if data is not None else Accreditation(())
 
 
-def load_batch(state: StateAccess, root: bytes) -> Batch | None:
+def load_batch(state: StateReader, root: bytes) -> Batch | None:
     data = state.get(batch_key(root))
     return Batch.decode(data) if data is not None else None
 
 
-def load_revocation(state: StateAccess, target_hash: bytes) -> Revocation | None:
+def load_revocation(state: StateReader, target_hash: bytes) -> Revocation | None:
     data = state.get(revocation_key(target_hash))
     return Revocation.decode(data) if data is not None else None
 
 
-def load_anchor(state: StateAccess, document_hash: bytes) -> Anchor | None:
+def load_anchor(state: StateReader, document_hash: bytes) -> Anchor | None:
     data = state.get(anchor_key(document_hash))
     return Anchor.decode(data) if data is not None else None
 

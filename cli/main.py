@@ -1,0 +1,263 @@
+"""`senim` — the command line of Senim."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.issuing import issue_command
+from cli.verifying import disclose_command, revoke_command, verify_command
+from node.client import DEFAULT_NODE, ClientError, NodeClient
+from node.errors import ConfigError
+from node.genesis import GENESIS_KIND, genesis_from_json
+from node.identity import KeyPair, load_key, save_key
+from node.transactions import (
+    CREDENTIAL_TYPES,
+    KIND_ACCREDIT,
+    KIND_ADD_MEMBER,
+    KIND_ANCHOR,
+    KIND_SUSPEND,
+    ROLES,
+)
+from node.verification import document_hash
+
+node_option = click.option("--node", "node_url", default=lambda: os.environ.get(
+    "SENIM_NODE", DEFAULT_NODE), show_default="$SENIM_NODE or " + DEFAULT_NODE,
+    help="URL of the node's HTTP API.")
+key_option = click.option("--key", "key_path", required=True,
+                          type=click.Path(path_type=Path), help="Your member key file.")
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def load_key_or_fail(path: Path) -> KeyPair:
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+        raise  # unreachable, for type checkers
+
+
+@click.group()
+@click.version_option("0.1.0", prog_name="senim")
+def main() -> None:
+    """Senim (Сенім): a consortium ledger of education credentials."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--label", default="", help="A note stored in the key file (e.g. the organisation).")
+def keygen(path: Path, label: str) -> None:
+    """Create an Ed25519 member key file (mode 0600) and print its member id."""
+    keys = KeyPair.generate()
+    try:
+        save_key(path, keys, label)
+    except FileExistsError:
+        fail(f"{path} exists; refusing to overwrite a key", 2)
+    click.echo(f"member id:  {keys.member_id.hex()}")
+    click.echo(f"public key: {keys.public_key.hex()}")
+    click.echo(f"key file:   {path} (mode 0600)")
+
+
+@main.group()
+def consortium() -> None:
+    """Describe the consortium and create its genesis file."""
+
+
+@consortium.command("create")
+@click.option("--members", "members_file", required=True, type=click.Path(
+    exists=True, path_type=Path), help="TOML with chain_id and [[members]].")
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+def consortium_create(members_file: Path, out_file: Path) -> None:
+    """Create the genesis file every node of the consortium loads."""
+    try:
+        description = tomllib.loads(members_file.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        fail(f"cannot read {members_file}: {exc}", 2)
+    members = []
+    for index, member in enumerate(description.get("members", [])):
+        entry = dict(member)
+        if "key" in entry and "public_key" not in entry:
+            key_path = Path(entry.pop("key"))
+            key_path = key_path if key_path.is_absolute() else members_file.parent / key_path
+            entry["public_key"] = load_key_or_fail(key_path).public_key.hex()
+        entry.pop("key", None)
+        if "public_key" not in entry:
+            fail(f"members[{index}]: give key (a key file) or public_key", 2)
+        members.append(entry)
+    document = {"kind": GENESIS_KIND, "chain_id": description.get("chain_id"),
+                "genesis_time_ms": int(description.get("genesis_time_ms",
+                                                       time.time() * 1000)),
+                "members": members}
+    try:
+        genesis = genesis_from_json(document)
+    except ConfigError as exc:
+        fail(f"{members_file}: {exc}", 2)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+    click.echo(f"genesis for chain {genesis.chain_id!r}: {len(genesis.members)} members, "
+               f"{len(genesis.validators)} validators -> {out_file}")
+
+
+@main.command("node")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+def node_command(config_path: Path) -> None:
+    """Run a node in the foreground until SIGTERM or SIGINT."""
+    from node.daemon import run
+
+    sys.exit(run(config_path))
+
+
+def _member_id(value: str) -> bytes:
+    try:
+        member = bytes.fromhex(value)
+    except ValueError:
+        member = b""
+    if len(member) != 20:
+        fail(f"{value!r} is not a member id (40 hex digits; see `senim members`)", 2)
+    return member
+
+
+def _date_ms(value: str, option: str) -> int:
+    try:
+        return int(time.mktime(time.strptime(value, "%Y-%m-%d")) * 1000)
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
+        raise
+
+
+def submit_and_report(client: NodeClient, keys: KeyPair, kind: str, payload: list[Any],
+                      what: str) -> dict[str, Any]:
+    try:
+        tx = client.make_tx(keys, kind, payload)
+        result = client.submit_and_wait(tx)
+    except ClientError as exc:
+        fail(f"{what} refused: {exc} ({exc.code})")
+        raise
+    if result["status"] != "committed":
+        fail(f"{what} not committed: {result.get('reason', result['status'])}")
+    click.echo(f"{what}: committed at height {result['height']} (tx {result['tx_id'][:16]}…)")
+    return result
+
+
+@main.command()
+@key_option
+@click.option("--issuer", required=True, help="Member id of the organisation to accredit.")
+@click.option("--types", default="diploma,certificate,transcript", show_default=True,
+              help=f"Comma-separated credential types ({', '.join(CREDENTIAL_TYPES)}).")
+@click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default today.")
+@click.option("--until", "end", default=None, help="Day it ends (YYYY-MM-DD); default +5 years.")
+@node_option
+def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: str | None,
+             node_url: str) -> None:
+    """A ministry grants an organisation the right to issue, for types and a period."""
+    keys = load_key_or_fail(key_path)
+    type_list = [t.strip() for t in types.split(",") if t.strip()]
+    for ctype in type_list:
+        if ctype not in CREDENTIAL_TYPES:
+            fail(f"unknown credential type {ctype!r}", 2)
+    start_ms = _date_ms(start, "--from") if start else int(time.time() * 1000) - 60_000
+    end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
+    submit_and_report(NodeClient(node_url), keys, KIND_ACCREDIT,
+                      [_member_id(issuer), type_list, start_ms, end_ms], "accreditation")
+
+
+@main.command()
+@key_option
+@click.option("--issuer", required=True, help="Member id of the organisation to suspend.")
+@click.option("--reason", required=True)
+@node_option
+def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
+    """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, KIND_SUSPEND, [_member_id(issuer), reason],
+                      "suspension")
+
+
+@main.command("add-member")
+@key_option
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--public-key", required=True, help="The new member's public key (hex).")
+@node_option
+def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str) -> None:
+    """A ministry admits a new (non-validating) member organisation."""
+    keys = load_key_or_fail(key_path)
+    try:
+        raw = bytes.fromhex(public_key)
+    except ValueError:
+        fail("--public-key must be hex", 2)
+    submit_and_report(NodeClient(node_url), keys, KIND_ADD_MEMBER, [name, role, raw],
+                      "new member")
+
+
+@main.command()
+@key_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@node_option
+def anchor(key_path: Path, file: Path, node_url: str) -> None:
+    """Record that a document (e.g. teaching material) existed, and who recorded it."""
+    keys = load_key_or_fail(key_path)
+    digest = document_hash(file.read_bytes())
+    click.echo(f"sha256 {digest.hex()}")
+    submit_and_report(NodeClient(node_url), keys, KIND_ANCHOR, [digest], "anchor")
+
+
+@main.command()
+@node_option
+@click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
+def status(node_url: str, as_json: bool) -> None:
+    """Height, head hash, consensus, peers and mempool of a node."""
+    try:
+        info = NodeClient(node_url, timeout_s=10).status()
+    except ClientError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}")
+    click.echo(f"chain     {info['chain_id']}")
+    click.echo(f"height    {info['height']}  head {info['head_hash'][:16]}…  "
+               f"({info['head_time']})")
+    click.echo(f"mempool   {info['mempool']['transactions']} tx, "
+               f"{info['mempool']['bytes']} bytes")
+    consensus_info = info.get("consensus", {})
+    click.echo("consensus " + ", ".join(f"{k}={v}" for k, v in consensus_info.items()))
+    peers = info.get("peers", [])
+    click.echo(f"peers     {len(peers)}")
+    for peer in peers:
+        click.echo("  - " + ", ".join(f"{k}={v}" for k, v in peer.items()))
+
+
+@main.command()
+@node_option
+def members(node_url: str) -> None:
+    """List consortium members, their ids and accreditations."""
+    try:
+        answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
+    except ClientError as exc:
+        fail(str(exc))
+    for member in answer["members"]:
+        flag = " validator" if member["validator"] else ""
+        click.echo(f"{member['member_id']}  {member['role']:<10} {member['name']}{flag}")
+        for grant in member["accreditations"]:
+            state = (f"suspended at height {grant['suspended_height']}"
+                     if grant["suspended_height"] is not None else "active")
+            click.echo(f"    accredited for {','.join(grant['types'])} "
+                       f"{grant['from']} – {grant['until']} ({state})")
+
+
+main.add_command(issue_command)
+main.add_command(verify_command)
+main.add_command(disclose_command)
+main.add_command(revoke_command)

@@ -1,0 +1,321 @@
+"""The HTTP API: thin aiohttp handlers over the node core.
+
+Every error is JSON {"error": {"code", "message"}} with a 4xx status; bad input
+never produces a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from node.blocks import Block
+from node.codec import decode
+from node.errors import MalformedInput
+from node.facts import LocalFacts
+from node.ledger import load_accreditation, load_batch, load_member, load_revocation
+from node.openapi import OPENAPI
+from node.portal import PORTAL_HTML
+from node.service import NodeCore
+from node.verification import verify_anchor, verify_credential, when
+from storage.state_tree import state_proof_to_json
+
+log = logging.getLogger("senim.api")
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_TXS_PER_REQUEST = 20_000
+MAX_WAIT_S = 60.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class StatusProvider:
+    """Extra status from the consensus/P2P side; the solo node has little to say."""
+
+    def consensus(self) -> dict[str, Any]:
+        return {"mode": "solo"}
+
+    def peers(self) -> list[dict[str, Any]]:
+        return []
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _hex_param(request: web.Request, name: str, size: int) -> bytes:
+    try:
+        value = bytes.fromhex(request.match_info[name])
+    except ValueError:
+        value = b""
+    if len(value) != size:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": {"code": "bad_parameter",
+                                       "message": f"{name} must be {size} bytes of hex"}}),
+            content_type="application/json")
+    return value
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    metrics = request.app["core"].metrics
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        metrics.http_requests.labels(str(exc.status)).inc()
+        if exc.content_type == "application/json":
+            raise
+        code = {404: "not_found", 405: "method_not_allowed",
+                413: "body_too_large"}.get(exc.status, "http_error")
+        message = exc.reason if exc.status != 413 else (
+            f"request body exceeds {MAX_BODY_BYTES} bytes")
+        return error(exc.status, code, message)
+    except MalformedInput as exc:
+        metrics.http_requests.labels("400").inc()
+        return error(400, "malformed", str(exc))
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        metrics.http_requests.labels("500").inc()
+        return error(500, "internal", "internal error; see the node's log")
+    metrics.http_requests.labels(str(response.status)).inc()
+    return response
+
+
+async def _read_json(request: web.Request) -> Any:
+    try:
+        return await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+
+
+async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bool]:
+    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex."""
+    if request.content_type == "application/msgpack":
+        value = decode(await request.read()) if request.can_read_body else None
+        if isinstance(value, bytes):
+            return [value], True
+        if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
+            return value, False
+        raise MalformedInput("msgpack body must be a transaction or an array of them")
+    body = await _read_json(request)
+    try:
+        if isinstance(body, dict) and isinstance(body.get("tx"), str):
+            return [bytes.fromhex(body["tx"])], True
+        if isinstance(body, dict) and isinstance(body.get("txs"), list):
+            return [bytes.fromhex(t) for t in body["txs"]], False
+    except (TypeError, ValueError) as exc:
+        raise MalformedInput("transactions must be hex strings") from exc
+    raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
+
+
+async def submit_transactions(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    items, single = await _submitted_transactions(request)
+    if not items or len(items) > MAX_TXS_PER_REQUEST:
+        raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+    results = await core.submit(items)
+    if single:
+        tx_id, refusal = results[0]
+        if refusal is not None:
+            status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
+            return error(status, refusal.code, refusal.message)
+        assert tx_id is not None
+        return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
+    listed = [{"tx_id": tx_id.hex() if tx_id else None,
+               "status": "pending" if refusal is None else "rejected",
+               **({} if refusal is None else {"code": refusal.code,
+                                               "reason": refusal.message})}
+              for tx_id, refusal in results]
+    accepted = sum(1 for _, refusal in results if refusal is None)
+    return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
+                              "results": listed}, status=202 if accepted else 400)
+
+
+async def transaction_status(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    tx_id = _hex_param(request, "tx_id", 32)
+    try:
+        wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
+    except ValueError as exc:
+        raise MalformedInput("wait must be a number of seconds") from exc
+    status = await core.wait_for(tx_id, wait_s)
+    body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
+    if status.height is not None:
+        header = core.chain.get_block(status.height)
+        body.update({"height": status.height, "index": status.index,
+                     "block_hash": header.block_hash.hex() if header else None,
+                     "time": when(header.header.time_ms) if header else None})
+    if status.code is not None:
+        body.update({"code": status.code, "reason": status.reason})
+    return web.json_response(body, status=404 if status.status == "unknown" else 200)
+
+
+def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
+    header = block.header
+    return {
+        "height": header.height, "hash": header.block_hash.hex(),
+        "previous_hash": header.previous_hash.hex(), "time_ms": header.time_ms,
+        "time": when(header.time_ms), "proposer": header.proposer.hex(), "view": header.view,
+        "txs_root": header.txs_root.hex(), "state_root": header.state_root.hex(),
+        "validator_set_hash": header.validator_set_hash.hex(), "chain_id": header.chain_id,
+        "transactions": [{"tx_id": tx.tx_id.hex(), "kind": tx.kind, "sender": tx.sender.hex()}
+                         for tx in block.transactions],
+        "certificate": certificate.hex(),
+    }
+
+
+async def get_block(request: web.Request) -> web.StreamResponse:
+    core: NodeCore = request.app["core"]
+    try:
+        height = int(request.match_info["height"])
+    except ValueError as exc:
+        raise MalformedInput("height must be an integer") from exc
+    found = core.block_for_api(height)
+    if found is None:
+        return error(404, "no_such_block", f"no block at height {height} "
+                     f"(head is {core.chain.height})")
+    block, certificate = found
+    if request.query.get("format") == "raw":
+        return web.Response(body=core.chain.get_block_bytes(height),
+                            content_type="application/octet-stream")
+    return web.json_response(block_json(block, certificate))
+
+
+async def get_state(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    try:
+        key = bytes.fromhex(request.match_info["key"])
+    except ValueError as exc:
+        raise MalformedInput("state key must be hex") from exc
+    if not 0 < len(key) <= 128:
+        raise MalformedInput("state key must be 1 to 128 bytes")
+    value, proof, header = await core.in_worker(_read_with_proof, core, key)
+    return web.json_response({
+        "chain_id": core.chain_id, "key": key.hex(),
+        "value": None if value is None else value.hex(), "proof": state_proof_to_json(proof),
+        "height": header.height, "block_hash": header.block_hash.hex(),
+        "state_root": header.state_root.hex(),
+    })
+
+
+def _read_with_proof(core: NodeCore, key: bytes) -> tuple[Any, Any, Any]:
+    return core.chain.state.get(key), core.chain.state.prove(key), core.chain.head_header
+
+
+async def verify_document(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    document = await _read_json(request)
+    facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at height "
+                       f"{core.chain.height}")
+    verdict = await core.in_worker(verify_credential, document, facts, core.chain_id)
+    return web.json_response(verdict.to_json())
+
+
+async def verify_anchor_hash(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    data = await request.read()
+    facts = LocalFacts(core.chain.state, f"height {core.chain.height}")
+    verdict = await core.in_worker(verify_anchor, data, facts)
+    return web.json_response(verdict.to_json())
+
+
+async def get_batch(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    root = _hex_param(request, "root", 32)
+    batch = load_batch(core.chain.state, root)
+    if batch is None:
+        return error(404, "no_such_batch", "no batch with this root is on chain")
+    issuer = load_member(core.chain.state, batch.issuer)
+    return web.json_response({
+        "root": root.hex(), "issuer": batch.issuer.hex(), "issuer_name": issuer.name if issuer
+        else None, "type": batch.credential_type, "count": batch.count,
+        "height": batch.height, "time": when(batch.time_ms), "tx_id": batch.tx_id.hex()})
+
+
+async def get_credential(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    target = _hex_param(request, "target", 32)
+    revocation = load_revocation(core.chain.state, target)
+    if revocation is None:
+        return web.json_response({"target_hash": target.hex(), "revoked": False,
+                                  "height": core.chain.height})
+    return web.json_response({
+        "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
+        "revoked_at_height": revocation.height, "revoked_at": when(revocation.time_ms),
+        "batch_root": revocation.batch_root.hex(), "height": core.chain.height})
+
+
+async def list_members(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    members = []
+    for entry in core.genesis.members:
+        record = load_member(core.chain.state, entry.member_id)
+        accreditation = load_accreditation(core.chain.state, entry.member_id)
+        members.append({
+            "member_id": entry.member_id.hex(), "name": entry.name, "role": entry.role,
+            "validator": entry.validator, "public_key": entry.public_key.hex(),
+            "on_chain": record is not None,
+            "accreditations": [
+                {"types": list(g.types), "from": when(g.not_before_ms),
+                 "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
+                 "granted_height": g.granted_height, "suspended_height": g.suspended_height,
+                 "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
+    return web.json_response({"members": members})
+
+
+async def node_status(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    provider: StatusProvider = request.app["status_provider"]
+    head = core.chain.head_header
+    me = core.genesis.member_by_id(core.keys.member_id)
+    return web.json_response({
+        "chain_id": core.chain_id, "node": request.app["node_name"],
+        "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
+        "validator": bool(me and me.validator),
+        "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
+            head.time_ms), "state_root": head.state_root.hex(),
+        "mempool": {"transactions": len(core.mempool), "bytes": core.mempool.size_bytes},
+        "consensus": provider.consensus(), "peers": provider.peers(),
+        "validators": [{"member_id": v.member_id.hex(), "name": v.name}
+                       for v in core.genesis.validators],
+    })
+
+
+async def metrics(request: web.Request) -> web.Response:
+    core: NodeCore = request.app["core"]
+    return web.Response(body=generate_latest(core.metrics.registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+async def portal(request: web.Request) -> web.Response:
+    return web.Response(text=PORTAL_HTML, content_type="text/html")
+
+
+def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None
+             ) -> web.Application:
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app["core"] = core
+    app["node_name"] = node_name
+    app["status_provider"] = provider or StatusProvider()
+    app.router.add_get("/", portal)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/status", node_status)
+    app.router.add_post("/v1/transactions", submit_transactions)
+    app.router.add_get("/v1/transactions/{tx_id}", transaction_status)
+    app.router.add_get("/v1/blocks/{height}", get_block)
+    app.router.add_get("/v1/state/{key}", get_state)
+    app.router.add_post("/v1/verify", verify_document)
+    app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
+    app.router.add_get("/v1/batches/{root}", get_batch)
+    app.router.add_get("/v1/credentials/{target}", get_credential)
+    app.router.add_get("/v1/members", list_members)
+    return app

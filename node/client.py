@@ -1,0 +1,74 @@
+"""A small synchronous client of the node's HTTP API, for the CLI and scripts."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from node.errors import NodeError
+from node.identity import KeyPair
+from node.transactions import Transaction, build_transaction
+
+DEFAULT_NODE = "http://127.0.0.1:8101"
+EXPIRY_WINDOW_BLOCKS = 1000
+
+
+class ClientError(NodeError):
+    """The node refused a request (with its reason) or could not be reached."""
+
+    def __init__(self, message: str, code: str = "unreachable", status: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class NodeClient:
+    def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                err = json.loads(exc.read())["error"]
+                raise ClientError(err["message"], err["code"], exc.code) from exc
+            except (ValueError, KeyError, TypeError):
+                raise ClientError(f"HTTP {exc.code} from {self.base_url}{path}", "http",
+                                  exc.code) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", "/v1/status")
+        return result
+
+    def make_tx(self, keys: KeyPair, kind: str, payload: list[Any]) -> Transaction:
+        status = self.status()
+        return build_transaction(keys, status["chain_id"], kind, payload,
+                                 status["height"] + EXPIRY_WINDOW_BLOCKS)
+
+    def submit(self, tx: Transaction) -> str:
+        answer = self.request("POST", "/v1/transactions", {"tx": tx.encode().hex()})
+        return str(answer["tx_id"])
+
+    def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Long-poll until the transaction commits or is refused, or time runs out."""
+        waited = 0.0
+        while True:
+            step = min(30.0, timeout_s - waited)
+            result: dict[str, Any] = self.request(
+                "GET", f"/v1/transactions/{tx_id}?wait={step}")
+            if result["status"] != "pending" or waited + step >= timeout_s:
+                return result
+            waited += step
+
+    def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
+        return self.wait(self.submit(tx), timeout_s)

@@ -1,0 +1,130 @@
+"""Node configuration: one TOML file, read once into frozen values.
+
+Every problem names the field at fault, so an operator knows what to fix.
+Relative paths are relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str
+    key_file: Path
+    genesis_file: Path
+    data_dir: Path
+    api: Address
+    p2p: Address
+    peers: tuple[Address, ...]
+    observers: tuple[bytes, ...]
+    block_interval_ms: int
+    max_block_txs: int
+    view_timeout_ms: int
+    mempool_max_txs: int
+    mempool_max_bytes: int
+    mempool_max_per_sender: int
+    log_level: str
+    log_format: str
+
+
+def parse_address(value: Any, field: str) -> Address:
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise ConfigError(field, f"must be 'host:port', got {value!r}")
+    host, port_text = value.split(":")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}")
+    return Address(host, int(port_text))
+
+
+def _table(document: dict[str, Any], name: str) -> dict[str, Any]:
+    value = document.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(name, "must be a table")
+    return value
+
+
+def _int(table: dict[str, Any], section: str, key: str, default: int, low: int,
+         high: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"{section}.{key}", f"must be an integer in [{low}, {high}]")
+    return value
+
+
+def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{section}.{key}", "is required (a file or folder path)")
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def load_config(path: Path) -> NodeConfig:
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError("config", f"file not found: {path}") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
+    known = {"node", "api", "p2p", "consensus", "mempool", "log"}
+    unknown = set(document) - known
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"unknown section (expected {sorted(known)})")
+    base = path.parent
+    node, api, p2p = _table(document, "node"), _table(document, "api"), _table(document, "p2p")
+    consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
+    log = _table(document, "log")
+    name = node.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("node.name", "is required (text)")
+    peers = p2p.get("peers", [])
+    if not isinstance(peers, list):
+        raise ConfigError("p2p.peers", "must be a list of 'host:port'")
+    observers = p2p.get("observers", [])
+    if not isinstance(observers, list):
+        raise ConfigError("p2p.observers", "must be a list of hex public keys")
+    try:
+        observer_keys = tuple(bytes.fromhex(k) for k in observers)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("p2p.observers", "must be a list of hex public keys") from exc
+    level = log.get("level", "info")
+    if level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log.level", "must be debug, info, warning or error")
+    log_format = log.get("format", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError("log.format", "must be text or json")
+    return NodeConfig(
+        name=name,
+        key_file=_path(node, "node", "key", base),
+        genesis_file=_path(node, "node", "genesis", base),
+        data_dir=_path(node, "node", "data_dir", base),
+        api=parse_address(api.get("listen", "127.0.0.1:8100"), "api.listen"),
+        p2p=parse_address(p2p.get("listen", "127.0.0.1:9100"), "p2p.listen"),
+        peers=tuple(parse_address(p, f"p2p.peers[{i}]") for i, p in enumerate(peers)),
+        observers=observer_keys,
+        block_interval_ms=_int(consensus, "consensus", "block_interval_ms", 20, 1, 60_000),
+        max_block_txs=_int(consensus, "consensus", "max_block_txs", 5000, 1, 20_000),
+        view_timeout_ms=_int(consensus, "consensus", "view_timeout_ms", 1000, 50, 600_000),
+        mempool_max_txs=_int(mempool, "mempool", "max_txs", 100_000, 1, 10_000_000),
+        mempool_max_bytes=_int(mempool, "mempool", "max_bytes", 256 << 20, 1024, 1 << 34),
+        mempool_max_per_sender=_int(mempool, "mempool", "max_per_sender", 50_000, 1,
+                                    10_000_000),
+        log_level=level,
+        log_format=log_format,
+    )

@@ -1,0 +1,106 @@
+"""The daemon: load config, open the chain, serve HTTP, produce or follow blocks.
+
+Runs until SIGTERM or SIGINT, then stops accepting requests, lets the block in
+progress finish (its LevelDB batch is atomic either way) and closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from node.api import make_app
+from node.config import NodeConfig, load_config
+from node.errors import ConfigError
+from node.genesis import load_genesis
+from node.identity import load_key
+from node.logs import setup_logging
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from node.solo import SoloProducer
+from storage.errors import StorageError
+from storage.kv import LevelDBStore
+
+log = logging.getLogger("senim.daemon")
+
+
+def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
+    keys = load_key(config.key_file)
+    genesis = load_genesis(config.genesis_file)
+    me = genesis.member_by_id(keys.member_id)
+    if me is None:
+        raise ConfigError("node.key", f"member {keys.member_id.hex()} is not in the genesis "
+                          "file; this key belongs to no consortium member")
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        kv = LevelDBStore(str(config.data_dir / "chain.ldb"))
+    except Exception as exc:  # plyvel raises its own IOError subclasses
+        raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+    limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
+                           config.mempool_max_per_sender)
+    try:
+        core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
+    except StorageError:
+        kv.close()
+        raise
+    return core, kv
+
+
+async def serve(config: NodeConfig) -> None:
+    core, kv = open_core(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = make_app(core, config.name)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.api.host, config.api.port, reuse_address=True)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        kv.close()
+        raise ConfigError("api.listen", f"cannot listen on {config.api}: {exc}") from exc
+    log.info("node %s (%s) serving API on http://%s, chain %s at height %d", config.name,
+             core.keys.member_id.hex(), config.api, core.chain_id, core.chain.height)
+    producer = SoloProducer(core, config.block_interval_ms, config.max_block_txs)
+    try:
+        async with asyncio.TaskGroup() as group:
+            producer_task = group.create_task(producer.run())
+            await stop.wait()
+            log.info("stopping: signal received")
+            producer_task.cancel()
+    finally:
+        await runner.cleanup()
+        core.worker.shutdown(wait=True)
+        kv.close()
+        log.info("stopped cleanly at height %d", core.chain.height)
+
+
+def run(config_path: Path) -> int:
+    """Entry point of `senim node`: returns the process exit code."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        logging.basicConfig(level=logging.INFO)
+        log.error("bad config %s: %s", config_path, exc)
+        return 2
+    setup_logging(config.log_level, config.log_format, config.name)
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    except StorageError as exc:
+        log.error("cannot start: the chain database is damaged: %s", exc)
+        return 3
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    return 0

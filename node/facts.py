@@ -1,0 +1,132 @@
+"""Chain facts for verification: from the local ledger, or from a node over HTTP.
+
+The remote form checks every answer's Merkle proof against the state root of
+the block the node names, so a node can refuse to answer but cannot make up a
+batch, an accreditation or a missing revocation without breaking the proof.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from node.errors import NodeError
+from node.ledger import (
+    load_accreditation,
+    load_anchor,
+    load_batch,
+    load_member,
+    load_revocation,
+)
+from node.records import (
+    Accreditation,
+    Anchor,
+    Batch,
+    Member,
+    Revocation,
+    accreditation_key,
+    anchor_key,
+    batch_key,
+    member_key,
+    revocation_key,
+)
+from storage.state_tree import StateTree, state_proof_from_json, verify_state_proof
+
+
+class LocalFacts:
+    def __init__(self, state: StateTree, describe: str) -> None:
+        self._state = state
+        self._describe = describe
+
+    def describe(self) -> str:
+        return self._describe
+
+    def member(self, member: bytes) -> Member | None:
+        return load_member(self._state, member)
+
+    def accreditation(self, member: bytes) -> Accreditation:
+        return load_accreditation(self._state, member)
+
+    def batch(self, root: bytes) -> Batch | None:
+        return load_batch(self._state, root)
+
+    def revocation(self, target: bytes) -> Revocation | None:
+        return load_revocation(self._state, target)
+
+    def anchor(self, document_hash: bytes) -> Anchor | None:
+        return load_anchor(self._state, document_hash)
+
+
+class RemoteFactsError(NodeError):
+    """The node could not be reached, or answered with something that does not verify."""
+
+
+class StateMoved(RemoteFactsError):
+    """The chain advanced mid-verification; verify again against the new head."""
+
+
+class RemoteFacts:
+    """Asks one node; pins the first state root it reports so all answers agree."""
+
+    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.height: int | None = None
+        self.state_root: bytes | None = None
+        self.chain_id: str | None = None
+
+    def get_json(self, path: str) -> Any:
+        url = self.base_url + path
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise RemoteFactsError(f"cannot reach node at {self.base_url}: {exc}") from exc
+
+    def describe(self) -> str:
+        return f"node {self.base_url} at height {self.height}"
+
+    def reset(self) -> None:
+        self.height = self.state_root = None
+
+    def _value(self, key: bytes) -> bytes | None:
+        answer = self.get_json(f"/v1/state/{key.hex()}")
+        try:
+            root = bytes.fromhex(answer["state_root"])
+            value = None if answer["value"] is None else bytes.fromhex(answer["value"])
+            proof = state_proof_from_json(answer["proof"])
+            height = int(answer["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
+        if self.state_root is None:
+            self.state_root, self.height = root, height
+            self.chain_id = answer.get("chain_id")
+        elif root != self.state_root:
+            raise StateMoved("a block was committed between answers")
+        if not verify_state_proof(root, key, value, proof):
+            raise RemoteFactsError("node's Merkle proof does not verify: do not trust it")
+        return value
+
+    def member(self, member: bytes) -> Member | None:
+        data = self._value(member_key(member))
+        return None if data is None else Member.decode(data)
+
+    def accreditation(self, member: bytes) -> Accreditation:
+        data = self._value(accreditation_key(member))
+        return Accreditation(()) if data is None else Accreditation.decode(data)
+
+    def batch(self, root: bytes) -> Batch | None:
+        data = self._value(batch_key(root))
+        return None if data is None else Batch.decode(data)
+
+    def revocation(self, target: bytes) -> Revocation | None:
+        data = self._value(revocation_key(target))
+        return None if data is None else Revocation.decode(data)
+
+    def anchor(self, document_hash: bytes) -> Anchor | None:
+        data = self._value(anchor_key(document_hash))
+        return None if data is None else Anchor.decode(data)

@@ -1,0 +1,195 @@
+"""The node's core, without IO: chain, mempool, admission, status and waiters.
+
+The daemon wires this to HTTP, P2P and a block producer. Heavy work (signature
+checks, block execution, the LevelDB batch) runs in a worker thread so the
+event loop keeps answering while a block of thousands of transactions commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from node.blocks import Block
+from node.chain import Chain, Execution
+from node.errors import MalformedInput, TxRejected
+from node.genesis import Genesis
+from node.identity import KeyPair
+from node.ledger import BlockContext, apply_transaction, check_envelope
+from node.mempool import Mempool, MempoolLimits
+from node.metrics import NodeMetrics
+from node.transactions import Transaction, decode_transaction
+from storage.kv import KeyValueStore
+
+log = logging.getLogger("senim.node")
+T = TypeVar("T")
+REJECTED_REMEMBERED_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class TxStatus:
+    status: str  # pending | committed | rejected | unknown
+    height: int | None = None
+    index: int | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+class NodeCore:
+    def __init__(self, keys: KeyPair, genesis: Genesis, kv: KeyValueStore,
+                 limits: MempoolLimits, metrics: NodeMetrics) -> None:
+        self.keys = keys
+        self.genesis = genesis
+        self.chain_id = genesis.chain_id
+        self.chain = Chain(kv, genesis)
+        self.mempool = Mempool(limits)
+        self.metrics = metrics
+        self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
+        self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
+        self.work_available = asyncio.Event()
+        self.head_changed = asyncio.Condition()
+        self.metrics.height.set(self.chain.height)
+        # One worker thread owns every read-modify of the chain and state, so
+        # admission checks and block commits never race.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="senim-ledger")
+
+    async def in_worker(self, func: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.worker, func, *args)
+
+    # ---- admission -------------------------------------------------------------------
+    def check_new(self, data: bytes) -> Transaction:
+        """Decode and check a submitted transaction against the committed state.
+
+        Pure CPU work, safe to run in a worker thread: it reads the committed
+        state and writes only to a throw-away overlay.
+        """
+        tx = decode_transaction(data)
+        ctx = BlockContext(self.chain_id, self.chain.height + 1, int(time.time() * 1000))
+        overlay = self.chain.state.overlay()
+        sender = check_envelope(overlay, tx, ctx, self.chain.is_committed)
+        apply_transaction(overlay, tx, sender, ctx)
+        return tx
+
+    def admit_checked(self, tx: Transaction, size: int) -> None:
+        if tx.tx_id in self.mempool:
+            return  # resubmission of a pending transaction is harmless
+        self.mempool.add(tx, size)
+        self._rejected.pop(tx.tx_id, None)
+        self.metrics.mempool_txs.set(len(self.mempool))
+        self.work_available.set()
+
+    async def submit(self, items: list[bytes]) -> list[tuple[bytes | None, TxRejected | None]]:
+        """Check many transactions in a worker thread, then admit them in order."""
+        checked = await self.in_worker(self._check_many, items)
+        results: list[tuple[bytes | None, TxRejected | None]] = []
+        for data, outcome in zip(items, checked, strict=True):
+            if isinstance(outcome, TxRejected):
+                self.metrics.txs_refused.labels(outcome.code).inc()
+                results.append((None, outcome))
+                continue
+            try:
+                self.admit_checked(outcome, len(data))
+            except TxRejected as exc:
+                self.metrics.txs_refused.labels(exc.code).inc()
+                results.append((outcome.tx_id, exc))
+                continue
+            results.append((outcome.tx_id, None))
+        return results
+
+    def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
+        outcomes: list[Transaction | TxRejected] = []
+        for data in items:
+            try:
+                outcomes.append(self.check_new(data))
+            except MalformedInput as exc:
+                outcomes.append(TxRejected("malformed", str(exc)))
+            except TxRejected as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    # ---- status ----------------------------------------------------------------------
+    def tx_status(self, tx_id: bytes) -> TxStatus:
+        location = self.chain.tx_location(tx_id)
+        if location is not None:
+            return TxStatus("committed", height=location[0], index=location[1])
+        if tx_id in self.mempool:
+            return TxStatus("pending")
+        rejected = self._rejected.get(tx_id)
+        if rejected is not None:
+            return TxStatus("rejected", code=rejected.code, reason=rejected.message)
+        return TxStatus("unknown")
+
+    async def wait_for(self, tx_id: bytes, timeout_s: float) -> TxStatus:
+        status = self.tx_status(tx_id)
+        if status.status != "pending" or timeout_s <= 0:
+            return status
+        future: asyncio.Future[TxStatus] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_id, []).append(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            return self.tx_status(tx_id)
+        finally:
+            waiters = self._waiters.get(tx_id, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(tx_id, None)
+
+    def _settle(self, tx_id: bytes) -> None:
+        waiters = self._waiters.pop(tx_id, None)
+        if waiters:
+            status = self.tx_status(tx_id)
+            for future in waiters:
+                if not future.done():
+                    future.set_result(status)
+
+    # ---- blocks ----------------------------------------------------------------------
+    def remember_rejected(self, tx: Transaction, reason: TxRejected) -> None:
+        self._rejected[tx.tx_id] = reason
+        if len(self._rejected) > REJECTED_REMEMBERED_MAX:
+            self._rejected.popitem(last=False)
+        self.metrics.txs_refused.labels(reason.code).inc()
+
+    def after_commit(self, execution: Execution, started: float) -> None:
+        """Bookkeeping once a block is durable: mempool, waiters, metrics, log."""
+        block = execution.block
+        committed_ids = [tx.tx_id for tx in block.transactions]
+        rejected_ids = [tx.tx_id for tx, _ in execution.rejected]
+        for tx, reason in execution.rejected:
+            self.remember_rejected(tx, reason)
+        self.mempool.remove(committed_ids + rejected_ids)
+        for tx_id in committed_ids + rejected_ids:
+            self._settle(tx_id)
+        self.metrics.height.set(block.header.height)
+        self.metrics.txs_committed.inc(len(committed_ids))
+        self.metrics.mempool_txs.set(len(self.mempool))
+        self.metrics.block_seconds.observe(time.monotonic() - started)
+        log.info("committed block %d (%s) with %d tx, %d refused, state %s",
+                 block.header.height, block.block_hash.hex()[:16], len(committed_ids),
+                 len(rejected_ids), block.header.state_root.hex()[:16])
+        if not len(self.mempool):
+            self.work_available.clear()
+
+    def drop_expired(self) -> None:
+        """After a block, pending transactions that can no longer commit are refused."""
+        height = self.chain.height + 1
+        stale = [tx for tx in self.mempool.take(len(self.mempool), 1 << 62)
+                 if tx.expires_at < height]
+        for tx in stale:
+            self.remember_rejected(tx, TxRejected("expired", "expired while pending"))
+        self.mempool.remove([tx.tx_id for tx in stale])
+        for tx in stale:
+            self._settle(tx.tx_id)
+
+    def block_for_api(self, height: int) -> tuple[Block, bytes] | None:
+        block = self.chain.get_block(height)
+        if block is None:
+            return None
+        return block, self.chain.get_certificate(height) or b""

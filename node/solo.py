@@ -1,0 +1,63 @@
+"""Block production by a lone validator (a consortium of one).
+
+It batches whatever the mempool holds into a block every `block_interval_ms`
+and commits it with a certificate of its own signature (quorum of one). The
+consortium's PBFT driver takes its place when there is more than one validator;
+both end in the same `Chain.commit(execution, certificate)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from node.blocks import MAX_BLOCK_BYTES
+from node.certificates import make_certificate
+from node.chain import Execution
+from node.service import NodeCore
+
+log = logging.getLogger("senim.solo")
+
+
+class SoloProducer:
+    def __init__(self, core: NodeCore, block_interval_ms: int, max_block_txs: int) -> None:
+        self.core = core
+        self.block_interval_s = block_interval_ms / 1000
+        self.max_block_txs = max_block_txs
+
+    async def run(self) -> None:
+        core = self.core
+        while True:
+            await core.work_available.wait()
+            if len(core.mempool) < self.max_block_txs:
+                await asyncio.sleep(self.block_interval_s)
+            txs = core.mempool.take(self.max_block_txs, MAX_BLOCK_BYTES - 64 * 1024)
+            if not txs:
+                core.work_available.clear()
+                continue
+            started = time.monotonic()
+            execution = await core.in_worker(self._build_and_commit, txs)
+            if execution.accepted:
+                core.after_commit(execution, started)
+            else:
+                for tx, reason in execution.rejected:
+                    core.remember_rejected(tx, reason)
+                core.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
+                for tx, _ in execution.rejected:
+                    core._settle(tx.tx_id)
+            core.drop_expired()
+            if not len(core.mempool):
+                core.work_available.clear()
+
+    def _build_and_commit(self, txs: list) -> Execution:  # type: ignore[type-arg]
+        core = self.core
+        verified = {tx.tx_id for tx in txs}
+        execution = core.chain.build(txs, core.keys.member_id, 0, int(time.time() * 1000),
+                                     verified)
+        if execution.accepted:
+            header = execution.header
+            certificate = make_certificate(core.keys, core.chain_id, header.height, 0,
+                                           header.block_hash)
+            core.chain.commit(execution, certificate)
+        return execution

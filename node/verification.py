@@ -1,0 +1,155 @@
+"""Verifying a credential step by step, in words a registrar understands.
+
+The same steps run in the node (POST /v1/verify) and in `senim verify`, which
+asks a node for chain facts with Merkle proofs and checks those proofs against
+the state root of the block the node names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from node.credentials import ParsedDocument, parse_document, target_hash
+from node.errors import InvalidDocument
+from node.records import Accreditation, Anchor, Batch, Member, Revocation
+from storage.batch_tree import verify_inclusion
+
+
+class ChainFacts(Protocol):
+    """Where chain facts come from: the local ledger, or a node over HTTP."""
+
+    def describe(self) -> str: ...
+    def member(self, member: bytes) -> Member | None: ...
+    def accreditation(self, member: bytes) -> Accreditation: ...
+    def batch(self, root: bytes) -> Batch | None: ...
+    def revocation(self, target: bytes) -> Revocation | None: ...
+    def anchor(self, document_hash: bytes) -> Anchor | None: ...
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Verdict:
+    valid: bool
+    status: str  # valid | tampered | unknown | unaccredited | revoked | malformed
+    reason: str
+    source: str
+    checks: list[Check] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"valid": self.valid, "status": self.status, "reason": self.reason,
+                "source": self.source, "checks": [c.to_json() for c in self.checks],
+                "facts": self.facts}
+
+
+def when(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fail(verdict: Verdict, status: str, check: Check) -> Verdict:
+    verdict.checks.append(check)
+    verdict.valid, verdict.status, verdict.reason = False, status, check.detail
+    return verdict
+
+
+def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdict:
+    verdict = Verdict(False, "malformed", "", facts.describe())
+    try:
+        doc = parse_document(document)
+    except InvalidDocument as exc:
+        return _fail(verdict, "malformed", Check("document", False, str(exc)))
+    if doc.chain_id != chain_id:
+        return _fail(verdict, "unknown", Check("network", False,
+                     f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
+    computed = target_hash(doc.chain_id, doc.issuer, doc.credential_type, doc.field_hashes)
+    if computed != doc.target_hash:
+        return _fail(verdict, "tampered", Check("fields", False,
+                     "the fields do not match the credential's hash: the document was altered"))
+    hidden = len(doc.field_hashes) - len(doc.revealed)
+    verdict.checks.append(Check("fields", True, f"{len(doc.revealed)} field(s) shown, "
+                                f"{hidden} hidden; all match the credential's hash"))
+    if not verify_inclusion(doc.target_hash, doc.batch_index, doc.batch_size, doc.batch_path,
+                            doc.batch_root):
+        return _fail(verdict, "tampered", Check("batch", False,
+                     "the credential is not in the batch it names (audit path fails)"))
+    verdict.checks.append(Check("batch", True, f"credential #{doc.batch_index + 1} of "
+                                f"{doc.batch_size} in batch {doc.batch_root.hex()[:16]}…"))
+    return _check_chain(verdict, doc, facts)
+
+
+def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Verdict:
+    batch = facts.batch(doc.batch_root)
+    if batch is None:
+        return _fail(verdict, "unknown", Check("on_chain", False,
+                     "this batch is not on chain: the credential was never issued here"))
+    issuer = facts.member(batch.issuer)
+    issuer_name = issuer.name if issuer else batch.issuer.hex()
+    if (batch.issuer != doc.issuer or batch.credential_type != doc.credential_type
+            or batch.count != doc.batch_size):
+        return _fail(verdict, "tampered", Check("on_chain", False,
+                     f"the batch on chain was issued by {issuer_name} as "
+                     f"{batch.credential_type}, not as the document claims"))
+    verdict.facts.update({"issuer": issuer_name, "issuer_id": batch.issuer.hex(),
+                          "height": batch.height, "issued_at": when(batch.time_ms),
+                          "type": batch.credential_type})
+    verdict.checks.append(Check("on_chain", True, f"issued by {issuer_name} as "
+                                f"{batch.credential_type} at height {batch.height} "
+                                f"({when(batch.time_ms)})"))
+    grant = facts.accreditation(batch.issuer).grant_covering(
+        batch.credential_type, batch.height, batch.time_ms)
+    if grant is None:
+        return _fail(verdict, "unaccredited", Check("accredited", False,
+                     f"{issuer_name} was not accredited to issue {batch.credential_type} "
+                     f"at height {batch.height}"))
+    ministry = facts.member(grant.granted_by)
+    verdict.checks.append(Check("accredited", True, f"{issuer_name} was accredited for "
+                                f"{batch.credential_type} by "
+                                f"{ministry.name if ministry else grant.granted_by.hex()} "
+                                f"(since height {grant.granted_height})"))
+    revocation = facts.revocation(doc.target_hash)
+    if revocation is not None:
+        verdict.facts["revoked_at"] = when(revocation.time_ms)
+        verdict.facts["revocation_reason"] = revocation.reason
+        return _fail(verdict, "revoked", Check("not_revoked", False,
+                     f"revoked at height {revocation.height} ({when(revocation.time_ms)}): "
+                     f"{revocation.reason}"))
+    verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
+    verdict.valid, verdict.status = True, "valid"
+    verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
+                      f"{batch.height}")
+    return verdict
+
+
+def document_hash(data: bytes) -> bytes:
+    """Anchored documents are identified by plain SHA-256, so `sha256sum` agrees."""
+    return hashlib.sha256(data).digest()
+
+
+def verify_anchor(data: bytes, facts: ChainFacts) -> Verdict:
+    digest = document_hash(data)
+    verdict = Verdict(False, "unknown", "", facts.describe())
+    anchor = facts.anchor(digest)
+    if anchor is None:
+        return _fail(verdict, "unknown", Check("anchored", False,
+                     f"no record of this document (sha256 {digest.hex()}) on chain"))
+    author = facts.member(anchor.member)
+    name = author.name if author else anchor.member.hex()
+    verdict.checks.append(Check("anchored", True, f"recorded by {name} at height "
+                                f"{anchor.height} ({when(anchor.time_ms)})"))
+    verdict.valid, verdict.status = True, "valid"
+    verdict.reason = f"document existed by {when(anchor.time_ms)}, recorded by {name}"
+    verdict.facts.update({"author": name, "height": anchor.height,
+                          "recorded_at": when(anchor.time_ms), "sha256": digest.hex()})
+    return verdict
