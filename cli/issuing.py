@@ -86,9 +86,10 @@ def issue_command(key_path: Path, credential_type: str, input_path: Path, out_di
     out_dir.mkdir(parents=True, exist_ok=True)
     issuance = {"tx_id": result["tx_id"], "height": result["height"],
                 "block_hash": result["block_hash"], "time": result["time"]}
-    width = max(5, len(str(len(batch.documents))))
-    for index, document in enumerate(tqdm(batch.documents, desc="writing credentials",
-                                          unit="doc", disable=not show)):
+    width = max(5, len(str(len(batch.target_hashes))))
+    for index, document in enumerate(tqdm(batch.documents(), desc="writing credentials",
+                                          total=len(batch.target_hashes), unit="doc",
+                                          disable=not show)):
         document["issuance"] = issuance
         name = f"{credential_type}-{index + 1:0{width}d}-{document['target_hash'][:8]}.json"
         (out_dir / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
@@ -97,6 +98,6 @@ def issue_command(key_path: Path, credential_type: str, input_path: Path, out_di
                 "issuer": keys.member_id.hex(), "issuance": issuance,
                 "target_hashes": [t.hex() for t in batch.target_hashes]}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    click.echo(f"issued {len(batch.documents)} {credential_type}(s) in batch "
+    click.echo(f"issued {len(batch.target_hashes)} {credential_type}(s) in batch "
                f"{batch.root.hex()[:16]}… at height {result['height']}")
     click.echo(f"credential files: {out_dir}/ (manifest.json lists hashes only)")

@@ -1,0 +1,1 @@
+"""Benchmarks run by scripts/bench (not tests: figures, not assertions)."""

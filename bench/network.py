@@ -1,0 +1,116 @@
+"""Lay out and run a throw-away local consortium of real node processes for benchmarks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node.genesis import GENESIS_KIND
+from node.identity import KeyPair, save_key
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class BenchMember:
+    slug: str
+    name: str
+    role: str
+    validator: bool
+    runs_node: bool
+    keys: KeyPair = field(default_factory=KeyPair.generate)
+    api_port: int = field(default_factory=free_port)
+    p2p_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+
+class BenchNetwork:
+    def __init__(self, root: Path, validators: int, extra_config: str = "") -> None:
+        self.root = root
+        self.members = [BenchMember(f"v{i}", f"Ministry {i}", "ministry", True, True)
+                        for i in range(validators)]
+        self.university = BenchMember("uni", "Bench University", "university", False, False)
+        self.members.append(self.university)
+        self.extra_config = extra_config
+
+    @property
+    def ministry(self) -> BenchMember:
+        return self.members[0]
+
+    def lay_out(self) -> None:
+        (self.root / "keys").mkdir(parents=True, exist_ok=True)
+        for member in self.members:
+            save_key(self.root / "keys" / f"{member.slug}.key", member.keys, member.name)
+        genesis = {"kind": GENESIS_KIND, "chain_id": "senim-bench",
+                   "genesis_time_ms": int(time.time() * 1000) - 3_600_000,
+                   "members": [{"name": m.name, "role": m.role,
+                                "public_key": m.keys.public_key.hex(), "validator": m.validator,
+                                "p2p_address": f"127.0.0.1:{m.p2p_port}",
+                                "api_address": f"127.0.0.1:{m.api_port}"}
+                               for m in self.members]}
+        (self.root / "genesis.json").write_text(json.dumps(genesis))
+        runners = [m for m in self.members if m.runs_node]
+        for member in runners:
+            peers = [f"127.0.0.1:{m.p2p_port}" for m in runners if m is not member]
+            (self.root / f"{member.slug}.toml").write_text("\n".join([
+                "[node]", f'name = "{member.slug}"', f'key = "keys/{member.slug}.key"',
+                'genesis = "genesis.json"', f'data_dir = "data/{member.slug}"',
+                "[api]", f'listen = "127.0.0.1:{member.api_port}"',
+                "[p2p]", f'listen = "127.0.0.1:{member.p2p_port}"', f"peers = {json.dumps(peers)}",
+                self.extra_config, "[log]", 'level = "warning"', ""]))
+
+    def start(self, member: BenchMember) -> None:
+        log = open(self.root / f"{member.slug}.log", "ab")  # noqa: SIM115 - lives with the process
+        member.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "senim"), "node", "--config",
+             f"{member.slug}.toml"],
+            cwd=self.root, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    def start_all(self, deadline_s: float = 60) -> None:
+        for member in self.members:
+            if member.runs_node:
+                self.start(member)
+        for member in self.members:
+            if member.runs_node:
+                self.wait_ready(member, deadline_s)
+
+    def wait_ready(self, member: BenchMember, deadline_s: float) -> None:
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(member.api + "/v1/status", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"node {member.slug} did not start; see {self.root}")
+
+    def kill(self, member: BenchMember, sig: int = signal.SIGKILL) -> None:
+        if member.process and member.process.poll() is None:
+            member.process.send_signal(sig)
+            member.process.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for member in self.members:
+            self.kill(member, signal.SIGTERM)
+
+    def status(self, member: BenchMember) -> dict[str, Any]:
+        with urllib.request.urlopen(member.api + "/v1/status", timeout=10) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result

@@ -1,0 +1,123 @@
+"""scripts/bench: measure, then write BENCHMARKS.md with the command and the machine."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.network import BenchNetwork
+from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
+from bench.single_node import (
+    accredit,
+    batch_credential_rate,
+    committed_tx_rate,
+    verification_rate,
+)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.machine()}")
+
+
+def single_node(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
+        network = BenchNetwork(Path(folder), validators=1)
+        network.lay_out()
+        network.start_all()
+        try:
+            accredit(network)
+            results = {"tx": committed_tx_rate(network, args.txs),
+                       "batches": batch_credential_rate(network, args.batches, 10_000),
+                       "verify": verification_rate(network, args.verify_seconds)}
+        finally:
+            network.stop_all()
+    return results
+
+
+def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, Any],
+           proofs: list[dict[str, float]], audit: dict[str, float]) -> str:
+    best = ceiling["pynacl_per_s"]
+    tx, batches, verify = node["tx"], node["batches"], node["verify"]
+    small, large = proofs[0], proofs[-1]
+    lines = [
+        "# Senim benchmarks", "",
+        f"- command: `scripts/bench {' '.join(sys.argv[1:])}`".rstrip(),
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}",
+        f"- machine: {machine()}",
+        "- everything (node, client, load) runs on this one machine; it is shared and noisy,",
+        "  so compare ratios to the Ed25519 ceiling measured in the same run.", "",
+        "## Ceiling: Ed25519 verification on one core", "",
+        "| library | verifications/s |", "|---|---|",
+        f"| libsodium (PyNaCl, used by the node) | {best:,.0f} |",
+        f"| OpenSSL (`cryptography`) | {ceiling['cryptography_per_s']:,.0f} |", "",
+        "## One validator", "",
+        "| figure | value | ratio to the Ed25519 ceiling |", "|---|---|---|",
+        f"| committed single-credential issue transactions/s ({tx['transactions']:,} txs, "
+        f"{tx['blocks']} blocks) | {tx['tx_per_s']:,.0f} | {tx['tx_per_s'] / best:.2f} |",
+        f"| credentials/s in batches of 10,000 ({batches['credentials']:,} credentials: "
+        f"hash, tree, sign, commit) | {batches['credentials_per_s']:,.0f} | "
+        f"{batches['credentials_per_s'] / best:.1f} |",
+        f"| … of which hashing and audit paths alone | {batches['hashing_only_per_s']:,.0f} | |",
+        f"| verifications/s through `POST /v1/verify` (16 concurrent clients) | "
+        f"{verify['verifications_per_s']:,.0f} | {verify['verifications_per_s'] / best:.2f} |",
+        "", "## Proofs", "",
+        "| credentials in state | fill rate (entries/s) | prove | verify | proof size "
+        "(avg) | absence proof |", "|---|---|---|---|---|---|",
+    ]
+    for p in proofs:
+        lines.append(f"| {p['entries']:,} | {p['fill_per_s']:,.0f} | {p['prove_us']:.0f} µs | "
+                     f"{p['verify_us']:.0f} µs | {p['proof_bytes_avg']:.0f} B | "
+                     f"{p['absence_proof_bytes']} B |")
+    lines += [
+        "", f"Proof time at {large['entries']:,} ÷ at {small['entries']:,}: "
+        f"**{large['prove_us'] / small['prove_us']:.2f}×** (aim ≤ 2×).", "",
+        f"A credential's own audit path in a batch of {audit['batch_size']:,}: "
+        f"{audit['path_hashes']} hashes ({audit['path_bytes']} B), verified in "
+        f"{audit['verify_us']:.0f} µs.", "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Senim benchmarks")
+    parser.add_argument("--txs", type=int, default=30_000)
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--verify-seconds", type=float, default=10.0)
+    parser.add_argument("--proof-sizes", default="10000,1000000")
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    args = parser.parse_args()
+    print("measuring the Ed25519 ceiling…", flush=True)
+    ceiling = ed25519_rates()
+    print(ceiling, flush=True)
+    print("single validator…", flush=True)
+    node = single_node(args)
+    print(node, flush=True)
+    proofs = []
+    for size in (int(s) for s in args.proof_sizes.split(",")):
+        print(f"state proofs with {size:,} entries…", flush=True)
+        proofs.append(state_proofs(size))
+        print(proofs[-1], flush=True)
+    audit = batch_audit_paths()
+    report = render(args, ceiling, node, proofs, audit)
+    Path(args.out).write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
