@@ -232,11 +232,22 @@ def status(node_url: str, as_json: bool) -> None:
     click.echo(f"mempool   {info['mempool']['transactions']} tx, "
                f"{info['mempool']['bytes']} bytes")
     consensus_info = info.get("consensus", {})
-    click.echo("consensus " + ", ".join(f"{k}={v}" for k, v in consensus_info.items()))
+    if consensus_info.get("mode") == "pbft":
+        click.echo(f"consensus PBFT, {consensus_info['validators']} validators "
+                   f"(tolerates {consensus_info['max_faulty']} faulty); view "
+                   f"{consensus_info['view']}, primary {consensus_info['primary']}, "
+                   f"phase {consensus_info['phase']}")
+    else:
+        click.echo(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
+    if consensus_info.get("behind"):
+        click.secho(f"catching up: {consensus_info['behind']} block(s) behind", fg="yellow")
     peers = info.get("peers", [])
     click.echo(f"peers     {len(peers)}")
     for peer in peers:
-        click.echo("  - " + ", ".join(f"{k}={v}" for k, v in peer.items()))
+        auth = "authenticated" if peer["authenticated"] else "handshaking"
+        role = "validator" if peer.get("validator") else "follower"
+        click.echo(f"  {peer['member'][:48]:<48} {role:<9} {auth:<13} {peer['direction']:<8} "
+                   f"{peer['address']} up {peer['connected_s']}s")
 
 
 @main.command()

@@ -168,6 +168,8 @@ class Chain:
             raise MalformedInput(f"block does not extend the head at height {self.height}")
         if header.time_ms < self.head_header.time_ms:
             raise MalformedInput("block time goes backwards")
+        if transactions_root(block.transactions) != header.txs_root:
+            raise MalformedInput("transactions do not match the header's transactions root")
         ctx = BlockContext(self.chain_id, header.height, header.time_ms)
         overlay = self.state.overlay()
         seen: set[bytes] = set()

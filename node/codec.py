@@ -40,7 +40,19 @@ def decode(data: bytes) -> Any:
         raise MalformedInput(f"not canonical msgpack: {type(exc).__name__}") from exc
     if isinstance(value, dict):
         raise MalformedInput("maps are not canonical; expected an array")
+    _check_canonical_types(value)
     return value
+
+
+def _check_canonical_types(value: Any) -> None:
+    """Only arrays, ints, bytes, str, bools and nil: no nested maps, floats or ext types."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif not (item is None or isinstance(item, (bool, int, bytes, str))):
+            raise MalformedInput(f"{type(item).__name__} values are not canonical")
 
 
 def sha256(data: bytes) -> bytes:

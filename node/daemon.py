@@ -11,19 +11,23 @@ import contextlib
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from node.api import make_app
+from node.api import StatusProvider, make_app
 from node.config import NodeConfig, load_config
+from node.driver import ConsensusDriver
 from node.errors import ConfigError
 from node.genesis import load_genesis
 from node.identity import load_key
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
+from node.network import Network
 from node.service import NodeCore
-from node.solo import SoloProducer
+from node.sync import BlockSync
+from node.validators import ValidatorSet
 from storage.errors import StorageError
 from storage.kv import LevelDBStore
 
@@ -52,33 +56,62 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
     return core, kv
 
 
+class NodeStatus(StatusProvider):
+    def __init__(self, network: Network, sync: BlockSync,
+                 driver: ConsensusDriver | None) -> None:
+        self.network, self.sync, self.driver = network, sync, driver
+
+    def consensus(self) -> dict[str, Any]:
+        if self.driver is not None:
+            return self.driver.status()
+        return {"mode": "follower", "behind": self.sync.behind}
+
+    def peers(self) -> list[dict[str, Any]]:
+        return self.network.status()
+
+
 async def serve(config: NodeConfig) -> None:
     core, kv = open_core(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = make_app(core, config.name)
+    network = Network(config, core.genesis, core)
+    validators = ValidatorSet.from_genesis(core.genesis)
+    sync = BlockSync(core, network, validators)
+    driver = None
+    if core.keys.member_id in validators.public_keys:
+        driver = ConsensusDriver(core, network, sync, validators, config.view_timeout_ms,
+                                 config.max_block_txs)
+    core.on_admitted = network.gossip_transactions
+    app = make_app(core, config.name, NodeStatus(network, sync, driver))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
+        await network.start()
         site = web.TCPSite(runner, config.api.host, config.api.port, reuse_address=True)
         await site.start()
     except OSError as exc:
+        await network.close()
         await runner.cleanup()
         kv.close()
-        raise ConfigError("api.listen", f"cannot listen on {config.api}: {exc}") from exc
-    log.info("node %s (%s) serving API on http://%s, chain %s at height %d", config.name,
-             core.keys.member_id.hex(), config.api, core.chain_id, core.chain.height)
-    producer = SoloProducer(core, config.block_interval_ms, config.max_block_txs)
+        raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
+    role = "validator" if driver else "follower"
+    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s at height %d",
+             config.name, core.keys.member_id.hex(), role, config.api, config.p2p,
+             core.chain_id, core.chain.height)
     try:
         async with asyncio.TaskGroup() as group:
-            producer_task = group.create_task(producer.run())
+            tasks = [group.create_task(sync.run(poll_s=None if driver else 1.0))]
+            if driver is not None:
+                tasks.append(group.create_task(driver.run()))
             await stop.wait()
             log.info("stopping: signal received")
-            producer_task.cancel()
+            for task in tasks:
+                task.cancel()
     finally:
         await runner.cleanup()
+        await network.close()
         core.worker.shutdown(wait=True)
         kv.close()
         log.info("stopped cleanly at height %d", core.chain.height)

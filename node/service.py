@@ -53,6 +53,10 @@ class NodeCore:
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
         self.work_available = asyncio.Event()
+        # Hooks the daemon sets: consensus wants to hear of new work; the network
+        # gossips what the API admitted.
+        self.on_work: Callable[[], None] | None = None
+        self.on_admitted: Callable[[list[bytes]], None] | None = None
         self.head_changed = asyncio.Condition()
         self.metrics.height.set(self.chain.height)
         # One worker thread owns every read-modify of the chain and state, so
@@ -63,6 +67,14 @@ class NodeCore:
         return await asyncio.get_running_loop().run_in_executor(self.worker, func, *args)
 
     # ---- admission -------------------------------------------------------------------
+    def knows(self, data: bytes) -> bool:
+        """Cheap pre-filter for gossip: is this encoded transaction already pending?"""
+        try:
+            tx = decode_transaction(data)
+        except MalformedInput:
+            return False
+        return tx.tx_id in self.mempool or tx.tx_id in self._rejected
+
     def check_new(self, data: bytes) -> Transaction:
         """Decode and check a submitted transaction against the committed state.
 
@@ -79,13 +91,20 @@ class NodeCore:
     def admit_checked(self, tx: Transaction, size: int) -> None:
         if tx.tx_id in self.mempool:
             return  # resubmission of a pending transaction is harmless
+        was_empty = not len(self.mempool)
         self.mempool.add(tx, size)
+        if was_empty and self.on_work is not None:
+            self.on_work()
         self._rejected.pop(tx.tx_id, None)
         self.metrics.mempool_txs.set(len(self.mempool))
         self.work_available.set()
 
-    async def submit(self, items: list[bytes]) -> list[tuple[bytes | None, TxRejected | None]]:
-        """Check many transactions in a worker thread, then admit them in order."""
+    async def submit(self, items: list[bytes], gossip: bool = True
+                     ) -> list[tuple[bytes | None, TxRejected | None]]:
+        """Check many transactions in a worker thread, then admit them in order.
+
+        Admitted ones are handed to `on_admitted` (gossip) unless they came from
+        gossip themselves."""
         checked = await self.in_worker(self._check_many, items)
         results: list[tuple[bytes | None, TxRejected | None]] = []
         for data, outcome in zip(items, checked, strict=True):
@@ -100,6 +119,11 @@ class NodeCore:
                 results.append((outcome.tx_id, exc))
                 continue
             results.append((outcome.tx_id, None))
+        if gossip and self.on_admitted is not None:
+            admitted = [data for data, (_, refusal) in zip(items, results, strict=True)
+                        if refusal is None]
+            if admitted:
+                self.on_admitted(admitted)
         return results
 
     def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:

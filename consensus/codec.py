@@ -1,0 +1,92 @@
+"""Canonical msgpack primitives shared by messages, certificates and the safety state.
+
+Every value is a msgpack array in a fixed field order. Decoding is strict: the
+bytes must re-encode to exactly themselves, so each value has one encoding and
+signatures can be checked over re-encoded bytes.
+"""
+
+from enum import IntEnum
+from typing import NoReturn
+
+import msgpack
+
+from consensus.errors import MalformedMessage
+
+DOMAIN_TAG = b"senim/consensus/v1"
+MAX_UINT = 2**63 - 1
+
+
+class Kind(IntEnum):
+    """The tag in front of every consensus message; part of what is signed."""
+
+    PRE_PREPARE = 1
+    PREPARE = 2
+    COMMIT = 3
+    VIEW_CHANGE = 4
+    NEW_VIEW = 5
+    COMMIT_PROOF = 6
+
+
+def pack(value: object) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
+
+
+def unpack_canonical(data: bytes, what: str) -> object:
+    """Decode `data`, refusing anything that is not the canonical encoding of its value."""
+    if not isinstance(data, bytes):
+        fail(f"{what}: expected bytes, got {type(data).__name__}")
+    try:
+        value: object = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
+        canonical = pack(value)
+    except Exception as exc:  # msgpack raises many unrelated types on junk input
+        raise MalformedMessage(f"{what}: not valid msgpack ({type(exc).__name__})") from exc
+    if canonical != data:
+        fail(f"{what}: not in canonical encoding")
+    return value
+
+
+def signing_bytes(chain_id: bytes, encoded_message: bytes) -> bytes:
+    """What a signature covers: domain tag, chain id (length-prefixed) and the message.
+
+    The message starts with its kind, so a signature for one chain or one kind
+    of message is never valid for another.
+    """
+    return DOMAIN_TAG + pack(chain_id) + encoded_message
+
+
+def encode_vote_fields(kind: Kind, view: int, height: int, digest: bytes) -> bytes:
+    """Encoding shared by Prepare and Commit; a commit certificate signs exactly this."""
+    return pack([int(kind), view, height, digest])
+
+
+def fail(reason: str) -> NoReturn:
+    raise MalformedMessage(reason)
+
+
+def as_list(
+    value: object, what: str, length: int | None = None, max_length: int = 0
+) -> list[object]:
+    if not isinstance(value, list):
+        fail(f"{what}: expected an array, got {type(value).__name__}")
+    if length is not None and len(value) != length:
+        fail(f"{what}: expected {length} fields, got {len(value)}")
+    if max_length and len(value) > max_length:
+        fail(f"{what}: at most {max_length} entries allowed, got {len(value)}")
+    return value
+
+
+def as_uint(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        fail(f"{what}: expected an integer, got {type(value).__name__}")
+    if not 0 <= value <= MAX_UINT:
+        fail(f"{what}: {value} is out of range")
+    return value
+
+
+def as_bytes(value: object, what: str, min_length: int, max_length: int) -> bytes:
+    if not isinstance(value, bytes):
+        fail(f"{what}: expected bytes, got {type(value).__name__}")
+    if not min_length <= len(value) <= max_length:
+        fail(f"{what}: length {len(value)} is outside {min_length}..{max_length}")
+    return value

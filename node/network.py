@@ -1,0 +1,142 @@
+"""The node's side of P2P: channels, who is who, transaction gossip.
+
+P2P names peers by public key; here they become consortium members (or
+allowed observers). Transactions are gossiped in small batches so a registrar's
+burst costs a few frames, not one per transaction; each node checks a
+transaction's signature once, when it first admits it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from node.codec import decode, encode
+from node.config import NodeConfig
+from node.errors import MalformedInput
+from node.genesis import Genesis
+from node.service import NodeCore
+from p2p import Channel, Limits, PeerManager
+
+log = logging.getLogger("senim.network")
+
+CH_CONSENSUS = 1
+CH_TXS = 2
+CH_SYNC_REQUEST = 3
+CH_SYNC_RESPONSE = 4
+CH_BLOCK = 5
+MAX_FRAME_BYTES = 12 * 1024 * 1024
+GOSSIP_FLUSH_S = 0.005
+GOSSIP_BATCH_BYTES = 1024 * 1024
+
+CHANNELS = [
+    Channel(CH_CONSENSUS, "consensus", 10 * 1024 * 1024, 512),
+    Channel(CH_TXS, "transactions", 2 * GOSSIP_BATCH_BYTES, 256),
+    Channel(CH_SYNC_REQUEST, "sync-request", 1024, 64),
+    Channel(CH_SYNC_RESPONSE, "sync-response", 10 * 1024 * 1024, 16),
+    Channel(CH_BLOCK, "block", 10 * 1024 * 1024, 64),
+]
+
+Handler = Callable[[bytes, bytes], Awaitable[None]]
+
+
+class Network:
+    """PeerManager plus member names, a channel router and the tx gossip batcher."""
+
+    def __init__(self, config: NodeConfig, genesis: Genesis, core: NodeCore) -> None:
+        self.core = core
+        self.genesis = genesis
+        self.names = {m.public_key: m.name for m in genesis.members}
+        self.validator_keys = {m.public_key for m in genesis.validators}
+        allowed = {m.public_key for m in genesis.members} | set(config.observers)
+        allowed.discard(core.keys.public_key)
+        self.handlers: dict[int, Handler] = {CH_TXS: self._on_txs}
+        self.peers = PeerManager(
+            core.keys.seed, genesis.chain_id.encode(),
+            listen=(config.p2p.host, config.p2p.port),
+            dial=[(a.host, a.port) for a in config.peers],
+            allowed=allowed, channels=CHANNELS, on_message=self._route,
+            rng=random.Random(), limits=Limits(max_frame_bytes=MAX_FRAME_BYTES))
+        self._outgoing: list[bytes] = []
+        self._outgoing_bytes = 0
+        self._flush_scheduled = False
+
+    async def start(self) -> None:
+        await self.peers.start()
+
+    async def close(self) -> None:
+        await self.peers.close()
+
+    def name_of(self, key: bytes) -> str:
+        return self.names.get(key, "observer " + key.hex()[:12])
+
+    async def _route(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        handler = self.handlers.get(channel)
+        if handler is None:
+            log.debug("no handler for channel %d from %s", channel, self.name_of(peer_key))
+            return
+        await handler(peer_key, payload)
+
+    # ---- transaction gossip ------------------------------------------------------------
+    def gossip_transactions(self, items: list[bytes]) -> None:
+        """Queue freshly admitted transactions for the validators, flushed in batches."""
+        for data in items:
+            self._outgoing.append(data)
+            self._outgoing_bytes += len(data)
+            if self._outgoing_bytes >= GOSSIP_BATCH_BYTES:
+                self._flush()
+        if self._outgoing and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(GOSSIP_FLUSH_S, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._outgoing:
+            return
+        payload = encode(self._outgoing)
+        self._outgoing, self._outgoing_bytes = [], 0
+        for key in self.peers.connected():
+            if key in self.validator_keys and not self.peers.send(key, CH_TXS, payload):
+                log.warning("transaction gossip to %s dropped: its queue is full",
+                            self.name_of(key))
+
+    async def _on_txs(self, peer_key: bytes, payload: bytes) -> None:
+        try:
+            items = decode(payload)
+        except MalformedInput as exc:
+            log.warning("malformed transaction gossip from %s: %s", self.name_of(peer_key), exc)
+            return
+        if not isinstance(items, list) or not all(isinstance(i, bytes) for i in items):
+            log.warning("malformed transaction gossip from %s", self.name_of(peer_key))
+            return
+        fresh = [data for data in items if not self.core.knows(data)]
+        if not fresh:
+            return
+        results = await self.core.submit(fresh, gossip=False)
+        if peer_key not in self.validator_keys:
+            # An observer's submissions reach us first: pass them to the other validators.
+            admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
+                        if refusal is None]
+            self.gossip_transactions(admitted)
+
+    # ---- status ------------------------------------------------------------------------
+    def status(self) -> list[dict[str, Any]]:
+        now = time.time()
+        rows = []
+        for peer in self.peers.status():
+            key = peer.public_key
+            rows.append({
+                "member": self.name_of(key) if key else "(handshake in progress)",
+                "public_key": key.hex() if key else None,
+                "address": f"{peer.address[0]}:{peer.address[1]}",
+                "direction": str(peer.direction), "authenticated": peer.authenticated,
+                "validator": key in self.validator_keys if key else False,
+                "connected_s": round(now - peer.connected_since, 1),
+                "frames_in": peer.frames_in, "frames_out": peer.frames_out,
+                "dropped": peer.dropped,
+            })
+        return rows

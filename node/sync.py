@@ -1,0 +1,189 @@
+"""Block sync: serve committed blocks with their certificates, fetch and verify them.
+
+A lagging or restarted validator, and every non-validating follower, catches up
+by asking peers for blocks after its head. It trusts nothing it is sent: each
+block must carry a commit certificate signed by a quorum of the genesis
+validators, hash to the certified digest, extend our head and re-execute to the
+state root in its header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from consensus import CommitCertificate
+from node.blocks import decode_block
+from node.codec import decode, encode
+from node.errors import MalformedInput
+from node.network import CH_BLOCK, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, Network
+from node.service import NodeCore
+from node.validators import ValidatorSet
+
+log = logging.getLogger("senim.sync")
+MAX_BLOCKS_PER_RESPONSE = 64
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+RESPONSE_TIMEOUT_S = 5.0
+
+OnApplied = Callable[[int, bytes, CommitCertificate], None]
+
+
+class BlockSync:
+    def __init__(self, core: NodeCore, network: Network, validators: ValidatorSet,
+                 on_applied: OnApplied | None = None) -> None:
+        self.core = core
+        self.network = network
+        self.validators = validators
+        self.on_applied = on_applied
+        self.target_height = 0
+        self._responses: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(maxsize=16)
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._preferred: bytes | None = None
+        network.handlers[CH_SYNC_REQUEST] = self._serve
+        network.handlers[CH_SYNC_RESPONSE] = self._on_response
+        network.handlers[CH_BLOCK] = self._on_announced
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.target_height - self.core.chain.height)
+
+    def request(self, target_height: int, preferred: bytes | None = None) -> None:
+        """Ask the sync loop to fetch up to `target_height` (preferring one peer)."""
+        if target_height > self.target_height:
+            self.target_height = target_height
+        self._preferred = preferred
+        self._wake.set()
+
+    # ---- serving -----------------------------------------------------------------------
+    async def _serve(self, peer_key: bytes, payload: bytes) -> None:
+        try:
+            start, count = decode(payload)
+            assert isinstance(start, int) and isinstance(count, int)
+        except (MalformedInput, ValueError, TypeError, AssertionError):
+            log.warning("malformed sync request from %s", self.network.name_of(peer_key))
+            return
+        blocks: list[list[bytes]] = []
+        size = 0
+        for height in range(max(1, start), max(1, start) + min(count, MAX_BLOCKS_PER_RESPONSE)):
+            data = self.core.chain.get_block_bytes(height)
+            cert = self.core.chain.get_certificate(height)
+            if data is None or cert is None or (blocks and size + len(data) > MAX_RESPONSE_BYTES):
+                break
+            blocks.append([data, cert])
+            size += len(data) + len(cert)
+        self.network.peers.send(peer_key, CH_SYNC_RESPONSE,
+                                encode([self.core.chain.height, blocks]))
+
+    async def _on_response(self, peer_key: bytes, payload: bytes) -> None:
+        if self._responses.full():
+            return  # a peer answering what we did not ask for
+        self._responses.put_nowait((peer_key, payload))
+
+    # ---- fetching ----------------------------------------------------------------------
+    async def run(self, poll_s: float | None = None) -> None:
+        """Fetch whenever asked; followers also poll every `poll_s` seconds."""
+        while True:
+            if poll_s is None:
+                await self._wake.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), poll_s)
+                except TimeoutError:
+                    self.target_height = max(self.target_height, self.core.chain.height + 1)
+            self._wake.clear()
+            while self.core.chain.height < self.target_height:
+                if not await self._fetch_round():
+                    break
+
+    def _pick_peer(self) -> bytes | None:
+        connected = self.network.peers.connected()
+        if self._preferred in connected:
+            return self._preferred
+        validators = [k for k in connected if k in self.network.validator_keys]
+        pool = validators or list(connected)
+        if not pool:
+            return None
+        return sorted(pool)[int(time.monotonic() * 10) % len(pool)]
+
+    async def _fetch_round(self) -> bool:
+        peer = self._pick_peer()
+        if peer is None:
+            return False
+        while not self._responses.empty():
+            self._responses.get_nowait()
+        start = self.core.chain.height + 1
+        self.network.peers.send(peer, CH_SYNC_REQUEST, encode([start, MAX_BLOCKS_PER_RESPONSE]))
+        try:
+            sender, payload = await asyncio.wait_for(self._responses.get(), RESPONSE_TIMEOUT_S)
+        except TimeoutError:
+            log.info("sync: no answer from %s", self.network.name_of(peer))
+            self._preferred = None
+            return False
+        try:
+            peer_height, blocks = decode(payload)
+            self.target_height = max(self.target_height, min(int(peer_height),
+                                                             start + 100_000))
+        except (MalformedInput, ValueError, TypeError):
+            log.warning("malformed sync response from %s", self.network.name_of(sender))
+            return False
+        if not blocks:
+            self.target_height = min(self.target_height, self.core.chain.height)
+            return False
+        for item in blocks:
+            if not await self.apply(sender, item):
+                return False
+        return True
+
+    async def _on_announced(self, peer_key: bytes, payload: bytes) -> None:
+        """A validator pushed a freshly committed block to us (followers)."""
+        try:
+            item = decode(payload)
+        except MalformedInput:
+            return
+        height = self._height_of(item)
+        if height == self.core.chain.height + 1 and not self._lock.locked():
+            await self.apply(peer_key, item)
+        elif height is not None and height > self.core.chain.height + 1:
+            self.request(height, peer_key)
+
+    @staticmethod
+    def _height_of(item: Any) -> int | None:
+        try:
+            return int(decode(item[0])[0][2])
+        except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
+            return None
+
+    async def apply(self, sender: bytes, item: Any) -> bool:
+        """Verify one fetched block with its certificate and commit it."""
+        async with self._lock:
+            try:
+                data, cert_bytes = item
+                block = decode_block(data)
+            except (MalformedInput, ValueError, TypeError) as exc:
+                log.warning("sync: bad block from %s: %s", self.network.name_of(sender), exc)
+                return False
+            height = block.header.height
+            if height <= self.core.chain.height:
+                return True
+            cert = self.validators.certificate_for(cert_bytes, height, block.block_hash)
+            if cert is None:
+                log.warning("sync: block %d from %s has no valid commit certificate; ignored",
+                            height, self.network.name_of(sender))
+                return False
+            started = time.monotonic()
+            verified = frozenset(tx.tx_id for tx in block.transactions
+                                 if tx.tx_id in self.core.mempool)
+            try:
+                execution = await self.core.in_worker(self.core.chain.validate, block, verified)
+            except MalformedInput as exc:
+                log.error("sync: certified block %d does not execute here: %s", height, exc)
+                return False
+            await self.core.in_worker(self.core.chain.commit, execution, cert_bytes)
+            self.core.after_commit(execution, started)
+            if self.on_applied is not None:
+                self.on_applied(height, block.block_hash, cert)
+            return True

@@ -1,0 +1,273 @@
+"""The only p2p module that touches asyncio streams.
+
+`secure_connection` runs the handshake over a StreamReader/StreamWriter under one
+deadline and returns a `SecureConnection`; nothing the peer sends is handed up
+before the handshake has authenticated it and `is_allowed` has accepted its key.
+After that, frames are read and written with deadlines so a silent or slow peer
+cannot hold a connection (or our memory) forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from p2p import handshake
+from p2p.errors import ConnectionClosed, PeerTimeout
+from p2p.frames import (
+    DEFAULT_MAX_FRAME_BYTES,
+    LENGTH_PREFIX_BYTES,
+    Frame,
+    FrameOpener,
+    FrameSealer,
+)
+
+Address = tuple[str, int]
+HANDSHAKE_TIMEOUT_S = 5.0
+IO_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 1.0
+# StreamReader buffer: large enough that big frames do not pause the socket per 64 KiB.
+STREAM_LIMIT_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HandshakeParams:
+    """Everything needed to secure a fresh stream, for either role."""
+
+    identity: handshake.Identity
+    chain_id: bytes
+    is_allowed: Callable[[bytes], bool]
+    handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
+    io_timeout_s: float = IO_TIMEOUT_S
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+
+
+class SecureConnection:
+    """An authenticated, encrypted, framed stream to one peer."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        session: handshake.Session,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        io_timeout_s: float = IO_TIMEOUT_S,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._sealer = FrameSealer(session.send_key, max_frame_bytes)
+        self._opener = FrameOpener(session.recv_key, max_frame_bytes)
+        self._io_timeout_s = io_timeout_s
+        self.session = session
+        self.peer_key = session.peer_public_key
+        self.address = peer_address(writer)
+
+    async def receive(self, idle_timeout_s: float | None = None) -> Frame:
+        """Read one frame.
+
+        Waits at most `idle_timeout_s` for the frame to begin (None: forever) and
+        `io_timeout_s` for the rest of it once its length prefix has arrived. The
+        prefix is checked against the maximum before the body is read.
+        """
+        prefix = await self._read_exactly(LENGTH_PREFIX_BYTES, idle_timeout_s, "frame")
+        body_bytes = self._opener.read_length(prefix)
+        body = await self._read_exactly(body_bytes, self._io_timeout_s, "frame body")
+        return self._opener.open_body(body)
+
+    def write(self, frames: Iterable[tuple[int, bytes]]) -> int:
+        """Seal and buffer frames without waiting; returns the bytes buffered.
+
+        Call `drain` afterwards: batching several frames per drain is what keeps
+        small-message throughput high.
+        """
+        wire = [self._sealer.seal(channel, payload) for channel, payload in frames]
+        self._writer.writelines(wire)
+        return sum(len(chunk) for chunk in wire)
+
+    async def drain(self) -> None:
+        """Wait until the kernel took our buffered bytes, or fail after the deadline."""
+        try:
+            async with asyncio.timeout(self._io_timeout_s):
+                await self._writer.drain()
+        except TimeoutError:
+            raise PeerTimeout(f"peer did not accept data within {self._io_timeout_s} s") from None
+        except (ConnectionError, OSError) as exc:
+            raise ConnectionClosed(f"write failed: {exc}") from None
+
+    async def send(self, channel: int, payload: bytes) -> None:
+        """Seal, write and drain one frame."""
+        self.write([(channel, payload)])
+        await self.drain()
+
+    async def close(self) -> None:
+        await close_writer(self._writer)
+
+    async def _read_exactly(self, count: int, timeout_s: float | None, what: str) -> bytes:
+        return await read_exactly(self._reader, count, timeout_s, what)
+
+
+async def secure_connection(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    identity: handshake.Identity,
+    chain_id: bytes,
+    role: handshake.Role,
+    is_allowed: Callable[[bytes], bool],
+    handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    io_timeout_s: float = IO_TIMEOUT_S,
+) -> SecureConnection:
+    """Run the handshake and return the secured connection.
+
+    Raises `HandshakeFailed`/`PeerNotAllowed` (remote fault), `PeerTimeout` if the
+    whole handshake takes longer than `handshake_timeout_s`, or `ConnectionClosed`.
+    The caller closes the writer on failure.
+    """
+    try:
+        async with asyncio.timeout(handshake_timeout_s):
+            session = await _run_handshake(reader, writer, identity, chain_id, role, is_allowed)
+    except TimeoutError:
+        raise PeerTimeout(f"handshake not completed within {handshake_timeout_s} s") from None
+    return SecureConnection(
+        reader, writer, session, max_frame_bytes=max_frame_bytes, io_timeout_s=io_timeout_s
+    )
+
+
+async def _run_handshake(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    identity: handshake.Identity,
+    chain_id: bytes,
+    role: handshake.Role,
+    is_allowed: Callable[[bytes], bool],
+) -> handshake.Session:
+    started, hello = handshake.start(identity, chain_id, role)
+    await _write(writer, hello)
+    peer_hello = await read_exactly(reader, handshake.HELLO_BYTES, None, "handshake HELLO")
+    authenticating, auth = handshake.authenticate(started, peer_hello)
+    await _write(writer, auth)
+    peer_auth = await read_exactly(reader, handshake.AUTH_BYTES, None, "handshake AUTH")
+    return handshake.finish(authenticating, peer_auth, is_allowed)
+
+
+async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
+    writer.write(data)
+    try:
+        await writer.drain()
+    except (ConnectionError, OSError) as exc:
+        raise ConnectionClosed(f"write failed: {exc}") from None
+
+
+async def read_exactly(
+    reader: asyncio.StreamReader, count: int, timeout_s: float | None, what: str
+) -> bytes:
+    """`readexactly` with a deadline and p2p errors instead of asyncio ones."""
+    try:
+        # asyncio.timeout rather than wait_for: no extra task per frame.
+        async with asyncio.timeout(timeout_s):
+            return await reader.readexactly(count)
+    except TimeoutError:
+        raise PeerTimeout(f"peer sent no complete {what} within {timeout_s} s") from None
+    except asyncio.IncompleteReadError as exc:
+        raise ConnectionClosed(
+            f"stream ended after {len(exc.partial)} of {count} bytes of {what}"
+        ) from None
+    except (ConnectionError, OSError) as exc:
+        raise ConnectionClosed(f"read failed: {exc}") from None
+
+
+async def close_writer(writer: asyncio.StreamWriter) -> None:
+    """Close a stream without waiting longer than a short deadline."""
+    writer.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_S)
+
+
+def peer_address(writer: asyncio.StreamWriter) -> Address:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return (str(peer[0]), int(peer[1]))
+    return ("?", 0)
+
+
+class Incoming:
+    """An accepted TCP stream that has not been authenticated yet."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.address = peer_address(writer)
+
+    async def secure(self, params: HandshakeParams) -> SecureConnection:
+        """Handshake as responder; closes the stream if that fails."""
+        return await _secure_or_close(self._reader, self._writer, params, handshake.Role.RESPONDER)
+
+    async def reject(self) -> None:
+        await close_writer(self._writer)
+
+
+class Listener:
+    """A listening socket handing each accepted stream to a callback."""
+
+    def __init__(self, server: asyncio.Server) -> None:
+        self._server = server
+        sockname = server.sockets[0].getsockname()
+        self.address: Address = (str(sockname[0]), int(sockname[1]))
+
+    async def close(self) -> None:
+        self._server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S)
+
+
+async def listen(address: Address, on_incoming: Callable[[Incoming], Awaitable[None]]) -> Listener:
+    """Listen on (host, port); port 0 picks a free port (see `Listener.address`)."""
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await on_incoming(Incoming(reader, writer))
+
+    server = await asyncio.start_server(
+        accepted, address[0], address[1], limit=STREAM_LIMIT_BYTES
+    )
+    return Listener(server)
+
+
+async def dial(address: Address, params: HandshakeParams) -> SecureConnection:
+    """Connect and handshake as initiator, all within the handshake deadline."""
+    try:
+        async with asyncio.timeout(params.handshake_timeout_s):
+            reader, writer = await asyncio.open_connection(
+                address[0], address[1], limit=STREAM_LIMIT_BYTES
+            )
+    except TimeoutError:
+        raise PeerTimeout(f"connect to {address} timed out") from None
+    except OSError as exc:
+        raise ConnectionClosed(f"connect to {address} failed: {exc}") from None
+    return await _secure_or_close(reader, writer, params, handshake.Role.INITIATOR)
+
+
+async def _secure_or_close(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    params: HandshakeParams,
+    role: handshake.Role,
+) -> SecureConnection:
+    try:
+        return await secure_connection(
+            reader,
+            writer,
+            identity=params.identity,
+            chain_id=params.chain_id,
+            role=role,
+            is_allowed=params.is_allowed,
+            handshake_timeout_s=params.handshake_timeout_s,
+            max_frame_bytes=params.max_frame_bytes,
+            io_timeout_s=params.io_timeout_s,
+        )
+    except BaseException:
+        writer.close()  # no await here: we may be handling a cancellation
+        raise

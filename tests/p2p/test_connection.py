@@ -1,0 +1,149 @@
+"""The asyncio stream layer over a real loopback socket pair."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from p2p import connection as conn
+from p2p.errors import (
+    ConnectionClosed,
+    FrameTooLarge,
+    HandshakeFailed,
+    PeerNotAllowed,
+    PeerTimeout,
+)
+from p2p.frames import Frame
+from p2p.handshake import Identity, Role
+from tests.p2p.helpers import CHAIN_ID, LOOPBACK, seed
+
+pytestmark = pytest.mark.timeout(30)
+
+ALICE, BOB = Identity.from_seed(seed(1)), Identity.from_seed(seed(2))
+MAX_FRAME_BYTES = 64 * 1024
+
+
+@dataclass
+class RawPair:
+    """Two raw stream ends connected over loopback."""
+
+    client: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+    server: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@pytest.fixture
+async def raw_pair() -> AsyncIterator[RawPair]:
+    accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue(1)
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put((reader, writer))
+
+    server = await asyncio.start_server(on_client, LOOPBACK, 0)
+    port = server.sockets[0].getsockname()[1]
+    client = await asyncio.open_connection(LOOPBACK, port)
+    async with asyncio.timeout(5):
+        server_side = await accepted.get()
+    yield RawPair(client, server_side)
+    for _, writer in (client, server_side):
+        await conn.close_writer(writer)
+    server.close()
+
+
+async def secure_both(
+    pair: RawPair, *, server_allows: bytes = ALICE.public_key, timeout_s: float = 2.0
+) -> tuple[conn.SecureConnection, conn.SecureConnection]:
+    def secure(
+        ends: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        me: Identity,
+        role: Role,
+        allowed: bytes,
+    ) -> asyncio.Task[conn.SecureConnection]:
+        return asyncio.ensure_future(
+            conn.secure_connection(
+                *ends,
+                identity=me,
+                chain_id=CHAIN_ID,
+                role=role,
+                is_allowed=lambda key: key == allowed,
+                handshake_timeout_s=timeout_s,
+                max_frame_bytes=MAX_FRAME_BYTES,
+                io_timeout_s=timeout_s,
+            )
+        )
+
+    client = secure(pair.client, ALICE, Role.INITIATOR, BOB.public_key)
+    server = secure(pair.server, BOB, Role.RESPONDER, server_allows)
+    return await client, await server
+
+
+async def test_frames_flow_both_ways(raw_pair: RawPair) -> None:
+    client, server = await secure_both(raw_pair)
+    assert client.peer_key == BOB.public_key and server.peer_key == ALICE.public_key
+    await client.send(1, b"ping")
+    assert await server.receive(idle_timeout_s=2) == Frame(1, b"ping")
+    server.write([(2, b"a"), (3, bytes(60_000))])
+    await server.drain()
+    assert await client.receive(2) == Frame(2, b"a")
+    assert await client.receive(2) == Frame(3, bytes(60_000))
+
+
+async def test_oversized_prefix_refused_without_waiting_for_the_body(raw_pair: RawPair) -> None:
+    _, server = await secure_both(raw_pair)
+    _, client_writer = raw_pair.client
+    client_writer.write(struct.pack(">I", MAX_FRAME_BYTES + 1))  # the prefix, no body ever
+    await client_writer.drain()
+    # The body deadline is 2 s; refusing within 0.5 s shows the body was never awaited.
+    with pytest.raises(FrameTooLarge):
+        async with asyncio.timeout(0.5):
+            await server.receive(idle_timeout_s=2)
+
+
+async def test_idle_and_truncated_reads_time_out(raw_pair: RawPair) -> None:
+    _, server = await secure_both(raw_pair, timeout_s=0.2)
+    with pytest.raises(PeerTimeout):
+        await server.receive(idle_timeout_s=0.05)
+    _, client_writer = raw_pair.client
+    client_writer.write(struct.pack(">I", 100) + bytes(10))  # a body that never completes
+    with pytest.raises(PeerTimeout):
+        await server.receive(idle_timeout_s=2)
+
+
+async def test_peer_closing_mid_stream_is_connection_closed(raw_pair: RawPair) -> None:
+    client, server = await secure_both(raw_pair)
+    await client.close()
+    with pytest.raises(ConnectionClosed):
+        await server.receive(idle_timeout_s=2)
+
+
+async def test_silent_peer_fails_the_handshake_deadline(raw_pair: RawPair) -> None:
+    with pytest.raises(PeerTimeout):
+        await conn.secure_connection(
+            *raw_pair.server,
+            identity=BOB,
+            chain_id=CHAIN_ID,
+            role=Role.RESPONDER,
+            is_allowed=lambda key: True,
+            handshake_timeout_s=0.1,
+        )
+
+
+async def test_garbage_instead_of_hello_fails_the_handshake(raw_pair: RawPair) -> None:
+    _, client_writer = raw_pair.client
+    client_writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(64))
+    with pytest.raises(HandshakeFailed, match="magic"):
+        await conn.secure_connection(
+            *raw_pair.server,
+            identity=BOB,
+            chain_id=CHAIN_ID,
+            role=Role.RESPONDER,
+            is_allowed=lambda key: True,
+        )
+
+
+async def test_unknown_key_refused_before_any_frame(raw_pair: RawPair) -> None:
+    with pytest.raises(PeerNotAllowed):
+        await secure_both(raw_pair, server_allows=b"someone else")

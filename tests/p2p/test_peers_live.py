@@ -1,0 +1,164 @@
+"""Live PeerManagers over real loopback sockets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from p2p import Direction, MessageTooLarge, UnknownChannel
+from tests.p2p.helpers import (
+    CONSENSUS,
+    TINY_QUEUE,
+    TXS,
+    Node,
+    address_of,
+    close_all,
+    make_node,
+    public_key,
+    start_mesh,
+    wait_for_mesh,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+MEMBERS = {public_key(n) for n in (1, 2, 3)}
+
+
+@pytest.fixture
+async def mesh() -> AsyncIterator[list[Node]]:
+    nodes = await start_mesh([1, 2, 3], MEMBERS)
+    yield nodes
+    await close_all(nodes)
+
+
+async def assert_mesh_exchanges(nodes: list[Node], tag: bytes) -> None:
+    """Every node broadcasts a fresh message; every other node must receive it."""
+    for node in nodes:
+        assert node.manager.broadcast(CONSENSUS.id, tag + bytes([node.number])) == len(nodes) - 1
+    expected = {tag + bytes([n.number]) for n in nodes}
+    for node in nodes:
+        want = expected - {tag + bytes([node.number])}
+        await wait_until(
+            lambda node=node, want=want: want <= set(node.payloads(CONSENSUS.id)),
+            f"node {node.number} received {tag!r} from the others",
+        )
+
+
+async def test_three_peers_broadcast_and_send(mesh: list[Node]) -> None:
+    a, b, c = mesh
+    await assert_mesh_exchanges(mesh, b"hello")
+    assert a.manager.send(c.key, CONSENSUS.id, b"only for c")
+    await wait_until(lambda: b"only for c" in c.payloads(CONSENSUS.id), "c got the direct send")
+    assert b"only for c" not in b.payloads(CONSENSUS.id)
+    assert (a.key, CONSENSUS.id, b"only for c") in c.received
+    assert a.manager.broadcast(CONSENSUS.id, b"not for b", exclude={b.key}) == 1
+
+
+async def test_status_reports_each_peer(mesh: list[Node]) -> None:
+    a, b, c = mesh
+    await assert_mesh_exchanges(mesh, b"count")
+    statuses = {s.public_key: s for s in a.manager.status()}
+    assert set(statuses) == {b.key, c.key}
+    for status in statuses.values():
+        assert status.authenticated
+        assert status.address[0] == "127.0.0.1"
+        assert status.frames_out >= 1 and status.bytes_out > 0
+        assert status.frames_in >= 1 and status.dropped == 0
+    # a listened and dialled nobody; b and c dialled a.
+    assert {s.direction for s in statuses.values()} == {Direction.INBOUND}
+
+
+async def test_local_mistakes_raise_and_unknown_peer_returns_false(mesh: list[Node]) -> None:
+    a = mesh[0]
+    with pytest.raises(UnknownChannel):
+        a.manager.send(mesh[1].key, 99, b"x")
+    with pytest.raises(MessageTooLarge):
+        a.manager.broadcast(TXS.id, bytes(TXS.max_message_bytes + 1))
+    assert not a.manager.send(public_key(42), CONSENSUS.id, b"nobody")
+
+
+async def test_unknown_key_is_dropped_and_others_keep_working(
+    mesh: list[Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="p2p")
+    a = mesh[0]
+    intruder = make_node(66, dial=[address_of(a)], allowed=MEMBERS)
+    await intruder.manager.start()
+    try:
+        intruder_hex = intruder.key.hex()
+        await wait_until(
+            lambda: any(
+                "not an allowed member" in r.getMessage() and intruder_hex in r.getMessage()
+                for r in caplog.records
+            ),
+            "a logged that it dropped the intruder",
+        )
+        assert intruder.key not in a.manager.connected()
+        assert intruder.received == []
+        await assert_mesh_exchanges(mesh, b"after intruder")
+    finally:
+        await intruder.manager.close()
+
+
+async def test_peer_restart_is_reconnected_by_backoff() -> None:
+    nodes = await start_mesh([1, 2, 3], MEMBERS)
+    a, b, c = nodes
+    try:
+        b_address = address_of(b)
+        await b.manager.close()
+        await wait_until(lambda: b.key not in c.manager.connected(), "c noticed b left")
+        await wait_until(lambda: b.key not in a.manager.connected(), "a noticed b left")
+        # Same key, same port: only a dials nobody, so c's dial loop must bring b back.
+        b = make_node(2, dial=[address_of(a)], allowed=MEMBERS, listen_port=b_address[1])
+        await b.manager.start()
+        nodes[1] = b
+        await wait_for_mesh(nodes)
+        c_to_b = [s for s in c.manager.status() if s.public_key == b.key]
+        assert [s.direction for s in c_to_b] == [Direction.OUTBOUND]
+        await assert_mesh_exchanges(nodes, b"after restart")
+    finally:
+        await close_all(nodes)
+
+
+async def test_gossip_is_delivered_and_forwarded_once() -> None:
+    nodes = await start_mesh([1, 2, 3, 4], {public_key(n) for n in (1, 2, 3, 4)},
+                             forward_gossip=True)
+    try:
+        origin = nodes[0]
+        assert origin.manager.gossip(TXS.id, b"tx-1") == 3
+        assert origin.manager.gossip(TXS.id, b"tx-1") == 0  # already forwarded
+        # Each of the 3 receivers forwards to the 2 others that are not its source,
+        # so 6 copies arrive; 6 are duplicates (each receiver got it 3 times).
+        await wait_until(
+            lambda: sum(n.manager.duplicates_dropped for n in nodes) == 6,
+            "every forwarded copy arrived and was recognised as a duplicate",
+        )
+        for node in nodes[1:]:
+            assert node.payloads(TXS.id) == [b"tx-1"]
+        assert origin.payloads(TXS.id) == []
+        assert origin.manager.duplicates_dropped == 0
+    finally:
+        await close_all(nodes)
+
+
+async def test_full_queue_drops_are_counted(mesh: list[Node]) -> None:
+    a, b, _ = mesh
+    # No await between sends: the writer task cannot drain the queue meanwhile.
+    accepted = [a.manager.send(b.key, TINY_QUEUE.id, bytes([i])) for i in range(10)]
+    assert accepted == [True] * TINY_QUEUE.queue_capacity + [False] * 8
+    (status,) = [s for s in a.manager.status() if s.public_key == b.key]
+    assert status.dropped == 8
+    await wait_until(
+        lambda: b.payloads(TINY_QUEUE.id) == [bytes([0]), bytes([1])],
+        "b got the messages that fitted",
+    )
+
+
+async def test_close_is_idempotent_and_stops_everything() -> None:
+    nodes = await start_mesh([1, 2], MEMBERS)
+    await close_all(nodes)
+    await close_all(nodes)
+    assert all(not n.manager.connected() for n in nodes)
