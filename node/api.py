@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -88,8 +89,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 async def _read_json(request: web.Request) -> Any:
     try:
         return await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, LookupError) as exc:
         raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedInput("body is not valid JSON: nested too deeply") from exc
 
 
 async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bool]:
@@ -142,6 +145,8 @@ async def transaction_status(request: web.Request) -> web.Response:
         wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
     except ValueError as exc:
         raise MalformedInput("wait must be a number of seconds") from exc
+    if math.isnan(wait_s):
+        raise MalformedInput("wait must be a number of seconds")
     status = await core.wait_for(tx_id, wait_s)
     body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
     if status.height is not None:
@@ -174,6 +179,8 @@ async def get_block(request: web.Request) -> web.StreamResponse:
         height = int(request.match_info["height"])
     except ValueError as exc:
         raise MalformedInput("height must be an integer") from exc
+    if not 0 <= height < 2**63:
+        raise MalformedInput("height must be a non-negative integer")
     found = core.block_for_api(height)
     if found is None:
         return error(404, "no_such_block", f"no block at height {height} "

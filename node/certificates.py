@@ -1,13 +1,24 @@
-"""Commit certificates as the node stores them (stand-in until PBFT provides its own)."""
+"""A lone validator's own commit certificate (quorum of one), in consensus's format."""
 
 from __future__ import annotations
 
-from node.codec import encode
+from consensus import (
+    Digest,
+    Height,
+    ValidatorId,
+    View,
+    commit_signing_bytes,
+    encode_certificate,
+)
+from consensus.certificate import make_certificate as make_consensus_certificate
 from node.identity import KeyPair
 
 
 def make_certificate(keys: KeyPair, chain_id: str, height: int, view: int,
                      block_hash: bytes) -> bytes:
-    message = encode([height, view, block_hash])
-    signature = keys.sign(b"commit", chain_id, message)
-    return encode([height, view, block_hash, [[keys.member_id, signature]]])
+    message = commit_signing_bytes(chain_id.encode(), Height(height), View(view),
+                                   Digest(block_hash))
+    signature = keys.sign_raw(message)
+    cert = make_consensus_certificate(Height(height), View(view), Digest(block_hash),
+                                      {ValidatorId(keys.member_id): signature})
+    return encode_certificate(cert)

@@ -205,9 +205,14 @@ class Chain:
             writes[TX_INDEX_PREFIX + tx.tx_id] = encode([height, index])
         return writes
 
-    def commit(self, execution: Execution, certificate: bytes) -> None:
-        """Make a block durable with its certificate and state change, atomically."""
+    def commit(self, execution: Execution, certificate: bytes) -> bool:
+        """Make a block durable with its certificate and state change, atomically.
+
+        False if that height is already committed (consensus and block sync may
+        both deliver it; whichever runs second finds it done)."""
         block = execution.block
+        if block.header.height <= self.height:
+            return False
         assert block.header.height == self.height + 1, "commit must extend the head"
         assert block.header.previous_hash == self.head_hash, "commit must extend the head"
         writes = self.state.commit(execution.overlay)
@@ -215,3 +220,4 @@ class Chain:
         self.kv.write(writes, sync=True)
         self.state.committed(execution.overlay)
         self.head_header = block.header
+        return True

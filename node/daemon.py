@@ -102,7 +102,9 @@ async def serve(config: NodeConfig) -> None:
              core.chain_id, core.chain.height)
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(sync.run(poll_s=None if driver else 1.0))]
+            # Followers poll often; validators rarely (consensus traffic tells them
+            # when they lag), but a restarted validator still catches up unprompted.
+            tasks = [group.create_task(sync.run(poll_s=2.0 if driver else 0.5))]
             if driver is not None:
                 tasks.append(group.create_task(driver.run()))
             await stop.wait()

@@ -208,10 +208,17 @@ class ConsensusDriver:
         execution = self._executions.get(action.digest)
         if execution is None or execution.header.previous_hash != core.chain.head_hash:
             block = decode_block(action.block)
-            execution = await core.in_worker(core.chain.validate, block, frozenset())
+            try:
+                execution = await core.in_worker(core.chain.validate, block, frozenset())
+            except MalformedInput:
+                if action.height <= core.chain.height:
+                    return  # block sync committed it meanwhile
+                raise
         certificate = encode_certificate(action.certificate)
-        await core.in_worker(core.chain.commit, execution, certificate)
+        committed = await core.in_worker(core.chain.commit, execution, certificate)
         self._executions.clear()
+        if not committed:
+            return  # block sync got there first
         core.after_commit(execution, started)
         core.drop_expired()
         self._announce(action.block, certificate)

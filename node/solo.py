@@ -1,4 +1,4 @@
-"""Block production by a lone validator (a consortium of one).
+"""Block production by a lone validator without P2P (in-process tests and tools).
 
 It batches whatever the mempool holds into a block every `block_interval_ms`
 and commits it with a certificate of its own signature (quorum of one). The

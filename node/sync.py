@@ -180,10 +180,14 @@ class BlockSync:
             try:
                 execution = await self.core.in_worker(self.core.chain.validate, block, verified)
             except MalformedInput as exc:
+                if height <= self.core.chain.height:
+                    return True  # consensus committed it meanwhile
                 log.error("sync: certified block %d does not execute here: %s", height, exc)
                 return False
-            await self.core.in_worker(self.core.chain.commit, execution, cert_bytes)
+            if not await self.core.in_worker(self.core.chain.commit, execution, cert_bytes):
+                return True
             self.core.after_commit(execution, started)
+            log.info("sync: applied block %d from %s", height, self.network.name_of(sender))
             if self.on_applied is not None:
                 self.on_applied(height, block.block_hash, cert)
             return True

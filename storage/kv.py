@@ -38,8 +38,7 @@ class LevelDBStore:
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for key, value in self._db.iterator(prefix=prefix):
-            yield key, value
+        yield from self._db.iterator(prefix=prefix)
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         with self._db.write_batch(transaction=True, sync=sync) as batch:
@@ -67,13 +66,21 @@ class MemoryStore:
         if self._sorted_keys is None:
             self._sorted_keys = sorted(self._data)
         keys = self._sorted_keys
-        start = bisect.bisect_left(keys, prefix)
-        for key in keys[start:]:
+        # Copy the matches before yielding any: LevelDB iterates over a snapshot,
+        # so a write made while the caller iterates must not show up here either.
+        matches = []
+        for index in range(bisect.bisect_left(keys, prefix), len(keys)):
+            key = keys[index]
             if not key.startswith(prefix):
                 break
-            yield key, self._data[key]
+            matches.append((key, self._data[key]))
+        yield from matches
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        # Check the whole batch first: like LevelDB's, a bad batch must write nothing.
+        for key, value in puts.items():
+            if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
+                raise TypeError("keys and values must be bytes (a value of None deletes)")
         for key, value in puts.items():
             if value is None:
                 self._data.pop(key, None)

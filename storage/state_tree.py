@@ -1,363 +1,519 @@
-"""The Merkle-indexed ledger state: a compact sparse Merkle tree over LevelDB.
+"""The Merkle-indexed ledger state: a persistent authenticated map bytes -> bytes.
 
-Keys are hashed to 256-bit paths. A subtree that holds exactly one entry is
-collapsed into that entry's leaf, so the tree is about log2(n) deep rather than
-256, and its root depends only on its contents, never on the order of updates.
-That gives inclusion and non-inclusion proofs of O(log n) hashes.
+Its 32-byte root goes into every block header. The tree is the compact sparse
+Merkle tree described in `storage.proofs` (path = SHA-256(key), one-leaf
+subtrees collapsed into the leaf), so its shape and root depend only on the
+contents, never on the order of history, and depth is about log2(n).
 
-Nodes are stored by position (depth + path prefix), so a block's update
-touches only the positions on the changed paths: the tree is persisted
-incrementally and nothing is rebuilt at start-up. A block's changes are staged
-in a `StateOverlay`; their new root is computed in one pass that hashes every
-touched node once; `commit` hands the caller the writes to put in the block's
-single atomic batch.
+Persistence is incremental and position-addressed, under the caller's prefix P:
+
+    P + b"r"                          the committed root hash
+    P + b"n" + bits + depth (2 bytes) the node at that position (65 bytes)
+    P + b"v" + key                    the value itself
+
+A node's position is its depth and the first `depth` bits of the paths below
+it (stored as ceil(depth/8) bytes, unused low bits zero), so an update
+overwrites nodes in place and deletes the ones it removes: no garbage
+collection, no replay at start-up. Bits before depth keeps the lower levels
+of a subtree next to each other on disk, so the few levels of a walk that
+miss the cache mostly land in one LevelDB block. Every node read from disk
+is hashed and checked against the hash its parent holds.
+
+Execution: `overlay()` gives a throw-away view; `commit(overlay)` returns the
+KV writes that make it durable, which the caller puts in its block's single
+atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 """
 
 from __future__ import annotations
 
-import bisect
-import hashlib
+from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from enum import Enum
+from operator import itemgetter
+from typing import NewType
 
-from storage.errors import CorruptStateError
+from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
 from storage.kv import KeyValueStore
+from storage.proofs import (
+    EMPTY_HASH,
+    HASH_BYTES,
+    PATH_BITS,
+    ProofLeaf,
+    StateProof,
+    decode_state_proof,
+    encode_state_proof,
+    key_path,
+    path_bit,
+    state_branch_hash,
+    state_leaf_hash,
+    state_proof_from_json,
+    state_proof_to_json,
+    value_hash,
+    verify_state_proof,
+)
 
-HASH_BYTES = 32
-PATH_BITS = 256
-EMPTY_ROOT = b"\x00" * HASH_BYTES
-_LEAF_TAG = b"\x00"
-_NODE_TAG = b"\x01"
+__all__ = [
+    "EMPTY_ROOT",
+    "KEY_BYTES_MAX",
+    "VALUE_BYTES_MAX",
+    "StateOverlay",
+    "StateProof",
+    "StateTree",
+    "decode_state_proof",
+    "encode_state_proof",
+    "state_proof_from_json",
+    "state_proof_to_json",
+    "verify_state_proof",
+]
 
+EMPTY_ROOT = EMPTY_HASH
+KEY_BYTES_MAX = 1024
+VALUE_BYTES_MAX = 1024 * 1024
 
-def _sha(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+_LEAF_RECORD = 0
+_BRANCH_RECORD = 1
+_RECORD_BYTES = 1 + 2 * HASH_BYTES
 
-
-def key_path(key: bytes) -> bytes:
-    return _sha(b"senim/state-path/v1\x00" + key)
-
-
-def value_hash(value: bytes) -> bytes:
-    return _sha(value)
-
-
-def leaf_node_hash(path: bytes, hashed_value: bytes) -> bytes:
-    return _sha(_LEAF_TAG + path + hashed_value)
-
-
-def inner_node_hash(left: bytes, right: bytes) -> bytes:
-    return _sha(_NODE_TAG + left + right)
-
-
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    path: bytes
-    hashed_value: bytes
-    hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Inner:
-    left: bytes
-    right: bytes
-    hash: bytes
-
-
-Node = Leaf | Inner | None  # None is the empty subtree
-
-
-def make_leaf(path: bytes, hashed_value: bytes) -> Leaf:
-    return Leaf(path, hashed_value, leaf_node_hash(path, hashed_value))
-
-
-def make_inner(left: bytes, right: bytes) -> Inner:
-    return Inner(left, right, inner_node_hash(left, right))
-
-
-def node_hash_of(node: Node) -> bytes:
-    return EMPTY_ROOT if node is None else node.hash
+# A node in memory is one bytes object: its stored record (kind, then the
+# leaf's path and value hash or the branch's left and right hashes) followed
+# by its own hash. The record is exactly the node's hash preimage. Bytes are
+# never scanned by the garbage collector; with a cache of tuples, collections
+# took as long as the updates themselves.
+_Node = NewType("_Node", bytes)
+# (depth, the first `depth` bits of every path below, as an integer)
+_Position = tuple[int, int]
+# (path as an integer for ordering, path, SHA-256 of the new value or None to delete)
+_Change = tuple[int, bytes, bytes | None]
+_TOP: _Position = (0, 0)
 
 
-def _encode_node(node: Leaf | Inner) -> bytes:
-    if isinstance(node, Leaf):
-        return b"L" + node.path + node.hashed_value
-    return b"I" + node.left + node.right
+class _Unread(Enum):
+    """A child an update did not touch, so it was never read."""
+
+    CHILD = 0
 
 
-def _decode_node(data: bytes) -> Leaf | Inner:
-    if len(data) != 1 + 2 * HASH_BYTES or data[:1] not in (b"L", b"I"):
-        raise CorruptStateError("stored state node has the wrong shape")
-    first, second = data[1:33], data[33:]
-    return make_leaf(first, second) if data[:1] == b"L" else make_inner(first, second)
+def _is_leaf(node: _Node) -> bool:
+    return node[0] == _LEAF_RECORD
 
 
-def _bit(path_int: int, depth: int) -> int:
-    return (path_int >> (PATH_BITS - 1 - depth)) & 1
+def _first(node: _Node) -> bytes:
+    """A leaf's path, or a branch's left child hash."""
+    return node[1 : 1 + HASH_BYTES]
 
 
-class StateTree:
-    """The committed state. Single writer: the node's chain."""
+def _second(node: _Node) -> bytes:
+    """A leaf's value hash, or a branch's right child hash."""
+    return node[1 + HASH_BYTES : _RECORD_BYTES]
 
-    def __init__(self, kv: KeyValueStore, prefix: bytes, cache_nodes_max: int = 200_000) -> None:
-        self.kv = kv
-        self.prefix = prefix
-        self._cache: OrderedDict[bytes, Leaf | Inner] = OrderedDict()
-        self._cache_max = cache_nodes_max
-        stored_root = kv.get(prefix + b"root")
-        top = self.load_node(0, 0)
-        self._root = EMPTY_ROOT if stored_root is None else stored_root
-        if node_hash_of(top) != self._root:
+
+def _hash(node: _Node | None) -> bytes:
+    return EMPTY_HASH if node is None else node[_RECORD_BYTES:]
+
+
+def _leaf(path: bytes, hashed_value: bytes) -> _Node:
+    record = bytes((_LEAF_RECORD,)) + path + hashed_value
+    return _Node(record + state_leaf_hash(path, hashed_value))
+
+
+def _branch(left: bytes, right: bytes) -> _Node:
+    return _Node(bytes((_BRANCH_RECORD,)) + left + right + state_branch_hash(left, right))
+
+
+def _decode_node(raw: bytes, position: _Position) -> _Node:
+    """Parse a stored node and check it could be at `position` (local data: corrupt if not)."""
+    depth, bits = position
+    if depth > PATH_BITS or (depth == PATH_BITS and raw[:1] != bytes((_LEAF_RECORD,))):
+        raise CorruptStateError(f"state node at depth {depth} lies below the deepest level")
+    if len(raw) != _RECORD_BYTES or raw[0] not in (_LEAF_RECORD, _BRANCH_RECORD):
+        raise CorruptStateError(f"state node at depth {depth} is not a valid node record")
+    first, second = raw[1 : 1 + HASH_BYTES], raw[1 + HASH_BYTES :]
+    if raw[0] == _LEAF_RECORD:
+        if depth and int.from_bytes(first, "big") >> (PATH_BITS - depth) != bits:
+            raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
+        return _leaf(first, second)
+    if first == EMPTY_HASH and second == EMPTY_HASH:
+        raise CorruptStateError(f"state branch at depth {depth} has no children")
+    return _branch(first, second)
+
+
+def _child(position: _Position, bit: int) -> _Position:
+    return (position[0] + 1, (position[1] << 1) | bit)
+
+
+def _split_point(position: _Position) -> int:
+    """The smallest path (as an integer) that goes right at this position."""
+    depth, bits = position
+    return ((bits << 1) | 1) << (PATH_BITS - 1 - depth)
+
+
+class _CommittedNodes:
+    """Reads committed nodes by position through a bounded LRU cache.
+
+    Every walk passes the upper levels, so they stay at the recent end of the
+    LRU and only the lower levels of a large tree cost a KV read.
+    """
+
+    def __init__(self, kv: KeyValueStore, node_prefix: bytes, capacity: int) -> None:
+        self._kv = kv
+        self.node_prefix = node_prefix
+        self._capacity = capacity
+        self._cache: OrderedDict[_Position, _Node] = OrderedDict()
+
+    def key(self, position: _Position) -> bytes:
+        depth, bits = position
+        width = (depth + 7) // 8
+        aligned = bits << (width * 8 - depth)
+        return self.node_prefix + aligned.to_bytes(width, "big") + depth.to_bytes(2, "big")
+
+    def read(self, position: _Position, expected_hash: bytes) -> _Node:
+        node = self._cache.get(position)
+        if node is not None:
+            assert _hash(node) == expected_hash, "the node cache disagrees with the committed tree"
+            self._cache.move_to_end(position)
+            return node
+        node = self.read_uncached(position)
+        if node is None or _hash(node) != expected_hash:
             raise CorruptStateError(
-                f"stored state root {self._root.hex()} does not match the stored top node")
-
-    @property
-    def root(self) -> bytes:
-        return self._root
-
-    # -- positions and nodes ------------------------------------------------------------
-    def position_key(self, depth: int, path_int: int) -> bytes:
-        prefix_bits = path_int >> (PATH_BITS - depth) if depth else 0
-        return (self.prefix + b"n" + depth.to_bytes(2, "big")
-                + prefix_bits.to_bytes((depth + 7) // 8, "big"))
-
-    def load_node(self, depth: int, path_int: int) -> Node:
-        key = self.position_key(depth, path_int)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        data = self.kv.get(key)
-        if data is None:
-            return None
-        node = _decode_node(data)
-        self._remember(key, node)
+                f"state node at depth {position[0]} is missing or does not match its parent"
+            )
+        self._remember(position, node)
         return node
 
-    def _remember(self, key: bytes, node: Leaf | Inner) -> None:
-        self._cache[key] = node
-        if len(self._cache) > self._cache_max:
-            self._cache.popitem(last=False)
+    def read_uncached(self, position: _Position) -> _Node | None:
+        raw = self._kv.get(self.key(position))
+        return None if raw is None else _decode_node(raw, position)
 
-    def value_key(self, key: bytes) -> bytes:
-        return self.prefix + b"v" + key
-
-    # -- reads ------------------------------------------------------------------------------
-    def get(self, key: bytes) -> bytes | None:
-        return self.kv.get(self.value_key(key))
-
-    def overlay(self) -> StateOverlay:
-        return StateOverlay(self)
-
-    def prove(self, key: bytes) -> StateProof:
-        path = key_path(key)
-        path_int = int.from_bytes(path, "big")
-        siblings: list[bytes] = []
-        node = self.load_node(0, 0)
-        depth = 0
-        while isinstance(node, Inner):
-            bit = _bit(path_int, depth)
-            siblings.append(node.left if bit else node.right)
-            depth += 1
-            node = self.load_node(depth, path_int)
-        if isinstance(node, Leaf):
-            return StateProof(tuple(siblings), node.path, node.hashed_value)
-        return StateProof(tuple(siblings), None, None)
-
-    # -- writes ----------------------------------------------------------------------------
-    def commit(self, overlay: StateOverlay) -> dict[bytes, bytes | None]:
-        """The writes that make `overlay` durable; the caller writes them in its batch."""
-        assert overlay.tree is self, "overlay belongs to another tree"
-        assert overlay.base_root == self._root, "overlay was built on an older state"
-        overlay.root()
-        writes: dict[bytes, bytes | None] = {}
-        for key, value in overlay.changes.items():
-            writes[self.value_key(key)] = value
-        for position, node in overlay.node_writes.items():
-            writes[position] = None if node is None else _encode_node(node)
-        writes[self.prefix + b"root"] = overlay.root()
-        return writes
-
-    def committed(self, overlay: StateOverlay) -> None:
-        """Adopt an overlay whose writes the caller has made durable."""
-        assert overlay.base_root == self._root, "overlay was built on an older state"
-        for position, node in overlay.node_writes.items():
+    def adopt(self, written: dict[_Position, _Node | None]) -> None:
+        """Make the cache match the store after a commit of `written`."""
+        for position, node in written.items():
             if node is None:
                 self._cache.pop(position, None)
             else:
                 self._remember(position, node)
-        self._root = overlay.root()
+
+    def _remember(self, position: _Position, node: _Node) -> None:
+        self._cache[position] = node
+        self._cache.move_to_end(position)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+
+
+def _check_entry(key: bytes, value: bytes | None) -> None:
+    if not isinstance(key, bytes) or len(key) > KEY_BYTES_MAX:
+        raise InvalidStateEntryError(f"state key must be bytes of at most {KEY_BYTES_MAX}")
+    if value is not None and (not isinstance(value, bytes) or len(value) > VALUE_BYTES_MAX):
+        raise InvalidStateEntryError(f"state value must be bytes of at most {VALUE_BYTES_MAX}")
+
+
+def _merge_leaf(leaf: _Node, changes: list[_Change]) -> list[_Change]:
+    """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
+    merged = [change for change in changes if change[2] is not None]
+    path = _first(leaf)
+    path_int = int.from_bytes(path, "big")
+    if all(change[0] != path_int for change in changes):
+        merged.append((path_int, path, _second(leaf)))
+        merged.sort(key=itemgetter(0))
+    return merged
 
 
 class StateOverlay:
-    """Staged, uncommitted changes for executing one block."""
+    """Uncommitted writes over the committed state, for executing one block.
 
-    def __init__(self, tree: StateTree) -> None:
-        self.tree = tree
-        self.base_root = tree.root
-        self.changes: dict[bytes, bytes | None] = {}
-        self.node_writes: dict[bytes, Node] = {}
-        self._root: bytes | None = tree.root
+    Discarding it changes nothing. `root()` rewrites only the nodes above the
+    keys staged since its last call, each of them once, and costs nothing when
+    no write was staged since. `StateTree.commit` seals the overlay: the writes
+    it returned are then exactly what `StateTree.committed` adopts.
+    """
+
+    def __init__(self, tree: StateTree, top: _Node | None, generation: int) -> None:
+        self._tree = tree
+        self._generation = generation
+        self._top = top
+        self._values: dict[bytes, bytes | None] = {}
+        self._unhashed: dict[bytes, bytes | None] = {}
+        self._written: dict[_Position, _Node | None] = {}
+        self._changes: list[_Change] = []
+        self._change_paths: list[int] = []
+        self._sealed = False
 
     def get(self, key: bytes) -> bytes | None:
-        if key in self.changes:
-            return self.changes[key]
-        return self.tree.get(key)
+        self._check_fresh()
+        if key in self._values:
+            return self._values[key]
+        return self._tree.get(key)
 
     def set(self, key: bytes, value: bytes) -> None:
-        self.changes[key] = value
-        self._root = None
+        self._check_writable()
+        if value is None:
+            raise InvalidStateEntryError("state value must be bytes; use delete() to remove")
+        _check_entry(key, value)
+        self._values[key] = value
+        self._unhashed[key] = value
 
     def delete(self, key: bytes) -> None:
-        self.changes[key] = None
-        self._root = None
+        self._check_writable()
+        _check_entry(key, None)
+        self._values[key] = None
+        self._unhashed[key] = None
 
     def keys_changed(self) -> int:
-        return len(self.changes)
+        """How many distinct keys this overlay has set or deleted."""
+        return len(self._values)
 
     def root(self) -> bytes:
-        if self._root is None:
-            self._root = self._recompute()
-        return self._root
+        """The state root with every staged write applied."""
+        self._check_fresh()
+        self._rehash()
+        return _hash(self._top)
 
-    def _recompute(self) -> bytes:
-        entries = sorted(
-            (int.from_bytes(key_path(key), "big"),
-             None if value is None else value_hash(value))
-            for key, value in self.changes.items()
-        )
-        self.node_writes = {}
-        paths = [path_int for path_int, _ in entries]
-        top = _Updater(self.tree, paths, entries, self.node_writes).update(
-            0, 0, 0, len(entries), self.tree.load_node(0, 0))
-        self.node_writes[self.tree.position_key(0, 0)] = top
-        return node_hash_of(top)
+    def _check_fresh(self) -> None:
+        if self._tree._generation != self._generation:
+            raise StaleOverlayError(
+                "this overlay was built on a state that has since been replaced by a commit"
+            )
 
+    def _check_writable(self) -> None:
+        self._check_fresh()
+        if self._sealed:
+            raise StaleOverlayError("this overlay was sealed by commit(); start a new one")
 
-class _Updater:
-    """One pass over the changed paths that hashes every touched node once."""
+    def _rehash(self) -> None:
+        if not self._unhashed:
+            return
+        changes = []
+        for key, value in self._unhashed.items():
+            path = key_path(key)
+            hashed = None if value is None else value_hash(value)
+            changes.append((int.from_bytes(path, "big"), path, hashed))
+        changes.sort(key=itemgetter(0))
+        self._changes = changes
+        self._change_paths = [change[0] for change in changes]
+        self._top = self._update(_TOP, 0, len(changes), self._top)
+        self._unhashed.clear()
+        self._changes, self._change_paths = [], []
 
-    def __init__(self, tree: StateTree, paths: list[int],
-                 entries: list[tuple[int, bytes | None]], writes: dict[bytes, Node]) -> None:
-        self.tree = tree
-        self.paths = paths
-        self.entries = entries
-        self.writes = writes
-
-    def _split(self, low: int, high: int, depth: int, prefix_int: int) -> int:
-        threshold = prefix_int | (1 << (PATH_BITS - 1 - depth))
-        return bisect.bisect_left(self.paths, threshold, low, high)
-
-    def update(self, depth: int, prefix_int: int, low: int, high: int, existing: Node) -> Node:
-        """New node at (depth, prefix) after applying entries[low:high] to `existing`."""
-        if low == high:
-            return existing
-        if existing is None or isinstance(existing, Leaf):
-            merged = self.entries[low:high]
-            if isinstance(existing, Leaf):
-                old_path = int.from_bytes(existing.path, "big")
-                if all(path != old_path for path, _ in merged):
-                    merged = sorted([*merged, (old_path, existing.hashed_value)])
-            live = [(path, hv) for path, hv in merged if hv is not None]
-            return self._build(depth, prefix_int, live)
-        mid = self._split(low, high, depth, prefix_int)
-        right_prefix = prefix_int | (1 << (PATH_BITS - 1 - depth))
-        left = self._child(depth + 1, prefix_int, low, mid, existing.left)
-        right = self._child(depth + 1, right_prefix, mid, high, existing.right)
-        return self._join(depth, prefix_int, right_prefix, left, right)
-
-    def _child(self, depth: int, prefix_int: int, low: int, high: int,
-               known_hash: bytes) -> Node | bytes:
-        """The child's new node, or just its unchanged hash when nothing touches it."""
-        if low == high:
-            return known_hash
-        return self.update(depth, prefix_int, low, high, self.tree.load_node(depth, prefix_int))
-
-    def _resolve(self, depth: int, prefix_int: int, child: Node | bytes) -> Node:
-        if isinstance(child, bytes):
-            return None if child == EMPTY_ROOT else self.tree.load_node(depth, prefix_int)
-        return child
-
-    def _join(self, depth: int, left_prefix: int, right_prefix: int,
-              left: Node | bytes, right: Node | bytes) -> Node:
-        left_hash = left if isinstance(left, bytes) else node_hash_of(left)
-        right_hash = right if isinstance(right, bytes) else node_hash_of(right)
-        child_depth = depth + 1
-        left_pos = self.tree.position_key(child_depth, left_prefix)
-        right_pos = self.tree.position_key(child_depth, right_prefix)
-        if left_hash == EMPTY_ROOT or right_hash == EMPTY_ROOT:
-            other, other_prefix, other_pos = (
-                (right, right_prefix, right_pos) if left_hash == EMPTY_ROOT
-                else (left, left_prefix, left_pos))
-            node = self._resolve(child_depth, other_prefix, other)
-            if node is None or isinstance(node, Leaf):
-                # A lone leaf (or nothing) moves up: its old position is cleared.
-                self.writes[left_pos] = None
-                self.writes[right_pos] = None
-                return node
-        if not isinstance(left, bytes):
-            self.writes[left_pos] = left
-        if not isinstance(right, bytes):
-            self.writes[right_pos] = right
-        return make_inner(left_hash, right_hash)
-
-    def _build(self, depth: int, prefix_int: int, live: list[tuple[int, bytes]]) -> Node:
-        """A fresh canonical subtree for entries that share the top `depth` bits."""
-        if not live:
+    def _read(self, position: _Position, expected_hash: bytes) -> _Node | None:
+        if expected_hash == EMPTY_HASH:
             return None
-        if len(live) == 1:
-            path_int, hashed_value = live[0]
-            return make_leaf(path_int.to_bytes(32, "big"), hashed_value)
-        threshold = prefix_int | (1 << (PATH_BITS - 1 - depth))
-        cut = bisect.bisect_left([p for p, _ in live], threshold)
-        left = self._build(depth + 1, prefix_int, live[:cut])
-        right = self._build(depth + 1, threshold, live[cut:])
-        return self._join(depth, prefix_int, threshold, left, right)
+        if position in self._written:
+            node = self._written[position]
+            assert node is not None, "a parent points at a node this overlay removed"
+            return node
+        return self._tree._nodes.read(position, expected_hash)
+
+    def _update(self, position: _Position, lo: int, hi: int, node: _Node | None) -> _Node | None:
+        """Apply self._changes[lo:hi], all below `position`, to the subtree `node` there."""
+        if node is None or _is_leaf(node):
+            return self._update_bottom(position, self._changes[lo:hi], node)
+        mid = bisect_left(self._change_paths, _split_point(position), lo, hi)
+        old_left, old_right = _first(node), _second(node)
+        left: _Node | _Unread | None = _Unread.CHILD
+        right: _Node | _Unread | None = _Unread.CHILD
+        left_hash, right_hash = old_left, old_right
+        if lo < mid:
+            left_at = _child(position, 0)
+            left = self._update(left_at, lo, mid, self._read(left_at, old_left))
+            left_hash = _hash(left)
+        if mid < hi:
+            right_at = _child(position, 1)
+            right = self._update(right_at, mid, hi, self._read(right_at, old_right))
+            right_hash = _hash(right)
+        if left_hash == old_left and right_hash == old_right:
+            return node
+        return self._join(position, (left_hash, left), (right_hash, right))
+
+    def _update_bottom(
+        self, position: _Position, changes: list[_Change], node: _Node | None
+    ) -> _Node | None:
+        """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
+        if node is None:
+            return self._build(position, [change for change in changes if change[2] is not None])
+        merged = _merge_leaf(node, changes)
+        if len(merged) == 1 and merged[0][1:] == (_first(node), _second(node)):
+            return node
+        self._written[position] = None  # rewritten below if a leaf still ends up here
+        return self._build(position, merged)
+
+    def _build(self, position: _Position, leaves: list[_Change]) -> _Node | None:
+        """Write the canonical subtree holding exactly `leaves` (sorted) at `position`."""
+        if not leaves:
+            return None
+        if len(leaves) == 1:
+            _, path, hashed = leaves[0]
+            assert hashed is not None
+            leaf = _leaf(path, hashed)
+            self._written[position] = leaf
+            return leaf
+        mid = bisect_left(leaves, _split_point(position), key=itemgetter(0))
+        left = self._build(_child(position, 0), leaves[:mid])
+        right = self._build(_child(position, 1), leaves[mid:])
+        return self._join(position, (_hash(left), left), (_hash(right), right))
+
+    def _join(
+        self,
+        position: _Position,
+        left: tuple[bytes, _Node | _Unread | None],
+        right: tuple[bytes, _Node | _Unread | None],
+    ) -> _Node | None:
+        """The node at `position` over two (hash, node) children, writing it.
+
+        Keeps the tree canonical: nothing below means nothing here, and a lone
+        leaf below moves up here.
+        """
+        (left_hash, left_node), (right_hash, right_node) = left, right
+        if left_hash == EMPTY_HASH and right_hash == EMPTY_HASH:
+            self._written[position] = None
+            return None
+        if left_hash == EMPTY_HASH or right_hash == EMPTY_HASH:
+            bit = 1 if left_hash == EMPTY_HASH else 0
+            only_at = _child(position, bit)
+            only = right_node if bit else left_node
+            if isinstance(only, _Unread):
+                only = self._read(only_at, right_hash if bit else left_hash)
+            if only is not None and _is_leaf(only):
+                self._written[only_at] = None
+                self._written[position] = only
+                return only
+        branch = _branch(left_hash, right_hash)
+        self._written[position] = branch
+        return branch
 
 
-@dataclass(frozen=True)
-class StateProof:
-    """Sibling hashes from the top down, and the leaf the path ends at (if any)."""
+class StateTree:
+    """The committed state. See the module docstring for the commit protocol."""
 
-    siblings: tuple[bytes, ...]
-    leaf_path: bytes | None
-    leaf_value_hash: bytes | None
+    def __init__(self, kv: KeyValueStore, prefix: bytes, cache_nodes_max: int = 200_000) -> None:
+        if cache_nodes_max < 1:
+            raise ValueError("cache_nodes_max must be at least 1")
+        self._kv = kv
+        self._root_key = prefix + b"r"
+        self._value_prefix = prefix + b"v"
+        self._nodes = _CommittedNodes(kv, prefix + b"n", cache_nodes_max)
+        self._generation = 0
+        self._top = self._load_top()
 
+    def _load_top(self) -> _Node | None:
+        """Read the root pointer and the top node, and check that they agree."""
+        stored_root = self._kv.get(self._root_key)
+        top = self._nodes.read_uncached(_TOP)
+        if stored_root is None and top is None:
+            return None  # a state that was never committed
+        if stored_root is None or len(stored_root) != HASH_BYTES:
+            raise CorruptStateError("state root pointer is missing or not a 32-byte hash")
+        if _hash(top) != stored_root:
+            raise CorruptStateError(
+                f"stored state root {stored_root.hex()} does not match the stored top node"
+            )
+        return top
 
-def verify_state_proof(root: bytes, key: bytes, value: bytes | None, proof: StateProof) -> bool:
-    """Does `proof` show that `key` maps to `value` (None: is absent) under `root`?"""
-    try:
-        return _verify(root, key, value, proof)
-    except (TypeError, ValueError, AttributeError):
-        return False
+    @property
+    def root(self) -> bytes:
+        return _hash(self._top)
 
+    def get(self, key: bytes) -> bytes | None:
+        """The committed value of `key`, or None."""
+        return self._kv.get(self._value_prefix + key)
 
-def _verify(root: bytes, key: bytes, value: bytes | None, proof: StateProof) -> bool:
-    if len(proof.siblings) > PATH_BITS or any(len(s) != HASH_BYTES for s in proof.siblings):
-        return False
-    path = key_path(key)
-    path_int = int.from_bytes(path, "big")
-    depth = len(proof.siblings)
-    if proof.leaf_path is None:
-        if value is not None or proof.leaf_value_hash is not None:
-            return False
-        current = EMPTY_ROOT
-    else:
-        if len(proof.leaf_path) != HASH_BYTES or proof.leaf_value_hash is None:
-            return False
-        leaf_int = int.from_bytes(proof.leaf_path, "big")
-        if depth and (leaf_int >> (PATH_BITS - depth)) != (path_int >> (PATH_BITS - depth)):
-            return False  # the leaf is not on this key's path
-        if value is None:
-            if proof.leaf_path == path:
-                return False
-        elif proof.leaf_path != path or proof.leaf_value_hash != value_hash(value):
-            return False
-        current = leaf_node_hash(proof.leaf_path, proof.leaf_value_hash)
-    for depth_index in range(depth - 1, -1, -1):
-        sibling = proof.siblings[depth_index]
-        if _bit(path_int, depth_index):
-            current = inner_node_hash(sibling, current)
-        else:
-            current = inner_node_hash(current, sibling)
-    return current == root
+    def overlay(self) -> StateOverlay:
+        return StateOverlay(self, self._top, self._generation)
+
+    def prove(self, key: bytes) -> StateProof:
+        """Proof of the committed value of `key`, or of its absence, against `self.root`."""
+        path = int.from_bytes(key_path(key), "big")
+        position, node = _TOP, self._top
+        siblings: list[bytes] = []
+        bitmap = bytearray(HASH_BYTES)
+        while node is not None and not _is_leaf(node):
+            depth = position[0]
+            bit = path_bit(path, depth)
+            left, right = _first(node), _second(node)
+            child_hash, sibling = (right, left) if bit else (left, right)
+            if sibling != EMPTY_HASH:
+                siblings.append(sibling)
+                bitmap[depth // 8] |= 0x80 >> (depth % 8)
+            position = _child(position, bit)
+            node = None if child_hash == EMPTY_HASH else self._nodes.read(position, child_hash)
+        depth = position[0]
+        leaf = None if node is None else ProofLeaf(_first(node), _second(node))
+        return StateProof(depth, bytes(bitmap[: (depth + 7) // 8]), tuple(siblings), leaf)
+
+    def commit(self, overlay: StateOverlay) -> dict[bytes, bytes | None]:
+        """The KV writes that make `overlay` durable, and seal it against further writes.
+
+        Changes nothing here or on disk: the caller writes these in its block's
+        one atomic batch, then calls `committed`.
+        """
+        self._check_own(overlay)
+        new_root = overlay.root()
+        overlay._sealed = True
+        writes: dict[bytes, bytes | None] = {}
+        for position, node in overlay._written.items():
+            writes[self._nodes.key(position)] = None if node is None else node[:_RECORD_BYTES]
+        for key, value in overlay._values.items():
+            writes[self._value_prefix + key] = value
+        writes[self._root_key] = new_root
+        return writes
+
+    def committed(self, overlay: StateOverlay) -> None:
+        """Adopt `overlay` as the committed state, once the writes of `commit` are durable.
+
+        Every other overlay built on the previous state becomes stale.
+        """
+        self._check_own(overlay)
+        if not overlay._sealed:
+            raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
+        self._nodes.adopt(overlay._written)
+        self._top = overlay._top
+        self._generation += 1
+
+    def _check_own(self, overlay: StateOverlay) -> None:
+        if overlay._tree is not self:
+            raise StaleOverlayError("this overlay belongs to a different state tree")
+        overlay._check_fresh()
+
+    def audit(self) -> int:
+        """Re-read the whole committed tree from the store, check it, and count the entries.
+
+        O(n) reads and memory: an operator's consistency check and a test oracle,
+        not for the hot path. Raises CorruptStateError on a hash mismatch, a
+        non-canonical shape, a stored node no walk reaches, or a value that
+        disagrees with its leaf.
+        """
+        leaves: dict[bytes, bytes] = {}
+        reached = 0
+        # (position, hash the parent holds, whether the parent's other child is empty)
+        stack = [] if self._top is None else [(_TOP, _hash(self._top), False)]
+        while stack:
+            position, expected, only_child = stack.pop()
+            node = self._nodes.read_uncached(position)
+            if node is None or _hash(node) != expected:
+                raise CorruptStateError(f"state node at depth {position[0]} fails its parent hash")
+            reached += 1
+            if _is_leaf(node):
+                if only_child:
+                    raise CorruptStateError(f"lone state leaf at depth {position[0]} not moved up")
+                leaves[_first(node)] = _second(node)
+                continue
+            children = (_first(node), _second(node))
+            for bit, child_hash in enumerate(children):
+                if child_hash != EMPTY_HASH:
+                    stack.append((_child(position, bit), child_hash, EMPTY_HASH in children))
+        stored = sum(1 for _ in self._kv.iterate_prefix(self._nodes.node_prefix))
+        if stored != reached:
+            raise CorruptStateError(f"{stored - reached} stored state nodes are unreachable")
+        values = 0
+        for key, value in self.iterate_items():
+            if leaves.get(key_path(key)) != value_hash(value):
+                raise CorruptStateError(f"stored value of state key {key!r} disagrees with leaf")
+            values += 1
+        if values != len(leaves):
+            raise CorruptStateError(f"{len(leaves) - values} state leaves have no stored value")
+        return values
+
+    def iterate_items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every committed (key, value), in key order."""
+        start = len(self._value_prefix)
+        for stored_key, value in self._kv.iterate_prefix(self._value_prefix):
+            yield stored_key[start:], value

@@ -1,0 +1,129 @@
+"""MemoryStore must behave like LevelDBStore: the simulator runs on one, the node on the other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.kv import KeyValueStore, LevelDBStore, MemoryStore
+
+
+@pytest.fixture(params=["memory", "leveldb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyValueStore]:
+    opened: KeyValueStore = (
+        MemoryStore() if request.param == "memory" else LevelDBStore(str(tmp_path / "db"))
+    )
+    yield opened
+    opened.close()
+
+
+def test_get_put_overwrite_delete(store: KeyValueStore) -> None:
+    assert store.get(b"k") is None
+    store.write({b"k": b"1"})
+    assert store.get(b"k") == b"1"
+    store.write({b"k": b"2"})
+    assert store.get(b"k") == b"2"
+    store.write({b"k": None})
+    assert store.get(b"k") is None
+    store.write({b"k": None, b"never": None})  # deleting what is absent is no error
+    assert store.get(b"never") is None
+
+
+def test_unusual_keys_and_values(store: KeyValueStore) -> None:
+    store.write({b"": b"empty key", b"\x00\xff\x00": b"", b"big": b"x" * 100_000})
+    assert store.get(b"") == b"empty key"
+    assert store.get(b"\x00\xff\x00") == b""
+    assert store.get(b"big") == b"x" * 100_000
+
+
+def test_one_batch_puts_and_deletes_together(store: KeyValueStore) -> None:
+    store.write({b"a": b"1", b"b": b"2", b"c": b"3"})
+    store.write({b"a": None, b"b": b"22", b"d": b"4"})
+    assert [store.get(key) for key in (b"a", b"b", b"c", b"d")] == [None, b"22", b"3", b"4"]
+
+
+def test_a_failing_batch_writes_nothing(store: KeyValueStore) -> None:
+    store.write({b"kept": b"old"})
+    with pytest.raises(TypeError):
+        store.write({b"kept": b"new", b"first": b"1", b"bad": 123, b"last": b"2"})  # type: ignore[dict-item]
+    assert store.get(b"kept") == b"old"
+    assert store.get(b"first") is None and store.get(b"last") is None
+    assert store.get(b"bad") is None
+    with pytest.raises(TypeError):
+        store.write({b"fine": b"1", "text key": b"2"})  # type: ignore[dict-item]
+    assert store.get(b"fine") is None
+
+
+def test_prefix_iteration_is_ordered_and_bounded(store: KeyValueStore) -> None:
+    keys = [b"a", b"ab", b"ab\x00", b"ab\xff", b"ab\xff\xff", b"ac", b"b", b"\xff", b"\xff\xff"]
+    store.write({key: key.hex().encode() for key in reversed(keys)})
+    assert [key for key, _ in store.iterate_prefix(b"ab")] == [
+        b"ab",
+        b"ab\x00",
+        b"ab\xff",
+        b"ab\xff\xff",
+    ]
+    assert dict(store.iterate_prefix(b"ab\xff")) == {
+        b"ab\xff": b"6162ff",
+        b"ab\xff\xff": b"6162ffff",
+    }
+    assert [key for key, _ in store.iterate_prefix(b"\xff")] == [b"\xff", b"\xff\xff"]
+    assert [key for key, _ in store.iterate_prefix(b"")] == sorted(keys)
+    assert list(store.iterate_prefix(b"zz")) == []
+
+
+def test_prefix_iteration_sees_writes_made_before_it_starts(store: KeyValueStore) -> None:
+    store.write({b"p1": b"1"})
+    assert list(store.iterate_prefix(b"p")) == [(b"p1", b"1")]
+    store.write({b"p0": b"0", b"p1": None})
+    assert list(store.iterate_prefix(b"p")) == [(b"p0", b"0")]
+
+
+def test_prefix_iteration_reads_a_snapshot(store: KeyValueStore) -> None:
+    store.write({b"p1": b"1", b"p2": b"2", b"p3": b"3"})
+    iterator = store.iterate_prefix(b"p")
+    assert next(iterator) == (b"p1", b"1")
+    store.write({b"p2": None, b"p3": b"changed", b"p4": b"4"})  # e.g. a block committed meanwhile
+    assert list(iterator) == [(b"p2", b"2"), (b"p3", b"3")]
+
+
+def test_leveldb_keeps_writes_across_reopen(tmp_path: Path) -> None:
+    first = LevelDBStore(str(tmp_path / "db"))
+    first.write({b"a": b"1", b"b": b"2"})
+    first.write({b"b": None})
+    first.close()
+    second = LevelDBStore(str(tmp_path / "db"))
+    assert (second.get(b"a"), second.get(b"b")) == (b"1", None)
+    second.close()
+
+
+batches = st.lists(
+    st.dictionaries(
+        st.binary(max_size=3), st.none() | st.binary(max_size=4), min_size=1, max_size=6
+    ),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=batches, prefix=st.binary(max_size=2))
+def test_both_stores_agree_on_random_batches(
+    tmp_path: Path, batches: list[dict[bytes, bytes | None]], prefix: bytes
+) -> None:
+    memory = MemoryStore()
+    leveldb = LevelDBStore(str(tmp_path / f"db-{len(list(tmp_path.iterdir()))}"))
+    try:
+        for batch in batches:
+            memory.write(batch)
+            leveldb.write(batch)
+        assert list(memory.iterate_prefix(prefix)) == list(leveldb.iterate_prefix(prefix))
+        for key in {key for batch in batches for key in batch}:
+            assert memory.get(key) == leveldb.get(key)
+    finally:
+        leveldb.close()
