@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.consortium import run_consortium
 from bench.network import BenchNetwork
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
 from bench.single_node import (
@@ -48,6 +49,29 @@ def single_node(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             network.stop_all()
     return results
+
+
+def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
+                      result: dict[str, Any]) -> list[str]:
+    cores = os.cpu_count() or 1
+    limit = ceiling["pynacl_per_s"] * cores / args.validators
+    sat, lat, fail = result["saturation"], result["latency"], result["failover"]
+    return [
+        f"## {args.validators} validators (PBFT) on this machine", "",
+        f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
+        f"validators = **{limit:,.0f} tx/s**: what this machine could commit if every node "
+        "verified every transaction once and did nothing else.", "",
+        "| figure | value | fraction of the ceiling |", "|---|---|---|",
+        f"| committed transactions/s at saturation ({sat['transactions']:,} single-credential "
+        f"issue txs, {sat['blocks']} blocks) | {sat['tx_per_s']:,.0f} | "
+        f"**{sat['tx_per_s'] / limit:.2f}** |",
+        f"| commit latency p50 at {lat['offered_tx_s']} tx/s offered "
+        f"({lat['samples']} samples) | {lat['p50_ms']:.0f} ms | |",
+        f"| commit latency p99 at {lat['offered_tx_s']} tx/s | {lat['p99_ms']:.0f} ms | |",
+        f"| kill -9 of the primary ({fail['killed']}) → next commit | "
+        f"{fail['kill_to_commit_ms']:.0f} ms | {fail['ratio_to_timeout']:.2f}× the "
+        f"{fail['view_timeout_ms']} ms view timeout |", "",
+    ]
 
 
 def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, Any],
@@ -101,6 +125,9 @@ def main() -> None:
     parser.add_argument("--verify-seconds", type=float, default=10.0)
     parser.add_argument("--proof-sizes", default="10000,1000000")
     parser.add_argument("--out", default="BENCHMARKS.md")
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument("--consortium-txs", type=int, default=20_000)
+    parser.add_argument("--view-timeout-ms", type=int, default=1000)
     args = parser.parse_args()
     print("measuring the Ed25519 ceiling…", flush=True)
     ceiling = ed25519_rates()
@@ -115,6 +142,13 @@ def main() -> None:
         print(proofs[-1], flush=True)
     audit = batch_audit_paths()
     report = render(args, ceiling, node, proofs, audit)
+    if args.validators > 1:
+        print(f"{args.validators} validators…", flush=True)
+        with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
+            consortium = run_consortium(Path(folder), args.validators, args.consortium_txs,
+                                        args.view_timeout_ms)
+        print(consortium, flush=True)
+        report += "\n".join(render_consortium(args, ceiling, consortium))
     Path(args.out).write_text(report)
     print(report)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import time
 import urllib.request
 from typing import Any
@@ -35,8 +37,9 @@ def single_credential_txs(keys: KeyPair, chain_id: str, count: int, expires_at: 
                           ) -> list[Transaction]:
     """Issue transactions of one credential each (the worst case for the ledger)."""
     txs = []
+    run = os.urandom(8)  # roots differ between calls, so no batch is a duplicate
     for i in range(count):
-        root = (b"%032d" % i)[:32]
+        root = hashlib.sha256(run + i.to_bytes(8, "big")).digest()
         txs.append(build_transaction(keys, chain_id, KIND_ISSUE_BATCH,
                                      ["certificate", root, 1], expires_at))
     return txs

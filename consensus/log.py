@@ -96,13 +96,14 @@ class MessageLog:
 
     # -- view changes ---------------------------------------------------------------------
 
-    def add_view_change(self, signed: SignedMessage) -> bool:
-        """Keep the sender's highest view change; True if this one is new."""
+    def is_newer_view_change(self, signed: SignedMessage) -> bool:
         earlier = self._view_changes.get(signed.sender)
-        if earlier is not None and position(earlier)[1] >= position(signed)[1]:
-            return False
-        self._view_changes[signed.sender] = signed
-        return True
+        return earlier is None or position(earlier)[1] < position(signed)[1]
+
+    def add_view_change(self, signed: SignedMessage) -> None:
+        """Keep the sender's highest view change."""
+        if self.is_newer_view_change(signed):
+            self._view_changes[signed.sender] = signed
 
     def view_change_views(self, exclude: ValidatorId) -> list[View]:
         """Each other validator's highest requested view, highest first."""

@@ -55,6 +55,7 @@ from consensus.messages import (
     message_signing_bytes,
 )
 from consensus.safety import SafetyState, Vote, decode_safety_state, encode_safety_state
+from consensus.throttle import HintLimiter, SyncThrottle
 from consensus.types import Height, ValidatorId, View
 from consensus.viewchange import check_new_view, check_view_change, highest_prepared
 
@@ -100,9 +101,8 @@ class Replica:
         self._proposal_requested: tuple[Height, View] | None = None
         self._own_view_change: SignedMessage | None = None
         self._installed_new_view: bytes | None = None
-        self._last_help: dict[tuple[str, ValidatorId], int] = {}
-        self._sync_target = Height(0)
-        self._sync_retry_at = 0
+        self._hints = HintLimiter(config.base_timeout_ticks)
+        self._sync_throttle = SyncThrottle(config.base_timeout_ticks)
         if last_certificate is not None:
             assert last_certificate.height == committed_height
             self._view = last_certificate.view
@@ -119,7 +119,9 @@ class Replica:
         self._view = max(self._view, state.view)
         if state.height == self._height:
             self._vote, self._prepared = state.vote, state.prepared
-        if not state.view_active and self._view == state.view:
+        carried_over = state.height < self._height and self._last_certificate is not None and (
+            self._last_certificate.view >= state.view)
+        if not state.view_active and self._view == state.view and not carried_over:
             # The NewView for this view was never installed: stay in the view change and
             # restate it on the first tick (the previous broadcast may have been lost).
             self._phase = Phase.VIEW_CHANGE
@@ -191,7 +193,10 @@ class Replica:
             return
         height, view = position(signed)
         if height < self._height:
-            self._help_lagging_peer(signed.sender, out)
+            # Late prepares and commits are normal after a commit; a view change or a
+            # proposal for a finished height means the sender is stuck behind.
+            if isinstance(signed.message, ViewChange | NewView | PrePrepare):
+                self._help_lagging_peer(signed.sender, out)
             return
         if height > self._height:
             if height == self._height + 1:
@@ -421,6 +426,8 @@ class Replica:
         self._deadline = self._now + self._timeout_ticks()
 
     def _on_view_change(self, signed: SignedMessage, out: list[Action]) -> None:
+        if not self._log.is_newer_view_change(signed):
+            return  # a retransmission, or older than what this sender already asked for
         reason = check_view_change(signed, self._height, self._members)
         if reason is not None:
             out.append(ReportEvidence("invalid-view-change", signed.sender,
@@ -428,8 +435,7 @@ class Replica:
             return
         change = signed.message
         assert isinstance(change, ViewChange)
-        if not self._log.add_view_change(signed):
-            return
+        self._log.add_view_change(signed)
         if change.new_view <= self._view and self._phase is not Phase.VIEW_CHANGE:
             self._help_peer_behind_in_view(signed.sender, out)
         views = self._log.view_change_views(exclude=self._id)
@@ -537,31 +543,22 @@ class Replica:
         self._request_sync(signed.sender, certificate.height, out)
 
     def _request_sync(self, peer: ValidatorId, target: Height, out: list[Action]) -> None:
-        if target <= self._sync_target and self._now < self._sync_retry_at:
-            return  # a fetch for this is already under way
-        self._sync_target = max(self._sync_target, target)
-        self._sync_retry_at = self._now + self._config.base_timeout_ticks
-        out.append(RequestSync(peer, target))
+        if self._sync_throttle.allow(target, self._now):
+            out.append(RequestSync(peer, target))
 
     def _help_lagging_peer(self, peer: ValidatorId, out: list[Action]) -> None:
         """A peer sent a message for a height we have committed: show it our certificate."""
-        if self._last_certificate is None or not self._may_help("commit-proof", peer):
+        if self._last_certificate is None or not self._hints.allow("commit-proof", peer,
+                                                                     self._now):
             return
         proof = self._sign(CommitProof(self._last_certificate))
         out.append(Send(peer, encode_signed(proof)))
 
     def _help_peer_behind_in_view(self, peer: ValidatorId, out: list[Action]) -> None:
         """A peer asks for a view we have already installed: forward the NewView."""
-        if self._installed_new_view is not None and self._may_help("new-view", peer):
+        if self._installed_new_view is not None and self._hints.allow("new-view", peer,
+                                                                       self._now):
             out.append(Send(peer, self._installed_new_view))
-
-    def _may_help(self, what: str, peer: ValidatorId) -> bool:
-        """Rate limit: one hint of each kind per peer per base timeout (no amplification)."""
-        last = self._last_help.get((what, peer))
-        if last is not None and self._now - last < self._config.base_timeout_ticks:
-            return False
-        self._last_help[(what, peer)] = self._now
-        return True
 
     # -- helpers ---------------------------------------------------------------------------
 

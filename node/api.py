@@ -32,6 +32,8 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_TXS_PER_REQUEST = 20_000
 MAX_WAIT_S = 60.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CORE = web.AppKey("core", NodeCore)
+NODE_NAME = web.AppKey("node_name", str)
 
 
 class StatusProvider:
@@ -42,6 +44,9 @@ class StatusProvider:
 
     def peers(self) -> list[dict[str, Any]]:
         return []
+
+
+STATUS = web.AppKey("status_provider", StatusProvider)
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -63,7 +68,7 @@ def _hex_param(request: web.Request, name: str, size: int) -> bytes:
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    metrics = request.app["core"].metrics
+    metrics = request.app[CORE].metrics
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -116,7 +121,7 @@ async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bo
 
 
 async def submit_transactions(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     items, single = await _submitted_transactions(request)
     if not items or len(items) > MAX_TXS_PER_REQUEST:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
@@ -139,7 +144,7 @@ async def submit_transactions(request: web.Request) -> web.Response:
 
 
 async def transaction_status(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     tx_id = _hex_param(request, "tx_id", 32)
     try:
         wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
@@ -174,7 +179,7 @@ def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
 
 
 async def get_block(request: web.Request) -> web.StreamResponse:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     try:
         height = int(request.match_info["height"])
     except ValueError as exc:
@@ -193,7 +198,7 @@ async def get_block(request: web.Request) -> web.StreamResponse:
 
 
 async def get_state(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     try:
         key = bytes.fromhex(request.match_info["key"])
     except ValueError as exc:
@@ -214,7 +219,7 @@ def _read_with_proof(core: NodeCore, key: bytes) -> tuple[Any, Any, Any]:
 
 
 async def verify_document(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     document = await _read_json(request)
     facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at height "
                        f"{core.chain.height}")
@@ -223,7 +228,7 @@ async def verify_document(request: web.Request) -> web.Response:
 
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     data = await request.read()
     facts = LocalFacts(core.chain.state, f"height {core.chain.height}")
     verdict = await core.in_worker(verify_anchor, data, facts)
@@ -231,7 +236,7 @@ async def verify_anchor_hash(request: web.Request) -> web.Response:
 
 
 async def get_batch(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     root = _hex_param(request, "root", 32)
     batch = load_batch(core.chain.state, root)
     if batch is None:
@@ -244,7 +249,7 @@ async def get_batch(request: web.Request) -> web.Response:
 
 
 async def get_credential(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     target = _hex_param(request, "target", 32)
     revocation = load_revocation(core.chain.state, target)
     if revocation is None:
@@ -257,7 +262,7 @@ async def get_credential(request: web.Request) -> web.Response:
 
 
 async def list_members(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     members = []
     for entry in core.genesis.members:
         record = load_member(core.chain.state, entry.member_id)
@@ -275,12 +280,12 @@ async def list_members(request: web.Request) -> web.Response:
 
 
 async def node_status(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
-    provider: StatusProvider = request.app["status_provider"]
+    core: NodeCore = request.app[CORE]
+    provider: StatusProvider = request.app[STATUS]
     head = core.chain.head_header
     me = core.genesis.member_by_id(core.keys.member_id)
     return web.json_response({
-        "chain_id": core.chain_id, "node": request.app["node_name"],
+        "chain_id": core.chain_id, "node": request.app[NODE_NAME],
         "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
         "validator": bool(me and me.validator),
         "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
@@ -293,7 +298,7 @@ async def node_status(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    core: NodeCore = request.app["core"]
+    core: NodeCore = request.app[CORE]
     return web.Response(body=generate_latest(core.metrics.registry),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -309,9 +314,9 @@ async def portal(request: web.Request) -> web.Response:
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None
              ) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-    app["core"] = core
-    app["node_name"] = node_name
-    app["status_provider"] = provider or StatusProvider()
+    app[CORE] = core
+    app[NODE_NAME] = node_name
+    app[STATUS] = provider or StatusProvider()
     app.router.add_get("/", portal)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/metrics", metrics)

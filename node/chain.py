@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from node.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
 from node.codec import decode, encode
-from node.errors import MalformedInput, TxRejected
+from node.errors import ConfigError, MalformedInput, TxRejected
 from node.genesis import Genesis
 from node.identity import MemberId
 from node.ledger import BlockContext, apply_transaction, check_envelope
@@ -63,7 +63,8 @@ class Chain:
         if stored_genesis is None:
             self._write_genesis(genesis_id)
         elif stored_genesis != genesis_id:
-            raise CorruptStateError("the data directory belongs to another genesis")
+            raise ConfigError("node.data_dir", "this data directory holds the chain of another "
+                              "genesis file; point data_dir elsewhere or use that genesis")
         head = kv.get(HEAD_KEY)
         if head is None:
             raise CorruptStateError("data directory has no head record")

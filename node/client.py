@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -61,14 +62,20 @@ class NodeClient:
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
         """Long-poll until the transaction commits or is refused, or time runs out."""
-        waited = 0.0
+        deadline = time.monotonic() + timeout_s
         while True:
-            step = min(30.0, timeout_s - waited)
-            result: dict[str, Any] = self.request(
-                "GET", f"/v1/transactions/{tx_id}?wait={step}")
-            if result["status"] != "pending" or waited + step >= timeout_s:
+            step = max(0.0, min(30.0, deadline - time.monotonic()))
+            try:
+                result: dict[str, Any] = self.request(
+                    "GET", f"/v1/transactions/{tx_id}?wait={step:.3f}")
+            except ClientError as exc:
+                # Not seen yet: the transaction may still be gossiping towards this node.
+                if exc.status != 404 or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
-            waited += step
 
     def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
         return self.wait(self.submit(tx), timeout_s)

@@ -23,8 +23,11 @@ def encode(value: Any) -> bytes:
     return data
 
 
-def decode(data: bytes) -> Any:
-    """Decode canonical bytes; raise MalformedInput on anything else."""
+def decode(data: bytes, check_types: bool = True) -> Any:
+    """Decode canonical bytes; raise MalformedInput on anything else.
+
+    `check_types=False` is for callers that re-encode and compare bytes and
+    check every field's type themselves (transactions), so the walk is spent once."""
     if len(data) > MAX_DECODE_BYTES:
         raise MalformedInput(f"encoded value of {len(data)} bytes exceeds {MAX_DECODE_BYTES}")
     try:
@@ -40,7 +43,8 @@ def decode(data: bytes) -> Any:
         raise MalformedInput(f"not canonical msgpack: {type(exc).__name__}") from exc
     if isinstance(value, dict):
         raise MalformedInput("maps are not canonical; expected an array")
-    _check_canonical_types(value)
+    if check_types:
+        _check_canonical_types(value)
     return value
 
 

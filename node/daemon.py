@@ -50,7 +50,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
-    except StorageError:
+    except (StorageError, ConfigError):
         kv.close()
         raise
     return core, kv

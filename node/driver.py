@@ -133,6 +133,8 @@ class ConsensusDriver:
             ticker.cancel()
 
     async def _perform(self, action: Action) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("action %s h=%s", type(action).__name__, getattr(action, "height", ""))
         if isinstance(action, Persist):
             await self.core.in_worker(self.core.chain.kv.write,
                                       {REPLICA_STATE_KEY: action.data}, True)

@@ -8,6 +8,7 @@ of a credential.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from node.codec import decode, encode
@@ -63,8 +64,7 @@ class Member:
 
     @classmethod
     def decode(cls, data: bytes) -> Member:
-        name, role, public_key, is_validator, added_height = _array(data, 5, "member")
-        return cls(name, role, public_key, bool(is_validator), added_height)
+        return _decode_member(data)
 
 
 @dataclass(frozen=True)
@@ -114,10 +114,7 @@ class Accreditation:
 
     @classmethod
     def decode(cls, data: bytes) -> Accreditation:
-        value = decode(data)
-        if not isinstance(value, list):
-            raise MalformedInput("stored accreditation has the wrong shape")
-        return cls(tuple(Grant.from_array(item) for item in value))
+        return _decode_accreditation(data)
 
     def grant_covering(self, credential_type: str, height: int, time_ms: int) -> Grant | None:
         for grant in self.grants:
@@ -177,3 +174,20 @@ class Anchor:
     def decode(cls, data: bytes) -> Anchor:
         member, height, time_ms, tx_id = _array(data, 4, "anchor")
         return cls(MemberId(member), height, time_ms, tx_id)
+
+
+# Every transaction of a block looks up its sender and, for issuance, the
+# issuer's accreditation: the same few records thousands of times. Records are
+# immutable values keyed by their exact bytes, so caching the decode is safe.
+@lru_cache(maxsize=4096)
+def _decode_member(data: bytes) -> Member:
+    name, role, public_key, is_validator, added_height = _array(data, 5, "member")
+    return Member(name, role, public_key, bool(is_validator), added_height)
+
+
+@lru_cache(maxsize=4096)
+def _decode_accreditation(data: bytes) -> Accreditation:
+    value = decode(data)
+    if not isinstance(value, list):
+        raise MalformedInput("stored accreditation has the wrong shape")
+    return Accreditation(tuple(Grant.from_array(item) for item in value))

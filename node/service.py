@@ -24,7 +24,7 @@ from node.identity import KeyPair
 from node.ledger import BlockContext, apply_transaction, check_envelope
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
-from node.transactions import Transaction, decode_transaction
+from node.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
@@ -69,11 +69,10 @@ class NodeCore:
     # ---- admission -------------------------------------------------------------------
     def knows(self, data: bytes) -> bool:
         """Cheap pre-filter for gossip: is this encoded transaction already pending?"""
-        try:
-            tx = decode_transaction(data)
-        except MalformedInput:
+        tx_id = tx_id_of_encoded(data)
+        if tx_id is None:
             return False
-        return tx.tx_id in self.mempool or tx.tx_id in self._rejected
+        return tx_id in self.mempool or tx_id in self._rejected or self.chain.is_committed(tx_id)
 
     def check_new(self, data: bytes) -> Transaction:
         """Decode and check a submitted transaction against the committed state.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from node.codec import decode, encode, tagged_hash
@@ -115,18 +116,28 @@ class Transaction:
     def unsigned_array(self) -> list[Any]:
         return [TX_VERSION, self.kind, self.sender, self.nonce, self.expires_at, self.payload]
 
-    def unsigned_bytes(self) -> bytes:
+    # Ids and encodings are asked for many times per transaction (mempool, block,
+    # index, gossip); the value is immutable, so each is computed once.
+    @cached_property
+    def _unsigned(self) -> bytes:
         return encode(self.unsigned_array())
 
-    def signed_message(self, chain_id: str) -> bytes:
-        return signing_bytes(TX_DOMAIN, chain_id, self.unsigned_bytes())
+    def unsigned_bytes(self) -> bytes:
+        return self._unsigned
 
-    @property
+    def signed_message(self, chain_id: str) -> bytes:
+        return signing_bytes(TX_DOMAIN, chain_id, self._unsigned)
+
+    @cached_property
     def tx_id(self) -> bytes:
-        return tagged_hash(b"senim/tx-id/v1", self.unsigned_bytes())
+        return tagged_hash(b"senim/tx-id/v1", self._unsigned)
+
+    @cached_property
+    def _encoded(self) -> bytes:
+        return encode([*self.unsigned_array(), self.signature])
 
     def encode(self) -> bytes:
-        return encode([*self.unsigned_array(), self.signature])
+        return self._encoded
 
 
 def build_transaction(
@@ -143,7 +154,7 @@ def decode_transaction(data: bytes) -> Transaction:
     """Decode and shape-check a transaction. Signatures are checked by the ledger."""
     if len(data) > MAX_TX_BYTES:
         raise MalformedInput(f"transaction of {len(data)} bytes exceeds {MAX_TX_BYTES}")
-    value = decode(data)
+    value = decode(data, check_types=False)  # types are checked field by field below
     if not isinstance(value, list) or len(value) != 7:
         raise MalformedInput("transaction must be an array of 7 items")
     version, kind, sender, nonce, expires_at, payload, signature = value
@@ -160,3 +171,15 @@ def decode_transaction(data: bytes) -> Transaction:
     if tx.encode() != data:
         raise MalformedInput("transaction is not in canonical encoding")
     return tx
+
+
+def tx_id_of_encoded(data: bytes) -> bytes | None:
+    """The id of a canonically encoded transaction without decoding it.
+
+    The canonical form is fixarray(7) + the six unsigned fields + bin8(64)
+    signature, and the id hashes fixarray(6) + the same six fields. Gossip uses
+    this to skip transactions it already holds; None means "decode to know".
+    """
+    if len(data) < 70 or data[0] != 0x97 or data[-66:-64] != b"\xc4\x40":
+        return None
+    return tagged_hash(b"senim/tx-id/v1", b"\x96" + data[1:-66])

@@ -1,0 +1,119 @@
+"""Four validators on this machine: saturation, latency at a fixed load, primary failover."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+from bench.network import BenchNetwork
+from bench.single_node import accredit, post_msgpack, single_credential_txs
+from node.client import NodeClient
+from node.transactions import KIND_ISSUE_BATCH, build_transaction
+
+LATENCY_RATE_TX_S = 500
+LATENCY_SECONDS = 10.0
+TICK_S = 0.1
+
+
+def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
+    nodes = [m for m in network.members if m.runs_node]
+    status = network.status(nodes[0])
+    txs = single_credential_txs(network.university.keys, status["chain_id"], count,
+                                status["height"] + 100_000)
+    start_height = status["height"]
+    chunk = 1000
+    started = time.perf_counter()
+    for number, offset in enumerate(range(0, count, chunk)):
+        result = post_msgpack(nodes[number % len(nodes)].api, txs[offset:offset + chunk])
+        assert result["rejected"] == 0, result["results"][:3]
+    last = NodeClient(nodes[0].api).wait(txs[-1].tx_id.hex(), 300)
+    elapsed = time.perf_counter() - started
+    assert last["status"] == "committed", last
+    for tx in txs[:: max(1, count // 50)]:
+        assert NodeClient(nodes[-1].api).wait(tx.tx_id.hex(), 60)["status"] == "committed"
+    blocks = network.status(nodes[0])["height"] - start_height
+    return {"transactions": count, "seconds": elapsed, "tx_per_s": count / elapsed,
+            "blocks": blocks}
+
+
+class CommitWatcher(threading.Thread):
+    """Long-polls one sampled transaction and notes when its commit becomes visible.
+
+    Sampling a few transactions per tick keeps the measuring load small next to
+    the load being measured (everything shares this machine's cores)."""
+
+    def __init__(self, api: str, tx_id: bytes, sent_at: float) -> None:
+        super().__init__(daemon=True)
+        self.api, self.tx_id, self.sent_at = api, tx_id, sent_at
+        self.latency_ms: float | None = None
+
+    def run(self) -> None:
+        result = NodeClient(self.api).wait(self.tx_id.hex(), 60)
+        if result["status"] == "committed":
+            self.latency_ms = (time.monotonic() - self.sent_at) * 1000
+
+
+def latency(network: BenchNetwork) -> dict[str, float]:
+    nodes = [m for m in network.members if m.runs_node]
+    status = network.status(nodes[0])
+    per_tick = int(LATENCY_RATE_TX_S * TICK_S)
+    ticks = int(LATENCY_SECONDS / TICK_S)
+    txs = single_credential_txs(network.university.keys, status["chain_id"], per_tick * ticks,
+                                status["height"] + 100_000)
+    watchers: list[CommitWatcher] = []
+    started = time.monotonic()
+    for tick in range(ticks):
+        due = started + tick * TICK_S
+        time.sleep(max(0.0, due - time.monotonic()))
+        group = txs[tick * per_tick:(tick + 1) * per_tick]
+        node = nodes[tick % len(nodes)]
+        sent_at = time.monotonic()
+        post_msgpack(node.api, group)
+        watcher = CommitWatcher(node.api, group[-1].tx_id, sent_at)
+        watcher.start()
+        watchers.append(watcher)
+    for watcher in watchers:
+        watcher.join(timeout=60)
+    latencies = sorted(w.latency_ms for w in watchers if w.latency_ms is not None)
+    assert len(latencies) == len(watchers), "some sampled transactions never committed"
+    return {"offered_tx_s": LATENCY_RATE_TX_S, "samples": len(latencies),
+            "p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)]}
+
+
+def failover(network: BenchNetwork, view_timeout_ms: int) -> dict[str, Any]:
+    nodes = [m for m in network.members if m.runs_node]
+    primary_name = network.status(nodes[0])["consensus"]["primary"]
+    victim = next(m for m in nodes if m.name == primary_name)
+    survivor = next(m for m in nodes if m is not victim)
+    status = network.status(survivor)
+    tx = build_transaction(network.university.keys, status["chain_id"], KIND_ISSUE_BATCH,
+                           ["certificate", b"failover-bench-root".ljust(32, b"-"), 1],
+                           status["height"] + 1000)
+    network.kill(victim)
+    killed = time.monotonic()
+    post_msgpack(survivor.api, [tx])
+    result = NodeClient(survivor.api).wait(tx.tx_id.hex(), 60)
+    elapsed_ms = (time.monotonic() - killed) * 1000
+    assert result["status"] == "committed", result
+    return {"killed": victim.name, "kill_to_commit_ms": elapsed_ms,
+            "view_timeout_ms": view_timeout_ms,
+            "ratio_to_timeout": elapsed_ms / view_timeout_ms}
+
+
+def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
+                   ) -> dict[str, Any]:
+    network = BenchNetwork(root, validators=validators,
+                           extra_config=f"[consensus]\nview_timeout_ms = {view_timeout_ms}\n")
+    network.lay_out()
+    network.start_all()
+    try:
+        accredit(network)
+        time.sleep(0.5)
+        results = {"saturation": saturation(network, txs), "latency": latency(network),
+                   "failover": failover(network, view_timeout_ms)}
+    finally:
+        network.stop_all()
+    return results

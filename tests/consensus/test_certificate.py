@@ -1,0 +1,80 @@
+"""verify_certificate: quorum of distinct members, every signature valid, never raises."""
+
+import pytest
+
+from consensus import (
+    CommitCertificate,
+    Digest,
+    Height,
+    MalformedMessage,
+    ValidatorId,
+    View,
+    commit_signing_bytes,
+    decode_certificate,
+    encode_certificate,
+    verify_certificate,
+)
+from tests.sim.keys import make_signer, validator_ids, verify
+
+CHAIN = b"chain"
+VALIDATORS = validator_ids(4)
+DIGEST = Digest(b"\x07" * 32)
+
+
+def certificate(signers: tuple[ValidatorId, ...], chain: bytes = CHAIN) -> CommitCertificate:
+    data = commit_signing_bytes(chain, Height(3), View(1), DIGEST)
+    return CommitCertificate(Height(3), View(1), DIGEST,
+                             tuple(sorted((s, make_signer(s)(data)) for s in signers)))
+
+
+def test_quorum_of_valid_signatures_verifies() -> None:
+    assert verify_certificate(certificate(VALIDATORS[:3]), CHAIN, VALIDATORS, verify)
+    assert verify_certificate(certificate(VALIDATORS), CHAIN, VALIDATORS, verify)
+
+
+def test_too_few_signers_fail() -> None:
+    assert not verify_certificate(certificate(VALIDATORS[:2]), CHAIN, VALIDATORS, verify)
+
+
+def test_repeated_signer_does_not_count_twice() -> None:
+    good = certificate(VALIDATORS[:2])
+    doubled = CommitCertificate(good.height, good.view, good.digest,
+                                (*good.signatures, good.signatures[0]))
+    assert not verify_certificate(doubled, CHAIN, VALIDATORS, verify)
+
+
+def test_outsider_or_other_chain_or_forged_signature_fails() -> None:
+    outsider = validator_ids(5)[4]
+    assert not verify_certificate(certificate((*VALIDATORS[:2], outsider)), CHAIN, VALIDATORS,
+                                  verify)
+    assert not verify_certificate(certificate(VALIDATORS[:3], b"other"), CHAIN, VALIDATORS,
+                                  verify)
+    good = certificate(VALIDATORS[:3])
+    forged = CommitCertificate(good.height, good.view, good.digest,
+                               ((good.signatures[0][0], b"\x00" * 32), *good.signatures[1:]))
+    assert not verify_certificate(forged, CHAIN, VALIDATORS, verify)
+    moved = CommitCertificate(Height(4), good.view, good.digest, good.signatures)
+    assert not verify_certificate(moved, CHAIN, VALIDATORS, verify)
+
+
+JUNK: list[object] = [None, 5, b"bytes", CommitCertificate(
+    Height(1), View(0), Digest(b"short"), ((ValidatorId(b"x"), None),))]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_never_raises(junk: CommitCertificate) -> None:
+    def exploding(*_: object) -> bool:
+        raise ValueError("bad key")
+
+    assert not verify_certificate(junk, CHAIN, VALIDATORS, verify)
+    assert not verify_certificate(certificate(VALIDATORS), CHAIN, VALIDATORS, exploding)
+
+
+def test_certificate_round_trips_and_decoding_is_strict() -> None:
+    good = certificate(VALIDATORS[:3])
+    assert decode_certificate(encode_certificate(good)) == good
+    unsorted = CommitCertificate(good.height, good.view, good.digest, good.signatures[::-1])
+    with pytest.raises(MalformedMessage, match="sorted"):
+        decode_certificate(encode_certificate(unsorted))
+    with pytest.raises(MalformedMessage):
+        decode_certificate(b"\x93\x01")

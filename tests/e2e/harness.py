@@ -1,0 +1,447 @@
+"""Lay out a Senim consortium in a folder and run REAL `senim node` processes on it.
+
+Reusable by single- and multi-validator tests:
+
+    members = [Member("mshe", "Ministry", "ministry", validator=True, runs_node=True),
+               Member("enu", "ENU", "university")]
+    with Consortium(tmp_path, members) as net:
+        node = net.start("mshe")             # waits for GET /v1/status, with a deadline
+        net.cli("status", node=node)         # `senim ...` as a subprocess
+        node.kill()                          # SIGKILL; node.start() again on the same data
+    # leaving the block (or net.close()) kills every process it started
+
+Everything listens on 127.0.0.1 ports picked free by the OS. Every wait polls a
+condition with a deadline; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.genesis import Genesis, load_genesis
+from node.identity import KeyPair, load_key, save_key
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+CLI_TIMEOUT_S = 90.0
+POLL_S = 0.05
+
+
+def senim_executable() -> str:
+    """The `senim` console script of the interpreter running the tests."""
+    candidate = Path(sys.executable).parent / "senim"
+    if candidate.exists():
+        return str(candidate)
+    raise RuntimeError(f"no senim script next to {sys.executable}; install the project "
+                       "(source scripts/_venv.sh)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float, what: str,
+               interval_s: float = POLL_S) -> Any:
+    """Poll `condition` until it returns something truthy; raise TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what}")
+        time.sleep(interval_s)
+
+
+class NodeExited(RuntimeError):
+    """The node process ended before it answered on its API."""
+
+    def __init__(self, message: str, code: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"HTTP {status}: {body[:300]!r}")
+        self.status = status
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, body: bytes | None = None,
+         content_type: str = "application/json", timeout_s: float = 10.0
+         ) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request; returns (status, headers, body) for 2xx-5xx alike."""
+    request = urllib.request.Request(url, data=body, method=method,
+                                     headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One consortium member: `slug` names its files; `runs_node` gives it a node process."""
+
+    slug: str
+    name: str
+    role: str
+    validator: bool = False
+    runs_node: bool = False
+
+
+@dataclass
+class NodeProcess:
+    """A `senim node --config FILE` subprocess with its config, data dir and log."""
+
+    slug: str
+    config_path: Path
+    data_dir: Path
+    log_path: Path
+    api_port: int
+    p2p_port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for readiness (the log is appended to)."""
+        if self.running():
+            raise RuntimeError(f"node {self.slug} is already running (pid {self.pid})")
+        with self.log_path.open("ab") as log:
+            log.write(f"--- harness: starting {self.slug} ---\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                [senim_executable(), "node", "--config", str(self.config_path)],
+                cwd=self.config_path.parent, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        return self.process
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> NodeProcess:
+        self.spawn()
+        self.wait_ready(timeout_s)
+        return self
+
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """Poll GET /v1/status until it answers; fail fast if the process dies."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.running():
+                code = self.process.returncode if self.process else None
+                raise NodeExited(f"node {self.slug} exited with {code} before it was "
+                                 f"ready; log tail:\n{self.log_tail()}", code)
+            try:
+                return self.status(timeout_s=2.0)
+            except (OSError, HttpError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"node {self.slug} not ready on {self.url} within "
+                                   f"{timeout_s}s; log tail:\n{self.log_tail()}")
+            time.sleep(POLL_S)
+
+    def wait_exit(self, timeout_s: float = STOP_TIMEOUT_S) -> int:
+        assert self.process is not None, "node was never started"
+        return self.process.wait(timeout=timeout_s)
+
+    def send_signal(self, sig: int) -> None:
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(sig)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S) -> int:
+        """Ask the node to stop (SIGTERM by default) and wait; SIGKILL if it hangs."""
+        if self.process is None:
+            raise RuntimeError(f"node {self.slug} was never started")
+        if not self.running():
+            return self.process.returncode
+        self.send_signal(sig)
+        try:
+            return self.wait_exit(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> int | None:
+        """SIGKILL the node (and anything in its session) and reap it."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        return self.wait_exit(STOP_TIMEOUT_S)
+
+    # ---- logs and HTTP -----------------------------------------------------------------
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def request(self, method: str, path: str, body: Any = None,
+                timeout_s: float = 10.0) -> tuple[int, bytes]:
+        data = None if body is None else (body if isinstance(body, bytes)
+                                          else json.dumps(body).encode())
+        status, _headers, answer = http(method, self.url + path, data, timeout_s=timeout_s)
+        return status, answer
+
+    def get_json(self, path: str, timeout_s: float = 10.0) -> Any:
+        status, body = self.request("GET", path, timeout_s=timeout_s)
+        if not 200 <= status < 300:
+            raise HttpError(status, body)
+        return json.loads(body)
+
+    def post_json(self, path: str, body: Any, timeout_s: float = 10.0) -> tuple[int, Any]:
+        status, answer = self.request("POST", path, body, timeout_s=timeout_s)
+        return status, json.loads(answer)
+
+    def status(self, timeout_s: float = 10.0) -> dict[str, Any]:
+        result: dict[str, Any] = self.get_json("/v1/status", timeout_s)
+        return result
+
+    def height(self) -> int:
+        return int(self.status()["height"])
+
+    def wait_height(self, height: int, timeout_s: float = 20.0) -> int:
+        reached: list[int] = []
+
+        def check() -> bool:
+            reached.append(self.height())
+            return reached[-1] >= height
+
+        wait_until(check, timeout_s, f"{self.slug} to reach height {height}")
+        return reached[-1]
+
+
+class Consortium:
+    """A consortium laid out in `root`: keys/, members.toml, genesis.json, <slug>.toml.
+
+    `keygen_via_cli` / `genesis_via_cli` run `senim keygen` / `senim consortium create`
+    as subprocesses (as an operator would); otherwise the same files are written
+    in-process, which is faster. `extra_config` is appended verbatim to every node
+    config (e.g. a `[mempool]` table). Only members with `runs_node` get a config,
+    a data dir and a NodeProcess; every member gets a key and a genesis entry.
+    """
+
+    def __init__(self, root: Path, members: Sequence[Member], *, chain_id: str = "senim-e2e",
+                 block_interval_ms: int = 20, view_timeout_ms: int = 1000,
+                 keygen_via_cli: bool = False, genesis_via_cli: bool = True,
+                 extra_config: str = "") -> None:
+        slugs = [m.slug for m in members]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("member slugs must be unique")
+        if not any(m.validator for m in members):
+            raise ValueError("at least one member must be a validator")
+        self.root = root
+        self.members = {m.slug: m for m in members}
+        self.chain_id = chain_id
+        self.block_interval_ms = block_interval_ms
+        self.view_timeout_ms = view_timeout_ms
+        self.extra_config = extra_config
+        self.nodes: dict[str, NodeProcess] = {}
+        self._keys: dict[str, KeyPair] = {}
+        self._lay_out(keygen_via_cli, genesis_via_cli)
+
+    # ---- layout ------------------------------------------------------------------------
+    def key_path(self, slug: str) -> Path:
+        return self.root / "keys" / f"{slug}.key"
+
+    def keys(self, slug: str) -> KeyPair:
+        if slug not in self._keys:
+            self._keys[slug] = load_key(self.key_path(slug))
+        return self._keys[slug]
+
+    def member_id(self, slug: str) -> str:
+        return self.keys(slug).member_id.hex()
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.root / "genesis.json"
+
+    def genesis(self) -> Genesis:
+        return load_genesis(self.genesis_path)
+
+    def _lay_out(self, keygen_via_cli: bool, genesis_via_cli: bool) -> None:
+        (self.root / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.root / "logs").mkdir(exist_ok=True)
+        ports = {slug: (free_port(), free_port()) for slug in self.members}
+        for slug, member in self.members.items():
+            if self.key_path(slug).exists():
+                continue
+            if keygen_via_cli:
+                self.cli("keygen", str(self.key_path(slug)), "--label", member.name)
+            else:
+                save_key(self.key_path(slug), KeyPair.generate(), member.name)
+        lines = [f"chain_id = {json.dumps(self.chain_id)}", ""]
+        for slug, member in self.members.items():
+            api_port, p2p_port = ports[slug]
+            lines += ["[[members]]", f"name = {json.dumps(member.name)}",
+                      f"role = {json.dumps(member.role)}",
+                      f'key = "keys/{slug}.key"',
+                      f"validator = {json.dumps(member.validator)}",
+                      f'p2p_address = "{HOST}:{p2p_port}"',
+                      f'api_address = "{HOST}:{api_port}"', ""]
+        (self.root / "members.toml").write_text("\n".join(lines))
+        if genesis_via_cli:
+            self.cli("consortium", "create", "--members", str(self.root / "members.toml"),
+                     "--out", str(self.genesis_path))
+        else:
+            self._write_genesis_in_process()
+        runners = [slug for slug, m in self.members.items() if m.runs_node]
+        for slug in runners:
+            api_port, p2p_port = ports[slug]
+            peers = [f"{HOST}:{ports[other][1]}" for other in runners if other != slug]
+            config = self.root / f"{slug}.toml"
+            self.nodes[slug] = NodeProcess(
+                slug=slug, config_path=config, data_dir=self.root / "data" / slug,
+                log_path=self.root / "logs" / f"{slug}.log", api_port=api_port,
+                p2p_port=p2p_port)
+            self.write_config(slug, peers)
+
+    def _write_genesis_in_process(self) -> None:
+        import tomllib
+
+        from node.genesis import GENESIS_KIND, genesis_from_json
+
+        description = tomllib.loads((self.root / "members.toml").read_text())
+        members = []
+        for entry in description["members"]:
+            entry = dict(entry)
+            entry["public_key"] = load_key(self.root / entry.pop("key")).public_key.hex()
+            members.append(entry)
+        genesis = genesis_from_json({"kind": GENESIS_KIND, "chain_id": self.chain_id,
+                                     "genesis_time_ms": int(time.time() * 1000),
+                                     "members": members})
+        self.genesis_path.write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
+
+    def write_config(self, slug: str, peers: Sequence[str] | None = None,
+                     genesis: str = "genesis.json") -> Path:
+        node = self.nodes[slug]
+        if peers is None:
+            peers = [f"{HOST}:{n.p2p_port}" for s, n in self.nodes.items() if s != slug]
+        node.config_path.write_text("\n".join([
+            "[node]", f'name = "{slug}"', f'key = "keys/{slug}.key"',
+            f"genesis = {json.dumps(genesis)}", f'data_dir = "data/{slug}"',
+            "", "[api]", f'listen = "{HOST}:{node.api_port}"',
+            "", "[p2p]", f'listen = "{HOST}:{node.p2p_port}"', f"peers = {json.dumps(peers)}",
+            "", "[consensus]", f"block_interval_ms = {self.block_interval_ms}",
+            f"view_timeout_ms = {self.view_timeout_ms}",
+            "", "[log]", 'level = "info"', "", self.extra_config, ""]))
+        return node.config_path
+
+    # ---- nodes -------------------------------------------------------------------------
+    def node(self, slug: str) -> NodeProcess:
+        return self.nodes[slug]
+
+    def start(self, slug: str, timeout_s: float = READY_TIMEOUT_S,
+              port_retries: int = 3) -> NodeProcess:
+        """Start one node and wait until it answers.
+
+        Ports are picked free but unreserved, so another process may take one
+        first: if the node says it cannot listen, it gets new ports (its config and
+        the other configs' peer lists are rewritten; running peers keep the old
+        address until restarted) and is started again, at most `port_retries` times.
+        """
+        node = self.nodes[slug]
+        for attempt in range(port_retries + 1):
+            log_size = len(node.log_text())
+            try:
+                return node.start(timeout_s)
+            except NodeExited:
+                lost_port = "cannot listen" in node.log_text()[log_size:]
+                if attempt == port_retries or not lost_port:
+                    raise
+            node.api_port, node.p2p_port = free_port(), free_port()
+            for other in self.nodes:
+                self.write_config(other)
+        raise AssertionError("unreachable")
+
+    def start_all(self, timeout_s: float = READY_TIMEOUT_S) -> list[NodeProcess]:
+        """Spawn every node that is not running, then wait for each to answer."""
+        spawned = [node for node in self.nodes.values() if not node.running()]
+        for node in spawned:
+            node.spawn()
+        for node in spawned:
+            try:
+                node.wait_ready(timeout_s)
+            except NodeExited:
+                if "cannot listen" not in node.log_text():
+                    raise
+                self.start(node.slug, timeout_s)  # again, on new ports
+        return list(self.nodes.values())
+
+    def stop_all(self, timeout_s: float = STOP_TIMEOUT_S) -> dict[str, int]:
+        codes: dict[str, int] = {}
+        for node in self.nodes.values():
+            node.send_signal(signal.SIGTERM)
+        for slug, node in self.nodes.items():
+            if node.process is None:
+                continue
+            try:
+                codes[slug] = node.wait_exit(timeout_s)
+            except subprocess.TimeoutExpired:
+                node.kill()
+                codes[slug] = -signal.SIGKILL
+        return codes
+
+    def close(self) -> None:
+        """Kill every process this consortium started. Safe to call twice."""
+        for node in self.nodes.values():
+            with contextlib.suppress(Exception):
+                node.kill()
+
+    def __enter__(self) -> Consortium:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- CLI ---------------------------------------------------------------------------
+    def cli(self, *args: str, node: NodeProcess | str | None = None, check: bool = True,
+            timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        """Run `senim ARGS` in `root` (SENIM_NODE points at `node`); text output."""
+        env = dict(os.environ, NO_COLOR="1", PYTHONUTF8="1")
+        if node is not None:
+            env["SENIM_NODE"] = node.url if isinstance(node, NodeProcess) else node
+        done = subprocess.run([senim_executable(), *args], cwd=self.root, env=env,
+                              capture_output=True, text=True, timeout=timeout_s,
+                              stdin=subprocess.DEVNULL)
+        if check and done.returncode != 0:
+            raise AssertionError(f"senim {' '.join(args)} exited {done.returncode}\n"
+                                 f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}")
+        return done

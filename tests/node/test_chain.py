@@ -1,0 +1,235 @@
+"""The chain on disk: genesis, reopen without replay, validation of foreign blocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import node.chain
+from node.blocks import ZERO_HASH, Block, decode_block, transactions_root
+from node.chain import Chain
+from node.codec import decode, encode
+from node.errors import ConfigError, MalformedInput
+from node.genesis import Genesis
+from node.ledger import load_batch, load_member
+from node.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH
+from storage.errors import CorruptStateError
+from storage.kv import LevelDBStore, MemoryStore
+from tests.node.conftest import (
+    Consortium,
+    accredit,
+    commit,
+    make_consortium,
+    make_tx,
+    next_time,
+    snapshot,
+)
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        self.writes += 1
+        super().write(puts, sync)
+
+
+def test_genesis_block_and_state(chain: Chain, net: Consortium) -> None:
+    assert chain.height == 0
+    genesis = chain.get_block(0)
+    assert genesis is not None and genesis.transactions == ()
+    assert genesis.header.previous_hash == ZERO_HASH
+    assert genesis.header.state_root == chain.state.root
+    assert genesis.header.validator_set_hash == net.genesis.validator_set_hash
+    for member in net.genesis.members:
+        record = load_member(chain.state, member.member_id)
+        assert record is not None and record.role == member.role
+        assert record.is_validator == member.validator
+    assert chain.height_of_hash(genesis.block_hash) == 0
+
+
+def test_genesis_written_once(net: Consortium) -> None:
+    kv = CountingStore()
+    first = Chain(kv, net.genesis)
+    assert kv.writes == 1
+    before = snapshot(kv)
+    second = Chain(kv, net.genesis)
+    assert kv.writes == 1
+    assert snapshot(kv) == before
+    assert second.head_hash == first.head_hash
+    assert second.state.root == first.state.root
+
+
+def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "chain.ldb")
+    kv = LevelDBStore(path)
+    chain = Chain(kv, net.genesis)
+    commit(chain, [accredit(net, net.university, ["diploma"])])
+    root = os.urandom(32)
+    issue = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", root, 4])
+    commit(chain, [issue, make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)])])
+    head = (chain.height, chain.head_hash, chain.state.root)
+    kv.close()
+
+    def no_replay(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("start-up must not re-execute transactions")
+
+    monkeypatch.setattr(node.chain, "apply_transaction", no_replay)
+    monkeypatch.setattr(node.chain, "check_envelope", no_replay)
+    kv = LevelDBStore(path)
+    try:
+        reopened = Chain(kv, net.genesis)
+        assert (reopened.height, reopened.head_hash, reopened.state.root) == head
+        batch = load_batch(reopened.state, root)
+        assert batch is not None and batch.count == 4 and batch.height == 2
+        assert reopened.tx_location(issue.tx_id) == (2, 0)
+        assert reopened.is_committed(issue.tx_id)
+        assert reopened.get_certificate(2)
+    finally:
+        kv.close()
+
+
+def test_reopen_continues_the_chain(tmp_path: Path, net: Consortium) -> None:
+    path = str(tmp_path / "chain.ldb")
+    kv = LevelDBStore(path)
+    commit(Chain(kv, net.genesis), [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])])
+    kv.close()
+    kv = LevelDBStore(path)
+    try:
+        chain = Chain(kv, net.genesis)
+        commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])])
+        assert chain.height == 2
+        block = chain.get_block(2)
+        assert block is not None and block.header.previous_hash == chain._load_header(
+            1).block_hash
+    finally:
+        kv.close()
+
+
+def test_other_genesis_on_same_data_dir_refused(tmp_path: Path, net: Consortium) -> None:
+    path = str(tmp_path / "chain.ldb")
+    kv = LevelDBStore(path)
+    Chain(kv, net.genesis)
+    kv.close()
+    others = [
+        make_consortium("senim-other").genesis,
+        dataclasses.replace(net.genesis, genesis_time_ms=net.genesis.genesis_time_ms + 1),
+        Genesis(net.genesis.chain_id, net.genesis.genesis_time_ms, net.genesis.members[:3]),
+    ]
+    kv = LevelDBStore(path)
+    try:
+        before = snapshot(kv)
+        for other in others:
+            with pytest.raises(ConfigError, match="another genesis"):
+                Chain(kv, other)
+        assert snapshot(kv) == before
+        Chain(kv, net.genesis)  # the right one still opens
+    finally:
+        kv.close()
+
+
+def test_corrupt_head_refused(net: Consortium) -> None:
+    kv = MemoryStore()
+    chain = Chain(kv, net.genesis)
+    commit(chain, [])
+    kv.write({node.chain.HEAD_KEY: encode([1, b"\x00" * 32])})
+    with pytest.raises(CorruptStateError, match="head record"):
+        Chain(kv, net.genesis)
+
+
+# ---- validation on a second node -------------------------------------------------------
+
+@pytest.fixture
+def pair(net: Consortium) -> tuple[Chain, Chain, Block]:
+    """Two chains with one genesis; the first has built (not committed) a block."""
+    a, b = Chain(MemoryStore(), net.genesis), Chain(MemoryStore(), net.genesis)
+    first = commit(a, [accredit(net, net.university, ["diploma"])])
+    b.commit(b.validate(first), b"certificate")
+    assert a.head_hash == b.head_hash
+    txs = [make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10]),
+           make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]),
+           make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])]
+    execution = a.build(txs, net.ministry.member_id, 0, next_time(a))
+    assert execution.accepted == txs
+    return a, b, execution.block
+
+
+def test_block_from_one_chain_validates_and_commits_on_another(
+        pair: tuple[Chain, Chain, Block]) -> None:
+    _, b, block = pair
+    received = decode_block(block.encode())
+    assert received == block
+    execution = b.validate(received)
+    assert execution.header == block.header
+    b.commit(execution, b"certificate")
+    assert (b.height, b.head_hash, b.state.root) == (1 + 1, block.block_hash,
+                                                     block.header.state_root)
+
+
+def _with(block: Block, **changes: Any) -> Block:
+    return Block(dataclasses.replace(block.header, **changes), block.transactions)
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"state_root": b"\x01" * 32}, "state root"),
+    ({"txs_root": b"\x02" * 32}, "transactions root"),
+    ({"previous_hash": b"\x03" * 32}, "does not extend"),
+    ({"height": 3}, "does not extend"),
+    ({"chain_id": "senim-other"}, "does not extend"),
+    ({"validator_set_hash": b"\x04" * 32}, "does not extend"),
+    ({"time_ms": 0}, "backwards"),
+])
+def test_tampered_header_refused(pair: tuple[Chain, Chain, Block], change: dict[str, Any],
+                                 match: str) -> None:
+    _, b, block = pair
+    before = snapshot(b.kv)
+    with pytest.raises(MalformedInput, match=match):
+        b.validate(_with(block, **change))
+    assert snapshot(b.kv) == before
+
+
+def test_block_with_a_transaction_removed_refused(pair: tuple[Chain, Chain, Block]) -> None:
+    _, b, block = pair
+    removed = Block(block.header, block.transactions[1:])
+    with pytest.raises(MalformedInput):
+        b.validate(removed)
+    # even with the transactions root patched to match, the state root gives it away
+    patched = Block(dataclasses.replace(block.header,
+                                        txs_root=transactions_root(removed.transactions)),
+                    removed.transactions)
+    with pytest.raises(MalformedInput, match="state root"):
+        b.validate(patched)
+
+
+def test_tampered_block_bytes_refused(pair: tuple[Chain, Chain, Block]) -> None:
+    _, _, block = pair
+    header, txs = decode(block.encode())
+    with pytest.raises(MalformedInput, match="transactions root"):
+        decode_block(encode([header, txs[1:]]))
+    with pytest.raises(MalformedInput, match="transactions root"):
+        decode_block(encode([header, list(reversed(txs))]))
+    with pytest.raises(MalformedInput):
+        decode_block(encode([header[:9], txs]))
+    with pytest.raises(MalformedInput):
+        decode_block(encode([header, [b"\x00"]]))
+
+
+def test_block_for_another_genesis_refused(pair: tuple[Chain, Chain, Block]) -> None:
+    _, _, block = pair
+    stranger = Chain(MemoryStore(), make_consortium("senim-other").genesis)
+    with pytest.raises(MalformedInput):
+        stranger.validate(block)
+
+
+def test_validate_does_not_change_the_chain(pair: tuple[Chain, Chain, Block]) -> None:
+    _, b, block = pair
+    before = (snapshot(b.kv), b.state.root, b.height)
+    b.validate(block)
+    assert (snapshot(b.kv), b.state.root, b.height) == before

@@ -1,0 +1,207 @@
+"""Config and genesis files: every problem names the field at fault."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.config import load_config, parse_address
+from node.errors import ConfigError
+from node.genesis import GENESIS_KIND, genesis_from_json, load_genesis
+from node.identity import KeyPair
+from tests.node.conftest import make_consortium
+
+GOOD = """
+[node]
+name = "kaznu-1"
+key = "keys/node.key"
+genesis = "genesis.json"
+data_dir = "data"
+
+[api]
+listen = "127.0.0.1:8100"
+
+[p2p]
+listen = "0.0.0.0:9100"
+peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]
+
+[consensus]
+block_interval_ms = 50
+
+[mempool]
+max_txs = 1000
+
+[log]
+level = "debug"
+format = "json"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    return path
+
+
+def field_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert info.value.field in str(info.value)
+    return info.value.field
+
+
+def test_good_config_loads(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.name == "kaznu-1"
+    assert config.key_file == tmp_path / "keys" / "node.key"
+    assert config.data_dir == tmp_path / "data"
+    assert (config.api.host, config.api.port) == ("127.0.0.1", 8100)
+    assert [str(p) for p in config.peers] == ["10.0.0.2:9100", "node3.edu.kz:9100"]
+    assert (config.block_interval_ms, config.mempool_max_txs) == (50, 1000)
+    assert (config.log_level, config.log_format) == ("debug", "json")
+    assert config.max_block_txs == 5000  # default
+
+
+def test_missing_node_name(tmp_path: Path) -> None:
+    assert field_of(tmp_path, GOOD.replace('name = "kaznu-1"\n', "")) == "node.name"
+    assert field_of(tmp_path, GOOD.replace('"kaznu-1"', '"   "')) == "node.name"
+    assert field_of(tmp_path, GOOD.replace('"kaznu-1"', "7")) == "node.name"
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000",
+                                    ":8100", "[::1]:8100", "a:b:c", "127.0.0.1:-1"])
+def test_bad_api_listen(tmp_path: Path, listen: str) -> None:
+    text = GOOD.replace('listen = "127.0.0.1:8100"', f'listen = "{listen}"')
+    assert field_of(tmp_path, text) == "api.listen"
+
+
+def test_bad_api_listen_type(tmp_path: Path) -> None:
+    assert field_of(tmp_path, GOOD.replace('"127.0.0.1:8100"', "8100")) == "api.listen"
+
+
+def test_unknown_section(tmp_path: Path) -> None:
+    assert field_of(tmp_path, GOOD + "\n[databse]\npath = 'x'\n") == "databse"
+
+
+@pytest.mark.parametrize("level", ['"verbose"', '"INFO"', "3"])
+def test_bad_log_level(tmp_path: Path, level: str) -> None:
+    assert field_of(tmp_path, GOOD.replace('level = "debug"', f"level = {level}")) == \
+        "log.level"
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peers = ["10.0.0.2"]', "p2p.peers[0]"),
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peers = "x"', "p2p.peers"),
+    ("block_interval_ms = 50", "block_interval_ms = 0", "consensus.block_interval_ms"),
+    ("block_interval_ms = 50", "block_interval_ms = true", "consensus.block_interval_ms"),
+    ("max_txs = 1000", "max_txs = '1000'", "mempool.max_txs"),
+    ('format = "json"', 'format = "xml"', "log.format"),
+    ('key = "keys/node.key"\n', "", "node.key"),
+    ('data_dir = "data"\n', "", "node.data_dir"),
+])
+def test_other_fields_named(tmp_path: Path, old: str, new: str, field: str) -> None:
+    assert old in GOOD
+    assert field_of(tmp_path, GOOD.replace(old, new)) == field
+
+
+def test_unparsable_and_missing_config(tmp_path: Path) -> None:
+    assert field_of(tmp_path, "[node\nname=") == "config"
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "absent.toml")
+    assert info.value.field == "config"
+
+
+def test_parse_address_accepts_port_zero() -> None:
+    assert parse_address("localhost:0", "x").port == 0
+
+
+# ---- genesis --------------------------------------------------------------------------
+
+def good_genesis() -> dict[str, Any]:
+    return make_consortium().genesis.to_json()
+
+
+def genesis_field(document: Any) -> str:
+    with pytest.raises(ConfigError) as info:
+        genesis_from_json(document)
+    return info.value.field
+
+
+def test_genesis_json_round_trip(tmp_path: Path) -> None:
+    original = make_consortium().genesis
+    path = tmp_path / "genesis.json"
+    path.write_text(json.dumps(original.to_json()))
+    loaded = load_genesis(path)
+    assert loaded == original
+    assert loaded.genesis_hash == original.genesis_hash
+    assert [v.name for v in loaded.validators] == ["Ministry of Science"]
+
+
+def test_genesis_hash_ignores_addresses_but_not_members() -> None:
+    document = good_genesis()
+    base = genesis_from_json(document).genesis_hash
+    document["members"][1]["api_address"] = "10.1.1.1:8100"
+    assert genesis_from_json(document).genesis_hash == base
+    document["members"][1]["name"] = "KazNU (renamed)"
+    assert genesis_from_json(document).genesis_hash != base
+
+
+def test_genesis_duplicate_keys_refused() -> None:
+    document = good_genesis()
+    twin = dict(document["members"][1], name="KazNU twin")
+    document["members"].append(twin)
+    assert genesis_field(document) == "genesis.members"
+
+
+def test_genesis_without_validator_refused() -> None:
+    document = good_genesis()
+    for member in document["members"]:
+        member["validator"] = False
+    assert genesis_field(document) == "genesis.members"
+
+
+@pytest.mark.parametrize("role", ["bank", "", None, "Ministry", 1])
+def test_genesis_bad_role_refused(role: Any) -> None:
+    document = good_genesis()
+    document["members"][2]["role"] = role
+    assert genesis_field(document) == "members[2].role"
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"kind": "other"}, "genesis"),
+    ({"chain_id": ""}, "genesis.chain_id"),
+    ({"chain_id": "x" * 65}, "genesis.chain_id"),
+    ({"genesis_time_ms": -1}, "genesis.genesis_time_ms"),
+    ({"genesis_time_ms": "now"}, "genesis.genesis_time_ms"),
+    ({"members": []}, "genesis.members"),
+    ({"members": "all"}, "genesis.members"),
+])
+def test_genesis_top_level_fields(change: dict[str, Any], field: str) -> None:
+    document = {**good_genesis(), **change}
+    assert genesis_field(document) == field
+
+
+@pytest.mark.parametrize("key,value,field", [
+    ("name", "", "members[0].name"),
+    ("public_key", "zz", "members[0].public_key"),
+    ("public_key", KeyPair.generate().public_key.hex()[:-2], "members[0].public_key"),
+    ("validator", "yes", "members[0].validator"),
+])
+def test_genesis_member_fields(key: str, value: Any, field: str) -> None:
+    document = good_genesis()
+    document["members"][0][key] = value
+    assert genesis_field(document) == field
+
+
+def test_genesis_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_genesis(tmp_path / "absent.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ConfigError) as info:
+        load_genesis(broken)
+    assert info.value.field == "genesis"
+    assert genesis_field([GENESIS_KIND]) == "genesis"

@@ -1,0 +1,457 @@
+"""One test per refusal reason; each refusal must change nothing.
+
+A refusal is checked three ways: the rule itself on a fresh overlay (no key
+written, root unchanged), block building (the transaction is dropped and the
+block's state root is the head's) and block validation (a block holding it is
+refused). The store must be byte-for-byte unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from node.blocks import Block, transactions_root
+from node.chain import Chain
+from node.credentials import make_batch
+from node.errors import MalformedInput, TxRejected
+from node.facts import LocalFacts
+from node.identity import KeyPair
+from node.ledger import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
+from node.mempool import Mempool, MempoolLimits
+from node.metrics import NodeMetrics
+from node.records import MAX_GRANTS_PER_ISSUER
+from node.service import NodeCore
+from node.transactions import (
+    KIND_ADD_MEMBER,
+    KIND_ANCHOR,
+    KIND_ISSUE_BATCH,
+    KIND_REVOKE,
+    KIND_SUSPEND,
+    Transaction,
+    build_transaction,
+)
+from node.verification import verify_credential
+from storage.batch_tree import audit_path, tree_root
+from storage.kv import MemoryStore
+from tests.node.conftest import (
+    CHAIN_ID,
+    DAY_MS,
+    GENESIS_TIME_MS,
+    YEAR_MS,
+    Consortium,
+    accredit,
+    commit,
+    documents_of,
+    keys_from,
+    make_tx,
+    next_time,
+    snapshot,
+)
+
+
+def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None = None
+                   ) -> TxRejected:
+    """The transaction is refused with `code` by every path, and nothing changes."""
+    when = next_time(chain) if time_ms is None else time_ms
+    before = snapshot(chain.kv)
+    root, height = chain.state.root, chain.height
+
+    # 1. the rule itself, on an overlay: nothing written
+    overlay = chain.state.overlay()
+    ctx = BlockContext(chain.chain_id, chain.height + 1, when)
+    with pytest.raises(TxRejected) as info:
+        sender = check_envelope(overlay, tx, ctx, chain.is_committed)
+        apply_transaction(overlay, tx, sender, ctx)
+    assert info.value.code == code, info.value.message
+    assert overlay.keys_changed() == 0
+    assert overlay.root() == root
+
+    # 2. block building drops it: the block changes no state
+    execution = chain.build([tx], keys_from("ministry").member_id, 0, when)
+    assert execution.accepted == []
+    assert [(t.tx_id, e.code) for t, e in execution.rejected] == [(tx.tx_id, code)]
+    assert execution.header.state_root == root
+
+    # 3. a block that holds it anyway is invalid
+    forged = Block(execution.header.__class__(
+        **{**execution.header.__dict__, "txs_root": transactions_root([tx])}), (tx,))
+    with pytest.raises(MalformedInput, match="refused transaction"):
+        chain.validate(forged)
+
+    assert snapshot(chain.kv) == before
+    assert (chain.state.root, chain.height) == (root, height)
+    return info.value
+
+
+@pytest.fixture
+def accredited(chain: Chain, net: Consortium) -> Chain:
+    """KazNU and ENU accredited for diplomas and transcripts at height 1."""
+    commit(chain, [accredit(net, net.university, ["diploma", "transcript"]),
+                   accredit(net, net.university2, ["diploma"])])
+    return chain
+
+
+def issue(chain: Chain, keys: KeyPair, n: int = 3, ctype: str = "diploma"
+          ) -> tuple[bytes, list[bytes]]:
+    leaves = [os.urandom(32) for _ in range(n)]
+    root = tree_root(leaves)
+    commit(chain, [make_tx(keys, KIND_ISSUE_BATCH, [ctype, root, n])])
+    return root, leaves
+
+
+def revoke_tx(keys: KeyPair, root: bytes, leaves: list[bytes], index: int,
+              path: list[bytes] | None = None) -> Transaction:
+    path = audit_path(leaves, index) if path is None else path
+    return make_tx(keys, KIND_REVOKE, [root, leaves[index], index, path, "error in grades"])
+
+
+# ---- envelope ------------------------------------------------------------------------
+
+def test_unknown_sender(chain: Chain, net: Consortium) -> None:
+    assert_refused(chain, make_tx(net.outsider, KIND_ANCHOR, [os.urandom(32)]),
+                   "unknown_sender")
+
+
+def test_expired(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], expires_at=2)
+    commit(chain, [])
+    commit(chain, [])  # head 2: the next block is 3 > 2
+    assert_refused(chain, tx, "expired")
+
+
+def test_expiry_at_the_next_height_is_still_accepted(chain: Chain, net: Consortium) -> None:
+    commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], expires_at=1)])
+
+
+def test_expiry_too_far(chain: Chain, net: Consortium) -> None:
+    too_far = chain.height + 1 + MAX_TX_TTL_BLOCKS + 1
+    assert_refused(chain, make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)],
+                                  expires_at=too_far), "expiry_too_far")
+    commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)],
+                           expires_at=too_far - 1)])
+
+
+def test_replayed_after_commit(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    commit(chain, [tx])
+    assert_refused(chain, tx, "replayed")
+
+
+def test_replayed_twice_in_one_block(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    root = chain.state.root
+    once = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
+    twice = chain.build([tx, tx], net.ministry.member_id, 0, next_time(chain))
+    assert twice.accepted == [tx]
+    assert [e.code for _, e in twice.rejected] == ["replayed"]
+    assert twice.header.state_root == once.header.state_root != root
+    header = twice.header.__class__(**{**twice.header.__dict__,
+                                       "txs_root": transactions_root([tx, tx])})
+    with pytest.raises(MalformedInput, match="refused transaction"):
+        chain.validate(Block(header, (tx, tx)))
+    assert chain.state.root == root
+
+
+def test_bad_signature(chain: Chain, net: Consortium) -> None:
+    good = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    flipped = bytes([good.signature[0] ^ 1]) + good.signature[1:]
+    tampered = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload,
+                           flipped)
+    assert_refused(chain, tampered, "bad_signature")
+    # signed by someone else under the ministry's id
+    unsigned = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload)
+    forged = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload,
+                         net.university.sign_raw(unsigned.signed_message(CHAIN_ID)))
+    assert_refused(chain, forged, "bad_signature")
+
+
+def test_signature_for_another_chain_is_bad(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], chain_id="senim-other")
+    assert_refused(chain, tx, "bad_signature")
+
+
+# ---- membership and accreditation ------------------------------------------------------
+
+def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
+    newcomer = KeyPair.generate().public_key
+    assert_refused(chain, make_tx(net.university, KIND_ADD_MEMBER,
+                                  ["Fake Uni", "university", newcomer]), "not_a_ministry")
+    tx = build_transaction(net.university, CHAIN_ID, "accredit",
+                           [net.university.member_id, ["diploma"], 0, 10**13], 1000)
+    assert_refused(chain, tx, "not_a_ministry")
+    tx = make_tx(net.employer, KIND_SUSPEND, [net.university.member_id, "spite"])
+    assert_refused(chain, tx, "not_a_ministry")
+
+
+def test_already_member(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ADD_MEMBER, ["KazNU again", "university",
+                                                 net.university.public_key])
+    assert_refused(chain, tx, "already_member")
+
+
+def test_add_member_then_member_can_act(chain: Chain, net: Consortium) -> None:
+    newcomer = KeyPair.generate()
+    commit(chain, [make_tx(net.ministry, KIND_ADD_MEMBER,
+                           ["AITU", "university", newcomer.public_key])])
+    commit(chain, [make_tx(newcomer, KIND_ANCHOR, [os.urandom(32)])])
+    assert_refused(chain, make_tx(net.ministry, KIND_ADD_MEMBER,
+                                  ["AITU", "university", newcomer.public_key]),
+                   "already_member")
+
+
+def test_unknown_issuer(chain: Chain, net: Consortium) -> None:
+    assert_refused(chain, accredit(net, net.outsider, ["diploma"]), "unknown_issuer")
+
+
+def test_too_many_grants(chain: Chain, net: Consortium) -> None:
+    grants = [accredit(net, net.university, ["diploma"]) for _ in range(MAX_GRANTS_PER_ISSUER)]
+    commit(chain, grants)
+    assert_refused(chain, accredit(net, net.university, ["diploma"]), "too_many_grants")
+
+
+def test_not_accredited_never_accredited(chain: Chain, net: Consortium) -> None:
+    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
+    assert_refused(chain, tx, "not_accredited")
+
+
+def test_not_accredited_before_the_period(chain: Chain, net: Consortium) -> None:
+    start = GENESIS_TIME_MS + 30 * DAY_MS
+    commit(chain, [accredit(net, net.university, ["diploma"], start, start + YEAR_MS)])
+    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
+    assert_refused(chain, tx, "not_accredited", time_ms=start - 1)
+    commit(chain, [tx], time_ms=start)  # the first moment of the period is inside
+
+
+def test_not_accredited_after_the_period(chain: Chain, net: Consortium) -> None:
+    end = GENESIS_TIME_MS + 30 * DAY_MS
+    commit(chain, [accredit(net, net.university, ["diploma"], GENESIS_TIME_MS, end)])
+    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
+    assert_refused(chain, tx, "not_accredited", time_ms=end)  # the end is exclusive
+    commit(chain, [tx], time_ms=end - 1)
+
+
+def test_not_accredited_for_this_type(accredited: Chain, net: Consortium) -> None:
+    tx = make_tx(net.university2, KIND_ISSUE_BATCH, ["transcript", os.urandom(32), 10])
+    assert_refused(accredited, tx, "not_accredited")
+
+
+def test_not_accredited_when_suspended(accredited: Chain, net: Consortium) -> None:
+    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university.member_id,
+                                                             "inspection failed"])])
+    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
+    assert_refused(accredited, tx, "not_accredited")
+
+
+def test_suspend_of_unaccredited_issuer_refused(accredited: Chain, net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_SUSPEND, [net.employer.member_id, "no licence"])
+    assert_refused(accredited, tx, "not_accredited")
+    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university2.member_id,
+                                                             "first"])])
+    again = make_tx(net.ministry, KIND_SUSPEND, [net.university2.member_id, "second"])
+    assert_refused(accredited, again, "not_accredited")
+
+
+def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortium) -> None:
+    batch = make_batch([{"name": "Aigerim", "gpa": "3.9"}, {"name": "Nurlan"}], "diploma",
+                       CHAIN_ID, net.university.member_id, "KazNU")
+    commit(accredited, [make_tx(net.university, KIND_ISSUE_BATCH,
+                                ["diploma", batch.root, len(documents_of(batch))])])
+    issued_at = accredited.height
+    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university.member_id,
+                                                             "inspection failed"])])
+    facts = LocalFacts(accredited.state, "test")
+    for document in documents_of(batch):
+        verdict = verify_credential(document, facts, CHAIN_ID)
+        assert verdict.status == "valid", verdict.reason
+        assert verdict.facts["height"] == issued_at
+        accredited_check = [c for c in verdict.checks if c.name == "accredited"]
+        assert accredited_check and accredited_check[0].ok
+    grant = facts.accreditation(net.university.member_id).grants[0]
+    assert grant.suspended_height == issued_at + 1
+    assert grant.suspend_reason == "inspection failed"
+
+
+def test_revocation_voids_a_credential(accredited: Chain, net: Consortium) -> None:
+    batch = make_batch([{"name": "Aigerim"}, {"name": "Nurlan"}], "diploma", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    commit(accredited, [make_tx(net.university, KIND_ISSUE_BATCH,
+                                ["diploma", batch.root, 2])])
+    commit(accredited, [revoke_tx(net.university, batch.root, batch.target_hashes, 1)])
+    facts = LocalFacts(accredited.state, "test")
+    documents = documents_of(batch)
+    assert verify_credential(documents[0], facts, CHAIN_ID).status == "valid"
+    revoked = verify_credential(documents[1], facts, CHAIN_ID)
+    assert (revoked.valid, revoked.status) == (False, "revoked")
+    assert revoked.facts["revocation_reason"] == "error in grades"
+
+
+# ---- batches, revocations, anchors -------------------------------------------------------
+
+def test_duplicate_batch(accredited: Chain, net: Consortium) -> None:
+    root, _ = issue(accredited, net.university)
+    assert_refused(accredited, make_tx(net.university, KIND_ISSUE_BATCH,
+                                       ["diploma", root, 3]), "duplicate_batch")
+    # not even another issuer may take the root
+    assert_refused(accredited, make_tx(net.university2, KIND_ISSUE_BATCH,
+                                       ["diploma", root, 3]), "duplicate_batch")
+
+
+def test_unknown_batch(accredited: Chain, net: Consortium) -> None:
+    leaves = [os.urandom(32) for _ in range(3)]
+    assert_refused(accredited, revoke_tx(net.university, tree_root(leaves), leaves, 0),
+                   "unknown_batch")
+
+
+def test_not_issuer(accredited: Chain, net: Consortium) -> None:
+    root, leaves = issue(accredited, net.university)
+    assert_refused(accredited, revoke_tx(net.university2, root, leaves, 0), "not_issuer")
+    assert_refused(accredited, revoke_tx(net.ministry, root, leaves, 0), "not_issuer")
+
+
+def test_not_in_batch(accredited: Chain, net: Consortium) -> None:
+    root, leaves = issue(accredited, net.university, n=5)
+    wrong_path = audit_path(leaves, 1)
+    assert_refused(accredited, revoke_tx(net.university, root, leaves, 0, wrong_path),
+                   "not_in_batch")
+    stranger = make_tx(net.university, KIND_REVOKE, [root, os.urandom(32), 0,
+                                                     audit_path(leaves, 0), "x"])
+    assert_refused(accredited, stranger, "not_in_batch")
+    wrong_index = make_tx(net.university, KIND_REVOKE, [root, leaves[2], 3,
+                                                        audit_path(leaves, 2), "x"])
+    assert_refused(accredited, wrong_index, "not_in_batch")
+
+
+def test_already_revoked(accredited: Chain, net: Consortium) -> None:
+    root, leaves = issue(accredited, net.university)
+    commit(accredited, [revoke_tx(net.university, root, leaves, 2)])
+    error = assert_refused(accredited, revoke_tx(net.university, root, leaves, 2),
+                           "already_revoked")
+    assert f"height {accredited.height}" in error.message
+
+
+def test_already_anchored(chain: Chain, net: Consortium) -> None:
+    digest = os.urandom(32)
+    commit(chain, [make_tx(net.employer, KIND_ANCHOR, [digest])])
+    assert_refused(chain, make_tx(net.university, KIND_ANCHOR, [digest]), "already_anchored")
+
+
+def test_second_of_two_conflicting_txs_in_one_block_is_dropped(
+        chain: Chain, net: Consortium) -> None:
+    digest = os.urandom(32)
+    first = make_tx(net.employer, KIND_ANCHOR, [digest])
+    second = make_tx(net.university, KIND_ANCHOR, [digest])
+    execution = chain.build([first, second], net.ministry.member_id, 0, next_time(chain))
+    assert execution.accepted == [first]
+    assert [e.code for _, e in execution.rejected] == ["already_anchored"]
+
+
+# ---- mempool and admission -----------------------------------------------------------
+
+def _pool(max_txs: int = 10, max_bytes: int = 10_000, per_sender: int = 10) -> Mempool:
+    return Mempool(MempoolLimits(max_txs, max_bytes, per_sender))
+
+
+def _state(pool: Mempool) -> tuple[Any, ...]:
+    return len(pool), pool.size_bytes, [t.tx_id for t in pool.take(10**6, 1 << 62)]
+
+
+def test_mempool_duplicate(net: Consortium) -> None:
+    pool = _pool()
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    pool.add(tx, 100)
+    before = _state(pool)
+    with pytest.raises(TxRejected) as info:
+        pool.add(tx, 100)
+    assert info.value.code == "duplicate"
+    assert _state(pool) == before
+
+
+def test_mempool_full_by_count(net: Consortium) -> None:
+    pool = _pool(max_txs=2)
+    for _ in range(2):
+        pool.add(make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)]), 10)
+    before = _state(pool)
+    with pytest.raises(TxRejected) as info:
+        pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 10)
+    assert info.value.code == "mempool_full"
+    assert _state(pool) == before
+
+
+def test_mempool_full_by_bytes(net: Consortium) -> None:
+    pool = _pool(max_bytes=250)
+    pool.add(make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)]), 200)
+    before = _state(pool)
+    with pytest.raises(TxRejected) as info:
+        pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 51)
+    assert info.value.code == "mempool_full"
+    assert _state(pool) == before
+    pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 50)  # exactly full is ok
+
+
+def test_mempool_sender_limit(net: Consortium) -> None:
+    pool = _pool(per_sender=2)
+    for _ in range(2):
+        pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)
+    before = _state(pool)
+    with pytest.raises(TxRejected) as info:
+        pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)
+    assert info.value.code == "sender_limit"
+    assert _state(pool) == before
+    pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 10)  # others still may
+    pool.remove([before[2][0]])
+    pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)  # room again
+
+
+@pytest.fixture
+async def core(net: Consortium) -> AsyncIterator[NodeCore]:
+    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(max_txs=3, max_bytes=1 << 20, max_per_sender=2),
+                    NodeMetrics())
+    yield node
+    node.worker.shutdown(wait=True)
+
+
+async def test_submit_malformed_changes_nothing(core: NodeCore) -> None:
+    before = snapshot(core.chain.kv)
+    results = await core.submit([b"\x93junk", b"", os.urandom(200)])
+    assert [(tx_id, r.code if r else None) for tx_id, r in results] == [
+        (None, "malformed")] * 3
+    assert len(core.mempool) == 0
+    assert snapshot(core.chain.kv) == before
+    assert not core.work_available.is_set()
+
+
+async def test_submit_refusals_carry_ledger_codes(core: NodeCore, net: Consortium) -> None:
+    refused = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 1])
+    unknown = make_tx(net.outsider, KIND_ANCHOR, [os.urandom(32)])
+    results = await core.submit([refused.encode(), unknown.encode()])
+    assert [r.code for _, r in results if r] == ["not_accredited", "unknown_sender"]
+    assert len(core.mempool) == 0
+
+
+async def test_submit_limits_through_the_core(core: NodeCore, net: Consortium) -> None:
+    txs = [make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]) for _ in range(3)]
+    results = await core.submit([tx.encode() for tx in txs])
+    assert [r.code if r else None for _, r in results] == [None, None, "sender_limit"]
+    resubmitted = await core.submit([txs[0].encode()])  # a pending resubmission is harmless
+    assert resubmitted == [(txs[0].tx_id, None)]
+    others = [make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]) for _ in range(2)]
+    results = await core.submit([tx.encode() for tx in others])
+    assert [r.code if r else None for _, r in results] == [None, "mempool_full"]
+    assert len(core.mempool) == 3
+    assert core.tx_status(txs[2].tx_id).status == "unknown"
+    assert core.tx_status(txs[0].tx_id).status == "pending"
+    assert core.work_available.is_set()
+
+
+async def test_submit_committed_transaction_is_replayed(core: NodeCore,
+                                                        net: Consortium) -> None:
+    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    await asyncio.get_running_loop().run_in_executor(None, commit, core.chain, [tx])
+    results = await core.submit([tx.encode()])
+    assert results[0][1] is not None and results[0][1].code == "replayed"
