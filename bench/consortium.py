@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from bench.network import BenchNetwork
+from bench.network import BenchMember, BenchNetwork
 from bench.single_node import accredit, post_msgpack, single_credential_txs
 from node.client import NodeClient
 from node.transactions import KIND_ISSUE_BATCH, build_transaction
@@ -23,14 +23,26 @@ def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
     txs = single_credential_txs(network.university.keys, status["chain_id"], count,
                                 status["height"] + 100_000)
     start_height = status["height"]
-    chunk = 1000
+    chunk = 500
+    shares = [txs[i::len(nodes)] for i in range(len(nodes))]
+
+    def submit(node: BenchMember, share: list[Any]) -> None:
+        # One client per node, as registrars of several universities would be.
+        for offset in range(0, len(share), chunk):
+            result = post_msgpack(node.api, share[offset:offset + chunk])
+            assert result["rejected"] == 0, result["results"][:3]
+
     started = time.perf_counter()
-    for number, offset in enumerate(range(0, count, chunk)):
-        result = post_msgpack(nodes[number % len(nodes)].api, txs[offset:offset + chunk])
-        assert result["rejected"] == 0, result["results"][:3]
-    last = NodeClient(nodes[0].api).wait(txs[-1].tx_id.hex(), 300)
+    clients = [threading.Thread(target=submit, args=(node, share))
+               for node, share in zip(nodes, shares, strict=True)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=300)
+    for share in shares:
+        last = NodeClient(nodes[0].api).wait(share[-1].tx_id.hex(), 300)
+        assert last["status"] == "committed", last
     elapsed = time.perf_counter() - started
-    assert last["status"] == "committed", last
     for tx in txs[:: max(1, count // 50)]:
         assert NodeClient(nodes[-1].api).wait(tx.tx_id.hex(), 60)["status"] == "committed"
     blocks = network.status(nodes[0])["height"] - start_height
