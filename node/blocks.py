@@ -17,7 +17,7 @@ from node.transactions import Transaction, decode_transaction
 from storage.batch_tree import tree_root
 
 BLOCK_VERSION = 1
-MAX_BLOCK_BYTES = 8 * 1024 * 1024
+MAX_BLOCK_BYTES = 2 * 1024 * 1024
 MAX_BLOCK_TXS = 20_000
 ZERO_HASH = b"\x00" * 32
 

@@ -198,6 +198,13 @@ class ConsensusDriver:
             self._executions[block.block_hash] = execution
             valid = True
         except MalformedInput as exc:
+            if action.height <= self.core.chain.height:
+                # Block sync committed this height while we executed the proposal: it is
+                # not invalid, only moot, and BlockSynced moves the replica on. Reporting
+                # it invalid would start a view change nobody else joins.
+                log.info("proposal for height %d view %d overtaken by block sync",
+                         action.height, action.view)
+                return
             log.warning("refusing proposal for height %d view %d: %s", action.height,
                         action.view, exc)
         self._internal.append(BlockExecuted(action.height, action.view, action.digest, valid))

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from consensus import max_message_bytes
+from node.blocks import MAX_BLOCK_BYTES
 from node.codec import decode, encode
 from node.config import NodeConfig
 from node.errors import MalformedInput
@@ -29,17 +31,22 @@ CH_TXS = 2
 CH_SYNC_REQUEST = 3
 CH_SYNC_RESPONSE = 4
 CH_BLOCK = 5
-MAX_FRAME_BYTES = 12 * 1024 * 1024
 GOSSIP_FLUSH_S = 0.005
 GOSSIP_BATCH_BYTES = 1024 * 1024
+BLOCK_MESSAGE_BYTES = MAX_BLOCK_BYTES + 64 * 1024  # a block with its certificate
 
-CHANNELS = [
-    Channel(CH_CONSENSUS, "consensus", 10 * 1024 * 1024, 512),
-    Channel(CH_TXS, "transactions", 2 * GOSSIP_BATCH_BYTES, 256),
-    Channel(CH_SYNC_REQUEST, "sync-request", 1024, 64),
-    Channel(CH_SYNC_RESPONSE, "sync-response", 10 * 1024 * 1024, 16),
-    Channel(CH_BLOCK, "block", 10 * 1024 * 1024, 64),
-]
+
+def channels_for(validator_count: int) -> list[Channel]:
+    """Every channel's largest message and queue; a NewView carries up to n blocks."""
+    consensus_bytes = max_message_bytes(MAX_BLOCK_BYTES, validator_count)
+    return [
+        Channel(CH_CONSENSUS, "consensus", consensus_bytes, 512),
+        Channel(CH_TXS, "transactions", 2 * GOSSIP_BATCH_BYTES, 256),
+        Channel(CH_SYNC_REQUEST, "sync-request", 1024, 64),
+        Channel(CH_SYNC_RESPONSE, "sync-response", 4 * BLOCK_MESSAGE_BYTES, 16),
+        Channel(CH_BLOCK, "block", BLOCK_MESSAGE_BYTES, 64),
+    ]
+
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
 
@@ -55,12 +62,14 @@ class Network:
         allowed = {m.public_key for m in genesis.members} | set(config.observers)
         allowed.discard(core.keys.public_key)
         self.handlers: dict[int, Handler] = {CH_TXS: self._on_txs}
+        channels = channels_for(len(genesis.validators))
         self.peers = PeerManager(
             core.keys.seed, genesis.chain_id.encode(),
             listen=(config.p2p.host, config.p2p.port),
             dial=[(a.host, a.port) for a in config.peers],
-            allowed=allowed, channels=CHANNELS, on_message=self._route,
-            rng=random.Random(), limits=Limits(max_frame_bytes=MAX_FRAME_BYTES))
+            allowed=allowed, channels=channels, on_message=self._route,
+            rng=random.Random(),
+            limits=Limits(max_frame_bytes=max(c.max_message_bytes for c in channels) + 1024))
         self._outgoing: list[bytes] = []
         self._outgoing_bytes = 0
         self._flush_scheduled = False

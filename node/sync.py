@@ -25,7 +25,7 @@ from node.validators import ValidatorSet
 
 log = logging.getLogger("senim.sync")
 MAX_BLOCKS_PER_RESPONSE = 64
-MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
 RESPONSE_TIMEOUT_S = 5.0
 
 OnApplied = Callable[[int, bytes, CommitCertificate], None]

@@ -97,7 +97,7 @@ class RoundRobinLoad:
         self._pending: collections.deque[tuple[str, int]] = collections.deque()
         self._lock = threading.Lock()
         self._asking: str | None = None
-        self.expiry_height = 1_000_000  # never reached in a test
+        self.expiry_height = 50_000  # never reached in a test (nodes allow 100 000 ahead)
         self.submitted = 0
         self.admitted: list[str] = []  # every tx id a node admitted (answered "pending")
         self.refused: list[str] = []  # refusals at admission (not counted as submitted)
