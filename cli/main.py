@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from cli.issuing import issue_command
-from cli.verifying import disclose_command, revoke_command, verify_command
+from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
 from node.client import DEFAULT_NODE, ClientError, NodeClient
 from node.errors import ConfigError
 from node.genesis import GENESIS_KIND, genesis_from_json
@@ -272,3 +272,4 @@ main.add_command(issue_command)
 main.add_command(verify_command)
 main.add_command(disclose_command)
 main.add_command(revoke_command)
+main.add_command(prove_command)

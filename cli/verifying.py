@@ -13,9 +13,12 @@ from node.client import DEFAULT_NODE, ClientError, NodeClient
 from node.credentials import disclose, parse_document
 from node.errors import ConfigError, InvalidDocument
 from node.facts import RemoteFacts, RemoteFactsError, StateMoved
+from node.genesis import load_genesis
 from node.identity import load_key
+from node.offline import OfflineFacts, proof_keys
+from node.records import Accreditation
 from node.transactions import KIND_REVOKE
-from node.verification import Verdict, verify_anchor, verify_credential
+from node.verification import Check, Verdict, verify_anchor, verify_credential, when
 from storage.batch_tree import audit_path
 
 EXIT_INVALID = 1
@@ -45,16 +48,7 @@ def _print_verdict(verdict: Verdict, file: Path) -> None:
     click.echo(f"  source: {verdict.source}")
 
 
-@click.command("verify")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
-def verify_command(file: Path, node_url: str, as_json: bool) -> None:
-    """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
-    document = _load_json(file)
-    is_credential = isinstance(document, dict) and "format" in document
-    verdict: Verdict | None = None
+def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str) -> Verdict:
     for _attempt in range(3):
         facts = RemoteFacts(node_url)
         try:
@@ -65,19 +59,94 @@ def verify_command(file: Path, node_url: str, as_json: bool) -> None:
             continue
         except RemoteFactsError as exc:
             _fail(str(exc), EXIT_UNREACHABLE)
-            return
+            raise
         verdict.source = facts.describe() + (
             f", state root {facts.state_root.hex()[:16]}…" if facts.state_root else "")
-        break
-    if verdict is None:
-        _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
-        return
+        return verdict
+    _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
+    raise AssertionError("unreachable")
+
+
+def _verify_offline(document: Any, genesis_path: Path | None) -> Verdict:
+    if genesis_path is None:
+        _fail("--offline needs --genesis: the consortium's genesis file you trust", 2)
+        raise AssertionError("unreachable")
+    try:
+        genesis = load_genesis(genesis_path)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise
+    bundle = document.get("proof") if isinstance(document, dict) else None
+    try:
+        facts = OfflineFacts(bundle, genesis)
+        verdict = verify_credential(document, facts, genesis.chain_id)
+    except InvalidDocument as exc:
+        return Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
+                       [Check("offline_proof", False, str(exc))])
+    verdict.source = facts.describe()
+    if verdict.valid:
+        verdict.checks[-1] = Check("not_revoked", True, f"no revocation on chain as of block "
+                                   f"{facts.header.height} ({when(facts.header.time_ms)})")
+    return verdict
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default=True)
+@click.option("--offline", is_flag=True,
+              help="Use the proof inside the document (see `senim prove`); no node needed.")
+@click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
+              help="With --offline: the genesis file whose validators you trust.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
+def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+                   as_json: bool) -> None:
+    """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
+    document = _load_json(file)
+    is_credential = isinstance(document, dict) and "format" in document
+    if offline:
+        verdict = _verify_offline(document, genesis_path)
+    else:
+        verdict = _verify_online(document, file, is_credential, node_url)
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
         _print_verdict(verdict, file)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
+
+
+@click.command("prove")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default=True)
+def prove_command(file: Path, out_file: Path, node_url: str) -> None:
+    """Attach an offline proof to a credential (verifiable later with --offline)."""
+    document = _load_json(file)
+    try:
+        doc = parse_document(document)
+    except InvalidDocument as exc:
+        _fail(str(exc), 2)
+        raise
+    client = NodeClient(node_url)
+    keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
+    try:
+        first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
+        accreditation = first["entries"][2]["value"]
+        ministries = [] if accreditation is None else sorted(
+            {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
+        keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
+        bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
+    except ClientError as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+        raise
+    assert isinstance(document, dict)
+    document["proof"] = bundle
+    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    click.echo(f"wrote {out_file}: proof as of block {bundle['height']}; verify anywhere with "
+               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
 
 
 @click.command("disclose")

@@ -21,6 +21,7 @@ from node.codec import decode
 from node.errors import MalformedInput
 from node.facts import LocalFacts
 from node.ledger import load_accreditation, load_batch, load_member, load_revocation
+from node.offline import make_bundle
 from node.openapi import OPENAPI
 from node.portal import PORTAL_HTML
 from node.service import NodeCore
@@ -218,6 +219,28 @@ def _read_with_proof(core: NodeCore, key: bytes) -> tuple[Any, Any, Any]:
     return core.chain.state.get(key), core.chain.state.prove(key), core.chain.head_header
 
 
+MAX_PROOF_KEYS = 32
+
+
+async def state_proofs(request: web.Request) -> web.Response:
+    """Several state entries with proofs, all against one certified block (offline proofs)."""
+    core: NodeCore = request.app[CORE]
+    body = await _read_json(request)
+    try:
+        keys = [bytes.fromhex(k) for k in body["keys"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedInput('body must be {"keys": [hex, ...]}') from exc
+    if not 0 < len(keys) <= MAX_PROOF_KEYS or not all(0 < len(k) <= 128 for k in keys):
+        raise MalformedInput(f"ask for 1 to {MAX_PROOF_KEYS} keys of 1 to 128 bytes")
+    return web.json_response(await core.in_worker(_snapshot_proofs, core, keys))
+
+
+def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
+    header = core.chain.head_header
+    certificate = core.chain.get_certificate(header.height) or b""
+    return make_bundle(core.chain.state, header, certificate, keys)
+
+
 async def verify_document(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     document = await _read_json(request)
@@ -325,6 +348,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_get("/v1/transactions/{tx_id}", transaction_status)
     app.router.add_get("/v1/blocks/{height}", get_block)
     app.router.add_get("/v1/state/{key}", get_state)
+    app.router.add_post("/v1/proofs", state_proofs)
     app.router.add_post("/v1/verify", verify_document)
     app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
     app.router.add_get("/v1/batches/{root}", get_batch)

@@ -40,6 +40,9 @@ OPENAPI: dict[str, Any] = {
             ["height"], errors=(400, 404))},
         "/v1/state/{key}": {"get": _op(
             "A state value with its Merkle proof against the head's state root", ["key"])},
+        "/v1/proofs": {"post": _op(
+            "State entries with Merkle proofs against the head, plus its header and commit "
+            "certificate: the makings of an offline proof", body="application/json")},
         "/v1/verify": {"post": _op("Verify a credential document (JSON body)",
                                    body="application/json")},
         "/v1/verify/anchor": {"post": _op("Look up an anchored document (raw body)",

@@ -1,0 +1,135 @@
+"""Offline proofs: a credential that verifies without trusting (or reaching) a node.
+
+A proof bundle holds one block header, its commit certificate, and Merkle
+proofs against that header's state root for every state entry verification
+reads (batch, issuer, accreditation, granting ministry, revocation). A verifier
+who trusts only the consortium's genesis file checks the certificate against
+the genesis validators, then each entry against the certified state root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from node.blocks import Header
+from node.errors import InvalidDocument, MalformedInput
+from node.genesis import Genesis
+from node.records import (
+    Accreditation,
+    Anchor,
+    Batch,
+    Member,
+    Revocation,
+    accreditation_key,
+    anchor_key,
+    batch_key,
+    member_key,
+    revocation_key,
+)
+from node.validators import ValidatorSet
+from node.verification import when
+from storage.errors import MalformedProofError
+from storage.state_tree import (
+    StateTree,
+    state_proof_from_json,
+    state_proof_to_json,
+    verify_state_proof,
+)
+
+PROOF_FORMAT = "senim-proof/v1"
+MAX_ENTRIES = 32
+
+
+def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
+               ministries: Sequence[bytes]) -> list[bytes]:
+    """Every state key a credential's verification reads."""
+    keys = [batch_key(batch_root), member_key(issuer), accreditation_key(issuer),
+            revocation_key(target)]
+    keys += [member_key(m) for m in ministries]
+    return keys
+
+
+def make_bundle(state: StateTree, header: Header, certificate: bytes,
+                keys: Sequence[bytes]) -> dict[str, Any]:
+    """The proof bundle for `keys` at the committed `header` (state must be at it)."""
+    assert state.root == header.state_root, "state and header must be of one block"
+    entries = []
+    for key in keys:
+        value = state.get(key)
+        entries.append({"key": key.hex(), "value": None if value is None else value.hex(),
+                        "proof": state_proof_to_json(state.prove(key))})
+    return {"format": PROOF_FORMAT, "height": header.height, "header": header.encode().hex(),
+            "certificate": certificate.hex(), "entries": entries}
+
+
+class OfflineFacts:
+    """Chain facts taken only from a proof bundle, after checking it end to end."""
+
+    def __init__(self, bundle: Any, genesis: Genesis) -> None:
+        if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
+            raise InvalidDocument(f"no offline proof in the document (format {PROOF_FORMAT})")
+        try:
+            header = Header.decode(bytes.fromhex(bundle["header"]))
+            certificate = bytes.fromhex(bundle["certificate"])
+            entries = bundle["entries"]
+        except (KeyError, TypeError, ValueError, MalformedInput) as exc:
+            raise InvalidDocument(f"the offline proof is malformed: {exc}") from exc
+        if header.chain_id != genesis.chain_id:
+            raise InvalidDocument(f"the proof is for network {header.chain_id!r}, "
+                                  f"the genesis file is for {genesis.chain_id!r}")
+        if header.validator_set_hash != genesis.validator_set_hash:
+            raise InvalidDocument("the proof's block was made by another validator set")
+        validators = ValidatorSet.from_genesis(genesis)
+        if validators.certificate_for(certificate, header.height, header.block_hash) is None:
+            raise InvalidDocument(f"block {header.height} in the proof has no valid commit "
+                                  "certificate from the genesis validators")
+        self.header = header
+        self.values = self._check_entries(entries, header.state_root)
+
+    @staticmethod
+    def _check_entries(entries: Any, state_root: bytes) -> dict[bytes, bytes | None]:
+        if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+            raise InvalidDocument("the proof's entries must be a short list")
+        values: dict[bytes, bytes | None] = {}
+        for entry in entries:
+            try:
+                key = bytes.fromhex(entry["key"])
+                value = None if entry["value"] is None else bytes.fromhex(entry["value"])
+                proof = state_proof_from_json(entry["proof"])
+            except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
+                raise InvalidDocument(f"a proof entry is malformed: {exc}") from exc
+            if not verify_state_proof(state_root, key, value, proof):
+                raise InvalidDocument("a Merkle proof in the bundle does not match the "
+                                      "certified state root: the proof was altered")
+            values[key] = value
+        return values
+
+    def describe(self) -> str:
+        return (f"offline proof: block {self.header.height} ({when(self.header.time_ms)}) "
+                "certified by the genesis validators")
+
+    def _get(self, key: bytes) -> bytes | None:
+        if key not in self.values:
+            raise InvalidDocument("the offline proof lacks an entry this check needs")
+        return self.values[key]
+
+    def member(self, member: bytes) -> Member | None:
+        data = self._get(member_key(member))
+        return None if data is None else Member.decode(data)
+
+    def accreditation(self, member: bytes) -> Accreditation:
+        data = self._get(accreditation_key(member))
+        return Accreditation(()) if data is None else Accreditation.decode(data)
+
+    def batch(self, root: bytes) -> Batch | None:
+        data = self._get(batch_key(root))
+        return None if data is None else Batch.decode(data)
+
+    def revocation(self, target: bytes) -> Revocation | None:
+        data = self._get(revocation_key(target))
+        return None if data is None else Revocation.decode(data)
+
+    def anchor(self, document_hash: bytes) -> Anchor | None:
+        data = self._get(anchor_key(document_hash))
+        return None if data is None else Anchor.decode(data)

@@ -1,0 +1,121 @@
+"""Offline proofs: a credential verifies from its bundle and the genesis file alone."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from node.chain import Chain
+from node.credentials import disclose, make_batch
+from node.errors import InvalidDocument
+from node.genesis import Genesis, GenesisMember
+from node.offline import OfflineFacts, make_bundle, proof_keys
+from node.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
+from node.verification import verify_credential
+from storage.batch_tree import audit_path
+from tests.node.conftest import (
+    CHAIN_ID,
+    Consortium,
+    accredit,
+    commit,
+    documents_of,
+    make_consortium,
+    make_tx,
+)
+
+RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(5)]
+
+
+def issue(net: Consortium, chain: Chain) -> tuple[list[dict[str, Any]], Any]:
+    commit(chain, [accredit(net, net.university, ["diploma"])])
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH,
+                           ["diploma", batch.root, len(batch.target_hashes)])])
+    return documents_of(batch), batch
+
+
+def with_proof(chain: Chain, document: dict[str, Any], net: Consortium) -> dict[str, Any]:
+    keys = proof_keys(bytes.fromhex(document["batch"]["root"]), net.university.member_id,
+                      bytes.fromhex(document["target_hash"]), [net.ministry.member_id])
+    header = chain.head_header
+    proved = copy.deepcopy(document)
+    proved["proof"] = make_bundle(chain.state, header,
+                                  chain.get_certificate(header.height) or b"", keys)
+    return proved
+
+
+def test_a_proved_credential_verifies_offline(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[2], net)
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    assert verdict.valid, verdict.reason
+    assert "KazNU" in verdict.reason
+
+
+def test_a_disclosed_copy_keeps_its_offline_proof(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    shared = disclose(with_proof(chain, documents[0], net), ["iin"])
+    verdict = verify_credential(shared, OfflineFacts(shared["proof"], net.genesis), CHAIN_ID)
+    assert verdict.valid and "Graduate 0" in str(shared) and "000000000000" not in str(shared)
+
+
+def test_an_altered_entry_is_refused(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[0], net)
+    entry = proved["proof"]["entries"][3]  # the revocation entry: absent
+    assert entry["value"] is None
+    entry["value"] = "00"  # claim a revocation the state root does not hold
+    with pytest.raises(InvalidDocument, match="altered"):
+        OfflineFacts(proved["proof"], net.genesis)
+
+
+def test_a_header_without_a_valid_certificate_is_refused(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[0], net)
+    header = bytearray(bytes.fromhex(proved["proof"]["header"]))
+    header[-40] ^= 1  # inside the state root
+    proved["proof"]["header"] = bytes(header).hex()
+    with pytest.raises(InvalidDocument):
+        OfflineFacts(proved["proof"], net.genesis)
+
+
+def test_another_consortiums_genesis_does_not_vouch(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[0], net)
+    other = make_consortium("senim-elsewhere").genesis
+    with pytest.raises(InvalidDocument, match="network"):
+        OfflineFacts(proved["proof"], other)
+    fake_validator = GenesisMember("Fake", "ministry", b"\x01" * 32, True, "", "")
+    impostor = Genesis(CHAIN_ID, net.genesis.genesis_time_ms,
+                       (*net.genesis.members[1:2], fake_validator))
+    with pytest.raises(InvalidDocument, match="validator set"):
+        OfflineFacts(proved["proof"], impostor)
+
+
+def test_a_tampered_document_fails_even_with_a_good_proof(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[1], net)
+    proved["fields"]["gpa"]["value"] = "4.0"
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    assert not verdict.valid and verdict.status == "tampered"
+
+
+def test_a_proof_made_after_revocation_says_revoked(net: Consortium, chain: Chain) -> None:
+    documents, batch = issue(net, chain)
+    target = batch.target_hashes[4]
+    commit(chain, [make_tx(net.university, KIND_REVOKE, [
+        batch.root, target, 4, audit_path(batch.target_hashes, 4), "issued in error"])])
+    proved = with_proof(chain, documents[4], net)
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    assert verdict.status == "revoked" and "issued in error" in verdict.reason
+
+
+def test_a_bundle_missing_an_entry_cannot_answer(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[0], net)
+    proved["proof"]["entries"].pop(3)
+    facts = OfflineFacts(proved["proof"], net.genesis)
+    with pytest.raises(InvalidDocument, match="lacks"):
+        verify_credential(proved, facts, CHAIN_ID)
