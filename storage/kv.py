@@ -30,8 +30,16 @@ class KeyValueStore(Protocol):
 class LevelDBStore:
     """LevelDB through plyvel. `write` is one WriteBatch, synced by default."""
 
+    # A state proof reads one node per tree level; the lower levels of a large
+    # tree miss our node cache, so LevelDB's own block cache and a bloom filter
+    # (which skips table files that cannot hold the key) keep those reads cheap.
+    BLOCK_CACHE_BYTES = 128 * 1024 * 1024
+    BLOOM_BITS_PER_KEY = 10
+
     def __init__(self, path: str) -> None:
-        self._db = plyvel.DB(path, create_if_missing=True)
+        self._db = plyvel.DB(path, create_if_missing=True,
+                             lru_cache_size=self.BLOCK_CACHE_BYTES,
+                             bloom_filter_bits=self.BLOOM_BITS_PER_KEY)
 
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._db.get(key)
