@@ -115,6 +115,21 @@ def failover(network: BenchNetwork, view_timeout_ms: int) -> dict[str, Any]:
             "ratio_to_timeout": elapsed_ms / view_timeout_ms}
 
 
+def wait_quiet(network: BenchNetwork, deadline_s: float = 60) -> None:
+    """Let the previous phase drain: equal heights, empty mempools everywhere."""
+    nodes = [m for m in network.members if m.runs_node and m.process
+             and m.process.poll() is None]
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        statuses = [network.status(m) for m in nodes]
+        if (len({s["height"] for s in statuses}) == 1
+                and all(s["mempool"]["transactions"] == 0 for s in statuses)):
+            time.sleep(1.0)  # and give the processes a moment of idle
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the network did not drain")
+
+
 def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
                    ) -> dict[str, Any]:
     network = BenchNetwork(root, validators=validators,
@@ -124,8 +139,11 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
     try:
         accredit(network)
         time.sleep(0.5)
-        results = {"saturation": saturation(network, txs), "latency": latency(network),
-                   "failover": failover(network, view_timeout_ms)}
+        results: dict[str, Any] = {"saturation": saturation(network, txs)}
+        wait_quiet(network)
+        results["latency"] = latency(network)
+        wait_quiet(network)
+        results["failover"] = failover(network, view_timeout_ms)
     finally:
         network.stop_all()
     return results
