@@ -150,7 +150,7 @@ def main() -> None:
             consortium = run_consortium(Path(folder), args.validators, args.consortium_txs,
                                         args.view_timeout_ms)
         print(consortium, flush=True)
-        report += "\n".join(render_consortium(args, ceiling, consortium))
+        report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
     Path(args.out).write_text(report)
     print(report)
 
