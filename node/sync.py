@@ -10,6 +10,7 @@ state root in its header.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -60,12 +61,15 @@ class BlockSync:
 
     # ---- serving -----------------------------------------------------------------------
     async def _serve(self, peer_key: bytes, payload: bytes) -> None:
-        try:
-            start, count = decode(payload)
-            assert isinstance(start, int) and isinstance(count, int)
-        except (MalformedInput, ValueError, TypeError, AssertionError):
+        request = None
+        with contextlib.suppress(MalformedInput):  # junk is refused just below
+            request = decode(payload)
+        if not (isinstance(request, list) and len(request) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+                        for v in request)):
             log.warning("malformed sync request from %s", self.network.name_of(peer_key))
             return
+        start, count = request
         blocks: list[list[bytes]] = []
         size = 0
         for height in range(max(1, start), max(1, start) + min(count, MAX_BLOCKS_PER_RESPONSE)):
