@@ -273,11 +273,12 @@ async def get_batch(request: web.Request) -> web.Response:
 
 async def get_credential(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    root = _hex_param(request, "root", 32)
     target = _hex_param(request, "target", 32)
-    revocation = load_revocation(core.chain.state, target)
+    revocation = load_revocation(core.chain.state, root, target)
     if revocation is None:
-        return web.json_response({"target_hash": target.hex(), "revoked": False,
-                                  "height": core.chain.height})
+        return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),
+                                  "revoked": False, "height": core.chain.height})
     return web.json_response({
         "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
         "revoked_at_height": revocation.height, "revoked_at": when(revocation.time_ms),
@@ -352,6 +353,6 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_post("/v1/verify", verify_document)
     app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
     app.router.add_get("/v1/batches/{root}", get_batch)
-    app.router.add_get("/v1/credentials/{target}", get_credential)
+    app.router.add_get("/v1/batches/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)
     return app

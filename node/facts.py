@@ -52,8 +52,8 @@ class LocalFacts:
     def batch(self, root: bytes) -> Batch | None:
         return load_batch(self._state, root)
 
-    def revocation(self, target: bytes) -> Revocation | None:
-        return load_revocation(self._state, target)
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
+        return load_revocation(self._state, batch_root, target)
 
     def anchor(self, document_hash: bytes) -> Anchor | None:
         return load_anchor(self._state, document_hash)
@@ -123,8 +123,8 @@ class RemoteFacts:
         data = self._value(batch_key(root))
         return None if data is None else Batch.decode(data)
 
-    def revocation(self, target: bytes) -> Revocation | None:
-        data = self._value(revocation_key(target))
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
+        data = self._value(revocation_key(batch_root, target))
         return None if data is None else Revocation.decode(data)
 
     def anchor(self, document_hash: bytes) -> Anchor | None:

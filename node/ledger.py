@@ -70,8 +70,9 @@ def load_batch(state: StateReader, root: bytes) -> Batch | None:
     return Batch.decode(data) if data is not None else None
 
 
-def load_revocation(state: StateReader, target_hash: bytes) -> Revocation | None:
-    data = state.get(revocation_key(target_hash))
+def load_revocation(state: StateReader, batch_root: bytes, target_hash: bytes
+                    ) -> Revocation | None:
+    data = state.get(revocation_key(batch_root, target_hash))
     return Revocation.decode(data) if data is not None else None
 
 
@@ -178,11 +179,11 @@ def _revoke(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockConte
         raise TxRejected("not_issuer", "only the issuer of a credential may revoke it")
     if not verify_inclusion(target_hash, index, batch.count, path, root):
         raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
-    existing = load_revocation(state, target_hash)
+    existing = load_revocation(state, root, target_hash)
     if existing is not None:
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
     revocation = Revocation(root, reason, ctx.height, ctx.time_ms, MemberId(tx.sender))
-    state.set(revocation_key(target_hash), revocation.encode())
+    state.set(revocation_key(root, target_hash), revocation.encode())
 
 
 def _anchor(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:

@@ -45,7 +45,7 @@ def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
                ministries: Sequence[bytes]) -> list[bytes]:
     """Every state key a credential's verification reads."""
     keys = [batch_key(batch_root), member_key(issuer), accreditation_key(issuer),
-            revocation_key(target)]
+            revocation_key(batch_root, target)]
     keys += [member_key(m) for m in ministries]
     return keys
 
@@ -126,8 +126,8 @@ class OfflineFacts:
         data = self._get(batch_key(root))
         return None if data is None else Batch.decode(data)
 
-    def revocation(self, target: bytes) -> Revocation | None:
-        data = self._get(revocation_key(target))
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
+        data = self._get(revocation_key(batch_root, target))
         return None if data is None else Revocation.decode(data)
 
     def anchor(self, document_hash: bytes) -> Anchor | None:

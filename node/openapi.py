@@ -49,8 +49,8 @@ OPENAPI: dict[str, Any] = {
                                           body="application/octet-stream")},
         "/v1/batches/{root}": {"get": _op("A credential batch on chain", ["root"],
                                           errors=(400, 404))},
-        "/v1/credentials/{target}": {"get": _op("Revocation status of a credential",
-                                                ["target"])},
+        "/v1/batches/{root}/credentials/{target}": {"get": _op(
+            "Revocation status of one credential of a batch", ["root", "target"])},
         "/v1/members": {"get": _op("Consortium members and their accreditations", errors=())},
         "/metrics": {"get": _op("Prometheus metrics", errors=())},
     },

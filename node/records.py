@@ -35,8 +35,11 @@ def batch_key(root: bytes) -> bytes:
     return PREFIX_BATCH + root
 
 
-def revocation_key(target_hash: bytes) -> bytes:
-    return PREFIX_REVOCATION + target_hash
+def revocation_key(batch_root: bytes, target_hash: bytes) -> bytes:
+    """Keyed by batch AND credential: a target hash is public (every verifier sees
+    it), so another issuer could put it in a batch of its own; revoking that copy
+    must not touch the genuine one."""
+    return PREFIX_REVOCATION + batch_root + target_hash
 
 
 def anchor_key(document_hash: bytes) -> bytes:

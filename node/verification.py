@@ -25,7 +25,7 @@ class ChainFacts(Protocol):
     def member(self, member: bytes) -> Member | None: ...
     def accreditation(self, member: bytes) -> Accreditation: ...
     def batch(self, root: bytes) -> Batch | None: ...
-    def revocation(self, target: bytes) -> Revocation | None: ...
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None: ...
     def anchor(self, document_hash: bytes) -> Anchor | None: ...
 
 
@@ -118,8 +118,8 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                                 f"{batch.credential_type} by "
                                 f"{ministry.name if ministry else grant.granted_by.hex()} "
                                 f"(since height {grant.granted_height})"))
-    revocation = facts.revocation(doc.target_hash)
-    if revocation is not None:
+    revocation = facts.revocation(doc.batch_root, doc.target_hash)
+    if revocation is not None and revocation.revoked_by == batch.issuer:
         verdict.facts["revoked_at"] = when(revocation.time_ms)
         verdict.facts["revocation_reason"] = revocation.reason
         return _fail(verdict, "revoked", Check("not_revoked", False,

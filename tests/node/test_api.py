@@ -190,7 +190,8 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
     assert (info["issuer_name"], info["count"], info["tx_id"]) == ("KazNU", 2,
                                                                   tx.tx_id.hex())
     target = batch.target_hashes[1].hex()
-    cred = await json_of(await node.client.get(f"/v1/credentials/{target}"), 200)
+    cred = await json_of(await node.client.get(
+        f"/v1/batches/{batch.root.hex()}/credentials/{target}"), 200)
     assert cred["revoked"] is False
     missing = await node.client.get(f"/v1/batches/{os.urandom(32).hex()}")
     assert (await json_of(missing, 404))["error"]["code"] == "no_such_batch"
@@ -260,7 +261,8 @@ async def test_unknown_route_and_wrong_method(node: Node) -> None:
 
 @pytest.mark.parametrize("path", [
     "/v1/transactions/zz", "/v1/transactions/abcd", f"/v1/transactions/{'ab' * 33}",
-    "/v1/batches/xyz", f"/v1/batches/{'ab' * 31}", "/v1/credentials/0", "/v1/state/abc",
+    "/v1/batches/xyz", f"/v1/batches/{'ab' * 31}", f"/v1/batches/{'ab' * 32}/credentials/0",
+    "/v1/state/abc",
     "/v1/state/zz", f"/v1/state/{'ab' * 129}", "/v1/blocks/one", "/v1/blocks/-1",
     f"/v1/blocks/{2**64}", f"/v1/transactions/{'ab' * 32}?wait=soon",
     f"/v1/transactions/{'ab' * 32}?wait=nan",
