@@ -81,7 +81,9 @@ class Block:
 
 
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
-    return tree_root([tx.tx_id for tx in transactions])
+    """Commits to each transaction's full encoding, signature included: a block hash
+    (and so a certificate) must not survive a swapped signature."""
+    return tree_root([tx.encode() for tx in transactions])
 
 
 def decode_block(data: bytes) -> Block:

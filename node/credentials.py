@@ -35,7 +35,10 @@ _FIELD_TAG = b"senim/field/v1\x00"
 
 def field_hash(name: str, value: str, salt: bytes) -> bytes:
     """SHA-256 over length-prefixed name and value and the salt (no ambiguity)."""
-    name_bytes, value_bytes = name.encode(), value.encode()
+    try:
+        name_bytes, value_bytes = name.encode(), value.encode()
+    except UnicodeEncodeError as exc:  # JSON allows lone surrogates; UTF-8 does not
+        raise InvalidDocument(f"field {name!r} is not valid Unicode text") from exc
     return hashlib.sha256(
         b"".join((_FIELD_TAG, len(name_bytes).to_bytes(4, "big"), name_bytes,
                   len(value_bytes).to_bytes(4, "big"), value_bytes, salt))).digest()

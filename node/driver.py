@@ -58,7 +58,11 @@ REPLICA_STATE_KEY = b"meta:replica"
 EVIDENCE_PREFIX = b"E"
 TICK_S = 0.01
 MAX_CLOCK_AHEAD_MS = 30_000
-EVENT_QUEUE_MAX = 20_000
+# Honest blocks carry their proposer's "now"; a re-proposal after view changes may
+# be older. Anything older than this is a primary back-dating (e.g. to issue under
+# an accreditation that has since ended).
+MAX_CLOCK_BEHIND_MS = 5 * 60_000
+NETWORK_EVENTS_MAX = 20_000
 
 
 class ConsensusDriver:
@@ -82,7 +86,9 @@ class ConsensusDriver:
                                max_block_bytes=MAX_BLOCK_BYTES)
         self.replica = Replica(config, core.keys.sign_raw, validators.verify, chain.height,
                                core.chain.kv.get(REPLICA_STATE_KEY), last_cert)
-        self.events: asyncio.Queue[Event] = asyncio.Queue(maxsize=EVENT_QUEUE_MAX)
+        # Unbounded, but network input is capped by hand below, so that local events
+        # (ticks, synced blocks, new work) are never the ones dropped.
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._internal: collections.deque[Event] = collections.deque()
         self._executions: dict[bytes, Execution] = {}
         self._tick_pending = False
@@ -93,12 +99,14 @@ class ConsensusDriver:
 
     # ---- inputs ------------------------------------------------------------------------
     def _offer(self, event: Event) -> None:
-        try:
-            self.events.put_nowait(event)
-        except asyncio.QueueFull:
-            self.dropped_messages += 1  # the protocol copes with loss
+        self.events.put_nowait(event)
 
     async def _on_message(self, peer_key: bytes, payload: bytes) -> None:
+        if peer_key not in self.network.validator_keys:
+            return  # only validators take part; others cannot fill our queue
+        if self.events.qsize() >= NETWORK_EVENTS_MAX:
+            self.dropped_messages += 1  # the protocol copes with loss
+            return
         self._offer(MessageReceived(ValidatorId(member_id_of(peer_key)), payload))
 
     def _on_work(self) -> None:
@@ -171,6 +179,8 @@ class ConsensusDriver:
         execution = await core.in_worker(
             core.chain.build, txs, self.me, view, int(time.time() * 1000),
             frozenset(tx.tx_id for tx in txs))
+        if execution.header.height != height:
+            return  # block sync moved the head while we built: this proposal is stale
         for tx, reason in execution.rejected:
             core.remember_rejected(tx, reason)
         core.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
@@ -190,10 +200,12 @@ class ConsensusDriver:
                 raise MalformedInput("block does not hash to the proposed digest")
             if header.view > action.view or bytes(header.proposer) != expected_proposer:
                 raise MalformedInput("block was not made by the primary of its view")
-            if header.time_ms > time.time() * 1000 + MAX_CLOCK_AHEAD_MS:
+            now_ms = time.time() * 1000
+            if header.time_ms > now_ms + MAX_CLOCK_AHEAD_MS:
                 raise MalformedInput("block time is too far in the future")
-            verified = frozenset(tx.tx_id for tx in block.transactions
-                                 if tx.tx_id in self.core.mempool)
+            if header.time_ms < now_ms - MAX_CLOCK_BEHIND_MS:
+                raise MalformedInput("block time is too far in the past")
+            verified = self.core.mempool.already_verified(block.transactions)
             execution = await self.core.in_worker(self.core.chain.validate, block, verified)
             self._executions[block.block_hash] = execution
             valid = True
@@ -216,13 +228,17 @@ class ConsensusDriver:
         started = time.monotonic()
         execution = self._executions.get(action.digest)
         if execution is None or execution.header.previous_hash != core.chain.head_hash:
-            block = decode_block(action.block)
             try:
-                execution = await core.in_worker(core.chain.validate, block, frozenset())
-            except MalformedInput:
-                if action.height <= core.chain.height:
-                    return  # block sync committed it meanwhile
-                raise
+                block = decode_block(action.block)
+                execution = await core.in_worker(
+                    core.chain.validate, block, core.mempool.already_verified(block.transactions))
+            except MalformedInput as exc:
+                if action.height > core.chain.height:
+                    # A quorum certified a block we cannot execute: never crash the node
+                    # over it; block sync will fetch a certified copy that we can.
+                    log.error("certified block %d does not execute here: %s", action.height, exc)
+                    self.sync.request(action.height)
+                return
         certificate = encode_certificate(action.certificate)
         committed = await core.in_worker(core.chain.commit, execution, certificate)
         self._executions.clear()

@@ -1,8 +1,10 @@
 """Chain facts for verification: from the local ledger, or from a node over HTTP.
 
-The remote form checks every answer's Merkle proof against the state root of
-the block the node names, so a node can refuse to answer but cannot make up a
-batch, an accreditation or a missing revocation without breaking the proof.
+The remote form checks every answer's Merkle proof against one state root, so
+the answers are consistent with each other. It takes that root on the node's
+word: online verification trusts the node asked. For a verdict that trusts no
+node, use an offline proof (`node.offline`): its root is certified by a quorum
+of the genesis validators.
 """
 
 from __future__ import annotations

@@ -151,7 +151,9 @@ def _suspend(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockCont
     active = [g.suspended_height is None and g.not_after_ms > ctx.time_ms for g in current.grants]
     if not any(active):
         raise TxRejected("not_accredited", f"{issuer.hex()} has no active accreditation")
-    grants = tuple(g.suspended(ctx.height, ctx.time_ms, reason) if is_active else g
+    # Effective from the next block: an issuance earlier in this same block then
+    # verifies as accredited, exactly as the ledger accepted it.
+    grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, reason) if is_active else g
                    for g, is_active in zip(current.grants, active, strict=True))
     state.set(accreditation_key(issuer), Accreditation(grants).encode())
 

@@ -41,6 +41,15 @@ class Mempool:
     def verified_ids(self) -> set[bytes]:
         return set(self._txs)
 
+    def already_verified(self, txs: tuple[Transaction, ...] | list[Transaction]
+                         ) -> frozenset[bytes]:
+        """Ids of `txs` whose signature we checked at admission: same id AND the same
+        signature bytes (the id does not cover the signature)."""
+        held = self._txs
+        return frozenset(tx.tx_id for tx in txs
+                         if (entry := held.get(tx.tx_id)) is not None
+                         and entry[0].signature == tx.signature)
+
     def add(self, tx: Transaction, size: int) -> None:
         """Admit an already-checked transaction, or raise TxRejected when full."""
         tx_id = tx.tx_id

@@ -80,10 +80,12 @@ class NodeCore:
         Pure CPU work, safe to run in a worker thread: it reads the committed
         state and writes only to a throw-away overlay.
         """
-        tx = decode_transaction(data)
+        return self._check_rules(decode_transaction(data), signature_ok=False)
+
+    def _check_rules(self, tx: Transaction, signature_ok: bool) -> Transaction:
         ctx = BlockContext(self.chain_id, self.chain.height + 1, int(time.time() * 1000))
         overlay = self.chain.state.overlay()
-        sender = check_envelope(overlay, tx, ctx, self.chain.is_committed)
+        sender = check_envelope(overlay, tx, ctx, self.chain.is_committed, signature_ok)
         apply_transaction(overlay, tx, sender, ctx)
         return tx
 
@@ -210,6 +212,24 @@ class NodeCore:
         self.mempool.remove([tx.tx_id for tx in stale])
         for tx in stale:
             self._settle(tx.tx_id)
+
+    def recheck_pending(self, limit: int) -> list[tuple[Transaction, TxRejected]]:
+        """Re-run the ledger rules for the oldest pending transactions (ledger worker)."""
+        refused: list[tuple[Transaction, TxRejected]] = []
+        for tx in self.mempool.take(limit, 1 << 62):
+            try:
+                self._check_rules(tx, signature_ok=True)
+            except TxRejected as exc:
+                refused.append((tx, exc))
+        return refused
+
+    def refuse_pending(self, refused: list[tuple[Transaction, TxRejected]]) -> None:
+        for tx, reason in refused:
+            self.remember_rejected(tx, reason)
+        self.mempool.remove([tx.tx_id for tx, _ in refused])
+        for tx, _ in refused:
+            self._settle(tx.tx_id)
+        self.metrics.mempool_txs.set(len(self.mempool))
 
     def block_for_api(self, height: int) -> tuple[Block, bytes] | None:
         block = self.chain.get_block(height)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from consensus import CommitCertificate
-from node.blocks import decode_block
+from node.blocks import Header, decode_block
 from node.codec import decode, encode
 from node.errors import MalformedInput
 from node.network import CH_BLOCK, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, Network
@@ -26,6 +26,8 @@ from node.validators import ValidatorSet
 
 log = logging.getLogger("senim.sync")
 MAX_BLOCKS_PER_RESPONSE = 64
+MAX_ROUNDS_PER_WAKE = 10_000
+RECHECK_MAX = 2_000  # oldest pending transactions re-checked after each synced block
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
 RESPONSE_TIMEOUT_S = 5.0
 
@@ -44,6 +46,7 @@ class BlockSync:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._preferred: bytes | None = None
+        self._asked: bytes | None = None
         network.handlers[CH_SYNC_REQUEST] = self._serve
         network.handlers[CH_SYNC_RESPONSE] = self._on_response
         network.handlers[CH_BLOCK] = self._on_announced
@@ -83,8 +86,8 @@ class BlockSync:
                                 encode([self.core.chain.height, blocks]))
 
     async def _on_response(self, peer_key: bytes, payload: bytes) -> None:
-        if self._responses.full():
-            return  # a peer answering what we did not ask for
+        if peer_key != self._asked or self._responses.full():
+            return  # an answer to a question we did not put to this peer
         self._responses.put_nowait((peer_key, payload))
 
     # ---- fetching ----------------------------------------------------------------------
@@ -99,8 +102,16 @@ class BlockSync:
                 except TimeoutError:
                     self.target_height = max(self.target_height, self.core.chain.height + 1)
             self._wake.clear()
-            while self.core.chain.height < self.target_height:
-                if not await self._fetch_round():
+            rounds = 0
+            while self.core.chain.height < self.target_height and rounds < MAX_ROUNDS_PER_WAKE:
+                rounds += 1
+                try:
+                    progressed = await self._fetch_round()
+                except Exception:  # a peer's bytes must never end our catch-up for good
+                    log.exception("sync: round failed; will retry")
+                    progressed = False
+                if not progressed:
+                    self._preferred = None  # whoever we leaned on did not help: ask others
                     break
 
     def _pick_peer(self) -> bytes | None:
@@ -120,20 +131,24 @@ class BlockSync:
         while not self._responses.empty():
             self._responses.get_nowait()
         start = self.core.chain.height + 1
+        self._asked = peer
         self.network.peers.send(peer, CH_SYNC_REQUEST, encode([start, MAX_BLOCKS_PER_RESPONSE]))
         try:
             sender, payload = await asyncio.wait_for(self._responses.get(), RESPONSE_TIMEOUT_S)
         except TimeoutError:
             log.info("sync: no answer from %s", self.network.name_of(peer))
-            self._preferred = None
             return False
-        try:
-            peer_height, blocks = decode(payload)
-            self.target_height = max(self.target_height, min(int(peer_height),
-                                                             start + 100_000))
-        except (MalformedInput, ValueError, TypeError):
+        finally:
+            self._asked = None
+        answer = None
+        with contextlib.suppress(MalformedInput):
+            answer = decode(payload)
+        if not (isinstance(answer, list) and len(answer) == 2 and isinstance(answer[0], int)
+                and isinstance(answer[1], list)):
             log.warning("malformed sync response from %s", self.network.name_of(sender))
             return False
+        peer_height, blocks = answer
+        self.target_height = max(self.target_height, min(peer_height, start + 100_000))
         if not blocks:
             self.target_height = min(self.target_height, self.core.chain.height)
             return False
@@ -148,24 +163,35 @@ class BlockSync:
             item = decode(payload)
         except MalformedInput:
             return
-        height = self._height_of(item)
-        if height == self.core.chain.height + 1 and not self._lock.locked():
+        height = self._certified_height(item)
+        if height is None:
+            log.warning("announced block from %s has no valid certificate; ignored",
+                        self.network.name_of(peer_key))
+        elif height == self.core.chain.height + 1 and not self._lock.locked():
             await self.apply(peer_key, item)
-        elif height is not None and height > self.core.chain.height + 1:
-            self.request(height, peer_key)
+        elif height > self.core.chain.height + 1:
+            self.request(height, peer_key)  # only a certified claim may steer our sync
 
-    @staticmethod
-    def _height_of(item: Any) -> int | None:
+    def _certified_height(self, item: Any) -> int | None:
+        """The height of an announced [block, certificate], if a quorum certified it."""
         try:
-            return int(decode(item[0])[0][2])
+            data, cert_bytes = item
+            if not (isinstance(data, bytes) and isinstance(cert_bytes, bytes)):
+                return None
+            header = Header.from_array(decode(data)[0])
         except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
             return None
+        if self.validators.certificate_for(cert_bytes, header.height, header.block_hash) is None:
+            return None
+        return header.height
 
     async def apply(self, sender: bytes, item: Any) -> bool:
         """Verify one fetched block with its certificate and commit it."""
         async with self._lock:
             try:
                 data, cert_bytes = item
+                if not (isinstance(data, bytes) and isinstance(cert_bytes, bytes)):
+                    raise MalformedInput("a synced item must be [block bytes, certificate bytes]")
                 block = decode_block(data)
             except (MalformedInput, ValueError, TypeError) as exc:
                 log.warning("sync: bad block from %s: %s", self.network.name_of(sender), exc)
@@ -179,8 +205,7 @@ class BlockSync:
                             height, self.network.name_of(sender))
                 return False
             started = time.monotonic()
-            verified = frozenset(tx.tx_id for tx in block.transactions
-                                 if tx.tx_id in self.core.mempool)
+            verified = self.core.mempool.already_verified(block.transactions)
             try:
                 execution = await self.core.in_worker(self.core.chain.validate, block, verified)
             except MalformedInput as exc:
@@ -191,6 +216,10 @@ class BlockSync:
             if not await self.core.in_worker(self.core.chain.commit, execution, cert_bytes):
                 return True
             self.core.after_commit(execution, started)
+            self.core.drop_expired()
+            if self.on_applied is None:  # followers never build blocks: re-check here
+                refused = await self.core.in_worker(self.core.recheck_pending, RECHECK_MAX)
+                self.core.refuse_pending(refused)
             log.info("sync: applied block %d from %s", height, self.network.name_of(sender))
             if self.on_applied is not None:
                 self.on_applied(height, block.block_hash, cert)

@@ -272,7 +272,7 @@ def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortiu
         accredited_check = [c for c in verdict.checks if c.name == "accredited"]
         assert accredited_check and accredited_check[0].ok
     grant = facts.accreditation(net.university.member_id).grants[0]
-    assert grant.suspended_height == issued_at + 1
+    assert grant.suspended_height == issued_at + 2  # committed at +1, effective from +2
     assert grant.suspend_reason == "inspection failed"
 
 
