@@ -11,7 +11,7 @@ import click
 
 from node.client import DEFAULT_NODE, ClientError, NodeClient
 from node.credentials import disclose, parse_document
-from node.errors import ConfigError, InvalidDocument
+from node.errors import ConfigError, InvalidDocument, MalformedInput
 from node.facts import RemoteFacts, RemoteFactsError, StateMoved
 from node.genesis import load_genesis
 from node.identity import load_key
@@ -59,6 +59,9 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
             continue
         except RemoteFactsError as exc:
             _fail(str(exc), EXIT_UNREACHABLE)
+            raise
+        except MalformedInput as exc:
+            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
             raise
         verdict.source = facts.describe() + (
             f", state root {facts.state_root.hex()[:16]}…" if facts.state_root else "")

@@ -22,22 +22,40 @@ from node.ledger import (
     load_member,
     load_revocation,
 )
-from node.records import (
-    Accreditation,
-    Anchor,
-    Batch,
-    Member,
-    Revocation,
-    accreditation_key,
-    anchor_key,
-    batch_key,
-    member_key,
-    revocation_key,
-)
+from node.records import Accreditation, Anchor, Batch, Member, Revocation
 from storage.state_tree import StateTree, state_proof_from_json, verify_state_proof
 
 
-class LocalFacts:
+class StateFacts:
+    """Chain facts decoded by the ledger's own loaders from any `get(key)` source.
+
+    Subclasses say where raw state values come from (and how they are checked);
+    the decoding of members, accreditations, batches, revocations and anchors
+    lives in one place, `node.ledger`."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def get(self, key: bytes) -> bytes | None:
+        raise NotImplementedError
+
+    def member(self, member: bytes) -> Member | None:
+        return load_member(self, member)
+
+    def accreditation(self, member: bytes) -> Accreditation:
+        return load_accreditation(self, member)
+
+    def batch(self, root: bytes) -> Batch | None:
+        return load_batch(self, root)
+
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
+        return load_revocation(self, batch_root, target)
+
+    def anchor(self, document_hash: bytes) -> Anchor | None:
+        return load_anchor(self, document_hash)
+
+
+class LocalFacts(StateFacts):
     def __init__(self, state: StateTree, describe: str) -> None:
         self._state = state
         self._describe = describe
@@ -45,20 +63,8 @@ class LocalFacts:
     def describe(self) -> str:
         return self._describe
 
-    def member(self, member: bytes) -> Member | None:
-        return load_member(self._state, member)
-
-    def accreditation(self, member: bytes) -> Accreditation:
-        return load_accreditation(self._state, member)
-
-    def batch(self, root: bytes) -> Batch | None:
-        return load_batch(self._state, root)
-
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
-        return load_revocation(self._state, batch_root, target)
-
-    def anchor(self, document_hash: bytes) -> Anchor | None:
-        return load_anchor(self._state, document_hash)
+    def get(self, key: bytes) -> bytes | None:
+        return self._state.get(key)
 
 
 class RemoteFactsError(NodeError):
@@ -69,7 +75,7 @@ class StateMoved(RemoteFactsError):
     """The chain advanced mid-verification; verify again against the new head."""
 
 
-class RemoteFacts:
+class RemoteFacts(StateFacts):
     """Asks one node; pins the first state root it reports so all answers agree."""
 
     def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
@@ -113,22 +119,5 @@ class RemoteFacts:
             raise RemoteFactsError("node's Merkle proof does not verify: do not trust it")
         return value
 
-    def member(self, member: bytes) -> Member | None:
-        data = self._value(member_key(member))
-        return None if data is None else Member.decode(data)
-
-    def accreditation(self, member: bytes) -> Accreditation:
-        data = self._value(accreditation_key(member))
-        return Accreditation(()) if data is None else Accreditation.decode(data)
-
-    def batch(self, root: bytes) -> Batch | None:
-        data = self._value(batch_key(root))
-        return None if data is None else Batch.decode(data)
-
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
-        data = self._value(revocation_key(batch_root, target))
-        return None if data is None else Revocation.decode(data)
-
-    def anchor(self, document_hash: bytes) -> Anchor | None:
-        data = self._value(anchor_key(document_hash))
-        return None if data is None else Anchor.decode(data)
+    def get(self, key: bytes) -> bytes | None:
+        return self._value(key)

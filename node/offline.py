@@ -14,15 +14,10 @@ from typing import Any
 
 from node.blocks import Header
 from node.errors import InvalidDocument, MalformedInput
+from node.facts import StateFacts
 from node.genesis import Genesis
 from node.records import (
-    Accreditation,
-    Anchor,
-    Batch,
-    Member,
-    Revocation,
     accreditation_key,
-    anchor_key,
     batch_key,
     member_key,
     revocation_key,
@@ -63,7 +58,7 @@ def make_bundle(state: StateTree, header: Header, certificate: bytes,
             "certificate": certificate.hex(), "entries": entries}
 
 
-class OfflineFacts:
+class OfflineFacts(StateFacts):
     """Chain facts taken only from a proof bundle, after checking it end to end."""
 
     def __init__(self, bundle: Any, genesis: Genesis) -> None:
@@ -109,27 +104,7 @@ class OfflineFacts:
         return (f"offline proof: block {self.header.height} ({when(self.header.time_ms)}) "
                 "certified by the genesis validators")
 
-    def _get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:
         if key not in self.values:
             raise InvalidDocument("the offline proof lacks an entry this check needs")
         return self.values[key]
-
-    def member(self, member: bytes) -> Member | None:
-        data = self._get(member_key(member))
-        return None if data is None else Member.decode(data)
-
-    def accreditation(self, member: bytes) -> Accreditation:
-        data = self._get(accreditation_key(member))
-        return Accreditation(()) if data is None else Accreditation.decode(data)
-
-    def batch(self, root: bytes) -> Batch | None:
-        data = self._get(batch_key(root))
-        return None if data is None else Batch.decode(data)
-
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
-        data = self._get(revocation_key(batch_root, target))
-        return None if data is None else Revocation.decode(data)
-
-    def anchor(self, document_hash: bytes) -> Anchor | None:
-        data = self._get(anchor_key(document_hash))
-        return None if data is None else Anchor.decode(data)
