@@ -19,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from node.blocks import Block
 from node.codec import decode
 from node.errors import MalformedInput
+from node.evidence import list_evidence
 from node.facts import LocalFacts
 from node.ledger import load_accreditation, load_batch, load_member, load_revocation
 from node.offline import make_bundle
@@ -321,6 +322,11 @@ async def node_status(request: web.Request) -> web.Response:
     })
 
 
+async def evidence(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    return web.json_response({"evidence": list_evidence(core.chain.kv)})
+
+
 async def metrics(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     return web.Response(body=generate_latest(core.metrics.registry),
@@ -355,4 +361,5 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_get("/v1/batches/{root}", get_batch)
     app.router.add_get("/v1/batches/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)
+    app.router.add_get("/v1/evidence", evidence)
     return app

@@ -47,6 +47,7 @@ from node.blocks import MAX_BLOCK_BYTES, decode_block
 from node.chain import Execution
 from node.codec import encode
 from node.errors import MalformedInput
+from node.evidence import record_evidence
 from node.identity import member_id_of
 from node.network import CH_BLOCK, CH_CONSENSUS, Network
 from node.service import NodeCore
@@ -55,7 +56,6 @@ from node.validators import ValidatorSet
 
 log = logging.getLogger("senim.consensus")
 REPLICA_STATE_KEY = b"meta:replica"
-EVIDENCE_PREFIX = b"E"
 TICK_S = 0.01
 MAX_CLOCK_AHEAD_MS = 30_000
 # Honest blocks carry their proposer's "now"; a re-proposal after view changes may
@@ -259,9 +259,8 @@ class ConsensusDriver:
 
     def _record_evidence(self, action: ReportEvidence) -> None:
         log.warning("EVIDENCE of %s by validator %s", action.kind, action.validator.hex())
-        key = EVIDENCE_PREFIX + time.time_ns().to_bytes(8, "big") + action.validator
-        self.core.chain.kv.write({key: encode([action.kind, action.validator, action.first,
-                                               action.second])}, False)
+        record_evidence(self.core.chain.kv, action.kind, action.validator, action.first,
+                        action.second)
 
     # ---- status ------------------------------------------------------------------------
     def _primary_name(self) -> str:

@@ -52,6 +52,9 @@ OPENAPI: dict[str, Any] = {
         "/v1/batches/{root}/credentials/{target}": {"get": _op(
             "Revocation status of one credential of a batch", ["root", "target"])},
         "/v1/members": {"get": _op("Consortium members and their accreditations", errors=())},
+        "/v1/evidence": {"get": _op("Misbehaviour of validators seen by this node "
+                                    "(signed messages as received), newest first",
+                                    errors=())},
         "/metrics": {"get": _op("Prometheus metrics", errors=())},
     },
     "components": {"schemas": {"Error": {
