@@ -10,6 +10,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -32,10 +33,21 @@ from storage.state_tree import state_proof_to_json
 log = logging.getLogger("senim.api")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_TXS_PER_REQUEST = 20_000
+# Each submission's signatures are checked in the ledger worker that consensus
+# shares; a cap keeps a crowd of uploads from queueing seconds of work ahead of it.
+MAX_CONCURRENT_SUBMISSIONS = 8
 MAX_WAIT_S = 60.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CORE = web.AppKey("core", NodeCore)
 NODE_NAME = web.AppKey("node_name", str)
+
+
+@dataclass
+class InFlight:
+    count: int = 0
+
+
+SUBMISSIONS = web.AppKey("submissions_in_flight", InFlight)
 
 
 class StatusProvider:
@@ -127,7 +139,15 @@ async def submit_transactions(request: web.Request) -> web.Response:
     items, single = await _submitted_transactions(request)
     if not items or len(items) > MAX_TXS_PER_REQUEST:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-    results = await core.submit(items)
+    in_flight = request.app[SUBMISSIONS]
+    if in_flight.count >= MAX_CONCURRENT_SUBMISSIONS:
+        return error(429, "busy", f"{MAX_CONCURRENT_SUBMISSIONS} submissions are being "
+                     "checked; retry shortly")
+    in_flight.count += 1
+    try:
+        results = await core.submit(items)
+    finally:
+        in_flight.count -= 1
     if single:
         tx_id, refusal = results[0]
         if refusal is not None:
@@ -346,6 +366,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
+    app[SUBMISSIONS] = InFlight()
     app[STATUS] = provider or StatusProvider()
     app.router.add_get("/", portal)
     app.router.add_get("/openapi.json", openapi)

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.api import MAX_BODY_BYTES, make_app
+from node.api import MAX_BODY_BYTES, MAX_CONCURRENT_SUBMISSIONS, SUBMISSIONS, make_app
 from node.blocks import decode_block
 from node.credentials import disclose, make_batch
 from node.identity import KeyPair
@@ -351,3 +351,17 @@ async def test_fuzz_never_500(node: Node) -> None:
                 assert "error" in answer or answer.get("accepted") == 0, text
     assert "senim_http_requests_total{status=\"500\"}" not in await (
         await node.client.get("/metrics")).text()
+
+
+async def test_too_many_concurrent_submissions_get_429_and_change_nothing(node: Node) -> None:
+    in_flight = node.client.server.app[SUBMISSIONS]
+    in_flight.count = MAX_CONCURRENT_SUBMISSIONS  # as if that many uploads were being checked
+    tx = make_tx(node.net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    try:
+        response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
+        assert (await json_of(response, 429))["error"]["code"] == "busy"
+        assert node.core.tx_status(tx.tx_id).status == "unknown"
+    finally:
+        in_flight.count = 0
+    response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
+    await json_of(response, 202)
