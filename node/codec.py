@@ -59,10 +59,6 @@ def _check_canonical_types(value: Any) -> None:
             raise MalformedInput(f"{type(item).__name__} values are not canonical")
 
 
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
 def tagged_hash(tag: bytes, data: bytes) -> bytes:
     """SHA-256 with a domain tag so a hash of one kind never equals one of another."""
     return hashlib.sha256(tag + b"\x00" + data).digest()

@@ -83,7 +83,6 @@ class RemoteFacts(StateFacts):
         self.timeout_s = timeout_s
         self.height: int | None = None
         self.state_root: bytes | None = None
-        self.chain_id: str | None = None
 
     def get_json(self, path: str) -> Any:
         url = self.base_url + path
@@ -98,8 +97,6 @@ class RemoteFacts(StateFacts):
     def describe(self) -> str:
         return f"node {self.base_url} at height {self.height}"
 
-    def reset(self) -> None:
-        self.height = self.state_root = None
 
     def _value(self, key: bytes) -> bytes | None:
         answer = self.get_json(f"/v1/state/{key.hex()}")
@@ -112,7 +109,6 @@ class RemoteFacts(StateFacts):
             raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
         if self.state_root is None:
             self.state_root, self.height = root, height
-            self.chain_id = answer.get("chain_id")
         elif root != self.state_root:
             raise StateMoved("a block was committed between answers")
         if not verify_state_proof(root, key, value, proof):

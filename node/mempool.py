@@ -38,9 +38,6 @@ class Mempool:
     def __contains__(self, tx_id: bytes) -> bool:
         return tx_id in self._txs
 
-    def verified_ids(self) -> set[bytes]:
-        return set(self._txs)
-
     def already_verified(self, txs: tuple[Transaction, ...] | list[Transaction]
                          ) -> frozenset[bytes]:
         """Ids of `txs` whose signature we checked at admission: same id AND the same

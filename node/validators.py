@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
 from node.genesis import Genesis
-from node.identity import KeyPair, verify_signature
+from node.identity import verify_signature
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,3 @@ class ValidatorSet:
             return None
         return cert
 
-
-def signer_for(keys: KeyPair) -> object:
-    return keys.sign_raw

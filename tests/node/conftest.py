@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from node.blocks import Block
-from node.certificates import make_certificate
 from node.chain import Chain
 from node.genesis import Genesis, GenesisMember
 from node.identity import KeyPair
 from node.transactions import KIND_ACCREDIT, Transaction, build_transaction
 from storage.kv import KeyValueStore, MemoryStore
+from tests.node.certificates import make_certificate
 
 CHAIN_ID = "senim-test"
 GENESIS_TIME_MS = 1_700_000_000_000

@@ -26,11 +26,11 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.records import anchor_key, member_key
 from node.service import NodeCore
-from node.solo import SoloProducer
 from node.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
 from storage.kv import LevelDBStore
 from storage.state_tree import state_proof_from_json, verify_state_proof
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
+from tests.node.solo import SoloProducer
 
 DEADLINE_S = 15.0
 

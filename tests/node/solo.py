@@ -1,4 +1,4 @@
-"""Block production by a lone validator without P2P (in-process tests and tools).
+"""Block production by a lone validator without P2P or consensus, for in-process tests.
 
 It batches whatever the mempool holds into a block every `block_interval_ms`
 and commits it with a certificate of its own signature (quorum of one). The
@@ -9,15 +9,13 @@ both end in the same `Chain.commit(execution, certificate)`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 
 from node.blocks import MAX_BLOCK_BYTES
-from node.certificates import make_certificate
 from node.chain import Execution
 from node.service import NodeCore
-
-log = logging.getLogger("senim.solo")
+from node.transactions import Transaction
+from tests.node.certificates import make_certificate
 
 
 class SoloProducer:
@@ -41,16 +39,12 @@ class SoloProducer:
             if execution.accepted:
                 core.after_commit(execution, started)
             else:
-                for tx, reason in execution.rejected:
-                    core.remember_rejected(tx, reason)
-                core.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
-                for tx, _ in execution.rejected:
-                    core._settle(tx.tx_id)
+                core.refuse_pending(execution.rejected)
             core.drop_expired()
             if not len(core.mempool):
                 core.work_available.clear()
 
-    def _build_and_commit(self, txs: list) -> Execution:  # type: ignore[type-arg]
+    def _build_and_commit(self, txs: list[Transaction]) -> Execution:
         core = self.core
         verified = {tx.tx_id for tx in txs}
         execution = core.chain.build(txs, core.keys.member_id, 0, int(time.time() * 1000),
