@@ -9,8 +9,8 @@ from typing import Any
 
 from bench.network import BenchMember, BenchNetwork
 from bench.single_node import accredit, post_msgpack, single_credential_txs
-from node.client import NodeClient
-from node.transactions import KIND_ISSUE_BATCH, build_transaction
+from cli.client import NodeClient
+from ledger.transactions import KIND_ISSUE_BATCH, build_transaction
 
 LATENCY_RATE_TX_S = 500
 LATENCY_SECONDS = 10.0

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.genesis import GENESIS_KIND
-from node.identity import KeyPair, save_key
+from ledger.genesis import GENESIS_KIND
+from ledger.identity import KeyPair
+from node.files import save_key
 
 
 def free_port() -> int:

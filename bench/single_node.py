@@ -13,11 +13,11 @@ from typing import Any
 import aiohttp
 
 from bench.network import BenchNetwork
-from node.client import NodeClient
-from node.codec import encode
-from node.credentials import make_batch
-from node.identity import KeyPair
-from node.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, Transaction, build_transaction
+from cli.client import NodeClient
+from ledger.codec import encode
+from ledger.credentials import make_batch
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, Transaction, build_transaction
 
 SUBMIT_CHUNK = 2000
 

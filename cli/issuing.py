@@ -11,11 +11,11 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from node.client import DEFAULT_NODE, ClientError, NodeClient
-from node.credentials import make_batch
-from node.errors import ConfigError, InvalidDocument
-from node.identity import load_key
-from node.transactions import CREDENTIAL_TYPES, KIND_ISSUE_BATCH
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from ledger.credentials import make_batch
+from ledger.errors import ConfigError, InvalidDocument
+from ledger.transactions import CREDENTIAL_TYPES, KIND_ISSUE_BATCH
+from node.files import load_key
 
 PROGRESS_FROM = 200  # below this a progress bar is noise
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import click
 
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issuing import issue_command
 from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
-from node.client import DEFAULT_NODE, ClientError, NodeClient
-from node.errors import ConfigError
-from node.genesis import GENESIS_KIND, genesis_from_json
-from node.identity import KeyPair, load_key, save_key
-from node.transactions import (
+from ledger.errors import ConfigError
+from ledger.genesis import GENESIS_KIND, genesis_from_json
+from ledger.identity import KeyPair
+from ledger.transactions import (
     CREDENTIAL_TYPES,
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
@@ -26,7 +26,8 @@ from node.transactions import (
     KIND_SUSPEND,
     ROLES,
 )
-from node.verification import document_hash
+from ledger.verification import document_hash
+from node.files import load_key, save_key
 
 node_option = click.option("--node", "node_url", default=lambda: os.environ.get(
     "SENIM_NODE", DEFAULT_NODE), show_default="$SENIM_NODE or " + DEFAULT_NODE,

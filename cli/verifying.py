@@ -9,16 +9,16 @@ from typing import Any
 
 import click
 
-from node.client import DEFAULT_NODE, ClientError, NodeClient
-from node.credentials import disclose, parse_document
-from node.errors import ConfigError, InvalidDocument, MalformedInput
-from node.facts import RemoteFacts, RemoteFactsError, StateMoved
-from node.genesis import load_genesis
-from node.identity import load_key
-from node.offline import OfflineFacts, proof_keys
-from node.records import Accreditation
-from node.transactions import KIND_REVOKE
-from node.verification import Check, Verdict, verify_anchor, verify_credential, when
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from ledger.credentials import disclose, parse_document
+from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.offline import OfflineFacts, proof_keys
+from ledger.records import Accreditation
+from ledger.transactions import KIND_REVOKE
+from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
+from node.files import load_genesis, load_key
+from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
 
 EXIT_INVALID = 1
@@ -81,7 +81,7 @@ def _verify_offline(document: Any, genesis_path: Path | None) -> Verdict:
         raise
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
-        facts = OfflineFacts(bundle, genesis)
+        facts = OfflineFacts(bundle, genesis, ValidatorSet.from_genesis(genesis).certifies)
         verdict = verify_credential(document, facts, genesis.chain_id)
     except InvalidDocument as exc:
         return Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",

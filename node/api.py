@@ -17,17 +17,17 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from node.blocks import Block
-from node.codec import decode
-from node.errors import MalformedInput
+from ledger.blocks import Block
+from ledger.codec import decode
+from ledger.errors import MalformedInput
+from ledger.facts import LocalFacts
+from ledger.offline import make_bundle
+from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
+from ledger.verification import verify_anchor, verify_credential, when
 from node.evidence import list_evidence
-from node.facts import LocalFacts
-from node.ledger import load_accreditation, load_batch, load_member, load_revocation
-from node.offline import make_bundle
 from node.openapi import OPENAPI
 from node.portal import PORTAL_HTML
 from node.service import NodeCore
-from node.verification import verify_anchor, verify_credential, when
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")

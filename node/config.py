@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.errors import ConfigError
+from ledger.errors import ConfigError
 
 
 @dataclass(frozen=True)

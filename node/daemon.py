@@ -16,12 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.errors import ConfigError
 from node.api import StatusProvider, make_app
 from node.config import NodeConfig, load_config
 from node.driver import ConsensusDriver
-from node.errors import ConfigError
-from node.genesis import load_genesis
-from node.identity import load_key
+from node.files import load_genesis, load_key
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics

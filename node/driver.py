@@ -43,12 +43,12 @@ from consensus import (
     encode_certificate,
     primary_for,
 )
-from node.blocks import MAX_BLOCK_BYTES, decode_block
-from node.chain import Execution
-from node.codec import encode
-from node.errors import MalformedInput
+from ledger.blocks import MAX_BLOCK_BYTES, decode_block
+from ledger.chain import Execution
+from ledger.codec import encode
+from ledger.errors import MalformedInput
+from ledger.identity import member_id_of
 from node.evidence import record_evidence
-from node.identity import member_id_of
 from node.network import CH_BLOCK, CH_CONSENSUS, Network
 from node.service import NodeCore
 from node.sync import BlockSync

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from node.codec import decode, encode
-from node.errors import MalformedInput
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
 from storage.kv import KeyValueStore
 
 EVIDENCE_PREFIX = b"E"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from node.errors import TxRejected
-from node.transactions import Transaction
+from ledger.errors import TxRejected
+from ledger.transactions import Transaction
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from consensus import max_message_bytes
-from node.blocks import MAX_BLOCK_BYTES
-from node.codec import decode, encode
+from ledger.blocks import MAX_BLOCK_BYTES
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
+from ledger.genesis import Genesis
 from node.config import NodeConfig
-from node.errors import MalformedInput
-from node.genesis import Genesis
 from node.service import NodeCore
 from p2p import Channel, Limits, PeerManager
 

@@ -16,15 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from node.blocks import Block
-from node.chain import Chain, Execution
-from node.errors import MalformedInput, TxRejected
-from node.genesis import Genesis
-from node.identity import KeyPair
-from node.ledger import BlockContext, apply_transaction, check_envelope
+from ledger.blocks import Block
+from ledger.chain import Chain, Execution
+from ledger.errors import MalformedInput, TxRejected
+from ledger.genesis import Genesis
+from ledger.identity import KeyPair
+from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
-from node.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from consensus import CommitCertificate
-from node.blocks import Header, decode_block
-from node.codec import decode, encode
-from node.errors import MalformedInput
+from ledger.blocks import Header, decode_block
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
 from node.network import CH_BLOCK, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, Network
 from node.service import NodeCore
 from node.validators import ValidatorSet

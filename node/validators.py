@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
-from node.genesis import Genesis
-from node.identity import verify_signature
+from ledger.genesis import Genesis
+from ledger.identity import verify_signature
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,7 @@ class ValidatorSet:
             return None
         return cert
 
+
+    def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
+        """`ledger.offline.CertificateCheck` for this set."""
+        return self.certificate_for(data, height, block_hash) is not None

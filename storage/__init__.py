@@ -1,7 +1,8 @@
-"""Persistence for Senim: a small key-value interface, the LevelDB block store,
-the Merkle-indexed credential state and the proofs it gives.
+"""Persistence for Senim: a small key-value interface (LevelDB and in-memory),
+the Merkle-indexed state tree, RFC 6962 batch trees and the proofs they give.
+Blocks are stored by `ledger.chain` through the key-value interface.
 
 Owns: bytes on disk and the hashing of tree nodes. Must not import
-`consensus`, `node` or `cli`; it knows nothing of transactions or consensus,
+`consensus`, `ledger`, `node` or `cli`; it knows nothing of transactions or consensus,
 only keys, values, blocks as opaque bytes and roots.
 """

@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.blocks import decode_block
-from node.identity import KeyPair
-from node.transactions import KIND_ANCHOR, build_transaction
+from ledger.blocks import decode_block
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ANCHOR, build_transaction
 from node.validators import ValidatorSet
 from tests.e2e.harness import Consortium, HttpError, NodeProcess, wait_until
 

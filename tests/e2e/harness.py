@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.genesis import Genesis, load_genesis
-from node.identity import KeyPair, load_key, save_key
+from ledger.genesis import Genesis
+from ledger.identity import KeyPair
+from node.files import load_genesis, load_key, save_key
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 30.0
@@ -336,7 +337,7 @@ class Consortium:
     def _write_genesis_in_process(self) -> None:
         import tomllib
 
-        from node.genesis import GENESIS_KIND, genesis_from_json
+        from ledger.genesis import GENESIS_KIND, genesis_from_json
 
         description = tomllib.loads((self.root / "members.toml").read_text())
         members = []

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from node.blocks import decode_block
-from node.chain import Chain
-from node.identity import KeyPair
-from node.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, build_transaction
+from ledger.blocks import decode_block
+from ledger.chain import Chain
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, build_transaction
 from node.validators import ValidatorSet
 from storage.kv import LevelDBStore, MemoryStore
 from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until

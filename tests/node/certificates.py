@@ -11,7 +11,7 @@ from consensus import (
     encode_certificate,
 )
 from consensus.certificate import make_certificate as make_consensus_certificate
-from node.identity import KeyPair
+from ledger.identity import KeyPair
 
 
 def make_certificate(keys: KeyPair, chain_id: str, height: int, view: int,

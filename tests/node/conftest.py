@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from node.blocks import Block
-from node.chain import Chain
-from node.genesis import Genesis, GenesisMember
-from node.identity import KeyPair
-from node.transactions import KIND_ACCREDIT, Transaction, build_transaction
+from ledger.blocks import Block
+from ledger.chain import Chain
+from ledger.genesis import Genesis, GenesisMember
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ACCREDIT, Transaction, build_transaction
 from storage.kv import KeyValueStore, MemoryStore
 from tests.node.certificates import make_certificate
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from node.blocks import MAX_BLOCK_BYTES
-from node.chain import Execution
+from ledger.blocks import MAX_BLOCK_BYTES
+from ledger.chain import Execution
+from ledger.transactions import Transaction
 from node.service import NodeCore
-from node.transactions import Transaction
 from tests.node.certificates import make_certificate
 
 

@@ -18,15 +18,15 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from ledger.blocks import decode_block
+from ledger.credentials import disclose, make_batch
+from ledger.identity import KeyPair
+from ledger.records import anchor_key, member_key
+from ledger.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
 from node.api import MAX_BODY_BYTES, MAX_CONCURRENT_SUBMISSIONS, SUBMISSIONS, make_app
-from node.blocks import decode_block
-from node.credentials import disclose, make_batch
-from node.identity import KeyPair
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
-from node.records import anchor_key, member_key
 from node.service import NodeCore
-from node.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
 from storage.kv import LevelDBStore
 from storage.state_tree import state_proof_from_json, verify_state_proof
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-import node.chain
-from node.blocks import ZERO_HASH, Block, decode_block, transactions_root
-from node.chain import Chain
-from node.codec import decode, encode
-from node.errors import ConfigError, MalformedInput
-from node.genesis import Genesis
-from node.ledger import load_batch, load_member
-from node.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH
+import ledger.chain
+from ledger.blocks import ZERO_HASH, Block, decode_block, transactions_root
+from ledger.chain import Chain
+from ledger.codec import decode, encode
+from ledger.errors import ConfigError, MalformedInput
+from ledger.genesis import Genesis
+from ledger.rules import load_batch, load_member
+from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH
 from storage.errors import CorruptStateError
 from storage.kv import LevelDBStore, MemoryStore
 from tests.node.conftest import (
@@ -81,8 +81,8 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
     def no_replay(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("start-up must not re-execute transactions")
 
-    monkeypatch.setattr(node.chain, "apply_transaction", no_replay)
-    monkeypatch.setattr(node.chain, "check_envelope", no_replay)
+    monkeypatch.setattr(ledger.chain, "apply_transaction", no_replay)
+    monkeypatch.setattr(ledger.chain, "check_envelope", no_replay)
     kv = LevelDBStore(path)
     try:
         reopened = Chain(kv, net.genesis)
@@ -139,7 +139,7 @@ def test_corrupt_head_refused(net: Consortium) -> None:
     kv = MemoryStore()
     chain = Chain(kv, net.genesis)
     commit(chain, [])
-    kv.write({node.chain.HEAD_KEY: encode([1, b"\x00" * 32])})
+    kv.write({ledger.chain.HEAD_KEY: encode([1, b"\x00" * 32])})
     with pytest.raises(CorruptStateError, match="head record"):
         Chain(kv, net.genesis)
 

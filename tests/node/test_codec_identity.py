@@ -13,16 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.codec import decode, encode, tagged_hash
-from node.errors import ConfigError, MalformedInput
-from node.identity import (
+from ledger.codec import decode, encode, tagged_hash
+from ledger.errors import ConfigError, MalformedInput
+from ledger.identity import (
     KeyPair,
-    load_key,
     member_id_of,
-    save_key,
     signing_bytes,
     verify_signature,
 )
+from node.files import load_key, save_key
 
 # What the canonical encoding carries: arrays of ints, bytes, text, bools and nil.
 canonical_values = st.recursive(

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from ledger.errors import ConfigError
+from ledger.genesis import GENESIS_KIND, genesis_from_json
+from ledger.identity import KeyPair
 from node.config import load_config, parse_address
-from node.errors import ConfigError
-from node.genesis import GENESIS_KIND, genesis_from_json, load_genesis
-from node.identity import KeyPair
+from node.files import load_genesis
 from tests.node.conftest import make_consortium
 
 GOOD = """

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from node.chain import Chain
-from node.credentials import disclose, make_batch
-from node.errors import InvalidDocument
-from node.facts import LocalFacts
-from node.records import Batch, Member, batch_key, member_key
-from node.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_REVOKE
-from node.verification import verify_anchor, verify_credential
+from ledger.chain import Chain
+from ledger.credentials import disclose, make_batch
+from ledger.errors import InvalidDocument
+from ledger.facts import LocalFacts
+from ledger.records import Batch, Member, batch_key, member_key
+from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_REVOKE
+from ledger.verification import verify_anchor, verify_credential
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree
 from tests.node.conftest import (

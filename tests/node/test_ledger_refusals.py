@@ -15,18 +15,15 @@ from typing import Any
 
 import pytest
 
-from node.blocks import Block, transactions_root
-from node.chain import Chain
-from node.credentials import make_batch
-from node.errors import MalformedInput, TxRejected
-from node.facts import LocalFacts
-from node.identity import KeyPair
-from node.ledger import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
-from node.mempool import Mempool, MempoolLimits
-from node.metrics import NodeMetrics
-from node.records import MAX_GRANTS_PER_ISSUER
-from node.service import NodeCore
-from node.transactions import (
+from ledger.blocks import Block, transactions_root
+from ledger.chain import Chain
+from ledger.credentials import make_batch
+from ledger.errors import MalformedInput, TxRejected
+from ledger.facts import LocalFacts
+from ledger.identity import KeyPair
+from ledger.records import MAX_GRANTS_PER_ISSUER
+from ledger.rules import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
+from ledger.transactions import (
     KIND_ADD_MEMBER,
     KIND_ANCHOR,
     KIND_ISSUE_BATCH,
@@ -35,7 +32,10 @@ from node.transactions import (
     Transaction,
     build_transaction,
 )
-from node.verification import verify_credential
+from ledger.verification import verify_credential
+from node.mempool import Mempool, MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
 from storage.batch_tree import audit_path, tree_root
 from storage.kv import MemoryStore
 from tests.node.conftest import (

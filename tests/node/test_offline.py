@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from node.chain import Chain
-from node.credentials import disclose, make_batch
-from node.errors import InvalidDocument
-from node.genesis import Genesis, GenesisMember
-from node.offline import OfflineFacts, make_bundle, proof_keys
-from node.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
-from node.verification import verify_credential
+from ledger.chain import Chain
+from ledger.credentials import disclose, make_batch
+from ledger.errors import InvalidDocument
+from ledger.genesis import Genesis, GenesisMember
+from ledger.offline import OfflineFacts, make_bundle, proof_keys
+from ledger.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
+from ledger.verification import verify_credential
+from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
 from tests.node.conftest import (
     CHAIN_ID,
@@ -24,6 +26,10 @@ from tests.node.conftest import (
     make_consortium,
     make_tx,
 )
+
+
+def _certifies(genesis: Genesis) -> Callable[[bytes, int, bytes], bool]:
+    return ValidatorSet.from_genesis(genesis).certifies
 
 RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(5)]
 
@@ -49,7 +55,8 @@ def with_proof(chain: Chain, document: dict[str, Any], net: Consortium) -> dict[
 def test_a_proved_credential_verifies_offline(net: Consortium, chain: Chain) -> None:
     documents, _ = issue(net, chain)
     proved = with_proof(chain, documents[2], net)
-    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis)), CHAIN_ID)
     assert verdict.valid, verdict.reason
     assert "KazNU" in verdict.reason
 
@@ -57,7 +64,8 @@ def test_a_proved_credential_verifies_offline(net: Consortium, chain: Chain) -> 
 def test_a_disclosed_copy_keeps_its_offline_proof(net: Consortium, chain: Chain) -> None:
     documents, _ = issue(net, chain)
     shared = disclose(with_proof(chain, documents[0], net), ["iin"])
-    verdict = verify_credential(shared, OfflineFacts(shared["proof"], net.genesis), CHAIN_ID)
+    verdict = verify_credential(shared, OfflineFacts(shared["proof"], net.genesis,
+                                                   _certifies(net.genesis)), CHAIN_ID)
     assert verdict.valid and "Graduate 0" in str(shared) and "000000000000" not in str(shared)
 
 
@@ -68,7 +76,8 @@ def test_an_altered_entry_is_refused(net: Consortium, chain: Chain) -> None:
     assert entry["value"] is None
     entry["value"] = "00"  # claim a revocation the state root does not hold
     with pytest.raises(InvalidDocument, match="altered"):
-        OfflineFacts(proved["proof"], net.genesis)
+        OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis))
 
 
 def test_a_header_without_a_valid_certificate_is_refused(net: Consortium, chain: Chain) -> None:
@@ -78,7 +87,8 @@ def test_a_header_without_a_valid_certificate_is_refused(net: Consortium, chain:
     header[-40] ^= 1  # inside the state root
     proved["proof"]["header"] = bytes(header).hex()
     with pytest.raises(InvalidDocument):
-        OfflineFacts(proved["proof"], net.genesis)
+        OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis))
 
 
 def test_another_consortiums_genesis_does_not_vouch(net: Consortium, chain: Chain) -> None:
@@ -86,19 +96,22 @@ def test_another_consortiums_genesis_does_not_vouch(net: Consortium, chain: Chai
     proved = with_proof(chain, documents[0], net)
     other = make_consortium("senim-elsewhere").genesis
     with pytest.raises(InvalidDocument, match="network"):
-        OfflineFacts(proved["proof"], other)
+        OfflineFacts(proved["proof"], other,
+                                                   _certifies(other))
     fake_validator = GenesisMember("Fake", "ministry", b"\x01" * 32, True, "", "")
     impostor = Genesis(CHAIN_ID, net.genesis.genesis_time_ms,
                        (*net.genesis.members[1:2], fake_validator))
     with pytest.raises(InvalidDocument, match="validator set"):
-        OfflineFacts(proved["proof"], impostor)
+        OfflineFacts(proved["proof"], impostor,
+                                                   _certifies(impostor))
 
 
 def test_a_tampered_document_fails_even_with_a_good_proof(net: Consortium, chain: Chain) -> None:
     documents, _ = issue(net, chain)
     proved = with_proof(chain, documents[1], net)
     proved["fields"]["gpa"]["value"] = "4.0"
-    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis)), CHAIN_ID)
     assert not verdict.valid and verdict.status == "tampered"
 
 
@@ -108,7 +121,8 @@ def test_a_proof_made_after_revocation_says_revoked(net: Consortium, chain: Chai
     commit(chain, [make_tx(net.university, KIND_REVOKE, [
         batch.root, target, 4, audit_path(batch.target_hashes, 4), "issued in error"])])
     proved = with_proof(chain, documents[4], net)
-    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis), CHAIN_ID)
+    verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis)), CHAIN_ID)
     assert verdict.status == "revoked" and "issued in error" in verdict.reason
 
 
@@ -116,6 +130,7 @@ def test_a_bundle_missing_an_entry_cannot_answer(net: Consortium, chain: Chain) 
     documents, _ = issue(net, chain)
     proved = with_proof(chain, documents[0], net)
     proved["proof"]["entries"].pop(3)
-    facts = OfflineFacts(proved["proof"], net.genesis)
+    facts = OfflineFacts(proved["proof"], net.genesis,
+                                                   _certifies(net.genesis))
     with pytest.raises(InvalidDocument, match="lacks"):
         verify_credential(proved, facts, CHAIN_ID)

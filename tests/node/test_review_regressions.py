@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from node.blocks import transactions_root
-from node.chain import Chain
-from node.credentials import make_batch, parse_document
-from node.errors import InvalidDocument
-from node.facts import LocalFacts
+from ledger.blocks import transactions_root
+from ledger.chain import Chain
+from ledger.credentials import make_batch, parse_document
+from ledger.errors import InvalidDocument
+from ledger.facts import LocalFacts
+from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_SUSPEND
+from ledger.verification import verify_credential
 from node.mempool import Mempool, MempoolLimits
-from node.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_SUSPEND
-from node.verification import verify_credential
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,

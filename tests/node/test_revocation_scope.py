@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from node.chain import Chain
-from node.credentials import make_batch
-from node.facts import LocalFacts
-from node.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
-from node.verification import verify_credential
+from ledger.chain import Chain
+from ledger.credentials import make_batch
+from ledger.facts import LocalFacts
+from ledger.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
+from ledger.verification import verify_credential
 from storage.batch_tree import audit_path, tree_root
 from tests.node.conftest import (
     CHAIN_ID,

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.codec import encode
-from node.errors import MalformedInput
-from node.identity import KeyPair, verify_signature
-from node.transactions import (
+from ledger.codec import encode
+from ledger.errors import MalformedInput
+from ledger.identity import KeyPair, verify_signature
+from ledger.transactions import (
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
     KIND_ANCHOR,

@@ -1,15 +1,15 @@
-"""Errors of the node package, each saying whose fault it is."""
+"""Errors of the domain, each saying whose fault it is."""
 
 
-class NodeError(Exception):
+class SenimError(Exception):
     """Base class."""
 
 
-class MalformedInput(NodeError):
+class MalformedInput(SenimError):
     """Remote fault: bytes or JSON that do not decode into what they claim to be."""
 
 
-class TxRejected(NodeError):
+class TxRejected(SenimError):
     """Remote fault: a well-formed transaction that the ledger rules refuse.
 
     `code` is a stable machine-readable reason; the message is for people.
@@ -21,7 +21,7 @@ class TxRejected(NodeError):
         self.message = message
 
 
-class ConfigError(NodeError):
+class ConfigError(SenimError):
     """Operator fault: a config or consortium file that is missing or wrong."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -29,5 +29,5 @@ class ConfigError(NodeError):
         self.field = field
 
 
-class InvalidDocument(NodeError):
+class InvalidDocument(SenimError):
     """Remote fault: a credential document that is not well-formed."""

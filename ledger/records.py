@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from node.codec import decode, encode
-from node.errors import MalformedInput
-from node.identity import MemberId
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
+from ledger.identity import MemberId
 
 PREFIX_MEMBER = b"m:"
 PREFIX_ACCREDITATION = b"a:"

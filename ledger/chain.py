@@ -12,13 +12,13 @@ import logging
 import struct
 from dataclasses import dataclass, field
 
-from node.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
-from node.codec import decode, encode
-from node.errors import ConfigError, MalformedInput, TxRejected
-from node.genesis import Genesis
-from node.identity import MemberId
-from node.ledger import BlockContext, apply_transaction, check_envelope
-from node.transactions import Transaction
+from ledger.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
+from ledger.codec import decode, encode
+from ledger.errors import ConfigError, MalformedInput, TxRejected
+from ledger.genesis import Genesis
+from ledger.identity import MemberId
+from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.transactions import Transaction
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import StateOverlay, StateTree

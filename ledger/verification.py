@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from node.credentials import ParsedDocument, parse_document, target_hash
-from node.errors import InvalidDocument
-from node.records import Accreditation, Anchor, Batch, Member, Revocation
+from ledger.credentials import ParsedDocument, parse_document, target_hash
+from ledger.errors import InvalidDocument
+from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
 from storage.batch_tree import verify_inclusion
 
 

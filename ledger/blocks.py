@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from node.codec import decode, encode, tagged_hash
-from node.errors import MalformedInput
-from node.identity import MEMBER_ID_BYTES, MemberId
-from node.transactions import Transaction, decode_transaction
+from ledger.codec import decode, encode, tagged_hash
+from ledger.errors import MalformedInput
+from ledger.identity import MEMBER_ID_BYTES, MemberId
+from ledger.transactions import Transaction, decode_transaction
 from storage.batch_tree import tree_root
 
 BLOCK_VERSION = 1

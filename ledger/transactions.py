@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from node.codec import decode, encode, tagged_hash
-from node.errors import MalformedInput
-from node.identity import MEMBER_ID_BYTES, SIGNATURE_BYTES, KeyPair, MemberId, signing_bytes
+from ledger.codec import decode, encode, tagged_hash
+from ledger.errors import MalformedInput
+from ledger.identity import MEMBER_ID_BYTES, SIGNATURE_BYTES, KeyPair, MemberId, signing_bytes
 
 TX_VERSION = 1
 TX_DOMAIN = b"tx"

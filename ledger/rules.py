@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from node.errors import TxRejected
-from node.identity import MemberId, member_id_of, verify_signature
-from node.records import (
+from ledger.errors import TxRejected
+from ledger.identity import MemberId, member_id_of, verify_signature
+from ledger.records import (
     MAX_GRANTS_PER_ISSUER,
     Accreditation,
     Anchor,
@@ -26,7 +26,7 @@ from node.records import (
     member_key,
     revocation_key,
 )
-from node.transactions import (
+from ledger.transactions import (
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
     KIND_ANCHOR,

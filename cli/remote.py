@@ -1,10 +1,10 @@
-"""Chain facts for verification: from the local ledger, or from a node over HTTP.
+"""Chain facts from one node over HTTP, each answer checked against a Merkle proof.
 
-The remote form checks every answer's Merkle proof against one state root, so
-the answers are consistent with each other. It takes that root on the node's
-word: online verification trusts the node asked. For a verdict that trusts no
-node, use an offline proof (`node.offline`): its root is certified by a quorum
-of the genesis validators.
+Every answer's proof is checked against one state root, so the answers are
+consistent with each other. It takes that root on the node's word: online
+verification trusts the node asked. For a verdict that trusts no node, use an
+offline proof (`ledger.offline`): its root is certified by a quorum of the
+genesis validators.
 """
 
 from __future__ import annotations
@@ -14,60 +14,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from node.errors import NodeError
-from node.ledger import (
-    load_accreditation,
-    load_anchor,
-    load_batch,
-    load_member,
-    load_revocation,
-)
-from node.records import Accreditation, Anchor, Batch, Member, Revocation
-from storage.state_tree import StateTree, state_proof_from_json, verify_state_proof
+from ledger.errors import SenimError
+from ledger.facts import StateFacts
+from storage.state_tree import state_proof_from_json, verify_state_proof
 
 
-class StateFacts:
-    """Chain facts decoded by the ledger's own loaders from any `get(key)` source.
-
-    Subclasses say where raw state values come from (and how they are checked);
-    the decoding of members, accreditations, batches, revocations and anchors
-    lives in one place, `node.ledger`."""
-
-    def describe(self) -> str:
-        raise NotImplementedError
-
-    def get(self, key: bytes) -> bytes | None:
-        raise NotImplementedError
-
-    def member(self, member: bytes) -> Member | None:
-        return load_member(self, member)
-
-    def accreditation(self, member: bytes) -> Accreditation:
-        return load_accreditation(self, member)
-
-    def batch(self, root: bytes) -> Batch | None:
-        return load_batch(self, root)
-
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
-        return load_revocation(self, batch_root, target)
-
-    def anchor(self, document_hash: bytes) -> Anchor | None:
-        return load_anchor(self, document_hash)
-
-
-class LocalFacts(StateFacts):
-    def __init__(self, state: StateTree, describe: str) -> None:
-        self._state = state
-        self._describe = describe
-
-    def describe(self) -> str:
-        return self._describe
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._state.get(key)
-
-
-class RemoteFactsError(NodeError):
+class RemoteFactsError(SenimError):
     """The node could not be reached, or answered with something that does not verify."""
 
 

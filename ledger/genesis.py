@@ -7,16 +7,14 @@ of the chain's identity, so nodes with different genesis files never agree.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from node.codec import encode, tagged_hash
-from node.errors import ConfigError
-from node.identity import MemberId, member_id_of
-from node.records import Member, member_key
-from node.transactions import ROLES
+from ledger.codec import encode, tagged_hash
+from ledger.errors import ConfigError
+from ledger.identity import MemberId, member_id_of
+from ledger.records import Member, member_key
+from ledger.transactions import ROLES
 
 GENESIS_KIND = "senim-genesis/v1"
 
@@ -131,13 +129,3 @@ def genesis_from_json(document: Any) -> Genesis:
     if not any(m.validator for m in members):
         raise ConfigError("genesis.members", "at least one member must be a validator")
     return Genesis(chain_id, genesis_time, members)
-
-
-def load_genesis(path: Path) -> Genesis:
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError("genesis", f"file not found: {path}") from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
-    return genesis_from_json(document)

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from node.errors import MalformedInput
+from ledger.errors import MalformedInput
 
 MAX_DECODE_BYTES = 16 * 1024 * 1024
 

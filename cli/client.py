@@ -8,15 +8,15 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from node.errors import NodeError
-from node.identity import KeyPair
-from node.transactions import Transaction, build_transaction
+from ledger.errors import SenimError
+from ledger.identity import KeyPair
+from ledger.transactions import Transaction, build_transaction
 
 DEFAULT_NODE = "http://127.0.0.1:8101"
 EXPIRY_WINDOW_BLOCKS = 1000
 
 
-class ClientError(NodeError):
+class ClientError(SenimError):
     """The node refused a request (with its reason) or could not be reached."""
 
     def __init__(self, message: str, code: str = "unreachable", status: int = 0) -> None:

@@ -1,4 +1,4 @@
-"""Member identities: Ed25519 keys, member ids, key files and signatures.
+"""Member identities: Ed25519 keys, member ids and signatures.
 
 Every signature covers a domain tag and the chain id, so nothing signed for
 one network or one message kind verifies for another.
@@ -6,24 +6,19 @@ one network or one message kind verifies for another.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NewType
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-from node.codec import tagged_hash
-from node.errors import ConfigError
+from ledger.codec import tagged_hash
 
 MemberId = NewType("MemberId", bytes)  # 20 bytes, derived from the public key
 MEMBER_ID_BYTES = 20
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
-KEY_FILE_KIND = "senim-ed25519-key/v1"
 
 
 def member_id_of(public_key: bytes) -> MemberId:
@@ -70,42 +65,3 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> boo
     except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
         return False
     return True
-
-
-def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
-    """Write a key file readable by its owner only (0600), refusing to overwrite."""
-    document = {
-        "kind": KEY_FILE_KIND,
-        "label": label,
-        "member_id": keys.member_id.hex(),
-        "public_key": keys.public_key.hex(),
-        "seed": keys.seed.hex(),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
-
-
-def load_key(path: Path) -> KeyPair:
-    field = str(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(field, "key file not found") from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(field, f"key file unreadable: {exc}") from exc
-    if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
-        raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})")
-    mode = path.stat().st_mode & 0o077
-    if mode:
-        raise ConfigError(field, f"key file is readable by others (mode {oct(mode)}); chmod 600")
-    try:
-        seed = bytes.fromhex(document["seed"])
-        keys = KeyPair.from_seed(seed)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(field, "key file has no valid 32-byte seed") from exc
-    if document.get("public_key") != keys.public_key.hex():
-        raise ConfigError(field, "public key does not match the seed")
-    return keys

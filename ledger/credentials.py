@@ -18,9 +18,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from node.codec import encode, tagged_hash
-from node.errors import InvalidDocument
-from node.transactions import CREDENTIAL_TYPES
+from ledger.codec import encode, tagged_hash
+from ledger.errors import InvalidDocument
+from ledger.transactions import CREDENTIAL_TYPES
 from storage.batch_tree import audit_paths, tree_root
 
 DOCUMENT_FORMAT = "senim-credential/v1"

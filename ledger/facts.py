@@ -1,0 +1,58 @@
+"""Chain facts for verification, read through the ledger's own record loaders.
+
+`StateFacts` decodes records from any `get(key)` source: the local state tree
+here, a node over HTTP (`cli.remote`), or an offline proof (`ledger.offline`).
+"""
+
+from __future__ import annotations
+
+from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
+from ledger.rules import (
+    load_accreditation,
+    load_anchor,
+    load_batch,
+    load_member,
+    load_revocation,
+)
+from storage.state_tree import StateTree
+
+
+class StateFacts:
+    """Chain facts decoded by the ledger's own loaders from any `get(key)` source.
+
+    Subclasses say where raw state values come from (and how they are checked);
+    the decoding of members, accreditations, batches, revocations and anchors
+    lives in one place, `ledger.rules`."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def get(self, key: bytes) -> bytes | None:
+        raise NotImplementedError
+
+    def member(self, member: bytes) -> Member | None:
+        return load_member(self, member)
+
+    def accreditation(self, member: bytes) -> Accreditation:
+        return load_accreditation(self, member)
+
+    def batch(self, root: bytes) -> Batch | None:
+        return load_batch(self, root)
+
+    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
+        return load_revocation(self, batch_root, target)
+
+    def anchor(self, document_hash: bytes) -> Anchor | None:
+        return load_anchor(self, document_hash)
+
+
+class LocalFacts(StateFacts):
+    def __init__(self, state: StateTree, describe: str) -> None:
+        self._state = state
+        self._describe = describe
+
+    def describe(self) -> str:
+        return self._describe
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._state.get(key)
