@@ -28,10 +28,29 @@ log = logging.getLogger("senim.chain")
 STATE_PREFIX = b"s/"
 BLOCK_PREFIX = b"B"
 CERT_PREFIX = b"C"
-HASH_INDEX_PREFIX = b"H"
 TX_INDEX_PREFIX = b"T"
 HEAD_KEY = b"meta:head"
 GENESIS_KEY = b"meta:genesis"
+
+
+# A fresh proposal's time must be near the validator's own clock. Honest blocks carry
+# their proposer's "now"; a re-proposal after view changes may be older. Anything
+# older than MAX_CLOCK_BEHIND_MS is a primary back-dating (e.g. to issue under an
+# accreditation that has since ended).
+MAX_CLOCK_AHEAD_MS = 30_000
+MAX_CLOCK_BEHIND_MS = 5 * 60_000
+
+
+@dataclass(frozen=True)
+class ProposalRules:
+    """What a block proposed for a vote must satisfy on top of the ledger rules.
+
+    A block fetched with its commit certificate was already judged by a quorum
+    when it was proposed, so sync checks only the ledger rules."""
+
+    proposer: MemberId  # the primary of the block's view, as consensus computes it
+    max_view: int  # the view the block was proposed in
+    now_ms: int  # the validator's clock
 
 
 def _height_key(prefix: bytes, height: int) -> bytes:
@@ -121,10 +140,6 @@ class Chain:
     def get_certificate(self, height: int) -> bytes | None:
         return self.kv.get(_height_key(CERT_PREFIX, height))
 
-    def height_of_hash(self, block_hash: bytes) -> int | None:
-        data = self.kv.get(HASH_INDEX_PREFIX + block_hash)
-        return None if data is None else struct.unpack(">Q", data)[0]
-
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)
         if data is None:
@@ -158,9 +173,14 @@ class Chain:
         return Execution(header, overlay, accepted, rejected)
 
     def validate(self, block: Block,
-                 verified: set[bytes] | frozenset[bytes] = frozenset()) -> Execution:
-        """Re-execute a proposed or fetched block; raise MalformedInput if it is invalid."""
+                 verified: set[bytes] | frozenset[bytes] = frozenset(),
+                 proposal: ProposalRules | None = None) -> Execution:
+        """Whether a block is valid, in one place: it extends the head, its roots match,
+        every transaction passes the ledger rules and, for a proposal, it comes from
+        the right primary at a plausible time. Raises MalformedInput if not."""
         header = block.header
+        if proposal is not None:
+            _check_proposal(header, proposal)
         expected = (self.chain_id, self.height + 1, self.head_hash,
                     self.genesis.validator_set_hash)
         actual = (header.chain_id, header.height, header.previous_hash,
@@ -183,6 +203,15 @@ class Chain:
             raise MalformedInput("state root in the header does not match execution")
         return Execution(header, overlay, list(block.transactions))
 
+    def check_pending(self, tx: Transaction, time_ms: int, signature_ok: bool = True) -> None:
+        """Would `tx` pass the ledger rules in the next block? Raises TxRejected if not.
+
+        Writes only to a throw-away overlay of the committed state."""
+        ctx = BlockContext(self.chain_id, self.height + 1, max(time_ms, self.head_header.time_ms))
+        overlay = self.state.overlay()
+        sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
+        apply_transaction(overlay, tx, sender, ctx)
+
     def _execute_one(self, overlay: StateOverlay, tx: Transaction, ctx: BlockContext,
                      seen: set[bytes], signature_ok: bool) -> None:
         tx_id = tx.tx_id
@@ -199,26 +228,32 @@ class Chain:
         writes: dict[bytes, bytes | None] = {
             _height_key(BLOCK_PREFIX, height): block.encode(),
             _height_key(CERT_PREFIX, height): certificate,
-            HASH_INDEX_PREFIX + block_hash: struct.pack(">Q", height),
             HEAD_KEY: encode([height, block_hash]),
         }
         for index, tx in enumerate(block.transactions):
             writes[TX_INDEX_PREFIX + tx.tx_id] = encode([height, index])
         return writes
 
-    def commit(self, execution: Execution, certificate: bytes) -> bool:
-        """Make a block durable with its certificate and state change, atomically.
-
-        False if that height is already committed (consensus and block sync may
-        both deliver it; whichever runs second finds it done)."""
+    def commit(self, execution: Execution, certificate: bytes,
+               also_write: dict[bytes, bytes | None] | None = None) -> None:
+        """Make a block durable with its certificate, state change, transaction index,
+        new head and `also_write` (the replica's safety state), in one atomic batch."""
         block = execution.block
-        if block.header.height <= self.height:
-            return False
         assert block.header.height == self.height + 1, "commit must extend the head"
         assert block.header.previous_hash == self.head_hash, "commit must extend the head"
         writes = self.state.commit(execution.overlay)
         writes.update(self._block_writes(block, certificate))
+        if also_write:
+            writes.update(also_write)
         self.kv.write(writes, sync=True)
         self.state.committed(execution.overlay)
         self.head_header = block.header
-        return True
+
+
+def _check_proposal(header: Header, rules: ProposalRules) -> None:
+    if header.view > rules.max_view or bytes(header.proposer) != rules.proposer:
+        raise MalformedInput("block was not made by the primary of its view")
+    if header.time_ms > rules.now_ms + MAX_CLOCK_AHEAD_MS:
+        raise MalformedInput("block time is too far in the future")
+    if header.time_ms < rules.now_ms - MAX_CLOCK_BEHIND_MS:
+        raise MalformedInput("block time is too far in the past")

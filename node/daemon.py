@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,25 @@ from aiohttp import web
 
 from ledger.errors import ConfigError
 from node.api import StatusProvider, make_app
+from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, CH_TXS
 from node.config import NodeConfig, load_config
-from node.driver import ConsensusDriver
+from node.engine import CommitReport, Engine, EngineConfig
+from node.engine_thread import EngineThread
 from node.files import load_genesis, load_key
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
-from node.sync import BlockSync
 from node.validators import ValidatorSet
 from storage.errors import StorageError
 from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
+
+
+class EngineFailed(Exception):
+    """A bug stopped the engine thread; the node stops rather than limp on."""
 
 
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
@@ -57,17 +63,18 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
 
 
 class NodeStatus(StatusProvider):
-    def __init__(self, network: Network, sync: BlockSync,
-                 driver: ConsensusDriver | None) -> None:
-        self.network, self.sync, self.driver = network, sync, driver
+    def __init__(self, network: Network, engine: Engine) -> None:
+        self.network, self.engine = network, engine
 
     def consensus(self) -> dict[str, Any]:
-        if self.driver is not None:
-            return self.driver.status()
-        return {"mode": "follower", "behind": self.sync.behind}
+        return self.engine.status()
 
     def peers(self) -> list[dict[str, Any]]:
         return self.network.status()
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
 
 
 async def serve(config: NodeConfig) -> None:
@@ -80,15 +87,45 @@ async def serve(config: NodeConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    network = Network(config, core.genesis, core)
-    validators = ValidatorSet.from_genesis(core.genesis)
-    sync = BlockSync(core, network, validators)
-    driver = None
-    if core.keys.member_id in validators.public_keys:
-        driver = ConsensusDriver(core, network, sync, validators, config.view_timeout_ms,
-                                 config.max_block_txs)
+
+    # ---- the wiring, all of it -------------------------------------------------------
+    genesis = core.genesis
+    network = Network(config, genesis, core.keys)
+    metrics = core.metrics
+
+    def committed(report: CommitReport) -> None:
+        core.after_commit(report)
+        if engine.replica is not None:
+            metrics.view.set(engine.replica.view)
+
+    thread = EngineThread(loop, network.peers.send, committed, core.refuse)
+    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(genesis),
+                    EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
+                    thread.outbox, {m.member_id: m.name for m in genesis.members})
+    validators_only = network.validator_keys
+
+    async def consensus_frame(peer_key: bytes, payload: bytes) -> None:
+        if peer_key in validators_only:  # others cannot fill the engine's inbox
+            thread.offer(engine.consensus_frame, peer_key, payload)
+
+    async def sync_answer(peer_key: bytes, payload: bytes) -> None:
+        thread.offer(engine.sync_answer, peer_key, payload)
+
+    async def block_announced(peer_key: bytes, payload: bytes) -> None:
+        thread.offer(engine.block_announced, peer_key, payload)
+
+    network.route(CH_CONSENSUS, consensus_frame)
+    network.route(CH_SYNC_RESPONSE, sync_answer)
+    network.route(CH_BLOCK, block_announced)
+    network.route(CH_SYNC_REQUEST, network.serve_sync_from(core.chain))
+    network.route(CH_TXS, network.receive_gossip_into(core))
+    core.on_work = thread.work_available
     core.on_admitted = network.gossip_transactions
-    app = make_app(core, config.name, NodeStatus(network, sync, driver))
+    core.worker.shutdown(wait=True)
+    core.worker = thread
+    app = make_app(core, config.name, NodeStatus(network, engine))
+    # -----------------------------------------------------------------------------------
+
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
@@ -100,27 +137,29 @@ async def serve(config: NodeConfig) -> None:
         await runner.cleanup()
         kv.close()
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
-    role = "validator" if driver else "follower"
+    thread.start(engine)
+    if len(core.mempool):
+        thread.work_available()
     log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s at height %d",
-             config.name, core.keys.member_id.hex(), role, config.api, config.p2p,
+             config.name, core.keys.member_id.hex(), engine.role.value, config.api, config.p2p,
              core.chain_id, core.chain.height)
+    ticker = asyncio.create_task(thread.ticker(network.peers.connected))
+    stopped = asyncio.create_task(stop.wait())
     try:
-        async with asyncio.TaskGroup() as group:
-            # Followers poll often; validators rarely (consensus traffic tells them
-            # when they lag), but a restarted validator still catches up unprompted.
-            tasks = [group.create_task(sync.run(poll_s=2.0 if driver else 0.5))]
-            if driver is not None:
-                tasks.append(group.create_task(driver.run()))
-            await stop.wait()
+        await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
             log.info("stopping: signal received")
-            for task in tasks:
-                task.cancel()
     finally:
+        ticker.cancel()
+        stopped.cancel()
         await runner.cleanup()
         await network.close()
-        core.worker.shutdown(wait=True)
+        await loop.run_in_executor(None, thread.shutdown, True)
         kv.close()
-        log.info("stopped cleanly at height %d", core.chain.height)
+        if thread.failure is None:
+            log.info("stopped cleanly at height %d", core.chain.height)
+    if thread.failure is not None:
+        raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
 
 def run(config_path: Path) -> int:
@@ -140,6 +179,9 @@ def run(config_path: Path) -> int:
     except StorageError as exc:
         log.error("cannot start: the chain database is damaged: %s", exc)
         return 3
+    except EngineFailed as exc:
+        log.error("stopped: %s", exc)
+        return 4
     with contextlib.suppress(Exception):
         logging.shutdown()
     return 0

@@ -3,10 +3,14 @@
 Bounded in count, in bytes and per sender, so no client can make the node hold
 more than the operator allowed. Signatures are checked once, at admission; the
 block producer is told which ids were verified so it does not check them again.
+
+The API admits on the event loop while the engine takes and removes on its own
+thread, so every method holds one lock (each is short and never calls out).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -27,63 +31,71 @@ class Mempool:
         self._txs: OrderedDict[bytes, tuple[Transaction, int]] = OrderedDict()
         self._bytes = 0
         self._per_sender: dict[bytes, int] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._txs)
+        with self._lock:
+            return len(self._txs)
 
     @property
     def size_bytes(self) -> int:
-        return self._bytes
+        with self._lock:
+            return self._bytes
 
     def __contains__(self, tx_id: bytes) -> bool:
-        return tx_id in self._txs
+        with self._lock:
+            return tx_id in self._txs
 
     def already_verified(self, txs: tuple[Transaction, ...] | list[Transaction]
                          ) -> frozenset[bytes]:
         """Ids of `txs` whose signature we checked at admission: same id AND the same
         signature bytes (the id does not cover the signature)."""
-        held = self._txs
-        return frozenset(tx.tx_id for tx in txs
-                         if (entry := held.get(tx.tx_id)) is not None
-                         and entry[0].signature == tx.signature)
+        with self._lock:
+            held = self._txs
+            return frozenset(tx.tx_id for tx in txs
+                             if (entry := held.get(tx.tx_id)) is not None
+                             and entry[0].signature == tx.signature)
 
     def add(self, tx: Transaction, size: int) -> None:
         """Admit an already-checked transaction, or raise TxRejected when full."""
-        tx_id = tx.tx_id
-        if tx_id in self._txs:
-            raise TxRejected("duplicate", "transaction is already pending")
-        if len(self._txs) >= self.limits.max_txs:
-            raise TxRejected("mempool_full", f"mempool holds {self.limits.max_txs} "
-                             "transactions; retry later")
-        if self._bytes + size > self.limits.max_bytes:
-            raise TxRejected("mempool_full", "mempool byte limit reached; retry later")
-        if self._per_sender.get(tx.sender, 0) >= self.limits.max_per_sender:
-            raise TxRejected("sender_limit", f"sender has {self.limits.max_per_sender} "
-                             "pending transactions; wait for some to commit")
-        self._txs[tx_id] = (tx, size)
-        self._bytes += size
-        self._per_sender[tx.sender] = self._per_sender.get(tx.sender, 0) + 1
+        with self._lock:
+            tx_id = tx.tx_id
+            if tx_id in self._txs:
+                raise TxRejected("duplicate", "transaction is already pending")
+            if len(self._txs) >= self.limits.max_txs:
+                raise TxRejected("mempool_full", f"mempool holds {self.limits.max_txs} "
+                                 "transactions; retry later")
+            if self._bytes + size > self.limits.max_bytes:
+                raise TxRejected("mempool_full", "mempool byte limit reached; retry later")
+            if self._per_sender.get(tx.sender, 0) >= self.limits.max_per_sender:
+                raise TxRejected("sender_limit", f"sender has {self.limits.max_per_sender} "
+                                 "pending transactions; wait for some to commit")
+            self._txs[tx_id] = (tx, size)
+            self._bytes += size
+            self._per_sender[tx.sender] = self._per_sender.get(tx.sender, 0) + 1
 
     def take(self, max_txs: int, max_bytes: int) -> list[Transaction]:
         """The oldest pending transactions, without removing them."""
-        picked: list[Transaction] = []
-        total = 0
-        for tx, size in self._txs.values():
-            if len(picked) >= max_txs or total + size > max_bytes:
-                break
-            picked.append(tx)
-            total += size
-        return picked
+        with self._lock:
+            picked: list[Transaction] = []
+            total = 0
+            for tx, size in self._txs.values():
+                if len(picked) >= max_txs or total + size > max_bytes:
+                    break
+                picked.append(tx)
+                total += size
+            return picked
 
     def remove(self, tx_ids: list[bytes]) -> None:
-        for tx_id in tx_ids:
-            entry = self._txs.pop(tx_id, None)
-            if entry is None:
-                continue
-            tx, size = entry
-            self._bytes -= size
-            left = self._per_sender[tx.sender] - 1
-            if left:
-                self._per_sender[tx.sender] = left
-            else:
-                del self._per_sender[tx.sender]
+        with self._lock:
+            for tx_id in tx_ids:
+                entry = self._txs.pop(tx_id, None)
+                if entry is None:
+                    continue
+                tx, size = entry
+                self._bytes -= size
+                left = self._per_sender[tx.sender] - 1
+                if left:
+                    self._per_sender[tx.sender] = left
+                else:
+                    del self._per_sender[tx.sender]

@@ -1,9 +1,10 @@
-"""The node's side of P2P: channels, who is who, transaction gossip.
+"""The node's side of P2P: who is who, a router from channels to handlers, tx gossip.
 
 P2P names peers by public key; here they become consortium members (or
-allowed observers). Transactions are gossiped in small batches so a registrar's
-burst costs a few frames, not one per transaction; each node checks a
-transaction's signature once, when it first admits it.
+allowed observers). Transactions are gossiped in batches so a registrar's burst
+costs a few frames, not one per transaction; each node checks a transaction's
+signature once, when it first admits it. Block-sync questions are answered off
+the event loop, a bounded number at a time.
 """
 
 from __future__ import annotations
@@ -15,38 +16,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from consensus import max_message_bytes
-from ledger.blocks import MAX_BLOCK_BYTES
+from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
+from ledger.identity import KeyPair
+from node.channels import CH_SYNC_RESPONSE, CH_TXS, GOSSIP_BATCH_BYTES, channels_for
 from node.config import NodeConfig
 from node.service import NodeCore
-from p2p import Channel, Limits, PeerManager
+from node.sync import serve_blocks
+from p2p import Limits, PeerManager
 
 log = logging.getLogger("senim.network")
 
-CH_CONSENSUS = 1
-CH_TXS = 2
-CH_SYNC_REQUEST = 3
-CH_SYNC_RESPONSE = 4
-CH_BLOCK = 5
 GOSSIP_FLUSH_S = 0.001
-GOSSIP_BATCH_BYTES = 1024 * 1024
-BLOCK_MESSAGE_BYTES = MAX_BLOCK_BYTES + 64 * 1024  # a block with its certificate
-
-
-def channels_for(validator_count: int) -> list[Channel]:
-    """Every channel's largest message and queue; a NewView carries up to n blocks."""
-    consensus_bytes = max_message_bytes(MAX_BLOCK_BYTES, validator_count)
-    return [
-        Channel(CH_CONSENSUS, "consensus", consensus_bytes, 512),
-        Channel(CH_TXS, "transactions", 2 * GOSSIP_BATCH_BYTES, 256),
-        Channel(CH_SYNC_REQUEST, "sync-request", 1024, 64),
-        Channel(CH_SYNC_RESPONSE, "sync-response", 4 * BLOCK_MESSAGE_BYTES, 16),
-        Channel(CH_BLOCK, "block", BLOCK_MESSAGE_BYTES, 64),
-    ]
-
+SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
 
@@ -54,17 +38,16 @@ Handler = Callable[[bytes, bytes], Awaitable[None]]
 class Network:
     """PeerManager plus member names, a channel router and the tx gossip batcher."""
 
-    def __init__(self, config: NodeConfig, genesis: Genesis, core: NodeCore) -> None:
-        self.core = core
+    def __init__(self, config: NodeConfig, genesis: Genesis, keys: KeyPair) -> None:
         self.genesis = genesis
         self.names = {m.public_key: m.name for m in genesis.members}
-        self.validator_keys = {m.public_key for m in genesis.validators}
+        self.validator_keys = frozenset(m.public_key for m in genesis.validators)
         allowed = {m.public_key for m in genesis.members} | set(config.observers)
-        allowed.discard(core.keys.public_key)
-        self.handlers: dict[int, Handler] = {CH_TXS: self._on_txs}
+        allowed.discard(keys.public_key)
+        self._handlers: dict[int, Handler] = {}
         channels = channels_for(len(genesis.validators))
         self.peers = PeerManager(
-            core.keys.seed, genesis.chain_id.encode(),
+            keys.seed, genesis.chain_id.encode(),
             listen=(config.p2p.host, config.p2p.port),
             dial=[(a.host, a.port) for a in config.peers],
             allowed=allowed, channels=channels, on_message=self._route,
@@ -73,6 +56,10 @@ class Network:
         self._outgoing: list[bytes] = []
         self._outgoing_bytes = 0
         self._flush_scheduled = False
+        self._serving = 0
+
+    def route(self, channel: int, handler: Handler) -> None:
+        self._handlers[channel] = handler
 
     async def start(self) -> None:
         await self.peers.start()
@@ -84,11 +71,28 @@ class Network:
         return self.names.get(key, "observer " + key.hex()[:12])
 
     async def _route(self, peer_key: bytes, channel: int, payload: bytes) -> None:
-        handler = self.handlers.get(channel)
+        handler = self._handlers.get(channel)
         if handler is None:
             log.debug("no handler for channel %d from %s", channel, self.name_of(peer_key))
             return
         await handler(peer_key, payload)
+
+    # ---- block sync, serving side ------------------------------------------------------
+    def serve_sync_from(self, chain: Chain) -> Handler:
+        async def serve(peer_key: bytes, payload: bytes) -> None:
+            if self._serving >= SYNC_SERVES_MAX:
+                return  # the asker times out and tries another peer
+            self._serving += 1
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    None, serve_blocks, chain, payload)
+            finally:
+                self._serving -= 1
+            if answer is None:
+                log.warning("malformed sync request from %s", self.name_of(peer_key))
+            else:
+                self.peers.send(peer_key, CH_SYNC_RESPONSE, answer)
+        return serve
 
     # ---- transaction gossip ------------------------------------------------------------
     def gossip_transactions(self, items: list[bytes]) -> None:
@@ -113,24 +117,27 @@ class Network:
                 log.warning("transaction gossip to %s dropped: its queue is full",
                             self.name_of(key))
 
-    async def _on_txs(self, peer_key: bytes, payload: bytes) -> None:
-        try:
-            items = decode(payload)
-        except MalformedInput as exc:
-            log.warning("malformed transaction gossip from %s: %s", self.name_of(peer_key), exc)
-            return
-        if not isinstance(items, list) or not all(isinstance(i, bytes) for i in items):
-            log.warning("malformed transaction gossip from %s", self.name_of(peer_key))
-            return
-        fresh = [data for data in items if not self.core.knows(data)]
-        if not fresh:
-            return
-        results = await self.core.submit(fresh, gossip=False)
-        if peer_key not in self.validator_keys:
-            # An observer's submissions reach us first: pass them to the other validators.
-            admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
-                        if refusal is None]
-            self.gossip_transactions(admitted)
+    def receive_gossip_into(self, core: NodeCore) -> Handler:
+        async def receive(peer_key: bytes, payload: bytes) -> None:
+            try:
+                items = decode(payload)
+            except MalformedInput as exc:
+                log.warning("malformed transaction gossip from %s: %s",
+                            self.name_of(peer_key), exc)
+                return
+            if not isinstance(items, list) or not all(isinstance(i, bytes) for i in items):
+                log.warning("malformed transaction gossip from %s", self.name_of(peer_key))
+                return
+            fresh = [data for data in items if not core.knows(data)]
+            if not fresh:
+                return
+            results = await core.submit(fresh, gossip=False)
+            if peer_key not in self.validator_keys:
+                # An observer's submissions reach us first: pass them to the validators.
+                admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
+                            if refusal is None]
+                self.gossip_transactions(admitted)
+        return receive
 
     # ---- status ------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:
@@ -149,3 +156,4 @@ class Network:
                 "dropped": peer.dropped,
             })
         return rows
+

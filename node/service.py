@@ -1,8 +1,8 @@
-"""The node's core, without IO: chain, mempool, admission, status and waiters.
+"""The node's service on the event loop: admission, transaction status and waiters.
 
-The daemon wires this to HTTP, P2P and a block producer. Heavy work (signature
-checks, block execution, the LevelDB batch) runs in a worker thread so the
-event loop keeps answering while a block of thousands of transactions commits.
+It holds the chain and the mempool that the engine (node/engine.py) works on.
+Ledger reads that must not race a commit run through `worker`, which the
+daemon wires to the engine's thread; consensus inputs there go first.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ledger.blocks import Block
-from ledger.chain import Chain, Execution
+from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
+from node.engine import CommitReport, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from storage.kv import KeyValueStore
@@ -31,6 +31,27 @@ log = logging.getLogger("senim.node")
 T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
 CHECK_CHUNK = 500
+WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
+
+
+class Worker(Protocol):
+    """Runs ledger reads that must not race a commit (the engine thread in the daemon)."""
+
+    async def run(self, func: Callable[..., T], *args: object) -> T: ...
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+class ThreadWorker:
+    """A worker of its own, for a core that no engine thread serves (tests, tools)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="senim-ledger")
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait)
 
 
 @dataclass(frozen=True)
@@ -53,19 +74,16 @@ class NodeCore:
         self.metrics = metrics
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
-        self.work_available = asyncio.Event()
-        # Hooks the daemon sets: consensus wants to hear of new work; the network
-        # gossips what the API admitted.
+        self._waiter_count = 0
+        # Wired by the daemon (node/daemon.py): the engine hears of new work; the
+        # network gossips what the API admitted; ledger reads run on `worker`.
         self.on_work: Callable[[], None] | None = None
         self.on_admitted: Callable[[list[bytes]], None] | None = None
-        self.head_changed = asyncio.Condition()
+        self.worker: Worker = ThreadWorker()
         self.metrics.height.set(self.chain.height)
-        # One worker thread owns every read-modify of the chain and state, so
-        # admission checks and block commits never race.
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="senim-ledger")
 
     async def in_worker(self, func: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.worker, func, *args)
+        return await self.worker.run(func, *args)
 
     # ---- admission -------------------------------------------------------------------
     def knows(self, data: bytes) -> bool:
@@ -84,22 +102,17 @@ class NodeCore:
         return self._check_rules(decode_transaction(data), signature_ok=False)
 
     def _check_rules(self, tx: Transaction, signature_ok: bool) -> Transaction:
-        ctx = BlockContext(self.chain_id, self.chain.height + 1, int(time.time() * 1000))
-        overlay = self.chain.state.overlay()
-        sender = check_envelope(overlay, tx, ctx, self.chain.is_committed, signature_ok)
-        apply_transaction(overlay, tx, sender, ctx)
+        self.chain.check_pending(tx, int(time.time() * 1000), signature_ok)
         return tx
 
     def admit_checked(self, tx: Transaction, size: int) -> None:
         if tx.tx_id in self.mempool:
             return  # resubmission of a pending transaction is harmless
-        was_empty = not len(self.mempool)
         self.mempool.add(tx, size)
-        if was_empty and self.on_work is not None:
+        if self.on_work is not None:
             self.on_work()
         self._rejected.pop(tx.tx_id, None)
         self.metrics.mempool_txs.set(len(self.mempool))
-        self.work_available.set()
 
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
@@ -158,15 +171,17 @@ class NodeCore:
 
     async def wait_for(self, tx_id: bytes, timeout_s: float) -> TxStatus:
         status = self.tx_status(tx_id)
-        if status.status != "pending" or timeout_s <= 0:
+        if status.status != "pending" or timeout_s <= 0 or self._waiter_count >= WAITERS_MAX:
             return status
         future: asyncio.Future[TxStatus] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_id, []).append(future)
+        self._waiter_count += 1
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             return self.tx_status(tx_id)
         finally:
+            self._waiter_count -= 1
             waiters = self._waiters.get(tx_id, [])
             if future in waiters:
                 waiters.remove(future)
@@ -181,61 +196,33 @@ class NodeCore:
                 if not future.done():
                     future.set_result(status)
 
-    # ---- blocks ----------------------------------------------------------------------
+    # ---- blocks (reported by the engine, on the event loop) -----------------------------
     def remember_rejected(self, tx: Transaction, reason: TxRejected) -> None:
         self._rejected[tx.tx_id] = reason
         if len(self._rejected) > REJECTED_REMEMBERED_MAX:
             self._rejected.popitem(last=False)
         self.metrics.txs_refused.labels(reason.code).inc()
 
-    def after_commit(self, execution: Execution, started: float) -> None:
-        """Bookkeeping once a block is durable: mempool, waiters, metrics, log."""
-        block = execution.block
-        committed_ids = [tx.tx_id for tx in block.transactions]
-        rejected_ids = [tx.tx_id for tx, _ in execution.rejected]
-        for tx, reason in execution.rejected:
-            self.remember_rejected(tx, reason)
-        self.mempool.remove(committed_ids + rejected_ids)
-        for tx_id in committed_ids + rejected_ids:
-            self._settle(tx_id)
-        self.metrics.height.set(block.header.height)
-        self.metrics.txs_committed.inc(len(committed_ids))
-        self.metrics.mempool_txs.set(len(self.mempool))
-        self.metrics.block_seconds.observe(time.monotonic() - started)
-        log.info("committed block %d (%s) with %d tx, %d refused, state %s",
-                 block.header.height, block.block_hash.hex()[:16], len(committed_ids),
-                 len(rejected_ids), block.header.state_root.hex()[:16])
-        if not len(self.mempool):
-            self.work_available.clear()
-
-    def drop_expired(self) -> None:
-        """After a block, pending transactions that can no longer commit are refused."""
-        height = self.chain.height + 1
-        stale = [tx for tx in self.mempool.take(len(self.mempool), 1 << 62)
-                 if tx.expires_at < height]
-        for tx in stale:
-            self.remember_rejected(tx, TxRejected("expired", "expired while pending"))
-        self.mempool.remove([tx.tx_id for tx in stale])
-        for tx in stale:
+    def after_commit(self, report: CommitReport) -> None:
+        """Bookkeeping once a block is durable: refusals, waiters, metrics, log."""
+        block = report.execution.block
+        self.refuse(report.refused)
+        for tx in block.transactions:
             self._settle(tx.tx_id)
+        self.metrics.height.set(block.header.height)
+        self.metrics.txs_committed.inc(len(block.transactions))
+        self.metrics.mempool_txs.set(len(self.mempool))
+        log.info("committed block %d (%s) with %d tx, %d refused, state %s (%s)",
+                 block.header.height, block.block_hash.hex()[:16], len(block.transactions),
+                 len(report.refused), block.header.state_root.hex()[:16], report.source)
 
-    def recheck_pending(self, limit: int) -> list[tuple[Transaction, TxRejected]]:
-        """Re-run the ledger rules for the oldest pending transactions (ledger worker)."""
-        refused: list[tuple[Transaction, TxRejected]] = []
-        for tx in self.mempool.take(limit, 1 << 62):
-            try:
-                self._check_rules(tx, signature_ok=True)
-            except TxRejected as exc:
-                refused.append((tx, exc))
-        return refused
-
-    def refuse_pending(self, refused: list[tuple[Transaction, TxRejected]]) -> None:
+    def refuse(self, refused: Refusals) -> None:
+        """Pending transactions the engine dropped: remember why, answer their waiters."""
         for tx, reason in refused:
             self.remember_rejected(tx, reason)
-        self.mempool.remove([tx.tx_id for tx, _ in refused])
-        for tx, _ in refused:
             self._settle(tx.tx_id)
-        self.metrics.mempool_txs.set(len(self.mempool))
+        if refused:
+            self.metrics.mempool_txs.set(len(self.mempool))
 
     def block_for_api(self, height: int) -> tuple[Block, bytes] | None:
         block = self.chain.get_block(height)

@@ -1,9 +1,7 @@
-"""The HTTP API in-process: a NodeCore on a tmp LevelDB, a SoloProducer, aiohttp TestServer."""
+"""The HTTP API in-process: a NodeCore on a tmp LevelDB, the real engine, aiohttp TestServer."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import random
@@ -30,7 +28,7 @@ from node.service import NodeCore
 from storage.kv import LevelDBStore
 from storage.state_tree import state_proof_from_json, verify_state_proof
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
-from tests.node.solo import SoloProducer
+from tests.node.engine_node import running_engine
 
 DEADLINE_S = 15.0
 
@@ -55,15 +53,11 @@ async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[Node]:
                                  now + 10 * YEAR_MS])])
     client = TestClient(TestServer(make_app(core, "test-node")))
     await client.start_server()
-    producer = asyncio.create_task(SoloProducer(core, 5, 1000).run())
     try:
-        yield Node(client, core, net)
+        async with running_engine(core):
+            yield Node(client, core, net)
     finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
         await client.close()
-        core.worker.shutdown(wait=True)
         kv.close()
 
 

@@ -36,6 +36,7 @@ class Network:
         self._queue: list[Packet] = []
         self._seq = 0
         self._group: dict[int, int] = {}  # node -> partition group; empty = fully connected
+        self.partition_version = 0  # changes whenever who-reaches-whom changes
 
     def send(self, now: int, source_node: int, source: ValidatorId, dests: list[int],
              data: bytes, is_commit: bool = False) -> None:
@@ -59,9 +60,11 @@ class Network:
 
     def partition(self, groups: dict[int, int]) -> None:
         self._group = dict(groups)
+        self.partition_version += 1
 
     def heal(self) -> None:
         self._group = {}
+        self.partition_version += 1
 
     def connected(self, a: int, b: int) -> bool:
         return self._group.get(a, 0) == self._group.get(b, 0)

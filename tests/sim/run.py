@@ -1,13 +1,18 @@
-"""Command-line runner: `scripts/simulate --seeds N [--start S] [--validators 4|7]`.
+"""Command-line runner: `scripts/simulate --seeds N [--start S] [--validators N] [--replica-only]`.
 
-Without --validators, seeds alternate between n = 4 and n = 7. Prints every
-failing seed with the command that reproduces it; exits 1 if any failed.
+By default it runs the node simulator (the real engine and ledger); seeds
+alternate between n = 4 and n = 7 unless --validators is given.
+`--replica-only` runs the consensus-only simulator with toy blocks instead.
+`--cost` runs fault-free consortia and prints consensus frames per committed block.
+Prints every failing seed with the command that reproduces it; exits 1 if any failed.
 """
 
 import argparse
+import logging
 import sys
 import time
 
+from tests.sim.node_sim import NodeSimulation
 from tests.sim.simulation import run_seed
 
 
@@ -15,23 +20,40 @@ def validators_for(seed: int, fixed: int | None) -> int:
     return fixed if fixed is not None else (4 if seed % 2 == 0 else 7)
 
 
+def message_cost(sizes: list[int]) -> int:
+    for n in sizes:
+        result = NodeSimulation(0, n, liveness_ticks=20_000, faults=False).run()
+        print(f"n={n}: {result.consensus_frames / max(1, result.heights):.1f} consensus "
+              f"frames per committed block ({result.heights} blocks)", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simulate", description=__doc__)
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
     parser.add_argument("--start", type=int, default=0, help="first seed")
-    parser.add_argument("--validators", type=int, choices=[4, 7], default=None)
+    parser.add_argument("--validators", type=int, default=None)
+    parser.add_argument("--replica-only", action="store_true")
+    parser.add_argument("--cost", type=int, nargs="*", metavar="N")
     args = parser.parse_args(argv)
+    logging.disable(logging.CRITICAL)
+    if args.cost is not None:
+        return message_cost(args.cost or [4, 7, 10, 16, 31])
     started = time.monotonic()
     failures = 0
     for seed in range(args.start, args.start + args.seeds):
         n = validators_for(seed, args.validators)
         try:
-            run_seed(seed, n)
+            if args.replica_only:
+                run_seed(seed, n)
+            else:
+                NodeSimulation(seed, n).run()
         except AssertionError as failure:
             failures += 1
+            flag = " --replica-only" if args.replica_only else ""
             print(f"FAILED seed {seed} (n={n}): {failure}", flush=True)
-            print(f"  reproduce: scripts/simulate --seeds 1 --start {seed} --validators {n}",
-                  flush=True)
+            print(f"  reproduce: scripts/simulate --seeds 1 --start {seed} --validators {n}"
+                  f"{flag}", flush=True)
     elapsed = time.monotonic() - started
     print(f"{args.seeds} seeds from {args.start}: {failures} failed ({elapsed:.1f}s)")
     return 1 if failures else 0

@@ -1,0 +1,394 @@
+"""The node's engine: consensus, block sync and the one commit path, without IO.
+
+Every input is a method call — a tick, a consensus frame, a sync answer, an
+announced block, new work — and runs to completion before the next, on one
+thread. The engine owns the replica (on a validator), the sync state and the
+chain; what it says to the world goes through `Outbox`. The daemon runs it on
+its own thread (`node.engine_thread`); the simulator in tests/sim calls it
+directly over an in-memory store with a simulated clock and network.
+
+Committing: consensus (`CommitBlock`) and sync (a certified block fetched or
+announced) both end in `_commit`, the only code that writes blocks.
+
+Persistence, per the contract in consensus/__init__.py: the replica's safety
+state is written at most once per replica step, before any frame of that step
+leaves (the outbox only queues frames; nothing is sent before the write), and
+when the step commits a block it goes into that block's atomic batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from consensus import (
+    Action,
+    BlockExecuted,
+    BlockProposed,
+    BlockSynced,
+    Broadcast,
+    CommitBlock,
+    Digest,
+    Event,
+    ExecuteBlock,
+    Height,
+    MessageReceived,
+    Persist,
+    ProposeBlock,
+    Rejected,
+    Replica,
+    ReplicaConfig,
+    ReportEvidence,
+    RequestSync,
+    Send,
+    Tick,
+    ValidatorId,
+    View,
+    ViewChanged,
+    WorkAvailable,
+    encode_certificate,
+    primary_for,
+)
+from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
+from ledger.chain import Chain, Execution, ProposalRules
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput, TxRejected
+from ledger.identity import KeyPair, MemberId, member_id_of
+from ledger.transactions import Transaction
+from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST
+from node.evidence import record_evidence
+from node.mempool import Mempool
+from node.sync import BlockSync
+from node.validators import ValidatorSet
+
+log = logging.getLogger("senim.engine")
+
+REPLICA_STATE_KEY = b"meta:replica"
+TICK_MS = 10  # the replica counts time in ticks of this length
+RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
+BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room left for the header and framing
+EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
+
+Refusals = list[tuple[Transaction, TxRejected]]
+
+
+class Role(Enum):
+    VALIDATOR = "validator"
+    FOLLOWER = "follower"
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """A block is durable. `refused`: pending transactions that can no longer commit."""
+
+    execution: Execution
+    refused: Refusals
+    source: str  # "consensus" or "sync"
+
+
+class Outbox(Protocol):
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None: ...
+    def committed(self, report: CommitReport) -> None: ...
+    def refused(self, refusals: Refusals) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    view_timeout_ms: int
+    max_block_txs: int
+    follower_poll_ms: int = 500
+    validator_poll_ms: int = 2_000  # a restarted validator catches up even if nobody talks
+
+
+class Engine:
+    def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool, validators: ValidatorSet,
+                 config: EngineConfig, clock_ms: Callable[[], int], outbox: Outbox,
+                 names: Mapping[bytes, str] | None = None) -> None:
+        self.keys = keys
+        self.chain = chain
+        self.mempool = mempool
+        self.validators = validators
+        self.config = config
+        self._clock_ms = clock_ms
+        self.outbox = outbox
+        self._names = dict(names or {})
+        self.me = ValidatorId(keys.member_id)
+        self.role = Role.VALIDATOR if self.me in validators.public_keys else Role.FOLLOWER
+        self._validator_keys = {key: ValidatorId(vid) for vid, key in
+                                validators.public_keys.items()}
+        self._executions: dict[bytes, Execution] = {}
+        self._connected: list[bytes] = []  # validators first, for sync to ask
+        self._connected_given: Collection[bytes] = ()
+        poll = (config.validator_poll_ms if self.role is Role.VALIDATOR
+                else config.follower_poll_ms)
+        self.sync = BlockSync(poll)
+        self.replica = self._make_replica() if self.role is Role.VALIDATOR else None
+
+    def _make_replica(self) -> Replica:
+        chain = self.chain
+        last_cert = None
+        if chain.height > 0:
+            last_cert = self.validators.certificate_for(
+                chain.get_certificate(chain.height) or b"", chain.height, chain.head_hash)
+        base_ticks = max(1, self.config.view_timeout_ms // TICK_MS)
+        config = ReplicaConfig(self.validators.chain_id, self.validators.ids, self.me,
+                               base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
+                               max_block_bytes=MAX_BLOCK_BYTES)
+        return Replica(config, self.keys.sign_raw, self.validators.verify, chain.height,
+                       chain.kv.get(REPLICA_STATE_KEY), last_cert)
+
+    # ---- inputs ------------------------------------------------------------------------
+    def tick(self, connected: Collection[bytes]) -> None:
+        """About every TICK_MS. `connected`: the authenticated peers' public keys."""
+        if connected != self._connected_given:
+            self._connected_given = connected
+            self._connected = sorted(connected,
+                                     key=lambda k: (k not in self._validator_keys, k))
+        if self.replica is not None:
+            self._run(Tick())
+        self._pump_sync()
+
+    def work_available(self) -> None:
+        if self.replica is not None and len(self.mempool):
+            self._run(WorkAvailable())
+
+    def consensus_frame(self, peer_key: bytes, payload: bytes) -> None:
+        sender = self._validator_keys.get(peer_key)
+        if self.replica is None or sender is None:
+            return  # only validators take part in consensus
+        self._run(MessageReceived(sender, payload))
+        self._pump_sync()
+
+    def sync_answer(self, peer_key: bytes, payload: bytes) -> None:
+        for data, cert in self.sync.accept(peer_key, payload, self.chain.height):
+            if not self._apply_certified(peer_key, data, cert):
+                self.sync.failed(peer_key)
+                break
+        self._pump_sync()
+
+    def block_announced(self, peer_key: bytes, payload: bytes) -> None:
+        """A validator pushed a block it just committed (followers hear these)."""
+        try:
+            data, cert = decode(payload)
+            header = Header.from_array(decode(data)[0])
+        except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
+            log.warning("malformed announced block from %s", self.name_of(peer_key))
+            return
+        if self.validators.certificate_for(cert, header.height, header.block_hash) is None:
+            log.warning("announced block from %s has no valid certificate; ignored",
+                        self.name_of(peer_key))
+        elif header.height == self.chain.height + 1:
+            self._apply_certified(peer_key, data, cert)
+        elif header.height > self.chain.height + 1:
+            self.sync.want(header.height, peer_key)  # only certified claims steer sync
+        self._pump_sync()
+
+    # ---- consensus ---------------------------------------------------------------------
+    def _run(self, first: Event) -> None:
+        """Step the replica with `first` and with every answer it leads to."""
+        assert self.replica is not None
+        events: deque[Event] = deque([first])
+        while events:
+            actions = self.replica.step(events.popleft())
+            self._perform(actions, events)
+
+    def _perform(self, actions: list[Action], events: deque[Event]) -> None:
+        persist = next((a.data for a in reversed(actions) if isinstance(a, Persist)), None)
+        commit = next((a for a in actions if isinstance(a, CommitBlock)), None)
+        durable = False
+        for action in actions:
+            if isinstance(action, Persist | CommitBlock):
+                if not durable:  # everything durable at the first of them, in one write
+                    durable = True
+                    if commit is not None:
+                        self._commit_decided(commit, persist, events)
+                    elif persist is not None:
+                        self.chain.kv.write({REPLICA_STATE_KEY: persist}, sync=True)
+            elif isinstance(action, Broadcast):
+                for key in self._validator_keys:
+                    if key != self.keys.public_key:
+                        self.outbox.send(key, CH_CONSENSUS, action.data)
+            elif isinstance(action, Send):
+                target = self.validators.public_keys.get(action.to)
+                if target is not None:
+                    self.outbox.send(target, CH_CONSENSUS, action.data)
+            elif isinstance(action, ProposeBlock):
+                self._propose(action, events)
+            elif isinstance(action, ExecuteBlock):
+                self._execute(action, events)
+            elif isinstance(action, RequestSync):
+                self.sync.want(action.target_height,
+                               self.validators.public_keys.get(action.from_validator))
+            elif isinstance(action, ReportEvidence):
+                log.warning("EVIDENCE of %s by validator %s", action.kind,
+                            self.name_of_member(action.validator))
+                record_evidence(self.chain.kv, action.kind, action.validator, action.first,
+                                action.second)
+            elif isinstance(action, Rejected):
+                log.debug("dropped consensus input from %s: %s",
+                          action.peer.hex()[:12] if action.peer else "?", action.reason)
+            elif isinstance(action, ViewChanged):
+                log.info("view %d: primary is %s", action.view, self.primary_name())
+
+    def _propose(self, action: ProposeBlock, events: deque[Event]) -> None:
+        if action.height != self.chain.height + 1:
+            return  # stale request: the head moved on
+        txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
+        # Every pending transaction had its signature checked at admission.
+        execution = self.chain.build(txs, MemberId(self.me), action.view, self._clock_ms(),
+                                     frozenset(tx.tx_id for tx in txs))
+        if execution.rejected:
+            self.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
+            self.outbox.refused(execution.rejected)
+        block = execution.block
+        self._keep_execution(block.block_hash, execution)
+        events.append(BlockProposed(action.height, action.view, Digest(block.block_hash),
+                                    block.encode()))
+
+    def _execute(self, action: ExecuteBlock, events: deque[Event]) -> None:
+        valid = False
+        try:
+            block = decode_block(action.block)
+            if block.block_hash != action.digest or block.header.height != action.height:
+                raise MalformedInput("block does not hash to the proposed digest")
+            primary = primary_for(View(block.header.view), action.height, self.validators.ids)
+            rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
+            execution = self.chain.validate(
+                block, self.mempool.already_verified(block.transactions), rules)
+            self._keep_execution(block.block_hash, execution)
+            valid = True
+        except MalformedInput as exc:
+            log.warning("refusing proposal for height %d view %d: %s", action.height,
+                        action.view, exc)
+        events.append(BlockExecuted(action.height, action.view, action.digest, valid))
+
+    def _keep_execution(self, block_hash: bytes, execution: Execution) -> None:
+        if len(self._executions) >= EXECUTIONS_KEPT_MAX:
+            self._executions.clear()  # a commit re-executes whatever it cannot find here
+        self._executions[block_hash] = execution
+
+    def _commit_decided(self, action: CommitBlock, persist: bytes | None,
+                        events: deque[Event]) -> None:
+        """Consensus decided a block: commit it with the safety state in one batch."""
+        safety: dict[bytes, bytes | None] = ({REPLICA_STATE_KEY: persist} if persist is not None
+                                            else {})
+        execution = self._executions.get(action.digest)
+        if execution is None or execution.header.previous_hash != self.chain.head_hash:
+            try:
+                block = decode_block(action.block)
+                execution = self.chain.validate(
+                    block, self.mempool.already_verified(block.transactions))
+            except MalformedInput as exc:
+                # A quorum certified a block we cannot execute: never crash over it;
+                # sync fetches a certified copy that we can.
+                log.error("certified block %d does not execute here: %s", action.height, exc)
+                if safety:
+                    self.chain.kv.write(safety, sync=True)
+                self.sync.want(action.height)
+                return
+        self._commit(execution, encode_certificate(action.certificate), safety, "consensus")
+        if len(self.mempool):
+            events.append(WorkAvailable())
+
+    # ---- sync --------------------------------------------------------------------------
+    def _pump_sync(self) -> None:
+        request = self.sync.next_request(self._clock_ms(), self.chain.height, self._connected)
+        if request is not None:
+            self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
+
+    def _apply_certified(self, peer_key: bytes, data: bytes, cert_bytes: bytes) -> bool:
+        """Check and commit one block fetched with its certificate; False if it is bad."""
+        try:
+            block = decode_block(data)
+        except MalformedInput as exc:
+            log.warning("sync: bad block from %s: %s", self.name_of(peer_key), exc)
+            return False
+        height = block.header.height
+        if height <= self.chain.height:
+            return True  # we have it already
+        if height != self.chain.height + 1:
+            return False
+        certificate = self.validators.certificate_for(cert_bytes, height, block.block_hash)
+        if certificate is None:
+            log.warning("sync: block %d from %s has no valid commit certificate; ignored",
+                        height, self.name_of(peer_key))
+            return False
+        try:
+            execution = self.chain.validate(
+                block, self.mempool.already_verified(block.transactions))
+        except MalformedInput as exc:
+            log.error("sync: certified block %d from %s does not execute here: %s", height,
+                      self.name_of(peer_key), exc)
+            return False
+        self._commit(execution, cert_bytes, {}, "sync")
+        log.info("sync: applied block %d from %s", height, self.name_of(peer_key))
+        if self.replica is not None:
+            self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate))
+            self.work_available()
+        return True
+
+    # ---- the one commit path -----------------------------------------------------------
+    def _commit(self, execution: Execution, certificate: bytes,
+                also_write: dict[bytes, bytes | None],
+                source: str) -> None:
+        self.chain.commit(execution, certificate, also_write)
+        self._executions.clear()
+        block = execution.block
+        refused: Refusals = list(execution.rejected)
+        self.mempool.remove([tx.tx_id for tx in block.transactions]
+                            + [tx.tx_id for tx, _ in refused])
+        refused += self._refuse_expired()
+        if self.role is Role.FOLLOWER:  # followers never build blocks: re-check here
+            refused += self._recheck_pending()
+        self.outbox.committed(CommitReport(execution, refused, source))
+        if self.role is Role.VALIDATOR:
+            self._announce(block.encode(), certificate)
+
+    def _refuse_expired(self) -> Refusals:
+        height = self.chain.height + 1
+        stale = [(tx, TxRejected("expired", "expired while pending"))
+                 for tx in self.mempool.take(len(self.mempool), 1 << 62)
+                 if tx.expires_at < height]
+        self.mempool.remove([tx.tx_id for tx, _ in stale])
+        return stale
+
+    def _recheck_pending(self) -> Refusals:
+        refused: Refusals = []
+        for tx in self.mempool.take(RECHECK_MAX, 1 << 62):
+            try:
+                self.chain.check_pending(tx, self._clock_ms())
+            except TxRejected as exc:
+                refused.append((tx, exc))
+        self.mempool.remove([tx.tx_id for tx, _ in refused])
+        return refused
+
+    def _announce(self, block: bytes, certificate: bytes) -> None:
+        """Push a committed block to followers, so they need not poll."""
+        payload = encode([block, certificate])
+        for key in self._connected:
+            if key not in self._validator_keys:
+                self.outbox.send(key, CH_BLOCK, payload)
+
+    # ---- status ------------------------------------------------------------------------
+    def name_of(self, key: bytes) -> str:
+        return self._names.get(member_id_of(key), "observer " + key.hex()[:12])
+
+    def name_of_member(self, member: bytes) -> str:
+        return self._names.get(member, member.hex()[:12])
+
+    def primary_name(self) -> str:
+        return self.name_of_member(self.replica.primary) if self.replica else ""
+
+    def status(self) -> dict[str, object]:
+        height = self.chain.height
+        if self.replica is None:
+            return {"mode": "follower", "height": height, "behind": self.sync.behind(height)}
+        n = len(self.validators.ids)
+        return {"mode": "pbft", "validators": n, "max_faulty": (n - 1) // 3,
+                "view": self.replica.view, "primary": self.primary_name(),
+                "phase": self.replica.phase.value, "height": height,
+                "behind": self.sync.behind(height)}

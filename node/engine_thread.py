@@ -1,0 +1,200 @@
+"""Runs the engine on a thread of its own, fed from the event loop by bounded queues.
+
+The event loop never waits on ledger work: it drops inputs into the inbox and
+goes back to its sockets. The engine thread takes ticks and consensus inputs
+first, then new-work notices, then jobs (ledger reads the API and admission
+run through `run`), so a flood of public work delays a block by at most one job.
+
+Frames and reports the engine produces during one input are handed to the
+loop in one call when the input is done: nothing the engine says leaves before
+the state it wrote for that input is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from node.engine import TICK_MS, CommitReport, Engine, Refusals
+
+log = logging.getLogger("senim.engine")
+T = TypeVar("T")
+
+INPUTS_MAX = 20_000  # consensus frames, sync answers and announced blocks waiting
+JOBS_MAX = 256  # ledger jobs from the API waiting; beyond it callers hear EngineBusy
+TICK_S = TICK_MS / 1000
+
+
+class EngineBusy(Exception):
+    """Too much public work is already waiting for the ledger: retry later."""
+
+
+Input = tuple[Callable[[bytes, bytes], None], bytes, bytes]
+
+
+@dataclass
+class _Job:
+    func: Callable[..., object]
+    args: tuple[object, ...]
+    future: asyncio.Future[object]
+
+
+@dataclass
+class _Outbox:
+    """Collects what the engine says during one input; the loop delivers it after."""
+
+    frames: list[tuple[bytes, int, bytes]] = field(default_factory=list)
+    reports: list[CommitReport | Refusals] = field(default_factory=list)
+
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self.frames.append((peer_key, channel, payload))
+
+    def committed(self, report: CommitReport) -> None:
+        self.reports.append(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        self.reports.append(refusals)
+
+
+class EngineThread:
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 send: Callable[[bytes, int, bytes], object],
+                 on_committed: Callable[[CommitReport], None],
+                 on_refused: Callable[[Refusals], None]) -> None:
+        self._loop = loop
+        self._send = send
+        self._on_committed = on_committed
+        self._on_refused = on_refused
+        self.outbox = _Outbox()
+        self.engine: Engine | None = None
+        self._cond = threading.Condition()
+        self._inputs: deque[Input] = deque()
+        self._jobs: deque[_Job] = deque()
+        self._tick_due = False
+        self._connected: Collection[bytes] = ()
+        self._work_due = False
+        self._stopping = False
+        self.dropped_inputs = 0
+        self.failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="senim-engine", daemon=True)
+
+    def start(self, engine: Engine) -> None:
+        self.engine = engine
+        self._thread.start()
+
+    # ---- from the event loop -----------------------------------------------------------
+    def tick(self, connected: Collection[bytes]) -> None:
+        with self._cond:
+            self._tick_due, self._connected = True, connected
+            self._cond.notify()
+
+    def work_available(self) -> None:
+        with self._cond:
+            self._work_due = True
+            self._cond.notify()
+
+    def offer(self, handler: Callable[[bytes, bytes], None], peer_key: bytes,
+              payload: bytes) -> None:
+        """Queue a network input; dropped when the inbox is full (the protocols cope)."""
+        with self._cond:
+            if len(self._inputs) >= INPUTS_MAX:
+                self.dropped_inputs += 1
+                return
+            self._inputs.append((handler, peer_key, payload))
+            self._cond.notify()
+
+    async def run(self, func: Callable[..., T], *args: object) -> T:
+        """Run a ledger read on the engine thread, after any consensus input waiting."""
+        future: asyncio.Future[object] = self._loop.create_future()
+        with self._cond:
+            if len(self._jobs) >= JOBS_MAX:
+                raise EngineBusy(f"{JOBS_MAX} ledger jobs already waiting")
+            self._jobs.append(_Job(func, args, future))
+            self._cond.notify()
+        return await future  # type: ignore[return-value]
+
+    async def ticker(self, connected: Callable[[], Collection[bytes]]) -> None:
+        """Drive the engine's clock until cancelled; return if the engine thread died."""
+        while self.failure is None:
+            await asyncio.sleep(TICK_S)
+            self.tick(tuple(connected()))
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if wait and self._thread.is_alive():
+            self._thread.join()
+
+    # ---- on the engine thread ----------------------------------------------------------
+    def _next(self) -> Callable[[], None] | None:
+        with self._cond:
+            while not (self._stopping or self._tick_due or self._inputs or self._work_due
+                       or self._jobs):
+                self._cond.wait()
+            engine = self.engine
+            assert engine is not None
+            if self._stopping:
+                return None
+            if self._tick_due:
+                self._tick_due = False
+                connected = self._connected
+                return lambda: engine.tick(connected)
+            if self._inputs:
+                handler, peer_key, payload = self._inputs.popleft()
+                return lambda: handler(peer_key, payload)
+            if self._work_due:
+                self._work_due = False
+                return engine.work_available
+            job = self._jobs.popleft()
+            return lambda: self._do_job(job)
+
+    def _main(self) -> None:
+        try:
+            while (step := self._next()) is not None:
+                step()
+                self._flush()
+        except BaseException as exc:  # a bug in the engine: stop the node, loudly
+            log.exception("the engine thread failed; stopping the node")
+            self.failure = exc
+
+    def _do_job(self, job: _Job) -> None:
+        try:
+            result = job.func(*job.args)
+        except Exception as exc:  # the caller decides what its job's failure means
+            self._loop.call_soon_threadsafe(_settle, job.future, None, exc)
+            return
+        self._loop.call_soon_threadsafe(_settle, job.future, result, None)
+
+    def _flush(self) -> None:
+        out = self.outbox
+        if not (out.frames or out.reports):
+            return
+        frames, reports = out.frames, out.reports
+        out.frames, out.reports = [], []
+        self._loop.call_soon_threadsafe(self._deliver, frames, reports)
+
+    def _deliver(self, frames: list[tuple[bytes, int, bytes]],
+                 reports: list[CommitReport | Refusals]) -> None:
+        for peer_key, channel, payload in frames:
+            self._send(peer_key, channel, payload)
+        for report in reports:
+            if isinstance(report, CommitReport):
+                self._on_committed(report)
+            else:
+                self._on_refused(report)
+
+
+def _settle(future: asyncio.Future[object], result: object,
+            error: BaseException | None) -> None:
+    if future.done():
+        return  # the caller gave up waiting
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,44 @@
+"""An in-process node for tests: a NodeCore driven by the real engine on its own thread.
+
+With the test consortium's single validator the engine commits alone (quorum of
+one): the same code path as a consortium's, with no P2P.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from node.engine import Engine, EngineConfig
+from node.engine_thread import EngineThread
+from node.service import NodeCore
+from node.validators import ValidatorSet
+
+
+def _no_peer(peer_key: bytes, channel: int, payload: bytes) -> None:
+    raise AssertionError("a lone validator has nobody to send to")
+
+
+@contextlib.asynccontextmanager
+async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
+                         max_block_txs: int = 1_000) -> AsyncIterator[Engine]:
+    loop = asyncio.get_running_loop()
+    thread = EngineThread(loop, _no_peer, core.after_commit, core.refuse)
+    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(core.genesis),
+                    EngineConfig(view_timeout_ms, max_block_txs),
+                    lambda: int(time.time() * 1000), thread.outbox)
+    core.worker.shutdown(wait=True)
+    core.worker = thread
+    core.on_work = thread.work_available
+    thread.start(engine)
+    ticker = asyncio.create_task(thread.ticker(lambda: ()))
+    try:
+        yield engine
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await loop.run_in_executor(None, thread.shutdown, True)
+        assert thread.failure is None, thread.failure

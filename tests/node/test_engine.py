@@ -1,0 +1,186 @@
+"""The engine in-process, input by input: sync, the one commit path, proposal checks.
+
+The test consortium has one validator (the ministry), so a block it signs is
+certified; the employer runs a follower engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import deque
+
+import pytest
+
+from consensus import (
+    BlockExecuted,
+    CommitBlock,
+    Digest,
+    Event,
+    ExecuteBlock,
+    Height,
+    View,
+    decode_certificate,
+)
+from ledger.blocks import Block
+from ledger.chain import MAX_CLOCK_BEHIND_MS, Chain, ProposalRules
+from ledger.codec import encode
+from ledger.errors import MalformedInput
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ANCHOR
+from node.channels import CH_SYNC_REQUEST
+from node.engine import CommitReport, Engine, EngineConfig, Refusals, Role
+from node.mempool import Mempool, MempoolLimits
+from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
+from node.validators import ValidatorSet
+from storage.kv import MemoryStore
+from tests.node.certificates import make_certificate
+from tests.node.conftest import Consortium, commit, make_tx, next_time
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.frames: list[tuple[bytes, int, bytes]] = []
+        self.reports: list[CommitReport] = []
+
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self.frames.append((peer_key, channel, payload))
+
+    def committed(self, report: CommitReport) -> None:
+        self.reports.append(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        del refusals
+
+
+class Clock:
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+
+def engine_for(keys: KeyPair, net: Consortium, clock: Clock) -> tuple[Engine, Recorder]:
+    recorder = Recorder()
+    engine = Engine(keys, Chain(MemoryStore(), net.genesis), Mempool(MempoolLimits(100, 1 << 20,
+                                                                                   100)),
+                    ValidatorSet.from_genesis(net.genesis), EngineConfig(1_000, 100), clock,
+                    recorder)
+    return engine, recorder
+
+
+def source_chain(net: Consortium, blocks: int) -> Chain:
+    chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(blocks):
+        commit(chain, [make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])])
+    return chain
+
+
+def tampered_but_certified(net: Consortium, chain: Chain) -> tuple[bytes, bytes]:
+    """The next block after `chain` with a lying state root, signed by the validator."""
+    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    execution = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
+    header = dataclasses.replace(execution.header, state_root=os.urandom(32))
+    block = Block(header, execution.block.transactions)
+    cert = make_certificate(net.ministry, chain.chain_id, header.height, 0, block.block_hash)
+    return block.encode(), cert
+
+
+def test_sync_takes_answers_only_from_the_peer_it_asked(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    assert follower.role is Role.FOLLOWER
+    source = source_chain(net, 3)
+    asked, other = net.ministry.public_key, net.university.public_key
+    follower.tick([other, asked])
+    peer, channel, request = out.frames[-1]
+    assert (peer, channel) == (asked, CH_SYNC_REQUEST)  # validators are asked first
+    answer = serve_blocks(source, request)
+    assert answer is not None
+    follower.sync_answer(other, answer)
+    assert follower.chain.height == 0
+    follower.sync_answer(asked, answer)
+    assert follower.chain.height == 3
+    assert [r.source for r in out.reports] == ["sync"] * 3
+    follower.sync_answer(asked, answer)  # a second copy is no longer an open question
+    assert follower.chain.height == 3
+
+
+def test_a_certified_block_that_does_not_execute_is_refused_and_the_peer_passed_over(
+        net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == liar
+    data, cert = tampered_but_certified(net, follower.chain)
+    follower.sync_answer(liar, encode([1, [[data, cert]]]))
+    assert follower.chain.height == 0 and not out.reports
+    clock.now_ms += 600  # the next poll asks someone else
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+
+
+def test_a_silent_peer_is_passed_over_after_the_timeout(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    silent, other = net.ministry.public_key, net.university.public_key
+    follower.tick([silent, other])
+    assert len(out.frames) == 1
+    clock.now_ms += RESPONSE_TIMEOUT_MS - 1
+    follower.tick([silent, other])
+    assert len(out.frames) == 1  # still waiting for the answer
+    clock.now_ms += 1
+    follower.tick([silent, other])
+    assert out.frames[-1][0] == other
+
+
+def test_a_decided_block_that_does_not_execute_triggers_sync(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms)
+    validator, out = engine_for(net.ministry, net, clock)
+    assert validator.role is Role.VALIDATOR
+    data, cert = tampered_but_certified(net, validator.chain)
+    certificate = decode_certificate(cert)
+    events: deque[Event] = deque()
+    validator._perform([CommitBlock(Height(1), certificate.digest, data, certificate)], events)
+    assert validator.chain.height == 0 and not out.reports
+    assert validator.sync.target_height == 1
+
+
+def test_a_back_dated_proposal_is_refused(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS)
+    validator, _ = engine_for(net.ministry, net, clock)
+    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    old = clock.now_ms - MAX_CLOCK_BEHIND_MS - 1
+    block = validator.chain.build([tx], net.ministry.member_id, 0, old).block
+    events: deque[Event] = deque()
+    validator._perform([ExecuteBlock(Height(1), View(0), Digest(block.block_hash),
+                                     block.encode())], events)
+    assert list(events) == [BlockExecuted(Height(1), View(0), Digest(block.block_hash), False)]
+    fresh = validator.chain.build([tx], net.ministry.member_id, 0, clock.now_ms).block
+    validator._perform([ExecuteBlock(Height(1), View(0), Digest(fresh.block_hash),
+                                     fresh.encode())], events)
+    assert events[-1] == BlockExecuted(Height(1), View(0), Digest(fresh.block_hash), True)
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"time_ms": -MAX_CLOCK_BEHIND_MS - 1}, "too far in the past"),
+    ({"time_ms": 31_000}, "too far in the future"),
+    ({"proposer": "university"}, "primary of its view"),
+    ({"view": 1}, "primary of its view"),
+])
+def test_proposal_rules_live_in_the_one_validity_check(net: Consortium, change: dict[str, object],
+                                                       match: str) -> None:
+    chain = Chain(MemoryStore(), net.genesis)
+    now = net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS
+    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    proposer = net.university if change.get("proposer") else net.ministry
+    offset = change.get("time_ms", 0)
+    assert isinstance(offset, int)
+    view = int(str(change.get("view", 0)))
+    block = chain.build([tx], proposer.member_id, view, now + offset).block
+    rules = ProposalRules(net.ministry.member_id, 0, now)
+    with pytest.raises(MalformedInput, match=match):
+        chain.validate(block, proposal=rules)
+    assert chain.height == 0

@@ -1,0 +1,169 @@
+"""A Byzantine validator for the node simulator: a real engine whose traffic is rewritten.
+
+Modes (drawn from the seed):
+- "equivocate": as primary, sends different real ledger blocks to different peers
+  (sometimes both to one peer, which must become evidence), sometimes a block whose
+  state root lies; sends conflicting prepares and commits.
+- "forge": keeps behaving, and adds junk, bad signatures, messages signed as
+  other validators, view changes and new views with forged proofs, and commit
+  proofs with forged certificates.
+- "bad_sync": behaves in consensus but lies when asked for blocks: garbage,
+  blocks under another block's certificate, tampered transactions, made-up
+  heights, or silence.
+It only holds its own key, so anything it signs as someone else never verifies.
+"""
+
+import dataclasses
+import random
+
+from consensus import (
+    Commit,
+    CommitCertificate,
+    CommitProof,
+    Digest,
+    Height,
+    Message,
+    NewView,
+    Prepare,
+    PreparedCertificate,
+    PrePrepare,
+    SignedMessage,
+    ValidatorId,
+    View,
+    ViewChange,
+    decode_signed,
+    encode_signed,
+    message_signing_bytes,
+)
+from consensus.errors import MalformedMessage
+from ledger.blocks import Block, decode_block
+from ledger.chain import Chain
+from ledger.codec import encode
+from ledger.errors import MalformedInput
+from ledger.identity import KeyPair, MemberId
+from node.sync import serve_blocks
+
+MODES = ("equivocate", "forge", "bad_sync")
+
+
+class ByzantineNode:
+    def __init__(self, rng: random.Random, mode: str, keys: KeyPair,
+                 validators: tuple[ValidatorId, ...], chain_id: bytes) -> None:
+        self._rng = rng
+        self.mode = mode
+        self._keys = keys
+        self._me = ValidatorId(keys.member_id)
+        self._others = [v for v in validators if v != self._me]
+        self._validators = validators
+        self._chain_id = chain_id
+
+    # -- consensus frames ------------------------------------------------------------------
+    def rewrite(self, chain: Chain, data: bytes, peers: list[ValidatorId]
+                ) -> list[tuple[ValidatorId, bytes]]:
+        """What actually goes out when the engine sends `data` to `peers`."""
+        sends = [(peer, data) for peer in peers]
+        if self.mode == "equivocate":
+            sends = self._equivocate(chain, data, peers)
+        if self.mode == "forge" and self._rng.random() < 0.05:
+            sends += [(peer, forged) for forged in self._forgeries() for peer in peers]
+        return sends
+
+    def _equivocate(self, chain: Chain, data: bytes, peers: list[ValidatorId]
+                    ) -> list[tuple[ValidatorId, bytes]]:
+        try:
+            message = decode_signed(data).message
+        except MalformedMessage:
+            return [(peer, data) for peer in peers]
+        fake: bytes | None = None
+        if isinstance(message, PrePrepare):
+            fake = self._alternative_proposal(chain, message)
+        elif isinstance(message, Prepare | Commit) and self._rng.random() < 0.3:
+            other = type(message)(message.view, message.height, self._random_digest())
+            fake = encode_signed(self._sign(other))
+        if fake is None:
+            return [(peer, data) for peer in peers]
+        sends: list[tuple[ValidatorId, bytes]] = []
+        for peer in peers:
+            choice = self._rng.random()
+            if choice < 0.15:
+                sends += [(peer, data), (peer, fake)]
+            else:
+                sends.append((peer, data if choice < 0.55 else fake))
+        return sends
+
+    def _alternative_proposal(self, chain: Chain, real: PrePrepare) -> bytes | None:
+        try:
+            block = decode_block(real.block)
+        except MalformedInput:
+            return None
+        if block.header.height != chain.height + 1:
+            return None
+        txs = list(reversed(block.transactions))[:-1] if block.transactions else []
+        execution = chain.build(txs, MemberId(self._me), real.view, block.header.time_ms + 1)
+        alternative = execution.block
+        if self._rng.random() < 0.3:  # a state root no honest execution reaches
+            header = dataclasses.replace(alternative.header, state_root=self._rng.randbytes(32))
+            alternative = Block(header, alternative.transactions)
+        proposal = PrePrepare(real.view, real.height, Digest(alternative.block_hash),
+                              alternative.encode())
+        return encode_signed(self._sign(proposal))
+
+    # -- sync answers ----------------------------------------------------------------------
+    def answer_sync(self, chain: Chain, request: bytes) -> bytes | None:
+        honest = serve_blocks(chain, request)
+        if self.mode != "bad_sync" or honest is None:
+            return honest
+        lie = self._rng.randrange(6)
+        blocks = [[chain.get_block_bytes(h) or b"", chain.get_certificate(h) or b""]
+                  for h in range(1, chain.height + 1)]
+        if lie == 0:
+            return None  # silence: the asker must time out and ask someone else
+        if lie == 1:
+            return self._rng.randbytes(self._rng.randint(0, 64))
+        if lie == 2:  # a real block under the wrong height's certificate
+            if len(blocks) >= 2:
+                return encode([chain.height, [[blocks[-1][0], blocks[-2][1]]]])
+            return encode([chain.height + 50, []])
+        if lie == 3:  # transactions tampered with, certificate kept
+            if blocks:
+                data = bytearray(blocks[-1][0])
+                data[-1] ^= 0x01
+                return encode([chain.height, [[bytes(data), blocks[-1][1]]]])
+            return encode([10_000_000, []])
+        if lie == 4:
+            return encode([10_000_000, []])  # a made-up height and nothing to show for it
+        return honest
+
+    # -- forgeries -------------------------------------------------------------------------
+    def _forgeries(self) -> list[bytes]:
+        victim = self._rng.choice(self._others)
+        view = View(self._rng.randint(1, 50))
+        height = Height(self._rng.randint(1, 30))
+        digest = self._random_digest()
+        proposal = PrePrepare(view, height, digest, b"forged block")
+        forged_prepares = tuple(self._as(v, Prepare(view, height, digest)) for v in self._others)
+        forged_cert = PreparedCertificate(self._as(victim, proposal), forged_prepares)
+        change = ViewChange(View(view + 1), height, forged_cert)
+        forged_changes = tuple(self._as(v, change) for v in self._validators)
+        new_view = NewView(View(view + 1), height, forged_changes, None)
+        certificate = CommitCertificate(Height(height + 3), view, digest,
+                                        tuple(sorted((v, bytes(64)) for v in self._validators)))
+        return [
+            self._rng.randbytes(self._rng.randint(0, 80)),
+            encode_signed(SignedMessage(self._me, Prepare(view, height, digest), bytes(64))),
+            encode_signed(self._as(victim, Commit(view, height, digest))),
+            encode_signed(self._sign(change)),
+            encode_signed(self._sign(new_view)),
+            encode_signed(self._sign(CommitProof(certificate))),
+        ]
+
+    def _as(self, claimed: ValidatorId, message: Message) -> SignedMessage:
+        """A message claiming to be from `claimed` but signed with our own key."""
+        signature = self._keys.sign_raw(message_signing_bytes(self._chain_id, message))
+        return SignedMessage(claimed, message, signature)
+
+    def _sign(self, message: Message) -> SignedMessage:
+        return self._as(self._me, message)
+
+    def _random_digest(self) -> Digest:
+        return Digest(self._rng.randbytes(32))

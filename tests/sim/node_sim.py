@@ -1,0 +1,449 @@
+"""Deterministic simulation of a consortium running the REAL node engine.
+
+Each validator is a `node.engine.Engine` over the real ledger (`ledger.chain`) on
+an in-memory store, with a simulated clock and network: the same engine the
+daemon runs on its thread. One `random.Random(seed)` draws everything: the fault
+plan, message loss, delay, duplication and reordering, partitions, crashes (at
+any store write or frame send, so only what was written survives), and a
+Byzantine validator that equivocates, forges, or lies when asked for blocks, or
+a twin. Safety is checked after every input; then the network heals, crashed
+nodes restart, and every honest node must commit every submitted transaction.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+from consensus import (
+    Commit,
+    MalformedMessage,
+    NewView,
+    Prepare,
+    PrePrepare,
+    SignedMessage,
+    ValidatorId,
+    ViewChange,
+    decode_signed,
+)
+from ledger.chain import Chain
+from ledger.errors import TxRejected
+from ledger.genesis import Genesis, GenesisMember
+from ledger.identity import KeyPair
+from ledger.transactions import KIND_ANCHOR, Transaction, build_transaction
+from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
+from node.engine import TICK_MS, CommitReport, Engine, EngineConfig, Refusals
+from node.evidence import list_evidence
+from node.mempool import Mempool, MempoolLimits
+from node.sync import serve_blocks
+from node.validators import ValidatorSet
+from storage.kv import MemoryStore
+from tests.sim.network import Network, NetworkFaults
+from tests.sim.node_byzantine import MODES, ByzantineNode
+
+CHAIN_ID = "senim-sim"
+GENESIS_MS = 1_700_000_000_000
+MAX_TXS_PER_BLOCK = 6
+MAX_SUBMITTED_TXS = 24
+CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
+
+
+class SafetyViolation(AssertionError):
+    """An invariant broke; the message says which and when."""
+
+
+class LivenessFailure(AssertionError):
+    """Honest nodes did not all commit every transaction within the bound."""
+
+
+class SimulatedCrash(Exception):
+    """Raised inside a node's IO: the process dies there, memory lost, store kept."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    network: NetworkFaults
+    partitions: bool
+    crashes: bool
+    byzantine: str | None
+    twin: bool
+
+    @staticmethod
+    def draw(rng: random.Random, validators: int) -> "FaultPlan":
+        network = NetworkFaults(loss=rng.choice([0.0, 0.02, 0.1, 0.25]),
+                                duplicate=rng.choice([0.0, 0.05, 0.2]),
+                                delay_ticks_max=rng.choice([2, 6, 15]),
+                                commit_loss=rng.choice([0.0, 0.0, 0.5]))
+        byzantine = rng.choice([None, None, *MODES]) if validators >= 4 else None
+        twin = validators >= 4 and rng.random() < 0.25 and (byzantine is None or validators >= 7)
+        return FaultPlan(network, rng.random() < 0.4, rng.random() < 0.5, byzantine, twin)
+
+
+class CrashingStore(MemoryStore):
+    """The node's disk. A write either happens whole or the node dies just before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash: SimNode | None = None
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        if self.crash is not None:
+            self.crash.maybe_crash()
+        super().write(puts, sync)
+
+
+@dataclass
+class SimNode:
+    index: int
+    keys: KeyPair
+    honest: bool
+    rng: random.Random
+    store: CrashingStore = field(default_factory=CrashingStore)
+    engine: Engine | None = None
+    byzantine: ByzantineNode | None = None
+    incarnation: int = 0
+    down_until: int = 0
+    crashes_enabled: bool = False
+    outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
+    committed: list[CommitReport] = field(default_factory=list)
+
+    @property
+    def validator(self) -> ValidatorId:
+        return ValidatorId(self.keys.member_id)
+
+    def maybe_crash(self) -> None:
+        if self.crashes_enabled and self.honest and self.rng.random() < CRASH_PER_IO:
+            raise SimulatedCrash
+
+    # Outbox: frames go out at once (a crash can fall between two of them).
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self.maybe_crash()
+        self.outgoing.append((peer_key, channel, payload))
+
+    def committed_block(self, report: CommitReport) -> None:
+        self.committed.append(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        del refusals
+
+
+class _Outbox:
+    def __init__(self, node: SimNode) -> None:
+        self._node = node
+
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self._node.send(peer_key, channel, payload)
+
+    def committed(self, report: CommitReport) -> None:
+        self._node.committed_block(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        self._node.refused(refusals)
+
+
+@dataclass(frozen=True)
+class Result:
+    seed: int
+    validators: int
+    plan: FaultPlan
+    ticks: int
+    heights: int
+    txs: int
+    consensus_frames: int
+
+
+class NodeSimulation:
+    def __init__(self, seed: int, validators: int = 4, safety_ticks: int = 700,
+                 liveness_ticks: int = 3000, faults: bool = True) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self.plan = FaultPlan.draw(self._rng, validators)
+        if not faults:
+            self.plan = FaultPlan(NetworkFaults(), False, False, None, False)
+        self._safety_ticks = safety_ticks if faults else 0
+        self._liveness_ticks = liveness_ticks
+        self._keys = [KeyPair.from_seed(b"sim-validator-%04d" % i + bytes(14))
+                      for i in range(validators)]
+        self._client = KeyPair.from_seed(b"sim-registrar".ljust(32, b"."))
+        self.genesis = self._make_genesis()
+        self._validators = ValidatorSet.from_genesis(self.genesis)
+        self._network = Network(self._rng, self.plan.network)
+        self._now = 0
+        self._submitted: list[Transaction] = []
+        self._decided: dict[int, bytes] = {}
+        self._votes: dict[tuple[ValidatorId, str, int, int], bytes] = {}
+        self._max_view: dict[int, int] = {}
+        self._faults_on = faults
+        self.consensus_frames = 0
+        self.nodes = self._make_nodes()
+        self._by_key: dict[bytes, list[int]] = {}
+        for node in self.nodes:
+            self._by_key.setdefault(node.keys.public_key, []).append(node.index)
+        self._connected_cache: dict[tuple[int, tuple[bool, ...], int], tuple[bytes, ...]] = {}
+        self._faulty = {n.validator for n in self.nodes if not n.honest}
+        for node in self.nodes:
+            self._start(node)
+
+    def _make_genesis(self) -> Genesis:
+        members = [GenesisMember(f"Validator {i}", "ministry", k.public_key, True, "", "")
+                   for i, k in enumerate(self._keys)]
+        members.append(GenesisMember("Registrar", "university", self._client.public_key,
+                                     False, "", ""))
+        return Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
+
+    def _make_nodes(self) -> list[SimNode]:
+        nodes = [SimNode(i, k, True, self._rng) for i, k in enumerate(self._keys)]
+        if self.plan.byzantine is not None:
+            bad = nodes[self._rng.randrange(len(nodes))]
+            bad.honest = False
+            bad.byzantine = ByzantineNode(self._rng, self.plan.byzantine, bad.keys,
+                                          self._validators.ids, CHAIN_ID.encode())
+        if self.plan.twin:
+            original = self._rng.choice([n for n in nodes if n.honest])
+            original.honest = False
+            nodes.append(SimNode(len(nodes), original.keys, False, self._rng))
+        for node in nodes:
+            node.store.crash = node
+            node.crashes_enabled = self._faults_on and self.plan.crashes
+        return nodes
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self) -> Result:
+        while self._now < self._safety_ticks:
+            self._advance_one_tick()
+            self._inject_faults()
+        self._stop_faults()
+        deadline = self._now + self._liveness_ticks
+        while not self._converged():
+            if self._now >= deadline:
+                raise LivenessFailure(self._describe("liveness: not converged"))
+            self._advance_one_tick()
+        self._check_evidence()
+        heights = min(n.engine.chain.height for n in self._honest() if n.engine)
+        return Result(self.seed, len(self._keys), self.plan, self._now, heights,
+                      len(self._submitted), self.consensus_frames)
+
+    def now_ms(self) -> int:
+        return GENESIS_MS + self._now * TICK_MS
+
+    def _advance_one_tick(self) -> None:
+        self._now += 1
+        for node in self.nodes:
+            if node.engine is None and 0 < node.down_until <= self._now:
+                self._start(node)
+        for packet in self._network.due(self._now):
+            dest = self.nodes[packet.dest]
+            if dest.engine is not None and self._network.connected(packet.origin, packet.dest):
+                sender = self.nodes[packet.origin].keys.public_key
+                self._deliver(dest, sender, packet.data[0], packet.data[1:])
+        up = tuple(n.engine is not None for n in self.nodes)
+        for node in self.nodes:
+            if node.engine is not None:
+                engine = node.engine
+                connected = self._connected_keys(node, up)
+                self._input(node, lambda e=engine, c=connected: e.tick(c))
+
+    def _connected_keys(self, node: SimNode, up: tuple[bool, ...]) -> tuple[bytes, ...]:
+        key = (node.index, up, self._network.partition_version)
+        cached = self._connected_cache.get(key)
+        if cached is None:
+            cached = tuple(n.keys.public_key for n in self.nodes
+                           if n is not node and up[n.index]
+                           and self._network.connected(n.index, node.index))
+            if len(self._connected_cache) > 10_000:
+                self._connected_cache.clear()
+            self._connected_cache[key] = cached
+        return cached
+
+    def _deliver(self, node: SimNode, sender: bytes, channel: int, payload: bytes) -> None:
+        engine = node.engine
+        assert engine is not None
+        if channel == CH_CONSENSUS:
+            self._input(node, lambda: engine.consensus_frame(sender, payload))
+        elif channel == CH_SYNC_RESPONSE:
+            self._input(node, lambda: engine.sync_answer(sender, payload))
+        elif channel == CH_BLOCK:
+            self._input(node, lambda: engine.block_announced(sender, payload))
+        elif channel == CH_SYNC_REQUEST:
+            if node.byzantine is not None:
+                answer = node.byzantine.answer_sync(engine.chain, payload)
+            else:
+                answer = serve_blocks(engine.chain, payload)
+            if answer is not None:
+                self._transmit(node, [(sender, CH_SYNC_RESPONSE, answer)])
+
+    def _input(self, node: SimNode, call: "object") -> None:
+        """One input to a node's engine, then its frames out and the invariants checked."""
+        assert callable(call)
+        try:
+            call()
+        except SimulatedCrash:
+            node.outgoing.clear()  # frames not yet handed over die with the process
+            self._crash(node)
+            return
+        finally:
+            self._check_commits(node)
+        frames, node.outgoing = node.outgoing, []
+        self._transmit(node, frames)
+        if node.engine is not None and node.engine.replica is not None and node.honest:
+            spoken = self._max_view.get(node.index, 0)
+            if node.engine.replica.view < spoken:
+                self._violation(f"view went back from {spoken} to {node.engine.replica.view}")
+
+    def _transmit(self, node: SimNode, frames: list[tuple[bytes, int, bytes]]) -> None:
+        for peer_key, channel, payload in frames:
+            dests = [i for i in self._by_key.get(peer_key, ()) if i != node.index]
+            if channel == CH_CONSENSUS:
+                self._send_consensus(node, peer_key, dests, payload)
+            else:
+                self._network.send(self._now, node.index, node.validator, dests,
+                                   bytes([channel]) + payload)
+
+    def _send_consensus(self, node: SimNode, peer_key: bytes, dests: list[int],
+                        payload: bytes) -> None:
+        sends = [(peer_key, payload)]
+        if node.byzantine is not None and node.engine is not None:
+            peer = ValidatorId(self.nodes[dests[0]].keys.member_id) if dests else None
+            if peer is None:
+                return
+            rewritten = node.byzantine.rewrite(node.engine.chain, payload, [peer])
+            sends = [(peer_key, data) for _, data in rewritten]
+        for _, data in sends:
+            signed = None
+            try:
+                signed = decode_signed(data)
+            except MalformedMessage:
+                if node.honest:
+                    self._violation("an honest node sent a frame that does not decode")
+            if node.honest and signed is not None:
+                self._check_no_double_vote(node, signed)
+                self.consensus_frames += 1
+            message = signed.message if signed is not None else None
+            self._network.send(self._now, node.index, node.validator, dests,
+                               bytes([CH_CONSENSUS]) + data, is_commit=isinstance(message, Commit))
+
+    # -- faults ----------------------------------------------------------------------------
+    def _inject_faults(self) -> None:
+        rng = self._rng
+        if len(self._submitted) < MAX_SUBMITTED_TXS and rng.random() < 0.06:
+            self._submit()
+        if self.plan.partitions and rng.random() < 0.01:
+            if rng.random() < 0.5:
+                self._network.heal()
+            else:
+                self._network.partition({n.index: rng.randrange(2) for n in self.nodes})
+        if self.plan.crashes and rng.random() < 0.006:
+            up = [n for n in self.nodes if n.honest and n.engine is not None]
+            down = len(self.nodes) - len(up)
+            if up and down < len(self.nodes) // 2:
+                self._crash(rng.choice(up))
+
+    def _submit(self) -> None:
+        tx = build_transaction(self._client, CHAIN_ID, KIND_ANCHOR,
+                               [self._rng.randbytes(32)], expires_at=100_000)
+        self._submitted.append(tx)
+        for node in self.nodes:
+            if node.engine is not None:
+                self._admit(node, [tx])
+
+    def _admit(self, node: SimNode, txs: list[Transaction]) -> None:
+        """What the API and gossip do: check against the committed state, then pend."""
+        engine = node.engine
+        assert engine is not None
+        for tx in txs:
+            if engine.chain.is_committed(tx.tx_id) or tx.tx_id in engine.mempool:
+                continue
+            try:
+                engine.chain.check_pending(tx, self.now_ms(), signature_ok=False)
+            except TxRejected as refusal:
+                self._violation(f"a node refused a good transaction: {refusal.message}")
+            engine.mempool.add(tx, len(tx.encode()))
+        self._input(node, engine.work_available)
+
+    def _crash(self, node: SimNode) -> None:
+        node.engine = None
+        node.incarnation += 1
+        node.down_until = self._now + self._rng.randint(10, 300)
+
+    def _start(self, node: SimNode) -> None:
+        node.store.crash = None  # opening the store (and writing genesis) is not a fault point
+        chain = Chain(node.store, self.genesis)
+        node.store.crash = node
+        mempool = Mempool(MempoolLimits(10_000, 64 << 20, 10_000))
+        node.engine = Engine(node.keys, chain, mempool, self._validators,
+                             EngineConfig(view_timeout_ms=200, max_block_txs=MAX_TXS_PER_BLOCK,
+                                          follower_poll_ms=500, validator_poll_ms=2_000),
+                             self.now_ms, _Outbox(node),
+                             {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
+        node.down_until = 0
+        # Clients retry what has not committed: the restarted node hears of it again.
+        pending = [tx for tx in self._submitted if not chain.is_committed(tx.tx_id)]
+        if pending:
+            self._admit(node, pending)
+
+    def _stop_faults(self) -> None:
+        self._faults_on = False
+        self._network.faults = NetworkFaults()
+        self._network.heal()
+        for node in self.nodes:
+            node.crashes_enabled = False
+            if node.engine is None:
+                self._start(node)
+        self._submit()  # fresh work, so every node has something to agree on
+
+    # -- invariants ------------------------------------------------------------------------
+    def _check_commits(self, node: SimNode) -> None:
+        reports, node.committed = node.committed, []
+        if not node.honest:
+            return
+        for report in reports:
+            header = report.execution.header
+            decided = self._decided.setdefault(header.height, header.block_hash)
+            if decided != header.block_hash:
+                self._violation(f"two different blocks committed at height {header.height}")
+
+    def _check_no_double_vote(self, node: SimNode, signed: SignedMessage) -> None:
+        message, view = signed.message, 0
+        if isinstance(message, PrePrepare | Prepare | Commit):
+            kind = "commit" if isinstance(message, Commit) else "vote"
+            key = (signed.sender, kind, message.height, message.view)
+            if self._votes.setdefault(key, message.digest) != message.digest:
+                self._violation(f"honest validator signed two blocks at {key[2:]} ({kind})")
+            view = message.view
+        elif isinstance(message, ViewChange):
+            view = message.new_view
+        elif isinstance(message, NewView):
+            view = message.view
+        self._max_view[node.index] = max(self._max_view.get(node.index, 0), view)
+
+    def _check_evidence(self) -> None:
+        honest_ids = {n.validator.hex() for n in self.nodes if n.validator not in self._faulty}
+        for node in self._honest():
+            for row in list_evidence(node.store):
+                if row["validator"] in honest_ids:
+                    self._violation(f"evidence ({row['kind']}) against an honest validator")
+
+    def _honest(self) -> list[SimNode]:
+        return [n for n in self.nodes if n.honest]
+
+    def _converged(self) -> bool:
+        for node in self._honest():
+            if node.engine is None:
+                return False
+            if not all(node.engine.chain.is_committed(tx.tx_id) for tx in self._submitted):
+                return False
+        return True
+
+    def _violation(self, what: str) -> None:
+        raise SafetyViolation(self._describe(what))
+
+    def _describe(self, what: str) -> str:
+        status = ", ".join(
+            f"#{n.index}{'' if n.honest else '(faulty)'}:"
+            + (f"h{n.engine.chain.height}/v{n.engine.replica.view if n.engine.replica else '-'}"
+               if n.engine else "down")
+            for n in self.nodes)
+        return (f"seed {self.seed} (n={len(self._keys)}) at tick {self._now}: {what}\n"
+                f"  plan: {self.plan}\n  nodes: {status}; txs submitted {len(self._submitted)}")
+
+
+def run_node_seed(seed: int, validators: int = 4) -> Result:
+    return NodeSimulation(seed, validators).run()
