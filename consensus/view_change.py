@@ -77,7 +77,7 @@ class ViewChangeHandling(ReplicaState):
         if change.new_view <= self._view and self._phase is not Phase.VIEW_CHANGE:
             self._help_peer_behind_in_view(signed.sender, out)
         views = self._log.view_change_views(exclude=self._id)
-        weak_quorum = self._config.max_faulty + 1
+        weak_quorum = self._members.weak_quorum
         if len(views) >= weak_quorum and views[weak_quorum - 1] > self._view:
             # At least one honest replica wants a later view: join it, or we may stall.
             self._start_view_change(views[weak_quorum - 1], out)
