@@ -2,8 +2,9 @@
 
 `Replica` (replica.py) is built in two layers on this one: `ViewChangeHandling`
 (view_change.py) and the normal case with dispatch and catch-up (replica.py).
-All three share one set of fields, defined and restored here, so that a
-restarted replica and a running one cannot disagree on what the state is.
+View change reads and writes nearly every field (view, phase, vote, log,
+timers), so the layers share one object's fields, defined and restored here,
+rather than pass them between separate objects.
 """
 
 from enum import Enum
