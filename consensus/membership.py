@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from consensus.certificate import Verifier
 from consensus.messages import SignedMessage, message_signing_bytes
-from consensus.quorum import primary_for, quorum_size
+from consensus.quorum import primary_for, quorum_size, weak_quorum_size
 from consensus.types import Height, ValidatorId, View
 
 
@@ -24,8 +24,9 @@ class Membership:
     def quorum(self) -> int:
         return quorum_size(len(self.validators))
 
-    def is_member(self, validator: ValidatorId) -> bool:
-        return validator in self.validators
+    @property
+    def weak_quorum(self) -> int:
+        return weak_quorum_size(len(self.validators))
 
     def primary(self, view: View, height: Height) -> ValidatorId:
         return primary_for(view, height, self.validators)

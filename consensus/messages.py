@@ -14,7 +14,6 @@ from consensus.codec import (
     as_bytes,
     as_list,
     as_uint,
-    encode_vote_fields,
     fail,
     pack,
     signing_bytes,
@@ -229,9 +228,3 @@ class _Decoder:
         changes = tuple(self.signed(raw, Kind.VIEW_CHANGE) for raw in raw_changes)
         proposal = None if fields[4] is None else self.signed(fields[4], Kind.PRE_PREPARE)
         return NewView(view, height, changes, proposal)
-
-
-def vote_signing_bytes(chain_id: bytes, kind: Kind, view: View, height: Height,
-                       digest: Digest) -> bytes:
-    """Signing bytes of a Prepare or Commit without building the dataclass."""
-    return signing_bytes(chain_id, encode_vote_fields(kind, view, height, digest))

@@ -13,11 +13,6 @@ from typing import Protocol
 import plyvel
 
 
-class WriteBatch(Protocol):
-    def put(self, key: bytes, value: bytes) -> None: ...
-    def delete(self, key: bytes) -> None: ...
-
-
 class KeyValueStore(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
@@ -28,7 +23,7 @@ class KeyValueStore(Protocol):
 
 
 class LevelDBStore:
-    """LevelDB through plyvel. `write` is one WriteBatch, synced by default."""
+    """LevelDB through plyvel. `write` is one LevelDB write batch, synced by default."""
 
     # A state proof reads one node per tree level; the lower levels of a large
     # tree miss our node cache, so LevelDB's own block cache and a bloom filter

@@ -11,13 +11,8 @@ Persistence is incremental and position-addressed, under the caller's prefix P:
     P + b"n" + bits + depth (2 bytes) the node at that position (65 bytes)
     P + b"v" + key                    the value itself
 
-A node's position is its depth and the first `depth` bits of the paths below
-it (stored as ceil(depth/8) bytes, unused low bits zero), so an update
-overwrites nodes in place and deletes the ones it removes: no garbage
-collection, no replay at start-up. Bits before depth keeps the lower levels
-of a subtree next to each other on disk, so the few levels of a walk that
-miss the cache mostly land in one LevelDB block. Every node read from disk
-is hashed and checked against the hash its parent holds.
+A node's position (its depth and the bits of the paths below it) is its
+address, so an update overwrites nodes in place: see `storage.state_nodes`.
 
 Execution: `overlay()` gives a throw-away view; `commit(overlay)` returns the
 KV writes that make it durable, which the caller puts in its block's single
@@ -27,43 +22,45 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Iterator
 from enum import Enum
 from operator import itemgetter
-from typing import NewType
 
 from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
 from storage.kv import KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
-    PATH_BITS,
     ProofLeaf,
     StateProof,
     decode_state_proof,
     encode_state_proof,
     key_path,
     path_bit,
-    state_branch_hash,
-    state_leaf_hash,
     state_proof_from_json,
     state_proof_to_json,
     value_hash,
     verify_state_proof,
 )
+from storage.state_nodes import (
+    RECORD_BYTES,
+    TOP,
+    CommittedNodes,
+    Node,
+    Position,
+    branch_node,
+    child,
+    is_leaf,
+    leaf_node,
+    node_first,
+    node_hash,
+    node_second,
+    split_point,
+)
 
 __all__ = [
-    "EMPTY_ROOT",
-    "KEY_BYTES_MAX",
-    "VALUE_BYTES_MAX",
-    "StateOverlay",
-    "StateProof",
-    "StateTree",
-    "decode_state_proof",
-    "encode_state_proof",
-    "state_proof_from_json",
-    "state_proof_to_json",
+    "EMPTY_ROOT", "KEY_BYTES_MAX", "VALUE_BYTES_MAX", "StateOverlay", "StateProof", "StateTree",
+    "decode_state_proof", "encode_state_proof", "state_proof_from_json", "state_proof_to_json",
     "verify_state_proof",
 ]
 
@@ -71,21 +68,8 @@ EMPTY_ROOT = EMPTY_HASH
 KEY_BYTES_MAX = 1024
 VALUE_BYTES_MAX = 1024 * 1024
 
-_LEAF_RECORD = 0
-_BRANCH_RECORD = 1
-_RECORD_BYTES = 1 + 2 * HASH_BYTES
-
-# A node in memory is one bytes object: its stored record (kind, then the
-# leaf's path and value hash or the branch's left and right hashes) followed
-# by its own hash. The record is exactly the node's hash preimage. Bytes are
-# never scanned by the garbage collector; with a cache of tuples, collections
-# took as long as the updates themselves.
-_Node = NewType("_Node", bytes)
-# (depth, the first `depth` bits of every path below, as an integer)
-_Position = tuple[int, int]
 # (path as an integer for ordering, path, SHA-256 of the new value or None to delete)
 _Change = tuple[int, bytes, bytes | None]
-_TOP: _Position = (0, 0)
 
 
 class _Unread(Enum):
@@ -94,110 +78,7 @@ class _Unread(Enum):
     CHILD = 0
 
 
-def _is_leaf(node: _Node) -> bool:
-    return node[0] == _LEAF_RECORD
 
-
-def _first(node: _Node) -> bytes:
-    """A leaf's path, or a branch's left child hash."""
-    return node[1 : 1 + HASH_BYTES]
-
-
-def _second(node: _Node) -> bytes:
-    """A leaf's value hash, or a branch's right child hash."""
-    return node[1 + HASH_BYTES : _RECORD_BYTES]
-
-
-def _hash(node: _Node | None) -> bytes:
-    return EMPTY_HASH if node is None else node[_RECORD_BYTES:]
-
-
-def _leaf(path: bytes, hashed_value: bytes) -> _Node:
-    record = bytes((_LEAF_RECORD,)) + path + hashed_value
-    return _Node(record + state_leaf_hash(path, hashed_value))
-
-
-def _branch(left: bytes, right: bytes) -> _Node:
-    return _Node(bytes((_BRANCH_RECORD,)) + left + right + state_branch_hash(left, right))
-
-
-def _decode_node(raw: bytes, position: _Position) -> _Node:
-    """Parse a stored node and check it could be at `position` (local data: corrupt if not)."""
-    depth, bits = position
-    if depth > PATH_BITS or (depth == PATH_BITS and raw[:1] != bytes((_LEAF_RECORD,))):
-        raise CorruptStateError(f"state node at depth {depth} lies below the deepest level")
-    if len(raw) != _RECORD_BYTES or raw[0] not in (_LEAF_RECORD, _BRANCH_RECORD):
-        raise CorruptStateError(f"state node at depth {depth} is not a valid node record")
-    first, second = raw[1 : 1 + HASH_BYTES], raw[1 + HASH_BYTES :]
-    if raw[0] == _LEAF_RECORD:
-        if depth and int.from_bytes(first, "big") >> (PATH_BITS - depth) != bits:
-            raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
-        return _leaf(first, second)
-    if first == EMPTY_HASH and second == EMPTY_HASH:
-        raise CorruptStateError(f"state branch at depth {depth} has no children")
-    return _branch(first, second)
-
-
-def _child(position: _Position, bit: int) -> _Position:
-    return (position[0] + 1, (position[1] << 1) | bit)
-
-
-def _split_point(position: _Position) -> int:
-    """The smallest path (as an integer) that goes right at this position."""
-    depth, bits = position
-    return ((bits << 1) | 1) << (PATH_BITS - 1 - depth)
-
-
-class _CommittedNodes:
-    """Reads committed nodes by position through a bounded LRU cache.
-
-    Every walk passes the upper levels, so they stay at the recent end of the
-    LRU and only the lower levels of a large tree cost a KV read.
-    """
-
-    def __init__(self, kv: KeyValueStore, node_prefix: bytes, capacity: int) -> None:
-        self._kv = kv
-        self.node_prefix = node_prefix
-        self._capacity = capacity
-        self._cache: OrderedDict[_Position, _Node] = OrderedDict()
-
-    def key(self, position: _Position) -> bytes:
-        depth, bits = position
-        width = (depth + 7) // 8
-        aligned = bits << (width * 8 - depth)
-        return self.node_prefix + aligned.to_bytes(width, "big") + depth.to_bytes(2, "big")
-
-    def read(self, position: _Position, expected_hash: bytes) -> _Node:
-        node = self._cache.get(position)
-        if node is not None:
-            assert _hash(node) == expected_hash, "the node cache disagrees with the committed tree"
-            self._cache.move_to_end(position)
-            return node
-        node = self.read_uncached(position)
-        if node is None or _hash(node) != expected_hash:
-            raise CorruptStateError(
-                f"state node at depth {position[0]} is missing or does not match its parent"
-            )
-        self._remember(position, node)
-        return node
-
-    def read_uncached(self, position: _Position) -> _Node | None:
-        raw = self._kv.get(self.key(position))
-        return None if raw is None else _decode_node(raw, position)
-
-    def adopt(self, written: dict[_Position, _Node | None]) -> None:
-        """Make the cache match the store after a commit of `written`."""
-        for position, node in written.items():
-            if node is None:
-                self._cache.pop(position, None)
-            else:
-                self._remember(position, node)
-
-    def _remember(self, position: _Position, node: _Node) -> None:
-        self._cache[position] = node
-        self._cache.move_to_end(position)
-        while len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
 
 
 def _check_entry(key: bytes, value: bytes | None) -> None:
@@ -207,13 +88,13 @@ def _check_entry(key: bytes, value: bytes | None) -> None:
         raise InvalidStateEntryError(f"state value must be bytes of at most {VALUE_BYTES_MAX}")
 
 
-def _merge_leaf(leaf: _Node, changes: list[_Change]) -> list[_Change]:
+def _merge_leaf(leaf: Node, changes: list[_Change]) -> list[_Change]:
     """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
     merged = [change for change in changes if change[2] is not None]
-    path = _first(leaf)
+    path = node_first(leaf)
     path_int = int.from_bytes(path, "big")
     if all(change[0] != path_int for change in changes):
-        merged.append((path_int, path, _second(leaf)))
+        merged.append((path_int, path, node_second(leaf)))
         merged.sort(key=itemgetter(0))
     return merged
 
@@ -227,13 +108,13 @@ class StateOverlay:
     it returned are then exactly what `StateTree.committed` adopts.
     """
 
-    def __init__(self, tree: StateTree, top: _Node | None, generation: int) -> None:
+    def __init__(self, tree: StateTree, top: Node | None, generation: int) -> None:
         self._tree = tree
         self._generation = generation
         self._top = top
         self._values: dict[bytes, bytes | None] = {}
         self._unhashed: dict[bytes, bytes | None] = {}
-        self._written: dict[_Position, _Node | None] = {}
+        self._written: dict[Position, Node | None] = {}
         self._changes: list[_Change] = []
         self._change_paths: list[int] = []
         self._sealed = False
@@ -266,7 +147,7 @@ class StateOverlay:
         """The state root with every staged write applied."""
         self._check_fresh()
         self._rehash()
-        return _hash(self._top)
+        return node_hash(self._top)
 
     def _check_fresh(self) -> None:
         if self._tree._generation != self._generation:
@@ -290,11 +171,11 @@ class StateOverlay:
         changes.sort(key=itemgetter(0))
         self._changes = changes
         self._change_paths = [change[0] for change in changes]
-        self._top = self._update(_TOP, 0, len(changes), self._top)
+        self._top = self._update(TOP, 0, len(changes), self._top)
         self._unhashed.clear()
         self._changes, self._change_paths = [], []
 
-    def _read(self, position: _Position, expected_hash: bytes) -> _Node | None:
+    def _read(self, position: Position, expected_hash: bytes) -> Node | None:
         if expected_hash == EMPTY_HASH:
             return None
         if position in self._written:
@@ -303,60 +184,60 @@ class StateOverlay:
             return node
         return self._tree._nodes.read(position, expected_hash)
 
-    def _update(self, position: _Position, lo: int, hi: int, node: _Node | None) -> _Node | None:
+    def _update(self, position: Position, lo: int, hi: int, node: Node | None) -> Node | None:
         """Apply self._changes[lo:hi], all below `position`, to the subtree `node` there."""
-        if node is None or _is_leaf(node):
+        if node is None or is_leaf(node):
             return self._update_bottom(position, self._changes[lo:hi], node)
-        mid = bisect_left(self._change_paths, _split_point(position), lo, hi)
-        old_left, old_right = _first(node), _second(node)
-        left: _Node | _Unread | None = _Unread.CHILD
-        right: _Node | _Unread | None = _Unread.CHILD
+        mid = bisect_left(self._change_paths, split_point(position), lo, hi)
+        old_left, old_right = node_first(node), node_second(node)
+        left: Node | _Unread | None = _Unread.CHILD
+        right: Node | _Unread | None = _Unread.CHILD
         left_hash, right_hash = old_left, old_right
         if lo < mid:
-            left_at = _child(position, 0)
+            left_at = child(position, 0)
             left = self._update(left_at, lo, mid, self._read(left_at, old_left))
-            left_hash = _hash(left)
+            left_hash = node_hash(left)
         if mid < hi:
-            right_at = _child(position, 1)
+            right_at = child(position, 1)
             right = self._update(right_at, mid, hi, self._read(right_at, old_right))
-            right_hash = _hash(right)
+            right_hash = node_hash(right)
         if left_hash == old_left and right_hash == old_right:
             return node
         return self._join(position, (left_hash, left), (right_hash, right))
 
     def _update_bottom(
-        self, position: _Position, changes: list[_Change], node: _Node | None
-    ) -> _Node | None:
+        self, position: Position, changes: list[_Change], node: Node | None
+    ) -> Node | None:
         """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
         if node is None:
             return self._build(position, [change for change in changes if change[2] is not None])
         merged = _merge_leaf(node, changes)
-        if len(merged) == 1 and merged[0][1:] == (_first(node), _second(node)):
+        if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
             return node
         self._written[position] = None  # rewritten below if a leaf still ends up here
         return self._build(position, merged)
 
-    def _build(self, position: _Position, leaves: list[_Change]) -> _Node | None:
+    def _build(self, position: Position, leaves: list[_Change]) -> Node | None:
         """Write the canonical subtree holding exactly `leaves` (sorted) at `position`."""
         if not leaves:
             return None
         if len(leaves) == 1:
             _, path, hashed = leaves[0]
             assert hashed is not None
-            leaf = _leaf(path, hashed)
+            leaf = leaf_node(path, hashed)
             self._written[position] = leaf
             return leaf
-        mid = bisect_left(leaves, _split_point(position), key=itemgetter(0))
-        left = self._build(_child(position, 0), leaves[:mid])
-        right = self._build(_child(position, 1), leaves[mid:])
-        return self._join(position, (_hash(left), left), (_hash(right), right))
+        mid = bisect_left(leaves, split_point(position), key=itemgetter(0))
+        left = self._build(child(position, 0), leaves[:mid])
+        right = self._build(child(position, 1), leaves[mid:])
+        return self._join(position, (node_hash(left), left), (node_hash(right), right))
 
     def _join(
         self,
-        position: _Position,
-        left: tuple[bytes, _Node | _Unread | None],
-        right: tuple[bytes, _Node | _Unread | None],
-    ) -> _Node | None:
+        position: Position,
+        left: tuple[bytes, Node | _Unread | None],
+        right: tuple[bytes, Node | _Unread | None],
+    ) -> Node | None:
         """The node at `position` over two (hash, node) children, writing it.
 
         Keeps the tree canonical: nothing below means nothing here, and a lone
@@ -368,15 +249,15 @@ class StateOverlay:
             return None
         if left_hash == EMPTY_HASH or right_hash == EMPTY_HASH:
             bit = 1 if left_hash == EMPTY_HASH else 0
-            only_at = _child(position, bit)
+            only_at = child(position, bit)
             only = right_node if bit else left_node
             if isinstance(only, _Unread):
                 only = self._read(only_at, right_hash if bit else left_hash)
-            if only is not None and _is_leaf(only):
+            if only is not None and is_leaf(only):
                 self._written[only_at] = None
                 self._written[position] = only
                 return only
-        branch = _branch(left_hash, right_hash)
+        branch = branch_node(left_hash, right_hash)
         self._written[position] = branch
         return branch
 
@@ -390,19 +271,19 @@ class StateTree:
         self._kv = kv
         self._root_key = prefix + b"r"
         self._value_prefix = prefix + b"v"
-        self._nodes = _CommittedNodes(kv, prefix + b"n", cache_nodes_max)
+        self._nodes = CommittedNodes(kv, prefix + b"n", cache_nodes_max)
         self._generation = 0
         self._top = self._load_top()
 
-    def _load_top(self) -> _Node | None:
+    def _load_top(self) -> Node | None:
         """Read the root pointer and the top node, and check that they agree."""
         stored_root = self._kv.get(self._root_key)
-        top = self._nodes.read_uncached(_TOP)
+        top = self._nodes.read_uncached(TOP)
         if stored_root is None and top is None:
             return None  # a state that was never committed
         if stored_root is None or len(stored_root) != HASH_BYTES:
             raise CorruptStateError("state root pointer is missing or not a 32-byte hash")
-        if _hash(top) != stored_root:
+        if node_hash(top) != stored_root:
             raise CorruptStateError(
                 f"stored state root {stored_root.hex()} does not match the stored top node"
             )
@@ -410,7 +291,7 @@ class StateTree:
 
     @property
     def root(self) -> bytes:
-        return _hash(self._top)
+        return node_hash(self._top)
 
     def get(self, key: bytes) -> bytes | None:
         """The committed value of `key`, or None."""
@@ -422,21 +303,21 @@ class StateTree:
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
         path = int.from_bytes(key_path(key), "big")
-        position, node = _TOP, self._top
+        position, node = TOP, self._top
         siblings: list[bytes] = []
         bitmap = bytearray(HASH_BYTES)
-        while node is not None and not _is_leaf(node):
+        while node is not None and not is_leaf(node):
             depth = position[0]
             bit = path_bit(path, depth)
-            left, right = _first(node), _second(node)
+            left, right = node_first(node), node_second(node)
             child_hash, sibling = (right, left) if bit else (left, right)
             if sibling != EMPTY_HASH:
                 siblings.append(sibling)
                 bitmap[depth // 8] |= 0x80 >> (depth % 8)
-            position = _child(position, bit)
+            position = child(position, bit)
             node = None if child_hash == EMPTY_HASH else self._nodes.read(position, child_hash)
         depth = position[0]
-        leaf = None if node is None else ProofLeaf(_first(node), _second(node))
+        leaf = None if node is None else ProofLeaf(node_first(node), node_second(node))
         return StateProof(depth, bytes(bitmap[: (depth + 7) // 8]), tuple(siblings), leaf)
 
     def commit(self, overlay: StateOverlay) -> dict[bytes, bytes | None]:
@@ -450,7 +331,7 @@ class StateTree:
         overlay._sealed = True
         writes: dict[bytes, bytes | None] = {}
         for position, node in overlay._written.items():
-            writes[self._nodes.key(position)] = None if node is None else node[:_RECORD_BYTES]
+            writes[self._nodes.key(position)] = None if node is None else node[:RECORD_BYTES]
         for key, value in overlay._values.items():
             writes[self._value_prefix + key] = value
         writes[self._root_key] = new_root
@@ -484,22 +365,22 @@ class StateTree:
         leaves: dict[bytes, bytes] = {}
         reached = 0
         # (position, hash the parent holds, whether the parent's other child is empty)
-        stack = [] if self._top is None else [(_TOP, _hash(self._top), False)]
+        stack = [] if self._top is None else [(TOP, node_hash(self._top), False)]
         while stack:
             position, expected, only_child = stack.pop()
             node = self._nodes.read_uncached(position)
-            if node is None or _hash(node) != expected:
+            if node is None or node_hash(node) != expected:
                 raise CorruptStateError(f"state node at depth {position[0]} fails its parent hash")
             reached += 1
-            if _is_leaf(node):
+            if is_leaf(node):
                 if only_child:
                     raise CorruptStateError(f"lone state leaf at depth {position[0]} not moved up")
-                leaves[_first(node)] = _second(node)
+                leaves[node_first(node)] = node_second(node)
                 continue
-            children = (_first(node), _second(node))
+            children = (node_first(node), node_second(node))
             for bit, child_hash in enumerate(children):
                 if child_hash != EMPTY_HASH:
-                    stack.append((_child(position, bit), child_hash, EMPTY_HASH in children))
+                    stack.append((child(position, bit), child_hash, EMPTY_HASH in children))
         stored = sum(1 for _ in self._kv.iterate_prefix(self._nodes.node_prefix))
         if stored != reached:
             raise CorruptStateError(f"{stored - reached} stored state nodes are unreachable")

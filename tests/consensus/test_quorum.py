@@ -5,6 +5,7 @@ from itertools import combinations
 import pytest
 
 from consensus import Height, ValidatorId, View, is_quorum, max_faulty, primary_for, quorum_size
+from consensus.quorum import weak_quorum_size
 
 SIZES = range(1, 11)
 
@@ -32,6 +33,16 @@ def test_f_is_the_largest_tolerable(n: int) -> None:
     f = max_faulty(n)
     assert n >= 3 * f + 1
     assert n < 3 * (f + 1) + 1
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_weak_quorum_is_the_smallest_count_that_must_hold_an_honest_validator(n: int) -> None:
+    members, f, weak = range(n), max_faulty(n), weak_quorum_size(n)
+    faulty_sets = [set(faulty) for faulty in combinations(members, f)]
+    assert all(not set(group) <= faulty for group in combinations(members, weak)
+               for faulty in faulty_sets)
+    assert any(set(group) <= faulty for group in combinations(members, weak - 1)
+               for faulty in faulty_sets)
 
 
 @pytest.mark.parametrize("f", range(4))

@@ -21,7 +21,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-import storage.state_tree as state_tree_module
+import storage.state_nodes as state_nodes_module
 from storage.errors import (
     CorruptStateError,
     InvalidStateEntryError,
@@ -758,7 +758,7 @@ def test_each_touched_branch_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> 
         calls += 1
         return real(left, right)
 
-    monkeypatch.setattr(state_tree_module, "state_branch_hash", counting)
+    monkeypatch.setattr(state_nodes_module, "state_branch_hash", counting)
     overlay = tree.overlay()
     for index in range(0, 2000, 4):
         overlay.set(b"cred/%d" % index, b"w")

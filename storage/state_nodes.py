@@ -1,0 +1,145 @@
+"""The state tree's nodes: their form in memory, their place on disk, their cached reader.
+
+Internal to `storage.state_tree`, which describes the tree and its commit protocol.
+
+Under the tree's prefix P a node is stored at its position:
+
+    P + b"n" + bits + depth (2 bytes) the node at that position (65 bytes)
+
+A node's position is its depth and the first `depth` bits of the paths below
+it (stored as ceil(depth/8) bytes, unused low bits zero), so an update
+overwrites nodes in place and deletes the ones it removes: no garbage
+collection, no replay at start-up. Bits before depth keeps the lower levels
+of a subtree next to each other on disk, so the few levels of a walk that
+miss the cache mostly land in one LevelDB block. Every node read from disk
+is hashed and checked against the hash its parent holds.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import NewType
+
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueStore
+from storage.proofs import EMPTY_HASH, HASH_BYTES, PATH_BITS, state_branch_hash, state_leaf_hash
+
+LEAF_RECORD = 0
+BRANCH_RECORD = 1
+RECORD_BYTES = 1 + 2 * HASH_BYTES
+
+# A node in memory is one bytes object: its stored record (kind, then the
+# leaf's path and value hash or the branch's left and right hashes) followed
+# by its own hash. The record is exactly the node's hash preimage. Bytes are
+# never scanned by the garbage collector; with a cache of tuples, collections
+# took as long as the updates themselves.
+Node = NewType("Node", bytes)
+# (depth, the first `depth` bits of every path below, as an integer)
+Position = tuple[int, int]
+TOP: Position = (0, 0)
+
+
+def is_leaf(node: Node) -> bool:
+    return node[0] == LEAF_RECORD
+
+
+def node_first(node: Node) -> bytes:
+    """A leaf's path, or a branch's left child hash."""
+    return node[1 : 1 + HASH_BYTES]
+
+
+def node_second(node: Node) -> bytes:
+    """A leaf's value hash, or a branch's right child hash."""
+    return node[1 + HASH_BYTES : RECORD_BYTES]
+
+
+def node_hash(node: Node | None) -> bytes:
+    return EMPTY_HASH if node is None else node[RECORD_BYTES:]
+
+
+def leaf_node(path: bytes, hashed_value: bytes) -> Node:
+    record = bytes((LEAF_RECORD,)) + path + hashed_value
+    return Node(record + state_leaf_hash(path, hashed_value))
+
+
+def branch_node(left: bytes, right: bytes) -> Node:
+    return Node(bytes((BRANCH_RECORD,)) + left + right + state_branch_hash(left, right))
+
+
+def decode_node(raw: bytes, position: Position) -> Node:
+    """Parse a stored node and check it could be at `position` (local data: corrupt if not)."""
+    depth, bits = position
+    if depth > PATH_BITS or (depth == PATH_BITS and raw[:1] != bytes((LEAF_RECORD,))):
+        raise CorruptStateError(f"state node at depth {depth} lies below the deepest level")
+    if len(raw) != RECORD_BYTES or raw[0] not in (LEAF_RECORD, BRANCH_RECORD):
+        raise CorruptStateError(f"state node at depth {depth} is not a valid node record")
+    first, second = raw[1 : 1 + HASH_BYTES], raw[1 + HASH_BYTES :]
+    if raw[0] == LEAF_RECORD:
+        if depth and int.from_bytes(first, "big") >> (PATH_BITS - depth) != bits:
+            raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
+        return leaf_node(first, second)
+    if first == EMPTY_HASH and second == EMPTY_HASH:
+        raise CorruptStateError(f"state branch at depth {depth} has no children")
+    return branch_node(first, second)
+
+
+def child(position: Position, bit: int) -> Position:
+    return (position[0] + 1, (position[1] << 1) | bit)
+
+
+def split_point(position: Position) -> int:
+    """The smallest path (as an integer) that goes right at this position."""
+    depth, bits = position
+    return ((bits << 1) | 1) << (PATH_BITS - 1 - depth)
+
+
+class CommittedNodes:
+    """Reads committed nodes by position through a bounded LRU cache.
+
+    Every walk passes the upper levels, so they stay at the recent end of the
+    LRU and only the lower levels of a large tree cost a KV read.
+    """
+
+    def __init__(self, kv: KeyValueStore, node_prefix: bytes, capacity: int) -> None:
+        self._kv = kv
+        self.node_prefix = node_prefix
+        self._capacity = capacity
+        self._cache: OrderedDict[Position, Node] = OrderedDict()
+
+    def key(self, position: Position) -> bytes:
+        depth, bits = position
+        width = (depth + 7) // 8
+        aligned = bits << (width * 8 - depth)
+        return self.node_prefix + aligned.to_bytes(width, "big") + depth.to_bytes(2, "big")
+
+    def read(self, position: Position, expected_hash: bytes) -> Node:
+        node = self._cache.get(position)
+        if node is not None:
+            assert node_hash(node) == expected_hash, "the node cache disagrees with the tree"
+            self._cache.move_to_end(position)
+            return node
+        node = self.read_uncached(position)
+        if node is None or node_hash(node) != expected_hash:
+            raise CorruptStateError(
+                f"state node at depth {position[0]} is missing or does not match its parent"
+            )
+        self._remember(position, node)
+        return node
+
+    def read_uncached(self, position: Position) -> Node | None:
+        raw = self._kv.get(self.key(position))
+        return None if raw is None else decode_node(raw, position)
+
+    def adopt(self, written: dict[Position, Node | None]) -> None:
+        """Make the cache match the store after a commit of `written`."""
+        for position, node in written.items():
+            if node is None:
+                self._cache.pop(position, None)
+            else:
+                self._remember(position, node)
+
+    def _remember(self, position: Position, node: Node) -> None:
+        self._cache[position] = node
+        self._cache.move_to_end(position)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
