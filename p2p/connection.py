@@ -25,7 +25,8 @@ from p2p.frames import (
 )
 
 Address = tuple[str, int]
-HANDSHAKE_TIMEOUT_S = 5.0
+# An honest handshake is two flights; anything slower is holding a slot it should not.
+HANDSHAKE_TIMEOUT_S = 2.0
 IO_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 1.0
 # StreamReader buffer: large enough that big frames do not pause the socket per 64 KiB.
@@ -208,6 +209,10 @@ class Incoming:
 
     async def reject(self) -> None:
         await close_writer(self._writer)
+
+    def abort(self) -> None:
+        """Drop the stream now; a handshake running on it fails with `ConnectionClosed`."""
+        self._writer.transport.abort()
 
 
 class Listener:

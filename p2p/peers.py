@@ -2,7 +2,8 @@
 
 Messages are `(channel, payload)` pairs between peers named by their Ed25519
 public keys; what a payload means is the caller's business. Limits on everything
-a peer can make us hold: pending handshakes, connections per IP, peers in total,
+a peer can make us hold: pending handshakes per source and in total (see
+`p2p.admission`), peers in total,
 frame size (checked on the length prefix), message size and queue length per
 channel. Incoming messages go to `on_message`, awaited before the next frame of
 that peer is read (see `p2p.peer` on backpressure).
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from p2p import connection as conn
+from p2p.admission import PendingHandshakes
 from p2p.errors import (
     LocalProtocolError,
     MessageTooLarge,
@@ -50,15 +52,25 @@ class Limits:
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     max_peers: int = 64
-    max_connections_per_ip: int = 16  # a testnet may run many nodes on one host
-    max_pending_handshakes: int = 16
+    # Inbound handshakes in progress: per source IP, and shared by unknown sources.
+    max_pending_handshakes_per_ip: int = 8
+    max_pending_handshakes: int = 64
     handshake_timeout_s: float = conn.HANDSHAKE_TIMEOUT_S
     io_timeout_s: float = conn.IO_TIMEOUT_S
     keepalive_interval_s: float = 5.0
-    idle_timeout_s: float = 20.0  # > keepalive interval: a live peer always beats it
+    # A peer silent for this many keepalive intervals is gone: a live one sends one each.
+    keepalive_missed_max: int = 4
     backoff_base_s: float = 0.2
-    backoff_cap_s: float = 30.0
+    backoff_cap_s: float = 5.0  # a restarted configured peer is redialled within this
     gossip_seen_max: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.keepalive_missed_max < 2:
+            raise ValueError("keepalive_missed_max must be at least 2: one late one is jitter")
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self.keepalive_interval_s * self.keepalive_missed_max
 
 
 @dataclass
@@ -100,6 +112,13 @@ class PeerManager:
         self._peers: dict[bytes, Peer] = {}
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
+        # Configured peers' hosts: an inbound caller from one is not an unknown source.
+        self._admission = PendingHandshakes(
+            per_source_max=self._limits.max_pending_handshakes_per_ip,
+            unknown_total_max=self._limits.max_pending_handshakes,
+            reserved_sources={host for host, _ in self._dial_addresses},
+        )
+        self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
         self._closing = False
@@ -182,6 +201,11 @@ class PeerManager:
             return 0
         return self.broadcast(channel, payload, exclude)
 
+    @property
+    def handshakes_evicted(self) -> int:
+        """Inbound handshakes aborted to make room for newer ones (see `p2p.admission`)."""
+        return self._admission.evicted_total
+
     def status(self) -> list[PeerStatus]:
         pending = [
             PeerStatus(None, p.address, p.direction, authenticated=False, connected_since=p.since)
@@ -196,29 +220,26 @@ class PeerManager:
         assert task is not None
         self._tasks.add(task)
         try:
-            refusal = self._refuse_incoming(incoming.address)
-            if refusal:
-                log.warning("refused connection from %s:%d: %s", *incoming.address, refusal)
+            if self._closing:
                 await incoming.reject()
                 return
-            secured = await self._handshake(
-                incoming.secure, incoming.address, Direction.INBOUND
-            )
+            admitted = self._admission.admit(incoming.address[0])
+            for ticket in admitted.evicted:
+                evicted = self._inbound.pop(ticket)
+                log.debug("evicting pending handshake from %s:%d", *evicted.address)
+                evicted.abort()
+            self._inbound[admitted.ticket] = incoming
+            try:
+                secured = await self._handshake(
+                    incoming.secure, incoming.address, Direction.INBOUND
+                )
+            finally:
+                self._admission.release(admitted.ticket)
+                self._inbound.pop(admitted.ticket, None)
             if secured is not None:
                 self._admit(secured, Direction.INBOUND)
         finally:
             self._tasks.discard(task)
-
-    def _refuse_incoming(self, address: Address) -> str | None:
-        if self._closing:
-            return "shutting down"
-        if len(self._pending) >= self._limits.max_pending_handshakes:
-            return f"{len(self._pending)} handshakes already pending"
-        from_ip = sum(1 for p in self._pending.values() if p.address[0] == address[0])
-        from_ip += sum(1 for p in self._peers.values() if p.address[0] == address[0])
-        if from_ip >= self._limits.max_connections_per_ip:
-            return f"{from_ip} connections from that IP already"
-        return None
 
     async def _handshake(
         self,

@@ -18,10 +18,9 @@ TXS = Channel(2, "txs", max_message_bytes=16 * 1024, queue_capacity=256, gossip=
 TINY_QUEUE = Channel(3, "tiny", max_message_bytes=1024, queue_capacity=2)
 CHANNELS = (CONSENSUS, TXS, TINY_QUEUE)
 FAST_LIMITS = Limits(
-    handshake_timeout_s=2.0,
     io_timeout_s=2.0,
     keepalive_interval_s=0.5,
-    idle_timeout_s=5.0,
+    keepalive_missed_max=10,
     backoff_base_s=0.05,
     backoff_cap_s=0.5,
 )
