@@ -3,10 +3,10 @@
 Messages are `(channel, payload)` pairs between peers named by their Ed25519
 public keys; what a payload means is the caller's business. Limits on everything
 a peer can make us hold: pending handshakes per source and in total (see
-`p2p.admission`), peers in total,
-frame size (checked on the length prefix), message size and queue length per
-channel. Incoming messages go to `on_message`, awaited before the next frame of
-that peer is read (see `p2p.peer` on backpressure).
+`p2p.admission`), peers in total, frame size (checked on the length prefix),
+message size and queue length per channel. Incoming messages go to `on_message`,
+awaited by one task per peer and channel: a slow handler holds up only its own
+channel of that peer (see `p2p.peer`).
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ class Direction(enum.StrEnum):
 class Channel:
     """A message stream declared up front, with its own limits.
 
-    `queue_capacity` bounds messages waiting per peer on this channel; when it is
-    full `send` refuses (returns False) and the drop is counted. `gossip` marks
+    `queue_capacity` bounds messages waiting per peer on this channel, in each
+    direction: to be sent (a full queue makes `send` return False) and to be
+    handled (a full inbox drops the received message). Either drop is counted. `gossip` marks
     channels whose incoming messages are deduplicated and may be re-broadcast
     with `PeerManager.gossip`.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from p2p import Channel, Limits, PeerManager
@@ -70,11 +70,15 @@ def make_node(
     listen_port: int = 0,
     forward_gossip: bool = False,
     limits: Limits = FAST_LIMITS,
+    hold: Mapping[int, asyncio.Event] | None = None,
 ) -> Node:
+    """A node on 127.0.0.1; its handler for a channel in `hold` waits for that event first."""
     holder: list[Node] = []
 
     async def on_message(peer: bytes, channel: int, payload: bytes) -> None:
         node = holder[0]
+        if hold and channel in hold:
+            await hold[channel].wait()
         node.received.append((peer, channel, payload))
         if forward_gossip and channel == TXS.id:
             node.manager.gossip(channel, payload, exclude={peer})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -162,3 +164,49 @@ async def test_close_is_idempotent_and_stops_everything() -> None:
     await close_all(nodes)
     await close_all(nodes)
     assert all(not n.manager.connected() for n in nodes)
+
+
+async def test_a_stuck_handler_delays_only_its_own_channel() -> None:
+    release = asyncio.Event()
+    a = make_node(1, allowed=MEMBERS)
+    await a.manager.start()
+    b = make_node(2, dial=[address_of(a)], allowed=MEMBERS, hold={TINY_QUEUE.id: release})
+    await b.manager.start()
+    nodes = [a, b]
+    try:
+        await wait_for_mesh(nodes)
+        # One message in the stuck handler, TINY_QUEUE's capacity waiting, the rest dropped.
+        sent = TINY_QUEUE.queue_capacity + 4
+        for i in range(sent):
+            written = frames_out(a, b.key)
+            assert a.manager.send(b.key, TINY_QUEUE.id, bytes([i]))
+            await wait_until(lambda w=written: frames_out(a, b.key) > w, f"message {i} written")
+        dropped = sent - 1 - TINY_QUEUE.queue_capacity
+        await wait_until(
+            lambda: inbound_dropped(b, a.key)[TINY_QUEUE.id] == dropped, "b dropped the excess"
+        )
+        assert inbound_dropped(b, a.key) == {CONSENSUS.id: 0, TXS.id: 0, TINY_QUEUE.id: dropped}
+
+        started = time.monotonic()
+        assert a.manager.send(b.key, CONSENSUS.id, b"vote")
+        await wait_until(lambda: b.payloads(CONSENSUS.id) == [b"vote"], "consensus got through")
+        assert time.monotonic() - started < 1.0
+        assert b.payloads(TINY_QUEUE.id) == []  # still stuck
+        assert b.key in a.manager.connected()
+
+        release.set()
+        delivered = [bytes([i]) for i in range(TINY_QUEUE.queue_capacity + 1)]
+        await wait_until(lambda: b.payloads(TINY_QUEUE.id) == delivered, "the held ones arrive")
+    finally:
+        release.set()
+        await close_all(nodes)
+
+
+def frames_out(node: Node, peer: bytes) -> int:
+    (status,) = [s for s in node.manager.status() if s.public_key == peer]
+    return status.frames_out
+
+
+def inbound_dropped(node: Node, peer: bytes) -> dict[int, int]:
+    (status,) = [s for s in node.manager.status() if s.public_key == peer]
+    return dict(status.inbound_dropped)
