@@ -1,4 +1,4 @@
-"""p2p: authenticated, encrypted transport between consortium nodes, and gossip.
+"""p2p: authenticated, encrypted transport between consortium nodes.
 
 Owns the station-to-station handshake (`handshake`, pure), sealed length-prefixed
 frames (`frames`, pure), the asyncio stream layer (`connection`, the only module

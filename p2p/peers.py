@@ -34,7 +34,6 @@ from p2p.peer import Peer, PeerStatus
 from p2p.policy import (
     Channel,
     Direction,
-    GossipFilter,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -62,7 +61,6 @@ class Limits:
     keepalive_missed_max: int = 4
     backoff_base_s: float = 0.2
     backoff_cap_s: float = 5.0  # a restarted configured peer is redialled within this
-    gossip_seen_max: int = 100_000
 
     def __post_init__(self) -> None:
         if self.keepalive_missed_max < 2:
@@ -81,7 +79,7 @@ class _Pending:
 
 
 class PeerManager:
-    """Authenticated connections to the allowed peers, with bounded queues and gossip."""
+    """Authenticated connections to the allowed peers, with bounded queues."""
 
     def __init__(
         self,
@@ -108,7 +106,6 @@ class PeerManager:
         self._limits = limits or Limits()
         self._clock = clock
         self._check_frame_limit()
-        self._gossip_filter = GossipFilter(self._limits.gossip_seen_max)
         self._peers: dict[bytes, Peer] = {}
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
@@ -122,7 +119,6 @@ class PeerManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
         self._closing = False
-        self.duplicates_dropped = 0
 
     @property
     def public_key(self) -> bytes:
@@ -185,21 +181,6 @@ class PeerManager:
         return sum(
             peer.enqueue(channel, payload) for key, peer in self._peers.items() if key not in skip
         )
-
-    def gossip(
-        self, channel: int, payload: bytes, exclude: Collection[bytes] | None = None
-    ) -> int:
-        """Broadcast a gossip message unless it was already forwarded; returns peers reached.
-
-        Call it for messages we originate and, after validating them, for messages
-        received on a gossip channel (exclude the peer it came from).
-        """
-        if not self._channel(channel).gossip:
-            raise LocalProtocolError(f"channel {channel} is not a gossip channel")
-        self._check_outgoing(channel, payload)
-        if not self._gossip_filter.claim_forward(channel, payload):
-            return 0
-        return self.broadcast(channel, payload, exclude)
 
     @property
     def handshakes_evicted(self) -> int:
@@ -348,11 +329,6 @@ class PeerManager:
         log.log(level, "peer %s at %s:%d disconnected: %s", _short(peer.key), *peer.address, reason)
 
     async def _deliver(self, peer: Peer, frame: Frame) -> None:
-        if self._channels[frame.channel].gossip and not self._gossip_filter.note_received(
-            frame.channel, frame.payload
-        ):
-            self.duplicates_dropped += 1
-            return
         try:
             await self._on_message(peer.key, frame.channel, frame.payload)
         except Exception:
