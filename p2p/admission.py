@@ -45,13 +45,9 @@ class PendingHandshakes:
         self._by_source: dict[str, OrderedDict[int, None]] = {}
         self._source_of: dict[int, str] = {}
         self._unknown_count = 0
-        self.evicted_total = 0
 
     def __len__(self) -> int:
         return len(self._source_of)
-
-    def is_reserved(self, source: str) -> bool:
-        return source in self._reserved
 
     def admit(self, source: str) -> Admitted:
         """Register a handshake from `source`, evicting older ones where a limit is reached."""
@@ -68,7 +64,6 @@ class PendingHandshakes:
         self._source_of[ticket] = source
         if source not in self._reserved:
             self._unknown_count += 1
-        self.evicted_total += len(evicted)
         return Admitted(ticket, tuple(evicted))
 
     def release(self, ticket: int) -> None:

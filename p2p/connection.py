@@ -98,11 +98,6 @@ class SecureConnection:
         except (ConnectionError, OSError) as exc:
             raise ConnectionClosed(f"write failed: {exc}") from None
 
-    async def send(self, channel: int, payload: bytes) -> None:
-        """Seal, write and drain one frame."""
-        self.write([(channel, payload)])
-        await self.drain()
-
     async def close(self) -> None:
         await close_writer(self._writer)
 

@@ -182,11 +182,6 @@ class PeerManager:
             peer.enqueue(channel, payload) for key, peer in self._peers.items() if key not in skip
         )
 
-    @property
-    def handshakes_evicted(self) -> int:
-        """Inbound handshakes aborted to make room for newer ones (see `p2p.admission`)."""
-        return self._admission.evicted_total
-
     def status(self) -> list[PeerStatus]:
         pending = [
             PeerStatus(None, p.address, p.direction, authenticated=False, connected_since=p.since)

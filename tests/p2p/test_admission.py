@@ -31,7 +31,6 @@ def test_a_source_at_its_limit_evicts_its_own_oldest() -> None:
     assert len(table) == 2
     # Another source is untouched by the flood.
     assert table.admit("7.7.7.7").evicted == ()
-    assert table.evicted_total == 1
 
 
 def test_unknown_sources_share_slots_and_the_busiest_loses() -> None:
@@ -52,7 +51,6 @@ def test_a_configured_peer_host_is_outside_the_shared_slots() -> None:
         assert peer.ticket not in table.admit("6.6.6.6").evicted
         assert peer.ticket not in table.admit("7.7.7.7").evicted
     assert table.admit(PEER_HOST).evicted == ()  # and it never waits for theirs
-    assert table.is_reserved(PEER_HOST) and not table.is_reserved("6.6.6.6")
     assert len(table) == 4
 
 
