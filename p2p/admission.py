@@ -49,6 +49,14 @@ class PendingHandshakes:
     def __len__(self) -> int:
         return len(self._source_of)
 
+    def reserve(self, sources: Collection[str]) -> None:
+        """Add configured peers' addresses (e.g. once their host names are resolved)."""
+        self._reserved |= frozenset(sources)
+        self._unknown_count = sum(
+            len(tickets) for source, tickets in self._by_source.items()
+            if source not in self._reserved
+        )
+
     def admit(self, source: str) -> Admitted:
         """Register a handshake from `source`, evicting older ones where a limit is reached."""
         evicted: list[int] = []

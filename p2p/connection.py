@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ Address = tuple[str, int]
 HANDSHAKE_TIMEOUT_S = 2.0
 IO_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 1.0
+RESOLVE_TIMEOUT_S = 5.0
 # StreamReader buffer: large enough that big frames do not pause the socket per 64 KiB.
 STREAM_LIMIT_BYTES = 1024 * 1024
 
@@ -188,6 +190,24 @@ def peer_address(writer: asyncio.StreamWriter) -> Address:
     if isinstance(peer, tuple) and len(peer) >= 2:
         return (str(peer[0]), int(peer[1]))
     return ("?", 0)
+
+
+async def resolve_hosts(hosts: Iterable[str]) -> set[str]:
+    """The IP addresses the given host names stand for; names that do not resolve add none."""
+    loop = asyncio.get_running_loop()
+
+    async def resolve(host: str) -> set[str]:
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError):
+            return set()
+        return {str(info[4][0]) for info in infos}
+
+    found: set[str] = set()
+    for addresses in await asyncio.gather(*(resolve(host) for host in set(hosts))):
+        found |= addresses
+    return found
 
 
 class Incoming:

@@ -130,6 +130,8 @@ class PeerManager:
         return self._listener.address if self._listener else None
 
     async def start(self) -> None:
+        dial_hosts = [host for host, _ in self._dial_addresses]
+        self._admission.reserve(await conn.resolve_hosts(dial_hosts))
         if self._listen_address is not None:
             self._listener = await conn.listen(self._listen_address, self._on_incoming)
             log.info("p2p listening on %s:%d", *self._listener.address)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from p2p.admission import PendingHandshakes
+from p2p.connection import resolve_hosts
 
 PEER_HOST = "10.0.0.1"
 
@@ -61,3 +62,18 @@ def test_release_frees_the_slot_and_is_idempotent() -> None:
     table.release(first.ticket)
     assert len(table) == 0
     assert table.admit("7.7.7.7").evicted == ()
+
+
+def test_reserving_a_busy_source_moves_it_out_of_the_shared_slots() -> None:
+    table = pending(per_source=5, unknown_total=2)
+    table.admit("6.6.6.6")
+    table.admit("7.7.7.7")
+    table.reserve({"6.6.6.6"})
+    assert table.admit("8.8.8.8").evicted == ()  # 6.6.6.6 no longer takes a shared slot
+    assert len(table.admit("9.9.9.9").evicted) == 1
+
+
+async def test_host_names_resolve_to_the_addresses_inbound_connections_come_from() -> None:
+    # Only names /etc/hosts answers: tests send nothing beyond 127.0.0.0/8.
+    assert await resolve_hosts(["127.0.0.2"]) == {"127.0.0.2"}
+    assert "127.0.0.1" in await resolve_hosts(["localhost"])
