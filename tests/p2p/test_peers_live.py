@@ -42,11 +42,14 @@ async def assert_mesh_exchanges(nodes: list[Node], tag: bytes) -> None:
         assert node.manager.broadcast(CONSENSUS.id, tag + bytes([node.number])) == len(nodes) - 1
     expected = {tag + bytes([n.number]) for n in nodes}
     for node in nodes:
-        want = expected - {tag + bytes([node.number])}
-        await wait_until(
-            lambda node=node, want=want: want <= set(node.payloads(CONSENSUS.id)),
-            f"node {node.number} received {tag!r} from the others",
-        )
+        await wait_for_payloads(node, expected - {tag + bytes([node.number])}, tag)
+
+
+async def wait_for_payloads(node: Node, want: set[bytes], tag: bytes) -> None:
+    await wait_until(
+        lambda: want <= set(node.payloads(CONSENSUS.id)),
+        f"node {node.number} received {tag!r} from the others",
+    )
 
 
 async def test_three_peers_broadcast_and_send(mesh: list[Node]) -> None:
@@ -157,9 +160,7 @@ async def test_a_stuck_handler_delays_only_its_own_channel() -> None:
         # One message in the stuck handler, TINY_QUEUE's capacity waiting, the rest dropped.
         sent = TINY_QUEUE.queue_capacity + 4
         for i in range(sent):
-            written = frames_out(a, b.key)
-            assert a.manager.send(b.key, TINY_QUEUE.id, bytes([i]))
-            await wait_until(lambda w=written: frames_out(a, b.key) > w, f"message {i} written")
+            await send_and_wait_written(a, b.key, bytes([i]))
         dropped = sent - 1 - TINY_QUEUE.queue_capacity
         await wait_until(
             lambda: inbound_dropped(b, a.key)[TINY_QUEUE.id] == dropped, "b dropped the excess"
@@ -179,6 +180,13 @@ async def test_a_stuck_handler_delays_only_its_own_channel() -> None:
     finally:
         release.set()
         await close_all(nodes)
+
+
+async def send_and_wait_written(node: Node, peer: bytes, payload: bytes) -> None:
+    """One message at a time, so the sender's own small queue never refuses one."""
+    written = frames_out(node, peer)
+    assert node.manager.send(peer, TINY_QUEUE.id, payload)
+    await wait_until(lambda: frames_out(node, peer) > written, f"{payload!r} written")
 
 
 def frames_out(node: Node, peer: bytes) -> int:
