@@ -156,6 +156,25 @@ async def test_an_authenticated_peer_that_goes_silent_is_closed(
         await node.manager.close()
 
 
+async def test_a_quiet_member_that_sends_keepalives_stays_connected() -> None:
+    limits = Limits(keepalive_interval_s=0.2, keepalive_missed_max=3)
+    a = make_node(1, allowed=MEMBERS, limits=limits)
+    await a.manager.start()
+    b = make_node(2, dial=[address_of(a)], allowed=MEMBERS, limits=limits)
+    await b.manager.start()
+    nodes = [a, b]
+    try:
+        await wait_for_mesh(nodes)
+        (before,) = a.manager.status()
+        # Observe for three idle timeouts with no messages: keepalives alone keep it open.
+        await asyncio.sleep(3 * limits.idle_timeout_s)
+        (after,) = a.manager.status()
+        assert after.connected_since == before.connected_since
+        assert after.frames_in > before.frames_in
+    finally:
+        await close_all(nodes)
+
+
 def test_a_single_missed_keepalive_is_not_fatal() -> None:
     with pytest.raises(ValueError):
         Limits(keepalive_missed_max=1)
