@@ -1,10 +1,11 @@
-"""p2p: authenticated, encrypted transport between consortium nodes, and gossip.
+"""p2p: authenticated, encrypted transport between consortium nodes.
 
 Owns the station-to-station handshake (`handshake`, pure), sealed length-prefixed
 frames (`frames`, pure), the asyncio stream layer (`connection`, the only module
 touching sockets), one live peer's queues (`peer`), the peer manager (`peers`)
-and its pure policies (`policy`). It moves `(channel, payload)` messages between
-peers named by 32-byte Ed25519 public keys and knows nothing of what they mean.
+and its pure policies (`policy`; `admission` for inbound handshakes). It moves
+`(channel, payload)` messages between peers named by 32-byte Ed25519 public keys
+and knows nothing of what they mean.
 
 Must not import consensus, node, cli or storage.
 """

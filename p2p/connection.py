@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -25,9 +26,11 @@ from p2p.frames import (
 )
 
 Address = tuple[str, int]
-HANDSHAKE_TIMEOUT_S = 5.0
+# An honest handshake is two flights; anything slower is holding a slot it should not.
+HANDSHAKE_TIMEOUT_S = 2.0
 IO_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 1.0
+RESOLVE_TIMEOUT_S = 5.0
 # StreamReader buffer: large enough that big frames do not pause the socket per 64 KiB.
 STREAM_LIMIT_BYTES = 1024 * 1024
 
@@ -96,11 +99,6 @@ class SecureConnection:
             raise PeerTimeout(f"peer did not accept data within {self._io_timeout_s} s") from None
         except (ConnectionError, OSError) as exc:
             raise ConnectionClosed(f"write failed: {exc}") from None
-
-    async def send(self, channel: int, payload: bytes) -> None:
-        """Seal, write and drain one frame."""
-        self.write([(channel, payload)])
-        await self.drain()
 
     async def close(self) -> None:
         await close_writer(self._writer)
@@ -194,6 +192,24 @@ def peer_address(writer: asyncio.StreamWriter) -> Address:
     return ("?", 0)
 
 
+async def resolve_hosts(hosts: Iterable[str]) -> set[str]:
+    """The IP addresses the given host names stand for; names that do not resolve add none."""
+    loop = asyncio.get_running_loop()
+
+    async def resolve(host: str) -> set[str]:
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError):
+            return set()
+        return {str(info[4][0]) for info in infos}
+
+    found: set[str] = set()
+    for addresses in await asyncio.gather(*(resolve(host) for host in set(hosts))):
+        found |= addresses
+    return found
+
+
 class Incoming:
     """An accepted TCP stream that has not been authenticated yet."""
 
@@ -208,6 +224,10 @@ class Incoming:
 
     async def reject(self) -> None:
         await close_writer(self._writer)
+
+    def abort(self) -> None:
+        """Drop the stream now; a handshake running on it fails with `ConnectionClosed`."""
+        self._writer.transport.abort()
 
 
 class Listener:

@@ -1,11 +1,13 @@
-"""One authenticated peer: bounded outgoing queues, a reader and a writer task.
+"""One authenticated peer: bounded queues per channel both ways, and their tasks.
 
-Backpressure: the reader awaits the delivery callback before reading the next
-frame, so a slow consumer slows that peer's socket (TCP flow control) instead of
-growing a buffer. Outgoing messages wait in one bounded queue per channel; a full
-queue refuses the message and counts it. The writer takes frames round-robin
-across channels (so a busy channel cannot starve the others), seals a batch and
-drains once per batch.
+Incoming: the reader never waits for a handler. It puts each message in its
+channel's bounded inbox, and one consumer task per channel awaits the handler,
+so a slow handler on one channel (transaction checks, sync) delays only that
+channel; a full inbox drops the new message and counts it for that channel.
+Outgoing messages wait in one bounded queue per channel; a full queue refuses
+the message and counts it. The writer takes frames round-robin across channels
+(so a busy channel cannot starve the others), seals a batch and drains once per
+batch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from p2p.connection import Address, SecureConnection
 from p2p.errors import MalformedFrame, P2PError
@@ -23,6 +25,10 @@ from p2p.policy import KEEPALIVE_CHANNEL, Channel, Direction
 
 WRITE_BATCH_FRAMES_MAX = 64
 WRITE_BATCH_BYTES_MAX = 1024 * 1024
+# Per peer and channel: bytes of received messages waiting for their handler. One
+# message always fits, whatever its size, so a channel's largest message is never refused.
+INBOX_BYTES_MAX = 32 * 1024 * 1024
+Deliver = Callable[["Peer", Frame], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,42 @@ class PeerStatus:
     bytes_in: int = 0
     frames_out: int = 0
     bytes_out: int = 0
-    dropped: int = 0
+    dropped: int = 0  # outgoing messages refused because their queue was full
+    # Per channel id: received messages dropped because that channel's inbox was full.
+    inbound_dropped: Mapping[int, int] = field(default_factory=dict)
+
+
+class _Inbox:
+    """Received messages of one channel waiting for its handler; bounded in count and bytes."""
+
+    def __init__(self, capacity: int, bytes_max: int) -> None:
+        self._capacity = capacity
+        self._bytes_max = bytes_max
+        self._messages: deque[bytes] = deque()
+        self._bytes = 0
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def offer(self, payload: bytes) -> bool:
+        """Queue without waiting; False (and counted) if the inbox is full."""
+        full = len(self._messages) >= self._capacity or (
+            self._messages and self._bytes + len(payload) > self._bytes_max
+        )
+        if full:
+            self.dropped += 1
+            return False
+        self._messages.append(payload)
+        self._bytes += len(payload)
+        self._ready.set()
+        return True
+
+    async def take(self) -> bytes:
+        while not self._messages:
+            self._ready.clear()
+            await self._ready.wait()
+        payload = self._messages.popleft()
+        self._bytes -= len(payload)
+        return payload
 
 
 class Peer:
@@ -62,6 +103,10 @@ class Peer:
         self.closed = asyncio.Event()
         self._channels = channels
         self._queues: dict[int, deque[bytes]] = {cid: deque() for cid in channels}
+        self._inboxes = {
+            cid: _Inbox(channel.queue_capacity, INBOX_BYTES_MAX)
+            for cid, channel in channels.items()
+        }
         self._wake = asyncio.Event()
         self._keepalive_interval_s = keepalive_interval_s
         self._idle_timeout_s = idle_timeout_s
@@ -90,17 +135,23 @@ class Peer:
             frames_out=self.frames_out,
             bytes_out=self.bytes_out,
             dropped=self.dropped,
+            inbound_dropped={cid: inbox.dropped for cid, inbox in self._inboxes.items()},
         )
 
-    async def run(self, deliver: Callable[[Peer, Frame], Awaitable[None]]) -> P2PError:
+    async def run(self, deliver: Deliver) -> P2PError:
         """Pump frames both ways until either direction fails; returns why it ended.
 
-        The connection is closed on return and on cancellation.
+        The connection is closed on return and on cancellation. `deliver` must not
+        raise: a consumer that fails ends the connection with that exception.
         """
-        reader = asyncio.create_task(self._read_loop(deliver))
-        writer = asyncio.create_task(self._write_loop())
+        consumers = [
+            asyncio.create_task(self._consume(channel_id, inbox, deliver))
+            for channel_id, inbox in self._inboxes.items()
+        ]
+        tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._write_loop())]
+        tasks += consumers
         try:
-            done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             failure = next(iter(done)).exception()
             if isinstance(failure, P2PError):
                 return failure
@@ -109,21 +160,26 @@ class Peer:
             raise AssertionError("peer loops only end by raising")
         finally:
             self.closed.set()
-            for task in (reader, writer):
+            for task in tasks:
                 task.cancel()
-            for task in (reader, writer):
+            for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
             await self.connection.close()
 
-    async def _read_loop(self, deliver: Callable[[Peer, Frame], Awaitable[None]]) -> None:
+    async def _read_loop(self) -> None:
         while True:
             frame = await self.connection.receive(self._idle_timeout_s)
             self.frames_in += 1
             self.bytes_in += LENGTH_PREFIX_BYTES + FRAME_OVERHEAD_BYTES + len(frame.payload)
             self._check_frame(frame)
             if frame.channel != KEEPALIVE_CHANNEL:
-                await deliver(self, frame)
+                self._inboxes[frame.channel].offer(frame.payload)
+
+    async def _consume(self, channel_id: int, inbox: _Inbox, deliver: Deliver) -> None:
+        while True:
+            payload = await inbox.take()
+            await deliver(self, Frame(channel_id, payload))
 
     def _check_frame(self, frame: Frame) -> None:
         if frame.channel == KEEPALIVE_CHANNEL:

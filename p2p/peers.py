@@ -2,10 +2,11 @@
 
 Messages are `(channel, payload)` pairs between peers named by their Ed25519
 public keys; what a payload means is the caller's business. Limits on everything
-a peer can make us hold: pending handshakes, connections per IP, peers in total,
-frame size (checked on the length prefix), message size and queue length per
-channel. Incoming messages go to `on_message`, awaited before the next frame of
-that peer is read (see `p2p.peer` on backpressure).
+a peer can make us hold: pending handshakes per source and in total (see
+`p2p.admission`), peers in total, frame size (checked on the length prefix),
+message size and queue length per channel. Incoming messages go to `on_message`,
+awaited by one task per peer and channel: a slow handler holds up only its own
+channel of that peer (see `p2p.peer`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from p2p import connection as conn
+from p2p.admission import PendingHandshakes
 from p2p.errors import (
     LocalProtocolError,
     MessageTooLarge,
@@ -32,7 +34,6 @@ from p2p.peer import Peer, PeerStatus
 from p2p.policy import (
     Channel,
     Direction,
-    GossipFilter,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -50,15 +51,24 @@ class Limits:
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     max_peers: int = 64
-    max_connections_per_ip: int = 16  # a testnet may run many nodes on one host
-    max_pending_handshakes: int = 16
+    # Inbound handshakes in progress: per source IP, and shared by unknown sources.
+    max_pending_handshakes_per_ip: int = 8
+    max_pending_handshakes: int = 64
     handshake_timeout_s: float = conn.HANDSHAKE_TIMEOUT_S
     io_timeout_s: float = conn.IO_TIMEOUT_S
     keepalive_interval_s: float = 5.0
-    idle_timeout_s: float = 20.0  # > keepalive interval: a live peer always beats it
+    # A peer silent for this many keepalive intervals is gone: a live one sends one each.
+    keepalive_missed_max: int = 4
     backoff_base_s: float = 0.2
-    backoff_cap_s: float = 30.0
-    gossip_seen_max: int = 100_000
+    backoff_cap_s: float = 5.0  # a restarted configured peer is redialled within this
+
+    def __post_init__(self) -> None:
+        if self.keepalive_missed_max < 2:
+            raise ValueError("keepalive_missed_max must be at least 2: one late one is jitter")
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self.keepalive_interval_s * self.keepalive_missed_max
 
 
 @dataclass
@@ -69,7 +79,7 @@ class _Pending:
 
 
 class PeerManager:
-    """Authenticated connections to the allowed peers, with bounded queues and gossip."""
+    """Authenticated connections to the allowed peers, with bounded queues."""
 
     def __init__(
         self,
@@ -96,14 +106,19 @@ class PeerManager:
         self._limits = limits or Limits()
         self._clock = clock
         self._check_frame_limit()
-        self._gossip_filter = GossipFilter(self._limits.gossip_seen_max)
         self._peers: dict[bytes, Peer] = {}
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
+        # Configured peers' hosts: an inbound caller from one is not an unknown source.
+        self._admission = PendingHandshakes(
+            per_source_max=self._limits.max_pending_handshakes_per_ip,
+            unknown_total_max=self._limits.max_pending_handshakes,
+            reserved_sources={host for host, _ in self._dial_addresses},
+        )
+        self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
         self._closing = False
-        self.duplicates_dropped = 0
 
     @property
     def public_key(self) -> bytes:
@@ -115,6 +130,8 @@ class PeerManager:
         return self._listener.address if self._listener else None
 
     async def start(self) -> None:
+        dial_hosts = [host for host, _ in self._dial_addresses]
+        self._admission.reserve(await conn.resolve_hosts(dial_hosts))
         if self._listen_address is not None:
             self._listener = await conn.listen(self._listen_address, self._on_incoming)
             log.info("p2p listening on %s:%d", *self._listener.address)
@@ -167,21 +184,6 @@ class PeerManager:
             peer.enqueue(channel, payload) for key, peer in self._peers.items() if key not in skip
         )
 
-    def gossip(
-        self, channel: int, payload: bytes, exclude: Collection[bytes] | None = None
-    ) -> int:
-        """Broadcast a gossip message unless it was already forwarded; returns peers reached.
-
-        Call it for messages we originate and, after validating them, for messages
-        received on a gossip channel (exclude the peer it came from).
-        """
-        if not self._channel(channel).gossip:
-            raise LocalProtocolError(f"channel {channel} is not a gossip channel")
-        self._check_outgoing(channel, payload)
-        if not self._gossip_filter.claim_forward(channel, payload):
-            return 0
-        return self.broadcast(channel, payload, exclude)
-
     def status(self) -> list[PeerStatus]:
         pending = [
             PeerStatus(None, p.address, p.direction, authenticated=False, connected_since=p.since)
@@ -196,29 +198,26 @@ class PeerManager:
         assert task is not None
         self._tasks.add(task)
         try:
-            refusal = self._refuse_incoming(incoming.address)
-            if refusal:
-                log.warning("refused connection from %s:%d: %s", *incoming.address, refusal)
+            if self._closing:
                 await incoming.reject()
                 return
-            secured = await self._handshake(
-                incoming.secure, incoming.address, Direction.INBOUND
-            )
+            admitted = self._admission.admit(incoming.address[0])
+            for ticket in admitted.evicted:
+                evicted = self._inbound.pop(ticket)
+                log.debug("evicting pending handshake from %s:%d", *evicted.address)
+                evicted.abort()
+            self._inbound[admitted.ticket] = incoming
+            try:
+                secured = await self._handshake(
+                    incoming.secure, incoming.address, Direction.INBOUND
+                )
+            finally:
+                self._admission.release(admitted.ticket)
+                self._inbound.pop(admitted.ticket, None)
             if secured is not None:
                 self._admit(secured, Direction.INBOUND)
         finally:
             self._tasks.discard(task)
-
-    def _refuse_incoming(self, address: Address) -> str | None:
-        if self._closing:
-            return "shutting down"
-        if len(self._pending) >= self._limits.max_pending_handshakes:
-            return f"{len(self._pending)} handshakes already pending"
-        from_ip = sum(1 for p in self._pending.values() if p.address[0] == address[0])
-        from_ip += sum(1 for p in self._peers.values() if p.address[0] == address[0])
-        if from_ip >= self._limits.max_connections_per_ip:
-            return f"{from_ip} connections from that IP already"
-        return None
 
     async def _handshake(
         self,
@@ -327,11 +326,6 @@ class PeerManager:
         log.log(level, "peer %s at %s:%d disconnected: %s", _short(peer.key), *peer.address, reason)
 
     async def _deliver(self, peer: Peer, frame: Frame) -> None:
-        if self._channels[frame.channel].gossip and not self._gossip_filter.note_received(
-            frame.channel, frame.payload
-        ):
-            self.duplicates_dropped += 1
-            return
         try:
             await self._on_message(peer.key, frame.channel, frame.payload)
         except Exception:

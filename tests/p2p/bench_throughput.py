@@ -14,6 +14,8 @@ import time
 from p2p import Channel, PeerManager
 from p2p import connection as conn
 from p2p.handshake import Identity
+from p2p.peer import INBOX_BYTES_MAX
+from p2p.peers import OnMessage
 from tests.p2p.helpers import CHAIN_ID, FAST_LIMITS, LOOPBACK, public_key, seed, wait_until
 
 BULK = Channel(1, "bulk", max_message_bytes=64 * 1024, queue_capacity=4096)
@@ -75,10 +77,13 @@ async def bench_manager(size: int, count: int) -> None:
         return None
 
     allowed = {public_key(1), public_key(2)}
-    make = lambda n, dial, cb: PeerManager(  # noqa: E731
-        seed(n), CHAIN_ID, listen=(LOOPBACK, 0), dial=dial, allowed=allowed,
-        channels=[BULK], on_message=cb, rng=random.Random(n), limits=FAST_LIMITS,
-    )
+
+    def make(n: int, dial: list[conn.Address], cb: OnMessage) -> PeerManager:
+        return PeerManager(
+            seed(n), CHAIN_ID, listen=(LOOPBACK, 0), dial=dial, allowed=allowed,
+            channels=[BULK], on_message=cb, rng=random.Random(n), limits=FAST_LIMITS,
+        )
+
     receiver = make(2, [], on_message)
     await receiver.start()
     assert receiver.listen_address is not None
@@ -87,10 +92,11 @@ async def bench_manager(size: int, count: int) -> None:
     await wait_until(lambda: public_key(2) in sender.connected(), "connected")
     payload = bytes(size)
     receiver_key = public_key(2)
+    in_flight_max = min(IN_FLIGHT_MAX, INBOX_BYTES_MAX // size)  # the receiver never drops
     started = time.perf_counter()
     sent = 0
     while received < count:
-        while sent < count and sent - received < IN_FLIGHT_MAX:
+        while sent < count and sent - received < in_flight_max:
             if not sender.send(receiver_key, BULK.id, payload):
                 break
             sent += 1

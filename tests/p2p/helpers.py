@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from p2p import Channel, Limits, PeerManager
@@ -14,14 +14,13 @@ from p2p.handshake import Identity
 CHAIN_ID = b"senim-p2p-test"
 LOOPBACK = "127.0.0.1"
 CONSENSUS = Channel(1, "consensus", max_message_bytes=64 * 1024, queue_capacity=256)
-TXS = Channel(2, "txs", max_message_bytes=16 * 1024, queue_capacity=256, gossip=True)
+TXS = Channel(2, "txs", max_message_bytes=16 * 1024, queue_capacity=256)
 TINY_QUEUE = Channel(3, "tiny", max_message_bytes=1024, queue_capacity=2)
 CHANNELS = (CONSENSUS, TXS, TINY_QUEUE)
 FAST_LIMITS = Limits(
-    handshake_timeout_s=2.0,
     io_timeout_s=2.0,
     keepalive_interval_s=0.5,
-    idle_timeout_s=5.0,
+    keepalive_missed_max=10,
     backoff_base_s=0.05,
     backoff_cap_s=0.5,
 )
@@ -69,16 +68,17 @@ def make_node(
     dial: Sequence[tuple[str, int]] = (),
     allowed: set[bytes],
     listen_port: int = 0,
-    forward_gossip: bool = False,
     limits: Limits = FAST_LIMITS,
+    hold: Mapping[int, asyncio.Event] | None = None,
 ) -> Node:
+    """A node on 127.0.0.1; its handler for a channel in `hold` waits for that event first."""
     holder: list[Node] = []
 
     async def on_message(peer: bytes, channel: int, payload: bytes) -> None:
         node = holder[0]
+        if hold and channel in hold:
+            await hold[channel].wait()
         node.received.append((peer, channel, payload))
-        if forward_gossip and channel == TXS.id:
-            node.manager.gossip(channel, payload, exclude={peer})
 
     manager = PeerManager(
         seed(number),
@@ -101,12 +101,12 @@ def address_of(node: Node) -> tuple[str, int]:
     return address
 
 
-async def start_mesh(numbers: Sequence[int], allowed: set[bytes], **kwargs: bool) -> list[Node]:
+async def start_mesh(numbers: Sequence[int], allowed: set[bytes]) -> list[Node]:
     """Start nodes one by one, each dialling all earlier ones; wait for a full mesh."""
     nodes: list[Node] = []
     for number in numbers:
         node = make_node(
-            number, dial=[address_of(n) for n in nodes], allowed=allowed, **kwargs
+            number, dial=[address_of(n) for n in nodes], allowed=allowed
         )
         await node.manager.start()
         nodes.append(node)

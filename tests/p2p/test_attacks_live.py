@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from p2p import Limits
 from p2p import connection as conn
 from p2p.frames import FrameSealer
 from p2p.handshake import Identity, Role
@@ -22,7 +21,6 @@ from tests.p2p.helpers import (
     Node,
     address_of,
     close_all,
-    make_node,
     public_key,
     read_until_eof,
     start_mesh,
@@ -125,51 +123,6 @@ async def test_garbage_before_handshake_is_refused(
     writer.close()
     await wait_until(lambda: logged(caplog, "handshake", "magic"), "bad HELLO logged")
     await assert_mesh_exchanges(mesh, b"after garbage")
-
-
-async def test_pending_handshakes_and_per_ip_connections_are_bounded(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO, logger="p2p")
-    limits = Limits(
-        handshake_timeout_s=0.5, max_pending_handshakes=2, max_connections_per_ip=8
-    )
-    node = make_node(1, allowed=MEMBERS, limits=limits)
-    await node.manager.start()
-    silent = [await asyncio.open_connection(*address_of(node)) for _ in range(3)]
-    try:
-        # The third is refused at once; the two silent ones hit the handshake deadline.
-        await read_until_eof(silent[2][0], timeout_s=0.4)
-        assert logged(caplog, "handshakes already pending")
-        await wait_until(lambda: not node.manager.status(), "silent handshakes expired", 3.0)
-        for reader, _ in silent[:2]:
-            await read_until_eof(reader, timeout_s=1.0)
-        assert logged(caplog, "handshake", "within 0.5 s")
-    finally:
-        for _, writer in silent:
-            writer.close()
-        await node.manager.close()
-
-
-async def test_connections_per_ip_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="p2p")
-    limits = Limits(handshake_timeout_s=2.0, max_pending_handshakes=10, max_connections_per_ip=2)
-    node = make_node(1, allowed=MEMBERS, limits=limits)
-    await node.manager.start()
-    held = [await asyncio.open_connection(*address_of(node)) for _ in range(2)]
-    await wait_until(lambda: len(node.manager.status()) == 2, "two handshakes pending")
-    reader, writer = await asyncio.open_connection(*address_of(node))
-    try:
-        await read_until_eof(reader, timeout_s=1.0)
-        assert logged(caplog, "connections from that IP")
-        statuses = node.manager.status()
-        assert [s.authenticated for s in statuses] == [False, False]
-        assert all(s.public_key is None for s in statuses)
-    finally:
-        writer.close()
-        for _, held_writer in held:
-            held_writer.close()
-        await node.manager.close()
 
 
 async def test_set_allowed_drops_a_removed_member(mesh: list[Node]) -> None:

@@ -83,7 +83,8 @@ async def secure_both(
 async def test_frames_flow_both_ways(raw_pair: RawPair) -> None:
     client, server = await secure_both(raw_pair)
     assert client.peer_key == BOB.public_key and server.peer_key == ALICE.public_key
-    await client.send(1, b"ping")
+    client.write([(1, b"ping")])
+    await client.drain()
     assert await server.receive(idle_timeout_s=2) == Frame(1, b"ping")
     server.write([(2, b"a"), (3, bytes(60_000))])
     await server.drain()

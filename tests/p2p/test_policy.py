@@ -1,4 +1,4 @@
-"""Pure peer-manager policies: channels, backoff, tie-break, gossip dedupe."""
+"""Pure peer-manager policies: channels, backoff, tie-break."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from p2p.policy import (
     Channel,
     Direction,
-    GossipFilter,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -79,29 +78,3 @@ def test_tie_break_is_the_same_on_both_ends() -> None:
         else:
             assert decisions == {True}  # a redial replaces a stale connection
 
-
-def test_gossip_filter_delivers_and_forwards_once() -> None:
-    seen = GossipFilter(max_entries=10)
-    assert seen.note_received(1, b"tx")
-    assert not seen.note_received(1, b"tx")
-    assert seen.note_received(2, b"tx")  # the channel is part of the identity
-    assert seen.claim_forward(1, b"tx")
-    assert not seen.claim_forward(1, b"tx")
-    assert not seen.note_received(1, b"tx")
-
-
-def test_locally_originated_gossip_is_not_delivered_back() -> None:
-    seen = GossipFilter(max_entries=10)
-    assert seen.claim_forward(1, b"mine")
-    assert not seen.note_received(1, b"mine")
-
-
-def test_gossip_filter_is_bounded_lru() -> None:
-    seen = GossipFilter(max_entries=3)
-    for payload in [b"a", b"b", b"c"]:
-        assert seen.note_received(1, payload)
-    assert not seen.note_received(1, b"a")  # touch "a": now "b" is the oldest
-    assert seen.note_received(1, b"d")
-    assert len(seen) == 3
-    assert seen.note_received(1, b"b")  # evicted, so new again
-    assert not seen.note_received(1, b"a")

@@ -1,0 +1,79 @@
+"""The pure inbound-handshake admission policy: per-source and shared limits, eviction."""
+
+from __future__ import annotations
+
+import pytest
+
+from p2p.admission import PendingHandshakes
+from p2p.connection import resolve_hosts
+
+PEER_HOST = "10.0.0.1"
+
+
+def pending(per_source: int = 2, unknown_total: int = 3) -> PendingHandshakes:
+    return PendingHandshakes(
+        per_source_max=per_source, unknown_total_max=unknown_total, reserved_sources={PEER_HOST}
+    )
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        PendingHandshakes(per_source_max=0, unknown_total_max=1, reserved_sources=())
+    with pytest.raises(ValueError):
+        PendingHandshakes(per_source_max=1, unknown_total_max=0, reserved_sources=())
+
+
+def test_a_source_at_its_limit_evicts_its_own_oldest() -> None:
+    table = pending(per_source=2, unknown_total=10)
+    first, second = table.admit("6.6.6.6"), table.admit("6.6.6.6")
+    assert first.evicted == second.evicted == ()
+    third = table.admit("6.6.6.6")
+    assert third.evicted == (first.ticket,)
+    assert len(table) == 2
+    # Another source is untouched by the flood.
+    assert table.admit("7.7.7.7").evicted == ()
+
+
+def test_unknown_sources_share_slots_and_the_busiest_loses() -> None:
+    table = pending(per_source=5, unknown_total=3)
+    flood = [table.admit("6.6.6.6") for _ in range(2)]
+    other = table.admit("7.7.7.7")
+    newcomer = table.admit("8.8.8.8")
+    assert newcomer.evicted == (flood[0].ticket,)
+    # Now 6.6.6.6 and 7.7.7.7 hold one each: the tie goes to the older one.
+    assert table.admit("9.9.9.9").evicted == (flood[1].ticket,)
+    assert table.admit("9.9.9.9").evicted == (other.ticket,)
+
+
+def test_a_configured_peer_host_is_outside_the_shared_slots() -> None:
+    table = pending(per_source=2, unknown_total=2)
+    peer = table.admit(PEER_HOST)
+    for _ in range(10):  # unknown sources churn through their own slots only
+        assert peer.ticket not in table.admit("6.6.6.6").evicted
+        assert peer.ticket not in table.admit("7.7.7.7").evicted
+    assert table.admit(PEER_HOST).evicted == ()  # and it never waits for theirs
+    assert len(table) == 4
+
+
+def test_release_frees_the_slot_and_is_idempotent() -> None:
+    table = pending(per_source=1, unknown_total=1)
+    first = table.admit("6.6.6.6")
+    table.release(first.ticket)
+    table.release(first.ticket)
+    assert len(table) == 0
+    assert table.admit("7.7.7.7").evicted == ()
+
+
+def test_reserving_a_busy_source_moves_it_out_of_the_shared_slots() -> None:
+    table = pending(per_source=5, unknown_total=2)
+    table.admit("6.6.6.6")
+    table.admit("7.7.7.7")
+    table.reserve({"6.6.6.6"})
+    assert table.admit("8.8.8.8").evicted == ()  # 6.6.6.6 no longer takes a shared slot
+    assert len(table.admit("9.9.9.9").evicted) == 1
+
+
+async def test_host_names_resolve_to_the_addresses_inbound_connections_come_from() -> None:
+    # Only names /etc/hosts answers: tests send nothing beyond 127.0.0.0/8.
+    assert await resolve_hosts(["127.0.0.2"]) == {"127.0.0.2"}
+    assert "127.0.0.1" in await resolve_hosts(["localhost"])
