@@ -51,6 +51,7 @@ from consensus import (
     ViewChanged,
     WorkAvailable,
     encode_certificate,
+    max_faulty,
     primary_for,
 )
 from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
@@ -388,7 +389,7 @@ class Engine:
         if self.replica is None:
             return {"mode": "follower", "height": height, "behind": self.sync.behind(height)}
         n = len(self.validators.ids)
-        return {"mode": "pbft", "validators": n, "max_faulty": (n - 1) // 3,
+        return {"mode": "pbft", "validators": n, "max_faulty": max_faulty(n),
                 "view": self.replica.view, "primary": self.primary_name(),
                 "phase": self.replica.phase.value, "height": height,
                 "behind": self.sync.behind(height)}

@@ -154,6 +154,7 @@ class Network:
                 "connected_s": round(now - peer.connected_since, 1),
                 "frames_in": peer.frames_in, "frames_out": peer.frames_out,
                 "dropped": peer.dropped,
+                "inbound_dropped": dict(peer.inbound_dropped),
             })
         return rows
 
