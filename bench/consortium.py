@@ -133,7 +133,7 @@ def wait_quiet(network: BenchNetwork, deadline_s: float = 60) -> None:
 def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
                    ) -> dict[str, Any]:
     network = BenchNetwork(root, validators=validators,
-                           extra_config=f"[consensus]\nview_timeout_ms = {view_timeout_ms}\n")
+                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}})
     network.lay_out()
     network.start_all()
     try:

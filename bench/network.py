@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger.genesis import GENESIS_KIND
 from ledger.identity import KeyPair
+from node.config import ConfigValue, render_config
 from node.files import save_key
 
 
@@ -43,13 +44,14 @@ class BenchMember:
 
 
 class BenchNetwork:
-    def __init__(self, root: Path, validators: int, extra_config: str = "") -> None:
+    def __init__(self, root: Path, validators: int,
+                 overrides: dict[str, dict[str, ConfigValue]] | None = None) -> None:
         self.root = root
         self.members = [BenchMember(f"v{i}", f"Ministry {i}", "ministry", True, True)
                         for i in range(validators)]
         self.university = BenchMember("uni", "Bench University", "university", False, False)
         self.members.append(self.university)
-        self.extra_config = extra_config
+        self.overrides = overrides
 
     @property
     def ministry(self) -> BenchMember:
@@ -70,12 +72,10 @@ class BenchNetwork:
         runners = [m for m in self.members if m.runs_node]
         for member in runners:
             peers = [f"127.0.0.1:{m.p2p_port}" for m in runners if m is not member]
-            (self.root / f"{member.slug}.toml").write_text("\n".join([
-                "[node]", f'name = "{member.slug}"', f'key = "keys/{member.slug}.key"',
-                'genesis = "genesis.json"', f'data_dir = "data/{member.slug}"',
-                "[api]", f'listen = "127.0.0.1:{member.api_port}"',
-                "[p2p]", f'listen = "127.0.0.1:{member.p2p_port}"', f"peers = {json.dumps(peers)}",
-                self.extra_config, "[log]", 'level = "warning"', ""]))
+            (self.root / f"{member.slug}.toml").write_text(render_config(
+                member.slug, f"keys/{member.slug}.key", "genesis.json", f"data/{member.slug}",
+                f"127.0.0.1:{member.api_port}", f"127.0.0.1:{member.p2p_port}", peers,
+                log_level="warning", overrides=self.overrides))
 
     def start(self, member: BenchMember) -> None:
         log = open(self.root / f"{member.slug}.log", "ab")  # noqa: SIM115 - lives with the process

@@ -6,6 +6,7 @@ Relative paths are relative to the config file's folder.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ class NodeConfig:
     p2p: Address
     peers: tuple[Address, ...]
     observers: tuple[bytes, ...]
-    block_interval_ms: int
     max_block_txs: int
     view_timeout_ms: int
     mempool_max_txs: int
@@ -41,6 +41,40 @@ class NodeConfig:
     mempool_max_per_sender: int
     log_level: str
     log_format: str
+
+
+# Every key a node config may hold: anything else is a typo, refused by name (a
+# misspelt `peers` would otherwise start a node that talks to nobody).
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "node": frozenset({"name", "key", "genesis", "data_dir"}),
+    "api": frozenset({"listen"}),
+    "p2p": frozenset({"listen", "peers", "observers"}),
+    "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
+    "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
+    "log": frozenset({"level", "format"}),
+}
+
+ConfigValue = str | int | bool | list[str]
+
+
+def render_config(name: str, key: str, genesis: str, data_dir: str, api_listen: str,
+                  p2p_listen: str, peers: list[str], log_level: str = "info",
+                  overrides: dict[str, dict[str, ConfigValue]] | None = None) -> str:
+    """The text of a node config: the one writer used by the testnet, tests and bench."""
+    sections: dict[str, dict[str, ConfigValue]] = {
+        "node": {"name": name, "key": key, "genesis": genesis, "data_dir": data_dir},
+        "api": {"listen": api_listen},
+        "p2p": {"listen": p2p_listen, "peers": peers},
+        "log": {"level": log_level},
+    }
+    for section, values in (overrides or {}).items():
+        sections.setdefault(section, {}).update(values)
+    lines: list[str] = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def parse_address(value: Any, field: str) -> Address:
@@ -82,10 +116,15 @@ def load_config(path: Path) -> NodeConfig:
         raise ConfigError("config", f"file not found: {path}") from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
-    known = {"node", "api", "p2p", "consensus", "mempool", "log"}
+    known = set(KNOWN_KEYS)
     unknown = set(document) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], f"unknown section (expected {sorted(known)})")
+    for section, keys in KNOWN_KEYS.items():
+        for key in _table(document, section):
+            if key not in keys:
+                raise ConfigError(f"{section}.{key}", f"unknown key (known in [{section}]: "
+                                  f"{', '.join(sorted(keys))})")
     base = path.parent
     node, api, p2p = _table(document, "node"), _table(document, "api"), _table(document, "p2p")
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
@@ -118,7 +157,6 @@ def load_config(path: Path) -> NodeConfig:
         p2p=parse_address(p2p.get("listen", "127.0.0.1:9100"), "p2p.listen"),
         peers=tuple(parse_address(p, f"p2p.peers[{i}]") for i, p in enumerate(peers)),
         observers=observer_keys,
-        block_interval_ms=_int(consensus, "consensus", "block_interval_ms", 20, 1, 60_000),
         max_block_txs=_int(consensus, "consensus", "max_block_txs", 5000, 1, 20_000),
         view_timeout_ms=_int(consensus, "consensus", "view_timeout_ms", 1000, 50, 600_000),
         mempool_max_txs=_int(mempool, "mempool", "max_txs", 100_000, 1, 10_000_000),

@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from node.config import render_config
+
 
 def main(pilot_dir: Path, net_dir: Path) -> None:
     description = tomllib.loads((pilot_dir / "consortium.toml").read_text())
@@ -21,7 +23,8 @@ def main(pilot_dir: Path, net_dir: Path) -> None:
             subprocess.run(["senim", "keygen", str(key), "--label", member["name"]],
                            check=True, stdout=subprocess.DEVNULL)
     members_toml = net_dir / "members.toml"
-    lines = [f'chain_id = "{description["chain_id"]}"', ""]
+    lines = [f'chain_id = "{description["chain_id"]}"',
+             f'genesis_time = "{description["genesis_time"]}"', ""]
     for member in description["members"]:
         lines += ["[[members]]"] + [
             f"{k} = {json.dumps(member[k])}" for k in
@@ -35,17 +38,10 @@ def main(pilot_dir: Path, net_dir: Path) -> None:
     for member in runners:
         peers = [m["p2p_address"] for m in runners if m is not member]
         config = net_dir / f"{member['slug']}.toml"
-        config.write_text("\n".join([
-            "[node]",
-            f'name = "{member["slug"]}"',
-            f'key = "{member["key"]}"',
-            'genesis = "genesis.json"',
-            f'data_dir = "data/{member["slug"]}"',
-            "", "[api]", f'listen = "{member["api_address"]}"',
-            "", "[p2p]", f'listen = "{member["p2p_address"]}"', f"peers = {json.dumps(peers)}",
-            "", "[consensus]", "block_interval_ms = 20", "view_timeout_ms = 1000",
-            "", "[log]", 'level = "info"', "",
-        ]))
+        config.write_text(render_config(
+            member["slug"], member["key"], "genesis.json", f"data/{member['slug']}",
+            member["api_address"], member["p2p_address"], peers,
+            overrides={"consensus": {"view_timeout_ms": 1000}}))
         print(member["slug"], member["api_address"])
 
 

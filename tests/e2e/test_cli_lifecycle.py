@@ -113,13 +113,45 @@ def test_keygen_writes_private_key_and_prints_member_id(world: World, tmp_path: 
 
 def test_consortium_create_reports_members_and_validators(world: World, tmp_path: Path) -> None:
     out = tmp_path / "genesis-copy.json"
-    done = world.net.cli("consortium", "create", "--members",
-                         str(world.net.root / "members.toml"), "--out", str(out))
+    members = str(world.net.root / "members.toml")
+    refused = world.net.cli("consortium", "create", "--members", members, "--out", str(out),
+                            check=False)
+    assert refused.returncode == 2 and "tolerate no faulty validator" in refused.stderr
+    assert not out.exists()
+    done = world.net.cli("consortium", "create", "--members", members, "--out", str(out),
+                         "--allow-no-fault-tolerance")
     assert re.search(r"\b5 members, 1 validators?\b", done.stdout), done.stdout
     genesis = json.loads(out.read_text())
     assert [m["validator"] for m in genesis["members"]].count(True) == 1
     assert {m["member_id"] for m in genesis["members"]} == {
         world.net.member_id(slug) for slug in world.net.members}
+    # Reproducible: the same file gives the same genesis, and the fingerprints agree.
+    assert out.read_bytes() == world.net.genesis_path.read_bytes()
+    printed = next(x for x in done.stdout.splitlines() if x.startswith("fingerprint:"))
+    checked = world.net.cli("consortium", "fingerprint", str(world.net.genesis_path))
+    assert printed.split()[1:9] == checked.stdout.split()[1:9]
+    again = world.net.cli("consortium", "create", "--members", members, "--out", str(out),
+                          "--allow-no-fault-tolerance", check=False)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: text.replace("genesis_time", "# genesis_time"), "no genesis_time"),
+    (lambda text: text + "\n[[members]]\nname = \"X\"\nrole = \"ministry\"\n"
+                         "public_key = \"00\"\ncolour = \"red\"\n", "unknown key 'colour'"),
+    (lambda text: text.replace('role = "ministry"', 'role = "university"'), "ministry"),
+    (lambda text: text.replace("chain_id", "chain_idd"), "unknown key 'chain_idd'"),
+])
+def test_consortium_create_refuses_a_bad_members_file(world: World, tmp_path: Path,
+                                                      edit: Any, message: str) -> None:
+    members = tmp_path / "members.toml"
+    original = (world.net.root / "members.toml").read_text()
+    members.write_text(edit(original.replace('key = "keys/', f'key = "{world.net.root}/keys/')))
+    done = world.net.cli("consortium", "create", "--members", str(members), "--out",
+                         str(tmp_path / "g.json"), "--allow-no-fault-tolerance", check=False)
+    assert done.returncode == 2, done.stdout
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "g.json").exists()
 
 
 # ---- issue and verify ----------------------------------------------------------------------
@@ -298,7 +330,8 @@ def test_status_prints_height(world: World) -> None:
 # ---- the node process: bad config and signals ----------------------------------------------
 @pytest.mark.parametrize(("section", "line", "field"), [
     ("api", 'listen = "localhost"', "api.listen"),
-    ("consensus", "block_interval_ms = -5", "consensus.block_interval_ms"),
+    ("consensus", "view_timeout_ms = -5", "consensus.view_timeout_ms"),
+    ("p2p", 'peer = ["127.0.0.1:1"]', "p2p.peer"),
     ("log", 'level = "loud"', "log.level"),
 ])
 def test_node_with_bad_config_exits_non_zero_naming_the_field(

@@ -30,7 +30,7 @@ listen = "0.0.0.0:9100"
 peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]
 
 [consensus]
-block_interval_ms = 50
+view_timeout_ms = 500
 
 [mempool]
 max_txs = 1000
@@ -61,7 +61,7 @@ def test_good_config_loads(tmp_path: Path) -> None:
     assert config.data_dir == tmp_path / "data"
     assert (config.api.host, config.api.port) == ("127.0.0.1", 8100)
     assert [str(p) for p in config.peers] == ["10.0.0.2:9100", "node3.edu.kz:9100"]
-    assert (config.block_interval_ms, config.mempool_max_txs) == (50, 1000)
+    assert (config.view_timeout_ms, config.mempool_max_txs) == (500, 1000)
     assert (config.log_level, config.log_format) == ("debug", "json")
     assert config.max_block_txs == 5000  # default
 
@@ -96,8 +96,11 @@ def test_bad_log_level(tmp_path: Path, level: str) -> None:
 @pytest.mark.parametrize("old,new,field", [
     ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peers = ["10.0.0.2"]', "p2p.peers[0]"),
     ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peers = "x"', "p2p.peers"),
-    ("block_interval_ms = 50", "block_interval_ms = 0", "consensus.block_interval_ms"),
-    ("block_interval_ms = 50", "block_interval_ms = true", "consensus.block_interval_ms"),
+    ("view_timeout_ms = 500", "view_timeout_ms = 0", "consensus.view_timeout_ms"),
+    ("view_timeout_ms = 500", "view_timeout_ms = true", "consensus.view_timeout_ms"),
+    ("view_timeout_ms = 500", "block_interval_ms = 50", "consensus.block_interval_ms"),
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peer = ["10.0.0.2:9100"]', "p2p.peer"),
+    ('[log]\n', '[log]\nlevel_ = "info"\n', "log.level_"),
     ("max_txs = 1000", "max_txs = '1000'", "mempool.max_txs"),
     ('format = "json"', 'format = "xml"', "log.format"),
     ('key = "keys/node.key"\n', "", "node.key"),
