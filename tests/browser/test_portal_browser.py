@@ -13,10 +13,19 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import KAZNU, REVOCATION_REASON, Credentials
+from tests.browser.conftest import (
+    BROWSER_MISSING,
+    CHROMEDRIVER,
+    CHROMIUM,
+    KAZNU,
+    REVOCATION_REASON,
+    Credentials,
+)
 from tests.e2e.harness import http
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
 
 ACCEPT = {"en": "en-GB,en;q=0.9", "ru": "ru-RU,ru;q=0.9,en;q=0.5",
           "kk": "kk-KZ,kk;q=0.9,ru;q=0.8"}
@@ -285,6 +294,9 @@ def test_printout_shows_when_where_and_height(credentials: Credentials, browser:
         assert meta.is_displayed()
         assert meta.text.startswith("Verified on ")
         assert "by node mshe" in meta.text and f"at block height {height}." in meta.text
+        browser.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+        assert browser.find_element("id", "check-list").is_displayed()
+        screenshot(browser, credentials, "print-en")
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert not browser.find_element("id", "print-meta").is_displayed()
