@@ -2,6 +2,9 @@
 
 The document travels in the URL fragment (`#doc=`), which browsers never send to
 a server, so it stays out of access logs; the page posts it to /v1/verify only.
+A document from a large batch makes a link too long for a QR code; then the QR
+code (and the printed link with it) carries the document deflated (`#docz=`),
+which the page inflates with the browser's DecompressionStream.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +31,26 @@ QR_ERROR_LEVEL = "m"
 QR_SCALE = 4
 
 
-def share_link(document: Any, node_url: str) -> str:
+def share_link(document: Any, node_url: str, compressed: bool = False) -> str:
     """The portal URL with the document, compact JSON in base64url, in the fragment."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    payload = base64.urlsafe_b64encode(text.encode("utf-8")).rstrip(b"=").decode("ascii")
-    return f"{node_url.rstrip('/')}/#doc={payload}"
+    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    key = "doc"
+    if compressed:  # raw deflate: what the browser's DecompressionStream('deflate-raw') reads
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        data, key = packer.compress(data) + packer.flush(), "docz"
+    payload = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return f"{node_url.rstrip('/')}/#{key}={payload}"
+
+
+def _make_qr(document: Any, node_url: str) -> tuple[str, segno.QRCode]:
+    """The plain link if it fits a QR code, else the deflated one."""
+    for compressed in (False, True):
+        link = share_link(document, node_url, compressed)
+        try:
+            return link, segno.make(link, error=QR_ERROR_LEVEL, micro=False, boost_error=False)
+        except segno.DataOverflowError:
+            continue
+    raise segno.DataOverflowError(f"{len(link)} characters")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -81,10 +100,11 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
     link = share_link(document, node_url)
     if qr_png or qr_svg:
         try:
-            qr = segno.make(link, error=QR_ERROR_LEVEL, micro=False, boost_error=False)
+            link, qr = _make_qr(document, node_url)
         except segno.DataOverflowError:
-            _fail(f"the link is {len(link)} characters, too long for a QR code; hide fields "
-                  "with `senim disclose --hide ...` and share that copy", 2)
+            _fail(f"the link is {len(link)} characters, too long for a QR code even "
+                  "compressed; hide fields with `senim disclose --hide ...` and share that copy",
+                  2)
         for path, kind in ((qr_png, "png"), (qr_svg, "svg")):
             if path is not None:
                 try:

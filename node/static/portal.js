@@ -72,17 +72,28 @@ function applyLanguage(lang) {
 }
 
 // ---- reading the document ---------------------------------------------------------------
-function fromBase64Url(text) {
+function base64UrlBytes(text) {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const bytes = Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)),
-    (c) => c.charCodeAt(0));
-  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  return Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
 }
 
-function documentFromFragment() {
-  const m = /^#doc=([A-Za-z0-9_-]*)/.exec(window.location.hash);
+// #doc= carries the document's JSON; #docz= the same deflated (senim share makes
+// that when the plain link is too long for a QR code). null: no document in the URL;
+// undefined: a damaged link.
+async function documentFromFragment() {
+  const m = /^#(doc|docz)=(.*)$/.exec(window.location.hash);
   if (!m) return null;
-  try { return fromBase64Url(m[1]); } catch (e) { return ''; }
+  try {
+    let bytes = base64UrlBytes(m[2]);
+    if (m[1] === 'docz') {
+      const stream = new Blob([bytes]).stream()
+        .pipeThrough(new DecompressionStream('deflate-raw'));
+      bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    }
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    return undefined;
+  }
 }
 
 async function readFile(file) {
@@ -350,9 +361,10 @@ function wire() {
   window.addEventListener('hashchange', startFromFragment);
 }
 
-function startFromFragment() {
-  const text = documentFromFragment();
+async function startFromFragment() {
+  const text = await documentFromFragment();
   if (text === null) return;
+  if (text === undefined) { reset(); say('malformed'); reveal(); return; }
   $('doc').value = text;
   verify();
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cli.sharing import share_link
 from tests.browser.conftest import (
     BROWSER_MISSING,
     CHROMEDRIVER,
@@ -241,6 +242,21 @@ def test_shared_link_opens_with_the_document_checked(credentials: Credentials, b
     # the fragment never reaches the server, and the posted document is not logged
     log = credentials.node.log_text()
     assert "Dana Omarova" not in log and link.split("#doc=")[1][:40] not in log
+
+
+def test_deflated_and_damaged_links(credentials: Credentials, browser: Any) -> None:
+    link = share_link(credentials.document(credentials.revoked), credentials.node.url,
+                      compressed=True)
+    assert "#docz=" in link
+    open_portal(browser, link, "en")
+    status, sentence = verdict(browser)
+    assert status == "revoked" and sentence.startswith(f"Revoked: this diploma issued by {KAZNU}")
+    for damaged in ("#doc=bm90IGpzb24", "#docz=AAAA", "#doc=%%%"):
+        browser.get("about:blank")
+        open_portal(browser, credentials.node.url + "/" + damaged, "en")
+        status, sentence = verdict(browser)
+        assert status == "malformed", damaged
+        assert sentence.startswith("This file is not a Senim credential"), damaged
 
 
 def test_dropped_file_is_checked(credentials: Credentials, browser: Any) -> None:

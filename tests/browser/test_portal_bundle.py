@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import stat
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +154,32 @@ def test_share_refuses_bad_input_in_one_line(tmp_path: Path, content: str | None
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def _payload(link: str, key: str) -> bytes:
+    payload = link.split(f"#{key}=", 1)[1]
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+
+
+def test_a_document_from_a_large_batch_gets_a_deflated_qr_link(tmp_path: Path) -> None:
+    path, document = _document(tmp_path)
+    # a batch of 10,000 has a 14-step audit path; salts and hashes do not compress away
+    document["batch"]["path"] = [os.urandom(32).hex() for _ in range(14)]
+    for number in range(12):
+        document["fields"][f"course_{number}"] = {"hash": os.urandom(32).hex()}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    plain = CliRunner().invoke(main, ["share", str(path)])
+    assert plain.exit_code == 0 and "#doc=" in plain.stdout
+    result = CliRunner().invoke(main, ["share", str(path), "--qr-svg", str(tmp_path / "q.svg")])
+    assert result.exit_code == 0, result.output
+    link = result.stdout.strip().splitlines()[-1]
+    assert "#docz=" in link and len(link) < len(plain.stdout.strip())
+    assert json.loads(zlib.decompress(_payload(link, "docz"), -15)) == document
+    assert (tmp_path / "q.svg").stat().st_size > 0
+
+
 def test_share_says_when_the_link_is_too_long_for_a_qr_code(tmp_path: Path) -> None:
     path, document = _document(tmp_path)
     document["fields"]["notes"] = {"hash": "00" * 32}
-    document["batch"]["path"] = ["ab" * 32] * 60
+    document["batch"]["path"] = [os.urandom(32).hex() for _ in range(60)]
     path.write_text(json.dumps(document), encoding="utf-8")
     result = CliRunner().invoke(main, ["share", str(path), "--qr-png", str(tmp_path / "q.png")])
     assert result.exit_code == 2 and "too long for a QR code" in result.stderr
