@@ -186,6 +186,10 @@ function tone(status) {
 }
 
 function fieldValue(dd, value, name) {
+  if (!value.trim()) {
+    dd.textContent = '—';
+    return;
+  }
   if (/_date$/.test(name) && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     dd.textContent = formatDate(value);
     return;

@@ -320,6 +320,7 @@ def test_printout_shows_when_where_and_height(credentials: Credentials, browser:
 
 def test_keyboard_landmarks_labels_and_live_region(credentials: Credentials,
                                                    browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     open_portal(browser, credentials.node.url + "/", "kk")
@@ -332,6 +333,13 @@ def test_keyboard_landmarks_labels_and_live_region(credentials: Credentials,
         assert labels and all(text.strip() for text in labels), control
     live = browser.find_element("id", "verdict")
     assert live.get_attribute("aria-live") == "polite"
+    visited = []
+    for _ in range(8):  # the whole page can be reached from the keyboard, in reading order
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        active = browser.switch_to.active_element
+        visited.append(active.get_attribute("id") or active.get_attribute("data-lang-choice")
+                       or active.tag_name)
+    assert visited[:7] == ["a", "kk", "ru", "en", "file", "doc", "verify"], visited
     textarea = browser.find_element("id", "doc")
     browser.execute_script("arguments[0].value = arguments[1]; arguments[0].focus();",
                            textarea, credentials.valid.read_text(encoding="utf-8"))
