@@ -26,7 +26,7 @@ from ledger.rules import load_accreditation, load_batch, load_member, load_revoc
 from ledger.verification import verify_anchor, verify_credential, when
 from node.evidence import list_evidence
 from node.openapi import OPENAPI
-from node.portal import PORTAL_HTML
+from node.portal import add_portal_routes
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
 
@@ -357,10 +357,6 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
-async def portal(request: web.Request) -> web.Response:
-    return web.Response(text=PORTAL_HTML, content_type="text/html")
-
-
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None
              ) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
@@ -368,7 +364,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[NODE_NAME] = node_name
     app[SUBMISSIONS] = InFlight()
     app[STATUS] = provider or StatusProvider()
-    app.router.add_get("/", portal)
+    add_portal_routes(app)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/status", node_status)

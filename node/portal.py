@@ -1,36 +1,98 @@
-"""A one-page web portal: paste or drop a credential file, read the verdict."""
-# ruff: noqa: E501  (HTML reads better unwrapped)
+"""The verification portal every node serves at `/`: a static bundle in node/static/.
 
-PORTAL_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Senim — verify a credential</title>
-<style>
-body{font-family:sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222}
-textarea{width:100%;height:12em;font-family:monospace}
-.ok{color:#116611}.bad{color:#aa1111}li{margin:.3em 0}
-</style></head><body>
-<h1>Senim / Сенім — credential check</h1>
-<p>Choose a credential file (JSON) you were given, or paste it below. It is checked
-against this node's copy of the ledger; nothing you paste is stored.</p>
-<input type="file" id="file" accept=".json,application/json">
-<textarea id="doc" placeholder="{ &quot;format&quot;: &quot;senim-credential/v1&quot;, ... }"></textarea>
-<p><button id="go">Verify</button> <a href="/openapi.json">API</a> · <a href="/v1/status">status</a></p>
-<div id="out"></div>
-<script>
-const out = document.getElementById('out');
-document.getElementById('file').onchange = async (e) => {
-  document.getElementById('doc').value = await e.target.files[0].text();
-};
-document.getElementById('go').onclick = async () => {
-  out.textContent = 'checking…';
-  const r = await fetch('/v1/verify', {method: 'POST',
-    headers: {'Content-Type': 'application/json'}, body: document.getElementById('doc').value});
-  const v = await r.json();
-  if (v.error) { out.innerHTML = '<p class="bad">' + v.error.message + '</p>'; return; }
-  const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
-  out.innerHTML = '<h2 class="' + (v.valid ? 'ok' : 'bad') + '">' +
-    (v.valid ? 'VALID' : v.status.toUpperCase()) + ': ' + esc(v.reason) + '</h2><ol>' +
-    v.checks.map(c => '<li class="' + (c.ok ? 'ok' : 'bad') + '">' + (c.ok ? '✔ ' : '✘ ') +
-    esc(c.detail) + '</li>').join('') + '</ol><p>Source: ' + esc(v.source) + '</p>';
-};
-</script></body></html>
+The page is plain HTML, CSS and one script with translations for Kazakh, Russian
+and English. The server's only part is to pick the first language from the
+browser's Accept-Language (or `?lang=`) and to serve the bundle's files. The
+page keeps the document in the browser and posts it to /v1/verify only.
 """
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+LANGUAGES = ("kk", "ru", "en")
+DEFAULT_LANGUAGE = "en"
+# Browsers and people write Kazakh in more than one way.
+LANGUAGE_ALIASES = {"kz": "kk", "kk": "kk", "ru": "ru", "en": "en"}
+MAX_ACCEPT_LANGUAGE_ITEMS = 32
+CONTENT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
+                 ".json": "application/json"}
+# Only the bundle's own files may load: no CDN, no outside fonts, no calls elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _load_bundle() -> dict[str, tuple[bytes, str]]:
+    """Every file of node/static/ by its path under /static/, read once at start."""
+    bundle: dict[str, tuple[bytes, str]] = {}
+    root = resources.files("node") / "static"
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                pending.append((entry, f"{prefix}{entry.name}/"))
+                continue
+            suffix = entry.name[entry.name.rfind("."):]
+            if suffix in CONTENT_TYPES:
+                bundle[prefix + entry.name] = (entry.read_bytes(), CONTENT_TYPES[suffix])
+    return bundle
+
+
+BUNDLE = _load_bundle()
+
+
+def pick_language(accept_language: str | None, asked: str | None = None) -> str:
+    """`?lang=` if it names a language we have, else the best Accept-Language match."""
+    if asked and asked.lower() in LANGUAGE_ALIASES:
+        return LANGUAGE_ALIASES[asked.lower()]
+    ranked: list[tuple[float, int, str]] = []
+    items = (accept_language or "").split(",")[:MAX_ACCEPT_LANGUAGE_ITEMS]
+    for position, item in enumerate(items):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in LANGUAGE_ALIASES:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, LANGUAGE_ALIASES[primary]))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+def page_html(language: str) -> bytes:
+    template, _ = BUNDLE["index.html"]
+    return template.replace(b"{{LANG}}", language.encode())
+
+
+async def portal_page(request: web.Request) -> web.Response:
+    language = pick_language(request.headers.get("Accept-Language"), request.query.get("lang"))
+    return web.Response(body=page_html(language), content_type="text/html", charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Vary": "Accept-Language",
+                                 "Cache-Control": "no-cache", "Content-Language": language})
+
+
+async def static_file(request: web.Request) -> web.Response:
+    found = BUNDLE.get(request.match_info["path"])
+    if found is None or request.match_info["path"] == "index.html":
+        raise web.HTTPNotFound()
+    body, content_type = found
+    return web.Response(body=body, content_type=content_type, charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+def add_portal_routes(app: web.Application) -> None:
+    app.router.add_get("/", portal_page)
+    app.router.add_get("/static/{path:.+}", static_file)

@@ -1,0 +1,116 @@
+"""`senim share`: a verification link (and QR code) that opens a node's portal.
+
+The document travels in the URL fragment (`#doc=`), which browsers never send to
+a server, so it stays out of access logs; the page posts it to /v1/verify only.
+A document from a large batch makes a link too long for a QR code; then the QR
+code (and the printed link with it) carries the document deflated (`#docz=`),
+which the page inflates with the browser's DecompressionStream.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import click
+import segno
+
+from cli.client import DEFAULT_NODE
+from ledger.credentials import parse_document
+from ledger.errors import InvalidDocument
+
+# A version-40 QR code holds 2,953 bytes at the lowest error correction; asking for
+# medium correction keeps a printed code readable when a little of it is smudged.
+QR_ERROR_LEVEL = "m"
+QR_SCALE = 4
+
+
+def share_link(document: Any, node_url: str, compressed: bool = False) -> str:
+    """The portal URL with the document, compact JSON in base64url, in the fragment."""
+    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    key = "doc"
+    if compressed:  # raw deflate: what the browser's DecompressionStream('deflate-raw') reads
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        data, key = packer.compress(data) + packer.flush(), "docz"
+    payload = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return f"{node_url.rstrip('/')}/#{key}={payload}"
+
+
+def _make_qr(document: Any, node_url: str) -> tuple[str, segno.QRCode]:
+    """The plain link if it fits a QR code, else the deflated one."""
+    for compressed in (False, True):
+        link = share_link(document, node_url, compressed)
+        try:
+            return link, segno.make(link, error=QR_ERROR_LEVEL, micro=False, boost_error=False)
+        except segno.DataOverflowError:
+            continue
+    raise segno.DataOverflowError(f"{len(link)} characters")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """The code carries the document's personal data: owner-only, like a credential file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+def _qr_bytes(qr: segno.QRCode, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    qr.save(buffer, kind=kind, scale=QR_SCALE, border=4)
+    return buffer.getvalue()
+
+
+@click.command("share")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default="$SENIM_NODE or " + DEFAULT_NODE,
+              help="The node whose portal the link opens.")
+@click.option("--qr-png", "qr_png", type=click.Path(path_type=Path),
+              help="Also write the link as a QR code (PNG).")
+@click.option("--qr-svg", "qr_svg", type=click.Path(path_type=Path),
+              help="Also write the link as a QR code (SVG).")
+def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path | None) -> None:
+    """Print a link that opens a node's portal with FILE already checked.
+
+    Share a copy made with `senim disclose` to hide fields the reader need not see.
+    """
+    if not node_url.startswith(("http://", "https://")):
+        _fail(f"--node must be an http:// or https:// URL, not {node_url!r}", 2)
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+        parse_document(document)
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}", 2)
+    except (ValueError, UnicodeDecodeError):
+        _fail(f"{file} is not a JSON credential file", 2)
+    except InvalidDocument as exc:
+        _fail(f"{file} is not a Senim credential: {exc}", 2)
+    link = share_link(document, node_url)
+    if qr_png or qr_svg:
+        try:
+            link, qr = _make_qr(document, node_url)
+        except segno.DataOverflowError:
+            _fail(f"the link is {len(link)} characters, too long for a QR code even "
+                  "compressed; hide fields with `senim disclose --hide ...` and share that copy",
+                  2)
+        for path, kind in ((qr_png, "png"), (qr_svg, "svg")):
+            if path is not None:
+                try:
+                    _write_private(path, _qr_bytes(qr, kind))
+                except OSError as exc:
+                    _fail(f"cannot write {path}: {exc.strerror or exc}", 2)
+                click.echo(f"QR code ({kind.upper()}, version {qr.designator}): {path}",
+                           err=True)
+    click.echo(link)

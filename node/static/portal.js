@@ -1,0 +1,389 @@
+// Senim portal: read a credential, ask this node to verify it, say the answer plainly.
+// The document is never stored: it lives in this page, and a link carries it in the
+// URL fragment (#doc=...), which browsers do not send to servers.
+'use strict';
+
+const LANGS = ['kk', 'ru', 'en'];
+const REQUEST_TIMEOUT_MS = 6000;
+// Shown first and in this order; other fields follow in the file's order.
+const FIELD_ORDER = [
+  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'program_code', 'program',
+  'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
+  'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
+  'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];
+
+const state = { lang: 'en', strings: {}, last: null, pendingText: null };
+const $ = (id) => document.getElementById(id);
+
+function t(key, params) {
+  const table = state.strings[state.lang] || {};
+  let text = table[key];
+  if (text === undefined) { console.warn('missing translation', state.lang, key); text = key; }
+  return text.replace(/\{(\w+)\}/g, (m, name) => (params && name in params ? params[name] : m));
+}
+
+function has(key) { return key in (state.strings[state.lang] || {}); }
+
+function formatDate(iso) {
+  // iso: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS UTC" (as the node reports times)
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
+  if (!m) return iso || '';
+  return t('date.format', { day: String(Number(m[3])), month: t('month.' + Number(m[2])),
+    year: m[1] });
+}
+
+function formatTime(iso) {
+  const m = /(\d{2}):(\d{2}):\d{2}/.exec(iso || '');
+  return m ? m[1] + ':' + m[2] : '';
+}
+
+function nowText() {
+  const d = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  const iso = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+  return t('date.datetime', { date: formatDate(iso), time: pad(d.getHours()) + ':' +
+    pad(d.getMinutes()) });
+}
+
+// ---- language ---------------------------------------------------------------------------
+async function loadStrings() {
+  const loaded = await Promise.all(LANGS.map((lang) =>
+    fetch('/static/i18n/' + lang + '.json').then((r) => r.json())));
+  LANGS.forEach((lang, i) => { state.strings[lang] = loaded[i]; });
+}
+
+function applyLanguage(lang) {
+  state.lang = LANGS.includes(lang) ? lang : 'en';
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n);
+  });
+  document.querySelectorAll('[data-i18n-aria-label]').forEach((el) => {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  });
+  document.title = t('page.title');
+  document.querySelectorAll('[data-lang-choice]').forEach((b) => {
+    b.setAttribute('aria-pressed', String(b.dataset.langChoice === state.lang));
+  });
+  const url = new URL(window.location.href);
+  url.searchParams.set('lang', state.lang);
+  history.replaceState(null, '', url);
+  if (state.last) state.last();
+}
+
+// ---- reading the document ---------------------------------------------------------------
+function base64UrlBytes(text) {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
+}
+
+// #doc= carries the document's JSON; #docz= the same deflated (senim share makes
+// that when the plain link is too long for a QR code). null: no document in the URL;
+// undefined: a damaged link.
+async function documentFromFragment() {
+  const m = /^#(doc|docz)=(.*)$/.exec(window.location.hash);
+  if (!m) return null;
+  try {
+    let bytes = base64UrlBytes(m[2]);
+    if (m[1] === 'docz') {
+      const stream = new Blob([bytes]).stream()
+        .pipeThrough(new DecompressionStream('deflate-raw'));
+      bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    }
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    return undefined;
+  }
+}
+
+async function readFile(file) {
+  $('filename').textContent = file.name;
+  $('doc').value = await file.text();
+  verify();
+}
+
+// ---- talking to the node ----------------------------------------------------------------
+async function fetchJson(path, options) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    const response = await fetch(path, { ...options, signal: controller.signal,
+      cache: 'no-store' });
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    return { status: response.status, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function show(tone, sentence) {
+  const el = $('verdict');
+  el.dataset.tone = tone;
+  el.textContent = sentence;
+}
+
+function reset() {
+  $('answer').hidden = true;
+  $('retry-row').hidden = true;
+  $('verdict').removeAttribute('data-status');
+}
+
+async function verify() {
+  const text = $('doc').value.trim();
+  reset();
+  state.last = null;
+  if (!text) { say('empty'); return; }
+  let doc;
+  try { doc = JSON.parse(text); } catch (e) { say('malformed'); return; }
+  show('', t('result.checking'));
+  let verdict, status = null;
+  try {
+    const answer = await fetchJson('/v1/verify', { method: 'POST', body: text,
+      headers: { 'Content-Type': 'application/json' } });
+    verdict = answer.body;
+    if (answer.status !== 200 || !verdict || typeof verdict.status !== 'string') {
+      say(answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
+        : 'node_error', { code: String(answer.status) });
+      return;
+    }
+    status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
+  } catch (e) {
+    say('unreachable', { host: window.location.host });
+    $('retry-row').hidden = false;
+    reveal();
+    return;
+  }
+  const checkedAt = new Date();
+  state.last = () => render(doc, verdict, status && status.body, checkedAt);
+  state.last();
+  reveal();
+}
+
+function say(kind, params) {
+  state.last = () => {
+    show('bad', t('status.' + kind, params));
+    $('verdict').dataset.status = kind;
+  };
+  state.last();
+}
+
+// ---- the answer -------------------------------------------------------------------------
+function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
+
+function sentence(verdict) {
+  const f = verdict.facts || {};
+  const reason = f.revocation_reason || '';
+  const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
+    revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason };
+  if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
+  return t('status.' + verdict.status, params);
+}
+
+function tone(status) {
+  return status === 'valid' ? 'ok' : status === 'revoked' || status === 'unaccredited'
+    ? 'warn' : 'bad';
+}
+
+function fieldValue(dd, value, name) {
+  if (!value.trim()) {
+    dd.textContent = '—';
+    return;
+  }
+  if (/_date$/.test(name) && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    dd.textContent = formatDate(value);
+    return;
+  }
+  if (value.startsWith('[')) {
+    try {
+      const list = JSON.parse(value);
+      if (Array.isArray(list)) {
+        const ul = document.createElement('ul');
+        list.forEach((item) => {
+          const li = document.createElement('li');
+          li.textContent = typeof item === 'string' ? item : JSON.stringify(item);
+          ul.appendChild(li);
+        });
+        dd.appendChild(ul);
+        return;
+      }
+    } catch (e) { /* not a list: show as text */ }
+  }
+  dd.textContent = value;
+}
+
+function fieldLabel(name) {
+  if (has('field.' + name)) return t('field.' + name);
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function addRow(dl, label, value, cls) {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  if (cls) dd.className = cls;
+  if (value instanceof Node) dd.appendChild(value); else dd.textContent = value;
+  dl.append(dt, dd);
+  return dd;
+}
+
+function renderFields(doc, verdict) {
+  const f = verdict.facts || {};
+  const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status);
+  const type = f.type || doc.type;
+  $('document-title').textContent = has('title.' + type) ? t('title.' + type)
+    : t('title.unknown');
+  const caveat = $('document-caveat');
+  caveat.hidden = confirmed;
+  caveat.textContent = confirmed ? '' : t('document.unconfirmed');
+  const dl = $('fields');
+  dl.replaceChildren();
+  if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
+  if (f.issued_at) addRow(dl, t('document.issued'), formatDate(f.issued_at));
+  const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
+  const names = Object.keys(fields);
+  const ordered = FIELD_ORDER.filter((n) => names.includes(n))
+    .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
+  ordered.forEach((name) => {
+    const entry = fields[name] || {};
+    const dt = document.createElement('dt');
+    dt.textContent = fieldLabel(name);
+    dt.dataset.field = name;
+    const dd = document.createElement('dd');
+    dd.dataset.field = name;
+    if (typeof entry.value === 'string') {
+      fieldValue(dd, entry.value, name);
+    } else {
+      dd.className = 'hidden-field';
+      dd.textContent = t('document.hidden');
+    }
+    dl.append(dt, dd);
+  });
+}
+
+function checkDetail(check, doc, verdict) {
+  const f = verdict.facts || {};
+  const fields = (doc && doc.fields) || {};
+  const all = Object.keys(fields).length;
+  const shown = Object.values(fields).filter((e) => e && typeof e.value === 'string').length;
+  const batch = (doc && doc.batch) || {};
+  const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
+  const params = { shown: String(shown), hidden: String(all - shown),
+    index: String((batch.index || 0) + 1), size: String(batch.size || ''),
+    height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
+    revokedDate: formatDate(f.revoked_at), reason: f.revocation_reason || '',
+    theirs: String((doc && doc.chain_id) || '') };
+  return has(key) ? t(key, params) : check.detail;
+}
+
+function renderChecks(doc, verdict, status, checkedAt) {
+  const list = $('check-list');
+  list.replaceChildren();
+  (verdict.checks || []).forEach((check) => {
+    const li = document.createElement('li');
+    li.dataset.check = check.check;
+    const mark = document.createElement('span');
+    mark.className = check.ok ? 'mark-ok' : 'mark-bad';
+    mark.textContent = (check.ok ? '✔ ' : '✘ ');
+    mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
+    const name = document.createElement('strong');
+    name.textContent = (has('check.' + check.check) ? t('check.' + check.check) : check.check)
+      + ': ';
+    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
+    list.appendChild(li);
+  });
+  const tech = $('tech');
+  tech.replaceChildren();
+  const f = verdict.facts || {};
+  const code = (text) => { const c = document.createElement('code'); c.textContent = text;
+    return c; };
+  if (status) addRow(tech, t('tech.node'), status.member ? status.node + ' (' + status.member
+    + ')' : status.node);
+  if (status) addRow(tech, t('tech.height'), String(status.height));
+  if (f.height !== undefined) addRow(tech, t('tech.issued_height'), String(f.height));
+  if (f.issuer_id) addRow(tech, t('tech.issuer_id'), code(f.issuer_id));
+  if (doc && doc.batch && typeof doc.batch.root === 'string') {
+    addRow(tech, t('tech.batch'), code(doc.batch.root));
+  }
+  if (doc && typeof doc.target_hash === 'string') {
+    addRow(tech, t('tech.target'), code(doc.target_hash));
+  }
+  const pad = (n) => String(n).padStart(2, '0');
+  const iso = checkedAt.getFullYear() + '-' + pad(checkedAt.getMonth() + 1) + '-' +
+    pad(checkedAt.getDate());
+  const when = t('date.datetime', { date: formatDate(iso),
+    time: pad(checkedAt.getHours()) + ':' + pad(checkedAt.getMinutes()) });
+  $('print-meta').textContent = t('print.meta', { when,
+    node: status ? (status.member ? status.node + ' (' + status.member + ')' : status.node)
+      : window.location.host,
+    height: status ? String(status.height) : '?' });
+}
+
+function render(doc, verdict, status, checkedAt) {
+  show(tone(verdict.status), sentence(verdict));
+  $('verdict').dataset.status = verdict.status;
+  if (verdict.status === 'malformed') return;
+  renderFields(doc, verdict);
+  renderChecks(doc, verdict, status, checkedAt);
+  $('answer').hidden = false;
+}
+
+// The answer comes first: bring it to the top of the screen once it is there.
+function reveal() {
+  $('verdict').scrollIntoView({ block: 'start' });
+}
+
+// ---- wiring -----------------------------------------------------------------------------
+function wire() {
+  $('verify').addEventListener('click', verify);
+  $('retry').addEventListener('click', verify);
+  $('print').addEventListener('click', () => window.print());
+  $('file').addEventListener('change', (e) => {
+    if (e.target.files && e.target.files[0]) readFile(e.target.files[0]);
+  });
+  const drop = $('drop');
+  ['dragenter', 'dragover'].forEach((name) => drop.addEventListener(name, (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  }));
+  ['dragleave', 'drop'].forEach((name) => drop.addEventListener(name, () => {
+    drop.classList.remove('over');
+  }));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (file) readFile(file);
+  });
+  // A file dropped outside the zone would otherwise replace the page.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  document.querySelectorAll('[data-lang-choice]').forEach((b) => {
+    b.addEventListener('click', () => applyLanguage(b.dataset.langChoice));
+  });
+  window.addEventListener('beforeprint', () => { $('checks').open = true; });
+  window.addEventListener('hashchange', startFromFragment);
+}
+
+async function startFromFragment() {
+  const text = await documentFromFragment();
+  if (text === null) return;
+  if (text === undefined) { reset(); say('malformed'); reveal(); return; }
+  $('doc').value = text;
+  verify();
+}
+
+async function start() {
+  wire();
+  try {
+    await loadStrings();
+  } catch (e) {
+    show('bad', 'Senim: the page could not load its texts; reload the page.');
+    return;
+  }
+  applyLanguage(document.body.dataset.lang);
+  document.body.dataset.ready = 'true';
+  startFromFragment();
+}
+
+document.addEventListener('DOMContentLoaded', start);

@@ -1,0 +1,186 @@
+"""The portal bundle without a browser: translations complete, language choice, share links."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import stat
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from cli.sharing import share_link
+from ledger.credentials import make_batch
+from ledger.transactions import CREDENTIAL_TYPES
+from node.portal import BUNDLE, LANGUAGES, pick_language
+
+STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
+STATUSES = ("valid", "tampered", "unknown", "unaccredited", "revoked", "malformed", "empty",
+            "too_large", "node_error", "unreachable")
+CHECKS = ("document", "network", "fields", "batch", "on_chain", "accredited", "not_revoked")
+# Letters Kazakh has and Russian lacks: a Kazakh text written without them is Russian.
+KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+
+
+def strings(lang: str) -> dict[str, str]:
+    loaded: dict[str, str] = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
+    return loaded
+
+
+def placeholders(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+def keys_the_page_uses() -> set[str]:
+    script = (STATIC / "portal.js").read_text("utf-8")
+    html = (STATIC / "index.html").read_text("utf-8")
+    used = set(re.findall(r"\bt\('([\w.]*\w)'\s*[,)]", script))
+    used |= set(re.findall(r'data-i18n(?:-aria-label)?="([\w.]+)"', html))
+    used |= {f"status.{s}" for s in STATUSES} | {f"check.{c}" for c in CHECKS}
+    used |= {f"type.{t}" for t in CREDENTIAL_TYPES} | {f"title.{t}" for t in CREDENTIAL_TYPES}
+    used |= {f"month.{m}" for m in range(1, 13)}
+    return used
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_key_is_translated_in_every_language(lang: str) -> None:
+    table = strings(lang)
+    for other in LANGUAGES:
+        missing = set(strings(other)) - set(table)
+        assert not missing, f"{lang}.json lacks {sorted(missing)} (present in {other}.json)"
+    missing = keys_the_page_uses() - set(table)
+    assert not missing, f"{lang}.json lacks keys the page uses: {sorted(missing)}"
+    empty = [key for key, text in table.items() if not text.strip()]
+    assert not empty, f"{lang}.json has empty strings: {empty}"
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_translations_keep_the_placeholders(lang: str) -> None:
+    english = strings("en")
+    for key, text in strings(lang).items():
+        assert placeholders(text) == placeholders(english[key]), (lang, key)
+
+
+def test_kazakh_is_kazakh_and_russian_is_cyrillic() -> None:
+    kazakh = strings("kk")
+    assert sum(1 for text in kazakh.values() if KAZAKH_LETTERS & set(text)) >= 40
+    for key in ("page.heading", "status.valid", "status.revoked", "document.hidden"):
+        assert KAZAKH_LETTERS & set(kazakh[key]), key
+    russian = strings("ru")
+    assert not any(KAZAKH_LETTERS & set(text) for text in russian.values())
+    latin_words = [k for k, v in {**kazakh, **russian}.items()
+                   if re.search(r"\b(the|and|of|node)\b", re.sub(r"\{\w+\}", "", v))]
+    assert not latin_words, latin_words
+
+
+def test_bundle_loads_nothing_from_elsewhere() -> None:
+    for name, (body, _content_type) in BUNDLE.items():
+        text = body.decode("utf-8")
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), name
+        assert "@import" not in text and "url(http" not in text, name
+    assert set(BUNDLE) >= {"index.html", "portal.css", "portal.js", "i18n/kk.json",
+                           "i18n/ru.json", "i18n/en.json"}
+    assert b'name="viewport"' in BUNDLE["index.html"][0]
+
+
+@pytest.mark.parametrize(("header", "asked", "expected"), [
+    ("kk-KZ,kk;q=0.9,ru;q=0.8,en;q=0.5", None, "kk"),
+    ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", None, "ru"),
+    ("de-DE,de;q=0.9,en;q=0.5,ru;q=0.4", None, "en"),
+    ("en;q=0.3,kk;q=0.8", None, "kk"),
+    ("kz", None, "kk"),
+    ("ru;q=0,en;q=0.1", None, "en"),
+    ("fr-FR", None, "en"),
+    ("", None, "en"),
+    (None, None, "en"),
+    ("ru;q=junk", None, "en"),
+    ("ru-RU", "kk", "kk"),
+    ("ru-RU", "xx", "ru"),
+    ("," * 10_000 + "ru", None, "en"),
+])
+def test_language_from_accept_language(header: str | None, asked: str | None,
+                                       expected: str) -> None:
+    assert pick_language(header, asked) == expected
+
+
+def _document(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    batch = make_batch([{"full_name": "Әлия Сәрсенбаева", "iin": "010630450123"}], "diploma",
+                       "senim-test", bytes(20), "Test University")
+    document = next(batch.documents())
+    path = tmp_path / "diploma.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path, document
+
+
+def test_share_link_carries_the_document_in_the_fragment(tmp_path: Path) -> None:
+    path, document = _document(tmp_path)
+    png, svg = tmp_path / "qr.png", tmp_path / "qr.svg"
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700/",
+                                       "--qr-png", str(png), "--qr-svg", str(svg)])
+    assert result.exit_code == 0, result.output
+    link = result.stdout.strip().splitlines()[-1]
+    prefix = "http://127.0.0.1:8700/#doc="
+    assert link.startswith(prefix) and "?" not in link
+    payload = link[len(prefix):]
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", payload)
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
+    assert json.loads(decoded) == document
+    assert link == share_link(document, "http://127.0.0.1:8700")
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert stat.S_IMODE(png.stat().st_mode) == stat.S_IMODE(svg.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(("content", "node", "message"), [
+    ("not json", "http://127.0.0.1:8700", "is not a JSON credential file"),
+    ('{"format": "other"}', "http://127.0.0.1:8700", "is not a Senim credential"),
+    (None, "http://127.0.0.1:8700", "cannot read"),
+    ("{}", "ftp://node", "--node must be an http:// or https:// URL"),
+])
+def test_share_refuses_bad_input_in_one_line(tmp_path: Path, content: str | None, node: str,
+                                             message: str) -> None:
+    path = tmp_path / "input.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["share", str(path), "--node", node])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _payload(link: str, key: str) -> bytes:
+    payload = link.split(f"#{key}=", 1)[1]
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+
+
+def test_a_document_from_a_large_batch_gets_a_deflated_qr_link(tmp_path: Path) -> None:
+    path, document = _document(tmp_path)
+    # a batch of 10,000 has a 14-step audit path; salts and hashes do not compress away
+    document["batch"]["path"] = [os.urandom(32).hex() for _ in range(14)]
+    for number in range(12):
+        document["fields"][f"course_{number}"] = {"hash": os.urandom(32).hex()}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    plain = CliRunner().invoke(main, ["share", str(path)])
+    assert plain.exit_code == 0 and "#doc=" in plain.stdout
+    result = CliRunner().invoke(main, ["share", str(path), "--qr-svg", str(tmp_path / "q.svg")])
+    assert result.exit_code == 0, result.output
+    link = result.stdout.strip().splitlines()[-1]
+    assert "#docz=" in link and len(link) < len(plain.stdout.strip())
+    assert json.loads(zlib.decompress(_payload(link, "docz"), -15)) == document
+    assert (tmp_path / "q.svg").stat().st_size > 0
+
+
+def test_share_says_when_the_link_is_too_long_for_a_qr_code(tmp_path: Path) -> None:
+    path, document = _document(tmp_path)
+    document["fields"]["notes"] = {"hash": "00" * 32}
+    document["batch"]["path"] = [os.urandom(32).hex() for _ in range(60)]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    result = CliRunner().invoke(main, ["share", str(path), "--qr-png", str(tmp_path / "q.png")])
+    assert result.exit_code == 2 and "too long for a QR code" in result.stderr
+    assert not (tmp_path / "q.png").exists()
