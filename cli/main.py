@@ -17,15 +17,15 @@ from cli.issuing import issue_command
 from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
-from ledger.identity import KeyPair
-from ledger.transactions import (
-    CREDENTIAL_TYPES,
-    KIND_ACCREDIT,
-    KIND_ADD_MEMBER,
-    KIND_ANCHOR,
-    KIND_SUSPEND,
-    ROLES,
+from ledger.identity import KeyPair, MemberId
+from ledger.payloads import (
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    Payload,
+    SuspendPayload,
 )
+from ledger.transactions import CREDENTIAL_TYPES, ROLES
 from ledger.verification import document_hash
 from node.files import load_key, save_key
 
@@ -119,14 +119,14 @@ def node_command(config_path: Path) -> None:
     sys.exit(run(config_path))
 
 
-def _member_id(value: str) -> bytes:
+def _member_id(value: str) -> MemberId:
     try:
         member = bytes.fromhex(value)
     except ValueError:
         member = b""
     if len(member) != 20:
         fail(f"{value!r} is not a member id (40 hex digits; see `senim members`)", 2)
-    return member
+    return MemberId(member)
 
 
 def _date_ms(value: str, option: str) -> int:
@@ -137,10 +137,10 @@ def _date_ms(value: str, option: str) -> int:
         raise
 
 
-def submit_and_report(client: NodeClient, keys: KeyPair, kind: str, payload: list[Any],
-                      what: str) -> dict[str, Any]:
+def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str
+                      ) -> dict[str, Any]:
     try:
-        tx = client.make_tx(keys, kind, payload)
+        tx = client.make_tx(keys, payload)
         result = client.submit_and_wait(tx)
     except ClientError as exc:
         fail(f"{what} refused: {exc} ({exc.code})")
@@ -169,8 +169,8 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
             fail(f"unknown credential type {ctype!r}", 2)
     start_ms = _date_ms(start, "--from") if start else int(time.time() * 1000) - 60_000
     end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
-    submit_and_report(NodeClient(node_url), keys, KIND_ACCREDIT,
-                      [_member_id(issuer), type_list, start_ms, end_ms], "accreditation")
+    submit_and_report(NodeClient(node_url), keys, AccreditPayload(
+        _member_id(issuer), tuple(type_list), start_ms, end_ms), "accreditation")
 
 
 @main.command()
@@ -181,7 +181,8 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
 def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, KIND_SUSPEND, [_member_id(issuer), reason],
+    submit_and_report(NodeClient(node_url), keys, SuspendPayload(MemberId(_member_id(issuer)),
+                                                                 reason),
                       "suspension")
 
 
@@ -198,7 +199,7 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
         raw = bytes.fromhex(public_key)
     except ValueError:
         fail("--public-key must be hex", 2)
-    submit_and_report(NodeClient(node_url), keys, KIND_ADD_MEMBER, [name, role, raw],
+    submit_and_report(NodeClient(node_url), keys, AddMemberPayload(name, role, raw),
                       "new member")
 
 
@@ -211,7 +212,7 @@ def anchor(key_path: Path, file: Path, node_url: str) -> None:
     keys = load_key_or_fail(key_path)
     digest = document_hash(file.read_bytes())
     click.echo(f"sha256 {digest.hex()}")
-    submit_and_report(NodeClient(node_url), keys, KIND_ANCHOR, [digest], "anchor")
+    submit_and_report(NodeClient(node_url), keys, AnchorPayload(digest), "anchor")
 
 
 @main.command()

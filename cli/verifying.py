@@ -14,8 +14,8 @@ from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.credentials import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.offline import OfflineFacts, proof_keys
+from ledger.payloads import RevokePayload
 from ledger.records import Accreditation
-from ledger.transactions import KIND_REVOKE
 from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
 from node.files import load_genesis, load_key
 from node.validators import ValidatorSet
@@ -209,7 +209,7 @@ def revoke_command(key_path: Path, target: str, reason: str, manifest_path: Path
         _fail(str(exc), 2)
     client = NodeClient(node_url)
     try:
-        tx = client.make_tx(keys, KIND_REVOKE, [root, target_hash, index, path, reason])
+        tx = client.make_tx(keys, RevokePayload(root, target_hash, index, tuple(path), reason))
         result = client.submit_and_wait(tx)
     except ClientError as exc:
         _fail(f"revocation refused: {exc} ({exc.code})")

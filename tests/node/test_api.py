@@ -21,8 +21,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from ledger.blocks import decode_block
 from ledger.credentials import disclose, make_batch
 from ledger.identity import KeyPair
+from ledger.payloads import AccreditPayload, AnchorPayload, IssueBatchPayload
 from ledger.records import anchor_key, member_key
-from ledger.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
+from ledger.transactions import Transaction
 from node.api import MAX_BODY_BYTES, MAX_CONCURRENT_SUBMISSIONS, SUBMISSIONS, make_app
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -50,9 +51,8 @@ async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[Node]:
                     NodeMetrics())
     now = int(time.time() * 1000)
     # KazNU may issue diplomas for ten years from now (committed before serving).
-    commit(core.chain, [make_tx(net.ministry, KIND_ACCREDIT,
-                                [net.university.member_id, ["diploma"], 0,
-                                 now + 10 * YEAR_MS])])
+    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
+        net.university.member_id, ("diploma",), 0, now + 10 * YEAR_MS))])
     client = TestClient(TestServer(make_app(core, "test-node")))
     await client.start_server()
     producer = asyncio.create_task(SoloProducer(core, 5, 1000).run())
@@ -86,7 +86,7 @@ async def wait_committed(node: Node, tx_id: str) -> dict[str, Any]:
 
 
 def anchor(keys: KeyPair) -> Transaction:
-    return make_tx(keys, KIND_ANCHOR, [os.urandom(32)], expires_at=10_000)
+    return make_tx(keys, AnchorPayload(os.urandom(32)), expires_at=10_000)
 
 
 async def test_submit_json_single_and_long_poll(node: Node) -> None:
@@ -105,7 +105,7 @@ async def test_submit_json_single_and_long_poll(node: Node) -> None:
 
 async def test_submit_json_many(node: Node) -> None:
     txs = [anchor(node.net.employer) for _ in range(20)]
-    bad = make_tx(node.net.university2, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 1])
+    bad = make_tx(node.net.university2, IssueBatchPayload("diploma", os.urandom(32), 1))
     response = await node.client.post("/v1/transactions", json={
         "txs": [t.encode().hex() for t in txs] + [bad.encode().hex()]})
     body = await json_of(response, 202)
@@ -175,7 +175,7 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
     uni = node.net.university
     batch = make_batch([{"name": "Aigerim", "iin": "010101500123"}, {"name": "Nurlan"}],
                        "diploma", CHAIN_ID, uni.member_id, "KazNU")
-    tx = make_tx(uni, KIND_ISSUE_BATCH, ["diploma", batch.root, 2], expires_at=10_000)
+    tx = make_tx(uni, IssueBatchPayload("diploma", batch.root, 2), expires_at=10_000)
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
     await json_of(response, 202)
     await wait_committed(node, tx.tx_id.hex())
@@ -200,7 +200,7 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
 async def test_verify_anchor_endpoint(node: Node) -> None:
     import hashlib
     data = b"minutes of the academic council"
-    tx = make_tx(node.net.employer, KIND_ANCHOR, [hashlib.sha256(data).digest()],
+    tx = make_tx(node.net.employer, AnchorPayload(hashlib.sha256(data).digest()),
                  expires_at=10_000)
     await json_of(await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()}),
                   202)
@@ -356,7 +356,7 @@ async def test_fuzz_never_500(node: Node) -> None:
 async def test_too_many_concurrent_submissions_get_429_and_change_nothing(node: Node) -> None:
     in_flight = node.client.server.app[SUBMISSIONS]
     in_flight.count = MAX_CONCURRENT_SUBMISSIONS  # as if that many uploads were being checked
-    tx = make_tx(node.net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(node.net.ministry, AnchorPayload(os.urandom(32)))
     try:
         response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
         assert (await json_of(response, 429))["error"]["code"] == "busy"
