@@ -1,6 +1,6 @@
 """What the ledger state holds, its keys, and the canonical encoding of each record.
 
-Keys are short prefixes plus a fixed-size id. Values are msgpack arrays. Only
+Keys are short prefixes plus fixed-size ids. Values are msgpack arrays. Only
 ids, hashes, roots, heights, times and statuses are stored: never a field value
 of a credential.
 """
@@ -31,15 +31,19 @@ def accreditation_key(member: bytes) -> bytes:
     return PREFIX_ACCREDITATION + member
 
 
-def batch_key(root: bytes) -> bytes:
-    return PREFIX_BATCH + root
+def batch_key(issuer: bytes, root: bytes) -> bytes:
+    """Keyed by issuer AND root: a root is public once submitted, so keyed by the root
+    alone, any issuer could take another's root first (front-running it) and its
+    graduates' documents would then name the wrong issuer. Each issuer has its own
+    namespace of roots; a document names its issuer, so verification looks there."""
+    return PREFIX_BATCH + issuer + root
 
 
-def revocation_key(batch_root: bytes, target_hash: bytes) -> bytes:
-    """Keyed by batch AND credential: a target hash is public (every verifier sees
-    it), so another issuer could put it in a batch of its own; revoking that copy
-    must not touch the genuine one."""
-    return PREFIX_REVOCATION + batch_root + target_hash
+def revocation_key(issuer: bytes, batch_root: bytes, target_hash: bytes) -> bytes:
+    """Keyed by the issuer's batch AND the credential: a target hash is public (every
+    verifier sees it), so another issuer could put it in a batch of its own; revoking
+    that copy must not touch the genuine one."""
+    return PREFIX_REVOCATION + issuer + batch_root + target_hash
 
 
 def anchor_key(document_hash: bytes) -> bytes:

@@ -65,14 +65,14 @@ def load_accreditation(state: StateReader, member: bytes) -> Accreditation:
     return Accreditation.decode(data) if data is not None else Accreditation(())
 
 
-def load_batch(state: StateReader, root: bytes) -> Batch | None:
-    data = state.get(batch_key(root))
+def load_batch(state: StateReader, issuer: bytes, root: bytes) -> Batch | None:
+    data = state.get(batch_key(issuer, root))
     return Batch.decode(data) if data is not None else None
 
 
-def load_revocation(state: StateReader, batch_root: bytes, target_hash: bytes
+def load_revocation(state: StateReader, issuer: bytes, batch_root: bytes, target_hash: bytes
                     ) -> Revocation | None:
-    data = state.get(revocation_key(batch_root, target_hash))
+    data = state.get(revocation_key(issuer, batch_root, target_hash))
     return Revocation.decode(data) if data is not None else None
 
 
@@ -182,27 +182,27 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
             "not_accredited",
             f"{sender.name} is not accredited to issue {credential_type} credentials now",
         )
-    if load_batch(state, payload.root) is not None:
-        raise TxRejected("duplicate_batch", "a batch with this root is already on chain")
+    if load_batch(state, tx.sender, payload.root) is not None:
+        raise TxRejected("duplicate_batch", "you already issued a batch with this root")
     batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id)
-    state.set(batch_key(payload.root), batch.encode())
+    state.set(batch_key(tx.sender, payload.root), batch.encode())
 
 
 def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
             ctx: BlockContext) -> None:
     root, target_hash = payload.batch_root, payload.target_hash
-    batch = load_batch(state, root)
+    # Only the issuer may revoke: the batch is looked up among the sender's own.
+    batch = load_batch(state, tx.sender, root)
     if batch is None:
-        raise TxRejected("unknown_batch", "no batch with this root is on chain")
-    if batch.issuer != tx.sender:
-        raise TxRejected("not_issuer", "only the issuer of a credential may revoke it")
+        raise TxRejected("unknown_batch", "you issued no batch with this root (only the "
+                         "issuer of a credential may revoke it)")
     if not verify_inclusion(target_hash, payload.index, batch.count, payload.path, root):
         raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
-    existing = load_revocation(state, root, target_hash)
+    existing = load_revocation(state, tx.sender, root, target_hash)
     if existing is not None:
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
     revocation = Revocation(root, payload.reason, ctx.height, ctx.time_ms, tx.sender)
-    state.set(revocation_key(root, target_hash), revocation.encode())
+    state.set(revocation_key(tx.sender, root, target_hash), revocation.encode())
 
 
 def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,

@@ -24,8 +24,9 @@ class ChainFacts(Protocol):
     def describe(self) -> str: ...
     def member(self, member: bytes) -> Member | None: ...
     def accreditation(self, member: bytes) -> Accreditation: ...
-    def batch(self, root: bytes) -> Batch | None: ...
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None: ...
+    def batch(self, issuer: bytes, root: bytes) -> Batch | None: ...
+    def revocation(self, issuer: bytes, batch_root: bytes, target: bytes
+                   ) -> Revocation | None: ...
     def anchor(self, document_hash: bytes) -> Anchor | None: ...
 
 
@@ -90,14 +91,16 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
 
 
 def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Verdict:
-    batch = facts.batch(doc.batch_root)
+    # Batches are keyed by issuer: only the issuer the document names can have put
+    # this root on chain for it, whoever else submitted the same root.
+    batch = facts.batch(doc.issuer, doc.batch_root)
     if batch is None:
         return _fail(verdict, "unknown", Check("on_chain", False,
-                     "this batch is not on chain: the credential was never issued here"))
+                     f"the issuer {doc.issuer.hex()} has no batch with this root on chain: "
+                     "the credential was never issued here"))
     issuer = facts.member(batch.issuer)
     issuer_name = issuer.name if issuer else batch.issuer.hex()
-    if (batch.issuer != doc.issuer or batch.credential_type != doc.credential_type
-            or batch.count != doc.batch_size):
+    if batch.credential_type != doc.credential_type or batch.count != doc.batch_size:
         return _fail(verdict, "tampered", Check("on_chain", False,
                      f"the batch on chain was issued by {issuer_name} as "
                      f"{batch.credential_type}, not as the document claims"))
@@ -118,7 +121,7 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                                 f"{batch.credential_type} by "
                                 f"{ministry.name if ministry else grant.granted_by.hex()} "
                                 f"(since height {grant.granted_height})"))
-    revocation = facts.revocation(doc.batch_root, doc.target_hash)
+    revocation = facts.revocation(batch.issuer, doc.batch_root, doc.target_hash)
     if revocation is not None and revocation.revoked_by == batch.issuer:
         verdict.facts["revoked_at"] = when(revocation.time_ms)
         verdict.facts["revocation_reason"] = revocation.reason

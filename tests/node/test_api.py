@@ -186,14 +186,18 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
     document["fields"]["name"]["value"] = "Someone"
     verdict = await json_of(await node.client.post("/v1/verify", json=document), 200)
     assert verdict["status"] == "tampered"
-    info = await json_of(await node.client.get(f"/v1/batches/{batch.root.hex()}"), 200)
+    batch_path = f"/v1/batches/{uni.member_id.hex()}/{batch.root.hex()}"
+    info = await json_of(await node.client.get(batch_path), 200)
     assert (info["issuer_name"], info["count"], info["tx_id"]) == ("KazNU", 2,
                                                                   tx.tx_id.hex())
     target = batch.target_hashes[1].hex()
     cred = await json_of(await node.client.get(
-        f"/v1/batches/{batch.root.hex()}/credentials/{target}"), 200)
+        f"{batch_path}/credentials/{target}"), 200)
     assert cred["revoked"] is False
-    missing = await node.client.get(f"/v1/batches/{os.urandom(32).hex()}")
+    missing = await node.client.get(f"/v1/batches/{uni.member_id.hex()}/{os.urandom(32).hex()}")
+    assert (await json_of(missing, 404))["error"]["code"] == "no_such_batch"
+    squatter = node.net.university2.member_id.hex()
+    missing = await node.client.get(f"/v1/batches/{squatter}/{batch.root.hex()}")
     assert (await json_of(missing, 404))["error"]["code"] == "no_such_batch"
 
 
@@ -261,7 +265,8 @@ async def test_unknown_route_and_wrong_method(node: Node) -> None:
 
 @pytest.mark.parametrize("path", [
     "/v1/transactions/zz", "/v1/transactions/abcd", f"/v1/transactions/{'ab' * 33}",
-    "/v1/batches/xyz", f"/v1/batches/{'ab' * 31}", f"/v1/batches/{'ab' * 32}/credentials/0",
+    f"/v1/batches/xyz/{'ab' * 32}", f"/v1/batches/{'ab' * 20}/{'ab' * 31}",
+    f"/v1/batches/{'ab' * 20}/{'ab' * 32}/credentials/0",
     "/v1/state/abc",
     "/v1/state/zz", f"/v1/state/{'ab' * 129}", "/v1/blocks/one", "/v1/blocks/-1",
     f"/v1/blocks/{2**64}", f"/v1/transactions/{'ab' * 32}?wait=soon",

@@ -87,7 +87,7 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
     try:
         reopened = Chain(kv, net.genesis)
         assert (reopened.height, reopened.head_hash, reopened.state.root) == head
-        batch = load_batch(reopened.state, root)
+        batch = load_batch(reopened.state, net.university.member_id, root)
         assert batch is not None and batch.count == 4 and batch.height == 2
         assert reopened.tx_location(issue.tx_id) == (2, 0)
         assert reopened.is_committed(issue.tx_id)

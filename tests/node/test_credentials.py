@@ -175,8 +175,9 @@ def test_unaccredited_issuer(net: Consortium) -> None:
     overlay = state.overlay()
     overlay.set(member_key(net.employer.member_id),
                 Member("Kaspi", "employer", net.employer.public_key, False, 0).encode())
-    overlay.set(batch_key(batch.root), Batch(net.employer.member_id, "diploma", 3, 5,
-                                             GENESIS_TIME_MS, b"\x00" * 32).encode())
+    overlay.set(batch_key(net.employer.member_id, batch.root),
+                Batch(net.employer.member_id, "diploma", 3, 5, GENESIS_TIME_MS,
+                      b"\x00" * 32).encode())
     kv.write(state.commit(overlay))
     state.committed(overlay)
     verdict = verify_credential(documents_of(batch)[0], LocalFacts(state, "forged"), CHAIN_ID)
