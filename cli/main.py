@@ -19,6 +19,7 @@ from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import KeyPair, MemberId
 from ledger.payloads import (
+    SUSPENSION_REASONS,
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
@@ -176,7 +177,8 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
 @main.command()
 @key_option
 @click.option("--issuer", required=True, help="Member id of the organisation to suspend.")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, type=click.Choice(list(SUSPENSION_REASONS)),
+              help="Why, as a code (the chain never holds free text; keep details off chain).")
 @node_option
 def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""

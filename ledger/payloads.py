@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ledger.codec import tagged_hash
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 
@@ -30,6 +31,27 @@ KIND_ANCHOR = "anchor"
 
 CREDENTIAL_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment")
 ROLES = ("ministry", "university", "school", "employer")
+
+# Reasons are codes from closed lists, never free text: whatever a registrar or a
+# ministry types would be stored on every node for ever, and could be personal data.
+# A note in words stays with the issuer; only its salted hash may go on chain.
+REVOCATION_REASONS: dict[str, str] = {
+    "issued_in_error": "issued in error",
+    "superseded": "superseded by a corrected credential",
+    "fraud": "fraud",
+    "court_decision": "a court decision",
+    "withdrawn_by_issuer": "withdrawn by the issuer",
+    "other": "another reason (the issuer keeps the details)",
+}
+REASON_SUPERSEDED = "superseded"
+SUSPENSION_REASONS: dict[str, str] = {
+    "investigation": "under investigation",
+    "licence_revoked": "licence revoked",
+    "reorganisation": "reorganisation",
+    "other": "another reason (the ministry keeps the details)",
+}
+NOTE_SALT_BYTES = 16
+MAX_NOTE_CHARS = 2000
 
 WireValue = object  # a decoded msgpack value, not yet checked
 
@@ -56,6 +78,16 @@ def require_choice(value: WireValue, choices: tuple[str, ...], what: str) -> str
     if not isinstance(value, str) or value not in choices:
         raise MalformedInput(f"{what} must be one of {', '.join(choices)}")
     return value
+
+
+def note_hash(note: str, salt: bytes) -> bytes:
+    """The salted hash of an off-chain note: shows the note existed, reveals nothing of it
+    (the salt keeps a short or guessable note from being found by trying candidates)."""
+    return tagged_hash(b"senim/note/v1", salt + note.encode())
+
+
+def _optional_hash(value: WireValue, what: str) -> bytes | None:
+    return None if value is None else require_bytes(value, what, HASH_BYTES)
 
 
 def _items(value: WireValue, arity: int, kind: str) -> list[WireValue]:
@@ -126,7 +158,7 @@ class SuspendPayload:
     def from_array(cls, value: WireValue) -> SuspendPayload:
         issuer, reason = _items(value, 2, cls.KIND)
         return cls(MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
-                   require_text(reason, "reason"))
+                   require_choice(reason, tuple(SUSPENSION_REASONS), "suspension reason"))
 
 
 @dataclass(frozen=True)
@@ -148,25 +180,57 @@ class IssueBatchPayload:
 
 
 @dataclass(frozen=True)
-class RevokePayload:
-    KIND: ClassVar[str] = KIND_REVOKE
+class CredentialRef:
+    """One credential of one of the sender's batches, with the proof that it is in it."""
+
     batch_root: bytes
     target_hash: bytes
     index: int
     path: tuple[bytes, ...]
-    reason: str
 
     def to_array(self) -> list[WireValue]:
-        return [self.batch_root, self.target_hash, self.index, list(self.path), self.reason]
+        return [self.batch_root, self.target_hash, self.index, list(self.path)]
+
+    @classmethod
+    def from_array(cls, value: WireValue, what: str) -> CredentialRef:
+        root, target, index, path = _items(value, 4, what)
+        return cls(require_bytes(root, f"{what} batch root", HASH_BYTES),
+                   require_bytes(target, f"{what} credential hash", HASH_BYTES),
+                   require_int(index, f"{what} leaf index", 0, MAX_BATCH_COUNT),
+                   _hashes(path, f"{what} audit path", MAX_AUDIT_PATH))
+
+
+@dataclass(frozen=True)
+class RevokePayload:
+    """Revoke `credential` for a coded `reason`. `note_hash` is the salted hash of the
+    issuer's off-chain note, if any. A credential superseded by a corrected one names
+    its replacement (another credential of the same issuer) in `replaced_by`."""
+
+    KIND: ClassVar[str] = KIND_REVOKE
+    credential: CredentialRef
+    reason: str
+    note_hash: bytes | None = None
+    replaced_by: CredentialRef | None = None
+
+    def to_array(self) -> list[WireValue]:
+        return [*self.credential.to_array(), self.reason, self.note_hash,
+                None if self.replaced_by is None else self.replaced_by.to_array()]
 
     @classmethod
     def from_array(cls, value: WireValue) -> RevokePayload:
-        root, target, index, path, reason = _items(value, 5, cls.KIND)
-        return cls(require_bytes(root, "batch root", HASH_BYTES),
-                   require_bytes(target, "credential hash", HASH_BYTES),
-                   require_int(index, "leaf index", 0, MAX_BATCH_COUNT),
-                   _hashes(path, "audit path", MAX_AUDIT_PATH),
-                   require_text(reason, "reason"))
+        root, target, index, path, reason, note, replaced_by = _items(value, 7, cls.KIND)
+        payload = cls(CredentialRef.from_array([root, target, index, path], "revoked"),
+                      require_choice(reason, tuple(REVOCATION_REASONS), "revocation reason"),
+                      _optional_hash(note, "note hash"),
+                      None if replaced_by is None
+                      else CredentialRef.from_array(replaced_by, "replacement"))
+        if (payload.reason == REASON_SUPERSEDED) != (payload.replaced_by is not None):
+            raise MalformedInput("a revocation names a replacement exactly when its reason "
+                                 f"is {REASON_SUPERSEDED}")
+        if payload.replaced_by is not None and (
+                payload.replaced_by.target_hash == payload.credential.target_hash):
+            raise MalformedInput("a credential cannot replace itself")
+        return payload
 
 
 @dataclass(frozen=True)

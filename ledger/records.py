@@ -151,20 +151,31 @@ class Batch:
 
 @dataclass(frozen=True)
 class Revocation:
+    """`reason` is a code of `ledger.payloads.REVOCATION_REASONS`; `note_hash` the salted
+    hash of the issuer's off-chain note; `replaced_by` the (batch root, target hash) of
+    the credential that supersedes this one, in the same issuer's batches."""
+
     batch_root: bytes
     reason: str
     height: int
     time_ms: int
     revoked_by: MemberId
+    note_hash: bytes | None = None
+    replaced_by: tuple[bytes, bytes] | None = None
 
     def encode(self) -> bytes:
         return encode([self.batch_root, self.reason, self.height, self.time_ms,
-                       self.revoked_by])
+                       self.revoked_by, self.note_hash,
+                       None if self.replaced_by is None else list(self.replaced_by)])
 
     @classmethod
     def decode(cls, data: bytes) -> Revocation:
-        batch_root, reason, height, time_ms, revoked_by = _array(data, 5, "revocation")
-        return cls(batch_root, reason, height, time_ms, MemberId(revoked_by))
+        batch_root, reason, height, time_ms, revoked_by, note, replaced = _array(
+            data, 7, "revocation")
+        if replaced is not None and (not isinstance(replaced, list) or len(replaced) != 2):
+            raise MalformedInput("stored revocation has a malformed replacement")
+        return cls(batch_root, reason, height, time_ms, MemberId(revoked_by), note,
+                   None if replaced is None else (replaced[0], replaced[1]))
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Protocol, assert_never
 
 from ledger.errors import TxRejected
-from ledger.identity import member_id_of, verify_signature
+from ledger.identity import MemberId, member_id_of, verify_signature
 from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
+    CredentialRef,
     IssueBatchPayload,
     RevokePayload,
     SuspendPayload,
@@ -188,21 +189,40 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
     state.set(batch_key(tx.sender, payload.root), batch.encode())
 
 
+def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
+                       unknown_code: str, not_in_code: str) -> Batch:
+    """The sender's batch that `ref` proves to hold its credential (or a refusal)."""
+    # Only the issuer may revoke or supersede: the batch is looked up among its own.
+    batch = load_batch(state, issuer, ref.batch_root)
+    if batch is None:
+        raise TxRejected(unknown_code, f"you issued no batch with this root "
+                         f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
+                         "may revoke or replace it")
+    if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
+        raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
+    return batch
+
+
 def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
             ctx: BlockContext) -> None:
-    root, target_hash = payload.batch_root, payload.target_hash
-    # Only the issuer may revoke: the batch is looked up among the sender's own.
-    batch = load_batch(state, tx.sender, root)
-    if batch is None:
-        raise TxRejected("unknown_batch", "you issued no batch with this root (only the "
-                         "issuer of a credential may revoke it)")
-    if not verify_inclusion(target_hash, payload.index, batch.count, payload.path, root):
-        raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
-    existing = load_revocation(state, tx.sender, root, target_hash)
+    revoked = payload.credential
+    batch = _own_batch_holding(state, tx.sender, revoked, "unknown_batch", "not_in_batch")
+    existing = load_revocation(state, tx.sender, revoked.batch_root, revoked.target_hash)
     if existing is not None:
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
-    revocation = Revocation(root, payload.reason, ctx.height, ctx.time_ms, tx.sender)
-    state.set(revocation_key(tx.sender, root, target_hash), revocation.encode())
+    replaced_by = None
+    if payload.replaced_by is not None:
+        replacement = _own_batch_holding(state, tx.sender, payload.replaced_by,
+                                         "unknown_replacement", "replacement_not_in_batch")
+        if replacement.credential_type != batch.credential_type:
+            raise TxRejected("replacement_type_mismatch",
+                             f"a {batch.credential_type} can only be superseded by a "
+                             f"{batch.credential_type}, not a {replacement.credential_type}")
+        replaced_by = (payload.replaced_by.batch_root, payload.replaced_by.target_hash)
+    revocation = Revocation(revoked.batch_root, payload.reason, ctx.height, ctx.time_ms,
+                            tx.sender, payload.note_hash, replaced_by)
+    state.set(revocation_key(tx.sender, revoked.batch_root, revoked.target_hash),
+              revocation.encode())
 
 
 def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,

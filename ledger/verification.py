@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ledger.credentials import ParsedDocument, parse_document, target_hash
 from ledger.errors import InvalidDocument
+from ledger.payloads import REVOCATION_REASONS
 from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
 from storage.batch_tree import verify_inclusion
 
@@ -43,7 +44,7 @@ class Check:
 @dataclass
 class Verdict:
     valid: bool
-    status: str  # valid | tampered | unknown | unaccredited | revoked | malformed
+    status: str  # valid | tampered | unknown | unaccredited | revoked | superseded | malformed
     reason: str
     source: str
     checks: list[Check] = field(default_factory=list)
@@ -123,16 +124,31 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                                 f"(since height {grant.granted_height})"))
     revocation = facts.revocation(batch.issuer, doc.batch_root, doc.target_hash)
     if revocation is not None and revocation.revoked_by == batch.issuer:
-        verdict.facts["revoked_at"] = when(revocation.time_ms)
-        verdict.facts["revocation_reason"] = revocation.reason
-        return _fail(verdict, "revoked", Check("not_revoked", False,
-                     f"revoked at height {revocation.height} ({when(revocation.time_ms)}): "
-                     f"{revocation.reason}"))
+        return _revoked(verdict, revocation)
     verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
     return verdict
+
+
+def _revoked(verdict: Verdict, revocation: Revocation) -> Verdict:
+    words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
+    verdict.facts.update({"revoked_at": when(revocation.time_ms),
+                          "revoked_at_height": revocation.height,
+                          "revocation_reason": revocation.reason,
+                          "revocation_reason_text": words})
+    if revocation.note_hash is not None:
+        verdict.facts["revocation_note_hash"] = revocation.note_hash.hex()
+    since = f"at height {revocation.height} ({when(revocation.time_ms)})"
+    if revocation.replaced_by is not None:
+        root, target = revocation.replaced_by
+        verdict.facts["superseded_by"] = {"batch_root": root.hex(), "target_hash": target.hex()}
+        return _fail(verdict, "superseded", Check("not_revoked", False,
+                     f"superseded {since} by the corrected credential {target.hex()[:16]}… "
+                     f"of batch {root.hex()[:16]}…: ask its holder for the new one"))
+    return _fail(verdict, "revoked", Check("not_revoked", False,
+                 f"revoked {since}: {words}"))
 
 
 def document_hash(data: bytes) -> bytes:

@@ -13,7 +13,7 @@ from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
-from ledger.payloads import IssueBatchPayload, RevokePayload
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import batch_key
 from ledger.verification import verify_credential
 from node.validators import ValidatorSet
@@ -48,9 +48,9 @@ def test_a_squatted_root_does_not_block_or_impersonate_its_issuer(
 
     # The squatter cannot revoke KazNU's graduates through its copy of the root either.
     document = documents_of(genuine)[0]
-    commit(chain, [make_tx(net.university2, RevokePayload(
-        genuine.root, genuine.target_hashes[0], 0, tuple(audit_path(genuine.target_hashes, 0)),
-        "hostile"))])
+    commit(chain, [make_tx(net.university2, RevokePayload(CredentialRef(
+        genuine.root, genuine.target_hashes[0], 0, tuple(audit_path(genuine.target_hashes, 0))),
+        "fraud"))])
     assert verify_credential(document, facts, CHAIN_ID).status == "valid"
 
 

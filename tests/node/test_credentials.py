@@ -14,7 +14,7 @@ from ledger.chain import Chain
 from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
-from ledger.payloads import AnchorPayload, IssueBatchPayload, RevokePayload
+from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import Batch, Member, batch_key, member_key
 from ledger.verification import verify_anchor, verify_credential
 from storage.kv import MemoryStore
@@ -200,11 +200,11 @@ def test_revoked_with_reason_and_time(issued: tuple[Chain, Any], net: Consortium
     target = batch.target_hashes[index]
     path = [bytes.fromhex(p) for p in documents[index]["batch"]["path"]]
     revoked_block = commit(chain, [make_tx(net.university, RevokePayload(
-        batch.root, target, index, tuple(path), "diploma annulled by court"))])
+        CredentialRef(batch.root, target, index, tuple(path)), "court_decision"))])
     verdict = verify_credential(documents[index], facts_of(chain), CHAIN_ID)
     assert (verdict.valid, verdict.status) == (False, "revoked")
-    assert verdict.facts["revocation_reason"] == "diploma annulled by court"
-    assert "diploma annulled by court" in verdict.reason
+    assert verdict.facts["revocation_reason"] == "court_decision"
+    assert verdict.reason.endswith(": a court decision")
     assert f"height {revoked_block.header.height}" in verdict.reason
     assert verdict.facts["revoked_at"].endswith("UTC")
     others = [d for i, d in enumerate(documents) if i != index]

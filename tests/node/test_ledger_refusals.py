@@ -25,6 +25,7 @@ from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
+    CredentialRef,
     IssueBatchPayload,
     RevokePayload,
     SuspendPayload,
@@ -107,7 +108,8 @@ def issue(chain: Chain, keys: KeyPair, n: int = 3, ctype: str = "diploma"
 def revoke_tx(keys: KeyPair, root: bytes, leaves: list[bytes], index: int,
               path: list[bytes] | None = None) -> Transaction:
     path = audit_path(leaves, index) if path is None else path
-    return make_tx(keys, RevokePayload(root, leaves[index], index, path, "error in grades"))
+    return make_tx(keys, RevokePayload(CredentialRef(root, leaves[index], index, tuple(path)),
+                                       "issued_in_error"))
 
 
 # ---- envelope ------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
                            AccreditPayload(net.university.member_id, ("diploma",), 0, 10**13),
                            1000)
     assert_refused(chain, tx, "not_a_ministry")
-    tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "spite"))
+    tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "other"))
     assert_refused(chain, tx, "not_a_ministry")
 
 
@@ -243,17 +245,17 @@ def test_not_accredited_for_this_type(accredited: Chain, net: Consortium) -> Non
 
 def test_not_accredited_when_suspended(accredited: Chain, net: Consortium) -> None:
     commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
-                                                             "inspection failed"))])
+                                                             "investigation"))])
     tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
     assert_refused(accredited, tx, "not_accredited")
 
 
 def test_suspend_of_unaccredited_issuer_refused(accredited: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, SuspendPayload(net.employer.member_id, "no licence"))
+    tx = make_tx(net.ministry, SuspendPayload(net.employer.member_id, "licence_revoked"))
     assert_refused(accredited, tx, "not_accredited")
     commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university2.member_id,
-                                                             "first"))])
-    again = make_tx(net.ministry, SuspendPayload(net.university2.member_id, "second"))
+                                                             "investigation"))])
+    again = make_tx(net.ministry, SuspendPayload(net.university2.member_id, "other"))
     assert_refused(accredited, again, "not_accredited")
 
 
@@ -264,7 +266,7 @@ def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortiu
         "diploma", batch.root, len(documents_of(batch))))])
     issued_at = accredited.height
     commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
-                                                             "inspection failed"))])
+                                                             "investigation"))])
     facts = LocalFacts(accredited.state, "test")
     for document in documents_of(batch):
         verdict = verify_credential(document, facts, CHAIN_ID)
@@ -274,7 +276,7 @@ def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortiu
         assert accredited_check and accredited_check[0].ok
     grant = facts.accreditation(net.university.member_id).grants[0]
     assert grant.suspended_height == issued_at + 2  # committed at +1, effective from +2
-    assert grant.suspend_reason == "inspection failed"
+    assert grant.suspend_reason == "investigation"
 
 
 def test_revocation_voids_a_credential(accredited: Chain, net: Consortium) -> None:
@@ -287,7 +289,9 @@ def test_revocation_voids_a_credential(accredited: Chain, net: Consortium) -> No
     assert verify_credential(documents[0], facts, CHAIN_ID).status == "valid"
     revoked = verify_credential(documents[1], facts, CHAIN_ID)
     assert (revoked.valid, revoked.status) == (False, "revoked")
-    assert revoked.facts["revocation_reason"] == "error in grades"
+    assert revoked.facts["revocation_reason"] == "issued_in_error"
+    assert revoked.facts["revocation_reason_text"] == "issued in error"
+    assert revoked.reason.endswith(": issued in error")
 
 
 # ---- batches, revocations, anchors -------------------------------------------------------
@@ -316,11 +320,11 @@ def test_not_in_batch(accredited: Chain, net: Consortium) -> None:
     wrong_path = audit_path(leaves, 1)
     assert_refused(accredited, revoke_tx(net.university, root, leaves, 0, wrong_path),
                    "not_in_batch")
-    stranger = make_tx(net.university, RevokePayload(root, os.urandom(32), 0,
-                                                     audit_path(leaves, 0), "x"))
+    stranger = make_tx(net.university, RevokePayload(CredentialRef(
+        root, os.urandom(32), 0, tuple(audit_path(leaves, 0))), "other"))
     assert_refused(accredited, stranger, "not_in_batch")
-    wrong_index = make_tx(net.university, RevokePayload(root, leaves[2], 3,
-                                                        audit_path(leaves, 2), "x"))
+    wrong_index = make_tx(net.university, RevokePayload(CredentialRef(
+        root, leaves[2], 3, tuple(audit_path(leaves, 2))), "other"))
     assert_refused(accredited, wrong_index, "not_in_batch")
 
 

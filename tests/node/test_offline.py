@@ -13,7 +13,7 @@ from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.genesis import Genesis, GenesisMember
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
-from ledger.payloads import IssueBatchPayload, RevokePayload
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.verification import verify_credential
 from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
@@ -119,7 +119,8 @@ def test_a_proof_made_after_revocation_says_revoked(net: Consortium, chain: Chai
     documents, batch = issue(net, chain)
     target = batch.target_hashes[4]
     commit(chain, [make_tx(net.university, RevokePayload(
-        batch.root, target, 4, audit_path(batch.target_hashes, 4), "issued in error"))])
+        CredentialRef(batch.root, target, 4, tuple(audit_path(batch.target_hashes, 4))),
+        "issued_in_error"))])
     proved = with_proof(chain, documents[4], net)
     verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
                                                    _certifies(net.genesis)), CHAIN_ID)

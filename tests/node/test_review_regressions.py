@@ -47,7 +47,8 @@ def test_an_issue_and_a_suspension_in_one_block_agree_with_verification(
     batch = make_batch([{"name": "Dana"}], "diploma", CHAIN_ID, net.university.member_id,
                        "KazNU")
     commit(chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 1)),
-                   make_tx(net.ministry, SuspendPayload(net.university.member_id, "audit"))])
+                   make_tx(net.ministry, SuspendPayload(net.university.member_id,
+                                                                 "investigation"))])
     verdict = verify_credential(documents_of(batch)[0], LocalFacts(chain.state, "t"), CHAIN_ID)
     assert verdict.status == "valid", verdict.reason
 

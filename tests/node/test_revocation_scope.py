@@ -5,7 +5,7 @@ from __future__ import annotations
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
-from ledger.payloads import IssueBatchPayload, RevokePayload
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.verification import verify_credential
 from storage.batch_tree import audit_path, tree_root
 from tests.node.conftest import (
@@ -34,13 +34,13 @@ def test_copying_a_target_hash_into_another_batch_does_not_revoke_the_original(
     rival_root = tree_root(leaves)
     commit(chain, [make_tx(net.university2, IssueBatchPayload("diploma", rival_root, 2))])
     commit(chain, [make_tx(net.university2, RevokePayload(
-        rival_root, target, 0, audit_path(leaves, 0), "hostile"))])
+        CredentialRef(rival_root, target, 0, tuple(audit_path(leaves, 0))), "fraud"))])
 
     facts = LocalFacts(chain.state, "test")
     assert verify_credential(document, facts, CHAIN_ID).status == "valid"
 
     # The genuine issuer can still revoke its own credential.
     commit(chain, [make_tx(net.university, RevokePayload(
-        genuine.root, target, 0, [], "issued in error"))])
+        CredentialRef(genuine.root, target, 0, ()), "issued_in_error"))])
     verdict = verify_credential(document, facts, CHAIN_ID)
     assert verdict.status == "revoked" and "issued in error" in verdict.reason

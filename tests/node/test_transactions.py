@@ -18,11 +18,13 @@ from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
+    CredentialRef,
     IssueBatchPayload,
     Payload,
     RevokePayload,
     SuspendPayload,
     decode_payload,
+    note_hash,
 )
 from ledger.transactions import (
     KIND_ACCREDIT,
@@ -47,9 +49,10 @@ H = b"\x11" * 32
 VALID_PAYLOADS: dict[str, list[Any]] = {
     KIND_ADD_MEMBER: ["Satbayev University", "university", b"\x22" * 32],
     KIND_ACCREDIT: [ISSUER, ["diploma", "transcript"], 0, 10**13],
-    KIND_SUSPEND: [ISSUER, "licence withdrawn"],
+    KIND_SUSPEND: [ISSUER, "licence_revoked"],
     KIND_ISSUE_BATCH: ["diploma", H, 1200],
-    KIND_REVOKE: [H, b"\x33" * 32, 7, [b"\x44" * 32, b"\x55" * 32], "issued in error"],
+    KIND_REVOKE: [H, b"\x33" * 32, 7, [b"\x44" * 32, b"\x55" * 32], "issued_in_error", None,
+                  None],
     KIND_ANCHOR: [H],
 }
 
@@ -98,8 +101,10 @@ def test_typed_payload_keeps_the_wire_bytes(kind: str) -> None:
 def test_payload_fields_are_named() -> None:
     tx = decode_transaction(sign_raw(KIND_REVOKE, VALID_PAYLOADS[KIND_REVOKE]))
     assert isinstance(tx.payload, RevokePayload)
-    assert (tx.payload.batch_root, tx.payload.index) == (H, 7)
-    assert tx.payload.path == (b"\x44" * 32, b"\x55" * 32)
+    assert (tx.payload.credential.batch_root, tx.payload.credential.index) == (H, 7)
+    assert tx.payload.credential.path == (b"\x44" * 32, b"\x55" * 32)
+    assert (tx.payload.reason, tx.payload.note_hash, tx.payload.replaced_by) == (
+        "issued_in_error", None, None)
     accredit = decode_payload(KIND_ACCREDIT, VALID_PAYLOADS[KIND_ACCREDIT])
     assert isinstance(accredit, AccreditPayload)
     assert accredit.types == ("diploma", "transcript") and accredit.issuer == ISSUER
@@ -214,7 +219,8 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
     # suspend
     (KIND_SUSPEND, [ISSUER, ""]),
     (KIND_SUSPEND, [ISSUER, 7]),
-    (KIND_SUSPEND, [b"", "reason"]),
+    (KIND_SUSPEND, [ISSUER, "licence withdrawn after complaints by Aigerim B."]),
+    (KIND_SUSPEND, [b"", "investigation"]),
     # issue_batch
     (KIND_ISSUE_BATCH, ["phd", H, 3]),
     (KIND_ISSUE_BATCH, ["diploma", H[:31], 3]),
@@ -222,13 +228,23 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
     (KIND_ISSUE_BATCH, ["diploma", H, 10_000_001]),
     (KIND_ISSUE_BATCH, ["diploma", H, True]),
     # revoke
-    (KIND_REVOKE, [H[:31], H, 0, [], "why"]),
-    (KIND_REVOKE, [H, H + b"\x00", 0, [], "why"]),
-    (KIND_REVOKE, [H, H, -1, [], "why"]),
-    (KIND_REVOKE, [H, H, 0, H, "why"]),
-    (KIND_REVOKE, [H, H, 0, [H[:31]], "why"]),
-    (KIND_REVOKE, [H, H, 0, [H] * 65, "why"]),
-    (KIND_REVOKE, [H, H, 0, [], ""]),
+    (KIND_REVOKE, [H[:31], H, 0, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H + b"\x00", 0, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, -1, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, H, "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [H[:31]], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [H] * 65, "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "", None, None]),
+    # free text never goes on chain: only a code from the closed list
+    (KIND_REVOKE, [H, H, 0, [], "Graduate IIN 171571988762 cheated", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "issued in error", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "other", "my note", None]),
+    (KIND_REVOKE, [H, H, 0, [], "other", H[:16], None]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "fraud", None, [b"\x09" * 32, H, 0, []]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, [b"\x09" * 32, H, 0, []]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, [b"\x09" * 32, b"\x08" * 32, 0]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, b"\x09" * 32]),
     # anchor
     (KIND_ANCHOR, [H[:16]]),
     (KIND_ANCHOR, [H.hex()]),
@@ -251,15 +267,40 @@ def test_valid_payload_is_not_refused_by_the_same_path(kind: str) -> None:
 
 
 @pytest.mark.parametrize("payload", [
+    [H, H, 0, [], "other", b"\x01" * 32, None],
+    [H, H, 0, [], "superseded", b"\x01" * 32, [b"\x09" * 32, b"\x08" * 32, 3, [H]]],
+    [H, H, 0, [], "superseded", None, [H, b"\x08" * 32, 0, []]],
+])
+def test_revocation_with_note_hash_or_replacement_round_trips(payload: list[Any]) -> None:
+    tx = decode_transaction(sign_raw(KIND_REVOKE, payload))
+    assert isinstance(tx.payload, RevokePayload)
+    assert tx.payload.to_array() == payload
+    rebuilt = build_transaction(KEYS, CHAIN_ID, tx.payload, 50)
+    assert decode_transaction(rebuilt.encode()) == rebuilt
+
+
+def test_note_hash_is_salted() -> None:
+    assert note_hash("degree annulled", b"\x01" * 16) != note_hash("degree annulled",
+                                                                   b"\x02" * 16)
+    assert len(note_hash("x", b"\x01" * 16)) == 32
+
+
+@pytest.mark.parametrize("payload", [
     AddMemberPayload("", "university", b"\x22" * 32),
     AddMemberPayload("Name", "bank", b"\x22" * 32),
     AddMemberPayload("Name", "university", b"\x22" * 31),
     AccreditPayload(MemberId(ISSUER), ("diploma",), 6, 5),
     AccreditPayload(MemberId(ISSUER), (), 0, 5),
-    SuspendPayload(MemberId(ISSUER), "x" * 201),
+    SuspendPayload(MemberId(ISSUER), "inspection failed"),
     IssueBatchPayload("phd", H, 3),
     IssueBatchPayload("diploma", H, 0),
-    RevokePayload(H, H, 0, (H,) * 65, "why"),
+    RevokePayload(CredentialRef(H, H, 0, (H,) * 65), "other"),
+    RevokePayload(CredentialRef(H, H, 0, ()), "Graduate IIN 171571988762 cheated"),
+    RevokePayload(CredentialRef(H, H, 0, ()), "superseded"),  # names no replacement
+    RevokePayload(CredentialRef(H, H, 0, ()), "fraud", replaced_by=CredentialRef(H, H, 0, ())),
+    RevokePayload(CredentialRef(H, H, 0, ()), "superseded",
+                  replaced_by=CredentialRef(H, H, 0, ())),  # replaces itself
+    RevokePayload(CredentialRef(H, H, 0, ()), "other", note_hash=b"\x01" * 31),
     AnchorPayload(H[:16]),
 ])
 def test_builder_refuses_what_a_node_would_refuse(payload: Payload) -> None:
