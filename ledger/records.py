@@ -8,12 +8,14 @@ of a credential.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.identity import MemberId
+from ledger.payloads import SUSPENSION_REASONS
 
 PREFIX_MEMBER = b"m:"
 PREFIX_ACCREDITATION = b"a:"
@@ -21,6 +23,11 @@ PREFIX_BATCH = b"b:"
 PREFIX_REVOCATION = b"r:"
 PREFIX_ANCHOR = b"d:"
 MAX_GRANTS_PER_ISSUER = 64
+
+
+def day(time_ms: int) -> str:
+    """The UTC calendar day of a block time, as accreditation periods are given."""
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 def member_key(member: bytes) -> bytes:
@@ -128,6 +135,33 @@ class Accreditation:
             if grant.covers(credential_type, height, time_ms):
                 return grant
         return None
+
+    def why_not(self, credential_type: str, height: int, time_ms: int) -> tuple[str, str]:
+        """(refusal code, sentence) for an issuance no grant covers: the exact cause.
+
+        A suspension outweighs a period not yet started, which outweighs one that ended:
+        the first is what the issuer must take up with its ministry."""
+        known = [g for g in self.grants if g.granted_height <= height]
+        if not known:
+            return "not_accredited", "not accredited by any ministry"
+        of_type = [g for g in known if credential_type in g.types]
+        if not of_type:
+            types = sorted({t for g in known for t in g.types})
+            return "type_not_accredited", (f"not accredited for this type (accredited for: "
+                                           f"{', '.join(types)})")
+        suspended = [g for g in of_type if g.suspended_height is not None
+                     and g.suspended_height <= height and time_ms < g.not_after_ms]
+        if suspended:
+            first = min(suspended, key=lambda g: g.suspended_height or 0)
+            words = SUSPENSION_REASONS.get(first.suspend_reason or "", first.suspend_reason)
+            return "issuer_suspended", (f"suspended since height {first.suspended_height} "
+                                        f"({words})")
+        upcoming = [g for g in of_type if time_ms < g.not_before_ms]
+        if upcoming:
+            start = min(g.not_before_ms for g in upcoming)
+            return "accreditation_not_started", f"accreditation starts on {day(start)}"
+        end = max(g.not_after_ms for g in of_type)
+        return "accreditation_ended", f"accreditation ended on {day(end)}"
 
 
 @dataclass(frozen=True)

@@ -179,10 +179,8 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
     credential_type = payload.credential_type
     accreditation = load_accreditation(state, tx.sender)
     if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
-        raise TxRejected(
-            "not_accredited",
-            f"{sender.name} is not accredited to issue {credential_type} credentials now",
-        )
+        code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
+        raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
     if load_batch(state, tx.sender, payload.root) is not None:
         raise TxRejected("duplicate_batch", "you already issued a batch with this root")
     batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id)

@@ -114,9 +114,11 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     grant = facts.accreditation(batch.issuer).grant_covering(
         batch.credential_type, batch.height, batch.time_ms)
     if grant is None:
+        _code, why = facts.accreditation(batch.issuer).why_not(
+            batch.credential_type, batch.height, batch.time_ms)
         return _fail(verdict, "unaccredited", Check("accredited", False,
                      f"{issuer_name} was not accredited to issue {batch.credential_type} "
-                     f"at height {batch.height}"))
+                     f"at height {batch.height}: {why}"))
     ministry = facts.member(grant.granted_by)
     verdict.checks.append(Check("accredited", True, f"{issuer_name} was accredited for "
                                 f"{batch.credential_type} by "

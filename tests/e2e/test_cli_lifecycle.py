@@ -262,7 +262,8 @@ def test_unaccredited_member_cannot_issue(world: World, tmp_path: Path) -> None:
     assert not out.exists()  # nothing handed out for a refused batch
     wrong_type = world.cli("issue", "--key", world.key("enu"), "--type", "attestat",
                            "--input", str(tmp_path / "sat.csv"), "--out", str(out))
-    assert wrong_type.returncode != 0 and "not accredited" in wrong_type.stderr
+    assert wrong_type.returncode != 0 and "type_not_accredited" in wrong_type.stderr
+    assert "(accredited for: diploma, transcript)" in wrong_type.stderr
 
 
 def test_suspension_stops_new_issuing_but_keeps_earlier_credentials(world: World,
@@ -282,7 +283,8 @@ def test_suspension_stops_new_issuing_but_keeps_earlier_credentials(world: World
               "--reason", "investigation", check=True)
     after = world.cli("issue", "--key", kaznu, "--type", "diploma", "--input",
                       str(tmp_path / "kaznu.csv"), "--out", str(tmp_path / "after"))
-    assert after.returncode != 0 and "not accredited" in after.stderr
+    assert after.returncode != 0 and "issuer_suspended" in after.stderr
+    assert "suspended since height" in after.stderr and "under investigation" in after.stderr
     still = world.cli("verify", str(earlier))
     assert still.returncode == 0, still.stdout
     assert "VALID" in still.stdout and KAZNU in still.stdout

@@ -30,7 +30,7 @@ from ledger.payloads import (
     RevokePayload,
     SuspendPayload,
 )
-from ledger.records import MAX_GRANTS_PER_ISSUER
+from ledger.records import MAX_GRANTS_PER_ISSUER, day
 from ledger.rules import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, build_transaction
 from ledger.verification import verify_credential
@@ -226,7 +226,8 @@ def test_not_accredited_before_the_period(chain: Chain, net: Consortium) -> None
     start = GENESIS_TIME_MS + 30 * DAY_MS
     commit(chain, [accredit(net, net.university, ["diploma"], start, start + YEAR_MS)])
     tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
-    assert_refused(chain, tx, "not_accredited", time_ms=start - 1)
+    refusal = assert_refused(chain, tx, "accreditation_not_started", time_ms=start - 1)
+    assert refusal.message.endswith(f"accreditation starts on {day(start)}"), refusal.message
     commit(chain, [tx], time_ms=start)  # the first moment of the period is inside
 
 
@@ -234,20 +235,24 @@ def test_not_accredited_after_the_period(chain: Chain, net: Consortium) -> None:
     end = GENESIS_TIME_MS + 30 * DAY_MS
     commit(chain, [accredit(net, net.university, ["diploma"], GENESIS_TIME_MS, end)])
     tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
-    assert_refused(chain, tx, "not_accredited", time_ms=end)  # the end is exclusive
+    refusal = assert_refused(chain, tx, "accreditation_ended", time_ms=end)  # end is exclusive
+    assert refusal.message.endswith(f"accreditation ended on {day(end)}"), refusal.message
     commit(chain, [tx], time_ms=end - 1)
 
 
 def test_not_accredited_for_this_type(accredited: Chain, net: Consortium) -> None:
     tx = make_tx(net.university2, IssueBatchPayload("transcript", os.urandom(32), 10))
-    assert_refused(accredited, tx, "not_accredited")
+    refusal = assert_refused(accredited, tx, "type_not_accredited")
+    assert refusal.message.endswith("not accredited for this type (accredited for: diploma)")
 
 
 def test_not_accredited_when_suspended(accredited: Chain, net: Consortium) -> None:
     commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
                                                              "investigation"))])
     tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
-    assert_refused(accredited, tx, "not_accredited")
+    refusal = assert_refused(accredited, tx, "issuer_suspended")
+    assert refusal.message.endswith(
+        f"suspended since height {accredited.height + 1} (under investigation)"), refusal.message
 
 
 def test_suspend_of_unaccredited_issuer_refused(accredited: Chain, net: Consortium) -> None:
