@@ -15,7 +15,13 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issuing import issue_command
-from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
+from cli.verifying import (
+    disclose_command,
+    prove_command,
+    revoke_command,
+    supersede_command,
+    verify_command,
+)
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES, KeyPair, MemberId
@@ -308,4 +314,5 @@ main.add_command(issue_command)
 main.add_command(verify_command)
 main.add_command(disclose_command)
 main.add_command(revoke_command)
+main.add_command(supersede_command)
 main.add_command(prove_command)

@@ -22,6 +22,7 @@ from ledger.payloads import (
     REVOCATION_REASONS,
     CredentialRef,
     RevokePayload,
+    checked,
     note_hash,
 )
 from ledger.records import Accreditation
@@ -235,12 +236,45 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
     if reason == REASON_SUPERSEDED:
         _fail("a superseded credential is revoked by `senim supersede`, which names the "
               "corrected one", 2)
+    _revoke(key_path, target, manifest_path, reason, note, None, node_url)
+
+
+@click.command("supersede")
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.argument("target")
+@click.option("--by", "replacement_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The corrected credential (a file), already issued by you.")
+@click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
+              "file next to the credential or manifest; only its salted hash goes on chain.")
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
+              help="The batch manifest, when TARGET is a credential id.")
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default=True)
+def supersede_command(key_path: Path, target: str, replacement_file: Path, note: str | None,
+                      manifest_path: Path | None, node_url: str) -> None:
+    """Replace a credential (FILE, or ID with --manifest) by a corrected one.
+
+    The old one then verifies as "superseded by" the new one, not as plainly revoked."""
+    try:
+        replacement = parse_document(_load_json(replacement_file))
+    except InvalidDocument as exc:
+        _fail(f"{replacement_file}: {exc}", 2)
+        raise
+    ref = CredentialRef(replacement.batch_root, replacement.target_hash,
+                        replacement.batch_index, tuple(replacement.batch_path))
+    _revoke(key_path, target, manifest_path, REASON_SUPERSEDED, note, ref, node_url)
+
+
+def _revoke(key_path: Path, target: str, manifest_path: Path | None, reason: str,
+            note: str | None, replaced_by: CredentialRef | None, node_url: str) -> None:
     if note is not None and not (note.strip() and len(note) <= MAX_NOTE_CHARS):
         _fail(f"--note must be non-empty text of at most {MAX_NOTE_CHARS} characters", 2)
     try:
         keys = load_key(key_path)
         ref, note_path = _revocation_target(target, manifest_path)
-    except (ConfigError, InvalidDocument, ValueError, KeyError) as exc:
+        checked(RevokePayload(ref, reason, None, replaced_by))  # as every node would check it
+    except (ConfigError, InvalidDocument, MalformedInput, ValueError, KeyError) as exc:
         _fail(str(exc), 2)
         raise
     client = NodeClient(node_url)
@@ -253,7 +287,7 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
         except OSError as exc:
             _fail(f"cannot write the note to {note_path}: {exc}", 2)
     try:
-        tx = client.make_tx(keys, RevokePayload(ref, reason, digest))
+        tx = client.make_tx(keys, RevokePayload(ref, reason, digest, replaced_by))
         result = client.submit_and_wait(tx)
     except ClientError as exc:
         if 400 <= exc.status < 500 and note is not None:  # refused: its hash is not on chain
@@ -264,8 +298,12 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
         if result["status"] == "rejected" and note is not None:
             note_path.unlink(missing_ok=True)
         _fail(f"revocation not committed: {result.get('reason', result['status'])}")
-    click.echo(f"revoked {ref.target_hash.hex()[:16]}… at height {result['height']}: "
-               f"{REVOCATION_REASONS[reason]}")
+    if replaced_by is None:
+        click.echo(f"revoked {ref.target_hash.hex()[:16]}… at height {result['height']}: "
+                   f"{REVOCATION_REASONS[reason]}")
+    else:
+        click.echo(f"superseded {ref.target_hash.hex()[:16]}… at height {result['height']}: "
+                   f"replaced by {replaced_by.target_hash.hex()[:16]}…")
     if note is not None:
         click.echo(f"note kept off chain in {note_path} (mode 0600); its salted hash is on "
                    "chain")
