@@ -31,6 +31,9 @@ from node.files import load_genesis, load_key
 from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
 
+# Notes live in their own folder beside the credentials, so nothing that lists the
+# credential files (diploma-*.json) mistakes a note for a credential.
+NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
 EXIT_UNREACHABLE = 3
 
@@ -188,7 +191,7 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
         doc = parse_document(_load_json(path))
         ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                             tuple(doc.batch_path))
-        return ref, path.with_name(f"{path.stem}.revocation-note.json")
+        return ref, path.parent / NOTES_DIR / f"{path.stem}.json"
     if manifest_path is None:
         raise InvalidDocument("give a credential file, or an id with --manifest")
     manifest = _load_json(manifest_path)
@@ -201,7 +204,7 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
     index = targets.index(wanted)
     ref = CredentialRef(bytes.fromhex(manifest["batch_root"]), wanted, index,
                         tuple(audit_path(targets, index)))
-    return ref, manifest_path.with_name(f"revocation-note-{target[:16]}.json")
+    return ref, manifest_path.parent / NOTES_DIR / f"{target[:16]}.json"
 
 
 def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> bytes:
@@ -209,6 +212,7 @@ def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> b
 
     Written before anything is submitted, so a note whose hash is on chain is never lost.
     """
+    note_path.parent.mkdir(mode=0o700, exist_ok=True)
     salt = os.urandom(NOTE_SALT_BYTES)
     digest = note_hash(note, salt)
     record = {"note": note, "salt": salt.hex(), "note_hash": digest.hex(), "reason": reason,
@@ -225,7 +229,8 @@ def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> b
 @click.option("--reason", required=True, type=click.Choice(list(REVOCATION_REASONS)),
               help="Why, as a code (the chain never holds free text).")
 @click.option("--note", default=None, help="Details in words, kept off chain in a 0600 file "
-              "next to the credential or manifest; only its salted hash goes on chain.")
+              f"in {NOTES_DIR}/ beside the credential or manifest; only its salted hash goes "
+              "on chain.")
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
               help="The batch manifest, when TARGET is a credential id.")
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
@@ -246,7 +251,8 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The corrected credential (a file), already issued by you.")
 @click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
-              "file next to the credential or manifest; only its salted hash goes on chain.")
+              f"file in {NOTES_DIR}/ beside the credential or manifest; only its salted hash "
+              "goes on chain.")
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
               help="The batch manifest, when TARGET is a credential id.")
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",

@@ -206,7 +206,7 @@ def test_revoke_by_file_then_verify_says_revoked_when_and_why(world: World) -> N
     done = world.cli("revoke", "--key", world.key("enu"), str(target), "--reason",
                      "court_decision", "--note", note)
     assert done.returncode == 0, done.stderr
-    kept = json.loads(target.with_name(f"{target.stem}.revocation-note.json").read_text())
+    kept = json.loads((target.parent / "revocation-notes" / f"{target.stem}.json").read_text())
     assert kept["note"] == note
     height = int(done.stdout.split("at height ")[1].split(":")[0])
     verdict = world.cli("verify", str(target))

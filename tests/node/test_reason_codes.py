@@ -127,7 +127,7 @@ def test_cli_revoke_writes_the_note_off_chain(tmp_path: Path, net: Consortium,
     result = CliRunner().invoke(main, ["revoke", "--key", str(key), str(document),
                                        "--reason", "fraud", "--note", NOTE])
     assert result.exit_code == 0, result.output
-    note_file = tmp_path / "diploma-1.revocation-note.json"
+    note_file = tmp_path / "revocation-notes" / "diploma-1.json"
     assert stat.S_IMODE(note_file.stat().st_mode) == 0o600
     kept = json.loads(note_file.read_text())
     assert kept["note"] == NOTE
@@ -153,7 +153,7 @@ def test_cli_revoke_bad_input_is_one_line(tmp_path: Path, net: Consortium,
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert _FakeNode.submitted == []
-    assert not list(tmp_path.glob("*.revocation-note.json"))
+    assert not (tmp_path / "revocation-notes").exists()
 
 
 def test_cli_suspend_takes_only_a_code(tmp_path: Path, net: Consortium) -> None:
