@@ -235,9 +235,12 @@ class Chain:
         return writes
 
     def commit(self, execution: Execution, certificate: bytes,
-               also_write: dict[bytes, bytes | None] | None = None) -> None:
+               also_write: dict[bytes, bytes | None] | None = None, sync: bool = True) -> None:
         """Make a block durable with its certificate, state change, transaction index,
-        new head and `also_write` (the replica's safety state), in one atomic batch."""
+        new head and `also_write` (the replica's safety state), in one atomic batch.
+
+        `sync=False` leaves the batch in the OS (it survives the process being
+        killed, not a power cut) until the next synced write flushes LevelDB's log."""
         block = execution.block
         assert block.header.height == self.height + 1, "commit must extend the head"
         assert block.header.previous_hash == self.head_hash, "commit must extend the head"
@@ -245,7 +248,7 @@ class Chain:
         writes.update(self._block_writes(block, certificate))
         if also_write:
             writes.update(also_write)
-        self.kv.write(writes, sync=True)
+        self.kv.write(writes, sync=sync)
         self.state.committed(execution.overlay)
         self.head_header = block.header
 

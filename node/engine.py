@@ -53,6 +53,7 @@ from consensus import (
     encode_certificate,
     max_faulty,
     primary_for,
+    quorum_size,
 )
 from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
@@ -325,7 +326,9 @@ class Engine:
             log.error("sync: certified block %d from %s does not execute here: %s", height,
                       self.name_of(peer_key), exc)
             return False
-        self._commit(execution, cert_bytes, {}, "sync")
+        # A fetched block needs no fsync of its own: it was certified by others and can
+        # be fetched again, and the next synced write (a vote, a commit) flushes it.
+        self._commit(execution, cert_bytes, {}, "sync", sync=False)
         log.info("sync: applied block %d from %s", height, self.name_of(peer_key))
         if self.replica is not None:
             self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate))
@@ -334,9 +337,8 @@ class Engine:
 
     # ---- the one commit path -----------------------------------------------------------
     def _commit(self, execution: Execution, certificate: bytes,
-                also_write: dict[bytes, bytes | None],
-                source: str) -> None:
-        self.chain.commit(execution, certificate, also_write)
+                also_write: dict[bytes, bytes | None], source: str, sync: bool = True) -> None:
+        self.chain.commit(execution, certificate, also_write, sync)
         self._executions.clear()
         block = execution.block
         refused: Refusals = list(execution.rejected)
@@ -384,12 +386,24 @@ class Engine:
     def primary_name(self) -> str:
         return self.name_of_member(self.replica.primary) if self.replica else ""
 
+    def reachable_validators(self) -> tuple[list[str], list[str]]:
+        """(reachable, unreachable) validator names, as this node sees them now."""
+        connected = set(self._connected_given)
+        reachable: list[str] = []
+        unreachable: list[str] = []
+        for key, vid in self._validator_keys.items():
+            seen = key == self.keys.public_key or key in connected
+            (reachable if seen else unreachable).append(self.name_of_member(vid))
+        return reachable, unreachable
+
     def status(self) -> dict[str, object]:
         height = self.chain.height
-        if self.replica is None:
-            return {"mode": "follower", "height": height, "behind": self.sync.behind(height)}
         n = len(self.validators.ids)
-        return {"mode": "pbft", "validators": n, "max_faulty": max_faulty(n),
-                "view": self.replica.view, "primary": self.primary_name(),
-                "phase": self.replica.phase.value, "height": height,
-                "behind": self.sync.behind(height)}
+        reachable, unreachable = self.reachable_validators()
+        common = {"height": height, "behind": self.sync.behind(height), "validators": n,
+                  "quorum": quorum_size(n), "reachable": reachable,
+                  "unreachable": unreachable}
+        if self.replica is None:
+            return {"mode": "follower", **common}
+        return {"mode": "pbft", "max_faulty": max_faulty(n), "view": self.replica.view,
+                "primary": self.primary_name(), "phase": self.replica.phase.value, **common}

@@ -170,10 +170,11 @@ function say(kind, params) {
 
 // ---- the answer -------------------------------------------------------------------------
 function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
+function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
 
 function sentence(verdict) {
   const f = verdict.facts || {};
-  const reason = f.revocation_reason || '';
+  const reason = reasonWords(f.revocation_reason);
   const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
@@ -181,7 +182,8 @@ function sentence(verdict) {
 }
 
 function tone(status) {
-  return status === 'valid' ? 'ok' : status === 'revoked' || status === 'unaccredited'
+  return status === 'valid' ? 'ok' : status === 'revoked' || status === 'superseded'
+    || status === 'unaccredited'
     ? 'warn' : 'bad';
 }
 
@@ -272,7 +274,7 @@ function checkDetail(check, doc, verdict) {
   const params = { shown: String(shown), hidden: String(all - shown),
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
     height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
-    revokedDate: formatDate(f.revoked_at), reason: f.revocation_reason || '',
+    revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
   return has(key) ? t(key, params) : check.detail;
 }

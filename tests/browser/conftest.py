@@ -22,7 +22,7 @@ from tests.e2e.harness import Consortium, Member, NodeProcess
 
 MINISTRY = "Ministry of Science and Higher Education"
 KAZNU = "Al-Farabi Kazakh National University"
-REVOCATION_REASON = "issued in error"
+REVOCATION_REASON = "issued_in_error"  # a code; the page says it in words
 GRADUATES = [
     {"full_name": "Әлия Сәрсенбаева", "iin": "010630450123", "birth_date": "2001-06-30",
      "program_code": "6B06102", "program": "Computer Science",

@@ -9,6 +9,8 @@ Prints every failing seed with the command that reproduces it; exits 1 if any fa
 
 import argparse
 import logging
+import multiprocessing
+import os
 import sys
 import time
 
@@ -28,6 +30,19 @@ def message_cost(sizes: list[int]) -> int:
     return 0
 
 
+def _run_one(job: tuple[int, int, bool]) -> tuple[int, int, str | None]:
+    seed, n, replica_only = job
+    logging.disable(logging.CRITICAL)
+    try:
+        if replica_only:
+            run_seed(seed, n)
+        else:
+            NodeSimulation(seed, n).run()
+    except AssertionError as failure:
+        return seed, n, str(failure)
+    return seed, n, None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simulate", description=__doc__)
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds to run")
@@ -35,20 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validators", type=int, default=None)
     parser.add_argument("--replica-only", action="store_true")
     parser.add_argument("--cost", type=int, nargs="*", metavar="N")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (seeds are independent)")
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)
     if args.cost is not None:
         return message_cost(args.cost or [4, 7, 10, 16, 31])
     started = time.monotonic()
     failures = 0
-    for seed in range(args.start, args.start + args.seeds):
-        n = validators_for(seed, args.validators)
-        try:
-            if args.replica_only:
-                run_seed(seed, n)
-            else:
-                NodeSimulation(seed, n).run()
-        except AssertionError as failure:
+    jobs = [(seed, validators_for(seed, args.validators), args.replica_only)
+            for seed in range(args.start, args.start + args.seeds)]
+    with multiprocessing.Pool(args.jobs) as pool:
+        for seed, n, failure in pool.imap_unordered(_run_one, jobs, chunksize=4):
+            if failure is None:
+                continue
             failures += 1
             flag = " --replica-only" if args.replica_only else ""
             print(f"FAILED seed {seed} (n={n}): {failure}", flush=True)
