@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -44,12 +43,15 @@ _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 
 
+# Unicode categories Cc (controls) and Cs (lone surrogates, which UTF-8 cannot carry).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def unsafe_character(text: str) -> str | None:
-    """A control character or lone surrogate has no place in a document value."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return f"contains the control character U+{ord(char):04X}"
-    return None
+    """A control character (tab and line breaks included) or a lone surrogate has no
+    place in a document value."""
+    found = _UNSAFE.search(text)
+    return f"contains the control character U+{ord(found[0]):04X}" if found else None
 
 
 def _text(value: str) -> str:

@@ -2,10 +2,12 @@
 
 Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); else a file that is
 valid UTF-8 throughout is UTF-8; else charset-normalizer guesses, and only cp1251
-(Russian-locale Excel's "CSV") or BOM-less UTF-16 is accepted. cp1251 has no
-Kazakh letters (ә ғ қ ң ө ұ ү һ і), so a file holding Kazakh names is UTF-8 or
-UTF-16; a cp1251 file with Kazakh text cannot exist, and a Kazakh letter lost by
-a cp1251 export shows up as "?" — that is a fault for the registrar to fix.
+(Russian-locale Excel's "CSV") or BOM-less UTF-16 is accepted. cp1251 has none
+of the Kazakh letters ә ғ қ ң ө ұ ү һ (only і, shared with Ukrainian), so a file
+holding Kazakh names must be UTF-8 or UTF-16. A cp1251 export of Kazakh text has
+already lost those letters (Excel writes "?"): nothing can recover them here, so
+such a file is read as written and the registrar must export it again as UTF-8
+or "Unicode text".
 """
 
 from __future__ import annotations

@@ -53,6 +53,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
         return
     try:
         sheet = workbook.worksheets[0]
+        # Without a stored size openpyxl would scan the whole sheet first; rows are
+        # then as long as their last cell, and padded below.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header_cells = [cell_text(v) for v in next(rows, ())]
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
