@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,8 @@ SAMPLES = Path(__file__).parents[2] / "configs" / "registrar"
 def test_encodings_and_delimiters_detected(tmp_path: Path, encoding: str, delimiter: str,
                                            name: str, suffix: str) -> None:
     programme = "Информатика" if encoding == "cp1251" else "Ақпараттық жүйелер"
-    rows = [DIPLOMA_HEADER, diploma_row(0, name, programme), diploma_row(1, name, programme)]
+    rows: list[list[Any]] = [
+        DIPLOMA_HEADER, diploma_row(0, name, programme), diploma_row(1, name, programme)]
     path = write_csv(tmp_path / f"export{suffix}", rows, encoding, delimiter)
     result = read_export(path, "diploma")
     assert result.problems == []
@@ -53,7 +55,7 @@ def test_cp1251_cannot_hold_kazakh_letters() -> None:
 
 
 def test_forced_encoding_and_unknown_encoding(tmp_path: Path) -> None:
-    rows = [DIPLOMA_HEADER, diploma_row(0, RUSSIAN, "Право")]
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, RUSSIAN, "Право")]
     path = write_csv(tmp_path / "e.csv", rows, "cp1251", ";")
     assert read_export(path, "diploma", encoding="cp1251").records[0]["full_name"] == RUSSIAN
     forced_wrong = read_export(path, "diploma", encoding="utf-8")
@@ -79,7 +81,7 @@ def test_semicolon_header_is_not_one_column(tmp_path: Path) -> None:
 
 def test_xlsx_types_become_text(tmp_path: Path) -> None:
     no_zero = valid_iins(1, "990101", 3)[0]
-    rows = [DIPLOMA_HEADER + ["gpa", "student_id"],
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "gpa", "student_id"],
             ["Әсел", int(no_zero), "ИС", "Бакалавр", datetime.datetime(2026, 6, 30),
              3.5000000000000004, 1234],
             ["Ғалым", IINS[1], "ИС", "Бакалавр", datetime.date(2026, 6, 30), 4, "007"]]
@@ -94,7 +96,7 @@ def test_xlsx_types_become_text(tmp_path: Path) -> None:
 
 def test_xlsx_lost_leading_zero_is_reported(tmp_path: Path) -> None:
     iin = next(i for i in IINS if i.startswith("0"))
-    rows = [DIPLOMA_HEADER, ["Әсел", int(iin), "ИС", "Бакалавр", "2026-06-30"]]
+    rows: list[list[Any]] = [DIPLOMA_HEADER, ["Әсел", int(iin), "ИС", "Бакалавр", "2026-06-30"]]
     result = read_export(write_xlsx(tmp_path / "z.xlsx", rows), "diploma")
     problem = only(result, "bad-format")
     assert (problem.row, problem.column) == (2, "iin") and "leading zero" in problem.message
@@ -102,14 +104,16 @@ def test_xlsx_lost_leading_zero_is_reported(tmp_path: Path) -> None:
 
 
 def test_xlsx_value_beyond_header_and_excel_error(tmp_path: Path) -> None:
-    rows = [DIPLOMA_HEADER, diploma_row(0) + ["stray"], diploma_row(1)[:4] + ["#N/A"]]
+    rows: list[list[Any]] = [
+        DIPLOMA_HEADER, [*diploma_row(0), "stray"], [*diploma_row(1)[:4], "#N/A"]]
     result = read_export(write_xlsx(tmp_path / "r.xlsx", rows), "diploma")
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (2, "F", "long-row"), (3, "graduation_date", "excel-error")]
 
 
 def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None:
-    rows = [DIPLOMA_HEADER + [None, None], diploma_row(0), [None] * 5, diploma_row(1)]
+    rows: list[list[Any]] = [
+        [*DIPLOMA_HEADER, None, None], diploma_row(0), [None] * 5, diploma_row(1)]
     result = read_export(write_xlsx(tmp_path / "b.xlsx", rows), "diploma")
     assert result.problems == [] and len(result.records) == 2
     assert result.source.rows == 2
@@ -122,7 +126,7 @@ def test_not_an_xlsx(tmp_path: Path) -> None:
 
 
 def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> None:
-    items = [dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+    items: list[dict[str, Any]] = [dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
              dict(zip(DIPLOMA_HEADER, diploma_row(1), strict=True))]
     items[0].update({"gpa": 3.50, "honours": None, "birth_date": "  "})
     path = tmp_path / "e.json"
@@ -162,7 +166,8 @@ def test_unknown_suffix(tmp_path: Path) -> None:
 
 
 def test_problem_list_is_capped(tmp_path: Path) -> None:
-    rows = [DIPLOMA_HEADER] + [["", "1", "", "", ""] for _ in range(MAX_PROBLEMS + 50)]
+    rows: list[list[Any]] = [
+        DIPLOMA_HEADER] + [["", "1", "", "", ""] for _ in range(MAX_PROBLEMS + 50)]
     result = read_export(write_csv(tmp_path / "many.csv", rows), "diploma")
     assert len(result.problems) == MAX_PROBLEMS + 1
     assert result.problems[-1].code == "too-many-problems"
