@@ -104,6 +104,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             rows = (xlsx_rows(path, stats, problems) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info))
             for row in rows:
+                validator.lossy_source = info["encoding"] == "cp1251"
                 validator.add(row)
         except OSError as exc:
             problems.add(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")

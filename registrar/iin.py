@@ -7,6 +7,8 @@ gives 10, weights 3..11,1,2; a second 10 means no valid number has that prefix).
 
 from __future__ import annotations
 
+import datetime
+
 _FIRST_WEIGHTS = tuple(range(1, 12))
 _SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
@@ -36,6 +38,19 @@ def iin_problem(text: str) -> str | None:
     if expected is None or expected != int(text[11]):
         return "the IIN's check digit is wrong"
     return None
+
+
+def birth_date_of(iin: str) -> str | None:
+    """The ISO birth date a valid IIN encodes, or None when its century digit is not 1-6
+    (the digit also encodes sex: 1/2 for the 19th century, 3/4 the 20th, 5/6 the 21st)."""
+    century_digit = int(iin[6])
+    if not 1 <= century_digit <= 6:
+        return None
+    year = 1800 + 100 * ((century_digit - 1) // 2) + int(iin[:2])
+    try:
+        return datetime.date(year, int(iin[2:4]), int(iin[4:6])).isoformat()
+    except ValueError:
+        return None
 
 
 def make_iin(birth_yymmdd: str, century_sex: int, serial: int) -> str | None:

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 from registrar.academic import line_problem, totals_problems
 from registrar.formats import FormatError, check_value
+from registrar.iin import birth_date_of
 from registrar.mapping import Mapping, header_key
 from registrar.problems import ProblemList
 from registrar.rows import RawRow
 from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup, Schema
 
 MAX_RECORDS = 200_000
+_LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 SAMPLE_RECORDS = 10
 
 
@@ -55,6 +57,8 @@ class Validator:
         self.records: list[dict[str, str]] = []
         self.sample: list[tuple[int, dict[str, str]]] = []
         self.blank_rows = 0
+        # cp1251 cannot hold most Kazakh letters; Excel writes "?" for each one lost
+        self.lossy_source = False
         self._cache: dict[tuple[str, ...], _Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
         self._line_patterns = [
@@ -162,6 +166,19 @@ class Validator:
                 self.problems.add(number, resolution.header_of[spec.name], "missing",
                                   f"{spec.name} is required")
                 ok = False
+        if "iin" in record and "birth_date" in record:
+            encoded = birth_date_of(record["iin"])
+            if encoded is not None and encoded != record["birth_date"]:
+                self.problems.add(number, resolution.header_of.get("birth_date", "birth_date"),
+                                  "inconsistent", f"the IIN gives the birth date {encoded}")
+                ok = False
+        if self.lossy_source:
+            for field, value in record.items():
+                if _LOST_LETTER.search(value):
+                    self.problems.add(number, resolution.header_of.get(field, field),
+                                      "lost-letter", "a '?' inside a word: a letter the "
+                                      "file's encoding could not hold (export as UTF-8)")
+                    ok = False
         lines = {f: line for f, line in lines.items() if f not in failed}
         ok = self._lines(number, resolution, record, lines, ok)
         if len(record) > MAX_RECORD_FIELDS:

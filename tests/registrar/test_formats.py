@@ -4,7 +4,7 @@ import pytest
 
 from registrar.academic import letter_for, line_problem, totals_problems
 from registrar.formats import GRADE_SCALE, FormatError, check_value
-from registrar.iin import check_digit, iin_problem, make_iin
+from registrar.iin import birth_date_of, check_digit, iin_problem, make_iin
 
 
 def test_check_digit_first_pass_by_hand() -> None:
@@ -81,3 +81,11 @@ def test_course_line_and_totals() -> None:
     lines = [line, {"code": "Y", "credits": "5", "grade": "A"}]
     assert totals_problems(lines, "3.67", "10") == []  # (3.33*5 + 4*5) / 10 = 3.665
     assert [f for f, _ in totals_problems(lines, "3.5", "11")] == ["total_credits", "gpa"]
+
+
+def test_birth_date_of() -> None:
+    assert birth_date_of("000101300019") == "1900-01-01"
+    assert birth_date_of(make_iin("050315", 5, 1) or "") == "2005-03-15"
+    assert birth_date_of(make_iin("991231", 4, 7) or "") == "1999-12-31"
+    assert birth_date_of("000101000010") is None  # century digit 0: no date is encoded
+    assert birth_date_of("001301300010") is None

@@ -181,3 +181,21 @@ def test_platonus_mapping_headers(tmp_path: Path) -> None:
     assert result.problems == [] and result.records[0]["iin"] == IINS[0]
     unmapped = read_export(write_csv(tmp_path / "pl2.csv", rows), "diploma")
     assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
+
+
+def test_letter_lost_by_a_cp1251_export(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, "?сел Н?рланова", "Право"),
+                             diploma_row(1, "Кто? Никто", "Право")]
+    result = read_export(write_csv(tmp_path / "l.csv", rows, "cp1251", ";"), "diploma")
+    assert where(result) == [(2, "full_name", "lost-letter")]
+    utf8 = read_export(write_csv(tmp_path / "u.csv", rows), "diploma")
+    assert utf8.problems == []  # the same text is taken as written where no letter can be lost
+
+
+def test_birth_date_must_match_the_iin(tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "birth_date"]
+    rows: list[list[Any]] = [header, [*diploma_row(0), "15.03.2005"],
+                             [*diploma_row(1), "2005-03-16"]]
+    result = csv_result(tmp_path, rows)
+    assert where(result) == [(3, "birth_date", "inconsistent")]
+    assert "2005-03-15" in result.problems[0].message

@@ -29,8 +29,10 @@ PROPERTY_SETTINGS = settings(max_examples=30, deadline=None,
 
 
 def texts(codec: str | None, max_size: int = 30) -> st.SearchStrategy[str]:
+    # in cp1251 files a "?" inside a word is refused as a letter lost by the export
     characters = st.characters(codec=codec, exclude_categories=("Cc", "Cs"),
-                               exclude_characters="\ufffe\uffff")
+                               exclude_characters="\ufffe\uffff" + ("?" if codec == "cp1251"
+                                                                    else ""))
     pad = st.sampled_from(["", " ", "  ", "\u00a0"] + (["\u3000 "] if codec != "cp1251" else []))
     return st.builds(lambda a, t, b: a + t + b, pad, st.text(characters, max_size=max_size), pad)
 
