@@ -23,7 +23,7 @@ from registrar.textfile import (
     detect_encoding,
     json_rows,
 )
-from registrar.validate import Validator
+from registrar.validate import MAX_RECORDS, Validator
 from registrar.workbook import xlsx_rows
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -53,12 +53,18 @@ class ExportResult:
         return not self.problems and bool(self.records)
 
 
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == codecs.BOM_UTF8
+
+
 def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | None,
                stats: SourceStats, problems: ProblemList, info: dict[str, str | None]
                ) -> Iterator[RawRow]:
     try:
         chosen = encoding or detect_encoding(path)
-        codecs.lookup(chosen)
+        if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
+            chosen = "utf-8-sig"  # a forced "utf-8" must not leave the BOM in the first header
     except LookupError:
         problems.add(None, None, "encoding", f"unknown encoding {encoding!r}")
         return
@@ -104,6 +110,10 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             rows = (xlsx_rows(path, stats, problems) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info))
             for row in rows:
+                if stats.rows > MAX_RECORDS:
+                    problems.add(row.number, None, "too-many-rows",
+                                 f"an export holds at most {MAX_RECORDS} rows; split the file")
+                    break
                 validator.lossy_source = info["encoding"] == "cp1251"
                 validator.add(row)
         except OSError as exc:

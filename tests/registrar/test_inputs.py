@@ -166,8 +166,8 @@ def test_unknown_suffix(tmp_path: Path) -> None:
 
 
 def test_problem_list_is_capped(tmp_path: Path) -> None:
-    rows: list[list[Any]] = [
-        DIPLOMA_HEADER] + [["", "1", "", "", ""] for _ in range(MAX_PROBLEMS + 50)]
+    bad_row = ["", "1", "", "", ""]
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *([bad_row] * (MAX_PROBLEMS + 50))]
     result = read_export(write_csv(tmp_path / "many.csv", rows), "diploma")
     assert len(result.problems) == MAX_PROBLEMS + 1
     assert result.problems[-1].code == "too-many-problems"
@@ -180,3 +180,30 @@ def test_problem_list_is_capped(tmp_path: Path) -> None:
 def test_shipped_samples_are_clean(name: str, mapping: str, kind: str, count: int) -> None:
     result = read_export(SAMPLES / name, kind, mapping=load_mapping(mapping))
     assert result.problems == [] and len(result.records) == count
+
+
+def test_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import registrar.export
+    monkeypatch.setattr(registrar.export, "MAX_RECORDS", 3)
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *(diploma_row(i) for i in range(6))]
+    result = read_export(write_csv(tmp_path / "big.csv", rows), "diploma")
+    assert [(p.row, p.code) for p in result.problems] == [(5, "too-many-rows")]
+    assert result.records == []
+
+
+def test_forced_utf8_on_a_bom_file(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0)]
+    path = write_csv(tmp_path / "bom.csv", rows, "utf-8-sig")
+    result = read_export(path, "diploma", encoding="utf-8")
+    assert result.problems == [] and result.source.encoding == "utf-8-sig"
+
+
+def test_json_items_with_many_key_orders(tmp_path: Path) -> None:
+    items = []
+    for i in range(100):  # more distinct key lists than are remembered
+        item = dict(zip(DIPLOMA_HEADER, diploma_row(i % 20), strict=True))
+        keys = list(item)[i % 5:] + list(item)[:i % 5] + [f"extra{i}"]
+        items.append({k: item.get(k, "x") for k in keys})
+    result = read_export(write_json(tmp_path / "shapes.json", items), "diploma")
+    unknown = [p.row for p in result.problems if p.code == "unknown-column"]
+    assert unknown == list(range(1, 101)) and result.records == []
