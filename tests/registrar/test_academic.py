@@ -114,3 +114,16 @@ def test_bad_schema_files(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SchemaError):
         load_schema("diploma", path)
+
+
+@pytest.mark.parametrize("name, mapping, kind", [
+    ("platonus_diplomas.csv", "platonus", "diploma"),
+    ("platonus_transcripts.csv", "platonus", "transcript"),
+    ("kundelik_attestats.csv", "kundelik", "attestat")])
+def test_records_become_credential_documents(name: str, mapping: str, kind: str) -> None:
+    from ledger.credentials import make_batch, parse_document
+    samples = Path(__file__).parents[2] / "configs" / "registrar"
+    result = read_export(samples / name, kind, mapping=load_mapping(mapping))
+    batch = make_batch(result.records, kind, "senim-test", bytes(20), "Test University")
+    for record, document in zip(result.records, batch.documents(), strict=True):
+        assert parse_document(document).revealed == record
