@@ -154,6 +154,7 @@ def write_samples(directory: Path) -> None:
 
 
 def _measure_one(path: Path) -> None:
+    before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # interpreter+imports
     started = time.perf_counter()
     result = read_export(path, "diploma")
     elapsed = time.perf_counter() - started
@@ -161,7 +162,8 @@ def _measure_one(path: Path) -> None:
     print(json.dumps({"file": path.name, "records": len(result.records),
                       "problems": len(result.problems), "rows_per_s": round(
                           result.source.rows / elapsed), "seconds": round(elapsed, 2),
-                      "peak_rss_mib": round(peak_mib, 1), "encoding": result.source.encoding,
+                      "peak_rss_mib": round(peak_mib, 1),
+                      "rss_before_read_mib": round(before_mib, 1), "encoding": result.source.encoding,
                       "delimiter": result.source.delimiter}, ensure_ascii=False))
 
 
