@@ -163,7 +163,8 @@ def _measure_one(path: Path) -> None:
                       "problems": len(result.problems), "rows_per_s": round(
                           result.source.rows / elapsed), "seconds": round(elapsed, 2),
                       "peak_rss_mib": round(peak_mib, 1),
-                      "rss_before_read_mib": round(before_mib, 1), "encoding": result.source.encoding,
+                      "rss_before_read_mib": round(before_mib, 1),
+                      "encoding": result.source.encoding,
                       "delimiter": result.source.delimiter}, ensure_ascii=False))
 
 
