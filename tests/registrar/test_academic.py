@@ -127,3 +127,18 @@ def test_records_become_credential_documents(name: str, mapping: str, kind: str)
     batch = make_batch(result.records, kind, "senim-test", bytes(20), "Test University")
     for record, document in zip(result.records, batch.documents(), strict=True):
         assert parse_document(document).revealed == record
+
+
+def test_unknown_type_and_bad_mappings(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="no built-in schema"):
+        load_schema("passport")
+    with pytest.raises(SchemaError, match="cannot read mapping"):
+        load_mapping(str(tmp_path / "missing.toml"))
+    for text in ("[patterns]\n'Course' = 'course{n}_code'", "[columns]\n'A' = 'Bad Name'",
+                 "[columns]\n'A' = 'x'\n' a ' = 'y'", "colour = 'red'"):
+        path = tmp_path / "m.toml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(SchemaError):
+            load_mapping(str(path))
+    path.write_text("[patterns]\n'Course {n} code' = 'course{n}_code'", encoding="utf-8")
+    assert load_mapping(str(path)).target(" course 007 CODE") == "course7_code"
