@@ -51,6 +51,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}")
         return
+    number = 1
     try:
         sheet = workbook.worksheets[0]
         # Without a stored size openpyxl would scan the whole sheet first; rows are
@@ -82,5 +83,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, 1, keys, cells[:width])
+    except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+        # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
+        problems.add(number, None, "malformed", f"the workbook is damaged here: {exc}")
     finally:
         workbook.close()

@@ -207,3 +207,20 @@ def test_json_items_with_many_key_orders(tmp_path: Path) -> None:
     result = read_export(write_json(tmp_path / "shapes.json", items), "diploma")
     unknown = [p.row for p in result.problems if p.code == "unknown-column"]
     assert unknown == list(range(1, 101)) and result.records == []
+
+
+def test_damaged_workbooks(tmp_path: Path) -> None:
+    import zipfile
+    good = write_xlsx(tmp_path / "good.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    truncated = tmp_path / "truncated.xlsx"
+    truncated.write_bytes(good.read_bytes()[:400])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data[:len(data) // 2]
+            target.writestr(item, data)
+    for path in (truncated, broken):
+        result = read_export(path, "diploma")
+        assert codes(result) == ["malformed"] and result.records == []
