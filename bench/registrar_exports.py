@@ -1,0 +1,213 @@
+"""Registrar exports at scale: rows per second and peak RSS of read_export for
+100,000 diplomas in each input format, and the sample files in configs/registrar/.
+
+    python -m bench.registrar_exports                 # measure (each run in its own process)
+    python -m bench.registrar_exports --samples DIR   # rewrite the sample exports
+
+People here are made up; their IINs carry valid check digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+
+from registrar import load_mapping, read_export
+from registrar.formats import GRADE_SCALE
+from registrar.iin import make_iin
+
+KAZAKH_NAMES = ("Әсел Қайратқызы Нұрланова", "Ғалым Серікұлы Өтегенов", "Үміт Ерланқызы Ұлықбекова",
+                "Іңкәр Болатқызы Һасенова", "Данияр Асқарұлы Жұмабеков")
+RUSSIAN_NAMES = ("Иванова Анна Сергеевна", "Петров Дмитрий Игоревич", "Ким Елена Викторовна",
+                 "Смирнов Алексей Павлович", "Ли Мария Андреевна")
+DIPLOMA_HEADER = ("full_name", "iin", "birth_date", "student_id", "diploma_number", "programme",
+                  "qualification", "graduation_date", "gpa", "honours")
+
+
+def iins() -> Iterator[tuple[str, str]]:
+    """Distinct valid IINs with their ISO birth dates, born from 2001-01-01 on."""
+    day = datetime.date(2001, 1, 1)
+    while True:
+        for century_sex in (5, 6):
+            for serial in range(1, 10_000):
+                iin = make_iin(day.strftime("%y%m%d"), century_sex, serial)
+                if iin is not None:
+                    yield iin, day.isoformat()
+        day += datetime.timedelta(days=1)
+
+
+def diploma_rows(count: int, kazakh: bool = True) -> Iterator[dict[str, str]]:
+    names = KAZAKH_NAMES if kazakh else RUSSIAN_NAMES
+    programme = "Ақпараттық жүйелер" if kazakh else "Информационные системы"
+    for index, (iin, born) in zip(range(count), iins(), strict=False):
+        yield {"full_name": names[index % len(names)], "iin": iin, "birth_date": born,
+               "student_id": f"S{index:07d}", "diploma_number": f"KZ{index:08d}",
+               "programme": programme, "qualification": "Бакалавр", "graduation_date":
+               "2026-06-30", "gpa": f"{2 + (index % 200) / 100:.2f}",
+               "honours": "с отличием" if index % 10 == 0 else ""}
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: Iterator[dict[str, str]],
+              encoding: str = "utf-8", delimiter: str = ",") -> None:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows([row.get(name, "") for name in header] for row in rows)
+
+
+def write_json(path: Path, rows: Iterator[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        for number, row in enumerate(rows):
+            handle.write((",\n" if number else "") + json.dumps(row, ensure_ascii=False))
+        handle.write("\n]\n")
+
+
+def write_xlsx(path: Path, header: tuple[str, ...], rows: Iterator[dict[str, str]]) -> None:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(header)
+    for row in rows:
+        sheet.append([row.get(name) or None for name in header])
+    workbook.save(path)
+
+
+def _headers_for(mapping_name: str) -> dict[str, str]:
+    """Field -> the registrar system's header, from the shipped mapping (samples)."""
+    text = Path(__file__).parents[1] / "registrar" / "mappings" / f"{mapping_name}.toml"
+    data = tomllib.loads(text.read_text(encoding="utf-8"))
+    return {field: header for header, field in data["columns"].items()}
+
+
+COURSES = (("INF1101", "Бағдарламалау негіздері", "Основы программирования",
+            "Programming basics", 5), ("MAT1102", "Математикалық талдау", "Математический анализ",
+                                       "Calculus", 6),
+           ("HIS1103", "Қазақстанның қазіргі тарихы", "Современная история Казахстана",
+            "Modern history of Kazakhstan", 5), ("INF2104", "Деректер қоры", "Базы данных",
+                                                  "Databases", 6))
+
+
+def write_samples(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    platonus = _headers_for("platonus")
+    people = list(zip(RUSSIAN_NAMES, iins(), strict=False))
+    header = tuple(platonus[f] for f in ("full_name", "iin", "birth_date", "student_id",
+                                         "programme", "qualification", "graduation_date",
+                                         "gpa", "honours"))
+    with (directory / "platonus_diplomas.csv").open("w", encoding="cp1251", newline="") as out:
+        writer = csv.writer(out, delimiter=";")  # Russian-locale Excel's "CSV"
+        writer.writerow(header)
+        for number, (name, (iin, born)) in enumerate(people, start=1):
+            day, month, year = born[8:], born[5:7], born[:4]
+            writer.writerow([name, iin, f"{day}.{month}.{year}", f"S{number:05d}",
+                             "Информационные системы", "Бакалавр техники и технологий",
+                             "30.06.2026", f"3,{40 + number}", "с отличием" if number == 1
+                             else ""])
+    course_parts = ("код", "название (каз)", "название (рус)", "название (англ)", "семестр",
+                    "кредиты ECTS", "оценка", "баллы", "цифровой эквивалент")
+    header = tuple(platonus[f] for f in ("full_name", "iin", "student_id", "programme", "gpa",
+                                         "total_credits"))
+    header += tuple(f"Дисциплина {n}: {part}" for n in range(1, len(COURSES) + 1)
+                    for part in course_parts)
+    grades = (("A", 96), ("B+", 86), ("A-", 91), ("C+", 72), ("B", 81))
+    with (directory / "platonus_transcripts.csv").open("w", encoding="utf-8-sig",
+                                                       newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(header)
+        for number, (name, (iin, _)) in enumerate(people[:3], start=1):
+            cells: list[str] = []
+            weighted, total = Decimal(0), 0
+            for index, (code, kk, ru, en, credits) in enumerate(COURSES):
+                letter, numeric = grades[(number + index) % len(grades)]
+                points = GRADE_SCALE[letter][0]
+                weighted += points * credits
+                total += credits
+                cells += [code, kk, ru, en, str(index // 2 + 1), str(credits), letter,
+                          str(numeric), str(points)]
+            gpa = f"{weighted / total:.2f}"
+            writer.writerow([name, iin, f"S{number:05d}", "Информационные системы", gpa,
+                             str(total), *cells])
+    kundelik = _headers_for("kundelik")
+    fields = ("full_name", "iin", "birth_date", "school", "graduation_date", "honours",
+              "subject_algebra", "subject_kazakh_language", "subject_russian_language",
+              "subject_history_of_kazakhstan", "subject_physics", "subject_english")
+    with (directory / "kundelik_attestats.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([kundelik[f] for f in fields])
+        for number, (name, (iin, born)) in enumerate(zip(KAZAKH_NAMES, iins(), strict=False)):
+            marks = [str(5 - (number + k) % 3) for k in range(6)]
+            writer.writerow([name, iin, born, "Алматы қаласының № 12 мектеп-гимназиясы",
+                             "2026-05-25", "Алтын белгі" if number == 0 else "", *marks])
+
+
+def _measure_one(path: Path) -> None:
+    before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # interpreter+imports
+    started = time.perf_counter()
+    result = read_export(path, "diploma")
+    elapsed = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"file": path.name, "records": len(result.records),
+                      "problems": len(result.problems), "rows_per_s": round(
+                          result.source.rows / elapsed), "seconds": round(elapsed, 2),
+                      "peak_rss_mib": round(peak_mib, 1),
+                      "rss_before_read_mib": round(before_mib, 1),
+                      "encoding": result.source.encoding,
+                      "delimiter": result.source.delimiter}, ensure_ascii=False))
+
+
+def _write_export(path: Path, rows: int) -> None:
+    if path.name == "cp1251.csv":  # cp1251 has no Kazakh letters: Russian names
+        write_csv(path, DIPLOMA_HEADER, diploma_rows(rows, kazakh=False), "cp1251", ";")
+    elif path.suffix == ".txt":  # Excel's "Unicode text"
+        write_csv(path, DIPLOMA_HEADER, diploma_rows(rows), "utf-16", "\t")
+    elif path.suffix == ".xlsx":
+        write_xlsx(path, DIPLOMA_HEADER, diploma_rows(rows))
+    elif path.suffix == ".json":
+        write_json(path, diploma_rows(rows))
+    else:
+        write_csv(path, DIPLOMA_HEADER, diploma_rows(rows))
+
+
+def measure(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ("utf8.csv", "cp1251.csv", "utf16.txt", "export.xlsx", "export.json"):
+            path = Path(scratch) / name
+            _write_export(path, rows)
+            subprocess.run([sys.executable, "-m", "bench.registrar_exports", "--one", str(path)],
+                           check=True, timeout=1800)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--samples", type=Path)
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.samples:
+        write_samples(args.samples)
+        for name, mapping, kind in (("platonus_diplomas.csv", "platonus", "diploma"),
+                                    ("platonus_transcripts.csv", "platonus", "transcript"),
+                                    ("kundelik_attestats.csv", "kundelik", "attestat")):
+            result = read_export(args.samples / name, kind, mapping=load_mapping(mapping))
+            print(name, "ok" if result.ok else [str(p) for p in result.problems])
+    elif args.one:
+        _measure_one(args.one)
+    else:
+        measure(args.rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Read a registrar's export (CSV, Excel .xlsx or JSON) into validated records.
+
+Nothing here knows about the chain: the caller issues `records` only when
+`problems` is empty, and then every record is a dict of field name -> text in
+the schema's field names, ready to become a credential document.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registrar.mapping import IDENTITY, Mapping
+from registrar.problems import Problem, ProblemList
+from registrar.rows import RawRow, SourceStats
+from registrar.schema import Schema, SchemaError, load_schema
+from registrar.textfile import (
+    EncodingUnknown,
+    csv_rows,
+    detect_delimiter,
+    detect_encoding,
+    json_rows,
+)
+from registrar.validate import MAX_RECORDS, Validator
+from registrar.workbook import xlsx_rows
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    format: str  # "csv", "xlsx" or "json"
+    encoding: str | None
+    delimiter: str | None
+    rows: int  # data rows or items read, blank ones not counted
+    blank_rows: int = 0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """`records` is empty unless the whole file is clean; `sample` keeps the first
+    clean records with their row numbers, for a dry run."""
+
+    records: list[dict[str, str]]
+    problems: list[Problem]
+    source: SourceInfo
+    sample: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.records)
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == codecs.BOM_UTF8
+
+
+def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | None,
+               stats: SourceStats, problems: ProblemList, info: dict[str, str | None]
+               ) -> Iterator[RawRow]:
+    try:
+        chosen = encoding or detect_encoding(path)
+        if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
+            chosen = "utf-8-sig"  # a forced "utf-8" must not leave the BOM in the first header
+    except LookupError:
+        problems.add(None, None, "encoding", f"unknown encoding {encoding!r}")
+        return
+    except EncodingUnknown as exc:
+        problems.add(None, None, "encoding", str(exc))
+        return
+    info["encoding"] = chosen
+    with path.open(encoding=chosen, newline="") as handle:
+        if kind == "json":
+            yield from json_rows(handle, stats, problems, chosen)
+            return
+        if delimiter is None:
+            try:
+                delimiter = detect_delimiter(handle.readline())
+            except UnicodeDecodeError as exc:
+                problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
+                return
+            handle.seek(0)
+        info["delimiter"] = delimiter
+        yield from csv_rows(handle, delimiter, stats, problems, chosen)
+
+
+def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
+                mapping: Mapping | None = None, schema: Schema | None = None,
+                delimiter: str | None = None) -> ExportResult:
+    """Parse and validate a whole export, streaming rows; raises SchemaError only
+    for a schema that cannot be loaded, and reports everything else as problems."""
+    schema = schema or load_schema(credential_type)
+    if schema.credential_type != credential_type:
+        raise SchemaError(f"schema is for {schema.credential_type}, not {credential_type}")
+    problems = ProblemList()
+    stats = SourceStats()
+    info: dict[str, str | None] = {"encoding": None, "delimiter": None}
+    suffix = path.suffix.lower()
+    kind = ("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json"
+            else "xlsx" if suffix == ".xlsx" else "")
+    validator = Validator(schema, mapping or IDENTITY, problems)
+    if not kind:
+        problems.add(None, None, "format", f"cannot read {suffix or 'a file without a suffix'}: "
+                     "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
+    else:
+        try:
+            rows = (xlsx_rows(path, stats, problems) if kind == "xlsx"
+                    else _text_rows(path, kind, encoding, delimiter, stats, problems, info))
+            for row in rows:
+                if stats.rows > MAX_RECORDS:
+                    problems.add(row.number, None, "too-many-rows",
+                                 f"an export holds at most {MAX_RECORDS} rows; split the file")
+                    break
+                validator.lossy_source = info["encoding"] == "cp1251"
+                validator.add(row)
+        except OSError as exc:
+            problems.add(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    if not problems and not validator.records:
+        problems.add(None, None, "no-records", "the export holds no records")
+    found = problems.result()
+    source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
+                        validator.blank_rows)
+    return ExportResult([] if found else validator.records, found, source, validator.sample)
+
+
+def preview(result: ExportResult, limit: int = 3) -> str:
+    """For a dry run: the first records as the documents will read, then every problem."""
+    source = result.source
+    lines = [f"{source.format}"
+             + (f", {source.encoding}" if source.encoding else "")
+             + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
+             + f": {source.rows} rows, {len(result.records)} records ready, "
+             + f"{len(result.problems)} problems"]
+    for row, record in result.sample[:limit]:
+        lines.append(f"row {row}:")
+        width = max(len(name) for name in record)
+        lines.extend(f"  {name.ljust(width)}  {value}" for name, value in record.items())
+    if result.problems:
+        lines.append("problems (nothing will be issued until all are fixed):")
+        lines.extend(f"  {problem}" for problem in result.problems)
+    return "\n".join(lines)

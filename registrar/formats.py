@@ -1,0 +1,142 @@
+"""Value formats a schema may name. Each check takes trimmed, non-empty text and
+returns the value to record (normalised only where documented) or raises
+FormatError with a sentence for the registrar.
+
+Normalisations (the only places a value is not kept as written):
+- dates written DD.MM.YYYY (common in Kazakh and Russian exports) become YYYY-MM-DD;
+- numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from registrar.iin import iin_problem
+
+# Same bound as a credential field value (ledger.credentials.MAX_FIELD_VALUE),
+# restated here because this module knows nothing of the chain.
+MAX_VALUE_CHARS = 10_000
+MAX_CODE_CHARS = 40
+
+# The Kazakh credit system's letters (Ministry of Education order No. 152, 2011):
+# letter -> (points, lowest numeric grade in %). FX is a failing mark that allows
+# a re-take; F is a plain fail; both carry 0 points.
+GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
+    "A": (Decimal("4.0"), 95), "A-": (Decimal("3.67"), 90),
+    "B+": (Decimal("3.33"), 85), "B": (Decimal("3.0"), 80), "B-": (Decimal("2.67"), 75),
+    "C+": (Decimal("2.33"), 70), "C": (Decimal("2.0"), 65), "C-": (Decimal("1.67"), 60),
+    "D+": (Decimal("1.33"), 55), "D": (Decimal("1.0"), 50),
+    "FX": (Decimal("0"), 25), "F": (Decimal("0"), 0),
+}
+
+
+class FormatError(ValueError):
+    pass
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+_DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
+_INTEGER = re.compile(r"\d{1,3}")
+
+
+# Unicode categories Cc (controls) and Cs (lone surrogates, which UTF-8 cannot carry).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unsafe_character(text: str) -> str | None:
+    """A control character (tab and line breaks included) or a lone surrogate has no
+    place in a document value."""
+    found = _UNSAFE.search(text)
+    return f"contains the control character U+{ord(found[0]):04X}" if found else None
+
+
+def _text(value: str) -> str:
+    if len(value) > MAX_VALUE_CHARS:
+        raise FormatError(f"longer than {MAX_VALUE_CHARS} characters")
+    return value
+
+
+def _code(value: str) -> str:
+    if len(value) > MAX_CODE_CHARS:
+        raise FormatError(f"a code is at most {MAX_CODE_CHARS} characters")
+    return value
+
+
+def _iin(value: str) -> str:
+    problem = iin_problem(value)
+    if problem:
+        raise FormatError(problem)
+    return value
+
+
+def _date(value: str) -> str:
+    dotted = _DOTTED_DATE.fullmatch(value)
+    iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
+    if not _ISO_DATE.fullmatch(iso):
+        raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
+    try:
+        datetime.date.fromisoformat(iso)
+    except ValueError as exc:
+        raise FormatError(f"no such date: {value}") from exc
+    return iso
+
+
+def decimal_of(value: str) -> Decimal:
+    if not _DECIMAL.fullmatch(value):
+        raise FormatError("not a number (digits, one decimal point or comma)")
+    return Decimal(value.replace(",", "."))
+
+
+def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: str
+             ) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        number = decimal_of(value)
+        if number < low or (low_open and number == low) or (high is not None and number > high):
+            raise FormatError(what)
+        return value.replace(",", ".")
+    return check
+
+
+def _grade(value: str) -> str:
+    if value not in GRADE_SCALE:
+        raise FormatError("a grade letter is one of " + ", ".join(GRADE_SCALE))
+    return value
+
+
+def _school_grade(value: str) -> str:
+    if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 5):
+        raise FormatError("a school grade is a whole number from 1 to 5")
+    return value
+
+
+def _term(value: str) -> str:
+    if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 20):
+        raise FormatError("a term is a whole number from 1 to 20")
+    return value
+
+
+FORMATS: dict[str, Callable[[str], str]] = {
+    "text": _text,
+    "code": _code,
+    "iin": _iin,
+    "date": _date,
+    "gpa": _bounded(Decimal(0), Decimal(4), False, "a GPA is between 0 and 4"),
+    "points": _bounded(Decimal(0), Decimal(4), False, "grade points are between 0 and 4"),
+    "ects": _bounded(Decimal(0), None, True, "ECTS credits are a positive number"),
+    "percent": _bounded(Decimal(0), Decimal(100), False, "a numeric grade is 0 to 100"),
+    "grade": _grade,
+    "school_grade": _school_grade,
+    "term": _term,
+}
+
+
+def check_value(format_name: str, value: str) -> str:
+    """The value as it will be recorded; FormatError when it does not fit."""
+    bad = unsafe_character(value)
+    if bad:
+        raise FormatError(bad)
+    return FORMATS[format_name](value)

@@ -1,0 +1,60 @@
+"""The Kazakh individual identification number (IIN, ЖСН/ИИН).
+
+Twelve digits: YYMMDD of birth, a century-and-sex digit, four serial digits and
+a check digit computed from the first eleven (weights 1..11 mod 11; if that
+gives 10, weights 3..11,1,2; a second 10 means no valid number has that prefix).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+_FIRST_WEIGHTS = tuple(range(1, 12))
+_SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
+
+
+def check_digit(first_eleven: str) -> int | None:
+    """The check digit for eleven digits, or None when the prefix cannot be valid."""
+    if len(first_eleven) != 11 or not first_eleven.isascii() or not first_eleven.isdigit():
+        raise ValueError("an IIN prefix is eleven ASCII digits")
+    digits = [int(c) for c in first_eleven]
+    for weights in (_FIRST_WEIGHTS, _SECOND_WEIGHTS):
+        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        if remainder != 10:
+            return remainder
+    return None
+
+
+def iin_problem(text: str) -> str | None:
+    """Why `text` is not a valid IIN, or None when it is."""
+    if not (text.isascii() and text.isdigit()):
+        return "an IIN is 12 digits"
+    if len(text) == 11:
+        return ("an IIN is 12 digits; this has 11: a leading zero was probably lost "
+                "(store the column as text)")
+    if len(text) != 12:
+        return f"an IIN is 12 digits; this has {len(text)}"
+    expected = check_digit(text[:11])
+    if expected is None or expected != int(text[11]):
+        return "the IIN's check digit is wrong"
+    return None
+
+
+def birth_date_of(iin: str) -> str | None:
+    """The ISO birth date a valid IIN encodes, or None when its century digit is not 1-6
+    (the digit also encodes sex: 1/2 for the 19th century, 3/4 the 20th, 5/6 the 21st)."""
+    century_digit = int(iin[6])
+    if not 1 <= century_digit <= 6:
+        return None
+    year = 1800 + 100 * ((century_digit - 1) // 2) + int(iin[:2])
+    try:
+        return datetime.date(year, int(iin[2:4]), int(iin[4:6])).isoformat()
+    except ValueError:
+        return None
+
+
+def make_iin(birth_yymmdd: str, century_sex: int, serial: int) -> str | None:
+    """Build an IIN for test data and samples; None when that serial has no check digit."""
+    prefix = f"{birth_yymmdd}{century_sex}{serial:04d}"
+    digit = check_digit(prefix)
+    return None if digit is None else f"{prefix}{digit}"

@@ -1,0 +1,103 @@
+"""Column mappings: a registrar system's column headers -> the schema's column names.
+
+A mapping is TOML:
+
+    name = "platonus"
+    [columns]
+    "ИИН" = "iin"                       # header -> field (or course<n>_<part>, subject_<code>)
+    [patterns]
+    "Дисциплина {n}: код" = "course{n}_code"   # {n} matches a line number 1..999
+
+Headers are matched after trimming surrounding whitespace and ignoring case, the
+same way duplicate headers are found. A header the mapping does not name is
+taken as a schema column name as it stands.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from registrar.schema import SchemaError
+
+BUILT_IN_MAPPINGS = ("platonus", "kundelik")
+MAX_MAPPING_ENTRIES = 2000
+_TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
+
+
+def header_key(header: str) -> str:
+    """Two headers with the same key name the same column (a duplicate)."""
+    return header.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    columns: dict[str, str] = field(default_factory=dict)
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+
+    def target(self, header: str) -> str:
+        """The schema column a header stands for (itself when unmapped, trimmed)."""
+        key = header_key(header)
+        if key in self.columns:
+            return self.columns[key]
+        for pattern, template in self.patterns:
+            match = pattern.fullmatch(key)
+            if match:
+                return template.replace("{n}", str(int(match[1])))
+        return header.strip()
+
+
+IDENTITY = Mapping("none")
+
+
+def _pattern(source: str) -> re.Pattern[str]:
+    if source.count("{n}") != 1:
+        raise SchemaError(f"pattern {source!r} must hold {{n}} exactly once")
+    before, after = header_key(source).split("{n}")
+    return re.compile(re.escape(before) + r"0*([1-9][0-9]{0,2})" + re.escape(after))
+
+
+def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
+    unknown = set(data) - {"name", "description", "credential_types", "columns", "patterns"}
+    if unknown:
+        raise SchemaError(f"mapping {name}: unknown keys {sorted(unknown)}")
+    columns: dict[str, str] = {}
+    raw_columns = data.get("columns", {})
+    raw_patterns = data.get("patterns", {})
+    if not isinstance(raw_columns, dict) or not isinstance(raw_patterns, dict):
+        raise SchemaError(f"mapping {name}: columns and patterns must be tables")
+    if len(raw_columns) + len(raw_patterns) > MAX_MAPPING_ENTRIES:
+        raise SchemaError(f"mapping {name}: more than {MAX_MAPPING_ENTRIES} entries")
+    for header, target in raw_columns.items():
+        if not isinstance(target, str) or not _TARGET.fullmatch(target) or "{" in target:
+            raise SchemaError(f"mapping {name}: {header!r} maps to a bad name {target!r}")
+        key = header_key(header)
+        if not key or key in columns:
+            raise SchemaError(f"mapping {name}: header {header!r} is empty or given twice")
+        columns[key] = target
+    patterns = []
+    for source, template in raw_patterns.items():
+        if (not isinstance(template, str) or not _TARGET.fullmatch(template)
+                or template.count("{n}") != 1):
+            raise SchemaError(f"mapping {name}: pattern {source!r} needs a target with {{n}}")
+        patterns.append((_pattern(source), template))
+    return Mapping(str(data.get("name", name)), columns, tuple(patterns))
+
+
+def load_mapping(name_or_path: str) -> Mapping:
+    """A shipped mapping by name ("platonus", "kundelik") or a TOML file by path."""
+    try:
+        if name_or_path in BUILT_IN_MAPPINGS:
+            text = (resources.files("registrar") / "mappings" / f"{name_or_path}.toml"
+                    ).read_text(encoding="utf-8")
+        else:
+            text = Path(name_or_path).read_text(encoding="utf-8")
+        return parse_mapping(tomllib.loads(text), name_or_path)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SchemaError(f"cannot read mapping {name_or_path!r} (built in: "
+                          f"{', '.join(BUILT_IN_MAPPINGS)}): {exc}") from exc

@@ -1,0 +1,53 @@
+"""What goes wrong in an export, said by row and column as the registrar sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A file with thousands of faults needs fixing at the source, not a longer list.
+MAX_PROBLEMS = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """`row` counts as a spreadsheet does (header = row 1) or, for JSON, the item's
+    position in the list starting at 1; None when the fault is the whole file's."""
+
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        place = ", ".join(where) if where else "file"
+        return f"{place}: {self.message} [{self.code}]"
+
+
+class ProblemList:
+    """Collects problems up to MAX_PROBLEMS, then only counts them."""
+
+    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
+        self._items: list[Problem] = []
+        self._limit = limit
+        self.unlisted = 0
+
+    def add(self, row: int | None, column: str | None, code: str, message: str) -> None:
+        if len(self._items) < self._limit:
+            self._items.append(Problem(row, column, code, message))
+        else:
+            self.unlisted += 1
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def result(self) -> list[Problem]:
+        items = list(self._items)
+        if self.unlisted:
+            items.append(Problem(None, None, "too-many-problems",
+                                 f"{self.unlisted} more problems not listed"))
+        return items

@@ -1,0 +1,164 @@
+"""What a credential type's records hold: TOML schemas shipped in registrar/schemas/,
+each replaceable by a registrar's own TOML file of the same shape."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from registrar.formats import FORMATS
+
+BUILT_IN_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment")
+# A credential document holds at most 200 fields (ledger.credentials.MAX_FIELDS).
+MAX_RECORD_FIELDS = 200
+MAX_GROUP_ITEMS = 190
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,59}")
+
+
+class SchemaError(ValueError):
+    """A schema or mapping file that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    format: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    """Repeated column groups `<prefix><n>_<part>`, one field `<prefix>.<nn>` per line,
+    whose value is the line's parts as compact canonical JSON."""
+
+    prefix: str
+    parts: tuple[FieldSpec, ...]
+    min_items: int
+    max_items: int
+
+    def part(self, name: str) -> FieldSpec | None:
+        return next((p for p in self.parts if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class EachGroup:
+    """Columns `<prefix>_<code>`, one field `<prefix>.<code>` each (e.g. attestat subjects)."""
+
+    prefix: str
+    format: str
+    min_items: int
+    max_items: int
+
+
+@dataclass(frozen=True)
+class Schema:
+    credential_type: str
+    fields: tuple[FieldSpec, ...]
+    unique: tuple[str, ...]
+    lines: tuple[LineGroup, ...]
+    each: tuple[EachGroup, ...]
+    check_totals: bool
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def _table(data: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SchemaError(f"{where} must be a table")
+    unknown = set(data) - allowed
+    if unknown:
+        raise SchemaError(f"{where}: unknown keys {sorted(unknown)}")
+    return data
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise SchemaError(f"{where}: a name is lower-case letters, digits and _ ({value!r})")
+    return value
+
+
+def _count(data: dict[str, Any], key: str, default: int, where: str) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_GROUP_ITEMS:
+        raise SchemaError(f"{where}.{key} must be a whole number 0..{MAX_GROUP_ITEMS}")
+    return value
+
+
+def _format(value: Any, where: str) -> str:
+    if value not in FORMATS:
+        raise SchemaError(f"{where}: format must be one of {sorted(FORMATS)}")
+    return str(value)
+
+
+def _fields(data: Any, where: str) -> tuple[FieldSpec, ...]:
+    specs = []
+    for name, spec in _table(data, where, set(data) if isinstance(data, dict) else set()).items():
+        entry = _table(spec, f"{where}.{name}", {"format", "required"})
+        required = entry.get("required", False)
+        if not isinstance(required, bool):
+            raise SchemaError(f"{where}.{name}.required must be true or false")
+        specs.append(FieldSpec(_name(name, where), _format(entry.get("format"), f"{where}.{name}"),
+                               required))
+    return tuple(specs)
+
+
+def parse_schema(data: dict[str, Any], credential_type: str) -> Schema:
+    top = _table(data, "schema", {"type", "unique", "fields", "lines", "each", "checks"})
+    if top.get("type", credential_type) != credential_type:
+        raise SchemaError(f"schema is for {top.get('type')!r}, not {credential_type!r}")
+    fields = _fields(top.get("fields", {}), "fields")
+    lines = []
+    for prefix, group in _table(top.get("lines", {}), "lines", set(top.get("lines", {}))).items():
+        entry = _table(group, f"lines.{prefix}", {"parts", "min", "max"})
+        parts = _fields(entry.get("parts", {}), f"lines.{prefix}.parts")
+        if not parts:
+            raise SchemaError(f"lines.{prefix} needs parts")
+        lines.append(LineGroup(_name(prefix, "lines"), parts,
+                               _count(entry, "min", 0, f"lines.{prefix}"),
+                               _count(entry, "max", MAX_GROUP_ITEMS, f"lines.{prefix}")))
+    each = []
+    for prefix, group in _table(top.get("each", {}), "each", set(top.get("each", {}))).items():
+        entry = _table(group, f"each.{prefix}", {"format", "min", "max"})
+        each.append(EachGroup(_name(prefix, "each"), _format(entry.get("format"), f"each.{prefix}"),
+                              _count(entry, "min", 0, f"each.{prefix}"),
+                              _count(entry, "max", MAX_GROUP_ITEMS, f"each.{prefix}")))
+    names = [f.name for f in fields]
+    prefixes = [g.prefix for g in lines] + [g.prefix for g in each]
+    if len(set(names)) != len(names) or len(set(prefixes)) != len(prefixes):
+        raise SchemaError("field names and group prefixes must be distinct")
+    clash = [n for n in names for p in prefixes if n.startswith(p)]
+    if clash:
+        raise SchemaError(f"field names must not start with a group prefix: {clash}")
+    unique = top.get("unique", [])
+    if not isinstance(unique, list) or any(u not in names for u in unique):
+        raise SchemaError("unique must list fields of the schema")
+    checks = _table(top.get("checks", {}), "checks", {"totals"})
+    totals = checks.get("totals", False)
+    if totals is not False:
+        line = lines[0] if lines else None
+        if (totals is not True or "gpa" not in names or "total_credits" not in names
+                or line is None or line.part("credits") is None or line.part("points") is None):
+            raise SchemaError("checks.totals needs gpa, total_credits and lines with "
+                              "credits and points")
+    return Schema(credential_type, fields, tuple(unique), tuple(lines), tuple(each), totals)
+
+
+def load_schema(credential_type: str, override: Path | None = None) -> Schema:
+    """The built-in schema for a type, or the registrar's TOML file instead of it."""
+    try:
+        if override is not None:
+            text = override.read_text(encoding="utf-8")
+        elif credential_type in BUILT_IN_TYPES:
+            text = (resources.files("registrar") / "schemas" / f"{credential_type}.toml"
+                    ).read_text(encoding="utf-8")
+        else:
+            raise SchemaError(f"no built-in schema for {credential_type!r}; "
+                              f"types: {', '.join(BUILT_IN_TYPES)}")
+        return parse_schema(tomllib.loads(text), credential_type)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SchemaError(f"cannot read schema {override or credential_type}: {exc}") from exc

@@ -1,0 +1,192 @@
+"""Text exports: encoding and delimiter detection, CSV rows and streamed JSON items.
+
+Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); else a file that is
+valid UTF-8 throughout is UTF-8; else charset-normalizer guesses, and only cp1251
+(Russian-locale Excel's "CSV") or BOM-less UTF-16 is accepted. cp1251 has none
+of the Kazakh letters ә ғ қ ң ө ұ ү һ (only і, shared with Ukrainian), so a file
+holding Kazakh names must be UTF-8 or UTF-16. A cp1251 export of Kazakh text has
+already lost those letters (Excel writes "?"): nothing can recover them here, so
+such a file is read as written and the registrar must export it again as UTF-8
+or "Unicode text".
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import charset_normalizer
+
+from registrar.problems import ProblemList
+from registrar.rows import RawRow, SourceStats
+
+SAMPLE_BYTES = 256 * 1024
+CHUNK_CHARS = 256 * 1024
+MAX_JSON_ITEM_CHARS = 1024 * 1024
+DELIMITERS = (",", ";", "\t")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_GUESSES_ACCEPTED = {"cp1251": "cp1251", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be"}
+
+
+class EncodingUnknown(ValueError):
+    pass
+
+
+def _valid_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if _valid_utf8(path):
+        return "utf-8"
+    best = charset_normalizer.from_bytes(head).best()
+    guess = codecs.lookup(best.encoding).name if best is not None else None
+    if guess in _GUESSES_ACCEPTED:
+        return _GUESSES_ACCEPTED[guess]
+    raise EncodingUnknown(
+        f"the file is not UTF-8, UTF-16 or cp1251 (it looks like {guess or 'binary data'}); "
+        "save it as UTF-8 or give the encoding")
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The candidate that splits the header into the most columns; ',' on a tie."""
+    def width(delimiter: str) -> int:
+        try:
+            return len(next(csv.reader([header_line], delimiter=delimiter), []))
+        except csv.Error:
+            return 0
+    return max(DELIMITERS, key=lambda d: (width(d), d == ","))
+
+
+def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception) -> None:
+    problems.add(row, None, "encoding",
+                 f"the file cannot be read as {encoding} from about this row on ({exc})")
+
+
+def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
+             encoding: str) -> Iterator[RawRow]:
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    number = 0
+    try:
+        header = next(reader, None)
+        if header is None:
+            problems.add(None, None, "no-header", "the file is empty: no header row")
+            return
+        number = 1
+        keys = tuple(header)
+        for number, cells in enumerate(reader, start=2):
+            if not cells:
+                continue  # a blank line holds no data
+            stats.rows += 1
+            if len(cells) < len(keys):
+                problems.add(number, keys[len(cells)], "short-row",
+                             f"the row has {len(cells)} cells; the header has {len(keys)}")
+            elif len(cells) > len(keys):
+                problems.add(number, None, "long-row",
+                             f"the row has {len(cells)} cells; the header has {len(keys)}")
+            else:
+                yield RawRow(number, 1, keys, list(cells))
+    except csv.Error as exc:
+        problems.add(number + 1, None, "malformed", f"the CSV cannot be read here: {exc}")
+    except UnicodeDecodeError as exc:
+        _decode_failure(problems, number + 1, encoding, exc)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its key/value pairs in order, so repeated keys stay visible."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _json_values(stream: TextIO) -> Iterator[Any]:
+    """The items of a top-level JSON array, one at a time, holding one chunk in memory.
+    Numbers keep the text they were written with."""
+    decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=str, parse_int=str,
+                               parse_constant=_refuse_constant)
+    buffer, pos, eof = "", 0, False
+
+    def more() -> bool:
+        nonlocal buffer, pos, eof
+        chunk = stream.read(CHUNK_CHARS)
+        eof = not chunk
+        buffer, pos = buffer[pos:] + chunk, 0
+        return not eof
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buffer) or not more():
+                return buffer[pos] if pos < len(buffer) else ""
+
+    if next_char() != "[":
+        raise ValueError("a JSON export is a list of objects: it must start with [")
+    pos += 1
+    if next_char() == "]":
+        pos += 1
+    else:
+        while True:
+            next_char()
+            try:
+                item, end = decoder.raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                if eof or len(buffer) - pos > MAX_JSON_ITEM_CHARS:
+                    raise ValueError(f"malformed JSON or an item over "
+                                     f"{MAX_JSON_ITEM_CHARS} characters: {exc.msg}") from exc
+                more()
+                continue
+            pos = end
+            yield item
+            separator = next_char()
+            pos += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise ValueError("expected , or ] after an item")
+    if next_char() != "":
+        raise ValueError("text after the end of the list")
+
+
+def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
+              encoding: str) -> Iterator[RawRow]:
+    number = 0
+    try:
+        for number, item in enumerate(_json_values(handle), start=1):
+            stats.rows += 1
+            if not isinstance(item, _Pairs):
+                problems.add(number, None, "not-an-object", "each item must be a JSON object")
+                continue
+            bad = [key for key, value in item if value is not None and not isinstance(value, str)]
+            if bad:
+                problems.add(number, bad[0], "bad-value",
+                             "a value must be text, a number or null (not true/false, a list "
+                             "or an object)")
+                continue
+            yield RawRow(number, number, tuple(key for key, _ in item),
+                         [value for _, value in item])
+    except ValueError as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            _decode_failure(problems, number + 1, encoding, exc)
+        else:
+            problems.add(number + 1 if number else None, None, "malformed", str(exc))

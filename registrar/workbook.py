@@ -1,0 +1,90 @@
+"""Excel .xlsx exports, read with openpyxl in read-only mode (values, not formulas).
+
+Cells become text as Excel shows them: whole numbers without ".0", other numbers
+with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
+reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
+An IIN stored as a number loses its leading zero inside Excel; it is then 11
+digits and reported, never padded back by guessing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from registrar.problems import ProblemList
+from registrar.rows import RawRow, SourceStats
+
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!"})
+
+
+def cell_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator[RawRow]:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}")
+        return
+    number = 1
+    try:
+        sheet = workbook.worksheets[0]
+        # Without a stored size openpyxl would scan the whole sheet first; rows are
+        # then as long as their last cell, and padded below.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        header_cells = [cell_text(v) for v in next(rows, ())]
+        while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
+            header_cells.pop()  # a sheet's used range often runs past the last header
+        if not header_cells:
+            problems.add(1, None, "no-header", "the first sheet has no header row")
+            return
+        keys = tuple(c or "" for c in header_cells)
+        width = len(keys)
+        for number, values in enumerate(rows, start=2):
+            cells = [cell_text(v) for v in values]
+            if all(c is None or not c.strip() for c in cells):
+                continue
+            stats.rows += 1
+            beyond = [i for i, c in enumerate(cells[width:], start=width)
+                      if c is not None and c.strip()]
+            errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
+            if beyond:
+                problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
+                             "a value in a column with no header")
+            elif errors:
+                problems.add(number, keys[errors[0]], "excel-error",
+                             f"the cell holds the Excel error {cells[errors[0]]}")
+            else:
+                cells.extend([None] * (width - len(cells)))
+                yield RawRow(number, 1, keys, cells[:width])
+    except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+        # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
+        problems.add(number, None, "malformed", f"the workbook is damaged here: {exc}")
+    finally:
+        workbook.close()

@@ -1,0 +1,144 @@
+"""Transcripts (course lines, checked totals) and attestats (subject grades)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registrar import load_mapping, load_schema, read_export
+from registrar.schema import SchemaError
+from tests.registrar.helpers import IINS, write_csv, write_xlsx
+
+TRANSCRIPT = ["full_name", "iin", "programme", "gpa", "total_credits"]
+PARTS = ["code", "title_kk", "title_ru", "title_en", "term", "credits", "grade", "numeric",
+         "points"]
+
+
+def course(code: str, credits: str, grade: str, numeric: str, points: str) -> list[str]:
+    return [code, "Деректер қоры", "Базы данных", "Databases", "3", credits, grade, numeric,
+            points]
+
+
+def transcript_rows(gpa: str = "3.5", total: str = "10",
+                    second: list[str] | None = None) -> list[list[str]]:
+    header = TRANSCRIPT + [f"course{n}_{p}" for n in (1, 2) for p in PARTS]
+    line_two = second or course("INF2", "5", "B", "80", "3.0")
+    return [header, ["Әсел", IINS[0], "ИС", gpa, total,
+                     *course("INF1", "5", "A", "97", "4.0"), *line_two]]
+
+
+def test_course_lines_become_their_own_fields(tmp_path: Path) -> None:
+    result = read_export(write_csv(tmp_path / "t.csv", transcript_rows()), "transcript")
+    assert result.problems == []
+    record = result.records[0]
+    assert list(record)[-2:] == ["course.01", "course.02"]
+    line = json.loads(record["course.01"])
+    assert line == {"code": "INF1", "title_kk": "Деректер қоры", "title_ru": "Базы данных",
+                    "title_en": "Databases", "term": "3", "credits": "5", "grade": "A",
+                    "numeric": "97", "points": "4.0"}
+    assert record["course.01"] == json.dumps(line, ensure_ascii=False, sort_keys=True,
+                                             separators=(",", ":"))
+
+
+def test_an_empty_course_group_is_no_line(tmp_path: Path) -> None:
+    rows = transcript_rows(gpa="4.0", total="5", second=[""] * len(PARTS))
+    result = read_export(write_csv(tmp_path / "e.csv", rows), "transcript")
+    assert result.problems == [] and "course.02" not in result.records[0]
+
+
+@pytest.mark.parametrize("gpa, total, second, column, code", [
+    ("3.4", "10", None, "gpa", "inconsistent"),
+    ("3.5", "11", None, "total_credits", "inconsistent"),
+    ("3.5", "10", course("INF2", "5", "B", "80", "3.33"), "course2_points", "inconsistent"),
+    ("3.5", "10", course("INF2", "5", "B", "90", "3.0"), "course2_numeric", "inconsistent"),
+    ("3.5", "10", course("INF2", "", "B", "80", "3.0"), "course2_credits", "missing"),
+    ("3.5", "10", course("INF2", "5", "B*", "80", "3.0"), "course2_grade", "bad-format"),
+    ("3.5", "10", course("INF2", "0", "B", "80", "3.0"), "course2_credits", "bad-format")])
+def test_transcript_faults(tmp_path: Path, gpa: str, total: str, second: list[str] | None,
+                           column: str, code: str) -> None:
+    result = read_export(write_csv(tmp_path / "f.csv", transcript_rows(gpa, total, second)),
+                         "transcript")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [(2, column, code)]
+    assert result.records == []
+
+
+def test_transcript_needs_a_line(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [TRANSCRIPT, ["Әсел", IINS[0], "ИС", "3.5", "10"]]
+    result = read_export(write_csv(tmp_path / "n.csv", rows), "transcript")
+    assert [p.code for p in result.problems] == ["line-count"]
+
+
+def test_unknown_course_part_is_an_unknown_column(tmp_path: Path) -> None:
+    rows = transcript_rows()
+    rows[0][-1] = "course2_colour"
+    result = read_export(write_csv(tmp_path / "u.csv", rows), "transcript")
+    assert ("course2_colour", "unknown-column") in [(p.column, p.code) for p in result.problems]
+
+
+def test_attestat_subjects_from_kundelik_xlsx(tmp_path: Path) -> None:
+    header = ["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра", "Физика",
+              "subject_music"]
+    rows: list[list[Any]] = [
+        header, ["Үміт Ерланқызы", IINS[0], "№ 12 мектеп", "25.05.2026", 5, 4, None]]
+    result = read_export(write_xlsx(tmp_path / "k.xlsx", rows), "attestat",
+                         mapping=load_mapping("kundelik"))
+    assert result.problems == []
+    record = result.records[0]
+    assert (record["subject.algebra"], record["subject.physics"]) == ("5", "4")
+    assert "subject.music" not in record and record["graduation_date"] == "2026-05-25"
+    rows[1][5] = 6
+    bad = read_export(write_xlsx(tmp_path / "k2.xlsx", rows), "attestat",
+                      mapping=load_mapping("kundelik"))
+    assert [(p.row, p.column, p.code) for p in bad.problems] == [(2, "Физика", "bad-format")]
+
+
+def test_schema_override(tmp_path: Path) -> None:
+    override = tmp_path / "diploma.toml"
+    override.write_text('type = "diploma"\n[fields]\nfull_name = { format = "text", '
+                        'required = true }\nthesis = { format = "text" }\n', encoding="utf-8")
+    schema = load_schema("diploma", override)
+    rows: list[list[Any]] = [["full_name", "thesis"], ["Әсел", "Блокчейн"]]
+    result = read_export(write_csv(tmp_path / "o.csv", rows), "diploma", schema=schema)
+    assert result.records == [{"full_name": "Әсел", "thesis": "Блокчейн"}]
+
+
+@pytest.mark.parametrize("text", [
+    "[fields]\nx = { format = 'roman' }", "[fields]\nX = { format = 'text' }",
+    "unique = ['nope']", "colour = 1", "[checks]\ntotals = true", "[fields\n",
+    "type = 'transcript'"])
+def test_bad_schema_files(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError):
+        load_schema("diploma", path)
+
+
+@pytest.mark.parametrize("name, mapping, kind", [
+    ("platonus_diplomas.csv", "platonus", "diploma"),
+    ("platonus_transcripts.csv", "platonus", "transcript"),
+    ("kundelik_attestats.csv", "kundelik", "attestat")])
+def test_records_become_credential_documents(name: str, mapping: str, kind: str) -> None:
+    from ledger.credentials import make_batch, parse_document
+    samples = Path(__file__).parents[2] / "configs" / "registrar"
+    result = read_export(samples / name, kind, mapping=load_mapping(mapping))
+    batch = make_batch(result.records, kind, "senim-test", bytes(20), "Test University")
+    for record, document in zip(result.records, batch.documents(), strict=True):
+        assert parse_document(document).revealed == record
+
+
+def test_unknown_type_and_bad_mappings(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="no built-in schema"):
+        load_schema("passport")
+    with pytest.raises(SchemaError, match="cannot read mapping"):
+        load_mapping(str(tmp_path / "missing.toml"))
+    for text in ("[patterns]\n'Course' = 'course{n}_code'", "[columns]\n'A' = 'Bad Name'",
+                 "[columns]\n'A' = 'x'\n' a ' = 'y'", "colour = 'red'"):
+        path = tmp_path / "m.toml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(SchemaError):
+            load_mapping(str(path))
+    path.write_text("[patterns]\n'Course {n} code' = 'course{n}_code'", encoding="utf-8")
+    assert load_mapping(str(path)).target(" course 007 CODE") == "course7_code"

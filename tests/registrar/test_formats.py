@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from registrar.academic import letter_for, line_problem, totals_problems
+from registrar.formats import GRADE_SCALE, FormatError, check_value
+from registrar.iin import birth_date_of, check_digit, iin_problem, make_iin
+
+
+def test_check_digit_first_pass_by_hand() -> None:
+    # 0,0,0,1,0,1,3,0,0,0,1 with weights 1..11: 4 + 6 + 21 + 11 = 42; 42 mod 11 = 9
+    assert check_digit("00010130001") == 9
+    assert iin_problem("000101300019") is None
+    assert iin_problem("000101300018") == "the IIN's check digit is wrong"
+
+
+def test_check_digit_second_pass_and_invalid_prefix() -> None:
+    second = third = None
+    for serial in range(10_000):
+        prefix = f"0501015{serial:04d}"
+        digits = [int(c) for c in prefix]
+        if sum(d * w for d, w in zip(digits, range(1, 12), strict=True)) % 11 != 10:
+            continue
+        again = sum(d * w for d, w in zip(digits, (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2),
+                                           strict=True)) % 11
+        if again == 10 and third is None:
+            third = prefix
+        elif again != 10 and second is None:
+            second = (prefix, again)
+    assert second is not None and third is not None
+    assert check_digit(second[0]) == second[1]
+    assert check_digit(third) is None
+    assert make_iin("050101", 5, int(third[7:])) is None
+    assert all(iin_problem(third + str(d)) for d in range(10))
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("12345", "this has 5"), ("50315500011", "leading zero"), ("05031550001a", "12 digits"),
+    ("０５０３１５５０００１１", "12 digits")])
+def test_iin_shapes(text: str, fragment: str) -> None:
+    problem = iin_problem(text)
+    assert problem is not None and fragment in problem
+
+
+@pytest.mark.parametrize("fmt, given, recorded", [
+    ("date", "2026-06-30", "2026-06-30"), ("date", "30.06.2026", "2026-06-30"),
+    ("gpa", "3,5", "3.5"), ("gpa", "4", "4"), ("gpa", "0.00", "0.00"),
+    ("ects", "5", "5"), ("ects", "7,5", "7.5"), ("grade", "A-", "A-"), ("grade", "FX", "FX"),
+    ("school_grade", "5", "5"), ("percent", "100", "100"), ("term", "8", "8"),
+    ("text", "Әсел ұлы", "Әсел ұлы")])
+def test_accepted_values(fmt: str, given: str, recorded: str) -> None:
+    assert check_value(fmt, given) == recorded
+
+
+@pytest.mark.parametrize("fmt, given", [
+    ("date", "2026-02-30"), ("date", "30/06/2026"), ("date", "2026-6-3"),
+    ("gpa", "4.01"), ("gpa", "-1"), ("gpa", "3.5.1"), ("gpa", "three"),
+    ("ects", "0"), ("grade", "a"), ("grade", "E"), ("grade", "A+"),
+    ("school_grade", "6"), ("school_grade", "0"), ("percent", "101"), ("term", "0"),
+    ("text", "line\nbreak"), ("text", "tab\there"), ("text", "x" * 10_001),
+    ("code", "C" * 41)])
+def test_refused_values(fmt: str, given: str) -> None:
+    with pytest.raises(FormatError):
+        check_value(fmt, given)
+
+
+def test_grade_scale_bands() -> None:
+    assert list(GRADE_SCALE) == ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D",
+                                 "FX", "F"]
+    from decimal import Decimal
+    assert [letter_for(Decimal(n)) for n in (100, 95, 94, 50, 49, 25, 24, 0)] == [
+        "A", "A", "A-", "D", "FX", "FX", "F", "F"]
+
+
+def test_course_line_and_totals() -> None:
+    line = {"code": "X", "credits": "5", "grade": "B+", "points": "3.33", "numeric": "86"}
+    assert line_problem(line) is None
+    assert line_problem({**line, "points": "3.0"}) == (
+        "points", "grade B+ carries 3.33 points, not 3.0")
+    assert line_problem({**line, "numeric": "95"})[0] == "numeric"  # type: ignore[index]
+    lines = [line, {"code": "Y", "credits": "5", "grade": "A"}]
+    assert totals_problems(lines, "3.67", "10") == []  # (3.33*5 + 4*5) / 10 = 3.665
+    assert [f for f, _ in totals_problems(lines, "3.5", "11")] == ["total_credits", "gpa"]
+
+
+def test_birth_date_of() -> None:
+    assert birth_date_of("000101300019") == "1900-01-01"
+    assert birth_date_of(make_iin("050315", 5, 1) or "") == "2005-03-15"
+    assert birth_date_of(make_iin("991231", 4, 7) or "") == "1999-12-31"
+    assert birth_date_of("000101000010") is None  # century digit 0: no date is encoded
+    assert birth_date_of("001301300010") is None

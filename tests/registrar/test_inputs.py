@@ -1,0 +1,226 @@
+"""Each input format, encoding and delimiter reads into the same records."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registrar import load_mapping, read_export
+from registrar.problems import MAX_PROBLEMS
+from tests.registrar.helpers import (
+    DIPLOMA_HEADER,
+    IINS,
+    codes,
+    diploma_row,
+    only,
+    valid_iins,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
+
+KAZAKH = "Әсел Ғалымқызы Қоңырбаева-Өтегенова Ұлы Үміт Һ І"
+RUSSIAN = "Щукина Юлия Эдуардовна, ёж"
+SAMPLES = Path(__file__).parents[2] / "configs" / "registrar"
+
+
+@pytest.mark.parametrize("encoding, delimiter, name, suffix", [
+    ("utf-8", ",", KAZAKH, ".csv"), ("utf-8-sig", ";", KAZAKH, ".csv"),
+    ("utf-16", "\t", KAZAKH, ".txt"), ("utf-16", ",", KAZAKH, ".csv"),
+    ("cp1251", ";", RUSSIAN, ".csv"), ("cp1251", "\t", RUSSIAN, ".tsv"),
+    ("utf-8", "\t", KAZAKH, ".tsv")])
+def test_encodings_and_delimiters_detected(tmp_path: Path, encoding: str, delimiter: str,
+                                           name: str, suffix: str) -> None:
+    programme = "Информатика" if encoding == "cp1251" else "Ақпараттық жүйелер"
+    rows: list[list[Any]] = [
+        DIPLOMA_HEADER, diploma_row(0, name, programme), diploma_row(1, name, programme)]
+    path = write_csv(tmp_path / f"export{suffix}", rows, encoding, delimiter)
+    result = read_export(path, "diploma")
+    assert result.problems == []
+    assert result.source.delimiter == delimiter
+    assert result.source.encoding == encoding
+    assert [r["full_name"] for r in result.records] == [name, name]
+    assert [r["iin"] for r in result.records] == IINS[:2]
+
+
+def test_cp1251_cannot_hold_kazakh_letters() -> None:
+    # the documented reason a cp1251 export is tested with Russian text only
+    for letter in "әғқңөұүһӘҒҚҢӨҰҮҺ":
+        with pytest.raises(UnicodeEncodeError):
+            letter.encode("cp1251")
+    assert "і".encode("cp1251") == b"\xb3"  # the one it has (Ukrainian і, the same letter)
+
+
+def test_forced_encoding_and_unknown_encoding(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, RUSSIAN, "Право")]
+    path = write_csv(tmp_path / "e.csv", rows, "cp1251", ";")
+    assert read_export(path, "diploma", encoding="cp1251").records[0]["full_name"] == RUSSIAN
+    forced_wrong = read_export(path, "diploma", encoding="utf-8")
+    assert forced_wrong.records == [] and codes(forced_wrong) == ["encoding"]
+    assert codes(read_export(path, "diploma", encoding="no-such-codec")) == ["encoding"]
+
+
+def test_binary_file_is_an_encoding_problem(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(bytes(range(256)) * 50)
+    result = read_export(path, "diploma")
+    assert result.records == [] and result.problems
+
+
+def test_semicolon_header_is_not_one_column(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("full_name;iin;programme;qualification;graduation_date\n"
+                    f"Ли Мария;{IINS[0]};Право;Бакалавр;30.06.2026\n", encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert result.problems == []
+    assert result.records[0]["graduation_date"] == "2026-06-30"
+
+
+def test_xlsx_types_become_text(tmp_path: Path) -> None:
+    no_zero = valid_iins(1, "990101", 3)[0]
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "gpa", "student_id"],
+            ["Әсел", int(no_zero), "ИС", "Бакалавр", datetime.datetime(2026, 6, 30),
+             3.5000000000000004, 1234],
+            ["Ғалым", IINS[1], "ИС", "Бакалавр", datetime.date(2026, 6, 30), 4, "007"]]
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows), "diploma")
+    assert result.problems == []
+    first, second = result.records
+    assert (first["iin"], first["graduation_date"], first["gpa"], first["student_id"]) == (
+        no_zero, "2026-06-30", "3.5", "1234")
+    assert (second["gpa"], second["student_id"]) == ("4", "007")
+    assert result.source.format == "xlsx" and result.source.rows == 2
+
+
+def test_xlsx_lost_leading_zero_is_reported(tmp_path: Path) -> None:
+    iin = next(i for i in IINS if i.startswith("0"))
+    rows: list[list[Any]] = [DIPLOMA_HEADER, ["Әсел", int(iin), "ИС", "Бакалавр", "2026-06-30"]]
+    result = read_export(write_xlsx(tmp_path / "z.xlsx", rows), "diploma")
+    problem = only(result, "bad-format")
+    assert (problem.row, problem.column) == (2, "iin") and "leading zero" in problem.message
+    assert result.records == []
+
+
+def test_xlsx_value_beyond_header_and_excel_error(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [
+        DIPLOMA_HEADER, [*diploma_row(0), "stray"], [*diploma_row(1)[:4], "#N/A"]]
+    result = read_export(write_xlsx(tmp_path / "r.xlsx", rows), "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "F", "long-row"), (3, "graduation_date", "excel-error")]
+
+
+def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [
+        [*DIPLOMA_HEADER, None, None], diploma_row(0), [None] * 5, diploma_row(1)]
+    result = read_export(write_xlsx(tmp_path / "b.xlsx", rows), "diploma")
+    assert result.problems == [] and len(result.records) == 2
+    assert result.source.rows == 2
+
+
+def test_not_an_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "fake.xlsx"
+    path.write_text("full_name\n", encoding="utf-8")
+    assert codes(read_export(path, "diploma")) == ["malformed"]
+
+
+def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> None:
+    items: list[dict[str, Any]] = [dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+             dict(zip(DIPLOMA_HEADER, diploma_row(1), strict=True))]
+    items[0].update({"gpa": 3.50, "honours": None, "birth_date": "  "})
+    path = tmp_path / "e.json"
+    path.write_text(str(items).replace("'", '"').replace("None", "null")
+                    .replace("3.5", "3.50"), encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert result.problems == []
+    assert result.records[0]["gpa"] == "3.50"
+    assert "honours" not in result.records[0] and "birth_date" not in result.records[0]
+
+
+@pytest.mark.parametrize("text, code", [
+    ('{"a": 1}', "malformed"), ("[1, 2]", "not-an-object"), ('[{"full_name": true}]',
+                                                             "bad-value"),
+    ('[{"full_name": ["x"]}]', "bad-value"), ("[{]", "malformed"), ("[] []", "malformed"),
+    ('[{"a": NaN}]', "malformed"), ("", "malformed")])
+def test_json_shapes_refused(tmp_path: Path, text: str, code: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert code in codes(result) and result.records == []
+
+
+def test_json_streams_items_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    import registrar.textfile
+    monkeypatch.setattr(registrar.textfile, "CHUNK_CHARS", 7)
+    items = [dict(zip(DIPLOMA_HEADER, diploma_row(i), strict=True)) for i in range(5)]
+    result = read_export(write_json(tmp_path / "c.json", items), "diploma")
+    assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:5]
+
+
+def test_unknown_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "e.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    assert codes(read_export(path, "diploma")) == ["format"]
+
+
+def test_problem_list_is_capped(tmp_path: Path) -> None:
+    bad_row = ["", "1", "", "", ""]
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *([bad_row] * (MAX_PROBLEMS + 50))]
+    result = read_export(write_csv(tmp_path / "many.csv", rows), "diploma")
+    assert len(result.problems) == MAX_PROBLEMS + 1
+    assert result.problems[-1].code == "too-many-problems"
+
+
+@pytest.mark.parametrize("name, mapping, kind, count", [
+    ("platonus_diplomas.csv", "platonus", "diploma", 5),
+    ("platonus_transcripts.csv", "platonus", "transcript", 3),
+    ("kundelik_attestats.csv", "kundelik", "attestat", 5)])
+def test_shipped_samples_are_clean(name: str, mapping: str, kind: str, count: int) -> None:
+    result = read_export(SAMPLES / name, kind, mapping=load_mapping(mapping))
+    assert result.problems == [] and len(result.records) == count
+
+
+def test_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import registrar.export
+    monkeypatch.setattr(registrar.export, "MAX_RECORDS", 3)
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *(diploma_row(i) for i in range(6))]
+    result = read_export(write_csv(tmp_path / "big.csv", rows), "diploma")
+    assert [(p.row, p.code) for p in result.problems] == [(5, "too-many-rows")]
+    assert result.records == []
+
+
+def test_forced_utf8_on_a_bom_file(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0)]
+    path = write_csv(tmp_path / "bom.csv", rows, "utf-8-sig")
+    result = read_export(path, "diploma", encoding="utf-8")
+    assert result.problems == [] and result.source.encoding == "utf-8-sig"
+
+
+def test_json_items_with_many_key_orders(tmp_path: Path) -> None:
+    items = []
+    for i in range(100):  # more distinct key lists than are remembered
+        item = dict(zip(DIPLOMA_HEADER, diploma_row(i % 20), strict=True))
+        keys = list(item)[i % 5:] + list(item)[:i % 5] + [f"extra{i}"]
+        items.append({k: item.get(k, "x") for k in keys})
+    result = read_export(write_json(tmp_path / "shapes.json", items), "diploma")
+    unknown = [p.row for p in result.problems if p.code == "unknown-column"]
+    assert unknown == list(range(1, 101)) and result.records == []
+
+
+def test_damaged_workbooks(tmp_path: Path) -> None:
+    import zipfile
+    good = write_xlsx(tmp_path / "good.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    truncated = tmp_path / "truncated.xlsx"
+    truncated.write_bytes(good.read_bytes()[:400])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data[:len(data) // 2]
+            target.writestr(item, data)
+    for path in (truncated, broken):
+        result = read_export(path, "diploma")
+        assert codes(result) == ["malformed"] and result.records == []

@@ -1,0 +1,201 @@
+"""Every kind of fault is reported by row and column, and then no record is released."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registrar import ExportResult, load_mapping, read_export
+from registrar.mapping import parse_mapping
+from tests.registrar.helpers import (
+    DIPLOMA_HEADER,
+    IINS,
+    codes,
+    diploma_row,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
+
+
+def where(result: ExportResult) -> list[tuple[int | None, str | None, str]]:
+    return [(p.row, p.column, p.code) for p in result.problems]
+
+
+def csv_result(tmp_path: Path, rows: list[list[Any]], kind: str = "diploma") -> ExportResult:
+    return read_export(write_csv(tmp_path / "p.csv", rows), kind)
+
+
+def test_empty_header(tmp_path: Path) -> None:
+    result = read_export(write_csv(tmp_path / "e.csv", [
+        [*DIPLOMA_HEADER[:2], " ", *DIPLOMA_HEADER[2:]],
+        [*diploma_row(0)[:2], "lost?", *diploma_row(0)[2:]]]), "diploma")
+    assert where(result) == [(1, "#3", "empty-header")] and result.records == []
+
+
+@pytest.mark.parametrize("second", ["iin", " IIN ", "Iin"])
+def test_duplicate_header(tmp_path: Path, second: str) -> None:
+    result = read_export(write_csv(tmp_path / "d.csv", [
+        [*DIPLOMA_HEADER, second], [*diploma_row(0), IINS[1]]]), "diploma")
+    assert where(result) == [(1, second, "duplicate-header")] and result.records == []
+
+
+def test_two_headers_mapped_to_one_field(tmp_path: Path) -> None:
+    mapping = parse_mapping({"columns": {"ИИН": "iin"}}, "test")
+    path = write_csv(tmp_path / "m.csv", [[*DIPLOMA_HEADER, "ИИН"], [*diploma_row(0), IINS[1]]])
+    result = read_export(path, "diploma", mapping=mapping)
+    assert where(result) == [(1, "ИИН", "duplicate-header")]
+
+
+def test_json_keys_differing_by_whitespace_are_duplicates(tmp_path: Path) -> None:
+    item = dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True))
+    path = tmp_path / "k.json"
+    body = ", ".join(f'"{k}": "{v}"' for k, v in item.items())
+    path.write_text(f'[{{{body}}}, {{{body}, " iin ": "{IINS[2]}"}}, '
+                    f'{{{body.replace(IINS[0], IINS[3])}, "iin": "{IINS[4]}"}}]',
+                    encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems
+            if p.code == "duplicate-header"] == [(2, " iin ", "duplicate-header"),
+                                                  (3, "iin", "duplicate-header")]
+    assert result.records == []
+
+
+def test_unknown_column_is_not_dropped(tmp_path: Path) -> None:
+    result = csv_result(tmp_path, [[*DIPLOMA_HEADER, "shoe_size"], [*diploma_row(0), "42"]])
+    assert where(result) == [(1, "shoe_size", "unknown-column")]
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER[1:], diploma_row(0)[1:]])
+    assert where(result) == [(1, "full_name", "missing-column")]
+
+
+def test_ragged_rows(tmp_path: Path) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0)[:1], [*diploma_row(1), "x"],
+                                   diploma_row(2)])
+    assert where(result) == [(2, "iin", "short-row"), (3, None, "long-row")]
+    assert result.records == []
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\u00a0"])
+def test_missing_required_value(tmp_path: Path, empty: str) -> None:
+    row = diploma_row(0)
+    row[2] = empty
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(1), row])
+    assert where(result) == [(3, "programme", "missing")]
+
+
+def test_bad_formats_each_reported(tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "gpa", "birth_date"]
+    row = [*diploma_row(0), "4.5", "31.02.2005"]
+    row[1] = IINS[0][:-1] + str((int(IINS[0][-1]) + 1) % 10)
+    result = csv_result(tmp_path, [header, row])
+    assert where(result) == [(2, "iin", "bad-format"), (2, "gpa", "bad-format"),
+                             (2, "birth_date", "bad-format")]
+
+
+def test_same_student_twice(tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "student_id"]
+    rows: list[list[Any]] = [
+        header, [*diploma_row(0), "S1"], [*diploma_row(1), "S2"], [*diploma_row(0), "S3"],
+            [*diploma_row(2), "S2"]]
+    result = csv_result(tmp_path, rows)
+    problems = result.problems
+    assert where(result) == [(4, "iin", "duplicate-student"), (5, "student_id",
+                                                                 "duplicate-student")]
+    assert "row 2" in problems[0].message and "row 3" in problems[1].message
+
+
+def test_header_only_and_empty_file(tmp_path: Path) -> None:
+    assert codes(read_export(write_csv(tmp_path / "h.csv", [DIPLOMA_HEADER]), "diploma")) == [
+        "no-records"]
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert codes(read_export(tmp_path / "empty.csv", "diploma")) == ["no-header"]
+
+
+def test_blank_rows_skipped_not_records(tmp_path: Path) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0), [], ["", " ", "", "", ""],
+                                   diploma_row(1)])
+    assert result.problems == [] and len(result.records) == 2
+    assert result.source.blank_rows == 1
+
+
+@pytest.mark.parametrize("body, code", [('"a"b,c\n', "malformed"),
+                                        (f"a\x00,{IINS[0]},c,d,2026-06-30\n", "bad-format")])
+def test_malformed_csv(tmp_path: Path, body: str, code: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(",".join(DIPLOMA_HEADER) + "\n" + body, encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert codes(result) == [code] and result.records == []
+
+
+def test_one_bad_row_withholds_every_record(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER] + [diploma_row(i) for i in range(10)]
+    rows[7][4] = "2026-13-01"
+    result = csv_result(tmp_path, rows)
+    assert where(result) == [(8, "graduation_date", "bad-format")]
+    assert result.records == [] and len(result.sample) == 9
+
+
+def test_control_characters_refused(tmp_path: Path) -> None:
+    row = diploma_row(0, name="Әсел\nНұрланова")
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, row])
+    assert where(result) == [(2, "full_name", "bad-format")]
+
+
+def test_same_rule_for_empty_and_null_in_every_format(tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "gpa", "honours", "birth_date"]
+    csv_rows: list[list[Any]] = [header, [*diploma_row(0), "", "  ", "\t"]]
+    xlsx_rows: list[list[Any]] = [header, [*diploma_row(0), None, "  ", ""]]
+    items = [{**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+              "gpa": None, "honours": "  ", "birth_date": ""}]
+    results = [read_export(write_csv(tmp_path / "a.csv", csv_rows), "diploma"),
+               read_export(write_xlsx(tmp_path / "a.xlsx", xlsx_rows), "diploma"),
+               read_export(write_json(tmp_path / "a.json", items), "diploma")]
+    expected = dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True))
+    assert [r.records for r in results] == [[expected]] * 3
+    missing_rows: list[list[Any]] = [header, ["  ", *diploma_row(0)[1:], "", "", ""]]
+    missing_items = [{**items[0], "full_name": None}]
+    results = [read_export(write_csv(tmp_path / "b.csv", missing_rows), "diploma"),
+               read_export(write_xlsx(tmp_path / "b.xlsx", missing_rows), "diploma"),
+               read_export(write_json(tmp_path / "b.json", missing_items), "diploma")]
+    assert [where(r) for r in results] == [[(2, "full_name", "missing")]] * 2 + [
+        [(1, "full_name", "missing")]]
+
+
+def test_values_trimmed_but_otherwise_exact(tmp_path: Path) -> None:
+    name = "  Ли  Мария\u00a0 «О'Нил» ́ "
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
+    assert result.records[0]["full_name"] == name.strip()
+
+
+def test_platonus_mapping_headers(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [
+        ["ФИО", " иин ", "Образовательная программа", "Квалификация", "Дата окончания"],
+            diploma_row(0)]
+    result = read_export(write_csv(tmp_path / "pl.csv", rows, "utf-8-sig", ";"), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert result.problems == [] and result.records[0]["iin"] == IINS[0]
+    unmapped = read_export(write_csv(tmp_path / "pl2.csv", rows), "diploma")
+    assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
+
+
+def test_letter_lost_by_a_cp1251_export(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, "?сел Н?рланова", "Право"),
+                             diploma_row(1, "Кто? Никто", "Право")]
+    result = read_export(write_csv(tmp_path / "l.csv", rows, "cp1251", ";"), "diploma")
+    assert where(result) == [(2, "full_name", "lost-letter")]
+    utf8 = read_export(write_csv(tmp_path / "u.csv", rows), "diploma")
+    assert utf8.problems == []  # the same text is taken as written where no letter can be lost
+
+
+def test_birth_date_must_match_the_iin(tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "birth_date"]
+    rows: list[list[Any]] = [header, [*diploma_row(0), "15.03.2005"],
+                             [*diploma_row(1), "2005-03-16"]]
+    result = csv_result(tmp_path, rows)
+    assert where(result) == [(3, "birth_date", "inconsistent")]
+    assert "2005-03-15" in result.problems[0].message
