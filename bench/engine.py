@@ -142,3 +142,13 @@ def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str,
         assert reopened.height == (batches + per_block - 1) // per_block
         reopened_kv.close()
     return {"state_entries": batches, "open_seconds": opened_s}
+
+
+def simulator_message_cost(sizes: tuple[int, ...]) -> list[tuple[int, float]]:
+    """Consensus frames per committed block in fault-free simulated consortia."""
+    from tests.sim.node_sim import NodeSimulation
+    results = []
+    for n in sizes:
+        result = NodeSimulation(0, n, liveness_ticks=50_000, faults=False).run()
+        results.append((n, result.consensus_frames / max(1, result.heights)))
+    return results

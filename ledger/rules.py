@@ -23,6 +23,7 @@ from ledger.payloads import (
 )
 from ledger.records import (
     MAX_GRANTS_PER_ISSUER,
+    PREFIX_MEMBER,
     Accreditation,
     Anchor,
     Batch,
@@ -37,6 +38,7 @@ from ledger.records import (
 )
 from ledger.transactions import Transaction
 from storage.batch_tree import verify_inclusion
+from storage.state_tree import StateTree
 
 MAX_TX_TTL_BLOCKS = 100_000
 
@@ -59,6 +61,12 @@ class BlockContext:
 def load_member(state: StateReader, member: bytes) -> Member | None:
     data = state.get(member_key(member))
     return Member.decode(data) if data is not None else None
+
+
+def all_members(state: StateTree) -> list[tuple[MemberId, Member]]:
+    """Every member on chain (genesis members and those added since), by id."""
+    return [(MemberId(key[len(PREFIX_MEMBER):]), Member.decode(value))
+            for key, value in state.items_with_prefix(PREFIX_MEMBER)]
 
 
 def load_accreditation(state: StateReader, member: bytes) -> Accreditation:

@@ -18,6 +18,8 @@ from typing import Any
 from aiohttp import web
 
 from ledger.errors import ConfigError
+from ledger.payloads import AddMemberPayload
+from ledger.rules import all_members, load_member
 from node.api import StatusProvider, make_app
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, CH_TXS
 from node.config import NodeConfig, load_config
@@ -43,10 +45,6 @@ class EngineFailed(Exception):
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    me = genesis.member_by_id(keys.member_id)
-    if me is None:
-        raise ConfigError("node.key", f"member {keys.member_id.hex()} is not in the genesis "
-                          "file; this key belongs to no consortium member")
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         kv = LevelDBStore(str(config.data_dir / "chain.ldb"))
@@ -59,6 +57,13 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
     except (StorageError, ConfigError):
         kv.close()
         raise
+    # A member added on chain runs a node like a genesis member. A fresh node cannot
+    # know of that addition before it syncs, so an unknown key is no reason to stop:
+    # peers admit a key at the handshake only if the chain says it is a member.
+    if load_member(core.chain.state, keys.member_id) is None:
+        log.warning("key %s is not a member in this node's chain (height %d); peers admit "
+                    "it only if it was added on chain since", keys.member_id.hex(),
+                    core.chain.height)
     return core, kv
 
 
@@ -93,10 +98,20 @@ async def serve(config: NodeConfig) -> None:
     network = Network(config, genesis, core.keys)
     metrics = core.metrics
 
+    def refresh_members() -> None:
+        """Members on chain may connect and are known by name: genesis and added ones."""
+        members = [member for _, member in all_members(core.chain.state)]
+        network.names.update({m.public_key: m.name for m in members})
+        allowed = {m.public_key for m in members} | set(config.observers)
+        network.peers.set_allowed(allowed - {core.keys.public_key})
+
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
         if engine.replica is not None:
             metrics.view.set(engine.replica.view)
+        if any(isinstance(tx.payload, AddMemberPayload)
+               for tx in report.execution.block.transactions):
+            refresh_members()  # new members may connect at once
 
     thread = EngineThread(loop, network.peers.send, committed, core.refuse)
     engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(genesis),
@@ -114,6 +129,7 @@ async def serve(config: NodeConfig) -> None:
     async def block_announced(peer_key: bytes, payload: bytes) -> None:
         thread.offer(engine.block_announced, peer_key, payload)
 
+    refresh_members()
     network.route(CH_CONSENSUS, consensus_frame)
     network.route(CH_SYNC_RESPONSE, sync_answer)
     network.route(CH_BLOCK, block_announced)

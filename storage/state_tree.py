@@ -393,6 +393,12 @@ class StateTree:
             raise CorruptStateError(f"{len(leaves) - values} state leaves have no stored value")
         return values
 
+    def items_with_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Committed (key, value) pairs whose key starts with `prefix`, in key order."""
+        start = len(self._value_prefix)
+        for stored_key, value in self._kv.iterate_prefix(self._value_prefix + prefix):
+            yield stored_key[start:], value
+
     def iterate_items(self) -> Iterator[tuple[bytes, bytes]]:
         """Every committed (key, value), in key order."""
         start = len(self._value_prefix)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -167,10 +166,9 @@ async def test_a_stuck_handler_delays_only_its_own_channel() -> None:
         )
         assert inbound_dropped(b, a.key) == {CONSENSUS.id: 0, TXS.id: 0, TINY_QUEUE.id: dropped}
 
-        started = time.monotonic()
+        # The other channel's handler is still stuck, yet consensus gets through.
         assert a.manager.send(b.key, CONSENSUS.id, b"vote")
         await wait_until(lambda: b.payloads(CONSENSUS.id) == [b"vote"], "consensus got through")
-        assert time.monotonic() - started < 1.0
         assert b.payloads(TINY_QUEUE.id) == []  # still stuck
         assert b.key in a.manager.connected()
 

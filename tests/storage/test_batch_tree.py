@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -317,14 +316,12 @@ def test_audit_paths_hash_every_interior_node_once(monkeypatch: pytest.MonkeyPat
     assert paths[777] == _reference_path(leaves, 777)
 
 
-def test_a_graduation_batch_of_100k_takes_well_under_seconds() -> None:
+def test_a_graduation_batch_of_100k_has_a_path_for_every_leaf() -> None:
+    # How long it takes is scripts/bench's business; that it stays O(n) is checked by
+    # counting hashes in test_audit_paths_hash_every_interior_node_once.
     leaves = [hashlib.sha256(index.to_bytes(4, "big")).digest() for index in range(100_000)]
-    started = time.perf_counter()
     root = tree_root(leaves)
     paths = audit_paths(leaves)
-    elapsed = time.perf_counter() - started
-    # Measured about 0.5 s; the bound leaves room for a loaded CI machine while
-    # still catching a fall back to one O(n) walk per leaf (minutes).
-    assert elapsed < 5.0, f"root and 100,000 audit paths took {elapsed:.2f} s"
+    assert len(paths) == len(leaves)
     for index in (0, 65_535, 65_536, 99_999):
         assert verify_inclusion(leaves[index], index, len(leaves), paths[index], root)
