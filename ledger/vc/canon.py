@@ -1,0 +1,135 @@
+"""RDFC-1.0 canonicalisation over the bundled JSON-LD contexts only.
+
+A verifier must never fetch a context: a context served by someone else could
+change what a signed document means. The loader here serves the files listed
+in `contexts/SHA256SUMS`, each checked against its recorded SHA-256 when first
+read, and refuses every other URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pyld import jsonld  # type: ignore[import-untyped]
+
+from ledger.errors import InvalidDocument
+
+CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
+SENIM_CONTEXT = "https://senim.kz/contexts/credentials/v1"
+# Each document canonicalised costs CPU in the verifier; a nested or huge one is
+# refused before PyLD sees it.
+MAX_DOCUMENT_BYTES = 256 * 1024
+MAX_DEPTH = 32
+
+Loader = Callable[[str, Any], dict[str, Any]]
+
+
+def _sums() -> list[tuple[str, str, str]]:
+    """(sha256, file, url) for each bundled context."""
+    text = resources.files("ledger.vc").joinpath("contexts/SHA256SUMS").read_text("utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name, url = line.split()[:3]
+            rows.append((digest, name, url))
+    return rows
+
+
+@cache
+def bundled_contexts() -> Mapping[str, Any]:
+    """URL -> parsed context, after checking every file against its recorded hash."""
+    contexts: dict[str, Any] = {}
+    folder = resources.files("ledger.vc").joinpath("contexts")
+    for digest, name, url in _sums():
+        data = folder.joinpath(name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise RuntimeError(f"bundled context {name} does not match its SHA-256: "
+                               "the package is damaged")
+        contexts[url] = json.loads(data)
+    return contexts
+
+
+def make_loader(extra: Mapping[str, Any] | None = None) -> Loader:
+    """A PyLD document loader over the bundled contexts (plus `extra`, for tests)."""
+    served = dict(bundled_contexts())
+    served.update(extra or {})
+
+    def load(url: str, options: Any = None) -> dict[str, Any]:
+        if url not in served:
+            raise InvalidDocument(f"unknown JSON-LD context {url!r}: only bundled contexts "
+                                  "are used, nothing is fetched")
+        return {"contextUrl": None, "documentUrl": url, "document": served[url]}
+
+    return load
+
+
+_LOADER = make_loader()
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def _check_inline_contexts(value: Any) -> None:
+    """Refuse inline contexts that null a term: PyLD has no "safe mode", and a term
+    mapped to null would be dropped from the signed N-Quads yet shown to a reader."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "@context":
+                for context in item if isinstance(item, list) else [item]:
+                    if not isinstance(context, str) and "null" in json.dumps(context):
+                        raise InvalidDocument("an inline @context maps a term to null: its "
+                                              "value would not be covered by the proof")
+            _check_inline_contexts(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_inline_contexts(item)
+
+
+def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
+    """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
+    try:
+        size = len(json.dumps(document, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidDocument(f"not JSON data: {exc}") from exc
+    if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
+        raise InvalidDocument(f"document exceeds {MAX_DOCUMENT_BYTES} bytes or "
+                              f"{MAX_DEPTH} levels of nesting")
+    _check_inline_contexts(document)
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads",
+               "documentLoader": loader or _LOADER}
+    try:
+        result = jsonld.normalize(dict(document), options)
+    except InvalidDocument:
+        raise
+    except jsonld.JsonLdError as exc:
+        raise InvalidDocument(f"not valid JSON-LD: {_root_cause(exc)}") from exc
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+        raise InvalidDocument(f"not valid JSON-LD: {exc}") from exc
+    if not isinstance(result, str):
+        raise InvalidDocument("canonicalisation produced no N-Quads")
+    return result
+
+
+def _root_cause(exc: BaseException) -> str:
+    """PyLD wraps our loader's refusal several times; say the innermost reason."""
+    seen = exc
+    while True:
+        cause = getattr(seen, "cause", None) or seen.__cause__ or seen.__context__
+        if cause is None or cause is seen:
+            break
+        seen = cause
+    if isinstance(seen, InvalidDocument):
+        return str(seen)
+    return str(getattr(seen, "message", seen)).splitlines()[0]
