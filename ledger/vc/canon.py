@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pyld import jsonld  # type: ignore[import-untyped]
+from pyld import jsonld
 
 from ledger.errors import InvalidDocument
 
@@ -97,6 +97,52 @@ def _check_inline_contexts(value: Any) -> None:
             _check_inline_contexts(item)
 
 
+class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """PyLD with the "safe mode" that Data Integrity asks for: a property or type
+    that does not expand to an absolute IRI would be silently dropped from the
+    signed N-Quads while a reader still sees it, so it is an error instead."""
+
+    def _expand_object(self, active_ctx: Any, active_property: Any,
+                       expanded_active_property: Any, element: Any, *args: Any,
+                       **kwargs: Any) -> Any:
+        # The same test, on the same active context, as PyLD's own before it drops a key.
+        for key in element:
+            if key == "@context":
+                continue
+            expanded = self._expand_iri(active_ctx, key, vocab=True)
+            if expanded is None or not (jsonld._is_absolute_iri(expanded)
+                                        or jsonld._is_keyword(expanded)):
+                raise InvalidDocument(f"the term {key[:60]!r} is not defined by the document's "
+                                      "contexts: it would not be covered by the proof")
+        return super()._expand_object(active_ctx, active_property, expanded_active_property,
+                                      element, *args, **kwargs)
+
+    def expand(self, input_: Any, options: Any) -> Any:
+        expanded = super().expand(input_, options)
+        _require_absolute_iris(expanded)
+        return expanded
+
+
+def _require_absolute_iris(value: Any) -> None:
+    """Relative ids and types vanish from N-Quads (a relative node id takes all its
+    statements with it): refuse them rather than sign or accept less than is shown."""
+    if isinstance(value, list):
+        for item in value:
+            _require_absolute_iris(item)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key in ("@id", "@type"):
+            for iri in item if isinstance(item, list) else [item]:
+                if isinstance(iri, str) and not (iri.startswith("_:") or iri == "@json"
+                                                 or jsonld._is_absolute_iri(iri)):
+                    raise InvalidDocument(f"{iri[:60]!r} is not an absolute IRI (or a term the "
+                                          "contexts define): it would not be covered by the proof")
+        elif key != "@value":
+            _require_absolute_iris(item)
+
+
 def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     try:
@@ -110,7 +156,7 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     options = {"algorithm": "URDNA2015", "format": "application/n-quads",
                "documentLoader": loader or _LOADER}
     try:
-        result = jsonld.normalize(dict(document), options)
+        result = _SafeProcessor().normalize(dict(document), options)
     except InvalidDocument:
         raise
     except jsonld.JsonLdError as exc:

@@ -139,3 +139,19 @@ def test_unknown_context_and_null_terms_are_refused() -> None:
     with pytest.raises(InvalidDocument, match="null"):
         canonize({"@context": ["https://www.w3.org/ns/credentials/v2", {"hidden": None}],
                   "hidden": "not signed"})
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"credentialSubject": {"id": "did:example:1", "undefinedTerm": "x"}}, "not defined"),
+    ({"type": ["VerifiableCredential", "UndefinedType"]}, "absolute IRI"),
+    ({"id": "relative/credential"}, "absolute IRI"),
+])
+def test_safe_mode_refuses_what_the_proof_would_not_cover(change: dict[str, Any],
+                                                         reason: str) -> None:
+    """PyLD drops these from the N-Quads silently; signed or verified, they would be
+    shown to a reader without being covered by the signature."""
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"], "issuer": "did:example:issuer",
+                "credentialSubject": {"id": "did:example:1"}, **change}
+    with pytest.raises(InvalidDocument, match=reason):
+        canonize(document)
