@@ -41,6 +41,9 @@ class NodeConfig:
     mempool_max_per_sender: int
     log_level: str
     log_format: str
+    vc_issuer_key: Path | None = None  # [vc]: issuing over the VC-API, when set
+    vc_issue_token_file: Path | None = None
+    vc_public_url: str | None = None  # base URL of this node in status list ids
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
@@ -52,6 +55,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
     "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
     "log": frozenset({"level", "format"}),
+    "vc": frozenset({"issuer_key", "issue_token_file", "public_url"}),
 }
 
 ConfigValue = str | int | bool | list[str]
@@ -165,4 +169,16 @@ def load_config(path: Path) -> NodeConfig:
                                     10_000_000),
         log_level=level,
         log_format=log_format,
+        **_vc_settings(_table(document, "vc"), base),
     )
+
+
+def _vc_settings(vc: dict[str, Any], base: Path) -> dict[str, Any]:
+    public_url = vc.get("public_url")
+    if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(
+            ("http://", "https://"))):
+        raise ConfigError("vc.public_url", "must be an http(s) URL")
+    return {"vc_issuer_key": _path(vc, "vc", "issuer_key", base) if "issuer_key" in vc else None,
+            "vc_issue_token_file": _path(vc, "vc", "issue_token_file", base)
+            if "issue_token_file" in vc else None,
+            "vc_public_url": public_url}

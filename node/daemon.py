@@ -30,6 +30,7 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.validators import ValidatorSet
+from node.vc_api import configure_vc
 from storage.errors import StorageError
 from storage.kv import LevelDBStore
 
@@ -124,6 +125,7 @@ async def serve(config: NodeConfig) -> None:
     core.worker.shutdown(wait=True)
     core.worker = thread
     app = make_app(core, config.name, NodeStatus(network, engine))
+    configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
     # -----------------------------------------------------------------------------------
 
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

@@ -23,6 +23,7 @@ from ledger.vc.status import STATUS_PURPOSE, bit_is_set, decode_list
 from ledger.verification import ChainFacts, Check, verify_credential
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
+CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
 # statusListCredential URL -> the status list credential, or None when it cannot
 # be had (the caller decides where lists come from: the node serves its own).
 StatusLookup = Callable[[str], dict[str, Any] | None]
@@ -130,7 +131,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not _check_status(verdict, document, status_lookup, loader):
         return verdict
     if "senim" in document:
-        return _check_senim(verdict, document, facts, chain_id)
+        return check_senim(verdict, document, facts, chain_id)
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"valid credential signed by {issuer[:40]}…"
     return verdict
@@ -193,8 +194,11 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any],
     return True
 
 
-def _check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,
+def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,
                  chain_id: str | None) -> VcVerdict:
+    """The native chain checks of a Senim VC whose signature already verified."""
+    if CHAIN_NOT_CHECKED in verdict.warnings and facts is not None:
+        verdict.warnings.remove(CHAIN_NOT_CHECKED)
     try:
         native = native_of_vc(document)
         key = public_key_of_did(verdict.issuer)
@@ -204,7 +208,7 @@ def _check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts
         return verdict.fail("tampered", Check("senim", False, "the issuer's did:key is not "
                                               "the key of the member that anchored it"))
     if facts is None or chain_id is None:
-        verdict.warnings.append("Senim chain checks not run: no node or proof to ask")
+        verdict.warnings.append(CHAIN_NOT_CHECKED)
         verdict.valid, verdict.status = True, "valid"
         verdict.reason = "valid signature; chain not checked"
         return verdict

@@ -57,3 +57,8 @@ def issued() -> Iterator[Issued]:
     assert on_chain is not None
     yield Issued(net, chain, batch, documents_of(batch), on_chain.height, on_chain.time_ms)
     kv.close()
+
+
+@pytest.fixture
+def net() -> Consortium:
+    return make_consortium()
