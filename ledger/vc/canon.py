@@ -15,7 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from cachetools import LRUCache
 from pyld import jsonld
+from pyld.context_resolver import ContextResolver
 
 from ledger.errors import InvalidDocument
 
@@ -26,6 +28,7 @@ SENIM_CONTEXT = "https://senim.kz/contexts/credentials/v1"
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 32
 
+MAX_CACHED_CONTEXTS = 256
 Loader = Callable[[str, Any], dict[str, Any]]
 
 
@@ -63,8 +66,12 @@ def make_loader(extra: Mapping[str, Any] | None = None) -> Loader:
         if url not in served:
             raise InvalidDocument(f"unknown JSON-LD context {url!r}: only bundled contexts "
                                   "are used, nothing is fetched")
-        return {"contextUrl": None, "documentUrl": url, "document": served[url]}
+        # "static": PyLD may keep the processed context across documents (they never change).
+        return {"contextUrl": None, "documentUrl": url, "document": served[url], "tag": "static"}
 
+    # Processed contexts are kept per loader, never in PyLD's process-wide cache:
+    # what one loader serves must not leak into documents read through another.
+    load.processed = LRUCache(maxsize=MAX_CACHED_CONTEXTS)  # type: ignore[attr-defined]
     return load
 
 
@@ -143,6 +150,11 @@ def _require_absolute_iris(value: Any) -> None:
             _require_absolute_iris(item)
 
 
+def _processed_cache(loader: Loader) -> Any:
+    cache = getattr(loader, "processed", None)
+    return cache if cache is not None else LRUCache(maxsize=MAX_CACHED_CONTEXTS)
+
+
 def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     try:
@@ -153,8 +165,10 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
         raise InvalidDocument(f"document exceeds {MAX_DOCUMENT_BYTES} bytes or "
                               f"{MAX_DEPTH} levels of nesting")
     _check_inline_contexts(document)
+    loader = loader or _LOADER
     options = {"algorithm": "URDNA2015", "format": "application/n-quads",
-               "documentLoader": loader or _LOADER}
+               "documentLoader": loader,
+               "contextResolver": ContextResolver(_processed_cache(loader), loader)}
     try:
         result = _SafeProcessor().normalize(dict(document), options)
     except InvalidDocument:
