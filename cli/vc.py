@@ -132,3 +132,19 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool) -> N
         for warning in verdict.warnings:
             click.echo(f"  note: {warning}")
     sys.exit(0 if verdict.valid else EXIT_INVALID)
+
+
+@click.command("tls-cert")
+@click.option("--cert", "cert_path", required=True, type=click.Path(path_type=Path))
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.option("--host", "hosts", multiple=True, default=["127.0.0.1", "localhost"],
+              show_default=True, help="A name or IP the certificate is for (repeatable).")
+def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) -> None:
+    """Make a self-signed TLS certificate for a testnet node's HTTPS listener."""
+    from node.tls import make_self_signed
+
+    if key_path.exists() or cert_path.exists():
+        _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
+    make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
+               "[vc] https_listen, tls_cert and tls_key in the node's config")

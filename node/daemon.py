@@ -29,6 +29,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
+from node.tls import serve_https
 from node.validators import ValidatorSet
 from node.vc_api import configure_vc
 from storage.errors import StorageError
@@ -134,6 +135,7 @@ async def serve(config: NodeConfig) -> None:
         await network.start()
         site = web.TCPSite(runner, config.api.host, config.api.port, reuse_address=True)
         await site.start()
+        await serve_https(runner, config)
     except OSError as exc:
         await network.close()
         await runner.cleanup()

@@ -220,3 +220,37 @@ async def test_cli_export_vc_then_verify(node: VcNode, tmp_path: Path) -> None:
         "export-vc", str(document), "--key", str(tmp_path / "issuer.json"), "--out",
         str(tmp_path / "x.json"), "--node", url])
     assert wrong_key.exit_code == 2 and "not the credential's issuer" in wrong_key.output
+
+
+async def test_status_list_over_https_with_a_self_signed_certificate(
+        node: VcNode, tmp_path: Path) -> None:
+    import ssl
+
+    import aiohttp
+    from aiohttp import web
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from node.tls import server_context
+
+    cert, key = tmp_path / "node.crt", tmp_path / "node.key"
+    result = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    assert key.stat().st_mode & 0o777 == 0o600
+    again = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key)])
+    assert again.exit_code == 2
+    runner = web.AppRunner(node.client.server.app)  # type: ignore[union-attr, arg-type]
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(cert, key))
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"https://127.0.0.1:{port}/credentials/status/{node.batch.root.hex()}"
+            async with session.get(url, ssl=trust) as response:
+                assert response.status == 200
+                listed = await response.json()
+        assert listed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    finally:
+        await runner.cleanup()
