@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -70,6 +71,17 @@ def add_proof(document: Mapping[str, Any], keys: KeyPair, created: str,
     return signed
 
 
+def instant(value: Any) -> datetime | None:
+    """An XML Schema dateTime as an aware datetime (UTC when it names no zone), or None."""
+    if not isinstance(value, str) or not XSD_DATETIME.match(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
     proof = document.get("proof")
     if isinstance(proof, list) and len(proof) == 1:
@@ -79,8 +91,9 @@ def _single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
     return proof
 
 
-def _check_options(proof: Mapping[str, Any], purpose: str, challenge: str | None,
-                   domain: str | None) -> str | None:
+def _check_options(document: Mapping[str, Any], proof: Mapping[str, Any], purpose: str,
+                   challenge: str | None, domain: str | None, now: datetime | None
+                   ) -> str | None:
     """Why the proof's options are unacceptable, or None."""
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
         return (f"the proof is {proof.get('type')!r}/{proof.get('cryptosuite')!r}; only "
@@ -88,11 +101,20 @@ def _check_options(proof: Mapping[str, Any], purpose: str, challenge: str | None
     if proof.get("proofPurpose") != purpose:
         return f"the proof's purpose is {proof.get('proofPurpose')!r}, not {purpose!r}"
     for name in ("created", "expires"):
-        value = proof.get(name)
-        if value is not None and not (isinstance(value, str) and XSD_DATETIME.match(value)):
+        if name in proof and instant(proof[name]) is None:
             return f"the proof's {name} is not an XML Schema dateTime"
     if any(isinstance(v, str) and len(v) > MAX_OPTION_CHARS for v in proof.values()):
         return "a proof option is too long"
+    expires = instant(proof.get("expires"))
+    if now is not None and expires is not None and expires <= now:
+        return f"the proof expired at {proof['expires']}"
+    if "@context" in proof:
+        # Data Integrity: a proof's own @context must open the document's @context.
+        own = proof["@context"] if isinstance(proof["@context"], list) else [proof["@context"]]
+        outer = document.get("@context")
+        outer = outer if isinstance(outer, list) else [outer]
+        if outer[:len(own)] != own:
+            return "the proof's @context does not match the document's"
     if challenge is not None and proof.get("challenge") != challenge:
         return "the proof's challenge does not match the one this verifier asked for"
     if domain is not None and proof.get("domain") != domain:
@@ -102,12 +124,13 @@ def _check_options(proof: Mapping[str, Any], purpose: str, challenge: str | None
 
 def verify_proof(document: Mapping[str, Any], purpose: str = "assertionMethod",
                  challenge: str | None = None, domain: str | None = None,
-                 public_key: bytes | None = None, loader: Loader | None = None) -> ProofCheck:
+                 public_key: bytes | None = None, loader: Loader | None = None,
+                 now: datetime | None = None) -> ProofCheck:
     """Check the document's proof. The key comes from its did:key verification method
     unless the caller, who resolved some other method, gives it."""
     try:
         proof = _single_proof(document)
-        refusal = _check_options(proof, purpose, challenge, domain)
+        refusal = _check_options(document, proof, purpose, challenge, domain, now)
         if refusal is not None:
             return ProofCheck(False, refusal)
         method = proof.get("verificationMethod")

@@ -16,9 +16,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from ledger.errors import InvalidDocument
-from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.canon import CREDENTIALS_V2, Loader
+from ledger.vc.proofs import verify_proof
 
 MIN_LIST_BITS = 131_072
+# The status a set bit means, per purpose; "message" lists need statusSize/statusMessage.
+PURPOSE_STATUS = {"revocation": "revoked", "suspension": "suspended"}
 MAX_LIST_BITS = 16 * MIN_LIST_BITS * 8  # 16,777,216: above the largest batch (10,000,000)
 STATUS_PURPOSE = "revocation"
 
@@ -83,3 +86,36 @@ def status_list_credential(list_url: str, issuer: str, valid_from: str,
             "encodedList": encode_list(revoked, list_bits(batch_size)),
         },
     }
+
+
+def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = None
+                 ) -> tuple[str | None, str]:
+    """(status, detail) of one BitstringStatusListEntry against its list credential:
+    status None means "not set"; "malformed" or "unknown" mean the list is unusable.
+    `now_ok(document)` says whether the list is within its own validity period."""
+    purpose, index_text = entry.get("statusPurpose"), entry.get("statusListIndex")
+    if not isinstance(index_text, str) or not index_text.isdigit():
+        return "malformed", "statusListIndex must be a string of digits"
+    if not isinstance(listed, dict) or "BitstringStatusListCredential" not in (
+            listed.get("type") or []):
+        return "malformed", "the status list is not a BitstringStatusListCredential"
+    subject = listed.get("credentialSubject")
+    if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
+        return "malformed", "the status list's subject is not a BitstringStatusList"
+    purposes = subject.get("statusPurpose")
+    purposes = purposes if isinstance(purposes, list) else [purposes]
+    if purpose not in purposes:
+        return "malformed", f"the status list is not for {purpose!r}"
+    if not verify_proof(listed, loader=loader).ok:
+        return "unknown", "the status list's proof does not verify"
+    if not now_ok(listed):
+        return "unknown", "the status list is outside its validity period"
+    try:
+        bits = decode_list(subject.get("encodedList", ""))
+        is_set = bit_is_set(bits, int(index_text))
+    except InvalidDocument as exc:
+        return "malformed", f"status list: {exc}"
+    if is_set and purpose in PURPOSE_STATUS:
+        return PURPOSE_STATUS[purpose], f"{PURPOSE_STATUS[purpose]}: its bit is set in the " \
+            "issuer's status list"
+    return None, f"not {purpose} in its status list"

@@ -8,9 +8,10 @@ not revoked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -18,11 +19,16 @@ from ledger.identity import member_id_of
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
 from ledger.vc.export import native_of_vc
-from ledger.vc.proofs import XSD_DATETIME, verify_proof
-from ledger.vc.status import STATUS_PURPOSE, bit_is_set, decode_list
+from ledger.vc.proofs import instant as _instant
+from ledger.vc.proofs import verify_proof
+from ledger.vc.status import entry_status
 from ledger.verification import ChainFacts, Check, verify_credential
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
+# VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
+TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
+                    "refreshService", "renderMethod", "confidenceMethod")
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
 # statusListCredential URL -> the status list credential, or None when it cannot
 # be had (the caller decides where lists come from: the node serves its own).
@@ -55,16 +61,6 @@ class VcVerdict:
         return body
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not XSD_DATETIME.match(value):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _types(document: dict[str, Any]) -> list[Any]:
     value = document.get("type")
     return value if isinstance(value, list) else [value]
@@ -79,16 +75,37 @@ def _shape(document: Any, kind: str) -> str | None:
         return f"@context must be a list starting with {CREDENTIALS_V2}"
     if kind not in _types(document):
         return f"type must include {kind}"
-    if "id" in document and not isinstance(document["id"], str):
-        return "id must be a URL"
-    if kind == "VerifiableCredential":
-        subject = document.get("credentialSubject")
-        if not isinstance(subject, dict | list) or not subject:
-            return "credentialSubject is missing"
-        for name in ("validFrom", "validUntil"):
-            if name in document and _instant(document[name]) is None:
-                return f"{name} must be an XML Schema dateTime"
+    if "id" in document and not _is_url(document["id"]):
+        return "id must be a single URL"
+    for name in TYPED_PROPERTIES:
+        values = document.get(name, [])
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, dict) or "type" not in value:
+                return f"each {name} must be an object with a type"
+            if "id" in value and not _is_url(value["id"]):
+                return f"the id of a {name} must be a URL"
+    if kind == "VerifiablePresentation":
+        holder = document.get("holder")
+        if holder is not None and not _is_url(holder.get("id") if isinstance(
+                holder, dict) else holder):
+            return "holder must be a URL or an object with a URL id"
+        return None
+    subject = document.get("credentialSubject")
+    subjects: list[Any] = subject if isinstance(subject, list) else [subject]
+    if not subject or not all(isinstance(s, dict) and s for s in subjects):
+        return "credentialSubject must be one or more non-empty objects"
+    if any("id" in s and not _is_url(s["id"]) for s in subjects):
+        return "a credentialSubject id must be a URL"
+    for name in ("validFrom", "validUntil"):
+        if name in document and _instant(document[name]) is None:
+            return f"{name} must be an XML Schema dateTimeStamp"
     return None
+
+
+def _is_url(value: Any) -> bool:
+    """An absolute URL or URN (a scheme, then no blank)."""
+    return (isinstance(value, str) and bool(URL_SCHEME.match(value))
+            and not any(c.isspace() for c in value))
 
 
 def _issuer_id(document: dict[str, Any]) -> str | None:
@@ -113,7 +130,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not issuer.startswith("did:key:"):
         return verdict.fail("unknown", Check("issuer", False, f"issuer {issuer[:60]!r} is not "
                                              "a did:key; no other DID method resolves here"))
-    proof = verify_proof(document, loader=loader)
+    proof = verify_proof(document, loader=loader, now=now)
     if not proof.ok:
         status = "malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail \
             else "tampered"
@@ -128,7 +145,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     verdict.checks.append(Check("signature", True, proof.detail))
     if not _check_validity(verdict, document, now):
         return verdict
-    if not _check_status(verdict, document, status_lookup, loader):
+    if not _check_status(verdict, document, now, status_lookup, loader):
         return verdict
     if "senim" in document:
         return check_senim(verdict, document, facts, chain_id)
@@ -137,15 +154,21 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     return verdict
 
 
-def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
+def _within_validity(document: dict[str, Any], now: datetime) -> str | None:
+    """Why `now` is outside the document's validity period, or None."""
     valid_from, valid_until = _instant(document.get("validFrom")), _instant(
         document.get("validUntil"))
     if valid_from is not None and now < valid_from:
-        verdict.fail("expired", Check("validity", False, f"not valid before "
-                                      f"{document['validFrom']}"))
-        return False
+        return f"not valid before {document['validFrom']}"
     if valid_until is not None and now >= valid_until:
-        verdict.fail("expired", Check("validity", False, f"expired at {document['validUntil']}"))
+        return f"expired at {document['validUntil']}"
+    return None
+
+
+def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
+    problem = _within_validity(document, now)
+    if problem is not None:
+        verdict.fail("expired", Check("validity", False, problem))
         return False
     verdict.checks.append(Check("validity", True, "within its validity period"))
     return True
@@ -158,39 +181,26 @@ def _status_entries(document: dict[str, Any]) -> list[Any]:
     return status if isinstance(status, list) else [status]
 
 
-def _check_status(verdict: VcVerdict, document: dict[str, Any],
+def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
                   lookup: StatusLookup | None, loader: Loader | None) -> bool:
     for entry in _status_entries(document):
-        if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
+        if entry.get("type") != "BitstringStatusListEntry":
             verdict.warnings.append("a credentialStatus of an unknown type was not checked")
             continue
-        url, index_text = entry.get("statusListCredential"), entry.get("statusListIndex")
-        if not isinstance(url, str) or not (isinstance(index_text, str)
-                                            and index_text.isdigit()):
-            verdict.fail("malformed", Check("status", False, "the status entry lacks a list "
-                                            "URL or a numeric statusListIndex"))
+        url = entry.get("statusListCredential")
+        if not isinstance(url, str):
+            verdict.fail("malformed", Check("status", False, "the status entry names no list"))
             return False
         listed = lookup(url) if lookup else None
         if listed is None:
             verdict.warnings.append(f"status list {url} was not checked (not served here)")
             continue
-        if not verify_proof(listed, loader=loader).ok or _issuer_id(listed) is None:
-            verdict.fail("unknown", Check("status", False, "the status list's proof fails"))
+        status, detail = entry_status(entry, listed, lambda d: _within_validity(d, now) is None,
+                                      loader)
+        if status is not None:
+            verdict.fail(status, Check("status", False, detail))
             return False
-        subject = listed.get("credentialSubject")
-        try:
-            encoded = subject.get("encodedList") if isinstance(subject, dict) else None
-            bits = decode_list(encoded if isinstance(encoded, str) else "")
-            revoked = bit_is_set(bits, int(index_text))
-        except InvalidDocument as exc:
-            verdict.fail("malformed", Check("status", False, f"status list: {exc}"))
-            return False
-        if revoked and entry.get("statusPurpose", STATUS_PURPOSE) == STATUS_PURPOSE:
-            verdict.fail("revoked", Check("status", False, "revoked: its bit is set in the "
-                                          "issuer's status list"))
-            return False
-        verdict.checks.append(Check("status", True, f"not {entry.get('statusPurpose')} "
-                                    "in its status list"))
+        verdict.checks.append(Check("status", True, detail))
     return True
 
 
@@ -238,7 +248,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
                                                f"not a VC 2.0 presentation: {problem}"))
     verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
     proof = verify_proof(document, purpose="authentication", challenge=challenge,
-                         domain=domain, loader=loader)
+                         domain=domain, loader=loader, now=now)
     if not proof.ok:
         return verdict.fail("tampered", Check("signature", False, proof.detail))
     holder = document.get("holder")
