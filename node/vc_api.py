@@ -28,6 +28,7 @@ from aiohttp import web
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
+from ledger.records import Batch
 from ledger.rules import load_batch
 from ledger.transactions import KIND_REVOKE
 from ledger.vc.didkey import did_key
@@ -72,6 +73,13 @@ class RevocationIndex:
                     self.count += 1
             self.scanned = height
         return self.scanned >= head
+
+    def snapshot(self, core: NodeCore, root: bytes
+                 ) -> tuple[Batch | None, frozenset[int], int | None]:
+        """The batch, its revoked indices and the last revocation's time. Ledger worker
+        only: the index is written there, so it is read there too."""
+        return (load_batch(core.chain.state, root), frozenset(self.revoked.get(root, ())),
+                self.last_time_ms.get(root))
 
 
 @dataclass
@@ -129,7 +137,12 @@ def _problem(status: int, code: str, message: str) -> web.Response:
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
-    data = await request.content.read(MAX_VC_BODY_BYTES + 1)
+    data = b""
+    while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
+        chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
     if len(data) > MAX_VC_BODY_BYTES:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
     try:
@@ -143,6 +156,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 async def _in_pool(request: web.Request, func: Any, *args: Any) -> Any:
     settings = request.app[VC]
+    if settings.in_flight.locked():  # a crowd gets "busy", not a growing queue
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT} "
+                                       "VC documents are being checked; retry shortly"}}),
+            content_type="application/json")
     async with settings.in_flight:
         return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
 
@@ -152,17 +170,16 @@ async def status_list(request: web.Request, root: bytes) -> dict[str, Any] | Non
     settings, core = request.app[VC], _core(request)
     while not await core.in_worker(settings.index.catch_up, core):
         pass
-    batch = await core.in_worker(load_batch, core.chain.state, root)
+    batch, revoked, last_ms = await core.in_worker(settings.index.snapshot, core, root)
     if batch is None:
         return None
-    revoked = frozenset(settings.index.revoked.get(root, set()))
     url = _status_base(request) + STATUS_PATH + root.hex()
     cache_key = (url, len(revoked))
     cached = settings.lists.get(cache_key)
     if cached is not None:
         settings.lists.move_to_end(cache_key)
         return cached
-    since = settings.index.last_time_ms.get(root, batch.time_ms)
+    since = last_ms or batch.time_ms
     unsigned = status_list_credential(url, did_key(core.keys.public_key), xsd_time(since),
                                       revoked, batch.count)
     signed: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(

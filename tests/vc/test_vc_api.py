@@ -254,3 +254,18 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
         assert listed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     finally:
         await runner.cleanup()
+
+
+async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
+    import asyncio
+
+    from node.vc_api import VC
+
+    app = node.client.server.app
+    assert app is not None
+    settings = app[VC]
+    settings.in_flight = asyncio.Semaphore(0)  # every slot taken
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": exported(node, 0)}))
+    assert response.status == 429
+    assert (await response.json())["error"]["code"] == "busy"
