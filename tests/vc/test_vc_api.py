@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.credentials import IssuedBatch, make_batch
@@ -45,6 +46,7 @@ class VcNode:
     net: Consortium
     batch: IssuedBatch
     issuer: KeyPair  # the node's VC-API issuing key
+    app: web.Application
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
     await client.start_server()
     try:
         async with running_engine(core):
-            yield VcNode(client, core, net, batch, issuer)
+            yield VcNode(client, core, net, batch, issuer, app)
     finally:
         await client.close()
         kv.close()
@@ -227,7 +229,6 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
     import ssl
 
     import aiohttp
-    from aiohttp import web
     from click.testing import CliRunner
 
     from cli.main import main
@@ -239,7 +240,7 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
     assert key.stat().st_mode & 0o777 == 0o600
     again = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key)])
     assert again.exit_code == 2
-    runner = web.AppRunner(node.client.server.app)  # type: ignore[union-attr, arg-type]
+    runner = web.AppRunner(node.app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(cert, key))
     await site.start()
@@ -261,9 +262,7 @@ async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
 
     from node.vc_api import VC
 
-    app = node.client.server.app
-    assert app is not None
-    settings = app[VC]
+    settings = node.app[VC]
     settings.in_flight = asyncio.Semaphore(0)  # every slot taken
     response = await node.client.post("/credentials/verify",
                                       data=json.dumps({"verifiableCredential": exported(node, 0)}))
