@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
 MAX_TOKEN_BYTES = 4096
+PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
 
 
 @dataclass
@@ -126,8 +128,12 @@ def _core(request: web.Request) -> NodeCore:
 
 
 def _status_base(request: web.Request) -> str:
-    """The configured public URL, else the one this request reached the node by."""
-    return request.app[STATUS_BASE] or f"{request.scheme}://{request.host}"
+    """The configured public URL, else the one this request reached the node by (its
+    Host header is the client's word: only a plain host[:port] is taken from it)."""
+    if request.app[STATUS_BASE]:
+        return request.app[STATUS_BASE]
+    host = request.host if PLAIN_HOST.match(request.host) else "localhost"
+    return f"{request.scheme}://{host}"
 
 
 def _problem(status: int, code: str, message: str) -> web.Response:

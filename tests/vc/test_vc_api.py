@@ -268,3 +268,30 @@ async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
                                       data=json.dumps({"verifiableCredential": exported(node, 0)}))
     assert response.status == 429
     assert (await response.json())["error"]["code"] == "busy"
+
+
+async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
+                                                                 net: Consortium) -> None:
+    """Without [vc] public_url the list id comes from the Host header: garbage there
+    gives a list under localhost, never a 500."""
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=10, max_bytes=1 << 20, max_per_sender=10),
+                    NodeMetrics())
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(net.ministry, KIND_ACCREDIT, [
+        net.university.member_id, ["diploma"], 0, int(time.time() * 1000) + YEAR_MS])])
+    commit(core.chain, [make_tx(net.university, KIND_ISSUE_BATCH,
+                                ["diploma", batch.root, len(RECORDS)])])
+    client = TestClient(TestServer(make_app(core, "plain-node")))
+    await client.start_server()
+    try:
+        path = "/credentials/status/" + batch.root.hex()
+        for host, expected in (("bad host/<x>", "http://localhost"),
+                               ("node7.senim.kz:8100", "http://node7.senim.kz:8100")):
+            response = await client.get(path, headers={"Host": host})
+            assert response.status == 200, await response.text()
+            assert (await response.json())["id"] == expected + path
+    finally:
+        await client.close()
+        kv.close()
