@@ -7,8 +7,10 @@
 - `GET /credentials/status/{batch_root}`: the batch's revocation list, derived
   from the revocations on chain and signed by this node's key.
 
-Canonicalisation is slow CPU work, so it runs on a small pool of its own; only
-the chain reads go to the ledger worker, a bounded number of blocks per job.
+Canonicalisation is slow pure-Python work: it runs in a small pool of worker
+processes (a thread would hold the GIL against the engine thread), started by a
+fork server so no worker inherits the node's threads or open database. Only the
+chain reads go to the ledger worker, a bounded number of blocks per job.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import multiprocessing
 import re
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,13 +44,18 @@ from node.files import load_key
 from node.service import NodeCore
 
 MAX_VC_BODY_BYTES = 512 * 1024
-VC_THREADS = 2
+VC_PROCESSES = 2
 MAX_VC_IN_FLIGHT = 8
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
 MAX_TOKEN_BYTES = 4096
 PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
+
+
+_FORKSERVER = multiprocessing.get_context("forkserver")
+# Workers start with the VC code imported once, in the fork server.
+_FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
 
 
 @dataclass
@@ -90,8 +98,8 @@ class VcSettings:
     token: bytes = b""
     index: RevocationIndex = field(default_factory=RevocationIndex)
     lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
-    pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(VC_THREADS, thread_name_prefix="vc"))
+    pool: Executor = field(default_factory=lambda: ProcessPoolExecutor(
+        VC_PROCESSES, mp_context=_FORKSERVER))
     in_flight: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
 
