@@ -22,6 +22,7 @@ import multiprocessing
 import re
 from collections import OrderedDict
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,10 @@ PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,4
 _FORKSERVER = multiprocessing.get_context("forkserver")
 # Workers start with the VC code imported once, in the fork server.
 _FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
+
+
+def _new_pool() -> Executor:
+    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER)
 
 
 @dataclass
@@ -98,8 +103,7 @@ class VcSettings:
     token: bytes = b""
     index: RevocationIndex = field(default_factory=RevocationIndex)
     lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
-    pool: Executor = field(default_factory=lambda: ProcessPoolExecutor(
-        VC_PROCESSES, mp_context=_FORKSERVER))
+    pool: Executor = field(default_factory=lambda: _new_pool())
     in_flight: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
 
@@ -176,7 +180,16 @@ async def _in_pool(request: web.Request, func: Any, *args: Any) -> Any:
                                        "VC documents are being checked; retry shortly"}}),
             content_type="application/json")
     async with settings.in_flight:
-        return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): start a fresh pool for the next caller.
+            settings.pool.shutdown(wait=False, cancel_futures=True)
+            settings.pool = _new_pool()
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": {"code": "vc_worker_lost", "message":
+                                           "a VC worker process died; retry"}}),
+                content_type="application/json") from exc
 
 
 async def status_list(request: web.Request, root: bytes) -> dict[str, Any] | None:

@@ -295,3 +295,23 @@ async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
     finally:
         await client.close()
         kv.close()
+
+
+async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> None:
+    import os as os_module
+    import signal
+
+    from node.vc_api import VC
+
+    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    pool = node.app[VC].pool
+    for pid in list(pool._processes):  # type: ignore[attr-defined]
+        os_module.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    statuses = []
+    while time.monotonic() < deadline:
+        statuses.append((await node.client.post("/credentials/verify", data=body)).status)
+        if statuses[-1] == 200 and 503 in statuses:
+            break
+    assert 503 in statuses and statuses[-1] == 200, statuses
