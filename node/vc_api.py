@@ -258,13 +258,24 @@ async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: An
         await core.in_worker(check_senim, verdict, credential, facts, core.chain_id)
 
 
+# ProblemDetails types: the specifications' error URLs where they name one.
+PROBLEM_TYPES = {
+    "malformed": "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR",
+    "tampered": "https://w3id.org/security#PROOF_VERIFICATION_ERROR",
+}
+SENIM_PROBLEMS = "https://senim.kz/problems#"
+
+
 def _vc_api_result(verdict: VcVerdict) -> web.Response:
     """VC-API verify response: checks and problems; 200 if verified, 400 if not."""
+    problem = {"type": PROBLEM_TYPES.get(verdict.status, SENIM_PROBLEMS + verdict.status),
+               "title": verdict.status, "detail": verdict.reason}
     body = {
         "verified": verdict.valid,
         "checks": [c.name for c in verdict.checks if c.ok],
-        "warnings": [{"type": "warning", "title": w} for w in verdict.warnings],
-        "errors": [] if verdict.valid else [{"type": verdict.status, "title": verdict.reason}],
+        "warnings": [{"type": SENIM_PROBLEMS + "not_checked", "title": "not checked",
+                      "detail": w} for w in verdict.warnings],
+        "errors": [] if verdict.valid else [problem],
         "verdict": verdict.to_json(),
     }
     return web.json_response(body, status=200 if verdict.valid else 400)

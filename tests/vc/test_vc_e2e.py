@@ -54,7 +54,7 @@ def test_exported_diploma_verifies_until_revoked(
     refused = net.cli("verify", str(vc_path), node=node, check=False)
     assert refused.returncode == 1 and "REVOKED" in refused.stdout, refused.stdout
     status, answer = node.post_json("/credentials/verify", {"verifiableCredential": vc})
-    assert status == 400 and answer["errors"][0]["type"] == "revoked", answer
+    assert status == 400 and answer["errors"][0]["title"] == "revoked", answer
     listed = node.get_json("/credentials/status/" + vc["senim"]["batch"]["root"])
     bits = decode_list(listed["credentialSubject"]["encodedList"])
     assert bit_is_set(bits, vc["senim"]["batch"]["index"])
