@@ -88,6 +88,16 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
+def _holds_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_null(v) for v in value)
+    return False
+
+
 def _check_inline_contexts(value: Any) -> None:
     """Refuse inline contexts that null a term: PyLD has no "safe mode", and a term
     mapped to null would be dropped from the signed N-Quads yet shown to a reader."""
@@ -95,7 +105,7 @@ def _check_inline_contexts(value: Any) -> None:
         for key, item in value.items():
             if key == "@context":
                 for context in item if isinstance(item, list) else [item]:
-                    if not isinstance(context, str) and "null" in json.dumps(context):
+                    if not isinstance(context, str) and _holds_null(context):
                         raise InvalidDocument("an inline @context maps a term to null: its "
                                               "value would not be covered by the proof")
             _check_inline_contexts(item)

@@ -139,6 +139,12 @@ def test_unknown_context_and_null_terms_are_refused() -> None:
     with pytest.raises(InvalidDocument, match="null"):
         canonize({"@context": ["https://www.w3.org/ns/credentials/v2", {"hidden": None}],
                   "hidden": "not signed"})
+    with pytest.raises(InvalidDocument, match="null"):
+        canonize({"@context": [{"@version": 1.1, "x": {"@id": "https://e.org/x",
+                                                         "@context": {"y": None}}}],
+                  "x": {"y": 1}})
+    inline = {"@context": [{"nullable": "https://vocab.example/nullable"}], "nullable": "ok"}
+    assert "nullable" in canonize(inline)
 
 
 @pytest.mark.parametrize(("change", "reason"), [
