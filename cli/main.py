@@ -17,6 +17,7 @@ import click
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issuing import issue_command
 from cli.sharing import share_command
+from cli.vc import export_vc_command, tls_cert_command
 from cli.verifying import (
     disclose_command,
     prove_command,
@@ -416,3 +417,5 @@ main.add_command(revoke_command)
 main.add_command(supersede_command)
 main.add_command(prove_command)
 main.add_command(share_command)
+main.add_command(export_vc_command)
+main.add_command(tls_cert_command)

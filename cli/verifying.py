@@ -13,6 +13,7 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
+from cli.vc import is_vc_document, verify_vc_file
 from ledger.credentials import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -165,6 +166,8 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
                    max_age_s: float | None, as_json: bool) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
     document = _load_json(file)
+    if is_vc_document(document) and not offline:
+        verify_vc_file(document, file, node_url, as_json)
     is_credential = isinstance(document, dict) and "format" in document
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)

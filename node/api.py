@@ -28,6 +28,7 @@ from node.evidence import list_evidence
 from node.openapi import OPENAPI
 from node.portal import add_portal_routes
 from node.service import NodeCore
+from node.vc_api import add_vc_routes
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")
@@ -381,4 +382,5 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_get("/v1/batches/{issuer}/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)
     app.router.add_get("/v1/evidence", evidence)
+    add_vc_routes(app, core)
     return app

@@ -41,6 +41,12 @@ class NodeConfig:
     mempool_max_per_sender: int
     log_level: str
     log_format: str
+    vc_issuer_key: Path | None = None  # [vc]: issuing over the VC-API, when set
+    vc_issue_token_file: Path | None = None
+    vc_public_url: str | None = None  # base URL of this node in status list ids
+    vc_https: Address | None = None  # the API over TLS too (W3C verifiers want https)
+    vc_tls_cert: Path | None = None
+    vc_tls_key: Path | None = None
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
@@ -52,6 +58,8 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
     "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
     "log": frozenset({"level", "format"}),
+    "vc": frozenset({"issuer_key", "issue_token_file", "public_url", "https_listen",
+                     "tls_cert", "tls_key"}),
 }
 
 ConfigValue = str | int | bool | list[str]
@@ -165,4 +173,21 @@ def load_config(path: Path) -> NodeConfig:
                                     10_000_000),
         log_level=level,
         log_format=log_format,
+        **_vc_settings(_table(document, "vc"), base),
     )
+
+
+def _vc_settings(vc: dict[str, Any], base: Path) -> dict[str, Any]:
+    public_url = vc.get("public_url")
+    if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(
+            ("http://", "https://"))):
+        raise ConfigError("vc.public_url", "must be an http(s) URL")
+    paths = {key: _path(vc, "vc", key, base) if key in vc else None
+             for key in ("issuer_key", "issue_token_file", "tls_cert", "tls_key")}
+    https = vc.get("https_listen")
+    if https is not None and (paths["tls_cert"] is None or paths["tls_key"] is None):
+        raise ConfigError("vc.https_listen", "needs vc.tls_cert and vc.tls_key")
+    return {"vc_issuer_key": paths["issuer_key"],
+            "vc_issue_token_file": paths["issue_token_file"], "vc_public_url": public_url,
+            "vc_https": None if https is None else parse_address(https, "vc.https_listen"),
+            "vc_tls_cert": paths["tls_cert"], "vc_tls_key": paths["tls_key"]}

@@ -31,7 +31,9 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
+from node.tls import serve_https
 from node.validators import ValidatorSet
+from node.vc_api import configure_vc
 from storage.errors import StorageError
 from storage.kv import LevelDBStore
 
@@ -140,6 +142,7 @@ async def serve(config: NodeConfig) -> None:
     core.worker.shutdown(wait=True)
     core.worker = thread
     app = make_app(core, config.name, NodeStatus(network, engine))
+    configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
     # -----------------------------------------------------------------------------------
 
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -148,6 +151,7 @@ async def serve(config: NodeConfig) -> None:
         await network.start()
         site = web.TCPSite(runner, config.api.host, config.api.port, reuse_address=True)
         await site.start()
+        await serve_https(runner, config)
     except OSError as exc:
         await network.close()
         await runner.cleanup()

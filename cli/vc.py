@@ -1,0 +1,151 @@
+"""`senim export-vc` and the VC 2.0 branch of `senim verify`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from ledger.credentials import parse_document
+from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.vc.export import to_vc
+from ledger.vc.verify import VcVerdict, verify_vc
+from node.files import load_key
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+MAX_STATUS_LIST_BYTES = 1 << 20
+STATUS_TIMEOUT_S = 10.0
+
+
+def _fail(message: str, code: int) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def is_vc_document(document: Any) -> bool:
+    """A W3C VC (a JSON object with an @context), as opposed to a native document."""
+    return isinstance(document, dict) and "@context" in document and "format" not in document
+
+
+def write_private(path: Path, document: Any) -> None:
+    """Credential files hold personal data: owner-only (0600), like key files."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+@click.command("export-vc")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+              help="The issuer's member key file (the VC is signed with it).")
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default=True, help="A node to read the batch's block height and time.")
+@click.option("--status-base", "status_base", default=None,
+              help="Public base URL of the node serving status lists [default: --node].")
+def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
+                      status_base: str | None) -> None:
+    """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+        parsed = parse_document(document)
+        keys = load_key(key_path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
+        raise
+    except (InvalidDocument, ConfigError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
+    client = NodeClient(node_url)
+    try:
+        batch = client.request(
+            "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
+        block = client.request("GET", f"/v1/blocks/{int(batch['height'])}")
+    except ClientError as exc:
+        _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
+        raise
+    try:
+        credential = to_vc(document, keys, status_base or node_url, int(batch["height"]),
+                           int(block["time_ms"]), int(time.time() * 1000))
+    except InvalidDocument as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
+    write_private(out_file, credential)
+    click.echo(f"wrote {out_file}: W3C VC 2.0 signed by {credential['issuer']['id'][:32]}…, "
+               f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
+
+
+def fetch_status_list(url: str) -> dict[str, Any] | None:
+    """A status list credential over HTTP(S), bounded in size and time."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    try:
+        with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
+            data = response.read(MAX_STATUS_LIST_BYTES + 1)
+        listed = json.loads(data) if len(data) <= MAX_STATUS_LIST_BYTES else None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return listed if isinstance(listed, dict) else None
+
+
+def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool) -> None:
+    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node."""
+    now = datetime.now(tz=UTC)
+    verdict: VcVerdict | None = None
+    for _attempt in range(3):
+        facts = RemoteFacts(node_url)
+        try:
+            chain_id = facts.get_json("/v1/status")["chain_id"] if "senim" in document else None
+            verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
+                                fetch_status_list)
+        except StateMoved:
+            continue
+        except (RemoteFactsError, MalformedInput, KeyError, TypeError) as exc:
+            _fail(f"cannot check the chain at {node_url}: {exc}", EXIT_UNREACHABLE)
+        break
+    if verdict is None:
+        _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
+        raise AssertionError("unreachable")
+    if as_json:
+        click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
+                              ensure_ascii=False))
+    else:
+        colour = "green" if verdict.valid else "red"
+        label = "VALID" if verdict.valid else verdict.status.upper()
+        click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
+        click.echo(f"  file:   {file} (W3C VC 2.0, issuer {verdict.issuer})")
+        for number, check in enumerate(verdict.checks, start=1):
+            mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
+            click.echo(f"  {number}. {mark} {check.detail}")
+        for warning in verdict.warnings:
+            click.echo(f"  note: {warning}")
+    sys.exit(0 if verdict.valid else EXIT_INVALID)
+
+
+@click.command("tls-cert")
+@click.option("--cert", "cert_path", required=True, type=click.Path(path_type=Path))
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.option("--host", "hosts", multiple=True, default=["127.0.0.1", "localhost"],
+              show_default=True, help="A name or IP the certificate is for (repeatable).")
+def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) -> None:
+    """Make a self-signed TLS certificate for a testnet node's HTTPS listener."""
+    from node.tls import make_self_signed
+
+    if key_path.exists() or cert_path.exists():
+        _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
+    make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
+               "[vc] https_listen, tls_cert and tls_key in the node's config")

@@ -1,0 +1,121 @@
+"""Bitstring Status List v1.0: the revocation list of one Senim batch.
+
+Each batch on chain has its own list; a credential's position in it is its
+leaf index in the batch, so any node derives the list from the chain's
+revocations alone. Bit 0 is the most significant bit of the first byte; the
+list is GZIP-compressed and multibase base64url encoded (prefix 'u'), and
+never shorter than the specification's 131,072 bits (herd privacy).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from ledger.errors import InvalidDocument
+from ledger.vc.canon import CREDENTIALS_V2, Loader
+from ledger.vc.proofs import verify_proof
+
+MIN_LIST_BITS = 131_072
+# The status a set bit means, per purpose; "message" lists need statusSize/statusMessage.
+PURPOSE_STATUS = {"revocation": "revoked", "suspension": "suspended"}
+MAX_LIST_BITS = 16 * MIN_LIST_BITS * 8  # 16,777,216: above the largest batch (10,000,000)
+STATUS_PURPOSE = "revocation"
+
+
+def list_bits(batch_size: int) -> int:
+    """The list length for a batch: at least the minimum, whole bytes."""
+    return max(MIN_LIST_BITS, (batch_size + 7) // 8 * 8)
+
+
+def encode_list(set_bits: Iterable[int], length: int) -> str:
+    if not MIN_LIST_BITS <= length <= MAX_LIST_BITS or length % 8:
+        raise ValueError(f"a status list has {MIN_LIST_BITS} to {MAX_LIST_BITS} bits")
+    bits = bytearray(length // 8)
+    for index in set_bits:
+        if not 0 <= index < length:
+            raise ValueError(f"status index {index} is outside the list")
+        bits[index // 8] |= 0x80 >> (index % 8)
+    compressed = gzip.compress(bytes(bits), mtime=0)  # mtime 0: every node serves equal bytes
+    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+
+
+def decode_list(encoded: str) -> bytes:
+    if not isinstance(encoded, str) or not encoded.startswith("u"):
+        raise InvalidDocument("encodedList must be multibase base64url (starting with 'u')")
+    body = encoded[1:]
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        # Bounded decompression: a small list may not expand into gigabytes.
+        inflater = zlib.decompressobj(wbits=31)
+        bits = inflater.decompress(compressed, MAX_LIST_BITS // 8 + 1)
+    except (ValueError, zlib.error) as exc:
+        raise InvalidDocument(f"encodedList does not decode: {exc}") from exc
+    if len(bits) > MAX_LIST_BITS // 8 or len(bits) * 8 < MIN_LIST_BITS:
+        raise InvalidDocument("the status list has the wrong length")
+    return bits
+
+
+def bit_is_set(bits: bytes, index: int) -> bool:
+    if not 0 <= index < len(bits) * 8:
+        raise InvalidDocument(f"status index {index} is outside the list")
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def status_entry(list_url: str, index: int) -> dict[str, Any]:
+    return {"id": f"{list_url}#{index}", "type": "BitstringStatusListEntry",
+            "statusPurpose": STATUS_PURPOSE, "statusListIndex": str(index),
+            "statusListCredential": list_url}
+
+
+def status_list_credential(list_url: str, issuer: str, valid_from: str,
+                           revoked: Iterable[int], batch_size: int) -> dict[str, Any]:
+    """The unsigned status list credential (the caller signs it)."""
+    return {
+        "@context": [CREDENTIALS_V2],
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": {
+            "id": f"{list_url}#list", "type": "BitstringStatusList",
+            "statusPurpose": STATUS_PURPOSE,
+            "encodedList": encode_list(revoked, list_bits(batch_size)),
+        },
+    }
+
+
+def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = None
+                 ) -> tuple[str | None, str]:
+    """(status, detail) of one BitstringStatusListEntry against its list credential:
+    status None means "not set"; "malformed" or "unknown" mean the list is unusable.
+    `now_ok(document)` says whether the list is within its own validity period."""
+    purpose, index_text = entry.get("statusPurpose"), entry.get("statusListIndex")
+    if not isinstance(index_text, str) or not index_text.isdigit():
+        return "malformed", "statusListIndex must be a string of digits"
+    if not isinstance(listed, dict) or "BitstringStatusListCredential" not in (
+            listed.get("type") or []):
+        return "malformed", "the status list is not a BitstringStatusListCredential"
+    subject = listed.get("credentialSubject")
+    if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
+        return "malformed", "the status list's subject is not a BitstringStatusList"
+    purposes = subject.get("statusPurpose")
+    purposes = purposes if isinstance(purposes, list) else [purposes]
+    if purpose not in purposes:
+        return "malformed", f"the status list is not for {purpose!r}"
+    if not verify_proof(listed, loader=loader).ok:
+        return "unknown", "the status list's proof does not verify"
+    if not now_ok(listed):
+        return "unknown", "the status list is outside its validity period"
+    try:
+        bits = decode_list(subject.get("encodedList", ""))
+        is_set = bit_is_set(bits, int(index_text))
+    except InvalidDocument as exc:
+        return "malformed", f"status list: {exc}"
+    if is_set and purpose in PURPOSE_STATUS:
+        return PURPOSE_STATUS[purpose], f"{PURPOSE_STATUS[purpose]}: its bit is set in the " \
+            "issuer's status list"
+    return None, f"not {purpose} in its status list"

@@ -1,0 +1,277 @@
+"""Verifying W3C VC 2.0 credentials and presentations, in words.
+
+Any credential with an `eddsa-rdfc-2022` proof by a `did:key` issuer verifies
+here, not only Senim's. A Senim VC (one with a `senim` section) also gets the
+native chain checks: on chain, issuer accredited for the type at that height,
+not revoked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import InvalidDocument
+from ledger.identity import member_id_of
+from ledger.vc.canon import CREDENTIALS_V2, Loader
+from ledger.vc.didkey import public_key_of_did
+from ledger.vc.export import native_of_vc
+from ledger.vc.proofs import instant as _instant
+from ledger.vc.proofs import verify_proof
+from ledger.vc.status import entry_status
+from ledger.verification import ChainFacts, Check, verify_credential
+
+MAX_CREDENTIALS_PER_PRESENTATION = 20
+# VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
+TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
+                    "refreshService", "renderMethod", "confidenceMethod")
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
+# statusListCredential URL -> the status list credential, or None when it cannot
+# be had (the caller decides where lists come from: the node serves its own).
+StatusLookup = Callable[[str], dict[str, Any] | None]
+
+
+@dataclass
+class VcVerdict:
+    valid: bool
+    status: str  # valid | malformed | tampered | expired | revoked | unknown | unaccredited
+    reason: str
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    issuer: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    credentials: list[VcVerdict] = field(default_factory=list)
+
+    def fail(self, status: str, check: Check) -> VcVerdict:
+        self.checks.append(check)
+        self.valid, self.status, self.reason = False, status, check.detail
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "valid": self.valid, "status": self.status, "reason": self.reason,
+            "issuer": self.issuer, "checks": [c.to_json() for c in self.checks],
+            "warnings": self.warnings, "facts": self.facts}
+        if self.credentials:
+            body["credentials"] = [c.to_json() for c in self.credentials]
+        return body
+
+
+def _types(document: dict[str, Any]) -> list[Any]:
+    value = document.get("type")
+    return value if isinstance(value, list) else [value]
+
+
+def _shape(document: Any, kind: str) -> str | None:
+    """Why the document is not a VC 2.0 of `kind`, or None."""
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    context = document.get("@context")
+    if not isinstance(context, list) or not context or context[0] != CREDENTIALS_V2:
+        return f"@context must be a list starting with {CREDENTIALS_V2}"
+    if kind not in _types(document):
+        return f"type must include {kind}"
+    if "id" in document and not _is_url(document["id"]):
+        return "id must be a single URL"
+    for name in TYPED_PROPERTIES:
+        values = document.get(name, [])
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, dict) or "type" not in value:
+                return f"each {name} must be an object with a type"
+            if "id" in value and not _is_url(value["id"]):
+                return f"the id of a {name} must be a URL"
+    if kind == "VerifiablePresentation":
+        holder = document.get("holder")
+        if holder is not None and not _is_url(holder.get("id") if isinstance(
+                holder, dict) else holder):
+            return "holder must be a URL or an object with a URL id"
+        return None
+    subject = document.get("credentialSubject")
+    subjects: list[Any] = subject if isinstance(subject, list) else [subject]
+    if not subject or not all(isinstance(s, dict) and s for s in subjects):
+        return "credentialSubject must be one or more non-empty objects"
+    if any("id" in s and not _is_url(s["id"]) for s in subjects):
+        return "a credentialSubject id must be a URL"
+    for name in ("validFrom", "validUntil"):
+        if name in document and _instant(document[name]) is None:
+            return f"{name} must be an XML Schema dateTimeStamp"
+    return None
+
+
+def _is_url(value: Any) -> bool:
+    """An absolute URL or URN (a scheme, then no blank)."""
+    return (isinstance(value, str) and bool(URL_SCHEME.match(value))
+            and not any(c.isspace() for c in value))
+
+
+def _issuer_id(document: dict[str, Any]) -> str | None:
+    issuer = document.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
+              chain_id: str | None = None, status_lookup: StatusLookup | None = None,
+              loader: Loader | None = None) -> VcVerdict:
+    verdict = VcVerdict(False, "malformed", "")
+    problem = _shape(document, "VerifiableCredential")
+    issuer = _issuer_id(document) if problem is None else None
+    if problem is None and issuer is None:
+        problem = "issuer must be a URL or an object with an id"
+    if problem is not None or issuer is None:
+        return verdict.fail("malformed", Check("format", False, f"not a VC 2.0: {problem}"))
+    verdict.issuer = issuer
+    verdict.checks.append(Check("format", True, "a W3C Verifiable Credential 2.0"))
+    if not issuer.startswith("did:key:"):
+        return verdict.fail("unknown", Check("issuer", False, f"issuer {issuer[:60]!r} is not "
+                                             "a did:key; no other DID method resolves here"))
+    proof = verify_proof(document, loader=loader, now=now)
+    if not proof.ok:
+        status = "malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail \
+            else "tampered"
+        return verdict.fail(status, Check("signature", False, proof.detail))
+    try:
+        issuer_key = public_key_of_did(issuer)
+    except InvalidDocument as exc:
+        return verdict.fail("malformed", Check("issuer", False, str(exc)))
+    if proof.public_key != issuer_key:
+        return verdict.fail("tampered", Check("signature", False, "the proof was made by a "
+                                              "key that is not the issuer's"))
+    verdict.checks.append(Check("signature", True, proof.detail))
+    if not _check_validity(verdict, document, now):
+        return verdict
+    if not _check_status(verdict, document, now, status_lookup, loader):
+        return verdict
+    if "senim" in document:
+        return check_senim(verdict, document, facts, chain_id)
+    verdict.valid, verdict.status = True, "valid"
+    verdict.reason = f"valid credential signed by {issuer[:40]}…"
+    return verdict
+
+
+def _within_validity(document: dict[str, Any], now: datetime) -> str | None:
+    """Why `now` is outside the document's validity period, or None."""
+    valid_from, valid_until = _instant(document.get("validFrom")), _instant(
+        document.get("validUntil"))
+    if valid_from is not None and now < valid_from:
+        return f"not valid before {document['validFrom']}"
+    if valid_until is not None and now >= valid_until:
+        return f"expired at {document['validUntil']}"
+    return None
+
+
+def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
+    problem = _within_validity(document, now)
+    if problem is not None:
+        verdict.fail("expired", Check("validity", False, problem))
+        return False
+    verdict.checks.append(Check("validity", True, "within its validity period"))
+    return True
+
+
+def _status_entries(document: dict[str, Any]) -> list[Any]:
+    status = document.get("credentialStatus")
+    if status is None:
+        return []
+    return status if isinstance(status, list) else [status]
+
+
+def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
+                  lookup: StatusLookup | None, loader: Loader | None) -> bool:
+    for entry in _status_entries(document):
+        if entry.get("type") != "BitstringStatusListEntry":
+            verdict.warnings.append("a credentialStatus of an unknown type was not checked")
+            continue
+        url = entry.get("statusListCredential")
+        if not isinstance(url, str):
+            verdict.fail("malformed", Check("status", False, "the status entry names no list"))
+            return False
+        listed = lookup(url) if lookup else None
+        if listed is None:
+            verdict.warnings.append(f"status list {url} was not checked (not served here)")
+            continue
+        status, detail = entry_status(entry, listed, lambda d: _within_validity(d, now) is None,
+                                      loader)
+        if status is not None:
+            verdict.fail(status, Check("status", False, detail))
+            return False
+        verdict.checks.append(Check("status", True, detail))
+    return True
+
+
+def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,
+                 chain_id: str | None) -> VcVerdict:
+    """The native chain checks of a Senim VC whose signature already verified."""
+    if CHAIN_NOT_CHECKED in verdict.warnings and facts is not None:
+        verdict.warnings.remove(CHAIN_NOT_CHECKED)
+    try:
+        native = native_of_vc(document)
+        key = public_key_of_did(verdict.issuer)
+    except InvalidDocument as exc:
+        return verdict.fail("tampered", Check("senim", False, str(exc)))
+    if member_id_of(key).hex() != native["issuer"]["member_id"]:
+        return verdict.fail("tampered", Check("senim", False, "the issuer's did:key is not "
+                                              "the key of the member that anchored it"))
+    if facts is None or chain_id is None:
+        verdict.warnings.append(CHAIN_NOT_CHECKED)
+        verdict.valid, verdict.status = True, "valid"
+        verdict.reason = "valid signature; chain not checked"
+        return verdict
+    native_verdict = verify_credential(native, facts, chain_id)
+    verdict.checks += native_verdict.checks
+    verdict.facts.update(native_verdict.facts)
+    member = facts.member(bytes.fromhex(native["issuer"]["member_id"]))
+    if native_verdict.valid and (member is None or member.public_key != key):
+        return verdict.fail("tampered", Check("member", False, "the chain's member registry "
+                                              "holds another key for this issuer"))
+    verdict.valid, verdict.status = native_verdict.valid, native_verdict.status
+    verdict.reason = native_verdict.reason
+    if native_verdict.valid:
+        verdict.checks.append(Check("member", True, f"{verdict.issuer[:32]}… is the key of "
+                                    f"{native_verdict.facts.get('issuer')} in the registry"))
+    return verdict
+
+
+def verify_presentation(document: Any, now: datetime, challenge: str | None,
+                        domain: str | None, facts: ChainFacts | None = None,
+                        chain_id: str | None = None, status_lookup: StatusLookup | None = None,
+                        loader: Loader | None = None) -> VcVerdict:
+    verdict = VcVerdict(False, "malformed", "")
+    problem = _shape(document, "VerifiablePresentation")
+    if problem is not None:
+        return verdict.fail("malformed", Check("format", False,
+                                               f"not a VC 2.0 presentation: {problem}"))
+    verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
+    proof = verify_proof(document, purpose="authentication", challenge=challenge,
+                         domain=domain, loader=loader, now=now)
+    if not proof.ok:
+        return verdict.fail("tampered", Check("signature", False, proof.detail))
+    holder = document.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, dict) else holder
+    if holder_id is not None:
+        try:
+            if public_key_of_did(holder_id) != proof.public_key:
+                raise InvalidDocument("the presentation was signed by a key not the holder's")
+        except InvalidDocument as exc:
+            return verdict.fail("tampered", Check("holder", False, str(exc)))
+    verdict.checks.append(Check("signature", True, proof.detail))
+    credentials = document.get("verifiableCredential", [])
+    credentials = credentials if isinstance(credentials, list) else [credentials]
+    if len(credentials) > MAX_CREDENTIALS_PER_PRESENTATION:
+        return verdict.fail("malformed", Check("credentials", False, "more than "
+                            f"{MAX_CREDENTIALS_PER_PRESENTATION} credentials"))
+    for credential in credentials:
+        inner = verify_vc(credential, now, facts, chain_id, status_lookup, loader)
+        verdict.credentials.append(inner)
+        if not inner.valid:
+            return verdict.fail(inner.status, Check("credentials", False,
+                                                    f"a credential fails: {inner.reason}"))
+    verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
+    verdict.valid, verdict.status = True, "valid"
+    verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
+    return verdict

@@ -1,0 +1,319 @@
+"""The VC-API and status lists on an in-process node (real engine, aiohttp TestServer)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from ledger.credentials import IssuedBatch, make_batch
+from ledger.identity import KeyPair
+from ledger.payloads import AccreditPayload, CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.rules import load_batch
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
+from ledger.vc.export import to_vc
+from ledger.vc.proofs import add_proof
+from ledger.vc.status import bit_is_set, decode_list
+from node.api import make_app
+from node.files import save_key
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from node.vc_api import configure_vc
+from storage.batch_tree import audit_path
+from storage.kv import LevelDBStore
+from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
+from tests.node.engine_node import running_engine
+from tests.node.test_api import wait_committed
+from tests.vc.conftest import RECORDS
+
+TOKEN = "s3cret-issuing-token-0123456789"
+
+
+@dataclass
+class VcNode:
+    client: TestClient[Any, Any]
+    core: NodeCore
+    net: Consortium
+    batch: IssuedBatch
+    issuer: KeyPair  # the node's VC-API issuing key
+    app: web.Application
+
+
+@pytest.fixture
+async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=1_000, max_bytes=16 << 20, max_per_sender=500),
+                    NodeMetrics())
+    now = int(time.time() * 1000)
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
+        net.university.member_id, ("diploma",), 0, now + YEAR_MS))])
+    commit(core.chain, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(RECORDS)))])
+    issuer = KeyPair.from_seed(b"\x44" * 32)
+    save_key(tmp_path / "issuer.json", issuer)
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    app = make_app(core, "vc-node")
+    configure_vc(app, tmp_path / "issuer.json", token_file, "https://node.senim.test")
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with running_engine(core):
+            yield VcNode(client, core, net, batch, issuer, app)
+    finally:
+        await client.close()
+        kv.close()
+
+
+def exported(node: VcNode, index: int) -> dict[str, Any]:
+    on_chain = load_batch(node.core.chain.state, node.net.university.member_id,
+                          node.batch.root)
+    assert on_chain is not None
+    document = documents_of(node.batch)[index]
+    return to_vc(document, node.net.university, "https://node.senim.test", on_chain.height,
+                 on_chain.time_ms, on_chain.time_ms)
+
+
+async def post(node: VcNode, path: str, body: Any, status: int,
+               headers: dict[str, str] | None = None) -> Any:
+    response = await node.client.post(path, data=json.dumps(body), headers=headers)
+    text = await response.text()
+    assert response.status == status, text
+    return json.loads(text)
+
+
+async def test_senim_vc_verifies_and_a_revocation_shows_in_the_list(node: VcNode) -> None:
+    vc = exported(node, 2)
+    result = await post(node, "/credentials/verify", {"verifiableCredential": vc}, 200)
+    assert result["verified"] is True and result["errors"] == []
+    assert {"signature", "status", "on_chain", "accredited", "not_revoked", "member"} <= set(
+        result["checks"])
+    path = "/credentials/status/" + (node.net.university.member_id + node.batch.root).hex()
+    listed = await (await node.client.get(path)).json()
+    assert listed["id"] == "https://node.senim.test" + path
+    assert not bit_is_set(decode_list(listed["credentialSubject"]["encodedList"]), 2)
+    targets = node.batch.target_hashes
+    tx = make_tx(node.net.university, RevokePayload(CredentialRef(
+        node.batch.root, targets[2], 2, tuple(audit_path(targets, 2))), "fraud"))
+    response = await node.client.post("/v1/transactions",
+                                      data=json.dumps({"tx": tx.encode().hex()}))
+    assert response.status == 202, await response.text()
+    await wait_committed(node, tx.tx_id.hex())  # type: ignore[arg-type]
+    listed = await (await node.client.get(path)).json()
+    bits = decode_list(listed["credentialSubject"]["encodedList"])
+    assert bit_is_set(bits, 2) and not bit_is_set(bits, 1)
+    refused = await post(node, "/credentials/verify", {"verifiableCredential": vc}, 400)
+    assert refused["verified"] is False and refused["errors"][0]["title"] == "revoked"
+    missing = await node.client.get("/credentials/status/" + "ab" * 52)
+    assert missing.status == 404
+    assert (await node.client.get("/credentials/status/zz")).status == 400
+
+
+async def test_tampered_and_malformed_are_400_never_500(node: VcNode) -> None:
+    vc = exported(node, 0)
+    vc["credentialSubject"]["fields"]["degree"] = "PhD"
+    result = await post(node, "/credentials/verify", {"verifiableCredential": vc}, 400)
+    assert result["errors"][0]["type"].endswith("PROOF_VERIFICATION_ERROR")
+    for body in (b"not json", b"[]", b'{"verifiableCredential": 5}',
+                 b'{"verifiableCredential": {}, "options": 3}', b"\x00" * 10):
+        response = await node.client.post("/credentials/verify", data=body)
+        assert response.status == 400, await response.text()
+    huge = await node.client.post("/credentials/verify", data=b"{" + b" " * 600_000 + b"}")
+    assert huge.status == 400
+
+
+async def test_presentation_challenge_and_domain(node: VcNode) -> None:
+    holder = KeyPair.from_seed(b"\x55" * 32)
+    vp = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
+                    "holder": did_key(holder.public_key),
+                    "verifiableCredential": [exported(node, 1)]},
+                   holder, "2025-01-01T00:00:00Z", purpose="authentication",
+                   challenge="c-1", domain="hr.example.kz")
+    ok = await post(node, "/presentations/verify", {
+        "verifiablePresentation": vp, "options": {"challenge": "c-1", "domain": "hr.example.kz"}},
+        200)
+    assert ok["verified"] is True
+    for options in ({"challenge": "c-2", "domain": "hr.example.kz"},
+                    {"challenge": "c-1", "domain": "other.example"}):
+        bad = await post(node, "/presentations/verify",
+                         {"verifiablePresentation": vp, "options": options}, 400)
+        assert "does not match" in bad["errors"][0]["detail"]
+
+
+async def test_issue_needs_the_token_and_signs_as_the_node_issuer(node: VcNode) -> None:
+    credential = {"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                  "issuer": did_key(node.issuer.public_key),
+                  "credentialSubject": {"id": "did:example:holder", "name": "A. Student"}}
+    body = {"credential": credential, "options": {}}
+    await post(node, "/credentials/issue", body, 401)
+    await post(node, "/credentials/issue", body, 401, {"Authorization": "Bearer wrong"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    issued = (await post(node, "/credentials/issue", body, 201, auth))["verifiableCredential"]
+    assert issued["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    verified = await post(node, "/credentials/verify", {"verifiableCredential": issued}, 200)
+    assert verified["verified"] is True
+    other = {**credential, "issuer": did_key(os.urandom(32))}
+    await post(node, "/credentials/issue", {"credential": other}, 400, auth)
+    undefined = {**credential, "credentialSubject": {"id": "did:example:x", "notATerm": 1}}
+    await post(node, "/credentials/issue", {"credential": undefined}, 400, auth)
+
+
+async def test_issue_is_disabled_without_an_issuer_key(tmp_path: Path, net: Consortium) -> None:
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=10, max_bytes=1 << 20, max_per_sender=10),
+                    NodeMetrics())
+    client = TestClient(TestServer(make_app(core, "plain-node")))
+    await client.start_server()
+    try:
+        response = await client.post("/credentials/issue", data=json.dumps({"credential": {}}),
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status == 403
+    finally:
+        await client.close()
+        kv.close()
+
+
+async def test_cli_export_vc_then_verify(node: VcNode, tmp_path: Path) -> None:
+    """`senim export-vc` against the node, then `senim verify` on the VC file."""
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    document = tmp_path / "diploma.json"
+    document.write_text(json.dumps(documents_of(node.batch)[3]))
+    key = tmp_path / "university.json"
+    save_key(key, node.net.university)
+    out = tmp_path / "diploma.vc.json"
+    url = str(node.client.make_url("")).rstrip("/")
+    runner = CliRunner()
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(None, runner.invoke, main, [
+        "export-vc", str(document), "--key", str(key), "--out", str(out), "--node", url])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    vc = json.loads(out.read_text())
+    assert vc["credentialStatus"]["statusListCredential"].startswith(url)
+    result = await loop.run_in_executor(None, runner.invoke, main, [
+        "verify", str(out), "--node", url, "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["valid"] and "status" in [c["check"] for c in verdict["checks"]]
+    vc["credentialSubject"]["fields"]["degree"] = "PhD"
+    out.write_text(json.dumps(vc))
+    result = await loop.run_in_executor(None, runner.invoke, main, ["verify", str(out),
+                                                                    "--node", url])
+    assert result.exit_code == 1 and "TAMPERED" in result.output, result.output
+    wrong_key = await loop.run_in_executor(None, runner.invoke, main, [
+        "export-vc", str(document), "--key", str(tmp_path / "issuer.json"), "--out",
+        str(tmp_path / "x.json"), "--node", url])
+    assert wrong_key.exit_code == 2 and "not the credential's issuer" in wrong_key.output
+
+
+async def test_status_list_over_https_with_a_self_signed_certificate(
+        node: VcNode, tmp_path: Path) -> None:
+    import ssl
+
+    import aiohttp
+    from click.testing import CliRunner
+
+    from cli.main import main
+    from node.tls import server_context
+
+    cert, key = tmp_path / "node.crt", tmp_path / "node.key"
+    result = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    assert key.stat().st_mode & 0o777 == 0o600
+    again = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key)])
+    assert again.exit_code == 2
+    runner = web.AppRunner(node.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(cert, key))
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        async with aiohttp.ClientSession() as session:
+            list_id = (node.net.university.member_id + node.batch.root).hex()
+            url = f"https://127.0.0.1:{port}/credentials/status/{list_id}"
+            async with session.get(url, ssl=trust) as response:
+                assert response.status == 200
+                listed = await response.json()
+        assert listed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
+    import asyncio
+
+    from node.vc_api import VC
+
+    settings = node.app[VC]
+    settings.in_flight = asyncio.Semaphore(0)  # every slot taken
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": exported(node, 0)}))
+    assert response.status == 429
+    assert (await response.json())["error"]["code"] == "busy"
+
+
+async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
+                                                                 net: Consortium) -> None:
+    """Without [vc] public_url the list id comes from the Host header: garbage there
+    gives a list under localhost, never a 500."""
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=10, max_bytes=1 << 20, max_per_sender=10),
+                    NodeMetrics())
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
+        net.university.member_id, ("diploma",), 0, int(time.time() * 1000) + YEAR_MS))])
+    commit(core.chain, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(RECORDS)))])
+    client = TestClient(TestServer(make_app(core, "plain-node")))
+    await client.start_server()
+    try:
+        path = "/credentials/status/" + (net.university.member_id + batch.root).hex()
+        for host, expected in (("bad host/<x>", "http://localhost"),
+                               ("node7.senim.kz:8100", "http://node7.senim.kz:8100")):
+            response = await client.get(path, headers={"Host": host})
+            assert response.status == 200, await response.text()
+            assert (await response.json())["id"] == expected + path
+    finally:
+        await client.close()
+        kv.close()
+
+
+async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> None:
+    import os as os_module
+    import signal
+
+    from node.vc_api import VC
+
+    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    pool = node.app[VC].pool
+    for pid in list(pool._processes):  # type: ignore[attr-defined]
+        os_module.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    statuses = []
+    while time.monotonic() < deadline:
+        statuses.append((await node.client.post("/credentials/verify", data=body)).status)
+        if statuses[-1] == 200 and 503 in statuses:
+            break
+    assert 503 in statuses and statuses[-1] == 200, statuses
