@@ -89,8 +89,7 @@ def consortium() -> None:
 
 
 MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members"})
-MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator", "p2p_address",
-                         "api_address"})
+MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator"})
 FAULT_TOLERANT_VALIDATORS_MIN = 4  # n = 3f + 1 with f = 1
 
 
