@@ -1,11 +1,15 @@
 """The HTTP API: thin aiohttp handlers over the node core.
 
-Every error is JSON {"error": {"code", "message"}} with a 4xx status; bad input
-never produces a 500.
+Every error is JSON {"error": {"code", "message"}} with a 4xx status (503 when
+public work is saturated); bad input never produces a 500. Verification and
+admission run in the public pool (`node.public_work`), never in the ledger
+worker that consensus uses, each request under a cost limit named below and a
+rate per client address (`node.client_limits`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -20,26 +24,40 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from ledger.blocks import Block
 from ledger.codec import decode
 from ledger.errors import MalformedInput
-from ledger.facts import LocalFacts
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
 from ledger.verification import verify_anchor, verify_credential, when
-from node.evidence import list_evidence
+from node.client_limits import ClientLimits
+from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.http_limits import (
+    add_cors_headers,
+    cors_preflight,
+    http_error,
+    json_error,
+    read_body,
+)
 from node.openapi import OPENAPI
 from node.portal import PORTAL_HTML
+from node.public_work import RETRY_AFTER_S, CommittedView, PublicWorkBusy, ViewFacts, parse_json
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# Request cost limits, per route.
+TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
+VERIFY_BODY_MAX = 256 * 1024
+ANCHOR_BODY_MAX = 16 * 1024 * 1024
+PROOFS_BODY_MAX = 64 * 1024
+MAX_BODY_BYTES = max(TRANSACTIONS_BODY_MAX, ANCHOR_BODY_MAX)  # aiohttp's own backstop
 MAX_TXS_PER_REQUEST = 20_000
-# Each submission's signatures are checked in the ledger worker that consensus
-# shares; a cap keeps a crowd of uploads from queueing seconds of work ahead of it.
-MAX_CONCURRENT_SUBMISSIONS = 8
 MAX_WAIT_S = 60.0
+# Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
+LONG_POLLS_MAX = 1_000
+OVERFLOW_POLL_PAUSE_S = 1.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CORE = web.AppKey("core", NodeCore)
 NODE_NAME = web.AppKey("node_name", str)
+LIMITS = web.AppKey("client_limits", ClientLimits)
 
 
 @dataclass
@@ -47,7 +65,7 @@ class InFlight:
     count: int = 0
 
 
-SUBMISSIONS = web.AppKey("submissions_in_flight", InFlight)
+LONG_POLLS = web.AppKey("long_polls", InFlight)
 
 
 class StatusProvider:
@@ -63,8 +81,30 @@ class StatusProvider:
 STATUS = web.AppKey("status_provider", StatusProvider)
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+error = json_error
+
+
+def _source(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def _within_rate(request: web.Request, kind: str, cost: float = 1.0) -> None:
+    """Apply the client's rate for `kind`: raise 429 when over it, or pause a penalised one."""
+    decision = request.app[LIMITS].admit(_source(request), kind, cost)
+    if decision.retry_after_s is not None:
+        raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
+                         headers={"Retry-After": str(int(decision.retry_after_s))})
+    if decision.delay_s:
+        await asyncio.sleep(decision.delay_s)
+
+
+async def _public(request: web.Request, func: Callable[..., Any], *args: Any) -> Any:
+    """Run public work in the public pool, or answer 503 + Retry-After when it is full."""
+    try:
+        return await request.app[CORE].public_work.run(func, *args)
+    except PublicWorkBusy as exc:
+        raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
+                         headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
 
 
 def _hex_param(request: web.Request, name: str, size: int) -> bytes:
@@ -93,7 +133,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
                 413: "body_too_large"}.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else (
             f"request body exceeds {MAX_BODY_BYTES} bytes")
-        return error(exc.status, code, message)
+        kept = {name: value for name, value in exc.headers.items()
+                if name in ("Allow", "Retry-After", "Connection")}
+        return error(exc.status, code, message, headers=kept)
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
@@ -105,30 +147,31 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
-async def _read_json(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError, LookupError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedInput("body is not valid JSON: nested too deeply") from exc
+async def _read_json(request: web.Request, limit: int) -> Any:
+    """A JSON body of at most `limit` bytes, parsed and cost-checked in the public pool."""
+    return await _public(request, parse_json, await read_body(request, limit))
 
 
-async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bool]:
-    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex."""
-    if request.content_type == "application/msgpack":
-        value = decode(await request.read()) if request.can_read_body else None
+def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
+    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex (public pool)."""
+    if content_type == "application/msgpack":
+        value = decode(body) if body else None
         if isinstance(value, bytes):
             return [value], True
         if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
             return value, False
         raise MalformedInput("msgpack body must be a transaction or an array of them")
-    body = await _read_json(request)
     try:
-        if isinstance(body, dict) and isinstance(body.get("tx"), str):
-            return [bytes.fromhex(body["tx"])], True
-        if isinstance(body, dict) and isinstance(body.get("txs"), list):
-            return [bytes.fromhex(t) for t in body["txs"]], False
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+    try:
+        if isinstance(document, dict) and isinstance(document.get("tx"), str):
+            return [bytes.fromhex(document["tx"])], True
+        if isinstance(document, dict) and isinstance(document.get("txs"), list):
+            if len(document["txs"]) > MAX_TXS_PER_REQUEST:
+                raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+            return [bytes.fromhex(t) for t in document["txs"]], False
     except (TypeError, ValueError) as exc:
         raise MalformedInput("transactions must be hex strings") from exc
     raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
@@ -136,18 +179,20 @@ async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bo
 
 async def submit_transactions(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    items, single = await _submitted_transactions(request)
+    await _within_rate(request, "transactions", 0)
+    body = await read_body(request, TRANSACTIONS_BODY_MAX)
+    items, single = await _public(request, _parse_submission, request.content_type, body)
     if not items or len(items) > MAX_TXS_PER_REQUEST:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-    in_flight = request.app[SUBMISSIONS]
-    if in_flight.count >= MAX_CONCURRENT_SUBMISSIONS:
-        return error(429, "busy", f"{MAX_CONCURRENT_SUBMISSIONS} submissions are being "
-                     "checked; retry shortly")
-    in_flight.count += 1
-    try:
-        results = await core.submit(items)
-    finally:
-        in_flight.count -= 1
+    await _within_rate(request, "transactions", len(items))
+    results = await core.submit(items)
+    forged = sum(1 for _, refusal in results
+                 if refusal is not None and refusal.code == "bad_signature")
+    request.app[LIMITS].penalise(_source(request), forged)
+    if results and all(refusal is not None and refusal.code == "busy"
+                       for _, refusal in results):
+        raise http_error(web.HTTPServiceUnavailable, "busy", "the node is checking other "
+                         "submissions; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)})
     if single:
         tx_id, refusal = results[0]
         if refusal is not None:
@@ -174,7 +219,17 @@ async def transaction_status(request: web.Request) -> web.Response:
         raise MalformedInput("wait must be a number of seconds") from exc
     if math.isnan(wait_s):
         raise MalformedInput("wait must be a number of seconds")
-    status = await core.wait_for(tx_id, wait_s)
+    polls = request.app[LONG_POLLS]
+    if wait_s > 0 and polls.count >= LONG_POLLS_MAX:
+        # Too many waiting: answer soon without registering a waiter.
+        await asyncio.sleep(min(wait_s, OVERFLOW_POLL_PAUSE_S))
+        wait_s = 0
+    waiting = 1 if wait_s > 0 else 0
+    polls.count += waiting
+    try:
+        status = await core.wait_for(tx_id, wait_s)
+    finally:
+        polls.count -= waiting
     body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
     if status.height is not None:
         header = core.chain.get_block(status.height)
@@ -227,6 +282,7 @@ async def get_state(request: web.Request) -> web.Response:
         raise MalformedInput("state key must be hex") from exc
     if not 0 < len(key) <= 128:
         raise MalformedInput("state key must be 1 to 128 bytes")
+    await _within_rate(request, "verify")
     value, proof, header = await core.in_worker(_read_with_proof, core, key)
     return web.json_response({
         "chain_id": core.chain_id, "key": key.hex(),
@@ -246,7 +302,8 @@ MAX_PROOF_KEYS = 32
 async def state_proofs(request: web.Request) -> web.Response:
     """Several state entries with proofs, all against one certified block (offline proofs)."""
     core: NodeCore = request.app[CORE]
-    body = await _read_json(request)
+    await _within_rate(request, "verify")
+    body = await _read_json(request, PROOFS_BODY_MAX)
     try:
         keys = [bytes.fromhex(k) for k in body["keys"]]
     except (KeyError, TypeError, ValueError) as exc:
@@ -264,19 +321,29 @@ def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
 
 async def verify_document(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    document = await _read_json(request)
-    facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at height "
-                       f"{core.chain.height}")
-    verdict = await core.in_worker(verify_credential, document, facts, core.chain_id)
-    return web.json_response(verdict.to_json())
+    await _within_rate(request, "verify")
+    body = await read_body(request, VERIFY_BODY_MAX)
+    return web.json_response(await _public(request, _verify_document, core, body))
+
+
+def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
+    document = parse_json(body)
+    with CommittedView(core.chain) as view:
+        facts = ViewFacts(view, f"node {core.keys.member_id.hex()[:12]} at height "
+                          f"{view.height}")
+        return verify_credential(document, facts, core.chain_id).to_json()
 
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    data = await request.read()
-    facts = LocalFacts(core.chain.state, f"height {core.chain.height}")
-    verdict = await core.in_worker(verify_anchor, data, facts)
-    return web.json_response(verdict.to_json())
+    await _within_rate(request, "verify")
+    data = await read_body(request, ANCHOR_BODY_MAX)
+    return web.json_response(await _public(request, _verify_anchor, core, data))
+
+
+def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
+    with CommittedView(core.chain) as view:
+        return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
 
 
 async def get_batch(request: web.Request) -> web.Response:
@@ -344,7 +411,14 @@ async def node_status(request: web.Request) -> web.Response:
 
 async def evidence(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    return web.json_response({"evidence": list_evidence(core.chain.kv)})
+    try:
+        limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
+        before = int(request.query["before"]) if "before" in request.query else None
+    except ValueError as exc:
+        raise MalformedInput("limit and before must be integers") from exc
+    if limit < 1 or (before is not None and before < 0):
+        raise MalformedInput("limit must be positive and before not negative")
+    return web.json_response(evidence_page(core.chain.kv, limit, before))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -366,7 +440,9 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
-    app[SUBMISSIONS] = InFlight()
+    app[LIMITS] = ClientLimits()
+    app[LONG_POLLS] = InFlight()
+    app.on_response_prepare.append(add_cors_headers)
     app[STATUS] = provider or StatusProvider()
     app.router.add_get("/", portal)
     app.router.add_get("/openapi.json", openapi)
@@ -379,6 +455,8 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_post("/v1/proofs", state_proofs)
     app.router.add_post("/v1/verify", verify_document)
     app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
+    for path in ("/v1/verify", "/v1/verify/anchor", "/v1/proofs"):
+        app.router.add_route("OPTIONS", path, cors_preflight)
     app.router.add_get("/v1/batches/{root}", get_batch)
     app.router.add_get("/v1/batches/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)
