@@ -20,6 +20,7 @@ from ledger.errors import ConfigError
 from node.api import StatusProvider, make_app
 from node.config import NodeConfig, load_config
 from node.driver import ConsensusDriver
+from node.http_limits import LimitedAppRunner
 from node.files import load_genesis, load_key
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
@@ -89,7 +90,7 @@ async def serve(config: NodeConfig) -> None:
                                  config.max_block_txs)
     core.on_admitted = network.gossip_transactions
     app = make_app(core, config.name, NodeStatus(network, sync, driver))
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = LimitedAppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         await network.start()

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
 HEADER_TIMEOUT_S = 10.0
@@ -81,6 +83,21 @@ async def cors_preflight(request: web.Request) -> web.Response:
         "Access-Control-Max-Age": str(CORS_MAX_AGE_S)})
 
 
+class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
+    a bad request line) is the client's fault: one line at INFO, not an ERROR with a
+    traceback. Anything else aiohttp reports keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True,
+                  **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            first_line = (exc_info.message or "").strip().splitlines()[:1]
+            self.info("%s: HTTP %s %s", str(msg) % args if args else msg, exc_info.code,
+                      first_line[0] if first_line else "bad request")
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
 class LimitedServer(web.Server):
     """aiohttp's connection manager, closing connections beyond a cap as they open."""
 
@@ -104,6 +121,7 @@ class LimitedAppRunner(web.AppRunner):
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
                  header_timeout_s: float = HEADER_TIMEOUT_S, **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
         super().__init__(app, **kwargs)
         self._connections_max = connections_max
 
