@@ -20,8 +20,8 @@ from ledger.errors import ConfigError
 from node.api import StatusProvider, make_app
 from node.config import NodeConfig, load_config
 from node.driver import ConsensusDriver
-from node.http_limits import LimitedAppRunner
 from node.files import load_genesis, load_key
+from node.http_limits import LimitedAppRunner
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
