@@ -1,20 +1,14 @@
 """The HTTP API: thin aiohttp handlers over the node core.
 
 Every error is JSON {"error": {"code", "message"}} with a 4xx status (503 when
-public work is saturated); bad input never produces a 500. Verification and
-admission run in the public pool (`node.public_work`), never in the ledger
-worker that consensus uses, each request under a cost limit named below and a
-rate per client address (`node.client_limits`).
+public work is saturated); bad input never produces a 500. Submission and
+verification handlers, with their cost limits, are in `node.api_public`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -22,50 +16,39 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.blocks import Block
-from ledger.codec import decode
 from ledger.errors import MalformedInput
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
-from ledger.verification import verify_anchor, verify_credential, when
+from ledger.verification import when
+from node.api_public import (
+    ANCHOR_BODY_MAX,
+    CORE,
+    LIMITS,
+    LONG_POLLS,
+    PROOFS_BODY_MAX,
+    TRANSACTIONS_BODY_MAX,
+    InFlight,
+    hex_param,
+    read_json,
+    submit_transactions,
+    transaction_status,
+    verify_anchor_hash,
+    verify_document,
+    within_rate,
+)
 from node.client_limits import ClientLimits
 from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
-from node.http_limits import (
-    add_cors_headers,
-    cors_preflight,
-    http_error,
-    json_error,
-    read_body,
-)
+from node.http_limits import add_cors_headers, cors_preflight, json_error
 from node.openapi import OPENAPI
 from node.portal import PORTAL_HTML
-from node.public_work import RETRY_AFTER_S, CommittedView, PublicWorkBusy, ViewFacts, parse_json
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")
-# Request cost limits, per route.
-TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
-VERIFY_BODY_MAX = 256 * 1024
-ANCHOR_BODY_MAX = 16 * 1024 * 1024
-PROOFS_BODY_MAX = 64 * 1024
-MAX_BODY_BYTES = max(TRANSACTIONS_BODY_MAX, ANCHOR_BODY_MAX)  # aiohttp's own backstop
-MAX_TXS_PER_REQUEST = 20_000
-MAX_WAIT_S = 60.0
-# Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
-LONG_POLLS_MAX = 1_000
-OVERFLOW_POLL_PAUSE_S = 1.0
+# aiohttp's own backstop; each route reads under its own, smaller limit.
+MAX_BODY_BYTES = max(TRANSACTIONS_BODY_MAX, ANCHOR_BODY_MAX)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CORE = web.AppKey("core", NodeCore)
 NODE_NAME = web.AppKey("node_name", str)
-LIMITS = web.AppKey("client_limits", ClientLimits)
-
-
-@dataclass
-class InFlight:
-    count: int = 0
-
-
-LONG_POLLS = web.AppKey("long_polls", InFlight)
 
 
 class StatusProvider:
@@ -82,42 +65,6 @@ STATUS = web.AppKey("status_provider", StatusProvider)
 
 
 error = json_error
-
-
-def _source(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
-async def _within_rate(request: web.Request, kind: str, cost: float = 1.0) -> None:
-    """Apply the client's rate for `kind`: raise 429 when over it, or pause a penalised one."""
-    decision = request.app[LIMITS].admit(_source(request), kind, cost)
-    if decision.retry_after_s is not None:
-        raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
-                         headers={"Retry-After": str(int(decision.retry_after_s))})
-    if decision.delay_s:
-        await asyncio.sleep(decision.delay_s)
-
-
-async def _public(request: web.Request, func: Callable[..., Any], *args: Any) -> Any:
-    """Run public work in the public pool, or answer 503 + Retry-After when it is full."""
-    try:
-        return await request.app[CORE].public_work.run(func, *args)
-    except PublicWorkBusy as exc:
-        raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
-                         headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
-
-
-def _hex_param(request: web.Request, name: str, size: int) -> bytes:
-    try:
-        value = bytes.fromhex(request.match_info[name])
-    except ValueError:
-        value = b""
-    if len(value) != size:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": {"code": "bad_parameter",
-                                       "message": f"{name} must be {size} bytes of hex"}}),
-            content_type="application/json")
-    return value
 
 
 @web.middleware
@@ -145,100 +92,6 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(500, "internal", "internal error; see the node's log")
     metrics.http_requests.labels(str(response.status)).inc()
     return response
-
-
-async def _read_json(request: web.Request, limit: int) -> Any:
-    """A JSON body of at most `limit` bytes, parsed and cost-checked in the public pool."""
-    return await _public(request, parse_json, await read_body(request, limit))
-
-
-def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
-    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex (public pool)."""
-    if content_type == "application/msgpack":
-        value = decode(body) if body else None
-        if isinstance(value, bytes):
-            return [value], True
-        if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
-            return value, False
-        raise MalformedInput("msgpack body must be a transaction or an array of them")
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
-    try:
-        if isinstance(document, dict) and isinstance(document.get("tx"), str):
-            return [bytes.fromhex(document["tx"])], True
-        if isinstance(document, dict) and isinstance(document.get("txs"), list):
-            if len(document["txs"]) > MAX_TXS_PER_REQUEST:
-                raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-            return [bytes.fromhex(t) for t in document["txs"]], False
-    except (TypeError, ValueError) as exc:
-        raise MalformedInput("transactions must be hex strings") from exc
-    raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
-
-
-async def submit_transactions(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    await _within_rate(request, "transactions", 0)
-    body = await read_body(request, TRANSACTIONS_BODY_MAX)
-    items, single = await _public(request, _parse_submission, request.content_type, body)
-    if not items or len(items) > MAX_TXS_PER_REQUEST:
-        raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-    await _within_rate(request, "transactions", len(items))
-    results = await core.submit(items)
-    forged = sum(1 for _, refusal in results
-                 if refusal is not None and refusal.code == "bad_signature")
-    request.app[LIMITS].penalise(_source(request), forged)
-    if results and all(refusal is not None and refusal.code == "busy"
-                       for _, refusal in results):
-        raise http_error(web.HTTPServiceUnavailable, "busy", "the node is checking other "
-                         "submissions; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)})
-    if single:
-        tx_id, refusal = results[0]
-        if refusal is not None:
-            status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
-            return error(status, refusal.code, refusal.message)
-        assert tx_id is not None
-        return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
-    listed = [{"tx_id": tx_id.hex() if tx_id else None,
-               "status": "pending" if refusal is None else "rejected",
-               **({} if refusal is None else {"code": refusal.code,
-                                               "reason": refusal.message})}
-              for tx_id, refusal in results]
-    accepted = sum(1 for _, refusal in results if refusal is None)
-    return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
-                              "results": listed}, status=202 if accepted else 400)
-
-
-async def transaction_status(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    tx_id = _hex_param(request, "tx_id", 32)
-    try:
-        wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
-    except ValueError as exc:
-        raise MalformedInput("wait must be a number of seconds") from exc
-    if math.isnan(wait_s):
-        raise MalformedInput("wait must be a number of seconds")
-    polls = request.app[LONG_POLLS]
-    if wait_s > 0 and polls.count >= LONG_POLLS_MAX:
-        # Too many waiting: answer soon without registering a waiter.
-        await asyncio.sleep(min(wait_s, OVERFLOW_POLL_PAUSE_S))
-        wait_s = 0
-    waiting = 1 if wait_s > 0 else 0
-    polls.count += waiting
-    try:
-        status = await core.wait_for(tx_id, wait_s)
-    finally:
-        polls.count -= waiting
-    body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
-    if status.height is not None:
-        header = core.chain.get_block(status.height)
-        body.update({"height": status.height, "index": status.index,
-                     "block_hash": header.block_hash.hex() if header else None,
-                     "time": when(header.header.time_ms) if header else None})
-    if status.code is not None:
-        body.update({"code": status.code, "reason": status.reason})
-    return web.json_response(body, status=404 if status.status == "unknown" else 200)
 
 
 def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
@@ -282,7 +135,7 @@ async def get_state(request: web.Request) -> web.Response:
         raise MalformedInput("state key must be hex") from exc
     if not 0 < len(key) <= 128:
         raise MalformedInput("state key must be 1 to 128 bytes")
-    await _within_rate(request, "verify")
+    await within_rate(request, "verify")
     value, proof, header = await core.in_worker(_read_with_proof, core, key)
     return web.json_response({
         "chain_id": core.chain_id, "key": key.hex(),
@@ -302,8 +155,8 @@ MAX_PROOF_KEYS = 32
 async def state_proofs(request: web.Request) -> web.Response:
     """Several state entries with proofs, all against one certified block (offline proofs)."""
     core: NodeCore = request.app[CORE]
-    await _within_rate(request, "verify")
-    body = await _read_json(request, PROOFS_BODY_MAX)
+    await within_rate(request, "verify")
+    body = await read_json(request, PROOFS_BODY_MAX)
     try:
         keys = [bytes.fromhex(k) for k in body["keys"]]
     except (KeyError, TypeError, ValueError) as exc:
@@ -319,36 +172,9 @@ def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
     return make_bundle(core.chain.state, header, certificate, keys)
 
 
-async def verify_document(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    await _within_rate(request, "verify")
-    body = await read_body(request, VERIFY_BODY_MAX)
-    return web.json_response(await _public(request, _verify_document, core, body))
-
-
-def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
-    document = parse_json(body)
-    with CommittedView(core.chain) as view:
-        facts = ViewFacts(view, f"node {core.keys.member_id.hex()[:12]} at height "
-                          f"{view.height}")
-        return verify_credential(document, facts, core.chain_id).to_json()
-
-
-async def verify_anchor_hash(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    await _within_rate(request, "verify")
-    data = await read_body(request, ANCHOR_BODY_MAX)
-    return web.json_response(await _public(request, _verify_anchor, core, data))
-
-
-def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
-    with CommittedView(core.chain) as view:
-        return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
-
-
 async def get_batch(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    root = _hex_param(request, "root", 32)
+    root = hex_param(request, "root", 32)
     batch = load_batch(core.chain.state, root)
     if batch is None:
         return error(404, "no_such_batch", "no batch with this root is on chain")
@@ -361,8 +187,8 @@ async def get_batch(request: web.Request) -> web.Response:
 
 async def get_credential(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    root = _hex_param(request, "root", 32)
-    target = _hex_param(request, "target", 32)
+    root = hex_param(request, "root", 32)
+    target = hex_param(request, "target", 32)
     revocation = load_revocation(core.chain.state, root, target)
     if revocation is None:
         return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),

@@ -23,7 +23,8 @@ from ledger.credentials import disclose, make_batch
 from ledger.identity import KeyPair
 from ledger.records import anchor_key, member_key
 from ledger.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
-from node.api import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX, make_app
+from node.api import make_app
+from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from ledger.transactions import KIND_ANCHOR
-from node import api
+from node import api_public
 from node.api import make_app
 from node.http_limits import LimitedAppRunner
 from node.mempool import MempoolLimits
@@ -155,8 +155,8 @@ async def test_cors_on_read_only_routes_only(served: Served) -> None:
 
 async def test_long_polls_beyond_the_cap_register_no_waiter(
         served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "LONG_POLLS_MAX", 2)
-    monkeypatch.setattr(api, "OVERFLOW_POLL_PAUSE_S", 0.1)
+    monkeypatch.setattr(api_public, "LONG_POLLS_MAX", 2)
+    monkeypatch.setattr(api_public, "OVERFLOW_POLL_PAUSE_S", 0.1)
     tx = make_tx(served.core.keys, KIND_ANCHOR, [os.urandom(32)])
     async with ClientSession() as session:
         async with session.post(f"{served.url}/v1/transactions",
