@@ -269,6 +269,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[LIMITS] = ClientLimits()
     app[LONG_POLLS] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
+    core.metrics.public_jobs.set_function(lambda: core.public_work.jobs)
     app[STATUS] = provider or StatusProvider()
     app.router.add_get("/", portal)
     app.router.add_get("/openapi.json", openapi)

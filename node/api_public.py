@@ -53,10 +53,13 @@ def _source(request: web.Request) -> str:
 async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> None:
     """Apply the client's rate for `kind`: raise 429 when over it, or pause a penalised one."""
     decision = request.app[LIMITS].admit(_source(request), kind, cost)
+    metrics = request.app[CORE].metrics
     if decision.retry_after_s is not None:
+        metrics.public_refusals.labels("rate_limited").inc()
         raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
                          headers={"Retry-After": str(int(decision.retry_after_s))})
     if decision.delay_s:
+        metrics.public_refusals.labels("slowed").inc()
         await asyncio.sleep(decision.delay_s)
 
 
@@ -65,6 +68,7 @@ async def public(request: web.Request, func: Callable[..., Any], *args: Any) -> 
     try:
         return await request.app[CORE].public_work.run(func, *args)
     except PublicWorkBusy as exc:
+        request.app[CORE].metrics.public_refusals.labels("busy").inc()
         raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
                          headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
 
@@ -126,6 +130,7 @@ async def submit_transactions(request: web.Request) -> web.Response:
     request.app[LIMITS].penalise(_source(request), forged)
     if results and all(refusal is not None and refusal.code == "busy"
                        for _, refusal in results):
+        core.metrics.public_refusals.labels("busy").inc()
         raise http_error(web.HTTPServiceUnavailable, "busy", "the node is checking other "
                          "submissions; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)})
     if single:
