@@ -27,6 +27,7 @@ from node.api_public import (
     LONG_POLLS,
     PROOFS_BODY_MAX,
     TRANSACTIONS_BODY_MAX,
+    VERIFY_WORK,
     InFlight,
     hex_param,
     read_json,
@@ -34,6 +35,7 @@ from node.api_public import (
     transaction_status,
     verify_anchor_hash,
     verify_document,
+    verify_pool,
     within_rate,
 )
 from node.client_limits import ClientLimits
@@ -269,7 +271,13 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[LIMITS] = ClientLimits()
     app[LONG_POLLS] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
-    core.metrics.public_jobs.set_function(lambda: core.public_work.jobs)
+    app[VERIFY_WORK] = verify = verify_pool()
+    core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)
+
+    async def close_verify_pool(_app: web.Application) -> None:
+        verify.close()
+
+    app.on_cleanup.append(close_verify_pool)
     app[STATUS] = provider or StatusProvider()
     app.router.add_get("/", portal)
     app.router.add_get("/openapi.json", openapi)

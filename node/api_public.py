@@ -21,7 +21,17 @@ from ledger.errors import MalformedInput
 from ledger.verification import verify_anchor, verify_credential, when
 from node.client_limits import ClientLimits
 from node.http_limits import http_error, json_error, read_body
-from node.public_work import RETRY_AFTER_S, CommittedView, PublicWorkBusy, ViewFacts, parse_json
+from node.public_work import (
+    RETRY_AFTER_S,
+    VERIFY_CPU_SHARE,
+    VERIFY_JOBS_MAX,
+    VERIFY_WORKERS,
+    CommittedView,
+    PublicWork,
+    PublicWorkBusy,
+    ViewFacts,
+    parse_json,
+)
 from node.service import NodeCore
 
 # Request cost limits, per route.
@@ -36,6 +46,7 @@ LONG_POLLS_MAX = 1_000
 OVERFLOW_POLL_PAUSE_S = 1.0
 CORE = web.AppKey("core", NodeCore)
 LIMITS = web.AppKey("client_limits", ClientLimits)
+VERIFY_WORK = web.AppKey("verify_work", PublicWork)
 
 
 @dataclass
@@ -63,10 +74,20 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
         await asyncio.sleep(decision.delay_s)
 
 
-async def public(request: web.Request, func: Callable[..., Any], *args: Any) -> Any:
-    """Run public work in the public pool, or answer 503 + Retry-After when it is full."""
+async def _within_byte_rate(request: web.Request, limit: int) -> None:
+    """The verification rates, charged before the body is read: its declared length, or
+    the route's limit when it declares none (chunked)."""
+    await within_rate(request, "verify")
+    declared = request.content_length
+    await within_rate(request, "verify_bytes", limit if declared is None else min(declared, limit))
+
+
+async def public(request: web.Request, func: Callable[..., Any], *args: Any,
+                 pool: PublicWork | None = None) -> Any:
+    """Run public work in `pool` (the admission pool by default), or answer 503 +
+    Retry-After when it is full."""
     try:
-        return await request.app[CORE].public_work.run(func, *args)
+        return await (pool or request.app[CORE].public_work).run(func, *args)
     except PublicWorkBusy as exc:
         request.app[CORE].metrics.public_refusals.labels("busy").inc()
         raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
@@ -88,7 +109,8 @@ def hex_param(request: web.Request, name: str, size: int) -> bytes:
 
 async def read_json(request: web.Request, limit: int) -> Any:
     """A JSON body of at most `limit` bytes, parsed and cost-checked in the public pool."""
-    return await public(request, parse_json, await read_body(request, limit))
+    body = await read_body(request, limit)
+    return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
 
 
 def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
@@ -183,9 +205,10 @@ async def transaction_status(request: web.Request) -> web.Response:
 
 async def verify_document(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await within_rate(request, "verify")
+    await _within_byte_rate(request, VERIFY_BODY_MAX)
     body = await read_body(request, VERIFY_BODY_MAX)
-    return web.json_response(await public(request, _verify_document, core, body))
+    return web.json_response(await public(request, _verify_document, core, body,
+                                          pool=request.app[VERIFY_WORK]))
 
 
 def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
@@ -198,9 +221,10 @@ def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await within_rate(request, "verify")
+    await _within_byte_rate(request, ANCHOR_BODY_MAX)
     data = await read_body(request, ANCHOR_BODY_MAX)
-    return web.json_response(await public(request, _verify_anchor, core, data))
+    return web.json_response(await public(request, _verify_anchor, core, data,
+                                          pool=request.app[VERIFY_WORK]))
 
 
 def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
@@ -208,3 +232,7 @@ def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
         return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
 
 
+
+
+def verify_pool() -> PublicWork:
+    return PublicWork(VERIFY_WORKERS, VERIFY_JOBS_MAX, VERIFY_CPU_SHARE)

@@ -23,6 +23,8 @@ SOURCES_MAX = 4_096
 # token per transaction, so the transaction burst covers the largest submission.
 RATES: dict[str, tuple[float, float]] = {
     "verify": (100.0, 200.0),
+    # Bytes of documents verified: a portal user sends a few KiB now and then.
+    "verify_bytes": (1024 * 1024.0, 2 * 1024 * 1024.0),
     "transactions": (20_000.0, 40_000.0),
 }
 STRIKES_TO_SLOW = 50

@@ -2,9 +2,10 @@
 
 Consensus owns the single ledger worker (`NodeCore.worker`): proposal, block
 validation and commit run there, one at a time. Anything an outsider can ask
-for runs instead in this small pool with its own bounded count of jobs, so a
-flood of large verification bodies or bad signatures queues behind itself and
-is answered "busy", never in front of a block.
+for runs instead in one of two small pools, each with its own bounded count of
+jobs: admission checks (`NodeCore.public_work`) and document verification (the
+API's). A flood of large verification bodies or bad signatures queues behind
+itself and is answered "busy", never in front of a block or of the other kind.
 
 Consistent reads while the ledger worker commits
 ------------------------------------------------
@@ -25,7 +26,9 @@ block is built, and a verdict names the height it was made at.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -39,11 +42,19 @@ from storage.kv import KeyValueSnapshot
 from storage.state_tree import StateView
 
 T = TypeVar("T")
-# Signature checks release the GIL (libsodium); two threads use both cores
-# without starving the ledger thread of the interpreter for long.
+# Admission (NodeCore.public_work): signature checks release the GIL (libsodium),
+# so two threads use both cores. Jobs queued or running at once; beyond this the
+# API answers 503 + Retry-After.
 PUBLIC_WORKERS = 2
-# Jobs queued or running at once; beyond this the API answers 503 + Retry-After.
 PUBLIC_JOBS_MAX = 16
+# Verification (the API's own pool): JSON parsing and field hashing hold the GIL,
+# so one thread, so a flood of documents takes at most its share of the interpreter
+# from the ledger thread and never delays admission.
+VERIFY_WORKERS = 1
+VERIFY_JOBS_MAX = 8
+# Share of wall time the verification thread may compute: after a job of t seconds
+# of its own CPU it rests t * (1/share - 1), the GIL free for the ledger thread.
+VERIFY_CPU_SHARE = 0.25
 RETRY_AFTER_S = 1
 # Cost of one JSON document: values (objects, arrays, strings, numbers) and nesting.
 JSON_VALUES_MAX = 4_096
@@ -57,8 +68,12 @@ class PublicWorkBusy(Exception):
 class PublicWork:
     """A small thread pool with a bounded number of jobs in flight."""
 
-    def __init__(self, workers: int = PUBLIC_WORKERS, jobs_max: int = PUBLIC_JOBS_MAX) -> None:
+    def __init__(self, workers: int = PUBLIC_WORKERS, jobs_max: int = PUBLIC_JOBS_MAX,
+                 cpu_share: float = 1.0) -> None:
+        if not 0 < cpu_share <= 1:
+            raise ValueError("cpu_share must be in (0, 1]")
         self.jobs_max = jobs_max
+        self.cpu_share = cpu_share
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="senim-public")
         self._jobs = 0  # touched only on the event loop
 
@@ -71,11 +86,23 @@ class PublicWork:
         if self._jobs >= self.jobs_max:
             raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
         self._jobs += 1
-        future = asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
+        job = functools.partial(func, *args)
+        if self.cpu_share < 1:
+            job = functools.partial(self._paced, job)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
         # The slot is freed when the thread is done, not when the client goes away:
         # a client that disconnects must not leave work running outside the bound.
         future.add_done_callback(self._release)
         return await asyncio.shield(future)
+
+    def _paced(self, job: Callable[[], T]) -> T:
+        started = time.thread_time()
+        try:
+            return job()
+        finally:
+            # The slot stays taken while the thread rests, so a flood fills the queue
+            # (and is answered busy) instead of taking more of the interpreter.
+            time.sleep((time.thread_time() - started) * (1 / self.cpu_share - 1))
 
     def _release(self, _future: object) -> None:
         self._jobs -= 1

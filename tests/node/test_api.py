@@ -24,7 +24,7 @@ from ledger.identity import KeyPair
 from ledger.records import anchor_key, member_key
 from ledger.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
 from node.api import make_app
-from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX
+from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX, VERIFY_WORK
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -366,7 +366,12 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
         assert response.headers["Retry-After"] == "1"
         assert node.core.tx_status(tx.tx_id).status == "unknown"
         response = await node.client.post("/v1/verify", json={"format": "x"})
+        assert (await json_of(response, 200))["valid"] is False  # its own pool is free
+        verify = node.client.server.app[VERIFY_WORK]
+        verify._jobs = verify.jobs_max
+        response = await node.client.post("/v1/verify", json={"format": "x"})
         assert (await json_of(response, 503))["error"]["code"] == "busy"
+        verify._jobs = 0
     finally:
         public._jobs = 0
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})

@@ -151,3 +151,23 @@ async def test_evidence_api_pages(net: Consortium) -> None:
     finally:
         await client.close()
         core.worker.shutdown(wait=True)
+
+
+async def test_a_paced_pool_rests_its_thread_in_proportion_to_the_work() -> None:
+    pool = PublicWork(workers=1, jobs_max=1, cpu_share=0.5)
+
+    def burn() -> float:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.05:
+            pass
+        return time.thread_time() - started
+
+    try:
+        started = time.monotonic()
+        spent = await pool.run(burn)
+        # The answer waits for the rest too (the slot is held): at least twice the CPU.
+        assert time.monotonic() - started >= 2 * spent
+        with pytest.raises(ValueError):
+            PublicWork(cpu_share=0)
+    finally:
+        pool.close()
