@@ -147,8 +147,9 @@ async def submit_transactions(request: web.Request) -> web.Response:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
     await within_rate(request, "transactions", len(items))
     results = await core.submit(items)
+    # Unchecked ones count too: they came in a batch that was forging signatures.
     forged = sum(1 for _, refusal in results
-                 if refusal is not None and refusal.code == "bad_signature")
+                 if refusal is not None and refusal.code in ("bad_signature", "unchecked"))
     request.app[LIMITS].penalise(_source(request), forged)
     if results and all(refusal is not None and refusal.code == "busy"
                        for _, refusal in results):

@@ -47,6 +47,10 @@ T = TypeVar("T")
 # API answers 503 + Retry-After.
 PUBLIC_WORKERS = 2
 PUBLIC_JOBS_MAX = 16
+# A submission that has shown this many invalid signatures is not checked further:
+# its remaining transactions are refused `unchecked`, so a forged batch costs a
+# few dozen signature checks, not 20,000.
+INVALID_SIGNATURES_PER_SUBMISSION_MAX = 32
 # Verification (the API's own pool): JSON parsing and field hashing hold the GIL,
 # so one thread, so a flood of documents takes at most its share of the interpreter
 # from the ledger thread and never delays admission.

@@ -25,7 +25,13 @@ from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
-from node.public_work import CommittedView, PublicWork, PublicWorkBusy, ScratchState
+from node.public_work import (
+    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
+    CommittedView,
+    PublicWork,
+    PublicWorkBusy,
+    ScratchState,
+)
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
@@ -146,16 +152,24 @@ class NodeCore:
         return results
 
     def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
-        """Check each item against one snapshot (public pool thread)."""
+        """Check each item against one snapshot (public pool thread), giving up on the
+        rest of a submission once it has shown too many invalid signatures."""
         outcomes: list[Transaction | TxRejected] = []
+        forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
+                if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+                    outcomes.append(TxRejected(
+                        "unchecked", f"not checked: this submission held {forged} invalid "
+                        "signatures"))
+                    continue
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
+                    forged += exc.code == "bad_signature"
         return outcomes
 
     # ---- status ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ honest anchor transaction at a time over HTTP and long-polls it to commit. A sep
 process (its own GIL) floods POST /v1/verify with the largest legal body.
 
 Usage: PYTHONPATH=. .venv/bin/python scripts/measure_verify_flood.py [--seconds 10]
-       [--flooders 8] [--no-client-limits]
+       [--flooders 8] [--attack verify|forged] [--no-client-limits]
 """
 
 from __future__ import annotations
@@ -58,12 +58,23 @@ def largest_legal_body() -> bytes:
     return body
 
 
-def flood(port: int, seconds: float, flooders: int, counter: Any) -> None:
-    body = largest_legal_body()
+def forged_submission(count: int = 20_000) -> bytes:
+    """One submission of `count` anchors whose signatures are random bytes."""
+    net = make_consortium()
+    txs = []
+    for _ in range(count):
+        data = make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)], expires_at=100_000).encode()
+        txs.append((data[:-64] + os.urandom(64)).hex())
+    return json.dumps({"txs": txs}).encode()
+
+
+def flood(port: int, seconds: float, flooders: int, counter: Any, attack: str) -> None:
+    body = largest_legal_body() if attack == "verify" else forged_submission()
+    path = "/v1/verify" if attack == "verify" else "/v1/transactions"
 
     async def one(session: aiohttp.ClientSession, deadline: float) -> None:
         while time.monotonic() < deadline:
-            async with session.post(f"http://127.0.0.1:{port}/v1/verify", data=body,
+            async with session.post(f"http://127.0.0.1:{port}{path}", data=body,
                                     headers={"Content-Type": "application/json"}) as reply:
                 await reply.read()
                 with counter.get_lock():
@@ -122,7 +133,7 @@ def report(label: str, latencies: list[float], seconds: float, extra: str = "") 
           f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  {extra}", flush=True)
 
 
-async def run(seconds: float, flooders: int) -> None:
+async def run(seconds: float, flooders: int, attack: str) -> None:
     net = make_consortium()
     with tempfile.TemporaryDirectory() as directory:
         kv = LevelDBStore(os.path.join(directory, "chain.ldb"))
@@ -139,7 +150,8 @@ async def run(seconds: float, flooders: int) -> None:
                    block_commit(core))
             counter = multiprocessing.Value("l", 0)
             process = multiprocessing.Process(target=flood,
-                                              args=(port, seconds + 1, flooders, counter))
+                                              args=(port, seconds + 1, flooders, counter,
+                                                    attack))
             process.start()
             await asyncio.sleep(1.0)
             latencies = await honest(port, seconds, net.ministry)
@@ -147,8 +159,7 @@ async def run(seconds: float, flooders: int) -> None:
             if process.is_alive():
                 process.kill()
             report("flood", latencies, seconds, f"{block_commit(core)} ({counter.value} "
-                   f"verify bodies of "
-                   f"{len(largest_legal_body()) // 1024} KiB answered, {flooders} flooders)")
+                   f"{attack} floods answered, {flooders} flooders)")
         finally:
             producer.cancel()
             await runner.cleanup()
@@ -160,10 +171,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--flooders", type=int, default=8)
+    parser.add_argument("--attack", choices=("verify", "forged"), default="verify",
+                        help="largest legal /v1/verify bodies, or 20,000 forged signatures "
+                        "per /v1/transactions")
     parser.add_argument("--no-client-limits", action="store_true",
                         help="lift the per-address rates (as for a flood from many addresses)")
     arguments = parser.parse_args()
     if arguments.no_client_limits:
         for kind in RATES:
             RATES[kind] = (1e12, 1e12)
-    asyncio.run(run(min(arguments.seconds, 60.0), min(arguments.flooders, 32)))
+    asyncio.run(run(min(arguments.seconds, 60.0), min(arguments.flooders, 32), arguments.attack))
