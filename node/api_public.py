@@ -44,6 +44,8 @@ MAX_WAIT_S = 60.0
 # Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
 LONG_POLLS_MAX = 1_000
 OVERFLOW_POLL_PAUSE_S = 1.0
+# A client over its rate waits this long (at most) for its 429.
+REFUSAL_PAUSE_S = 1.0
 CORE = web.AppKey("core", NodeCore)
 LIMITS = web.AppKey("client_limits", ClientLimits)
 VERIFY_WORK = web.AppKey("verify_work", PublicWork)
@@ -67,8 +69,12 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
     metrics = request.app[CORE].metrics
     if decision.retry_after_s is not None:
         metrics.public_refusals.labels("rate_limited").inc()
+        # A quick refusal would only invite the next body at once: answer after a pause,
+        # and close the connection rather than read the body this request carries.
+        await asyncio.sleep(min(decision.retry_after_s, REFUSAL_PAUSE_S))
         raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
-                         headers={"Retry-After": str(int(decision.retry_after_s))})
+                         headers={"Retry-After": str(int(decision.retry_after_s)),
+                                  "Connection": "close"})
     if decision.delay_s:
         metrics.public_refusals.labels("slowed").inc()
         await asyncio.sleep(decision.delay_s)

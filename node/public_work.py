@@ -55,7 +55,7 @@ INVALID_SIGNATURES_PER_SUBMISSION_MAX = 32
 # so one thread, so a flood of documents takes at most its share of the interpreter
 # from the ledger thread and never delays admission.
 VERIFY_WORKERS = 1
-VERIFY_JOBS_MAX = 8
+VERIFY_JOBS_MAX = 32
 # Share of wall time the verification thread may compute: after a job of t seconds
 # of its own CPU it rests t * (1/share - 1), the GIL free for the ledger thread.
 VERIFY_CPU_SHARE = 0.25

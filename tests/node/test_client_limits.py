@@ -80,7 +80,9 @@ def test_the_table_of_sources_is_bounded_lru() -> None:
 async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consortium) -> None:
     core = NodeCore(net.ministry, net.genesis, MemoryStore(),
                     MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    client = TestClient(TestServer(make_app(core, "fair")))
+    app = make_app(core, "fair")
+    app[LIMITS] = ClientLimits(exempt=frozenset())  # the test client is on 127.0.0.1
+    client = TestClient(TestServer(app))
     await client.start_server()
     try:
         forged = []
@@ -98,10 +100,19 @@ async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consort
         response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
         assert response.status == 429 and "Retry-After" in response.headers
         assert (await response.json())["error"]["code"] == "rate_limited"
-        # The same transaction from an honest address goes through.
-        client.server.app[LIMITS]._sources.clear()
+        # The same transaction from the node's own host (exempt) goes through.
+        client.server.app[LIMITS].exempt = frozenset({"127.0.0.1"})
         response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
         assert response.status == 202
     finally:
         await client.close()
         core.worker.shutdown(wait=True)
+
+
+def test_the_nodes_own_host_is_exempt_from_rates_but_others_are_not() -> None:
+    limits = ClientLimits(clock=Clock())
+    limits.penalise("127.0.0.1", STRIKES_TO_REFUSE)
+    assert all(limits.admit("127.0.0.1", "verify").retry_after_s is None
+               for _ in range(int(RATES["verify"][1]) * 2))
+    limits.penalise("127.0.0.2", STRIKES_TO_REFUSE)
+    assert limits.admit("127.0.0.2", "verify").retry_after_s is not None
