@@ -67,7 +67,7 @@ class NodeCore:
         self.head_changed = asyncio.Condition()
         self.metrics.height.set(self.chain.height)
         # One worker thread owns every read-modify of the chain and state, so
-        # admission checks and block commits never race.
+        # block building and commits never race (admission reads snapshots instead).
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="senim-ledger")
         # Admission and API verification: never in the ledger worker (node.public_work).
         self.public_work = PublicWork()
