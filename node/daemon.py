@@ -26,6 +26,7 @@ from node.config import NodeConfig, load_config
 from node.engine import CommitReport, Engine, EngineConfig
 from node.engine_thread import EngineThread
 from node.files import load_genesis, load_key
+from node.http_limits import LimitedAppRunner
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -145,7 +146,7 @@ async def serve(config: NodeConfig) -> None:
     configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
     # -----------------------------------------------------------------------------------
 
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = LimitedAppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         await network.start()

@@ -26,3 +26,9 @@ class NodeMetrics:
                            registry=self.registry)
         self.http_requests = Counter("senim_http_requests", "HTTP requests by status",
                                      ["status"], registry=self.registry)
+        self.public_jobs = Gauge("senim_public_jobs",
+                                 "API verification and admission jobs queued or running",
+                                 registry=self.registry)
+        self.public_refusals = Counter(
+            "senim_public_refusals", "Public requests refused or slowed, by reason "
+            "(busy, rate_limited, slowed)", ["reason"], registry=self.registry)

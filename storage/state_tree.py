@@ -27,7 +27,7 @@ from enum import Enum
 from operator import itemgetter
 
 from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
-from storage.kv import KeyValueStore
+from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
@@ -300,6 +300,13 @@ class StateTree:
     def overlay(self) -> StateOverlay:
         return StateOverlay(self, self._top, self._generation)
 
+    def view(self, snapshot: KeyValueReader) -> StateView:
+        """Read-only view of the state as committed in `snapshot` of this tree's store.
+
+        It shares nothing in memory with this tree (no node cache, no top node), so
+        another thread may read it while the owner commits."""
+        return StateView(snapshot, self._value_prefix, self._root_key)
+
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
         path = int.from_bytes(key_path(key), "big")
@@ -404,3 +411,19 @@ class StateTree:
         start = len(self._value_prefix)
         for stored_key, value in self._kv.iterate_prefix(self._value_prefix):
             yield stored_key[start:], value
+
+
+class StateView:
+    """The committed values and root in one snapshot; see `StateTree.view`."""
+
+    def __init__(self, snapshot: KeyValueReader, value_prefix: bytes, root_key: bytes) -> None:
+        self._snapshot = snapshot
+        self._value_prefix = value_prefix
+        self._root_key = root_key
+
+    @property
+    def root(self) -> bytes:
+        return self._snapshot.get(self._root_key) or EMPTY_HASH
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._snapshot.get(self._value_prefix + key)
