@@ -15,6 +15,7 @@ from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issue_job import (
     IssueJob,
     JobError,
+    JobPending,
     check_out_dir,
     discard_credentials,
     file_sha256,
@@ -68,9 +69,14 @@ def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
         if grant["suspended_height"] is not None:
             continue
         held.update(grant["types"])
-        start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
-        end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
-        if credential_type in grant["types"] and start <= now < end:
+        if credential_type not in grant["types"]:
+            continue
+        try:
+            start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
+            end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
+        except (KeyError, TypeError, ValueError):
+            return None  # a period this client cannot read: the ledger decides
+        if start <= now < end:
             return None
     held_text = ", ".join(sorted(held)) or "nothing"
     return (f"{me['name']} is not accredited to issue {credential_type} credentials now "
@@ -88,10 +94,12 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
 
     try:
         issuance = job.run(timeout_s, resign)
+    except JobPending as exc:
+        click.secho(f"pending: {exc}; nothing is lost, finish it with: senim issue --resume "
+                    f"{job.job_dir}", fg="yellow", err=True)
+        sys.exit(exc.exit_code)
     except JobError as exc:
-        resume = f"; finish it with: senim issue --resume {job.job_dir}" \
-            if job.job_dir.joinpath("manifest.json").exists() and exc.exit_code == 75 else ""
-        _fail(f"{exc}{resume}", exc.exit_code)
+        _fail(str(exc), exc.exit_code)
         raise
     manifest = job.manifest
     click.echo(f"issued {manifest['count']} {manifest['type']}(s) in batch "
@@ -204,9 +212,14 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     except JobError as exc:
         _fail(str(exc), exc.exit_code)
     created = not out_dir.exists()
-    job = _prepare(key_path, credential_type, input_path, out_dir, node)
     try:
-        _finish(job, timeout_s, node, key_path)
+        _finish(_prepare(key_path, credential_type, input_path, out_dir, node), timeout_s,
+                node, key_path)
+    except KeyboardInterrupt:
+        if (out_dir / "manifest.json").exists():
+            _fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
+                  130)
+        _fail("interrupted before any file was written; nothing was issued", 130)
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a refused batch leaves nothing behind
@@ -232,4 +245,7 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
         job = _redo_preparation(job_dir, key_path, node)
     else:
         job = IssueJob(job_dir, node, _say)
-    _finish(job, timeout_s, node, key_path)
+    try:
+        _finish(job, timeout_s, node, key_path)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; nothing is lost: finish with senim issue --resume {job_dir}", 130)
