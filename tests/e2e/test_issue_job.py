@@ -113,6 +113,10 @@ def test_out_that_is_a_file_or_a_non_empty_directory_is_refused_before_any_work(
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
         assert "Traceback" not in done.stderr
+    for not_a_job in (busy, net.root / "no-such-job"):
+        done = run_senim(net, node, "issue", "--resume", str(not_a_job))
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
     assert a_file.read_text() == "keep me\n"
     assert (busy / "manifest.json").read_text() == "{\"earlier\": true}\n"
     assert node.height() == height  # nothing submitted
