@@ -177,7 +177,8 @@ def file_sha256(path: Path) -> str:
 
 # ---- preparing -------------------------------------------------------------------------------
 def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
-              keys: KeyPair, key_path: Path, input_path: Path) -> dict[str, Any]:
+              keys: KeyPair, key_path: Path, input_path: Path,
+              reader: dict[str, str | None] | None = None) -> dict[str, Any]:
     """Create the folder (0700) and record what the job is made of, before any file."""
     check_out_dir(job_dir)
     job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -189,7 +190,7 @@ def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name
         "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
         "issuer_name": issuer_name, "input": str(input_path.resolve()),
         "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
-        "files_per_dir": FILES_PER_DIR}
+        "reader": reader or {}, "files_per_dir": FILES_PER_DIR}
     save_manifest(job_dir, manifest)
     return manifest
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,23 +28,49 @@ from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
+from registrar import ExportResult, SchemaError, load_mapping, load_schema, preview, read_export
 
 WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every column of the export becomes a field; empty cells are left out."""
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise InvalidDocument("a JSON input must be a list of objects, one per graduate")
-        return data
-    with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel writes a BOM
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise InvalidDocument("the CSV has no header row")
-        return [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
-                for row in reader]
+PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How an export is read: kept in the job, so --resume reads it the same way."""
+
+    encoding: str | None = None
+    mapping: str | None = None  # "platonus", "kundelik" or a TOML file
+    schema: str | None = None  # a TOML file overriding the built-in schema
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"encoding": self.encoding, "mapping": self.mapping, "schema": self.schema}
+
+
+def read_records(path: Path, credential_type: str, options: ReaderOptions
+                 ) -> tuple[list[dict[str, str]], ExportResult]:
+    """The export's records, all of them clean, or a one-line error per problem and exit 2.
+
+    Nothing is issued unless the whole file is clean (registrar/ decides what is)."""
+    try:
+        mapping = load_mapping(options.mapping) if options.mapping else None
+        schema = (load_schema(credential_type, Path(options.schema)) if options.schema
+                  else None)
+        result = read_export(path, credential_type, encoding=options.encoding,
+                             mapping=mapping, schema=schema)
+    except SchemaError as exc:
+        _fail(str(exc), 2)
+        raise
+    if result.problems:
+        for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
+            click.echo(f"  {problem}", err=True)
+        more = len(result.problems) - PROBLEMS_SHOWN_MAX
+        if more > 0:
+            click.echo(f"  … and {more} more", err=True)
+        _fail(f"{path}: {len(result.problems)} problem(s); nothing was issued (fix the export, "
+              "or try --dry-run to see the rows as they will read)", 2)
+    return result.records, result
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -109,13 +134,13 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
 
 
 def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
-             node: NodeClient) -> IssueJob:
+             node: NodeClient, options: ReaderOptions) -> IssueJob:
     """Steps 1 and 2: read and check everything, then write every file before any send."""
     try:
         keys = load_key(key_path)
-        records = read_records(input_path)
-    except (ConfigError, InvalidDocument, ValueError, OSError) as exc:
+    except ConfigError as exc:
         _fail(str(exc), 2)
+    records, _ = read_records(input_path, credential_type, options)
     if not records:
         _fail(f"{input_path} holds no records", 2)
     try:
@@ -141,7 +166,8 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
     try:
         manifest = start_job(out_dir, credential_type=credential_type,
                              chain_id=status["chain_id"], issuer_name=issuer_name, keys=keys,
-                             key_path=key_path, input_path=input_path)
+                             key_path=key_path, input_path=input_path,
+                             reader=options.to_json())
         write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at)
     except JobError as exc:
         _fail(str(exc), exc.exit_code)
@@ -170,7 +196,10 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
     discard_credentials(out_dir)
     for name in ("manifest.json", ".manifest.json.tmp"):
         (out_dir / name).unlink(missing_ok=True)
-    return _prepare(key, manifest["type"], input_path, out_dir, node)
+    reader = manifest.get("reader") or {}
+    return _prepare(key, manifest["type"], input_path, out_dir, node,
+                    ReaderOptions(reader.get("encoding"), reader.get("mapping"),
+                                  reader.get("schema")))
 
 
 @click.command("issue")
@@ -179,7 +208,16 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
 @click.option("--type", "credential_type", type=click.Choice(CREDENTIAL_TYPES))
 @click.option("--input", "input_path",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Registrar export: CSV (header row) or JSON list of objects.")
+              help="Registrar export: CSV (, ; or tab), Excel .xlsx or a JSON list of objects.")
+@click.option("--encoding", default=None,
+              help="The export's text encoding (default: detected; e.g. cp1251, utf-16).")
+@click.option("--mapping", default=None,
+              help="Column names of the registrar's system: platonus, kundelik or a TOML file.")
+@click.option("--schema", "schema_path", default=None,
+              help="A TOML file overriding the credential type's built-in schema.")
+@click.option("--dry-run", is_flag=True,
+              help="Read and check the export, show the first rows as the documents will "
+                   "read and every problem; issue nothing.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="A new or empty directory: the job's folder.")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path),
@@ -189,7 +227,8 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               help="Seconds to wait for the batch to commit (then exit 75: resume later).")
 def issue_command(key_path: Path | None, credential_type: str | None, input_path: Path | None,
-                  out_dir: Path | None, resume_dir: Path | None, node_url: str,
+                  encoding: str | None, mapping: str | None, schema_path: str | None,
+                  dry_run: bool, out_dir: Path | None, resume_dir: Path | None, node_url: str,
                   timeout_s: float) -> None:
     """Issue one credential per record, all in one batch transaction.
 
@@ -200,6 +239,10 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
         if input_path or out_dir or credential_type:
             _fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
         _resume(resume_dir, key_path, node, timeout_s)
+        return
+    options = ReaderOptions(encoding, mapping, schema_path)
+    if dry_run:
+        _dry_run(credential_type, input_path, options)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))
@@ -213,8 +256,8 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
         _fail(str(exc), exc.exit_code)
     created = not out_dir.exists()
     try:
-        _finish(_prepare(key_path, credential_type, input_path, out_dir, node), timeout_s,
-                node, key_path)
+        _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
+                timeout_s, node, key_path)
     except KeyboardInterrupt:
         if (out_dir / "manifest.json").exists():
             _fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
@@ -223,6 +266,26 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a refused batch leaves nothing behind
+
+
+def _dry_run(credential_type: str | None, input_path: Path | None,
+             options: ReaderOptions) -> None:
+    if credential_type is None or input_path is None:
+        _fail("--dry-run needs --type and --input", 2)
+        raise AssertionError("unreachable")
+    try:
+        mapping = load_mapping(options.mapping) if options.mapping else None
+        schema = (load_schema(credential_type, Path(options.schema)) if options.schema
+                  else None)
+        result = read_export(input_path, credential_type, encoding=options.encoding,
+                             mapping=mapping, schema=schema)
+    except SchemaError as exc:
+        _fail(str(exc), 2)
+        raise
+    click.echo(preview(result))
+    if result.problems:
+        _fail(f"{len(result.problems)} problem(s): nothing would be issued", 2)
+    click.echo(f"dry run: {len(result.records)} record(s) would be issued; nothing was sent")
 
 
 def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float) -> None:

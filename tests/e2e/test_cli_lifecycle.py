@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from registrar.iin import make_iin
 from tests.e2e.harness import Consortium, Member, NodeProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -40,6 +41,16 @@ PROGRAMS = ["Computer Science", "Philology: Kazakh Language", "Civil Engineering
             "International Law", "Mathematics"]
 
 
+def made_up_iin(year: int, month: int, day: int, rng: random.Random) -> str:
+    """A well-formed IIN (right date, century digit and check digit) of nobody."""
+    century_sex = (5 if year >= 2000 else 3) + rng.randint(0, 1)
+    while True:
+        iin = make_iin(f"{year % 100:02d}{month:02d}{day:02d}", century_sex,
+                       rng.randint(0, 9999))
+        if iin is not None:
+            return iin
+
+
 def write_graduates_csv(path: Path, count: int, seed: int) -> list[dict[str, str]]:
     """A made-up registrar export (no real people)."""
     rng = random.Random(seed)
@@ -49,9 +60,10 @@ def write_graduates_csv(path: Path, count: int, seed: int) -> list[dict[str, str
         rows.append({
             "student_id": f"S-{seed}-{number:04d}",
             "full_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-            "iin": f"{year % 100:02d}{month:02d}{day:02d}{rng.randint(0, 999_999):06d}",
+            "iin": made_up_iin(year, month, day, rng),
             "birth_date": f"{year}-{month:02d}-{day:02d}",
-            "program": rng.choice(PROGRAMS),
+            "programme": rng.choice(PROGRAMS),
+            "qualification": "Bachelor",
             "gpa": f"{rng.uniform(2.0, 4.0):.2f}",
             "graduation_date": "2026-06-30",
         })
