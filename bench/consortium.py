@@ -10,7 +10,8 @@ from typing import Any
 from bench.network import BenchMember, BenchNetwork
 from bench.single_node import accredit, post_msgpack, single_credential_txs
 from cli.client import NodeClient
-from ledger.transactions import KIND_ISSUE_BATCH, build_transaction
+from ledger.payloads import IssueBatchPayload
+from ledger.transactions import build_transaction
 
 LATENCY_RATE_TX_S = 500
 LATENCY_SECONDS = 10.0
@@ -101,8 +102,9 @@ def failover(network: BenchNetwork, view_timeout_ms: int) -> dict[str, Any]:
     victim = next(m for m in nodes if m.name == primary_name)
     survivor = next(m for m in nodes if m is not victim)
     status = network.status(survivor)
-    tx = build_transaction(network.university.keys, status["chain_id"], KIND_ISSUE_BATCH,
-                           ["certificate", b"failover-bench-root".ljust(32, b"-"), 1],
+    tx = build_transaction(network.university.keys, status["chain_id"],
+                           IssueBatchPayload("certificate",
+                                             b"failover-bench-root".ljust(32, b"-"), 1),
                            status["height"] + 1000)
     network.kill(victim)
     killed = time.monotonic()

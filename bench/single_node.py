@@ -17,7 +17,8 @@ from cli.client import NodeClient
 from ledger.codec import encode
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, Transaction, build_transaction
+from ledger.payloads import AccreditPayload, IssueBatchPayload
+from ledger.transactions import Transaction, build_transaction
 
 SUBMIT_CHUNK = 2000
 
@@ -25,10 +26,9 @@ SUBMIT_CHUNK = 2000
 def accredit(network: BenchNetwork) -> None:
     client = NodeClient(network.ministry.api)
     now_ms = int(time.time() * 1000)
-    tx = client.make_tx(network.ministry.keys, KIND_ACCREDIT,
-                        [network.university.keys.member_id,
-                         ["diploma", "certificate", "attestat", "transcript"],
-                         now_ms - 86_400_000, now_ms + 86_400_000 * 365])
+    tx = client.make_tx(network.ministry.keys, AccreditPayload(
+        network.university.keys.member_id, ("diploma", "certificate", "attestat", "transcript"),
+        now_ms - 86_400_000, now_ms + 86_400_000 * 365))
     result = client.submit_and_wait(tx)
     assert result["status"] == "committed", result
 
@@ -40,8 +40,8 @@ def single_credential_txs(keys: KeyPair, chain_id: str, count: int, expires_at: 
     run = os.urandom(8)  # roots differ between calls, so no batch is a duplicate
     for i in range(count):
         root = hashlib.sha256(run + i.to_bytes(8, "big")).digest()
-        txs.append(build_transaction(keys, chain_id, KIND_ISSUE_BATCH,
-                                     ["certificate", root, 1], expires_at))
+        txs.append(build_transaction(keys, chain_id, IssueBatchPayload("certificate", root, 1),
+                                     expires_at))
     return txs
 
 
@@ -93,7 +93,7 @@ def batch_credential_rate(network: BenchNetwork, batches: int, per_batch: int
         t0 = time.perf_counter()
         batch = make_batch(records, "diploma", chain_id, keys.member_id, "Bench University")
         hashing_s += time.perf_counter() - t0
-        tx = client.make_tx(keys, KIND_ISSUE_BATCH, ["diploma", batch.root, per_batch])
+        tx = client.make_tx(keys, IssueBatchPayload("diploma", batch.root, per_batch))
         assert client.submit_and_wait(tx)["status"] == "committed"
         last_batch = batch
     elapsed = time.perf_counter() - started

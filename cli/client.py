@@ -10,6 +10,7 @@ from typing import Any
 
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
+from ledger.payloads import Payload
 from ledger.transactions import Transaction, build_transaction
 
 DEFAULT_NODE = "http://127.0.0.1:8101"
@@ -51,9 +52,9 @@ class NodeClient:
         result: dict[str, Any] = self.request("GET", "/v1/status")
         return result
 
-    def make_tx(self, keys: KeyPair, kind: str, payload: list[Any]) -> Transaction:
+    def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
         status = self.status()
-        return build_transaction(keys, status["chain_id"], kind, payload,
+        return build_transaction(keys, status["chain_id"], payload,
                                  status["height"] + EXPIRY_WINDOW_BLOCKS)
 
     def submit(self, tx: Transaction) -> str:

@@ -14,7 +14,8 @@ from tqdm import tqdm
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from ledger.credentials import make_batch
 from ledger.errors import ConfigError, InvalidDocument
-from ledger.transactions import CREDENTIAL_TYPES, KIND_ISSUE_BATCH
+from ledger.payloads import IssueBatchPayload
+from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
 
 PROGRESS_FROM = 200  # below this a progress bar is noise
@@ -75,8 +76,8 @@ def issue_command(key_path: Path, credential_type: str, input_path: Path, out_di
                            issuer_name)
     except InvalidDocument as exc:
         _fail(str(exc), 2)
-    tx = client.make_tx(keys, KIND_ISSUE_BATCH, [credential_type, batch.root,
-                                                 len(batch.target_hashes)])
+    tx = client.make_tx(keys, IssueBatchPayload(credential_type, batch.root,
+                                                len(batch.target_hashes)))
     try:
         result = client.submit_and_wait(tx, timeout_s)
     except ClientError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import json
 import os
@@ -16,18 +17,27 @@ import click
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issuing import issue_command
 from cli.sharing import share_command
-from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
-from ledger.errors import ConfigError
-from ledger.genesis import GENESIS_KIND, genesis_from_json
-from ledger.identity import KeyPair
-from ledger.transactions import (
-    CREDENTIAL_TYPES,
-    KIND_ACCREDIT,
-    KIND_ADD_MEMBER,
-    KIND_ANCHOR,
-    KIND_SUSPEND,
-    ROLES,
+from cli.verifying import (
+    disclose_command,
+    prove_command,
+    revoke_command,
+    supersede_command,
+    verify_command,
 )
+from ledger.errors import ConfigError, MalformedInput
+from ledger.genesis import GENESIS_KIND, genesis_from_json
+from ledger.identity import PUBLIC_KEY_BYTES, KeyPair, MemberId
+from ledger.payloads import (
+    SUSPENSION_REASONS,
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    Payload,
+    SuspendPayload,
+    checked,
+)
+from ledger.records import day
+from ledger.transactions import CREDENTIAL_TYPES, ROLES
 from ledger.verification import document_hash
 from node.files import load_genesis, load_key, save_key
 
@@ -208,29 +218,34 @@ def node_command(config_path: Path) -> None:
     sys.exit(run(config_path))
 
 
-def _member_id(value: str) -> bytes:
+def _member_id(value: str) -> MemberId:
     try:
         member = bytes.fromhex(value)
     except ValueError:
         member = b""
     if len(member) != 20:
         fail(f"{value!r} is not a member id (40 hex digits; see `senim members`)", 2)
-    return member
+    return MemberId(member)
 
 
 def _date_ms(value: str, option: str) -> int:
+    """Midnight UTC starting the day: the ledger states periods in UTC days."""
     try:
-        return int(time.mktime(time.strptime(value, "%Y-%m-%d")) * 1000)
+        return calendar.timegm(time.strptime(value, "%Y-%m-%d")) * 1000
     except ValueError:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
         raise
 
 
-def submit_and_report(client: NodeClient, keys: KeyPair, kind: str, payload: list[Any],
-                      what: str) -> dict[str, Any]:
+def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str
+                      ) -> dict[str, Any]:
     try:
-        tx = client.make_tx(keys, kind, payload)
+        checked(payload)  # refuse what every node would refuse, before asking one
+        tx = client.make_tx(keys, payload)
         result = client.submit_and_wait(tx)
+    except MalformedInput as exc:
+        fail(str(exc), 2)
+        raise
     except ClientError as exc:
         fail(f"{what} refused: {exc} ({exc.code})")
         raise
@@ -246,31 +261,54 @@ def submit_and_report(client: NodeClient, keys: KeyPair, kind: str, payload: lis
 @click.option("--types", default="diploma,certificate,transcript", show_default=True,
               help=f"Comma-separated credential types ({', '.join(CREDENTIAL_TYPES)}).")
 @click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default today.")
-@click.option("--until", "end", default=None, help="Day it ends (YYYY-MM-DD); default +5 years.")
+@click.option("--until", "end", default=None, help="Day it ends (YYYY-MM-DD), the first day "
+              "no longer covered; default +5 years.")
+@click.option("--force", is_flag=True, help="Record a period that is already over (to put a "
+              "past accreditation on record); refused without it.")
 @node_option
 def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: str | None,
-             node_url: str) -> None:
-    """A ministry grants an organisation the right to issue, for types and a period."""
-    keys = load_key_or_fail(key_path)
+             force: bool, node_url: str) -> None:
+    """A ministry grants an organisation the right to issue, for types and a period.
+
+    Days are UTC. A period already over would let nobody issue anything, so it is
+    refused unless --force; a period that ends before it starts is always refused."""
     type_list = [t.strip() for t in types.split(",") if t.strip()]
+    if not type_list:
+        fail("--types must name at least one credential type", 2)
     for ctype in type_list:
         if ctype not in CREDENTIAL_TYPES:
-            fail(f"unknown credential type {ctype!r}", 2)
-    start_ms = _date_ms(start, "--from") if start else int(time.time() * 1000) - 60_000
+            fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
+    now_ms = int(time.time() * 1000)
+    start_ms = _date_ms(start, "--from") if start else now_ms - 60_000
     end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
-    submit_and_report(NodeClient(node_url), keys, KIND_ACCREDIT,
-                      [_member_id(issuer), type_list, start_ms, end_ms], "accreditation")
+    inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
+                "--until must be after --from")
+    if start and end_ms <= start_ms:
+        fail(inverted, 2)
+    if end_ms <= now_ms:
+        if not force:
+            fail(f"the period ended on {day(end_ms)}, before today: nobody could issue under "
+                 "it (give --force to record it anyway)", 2)
+        click.secho(f"warning: the period ended on {day(end_ms)}; recording it anyway",
+                    fg="yellow", err=True)
+    if end_ms <= start_ms:  # a past --until with the default --from (today)
+        fail(inverted, 2)
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, AccreditPayload(
+        _member_id(issuer), tuple(type_list), start_ms, end_ms), "accreditation")
 
 
 @main.command()
 @key_option
 @click.option("--issuer", required=True, help="Member id of the organisation to suspend.")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, type=click.Choice(list(SUSPENSION_REASONS)),
+              help="Why, as a code (the chain never holds free text; keep details off chain).")
 @node_option
 def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, KIND_SUSPEND, [_member_id(issuer), reason],
+    submit_and_report(NodeClient(node_url), keys, SuspendPayload(MemberId(_member_id(issuer)),
+                                                                 reason),
                       "suspension")
 
 
@@ -282,12 +320,15 @@ def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
 @node_option
 def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str) -> None:
     """A ministry admits a new (non-validating) member organisation."""
-    keys = load_key_or_fail(key_path)
     try:
         raw = bytes.fromhex(public_key)
     except ValueError:
-        fail("--public-key must be hex", 2)
-    submit_and_report(NodeClient(node_url), keys, KIND_ADD_MEMBER, [name, role, raw],
+        raw = b""
+    if len(raw) != PUBLIC_KEY_BYTES:
+        fail(f"--public-key must be {PUBLIC_KEY_BYTES} bytes as {2 * PUBLIC_KEY_BYTES} hex "
+             "digits (see `senim keygen`)", 2)
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, AddMemberPayload(name, role, raw),
                       "new member")
 
 
@@ -300,7 +341,7 @@ def anchor(key_path: Path, file: Path, node_url: str) -> None:
     keys = load_key_or_fail(key_path)
     digest = document_hash(file.read_bytes())
     click.echo(f"sha256 {digest.hex()}")
-    submit_and_report(NodeClient(node_url), keys, KIND_ANCHOR, [digest], "anchor")
+    submit_and_report(NodeClient(node_url), keys, AnchorPayload(digest), "anchor")
 
 
 @main.command()
@@ -362,5 +403,6 @@ main.add_command(issue_command)
 main.add_command(verify_command)
 main.add_command(disclose_command)
 main.add_command(revoke_command)
+main.add_command(supersede_command)
 main.add_command(prove_command)
 main.add_command(share_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,25 @@ from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.credentials import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.offline import OfflineFacts, proof_keys
+from ledger.payloads import (
+    MAX_NOTE_CHARS,
+    NOTE_SALT_BYTES,
+    REASON_SUPERSEDED,
+    REVOCATION_REASONS,
+    CredentialRef,
+    RevokePayload,
+    checked,
+    note_hash,
+)
 from ledger.records import Accreditation
-from ledger.transactions import KIND_REVOKE
 from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
 from node.files import load_genesis, load_key
 from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
 
+# Notes live in their own folder beside the credentials, so nothing that lists the
+# credential files (diploma-*.json) mistakes a note for a credential.
+NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
 EXIT_UNREACHABLE = 3
 
@@ -171,13 +184,14 @@ def disclose_command(file: Path, hide: str, out_file: Path) -> None:
     click.echo(f"wrote {out_file}: {len(names)} field(s) hidden ({', '.join(names)})")
 
 
-def _revocation_target(target: str, manifest_path: Path | None
-                       ) -> tuple[bytes, bytes, int, list[bytes]]:
-    """(batch root, target hash, index, audit path) from a document or an id + manifest."""
+def _revocation_target(target: str, manifest_path: Path | None) -> tuple[CredentialRef, Path]:
+    """The credential (from a document, or an id + manifest) and where its note goes."""
     path = Path(target)
     if path.is_file():
         doc = parse_document(_load_json(path))
-        return doc.batch_root, doc.target_hash, doc.batch_index, doc.batch_path
+        ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
+                            tuple(doc.batch_path))
+        return ref, path.parent / NOTES_DIR / f"{path.stem}.json"
     if manifest_path is None:
         raise InvalidDocument("give a credential file, or an id with --manifest")
     manifest = _load_json(manifest_path)
@@ -188,31 +202,114 @@ def _revocation_target(target: str, manifest_path: Path | None
     if wanted not in targets:
         raise InvalidDocument(f"credential {target} is not in {manifest_path}")
     index = targets.index(wanted)
-    return bytes.fromhex(manifest["batch_root"]), wanted, index, audit_path(targets, index)
+    ref = CredentialRef(bytes.fromhex(manifest["batch_root"]), wanted, index,
+                        tuple(audit_path(targets, index)))
+    return ref, manifest_path.parent / NOTES_DIR / f"{target[:16]}.json"
+
+
+def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> bytes:
+    """Write the note (with its salt) to a 0600 file the issuer keeps; return its hash.
+
+    Written before anything is submitted, so a note whose hash is on chain is never lost.
+    """
+    note_path.parent.mkdir(mode=0o700, exist_ok=True)
+    salt = os.urandom(NOTE_SALT_BYTES)
+    digest = note_hash(note, salt)
+    record = {"note": note, "salt": salt.hex(), "note_hash": digest.hex(), "reason": reason,
+              "batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex()}
+    fd = os.open(note_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return digest
 
 
 @click.command("revoke")
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
 @click.argument("target")
-@click.option("--reason", required=True, help="Why (kept on chain: no personal data).")
+@click.option("--reason", required=True, type=click.Choice(list(REVOCATION_REASONS)),
+              help="Why, as a code (the chain never holds free text).")
+@click.option("--note", default=None, help="Details in words, kept off chain in a 0600 file "
+              f"in {NOTES_DIR}/ beside the credential or manifest; only its salted hash goes "
+              "on chain.")
 @click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
               help="The batch manifest, when TARGET is a credential id.")
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
               show_default=True)
-def revoke_command(key_path: Path, target: str, reason: str, manifest_path: Path | None,
-                   node_url: str) -> None:
+def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
+                   manifest_path: Path | None, node_url: str) -> None:
     """Revoke a credential (FILE, or ID with --manifest). Only its issuer may."""
+    if reason == REASON_SUPERSEDED:
+        _fail("a superseded credential is revoked by `senim supersede`, which names the "
+              "corrected one", 2)
+    _revoke(key_path, target, manifest_path, reason, note, None, node_url)
+
+
+@click.command("supersede")
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.argument("target")
+@click.option("--by", "replacement_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The corrected credential (a file), already issued by you.")
+@click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
+              f"file in {NOTES_DIR}/ beside the credential or manifest; only its salted hash "
+              "goes on chain.")
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
+              help="The batch manifest, when TARGET is a credential id.")
+@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              show_default=True)
+def supersede_command(key_path: Path, target: str, replacement_file: Path, note: str | None,
+                      manifest_path: Path | None, node_url: str) -> None:
+    """Replace a credential (FILE, or ID with --manifest) by a corrected one.
+
+    The old one then verifies as "superseded by" the new one, not as plainly revoked."""
+    try:
+        replacement = parse_document(_load_json(replacement_file))
+    except InvalidDocument as exc:
+        _fail(f"{replacement_file}: {exc}", 2)
+        raise
+    ref = CredentialRef(replacement.batch_root, replacement.target_hash,
+                        replacement.batch_index, tuple(replacement.batch_path))
+    _revoke(key_path, target, manifest_path, REASON_SUPERSEDED, note, ref, node_url)
+
+
+def _revoke(key_path: Path, target: str, manifest_path: Path | None, reason: str,
+            note: str | None, replaced_by: CredentialRef | None, node_url: str) -> None:
+    if note is not None and not (note.strip() and len(note) <= MAX_NOTE_CHARS):
+        _fail(f"--note must be non-empty text of at most {MAX_NOTE_CHARS} characters", 2)
     try:
         keys = load_key(key_path)
-        root, target_hash, index, path = _revocation_target(target, manifest_path)
-    except (ConfigError, InvalidDocument, ValueError, KeyError) as exc:
+        ref, note_path = _revocation_target(target, manifest_path)
+        checked(RevokePayload(ref, reason, None, replaced_by))  # as every node would check it
+    except (ConfigError, InvalidDocument, MalformedInput, ValueError, KeyError) as exc:
         _fail(str(exc), 2)
+        raise
     client = NodeClient(node_url)
+    digest = None
+    if note is not None:
+        try:
+            digest = _keep_note(note, note_path, ref, reason)
+        except FileExistsError:
+            _fail(f"{note_path} exists: a note for this credential is already kept there", 2)
+        except OSError as exc:
+            _fail(f"cannot write the note to {note_path}: {exc}", 2)
     try:
-        tx = client.make_tx(keys, KIND_REVOKE, [root, target_hash, index, path, reason])
+        tx = client.make_tx(keys, RevokePayload(ref, reason, digest, replaced_by))
         result = client.submit_and_wait(tx)
     except ClientError as exc:
+        if 400 <= exc.status < 500 and note is not None:  # refused: its hash is not on chain
+            note_path.unlink(missing_ok=True)
         _fail(f"revocation refused: {exc} ({exc.code})")
+        raise
     if result["status"] != "committed":
+        if result["status"] == "rejected" and note is not None:
+            note_path.unlink(missing_ok=True)
         _fail(f"revocation not committed: {result.get('reason', result['status'])}")
-    click.echo(f"revoked {target_hash.hex()[:16]}… at height {result['height']}: {reason}")
+    if replaced_by is None:
+        click.echo(f"revoked {ref.target_hash.hex()[:16]}… at height {result['height']}: "
+                   f"{REVOCATION_REASONS[reason]}")
+    else:
+        click.echo(f"superseded {ref.target_hash.hex()[:16]}… at height {result['height']}: "
+                   f"replaced by {replaced_by.target_hash.hex()[:16]}…")
+    if note is not None:
+        click.echo(f"note kept off chain in {note_path} (mode 0600); its salted hash is on "
+                   "chain")

@@ -36,11 +36,12 @@ class StateFacts:
     def accreditation(self, member: bytes) -> Accreditation:
         return load_accreditation(self, member)
 
-    def batch(self, root: bytes) -> Batch | None:
-        return load_batch(self, root)
+    def batch(self, issuer: bytes, root: bytes) -> Batch | None:
+        return load_batch(self, issuer, root)
 
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None:
-        return load_revocation(self, batch_root, target)
+    def revocation(self, issuer: bytes, batch_root: bytes, target: bytes
+                   ) -> Revocation | None:
+        return load_revocation(self, issuer, batch_root, target)
 
     def anchor(self, document_hash: bytes) -> Anchor | None:
         return load_anchor(self, document_hash)

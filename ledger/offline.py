@@ -41,8 +41,8 @@ MAX_ENTRIES = 32
 def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
                ministries: Sequence[bytes]) -> list[bytes]:
     """Every state key a credential's verification reads."""
-    keys = [batch_key(batch_root), member_key(issuer), accreditation_key(issuer),
-            revocation_key(batch_root, target)]
+    keys = [batch_key(issuer, batch_root), member_key(issuer), accreditation_key(issuer),
+            revocation_key(issuer, batch_root, target)]
     keys += [member_key(m) for m in ministries]
     return keys
 

@@ -1,6 +1,6 @@
 """What the ledger state holds, its keys, and the canonical encoding of each record.
 
-Keys are short prefixes plus a fixed-size id. Values are msgpack arrays. Only
+Keys are short prefixes plus fixed-size ids. Values are msgpack arrays. Only
 ids, hashes, roots, heights, times and statuses are stored: never a field value
 of a credential.
 """
@@ -8,12 +8,14 @@ of a credential.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.identity import MemberId
+from ledger.payloads import SUSPENSION_REASONS
 
 PREFIX_MEMBER = b"m:"
 PREFIX_ACCREDITATION = b"a:"
@@ -21,6 +23,11 @@ PREFIX_BATCH = b"b:"
 PREFIX_REVOCATION = b"r:"
 PREFIX_ANCHOR = b"d:"
 MAX_GRANTS_PER_ISSUER = 64
+
+
+def day(time_ms: int) -> str:
+    """The UTC calendar day of a block time, as accreditation periods are given."""
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 def member_key(member: bytes) -> bytes:
@@ -31,15 +38,19 @@ def accreditation_key(member: bytes) -> bytes:
     return PREFIX_ACCREDITATION + member
 
 
-def batch_key(root: bytes) -> bytes:
-    return PREFIX_BATCH + root
+def batch_key(issuer: bytes, root: bytes) -> bytes:
+    """Keyed by issuer AND root: a root is public once submitted, so keyed by the root
+    alone, any issuer could take another's root first (front-running it) and its
+    graduates' documents would then name the wrong issuer. Each issuer has its own
+    namespace of roots; a document names its issuer, so verification looks there."""
+    return PREFIX_BATCH + issuer + root
 
 
-def revocation_key(batch_root: bytes, target_hash: bytes) -> bytes:
-    """Keyed by batch AND credential: a target hash is public (every verifier sees
-    it), so another issuer could put it in a batch of its own; revoking that copy
-    must not touch the genuine one."""
-    return PREFIX_REVOCATION + batch_root + target_hash
+def revocation_key(issuer: bytes, batch_root: bytes, target_hash: bytes) -> bytes:
+    """Keyed by the issuer's batch AND the credential: a target hash is public (every
+    verifier sees it), so another issuer could put it in a batch of its own; revoking
+    that copy must not touch the genuine one."""
+    return PREFIX_REVOCATION + issuer + batch_root + target_hash
 
 
 def anchor_key(document_hash: bytes) -> bytes:
@@ -125,6 +136,33 @@ class Accreditation:
                 return grant
         return None
 
+    def why_not(self, credential_type: str, height: int, time_ms: int) -> tuple[str, str]:
+        """(refusal code, sentence) for an issuance no grant covers: the exact cause.
+
+        A suspension outweighs a period not yet started, which outweighs one that ended:
+        the first is what the issuer must take up with its ministry."""
+        known = [g for g in self.grants if g.granted_height <= height]
+        if not known:
+            return "not_accredited", "not accredited by any ministry"
+        of_type = [g for g in known if credential_type in g.types]
+        if not of_type:
+            types = sorted({t for g in known for t in g.types})
+            return "type_not_accredited", (f"not accredited for this type (accredited for: "
+                                           f"{', '.join(types)})")
+        suspended = [g for g in of_type if g.suspended_height is not None
+                     and g.suspended_height <= height and time_ms < g.not_after_ms]
+        if suspended:
+            first = min(suspended, key=lambda g: g.suspended_height or 0)
+            words = SUSPENSION_REASONS.get(first.suspend_reason or "", first.suspend_reason)
+            return "issuer_suspended", (f"suspended since height {first.suspended_height} "
+                                        f"({words})")
+        upcoming = [g for g in of_type if time_ms < g.not_before_ms]
+        if upcoming:
+            start = min(g.not_before_ms for g in upcoming)
+            return "accreditation_not_started", f"accreditation starts on {day(start)}"
+        end = max(g.not_after_ms for g in of_type)
+        return "accreditation_ended", f"accreditation ended on {day(end)}"
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -147,20 +185,31 @@ class Batch:
 
 @dataclass(frozen=True)
 class Revocation:
+    """`reason` is a code of `ledger.payloads.REVOCATION_REASONS`; `note_hash` the salted
+    hash of the issuer's off-chain note; `replaced_by` the (batch root, target hash) of
+    the credential that supersedes this one, in the same issuer's batches."""
+
     batch_root: bytes
     reason: str
     height: int
     time_ms: int
     revoked_by: MemberId
+    note_hash: bytes | None = None
+    replaced_by: tuple[bytes, bytes] | None = None
 
     def encode(self) -> bytes:
         return encode([self.batch_root, self.reason, self.height, self.time_ms,
-                       self.revoked_by])
+                       self.revoked_by, self.note_hash,
+                       None if self.replaced_by is None else list(self.replaced_by)])
 
     @classmethod
     def decode(cls, data: bytes) -> Revocation:
-        batch_root, reason, height, time_ms, revoked_by = _array(data, 5, "revocation")
-        return cls(batch_root, reason, height, time_ms, MemberId(revoked_by))
+        batch_root, reason, height, time_ms, revoked_by, note, replaced = _array(
+            data, 7, "revocation")
+        if replaced is not None and (not isinstance(replaced, list) or len(replaced) != 2):
+            raise MalformedInput("stored revocation has a malformed replacement")
+        return cls(batch_root, reason, height, time_ms, MemberId(revoked_by), note,
+                   None if replaced is None else (replaced[0], replaced[1]))
 
 
 @dataclass(frozen=True)

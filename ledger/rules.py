@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from ledger.errors import TxRejected
 from ledger.identity import MemberId, member_id_of, verify_signature
+from ledger.payloads import (
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    CredentialRef,
+    IssueBatchPayload,
+    RevokePayload,
+    SuspendPayload,
+)
 from ledger.records import (
     MAX_GRANTS_PER_ISSUER,
     Accreditation,
@@ -26,15 +35,7 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
-from ledger.transactions import (
-    KIND_ACCREDIT,
-    KIND_ADD_MEMBER,
-    KIND_ANCHOR,
-    KIND_ISSUE_BATCH,
-    KIND_REVOKE,
-    KIND_SUSPEND,
-    Transaction,
-)
+from ledger.transactions import Transaction
 from storage.batch_tree import verify_inclusion
 
 MAX_TX_TTL_BLOCKS = 100_000
@@ -65,14 +66,14 @@ def load_accreditation(state: StateReader, member: bytes) -> Accreditation:
     return Accreditation.decode(data) if data is not None else Accreditation(())
 
 
-def load_batch(state: StateReader, root: bytes) -> Batch | None:
-    data = state.get(batch_key(root))
+def load_batch(state: StateReader, issuer: bytes, root: bytes) -> Batch | None:
+    data = state.get(batch_key(issuer, root))
     return Batch.decode(data) if data is not None else None
 
 
-def load_revocation(state: StateReader, batch_root: bytes, target_hash: bytes
+def load_revocation(state: StateReader, issuer: bytes, batch_root: bytes, target_hash: bytes
                     ) -> Revocation | None:
-    data = state.get(revocation_key(batch_root, target_hash))
+    data = state.get(revocation_key(issuer, batch_root, target_hash))
     return Revocation.decode(data) if data is not None else None
 
 
@@ -111,8 +112,21 @@ def check_envelope(
 def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
                       ctx: BlockContext) -> None:
     """Apply one authenticated transaction, or raise TxRejected having written nothing."""
-    rule = _RULES[tx.kind]
-    rule(state, tx, sender, ctx)
+    payload = tx.payload
+    if isinstance(payload, IssueBatchPayload):
+        _issue_batch(state, payload, tx, sender, ctx)
+    elif isinstance(payload, AnchorPayload):
+        _anchor(state, payload, tx, ctx)
+    elif isinstance(payload, RevokePayload):
+        _revoke(state, payload, tx, ctx)
+    elif isinstance(payload, AddMemberPayload):
+        _add_member(state, payload, sender, ctx)
+    elif isinstance(payload, AccreditPayload):
+        _accredit(state, payload, tx, sender, ctx)
+    elif isinstance(payload, SuspendPayload):
+        _suspend(state, payload, sender, ctx)
+    else:
+        assert_never(payload)
 
 
 def _require_ministry(sender: Member, action: str) -> None:
@@ -121,90 +135,101 @@ def _require_ministry(sender: Member, action: str) -> None:
                          f"{sender.role}")
 
 
-def _add_member(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
+                ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
-    name, role, public_key = tx.payload
-    new_id = member_id_of(public_key)
+    new_id = member_id_of(payload.public_key)
     if load_member(state, new_id) is not None:
         raise TxRejected("already_member", f"{new_id.hex()} is already a member")
-    member = Member(name, role, public_key, False, ctx.height)
+    member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
 
 
-def _accredit(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+def _accredit(state: StateAccess, payload: AccreditPayload, tx: Transaction, sender: Member,
+              ctx: BlockContext) -> None:
     _require_ministry(sender, "accredit issuers")
-    issuer, types, not_before_ms, not_after_ms = tx.payload
-    issuer_record = load_member(state, issuer)
-    if issuer_record is None:
+    issuer = payload.issuer
+    if load_member(state, issuer) is None:
         raise TxRejected("unknown_issuer", f"{issuer.hex()} is not a consortium member")
     current = load_accreditation(state, issuer)
     if len(current.grants) >= MAX_GRANTS_PER_ISSUER:
         raise TxRejected("too_many_grants", f"issuer already has {MAX_GRANTS_PER_ISSUER} grants")
-    grant = Grant(tuple(types), not_before_ms, not_after_ms, tx.sender, ctx.height)
+    grant = Grant(payload.types, payload.not_before_ms, payload.not_after_ms, tx.sender,
+                  ctx.height)
     state.set(accreditation_key(issuer), Accreditation((*current.grants, grant)).encode())
 
 
-def _suspend(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
+def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
+             ctx: BlockContext) -> None:
     _require_ministry(sender, "suspend issuers")
-    issuer, reason = tx.payload
+    issuer = payload.issuer
     current = load_accreditation(state, issuer)
     active = [g.suspended_height is None and g.not_after_ms > ctx.time_ms for g in current.grants]
     if not any(active):
         raise TxRejected("not_accredited", f"{issuer.hex()} has no active accreditation")
     # Effective from the next block: an issuance earlier in this same block then
     # verifies as accredited, exactly as the ledger accepted it.
-    grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, reason) if is_active else g
+    grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, payload.reason) if is_active else g
                    for g, is_active in zip(current.grants, active, strict=True))
     state.set(accreditation_key(issuer), Accreditation(grants).encode())
 
 
-def _issue_batch(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
-    credential_type, root, count = tx.payload
+def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction,
+                 sender: Member, ctx: BlockContext) -> None:
+    credential_type = payload.credential_type
     accreditation = load_accreditation(state, tx.sender)
     if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
-        raise TxRejected(
-            "not_accredited",
-            f"{sender.name} is not accredited to issue {credential_type} credentials now",
-        )
-    if load_batch(state, root) is not None:
-        raise TxRejected("duplicate_batch", "a batch with this root is already on chain")
-    batch = Batch(tx.sender, credential_type, count, ctx.height, ctx.time_ms, tx.tx_id)
-    state.set(batch_key(root), batch.encode())
+        code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
+        raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
+    if load_batch(state, tx.sender, payload.root) is not None:
+        raise TxRejected("duplicate_batch", "you already issued a batch with this root")
+    batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id)
+    state.set(batch_key(tx.sender, payload.root), batch.encode())
 
 
-def _revoke(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
-    root, target_hash, index, path, reason = tx.payload
-    batch = load_batch(state, root)
+def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
+                       unknown_code: str, not_in_code: str) -> Batch:
+    """The sender's batch that `ref` proves to hold its credential (or a refusal)."""
+    # Only the issuer may revoke or supersede: the batch is looked up among its own.
+    batch = load_batch(state, issuer, ref.batch_root)
     if batch is None:
-        raise TxRejected("unknown_batch", "no batch with this root is on chain")
-    if batch.issuer != tx.sender:
-        raise TxRejected("not_issuer", "only the issuer of a credential may revoke it")
-    if not verify_inclusion(target_hash, index, batch.count, path, root):
-        raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
-    existing = load_revocation(state, root, target_hash)
+        raise TxRejected(unknown_code, f"you issued no batch with this root "
+                         f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
+                         "may revoke or replace it")
+    if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
+        raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
+    return batch
+
+
+def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
+            ctx: BlockContext) -> None:
+    revoked = payload.credential
+    batch = _own_batch_holding(state, tx.sender, revoked, "unknown_batch", "not_in_batch")
+    existing = load_revocation(state, tx.sender, revoked.batch_root, revoked.target_hash)
     if existing is not None:
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
-    revocation = Revocation(root, reason, ctx.height, ctx.time_ms, MemberId(tx.sender))
-    state.set(revocation_key(root, target_hash), revocation.encode())
+    replaced_by = None
+    if payload.replaced_by is not None:
+        replacement = _own_batch_holding(state, tx.sender, payload.replaced_by,
+                                         "unknown_replacement", "replacement_not_in_batch")
+        if replacement.credential_type != batch.credential_type:
+            raise TxRejected("replacement_type_mismatch",
+                             f"a {batch.credential_type} can only be superseded by a "
+                             f"{batch.credential_type}, not a {replacement.credential_type}")
+        replaced_by = (payload.replaced_by.batch_root, payload.replaced_by.target_hash)
+    revocation = Revocation(revoked.batch_root, payload.reason, ctx.height, ctx.time_ms,
+                            tx.sender, payload.note_hash, replaced_by)
+    state.set(revocation_key(tx.sender, revoked.batch_root, revoked.target_hash),
+              revocation.encode())
 
 
-def _anchor(state: StateAccess, tx: Transaction, sender: Member, ctx: BlockContext) -> None:
-    (document_hash,) = tx.payload
-    existing = load_anchor(state, document_hash)
+def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
+            ctx: BlockContext) -> None:
+    existing = load_anchor(state, payload.document_hash)
     if existing is not None:
         raise TxRejected(
             "already_anchored",
             f"document already anchored by {existing.member.hex()} at height {existing.height}",
         )
-    state.set(anchor_key(document_hash), Anchor(tx.sender, ctx.height, ctx.time_ms,
-                                                tx.tx_id).encode())
-
-
-_RULES: dict[str, Callable[[StateAccess, Transaction, Member, BlockContext], None]] = {
-    KIND_ADD_MEMBER: _add_member,
-    KIND_ACCREDIT: _accredit,
-    KIND_SUSPEND: _suspend,
-    KIND_ISSUE_BATCH: _issue_batch,
-    KIND_REVOKE: _revoke,
-    KIND_ANCHOR: _anchor,
-}
+    state.set(anchor_key(payload.document_hash), Anchor(tx.sender, ctx.height, ctx.time_ms,
+                                                        tx.tx_id).encode())

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ledger.credentials import ParsedDocument, parse_document, target_hash
 from ledger.errors import InvalidDocument
+from ledger.payloads import REVOCATION_REASONS
 from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
 from storage.batch_tree import verify_inclusion
 
@@ -24,8 +25,9 @@ class ChainFacts(Protocol):
     def describe(self) -> str: ...
     def member(self, member: bytes) -> Member | None: ...
     def accreditation(self, member: bytes) -> Accreditation: ...
-    def batch(self, root: bytes) -> Batch | None: ...
-    def revocation(self, batch_root: bytes, target: bytes) -> Revocation | None: ...
+    def batch(self, issuer: bytes, root: bytes) -> Batch | None: ...
+    def revocation(self, issuer: bytes, batch_root: bytes, target: bytes
+                   ) -> Revocation | None: ...
     def anchor(self, document_hash: bytes) -> Anchor | None: ...
 
 
@@ -42,7 +44,7 @@ class Check:
 @dataclass
 class Verdict:
     valid: bool
-    status: str  # valid | tampered | unknown | unaccredited | revoked | malformed
+    status: str  # valid | tampered | unknown | unaccredited | revoked | superseded | malformed
     reason: str
     source: str
     checks: list[Check] = field(default_factory=list)
@@ -90,14 +92,16 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
 
 
 def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Verdict:
-    batch = facts.batch(doc.batch_root)
+    # Batches are keyed by issuer: only the issuer the document names can have put
+    # this root on chain for it, whoever else submitted the same root.
+    batch = facts.batch(doc.issuer, doc.batch_root)
     if batch is None:
         return _fail(verdict, "unknown", Check("on_chain", False,
-                     "this batch is not on chain: the credential was never issued here"))
+                     f"the issuer {doc.issuer.hex()} has no batch with this root on chain: "
+                     "the credential was never issued here"))
     issuer = facts.member(batch.issuer)
     issuer_name = issuer.name if issuer else batch.issuer.hex()
-    if (batch.issuer != doc.issuer or batch.credential_type != doc.credential_type
-            or batch.count != doc.batch_size):
+    if batch.credential_type != doc.credential_type or batch.count != doc.batch_size:
         return _fail(verdict, "tampered", Check("on_chain", False,
                      f"the batch on chain was issued by {issuer_name} as "
                      f"{batch.credential_type}, not as the document claims"))
@@ -110,26 +114,43 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     grant = facts.accreditation(batch.issuer).grant_covering(
         batch.credential_type, batch.height, batch.time_ms)
     if grant is None:
+        _code, why = facts.accreditation(batch.issuer).why_not(
+            batch.credential_type, batch.height, batch.time_ms)
         return _fail(verdict, "unaccredited", Check("accredited", False,
                      f"{issuer_name} was not accredited to issue {batch.credential_type} "
-                     f"at height {batch.height}"))
+                     f"at height {batch.height}: {why}"))
     ministry = facts.member(grant.granted_by)
     verdict.checks.append(Check("accredited", True, f"{issuer_name} was accredited for "
                                 f"{batch.credential_type} by "
                                 f"{ministry.name if ministry else grant.granted_by.hex()} "
                                 f"(since height {grant.granted_height})"))
-    revocation = facts.revocation(doc.batch_root, doc.target_hash)
+    revocation = facts.revocation(batch.issuer, doc.batch_root, doc.target_hash)
     if revocation is not None and revocation.revoked_by == batch.issuer:
-        verdict.facts["revoked_at"] = when(revocation.time_ms)
-        verdict.facts["revocation_reason"] = revocation.reason
-        return _fail(verdict, "revoked", Check("not_revoked", False,
-                     f"revoked at height {revocation.height} ({when(revocation.time_ms)}): "
-                     f"{revocation.reason}"))
+        return _revoked(verdict, revocation)
     verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
     return verdict
+
+
+def _revoked(verdict: Verdict, revocation: Revocation) -> Verdict:
+    words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
+    verdict.facts.update({"revoked_at": when(revocation.time_ms),
+                          "revoked_at_height": revocation.height,
+                          "revocation_reason": revocation.reason,
+                          "revocation_reason_text": words})
+    if revocation.note_hash is not None:
+        verdict.facts["revocation_note_hash"] = revocation.note_hash.hex()
+    since = f"at height {revocation.height} ({when(revocation.time_ms)})"
+    if revocation.replaced_by is not None:
+        root, target = revocation.replaced_by
+        verdict.facts["superseded_by"] = {"batch_root": root.hex(), "target_hash": target.hex()}
+        return _fail(verdict, "superseded", Check("not_revoked", False,
+                     f"superseded {since} by the corrected credential {target.hex()[:16]}… "
+                     f"of batch {root.hex()[:16]}…: ask its holder for the new one"))
+    return _fail(verdict, "revoked", Check("not_revoked", False,
+                 f"revoked {since}: {words}"))
 
 
 def document_hash(data: bytes) -> bytes:

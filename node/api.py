@@ -281,10 +281,11 @@ async def verify_anchor_hash(request: web.Request) -> web.Response:
 
 async def get_batch(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    issuer_id = _hex_param(request, "issuer", 20)
     root = _hex_param(request, "root", 32)
-    batch = load_batch(core.chain.state, root)
+    batch = load_batch(core.chain.state, issuer_id, root)
     if batch is None:
-        return error(404, "no_such_batch", "no batch with this root is on chain")
+        return error(404, "no_such_batch", "this issuer has no batch with this root on chain")
     issuer = load_member(core.chain.state, batch.issuer)
     return web.json_response({
         "root": root.hex(), "issuer": batch.issuer.hex(), "issuer_name": issuer.name if issuer
@@ -294,9 +295,10 @@ async def get_batch(request: web.Request) -> web.Response:
 
 async def get_credential(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    issuer_id = _hex_param(request, "issuer", 20)
     root = _hex_param(request, "root", 32)
     target = _hex_param(request, "target", 32)
-    revocation = load_revocation(core.chain.state, root, target)
+    revocation = load_revocation(core.chain.state, issuer_id, root, target)
     if revocation is None:
         return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),
                                   "revoked": False, "height": core.chain.height})
@@ -375,8 +377,8 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_post("/v1/proofs", state_proofs)
     app.router.add_post("/v1/verify", verify_document)
     app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
-    app.router.add_get("/v1/batches/{root}", get_batch)
-    app.router.add_get("/v1/batches/{root}/credentials/{target}", get_credential)
+    app.router.add_get("/v1/batches/{issuer}/{root}", get_batch)
+    app.router.add_get("/v1/batches/{issuer}/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)
     app.router.add_get("/v1/evidence", evidence)
     return app

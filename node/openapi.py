@@ -47,10 +47,11 @@ OPENAPI: dict[str, Any] = {
                                    body="application/json")},
         "/v1/verify/anchor": {"post": _op("Look up an anchored document (raw body)",
                                           body="application/octet-stream")},
-        "/v1/batches/{root}": {"get": _op("A credential batch on chain", ["root"],
-                                          errors=(400, 404))},
-        "/v1/batches/{root}/credentials/{target}": {"get": _op(
-            "Revocation status of one credential of a batch", ["root", "target"])},
+        "/v1/batches/{issuer}/{root}": {"get": _op(
+            "A credential batch on chain (batches are keyed by issuer and root)",
+            ["issuer", "root"], errors=(400, 404))},
+        "/v1/batches/{issuer}/{root}/credentials/{target}": {"get": _op(
+            "Revocation status of one credential of a batch", ["issuer", "root", "target"])},
         "/v1/members": {"get": _op("Consortium members and their accreditations", errors=())},
         "/v1/evidence": {"get": _op("Misbehaviour of validators seen by this node "
                                     "(signed messages as received), newest first",

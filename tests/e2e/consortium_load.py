@@ -23,7 +23,8 @@ from typing import Any
 
 from ledger.blocks import decode_block
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ANCHOR, build_transaction
+from ledger.payloads import AnchorPayload
+from ledger.transactions import build_transaction
 from node.validators import ValidatorSet
 from tests.e2e.harness import Consortium, HttpError, NodeProcess, wait_until
 
@@ -169,7 +170,7 @@ class RoundRobinLoad:
             self.submit_stopped.wait(self.interval_s)  # pacing between requests
 
     def _submit_to(self, node: NodeProcess) -> None:
-        txs = [build_transaction(self.keys, self.chain_id, KIND_ANCHOR, [os.urandom(32)],
+        txs = [build_transaction(self.keys, self.chain_id, AnchorPayload(os.urandom(32)),
                                  self.expiry_height) for _ in range(self.txs_per_request)]
         try:
             status, answer = node.post_json(

@@ -226,29 +226,33 @@ def test_only_the_issuer_may_revoke(world: World) -> None:
     target = world.credentials()[4]
     for intruder in ("kaznu", "mshe"):
         done = world.cli("revoke", "--key", world.key(intruder), str(target),
-                         "--reason", "not ours to revoke")
+                         "--reason", "withdrawn_by_issuer")
         assert done.returncode != 0
-        assert "refused" in done.stderr and "not_issuer" in done.stderr
+        assert "refused" in done.stderr and "unknown_batch" in done.stderr
     assert world.cli("verify", str(target)).returncode == 0
 
 
 def test_revoke_by_file_then_verify_says_revoked_when_and_why(world: World) -> None:
     target = world.credentials()[5]
-    reason = "degree annulled by academic council decision 17"
-    done = world.cli("revoke", "--key", world.key("enu"), str(target), "--reason", reason)
+    note = "degree annulled by academic council decision 17"
+    done = world.cli("revoke", "--key", world.key("enu"), str(target), "--reason",
+                     "court_decision", "--note", note)
     assert done.returncode == 0, done.stderr
+    kept = json.loads((target.parent / "revocation-notes" / f"{target.stem}.json").read_text())
+    assert kept["note"] == note
     height = int(done.stdout.split("at height ")[1].split(":")[0])
     verdict = world.cli("verify", str(target))
     assert verdict.returncode != 0
     assert "REVOKED" in verdict.stdout
-    assert reason in verdict.stdout
+    assert "a court decision" in verdict.stdout and note not in verdict.stdout
     assert f"revoked at height {height}" in verdict.stdout
     assert "UTC" in verdict.stdout
     as_json = json.loads(world.cli("verify", "--json", str(target)).stdout)
     assert as_json["status"] == "revoked"
-    assert as_json["facts"]["revocation_reason"] == reason
+    assert as_json["facts"]["revocation_reason"] == "court_decision"
+    assert as_json["facts"]["revocation_note_hash"] == kept["note_hash"]
     assert as_json["facts"]["revoked_at"].endswith("UTC")
-    again = world.cli("revoke", "--key", world.key("enu"), str(target), "--reason", reason)
+    again = world.cli("revoke", "--key", world.key("enu"), str(target), "--reason", "fraud")
     assert again.returncode != 0 and "already_revoked" in again.stderr
 
 
@@ -256,12 +260,12 @@ def test_revoke_by_id_with_manifest(world: World) -> None:
     target = world.credentials()[6]
     target_id = json.loads(target.read_text())["target_hash"]
     done = world.cli("revoke", "--key", world.key("enu"), target_id, "--reason",
-                     "issued in error", "--manifest", str(world.out / "manifest.json"))
+                     "issued_in_error", "--manifest", str(world.out / "manifest.json"))
     assert done.returncode == 0, done.stderr
     verdict = world.cli("verify", str(target))
     assert verdict.returncode != 0 and "issued in error" in verdict.stdout
     assert world.cli("verify", str(world.credentials()[7])).returncode == 0  # neighbour
-    without = world.cli("revoke", "--key", world.key("enu"), target_id, "--reason", "x")
+    without = world.cli("revoke", "--key", world.key("enu"), target_id, "--reason", "other")
     assert without.returncode != 0 and "--manifest" in without.stderr
 
 
@@ -290,7 +294,8 @@ def test_unaccredited_member_cannot_issue(world: World, tmp_path: Path) -> None:
     assert not out.exists()  # nothing handed out for a refused batch
     wrong_type = world.cli("issue", "--key", world.key("enu"), "--type", "attestat",
                            "--input", str(tmp_path / "sat.csv"), "--out", str(out))
-    assert wrong_type.returncode != 0 and "not accredited" in wrong_type.stderr
+    assert wrong_type.returncode != 0 and "type_not_accredited" in wrong_type.stderr
+    assert "(accredited for: diploma, transcript)" in wrong_type.stderr
 
 
 def test_suspension_stops_new_issuing_but_keeps_earlier_credentials(world: World,
@@ -304,13 +309,14 @@ def test_suspension_stops_new_issuing_but_keeps_earlier_credentials(world: World
               str(tmp_path / "kaznu.csv"), "--out", str(before), check=True)
     earlier = sorted(before.glob("diploma-*.json"))[0]
     not_ministry = world.cli("suspend", "--key", world.key("enu"), "--issuer",
-                             world.net.member_id("kaznu"), "--reason", "rivalry")
+                             world.net.member_id("kaznu"), "--reason", "other")
     assert not_ministry.returncode != 0 and "not_a_ministry" in not_ministry.stderr
     world.cli("suspend", "--key", mshe, "--issuer", world.net.member_id("kaznu"),
-              "--reason", "licence under review", check=True)
+              "--reason", "investigation", check=True)
     after = world.cli("issue", "--key", kaznu, "--type", "diploma", "--input",
                       str(tmp_path / "kaznu.csv"), "--out", str(tmp_path / "after"))
-    assert after.returncode != 0 and "not accredited" in after.stderr
+    assert after.returncode != 0 and "issuer_suspended" in after.stderr
+    assert "suspended since height" in after.stderr and "under investigation" in after.stderr
     still = world.cli("verify", str(earlier))
     assert still.returncode == 0, still.stdout
     assert "VALID" in still.stdout and KAZNU in still.stdout

@@ -25,7 +25,8 @@ import pytest
 from ledger.blocks import decode_block
 from ledger.chain import Chain
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, build_transaction
+from ledger.payloads import AccreditPayload, IssueBatchPayload
+from ledger.transactions import build_transaction
 from node.validators import ValidatorSet
 from storage.kv import LevelDBStore, MemoryStore
 from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until
@@ -115,8 +116,8 @@ class Loader:
     def _submit_loop(self) -> None:
         while self._running():
             height = self.node.status(timeout_s=5)["height"]
-            txs = [build_transaction(self.keys, self.chain_id, KIND_ISSUE_BATCH,
-                                     ["diploma", os.urandom(32), 1], height + 1000)
+            txs = [build_transaction(self.keys, self.chain_id,
+                                     IssueBatchPayload("diploma", os.urandom(32), 1), height + 1000)
                    for _ in range(TXS_PER_REQUEST)]
             status, answer = self.node.post_json(
                 "/v1/transactions", {"txs": [tx.encode().hex() for tx in txs]})
@@ -185,9 +186,9 @@ def replay_from_genesis(net: Consortium, node: NodeProcess) -> Chain:
 def accredit(net: Consortium, node: NodeProcess) -> None:
     chain_id = node.status()["chain_id"]
     now = int(time.time() * 1000)
-    tx = build_transaction(net.keys("mshe"), chain_id, KIND_ACCREDIT,
-                           [net.keys("enu").member_id, ["diploma"], now - 60_000,
-                            now + 86_400_000], node.height() + 100)
+    tx = build_transaction(net.keys("mshe"), chain_id,
+                           AccreditPayload(net.keys("enu").member_id, ("diploma",), now - 60_000,
+                                           now + 86_400_000), node.height() + 100)
     status, answer = node.post_json("/v1/transactions", {"tx": tx.encode().hex()})
     assert status == 202, answer
     result = node.get_json(f"/v1/transactions/{answer['tx_id']}?wait=10", timeout_s=15)

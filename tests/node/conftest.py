@@ -13,7 +13,8 @@ from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ACCREDIT, Transaction, build_transaction
+from ledger.payloads import AccreditPayload, Payload
+from ledger.transactions import Transaction, build_transaction
 from storage.kv import KeyValueStore, MemoryStore
 from tests.node.certificates import make_certificate
 
@@ -67,9 +68,9 @@ def chain(net: Consortium) -> Iterator[Chain]:
     kv.close()
 
 
-def make_tx(keys: KeyPair, kind: str, payload: list[Any], expires_at: int = DEFAULT_EXPIRY,
+def make_tx(keys: KeyPair, payload: Payload, expires_at: int = DEFAULT_EXPIRY,
             chain_id: str = CHAIN_ID) -> Transaction:
-    return build_transaction(keys, chain_id, kind, payload, expires_at)
+    return build_transaction(keys, chain_id, payload, expires_at)
 
 
 def next_time(chain: Chain) -> int:
@@ -92,7 +93,8 @@ def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
 def accredit(net: Consortium, issuer: KeyPair, types: list[str],
              start_ms: int = GENESIS_TIME_MS, end_ms: int = GENESIS_TIME_MS + 10 * YEAR_MS,
              ) -> Transaction:
-    return make_tx(net.ministry, KIND_ACCREDIT, [issuer.member_id, types, start_ms, end_ms])
+    return make_tx(net.ministry, AccreditPayload(issuer.member_id, tuple(types), start_ms,
+                                                  end_ms))
 
 
 def snapshot(kv: KeyValueStore) -> dict[bytes, bytes]:

@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from ledger.blocks import decode_block
 from ledger.credentials import disclose, make_batch
 from ledger.identity import KeyPair
+from ledger.payloads import AccreditPayload, AnchorPayload, IssueBatchPayload
 from ledger.records import anchor_key, member_key
-from ledger.transactions import KIND_ACCREDIT, KIND_ANCHOR, KIND_ISSUE_BATCH, Transaction
+from ledger.transactions import Transaction
 from node.api import MAX_BODY_BYTES, MAX_CONCURRENT_SUBMISSIONS, SUBMISSIONS, make_app
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -48,9 +49,8 @@ async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[Node]:
                     NodeMetrics())
     now = int(time.time() * 1000)
     # KazNU may issue diplomas for ten years from now (committed before serving).
-    commit(core.chain, [make_tx(net.ministry, KIND_ACCREDIT,
-                                [net.university.member_id, ["diploma"], 0,
-                                 now + 10 * YEAR_MS])])
+    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
+        net.university.member_id, ("diploma",), 0, now + 10 * YEAR_MS))])
     client = TestClient(TestServer(make_app(core, "test-node")))
     await client.start_server()
     try:
@@ -80,7 +80,7 @@ async def wait_committed(node: Node, tx_id: str) -> dict[str, Any]:
 
 
 def anchor(keys: KeyPair) -> Transaction:
-    return make_tx(keys, KIND_ANCHOR, [os.urandom(32)], expires_at=10_000)
+    return make_tx(keys, AnchorPayload(os.urandom(32)), expires_at=10_000)
 
 
 async def test_submit_json_single_and_long_poll(node: Node) -> None:
@@ -99,7 +99,7 @@ async def test_submit_json_single_and_long_poll(node: Node) -> None:
 
 async def test_submit_json_many(node: Node) -> None:
     txs = [anchor(node.net.employer) for _ in range(20)]
-    bad = make_tx(node.net.university2, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 1])
+    bad = make_tx(node.net.university2, IssueBatchPayload("diploma", os.urandom(32), 1))
     response = await node.client.post("/v1/transactions", json={
         "txs": [t.encode().hex() for t in txs] + [bad.encode().hex()]})
     body = await json_of(response, 202)
@@ -169,7 +169,7 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
     uni = node.net.university
     batch = make_batch([{"name": "Aigerim", "iin": "010101500123"}, {"name": "Nurlan"}],
                        "diploma", CHAIN_ID, uni.member_id, "KazNU")
-    tx = make_tx(uni, KIND_ISSUE_BATCH, ["diploma", batch.root, 2], expires_at=10_000)
+    tx = make_tx(uni, IssueBatchPayload("diploma", batch.root, 2), expires_at=10_000)
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
     await json_of(response, 202)
     await wait_committed(node, tx.tx_id.hex())
@@ -180,21 +180,25 @@ async def test_verify_endpoint_and_batch_and_credential(node: Node) -> None:
     document["fields"]["name"]["value"] = "Someone"
     verdict = await json_of(await node.client.post("/v1/verify", json=document), 200)
     assert verdict["status"] == "tampered"
-    info = await json_of(await node.client.get(f"/v1/batches/{batch.root.hex()}"), 200)
+    batch_path = f"/v1/batches/{uni.member_id.hex()}/{batch.root.hex()}"
+    info = await json_of(await node.client.get(batch_path), 200)
     assert (info["issuer_name"], info["count"], info["tx_id"]) == ("KazNU", 2,
                                                                   tx.tx_id.hex())
     target = batch.target_hashes[1].hex()
     cred = await json_of(await node.client.get(
-        f"/v1/batches/{batch.root.hex()}/credentials/{target}"), 200)
+        f"{batch_path}/credentials/{target}"), 200)
     assert cred["revoked"] is False
-    missing = await node.client.get(f"/v1/batches/{os.urandom(32).hex()}")
+    missing = await node.client.get(f"/v1/batches/{uni.member_id.hex()}/{os.urandom(32).hex()}")
+    assert (await json_of(missing, 404))["error"]["code"] == "no_such_batch"
+    squatter = node.net.university2.member_id.hex()
+    missing = await node.client.get(f"/v1/batches/{squatter}/{batch.root.hex()}")
     assert (await json_of(missing, 404))["error"]["code"] == "no_such_batch"
 
 
 async def test_verify_anchor_endpoint(node: Node) -> None:
     import hashlib
     data = b"minutes of the academic council"
-    tx = make_tx(node.net.employer, KIND_ANCHOR, [hashlib.sha256(data).digest()],
+    tx = make_tx(node.net.employer, AnchorPayload(hashlib.sha256(data).digest()),
                  expires_at=10_000)
     await json_of(await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()}),
                   202)
@@ -255,7 +259,8 @@ async def test_unknown_route_and_wrong_method(node: Node) -> None:
 
 @pytest.mark.parametrize("path", [
     "/v1/transactions/zz", "/v1/transactions/abcd", f"/v1/transactions/{'ab' * 33}",
-    "/v1/batches/xyz", f"/v1/batches/{'ab' * 31}", f"/v1/batches/{'ab' * 32}/credentials/0",
+    f"/v1/batches/xyz/{'ab' * 32}", f"/v1/batches/{'ab' * 20}/{'ab' * 31}",
+    f"/v1/batches/{'ab' * 20}/{'ab' * 32}/credentials/0",
     "/v1/state/abc",
     "/v1/state/zz", f"/v1/state/{'ab' * 129}", "/v1/blocks/one", "/v1/blocks/-1",
     f"/v1/blocks/{2**64}", f"/v1/transactions/{'ab' * 32}?wait=soon",
@@ -350,7 +355,7 @@ async def test_fuzz_never_500(node: Node) -> None:
 async def test_too_many_concurrent_submissions_get_429_and_change_nothing(node: Node) -> None:
     in_flight = node.client.server.app[SUBMISSIONS]
     in_flight.count = MAX_CONCURRENT_SUBMISSIONS  # as if that many uploads were being checked
-    tx = make_tx(node.net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(node.net.ministry, AnchorPayload(os.urandom(32)))
     try:
         response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
         assert (await json_of(response, 429))["error"]["code"] == "busy"

@@ -15,8 +15,8 @@ from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
+from ledger.payloads import AnchorPayload, IssueBatchPayload
 from ledger.rules import load_batch, load_member
-from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH
 from storage.errors import CorruptStateError
 from storage.kv import LevelDBStore, MemoryStore
 from tests.node.conftest import (
@@ -72,8 +72,8 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
     chain = Chain(kv, net.genesis)
     commit(chain, [accredit(net, net.university, ["diploma"])])
     root = os.urandom(32)
-    issue = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", root, 4])
-    commit(chain, [issue, make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)])])
+    issue = make_tx(net.university, IssueBatchPayload("diploma", root, 4))
+    commit(chain, [issue, make_tx(net.employer, AnchorPayload(os.urandom(32)))])
     head = (chain.height, chain.head_hash, chain.state.root)
     kv.close()
 
@@ -86,7 +86,7 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
     try:
         reopened = Chain(kv, net.genesis)
         assert (reopened.height, reopened.head_hash, reopened.state.root) == head
-        batch = load_batch(reopened.state, root)
+        batch = load_batch(reopened.state, net.university.member_id, root)
         assert batch is not None and batch.count == 4 and batch.height == 2
         assert reopened.tx_location(issue.tx_id) == (2, 0)
         assert reopened.is_committed(issue.tx_id)
@@ -98,12 +98,12 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
 def test_reopen_continues_the_chain(tmp_path: Path, net: Consortium) -> None:
     path = str(tmp_path / "chain.ldb")
     kv = LevelDBStore(path)
-    commit(Chain(kv, net.genesis), [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])])
+    commit(Chain(kv, net.genesis), [make_tx(net.ministry, AnchorPayload(os.urandom(32)))])
     kv.close()
     kv = LevelDBStore(path)
     try:
         chain = Chain(kv, net.genesis)
-        commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])])
+        commit(chain, [make_tx(net.ministry, AnchorPayload(os.urandom(32)))])
         assert chain.height == 2
         block = chain.get_block(2)
         assert block is not None and block.header.previous_hash == chain._load_header(
@@ -152,9 +152,9 @@ def pair(net: Consortium) -> tuple[Chain, Chain, Block]:
     first = commit(a, [accredit(net, net.university, ["diploma"])])
     b.commit(b.validate(first), b"certificate")
     assert a.head_hash == b.head_hash
-    txs = [make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10]),
-           make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]),
-           make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])]
+    txs = [make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10)),
+           make_tx(net.employer, AnchorPayload(os.urandom(32))),
+           make_tx(net.ministry, AnchorPayload(os.urandom(32)))]
     execution = a.build(txs, net.ministry.member_id, 0, next_time(a))
     assert execution.accepted == txs
     return a, b, execution.block

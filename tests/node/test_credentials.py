@@ -14,8 +14,8 @@ from ledger.chain import Chain
 from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
+from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import Batch, Member, batch_key, member_key
-from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_REVOKE
 from ledger.verification import verify_anchor, verify_credential
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree
@@ -40,8 +40,7 @@ RECORDS = [
 def issued(chain: Chain, net: Consortium) -> tuple[Chain, Any]:
     commit(chain, [accredit(net, net.university, ["diploma"])])
     batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
-    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH,
-                           ["diploma", batch.root, len(RECORDS)])])
+    commit(chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, len(RECORDS)))])
     return chain, batch
 
 
@@ -176,8 +175,9 @@ def test_unaccredited_issuer(net: Consortium) -> None:
     overlay = state.overlay()
     overlay.set(member_key(net.employer.member_id),
                 Member("Kaspi", "employer", net.employer.public_key, False, 0).encode())
-    overlay.set(batch_key(batch.root), Batch(net.employer.member_id, "diploma", 3, 5,
-                                             GENESIS_TIME_MS, b"\x00" * 32).encode())
+    overlay.set(batch_key(net.employer.member_id, batch.root),
+                Batch(net.employer.member_id, "diploma", 3, 5, GENESIS_TIME_MS,
+                      b"\x00" * 32).encode())
     kv.write(state.commit(overlay))
     state.committed(overlay)
     verdict = verify_credential(documents_of(batch)[0], LocalFacts(state, "forged"), CHAIN_ID)
@@ -188,7 +188,7 @@ def test_unaccredited_issuer(net: Consortium) -> None:
 def test_accreditation_per_type_issues_valid_credentials(chain: Chain, net: Consortium) -> None:
     commit(chain, [accredit(net, net.university, ["transcript"])])
     batch = make_batch(RECORDS[:2], "transcript", CHAIN_ID, net.university.member_id, "KazNU")
-    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH, ["transcript", batch.root, 2])])
+    commit(chain, [make_tx(net.university, IssueBatchPayload("transcript", batch.root, 2))])
     assert verify_credential(documents_of(batch)[0], facts_of(chain), CHAIN_ID).status == \
         "valid"
 
@@ -199,13 +199,12 @@ def test_revoked_with_reason_and_time(issued: tuple[Chain, Any], net: Consortium
     index = 7
     target = batch.target_hashes[index]
     path = [bytes.fromhex(p) for p in documents[index]["batch"]["path"]]
-    revoked_block = commit(chain, [make_tx(net.university, KIND_REVOKE,
-                                           [batch.root, target, index, path,
-                                            "diploma annulled by court"])])
+    revoked_block = commit(chain, [make_tx(net.university, RevokePayload(
+        CredentialRef(batch.root, target, index, tuple(path)), "court_decision"))])
     verdict = verify_credential(documents[index], facts_of(chain), CHAIN_ID)
     assert (verdict.valid, verdict.status) == (False, "revoked")
-    assert verdict.facts["revocation_reason"] == "diploma annulled by court"
-    assert "diploma annulled by court" in verdict.reason
+    assert verdict.facts["revocation_reason"] == "court_decision"
+    assert verdict.reason.endswith(": a court decision")
     assert f"height {revoked_block.header.height}" in verdict.reason
     assert verdict.facts["revoked_at"].endswith("UTC")
     others = [d for i, d in enumerate(documents) if i != index]
@@ -227,8 +226,7 @@ def test_malformed_documents(chain: Chain, document: Any) -> None:
 
 def test_anchor_verify(chain: Chain, net: Consortium) -> None:
     contract = b"%PDF-1.7 employment contract of Aigerim"
-    block = commit(chain, [make_tx(net.employer, KIND_ANCHOR,
-                                   [hashlib.sha256(contract).digest()])])
+    block = commit(chain, [make_tx(net.employer, AnchorPayload(hashlib.sha256(contract).digest()))])
     verdict = verify_anchor(contract, facts_of(chain))
     assert (verdict.valid, verdict.status) == (True, "valid")
     assert verdict.facts["author"] == "Kaspi"

@@ -21,17 +21,18 @@ from ledger.credentials import make_batch
 from ledger.errors import MalformedInput, TxRejected
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
-from ledger.records import MAX_GRANTS_PER_ISSUER
-from ledger.rules import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
-from ledger.transactions import (
-    KIND_ADD_MEMBER,
-    KIND_ANCHOR,
-    KIND_ISSUE_BATCH,
-    KIND_REVOKE,
-    KIND_SUSPEND,
-    Transaction,
-    build_transaction,
+from ledger.payloads import (
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    CredentialRef,
+    IssueBatchPayload,
+    RevokePayload,
+    SuspendPayload,
 )
+from ledger.records import MAX_GRANTS_PER_ISSUER, day
+from ledger.rules import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
+from ledger.transactions import Transaction, build_transaction
 from ledger.verification import verify_credential
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
@@ -100,50 +101,51 @@ def issue(chain: Chain, keys: KeyPair, n: int = 3, ctype: str = "diploma"
           ) -> tuple[bytes, list[bytes]]:
     leaves = [os.urandom(32) for _ in range(n)]
     root = tree_root(leaves)
-    commit(chain, [make_tx(keys, KIND_ISSUE_BATCH, [ctype, root, n])])
+    commit(chain, [make_tx(keys, IssueBatchPayload(ctype, root, n))])
     return root, leaves
 
 
 def revoke_tx(keys: KeyPair, root: bytes, leaves: list[bytes], index: int,
               path: list[bytes] | None = None) -> Transaction:
     path = audit_path(leaves, index) if path is None else path
-    return make_tx(keys, KIND_REVOKE, [root, leaves[index], index, path, "error in grades"])
+    return make_tx(keys, RevokePayload(CredentialRef(root, leaves[index], index, tuple(path)),
+                                       "issued_in_error"))
 
 
 # ---- envelope ------------------------------------------------------------------------
 
 def test_unknown_sender(chain: Chain, net: Consortium) -> None:
-    assert_refused(chain, make_tx(net.outsider, KIND_ANCHOR, [os.urandom(32)]),
+    assert_refused(chain, make_tx(net.outsider, AnchorPayload(os.urandom(32))),
                    "unknown_sender")
 
 
 def test_expired(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], expires_at=2)
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)), expires_at=2)
     commit(chain, [])
     commit(chain, [])  # head 2: the next block is 3 > 2
     assert_refused(chain, tx, "expired")
 
 
 def test_expiry_at_the_next_height_is_still_accepted(chain: Chain, net: Consortium) -> None:
-    commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], expires_at=1)])
+    commit(chain, [make_tx(net.ministry, AnchorPayload(os.urandom(32)), expires_at=1)])
 
 
 def test_expiry_too_far(chain: Chain, net: Consortium) -> None:
     too_far = chain.height + 1 + MAX_TX_TTL_BLOCKS + 1
-    assert_refused(chain, make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)],
+    assert_refused(chain, make_tx(net.ministry, AnchorPayload(os.urandom(32)),
                                   expires_at=too_far), "expiry_too_far")
-    commit(chain, [make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)],
+    commit(chain, [make_tx(net.ministry, AnchorPayload(os.urandom(32)),
                            expires_at=too_far - 1)])
 
 
 def test_replayed_after_commit(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     commit(chain, [tx])
     assert_refused(chain, tx, "replayed")
 
 
 def test_replayed_twice_in_one_block(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     root = chain.state.root
     once = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
     twice = chain.build([tx, tx], net.ministry.member_id, 0, next_time(chain))
@@ -158,20 +160,20 @@ def test_replayed_twice_in_one_block(chain: Chain, net: Consortium) -> None:
 
 
 def test_bad_signature(chain: Chain, net: Consortium) -> None:
-    good = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    good = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     flipped = bytes([good.signature[0] ^ 1]) + good.signature[1:]
-    tampered = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload,
+    tampered = Transaction(good.sender, good.nonce, good.expires_at, good.payload,
                            flipped)
     assert_refused(chain, tampered, "bad_signature")
     # signed by someone else under the ministry's id
-    unsigned = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload)
-    forged = Transaction(good.kind, good.sender, good.nonce, good.expires_at, good.payload,
+    unsigned = Transaction(good.sender, good.nonce, good.expires_at, good.payload)
+    forged = Transaction(good.sender, good.nonce, good.expires_at, good.payload,
                          net.university.sign_raw(unsigned.signed_message(CHAIN_ID)))
     assert_refused(chain, forged, "bad_signature")
 
 
 def test_signature_for_another_chain_is_bad(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)], chain_id="senim-other")
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)), chain_id="senim-other")
     assert_refused(chain, tx, "bad_signature")
 
 
@@ -179,28 +181,29 @@ def test_signature_for_another_chain_is_bad(chain: Chain, net: Consortium) -> No
 
 def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
     newcomer = KeyPair.generate().public_key
-    assert_refused(chain, make_tx(net.university, KIND_ADD_MEMBER,
-                                  ["Fake Uni", "university", newcomer]), "not_a_ministry")
-    tx = build_transaction(net.university, CHAIN_ID, "accredit",
-                           [net.university.member_id, ["diploma"], 0, 10**13], 1000)
+    assert_refused(chain, make_tx(net.university, AddMemberPayload("Fake Uni", "university",
+                                                                   newcomer)), "not_a_ministry")
+    tx = build_transaction(net.university, CHAIN_ID,
+                           AccreditPayload(net.university.member_id, ("diploma",), 0, 10**13),
+                           1000)
     assert_refused(chain, tx, "not_a_ministry")
-    tx = make_tx(net.employer, KIND_SUSPEND, [net.university.member_id, "spite"])
+    tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "other"))
     assert_refused(chain, tx, "not_a_ministry")
 
 
 def test_already_member(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ADD_MEMBER, ["KazNU again", "university",
-                                                 net.university.public_key])
+    tx = make_tx(net.ministry, AddMemberPayload("KazNU again", "university",
+                                                 net.university.public_key))
     assert_refused(chain, tx, "already_member")
 
 
 def test_add_member_then_member_can_act(chain: Chain, net: Consortium) -> None:
     newcomer = KeyPair.generate()
-    commit(chain, [make_tx(net.ministry, KIND_ADD_MEMBER,
-                           ["AITU", "university", newcomer.public_key])])
-    commit(chain, [make_tx(newcomer, KIND_ANCHOR, [os.urandom(32)])])
-    assert_refused(chain, make_tx(net.ministry, KIND_ADD_MEMBER,
-                                  ["AITU", "university", newcomer.public_key]),
+    commit(chain, [make_tx(net.ministry, AddMemberPayload("AITU", "university",
+                                                          newcomer.public_key))])
+    commit(chain, [make_tx(newcomer, AnchorPayload(os.urandom(32)))])
+    assert_refused(chain, make_tx(net.ministry, AddMemberPayload("AITU", "university",
+                                                                 newcomer.public_key)),
                    "already_member")
 
 
@@ -215,55 +218,60 @@ def test_too_many_grants(chain: Chain, net: Consortium) -> None:
 
 
 def test_not_accredited_never_accredited(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
+    tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
     assert_refused(chain, tx, "not_accredited")
 
 
 def test_not_accredited_before_the_period(chain: Chain, net: Consortium) -> None:
     start = GENESIS_TIME_MS + 30 * DAY_MS
     commit(chain, [accredit(net, net.university, ["diploma"], start, start + YEAR_MS)])
-    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
-    assert_refused(chain, tx, "not_accredited", time_ms=start - 1)
+    tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
+    refusal = assert_refused(chain, tx, "accreditation_not_started", time_ms=start - 1)
+    assert refusal.message.endswith(f"accreditation starts on {day(start)}"), refusal.message
     commit(chain, [tx], time_ms=start)  # the first moment of the period is inside
 
 
 def test_not_accredited_after_the_period(chain: Chain, net: Consortium) -> None:
     end = GENESIS_TIME_MS + 30 * DAY_MS
     commit(chain, [accredit(net, net.university, ["diploma"], GENESIS_TIME_MS, end)])
-    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
-    assert_refused(chain, tx, "not_accredited", time_ms=end)  # the end is exclusive
+    tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
+    refusal = assert_refused(chain, tx, "accreditation_ended", time_ms=end)  # end is exclusive
+    assert refusal.message.endswith(f"accreditation ended on {day(end)}"), refusal.message
     commit(chain, [tx], time_ms=end - 1)
 
 
 def test_not_accredited_for_this_type(accredited: Chain, net: Consortium) -> None:
-    tx = make_tx(net.university2, KIND_ISSUE_BATCH, ["transcript", os.urandom(32), 10])
-    assert_refused(accredited, tx, "not_accredited")
+    tx = make_tx(net.university2, IssueBatchPayload("transcript", os.urandom(32), 10))
+    refusal = assert_refused(accredited, tx, "type_not_accredited")
+    assert refusal.message.endswith("not accredited for this type (accredited for: diploma)")
 
 
 def test_not_accredited_when_suspended(accredited: Chain, net: Consortium) -> None:
-    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university.member_id,
-                                                             "inspection failed"])])
-    tx = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 10])
-    assert_refused(accredited, tx, "not_accredited")
+    commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
+                                                             "investigation"))])
+    tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10))
+    refusal = assert_refused(accredited, tx, "issuer_suspended")
+    assert refusal.message.endswith(
+        f"suspended since height {accredited.height + 1} (under investigation)"), refusal.message
 
 
 def test_suspend_of_unaccredited_issuer_refused(accredited: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_SUSPEND, [net.employer.member_id, "no licence"])
+    tx = make_tx(net.ministry, SuspendPayload(net.employer.member_id, "licence_revoked"))
     assert_refused(accredited, tx, "not_accredited")
-    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university2.member_id,
-                                                             "first"])])
-    again = make_tx(net.ministry, KIND_SUSPEND, [net.university2.member_id, "second"])
+    commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university2.member_id,
+                                                             "investigation"))])
+    again = make_tx(net.ministry, SuspendPayload(net.university2.member_id, "other"))
     assert_refused(accredited, again, "not_accredited")
 
 
 def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortium) -> None:
     batch = make_batch([{"name": "Aigerim", "gpa": "3.9"}, {"name": "Nurlan"}], "diploma",
                        CHAIN_ID, net.university.member_id, "KazNU")
-    commit(accredited, [make_tx(net.university, KIND_ISSUE_BATCH,
-                                ["diploma", batch.root, len(documents_of(batch))])])
+    commit(accredited, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(documents_of(batch))))])
     issued_at = accredited.height
-    commit(accredited, [make_tx(net.ministry, KIND_SUSPEND, [net.university.member_id,
-                                                             "inspection failed"])])
+    commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
+                                                             "investigation"))])
     facts = LocalFacts(accredited.state, "test")
     for document in documents_of(batch):
         verdict = verify_credential(document, facts, CHAIN_ID)
@@ -273,32 +281,30 @@ def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortiu
         assert accredited_check and accredited_check[0].ok
     grant = facts.accreditation(net.university.member_id).grants[0]
     assert grant.suspended_height == issued_at + 2  # committed at +1, effective from +2
-    assert grant.suspend_reason == "inspection failed"
+    assert grant.suspend_reason == "investigation"
 
 
 def test_revocation_voids_a_credential(accredited: Chain, net: Consortium) -> None:
     batch = make_batch([{"name": "Aigerim"}, {"name": "Nurlan"}], "diploma", CHAIN_ID,
                        net.university.member_id, "KazNU")
-    commit(accredited, [make_tx(net.university, KIND_ISSUE_BATCH,
-                                ["diploma", batch.root, 2])])
+    commit(accredited, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 2))])
     commit(accredited, [revoke_tx(net.university, batch.root, batch.target_hashes, 1)])
     facts = LocalFacts(accredited.state, "test")
     documents = documents_of(batch)
     assert verify_credential(documents[0], facts, CHAIN_ID).status == "valid"
     revoked = verify_credential(documents[1], facts, CHAIN_ID)
     assert (revoked.valid, revoked.status) == (False, "revoked")
-    assert revoked.facts["revocation_reason"] == "error in grades"
+    assert revoked.facts["revocation_reason"] == "issued_in_error"
+    assert revoked.facts["revocation_reason_text"] == "issued in error"
+    assert revoked.reason.endswith(": issued in error")
 
 
 # ---- batches, revocations, anchors -------------------------------------------------------
 
 def test_duplicate_batch(accredited: Chain, net: Consortium) -> None:
     root, _ = issue(accredited, net.university)
-    assert_refused(accredited, make_tx(net.university, KIND_ISSUE_BATCH,
-                                       ["diploma", root, 3]), "duplicate_batch")
-    # not even another issuer may take the root
-    assert_refused(accredited, make_tx(net.university2, KIND_ISSUE_BATCH,
-                                       ["diploma", root, 3]), "duplicate_batch")
+    assert_refused(accredited, make_tx(net.university, IssueBatchPayload("diploma", root, 3)),
+                   "duplicate_batch")
 
 
 def test_unknown_batch(accredited: Chain, net: Consortium) -> None:
@@ -307,10 +313,11 @@ def test_unknown_batch(accredited: Chain, net: Consortium) -> None:
                    "unknown_batch")
 
 
-def test_not_issuer(accredited: Chain, net: Consortium) -> None:
+def test_only_the_issuer_may_revoke(accredited: Chain, net: Consortium) -> None:
+    # A batch is looked up among the sender's own, so another member finds none.
     root, leaves = issue(accredited, net.university)
-    assert_refused(accredited, revoke_tx(net.university2, root, leaves, 0), "not_issuer")
-    assert_refused(accredited, revoke_tx(net.ministry, root, leaves, 0), "not_issuer")
+    assert_refused(accredited, revoke_tx(net.university2, root, leaves, 0), "unknown_batch")
+    assert_refused(accredited, revoke_tx(net.ministry, root, leaves, 0), "unknown_batch")
 
 
 def test_not_in_batch(accredited: Chain, net: Consortium) -> None:
@@ -318,11 +325,11 @@ def test_not_in_batch(accredited: Chain, net: Consortium) -> None:
     wrong_path = audit_path(leaves, 1)
     assert_refused(accredited, revoke_tx(net.university, root, leaves, 0, wrong_path),
                    "not_in_batch")
-    stranger = make_tx(net.university, KIND_REVOKE, [root, os.urandom(32), 0,
-                                                     audit_path(leaves, 0), "x"])
+    stranger = make_tx(net.university, RevokePayload(CredentialRef(
+        root, os.urandom(32), 0, tuple(audit_path(leaves, 0))), "other"))
     assert_refused(accredited, stranger, "not_in_batch")
-    wrong_index = make_tx(net.university, KIND_REVOKE, [root, leaves[2], 3,
-                                                        audit_path(leaves, 2), "x"])
+    wrong_index = make_tx(net.university, RevokePayload(CredentialRef(
+        root, leaves[2], 3, tuple(audit_path(leaves, 2))), "other"))
     assert_refused(accredited, wrong_index, "not_in_batch")
 
 
@@ -336,15 +343,15 @@ def test_already_revoked(accredited: Chain, net: Consortium) -> None:
 
 def test_already_anchored(chain: Chain, net: Consortium) -> None:
     digest = os.urandom(32)
-    commit(chain, [make_tx(net.employer, KIND_ANCHOR, [digest])])
-    assert_refused(chain, make_tx(net.university, KIND_ANCHOR, [digest]), "already_anchored")
+    commit(chain, [make_tx(net.employer, AnchorPayload(digest))])
+    assert_refused(chain, make_tx(net.university, AnchorPayload(digest)), "already_anchored")
 
 
 def test_second_of_two_conflicting_txs_in_one_block_is_dropped(
         chain: Chain, net: Consortium) -> None:
     digest = os.urandom(32)
-    first = make_tx(net.employer, KIND_ANCHOR, [digest])
-    second = make_tx(net.university, KIND_ANCHOR, [digest])
+    first = make_tx(net.employer, AnchorPayload(digest))
+    second = make_tx(net.university, AnchorPayload(digest))
     execution = chain.build([first, second], net.ministry.member_id, 0, next_time(chain))
     assert execution.accepted == [first]
     assert [e.code for _, e in execution.rejected] == ["already_anchored"]
@@ -362,7 +369,7 @@ def _state(pool: Mempool) -> tuple[Any, ...]:
 
 def test_mempool_duplicate(net: Consortium) -> None:
     pool = _pool()
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     pool.add(tx, 100)
     before = _state(pool)
     with pytest.raises(TxRejected) as info:
@@ -374,37 +381,37 @@ def test_mempool_duplicate(net: Consortium) -> None:
 def test_mempool_full_by_count(net: Consortium) -> None:
     pool = _pool(max_txs=2)
     for _ in range(2):
-        pool.add(make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)]), 10)
+        pool.add(make_tx(net.ministry, AnchorPayload(os.urandom(32))), 10)
     before = _state(pool)
     with pytest.raises(TxRejected) as info:
-        pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 10)
+        pool.add(make_tx(net.employer, AnchorPayload(os.urandom(32))), 10)
     assert info.value.code == "mempool_full"
     assert _state(pool) == before
 
 
 def test_mempool_full_by_bytes(net: Consortium) -> None:
     pool = _pool(max_bytes=250)
-    pool.add(make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)]), 200)
+    pool.add(make_tx(net.ministry, AnchorPayload(os.urandom(32))), 200)
     before = _state(pool)
     with pytest.raises(TxRejected) as info:
-        pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 51)
+        pool.add(make_tx(net.employer, AnchorPayload(os.urandom(32))), 51)
     assert info.value.code == "mempool_full"
     assert _state(pool) == before
-    pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 50)  # exactly full is ok
+    pool.add(make_tx(net.employer, AnchorPayload(os.urandom(32))), 50)  # exactly full is ok
 
 
 def test_mempool_sender_limit(net: Consortium) -> None:
     pool = _pool(per_sender=2)
     for _ in range(2):
-        pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)
+        pool.add(make_tx(net.university, AnchorPayload(os.urandom(32))), 10)
     before = _state(pool)
     with pytest.raises(TxRejected) as info:
-        pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)
+        pool.add(make_tx(net.university, AnchorPayload(os.urandom(32))), 10)
     assert info.value.code == "sender_limit"
     assert _state(pool) == before
-    pool.add(make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]), 10)  # others still may
+    pool.add(make_tx(net.employer, AnchorPayload(os.urandom(32))), 10)  # others still may
     pool.remove([before[2][0]])
-    pool.add(make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]), 10)  # room again
+    pool.add(make_tx(net.university, AnchorPayload(os.urandom(32))), 10)  # room again
 
 
 @pytest.fixture
@@ -426,20 +433,20 @@ async def test_submit_malformed_changes_nothing(core: NodeCore) -> None:
 
 
 async def test_submit_refusals_carry_ledger_codes(core: NodeCore, net: Consortium) -> None:
-    refused = make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", os.urandom(32), 1])
-    unknown = make_tx(net.outsider, KIND_ANCHOR, [os.urandom(32)])
+    refused = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 1))
+    unknown = make_tx(net.outsider, AnchorPayload(os.urandom(32)))
     results = await core.submit([refused.encode(), unknown.encode()])
     assert [r.code for _, r in results if r] == ["not_accredited", "unknown_sender"]
     assert len(core.mempool) == 0
 
 
 async def test_submit_limits_through_the_core(core: NodeCore, net: Consortium) -> None:
-    txs = [make_tx(net.university, KIND_ANCHOR, [os.urandom(32)]) for _ in range(3)]
+    txs = [make_tx(net.university, AnchorPayload(os.urandom(32))) for _ in range(3)]
     results = await core.submit([tx.encode() for tx in txs])
     assert [r.code if r else None for _, r in results] == [None, None, "sender_limit"]
     resubmitted = await core.submit([txs[0].encode()])  # a pending resubmission is harmless
     assert resubmitted == [(txs[0].tx_id, None)]
-    others = [make_tx(net.employer, KIND_ANCHOR, [os.urandom(32)]) for _ in range(2)]
+    others = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(2)]
     results = await core.submit([tx.encode() for tx in others])
     assert [r.code if r else None for _, r in results] == [None, "mempool_full"]
     assert len(core.mempool) == 3
@@ -449,7 +456,7 @@ async def test_submit_limits_through_the_core(core: NodeCore, net: Consortium) -
 
 async def test_submit_committed_transaction_is_replayed(core: NodeCore,
                                                         net: Consortium) -> None:
-    tx = make_tx(net.ministry, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     await asyncio.get_running_loop().run_in_executor(None, commit, core.chain, [tx])
     results = await core.submit([tx.encode()])
     assert results[0][1] is not None and results[0][1].code == "replayed"

@@ -13,7 +13,7 @@ from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.genesis import Genesis, GenesisMember
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
-from ledger.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.verification import verify_credential
 from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
@@ -37,8 +37,8 @@ RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for 
 def issue(net: Consortium, chain: Chain) -> tuple[list[dict[str, Any]], Any]:
     commit(chain, [accredit(net, net.university, ["diploma"])])
     batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
-    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH,
-                           ["diploma", batch.root, len(batch.target_hashes)])])
+    commit(chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root,
+                                                             len(batch.target_hashes)))])
     return documents_of(batch), batch
 
 
@@ -118,8 +118,9 @@ def test_a_tampered_document_fails_even_with_a_good_proof(net: Consortium, chain
 def test_a_proof_made_after_revocation_says_revoked(net: Consortium, chain: Chain) -> None:
     documents, batch = issue(net, chain)
     target = batch.target_hashes[4]
-    commit(chain, [make_tx(net.university, KIND_REVOKE, [
-        batch.root, target, 4, audit_path(batch.target_hashes, 4), "issued in error"])])
+    commit(chain, [make_tx(net.university, RevokePayload(
+        CredentialRef(batch.root, target, 4, tuple(audit_path(batch.target_hashes, 4))),
+        "issued_in_error"))])
     proved = with_proof(chain, documents[4], net)
     verdict = verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
                                                    _certifies(net.genesis)), CHAIN_ID)

@@ -11,7 +11,7 @@ from ledger.chain import Chain
 from ledger.credentials import make_batch, parse_document
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
-from ledger.transactions import KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_SUSPEND
+from ledger.payloads import AnchorPayload, IssueBatchPayload, SuspendPayload
 from ledger.verification import verify_credential
 from node.mempool import Mempool, MempoolLimits
 from tests.node.conftest import (
@@ -26,7 +26,7 @@ from tests.node.conftest import (
 
 
 def test_a_swapped_signature_changes_the_block_hash(net: Consortium) -> None:
-    tx = make_tx(net.university, KIND_ANCHOR, [random_hash()])
+    tx = make_tx(net.university, AnchorPayload(random_hash()))
     forged = dataclasses.replace(tx, signature=bytes(64))
     assert forged.tx_id == tx.tx_id  # the id does not cover the signature...
     assert transactions_root([forged]) != transactions_root([tx])  # ...the block does
@@ -34,7 +34,7 @@ def test_a_swapped_signature_changes_the_block_hash(net: Consortium) -> None:
 
 def test_the_mempool_vouches_only_for_the_signature_it_checked(net: Consortium) -> None:
     mempool = Mempool(MempoolLimits(10, 1 << 20, 10))
-    tx = make_tx(net.university, KIND_ANCHOR, [random_hash()])
+    tx = make_tx(net.university, AnchorPayload(random_hash()))
     mempool.add(tx, len(tx.encode()))
     forged = dataclasses.replace(tx, signature=bytes(64))
     assert mempool.already_verified([tx]) == {tx.tx_id}
@@ -46,8 +46,9 @@ def test_an_issue_and_a_suspension_in_one_block_agree_with_verification(
     commit(chain, [accredit(net, net.university, ["diploma"])])
     batch = make_batch([{"name": "Dana"}], "diploma", CHAIN_ID, net.university.member_id,
                        "KazNU")
-    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH, ["diploma", batch.root, 1]),
-                   make_tx(net.ministry, KIND_SUSPEND, [net.university.member_id, "audit"])])
+    commit(chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 1)),
+                   make_tx(net.ministry, SuspendPayload(net.university.member_id,
+                                                                 "investigation"))])
     verdict = verify_credential(documents_of(batch)[0], LocalFacts(chain.state, "t"), CHAIN_ID)
     assert verdict.status == "valid", verdict.reason
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
-from ledger.transactions import KIND_ISSUE_BATCH, KIND_REVOKE
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.verification import verify_credential
 from storage.batch_tree import audit_path, tree_root
 from tests.node.conftest import (
@@ -25,23 +25,22 @@ def test_copying_a_target_hash_into_another_batch_does_not_revoke_the_original(
                    accredit(net, net.university2, ["diploma"])])
     genuine = make_batch([{"name": "Aigerim", "iin": "990101400123"}], "diploma", CHAIN_ID,
                          net.university.member_id, "KazNU")
-    commit(chain, [make_tx(net.university, KIND_ISSUE_BATCH,
-                           ["diploma", genuine.root, 1])])
+    commit(chain, [make_tx(net.university, IssueBatchPayload("diploma", genuine.root, 1))])
     document = documents_of(genuine)[0]
     target = genuine.target_hashes[0]
 
     # A rival issuer puts the public target hash in a batch of its own and revokes it there.
     leaves = [target, random_hash()]
     rival_root = tree_root(leaves)
-    commit(chain, [make_tx(net.university2, KIND_ISSUE_BATCH, ["diploma", rival_root, 2])])
-    commit(chain, [make_tx(net.university2, KIND_REVOKE, [
-        rival_root, target, 0, audit_path(leaves, 0), "hostile"])])
+    commit(chain, [make_tx(net.university2, IssueBatchPayload("diploma", rival_root, 2))])
+    commit(chain, [make_tx(net.university2, RevokePayload(
+        CredentialRef(rival_root, target, 0, tuple(audit_path(leaves, 0))), "fraud"))])
 
     facts = LocalFacts(chain.state, "test")
     assert verify_credential(document, facts, CHAIN_ID).status == "valid"
 
     # The genuine issuer can still revoke its own credential.
-    commit(chain, [make_tx(net.university, KIND_REVOKE, [
-        genuine.root, target, 0, [], "issued in error"])])
+    commit(chain, [make_tx(net.university, RevokePayload(
+        CredentialRef(genuine.root, target, 0, ()), "issued_in_error"))])
     verdict = verify_credential(document, facts, CHAIN_ID)
     assert verdict.status == "revoked" and "issued in error" in verdict.reason

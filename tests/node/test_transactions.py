@@ -13,7 +13,19 @@ from hypothesis import strategies as st
 
 from ledger.codec import encode
 from ledger.errors import MalformedInput
-from ledger.identity import KeyPair, verify_signature
+from ledger.identity import KeyPair, MemberId, signing_bytes, verify_signature
+from ledger.payloads import (
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    CredentialRef,
+    IssueBatchPayload,
+    Payload,
+    RevokePayload,
+    SuspendPayload,
+    decode_payload,
+    note_hash,
+)
 from ledger.transactions import (
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
@@ -22,6 +34,7 @@ from ledger.transactions import (
     KIND_REVOKE,
     KIND_SUSPEND,
     MAX_TX_BYTES,
+    TX_DOMAIN,
     TX_VERSION,
     Transaction,
     build_transaction,
@@ -36,24 +49,25 @@ H = b"\x11" * 32
 VALID_PAYLOADS: dict[str, list[Any]] = {
     KIND_ADD_MEMBER: ["Satbayev University", "university", b"\x22" * 32],
     KIND_ACCREDIT: [ISSUER, ["diploma", "transcript"], 0, 10**13],
-    KIND_SUSPEND: [ISSUER, "licence withdrawn"],
+    KIND_SUSPEND: [ISSUER, "licence_revoked"],
     KIND_ISSUE_BATCH: ["diploma", H, 1200],
-    KIND_REVOKE: [H, b"\x33" * 32, 7, [b"\x44" * 32, b"\x55" * 32], "issued in error"],
+    KIND_REVOKE: [H, b"\x33" * 32, 7, [b"\x44" * 32, b"\x55" * 32], "issued_in_error", None,
+                  None],
     KIND_ANCHOR: [H],
 }
 
 
 def sign_raw(kind: str, payload: Any, keys: KeyPair = KEYS, expires_at: int = 50,
-             nonce: bytes | None = None) -> Transaction:
-    """Sign without the builder's shape check, to make malformed transactions."""
-    unsigned = Transaction(kind, keys.member_id, nonce or os.urandom(16), expires_at, payload)
-    return Transaction(kind, unsigned.sender, unsigned.nonce, expires_at, payload,
-                       keys.sign_raw(unsigned.signed_message(CHAIN_ID)))
+             nonce: bytes | None = None) -> bytes:
+    """Encode and sign a wire payload without any shape check, to make malformed transactions."""
+    unsigned = [TX_VERSION, kind, keys.member_id, nonce or os.urandom(16), expires_at, payload]
+    signature = keys.sign_raw(signing_bytes(TX_DOMAIN, CHAIN_ID, encode(unsigned)))
+    return encode([*unsigned, signature])
 
 
 @pytest.mark.parametrize("kind", sorted(VALID_PAYLOADS))
 def test_round_trip_every_kind(kind: str) -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, kind, VALID_PAYLOADS[kind], 99)
+    tx = build_transaction(KEYS, CHAIN_ID, decode_payload(kind, VALID_PAYLOADS[kind]), 99)
     data = tx.encode()
     decoded = decode_transaction(data)
     assert decoded == tx
@@ -68,8 +82,32 @@ def test_round_trip_every_kind(kind: str) -> None:
        ctype=st.sampled_from(["diploma", "certificate", "attestat", "transcript",
                               "employment"]))
 def test_issue_batch_round_trip_property(count: int, expires: int, ctype: str) -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ISSUE_BATCH, [ctype, H, count], expires)
+    tx = build_transaction(KEYS, CHAIN_ID, IssueBatchPayload(ctype, H, count), expires)
     assert decode_transaction(tx.encode()) == tx
+
+
+@pytest.mark.parametrize("kind", sorted(VALID_PAYLOADS))
+def test_typed_payload_keeps_the_wire_bytes(kind: str) -> None:
+    # A transaction in the untyped wire form decodes to a typed payload and encodes
+    # back to exactly the same bytes (and so keeps its id and signature).
+    data = sign_raw(kind, VALID_PAYLOADS[kind])
+    tx = decode_transaction(data)
+    assert tx.kind == kind
+    assert tx.payload.to_array() == VALID_PAYLOADS[kind]
+    assert tx.encode() == data
+    assert verify_signature(KEYS.public_key, tx.signed_message(CHAIN_ID), tx.signature)
+
+
+def test_payload_fields_are_named() -> None:
+    tx = decode_transaction(sign_raw(KIND_REVOKE, VALID_PAYLOADS[KIND_REVOKE]))
+    assert isinstance(tx.payload, RevokePayload)
+    assert (tx.payload.credential.batch_root, tx.payload.credential.index) == (H, 7)
+    assert tx.payload.credential.path == (b"\x44" * 32, b"\x55" * 32)
+    assert (tx.payload.reason, tx.payload.note_hash, tx.payload.replaced_by) == (
+        "issued_in_error", None, None)
+    accredit = decode_payload(KIND_ACCREDIT, VALID_PAYLOADS[KIND_ACCREDIT])
+    assert isinstance(accredit, AccreditPayload)
+    assert accredit.types == ("diploma", "transcript") and accredit.issuer == ISSUER
 
 
 def _elements(tx: Transaction) -> list[Any]:
@@ -77,7 +115,7 @@ def _elements(tx: Transaction) -> list[Any]:
 
 
 def test_non_canonical_array_header_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     canonical = tx.encode()
     assert canonical[0] == 0x97  # fixarray of 7
     body = b"".join(encode(v) for v in _elements(tx))
@@ -88,7 +126,7 @@ def test_non_canonical_array_header_refused() -> None:
 
 
 def test_non_minimal_integer_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     items = _elements(tx)
     parts = [encode(v) for v in items]
     assert parts[4] == b"\x09"
@@ -98,7 +136,7 @@ def test_non_minimal_integer_refused() -> None:
 
 
 def test_str8_for_short_text_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     parts = [encode(v) for v in _elements(tx)]
     kind = KIND_ANCHOR.encode()
     parts[1] = b"\xd9" + bytes([len(kind)]) + kind  # str8 instead of fixstr
@@ -107,13 +145,13 @@ def test_str8_for_short_text_refused() -> None:
 
 
 def test_trailing_bytes_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     with pytest.raises(MalformedInput):
         decode_transaction(tx.encode() + b"\x00")
 
 
 def test_map_encoded_transaction_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     as_map = msgpack.packb(dict(enumerate(_elements(tx))), use_bin_type=True)
     with pytest.raises(MalformedInput):
         decode_transaction(as_map)
@@ -138,7 +176,7 @@ def test_oversized_transaction_refused() -> None:
     (6, "sig", "signature"),
 ])
 def test_envelope_fields_refused(index: int, value: Any, match: str) -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     items = _elements(tx)
     items[index] = value
     with pytest.raises(MalformedInput, match=match):
@@ -146,7 +184,7 @@ def test_envelope_fields_refused(index: int, value: Any, match: str) -> None:
 
 
 def test_wrong_item_count_refused() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     with pytest.raises(MalformedInput, match="7 items"):
         decode_transaction(encode(_elements(tx)[:6]))
     with pytest.raises(MalformedInput, match="7 items"):
@@ -181,7 +219,8 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
     # suspend
     (KIND_SUSPEND, [ISSUER, ""]),
     (KIND_SUSPEND, [ISSUER, 7]),
-    (KIND_SUSPEND, [b"", "reason"]),
+    (KIND_SUSPEND, [ISSUER, "licence withdrawn after complaints by Aigerim B."]),
+    (KIND_SUSPEND, [b"", "investigation"]),
     # issue_batch
     (KIND_ISSUE_BATCH, ["phd", H, 3]),
     (KIND_ISSUE_BATCH, ["diploma", H[:31], 3]),
@@ -189,13 +228,23 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
     (KIND_ISSUE_BATCH, ["diploma", H, 10_000_001]),
     (KIND_ISSUE_BATCH, ["diploma", H, True]),
     # revoke
-    (KIND_REVOKE, [H[:31], H, 0, [], "why"]),
-    (KIND_REVOKE, [H, H + b"\x00", 0, [], "why"]),
-    (KIND_REVOKE, [H, H, -1, [], "why"]),
-    (KIND_REVOKE, [H, H, 0, H, "why"]),
-    (KIND_REVOKE, [H, H, 0, [H[:31]], "why"]),
-    (KIND_REVOKE, [H, H, 0, [H] * 65, "why"]),
-    (KIND_REVOKE, [H, H, 0, [], ""]),
+    (KIND_REVOKE, [H[:31], H, 0, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H + b"\x00", 0, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, -1, [], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, H, "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [H[:31]], "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [H] * 65, "fraud", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "", None, None]),
+    # free text never goes on chain: only a code from the closed list
+    (KIND_REVOKE, [H, H, 0, [], "Graduate IIN 171571988762 cheated", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "issued in error", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "other", "my note", None]),
+    (KIND_REVOKE, [H, H, 0, [], "other", H[:16], None]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, None]),
+    (KIND_REVOKE, [H, H, 0, [], "fraud", None, [b"\x09" * 32, H, 0, []]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, [b"\x09" * 32, H, 0, []]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, [b"\x09" * 32, b"\x08" * 32, 0]]),
+    (KIND_REVOKE, [H, H, 0, [], "superseded", None, b"\x09" * 32]),
     # anchor
     (KIND_ANCHOR, [H[:16]]),
     (KIND_ANCHOR, [H.hex()]),
@@ -205,42 +254,82 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
 
 @pytest.mark.parametrize("kind,payload", MALFORMED_PAYLOADS)
 def test_malformed_payload_refused_on_decode_and_build(kind: str, payload: Any) -> None:
-    tx = sign_raw(kind, payload)
     with pytest.raises(MalformedInput):
-        decode_transaction(tx.encode())
+        decode_transaction(sign_raw(kind, payload))
     with pytest.raises(MalformedInput):
-        build_transaction(KEYS, CHAIN_ID, kind, payload, 50)
+        decode_payload(kind, payload)
 
 
 @pytest.mark.parametrize("kind", sorted(VALID_PAYLOADS))
 def test_valid_payload_is_not_refused_by_the_same_path(kind: str) -> None:
     # The control for the test above: the same path accepts the valid payloads.
-    assert decode_transaction(sign_raw(kind, VALID_PAYLOADS[kind]).encode()).kind == kind
+    assert decode_transaction(sign_raw(kind, VALID_PAYLOADS[kind])).kind == kind
+
+
+@pytest.mark.parametrize("payload", [
+    [H, H, 0, [], "other", b"\x01" * 32, None],
+    [H, H, 0, [], "superseded", b"\x01" * 32, [b"\x09" * 32, b"\x08" * 32, 3, [H]]],
+    [H, H, 0, [], "superseded", None, [H, b"\x08" * 32, 0, []]],
+])
+def test_revocation_with_note_hash_or_replacement_round_trips(payload: list[Any]) -> None:
+    tx = decode_transaction(sign_raw(KIND_REVOKE, payload))
+    assert isinstance(tx.payload, RevokePayload)
+    assert tx.payload.to_array() == payload
+    rebuilt = build_transaction(KEYS, CHAIN_ID, tx.payload, 50)
+    assert decode_transaction(rebuilt.encode()) == rebuilt
+
+
+def test_note_hash_is_salted() -> None:
+    assert note_hash("degree annulled", b"\x01" * 16) != note_hash("degree annulled",
+                                                                   b"\x02" * 16)
+    assert len(note_hash("x", b"\x01" * 16)) == 32
+
+
+@pytest.mark.parametrize("payload", [
+    AddMemberPayload("", "university", b"\x22" * 32),
+    AddMemberPayload("Name", "bank", b"\x22" * 32),
+    AddMemberPayload("Name", "university", b"\x22" * 31),
+    AccreditPayload(MemberId(ISSUER), ("diploma",), 6, 5),
+    AccreditPayload(MemberId(ISSUER), (), 0, 5),
+    SuspendPayload(MemberId(ISSUER), "inspection failed"),
+    IssueBatchPayload("phd", H, 3),
+    IssueBatchPayload("diploma", H, 0),
+    RevokePayload(CredentialRef(H, H, 0, (H,) * 65), "other"),
+    RevokePayload(CredentialRef(H, H, 0, ()), "Graduate IIN 171571988762 cheated"),
+    RevokePayload(CredentialRef(H, H, 0, ()), "superseded"),  # names no replacement
+    RevokePayload(CredentialRef(H, H, 0, ()), "fraud", replaced_by=CredentialRef(H, H, 0, ())),
+    RevokePayload(CredentialRef(H, H, 0, ()), "superseded",
+                  replaced_by=CredentialRef(H, H, 0, ())),  # replaces itself
+    RevokePayload(CredentialRef(H, H, 0, ()), "other", note_hash=b"\x01" * 31),
+    AnchorPayload(H[:16]),
+])
+def test_builder_refuses_what_a_node_would_refuse(payload: Payload) -> None:
+    with pytest.raises(MalformedInput):
+        build_transaction(KEYS, CHAIN_ID, payload, 50)
 
 
 def test_tx_id_excludes_signature_but_covers_everything_else() -> None:
     nonce = b"\x07" * 16
-    tx = sign_raw(KIND_ANCHOR, [H], nonce=nonce)
-    resigned = Transaction(tx.kind, tx.sender, tx.nonce, tx.expires_at, tx.payload,
-                           b"\x00" * 64)
+    tx = decode_transaction(sign_raw(KIND_ANCHOR, [H], nonce=nonce))
+    resigned = Transaction(tx.sender, tx.nonce, tx.expires_at, tx.payload, b"\x00" * 64)
     assert resigned.tx_id == tx.tx_id
     assert resigned.encode() != tx.encode()
-    variants = [
+    variants = [decode_transaction(data) for data in (
         sign_raw(KIND_ANCHOR, [b"\x12" * 32], nonce=nonce),
         sign_raw(KIND_ANCHOR, [H], nonce=b"\x08" * 16),
         sign_raw(KIND_ANCHOR, [H], nonce=nonce, expires_at=51),
         sign_raw(KIND_ANCHOR, [H], keys=keys_from("other"), nonce=nonce),
-    ]
+    )]
     assert len({v.tx_id for v in variants} | {tx.tx_id}) == 5
 
 
 def test_fresh_nonces_give_distinct_ids() -> None:
-    ids = {build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9).tx_id for _ in range(50)}
+    ids = {build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9).tx_id for _ in range(50)}
     assert len(ids) == 50
 
 
 def test_unsigned_form_starts_with_version() -> None:
-    tx = build_transaction(KEYS, CHAIN_ID, KIND_ANCHOR, [H], 9)
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     assert tx.unsigned_array()[0] == TX_VERSION
 
 

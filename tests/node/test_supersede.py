@@ -1,0 +1,127 @@
+"""Supersede: a corrected credential replaces an earlier one, which then verifies as
+"superseded by …" rather than as plainly revoked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import cli.verifying
+from cli.main import main
+from ledger.chain import Chain
+from ledger.credentials import IssuedBatch, make_batch
+from ledger.facts import LocalFacts
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.verification import verify_credential
+from node.files import save_key
+from storage.batch_tree import audit_path
+from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
+from tests.node.test_ledger_refusals import assert_refused
+from tests.node.test_reason_codes import _FakeNode
+
+GRADUATES = [{"name": "Aigerim", "gpa": "3.2"}, {"name": "Nurlan", "gpa": "3.5"}]
+
+
+def _issue(chain: Chain, net: Consortium, records: list[dict[str, str]],
+           ctype: str = "diploma") -> IssuedBatch:
+    batch = make_batch(records, ctype, CHAIN_ID, net.university.member_id, "KazNU")
+    commit(chain, [make_tx(net.university, IssueBatchPayload(ctype, batch.root,
+                                                             len(records)))])
+    return batch
+
+
+def _ref(batch: IssuedBatch, index: int) -> CredentialRef:
+    return CredentialRef(batch.root, batch.target_hashes[index], index,
+                         tuple(audit_path(batch.target_hashes, index)))
+
+
+@pytest.fixture
+def issued(chain: Chain, net: Consortium) -> tuple[Chain, IssuedBatch, IssuedBatch]:
+    commit(chain, [accredit(net, net.university, ["diploma", "transcript"]),
+                   accredit(net, net.university2, ["diploma"])])
+    old = _issue(chain, net, GRADUATES)
+    corrected = _issue(chain, net, [{"name": "Aigerim", "gpa": "3.7"}])
+    return chain, old, corrected
+
+
+def _supersede(old: IssuedBatch, corrected: IssuedBatch) -> RevokePayload:
+    return RevokePayload(_ref(old, 0), "superseded", None, _ref(corrected, 0))
+
+
+def test_superseded_credential_names_its_replacement(
+        issued: tuple[Chain, IssuedBatch, IssuedBatch], net: Consortium) -> None:
+    chain, old, corrected = issued
+    commit(chain, [make_tx(net.university, _supersede(old, corrected))])
+    facts = LocalFacts(chain.state, "test")
+    verdict = verify_credential(documents_of(old)[0], facts, CHAIN_ID)
+    assert (verdict.valid, verdict.status) == (False, "superseded")
+    new_target = corrected.target_hashes[0].hex()
+    assert f"superseded at height {chain.height}" in verdict.reason
+    assert f"corrected credential {new_target[:16]}…" in verdict.reason
+    assert verdict.facts["superseded_by"] == {"batch_root": corrected.root.hex(),
+                                              "target_hash": new_target}
+    assert verdict.facts["revocation_reason"] == "superseded"
+    assert verify_credential(documents_of(corrected)[0], facts, CHAIN_ID).status == "valid"
+    assert verify_credential(documents_of(old)[1], facts, CHAIN_ID).status == "valid"
+
+
+def test_unknown_replacement(issued: tuple[Chain, IssuedBatch, IssuedBatch],
+                             net: Consortium) -> None:
+    chain, old, _ = issued
+    never_issued = make_batch(GRADUATES, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    assert_refused(chain, make_tx(net.university, _supersede(old, never_issued)),
+                   "unknown_replacement")
+    # nor may the replacement be another issuer's credential
+    rivals = make_batch(GRADUATES, "diploma", CHAIN_ID, net.university2.member_id, "ENU")
+    commit(chain, [make_tx(net.university2, IssueBatchPayload("diploma", rivals.root, 2))])
+    assert_refused(chain, make_tx(net.university, _supersede(old, rivals)),
+                   "unknown_replacement")
+
+
+def test_replacement_not_in_batch(issued: tuple[Chain, IssuedBatch, IssuedBatch],
+                                  net: Consortium) -> None:
+    chain, old, corrected = issued
+    wrong = CredentialRef(corrected.root, old.target_hashes[1], 0, ())
+    assert_refused(chain, make_tx(net.university, RevokePayload(
+        _ref(old, 0), "superseded", None, wrong)), "replacement_not_in_batch")
+
+
+def test_replacement_type_mismatch(issued: tuple[Chain, IssuedBatch, IssuedBatch],
+                                   net: Consortium) -> None:
+    chain, old, _ = issued
+    transcript = _issue(chain, net, [{"name": "Aigerim", "course": "CS101"}], "transcript")
+    refusal = assert_refused(chain, make_tx(net.university, _supersede(old, transcript)),
+                             "replacement_type_mismatch")
+    assert "a diploma can only be superseded by a diploma" in refusal.message
+
+
+def test_cli_supersede(tmp_path: Path, net: Consortium,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    _FakeNode.submitted = []
+    old = make_batch(GRADUATES, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    corrected = make_batch(GRADUATES[:1], "diploma", CHAIN_ID, net.university.member_id,
+                           "KazNU")
+    files: list[Path] = []
+    for name, document in (("old.json", documents_of(old)[1]),
+                           ("new.json", documents_of(corrected)[0])):
+        files.append(tmp_path / name)
+        files[-1].write_text(json.dumps(document))
+    key = tmp_path / "kaznu.key"
+    save_key(key, net.university)
+    result = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[0]),
+                                       "--by", str(files[1]), "--note", "GPA corrected"])
+    assert result.exit_code == 0, result.output
+    assert "replaced by" in result.output
+    (tx,) = _FakeNode.submitted
+    payload: Any = tx.payload
+    assert isinstance(payload, RevokePayload) and payload.reason == "superseded"
+    assert payload.credential == _ref(old, 1) and payload.replaced_by == _ref(corrected, 0)
+    assert payload.note_hash is not None and b"GPA corrected" not in tx.encode()
+    same = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[1]),
+                                     "--by", str(files[1])])
+    assert same.exit_code == 2 and "cannot replace itself" in same.output
