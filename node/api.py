@@ -266,7 +266,7 @@ async def verify_document(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     document = await _read_json(request)
     facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at height "
-                       f"{core.chain.height}")
+                       f"{core.chain.height}", core.chain.height)
     verdict = await core.in_worker(verify_credential, document, facts, core.chain_id)
     return web.json_response(verdict.to_json())
 
