@@ -112,7 +112,7 @@ def test_hidden_reference_cannot_be_checked(transferred: Any) -> None:
 def test_recognition_record_checks(transferred: Any) -> None:
     _chain, _original, shown, _recognition = transferred
     parsed = parse_document(shown)
-    with pytest.raises(InvalidDocument, match="course.01 of the original is INF1101, not X1"):
+    with pytest.raises(InvalidDocument, match=r"course\.01 of the original is INF1101, not X1"):
         recognition_record(parsed, [{**RECOGNISED[0], "from_code": "X1"}], OWN_FIELDS)
     with pytest.raises(InvalidDocument, match="record 1: a recognition must name"):
         make_batch([OWN_FIELDS], "recognition", CHAIN_ID, b"\x02" * 20, "ENU")
@@ -120,7 +120,7 @@ def test_recognition_record_checks(transferred: Any) -> None:
     with pytest.raises(InvalidDocument, match="at least one recognised course"):
         make_batch([record], "recognition", CHAIN_ID, b"\x02" * 20, "ENU")
     bad = recognition_record(parsed, [{**RECOGNISED[1], "credits": "-1"}], OWN_FIELDS)
-    with pytest.raises(InvalidDocument, match="recognised.01: credits"):
+    with pytest.raises(InvalidDocument, match=r"recognised\.01: credits"):
         make_batch([bad], "recognition", CHAIN_ID, b"\x02" * 20, "ENU")
     diploma_like = copy.deepcopy(shown)
     diploma_like["type"] = "diploma"
