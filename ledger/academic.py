@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -37,12 +38,16 @@ GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
     "D+": (Decimal("1.33"), 55), "D": (Decimal("1.0"), 50),
     "FX": (Decimal("0"), 25), "F": (Decimal("0"), 0),
 }
+_BANDS = sorted(((low, letter) for letter, (_, low) in GRADE_SCALE.items()), reverse=True)
 # Transcripts print the GPA rounded to two places.
 GPA_TOLERANCE = Decimal("0.01")
 MAX_CODE_CHARS = 32
 MAX_TITLE_CHARS = 300
 MAX_TERM = 20
 SCHOOL_GRADES = ("1", "2", "3", "4", "5")
+# A class shares its curriculum: the same line text at the same place recurs across
+# students, so parsed lines are cached (values are immutable; bounded here).
+COURSE_LINE_CACHE = 8192
 
 COURSE_PREFIX = "course."
 SUBJECT_PREFIX = "subject."
@@ -140,6 +145,7 @@ class CourseLine:
                 "points": str(self.points if self.points is not None else self.grade_points)}
 
 
+@lru_cache(maxsize=COURSE_LINE_CACHE)
 def parse_course_line(text: str, what: str = "course line") -> CourseLine:
     """One transcript course line from its field value; InvalidDocument names the part."""
     parts = _json_object(text, what, COURSE_PARTS)
@@ -159,8 +165,7 @@ def parse_course_line(text: str, what: str = "course line") -> CourseLine:
         raise InvalidDocument(f"{what}: grade {letter} carries {letter_points} points, "
                               f"not {points}")
     if numeric is not None:
-        band = next(g for g, (_, low) in sorted(GRADE_SCALE.items(), key=lambda i: -i[1][1])
-                    if numeric >= low)
+        band = next(letter for low, letter in _BANDS if numeric >= low)
         if band != letter:
             raise InvalidDocument(f"{what}: a numeric grade of {numeric} is {band}, "
                                   f"not {letter}")
@@ -280,7 +285,8 @@ def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
     for name in names:
         if not LINE_NAME.fullmatch(name):
             raise InvalidDocument(f"{name!r} is not a line name ({prefix}01, {prefix}02, …)")
-    return sorted(names, key=lambda n: int(n.split(".")[1]))
+    names.sort(key=lambda n: (len(n), n))  # course.99 before course.100
+    return names
 
 
 def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
@@ -292,14 +298,17 @@ def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
     for total in ("gpa", "total_credits"):
         if total not in record:
             raise InvalidDocument(f"{total}: a transcript with course lines must state it")
-    credit_sum = sum((line.credits for line in lines), Decimal(0))
+    credit_sum = weighted = Decimal(0)
+    for line in lines:
+        credit_sum += line.credits
+        weighted += line.credits * GRADE_SCALE[line.grade][0]
     stated = _decimal(record, "total_credits", "total_credits", Decimal(0), None, True)
     if stated != credit_sum:
         raise InvalidDocument(f"total_credits: the course lines add up to {credit_sum} "
                               f"credits, not {record['total_credits']}")
     gpa = _decimal(record, "gpa", "gpa", Decimal(0), Decimal(4), True)
     assert gpa is not None
-    mean = sum((line.credits * line.grade_points for line in lines), Decimal(0)) / credit_sum
+    mean = weighted / credit_sum
     if abs(mean - gpa) > GPA_TOLERANCE:
         raise InvalidDocument(f"gpa: the course lines give a GPA of {mean:.2f}, not "
                               f"{record['gpa']}")
