@@ -27,7 +27,7 @@ from ledger.chain import MAX_CLOCK_BEHIND_MS, Chain, ProposalRules
 from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ANCHOR
+from ledger.payloads import AnchorPayload
 from node.channels import CH_SYNC_REQUEST
 from node.engine import CommitReport, Engine, EngineConfig, Refusals, Role
 from node.mempool import Mempool, MempoolLimits
@@ -73,13 +73,13 @@ def engine_for(keys: KeyPair, net: Consortium, clock: Clock) -> tuple[Engine, Re
 def source_chain(net: Consortium, blocks: int) -> Chain:
     chain = Chain(MemoryStore(), net.genesis)
     for _ in range(blocks):
-        commit(chain, [make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])])
+        commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     return chain
 
 
 def tampered_but_certified(net: Consortium, chain: Chain) -> tuple[bytes, bytes]:
     """The next block after `chain` with a lying state root, signed by the validator."""
-    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
     execution = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
     header = dataclasses.replace(execution.header, state_root=os.urandom(32))
     block = Block(header, execution.block.transactions)
@@ -151,7 +151,7 @@ def test_a_decided_block_that_does_not_execute_triggers_sync(net: Consortium) ->
 def test_a_back_dated_proposal_is_refused(net: Consortium) -> None:
     clock = Clock(net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS)
     validator, _ = engine_for(net.ministry, net, clock)
-    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
     old = clock.now_ms - MAX_CLOCK_BEHIND_MS - 1
     block = validator.chain.build([tx], net.ministry.member_id, 0, old).block
     events: deque[Event] = deque()
@@ -174,7 +174,7 @@ def test_proposal_rules_live_in_the_one_validity_check(net: Consortium, change: 
                                                        match: str) -> None:
     chain = Chain(MemoryStore(), net.genesis)
     now = net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS
-    tx = make_tx(net.university, KIND_ANCHOR, [os.urandom(32)])
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
     proposer = net.university if change.get("proposer") else net.ministry
     offset = change.get("time_ms", 0)
     assert isinstance(offset, int)

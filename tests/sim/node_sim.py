@@ -28,7 +28,8 @@ from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ANCHOR, Transaction, build_transaction
+from ledger.payloads import AnchorPayload
+from ledger.transactions import Transaction, build_transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
 from node.engine import TICK_MS, CommitReport, Engine, EngineConfig, Refusals
 from node.evidence import list_evidence
@@ -337,8 +338,8 @@ class NodeSimulation:
                 self._crash(rng.choice(up))
 
     def _submit(self) -> None:
-        tx = build_transaction(self._client, CHAIN_ID, KIND_ANCHOR,
-                               [self._rng.randbytes(32)], expires_at=100_000)
+        tx = build_transaction(self._client, CHAIN_ID, AnchorPayload(self._rng.randbytes(32)),
+                               expires_at=100_000)
         self._submitted.append(tx)
         for node in self.nodes:
             if node.engine is not None:
