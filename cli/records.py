@@ -111,19 +111,39 @@ def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
         os.replace(target, path)
 
 
-def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str) -> dict[str, Any]:
+def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str,
+            written: Path | None = None) -> dict[str, Any]:
+    """Submit and wait. `written` is a credential file for this payload: removed when the
+    node refuses it for good (nothing of it is on chain), kept while it may still commit."""
     try:
         checked(payload)  # refuse what every node would refuse, before asking one
         result = client.submit_and_wait(client.make_tx(keys, payload))
     except MalformedInput as exc:
+        _forget(written)
         _fail(str(exc), EXIT_BAD_INPUT)
         raise
     except ClientError as exc:
+        if exc.code == "unreachable":  # it may have been sent, and may still commit
+            _fail(f"{what} not confirmed: {exc}{_kept(written)}", 3)
+        _forget(written)
         _fail(f"{what} refused: {exc} ({exc.code})")
         raise
+    if result["status"] == "pending":
+        _fail(f"{what} not committed yet (pending){_kept(written)}", 75)
     if result["status"] != "committed":
+        _forget(written)
         _fail(f"{what} not committed: {result.get('reason', result['status'])}")
     return result
+
+
+def _forget(written: Path | None) -> None:
+    if written is not None:
+        written.unlink(missing_ok=True)
+
+
+def _kept(written: Path | None) -> str:
+    return "" if written is None else (f"; {written} is kept: it becomes valid if the "
+                                       "transaction commits (check with senim verify)")
 
 
 def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
@@ -145,7 +165,7 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
     _write_private(out, document, replace=False)
-    result = _submit(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype)
+    result = _submit(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype, out)
     document["issuance"] = {key: result[key] for key in ("tx_id", "height", "block_hash",
                                                           "time") if key in result}
     _write_private(out, document, replace=True)

@@ -123,7 +123,12 @@ def line_findings(doc: ParsedDocument, facts_out: dict[str, Any]) -> list[Findin
 
 def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
                        facts_out: dict[str, Any]) -> Finding:
-    end = facts.employment_end(batch.issuer, doc.batch_root, doc.target_hash)
+    try:
+        end = facts.employment_end(batch.issuer, doc.batch_root, doc.target_hash)
+    except InvalidDocument as exc:  # an offline proof made before employment ends existed
+        return Finding("employment", False, f"whether the employment ended cannot be told "
+                       f"from this source ({exc}): make a new proof with `senim prove`",
+                       "malformed")
     as_what = " ".join(filter(None, (
         f"as {doc.revealed['position']}" if "position" in doc.revealed else "",
         f"at {doc.revealed['organisation']}" if "organisation" in doc.revealed else "")))
