@@ -16,6 +16,7 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.issuing import issue_command
+from cli.records import employment_group, recognise_command
 from cli.sharing import share_command
 from cli.vc import export_vc_command, tls_cert_command
 from cli.verifying import (
@@ -418,3 +419,5 @@ main.add_command(prove_command)
 main.add_command(share_command)
 main.add_command(export_vc_command)
 main.add_command(tls_cert_command)
+main.add_command(employment_group)
+main.add_command(recognise_command)

@@ -145,6 +145,7 @@ class ViewFacts(StateFacts):
     def __init__(self, view: CommittedView, describe: str) -> None:
         self._view = view
         self._describe = describe
+        self.height: int | None = view.height  # "as of block H" in the verdict
 
     def describe(self) -> str:
         return self._describe
