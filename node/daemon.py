@@ -81,6 +81,29 @@ class NodeStatus(StatusProvider):
         return self.network.status()
 
 
+METRICS_REFRESH_S = 1.0
+
+
+async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
+                          network: Network) -> None:
+    """Gauges an operator watches, read from the engine once a second (plain reads of
+    counters the engine thread updates; a second's staleness is fine here)."""
+    last_view = engine.replica.view if engine.replica is not None else 0
+    while True:
+        await asyncio.sleep(METRICS_REFRESH_S)
+        if engine.replica is not None:
+            view = engine.replica.view
+            metrics.view.set(view)
+            if view > last_view:
+                metrics.view_changes.inc(view - last_view)
+            last_view = view
+        _, unreachable = engine.reachable_validators()
+        metrics.validators_unreachable.set(len(unreachable))
+        metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
+        metrics.peers.set(len(network.peers.connected()))
+        metrics.engine_inputs_dropped.set(thread.dropped_inputs)
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -110,8 +133,6 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        if engine.replica is not None:
-            metrics.view.set(engine.replica.view)
         if any(isinstance(tx.payload, AddMemberPayload)
                for tx in report.execution.block.transactions):
             refresh_members()  # new members may connect at once
@@ -165,6 +186,7 @@ async def serve(config: NodeConfig) -> None:
              config.name, core.keys.member_id.hex(), engine.role.value, config.api, config.p2p,
              core.chain_id, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
+    refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -172,6 +194,7 @@ async def serve(config: NodeConfig) -> None:
             log.info("stopping: signal received")
     finally:
         ticker.cancel()
+        refresher.cancel()
         stopped.cancel()
         await runner.cleanup()
         await network.close()

@@ -237,6 +237,7 @@ class NodeCore:
             self._settle(tx.tx_id)
         self.metrics.height.set(block.header.height)
         self.metrics.txs_committed.inc(len(block.transactions))
+        self.metrics.block_seconds.observe(max(0.0, time.time() - block.header.time_ms / 1000))
         self.metrics.mempool_txs.set(len(self.mempool))
         log.info("committed block %d (%s) with %d tx, %d refused, state %s (%s)",
                  block.header.height, block.block_hash.hex()[:16], len(block.transactions),

@@ -99,7 +99,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         net.cli("issue", "--key", str(net.key_path("kaznu")), "--type", "diploma",
                 "--input", str(table), "--out", str(out), node=node)
         files = {json.loads(p.read_text(encoding="utf-8"))["fields"]["full_name"]["value"]: p
-                 for p in out.glob("diploma-*.json")}
+                 for p in out.rglob("diploma-*.json")}
         valid, revoked, dana = (files[g["full_name"]] for g in GRADUATES)
         net.cli("revoke", "--key", str(net.key_path("kaznu")), str(revoked),
                 "--reason", REVOCATION_REASON, node=node)

@@ -229,6 +229,11 @@ async def test_members_openapi_metrics_status(node: Node) -> None:
     text = await response.text()
     assert f"senim_height {float(committed['height'])}" in text
     assert "senim_transactions_committed_total 1.0" in text
+    for name in ("senim_view_changes_total", "senim_validators_unreachable",
+                 "senim_sync_behind_blocks", "senim_peers_connected",
+                 "process_resident_memory_bytes", "python_gc_collections_total"):
+        assert name in text, name
+    assert "senim_block_commit_seconds_count 1.0" in text  # the block that committed it
 
 
 async def test_malformed_json_is_a_400_with_code(node: Node) -> None:

@@ -38,7 +38,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium
 def test_exported_diploma_verifies_until_revoked(
         world: tuple[Consortium, NodeProcess, Path]) -> None:
     net, node, root = world
-    diploma = sorted((root / "issued").glob("diploma-*.json"))[0]
+    diploma = sorted((root / "issued").rglob("diploma-*.json"))[0]
     vc_path = root / "diploma.vc.json"
     net.cli("export-vc", str(diploma), "--key", str(net.key_path("enu")), "--out",
             str(vc_path), node=node)
