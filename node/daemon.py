@@ -30,10 +30,13 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.validators import ValidatorSet
-from storage.errors import StorageError
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
+
+RECOVERY_HINT = ("see what else is damaged with `senim fsck --config CONFIG`, then move "
+                 "{store} aside and start again to resync from peers")
 
 
 class EngineFailed(Exception):
@@ -41,6 +44,13 @@ class EngineFailed(Exception):
 
 
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
+    """Open the chain and check it before anything is served.
+
+    A damaged store (LevelDB's checksums, a lost CURRENT file or acknowledged
+    write, recent blocks that do not link to the head, a certificate that does
+    not verify, a state root that is not the head's) raises CorruptStateError
+    saying what to do; the node then exits with its own code.
+    """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
     me = genesis.member_by_id(keys.member_id)
@@ -48,14 +58,21 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
         raise ConfigError("node.key", f"member {keys.member_id.hex()} is not in the genesis "
                           "file; this key belongs to no consortium member")
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store_path = config.data_dir / "chain.ldb"
     try:
-        kv = LevelDBStore(str(config.data_dir / "chain.ldb"))
+        kv = LevelDBStore(str(store_path))
+    except CorruptStateError as exc:
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
+        core.chain.check_certificates(ValidatorSet.from_genesis(genesis).certifies)
+    except CorruptStateError as exc:
+        kv.close()
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except (StorageError, ConfigError):
         kv.close()
         raise

@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 EMPTY_ROOT = EMPTY_HASH
+LEAF_VALUES_CACHED_MAX = 100_000
 KEY_BYTES_MAX = 1024
 VALUE_BYTES_MAX = 1024 * 1024
 
@@ -76,9 +77,6 @@ class _Unread(Enum):
     """A child an update did not touch, so it was never read."""
 
     CHILD = 0
-
-
-
 
 
 def _check_entry(key: bytes, value: bytes | None) -> None:
@@ -274,6 +272,9 @@ class StateTree:
         self._nodes = CommittedNodes(kv, prefix + b"n", cache_nodes_max)
         self._generation = 0
         self._top = self._load_top()
+        # key -> the value hash its leaf holds (b"" if it has none), so a key read
+        # again is checked without a walk down the tree; forgotten when committed.
+        self._leaf_values: dict[bytes, bytes] = {}
 
     def _load_top(self) -> Node | None:
         """Read the root pointer and the top node, and check that they agree."""
@@ -294,8 +295,35 @@ class StateTree:
         return node_hash(self._top)
 
     def get(self, key: bytes) -> bytes | None:
-        """The committed value of `key`, or None."""
-        return self._kv.get(self._value_prefix + key)
+        """The committed value of `key`, or None, checked against the tree.
+
+        The value is stored apart from its leaf, so a value damaged on disk (or a
+        lost one) would otherwise be answered as if true: a revoked credential
+        read as never revoked. Raises CorruptStateError when they disagree.
+        """
+        value = self._kv.get(self._value_prefix + key)
+        expected = self._leaf_values.get(key)
+        if expected is None:
+            path = key_path(key)
+            leaf = self._leaf_on_path(int.from_bytes(path, "big"))[1]
+            expected = node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
+            if len(self._leaf_values) >= LEAF_VALUES_CACHED_MAX:
+                self._leaf_values.clear()
+            self._leaf_values[key] = expected
+        if (value_hash(value) if value is not None else b"") != expected:
+            raise CorruptStateError(f"stored value of state key {key.hex()} does not match "
+                                    "the tree (damaged or lost on disk)")
+        return value
+
+    def _leaf_on_path(self, path: int) -> tuple[Position, Node | None]:
+        """Where the walk down `path` ends: at a leaf (maybe another key's) or at nothing."""
+        position, node = TOP, self._top
+        while node is not None and not is_leaf(node):
+            bit = path_bit(path, position[0])
+            child_hash = node_second(node) if bit else node_first(node)
+            position = child(position, bit)
+            node = None if child_hash == EMPTY_HASH else self._nodes.read(position, child_hash)
+        return position, node
 
     def overlay(self) -> StateOverlay:
         return StateOverlay(self, self._top, self._generation)
@@ -346,6 +374,8 @@ class StateTree:
         if not overlay._sealed:
             raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
         self._nodes.adopt(overlay._written)
+        for key in overlay._values:
+            self._leaf_values.pop(key, None)
         self._top = overlay._top
         self._generation += 1
 
