@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.fsck import fsck_command
 from cli.issuing import issue_command
 from cli.sharing import share_command
 from cli.verifying import disclose_command, prove_command, revoke_command, verify_command
@@ -364,3 +365,4 @@ main.add_command(disclose_command)
 main.add_command(revoke_command)
 main.add_command(prove_command)
 main.add_command(share_command)
+main.add_command(fsck_command)

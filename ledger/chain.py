@@ -48,6 +48,9 @@ STARTUP_CHECKED_BLOCKS = 64
 # Blocks whose stored certificate was checked, remembered so that serving a block
 # and its certificate checks the signatures once.
 CERTIFIED_REMEMBERED_MAX = 4096
+# The transaction ids of the last blocks a location was checked in: waiters on a
+# block's transactions all ask about the same block, which is decoded once.
+TX_IDS_REMEMBERED_BLOCKS = 16
 
 # (certificate, height, block hash) -> whether the validators certify that block;
 # `node.validators.ValidatorSet.certifies`, since certificates belong to consensus.
@@ -99,6 +102,7 @@ class Chain:
         self.state = StateTree(kv, STATE_PREFIX)
         self._certifies: CertificateCheck | None = None
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
+        self._tx_ids: dict[int, tuple[bytes, ...]] = {}
         stored_genesis = kv.get(GENESIS_KEY)
         genesis_id = genesis.genesis_hash
         if stored_genesis is None:
@@ -205,16 +209,17 @@ class Chain:
         block = self._decode_block(height, data)
         block_hash = block.block_hash
         if height == head.height:
-            vouched = block_hash == head.block_hash
+            vouched, by = block_hash == head.block_hash, "the head record"
         elif self._certifies is not None and height > 0:
             certificate = self.kv.get(_height_key(CERT_PREFIX, height))
             vouched = certificate is not None and self._vouched(height, block_hash, certificate)
+            by = "its certificate (one of the two is damaged)"
         else:
             above = self._read_block(height + 1)
             vouched = above is not None and above.header.previous_hash == block_hash
+            by = f"block {height + 1}"
         if not vouched:
-            raise CorruptStateError(f"stored block {height} does not hash to the block the "
-                                    "chain names at that height")
+            raise CorruptStateError(f"stored block {height} is not the block named by {by}")
         return data, block
 
     def _vouched(self, height: int, block_hash: bytes, certificate: bytes) -> bool:
@@ -268,6 +273,17 @@ class Chain:
         if not (isinstance(height, int) and isinstance(index, int)
                 and 0 < height <= self.head_header.height and index >= 0):
             raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is damaged")
+        tx_ids = self._tx_ids.get(height)
+        if tx_ids is None:
+            block = self.get_block(height)
+            assert block is not None, "a height at or below the head has a block or raises"
+            tx_ids = tuple(tx.tx_id for tx in block.transactions)
+            if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
+                self._tx_ids.clear()
+            self._tx_ids[height] = tx_ids
+        if index >= len(tx_ids) or tx_ids[index] != tx_id:
+            raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} points at "
+                                    f"block {height}, which does not hold it there")
         return height, index
 
     def is_committed(self, tx_id: bytes) -> bool:
