@@ -35,7 +35,7 @@ from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
 
-RECOVERY_HINT = ("see what else is damaged with `senim fsck --config CONFIG`, then move "
+RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, move "
                  "{store} aside and start again to resync from peers")
 
 

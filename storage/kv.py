@@ -50,7 +50,12 @@ def _damage_reported(what: str) -> Iterator[None]:
     try:
         yield
     except (plyvel.CorruptionError, plyvel.IOError) as exc:
-        raise CorruptStateError(f"the chain database is damaged: {what} failed: {exc}") from exc
+        raise CorruptStateError(f"LevelDB refuses {what}: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    said = exc.args[0] if exc.args else exc
+    return said.decode(errors="replace") if isinstance(said, bytes) else str(said)
 
 
 def _write_count_record(count: int) -> bytes:
@@ -86,7 +91,7 @@ class LevelDBStore:
                                  lru_cache_size=self.BLOCK_CACHE_BYTES,
                                  bloom_filter_bits=self.BLOOM_BITS_PER_KEY)
         except plyvel.CorruptionError as exc:
-            raise CorruptStateError(f"the chain database at {path} is damaged: {exc}") from exc
+            raise CorruptStateError(f"LevelDB refuses to open {path}: {_reason(exc)}") from exc
         self._write_lock = threading.Lock()
         try:
             self._writes = self._check_write_count(folder)
