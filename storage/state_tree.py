@@ -21,6 +21,7 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from enum import Enum
@@ -66,6 +67,8 @@ __all__ = [
 
 EMPTY_ROOT = EMPTY_HASH
 LEAF_VALUES_CACHED_MAX = 100_000
+# How often a read overtaken by commits is tried again before it is called damage.
+RACED_READS_MAX = 3
 KEY_BYTES_MAX = 1024
 VALUE_BYTES_MAX = 1024 * 1024
 
@@ -274,7 +277,11 @@ class StateTree:
         self._top = self._load_top()
         # key -> the value hash its leaf holds (b"" if it has none), so a key read
         # again is checked without a walk down the tree; forgotten when committed.
+        # Only the committing thread (the owner) fills it and the node cache.
         self._leaf_values: dict[bytes, bytes] = {}
+        self._owner = threading.get_ident()
+        self._commits_started = 0  # _generation counts the finished ones
+        self._pending: StateOverlay | None = None
 
     def _load_top(self) -> Node | None:
         """Read the root pointer and the top node, and check that they agree."""
@@ -300,30 +307,49 @@ class StateTree:
         The value is stored apart from its leaf, so a value damaged on disk (or a
         lost one) would otherwise be answered as if true: a revoked credential
         read as never revoked. Raises CorruptStateError when they disagree.
+
+        Safe on any thread: a reader that a commit overtakes (the store already
+        new, the tree in memory still old) is told apart from damage and reads again.
         """
-        value = self._kv.get(self._value_prefix + key)
+        owner = threading.get_ident() == self._owner
+        for _ in range(RACED_READS_MAX):
+            started, finished = self._commits_started, self._generation
+            value = self._kv.get(self._value_prefix + key)
+            if self._leaf_matches(key, value, owner):
+                return value
+            pending = self._pending
+            if pending is not None and key in pending._values and pending._values[key] == value:
+                return value  # the value of the commit under way
+            if started == finished == self._commits_started == self._generation:
+                break  # no commit ran meanwhile: the store is damaged
+        raise CorruptStateError(f"stored value of state key {key.hex()} does not match the "
+                                "tree (damaged or lost on disk)")
+
+    def _leaf_matches(self, key: bytes, value: bytes | None, owner: bool) -> bool:
         expected = self._leaf_values.get(key)
         if expected is None:
             path = key_path(key)
-            leaf = self._leaf_on_path(int.from_bytes(path, "big"))[1]
+            try:
+                leaf = self._leaf_on_path(int.from_bytes(path, "big"), owner)
+            except CorruptStateError:
+                return False
             expected = node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
-            if len(self._leaf_values) >= LEAF_VALUES_CACHED_MAX:
-                self._leaf_values.clear()
-            self._leaf_values[key] = expected
-        if (value_hash(value) if value is not None else b"") != expected:
-            raise CorruptStateError(f"stored value of state key {key.hex()} does not match "
-                                    "the tree (damaged or lost on disk)")
-        return value
+            if owner:  # another thread's walk may be of a tree already replaced
+                if len(self._leaf_values) >= LEAF_VALUES_CACHED_MAX:
+                    self._leaf_values.clear()
+                self._leaf_values[key] = expected
+        return (value_hash(value) if value is not None else b"") == expected
 
-    def _leaf_on_path(self, path: int) -> tuple[Position, Node | None]:
+    def _leaf_on_path(self, path: int, remember: bool) -> Node | None:
         """Where the walk down `path` ends: at a leaf (maybe another key's) or at nothing."""
         position, node = TOP, self._top
         while node is not None and not is_leaf(node):
             bit = path_bit(path, position[0])
             child_hash = node_second(node) if bit else node_first(node)
             position = child(position, bit)
-            node = None if child_hash == EMPTY_HASH else self._nodes.read(position, child_hash)
-        return position, node
+            node = (None if child_hash == EMPTY_HASH
+                    else self._nodes.read(position, child_hash, remember))
+        return node
 
     def overlay(self) -> StateOverlay:
         return StateOverlay(self, self._top, self._generation)
@@ -357,6 +383,9 @@ class StateTree:
         self._check_own(overlay)
         new_root = overlay.root()
         overlay._sealed = True
+        self._owner = threading.get_ident()
+        self._pending = overlay
+        self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
         for position, node in overlay._written.items():
             writes[self._nodes.key(position)] = None if node is None else node[:RECORD_BYTES]
@@ -378,6 +407,7 @@ class StateTree:
             self._leaf_values.pop(key, None)
         self._top = overlay._top
         self._generation += 1
+        self._pending = None
 
     def _check_own(self, overlay: StateOverlay) -> None:
         if overlay._tree is not self:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from storage.batch_tree import audit_path
 from storage.errors import CorruptStateError
 from storage.kv import WRITES_FILE, LevelDBStore
 from storage.proofs import encode_state_proof
+from storage.state_tree import StateTree
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -360,3 +362,47 @@ def test_fsck_finds_nothing_in_a_sound_store(pristine: Pristine, tmp_path: Path)
     assert found.problems == []
     assert found.blocks == pristine.answers[("height", None)] + 1
     assert found.transactions == sum(1 for kind, _ in pristine.answers if kind == "tx")
+
+
+# ---- a read that a commit overtakes is no damage --------------------------------------------
+
+def test_reads_on_another_thread_during_commits_are_never_called_damage(tmp_path: Path) -> None:
+    """The API reads state on the event loop while the engine thread commits: a reader
+    may see the new value before the tree in memory moves on. It must get one of the
+    values the key really had, never a CorruptStateError and never another value."""
+    kv = LevelDBStore(str(tmp_path / "db"))
+    tree = StateTree(kv, b"s/", cache_nodes_max=64)  # small: foreign walks reach the disk
+    keys = [f"key-{n}".encode() for n in range(16)]
+    versions = {key: {None} for key in keys}
+    commits, stop = 150, threading.Event()
+    seen: list[tuple[bytes, bytes | None]] = []
+    failures: list[BaseException] = []
+
+    def reader() -> None:
+        rng = random.Random(SEED)
+        while not stop.is_set() and len(seen) < 200_000:
+            key = rng.choice(keys)
+            try:
+                seen.append((key, tree.get(key)))
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for round_ in range(commits):
+            overlay = tree.overlay()
+            for key in keys[round_ % 4::4]:
+                value = f"{key.decode()}@{round_}".encode()
+                versions[key].add(value)
+                overlay.set(key, value)
+            kv.write(tree.commit(overlay))
+            tree.committed(overlay)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        kv.close()
+    assert not failures, failures[0]
+    assert seen, "the reader read nothing"
+    assert all(value in versions[key] for key, value in seen)
