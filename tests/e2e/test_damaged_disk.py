@@ -128,6 +128,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         node = _install(built)
         assert net.cli("fsck", "--config", str(node.config_path)).returncode == 0
         net.start("mshe")
+        running = net.cli("fsck", "--config", str(node.config_path), check=False)
+        assert running.returncode == 2 and "stop the node first" in running.stderr
         for method, path, body in _questions(built):
             built.answers[f"{method} {path} {json.dumps(body)}"] = _ask(node, method, path, body)
         assert node.stop() == 0, node.log_tail()
