@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.fsck import fsck_command
 from cli.issuing import issue_command
 from cli.records import employment_group, recognise_command
 from cli.sharing import share_command
@@ -421,3 +422,4 @@ main.add_command(export_vc_command)
 main.add_command(tls_cert_command)
 main.add_command(employment_group)
 main.add_command(recognise_command)
+main.add_command(fsck_command)

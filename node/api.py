@@ -45,6 +45,7 @@ from node.openapi import OPENAPI
 from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
+from storage.errors import StorageError
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")
@@ -89,6 +90,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
+    except StorageError as exc:
+        # Damage found while answering: never a wrong answer, and the operator hears of it.
+        log.error("store damaged, not answering %s %s: %s", request.method, request.path, exc)
+        metrics.store_damage.inc()
+        metrics.http_requests.labels("503").inc()
+        return error(503, "store_damaged", "this node's store is damaged and cannot answer "
+                     "this; ask another node (its operator has been told)")
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
         metrics.http_requests.labels("500").inc()

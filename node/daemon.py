@@ -35,10 +35,13 @@ from node.service import NodeCore
 from node.tls import serve_https
 from node.validators import ValidatorSet
 from node.vc_api import configure_vc
-from storage.errors import StorageError
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
+
+RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, move "
+                 "{store} aside and start again to resync from peers")
 
 
 class EngineFailed(Exception):
@@ -46,17 +49,31 @@ class EngineFailed(Exception):
 
 
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
+    """Open the chain and check it before anything is served.
+
+    A damaged store (LevelDB's checksums, a lost CURRENT file or acknowledged
+    write, recent blocks that do not link to the head, a certificate that does
+    not verify, a state root that is not the head's) raises CorruptStateError
+    saying what to do; the node then exits with its own code.
+    """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store_path = config.data_dir / "chain.ldb"
     try:
-        kv = LevelDBStore(str(config.data_dir / "chain.ldb"))
+        kv = LevelDBStore(str(store_path))
+    except CorruptStateError as exc:
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
+        core.chain.check_certificates(ValidatorSet.from_genesis(genesis).certifies)
+    except CorruptStateError as exc:
+        kv.close()
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except (StorageError, ConfigError):
         kv.close()
         raise
@@ -202,6 +219,8 @@ async def serve(config: NodeConfig) -> None:
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)
+    if isinstance(thread.failure, StorageError):
+        raise thread.failure  # damage found while committing: the damaged-store exit
     if thread.failure is not None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 

@@ -44,6 +44,8 @@ class NodeMetrics:
         self.engine_inputs_dropped = Gauge(
             "senim_engine_inputs_dropped", "Network inputs dropped because the engine's "
             "inbox was full (since start)", registry=self.registry)
+        self.store_damage = Counter("senim_store_damage", "Answers refused because the "
+                                    "store was found damaged", registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
