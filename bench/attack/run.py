@@ -2,6 +2,7 @@
 
     python -m bench.attack.run [--short] [--only NAME] [--seconds S] [--keep DIR]
 
+With --record FILE the table also goes into FILE's attack section (BENCHMARKS.md).
 Exits 1 when some aim is missed by a wide margin, 2 when the lab itself failed.
 """
 
@@ -28,7 +29,9 @@ from bench.attack.http_attacks import (
 )
 from bench.attack.lab import Lab, PhaseResult
 from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood
+from bench.attack.report import markdown, record, table
 from bench.attack.squat import BatchRootSquat
+from bench.run import machine
 
 FULL_SECONDS = 20.0
 SHORT_SECONDS = 6.0
@@ -132,20 +135,6 @@ def run_all(names: list[str], short: bool, seconds: float, shared: bool,
     return outcomes
 
 
-def table(outcomes: list[Outcome]) -> str:
-    rows = [("attack", "measure", "baseline", "under attack", "aim", "verdict")]
-    for outcome in outcomes:
-        if outcome.error is not None:
-            rows.append((outcome.attack, "LAB ERROR", "-", outcome.error[:60], "-", "error"))
-        rows += [(c.attack, c.measure, c.baseline, c.measured, c.aim, c.verdict)
-                 for c in outcome.checks]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-             for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/attack", description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true",
@@ -154,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this attack (repeatable)")
     parser.add_argument("--seconds", type=float, help="length of each phase")
     parser.add_argument("--keep", type=Path, help="lay the consortia out here and keep them")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="also write the table into FILE's attack section "
+                             "(e.g. BENCHMARKS.md)")
     args = parser.parse_args(argv)
     seconds = args.seconds or (SHORT_SECONDS if args.short else FULL_SECONDS)
     if not 1 <= seconds <= MAX_SECONDS:
@@ -161,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in ATTACKS if not args.only or n in args.only]
     started = time.monotonic()
     outcomes = run_all(names, args.short, seconds, shared=args.short, keep=args.keep)
+    took_s = time.monotonic() - started
     print(table(outcomes))
-    print(f"\n{len(names)} attacks, {seconds:.0f}s per phase, "
-          f"{time.monotonic() - started:.0f}s in all")
+    print(f"\n{len(names)} attacks, {seconds:.0f}s per phase, {took_s:.0f}s in all")
+    if args.record is not None:
+        command = " ".join(["scripts/attack", *(argv if argv is not None else sys.argv[1:])])
+        record(args.record, markdown(outcomes, command, seconds, took_s, machine()))
     if any(o.error for o in outcomes):
         return 2
     missed = [o.attack for o in outcomes if o.wide_miss]

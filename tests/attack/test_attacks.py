@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from bench.attack.lab import Lab
-from bench.attack.run import ATTACKS, Outcome, run_attack, table
+from bench.attack.report import table
+from bench.attack.run import ATTACKS, Outcome, run_attack
 
 PHASE_S = 5.0
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.attack.netns import NetLab, Validator, get_json, why_unavailable
 from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, Transaction, build_transaction
-from tests.netns.netlab import NetLab, Validator, get_json, why_unavailable
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.timeout(240)]
 

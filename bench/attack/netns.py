@@ -1,5 +1,7 @@
 """The pilot's four validators, each in its own network namespace, on one virtual switch.
 
+    scripts/testnet --netns [--dir DIR] [--seconds S]   # up until Ctrl-C, then torn down
+
     with NetLab(tmp_path) as lab:     # namespaces, links, keys, genesis, nodes
         lab.partition([3])            # validator 3 cannot reach the others, nor they it
         lab.heal()
@@ -17,11 +19,14 @@ Layout (all of it private to this machine; nothing is routed anywhere):
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -232,3 +237,43 @@ class NetLab:
                 raise AssertionError(f"{v.slug} has no block {height}")
             found.append(block)
         return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/testnet --netns",
+                                     description="the pilot's validators in namespaces")
+    parser.add_argument("--dir", type=Path, help="lay the network out here (kept)")
+    parser.add_argument("--seconds", type=float, default=3600.0,
+                        help="stop after this long (default: an hour, or Ctrl-C)")
+    args = parser.parse_args(argv)
+    reason = why_unavailable()
+    if reason is not None:
+        print(f"senim testnet --netns: {reason}", file=sys.stderr)
+        return 1
+    root = args.dir or Path(tempfile.mkdtemp(prefix="senim-netns-"))
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with NetLab(root) as lab:
+        links = ("one-way delays " + ", ".join(f"{d} ms" for d in ONE_WAY_DELAY_MS)
+                 + f", {LOSS_PERCENT}% loss") if lab.netem else "no netem: plain links"
+        print(f"pilot up in network namespaces ({links}); files in {root}")
+        for v in lab.validators:
+            print(f"  {v.slug:6} {v.api}  (namespace {v.namespace})")
+        print("Ctrl-C stops the nodes and removes the namespaces.", flush=True)
+        until = time.monotonic() + min(args.seconds, 86_400.0)
+        while not stop and time.monotonic() < until:
+            if any(v.process is None or v.process.poll() is not None for v in lab.validators):
+                print("a node exited; see its log in " + str(root), file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
