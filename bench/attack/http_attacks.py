@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import select
 import socket
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from bench.attack.base import Attack, Check
-from bench.attack.lab import Lab, PhaseResult, http_json
+from bench.attack.lab import Lab, PhaseResult
 from bench.network import BenchMember
 from ledger.codec import encode
 from ledger.credentials import DOCUMENT_FORMAT
@@ -24,6 +26,27 @@ PAUSE_S = 0.02  # between one thread's requests: the attack is the bodies, not o
 def attacker_source(index: int) -> str:
     """Loopback addresses other than the honest clients' 127.0.0.1."""
     return f"127.0.0.{2 + index % 250}"
+
+
+def attacker_request(url: str, body: bytes | None, timeout_s: float, source: str,
+                     content_type: str = "application/json") -> int:
+    """One request from `source` (so per-address limits can tell attacker from honest
+    clients, who use 127.0.0.1); the status, or 0 when there was no answer."""
+    parts = urllib.parse.urlsplit(url)
+    if not (parts.hostname or "").startswith("127.") or not source.startswith("127."):
+        raise ValueError(f"the lab only attacks loopback addresses, not {url}")
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout_s,
+                                            source_address=(source, 0))
+    try:
+        connection.request("POST" if body is not None else "GET", parts.path, body=body,
+                           headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        return 0
+    finally:
+        connection.close()
 
 
 def hidden_fields_document(chain_id: str, issuer: bytes, fields: int) -> bytes:
@@ -55,18 +78,22 @@ class _RequestFlood(Attack):
 
     def start(self, lab: Lab, until: float) -> None:
         bodies = self.bodies(lab)
-        for target in self.targets(lab):
-            for sender in range(self.senders_per_target()):
-                self.spawn(self._flooder(target.api, bodies, sender), until)
+        senders = self.senders_per_target()
+        for number, target in enumerate(self.targets(lab)):
+            for sender in range(senders):
+                self.spawn(self._flooder(target.api, bodies, number * senders + sender), until)
 
     def _flooder(self, api: str, bodies: list[bytes], offset: int) -> Callable[[float], None]:
+        source = attacker_source(offset)
+
         def loop(until: float) -> None:
             for i in range(MAX_REQUESTS):
                 if not self.running(until):
                     return
                 timeout = max(1.0, min(REQUEST_TIMEOUT_S, until - time.monotonic()))
-                status, _ = http_json(api + self.path, bodies[(i + offset) % len(bodies)],
-                                      timeout, self.content_type)
+                body = bodies[(i + offset) % len(bodies)] if bodies else None
+                status = attacker_request(api + self.path, body, timeout, source,
+                                          self.content_type)
                 self.count(f"http {status}" if status else "no answer")
                 time.sleep(PAUSE_S)
         return loop
@@ -140,18 +167,7 @@ class EvidenceReadLoop(_RequestFlood):
         return 2 if self.short else 4
 
     def bodies(self, lab: Lab) -> list[bytes]:
-        return []
-
-    def _flooder(self, api: str, bodies: list[bytes], offset: int) -> Callable[[float], None]:
-        def loop(until: float) -> None:
-            for _ in range(MAX_REQUESTS):
-                if not self.running(until):
-                    return
-                timeout = max(1.0, min(REQUEST_TIMEOUT_S, until - time.monotonic()))
-                status, _ = http_json(api + self.path, None, timeout)
-                self.count(f"http {status}" if status else "no answer")
-                time.sleep(PAUSE_S)
-        return loop
+        return []  # GET
 
 
 class SlowLoris(Attack):

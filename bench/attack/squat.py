@@ -12,6 +12,7 @@ import json
 import time
 
 from bench.attack.base import Attack, Check
+from bench.attack.http_attacks import attacker_request, attacker_source
 from bench.attack.lab import Lab, PhaseResult, http_json
 from cli.client import NodeClient
 from ledger.credentials import make_batch
@@ -48,11 +49,16 @@ class BatchRootSquat(Attack):
     def start(self, lab: Lab, until: float) -> None:
         self.spawn(lambda u: self._squat(lab, u), until)
 
-    def _submit_and_wait(self, api: str, tx: Transaction) -> str:
-        status, body = http_json(api + "/v1/transactions",
-                                 json.dumps({"tx": tx.encode().hex()}).encode(), 10)
-        if status != 202:
-            return str(body.get("error", {}).get("code")) if isinstance(body, dict) else "error"
+    def _submit_and_wait(self, api: str, tx: Transaction, source: str | None = None) -> str:
+        body = json.dumps({"tx": tx.encode().hex()}).encode()
+        if source is not None:  # the squatter, from an address of its own
+            if attacker_request(api + "/v1/transactions", body, 10, source) != 202:
+                return "refused"
+        else:
+            status, answer = http_json(api + "/v1/transactions", body, 10)
+            if status != 202:
+                return (str(answer.get("error", {}).get("code")) if isinstance(answer, dict)
+                        else "error")
         result = NodeClient(api).wait(tx.tx_id.hex(), WAIT_S)
         return str(result.get("status"))
 
@@ -68,7 +74,8 @@ class BatchRootSquat(Attack):
                                real.name)
             squat = client.make_tx(self.squatter, KIND_ISSUE_BATCH,
                                    ["diploma", batch.root, len(records)])
-            if self._submit_and_wait(lab.validators[1].api, squat) == "committed":
+            if self._submit_and_wait(lab.validators[1].api, squat,
+                                     attacker_source(0)) == "committed":
                 self.squats += 1
             own = client.make_tx(real.keys, KIND_ISSUE_BATCH,
                                  ["diploma", batch.root, len(records)])
