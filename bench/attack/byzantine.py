@@ -104,24 +104,21 @@ class Spammer:
     async def run(self, seconds: float, votes_per_s: float, view_changes_per_s: float,
                   block_bytes: int) -> None:
         await self.peers.start()
-        until = time.monotonic() + seconds
+        started = time.monotonic()
+        until = started + seconds
         next_status = 0.0
-        votes_due = changes_due = 0.0
-        number = 0
+        votes = changes = 0
         try:
-            while time.monotonic() < until and number < MAX_MESSAGES:
-                if time.monotonic() >= next_status:
+            while (now := time.monotonic()) < until and votes + changes < MAX_MESSAGES:
+                if now >= next_status:
                     await self.refresh_status()
                     next_status = time.monotonic() + STATUS_EVERY_S
-                votes_due += votes_per_s * TICK_S
-                changes_due += view_changes_per_s * TICK_S
-                while votes_due >= 1:
-                    votes_due -= 1
-                    number += 1
-                    self.send(self.vote(number), "votes")
-                while changes_due >= 1:
-                    changes_due -= 1
-                    number += 1
+                # Paced by the clock, not by ticks: a slow loop sends more per round.
+                while votes < votes_per_s * (now - started) and time.monotonic() < until:
+                    votes += 1
+                    self.send(self.vote(votes), "votes")
+                while changes < view_changes_per_s * (now - started):
+                    changes += 1
                     self.send(self.view_change(block_bytes), "view_changes")
                 await asyncio.sleep(TICK_S)
         finally:

@@ -35,6 +35,7 @@ SUBMIT_TIMEOUT_S = 10.0
 RSS_SAMPLE_S = 0.5
 READY_S = 60.0
 SETTLE_S = 30.0
+WARM_UP_S = 3.0
 
 
 @dataclass
@@ -147,6 +148,7 @@ class Lab:
             self.network.start_all(READY_S)
             accredit(self.network)
             self.chain_id = self.network.status(self.network.ministry)["chain_id"]
+            self.run_phase(WARM_UP_S)  # the first blocks are slow: keep them out of baselines
         except BaseException:
             self.network.stop_all()
             raise
