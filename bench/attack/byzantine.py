@@ -43,6 +43,7 @@ from p2p import Limits, PeerManager
 
 MAX_MESSAGES = 2_000_000
 TICK_S = 0.01
+ROUND_VOTES_MAX = 100
 STATUS_EVERY_S = 0.25
 
 
@@ -113,13 +114,18 @@ class Spammer:
                 if now >= next_status:
                     await self.refresh_status()
                     next_status = time.monotonic() + STATUS_EVERY_S
-                # Paced by the clock, not by ticks: a slow loop sends more per round.
-                while votes < votes_per_s * (now - started) and time.monotonic() < until:
-                    votes += 1
-                    self.send(self.vote(votes), "votes")
-                while changes < view_changes_per_s * (now - started):
+                # Paced by the clock, not by ticks: a slow loop sends more per round, but
+                # never so many that the connections' writers cannot run in between.
+                # View changes first: they are what fills the disks.
+                if changes < view_changes_per_s * (now - started):
                     changes += 1
                     self.send(self.view_change(block_bytes), "view_changes")
+                round_votes = 0
+                while (votes < votes_per_s * (now - started) and round_votes < ROUND_VOTES_MAX
+                       and time.monotonic() < until):
+                    votes += 1
+                    round_votes += 1
+                    self.send(self.vote(votes), "votes")
                 await asyncio.sleep(TICK_S)
         finally:
             await self.peers.close()
