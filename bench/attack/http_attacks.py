@@ -129,10 +129,10 @@ class BadSignatureFlood(_RequestFlood):
         return lab.validators[1:1 + self.validators]
 
     def senders_per_target(self) -> int:
-        return 3 if self.short else 8
+        return 4 if self.short else 8
 
     def bodies(self, lab: Lab) -> list[bytes]:
-        per_body = 5_000 if self.short else 20_000
+        per_body = 10_000 if self.short else 20_000
         # The sender is a real member (a validator), so the signature must be checked.
         sender = lab.validators[-1].keys.member_id
         height = lab.height(lab.network.ministry) or 0
@@ -164,7 +164,7 @@ class EvidenceReadLoop(_RequestFlood):
         lab.settle()
 
     def senders_per_target(self) -> int:
-        return 2 if self.short else 4
+        return 4
 
     def bodies(self, lab: Lab) -> list[bytes]:
         return []  # GET
