@@ -25,8 +25,10 @@ RATE_AIM_RATIO = 0.5
 RATE_WIDE_RATIO = 0.25
 RSS_AIM_MB = 100.0  # growth of any node's RSS beyond what the baseline phase showed
 RSS_WIDE_MB = 400.0
-DISK_AIM_MB = 20.0  # growth of any data directory beyond the baseline phase's
-DISK_WIDE_MB = 200.0
+# Growth of any data directory beyond the baseline phase's, per second of attack:
+# a rate, so short and long phases are judged alike.
+DISK_AIM_MB_S = 1.0
+DISK_WIDE_MB_S = 4.0  # 350 GB a day: a disk-filling attack, not noise
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ def common_checks(attack: str, base: PhaseResult, hit: PhaseResult) -> list[Chec
     rate_aim, rate_wide = base.commit_rate * RATE_AIM_RATIO, base.commit_rate * RATE_WIDE_RATIO
     rss_extra = hit.rss_growth_mb - base.rss_growth_mb
     disk_extra = hit.disk_growth_mb - base.disk_growth_mb
+    disk_aim, disk_wide = DISK_AIM_MB_S * hit.seconds, DISK_WIDE_MB_S * hit.seconds
     return [
         Check(attack, "honest p50 ms", f"{base.p50_ms:.0f}", f"{hit.p50_ms:.0f}",
               "(reported)", True, False),
@@ -63,8 +66,8 @@ def common_checks(attack: str, base: PhaseResult, hit: PhaseResult) -> list[Chec
               f"<= {base.rss_growth_mb + RSS_AIM_MB:.0f}", rss_extra <= RSS_AIM_MB,
               rss_extra > RSS_WIDE_MB),
         Check(attack, "disk growth MB", f"{base.disk_growth_mb:.1f}",
-              f"{hit.disk_growth_mb:.1f}", f"<= {base.disk_growth_mb + DISK_AIM_MB:.1f}",
-              disk_extra <= DISK_AIM_MB, disk_extra > DISK_WIDE_MB),
+              f"{hit.disk_growth_mb:.1f}", f"<= {base.disk_growth_mb + disk_aim:.1f}",
+              disk_extra <= disk_aim, disk_extra > disk_wide),
     ]
 
 

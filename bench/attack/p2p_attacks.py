@@ -161,8 +161,7 @@ class EvidenceSpam(Attack):
                    "--genesis", str(lab.root / "genesis.json"),
                    "--status", honest[0].api + "/v1/status",
                    "--seconds", f"{max(1.0, until - time.monotonic()):.1f}",
-                   "--votes-per-s", "300" if self.short else "1000",
-                   "--view-changes-per-s", "3" if self.short else "10"]
+                   "--votes-per-s", "1000", "--view-changes-per-s", "10"]
         for peer in honest:
             command += ["--peer", f"127.0.0.1:{peer.p2p_port}"]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
