@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.attack.report import kept_section
 from bench.consortium import run_consortium
 from bench.engine import catch_up_rate, restart_time, simulator_message_cost
 from bench.network import BenchNetwork
@@ -192,7 +193,8 @@ def main() -> None:
                                         args.view_timeout_ms)
         print(consortium, flush=True)
         report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
-    Path(args.out).write_text(report)
+    kept = kept_section(Path(args.out))  # scripts/attack's section: not ours to drop
+    Path(args.out).write_text(report + (f"\n{kept}\n" if kept else ""))
     print(report)
 
 
