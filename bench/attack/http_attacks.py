@@ -16,7 +16,8 @@ from bench.attack.lab import Lab, PhaseResult
 from bench.network import BenchMember
 from ledger.codec import encode
 from ledger.credentials import DOCUMENT_FORMAT
-from ledger.transactions import KIND_ISSUE_BATCH, Transaction
+from ledger.payloads import IssueBatchPayload
+from ledger.transactions import Transaction
 
 REQUEST_TIMEOUT_S = 60.0
 MAX_REQUESTS = 20_000  # per attacking thread, whatever the time left
@@ -138,8 +139,9 @@ class BadSignatureFlood(_RequestFlood):
         height = lab.height(lab.network.ministry) or 0
         bodies = []
         for _ in range(4):
-            txs = [Transaction(KIND_ISSUE_BATCH, sender, os.urandom(16), height + 1000,
-                               ["certificate", os.urandom(32), 1], os.urandom(64)).encode()
+            txs = [Transaction(sender, os.urandom(16), height + 1000,
+                               IssueBatchPayload("certificate", os.urandom(32), 1),
+                               os.urandom(64)).encode()
                    for _ in range(per_body)]
             bodies.append(encode(txs))
         return bodies

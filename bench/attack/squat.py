@@ -17,7 +17,8 @@ from bench.attack.lab import Lab, PhaseResult, http_json
 from cli.client import NodeClient
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
-from ledger.transactions import KIND_ACCREDIT, KIND_ADD_MEMBER, KIND_ISSUE_BATCH, Transaction
+from ledger.payloads import AccreditPayload, AddMemberPayload, IssueBatchPayload, Payload
+from ledger.transactions import Transaction
 
 WAIT_S = 30.0
 SQUATS_MAX = 20
@@ -37,14 +38,14 @@ class BatchRootSquat(Attack):
         client = NodeClient(lab.network.ministry.api)
         ministry = lab.network.ministry.keys
         now_ms = int(time.time() * 1000)
-        for kind, payload in (
-                (KIND_ADD_MEMBER, ["Squatter Institute", "university",
-                                   self.squatter.public_key]),
-                (KIND_ACCREDIT, [self.squatter.member_id, ["diploma"], now_ms - 86_400_000,
-                                 now_ms + 86_400_000 * 365])):
-            result = client.submit_and_wait(client.make_tx(ministry, kind, payload), WAIT_S)
+        setup: list[Payload] = [
+            AddMemberPayload("Squatter Institute", "university", self.squatter.public_key),
+            AccreditPayload(self.squatter.member_id, ("diploma",), now_ms - 86_400_000,
+                            now_ms + 86_400_000 * 365)]
+        for payload in setup:
+            result = client.submit_and_wait(client.make_tx(ministry, payload), WAIT_S)
             if result["status"] != "committed":
-                raise RuntimeError(f"squat set-up: {kind} not committed: {result}")
+                raise RuntimeError(f"squat set-up: {payload.KIND} not committed: {result}")
 
     def start(self, lab: Lab, until: float) -> None:
         self.spawn(lambda u: self._squat(lab, u), until)
@@ -72,13 +73,13 @@ class BatchRootSquat(Attack):
                 return
             batch = make_batch(records, "diploma", lab.chain_id, real.keys.member_id,
                                real.name)
-            squat = client.make_tx(self.squatter, KIND_ISSUE_BATCH,
-                                   ["diploma", batch.root, len(records)])
+            squat = client.make_tx(self.squatter,
+                                   IssueBatchPayload("diploma", batch.root, len(records)))
             if self._submit_and_wait(lab.validators[1].api, squat,
                                      attacker_source(0)) == "committed":
                 self.squats += 1
-            own = client.make_tx(real.keys, KIND_ISSUE_BATCH,
-                                 ["diploma", batch.root, len(records)])
+            own = client.make_tx(real.keys,
+                                 IssueBatchPayload("diploma", batch.root, len(records)))
             outcome = self._submit_and_wait(real.api, own)
             self.count(f"real issuer: {outcome}")
             if outcome == "committed":

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from bench.attack.netns import NetLab, Validator, get_json, why_unavailable
-from ledger.transactions import KIND_ACCREDIT, KIND_ISSUE_BATCH, Transaction, build_transaction
+from ledger.payloads import AccreditPayload, IssueBatchPayload
+from ledger.transactions import Transaction, build_transaction
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -71,7 +72,7 @@ def committed_on(v: Validator, tx: Transaction, wait_s: float) -> bool:
 
 def issue(lab: NetLab, chain_id: str, expires_at: int, n: int) -> Transaction:
     root = hashlib.sha256(os.urandom(8) + n.to_bytes(8, "big")).digest()
-    return build_transaction(lab.issuer, chain_id, KIND_ISSUE_BATCH, ["certificate", root, 1],
+    return build_transaction(lab.issuer, chain_id, IssueBatchPayload("certificate", root, 1),
                              expires_at)
 
 
@@ -96,9 +97,9 @@ def test_minority_halts_majority_commits_and_healing_converges(netlab: NetLab) -
     assert isinstance(status, dict)
     chain_id = status["chain_id"]
     now_ms = int(time.time() * 1000)
-    accredit = build_transaction(ministry.keys, chain_id, KIND_ACCREDIT,
-                                 [lab.issuer.member_id, ["certificate"], now_ms - 86_400_000,
-                                  now_ms + 86_400_000], status["height"] + 1000)
+    accredit = build_transaction(ministry.keys, chain_id, AccreditPayload(
+        lab.issuer.member_id, ("certificate",), now_ms - 86_400_000, now_ms + 86_400_000),
+        status["height"] + 1000)
     assert submit(ministry, accredit) and committed_on(ministry, accredit, COMMIT_WAIT_S)
     expires_at = status["height"] + 100_000
     sent: list[tuple[Validator, Transaction]] = []
