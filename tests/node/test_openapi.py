@@ -10,12 +10,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.api import make_app
+from node.api import ROUTES, make_app
 from node.api_schema import Param, Reply, Route, add_routes, hex_bytes, openapi_document
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.openapi import HEIGHT, TX_ID
 from node.service import NodeCore
+from node.vc_api import VC_ROUTES
 from storage.kv import LevelDBStore
 from tests.node.conftest import Consortium
 
@@ -141,3 +142,24 @@ async def test_bad_path_parameter_is_400_before_the_handler() -> None:
     spec = openapi_document([route], {"title": "t", "version": "1"})
     [described] = spec["paths"]["/items/{item}"]["get"]["parameters"]
     assert described["schema"] == hex_bytes(4) and described["required"] is True
+
+
+# A value fitting each declared path parameter, so that routing finds the resource.
+FITTING = {"tx_id": "00" * 32, "height": "1", "key": "00", "issuer": "00" * 20,
+           "root": "00" * 32, "target": "00" * 32, "list_id": "00" * 52}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+async def test_every_undeclared_method_is_405_with_allow(client: Client) -> None:
+    for route in ROUTES + VC_ROUTES:
+        path = route.path
+        for param in route.params:
+            assert param.problem(FITTING[param.name]) is None, param
+            path = path.replace(f"{{{param.name}}}", FITTING[param.name])
+        declared = {m.upper() for m in (await _spec(client))["paths"][route.path]}
+        allowed = declared | ({"HEAD"} if "GET" in declared else set())
+        for method in set(METHODS) - declared:
+            response = await client.request(method, path)
+            assert response.status == 405, (method, path)
+            assert set(response.headers["Allow"].split(",")) == allowed, (method, path)
+            assert (await response.json())["error"]["code"] == "method_not_allowed"
