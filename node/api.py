@@ -20,6 +20,7 @@ from ledger.errors import MalformedInput
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
 from ledger.verification import when
+from node import openapi as shapes
 from node.api_public import (
     ANCHOR_BODY_MAX,
     CORE,
@@ -45,44 +46,6 @@ from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, o
 from node.client_limits import ClientLimits
 from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
 from node.http_limits import add_cors_headers, json_error
-from node.openapi import (
-    ANCHORED,
-    BAD_REQUEST,
-    BATCH,
-    BLOCK,
-    BLOCK_FORMAT,
-    DOCUMENT,
-    EVIDENCE,
-    EVIDENCE_BEFORE,
-    EVIDENCE_LIMIT,
-    HEIGHT,
-    INFO,
-    ISSUER,
-    MEMBERS,
-    NOT_FOUND,
-    OPENAPI_DOC,
-    PROOF_BUNDLE,
-    PROOF_REQUEST,
-    PUBLIC_ERRORS,
-    REVOCATION,
-    ROOT,
-    STATE_ENTRY,
-    STATE_KEY,
-    STORE_DAMAGED,
-    STRING,
-    SUBMISSION,
-    SUBMITTED_MANY,
-    SUBMITTED_ONE,
-    TARGET,
-    TX_ID,
-    TX_STATUS,
-    VERDICT,
-    WAIT,
-    json_reply,
-)
-from node.openapi import (
-    STATUS as STATUS_SCHEMA,
-)
 from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
@@ -306,67 +269,71 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-_GET_ERRORS = {503: STORE_DAMAGED}
-_PARAM_ERRORS = {400: BAD_REQUEST, 503: STORE_DAMAGED}
+_GET_ERRORS = {503: shapes.STORE_DAMAGED}
+_PARAM_ERRORS = {400: shapes.BAD_REQUEST, 503: shapes.STORE_DAMAGED}
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/metrics", metrics, "Prometheus metrics", {
-        200: Reply("Metrics in the Prometheus text format", {"text/plain": STRING})}),
+        200: Reply("Metrics in the Prometheus text format", {"text/plain": shapes.STRING})}),
     Route("GET", "/v1/status", node_status, "Node status: chain, head, mempool, consensus, "
-          "peers", {200: json_reply("Status", STATUS_SCHEMA), **_GET_ERRORS}),
+          "peers", {200: shapes.json_reply("Status", shapes.NODE_STATUS), **_GET_ERRORS}),
     Route("POST", "/v1/transactions", submit_transactions,
           f"Submit a signed transaction ({{\"tx\": hex}}) or many ({{\"txs\": [hex]}}, at "
           f"most {MAX_TXS_PER_REQUEST}), or msgpack bytes / an array of bytes; body at most "
           f"{TRANSACTIONS_BODY_MAX // 1024} KiB. 429 with Retry-After past the client's rate "
           "or after many invalid signatures; 503 with Retry-After when the node is busy "
           "checking others. No CORS: writes come from registrars' tools, not web pages", {
-              202: json_reply("Accepted into the mempool (all, or some of many)",
-                              {"oneOf": [SUBMITTED_ONE, SUBMITTED_MANY]}),
-              400: json_reply("Refused: an error, or (for many) every one's refusal",
-                              {"oneOf": [ERROR_REF, SUBMITTED_MANY]}),
-              **PUBLIC_ERRORS},
-          body={JSON: SUBMISSION, "application/msgpack": BINARY}),
+              202: shapes.json_reply("Accepted into the mempool (all, or some of many)",
+                                     {"oneOf": [shapes.SUBMITTED_ONE, shapes.SUBMITTED_MANY]}),
+              400: shapes.json_reply("Refused: an error, or (for many) every one's refusal",
+                                     {"oneOf": [ERROR_REF, shapes.SUBMITTED_MANY]}),
+              **shapes.PUBLIC_ERRORS},
+          body={JSON: shapes.SUBMISSION, "application/msgpack": BINARY}),
     Route("GET", "/v1/transactions/{tx_id}", transaction_status, "Transaction status; "
           "when too many polls wait, it answers after about a second instead", {
-              200: json_reply("Known to this node", TX_STATUS),
-              404: json_reply("Unknown to this node", TX_STATUS), **_PARAM_ERRORS},
-          params=(TX_ID,), query=(WAIT,)),
+              200: shapes.json_reply("Known to this node", shapes.TX_STATUS),
+              404: shapes.json_reply("Unknown to this node", shapes.TX_STATUS), **_PARAM_ERRORS},
+          params=(shapes.TX_ID,), query=(shapes.WAIT,)),
     Route("GET", "/v1/blocks/{height}", get_block, "Block header, transaction ids and "
           "commit certificate; ?format=raw for its bytes", {
-              200: Reply("The block", {JSON: BLOCK, "application/octet-stream": BINARY}),
-              404: NOT_FOUND, **_PARAM_ERRORS},
-          params=(HEIGHT,), query=(BLOCK_FORMAT,)),
+              200: Reply("The block", {JSON: shapes.BLOCK, "application/octet-stream": BINARY}),
+              404: shapes.NOT_FOUND, **_PARAM_ERRORS},
+          params=(shapes.HEIGHT,), query=(shapes.BLOCK_FORMAT,)),
     Route("GET", "/v1/state/{key}", get_state, "A state value with its Merkle proof against "
-          "the head's state root", {200: json_reply("The value and its proof", STATE_ENTRY),
-                                    429: PUBLIC_ERRORS[429], **_PARAM_ERRORS},
-          params=(STATE_KEY,)),
+          "the head's state root", {
+              200: shapes.json_reply("The value and its proof", shapes.STATE_ENTRY),
+              429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
+          params=(shapes.STATE_KEY,)),
     Route("POST", "/v1/proofs", state_proofs, "State entries with Merkle proofs against the "
           "head, plus its header and commit certificate: the makings of an offline proof",
-          {200: json_reply("The proof bundle", PROOF_BUNDLE), 400: BAD_REQUEST,
-           **PUBLIC_ERRORS}, body={JSON: PROOF_REQUEST}, cors_preflight=True),
+          {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,
+           **shapes.PUBLIC_ERRORS}, body={JSON: shapes.PROOF_REQUEST}, cors_preflight=True),
     Route("POST", "/v1/verify", verify_document, "Verify a credential document (text must "
           "be valid Unicode). Any origin may call it (CORS)", {
-              200: json_reply("The verdict, valid or not", VERDICT), 400: BAD_REQUEST,
-              **PUBLIC_ERRORS}, body={JSON: DOCUMENT}, cors_preflight=True),
+              200: shapes.json_reply("The verdict, valid or not", shapes.VERDICT),
+              400: shapes.BAD_REQUEST,
+              **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),
     Route("POST", "/v1/verify/anchor", verify_anchor_hash, "Look up an anchored document "
-          "(its raw bytes)", {200: json_reply("The verdict", VERDICT), 400: BAD_REQUEST,
-                              **PUBLIC_ERRORS},
-          body={"application/octet-stream": ANCHORED}, cors_preflight=True),
+          "(its raw bytes)", {
+              200: shapes.json_reply("The verdict", shapes.VERDICT), 400: shapes.BAD_REQUEST,
+              **shapes.PUBLIC_ERRORS},
+          body={"application/octet-stream": shapes.ANCHORED}, cors_preflight=True),
     Route("GET", "/v1/batches/{issuer}/{root}", get_batch, "A credential batch on chain "
           "(batches are keyed by issuer and root)", {
-              200: json_reply("The batch", BATCH), 404: NOT_FOUND, **_PARAM_ERRORS},
-          params=(ISSUER, ROOT)),
+              200: shapes.json_reply("The batch", shapes.BATCH), 404: shapes.NOT_FOUND,
+              **_PARAM_ERRORS},
+          params=(shapes.ISSUER, shapes.ROOT)),
     Route("GET", "/v1/batches/{issuer}/{root}/credentials/{target}", get_credential,
           "Revocation status of one credential of a batch", {
-              200: json_reply("Revoked or not", REVOCATION), **_PARAM_ERRORS},
-          params=(ISSUER, ROOT, TARGET)),
+              200: shapes.json_reply("Revoked or not", shapes.REVOCATION), **_PARAM_ERRORS},
+          params=(shapes.ISSUER, shapes.ROOT, shapes.TARGET)),
     Route("GET", "/v1/members", list_members, "Consortium members and their accreditations",
-          {200: json_reply("Members", MEMBERS), **_GET_ERRORS}),
+          {200: shapes.json_reply("Members", shapes.MEMBERS), **_GET_ERRORS}),
     Route("GET", "/v1/evidence", evidence, "Misbehaviour of validators seen by this node "
           "(signed messages as received; one per validator, kind, height and view; capped), "
           "newest first, a page at a time", {
-              200: json_reply("A page of evidence", EVIDENCE), **_PARAM_ERRORS},
-          query=(EVIDENCE_LIMIT, EVIDENCE_BEFORE)),
+              200: shapes.json_reply("A page of evidence", shapes.EVIDENCE), **_PARAM_ERRORS},
+          query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_BEFORE)),
 )
 
 
@@ -375,8 +342,8 @@ def _openapi_route(routes: tuple[Route, ...]) -> Route:
         return web.json_response(document)
 
     route = Route("GET", "/openapi.json", openapi, "This description (OpenAPI 3.1)",
-                  {200: json_reply("The description", OPENAPI_DOC)})
-    document = openapi_document((route, *routes), INFO)
+                  {200: shapes.json_reply("The description", shapes.OPENAPI_DOC)})
+    document = openapi_document((route, *routes), shapes.INFO)
     return route
 
 

@@ -6,6 +6,7 @@ route; /openapi.json is generated from it by `node.api_schema.openapi_document`.
 
 from __future__ import annotations
 
+from ledger.identity import MEMBER_ID_BYTES
 from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,
@@ -16,6 +17,7 @@ from node.api_public import (
 )
 from node.api_schema import (
     BINARY,
+    ERROR_REF,
     JSON,
     Param,
     Reply,
@@ -39,7 +41,7 @@ STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 HEX: Schema = {"type": "string", "pattern": "^(?:[0-9a-fA-F]{2})*$"}
 ID32 = hex_bytes(32)
-MEMBER_ID = hex_bytes(20)
+MEMBER_ID = hex_bytes(MEMBER_ID_BYTES)
 
 # Parameters.
 TX_ID = Param("tx_id", ID32, "transaction id: 32 bytes of hex")
@@ -116,7 +118,7 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "member_id": MEMBER_ID, "name": STRING, "role": STRING,
     "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},
     "accreditations": {"type": "array", "items": {"type": "object"}}})}})
-STATUS: Schema = obj({
+NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,
     "head_hash": ID32, "head_time": STRING, "state_root": ID32,
@@ -132,6 +134,22 @@ ANCHORED: Schema = {**BINARY, "description": f"the anchored bytes, at most "
                     f"{ANCHOR_BODY_MAX // _KIB} KiB"}
 OPENAPI_DOC: Schema = obj({"openapi": STRING, "info": {"type": "object"},
                            "paths": {"type": "object"}})
+
+
+# The VC-API's.
+LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # issuer id + batch root
+VC_OPTIONS: Schema = {"type": "object", "properties": {
+    "challenge": {"type": "string"}, "domain": {"type": "string"}}}
+VC_RESULT: Schema = obj({"verified": {"type": "boolean"}, "checks": {"type": "array"},
+                         "warnings": {"type": "array"}, "errors": {"type": "array"},
+                         "verdict": {"type": "object"}})
+VC_BUSY = {429: error_reply("VC workers busy"), 413: error_reply("Body too large"),
+           503: error_reply("A VC worker died, or the store is damaged")}
+VC_VERIFIED = {200: Reply("Verified", {JSON: VC_RESULT}),
+               400: Reply("Not verified (VC-API result), or a malformed request (error)",
+                          {JSON: {"oneOf": [VC_RESULT, ERROR_REF]}}), **VC_BUSY}
+LIST_ID = Param("list_id", hex_bytes(LIST_ID_BYTES),
+                "the issuer's member id and the batch root: 52 bytes of hex")
 
 
 def json_reply(description: str, schema: Schema) -> Reply:
