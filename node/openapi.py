@@ -117,7 +117,10 @@ REVOCATION: Schema = obj({"target_hash": ID32, "batch_root": ID32,
 MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "member_id": MEMBER_ID, "name": STRING, "role": STRING,
     "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},
-    "accreditations": {"type": "array", "items": {"type": "object"}}})}})
+    "accreditations": {"type": "array", "items": obj({
+        "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
+        "granted_by": MEMBER_ID, "granted_height": INTEGER,
+        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,
