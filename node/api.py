@@ -20,11 +20,15 @@ from ledger.errors import MalformedInput
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
 from ledger.verification import when
+from node import openapi as shapes
 from node.api_public import (
     ANCHOR_BODY_MAX,
     CORE,
     LIMITS,
     LONG_POLLS,
+    MAX_PROOF_KEYS,
+    MAX_STATE_KEY_BYTES,
+    MAX_TXS_PER_REQUEST,
     PROOFS_BODY_MAX,
     TRANSACTIONS_BODY_MAX,
     VERIFY_WORK,
@@ -38,10 +42,10 @@ from node.api_public import (
     verify_pool,
     within_rate,
 )
+from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
 from node.client_limits import ClientLimits
 from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
-from node.http_limits import add_cors_headers, cors_preflight, json_error
-from node.openapi import OPENAPI
+from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
@@ -144,8 +148,8 @@ async def get_state(request: web.Request) -> web.Response:
         key = bytes.fromhex(request.match_info["key"])
     except ValueError as exc:
         raise MalformedInput("state key must be hex") from exc
-    if not 0 < len(key) <= 128:
-        raise MalformedInput("state key must be 1 to 128 bytes")
+    if not 0 < len(key) <= MAX_STATE_KEY_BYTES:
+        raise MalformedInput(f"state key must be 1 to {MAX_STATE_KEY_BYTES} bytes")
     await within_rate(request, "verify")
     value, proof, header = await core.in_worker(_read_with_proof, core, key)
     return web.json_response({
@@ -160,9 +164,6 @@ def _read_with_proof(core: NodeCore, key: bytes) -> tuple[Any, Any, Any]:
     return core.chain.state.get(key), core.chain.state.prove(key), core.chain.head_header
 
 
-MAX_PROOF_KEYS = 32
-
-
 async def state_proofs(request: web.Request) -> web.Response:
     """Several state entries with proofs, all against one certified block (offline proofs)."""
     core: NodeCore = request.app[CORE]
@@ -172,8 +173,10 @@ async def state_proofs(request: web.Request) -> web.Response:
         keys = [bytes.fromhex(k) for k in body["keys"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedInput('body must be {"keys": [hex, ...]}') from exc
-    if not 0 < len(keys) <= MAX_PROOF_KEYS or not all(0 < len(k) <= 128 for k in keys):
-        raise MalformedInput(f"ask for 1 to {MAX_PROOF_KEYS} keys of 1 to 128 bytes")
+    if not 0 < len(keys) <= MAX_PROOF_KEYS or not all(0 < len(k) <= MAX_STATE_KEY_BYTES
+                                                        for k in keys):
+        raise MalformedInput(f"ask for 1 to {MAX_PROOF_KEYS} keys of 1 to "
+                             f"{MAX_STATE_KEY_BYTES} bytes")
     return web.json_response(await core.in_worker(_snapshot_proofs, core, keys))
 
 
@@ -266,8 +269,82 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+_GET_ERRORS = {503: shapes.STORE_DAMAGED}
+_PARAM_ERRORS = {400: shapes.BAD_REQUEST, 503: shapes.STORE_DAMAGED}
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/metrics", metrics, "Prometheus metrics", {
+        200: Reply("Metrics in the Prometheus text format", {"text/plain": shapes.STRING})}),
+    Route("GET", "/v1/status", node_status, "Node status: chain, head, mempool, consensus, "
+          "peers", {200: shapes.json_reply("Status", shapes.NODE_STATUS), **_GET_ERRORS}),
+    Route("POST", "/v1/transactions", submit_transactions,
+          f"Submit a signed transaction ({{\"tx\": hex}}) or many ({{\"txs\": [hex]}}, at "
+          f"most {MAX_TXS_PER_REQUEST}), or msgpack bytes / an array of bytes; body at most "
+          f"{TRANSACTIONS_BODY_MAX // 1024} KiB. 429 with Retry-After past the client's rate "
+          "or after many invalid signatures; 503 with Retry-After when the node is busy "
+          "checking others. No CORS: writes come from registrars' tools, not web pages", {
+              202: shapes.json_reply("Accepted into the mempool (all, or some of many)",
+                                     {"oneOf": [shapes.SUBMITTED_ONE, shapes.SUBMITTED_MANY]}),
+              400: shapes.json_reply("Refused: an error, or (for many) every one's refusal",
+                                     {"oneOf": [ERROR_REF, shapes.SUBMITTED_MANY]}),
+              **shapes.PUBLIC_ERRORS},
+          body={JSON: shapes.SUBMISSION, "application/msgpack": BINARY}),
+    Route("GET", "/v1/transactions/{tx_id}", transaction_status, "Transaction status; "
+          "when too many polls wait, it answers after about a second instead", {
+              200: shapes.json_reply("Known to this node", shapes.TX_STATUS),
+              404: shapes.json_reply("Unknown to this node", shapes.TX_STATUS), **_PARAM_ERRORS},
+          params=(shapes.TX_ID,), query=(shapes.WAIT,)),
+    Route("GET", "/v1/blocks/{height}", get_block, "Block header, transaction ids and "
+          "commit certificate; ?format=raw for its bytes", {
+              200: Reply("The block", {JSON: shapes.BLOCK, "application/octet-stream": BINARY}),
+              404: shapes.NOT_FOUND, **_PARAM_ERRORS},
+          params=(shapes.HEIGHT,), query=(shapes.BLOCK_FORMAT,)),
+    Route("GET", "/v1/state/{key}", get_state, "A state value with its Merkle proof against "
+          "the head's state root", {
+              200: shapes.json_reply("The value and its proof", shapes.STATE_ENTRY),
+              429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
+          params=(shapes.STATE_KEY,)),
+    Route("POST", "/v1/proofs", state_proofs, "State entries with Merkle proofs against the "
+          "head, plus its header and commit certificate: the makings of an offline proof",
+          {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,
+           **shapes.PUBLIC_ERRORS}, body={JSON: shapes.PROOF_REQUEST}, cors_preflight=True),
+    Route("POST", "/v1/verify", verify_document, "Verify a credential document (text must "
+          "be valid Unicode). Any origin may call it (CORS)", {
+              200: shapes.json_reply("The verdict, valid or not", shapes.VERDICT),
+              400: shapes.BAD_REQUEST,
+              **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),
+    Route("POST", "/v1/verify/anchor", verify_anchor_hash, "Look up an anchored document "
+          "(its raw bytes)", {
+              200: shapes.json_reply("The verdict", shapes.VERDICT), 400: shapes.BAD_REQUEST,
+              **shapes.PUBLIC_ERRORS},
+          body={"application/octet-stream": shapes.ANCHORED}, cors_preflight=True),
+    Route("GET", "/v1/batches/{issuer}/{root}", get_batch, "A credential batch on chain "
+          "(batches are keyed by issuer and root)", {
+              200: shapes.json_reply("The batch", shapes.BATCH), 404: shapes.NOT_FOUND,
+              **_PARAM_ERRORS},
+          params=(shapes.ISSUER, shapes.ROOT)),
+    Route("GET", "/v1/batches/{issuer}/{root}/credentials/{target}", get_credential,
+          "Revocation status of one credential of a batch", {
+              200: shapes.json_reply("Revoked or not", shapes.REVOCATION), **_PARAM_ERRORS},
+          params=(shapes.ISSUER, shapes.ROOT, shapes.TARGET)),
+    Route("GET", "/v1/members", list_members, "Consortium members and their accreditations",
+          {200: shapes.json_reply("Members", shapes.MEMBERS), **_GET_ERRORS}),
+    Route("GET", "/v1/evidence", evidence, "Misbehaviour of validators seen by this node "
+          "(signed messages as received; one per validator, kind, height and view; capped), "
+          "newest first, a page at a time", {
+              200: shapes.json_reply("A page of evidence", shapes.EVIDENCE), **_PARAM_ERRORS},
+          query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_BEFORE)),
+)
+
+
+def _openapi_route(routes: tuple[Route, ...]) -> Route:
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    route = Route("GET", "/openapi.json", openapi, "This description (OpenAPI 3.1)",
+                  {200: shapes.json_reply("The description", shapes.OPENAPI_DOC)})
+    document = openapi_document((route, *routes), shapes.INFO)
+    return route
 
 
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None
@@ -287,21 +364,6 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.on_cleanup.append(close_verify_pool)
     app[STATUS] = provider or StatusProvider()
     add_portal_routes(app)
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/v1/status", node_status)
-    app.router.add_post("/v1/transactions", submit_transactions)
-    app.router.add_get("/v1/transactions/{tx_id}", transaction_status)
-    app.router.add_get("/v1/blocks/{height}", get_block)
-    app.router.add_get("/v1/state/{key}", get_state)
-    app.router.add_post("/v1/proofs", state_proofs)
-    app.router.add_post("/v1/verify", verify_document)
-    app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
-    for path in ("/v1/verify", "/v1/verify/anchor", "/v1/proofs"):
-        app.router.add_route("OPTIONS", path, cors_preflight)
-    app.router.add_get("/v1/batches/{issuer}/{root}", get_batch)
-    app.router.add_get("/v1/batches/{issuer}/{root}/credentials/{target}", get_credential)
-    app.router.add_get("/v1/members", list_members)
-    app.router.add_get("/v1/evidence", evidence)
-    add_vc_routes(app, core)
+    routes = ROUTES + add_vc_routes(app, core)
+    add_routes(app, (_openapi_route(routes), *routes))
     return app

@@ -39,6 +39,8 @@ TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
 VERIFY_BODY_MAX = 256 * 1024
 ANCHOR_BODY_MAX = 16 * 1024 * 1024
 PROOFS_BODY_MAX = 64 * 1024
+MAX_PROOF_KEYS = 32
+MAX_STATE_KEY_BYTES = 128
 MAX_TXS_PER_REQUEST = 20_000
 MAX_WAIT_S = 60.0
 # Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
@@ -230,6 +232,8 @@ async def verify_anchor_hash(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     await _within_byte_rate(request, ANCHOR_BODY_MAX)
     data = await read_body(request, ANCHOR_BODY_MAX)
+    if not data:
+        raise MalformedInput("send the anchored document's bytes as the request body")
     return web.json_response(await public(request, _verify_anchor, core, data,
                                           pool=request.app[VERIFY_WORK]))
 
@@ -237,8 +241,6 @@ async def verify_anchor_hash(request: web.Request) -> web.Response:
 def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
     with CommittedView(core.chain) as view:
         return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
-
-
 
 
 def verify_pool() -> PublicWork:

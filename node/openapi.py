@@ -1,92 +1,159 @@
-"""The OpenAPI document the node serves at /openapi.json."""
+"""The shapes of the node API's requests and answers, for the route table in `node.api`.
+
+The table (`node.api.ROUTES`, `node.vc_api.VC_ROUTES`) is the one declaration of each
+route; /openapi.json is generated from it by `node.api_schema.openapi_document`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ledger.identity import MEMBER_ID_BYTES
 from node.api_public import (
     ANCHOR_BODY_MAX,
+    MAX_PROOF_KEYS,
+    MAX_STATE_KEY_BYTES,
     MAX_TXS_PER_REQUEST,
     MAX_WAIT_S,
-    TRANSACTIONS_BODY_MAX,
     VERIFY_BODY_MAX,
+)
+from node.api_schema import (
+    BINARY,
+    ERROR_REF,
+    JSON,
+    Param,
+    Reply,
+    Schema,
+    error_reply,
+    hex_bytes,
+    nullable,
+    obj,
 )
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 
 _KIB = 1024
+HEIGHT_MAX = 2**63 - 1
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+INFO: Schema = {"title": "Senim node API", "version": "1",
+                "description": "Education credentials on a consortium ledger. Every error "
+                "is JSON {\"error\": {\"code\", \"message\"}}."}
 
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+HEX: Schema = {"type": "string", "pattern": "^(?:[0-9a-fA-F]{2})*$"}
+ID32 = hex_bytes(32)
+MEMBER_ID = hex_bytes(MEMBER_ID_BYTES)
 
-def _op(summary: str, params: list[str] | None = None, body: str | None = None,
-        errors: tuple[int, ...] = (400,)) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}}}
-    for code in errors:
-        op["responses"][str(code)] = {"description": "Error",
-                                      "content": {"application/json": {"schema": _ERROR}}}
-    if params:
-        op["parameters"] = [{"name": p, "in": "path", "required": True,
-                             "schema": {"type": "string"}} for p in params]
-    if body:
-        op["requestBody"] = {"required": True, "content": {body: {"schema": {}}}}
-    return op
+# Parameters.
+TX_ID = Param("tx_id", ID32, "transaction id: 32 bytes of hex")
+HEIGHT = Param("height", {"type": "integer", "minimum": 0, "maximum": HEIGHT_MAX},
+               "block height")
+STATE_KEY = Param("key", hex_bytes(1, MAX_STATE_KEY_BYTES), "state key: 1 to 128 bytes of hex")
+ISSUER = Param("issuer", MEMBER_ID, "issuer's member id: 20 bytes of hex")
+ROOT = Param("root", ID32, "batch root: 32 bytes of hex")
+TARGET = Param("target", ID32, "the credential's target hash: 32 bytes of hex")
+WAIT = Param("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_S},
+             f"seconds to long-poll until committed or refused (at most {MAX_WAIT_S:g})")
+BLOCK_FORMAT = Param("format", {"type": "string", "enum": ["raw", "json"]},
+                     "raw for the block's bytes")
+EVIDENCE_LIMIT = Param("limit", {"type": "integer", "minimum": 1},
+                       f"rows per page (at most {EVIDENCE_PAGE_MAX} are given)")
+EVIDENCE_BEFORE = Param("before", {"type": "integer", "minimum": 0},
+                        "the `next` cursor of the previous page")
 
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Senim node API", "version": "1",
-             "description": "Education credentials on a consortium ledger."},
-    "paths": {
-        "/v1/status": {"get": _op("Node status: chain, head, mempool, consensus, peers",
-                                  errors=())},
-        "/v1/transactions": {"post": _op(
-            "Submit a signed transaction ({\"tx\": hex}) or many ({\"txs\": [hex]}, at "
-            f"most {MAX_TXS_PER_REQUEST}), or msgpack bytes / array of bytes; body at most "
-            f"{TRANSACTIONS_BODY_MAX // _KIB} KiB. 429 with "
-            "Retry-After past the client's rate or after many invalid signatures; 503 with "
-            "Retry-After when the node is busy checking others. No CORS: writes come from "
-            "registrars' tools, not web pages", body="application/json",
-            errors=(400, 408, 413, 429, 503))},
-        "/v1/transactions/{tx_id}": {"get": _op(
-            f"Transaction status; ?wait=S (at most {MAX_WAIT_S:g}) long-polls until committed or "
-            "refused; when too many polls wait, it answers after about a second instead",
-            ["tx_id"], errors=(400, 404))},
-        "/v1/blocks/{height}": {"get": _op(
-            "Block header, transaction ids and commit certificate; ?format=raw for bytes",
-            ["height"], errors=(400, 404))},
-        "/v1/state/{key}": {"get": _op(
-            "A state value with its Merkle proof against the head's state root", ["key"])},
-        "/v1/proofs": {"post": _op(
-            "State entries with Merkle proofs against the head, plus its header and commit "
-            "certificate: the makings of an offline proof", body="application/json")},
-        "/v1/verify": {"post": _op(
-            f"Verify a credential document (JSON body of at most {VERIFY_BODY_MAX // _KIB} KiB, "
-            f"{JSON_VALUES_MAX} values, nesting {JSON_DEPTH_MAX}; text must be valid Unicode). "
-            "Any origin may call it (CORS)",
-            body="application/json", errors=(400, 408, 413, 429, 503))},
-        "/v1/verify/anchor": {"post": _op("Look up an anchored document (raw body, at "
-                                          f"most {ANCHOR_BODY_MAX // _KIB} KiB)",
-                                          body="application/octet-stream",
-                                          errors=(400, 408, 413, 429, 503))},
-        "/v1/batches/{issuer}/{root}": {"get": _op(
-            "A credential batch on chain (batches are keyed by issuer and root)",
-            ["issuer", "root"], errors=(400, 404))},
-        "/v1/batches/{issuer}/{root}/credentials/{target}": {"get": _op(
-            "Revocation status of one credential of a batch", ["issuer", "root", "target"])},
-        "/v1/members": {"get": _op("Consortium members and their accreditations", errors=())},
-        "/v1/evidence": {"get": {
-            **_op("Misbehaviour of validators seen by this node (signed messages as "
-                  "received; one per validator, kind, height and view; capped), newest "
-                  f"first, a page at a time: ?limit=N (at most {EVIDENCE_PAGE_MAX}) and "
-                  "?before=CURSOR, the `next` of the previous page"),
-            "parameters": [{"name": name, "in": "query", "required": False,
-                            "schema": {"type": "integer", "minimum": minimum}}
-                           for name, minimum in (("limit", 1), ("before", 0))]}},
-        "/metrics": {"get": _op("Prometheus metrics", errors=())},
-    },
-    "components": {"schemas": {"Error": {
-        "type": "object",
-        "properties": {"error": {"type": "object", "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}}}}}}},
+# Errors every route may give, and those of the public (rate-limited, pooled) work.
+BAD_REQUEST = error_reply("Bad parameter or body")
+STORE_DAMAGED = error_reply("This node's store is damaged; ask another node")
+NOT_FOUND = error_reply("Not found")
+PUBLIC_ERRORS = {
+    408: error_reply("Body not received in time", ("Connection",)),
+    413: error_reply("Body too large"),
+    429: error_reply("Over the client's rate", ("Retry-After",)),
+    503: error_reply("Busy, or the store is damaged", ("Retry-After",)),
 }
+
+# Answers.
+TX_STATUS: Schema = obj({"tx_id": ID32, "status": {"enum": [
+    "pending", "committed", "rejected", "unknown"]}}, {
+    "height": INTEGER, "index": INTEGER, "block_hash": nullable(ID32),
+    "time": nullable(STRING), "code": nullable(STRING), "reason": nullable(STRING)})
+SUBMITTED_ONE: Schema = obj({"tx_id": ID32, "status": {"const": "pending"}})
+SUBMITTED_MANY: Schema = obj({"accepted": INTEGER, "rejected": INTEGER, "results": {
+    "type": "array", "items": obj({"tx_id": nullable(ID32), "status": {
+        "enum": ["pending", "rejected"]}}, {"code": STRING, "reason": STRING})}})
+SUBMISSION: Schema = {"oneOf": [
+    obj({"tx": HEX}),
+    obj({"txs": {"type": "array", "items": HEX, "minItems": 1,
+                 "maxItems": MAX_TXS_PER_REQUEST}})]}
+BLOCK: Schema = obj({
+    "height": INTEGER, "hash": ID32, "previous_hash": ID32, "time_ms": INTEGER,
+    "time": STRING, "proposer": HEX, "view": INTEGER, "txs_root": ID32,
+    "state_root": ID32, "validator_set_hash": ID32, "chain_id": STRING,
+    "transactions": {"type": "array", "items": obj(
+        {"tx_id": ID32, "kind": STRING, "sender": HEX})},
+    "certificate": HEX})
+STATE_PROOF: Schema = {"type": "object"}
+STATE_ENTRY: Schema = obj({"chain_id": STRING, "key": HEX, "value": nullable(HEX),
+                           "proof": STATE_PROOF, "height": INTEGER, "block_hash": ID32,
+                           "state_root": ID32})
+PROOF_REQUEST: Schema = obj({"keys": {"type": "array", "minItems": 1,
+                                      "maxItems": MAX_PROOF_KEYS,
+                                      "items": hex_bytes(1, MAX_STATE_KEY_BYTES)}})
+PROOF_BUNDLE: Schema = obj({"format": STRING, "height": INTEGER, "header": HEX,
+                            "certificate": HEX, "entries": {"type": "array", "items": obj(
+                                {"key": HEX, "value": nullable(HEX),
+                                 "proof": STATE_PROOF})}})
+VERDICT: Schema = obj({"valid": {"type": "boolean"}, "status": STRING, "reason": STRING,
+                       "source": STRING, "checks": {"type": "array", "items": obj(
+                           {"check": STRING, "ok": {"type": "boolean"},
+                            "detail": STRING})},
+                       "facts": {"type": "object"}})
+BATCH: Schema = obj({"root": ID32, "issuer": MEMBER_ID, "issuer_name": nullable(STRING),
+                     "type": STRING, "count": INTEGER, "height": INTEGER, "time": STRING,
+                     "tx_id": ID32})
+REVOCATION: Schema = obj({"target_hash": ID32, "batch_root": ID32,
+                          "revoked": {"type": "boolean"}, "height": INTEGER},
+                         {"reason": STRING, "revoked_at_height": INTEGER,
+                          "revoked_at": STRING})
+MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
+    "member_id": MEMBER_ID, "name": STRING, "role": STRING,
+    "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},
+    "accreditations": {"type": "array", "items": obj({
+        "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
+        "granted_by": MEMBER_ID, "granted_height": INTEGER,
+        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}})}})
+NODE_STATUS: Schema = obj({
+    "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
+    "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,
+    "head_hash": ID32, "head_time": STRING, "state_root": ID32,
+    "mempool": obj({"transactions": INTEGER, "bytes": INTEGER}),
+    "consensus": {"type": "object"}, "peers": {"type": "array"},
+    "validators": {"type": "array", "items": obj({"member_id": MEMBER_ID, "name": STRING})}})
+EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
+                        "next": nullable(INTEGER), "total": INTEGER, "dropped": INTEGER})
+DOCUMENT: Schema = {"type": "object", "description": (
+    f"a credential document: JSON of at most {VERIFY_BODY_MAX // _KIB} KiB, "
+    f"{JSON_VALUES_MAX} values, nesting {JSON_DEPTH_MAX}")}
+ANCHORED: Schema = {**BINARY, "description": f"the anchored bytes, at most "
+                    f"{ANCHOR_BODY_MAX // _KIB} KiB"}
+OPENAPI_DOC: Schema = obj({"openapi": STRING, "info": {"type": "object"},
+                           "paths": {"type": "object"}})
+
+
+# The VC-API's.
+LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # issuer id + batch root
+VC_OPTIONS: Schema = {"type": "object", "properties": {
+    "challenge": {"type": "string"}, "domain": {"type": "string"}}}
+VC_RESULT: Schema = obj({"verified": {"type": "boolean"}, "checks": {"type": "array"},
+                         "warnings": {"type": "array"}, "errors": {"type": "array"},
+                         "verdict": {"type": "object"}})
+VC_BUSY = {429: error_reply("VC workers busy"), 413: error_reply("Body too large"),
+           503: error_reply("A VC worker died, or the store is damaged")}
+VC_VERIFIED = {200: Reply("Verified", {JSON: VC_RESULT}),
+               400: Reply("Not verified (VC-API result), or a malformed request (error)",
+                          {JSON: {"oneOf": [VC_RESULT, ERROR_REF]}}), **VC_BUSY}
+LIST_ID = Param("list_id", hex_bytes(LIST_ID_BYTES),
+                "the issuer's member id and the batch root: 52 bytes of hex")
+
+
+def json_reply(description: str, schema: Schema) -> Reply:
+    return Reply(description, {JSON: schema})

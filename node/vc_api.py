@@ -41,10 +41,11 @@ from ledger.vc.export import STATUS_PATH, status_list_id, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify_vc
+from node import openapi as shapes
+from node.api_schema import JSON, Reply, Route, error_reply, obj
 from node.files import load_key
+from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
-
-LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # issuer id + batch root
 
 MAX_VC_BODY_BYTES = 512 * 1024
 VC_PROCESSES = 2
@@ -374,12 +375,35 @@ async def _shutdown_pool(app: web.Application) -> None:
     app[VC].pool.shutdown(wait=False, cancel_futures=True)
 
 
-def add_vc_routes(app: web.Application, core: NodeCore) -> None:
+VC_ROUTES: tuple[Route, ...] = (
+    Route("POST", "/credentials/verify", verify_credential_route,
+          "VC-API: verify a VC 2.0 with an eddsa-rdfc-2022 proof by a did:key",
+          shapes.VC_VERIFIED, body={JSON: obj({"verifiableCredential": {"type": "object"}},
+                                        {"options": shapes.VC_OPTIONS})}),
+    Route("POST", "/presentations/verify", verify_presentation_route,
+          "VC-API: verify a presentation, with challenge and domain",
+          shapes.VC_VERIFIED, body={JSON: obj({"verifiablePresentation": {"type": "object"}},
+                                        {"options": shapes.VC_OPTIONS})}),
+    Route("POST", "/credentials/issue", issue_credential_route,
+          "VC-API: issue (only on a node with an issuer key, for a caller with its token)", {
+              201: Reply("Issued", {JSON: obj({"verifiableCredential": {"type": "object"}})}),
+              400: error_reply("Malformed request or credential"),
+              401: error_reply("No valid issuing token"),
+              403: error_reply("This node does not issue"), **shapes.VC_BUSY},
+          body={JSON: obj({"credential": {"type": "object"}}, {"options": shapes.VC_OPTIONS})}),
+    Route("GET", STATUS_PATH + "{list_id}", get_status_list,
+          "A batch's Bitstring Status List credential, as of the chain's head", {
+              200: Reply("The signed status list", {JSON: {"type": "object"}}),
+              400: error_reply("Bad list id"), 404: error_reply("No such batch"),
+              503: error_reply("The store is damaged, or a VC worker died")},
+          params=(shapes.LIST_ID,)),
+)
+
+
+def add_vc_routes(app: web.Application, core: NodeCore) -> tuple[Route, ...]:
+    """Set up the VC state; the routes to register are returned (`node.api` adds them)."""
     app[VC] = VcSettings()
     app[VC_CORE] = core
     app[STATUS_BASE] = ""
     app.on_cleanup.append(_shutdown_pool)
-    app.router.add_post("/credentials/verify", verify_credential_route)
-    app.router.add_post("/presentations/verify", verify_presentation_route)
-    app.router.add_post("/credentials/issue", issue_credential_route)
-    app.router.add_get(STATUS_PATH + "{list_id}", get_status_list)
+    return VC_ROUTES

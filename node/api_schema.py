@@ -1,0 +1,173 @@
+"""One declaration per HTTP route, from which both the router and /openapi.json are made.
+
+A `Route` names its handler, its path parameters with their patterns or ranges, its
+query parameters, its request body and every response it can give. `add_routes`
+registers it behind a guard that checks the path parameters (and that a required
+body is present) before any handler work; `openapi_document` describes the same
+table as OpenAPI 3.1. The two cannot drift because there is nothing else to edit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from node.http_limits import cors_preflight, json_error
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Schema = dict[str, Any]
+JSON = "application/json"
+
+ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA: Schema = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+BINARY: Schema = {"type": "string", "format": "binary"}
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+def hex_bytes(size: int, most: int | None = None) -> Schema:
+    """A string of hex: exactly `size` bytes, or `size` to `most` bytes."""
+    count = f"{{{size}}}" if most is None else f"{{{size},{most}}}"
+    return {"type": "string", "pattern": f"^(?:[0-9a-fA-F]{{2}}){count}$"}
+
+
+def obj(required: Mapping[str, Schema], optional: Mapping[str, Schema] | None = None
+        ) -> Schema:
+    """A JSON object with these members; others may be present (the API may grow)."""
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **(optional or {})}}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A path or query parameter: a string with a pattern, or an integer in a range."""
+
+    name: str
+    schema: Schema
+    description: str = ""
+
+    def problem(self, raw: str) -> str | None:
+        """Why `raw` does not fit the declared schema, or None when it does."""
+        if self.schema.get("type") == "integer":
+            low = self.schema.get("minimum", 0)
+            high = self.schema.get("maximum", 2**63 - 1)
+            if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+                return f"{self.name} must be an integer from {low} to {high}"
+            return None
+        pattern = self.schema.get("pattern")
+        if pattern is not None and not re.fullmatch(pattern, raw):
+            return f"{self.name} must match {pattern}: {self.description}"
+        return None
+
+    def describe(self, where: str) -> Schema:
+        described: Schema = {"name": self.name, "in": where, "required": where == "path",
+                             "schema": self.schema}
+        if self.description:
+            described["description"] = self.description
+        return described
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response: its media types with their schemas (none for an empty body)."""
+
+    description: str
+    content: Mapping[str, Schema] = field(default_factory=dict)
+    headers: tuple[str, ...] = ()
+
+
+def error_reply(description: str, headers: tuple[str, ...] = ()) -> Reply:
+    return Reply(description, {JSON: ERROR_REF}, headers)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    responses: Mapping[int, Reply]
+    params: tuple[Param, ...] = ()
+    query: tuple[Param, ...] = ()
+    body: Mapping[str, Schema] | None = None
+    cors_preflight: bool = False
+
+    def operation_id(self, method: str) -> str:
+        return method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", self.path)
+
+    def operation(self) -> Schema:
+        op: Schema = {"summary": self.summary, "operationId": self.operation_id(self.method),
+                      "responses": {str(status): _describe_reply(reply)
+                                    for status, reply in sorted(self.responses.items())}}
+        parameters = ([p.describe("path") for p in self.params]
+                      + [q.describe("query") for q in self.query])
+        if parameters:
+            op["parameters"] = parameters
+        if self.body is not None:
+            op["requestBody"] = {"required": True, "content": {
+                media: {"schema": schema} for media, schema in self.body.items()}}
+        return op
+
+
+def _describe_reply(reply: Reply) -> Schema:
+    described: Schema = {"description": reply.description}
+    if reply.content:
+        described["content"] = {media: {"schema": schema}
+                                 for media, schema in reply.content.items()}
+    if reply.headers:
+        described["headers"] = {name: {"schema": {"type": "string"}}
+                                for name in reply.headers}
+    return described
+
+
+PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
+                     "responses": {"204": {"description": "Allowed methods and headers"}}}
+
+
+def _guarded(route: Route) -> Handler:
+    """The handler behind checks of what the declaration promises: path parameters fit
+    their patterns, and a declared body is there. A 400 here costs no handler work."""
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        for param in route.params:
+            problem = param.problem(request.match_info[param.name])
+            if problem is not None:
+                return json_error(400, "bad_parameter", problem)
+        if route.body is not None and not request.body_exists:
+            return json_error(400, "missing_body", "this request needs a body: "
+                              + " or ".join(route.body))
+        return await route.handler(request)
+
+    guarded.__name__ = route.handler.__name__
+    return guarded
+
+
+def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
+    for route in routes:
+        if route.method == "GET":  # GET routes answer HEAD too, as aiohttp's add_get does
+            app.router.add_get(route.path, _guarded(route))
+        else:
+            app.router.add_route(route.method, route.path, _guarded(route))
+        if route.cors_preflight:
+            app.router.add_route("OPTIONS", route.path, cors_preflight)
+
+
+def openapi_document(routes: Iterable[Route], info: Schema) -> Schema:
+    paths: dict[str, Schema] = {}
+    for route in routes:
+        entry = paths.setdefault(route.path, {})
+        entry[route.method.lower()] = route.operation()
+        if route.cors_preflight:
+            entry["options"] = {**PREFLIGHT, "operationId": route.operation_id("OPTIONS")}
+    return {"openapi": "3.1.0", "info": info, "paths": paths,
+            "components": {"schemas": {"Error": ERROR_SCHEMA}}}
