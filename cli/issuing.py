@@ -26,6 +26,7 @@ from cli.issue_job import (
 from ledger.credentials import make_batch
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
+from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
 from registrar import ExportResult, SchemaError, load_mapping, load_schema, preview, read_export
@@ -84,17 +85,22 @@ def _say(message: str) -> None:
 
 def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
                            credential_type: str) -> str | None:
-    """Refuse before writing files when the chain would refuse anyway; the ledger decides."""
+    """Refuse before writing files when the chain would refuse anyway, with the ledger's
+    own codes; the ledger still decides."""
     me = next((m for m in members if m["member_id"] == keys.member_id.hex()), None)
     if me is None:
         return f"{keys.member_id.hex()} is not a consortium member (unknown_sender)"
     now = datetime.now(UTC)
     held: set[str] = set()
+    causes: list[str] = []
     for grant in me["accreditations"]:
-        if grant["suspended_height"] is not None:
-            continue
         held.update(grant["types"])
         if credential_type not in grant["types"]:
+            continue
+        if grant["suspended_height"] is not None:
+            reason = grant.get("suspend_reason") or "other"
+            causes.append(f"suspended since height {grant['suspended_height']} "
+                          f"({SUSPENSION_REASONS.get(reason, reason)}) [issuer_suspended]")
             continue
         try:
             start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
@@ -103,9 +109,16 @@ def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
             return None  # a period this client cannot read: the ledger decides
         if start <= now < end:
             return None
-    held_text = ", ".join(sorted(held)) or "nothing"
-    return (f"{me['name']} is not accredited to issue {credential_type} credentials now "
-            f"(not_accredited; currently accredited for: {held_text})")
+        causes.append(f"accreditation starts on {start:%Y-%m-%d} [accreditation_not_started]"
+                      if now < start else
+                      f"accreditation ended on {end:%Y-%m-%d} [accreditation_ended]")
+    if causes:
+        return f"{me['name']} may not issue {credential_type} credentials now: " + \
+            "; ".join(causes)
+    if held:
+        return (f"{me['name']} is not accredited for {credential_type} "
+                f"(accredited for: {', '.join(sorted(held))}) [type_not_accredited]")
+    return f"{me['name']} is not accredited to issue anything [not_accredited]"
 
 
 def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | None) -> None:
@@ -140,9 +153,8 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         keys = load_key(key_path)
     except ConfigError as exc:
         _fail(str(exc), 2)
-    records, _ = read_records(input_path, credential_type, options)
-    if not records:
-        _fail(f"{input_path} holds no records", 2)
+    # Whether this issuer may issue this type at all comes first: no point reading
+    # 100,000 rows to be refused for it.
     try:
         status = node.status()
         members = node.request("GET", "/v1/members")["members"]
@@ -151,6 +163,9 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
     problem = _accreditation_problem(members, keys, credential_type)
     if problem:
         _fail(problem)
+    records, _ = read_records(input_path, credential_type, options)
+    if not records:
+        _fail(f"{input_path} holds no records", 2)
     issuer_name = next(m["name"] for m in members if m["member_id"] == keys.member_id.hex())
     click.echo(f"hashing {len(records)} {credential_type} record(s) as {issuer_name}…")
     try:

@@ -203,15 +203,25 @@ class Chain:
         """The stored block at `height` and its bytes, after checking its hash against
         what vouches for it: the head, its certificate, or the next block's link."""
         head = self.head_header  # one read: a commit may move the head meanwhile
-        if height > head.height:
-            return None
+        head_height, head_hash = head.height, head.block_hash
+        if height > head_height:
+            # A reader on another thread (a store snapshot) may already see the block
+            # a commit is writing, before this object's head moves: the stored head
+            # record vouches for it then.
+            stored = self.kv.get(HEAD_KEY)
+            try:
+                head_height, head_hash = decode(stored) if stored is not None else (0, b"")
+            except (MalformedInput, TypeError, ValueError):
+                return None
+            if height != head_height:
+                return None
         data = self.kv.get(_height_key(BLOCK_PREFIX, height))
         if data is None:
-            raise CorruptStateError(f"block {height} is missing below the head {head.height}")
+            raise CorruptStateError(f"block {height} is missing below the head {head_height}")
         block = self._decode_block(height, data)
         block_hash = block.block_hash
-        if height == head.height:
-            vouched, by = block_hash == head.block_hash, "the head record"
+        if height == head_height:
+            vouched, by = block_hash == head_hash, "the head record"
         elif self._certifies is not None and height > 0:
             certificate = self.kv.get(_height_key(CERT_PREFIX, height))
             vouched = certificate is not None and self._vouched(height, block_hash, certificate)
@@ -249,6 +259,16 @@ class Chain:
         checked = self._checked_block(height)
         return None if checked is None else checked[0]
 
+    def _stored_head_height(self) -> int:
+        """The head as stored: ahead of `head_header` while a commit is being made (a
+        reader on another thread may already see that block's writes)."""
+        stored = self.kv.get(HEAD_KEY)
+        try:
+            height, _ = decode(stored) if stored is not None else (0, b"")
+        except (MalformedInput, TypeError, ValueError):
+            return 0
+        return height if isinstance(height, int) else 0
+
     def get_block(self, height: int) -> Block | None:
         checked = self._checked_block(height)
         return None if checked is None else checked[1]
@@ -282,8 +302,10 @@ class Chain:
         except (MalformedInput, TypeError, ValueError) as exc:
             raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is "
                                     "damaged") from exc
-        if not (isinstance(height, int) and isinstance(index, int)
-                and 0 < height <= self.head_header.height and index >= 0):
+        if not (isinstance(height, int) and isinstance(index, int) and height > 0
+                and index >= 0):
+            raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is damaged")
+        if height > self.head_header.height and height > self._stored_head_height():
             raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is damaged")
         tx_ids = self._tx_ids.get(height)
         if tx_ids is None:
