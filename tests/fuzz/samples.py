@@ -36,7 +36,9 @@ from consensus import (
     message_signing_bytes,
 )
 from consensus.safety import Vote
+from ledger.blocks import decode_block
 from ledger.chain import Chain
+from ledger.codec import encode
 from ledger.credentials import disclose, make_batch
 from ledger.genesis import Genesis
 from ledger.offline import make_bundle, proof_keys
@@ -122,7 +124,6 @@ def world() -> World:
                                                     net.outsider.public_key)),
              make_tx(net.ministry, SuspendPayload(net.university.member_id, "investigation")),
              make_tx(net.employer, AnchorPayload(b"\x07" * 32))]
-    from ledger.blocks import decode_block  # noqa: PLC0415 - only to list the block txs
     transactions = [tx.encode() for raw in blocks for tx in decode_block(raw).transactions]
     transactions += [tx.encode() for tx in extra]
     return World(net, chain, documents, transactions, blocks, certificates, bundle, vc)
@@ -195,8 +196,6 @@ def frame_seeds() -> list[bytes]:
 
 
 def sync_seeds() -> list[bytes]:
-    from ledger.codec import encode  # noqa: PLC0415
-
     w = world()
     answer = [w.chain.height, [[b, c] for b, c in zip(w.blocks, w.certificates, strict=True)]]
     return [encode([1, 64]), encode([2, 1]), encode([0, 0]), encode(answer),

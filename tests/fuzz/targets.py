@@ -138,7 +138,7 @@ def check_sync(data: bytes) -> bool:
     items = sync.accept(SYNC_PEER, data, 1)
     assert all(isinstance(b, bytes) and isinstance(c, bytes) for b, c in items)
     for block, certificate in items:  # what the engine does next with each item
-        if _refused((MalformedInput,), lambda b=block: decode_block(b)):
+        if _refused((MalformedInput,), functools.partial(decode_block, block)):
             world.certifies(certificate, 1, decode_block(block).block_hash)
     return answer is not None or bool(items)
 
