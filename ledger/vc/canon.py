@@ -185,7 +185,8 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
         raise
     except jsonld.JsonLdError as exc:
         raise InvalidDocument(f"not valid JSON-LD: {_root_cause(exc)}") from exc
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError,
+            OverflowError) as exc:  # OverflowError: an integer too large for a JSON number
         raise InvalidDocument(f"not valid JSON-LD: {exc}") from exc
     if not isinstance(result, str):
         raise InvalidDocument("canonicalisation produced no N-Quads")

@@ -6,7 +6,8 @@ The seed corpus (valid encodings from tests/fuzz/samples.py) and the kept
 regression inputs are written into the corpus directory first, so mutations start
 from inputs that reach deep code. The project's packages are instrumented for
 coverage; libraries are not. Exit status 0: no crash in the time given. A crash
-leaves its input in the artifacts directory as crash-<sha1>.
+leaves its input in the artifacts directory as crash-<sha1> (libFuzzer's bytes) and
+input-<sha1> (what the decoder saw: keep this one under regressions/<target>/).
 """
 
 from __future__ import annotations
@@ -63,7 +64,15 @@ def main() -> None:
         (args.corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
 
     def one_input(data: bytes) -> None:
-        target.check(data)
+        try:
+            target.check(data)
+        except BaseException:
+            # JSON targets read edit scripts against documents with random salts: keep
+            # the input as the exact text the decoder saw, so it replays anywhere.
+            kept_input = target.materialize(data)
+            name = f"input-{hashlib.sha1(kept_input).hexdigest()}"
+            (args.artifacts / name).write_bytes(kept_input)
+            raise
 
     atheris.Setup([sys.argv[0], f"-max_total_time={args.seconds}", f"-seed={args.seed}",
                    f"-max_len={MAX_INPUT_BYTES}", f"-timeout={PER_INPUT_TIMEOUT_S}",

@@ -2,8 +2,8 @@
 
 `check(data)` returns True when the decoder accepted the input and False when it
 refused it with its documented error type. Any other exception propagates: that is
-the crash the fuzzer looks for. Inputs that are not even JSON/UTF-8 where a decoder
-takes parsed JSON are skipped, since the JSON parser runs before the decoder.
+the crash the fuzzer looks for. Decoders that take parsed JSON get the input as
+JSON text or, when it is not JSON, as edits to a valid document (json_edits).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from node.validators import ValidatorSet
 from p2p import handshake
 from p2p.errors import RemoteProtocolError
 from p2p.frames import FrameOpener
-from tests.fuzz import samples
+from tests.fuzz import json_edits, samples
 from tests.node.conftest import CHAIN_ID
 
 MAX_BLOCK_BYTES = 4 * 1024 * 1024
@@ -57,11 +57,14 @@ def _refused(errors: tuple[type[BaseException], ...], call: Callable[[], object]
     return True
 
 
-def _json(data: bytes) -> tuple[bool, Any]:
-    try:
-        return True, json.loads(data)
-    except ValueError:  # includes UnicodeDecodeError: not JSON, the decoder never sees it
-        return False, None
+@functools.cache
+def _base_documents(name: str) -> list[Any]:
+    return [json.loads(seed) for seed in TARGETS[name].seeds()]
+
+
+def _json(data: bytes, name: str) -> tuple[bool, Any]:
+    """The input as JSON text, or as edits to one of the target's valid documents."""
+    return json_edits.parse(data, _base_documents(name))
 
 
 def check_transaction(data: bytes) -> bool:
@@ -145,7 +148,7 @@ def check_sync(data: bytes) -> bool:
 
 def check_credential(data: bytes) -> bool:
     """Input: JSON [document, names to hide] as `senim disclose` takes them."""
-    parsed, value = _json(data)
+    parsed, value = _json(data, "credential")
     if not parsed:
         return False
     document, hide = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 \
@@ -160,14 +163,14 @@ def check_credential(data: bytes) -> bool:
 
 
 def check_offline(data: bytes) -> bool:
-    parsed, bundle = _json(data)
+    parsed, bundle = _json(data, "offline_bundle")
     world = samples.world()
     return parsed and _refused((InvalidDocument,), lambda: OfflineFacts(
         bundle, world.genesis, world.certifies))
 
 
 def check_vc(data: bytes) -> bool:
-    parsed, document = _json(data)
+    parsed, document = _json(data, "vc")
     if not parsed:
         return False
     world = samples.world()
@@ -178,7 +181,7 @@ def check_vc(data: bytes) -> bool:
 
 
 def check_genesis(data: bytes) -> bool:
-    parsed, document = _json(data)
+    parsed, document = _json(data, "genesis")
     if not parsed:
         return False
     try:
@@ -207,6 +210,14 @@ def check_config(data: bytes) -> bool:
 class Target:
     check: Callable[[bytes], bool]
     seeds: Callable[[], list[bytes]]
+    json_name: str | None = None  # set for targets that read JSON (see json_edits)
+
+    def materialize(self, data: bytes) -> bytes:
+        """The input as the decoder sees it, to keep as a regression input."""
+        if self.json_name is None:
+            return data
+        parsed, document = _json(data, self.json_name)
+        return json.dumps(document).encode() if parsed else data
 
 
 TARGETS: dict[str, Target] = {
@@ -218,9 +229,9 @@ TARGETS: dict[str, Target] = {
     "handshake": Target(check_handshake, samples.handshake_seeds),
     "frame": Target(check_frame, samples.frame_seeds),
     "sync": Target(check_sync, samples.sync_seeds),
-    "credential": Target(check_credential, samples.credential_seeds),
-    "offline_bundle": Target(check_offline, samples.offline_seeds),
-    "vc": Target(check_vc, samples.vc_seeds),
-    "genesis": Target(check_genesis, samples.genesis_seeds),
+    "credential": Target(check_credential, samples.credential_seeds, "credential"),
+    "offline_bundle": Target(check_offline, samples.offline_seeds, "offline_bundle"),
+    "vc": Target(check_vc, samples.vc_seeds, "vc"),
+    "genesis": Target(check_genesis, samples.genesis_seeds, "genesis"),
     "config": Target(check_config, samples.config_seeds),
 }
