@@ -153,6 +153,10 @@ def parse_document(document: Any) -> ParsedDocument:
     """Check the shape of a credential document; recompute each field's hash."""
     if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
         raise InvalidDocument(f"not a Senim credential (format must be {DOCUMENT_FORMAT})")
+    try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
+        json.dumps(document, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidDocument(f"credential is not UTF-8 JSON data: {exc}") from exc
     try:
         issuer = document["issuer"]
         batch = document["batch"]
