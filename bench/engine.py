@@ -49,10 +49,10 @@ def _consortium() -> tuple[list[KeyPair], KeyPair, KeyPair, Genesis]:
     validators = [KeyPair.from_seed(b"bench-validator-%d" % i + bytes(15)) for i in range(4)]
     client = KeyPair.from_seed(b"bench-registrar".ljust(32, b"."))
     follower = KeyPair.from_seed(b"bench-follower".ljust(32, b"."))
-    members = [GenesisMember(f"Ministry {i}", "ministry", k.public_key, True, "", "")
+    members = [GenesisMember(f"Ministry {i}", "ministry", k.public_key, True)
                for i, k in enumerate(validators)]
-    members += [GenesisMember("Registrar", "university", client.public_key, False, "", ""),
-                GenesisMember("Employer", "employer", follower.public_key, False, "", "")]
+    members += [GenesisMember("Registrar", "university", client.public_key, False),
+                GenesisMember("Employer", "employer", follower.public_key, False)]
     return validators, client, follower, Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
 
 

@@ -64,9 +64,7 @@ class BenchNetwork:
         genesis = {"kind": GENESIS_KIND, "chain_id": "senim-bench",
                    "genesis_time_ms": int(time.time() * 1000) - 3_600_000,
                    "members": [{"name": m.name, "role": m.role,
-                                "public_key": m.keys.public_key.hex(), "validator": m.validator,
-                                "p2p_address": f"127.0.0.1:{m.p2p_port}",
-                                "api_address": f"127.0.0.1:{m.api_port}"}
+                                "public_key": m.keys.public_key.hex(), "validator": m.validator}
                                for m in self.members]}
         (self.root / "genesis.json").write_text(json.dumps(genesis))
         runners = [m for m in self.members if m.runs_node]

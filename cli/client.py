@@ -58,8 +58,37 @@ class NodeClient:
                                  status["height"] + EXPIRY_WINDOW_BLOCKS)
 
     def submit(self, tx: Transaction) -> str:
-        answer = self.request("POST", "/v1/transactions", {"tx": tx.encode().hex()})
+        return self.submit_encoded(tx.encode())
+
+    def submit_encoded(self, data: bytes) -> str:
+        """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
+        answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
         return str(answer["tx_id"])
+
+    def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
+        """committed (with height, block_hash, time), pending, rejected (code) or unknown."""
+        try:
+            result: dict[str, Any] = self.request(
+                "GET", f"/v1/transactions/{tx_id}?wait={max(0.0, wait_s):.3f}")
+        except ClientError as exc:
+            if exc.status == 404:  # the node answers an unknown id with 404 and no error body
+                return {"tx_id": tx_id, "status": "unknown"}
+            raise
+        return result
+
+    def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None:
+        """The issuer's batch record on chain (height, tx_id, time, count), or None."""
+        try:
+            result: dict[str, Any] = self.request("GET", f"/v1/batches/{issuer_hex}/{root_hex}")
+        except ClientError as exc:
+            if exc.code == "no_such_batch":
+                return None
+            raise
+        return result
+
+    def block(self, height: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", f"/v1/blocks/{height}")
+        return result
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
         """Long-poll until the transaction commits or is refused, or time runs out."""

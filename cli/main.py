@@ -15,7 +15,9 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.fsck import fsck_command
 from cli.issuing import issue_command
+from cli.records import employment_group, recognise_command
 from cli.sharing import share_command
 from cli.vc import export_vc_command, tls_cert_command
 from cli.verifying import (
@@ -89,8 +91,7 @@ def consortium() -> None:
 
 
 MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members"})
-MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator", "p2p_address",
-                         "api_address"})
+MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator"})
 FAULT_TOLERANT_VALIDATORS_MIN = 4  # n = 3f + 1 with f = 1
 
 
@@ -419,3 +420,6 @@ main.add_command(prove_command)
 main.add_command(share_command)
 main.add_command(export_vc_command)
 main.add_command(tls_cert_command)
+main.add_command(employment_group)
+main.add_command(recognise_command)
+main.add_command(fsck_command)

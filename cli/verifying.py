@@ -48,9 +48,14 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _load_json(path: Path) -> Any | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None
+    try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
+    return value
 
 
 def _print_verdict(verdict: Verdict, file: Path) -> None:

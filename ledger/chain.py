@@ -8,8 +8,10 @@ Start-up reads the head and the state root; nothing is replayed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
@@ -21,7 +23,7 @@ from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
-from storage.state_tree import StateOverlay, StateTree
+from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
 
 log = logging.getLogger("senim.chain")
 
@@ -39,6 +41,21 @@ GENESIS_KEY = b"meta:genesis"
 # accreditation that has since ended).
 MAX_CLOCK_AHEAD_MS = 30_000
 MAX_CLOCK_BEHIND_MS = 5 * 60_000
+
+# Start-up re-reads this many blocks below the head (and the daemon checks their
+# certificates), so a store that lost or damaged its recent blocks is refused
+# before it serves them; walking the whole chain is `senim fsck`'s job.
+STARTUP_CHECKED_BLOCKS = 64
+# Blocks (and their certificates) already checked, remembered so that serving
+# them again costs a hash, not a decode and the signature checks.
+CERTIFIED_REMEMBERED_MAX = 4096
+# The transaction ids of the last blocks a location was checked in: waiters on a
+# block's transactions all ask about the same block, which is decoded once.
+TX_IDS_REMEMBERED_BLOCKS = 16
+
+# (certificate, height, block hash) -> whether the validators certify that block;
+# `node.validators.ValidatorSet.certifies`, since certificates belong to consensus.
+CertificateCheck = Callable[[bytes, int, bytes], bool]
 
 
 @dataclass(frozen=True)
@@ -72,14 +89,29 @@ class Execution:
 
 
 class Chain:
+    """The chain over one key-value store.
+
+    Every block, certificate and state value it hands out is checked against
+    what vouches for it (the head, the next block's link, the certificate, the
+    state root); a mismatch raises CorruptStateError instead of a wrong answer.
+    """
+
     def __init__(self, kv: KeyValueStore, genesis: Genesis) -> None:
         self.kv = kv
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.state = StateTree(kv, STATE_PREFIX)
+        self._certifies: CertificateCheck | None = None
+        self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
+        self._tx_ids: dict[int, tuple[bytes, ...]] = {}
+        self._checked_digests: dict[int, bytes] = {}  # height -> SHA-256 of checked bytes
         stored_genesis = kv.get(GENESIS_KEY)
         genesis_id = genesis.genesis_hash
         if stored_genesis is None:
+            if (kv.get(HEAD_KEY) is not None or self.state.root != EMPTY_ROOT
+                    or kv.get(_height_key(BLOCK_PREFIX, 0)) is not None):
+                raise CorruptStateError("the store holds a chain but has lost its genesis "
+                                        "record; refusing to start a new chain over it")
             self._write_genesis(genesis_id)
         elif stored_genesis != genesis_id:
             raise ConfigError("node.data_dir", "this data directory holds the chain of another "
@@ -87,15 +119,43 @@ class Chain:
         head = kv.get(HEAD_KEY)
         if head is None:
             raise CorruptStateError("data directory has no head record")
-        height, head_hash = decode(head)
-        self.head_header = self._load_header(height)
-        if self.head_header.block_hash != head_hash:
-            raise CorruptStateError(f"head record does not match block {height}")
+        try:
+            height, head_hash = decode(head)
+        except (MalformedInput, TypeError, ValueError) as exc:
+            raise CorruptStateError("the head record is damaged") from exc
+        if not (isinstance(height, int) and height >= 0 and isinstance(head_hash, bytes)):
+            raise CorruptStateError("the head record is damaged")
+        self.head_header = self._check_recent_blocks(height, head_hash)
         if self.head_header.state_root != self.state.root:
             raise CorruptStateError(
                 f"state root on disk {self.state.root.hex()} does not match block {height}")
         log.info("chain loaded: height %d head %s state %s", height, head_hash.hex()[:16],
                  self.state.root.hex()[:16])
+
+    def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
+        """The head's header, after checking the blocks below it link up to it."""
+        expected, head = head_hash, None
+        for below in range(height, max(-1, height - STARTUP_CHECKED_BLOCKS), -1):
+            block = self._read_block(below)
+            if block is None:
+                raise CorruptStateError(f"block {below} is missing below the head {height}")
+            if block.block_hash != expected:
+                named_by = "the head record" if below == height else f"block {below + 1}"
+                raise CorruptStateError(f"block {below} does not hash to what {named_by} names")
+            head = head or block.header
+            expected = block.header.previous_hash
+        if height < STARTUP_CHECKED_BLOCKS and expected != ZERO_HASH:
+            raise CorruptStateError("block 0 does not start the chain")
+        assert head is not None
+        return head
+
+    def check_certificates(self, certifies: CertificateCheck) -> None:
+        """From now on serve only certificates that `certifies` accepts, and check the
+        recent blocks' certificates now (CorruptStateError if one does not verify)."""
+        self._certifies = certifies
+        head = self.head_header
+        for height in range(head.height, max(0, head.height - STARTUP_CHECKED_BLOCKS), -1):
+            self.get_certificate(height)
 
     def _write_genesis(self, genesis_id: bytes) -> None:
         overlay = self.state.overlay()
@@ -125,26 +185,117 @@ class Chain:
             raise CorruptStateError(f"block {height} missing from the store")
         return block.header
 
-    def get_block_bytes(self, height: int) -> bytes | None:
-        return self.kv.get(_height_key(BLOCK_PREFIX, height))
+    def _read_block(self, height: int) -> Block | None:
+        """The stored block at `height`, decoded (its transactions root checked), unlinked."""
+        data = self.kv.get(_height_key(BLOCK_PREFIX, height))
+        return None if data is None else self._decode_block(height, data)
 
-    def get_block(self, height: int) -> Block | None:
-        data = self.get_block_bytes(height)
-        if data is None:
-            return None
+    def _decode_block(self, height: int, data: bytes) -> Block:
         try:
-            return decode_block(data)
+            block = decode_block(data)
         except MalformedInput as exc:
             raise CorruptStateError(f"stored block {height} does not decode: {exc}") from exc
+        if block.header.height != height or block.header.chain_id != self.chain_id:
+            raise CorruptStateError(f"stored block {height} is not this chain's block {height}")
+        return block
+
+    def _checked_block(self, height: int) -> tuple[bytes, Block] | None:
+        """The stored block at `height` and its bytes, after checking its hash against
+        what vouches for it: the head, its certificate, or the next block's link."""
+        head = self.head_header  # one read: a commit may move the head meanwhile
+        if height > head.height:
+            return None
+        data = self.kv.get(_height_key(BLOCK_PREFIX, height))
+        if data is None:
+            raise CorruptStateError(f"block {height} is missing below the head {head.height}")
+        block = self._decode_block(height, data)
+        block_hash = block.block_hash
+        if height == head.height:
+            vouched, by = block_hash == head.block_hash, "the head record"
+        elif self._certifies is not None and height > 0:
+            certificate = self.kv.get(_height_key(CERT_PREFIX, height))
+            vouched = certificate is not None and self._vouched(height, block_hash, certificate)
+            by = "its certificate (one of the two is damaged)"
+        else:
+            above = self._read_block(height + 1)
+            vouched = above is not None and above.header.previous_hash == block_hash
+            by = f"block {height + 1}"
+        if not vouched:
+            raise CorruptStateError(f"stored block {height} is not the block named by {by}")
+        if len(self._checked_digests) >= CERTIFIED_REMEMBERED_MAX:
+            self._checked_digests.clear()
+        self._checked_digests[height] = hashlib.sha256(data).digest()
+        return data, block
+
+    def _vouched(self, height: int, block_hash: bytes, certificate: bytes) -> bool:
+        if self._certified.get(height) == (block_hash, certificate):
+            return True
+        assert self._certifies is not None
+        if not self._certifies(certificate, height, block_hash):
+            return False
+        if len(self._certified) >= CERTIFIED_REMEMBERED_MAX:
+            self._certified.clear()
+        self._certified[height] = (block_hash, certificate)
+        return True
+
+    def get_block_bytes(self, height: int) -> bytes | None:
+        if height <= self.head_header.height:
+            # Sync serves the same recent blocks to every peer: bytes already checked
+            # cost a hash, not a decode (a full block decodes in a good part of a second).
+            data = self.kv.get(_height_key(BLOCK_PREFIX, height))
+            remembered = self._checked_digests.get(height)
+            if data is not None and remembered == hashlib.sha256(data).digest():
+                return data
+        checked = self._checked_block(height)
+        return None if checked is None else checked[0]
+
+    def get_block(self, height: int) -> Block | None:
+        checked = self._checked_block(height)
+        return None if checked is None else checked[1]
 
     def get_certificate(self, height: int) -> bytes | None:
-        return self.kv.get(_height_key(CERT_PREFIX, height))
+        """The commit certificate of block `height`; checked once `check_certificates`
+        has given the validators' check."""
+        certificate = self.kv.get(_height_key(CERT_PREFIX, height))
+        head = self.head_header
+        if self._certifies is None or height == 0 or height > head.height:
+            return certificate
+        remembered = self._certified.get(height)
+        if certificate is not None and remembered is not None and remembered[1] == certificate:
+            return certificate
+        if height == head.height:
+            block_hash = head.block_hash
+        else:
+            checked = self._checked_block(height)
+            assert checked is not None
+            block_hash = checked[1].block_hash
+        if certificate is None or not self._vouched(height, block_hash, certificate):
+            raise CorruptStateError(f"the stored certificate of block {height} does not verify")
+        return certificate
 
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)
         if data is None:
             return None
-        height, index = decode(data)
+        try:
+            height, index = decode(data)
+        except (MalformedInput, TypeError, ValueError) as exc:
+            raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is "
+                                    "damaged") from exc
+        if not (isinstance(height, int) and isinstance(index, int)
+                and 0 < height <= self.head_header.height and index >= 0):
+            raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is damaged")
+        tx_ids = self._tx_ids.get(height)
+        if tx_ids is None:
+            block = self.get_block(height)
+            assert block is not None, "a height at or below the head has a block or raises"
+            tx_ids = tuple(tx.tx_id for tx in block.transactions)
+            if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
+                self._tx_ids.clear()
+            self._tx_ids[height] = tx_ids
+        if index >= len(tx_ids) or tx_ids[index] != tx_id:
+            raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} points at "
+                                    f"block {height}, which does not hold it there")
         return height, index
 
     def is_committed(self, tx_id: bytes) -> bool:

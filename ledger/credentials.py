@@ -6,6 +6,18 @@ its salted hash) and the document still verifies. A registrar's batch of
 target hashes forms an RFC 6962 tree whose root goes on chain in one
 transaction; each document carries its audit path.
 
+Document formats: v1 (fields only) and v2, which adds `labels`: kk/ru/en words for
+the standard fields of its type (`ledger.labels`). Labels are presentation, not
+salted and not in the target hash: they follow from the field names and the
+public table, and a verifier shows the table's labels, not the document's copy,
+so an edited label cannot relabel a value. The format string IS in the target
+hash, so a v1 credential cannot be passed off as v2 or the other way round.
+Both verify.
+
+Structured fields (course lines, subject grades, a recognition's reference, an
+employment's dates) are checked by `ledger.academic.check_record` when the batch
+is hashed, so nothing unsound is issued.
+
 Field values never leave this module's documents: the chain sees only the root.
 """
 
@@ -18,12 +30,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.academic import check_record
 from ledger.codec import encode, tagged_hash
 from ledger.errors import InvalidDocument
+from ledger.labels import Label, labels_for
 from ledger.transactions import CREDENTIAL_TYPES
 from storage.batch_tree import audit_paths, tree_root
 
-DOCUMENT_FORMAT = "senim-credential/v1"
+DOCUMENT_FORMAT_V1 = "senim-credential/v1"
+DOCUMENT_FORMAT_V2 = "senim-credential/v2"
+DOCUMENT_FORMAT = DOCUMENT_FORMAT_V2  # what is issued now
+DOCUMENT_FORMATS = (DOCUMENT_FORMAT_V1, DOCUMENT_FORMAT_V2)
 SALT_BYTES = 16
 MAX_FIELDS = 200
 MAX_FIELD_NAME = 100
@@ -45,10 +62,11 @@ def field_hash(name: str, value: str, salt: bytes) -> bytes:
 
 
 def target_hash(chain_id: str, issuer: bytes, credential_type: str,
-                field_hashes: Mapping[str, bytes]) -> bytes:
+                field_hashes: Mapping[str, bytes], document_format: str = DOCUMENT_FORMAT
+                ) -> bytes:
     fields = [[name, field_hashes[name]] for name in sorted(field_hashes)]
     return tagged_hash(b"senim/credential/v1",
-                       encode([DOCUMENT_FORMAT, chain_id, issuer, credential_type, fields]))
+                       encode([document_format, chain_id, issuer, credential_type, fields]))
 
 
 def value_text(value: Any) -> str:
@@ -83,24 +101,34 @@ class IssuedBatch:
                 "type": self.credential_type,
                 "issuer": {"member_id": self.issuer.hex(), "name": self.issuer_name},
                 "fields": fields,
+                "labels": labels_for(self.credential_type, list(fields)),
                 "target_hash": target.hex(),
                 "batch": {"root": root_hex, "index": index, "size": size,
                           "path": [p.hex() for p in path]},
             }
 
 
-def _hash_record(number: int, record: Mapping[str, Any]
+def _hash_record(number: int, record: Mapping[str, Any], credential_type: str
                  ) -> tuple[dict[str, dict[str, str]], dict[str, bytes]]:
     if not record or len(record) > MAX_FIELDS:
         raise InvalidDocument(f"record {number} must have 1 to {MAX_FIELDS} fields")
-    salts = os.urandom(SALT_BYTES * len(record))  # one syscall per record, not per field
-    fields: dict[str, dict[str, str]] = {}
-    hashes: dict[str, bytes] = {}
-    for slot, (raw_name, raw) in enumerate(record.items()):
+    texts: dict[str, str] = {}
+    for raw_name, raw in record.items():
         name = str(raw_name).strip()
         text = value_text(raw)
         if not name or len(name) > MAX_FIELD_NAME or len(text) > MAX_FIELD_VALUE:
             raise InvalidDocument(f"record {number}: field {name!r} is empty or too long")
+        if name in texts:
+            raise InvalidDocument(f"record {number}: field {name!r} is given twice")
+        texts[name] = text
+    try:
+        check_record(credential_type, texts)
+    except InvalidDocument as exc:
+        raise InvalidDocument(f"record {number}: {exc}") from None
+    salts = os.urandom(SALT_BYTES * len(texts))  # one syscall per record, not per field
+    fields: dict[str, dict[str, str]] = {}
+    hashes: dict[str, bytes] = {}
+    for slot, (name, text) in enumerate(texts.items()):
         salt = salts[slot * SALT_BYTES:(slot + 1) * SALT_BYTES]
         fields[name] = {"value": text, "salt": salt.hex()}
         hashes[name] = field_hash(name, text, salt)
@@ -117,7 +145,7 @@ def make_batch(records: Sequence[Mapping[str, Any]], credential_type: str, chain
     all_fields = []
     targets = []
     for number, record in enumerate(records, start=1):
-        fields, hashes = _hash_record(number, record)
+        fields, hashes = _hash_record(number, record, credential_type)
         all_fields.append(fields)
         targets.append(target_hash(chain_id, issuer, credential_type, hashes))
     return IssuedBatch(tree_root(targets), targets, all_fields, chain_id, credential_type,
@@ -126,6 +154,7 @@ def make_batch(records: Sequence[Mapping[str, Any]], credential_type: str, chain
 
 @dataclass(frozen=True)
 class ParsedDocument:
+    document_format: str
     chain_id: str
     credential_type: str
     issuer: bytes
@@ -137,6 +166,7 @@ class ParsedDocument:
     batch_index: int
     batch_size: int
     batch_path: list[bytes]
+    labels: dict[str, Label]
 
 
 def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
@@ -151,8 +181,9 @@ def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
 
 def parse_document(document: Any) -> ParsedDocument:
     """Check the shape of a credential document; recompute each field's hash."""
-    if not isinstance(document, dict) or document.get("format") != DOCUMENT_FORMAT:
-        raise InvalidDocument(f"not a Senim credential (format must be {DOCUMENT_FORMAT})")
+    if not isinstance(document, dict) or document.get("format") not in DOCUMENT_FORMATS:
+        raise InvalidDocument("not a Senim credential (format must be one of "
+                              f"{', '.join(DOCUMENT_FORMATS)})")
     try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
         json.dumps(document, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
@@ -184,7 +215,7 @@ def parse_document(document: Any) -> ParsedDocument:
     if not (isinstance(index, int) and isinstance(size, int) and isinstance(path, list)):
         raise InvalidDocument("batch must give index, size and path")
     return ParsedDocument(
-        chain_id=chain_id, credential_type=ctype,
+        document_format=document["format"], chain_id=chain_id, credential_type=ctype,
         issuer=_hex(issuer.get("member_id"), "issuer member id", 20),
         issuer_name=str(issuer.get("name", "")),
         field_hashes=hashes, revealed=revealed,
@@ -192,7 +223,27 @@ def parse_document(document: Any) -> ParsedDocument:
         batch_root=_hex(batch.get("root"), "batch root"),
         batch_index=index, batch_size=size,
         batch_path=[_hex(p, "audit path entry") for p in path],
+        labels=_labels(document, hashes),
     )
+
+
+def _labels(document: dict[str, Any], field_names: Mapping[str, bytes]) -> dict[str, Label]:
+    """The document's own labels (v2), shape-checked; v1 documents have none."""
+    labels = document.get("labels", {})
+    if document["format"] == DOCUMENT_FORMAT_V1 or labels is None:
+        return {}
+    if not isinstance(labels, dict) or len(labels) > MAX_FIELDS:
+        raise InvalidDocument("labels must be an object, one entry per field")
+    checked: dict[str, Label] = {}
+    for name, label in labels.items():
+        if name not in field_names:
+            raise InvalidDocument(f"a label names no field of the document ({name!r})")
+        if not (isinstance(label, dict) and all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FIELD_NAME * 3
+                for k, v in label.items()) and len(label) <= 8):
+            raise InvalidDocument(f"the label of {name!r} must map languages to short text")
+        checked[name] = dict(label)
+    return checked
 
 
 def disclose(document: dict[str, Any], hide: Sequence[str]) -> dict[str, Any]:

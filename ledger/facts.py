@@ -6,11 +6,12 @@ here, a node over HTTP (`cli.remote`), or an offline proof (`ledger.offline`).
 
 from __future__ import annotations
 
-from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
+from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from ledger.rules import (
     load_accreditation,
     load_anchor,
     load_batch,
+    load_employment_end,
     load_member,
     load_revocation,
 )
@@ -22,7 +23,10 @@ class StateFacts:
 
     Subclasses say where raw state values come from (and how they are checked);
     the decoding of members, accreditations, batches, revocations and anchors
-    lives in one place, `ledger.rules`."""
+    lives in one place, `ledger.rules`. `height` is the block the facts are read at,
+    when the source knows it (an open employment is reported "as of" it)."""
+
+    height: int | None = None
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -46,11 +50,16 @@ class StateFacts:
     def anchor(self, document_hash: bytes) -> Anchor | None:
         return load_anchor(self, document_hash)
 
+    def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
+                       ) -> EmploymentEnd | None:
+        return load_employment_end(self, issuer, batch_root, target)
+
 
 class LocalFacts(StateFacts):
-    def __init__(self, state: StateTree, describe: str) -> None:
+    def __init__(self, state: StateTree, describe: str, height: int | None = None) -> None:
         self._state = state
         self._describe = describe
+        self.height = height
 
     def describe(self) -> str:
         return self._describe

@@ -25,8 +25,6 @@ class GenesisMember:
     role: str
     public_key: bytes
     validator: bool
-    p2p_address: str
-    api_address: str
 
     @property
     def member_id(self) -> MemberId:
@@ -51,7 +49,7 @@ class Genesis:
 
     @property
     def genesis_hash(self) -> bytes:
-        """What makes two nodes' chains the same chain (addresses may change)."""
+        """What makes two nodes' chains the same chain."""
         members = [[m.name, m.role, m.public_key, m.validator] for m in self.members]
         return tagged_hash(b"senim/genesis/v1",
                            encode([self.chain_id, self.genesis_time_ms, members]))
@@ -75,8 +73,7 @@ class Genesis:
             "genesis_time_ms": self.genesis_time_ms,
             "members": [
                 {"name": m.name, "role": m.role, "public_key": m.public_key.hex(),
-                 "member_id": m.member_id.hex(), "validator": m.validator,
-                 "p2p_address": m.p2p_address, "api_address": m.api_address}
+                 "member_id": m.member_id.hex(), "validator": m.validator}
                 for m in self.members
             ],
         }
@@ -84,6 +81,9 @@ class Genesis:
 
 def validator_set_hash(public_keys: list[bytes]) -> bytes:
     return tagged_hash(b"senim/validator-set/v1", encode(sorted(public_keys)))
+
+
+MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
 
 
 def _is_utf8_text(value: Any) -> TypeGuard[str]:
@@ -101,6 +101,10 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
     where = f"members[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(where, "must be a table/object")
+    unknown = sorted(set(raw) - MEMBER_FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", "unknown field (known: "
+                          f"{', '.join(sorted(MEMBER_FIELDS))})")
     name = raw.get("name")
     if not _is_utf8_text(name) or not name.strip():
         raise ConfigError(f"{where}.name", "must be non-empty text")
@@ -116,9 +120,10 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
     validator = raw.get("validator", False)
     if not isinstance(validator, bool):
         raise ConfigError(f"{where}.validator", "must be true or false")
-    p2p_address = str(raw.get("p2p_address", ""))
-    api_address = str(raw.get("api_address", ""))
-    return GenesisMember(name, role, public_key, validator, p2p_address, api_address)
+    member = GenesisMember(name, role, public_key, validator)
+    if "member_id" in raw and raw["member_id"] != member.member_id.hex():
+        raise ConfigError(f"{where}.member_id", "does not match the public key")
+    return member
 
 
 def genesis_from_json(document: Any) -> Genesis:

@@ -19,6 +19,7 @@ from ledger.genesis import Genesis
 from ledger.records import (
     accreditation_key,
     batch_key,
+    employment_end_key,
     member_key,
     revocation_key,
 )
@@ -42,7 +43,8 @@ def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
                ministries: Sequence[bytes]) -> list[bytes]:
     """Every state key a credential's verification reads."""
     keys = [batch_key(issuer, batch_root), member_key(issuer), accreditation_key(issuer),
-            revocation_key(issuer, batch_root, target)]
+            revocation_key(issuer, batch_root, target),
+            employment_end_key(issuer, batch_root, target)]
     keys += [member_key(m) for m in ministries]
     return keys
 
@@ -81,6 +83,7 @@ class OfflineFacts(StateFacts):
             raise InvalidDocument(f"block {header.height} in the proof has no valid commit "
                                   "certificate from the genesis validators")
         self.header = header
+        self.height = header.height
         self.values = self._check_entries(entries, header.state_root)
 
     @staticmethod

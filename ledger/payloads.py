@@ -28,8 +28,12 @@ KIND_SUSPEND = "suspend"
 KIND_ISSUE_BATCH = "issue_batch"
 KIND_REVOKE = "revoke"
 KIND_ANCHOR = "anchor"
+KIND_EMPLOYMENT_END = "employment_end"
 
-CREDENTIAL_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment")
+CREDENTIAL_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment",
+                    "recognition")
+# Days since 1970-01-01; up to the year 2200, so a typo of a century is refused.
+MAX_DAY_NUMBER = 84_000
 ROLES = ("ministry", "university", "school", "employer")
 
 # Reasons are codes from closed lists, never free text: whatever a registrar or a
@@ -247,8 +251,35 @@ class AnchorPayload:
         return cls(require_bytes(document_hash, "document hash", HASH_BYTES))
 
 
+@dataclass(frozen=True)
+class EmploymentEndPayload:
+    """An employer records that an employment it issued ended on `end_day`.
+
+    Names the record by issuer, batch root and credential hash (with the audit path
+    proving it is in the batch) and gives the start and end as day numbers (days since
+    1970-01-01, UTC), so the ledger can refuse an end before the start. Nothing else:
+    no name, no position, nothing a person could be found by."""
+
+    KIND: ClassVar[str] = KIND_EMPLOYMENT_END
+    issuer: MemberId
+    credential: CredentialRef
+    start_day: int
+    end_day: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.issuer, self.credential.to_array(), self.start_day, self.end_day]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> EmploymentEndPayload:
+        issuer, credential, start_day, end_day = _items(value, 4, cls.KIND)
+        return cls(MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
+                   CredentialRef.from_array(credential, "employment record"),
+                   require_int(start_day, "start day", 0, MAX_DAY_NUMBER),
+                   require_int(end_day, "end day", 0, MAX_DAY_NUMBER))
+
+
 Payload = (AddMemberPayload | AccreditPayload | SuspendPayload | IssueBatchPayload
-           | RevokePayload | AnchorPayload)
+           | RevokePayload | AnchorPayload | EmploymentEndPayload)
 
 _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_ADD_MEMBER: AddMemberPayload.from_array,
@@ -257,6 +288,7 @@ _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_ISSUE_BATCH: IssueBatchPayload.from_array,
     KIND_REVOKE: RevokePayload.from_array,
     KIND_ANCHOR: AnchorPayload.from_array,
+    KIND_EMPLOYMENT_END: EmploymentEndPayload.from_array,
 }
 
 

@@ -22,6 +22,7 @@ PREFIX_ACCREDITATION = b"a:"
 PREFIX_BATCH = b"b:"
 PREFIX_REVOCATION = b"r:"
 PREFIX_ANCHOR = b"d:"
+PREFIX_EMPLOYMENT_END = b"e:"
 MAX_GRANTS_PER_ISSUER = 64
 
 
@@ -51,6 +52,11 @@ def revocation_key(issuer: bytes, batch_root: bytes, target_hash: bytes) -> byte
     verifier sees it), so another issuer could put it in a batch of its own; revoking
     that copy must not touch the genuine one."""
     return PREFIX_REVOCATION + issuer + batch_root + target_hash
+
+
+def employment_end_key(issuer: bytes, batch_root: bytes, target_hash: bytes) -> bytes:
+    """Keyed like a revocation: by the issuer's batch and the credential."""
+    return PREFIX_EMPLOYMENT_END + issuer + batch_root + target_hash
 
 
 def anchor_key(document_hash: bytes) -> bytes:
@@ -210,6 +216,26 @@ class Revocation:
             raise MalformedInput("stored revocation has a malformed replacement")
         return cls(batch_root, reason, height, time_ms, MemberId(revoked_by), note,
                    None if replaced is None else (replaced[0], replaced[1]))
+
+
+@dataclass(frozen=True)
+class EmploymentEnd:
+    """The end of an employment record: day numbers (days since 1970-01-01) of its
+    start and end, and when and by whom the end was recorded."""
+
+    start_day: int
+    end_day: int
+    height: int
+    time_ms: int
+    ended_by: MemberId
+
+    def encode(self) -> bytes:
+        return encode([self.start_day, self.end_day, self.height, self.time_ms, self.ended_by])
+
+    @classmethod
+    def decode(cls, data: bytes) -> EmploymentEnd:
+        start_day, end_day, height, time_ms, ended_by = _array(data, 5, "employment end")
+        return cls(start_day, end_day, height, time_ms, MemberId(ended_by))
 
 
 @dataclass(frozen=True)

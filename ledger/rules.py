@@ -17,6 +17,7 @@ from ledger.payloads import (
     AddMemberPayload,
     AnchorPayload,
     CredentialRef,
+    EmploymentEndPayload,
     IssueBatchPayload,
     RevokePayload,
     SuspendPayload,
@@ -27,12 +28,14 @@ from ledger.records import (
     Accreditation,
     Anchor,
     Batch,
+    EmploymentEnd,
     Grant,
     Member,
     Revocation,
     accreditation_key,
     anchor_key,
     batch_key,
+    employment_end_key,
     member_key,
     revocation_key,
 )
@@ -85,6 +88,12 @@ def load_revocation(state: StateReader, issuer: bytes, batch_root: bytes, target
     return Revocation.decode(data) if data is not None else None
 
 
+def load_employment_end(state: StateReader, issuer: bytes, batch_root: bytes,
+                        target_hash: bytes) -> EmploymentEnd | None:
+    data = state.get(employment_end_key(issuer, batch_root, target_hash))
+    return EmploymentEnd.decode(data) if data is not None else None
+
+
 def load_anchor(state: StateReader, document_hash: bytes) -> Anchor | None:
     data = state.get(anchor_key(document_hash))
     return Anchor.decode(data) if data is not None else None
@@ -133,6 +142,8 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         _accredit(state, payload, tx, sender, ctx)
     elif isinstance(payload, SuspendPayload):
         _suspend(state, payload, sender, ctx)
+    elif isinstance(payload, EmploymentEndPayload):
+        _employment_end(state, payload, tx, ctx)
     else:
         assert_never(payload)
 
@@ -241,3 +252,25 @@ def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
         )
     state.set(anchor_key(payload.document_hash), Anchor(tx.sender, ctx.height, ctx.time_ms,
                                                         tx.tx_id).encode())
+
+
+def _employment_end(state: StateAccess, payload: EmploymentEndPayload, tx: Transaction,
+                    ctx: BlockContext) -> None:
+    if payload.issuer != tx.sender:
+        raise TxRejected("not_record_issuer", f"the employment record was issued by "
+                         f"{payload.issuer.hex()}; only its issuer may record its end")
+    record = payload.credential
+    batch = _own_batch_holding(state, tx.sender, record, "unknown_batch", "not_in_batch")
+    if batch.credential_type != "employment":
+        raise TxRejected("not_employment_record", f"the batch holds {batch.credential_type} "
+                         "credentials, not employment records")
+    existing = load_employment_end(state, tx.sender, record.batch_root, record.target_hash)
+    if existing is not None:
+        raise TxRejected("already_ended", f"its end was already recorded at height "
+                         f"{existing.height}")
+    if payload.end_day < payload.start_day:
+        raise TxRejected("end_before_start", f"the end (day {payload.end_day}) is before the "
+                         f"start (day {payload.start_day})")
+    end = EmploymentEnd(payload.start_day, payload.end_day, ctx.height, ctx.time_ms, tx.sender)
+    state.set(employment_end_key(tx.sender, record.batch_root, record.target_hash),
+              end.encode())

@@ -15,12 +15,15 @@ from typing import Any, Protocol
 from ledger.credentials import ParsedDocument, parse_document, target_hash
 from ledger.errors import InvalidDocument
 from ledger.payloads import REVOCATION_REASONS
-from ledger.records import Accreditation, Anchor, Batch, Member, Revocation
+from ledger.record_checks import record_findings
+from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from storage.batch_tree import verify_inclusion
 
 
 class ChainFacts(Protocol):
     """Where chain facts come from: the local ledger, or a node over HTTP."""
+
+    height: int | None
 
     def describe(self) -> str: ...
     def member(self, member: bytes) -> Member | None: ...
@@ -29,6 +32,8 @@ class ChainFacts(Protocol):
     def revocation(self, issuer: bytes, batch_root: bytes, target: bytes
                    ) -> Revocation | None: ...
     def anchor(self, document_hash: bytes) -> Anchor | None: ...
+    def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
+                       ) -> EmploymentEnd | None: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,10 @@ class Check:
 @dataclass
 class Verdict:
     valid: bool
-    status: str  # valid | tampered | unknown | unaccredited | revoked | superseded | malformed
+    # valid | tampered | unknown | unaccredited | revoked | superseded | malformed; for a
+    # recognition also original_invalid | original_revoked | original_unchecked; for an
+    # employment record, inconsistent (its start differs from the end recorded on chain)
+    status: str
     reason: str
     source: str
     checks: list[Check] = field(default_factory=list)
@@ -75,7 +83,8 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
     if doc.chain_id != chain_id:
         return _fail(verdict, "unknown", Check("network", False,
                      f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
-    computed = target_hash(doc.chain_id, doc.issuer, doc.credential_type, doc.field_hashes)
+    computed = target_hash(doc.chain_id, doc.issuer, doc.credential_type, doc.field_hashes,
+                           doc.document_format)
     if computed != doc.target_hash:
         return _fail(verdict, "tampered", Check("fields", False,
                      "the fields do not match the credential's hash: the document was altered"))
@@ -128,9 +137,17 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     if revocation is not None and revocation.revoked_by == batch.issuer:
         return _revoked(verdict, revocation)
     verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
+    verdict.facts["format"] = doc.document_format
+    for finding in record_findings(doc, batch, facts, verdict.facts):
+        if not finding.ok:
+            return _fail(verdict, finding.status, Check(finding.name, False, finding.detail))
+        verdict.checks.append(Check(finding.name, True, finding.detail))
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
+    extra = [c.detail for c in verdict.checks if c.name in ("employment", "original")]
+    if extra:
+        verdict.reason += "; " + "; ".join(extra)
     return verdict
 
 

@@ -1,16 +1,14 @@
 """The HTTP API: thin aiohttp handlers over the node core.
 
-Every error is JSON {"error": {"code", "message"}} with a 4xx status; bad input
-never produces a 500.
+Every error is JSON {"error": {"code", "message"}} with a 4xx status (503 when
+public work is saturated); bad input never produces a 500. Submission and
+verification handlers, with their cost limits, are in `node.api_public`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -18,37 +16,43 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.blocks import Block
-from ledger.codec import decode
 from ledger.errors import MalformedInput
-from ledger.facts import LocalFacts
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
-from ledger.verification import verify_anchor, verify_credential, when
-from node.evidence import list_evidence
+from ledger.verification import when
+from node.api_public import (
+    ANCHOR_BODY_MAX,
+    CORE,
+    LIMITS,
+    LONG_POLLS,
+    PROOFS_BODY_MAX,
+    TRANSACTIONS_BODY_MAX,
+    VERIFY_WORK,
+    InFlight,
+    hex_param,
+    read_json,
+    submit_transactions,
+    transaction_status,
+    verify_anchor_hash,
+    verify_document,
+    verify_pool,
+    within_rate,
+)
+from node.client_limits import ClientLimits
+from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.http_limits import add_cors_headers, cors_preflight, json_error
 from node.openapi import OPENAPI
 from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
+from storage.errors import StorageError
 from storage.state_tree import state_proof_to_json
 
 log = logging.getLogger("senim.api")
-MAX_BODY_BYTES = 64 * 1024 * 1024
-MAX_TXS_PER_REQUEST = 20_000
-# Each submission's signatures are checked in the ledger worker that consensus
-# shares; a cap keeps a crowd of uploads from queueing seconds of work ahead of it.
-MAX_CONCURRENT_SUBMISSIONS = 8
-MAX_WAIT_S = 60.0
+# aiohttp's own backstop; each route reads under its own, smaller limit.
+MAX_BODY_BYTES = max(TRANSACTIONS_BODY_MAX, ANCHOR_BODY_MAX)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CORE = web.AppKey("core", NodeCore)
 NODE_NAME = web.AppKey("node_name", str)
-
-
-@dataclass
-class InFlight:
-    count: int = 0
-
-
-SUBMISSIONS = web.AppKey("submissions_in_flight", InFlight)
 
 
 class StatusProvider:
@@ -64,21 +68,7 @@ class StatusProvider:
 STATUS = web.AppKey("status_provider", StatusProvider)
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def _hex_param(request: web.Request, name: str, size: int) -> bytes:
-    try:
-        value = bytes.fromhex(request.match_info[name])
-    except ValueError:
-        value = b""
-    if len(value) != size:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": {"code": "bad_parameter",
-                                       "message": f"{name} must be {size} bytes of hex"}}),
-            content_type="application/json")
-    return value
+error = json_error
 
 
 @web.middleware
@@ -94,97 +84,25 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
                 413: "body_too_large"}.get(exc.status, "http_error")
         message = exc.reason if exc.status != 413 else (
             f"request body exceeds {MAX_BODY_BYTES} bytes")
-        return error(exc.status, code, message)
+        kept = {name: value for name, value in exc.headers.items()
+                if name in ("Allow", "Retry-After", "Connection")}
+        return error(exc.status, code, message, headers=kept)
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
+    except StorageError as exc:
+        # Damage found while answering: never a wrong answer, and the operator hears of it.
+        log.error("store damaged, not answering %s %s: %s", request.method, request.path, exc)
+        metrics.store_damage.inc()
+        metrics.http_requests.labels("503").inc()
+        return error(503, "store_damaged", "this node's store is damaged and cannot answer "
+                     "this; ask another node (its operator has been told)")
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
         metrics.http_requests.labels("500").inc()
         return error(500, "internal", "internal error; see the node's log")
     metrics.http_requests.labels(str(response.status)).inc()
     return response
-
-
-async def _read_json(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError, LookupError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedInput("body is not valid JSON: nested too deeply") from exc
-
-
-async def _submitted_transactions(request: web.Request) -> tuple[list[bytes], bool]:
-    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex."""
-    if request.content_type == "application/msgpack":
-        value = decode(await request.read()) if request.can_read_body else None
-        if isinstance(value, bytes):
-            return [value], True
-        if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
-            return value, False
-        raise MalformedInput("msgpack body must be a transaction or an array of them")
-    body = await _read_json(request)
-    try:
-        if isinstance(body, dict) and isinstance(body.get("tx"), str):
-            return [bytes.fromhex(body["tx"])], True
-        if isinstance(body, dict) and isinstance(body.get("txs"), list):
-            return [bytes.fromhex(t) for t in body["txs"]], False
-    except (TypeError, ValueError) as exc:
-        raise MalformedInput("transactions must be hex strings") from exc
-    raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
-
-
-async def submit_transactions(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    items, single = await _submitted_transactions(request)
-    if not items or len(items) > MAX_TXS_PER_REQUEST:
-        raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-    in_flight = request.app[SUBMISSIONS]
-    if in_flight.count >= MAX_CONCURRENT_SUBMISSIONS:
-        return error(429, "busy", f"{MAX_CONCURRENT_SUBMISSIONS} submissions are being "
-                     "checked; retry shortly")
-    in_flight.count += 1
-    try:
-        results = await core.submit(items)
-    finally:
-        in_flight.count -= 1
-    if single:
-        tx_id, refusal = results[0]
-        if refusal is not None:
-            status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
-            return error(status, refusal.code, refusal.message)
-        assert tx_id is not None
-        return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
-    listed = [{"tx_id": tx_id.hex() if tx_id else None,
-               "status": "pending" if refusal is None else "rejected",
-               **({} if refusal is None else {"code": refusal.code,
-                                               "reason": refusal.message})}
-              for tx_id, refusal in results]
-    accepted = sum(1 for _, refusal in results if refusal is None)
-    return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
-                              "results": listed}, status=202 if accepted else 400)
-
-
-async def transaction_status(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    tx_id = _hex_param(request, "tx_id", 32)
-    try:
-        wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
-    except ValueError as exc:
-        raise MalformedInput("wait must be a number of seconds") from exc
-    if math.isnan(wait_s):
-        raise MalformedInput("wait must be a number of seconds")
-    status = await core.wait_for(tx_id, wait_s)
-    body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
-    if status.height is not None:
-        header = core.chain.get_block(status.height)
-        body.update({"height": status.height, "index": status.index,
-                     "block_hash": header.block_hash.hex() if header else None,
-                     "time": when(header.header.time_ms) if header else None})
-    if status.code is not None:
-        body.update({"code": status.code, "reason": status.reason})
-    return web.json_response(body, status=404 if status.status == "unknown" else 200)
 
 
 def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
@@ -228,6 +146,7 @@ async def get_state(request: web.Request) -> web.Response:
         raise MalformedInput("state key must be hex") from exc
     if not 0 < len(key) <= 128:
         raise MalformedInput("state key must be 1 to 128 bytes")
+    await within_rate(request, "verify")
     value, proof, header = await core.in_worker(_read_with_proof, core, key)
     return web.json_response({
         "chain_id": core.chain_id, "key": key.hex(),
@@ -247,7 +166,8 @@ MAX_PROOF_KEYS = 32
 async def state_proofs(request: web.Request) -> web.Response:
     """Several state entries with proofs, all against one certified block (offline proofs)."""
     core: NodeCore = request.app[CORE]
-    body = await _read_json(request)
+    await within_rate(request, "verify")
+    body = await read_json(request, PROOFS_BODY_MAX)
     try:
         keys = [bytes.fromhex(k) for k in body["keys"]]
     except (KeyError, TypeError, ValueError) as exc:
@@ -263,27 +183,10 @@ def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
     return make_bundle(core.chain.state, header, certificate, keys)
 
 
-async def verify_document(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    document = await _read_json(request)
-    facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at height "
-                       f"{core.chain.height}")
-    verdict = await core.in_worker(verify_credential, document, facts, core.chain_id)
-    return web.json_response(verdict.to_json())
-
-
-async def verify_anchor_hash(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
-    data = await request.read()
-    facts = LocalFacts(core.chain.state, f"height {core.chain.height}")
-    verdict = await core.in_worker(verify_anchor, data, facts)
-    return web.json_response(verdict.to_json())
-
-
 async def get_batch(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    issuer_id = _hex_param(request, "issuer", 20)
-    root = _hex_param(request, "root", 32)
+    issuer_id = hex_param(request, "issuer", 20)
+    root = hex_param(request, "root", 32)
     batch = load_batch(core.chain.state, issuer_id, root)
     if batch is None:
         return error(404, "no_such_batch", "this issuer has no batch with this root on chain")
@@ -296,9 +199,9 @@ async def get_batch(request: web.Request) -> web.Response:
 
 async def get_credential(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    issuer_id = _hex_param(request, "issuer", 20)
-    root = _hex_param(request, "root", 32)
-    target = _hex_param(request, "target", 32)
+    issuer_id = hex_param(request, "issuer", 20)
+    root = hex_param(request, "root", 32)
+    target = hex_param(request, "target", 32)
     revocation = load_revocation(core.chain.state, issuer_id, root, target)
     if revocation is None:
         return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),
@@ -347,7 +250,14 @@ async def node_status(request: web.Request) -> web.Response:
 
 async def evidence(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    return web.json_response({"evidence": list_evidence(core.chain.kv)})
+    try:
+        limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
+        before = int(request.query["before"]) if "before" in request.query else None
+    except ValueError as exc:
+        raise MalformedInput("limit and before must be integers") from exc
+    if limit < 1 or (before is not None and before < 0):
+        raise MalformedInput("limit must be positive and before not negative")
+    return web.json_response(evidence_page(core.chain.kv, limit, before))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -365,7 +275,16 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
-    app[SUBMISSIONS] = InFlight()
+    app[LIMITS] = ClientLimits()
+    app[LONG_POLLS] = InFlight()
+    app.on_response_prepare.append(add_cors_headers)
+    app[VERIFY_WORK] = verify = verify_pool()
+    core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)
+
+    async def close_verify_pool(_app: web.Application) -> None:
+        verify.close()
+
+    app.on_cleanup.append(close_verify_pool)
     app[STATUS] = provider or StatusProvider()
     add_portal_routes(app)
     app.router.add_get("/openapi.json", openapi)
@@ -378,6 +297,8 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app.router.add_post("/v1/proofs", state_proofs)
     app.router.add_post("/v1/verify", verify_document)
     app.router.add_post("/v1/verify/anchor", verify_anchor_hash)
+    for path in ("/v1/verify", "/v1/verify/anchor", "/v1/proofs"):
+        app.router.add_route("OPTIONS", path, cors_preflight)
     app.router.add_get("/v1/batches/{issuer}/{root}", get_batch)
     app.router.add_get("/v1/batches/{issuer}/{root}/credentials/{target}", get_credential)
     app.router.add_get("/v1/members", list_members)

@@ -26,6 +26,7 @@ from node.config import NodeConfig, load_config
 from node.engine import CommitReport, Engine, EngineConfig
 from node.engine_thread import EngineThread
 from node.files import load_genesis, load_key
+from node.http_limits import LimitedAppRunner
 from node.logs import setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -34,10 +35,13 @@ from node.service import NodeCore
 from node.tls import serve_https
 from node.validators import ValidatorSet
 from node.vc_api import configure_vc
-from storage.errors import StorageError
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
+
+RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, move "
+                 "{store} aside and start again to resync from peers")
 
 
 class EngineFailed(Exception):
@@ -45,17 +49,31 @@ class EngineFailed(Exception):
 
 
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
+    """Open the chain and check it before anything is served.
+
+    A damaged store (LevelDB's checksums, a lost CURRENT file or acknowledged
+    write, recent blocks that do not link to the head, a certificate that does
+    not verify, a state root that is not the head's) raises CorruptStateError
+    saying what to do; the node then exits with its own code.
+    """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store_path = config.data_dir / "chain.ldb"
     try:
-        kv = LevelDBStore(str(config.data_dir / "chain.ldb"))
+        kv = LevelDBStore(str(store_path))
+    except CorruptStateError as exc:
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
+        core.chain.check_certificates(ValidatorSet.from_genesis(genesis).certifies)
+    except CorruptStateError as exc:
+        kv.close()
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except (StorageError, ConfigError):
         kv.close()
         raise
@@ -78,6 +96,29 @@ class NodeStatus(StatusProvider):
 
     def peers(self) -> list[dict[str, Any]]:
         return self.network.status()
+
+
+METRICS_REFRESH_S = 1.0
+
+
+async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
+                          network: Network) -> None:
+    """Gauges an operator watches, read from the engine once a second (plain reads of
+    counters the engine thread updates; a second's staleness is fine here)."""
+    last_view = engine.replica.view if engine.replica is not None else 0
+    while True:
+        await asyncio.sleep(METRICS_REFRESH_S)
+        if engine.replica is not None:
+            view = engine.replica.view
+            metrics.view.set(view)
+            if view > last_view:
+                metrics.view_changes.inc(view - last_view)
+            last_view = view
+        _, unreachable = engine.reachable_validators()
+        metrics.validators_unreachable.set(len(unreachable))
+        metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
+        metrics.peers.set(len(network.peers.connected()))
+        metrics.engine_inputs_dropped.set(thread.dropped_inputs)
 
 
 def wall_clock_ms() -> int:
@@ -109,8 +150,6 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        if engine.replica is not None:
-            metrics.view.set(engine.replica.view)
         if any(isinstance(tx.payload, AddMemberPayload)
                for tx in report.execution.block.transactions):
             refresh_members()  # new members may connect at once
@@ -145,7 +184,7 @@ async def serve(config: NodeConfig) -> None:
     configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
     # -----------------------------------------------------------------------------------
 
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = LimitedAppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     try:
         await network.start()
@@ -164,6 +203,7 @@ async def serve(config: NodeConfig) -> None:
              config.name, core.keys.member_id.hex(), engine.role.value, config.api, config.p2p,
              core.chain_id, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
+    refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -171,6 +211,7 @@ async def serve(config: NodeConfig) -> None:
             log.info("stopping: signal received")
     finally:
         ticker.cancel()
+        refresher.cancel()
         stopped.cancel()
         await runner.cleanup()
         await network.close()
@@ -178,6 +219,8 @@ async def serve(config: NodeConfig) -> None:
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)
+    if isinstance(thread.failure, StorageError):
+        raise thread.failure  # damage found while committing: the damaged-store exit
     if thread.failure is not None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 

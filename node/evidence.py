@@ -3,36 +3,130 @@
 Consensus reports provable faults (two signed votes for one height and view, a
 forged view change); the node stores the signed messages as received so an
 operator (or, later, governance) can act on them.
+
+Bounded, because the reporter is by definition misbehaving and may resend:
+- at most one record per (validator, kind, height, view), read from the signed
+  message `first` (messages that do not decode share one "unknown" slot);
+- at most EVIDENCE_PER_VALIDATOR_MAX records per validator and EVIDENCE_MAX in
+  all. When full, the OLDEST records are kept and new ones are dropped (and
+  counted): the first proof of a fault is as good as any later one, and one
+  validator cannot push out the evidence against another;
+- a message longer than EVIDENCE_MESSAGE_BYTES_MAX is kept as its SHA-256 only.
+
+Layout (prefix E): `Er` + validator + height + view + kind -> record;
+`Es` + sequence -> record key (sequences are dense, so a page is a run of gets,
+never a scan); `Ec` + validator -> its record count; `Em` -> [count, next
+sequence, dropped].
 """
 
 from __future__ import annotations
 
+import hashlib
+import struct
 import time
 from typing import Any
 
+from consensus.errors import ConsensusError
+from consensus.messages import CommitProof, ViewChange, decode_signed
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from storage.kv import KeyValueStore
 
 EVIDENCE_PREFIX = b"E"
-LIST_MAX = 100
+_RECORD = EVIDENCE_PREFIX + b"r"
+_SEQUENCE = EVIDENCE_PREFIX + b"s"
+_PER_VALIDATOR = EVIDENCE_PREFIX + b"c"
+_META = EVIDENCE_PREFIX + b"m"
+EVIDENCE_MAX = 1_024
+EVIDENCE_PER_VALIDATOR_MAX = 128
+EVIDENCE_MESSAGE_BYTES_MAX = 64 * 1024
+EVIDENCE_PAGE_MAX = 100
+UNKNOWN = 2**64 - 1  # height and view of a message that does not decode
+
+
+def _height_and_view(signed: bytes) -> tuple[int, int]:
+    try:
+        message = decode_signed(signed).message
+    except (ConsensusError, MalformedInput, ValueError, TypeError):
+        return UNKNOWN, UNKNOWN
+    if isinstance(message, CommitProof):
+        return message.certificate.height, message.certificate.view
+    if isinstance(message, ViewChange):
+        return message.height, message.new_view
+    return message.height, message.view
+
+
+def _kept(message: bytes) -> bytes | str:
+    if len(message) <= EVIDENCE_MESSAGE_BYTES_MAX:
+        return message
+    return "sha256:" + hashlib.sha256(message).hexdigest()
+
+
+def _meta(kv: KeyValueStore) -> tuple[int, int, int]:
+    raw = kv.get(_META)
+    if raw is None:
+        return 0, 0, 0
+    count, next_sequence, dropped = decode(raw)
+    return count, next_sequence, dropped
 
 
 def record_evidence(kv: KeyValueStore, kind: str, validator: bytes, first: bytes,
-                    second: bytes) -> None:
-    key = EVIDENCE_PREFIX + time.time_ns().to_bytes(8, "big") + validator
-    kv.write({key: encode([kind, validator, first, second])}, sync=False)
+                    second: bytes) -> bool:
+    """Store one fault unless its slot is taken or a cap is reached; True if stored."""
+    height, view = _height_and_view(first)
+    key = (_RECORD + validator + struct.pack(">QQ", height, view)
+           + kind.encode("utf-8", "replace"))
+    if kv.get(key) is not None:
+        return False
+    count, next_sequence, dropped = _meta(kv)
+    per_validator_raw = kv.get(_PER_VALIDATOR + validator)
+    per_validator = 0 if per_validator_raw is None else int.from_bytes(per_validator_raw, "big")
+    if count >= EVIDENCE_MAX or per_validator >= EVIDENCE_PER_VALIDATOR_MAX:
+        kv.write({_META: encode([count, next_sequence, dropped + 1])}, sync=False)
+        return False
+    record = encode([kind, validator, height, view, time.time_ns(), _kept(first), _kept(second)])
+    kv.write({key: record, _SEQUENCE + struct.pack(">Q", next_sequence): key,
+              _PER_VALIDATOR + validator: (per_validator + 1).to_bytes(4, "big"),
+              _META: encode([count + 1, next_sequence + 1, dropped])}, sync=False)
+    return True
 
 
-def list_evidence(kv: KeyValueStore, limit: int = LIST_MAX) -> list[dict[str, Any]]:
-    """The newest records first, at most `limit`."""
+def _row(sequence: int, value: bytes) -> dict[str, Any] | None:
+    try:
+        kind, validator, height, view, recorded_ns, first, second = decode(value)
+    except (MalformedInput, ValueError, TypeError):
+        return None
+
+    def shown(message: Any) -> str:
+        return message.hex() if isinstance(message, bytes) else str(message)
+
+    return {"sequence": sequence, "recorded_ns": recorded_ns, "kind": kind,
+            "validator": validator.hex(),
+            "height": None if height == UNKNOWN else height,
+            "view": None if view == UNKNOWN else view,
+            "first": shown(first), "second": shown(second)}
+
+
+def evidence_page(kv: KeyValueStore, limit: int = EVIDENCE_PAGE_MAX,
+                  before: int | None = None) -> dict[str, Any]:
+    """Records newest first, at most `limit` (capped at EVIDENCE_PAGE_MAX), with sequence
+    below `before` if given; `next` is the cursor for the following page or None."""
+    count, next_sequence, dropped = _meta(kv)
+    limit = max(1, min(limit, EVIDENCE_PAGE_MAX))
+    sequence = next_sequence if before is None else min(before, next_sequence)
     rows: list[dict[str, Any]] = []
-    for key, value in kv.iterate_prefix(EVIDENCE_PREFIX):
-        try:
-            kind, validator, first, second = decode(value)
-        except (MalformedInput, ValueError, TypeError):
-            continue
-        rows.append({"recorded_ns": int.from_bytes(key[1:9], "big"), "kind": kind,
-                     "validator": validator.hex(), "first": first.hex(),
-                     "second": second.hex()})
-    return sorted(rows, key=lambda row: row["recorded_ns"], reverse=True)[:limit]
+    while sequence > 0 and len(rows) < limit:
+        sequence -= 1
+        key = kv.get(_SEQUENCE + struct.pack(">Q", sequence))
+        value = None if key is None else kv.get(key)
+        row = None if value is None else _row(sequence, value)
+        if row is not None:
+            rows.append(row)
+    return {"evidence": rows, "next": sequence if sequence > 0 else None,
+            "total": count, "dropped": dropped}
+
+
+def list_evidence(kv: KeyValueStore, limit: int = EVIDENCE_PAGE_MAX) -> list[dict[str, Any]]:
+    """The newest records first, at most `limit`."""
+    rows: list[dict[str, Any]] = evidence_page(kv, limit)["evidence"]
+    return rows

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    GC_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 
 class NodeMetrics:
@@ -19,10 +27,34 @@ class NodeMetrics:
         self.mempool_txs = Gauge("senim_mempool_transactions", "Pending transactions",
                                  registry=self.registry)
         self.block_seconds = Histogram(
-            "senim_block_commit_seconds", "Time to build/execute and commit a block",
+            "senim_block_commit_seconds",
+            "Seconds from a block's proposal (its header time) to its commit on this node",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry)
         self.peers = Gauge("senim_peers_connected", "Authenticated peer connections",
                            registry=self.registry)
+        self.view_changes = Counter("senim_view_changes", "Consensus views left without a "
+                                    "commit (view changes)", registry=self.registry)
+        self.validators_unreachable = Gauge(
+            "senim_validators_unreachable", "Validators this node has no connection to",
+            registry=self.registry)
+        self.sync_behind = Gauge("senim_sync_behind_blocks",
+                                 "Certified blocks known to exist that this node lacks",
+                                 registry=self.registry)
+        self.engine_inputs_dropped = Gauge(
+            "senim_engine_inputs_dropped", "Network inputs dropped because the engine's "
+            "inbox was full (since start)", registry=self.registry)
+        self.store_damage = Counter("senim_store_damage", "Answers refused because the "
+                                    "store was found damaged", registry=self.registry)
+        # The process (CPU, memory, open files) and the interpreter (GC, version).
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.registry.register(GC_COLLECTOR)
         self.http_requests = Counter("senim_http_requests", "HTTP requests by status",
                                      ["status"], registry=self.registry)
+        self.public_jobs = Gauge("senim_public_jobs",
+                                 "API verification and admission jobs queued or running",
+                                 registry=self.registry)
+        self.public_refusals = Counter(
+            "senim_public_refusals", "Public requests refused or slowed, by reason "
+            "(busy, rate_limited, slowed)", ["reason"], registry=self.registry)

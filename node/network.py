@@ -26,6 +26,7 @@ from node.config import NodeConfig
 from node.service import NodeCore
 from node.sync import serve_blocks
 from p2p import Limits, PeerManager
+from storage.errors import StorageError
 
 log = logging.getLogger("senim.network")
 
@@ -86,6 +87,10 @@ class Network:
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(
                     None, serve_blocks, chain, payload)
+            except StorageError as exc:
+                log.error("store damaged: not serving blocks to %s: %s",
+                          self.name_of(peer_key), exc)
+                return  # the asker times out and tries another peer
             finally:
                 self._serving -= 1
             if answer is None:

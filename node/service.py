@@ -21,10 +21,18 @@ from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
+from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.engine import CommitReport, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
+from node.public_work import (
+    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
+    CommittedView,
+    PublicWork,
+    PublicWorkBusy,
+    ScratchState,
+)
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
@@ -81,6 +89,8 @@ class NodeCore:
         self.on_admitted: Callable[[list[bytes]], None] | None = None
         self.worker: Worker = ThreadWorker()
         self.metrics.height.set(self.chain.height)
+        # Admission and API verification: never on the engine thread (node.public_work).
+        self.public_work = PublicWork()
 
     async def in_worker(self, func: Callable[..., T], *args: object) -> T:
         return await self.worker.run(func, *args)
@@ -93,16 +103,22 @@ class NodeCore:
             return False
         return tx_id in self.mempool or tx_id in self._rejected or self.chain.is_committed(tx_id)
 
-    def check_new(self, data: bytes) -> Transaction:
-        """Decode and check a submitted transaction against the committed state.
+    def check_new(self, data: bytes, view: CommittedView | None = None) -> Transaction:
+        """Decode and check a submitted transaction against one committed block.
 
-        Pure CPU work, safe to run in a worker thread: it reads the committed
-        state and writes only to a throw-away overlay.
-        """
-        return self._check_rules(decode_transaction(data), signature_ok=False)
+        Runs in the public pool, not the ledger worker: it reads only `view` (a
+        store snapshot, see node.public_work) and writes only to a scratch dict."""
+        tx = decode_transaction(data)
+        if view is None:
+            with CommittedView(self.chain) as fresh:
+                return self._check_in_view(tx, fresh)
+        return self._check_in_view(tx, view)
 
-    def _check_rules(self, tx: Transaction, signature_ok: bool) -> Transaction:
-        self.chain.check_pending(tx, int(time.time() * 1000), signature_ok)
+    def _check_in_view(self, tx: Transaction, view: CommittedView) -> Transaction:
+        ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000))
+        scratch = ScratchState(view.state)
+        sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
+        apply_transaction(scratch, tx, sender, ctx)
         return tx
 
     def admit_checked(self, tx: Transaction, size: int) -> None:
@@ -116,16 +132,16 @@ class NodeCore:
 
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
-        """Check many transactions in a worker thread, then admit them in order.
+        """Check many transactions in the public pool, then admit them in order.
 
         Admitted ones are handed to `on_admitted` (gossip) unless they came from
-        gossip themselves."""
-        checked: list[Transaction | TxRejected] = []
-        for offset in range(0, len(items), CHECK_CHUNK):
-            # One ledger-worker job per chunk: consensus work queued meanwhile runs
-            # between chunks, so a 20,000-transaction upload cannot stall a block.
-            checked += await self.in_worker(self._check_many,
-                                            items[offset:offset + CHECK_CHUNK])
+        gossip themselves. When the public pool is full every item is refused
+        `busy` (nothing admitted; the caller may retry)."""
+        try:
+            checked = await self.public_work.run(self._check_many, items)
+        except PublicWorkBusy as exc:
+            busy = TxRejected("busy", f"{exc}; retry shortly")
+            return [(None, busy) for _ in items]
         results: list[tuple[bytes | None, TxRejected | None]] = []
         for data, outcome in zip(items, checked, strict=True):
             if isinstance(outcome, TxRejected):
@@ -147,14 +163,24 @@ class NodeCore:
         return results
 
     def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
+        """Check each item against one snapshot (public pool thread), giving up on the
+        rest of a submission once it has shown too many invalid signatures."""
         outcomes: list[Transaction | TxRejected] = []
-        for data in items:
-            try:
-                outcomes.append(self.check_new(data))
-            except MalformedInput as exc:
-                outcomes.append(TxRejected("malformed", str(exc)))
-            except TxRejected as exc:
-                outcomes.append(exc)
+        forged = 0
+        with CommittedView(self.chain) as view:
+            for data in items:
+                if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+                    outcomes.append(TxRejected(
+                        "unchecked", f"not checked: this submission held {forged} invalid "
+                        "signatures"))
+                    continue
+                try:
+                    outcomes.append(self.check_new(data, view))
+                except MalformedInput as exc:
+                    outcomes.append(TxRejected("malformed", str(exc)))
+                except TxRejected as exc:
+                    outcomes.append(exc)
+                    forged += exc.code == "bad_signature"
         return outcomes
 
     # ---- status ----------------------------------------------------------------------
@@ -211,6 +237,7 @@ class NodeCore:
             self._settle(tx.tx_id)
         self.metrics.height.set(block.header.height)
         self.metrics.txs_committed.inc(len(block.transactions))
+        self.metrics.block_seconds.observe(max(0.0, time.time() - block.header.time_ms / 1000))
         self.metrics.mempool_txs.set(len(self.mempool))
         log.info("committed block %d (%s) with %d tx, %d refused, state %s (%s)",
                  block.header.height, block.block_hash.hex()[:16], len(block.transactions),

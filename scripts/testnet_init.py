@@ -28,7 +28,7 @@ def main(pilot_dir: Path, net_dir: Path) -> None:
     for member in description["members"]:
         lines += ["[[members]]"] + [
             f"{k} = {json.dumps(member[k])}" for k in
-            ("name", "role", "key", "validator", "p2p_address", "api_address")] + [""]
+            ("name", "role", "key", "validator")] + [""]
     members_toml.write_text("\n".join(lines))
     genesis = net_dir / "genesis.json"
     if not genesis.exists():

@@ -7,23 +7,82 @@ whole block (block, certificate, state change) or none of it.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import os
+import struct
+import threading
+import zlib
 from collections.abc import Iterator
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import plyvel
 
+from storage.errors import CorruptStateError
 
-class KeyValueStore(Protocol):
+
+class KeyValueReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+class KeyValueSnapshot(KeyValueReader, Protocol):
+    """The store as it was between two batches; reads never see a later write."""
+
+    def release(self) -> None: ...
+
+
+class KeyValueStore(KeyValueReader, Protocol):
+    def snapshot(self) -> KeyValueSnapshot:
+        """A consistent read-only view, safe to read from another thread than the writer's."""
+        ...
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         """Apply every put (value None means delete) atomically."""
         ...
     def close(self) -> None: ...
 
 
+# What LevelDB leaves in its directory before it has stored anything: a directory
+# holding only these (or nothing) is new, and the only kind a store may be created in.
+_NEW_STORE_FILES = frozenset({"LOCK", "LOG", "LOG.old"})
+# Counts the store's write batches, inside the store and in WRITES_FILE beside it.
+WRITE_COUNT_KEY = b"\x00senim:kv-writes"
+# The count of the last synced batch and its CRC-32. LevelDB drops the tail of a
+# log it finds cut short or with a damaged last record as if the writer had
+# crashed there, so only this file, kept outside the log, can tell that
+# acknowledged blocks were lost.
+WRITES_FILE = "SENIM-WRITES"
+_WRITES_RECORD = struct.Struct(">QI")
+
+
+@contextlib.contextmanager
+def _damage_reported(what: str) -> Iterator[None]:
+    """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
+    file) into the storage error the node answers with."""
+    try:
+        yield
+    except (plyvel.CorruptionError, plyvel.IOError) as exc:
+        raise CorruptStateError(f"LevelDB refuses {what}: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    said = exc.args[0] if exc.args else exc
+    return said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+
+
+def _write_count_record(count: int) -> bytes:
+    head = count.to_bytes(8, "big")
+    return _WRITES_RECORD.pack(count, zlib.crc32(head))
+
+
 class LevelDBStore:
-    """LevelDB through plyvel. `write` is one LevelDB write batch, synced by default."""
+    """LevelDB through plyvel. `write` is one LevelDB write batch, synced by default.
+
+    LevelDB's checksums are on: `paranoid_checks` on open (a damaged log or
+    manifest is refused instead of silently dropping what follows) and
+    `verify_checksums` on every read. A damaged store raises CorruptStateError;
+    a store is only ever created in a new, empty directory.
+    """
 
     # A state proof reads one node per tree level; the lower levels of a large
     # tree miss our node cache, so LevelDB's own block cache and a bloom filter
@@ -32,27 +91,121 @@ class LevelDBStore:
     BLOOM_BITS_PER_KEY = 10
 
     def __init__(self, path: str) -> None:
-        self._db = plyvel.DB(path, create_if_missing=True,
-                             lru_cache_size=self.BLOCK_CACHE_BYTES,
-                             bloom_filter_bits=self.BLOOM_BITS_PER_KEY)
+        folder = Path(path)
+        existing = set(os.listdir(folder)) if folder.is_dir() else set()
+        is_new = not (existing - _NEW_STORE_FILES)
+        if not is_new and "CURRENT" not in existing:
+            raise CorruptStateError(
+                f"{path} holds a used LevelDB store whose CURRENT file is missing; "
+                "refusing to create a new store over it")
+        try:  # an IOError here (the store is locked by a running node) is no damage
+            self._db = plyvel.DB(path, create_if_missing=is_new, paranoid_checks=True,
+                                 lru_cache_size=self.BLOCK_CACHE_BYTES,
+                                 bloom_filter_bits=self.BLOOM_BITS_PER_KEY)
+        except plyvel.CorruptionError as exc:
+            raise CorruptStateError(f"LevelDB refuses to open {path}: {_reason(exc)}") from exc
+        self._write_lock = threading.Lock()
+        try:
+            self._writes = self._check_write_count(folder)
+            self._writes_file = os.open(folder / WRITES_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check_write_count(self, folder: Path) -> int:
+        """The store's own write count, after checking it lost no synced batch."""
+        raw = self.get(WRITE_COUNT_KEY)
+        stored = 0 if raw is None else int.from_bytes(raw, "big")
+        try:
+            record = (folder / WRITES_FILE).read_bytes()
+        except FileNotFoundError:
+            if stored:
+                raise CorruptStateError(
+                    f"{folder} has lost its {WRITES_FILE} file, which vouches that no "
+                    "acknowledged write was lost") from None
+            return stored
+        if len(record) != _WRITES_RECORD.size or record != _write_count_record(
+                _WRITES_RECORD.unpack(record)[0]):
+            raise CorruptStateError(f"{folder / WRITES_FILE} is damaged")
+        synced = _WRITES_RECORD.unpack(record)[0]
+        if stored < synced:
+            raise CorruptStateError(
+                f"the chain database lost {synced - stored} acknowledged write batches "
+                "(its log was cut short or damaged)")
+        return stored
 
     def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self._db.get(key)
+        with _damage_reported("a read"):
+            value: bytes | None = self._db.get(key, verify_checksums=True)
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        yield from self._db.iterator(prefix=prefix)
+        with _damage_reported("a scan"):
+            entries = self._db.iterator(prefix=prefix, verify_checksums=True)
+            if not WRITE_COUNT_KEY.startswith(prefix):
+                yield from entries
+                return
+            for key, value in entries:
+                if key != WRITE_COUNT_KEY:
+                    yield key, value
+
+    def snapshot(self) -> KeyValueSnapshot:
+        return _LevelDBSnapshot(self._db.snapshot())
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
-        with self._db.write_batch(transaction=True, sync=sync) as batch:
-            for key, value in puts.items():
-                if value is None:
-                    batch.delete(key)
-                else:
-                    batch.put(key, value)
+        with self._write_lock:
+            count = self._writes + 1
+            with _damage_reported("a write"), self._db.write_batch(
+                    transaction=True, sync=sync) as batch:
+                for key, value in puts.items():
+                    if value is None:
+                        batch.delete(key)
+                    else:
+                        batch.put(key, value)
+                batch.put(WRITE_COUNT_KEY, count.to_bytes(8, "big"))
+            self._writes = count
+            if sync:
+                # Not synced itself: it runs behind the store, never ahead of it.
+                os.pwrite(self._writes_file, _write_count_record(count), 0)
 
     def close(self) -> None:
         self._db.close()
+        if self._writes_file >= 0:
+            os.close(self._writes_file)
+            self._writes_file = -1
+
+
+class _LevelDBSnapshot:
+    def __init__(self, snapshot: Any) -> None:  # plyvel does not export its Snapshot type
+        self._snapshot = snapshot
+
+    def get(self, key: bytes) -> bytes | None:
+        with _damage_reported("a read"):
+            value: bytes | None = self._snapshot.get(key, verify_checksums=True)
+        return value
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        with _damage_reported("a scan"):
+            for key, value in self._snapshot.iterator(prefix=prefix, verify_checksums=True):
+                if key != WRITE_COUNT_KEY:
+                    yield key, value
+
+    def release(self) -> None:
+        self._snapshot.release()
+
+
+class _MemorySnapshot:
+    def __init__(self, data: dict[bytes, bytes]) -> None:
+        self._data = data
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._data.get(key)
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        yield from sorted((k, v) for k, v in self._data.items() if k.startswith(prefix))
+
+    def release(self) -> None:
+        self._data = {}
 
 
 class MemoryStore:
@@ -61,6 +214,10 @@ class MemoryStore:
     def __init__(self) -> None:
         self._data: dict[bytes, bytes] = {}
         self._sorted_keys: list[bytes] | None = None
+        # Snapshots share the dict until the next write copies it (copy on write),
+        # so a snapshot costs nothing unless the store changes under it.
+        self._shared = False
+        self._lock = threading.Lock()
 
     def get(self, key: bytes) -> bytes | None:
         return self._data.get(key)
@@ -84,12 +241,20 @@ class MemoryStore:
         for key, value in puts.items():
             if not isinstance(key, bytes) or not (value is None or isinstance(value, bytes)):
                 raise TypeError("keys and values must be bytes (a value of None deletes)")
-        for key, value in puts.items():
-            if value is None:
-                self._data.pop(key, None)
-            else:
-                self._data[key] = value
-        self._sorted_keys = None
+        with self._lock:
+            if self._shared:
+                self._data, self._shared = dict(self._data), False
+            for key, value in puts.items():
+                if value is None:
+                    self._data.pop(key, None)
+                else:
+                    self._data[key] = value
+            self._sorted_keys = None
+
+    def snapshot(self) -> KeyValueSnapshot:
+        with self._lock:
+            self._shared = True
+            return _MemorySnapshot(self._data)
 
     def close(self) -> None:
         self._data.clear()

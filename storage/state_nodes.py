@@ -21,7 +21,7 @@ from collections import OrderedDict
 from typing import NewType
 
 from storage.errors import CorruptStateError
-from storage.kv import KeyValueStore
+from storage.kv import KeyValueReader
 from storage.proofs import EMPTY_HASH, HASH_BYTES, PATH_BITS, state_branch_hash, state_leaf_hash
 
 LEAF_RECORD = 0
@@ -100,7 +100,7 @@ class CommittedNodes:
     LRU and only the lower levels of a large tree cost a KV read.
     """
 
-    def __init__(self, kv: KeyValueStore, node_prefix: bytes, capacity: int) -> None:
+    def __init__(self, kv: KeyValueReader, node_prefix: bytes, capacity: int) -> None:
         self._kv = kv
         self.node_prefix = node_prefix
         self._capacity = capacity
@@ -112,18 +112,24 @@ class CommittedNodes:
         aligned = bits << (width * 8 - depth)
         return self.node_prefix + aligned.to_bytes(width, "big") + depth.to_bytes(2, "big")
 
-    def read(self, position: Position, expected_hash: bytes) -> Node:
+    def read(self, position: Position, expected_hash: bytes, remember: bool = True) -> Node:
+        """The node at `position`, checked against the hash its parent holds.
+
+        `remember=False` leaves the cache as it is: for a reader on another thread
+        than the committer's, which may be walking a tree a commit just replaced.
+        """
         node = self._cache.get(position)
-        if node is not None:
-            assert node_hash(node) == expected_hash, "the node cache disagrees with the tree"
-            self._cache.move_to_end(position)
+        if node is not None and node_hash(node) == expected_hash:
+            if remember:
+                self._cache.move_to_end(position)
             return node
         node = self.read_uncached(position)
         if node is None or node_hash(node) != expected_hash:
             raise CorruptStateError(
                 f"state node at depth {position[0]} is missing or does not match its parent"
             )
-        self._remember(position, node)
+        if remember:
+            self._remember(position, node)
         return node
 
     def read_uncached(self, position: Position) -> Node | None:

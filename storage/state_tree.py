@@ -21,13 +21,11 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import threading
 from collections.abc import Iterator
-from enum import Enum
-from operator import itemgetter
 
-from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
-from storage.kv import KeyValueStore
+from storage.errors import CorruptStateError, StaleOverlayError
+from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
@@ -47,16 +45,13 @@ from storage.state_nodes import (
     TOP,
     CommittedNodes,
     Node,
-    Position,
-    branch_node,
     child,
     is_leaf,
-    leaf_node,
     node_first,
     node_hash,
     node_second,
-    split_point,
 )
+from storage.state_overlay import KEY_BYTES_MAX, VALUE_BYTES_MAX, StateOverlay
 
 __all__ = [
     "EMPTY_ROOT", "KEY_BYTES_MAX", "VALUE_BYTES_MAX", "StateOverlay", "StateProof", "StateTree",
@@ -65,203 +60,9 @@ __all__ = [
 ]
 
 EMPTY_ROOT = EMPTY_HASH
-KEY_BYTES_MAX = 1024
-VALUE_BYTES_MAX = 1024 * 1024
-
-# (path as an integer for ordering, path, SHA-256 of the new value or None to delete)
-_Change = tuple[int, bytes, bytes | None]
-
-
-class _Unread(Enum):
-    """A child an update did not touch, so it was never read."""
-
-    CHILD = 0
-
-
-
-
-
-def _check_entry(key: bytes, value: bytes | None) -> None:
-    if not isinstance(key, bytes) or len(key) > KEY_BYTES_MAX:
-        raise InvalidStateEntryError(f"state key must be bytes of at most {KEY_BYTES_MAX}")
-    if value is not None and (not isinstance(value, bytes) or len(value) > VALUE_BYTES_MAX):
-        raise InvalidStateEntryError(f"state value must be bytes of at most {VALUE_BYTES_MAX}")
-
-
-def _merge_leaf(leaf: Node, changes: list[_Change]) -> list[_Change]:
-    """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
-    merged = [change for change in changes if change[2] is not None]
-    path = node_first(leaf)
-    path_int = int.from_bytes(path, "big")
-    if all(change[0] != path_int for change in changes):
-        merged.append((path_int, path, node_second(leaf)))
-        merged.sort(key=itemgetter(0))
-    return merged
-
-
-class StateOverlay:
-    """Uncommitted writes over the committed state, for executing one block.
-
-    Discarding it changes nothing. `root()` rewrites only the nodes above the
-    keys staged since its last call, each of them once, and costs nothing when
-    no write was staged since. `StateTree.commit` seals the overlay: the writes
-    it returned are then exactly what `StateTree.committed` adopts.
-    """
-
-    def __init__(self, tree: StateTree, top: Node | None, generation: int) -> None:
-        self._tree = tree
-        self._generation = generation
-        self._top = top
-        self._values: dict[bytes, bytes | None] = {}
-        self._unhashed: dict[bytes, bytes | None] = {}
-        self._written: dict[Position, Node | None] = {}
-        self._changes: list[_Change] = []
-        self._change_paths: list[int] = []
-        self._sealed = False
-
-    def get(self, key: bytes) -> bytes | None:
-        self._check_fresh()
-        if key in self._values:
-            return self._values[key]
-        return self._tree.get(key)
-
-    def set(self, key: bytes, value: bytes) -> None:
-        self._check_writable()
-        if value is None:
-            raise InvalidStateEntryError("state value must be bytes; use delete() to remove")
-        _check_entry(key, value)
-        self._values[key] = value
-        self._unhashed[key] = value
-
-    def delete(self, key: bytes) -> None:
-        self._check_writable()
-        _check_entry(key, None)
-        self._values[key] = None
-        self._unhashed[key] = None
-
-    def keys_changed(self) -> int:
-        """How many distinct keys this overlay has set or deleted."""
-        return len(self._values)
-
-    def root(self) -> bytes:
-        """The state root with every staged write applied."""
-        self._check_fresh()
-        self._rehash()
-        return node_hash(self._top)
-
-    def _check_fresh(self) -> None:
-        if self._tree._generation != self._generation:
-            raise StaleOverlayError(
-                "this overlay was built on a state that has since been replaced by a commit"
-            )
-
-    def _check_writable(self) -> None:
-        self._check_fresh()
-        if self._sealed:
-            raise StaleOverlayError("this overlay was sealed by commit(); start a new one")
-
-    def _rehash(self) -> None:
-        if not self._unhashed:
-            return
-        changes = []
-        for key, value in self._unhashed.items():
-            path = key_path(key)
-            hashed = None if value is None else value_hash(value)
-            changes.append((int.from_bytes(path, "big"), path, hashed))
-        changes.sort(key=itemgetter(0))
-        self._changes = changes
-        self._change_paths = [change[0] for change in changes]
-        self._top = self._update(TOP, 0, len(changes), self._top)
-        self._unhashed.clear()
-        self._changes, self._change_paths = [], []
-
-    def _read(self, position: Position, expected_hash: bytes) -> Node | None:
-        if expected_hash == EMPTY_HASH:
-            return None
-        if position in self._written:
-            node = self._written[position]
-            assert node is not None, "a parent points at a node this overlay removed"
-            return node
-        return self._tree._nodes.read(position, expected_hash)
-
-    def _update(self, position: Position, lo: int, hi: int, node: Node | None) -> Node | None:
-        """Apply self._changes[lo:hi], all below `position`, to the subtree `node` there."""
-        if node is None or is_leaf(node):
-            return self._update_bottom(position, self._changes[lo:hi], node)
-        mid = bisect_left(self._change_paths, split_point(position), lo, hi)
-        old_left, old_right = node_first(node), node_second(node)
-        left: Node | _Unread | None = _Unread.CHILD
-        right: Node | _Unread | None = _Unread.CHILD
-        left_hash, right_hash = old_left, old_right
-        if lo < mid:
-            left_at = child(position, 0)
-            left = self._update(left_at, lo, mid, self._read(left_at, old_left))
-            left_hash = node_hash(left)
-        if mid < hi:
-            right_at = child(position, 1)
-            right = self._update(right_at, mid, hi, self._read(right_at, old_right))
-            right_hash = node_hash(right)
-        if left_hash == old_left and right_hash == old_right:
-            return node
-        return self._join(position, (left_hash, left), (right_hash, right))
-
-    def _update_bottom(
-        self, position: Position, changes: list[_Change], node: Node | None
-    ) -> Node | None:
-        """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
-        if node is None:
-            return self._build(position, [change for change in changes if change[2] is not None])
-        merged = _merge_leaf(node, changes)
-        if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
-            return node
-        self._written[position] = None  # rewritten below if a leaf still ends up here
-        return self._build(position, merged)
-
-    def _build(self, position: Position, leaves: list[_Change]) -> Node | None:
-        """Write the canonical subtree holding exactly `leaves` (sorted) at `position`."""
-        if not leaves:
-            return None
-        if len(leaves) == 1:
-            _, path, hashed = leaves[0]
-            assert hashed is not None
-            leaf = leaf_node(path, hashed)
-            self._written[position] = leaf
-            return leaf
-        mid = bisect_left(leaves, split_point(position), key=itemgetter(0))
-        left = self._build(child(position, 0), leaves[:mid])
-        right = self._build(child(position, 1), leaves[mid:])
-        return self._join(position, (node_hash(left), left), (node_hash(right), right))
-
-    def _join(
-        self,
-        position: Position,
-        left: tuple[bytes, Node | _Unread | None],
-        right: tuple[bytes, Node | _Unread | None],
-    ) -> Node | None:
-        """The node at `position` over two (hash, node) children, writing it.
-
-        Keeps the tree canonical: nothing below means nothing here, and a lone
-        leaf below moves up here.
-        """
-        (left_hash, left_node), (right_hash, right_node) = left, right
-        if left_hash == EMPTY_HASH and right_hash == EMPTY_HASH:
-            self._written[position] = None
-            return None
-        if left_hash == EMPTY_HASH or right_hash == EMPTY_HASH:
-            bit = 1 if left_hash == EMPTY_HASH else 0
-            only_at = child(position, bit)
-            only = right_node if bit else left_node
-            if isinstance(only, _Unread):
-                only = self._read(only_at, right_hash if bit else left_hash)
-            if only is not None and is_leaf(only):
-                self._written[only_at] = None
-                self._written[position] = only
-                return only
-        branch = branch_node(left_hash, right_hash)
-        self._written[position] = branch
-        return branch
-
-
+LEAF_VALUES_CACHED_MAX = 100_000
+# How often a read overtaken by commits is tried again before it is called damage.
+RACED_READS_MAX = 3
 class StateTree:
     """The committed state. See the module docstring for the commit protocol."""
 
@@ -274,6 +75,13 @@ class StateTree:
         self._nodes = CommittedNodes(kv, prefix + b"n", cache_nodes_max)
         self._generation = 0
         self._top = self._load_top()
+        # key -> the value hash its leaf holds (b"" if it has none), so a key read
+        # again is checked without a walk down the tree; forgotten when committed.
+        # Only the committing thread (the owner) fills it and the node cache.
+        self._leaf_values: dict[bytes, bytes] = {}
+        self._owner = threading.get_ident()
+        self._commits_started = 0  # _generation counts the finished ones
+        self._pending: StateOverlay | None = None
 
     def _load_top(self) -> Node | None:
         """Read the root pointer and the top node, and check that they agree."""
@@ -294,11 +102,64 @@ class StateTree:
         return node_hash(self._top)
 
     def get(self, key: bytes) -> bytes | None:
-        """The committed value of `key`, or None."""
-        return self._kv.get(self._value_prefix + key)
+        """The committed value of `key`, or None, checked against the tree.
+
+        The value is stored apart from its leaf, so a value damaged on disk (or a
+        lost one) would otherwise be answered as if true: a revoked credential
+        read as never revoked. Raises CorruptStateError when they disagree.
+
+        Safe on any thread: a reader that a commit overtakes (the store already
+        new, the tree in memory still old) is told apart from damage and reads again.
+        """
+        owner = threading.get_ident() == self._owner
+        for _ in range(RACED_READS_MAX):
+            started, finished = self._commits_started, self._generation
+            value = self._kv.get(self._value_prefix + key)
+            if self._leaf_matches(key, value, owner):
+                return value
+            pending = self._pending
+            if pending is not None and key in pending._values and pending._values[key] == value:
+                return value  # the value of the commit under way
+            if started == finished == self._commits_started == self._generation:
+                break  # no commit ran meanwhile: the store is damaged
+        raise CorruptStateError(f"stored value of state key {key.hex()} does not match the "
+                                "tree (damaged or lost on disk)")
+
+    def _leaf_matches(self, key: bytes, value: bytes | None, owner: bool) -> bool:
+        expected = self._leaf_values.get(key)
+        if expected is None:
+            path = key_path(key)
+            try:
+                leaf = self._leaf_on_path(int.from_bytes(path, "big"), owner)
+            except CorruptStateError:
+                return False
+            expected = node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
+            if owner:  # another thread's walk may be of a tree already replaced
+                if len(self._leaf_values) >= LEAF_VALUES_CACHED_MAX:
+                    self._leaf_values.clear()
+                self._leaf_values[key] = expected
+        return (value_hash(value) if value is not None else b"") == expected
+
+    def _leaf_on_path(self, path: int, remember: bool) -> Node | None:
+        """Where the walk down `path` ends: at a leaf (maybe another key's) or at nothing."""
+        position, node = TOP, self._top
+        while node is not None and not is_leaf(node):
+            bit = path_bit(path, position[0])
+            child_hash = node_second(node) if bit else node_first(node)
+            position = child(position, bit)
+            node = (None if child_hash == EMPTY_HASH
+                    else self._nodes.read(position, child_hash, remember))
+        return node
 
     def overlay(self) -> StateOverlay:
         return StateOverlay(self, self._top, self._generation)
+
+    def view(self, snapshot: KeyValueReader) -> StateView:
+        """Read-only view of the state as committed in `snapshot` of this tree's store.
+
+        It shares nothing in memory with this tree (no node cache, no top node), so
+        another thread may read it while the owner commits."""
+        return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix)
 
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
@@ -329,6 +190,9 @@ class StateTree:
         self._check_own(overlay)
         new_root = overlay.root()
         overlay._sealed = True
+        self._owner = threading.get_ident()
+        self._pending = overlay
+        self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
         for position, node in overlay._written.items():
             writes[self._nodes.key(position)] = None if node is None else node[:RECORD_BYTES]
@@ -346,8 +210,11 @@ class StateTree:
         if not overlay._sealed:
             raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
         self._nodes.adopt(overlay._written)
+        for key in overlay._values:
+            self._leaf_values.pop(key, None)
         self._top = overlay._top
         self._generation += 1
+        self._pending = None
 
     def _check_own(self, overlay: StateOverlay) -> None:
         if overlay._tree is not self:
@@ -404,3 +271,47 @@ class StateTree:
         start = len(self._value_prefix)
         for stored_key, value in self._kv.iterate_prefix(self._value_prefix):
             yield stored_key[start:], value
+
+
+class StateView:
+    """The committed values and root in one snapshot; see `StateTree.view`.
+
+    Every value read is checked against its leaf, walking down from the root in the
+    same snapshot, as `StateTree.get` does: a value damaged or lost on disk is an
+    error, never an answer."""
+
+    def __init__(self, snapshot: KeyValueReader, value_prefix: bytes, root_key: bytes,
+                 node_prefix: bytes) -> None:
+        self._snapshot = snapshot
+        self._value_prefix = value_prefix
+        self._root_key = root_key
+        self._nodes = CommittedNodes(snapshot, node_prefix, 0)
+
+    @property
+    def root(self) -> bytes:
+        return self._snapshot.get(self._root_key) or EMPTY_HASH
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self._snapshot.get(self._value_prefix + key)
+        if (value_hash(value) if value is not None else b"") != self._leaf_value_hash(key):
+            raise CorruptStateError(f"stored value of state key {key.hex()} does not match "
+                                    "the tree (damaged or lost on disk)")
+        return value
+
+    def _leaf_value_hash(self, key: bytes) -> bytes:
+        """The value hash the tree holds for `key`, or b"" if it holds none."""
+        path = key_path(key)
+        path_int = int.from_bytes(path, "big")
+        expected = self.root
+        if expected == EMPTY_HASH:
+            return b""
+        position = TOP
+        while True:
+            node = self._nodes.read(position, expected, remember=False)
+            if is_leaf(node):
+                return node_second(node) if node_first(node) == path else b""
+            bit = path_bit(path_int, position[0])
+            expected = node_second(node) if bit else node_first(node)
+            if expected == EMPTY_HASH:
+                return b""
+            position = child(position, bit)

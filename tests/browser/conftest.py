@@ -24,16 +24,16 @@ MINISTRY = "Ministry of Science and Higher Education"
 KAZNU = "Al-Farabi Kazakh National University"
 REVOCATION_REASON = "issued_in_error"  # a code; the page says it in words
 GRADUATES = [
-    {"full_name": "Әлия Сәрсенбаева", "iin": "010630450123", "birth_date": "2001-06-30",
-     "program_code": "6B06102", "program": "Computer Science",
+    {"full_name": "Әлия Сәрсенбаева", "iin": "010630612347", "birth_date": "2001-06-30",
+     "programme_code": "6B06102", "programme": "Computer Science",
      "qualification": "Bachelor of Engineering and Technology",
      "graduation_date": "2026-06-30", "gpa": "3.71", "honours": "with honours"},
-    {"full_name": "Nurlan Seitkali", "iin": "020115350987", "birth_date": "2002-01-15",
-     "program_code": "6B02301", "program": "Philology: Kazakh Language",
+    {"full_name": "Nurlan Seitkali", "iin": "020115512342", "birth_date": "2002-01-15",
+     "programme_code": "6B02301", "programme": "Philology: Kazakh Language",
      "qualification": "Bachelor of Humanities", "graduation_date": "2026-06-30",
      "gpa": "3.05", "honours": ""},
-    {"full_name": "Dana Omarova", "iin": "011203650456", "birth_date": "2001-12-03",
-     "program_code": "6B04101", "program": "International Law",
+    {"full_name": "Dana Omarova", "iin": "011203612348", "birth_date": "2001-12-03",
+     "programme_code": "6B04101", "programme": "International Law",
      "qualification": "Bachelor of Law", "graduation_date": "2026-06-30", "gpa": "3.40",
      "honours": ""},
 ]
@@ -99,7 +99,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         net.cli("issue", "--key", str(net.key_path("kaznu")), "--type", "diploma",
                 "--input", str(table), "--out", str(out), node=node)
         files = {json.loads(p.read_text(encoding="utf-8"))["fields"]["full_name"]["value"]: p
-                 for p in out.glob("diploma-*.json")}
+                 for p in out.rglob("diploma-*.json")}
         valid, revoked, dana = (files[g["full_name"]] for g in GRADUATES)
         net.cli("revoke", "--key", str(net.key_path("kaznu")), str(revoked),
                 "--reason", REVOCATION_REASON, node=node)

@@ -141,7 +141,7 @@ def test_valid_diploma_in_english_on_desktop_and_phone(credentials: Credentials,
     assert fields["full_name"] == ("Full name", "Әлия Сәрсенбаева")
     assert fields["graduation_date"] == ("Graduation date", "30 June 2026")
     assert fields["gpa"] == ("GPA", "3.71")
-    assert fields["program"] == ("Programme", "Computer Science")
+    assert fields["programme"] == ("Programme", "Computer Science")
     issuer = browser.find_element("css selector", "#fields dd").text
     assert issuer == KAZNU
     screenshot(browser, credentials, "valid-en-desktop")

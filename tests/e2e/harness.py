@@ -315,9 +315,7 @@ class Consortium:
             lines += ["[[members]]", f"name = {json.dumps(member.name)}",
                       f"role = {json.dumps(member.role)}",
                       f'key = "keys/{slug}.key"',
-                      f"validator = {json.dumps(member.validator)}",
-                      f'p2p_address = "{HOST}:{p2p_port}"',
-                      f'api_address = "{HOST}:{api_port}"', ""]
+                      f"validator = {json.dumps(member.validator)}", ""]
         (self.root / "members.toml").write_text("\n".join(lines))
         if genesis_via_cli:
             few = sum(m.validator for m in self.members.values()) < 4

@@ -46,10 +46,10 @@ def make_consortium(chain_id: str = CHAIN_ID) -> Consortium:
     university2 = keys_from("university2")
     employer = keys_from("employer")
     members = (
-        GenesisMember("Ministry of Science", "ministry", ministry.public_key, True, "", ""),
-        GenesisMember("KazNU", "university", university.public_key, False, "", ""),
-        GenesisMember("ENU", "university", university2.public_key, False, "", ""),
-        GenesisMember("Kaspi", "employer", employer.public_key, False, "", ""),
+        GenesisMember("Ministry of Science", "ministry", ministry.public_key, True),
+        GenesisMember("KazNU", "university", university.public_key, False),
+        GenesisMember("ENU", "university", university2.public_key, False),
+        GenesisMember("Kaspi", "employer", employer.public_key, False),
     )
     genesis = Genesis(chain_id, GENESIS_TIME_MS, members)
     return Consortium(ministry, university, university2, employer, keys_from("outsider"),

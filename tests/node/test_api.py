@@ -22,7 +22,8 @@ from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, AnchorPayload, IssueBatchPayload
 from ledger.records import anchor_key, member_key
 from ledger.transactions import Transaction
-from node.api import MAX_BODY_BYTES, MAX_CONCURRENT_SUBMISSIONS, SUBMISSIONS, make_app
+from node.api import make_app
+from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX, VERIFY_WORK
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -228,6 +229,11 @@ async def test_members_openapi_metrics_status(node: Node) -> None:
     text = await response.text()
     assert f"senim_height {float(committed['height'])}" in text
     assert "senim_transactions_committed_total 1.0" in text
+    for name in ("senim_view_changes_total", "senim_validators_unreachable",
+                 "senim_sync_behind_blocks", "senim_peers_connected",
+                 "process_resident_memory_bytes", "python_gc_collections_total"):
+        assert name in text, name
+    assert "senim_block_commit_seconds_count 1.0" in text  # the block that committed it
 
 
 async def test_malformed_json_is_a_400_with_code(node: Node) -> None:
@@ -241,11 +247,13 @@ async def test_malformed_json_is_a_400_with_code(node: Node) -> None:
         assert (await json_of(response, 400))["error"]["code"] == "malformed", body
 
 
-async def test_oversized_body_is_a_413(node: Node) -> None:
-    response = await node.client.post("/v1/transactions", data=b"0" * (MAX_BODY_BYTES + 1),
+@pytest.mark.parametrize(("path", "limit"), [("/v1/transactions", TRANSACTIONS_BODY_MAX),
+                                             ("/v1/verify", VERIFY_BODY_MAX)])
+async def test_oversized_body_is_a_413_per_route(node: Node, path: str, limit: int) -> None:
+    response = await node.client.post(path, data=b"0" * (limit + 1),
                                       headers={"Content-Type": "application/json"})
     body = await json_of(response, 413)
-    assert body["error"]["code"] == "body_too_large"
+    assert body["error"]["code"] == "body_too_large" and str(limit) in body["error"]["message"]
 
 
 async def test_unknown_route_and_wrong_method(node: Node) -> None:
@@ -352,15 +360,23 @@ async def test_fuzz_never_500(node: Node) -> None:
         await node.client.get("/metrics")).text()
 
 
-async def test_too_many_concurrent_submissions_get_429_and_change_nothing(node: Node) -> None:
-    in_flight = node.client.server.app[SUBMISSIONS]
-    in_flight.count = MAX_CONCURRENT_SUBMISSIONS  # as if that many uploads were being checked
+async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> None:
+    public = node.core.public_work
+    public._jobs = public.jobs_max  # as if that many checks were running
     tx = make_tx(node.net.ministry, AnchorPayload(os.urandom(32)))
     try:
         response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
-        assert (await json_of(response, 429))["error"]["code"] == "busy"
+        assert (await json_of(response, 503))["error"]["code"] == "busy"
+        assert response.headers["Retry-After"] == "1"
         assert node.core.tx_status(tx.tx_id).status == "unknown"
+        response = await node.client.post("/v1/verify", json={"format": "x"})
+        assert (await json_of(response, 200))["valid"] is False  # its own pool is free
+        verify = node.client.server.app[VERIFY_WORK]
+        verify._jobs = verify.jobs_max
+        response = await node.client.post("/v1/verify", json={"format": "x"})
+        assert (await json_of(response, 503))["error"]["code"] == "busy"
+        verify._jobs = 0
     finally:
-        in_flight.count = 0
+        public._jobs = 0
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
     await json_of(response, 202)

@@ -144,13 +144,19 @@ def test_genesis_json_round_trip(tmp_path: Path) -> None:
     assert [v.name for v in loaded.validators] == ["Ministry of Science"]
 
 
-def test_genesis_hash_ignores_addresses_but_not_members() -> None:
+def test_genesis_hash_covers_members_and_unknown_fields_are_refused() -> None:
     document = good_genesis()
     base = genesis_from_json(document).genesis_hash
-    document["members"][1]["api_address"] = "10.1.1.1:8100"
-    assert genesis_from_json(document).genesis_hash == base
     document["members"][1]["name"] = "KazNU (renamed)"
     assert genesis_from_json(document).genesis_hash != base
+    document["members"][1]["api_adress"] = "10.1.1.1:8100"  # a typo, or a stale field
+    assert genesis_field(document) == "members[1].api_adress"
+
+
+def test_genesis_member_id_must_match_the_key() -> None:
+    document = good_genesis()
+    document["members"][1]["member_id"] = "00" * 20
+    assert genesis_field(document) == "members[1].member_id"
 
 
 def test_genesis_duplicate_keys_refused() -> None:

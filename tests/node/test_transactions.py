@@ -15,6 +15,7 @@ from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, signing_bytes, verify_signature
 from ledger.payloads import (
+    CREDENTIAL_TYPES,
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
@@ -210,7 +211,7 @@ MALFORMED_PAYLOADS: list[tuple[str, Any]] = [
     (KIND_ACCREDIT, [ISSUER, [], 0, 1]),
     (KIND_ACCREDIT, [ISSUER, "diploma", 0, 1]),
     (KIND_ACCREDIT, [ISSUER, ["diploma", "phd"], 0, 1]),
-    (KIND_ACCREDIT, [ISSUER, ["diploma"] * 6, 0, 1]),
+    (KIND_ACCREDIT, [ISSUER, ["diploma"] * (len(CREDENTIAL_TYPES) + 1), 0, 1]),
     (KIND_ACCREDIT, [ISSUER, ["diploma"], 5, 5]),
     (KIND_ACCREDIT, [ISSUER, ["diploma"], 6, 5]),
     (KIND_ACCREDIT, [ISSUER, ["diploma"], -1, 5]),

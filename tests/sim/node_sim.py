@@ -184,10 +184,10 @@ class NodeSimulation:
             self._start(node)
 
     def _make_genesis(self) -> Genesis:
-        members = [GenesisMember(f"Validator {i}", "ministry", k.public_key, True, "", "")
+        members = [GenesisMember(f"Validator {i}", "ministry", k.public_key, True)
                    for i, k in enumerate(self._keys)]
         members.append(GenesisMember("Registrar", "university", self._client.public_key,
-                                     False, "", ""))
+                                     False))
         return Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
 
     def _make_nodes(self) -> list[SimNode]:

@@ -27,9 +27,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium
         net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
                 net.member_id("enu"), "--types", "diploma", node=node)
         (root / "graduates.csv").write_text(
-            "full_name,iin,program,graduation_date\n"
-            "Aigerim Abenova,010517123456,Computer Science,2026-06-30\n"
-            "Nurlan Seitkali,020211654321,Mathematics,2026-06-30\n", encoding="utf-8")
+            "full_name,iin,programme,qualification,graduation_date\n"
+            "Aigerim Abenova,010517612342,Computer Science,Bachelor,2026-06-30\n"
+            "Nurlan Seitkali,020211512344,Mathematics,Bachelor,2026-06-30\n", encoding="utf-8")
         net.cli("issue", "--key", str(net.key_path("enu")), "--type", "diploma", "--input",
                 str(root / "graduates.csv"), "--out", str(root / "issued"), node=node)
         yield net, node, root
@@ -38,7 +38,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium
 def test_exported_diploma_verifies_until_revoked(
         world: tuple[Consortium, NodeProcess, Path]) -> None:
     net, node, root = world
-    diploma = sorted((root / "issued").glob("diploma-*.json"))[0]
+    diploma = sorted((root / "issued").rglob("diploma-*.json"))[0]
     vc_path = root / "diploma.vc.json"
     net.cli("export-vc", str(diploma), "--key", str(net.key_path("enu")), "--out",
             str(vc_path), node=node)

@@ -1,0 +1,212 @@
+"""`senim fsck`: walk a stopped node's store and say what is damaged.
+
+Reads only (LevelDB itself may fold its log into a table when the store opens).
+It checks what the node checks when it serves, but over everything: every
+block (its hash chain, transactions root and certificate), the state tree
+against the head's state root (recomputed from the stored nodes and values),
+and the transaction index. Exit 0 if the store is sound, 1 if it is damaged,
+2 if it cannot be checked (bad config, or the node is running).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from ledger.blocks import ZERO_HASH, Block, decode_block
+from ledger.chain import (
+    BLOCK_PREFIX,
+    CERT_PREFIX,
+    GENESIS_KEY,
+    HEAD_KEY,
+    STATE_PREFIX,
+    TX_INDEX_PREFIX,
+)
+from ledger.codec import decode
+from ledger.errors import ConfigError, MalformedInput
+from ledger.genesis import Genesis
+from node.config import load_config
+from node.files import load_genesis
+from node.validators import ValidatorSet
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueStore, LevelDBStore
+from storage.state_tree import StateTree
+
+PROBLEMS_SHOWN_MAX = 50
+EXIT_SOUND, EXIT_DAMAGED, EXIT_UNCHECKED = 0, 1, 2
+RECOVERY = ("recovery: keep the node stopped, move {store} aside (keep it for diagnosis) "
+            "and start the node again: it resyncs the chain from its peers")
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+    blocks: int = 0
+    transactions: int = 0
+    state_entries: int = 0
+
+    def damaged(self, what: str) -> None:
+        self.problems.append(what)
+
+
+def _at(prefix: bytes, height: int) -> bytes:
+    """A per-height key, laid out as `ledger.chain` lays it out."""
+    return prefix + struct.pack(">Q", height)
+
+
+def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
+    """Everything wrong with the chain in `kv`, found by reading all of it."""
+    found = Findings()
+    try:
+        keys = sum(1 for _ in kv.iterate_prefix(b""))
+    except CorruptStateError as exc:
+        found.damaged(f"a full scan of the store stops at damage: {exc}")
+        keys = 0
+    stored_genesis = kv.get(GENESIS_KEY)
+    if stored_genesis != genesis.genesis_hash:
+        found.damaged("the genesis record is missing" if stored_genesis is None else
+                      "the genesis record is not this genesis file's (wrong config or damage)")
+        if keys == 0 or stored_genesis is None:
+            return found
+    try:
+        height, head_hash = decode(kv.get(HEAD_KEY) or b"")
+        if not (isinstance(height, int) and height >= 0 and isinstance(head_hash, bytes)):
+            raise ValueError("not [height, hash]")
+    except (MalformedInput, TypeError, ValueError) as exc:
+        found.damaged(f"the head record is missing or damaged ({exc})")
+        return found
+    head = _check_blocks(kv, genesis, height, head_hash, found)
+    _check_index(kv, found)
+    _check_state(kv, head, found)
+    return found
+
+
+def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
+                  found: Findings) -> Block | None:
+    """Walk blocks 0..height; return the head block if it is sound."""
+    certifies = ValidatorSet.from_genesis(genesis).certifies
+    previous: bytes | None = ZERO_HASH
+    block: Block | None = None
+    for at in range(height + 1):
+        block = _read_block(kv, genesis, at, found)
+        if block is None:
+            previous = None
+            continue
+        found.blocks += 1
+        block_hash = block.block_hash
+        if previous is not None and block.header.previous_hash != previous:
+            found.damaged(f"block {at}: does not link to block {at - 1}")
+        previous = block_hash
+        certificate = kv.get(_at(CERT_PREFIX, at))
+        if at > 0 and (certificate is None or not certifies(certificate, at, block_hash)):
+            found.damaged(f"block {at}: its certificate is missing or does not verify")
+        for index, tx in enumerate(block.transactions):
+            found.transactions += 1
+            entry = kv.get(TX_INDEX_PREFIX + tx.tx_id)
+            if entry is None or _decoded(entry) != [at, index]:
+                found.damaged(f"block {at}: the index entry of transaction {index} "
+                              f"({tx.tx_id.hex()[:16]}) is missing or points elsewhere")
+    if block is None or block.block_hash != head_hash:
+        found.damaged(f"the head record names a block {height} that is not the stored one")
+        block = None
+    if kv.get(_at(BLOCK_PREFIX, height + 1)) is not None:
+        found.damaged(f"a block {height + 1} is stored above the head")
+    return block
+
+
+def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, found: Findings) -> Block | None:
+    try:
+        data = kv.get(_at(BLOCK_PREFIX, at))
+        if data is None:
+            found.damaged(f"block {at}: missing")
+            return None
+        block = decode_block(data)
+    except (CorruptStateError, MalformedInput) as exc:
+        found.damaged(f"block {at}: unreadable ({exc})")
+        return None
+    header = block.header
+    if (header.height, header.chain_id, header.validator_set_hash) != (
+            at, genesis.chain_id, genesis.validator_set_hash):
+        found.damaged(f"block {at}: its header is not this chain's block {at}")
+        return None
+    return block
+
+
+def _decoded(data: bytes) -> object:
+    try:
+        return decode(data)
+    except MalformedInput:
+        return None
+
+
+def _check_index(kv: KeyValueStore, found: Findings) -> None:
+    """Every block's transactions were looked up above; entries beyond those are strays."""
+    try:
+        entries = sum(1 for _ in kv.iterate_prefix(TX_INDEX_PREFIX))
+    except CorruptStateError as exc:
+        found.damaged(f"the transaction index is unreadable ({exc})")
+        return
+    if entries > found.transactions:
+        found.damaged(f"the transaction index holds {entries - found.transactions} entries "
+                      "for transactions in no block")
+
+
+def _check_state(kv: KeyValueStore, head: Block | None, found: Findings) -> None:
+    try:
+        state = StateTree(kv, STATE_PREFIX, cache_nodes_max=1)
+        found.state_entries = state.audit()
+    except CorruptStateError as exc:
+        found.damaged(f"state: {exc}")
+        return
+    if head is not None and state.root != head.header.state_root:
+        found.damaged(f"state: the stored root {state.root.hex()[:16]} is not the head "
+                      f"block's state root {head.header.state_root.hex()[:16]}")
+
+
+@click.command("fsck")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The stopped node's config file.")
+def fsck_command(config_path: Path) -> None:
+    """Check a stopped node's chain database and say what is damaged (exit 1 if any)."""
+    try:
+        config = load_config(config_path)
+        genesis = load_genesis(config.genesis_file)
+    except ConfigError as exc:
+        _stop(f"bad config {config_path}: {exc}", EXIT_UNCHECKED)
+    store = config.data_dir / "chain.ldb"
+    if not store.is_dir():
+        _stop(f"no chain database at {store}", EXIT_UNCHECKED)
+    try:
+        kv = LevelDBStore(str(store))
+    except CorruptStateError as exc:
+        click.echo(f"damaged: the store does not open: {exc}")
+        click.echo(RECOVERY.format(store=store))
+        sys.exit(EXIT_DAMAGED)
+    except Exception as exc:  # plyvel's own errors: locked by a running node, unreadable
+        _stop(f"cannot open {store} (stop the node first): {exc}", EXIT_UNCHECKED)
+    try:
+        found = check_store(kv, genesis)
+    finally:
+        kv.close()
+    for problem in found.problems[:PROBLEMS_SHOWN_MAX]:
+        click.echo(f"damaged: {problem}")
+    if len(found.problems) > PROBLEMS_SHOWN_MAX:
+        click.echo(f"damaged: ... and {len(found.problems) - PROBLEMS_SHOWN_MAX} more")
+    summary = (f"checked {found.blocks} blocks, {found.transactions} transactions, "
+               f"{found.state_entries} state entries in {store}")
+    if found.problems:
+        click.echo(f"{summary}: {len(found.problems)} problems")
+        click.echo(RECOVERY.format(store=store))
+        sys.exit(EXIT_DAMAGED)
+    click.echo(f"{summary}: no damage found")
+
+
+def _stop(message: str, code: int) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)

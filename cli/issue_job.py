@@ -1,0 +1,389 @@
+"""An issuing job in a registrar's folder: files first, chain second, resumable from any state.
+
+States, each recorded durably in DIR/manifest.json before the next step starts:
+
+- ``preparing``: the input, type and key are recorded; credential files are being
+  written. Nothing was signed yet, so a resume rewrites the files from the input.
+- ``prepared``: every credential file is on disk (0600) and the signed batch
+  transaction is kept in the manifest. Not yet on chain.
+- ``submitted``: the transaction may have reached a node. A resume asks the chain
+  for the batch and the transaction, and resends the same bytes if the node has
+  never seen them.
+- ``committed``: the batch is on chain; the manifest holds its height and block.
+- ``refused``: the ledger refused the transaction after an earlier submission; a
+  resume tries the same transaction again (e.g. once accreditation is granted).
+
+A credential can therefore never be on chain without its file on disk, and one
+batch is only ever sent as one transaction (re-signed only once the first has
+expired, when it can no longer commit; the ledger also refuses a second batch
+with the same root).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
+from ledger.credentials import IssuedBatch
+from ledger.identity import KeyPair, member_id_of
+from ledger.payloads import IssueBatchPayload
+from ledger.transactions import build_transaction
+
+JOB_FORMAT = "senim-issue-job/v1"
+MANIFEST_NAME = "manifest.json"
+CREDENTIALS_DIR = "credentials"
+FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
+EXIT_PENDING = 75  # EX_TEMPFAIL: the batch is submitted but not committed yet
+QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say why not
+REPORT_EVERY_S = 10.0
+POLL_S = 2.0  # long-poll step, so a lost quorum is reported while waiting
+PROGRESS_FROM = 200  # below this a progress bar is noise
+# Test hook: SENIM_ISSUE_CRASH_AT=<point> makes `senim issue` exit abruptly at that
+# point, as a kill would. Unset (always, in production) it does nothing at all.
+CRASH_ENV = "SENIM_ISSUE_CRASH_AT"
+CRASH_POINTS = ("preparing", "writing", "prepared", "submitting", "submitted", "seen-committed")
+CRASH_EXIT = 86
+# Refusals that say "not now" rather than "never": the job stays submitted.
+TRANSIENT_REFUSALS = ("mempool_full", "sender_limit", "busy")
+
+
+class JobError(Exception):
+    """The job cannot go on; the message says why and what is left in the folder."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class JobPending(JobError):
+    """Not committed yet; nothing is lost and `--resume` finishes the job."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_PENDING)
+
+
+class JobNode(Protocol):
+    """What a job needs of a node (cli.client.NodeClient; tests may pass a double)."""
+
+    def status(self) -> dict[str, Any]: ...
+    def submit_encoded(self, data: bytes) -> str: ...
+    def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]: ...
+    def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None: ...
+    def block(self, height: int) -> dict[str, Any]: ...
+
+
+Say = Callable[[str], None]
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(CRASH_EXIT)
+
+
+# ---- the folder ------------------------------------------------------------------------------
+def check_out_dir(out_dir: Path) -> None:
+    """--out must be new or an empty directory: an earlier job is never overwritten."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise JobError(f"--out {out_dir} exists and is not a directory; give a new or "
+                       "empty directory", 2)
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise JobError(f"--out {out_dir} is not empty; give a new or empty directory "
+                       f"(to finish a job there: senim issue --resume {out_dir})", 2)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_filesystem_of(path: Path) -> None:
+    """Flush every file written under `path` at once: one fsync per file of 100,000
+    costs minutes, syncfs(2) one wait. Falls back to sync(2) where syncfs is missing."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create a new file readable by its owner only; never replace an existing one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
+    """Replace the manifest atomically and durably: readers see the old or the new one."""
+    temp = job_dir / f".{MANIFEST_NAME}.tmp"
+    temp.unlink(missing_ok=True)  # left by a crash mid-write; the manifest itself is intact
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write((json.dumps(manifest, indent=1) + "\n").encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, job_dir / MANIFEST_NAME)
+    _fsync_dir(job_dir)
+
+
+def load_manifest(job_dir: Path) -> dict[str, Any]:
+    path = job_dir / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise JobError(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
+            from exc
+    except (OSError, ValueError) as exc:
+        raise JobError(f"cannot read {path}: {exc}", 2) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != JOB_FORMAT:
+        raise JobError(f"{path} is not a {JOB_FORMAT} manifest", 2)
+    return manifest
+
+
+def credential_path(job_dir: Path, credential_type: str, index: int, count: int,
+                    target_hex: str, per_dir: int) -> Path:
+    folders = max(3, len(str((count - 1) // per_dir)))
+    width = max(5, len(str(count)))
+    return (job_dir / CREDENTIALS_DIR / f"{index // per_dir:0{folders}d}"
+            / f"{credential_type}-{index + 1:0{width}d}-{target_hex[:8]}.json")
+
+
+def credential_files(job_dir: Path) -> list[Path]:
+    return sorted((job_dir / CREDENTIALS_DIR).glob("*/*.json"))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---- preparing -------------------------------------------------------------------------------
+def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
+              keys: KeyPair, key_path: Path, input_path: Path,
+              reader: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """Create the folder (0700) and record what the job is made of, before any file."""
+    check_out_dir(job_dir)
+    job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    job_dir.chmod(0o700)
+    check_out_dir(job_dir)  # nothing appeared meanwhile
+    manifest: dict[str, Any] = {
+        "format": JOB_FORMAT, "state": "preparing", "on_chain": False,
+        "note": "not yet on chain: finish with `senim issue --resume` on this folder",
+        "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
+        "issuer_name": issuer_name, "input": str(input_path.resolve()),
+        "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
+        "reader": reader or {}, "files_per_dir": FILES_PER_DIR}
+    save_manifest(job_dir, manifest)
+    return manifest
+
+
+def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatch,
+                      tx_bytes: bytes, tx_id: str, expires_at: int) -> None:
+    """Every credential file, durably, then the manifest as prepared (not yet on chain)."""
+    crash_point("preparing")
+    count = len(batch.target_hashes)
+    per_dir = int(manifest["files_per_dir"])
+    made: set[Path] = set()
+    for index, document in enumerate(tqdm(batch.documents(), desc="writing credentials",
+                                          total=count, unit="doc",
+                                          disable=count < PROGRESS_FROM)):
+        path = credential_path(job_dir, batch.credential_type, index, count,
+                               document["target_hash"], per_dir)
+        if path.parent not in made:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            made.add(path.parent)
+        write_private(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+                      .encode())
+        if index == count // 2:
+            crash_point("writing")
+    _sync_filesystem_of(job_dir)
+    for folder in [*sorted(made), job_dir / CREDENTIALS_DIR]:
+        _fsync_dir(folder)
+    manifest.update({
+        "state": "prepared", "count": count, "batch_root": batch.root.hex(),
+        "tx_id": tx_id, "tx": tx_bytes.hex(), "expires_at": expires_at,
+        "target_hashes": [t.hex() for t in batch.target_hashes],
+        "issuance": None, "refusal": None})
+    save_manifest(job_dir, manifest)
+    crash_point("prepared")
+
+
+def discard_credentials(job_dir: Path) -> None:
+    """Only for a job whose transaction was never sent: its files can never be valid."""
+    shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
+
+
+def sign_batch(node: JobNode, keys: KeyPair, credential_type: str, batch_root: bytes,
+               count: int) -> tuple[bytes, str, int]:
+    status = node.status()
+    expires_at = int(status["height"]) + EXPIRY_WINDOW_BLOCKS
+    tx = build_transaction(keys, status["chain_id"],
+                           IssueBatchPayload(credential_type, batch_root, count), expires_at)
+    return tx.encode(), tx.tx_id.hex(), expires_at
+
+
+# ---- submitting and waiting ------------------------------------------------------------------
+def describe_pending(status: dict[str, Any]) -> str:
+    """Why a batch is not committing, from one node's view of its peers."""
+    me = status.get("member_id")
+    reachable = {member_id_of(bytes.fromhex(p["public_key"])).hex()
+                 for p in status.get("peers", []) if p.get("authenticated") and p.get("public_key")}
+    validators = status.get("validators", [])
+    missing = [v["name"] for v in validators
+               if v["member_id"] != me and v["member_id"] not in reachable]
+    consensus = status.get("consensus", {})
+    if missing:
+        total = len(validators)
+        quorum = total - (total - 1) // 3
+        return (f"batch pending: {len(missing)} of {total} validators unreachable from node "
+                f"{status.get('node')}: {', '.join(missing)}. {quorum} are needed; the batch "
+                "will commit when they return")
+    return (f"batch pending: every validator is reachable; consensus at height "
+            f"{status.get('height')}, view {consensus.get('view', '?')}, phase "
+            f"{consensus.get('phase', '?')}")
+
+
+class IssueJob:
+    """Drives one job folder from its recorded state to committed."""
+
+    def __init__(self, job_dir: Path, node: JobNode, say: Say, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.job_dir = job_dir
+        self.node = node
+        self.say = say
+        self.clock = clock
+        self.manifest = load_manifest(job_dir)
+
+    @property
+    def state(self) -> str:
+        return str(self.manifest["state"])
+
+    def _save(self, **changes: Any) -> None:
+        self.manifest.update(changes)
+        save_manifest(self.job_dir, self.manifest)
+
+    def run(self, timeout_s: float, resign: Callable[[], tuple[bytes, str, int]] | None = None
+            ) -> dict[str, Any]:
+        """Submit if needed and wait; returns the issuance facts once committed.
+
+        Raises JobPending if time runs out (the folder stays resumable) and
+        JobError for a refusal."""
+        if self.state == "committed":
+            return dict(self.manifest["issuance"])
+        if self.state == "preparing":
+            raise JobError("the job stopped while writing its files; resume it with its input")
+        first_send = self.state == "prepared"
+        on_chain = None if first_send else self.node.batch(self.manifest["issuer"],
+                                                           self.manifest["batch_root"])
+        if on_chain is not None:
+            return self._committed_from_batch(on_chain)
+        deadline = self.clock() + timeout_s
+        if first_send or self.node.transaction_status(self.manifest["tx_id"])["status"] in (
+                "unknown", "rejected"):
+            self._submit(first_send, resign)
+        return self._wait(deadline, resign)
+
+    def _submit(self, first_send: bool, resign: Callable[[], tuple[bytes, str, int]] | None
+                ) -> None:
+        # Recorded before the bytes leave: a crash after this line may have sent them.
+        self._save(state="submitted")
+        crash_point("submitting")
+        try:
+            self.node.submit_encoded(bytes.fromhex(self.manifest["tx"]))
+        except ClientError as exc:
+            self._handle_refusal(exc, first_send, resign)
+            return
+        crash_point("submitted")
+
+    def _handle_refusal(self, exc: ClientError, first_send: bool,
+                        resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
+        if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
+            raise JobPending(f"the batch is not on chain yet: {exc}")
+        if exc.code in ("replayed", "duplicate", "duplicate_batch"):
+            return  # committed or pending already: the wait finds out which
+        if exc.code == "expired" and resign is not None:
+            # The kept transaction can never commit now, so a new one cannot double it.
+            tx, tx_id, expires_at = resign()
+            self._save(state="prepared", tx=tx.hex(), tx_id=tx_id, expires_at=expires_at)
+            self.say(f"the kept transaction expired unsent; signed a new one ({tx_id[:16]}…)")
+            self._submit(True, None)
+            return
+        if first_send:
+            # Never admitted anywhere: no credential of this folder can ever be valid.
+            discard_credentials(self.job_dir)
+            (self.job_dir / MANIFEST_NAME).unlink()
+            raise JobError(f"the node refused the batch: {exc} ({exc.code}); nothing was "
+                           "issued and its credential files were removed")
+        self._save(state="refused", refusal={"code": exc.code, "reason": str(exc)})
+        raise JobError(f"the node refused the batch: {exc} ({exc.code}); it is not on chain. "
+                       f"The folder keeps the transaction: `senim issue --resume "
+                       f"{self.job_dir}` tries it again")
+
+    def _wait(self, deadline: float, resign: Callable[[], tuple[bytes, str, int]] | None
+              ) -> dict[str, Any]:
+        started = self.clock()
+        last_report = started - REPORT_EVERY_S
+        resent = False
+        while True:
+            remaining = deadline - self.clock()
+            try:
+                result = self.node.transaction_status(self.manifest["tx_id"],
+                                                      max(0.0, min(POLL_S, remaining)))
+            except ClientError as exc:
+                result = {"status": "unreachable", "reason": str(exc)}
+            status = result["status"]
+            if status == "committed":
+                crash_point("seen-committed")
+                return self._committed(result)
+            if status == "rejected":
+                on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
+                if on_chain is not None:
+                    return self._committed_from_batch(on_chain)
+                self._handle_refusal(ClientError(str(result.get("reason")),
+                                                 str(result.get("code"))), False, resign)
+            elif status == "unknown" and not resent:
+                # This node lost it (e.g. restarted with an empty mempool): same bytes again.
+                resent = True
+                self._submit(False, resign)
+            now = self.clock()
+            if now >= deadline:
+                raise JobPending(f"the batch is submitted but not committed yet "
+                                 f"({result.get('reason', status)})")
+            if now - started >= QUIET_BEFORE_REPORT_S and now - last_report >= REPORT_EVERY_S:
+                last_report = now
+                try:
+                    self.say(describe_pending(self.node.status()))
+                except ClientError as exc:
+                    self.say(f"batch pending; the node does not answer: {exc}")
+
+    def _committed_from_batch(self, on_chain: dict[str, Any]) -> dict[str, Any]:
+        return self._committed({"tx_id": on_chain["tx_id"], "height": on_chain["height"],
+                                "time": on_chain["time"]})
+
+    def _committed(self, result: dict[str, Any]) -> dict[str, Any]:
+        block_hash = result.get("block_hash")
+        if block_hash is None:
+            block_hash = self.node.block(int(result["height"]))["hash"]
+        issuance = {"tx_id": result["tx_id"], "height": result["height"],
+                    "block_hash": block_hash, "time": result["time"]}
+        self._save(state="committed", on_chain=True, issuance=issuance, refusal=None,
+                   note=f"on chain at height {issuance['height']}")
+        return issuance

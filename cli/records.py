@@ -1,0 +1,312 @@
+"""`senim employment start|end` and `senim recognise`: records one at a time.
+
+Each command checks everything it can before it signs anything, writes the
+credential file (mode 0600, never over an existing file) BEFORE the batch is
+submitted, so a committed credential always has its file, and prints a one-line
+error for bad input. A whole class is issued with `senim issue` instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
+from ledger.credentials import make_batch, parse_document
+from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.identity import KeyPair
+from ledger.payloads import (
+    CredentialRef,
+    EmploymentEndPayload,
+    IssueBatchPayload,
+    Payload,
+    checked,
+)
+from ledger.record_checks import recognition_record
+from ledger.verification import verify_credential
+from node.files import load_key
+
+MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
+MAX_RECOGNISED = 190  # a document holds at most 200 fields
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 1
+
+node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+                           show_default=True)
+key_option = click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+                          help="Your member key file.")
+field_option = click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
+                            help="Another field of the credential (repeatable).")
+
+
+def _fail(message: str, code: int = EXIT_REFUSED) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _keys(path: Path) -> KeyPair:
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            _fail(f"{path} is too large for {what}", EXIT_BAD_INPUT)
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {what} {path}: {exc}", EXIT_BAD_INPUT)
+        raise
+
+
+def _document(path: Path, what: str) -> Any:
+    try:
+        document = json.loads(_read_text(path, what))
+        return document, parse_document(document)
+    except ValueError as exc:
+        _fail(f"{path} is not a credential document: {exc}", EXIT_BAD_INPUT)
+        raise
+
+
+def _fields(pairs: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
+    record = {name: value for name, value in named.items() if value is not None}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            _fail(f"--field takes NAME=VALUE, got {pair!r}", EXIT_BAD_INPUT)
+        if name.strip() in record:
+            _fail(f"field {name.strip()!r} is given twice", EXIT_BAD_INPUT)
+        record[name.strip()] = value.strip()
+    return record
+
+
+def _new_file(path: Path) -> None:
+    if path.exists():
+        _fail(f"{path} exists: give a new file for the credential", EXIT_BAD_INPUT)
+    if not path.parent.is_dir():
+        _fail(f"the folder {path.parent} does not exist", EXIT_BAD_INPUT)
+
+
+def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
+    """Mode 0600 from the first byte: the file holds the holder's personal data."""
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    target = path.with_name(path.name + ".tmp") if replace else path
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if replace:
+        os.replace(target, path)
+
+
+def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str,
+            written: Path | None = None) -> dict[str, Any]:
+    """Submit and wait. `written` is a credential file for this payload: removed when the
+    node refuses it for good (nothing of it is on chain), kept while it may still commit."""
+    try:
+        checked(payload)  # refuse what every node would refuse, before asking one
+        result = client.submit_and_wait(client.make_tx(keys, payload))
+    except MalformedInput as exc:
+        _forget(written)
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+    except ClientError as exc:
+        if exc.code == "unreachable":  # it may have been sent, and may still commit
+            _fail(f"{what} not confirmed: {exc}{_kept(written)}", 3)
+        _forget(written)
+        _fail(f"{what} refused: {exc} ({exc.code})")
+        raise
+    if result["status"] == "pending":
+        _fail(f"{what} not committed yet (pending){_kept(written)}", 75)
+    if result["status"] != "committed":
+        _forget(written)
+        _fail(f"{what} not committed: {result.get('reason', result['status'])}")
+    return result
+
+
+def _forget(written: Path | None) -> None:
+    if written is not None:
+        written.unlink(missing_ok=True)
+
+
+def _kept(written: Path | None) -> str:
+    return "" if written is None else (f"; {written} is kept: it becomes valid if the "
+                                       "transaction commits (check with senim verify)")
+
+
+def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
+               out: Path) -> dict[str, Any]:
+    """Issue one credential: checked, written (0600), submitted, then marked committed."""
+    _new_file(out)
+    try:
+        status = client.status()
+        members = client.request("GET", "/v1/members")["members"]
+    except ClientError as exc:
+        _fail(str(exc), 3)
+        raise
+    issuer_name = next((m["name"] for m in members if m["member_id"] == keys.member_id.hex()),
+                       keys.member_id.hex())
+    try:
+        batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
+    except InvalidDocument as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    document = next(batch.documents())
+    document["issuance"] = None  # not yet on chain; filled in when committed
+    _write_private(out, document, replace=False)
+    result = _submit(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype, out)
+    document["issuance"] = {key: result[key] for key in ("tx_id", "height", "block_hash",
+                                                          "time") if key in result}
+    _write_private(out, document, replace=True)
+    click.echo(f"{ctype} issued at height {result['height']}: {out}")
+    return document
+
+
+@click.group("employment")
+def employment_group() -> None:
+    """An employer records an employment, and later its end."""
+
+
+@employment_group.command("start")
+@key_option
+@click.option("--full-name", required=True)
+@click.option("--iin", default=None)
+@click.option("--position", required=True)
+@click.option("--organisation", required=True)
+@click.option("--start", "start_date", required=True, help="First day, YYYY-MM-DD.")
+@field_option
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="New file for the employee's credential.")
+@node_option
+def employment_start(key_path: Path, full_name: str, iin: str | None, position: str,
+                     organisation: str, start_date: str, extra_fields: tuple[str, ...],
+                     out_file: Path, node_url: str) -> None:
+    """Issue an employment record (your organisation must be accredited for employment)."""
+    record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
+                                    "organisation": organisation, "start_date": start_date})
+    _issue_one(NodeClient(node_url), _keys(key_path), record, "employment", out_file)
+
+
+@employment_group.command("end")
+@key_option
+@click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--end", "end_date", required=True, help="Last day, YYYY-MM-DD.")
+@node_option
+def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str) -> None:
+    """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
+
+    Only the record's reference and the start and end days go on chain."""
+    keys = _keys(key_path)
+    _document_json, doc = _document(document_file, "the employment record")
+    if doc.credential_type != "employment":
+        _fail(f"{document_file} is a {doc.credential_type}, not an employment record",
+              EXIT_BAD_INPUT)
+    if doc.issuer != keys.member_id:
+        _fail(f"the record was issued by {doc.issuer.hex()}, not by you "
+              f"({keys.member_id.hex()}): only its issuer may end it", EXIT_BAD_INPUT)
+    if "start_date" not in doc.revealed:
+        _fail("the record's start_date is hidden in this copy: use the copy you issued",
+              EXIT_BAD_INPUT)
+    try:
+        start = parse_date(doc.revealed["start_date"], "the record's start_date")
+        end = parse_date(end_date, "--end")
+    except InvalidDocument as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+    if end < start:
+        _fail(f"--end {end} is before the employment started ({start})", EXIT_BAD_INPUT)
+    if end > datetime.date.today() + datetime.timedelta(days=366):
+        _fail(f"--end {end} is more than a year ahead", EXIT_BAD_INPUT)
+    ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
+                        tuple(doc.batch_path))
+    payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
+    result = _submit(NodeClient(node_url), keys, payload, "employment end")
+    click.echo(f"employment end recorded at height {result['height']}: employed from "
+               f"{start} to {end}")
+
+
+def _recognised(path: Path) -> list[dict[str, str]]:
+    """Lines from JSON (a list of objects) or CSV (a header row; `,` `;` or tab)."""
+    text = _read_text(path, "the recognised courses")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+            data = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+    except (ValueError, csv.Error) as exc:
+        _fail(f"cannot read {path}: {exc}", EXIT_BAD_INPUT)
+        raise
+    if not isinstance(data, list) or not data or len(data) > MAX_RECOGNISED:
+        _fail(f"{path} must list 1 to {MAX_RECOGNISED} recognised courses", EXIT_BAD_INPUT)
+    lines = []
+    for number, row in enumerate(data, start=1):
+        if not isinstance(row, dict) or None in row or None in row.values():
+            _fail(f"{path}: course {number} is not a row of named values", EXIT_BAD_INPUT)
+        unknown = sorted(set(row) - set(RECOGNISED_PARTS))
+        if unknown:
+            _fail(f"{path}: course {number}: unknown columns {unknown} (known: "
+                  f"{', '.join(RECOGNISED_PARTS)})", EXIT_BAD_INPUT)
+        lines.append({key: str(value).strip() for key, value in row.items()
+                      if str(value).strip()})
+    return lines
+
+
+def _check_original(document: Any, node_url: str) -> None:
+    """The original must verify now: a recognition of a forged or revoked transcript
+    would be refused by every verifier anyway."""
+    for _attempt in range(3):
+        facts = RemoteFacts(node_url)
+        try:
+            chain_id = facts.get_json("/v1/status")["chain_id"]
+            verdict = verify_credential(document, facts, chain_id)
+        except StateMoved:
+            continue
+        except (RemoteFactsError, MalformedInput, KeyError, TypeError) as exc:
+            _fail(f"cannot check the original with the node: {exc}", 3)
+            raise
+        if not verdict.valid:
+            _fail(f"the original transcript does not verify ({verdict.status}): "
+                  f"{verdict.reason}")
+        return
+    _fail("the chain kept moving while the original was checked; try again", 3)
+
+
+@click.command("recognise")
+@key_option
+@click.option("--original", "original_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The student's original transcript (lines may be hidden).")
+@click.option("--courses", "courses_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON or CSV: from_code, as_code, credits[, from_field, as_title_kk, "
+                   "as_title_ru, as_title_en, grade] per recognised course.")
+@field_option
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="New file for the recognition credential.")
+@node_option
+def recognise_command(key_path: Path, original_file: Path, courses_file: Path,
+                      extra_fields: tuple[str, ...], out_file: Path, node_url: str) -> None:
+    """Issue a recognition: which courses of another university's transcript count as
+    which of yours, with credits. Verifying it checks the original too."""
+    keys = _keys(key_path)
+    document, original = _document(original_file, "the original transcript")
+    lines = _recognised(courses_file)
+    try:
+        record = recognition_record(original, lines, _fields(extra_fields, {}))
+    except InvalidDocument as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+    _check_original(document, node_url)
+    _issue_one(NodeClient(node_url), keys, record, "recognition", out_file)

@@ -1,0 +1,361 @@
+"""Structured academic records inside credential documents.
+
+A transcript's course lines, an attestat's subject grades and a recognition's
+recognised courses are each their own salted field, so a holder hides them one
+by one and the document still verifies:
+
+- `course.NN` (NN = 01, 02, ... 999): compact JSON text of one course line,
+  `{"code", "credits", "grade", "numeric", "points", "term", "title_en",
+  "title_kk", "title_ru"}`, every value text (the registrar parser writes exactly
+  this, keys sorted, separators without spaces; optional parts left out);
+- `subject.<code>`: an attestat grade, a whole number 1..5 as text;
+- `recognised.NN`: compact JSON of `{"from_code", "as_code", "credits", ...}`;
+- `original`: compact JSON naming the credential a recognition refers to.
+
+These are field VALUES: they live only in documents. The ledger checks them when a
+batch is hashed (`check_record`), before anything is submitted; the chain never
+sees them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from ledger.errors import InvalidDocument
+
+# Kazakh credit scale: letter -> (points, lowest numeric grade of its band).
+GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
+    "A": (Decimal("4.0"), 95), "A-": (Decimal("3.67"), 90),
+    "B+": (Decimal("3.33"), 85), "B": (Decimal("3.0"), 80), "B-": (Decimal("2.67"), 75),
+    "C+": (Decimal("2.33"), 70), "C": (Decimal("2.0"), 65), "C-": (Decimal("1.67"), 60),
+    "D+": (Decimal("1.33"), 55), "D": (Decimal("1.0"), 50),
+    "FX": (Decimal("0"), 25), "F": (Decimal("0"), 0),
+}
+_BANDS = sorted(((low, letter) for letter, (_, low) in GRADE_SCALE.items()), reverse=True)
+# Transcripts print the GPA rounded to two places.
+GPA_TOLERANCE = Decimal("0.01")
+MAX_CODE_CHARS = 32
+MAX_TITLE_CHARS = 300
+MAX_TERM = 20
+SCHOOL_GRADES = ("1", "2", "3", "4", "5")
+# A class shares its curriculum: the same line text at the same place recurs across
+# students, so parsed lines are cached (values are immutable; bounded here).
+COURSE_LINE_CACHE = 8192
+
+COURSE_PREFIX = "course."
+SUBJECT_PREFIX = "subject."
+RECOGNISED_PREFIX = "recognised."
+ORIGINAL_FIELD = "original"
+LINE_NAME = re.compile(r"(course|recognised)\.(\d{2,3})")
+SUBJECT_NAME = re.compile(r"subject\.[a-z][a-z0-9_]{0,59}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HEX = re.compile(r"[0-9a-f]+")
+
+COURSE_PARTS = ("code", "title_kk", "title_ru", "title_en", "term", "credits", "grade",
+                "numeric", "points")
+RECOGNISED_PARTS = ("from_code", "from_field", "as_code", "as_title_kk", "as_title_ru",
+                    "as_title_en", "credits", "grade")
+
+
+def line_text(parts: Mapping[str, str]) -> str:
+    """The canonical value of a line field: compact JSON, keys sorted, as the registrar
+    parser writes it (so its output and a hand-made line hash alike)."""
+    return json.dumps(dict(parts), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _json_object(text: str, what: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidDocument(f"{what}: must be a JSON object (the line's parts)")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise InvalidDocument(f"{what}: unknown parts {unknown} (known: "
+                              f"{', '.join(allowed)})")
+    return value
+
+
+def _text(parts: Mapping[str, Any], key: str, what: str, max_chars: int,
+          required: bool = False) -> str | None:
+    value = parts.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+        raise InvalidDocument(f"{what}: {key} must be text of 1 to {max_chars} characters")
+    return value
+
+
+def _decimal(parts: Mapping[str, Any], key: str, what: str, low: Decimal,
+             high: Decimal | None, required: bool = False) -> Decimal | None:
+    value = parts.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidDocument(f"{what}: {key} must be a number")
+    try:
+        number = Decimal(str(value).replace(",", "."))
+    except InvalidOperation:
+        raise InvalidDocument(f"{what}: {key} is not a number ({value!r})") from None
+    if not number.is_finite() or number < low or (high is not None and number > high):
+        bound = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise InvalidDocument(f"{what}: {key} must be {bound} (got {value})")
+    return number
+
+
+def _grade(parts: Mapping[str, Any], what: str, required: bool = True) -> str | None:
+    letter = parts.get("grade")
+    if letter is None and not required:
+        return None
+    if letter not in GRADE_SCALE:
+        raise InvalidDocument(f"{what}: grade must be one of {', '.join(GRADE_SCALE)} "
+                              f"(got {letter!r})")
+    return str(letter)
+
+
+@dataclass(frozen=True)
+class CourseLine:
+    code: str
+    credits: Decimal
+    grade: str
+    title_kk: str | None = None
+    title_ru: str | None = None
+    title_en: str | None = None
+    term: int | None = None
+    numeric: Decimal | None = None
+    points: Decimal | None = None
+
+    @property
+    def grade_points(self) -> Decimal:
+        return GRADE_SCALE[self.grade][0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "credits": str(self.credits), "grade": self.grade,
+                "title_kk": self.title_kk, "title_ru": self.title_ru,
+                "title_en": self.title_en, "term": self.term,
+                "numeric": None if self.numeric is None else str(self.numeric),
+                "points": str(self.points if self.points is not None else self.grade_points)}
+
+
+@lru_cache(maxsize=COURSE_LINE_CACHE)
+def parse_course_line(text: str, what: str = "course line") -> CourseLine:
+    """One transcript course line from its field value; InvalidDocument names the part."""
+    parts = _json_object(text, what, COURSE_PARTS)
+    code = _text(parts, "code", what, MAX_CODE_CHARS, required=True)
+    credits = _decimal(parts, "credits", what, Decimal(0), None, required=True)
+    if credits is None or credits <= 0:
+        raise InvalidDocument(f"{what}: credits must be a positive number")
+    letter = _grade(parts, what)
+    assert code is not None and letter is not None
+    numeric = _decimal(parts, "numeric", what, Decimal(0), Decimal(100))
+    points = _decimal(parts, "points", what, Decimal(0), Decimal(4))
+    term = _decimal(parts, "term", what, Decimal(1), Decimal(MAX_TERM))
+    if term is not None and term != term.to_integral_value():
+        raise InvalidDocument(f"{what}: term must be a whole number")
+    letter_points = GRADE_SCALE[letter][0]
+    if points is not None and points != letter_points:
+        raise InvalidDocument(f"{what}: grade {letter} carries {letter_points} points, "
+                              f"not {points}")
+    if numeric is not None:
+        band = next(letter for low, letter in _BANDS if numeric >= low)
+        if band != letter:
+            raise InvalidDocument(f"{what}: a numeric grade of {numeric} is {band}, "
+                                  f"not {letter}")
+    return CourseLine(code, credits, letter,
+                      _text(parts, "title_kk", what, MAX_TITLE_CHARS),
+                      _text(parts, "title_ru", what, MAX_TITLE_CHARS),
+                      _text(parts, "title_en", what, MAX_TITLE_CHARS),
+                      None if term is None else int(term), numeric, points)
+
+
+@dataclass(frozen=True)
+class RecognisedLine:
+    """One course of the original transcript recognised as one of the receiver's own."""
+
+    from_code: str
+    as_code: str
+    credits: Decimal
+    from_field: str | None = None
+    as_title_kk: str | None = None
+    as_title_ru: str | None = None
+    as_title_en: str | None = None
+    grade: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from_code": self.from_code, "from_field": self.from_field,
+                "as_code": self.as_code, "credits": str(self.credits),
+                "as_title_kk": self.as_title_kk, "as_title_ru": self.as_title_ru,
+                "as_title_en": self.as_title_en, "grade": self.grade}
+
+
+def parse_recognised_line(text: str, what: str = "recognised line") -> RecognisedLine:
+    parts = _json_object(text, what, RECOGNISED_PARTS)
+    from_code = _text(parts, "from_code", what, MAX_CODE_CHARS, required=True)
+    as_code = _text(parts, "as_code", what, MAX_CODE_CHARS, required=True)
+    credits = _decimal(parts, "credits", what, Decimal(0), None, required=True)
+    if credits is None or credits <= 0:
+        raise InvalidDocument(f"{what}: credits must be a positive number")
+    from_field = _text(parts, "from_field", what, 16)
+    if from_field is not None and not LINE_NAME.fullmatch(from_field):
+        raise InvalidDocument(f"{what}: from_field must name a course line (course.NN)")
+    assert from_code is not None and as_code is not None
+    return RecognisedLine(from_code, as_code, credits, from_field,
+                          _text(parts, "as_title_kk", what, MAX_TITLE_CHARS),
+                          _text(parts, "as_title_ru", what, MAX_TITLE_CHARS),
+                          _text(parts, "as_title_en", what, MAX_TITLE_CHARS),
+                          _grade(parts, what, required=False))
+
+
+@dataclass(frozen=True)
+class OriginalRef:
+    """The credential a recognition refers to: its issuer, its batch and its place in it
+    (with the audit path, so a verifier proves it is in that batch without the document)."""
+
+    issuer: bytes
+    credential_type: str
+    batch_root: bytes
+    target_hash: bytes
+    index: int
+    size: int
+    path: tuple[bytes, ...]
+
+    def to_text(self) -> str:
+        return json.dumps({"issuer": self.issuer.hex(), "type": self.credential_type,
+                           "batch_root": self.batch_root.hex(),
+                           "target_hash": self.target_hash.hex(), "index": self.index,
+                           "size": self.size, "path": [p.hex() for p in self.path]},
+                          sort_keys=True, separators=(",", ":"))
+
+
+def _hex_bytes(value: Any, what: str, size: int) -> bytes:
+    if not isinstance(value, str) or len(value) != 2 * size or not _HEX.fullmatch(value):
+        raise InvalidDocument(f"{what} must be {size} bytes of lower-case hex")
+    return bytes.fromhex(value)
+
+
+MAX_PATH = 64
+
+
+def parse_original(text: str) -> OriginalRef:
+    what = "the original reference"
+    parts = _json_object(text, what, ("issuer", "type", "batch_root", "target_hash", "index",
+                                      "size", "path"))
+    index, size, path = parts.get("index"), parts.get("size"), parts.get("path")
+    if not (isinstance(index, int) and isinstance(size, int) and not isinstance(index, bool)
+            and 0 <= index < size and isinstance(path, list) and len(path) <= MAX_PATH):
+        raise InvalidDocument(f"{what} must give index < size and an audit path")
+    ctype = parts.get("type")
+    if ctype != "transcript":
+        raise InvalidDocument(f"{what} must name a transcript (got {ctype!r})")
+    return OriginalRef(_hex_bytes(parts.get("issuer"), f"{what}: issuer", 20), ctype,
+                       _hex_bytes(parts.get("batch_root"), f"{what}: batch_root", 32),
+                       _hex_bytes(parts.get("target_hash"), f"{what}: target_hash", 32),
+                       index, size,
+                       tuple(_hex_bytes(p, f"{what}: path entry", 32) for p in path))
+
+
+def parse_date(value: str, what: str) -> datetime.date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise InvalidDocument(f"{what} must be a date YYYY-MM-DD (got {value!r})")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDocument(f"{what}: no such date {value!r}") from None
+
+
+def day_number(date: datetime.date) -> int:
+    """Days since 1970-01-01: how the chain states an employment's start and end."""
+    return (date - datetime.date(1970, 1, 1)).days
+
+
+def date_of_day(number: int) -> str:
+    return (datetime.date(1970, 1, 1) + datetime.timedelta(days=number)).isoformat()
+
+
+def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
+    names = [n for n in record if n.startswith(prefix)]
+    for name in names:
+        if not LINE_NAME.fullmatch(name):
+            raise InvalidDocument(f"{name!r} is not a line name ({prefix}01, {prefix}02, …)")
+    names.sort(key=lambda n: (len(n), n))  # course.99 before course.100
+    return names
+
+
+def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
+    """The course lines, each sound, and the GPA and total credits agreeing with them."""
+    names = _check_lines(record, COURSE_PREFIX)
+    lines = [parse_course_line(record[name], name) for name in names]
+    if not lines:
+        return lines
+    for total in ("gpa", "total_credits"):
+        if total not in record:
+            raise InvalidDocument(f"{total}: a transcript with course lines must state it")
+    credit_sum = weighted = Decimal(0)
+    for line in lines:
+        credit_sum += line.credits
+        weighted += line.credits * GRADE_SCALE[line.grade][0]
+    stated = _decimal(record, "total_credits", "total_credits", Decimal(0), None, True)
+    if stated != credit_sum:
+        raise InvalidDocument(f"total_credits: the course lines add up to {credit_sum} "
+                              f"credits, not {record['total_credits']}")
+    gpa = _decimal(record, "gpa", "gpa", Decimal(0), Decimal(4), True)
+    assert gpa is not None
+    mean = weighted / credit_sum
+    if abs(mean - gpa) > GPA_TOLERANCE:
+        raise InvalidDocument(f"gpa: the course lines give a GPA of {mean:.2f}, not "
+                              f"{record['gpa']}")
+    return lines
+
+
+def check_attestat(record: Mapping[str, str]) -> None:
+    for name, value in record.items():
+        if not name.startswith(SUBJECT_PREFIX):
+            continue
+        if not SUBJECT_NAME.fullmatch(name):
+            raise InvalidDocument(f"{name!r} is not a subject name (subject.<code>: lower-case "
+                                  "letters, digits and _)")
+        if value not in SCHOOL_GRADES:
+            raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5 "
+                                  f"(got {value!r})")
+
+
+def check_recognition(record: Mapping[str, str]) -> list[RecognisedLine]:
+    if ORIGINAL_FIELD not in record:
+        raise InvalidDocument("a recognition must name its original transcript (field "
+                              f"{ORIGINAL_FIELD!r})")
+    parse_original(record[ORIGINAL_FIELD])
+    names = _check_lines(record, RECOGNISED_PREFIX)
+    if not names:
+        raise InvalidDocument("a recognition must list at least one recognised course "
+                              f"({RECOGNISED_PREFIX}01)")
+    return [parse_recognised_line(record[name], name) for name in names]
+
+
+def check_employment(record: Mapping[str, str]) -> None:
+    for required in ("position", "organisation", "start_date"):
+        if not str(record.get(required, "")).strip():
+            raise InvalidDocument(f"{required}: an employment record must state it")
+    start = parse_date(record["start_date"], "start_date")
+    if "end_date" in record and parse_date(record["end_date"], "end_date") < start:
+        raise InvalidDocument(f"end_date: {record['end_date']} is before the start "
+                              f"({record['start_date']})")
+
+
+def check_record(credential_type: str, record: Mapping[str, str]) -> None:
+    """Refuse a record whose structured fields are unsound or contradict each other."""
+    if credential_type == "transcript":
+        check_transcript(record)
+    elif credential_type == "attestat":
+        check_attestat(record)
+    elif credential_type == "recognition":
+        check_recognition(record)
+    elif credential_type == "employment":
+        check_employment(record)

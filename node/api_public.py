@@ -1,0 +1,245 @@
+"""The API's public work: transaction submission and status, document verification.
+
+Each runs under a cost limit named here and the client's rate (`node.client_limits`);
+checks run in the public pool over a committed view (`node.public_work`), never in
+the ledger worker consensus uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ledger.codec import decode
+from ledger.errors import MalformedInput
+from ledger.verification import verify_anchor, verify_credential, when
+from node.client_limits import ClientLimits
+from node.http_limits import http_error, json_error, read_body
+from node.public_work import (
+    RETRY_AFTER_S,
+    VERIFY_CPU_SHARE,
+    VERIFY_JOBS_MAX,
+    VERIFY_WORKERS,
+    CommittedView,
+    PublicWork,
+    PublicWorkBusy,
+    ViewFacts,
+    parse_json,
+)
+from node.service import NodeCore
+
+# Request cost limits, per route.
+TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
+VERIFY_BODY_MAX = 256 * 1024
+ANCHOR_BODY_MAX = 16 * 1024 * 1024
+PROOFS_BODY_MAX = 64 * 1024
+MAX_TXS_PER_REQUEST = 20_000
+MAX_WAIT_S = 60.0
+# Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
+LONG_POLLS_MAX = 1_000
+OVERFLOW_POLL_PAUSE_S = 1.0
+# A client over its rate waits this long (at most) for its 429.
+REFUSAL_PAUSE_S = 1.0
+CORE = web.AppKey("core", NodeCore)
+LIMITS = web.AppKey("client_limits", ClientLimits)
+VERIFY_WORK = web.AppKey("verify_work", PublicWork)
+
+
+@dataclass
+class InFlight:
+    count: int = 0
+
+
+LONG_POLLS = web.AppKey("long_polls", InFlight)
+
+
+def _source(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> None:
+    """Apply the client's rate for `kind`: raise 429 when over it, or pause a penalised one."""
+    decision = request.app[LIMITS].admit(_source(request), kind, cost)
+    metrics = request.app[CORE].metrics
+    if decision.retry_after_s is not None:
+        metrics.public_refusals.labels("rate_limited").inc()
+        # A quick refusal would only invite the next body at once: answer after a pause,
+        # and close the connection rather than read the body this request carries.
+        await asyncio.sleep(min(decision.retry_after_s, REFUSAL_PAUSE_S))
+        raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
+                         headers={"Retry-After": str(int(decision.retry_after_s)),
+                                  "Connection": "close"})
+    if decision.delay_s:
+        metrics.public_refusals.labels("slowed").inc()
+        await asyncio.sleep(decision.delay_s)
+
+
+async def _within_byte_rate(request: web.Request, limit: int) -> None:
+    """The verification rates, charged before the body is read: its declared length, or
+    the route's limit when it declares none (chunked)."""
+    await within_rate(request, "verify")
+    declared = request.content_length
+    await within_rate(request, "verify_bytes", limit if declared is None else min(declared, limit))
+
+
+async def public(request: web.Request, func: Callable[..., Any], *args: Any,
+                 pool: PublicWork | None = None) -> Any:
+    """Run public work in `pool` (the admission pool by default), or answer 503 +
+    Retry-After when it is full."""
+    try:
+        return await (pool or request.app[CORE].public_work).run(func, *args)
+    except PublicWorkBusy as exc:
+        request.app[CORE].metrics.public_refusals.labels("busy").inc()
+        raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
+                         headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+
+
+def hex_param(request: web.Request, name: str, size: int) -> bytes:
+    try:
+        value = bytes.fromhex(request.match_info[name])
+    except ValueError:
+        value = b""
+    if len(value) != size:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": {"code": "bad_parameter",
+                                       "message": f"{name} must be {size} bytes of hex"}}),
+            content_type="application/json")
+    return value
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    """A JSON body of at most `limit` bytes, parsed and cost-checked in the public pool."""
+    body = await read_body(request, limit)
+    return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
+
+
+def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
+    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex (public pool)."""
+    if content_type == "application/msgpack":
+        value = decode(body) if body else None
+        if isinstance(value, bytes):
+            return [value], True
+        if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
+            return value, False
+        raise MalformedInput("msgpack body must be a transaction or an array of them")
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+    try:
+        if isinstance(document, dict) and isinstance(document.get("tx"), str):
+            return [bytes.fromhex(document["tx"])], True
+        if isinstance(document, dict) and isinstance(document.get("txs"), list):
+            if len(document["txs"]) > MAX_TXS_PER_REQUEST:
+                raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+            return [bytes.fromhex(t) for t in document["txs"]], False
+    except (TypeError, ValueError) as exc:
+        raise MalformedInput("transactions must be hex strings") from exc
+    raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
+
+
+async def submit_transactions(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    await within_rate(request, "transactions", 0)
+    body = await read_body(request, TRANSACTIONS_BODY_MAX)
+    items, single = await public(request, _parse_submission, request.content_type, body)
+    if not items or len(items) > MAX_TXS_PER_REQUEST:
+        raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
+    await within_rate(request, "transactions", len(items))
+    results = await core.submit(items)
+    # Unchecked ones count too: they came in a batch that was forging signatures.
+    forged = sum(1 for _, refusal in results
+                 if refusal is not None and refusal.code in ("bad_signature", "unchecked"))
+    request.app[LIMITS].penalise(_source(request), forged)
+    if results and all(refusal is not None and refusal.code == "busy"
+                       for _, refusal in results):
+        core.metrics.public_refusals.labels("busy").inc()
+        raise http_error(web.HTTPServiceUnavailable, "busy", "the node is checking other "
+                         "submissions; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)})
+    if single:
+        tx_id, refusal = results[0]
+        if refusal is not None:
+            status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
+            return json_error(status, refusal.code, refusal.message)
+        assert tx_id is not None
+        return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
+    listed = [{"tx_id": tx_id.hex() if tx_id else None,
+               "status": "pending" if refusal is None else "rejected",
+               **({} if refusal is None else {"code": refusal.code,
+                                               "reason": refusal.message})}
+              for tx_id, refusal in results]
+    accepted = sum(1 for _, refusal in results if refusal is None)
+    return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
+                              "results": listed}, status=202 if accepted else 400)
+
+
+async def transaction_status(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    tx_id = hex_param(request, "tx_id", 32)
+    try:
+        wait_s = min(float(request.query.get("wait", "0")), MAX_WAIT_S)
+    except ValueError as exc:
+        raise MalformedInput("wait must be a number of seconds") from exc
+    if math.isnan(wait_s):
+        raise MalformedInput("wait must be a number of seconds")
+    polls = request.app[LONG_POLLS]
+    if wait_s > 0 and polls.count >= LONG_POLLS_MAX:
+        # Too many waiting: answer soon without registering a waiter.
+        await asyncio.sleep(min(wait_s, OVERFLOW_POLL_PAUSE_S))
+        wait_s = 0
+    waiting = 1 if wait_s > 0 else 0
+    polls.count += waiting
+    try:
+        status = await core.wait_for(tx_id, wait_s)
+    finally:
+        polls.count -= waiting
+    body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
+    if status.height is not None:
+        header = core.chain.get_block(status.height)
+        body.update({"height": status.height, "index": status.index,
+                     "block_hash": header.block_hash.hex() if header else None,
+                     "time": when(header.header.time_ms) if header else None})
+    if status.code is not None:
+        body.update({"code": status.code, "reason": status.reason})
+    return web.json_response(body, status=404 if status.status == "unknown" else 200)
+
+
+async def verify_document(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    await _within_byte_rate(request, VERIFY_BODY_MAX)
+    body = await read_body(request, VERIFY_BODY_MAX)
+    return web.json_response(await public(request, _verify_document, core, body,
+                                          pool=request.app[VERIFY_WORK]))
+
+
+def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
+    document = parse_json(body)
+    with CommittedView(core.chain) as view:
+        facts = ViewFacts(view, f"node {core.keys.member_id.hex()[:12]} at height "
+                          f"{view.height}")
+        return verify_credential(document, facts, core.chain_id).to_json()
+
+
+async def verify_anchor_hash(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    await _within_byte_rate(request, ANCHOR_BODY_MAX)
+    data = await read_body(request, ANCHOR_BODY_MAX)
+    return web.json_response(await public(request, _verify_anchor, core, data,
+                                          pool=request.app[VERIFY_WORK]))
+
+
+def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
+    with CommittedView(core.chain) as view:
+        return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
+
+
+
+
+def verify_pool() -> PublicWork:
+    return PublicWork(VERIFY_WORKERS, VERIFY_JOBS_MAX, VERIFY_CPU_SHARE)

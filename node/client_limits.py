@@ -1,0 +1,116 @@
+"""Per-client fairness for public work: a rate per source, and penalties for forgeries.
+
+A source is the client's address. Each has a token bucket per kind of work
+(verification requests, submitted transactions). A source whose submissions
+carry invalid signatures collects strikes, which fade with time: past
+STRIKES_TO_SLOW each of its requests waits SLOW_DELAY_S first; past
+STRIKES_TO_REFUSE it is refused for REFUSE_FOR_S. Honest sources never meet
+either. The table of sources is an LRU of at most SOURCES_MAX entries, so a
+crowd of addresses costs bounded memory (an evicted source starts afresh,
+which is no better than being one of the crowd).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+SOURCES_MAX = 4_096
+# The node's own host: the operator's portal, tools and benchmarks. Its work is
+# still bounded by the public pools; only the per-address rates do not apply.
+# (Behind a reverse proxy every client would look like this: give it its own
+# address, or drop this exemption.) Other loopback addresses (127.0.0.2, ...)
+# are ordinary clients, which is how a local attack lab stands for outsiders.
+RATE_EXEMPT_ADDRESSES = frozenset({"127.0.0.1", "::1"})
+# (tokens per second, burst) for each kind of work; a submission costs one
+# token per transaction, so the transaction burst covers the largest submission.
+RATES: dict[str, tuple[float, float]] = {
+    "verify": (100.0, 200.0),
+    # Bytes of documents verified: a portal user sends a few KiB now and then.
+    "verify_bytes": (1024 * 1024.0, 2 * 1024 * 1024.0),
+    "transactions": (20_000.0, 40_000.0),
+}
+STRIKES_TO_SLOW = 50
+STRIKES_TO_REFUSE = 500
+STRIKES_FORGIVEN_PER_S = 5.0
+SLOW_DELAY_S = 0.5
+REFUSE_FOR_S = 60.0
+
+
+@dataclass
+class _Source:
+    updated: float
+    tokens: dict[str, float] = field(default_factory=dict)
+    strikes: float = 0.0
+    refused_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`retry_after_s` set: refuse now. Otherwise wait `delay_s` (0 for most), then serve."""
+
+    retry_after_s: float | None = None
+    delay_s: float = 0.0
+    reason: str = ""
+
+
+class ClientLimits:
+    def __init__(self, sources_max: int = SOURCES_MAX,
+                 clock: Callable[[], float] = time.monotonic,
+                 exempt: frozenset[str] = RATE_EXEMPT_ADDRESSES) -> None:
+        self.sources_max = sources_max
+        self.exempt = exempt
+        self._clock = clock
+        self._sources: OrderedDict[str, _Source] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def _source(self, address: str) -> _Source:
+        now = self._clock()
+        source = self._sources.get(address)
+        if source is None:
+            source = _Source(now)
+            self._sources[address] = source
+            while len(self._sources) > self.sources_max:
+                self._sources.popitem(last=False)
+        else:
+            self._sources.move_to_end(address)
+            elapsed = max(0.0, now - source.updated)
+            source.strikes = max(0.0, source.strikes - elapsed * STRIKES_FORGIVEN_PER_S)
+            for kind, tokens in source.tokens.items():
+                rate, burst = RATES[kind]
+                source.tokens[kind] = min(burst, tokens + elapsed * rate)
+            source.updated = now
+        return source
+
+    def admit(self, address: str, kind: str, cost: float = 1.0) -> Decision:
+        """Take `cost` tokens of `kind` from `address`, or say how long to wait."""
+        if address in self.exempt:
+            return Decision()
+        source = self._source(address)
+        now = source.updated
+        if source.refused_until > now:
+            return Decision(math.ceil(source.refused_until - now),
+                            reason="too many invalid signatures from this address")
+        rate, burst = RATES[kind]
+        tokens = source.tokens.get(kind, burst)
+        if tokens < cost:
+            return Decision(max(1, math.ceil((cost - tokens) / rate)),
+                            reason=f"more than {rate:g} {kind} per second from this address")
+        source.tokens[kind] = tokens - cost
+        delay = SLOW_DELAY_S if source.strikes >= STRIKES_TO_SLOW else 0.0
+        return Decision(delay_s=delay)
+
+    def penalise(self, address: str, invalid: int) -> None:
+        """Count `invalid` forged or malformed signatures against `address`."""
+        if invalid <= 0 or address in self.exempt:
+            return
+        source = self._source(address)
+        source.strikes += invalid
+        if source.strikes >= STRIKES_TO_REFUSE:
+            source.refused_until = source.updated + REFUSE_FOR_S
+            source.strikes = 0.0

@@ -1,0 +1,133 @@
+"""HTTP limits below the handlers: connections, header and body timeouts, body size, CORS.
+
+Timeouts. aiohttp has no header-read timeout of its own, but (3.10 and later)
+it arms its keep-alive timer when a connection opens and again after each
+response, and on expiry closes a connection whose handler still waits for a
+complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
+connection that is idle, or trickles a request head (slow-loris), is closed
+once it expires; `tests/node/test_http_limits.py` holds it to that. A body is
+read under `BODY_READ_TIMEOUT_S` (408 after), and a cap on open connections
+(`CONNECTIONS_MAX`) closes any connection beyond it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+
+HEADER_TIMEOUT_S = 10.0
+BODY_READ_TIMEOUT_S = 30.0
+CONNECTIONS_MAX = 1_024
+READ_CHUNK_BYTES = 64 * 1024
+# Routes any web page may call: they read and change nothing. Writes get no CORS.
+READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
+CORS_MAX_AGE_S = 600
+
+
+def json_error(status: int, code: str, message: str,
+               headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status,
+                             headers=headers)
+
+
+def http_error(exc_class: type[web.HTTPException], code: str, message: str,
+               **kwargs: Any) -> web.HTTPException:
+    """An aiohttp HTTP exception with our JSON error body."""
+    return exc_class(text=json.dumps({"error": {"code": code, "message": message}}),
+                     content_type="application/json", **kwargs)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, at most `limit` bytes (413 beyond), within BODY_READ_TIMEOUT_S."""
+    too_large = f"request body exceeds {limit} bytes for {request.path}"
+    if request.content_length is not None and request.content_length > limit:
+        raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
+                         max_size=limit, actual_size=request.content_length)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
+                body += chunk
+                if len(body) > limit:
+                    raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
+                                     too_large, max_size=limit, actual_size=len(body))
+    except TimeoutError as exc:
+        raise http_error(web.HTTPRequestTimeout, "body_timeout",
+                         f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         headers={"Connection": "close"}) from exc
+    return bytes(body)
+
+
+def is_read_only(request: web.Request) -> bool:
+    if request.method in ("GET", "HEAD"):
+        return True
+    return request.method in ("POST", "OPTIONS") and request.path in READ_ONLY_POSTS
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: read-only routes may be called from any origin."""
+    if is_read_only(request):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+
+
+async def cors_preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": str(CORS_MAX_AGE_S)})
+
+
+class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
+    a bad request line) is the client's fault: one line at INFO, not an ERROR with a
+    traceback. Anything else aiohttp reports keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True,
+                  **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            first_line = (exc_info.message or "").strip().splitlines()[:1]
+            self.info("%s: HTTP %s %s", str(msg) % args if args else msg, exc_info.code,
+                      first_line[0] if first_line else "bad request")
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+class LimitedServer(web.Server):
+    """aiohttp's connection manager, closing connections beyond a cap as they open."""
+
+    def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections_max = connections_max
+        self.refused_connections = 0
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if len(self.connections) > self.connections_max:
+            self.refused_connections += 1
+            handler.force_close()
+            transport.close()
+
+
+class LimitedAppRunner(web.AppRunner):
+    """An AppRunner whose server caps connections and times out idle request heads."""
+
+    def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
+                 header_timeout_s: float = HEADER_TIMEOUT_S, **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
+        super().__init__(app, **kwargs)
+        self._connections_max = connections_max
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        limited = LimitedServer(server.request_handler, request_factory=server.request_factory,
+                                handler_cancellation=server.handler_cancellation,
+                                connections_max=self._connections_max, **server._kwargs)
+        return limited

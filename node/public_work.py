@@ -1,0 +1,218 @@
+"""Public work (API verification, transaction admission) kept apart from consensus work.
+
+Consensus owns the single ledger worker (`NodeCore.worker`): proposal, block
+validation and commit run there, one at a time. Anything an outsider can ask
+for runs instead in one of two small pools, each with its own bounded count of
+jobs: admission checks (`NodeCore.public_work`) and document verification (the
+API's). A flood of large verification bodies or bad signatures queues behind
+itself and is answered "busy", never in front of a block or of the other kind.
+
+Consistent reads while the ledger worker commits
+------------------------------------------------
+The ledger worker mutates, at each commit, things held in memory: the state
+tree's node cache and top node (`StateTree.committed`), and the chain's head
+header (`Chain.commit` sets it after the batch is written). Reading those from
+another thread could mix two blocks. Public work therefore never touches them:
+it reads a store snapshot (`KeyValueStore.snapshot`, a LevelDB snapshot; the
+in-memory store shares its dict copy-on-write) taken between two atomic block
+batches, and derives everything from that snapshot alone: the height from the
+stored head record, state values through `StateTree.view`, the transaction
+index for replays. A block's batch carries all of those, so a check sees the
+state after some whole block and never half of one. A check may see a block
+older than the head by the time it finishes; admission is re-checked when the
+block is built, and a verdict names the height it was made at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from ledger.chain import HEAD_KEY, TX_INDEX_PREFIX, Chain
+from ledger.codec import decode
+from ledger.errors import MalformedInput
+from ledger.facts import StateFacts
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueSnapshot
+from storage.state_tree import StateView
+
+T = TypeVar("T")
+# Admission (NodeCore.public_work): signature checks release the GIL (libsodium),
+# so two threads use both cores. Jobs queued or running at once; beyond this the
+# API answers 503 + Retry-After.
+PUBLIC_WORKERS = 2
+PUBLIC_JOBS_MAX = 16
+# A submission that has shown this many invalid signatures is not checked further:
+# its remaining transactions are refused `unchecked`, so a forged batch costs a
+# few dozen signature checks, not 20,000.
+INVALID_SIGNATURES_PER_SUBMISSION_MAX = 32
+# Verification (the API's own pool): JSON parsing and field hashing hold the GIL,
+# so one thread, so a flood of documents takes at most its share of the interpreter
+# from the ledger thread and never delays admission.
+VERIFY_WORKERS = 1
+VERIFY_JOBS_MAX = 32
+# Share of wall time the verification thread may compute: after a job of t seconds
+# of its own CPU it rests t * (1/share - 1), the GIL free for the ledger thread.
+VERIFY_CPU_SHARE = 0.25
+RETRY_AFTER_S = 1
+# Cost of one JSON document: values (objects, arrays, strings, numbers) and nesting.
+JSON_VALUES_MAX = 4_096
+JSON_DEPTH_MAX = 32
+
+
+class PublicWorkBusy(Exception):
+    """Every public job slot is taken; the client should retry after RETRY_AFTER_S."""
+
+
+class PublicWork:
+    """A small thread pool with a bounded number of jobs in flight."""
+
+    def __init__(self, workers: int = PUBLIC_WORKERS, jobs_max: int = PUBLIC_JOBS_MAX,
+                 cpu_share: float = 1.0) -> None:
+        if not 0 < cpu_share <= 1:
+            raise ValueError("cpu_share must be in (0, 1]")
+        self.jobs_max = jobs_max
+        self.cpu_share = cpu_share
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="senim-public")
+        self._jobs = 0  # touched only on the event loop
+
+    @property
+    def jobs(self) -> int:
+        return self._jobs
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        """Run `func` in the pool, or raise PublicWorkBusy at once when it is full."""
+        if self._jobs >= self.jobs_max:
+            raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
+        self._jobs += 1
+        job = functools.partial(func, *args)
+        if self.cpu_share < 1:
+            job = functools.partial(self._paced, job)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        # The slot is freed when the thread is done, not when the client goes away:
+        # a client that disconnects must not leave work running outside the bound.
+        future.add_done_callback(self._release)
+        return await asyncio.shield(future)
+
+    def _paced(self, job: Callable[[], T]) -> T:
+        started = time.thread_time()
+        try:
+            return job()
+        finally:
+            # The slot stays taken while the thread rests, so a flood fills the queue
+            # (and is answered busy) instead of taking more of the interpreter.
+            time.sleep((time.thread_time() - started) * (1 / self.cpu_share - 1))
+
+    def _release(self, _future: object) -> None:
+        self._jobs -= 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class CommittedView:
+    """The chain as of one committed block, readable from any thread (see module doc)."""
+
+    def __init__(self, chain: Chain) -> None:
+        self._snapshot: KeyValueSnapshot = chain.kv.snapshot()
+        head = self._snapshot.get(HEAD_KEY)
+        if head is None:
+            raise CorruptStateError("the store has no head record")
+        self.height: int = decode(head)[0]
+        self.state: StateView = chain.state.view(self._snapshot)
+
+    def is_committed(self, tx_id: bytes) -> bool:
+        return self._snapshot.get(TX_INDEX_PREFIX + tx_id) is not None
+
+    def release(self) -> None:
+        self._snapshot.release()
+
+    def __enter__(self) -> CommittedView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class ViewFacts(StateFacts):
+    """Chain facts for verification, read from one committed view."""
+
+    def __init__(self, view: CommittedView, describe: str) -> None:
+        self._view = view
+        self._describe = describe
+        self.height: int | None = view.height  # "as of block H" in the verdict
+
+    def describe(self) -> str:
+        return self._describe
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._view.state.get(key)
+
+
+class ScratchState:
+    """Writes of a trial execution kept in a dict over a read-only view; never stored."""
+
+    def __init__(self, base: StateView) -> None:
+        self._base = base
+        self._writes: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self._writes:
+            return self._writes[key]
+        return self._base.get(key)
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self._writes[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self._writes[key] = None
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a request body and check its cost, refusing text UTF-8 cannot carry.
+
+    JSON may escape lone UTF-16 surrogates ("\\ud800"); they decode to a str that
+    no hash or encoder downstream accepts, so they are refused here, once."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedInput("body is not valid JSON: nested too deeply") from exc
+    check_json_cost(value)
+    return value
+
+
+def check_json_cost(value: Any) -> None:
+    """Raise MalformedInput beyond JSON_VALUES_MAX values or JSON_DEPTH_MAX nesting,
+    or on a string (value or key) that is not valid Unicode."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > JSON_VALUES_MAX:
+            raise MalformedInput(f"document has more than {JSON_VALUES_MAX} values")
+        if depth > JSON_DEPTH_MAX:
+            raise MalformedInput(f"document is nested more than {JSON_DEPTH_MAX} deep")
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedInput(
+            f"text at position {exc.start} is a lone UTF-16 surrogate, not Unicode") from exc

@@ -1,0 +1,224 @@
+"""Uncommitted writes over the committed state tree, for executing one block.
+
+Internal to `storage.state_tree` (which re-exports `StateOverlay`): its
+`commit` and `committed` read the overlay's written nodes and values.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from enum import Enum
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from storage.errors import InvalidStateEntryError, StaleOverlayError
+from storage.proofs import EMPTY_HASH, key_path, value_hash
+from storage.state_nodes import (
+    TOP,
+    Node,
+    Position,
+    branch_node,
+    child,
+    is_leaf,
+    leaf_node,
+    node_first,
+    node_hash,
+    node_second,
+    split_point,
+)
+
+if TYPE_CHECKING:
+    from storage.state_tree import StateTree
+
+KEY_BYTES_MAX = 1024
+VALUE_BYTES_MAX = 1024 * 1024
+
+# (path as an integer for ordering, path, SHA-256 of the new value or None to delete)
+_Change = tuple[int, bytes, bytes | None]
+
+
+class _Unread(Enum):
+    """A child an update did not touch, so it was never read."""
+
+    CHILD = 0
+
+
+def _check_entry(key: bytes, value: bytes | None) -> None:
+    if not isinstance(key, bytes) or len(key) > KEY_BYTES_MAX:
+        raise InvalidStateEntryError(f"state key must be bytes of at most {KEY_BYTES_MAX}")
+    if value is not None and (not isinstance(value, bytes) or len(value) > VALUE_BYTES_MAX):
+        raise InvalidStateEntryError(f"state value must be bytes of at most {VALUE_BYTES_MAX}")
+
+
+def _merge_leaf(leaf: Node, changes: list[_Change]) -> list[_Change]:
+    """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
+    merged = [change for change in changes if change[2] is not None]
+    path = node_first(leaf)
+    path_int = int.from_bytes(path, "big")
+    if all(change[0] != path_int for change in changes):
+        merged.append((path_int, path, node_second(leaf)))
+        merged.sort(key=itemgetter(0))
+    return merged
+
+
+class StateOverlay:
+    """Uncommitted writes over the committed state, for executing one block.
+
+    Discarding it changes nothing. `root()` rewrites only the nodes above the
+    keys staged since its last call, each of them once, and costs nothing when
+    no write was staged since. `StateTree.commit` seals the overlay: the writes
+    it returned are then exactly what `StateTree.committed` adopts.
+    """
+
+    def __init__(self, tree: StateTree, top: Node | None, generation: int) -> None:
+        self._tree = tree
+        self._generation = generation
+        self._top = top
+        self._values: dict[bytes, bytes | None] = {}
+        self._unhashed: dict[bytes, bytes | None] = {}
+        self._written: dict[Position, Node | None] = {}
+        self._changes: list[_Change] = []
+        self._change_paths: list[int] = []
+        self._sealed = False
+
+    def get(self, key: bytes) -> bytes | None:
+        self._check_fresh()
+        if key in self._values:
+            return self._values[key]
+        return self._tree.get(key)
+
+    def set(self, key: bytes, value: bytes) -> None:
+        self._check_writable()
+        if value is None:
+            raise InvalidStateEntryError("state value must be bytes; use delete() to remove")
+        _check_entry(key, value)
+        self._values[key] = value
+        self._unhashed[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self._check_writable()
+        _check_entry(key, None)
+        self._values[key] = None
+        self._unhashed[key] = None
+
+    def keys_changed(self) -> int:
+        """How many distinct keys this overlay has set or deleted."""
+        return len(self._values)
+
+    def root(self) -> bytes:
+        """The state root with every staged write applied."""
+        self._check_fresh()
+        self._rehash()
+        return node_hash(self._top)
+
+    def _check_fresh(self) -> None:
+        if self._tree._generation != self._generation:
+            raise StaleOverlayError(
+                "this overlay was built on a state that has since been replaced by a commit"
+            )
+
+    def _check_writable(self) -> None:
+        self._check_fresh()
+        if self._sealed:
+            raise StaleOverlayError("this overlay was sealed by commit(); start a new one")
+
+    def _rehash(self) -> None:
+        if not self._unhashed:
+            return
+        changes = []
+        for key, value in self._unhashed.items():
+            path = key_path(key)
+            hashed = None if value is None else value_hash(value)
+            changes.append((int.from_bytes(path, "big"), path, hashed))
+        changes.sort(key=itemgetter(0))
+        self._changes = changes
+        self._change_paths = [change[0] for change in changes]
+        self._top = self._update(TOP, 0, len(changes), self._top)
+        self._unhashed.clear()
+        self._changes, self._change_paths = [], []
+
+    def _read(self, position: Position, expected_hash: bytes) -> Node | None:
+        if expected_hash == EMPTY_HASH:
+            return None
+        if position in self._written:
+            node = self._written[position]
+            assert node is not None, "a parent points at a node this overlay removed"
+            return node
+        return self._tree._nodes.read(position, expected_hash)
+
+    def _update(self, position: Position, lo: int, hi: int, node: Node | None) -> Node | None:
+        """Apply self._changes[lo:hi], all below `position`, to the subtree `node` there."""
+        if node is None or is_leaf(node):
+            return self._update_bottom(position, self._changes[lo:hi], node)
+        mid = bisect_left(self._change_paths, split_point(position), lo, hi)
+        old_left, old_right = node_first(node), node_second(node)
+        left: Node | _Unread | None = _Unread.CHILD
+        right: Node | _Unread | None = _Unread.CHILD
+        left_hash, right_hash = old_left, old_right
+        if lo < mid:
+            left_at = child(position, 0)
+            left = self._update(left_at, lo, mid, self._read(left_at, old_left))
+            left_hash = node_hash(left)
+        if mid < hi:
+            right_at = child(position, 1)
+            right = self._update(right_at, mid, hi, self._read(right_at, old_right))
+            right_hash = node_hash(right)
+        if left_hash == old_left and right_hash == old_right:
+            return node
+        return self._join(position, (left_hash, left), (right_hash, right))
+
+    def _update_bottom(
+        self, position: Position, changes: list[_Change], node: Node | None
+    ) -> Node | None:
+        """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
+        if node is None:
+            return self._build(position, [change for change in changes if change[2] is not None])
+        merged = _merge_leaf(node, changes)
+        if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
+            return node
+        self._written[position] = None  # rewritten below if a leaf still ends up here
+        return self._build(position, merged)
+
+    def _build(self, position: Position, leaves: list[_Change]) -> Node | None:
+        """Write the canonical subtree holding exactly `leaves` (sorted) at `position`."""
+        if not leaves:
+            return None
+        if len(leaves) == 1:
+            _, path, hashed = leaves[0]
+            assert hashed is not None
+            leaf = leaf_node(path, hashed)
+            self._written[position] = leaf
+            return leaf
+        mid = bisect_left(leaves, split_point(position), key=itemgetter(0))
+        left = self._build(child(position, 0), leaves[:mid])
+        right = self._build(child(position, 1), leaves[mid:])
+        return self._join(position, (node_hash(left), left), (node_hash(right), right))
+
+    def _join(
+        self,
+        position: Position,
+        left: tuple[bytes, Node | _Unread | None],
+        right: tuple[bytes, Node | _Unread | None],
+    ) -> Node | None:
+        """The node at `position` over two (hash, node) children, writing it.
+
+        Keeps the tree canonical: nothing below means nothing here, and a lone
+        leaf below moves up here.
+        """
+        (left_hash, left_node), (right_hash, right_node) = left, right
+        if left_hash == EMPTY_HASH and right_hash == EMPTY_HASH:
+            self._written[position] = None
+            return None
+        if left_hash == EMPTY_HASH or right_hash == EMPTY_HASH:
+            bit = 1 if left_hash == EMPTY_HASH else 0
+            only_at = child(position, bit)
+            only = right_node if bit else left_node
+            if isinstance(only, _Unread):
+                only = self._read(only_at, right_hash if bit else left_hash)
+            if only is not None and is_leaf(only):
+                self._written[only_at] = None
+                self._written[position] = only
+                return only
+        branch = branch_node(left_hash, right_hash)
+        self._written[position] = branch
+        return branch

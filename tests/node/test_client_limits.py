@@ -1,0 +1,118 @@
+"""Per-client fairness: rates per address, forgers slowed then refused, honest ones served."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ledger.payloads import AnchorPayload
+from node.api import LIMITS, make_app
+from node.client_limits import (
+    RATES,
+    REFUSE_FOR_S,
+    SLOW_DELAY_S,
+    STRIKES_TO_REFUSE,
+    STRIKES_TO_SLOW,
+    ClientLimits,
+)
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX
+from node.service import NodeCore
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, make_tx
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_per_address_refills_with_time() -> None:
+    clock = Clock()
+    limits = ClientLimits(clock=clock)
+    rate, burst = RATES["verify"]
+    served = sum(limits.admit("10.0.0.1", "verify").retry_after_s is None
+                 for _ in range(int(burst) + 10))
+    assert served == burst
+    refused = limits.admit("10.0.0.1", "verify")
+    assert refused.retry_after_s is not None and refused.retry_after_s >= 1
+    assert limits.admit("10.0.0.2", "verify").retry_after_s is None  # others unaffected
+    clock.now += 1.0
+    assert sum(limits.admit("10.0.0.1", "verify").retry_after_s is None
+               for _ in range(int(rate) + 10)) == rate
+
+
+def test_forger_is_slowed_then_refused_then_forgiven() -> None:
+    clock = Clock()
+    limits = ClientLimits(clock=clock)
+    assert limits.admit("forger", "transactions", 10).delay_s == 0
+    limits.penalise("forger", STRIKES_TO_SLOW)
+    assert limits.admit("forger", "transactions", 10).delay_s == SLOW_DELAY_S
+    assert limits.admit("honest", "transactions", 10).delay_s == 0
+    limits.penalise("forger", STRIKES_TO_REFUSE)
+    refused = limits.admit("forger", "transactions", 1)
+    assert refused.retry_after_s == pytest.approx(REFUSE_FOR_S)
+    assert "invalid signatures" in refused.reason
+    assert limits.admit("honest", "transactions", 10) .retry_after_s is None
+    clock.now += REFUSE_FOR_S + 1
+    assert limits.admit("forger", "transactions", 1).retry_after_s is None
+
+
+def test_the_table_of_sources_is_bounded_lru() -> None:
+    limits = ClientLimits(sources_max=100, clock=Clock())
+    limits.penalise("forger", STRIKES_TO_REFUSE)
+    for number in range(99):
+        limits.admit(f"10.1.{number // 256}.{number % 256}", "verify")
+        limits.admit("forger", "verify")  # recently seen: kept
+    assert len(limits) == 100
+    assert limits.admit("forger", "verify").retry_after_s is not None
+    for number in range(500):
+        limits.admit(f"10.2.{number // 256}.{number % 256}", "verify")
+    assert len(limits) == 100
+
+
+async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consortium) -> None:
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "fair")
+    app[LIMITS] = ClientLimits(exempt=frozenset())  # the test client is on 127.0.0.1
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        forged = []
+        for _ in range(STRIKES_TO_REFUSE):
+            tx = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+            forged.append(tx.encode()[:-64] + os.urandom(64))  # signature replaced
+        response = await client.post("/v1/transactions",
+                                     json={"txs": [data.hex() for data in forged]})
+        assert response.status == 400
+        codes = [r["code"] for r in (await response.json())["results"]]
+        assert codes[:INVALID_SIGNATURES_PER_SUBMISSION_MAX] == [
+            "bad_signature"] * INVALID_SIGNATURES_PER_SUBMISSION_MAX
+        assert set(codes[INVALID_SIGNATURES_PER_SUBMISSION_MAX:]) == {"unchecked"}
+        honest = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+        response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
+        assert response.status == 429 and "Retry-After" in response.headers
+        assert (await response.json())["error"]["code"] == "rate_limited"
+        # The same transaction from the node's own host (exempt) goes through.
+        client.server.app[LIMITS].exempt = frozenset({"127.0.0.1"})
+        response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
+        assert response.status == 202
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
+
+
+def test_the_nodes_own_host_is_exempt_from_rates_but_others_are_not() -> None:
+    limits = ClientLimits(clock=Clock())
+    limits.penalise("127.0.0.1", STRIKES_TO_REFUSE)
+    assert all(limits.admit("127.0.0.1", "verify").retry_after_s is None
+               for _ in range(int(RATES["verify"][1]) * 2))
+    limits.penalise("127.0.0.2", STRIKES_TO_REFUSE)
+    assert limits.admit("127.0.0.2", "verify").retry_after_s is not None

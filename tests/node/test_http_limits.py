@@ -1,0 +1,200 @@
+"""HTTP limits on a real socket: slow-loris heads closed, a connection cap, body timeouts,
+CORS on read-only routes only, and a cap on long-polls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import ClientSession, web
+
+from ledger.payloads import AnchorPayload
+from node import api_public
+from node.api import make_app
+from node.http_limits import LimitedAppRunner
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, make_tx
+
+HEADER_TIMEOUT_S = 0.5
+CONNECTIONS_MAX = 8
+DEADLINE_S = 10.0
+
+
+@dataclass
+class Served:
+    core: NodeCore
+    runner: LimitedAppRunner
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+async def served(net: Consortium) -> AsyncIterator[Served]:
+    kv = MemoryStore()
+    core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(100, 1 << 20, 100),
+                    NodeMetrics())
+    runner = LimitedAppRunner(make_app(core, "limits"), connections_max=CONNECTIONS_MAX,
+                              header_timeout_s=HEADER_TIMEOUT_S, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield Served(core, runner, port)
+    finally:
+        await runner.cleanup()
+        core.worker.shutdown(wait=True)
+
+
+async def _closed_within(reader: asyncio.StreamReader, limit_s: float) -> float:
+    """Seconds until the server closes the connection (reads return EOF), failing past limit."""
+    started = time.monotonic()
+    async with asyncio.timeout(limit_s):
+        while await reader.read(4096):
+            pass
+    return time.monotonic() - started
+
+
+async def test_a_slow_loris_head_is_closed_within_the_header_timeout(served: Served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    started = time.monotonic()
+    writer.write(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+
+    async def trickle() -> None:  # one header byte at a time, never the blank line
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if writer.is_closing():
+                return
+            writer.write(b"X")
+
+    trickling = asyncio.create_task(trickle())
+    try:
+        await _closed_within(reader, DEADLINE_S)
+    finally:
+        trickling.cancel()
+        writer.close()
+    # Closed by the header timeout, not merely at our own deadline.
+    assert time.monotonic() - started < HEADER_TIMEOUT_S + 3.0
+
+
+async def test_an_idle_connection_is_closed_and_an_honest_one_is_served(served: Served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    await _closed_within(reader, HEADER_TIMEOUT_S + 3.0)
+    writer.close()
+    async with ClientSession() as session, session.get(f"{served.url}/v1/status") as response:
+        assert response.status == 200
+
+
+async def test_connections_beyond_the_cap_are_closed(served: Served) -> None:
+    opened = [await asyncio.open_connection("127.0.0.1", served.port)
+              for _ in range(CONNECTIONS_MAX + 3)]
+    try:
+        # The extra ones are closed at once, long before the header timeout.
+        closed = 0
+        for reader, _ in opened[CONNECTIONS_MAX:]:
+            await _closed_within(reader, HEADER_TIMEOUT_S / 2 + 1.0)
+            closed += 1
+        assert closed == 3
+    finally:
+        for _, writer in opened:
+            writer.close()
+
+
+async def test_a_stalled_body_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("node.http_limits.BODY_READ_TIMEOUT_S", 0.3)
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n{\"a\":")
+    await writer.drain()
+    async with asyncio.timeout(DEADLINE_S):
+        head = await reader.readuntil(b"\r\n")
+    writer.close()
+    assert b" 408 " in head
+
+
+async def test_cors_on_read_only_routes_only(served: Served) -> None:
+    async with ClientSession() as session:
+        async with session.options(f"{served.url}/v1/verify", headers={
+                "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "Content-Type"}) as response:
+            assert response.status == 204
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+            assert "POST" in response.headers["Access-Control-Allow-Methods"]
+            assert "Content-Type" in response.headers["Access-Control-Allow-Headers"]
+        async with session.post(f"{served.url}/v1/verify", json={"format": "x"}) as response:
+            assert response.status == 200
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        async with session.get(f"{served.url}/v1/status") as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        async with session.get(f"{served.url}/v1/blocks/999") as response:  # errors too
+            assert response.status == 404
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        tx = make_tx(served.core.keys, AnchorPayload(os.urandom(32)))
+        async with session.post(f"{served.url}/v1/transactions",
+                                json={"tx": tx.encode().hex()}) as response:
+            assert response.status == 202
+            assert "Access-Control-Allow-Origin" not in response.headers
+        async with session.options(f"{served.url}/v1/transactions", headers={
+                "Origin": "https://example.org",
+                "Access-Control-Request-Method": "POST"}) as response:
+            assert response.status == 405
+            assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_long_polls_beyond_the_cap_register_no_waiter(
+        served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_public, "LONG_POLLS_MAX", 2)
+    monkeypatch.setattr(api_public, "OVERFLOW_POLL_PAUSE_S", 0.1)
+    tx = make_tx(served.core.keys, AnchorPayload(os.urandom(32)))
+    async with ClientSession() as session:
+        async with session.post(f"{served.url}/v1/transactions",
+                                json={"tx": tx.encode().hex()}) as response:
+            assert response.status == 202
+        url = f"{served.url}/v1/transactions/{tx.tx_id.hex()}?wait=30"
+        polls = [asyncio.create_task(session.get(url)) for _ in range(2)]
+        async with asyncio.timeout(DEADLINE_S):
+            while len(served.core._waiters.get(tx.tx_id, [])) < 2:
+                await asyncio.sleep(0.01)
+        started = time.monotonic()
+        async with session.get(url) as response:  # the third is answered without waiting
+            assert response.status == 200 and (await response.json())["status"] == "pending"
+        assert time.monotonic() - started < 5.0
+        assert len(served.core._waiters[tx.tx_id]) == 2
+        served.core._settle(tx.tx_id)  # wake the two waiting polls
+        for response in await asyncio.gather(*polls):
+            assert response.status == 200
+            response.release()
+
+
+@pytest.mark.parametrize("raw", [
+    b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+    b"GET /v1/status HTTP/1.1\r\nHo\x00st: x\r\n\r\n",
+    b"\x00\xff\xfe garbage \r\n\r\n",
+    b"GET /v1/st\x00atus HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    b"GET /v1/status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+])
+async def test_garbage_requests_get_a_4xx_and_no_error_log(
+        served: Served, raw: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(raw)
+    await writer.drain()
+    async with asyncio.timeout(DEADLINE_S):
+        head = await reader.read(4096)
+    writer.close()
+    assert re.match(rb"HTTP/1\.[01] 4\d\d ", head) or head == b"", head[:80]
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert not errors, [r.getMessage() for r in errors]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

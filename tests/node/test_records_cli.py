@@ -1,0 +1,171 @@
+"""`senim employment` and `senim recognise` without a node: what they send, what they
+keep on disk, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+import cli.records
+from cli.client import ClientError
+from cli.main import main
+from ledger.credentials import make_batch
+from ledger.payloads import EmploymentEndPayload, IssueBatchPayload, Payload
+from ledger.transactions import Transaction
+from node.files import save_key
+from tests.node.conftest import CHAIN_ID, Consortium, documents_of, make_tx
+
+
+class _Node:
+    """Stands in for NodeClient: answers status and members, then commits or refuses."""
+
+    submitted: ClassVar[list[Transaction]] = []
+    refuse: ClassVar[ClientError | None] = None
+
+    def __init__(self, _url: str) -> None:
+        pass
+
+    def status(self) -> dict[str, Any]:
+        return {"chain_id": CHAIN_ID, "height": 5}
+
+    def request(self, _method: str, _path: str) -> dict[str, Any]:
+        return {"members": []}
+
+    def make_tx(self, keys: Any, payload: Payload) -> Transaction:
+        return make_tx(keys, payload)
+
+    def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
+        if _Node.refuse is not None:
+            raise _Node.refuse
+        _Node.submitted.append(tx)
+        return {"status": "committed", "height": 9, "tx_id": tx.tx_id.hex(),
+                "block_hash": "00" * 32, "time": "2026-11-30 09:00:00 UTC"}
+
+
+@pytest.fixture
+def fake_node(monkeypatch: pytest.MonkeyPatch) -> type[_Node]:
+    monkeypatch.setattr(cli.records, "NodeClient", _Node)
+    _Node.submitted, _Node.refuse = [], None
+    return _Node
+
+
+START = ["--full-name", "Aigerim", "--position", "Analyst", "--organisation", "Kaspi Bank",
+         "--start", "2025-02-01"]
+
+
+def _key(tmp_path: Path, net: Consortium) -> str:
+    path = tmp_path / "kaspi.key"
+    if not path.exists():
+        save_key(path, net.employer)
+    return str(path)
+
+
+def test_start_writes_a_private_file_and_submits_only_the_root(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node]) -> None:
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, "--field", "department=Risk", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    document = json.loads(out.read_text())
+    assert document["issuance"]["height"] == 9
+    assert document["fields"]["department"]["value"] == "Risk"
+    (tx,) = fake_node.submitted
+    assert isinstance(tx.payload, IssueBatchPayload) and tx.payload.count == 1
+    assert b"Aigerim" not in tx.encode() and b"Analyst" not in tx.encode()
+
+
+def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
+                                      fake_node: type[_Node]) -> None:
+    fake_node.refuse = ClientError("Kaspi may not issue employment now: not accredited",
+                                   "not_accredited", 422)
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, "--out", str(out)])
+    assert done.exit_code == 1 and "not_accredited" in done.output
+    assert not out.exists()
+    fake_node.refuse = ClientError("cannot reach the node", "unreachable")
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, "--out", str(out)])
+    assert done.exit_code == 3 and "is kept" in done.output
+    assert json.loads(out.read_text())["issuance"] is None
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--start", "2025-13-01"], "start_date: no such date"),
+    (["--field", "oops"], "--field takes NAME=VALUE"),
+    (["--field", "position=Boss"], "field 'position' is given twice"),
+])
+def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
+                               args: list[str], message: str) -> None:
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, *args, "--out", str(out)])
+    assert done.exit_code == 2, done.output
+    assert message in done.output and "Traceback" not in done.output
+    assert not out.exists() and fake_node.submitted == []
+
+
+def _employment_file(tmp_path: Path, net: Consortium, issuer: Any = None) -> Path:
+    keys = issuer or net.employer
+    batch = make_batch([{"full_name": "A", "position": "Analyst", "organisation": "Kaspi",
+                         "start_date": "2025-02-01"}], "employment", CHAIN_ID,
+                       keys.member_id, "Kaspi")
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(documents_of(batch)[0]))
+    return path
+
+
+def test_end_sends_days_and_the_reference(tmp_path: Path, net: Consortium,
+                                          fake_node: type[_Node]) -> None:
+    record = _employment_file(tmp_path, net)
+    done = CliRunner().invoke(main, ["employment", "end", "--key", _key(tmp_path, net),
+                                     str(record), "--end", "2026-03-08"])
+    assert done.exit_code == 0, done.output
+    assert "employed from 2025-02-01 to 2026-03-08" in done.output
+    (tx,) = fake_node.submitted
+    assert isinstance(tx.payload, EmploymentEndPayload)
+    assert tx.payload.end_day - tx.payload.start_day == 400
+
+
+@pytest.mark.parametrize("end,message", [
+    ("2025-01-31", "before the employment started"),
+    ("31.01.2026", "--end must be a date YYYY-MM-DD"),
+    ("2999-01-01", "more than a year ahead"),
+])
+def test_bad_end_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
+                             end: str, message: str) -> None:
+    record = _employment_file(tmp_path, net)
+    done = CliRunner().invoke(main, ["employment", "end", "--key", _key(tmp_path, net),
+                                     str(record), "--end", end])
+    assert done.exit_code == 2 and message in done.output, done.output
+    assert fake_node.submitted == []
+
+
+def test_end_of_another_employers_record_refused_before_sending(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node]) -> None:
+    record = _employment_file(tmp_path, net, issuer=net.university)
+    done = CliRunner().invoke(main, ["employment", "end", "--key", _key(tmp_path, net),
+                                     str(record), "--end", "2026-03-08"])
+    assert done.exit_code == 2 and "only its issuer may end it" in done.output
+    assert fake_node.submitted == []
+
+
+def test_recognise_bad_course_list_is_one_line(tmp_path: Path, net: Consortium,
+                                               fake_node: type[_Node]) -> None:
+    original = tmp_path / "original.json"
+    batch = make_batch([{"full_name": "A"}], "transcript", CHAIN_ID, net.university.member_id,
+                       "KazNU")
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    courses = tmp_path / "courses.csv"
+    courses.write_text("from_code;as_code;credits;teacher\nINF1101;CS101;5;Aliyev\n")
+    done = CliRunner().invoke(main, ["recognise", "--key", _key(tmp_path, net), "--original",
+                                     str(original), "--courses", str(courses), "--out",
+                                     str(tmp_path / "r.json")])
+    assert done.exit_code == 2 and "unknown columns ['teacher']" in done.output, done.output
+    assert not (tmp_path / "r.json").exists() and fake_node.submitted == []
