@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import Consortium
-from tests.e2e.kill_cycles import MEMBERS, KillPlan, KillReport, accredit, run_kill_cycles
+from tests.e2e.kill_cycles import MEMBERS, KillPlan, accredit, run_side_by_side
 
 CI_KILL_CYCLES = 100
-CI_NODES = 2
+CI_NODES = 2  # killed side by side: restarts are CPU-bound start-ups (run_side_by_side)
 CI_MAX_COMMITS = 10  # reported commits between two kills: restarts dominate the time
 CI_DEADLINE_S = 420.0
 SEED = 20260630
@@ -32,20 +31,8 @@ def net(tmp_path: Path) -> Iterator[Consortium]:
 
 
 def test_reported_commits_survive_100_kill_9_cycles(tmp_path: Path) -> None:
-    """CI_KILL_CYCLES kills shared by CI_NODES independent nodes killed side by side.
-
-    A restart is mostly the new process importing and opening its store, so two
-    nodes keep both cores busy and halve the wall time of the same number of kills."""
-    per_node = CI_KILL_CYCLES // CI_NODES
-
-    def one_node(index: int) -> KillReport:
-        with Consortium(tmp_path / f"node{index}", MEMBERS, genesis_via_cli=False) as net:
-            return run_kill_cycles(net, KillPlan(per_node, SEED + index,
-                                                 max_commits=CI_MAX_COMMITS,
-                                                 deadline_s=CI_DEADLINE_S))
-
-    with ThreadPoolExecutor(CI_NODES, thread_name_prefix="senim-kill") as pool:
-        reports = list(pool.map(one_node, range(CI_NODES)))
+    plan = KillPlan(CI_KILL_CYCLES, SEED, max_commits=CI_MAX_COMMITS, deadline_s=CI_DEADLINE_S)
+    reports = run_side_by_side(tmp_path, plan, CI_NODES)
     for report in reports:
         print(report.summary())  # shown with -s: the figures the CI run measured
     assert sum(report.cycles for report in reports) == CI_KILL_CYCLES
