@@ -184,6 +184,10 @@ def parse_document(document: Any) -> ParsedDocument:
     if not isinstance(document, dict) or document.get("format") not in DOCUMENT_FORMATS:
         raise InvalidDocument("not a Senim credential (format must be one of "
                               f"{', '.join(DOCUMENT_FORMATS)})")
+    try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
+        json.dumps(document, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidDocument(f"credential is not UTF-8 JSON data: {exc}") from exc
     try:
         issuer = document["issuer"]
         batch = document["batch"]

@@ -8,7 +8,7 @@ of the chain's identity, so nodes with different genesis files never agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ledger.codec import encode, tagged_hash
 from ledger.errors import ConfigError
@@ -86,6 +86,17 @@ def validator_set_hash(public_keys: list[bytes]) -> bytes:
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
 
 
+def _is_utf8_text(value: Any) -> TypeGuard[str]:
+    """Text that can be hashed: JSON may carry lone surrogates, which UTF-8 cannot."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _member_from_json(index: int, raw: Any) -> GenesisMember:
     where = f"members[{index}]"
     if not isinstance(raw, dict):
@@ -95,7 +106,7 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
         raise ConfigError(f"{where}.{unknown[0]}", "unknown field (known: "
                           f"{', '.join(sorted(MEMBER_FIELDS))})")
     name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not _is_utf8_text(name) or not name.strip():
         raise ConfigError(f"{where}.name", "must be non-empty text")
     role = raw.get("role")
     if role not in ROLES:
@@ -119,11 +130,11 @@ def genesis_from_json(document: Any) -> Genesis:
     if not isinstance(document, dict) or document.get("kind") != GENESIS_KIND:
         raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})")
     chain_id = document.get("chain_id")
-    if not isinstance(chain_id, str) or not chain_id or len(chain_id) > 64:
+    if not _is_utf8_text(chain_id) or not chain_id or len(chain_id) > 64:
         raise ConfigError("genesis.chain_id", "must be text of 1 to 64 characters")
     genesis_time = document.get("genesis_time_ms")
-    if not isinstance(genesis_time, int) or genesis_time < 0:
-        raise ConfigError("genesis.genesis_time_ms", "must be a non-negative integer")
+    if not isinstance(genesis_time, int) or not 0 <= genesis_time < 2**63:
+        raise ConfigError("genesis.genesis_time_ms", "must be a non-negative 64-bit integer")
     raw_members = document.get("members")
     if not isinstance(raw_members, list) or not raw_members:
         raise ConfigError("genesis.members", "must be a non-empty list")

@@ -119,10 +119,10 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
 
 def load_config(path: Path) -> NodeConfig:
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
     except FileNotFoundError as exc:
         raise ConfigError("config", f"file not found: {path}") from exc
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
     known = set(KNOWN_KEYS)
     unknown = set(document) - known

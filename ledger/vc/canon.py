@@ -168,7 +168,8 @@ def _processed_cache(loader: Loader) -> Any:
 def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     try:
-        size = len(json.dumps(document, ensure_ascii=False))
+        # as UTF-8: also refuses lone surrogates, which JSON escapes can carry
+        size = len(json.dumps(document, ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"not JSON data: {exc}") from exc
     if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
@@ -185,7 +186,8 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
         raise
     except jsonld.JsonLdError as exc:
         raise InvalidDocument(f"not valid JSON-LD: {_root_cause(exc)}") from exc
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError,
+            OverflowError) as exc:  # OverflowError: an integer too large for a JSON number
         raise InvalidDocument(f"not valid JSON-LD: {exc}") from exc
     if not isinstance(result, str):
         raise InvalidDocument("canonicalisation produced no N-Quads")
