@@ -22,6 +22,7 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from storage.errors import CorruptStateError, StaleOverlayError
@@ -45,6 +46,7 @@ from storage.state_nodes import (
     TOP,
     CommittedNodes,
     Node,
+    Position,
     child,
     is_leaf,
     node_first,
@@ -80,6 +82,7 @@ class StateTree:
         # Only the committing thread (the owner) fills it and the node cache.
         self._leaf_values: dict[bytes, bytes] = {}
         self._owner = threading.get_ident()
+        self._view_nodes = SharedNodeCache()
         self._commits_started = 0  # _generation counts the finished ones
         self._pending: StateOverlay | None = None
 
@@ -159,7 +162,8 @@ class StateTree:
 
         It shares nothing in memory with this tree (no node cache, no top node), so
         another thread may read it while the owner commits."""
-        return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix)
+        return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix,
+                         self._view_nodes)
 
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
@@ -191,6 +195,7 @@ class StateTree:
         new_root = overlay.root()
         overlay._sealed = True
         self._owner = threading.get_ident()
+        self._view_nodes = SharedNodeCache()
         self._pending = overlay
         self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
@@ -273,6 +278,35 @@ class StateTree:
             yield stored_key[start:], value
 
 
+VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
+
+
+class SharedNodeCache:
+    """Tree nodes read by views, shared across them and their threads.
+
+    A node is only ever used after its hash is checked against the hash its parent
+    holds, so a cached node can never stand for another: a node replaced by a
+    commit simply stops matching and is read again."""
+
+    def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
+        self._capacity = capacity
+        self._nodes: OrderedDict[Position, Node] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
+        with self._lock:
+            node = self._nodes.get(position)
+        if node is not None and node_hash(node) == expected_hash:
+            return node
+        node = reader.read(position, expected_hash, remember=False)
+        with self._lock:
+            self._nodes[position] = node
+            self._nodes.move_to_end(position)
+            while len(self._nodes) > self._capacity:
+                self._nodes.popitem(last=False)
+        return node
+
+
 class StateView:
     """The committed values and root in one snapshot; see `StateTree.view`.
 
@@ -281,11 +315,12 @@ class StateView:
     error, never an answer."""
 
     def __init__(self, snapshot: KeyValueReader, value_prefix: bytes, root_key: bytes,
-                 node_prefix: bytes) -> None:
+                 node_prefix: bytes, shared: SharedNodeCache) -> None:
         self._snapshot = snapshot
         self._value_prefix = value_prefix
         self._root_key = root_key
         self._nodes = CommittedNodes(snapshot, node_prefix, 0)
+        self._shared = shared
 
     @property
     def root(self) -> bytes:
@@ -307,7 +342,7 @@ class StateView:
             return b""
         position = TOP
         while True:
-            node = self._nodes.read(position, expected, remember=False)
+            node = self._shared.read(position, expected, self._nodes)
             if is_leaf(node):
                 return node_second(node) if node_first(node) == path else b""
             bit = path_bit(path_int, position[0])
