@@ -83,7 +83,7 @@ def test_killed_at_every_step_resume_puts_every_credential_on_chain_and_disk_onc
         assert names == {row["full_name"] for row in rows}
         assert sorted(json.loads(f.read_text())["target_hash"] for f in files) == sorted(
             manifest["target_hashes"])
-        on_chain = node.get_json(f"/v1/batches/{manifest['batch_root']}")
+        on_chain = node.get_json(f"/v1/batches/{manifest['issuer']}/{manifest['batch_root']}")
         assert on_chain["count"] == ROWS and on_chain["tx_id"] == manifest["issuance"]["tx_id"]
         assert on_chain["height"] == manifest["issuance"]["height"]
         again = run_senim(net, node, "issue", "--resume", str(out))
