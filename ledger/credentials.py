@@ -187,7 +187,8 @@ def parse_document(document: Any) -> ParsedDocument:
     try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
         json.dumps(document, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
-        raise InvalidDocument(f"credential is not UTF-8 JSON data: {exc}") from exc
+        raise InvalidDocument("the credential holds text that is not valid Unicode (a lone "
+                              "surrogate): it was damaged or made by hand") from exc
     try:
         issuer = document["issuer"]
         batch = document["batch"]

@@ -185,10 +185,14 @@ class NodeCore:
 
     # ---- status ----------------------------------------------------------------------
     def tx_status(self, tx_id: bytes) -> TxStatus:
+        # The mempool first: the engine thread writes the index entry before it takes
+        # the transaction out of the mempool, so asked in this order a committing
+        # transaction is seen as pending or committed, never as unknown in between.
+        pending = tx_id in self.mempool
         location = self.chain.tx_location(tx_id)
         if location is not None:
             return TxStatus("committed", height=location[0], index=location[1])
-        if tx_id in self.mempool:
+        if pending:
             return TxStatus("pending")
         rejected = self._rejected.get(tx_id)
         if rejected is not None:

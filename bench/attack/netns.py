@@ -169,9 +169,7 @@ class NetLab:
         for v in self.validators:
             save_key(self.root / "keys" / f"{v.slug}.key", v.keys, v.slug)
             members.append({"name": f"Ministry {v.slug}", "role": "ministry",
-                            "public_key": v.keys.public_key.hex(), "validator": True,
-                            "p2p_address": f"{v.address}:{P2P_PORT}",
-                            "api_address": f"{v.address}:{API_PORT}"})
+                            "public_key": v.keys.public_key.hex(), "validator": True})
         members.append({"name": "Pilot University", "role": "university",
                         "public_key": self.issuer.public_key.hex(), "validator": False})
         (self.root / "genesis.json").write_text(json.dumps({

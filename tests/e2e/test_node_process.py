@@ -36,7 +36,7 @@ def assert_json_error(status: int, body: bytes, expected_status: int, code: str)
                                   b'{"tx": "zz"}', b"[1, 2, 3]"])
 def test_malformed_transaction_body_is_400_json(node: NodeProcess, body: bytes) -> None:
     status, _headers, answer = http("POST", node.url + "/v1/transactions", body)
-    assert_json_error(status, answer, 400, "malformed")
+    assert_json_error(status, answer, 400, "missing_body" if not body else "malformed")
 
 
 def test_malformed_verify_body_is_400_json(node: NodeProcess) -> None:
