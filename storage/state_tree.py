@@ -279,6 +279,7 @@ class StateTree:
 
 
 VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
+VIEW_LEAVES_CACHED_MAX = 50_000  # leaf hashes one view remembers
 
 
 class SharedNodeCache:
@@ -321,6 +322,9 @@ class StateView:
         self._root_key = root_key
         self._nodes = CommittedNodes(snapshot, node_prefix, 0)
         self._shared = shared
+        # key -> the value hash its leaf holds; the view's root never changes, so a key
+        # read again (a sender's member record, once per transaction) needs no walk.
+        self._leaf_values: dict[bytes, bytes] = {}
 
     @property
     def root(self) -> bytes:
@@ -328,7 +332,12 @@ class StateView:
 
     def get(self, key: bytes) -> bytes | None:
         value = self._snapshot.get(self._value_prefix + key)
-        if (value_hash(value) if value is not None else b"") != self._leaf_value_hash(key):
+        expected = self._leaf_values.get(key)
+        if expected is None:
+            expected = self._leaf_value_hash(key)
+            if len(self._leaf_values) < VIEW_LEAVES_CACHED_MAX:
+                self._leaf_values[key] = expected
+        if (value_hash(value) if value is not None else b"") != expected:
             raise CorruptStateError(f"stored value of state key {key.hex()} does not match "
                                     "the tree (damaged or lost on disk)")
         return value
