@@ -15,6 +15,7 @@ from ledger.errors import ConfigError
 from ledger.identity import MemberId, member_id_of
 from ledger.records import Member, member_key
 from ledger.transactions import ROLES
+from ledger.validator_sets import genesis_validator_set_state, validator_set_hash
 
 GENESIS_KIND = "senim-genesis/v1"
 
@@ -61,10 +62,12 @@ class Genesis:
         return None
 
     def initial_state(self) -> dict[bytes, bytes]:
-        return {
+        state = {
             member_key(m.member_id): Member(m.name, m.role, m.public_key, m.validator, 0).encode()
             for m in self.members
         }
+        state.update(genesis_validator_set_state([m.public_key for m in self.validators]))
+        return state
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,10 +80,6 @@ class Genesis:
                 for m in self.members
             ],
         }
-
-
-def validator_set_hash(public_keys: list[bytes]) -> bytes:
-    return tagged_hash(b"senim/validator-set/v1", encode(sorted(public_keys)))
 
 
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
