@@ -10,9 +10,12 @@ Layout (all of it private to this machine; nothing is routed anywhere):
 - a switch namespace holding a bridge; each validator namespace is joined to it
   by a veth pair, at 10.77.<net>.<i+1>; the test process joins it too, at
   10.77.<net>.100, so it can reach every node's API;
-- with `tc netem` (when the kernel has it) each validator's link gets its own
-  one-way delay and some loss, so a round trip between two of them takes
-  20-60 ms, as between Astana and Almaty;
+- each validator's link gets its own one-way delay and some loss, so a round
+  trip between two of them takes 20-60 ms, as between Astana and Almaty: with
+  `tc netem` where the kernel has it; otherwise the delay comes from a relay on
+  the dialling side (`bench/attack/delay_relay.py`: each validator dials its
+  peers through 127.0.0.1 ports) and the loss from an nftables rule (when `nft`
+  is installed), so the links are still slow and lossy on such kernels;
 - a partition is blackhole routes inside the namespaces, between validators
   only: the test can still ask every node how far it got.
 """
@@ -43,6 +46,7 @@ ONE_WAY_DELAY_MS = (10, 12, 20, 30)  # round trips of 22-50 ms between any two v
 JITTER_MS = 3
 LOSS_PERCENT = 1
 API_PORT, P2P_PORT = 8000, 9000
+RELAY_PORT_BASE = 9100  # validator i dials validator j at 127.0.0.1:(RELAY_PORT_BASE + j)
 READY_S = 60.0
 CMD_TIMEOUT_S = 20.0
 NAMES = ("mshe", "moe", "enu", "kaznu")  # the pilot's validators (configs/pilot)
@@ -67,6 +71,10 @@ def why_unavailable() -> str | None:
     return None
 
 
+def nft_available() -> bool:
+    return shutil.which("nft") is not None
+
+
 def netem_available() -> bool:
     probe = f"senim-netem-{os.getpid()}"
     if run("ip", "netns", "add", probe, check=False).returncode != 0:
@@ -87,6 +95,7 @@ class Validator:
     address: str
     keys: KeyPair
     process: subprocess.Popen[bytes] | None = None
+    relay: subprocess.Popen[bytes] | None = None
 
     @property
     def api(self) -> str:
@@ -114,6 +123,8 @@ class NetLab:
                       KeyPair.generate()) for i, slug in enumerate(NAMES)]
         self.issuer = KeyPair.generate()
         self.netem = False
+        self.relayed = False
+        self.lossy = False
 
     # ---- set-up and tear-down ----------------------------------------------------------
     def __enter__(self) -> NetLab:
@@ -135,6 +146,9 @@ class NetLab:
     def close(self) -> None:
         for validator in self.validators:
             self.kill(validator)
+            if validator.relay is not None and validator.relay.poll() is None:
+                validator.relay.kill()
+                validator.relay.wait(timeout=30)
         run("ip", "link", "del", self.client_link, check=False)
         for namespace in [v.namespace for v in self.validators] + [self.switch]:
             run("ip", "netns", "del", namespace, check=False)
@@ -162,6 +176,46 @@ class NetLab:
             "ip", "netns", "exec", v.namespace, "tc", "qdisc", "add", "dev", "eth0", "root",
             "netem", "delay", f"{ONE_WAY_DELAY_MS[v.index]}ms", f"{JITTER_MS}ms",
             "loss", f"{LOSS_PERCENT}%", check=False).returncode == 0 for v in self.validators)
+        if not self.netem:
+            self.relayed = True
+            self.lossy = nft_available() and all(self._drop_some(v) for v in self.validators)
+
+    def _drop_some(self, v: Validator) -> bool:
+        """LOSS_PERCENT of the packets from other validators never arrive (nftables)."""
+        table = ["ip", "netns", "exec", v.namespace, "nft"]
+        steps = [["add", "table", "inet", "senim_loss"],
+                 ["add", "chain", "inet", "senim_loss", "input",
+                  "{ type filter hook input priority 0 ; }"],
+                 ["add", "rule", "inet", "senim_loss", "input", "iifname", "eth0", "ip",
+                  "saddr", "!=", f"10.77.{self.net}.100", "numgen", "random", "mod", "100",
+                  "<", str(LOSS_PERCENT), "drop"]]
+        return all(run(*table, *step, check=False).returncode == 0 for step in steps)
+
+    def _start_relay(self, v: Validator) -> None:
+        """v dials each peer through a local port whose relay adds both one-way delays."""
+        links = [f"127.0.0.1:{RELAY_PORT_BASE + o.index}={o.address}:{P2P_PORT},"
+                 f"{ONE_WAY_DELAY_MS[v.index]},{ONE_WAY_DELAY_MS[o.index]}"
+                 for o in self.validators if o is not v]
+        with (self.root / f"{v.slug}-relay.log").open("ab") as log:
+            v.relay = subprocess.Popen(
+                ["ip", "netns", "exec", v.namespace, sys.executable, "-m",
+                 "bench.attack.delay_relay", *links], cwd=Path(__file__).resolve().parents[2],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def peer_addresses(self, v: Validator) -> list[str]:
+        if self.relayed:
+            return [f"127.0.0.1:{RELAY_PORT_BASE + o.index}"
+                    for o in self.validators if o is not v]
+        return [f"{o.address}:{P2P_PORT}" for o in self.validators if o is not v]
+
+    def describe_links(self) -> str:
+        delays = ", ".join(f"{d} ms" for d in ONE_WAY_DELAY_MS)
+        if self.netem:
+            return f"netem: one-way delays {delays}, {LOSS_PERCENT}% loss"
+        if self.relayed:
+            loss = f"{LOSS_PERCENT}% loss by nftables" if self.lossy else "no loss (no nft)"
+            return f"no netem: one-way delays {delays} by relay, {loss}"
+        return "plain links"
 
     def _lay_out(self) -> None:
         (self.root / "keys").mkdir(parents=True, exist_ok=True)
@@ -176,7 +230,9 @@ class NetLab:
             "kind": GENESIS_KIND, "chain_id": "senim-netns",
             "genesis_time_ms": int(time.time() * 1000) - 3_600_000, "members": members}))
         for v in self.validators:
-            peers = [f"{o.address}:{P2P_PORT}" for o in self.validators if o is not v]
+            peers = self.peer_addresses(v)
+            if self.relayed:
+                self._start_relay(v)
             (self.root / f"{v.slug}.toml").write_text(render_config(
                 v.slug, f"keys/{v.slug}.key", "genesis.json", f"data/{v.slug}",
                 f"{v.address}:{API_PORT}", f"{v.address}:{P2P_PORT}", peers,
@@ -258,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     with NetLab(root) as lab:
-        links = ("one-way delays " + ", ".join(f"{d} ms" for d in ONE_WAY_DELAY_MS)
-                 + f", {LOSS_PERCENT}% loss") if lab.netem else "no netem: plain links"
-        print(f"pilot up in network namespaces ({links}); files in {root}")
+        print(f"pilot up in network namespaces ({lab.describe_links()}); files in {root}")
         for v in lab.validators:
             print(f"  {v.slug:6} {v.api}  (namespace {v.namespace})")
         print("Ctrl-C stops the nodes and removes the namespaces.", flush=True)
