@@ -43,7 +43,7 @@ from node.api_public import (
     within_rate,
 )
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
-from node.client_limits import ClientLimits
+from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
@@ -347,12 +347,12 @@ def _openapi_route(routes: tuple[Route, ...]) -> Route:
     return route
 
 
-def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None
-             ) -> web.Application:
+def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None,
+             rate_exempt: frozenset[str] = RATE_EXEMPT_ADDRESSES) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
-    app[LIMITS] = ClientLimits()
+    app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()

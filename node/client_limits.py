@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SOURCES_MAX = 4_096
-# The node's own host: the operator's portal, tools and benchmarks. Its work is
-# still bounded by the public pools; only the per-address rates do not apply.
-# (Behind a reverse proxy every client would look like this: give it its own
-# address, or drop this exemption.) Other loopback addresses (127.0.0.2, ...)
-# are ordinary clients, which is how a local attack lab stands for outsiders.
+# The default of the config's `api.rate_exempt`: the node's own host (the
+# operator's portal, tools and benchmarks). Its work is still bounded by the
+# public pools; only the per-address rates do not apply. Behind a reverse proxy
+# every client would look like this, so such an operator sets it to []. Other
+# loopback addresses (127.0.0.2, ...) are ordinary clients, which is how a local
+# attack lab stands for outsiders.
 RATE_EXEMPT_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 # (tokens per second, burst) for each kind of work; a submission costs one
 # token per transaction, so the transaction burst covers the largest submission.

@@ -6,6 +6,7 @@ Relative paths are relative to the config file's folder.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tomllib
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
+from node.client_limits import RATE_EXEMPT_ADDRESSES
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class NodeConfig:
     mempool_max_per_sender: int
     log_level: str
     log_format: str
+    # Client addresses the per-address rates do not apply to (the node's own host
+    # by default); behind a reverse proxy set it to [] or every client shares one rate.
+    api_rate_exempt: tuple[str, ...] = tuple(sorted(RATE_EXEMPT_ADDRESSES))
     vc_issuer_key: Path | None = None  # [vc]: issuing over the VC-API, when set
     vc_issue_token_file: Path | None = None
     vc_public_url: str | None = None  # base URL of this node in status list ids
@@ -53,7 +58,7 @@ class NodeConfig:
 # misspelt `peers` would otherwise start a node that talks to nobody).
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "node": frozenset({"name", "key", "genesis", "data_dir"}),
-    "api": frozenset({"listen"}),
+    "api": frozenset({"listen", "rate_exempt"}),
     "p2p": frozenset({"listen", "peers", "observers"}),
     "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
     "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
@@ -150,6 +155,11 @@ def load_config(path: Path) -> NodeConfig:
         observer_keys = tuple(bytes.fromhex(k) for k in observers)
     except (TypeError, ValueError) as exc:
         raise ConfigError("p2p.observers", "must be a list of hex public keys") from exc
+    rate_exempt = api.get("rate_exempt", sorted(RATE_EXEMPT_ADDRESSES))
+    if not isinstance(rate_exempt, list) or not all(
+            isinstance(a, str) and _is_ip(a) for a in rate_exempt):
+        raise ConfigError("api.rate_exempt", "must be a list of IP addresses, e.g. "
+                          "[\"127.0.0.1\"] or []")
     level = log.get("level", "info")
     if level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log.level", "must be debug, info, warning or error")
@@ -173,8 +183,17 @@ def load_config(path: Path) -> NodeConfig:
                                     10_000_000),
         log_level=level,
         log_format=log_format,
+        api_rate_exempt=tuple(rate_exempt),
         **_vc_settings(_table(document, "vc"), base),
     )
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _vc_settings(vc: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -180,7 +180,8 @@ async def serve(config: NodeConfig) -> None:
     core.on_admitted = network.gossip_transactions
     core.worker.shutdown(wait=True)
     core.worker = thread
-    app = make_app(core, config.name, NodeStatus(network, engine))
+    app = make_app(core, config.name, NodeStatus(network, engine),
+                   rate_exempt=frozenset(config.api_rate_exempt))
     configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
     # -----------------------------------------------------------------------------------
 

@@ -80,8 +80,8 @@ def test_the_table_of_sources_is_bounded_lru() -> None:
 async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consortium) -> None:
     core = NodeCore(net.ministry, net.genesis, MemoryStore(),
                     MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "fair")
-    app[LIMITS] = ClientLimits(exempt=frozenset())  # the test client is on 127.0.0.1
+    # The test client is on 127.0.0.1: as a node behind a proxy (`api.rate_exempt = []`).
+    app = make_app(core, "fair", rate_exempt=frozenset())
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

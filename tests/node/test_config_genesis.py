@@ -215,3 +215,18 @@ def test_genesis_file_problems(tmp_path: Path) -> None:
         load_genesis(broken)
     assert info.value.field == "genesis"
     assert genesis_field([GENESIS_KIND]) == "genesis"
+
+
+def test_rate_exemption_defaults_to_the_nodes_own_host_and_can_be_emptied(
+        tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, GOOD)).api_rate_exempt == ("127.0.0.1", "::1")
+    behind_proxy = GOOD.replace('listen = "127.0.0.1:8100"',
+                                'listen = "127.0.0.1:8100"\nrate_exempt = []')
+    assert load_config(write(tmp_path, behind_proxy)).api_rate_exempt == ()
+
+
+@pytest.mark.parametrize("value", ['"127.0.0.1"', '["localhost"]', "[1]", '["10.0.0.300"]'])
+def test_rate_exemption_must_list_ip_addresses(tmp_path: Path, value: str) -> None:
+    text = GOOD.replace('listen = "127.0.0.1:8100"',
+                        f'listen = "127.0.0.1:8100"\nrate_exempt = {value}')
+    assert field_of(tmp_path, text) == "api.rate_exempt"
