@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ledger import key_events
 from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.credentials import make_batch
@@ -306,3 +307,12 @@ def test_rotation_tx_applies_through_the_rules(accredited: Chain, net: Consortiu
     apply_transaction(overlay, tx, sender, ctx)
     member = load_member(overlay, net.university.member_id)
     assert member is not None and member.public_key == new.public_key
+
+
+def test_too_many_set_changes(chain: Chain, net: Consortium,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(key_events, "MAX_VALIDATOR_SET_CHANGES", 1)  # genesis holds the one
+    _, payload = rotation(chain, net.ministry)
+    assert_refused(chain, make_tx(net.ministry, payload), "too_many_set_changes")
+    _, payload = rotation(chain, net.university)  # not a validator: no set to change
+    commit(chain, [make_tx(net.university, payload)])
