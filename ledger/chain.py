@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ledger.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
 from ledger.codec import decode, encode
+from ledger.equivocation import EvidenceCheck
 from ledger.errors import ConfigError, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import MemberId
@@ -96,9 +97,13 @@ class Chain:
     state root); a mismatch raises CorruptStateError instead of a wrong answer.
     """
 
-    def __init__(self, kv: KeyValueStore, genesis: Genesis) -> None:
+    def __init__(self, kv: KeyValueStore, genesis: Genesis,
+                 evidence_check: EvidenceCheck | None = None) -> None:
         self.kv = kv
         self.genesis = genesis
+        # Every node that executes blocks must be given the same check (the node gives
+        # `node.evidence.check_equivocation`); without it evidence is refused.
+        self.evidence_check = evidence_check
         self.chain_id = genesis.chain_id
         self.state = StateTree(kv, STATE_PREFIX)
         self._certifies: CertificateCheck | None = None
@@ -328,7 +333,7 @@ class Chain:
               verified: set[bytes] | frozenset[bytes] = frozenset()) -> Execution:
         """Execute candidate transactions on the head, dropping the ones refused."""
         time_ms = max(time_ms, self.head_header.time_ms)
-        ctx = BlockContext(self.chain_id, self.height + 1, time_ms)
+        ctx = BlockContext(self.chain_id, self.height + 1, time_ms, self.evidence_check)
         overlay = self.state.overlay()
         accepted: list[Transaction] = []
         rejected: list[tuple[Transaction, TxRejected]] = []
@@ -364,7 +369,7 @@ class Chain:
             raise MalformedInput("block time goes backwards")
         if transactions_root(block.transactions) != header.txs_root:
             raise MalformedInput("transactions do not match the header's transactions root")
-        ctx = BlockContext(self.chain_id, header.height, header.time_ms)
+        ctx = BlockContext(self.chain_id, header.height, header.time_ms, self.evidence_check)
         overlay = self.state.overlay()
         seen: set[bytes] = set()
         for tx in block.transactions:
@@ -380,7 +385,8 @@ class Chain:
         """Would `tx` pass the ledger rules in the next block? Raises TxRejected if not.
 
         Writes only to a throw-away overlay of the committed state."""
-        ctx = BlockContext(self.chain_id, self.height + 1, max(time_ms, self.head_header.time_ms))
+        ctx = BlockContext(self.chain_id, self.height + 1, max(time_ms, self.head_header.time_ms),
+                           self.evidence_check)
         overlay = self.state.overlay()
         sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
         apply_transaction(overlay, tx, sender, ctx)

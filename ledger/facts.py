@@ -6,6 +6,7 @@ here, a node over HTTP (`cli.remote`), or an offline proof (`ledger.offline`).
 
 from __future__ import annotations
 
+from ledger.key_events import KeyHistory, load_key_history
 from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from ledger.rules import (
     load_accreditation,
@@ -53,6 +54,9 @@ class StateFacts:
     def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
                        ) -> EmploymentEnd | None:
         return load_employment_end(self, issuer, batch_root, target)
+
+    def key_history(self, member: bytes) -> KeyHistory | None:
+        return load_key_history(self, member)
 
 
 class LocalFacts(StateFacts):

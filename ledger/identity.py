@@ -15,7 +15,7 @@ import nacl.signing
 
 from ledger.codec import tagged_hash
 
-MemberId = NewType("MemberId", bytes)  # 20 bytes, derived from the public key
+MemberId = NewType("MemberId", bytes)  # 20 bytes, derived from the member's first key
 MEMBER_ID_BYTES = 20
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -31,12 +31,16 @@ def signing_bytes(domain: bytes, chain_id: str, payload: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class KeyPair:
+    """A member's signing key. `member` is the member it signs for when that is not the id
+    derived from this key: a member keeps its id for good when it rotates its key."""
+
     seed: bytes
     public_key: bytes
+    member: MemberId | None = None
 
     @property
     def member_id(self) -> MemberId:
-        return member_id_of(self.public_key)
+        return self.member if self.member is not None else member_id_of(self.public_key)
 
     @classmethod
     def generate(cls) -> KeyPair:
@@ -44,9 +48,12 @@ class KeyPair:
         return cls(seed=bytes(key), public_key=bytes(key.verify_key))
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> KeyPair:
+    def from_seed(cls, seed: bytes, member: MemberId | None = None) -> KeyPair:
         key = nacl.signing.SigningKey(seed)
-        return cls(seed=seed, public_key=bytes(key.verify_key))
+        public_key = bytes(key.verify_key)
+        if member is not None and member == member_id_of(public_key):
+            member = None
+        return cls(seed=seed, public_key=public_key, member=member)
 
     def sign(self, domain: bytes, chain_id: str, payload: bytes) -> bytes:
         return self.sign_raw(signing_bytes(domain, chain_id, payload))

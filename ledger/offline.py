@@ -2,9 +2,10 @@
 
 A proof bundle holds one block header, its commit certificate, and Merkle
 proofs against that header's state root for every state entry verification
-reads (batch, issuer, accreditation, granting ministry, revocation). A verifier
-who trusts only the consortium's genesis file checks the certificate against
-the genesis validators, then each entry against the certified state root.
+reads (batch, issuer, its key history, accreditation, granting ministry,
+revocation). A verifier who trusts only the consortium's genesis file checks the
+certificate against the genesis validators, then each entry against the certified
+state root.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ledger.blocks import Header
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.facts import StateFacts
 from ledger.genesis import Genesis
+from ledger.key_events import key_history_key
 from ledger.records import (
     accreditation_key,
     batch_key,
@@ -44,7 +46,7 @@ def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
     """Every state key a credential's verification reads."""
     keys = [batch_key(issuer, batch_root), member_key(issuer), accreditation_key(issuer),
             revocation_key(issuer, batch_root, target),
-            employment_end_key(issuer, batch_root, target)]
+            employment_end_key(issuer, batch_root, target), key_history_key(issuer)]
     keys += [member_key(m) for m in ministries]
     return keys
 

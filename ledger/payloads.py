@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from ledger.codec import tagged_hash
 from ledger.errors import MalformedInput
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, MemberId
 
 MAX_TEXT_CHARS = 200
 MAX_AUDIT_PATH = 64
@@ -29,6 +29,13 @@ KIND_ISSUE_BATCH = "issue_batch"
 KIND_REVOKE = "revoke"
 KIND_ANCHOR = "anchor"
 KIND_EMPLOYMENT_END = "employment_end"
+KIND_ROTATE_KEY = "rotate_key"
+KIND_REPORT_COMPROMISE = "report_compromise"
+KIND_SUBMIT_EVIDENCE = "submit_evidence"
+# One signed consensus message of a piece of evidence. Conflicting votes are a few
+# hundred bytes; two conflicting proposals with full blocks do not fit a transaction.
+MAX_EVIDENCE_MESSAGE_BYTES = 24 * 1024
+MAX_HEIGHT = 2**63 - 1
 
 CREDENTIAL_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment",
                     "recognition")
@@ -278,8 +285,75 @@ class EmploymentEndPayload:
                    require_int(end_day, "end day", 0, MAX_DAY_NUMBER))
 
 
+@dataclass(frozen=True)
+class RotateKeyPayload:
+    """The sender (signing with its current key) moves to `new_public_key`. The
+    `possession_proof` is the new key's signature over the chain id, the member id and
+    the new key (`ledger.key_events.possession_message`): no one can take on a key it
+    does not hold, or another member's key."""
+
+    KIND: ClassVar[str] = KIND_ROTATE_KEY
+    new_public_key: bytes
+    possession_proof: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.new_public_key, self.possession_proof]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> RotateKeyPayload:
+        new_key, proof = _items(value, 2, cls.KIND)
+        return cls(require_bytes(new_key, "new public key", PUBLIC_KEY_BYTES),
+                   require_bytes(proof, "proof of possession", SIGNATURE_BYTES))
+
+
+@dataclass(frozen=True)
+class ReportCompromisePayload:
+    """The sender's earlier key `public_key` was stolen: its signatures from `from_height`
+    on are not trusted (credentials it signed before that height stay valid)."""
+
+    KIND: ClassVar[str] = KIND_REPORT_COMPROMISE
+    public_key: bytes
+    from_height: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.public_key, self.from_height]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ReportCompromisePayload:
+        public_key, from_height = _items(value, 2, cls.KIND)
+        return cls(require_bytes(public_key, "compromised public key", PUBLIC_KEY_BYTES),
+                   require_int(from_height, "first untrusted height", 1, MAX_HEIGHT))
+
+
+@dataclass(frozen=True)
+class SubmitEvidencePayload:
+    """Two signed consensus messages of one validator that conflict (same height, view
+    and kind, different content), as the validator's peers received them."""
+
+    KIND: ClassVar[str] = KIND_SUBMIT_EVIDENCE
+    first: bytes
+    second: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.first, self.second]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> SubmitEvidencePayload:
+        first, second = _items(value, 2, cls.KIND)
+        for message, what in ((first, "first"), (second, "second")):
+            if (not isinstance(message, bytes) or not message
+                    or len(message) > MAX_EVIDENCE_MESSAGE_BYTES):
+                raise MalformedInput(f"{what} evidence message must be 1 to "
+                                     f"{MAX_EVIDENCE_MESSAGE_BYTES} bytes")
+        assert isinstance(first, bytes) and isinstance(second, bytes)
+        if first == second:
+            raise MalformedInput("the two evidence messages are the same message")
+        return cls(first, second)
+
+
 Payload = (AddMemberPayload | AccreditPayload | SuspendPayload | IssueBatchPayload
-           | RevokePayload | AnchorPayload | EmploymentEndPayload)
+           | RevokePayload | AnchorPayload | EmploymentEndPayload | RotateKeyPayload
+           | ReportCompromisePayload | SubmitEvidencePayload)
 
 _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_ADD_MEMBER: AddMemberPayload.from_array,
@@ -289,6 +363,9 @@ _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_REVOKE: RevokePayload.from_array,
     KIND_ANCHOR: AnchorPayload.from_array,
     KIND_EMPLOYMENT_END: EmploymentEndPayload.from_array,
+    KIND_ROTATE_KEY: RotateKeyPayload.from_array,
+    KIND_REPORT_COMPROMISE: ReportCompromisePayload.from_array,
+    KIND_SUBMIT_EVIDENCE: SubmitEvidencePayload.from_array,
 }
 
 

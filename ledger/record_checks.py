@@ -31,7 +31,8 @@ from ledger.academic import (
     parse_recognised_line,
 )
 from ledger.credentials import ParsedDocument
-from ledger.errors import InvalidDocument
+from ledger.errors import InvalidDocument, MalformedInput
+from ledger.key_events import KeyHistory, KeyPeriod
 from ledger.labels import label_of, labels_for
 from ledger.payloads import REVOCATION_REASONS
 from ledger.records import Accreditation, Batch, EmploymentEnd, Member, Revocation
@@ -48,6 +49,7 @@ class RecordFacts(Protocol):
                    ) -> Revocation | None: ...
     def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
                        ) -> EmploymentEnd | None: ...
+    def key_history(self, member: bytes) -> KeyHistory | None: ...
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,46 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
     summary["status"] = "valid"
     return Finding("original", True, f"the original transcript is genuine: issued by {name} "
                    f"at height {batch.height}, not revoked")
+
+
+def _signer_period(batch: Batch, member: Member, facts: RecordFacts) -> KeyPeriod | None:
+    if member.key_rotated_height is None:  # never rotated: its one key signed everything
+        return KeyPeriod(member.public_key, member.added_height, None)
+    history = facts.key_history(batch.issuer)
+    if history is None:
+        raise MalformedInput("the issuer rotated its key but no key history is on chain")
+    return history.signer_of(batch.signer_key)
+
+
+def issuer_key_finding(batch: Batch, facts: RecordFacts, issuer_name: str,
+                       facts_out: dict[str, Any]) -> Finding:
+    """Was the key that signed the batch trusted at the batch's height? A key reported
+    stolen from height H taints what it signed at or after H, nothing before."""
+    member = facts.member(batch.issuer)
+    if member is None:
+        return Finding("issuer_key", False, f"the issuer {batch.issuer.hex()} is not a "
+                       "member on chain", "unknown")
+    try:
+        period = _signer_period(batch, member, facts)
+    except (InvalidDocument, MalformedInput) as exc:
+        return Finding("issuer_key", False, f"which key signed the batch cannot be told from "
+                       f"this source ({exc}): make a new proof with `senim prove`", "malformed")
+    if period is None:
+        return Finding("issuer_key", False, f"the batch names a key {issuer_name} never held",
+                       "compromised_key")
+    facts_out["signer_key"] = period.public_key.hex()
+    if period.compromised_from is not None:
+        facts_out["key_compromised_from"] = period.compromised_from
+    if not period.trusted_at(batch.height):
+        return Finding("issuer_key", False, f"issued at height {batch.height} with a key of "
+                       f"{issuer_name} reported stolen from height {period.compromised_from}: "
+                       "it may have been issued by the thief", "compromised_key")
+    until = "" if period.until_height is None else f" to {period.until_height}"
+    detail = f"signed with {issuer_name}'s key in use from height {period.from_height}{until}"
+    if period.compromised_from is not None:
+        detail += (f"; that key was reported stolen only from height "
+                   f"{period.compromised_from}, after this issuance")
+    return Finding("issuer_key", True, detail)
 
 
 def original_ref_of(original: ParsedDocument) -> OriginalRef:

@@ -72,15 +72,22 @@ def _array(data: bytes, length: int, what: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class Member:
+    """`public_key` is the member's current key; `key_rotated_height` the height of its
+    last rotation (None if it still has its first key; then no key history is stored)."""
+
     name: str
     role: str
     public_key: bytes
     is_validator: bool
     added_height: int
+    key_rotated_height: int | None = None
 
     def encode(self) -> bytes:
-        return encode([self.name, self.role, self.public_key, self.is_validator,
-                       self.added_height])
+        fields = [self.name, self.role, self.public_key, self.is_validator, self.added_height]
+        # A member that never rotated keeps the record it always had (genesis hashes too).
+        if self.key_rotated_height is not None:
+            fields.append(self.key_rotated_height)
+        return encode(fields)
 
     @classmethod
     def decode(cls, data: bytes) -> Member:
@@ -172,21 +179,36 @@ class Accreditation:
 
 @dataclass(frozen=True)
 class Batch:
+    """`signer_key` is the issuer's key that signed the batch: a rotation in the same
+    block leaves the height alone ambiguous. None in records written before keys could
+    rotate, which were all signed with the issuer's first key."""
+
     issuer: MemberId
     credential_type: str
     count: int
     height: int
     time_ms: int
     tx_id: bytes
+    signer_key: bytes | None = None
 
     def encode(self) -> bytes:
-        return encode([self.issuer, self.credential_type, self.count, self.height,
-                       self.time_ms, self.tx_id])
+        fields = [self.issuer, self.credential_type, self.count, self.height, self.time_ms,
+                  self.tx_id]
+        if self.signer_key is not None:
+            fields.append(self.signer_key)
+        return encode(fields)
 
     @classmethod
     def decode(cls, data: bytes) -> Batch:
-        issuer, ctype, count, height, time_ms, tx_id = _array(data, 6, "batch")
-        return cls(MemberId(issuer), ctype, count, height, time_ms, tx_id)
+        value = decode(data)
+        if not isinstance(value, list) or len(value) not in (6, 7):
+            raise MalformedInput("stored batch record has the wrong shape")
+        issuer, ctype, count, height, time_ms, tx_id = value[:6]
+        signer_key = value[6] if len(value) == 7 else None
+        if signer_key is not None and (not isinstance(signer_key, bytes)
+                                       or len(signer_key) != 32):
+            raise MalformedInput("stored batch record has a malformed signer key")
+        return cls(MemberId(issuer), ctype, count, height, time_ms, tx_id, signer_key)
 
 
 @dataclass(frozen=True)
@@ -259,8 +281,12 @@ class Anchor:
 # immutable values keyed by their exact bytes, so caching the decode is safe.
 @lru_cache(maxsize=4096)
 def _decode_member(data: bytes) -> Member:
-    name, role, public_key, is_validator, added_height = _array(data, 5, "member")
-    return Member(name, role, public_key, bool(is_validator), added_height)
+    value = decode(data)
+    if not isinstance(value, list) or len(value) not in (5, 6):
+        raise MalformedInput("stored member record has the wrong shape")
+    name, role, public_key, is_validator, added_height = value[:5]
+    rotated = value[5] if len(value) == 6 else None
+    return Member(name, role, public_key, bool(is_validator), added_height, rotated)
 
 
 @lru_cache(maxsize=4096)

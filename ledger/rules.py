@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
+from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import TxRejected
 from ledger.identity import MemberId, member_id_of, verify_signature
+from ledger.key_events import apply_report_compromise, apply_rotate_key, key_holder
 from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
@@ -19,7 +21,10 @@ from ledger.payloads import (
     CredentialRef,
     EmploymentEndPayload,
     IssueBatchPayload,
+    ReportCompromisePayload,
     RevokePayload,
+    RotateKeyPayload,
+    SubmitEvidencePayload,
     SuspendPayload,
 )
 from ledger.records import (
@@ -59,6 +64,7 @@ class BlockContext:
     chain_id: str
     height: int
     time_ms: int
+    evidence_check: EvidenceCheck | None = None  # given by the node: consensus is not ours
 
 
 def load_member(state: StateReader, member: bytes) -> Member | None:
@@ -119,7 +125,10 @@ def check_envelope(
         )
     if is_committed(tx.tx_id):
         raise TxRejected("replayed", "transaction was already committed")
-    if not signature_known_good and not verify_signature(
+    # A signature checked at admission was checked against the key of that time: a member
+    # that has ever rotated is checked again against its key now.
+    known_good = signature_known_good and sender.key_rotated_height is None
+    if not known_good and not verify_signature(
         sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
     ):
         raise TxRejected("bad_signature", "signature does not match the sender's key")
@@ -144,6 +153,13 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         _suspend(state, payload, sender, ctx)
     elif isinstance(payload, EmploymentEndPayload):
         _employment_end(state, payload, tx, ctx)
+    elif isinstance(payload, RotateKeyPayload):
+        apply_rotate_key(state, payload, tx.sender, ctx.chain_id, ctx.height)
+    elif isinstance(payload, ReportCompromisePayload):
+        apply_report_compromise(state, payload, tx.sender)
+    elif isinstance(payload, SubmitEvidencePayload):
+        apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
+                              ctx.evidence_check)
     else:
         assert_never(payload)
 
@@ -158,7 +174,7 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
                 ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
     new_id = member_id_of(payload.public_key)
-    if load_member(state, new_id) is not None:
+    if load_member(state, new_id) is not None or key_holder(state, payload.public_key):
         raise TxRejected("already_member", f"{new_id.hex()} is already a member")
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
@@ -202,7 +218,8 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
         raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
     if load_batch(state, tx.sender, payload.root) is not None:
         raise TxRejected("duplicate_batch", "you already issued a batch with this root")
-    batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id)
+    batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id,
+                  sender.public_key)
     state.set(batch_key(tx.sender, payload.root), batch.encode())
 
 

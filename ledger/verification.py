@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from ledger.credentials import ParsedDocument, parse_document, target_hash
 from ledger.errors import InvalidDocument
+from ledger.key_events import KeyHistory
 from ledger.payloads import REVOCATION_REASONS
-from ledger.record_checks import record_findings
+from ledger.record_checks import issuer_key_finding, record_findings
 from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from storage.batch_tree import verify_inclusion
 
@@ -34,6 +35,7 @@ class ChainFacts(Protocol):
     def anchor(self, document_hash: bytes) -> Anchor | None: ...
     def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
                        ) -> EmploymentEnd | None: ...
+    def key_history(self, member: bytes) -> KeyHistory | None: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Check:
 @dataclass
 class Verdict:
     valid: bool
-    # valid | tampered | unknown | unaccredited | revoked | superseded | malformed; for a
+    # valid | tampered | unknown | unaccredited | revoked | superseded | malformed |
+    # compromised_key (signed with a key reported stolen from before its height); for a
     # recognition also original_invalid | original_revoked | original_unchecked; for an
     # employment record, inconsistent (its start differs from the end recorded on chain)
     status: str
@@ -120,6 +123,10 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     verdict.checks.append(Check("on_chain", True, f"issued by {issuer_name} as "
                                 f"{batch.credential_type} at height {batch.height} "
                                 f"({when(batch.time_ms)})"))
+    signer = issuer_key_finding(batch, facts, issuer_name, verdict.facts)
+    if not signer.ok:
+        return _fail(verdict, signer.status, Check(signer.name, False, signer.detail))
+    verdict.checks.append(Check(signer.name, True, signer.detail))
     grant = facts.accreditation(batch.issuer).grant_covering(
         batch.credential_type, batch.height, batch.time_ms)
     if grant is None:

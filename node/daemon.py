@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ledger.errors import ConfigError
-from ledger.payloads import AddMemberPayload
+from ledger.payloads import AddMemberPayload, RotateKeyPayload
 from ledger.rules import all_members, load_member
 from node.api import StatusProvider, make_app
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, CH_TXS
@@ -80,10 +80,15 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
     # A member added on chain runs a node like a genesis member. A fresh node cannot
     # know of that addition before it syncs, so an unknown key is no reason to stop:
     # peers admit a key at the handshake only if the chain says it is a member.
-    if load_member(core.chain.state, keys.member_id) is None:
+    member = load_member(core.chain.state, keys.member_id)
+    if member is None:
         log.warning("key %s is not a member in this node's chain (height %d); peers admit "
                     "it only if it was added on chain since", keys.member_id.hex(),
                     core.chain.height)
+    elif member.public_key != keys.public_key:
+        log.warning("member %s has rotated away from this key (now %s, height %d): start "
+                    "the node with the member's current key file", keys.member_id.hex(),
+                    member.public_key.hex()[:16], core.chain.height)
     return core, kv
 
 
@@ -150,9 +155,9 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        if any(isinstance(tx.payload, AddMemberPayload)
+        if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload)
                for tx in report.execution.block.transactions):
-            refresh_members()  # new members may connect at once
+            refresh_members()  # new members (and rotated keys) may connect at once
 
     thread = EngineThread(loop, network.peers.send, committed, core.refuse)
     engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(genesis),

@@ -2,7 +2,8 @@
 
 Consensus reports provable faults (two signed votes for one height and view, a
 forged view change); the node stores the signed messages as received so an
-operator (or, later, governance) can act on them.
+operator can act on them; `check_equivocation` is the check the ledger's
+`submit_evidence` rule is given, so the same proof can go on chain for governance.
 
 Bounded, because the reporter is by definition misbehaving and may resend:
 - at most one record per (validator, kind, height, view), read from the signed
@@ -27,9 +28,19 @@ import time
 from typing import Any
 
 from consensus.errors import ConsensusError
-from consensus.messages import CommitProof, ViewChange, decode_signed
+from consensus.messages import (
+    Commit,
+    CommitProof,
+    Prepare,
+    PrePrepare,
+    ViewChange,
+    decode_signed,
+    message_signing_bytes,
+)
 from ledger.codec import decode, encode
+from ledger.equivocation import Equivocation, ValidatorKeyAt
 from ledger.errors import MalformedInput
+from ledger.identity import verify_signature
 from storage.kv import KeyValueStore
 
 EVIDENCE_PREFIX = b"E"
@@ -89,6 +100,39 @@ def record_evidence(kv: KeyValueStore, kind: str, validator: bytes, first: bytes
               _PER_VALIDATOR + validator: (per_validator + 1).to_bytes(4, "big"),
               _META: encode([count + 1, next_sequence + 1, dropped])}, sync=False)
     return True
+
+
+# The conflicts a pair of votes proves by itself, named as the replica reports them.
+EQUIVOCATION_KINDS: dict[type, str] = {PrePrepare: "conflicting-pre-prepare",
+                                       Prepare: "conflicting-prepare",
+                                       Commit: "conflicting-commit"}
+
+
+def check_equivocation(chain_id: str, first: bytes, second: bytes,
+                       key_of: ValidatorKeyAt) -> Equivocation | None:
+    """`ledger.equivocation.EvidenceCheck`: do two signed messages show one validator
+    voting two ways (same kind, height and view; different block)? Pure and
+    deterministic: decoding and Ed25519 only, against the key the ledger gives."""
+    try:
+        one, other = decode_signed(first), decode_signed(second)
+    except (ConsensusError, MalformedInput, ValueError, TypeError):
+        return None
+    a, b = one.message, other.message
+    kind = EQUIVOCATION_KINDS.get(type(a))
+    if kind is None or type(b) is not type(a) or one.sender != other.sender:
+        return None
+    assert isinstance(a, PrePrepare | Prepare | Commit)
+    assert isinstance(b, PrePrepare | Prepare | Commit)
+    if (a.height, a.view) != (b.height, b.view) or a.digest == b.digest:
+        return None
+    public_key = key_of(bytes(one.sender), a.height)
+    if public_key is None:
+        return None
+    chain = chain_id.encode()
+    if not (verify_signature(public_key, message_signing_bytes(chain, a), one.signature)
+            and verify_signature(public_key, message_signing_bytes(chain, b), other.signature)):
+        return None
+    return Equivocation(bytes(one.sender), kind, a.height, a.view)
 
 
 def _row(sequence: int, value: bytes) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis, genesis_from_json
-from ledger.identity import KeyPair
+from ledger.identity import MEMBER_ID_BYTES, KeyPair, MemberId
 
 KEY_FILE_KIND = "senim-ed25519-key/v1"
 
@@ -52,7 +52,15 @@ def load_key(path: Path) -> KeyPair:
         raise ConfigError(field, "key file has no valid 32-byte seed") from exc
     if document.get("public_key") != keys.public_key.hex():
         raise ConfigError(field, "public key does not match the seed")
-    return keys
+    # A rotated key signs for the member id of the member's first key, kept in the file.
+    member = document.get("member_id", keys.member_id.hex())
+    try:
+        member_id = MemberId(bytes.fromhex(member))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(field, "key file has a malformed member id") from exc
+    if len(member_id) != MEMBER_ID_BYTES:
+        raise ConfigError(field, "key file has a malformed member id")
+    return KeyPair.from_seed(seed, member_id)
 
 
 def load_genesis(path: Path) -> Genesis:

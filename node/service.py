@@ -24,6 +24,7 @@ from ledger.identity import KeyPair
 from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.engine import CommitReport, Refusals
+from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
@@ -77,7 +78,7 @@ class NodeCore:
         self.keys = keys
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.chain = Chain(kv, genesis)
+        self.chain = Chain(kv, genesis, evidence_check=check_equivocation)
         self.mempool = Mempool(limits)
         self.metrics = metrics
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
@@ -115,7 +116,8 @@ class NodeCore:
         return self._check_in_view(tx, view)
 
     def _check_in_view(self, tx: Transaction, view: CommittedView) -> Transaction:
-        ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000))
+        ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
+                           self.chain.evidence_check)
         scratch = ScratchState(view.state)
         sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
         apply_transaction(scratch, tx, sender, ctx)

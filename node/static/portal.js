@@ -176,7 +176,8 @@ function sentence(verdict) {
   const f = verdict.facts || {};
   const reason = reasonWords(f.revocation_reason);
   const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
-    revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason };
+    revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
+    fromHeight: String(f.key_compromised_from ?? '') };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   return t('status.' + verdict.status, params);
 }

@@ -57,7 +57,7 @@ def test_every_document_verifies(issued: tuple[Chain, Any], net: Consortium) -> 
                                     CHAIN_ID)
         assert (verdict.valid, verdict.status) == (True, "valid"), verdict.reason
         assert [c.name for c in verdict.checks] == ["fields", "batch", "on_chain",
-                                                    "accredited", "not_revoked"]
+                                                    "issuer_key", "accredited", "not_revoked"]
         assert all(c.ok for c in verdict.checks)
         assert verdict.facts["issuer"] == "KazNU"
         assert verdict.facts["height"] == 2

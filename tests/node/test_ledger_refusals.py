@@ -64,7 +64,7 @@ def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None
 
     # 1. the rule itself, on an overlay: nothing written
     overlay = chain.state.overlay()
-    ctx = BlockContext(chain.chain_id, chain.height + 1, when)
+    ctx = BlockContext(chain.chain_id, chain.height + 1, when, chain.evidence_check)
     with pytest.raises(TxRejected) as info:
         sender = check_envelope(overlay, tx, ctx, chain.is_committed)
         apply_transaction(overlay, tx, sender, ctx)

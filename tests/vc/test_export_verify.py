@@ -49,7 +49,7 @@ def test_round_trip_verifies_with_chain_checks(issued: Issued) -> None:
     assert (verdict.valid, verdict.status) == (True, "valid"), verdict.to_json()
     names = [c.name for c in verdict.checks]
     assert names == ["format", "signature", "validity", "fields", "batch", "on_chain",
-                     "accredited", "not_revoked", "member"]
+                     "issuer_key", "accredited", "not_revoked", "member"]
     alone = verify_vc(vc, NOW)
     assert alone.valid and any("not run" in w for w in alone.warnings)
 

@@ -1,0 +1,154 @@
+"""`senim key rotate | report-compromise`: a member changes its key and reports a stolen one.
+
+A member keeps its id for good; the new key file names that id, so every other
+command signs for the same member with it. A stolen key is reported with the new
+key, naming the first block from which the old key's signatures are not trusted:
+credentials it signed before that block stay valid, those from it on verify as
+"issued with a compromised key".
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from ledger.errors import ConfigError, MalformedInput
+from ledger.identity import PUBLIC_KEY_BYTES, KeyPair
+from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, prove_possession
+from ledger.payloads import Payload, ReportCompromisePayload, RotateKeyPayload, checked
+from node.files import load_key, save_key
+
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+
+node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+                           show_default=True, help="URL of the node's HTTP API.")
+
+
+def _fail(message: str, code: int = EXIT_REFUSED) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _keys(path: Path) -> KeyPair:
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+
+
+def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str) -> dict[str, Any]:
+    try:
+        checked(payload)
+        result = client.submit_and_wait(client.make_tx(keys, payload))
+    except MalformedInput as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
+    except ClientError as exc:
+        _fail(f"{what} refused: {exc} ({exc.code})")
+        raise
+    if result["status"] != "committed":
+        _fail(f"{what} not committed: {result.get('reason', result['status'])}")
+    return result
+
+
+def _new_key(path: Path, current: KeyPair) -> KeyPair:
+    """The key in `path`, or a new one written there (0600) before anything is sent, so
+    a rotation that commits never leaves its member without the key it moved to."""
+    if not path.exists():
+        fresh = KeyPair.generate()
+        new = KeyPair.from_seed(fresh.seed, current.member_id)
+        try:
+            save_key(path, new, f"rotated from {current.public_key.hex()[:16]}")
+        except OSError as exc:
+            _fail(f"cannot write the new key file {path}: {exc}", EXIT_BAD_INPUT)
+        return new
+    loaded = _keys(path)
+    if loaded.public_key == current.public_key:
+        _fail(f"{path} holds the current key; give a new key file", EXIT_BAD_INPUT)
+    if loaded.member is not None and loaded.member != current.member_id:
+        _fail(f"{path} is a key of member {loaded.member.hex()}, not of "
+              f"{current.member_id.hex()}", EXIT_BAD_INPUT)
+    return KeyPair.from_seed(loaded.seed, current.member_id)
+
+
+@click.group("key")
+def key_group() -> None:
+    """Rotate your member key, or report an earlier key as stolen."""
+
+
+@key_group.command("rotate")
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+              help="Your current key file (it signs the rotation).")
+@click.option("--new-key", "new_key_path", required=True, type=click.Path(path_type=Path),
+              help="The new key file: created (mode 0600) if it does not exist.")
+@node_option
+def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
+    """Move your membership to a new key; your member id stays the same."""
+    current = _keys(key_path)
+    new = _new_key(new_key_path, current)
+    client = NodeClient(node_url)
+    try:
+        chain_id = str(client.status()["chain_id"])
+    except ClientError as exc:
+        _fail(f"cannot reach the node: {exc} ({exc.code})")
+        raise
+    payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
+                                                               current.member_id))
+    result = _submit(client, current, payload, "key rotation")
+    height = result["height"]
+    click.echo(f"key rotated at height {height}: member {current.member_id.hex()} now signs "
+               f"with {new.public_key.hex()} ({new_key_path}); {key_path} no longer signs.")
+    click.echo(f"if this member is a validator, the new key certifies blocks from height "
+               f"{height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS} on.")
+    click.echo(f"if the old key was stolen: senim key report-compromise --key {new_key_path} "
+               f"--old-public-key {current.public_key.hex()} --from-height H")
+
+
+@key_group.command("report-compromise")
+@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+              help="Your current key file (the one you rotated to).")
+@click.option("--old-key", "old_key_path", type=click.Path(path_type=Path), default=None,
+              help="The stolen key's file, if you still have it.")
+@click.option("--old-public-key", "old_public_key", default=None,
+              help="The stolen key's public key (64 hex digits), instead of --old-key.")
+@click.option("--from-height", "from_height", required=True,
+              help="First block from which the stolen key's signatures are not trusted "
+                   "(at most the block of the rotation away from it).")
+@node_option
+def report_compromise_command(key_path: Path, old_key_path: Path | None,
+                              old_public_key: str | None, from_height: str,
+                              node_url: str) -> None:
+    """Report an earlier key as stolen from a given block on."""
+    if (old_key_path is None) == (old_public_key is None):
+        _fail("give exactly one of --old-key and --old-public-key", EXIT_BAD_INPUT)
+    if old_key_path is not None:
+        stolen = _keys(old_key_path).public_key
+    else:
+        try:
+            stolen = bytes.fromhex(old_public_key or "")
+        except ValueError:
+            stolen = b""
+        if len(stolen) != PUBLIC_KEY_BYTES:
+            _fail(f"--old-public-key must be {PUBLIC_KEY_BYTES * 2} hex digits", EXIT_BAD_INPUT)
+    try:
+        height = int(from_height)
+    except ValueError:
+        height = 0
+    if height < 1:
+        _fail(f"--from-height must be a block height of 1 or more, got {from_height!r}",
+              EXIT_BAD_INPUT)
+    current = _keys(key_path)
+    if stolen == current.public_key:
+        _fail("that is your current key: rotate away from it first (senim key rotate)",
+              EXIT_BAD_INPUT)
+    result = _submit(NodeClient(node_url), current, ReportCompromisePayload(stolen, height),
+                     "compromise report")
+    click.echo(f"reported at height {result['height']}: credentials signed with "
+               f"{stolen.hex()[:16]}… from height {height} on now verify as issued with a "
+               "compromised key; those before stay valid.")

@@ -1,0 +1,127 @@
+"""Evidence of an equivocating validator, on chain: every member sees the same proof.
+
+A `submit_evidence` transaction carries two signed consensus messages of one
+validator for the same (height, view, kind) with different content. The ledger
+cannot read consensus messages (consensus is not its to import), so the caller
+brings the check (`EvidenceCheck`, in the node `node.evidence.check_equivocation`),
+as offline proofs bring their certificate check. The check is pure (decoding and
+Ed25519 over the messages), and the key it checks against comes from the
+validator-set record in the state for the messages' height, so every node
+reaches the same answer.
+
+The state keeps one record per (validator, kind, height, view), at most
+MAX_EVIDENCE_RECORDS in all; the messages themselves stay in the block, found
+by the record's transaction id. What to do about the validator is governance's
+decision.
+
+Layout: `x:` + validator id + height (8 bytes) + view (8 bytes) + kind -> record;
+`x#count` -> the number of records.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput, TxRejected
+from ledger.payloads import SubmitEvidencePayload
+from ledger.validator_sets import StateReader, StateWriter, validator_set_at
+
+PREFIX_EVIDENCE = b"x:"
+EVIDENCE_COUNT_KEY = b"x#count"
+# Each record is under 200 bytes; a cap keeps a flood of valid evidence (one Byzantine
+# validator equivocating at every height) from growing every node's state for ever.
+MAX_EVIDENCE_RECORDS = 4_096
+
+
+@dataclass(frozen=True)
+class Equivocation:
+    """What two conflicting messages prove: `validator` (its consensus id) signed two
+    different `kind` messages for one `height` and `view`."""
+
+    validator: bytes
+    kind: str
+    height: int
+    view: int
+
+
+# (validator id, height) -> the public key that validator certified with at that height
+ValidatorKeyAt = Callable[[bytes, int], bytes | None]
+# (chain id, first, second, key of a validator) -> the equivocation the two signed
+# messages prove, or None if they prove none (malformed, unsigned, not conflicting).
+EvidenceCheck = Callable[[str, bytes, bytes, ValidatorKeyAt], Equivocation | None]
+
+
+def evidence_key(validator: bytes, kind: str, height: int, view: int) -> bytes:
+    return PREFIX_EVIDENCE + validator + struct.pack(">QQ", height, view) + kind.encode()
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    validator_key: bytes
+    kind: str
+    height: int
+    view: int
+    tx_id: bytes
+    submitted_by: bytes
+    submitted_height: int
+
+    def encode(self) -> bytes:
+        return encode([self.validator_key, self.kind, self.height, self.view, self.tx_id,
+                       self.submitted_by, self.submitted_height])
+
+    @classmethod
+    def decode(cls, data: bytes) -> EvidenceRecord:
+        value = decode(data)
+        if not isinstance(value, list) or len(value) != 7:
+            raise MalformedInput("stored evidence record has the wrong shape")
+        return cls(*value)
+
+
+def evidence_count(state: StateReader) -> int:
+    raw = state.get(EVIDENCE_COUNT_KEY)
+    count = 0 if raw is None else decode(raw)
+    if not isinstance(count, int) or count < 0:
+        raise MalformedInput("stored evidence count is malformed")
+    return count
+
+
+def _validator_key_at(state: StateReader) -> ValidatorKeyAt:
+    def key_of(validator: bytes, height: int) -> bytes | None:
+        try:
+            record = validator_set_at(state, height)
+        except MalformedInput:
+            return None
+        return next((v.public_key for v in record.validators if v.member_id == validator),
+                    None)
+    return key_of
+
+
+def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, sender: bytes,
+                          tx_id: bytes, chain_id: str, height: int,
+                          check: EvidenceCheck | None) -> None:
+    """The `submit_evidence` rule. Checks everything, then writes."""
+    if check is None:
+        raise TxRejected("evidence_unchecked", "this ledger was not given a check for "
+                         "consensus messages")
+    key_of = _validator_key_at(state)
+    proven = check(chain_id, payload.first, payload.second, key_of)
+    if proven is None:
+        raise TxRejected("invalid_evidence", "the two messages are not conflicting messages "
+                         "signed by one validator for the same height, view and kind")
+    validator_key = key_of(proven.validator, proven.height)
+    assert validator_key is not None, "the check verified the messages against this key"
+    key = evidence_key(proven.validator, proven.kind, proven.height, proven.view)
+    if state.get(key) is not None:
+        raise TxRejected("duplicate_evidence", f"evidence of {proven.kind} by this validator "
+                         f"at height {proven.height}, view {proven.view} is already on chain")
+    count = evidence_count(state)
+    if count >= MAX_EVIDENCE_RECORDS:
+        raise TxRejected("evidence_full", f"the chain already holds {MAX_EVIDENCE_RECORDS} "
+                         "pieces of evidence")
+    record = EvidenceRecord(validator_key, proven.kind, proven.height, proven.view, tx_id,
+                            sender, height)
+    state.set(key, record.encode())
+    state.set(EVIDENCE_COUNT_KEY, encode(count + 1))

@@ -1,0 +1,260 @@
+"""Key rotation and stolen-key reports: which key a member signed with at which height.
+
+A member's id is derived from its first key and stays its id for good. A rotation
+(a `rotate_key` transaction signed by the current key, or a governance action when
+that key is lost) puts a new key in the member record and closes the old key's
+period in the member's key history. Nothing signed earlier loses its meaning: a
+batch record names the key that signed it, and a credential is judged against
+that key's period.
+
+A stolen key is reported by the member with its new key (`report_compromise`),
+naming the first height from which the old key's signatures are not trusted (at
+most the height of the rotation away from it; earlier if the theft was earlier).
+Governance can move that height (`set_compromised_from`).
+
+Layout, under the state root (so a Merkle proof shows which key a member used
+when):
+- `k:` + member id -> the key history, stored from the member's first rotation on;
+  before that the history is implied by the member record (one open period);
+- `o:` + public key -> the member that took the key on by rotation, so no key is
+  ever held by two members (a first key is found through the id derived from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput, TxRejected
+from ledger.identity import KeyPair, MemberId, member_id_of, signing_bytes, verify_signature
+from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
+from ledger.records import Member, member_key
+from ledger.validator_sets import (
+    MAX_VALIDATOR_SET_CHANGES,
+    StateReader,
+    StateWriter,
+    ValidatorSetRecord,
+    set_change_heights,
+    validator_set_at,
+    write_validator_set,
+)
+
+PREFIX_KEY_HISTORY = b"k:"
+PREFIX_KEY_OWNER = b"o:"
+# Periods kept per member; a member rotating more often than this is misusing rotation.
+MAX_KEY_PERIODS = 64
+# A validator's new key certifies blocks from this many blocks after its rotation on:
+# the set of the next block was fixed when that block was proposed.
+VALIDATOR_KEY_CHANGE_DELAY_BLOCKS = 2
+POSSESSION_DOMAIN = b"key-possession"
+
+
+def key_history_key(member: bytes) -> bytes:
+    return PREFIX_KEY_HISTORY + member
+
+
+def key_owner_key(public_key: bytes) -> bytes:
+    return PREFIX_KEY_OWNER + public_key
+
+
+@dataclass(frozen=True)
+class KeyPeriod:
+    """One key of a member: it may sign in blocks `from_height` to `until_height`
+    (inclusive: the block that rotated away from it holds transactions signed before
+    the rotation), or for good when `until_height` is None (the current key). Its
+    signatures at or after `compromised_from` are not trusted."""
+
+    public_key: bytes
+    from_height: int
+    until_height: int | None
+    compromised_from: int | None = None
+
+    def to_array(self) -> list[Any]:
+        return [self.public_key, self.from_height, self.until_height, self.compromised_from]
+
+    @classmethod
+    def from_array(cls, value: Any) -> KeyPeriod:
+        if not isinstance(value, list) or len(value) != 4:
+            raise MalformedInput("stored key period has the wrong shape")
+        public_key, from_height, until_height, compromised_from = value
+        if (not isinstance(public_key, bytes) or len(public_key) != 32
+                or not isinstance(from_height, int)
+                or not (until_height is None or isinstance(until_height, int))
+                or not (compromised_from is None or isinstance(compromised_from, int))):
+            raise MalformedInput("stored key period is malformed")
+        return cls(public_key, from_height, until_height, compromised_from)
+
+    def trusted_at(self, height: int) -> bool:
+        return self.compromised_from is None or height < self.compromised_from
+
+
+@dataclass(frozen=True)
+class KeyHistory:
+    """A member's keys, oldest first; the last is the current one."""
+
+    periods: tuple[KeyPeriod, ...]
+
+    @property
+    def current(self) -> KeyPeriod:
+        return self.periods[-1]
+
+    def period_of(self, public_key: bytes) -> KeyPeriod | None:
+        return next((p for p in self.periods if p.public_key == public_key), None)
+
+    def signer_of(self, signer_key: bytes | None) -> KeyPeriod | None:
+        """The period of the key a batch names; a batch recorded before keys could rotate
+        names none and was signed with the first key."""
+        return self.periods[0] if signer_key is None else self.period_of(signer_key)
+
+    def encode(self) -> bytes:
+        return encode([p.to_array() for p in self.periods])
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyHistory:
+        value = decode(data)
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_KEY_PERIODS:
+            raise MalformedInput("stored key history has the wrong shape")
+        return cls(tuple(KeyPeriod.from_array(item) for item in value))
+
+
+def load_key_history(state: StateReader, member: bytes) -> KeyHistory | None:
+    """The stored history (None for a member that never rotated)."""
+    data = state.get(key_history_key(member))
+    return KeyHistory.decode(data) if data is not None else None
+
+
+def key_history_of(state: StateReader, member_id: bytes, member: Member) -> KeyHistory:
+    """The member's key history, stored or (never rotated) implied by its record."""
+    if member.key_rotated_height is None:
+        return KeyHistory((KeyPeriod(member.public_key, member.added_height, None),))
+    stored = load_key_history(state, member_id)
+    if stored is None or stored.current.public_key != member.public_key:
+        raise MalformedInput("the member's key history does not match its record")
+    return stored
+
+
+def key_holder(state: StateReader, public_key: bytes) -> MemberId | None:
+    """The member that holds or held `public_key` (as its first key or by rotation)."""
+    derived = member_id_of(public_key)
+    if state.get(member_key(derived)) is not None:
+        return derived
+    owner = state.get(key_owner_key(public_key))
+    return MemberId(owner) if owner is not None else None
+
+
+def possession_message(chain_id: str, member: bytes, new_public_key: bytes) -> bytes:
+    """What the new key signs to show its holder takes it on for `member` on this chain."""
+    return signing_bytes(POSSESSION_DOMAIN, chain_id, encode([member, new_public_key]))
+
+
+def prove_possession(new_keys: KeyPair, chain_id: str, member: bytes) -> bytes:
+    return new_keys.sign_raw(possession_message(chain_id, member, new_keys.public_key))
+
+
+def _load_member(state: StateReader, member_id: bytes) -> Member:
+    data = state.get(member_key(member_id))
+    if data is None:
+        raise TxRejected("unknown_member", f"{member_id.hex()} is not a consortium member")
+    return Member.decode(data)
+
+
+def _validator_sets_after_rotation(state: StateReader, old_key: bytes, new_key: bytes,
+                                   height: int) -> list[ValidatorSetRecord]:
+    """The set records to write so `new_key` certifies in place of `old_key` from
+    VALIDATOR_KEY_CHANGE_DELAY_BLOCKS after `height`, in every set from then on."""
+    heights = set_change_heights(state)
+    if not heights:
+        return []
+    effective = height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS
+
+    def swapped(record: ValidatorSetRecord, from_height: int) -> ValidatorSetRecord:
+        keys = [new_key if k == old_key else k for k in record.public_keys]
+        return ValidatorSetRecord.of(from_height, keys)
+
+    records = []
+    in_force = validator_set_at(state, effective)
+    if old_key in in_force.public_keys:
+        records.append(swapped(in_force, effective))
+    for later in heights:
+        if later > effective:
+            record = validator_set_at(state, later)
+            if old_key in record.public_keys:
+                records.append(swapped(record, later))
+    new_heights = {r.from_height for r in records} - set(heights)
+    if len(heights) + len(new_heights) > MAX_VALIDATOR_SET_CHANGES:
+        raise TxRejected("too_many_set_changes", "the validator set has changed too many "
+                         "times to schedule this key change")
+    return records
+
+
+def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
+                      height: int) -> None:
+    """Make `new_public_key` the member's key in the block at `height`, keeping its id.
+
+    For the `rotate_key` rule and for governance when the old key is lost. Checks
+    everything, then writes; raises TxRejected having written nothing."""
+    member = _load_member(state, member_id)
+    holder = key_holder(state, new_public_key)
+    if holder is not None:
+        whose = "yours" if holder == member_id else f"member {holder.hex()}'s"
+        raise TxRejected("key_in_use", f"the new key is already {whose}: a key serves one "
+                         "member, once")
+    history = key_history_of(state, member_id, member)
+    if len(history.periods) >= MAX_KEY_PERIODS:
+        raise TxRejected("too_many_rotations", f"the member has had {MAX_KEY_PERIODS} keys")
+    validator_sets = _validator_sets_after_rotation(state, member.public_key, new_public_key,
+                                                    height)
+    closed = replace(history.current, until_height=height)
+    periods = (*history.periods[:-1], closed, KeyPeriod(new_public_key, height, None))
+    state.set(key_history_key(member_id), KeyHistory(periods).encode())
+    state.set(key_owner_key(new_public_key), member_id)
+    state.set(member_key(member_id), replace(member, public_key=new_public_key,
+                                             key_rotated_height=height).encode())
+    for record in validator_sets:
+        write_validator_set(state, record)
+
+
+def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: bytes,
+                         from_height: int | None) -> None:
+    """Distrust the signatures of the member's earlier key `public_key` from `from_height`
+    on (None: trust them again). For `report_compromise` and for governance, which may
+    move the height either way. The key must no longer be the member's current one."""
+    member = _load_member(state, member_id)
+    history = key_history_of(state, member_id, member)
+    period = history.period_of(public_key)
+    if period is None:
+        raise TxRejected("unknown_key", "the member never held this key")
+    if period.until_height is None:
+        raise TxRejected("key_in_use", "this is the member's current key: rotate away from "
+                         "it first, then report it")
+    if from_height is not None and not 1 <= from_height <= period.until_height:
+        raise TxRejected("after_rotation", f"the key was replaced at height "
+                         f"{period.until_height}: its signatures can be distrusted from a "
+                         f"height between 1 and {period.until_height}")
+    marked = replace(period, compromised_from=from_height)
+    periods = tuple(marked if p is period else p for p in history.periods)
+    state.set(key_history_key(member_id), KeyHistory(periods).encode())
+
+
+def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: MemberId,
+                     chain_id: str, height: int) -> None:
+    """The `rotate_key` rule (the envelope already checked the current key's signature)."""
+    message = possession_message(chain_id, sender, payload.new_public_key)
+    if not verify_signature(payload.new_public_key, message, payload.possession_proof):
+        raise TxRejected("bad_possession_proof", "the proof of possession is not the new "
+                         "key's signature over this chain, member and key")
+    rotate_member_key(state, sender, payload.new_public_key, height)
+
+
+def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload,
+                            sender: MemberId) -> None:
+    """The `report_compromise` rule: only ever moves the height earlier; a correction
+    later is for governance."""
+    member = _load_member(state, sender)
+    period = key_history_of(state, sender, member).period_of(payload.public_key)
+    if period is not None and period.compromised_from is not None \
+            and payload.from_height >= period.compromised_from:
+        raise TxRejected("already_reported", f"the key is already distrusted from height "
+                         f"{period.compromised_from}")
+    set_compromised_from(state, sender, payload.public_key, payload.from_height)
