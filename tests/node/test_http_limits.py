@@ -25,7 +25,9 @@ from tests.node.conftest import Consortium, make_tx
 
 HEADER_TIMEOUT_S = 0.5
 CONNECTIONS_MAX = 8
-DEADLINE_S = 10.0
+DEADLINE_S = 20.0
+# A loaded CI machine may be seconds late; a missing timeout shows as never closing.
+SLACK_S = 8.0
 
 
 @dataclass
@@ -73,7 +75,7 @@ async def test_a_slow_loris_head_is_closed_within_the_header_timeout(served: Ser
     await writer.drain()
 
     async def trickle() -> None:  # one header byte at a time, never the blank line
-        for _ in range(100):
+        for _ in range(int(DEADLINE_S / 0.05)):
             await asyncio.sleep(0.05)
             if writer.is_closing():
                 return
@@ -86,12 +88,12 @@ async def test_a_slow_loris_head_is_closed_within_the_header_timeout(served: Ser
         trickling.cancel()
         writer.close()
     # Closed by the header timeout, not merely at our own deadline.
-    assert time.monotonic() - started < HEADER_TIMEOUT_S + 3.0
+    assert time.monotonic() - started < HEADER_TIMEOUT_S + SLACK_S
 
 
 async def test_an_idle_connection_is_closed_and_an_honest_one_is_served(served: Served) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
-    await _closed_within(reader, HEADER_TIMEOUT_S + 3.0)
+    await _closed_within(reader, HEADER_TIMEOUT_S + SLACK_S)
     writer.close()
     async with ClientSession() as session, session.get(f"{served.url}/v1/status") as response:
         assert response.status == 200
