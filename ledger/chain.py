@@ -19,8 +19,15 @@ from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import MemberId
+from ledger.light_client import (
+    SetChangeProof,
+    proof_from_stored,
+    stored_proof_key,
+    stored_proof_value,
+)
 from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction
+from ledger.validator_sets import set_change_heights
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
@@ -293,6 +300,28 @@ class Chain:
             raise CorruptStateError(f"the stored certificate of block {height} does not verify")
         return certificate
 
+    def set_change_proofs(self, after: int, limit: int) -> list[SetChangeProof]:
+        """Proofs of the validator-set changes that take effect above block `after`, in
+        order, as far as the head (a light client's walk from genesis). Stops before a
+        change this node holds no proof of (it joined later): the client sees the gap."""
+        head = self.head_header
+        proofs: list[SetChangeProof] = []
+        for from_height in set_change_heights(self.state):
+            if from_height <= max(after, 1):
+                continue
+            if from_height - 1 > head.height or len(proofs) >= limit:
+                break
+            stored = self.kv.get(stored_proof_key(from_height))
+            block = self.get_block(from_height - 1)
+            certificate = self.get_certificate(from_height - 1)
+            if stored is None or block is None or certificate is None:
+                break
+            try:
+                proofs.append(proof_from_stored(block.header, certificate, stored))
+            except MalformedInput as exc:
+                raise CorruptStateError(str(exc)) from exc
+        return proofs
+
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)
         if data is None:
@@ -417,8 +446,13 @@ class Chain:
         block = execution.block
         assert block.header.height == self.height + 1, "commit must extend the head"
         assert block.header.previous_hash == self.head_hash, "commit must extend the head"
+        # A light client learns a set change from the block before it, whose state
+        # holds the final record; the state is overwritten in place, so prove it now.
+        change_proof = stored_proof_value(execution.overlay, block.header.height)
         writes = self.state.commit(execution.overlay)
         writes.update(self._block_writes(block, certificate))
+        if change_proof is not None:
+            writes[stored_proof_key(block.header.height + 1)] = change_proof
         if also_write:
             writes.update(also_write)
         self.kv.write(writes, sync=sync)

@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.blocks import Block
 from ledger.errors import MalformedInput
+from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
 from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
 from ledger.verification import when
@@ -37,6 +38,7 @@ from node.api_public import (
     read_json,
     submit_transactions,
     transaction_status,
+    validator_set_changes,
     verify_anchor_hash,
     verify_document,
     verify_pool,
@@ -183,7 +185,8 @@ async def state_proofs(request: web.Request) -> web.Response:
 def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
     header = core.chain.head_header
     certificate = core.chain.get_certificate(header.height) or b""
-    return make_bundle(core.chain.state, header, certificate, keys)
+    changes = core.chain.set_change_proofs(0, MAX_SET_CHANGE_PROOFS)
+    return make_bundle(core.chain.state, header, certificate, keys, changes)
 
 
 async def get_batch(request: web.Request) -> web.Response:
@@ -304,6 +307,13 @@ ROUTES: tuple[Route, ...] = (
               200: shapes.json_reply("The value and its proof", shapes.STATE_ENTRY),
               429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
           params=(shapes.STATE_KEY,)),
+    Route("GET", "/v1/validator-sets/changes", validator_set_changes, "Proofs of the "
+          "validator-set changes since genesis, a page at a time: for each, the block "
+          "before it with its commit certificate and Merkle proofs of the new set. A light "
+          "client follows them to check any block's certificate against the set in force", {
+              200: shapes.json_reply("A page of set-change proofs", shapes.SET_CHANGES),
+              429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
+          query=(shapes.SET_CHANGES_AFTER,)),
     Route("POST", "/v1/proofs", state_proofs, "State entries with Merkle proofs against the "
           "head, plus its header and commit certificate: the makings of an offline proof",
           {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,

@@ -6,12 +6,14 @@ a later governance change swaps this object at a block boundary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
 from ledger.genesis import Genesis
-from ledger.identity import verify_signature
+from ledger.identity import member_id_of, verify_signature
+from ledger.light_client import SetCertificateCheck
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,12 @@ class ValidatorSet:
         return cls(genesis.chain_id.encode(),
                    tuple(ValidatorId(v.member_id) for v in validators),
                    {v.member_id: v.public_key for v in validators})
+
+    @classmethod
+    def of_keys(cls, chain_id: str, public_keys: Sequence[bytes]) -> ValidatorSet:
+        """A set as a light client learns it: public keys proven in the state."""
+        keys: dict[bytes, bytes] = {member_id_of(k): k for k in public_keys}
+        return cls(chain_id.encode(), tuple(ValidatorId(i) for i in sorted(keys)), keys)
 
     def verify(self, validator: ValidatorId, message: bytes, signature: bytes) -> bool:
         public_key = self.public_keys.get(validator)
@@ -48,3 +56,12 @@ class ValidatorSet:
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """`ledger.offline.CertificateCheck` for this set."""
         return self.certificate_for(data, height, block_hash) is not None
+
+
+def certifies_by_keys(chain_id: str) -> SetCertificateCheck:
+    """`ledger.light_client.SetCertificateCheck` for this chain: whichever set the walk
+    from genesis says is in force."""
+    def certifies(public_keys: Sequence[bytes], data: bytes, height: int,
+                  block_hash: bytes) -> bool:
+        return ValidatorSet.of_keys(chain_id, public_keys).certifies(data, height, block_hash)
+    return certifies

@@ -23,6 +23,7 @@ from cli.remote import RemoteFacts, UntrustedAnswer
 from cli.verifying import _check_fresh
 from ledger.blocks import Block, decode_block
 from ledger.credentials import make_batch
+from ledger.genesis import Genesis
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import Batch, accreditation_key, batch_key, revocation_key
 from ledger.verification import Verdict, verify_credential
@@ -30,7 +31,7 @@ from node.api import make_app
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from storage.kv import LevelDBStore, MemoryStore
 from storage.state_tree import StateTree, state_proof_to_json
@@ -51,7 +52,7 @@ class World:
     old_answers: dict[str, bytes]  # /v1/state answers recorded before the revocation
 
 
-async def _record(url: str, document: dict[str, Any]) -> dict[str, bytes]:
+async def _record(url: str, document: dict[str, Any], genesis: Genesis) -> dict[str, bytes]:
     """Every state answer a verification of `document` reads, as the node gave them."""
     answers: dict[str, bytes] = {}
 
@@ -63,7 +64,8 @@ async def _record(url: str, document: dict[str, Any]) -> dict[str, bytes]:
             return value
 
     def run() -> None:
-        verdict = verify_credential(document, Recording(url), CHAIN_ID)
+        facts = Recording(url, certified=certifies_by_keys(CHAIN_ID), genesis=genesis)
+        verdict = verify_credential(document, facts, CHAIN_ID)
         assert verdict.valid, verdict.reason
 
     await asyncio.get_running_loop().run_in_executor(None, run)
@@ -86,7 +88,7 @@ async def world(tmp_path: Path, net: Consortium) -> AsyncIterator[World]:
     await server.start_server()
     url = str(server.make_url("")).rstrip("/")
     documents = documents_of(batch)
-    old = await _record(url, documents[0])
+    old = await _record(url, documents[0], net.genesis)
     revoke = RevokePayload(CredentialRef(batch.root, batch.target_hashes[0], 0,
                                          tuple(audit_path(batch.target_hashes, 0))),
                            "issued_in_error")
@@ -122,10 +124,10 @@ async def hostile(world: World, lie: Lie) -> tuple[TestServer, str]:
 
 async def verify_via(url: str, world: World, document: dict[str, Any]) -> Verdict | str:
     """The verdict, or the reason the answer could not be trusted."""
-    certified = ValidatorSet.from_genesis(world.net.genesis).certifies
+    certified = certifies_by_keys(CHAIN_ID)
 
     def run() -> Verdict | str:
-        facts = RemoteFacts(url, certified=certified, chain_id=CHAIN_ID)
+        facts = RemoteFacts(url, certified=certified, genesis=world.net.genesis)
         try:
             verdict = verify_credential(document, facts, CHAIN_ID)
         except UntrustedAnswer as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,10 +11,11 @@ from ledger.chain import Chain
 from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.genesis import Genesis, GenesisMember
+from ledger.light_client import SetCertificateCheck
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.verification import verify_credential
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.conftest import (
     CHAIN_ID,
@@ -28,8 +28,9 @@ from tests.node.conftest import (
 )
 
 
-def _certifies(genesis: Genesis) -> Callable[[bytes, int, bytes], bool]:
-    return ValidatorSet.from_genesis(genesis).certifies
+def _certifies(genesis: Genesis) -> SetCertificateCheck:
+    return certifies_by_keys(genesis.chain_id)
+
 
 RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(5)]
 
