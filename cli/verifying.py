@@ -160,8 +160,9 @@ def _verify_offline(document: Any, genesis_path: Path | None,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
 @click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
               envvar="SENIM_GENESIS",
-              help="The genesis file whose validators you trust. Online, the node's answer "
-                   "is then checked against their certificates; --offline needs it.")
+              help="The genesis file you trust. Online, the node's answer is then checked "
+                   "against the certificates of the validator set followed from it through "
+                   "every change; --offline needs it.")
 @click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
