@@ -27,7 +27,7 @@ from ledger.light_client import (
 )
 from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction
-from ledger.validator_sets import set_change_heights
+from ledger.validator_sets import set_change_heights, validator_set_at
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
@@ -185,6 +185,11 @@ class Chain:
     @property
     def head_hash(self) -> bytes:
         return self.head_header.block_hash
+
+    def validator_set_hash_at(self, height: int) -> bytes:
+        """What the header of the block at `height` commits to: the set that certifies it
+        (fixed in the committed state by then, see `ledger.governance`)."""
+        return validator_set_at(self.state, height).set_hash
 
     def _load_header(self, height: int) -> Header:
         block = self.get_block(height)
@@ -371,7 +376,7 @@ class Chain:
             accepted.append(tx)
         header = Header(self.chain_id, ctx.height, self.head_hash, time_ms, proposer, view,
                         transactions_root(accepted), overlay.root(),
-                        self.genesis.validator_set_hash)
+                        self.validator_set_hash_at(ctx.height))
         return Execution(header, overlay, accepted, rejected)
 
     def validate(self, block: Block,
@@ -384,7 +389,7 @@ class Chain:
         if proposal is not None:
             _check_proposal(header, proposal)
         expected = (self.chain_id, self.height + 1, self.head_hash,
-                    self.genesis.validator_set_hash)
+                    self.validator_set_hash_at(self.height + 1))
         actual = (header.chain_id, header.height, header.previous_hash,
                   header.validator_set_hash)
         if actual != expected:

@@ -72,15 +72,28 @@ def _array(data: bytes, length: int, what: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class Member:
+    """`is_validator`: a validator at genesis (the set in force at a height is in
+    `ledger.validator_sets`). `added_height`: the first block it may sign in.
+    `retired_height`: set by governance, the first block it may no longer sign in."""
+
     name: str
     role: str
     public_key: bytes
     is_validator: bool
     added_height: int
+    retired_height: int | None = None
 
     def encode(self) -> bytes:
-        return encode([self.name, self.role, self.public_key, self.is_validator,
-                       self.added_height])
+        fields = [self.name, self.role, self.public_key, self.is_validator, self.added_height]
+        # Written only once retired, so every record from before retirement existed
+        # keeps its bytes (and the state root its value).
+        if self.retired_height is not None:
+            fields.append(self.retired_height)
+        return encode(fields)
+
+    def active_at(self, height: int) -> bool:
+        return self.added_height <= height and (
+            self.retired_height is None or height < self.retired_height)
 
     @classmethod
     def decode(cls, data: bytes) -> Member:
@@ -259,8 +272,12 @@ class Anchor:
 # immutable values keyed by their exact bytes, so caching the decode is safe.
 @lru_cache(maxsize=4096)
 def _decode_member(data: bytes) -> Member:
-    name, role, public_key, is_validator, added_height = _array(data, 5, "member")
-    return Member(name, role, public_key, bool(is_validator), added_height)
+    value = decode(data)
+    if not isinstance(value, list) or len(value) not in (5, 6):
+        raise MalformedInput("stored member record has the wrong shape")
+    name, role, public_key, is_validator, added_height = value[:5]
+    retired_height = value[5] if len(value) == 6 else None
+    return Member(name, role, public_key, bool(is_validator), added_height, retired_height)
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol, assert_never
 
 from ledger.errors import TxRejected
+from ledger.governance import check_sender_active, propose, vote
 from ledger.identity import MemberId, member_id_of, verify_signature
 from ledger.payloads import (
     AccreditPayload,
@@ -19,8 +20,10 @@ from ledger.payloads import (
     CredentialRef,
     EmploymentEndPayload,
     IssueBatchPayload,
+    ProposePayload,
     RevokePayload,
     SuspendPayload,
+    VotePayload,
 )
 from ledger.records import (
     MAX_GRANTS_PER_ISSUER,
@@ -110,6 +113,7 @@ def check_envelope(
     sender = load_member(state, tx.sender)
     if sender is None:
         raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member")
+    check_sender_active(sender, ctx.height)
     if tx.expires_at < ctx.height:
         raise TxRejected("expired", f"transaction expired at height {tx.expires_at}")
     if tx.expires_at > ctx.height + MAX_TX_TTL_BLOCKS:
@@ -144,6 +148,10 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         _suspend(state, payload, sender, ctx)
     elif isinstance(payload, EmploymentEndPayload):
         _employment_end(state, payload, tx, ctx)
+    elif isinstance(payload, ProposePayload):
+        propose(state, payload, tx.tx_id, tx.sender, ctx.height)
+    elif isinstance(payload, VotePayload):
+        vote(state, payload, tx.sender, ctx.height)
     else:
         assert_never(payload)
 
