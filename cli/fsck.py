@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -31,10 +30,9 @@ from ledger.chain import (
 from ledger.codec import decode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
-from ledger.validator_sets import ValidatorSetRecord, validator_set_at
 from node.config import load_config
 from node.files import load_genesis
-from node.validators import certifies_by_keys
+from node.validators import ValidatorSet
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore, LevelDBStore
 from storage.state_tree import StateTree
@@ -88,32 +86,14 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
     return found
 
 
-def _validator_sets(kv: KeyValueStore, genesis: Genesis, found: Findings
-                    ) -> Callable[[int], ValidatorSetRecord]:
-    """The validator set in force at each height, as the state holds it (every set stays
-    there); the genesis set where the state cannot say, its damage reported."""
-    state = StateTree(kv, STATE_PREFIX, cache_nodes_max=1_000)
-    genesis_set = ValidatorSetRecord.of(1, [m.public_key for m in genesis.validators])
-
-    def in_force(height: int) -> ValidatorSetRecord:
-        try:
-            return validator_set_at(state, height)
-        except (CorruptStateError, MalformedInput) as exc:
-            found.damaged(f"block {height}: its validator set cannot be read ({exc})")
-            return genesis_set
-    return in_force
-
-
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
                   found: Findings) -> Block | None:
     """Walk blocks 0..height; return the head block if it is sound."""
-    certifies = certifies_by_keys(genesis.chain_id)
-    sets = _validator_sets(kv, genesis, found)
+    certifies = ValidatorSet.from_genesis(genesis).certifies
     previous: bytes | None = ZERO_HASH
     block: Block | None = None
     for at in range(height + 1):
-        in_force = sets(at)
-        block = _read_block(kv, genesis, at, in_force.set_hash, found)
+        block = _read_block(kv, genesis, at, found)
         if block is None:
             previous = None
             continue
@@ -123,8 +103,7 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
             found.damaged(f"block {at}: does not link to block {at - 1}")
         previous = block_hash
         certificate = kv.get(_at(CERT_PREFIX, at))
-        if at > 0 and (certificate is None
-                       or not certifies(in_force.public_keys, certificate, at, block_hash)):
+        if at > 0 and (certificate is None or not certifies(certificate, at, block_hash)):
             found.damaged(f"block {at}: its certificate is missing or does not verify")
         for index, tx in enumerate(block.transactions):
             found.transactions += 1
@@ -140,8 +119,7 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
     return block
 
 
-def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, set_hash: bytes,
-                found: Findings) -> Block | None:
+def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, found: Findings) -> Block | None:
     try:
         data = kv.get(_at(BLOCK_PREFIX, at))
         if data is None:
@@ -153,7 +131,7 @@ def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, set_hash: bytes,
         return None
     header = block.header
     if (header.height, header.chain_id, header.validator_set_hash) != (
-            at, genesis.chain_id, set_hash):
+            at, genesis.chain_id, genesis.validator_set_hash):
         found.damaged(f"block {at}: its header is not this chain's block {at}")
         return None
     return block

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
@@ -19,7 +20,6 @@ from ledger.errors import ConfigError, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import MemberId
 from ledger.light_client import (
-    SetCertificateCheck,
     SetChangeProof,
     proof_from_stored,
     stored_proof_key,
@@ -60,6 +60,9 @@ CERTIFIED_REMEMBERED_MAX = 4096
 # block's transactions all ask about the same block, which is decoded once.
 TX_IDS_REMEMBERED_BLOCKS = 16
 
+# (certificate, height, block hash) -> whether the validators certify that block;
+# `node.validators.ValidatorSet.certifies`, since certificates belong to consensus.
+CertificateCheck = Callable[[bytes, int, bytes], bool]
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class Chain:
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.state = StateTree(kv, STATE_PREFIX)
-        self._certifies: SetCertificateCheck | None = None
+        self._certifies: CertificateCheck | None = None
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}
         self._checked_digests: dict[int, bytes] = {}  # height -> SHA-256 of checked bytes
@@ -153,11 +156,9 @@ class Chain:
         assert head is not None
         return head
 
-    def check_certificates(self, certifies: SetCertificateCheck) -> None:
-        """From now on serve only certificates that `certifies` accepts from the validator
-        set in force at their height (every set stays in the state), and check the recent
-        blocks' certificates now (CorruptStateError if one does not verify).
-        `node.validators.certifies_by_keys`, since certificates belong to consensus."""
+    def check_certificates(self, certifies: CertificateCheck) -> None:
+        """From now on serve only certificates that `certifies` accepts, and check the
+        recent blocks' certificates now (CorruptStateError if one does not verify)."""
         self._certifies = certifies
         head = self.head_header
         for height in range(head.height, max(0, head.height - STARTUP_CHECKED_BLOCKS), -1):
@@ -252,11 +253,7 @@ class Chain:
         if self._certified.get(height) == (block_hash, certificate):
             return True
         assert self._certifies is not None
-        try:
-            in_force = validator_set_at(self.state, height).public_keys
-        except MalformedInput as exc:
-            raise CorruptStateError(f"the validator set of block {height}: {exc}") from exc
-        if not self._certifies(in_force, certificate, height, block_hash):
+        if not self._certifies(certificate, height, block_hash):
             return False
         if len(self._certified) >= CERTIFIED_REMEMBERED_MAX:
             self._certified.clear()

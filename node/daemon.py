@@ -33,7 +33,7 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.tls import serve_https
-from node.validators import ValidatorSet, certifies_by_keys
+from node.validators import ValidatorSet
 from node.vc_api import configure_vc
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
@@ -70,7 +70,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
-        core.chain.check_certificates(certifies_by_keys(genesis.chain_id))
+        core.chain.check_certificates(ValidatorSet.from_genesis(genesis).certifies)
     except CorruptStateError as exc:
         kv.close()
         raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc

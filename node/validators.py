@@ -54,7 +54,7 @@ class ValidatorSet:
 
 
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
-        """Whether a quorum of this one set signs the commit of that block."""
+        """`ledger.offline.CertificateCheck` for this set."""
         return self.certificate_for(data, height, block_hash) is not None
 
 

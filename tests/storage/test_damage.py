@@ -30,7 +30,7 @@ from ledger.facts import LocalFacts
 from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import revocation_key
 from ledger.verification import verify_credential
-from node.validators import certifies_by_keys
+from node.validators import ValidatorSet
 from storage.batch_tree import audit_path
 from storage.errors import CorruptStateError
 from storage.kv import WRITES_FILE, LevelDBStore
@@ -93,7 +93,7 @@ def open_like_node(path: Path, net: Consortium) -> tuple[LevelDBStore, Chain]:
     kv = LevelDBStore(str(path))
     try:
         chain = Chain(kv, net.genesis)
-        chain.check_certificates(certifies_by_keys(net.genesis.chain_id))
+        chain.check_certificates(ValidatorSet.from_genesis(net.genesis).certifies)
     except BaseException:
         kv.close()
         raise
