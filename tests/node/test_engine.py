@@ -32,7 +32,7 @@ from node.channels import CH_SYNC_REQUEST
 from node.engine import CommitReport, Engine, EngineConfig, Refusals, Role
 from node.mempool import Mempool, MempoolLimits
 from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, commit, make_tx, next_time
@@ -63,10 +63,9 @@ class Clock:
 
 def engine_for(keys: KeyPair, net: Consortium, clock: Clock) -> tuple[Engine, Recorder]:
     recorder = Recorder()
-    engine = Engine(keys, Chain(MemoryStore(), net.genesis), Mempool(MempoolLimits(100, 1 << 20,
-                                                                                   100)),
-                    ValidatorSet.from_genesis(net.genesis), EngineConfig(1_000, 100), clock,
-                    recorder)
+    chain = Chain(MemoryStore(), net.genesis)
+    engine = Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                    ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), clock, recorder)
     return engine, recorder
 
 
