@@ -32,8 +32,8 @@ from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
 from node.config import load_config
 from node.files import load_genesis
-from node.validators import ValidatorSet
-from storage.errors import CorruptStateError
+from node.validators import ValidatorSet, ValidatorSets
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import KeyValueStore, LevelDBStore
 from storage.state_tree import StateTree
 
@@ -89,7 +89,12 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
                   found: Findings) -> Block | None:
     """Walk blocks 0..height; return the head block if it is sound."""
-    certifies = ValidatorSet.from_genesis(genesis).certifies
+    try:  # each block against the set of its height, as the state records them
+        certifies = ValidatorSets(genesis.chain_id, StateTree(kv, STATE_PREFIX), height).certifies
+    except (MalformedInput, StorageError) as exc:
+        found.damaged(f"the validator-set records are damaged ({exc}); checking certificates "
+                      "against the genesis validators")
+        certifies = ValidatorSet.from_genesis(genesis).certifies
     previous: bytes | None = ZERO_HASH
     block: Block | None = None
     for at in range(height + 1):
