@@ -12,8 +12,9 @@ import dataclasses
 
 import pytest
 
+from cli.fsck import check_store
 from ledger.blocks import ZERO_HASH, Header
-from ledger.chain import Chain
+from ledger.chain import CERT_PREFIX, Chain
 from ledger.codec import encode
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair, MemberId
@@ -31,10 +32,11 @@ from ledger.validator_sets import (
     validator_set_key,
     write_validator_set,
 )
-from node.validators import certifies_by_keys
+from node.validators import ValidatorSets, certifies_by_keys
+from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree
-from tests.node.certificates import make_quorum_certificate
+from tests.node.certificates import make_certificate, make_quorum_certificate
 from tests.node.conftest import Consortium
 from tests.node.set_changes import commit_as, record_of, validator_keys
 
@@ -238,3 +240,24 @@ def test_a_chain_keeps_each_change_proof_from_the_block_before_it(net: Consortiu
     assert [p.from_height for p in later] == [9] and chain.set_change_proofs(0, 1) == proofs
     assert follow_validator_sets(net.genesis, proofs + later, certifies).set_at(9) == \
         record_of(9, SET_C)
+
+
+def test_stored_certificates_are_checked_against_the_set_in_force(net: Consortium,
+                                                                  chain: Chain) -> None:
+    """What the daemon (start-up) and `senim fsck` check after a set change."""
+    commit_as(chain, [], [net.ministry], schedule=record_of(3, SET_B))
+    commit_as(chain, [], [net.ministry])
+    commit_as(chain, [], SET_B, SET_B[:3])
+    commit_as(chain, [], SET_B, SET_B[1:])
+    assert check_store(chain.kv, net.genesis).problems == []
+    reopened = Chain(chain.kv, net.genesis)
+    reopened.check_certificates(ValidatorSets.for_chain(reopened).certifies)
+    # Block 3's certificate swapped for one by the old set (the genesis validator).
+    block_3 = chain.get_block(3)
+    assert block_3 is not None
+    chain.kv.write({CERT_PREFIX + (3).to_bytes(8, "big"): make_certificate(
+        net.ministry, net.genesis.chain_id, 3, 0, block_3.block_hash)})
+    reopened = Chain(chain.kv, net.genesis)
+    with pytest.raises(CorruptStateError, match="block 3 is not the block named by its cert"):
+        reopened.check_certificates(ValidatorSets.for_chain(reopened).certifies)
+    assert [p for p in check_store(chain.kv, net.genesis).problems if "block 3" in p]
