@@ -1,6 +1,7 @@
 """End to end through real governance transactions: the ministries vote a validator in
 and later another out; a light client that trusts only genesis follows both changes,
-online (the node's proofs) and offline (a bundle), and refuses the retired set."""
+online (the node's proofs) and offline (a bundle), and refuses the retired set. Last,
+the same on chains the real engines committed in the node simulator."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
 from tests.node.conftest import CHAIN_ID, make_tx, next_time
 from tests.node.test_governance import Council, make_council, member_action, proposal
+from tests.sim.set_change_sim import SetChangeSimulation
 
 CERTIFIES = certifies_by_keys(CHAIN_ID)
 
@@ -113,3 +115,24 @@ def test_the_voted_out_validators_set_cannot_certify_after_the_change(
     with pytest.raises(UnprovenValidatorSet, match="change at block 12 that the proofs"):
         partial.check_block(naming_itself, signed_by_old_set(naming_itself), CERTIFIES,
                             chain.state.get(VALIDATOR_SET_INDEX_KEY))
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_light_client_follows_chains_the_engines_made_under_faults(seed: int) -> None:
+    """The node simulator's engines vote a validator in and one out under crashes,
+    partitions and a Byzantine validator; every honest node then serves the proofs
+    that take a light client from genesis to its head's certificate."""
+    simulation = SetChangeSimulation(seed, 4)
+    assert simulation.run().set_changes == 2
+    certifies = certifies_by_keys(simulation.genesis.chain_id)
+    for node in simulation.nodes:
+        if not node.honest or node.engine is None:
+            continue
+        chain = node.engine.chain
+        proofs = chain.set_change_proofs(0, 10)
+        assert len(proofs) == 2, node.index
+        history = follow_validator_sets(simulation.genesis, proofs, certifies)
+        head = chain.head_header
+        history.check_block(head, chain.get_certificate(head.height) or b"", certifies,
+                            chain.state.get(VALIDATOR_SET_INDEX_KEY))
+        assert history.set_at(head.height).set_hash == head.validator_set_hash
