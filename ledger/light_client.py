@@ -169,7 +169,10 @@ class ValidatorSetHistory:
 
     def check_index(self, height: int, index_at_block: bytes | None) -> None:
         """`index_at_block` is `v:index` as block `height`'s state holds it, proven
-        against its root: a change at or below `height` the walk skipped is hidden."""
+        against its root: a change at or below `height` the walk skipped is hidden. A
+        state without an index (a chain from before sets were recorded) has no change."""
+        if index_at_block is None:
+            return
         known = {r.from_height for r in self.records}
         skipped = [h for h in decode_index(index_at_block) if h <= height and h not in known]
         if skipped:
