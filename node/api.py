@@ -58,7 +58,7 @@ from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
 from storage.errors import StorageError
-from storage.state_tree import state_proof_to_json
+from storage.state_tree import StateTree, state_proof_to_json
 
 log = logging.getLogger("senim.api")
 # aiohttp's own backstop; each route reads under its own, smaller limit.
@@ -247,6 +247,11 @@ async def list_members(request: web.Request) -> web.Response:
     return web.json_response({"members": members})
 
 
+def _name(state: StateTree, member_id: bytes) -> str:
+    record = load_member(state, member_id)
+    return record.name if record else member_id.hex()
+
+
 async def governance(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     return web.json_response(governance_json(core.chain.state, core.chain.height))
@@ -256,17 +261,19 @@ async def node_status(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     provider: StatusProvider = request.app[STATUS]
     head = core.chain.head_header
-    me = core.genesis.member_by_id(core.keys.member_id)
+    state = core.chain.state
+    me = load_member(state, core.keys.member_id)
+    validators = validator_set_at(state, head.height + 1).validators  # of the next block
     return web.json_response({
         "chain_id": core.chain_id, "node": request.app[NODE_NAME],
         "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
-        "validator": bool(me and me.validator),
+        "validator": any(v.member_id == core.keys.member_id for v in validators),
         "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
             head.time_ms), "state_root": head.state_root.hex(),
         "mempool": {"transactions": len(core.mempool), "bytes": core.mempool.size_bytes},
         "consensus": provider.consensus(), "peers": provider.peers(),
-        "validators": [{"member_id": v.member_id.hex(), "name": v.name}
-                       for v in core.genesis.validators],
+        "validators": [{"member_id": v.member_id.hex(), "name": _name(state, v.member_id)}
+                       for v in validators],
     })
 
 
