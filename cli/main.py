@@ -16,6 +16,7 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.fsck import fsck_command
+from cli.governance import governance_group
 from cli.issuing import issue_command
 from cli.records import employment_group, recognise_command
 from cli.sharing import share_command
@@ -423,3 +424,4 @@ main.add_command(tls_cert_command)
 main.add_command(employment_group)
 main.add_command(recognise_command)
 main.add_command(fsck_command)
+main.add_command(governance_group)

@@ -20,6 +20,7 @@ State keys (under the Merkle root):
 - `g:policy`: [threshold, voters, min_validators];
 - `g:voters`: sorted member ids of the governance voters;
 - `g:open`: ids of the proposals still collecting votes (at most MAX_OPEN_PROPOSALS);
+- `g:recent`: ids of the last MAX_RECENT_PROPOSALS proposals, oldest first;
 - `g:p:` + proposal id (the id of the proposing transaction): the proposal.
 """
 
@@ -57,8 +58,10 @@ from ledger.validator_sets import (
 POLICY_KEY = b"g:policy"
 VOTERS_KEY = b"g:voters"
 OPEN_PROPOSALS_KEY = b"g:open"
+RECENT_PROPOSALS_KEY = b"g:recent"
 PREFIX_PROPOSAL = b"g:p:"
 MAX_OPEN_PROPOSALS = 32
+MAX_RECENT_PROPOSALS = 64  # listed by `senim governance list`, newest first
 MAX_VOTERS = 64
 # A proposal may stay open and be scheduled at most this far ahead, so open ones
 # expire and make room, and nobody schedules a change for the next century.
@@ -127,7 +130,7 @@ def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
 def genesis_governance_state(policy: GovernancePolicy, ministries: Iterable[MemberId]
                              ) -> dict[bytes, bytes]:
     return {POLICY_KEY: policy.encode(), VOTERS_KEY: encode(sorted(ministries)),
-            OPEN_PROPOSALS_KEY: encode([])}
+            OPEN_PROPOSALS_KEY: encode([]), RECENT_PROPOSALS_KEY: encode([])}
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,17 @@ def load_open_ids(state: StateReader) -> list[bytes]:
     return list(decode(raw)) if raw is not None else []
 
 
+def _load_recent_ids(state: StateReader) -> list[bytes]:
+    raw = state.get(RECENT_PROPOSALS_KEY)
+    return list(decode(raw)) if raw is not None else []
+
+
+def recent_proposals(state: StateReader) -> list[Proposal]:
+    """The last MAX_RECENT_PROPOSALS proposals, newest first, whatever their status."""
+    found = (load_proposal(state, pid) for pid in reversed(_load_recent_ids(state)))
+    return [p for p in found if p is not None]
+
+
 def load_proposal(state: StateReader, proposal_id: bytes) -> Proposal | None:
     raw = state.get(proposal_key(proposal_id))
     return Proposal.decode(proposal_id, raw) if raw is not None else None
@@ -230,6 +244,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     else:
         still_open.append(proposal_id)
     state.set(OPEN_PROPOSALS_KEY, encode(still_open))
+    state.set(RECENT_PROPOSALS_KEY,
+              encode([*_load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
 
 

@@ -122,6 +122,11 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
 
 
+# Governance may grow the validator set while the node runs; consensus frames are
+# sized for this many more validators than the largest set known at start-up.
+SET_GROWTH_HEADROOM = 2
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -139,7 +144,7 @@ async def serve(config: NodeConfig) -> None:
 
     # ---- the wiring, all of it -------------------------------------------------------
     genesis = core.genesis
-    network = Network(config, genesis, core.keys)
+    network = Network(config, genesis, core.keys, validator_sets.largest + SET_GROWTH_HEADROOM)
     metrics = core.metrics
 
     def refresh_members() -> None:

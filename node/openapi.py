@@ -131,7 +131,23 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "accreditations": {"type": "array", "items": obj({
         "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
         "granted_by": MEMBER_ID, "granted_height": INTEGER,
-        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}})}})
+        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
+    {"added_height": INTEGER, "retired_height": nullable(INTEGER)})}})
+NAMED_MEMBER: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)})
+GOVERNANCE: Schema = obj({
+    "height": INTEGER,
+    "policy": obj({"threshold": INTEGER, "voters": STRING, "min_validators": INTEGER}),
+    "voters": {"type": "array", "items": NAMED_MEMBER},
+    "validator_sets": {"type": "array", "items": obj({
+        "from_height": INTEGER, "validators": {"type": "array", "items": NAMED_MEMBER}})},
+    "proposals": {"type": "array", "items": obj({
+        "proposal_id": ID32, "action": STRING,
+        "status": {"type": "string", "enum": ["open", "expired", "approved", "in_force"]},
+        "proposer": NAMED_MEMBER, "effective_height": INTEGER, "expiry_height": INTEGER,
+        "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
+        "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
+        {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
+         "public_key": HEX})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,

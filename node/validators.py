@@ -112,6 +112,11 @@ class ValidatorSets:
         self._table = (heights, sets)
         self._final_height = head_height + 2
 
+    @property
+    def largest(self) -> int:
+        """The size of the largest set, past or scheduled."""
+        return max(len(s.ids) for s in self._table[1])
+
     def at(self, height: int) -> ValidatorSet:
         heights, sets = self._table
         position = bisect_right(heights, max(height, 1))

@@ -173,9 +173,11 @@ def test_added_validator_certifies_from_the_effective_height(council: Council,
     assert open_proposals(chain.state, 3) == []
     commit_until(chain, 6)
     old_hash = validator_set_at(chain.state, 5).set_hash
-    assert chain.get_block(5).header.validator_set_hash == old_hash  # type: ignore[union-attr]
-    assert chain.get_block(6).header.validator_set_hash == \
-        validator_set_at(chain.state, 6).set_hash != old_hash  # type: ignore[union-attr]
+    fifth, sixth = chain.get_block(5), chain.get_block(6)
+    assert fifth is not None and sixth is not None
+    assert fifth.header.validator_set_hash == old_hash
+    assert sixth.header.validator_set_hash == validator_set_at(chain.state, 6).set_hash
+    assert sixth.header.validator_set_hash != old_hash
 
 
 def test_removed_validator_leaves_at_the_effective_height() -> None:

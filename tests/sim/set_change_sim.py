@@ -67,10 +67,11 @@ class SetChangeSimulation(NodeSimulation):
             self._add = self._propose(ACTION_ADD_VALIDATOR, self.joiner)
         elif self._add is not None and self._remove is None:
             add_effective = self._add.payload.effective_height  # type: ignore[union-attr]
-            if lowest >= add_effective:  # every honest node is past the addition
+            if not self._committed_anywhere(self._add):
+                if lowest > self._add.expires_at:
+                    self._add = None  # it expired under the faults: propose it again
+            elif lowest >= add_effective:  # every honest node is past the addition
                 self._remove = self._propose(ACTION_REMOVE_VALIDATOR, self.leaving)
-            elif lowest > self._add.expires_at and not self._committed_anywhere(self._add):
-                self._add = None  # it expired under the faults: propose it again
         # Blocks come only with work: keep some coming until the last change is crossed.
         idle = all(len(n.engine.mempool) == 0 for n in self._honest() if n.engine is not None)
         if (lowest <= self._last_effective and idle and self._now % WORK_EVERY_TICKS == 0
@@ -84,6 +85,8 @@ class SetChangeSimulation(NodeSimulation):
         """Also every approved change crossed by every honest node (work keeps coming)."""
         if not super()._converged():
             return False
+        if self._add is None or not self._committed_anywhere(self._add):
+            return False  # the addition is still to come
         lowest = min(n.engine.chain.height for n in self._honest() if n.engine is not None)
         return not any(self._committed_anywhere(tx) and lowest < tx.payload.effective_height
                        for tx in self.governance
