@@ -27,7 +27,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import CommitReport, Engine, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 from storage.kv import LevelDBStore
 
 CHAIN_ID = "senim-bench-engine"
@@ -88,8 +88,9 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5) -> dict[str, Any]
         kv = LevelDBStore(str(folder / "follower.ldb"))
         outbox = _Quiet()
         clock = [GENESIS_MS + blocks * 1000]
-        engine = Engine(follower_keys, Chain(kv, genesis), Mempool(MempoolLimits(1, 1 << 20, 1)),
-                        ValidatorSet.from_genesis(genesis), EngineConfig(1000, 100),
+        chain = Chain(kv, genesis)
+        engine = Engine(follower_keys, chain, Mempool(MempoolLimits(1, 1 << 20, 1)),
+                        ValidatorSets.for_chain(chain), EngineConfig(1000, 100),
                         lambda: clock[0], outbox)
         peer = b"\x01" * 32
         started = time.perf_counter()

@@ -30,10 +30,11 @@ from ledger.chain import (
 from ledger.codec import decode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
+from ledger.validator_sets import validator_set_hash
 from node.config import load_config
 from node.files import load_genesis
-from node.validators import ValidatorSet
-from storage.errors import CorruptStateError
+from node.validators import ValidatorSet, ValidatorSets
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import KeyValueStore, LevelDBStore
 from storage.state_tree import StateTree
 
@@ -89,11 +90,20 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
                   found: Findings) -> Block | None:
     """Walk blocks 0..height; return the head block if it is sound."""
-    certifies = ValidatorSet.from_genesis(genesis).certifies
+    sets: ValidatorSets | None = None
+    try:  # each block against the set of its height, as the state records them
+        sets = ValidatorSets(genesis.chain_id, StateTree(kv, STATE_PREFIX), height)
+        certifies = sets.certifies
+    except (MalformedInput, StorageError) as exc:
+        found.damaged(f"the validator-set records are damaged ({exc}); checking certificates "
+                      "against the genesis validators")
+        certifies = ValidatorSet.from_genesis(genesis).certifies
     previous: bytes | None = ZERO_HASH
     block: Block | None = None
     for at in range(height + 1):
-        block = _read_block(kv, genesis, at, found)
+        set_hash = (genesis.validator_set_hash if sets is None
+                    else validator_set_hash(list(sets.at(at).public_keys.values())))
+        block = _read_block(kv, genesis, at, set_hash, found)
         if block is None:
             previous = None
             continue
@@ -119,7 +129,8 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
     return block
 
 
-def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, found: Findings) -> Block | None:
+def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, set_hash: bytes,
+                found: Findings) -> Block | None:
     try:
         data = kv.get(_at(BLOCK_PREFIX, at))
         if data is None:
@@ -131,7 +142,7 @@ def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, found: Findings) -
         return None
     header = block.header
     if (header.height, header.chain_id, header.validator_set_hash) != (
-            at, genesis.chain_id, genesis.validator_set_hash):
+            at, genesis.chain_id, set_hash):
         found.damaged(f"block {at}: its header is not this chain's block {at}")
         return None
     return block

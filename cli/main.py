@@ -16,6 +16,7 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.fsck import fsck_command
+from cli.governance import governance_group
 from cli.issuing import issue_command
 from cli.keys import key_group
 from cli.records import employment_group, recognise_command
@@ -425,3 +426,4 @@ main.add_command(employment_group)
 main.add_command(recognise_command)
 main.add_command(fsck_command)
 main.add_command(key_group)
+main.add_command(governance_group)

@@ -1,13 +1,15 @@
 """Chain facts from one node over HTTP, checked so that the node need not be trusted.
 
 Every answer's Merkle proof is checked against one state root, so the answers
-agree with each other. Given the consortium's genesis (a certificate check for
-its validators), that root is checked too, as a light client does: the node
-must show the block at that height with a commit certificate signed by a
-quorum of the genesis validators, and the block's header must carry that very
-root. A node can then only lie by omission: answering from an older certified
-block. The verdict says which block and time it holds as of, and `max_age_s`
-turns an answer older than that into a refusal.
+agree with each other. Given the consortium's genesis (and a certificate
+check), that root is checked too, as a light client does: the node serves the
+validator-set changes since genesis, which are followed one by one
+(`ledger.light_client`); it must show the block at that height with a commit
+certificate signed by a quorum of the set in force at that height, the block's
+header must carry that very root, and the block's state must hold no set
+change that the walk skipped. A node can then only lie by omission: answering
+from an older certified block. The verdict says which block and time it holds
+as of, and `max_age_s` turns an answer older than that into a refusal.
 
 Without a certificate check the root is taken on the node's word, and the
 source says so.
@@ -23,7 +25,15 @@ from typing import Any
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
 from ledger.facts import StateFacts
-from ledger.offline import CertificateCheck
+from ledger.genesis import Genesis
+from ledger.light_client import (
+    MAX_SET_CHANGE_PROOFS,
+    SetCertificateCheck,
+    SetChangeProof,
+    UnprovenValidatorSet,
+    follow_validator_sets,
+)
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import when
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
@@ -44,15 +54,18 @@ class RemoteFacts(StateFacts):
     """Asks one node; pins the first state root it reports so all answers agree."""
 
     def __init__(self, base_url: str, timeout_s: float = 10.0,
-                 certified: CertificateCheck | None = None, chain_id: str | None = None
+                 certified: SetCertificateCheck | None = None, genesis: Genesis | None = None
                  ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.height: int | None = None
         self.state_root: bytes | None = None
         self.header: Header | None = None  # the certified header of `state_root`
+        self.certifiers = ""  # which validators certified `header`, in words
+        if (certified is None) != (genesis is None):
+            raise ValueError("a certificate check needs the genesis it starts from")
         self._certified = certified
-        self._chain_id = chain_id
+        self._genesis = genesis
 
     def _fetch(self, path: str) -> bytes:
         url = self.base_url + path
@@ -75,12 +88,13 @@ class RemoteFacts(StateFacts):
     def describe(self) -> str:
         if self.header is not None:
             return (f"node {self.base_url}, block {self.header.height} "
-                    f"({when(self.header.time_ms)}) certified by the genesis validators")
+                    f"({when(self.header.time_ms)}) certified by {self.certifiers}")
         return f"node {self.base_url} at height {self.height} (taken on the node's word)"
 
     def _check_certified(self, root: bytes, height: int) -> None:
-        """The light-client step: is `root` the state root of a certified block?"""
-        assert self._certified is not None
+        """The light-client step: is `root` the state root of a block certified by the
+        validator set followed from genesis to its height?"""
+        assert self._certified is not None and self._genesis is not None
         raw = self._fetch(f"/v1/blocks/{height}?format=raw")
         info = self.get_json(f"/v1/blocks/{height}")
         try:
@@ -89,16 +103,59 @@ class RemoteFacts(StateFacts):
         except (MalformedInput, KeyError, TypeError, ValueError) as exc:
             raise UntrustedAnswer(f"node sent a block {height} that does not decode: {exc}") \
                 from exc
-        if header.height != height or (self._chain_id and header.chain_id != self._chain_id):
+        if header.height != height or header.chain_id != self._genesis.chain_id:
             raise UntrustedAnswer(f"node sent another block than block {height} of this chain")
-        if not self._certified(certificate, height, header.block_hash):
-            raise UntrustedAnswer(f"node's block {height} has no valid commit certificate from "
-                                  "the genesis validators: do not trust this node")
-        if header.state_root != root:
-            raise UntrustedAnswer(f"node answered from a state root that block {height} does "
-                                  "not certify: do not trust this node")
+        try:
+            history = follow_validator_sets(self._genesis, self._set_changes(),
+                                            self._certified)
+            in_force = history.check_block(header, certificate, self._certified)
+            if header.state_root != root:
+                raise UntrustedAnswer(f"node answered from a state root that block {height} "
+                                      "does not certify: do not trust this node")
+            history.check_index(height, self._proven_index(header))
+        except UnprovenValidatorSet as exc:
+            raise UntrustedAnswer(f"{exc}: do not trust this node") from exc
         self.header = header
+        changes = len(history.records) - 1
+        self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
+                           f"the validators in force from block {in_force.from_height}, "
+                           f"followed from genesis through {changes} change(s)")
 
+    def _set_changes(self) -> list[SetChangeProof]:
+        """Every validator-set change proof the node serves, page by page."""
+        proofs: list[SetChangeProof] = []
+        after = 0
+        while True:
+            page = self.get_json(f"/v1/validator-sets/changes?after={after}")
+            try:
+                changes, more = page["changes"], bool(page["more"])
+                proofs += [SetChangeProof.from_json(c) for c in changes]
+            except (KeyError, TypeError) as exc:
+                raise UntrustedAnswer(f"node sent a malformed set-change page: {exc}") from exc
+            except UnprovenValidatorSet as exc:
+                raise UntrustedAnswer(str(exc)) from exc
+            if len(proofs) > MAX_SET_CHANGE_PROOFS:
+                raise UntrustedAnswer("node sent more validator-set changes than a chain "
+                                      "can hold")
+            if not more or not changes or proofs[-1].from_height <= after:
+                return proofs
+            after = proofs[-1].from_height
+
+    def _proven_index(self, header: Header) -> bytes | None:
+        """`v:index` in the block's own state, proven against its root."""
+        answer = self.get_json(f"/v1/state/{VALIDATOR_SET_INDEX_KEY.hex()}")
+        try:
+            root = bytes.fromhex(answer["state_root"])
+            value = None if answer["value"] is None else bytes.fromhex(answer["value"])
+            proof = state_proof_from_json(answer["proof"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
+        if root != header.state_root:
+            raise StateMoved("a block was committed between answers")
+        if not verify_state_proof(root, VALIDATOR_SET_INDEX_KEY, value, proof):
+            raise UntrustedAnswer("node's Merkle proof of the validator-set index does not "
+                                  "verify: do not trust this node")
+        return value
 
     def _value(self, key: bytes) -> bytes | None:
         answer = self.get_json(f"/v1/state/{key.hex()}")

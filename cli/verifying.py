@@ -31,7 +31,7 @@ from ledger.payloads import (
 from ledger.records import Accreditation
 from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
 from node.files import load_genesis, load_key
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 
 # Notes live in their own folder beside the credentials, so nothing that lists the
@@ -71,10 +71,9 @@ def _print_verdict(verdict: Verdict, file: Path) -> None:
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
                    genesis: Genesis | None, max_age_s: float | None) -> Verdict:
-    certified = ValidatorSet.from_genesis(genesis).certifies if genesis else None
+    certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified,
-                            chain_id=genesis.chain_id if genesis else None)
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
         try:
             chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
             verdict = (verify_credential(document, facts, chain_id) if is_credential
@@ -139,7 +138,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
         raise
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
-        facts = OfflineFacts(bundle, genesis, ValidatorSet.from_genesis(genesis).certifies)
+        facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
         verdict = verify_credential(document, facts, genesis.chain_id)
     except InvalidDocument as exc:
         return Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
@@ -161,8 +160,9 @@ def _verify_offline(document: Any, genesis_path: Path | None,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
 @click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
               envvar="SENIM_GENESIS",
-              help="The genesis file whose validators you trust. Online, the node's answer "
-                   "is then checked against their certificates; --offline needs it.")
+              help="The genesis file you trust. Online, the node's answer is then checked "
+                   "against the certificates of the validator set followed from it through "
+                   "every change; --offline needs it.")
 @click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")

@@ -40,7 +40,10 @@ Driver contract (the node; the simulator plays the same role)
 
 Protocol choices
 ----------------
-One height at a time. The primary of (view, height) is validators[(view +
+One height at a time. The validator set may change at a block boundary: the
+driver tells the replica the set of its height and of the next (`ValidatorsKnown`)
+after each commit, and messages are authenticated against their height's set.
+The primary of (view, height) is validators[(view +
 height) mod n]: it rotates every block and on every view change. Views never
 decrease, across heights and restarts. Messages for the next height or a
 later view are kept (one per validator and kind) and replayed when usable.
@@ -80,6 +83,7 @@ from consensus.events import (
     Event,
     MessageReceived,
     Tick,
+    ValidatorsKnown,
     WorkAvailable,
 )
 from consensus.messages import (
@@ -111,7 +115,8 @@ __all__ = [
     "MalformedMessage", "Message", "MessageReceived", "NewView", "Persist", "Phase",
     "PrePrepare", "Prepare", "PreparedCertificate", "ProposeBlock", "Rejected", "Replica",
     "ReplicaConfig", "ReportEvidence", "RequestSync", "SafetyState", "Send", "SignedMessage",
-    "Signer", "Tick", "ValidatorId", "Verifier", "View", "ViewChange", "ViewChanged",
+    "Signer", "Tick", "ValidatorId", "ValidatorsKnown", "Verifier", "View", "ViewChange",
+    "ViewChanged",
     "WorkAvailable", "commit_signing_bytes", "decode_certificate", "decode_message",
     "decode_safety_state", "decode_signed", "encode_certificate", "encode_message",
     "encode_safety_state", "encode_signed", "is_quorum", "max_faulty", "max_message_bytes",

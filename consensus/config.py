@@ -31,7 +31,7 @@ class ReplicaConfig:
 
     def __post_init__(self) -> None:
         _check_chain_id(self.chain_id)
-        _check_validators(self.validators)
+        check_validators(self.validators)
         if self.self_id not in self.validators:
             raise InvalidConfig("self_id is not in the validator set")
         if not 1 <= self.base_timeout_ticks <= self.max_timeout_ticks:
@@ -56,7 +56,7 @@ def _check_chain_id(chain_id: bytes) -> None:
         raise InvalidConfig(f"chain_id must be 1..{MAX_CHAIN_ID_BYTES} bytes")
 
 
-def _check_validators(validators: tuple[ValidatorId, ...]) -> None:
+def check_validators(validators: tuple[ValidatorId, ...]) -> None:
     if not isinstance(validators, tuple) or not 1 <= len(validators) <= MAX_VALIDATORS:
         raise InvalidConfig(f"validators must be a tuple of 1..{MAX_VALIDATORS} ids")
     for validator in validators:

@@ -55,4 +55,16 @@ class BlockSynced:
     certificate: CommitCertificate
 
 
-Event = Tick | MessageReceived | WorkAvailable | BlockProposed | BlockExecuted | BlockSynced
+@dataclass(frozen=True)
+class ValidatorsKnown:
+    """The validators that certify the block at `height` (ordered; the order fixes the
+    primaries). The driver says so for the replica's height and the next one after
+    each commit: a set change takes effect at a block boundary, and a replica must
+    know the next height's set before entering it (to count its early votes right)."""
+
+    height: Height
+    validators: tuple[ValidatorId, ...]
+
+
+Event = (Tick | MessageReceived | WorkAvailable | BlockProposed | BlockExecuted | BlockSynced
+         | ValidatorsKnown)

@@ -11,7 +11,7 @@ from enum import Enum
 
 from consensus.actions import Action, Persist, RequestSync, Send
 from consensus.certificate import CommitCertificate, Signer, Verifier, verify_certificate
-from consensus.config import ReplicaConfig
+from consensus.config import ReplicaConfig, check_validators
 from consensus.errors import CorruptSafetyState
 from consensus.log import MessageLog
 from consensus.membership import Membership
@@ -55,6 +55,8 @@ class ReplicaState:
         self._config = config
         self._signer = signer
         self._members = Membership(config.chain_id, config.validators, verifier)
+        # The set of the next height, once the driver has said it (ValidatorsKnown).
+        self._next_members: tuple[Height, Membership] | None = None
         self._id = config.self_id
         self._height = Height(committed_height + 1)
         self._last_certificate = last_certificate
@@ -154,11 +156,39 @@ class ReplicaState:
                                                                        self._now):
             out.append(Send(peer, self._installed_new_view))
 
+    # -- the validator set of each height ----------------------------------------------------
+
+    def _members_for(self, height: Height) -> Membership:
+        """Who may sign for `height`: this height's set, or the next one's once known."""
+        upcoming = self._next_members
+        if upcoming is not None and upcoming[0] == height:
+            return upcoming[1]
+        return self._members
+
+    def _learn_validators(self, height: Height, validators: tuple[ValidatorId, ...]) -> None:
+        check_validators(validators)
+        members = Membership(self._config.chain_id, validators, self._members.verifier)
+        if height == self._height + 1:
+            self._next_members = (height, members)
+        elif height == self._height and validators != self._members.validators:
+            # Told late (the driver should say it before the height starts): what was
+            # collected for this height was counted against the old set, so drop it.
+            self._members = members
+            self._log.new_height(self._view)
+
+    def _enter_members_of(self, height: Height) -> None:
+        upcoming = self._next_members
+        if upcoming is not None and upcoming[0] == height:
+            self._members = upcoming[1]
+        if upcoming is not None and upcoming[0] <= height:
+            self._next_members = None
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _verify(self, certificate: CommitCertificate) -> bool:
-        return verify_certificate(certificate, self._config.chain_id, self._members.validators,
-                                  self._members.verifier)
+        members = self._members_for(certificate.height)
+        return verify_certificate(certificate, self._config.chain_id, members.validators,
+                                  members.verifier)
 
     def _may_vote(self, digest: bytes) -> bool:
         """False if we already voted for a different block in this view at this height."""

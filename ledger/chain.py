@@ -20,8 +20,15 @@ from ledger.equivocation import EvidenceCheck
 from ledger.errors import ConfigError, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import MemberId
+from ledger.light_client import (
+    SetChangeProof,
+    proof_from_stored,
+    stored_proof_key,
+    stored_proof_value,
+)
 from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction
+from ledger.validator_sets import set_change_heights, validator_set_at
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
@@ -184,6 +191,11 @@ class Chain:
     def head_hash(self) -> bytes:
         return self.head_header.block_hash
 
+    def validator_set_hash_at(self, height: int) -> bytes:
+        """What the header of the block at `height` commits to: the set that certifies it
+        (fixed in the committed state by then, see `ledger.governance`)."""
+        return validator_set_at(self.state, height).set_hash
+
     def _load_header(self, height: int) -> Header:
         block = self.get_block(height)
         if block is None:
@@ -298,6 +310,28 @@ class Chain:
             raise CorruptStateError(f"the stored certificate of block {height} does not verify")
         return certificate
 
+    def set_change_proofs(self, after: int, limit: int) -> list[SetChangeProof]:
+        """Proofs of the validator-set changes that take effect above block `after`, in
+        order, as far as the head (a light client's walk from genesis). Stops before a
+        change this node holds no proof of (it joined later): the client sees the gap."""
+        head = self.head_header
+        proofs: list[SetChangeProof] = []
+        for from_height in set_change_heights(self.state):
+            if from_height <= max(after, 1):
+                continue
+            if from_height - 1 > head.height or len(proofs) >= limit:
+                break
+            stored = self.kv.get(stored_proof_key(from_height))
+            block = self.get_block(from_height - 1)
+            certificate = self.get_certificate(from_height - 1)
+            if stored is None or block is None or certificate is None:
+                break
+            try:
+                proofs.append(proof_from_stored(block.header, certificate, stored))
+            except MalformedInput as exc:
+                raise CorruptStateError(str(exc)) from exc
+        return proofs
+
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)
         if data is None:
@@ -347,7 +381,7 @@ class Chain:
             accepted.append(tx)
         header = Header(self.chain_id, ctx.height, self.head_hash, time_ms, proposer, view,
                         transactions_root(accepted), overlay.root(),
-                        self.genesis.validator_set_hash)
+                        self.validator_set_hash_at(ctx.height))
         return Execution(header, overlay, accepted, rejected)
 
     def validate(self, block: Block,
@@ -360,7 +394,7 @@ class Chain:
         if proposal is not None:
             _check_proposal(header, proposal)
         expected = (self.chain_id, self.height + 1, self.head_hash,
-                    self.genesis.validator_set_hash)
+                    self.validator_set_hash_at(self.height + 1))
         actual = (header.chain_id, header.height, header.previous_hash,
                   header.validator_set_hash)
         if actual != expected:
@@ -423,8 +457,13 @@ class Chain:
         block = execution.block
         assert block.header.height == self.height + 1, "commit must extend the head"
         assert block.header.previous_hash == self.head_hash, "commit must extend the head"
+        # A light client learns a set change from the block before it, whose state
+        # holds the final record; the state is overwritten in place, so prove it now.
+        change_proof = stored_proof_value(execution.overlay, block.header.height)
         writes = self.state.commit(execution.overlay)
         writes.update(self._block_writes(block, certificate))
+        if change_proof is not None:
+            writes[stored_proof_key(block.header.height + 1)] = change_proof
         if also_write:
             writes.update(also_write)
         self.kv.write(writes, sync=sync)

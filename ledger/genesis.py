@@ -12,6 +12,12 @@ from typing import Any, TypeGuard
 
 from ledger.codec import encode, tagged_hash
 from ledger.errors import ConfigError
+from ledger.governance import (
+    GovernancePolicy,
+    default_policy,
+    genesis_governance_state,
+    policy_from_json,
+)
 from ledger.identity import MemberId, member_id_of
 from ledger.records import Member, member_key
 from ledger.transactions import ROLES
@@ -37,6 +43,16 @@ class Genesis:
     chain_id: str
     genesis_time_ms: int
     members: tuple[GenesisMember, ...]
+    # None: the default policy (a majority of the ministries), left out of the file.
+    governance: GovernancePolicy | None = None
+
+    @property
+    def ministries(self) -> tuple[GenesisMember, ...]:
+        return tuple(m for m in self.members if m.role == "ministry")
+
+    @property
+    def policy(self) -> GovernancePolicy:
+        return self.governance or default_policy(len(self.ministries))
 
     @property
     def validators(self) -> tuple[GenesisMember, ...]:
@@ -52,8 +68,10 @@ class Genesis:
     def genesis_hash(self) -> bytes:
         """What makes two nodes' chains the same chain."""
         members = [[m.name, m.role, m.public_key, m.validator] for m in self.members]
+        policy = self.policy
         return tagged_hash(b"senim/genesis/v1",
-                           encode([self.chain_id, self.genesis_time_ms, members]))
+                           encode([self.chain_id, self.genesis_time_ms, members,
+                                   [policy.threshold, policy.voters, policy.min_validators]]))
 
     def member_by_id(self, member: bytes) -> GenesisMember | None:
         for candidate in self.members:
@@ -67,10 +85,12 @@ class Genesis:
             for m in self.members
         }
         state.update(genesis_validator_set_state([m.public_key for m in self.validators]))
+        state.update(genesis_governance_state(self.policy,
+                                              (m.member_id for m in self.ministries)))
         return state
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "kind": GENESIS_KIND,
             "chain_id": self.chain_id,
             "genesis_time_ms": self.genesis_time_ms,
@@ -80,6 +100,9 @@ class Genesis:
                 for m in self.members
             ],
         }
+        if self.governance is not None:
+            document["governance"] = self.governance.to_json()
+        return document
 
 
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
@@ -143,4 +166,7 @@ def genesis_from_json(document: Any) -> Genesis:
         raise ConfigError("genesis.members", "two members share one public key")
     if not any(m.validator for m in members):
         raise ConfigError("genesis.members", "at least one member must be a validator")
-    return Genesis(chain_id, genesis_time, members)
+    governance = document.get("governance")
+    ministries = sum(1 for m in members if m.role == "ministry")
+    policy = None if governance is None else policy_from_json(governance, ministries)
+    return Genesis(chain_id, genesis_time, members, policy)

@@ -1,16 +1,19 @@
 """Offline proofs: a credential that verifies without trusting (or reaching) a node.
 
-A proof bundle holds one block header, its commit certificate, and Merkle
-proofs against that header's state root for every state entry verification
-reads (batch, issuer, its key history, accreditation, granting ministry,
-revocation). A verifier who trusts only the consortium's genesis file checks the
-certificate against the genesis validators, then each entry against the certified
-state root.
+A proof bundle holds one block header, its commit certificate, Merkle proofs
+against that header's state root for every state entry verification reads
+(batch, issuer, its key history, accreditation, granting ministry, revocation,
+the validator-set index), and the validator-set changes from genesis to that
+block (`ledger.light_client`). A verifier who trusts only the consortium's
+genesis file follows the validator set through those changes, checks the
+certificate against the set in force at the block, then each entry against the
+certified state root. A bundle made before any change (or before bundles carried
+them) has none and is checked against the genesis validators.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ledger.blocks import Header
@@ -18,6 +21,13 @@ from ledger.errors import InvalidDocument, MalformedInput
 from ledger.facts import StateFacts
 from ledger.genesis import Genesis
 from ledger.key_events import key_history_key
+from ledger.light_client import (
+    MAX_SET_CHANGE_PROOFS,
+    SetCertificateCheck,
+    SetChangeProof,
+    UnprovenValidatorSet,
+    follow_validator_sets,
+)
 from ledger.records import (
     accreditation_key,
     batch_key,
@@ -25,6 +35,7 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import when
 from storage.errors import MalformedProofError
 from storage.state_tree import (
@@ -35,9 +46,6 @@ from storage.state_tree import (
 )
 
 PROOF_FORMAT = "senim-proof/v1"
-# (certificate bytes, height, block hash) -> does a quorum of the trusted validators
-# sign it? Certificates belong to consensus; the caller brings the check.
-CertificateCheck = Callable[[bytes, int, bytes], bool]
 MAX_ENTRIES = 32
 
 
@@ -48,11 +56,12 @@ def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
             revocation_key(issuer, batch_root, target),
             employment_end_key(issuer, batch_root, target), key_history_key(issuer)]
     keys += [member_key(m) for m in ministries]
-    return keys
+    return [*keys, VALIDATOR_SET_INDEX_KEY]
 
 
 def make_bundle(state: StateTree, header: Header, certificate: bytes,
-                keys: Sequence[bytes]) -> dict[str, Any]:
+                keys: Sequence[bytes], set_changes: Sequence[SetChangeProof] = ()
+                ) -> dict[str, Any]:
     """The proof bundle for `keys` at the committed `header` (state must be at it)."""
     assert state.root == header.state_root, "state and header must be of one block"
     entries = []
@@ -61,13 +70,14 @@ def make_bundle(state: StateTree, header: Header, certificate: bytes,
         entries.append({"key": key.hex(), "value": None if value is None else value.hex(),
                         "proof": state_proof_to_json(state.prove(key))})
     return {"format": PROOF_FORMAT, "height": header.height, "header": header.encode().hex(),
-            "certificate": certificate.hex(), "entries": entries}
+            "certificate": certificate.hex(), "entries": entries,
+            "set_changes": [change.to_json() for change in set_changes]}
 
 
 class OfflineFacts(StateFacts):
     """Chain facts taken only from a proof bundle, after checking it end to end."""
 
-    def __init__(self, bundle: Any, genesis: Genesis, certified: CertificateCheck) -> None:
+    def __init__(self, bundle: Any, genesis: Genesis, certified: SetCertificateCheck) -> None:
         if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
             raise InvalidDocument(f"no offline proof in the document (format {PROOF_FORMAT})")
         try:
@@ -79,14 +89,25 @@ class OfflineFacts(StateFacts):
         if header.chain_id != genesis.chain_id:
             raise InvalidDocument(f"the proof is for network {header.chain_id!r}, "
                                   f"the genesis file is for {genesis.chain_id!r}")
-        if header.validator_set_hash != genesis.validator_set_hash:
-            raise InvalidDocument("the proof's block was made by another validator set")
-        if not certified(certificate, header.height, header.block_hash):
-            raise InvalidDocument(f"block {header.height} in the proof has no valid commit "
-                                  "certificate from the genesis validators")
+        changes = bundle.get("set_changes", [])
+        if not isinstance(changes, list) or len(changes) > MAX_SET_CHANGE_PROOFS:
+            raise InvalidDocument("the proof's validator-set changes must be a list")
+        values = self._check_entries(entries, header.state_root)
+        try:
+            history = follow_validator_sets(
+                genesis, [SetChangeProof.from_json(c) for c in changes], certified)
+            in_force = history.check_block(header, certificate, certified,
+                                           values.get(VALIDATOR_SET_INDEX_KEY))
+        except UnprovenValidatorSet as exc:
+            raise InvalidDocument(f"the proof's block is not certified by the validators "
+                                  f"followed from genesis: {exc}") from exc
         self.header = header
         self.height = header.height
-        self.values = self._check_entries(entries, header.state_root)
+        self.values = values
+        self.set_changes = len(history.records) - 1
+        self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
+                           f"the validators in force from block {in_force.from_height} "
+                           f"(followed from genesis through {self.set_changes} change(s))")
 
     @staticmethod
     def _check_entries(entries: Any, state_root: bytes) -> dict[bytes, bytes | None]:
@@ -108,7 +129,7 @@ class OfflineFacts(StateFacts):
 
     def describe(self) -> str:
         return (f"offline proof: block {self.header.height} ({when(self.header.time_ms)}) "
-                "certified by the genesis validators")
+                f"certified by {self.certifiers}")
 
     def get(self, key: bytes) -> bytes | None:
         if key not in self.values:

@@ -36,6 +36,17 @@ KIND_SUBMIT_EVIDENCE = "submit_evidence"
 # hundred bytes; two conflicting proposals with full blocks do not fit a transaction.
 MAX_EVIDENCE_MESSAGE_BYTES = 24 * 1024
 MAX_HEIGHT = 2**63 - 1
+KIND_PROPOSE = "propose"
+KIND_VOTE = "vote"
+
+ACTION_ADD_MEMBER = "add_member"
+ACTION_RETIRE_MEMBER = "retire_member"
+ACTION_ADD_VALIDATOR = "add_validator"
+ACTION_REMOVE_VALIDATOR = "remove_validator"
+# A proposal's last vote must land at least this many blocks before its effective
+# height: the validator set of height h + 1 is then fixed once block h - 1 is
+# committed, so every replica knows who certifies the next block before entering it.
+MIN_PROPOSAL_LEAD_BLOCKS = 2
 
 CREDENTIAL_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment",
                     "recognition")
@@ -351,9 +362,93 @@ class SubmitEvidencePayload:
         return cls(first, second)
 
 
+@dataclass(frozen=True)
+class AddMemberAction:
+    """Governance: admit a member (full member from the effective height)."""
+
+    action: ClassVar[str] = ACTION_ADD_MEMBER
+    name: str
+    role: str
+    public_key: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.name, self.role, self.public_key]
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    """Governance: retire a member, or add it to / remove it from the validator set."""
+
+    action: str  # one of MEMBER_ACTIONS
+    member: MemberId
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.member]
+
+
+GovernanceAction = AddMemberAction | MemberAction
+MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
+ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS)
+
+
+def action_from_array(value: WireValue) -> GovernanceAction:
+    if not isinstance(value, list) or not value:
+        raise MalformedInput("a governance action must be a non-empty array")
+    action = require_choice(value[0], ACTIONS, "governance action")
+    if action == ACTION_ADD_MEMBER:
+        _, name, role, public_key = _items(value, 4, action)
+        return AddMemberAction(require_text(name, "member name"),
+                               require_choice(role, ROLES, "role"),
+                               require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+    _, member = _items(value, 2, action)
+    return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
+
+
+@dataclass(frozen=True)
+class ProposePayload:
+    """Propose a governance action. It takes effect at `effective_height` if the
+    governance threshold has voted for it by `expiry_height` (the proposer's own
+    transaction is its first vote)."""
+
+    KIND: ClassVar[str] = KIND_PROPOSE
+    action: GovernanceAction
+    effective_height: int
+    expiry_height: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action.to_array(), self.effective_height, self.expiry_height]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ProposePayload:
+        action, effective, expiry = _items(value, 3, cls.KIND)
+        payload = cls(action_from_array(action), require_int(effective, "effective height", 1),
+                      require_int(expiry, "expiry height", 1))
+        if payload.expiry_height + MIN_PROPOSAL_LEAD_BLOCKS > payload.effective_height:
+            raise MalformedInput(f"the expiry height must be at least "
+                                 f"{MIN_PROPOSAL_LEAD_BLOCKS} blocks before the effective "
+                                 "height")
+        return payload
+
+
+@dataclass(frozen=True)
+class VotePayload:
+    """Vote for an open proposal, named by the id of the transaction that proposed it."""
+
+    KIND: ClassVar[str] = KIND_VOTE
+    proposal_id: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.proposal_id]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> VotePayload:
+        (proposal_id,) = _items(value, 1, cls.KIND)
+        return cls(require_bytes(proposal_id, "proposal id", HASH_BYTES))
+
+
 Payload = (AddMemberPayload | AccreditPayload | SuspendPayload | IssueBatchPayload
            | RevokePayload | AnchorPayload | EmploymentEndPayload | RotateKeyPayload
-           | ReportCompromisePayload | SubmitEvidencePayload)
+           | ReportCompromisePayload | SubmitEvidencePayload | ProposePayload | VotePayload)
 
 _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_ADD_MEMBER: AddMemberPayload.from_array,
@@ -366,6 +461,8 @@ _DECODERS: dict[str, Callable[[WireValue], Payload]] = {
     KIND_ROTATE_KEY: RotateKeyPayload.from_array,
     KIND_REPORT_COMPROMISE: ReportCompromisePayload.from_array,
     KIND_SUBMIT_EVIDENCE: SubmitEvidencePayload.from_array,
+    KIND_PROPOSE: ProposePayload.from_array,
+    KIND_VOTE: VotePayload.from_array,
 }
 
 

@@ -73,7 +73,10 @@ def _array(data: bytes, length: int, what: str) -> list[Any]:
 @dataclass(frozen=True)
 class Member:
     """`public_key` is the member's current key; `key_rotated_height` the height of its
-    last rotation (None if it still has its first key; then no key history is stored)."""
+    last rotation (None if it still has its first key; then no key history is stored).
+    `is_validator`: a validator at genesis (the set in force at a height is in
+    `ledger.validator_sets`). `added_height`: the first block it may sign in.
+    `retired_height`: set by governance, the first block it may no longer sign in."""
 
     name: str
     role: str
@@ -81,13 +84,19 @@ class Member:
     is_validator: bool
     added_height: int
     key_rotated_height: int | None = None
+    retired_height: int | None = None
 
     def encode(self) -> bytes:
         fields = [self.name, self.role, self.public_key, self.is_validator, self.added_height]
-        # A member that never rotated keeps the record it always had (genesis hashes too).
-        if self.key_rotated_height is not None:
-            fields.append(self.key_rotated_height)
+        # A member that never rotated nor retired keeps the record it always had (and
+        # the state root its value, genesis included).
+        if self.key_rotated_height is not None or self.retired_height is not None:
+            fields += [self.key_rotated_height, self.retired_height]
         return encode(fields)
+
+    def active_at(self, height: int) -> bool:
+        return self.added_height <= height and (
+            self.retired_height is None or height < self.retired_height)
 
     @classmethod
     def decode(cls, data: bytes) -> Member:
@@ -282,11 +291,14 @@ class Anchor:
 @lru_cache(maxsize=4096)
 def _decode_member(data: bytes) -> Member:
     value = decode(data)
-    if not isinstance(value, list) or len(value) not in (5, 6):
+    if not isinstance(value, list) or len(value) not in (5, 7):
         raise MalformedInput("stored member record has the wrong shape")
     name, role, public_key, is_validator, added_height = value[:5]
-    rotated = value[5] if len(value) == 6 else None
-    return Member(name, role, public_key, bool(is_validator), added_height, rotated)
+    rotated, retired = value[5:7] if len(value) == 7 else (None, None)
+    for extra in (rotated, retired):
+        if extra is not None and not isinstance(extra, int):
+            raise MalformedInput("stored member record has the wrong shape")
+    return Member(name, role, public_key, bool(is_validator), added_height, rotated, retired)
 
 
 @lru_cache(maxsize=4096)

@@ -12,6 +12,7 @@ from typing import Protocol, assert_never
 
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import TxRejected
+from ledger.governance import check_sender_active, propose, vote
 from ledger.identity import MemberId, member_id_of, verify_signature
 from ledger.key_events import apply_report_compromise, apply_rotate_key, key_holder
 from ledger.payloads import (
@@ -21,11 +22,13 @@ from ledger.payloads import (
     CredentialRef,
     EmploymentEndPayload,
     IssueBatchPayload,
+    ProposePayload,
     ReportCompromisePayload,
     RevokePayload,
     RotateKeyPayload,
     SubmitEvidencePayload,
     SuspendPayload,
+    VotePayload,
 )
 from ledger.records import (
     MAX_GRANTS_PER_ISSUER,
@@ -116,6 +119,7 @@ def check_envelope(
     sender = load_member(state, tx.sender)
     if sender is None:
         raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member")
+    check_sender_active(sender, ctx.height)
     if tx.expires_at < ctx.height:
         raise TxRejected("expired", f"transaction expired at height {tx.expires_at}")
     if tx.expires_at > ctx.height + MAX_TX_TTL_BLOCKS:
@@ -160,6 +164,10 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
     elif isinstance(payload, SubmitEvidencePayload):
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)
+    elif isinstance(payload, ProposePayload):
+        propose(state, payload, tx.tx_id, tx.sender, ctx.height)
+    elif isinstance(payload, VotePayload):
+        vote(state, payload, tx.sender, ctx.height)
     else:
         assert_never(payload)
 

@@ -17,8 +17,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.blocks import Block
 from ledger.errors import MalformedInput
+from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
-from ledger.rules import load_accreditation, load_batch, load_member, load_revocation
+from ledger.rules import (
+    all_members,
+    load_accreditation,
+    load_batch,
+    load_member,
+    load_revocation,
+)
+from ledger.validator_sets import validator_set_at
 from ledger.verification import when
 from node import openapi as shapes
 from node.api_public import (
@@ -37,6 +45,7 @@ from node.api_public import (
     read_json,
     submit_transactions,
     transaction_status,
+    validator_set_changes,
     verify_anchor_hash,
     verify_document,
     verify_pool,
@@ -45,12 +54,13 @@ from node.api_public import (
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.governance_view import governance_json
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
 from node.service import NodeCore
 from node.vc_api import add_vc_routes
 from storage.errors import StorageError
-from storage.state_tree import state_proof_to_json
+from storage.state_tree import StateTree, state_proof_to_json
 
 log = logging.getLogger("senim.api")
 # aiohttp's own backstop; each route reads under its own, smaller limit.
@@ -183,7 +193,8 @@ async def state_proofs(request: web.Request) -> web.Response:
 def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
     header = core.chain.head_header
     certificate = core.chain.get_certificate(header.height) or b""
-    return make_bundle(core.chain.state, header, certificate, keys)
+    changes = core.chain.set_change_proofs(0, MAX_SET_CHANGE_PROOFS)
+    return make_bundle(core.chain.state, header, certificate, keys, changes)
 
 
 async def get_batch(request: web.Request) -> web.Response:
@@ -216,15 +227,21 @@ async def get_credential(request: web.Request) -> web.Response:
 
 
 async def list_members(request: web.Request) -> web.Response:
+    """Every member on chain: genesis members in genesis order, then those added since."""
     core: NodeCore = request.app[CORE]
+    state = core.chain.state
+    validating = set(validator_set_at(state, core.chain.height + 1).public_keys)
+    genesis_order = {m.member_id: i for i, m in enumerate(core.genesis.members)}
+    on_chain = sorted(all_members(state), key=lambda item: (
+        genesis_order.get(item[0], len(genesis_order)), item[1].added_height, item[0]))
     members = []
-    for entry in core.genesis.members:
-        record = load_member(core.chain.state, entry.member_id)
-        accreditation = load_accreditation(core.chain.state, entry.member_id)
+    for member_id, record in on_chain:
+        accreditation = load_accreditation(state, member_id)
         members.append({
-            "member_id": entry.member_id.hex(), "name": entry.name, "role": entry.role,
-            "validator": entry.validator, "public_key": entry.public_key.hex(),
-            "on_chain": record is not None,
+            "member_id": member_id.hex(), "name": record.name, "role": record.role,
+            "validator": record.public_key in validating,
+            "public_key": record.public_key.hex(), "on_chain": True,
+            "added_height": record.added_height, "retired_height": record.retired_height,
             "accreditations": [
                 {"types": list(g.types), "from": when(g.not_before_ms),
                  "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
@@ -233,21 +250,33 @@ async def list_members(request: web.Request) -> web.Response:
     return web.json_response({"members": members})
 
 
+def _name(state: StateTree, member_id: bytes) -> str:
+    record = load_member(state, member_id)
+    return record.name if record else member_id.hex()
+
+
+async def governance(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    return web.json_response(governance_json(core.chain.state, core.chain.height))
+
+
 async def node_status(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     provider: StatusProvider = request.app[STATUS]
     head = core.chain.head_header
-    me = core.genesis.member_by_id(core.keys.member_id)
+    state = core.chain.state
+    me = load_member(state, core.keys.member_id)
+    validators = validator_set_at(state, head.height + 1).validators  # of the next block
     return web.json_response({
         "chain_id": core.chain_id, "node": request.app[NODE_NAME],
         "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
-        "validator": bool(me and me.validator),
+        "validator": any(v.member_id == core.keys.member_id for v in validators),
         "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
             head.time_ms), "state_root": head.state_root.hex(),
         "mempool": {"transactions": len(core.mempool), "bytes": core.mempool.size_bytes},
         "consensus": provider.consensus(), "peers": provider.peers(),
-        "validators": [{"member_id": v.member_id.hex(), "name": v.name}
-                       for v in core.genesis.validators],
+        "validators": [{"member_id": v.member_id.hex(), "name": _name(state, v.member_id)}
+                       for v in validators],
     })
 
 
@@ -304,6 +333,13 @@ ROUTES: tuple[Route, ...] = (
               200: shapes.json_reply("The value and its proof", shapes.STATE_ENTRY),
               429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
           params=(shapes.STATE_KEY,)),
+    Route("GET", "/v1/validator-sets/changes", validator_set_changes, "Proofs of the "
+          "validator-set changes since genesis, a page at a time: for each, the block "
+          "before it with its commit certificate and Merkle proofs of the new set. A light "
+          "client follows them to check any block's certificate against the set in force", {
+              200: shapes.json_reply("A page of set-change proofs", shapes.SET_CHANGES),
+              429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
+          query=(shapes.SET_CHANGES_AFTER,)),
     Route("POST", "/v1/proofs", state_proofs, "State entries with Merkle proofs against the "
           "head, plus its header and commit certificate: the makings of an offline proof",
           {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,
@@ -329,6 +365,9 @@ ROUTES: tuple[Route, ...] = (
           params=(shapes.ISSUER, shapes.ROOT, shapes.TARGET)),
     Route("GET", "/v1/members", list_members, "Consortium members and their accreditations",
           {200: shapes.json_reply("Members", shapes.MEMBERS), **_GET_ERRORS}),
+    Route("GET", "/v1/governance", governance, "Governance: the policy, its voters, the "
+          "validator set from each height, and recent proposals with who voted",
+          {200: shapes.json_reply("Governance", shapes.GOVERNANCE), **_GET_ERRORS}),
     Route("GET", "/v1/evidence", evidence, "Misbehaviour of validators seen by this node "
           "(signed messages as received; one per validator, kind, height and view; capped), "
           "newest first, a page at a time", {

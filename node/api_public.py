@@ -1,4 +1,5 @@
-"""The API's public work: transaction submission and status, document verification.
+"""The API's public work: transaction submission and status, document verification,
+the validator-set changes a light client follows.
 
 Each runs under a cost limit named here and the client's rate (`node.client_limits`);
 checks run in the public pool over a committed view (`node.public_work`), never in
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from ledger.codec import decode
 from ledger.errors import MalformedInput
+from ledger.light_client import SetChangeProof
 from ledger.verification import verify_anchor, verify_credential, when
 from node.client_limits import ClientLimits
 from node.http_limits import http_error, json_error, read_body
@@ -43,6 +45,8 @@ MAX_PROOF_KEYS = 32
 MAX_STATE_KEY_BYTES = 128
 MAX_TXS_PER_REQUEST = 20_000
 MAX_WAIT_S = 60.0
+# Validator-set change proofs per page (each a header, a certificate, two Merkle proofs).
+SET_CHANGES_PAGE_MAX = 16
 # Long-polls waiting at once; beyond it a poll answers after a short pause, unregistered.
 LONG_POLLS_MAX = 1_000
 OVERFLOW_POLL_PAUSE_S = 1.0
@@ -241,6 +245,26 @@ async def verify_anchor_hash(request: web.Request) -> web.Response:
 def _verify_anchor(core: NodeCore, data: bytes) -> dict[str, Any]:
     with CommittedView(core.chain) as view:
         return verify_anchor(data, ViewFacts(view, f"height {view.height}")).to_json()
+
+
+async def validator_set_changes(request: web.Request) -> web.Response:
+    """The proofs a light client follows from genesis to the set in force at the head:
+    for each change above block `after`, the block before it, its certificate, and its
+    state's validator-set index and new set with Merkle proofs."""
+    core: NodeCore = request.app[CORE]
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError as exc:
+        raise MalformedInput("after must be an integer") from exc
+    if not 0 <= after < 2**63:
+        raise MalformedInput("after must be a non-negative integer")
+    await within_rate(request, "verify")
+    proofs: list[SetChangeProof] = await core.in_worker(
+        core.chain.set_change_proofs, after, SET_CHANGES_PAGE_MAX + 1)
+    return web.json_response({
+        "chain_id": core.chain_id, "after": after,
+        "changes": [proof.to_json() for proof in proofs[:SET_CHANGES_PAGE_MAX]],
+        "more": len(proofs) > SET_CHANGES_PAGE_MAX})
 
 
 def verify_pool() -> PublicWork:

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ledger.errors import ConfigError
-from ledger.payloads import AddMemberPayload, RotateKeyPayload
+from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import all_members, load_member
 from node.api import StatusProvider, make_app
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, CH_TXS
@@ -33,7 +33,7 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.tls import serve_https
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 from node.vc_api import configure_vc
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
@@ -48,7 +48,7 @@ class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
 
 
-def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
+def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets]:
     """Open the chain and check it before anything is served.
 
     A damaged store (LevelDB's checksums, a lost CURRENT file or acknowledged
@@ -70,7 +70,8 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
                            config.mempool_max_per_sender)
     try:
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
-        core.chain.check_certificates(ValidatorSet.from_genesis(genesis).certifies)
+        validator_sets = ValidatorSets.for_chain(core.chain)
+        core.chain.check_certificates(validator_sets.certifies)
     except CorruptStateError as exc:
         kv.close()
         raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
@@ -89,7 +90,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
         log.warning("member %s has rotated away from this key (now %s, height %d): start "
                     "the node with the member's current key file", keys.member_id.hex(),
                     member.public_key.hex()[:16], core.chain.height)
-    return core, kv
+    return core, kv, validator_sets
 
 
 class NodeStatus(StatusProvider):
@@ -126,12 +127,17 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
 
 
+# Governance may grow the validator set while the node runs; consensus frames are
+# sized for this many more validators than the largest set known at start-up.
+SET_GROWTH_HEADROOM = 2
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
 async def serve(config: NodeConfig) -> None:
-    core, kv = open_core(config)
+    core, kv, validator_sets = open_core(config)
     # The start-up objects live forever: keep them out of every later GC pass, and
     # collect the young generation less often, so pauses stay short under load.
     gc.freeze()
@@ -143,7 +149,7 @@ async def serve(config: NodeConfig) -> None:
 
     # ---- the wiring, all of it -------------------------------------------------------
     genesis = core.genesis
-    network = Network(config, genesis, core.keys)
+    network = Network(config, genesis, core.keys, validator_sets.largest + SET_GROWTH_HEADROOM)
     metrics = core.metrics
 
     def refresh_members() -> None:
@@ -155,18 +161,20 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload)
-               for tx in report.execution.block.transactions):
+        if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
+                          | VotePayload) for tx in report.execution.block.transactions):
             refresh_members()  # new members (and rotated keys) may connect at once
+        # Transactions go to the validators of the next heights, as the engine follows them.
+        network.validator_keys = engine.validator_keys
 
     thread = EngineThread(loop, network.peers.send, committed, core.refuse)
-    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(genesis),
+    engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members})
-    validators_only = network.validator_keys
-
     async def consensus_frame(peer_key: bytes, payload: bytes) -> None:
-        if peer_key in validators_only:  # others cannot fill the engine's inbox
+        # Others cannot fill the engine's inbox. The engine replaces this set (the
+        # validators of the next two heights) after a commit that changes it.
+        if peer_key in engine.validator_keys:
             thread.offer(engine.consensus_frame, peer_key, payload)
 
     async def sync_answer(peer_key: bytes, payload: bytes) -> None:

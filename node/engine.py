@@ -47,13 +47,12 @@ from consensus import (
     Send,
     Tick,
     ValidatorId,
+    ValidatorsKnown,
     View,
     ViewChanged,
     WorkAvailable,
     encode_certificate,
-    max_faulty,
     primary_for,
-    quorum_size,
 )
 from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
@@ -62,10 +61,12 @@ from ledger.errors import MalformedInput, TxRejected
 from ledger.identity import KeyPair, MemberId, member_id_of
 from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST
+from node.engine_sets import FollowsValidatorSets
+from node.engine_status import EngineStatus
 from node.evidence import record_evidence
 from node.mempool import Mempool
 from node.sync import BlockSync
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 
 log = logging.getLogger("senim.engine")
 
@@ -106,22 +107,24 @@ class EngineConfig:
     validator_poll_ms: int = 2_000  # a restarted validator catches up even if nobody talks
 
 
-class Engine:
-    def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool, validators: ValidatorSet,
-                 config: EngineConfig, clock_ms: Callable[[], int], outbox: Outbox,
+class Engine(EngineStatus, FollowsValidatorSets):
+    def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
+                 validator_sets: ValidatorSets, config: EngineConfig,
+                 clock_ms: Callable[[], int], outbox: Outbox,
                  names: Mapping[bytes, str] | None = None) -> None:
         self.keys = keys
         self.chain = chain
         self.mempool = mempool
-        self.validators = validators
+        self.validator_sets = validator_sets
         self.config = config
         self._clock_ms = clock_ms
         self.outbox = outbox
         self._names = dict(names or {})
-        self.me = ValidatorId(keys.member_id)
-        self.role = Role.VALIDATOR if self.me in validators.public_keys else Role.FOLLOWER
-        self._validator_keys = {key: ValidatorId(vid) for vid, key in
-                                validators.public_keys.items()}
+        # Consensus knows a validator by its key (a rotated member validates under its
+        # new key's id, as the validator-set record names it), not by its member id.
+        self.me = ValidatorId(member_id_of(keys.public_key))
+        self._follow_sets()
+        self.role = Role.VALIDATOR if self.me in self.validators.public_keys else Role.FOLLOWER
         self._executions: dict[bytes, Execution] = {}
         self._connected: list[bytes] = []  # validators first, for sync to ask
         self._connected_given: Collection[bytes] = ()
@@ -130,18 +133,34 @@ class Engine:
         self.sync = BlockSync(poll)
         self.replica = self._make_replica() if self.role is Role.VALIDATOR else None
 
+    def _follow_role(self) -> None:
+        """After a set change: a removed validator follows, an added one starts validating."""
+        validating = self.me in self.validators.public_keys
+        if validating == (self.replica is not None):
+            return
+        log.warning("validator set of height %d: this node is now a %s", self.chain.height + 1,
+                    "validator" if validating else "follower")
+        self._executions.clear()
+        self.role = Role.VALIDATOR if validating else Role.FOLLOWER
+        self.replica = self._make_replica() if validating else None
+        if self.replica is not None:
+            self._run(*self._validators_known())
+            self.work_available()
+
     def _make_replica(self) -> Replica:
         chain = self.chain
         last_cert = None
         if chain.height > 0:
-            last_cert = self.validators.certificate_for(
+            last_cert = self.validator_sets.certificate_for(
                 chain.get_certificate(chain.height) or b"", chain.height, chain.head_hash)
         base_ticks = max(1, self.config.view_timeout_ms // TICK_MS)
         config = ReplicaConfig(self.validators.chain_id, self.validators.ids, self.me,
                                base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
                                max_block_bytes=MAX_BLOCK_BYTES)
-        return Replica(config, self.keys.sign_raw, self.validators.verify, chain.height,
-                       chain.kv.get(REPLICA_STATE_KEY), last_cert)
+        replica = Replica(config, self.keys.sign_raw, self._verify, chain.height,
+                          chain.kv.get(REPLICA_STATE_KEY), last_cert)
+        replica.step(ValidatorsKnown(Height(chain.height + 2), self.next_validators.ids))
+        return replica
 
     # ---- inputs ------------------------------------------------------------------------
     def tick(self, connected: Collection[bytes]) -> None:
@@ -180,7 +199,7 @@ class Engine:
         except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
             log.warning("malformed announced block from %s", self.name_of(peer_key))
             return
-        if self.validators.certificate_for(cert, header.height, header.block_hash) is None:
+        if self.validator_sets.certificate_for(cert, header.height, header.block_hash) is None:
             log.warning("announced block from %s has no valid certificate; ignored",
                         self.name_of(peer_key))
         elif header.height == self.chain.height + 1:
@@ -190,13 +209,14 @@ class Engine:
         self._pump_sync()
 
     # ---- consensus ---------------------------------------------------------------------
-    def _run(self, first: Event) -> None:
+    def _run(self, *first: Event) -> None:
         """Step the replica with `first` and with every answer it leads to."""
         assert self.replica is not None
-        events: deque[Event] = deque([first])
+        events: deque[Event] = deque(first)
         while events:
             actions = self.replica.step(events.popleft())
             self._perform(actions, events)
+        self._follow_role()
 
     def _perform(self, actions: list[Action], events: deque[Event]) -> None:
         persist = next((a.data for a in reversed(actions) if isinstance(a, Persist)), None)
@@ -257,7 +277,8 @@ class Engine:
             block = decode_block(action.block)
             if block.block_hash != action.digest or block.header.height != action.height:
                 raise MalformedInput("block does not hash to the proposed digest")
-            primary = primary_for(View(block.header.view), action.height, self.validators.ids)
+            primary = primary_for(View(block.header.view), action.height,
+                                  self.validator_sets.at(action.height).ids)
             rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
             execution = self.chain.validate(
                 block, self.mempool.already_verified(block.transactions), rules)
@@ -293,6 +314,7 @@ class Engine:
                 self.sync.want(action.height)
                 return
         self._commit(execution, encode_certificate(action.certificate), safety, "consensus")
+        events.extend(self._validators_known())
         if len(self.mempool):
             events.append(WorkAvailable())
 
@@ -314,7 +336,7 @@ class Engine:
             return True  # we have it already
         if height != self.chain.height + 1:
             return False
-        certificate = self.validators.certificate_for(cert_bytes, height, block.block_hash)
+        certificate = self.validator_sets.certificate_for(cert_bytes, height, block.block_hash)
         if certificate is None:
             log.warning("sync: block %d from %s has no valid commit certificate; ignored",
                         height, self.name_of(peer_key))
@@ -331,8 +353,11 @@ class Engine:
         self._commit(execution, cert_bytes, {}, "sync", sync=False)
         log.info("sync: applied block %d from %s", height, self.name_of(peer_key))
         if self.replica is not None:
-            self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate))
+            self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate),
+                      *self._validators_known())
             self.work_available()
+        else:
+            self._follow_role()
         return True
 
     # ---- the one commit path -----------------------------------------------------------
@@ -340,6 +365,7 @@ class Engine:
                 also_write: dict[bytes, bytes | None], source: str, sync: bool = True) -> None:
         self.chain.commit(execution, certificate, also_write, sync)
         self._executions.clear()
+        self._follow_sets()
         block = execution.block
         refused: Refusals = list(execution.rejected)
         self.mempool.remove([tx.tx_id for tx in block.transactions]
@@ -375,35 +401,3 @@ class Engine:
         for key in self._connected:
             if key not in self._validator_keys:
                 self.outbox.send(key, CH_BLOCK, payload)
-
-    # ---- status ------------------------------------------------------------------------
-    def name_of(self, key: bytes) -> str:
-        return self._names.get(member_id_of(key), "observer " + key.hex()[:12])
-
-    def name_of_member(self, member: bytes) -> str:
-        return self._names.get(member, member.hex()[:12])
-
-    def primary_name(self) -> str:
-        return self.name_of_member(self.replica.primary) if self.replica else ""
-
-    def reachable_validators(self) -> tuple[list[str], list[str]]:
-        """(reachable, unreachable) validator names, as this node sees them now."""
-        connected = set(self._connected_given)
-        reachable: list[str] = []
-        unreachable: list[str] = []
-        for key, vid in self._validator_keys.items():
-            seen = key == self.keys.public_key or key in connected
-            (reachable if seen else unreachable).append(self.name_of_member(vid))
-        return reachable, unreachable
-
-    def status(self) -> dict[str, object]:
-        height = self.chain.height
-        n = len(self.validators.ids)
-        reachable, unreachable = self.reachable_validators()
-        common = {"height": height, "behind": self.sync.behind(height), "validators": n,
-                  "quorum": quorum_size(n), "reachable": reachable,
-                  "unreachable": unreachable}
-        if self.replica is None:
-            return {"mode": "follower", **common}
-        return {"mode": "pbft", "max_faulty": max_faulty(n), "view": self.replica.view,
-                "primary": self.primary_name(), "phase": self.replica.phase.value, **common}

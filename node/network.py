@@ -39,14 +39,17 @@ Handler = Callable[[bytes, bytes], Awaitable[None]]
 class Network:
     """PeerManager plus member names, a channel router and the tx gossip batcher."""
 
-    def __init__(self, config: NodeConfig, genesis: Genesis, keys: KeyPair) -> None:
+    def __init__(self, config: NodeConfig, genesis: Genesis, keys: KeyPair,
+                 validator_count: int | None = None) -> None:
+        """`validator_count`: the largest validator set to size consensus frames for
+        (a NewView carries one block per validator); the genesis set's by default."""
         self.genesis = genesis
         self.names = {m.public_key: m.name for m in genesis.members}
         self.validator_keys = frozenset(m.public_key for m in genesis.validators)
         allowed = {m.public_key for m in genesis.members} | set(config.observers)
         allowed.discard(keys.public_key)
         self._handlers: dict[int, Handler] = {}
-        channels = channels_for(len(genesis.validators))
+        channels = channels_for(validator_count or len(genesis.validators))
         self.peers = PeerManager(
             keys.seed, genesis.chain_id.encode(),
             listen=(config.p2p.host, config.p2p.port),

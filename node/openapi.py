@@ -13,6 +13,7 @@ from node.api_public import (
     MAX_STATE_KEY_BYTES,
     MAX_TXS_PER_REQUEST,
     MAX_WAIT_S,
+    SET_CHANGES_PAGE_MAX,
     VERIFY_BODY_MAX,
 )
 from node.api_schema import (
@@ -59,6 +60,9 @@ EVIDENCE_LIMIT = Param("limit", {"type": "integer", "minimum": 1},
                        f"rows per page (at most {EVIDENCE_PAGE_MAX} are given)")
 EVIDENCE_BEFORE = Param("before", {"type": "integer", "minimum": 0},
                         "the `next` cursor of the previous page")
+SET_CHANGES_AFTER = Param("after", {"type": "integer", "minimum": 0, "maximum": HEIGHT_MAX},
+                          "only changes that take effect above this block (the "
+                          "`from_height` of the last change of the previous page)")
 
 # Errors every route may give, and those of the public (rate-limited, pooled) work.
 BAD_REQUEST = error_reply("Bad parameter or body")
@@ -98,10 +102,17 @@ STATE_ENTRY: Schema = obj({"chain_id": STRING, "key": HEX, "value": nullable(HEX
 PROOF_REQUEST: Schema = obj({"keys": {"type": "array", "minItems": 1,
                                       "maxItems": MAX_PROOF_KEYS,
                                       "items": hex_bytes(1, MAX_STATE_KEY_BYTES)}})
+PROVEN_VALUE: Schema = obj({"value": nullable(HEX), "proof": STATE_PROOF})
+SET_CHANGE: Schema = obj({"from_height": INTEGER, "header": HEX, "certificate": HEX,
+                          "index": PROVEN_VALUE, "record": PROVEN_VALUE})
+SET_CHANGES: Schema = obj({"chain_id": STRING, "after": INTEGER, "more": {"type": "boolean"},
+                           "changes": {"type": "array", "maxItems": SET_CHANGES_PAGE_MAX,
+                                       "items": SET_CHANGE}})
 PROOF_BUNDLE: Schema = obj({"format": STRING, "height": INTEGER, "header": HEX,
                             "certificate": HEX, "entries": {"type": "array", "items": obj(
                                 {"key": HEX, "value": nullable(HEX),
-                                 "proof": STATE_PROOF})}})
+                                 "proof": STATE_PROOF})},
+                            "set_changes": {"type": "array", "items": SET_CHANGE}})
 VERDICT: Schema = obj({"valid": {"type": "boolean"}, "status": STRING, "reason": STRING,
                        "source": STRING, "checks": {"type": "array", "items": obj(
                            {"check": STRING, "ok": {"type": "boolean"},
@@ -120,7 +131,23 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "accreditations": {"type": "array", "items": obj({
         "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
         "granted_by": MEMBER_ID, "granted_height": INTEGER,
-        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}})}})
+        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
+    {"added_height": INTEGER, "retired_height": nullable(INTEGER)})}})
+NAMED_MEMBER: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)})
+GOVERNANCE: Schema = obj({
+    "height": INTEGER,
+    "policy": obj({"threshold": INTEGER, "voters": STRING, "min_validators": INTEGER}),
+    "voters": {"type": "array", "items": NAMED_MEMBER},
+    "validator_sets": {"type": "array", "items": obj({
+        "from_height": INTEGER, "validators": {"type": "array", "items": NAMED_MEMBER}})},
+    "proposals": {"type": "array", "items": obj({
+        "proposal_id": ID32, "action": STRING,
+        "status": {"type": "string", "enum": ["open", "expired", "approved", "in_force"]},
+        "proposer": NAMED_MEMBER, "effective_height": INTEGER, "expiry_height": INTEGER,
+        "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
+        "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
+        {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
+         "public_key": HEX})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,

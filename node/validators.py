@@ -1,17 +1,30 @@
 """The validator set as consensus sees it: ids, Ed25519 signer and verifier.
 
-Validator ids are member ids (20 bytes). The set is fixed by genesis for now;
-a later governance change swaps this object at a block boundary.
+Validator ids are member ids (20 bytes). The set in force at each height is in
+the chain state (`ledger.validator_sets`, changed by governance at block
+boundaries); `ValidatorSets` follows it, so each block's certificate is checked
+against the set of its own height.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
+from ledger.chain import Chain
 from ledger.genesis import Genesis
 from ledger.identity import verify_signature
+from ledger.light_client import SetCertificateCheck
+from ledger.validator_sets import (
+    FIRST_BLOCK_HEIGHT,
+    StateReader,
+    ValidatorSetRecord,
+    set_change_heights,
+    validator_set_at,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,17 @@ class ValidatorSet:
         return cls(genesis.chain_id.encode(),
                    tuple(ValidatorId(v.member_id) for v in validators),
                    {v.member_id: v.public_key for v in validators})
+
+    @classmethod
+    def from_record(cls, chain_id: str, record: ValidatorSetRecord) -> ValidatorSet:
+        return cls(chain_id.encode(), tuple(ValidatorId(v.member_id) for v in record.validators),
+                   {v.member_id: v.public_key for v in record.validators})
+
+    @classmethod
+    def of_keys(cls, chain_id: str, public_keys: Sequence[bytes]) -> ValidatorSet:
+        """A set as a light client learns it: public keys proven in the state."""
+        record = ValidatorSetRecord.of(FIRST_BLOCK_HEIGHT, list(public_keys))
+        return cls.from_record(chain_id, record)
 
     def verify(self, validator: ValidatorId, message: bytes, signature: bytes) -> bool:
         public_key = self.public_keys.get(validator)
@@ -46,5 +70,62 @@ class ValidatorSet:
 
 
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
-        """`ledger.offline.CertificateCheck` for this set."""
+        """Whether a quorum of this one set signs the commit of that block."""
+        return self.certificate_for(data, height, block_hash) is not None
+
+
+def certifies_by_keys(chain_id: str) -> SetCertificateCheck:
+    """`ledger.light_client.SetCertificateCheck` for this chain: whichever set the walk
+    from genesis says is in force."""
+    def certifies(public_keys: Sequence[bytes], data: bytes, height: int,
+                  block_hash: bytes) -> bool:
+        return ValidatorSet.of_keys(chain_id, public_keys).certifies(data, height, block_hash)
+    return certifies
+
+
+class ValidatorSets:
+    """The set in force at each height, as the committed state says.
+
+    `refresh(head)` re-reads the records after a commit. A record can still be
+    rewritten only while its height lies more than one block beyond the head
+    (`ledger.governance`), so older ones are read once. Lookups bisect an
+    in-memory list that `refresh` replaces whole, so threads other than the
+    committing one (API readers checking certificates) may call them."""
+
+    def __init__(self, chain_id: str, state: StateReader, head_height: int) -> None:
+        self._chain_id = chain_id
+        self._state = state
+        self._table: tuple[list[int], list[ValidatorSet]] = ([], [])
+        self._final_height = 0  # records up to here were final when read
+        self.refresh(head_height)
+
+    @classmethod
+    def for_chain(cls, chain: Chain) -> ValidatorSets:
+        return cls(chain.chain_id, chain.state, chain.height)
+
+    def refresh(self, head_height: int) -> None:
+        heights = set_change_heights(self._state)
+        known = dict(zip(*self._table, strict=True))
+        sets = [known[h] if h in known and h <= self._final_height
+                else ValidatorSet.from_record(self._chain_id, validator_set_at(self._state, h))
+                for h in heights]
+        self._table = (heights, sets)
+        self._final_height = head_height + 2
+
+    @property
+    def largest(self) -> int:
+        """The size of the largest set, past or scheduled."""
+        return max(len(s.ids) for s in self._table[1])
+
+    def at(self, height: int) -> ValidatorSet:
+        heights, sets = self._table
+        position = bisect_right(heights, max(height, 1))
+        return sets[max(position - 1, 0)]
+
+    def certificate_for(self, data: bytes, height: int, block_hash: bytes
+                        ) -> CommitCertificate | None:
+        return self.at(height).certificate_for(data, height, block_hash)
+
+    def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
+        """`ledger.chain.CertificateCheck`: certified by the set in force at `height`."""
         return self.certificate_for(data, height, block_hash) is not None

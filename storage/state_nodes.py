@@ -18,11 +18,22 @@ is hashed and checked against the hash its parent holds.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import NewType
 
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueReader
-from storage.proofs import EMPTY_HASH, HASH_BYTES, PATH_BITS, state_branch_hash, state_leaf_hash
+from storage.proofs import (
+    EMPTY_HASH,
+    HASH_BYTES,
+    PATH_BITS,
+    ProofLeaf,
+    StateProof,
+    key_path,
+    path_bit,
+    state_branch_hash,
+    state_leaf_hash,
+)
 
 LEAF_RECORD = 0
 BRANCH_RECORD = 1
@@ -85,6 +96,29 @@ def decode_node(raw: bytes, position: Position) -> Node:
 
 def child(position: Position, bit: int) -> Position:
     return (position[0] + 1, (position[1] << 1) | bit)
+
+
+def prove_from(top: Node | None, read: Callable[[Position, bytes], Node], key: bytes
+               ) -> StateProof:
+    """Proof of `key`'s value, or of its absence, in the tree whose top node is `top`;
+    `read(position, hash)` gives the node below (committed, or staged in an overlay)."""
+    path = int.from_bytes(key_path(key), "big")
+    position, node = TOP, top
+    siblings: list[bytes] = []
+    bitmap = bytearray(HASH_BYTES)
+    while node is not None and not is_leaf(node):
+        depth = position[0]
+        bit = path_bit(path, depth)
+        left, right = node_first(node), node_second(node)
+        child_hash, sibling = (right, left) if bit else (left, right)
+        if sibling != EMPTY_HASH:
+            siblings.append(sibling)
+            bitmap[depth // 8] |= 0x80 >> (depth % 8)
+        position = child(position, bit)
+        node = None if child_hash == EMPTY_HASH else read(position, child_hash)
+    depth = position[0]
+    leaf = None if node is None else ProofLeaf(node_first(node), node_second(node))
+    return StateProof(depth, bytes(bitmap[: (depth + 7) // 8]), tuple(siblings), leaf)
 
 
 def split_point(position: Position) -> int:

@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from storage.errors import InvalidStateEntryError, StaleOverlayError
-from storage.proofs import EMPTY_HASH, key_path, value_hash
+from storage.proofs import EMPTY_HASH, StateProof, key_path, value_hash
 from storage.state_nodes import (
     TOP,
     Node,
@@ -24,6 +24,7 @@ from storage.state_nodes import (
     node_first,
     node_hash,
     node_second,
+    prove_from,
     split_point,
 )
 
@@ -110,6 +111,18 @@ class StateOverlay:
         self._check_fresh()
         self._rehash()
         return node_hash(self._top)
+
+    def prove(self, key: bytes) -> StateProof:
+        """Proof of `key` against `root()`, before the overlay is committed: what a block
+        proves about its own state goes into that block's atomic batch."""
+        self._check_fresh()
+        self._rehash()
+        return prove_from(self._top, self._read_present, key)
+
+    def _read_present(self, position: Position, expected_hash: bytes) -> Node:
+        node = self._read(position, expected_hash)
+        assert node is not None, "a proof walks only below non-empty hashes"
+        return node
 
     def _check_fresh(self) -> None:
         if self._tree._generation != self._generation:

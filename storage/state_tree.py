@@ -30,7 +30,6 @@ from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
-    ProofLeaf,
     StateProof,
     decode_state_proof,
     encode_state_proof,
@@ -52,6 +51,7 @@ from storage.state_nodes import (
     node_first,
     node_hash,
     node_second,
+    prove_from,
 )
 from storage.state_overlay import KEY_BYTES_MAX, VALUE_BYTES_MAX, StateOverlay
 
@@ -167,23 +167,7 @@ class StateTree:
 
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
-        path = int.from_bytes(key_path(key), "big")
-        position, node = TOP, self._top
-        siblings: list[bytes] = []
-        bitmap = bytearray(HASH_BYTES)
-        while node is not None and not is_leaf(node):
-            depth = position[0]
-            bit = path_bit(path, depth)
-            left, right = node_first(node), node_second(node)
-            child_hash, sibling = (right, left) if bit else (left, right)
-            if sibling != EMPTY_HASH:
-                siblings.append(sibling)
-                bitmap[depth // 8] |= 0x80 >> (depth % 8)
-            position = child(position, bit)
-            node = None if child_hash == EMPTY_HASH else self._nodes.read(position, child_hash)
-        depth = position[0]
-        leaf = None if node is None else ProofLeaf(node_first(node), node_second(node))
-        return StateProof(depth, bytes(bitmap[: (depth + 7) // 8]), tuple(siblings), leaf)
+        return prove_from(self._top, self._nodes.read, key)
 
     def commit(self, overlay: StateOverlay) -> dict[bytes, bytes | None]:
         """The KV writes that make `overlay` durable, and seal it against further writes.

@@ -36,7 +36,7 @@ from ledger.vc.verify import verify_vc
 from ledger.verification import verify_credential
 from node.config import load_config
 from node.sync import BlockSync, serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSet, certifies_by_keys
 from p2p import handshake
 from p2p.errors import RemoteProtocolError
 from p2p.frames import FrameOpener
@@ -166,7 +166,7 @@ def check_offline(data: bytes) -> bool:
     parsed, bundle = _json(data, "offline_bundle")
     world = samples.world()
     return parsed and _refused((InvalidDocument,), lambda: OfflineFacts(
-        bundle, world.genesis, world.certifies))
+        bundle, world.genesis, certifies_by_keys(world.genesis.chain_id)))
 
 
 def check_vc(data: bytes) -> bool:

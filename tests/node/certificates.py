@@ -1,4 +1,4 @@
-"""A lone validator's own commit certificate (quorum of one), in consensus's format."""
+"""Commit certificates in consensus's format, signed by test keys."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ from ledger.identity import KeyPair
 
 def make_certificate(keys: KeyPair, chain_id: str, height: int, view: int,
                      block_hash: bytes) -> bytes:
+    """A lone validator's own certificate (a quorum of one)."""
+    return make_quorum_certificate([keys], chain_id, height, view, block_hash)
+
+
+def make_quorum_certificate(signers: list[KeyPair], chain_id: str, height: int, view: int,
+                            block_hash: bytes) -> bytes:
     message = commit_signing_bytes(chain_id.encode(), Height(height), View(view),
                                    Digest(block_hash))
-    signature = keys.sign_raw(message)
     cert = make_consensus_certificate(Height(height), View(view), Digest(block_hash),
-                                      {ValidatorId(keys.member_id): signature})
+                                      {ValidatorId(k.member_id): k.sign_raw(message)
+                                       for k in signers})
     return encode_certificate(cert)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from node.engine import Engine, EngineConfig
 from node.engine_thread import EngineThread
 from node.service import NodeCore
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 
 
 def _no_peer(peer_key: bytes, channel: int, payload: bytes) -> None:
@@ -26,7 +26,7 @@ async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
                          max_block_txs: int = 1_000) -> AsyncIterator[Engine]:
     loop = asyncio.get_running_loop()
     thread = EngineThread(loop, _no_peer, core.after_commit, core.refuse)
-    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSet.from_genesis(core.genesis),
+    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSets.for_chain(core.chain),
                     EngineConfig(view_timeout_ms, max_block_txs),
                     lambda: int(time.time() * 1000), thread.outbox)
     core.worker.shutdown(wait=True)

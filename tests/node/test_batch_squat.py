@@ -16,7 +16,7 @@ from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.records import batch_key
 from ledger.verification import verify_credential
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
 
@@ -83,6 +83,6 @@ def test_offline_proof_reads_the_issuers_batch(net: Consortium, chain: Chain) ->
     document["proof"] = make_bundle(chain.state, header,
                                     chain.get_certificate(header.height) or b"", keys)
     facts = OfflineFacts(document["proof"], net.genesis,
-                         ValidatorSet.from_genesis(net.genesis).certifies)
+                         certifies_by_keys(net.genesis.chain_id))
     verdict = verify_credential(document, facts, CHAIN_ID)
     assert verdict.status == "valid" and verdict.facts["issuer"] == "KazNU", verdict.reason

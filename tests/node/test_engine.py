@@ -19,23 +19,27 @@ from consensus import (
     Event,
     ExecuteBlock,
     Height,
+    ValidatorId,
     View,
+    commit_signing_bytes,
     decode_certificate,
+    encode_certificate,
 )
+from consensus.certificate import make_certificate as make_consensus_certificate
 from ledger.blocks import Block
 from ledger.chain import MAX_CLOCK_BEHIND_MS, Chain, ProposalRules
 from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
-from ledger.payloads import AnchorPayload
+from ledger.payloads import ACTION_ADD_VALIDATOR, AnchorPayload, MemberAction, ProposePayload
 from node.channels import CH_SYNC_REQUEST
 from node.engine import CommitReport, Engine, EngineConfig, Refusals, Role
 from node.mempool import Mempool, MempoolLimits
 from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
-from tests.node.conftest import Consortium, commit, make_tx, next_time
+from tests.node.conftest import CHAIN_ID, Consortium, commit, make_tx, next_time
 
 
 class Recorder:
@@ -63,10 +67,9 @@ class Clock:
 
 def engine_for(keys: KeyPair, net: Consortium, clock: Clock) -> tuple[Engine, Recorder]:
     recorder = Recorder()
-    engine = Engine(keys, Chain(MemoryStore(), net.genesis), Mempool(MempoolLimits(100, 1 << 20,
-                                                                                   100)),
-                    ValidatorSet.from_genesis(net.genesis), EngineConfig(1_000, 100), clock,
-                    recorder)
+    chain = Chain(MemoryStore(), net.genesis)
+    engine = Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                    ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), clock, recorder)
     return engine, recorder
 
 
@@ -195,3 +198,45 @@ def test_status_names_the_validators_it_cannot_reach(net: Consortium) -> None:
     assert status["quorum"] == 1
     follower.tick([net.ministry.public_key])
     assert len(follower.status()["reachable"]) == 1  # type: ignore[arg-type]
+
+
+def _certificate_of(signers: list[KeyPair], chain_id: str, height: int, block_hash: bytes
+                    ) -> bytes:
+    message = commit_signing_bytes(chain_id.encode(), Height(height), View(0),
+                                   Digest(block_hash))
+    return encode_certificate(make_consensus_certificate(
+        Height(height), View(0), Digest(block_hash),
+        {ValidatorId(k.member_id): k.sign_raw(message) for k in signers}))
+
+
+def test_a_follower_voted_in_starts_validating_at_the_switch_height(net: Consortium) -> None:
+    """Governance adds the employer from height 4: blocks from 4 need both signatures,
+    and the employer's engine turns validator when it commits block 3."""
+    source = Chain(MemoryStore(), net.genesis)
+    action = MemberAction(ACTION_ADD_VALIDATOR, net.employer.member_id)
+    commit(source, [make_tx(net.ministry, ProposePayload(action, 4, 2))])  # 1 of 1 ministry
+    commit(source, [])
+    commit(source, [])
+    clock = Clock(net.genesis.genesis_time_ms)
+    employer, _ = engine_for(net.employer, net, clock)
+    for height in (1, 2, 3):
+        assert employer.role is Role.FOLLOWER and employer.replica is None
+        block = source.get_block(height)
+        assert block is not None
+        employer.block_announced(net.ministry.public_key,
+                                 encode([block.encode(), source.get_certificate(height)]))
+    assert employer.chain.height == 3
+    assert employer.role is Role.VALIDATOR and employer.replica is not None
+    assert employer.status()["validators"] == 2 and employer.status()["quorum"] == 2
+
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    execution = source.build([tx], net.ministry.member_id, 0, next_time(source))
+    block_hash = execution.header.block_hash
+    assert execution.header.validator_set_hash != net.genesis.validator_set_hash
+    alone = _certificate_of([net.ministry], CHAIN_ID, 4, block_hash)
+    employer.block_announced(net.ministry.public_key,
+                             encode([execution.block.encode(), alone]))
+    assert employer.chain.height == 3  # the genesis set's certificate no longer suffices
+    both = _certificate_of([net.ministry, net.employer], CHAIN_ID, 4, block_hash)
+    employer.block_announced(net.ministry.public_key, encode([execution.block.encode(), both]))
+    assert employer.chain.height == 4

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import dataclasses
 from typing import Any
 
 import pytest
 
+from ledger.blocks import Header
 from ledger.chain import Chain
 from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.genesis import Genesis, GenesisMember
+from ledger.light_client import SetCertificateCheck
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import verify_credential
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
+from tests.node.certificates import make_certificate
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -26,10 +30,12 @@ from tests.node.conftest import (
     make_consortium,
     make_tx,
 )
+from tests.node.set_changes import commit_as, record_of, validator_keys
 
 
-def _certifies(genesis: Genesis) -> Callable[[bytes, int, bytes], bool]:
-    return ValidatorSet.from_genesis(genesis).certifies
+def _certifies(genesis: Genesis) -> SetCertificateCheck:
+    return certifies_by_keys(genesis.chain_id)
+
 
 RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(5)]
 
@@ -135,3 +141,46 @@ def test_a_bundle_missing_an_entry_cannot_answer(net: Consortium, chain: Chain) 
                                                    _certifies(net.genesis))
     with pytest.raises(InvalidDocument, match="lacks"):
         verify_credential(proved, facts, CHAIN_ID)
+
+
+def test_a_bundle_carries_the_set_changes_from_genesis(net: Consortium, chain: Chain) -> None:
+    new_set = validator_keys("offline-new-set", 4)
+    commit_as(chain, [accredit(net, net.university, ["diploma"])], [net.ministry],
+              schedule=record_of(3, new_set))
+    commit_as(chain, [], [net.ministry])
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit_as(chain, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(batch.target_hashes)))], new_set, new_set[:3])
+    document = documents_of(batch)[0]
+    keys = proof_keys(batch.root, net.university.member_id,
+                      bytes.fromhex(document["target_hash"]), [net.ministry.member_id])
+    header = chain.head_header
+    bundle = make_bundle(chain.state, header, chain.get_certificate(header.height) or b"",
+                         keys, chain.set_change_proofs(0, 10))
+    assert [c["from_height"] for c in bundle["set_changes"]] == [3]
+    facts = OfflineFacts(copy.deepcopy(bundle), net.genesis, _certifies(net.genesis))
+    assert verify_credential({**document, "proof": bundle}, facts, CHAIN_ID).valid
+    assert "in force from block 3" in facts.describe()
+    without = {**bundle, "set_changes": []}
+    with pytest.raises(InvalidDocument, match="names another validator set"):
+        OfflineFacts(without, net.genesis, _certifies(net.genesis))
+    # The old set (the genesis validator) signs the head over again, naming itself.
+    forged = Header.decode(bytes.fromhex(bundle["header"]))
+    forged = dataclasses.replace(forged, validator_set_hash=net.genesis.validator_set_hash)
+    old_set = {**without, "header": forged.encode().hex(), "certificate": make_certificate(
+        net.ministry, CHAIN_ID, forged.height, 0, forged.block_hash).hex()}
+    with pytest.raises(InvalidDocument, match="change at block 3 that the proofs skipped"):
+        OfflineFacts(old_set, net.genesis, _certifies(net.genesis))
+
+
+def test_a_bundle_from_before_set_changes_still_verifies(net: Consortium, chain: Chain) -> None:
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[1], net)
+    proved["proof"].pop("set_changes")
+    index_entries = [e for e in proved["proof"]["entries"]
+                     if e["key"] == VALIDATOR_SET_INDEX_KEY.hex()]
+    assert len(index_entries) == 1
+    proved["proof"]["entries"].remove(index_entries[0])
+    facts = OfflineFacts(proved["proof"], net.genesis, _certifies(net.genesis))
+    assert verify_credential(proved, facts, CHAIN_ID).valid
+    assert "certified by the genesis validators" in facts.describe()

@@ -30,12 +30,13 @@ from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
+from ledger.validator_sets import set_change_heights
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
 from node.engine import TICK_MS, CommitReport, Engine, EngineConfig, Refusals
 from node.evidence import list_evidence
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import MemoryStore
 from tests.sim.network import Network, NetworkFaults
 from tests.sim.node_byzantine import MODES, ByzantineNode
@@ -149,9 +150,12 @@ class Result:
     heights: int
     txs: int
     consensus_frames: int
+    set_changes: int = 0  # validator-set changes every honest node has crossed
 
 
 class NodeSimulation:
+    max_submitted = MAX_SUBMITTED_TXS
+
     def __init__(self, seed: int, validators: int = 4, safety_ticks: int = 700,
                  liveness_ticks: int = 3000, faults: bool = True) -> None:
         self.seed = seed
@@ -220,7 +224,7 @@ class NodeSimulation:
         self._check_evidence()
         heights = min(n.engine.chain.height for n in self._honest() if n.engine)
         return Result(self.seed, len(self._keys), self.plan, self._now, heights,
-                      len(self._submitted), self.consensus_frames)
+                      len(self._submitted), self.consensus_frames, self._set_changes())
 
     def now_ms(self) -> int:
         return GENESIS_MS + self._now * TICK_MS
@@ -324,7 +328,7 @@ class NodeSimulation:
     # -- faults ----------------------------------------------------------------------------
     def _inject_faults(self) -> None:
         rng = self._rng
-        if len(self._submitted) < MAX_SUBMITTED_TXS and rng.random() < 0.06:
+        if len(self._submitted) < self.max_submitted and rng.random() < 0.06:
             self._submit()
         if self.plan.partitions and rng.random() < 0.01:
             if rng.random() < 0.5:
@@ -369,7 +373,7 @@ class NodeSimulation:
         chain = Chain(node.store, self.genesis)
         node.store.crash = node
         mempool = Mempool(MempoolLimits(10_000, 64 << 20, 10_000))
-        node.engine = Engine(node.keys, chain, mempool, self._validators,
+        node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
                              EngineConfig(view_timeout_ms=200, max_block_txs=MAX_TXS_PER_BLOCK,
                                           follower_poll_ms=500, validator_poll_ms=2_000),
                              self.now_ms, _Outbox(node),
@@ -421,6 +425,12 @@ class NodeSimulation:
             for row in list_evidence(node.store):
                 if row["validator"] in honest_ids:
                     self._violation(f"evidence ({row['kind']}) against an honest validator")
+
+    def _set_changes(self) -> int:
+        crossed = [len([h for h in set_change_heights(n.engine.chain.state)
+                        if 1 < h <= n.engine.chain.height])
+                   for n in self._honest() if n.engine is not None]
+        return min(crossed, default=0)
 
     def _honest(self) -> list[SimNode]:
         return [n for n in self.nodes if n.honest]

@@ -2,7 +2,9 @@
 
 Seeds select the fault mix: loss, duplication, delay, partitions, crashes at any
 store write or frame send, an equivocating, forging or lying-in-sync Byzantine
-validator, or a twin. `scripts/simulate --seeds N` runs more.
+validator, or a twin. `scripts/simulate --seeds N` runs more. Set-change seeds
+(tests/sim/set_change_sim.py) add a fifth validator and remove one by governance
+transactions under the same faults.
 """
 
 import logging
@@ -10,10 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from consensus import decode_certificate
+from ledger.validator_sets import set_change_heights
 from tests.sim.node_sim import NodeSimulation
+from tests.sim.set_change_sim import SetChangeSimulation
 
 SEEDS_N4 = range(0, 700)
 SEEDS_N7 = range(0, 300)
+SEEDS_SET_CHANGE = range(0, 100)  # about 3 s each: five nodes and more blocks
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +38,28 @@ def test_four_validators(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS_N7)
 def test_seven_validators(seed: int) -> None:
     assert NodeSimulation(seed, 7).run().heights >= 1
+
+
+@pytest.mark.parametrize("seed", SEEDS_SET_CHANGE)
+def test_validator_set_changes(seed: int) -> None:
+    assert SetChangeSimulation(seed, 4).run().set_changes >= 1
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_certificates_follow_the_set_of_their_height(seed: int) -> None:
+    """The joiner signs once added, the removed validator never after its removal."""
+    simulation = SetChangeSimulation(seed, 4)
+    assert simulation.run().set_changes == 2
+    chain = simulation.nodes[0].engine.chain  # type: ignore[union-attr]
+    _, added, removed = set_change_heights(chain.state)
+    signers = {h: {bytes(v) for v, _ in
+                   decode_certificate(chain.get_certificate(h) or b"").signatures}
+               for h in range(1, chain.height + 1)}
+    joiner, leaving = bytes(simulation.joiner.member_id), bytes(simulation.leaving.member_id)
+    assert not any(joiner in signers[h] for h in range(1, added))
+    assert any(joiner in signers[h] for h in range(added, removed))
+    assert any(leaving in signers[h] for h in range(1, removed))
+    assert not any(leaving in signers[h] for h in range(removed, chain.height + 1))
 
 
 def test_the_plan_covers_every_fault_kind() -> None:

@@ -1,0 +1,364 @@
+"""Governance: how the consortium changes after genesis. Pure rules over the state.
+
+Genesis states the policy (`GovernancePolicy`): how many of the governance voters
+must vote for a change. The voters are the ministries admitted by genesis or by
+governance itself (`g:voters`); a ministry added by one ministry's `add_member`
+transaction is a member but not a voter, so no single ministry can make voters.
+
+A `propose` transaction names an action, an effective height and an expiry
+height, and counts as its proposer's vote; each `vote` adds one voter. The
+transaction that reaches the threshold applies the action, effective from the
+proposal's effective height: a member added then may sign from that block on, a
+retired member may sign nothing from that block on (what it signed before keeps
+its meaning), and a validator-set change is written as the set in force from
+that height (`ledger.validator_sets`). Votes close at the expiry height, at least
+MIN_PROPOSAL_LEAD_BLOCKS before the effective height, so the set of height h + 1
+is fixed once block h - 1 is committed. A proposal not approved by its expiry
+height has expired; nothing needs to happen at that height.
+
+State keys (under the Merkle root):
+- `g:policy`: [threshold, voters, min_validators];
+- `g:voters`: sorted member ids of the governance voters;
+- `g:open`: ids of the proposals still collecting votes (at most MAX_OPEN_PROPOSALS);
+- `g:recent`: ids of the last MAX_RECENT_PROPOSALS proposals, oldest first;
+- `g:p:` + proposal id (the id of the proposing transaction): the proposal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ledger.codec import decode, encode
+from ledger.errors import ConfigError, MalformedInput, TxRejected
+from ledger.identity import MemberId, member_id_of
+from ledger.payloads import (
+    ACTION_ADD_VALIDATOR,
+    ACTION_REMOVE_VALIDATOR,
+    ACTION_RETIRE_MEMBER,
+    AddMemberAction,
+    GovernanceAction,
+    MemberAction,
+    ProposePayload,
+    VotePayload,
+    action_from_array,
+)
+from ledger.records import Member, member_key
+from ledger.validator_sets import (
+    MAX_VALIDATORS,
+    StateReader,
+    StateWriter,
+    ValidatorSetRecord,
+    set_change_heights,
+    validator_set_at,
+    write_validator_set,
+)
+
+POLICY_KEY = b"g:policy"
+VOTERS_KEY = b"g:voters"
+OPEN_PROPOSALS_KEY = b"g:open"
+RECENT_PROPOSALS_KEY = b"g:recent"
+PREFIX_PROPOSAL = b"g:p:"
+MAX_OPEN_PROPOSALS = 32
+MAX_RECENT_PROPOSALS = 64  # listed by `senim governance list`, newest first
+MAX_VOTERS = 64
+# A proposal may stay open and be scheduled at most this far ahead, so open ones
+# expire and make room, and nobody schedules a change for the next century.
+MAX_PROPOSAL_BLOCKS = 100_000
+VOTERS_MINISTRIES = "ministries"
+VOTER_KINDS = (VOTERS_MINISTRIES,)
+# Below 4 validators PBFT tolerates no fault; a policy may allow fewer (a pilot).
+DEFAULT_MIN_VALIDATORS = 4
+POLICY_FIELDS = frozenset({"threshold", "voters", "min_validators"})
+
+
+@dataclass(frozen=True)
+class GovernancePolicy:
+    threshold: int
+    voters: str = VOTERS_MINISTRIES
+    min_validators: int = DEFAULT_MIN_VALIDATORS
+
+    def encode(self) -> bytes:
+        return encode([self.threshold, self.voters, self.min_validators])
+
+    @classmethod
+    def decode(cls, data: bytes) -> GovernancePolicy:
+        value = decode(data)
+        if (not isinstance(value, list) or len(value) != 3
+                or not all(isinstance(v, int) for v in (value[0], value[2]))
+                or value[1] not in VOTER_KINDS):
+            raise MalformedInput("stored governance policy is malformed")
+        return cls(value[0], value[1], value[2])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "voters": self.voters,
+                "min_validators": self.min_validators}
+
+
+def default_policy(ministries: int) -> GovernancePolicy:
+    """A majority of the genesis ministries (2 of 3, 3 of 4, 1 of 1)."""
+    return GovernancePolicy(ministries // 2 + 1)
+
+
+def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
+    """The genesis file's `governance` object; absent means `default_policy`."""
+    if raw is None:
+        return default_policy(ministries)
+    if not isinstance(raw, dict):
+        raise ConfigError("genesis.governance", "must be an object")
+    unknown = sorted(set(raw) - POLICY_FIELDS)
+    if unknown:
+        raise ConfigError(f"genesis.governance.{unknown[0]}", "unknown field (known: "
+                          f"{', '.join(sorted(POLICY_FIELDS))})")
+    voters = raw.get("voters", VOTERS_MINISTRIES)
+    if voters not in VOTER_KINDS:
+        raise ConfigError("genesis.governance.voters", f"must be one of {', '.join(VOTER_KINDS)}")
+    threshold = raw.get("threshold", default_policy(ministries).threshold)
+    if (not isinstance(threshold, int) or isinstance(threshold, bool)
+            or not 1 <= threshold <= max(1, ministries)):
+        raise ConfigError("genesis.governance.threshold",
+                          f"must be a whole number from 1 to the {ministries} ministries")
+    minimum = raw.get("min_validators", DEFAULT_MIN_VALIDATORS)
+    if (not isinstance(minimum, int) or isinstance(minimum, bool)
+            or not 1 <= minimum <= MAX_VALIDATORS):
+        raise ConfigError("genesis.governance.min_validators",
+                          f"must be a whole number from 1 to {MAX_VALIDATORS}")
+    return GovernancePolicy(threshold, voters, minimum)
+
+
+def genesis_governance_state(policy: GovernancePolicy, ministries: Iterable[MemberId]
+                             ) -> dict[bytes, bytes]:
+    return {POLICY_KEY: policy.encode(), VOTERS_KEY: encode(sorted(ministries)),
+            OPEN_PROPOSALS_KEY: encode([]), RECENT_PROPOSALS_KEY: encode([])}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    proposal_id: bytes
+    proposer: MemberId
+    action: GovernanceAction
+    effective_height: int
+    expiry_height: int
+    proposed_height: int
+    voters: tuple[MemberId, ...]
+    approved_height: int | None = None
+
+    def encode(self) -> bytes:
+        return encode([self.proposer, self.action.to_array(), self.effective_height,
+                       self.expiry_height, self.proposed_height, list(self.voters),
+                       self.approved_height])
+
+    @classmethod
+    def decode(cls, proposal_id: bytes, data: bytes) -> Proposal:
+        value = decode(data)
+        if not isinstance(value, list) or len(value) != 7 or not isinstance(value[5], list):
+            raise MalformedInput("stored proposal is malformed")
+        proposer, action, effective, expiry, proposed, voters, approved = value
+        return cls(proposal_id, MemberId(proposer), action_from_array(action), effective,
+                   expiry, proposed, tuple(MemberId(v) for v in voters), approved)
+
+    def status(self, height: int) -> str:
+        """At the block `height`: open, expired, approved (pending) or in force."""
+        if self.approved_height is None:
+            return "open" if height <= self.expiry_height else "expired"
+        return "approved" if height < self.effective_height else "in_force"
+
+
+def proposal_key(proposal_id: bytes) -> bytes:
+    return PREFIX_PROPOSAL + proposal_id
+
+
+def load_policy(state: StateReader) -> GovernancePolicy:
+    raw = state.get(POLICY_KEY)
+    if raw is None:
+        raise MalformedInput("the state holds no governance policy")
+    return GovernancePolicy.decode(raw)
+
+
+def load_voters(state: StateReader) -> list[MemberId]:
+    raw = state.get(VOTERS_KEY)
+    return [MemberId(v) for v in decode(raw)] if raw is not None else []
+
+
+def load_open_ids(state: StateReader) -> list[bytes]:
+    raw = state.get(OPEN_PROPOSALS_KEY)
+    return list(decode(raw)) if raw is not None else []
+
+
+def _load_recent_ids(state: StateReader) -> list[bytes]:
+    raw = state.get(RECENT_PROPOSALS_KEY)
+    return list(decode(raw)) if raw is not None else []
+
+
+def recent_proposals(state: StateReader) -> list[Proposal]:
+    """The last MAX_RECENT_PROPOSALS proposals, newest first, whatever their status."""
+    found = (load_proposal(state, pid) for pid in reversed(_load_recent_ids(state)))
+    return [p for p in found if p is not None]
+
+
+def load_proposal(state: StateReader, proposal_id: bytes) -> Proposal | None:
+    raw = state.get(proposal_key(proposal_id))
+    return Proposal.decode(proposal_id, raw) if raw is not None else None
+
+
+def open_proposals(state: StateReader, height: int) -> list[Proposal]:
+    """The proposals still collecting votes at block `height`, oldest first."""
+    found = (load_proposal(state, pid) for pid in load_open_ids(state))
+    return [p for p in found if p is not None and p.status(height) == "open"]
+
+
+def check_sender_active(sender: Member, height: int) -> None:
+    """A member signs from its admission height until its retirement height."""
+    if sender.retired_height is not None and sender.retired_height <= height:
+        raise TxRejected("member_retired", f"{sender.name} was retired at height "
+                         f"{sender.retired_height} and may no longer sign")
+    if sender.added_height > height:
+        raise TxRejected("not_yet_member", f"{sender.name} is a member from height "
+                         f"{sender.added_height}")
+
+
+# ---- the two transaction kinds -----------------------------------------------------------
+
+def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
+            sender_id: MemberId, height: int) -> None:
+    voters = load_voters(state)
+    policy = load_policy(state)
+    _require_voter(sender_id, voters)
+    if payload.expiry_height < height:
+        raise TxRejected("proposal_expiry_passed", f"the expiry height {payload.expiry_height} "
+                         f"has passed (this block is {height})")
+    if payload.effective_height > height + MAX_PROPOSAL_BLOCKS:
+        raise TxRejected("effective_height_too_far", f"the effective height may be at most "
+                         f"{MAX_PROPOSAL_BLOCKS} blocks ahead")
+    still_open = [p.proposal_id for p in open_proposals(state, height)]
+    if len(still_open) >= MAX_OPEN_PROPOSALS:
+        raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
+                         "open; vote on them or let them expire first")
+    proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
+                        payload.expiry_height, height, (sender_id,))
+    _check_action(state, proposal.action, proposal.effective_height, policy)
+    if policy.threshold <= 1:
+        _apply_action(state, proposal.action, proposal.effective_height)
+        proposal = replace(proposal, approved_height=height)
+    else:
+        still_open.append(proposal_id)
+    state.set(OPEN_PROPOSALS_KEY, encode(still_open))
+    state.set(RECENT_PROPOSALS_KEY,
+              encode([*_load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
+    state.set(proposal_key(proposal_id), proposal.encode())
+
+
+def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int) -> None:
+    _require_voter(sender_id, load_voters(state))
+    proposal = load_proposal(state, payload.proposal_id)
+    if proposal is None:
+        raise TxRejected("unknown_proposal", f"no proposal {payload.proposal_id.hex()[:16]}…")
+    status = proposal.status(height)
+    if status == "expired":
+        raise TxRejected("proposal_expired", f"voting closed at height "
+                         f"{proposal.expiry_height}")
+    if status != "open":
+        raise TxRejected("proposal_closed", f"already approved at height "
+                         f"{proposal.approved_height}")
+    if sender_id in proposal.voters:
+        raise TxRejected("already_voted", "you already voted for this proposal")
+    policy = load_policy(state)
+    proposal = replace(proposal, voters=(*proposal.voters, sender_id))
+    if len(proposal.voters) >= policy.threshold:
+        # The state may have moved since the proposal: the action is checked again, and
+        # a vote that would apply an action no longer possible is refused.
+        _check_action(state, proposal.action, proposal.effective_height, policy)
+        _apply_action(state, proposal.action, proposal.effective_height)
+        proposal = replace(proposal, approved_height=height)
+        state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)
+                                              if pid != proposal.proposal_id]))
+    state.set(proposal_key(proposal.proposal_id), proposal.encode())
+
+
+def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
+    if sender_id not in voters:
+        raise TxRejected("not_a_voter", "only the governance voters (the ministries admitted "
+                         "by genesis or by governance) may propose or vote")
+
+
+# ---- actions ---------------------------------------------------------------------------
+
+def _load_member(state: StateReader, member: bytes) -> Member | None:
+    raw = state.get(member_key(member))
+    return Member.decode(raw) if raw is not None else None
+
+
+def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
+    """The set in force at `height` (as a record from there) and every later record."""
+    later = [h for h in set_change_heights(state) if h > height]
+    current = validator_set_at(state, height)
+    return [ValidatorSetRecord.of(height, current.public_keys),
+            *(validator_set_at(state, h) for h in later)]
+
+
+def _check_action(state: StateReader, action: GovernanceAction, effective: int,
+                  policy: GovernancePolicy) -> None:
+    if isinstance(action, AddMemberAction):
+        new_id = member_id_of(action.public_key)
+        if _load_member(state, new_id) is not None:
+            raise TxRejected("already_member", f"{new_id.hex()} is already a member")
+        if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
+            raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already")
+        return
+    member = _load_member(state, action.member)
+    if member is None:
+        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member")
+    if member.retired_height is not None:
+        raise TxRejected("already_retired", f"{member.name} is retired from height "
+                         f"{member.retired_height}")
+    records = _records_from(state, effective)
+    holding = [r for r in records if member.public_key in r.public_keys]
+    if action.action == ACTION_RETIRE_MEMBER:
+        if holding:
+            raise TxRejected("still_validator", f"{member.name} validates at height "
+                             f"{holding[0].from_height}; remove it from the validator set first")
+        voters = load_voters(state)
+        if action.member in voters and len(voters) - 1 < policy.threshold:
+            raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
+                             f"fewer voters than the threshold of {policy.threshold}")
+    elif action.action == ACTION_ADD_VALIDATOR:
+        if member.added_height > effective:
+            raise TxRejected("not_yet_member", f"{member.name} is a member only from height "
+                             f"{member.added_height}")
+        if member.public_key in records[0].public_keys:
+            raise TxRejected("already_validator", f"{member.name} already validates at "
+                             f"height {effective}")
+        if any(len(r.validators) >= MAX_VALIDATORS for r in records):
+            raise TxRejected("too_many_validators", f"a set holds at most {MAX_VALIDATORS}")
+    elif action.action == ACTION_REMOVE_VALIDATOR:
+        if member.public_key not in records[0].public_keys:
+            raise TxRejected("not_a_validator", f"{member.name} does not validate at height "
+                             f"{effective}")
+        floor = max(1, policy.min_validators)
+        if any(len(r.validators) - 1 < floor for r in holding):
+            raise TxRejected("too_few_validators", f"the set may not shrink below {floor} "
+                             "validators (the genesis governance policy's min_validators)")
+
+
+def _apply_action(state: StateWriter, action: GovernanceAction, effective: int) -> None:
+    if isinstance(action, AddMemberAction):
+        new_id = member_id_of(action.public_key)
+        state.set(member_key(new_id), Member(action.name, action.role, action.public_key,
+                                             False, effective).encode())
+        if action.role == "ministry":
+            state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
+        return
+    assert isinstance(action, MemberAction)
+    member = _load_member(state, action.member)
+    assert member is not None, "checked by _check_action"
+    key = member.public_key
+    if action.action == ACTION_RETIRE_MEMBER:
+        state.set(member_key(action.member), replace(member, retired_height=effective).encode())
+        state.set(VOTERS_KEY, encode([v for v in load_voters(state) if v != action.member]))
+        return
+    for record in _records_from(state, effective):
+        keys = [k for k in record.public_keys if k != key]
+        if action.action == ACTION_ADD_VALIDATOR:
+            keys.append(key)
+        write_validator_set(state, ValidatorSetRecord.of(record.from_height, keys))

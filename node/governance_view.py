@@ -1,0 +1,71 @@
+"""What `GET /v1/governance` answers: policy, voters, validator sets and proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.governance import (
+    Proposal,
+    load_policy,
+    load_voters,
+    open_proposals,
+    recent_proposals,
+)
+from ledger.payloads import AddMemberAction
+from ledger.rules import StateReader, load_member
+from ledger.validator_sets import set_change_heights, validator_set_at
+
+# Past set changes listed (the newest; every one stays in the state for proofs).
+MAX_LISTED_SET_CHANGES = 16
+
+
+def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
+    record = load_member(state, member_id)
+    return {"member_id": member_id.hex(), "name": record.name if record else None}
+
+
+def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
+    action = proposal.action
+    if isinstance(action, AddMemberAction):
+        return {"action": action.action, "name": action.name, "role": action.role,
+                "public_key": action.public_key.hex()}
+    return {"action": action.action, **_member(state, action.member)}
+
+
+def _proposal(state: StateReader, proposal: Proposal, height: int, threshold: int
+              ) -> dict[str, Any]:
+    return {"proposal_id": proposal.proposal_id.hex(),
+            "status": proposal.status(height), **_action(state, proposal),
+            "proposer": _member(state, proposal.proposer),
+            "effective_height": proposal.effective_height,
+            "expiry_height": proposal.expiry_height,
+            "proposed_height": proposal.proposed_height,
+            "approved_height": proposal.approved_height,
+            "votes": [_member(state, v) for v in proposal.voters],
+            "votes_needed": max(0, threshold - len(proposal.voters))
+            if proposal.approved_height is None else 0}
+
+
+def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
+    """As of the committed block `head_height`; statuses are those of the next block."""
+    height = head_height + 1
+    policy = load_policy(state)
+    changes = set_change_heights(state)[-MAX_LISTED_SET_CHANGES:]
+    return {
+        "height": head_height,
+        "policy": policy.to_json(),
+        "voters": [_member(state, v) for v in load_voters(state)],
+        "validator_sets": [
+            {"from_height": record.from_height,
+             "validators": [_member(state, v.member_id) for v in record.validators]}
+            for record in (validator_set_at(state, h) for h in changes)],
+        "proposals": [_proposal(state, p, height, policy.threshold)
+                      for p in _listed(state, height)],
+    }
+
+
+def _listed(state: StateReader, height: int) -> list[Proposal]:
+    """The recent proposals, and any open one older than those."""
+    recent = recent_proposals(state)
+    ids = {p.proposal_id for p in recent}
+    return recent + [p for p in open_proposals(state, height) if p.proposal_id not in ids]

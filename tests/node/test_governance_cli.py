@@ -1,0 +1,167 @@
+"""`senim governance propose | vote | list` and `GET /v1/governance`, `/v1/members`.
+
+The CLI talks to a stand-in client that commits on a real chain (a lone validator);
+the API is the real aiohttp app over a NodeCore.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from click.testing import CliRunner
+
+import cli.governance
+from cli.client import ClientError
+from cli.main import main
+from ledger.chain import Chain
+from ledger.errors import TxRejected
+from ledger.identity import KeyPair
+from ledger.payloads import AddMemberAction, Payload, ProposePayload, VotePayload
+from ledger.transactions import Transaction
+from node.api import make_app
+from node.files import save_key
+from node.governance_view import governance_json
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from storage.kv import LevelDBStore, MemoryStore
+from tests.node.conftest import commit, make_tx
+from tests.node.test_governance import Council, make_council
+
+Client = TestClient[web.Request, web.Application]
+
+
+class _ChainClient:
+    """Stands in for NodeClient: each submitted transaction is committed in its own block."""
+
+    chain: Chain
+
+    def __init__(self, _url: str, timeout_s: float = 70.0) -> None:
+        del timeout_s
+
+    def status(self) -> dict[str, Any]:
+        return {"height": self.chain.height}
+
+    def request(self, method: str, path: str) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/governance")
+        return governance_json(self.chain.state, self.chain.height)
+
+    def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
+        return make_tx(keys, payload)
+
+    def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
+        try:
+            self.chain.check_pending(tx, self.chain.head_header.time_ms + 1000)
+        except TxRejected as exc:
+            raise ClientError(exc.message, exc.code, 400) from exc
+        commit(self.chain, [tx])
+        return {"status": "committed", "height": self.chain.height, "tx_id": tx.tx_id.hex()}
+
+
+@pytest.fixture
+def council() -> Council:
+    return make_council()
+
+
+@pytest.fixture
+def chain_client(council: Council, monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
+    _ChainClient.chain = Chain(MemoryStore(), council.genesis)
+    monkeypatch.setattr(cli.governance, "NodeClient", _ChainClient)
+    return _ChainClient
+
+
+def _key(tmp_path: Path, keys: KeyPair, name: str) -> str:
+    path = tmp_path / f"{name}.key"
+    save_key(path, keys)
+    return str(path)
+
+
+def test_propose_vote_list(tmp_path: Path, council: Council,
+                           chain_client: type[_ChainClient]) -> None:
+    runner = CliRunner()
+    first, second = _key(tmp_path, council.ministry, "m1"), _key(tmp_path, council.ministry2,
+                                                                 "m2")
+    uni = council.university.member_id.hex()
+    proposed = runner.invoke(main, ["governance", "propose", "--key", first, "--action",
+                                    "add-validator", "--member", uni,
+                                    "--effective-height", "10"])
+    assert proposed.exit_code == 0, proposed.output
+    proposal_id = proposed.output.split("proposal id: ")[1].split()[0]
+    listed = runner.invoke(main, ["governance", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "a change needs 2 of the 3 voters" in listed.output
+    assert (f"{proposal_id}  add-validator KazNU at height 10: open, needs 1 more vote(s) by "
+            "height 8; voted: Ministry of Science") in listed.output
+
+    voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
+    assert voted.exit_code == 0, voted.output
+    answer = json.loads(runner.invoke(main, ["governance", "list", "--json"]).output)
+    proposal = answer["proposals"][0]
+    assert proposal["status"] == "approved" and proposal["votes_needed"] == 0
+    assert [v["name"] for v in proposal["votes"]] == ["Ministry of Science",
+                                                      "Ministry of Education"]
+    assert [r["from_height"] for r in answer["validator_sets"]] == [1, 10]
+    assert "KazNU" in [v["name"] for v in answer["validator_sets"][1]["validators"]]
+
+    again = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
+    assert again.exit_code == 1 and again.output.count("\n") == 1
+    assert "proposal_closed" in again.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--action", "add-member", "--name", "X"], "add-member needs"),
+    (["--action", "retire-member"], "retire-member needs --member"),
+    (["--action", "retire-member", "--member", "zz"], "--member must be 20 bytes"),
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
+      "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
+])
+def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Council,
+                                                 chain_client: type[_ChainClient],
+                                                 args: list[str], message: str) -> None:
+    key = _key(tmp_path, council.ministry, "m1")
+    result = CliRunner().invoke(main, ["governance", "propose", "--key", key, *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert result.output.count("\n") == 1
+    assert chain_client.chain.height == 0
+
+
+@pytest.fixture
+async def api(tmp_path: Path, council: Council) -> AsyncIterator[tuple[Client, NodeCore]]:
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(council.ministry, council.genesis, kv, MempoolLimits(100, 1 << 20, 100),
+                    NodeMetrics())
+    client = TestClient(TestServer(make_app(core, "test-node")))
+    await client.start_server()
+    try:
+        yield client, core
+    finally:
+        await client.close()
+        kv.close()
+
+
+async def test_api_lists_governance_and_added_members(
+        api: tuple[Client, NodeCore], council: Council) -> None:
+    client, core = api
+    newcomer = KeyPair.generate()
+    propose = make_tx(council.ministry, ProposePayload(
+        AddMemberAction("Satbayev University", "university", newcomer.public_key), 5, 3))
+    commit(core.chain, [propose])
+    commit(core.chain, [make_tx(council.ministry3, VotePayload(propose.tx_id))])
+    response = await client.get("/v1/governance")
+    assert response.status == 200
+    body = await response.json()
+    assert body["policy"] == {"threshold": 2, "voters": "ministries", "min_validators": 4}
+    assert body["proposals"][0]["status"] == "approved"
+    assert body["proposals"][0]["name"] == "Satbayev University"
+    members = (await (await client.get("/v1/members")).json())["members"]
+    added = [m for m in members if m["name"] == "Satbayev University"]
+    assert added and added[0]["added_height"] == 5 and added[0]["validator"] is False
+    assert sum(m["validator"] for m in members) == 4
+    spec = await (await client.get("/openapi.json")).json()
+    assert "/v1/governance" in spec["paths"]
