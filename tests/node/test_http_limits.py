@@ -60,10 +60,14 @@ async def served(net: Consortium) -> AsyncIterator[Served]:
 
 
 async def _closed_within(reader: asyncio.StreamReader, limit_s: float) -> float:
-    """Seconds until the server closes the connection (reads return EOF), failing past limit."""
+    """Seconds until the server closes the connection, failing past limit. Closed means
+    reads return EOF, or a reset when the close met bytes still arriving."""
     started = time.monotonic()
     async with asyncio.timeout(limit_s):
-        while await reader.read(4096):
+        try:
+            while await reader.read(4096):
+                pass
+        except ConnectionResetError:
             pass
     return time.monotonic() - started
 
