@@ -25,6 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -294,16 +295,33 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+PROOF_OPTIONS = {"expectedProofPurpose": "purpose", "challenge": "challenge",
+                 "domain": "domain"}
+
+
+def _proof_options(options: dict[str, Any]) -> dict[str, str]:
+    """What the caller expects of a credential's proof, as verify_vc's keywords."""
+    expected = {}
+    for key, keyword in PROOF_OPTIONS.items():
+        value = options.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidDocument(f"options.{key} must be a string")
+        expected[keyword] = value
+    return expected
+
+
 async def verify_credential_route(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        _options(body)
+        expected = _proof_options(_options(body))
     except InvalidDocument as exc:
         return _problem(400, "malformed", str(exc))
     credential = body.get("verifiableCredential")
     lists = await _own_lists(request, [credential])
-    verdict = await _in_pool(request, verify_vc, credential, datetime.now(tz=UTC), None, None,
-                             lists.get)
+    verdict = await _in_pool(request, partial(verify_vc, **expected), credential,
+                             datetime.now(tz=UTC), None, None, lists.get)
     await _chain_checks(request, verdict, credential)
     return _vc_api_result(verdict)
 
