@@ -295,32 +295,25 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-PROOF_OPTIONS = {"expectedProofPurpose": "purpose", "challenge": "challenge",
-                 "domain": "domain"}
-
-
-def _proof_options(options: dict[str, Any]) -> dict[str, str]:
-    """What the caller expects of a credential's proof, as verify_vc's keywords."""
-    expected = {}
-    for key, keyword in PROOF_OPTIONS.items():
-        value = options.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
+def _proof_options(options: dict[str, Any]) -> Any:
+    """verify_vc with what the caller expects of the credential's proof: its purpose
+    (assertionMethod unless options.expectedProofPurpose), challenge and domain."""
+    for key in ("expectedProofPurpose", "challenge", "domain"):
+        if options.get(key) is not None and not isinstance(options[key], str):
             raise InvalidDocument(f"options.{key} must be a string")
-        expected[keyword] = value
-    return expected
+    return partial(verify_vc, purpose=options.get("expectedProofPurpose") or "assertionMethod",
+                   challenge=options.get("challenge"), domain=options.get("domain"))
 
 
 async def verify_credential_route(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        expected = _proof_options(_options(body))
+        verifier = _proof_options(_options(body))
     except InvalidDocument as exc:
         return _problem(400, "malformed", str(exc))
     credential = body.get("verifiableCredential")
     lists = await _own_lists(request, [credential])
-    verdict = await _in_pool(request, partial(verify_vc, **expected), credential,
+    verdict = await _in_pool(request, verifier, credential,
                              datetime.now(tz=UTC), None, None, lists.get)
     await _chain_checks(request, verdict, credential)
     return _vc_api_result(verdict)
