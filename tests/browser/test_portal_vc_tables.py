@@ -106,6 +106,15 @@ def test_a_picked_vc_shows_its_course_lines_as_a_table(records: Records, browser
     assert iin == HIDDEN["en"]
     # course lines are in the table, not repeated as fields
     assert not browser.find_elements("css selector", "#fields dd[data-field^='course.']")
+    # a link carries a VC as it carries a native document
+    vc = json.loads(records.transcript_vc.read_text(encoding="utf-8"))
+    browser.get("about:blank")
+    open_portal(browser, share_link(vc, records.node.url, compressed=True), "kk")
+    status, sentence = verdict(browser)
+    assert status == "valid" and sentence.startswith("Түпнұсқа транскрипт"), sentence
+    caption, _heads, rows = table(browser, "courses")
+    assert caption == "Пәндер" and rows["course.01"][2] == "Бағдарламалау негіздері"
+    assert rows["course.02"] == ["2", HIDDEN["kk"]]
 
 
 def test_a_pasted_vc_in_russian_and_a_dropped_one(records: Records, browser: Any) -> None:
