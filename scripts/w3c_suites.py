@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,10 @@ def run_suite(path: Path, config: Path, cert: Path, log: Path) -> dict[str, int]
         subprocess.run(["npx", "mocha", "tests/", "--timeout", "15000", "--preserve-symlinks",
                         "--reporter", "spec"], cwd=path, env=env, stdout=out,
                        stderr=subprocess.STDOUT, timeout=SUITE_TIMEOUT_S, check=False)
-    counts = {kind: int(n) for n, kind in SUMMARY.findall(log.read_text())}
+    found = SUMMARY.findall(log.read_text())
+    if not found:
+        return {}  # mocha stopped before running a test (a broken checkout): see the log
+    counts = {kind: int(n) for n, kind in found}
     return {kind: counts.get(kind, 0) for kind in ("passing", "failing", "pending")}
 
 
@@ -82,6 +86,9 @@ def main() -> int:
     parser.add_argument("checkouts", type=Path, help="directory holding the suites")
     parser.add_argument("suites", nargs="*", default=list(SUITES))
     args = parser.parse_args()
+    if shutil.which("npx") is None:
+        print("w3c-suites: needs Node.js and npm (npx) on PATH", file=sys.stderr)
+        return 2
     missing = [s for s in args.suites if not (args.checkouts / s / "node_modules").is_dir()]
     if missing:
         print(f"w3c-suites: not installed (run npm install there): {', '.join(missing)}",
@@ -97,6 +104,10 @@ def main() -> int:
         for suite in args.suites:
             log = root / f"{suite}.log"
             counts = run_suite(args.checkouts / suite, config, cert, log)
+            if not counts:
+                failed = True
+                print(f"{suite}: did not run (log: {log})")
+                continue
             failed |= counts["failing"] > 0 or counts["passing"] == 0
             print(f"{suite}: {counts['passing']} passing, {counts['failing']} failing, "
                   f"{counts['pending']} pending  (log: {log})")
