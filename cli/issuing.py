@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from cli.issue_job import (
     start_job,
     write_credentials,
 )
+from cli.vc import write_vc_copies
 from ledger.credentials import make_batch
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
@@ -121,13 +123,17 @@ def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
     return f"{me['name']} is not accredited to issue anything [not_accredited]"
 
 
-def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | None) -> None:
-    def resign() -> tuple[bytes, str, int]:
+def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | None,
+            as_vc: bool = False) -> None:
+    def issuer_keys() -> KeyPair:
         path = Path(key_path or job.manifest["key"])
         keys = load_key(path)
         if keys.member_id.hex() != job.manifest["issuer"]:
             raise JobError(f"{path} is not the key of issuer {job.manifest['issuer']}", 2)
-        return sign_batch(node, keys, job.manifest["type"],
+        return keys
+
+    def resign() -> tuple[bytes, str, int]:
+        return sign_batch(node, issuer_keys(), job.manifest["type"],
                           bytes.fromhex(job.manifest["batch_root"]), int(job.manifest["count"]))
 
     try:
@@ -144,6 +150,19 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
                f"{manifest['batch_root'][:16]}… at height {issuance['height']}")
     click.echo(f"credential files: {job.job_dir}/credentials/ (mode 0600); "
                f"{job.job_dir}/manifest.json lists hashes only")
+    if as_vc:
+        _write_vcs(job.job_dir, issuer_keys, node, int(issuance["height"]))
+
+
+def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClient,
+               height: int) -> None:
+    try:
+        folder = write_vc_copies(job_dir, issuer_keys(), node, height)
+    except (JobError, ConfigError, InvalidDocument, ClientError, OSError) as exc:
+        _fail(f"the batch is on chain, but its VC 2.0 copies were not written: {exc}; "
+              f"write them with senim issue --resume {job_dir} --format vc")
+        raise
+    click.echo(f"W3C VC 2.0 copies: {folder}/ (mode 0600)")
 
 
 def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
@@ -239,12 +258,15 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="Finish the job in this folder, from whatever state it stopped in.")
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
               show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["native", "vc"]),
+              default="native", show_default=True,
+              help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               help="Seconds to wait for the batch to commit (then exit 75: resume later).")
 def issue_command(key_path: Path | None, credential_type: str | None, input_path: Path | None,
                   encoding: str | None, mapping: str | None, schema_path: str | None,
                   dry_run: bool, out_dir: Path | None, resume_dir: Path | None, node_url: str,
-                  timeout_s: float) -> None:
+                  output_format: str, timeout_s: float) -> None:
     """Issue one credential per record, all in one batch transaction.
 
     Every credential file is written (0600) before the batch is sent; a job that
@@ -253,7 +275,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if resume_dir is not None:
         if input_path or out_dir or credential_type:
             _fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
-        _resume(resume_dir, key_path, node, timeout_s)
+        _resume(resume_dir, key_path, node, timeout_s, output_format == "vc")
         return
     options = ReaderOptions(encoding, mapping, schema_path)
     if dry_run:
@@ -272,7 +294,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     created = not out_dir.exists()
     try:
         _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
-                timeout_s, node, key_path)
+                timeout_s, node, key_path, output_format == "vc")
     except KeyboardInterrupt:
         if (out_dir / "manifest.json").exists():
             _fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
@@ -303,7 +325,8 @@ def _dry_run(credential_type: str | None, input_path: Path | None,
     click.echo(f"dry run: {len(result.records)} record(s) would be issued; nothing was sent")
 
 
-def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float) -> None:
+def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,
+            as_vc: bool) -> None:
     try:
         manifest = load_manifest(job_dir)
         status = node.status()
@@ -317,6 +340,9 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
     if manifest["state"] == "committed":
         click.echo(f"{job_dir}: batch {manifest['batch_root'][:16]}… is already on chain at "
                    f"height {manifest['issuance']['height']}; nothing to do")
+        if as_vc:
+            _write_vcs(job_dir, lambda: load_key(Path(key_path or manifest["key"])), node,
+                       int(manifest["issuance"]["height"]))
         return
     click.echo(f"{job_dir}: resuming a job in state {manifest['state']}")
     if manifest["state"] == "preparing":
@@ -324,6 +350,6 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
     else:
         job = IssueJob(job_dir, node, _say)
     try:
-        _finish(job, timeout_s, node, key_path)
+        _finish(job, timeout_s, node, key_path, as_vc)
     except KeyboardInterrupt:
         _fail(f"interrupted; nothing is lost: finish with senim issue --resume {job_dir}", 130)

@@ -15,9 +15,11 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.issue_job import CREDENTIALS_DIR, credential_files
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.credentials import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.identity import KeyPair
 from ledger.vc.export import to_vc
 from ledger.vc.verify import VcVerdict, verify_vc
 from node.files import load_key
@@ -27,6 +29,7 @@ EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 MAX_STATUS_LIST_BYTES = 1 << 20
 STATUS_TIMEOUT_S = 10.0
+VC_DIR = "vc"  # `senim issue --format vc` writes DIR/vc/<folder>/<name>.vc.json
 
 
 def _fail(message: str, code: int) -> None:
@@ -45,6 +48,22 @@ def write_private(path: Path, document: Any) -> None:
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int) -> Path:
+    """A VC 2.0 of each committed credential of an issuing job, beside the native files
+    (same folder and name under DIR/vc/, mode 0600); status lists are the node's."""
+    block = node.request("GET", f"/v1/blocks/{height}")
+    now_ms = int(time.time() * 1000)
+    for path in credential_files(job_dir):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        credential = to_vc(document, keys, node.base_url, height, int(block["time_ms"]),
+                           now_ms)
+        relative = path.relative_to(job_dir / CREDENTIALS_DIR)
+        out = job_dir / VC_DIR / relative.parent / (path.stem + ".vc.json")
+        out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(out, credential)
+    return job_dir / VC_DIR
 
 
 @click.command("export-vc")

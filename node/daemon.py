@@ -34,7 +34,7 @@ from node.network import Network
 from node.service import NodeCore
 from node.tls import serve_https
 from node.validators import ValidatorSets
-from node.vc_api import configure_vc
+from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
 
@@ -196,6 +196,7 @@ async def serve(config: NodeConfig) -> None:
     app = make_app(core, config.name, NodeStatus(network, engine),
                    rate_exempt=frozenset(config.api_rate_exempt))
     configure_vc(app, config.vc_issuer_key, config.vc_issue_token_file, config.vc_public_url)
+    warm_workers_on_start(app)
     # -----------------------------------------------------------------------------------
 
     runner = LimitedAppRunner(app, handle_signals=False, access_log=None)

@@ -25,6 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from ledger.identity import MEMBER_ID_BYTES, KeyPair
 from ledger.payloads import RevokePayload
 from ledger.records import Batch
 from ledger.rules import load_batch
+from ledger.vc.canon import CREDENTIALS_V2, canonize
 from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, status_list_id, xsd_time
 from ledger.vc.proofs import add_proof
@@ -294,16 +296,26 @@ def _options(body: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _proof_options(options: dict[str, Any]) -> Any:
+    """verify_vc with what the caller expects of the credential's proof: its purpose
+    (assertionMethod unless options.expectedProofPurpose), challenge and domain."""
+    for key in ("expectedProofPurpose", "challenge", "domain"):
+        if options.get(key) is not None and not isinstance(options[key], str):
+            raise InvalidDocument(f"options.{key} must be a string")
+    return partial(verify_vc, purpose=options.get("expectedProofPurpose") or "assertionMethod",
+                   challenge=options.get("challenge"), domain=options.get("domain"))
+
+
 async def verify_credential_route(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        _options(body)
+        verifier = _proof_options(_options(body))
     except InvalidDocument as exc:
         return _problem(400, "malformed", str(exc))
     credential = body.get("verifiableCredential")
     lists = await _own_lists(request, [credential])
-    verdict = await _in_pool(request, verify_vc, credential, datetime.now(tz=UTC), None, None,
-                             lists.get)
+    verdict = await _in_pool(request, verifier, credential,
+                             datetime.now(tz=UTC), None, None, lists.get)
     await _chain_checks(request, verdict, credential)
     return _vc_api_result(verdict)
 
@@ -369,6 +381,33 @@ def _sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[s
     if not shape.valid and shape.status == "malformed":
         raise InvalidDocument(shape.reason)
     return signed
+
+
+def _warm_worker() -> None:
+    """Load the bundled contexts and PyLD's caches in a worker process."""
+    canonize({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+              "credentialSubject": {"id": "did:example:warm"}})
+
+
+def warm_workers_on_start(app: web.Application) -> None:
+    """A running node starts its VC workers with the app, not on the first caller's
+    request: a cold worker takes seconds (fork server, imports, contexts), long
+    enough for a client to give up. (In-process test apps skip this.)"""
+    app.on_startup.append(_warm_pool)
+
+
+async def _warm_pool(app: web.Application) -> None:
+    # Not awaited: the node answers meanwhile.
+    loop = asyncio.get_running_loop()
+    for _ in range(VC_PROCESSES):
+        loop.run_in_executor(app[VC].pool, _warm_worker).add_done_callback(_settled)
+
+
+def _settled(future: asyncio.Future[None]) -> None:
+    # A warm-up that failed (pool shut down, worker killed) costs only the warm-up:
+    # the first real request then meets the cold worker, or a fresh pool.
+    if not future.cancelled():
+        future.exception()
 
 
 async def _shutdown_pool(app: web.Application) -> None:

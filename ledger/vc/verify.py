@@ -117,7 +117,10 @@ def _issuer_id(document: dict[str, Any]) -> str | None:
 
 def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
               chain_id: str | None = None, status_lookup: StatusLookup | None = None,
-              loader: Loader | None = None) -> VcVerdict:
+              loader: Loader | None = None, *, purpose: str = "assertionMethod",
+              challenge: str | None = None, domain: str | None = None) -> VcVerdict:
+    """`purpose`, `challenge` and `domain` are what the verifier expects of the proof
+    (the VC-API's options.expectedProofPurpose, challenge, domain)."""
     verdict = VcVerdict(False, "malformed", "")
     problem = _shape(document, "VerifiableCredential")
     issuer = _issuer_id(document) if problem is None else None
@@ -130,7 +133,8 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not issuer.startswith("did:key:"):
         return verdict.fail("unknown", Check("issuer", False, f"issuer {issuer[:60]!r} is not "
                                              "a did:key; no other DID method resolves here"))
-    proof = verify_proof(document, loader=loader, now=now)
+    proof = verify_proof(document, purpose=purpose, challenge=challenge, domain=domain,
+                         loader=loader, now=now)
     if not proof.ok:
         status = "malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail \
             else "tampered"

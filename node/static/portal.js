@@ -5,6 +5,8 @@
 
 const LANGS = ['kk', 'ru', 'en'];
 const REQUEST_TIMEOUT_MS = 6000;
+// A VC's signature check canonicalises RDF on the node: seconds, not milliseconds.
+const VC_TIMEOUT_MS = 30000;
 // Shown first and in this order; other fields follow in the file's order.
 const FIELD_ORDER = [
   'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'program_code', 'program',
@@ -102,10 +104,32 @@ async function readFile(file) {
   verify();
 }
 
+// ---- W3C VC 2.0 -------------------------------------------------------------------------
+// A VC is checked by the node's VC-API; the page shows it as the native document it
+// stands for: a Senim VC's shown fields, and its hidden ones by name.
+function isVc(doc) {
+  return !!doc && typeof doc === 'object' && !Array.isArray(doc) && '@context' in doc
+    && !('format' in doc);
+}
+
+function vcView(vc) {
+  const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+  const subject = obj(vc.credentialSubject);
+  const senim = obj(vc.senim);
+  const fields = {};
+  const shown = 'fields' in subject ? obj(subject.fields) : subject;
+  Object.keys(shown).filter((n) => !['id', 'type'].includes(n) || 'fields' in subject)
+    .forEach((n) => { fields[n] = { value: typeof shown[n] === 'string' ? shown[n]
+      : JSON.stringify(shown[n]) }; });
+  Object.keys(obj(senim.hidden)).forEach((n) => { fields[n] = { hash: senim.hidden[n] }; });
+  return { type: subject.credentialType || senim.credential_type, fields, batch: senim.batch,
+    target_hash: senim.target_hash, chain_id: senim.chain_id };
+}
+
 // ---- talking to the node ----------------------------------------------------------------
-async function fetchJson(path, options) {
+async function fetchJson(path, options, timeoutMs) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs || REQUEST_TIMEOUT_MS);
   try {
     const response = await fetch(path, { ...options, signal: controller.signal,
       cache: 'no-store' });
@@ -137,12 +161,16 @@ async function verify() {
   let doc;
   try { doc = JSON.parse(text); } catch (e) { say('malformed'); return; }
   show('', t('result.checking'));
+  const vc = isVc(doc);
   let verdict, status = null;
   try {
-    const answer = await fetchJson('/v1/verify', { method: 'POST', body: text,
-      headers: { 'Content-Type': 'application/json' } });
-    verdict = answer.body;
-    if (answer.status !== 200 || !verdict || typeof verdict.status !== 'string') {
+    const answer = await fetchJson(vc ? '/credentials/verify' : '/v1/verify', {
+      method: 'POST', body: vc ? JSON.stringify({ verifiableCredential: doc }) : text,
+      headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
+    // The VC-API answers 400 with its verdict for a credential that does not verify.
+    verdict = vc ? answer.body && answer.body.verdict : answer.body;
+    const answered = answer.status === 200 || (vc && answer.status === 400);
+    if (!answered || !verdict || typeof verdict.status !== 'string') {
       say(answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
         : 'node_error', { code: String(answer.status) });
       return;
@@ -155,7 +183,8 @@ async function verify() {
     return;
   }
   const checkedAt = new Date();
-  state.last = () => render(doc, verdict, status && status.body, checkedAt);
+  const shown = vc ? vcView(doc) : doc;
+  state.last = () => render(shown, verdict, status && status.body, checkedAt);
   state.last();
   reveal();
 }
@@ -179,6 +208,7 @@ function sentence(verdict) {
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
     fromHeight: String(f.key_compromised_from ?? '') };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
+  if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
   return t('status.' + verdict.status, params);
 }
 
@@ -245,7 +275,8 @@ function renderFields(doc, verdict) {
   if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
   if (f.issued_at) addRow(dl, t('document.issued'), formatDate(f.issued_at));
   const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
-  const names = Object.keys(fields);
+  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n));
+  renderTables(fields);
   const ordered = FIELD_ORDER.filter((n) => names.includes(n))
     .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
   ordered.forEach((name) => {
@@ -263,6 +294,72 @@ function renderFields(doc, verdict) {
     }
     dl.append(dt, dd);
   });
+}
+
+// ---- course lines and subject grades as tables ------------------------------------------
+const LINE = /^course\.(\d+)$/;
+const SUBJECT = /^subject\.(.+)$/;
+
+function cell(row, text, tag) {
+  const c = document.createElement(tag || 'td');
+  c.textContent = text;
+  row.appendChild(c);
+  return c;
+}
+
+function hiddenCell(row, span) {
+  const c = cell(row, t('document.hidden'));
+  c.className = 'hidden-field';
+  c.colSpan = span;
+}
+
+function courseRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  cell(tr, String(Number(LINE.exec(name)[1])));
+  let line = null;
+  try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
+    line = null;
+  }
+  if (!line || typeof line !== 'object') {
+    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 6;
+    else hiddenCell(tr, 6);
+    return tr;
+  }
+  const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
+  const grade = (line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
+  [line.code, title, line.term, line.credits, grade, line.points]
+    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  return tr;
+}
+
+function subjectRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  const code = SUBJECT.exec(name)[1];
+  cell(tr, has('subject.' + code) ? t('subject.' + code) : t('subject.other', { code }));
+  if (typeof entry.value === 'string') cell(tr, entry.value); else hiddenCell(tr, 1);
+  return tr;
+}
+
+function renderTables(fields) {
+  const box = $('tables');
+  box.replaceChildren();
+  const names = Object.keys(fields).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  [['courses', LINE, courseRow, ['number', 'code', 'title', 'term', 'credits', 'grade',
+    'points']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
+    .forEach(([kind, pattern, row, columns]) => {
+      const mine = names.filter((n) => pattern.test(n));
+      if (!mine.length) return;
+      const table = document.createElement('table');
+      table.id = 'table-' + kind;
+      cell(table, t('table.' + kind), 'caption');
+      const head = table.createTHead().insertRow();
+      columns.forEach((c) => { cell(head, t('column.' + c), 'th').scope = 'col'; });
+      const body = table.createTBody();
+      mine.forEach((n) => body.appendChild(row(n, fields[n] || {})));
+      box.appendChild(table);
+    });
 }
 
 function checkDetail(check, doc, verdict) {

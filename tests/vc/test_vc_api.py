@@ -153,6 +153,25 @@ async def test_presentation_challenge_and_domain(node: VcNode) -> None:
         assert "does not match" in bad["errors"][0]["detail"]
 
 
+async def test_credential_verify_honours_the_expected_purpose_challenge_and_domain(
+        node: VcNode) -> None:
+    """The W3C Data Integrity suite: options.expectedProofPurpose (and a challenge or
+    domain the caller asks for) that the proof does not carry is a refusal."""
+    vc = exported(node, 3)
+    body: dict[str, Any] = {"verifiableCredential": vc}
+    ok = await post(node, "/credentials/verify",
+                    {**body, "options": {"expectedProofPurpose": "assertionMethod"}}, 200)
+    assert ok["verified"] is True
+    for options, why in (({"expectedProofPurpose": "authentication"}, "purpose"),
+                         ({"challenge": "c-9"}, "challenge"),
+                         ({"domain": "hr.example.kz"}, "domain")):
+        refused = await post(node, "/credentials/verify", {**body, "options": options}, 400)
+        assert refused["verified"] is False and why in refused["errors"][0]["detail"]
+    malformed = await post(node, "/credentials/verify",
+                           {**body, "options": {"expectedProofPurpose": 7}}, 400)
+    assert "expectedProofPurpose" in json.dumps(malformed)
+
+
 async def test_issue_needs_the_token_and_signs_as_the_node_issuer(node: VcNode) -> None:
     credential = {"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
                   "issuer": did_key(node.issuer.public_key),

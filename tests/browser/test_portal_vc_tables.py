@@ -1,0 +1,168 @@
+"""The portal with W3C VC 2.0 files and with academic records, in a real Chromium
+against a real node: a VC is accepted however it arrives (picked, dropped, pasted,
+linked), and a transcript's course lines and an attestat's subject grades read as
+tables in the page's language, hidden lines named as hidden by the holder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.sharing import share_link
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, KAZNU
+from tests.browser.test_portal_browser import (
+    PHONE,
+    open_portal,
+    paste_and_check,
+    phone,
+    verdict,
+)
+from tests.e2e.harness import Consortium, Member, NodeProcess
+from tests.node.academic_fixtures import COURSES, GPA, TOTAL_CREDITS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+HIDDEN = {"en": "hidden by the holder", "ru": "скрыто владельцем", "kk": "иесі жасырған"}
+# As a school's export has it: a subject_<code> column per subject.
+ATTESTAT = {"full_name": "Әсел Нұрланова", "iin": "010101500013",
+            "school": "Алматы қаласының № 12 мектеп-гимназиясы",
+            "graduation_date": "2026-05-25", "subject_algebra": "5", "subject_physics": "4",
+            "subject_kazakh_language": "3", "subject_robotics": "5"}
+
+
+@dataclass
+class Records:
+    node: NodeProcess
+    transcript_vc: Path    # Анна's transcript, course 2 and her IIN hidden, as a VC 2.0
+    attestat: Path         # Әсел's attestat, physics hidden (native document)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Records]:
+    root = tmp_path_factory.mktemp("portal-records")
+    members = [Member("mshe", "Ministry of Science and Higher Education", "ministry",
+                      validator=True, runs_node=True),
+               Member("kaznu", KAZNU, "university")]
+    with Consortium(root, members) as net:
+        node = net.start("mshe")
+        key = str(net.key_path("kaznu"))
+        net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
+                net.member_id("kaznu"), "--types", "transcript,attestat", node=node)
+        transcript = {"full_name": "Иванова Анна", "iin": "010101500013", "programme": "IS",
+                      "gpa": GPA, "total_credits": TOTAL_CREDITS,
+                      **{f"course{n}_{part}": value for n, c in enumerate(COURSES, 1)
+                         for part, value in c.items()}}
+        for kind, record in (("transcript", transcript), ("attestat", ATTESTAT)):
+            (root / f"{kind}.json").write_text(json.dumps([record], ensure_ascii=False),
+                                               encoding="utf-8")
+            net.cli("issue", "--key", key, "--type", kind, "--input", str(root / f"{kind}.json"),
+                    "--out", str(root / kind), node=node)
+        (issued_transcript,) = (root / "transcript").rglob("transcript-*.json")
+        (issued_attestat,) = (root / "attestat").rglob("attestat-*.json")
+        net.cli("disclose", str(issued_transcript), "--hide", "course.02,iin", "--out",
+                str(root / "transcript-shown.json"))
+        net.cli("export-vc", str(root / "transcript-shown.json"), "--key", key, "--out",
+                str(root / "transcript.vc.json"), node=node)
+        net.cli("disclose", str(issued_attestat), "--hide", "subject.physics", "--out",
+                str(root / "attestat-shown.json"))
+        yield Records(node, root / "transcript.vc.json", root / "attestat-shown.json")
+        node.stop()
+
+
+def table(browser: Any, kind: str) -> tuple[str, list[str], dict[str, list[str]]]:
+    """(caption, column headings, field name -> cells) of a table as displayed."""
+    caption, heads, rows = browser.execute_script(
+        "const t = document.getElementById('table-' + arguments[0]);"
+        "if (!t || t.offsetParent === null) return [null, [], {}];"
+        "const rows = {};"
+        "t.querySelectorAll('tbody tr').forEach((r) => {"
+        "  rows[r.dataset.field] = [...r.cells].map((c) => c.innerText.trim()); });"
+        "return [t.caption.innerText.trim(), [...t.tHead.rows[0].cells].map((c) =>"
+        "  c.innerText.trim()), rows];", kind)
+    return caption, heads, rows
+
+
+def test_a_picked_vc_shows_its_course_lines_as_a_table(records: Records, browser: Any) -> None:
+    open_portal(browser, records.node.url + "/", "en")
+    browser.find_element("id", "file").send_keys(str(records.transcript_vc))
+    status, sentence = verdict(browser)
+    assert status == "valid" and sentence.startswith(
+        f"Genuine transcript, issued by {KAZNU} on "), sentence
+    caption, heads, rows = table(browser, "courses")
+    assert caption == "Courses"
+    assert heads == ["No.", "Code", "Course", "Term", "Credits", "Grade", "Points"]
+    assert rows["course.01"] == ["1", "INF1101", "Programming basics", "1", "5", "B+ (86)",
+                                 "3.33"]
+    assert rows["course.02"] == ["2", HIDDEN["en"]]
+    assert rows["course.04"][:3] == ["4", "PHY1104", "Physics"]
+    assert "MAT1102" not in browser.find_element("id", "answer").text
+    iin = browser.find_element("css selector", "#fields dd[data-field='iin']").text
+    assert iin == HIDDEN["en"]
+    # course lines are in the table, not repeated as fields
+    assert not browser.find_elements("css selector", "#fields dd[data-field^='course.']")
+    # a link carries a VC as it carries a native document
+    vc = json.loads(records.transcript_vc.read_text(encoding="utf-8"))
+    browser.get("about:blank")
+    open_portal(browser, share_link(vc, records.node.url, compressed=True), "kk")
+    status, sentence = verdict(browser)
+    assert status == "valid" and sentence.startswith("Түпнұсқа транскрипт"), sentence
+    caption, _heads, rows = table(browser, "courses")
+    assert caption == "Пәндер" and rows["course.01"][2] == "Бағдарламалау негіздері"
+    assert rows["course.02"] == ["2", HIDDEN["kk"]]
+
+
+def test_a_pasted_vc_in_russian_and_a_dropped_one(records: Records, browser: Any) -> None:
+    open_portal(browser, records.node.url + "/", "ru")
+    text = records.transcript_vc.read_text(encoding="utf-8")
+    status, sentence = paste_and_check(browser, text)
+    assert status == "valid" and sentence.startswith("Подлинный транскрипт"), sentence
+    caption, heads, rows = table(browser, "courses")
+    assert caption == "Дисциплины" and heads[2] == "Дисциплина"
+    assert rows["course.01"][2] == "Основы программирования"
+    assert rows["course.02"] == ["2", HIDDEN["ru"]]
+    browser.execute_script(
+        "const data = new DataTransfer();"
+        "data.items.add(new File([arguments[0]], 'transcript.vc.json',"
+        "  {type: 'application/json'}));"
+        "const zone = document.getElementById('drop');"
+        "zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true,"
+        "  cancelable: true}));", text)
+    assert browser.find_element("id", "filename").text == "transcript.vc.json"
+    status, _ = verdict(browser)
+    assert status == "valid"
+    # an altered VC is refused by its signature, in words
+    altered = json.loads(text)
+    altered["credentialSubject"]["fields"]["gpa"] = "4.00"
+    status, sentence = paste_and_check(browser, json.dumps(altered, ensure_ascii=False))
+    assert status == "tampered" and sentence.startswith("Документ изменён"), sentence
+    details = browser.find_element("css selector", "#check-list li[data-check='signature']")
+    assert "Подпись не соответствует" in details.get_attribute("textContent")
+
+
+def test_a_linked_attestat_shows_subject_grades_in_each_language(records: Records,
+                                                                 browser: Any) -> None:
+    document = json.loads(records.attestat.read_text(encoding="utf-8"))
+    link = share_link(document, records.node.url)
+    expected = {"en": ("Subject grades", "Kazakh language", "Physics", "Subject: robotics"),
+                "ru": ("Оценки по предметам", "Казахский язык", "Физика", "Предмет: robotics"),
+                "kk": ("Пәндер бойынша бағалар", "Қазақ тілі", "Физика", "Пән: robotics")}
+    for lang, (title, kazakh, physics, robotics) in expected.items():
+        browser.get("about:blank")
+        open_portal(browser, link, lang)
+        status, _ = verdict(browser)
+        assert status == "valid"
+        caption, _heads, rows = table(browser, "subjects")
+        assert caption == title
+        assert rows["subject.kazakh_language"] == [kazakh, "3"]
+        assert rows["subject.physics"] == [physics, HIDDEN[lang]]
+        assert rows["subject.robotics"] == [robotics, "5"]
+    with phone(browser):
+        width, scroll_width = browser.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth];")
+        assert width == PHONE["width"] and scroll_width <= width
