@@ -40,7 +40,7 @@ from ledger.rules import BlockContext, apply_transaction, check_envelope, load_m
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
 from node.files import load_key, save_key
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
 from tests.node.test_ledger_refusals import assert_refused
 
@@ -176,7 +176,7 @@ def test_stolen_key_report_splits_offline_proofs_too(accredited: Chain, net: Con
     new = rotate(chain, net.university)
     commit(chain, [make_tx(new, ReportCompromisePayload(net.university.public_key,
                                                          chain.height - 1))])
-    certifies = ValidatorSet.from_genesis(net.genesis).certifies
+    certifies = certifies_by_keys(CHAIN_ID)
     statuses = []
     for document in (early[0], late[0]):
         keys = proof_keys(bytes.fromhex(document["batch"]["root"]), net.university.member_id,
