@@ -20,6 +20,7 @@ import click
 
 from ledger.blocks import ZERO_HASH, Block, decode_block
 from ledger.chain import (
+    BASE_KEY,
     BLOCK_PREFIX,
     CERT_PREFIX,
     GENESIS_KEY,
@@ -47,6 +48,7 @@ RECOVERY = ("recovery: keep the node stopped, move {store} aside (keep it for di
 class Findings:
     problems: list[str] = field(default_factory=list)
     blocks: int = 0
+    base: int = 0  # the lowest block held: above 0 when the node joined by state sync
     transactions: int = 0
     state_entries: int = 0
 
@@ -80,6 +82,11 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
     except (MalformedInput, TypeError, ValueError) as exc:
         found.damaged(f"the head record is missing or damaged ({exc})")
         return found
+    base = _decoded(kv.get(BASE_KEY) or b"\x00")
+    if not (isinstance(base, int) and not isinstance(base, bool) and 0 <= base <= height):
+        found.damaged("the base record (lowest block held, after a state sync) is damaged")
+        return found
+    found.base = base
     head = _check_blocks(kv, genesis, height, head_hash, found)
     _check_index(kv, found)
     _check_state(kv, head, found)
@@ -88,11 +95,16 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
 
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
                   found: Findings) -> Block | None:
-    """Walk blocks 0..height; return the head block if it is sound."""
+    """Walk blocks base..height; return the head block if it is sound.
+
+    A node that joined by state sync holds no block below its base: the base
+    block is vouched for by its certificate, the ones above by their links."""
     certifies = ValidatorSet.from_genesis(genesis).certifies
-    previous: bytes | None = ZERO_HASH
+    previous: bytes | None = ZERO_HASH if found.base == 0 else None
     block: Block | None = None
-    for at in range(height + 1):
+    if found.base > 0 and kv.get(_at(BLOCK_PREFIX, found.base - 1)) is not None:
+        found.damaged(f"a block {found.base - 1} is stored below the base {found.base}")
+    for at in range(found.base, height + 1):
         block = _read_block(kv, genesis, at, found)
         if block is None:
             previous = None
@@ -198,7 +210,8 @@ def fsck_command(config_path: Path) -> None:
         click.echo(f"damaged: {problem}")
     if len(found.problems) > PROBLEMS_SHOWN_MAX:
         click.echo(f"damaged: ... and {len(found.problems) - PROBLEMS_SHOWN_MAX} more")
-    summary = (f"checked {found.blocks} blocks, {found.transactions} transactions, "
+    joined = f" (from block {found.base}: joined by state sync)" if found.base else ""
+    summary = (f"checked {found.blocks} blocks{joined}, {found.transactions} transactions, "
                f"{found.state_entries} state entries in {store}")
     if found.problems:
         click.echo(f"{summary}: {len(found.problems)} problems")

@@ -50,8 +50,9 @@ class StateSnapshots:
         self._kv = kv
         self._interval = interval
         self._held: list[_Held] = []  # oldest first
-        self._lock = threading.Lock()  # one answer at a time; a snapshot is never released
-        # while it is being read
+        # One answer at a time: a snapshot is never released while it is being read.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def block_committed(self, height: int) -> None:
         """Take a snapshot if `height` is one every node holds (a cheap LevelDB call)."""
@@ -60,6 +61,8 @@ class StateSnapshots:
                 self._take(exact=height)
 
     def _take(self, exact: int | None = None) -> _Held | None:
+        if self._closed:
+            return None
         store = self._kv.snapshot()
         stored_head = store.get(HEAD_KEY)
         height = -1
@@ -122,6 +125,7 @@ class StateSnapshots:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for held in self._held:
                 held.store.release()
             self._held.clear()
