@@ -457,15 +457,24 @@ def _load_base(kv: KeyValueStore) -> int:
     return base
 
 
-def joined_writes(genesis: Genesis, block: bytes, height: int, block_hash: bytes,
-                  certificate: bytes) -> dict[bytes, bytes | None]:
-    """What makes a store that holds the state tree of certified block `height` (copied
-    by state sync) a chain whose head and lowest held block is that block. The caller
-    writes these with the tree's root pointer in one batch."""
-    return {_height_key(BLOCK_PREFIX, height): block,
-            _height_key(CERT_PREFIX, height): certificate,
-            HEAD_KEY: encode([height, block_hash]), BASE_KEY: encode(height),
-            GENESIS_KEY: genesis.genesis_hash}
+def joined_writes(genesis: Genesis, block: Block, certificate: bytes
+                  ) -> dict[bytes, bytes | None]:
+    """What makes a store that holds the state tree of a certified block (copied by state
+    sync) a chain whose head and lowest held block is that block. The caller writes
+    these with the tree's root pointer in one batch.
+
+    The transaction index then covers only blocks from this one up: a transaction
+    committed below it and not yet expired is not known to this node as committed
+    (blocks it fetches are certified, so a quorum checked them for replays)."""
+    height = block.header.height
+    writes: dict[bytes, bytes | None] = {
+        _height_key(BLOCK_PREFIX, height): block.encode(),
+        _height_key(CERT_PREFIX, height): certificate,
+        HEAD_KEY: encode([height, block.block_hash]), BASE_KEY: encode(height),
+        GENESIS_KEY: genesis.genesis_hash}
+    for index, tx in enumerate(block.transactions):
+        writes[TX_INDEX_PREFIX + tx.tx_id] = encode([height, index])
+    return writes
 
 
 def _check_proposal(header: Header, rules: ProposalRules) -> None:

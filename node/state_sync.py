@@ -237,8 +237,7 @@ class StateSync:
         assert self.phase is Phase.DONE and self.snapshot is not None and self.state is not None
         snapshot = self.snapshot
         writes = self.state.finish()
-        writes.update(joined_writes(self._genesis, snapshot.block, snapshot.height,
-                                    snapshot.decoded.block_hash, snapshot.certificate))
+        writes.update(joined_writes(self._genesis, snapshot.decoded, snapshot.certificate))
         return writes
 
     # ---- peers -------------------------------------------------------------------------

@@ -93,6 +93,10 @@ def check_joined(net: Consortium, source: Chain, kv: MemoryStore) -> Chain:
     assert joined.state.root == source.state.root
     assert joined.state.audit() == source.state.audit()
     assert dict(joined.state.iterate_items()) == dict(source.state.iterate_items())
+    base = joined.get_block(joined.height)
+    assert base is not None and base.transactions
+    for index, tx in enumerate(base.transactions):  # the base block's are in the index
+        assert joined.tx_location(tx.tx_id) == (joined.height, index)
     return joined
 
 
