@@ -74,7 +74,8 @@ def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         assert joined.state.root == source.state.root and joined.height == source.height
-        result = {"state_entries": entries, "seconds": elapsed, "cpu_seconds": cpu, "questions": questions,
+        result = {"state_entries": entries, "seconds": elapsed, "cpu_seconds": cpu,
+                  "questions": questions,
                   "answer_mib": answer_bytes / 2**20, "tree_nodes": sync.state.nodes_done,
                   "values": sync.state.values_done,
                   "phase_seconds": {k: round(v, 1) for k, v in phase_s.items()}}
