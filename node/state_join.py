@@ -87,6 +87,8 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
             if time.monotonic() - last_log >= PROGRESS_LOG_S:
                 last_log = time.monotonic()
                 _log_progress(sync, network)
+        for key in sync.distrusted:
+            log.warning("state sync: %s sent a wrong answer", network.name_of(key))
         if sync.phase is Phase.DONE:
             await loop.run_in_executor(None, kv.write, sync.final_writes())
             assert sync.snapshot is not None and sync.state is not None
@@ -107,5 +109,3 @@ def _log_progress(sync: StateSync, network: Network) -> None:
              sync.phase.value, sync.snapshot.height if sync.snapshot else "not chosen",
              state.nodes_done if state else 0, state.values_done if state else 0,
              len(sync.distrusted))
-    for key in sync.distrusted:
-        log.warning("state sync: %s sent a wrong answer", network.name_of(key))

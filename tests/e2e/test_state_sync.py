@@ -87,6 +87,11 @@ def test_a_fresh_follower_joins_by_state_sync_and_verifies(net: Consortium) -> N
         follower.get_json("/v1/blocks/1")
     assert missing.value.status == 404
     assert missing.value.json()["error"]["code"] == "block_not_held"
+    # So does a VC status list: its indices come from revoke transactions it lacks.
+    nowhere = "/credentials/status/" + "00" * 52
+    assert json.loads(follower.request("GET", nowhere)[1])["error"]["code"] == \
+        "status_list_not_held"
+    assert json.loads(validator.request("GET", nowhere)[1])["error"]["code"] == "no_such_batch"
 
     # fsck understands a store that starts at its snapshot; a restart does not join again.
     assert follower.stop() == 0, follower.log_tail()
