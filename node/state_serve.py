@@ -80,6 +80,12 @@ class StateSnapshots:
             self._held.pop(0).store.release()
         return held
 
+    def _head_height(self) -> int:
+        height = 0
+        with contextlib.suppress(MalformedInput, TypeError, ValueError):
+            height, _ = decode(self._kv.get(HEAD_KEY) or b"")
+        return height if isinstance(height, int) else 0
+
     def answer(self, payload: bytes) -> bytes | None:
         """The answer to a joining node's question; None if the question is junk."""
         question = None
@@ -89,7 +95,9 @@ class StateSnapshots:
             return None
         with self._lock:
             if question == [ASK_OFFER]:
-                newest = self._held[-1] if self._held else self._take()
+                newest = self._held[-1] if self._held else None
+                if newest is None or self._head_height() - newest.height >= self._interval:
+                    newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
                     return encode([ASK_OFFER, 0, b"", b""])
                 return encode([ASK_OFFER, newest.height, newest.block, newest.certificate])

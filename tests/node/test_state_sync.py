@@ -232,3 +232,13 @@ def test_a_question_about_a_snapshot_not_held_says_so(net: Consortium) -> None:
     source = grown_chain(net, blocks=1, anchors=2)
     answer = StateSnapshots(source.kv).answer(encode([ASK_NODES, 77, [[0, b""]]]))
     assert decode(answer or b"") == [state_sync.NOT_HELD, 77]
+
+
+def test_a_snapshot_taken_on_demand_is_renewed_once_an_interval_old(net: Consortium) -> None:
+    source = grown_chain(net, blocks=1, anchors=2)
+    snapshots = StateSnapshots(source.kv, interval=2)
+    assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 1
+    commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 1  # one block old
+    commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 3
