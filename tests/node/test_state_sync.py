@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from ledger.chain import STATE_PREFIX, Chain
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node import state_sync
+from node.config import load_config
 from node.engine import Engine, EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
@@ -21,6 +23,7 @@ from node.validators import ValidatorSet
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, commit, keys_from, make_tx
+from tests.node.test_config_genesis import GOOD, field_of, write
 from tests.node.test_engine import Clock, Recorder
 
 Serve = Callable[[bytes], bytes | None]  # question -> answer (None: silent)
@@ -242,3 +245,10 @@ def test_a_snapshot_taken_on_demand_is_renewed_once_an_interval_old(net: Consort
     assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 1  # one block old
     commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 3
+
+
+def test_the_config_key_turns_state_sync_on_and_typos_are_named(tmp_path: Path) -> None:
+    assert not load_config(write(tmp_path, GOOD)).state_sync
+    assert load_config(write(tmp_path, GOOD + "\n[sync]\nstate_sync = true\n")).state_sync
+    assert field_of(tmp_path, GOOD + '\n[sync]\nstate_sync = "yes"\n') == "sync.state_sync"
+    assert field_of(tmp_path, GOOD + "\n[sync]\nstatesync = true\n") == "sync.statesync"
