@@ -17,12 +17,13 @@ import time
 from functools import partial
 
 from ledger.chain import GENESIS_KEY, STATE_PREFIX
+from ledger.codec import encode
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import NodeConfig
 from node.network import Network
-from node.state_sync import Phase, StateSync
+from node.state_sync import NOT_HELD, Phase, StateSync
 from node.validators import ValidatorSet
 from storage.kv import KeyValueStore
 
@@ -64,7 +65,14 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
         if not answers.full():
             answers.put_nowait((peer_key, payload))
 
+    async def nothing_held(peer_key: bytes, payload: bytes) -> None:
+        # Nodes all joining at once (a new testnet) learn that nobody has a snapshot,
+        # rather than wait for one forever.
+        del payload
+        network.peers.send(peer_key, CH_STATE_RESPONSE, encode([NOT_HELD, 0]))
+
     network.route(CH_STATE_RESPONSE, answered)
+    network.route(CH_STATE_REQUEST, nothing_held)
     sync = StateSync(genesis, ValidatorSet.from_genesis(genesis).certifies)
     started = last_log = time.monotonic()
     await network.start()

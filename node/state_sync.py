@@ -44,6 +44,9 @@ NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
 VALUES_PER_QUESTION = 2_048
 VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however large
 RESPONSE_TIMEOUT_MS = 5_000
+# How long to wait for a peer with a snapshot when every peer connected so far has none
+# (the others may still be connecting) before giving up on state sync.
+OFFER_PATIENCE_MS = 3_000
 
 
 class Phase(Enum):
@@ -87,6 +90,7 @@ class StateSync:
         self._values_after = b""
         self._value_peers: set[bytes] = set()  # who served the current pass over the values
         self.restarts = 0
+        self._started_ms: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -102,20 +106,23 @@ class StateSync:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return None, False
             self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
+        if self._started_ms is None:
+            self._started_ms = now_ms
         restarted = self._restart_if_stranded(peers)
-        peer = self._choose(peers)
+        peer = self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS)
         if peer is None:
             return None, restarted
         self._question = self._make_question()
         self._asked, self._asked_at_ms = peer, now_ms
         return SyncRequest(peer, encode(self._question)), restarted
 
-    def _choose(self, peers: Sequence[bytes]) -> bytes | None:
+    def _choose(self, peers: Sequence[bytes], patience_over: bool) -> bytes | None:
         candidates = [p for p in peers if p not in self.distrusted and p not in self._not_held]
         if not candidates and peers:
             if self.phase is Phase.OFFER:
                 if self._not_held and self._not_held.issuperset(peers):
-                    self.phase = Phase.UNAVAILABLE  # nobody has a snapshot to give
+                    if patience_over:
+                        self.phase = Phase.UNAVAILABLE  # nobody has a snapshot to give
                     return None
                 # Everyone connected was caught lying once: start trusting afresh
                 # rather than never join (each answer is still checked).

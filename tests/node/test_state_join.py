@@ -111,3 +111,19 @@ def test_a_stop_during_the_join_leaves_no_chain_and_the_next_start_wipes_it(
     kv.write({STATE_PREFIX + b"r": b"x" * 32, STATE_PREFIX + b"v" + b"k": b"v"})
     wipe_partial_state(kv)
     assert list(kv.iterate_prefix(STATE_PREFIX)) == [] and needs_join(kv)
+
+
+def test_nodes_all_joining_at_once_find_no_snapshot_and_start_from_genesis(
+        net: Consortium) -> None:
+    first, second = free_port(), free_port()
+    stores = [MemoryStore(), MemoryStore()]
+
+    async def scenario() -> list[bool]:
+        joins = [join_by_state_sync(config_for("a", first, [second]), net.genesis,
+                                    net.ministry, stores[0], asyncio.Event()),
+                 join_by_state_sync(config_for("b", second, [first]), net.genesis,
+                                    net.employer, stores[1], asyncio.Event())]
+        return list(await asyncio.wait_for(asyncio.gather(*joins), JOIN_TIMEOUT_S))
+
+    assert asyncio.run(scenario()) == [False, False]
+    assert all(needs_join(kv) for kv in stores)

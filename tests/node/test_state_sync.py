@@ -252,3 +252,18 @@ def test_the_config_key_turns_state_sync_on_and_typos_are_named(tmp_path: Path) 
     assert load_config(write(tmp_path, GOOD + "\n[sync]\nstate_sync = true\n")).state_sync
     assert field_of(tmp_path, GOOD + '\n[sync]\nstate_sync = "yes"\n') == "sync.state_sync"
     assert field_of(tmp_path, GOOD + "\n[sync]\nstatesync = true\n") == "sync.statesync"
+
+
+def test_a_peer_without_snapshot_does_not_end_the_join_while_others_may_connect(
+        net: Consortium) -> None:
+    sync = new_sync(net)
+    request, _ = sync.next_request(0, [OTHER])
+    assert request is not None and request.peer == OTHER
+    sync.accept(OTHER, encode([state_sync.NOT_HELD, 0]))
+    assert sync.next_request(100, [OTHER]) == (None, False)
+    assert sync.phase is Phase.OFFER
+    request, _ = sync.next_request(200, [OTHER, HONEST])  # a peer with a snapshot arrives
+    assert request is not None and request.peer == HONEST
+    sync.accept(HONEST, encode([state_sync.NOT_HELD, 0]))
+    assert sync.next_request(state_sync.OFFER_PATIENCE_MS, [OTHER, HONEST]) == (None, False)
+    assert sync.phase is Phase.UNAVAILABLE
