@@ -102,8 +102,12 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
     certifies = ValidatorSet.from_genesis(genesis).certifies
     previous: bytes | None = ZERO_HASH if found.base == 0 else None
     block: Block | None = None
-    if found.base > 0 and kv.get(_at(BLOCK_PREFIX, found.base - 1)) is not None:
-        found.damaged(f"a block {found.base - 1} is stored below the base {found.base}")
+    if found.base > 0:
+        first_held = _at(BLOCK_PREFIX, found.base)
+        below = sum(1 for key, _ in kv.iterate_prefix(BLOCK_PREFIX) if key < first_held)
+        if below:
+            found.damaged(f"{below} blocks are stored below the base {found.base} "
+                          "(the block this node joined at by state sync)")
     for at in range(found.base, height + 1):
         block = _read_block(kv, genesis, at, found)
         if block is None:

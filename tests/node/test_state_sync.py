@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import STATE_PREFIX, Chain
+from cli.fsck import check_store
+from ledger.chain import BASE_KEY, STATE_PREFIX, Chain, block_key
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node import state_sync
@@ -267,3 +268,19 @@ def test_a_peer_without_snapshot_does_not_end_the_join_while_others_may_connect(
     sync.accept(HONEST, encode([state_sync.NOT_HELD, 0]))
     assert sync.next_request(state_sync.OFFER_PATIENCE_MS, [OTHER, HONEST]) == (None, False)
     assert sync.phase is Phase.UNAVAILABLE
+
+
+def test_fsck_checks_a_joined_store_from_its_base_and_names_what_is_wrong(
+        net: Consortium) -> None:
+    source = grown_chain(net)
+    kv = MemoryStore()
+    join(new_sync(net), {HONEST: StateSnapshots(source.kv).answer}, kv)
+    found = check_store(kv, net.genesis)
+    assert (found.problems, found.base, found.blocks) == ([], source.height, 1)
+    assert found.state_entries == source.state.audit()
+    stray = source.kv.get(block_key(1))
+    assert stray is not None
+    kv.write({block_key(1): stray})
+    assert any("stored below the base" in p for p in check_store(kv, net.genesis).problems)
+    kv.write({block_key(1): None, BASE_KEY: encode(source.height + 1)})
+    assert "base record" in check_store(kv, net.genesis).problems[0]
