@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.harness import Consortium, HttpError, Member, NodeProcess, wait_until
 from tests.e2e.test_cli_lifecycle import write_graduates_csv
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 MEMBERS = [
     Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
