@@ -116,25 +116,7 @@ def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str,
         _, client, _, genesis = _consortium()
         path = str(Path(name) / "chain.ldb")
         kv = LevelDBStore(path)
-        chain = Chain(kv, genesis)
-        record = Batch(client.member_id, "diploma", 10_000, 1, GENESIS_MS, bytes(32)).encode()
-        filled = 0
-        while filled < batches:
-            overlay = chain.state.overlay()
-            count = min(per_block, batches - filled)
-            for _ in range(count):
-                overlay.set(batch_key(client.member_id, os.urandom(32)), record)
-            filled += count
-            # The state written as by issuing blocks (their transactions left out: the
-            # figure is about opening a large state, not about the blocks).
-            head = chain.head_header
-            header = Header(CHAIN_ID, head.height + 1, head.block_hash, head.time_ms + 1000,
-                            client.member_id, 0, transactions_root([]), overlay.root(),
-                            genesis.validator_set_hash)
-            chain.commit(Execution(header, overlay, []), b"bench")
-        # A node that ran for a while has its writes in table files, not in the log
-        # that LevelDB replays at open; compact so the figure is that steady state.
-        kv._db.compact_range()
+        fill_state(Chain(kv, genesis), client, batches, per_block)
         kv.close()
         started = time.perf_counter()
         reopened_kv = LevelDBStore(path)
@@ -143,6 +125,29 @@ def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str,
         assert reopened.height == (batches + per_block - 1) // per_block
         reopened_kv.close()
     return {"state_entries": batches, "open_seconds": opened_s}
+
+
+def fill_state(chain: Chain, client: KeyPair, batches: int, per_block: int = 50_000) -> None:
+    """Commit blocks that leave `batches` credential batches in the state."""
+    record = Batch(client.member_id, "diploma", 10_000, 1, GENESIS_MS, bytes(32)).encode()
+    filled = 0
+    while filled < batches:
+        overlay = chain.state.overlay()
+        count = min(per_block, batches - filled)
+        for _ in range(count):
+            overlay.set(batch_key(client.member_id, os.urandom(32)), record)
+        filled += count
+        # The state written as by issuing blocks (their transactions left out: the
+        # figures are about a large state, not about the blocks).
+        head = chain.head_header
+        header = Header(CHAIN_ID, head.height + 1, head.block_hash, head.time_ms + 1000,
+                        client.member_id, 0, transactions_root([]), overlay.root(),
+                        chain.genesis.validator_set_hash)
+        chain.commit(Execution(header, overlay, []), b"bench")
+    # A node that ran for a while has its writes in table files, not in the log
+    # that LevelDB replays at open; compact so the figures are that steady state.
+    assert isinstance(chain.kv, LevelDBStore)
+    chain.kv._db.compact_range()
 
 
 def simulator_message_cost(sizes: tuple[int, ...]) -> list[tuple[int, float]]:

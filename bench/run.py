@@ -22,6 +22,8 @@ from bench.single_node import (
     committed_tx_rate,
     verification_rate,
 )
+from bench.state_sync import render as render_state_sync
+from bench.state_sync import state_sync_join
 from bench.vc import vc_rates
 
 
@@ -128,6 +130,8 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
     print(catch_up, flush=True)
     restart = restart_time(1_000_000)
     print(restart, flush=True)
+    joined = state_sync_join(1_000_000)
+    print(joined, flush=True)
     cost = simulator_message_cost((4, 7, 10, 16, 31))
     print(cost, flush=True)
     lines = [
@@ -139,7 +143,8 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
         f"| {catch_up['blocks_per_s']:,.0f} blocks/s | ≥ 2,000 blocks/s |",
         f"| restart with {restart['state_entries']:,} credential batches in state (open "
         f"LevelDB, check head and state root; nothing replayed) | "
-        f"{restart['open_seconds'] * 1000:,.0f} ms | < 2 s |", "",
+        f"{restart['open_seconds'] * 1000:,.0f} ms | < 2 s |",
+        *render_state_sync(joined), "",
         "Consensus frames sent per committed block by the node simulator (the real "
         "engine, no faults, one block per height):", "",
         "| validators | frames per block | frames per block ÷ n² |", "|---|---|---|",

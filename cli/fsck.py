@@ -20,6 +20,7 @@ import click
 
 from ledger.blocks import ZERO_HASH, Block, decode_block
 from ledger.chain import (
+    BASE_KEY,
     BLOCK_PREFIX,
     CERT_PREFIX,
     GENESIS_KEY,
@@ -48,6 +49,7 @@ RECOVERY = ("recovery: keep the node stopped, move {store} aside (keep it for di
 class Findings:
     problems: list[str] = field(default_factory=list)
     blocks: int = 0
+    base: int = 0  # the lowest block held: above 0 when the node joined by state sync
     transactions: int = 0
     state_entries: int = 0
 
@@ -81,6 +83,11 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
     except (MalformedInput, TypeError, ValueError) as exc:
         found.damaged(f"the head record is missing or damaged ({exc})")
         return found
+    base = _decoded(kv.get(BASE_KEY) or b"\x00")
+    if not (isinstance(base, int) and not isinstance(base, bool) and 0 <= base <= height):
+        found.damaged("the base record (lowest block held, after a state sync) is damaged")
+        return found
+    found.base = base
     head = _check_blocks(kv, genesis, height, head_hash, found)
     _check_index(kv, found)
     _check_state(kv, head, found)
@@ -89,7 +96,10 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
 
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
                   found: Findings) -> Block | None:
-    """Walk blocks 0..height; return the head block if it is sound."""
+    """Walk blocks base..height; return the head block if it is sound.
+
+    A node that joined by state sync holds no block below its base: the base
+    block is vouched for by its certificate, the ones above by their links."""
     sets: ValidatorSets | None = None
     try:  # each block against the set of its height, as the state records them
         sets = ValidatorSets(genesis.chain_id, StateTree(kv, STATE_PREFIX), height)
@@ -98,9 +108,15 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
         found.damaged(f"the validator-set records are damaged ({exc}); checking certificates "
                       "against the genesis validators")
         certifies = ValidatorSet.from_genesis(genesis).certifies
-    previous: bytes | None = ZERO_HASH
+    previous: bytes | None = ZERO_HASH if found.base == 0 else None
     block: Block | None = None
-    for at in range(height + 1):
+    if found.base > 0:
+        first_held = _at(BLOCK_PREFIX, found.base)
+        below = sum(1 for key, _ in kv.iterate_prefix(BLOCK_PREFIX) if key < first_held)
+        if below:
+            found.damaged(f"{below} blocks are stored below the base {found.base} "
+                          "(the block this node joined at by state sync)")
+    for at in range(found.base, height + 1):
         set_hash = (genesis.validator_set_hash if sets is None
                     else validator_set_hash(list(sets.at(at).public_keys.values())))
         block = _read_block(kv, genesis, at, set_hash, found)
@@ -209,7 +225,8 @@ def fsck_command(config_path: Path) -> None:
         click.echo(f"damaged: {problem}")
     if len(found.problems) > PROBLEMS_SHOWN_MAX:
         click.echo(f"damaged: ... and {len(found.problems) - PROBLEMS_SHOWN_MAX} more")
-    summary = (f"checked {found.blocks} blocks, {found.transactions} transactions, "
+    joined = f" (from block {found.base}: joined by state sync)" if found.base else ""
+    summary = (f"checked {found.blocks} blocks{joined}, {found.transactions} transactions, "
                f"{found.state_entries} state entries in {store}")
     if found.problems:
         click.echo(f"{summary}: {len(found.problems)} problems")

@@ -41,6 +41,9 @@ CERT_PREFIX = b"C"
 TX_INDEX_PREFIX = b"T"
 HEAD_KEY = b"meta:head"
 GENESIS_KEY = b"meta:genesis"
+# The lowest block the store holds: absent (0) unless the node joined by state sync,
+# which starts the store at a certified block's state and holds nothing below it.
+BASE_KEY = b"meta:base"
 
 
 # A fresh proposal's time must be near the validator's own clock. Honest blocks carry
@@ -82,6 +85,14 @@ def _height_key(prefix: bytes, height: int) -> bytes:
     return prefix + struct.pack(">Q", height)
 
 
+def block_key(height: int) -> bytes:
+    return _height_key(BLOCK_PREFIX, height)
+
+
+def certificate_key(height: int) -> bytes:
+    return _height_key(CERT_PREFIX, height)
+
+
 @dataclass
 class Execution:
     """The outcome of executing transactions on top of the head, not yet committed."""
@@ -117,6 +128,7 @@ class Chain:
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}
         self._checked_digests: dict[int, bytes] = {}  # height -> SHA-256 of checked bytes
+        self.base_height = _load_base(kv)
         stored_genesis = kv.get(GENESIS_KEY)
         genesis_id = genesis.genesis_hash
         if stored_genesis is None:
@@ -147,7 +159,8 @@ class Chain:
     def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
         """The head's header, after checking the blocks below it link up to it."""
         expected, head = head_hash, None
-        for below in range(height, max(-1, height - STARTUP_CHECKED_BLOCKS), -1):
+        lowest = max(self.base_height, height - STARTUP_CHECKED_BLOCKS + 1)
+        for below in range(height, lowest - 1, -1):
             block = self._read_block(below)
             if block is None:
                 raise CorruptStateError(f"block {below} is missing below the head {height}")
@@ -156,7 +169,7 @@ class Chain:
                 raise CorruptStateError(f"block {below} does not hash to what {named_by} names")
             head = head or block.header
             expected = block.header.previous_hash
-        if height < STARTUP_CHECKED_BLOCKS and expected != ZERO_HASH:
+        if self.base_height == 0 and height < STARTUP_CHECKED_BLOCKS and expected != ZERO_HASH:
             raise CorruptStateError("block 0 does not start the chain")
         assert head is not None
         return head
@@ -166,7 +179,8 @@ class Chain:
         recent blocks' certificates now (CorruptStateError if one does not verify)."""
         self._certifies = certifies
         head = self.head_header
-        for height in range(head.height, max(0, head.height - STARTUP_CHECKED_BLOCKS), -1):
+        lowest = max(0, self.base_height - 1, head.height - STARTUP_CHECKED_BLOCKS)
+        for height in range(head.height, lowest, -1):
             self.get_certificate(height)
 
     def _write_genesis(self, genesis_id: bytes) -> None:
@@ -219,6 +233,8 @@ class Chain:
     def _checked_block(self, height: int) -> tuple[bytes, Block] | None:
         """The stored block at `height` and its bytes, after checking its hash against
         what vouches for it: the head, its certificate, or the next block's link."""
+        if height < self.base_height:
+            return None  # not held: this node joined by state sync above it
         head = self.head_header  # one read: a commit may move the head meanwhile
         head_height, head_hash = head.height, head.block_hash
         if height > head_height:
@@ -293,6 +309,8 @@ class Chain:
     def get_certificate(self, height: int) -> bytes | None:
         """The commit certificate of block `height`; checked once `check_certificates`
         has given the validators' check."""
+        if height < self.base_height:
+            return None  # not held: this node joined by state sync above it
         certificate = self.kv.get(_height_key(CERT_PREFIX, height))
         head = self.head_header
         if self._certifies is None or height == 0 or height > head.height:
@@ -469,6 +487,39 @@ class Chain:
         self.kv.write(writes, sync=sync)
         self.state.committed(execution.overlay)
         self.head_header = block.header
+
+
+def _load_base(kv: KeyValueStore) -> int:
+    stored = kv.get(BASE_KEY)
+    if stored is None:
+        return 0
+    try:
+        base = decode(stored)
+    except MalformedInput as exc:
+        raise CorruptStateError("the base record is damaged") from exc
+    if not isinstance(base, int) or isinstance(base, bool) or base < 1:
+        raise CorruptStateError("the base record is damaged")
+    return base
+
+
+def joined_writes(genesis: Genesis, block: Block, certificate: bytes
+                  ) -> dict[bytes, bytes | None]:
+    """What makes a store that holds the state tree of a certified block (copied by state
+    sync) a chain whose head and lowest held block is that block. The caller writes
+    these with the tree's root pointer in one batch.
+
+    The transaction index then covers only blocks from this one up: a transaction
+    committed below it and not yet expired is not known to this node as committed
+    (blocks it fetches are certified, so a quorum checked them for replays)."""
+    height = block.header.height
+    writes: dict[bytes, bytes | None] = {
+        _height_key(BLOCK_PREFIX, height): block.encode(),
+        _height_key(CERT_PREFIX, height): certificate,
+        HEAD_KEY: encode([height, block.block_hash]), BASE_KEY: encode(height),
+        GENESIS_KEY: genesis.genesis_hash}
+    for index, tx in enumerate(block.transactions):
+        writes[TX_INDEX_PREFIX + tx.tx_id] = encode([height, index])
+    return writes
 
 
 def _check_proposal(header: Header, rules: ProposalRules) -> None:

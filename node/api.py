@@ -142,6 +142,9 @@ async def get_block(request: web.Request) -> web.StreamResponse:
     if not 0 <= height < 2**63:
         raise MalformedInput("height must be a non-negative integer")
     found = core.block_for_api(height)
+    if found is None and height < core.chain.base_height:
+        return error(404, "block_not_held", f"block {height} is not held here: this node "
+                     f"joined by state sync at block {core.chain.base_height}; ask another node")
     if found is None:
         return error(404, "no_such_block", f"no block at height {height} "
                      f"(head is {core.chain.height})")

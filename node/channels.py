@@ -15,9 +15,16 @@ CH_TXS = 2
 CH_SYNC_REQUEST = 3
 CH_SYNC_RESPONSE = 4
 CH_BLOCK = 5
+CH_STATE_REQUEST = 6  # state sync (node.state_sync): a joining node's questions
+CH_STATE_RESPONSE = 7
 GOSSIP_BATCH_BYTES = 1024 * 1024
 BLOCK_MESSAGE_BYTES = MAX_BLOCK_BYTES + 64 * 1024  # a block with its certificate
 SYNC_RESPONSE_BYTES = 4 * BLOCK_MESSAGE_BYTES
+# A state-sync question names at most 2,048 tree positions (up to 36 bytes each); an
+# answer holds 2,048 node records, or values of about 512 KiB but at least one value
+# (a state value is at most 1 MiB).
+STATE_REQUEST_BYTES = 96 * 1024
+STATE_RESPONSE_BYTES = 2 * 1024 * 1024
 
 
 def channels_for(validator_count: int) -> list[Channel]:
@@ -29,4 +36,6 @@ def channels_for(validator_count: int) -> list[Channel]:
         Channel(CH_SYNC_REQUEST, "sync-request", 1024, 64),
         Channel(CH_SYNC_RESPONSE, "sync-response", SYNC_RESPONSE_BYTES, 16),
         Channel(CH_BLOCK, "block", BLOCK_MESSAGE_BYTES, 64),
+        Channel(CH_STATE_REQUEST, "state-request", STATE_REQUEST_BYTES, 16),
+        Channel(CH_STATE_RESPONSE, "state-response", STATE_RESPONSE_BYTES, 4),
     ]

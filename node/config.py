@@ -52,6 +52,7 @@ class NodeConfig:
     vc_https: Address | None = None  # the API over TLS too (W3C verifiers want https)
     vc_tls_cert: Path | None = None
     vc_tls_key: Path | None = None
+    state_sync: bool = False  # [sync]: an empty data dir joins from a peer's snapshot
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
@@ -63,6 +64,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
     "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
     "log": frozenset({"level", "format"}),
+    "sync": frozenset({"state_sync"}),
     "vc": frozenset({"issuer_key", "issue_token_file", "public_url", "https_listen",
                      "tls_cert", "tls_key"}),
 }
@@ -163,6 +165,9 @@ def load_config(path: Path) -> NodeConfig:
     level = log.get("level", "info")
     if level not in ("debug", "info", "warning", "error"):
         raise ConfigError("log.level", "must be debug, info, warning or error")
+    state_sync = _table(document, "sync").get("state_sync", False)
+    if not isinstance(state_sync, bool):
+        raise ConfigError("sync.state_sync", "must be true or false")
     log_format = log.get("format", "text")
     if log_format not in ("text", "json"):
         raise ConfigError("log.format", "must be text or json")
@@ -184,6 +189,7 @@ def load_config(path: Path) -> NodeConfig:
         log_level=level,
         log_format=log_format,
         api_rate_exempt=tuple(rate_exempt),
+        state_sync=state_sync,
         **_vc_settings(_table(document, "vc"), base),
     )
 

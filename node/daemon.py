@@ -21,7 +21,14 @@ from ledger.errors import ConfigError
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import all_members, load_member
 from node.api import StatusProvider, make_app
-from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE, CH_TXS
+from node.channels import (
+    CH_BLOCK,
+    CH_CONSENSUS,
+    CH_STATE_REQUEST,
+    CH_SYNC_REQUEST,
+    CH_SYNC_RESPONSE,
+    CH_TXS,
+)
 from node.config import NodeConfig, load_config
 from node.engine import CommitReport, Engine, EngineConfig
 from node.engine_thread import EngineThread
@@ -32,6 +39,8 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
+from node.state_join import join_by_state_sync, needs_join
+from node.state_serve import StateSnapshots
 from node.tls import serve_https
 from node.validators import ValidatorSets
 from node.vc_api import configure_vc, warm_workers_on_start
@@ -48,6 +57,28 @@ class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
 
 
+def open_store(config: NodeConfig) -> LevelDBStore:
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store_path = config.data_dir / "chain.ldb"
+    try:
+        return LevelDBStore(str(store_path))
+    except CorruptStateError as exc:
+        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
+    except Exception as exc:  # plyvel raises its own IOError subclasses
+        raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+
+
+async def join_if_empty(config: NodeConfig, stop: asyncio.Event) -> None:
+    """`[sync] state_sync`: an empty store is first filled from a peer's snapshot."""
+    kv = open_store(config)
+    try:
+        if needs_join(kv):
+            await join_by_state_sync(config, load_genesis(config.genesis_file),
+                                     load_key(config.key_file), kv, stop)
+    finally:
+        kv.close()
+
+
 def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets]:
     """Open the chain and check it before anything is served.
 
@@ -58,14 +89,8 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     store_path = config.data_dir / "chain.ldb"
-    try:
-        kv = LevelDBStore(str(store_path))
-    except CorruptStateError as exc:
-        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
-    except Exception as exc:  # plyvel raises its own IOError subclasses
-        raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+    kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
@@ -137,15 +162,20 @@ def wall_clock_ms() -> int:
 
 
 async def serve(config: NodeConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if config.state_sync:
+        await join_if_empty(config, stop)
+        if stop.is_set():
+            log.info("stopping: signal received while joining")
+            return
     core, kv, validator_sets = open_core(config)
     # The start-up objects live forever: keep them out of every later GC pass, and
     # collect the young generation less often, so pauses stay short under load.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
 
     # ---- the wiring, all of it -------------------------------------------------------
     genesis = core.genesis
@@ -159,8 +189,11 @@ async def serve(config: NodeConfig) -> None:
         allowed = {m.public_key for m in members} | set(config.observers)
         network.peers.set_allowed(allowed - {core.keys.public_key})
 
+    snapshots = StateSnapshots(kv)
+
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
+        snapshots.block_committed(report.execution.header.height)
         if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
                           | VotePayload) for tx in report.execution.block.transactions):
             refresh_members()  # new members (and rotated keys) may connect at once
@@ -189,6 +222,7 @@ async def serve(config: NodeConfig) -> None:
     network.route(CH_BLOCK, block_announced)
     network.route(CH_SYNC_REQUEST, network.serve_sync_from(core.chain))
     network.route(CH_TXS, network.receive_gossip_into(core))
+    network.route(CH_STATE_REQUEST, network.serve_state_from(snapshots))
     core.on_work = thread.work_available
     core.on_admitted = network.gossip_transactions
     core.worker.shutdown(wait=True)
@@ -209,6 +243,7 @@ async def serve(config: NodeConfig) -> None:
     except OSError as exc:
         await network.close()
         await runner.cleanup()
+        snapshots.close()
         kv.close()
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
     thread.start(engine)
@@ -231,6 +266,7 @@ async def serve(config: NodeConfig) -> None:
         await runner.cleanup()
         await network.close()
         await loop.run_in_executor(None, thread.shutdown, True)
+        snapshots.close()
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)

@@ -21,9 +21,16 @@ from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from node.channels import CH_SYNC_RESPONSE, CH_TXS, GOSSIP_BATCH_BYTES, channels_for
+from node.channels import (
+    CH_STATE_RESPONSE,
+    CH_SYNC_RESPONSE,
+    CH_TXS,
+    GOSSIP_BATCH_BYTES,
+    channels_for,
+)
 from node.config import NodeConfig
 from node.service import NodeCore
+from node.state_serve import StateSnapshots
 from node.sync import serve_blocks
 from p2p import Limits, PeerManager
 from storage.errors import StorageError
@@ -32,6 +39,7 @@ log = logging.getLogger("senim.network")
 
 GOSSIP_FLUSH_S = 0.001
 SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
+STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock anyway)
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
 
@@ -61,6 +69,7 @@ class Network:
         self._outgoing_bytes = 0
         self._flush_scheduled = False
         self._serving = 0
+        self._serving_state = 0
 
     def route(self, channel: int, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -100,6 +109,27 @@ class Network:
                 log.warning("malformed sync request from %s", self.name_of(peer_key))
             else:
                 self.peers.send(peer_key, CH_SYNC_RESPONSE, answer)
+        return serve
+
+    def serve_state_from(self, snapshots: StateSnapshots) -> Handler:
+        """Answer joining nodes' state-sync questions from held snapshots, off the loop."""
+        async def serve(peer_key: bytes, payload: bytes) -> None:
+            if self._serving_state >= STATE_SERVES_MAX:
+                return  # the asker times out and tries another peer
+            self._serving_state += 1
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    None, snapshots.answer, payload)
+            except StorageError as exc:
+                log.error("store damaged: not serving state to %s: %s",
+                          self.name_of(peer_key), exc)
+                return
+            finally:
+                self._serving_state -= 1
+            if answer is None:
+                log.warning("malformed state-sync question from %s", self.name_of(peer_key))
+            else:
+                self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
         return serve
 
     # ---- transaction gossip ------------------------------------------------------------

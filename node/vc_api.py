@@ -202,6 +202,15 @@ async def _in_pool(request: web.Request, func: Any, *args: Any) -> Any:
 async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | None:
     """The signed status list credential of a batch, as of the chain's head."""
     settings, core = request.app[VC], _core(request)
+    if core.chain.base_height > 0:
+        # The list's indices come from revoke transactions, and this node holds no block
+        # below its state-sync snapshot: a list without those revocations would lie.
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": {"code": "status_list_not_held", "message":
+                                       "this node joined by state sync and holds no blocks "
+                                       "before block "
+                                       f"{core.chain.base_height}; ask another node"}}),
+            content_type="application/json")
     while not await core.in_worker(settings.index.catch_up, core):
         pass
     batch, revoked, last_ms = await core.in_worker(settings.index.snapshot, core, list_id)

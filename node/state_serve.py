@@ -1,0 +1,139 @@
+"""Serving state sync: snapshots of the store held for joining nodes, and their answers.
+
+The state tree is updated in place, so a joining node can only copy the state
+of a height while this node holds a store snapshot of it. Honest nodes take one
+at the same heights (every SNAPSHOT_INTERVAL_BLOCKS), so a joining node can
+carry on with another peer when one goes silent or lies; a node with no such
+snapshot yet takes one at its head when first asked. At most SNAPSHOTS_HELD
+are held (a LevelDB snapshot pins the table files it reads).
+
+`StateSnapshots.answer` reads the store only and runs off the event loop
+(`node.network`); it and `block_committed` may run on different threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+
+from ledger.chain import HEAD_KEY, STATE_PREFIX, block_key, certificate_key
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
+from node.state_sync import (
+    ASK_NODES,
+    ASK_OFFER,
+    ASK_VALUES,
+    NODES_PER_QUESTION,
+    NOT_HELD,
+    VALUE_ANSWER_BYTES,
+    VALUES_PER_QUESTION,
+)
+from storage.kv import KeyValueSnapshot, KeyValueStore
+from storage.state_transfer import KEY_BYTES_MAX, StateExport, position_from_wire
+
+SNAPSHOT_INTERVAL_BLOCKS = 100
+SNAPSHOTS_HELD = 2
+
+
+@dataclass
+class _Held:
+    height: int
+    block: bytes
+    certificate: bytes
+    store: KeyValueSnapshot
+    export: StateExport
+
+
+class StateSnapshots:
+    def __init__(self, kv: KeyValueStore, interval: int = SNAPSHOT_INTERVAL_BLOCKS) -> None:
+        self._kv = kv
+        self._interval = interval
+        self._held: list[_Held] = []  # oldest first
+        # One answer at a time: a snapshot is never released while it is being read.
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def block_committed(self, height: int) -> None:
+        """Take a snapshot if `height` is one every node holds (a cheap LevelDB call)."""
+        if height % self._interval == 0:
+            with self._lock:
+                self._take(exact=height)
+
+    def _take(self, exact: int | None = None) -> _Held | None:
+        if self._closed:
+            return None
+        store = self._kv.snapshot()
+        stored_head = store.get(HEAD_KEY)
+        height = -1
+        with contextlib.suppress(MalformedInput, TypeError, ValueError):
+            height, _ = decode(stored_head or b"")
+        block = store.get(block_key(height)) if isinstance(height, int) and height > 0 else None
+        certificate = store.get(certificate_key(height)) if block is not None else None
+        if block is None or certificate is None or (exact is not None and height != exact) or (
+                self._held and self._held[-1].height >= height):
+            store.release()  # the head moved on meanwhile, or nothing new to hold
+            return None
+        held = _Held(height, block, certificate, store, StateExport(store, STATE_PREFIX))
+        self._held.append(held)
+        while len(self._held) > SNAPSHOTS_HELD:
+            self._held.pop(0).store.release()
+        return held
+
+    def _head_height(self) -> int:
+        height = 0
+        with contextlib.suppress(MalformedInput, TypeError, ValueError):
+            height, _ = decode(self._kv.get(HEAD_KEY) or b"")
+        return height if isinstance(height, int) else 0
+
+    def answer(self, payload: bytes) -> bytes | None:
+        """The answer to a joining node's question; None if the question is junk."""
+        question = None
+        with contextlib.suppress(MalformedInput):
+            question = decode(payload)
+        if not (isinstance(question, list) and question and isinstance(question[0], int)):
+            return None
+        with self._lock:
+            if question == [ASK_OFFER]:
+                newest = self._held[-1] if self._held else None
+                if newest is None or self._head_height() - newest.height >= self._interval:
+                    newest = self._take() or newest  # none held, or a stale one taken on demand
+                if newest is None:
+                    return encode([ASK_OFFER, 0, b"", b""])
+                return encode([ASK_OFFER, newest.height, newest.block, newest.certificate])
+            if len(question) < 2 or not isinstance(question[1], int):
+                return None
+            held = next((h for h in self._held if h.height == question[1]), None)
+            if question[0] == ASK_NODES and len(question) == 3:
+                return self._nodes(held, question[1], question[2])
+            if question[0] == ASK_VALUES and len(question) == 4:
+                return self._values(held, question[1], question[2], question[3])
+        return None
+
+    def _nodes(self, held: _Held | None, height: int, asked: object) -> bytes | None:
+        if not isinstance(asked, list) or len(asked) > NODES_PER_QUESTION:
+            return None
+        positions = [position_from_wire(item) for item in asked]
+        if any(position is None for position in positions):
+            return None
+        if held is None:
+            return encode([NOT_HELD, height])
+        return encode([ASK_NODES, height,
+                       held.export.nodes([p for p in positions if p is not None])])
+
+    def _values(self, held: _Held | None, height: int, after: object, count: object
+                ) -> bytes | None:
+        if not (isinstance(after, bytes) and len(after) <= KEY_BYTES_MAX
+                and isinstance(count, int) and 0 < count <= VALUES_PER_QUESTION):
+            return None
+        if held is None:
+            return encode([NOT_HELD, height])
+        items, done = held.export.values(after, count, VALUE_ANSWER_BYTES)
+        return encode([ASK_VALUES, height, [[key, value] for key, value in items], done])
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for held in self._held:
+                held.store.release()
+            self._held.clear()

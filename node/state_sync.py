@@ -1,0 +1,279 @@
+"""State sync as a state machine without IO: join from a certified snapshot, not a replay.
+
+A node with an empty store (`[sync] state_sync = true`) asks its peers in turn:
+
+1. for an offer: the block of the peer's snapshot and its commit certificate.
+   The first offer whose block is this chain's and whose certificate the
+   validators certify fixes the snapshot; its state root is the only thing
+   trusted from then on.
+2. for the state tree's nodes, top-down, NODES_PER_QUESTION positions at a time.
+   Every node must hash to what its parent names (`storage.state_transfer`).
+3. for the state values in key order; each must match its leaf's value hash.
+4. then `final_writes` makes the store a chain whose head (and lowest held block)
+   is the snapshot's block, and block sync (`node.sync`) fetches the blocks after it.
+
+A peer whose answer is wrong is distrusted for the rest of the join: the same
+question goes to another peer holding the same snapshot (honest peers hold the
+same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
+passed over. When no peer holds the snapshot any more, the join starts again
+from a new offer and the caller wipes what it wrote (`Progress.restart`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ledger.blocks import Block, decode_block
+from ledger.chain import STATE_PREFIX, CertificateCheck, joined_writes
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput
+from ledger.genesis import Genesis
+from node.sync import SyncRequest
+from storage.state_transfer import Position, StateImport, position_to_wire
+
+# Questions: [ASK_OFFER] | [ASK_NODES, height, [position...]]
+#            | [ASK_VALUES, height, after key, count]
+# Answers:   [ASK_OFFER, height, block, certificate] (height 0: no snapshot)
+#            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
+#            | [NOT_HELD, height]
+ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD = 0, 1, 2, 3
+NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
+VALUES_PER_QUESTION = 2_048
+VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however large
+RESPONSE_TIMEOUT_MS = 5_000
+# How long to wait for a peer with a snapshot when every peer connected so far has none
+# (the others may still be connecting) before giving up on state sync.
+OFFER_PATIENCE_MS = 3_000
+
+
+class Phase(Enum):
+    OFFER = "offer"
+    NODES = "nodes"
+    VALUES = "values"
+    DONE = "done"
+    UNAVAILABLE = "unavailable"  # every peer answered that it holds no snapshot
+
+
+@dataclass
+class Progress:
+    """What an answer led to: the KV writes of what it brought that checked out."""
+
+    writes: dict[bytes, bytes | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    height: int
+    block: bytes
+    certificate: bytes
+    decoded: Block
+
+
+class StateSync:
+    def __init__(self, genesis: Genesis, certifies: CertificateCheck) -> None:
+        self._genesis = genesis
+        self._certifies = certifies
+        self.phase = Phase.OFFER
+        self.snapshot: Snapshot | None = None
+        self.state: StateImport | None = None
+        self.distrusted: set[bytes] = set()  # sent something wrong during this join
+        self._not_held: set[bytes] = set()  # no snapshot, or not this one
+        self._good: bytes | None = None  # the last peer that answered well
+        self._turn = 0
+        self._asked: bytes | None = None
+        self._asked_at_ms = 0
+        self._question: list[object] = []
+        self._positions: list[Position] = []  # asked for by the open nodes question
+        self._values_after = b""
+        self._value_peers: set[bytes] = set()  # who served the current pass over the values
+        self.restarts = 0
+        self._started_ms: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in (Phase.DONE, Phase.UNAVAILABLE)
+
+    # ---- asking ------------------------------------------------------------------------
+    def next_request(self, now_ms: int, peers: Sequence[bytes]) -> tuple[SyncRequest | None, bool]:
+        """The question to send now, if any, and whether the join started again (the
+        caller then wipes the state written so far first). `peers`: connected, best first."""
+        if self.finished:
+            return None, False
+        if self._asked is not None:
+            if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
+                return None, False
+            self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
+        if self._started_ms is None:
+            self._started_ms = now_ms
+        restarted = self._restart_if_stranded(peers)
+        peer = self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS)
+        if peer is None:
+            return None, restarted
+        self._question = self._make_question()
+        self._asked, self._asked_at_ms = peer, now_ms
+        return SyncRequest(peer, encode(self._question)), restarted
+
+    def _choose(self, peers: Sequence[bytes], patience_over: bool) -> bytes | None:
+        candidates = [p for p in peers if p not in self.distrusted and p not in self._not_held]
+        if not candidates and peers:
+            if self.phase is Phase.OFFER:
+                if self._not_held and self._not_held.issuperset(peers):
+                    if patience_over:
+                        self.phase = Phase.UNAVAILABLE  # nobody has a snapshot to give
+                    return None
+                # Everyone connected was caught lying once: start trusting afresh
+                # rather than never join (each answer is still checked).
+                self.distrusted.clear()
+                self._not_held.clear()
+            return None
+        if self._good in candidates:
+            return self._good
+        if not candidates:
+            return None
+        peer = candidates[self._turn % len(candidates)]
+        self._turn += 1
+        return peer
+
+    def _make_question(self) -> list[object]:
+        if self.phase is Phase.OFFER:
+            return [ASK_OFFER]
+        assert self.snapshot is not None and self.state is not None
+        if self.phase is Phase.NODES:
+            self._positions = self.state.wanted(NODES_PER_QUESTION)
+            return [ASK_NODES, self.snapshot.height,
+                    [position_to_wire(p) for p in self._positions]]
+        return [ASK_VALUES, self.snapshot.height, self._values_after, VALUES_PER_QUESTION]
+
+    # ---- answers -----------------------------------------------------------------------
+    def accept(self, peer: bytes, payload: bytes) -> Progress:
+        """Check an answer to our open question; anything else changes nothing."""
+        if peer != self._asked or self.finished:
+            return Progress()
+        self._asked = None
+        answer = None
+        with contextlib.suppress(MalformedInput):
+            answer = decode(payload)
+        if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
+            return self._distrust(peer)
+        kind, height = answer[0], answer[1]
+        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) == 4):
+            self._not_held.add(peer)
+            if self._good == peer:
+                self._good = None
+            return Progress()
+        if kind != self._question[0]:
+            return self._distrust(peer)
+        try:
+            if kind == ASK_OFFER:
+                self._take_offer(answer)
+                progress = Progress()
+            elif self.snapshot is None or height != self.snapshot.height:
+                raise ValueError("answer for another snapshot")
+            elif kind == ASK_NODES:
+                progress = Progress(self._take_nodes(answer))
+            else:
+                progress = Progress(self._take_values(peer, answer))
+        except ValueError:
+            return self._distrust(peer)
+        self._good = peer
+        return progress
+
+    def _take_offer(self, answer: list[object]) -> None:
+        if len(answer) != 4 or not all(isinstance(item, bytes) for item in answer[2:]):
+            raise ValueError("malformed offer")
+        height, block, certificate = answer[1], answer[2], answer[3]
+        assert isinstance(height, int) and isinstance(block, bytes)
+        assert isinstance(certificate, bytes)
+        try:
+            decoded = decode_block(block)
+        except MalformedInput as exc:
+            raise ValueError("offered block does not decode") from exc
+        header = decoded.header
+        if header.height != height or header.chain_id != self._genesis.chain_id:
+            raise ValueError("offered block is not this chain's")
+        if not self._certifies(certificate, height, header.block_hash):
+            raise ValueError("offered block is not certified")
+        self.snapshot = Snapshot(height, block, certificate, decoded)
+        self.state = StateImport(STATE_PREFIX, header.state_root)
+        self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
+        self._not_held.clear()
+
+    def _take_nodes(self, answer: list[object]) -> dict[bytes, bytes | None]:
+        assert self.state is not None
+        records = answer[2] if len(answer) == 3 else None
+        if not (isinstance(records, list) and all(isinstance(r, bytes) for r in records)):
+            raise ValueError("malformed node records")
+        writes = self.state.accept_nodes(self._positions, records)
+        if self.state.nodes_complete:
+            self.phase = Phase.VALUES
+        return writes
+
+    def _take_values(self, peer: bytes, answer: list[object]) -> dict[bytes, bytes | None]:
+        assert self.state is not None
+        if not (len(answer) == 4 and isinstance(answer[2], list) and isinstance(answer[3], bool)
+                and len(answer[2]) <= VALUES_PER_QUESTION
+                and all(isinstance(item, list) and len(item) == 2
+                        and isinstance(item[0], bytes) and isinstance(item[1], bytes)
+                        for item in answer[2])):
+            raise ValueError("malformed values")
+        items = [(bytes(key), bytes(value)) for key, value in answer[2]]
+        done = answer[3]
+        if not items and not done:
+            raise ValueError("no values and not done")
+        writes = self.state.accept_values(self._values_after, items)
+        self._value_peers.add(peer)
+        if items:
+            self._values_after = items[-1][0]
+        if done:
+            if self.state.missing_values():
+                # A value the tree names was left out of some answer of this pass; the
+                # pass is done again by others (values already in are passed over).
+                self.distrusted |= self._value_peers
+                self._value_peers.clear()
+                self._values_after = b""
+                self._good = None
+            else:
+                self.phase = Phase.DONE
+        return writes
+
+    def final_writes(self) -> dict[bytes, bytes | None]:
+        """The root pointer, block, certificate, head and base: the last batch of the join."""
+        assert self.phase is Phase.DONE and self.snapshot is not None and self.state is not None
+        snapshot = self.snapshot
+        writes = self.state.finish()
+        writes.update(joined_writes(self._genesis, snapshot.decoded, snapshot.certificate))
+        return writes
+
+    # ---- peers -------------------------------------------------------------------------
+    def _distrust(self, peer: bytes) -> Progress:
+        self.distrusted.add(peer)
+        self._pass_over(peer)
+        return Progress()
+
+    def _pass_over(self, peer: bytes) -> None:
+        self._asked = None
+        if self._good == peer:
+            self._good = None
+
+    def _restart_if_stranded(self, peers: Sequence[bytes]) -> bool:
+        """Start again from a fresh offer if no connected peer can serve this snapshot."""
+        if self.phase not in (Phase.NODES, Phase.VALUES) or not peers:
+            return False
+        if any(p not in self.distrusted and p not in self._not_held for p in peers):
+            return False
+        self.phase = Phase.OFFER
+        self.snapshot = None
+        self.state = None
+        self._not_held.clear()
+        self.distrusted.clear()
+        self._values_after = b""
+        self._value_peers.clear()
+        self.restarts += 1
+        return True
+
+
+def _is_height(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63

@@ -1,0 +1,129 @@
+"""State sync over real P2P in one process: an empty store joins from two peers, one of
+them lying, through the channels, size limits and off-loop serving the daemon uses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from ledger.chain import STATE_PREFIX, Chain
+from ledger.codec import decode, encode
+from ledger.identity import KeyPair
+from ledger.payloads import AnchorPayload
+from node.channels import CH_STATE_REQUEST
+from node.config import Address, NodeConfig
+from node.network import Network
+from node.state_join import join_by_state_sync, needs_join, wipe_partial_state
+from node.state_serve import StateSnapshots
+from node.state_sync import ASK_NODES
+from storage.kv import MemoryStore
+from tests.e2e.harness import free_port
+from tests.node.conftest import Consortium, commit, make_tx
+
+JOIN_TIMEOUT_S = 60.0
+
+
+def config_for(name: str, port: int, peers: list[int]) -> NodeConfig:
+    nowhere = Path("/nonexistent")
+    return NodeConfig(name=name, key_file=nowhere, genesis_file=nowhere, data_dir=nowhere,
+                      api=Address("127.0.0.1", 0), p2p=Address("127.0.0.1", port),
+                      peers=tuple(Address("127.0.0.1", p) for p in peers), observers=(),
+                      max_block_txs=100, view_timeout_ms=1_000, mempool_max_txs=10,
+                      mempool_max_bytes=1 << 20, mempool_max_per_sender=10,
+                      log_level="info", log_format="text")
+
+
+def lying(snapshots: StateSnapshots) -> StateSnapshots:
+    """Answers like `snapshots`, but with one tree node changed in every nodes answer."""
+    class Liar(StateSnapshots):
+        def answer(self, payload: bytes) -> bytes | None:
+            answer = snapshots.answer(payload)
+            decoded = decode(answer) if answer is not None else None
+            if isinstance(decoded, list) and decoded[0] == ASK_NODES and decoded[2]:
+                record = decoded[2][0]
+                decoded[2][0] = record[:1] + bytes([record[1] ^ 1]) + record[2:]
+                return encode(decoded)
+            return answer
+    return Liar(MemoryStore())
+
+
+async def serving(net: Consortium, keys: KeyPair, port: int, snapshots: StateSnapshots
+                  ) -> Network:
+    network = Network(config_for(keys.public_key.hex()[:8], port, []), net.genesis, keys)
+    network.route(CH_STATE_REQUEST, network.serve_state_from(snapshots))
+    await network.start()
+    return network
+
+
+def test_an_empty_store_joins_over_p2p_past_a_lying_validator(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    source = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+                        for _ in range(300)])
+    honest = StateSnapshots(source.kv)
+    kv = MemoryStore()
+    kv.write({STATE_PREFIX + b"nleftover": b"from a join cut short"})  # wiped first
+    liar_port, honest_port, joiner_port = free_port(), free_port(), free_port()
+
+    async def scenario() -> bool:
+        # The ministry is the validator, so the joiner asks it first: it lies.
+        liar = await serving(net, net.ministry, liar_port, lying(honest))
+        server = await serving(net, net.university, honest_port, honest)
+        try:
+            config = config_for("joiner", joiner_port, [liar_port, honest_port])
+            return await asyncio.wait_for(
+                join_by_state_sync(config, net.genesis, net.employer, kv, asyncio.Event()),
+                JOIN_TIMEOUT_S)
+        finally:
+            await liar.close()
+            await server.close()
+
+    assert needs_join(kv)
+    with caplog.at_level(logging.INFO, logger="senim.state_sync"):
+        assert asyncio.run(scenario())
+    assert "Ministry of Science sent a wrong answer" in caplog.text
+    assert "joined by state sync at block 3" in caplog.text
+    assert not needs_join(kv)
+    joined = Chain(kv, net.genesis)
+    assert (joined.height, joined.base_height) == (source.height, source.height)
+    assert joined.state.root == source.state.root
+    assert joined.state.audit() == source.state.audit()
+
+
+def test_a_stop_during_the_join_leaves_no_chain_and_the_next_start_wipes_it(
+        net: Consortium) -> None:
+    kv = MemoryStore()
+    port = free_port()
+
+    async def scenario() -> bool:
+        stop = asyncio.Event()
+        stop.set()  # stopped at once: nobody to ask anyway
+        return await join_by_state_sync(config_for("joiner", port, [free_port()]),
+                                        net.genesis, net.employer, kv, stop)
+
+    assert not asyncio.run(scenario())
+    assert needs_join(kv)
+    kv.write({STATE_PREFIX + b"r": b"x" * 32, STATE_PREFIX + b"v" + b"k": b"v"})
+    wipe_partial_state(kv)
+    assert list(kv.iterate_prefix(STATE_PREFIX)) == [] and needs_join(kv)
+
+
+def test_nodes_all_joining_at_once_find_no_snapshot_and_start_from_genesis(
+        net: Consortium) -> None:
+    first, second = free_port(), free_port()
+    stores = [MemoryStore(), MemoryStore()]
+
+    async def scenario() -> list[bool]:
+        joins = [join_by_state_sync(config_for("a", first, [second]), net.genesis,
+                                    net.ministry, stores[0], asyncio.Event()),
+                 join_by_state_sync(config_for("b", second, [first]), net.genesis,
+                                    net.employer, stores[1], asyncio.Event())]
+        return list(await asyncio.wait_for(asyncio.gather(*joins), JOIN_TIMEOUT_S))
+
+    assert asyncio.run(scenario()) == [False, False]
+    assert all(needs_join(kv) for kv in stores)
