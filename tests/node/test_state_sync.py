@@ -20,7 +20,7 @@ from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_NODES, ASK_OFFER, ASK_VALUES, Phase, StateSync
 from node.sync import serve_blocks
-from node.validators import ValidatorSet
+from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, commit, keys_from, make_tx
@@ -119,7 +119,7 @@ def test_a_fresh_store_joins_and_block_sync_carries_on_from_the_snapshot(
         commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     recorder = Recorder()
     engine = Engine(keys_from("employer"), joined, Mempool(MempoolLimits(10, 1 << 20, 10)),
-                    ValidatorSet.from_genesis(net.genesis), EngineConfig(1_000, 100),
+                    ValidatorSets.for_chain(joined), EngineConfig(1_000, 100),
                     Clock(source.head_header.time_ms), recorder)
     engine.tick([HONEST])
     for _ in range(3):
