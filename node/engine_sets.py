@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from consensus import Event, Height, ValidatorId, ValidatorsKnown
 from ledger.chain import Chain
+from ledger.rules import load_member
 from node.validators import ValidatorSet, ValidatorSets
 
 
@@ -21,6 +22,7 @@ class FollowsValidatorSets:
     next_validators: ValidatorSet  # certifies the one after (height + 2)
     _validator_keys: dict[bytes, ValidatorId]
     validator_keys: frozenset[bytes]
+    _names: dict[bytes, str]
 
     def _follow_sets(self) -> None:
         """Read the sets of the next two heights from the committed state (after a commit):
@@ -33,6 +35,11 @@ class FollowsValidatorSets:
         keys = {**self.next_validators.public_keys, **self.validators.public_keys}
         self._validator_keys = {key: ValidatorId(vid) for vid, key in keys.items()}
         self.validator_keys = frozenset(self._validator_keys)  # read by the event loop
+        for vid in keys:
+            if vid not in self._names:  # a member voted in since genesis: name it in logs
+                member = load_member(self.chain.state, vid)
+                if member is not None:
+                    self._names[vid] = member.name
 
     def _validators_known(self) -> list[Event]:
         """What the replica must hear after a commit: the sets of its next two heights."""

@@ -3,6 +3,8 @@
 By default it runs the node simulator (the real engine and ledger); seeds
 alternate between n = 4 and n = 7 unless --validators is given.
 `--replica-only` runs the consensus-only simulator with toy blocks instead.
+`--set-changes` runs the node simulator across governance validator-set changes
+(n genesis validators, a fifth voted in and one voted out).
 `--cost` runs fault-free consortia and prints consensus frames per committed block.
 Prints every failing seed with the command that reproduces it; exits 1 if any failed.
 """
@@ -15,6 +17,7 @@ import sys
 import time
 
 from tests.sim.node_sim import NodeSimulation
+from tests.sim.set_change_sim import SetChangeSimulation
 from tests.sim.simulation import run_seed
 
 
@@ -30,12 +33,14 @@ def message_cost(sizes: list[int]) -> int:
     return 0
 
 
-def _run_one(job: tuple[int, int, bool]) -> tuple[int, int, str | None]:
-    seed, n, replica_only = job
+def _run_one(job: tuple[int, int, str]) -> tuple[int, int, str | None]:
+    seed, n, kind = job
     logging.disable(logging.CRITICAL)
     try:
-        if replica_only:
+        if kind == "replica":
             run_seed(seed, n)
+        elif kind == "set-changes":
+            SetChangeSimulation(seed, n).run()
         else:
             NodeSimulation(seed, n).run()
     except AssertionError as failure:
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first seed")
     parser.add_argument("--validators", type=int, default=None)
     parser.add_argument("--replica-only", action="store_true")
+    parser.add_argument("--set-changes", action="store_true")
     parser.add_argument("--cost", type=int, nargs="*", metavar="N")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="worker processes (seeds are independent)")
@@ -58,14 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         return message_cost(args.cost or [4, 7, 10, 16, 31])
     started = time.monotonic()
     failures = 0
-    jobs = [(seed, validators_for(seed, args.validators), args.replica_only)
+    kind = ("replica" if args.replica_only else "set-changes" if args.set_changes
+            else "node")
+    jobs = [(seed, validators_for(seed, args.validators), kind)
             for seed in range(args.start, args.start + args.seeds)]
     with multiprocessing.Pool(args.jobs) as pool:
         for seed, n, failure in pool.imap_unordered(_run_one, jobs, chunksize=4):
             if failure is None:
                 continue
             failures += 1
-            flag = " --replica-only" if args.replica_only else ""
+            flag = {"replica": " --replica-only", "set-changes": " --set-changes"}.get(kind, "")
             print(f"FAILED seed {seed} (n={n}): {failure}", flush=True)
             print(f"  reproduce: scripts/simulate --seeds 1 --start {seed} --validators {n}"
                   f"{flag}", flush=True)
