@@ -17,7 +17,7 @@ from typing import Any
 
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate
-from ledger.blocks import Header, transactions_root
+from ledger.blocks import Header, last_commit_hash, transactions_root
 from ledger.chain import Chain, Execution
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
@@ -57,9 +57,10 @@ def _consortium() -> tuple[list[KeyPair], KeyPair, KeyPair, Genesis]:
 
 
 def _certify(signers: list[KeyPair], height: int, block_hash: bytes) -> bytes:
+    time_ms = GENESIS_MS + height * 1_000
     message = commit_signing_bytes(CHAIN_ID.encode(), Height(height), View(0),
-                                   Digest(block_hash))
-    signatures = {ValidatorId(k.member_id): k.sign_raw(message) for k in signers}
+                                   Digest(block_hash), time_ms)
+    signatures = {ValidatorId(k.member_id): (time_ms, k.sign_raw(message)) for k in signers}
     return encode_certificate(make_certificate(Height(height), View(0), Digest(block_hash),
                                                signatures))
 
@@ -69,13 +70,15 @@ def _build_chain(folder: Path, blocks: int, txs_per_block: int
     validators, client, follower, genesis = _consortium()
     kv = LevelDBStore(str(folder / "source.ldb"))
     chain = Chain(kv, genesis)
+    commit_times = ValidatorSet.from_genesis(genesis).commit_times
     for height in range(1, blocks + 1):
         txs: list[Transaction] = [
             build_transaction(client, CHAIN_ID, AnchorPayload(os.urandom(32)), 50_000)
             for _ in range(txs_per_block)]
         proposer = validators[height % 4]
-        execution = chain.build(txs, proposer.member_id, 0, GENESIS_MS + height * 1000,
-                                frozenset(tx.tx_id for tx in txs))
+        last_commit, time_ms = chain.next_block_basis(commit_times)
+        execution = chain.build(txs, proposer.member_id, 0, time_ms,
+                                frozenset(tx.tx_id for tx in txs), last_commit)
         assert not execution.rejected, execution.rejected[0][1].message
         chain.commit(execution, _certify(validators[:3], height, execution.header.block_hash))
     return chain, kv, genesis, follower
@@ -129,7 +132,7 @@ def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str,
             head = chain.head_header
             header = Header(CHAIN_ID, head.height + 1, head.block_hash, head.time_ms + 1000,
                             client.member_id, 0, transactions_root([]), overlay.root(),
-                            genesis.validator_set_hash)
+                            genesis.validator_set_hash, last_commit_hash(b""))
             chain.commit(Execution(header, overlay, []), b"bench")
         # A node that ran for a while has its writes in table files, not in the log
         # that LevelDB replays at open; compact so the figure is that steady state.

@@ -141,7 +141,7 @@ class Engine:
                                base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
                                max_block_bytes=MAX_BLOCK_BYTES)
         return Replica(config, self.keys.sign_raw, self.validators.verify, chain.height,
-                       chain.kv.get(REPLICA_STATE_KEY), last_cert)
+                       chain.kv.get(REPLICA_STATE_KEY), last_cert, clock_ms=self._clock_ms)
 
     # ---- inputs ------------------------------------------------------------------------
     def tick(self, connected: Collection[bytes]) -> None:
@@ -239,10 +239,15 @@ class Engine:
     def _propose(self, action: ProposeBlock, events: deque[Event]) -> None:
         if action.height != self.chain.height + 1:
             return  # stale request: the head moved on
+        try:  # block time is BFT time: what the head's certificate gives, not our clock
+            last_commit, time_ms = self.chain.next_block_basis(self._commit_times)
+        except MalformedInput as exc:
+            log.error("cannot propose block %d: %s", action.height, exc)
+            return
         txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
         # Every pending transaction had its signature checked at admission.
-        execution = self.chain.build(txs, MemberId(self.me), action.view, self._clock_ms(),
-                                     frozenset(tx.tx_id for tx in txs))
+        execution = self.chain.build(txs, MemberId(self.me), action.view, time_ms,
+                                     frozenset(tx.tx_id for tx in txs), last_commit)
         if execution.rejected:
             self.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
             self.outbox.refused(execution.rejected)
@@ -258,15 +263,21 @@ class Engine:
             if block.block_hash != action.digest or block.header.height != action.height:
                 raise MalformedInput("block does not hash to the proposed digest")
             primary = primary_for(View(block.header.view), action.height, self.validators.ids)
-            rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
+            rules = ProposalRules(MemberId(primary), action.view)
             execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions), rules)
+                block, self.mempool.already_verified(block.transactions), rules,
+                commit_times=self._commit_times)
             self._keep_execution(block.block_hash, execution)
             valid = True
         except MalformedInput as exc:
             log.warning("refusing proposal for height %d view %d: %s", action.height,
                         action.view, exc)
         events.append(BlockExecuted(action.height, action.view, action.digest, valid))
+
+    def _commit_times(self, certificate: bytes, height: int, block_hash: bytes
+                      ) -> tuple[int, ...] | None:
+        """A last commit's vote times, checked against the validators (BFT time)."""
+        return self.validators.commit_times(certificate, height, block_hash)
 
     def _keep_execution(self, block_hash: bytes, execution: Execution) -> None:
         if len(self._executions) >= EXECUTIONS_KEPT_MAX:
@@ -283,7 +294,8 @@ class Engine:
             try:
                 block = decode_block(action.block)
                 execution = self.chain.validate(
-                    block, self.mempool.already_verified(block.transactions))
+                    block, self.mempool.already_verified(block.transactions),
+                    commit_times=self._commit_times)
             except MalformedInput as exc:
                 # A quorum certified a block we cannot execute: never crash over it;
                 # sync fetches a certified copy that we can.
@@ -321,7 +333,8 @@ class Engine:
             return False
         try:
             execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions))
+                block, self.mempool.already_verified(block.transactions),
+                commit_times=self._commit_times)
         except MalformedInput as exc:
             log.error("sync: certified block %d from %s does not execute here: %s", height,
                       self.name_of(peer_key), exc)

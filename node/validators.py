@@ -44,7 +44,11 @@ class ValidatorSet:
             return None
         return cert
 
-
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """`ledger.offline.CertificateCheck` for this set."""
         return self.certificate_for(data, height, block_hash) is not None
+
+    def commit_times(self, data: bytes, height: int, block_hash: bytes) -> tuple[int, ...] | None:
+        """`ledger.bft_time.CommitTimes` for this set: a block's last commit's vote times."""
+        cert = self.certificate_for(data, height, block_hash)
+        return None if cert is None else cert.vote_times

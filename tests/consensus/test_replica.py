@@ -277,4 +277,4 @@ def test_safety_state_round_trips_and_corruption_is_a_local_error() -> None:
     config = cluster.nodes[cluster.ids[0]].config
     ahead = encode_safety_state(SafetyState(Height(9), View(0), True, None, None))
     with pytest.raises(CorruptSafetyState, match="height"):
-        Replica(config, make_signer(cluster.ids[0]), verify, 2, ahead)
+        Replica(config, make_signer(cluster.ids[0]), verify, 2, ahead, clock_ms=lambda: 0)

@@ -15,10 +15,11 @@ from ledger.identity import KeyPair
 
 
 def make_certificate(keys: KeyPair, chain_id: str, height: int, view: int,
-                     block_hash: bytes) -> bytes:
+                     block_hash: bytes, time_ms: int = 0) -> bytes:
+    """`time_ms`: the vote's clock reading (the next block's time under BFT time)."""
     message = commit_signing_bytes(chain_id.encode(), Height(height), View(view),
-                                   Digest(block_hash))
+                                   Digest(block_hash), time_ms)
     signature = keys.sign_raw(message)
     cert = make_consensus_certificate(Height(height), View(view), Digest(block_hash),
-                                      {ValidatorId(keys.member_id): signature})
+                                      {ValidatorId(keys.member_id): (time_ms, signature)})
     return encode_certificate(cert)

@@ -18,6 +18,7 @@ from consensus import (
     Commit,
     CommitCertificate,
     CommitProof,
+    CommitSignature,
     Digest,
     Height,
     Message,
@@ -117,11 +118,12 @@ class Byzantine:
         forged_changes = tuple(self._as(v, change) for v in self._validators)
         new_view = NewView(View(view + 1), height, forged_changes, None)
         certificate = CommitCertificate(Height(height + 3), view, digest,
-                                        tuple(sorted((v, bytes(32)) for v in self._validators)))
+                                        tuple(sorted(CommitSignature(v, 0, bytes(32))
+                                                     for v in self._validators)))
         return [
             self._rng.randbytes(self._rng.randint(0, 80)),
             encode_signed(SignedMessage(self._me, Prepare(view, height, digest), bytes(32))),
-            encode_signed(self._as(victim, Commit(view, height, digest))),
+            encode_signed(self._as(victim, Commit(view, height, digest, 0))),
             encode_signed(self._sign(change)),
             encode_signed(self._sign(new_view)),
             encode_signed(self._sign(CommitProof(certificate))),
