@@ -12,6 +12,16 @@ latest honest clock among the signers. A wild clock, or a primary choosing which
 votes to include, cannot move the time outside what honest validators read.
 The floor makes the time strictly increase with height.
 
+Blocks are made only when there is work, so after an idle spell the last
+commit is old, and so would be the next block's time (a university could then
+issue under an accreditation that has since ended). Hence freshness: a primary
+whose head is older than REFRESH_AFTER_MS by its clock proposes an empty block
+first (its votes are cast now, so the block after it has a fresh time), and a
+validator refuses a fresh proposal that holds transactions and whose time is
+more than MAX_STALE_MS behind its own clock. An empty block is never refused for
+its time (nothing is judged by it), nor is a re-proposal forced by a view
+change (it may be old by then; refusing it could stall the chain).
+
 The ledger cannot read certificates (they belong to consensus): the caller
 gives `CommitTimes`, which checks one against the validators and returns the
 vote times (`node.validators.ValidatorSet.commit_times`).
@@ -23,6 +33,10 @@ from collections.abc import Callable, Sequence
 
 from ledger.blocks import Header
 from ledger.errors import MalformedInput
+
+REFRESH_AFTER_MS = 60_000
+# Above REFRESH_AFTER_MS plus any honest clock skew, as the old clock window was.
+MAX_STALE_MS = 5 * 60_000
 
 # (certificate bytes, height, block hash) -> the certificate's vote times if a quorum
 # of the validators in force at that height signed that block, None otherwise.

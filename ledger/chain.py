@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ledger.bft_time import CommitTimes, next_block_time
+from ledger.bft_time import MAX_STALE_MS, CommitTimes, next_block_time
 from ledger.blocks import (
     ZERO_HASH,
     Block,
@@ -65,10 +65,12 @@ class ProposalRules:
 
     A block fetched with its commit certificate was already judged by a quorum
     when it was proposed, so sync checks only the ledger rules. The block's time
-    is no proposer's choice (ledger/bft_time.py), so no clock window is needed."""
+    is no proposer's choice (ledger/bft_time.py); the clock only checks that a
+    fresh proposal holding transactions does not carry an idle chain's old time."""
 
     proposer: MemberId  # the primary of the block's view, as consensus computes it
     max_view: int  # the view the block was proposed in
+    now_ms: int  # the validator's clock
 
 
 def _height_key(prefix: bytes, height: int) -> bytes:
@@ -366,7 +368,7 @@ class Chain:
         comes from the right primary. Raises MalformedInput if not."""
         header = block.header
         if proposal is not None:
-            _check_proposal(header, proposal)
+            _check_proposal(block, proposal)
         expected = (self.chain_id, self.height + 1, self.head_hash,
                     self.genesis.validator_set_hash)
         actual = (header.chain_id, header.height, header.previous_hash,
@@ -443,6 +445,11 @@ class Chain:
         self.head_header = block.header
 
 
-def _check_proposal(header: Header, rules: ProposalRules) -> None:
+def _check_proposal(block: Block, rules: ProposalRules) -> None:
+    header = block.header
     if header.view > rules.max_view or bytes(header.proposer) != rules.proposer:
         raise MalformedInput("block was not made by the primary of its view")
+    fresh = header.view == rules.max_view  # not a re-proposal forced by a view change
+    if fresh and block.transactions and header.time_ms < rules.now_ms - MAX_STALE_MS:
+        raise MalformedInput("block time is stale: after an idle spell the primary must "
+                             "propose an empty block first, to refresh the time")

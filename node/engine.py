@@ -55,6 +55,7 @@ from consensus import (
     primary_for,
     quorum_size,
 )
+from ledger.bft_time import REFRESH_AFTER_MS
 from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
 from ledger.codec import decode, encode
@@ -244,7 +245,9 @@ class Engine:
         except MalformedInput as exc:
             log.error("cannot propose block %d: %s", action.height, exc)
             return
-        txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
+        txs: list[Transaction] = []
+        if self._clock_ms() - time_ms <= REFRESH_AFTER_MS:  # else an empty block refreshes it
+            txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
         # Every pending transaction had its signature checked at admission.
         execution = self.chain.build(txs, MemberId(self.me), action.view, time_ms,
                                      frozenset(tx.tx_id for tx in txs), last_commit)
@@ -263,7 +266,7 @@ class Engine:
             if block.block_hash != action.digest or block.header.height != action.height:
                 raise MalformedInput("block does not hash to the proposed digest")
             primary = primary_for(View(block.header.view), action.height, self.validators.ids)
-            rules = ProposalRules(MemberId(primary), action.view)
+            rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
             execution = self.chain.validate(
                 block, self.mempool.already_verified(block.transactions), rules,
                 commit_times=self._commit_times)

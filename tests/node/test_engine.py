@@ -22,6 +22,7 @@ from consensus import (
     View,
     decode_certificate,
 )
+from ledger.bft_time import MAX_STALE_MS, REFRESH_AFTER_MS
 from ledger.blocks import Block
 from ledger.chain import Chain, ProposalRules
 from ledger.codec import encode
@@ -158,21 +159,58 @@ def test_a_decided_block_that_does_not_execute_triggers_sync(net: Consortium) ->
 
 def test_block_time_comes_from_the_votes_not_from_the_proposers_clock(
         net: Consortium) -> None:
-    clock = Clock(net.genesis.genesis_time_ms + 3_600_000)
+    clock = Clock(net.genesis.genesis_time_ms + 10_000)
     validator, out = engine_for(net.ministry, net, clock)
     vote_times = []
     for _ in range(3):
-        tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
-        validator.mempool.add(tx, len(tx.encode()))
-        validator.work_available()
+        submit(validator, net)
         vote_times.append(clock.now_ms)
-        clock.now_ms += 60_000
+        clock.now_ms += REFRESH_AFTER_MS // 2
     times = [report.execution.header.time_ms for report in out.reports]
     assert [report.source for report in out.reports] == ["consensus"] * 3
     # block 1: genesis + 1 ms; block h+1: what block h's commit vote said, not "now"
     assert times == [net.genesis.genesis_time_ms + 1, vote_times[0], vote_times[1]]
     stored = validator.chain.get_certificate(3)
     assert stored is not None and decode_certificate(stored).vote_times == (vote_times[2],)
+
+
+def test_after_an_idle_spell_an_empty_block_refreshes_the_time_first(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms + 3_600_000)  # block 1 would say genesis + 1 ms
+    validator, out = engine_for(net.ministry, net, clock)
+    submit(validator, net)
+    first = clock.now_ms
+    clock.now_ms += 2 * REFRESH_AFTER_MS
+    submit(validator, net)
+    blocks = [(len(r.execution.accepted), r.execution.header.time_ms) for r in out.reports]
+    genesis_ms = net.genesis.genesis_time_ms
+    assert blocks == [(0, genesis_ms + 1), (1, first), (0, first + 1), (1, clock.now_ms)]
+
+
+def test_a_fresh_proposal_with_an_idle_chains_old_time_is_refused(net: Consortium) -> None:
+    chain = Chain(MemoryStore(), net.genesis)
+    commit(chain, [])
+    last_commit, when = bft_basis(chain)
+    now = when + MAX_STALE_MS + 1
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    stale = chain.build([tx], net.ministry.member_id, 0, when, last_commit=last_commit).block
+    before = snapshot(chain.kv)
+    with pytest.raises(MalformedInput, match="stale"):
+        chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 0, now),
+                       commit_times=commit_times(chain))
+    assert snapshot(chain.kv) == before
+    # the same block re-proposed after a view change is not refused for its age, nor is
+    # an empty block (nothing is judged by its time)
+    chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 1, now),
+                   commit_times=commit_times(chain))
+    empty = chain.build([], net.ministry.member_id, 0, when, last_commit=last_commit).block
+    chain.validate(empty, proposal=ProposalRules(net.ministry.member_id, 0, now),
+                   commit_times=commit_times(chain))
+
+
+def submit(engine: Engine, net: Consortium) -> None:
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    engine.mempool.add(tx, len(tx.encode()))
+    engine.work_available()
 
 
 def _proposal_at(validator: Engine, net: Consortium, offset_ms: int) -> Block:
@@ -186,7 +224,7 @@ def _proposal_at(validator: Engine, net: Consortium, offset_ms: int) -> Block:
 @pytest.mark.parametrize("offset_ms", [-1, 1, 3_600_000])
 def test_a_proposal_at_another_time_than_its_votes_give_is_refused(
         net: Consortium, offset_ms: int) -> None:
-    clock = Clock(net.genesis.genesis_time_ms + 7_200_000)
+    clock = Clock(net.genesis.genesis_time_ms + 10_000)
     validator, _ = engine_for(net.ministry, net, clock)
     commit(validator.chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     commit(validator.chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
@@ -221,7 +259,7 @@ def test_proposal_rules_live_in_the_one_validity_check(net: Consortium, change: 
     last_commit, when = bft_basis(chain)
     block = chain.build([tx], proposer.member_id, view, when + offset,
                         last_commit=last_commit).block
-    rules = ProposalRules(net.ministry.member_id, 0)
+    rules = ProposalRules(net.ministry.member_id, 0, when)
     before = snapshot(chain.kv)
     with pytest.raises(MalformedInput, match=match):
         chain.validate(block, proposal=rules, commit_times=commit_times(chain))
