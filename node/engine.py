@@ -73,7 +73,7 @@ log = logging.getLogger("senim.engine")
 REPLICA_STATE_KEY = b"meta:replica"
 TICK_MS = 10  # the replica counts time in ticks of this length
 RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
-BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room left for the header and framing
+BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
 Refusals = list[tuple[Transaction, TxRejected]]

@@ -10,6 +10,7 @@ Modes (drawn from the seed):
 It only holds its own key, so forged signatures never verify.
 """
 
+import dataclasses
 import random
 
 from consensus import (
@@ -80,7 +81,7 @@ class Byzantine:
             alternative = self._sign(self._alternative_proposal(message))
             return self._split(action.data, encode_signed(alternative))
         if isinstance(message, Prepare | Commit) and self._rng.random() < 0.3:
-            other = type(message)(message.view, message.height, self._random_digest())
+            other = dataclasses.replace(message, digest=self._random_digest())
             return self._split(action.data, encode_signed(self._sign(other)))
         return [action]
 
