@@ -17,7 +17,7 @@ from typing import Any
 
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate
-from ledger.blocks import Header, transactions_root
+from ledger.blocks import Header, last_commit_hash, transactions_root
 from ledger.chain import Chain, Execution
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
@@ -27,7 +27,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import CommitReport, Engine, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
-from node.validators import ValidatorSets
+from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import LevelDBStore
 
 CHAIN_ID = "senim-bench-engine"
@@ -57,9 +57,10 @@ def _consortium() -> tuple[list[KeyPair], KeyPair, KeyPair, Genesis]:
 
 
 def _certify(signers: list[KeyPair], height: int, block_hash: bytes) -> bytes:
+    time_ms = GENESIS_MS + height * 1_000
     message = commit_signing_bytes(CHAIN_ID.encode(), Height(height), View(0),
-                                   Digest(block_hash))
-    signatures = {ValidatorId(k.member_id): k.sign_raw(message) for k in signers}
+                                   Digest(block_hash), time_ms)
+    signatures = {ValidatorId(k.member_id): (time_ms, k.sign_raw(message)) for k in signers}
     return encode_certificate(make_certificate(Height(height), View(0), Digest(block_hash),
                                                signatures))
 
@@ -69,13 +70,15 @@ def _build_chain(folder: Path, blocks: int, txs_per_block: int
     validators, client, follower, genesis = _consortium()
     kv = LevelDBStore(str(folder / "source.ldb"))
     chain = Chain(kv, genesis)
+    commit_times = ValidatorSet.from_genesis(genesis).commit_times
     for height in range(1, blocks + 1):
         txs: list[Transaction] = [
             build_transaction(client, CHAIN_ID, AnchorPayload(os.urandom(32)), 50_000)
             for _ in range(txs_per_block)]
         proposer = validators[height % 4]
-        execution = chain.build(txs, proposer.member_id, 0, GENESIS_MS + height * 1000,
-                                frozenset(tx.tx_id for tx in txs))
+        last_commit, time_ms = chain.next_block_basis(commit_times)
+        execution = chain.build(txs, proposer.member_id, 0, time_ms,
+                                frozenset(tx.tx_id for tx in txs), last_commit)
         assert not execution.rejected, execution.rejected[0][1].message
         chain.commit(execution, _certify(validators[:3], height, execution.header.block_hash))
     return chain, kv, genesis, follower
@@ -142,7 +145,7 @@ def fill_state(chain: Chain, client: KeyPair, batches: int, per_block: int = 50_
         head = chain.head_header
         header = Header(CHAIN_ID, head.height + 1, head.block_hash, head.time_ms + 1000,
                         client.member_id, 0, transactions_root([]), overlay.root(),
-                        chain.genesis.validator_set_hash)
+                        chain.genesis.validator_set_hash, last_commit_hash(b""))
         chain.commit(Execution(header, overlay, []), b"bench")
     # A node that ran for a while has its writes in table files, not in the log
     # that LevelDB replays at open; compact so the figures are that steady state.

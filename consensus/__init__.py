@@ -14,8 +14,9 @@ schedules.
 Driver contract (the node; the simulator plays the same role)
 -------------------------------------------------------------
 * Create `Replica(config, signer, verifier, committed_height, persisted,
-  last_certificate)` with the last safety state the replica asked to persist
-  (None on a fresh chain) and the certificate of the last committed block.
+  last_certificate, clock_ms=...)` with the last safety state the replica asked
+  to persist (None on a fresh chain), the certificate of the last committed
+  block and the wall clock (ms since the epoch) stamped on its commit votes.
 * Feed every input through `Replica.step(event)`, one at a time, from one task:
   `Tick` about every 10 ms; `MessageReceived` for each consensus frame;
   `WorkAvailable` whenever the mempool holds transactions (again after each
@@ -32,6 +33,9 @@ Driver contract (the node; the simulator plays the same role)
 * The node checks what consensus cannot: a block's header hashes to its digest
   (answer `BlockExecuted(valid=False)` otherwise), ledger rules, and that a
   synced block's certificate verifies (`verify_certificate`) before applying.
+  Block time is the node's too: each commit vote carries its signer's clock
+  (`CommitCertificate.vote_times`); the node derives a block's time from the
+  certificate of the block before it (see ledger/bft_time.py).
 * `Broadcast` goes to every other validator; `Send` to one. Delivery may fail,
   duplicate or reorder: the protocol copes (view changes, retransmission of
   view changes, sync hints).
@@ -66,7 +70,9 @@ from consensus.actions import (
     ViewChanged,
 )
 from consensus.certificate import (
+    Clock,
     CommitCertificate,
+    CommitSignature,
     Signer,
     Verifier,
     commit_signing_bytes,
@@ -110,9 +116,10 @@ from consensus.types import DIGEST_BYTES, Digest, Height, ValidatorId, View
 
 __all__ = [
     "DIGEST_BYTES", "Action", "BlockExecuted", "BlockProposed", "BlockSynced", "Broadcast",
-    "Commit", "CommitBlock", "CommitCertificate", "CommitProof", "ConsensusError",
-    "CorruptSafetyState", "Digest", "Event", "ExecuteBlock", "Height", "InvalidConfig",
-    "MalformedMessage", "Message", "MessageReceived", "NewView", "Persist", "Phase",
+    "Clock", "Commit", "CommitBlock", "CommitCertificate", "CommitProof", "CommitSignature",
+    "ConsensusError", "CorruptSafetyState", "Digest", "Event", "ExecuteBlock", "Height",
+    "InvalidConfig", "MalformedMessage", "Message", "MessageReceived", "NewView", "Persist",
+    "Phase",
     "PrePrepare", "Prepare", "PreparedCertificate", "ProposeBlock", "Rejected", "Replica",
     "ReplicaConfig", "ReportEvidence", "RequestSync", "SafetyState", "Send", "SignedMessage",
     "Signer", "Tick", "ValidatorId", "ValidatorsKnown", "Verifier", "View", "ViewChange",

@@ -3,18 +3,20 @@
 A certificate is exactly the collected signatures of Commit messages, so the
 node can store it with the block and anyone holding the validator set (a
 lagging node, a light client, an offline credential verifier) can check it
-with `verify_certificate` alone.
+with `verify_certificate` alone. Each commit carries its signer's clock
+reading (`time_ms`, signed with the vote): the node derives the next block's
+time from a certificate's readings (BFT time), so no single primary picks it.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from consensus.codec import (
-    Kind,
     as_bytes,
     as_list,
     as_uint,
-    encode_vote_fields,
+    encode_commit_fields,
     fail,
     pack,
     signing_bytes,
@@ -30,20 +32,37 @@ Signer = Callable[[bytes], bytes]
 Verifier = Callable[[ValidatorId, bytes, bytes], bool]
 """verifier(validator, signed_bytes, signature) -> whether the signature is valid."""
 
+Clock = Callable[[], int]
+"""The driver's wall clock in milliseconds since the epoch (stamped on commit votes)."""
+
+
+class CommitSignature(NamedTuple):
+    """One validator's signed commit vote: its clock reading is part of what it signed."""
+
+    validator: ValidatorId
+    time_ms: int
+    signature: bytes
+
 
 @dataclass(frozen=True)
 class CommitCertificate:
-    """Proof that `digest` committed at `height`: commit signatures sorted by validator id."""
+    """Proof that `digest` committed at `height`: commit votes sorted by validator id."""
 
     height: Height
     view: View
     digest: Digest
-    signatures: tuple[tuple[ValidatorId, bytes], ...]
+    signatures: tuple[CommitSignature, ...]
+
+    @property
+    def vote_times(self) -> tuple[int, ...]:
+        """The signers' clock readings, in signer order."""
+        return tuple(vote.time_ms for vote in self.signatures)
 
 
-def commit_signing_bytes(chain_id: bytes, height: Height, view: View, digest: Digest) -> bytes:
-    """The bytes each validator signs in its Commit message (and so in the certificate)."""
-    return signing_bytes(chain_id, encode_vote_fields(Kind.COMMIT, view, height, digest))
+def commit_signing_bytes(chain_id: bytes, height: Height, view: View, digest: Digest,
+                         time_ms: int) -> bytes:
+    """The bytes a validator signs in its Commit message (and so in the certificate)."""
+    return signing_bytes(chain_id, encode_commit_fields(view, height, digest, time_ms))
 
 
 def verify_certificate(
@@ -61,11 +80,11 @@ def verify_certificate(
         if not isinstance(cert, CommitCertificate) or len(cert.digest) != DIGEST_BYTES:
             return False
         members = set(validators)
-        message = commit_signing_bytes(chain_id, cert.height, cert.view, cert.digest)
         signers: set[ValidatorId] = set()
-        for validator, signature in cert.signatures:
+        for validator, time_ms, signature in cert.signatures:
             if validator in signers or validator not in members:
                 return False
+            message = commit_signing_bytes(chain_id, cert.height, cert.view, cert.digest, time_ms)
             if not verifier(validator, message, signature):
                 return False
             signers.add(validator)
@@ -75,8 +94,8 @@ def verify_certificate(
 
 
 def certificate_to_fields(cert: CommitCertificate) -> list[object]:
-    pairs = [[validator, signature] for validator, signature in cert.signatures]
-    return [cert.height, cert.view, cert.digest, pairs]
+    votes = [[validator, time_ms, signature] for validator, time_ms, signature in cert.signatures]
+    return [cert.height, cert.view, cert.digest, votes]
 
 
 def certificate_from_fields(value: object) -> CommitCertificate:
@@ -84,15 +103,16 @@ def certificate_from_fields(value: object) -> CommitCertificate:
     height = Height(as_uint(fields[0], "certificate height"))
     view = View(as_uint(fields[1], "certificate view"))
     digest = Digest(as_bytes(fields[2], "certificate digest", DIGEST_BYTES, DIGEST_BYTES))
-    raw_pairs = as_list(fields[3], "certificate signatures", max_length=MAX_VALIDATORS)
-    signatures: list[tuple[ValidatorId, bytes]] = []
-    for raw in raw_pairs:
-        pair = as_list(raw, "certificate signature", length=2)
-        validator = ValidatorId(as_bytes(pair[0], "signer id", 1, MAX_VALIDATOR_ID_BYTES))
-        signature = as_bytes(pair[1], "signature", 1, MAX_SIGNATURE_BYTES)
-        if signatures and validator <= signatures[-1][0]:
+    raw_votes = as_list(fields[3], "certificate signatures", max_length=MAX_VALIDATORS)
+    signatures: list[CommitSignature] = []
+    for raw in raw_votes:
+        vote = as_list(raw, "certificate signature", length=3)
+        validator = ValidatorId(as_bytes(vote[0], "signer id", 1, MAX_VALIDATOR_ID_BYTES))
+        time_ms = as_uint(vote[1], "vote time")
+        signature = as_bytes(vote[2], "signature", 1, MAX_SIGNATURE_BYTES)
+        if signatures and validator <= signatures[-1].validator:
             fail("certificate signatures must be sorted by validator id, without repeats")
-        signatures.append((validator, signature))
+        signatures.append(CommitSignature(validator, time_ms, signature))
     return CommitCertificate(height, view, digest, tuple(signatures))
 
 
@@ -106,7 +126,8 @@ def decode_certificate(data: bytes) -> CommitCertificate:
 
 
 def make_certificate(
-    height: Height, view: View, digest: Digest, signatures: dict[ValidatorId, bytes]
+    height: Height, view: View, digest: Digest, votes: dict[ValidatorId, tuple[int, bytes]]
 ) -> CommitCertificate:
-    """Build the canonical certificate (signatures sorted by validator id)."""
-    return CommitCertificate(height, view, digest, tuple(sorted(signatures.items())))
+    """Build the canonical certificate from {validator: (time_ms, signature)}, sorted by id."""
+    signatures = (CommitSignature(v, time_ms, sig) for v, (time_ms, sig) in sorted(votes.items()))
+    return CommitCertificate(height, view, digest, tuple(signatures))

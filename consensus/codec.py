@@ -55,9 +55,9 @@ def signing_bytes(chain_id: bytes, encoded_message: bytes) -> bytes:
     return DOMAIN_TAG + pack(chain_id) + encoded_message
 
 
-def encode_vote_fields(kind: Kind, view: int, height: int, digest: bytes) -> bytes:
-    """Encoding shared by Prepare and Commit; a commit certificate signs exactly this."""
-    return pack([int(kind), view, height, digest])
+def encode_commit_fields(view: int, height: int, digest: bytes, time_ms: int) -> bytes:
+    """A Commit's encoding; a commit certificate signs exactly this, per signer."""
+    return pack([int(Kind.COMMIT), view, height, digest, time_ms])
 
 
 def fail(reason: str) -> NoReturn:

@@ -34,7 +34,8 @@ class Round:
 class CommitQuorum:
     view: View
     digest: Digest
-    signatures: dict[ValidatorId, bytes]
+    votes: dict[ValidatorId, tuple[int, bytes]]
+    """validator -> (its vote's time_ms, its signature)"""
 
 
 def position(signed: SignedMessage) -> tuple[Height, View]:
@@ -85,13 +86,15 @@ class MessageLog:
         return earlier if same_view and _digest(earlier) != _digest(signed) else None
 
     def commit_quorum(self, quorum: int) -> CommitQuorum | None:
-        tally: dict[tuple[View, Digest], dict[ValidatorId, bytes]] = {}
+        tally: dict[tuple[View, Digest], dict[ValidatorId, tuple[int, bytes]]] = {}
         for sender, signed in self._commits.items():
-            key = (position(signed)[1], _digest(signed))
-            tally.setdefault(key, {})[sender] = signed.signature
-        for (view, digest), signatures in sorted(tally.items()):
-            if len(signatures) >= quorum:
-                return CommitQuorum(view, digest, signatures)
+            commit = signed.message
+            assert isinstance(commit, Commit)
+            key = (commit.view, commit.digest)
+            tally.setdefault(key, {})[sender] = (commit.time_ms, signed.signature)
+        for (view, digest), votes in sorted(tally.items()):
+            if len(votes) >= quorum:
+                return CommitQuorum(view, digest, votes)
         return None
 
     # -- view changes ---------------------------------------------------------------------

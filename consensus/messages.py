@@ -47,9 +47,12 @@ class Prepare:
 
 @dataclass(frozen=True)
 class Commit:
+    """A commit vote; `time_ms` is the signer's clock when it voted (BFT time's input)."""
+
     view: View
     height: Height
     digest: Digest
+    time_ms: int
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,11 @@ def _message_fields(message: Message) -> list[object]:
         case PrePrepare():
             return [int(Kind.PRE_PREPARE), message.view, message.height, message.digest,
                     message.block]
-        case Prepare() | Commit():
-            kind = Kind.PREPARE if isinstance(message, Prepare) else Kind.COMMIT
-            return [int(kind), message.view, message.height, message.digest]
+        case Prepare():
+            return [int(Kind.PREPARE), message.view, message.height, message.digest]
+        case Commit():
+            return [int(Kind.COMMIT), message.view, message.height, message.digest,
+                    message.time_ms]
         case ViewChange():
             prepared = None if message.prepared is None else [
                 _signed_fields(message.prepared.pre_prepare),
@@ -191,10 +196,12 @@ class _Decoder:
             as_list(fields, "pre-prepare", length=5)
             block = as_bytes(fields[4], "block", 0, self.max_block_bytes)
             return PrePrepare(*self._vote_head(fields), block)
-        if kind in (Kind.PREPARE, Kind.COMMIT):
-            as_list(fields, kind.name.lower(), length=4)
-            head = self._vote_head(fields)
-            return Prepare(*head) if kind == Kind.PREPARE else Commit(*head)
+        if kind == Kind.PREPARE:
+            as_list(fields, "prepare", length=4)
+            return Prepare(*self._vote_head(fields))
+        if kind == Kind.COMMIT:
+            as_list(fields, "commit", length=5)
+            return Commit(*self._vote_head(fields), as_uint(fields[4], "commit time"))
         if kind == Kind.VIEW_CHANGE:
             as_list(fields, "view-change", length=4)
             new_view = View(as_uint(fields[1], "new view"))

@@ -245,7 +245,7 @@ class Replica(ViewChangeHandling):
                                           tuple(voters[: self._members.quorum - 1]))
         self._prepared = certificate
         self._persist(out)  # the prepared block must survive a crash: it may commit
-        signed = self._sign(Commit(self._view, self._height, proposal.digest))
+        signed = self._sign(Commit(self._view, self._height, proposal.digest, self._vote_time()))
         out.append(Broadcast(encode_signed(signed)))
         self._phase = Phase.COMMITTING
         self._log.add_commit(signed)
@@ -263,11 +263,10 @@ class Replica(ViewChangeHandling):
         quorum = self._log.commit_quorum(self._members.quorum)
         if quorum is None:
             return
-        certificate = make_certificate(self._height, quorum.view, quorum.digest,
-                                       quorum.signatures)
+        certificate = make_certificate(self._height, quorum.view, quorum.digest, quorum.votes)
         block = self._known_valid_block(quorum.digest)
         if block is None:  # committed elsewhere, but we lack the block or never validated it
-            peers = [v for v in sorted(quorum.signatures) if v != self._id]
+            peers = [v for v in sorted(quorum.votes) if v != self._id]
             if peers:
                 self._request_sync(peers[0], self._height, out)
             return

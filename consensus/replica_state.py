@@ -10,7 +10,8 @@ rather than pass them between separate objects.
 from enum import Enum
 
 from consensus.actions import Action, Persist, RequestSync, Send
-from consensus.certificate import CommitCertificate, Signer, Verifier, verify_certificate
+from consensus.certificate import Clock, CommitCertificate, Signer, Verifier, verify_certificate
+from consensus.codec import MAX_UINT
 from consensus.config import ReplicaConfig, check_validators
 from consensus.errors import CorruptSafetyState
 from consensus.log import MessageLog
@@ -50,10 +51,13 @@ class ReplicaState:
         committed_height: int,
         persisted: bytes | None,
         last_certificate: CommitCertificate | None = None,
+        *,
+        clock_ms: Clock,
     ) -> None:
         assert committed_height >= 0
         self._config = config
         self._signer = signer
+        self._clock_ms = clock_ms
         self._members = Membership(config.chain_id, config.validators, verifier)
         # The set of the next height, once the driver has said it (ValidatorsKnown).
         self._next_members: tuple[Height, Membership] | None = None
@@ -189,6 +193,10 @@ class ReplicaState:
         members = self._members_for(certificate.height)
         return verify_certificate(certificate, self._config.chain_id, members.validators,
                                   members.verifier)
+
+    def _vote_time(self) -> int:
+        """The driver's clock, kept within what a commit vote can encode."""
+        return min(max(0, self._clock_ms()), MAX_UINT)
 
     def _may_vote(self, digest: bytes) -> bool:
         """False if we already voted for a different block in this view at this height."""

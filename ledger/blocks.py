@@ -1,8 +1,10 @@
-"""Blocks: a header that commits to everything, and the transactions.
+"""Blocks: a header that commits to everything, the transactions and the last commit.
 
 The block hash is the hash of the header alone; the header commits to the
-transactions (RFC 6962 root of their ids) and to the state after them, so a
-header plus a commit certificate is enough for a light client.
+transactions (RFC 6962 root of their ids), to the state after them and to the
+previous block's commit certificate the block carries (its "last commit", from
+which its time is derived: ledger/bft_time.py), so a header plus a commit
+certificate is enough for a light client.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ledger.identity import MEMBER_ID_BYTES, MemberId
 from ledger.transactions import Transaction, decode_transaction
 from storage.batch_tree import tree_root
 
-BLOCK_VERSION = 1
+BLOCK_VERSION = 2  # 2: the header commits to the last commit (BFT time)
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 MAX_BLOCK_TXS = 20_000
 ZERO_HASH = b"\x00" * 32
@@ -33,11 +35,12 @@ class Header:
     txs_root: bytes
     state_root: bytes
     validator_set_hash: bytes
+    last_commit_hash: bytes
 
     def to_array(self) -> list[Any]:
         return [BLOCK_VERSION, self.chain_id, self.height, self.previous_hash, self.time_ms,
                 self.proposer, self.view, self.txs_root, self.state_root,
-                self.validator_set_hash]
+                self.validator_set_hash, self.last_commit_hash]
 
     def encode(self) -> bytes:
         return encode(self.to_array())
@@ -48,19 +51,20 @@ class Header:
 
     @classmethod
     def from_array(cls, value: Any) -> Header:
-        if not isinstance(value, list) or len(value) != 10 or value[0] != BLOCK_VERSION:
-            raise MalformedInput("block header must be an array of 10 items, version 1")
+        if not isinstance(value, list) or len(value) != 11 or value[0] != BLOCK_VERSION:
+            raise MalformedInput(f"block header must be an array of 11 items, version "
+                                 f"{BLOCK_VERSION}")
         (_, chain_id, height, previous, time_ms, proposer, view, txs_root, state_root,
-         vset) = value
+         vset, last_commit) = value
         ints_ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
                       for v in (height, time_ms, view))
         hashes_ok = all(isinstance(v, bytes) and len(v) == 32
-                        for v in (previous, txs_root, state_root, vset))
+                        for v in (previous, txs_root, state_root, vset, last_commit))
         if not (isinstance(chain_id, str) and ints_ok and hashes_ok and
                 isinstance(proposer, bytes) and len(proposer) == MEMBER_ID_BYTES):
             raise MalformedInput("block header fields have the wrong types")
         return cls(chain_id, height, previous, time_ms, MemberId(proposer), view, txs_root,
-                   state_root, vset)
+                   state_root, vset, last_commit)
 
     @classmethod
     def decode(cls, data: bytes) -> Header:
@@ -71,13 +75,21 @@ class Header:
 class Block:
     header: Header
     transactions: tuple[Transaction, ...]
+    last_commit: bytes = b""
+    """The previous block's commit certificate as its proposer collected it (b"" for
+    block 1): the canonical one, since the header commits to it."""
 
     @property
     def block_hash(self) -> bytes:
         return self.header.block_hash
 
     def encode(self) -> bytes:
-        return encode([self.header.to_array(), [tx.encode() for tx in self.transactions]])
+        return encode([self.header.to_array(), [tx.encode() for tx in self.transactions],
+                       self.last_commit])
+
+
+def last_commit_hash(last_commit: bytes) -> bytes:
+    return tagged_hash(b"senim/last-commit/v1", last_commit)
 
 
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
@@ -91,8 +103,9 @@ def decode_block(data: bytes) -> Block:
     if len(data) > MAX_BLOCK_BYTES:
         raise MalformedInput(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
     value = decode(data)
-    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
-        raise MalformedInput("block must be [header, [transactions]]")
+    if (not isinstance(value, list) or len(value) != 3 or not isinstance(value[1], list)
+            or not isinstance(value[2], bytes)):
+        raise MalformedInput("block must be [header, [transactions], last commit]")
     if len(value[1]) > MAX_BLOCK_TXS:
         raise MalformedInput(f"block holds more than {MAX_BLOCK_TXS} transactions")
     header = Header.from_array(value[0])
@@ -101,7 +114,9 @@ def decode_block(data: bytes) -> Block:
         if not isinstance(raw, bytes):
             raise MalformedInput("block transactions must be byte strings")
         txs.append(decode_transaction(raw))
-    block = Block(header, tuple(txs))
+    block = Block(header, tuple(txs), value[2])
     if transactions_root(block.transactions) != header.txs_root:
         raise MalformedInput("transactions do not match the header's transactions root")
+    if last_commit_hash(block.last_commit) != header.last_commit_hash:
+        raise MalformedInput("the last commit does not match the header's last commit hash")
     return block

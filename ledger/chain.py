@@ -14,7 +14,15 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ledger.blocks import ZERO_HASH, Block, Header, decode_block, transactions_root
+from ledger.bft_time import MAX_STALE_MS, CommitTimes, next_block_time
+from ledger.blocks import (
+    ZERO_HASH,
+    Block,
+    Header,
+    decode_block,
+    last_commit_hash,
+    transactions_root,
+)
 from ledger.codec import decode, encode
 from ledger.equivocation import EvidenceCheck
 from ledger.errors import ConfigError, MalformedInput, TxRejected
@@ -46,13 +54,6 @@ GENESIS_KEY = b"meta:genesis"
 BASE_KEY = b"meta:base"
 
 
-# A fresh proposal's time must be near the validator's own clock. Honest blocks carry
-# their proposer's "now"; a re-proposal after view changes may be older. Anything
-# older than MAX_CLOCK_BEHIND_MS is a primary back-dating (e.g. to issue under an
-# accreditation that has since ended).
-MAX_CLOCK_AHEAD_MS = 30_000
-MAX_CLOCK_BEHIND_MS = 5 * 60_000
-
 # Start-up re-reads this many blocks below the head (and the daemon checks their
 # certificates), so a store that lost or damaged its recent blocks is refused
 # before it serves them; walking the whole chain is `senim fsck`'s job.
@@ -74,7 +75,9 @@ class ProposalRules:
     """What a block proposed for a vote must satisfy on top of the ledger rules.
 
     A block fetched with its commit certificate was already judged by a quorum
-    when it was proposed, so sync checks only the ledger rules."""
+    when it was proposed, so sync checks only the ledger rules. The block's time
+    is no proposer's choice (ledger/bft_time.py); the clock only checks that a
+    fresh proposal holding transactions does not carry an idle chain's old time."""
 
     proposer: MemberId  # the primary of the block's view, as consensus computes it
     max_view: int  # the view the block was proposed in
@@ -101,10 +104,11 @@ class Execution:
     overlay: StateOverlay
     accepted: list[Transaction]
     rejected: list[tuple[Transaction, TxRejected]] = field(default_factory=list)
+    last_commit: bytes = b""
 
     @property
     def block(self) -> Block:
-        return Block(self.header, tuple(self.accepted))
+        return Block(self.header, tuple(self.accepted), self.last_commit)
 
 
 class Chain:
@@ -189,7 +193,7 @@ class Chain:
             overlay.set(key, value)
         header = Header(self.chain_id, 0, ZERO_HASH, self.genesis.genesis_time_ms,
                         MemberId(b"\x00" * 20), 0, transactions_root([]), overlay.root(),
-                        self.genesis.validator_set_hash)
+                        self.genesis.validator_set_hash, last_commit_hash(b""))
         writes = self.state.commit(overlay)
         writes.update(self._block_writes(Block(header, ()), b""))
         writes[GENESIS_KEY] = genesis_id
@@ -381,9 +385,18 @@ class Chain:
         return self.kv.get(TX_INDEX_PREFIX + tx_id) is not None
 
     # ---- execution ---------------------------------------------------------------------
+    def next_block_basis(self, commit_times: CommitTimes) -> tuple[bytes, int]:
+        """The next block's last commit (the head's stored certificate) and the time it
+        gives the block (BFT time). Raises MalformedInput if that certificate is bad."""
+        last_commit = b"" if self.height == 0 else (self.get_certificate(self.height) or b"")
+        return last_commit, next_block_time(self.head_header, last_commit, commit_times)
+
     def build(self, txs: list[Transaction], proposer: MemberId, view: int, time_ms: int,
-              verified: set[bytes] | frozenset[bytes] = frozenset()) -> Execution:
-        """Execute candidate transactions on the head, dropping the ones refused."""
+              verified: set[bytes] | frozenset[bytes] = frozenset(),
+              last_commit: bytes = b"") -> Execution:
+        """Execute candidate transactions on the head, dropping the ones refused.
+
+        A proposer passes what `next_block_basis` gives, or `validate` refuses the block."""
         time_ms = max(time_ms, self.head_header.time_ms)
         ctx = BlockContext(self.chain_id, self.height + 1, time_ms, self.evidence_check)
         overlay = self.state.overlay()
@@ -399,28 +412,34 @@ class Chain:
             accepted.append(tx)
         header = Header(self.chain_id, ctx.height, self.head_hash, time_ms, proposer, view,
                         transactions_root(accepted), overlay.root(),
-                        self.validator_set_hash_at(ctx.height))
-        return Execution(header, overlay, accepted, rejected)
+                        self.validator_set_hash_at(ctx.height), last_commit_hash(last_commit))
+        return Execution(header, overlay, accepted, rejected, last_commit)
 
     def validate(self, block: Block,
                  verified: set[bytes] | frozenset[bytes] = frozenset(),
-                 proposal: ProposalRules | None = None) -> Execution:
+                 proposal: ProposalRules | None = None, *,
+                 commit_times: CommitTimes) -> Execution:
         """Whether a block is valid, in one place: it extends the head, its roots match,
-        every transaction passes the ledger rules and, for a proposal, it comes from
-        the right primary at a plausible time. Raises MalformedInput if not."""
+        its last commit certifies the head and its time is the one that commit gives
+        (BFT time), every transaction passes the ledger rules and, for a proposal, it
+        comes from the right primary. Raises MalformedInput if not."""
         header = block.header
         if proposal is not None:
-            _check_proposal(header, proposal)
+            _check_proposal(block, proposal)
         expected = (self.chain_id, self.height + 1, self.head_hash,
                     self.validator_set_hash_at(self.height + 1))
         actual = (header.chain_id, header.height, header.previous_hash,
                   header.validator_set_hash)
         if actual != expected:
             raise MalformedInput(f"block does not extend the head at height {self.height}")
-        if header.time_ms < self.head_header.time_ms:
-            raise MalformedInput("block time goes backwards")
         if transactions_root(block.transactions) != header.txs_root:
             raise MalformedInput("transactions do not match the header's transactions root")
+        if last_commit_hash(block.last_commit) != header.last_commit_hash:
+            raise MalformedInput("the last commit does not match the header's last commit hash")
+        expected_time = next_block_time(self.head_header, block.last_commit, commit_times)
+        if header.time_ms != expected_time:
+            raise MalformedInput(f"block time {header.time_ms} is not the time its last commit "
+                                 f"gives ({expected_time})")
         ctx = BlockContext(self.chain_id, header.height, header.time_ms, self.evidence_check)
         overlay = self.state.overlay()
         seen: set[bytes] = set()
@@ -431,7 +450,7 @@ class Chain:
                 raise MalformedInput(f"block holds a refused transaction: {exc.message}") from exc
         if overlay.root() != header.state_root:
             raise MalformedInput("state root in the header does not match execution")
-        return Execution(header, overlay, list(block.transactions))
+        return Execution(header, overlay, list(block.transactions), [], block.last_commit)
 
     def check_pending(self, tx: Transaction, time_ms: int, signature_ok: bool = True) -> None:
         """Would `tx` pass the ledger rules in the next block? Raises TxRejected if not.
@@ -522,10 +541,11 @@ def joined_writes(genesis: Genesis, block: Block, certificate: bytes
     return writes
 
 
-def _check_proposal(header: Header, rules: ProposalRules) -> None:
+def _check_proposal(block: Block, rules: ProposalRules) -> None:
+    header = block.header
     if header.view > rules.max_view or bytes(header.proposer) != rules.proposer:
         raise MalformedInput("block was not made by the primary of its view")
-    if header.time_ms > rules.now_ms + MAX_CLOCK_AHEAD_MS:
-        raise MalformedInput("block time is too far in the future")
-    if header.time_ms < rules.now_ms - MAX_CLOCK_BEHIND_MS:
-        raise MalformedInput("block time is too far in the past")
+    fresh = header.view == rules.max_view  # not a re-proposal forced by a view change
+    if fresh and block.transactions and header.time_ms < rules.now_ms - MAX_STALE_MS:
+        raise MalformedInput("block time is stale: after an idle spell the primary must "
+                             "propose an empty block first, to refresh the time")

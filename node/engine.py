@@ -54,6 +54,7 @@ from consensus import (
     encode_certificate,
     primary_for,
 )
+from ledger.bft_time import REFRESH_AFTER_MS
 from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
 from ledger.codec import decode, encode
@@ -73,7 +74,7 @@ log = logging.getLogger("senim.engine")
 REPLICA_STATE_KEY = b"meta:replica"
 TICK_MS = 10  # the replica counts time in ticks of this length
 RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
-BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room left for the header and framing
+BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
 Refusals = list[tuple[Transaction, TxRejected]]
@@ -158,7 +159,7 @@ class Engine(EngineStatus, FollowsValidatorSets):
                                base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
                                max_block_bytes=MAX_BLOCK_BYTES)
         replica = Replica(config, self.keys.sign_raw, self._verify, chain.height,
-                          chain.kv.get(REPLICA_STATE_KEY), last_cert)
+                          chain.kv.get(REPLICA_STATE_KEY), last_cert, clock_ms=self._clock_ms)
         replica.step(ValidatorsKnown(Height(chain.height + 2), self.next_validators.ids))
         return replica
 
@@ -259,10 +260,17 @@ class Engine(EngineStatus, FollowsValidatorSets):
     def _propose(self, action: ProposeBlock, events: deque[Event]) -> None:
         if action.height != self.chain.height + 1:
             return  # stale request: the head moved on
-        txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
+        try:  # block time is BFT time: what the head's certificate gives, not our clock
+            last_commit, time_ms = self.chain.next_block_basis(self._commit_times)
+        except MalformedInput as exc:
+            log.error("cannot propose block %d: %s", action.height, exc)
+            return
+        txs: list[Transaction] = []
+        if self._clock_ms() - time_ms <= REFRESH_AFTER_MS:  # else an empty block refreshes it
+            txs = self.mempool.take(self.config.max_block_txs, BLOCK_SPACE_BYTES)
         # Every pending transaction had its signature checked at admission.
-        execution = self.chain.build(txs, MemberId(self.me), action.view, self._clock_ms(),
-                                     frozenset(tx.tx_id for tx in txs))
+        execution = self.chain.build(txs, MemberId(self.me), action.view, time_ms,
+                                     frozenset(tx.tx_id for tx in txs), last_commit)
         if execution.rejected:
             self.mempool.remove([tx.tx_id for tx, _ in execution.rejected])
             self.outbox.refused(execution.rejected)
@@ -281,13 +289,19 @@ class Engine(EngineStatus, FollowsValidatorSets):
                                   self.validator_sets.at(action.height).ids)
             rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
             execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions), rules)
+                block, self.mempool.already_verified(block.transactions), rules,
+                commit_times=self._commit_times)
             self._keep_execution(block.block_hash, execution)
             valid = True
         except MalformedInput as exc:
             log.warning("refusing proposal for height %d view %d: %s", action.height,
                         action.view, exc)
         events.append(BlockExecuted(action.height, action.view, action.digest, valid))
+
+    def _commit_times(self, certificate: bytes, height: int, block_hash: bytes
+                      ) -> tuple[int, ...] | None:
+        """A last commit's vote times, checked against the validators (BFT time)."""
+        return self.validator_sets.commit_times(certificate, height, block_hash)
 
     def _keep_execution(self, block_hash: bytes, execution: Execution) -> None:
         if len(self._executions) >= EXECUTIONS_KEPT_MAX:
@@ -304,7 +318,8 @@ class Engine(EngineStatus, FollowsValidatorSets):
             try:
                 block = decode_block(action.block)
                 execution = self.chain.validate(
-                    block, self.mempool.already_verified(block.transactions))
+                    block, self.mempool.already_verified(block.transactions),
+                    commit_times=self._commit_times)
             except MalformedInput as exc:
                 # A quorum certified a block we cannot execute: never crash over it;
                 # sync fetches a certified copy that we can.
@@ -343,7 +358,8 @@ class Engine(EngineStatus, FollowsValidatorSets):
             return False
         try:
             execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions))
+                block, self.mempool.already_verified(block.transactions),
+                commit_times=self._commit_times)
         except MalformedInput as exc:
             log.error("sync: certified block %d from %s does not execute here: %s", height,
                       self.name_of(peer_key), exc)

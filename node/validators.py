@@ -68,10 +68,15 @@ class ValidatorSet:
             return None
         return cert
 
-
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """Whether a quorum of this one set signs the commit of that block."""
         return self.certificate_for(data, height, block_hash) is not None
+
+    def commit_times(self, data: bytes, height: int, block_hash: bytes
+                     ) -> tuple[int, ...] | None:
+        """`ledger.bft_time.CommitTimes` for this one set: a last commit's vote times."""
+        cert = self.certificate_for(data, height, block_hash)
+        return None if cert is None else cert.vote_times
 
 
 def certifies_by_keys(chain_id: str) -> SetCertificateCheck:
@@ -129,3 +134,8 @@ class ValidatorSets:
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """`ledger.chain.CertificateCheck`: certified by the set in force at `height`."""
         return self.certificate_for(data, height, block_hash) is not None
+
+    def commit_times(self, data: bytes, height: int, block_hash: bytes) -> tuple[int, ...] | None:
+        """`ledger.bft_time.CommitTimes` for this set: a block's last commit's vote times."""
+        cert = self.certificate_for(data, height, block_hash)
+        return None if cert is None else cert.vote_times

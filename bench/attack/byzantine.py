@@ -75,7 +75,7 @@ class Spammer:
         height = Height(self.height + (number // 2) % 2)
         view, digest = View(self.view), Digest(os.urandom(32))
         if number % 2:
-            return self.sign(Commit(view, height, digest))
+            return self.sign(Commit(view, height, digest, int(time.time() * 1000)))
         return self.sign(Prepare(view, height, digest))
 
     def view_change(self, block_bytes: int) -> bytes:

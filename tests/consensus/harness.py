@@ -52,12 +52,15 @@ class Cluster:
     def __init__(self, n: int, execute_valid: bool = True) -> None:
         self.ids = validator_ids(n)
         self.execute_valid = execute_valid
+        self.clock_ms = 1_700_000_000_000  # the wall clock, set by the test
+        self.clock_offsets: dict[ValidatorId, int] = {}  # how far off each replica's clock is
         self.wire: list[tuple[ValidatorId, ValidatorId, bytes]] = []  # (from, to, data)
         self.nodes = {v: self._make(v, 0, None) for v in self.ids}
 
     def _make(self, me: ValidatorId, committed: int, persisted: bytes | None) -> Driven:
         config = ReplicaConfig(CHAIN, self.ids, me, base_timeout_ticks=10, max_timeout_ticks=80)
-        replica = Replica(config, make_signer(me), verify, committed, persisted)
+        replica = Replica(config, make_signer(me), verify, committed, persisted,
+                          clock_ms=lambda: self.clock_ms + self.clock_offsets.get(me, 0))
         return Driven(replica, config, persisted)
 
     def restart(self, me: ValidatorId) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from consensus import (
     CommitCertificate,
+    CommitSignature,
     Digest,
     Height,
     MalformedMessage,
@@ -22,9 +23,12 @@ DIGEST = Digest(b"\x07" * 32)
 
 
 def certificate(signers: tuple[ValidatorId, ...], chain: bytes = CHAIN) -> CommitCertificate:
-    data = commit_signing_bytes(chain, Height(3), View(1), DIGEST)
-    return CommitCertificate(Height(3), View(1), DIGEST,
-                             tuple(sorted((s, make_signer(s)(data)) for s in signers)))
+    votes = []
+    for index, signer in enumerate(sorted(signers)):
+        time_ms = 1_700_000_000_000 + index
+        data = commit_signing_bytes(chain, Height(3), View(1), DIGEST, time_ms)
+        votes.append(CommitSignature(signer, time_ms, make_signer(signer)(data)))
+    return CommitCertificate(Height(3), View(1), DIGEST, tuple(votes))
 
 
 def test_quorum_of_valid_signatures_verifies() -> None:
@@ -51,14 +55,20 @@ def test_outsider_or_other_chain_or_forged_signature_fails() -> None:
                                   verify)
     good = certificate(VALIDATORS[:3])
     forged = CommitCertificate(good.height, good.view, good.digest,
-                               ((good.signatures[0][0], b"\x00" * 32), *good.signatures[1:]))
+                               (good.signatures[0]._replace(signature=b"\x00" * 32),
+                                *good.signatures[1:]))
     assert not verify_certificate(forged, CHAIN, VALIDATORS, verify)
+    # a vote's time is signed: moving it (to move the block time) breaks the signature
+    retimed = CommitCertificate(good.height, good.view, good.digest,
+                                (good.signatures[0]._replace(time_ms=1), *good.signatures[1:]))
+    assert not verify_certificate(retimed, CHAIN, VALIDATORS, verify)
     moved = CommitCertificate(Height(4), good.view, good.digest, good.signatures)
     assert not verify_certificate(moved, CHAIN, VALIDATORS, verify)
 
 
 JUNK: list[object] = [None, 5, b"bytes", CommitCertificate(
-    Height(1), View(0), Digest(b"short"), ((ValidatorId(b"x"), None),))]  # type: ignore[arg-type]
+    Height(1), View(0), Digest(b"short"),
+    (CommitSignature(ValidatorId(b"x"), 0, None),))]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("junk", JUNK)
@@ -73,6 +83,7 @@ def test_junk_never_raises(junk: CommitCertificate) -> None:
 def test_certificate_round_trips_and_decoding_is_strict() -> None:
     good = certificate(VALIDATORS[:3])
     assert decode_certificate(encode_certificate(good)) == good
+    assert good.vote_times == (1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002)
     unsorted = CommitCertificate(good.height, good.view, good.digest, good.signatures[::-1])
     with pytest.raises(MalformedMessage, match="sorted"):
         decode_certificate(encode_certificate(unsorted))

@@ -11,6 +11,7 @@ from consensus import (
     Commit,
     CommitCertificate,
     CommitProof,
+    CommitSignature,
     Digest,
     Height,
     MalformedMessage,
@@ -48,13 +49,14 @@ def sample_messages() -> list[Message]:
         proposal,
         PrePrepare(View(0), Height(1), D2, b""),
         Prepare(View(1), Height(2), D1),
-        Commit(View(1), Height(2), D2),
+        Commit(View(1), Height(2), D2, 1_700_000_000_123),
         change,
         ViewChange(View(1), Height(1), None),
         NewView(View(3), Height(7), (signed(A, change), signed(B, change)),
                 signed(A, PrePrepare(View(3), Height(7), D1, b"block bytes"))),
         NewView(View(4), Height(7), (), None),
-        CommitProof(CommitCertificate(Height(6), View(1), D2, ((A, b"x" * 64), (B, b"y" * 64)))),
+        CommitProof(CommitCertificate(Height(6), View(1), D2, (CommitSignature(A, 5, b"x" * 64),
+                                                               CommitSignature(B, 7, b"y" * 64)))),
     ]
 
 
@@ -66,14 +68,16 @@ def test_every_message_round_trips(message: Message) -> None:
 
 
 def test_commit_signature_is_what_the_certificate_signs() -> None:
-    commit = Commit(View(4), Height(9), D1)
+    commit = Commit(View(4), Height(9), D1, 1_700_000_000_000)
     assert message_signing_bytes(b"chain", commit) == commit_signing_bytes(
-        b"chain", Height(9), View(4), D1)
+        b"chain", Height(9), View(4), D1, 1_700_000_000_000)
+    later = Commit(View(4), Height(9), D1, 1_700_000_000_001)
+    assert message_signing_bytes(b"chain", later) != message_signing_bytes(b"chain", commit)
 
 
 def test_signing_bytes_separate_chains_and_kinds() -> None:
     prepare = Prepare(View(1), Height(1), D1)
-    commit = Commit(View(1), Height(1), D1)
+    commit = Commit(View(1), Height(1), D1, 0)
     assert message_signing_bytes(b"chain-a", prepare) != message_signing_bytes(b"chain-b", prepare)
     assert message_signing_bytes(b"chain", prepare) != message_signing_bytes(b"chain", commit)
     # chain id is length-prefixed: moving bytes between chain id and message cannot collide

@@ -66,6 +66,27 @@ def test_single_validator_commits_alone() -> None:
     assert node.replica.last_committed == 3 and node.replica.view == 0
 
 
+def test_each_commit_vote_carries_its_signers_clock_into_the_certificate() -> None:
+    cluster = Cluster(4)
+    cluster.clock_offsets = {v: offset for v, offset in
+                             zip(cluster.ids, (0, 7, -3, 10**12), strict=True)}
+    for v in cluster.ids:
+        cluster.step(v, WorkAvailable())
+    cluster.deliver_all()
+    for node in cluster.nodes.values():
+        certificate = node.committed[0].certificate
+        assert verify_certificate(certificate, CHAIN, cluster.ids, verify)
+        assert len(certificate.signatures) >= 3
+        for vote in certificate.signatures:
+            assert vote.time_ms == cluster.clock_ms + cluster.clock_offsets[vote.validator]
+    # the time is signed: a vote moved to another time no longer verifies
+    certificate = cluster.nodes[cluster.ids[0]].committed[0].certificate
+    moved = certificate.signatures[0]._replace(time_ms=0)
+    tampered = type(certificate)(certificate.height, certificate.view, certificate.digest,
+                                 (moved, *certificate.signatures[1:]))
+    assert not verify_certificate(tampered, CHAIN, cluster.ids, verify)
+
+
 def test_four_validators_commit_the_same_block_with_a_valid_certificate() -> None:
     cluster = Cluster(4)
     for v in cluster.ids:
@@ -277,4 +298,4 @@ def test_safety_state_round_trips_and_corruption_is_a_local_error() -> None:
     config = cluster.nodes[cluster.ids[0]].config
     ahead = encode_safety_state(SafetyState(Height(9), View(0), True, None, None))
     with pytest.raises(CorruptSafetyState, match="height"):
-        Replica(config, make_signer(cluster.ids[0]), verify, 2, ahead)
+        Replica(config, make_signer(cluster.ids[0]), verify, 2, ahead, clock_ms=lambda: 0)

@@ -165,7 +165,8 @@ def replay_from_genesis(net: Consortium, node: NodeProcess) -> Chain:
         certificate = bytes.fromhex(node.get_json(f"/v1/blocks/{height}")["certificate"])
         # the check a lagging node makes: a quorum of the genesis validators signed it
         assert validators.certificate_for(certificate, height, block.block_hash), height
-        execution = chain.validate(block)  # raises if the header's state root disagrees
+        # raises if the header's state root or its time (BFT time) disagrees
+        execution = chain.validate(block, commit_times=validators.commit_times)
         chain.commit(execution, certificate)
     return chain
 

@@ -144,7 +144,7 @@ def consensus_messages() -> list[Message]:
     prepared = PreparedCertificate(_signed(me, proposal),
                                    (_signed(b"b" * 20, Prepare(View(1), Height(1), digest)),))
     change = ViewChange(View(2), Height(1), prepared)
-    return [proposal, Prepare(View(0), Height(1), digest), Commit(View(0), Height(1), digest),
+    return [proposal, Prepare(View(0), Height(1), digest), Commit(View(0), Height(1), digest, 1),
             change, ViewChange(View(3), Height(2), None),
             NewView(View(2), Height(1), (_signed(me, change),), _signed(me, proposal)),
             CommitProof(decode_certificate(w.certificates[-1]))]

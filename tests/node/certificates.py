@@ -15,16 +15,17 @@ from ledger.identity import KeyPair
 
 
 def make_certificate(keys: KeyPair, chain_id: str, height: int, view: int,
-                     block_hash: bytes) -> bytes:
-    """A lone validator's own certificate (a quorum of one)."""
-    return make_quorum_certificate([keys], chain_id, height, view, block_hash)
+                     block_hash: bytes, time_ms: int = 0) -> bytes:
+    """A lone validator's own certificate (a quorum of one). `time_ms`: the vote's
+    clock reading (the next block's time under BFT time)."""
+    return make_quorum_certificate([keys], chain_id, height, view, block_hash, time_ms)
 
 
 def make_quorum_certificate(signers: list[KeyPair], chain_id: str, height: int, view: int,
-                            block_hash: bytes) -> bytes:
+                            block_hash: bytes, time_ms: int = 0) -> bytes:
     message = commit_signing_bytes(chain_id.encode(), Height(height), View(view),
-                                   Digest(block_hash))
+                                   Digest(block_hash), time_ms)
     cert = make_consensus_certificate(Height(height), View(view), Digest(block_hash),
-                                      {ValidatorId(k.member_id): k.sign_raw(message)
+                                      {ValidatorId(k.member_id): (time_ms, k.sign_raw(message))
                                        for k in signers})
     return encode_certificate(cert)

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+from ledger.bft_time import CommitTimes
 from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, Payload
 from ledger.transactions import Transaction, build_transaction
+from node.validators import ValidatorSet
 from storage.kv import KeyValueStore, MemoryStore
 from tests.node.certificates import make_certificate
 
@@ -77,16 +79,45 @@ def next_time(chain: Chain) -> int:
     return chain.head_header.time_ms + 1_000
 
 
+def commit_times(chain: Chain) -> CommitTimes:
+    """How a node reads a last commit's vote times: checked against the genesis validators."""
+    return ValidatorSet.from_genesis(chain.genesis).commit_times
+
+
+def bft_basis(chain: Chain) -> tuple[bytes, int]:
+    """The next block's last commit and the (BFT) time it gives, as a proposer builds."""
+    return chain.next_block_basis(commit_times(chain))
+
+
+def block_basis(chain: Chain, time_ms: int | None = None) -> tuple[bytes, int]:
+    """A last commit for the next block and the time it gives that block.
+
+    Without `time_ms`: the head's stored certificate (`bft_basis`). With it: a fresh
+    certificate of the head by the lone validator whose vote was cast at `time_ms`,
+    so the next block is valid at that time (if it is after the head's; block 1's
+    time is always the genesis time + 1 ms, so at height 0 the block is valid only
+    if never re-validated)."""
+    if time_ms is None:
+        return bft_basis(chain)
+    if chain.height == 0:
+        return b"", time_ms
+    return make_certificate(keys_from("ministry"), chain.chain_id, chain.height, 0,
+                            chain.head_hash, time_ms), time_ms
+
+
 def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
            proposer: KeyPair | None = None) -> Block:
-    """Build a block of `txs` on the head, insist every one is accepted, commit it."""
-    when = next_time(chain) if time_ms is None else time_ms
+    """Build a block of `txs` on the head, insist every one is accepted, commit it.
+
+    The block's time is its BFT time (see `block_basis`); its own certificate's vote
+    says a second later, which is then the next block's time by default."""
     keys = proposer or keys_from("ministry")
-    execution = chain.build(txs, keys.member_id, 0, when)
+    last_commit, when = block_basis(chain, time_ms)
+    execution = chain.build(txs, keys.member_id, 0, when, last_commit=last_commit)
     assert not execution.rejected, [(e.code, e.message) for _, e in execution.rejected]
     header = execution.header
     chain.commit(execution, make_certificate(keys, chain.chain_id, header.height, 0,
-                                             header.block_hash))
+                                             header.block_hash, header.time_ms + 1_000))
     return execution.block
 
 

@@ -22,10 +22,11 @@ from storage.kv import LevelDBStore, MemoryStore
 from tests.node.conftest import (
     Consortium,
     accredit,
+    bft_basis,
     commit,
+    commit_times,
     make_consortium,
     make_tx,
-    next_time,
     snapshot,
 )
 
@@ -150,12 +151,13 @@ def pair(net: Consortium) -> tuple[Chain, Chain, Block]:
     """Two chains with one genesis; the first has built (not committed) a block."""
     a, b = Chain(MemoryStore(), net.genesis), Chain(MemoryStore(), net.genesis)
     first = commit(a, [accredit(net, net.university, ["diploma"])])
-    b.commit(b.validate(first), b"certificate")
+    b.commit(b.validate(first, commit_times=commit_times(b)), b"certificate")
     assert a.head_hash == b.head_hash
     txs = [make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 10)),
            make_tx(net.employer, AnchorPayload(os.urandom(32))),
            make_tx(net.ministry, AnchorPayload(os.urandom(32)))]
-    execution = a.build(txs, net.ministry.member_id, 0, next_time(a))
+    last_commit, when = bft_basis(a)
+    execution = a.build(txs, net.ministry.member_id, 0, when, last_commit=last_commit)
     assert execution.accepted == txs
     return a, b, execution.block
 
@@ -165,7 +167,7 @@ def test_block_from_one_chain_validates_and_commits_on_another(
     _, b, block = pair
     received = decode_block(block.encode())
     assert received == block
-    execution = b.validate(received)
+    execution = b.validate(received, commit_times=commit_times(b))
     assert execution.header == block.header
     b.commit(execution, b"certificate")
     assert (b.height, b.head_hash, b.state.root) == (1 + 1, block.block_hash,
@@ -173,7 +175,8 @@ def test_block_from_one_chain_validates_and_commits_on_another(
 
 
 def _with(block: Block, **changes: Any) -> Block:
-    return Block(dataclasses.replace(block.header, **changes), block.transactions)
+    return Block(dataclasses.replace(block.header, **changes), block.transactions,
+                 block.last_commit)
 
 
 @pytest.mark.parametrize("change,match", [
@@ -183,52 +186,57 @@ def _with(block: Block, **changes: Any) -> Block:
     ({"height": 3}, "does not extend"),
     ({"chain_id": "senim-other"}, "does not extend"),
     ({"validator_set_hash": b"\x04" * 32}, "does not extend"),
-    ({"time_ms": 0}, "backwards"),
+    ({"time_ms": 0}, "not the time its last commit gives"),
+    ({"last_commit_hash": b"\x05" * 32}, "last commit hash"),
 ])
 def test_tampered_header_refused(pair: tuple[Chain, Chain, Block], change: dict[str, Any],
                                  match: str) -> None:
     _, b, block = pair
     before = snapshot(b.kv)
     with pytest.raises(MalformedInput, match=match):
-        b.validate(_with(block, **change))
+        b.validate(_with(block, **change), commit_times=commit_times(b))
     assert snapshot(b.kv) == before
 
 
 def test_block_with_a_transaction_removed_refused(pair: tuple[Chain, Chain, Block]) -> None:
     _, b, block = pair
-    removed = Block(block.header, block.transactions[1:])
+    removed = Block(block.header, block.transactions[1:], block.last_commit)
     with pytest.raises(MalformedInput):
-        b.validate(removed)
+        b.validate(removed, commit_times=commit_times(b))
     # even with the transactions root patched to match, the state root gives it away
     patched = Block(dataclasses.replace(block.header,
                                         txs_root=transactions_root(removed.transactions)),
-                    removed.transactions)
+                    removed.transactions, block.last_commit)
     with pytest.raises(MalformedInput, match="state root"):
-        b.validate(patched)
+        b.validate(patched, commit_times=commit_times(b))
 
 
 def test_tampered_block_bytes_refused(pair: tuple[Chain, Chain, Block]) -> None:
     _, _, block = pair
-    header, txs = decode(block.encode())
+    header, txs, last_commit = decode(block.encode())
     with pytest.raises(MalformedInput, match="transactions root"):
-        decode_block(encode([header, txs[1:]]))
+        decode_block(encode([header, txs[1:], last_commit]))
     with pytest.raises(MalformedInput, match="transactions root"):
-        decode_block(encode([header, list(reversed(txs))]))
+        decode_block(encode([header, list(reversed(txs)), last_commit]))
+    with pytest.raises(MalformedInput, match="last commit hash"):
+        decode_block(encode([header, txs, last_commit[:-1]]))
     with pytest.raises(MalformedInput):
-        decode_block(encode([header[:9], txs]))
+        decode_block(encode([header, txs]))
     with pytest.raises(MalformedInput):
-        decode_block(encode([header, [b"\x00"]]))
+        decode_block(encode([header[:10], txs, last_commit]))
+    with pytest.raises(MalformedInput):
+        decode_block(encode([header, [b"\x00"], last_commit]))
 
 
 def test_block_for_another_genesis_refused(pair: tuple[Chain, Chain, Block]) -> None:
     _, _, block = pair
     stranger = Chain(MemoryStore(), make_consortium("senim-other").genesis)
     with pytest.raises(MalformedInput):
-        stranger.validate(block)
+        stranger.validate(block, commit_times=commit_times(stranger))
 
 
 def test_validate_does_not_change_the_chain(pair: tuple[Chain, Chain, Block]) -> None:
     _, b, block = pair
     before = (snapshot(b.kv), b.state.root, b.height)
-    b.validate(block)
+    b.validate(block, commit_times=commit_times(b))
     assert (snapshot(b.kv), b.state.root, b.height) == before

@@ -1,4 +1,4 @@
-"""The engine in-process, input by input: sync, the one commit path, proposal checks.
+"""The engine in-process, input by input: sync, the one commit path, proposal checks, BFT time.
 
 The test consortium has one validator (the ministry), so a block it signs is
 certified; the employer runs a follower engine.
@@ -26,8 +26,9 @@ from consensus import (
     encode_certificate,
 )
 from consensus.certificate import make_certificate as make_consensus_certificate
+from ledger.bft_time import MAX_STALE_MS, REFRESH_AFTER_MS
 from ledger.blocks import Block
-from ledger.chain import MAX_CLOCK_BEHIND_MS, Chain, ProposalRules
+from ledger.chain import Chain, ProposalRules
 from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
@@ -39,7 +40,16 @@ from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
-from tests.node.conftest import CHAIN_ID, Consortium, commit, make_tx, next_time
+from tests.node.conftest import (
+    CHAIN_ID,
+    Consortium,
+    bft_basis,
+    commit,
+    commit_times,
+    make_tx,
+    next_time,
+    snapshot,
+)
 
 
 class Recorder:
@@ -83,9 +93,10 @@ def source_chain(net: Consortium, blocks: int) -> Chain:
 def tampered_but_certified(net: Consortium, chain: Chain) -> tuple[bytes, bytes]:
     """The next block after `chain` with a lying state root, signed by the validator."""
     tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
-    execution = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
+    last_commit, when = bft_basis(chain)
+    execution = chain.build([tx], net.ministry.member_id, 0, when, last_commit=last_commit)
     header = dataclasses.replace(execution.header, state_root=os.urandom(32))
-    block = Block(header, execution.block.transactions)
+    block = Block(header, execution.block.transactions, last_commit)
     cert = make_certificate(net.ministry, chain.chain_id, header.height, 0, block.block_hash)
     return block.encode(), cert
 
@@ -151,42 +162,113 @@ def test_a_decided_block_that_does_not_execute_triggers_sync(net: Consortium) ->
     assert validator.sync.target_height == 1
 
 
-def test_a_back_dated_proposal_is_refused(net: Consortium) -> None:
-    clock = Clock(net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS)
-    validator, _ = engine_for(net.ministry, net, clock)
+def test_block_time_comes_from_the_votes_not_from_the_proposers_clock(
+        net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms + 10_000)
+    validator, out = engine_for(net.ministry, net, clock)
+    vote_times = []
+    for _ in range(3):
+        submit(validator, net)
+        vote_times.append(clock.now_ms)
+        clock.now_ms += REFRESH_AFTER_MS // 2
+    times = [report.execution.header.time_ms for report in out.reports]
+    assert [report.source for report in out.reports] == ["consensus"] * 3
+    # block 1: genesis + 1 ms; block h+1: what block h's commit vote said, not "now"
+    assert times == [net.genesis.genesis_time_ms + 1, vote_times[0], vote_times[1]]
+    stored = validator.chain.get_certificate(3)
+    assert stored is not None and decode_certificate(stored).vote_times == (vote_times[2],)
+
+
+def test_after_an_idle_spell_an_empty_block_refreshes_the_time_first(net: Consortium) -> None:
+    clock = Clock(net.genesis.genesis_time_ms + 3_600_000)  # block 1 would say genesis + 1 ms
+    validator, out = engine_for(net.ministry, net, clock)
+    submit(validator, net)
+    first = clock.now_ms
+    clock.now_ms += 2 * REFRESH_AFTER_MS
+    submit(validator, net)
+    blocks = [(len(r.execution.accepted), r.execution.header.time_ms) for r in out.reports]
+    genesis_ms = net.genesis.genesis_time_ms
+    assert blocks == [(0, genesis_ms + 1), (1, first), (0, first + 1), (1, clock.now_ms)]
+
+
+def test_a_fresh_proposal_with_an_idle_chains_old_time_is_refused(net: Consortium) -> None:
+    chain = Chain(MemoryStore(), net.genesis)
+    commit(chain, [])
+    last_commit, when = bft_basis(chain)
+    now = when + MAX_STALE_MS + 1
     tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
-    old = clock.now_ms - MAX_CLOCK_BEHIND_MS - 1
-    block = validator.chain.build([tx], net.ministry.member_id, 0, old).block
+    stale = chain.build([tx], net.ministry.member_id, 0, when, last_commit=last_commit).block
+    before = snapshot(chain.kv)
+    with pytest.raises(MalformedInput, match="stale"):
+        chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 0, now),
+                       commit_times=commit_times(chain))
+    assert snapshot(chain.kv) == before
+    # the same block re-proposed after a view change is not refused for its age, nor is
+    # an empty block (nothing is judged by its time)
+    chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 1, now),
+                   commit_times=commit_times(chain))
+    empty = chain.build([], net.ministry.member_id, 0, when, last_commit=last_commit).block
+    chain.validate(empty, proposal=ProposalRules(net.ministry.member_id, 0, now),
+                   commit_times=commit_times(chain))
+
+
+def submit(engine: Engine, net: Consortium) -> None:
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    engine.mempool.add(tx, len(tx.encode()))
+    engine.work_available()
+
+
+def _proposal_at(validator: Engine, net: Consortium, offset_ms: int) -> Block:
+    """The next block as the primary would build it, its time moved by `offset_ms`."""
+    last_commit, when = bft_basis(validator.chain)
+    tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    return validator.chain.build([tx], net.ministry.member_id, 0, when + offset_ms,
+                                 last_commit=last_commit).block
+
+
+@pytest.mark.parametrize("offset_ms", [-1, 1, 3_600_000])
+def test_a_proposal_at_another_time_than_its_votes_give_is_refused(
+        net: Consortium, offset_ms: int) -> None:
+    clock = Clock(net.genesis.genesis_time_ms + 10_000)
+    validator, _ = engine_for(net.ministry, net, clock)
+    commit(validator.chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    commit(validator.chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    before = snapshot(validator.chain.kv)
+    block = _proposal_at(validator, net, offset_ms)
     events: deque[Event] = deque()
-    validator._perform([ExecuteBlock(Height(1), View(0), Digest(block.block_hash),
+    validator._perform([ExecuteBlock(Height(3), View(0), Digest(block.block_hash),
                                      block.encode())], events)
-    assert list(events) == [BlockExecuted(Height(1), View(0), Digest(block.block_hash), False)]
-    fresh = validator.chain.build([tx], net.ministry.member_id, 0, clock.now_ms).block
-    validator._perform([ExecuteBlock(Height(1), View(0), Digest(fresh.block_hash),
-                                     fresh.encode())], events)
-    assert events[-1] == BlockExecuted(Height(1), View(0), Digest(fresh.block_hash), True)
+    assert list(events) == [BlockExecuted(Height(3), View(0), Digest(block.block_hash), False)]
+    assert snapshot(validator.chain.kv) == before and validator.chain.height == 2
+    honest = _proposal_at(validator, net, 0)
+    validator._perform([ExecuteBlock(Height(3), View(0), Digest(honest.block_hash),
+                                     honest.encode())], events)
+    assert events[-1] == BlockExecuted(Height(3), View(0), Digest(honest.block_hash), True)
 
 
 @pytest.mark.parametrize("change,match", [
-    ({"time_ms": -MAX_CLOCK_BEHIND_MS - 1}, "too far in the past"),
-    ({"time_ms": 31_000}, "too far in the future"),
+    ({"time_ms": -1}, "not the time its last commit gives"),
+    ({"time_ms": 31_000}, "not the time its last commit gives"),
     ({"proposer": "university"}, "primary of its view"),
     ({"view": 1}, "primary of its view"),
 ])
 def test_proposal_rules_live_in_the_one_validity_check(net: Consortium, change: dict[str, object],
                                                        match: str) -> None:
     chain = Chain(MemoryStore(), net.genesis)
-    now = net.genesis.genesis_time_ms + 10 * MAX_CLOCK_BEHIND_MS
+    commit(chain, [])
     tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
     proposer = net.university if change.get("proposer") else net.ministry
     offset = change.get("time_ms", 0)
     assert isinstance(offset, int)
     view = int(str(change.get("view", 0)))
-    block = chain.build([tx], proposer.member_id, view, now + offset).block
-    rules = ProposalRules(net.ministry.member_id, 0, now)
+    last_commit, when = bft_basis(chain)
+    block = chain.build([tx], proposer.member_id, view, when + offset,
+                        last_commit=last_commit).block
+    rules = ProposalRules(net.ministry.member_id, 0, when)
+    before = snapshot(chain.kv)
     with pytest.raises(MalformedInput, match=match):
-        chain.validate(block, proposal=rules)
-    assert chain.height == 0
+        chain.validate(block, proposal=rules, commit_times=commit_times(chain))
+    assert chain.height == 1 and snapshot(chain.kv) == before
 
 
 def test_status_names_the_validators_it_cannot_reach(net: Consortium) -> None:

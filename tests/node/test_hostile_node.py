@@ -240,7 +240,8 @@ async def test_a_made_up_block_is_caught(world: World) -> None:
     tree, height = forged_state(world, {accreditation_key(world.net.university.member_id):
                                         None})
     real = decode_block(world.core.chain.get_block_bytes(height) or b"")
-    fake = Block(dataclasses.replace(real.header, state_root=tree.root), real.transactions)
+    fake = Block(dataclasses.replace(real.header, state_root=tree.root), real.transactions,
+                 real.last_commit)
     # Signed, but by a member who is no validator: the certificate cannot verify.
     certificate = make_certificate(world.net.university, CHAIN_ID, height, 0, fake.block_hash)
     state_lie = answer_from(tree, height)

@@ -46,7 +46,10 @@ from tests.node.conftest import (
     YEAR_MS,
     Consortium,
     accredit,
+    bft_basis,
+    block_basis,
     commit,
+    commit_times,
     documents_of,
     keys_from,
     make_tx,
@@ -58,7 +61,7 @@ from tests.node.conftest import (
 def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None = None
                    ) -> TxRejected:
     """The transaction is refused with `code` by every path, and nothing changes."""
-    when = next_time(chain) if time_ms is None else time_ms
+    last_commit, when = block_basis(chain, time_ms)
     before = snapshot(chain.kv)
     root, height = chain.state.root, chain.height
 
@@ -73,16 +76,18 @@ def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None
     assert overlay.root() == root
 
     # 2. block building drops it: the block changes no state
-    execution = chain.build([tx], keys_from("ministry").member_id, 0, when)
+    execution = chain.build([tx], keys_from("ministry").member_id, 0, when,
+                            last_commit=last_commit)
     assert execution.accepted == []
     assert [(t.tx_id, e.code) for t, e in execution.rejected] == [(tx.tx_id, code)]
     assert execution.header.state_root == root
 
     # 3. a block that holds it anyway is invalid
     forged = Block(execution.header.__class__(
-        **{**execution.header.__dict__, "txs_root": transactions_root([tx])}), (tx,))
+        **{**execution.header.__dict__, "txs_root": transactions_root([tx])}), (tx,),
+        last_commit)
     with pytest.raises(MalformedInput, match="refused transaction"):
-        chain.validate(forged)
+        chain.validate(forged, commit_times=commit_times(chain))
 
     assert snapshot(chain.kv) == before
     assert (chain.state.root, chain.height) == (root, height)
@@ -147,15 +152,16 @@ def test_replayed_after_commit(chain: Chain, net: Consortium) -> None:
 def test_replayed_twice_in_one_block(chain: Chain, net: Consortium) -> None:
     tx = make_tx(net.ministry, AnchorPayload(os.urandom(32)))
     root = chain.state.root
-    once = chain.build([tx], net.ministry.member_id, 0, next_time(chain))
-    twice = chain.build([tx, tx], net.ministry.member_id, 0, next_time(chain))
+    last_commit, when = bft_basis(chain)
+    once = chain.build([tx], net.ministry.member_id, 0, when, last_commit=last_commit)
+    twice = chain.build([tx, tx], net.ministry.member_id, 0, when, last_commit=last_commit)
     assert twice.accepted == [tx]
     assert [e.code for _, e in twice.rejected] == ["replayed"]
     assert twice.header.state_root == once.header.state_root != root
     header = twice.header.__class__(**{**twice.header.__dict__,
                                        "txs_root": transactions_root([tx, tx])})
     with pytest.raises(MalformedInput, match="refused transaction"):
-        chain.validate(Block(header, (tx, tx)))
+        chain.validate(Block(header, (tx, tx), last_commit), commit_times=commit_times(chain))
     assert chain.state.root == root
 
 

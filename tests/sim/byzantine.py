@@ -10,6 +10,7 @@ Modes (drawn from the seed):
 It only holds its own key, so forged signatures never verify.
 """
 
+import dataclasses
 import random
 
 from consensus import (
@@ -18,6 +19,7 @@ from consensus import (
     Commit,
     CommitCertificate,
     CommitProof,
+    CommitSignature,
     Digest,
     Height,
     Message,
@@ -79,7 +81,7 @@ class Byzantine:
             alternative = self._sign(self._alternative_proposal(message))
             return self._split(action.data, encode_signed(alternative))
         if isinstance(message, Prepare | Commit) and self._rng.random() < 0.3:
-            other = type(message)(message.view, message.height, self._random_digest())
+            other = dataclasses.replace(message, digest=self._random_digest())
             return self._split(action.data, encode_signed(self._sign(other)))
         return [action]
 
@@ -117,11 +119,12 @@ class Byzantine:
         forged_changes = tuple(self._as(v, change) for v in self._validators)
         new_view = NewView(View(view + 1), height, forged_changes, None)
         certificate = CommitCertificate(Height(height + 3), view, digest,
-                                        tuple(sorted((v, bytes(32)) for v in self._validators)))
+                                        tuple(sorted(CommitSignature(v, 0, bytes(32))
+                                                     for v in self._validators)))
         return [
             self._rng.randbytes(self._rng.randint(0, 80)),
             encode_signed(SignedMessage(self._me, Prepare(view, height, digest), bytes(32))),
-            encode_signed(self._as(victim, Commit(view, height, digest))),
+            encode_signed(self._as(victim, Commit(view, height, digest, 0))),
             encode_signed(self._sign(change)),
             encode_signed(self._sign(new_view)),
             encode_signed(self._sign(CommitProof(certificate))),

@@ -10,6 +10,7 @@ Modes (drawn from the seed):
 - "bad_sync": behaves in consensus but lies when asked for blocks: garbage,
   blocks under another block's certificate, tampered transactions, made-up
   heights, or silence.
+In every mode its clock is wild (years off), and its commit votes carry it.
 It only holds its own key, so anything it signs as someone else never verifies.
 """
 
@@ -20,6 +21,7 @@ from consensus import (
     Commit,
     CommitCertificate,
     CommitProof,
+    CommitSignature,
     Digest,
     Height,
     Message,
@@ -78,7 +80,7 @@ class ByzantineNode:
         if isinstance(message, PrePrepare):
             fake = self._alternative_proposal(chain, message)
         elif isinstance(message, Prepare | Commit) and self._rng.random() < 0.3:
-            other = type(message)(message.view, message.height, self._random_digest())
+            other = dataclasses.replace(message, digest=self._random_digest())
             fake = encode_signed(self._sign(other))
         if fake is None:
             return [(peer, data) for peer in peers]
@@ -99,11 +101,13 @@ class ByzantineNode:
         if block.header.height != chain.height + 1:
             return None
         txs = list(reversed(block.transactions))[:-1] if block.transactions else []
-        execution = chain.build(txs, MemberId(self._me), real.view, block.header.time_ms + 1)
+        # Same last commit and time as the real proposal: a valid block, only a different one.
+        execution = chain.build(txs, MemberId(self._me), real.view, block.header.time_ms,
+                                last_commit=block.last_commit)
         alternative = execution.block
         if self._rng.random() < 0.3:  # a state root no honest execution reaches
             header = dataclasses.replace(alternative.header, state_root=self._rng.randbytes(32))
-            alternative = Block(header, alternative.transactions)
+            alternative = Block(header, alternative.transactions, alternative.last_commit)
         proposal = PrePrepare(real.view, real.height, Digest(alternative.block_hash),
                               alternative.encode())
         return encode_signed(self._sign(proposal))
@@ -147,11 +151,12 @@ class ByzantineNode:
         forged_changes = tuple(self._as(v, change) for v in self._validators)
         new_view = NewView(View(view + 1), height, forged_changes, None)
         certificate = CommitCertificate(Height(height + 3), view, digest,
-                                        tuple(sorted((v, bytes(64)) for v in self._validators)))
+                                        tuple(sorted(CommitSignature(v, 0, bytes(64))
+                                                     for v in self._validators)))
         return [
             self._rng.randbytes(self._rng.randint(0, 80)),
             encode_signed(SignedMessage(self._me, Prepare(view, height, digest), bytes(64))),
-            encode_signed(self._as(victim, Commit(view, height, digest))),
+            encode_signed(self._as(victim, Commit(view, height, digest, 0))),
             encode_signed(self._sign(change)),
             encode_signed(self._sign(new_view)),
             encode_signed(self._sign(CommitProof(certificate))),

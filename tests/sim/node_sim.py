@@ -8,9 +8,14 @@ any store write or frame send, so only what was written survives), and a
 Byzantine validator that equivocates, forges, or lies when asked for blocks, or
 a twin. Safety is checked after every input; then the network heals, crashed
 nodes restart, and every honest node must commit every submitted transaction.
+
+Each node has its own clock: honest ones a little skewed, the Byzantine one wild.
+BFT time must keep every block's time strictly increasing and within what honest
+clocks read while the block's last commit was being voted.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from consensus import (
@@ -46,6 +51,8 @@ GENESIS_MS = 1_700_000_000_000
 MAX_TXS_PER_BLOCK = 6
 MAX_SUBMITTED_TXS = 24
 CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
+HONEST_CLOCK_SKEW_MS = 500  # each honest clock is off by at most this much
+WILD_CLOCK_MS = 10 * 365 * 24 * 3_600_000  # how far off a Byzantine validator's clock may be
 
 
 class SafetyViolation(AssertionError):
@@ -174,6 +181,13 @@ class NodeSimulation:
         self._now = 0
         self._submitted: list[Transaction] = []
         self._decided: dict[int, bytes] = {}
+        self._decided_tick: dict[int, int] = {0: 0}  # first tick any node committed a height
+        self._block_times: dict[int, int] = {0: GENESIS_MS}
+        # Clocks come from their own generator, so each seed's schedule stays what it was.
+        clock_rng = random.Random(seed ^ 0x5EED_C10C)
+        self._skew_ms = [clock_rng.randint(-HONEST_CLOCK_SKEW_MS, HONEST_CLOCK_SKEW_MS)
+                         for _ in range(validators + 1)]
+        self._wild_ms = clock_rng.choice([-1, 1]) * clock_rng.randint(1, WILD_CLOCK_MS)
         self._votes: dict[tuple[ValidatorId, str, int, int], bytes] = {}
         self._max_view: dict[int, int] = {}
         self._faults_on = faults
@@ -228,6 +242,10 @@ class NodeSimulation:
 
     def now_ms(self) -> int:
         return GENESIS_MS + self._now * TICK_MS
+
+    def _clock_of(self, node: SimNode) -> Callable[[], int]:
+        offset = self._wild_ms if node.byzantine is not None else self._skew_ms[node.index]
+        return lambda: self.now_ms() + offset
 
     def _advance_one_tick(self) -> None:
         self._now += 1
@@ -376,7 +394,7 @@ class NodeSimulation:
         node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
                              EngineConfig(view_timeout_ms=200, max_block_txs=MAX_TXS_PER_BLOCK,
                                           follower_poll_ms=500, validator_poll_ms=2_000),
-                             self.now_ms, _Outbox(node),
+                             self._clock_of(node), _Outbox(node),
                              {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
         node.down_until = 0
         # Clients retry what has not committed: the restarted node hears of it again.
@@ -397,6 +415,8 @@ class NodeSimulation:
     # -- invariants ------------------------------------------------------------------------
     def _check_commits(self, node: SimNode) -> None:
         reports, node.committed = node.committed, []
+        for report in reports:
+            self._decided_tick.setdefault(report.execution.header.height, self._now)
         if not node.honest:
             return
         for report in reports:
@@ -404,6 +424,24 @@ class NodeSimulation:
             decided = self._decided.setdefault(header.height, header.block_hash)
             if decided != header.block_hash:
                 self._violation(f"two different blocks committed at height {header.height}")
+            self._check_block_time(header.height, header.time_ms)
+
+    def _check_block_time(self, height: int, time_ms: int) -> None:
+        """BFT time: increasing, and within honest clocks while block height-1 was voted.
+
+        A vote for block h-1 is signed after its signer committed h-2 and before now."""
+        previous = self._block_times.get(height - 1)
+        if previous is not None and time_ms <= previous:
+            self._violation(f"block {height} time {time_ms} is not after block "
+                            f"{height - 1}'s {previous}")
+        self._block_times[height] = time_ms
+        latest = self.now_ms() + HONEST_CLOCK_SKEW_MS
+        voted_from = self._decided_tick.get(height - 2)
+        earliest = (GENESIS_MS + (voted_from or 0) * TICK_MS - HONEST_CLOCK_SKEW_MS
+                    if height > 1 and voted_from is not None else GENESIS_MS)
+        if not earliest <= time_ms <= latest:
+            self._violation(f"block {height} time {time_ms} is outside the honest clocks "
+                            f"[{earliest}, {latest}]")
 
     def _check_no_double_vote(self, node: SimNode, signed: SignedMessage) -> None:
         message, view = signed.message, 0

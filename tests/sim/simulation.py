@@ -376,7 +376,7 @@ class Simulation:
                                max_timeout_ticks=320, max_block_bytes=64 * 1024)
         last = node.chain[-1].certificate if node.chain else None
         node.replica = Replica(config, make_signer(node.validator), verify, len(node.chain),
-                               node.persisted, last)
+                               node.persisted, last, clock_ms=lambda: self._now)
         node.down_until = 0
         self._check_view(node)
         if self._mempool(node):
