@@ -37,7 +37,7 @@ def signed(sender: ValidatorId, message: Message) -> bytes:
 
 def replica_at_height_1() -> Replica:
     config = ReplicaConfig(CHAIN, OLD, IDS[0], base_timeout_ticks=10, max_timeout_ticks=80)
-    return Replica(config, make_signer(IDS[0]), verify, 0, None)
+    return Replica(config, make_signer(IDS[0]), verify, 0, None, clock_ms=lambda: 0)
 
 
 def rejected(replica: Replica, sender: ValidatorId, message: Message) -> bool:
@@ -47,9 +47,9 @@ def rejected(replica: Replica, sender: ValidatorId, message: Message) -> bool:
 
 
 def enter_height_2(replica: Replica) -> None:
-    data = commit_signing_bytes(CHAIN, Height(1), View(0), DIGEST)
+    data = commit_signing_bytes(CHAIN, Height(1), View(0), DIGEST, 0)
     certificate = make_certificate(Height(1), View(0), DIGEST,
-                                   {v: make_signer(v)(data) for v in OLD[:3]})
+                                   {v: (0, make_signer(v)(data)) for v in OLD[:3]})
     replica.step(BlockSynced(Height(1), DIGEST, certificate))
 
 
@@ -70,7 +70,7 @@ def test_the_new_set_takes_over_at_the_boundary() -> None:
     assert replica.primary == primary_for(View(0), Height(1), OLD)  # not before the boundary
     enter_height_2(replica)
     assert replica.height == 2 and replica.primary == primary_for(View(0), Height(2), NEW)
-    assert rejected(replica, IDS[3], Commit(View(0), Height(2), DIGEST))
+    assert rejected(replica, IDS[3], Commit(View(0), Height(2), DIGEST, 0))
 
 
 def test_without_word_of_a_change_the_set_stays() -> None:

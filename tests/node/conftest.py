@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from consensus.quorum import quorum_size
 from ledger.bft_time import CommitTimes
 from ledger.blocks import Block
 from ledger.chain import Chain
@@ -16,9 +17,9 @@ from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, Payload
 from ledger.transactions import Transaction, build_transaction
-from node.validators import ValidatorSet
+from node.validators import ValidatorSets
 from storage.kv import KeyValueStore, MemoryStore
-from tests.node.certificates import make_certificate
+from tests.node.certificates import make_quorum_certificate
 
 CHAIN_ID = "senim-test"
 GENESIS_TIME_MS = 1_700_000_000_000
@@ -27,9 +28,26 @@ YEAR_MS = 365 * DAY_MS
 DEFAULT_EXPIRY = 1_000
 
 
+# Every key `keys_from` made, by public key: blocks are certified by whichever of
+# them form the validator set in force at the block's height.
+_KNOWN_KEYS: dict[bytes, KeyPair] = {}
+
+
 def keys_from(label: str) -> KeyPair:
     """Deterministic keys per label, so genesis hashes are stable across runs."""
-    return KeyPair.from_seed(label.encode().ljust(32, b".")[:32])
+    keys = KeyPair.from_seed(label.encode().ljust(32, b".")[:32])
+    _KNOWN_KEYS[keys.public_key] = keys
+    return keys
+
+
+def certifiers(chain: Chain, height: int, fallback: KeyPair) -> list[KeyPair]:
+    """A quorum of the validators in force at `height`, or `fallback` alone when a test
+    made a validator's key some other way (such a test checks no certificates)."""
+    in_force = ValidatorSets.for_chain(chain).at(height)
+    known = [_KNOWN_KEYS.get(key) for key in in_force.public_keys.values()]
+    if any(k is None for k in known):
+        return [fallback]
+    return [k for k in known if k is not None][:quorum_size(len(known))]
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,9 @@ def next_time(chain: Chain) -> int:
 
 
 def commit_times(chain: Chain) -> CommitTimes:
-    """How a node reads a last commit's vote times: checked against the genesis validators."""
-    return ValidatorSet.from_genesis(chain.genesis).commit_times
+    """How a node reads a last commit's vote times: checked against the validators in
+    force at the committed block's height."""
+    return ValidatorSets.for_chain(chain).commit_times
 
 
 def bft_basis(chain: Chain) -> tuple[bytes, int]:
@@ -101,8 +120,9 @@ def block_basis(chain: Chain, time_ms: int | None = None) -> tuple[bytes, int]:
         return bft_basis(chain)
     if chain.height == 0:
         return b"", time_ms
-    return make_certificate(keys_from("ministry"), chain.chain_id, chain.height, 0,
-                            chain.head_hash, time_ms), time_ms
+    signers = certifiers(chain, chain.height, keys_from("ministry"))
+    return make_quorum_certificate(signers, chain.chain_id, chain.height, 0, chain.head_hash,
+                                   time_ms), time_ms
 
 
 def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
@@ -116,8 +136,9 @@ def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
     execution = chain.build(txs, keys.member_id, 0, when, last_commit=last_commit)
     assert not execution.rejected, [(e.code, e.message) for _, e in execution.rejected]
     header = execution.header
-    chain.commit(execution, make_certificate(keys, chain.chain_id, header.height, 0,
-                                             header.block_hash, header.time_ms + 1_000))
+    signers = certifiers(chain, header.height, keys)
+    chain.commit(execution, make_quorum_certificate(signers, chain.chain_id, header.height, 0,
+                                                    header.block_hash, header.time_ms + 1_000))
     return execution.block
 
 

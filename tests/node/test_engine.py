@@ -19,13 +19,9 @@ from consensus import (
     Event,
     ExecuteBlock,
     Height,
-    ValidatorId,
     View,
-    commit_signing_bytes,
     decode_certificate,
-    encode_certificate,
 )
-from consensus.certificate import make_certificate as make_consensus_certificate
 from ledger.bft_time import MAX_STALE_MS, REFRESH_AFTER_MS
 from ledger.blocks import Block
 from ledger.chain import Chain, ProposalRules
@@ -39,7 +35,7 @@ from node.mempool import Mempool, MempoolLimits
 from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
-from tests.node.certificates import make_certificate
+from tests.node.certificates import make_certificate, make_quorum_certificate
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -47,7 +43,6 @@ from tests.node.conftest import (
     commit,
     commit_times,
     make_tx,
-    next_time,
     snapshot,
 )
 
@@ -284,11 +279,7 @@ def test_status_names_the_validators_it_cannot_reach(net: Consortium) -> None:
 
 def _certificate_of(signers: list[KeyPair], chain_id: str, height: int, block_hash: bytes
                     ) -> bytes:
-    message = commit_signing_bytes(chain_id.encode(), Height(height), View(0),
-                                   Digest(block_hash))
-    return encode_certificate(make_consensus_certificate(
-        Height(height), View(0), Digest(block_hash),
-        {ValidatorId(k.member_id): k.sign_raw(message) for k in signers}))
+    return make_quorum_certificate(signers, chain_id, height, 0, block_hash)
 
 
 def test_a_follower_voted_in_starts_validating_at_the_switch_height(net: Consortium) -> None:
@@ -312,7 +303,8 @@ def test_a_follower_voted_in_starts_validating_at_the_switch_height(net: Consort
     assert employer.status()["validators"] == 2 and employer.status()["quorum"] == 2
 
     tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
-    execution = source.build([tx], net.ministry.member_id, 0, next_time(source))
+    last_commit, when = bft_basis(source)
+    execution = source.build([tx], net.ministry.member_id, 0, when, last_commit=last_commit)
     block_hash = execution.header.block_hash
     assert execution.header.validator_set_hash != net.genesis.validator_set_hash
     alone = _certificate_of([net.ministry], CHAIN_ID, 4, block_hash)

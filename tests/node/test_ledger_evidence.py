@@ -81,7 +81,7 @@ def test_invalid_evidence(checked_chain: Chain, net: Consortium, case: str) -> N
         "other_chain": signed(ministry, Prepare(View(1), Height(7), Digest(b"\x02" * 32)),
                               "senim-other"),
         "other_height": signed(ministry, Prepare(View(1), Height(8), Digest(b"\x02" * 32))),
-        "other_kind": signed(ministry, Commit(View(1), Height(7), Digest(b"\x02" * 32))),
+        "other_kind": signed(ministry, Commit(View(1), Height(7), Digest(b"\x02" * 32), 0)),
         "same_block": encode_signed(SignedMessage(
             ValidatorId(ministry.member_id), Prepare(View(1), Height(7), Digest(b"\x01" * 32)),
             b"\x00" * 64)),

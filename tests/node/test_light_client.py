@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 from cli.fsck import check_store
-from ledger.blocks import ZERO_HASH, Header
+from ledger.blocks import ZERO_HASH, Header, last_commit_hash
 from ledger.chain import CERT_PREFIX, Chain
 from ledger.codec import encode
 from ledger.genesis import Genesis, GenesisMember
@@ -70,7 +70,8 @@ def block(height: int, tree: StateTree, named: list[KeyPair],
           ) -> tuple[Header, bytes]:
     """A header over `tree` naming `named`, certified by `signers` (3 of `named`)."""
     header = Header(chain_id, height, ZERO_HASH, height * 1000, MemberId(b"\x00" * 20), 0,
-                    ZERO_HASH, tree.root, validator_set_hash([k.public_key for k in named]))
+                    ZERO_HASH, tree.root, validator_set_hash([k.public_key for k in named]),
+                    last_commit_hash(b""))
     quorum = signers if signers is not None else named[:3]
     return header, make_quorum_certificate(quorum, chain_id, height, 0, header.block_hash)
 
