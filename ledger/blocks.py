@@ -1,13 +1,15 @@
 """Blocks: a header that commits to everything, and the transactions.
 
 The block hash is the hash of the header alone; the header commits to the
-transactions (RFC 6962 root of their ids) and to the state after them, so a
-header plus a commit certificate is enough for a light client.
+transactions (RFC 6962 root of their full encodings, signatures included) and
+to the state after them, so a header plus a commit certificate is enough for a
+light client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ledger.codec import decode, encode, tagged_hash
@@ -79,6 +81,12 @@ class Block:
     def encode(self) -> bytes:
         return encode([self.header.to_array(), [tx.encode() for tx in self.transactions]])
 
+    @cached_property
+    def transactions_root(self) -> bytes:
+        """The root over this block's transactions, computed once: decoding checks
+        it against the header and validation asks again (the block is immutable)."""
+        return transactions_root(self.transactions)
+
 
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
     """Commits to each transaction's full encoding, signature included: a block hash
@@ -102,6 +110,6 @@ def decode_block(data: bytes) -> Block:
             raise MalformedInput("block transactions must be byte strings")
         txs.append(decode_transaction(raw))
     block = Block(header, tuple(txs))
-    if transactions_root(block.transactions) != header.txs_root:
+    if block.transactions_root != header.txs_root:
         raise MalformedInput("transactions do not match the header's transactions root")
     return block

@@ -362,7 +362,7 @@ class Chain:
             raise MalformedInput(f"block does not extend the head at height {self.height}")
         if header.time_ms < self.head_header.time_ms:
             raise MalformedInput("block time goes backwards")
-        if transactions_root(block.transactions) != header.txs_root:
+        if block.transactions_root != header.txs_root:  # computed once per block
             raise MalformedInput("transactions do not match the header's transactions root")
         ctx = BlockContext(self.chain_id, header.height, header.time_ms)
         overlay = self.state.overlay()
@@ -424,6 +424,11 @@ class Chain:
         self.kv.write(writes, sync=sync)
         self.state.committed(execution.overlay)
         self.head_header = block.header
+        # Waiters ask where the block's transactions are as soon as it is reported:
+        # remember its ids now rather than decode the block back from disk.
+        if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
+            self._tx_ids.clear()
+        self._tx_ids[block.header.height] = tuple(tx.tx_id for tx in block.transactions)
 
 
 def _check_proposal(header: Header, rules: ProposalRules) -> None:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ledger.blocks import Block
+from ledger.blocks import Block, Header
 from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
@@ -40,6 +40,9 @@ T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
 CHECK_CHUNK = 500
 WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
+# Headers of recent blocks kept for transaction status answers (hash and time), so
+# an answer does not decode and re-hash a whole block of up to 20,000 transactions.
+HEADERS_REMEMBERED_MAX = 1_024
 
 
 class Worker(Protocol):
@@ -83,6 +86,7 @@ class NodeCore:
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
         self._waiter_count = 0
+        self._headers: OrderedDict[int, Header] = OrderedDict()
         # Wired by the daemon (node/daemon.py): the engine hears of new work; the
         # network gossips what the API admitted; ledger reads run on `worker`.
         self.on_work: Callable[[], None] | None = None
@@ -236,6 +240,7 @@ class NodeCore:
     def after_commit(self, report: CommitReport) -> None:
         """Bookkeeping once a block is durable: refusals, waiters, metrics, log."""
         block = report.execution.block
+        self._remember_header(block.header)  # just executed and committed here
         self.refuse(report.refused)
         for tx in block.transactions:
             self._settle(tx.tx_id)
@@ -254,6 +259,22 @@ class NodeCore:
             self._settle(tx.tx_id)
         if refused:
             self.metrics.mempool_txs.set(len(self.mempool))
+
+    def header_at(self, height: int) -> Header | None:
+        """The checked header of block `height` (None above the head)."""
+        header = self._headers.get(height)
+        if header is None:
+            block = self.chain.get_block(height)
+            if block is None:
+                return None
+            header = block.header
+            self._remember_header(header)
+        return header
+
+    def _remember_header(self, header: Header) -> None:
+        self._headers[header.height] = header
+        while len(self._headers) > HEADERS_REMEMBERED_MAX:
+            self._headers.popitem(last=False)
 
     def block_for_api(self, height: int) -> tuple[Block, bytes] | None:
         block = self.chain.get_block(height)
