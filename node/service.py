@@ -125,14 +125,13 @@ class NodeCore:
         apply_transaction(scratch, tx, sender, ctx)
         return tx
 
-    def admit_checked(self, tx: Transaction, size: int) -> None:
+    def _admit_checked(self, tx: Transaction, size: int) -> bool:
+        """Put a checked transaction in the mempool; False if it was there already."""
         if tx.tx_id in self.mempool:
-            return  # resubmission of a pending transaction is harmless
+            return False  # resubmission of a pending transaction is harmless
         self.mempool.add(tx, size)
-        if self.on_work is not None:
-            self.on_work()
         self._rejected.pop(tx.tx_id, None)
-        self.metrics.mempool_txs.set(len(self.mempool))
+        return True
 
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
@@ -147,18 +146,23 @@ class NodeCore:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
         results: list[tuple[bytes | None, TxRejected | None]] = []
+        added = 0
         for data, outcome in zip(items, checked, strict=True):
             if isinstance(outcome, TxRejected):
                 self.metrics.txs_refused.labels(outcome.code).inc()
                 results.append((None, outcome))
                 continue
             try:
-                self.admit_checked(outcome, len(data))
+                added += self._admit_checked(outcome, len(data))
             except TxRejected as exc:
                 self.metrics.txs_refused.labels(exc.code).inc()
                 results.append((outcome.tx_id, exc))
                 continue
             results.append((outcome.tx_id, None))
+        if added:  # the engine hears once per submission, not once per transaction
+            self.metrics.mempool_txs.set(len(self.mempool))
+            if self.on_work is not None:
+                self.on_work()
         if gossip and self.on_admitted is not None:
             admitted = [data for data, (_, refusal) in zip(items, results, strict=True)
                         if refusal is None]

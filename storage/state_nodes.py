@@ -27,8 +27,8 @@ from storage.proofs import EMPTY_HASH, HASH_BYTES, PATH_BITS, state_branch_hash,
 LEAF_RECORD = 0
 BRANCH_RECORD = 1
 RECORD_BYTES = 1 + 2 * HASH_BYTES
-_FIRST = slice(1, 1 + HASH_BYTES)  # see node_first and node_second
-_SECOND = slice(1 + HASH_BYTES, RECORD_BYTES)
+FIRST_HALF = slice(1, 1 + HASH_BYTES)  # see node_first and node_second
+SECOND_HALF = slice(1 + HASH_BYTES, RECORD_BYTES)
 
 # A node in memory is one bytes object: its stored record (kind, then the
 # leaf's path and value hash or the branch's left and right hashes) followed
@@ -142,7 +142,7 @@ class CommittedNodes:
         node, depth, bits = top, 0, 0
         while node is not None and node[0] != LEAF_RECORD:
             bit = (path >> (PATH_BITS - 1 - depth)) & 1
-            expected = node[_SECOND] if bit else node[_FIRST]
+            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
             if expected == EMPTY_HASH:
                 return None
             depth, bits = depth + 1, (bits << 1) | bit

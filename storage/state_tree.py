@@ -29,6 +29,7 @@ from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
+    PATH_BITS,
     ProofLeaf,
     StateProof,
     decode_state_proof,
@@ -41,7 +42,10 @@ from storage.proofs import (
     verify_state_proof,
 )
 from storage.state_nodes import (
+    FIRST_HALF,
+    LEAF_RECORD,
     RECORD_BYTES,
+    SECOND_HALF,
     TOP,
     CommittedNodes,
     Node,
@@ -323,10 +327,10 @@ class SharedNodeCache:
             node = nodes.get(position)
             if node is None or node[RECORD_BYTES:] != expected:
                 node = self.read(position, expected, reader)
-            if is_leaf(node):
+            if node[0] == LEAF_RECORD:
                 return node
-            bit = path_bit(path, depth)
-            expected = node_second(node) if bit else node_first(node)
+            bit = (path >> (PATH_BITS - 1 - depth)) & 1
+            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
             depth, bits = depth + 1, (bits << 1) | bit
         return None
 
