@@ -8,6 +8,7 @@ import json
 import os
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -58,24 +59,34 @@ def wait_height_for(api: str, tx: Transaction, timeout_s: float) -> dict[str, An
     return NodeClient(api).wait(tx.tx_id.hex(), timeout_s)
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc): on a shared machine
+    this moves far less with other load than the wall clock does."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def committed_tx_rate(network: BenchNetwork, count: int) -> dict[str, float]:
     api = network.ministry.api
+    assert network.ministry.process is not None
+    pid = network.ministry.process.pid
     status = network.status(network.ministry)
     txs = single_credential_txs(network.university.keys, status["chain_id"], count,
                                 status["height"] + 100_000)
     start_height = status["height"]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), process_cpu_s(pid)
     for offset in range(0, count, SUBMIT_CHUNK):
         result = post_msgpack(api, txs[offset:offset + SUBMIT_CHUNK])
         assert result["rejected"] == 0, result["results"][:3]
     last = wait_height_for(api, txs[-1], 300)
     elapsed = time.perf_counter() - started
+    node_cpu_s = process_cpu_s(pid) - cpu_before
     assert last["status"] == "committed", last
     for tx in txs[:: max(1, count // 50)]:
         assert NodeClient(api).wait(tx.tx_id.hex(), 60)["status"] == "committed"
     blocks = network.status(network.ministry)["height"] - start_height
     return {"transactions": count, "seconds": elapsed, "tx_per_s": count / elapsed,
-            "blocks": blocks}
+            "blocks": blocks, "node_cpu_us_per_tx": node_cpu_s / count * 1e6}
 
 
 def batch_credential_rate(network: BenchNetwork, batches: int, per_batch: int

@@ -1,15 +1,16 @@
 """Blocks: a header that commits to everything, the transactions and the last commit.
 
 The block hash is the hash of the header alone; the header commits to the
-transactions (RFC 6962 root of their ids), to the state after them and to the
-previous block's commit certificate the block carries (its "last commit", from
-which its time is derived: ledger/bft_time.py), so a header plus a commit
-certificate is enough for a light client.
+transactions (RFC 6962 root of their full encodings, signatures included), to
+the state after them and to the previous block's commit certificate the block
+carries (its "last commit", from which its time is derived: ledger/bft_time.py),
+so a header plus a commit certificate is enough for a light client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ledger.codec import decode, encode, tagged_hash
@@ -87,6 +88,12 @@ class Block:
         return encode([self.header.to_array(), [tx.encode() for tx in self.transactions],
                        self.last_commit])
 
+    @cached_property
+    def transactions_root(self) -> bytes:
+        """The root over this block's transactions, computed once: decoding checks
+        it against the header and validation asks again (the block is immutable)."""
+        return transactions_root(self.transactions)
+
 
 def last_commit_hash(last_commit: bytes) -> bytes:
     return tagged_hash(b"senim/last-commit/v1", last_commit)
@@ -115,7 +122,7 @@ def decode_block(data: bytes) -> Block:
             raise MalformedInput("block transactions must be byte strings")
         txs.append(decode_transaction(raw))
     block = Block(header, tuple(txs), value[2])
-    if transactions_root(block.transactions) != header.txs_root:
+    if block.transactions_root != header.txs_root:
         raise MalformedInput("transactions do not match the header's transactions root")
     if last_commit_hash(block.last_commit) != header.last_commit_hash:
         raise MalformedInput("the last commit does not match the header's last commit hash")

@@ -432,7 +432,7 @@ class Chain:
                   header.validator_set_hash)
         if actual != expected:
             raise MalformedInput(f"block does not extend the head at height {self.height}")
-        if transactions_root(block.transactions) != header.txs_root:
+        if block.transactions_root != header.txs_root:  # computed once per block
             raise MalformedInput("transactions do not match the header's transactions root")
         if last_commit_hash(block.last_commit) != header.last_commit_hash:
             raise MalformedInput("the last commit does not match the header's last commit hash")
@@ -506,6 +506,11 @@ class Chain:
         self.kv.write(writes, sync=sync)
         self.state.committed(execution.overlay)
         self.head_header = block.header
+        # Waiters ask where the block's transactions are as soon as it is reported:
+        # remember its ids now rather than decode the block back from disk.
+        if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
+            self._tx_ids.clear()
+        self._tx_ids[block.header.height] = tuple(tx.tx_id for tx in block.transactions)
 
 
 def _load_base(kv: KeyValueStore) -> int:

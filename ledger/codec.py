@@ -8,6 +8,7 @@ make us allocate more than the message it actually sent.
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 
 import msgpack
@@ -17,9 +18,18 @@ from ledger.errors import MalformedInput
 MAX_DECODE_BYTES = 16 * 1024 * 1024
 
 
+# One packer per thread, reused: `msgpack.packb` makes a packer with a 1 MiB buffer
+# for every call, which cost more than the packing itself (several per transaction).
+_packers = threading.local()
+
+
 def encode(value: Any) -> bytes:
     """Encode arrays, ints, bytes and str canonically (no maps, no floats)."""
-    data: bytes = msgpack.packb(value, use_bin_type=True, strict_types=False)
+    try:
+        packer = _packers.packer
+    except AttributeError:
+        packer = _packers.packer = msgpack.Packer(use_bin_type=True, strict_types=False)
+    data: bytes = packer.pack(value)  # resets its buffer afterwards, also when it raises
     return data
 
 

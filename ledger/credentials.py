@@ -23,6 +23,7 @@ Field values never leave this module's documents: the chain sees only the root.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -53,12 +54,20 @@ _FIELD_TAG = b"senim/field/v1\x00"
 def field_hash(name: str, value: str, salt: bytes) -> bytes:
     """SHA-256 over length-prefixed name and value and the salt (no ambiguity)."""
     try:
-        name_bytes, value_bytes = name.encode(), value.encode()
+        value_bytes = value.encode()
+        prefix = _field_prefix(name)
     except UnicodeEncodeError as exc:  # JSON allows lone surrogates; UTF-8 does not
         raise InvalidDocument(f"field {name!r} is not valid Unicode text") from exc
-    return hashlib.sha256(
-        b"".join((_FIELD_TAG, len(name_bytes).to_bytes(4, "big"), name_bytes,
-                  len(value_bytes).to_bytes(4, "big"), value_bytes, salt))).digest()
+    return hashlib.sha256(b"".join((prefix, len(value_bytes).to_bytes(4, "big"), value_bytes,
+                                    salt))).digest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_prefix(name: str) -> bytes:
+    """The tag and length-prefixed name that start a field's hash: a batch hashes the
+    same few names once per record, so each is encoded once."""
+    name_bytes = name.encode()
+    return _FIELD_TAG + len(name_bytes).to_bytes(4, "big") + name_bytes
 
 
 def target_hash(chain_id: str, issuer: bytes, credential_type: str,
@@ -126,12 +135,15 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str
     except InvalidDocument as exc:
         raise InvalidDocument(f"record {number}: {exc}") from None
     salts = os.urandom(SALT_BYTES * len(texts))  # one syscall per record, not per field
+    salts_hex = salts.hex()
     fields: dict[str, dict[str, str]] = {}
     hashes: dict[str, bytes] = {}
-    for slot, (name, text) in enumerate(texts.items()):
-        salt = salts[slot * SALT_BYTES:(slot + 1) * SALT_BYTES]
-        fields[name] = {"value": text, "salt": salt.hex()}
-        hashes[name] = field_hash(name, text, salt)
+    start = 0
+    for name, text in texts.items():
+        end = start + SALT_BYTES
+        fields[name] = {"value": text, "salt": salts_hex[2 * start:2 * end]}
+        hashes[name] = field_hash(name, text, salts[start:end])
+        start = end
     return fields, hashes
 
 

@@ -207,10 +207,10 @@ async def transaction_status(request: web.Request) -> web.Response:
         polls.count -= waiting
     body: dict[str, Any] = {"tx_id": tx_id.hex(), "status": status.status}
     if status.height is not None:
-        header = core.chain.get_block(status.height)
+        header = core.header_at(status.height)
         body.update({"height": status.height, "index": status.index,
                      "block_hash": header.block_hash.hex() if header else None,
-                     "time": when(header.header.time_ms) if header else None})
+                     "time": when(header.time_ms) if header else None})
     if status.code is not None:
         body.update({"code": status.code, "reason": status.reason})
     return web.json_response(body, status=404 if status.status == "unknown" else 200)

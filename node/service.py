@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ledger.blocks import Block
+from ledger.blocks import Block, Header
 from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
@@ -41,6 +41,9 @@ T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
 CHECK_CHUNK = 500
 WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
+# Headers of recent blocks kept for transaction status answers (hash and time), so
+# an answer does not decode and re-hash a whole block of up to 20,000 transactions.
+HEADERS_REMEMBERED_MAX = 1_024
 
 
 class Worker(Protocol):
@@ -84,6 +87,7 @@ class NodeCore:
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
         self._waiter_count = 0
+        self._headers: OrderedDict[int, Header] = OrderedDict()
         # Wired by the daemon (node/daemon.py): the engine hears of new work; the
         # network gossips what the API admitted; ledger reads run on `worker`.
         self.on_work: Callable[[], None] | None = None
@@ -123,14 +127,13 @@ class NodeCore:
         apply_transaction(scratch, tx, sender, ctx)
         return tx
 
-    def admit_checked(self, tx: Transaction, size: int) -> None:
+    def _admit_checked(self, tx: Transaction, size: int) -> bool:
+        """Put a checked transaction in the mempool; False if it was there already."""
         if tx.tx_id in self.mempool:
-            return  # resubmission of a pending transaction is harmless
+            return False  # resubmission of a pending transaction is harmless
         self.mempool.add(tx, size)
-        if self.on_work is not None:
-            self.on_work()
         self._rejected.pop(tx.tx_id, None)
-        self.metrics.mempool_txs.set(len(self.mempool))
+        return True
 
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
@@ -145,18 +148,23 @@ class NodeCore:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
         results: list[tuple[bytes | None, TxRejected | None]] = []
+        added = 0
         for data, outcome in zip(items, checked, strict=True):
             if isinstance(outcome, TxRejected):
                 self.metrics.txs_refused.labels(outcome.code).inc()
                 results.append((None, outcome))
                 continue
             try:
-                self.admit_checked(outcome, len(data))
+                added += self._admit_checked(outcome, len(data))
             except TxRejected as exc:
                 self.metrics.txs_refused.labels(exc.code).inc()
                 results.append((outcome.tx_id, exc))
                 continue
             results.append((outcome.tx_id, None))
+        if added:  # the engine hears once per submission, not once per transaction
+            self.metrics.mempool_txs.set(len(self.mempool))
+            if self.on_work is not None:
+                self.on_work()
         if gossip and self.on_admitted is not None:
             admitted = [data for data, (_, refusal) in zip(items, results, strict=True)
                         if refusal is None]
@@ -238,6 +246,7 @@ class NodeCore:
     def after_commit(self, report: CommitReport) -> None:
         """Bookkeeping once a block is durable: refusals, waiters, metrics, log."""
         block = report.execution.block
+        self._remember_header(block.header)  # just executed and committed here
         self.refuse(report.refused)
         for tx in block.transactions:
             self._settle(tx.tx_id)
@@ -256,6 +265,22 @@ class NodeCore:
             self._settle(tx.tx_id)
         if refused:
             self.metrics.mempool_txs.set(len(self.mempool))
+
+    def header_at(self, height: int) -> Header | None:
+        """The checked header of block `height` (None above the head)."""
+        header = self._headers.get(height)
+        if header is None:
+            block = self.chain.get_block(height)
+            if block is None:
+                return None
+            header = block.header
+            self._remember_header(header)
+        return header
+
+    def _remember_header(self, header: Header) -> None:
+        self._headers[header.height] = header
+        while len(self._headers) > HEADERS_REMEMBERED_MAX:
+            self._headers.popitem(last=False)
 
     def block_for_api(self, height: int) -> tuple[Block, bytes] | None:
         block = self.chain.get_block(height)

@@ -38,6 +38,8 @@ from storage.proofs import (
 LEAF_RECORD = 0
 BRANCH_RECORD = 1
 RECORD_BYTES = 1 + 2 * HASH_BYTES
+FIRST_HALF = slice(1, 1 + HASH_BYTES)  # see node_first and node_second
+SECOND_HALF = slice(1 + HASH_BYTES, RECORD_BYTES)
 
 # A node in memory is one bytes object: its stored record (kind, then the
 # leaf's path and value hash or the branch's left and right hashes) followed
@@ -164,6 +166,27 @@ class CommittedNodes:
             )
         if remember:
             self._remember(position, node)
+        return node
+
+    def leaf_on_path(self, top: Node | None, path: int, remember: bool = True) -> Node | None:
+        """Where the walk down `path` from `top` ends: a leaf (maybe another key's) or
+        nothing. Each node is checked against the hash its parent holds, as `read`
+        does; written out here because every state read of a block walks once."""
+        cache = self._cache
+        node, depth, bits = top, 0, 0
+        while node is not None and node[0] != LEAF_RECORD:
+            bit = (path >> (PATH_BITS - 1 - depth)) & 1
+            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
+            if expected == EMPTY_HASH:
+                return None
+            depth, bits = depth + 1, (bits << 1) | bit
+            position = (depth, bits)
+            node = cache.get(position)
+            if node is not None and node[RECORD_BYTES:] == expected:
+                if remember:
+                    cache.move_to_end(position)
+            else:
+                node = self.read(position, expected, remember)
         return node
 
     def read_uncached(self, position: Position) -> Node | None:

@@ -22,7 +22,6 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from storage.errors import CorruptStateError, StaleOverlayError
@@ -30,18 +29,21 @@ from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
+    PATH_BITS,
     StateProof,
     decode_state_proof,
     encode_state_proof,
     key_path,
-    path_bit,
     state_proof_from_json,
     state_proof_to_json,
     value_hash,
     verify_state_proof,
 )
 from storage.state_nodes import (
+    FIRST_HALF,
+    LEAF_RECORD,
     RECORD_BYTES,
+    SECOND_HALF,
     TOP,
     CommittedNodes,
     Node,
@@ -63,6 +65,9 @@ __all__ = [
 
 EMPTY_ROOT = EMPTY_HASH
 LEAF_VALUES_CACHED_MAX = 100_000
+# Checked values the owner keeps in memory: at most this many, each at most this long.
+CHECKED_VALUES_MAX = 20_000
+CHECKED_VALUE_BYTES_MAX = 4096
 # How often a read overtaken by commits is tried again before it is called damage.
 RACED_READS_MAX = 3
 class StateTree:
@@ -81,6 +86,10 @@ class StateTree:
         # again is checked without a walk down the tree; forgotten when committed.
         # Only the committing thread (the owner) fills it and the node cache.
         self._leaf_values: dict[bytes, bytes] = {}
+        # key -> its value, once read and checked against its leaf by the owner: the
+        # same few records (a sender's member record, its accreditation) are read for
+        # every transaction. Forgotten when committed, like the leaf hashes.
+        self._checked_values: dict[bytes, bytes | None] = {}
         self._owner = threading.get_ident()
         self._view_nodes = SharedNodeCache()
         self._commits_started = 0  # _generation counts the finished ones
@@ -115,10 +124,16 @@ class StateTree:
         new, the tree in memory still old) is told apart from damage and reads again.
         """
         owner = threading.get_ident() == self._owner
+        if owner and key in self._checked_values:
+            return self._checked_values[key]
         for _ in range(RACED_READS_MAX):
             started, finished = self._commits_started, self._generation
             value = self._kv.get(self._value_prefix + key)
             if self._leaf_matches(key, value, owner):
+                if owner and (value is None or len(value) <= CHECKED_VALUE_BYTES_MAX):
+                    if len(self._checked_values) >= CHECKED_VALUES_MAX:
+                        self._checked_values.clear()
+                    self._checked_values[key] = value
                 return value
             pending = self._pending
             if pending is not None and key in pending._values and pending._values[key] == value:
@@ -133,7 +148,7 @@ class StateTree:
         if expected is None:
             path = key_path(key)
             try:
-                leaf = self._leaf_on_path(int.from_bytes(path, "big"), owner)
+                leaf = self._nodes.leaf_on_path(self._top, int.from_bytes(path, "big"), owner)
             except CorruptStateError:
                 return False
             expected = node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
@@ -142,17 +157,6 @@ class StateTree:
                     self._leaf_values.clear()
                 self._leaf_values[key] = expected
         return (value_hash(value) if value is not None else b"") == expected
-
-    def _leaf_on_path(self, path: int, remember: bool) -> Node | None:
-        """Where the walk down `path` ends: at a leaf (maybe another key's) or at nothing."""
-        position, node = TOP, self._top
-        while node is not None and not is_leaf(node):
-            bit = path_bit(path, position[0])
-            child_hash = node_second(node) if bit else node_first(node)
-            position = child(position, bit)
-            node = (None if child_hash == EMPTY_HASH
-                    else self._nodes.read(position, child_hash, remember))
-        return node
 
     def overlay(self) -> StateOverlay:
         return StateOverlay(self, self._top, self._generation)
@@ -178,8 +182,10 @@ class StateTree:
         self._check_own(overlay)
         new_root = overlay.root()
         overlay._sealed = True
+        if threading.get_ident() != self._owner:  # caches filled by another thread
+            self._leaf_values.clear()
+            self._checked_values.clear()
         self._owner = threading.get_ident()
-        self._view_nodes = SharedNodeCache()
         self._pending = overlay
         self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
@@ -199,8 +205,10 @@ class StateTree:
         if not overlay._sealed:
             raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
         self._nodes.adopt(overlay._written)
+        self._view_nodes.add(overlay._written)
         for key in overlay._values:
             self._leaf_values.pop(key, None)
+            self._checked_values.pop(key, None)
         self._top = overlay._top
         self._generation += 1
         self._pending = None
@@ -263,33 +271,61 @@ class StateTree:
 
 
 VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
-VIEW_LEAVES_CACHED_MAX = 50_000  # leaf hashes one view remembers
+VIEW_LEAVES_CACHED_MAX = 50_000  # checked values one view remembers
 
 
 class SharedNodeCache:
-    """Tree nodes read by views, shared across them and their threads.
+    """Tree nodes read by views, shared across them, their threads and commits.
 
     A node is only ever used after its hash is checked against the hash its parent
     holds, so a cached node can never stand for another: a node replaced by a
-    commit simply stops matching and is read again."""
+    commit simply stops matching and is read again. Lookups take no lock (one dict
+    read is atomic); only filling it does, and an old node is dropped first in
+    first out."""
 
     def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
         self._capacity = capacity
-        self._nodes: OrderedDict[Position, Node] = OrderedDict()
+        self._nodes: dict[Position, Node] = {}
         self._lock = threading.Lock()
 
     def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
-        with self._lock:
-            node = self._nodes.get(position)
+        node = self._nodes.get(position)
         if node is not None and node_hash(node) == expected_hash:
             return node
         node = reader.read(position, expected_hash, remember=False)
         with self._lock:
+            self._nodes.pop(position, None)
             self._nodes[position] = node
-            self._nodes.move_to_end(position)
             while len(self._nodes) > self._capacity:
-                self._nodes.popitem(last=False)
+                del self._nodes[next(iter(self._nodes))]
         return node
+
+    def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
+        """Where the walk down `path` from the node hashing to `root` ends: a leaf
+        (maybe another key's) or nothing; `reader` reads what is not cached here."""
+        nodes = self._nodes
+        expected, depth, bits = root, 0, 0
+        while expected != EMPTY_HASH:
+            position = (depth, bits)
+            node = nodes.get(position)
+            if node is None or node[RECORD_BYTES:] != expected:
+                node = self.read(position, expected, reader)
+            if node[0] == LEAF_RECORD:
+                return node
+            bit = (path >> (PATH_BITS - 1 - depth)) & 1
+            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
+            depth, bits = depth + 1, (bits << 1) | bit
+        return None
+
+    def add(self, written: dict[Position, Node | None]) -> None:
+        """Nodes a commit just made durable: the next views walk the new paths too."""
+        with self._lock:
+            for position, node in written.items():
+                self._nodes.pop(position, None)
+                if node is not None:
+                    self._nodes[position] = node
+            while len(self._nodes) > self._capacity:
+                del self._nodes[next(iter(self._nodes))]
 
 
 class StateView:
@@ -306,40 +342,32 @@ class StateView:
         self._root_key = root_key
         self._nodes = CommittedNodes(snapshot, node_prefix, 0)
         self._shared = shared
-        # key -> the value hash its leaf holds; the view's root never changes, so a key
-        # read again (a sender's member record, once per transaction) needs no walk.
-        self._leaf_values: dict[bytes, bytes] = {}
+        self._root: bytes | None = None
+        # key -> its value once checked; the snapshot never changes, so a key read
+        # again (a sender's member record, once per transaction) is neither read nor
+        # walked again.
+        self._checked: dict[bytes, bytes | None] = {}
 
     @property
     def root(self) -> bytes:
-        return self._snapshot.get(self._root_key) or EMPTY_HASH
+        if self._root is None:  # the snapshot's root never changes: read it once
+            self._root = self._snapshot.get(self._root_key) or EMPTY_HASH
+        return self._root
 
     def get(self, key: bytes) -> bytes | None:
+        if key in self._checked:
+            return self._checked[key]
         value = self._snapshot.get(self._value_prefix + key)
-        expected = self._leaf_values.get(key)
-        if expected is None:
-            expected = self._leaf_value_hash(key)
-            if len(self._leaf_values) < VIEW_LEAVES_CACHED_MAX:
-                self._leaf_values[key] = expected
-        if (value_hash(value) if value is not None else b"") != expected:
+        if (value_hash(value) if value is not None else b"") != self._leaf_value_hash(key):
             raise CorruptStateError(f"stored value of state key {key.hex()} does not match "
                                     "the tree (damaged or lost on disk)")
+        if len(self._checked) < VIEW_LEAVES_CACHED_MAX and (
+                value is None or len(value) <= CHECKED_VALUE_BYTES_MAX):
+            self._checked[key] = value
         return value
 
     def _leaf_value_hash(self, key: bytes) -> bytes:
         """The value hash the tree holds for `key`, or b"" if it holds none."""
         path = key_path(key)
-        path_int = int.from_bytes(path, "big")
-        expected = self.root
-        if expected == EMPTY_HASH:
-            return b""
-        position = TOP
-        while True:
-            node = self._shared.read(position, expected, self._nodes)
-            if is_leaf(node):
-                return node_second(node) if node_first(node) == path else b""
-            bit = path_bit(path_int, position[0])
-            expected = node_second(node) if bit else node_first(node)
-            if expected == EMPTY_HASH:
-                return b""
-            position = child(position, bit)
+        leaf = self._shared.leaf_on_path(self.root, int.from_bytes(path, "big"), self._nodes)
+        return node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
