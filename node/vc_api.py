@@ -3,7 +3,9 @@
 - `POST /credentials/verify`, `POST /presentations/verify`: any VC 2.0 with an
   `eddsa-rdfc-2022` proof by a did:key; Senim VCs also get the chain checks.
 - `POST /credentials/issue`: only on a node configured with an issuer key
-  (`[vc] issuer_key`), only for a caller with its token (`[vc] issue_token_file`).
+  (`[vc] issuer_key`), only for a caller with its token (`[vc] issue_token_file`);
+  each credential is anchored on chain first (`node.vc_issuing`).
+- `POST /credentials/status`: the same caller revokes such a credential on chain.
 - `GET /credentials/status/{issuer id + batch root}`: the batch's revocation list, derived
   from the revocations on chain and signed by this node's key.
 
@@ -48,6 +50,15 @@ from node.api_schema import JSON, Reply, Route, error_reply, obj
 from node.files import load_key
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
+from node.vc_issuing import (
+    MAX_ISSUES_IN_FLIGHT,
+    IssueRefused,
+    IssuingState,
+    credential_type_of,
+    issue_anchored,
+    parse_status_update,
+    revoke_issued,
+)
 
 MAX_VC_BODY_BYTES = 512 * 1024
 VC_PROCESSES = 2
@@ -117,6 +128,7 @@ class VcSettings:
 
 VC = web.AppKey("vc_settings", VcSettings)
 VC_CORE = web.AppKey("vc_core", NodeCore)
+ISSUING = web.AppKey("vc_issuing", IssuingState)
 STATUS_BASE = web.AppKey("vc_status_base", str)
 
 
@@ -344,16 +356,25 @@ async def verify_presentation_route(request: web.Request) -> web.Response:
     return _vc_api_result(verdict)
 
 
-async def issue_credential_route(request: web.Request) -> web.Response:
+def _authorized(request: web.Request) -> web.Response | None:
+    """None for a caller with the node's issuing token, else the refusal."""
     settings = request.app[VC]
     if settings.issuer is None:
         return _problem(403, "issuing_disabled", "this node is not configured to issue")
     supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(supplied.encode(), settings.token):
         return _problem(401, "unauthorized", "a valid issuing token is required")
+    return None
+
+
+async def issue_credential_route(request: web.Request) -> web.Response:
+    settings, issuing = request.app[VC], request.app[ISSUING]
+    refused = _authorized(request)
+    if refused is not None or settings.issuer is None:
+        return refused or _problem(403, "issuing_disabled", "this node does not issue")
     try:
         body = await _body(request)
-        _options(body)
+        credential_type = credential_type_of(_options(body))
     except InvalidDocument as exc:
         return _problem(400, "malformed", str(exc))
     credential = body.get("credential")
@@ -364,15 +385,47 @@ async def issue_credential_route(request: web.Request) -> web.Response:
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if issuer_id != our_did:
         return _problem(400, "wrong_issuer", f"this node issues only as {our_did}")
-    if "proof" in credential:
-        return _problem(400, "malformed", "the credential already has a proof")
+    if "proof" in credential or "senim" in credential:
+        return _problem(400, "malformed", "the credential already has a proof or anchoring")
     unsigned = {**credential, "issuer": issuer}
     now = xsd_time(int(datetime.now(tz=UTC).timestamp() * 1000))
+    if issuing.in_flight.locked():
+        return _problem(429, "busy", f"{MAX_ISSUES_IN_FLIGHT} credentials are being anchored; "
+                        "retry shortly")
+    async with issuing.in_flight:
+        try:
+            # Checked before anything goes on chain: a malformed credential anchors nothing.
+            await _in_pool(request, _sign_checked, unsigned, settings.issuer, now)
+            signed = await issue_anchored(
+                _core(request), settings.issuer, issuing, unsigned, credential_type,
+                _status_base(request),
+                partial(_in_pool, request, _sign_final, settings.issuer, now))
+        except InvalidDocument as exc:
+            return _problem(400, "malformed", str(exc))
+        except IssueRefused as exc:
+            return _problem(exc.status, exc.code, exc.message)
+    return web.json_response({"verifiableCredential": signed}, status=201)
+
+
+async def update_status_route(request: web.Request) -> web.Response:
+    """VC-API status update: `revoked` revokes on chain (the list flips at that block)."""
+    settings, issuing = request.app[VC], request.app[ISSUING]
+    refused = _authorized(request)
+    if refused is not None or settings.issuer is None:
+        return refused or _problem(403, "issuing_disabled", "this node does not issue")
     try:
-        verdict = await _in_pool(request, _sign_checked, unsigned, settings.issuer, now)
+        credential_id, reason = parse_status_update(await _body(request))
+        revoked = await revoke_issued(_core(request), settings.issuer, issuing, credential_id,
+                                      reason)
     except InvalidDocument as exc:
         return _problem(400, "malformed", str(exc))
-    return web.json_response({"verifiableCredential": verdict}, status=201)
+    except IssueRefused as exc:
+        return _problem(exc.status, exc.code, exc.message)
+    return web.json_response({"credentialId": credential_id, "revoked": revoked})
+
+
+def _sign_final(issuer: KeyPair, now: str, anchored: dict[str, Any]) -> dict[str, Any]:
+    return add_proof(anchored, issuer, now)
 
 
 def _sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[str, Any]:
@@ -424,12 +477,32 @@ VC_ROUTES: tuple[Route, ...] = (
           shapes.VC_VERIFIED, body={JSON: obj({"verifiablePresentation": {"type": "object"}},
                                         {"options": shapes.VC_OPTIONS})}),
     Route("POST", "/credentials/issue", issue_credential_route,
-          "VC-API: issue (only on a node with an issuer key, for a caller with its token)", {
-              201: Reply("Issued", {JSON: obj({"verifiableCredential": {"type": "object"}})}),
+          "VC-API: issue, anchored on chain as a one-credential batch with a status entry "
+          "(only on a node with an issuer key, for a caller with its token)", {
+              201: Reply("Issued and anchored", {JSON: obj({"verifiableCredential": {
+                  "type": "object"}})}),
               400: error_reply("Malformed request or credential"),
               401: error_reply("No valid issuing token"),
-              403: error_reply("This node does not issue"), **shapes.VC_BUSY},
-          body={JSON: obj({"credential": {"type": "object"}}, {"options": shapes.VC_OPTIONS})}),
+              403: error_reply("This node does not issue, or the chain refuses the issuer "
+                               "(not a member, not accredited for the type)"),
+              **shapes.VC_BUSY,
+              503: error_reply("Not committed in time, a VC worker died, or the store is "
+                               "damaged")},
+          body={JSON: obj({"credential": {"type": "object"}},
+                          {"options": shapes.VC_ISSUE_OPTIONS})}),
+    Route("POST", "/credentials/status", update_status_route,
+          "VC-API: update a credential's status: revoked, on chain (no suspension: Senim "
+          "cannot undo a revocation)", {
+              200: Reply("Revoked on chain", {JSON: shapes.VC_STATUS_UPDATED}),
+              400: error_reply("Malformed request, or a status other than revoked"),
+              401: error_reply("No valid issuing token"),
+              403: error_reply("This node does not issue, or the chain refuses it"),
+              404: error_reply("This node issued no credential with this id since it "
+                               "started"),
+              409: error_reply("Already revoked"),
+              413: error_reply("Body too large"), 429: error_reply("Busy; retry shortly"),
+              503: error_reply("Not committed in time, or the store is damaged")},
+          body={JSON: shapes.VC_STATUS_UPDATE}),
     Route("GET", STATUS_PATH + "{list_id}", get_status_list,
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
@@ -442,6 +515,7 @@ VC_ROUTES: tuple[Route, ...] = (
 def add_vc_routes(app: web.Application, core: NodeCore) -> tuple[Route, ...]:
     """Set up the VC state; the routes to register are returned (`node.api` adds them)."""
     app[VC] = VcSettings()
+    app[ISSUING] = IssuingState()
     app[VC_CORE] = core
     app[STATUS_BASE] = ""
     app.on_cleanup.append(_shutdown_pool)
