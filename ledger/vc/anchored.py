@@ -24,17 +24,22 @@ from ledger.vc.canon import SENIM_CONTEXT
 from ledger.vc.export import STATUS_PATH, native_of_vc, status_list_id
 
 ANCHOR_FIELD = "vc_sha256"
+# Inline, not the Senim context's URL: a verifier elsewhere (the W3C suites among them)
+# cannot fetch that URL, and an inline context needs no fetching. It defines only
+# `senim`, as in the bundled Senim context (a JSON literal, so the proof covers it).
+ANCHOR_CONTEXT: dict[str, Any] = {
+    "senim": {"@id": "https://senim.kz/ns/v1#anchoring", "@type": "@json"}}
 COVERS_CREDENTIAL = "credential"
 # Added by the issuing node, so never part of the anchored content.
 ADDED_KEYS = ("proof", "senim")
 
 
 def with_senim_context(credential: dict[str, Any]) -> dict[str, Any]:
-    """The credential with the Senim context (which defines `senim`) appended."""
+    """The credential with a context that defines `senim` appended."""
     contexts = credential.get("@context")
     contexts = list(contexts) if isinstance(contexts, list) else [contexts]
-    if SENIM_CONTEXT not in contexts:
-        contexts.append(SENIM_CONTEXT)
+    if SENIM_CONTEXT not in contexts and ANCHOR_CONTEXT not in contexts:
+        contexts.append(ANCHOR_CONTEXT)
     return {**credential, "@context": contexts}
 
 

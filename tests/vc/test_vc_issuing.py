@@ -9,7 +9,8 @@ from typing import Any
 
 from ledger.facts import LocalFacts
 from ledger.rules import load_batch
-from ledger.vc.canon import CREDENTIALS_V2, SENIM_CONTEXT
+from ledger.vc.anchored import ANCHOR_CONTEXT
+from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.status import bit_is_set, decode_list
 from ledger.vc.verify import VcVerdict, check_senim
@@ -50,7 +51,7 @@ async def test_issued_vc_is_anchored_and_its_revocation_flips_the_list(node: VcN
     root = bytes.fromhex(senim["batch"]["root"])
     assert entry["statusListCredential"] == (
         f"{BASE}/credentials/status/{(node.issuer.member_id + root).hex()}")
-    assert issued["@context"] == [CREDENTIALS_V2, SENIM_CONTEXT]
+    assert issued["@context"] == [CREDENTIALS_V2, ANCHOR_CONTEXT]  # nothing to fetch
     on_chain = load_batch(node.core.chain.state, node.issuer.member_id, root)
     assert on_chain is not None and on_chain.credential_type == "certificate"
     assert on_chain.count == 1 and senim["block_height"] == on_chain.height
