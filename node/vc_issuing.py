@@ -16,10 +16,15 @@ un-revoke, so it offers no suspension, which is reversible by definition.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+
+from aiohttp import web
 
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
@@ -34,9 +39,21 @@ from ledger.payloads import (
 )
 from ledger.transactions import build_transaction
 from ledger.vc.anchored import anchor_record, anchoring_section, with_senim_context
-from ledger.vc.export import status_list_url
+from ledger.vc.didkey import did_key
+from ledger.vc.export import status_list_url, xsd_time
+from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_entry
+from ledger.vc.verify import verify_vc
 from node.service import NodeCore, TxStatus
+from node.vc_common import (
+    VC,
+    core_of,
+    in_vc_pool,
+    options_of,
+    problem,
+    read_body,
+    status_base,
+)
 
 ISSUE_COMMIT_TIMEOUT_S = 10.0  # under the W3C suites' 15 s per test
 MAX_ISSUES_IN_FLIGHT = 16
@@ -74,6 +91,9 @@ class IssuingState:
 
     def refs_of(self, credential_id: str) -> list[CredentialRef]:
         return list(self.register.get(credential_id, []))
+
+
+ISSUING = web.AppKey("vc_issuing", IssuingState)
 
 
 def credential_type_of(options: dict[str, Any]) -> str:
@@ -174,3 +194,84 @@ async def revoke_issued(core: NodeCore, issuer: KeyPair, state: IssuingState,
             continue
         done.append({"batch_root": ref.batch_root.hex(), "height": committed.height})
     return done
+
+
+# ---- the routes ----------------------------------------------------------------------
+def _authorized(request: web.Request) -> web.Response | None:
+    """None for a caller with the node's issuing token, else the refusal."""
+    settings = request.app[VC]
+    if settings.issuer is None:
+        return problem(403, "issuing_disabled", "this node is not configured to issue")
+    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(supplied.encode(), settings.token):
+        return problem(401, "unauthorized", "a valid issuing token is required")
+    return None
+
+
+async def issue_credential_route(request: web.Request) -> web.Response:
+    settings, issuing = request.app[VC], request.app[ISSUING]
+    refused = _authorized(request)
+    if refused is not None or settings.issuer is None:
+        return refused or problem(403, "issuing_disabled", "this node does not issue")
+    try:
+        body = await read_body(request)
+        credential_type = credential_type_of(options_of(body))
+    except InvalidDocument as exc:
+        return problem(400, "malformed", str(exc))
+    credential = body.get("credential")
+    our_did = did_key(settings.issuer.public_key)
+    if not isinstance(credential, dict):
+        return problem(400, "malformed", "credential must be a JSON object")
+    issuer = credential.get("issuer", our_did)
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer_id != our_did:
+        return problem(400, "wrong_issuer", f"this node issues only as {our_did}")
+    if "proof" in credential or "senim" in credential:
+        return problem(400, "malformed", "the credential already has a proof or anchoring")
+    unsigned = {**credential, "issuer": issuer}
+    now = xsd_time(int(datetime.now(tz=UTC).timestamp() * 1000))
+    if issuing.in_flight.locked():
+        return problem(429, "busy", f"{MAX_ISSUES_IN_FLIGHT} credentials are being anchored; "
+                        "retry shortly")
+    async with issuing.in_flight:
+        try:
+            # Checked before anything goes on chain: a malformed credential anchors nothing.
+            await in_vc_pool(request, _sign_checked, unsigned, settings.issuer, now)
+            signed = await issue_anchored(
+                core_of(request), settings.issuer, issuing, unsigned, credential_type,
+                status_base(request),
+                partial(in_vc_pool, request, _sign_final, settings.issuer, now))
+        except InvalidDocument as exc:
+            return problem(400, "malformed", str(exc))
+        except IssueRefused as exc:
+            return problem(exc.status, exc.code, exc.message)
+    return web.json_response({"verifiableCredential": signed}, status=201)
+
+
+async def update_status_route(request: web.Request) -> web.Response:
+    """VC-API status update: `revoked` revokes on chain (the list flips at that block)."""
+    settings, issuing = request.app[VC], request.app[ISSUING]
+    refused = _authorized(request)
+    if refused is not None or settings.issuer is None:
+        return refused or problem(403, "issuing_disabled", "this node does not issue")
+    try:
+        credential_id, reason = parse_status_update(await read_body(request))
+        revoked = await revoke_issued(core_of(request), settings.issuer, issuing, credential_id,
+                                      reason)
+    except InvalidDocument as exc:
+        return problem(400, "malformed", str(exc))
+    except IssueRefused as exc:
+        return problem(exc.status, exc.code, exc.message)
+    return web.json_response({"credentialId": credential_id, "revoked": revoked})
+
+
+def _sign_final(issuer: KeyPair, now: str, anchored: dict[str, Any]) -> dict[str, Any]:
+    return add_proof(anchored, issuer, now)
+
+
+def _sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[str, Any]:
+    signed = add_proof(unsigned, issuer, now)
+    shape = verify_vc(signed, datetime.now(tz=UTC))
+    if not shape.valid and shape.status == "malformed":
+        raise InvalidDocument(shape.reason)
+    return signed

@@ -227,7 +227,7 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
 async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
     import asyncio
 
-    from node.vc_api import VC
+    from node.vc_common import VC
 
     settings = node.app[VC]
     settings.in_flight = asyncio.Semaphore(0)  # every slot taken
@@ -268,7 +268,7 @@ async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> N
     import os as os_module
     import signal
 
-    from node.vc_api import VC
+    from node.vc_common import VC
 
     body = json.dumps({"verifiableCredential": exported(node, 0)})
     assert (await node.client.post("/credentials/verify", data=body)).status == 200

@@ -143,3 +143,25 @@ async def test_tokenless_and_malformed_status_updates_are_refused(node: VcNode) 
         node, proof={"type": "DataIntegrityProof"})}, 400, AUTH)
     assert issued["error"]["code"] == "malformed"
 
+
+
+async def test_senim_revoke_takes_the_issued_vc_file(node: VcNode, tmp_path: Path) -> None:
+    """The register is lost on restart; the VC itself names its batch for `senim revoke`."""
+    import asyncio
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    issued = (await issue(node, {"credential": credential(node)}))["verifiableCredential"]
+    vc_file, key = tmp_path / "issued.vc.json", tmp_path / "university.json"
+    vc_file.write_text(json.dumps(issued))
+    save_key(key, node.net.university)
+    url = str(node.client.make_url("")).rstrip("/")
+    result = await asyncio.get_running_loop().run_in_executor(None, CliRunner().invoke, main, [
+        "revoke", str(vc_file), "--key", str(key), "--reason", "issued_in_error",
+        "--node", url])
+    assert result.exit_code == 0, result.output
+    list_url = issued["credentialStatus"]["statusListCredential"]
+    assert bit_is_set(await status_list_bits(node, list_url), 0)
