@@ -247,7 +247,8 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
     path = Path(target)
     if path.is_file():
         document = _load_json(path)
-        if is_vc_document(document):  # a Senim VC names its batch in its senim section
+        # A Senim VC (exported, or issued over the VC-API) names its batch in `senim`.
+        if isinstance(document, dict) and is_vc_document(document):
             document = native_of_senim_vc(document)
         doc = parse_document(document)
         ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,

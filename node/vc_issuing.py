@@ -31,6 +31,7 @@ from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import (
     CREDENTIAL_TYPES,
+    REASON_SUPERSEDED,
     REVOCATION_REASONS,
     CredentialRef,
     IssueBatchPayload,
@@ -171,9 +172,10 @@ def parse_status_update(body: dict[str, Any]) -> tuple[str, str]:
                                "offered: Senim cannot undo a revocation, so it has no "
                                "suspension")
     reason = body.get("reason", DEFAULT_REVOCATION_REASON)
-    if reason not in REVOCATION_REASONS or reason == "superseded":
+    if not isinstance(reason, str) or reason not in REVOCATION_REASONS or (
+            reason == REASON_SUPERSEDED):
         raise InvalidDocument("reason must be one of " + ", ".join(
-            r for r in REVOCATION_REASONS if r != "superseded"))
+            r for r in REVOCATION_REASONS if r != REASON_SUPERSEDED))
     return credential_id, str(reason)
 
 

@@ -110,8 +110,9 @@ async def test_an_unaccredited_issuer_gets_a_4xx_and_nothing_goes_on_chain(
     transcript = await issue(node, {"credential": credential(node),
                                     "options": {"credentialType": "employment"}}, 400)
     assert transcript["error"]["code"] == "malformed"
-    await issue(node, {"credential": credential(node),
-                       "options": {"credentialType": "passport"}}, 400)
+    for options in ({"credentialType": "passport"}, {"credentialType": ["diploma"]},
+                    {"credentialStatus": {"type": "StatusList2021Entry"}}, []):
+        await issue(node, {"credential": credential(node), "options": options}, 400)
     save_key(tmp_path / "ministry.json", node.net.ministry)  # a member, accredited for nothing
     configure_vc(node.app, tmp_path / "ministry.json", tmp_path / "token")
     node.issuer = node.net.ministry
@@ -136,7 +137,8 @@ async def test_tokenless_and_malformed_status_updates_are_refused(node: VcNode) 
     assert unsupported["error"]["code"] == "unsupported_status"
     for bad in ({}, {"credentialId": 5}, {**update, "credentialStatus": []},
                 {**update, "credentialStatus": [{"status": "revoked"}]},
-                {**update, "reason": "superseded"}, {**update, "reason": "because"}):
+                {**update, "reason": "superseded"}, {**update, "reason": "because"},
+                {**update, "reason": ["fraud"]}, {**update, "credentialStatus": "revoked"}):
         refused = await post(node, "/credentials/status", bad, 400, AUTH)
         assert refused["error"]["code"] == "malformed", bad
     issued = await post(node, "/credentials/issue", {"credential": credential(
