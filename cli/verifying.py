@@ -29,6 +29,7 @@ from ledger.payloads import (
     note_hash,
 )
 from ledger.records import Accreditation
+from ledger.vc.anchored import native_of_senim_vc
 from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
 from node.files import load_genesis, load_key
 from node.validators import certifies_by_keys
@@ -245,7 +246,11 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
     """The credential (from a document, or an id + manifest) and where its note goes."""
     path = Path(target)
     if path.is_file():
-        doc = parse_document(_load_json(path))
+        document = _load_json(path)
+        # A Senim VC (exported, or issued over the VC-API) names its batch in `senim`.
+        if isinstance(document, dict) and is_vc_document(document):
+            document = native_of_senim_vc(document)
+        doc = parse_document(document)
         ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                             tuple(doc.batch_path))
         return ref, path.parent / NOTES_DIR / f"{path.stem}.json"

@@ -7,6 +7,7 @@ route; /openapi.json is generated from it by `node.api_schema.openapi_document`.
 from __future__ import annotations
 
 from ledger.identity import MEMBER_ID_BYTES
+from ledger.payloads import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
 from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,
@@ -30,6 +31,7 @@ from node.api_schema import (
 )
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
+from node.vc_issuing import MAX_STATUS_UPDATES
 
 _KIB = 1024
 HEIGHT_MAX = 2**63 - 1
@@ -170,6 +172,20 @@ OPENAPI_DOC: Schema = obj({"openapi": STRING, "info": {"type": "object"},
 LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # issuer id + batch root
 VC_OPTIONS: Schema = {"type": "object", "properties": {
     "challenge": {"type": "string"}, "domain": {"type": "string"}}}
+VC_ISSUE_OPTIONS: Schema = {"type": "object", "properties": {
+    "credentialType": {"type": "string", "enum": list(CREDENTIAL_TYPES),
+                       "description": "the Senim type to anchor as (default certificate)"},
+    "credentialStatus": obj({"type": {"type": "string",
+                                      "enum": ["BitstringStatusListEntry"]}})}}
+VC_STATUS_UPDATE: Schema = obj({
+    "credentialId": {"type": "string", "minLength": 1},
+    "credentialStatus": {"type": "array", "minItems": 1, "maxItems": MAX_STATUS_UPDATES,
+                         "items": obj({
+        "type": {"type": "string"}, "status": {"type": "string", "enum": ["revoked"]}})}},
+    {"reason": {"type": "string", "enum": [
+        r for r in REVOCATION_REASONS if r != REASON_SUPERSEDED]}})
+VC_STATUS_UPDATED: Schema = obj({"credentialId": STRING, "revoked": {
+    "type": "array", "items": obj({"batch_root": ID32, "height": INTEGER})}})
 VC_RESULT: Schema = obj({"verified": {"type": "boolean"}, "checks": {"type": "array"},
                          "warnings": {"type": "array"}, "errors": {"type": "array"},
                          "verdict": {"type": "object"}})

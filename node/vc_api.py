@@ -3,27 +3,19 @@
 - `POST /credentials/verify`, `POST /presentations/verify`: any VC 2.0 with an
   `eddsa-rdfc-2022` proof by a did:key; Senim VCs also get the chain checks.
 - `POST /credentials/issue`: only on a node configured with an issuer key
-  (`[vc] issuer_key`), only for a caller with its token (`[vc] issue_token_file`).
+  (`[vc] issuer_key`), only for a caller with its token (`[vc] issue_token_file`);
+  each credential is anchored on chain first (`node.vc_issuing`).
+- `POST /credentials/status`: the same caller revokes such a credential on chain.
 - `GET /credentials/status/{issuer id + batch root}`: the batch's revocation list, derived
   from the revocations on chain and signed by this node's key.
 
-Canonicalisation is slow pure-Python work: it runs in a small pool of worker
-processes (a thread would hold the GIL against the engine thread), started by a
-fork server so no worker inherits the node's threads or open database. Only the
-chain reads go to the ledger worker, a bounded number of blocks per job.
+Canonicalisation runs in a pool of worker processes (`node.vc_common`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
-import multiprocessing
-import re
-from collections import OrderedDict
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -33,13 +25,9 @@ from aiohttp import web
 
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
-from ledger.identity import MEMBER_ID_BYTES, KeyPair
-from ledger.payloads import RevokePayload
-from ledger.records import Batch
-from ledger.rules import load_batch
 from ledger.vc.canon import CREDENTIALS_V2, canonize
 from ledger.vc.didkey import did_key
-from ledger.vc.export import STATUS_PATH, status_list_id, xsd_time
+from ledger.vc.export import STATUS_PATH, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify_vc
@@ -48,76 +36,23 @@ from node.api_schema import JSON, Reply, Route, error_reply, obj
 from node.files import load_key
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
+from node.vc_common import (
+    MAX_CACHED_LISTS,
+    STATUS_BASE,
+    VC,
+    VC_CORE,
+    VC_PROCESSES,
+    VcSettings,
+    core_of,
+    in_vc_pool,
+    options_of,
+    problem,
+    read_body,
+    status_base,
+)
+from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
 
-MAX_VC_BODY_BYTES = 512 * 1024
-VC_PROCESSES = 2
-MAX_VC_IN_FLIGHT = 8
-MAX_BLOCKS_PER_SCAN = 200
-MAX_INDEXED_REVOCATIONS = 10_000_000
-MAX_CACHED_LISTS = 256
 MAX_TOKEN_BYTES = 4096
-PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
-
-
-_FORKSERVER = multiprocessing.get_context("forkserver")
-# Workers start with the VC code imported once, in the fork server.
-_FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
-
-
-def _new_pool() -> Executor:
-    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER)
-
-
-@dataclass
-class RevocationIndex:
-    """Leaf indices revoked per batch, read from the committed revoke transactions."""
-
-    scanned: int = 0
-    revoked: dict[bytes, set[int]] = field(default_factory=dict)
-    last_time_ms: dict[bytes, int] = field(default_factory=dict)
-    count: int = 0
-
-    def catch_up(self, core: NodeCore) -> bool:
-        """Scan up to MAX_BLOCKS_PER_SCAN blocks; True when at the head. Ledger worker only."""
-        head = core.chain.height
-        stop = min(head, self.scanned + MAX_BLOCKS_PER_SCAN)
-        for height in range(self.scanned + 1, stop + 1):
-            block = core.chain.get_block(height)
-            if block is None:
-                return True
-            for tx in block.transactions:
-                payload = tx.payload
-                if isinstance(payload, RevokePayload) and self.count < MAX_INDEXED_REVOCATIONS:
-                    list_id = status_list_id(tx.sender, payload.credential.batch_root)
-                    self.revoked.setdefault(list_id, set()).add(payload.credential.index)
-                    self.last_time_ms[list_id] = block.header.time_ms
-                    self.count += 1
-            self.scanned = height
-        return self.scanned >= head
-
-    def snapshot(self, core: NodeCore, list_id: bytes
-                 ) -> tuple[Batch | None, frozenset[int], int | None]:
-        """The batch, its revoked indices and the last revocation's time. Ledger worker
-        only: the index is written there, so it is read there too."""
-        issuer, root = list_id[:MEMBER_ID_BYTES], list_id[MEMBER_ID_BYTES:]
-        return (load_batch(core.chain.state, issuer, root),
-                frozenset(self.revoked.get(list_id, ())), self.last_time_ms.get(list_id))
-
-
-@dataclass
-class VcSettings:
-    issuer: KeyPair | None = None
-    token: bytes = b""
-    index: RevocationIndex = field(default_factory=RevocationIndex)
-    lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
-    pool: Executor = field(default_factory=lambda: _new_pool())
-    in_flight: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
-
-
-VC = web.AppKey("vc_settings", VcSettings)
-VC_CORE = web.AppKey("vc_core", NodeCore)
-STATUS_BASE = web.AppKey("vc_status_base", str)
 
 
 def configure_vc(app: web.Application, issuer_key: Path | None, token_file: Path | None,
@@ -142,66 +77,9 @@ def configure_vc(app: web.Application, issuer_key: Path | None, token_file: Path
     app[VC].token = token
 
 
-def _core(request: web.Request) -> NodeCore:
-    return request.app[VC_CORE]
-
-
-def _status_base(request: web.Request) -> str:
-    """The configured public URL, else the one this request reached the node by (its
-    Host header is the client's word: only a plain host[:port] is taken from it)."""
-    if request.app[STATUS_BASE]:
-        return request.app[STATUS_BASE]
-    host = request.host if PLAIN_HOST.match(request.host) else "localhost"
-    return f"{request.scheme}://{host}"
-
-
-def _problem(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
-        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
-    data = b""
-    while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
-        chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-    if len(data) > MAX_VC_BODY_BYTES:
-        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidDocument("body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise InvalidDocument("body must be a JSON object")
-    return body
-
-
-async def _in_pool(request: web.Request, func: Any, *args: Any) -> Any:
-    settings = request.app[VC]
-    if settings.in_flight.locked():  # a crowd gets "busy", not a growing queue
-        raise web.HTTPTooManyRequests(
-            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT} "
-                                       "VC documents are being checked; retry shortly"}}),
-            content_type="application/json")
-    async with settings.in_flight:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
-        except BrokenProcessPool as exc:
-            # A worker died (killed, out of memory): start a fresh pool for the next caller.
-            settings.pool.shutdown(wait=False, cancel_futures=True)
-            settings.pool = _new_pool()
-            raise web.HTTPServiceUnavailable(
-                text=json.dumps({"error": {"code": "vc_worker_lost", "message":
-                                           "a VC worker process died; retry"}}),
-                content_type="application/json") from exc
-
-
 async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | None:
     """The signed status list credential of a batch, as of the chain's head."""
-    settings, core = request.app[VC], _core(request)
+    settings, core = request.app[VC], core_of(request)
     if core.chain.base_height > 0:
         # The list's indices come from revoke transactions, and this node holds no block
         # below its state-sync snapshot: a list without those revocations would lie.
@@ -216,7 +94,7 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
     batch, revoked, last_ms = await core.in_worker(settings.index.snapshot, core, list_id)
     if batch is None:
         return None
-    url = _status_base(request) + STATUS_PATH + list_id.hex()
+    url = status_base(request) + STATUS_PATH + list_id.hex()
     cache_key = (url, len(revoked))
     cached = settings.lists.get(cache_key)
     if cached is not None:
@@ -239,11 +117,11 @@ async def get_status_list(request: web.Request) -> web.Response:
     except ValueError:
         list_id = b""
     if len(list_id) != LIST_ID_BYTES:
-        return _problem(400, "bad_parameter", "a status list is named by the issuer's id and "
+        return problem(400, "bad_parameter", "a status list is named by the issuer's id and "
                         f"the batch root: {LIST_ID_BYTES} bytes of hex")
     listed = await status_list(request, list_id)
     if listed is None:
-        return _problem(404, "no_such_batch", "no batch with this root is on chain")
+        return problem(404, "no_such_batch", "no batch with this root is on chain")
     return web.json_response(listed)
 
 
@@ -269,7 +147,7 @@ async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, 
 
 async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: Any) -> None:
     if verdict.valid and isinstance(credential, dict) and "senim" in credential:
-        core = _core(request)
+        core = core_of(request)
         facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at "
                            f"height {core.chain.height}")
         await core.in_worker(check_senim, verdict, credential, facts, core.chain_id)
@@ -298,13 +176,6 @@ def _vc_api_result(verdict: VcVerdict) -> web.Response:
     return web.json_response(body, status=200 if verdict.valid else 400)
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("options", {})
-    if not isinstance(options, dict):
-        raise InvalidDocument("options must be an object")
-    return options
-
-
 def _proof_options(options: dict[str, Any]) -> Any:
     """verify_vc with what the caller expects of the credential's proof: its purpose
     (assertionMethod unless options.expectedProofPurpose), challenge and domain."""
@@ -317,13 +188,13 @@ def _proof_options(options: dict[str, Any]) -> Any:
 
 async def verify_credential_route(request: web.Request) -> web.Response:
     try:
-        body = await _body(request)
-        verifier = _proof_options(_options(body))
+        body = await read_body(request)
+        verifier = _proof_options(options_of(body))
     except InvalidDocument as exc:
-        return _problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc))
     credential = body.get("verifiableCredential")
     lists = await _own_lists(request, [credential])
-    verdict = await _in_pool(request, verifier, credential,
+    verdict = await in_vc_pool(request, verifier, credential,
                              datetime.now(tz=UTC), None, None, lists.get)
     await _chain_checks(request, verdict, credential)
     return _vc_api_result(verdict)
@@ -331,19 +202,19 @@ async def verify_credential_route(request: web.Request) -> web.Response:
 
 async def verify_presentation_route(request: web.Request) -> web.Response:
     try:
-        body = await _body(request)
-        options = _options(body)
+        body = await read_body(request)
+        options = options_of(body)
     except InvalidDocument as exc:
-        return _problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc))
     presentation = body.get("verifiablePresentation")
     challenge, domain = options.get("challenge"), options.get("domain")
     if not all(v is None or isinstance(v, str) for v in (challenge, domain)):
-        return _problem(400, "malformed", "challenge and domain must be strings")
+        return problem(400, "malformed", "challenge and domain must be strings")
     inner = presentation.get("verifiableCredential", []) if isinstance(presentation,
                                                                         dict) else []
     inner = inner if isinstance(inner, list) else [inner]
     lists = await _own_lists(request, inner)
-    verdict = await _in_pool(request, verify_presentation, presentation, datetime.now(tz=UTC),
+    verdict = await in_vc_pool(request, verify_presentation, presentation, datetime.now(tz=UTC),
                              challenge, domain, None, None, lists.get)
     for credential_verdict, credential in zip(verdict.credentials, inner, strict=False):
         await _chain_checks(request, credential_verdict, credential)
@@ -351,45 +222,6 @@ async def verify_presentation_route(request: web.Request) -> web.Response:
             verdict.valid, verdict.status = False, credential_verdict.status
             verdict.reason = f"a credential fails: {credential_verdict.reason}"
     return _vc_api_result(verdict)
-
-
-async def issue_credential_route(request: web.Request) -> web.Response:
-    settings = request.app[VC]
-    if settings.issuer is None:
-        return _problem(403, "issuing_disabled", "this node is not configured to issue")
-    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(supplied.encode(), settings.token):
-        return _problem(401, "unauthorized", "a valid issuing token is required")
-    try:
-        body = await _body(request)
-        _options(body)
-    except InvalidDocument as exc:
-        return _problem(400, "malformed", str(exc))
-    credential = body.get("credential")
-    our_did = did_key(settings.issuer.public_key)
-    if not isinstance(credential, dict):
-        return _problem(400, "malformed", "credential must be a JSON object")
-    issuer = credential.get("issuer", our_did)
-    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if issuer_id != our_did:
-        return _problem(400, "wrong_issuer", f"this node issues only as {our_did}")
-    if "proof" in credential:
-        return _problem(400, "malformed", "the credential already has a proof")
-    unsigned = {**credential, "issuer": issuer}
-    now = xsd_time(int(datetime.now(tz=UTC).timestamp() * 1000))
-    try:
-        verdict = await _in_pool(request, _sign_checked, unsigned, settings.issuer, now)
-    except InvalidDocument as exc:
-        return _problem(400, "malformed", str(exc))
-    return web.json_response({"verifiableCredential": verdict}, status=201)
-
-
-def _sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[str, Any]:
-    signed = add_proof(unsigned, issuer, now)
-    shape = verify_vc(signed, datetime.now(tz=UTC))
-    if not shape.valid and shape.status == "malformed":
-        raise InvalidDocument(shape.reason)
-    return signed
 
 
 def _warm_worker() -> None:
@@ -433,12 +265,32 @@ VC_ROUTES: tuple[Route, ...] = (
           shapes.VC_VERIFIED, body={JSON: obj({"verifiablePresentation": {"type": "object"}},
                                         {"options": shapes.VC_OPTIONS})}),
     Route("POST", "/credentials/issue", issue_credential_route,
-          "VC-API: issue (only on a node with an issuer key, for a caller with its token)", {
-              201: Reply("Issued", {JSON: obj({"verifiableCredential": {"type": "object"}})}),
+          "VC-API: issue, anchored on chain as a one-credential batch with a status entry "
+          "(only on a node with an issuer key, for a caller with its token)", {
+              201: Reply("Issued and anchored", {JSON: obj({"verifiableCredential": {
+                  "type": "object"}})}),
               400: error_reply("Malformed request or credential"),
               401: error_reply("No valid issuing token"),
-              403: error_reply("This node does not issue"), **shapes.VC_BUSY},
-          body={JSON: obj({"credential": {"type": "object"}}, {"options": shapes.VC_OPTIONS})}),
+              403: error_reply("This node does not issue, or the chain refuses the issuer "
+                               "(not a member, not accredited for the type)"),
+              **shapes.VC_BUSY,
+              503: error_reply("Not committed in time, a VC worker died, or the store is "
+                               "damaged")},
+          body={JSON: obj({"credential": {"type": "object"}},
+                          {"options": shapes.VC_ISSUE_OPTIONS})}),
+    Route("POST", "/credentials/status", update_status_route,
+          "VC-API: update a credential's status: revoked, on chain (no suspension: Senim "
+          "cannot undo a revocation)", {
+              200: Reply("Revoked on chain", {JSON: shapes.VC_STATUS_UPDATED}),
+              400: error_reply("Malformed request, or a status other than revoked"),
+              401: error_reply("No valid issuing token"),
+              403: error_reply("This node does not issue, or the chain refuses it"),
+              404: error_reply("This node issued no credential with this id since it "
+                               "started"),
+              409: error_reply("Already revoked"),
+              413: error_reply("Body too large"), 429: error_reply("Busy; retry shortly"),
+              503: error_reply("Not committed in time, or the store is damaged")},
+          body={JSON: shapes.VC_STATUS_UPDATE}),
     Route("GET", STATUS_PATH + "{list_id}", get_status_list,
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
@@ -451,6 +303,7 @@ VC_ROUTES: tuple[Route, ...] = (
 def add_vc_routes(app: web.Application, core: NodeCore) -> tuple[Route, ...]:
     """Set up the VC state; the routes to register are returned (`node.api` adds them)."""
     app[VC] = VcSettings()
+    app[ISSUING] = IssuingState()
     app[VC_CORE] = core
     app[STATUS_BASE] = ""
     app.on_cleanup.append(_shutdown_pool)

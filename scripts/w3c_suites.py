@@ -34,7 +34,7 @@ def start_node(root: Path) -> tuple[Consortium, str, str, Path]:
                       validator=True, runs_node=True),
                Member("kaznu", "Al-Farabi Kazakh National University", "university")]
     net = Consortium(root, members)
-    node = net.node("mshe")
+    mshe = net.node("mshe")
     https_port = free_port()
     cert, key = root / "tls" / "node.crt", root / "tls" / "node.key"
     cert.parent.mkdir(mode=0o700)
@@ -44,14 +44,21 @@ def start_node(root: Path) -> tuple[Consortium, str, str, Path]:
     token_file.write_text(token)
     token_file.chmod(0o600)
     https_url = f"https://{HOST}:{https_port}"
-    node.config_path.write_text(render_config(
-        "mshe", "keys/mshe.key", "genesis.json", "data/mshe", f"{HOST}:{node.api_port}",
-        f"{HOST}:{node.p2p_port}", [], overrides={
+    mshe.config_path.write_text(render_config(
+        "mshe", "keys/mshe.key", "genesis.json", "data/mshe", f"{HOST}:{mshe.api_port}",
+        f"{HOST}:{mshe.p2p_port}", [], overrides={
             "consensus": {"view_timeout_ms": net.view_timeout_ms},
             "vc": {"issuer_key": "keys/kaznu.key", "issue_token_file": "issue.token",
                    "public_url": https_url, "https_listen": f"{HOST}:{https_port}",
                    "tls_cert": str(cert), "tls_key": str(key)}}))
-    net.start("mshe")
+    try:
+        node = net.start("mshe")
+        # The node's VC-API issuing anchors each credential on chain as a certificate batch.
+        net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
+                net.member_id("kaznu"), "--types", "certificate", node=node)
+    except BaseException:
+        net.close()
+        raise
     return net, https_url, token, cert
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ledger.errors import InvalidDocument
 from ledger.identity import member_id_of
+from ledger.vc.anchored import native_of_senim_vc
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
-from ledger.vc.export import native_of_vc
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
 from ledger.vc.status import entry_status
@@ -214,7 +214,7 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
     if CHAIN_NOT_CHECKED in verdict.warnings and facts is not None:
         verdict.warnings.remove(CHAIN_NOT_CHECKED)
     try:
-        native = native_of_vc(document)
+        native = native_of_senim_vc(document)
         key = public_key_of_did(verdict.issuer)
     except InvalidDocument as exc:
         return verdict.fail("tampered", Check("senim", False, str(exc)))

@@ -1,22 +1,36 @@
-"""A chain with one issued diploma batch, and its documents exported as VCs."""
+"""A chain with one issued diploma batch, and its documents exported as VCs; and an
+in-process node (real engine, aiohttp TestServer) that serves the VC-API and issues."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
-from ledger.payloads import IssueBatchPayload
+from ledger.identity import KeyPair
+from ledger.payloads import AccreditPayload, IssueBatchPayload
 from ledger.rules import load_batch
-from storage.kv import MemoryStore
+from node.api import make_app
+from node.files import save_key
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from node.vc_api import configure_vc
+from storage.kv import LevelDBStore, MemoryStore
 from tests.node.conftest import (
     CHAIN_ID,
+    YEAR_MS,
     Consortium,
     accredit,
     commit,
@@ -24,6 +38,7 @@ from tests.node.conftest import (
     make_consortium,
     make_tx,
 )
+from tests.node.engine_node import running_engine
 
 RECORDS = [{"full_name": f"Студент {i}", "iin": f"0105171234{i:02d}", "degree": "BSc",
             "gpa": "3.5"} for i in range(5)]
@@ -62,3 +77,53 @@ def issued() -> Iterator[Issued]:
 @pytest.fixture
 def net() -> Consortium:
     return make_consortium()
+
+
+TOKEN = "s3cret-issuing-token-0123456789"
+
+
+@dataclass
+class VcNode:
+    client: TestClient[Any, Any]
+    core: NodeCore
+    net: Consortium
+    batch: IssuedBatch
+    issuer: KeyPair  # the node's VC-API issuing key
+    app: web.Application
+
+
+@pytest.fixture
+async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = NodeCore(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=1_000, max_bytes=16 << 20, max_per_sender=500),
+                    NodeMetrics())
+    now = int(time.time() * 1000)
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
+        net.university.member_id, ("diploma", "certificate"), 0, now + YEAR_MS))])
+    commit(core.chain, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(RECORDS)))])
+    save_key(tmp_path / "issuer.json", KeyPair.from_seed(b"\x44" * 32))  # not a member
+    save_key(tmp_path / "vc-issuer.json", net.university)
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    app = make_app(core, "vc-node")
+    configure_vc(app, tmp_path / "vc-issuer.json", token_file, "https://node.senim.test")
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with running_engine(core):
+            yield VcNode(client, core, net, batch, net.university, app)
+    finally:
+        await client.close()
+        kv.close()
+
+
+async def post(node: VcNode, path: str, body: Any, status: int,
+               headers: dict[str, str] | None = None) -> Any:
+    response = await node.client.post(path, data=json.dumps(body), headers=headers)
+    text = await response.text()
+    assert response.status == status, text
+    return json.loads(text)

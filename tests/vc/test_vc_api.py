@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from ledger.credentials import IssuedBatch, make_batch
+from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.rules import load_batch
@@ -28,54 +25,11 @@ from node.files import save_key
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
-from node.vc_api import configure_vc
 from storage.batch_tree import audit_path
 from storage.kv import LevelDBStore
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
-from tests.node.engine_node import running_engine
 from tests.node.test_api import wait_committed
-from tests.vc.conftest import RECORDS
-
-TOKEN = "s3cret-issuing-token-0123456789"
-
-
-@dataclass
-class VcNode:
-    client: TestClient[Any, Any]
-    core: NodeCore
-    net: Consortium
-    batch: IssuedBatch
-    issuer: KeyPair  # the node's VC-API issuing key
-    app: web.Application
-
-
-@pytest.fixture
-async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv,
-                    MempoolLimits(max_txs=1_000, max_bytes=16 << 20, max_per_sender=500),
-                    NodeMetrics())
-    now = int(time.time() * 1000)
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
-    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
-        net.university.member_id, ("diploma",), 0, now + YEAR_MS))])
-    commit(core.chain, [make_tx(net.university, IssueBatchPayload(
-        "diploma", batch.root, len(RECORDS)))])
-    issuer = KeyPair.from_seed(b"\x44" * 32)
-    save_key(tmp_path / "issuer.json", issuer)
-    token_file = tmp_path / "token"
-    token_file.write_text(TOKEN)
-    token_file.chmod(0o600)
-    app = make_app(core, "vc-node")
-    configure_vc(app, tmp_path / "issuer.json", token_file, "https://node.senim.test")
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        async with running_engine(core):
-            yield VcNode(client, core, net, batch, issuer, app)
-    finally:
-        await client.close()
-        kv.close()
+from tests.vc.conftest import RECORDS, TOKEN, VcNode, post
 
 
 def exported(node: VcNode, index: int) -> dict[str, Any]:
@@ -85,14 +39,6 @@ def exported(node: VcNode, index: int) -> dict[str, Any]:
     document = documents_of(node.batch)[index]
     return to_vc(document, node.net.university, "https://node.senim.test", on_chain.height,
                  on_chain.time_ms, on_chain.time_ms)
-
-
-async def post(node: VcNode, path: str, body: Any, status: int,
-               headers: dict[str, str] | None = None) -> Any:
-    response = await node.client.post(path, data=json.dumps(body), headers=headers)
-    text = await response.text()
-    assert response.status == status, text
-    return json.loads(text)
 
 
 async def test_senim_vc_verifies_and_a_revocation_shows_in_the_list(node: VcNode) -> None:
@@ -281,7 +227,7 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
 async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
     import asyncio
 
-    from node.vc_api import VC
+    from node.vc_common import VC
 
     settings = node.app[VC]
     settings.in_flight = asyncio.Semaphore(0)  # every slot taken
@@ -322,7 +268,7 @@ async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> N
     import os as os_module
     import signal
 
-    from node.vc_api import VC
+    from node.vc_common import VC
 
     body = json.dumps({"verifiableCredential": exported(node, 0)})
     assert (await node.client.post("/credentials/verify", data=body)).status == 200

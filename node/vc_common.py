@@ -1,0 +1,163 @@
+"""What the VC-API's routes share: the node's VC settings, its worker pool for
+canonicalisation, the revocation index, and reading and answering requests.
+
+Canonicalisation is slow pure-Python work: it runs in a small pool of worker
+processes (a thread would hold the GIL against the engine thread), started by a
+fork server so no worker inherits the node's threads or open database. Only the
+chain reads go to the ledger worker, a bounded number of blocks per job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import re
+from collections import OrderedDict
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ledger.errors import InvalidDocument
+from ledger.identity import MEMBER_ID_BYTES, KeyPair
+from ledger.payloads import RevokePayload
+from ledger.records import Batch
+from ledger.rules import load_batch
+from ledger.vc.export import status_list_id
+from node.service import NodeCore
+
+MAX_VC_BODY_BYTES = 512 * 1024
+VC_PROCESSES = 2
+MAX_VC_IN_FLIGHT = 8
+MAX_BLOCKS_PER_SCAN = 200
+MAX_INDEXED_REVOCATIONS = 10_000_000
+MAX_CACHED_LISTS = 256
+PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
+
+
+_FORKSERVER = multiprocessing.get_context("forkserver")
+# Workers start with the VC code imported once, in the fork server.
+_FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
+
+
+def _new_pool() -> Executor:
+    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER)
+
+
+@dataclass
+class RevocationIndex:
+    """Leaf indices revoked per batch, read from the committed revoke transactions."""
+
+    scanned: int = 0
+    revoked: dict[bytes, set[int]] = field(default_factory=dict)
+    last_time_ms: dict[bytes, int] = field(default_factory=dict)
+    count: int = 0
+
+    def catch_up(self, core: NodeCore) -> bool:
+        """Scan up to MAX_BLOCKS_PER_SCAN blocks; True when at the head. Ledger worker only."""
+        head = core.chain.height
+        stop = min(head, self.scanned + MAX_BLOCKS_PER_SCAN)
+        for height in range(self.scanned + 1, stop + 1):
+            block = core.chain.get_block(height)
+            if block is None:
+                return True
+            for tx in block.transactions:
+                payload = tx.payload
+                if isinstance(payload, RevokePayload) and self.count < MAX_INDEXED_REVOCATIONS:
+                    list_id = status_list_id(tx.sender, payload.credential.batch_root)
+                    self.revoked.setdefault(list_id, set()).add(payload.credential.index)
+                    self.last_time_ms[list_id] = block.header.time_ms
+                    self.count += 1
+            self.scanned = height
+        return self.scanned >= head
+
+    def snapshot(self, core: NodeCore, list_id: bytes
+                 ) -> tuple[Batch | None, frozenset[int], int | None]:
+        """The batch, its revoked indices and the last revocation's time. Ledger worker
+        only: the index is written there, so it is read there too."""
+        issuer, root = list_id[:MEMBER_ID_BYTES], list_id[MEMBER_ID_BYTES:]
+        return (load_batch(core.chain.state, issuer, root),
+                frozenset(self.revoked.get(list_id, ())), self.last_time_ms.get(list_id))
+
+
+@dataclass
+class VcSettings:
+    issuer: KeyPair | None = None
+    token: bytes = b""
+    index: RevocationIndex = field(default_factory=RevocationIndex)
+    lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
+    pool: Executor = field(default_factory=lambda: _new_pool())
+    in_flight: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
+
+
+VC = web.AppKey("vc_settings", VcSettings)
+VC_CORE = web.AppKey("vc_core", NodeCore)
+STATUS_BASE = web.AppKey("vc_status_base", str)
+
+
+def core_of(request: web.Request) -> NodeCore:
+    return request.app[VC_CORE]
+
+
+def status_base(request: web.Request) -> str:
+    """The configured public URL, else the one this request reached the node by (its
+    Host header is the client's word: only a plain host[:port] is taken from it)."""
+    if request.app[STATUS_BASE]:
+        return request.app[STATUS_BASE]
+    host = request.host if PLAIN_HOST.match(request.host) else "localhost"
+    return f"{request.scheme}://{host}"
+
+
+def problem(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
+        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
+    data = b""
+    while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
+        chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > MAX_VC_BODY_BYTES:
+        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidDocument("body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidDocument("body must be a JSON object")
+    return body
+
+
+async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
+    settings = request.app[VC]
+    if settings.in_flight.locked():  # a crowd gets "busy", not a growing queue
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT} "
+                                       "VC documents are being checked; retry shortly"}}),
+            content_type="application/json")
+    async with settings.in_flight:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): start a fresh pool for the next caller.
+            settings.pool.shutdown(wait=False, cancel_futures=True)
+            settings.pool = _new_pool()
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": {"code": "vc_worker_lost", "message":
+                                           "a VC worker process died; retry"}}),
+                content_type="application/json") from exc
+
+
+def options_of(body: dict[str, Any]) -> dict[str, Any]:
+    options = body.get("options", {})
+    if not isinstance(options, dict):
+        raise InvalidDocument("options must be an object")
+    return options
