@@ -178,7 +178,8 @@ def file_sha256(path: Path) -> str:
 # ---- preparing -------------------------------------------------------------------------------
 def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
               keys: KeyPair, key_path: Path, input_path: Path,
-              reader: dict[str, str | None] | None = None) -> dict[str, Any]:
+              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = ()
+              ) -> dict[str, Any]:
     """Create the folder (0700) and record what the job is made of, before any file."""
     check_out_dir(job_dir)
     job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -190,7 +191,8 @@ def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name
         "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
         "issuer_name": issuer_name, "input": str(input_path.resolve()),
         "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
-        "reader": reader or {}, "files_per_dir": FILES_PER_DIR}
+        "reader": reader or {}, "unique": list(unique), "registered": None,
+        "files_per_dir": FILES_PER_DIR}
     save_manifest(job_dir, manifest)
     return manifest
 
@@ -202,7 +204,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     count = len(batch.target_hashes)
     per_dir = int(manifest["files_per_dir"])
     made: set[Path] = set()
-    for index, document in enumerate(tqdm(batch.documents(), desc="writing credentials",
+    for index, document in enumerate(tqdm(batch.documents(release=True),
+                                          desc="writing credentials",
                                           total=count, unit="doc",
                                           disable=count < PROGRESS_FROM)):
         path = credential_path(job_dir, batch.credential_type, index, count,
