@@ -72,10 +72,15 @@ class JobPending(JobError):
         super().__init__(message, EXIT_PENDING)
 
 
-class JobNode(Protocol):
-    """What a job needs of a node (cli.client.NodeClient; tests may pass a double)."""
+class StatusSource(Protocol):
+    """What signing a batch needs of a node: its chain id and height."""
 
     def status(self) -> dict[str, Any]: ...
+
+
+class JobNode(StatusSource, Protocol):
+    """What a job needs of a node (cli.client.NodeClient; tests may pass a double)."""
+
     def submit_encoded(self, data: bytes) -> str: ...
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]: ...
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None: ...
@@ -234,7 +239,7 @@ def discard_credentials(job_dir: Path) -> None:
     shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
 
 
-def sign_batch(node: JobNode, keys: KeyPair, credential_type: str, batch_root: bytes,
+def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_root: bytes,
                count: int) -> tuple[bytes, str, int]:
     status = node.status()
     expires_at = int(status["height"]) + EXPIRY_WINDOW_BLOCKS

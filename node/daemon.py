@@ -58,7 +58,11 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore]:
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # e.g. a file where the directory should be
+        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
+                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / "chain.ldb"
     try:
         kv = LevelDBStore(str(store_path))
