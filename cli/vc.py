@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.credentials import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
@@ -27,11 +28,6 @@ EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 MAX_STATUS_LIST_BYTES = 1 << 20
 STATUS_TIMEOUT_S = 10.0
-
-
-def _fail(message: str, code: int) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def is_vc_document(document: Any) -> bool:
