@@ -10,6 +10,8 @@ States, each recorded durably in DIR/manifest.json before the next step starts:
   for the batch and the transaction, and resends the same bytes if the node has
   never seen them.
 - ``committed``: the batch is on chain; the manifest holds its height and block.
+  Its ``registered`` names the issued-students registry once the job's students
+  are recorded there (cli/issue_checks.py); a resume records a job not yet recorded.
 - ``refused``: the ledger refused the transaction after an earlier submission; a
   resume tries the same transaction again (e.g. once accreditation is granted).
 
