@@ -320,10 +320,13 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
         fail(f"{job_dir} is a job of chain {manifest['chain_id']!r}; the node serves "
               f"{status['chain_id']!r}", 2)
     if manifest["state"] == "committed":
-        click.echo(f"{job_dir}: batch {manifest['batch_root'][:16]}… is already on chain at "
-                   f"height {manifest['issuance']['height']}")
-        if not manifest.get("registered"):
-            _register(job_dir, manifest)
+        on_chain = (f"{job_dir}: batch {manifest['batch_root'][:16]}… is already on chain at "
+                    f"height {manifest['issuance']['height']}")
+        if manifest.get("registered"):
+            click.echo(f"{on_chain}; nothing to do")
+            return
+        click.echo(f"{on_chain}; recording its students in the issued-students registry")
+        _register(job_dir, manifest)
         return
     click.echo(f"{job_dir}: resuming a job in state {manifest['state']}")
     if manifest["state"] == "preparing":
