@@ -191,9 +191,15 @@ CASES: list[tuple[str, Case]] = [
     ("issue --dry-run, missing mapping", lambda f: [
         "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--mapping",
         f["a_file"] + ".toml"]),
-    ("issue --dry-run, registry is garbage", lambda f: [
+    ("issue --dry-run, registry readable by others", lambda f: [
         "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
         f["loose_key"]]),
+    ("issue --dry-run, registry is not a database", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
+        f["key"]]),
+    ("issue --dry-run, registry is a directory", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
+        f["not_a_job"]]),
     ("issue --resume, not a job", lambda f: [
         "issue", "--resume", f["not_a_job"], "--node", DEAD_NODE]),
     ("issue --resume, broken manifest", lambda f: [
