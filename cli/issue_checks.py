@@ -97,7 +97,7 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
 
 
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
-                    chain_id: str | None) -> tuple[Path, IssuedCheck]:
+                   chain_id: str | None) -> tuple[Path, IssuedCheck]:
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
     try:
         registry = IssuedRegistry.open(path)
