@@ -1,6 +1,10 @@
-"""Registrar exports at scale: rows per second and peak RSS of read_export for
-100,000 diplomas in each input format, and the sample files in configs/registrar/.
+"""Registrar exports at scale: rows per second and peak RSS for 100,000 diplomas in
+each input format, through what `senim issue` does before it sends anything: read,
+check and hash every record, sign the batch and write every credential file (0600)
+and the manifest. Only the node is left out. Also writes the sample files in
+configs/registrar/.
 
+    scripts/bench --only registrar [--rows N]         # measure; the section in BENCHMARKS.md
     python -m bench.registrar_exports                 # measure (each run in its own process)
     python -m bench.registrar_exports --samples DIR   # rewrite the sample exports
 
@@ -25,6 +29,11 @@ from pathlib import Path
 
 import openpyxl
 
+from cli.issue_checks import IssuedCheck, ReaderOptions, check_export
+from cli.issue_job import sign_batch, start_job, write_credentials
+from ledger.credentials import BatchBuilder
+from ledger.identity import KeyPair
+from node.files import save_key
 from registrar import load_mapping, read_export
 from registrar.formats import GRADE_SCALE
 from registrar.iin import make_iin
@@ -153,19 +162,45 @@ def write_samples(directory: Path) -> None:
                              "2026-05-25", "Алтын белгі" if number == 0 else "", *marks])
 
 
+class _OfflineNode:
+    """What signing a batch asks of a node: the chain id and the height."""
+
+    def status(self) -> dict[str, object]:
+        return {"chain_id": "senim-bench", "height": 1}
+
+
+def _issue_offline(path: Path, job_dir: Path) -> tuple[int, int]:
+    """`senim issue`'s preparation (cli/issuing.py) without a node: (records, problems)."""
+    keys = KeyPair.generate()
+    key_path = job_dir.parent / "issuer.key"
+    save_key(key_path, keys)
+    builder = BatchBuilder("diploma", "senim-bench", keys.member_id, "Bench University")
+    result = check_export(path, "diploma", ReaderOptions(),
+                          IssuedCheck(None, "diploma", "senim-bench", False),
+                          lambda _row, record: builder.add(record))
+    if result.problems:
+        return 0, len(result.problems)
+    batch = builder.finish()
+    tx, tx_id, expires_at = sign_batch(_OfflineNode(), keys, "diploma", batch.root,
+                                       len(batch.target_hashes))
+    manifest = start_job(job_dir, credential_type="diploma", chain_id="senim-bench",
+                         issuer_name="Bench University", keys=keys, key_path=key_path,
+                         input_path=path)
+    write_credentials(job_dir, manifest, batch, tx, tx_id, expires_at)
+    return len(batch.target_hashes), 0
+
+
 def _measure_one(path: Path) -> None:
     before_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # interpreter+imports
-    started = time.perf_counter()
-    result = read_export(path, "diploma")
-    elapsed = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="senim-bench-job-") as scratch:
+        started = time.perf_counter()
+        records, problems = _issue_offline(path, Path(scratch) / "job")
+        elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"file": path.name, "records": len(result.records),
-                      "problems": len(result.problems), "rows_per_s": round(
-                          result.source.rows / elapsed), "seconds": round(elapsed, 2),
+    print(json.dumps({"file": path.name, "records": records, "problems": problems,
+                      "rows_per_s": round(records / elapsed), "seconds": round(elapsed, 1),
                       "peak_rss_mib": round(peak_mib, 1),
-                      "rss_before_read_mib": round(before_mib, 1),
-                      "encoding": result.source.encoding,
-                      "delimiter": result.source.delimiter}, ensure_ascii=False))
+                      "rss_before_mib": round(before_mib, 1)}, ensure_ascii=False))
 
 
 def _write_export(path: Path, rows: int) -> None:
@@ -181,18 +216,67 @@ def _write_export(path: Path, rows: int) -> None:
         write_csv(path, DIPLOMA_HEADER, diploma_rows(rows))
 
 
-def measure(rows: int) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in ("utf8.csv", "cp1251.csv", "utf16.txt", "export.xlsx", "export.json"):
+FORMATS = (("utf8.csv", "CSV, UTF-8, ','"), ("cp1251.csv", "CSV, cp1251, ';'"),
+           ("export.xlsx", "Excel .xlsx"), ("export.json", "JSON"))
+SECTION_START = "<!-- registrar-exports:start -->"
+SECTION_END = "<!-- registrar-exports:end -->"
+
+
+def measure(rows: int) -> list[dict[str, object]]:
+    """Each format in a process of its own, so each peak RSS is that format's alone."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="senim-bench-") as scratch:
+        for name, label in FORMATS:
             path = Path(scratch) / name
             _write_export(path, rows)
-            subprocess.run([sys.executable, "-m", "bench.registrar_exports", "--one", str(path)],
-                           check=True, timeout=1800)
+            run = subprocess.run([sys.executable, "-m", "bench.registrar_exports", "--one",
+                                  str(path)], check=True, timeout=1800, capture_output=True,
+                                 text=True)
+            path.unlink()
+            figures = json.loads(run.stdout.strip().splitlines()[-1])
+            figures["format"] = label
+            print(figures, flush=True)
+            results.append(figures)
+    return results
+
+
+def render_section(rows: int, results: list[dict[str, object]], command: str) -> str:
+    lines = [SECTION_START, "## Issuing from registrar exports (`scripts/bench --only registrar`)",
+             "", f"- command: `{command}`",
+             f"- {rows:,} diplomas per file; each file in its own process: read, check and hash "
+             "every record, sign the batch, write every credential file (0600) and the "
+             "manifest, as `senim issue` does before it sends; no node. Peak RSS includes "
+             "the interpreter and imports (the column before it).", "",
+             "| input | records | rows/s | seconds | peak RSS | RSS before reading |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['format']} | {r['records']:,} | {r['rows_per_s']:,} | "
+                     f"{r['seconds']} | {r['peak_rss_mib']} MiB | {r['rss_before_mib']} MiB |")
+    lines.append(SECTION_END)
+    return "\n".join(lines)
+
+
+def kept_section(path: Path) -> str:
+    """This section of `path`, for a writer of the rest of the file to keep."""
+    text = path.read_text() if path.exists() else ""
+    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    return text[start:end + len(SECTION_END)] if start != -1 and end > start else ""
+
+
+def record(rows: int, out: Path, command: str) -> None:
+    """Measure and put this section into `out`, in place of the one there (or at the end)."""
+    section = render_section(rows, measure(rows), command)
+    text = out.read_text() if out.exists() else ""
+    old = kept_section(out)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
+    out.write_text(text)
+    print(section)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--out", type=Path, help="write the section into this file")
     parser.add_argument("--samples", type=Path)
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -205,6 +289,9 @@ def main() -> None:
             print(name, "ok" if result.ok else [str(p) for p in result.problems])
     elif args.one:
         _measure_one(args.one)
+    elif args.out:
+        record(args.rows, args.out, f"python -m bench.registrar_exports --rows {args.rows} "
+               f"--out {args.out}")
     else:
         measure(args.rows)
 

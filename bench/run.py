@@ -17,6 +17,8 @@ from bench.consortium import run_consortium
 from bench.engine import catch_up_rate, restart_time, simulator_message_cost
 from bench.network import BenchNetwork
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
+from bench.registrar_exports import kept_section as kept_registrar_section
+from bench.registrar_exports import record as record_registrar_exports
 from bench.single_node import (
     accredit,
     batch_credential_rate,
@@ -193,9 +195,16 @@ def main() -> None:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--consortium-txs", type=int, default=20_000)
     parser.add_argument("--view-timeout-ms", type=int, default=1000)
-    parser.add_argument("--only", choices=sorted(SECTIONS),
-                        help="measure one section, print it and leave BENCHMARKS.md alone")
+    parser.add_argument("--only", choices=sorted([*SECTIONS, "registrar"]),
+                        help="measure one section and print it, leaving BENCHMARKS.md alone "
+                             "(registrar: replace only its own section in --out)")
+    parser.add_argument("--rows", type=int, default=100_000,
+                        help="Rows per registrar export (--only registrar).")
     args = parser.parse_args()
+    if args.only == "registrar":
+        record_registrar_exports(args.rows, Path(args.out),
+                                 f"scripts/bench {' '.join(sys.argv[1:])}")
+        return
     if args.only:
         print(SECTIONS[args.only](args), flush=True)
         return
@@ -221,7 +230,8 @@ def main() -> None:
                                         args.view_timeout_ms)
         print(consortium, flush=True)
         report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
-    kept = kept_section(Path(args.out))  # scripts/attack's section: not ours to drop
+    kept = "\n\n".join(section for section in (  # sections measured on their own
+        kept_registrar_section(Path(args.out)), kept_section(Path(args.out))) if section)
     Path(args.out).write_text(report + (f"\n{kept}\n" if kept else ""))
     print(report)
 

@@ -33,8 +33,12 @@ class NodeClient:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        try:
+            request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                             headers={"Content-Type": "application/json"})
+        except ValueError as exc:
+            raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
+                              f"{exc}") from exc
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.loads(response.read())
@@ -47,6 +51,9 @@ class NodeClient:
                                   exc.code) from exc
         except (urllib.error.URLError, OSError) as exc:
             raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
+        except ValueError as exc:  # an answer that is not JSON: not a Senim node
+            raise ClientError(f"{self.base_url}{path} did not answer JSON: is it a Senim "
+                              "node?") from exc
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")

@@ -10,6 +10,8 @@ States, each recorded durably in DIR/manifest.json before the next step starts:
   for the batch and the transaction, and resends the same bytes if the node has
   never seen them.
 - ``committed``: the batch is on chain; the manifest holds its height and block.
+  Its ``registered`` names the issued-students registry once the job's students
+  are recorded there (cli/issue_checks.py); a resume records a job not yet recorded.
 - ``refused``: the ledger refused the transaction after an earlier submission; a
   resume tries the same transaction again (e.g. once accreditation is granted).
 
@@ -72,10 +74,15 @@ class JobPending(JobError):
         super().__init__(message, EXIT_PENDING)
 
 
-class JobNode(Protocol):
-    """What a job needs of a node (cli.client.NodeClient; tests may pass a double)."""
+class StatusSource(Protocol):
+    """What signing a batch needs of a node: its chain id and height."""
 
     def status(self) -> dict[str, Any]: ...
+
+
+class JobNode(StatusSource, Protocol):
+    """What a job needs of a node (cli.client.NodeClient; tests may pass a double)."""
+
     def submit_encoded(self, data: bytes) -> str: ...
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]: ...
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None: ...
@@ -178,7 +185,8 @@ def file_sha256(path: Path) -> str:
 # ---- preparing -------------------------------------------------------------------------------
 def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
               keys: KeyPair, key_path: Path, input_path: Path,
-              reader: dict[str, str | None] | None = None) -> dict[str, Any]:
+              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = ()
+              ) -> dict[str, Any]:
     """Create the folder (0700) and record what the job is made of, before any file."""
     check_out_dir(job_dir)
     job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -190,7 +198,8 @@ def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name
         "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
         "issuer_name": issuer_name, "input": str(input_path.resolve()),
         "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
-        "reader": reader or {}, "files_per_dir": FILES_PER_DIR}
+        "reader": reader or {}, "unique": list(unique), "registered": None,
+        "files_per_dir": FILES_PER_DIR}
     save_manifest(job_dir, manifest)
     return manifest
 
@@ -202,7 +211,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     count = len(batch.target_hashes)
     per_dir = int(manifest["files_per_dir"])
     made: set[Path] = set()
-    for index, document in enumerate(tqdm(batch.documents(), desc="writing credentials",
+    for index, document in enumerate(tqdm(batch.documents(release=True),
+                                          desc="writing credentials",
                                           total=count, unit="doc",
                                           disable=count < PROGRESS_FROM)):
         path = credential_path(job_dir, batch.credential_type, index, count,
@@ -231,7 +241,7 @@ def discard_credentials(job_dir: Path) -> None:
     shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
 
 
-def sign_batch(node: JobNode, keys: KeyPair, credential_type: str, batch_root: bytes,
+def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_root: bytes,
                count: int) -> tuple[bytes, str, int]:
     status = node.status()
     expires_at = int(status["height"]) + EXPIRY_WINDOW_BLOCKS

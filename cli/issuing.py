@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,20 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail
+from cli.issue_checks import (
+    CORRECTIONS_NAME,
+    ReaderOptions,
+    check_export,
+    corrections_of,
+    load_schema_or_fail,
+    refuse_problems,
+    register_job,
+    registry_check,
+    write_corrections,
+)
 from cli.issue_job import (
+    MANIFEST_NAME,
     IssueJob,
     JobError,
     JobPending,
@@ -25,60 +37,16 @@ from cli.issue_job import (
     write_credentials,
 )
 from cli.vc import write_vc_copies
-from ledger.credentials import make_batch
+from ledger.credentials import BatchBuilder
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
-from registrar import ExportResult, SchemaError, load_mapping, load_schema, preview, read_export
+from registrar import preview
+from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
 
 WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
-
-
-PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
-
-
-@dataclass(frozen=True)
-class ReaderOptions:
-    """How an export is read: kept in the job, so --resume reads it the same way."""
-
-    encoding: str | None = None
-    mapping: str | None = None  # "platonus", "kundelik" or a TOML file
-    schema: str | None = None  # a TOML file overriding the built-in schema
-
-    def to_json(self) -> dict[str, str | None]:
-        return {"encoding": self.encoding, "mapping": self.mapping, "schema": self.schema}
-
-
-def read_records(path: Path, credential_type: str, options: ReaderOptions
-                 ) -> tuple[list[dict[str, str]], ExportResult]:
-    """The export's records, all of them clean, or a one-line error per problem and exit 2.
-
-    Nothing is issued unless the whole file is clean (registrar/ decides what is)."""
-    try:
-        mapping = load_mapping(options.mapping) if options.mapping else None
-        schema = (load_schema(credential_type, Path(options.schema)) if options.schema
-                  else None)
-        result = read_export(path, credential_type, encoding=options.encoding,
-                             mapping=mapping, schema=schema)
-    except SchemaError as exc:
-        _fail(str(exc), 2)
-        raise
-    if result.problems:
-        for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
-            click.echo(f"  {problem}", err=True)
-        more = len(result.problems) - PROBLEMS_SHOWN_MAX
-        if more > 0:
-            click.echo(f"  … and {more} more", err=True)
-        _fail(f"{path}: {len(result.problems)} problem(s); nothing was issued (fix the export, "
-              "or try --dry-run to see the rows as they will read)", 2)
-    return result.records, result
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _say(message: str) -> None:
@@ -127,7 +95,11 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
             as_vc: bool = False) -> None:
     def issuer_keys() -> KeyPair:
         path = Path(key_path or job.manifest["key"])
-        keys = load_key(path)
+        try:
+            keys = load_key(path)
+        except ConfigError as exc:
+            raise JobError(f"the kept transaction expired and a new one needs the key: {exc}",
+                           2) from exc
         if keys.member_id.hex() != job.manifest["issuer"]:
             raise JobError(f"{path} is not the key of issuer {job.manifest['issuer']}", 2)
         return keys
@@ -143,23 +115,38 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
                     f"{job.job_dir}", fg="yellow", err=True)
         sys.exit(exc.exit_code)
     except JobError as exc:
-        _fail(str(exc), exc.exit_code)
-        raise
+        fail(str(exc), exc.exit_code)
     manifest = job.manifest
     click.echo(f"issued {manifest['count']} {manifest['type']}(s) in batch "
                f"{manifest['batch_root'][:16]}… at height {issuance['height']}")
     click.echo(f"credential files: {job.job_dir}/credentials/ (mode 0600); "
                f"{job.job_dir}/manifest.json lists hashes only")
+    _register(job.job_dir, manifest)
     if as_vc:
         _write_vcs(job.job_dir, issuer_keys, node, int(issuance["height"]))
 
+
+def _register(job_dir: Path, manifest: dict[str, Any]) -> None:
+    """Step 6: the committed job goes into the issued-students registry."""
+    try:
+        path, added = register_job(job_dir, manifest)
+    except (RegistryError, OSError, ValueError, KeyError) as exc:
+        fail(f"the batch is on chain, but the issued-students registry was not updated: "
+             f"{exc}; fix that and run senim issue --resume {job_dir}", 1)
+    click.echo(f"recorded {added} new student key(s) in the issued-students registry {path}")
+    pairs = corrections_of(job_dir)
+    if pairs:
+        click.echo(f"this job corrects {len(pairs)} earlier credential(s): supersede each old "
+                   f"one with the new one listed in {job_dir / CORRECTIONS_NAME}, e.g.\n"
+                   f"  senim supersede --key KEY {pairs[0]['old']} --by "
+                   f"{job_dir / pairs[0]['new']}")
 
 def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClient,
                height: int) -> None:
     try:
         folder = write_vc_copies(job_dir, issuer_keys(), node, height)
     except (JobError, ConfigError, InvalidDocument, ClientError, OSError) as exc:
-        _fail(f"the batch is on chain, but its VC 2.0 copies were not written: {exc}; "
+        fail(f"the batch is on chain, but its VC 2.0 copies were not written: {exc}; "
               f"write them with senim issue --resume {job_dir} --format vc")
         raise
     click.echo(f"W3C VC 2.0 copies: {folder}/ (mode 0600)")
@@ -167,47 +154,58 @@ def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClie
 
 def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
              node: NodeClient, options: ReaderOptions) -> IssueJob:
-    """Steps 1 and 2: read and check everything, then write every file before any send."""
+    """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
+    hashed batch is held), then write every file before any send."""
     try:
         keys = load_key(key_path)
     except ConfigError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
     try:
         status = node.status()
         members = node.request("GET", "/v1/members")["members"]
     except ClientError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     problem = _accreditation_problem(members, keys, credential_type)
     if problem:
-        _fail(problem)
-    records, _ = read_records(input_path, credential_type, options)
-    if not records:
-        _fail(f"{input_path} holds no records", 2)
+        fail(problem)
+    chain_id = status["chain_id"]
     issuer_name = next(m["name"] for m in members if m["member_id"] == keys.member_id.hex())
-    click.echo(f"hashing {len(records)} {credential_type} record(s) as {issuer_name}…")
+    builder = BatchBuilder(credential_type, chain_id, keys.member_id, issuer_name)
+    _, check = registry_check(credential_type, options, out_dir, chain_id)
+    corrected: list[tuple[int, int, Earlier]] = []
+
+    def hash_record(row: int, record: dict[str, str]) -> None:
+        if row in check.corrected:
+            corrected.append((len(builder), row, check.corrected.pop(row)))
+        builder.add(record)
+
+    click.echo(f"reading and hashing {input_path} as {issuer_name}…")
+    result = check_export(input_path, credential_type, options, check, hash_record)
+    refuse_problems(input_path, result)
+    _, schema = load_schema_or_fail(credential_type, options)
     try:
-        batch = make_batch(records, credential_type, status["chain_id"], keys.member_id,
-                           issuer_name)
+        batch = builder.finish()
         tx, tx_id, expires_at = sign_batch(node, keys, credential_type, batch.root,
                                            len(batch.target_hashes))
     except InvalidDocument as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except ClientError as exc:
-        _fail(str(exc))
-    del records  # the batch holds every field now; keep one copy in memory, not two
+        fail(str(exc))
     try:
-        manifest = start_job(out_dir, credential_type=credential_type,
-                             chain_id=status["chain_id"], issuer_name=issuer_name, keys=keys,
-                             key_path=key_path, input_path=input_path,
-                             reader=options.to_json())
+        manifest = start_job(out_dir, credential_type=credential_type, chain_id=chain_id,
+                             issuer_name=issuer_name, keys=keys, key_path=key_path,
+                             input_path=input_path, reader=options.to_json(),
+                             unique=schema.unique)
+        if corrected:
+            write_corrections(out_dir, manifest, batch.target_hashes, corrected)
         write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at)
     except JobError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except OSError as exc:
-        _fail(f"cannot write the job folder {out_dir}: {exc}; nothing was submitted "
-              f"(finish with: senim issue --resume {out_dir})")
+        fail(f"cannot write the job folder {out_dir}: {exc}; nothing was submitted "
+             f"(finish with: senim issue --resume {out_dir})")
     click.echo(f"wrote {len(batch.target_hashes)} credential file(s) to {out_dir}; "
                "submitting the batch…")
     return IssueJob(out_dir, node, _say)
@@ -220,20 +218,18 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
     try:
         unchanged = file_sha256(input_path) == manifest["input_sha256"]
     except OSError as exc:
-        _fail(f"the job stopped before its files were written, and its input "
-              f"{input_path} cannot be read: {exc}", 2)
+        fail(f"the job stopped before its files were written, and its input "
+             f"{input_path} cannot be read: {exc}", 2)
     if not unchanged:
-        _fail(f"the job stopped before its files were written, and its input {input_path} "
-              "has changed since; nothing was submitted: remove the folder and issue again", 2)
+        fail(f"the job stopped before its files were written, and its input {input_path} "
+             "has changed since; nothing was submitted: remove the folder and issue again", 2)
     click.echo(f"the job stopped while writing files (nothing was sent); writing them again "
                f"from {input_path}")
     discard_credentials(out_dir)
-    for name in ("manifest.json", ".manifest.json.tmp"):
+    for name in (MANIFEST_NAME, f".{MANIFEST_NAME}.tmp", CORRECTIONS_NAME):
         (out_dir / name).unlink(missing_ok=True)
-    reader = manifest.get("reader") or {}
     return _prepare(key, manifest["type"], input_path, out_dir, node,
-                    ReaderOptions(reader.get("encoding"), reader.get("mapping"),
-                                  reader.get("schema")))
+                    ReaderOptions.from_json(manifest.get("reader") or {}))
 
 
 @click.command("issue")
@@ -263,66 +259,75 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               help="Seconds to wait for the batch to commit (then exit 75: resume later).")
+@click.option("--registry", "registry_path", default=None,
+              help=f"The issued-students registry (default: {REGISTRY_NAME} beside the --out "
+                   "folder, or in the current directory for a dry run without --out).")
+@click.option("--corrections", is_flag=True,
+              help="Rows naming students already issued this type are corrected credentials "
+                   "(to supersede the old ones with), not errors.")
 def issue_command(key_path: Path | None, credential_type: str | None, input_path: Path | None,
                   encoding: str | None, mapping: str | None, schema_path: str | None,
                   dry_run: bool, out_dir: Path | None, resume_dir: Path | None, node_url: str,
-                  output_format: str, timeout_s: float) -> None:
+                  output_format: str, timeout_s: float, registry_path: str | None,
+                  corrections: bool) -> None:
     """Issue one credential per record, all in one batch transaction.
 
     Every credential file is written (0600) before the batch is sent; a job that
-    stops at any point is finished by `senim issue --resume DIR`."""
+    stops at any point is finished by `senim issue --resume DIR`. A student this
+    issuer was already issued this type to (by the issued-students registry) is
+    refused by row, unless --corrections."""
     node = NodeClient(node_url)
     if resume_dir is not None:
         if input_path or out_dir or credential_type:
-            _fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
+            fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
         _resume(resume_dir, key_path, node, timeout_s, output_format == "vc")
         return
-    options = ReaderOptions(encoding, mapping, schema_path)
+    if registry_path is not None:
+        registry_path = str(Path(registry_path).resolve())  # the job may resume elsewhere
+    options = ReaderOptions(encoding, mapping, schema_path, registry_path, corrections)
     if dry_run:
-        _dry_run(credential_type, input_path, options)
+        _dry_run(credential_type, input_path, out_dir, options)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))
                if value is None]
     if missing:
-        _fail(f"give {', '.join(missing)} (or --resume DIR to finish a job)", 2)
+        fail(f"give {', '.join(missing)} (or --resume DIR to finish a job)", 2)
     assert key_path and credential_type and input_path and out_dir
     try:
         check_out_dir(out_dir)
     except JobError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     created = not out_dir.exists()
     try:
         _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
                 timeout_s, node, key_path, output_format == "vc")
     except KeyboardInterrupt:
         if (out_dir / "manifest.json").exists():
-            _fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
+            fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
                   130)
-        _fail("interrupted before any file was written; nothing was issued", 130)
+        fail("interrupted before any file was written; nothing was issued", 130)
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a refused batch leaves nothing behind
 
 
-def _dry_run(credential_type: str | None, input_path: Path | None,
+def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
              options: ReaderOptions) -> None:
     if credential_type is None or input_path is None:
-        _fail("--dry-run needs --type and --input", 2)
-        raise AssertionError("unreachable")
-    try:
-        mapping = load_mapping(options.mapping) if options.mapping else None
-        schema = (load_schema(credential_type, Path(options.schema)) if options.schema
-                  else None)
-        result = read_export(input_path, credential_type, encoding=options.encoding,
-                             mapping=mapping, schema=schema)
-    except SchemaError as exc:
-        _fail(str(exc), 2)
-        raise
+        fail("--dry-run needs --type and --input", 2)
+    registry_path, check = registry_check(credential_type, options, out_dir, None)
+    result = check_export(input_path, credential_type, options, check)
     click.echo(preview(result))
+    click.echo(f"checked against the issued-students registry {registry_path}"
+               if check.registry is not None else
+               f"no issued-students registry at {registry_path}: no earlier job recorded there")
+    if check.corrected:
+        click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
+                   f"(first: row {min(check.corrected)})")
     if result.problems:
-        _fail(f"{len(result.problems)} problem(s): nothing would be issued", 2)
-    click.echo(f"dry run: {len(result.records)} record(s) would be issued; nothing was sent")
+        fail(f"{len(result.problems)} problem(s): nothing would be issued", 2)
+    click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
 
 
 def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,
@@ -331,15 +336,20 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
         manifest = load_manifest(job_dir)
         status = node.status()
     except JobError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except ClientError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if manifest["chain_id"] != status["chain_id"]:
-        _fail(f"{job_dir} is a job of chain {manifest['chain_id']!r}; the node serves "
+        fail(f"{job_dir} is a job of chain {manifest['chain_id']!r}; the node serves "
               f"{status['chain_id']!r}", 2)
     if manifest["state"] == "committed":
-        click.echo(f"{job_dir}: batch {manifest['batch_root'][:16]}… is already on chain at "
-                   f"height {manifest['issuance']['height']}; nothing to do")
+        on_chain = (f"{job_dir}: batch {manifest['batch_root'][:16]}… is already on chain at "
+                    f"height {manifest['issuance']['height']}")
+        if manifest.get("registered"):
+            click.echo(f"{on_chain}; nothing to do")
+        else:
+            click.echo(f"{on_chain}; recording its students in the issued-students registry")
+            _register(job_dir, manifest)
         if as_vc:
             _write_vcs(job_dir, lambda: load_key(Path(key_path or manifest["key"])), node,
                        int(manifest["issuance"]["height"]))
@@ -352,4 +362,4 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
     try:
         _finish(job, timeout_s, node, key_path, as_vc)
     except KeyboardInterrupt:
-        _fail(f"interrupted; nothing is lost: finish with senim issue --resume {job_dir}", 130)
+        fail(f"interrupted; nothing is lost: finish with senim issue --resume {job_dir}", 130)

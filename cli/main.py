@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail
 from cli.fsck import fsck_command
 from cli.governance import governance_group
 from cli.issuing import issue_command
@@ -51,11 +52,6 @@ node_option = click.option("--node", "node_url", default=lambda: os.environ.get(
     help="URL of the node's HTTP API.")
 key_option = click.option("--key", "key_path", required=True,
                           type=click.Path(path_type=Path), help="Your member key file.")
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def load_key_or_fail(path: Path) -> KeyPair:

@@ -13,13 +13,13 @@ import datetime
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
 from ledger.credentials import make_batch, parse_document
@@ -47,11 +47,6 @@ key_option = click.option("--key", "key_path", required=True, type=click.Path(pa
                           help="Your member key file.")
 field_option = click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
                             help="Another field of the credential (repeatable).")
-
-
-def _fail(message: str, code: int = EXIT_REFUSED) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _keys(path: Path) -> KeyPair:

@@ -13,7 +13,6 @@ import base64
 import io
 import json
 import os
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import click
 import segno
 
 from cli.client import DEFAULT_NODE
+from cli.errors import fail as _fail
 from ledger.credentials import parse_document
 from ledger.errors import InvalidDocument
 
@@ -51,11 +51,6 @@ def _make_qr(document: Any, node_url: str) -> tuple[str, segno.QRCode]:
         except segno.DataOverflowError:
             continue
     raise segno.DataOverflowError(f"{len(link)} characters")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.credentials import parse_document
@@ -30,11 +31,6 @@ EXIT_UNREACHABLE = 3
 MAX_STATUS_LIST_BYTES = 1 << 20
 STATUS_TIMEOUT_S = 10.0
 VC_DIR = "vc"  # `senim issue --format vc` writes DIR/vc/<folder>/<name>.vc.json
-
-
-def _fail(message: str, code: int) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def is_vc_document(document: Any) -> bool:

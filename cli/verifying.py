@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
 from cli.vc import is_vc_document, verify_vc_file
 from ledger.credentials import disclose, parse_document
@@ -40,11 +41,6 @@ from storage.batch_tree import audit_path
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
 EXIT_UNREACHABLE = 3
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _load_json(path: Path) -> Any | None:

@@ -27,7 +27,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from ledger.codec import encode, tagged_hash
 from ledger.errors import InvalidDocument
 from ledger.labels import Label, labels_for
 from ledger.transactions import CREDENTIAL_TYPES
-from storage.batch_tree import audit_paths, tree_root
+from storage.batch_tree import BatchTree
 
 DOCUMENT_FORMAT_V1 = "senim-credential/v1"
 DOCUMENT_FORMAT_V2 = "senim-credential/v2"
@@ -87,33 +87,43 @@ def value_text(value: Any) -> str:
 
 @dataclass
 class IssuedBatch:
-    """A hashed batch. Documents are built on demand: formatting 10,000 of them
-    is the slow part, and the chain only needs the root."""
+    """A hashed batch. Documents are built on demand, one at a time: formatting
+    100,000 of them is the slow part, and the chain only needs the root. Each
+    record's salted fields are kept as one compact JSON text (`packed`), a few
+    hundred bytes, not a tree of Python objects."""
 
-    root: bytes
+    tree: BatchTree
     target_hashes: list[bytes]
-    fields: list[dict[str, dict[str, str]]]
+    packed: list[bytes]
     chain_id: str
     credential_type: str
     issuer: bytes
     issuer_name: str
 
-    def documents(self) -> Iterator[dict[str, Any]]:
-        paths = audit_paths(self.target_hashes)
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    def documents(self, *, release: bool = False) -> Iterator[dict[str, Any]]:
+        """Every document in batch order. With `release`, each record's fields are
+        dropped once its document is made: a writer holds less as it goes."""
         size = len(self.target_hashes)
         root_hex = self.root.hex()
-        for index, (fields, target, path) in enumerate(
-                zip(self.fields, self.target_hashes, paths, strict=True)):
+        issuer = {"member_id": self.issuer.hex(), "name": self.issuer_name}
+        for index, target in enumerate(self.target_hashes):
+            fields = json.loads(self.packed[index])
+            if release:
+                self.packed[index] = b""
             yield {
                 "format": DOCUMENT_FORMAT,
                 "chain_id": self.chain_id,
                 "type": self.credential_type,
-                "issuer": {"member_id": self.issuer.hex(), "name": self.issuer_name},
+                "issuer": dict(issuer),
                 "fields": fields,
                 "labels": labels_for(self.credential_type, list(fields)),
                 "target_hash": target.hex(),
                 "batch": {"root": root_hex, "index": index, "size": size,
-                          "path": [p.hex() for p in path]},
+                          "path": [p.hex() for p in self.tree.path(index)]},
             }
 
 
@@ -147,21 +157,45 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str
     return fields, hashes
 
 
-def make_batch(records: Sequence[Mapping[str, Any]], credential_type: str, chain_id: str,
+class BatchBuilder:
+    """Hashes records one at a time as they are read, so a caller never holds the
+    records and the batch at once."""
+
+    def __init__(self, credential_type: str, chain_id: str, issuer: bytes,
+                 issuer_name: str) -> None:
+        if credential_type not in CREDENTIAL_TYPES:
+            raise InvalidDocument(f"unknown credential type {credential_type!r}")
+        self.credential_type = credential_type
+        self.chain_id = chain_id
+        self.issuer = issuer
+        self.issuer_name = issuer_name
+        self._targets: list[bytes] = []
+        self._packed: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        fields, hashes = _hash_record(len(self._targets) + 1, record, self.credential_type)
+        self._packed.append(json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+                            .encode())
+        self._targets.append(target_hash(self.chain_id, self.issuer, self.credential_type,
+                                         hashes))
+
+    def finish(self) -> IssuedBatch:
+        if not self._targets:
+            raise InvalidDocument("no records to issue")
+        return IssuedBatch(BatchTree(self._targets), self._targets, self._packed,
+                           self.chain_id, self.credential_type, self.issuer, self.issuer_name)
+
+
+def make_batch(records: Iterable[Mapping[str, Any]], credential_type: str, chain_id: str,
                issuer: bytes, issuer_name: str) -> IssuedBatch:
     """Salt and hash every field of every record; compute the batch root."""
-    if credential_type not in CREDENTIAL_TYPES:
-        raise InvalidDocument(f"unknown credential type {credential_type!r}")
-    if not records:
-        raise InvalidDocument("no records to issue")
-    all_fields = []
-    targets = []
-    for number, record in enumerate(records, start=1):
-        fields, hashes = _hash_record(number, record, credential_type)
-        all_fields.append(fields)
-        targets.append(target_hash(chain_id, issuer, credential_type, hashes))
-    return IssuedBatch(tree_root(targets), targets, all_fields, chain_id, credential_type,
-                       issuer, issuer_name)
+    builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name)
+    for record in records:
+        builder.add(record)
+    return builder.finish()
 
 
 @dataclass(frozen=True)

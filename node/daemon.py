@@ -89,6 +89,11 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # e.g. a file where the directory should be
+        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
+                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / "chain.ldb"
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,

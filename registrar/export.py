@@ -23,7 +23,7 @@ from registrar.textfile import (
     detect_encoding,
     json_rows,
 )
-from registrar.validate import MAX_RECORDS, Validator
+from registrar.validate import MAX_RECORDS, IssuedCheck, RecordSink, Validator
 from registrar.workbook import xlsx_rows
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -40,17 +40,19 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """`records` is empty unless the whole file is clean; `sample` keeps the first
-    clean records with their row numbers, for a dry run."""
+    """`records` is empty unless the whole file is clean (and always when they went to
+    an `on_record` sink); `count` is how many clean records the file holds; `sample`
+    keeps the first clean records with their row numbers, for a dry run."""
 
     records: list[dict[str, str]]
     problems: list[Problem]
     source: SourceInfo
     sample: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    count: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.problems and bool(self.records)
+        return not self.problems and self.count > 0
 
 
 def _starts_with_bom(path: Path) -> bool:
@@ -89,9 +91,15 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
 
 def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
                 mapping: Mapping | None = None, schema: Schema | None = None,
-                delimiter: str | None = None) -> ExportResult:
+                delimiter: str | None = None, on_record: RecordSink | None = None,
+                issued: IssuedCheck | None = None) -> ExportResult:
     """Parse and validate a whole export, streaming rows; raises SchemaError only
-    for a schema that cannot be loaded, and reports everything else as problems."""
+    for a schema that cannot be loaded, and reports everything else as problems.
+
+    `on_record` takes each clean record as it is read (nothing is kept), so a caller
+    can hash as it goes; it must discard what it got if problems are reported.
+    `issued` says whether a unique field's value was already issued (see
+    registrar.issued)."""
     schema = schema or load_schema(credential_type)
     if schema.credential_type != credential_type:
         raise SchemaError(f"schema is for {schema.credential_type}, not {credential_type}")
@@ -101,7 +109,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     suffix = path.suffix.lower()
     kind = ("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json"
             else "xlsx" if suffix == ".xlsx" else "")
-    validator = Validator(schema, mapping or IDENTITY, problems)
+    validator = Validator(schema, mapping or IDENTITY, problems, on_record=on_record,
+                          issued=issued)
     if not kind:
         problems.add(None, None, "format", f"cannot read {suffix or 'a file without a suffix'}: "
                      "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
@@ -118,12 +127,13 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 validator.add(row)
         except OSError as exc:
             problems.add(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
-    if not problems and not validator.records:
+    if not problems and not validator.count:
         problems.add(None, None, "no-records", "the export holds no records")
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
                         validator.blank_rows)
-    return ExportResult([] if found else validator.records, found, source, validator.sample)
+    return ExportResult([] if found else validator.records, found, source, validator.sample,
+                        0 if found else validator.count)
 
 
 def preview(result: ExportResult, limit: int = 3) -> str:
@@ -132,7 +142,7 @@ def preview(result: ExportResult, limit: int = 3) -> str:
     lines = [f"{source.format}"
              + (f", {source.encoding}" if source.encoding else "")
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
-             + f": {source.rows} rows, {len(result.records)} records ready, "
+             + f": {source.rows} rows, {result.count} records ready, "
              + f"{len(result.problems)} problems"]
     for row, record in result.sample[:limit]:
         lines.append(f"row {row}:")

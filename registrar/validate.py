@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from registrar.academic import line_problem, totals_problems
@@ -28,6 +29,11 @@ MAX_RECORDS = 200_000
 MAX_HEADER_SHAPES = 64
 _LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 SAMPLE_RECORDS = 10
+
+# Takes each clean record with its row as it is read, instead of a list holding them all.
+RecordSink = Callable[[int, dict[str, str]], None]
+# (row, field, value) -> a sentence naming where this value was already issued, or None.
+IssuedCheck = Callable[[int, str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,20 @@ def line_field(group: LineGroup, number: int) -> str:
 
 
 class Validator:
-    def __init__(self, schema: Schema, mapping: Mapping, problems: ProblemList) -> None:
+    """With `on_record`, clean records go to it while no problem is known (a file with
+    problems issues nothing, so there is no point passing on more); otherwise they
+    are kept in `records`. `issued` is asked about each unique field's value."""
+
+    def __init__(self, schema: Schema, mapping: Mapping, problems: ProblemList, *,
+                 on_record: RecordSink | None = None, issued: IssuedCheck | None = None
+                 ) -> None:
         self.schema = schema
         self.mapping = mapping
         self.problems = problems
         self.records: list[dict[str, str]] = []
+        self.count = 0
+        self._on_record = on_record
+        self._issued = issued
         self.sample: list[tuple[int, dict[str, str]]] = []
         self.blank_rows = 0
         # cp1251 cannot hold most Kazakh letters; Excel writes "?" for each one lost
@@ -137,7 +152,11 @@ class Validator:
         record = self._record(row.number, resolution, row.keys, values)
         if record is not None and not resolution.problems and self._unique(
                 row.number, record, resolution):
-            self.records.append(record)
+            self.count += 1
+            if self._on_record is None:
+                self.records.append(record)
+            elif not self.problems:
+                self._on_record(row.number, record)
             if len(self.sample) < SAMPLE_RECORDS:
                 self.sample.append((row.number, record))
 
@@ -235,10 +254,16 @@ class Validator:
             value = record.get(name)
             if value is None:
                 continue
+            column = resolution.header_of.get(name, name)
             earlier = seen.setdefault(value, number)
             if earlier != number:
-                self.problems.add(number, resolution.header_of.get(name, name),
-                                  "duplicate-student", f"the same {name} as row {earlier}")
+                self.problems.add(number, column, "duplicate-student",
+                                  f"the same {name} as row {earlier}")
+                ok = False
+                continue
+            before = self._issued(number, name, value) if self._issued else None
+            if before is not None:
+                self.problems.add(number, column, "already-issued", before)
                 ok = False
         return ok
 

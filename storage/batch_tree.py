@@ -88,18 +88,37 @@ def audit_paths(leaves: Sequence[bytes]) -> list[list[bytes]]:
     return paths
 
 
+class BatchTree:
+    """Every level of one batch's tree (about 2n hashes), so that each leaf's audit
+    path is read off in O(log n) when it is needed instead of all n paths at once."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.size = len(leaves)
+        self._levels = _levels(leaves) if leaves else [[]]
+
+    @property
+    def root(self) -> bytes:
+        return self._levels[-1][0] if self.size else empty_root()
+
+    def path(self, index: int) -> list[bytes]:
+        """The RFC 6962 audit path of leaf `index` (bottom-up sibling hashes)."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"leaf index {index} outside a tree of {self.size} leaves")
+        path: list[bytes] = []
+        node = index
+        for level in self._levels[:-1]:
+            sibling = node ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            node >>= 1
+        return path
+
+
 def audit_path(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """The RFC 6962 audit path of leaf `index` (bottom-up sibling hashes)."""
     if not 0 <= index < len(leaves):
         raise IndexError(f"leaf index {index} outside a tree of {len(leaves)} leaves")
-    path: list[bytes] = []
-    node = index
-    for level in _levels(leaves)[:-1]:
-        sibling = node ^ 1
-        if sibling < len(level):
-            path.append(level[sibling])
-        node >>= 1
-    return path
+    return BatchTree(leaves).path(index)
 
 
 def _is_hash(value: object) -> bool:

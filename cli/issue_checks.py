@@ -1,0 +1,194 @@
+"""`senim issue`'s checks: the export read through registrar/, each row checked against
+the issuer's registry of issued students (registrar.issued), and the job recorded
+in that registry once it is marked committed.
+
+Recording a job again changes nothing, so `senim issue --resume` on a committed job
+also records it (that is how jobs from before the registry existed are added).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.errors import fail
+from cli.issue_job import credential_path, save_manifest
+from ledger.errors import InvalidDocument
+from registrar import (
+    ExportResult,
+    Mapping,
+    Schema,
+    SchemaError,
+    load_mapping,
+    load_schema,
+    read_export,
+)
+from registrar.issued import Earlier, Entry, IssuedRegistry, RegistryError, registry_path_for
+from registrar.validate import RecordSink
+
+PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
+
+CORRECTIONS_NAME = "corrections.json"
+
+
+class IssuedCheck:
+    """Asked by validation about every unique value of every row.
+
+    In a correction job a row naming an issued student is not a problem: it is kept
+    in `corrected` (row -> the credential it corrects)."""
+
+    def __init__(self, registry: IssuedRegistry | None, credential_type: str,
+                 chain_id: str | None, corrections: bool) -> None:
+        self.registry = registry
+        self.credential_type = credential_type
+        self.chain_id = chain_id
+        self.corrections = corrections
+        self.corrected: dict[int, Earlier] = {}
+
+    def __call__(self, row: int, field: str, value: str) -> str | None:
+        if self.registry is None:
+            return None
+        earlier = self.registry.find(self.credential_type, field, value, self.chain_id)
+        if earlier is None:
+            return None
+        if self.corrections:
+            self.corrected.setdefault(row, earlier)
+            return None
+        chain = f" of chain {earlier.chain_id!r}" if self.chain_id is None else ""
+        return (f"a {self.credential_type} was already issued to this {field} (job "
+                f"{earlier.job}{chain}, batch {earlier.batch_root[:16]}…, height "
+                f"{earlier.height}); to correct it, issue with --corrections and then "
+                "supersede the old credential")
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How an export is read and checked: kept in the job, so --resume reads it the same way."""
+
+    encoding: str | None = None
+    mapping: str | None = None  # "platonus", "kundelik" or a TOML file
+    schema: str | None = None  # a TOML file overriding the built-in schema
+    registry: str | None = None  # the issued-students registry, if not the default one
+    corrections: bool = False  # rows naming issued students are corrected credentials
+
+    def to_json(self) -> dict[str, Any]:
+        return {"encoding": self.encoding, "mapping": self.mapping, "schema": self.schema,
+                "registry": self.registry, "corrections": self.corrections}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReaderOptions:
+        return cls(data.get("encoding"), data.get("mapping"), data.get("schema"),
+                   data.get("registry"), bool(data.get("corrections")))
+
+
+def load_schema_or_fail(credential_type: str, options: ReaderOptions
+                        ) -> tuple[Mapping | None, Schema]:
+    try:
+        mapping = load_mapping(options.mapping) if options.mapping else None
+        schema = load_schema(credential_type, Path(options.schema) if options.schema else None)
+    except SchemaError as exc:
+        fail(str(exc), 2)
+    return mapping, schema
+
+
+def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
+                   chain_id: str | None) -> tuple[Path, IssuedCheck]:
+    path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
+    try:
+        registry = IssuedRegistry.open(path)
+    except RegistryError as exc:
+        fail(str(exc), 2)
+    return path, IssuedCheck(registry, credential_type, chain_id, options.corrections)
+
+
+def check_export(path: Path, credential_type: str, options: ReaderOptions, check: IssuedCheck,
+                 on_record: RecordSink | None = None) -> ExportResult:
+    """Read and check the whole export: the same reading for a dry run and an issue."""
+    mapping, schema = load_schema_or_fail(credential_type, options)
+    try:
+        return read_export(path, credential_type, encoding=options.encoding, mapping=mapping,
+                           schema=schema, on_record=on_record, issued=check)
+    except RegistryError as exc:
+        fail(str(exc), 2)
+    except InvalidDocument as exc:  # the ledger's own check of a record, after registrar's
+        fail(f"{path}: {exc}; nothing was issued", 2)
+    finally:
+        if check.registry is not None:
+            check.registry.close()
+
+
+def refuse_problems(path: Path, result: ExportResult) -> None:
+    """One line per problem (the first ones), then exit 2: nothing is issued unless the
+    whole file is clean (registrar/ decides what is)."""
+    if not result.problems:
+        return
+    for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
+        click.echo(f"  {problem}", err=True)
+    more = len(result.problems) - PROBLEMS_SHOWN_MAX
+    if more > 0:
+        click.echo(f"  … and {more} more", err=True)
+    fail(f"{path}: {len(result.problems)} problem(s); nothing was issued (fix the export, "
+         "or try --dry-run to see the rows as they will read)", 2)
+
+
+def write_corrections(job_dir: Path, manifest: dict[str, Any], target_hashes: list[bytes],
+                      corrected: list[tuple[int, int, Earlier]]) -> None:
+    """List which new credential replaces which old one, for `senim supersede`."""
+    count, per_dir = len(target_hashes), int(manifest["files_per_dir"])
+    pairs = [{"row": row, "old": str(earlier.credential_path()),
+              "new": str(credential_path(job_dir, manifest["type"], index, count,
+                                         target_hashes[index].hex(), per_dir)
+                         .relative_to(job_dir))}
+             for index, row, earlier in corrected]
+    path = job_dir / CORRECTIONS_NAME
+    path.unlink(missing_ok=True)  # a preparation that is being redone
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(pairs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def corrections_of(job_dir: Path) -> list[dict[str, Any]]:
+    path = job_dir / CORRECTIONS_NAME
+    if not path.exists():
+        return []
+    pairs: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return pairs
+
+
+def _entries(job_dir: Path, manifest: dict[str, Any], registry: IssuedRegistry
+             ) -> Iterator[Entry]:
+    """One entry per unique field of each credential, read back from its file (one at
+    a time), so the job folder alone decides what is recorded."""
+    targets = manifest["target_hashes"]
+    credential_type, per_dir = manifest["type"], int(manifest["files_per_dir"])
+    for index, target_hex in enumerate(targets):
+        path = credential_path(job_dir, credential_type, index, len(targets), target_hex,
+                               per_dir)
+        fields = json.loads(path.read_text(encoding="utf-8"))["fields"]
+        for name in manifest.get("unique", ()):
+            value = fields.get(name, {}).get("value")
+            if isinstance(value, str):
+                yield Entry(registry.digest(credential_type, name, value),
+                            str(path.relative_to(job_dir)))
+
+
+def register_job(job_dir: Path, manifest: dict[str, Any]) -> tuple[Path, int]:
+    """Record a committed job in its registry (made if missing); returns the registry
+    and how many entries were new. Raises RegistryError or OSError."""
+    path = registry_path_for(job_dir, Path(manifest["reader"]["registry"])
+                             if manifest.get("reader", {}).get("registry") else None)
+    registry = IssuedRegistry.open(path, create=True)
+    assert registry is not None
+    with registry:
+        added = registry.record(_entries(job_dir, manifest, registry),
+                                chain_id=manifest["chain_id"],
+                                credential_type=manifest["type"], job=job_dir.resolve(),
+                                batch_root=manifest["batch_root"],
+                                height=int(manifest["issuance"]["height"]))
+    manifest["registered"] = str(path.resolve())
+    save_manifest(job_dir, manifest)
+    return path, added

@@ -1,0 +1,192 @@
+"""The issuer's own record of whom it has issued each credential type to.
+
+The chain sees only batch roots, so it cannot tell a registrar that a student in
+this year's file already holds a diploma from last year's. This registry can: a
+SQLite file in the registrar's working area, beside the job folders
+(`senim-issued.db`, mode 0600), holding for every committed job one keyed hash of
+(credential type, field, value) per unique field of the schema (IIN and student
+id for the university and school types) with the job folder and credential file
+it points to. It is consulted when an export is validated and on a dry run, and
+written when a job is marked committed.
+
+The hash is an HMAC under a random secret made with the registry, so the file holds
+no IIN or student id in the clear and hashes from one registry match nothing in
+another. It is not encryption: anyone holding the file can test a guessed IIN, so
+it is kept 0600 like the credential files beside it.
+
+A row naming an already issued student is refused by row, unless the job is a
+correction (`senim issue --corrections`): then the row is a corrected credential,
+the registry points at the new one once it commits, and the old one is to be
+superseded (`senim supersede OLD --by NEW`; the job lists the pairs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+REGISTRY_NAME = "senim-issued.db"
+REGISTRY_FORMAT = "senim-issued/v1"
+SECRET_BYTES = 32
+# A record store with a named bound: ten million entries is decades of a large
+# university's graduates (two unique fields each).
+MAX_REGISTRY_ENTRIES = 10_000_000
+_BUSY_TIMEOUT_S = 30.0  # another `senim issue` recording its job holds the write lock
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS issued (
+    digest BLOB NOT NULL,
+    chain_id TEXT NOT NULL,
+    credential_type TEXT NOT NULL,
+    job TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    batch_root TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (digest, chain_id)
+) WITHOUT ROWID;
+"""
+
+
+class RegistryError(Exception):
+    """The registry file cannot be used; the message is one sentence for the registrar."""
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """Where a student's credential of this type was already issued."""
+
+    chain_id: str
+    job: str
+    credential: str  # the credential file, relative to the job folder
+    batch_root: str
+    height: int
+
+    def credential_path(self) -> Path:
+        return Path(self.job) / self.credential
+
+
+@dataclass(frozen=True)
+class Entry:
+    digest: bytes
+    credential: str
+
+
+class IssuedRegistry:
+    def __init__(self, path: Path, connection: sqlite3.Connection, secret: bytes) -> None:
+        self.path = path
+        self._db = connection
+        self._secret = secret
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> IssuedRegistry | None:
+        """The registry at `path`; None when it does not exist and `create` is false."""
+        try:
+            if create:
+                # made 0600 here, never by SQLite with the umask's default mode
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RegistryError(f"cannot open the issued-students registry {path}: "
+                                f"{exc.strerror or exc}") from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise RegistryError(f"the issued-students registry {path} is not a file")
+        if info.st_mode & 0o077:
+            raise RegistryError(f"the issued-students registry {path} is readable by others "
+                                f"(mode {stat.S_IMODE(info.st_mode):o}); chmod 600 it")
+        try:
+            connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            connection.executescript(_SCHEMA)
+            secret = cls._secret_of(connection)
+        except sqlite3.Error as exc:
+            raise RegistryError(f"{path} is not a readable issued-students registry: "
+                                f"{exc}") from exc
+        return cls(path, connection, secret)
+
+    @staticmethod
+    def _secret_of(connection: sqlite3.Connection) -> bytes:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            rows = dict(connection.execute("SELECT name, value FROM meta"))
+            if not rows:
+                rows = {"format": REGISTRY_FORMAT.encode(), "secret": os.urandom(SECRET_BYTES)}
+                connection.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        if rows.get("format") != REGISTRY_FORMAT.encode() or \
+                len(rows.get("secret", b"")) != SECRET_BYTES:
+            raise sqlite3.DatabaseError(f"not a {REGISTRY_FORMAT} registry")
+        return bytes(rows["secret"])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> IssuedRegistry:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def digest(self, credential_type: str, field: str, value: str) -> bytes:
+        message = b"".join(len(part).to_bytes(4, "big") + part for part in (
+            credential_type.encode(), field.encode(), value.encode("utf-8", "surrogatepass")))
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def find(self, credential_type: str, field: str, value: str,
+             chain_id: str | None = None) -> Earlier | None:
+        """The credential this value was issued in, on `chain_id` (any chain if None)."""
+        query = ("SELECT chain_id, job, credential, batch_root, height FROM issued "
+                 "WHERE digest = ?")
+        args: tuple[object, ...] = (self.digest(credential_type, field, value),)
+        if chain_id is not None:
+            query += " AND chain_id = ?"
+            args += (chain_id,)
+        try:
+            row = self._db.execute(query + " LIMIT 1", args).fetchone()
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot read the registry {self.path}: {exc}") from exc
+        return Earlier(*row) if row else None
+
+    def record(self, entries: Iterable[Entry], *, chain_id: str, credential_type: str,
+               job: Path, batch_root: str, height: int) -> int:
+        """Record a committed job's entries in one transaction; recording the same job
+        again changes nothing, and a correction's entries replace the earlier ones."""
+        rows = ((e.digest, chain_id, credential_type, str(job), e.credential, batch_root,
+                 height) for e in entries)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
+                self._db.executemany("INSERT OR REPLACE INTO issued VALUES (?,?,?,?,?,?,?)",
+                                     rows)
+                after = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
+                if after > MAX_REGISTRY_ENTRIES:
+                    raise RegistryError(f"the registry {self.path} would hold more than "
+                                        f"{MAX_REGISTRY_ENTRIES} entries; start a new "
+                                        "working area")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot write the registry {self.path}: {exc}") from exc
+        return int(after - before)
+
+
+def registry_path_for(job_dir: Path | None, given: Path | None) -> Path:
+    """`--registry` if given, else the file beside the job folder (or in the current
+    directory when there is no job folder, as on a dry run)."""
+    if given is not None:
+        return given
+    base = job_dir.resolve().parent if job_dir is not None else Path.cwd()
+    return base / REGISTRY_NAME

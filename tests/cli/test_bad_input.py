@@ -1,0 +1,253 @@
+"""Every `senim` command with the bad inputs issue 8 lists: each must end with one
+error line, no Python traceback and a non-zero exit, and change nothing.
+
+The node URL points at a closed loopback port, so a command that gets past its own
+checks meets an unreachable node: that, too, must be one line.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from ledger.identity import KeyPair
+from node.files import save_key
+
+DEAD_NODE = "http://127.0.0.1:9"  # discard port: nothing listens there in tests
+IIN = "010517612342"  # not a valid check digit; the export tests use real ones
+
+
+def world(root: Path) -> dict[str, str]:
+    """The files the cases refer to, by name."""
+    files: dict[str, Path] = {}
+    keys = KeyPair.generate()
+    save_key(root / "good.key", keys)
+    files["key"] = root / "good.key"
+    loose = root / "loose.key"
+    save_key(loose, KeyPair.generate())
+    loose.chmod(0o644)
+    files["loose_key"] = loose
+    texts = {
+        "garbage": b"\x00\x9f\x92garbage\xff",
+        "empty": b"",
+        "surrogate.json": b'{"format": "senim-credential/v2", "fields": {"a": "\\ud800"}}',
+        "not_json.json": b"{not json",
+        "cp1251.json": "[{\"full_name\": \"Иванова\"}]".encode("cp1251"),
+        "surrogates_export.json": b'[{"full_name": "\\udc00x", "iin": "010517612342"}]',
+        "cp1251.csv": "full_name;iin\nИванова Анна;010517612342\n".encode("cp1251"),
+        "garbage.xlsx": b"PK\x03\x04 not really a workbook",
+        "class.txt": b"full_name\tiin\n",
+        "bad_schema.toml": b"[schema\nnot toml",
+        "short_key_members.toml": (
+            b'chain_id = "t"\ngenesis_time = "2026-01-01T00:00:00Z"\n'
+            b'[[members]]\nname = "M"\nrole = "ministry"\npublic_key = "abcd"\n'
+            b"validator = true\n"),
+        "node_config.toml": b"[node\nbroken",
+    }
+    for name, data in texts.items():
+        (root / name).write_bytes(data)
+        files[name] = root / name
+    (root / "full_out").mkdir()
+    (root / "full_out" / "other.txt").write_text("an earlier batch")
+    files["full_out"] = root / "full_out"
+    (root / "a_file").write_text("not a directory")
+    files["a_file"] = root / "a_file"
+    (root / "not_a_job").mkdir()
+    files["not_a_job"] = root / "not_a_job"
+    (root / "broken_job").mkdir()
+    (root / "broken_job" / "manifest.json").write_text("{broken")
+    files["broken_job"] = root / "broken_job"
+    genesis = {"kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
+               "members": [{"name": "M", "role": "ministry",
+                            "public_key": keys.public_key.hex(), "validator": True}]}
+    (root / "genesis.json").write_text(json.dumps(genesis))
+    (root / "data_is_a_file.toml").write_text(
+        f'[node]\nname = "m"\nkey = "{files["key"]}"\ngenesis = "{root / "genesis.json"}"\n'
+        f'data_dir = "{files["a_file"]}"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n')
+    files["data_is_a_file.toml"] = root / "data_is_a_file.toml"
+    return {name: str(path) for name, path in files.items()}
+
+
+MEMBER = "ab" * 20
+Case = Callable[[dict[str, str]], list[str]]
+CASES: list[tuple[str, Case]] = [
+    ("keygen over an existing file", lambda f: ["keygen", f["key"]]),
+    ("keygen into a file's directory", lambda f: ["keygen", f["a_file"] + "/k.key"]),
+    ("consortium create, garbage members", lambda f: [
+        "consortium", "create", "--members", f["garbage"], "--out", f["a_file"] + ".g"]),
+    ("consortium create, short public key", lambda f: [
+        "consortium", "create", "--members", f["short_key_members.toml"], "--out",
+        f["key"] + ".genesis", "--allow-no-fault-tolerance"]),
+    ("consortium fingerprint, garbage", lambda f: ["consortium", "fingerprint", f["garbage"]]),
+    ("accredit, inverted period", lambda f: [
+        "accredit", "--key", f["key"], "--issuer", MEMBER, "--from", "2026-09-01",
+        "--until", "2026-01-01", "--node", DEAD_NODE]),
+    ("accredit, not a date", lambda f: [
+        "accredit", "--key", f["key"], "--issuer", MEMBER, "--from", "1st of May",
+        "--node", DEAD_NODE]),
+    ("accredit, missing key", lambda f: [
+        "accredit", "--key", f["a_file"] + ".nokey", "--issuer", MEMBER, "--node", DEAD_NODE]),
+    ("accredit, garbage key", lambda f: [
+        "accredit", "--key", f["garbage"], "--issuer", MEMBER, "--node", DEAD_NODE]),
+    ("accredit, key readable by others", lambda f: [
+        "accredit", "--key", f["loose_key"], "--issuer", MEMBER, "--node", DEAD_NODE]),
+    ("accredit, issuer not hex", lambda f: [
+        "accredit", "--key", f["key"], "--issuer", "xyz", "--node", DEAD_NODE]),
+    ("accredit, unreachable node", lambda f: [
+        "accredit", "--key", f["key"], "--issuer", MEMBER, "--node", DEAD_NODE]),
+    ("suspend, issuer not hex", lambda f: [
+        "suspend", "--key", f["key"], "--issuer", "12", "--reason", "other",
+        "--node", DEAD_NODE]),
+    ("add-member, short public key", lambda f: [
+        "add-member", "--key", f["key"], "--name", "X", "--role", "university",
+        "--public-key", "abcd", "--node", DEAD_NODE]),
+    ("add-member, public key not hex", lambda f: [
+        "add-member", "--key", f["key"], "--name", "X", "--role", "university",
+        "--public-key", "zz" * 32, "--node", DEAD_NODE]),
+    ("anchor, unreachable node", lambda f: [
+        "anchor", "--key", f["key"], f["garbage"], "--node", DEAD_NODE]),
+    ("status, unreachable node", lambda f: ["status", "--node", DEAD_NODE]),
+    ("members, not a URL", lambda f: ["members", "--node", "not a url"]),
+    ("revoke, empty note", lambda f: [
+        "revoke", "--key", f["key"], f["garbage"], "--reason", "other", "--note", "",
+        "--node", DEAD_NODE]),
+    ("revoke, 201-character note", lambda f: [
+        "revoke", "--key", f["key"], f["garbage"], "--reason", "other", "--note", "x" * 201,
+        "--node", DEAD_NODE]),
+    ("revoke, garbage credential", lambda f: [
+        "revoke", "--key", f["key"], f["garbage"], "--reason", "other", "--node", DEAD_NODE]),
+    ("revoke, lone surrogate", lambda f: [
+        "revoke", "--key", f["key"], f["surrogate.json"], "--reason", "other",
+        "--node", DEAD_NODE]),
+    ("supersede, garbage replacement", lambda f: [
+        "supersede", "--key", f["key"], f["garbage"], "--by", f["garbage"],
+        "--node", DEAD_NODE]),
+    ("verify, garbage", lambda f: ["verify", f["garbage"], "--node", DEAD_NODE]),
+    ("verify, empty file", lambda f: ["verify", f["empty"], "--node", DEAD_NODE]),
+    ("verify, lone surrogate", lambda f: ["verify", f["surrogate.json"], "--node", DEAD_NODE]),
+    ("verify, cp1251 JSON", lambda f: ["verify", f["cp1251.json"], "--node", DEAD_NODE]),
+    ("verify, missing file", lambda f: ["verify", f["a_file"] + ".none", "--node", DEAD_NODE]),
+    ("disclose, garbage", lambda f: [
+        "disclose", f["garbage"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
+    ("disclose, lone surrogate", lambda f: [
+        "disclose", f["surrogate.json"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
+    ("prove, garbage", lambda f: [
+        "prove", f["garbage"], "--out", f["a_file"] + ".p", "--node", DEAD_NODE]),
+    ("share, garbage", lambda f: ["share", f["garbage"]]),
+    ("export-vc, garbage", lambda f: ["export-vc", f["garbage"], "--node", DEAD_NODE]),
+    ("recognise, garbage original", lambda f: [
+        "recognise", "--key", f["key"], "--original", f["garbage"], "--courses",
+        f["garbage"], "--out", f["a_file"] + ".r", "--node", DEAD_NODE]),
+    ("employment start, bad date", lambda f: [
+        "employment", "start", "--key", f["key"], "--full-name", "A B", "--position", "P",
+        "--organisation", "O", "--start", "tomorrow", "--out", f["a_file"] + ".e",
+        "--node", DEAD_NODE]),
+    ("employment end, garbage document", lambda f: [
+        "employment", "end", "--key", f["key"], f["garbage"], "--node", DEAD_NODE]),
+    ("fsck, data dir is a file", lambda f: ["fsck", "--data-dir", f["a_file"]]),
+    ("issue, --out exists and is not empty", lambda f: [
+        "issue", "--key", f["key"], "--type", "diploma", "--input", f["cp1251.csv"],
+        "--out", f["full_out"], "--node", DEAD_NODE]),
+    ("issue, --out is a file", lambda f: [
+        "issue", "--key", f["key"], "--type", "diploma", "--input", f["cp1251.csv"],
+        "--out", f["a_file"], "--node", DEAD_NODE]),
+    ("issue, missing input", lambda f: [
+        "issue", "--key", f["key"], "--type", "diploma", "--input", f["a_file"] + ".none",
+        "--out", f["a_file"] + ".job", "--node", DEAD_NODE]),
+    ("issue, unreachable node", lambda f: [
+        "issue", "--key", f["key"], "--type", "diploma", "--input", f["cp1251.csv"],
+        "--out", f["a_file"] + ".job", "--node", DEAD_NODE]),
+    ("issue, garbage key", lambda f: [
+        "issue", "--key", f["garbage"], "--type", "diploma", "--input", f["cp1251.csv"],
+        "--out", f["a_file"] + ".job", "--node", DEAD_NODE]),
+    ("issue --dry-run, garbage xlsx", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["garbage.xlsx"]]),
+    ("issue --dry-run, wrong encoding", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"],
+        "--encoding", "utf-8"]),
+    ("issue --dry-run, unknown encoding", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"],
+        "--encoding", "klingon"]),
+    ("issue --dry-run, lone surrogates", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["surrogates_export.json"]]),
+    ("issue --dry-run, JSON that is not JSON", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["not_json.json"]]),
+    ("issue --dry-run, binary with no suffix", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["garbage"]]),
+    ("issue --dry-run, header only", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["class.txt"]]),
+    ("issue --dry-run, garbage schema", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--schema",
+        f["bad_schema.toml"]]),
+    ("issue --dry-run, missing mapping", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--mapping",
+        f["a_file"] + ".toml"]),
+    ("issue --dry-run, registry readable by others", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
+        f["loose_key"]]),
+    ("issue --dry-run, registry is not a database", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
+        f["key"]]),
+    ("issue --dry-run, registry is a directory", lambda f: [
+        "issue", "--dry-run", "--type", "diploma", "--input", f["cp1251.csv"], "--registry",
+        f["not_a_job"]]),
+    ("issue --resume, not a job", lambda f: [
+        "issue", "--resume", f["not_a_job"], "--node", DEAD_NODE]),
+    ("issue --resume, broken manifest", lambda f: [
+        "issue", "--resume", f["broken_job"], "--node", DEAD_NODE]),
+    ("issue --resume, a file", lambda f: ["issue", "--resume", f["a_file"],
+                                          "--node", DEAD_NODE]),
+]
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mode)
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize(("name", "case"), CASES, ids=[name for name, _ in CASES])
+def test_bad_input_gets_one_error_line_and_a_non_zero_exit(tmp_path: Path, name: str,
+                                                           case: Case) -> None:
+    files = world(tmp_path)
+    before = _snapshot(tmp_path)
+    result = CliRunner().invoke(main, case(files))
+    trace = ("".join(traceback.format_exception(result.exception))
+             if result.exception and not isinstance(result.exception, SystemExit) else "")
+    assert not trace, f"{name}: {trace}"
+    assert "Traceback" not in result.output
+    assert result.exit_code not in (0, None), result.output
+    errors = [line for line in result.output.splitlines()
+              if line.startswith(("error:", "Error:"))]
+    assert len(errors) == 1, result.output
+    assert _snapshot(tmp_path) == before, f"{name} changed files: {result.output}"
+
+
+NODE_CASES: list[tuple[str, Case]] = [
+    ("missing config", lambda f: [f["a_file"] + ".missing"]),
+    ("garbage config", lambda f: [f["node_config.toml"]]),
+    ("data_dir is a file", lambda f: [f["data_is_a_file.toml"]]),
+]
+
+
+@pytest.mark.parametrize(("name", "case"), NODE_CASES, ids=[name for name, _ in NODE_CASES])
+def test_a_node_with_a_bad_config_logs_one_line_and_exits_2(tmp_path: Path, name: str,
+                                                              case: Case) -> None:
+    """The daemon logs rather than prints, so it runs as its own process here."""
+    files = world(tmp_path)
+    before = _snapshot(tmp_path)
+    run = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "node",
+                          "--config", *case(files)], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "ERROR" in run.stderr, run.stderr
+    assert _snapshot(tmp_path) == before

@@ -1,0 +1,132 @@
+"""The issued-students registry: a second class file naming a student this issuer was
+already issued the type to is refused by row (and shown by --dry-run) before anything
+is written or sent; --corrections issues it as a correction to supersede the old one.
+
+`senim issue` runs in full against the in-memory node of test_issue_job.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import cli.issuing
+from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.main import main
+from ledger.identity import KeyPair
+from node.files import save_key
+from registrar.issued import REGISTRY_NAME, IssuedRegistry
+from tests.cli.test_issue_job import FakeNode
+
+STUDENTS = list(diploma_rows(5))
+
+
+class AccreditedNode(FakeNode):
+    """The stand-in node, also answering the members list `senim issue` asks first."""
+
+    issuer: KeyPair
+
+    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/members")
+        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "ENU",
+                             "accreditations": [{"types": ["diploma"], "suspended_height": None,
+                                                 "from": "2020-01-01 00:00:00 UTC",
+                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, AccreditedNode]:
+    node = AccreditedNode()
+    node.issuer = KeyPair.generate()
+    save_key(tmp_path / "enu.key", node.issuer)
+    monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path, node
+
+
+def export(path: Path, indexes: list[int]) -> Path:
+    write_csv(path, DIPLOMA_HEADER, iter([STUDENTS[i] for i in indexes]))
+    return path
+
+
+def issue(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["issue", "--key", "enu.key", "--type", "diploma", *args])
+    assert "Traceback" not in result.output and not isinstance(result.exception, AssertionError)
+    return result.exit_code, result.output
+
+
+def test_a_student_already_issued_is_refused_by_row_then_issued_as_a_correction(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    code, output = issue("--input", str(export(folder / "class1.csv", [0, 1, 2])),
+                         "--out", "class1")
+    assert code == 0, output
+    assert "recorded 6 new student key(s)" in output  # IIN and student id of each
+    registry = folder / REGISTRY_NAME
+    assert stat.S_IMODE(registry.stat().st_mode) == 0o600
+    raw = registry.read_bytes()
+    assert all(s["iin"].encode() not in raw and s["student_id"].encode() not in raw
+               for s in STUDENTS)
+    assert json.loads((folder / "class1" / "manifest.json").read_text())["registered"]
+
+    # The second file repeats student 1 in its third data row (spreadsheet row 4).
+    second = export(folder / "class2.csv", [3, 4, 1])
+    code, output = issue("--input", str(second), "--out", "class2", "--dry-run")
+    assert code == 2, output
+    assert "row 4, column 'iin'" in output and "row 4, column 'student_id'" in output
+    assert "[already-issued]" in output and str(folder / "class1") in output
+    assert "row 2," not in output and "row 3," not in output
+    sent = len(node.sent)
+    code, output = issue("--input", str(second), "--out", "class2")
+    assert code == 2, output
+    assert "row 4, column 'iin'" in output and "nothing was issued" in output
+    assert not (folder / "class2").exists() and len(node.sent) == sent
+
+    code, output = issue("--input", str(second), "--out", "class2", "--corrections")
+    assert code == 0, output
+    assert "corrects 1 earlier credential(s)" in output and "senim supersede" in output
+    pairs = json.loads((folder / "class2" / "corrections.json").read_text())
+    assert [p["row"] for p in pairs] == [4]
+    old = json.loads(Path(pairs[0]["old"]).read_text())
+    new = json.loads((folder / "class2" / pairs[0]["new"]).read_text())
+    assert old["fields"]["iin"]["value"] == new["fields"]["iin"]["value"] == STUDENTS[1]["iin"]
+    assert old["batch"]["root"] != new["batch"]["root"]
+
+    # The registry now points at the correction; the other new students are recorded too.
+    opened = IssuedRegistry.open(registry)
+    assert opened is not None
+    with opened:
+        earlier = opened.find("diploma", "iin", STUDENTS[1]["iin"])
+        assert earlier is not None and earlier.job == str((folder / "class2").resolve())
+        assert opened.find("diploma", "student_id", STUDENTS[4]["student_id"]) is not None
+        assert opened.find("transcript", "iin", STUDENTS[1]["iin"]) is None
+    code, output = issue("--input", str(export(folder / "class3.csv", [4])), "--dry-run")
+    assert code == 2 and str(folder / "class2") in output, output
+
+
+def test_a_registry_readable_by_others_is_refused_before_reading(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, _ = work
+    (folder / REGISTRY_NAME).touch(mode=0o644)
+    (folder / REGISTRY_NAME).chmod(0o644)
+    code, output = issue("--input", str(export(folder / "class.csv", [0])), "--dry-run")
+    assert code == 2 and "readable by others" in output and "chmod 600" in output
+
+
+def test_resume_of_a_committed_job_records_it_once(work: tuple[Path, AccreditedNode]) -> None:
+    folder, _ = work
+    code, output = issue("--input", str(export(folder / "class.csv", [0, 1])), "--out", "job")
+    assert code == 0, output
+    manifest_path = folder / "job" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["registered"] = None  # as if killed between the commit and the registry
+    manifest_path.write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["issue", "--resume", "job"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 0 new student key(s)" in result.output
+    assert json.loads(manifest_path.read_text())["registered"]
