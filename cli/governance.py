@@ -10,13 +10,13 @@ voted and how many votes it still needs.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, KeyPair, MemberId
 from ledger.payloads import (
@@ -37,17 +37,12 @@ from node.files import load_key
 # Default lead of a change over the head, in blocks: time for the other voters.
 DEFAULT_LEAD_BLOCKS = 100
 EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 1
 
 node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
                            show_default=True)
 key_option = click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
                           help="Your (ministry) member key file.")
 
-
-def _fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 def _hex(value: str, size: int, what: str) -> bytes:
@@ -56,7 +51,7 @@ def _hex(value: str, size: int, what: str) -> bytes:
     except ValueError:
         raw = b""
     if len(raw) != size:
-        _fail(f"{what} must be {size} bytes as {2 * size} hex digits, got {value!r}",
+        fail(f"{what} must be {size} bytes as {2 * size} hex digits, got {value!r}",
               EXIT_BAD_INPUT)
     return raw
 
@@ -65,7 +60,7 @@ def _keys(path: Path) -> KeyPair:
     try:
         return load_key(path)
     except ConfigError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
 
 
 def _submit(node_url: str, keys: KeyPair, payload: Payload, what: str) -> dict[str, Any]:
@@ -74,11 +69,11 @@ def _submit(node_url: str, keys: KeyPair, payload: Payload, what: str) -> dict[s
         checked(payload)
         result = client.submit_and_wait(client.make_tx(keys, payload))
     except MalformedInput as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     except ClientError as exc:
-        _fail(f"{what} refused: {exc} ({exc.code})")
+        fail(f"{what} refused: {exc} ({exc.code})")
     if result["status"] != "committed":
-        _fail(f"{what} not committed: {result.get('reason', result['status'])}")
+        fail(f"{what} not committed: {result.get('reason', result['status'])}")
     click.echo(f"{what}: committed at height {result['height']} (tx {result['tx_id']})")
     return result
 
@@ -111,13 +106,13 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     governance_action: GovernanceAction
     if kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member_hex is not None:
-            _fail("add-member needs --name, --role and --public-key (and no --member)",
+            fail("add-member needs --name, --role and --public-key (and no --member)",
                   EXIT_BAD_INPUT)
         governance_action = AddMemberAction(
             name, role, _hex(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
     else:
         if member_hex is None or name or role or public_key_hex:
-            _fail(f"{action} needs --member (and no --name, --role or --public-key)",
+            fail(f"{action} needs --member (and no --name, --role or --public-key)",
                   EXIT_BAD_INPUT)
         governance_action = MemberAction(
             kind, MemberId(_hex(member_hex, MEMBER_ID_BYTES, "--member")))
@@ -126,7 +121,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         try:
             head = int(NodeClient(node_url, timeout_s=10).status()["height"])
         except ClientError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         effective_height = head + DEFAULT_LEAD_BLOCKS
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
@@ -165,7 +160,7 @@ def list_proposals(as_json: bool, node_url: str) -> None:
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
     except ClientError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return

@@ -9,36 +9,31 @@ credentials it signed before that block stay valid, those from it on verify as
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import fail
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import PUBLIC_KEY_BYTES, KeyPair
 from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, prove_possession
 from ledger.payloads import Payload, ReportCompromisePayload, RotateKeyPayload, checked
 from node.files import load_key, save_key
 
-EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 
 node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
                            show_default=True, help="URL of the node's HTTP API.")
 
 
-def _fail(message: str, code: int = EXIT_REFUSED) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
-
 
 def _keys(path: Path) -> KeyPair:
     try:
         return load_key(path)
     except ConfigError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
         raise
 
 
@@ -47,13 +42,13 @@ def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str) -> d
         checked(payload)
         result = client.submit_and_wait(client.make_tx(keys, payload))
     except MalformedInput as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
         raise
     except ClientError as exc:
-        _fail(f"{what} refused: {exc} ({exc.code})")
+        fail(f"{what} refused: {exc} ({exc.code})")
         raise
     if result["status"] != "committed":
-        _fail(f"{what} not committed: {result.get('reason', result['status'])}")
+        fail(f"{what} not committed: {result.get('reason', result['status'])}")
     return result
 
 
@@ -66,13 +61,13 @@ def _new_key(path: Path, current: KeyPair) -> KeyPair:
         try:
             save_key(path, new, f"rotated from {current.public_key.hex()[:16]}")
         except OSError as exc:
-            _fail(f"cannot write the new key file {path}: {exc}", EXIT_BAD_INPUT)
+            fail(f"cannot write the new key file {path}: {exc}", EXIT_BAD_INPUT)
         return new
     loaded = _keys(path)
     if loaded.public_key == current.public_key:
-        _fail(f"{path} holds the current key; give a new key file", EXIT_BAD_INPUT)
+        fail(f"{path} holds the current key; give a new key file", EXIT_BAD_INPUT)
     if loaded.member is not None and loaded.member != current.member_id:
-        _fail(f"{path} is a key of member {loaded.member.hex()}, not of "
+        fail(f"{path} is a key of member {loaded.member.hex()}, not of "
               f"{current.member_id.hex()}", EXIT_BAD_INPUT)
     return KeyPair.from_seed(loaded.seed, current.member_id)
 
@@ -96,7 +91,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
     try:
         chain_id = str(client.status()["chain_id"])
     except ClientError as exc:
-        _fail(f"cannot reach the node: {exc} ({exc.code})")
+        fail(f"cannot reach the node: {exc} ({exc.code})")
         raise
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))
@@ -126,7 +121,7 @@ def report_compromise_command(key_path: Path, old_key_path: Path | None,
                               node_url: str) -> None:
     """Report an earlier key as stolen from a given block on."""
     if (old_key_path is None) == (old_public_key is None):
-        _fail("give exactly one of --old-key and --old-public-key", EXIT_BAD_INPUT)
+        fail("give exactly one of --old-key and --old-public-key", EXIT_BAD_INPUT)
     if old_key_path is not None:
         stolen = _keys(old_key_path).public_key
     else:
@@ -135,17 +130,17 @@ def report_compromise_command(key_path: Path, old_key_path: Path | None,
         except ValueError:
             stolen = b""
         if len(stolen) != PUBLIC_KEY_BYTES:
-            _fail(f"--old-public-key must be {PUBLIC_KEY_BYTES * 2} hex digits", EXIT_BAD_INPUT)
+            fail(f"--old-public-key must be {PUBLIC_KEY_BYTES * 2} hex digits", EXIT_BAD_INPUT)
     try:
         height = int(from_height)
     except ValueError:
         height = 0
     if height < 1:
-        _fail(f"--from-height must be a block height of 1 or more, got {from_height!r}",
+        fail(f"--from-height must be a block height of 1 or more, got {from_height!r}",
               EXIT_BAD_INPUT)
     current = _keys(key_path)
     if stolen == current.public_key:
-        _fail("that is your current key: rotate away from it first (senim key rotate)",
+        fail("that is your current key: rotate away from it first (senim key rotate)",
               EXIT_BAD_INPUT)
     result = _submit(NodeClient(node_url), current, ReportCompromisePayload(stolen, height),
                      "compromise report")
