@@ -19,7 +19,7 @@ from typing import NoReturn
 import click
 
 from ledger.blocks import ZERO_HASH, Block, decode_block
-from ledger.chain import (
+from ledger.chain_layout import (
     BASE_KEY,
     BLOCK_PREFIX,
     CERT_PREFIX,

@@ -33,7 +33,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ledger.chain import HEAD_KEY, TX_INDEX_PREFIX, Chain
+from ledger.chain import Chain
+from ledger.chain_layout import HEAD_KEY, TX_INDEX_PREFIX
 from ledger.codec import decode
 from ledger.errors import MalformedInput
 from ledger.facts import StateFacts

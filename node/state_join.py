@@ -16,7 +16,7 @@ import logging
 import time
 from functools import partial
 
-from ledger.chain import GENESIS_KEY, STATE_PREFIX
+from ledger.chain_layout import GENESIS_KEY, STATE_PREFIX
 from ledger.codec import encode
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair

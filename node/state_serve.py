@@ -17,7 +17,7 @@ import contextlib
 import threading
 from dataclasses import dataclass
 
-from ledger.chain import HEAD_KEY, STATE_PREFIX, block_key, certificate_key
+from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, block_key, certificate_key
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from node.state_sync import (

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ledger.blocks import Block, decode_block
-from ledger.chain import STATE_PREFIX, CertificateCheck, joined_writes
+from ledger.chain_layout import STATE_PREFIX, joined_writes
+from ledger.chain_reads import CertificateCheck
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis

@@ -14,7 +14,8 @@ import pytest
 
 from cli.fsck import check_store
 from ledger.blocks import ZERO_HASH, Header, last_commit_hash
-from ledger.chain import CERT_PREFIX, Chain
+from ledger.chain import Chain
+from ledger.chain_layout import CERT_PREFIX
 from ledger.codec import encode
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair, MemberId

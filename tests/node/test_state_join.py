@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain import STATE_PREFIX, Chain
+from ledger.chain import Chain
+from ledger.chain_layout import STATE_PREFIX
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cli.fsck import check_store
-from ledger.chain import BASE_KEY, STATE_PREFIX, Chain, block_key
+from ledger.chain import Chain
+from ledger.chain_layout import BASE_KEY, STATE_PREFIX, block_key
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node import state_sync
