@@ -1,0 +1,50 @@
+"""Checking a decoded wire value field by field: the helpers every payload decoder uses,
+and the vocabularies fields are checked against. A bad field is a MalformedInput
+that names it."""
+
+from __future__ import annotations
+
+from ledger.errors import MalformedInput
+
+MAX_TEXT_CHARS = 200
+HASH_BYTES = 32
+MAX_HEIGHT = 2**63 - 1
+ROLES = ("ministry", "university", "school", "employer")
+
+WireValue = object  # a decoded msgpack value, not yet checked
+
+
+def require_text(value: WireValue, what: str, max_chars: int = MAX_TEXT_CHARS) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+        raise MalformedInput(f"{what} must be non-empty text of at most {max_chars} characters")
+    return value
+
+
+def require_bytes(value: WireValue, what: str, size: int) -> bytes:
+    if not isinstance(value, bytes) or len(value) != size:
+        raise MalformedInput(f"{what} must be {size} bytes")
+    return value
+
+
+def require_int(value: WireValue, what: str, low: int = 0, high: int = 2**63 - 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise MalformedInput(f"{what} must be an integer in [{low}, {high}]")
+    return value
+
+
+def require_choice(value: WireValue, choices: tuple[str, ...], what: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise MalformedInput(f"{what} must be one of {', '.join(choices)}")
+    return value
+
+
+def items_of(value: WireValue, arity: int, kind: str) -> list[WireValue]:
+    if not isinstance(value, list) or len(value) != arity:
+        raise MalformedInput(f"{kind} payload must be an array of {arity} items")
+    return list(value)
+
+
+def hashes_of(value: WireValue, what: str, max_items: int) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or len(value) > max_items:
+        raise MalformedInput(f"{what} must be a list of at most {max_items} hashes")
+    return tuple(require_bytes(item, f"{what} entry", HASH_BYTES) for item in value)

@@ -1,0 +1,190 @@
+"""The payloads that change the consortium itself: key rotation, stolen-key reports,
+evidence of equivocation, and governance proposals and votes (`ledger/payloads.py`
+holds the others, the union of all and the decoder by kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ledger.errors import MalformedInput
+from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, MemberId
+from ledger.payload_fields import (
+    HASH_BYTES,
+    MAX_HEIGHT,
+    ROLES,
+    WireValue,
+    items_of,
+    require_bytes,
+    require_choice,
+    require_int,
+    require_text,
+)
+
+KIND_ROTATE_KEY = "rotate_key"
+KIND_REPORT_COMPROMISE = "report_compromise"
+KIND_SUBMIT_EVIDENCE = "submit_evidence"
+# One signed consensus message of a piece of evidence. Conflicting votes are a few
+# hundred bytes; two conflicting proposals with full blocks do not fit a transaction.
+MAX_EVIDENCE_MESSAGE_BYTES = 24 * 1024
+KIND_PROPOSE = "propose"
+KIND_VOTE = "vote"
+
+ACTION_ADD_MEMBER = "add_member"
+ACTION_RETIRE_MEMBER = "retire_member"
+ACTION_ADD_VALIDATOR = "add_validator"
+ACTION_REMOVE_VALIDATOR = "remove_validator"
+# A proposal's last vote must land at least this many blocks before its effective
+# height: the validator set of height h + 1 is then fixed once block h - 1 is
+# committed, so every replica knows who certifies the next block before entering it.
+MIN_PROPOSAL_LEAD_BLOCKS = 2
+
+
+@dataclass(frozen=True)
+class RotateKeyPayload:
+    """The sender (signing with its current key) moves to `new_public_key`. The
+    `possession_proof` is the new key's signature over the chain id, the member id and
+    the new key (`ledger.key_events.possession_message`): no one can take on a key it
+    does not hold, or another member's key."""
+
+    KIND: ClassVar[str] = KIND_ROTATE_KEY
+    new_public_key: bytes
+    possession_proof: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.new_public_key, self.possession_proof]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> RotateKeyPayload:
+        new_key, proof = items_of(value, 2, cls.KIND)
+        return cls(require_bytes(new_key, "new public key", PUBLIC_KEY_BYTES),
+                   require_bytes(proof, "proof of possession", SIGNATURE_BYTES))
+
+
+@dataclass(frozen=True)
+class ReportCompromisePayload:
+    """The sender's earlier key `public_key` was stolen: its signatures from `from_height`
+    on are not trusted (credentials it signed before that height stay valid)."""
+
+    KIND: ClassVar[str] = KIND_REPORT_COMPROMISE
+    public_key: bytes
+    from_height: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.public_key, self.from_height]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ReportCompromisePayload:
+        public_key, from_height = items_of(value, 2, cls.KIND)
+        return cls(require_bytes(public_key, "compromised public key", PUBLIC_KEY_BYTES),
+                   require_int(from_height, "first untrusted height", 1, MAX_HEIGHT))
+
+
+@dataclass(frozen=True)
+class SubmitEvidencePayload:
+    """Two signed consensus messages of one validator that conflict (same height, view
+    and kind, different content), as the validator's peers received them."""
+
+    KIND: ClassVar[str] = KIND_SUBMIT_EVIDENCE
+    first: bytes
+    second: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.first, self.second]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> SubmitEvidencePayload:
+        first, second = items_of(value, 2, cls.KIND)
+        for message, what in ((first, "first"), (second, "second")):
+            if (not isinstance(message, bytes) or not message
+                    or len(message) > MAX_EVIDENCE_MESSAGE_BYTES):
+                raise MalformedInput(f"{what} evidence message must be 1 to "
+                                     f"{MAX_EVIDENCE_MESSAGE_BYTES} bytes")
+        assert isinstance(first, bytes) and isinstance(second, bytes)
+        if first == second:
+            raise MalformedInput("the two evidence messages are the same message")
+        return cls(first, second)
+
+
+@dataclass(frozen=True)
+class AddMemberAction:
+    """Governance: admit a member (full member from the effective height)."""
+
+    action: ClassVar[str] = ACTION_ADD_MEMBER
+    name: str
+    role: str
+    public_key: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.name, self.role, self.public_key]
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    """Governance: retire a member, or add it to / remove it from the validator set."""
+
+    action: str  # one of MEMBER_ACTIONS
+    member: MemberId
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.member]
+
+
+GovernanceAction = AddMemberAction | MemberAction
+MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
+ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS)
+
+
+def action_from_array(value: WireValue) -> GovernanceAction:
+    if not isinstance(value, list) or not value:
+        raise MalformedInput("a governance action must be a non-empty array")
+    action = require_choice(value[0], ACTIONS, "governance action")
+    if action == ACTION_ADD_MEMBER:
+        _, name, role, public_key = items_of(value, 4, action)
+        return AddMemberAction(require_text(name, "member name"),
+                               require_choice(role, ROLES, "role"),
+                               require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+    _, member = items_of(value, 2, action)
+    return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
+
+
+@dataclass(frozen=True)
+class ProposePayload:
+    """Propose a governance action. It takes effect at `effective_height` if the
+    governance threshold has voted for it by `expiry_height` (the proposer's own
+    transaction is its first vote)."""
+
+    KIND: ClassVar[str] = KIND_PROPOSE
+    action: GovernanceAction
+    effective_height: int
+    expiry_height: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action.to_array(), self.effective_height, self.expiry_height]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ProposePayload:
+        action, effective, expiry = items_of(value, 3, cls.KIND)
+        payload = cls(action_from_array(action), require_int(effective, "effective height", 1),
+                      require_int(expiry, "expiry height", 1))
+        if payload.expiry_height + MIN_PROPOSAL_LEAD_BLOCKS > payload.effective_height:
+            raise MalformedInput(f"the expiry height must be at least "
+                                 f"{MIN_PROPOSAL_LEAD_BLOCKS} blocks before the effective "
+                                 "height")
+        return payload
+
+
+@dataclass(frozen=True)
+class VotePayload:
+    """Vote for an open proposal, named by the id of the transaction that proposed it."""
+
+    KIND: ClassVar[str] = KIND_VOTE
+    proposal_id: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.proposal_id]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> VotePayload:
+        (proposal_id,) = items_of(value, 1, cls.KIND)
+        return cls(require_bytes(proposal_id, "proposal id", HASH_BYTES))
