@@ -88,7 +88,7 @@ def consortium() -> None:
     """Describe the consortium and create its genesis file."""
 
 
-MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members"})
+MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members", "governance"})
 MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator"})
 FAULT_TOLERANT_VALIDATORS_MIN = 4  # n = 3f + 1 with f = 1
 
@@ -120,7 +120,8 @@ def genesis_fingerprint(genesis_hash: bytes) -> str:
 @consortium.command("create")
 @click.option("--members", "members_file", required=True, type=click.Path(
     exists=True, dir_okay=False, path_type=Path),
-    help="TOML with chain_id, genesis_time and [[members]].")
+    help="TOML with chain_id, genesis_time, [[members]] and optionally [governance] "
+         "(threshold, min_validators; default: a majority of the ministries, 4).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @click.option("--time", "time_text", default=None,
               help="Genesis time (ISO 8601 with a zone), if the members file has none.")
@@ -177,6 +178,8 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
         members.append(entry)
     document = {"kind": GENESIS_KIND, "chain_id": description.get("chain_id"),
                 "genesis_time_ms": genesis_time, "members": members}
+    if "governance" in description:  # who may change the consortium later
+        document["governance"] = description["governance"]
     try:
         genesis = genesis_from_json(document)
     except ConfigError as exc:
@@ -194,6 +197,9 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     out_file.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
     click.echo(f"genesis for chain {genesis.chain_id!r}: {len(genesis.members)} members, "
                f"{len(genesis.validators)} validators -> {out_file}")
+    policy = genesis.policy
+    click.echo(f"governance: {policy.threshold} of {len(genesis.ministries)} ministries sign a "
+               f"change; at least {policy.min_validators} validators")
     click.echo(f"fingerprint: {genesis_fingerprint(genesis.genesis_hash)}  (every operator "
                "must see the same: senim consortium fingerprint GENESIS)")
 
