@@ -24,7 +24,7 @@ from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import NodeConfig
 from node.network import Network
 from node.state_sync import NOT_HELD, Phase, StateSync
-from node.validators import ValidatorSet
+from node.validators import certifies_by_keys
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.state_sync")
@@ -73,7 +73,7 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
 
     network.route(CH_STATE_RESPONSE, answered)
     network.route(CH_STATE_REQUEST, nothing_held)
-    sync = StateSync(genesis, ValidatorSet.from_genesis(genesis).certifies)
+    sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
     started = last_log = time.monotonic()
     await network.start()
     try:

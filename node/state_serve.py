@@ -7,6 +7,14 @@ carry on with another peer when one goes silent or lies; a node with no such
 snapshot yet takes one at its head when first asked. At most SNAPSHOTS_HELD
 are held (a LevelDB snapshot pins the table files it reads).
 
+An offer carries, beside the snapshot's block and certificate, the proofs of
+every validator-set change from genesis up to its height (`ledger.light_client`,
+kept by the chain as it committed), so that a joining node that trusts only
+genesis can tell which set must have certified the block. They are encoded as
+the chain stores them, with the header and certificate of the block each proves
+from, and as many as fit in the answer: a node that joined late, or one with
+more changes than fit, offers a gap, and joiners refuse it.
+
 `StateSnapshots.answer` reads the store only and runs off the event loop
 (`node.network`); it and `block_committed` may run on different threads.
 """
@@ -17,9 +25,12 @@ import contextlib
 import threading
 from dataclasses import dataclass
 
+from ledger.blocks import decode_block
 from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, block_key, certificate_key
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
+from ledger.light_client import MAX_SET_CHANGE_PROOFS, SET_CHANGE_PROOF_PREFIX, stored_proof_key
+from node.channels import STATE_RESPONSE_BYTES
 from node.state_sync import (
     ASK_NODES,
     ASK_OFFER,
@@ -34,6 +45,8 @@ from storage.state_transfer import KEY_BYTES_MAX, StateExport, position_from_wir
 
 SNAPSHOT_INTERVAL_BLOCKS = 100
 SNAPSHOTS_HELD = 2
+# Room an offer keeps beside its block, certificate and set-change proofs for framing.
+OFFER_FRAMING_BYTES = 64 * 1024
 
 
 @dataclass
@@ -41,6 +54,7 @@ class _Held:
     height: int
     block: bytes
     certificate: bytes
+    set_changes: list[list[bytes]]  # [header, certificate, stored proof] per change
     store: KeyValueSnapshot
     export: StateExport
 
@@ -74,7 +88,9 @@ class StateSnapshots:
                 self._held and self._held[-1].height >= height):
             store.release()  # the head moved on meanwhile, or nothing new to hold
             return None
-        held = _Held(height, block, certificate, store, StateExport(store, STATE_PREFIX))
+        held = _Held(height, block, certificate, _set_changes(store, height, budget=(
+            STATE_RESPONSE_BYTES - OFFER_FRAMING_BYTES - len(block) - len(certificate))),
+            store, StateExport(store, STATE_PREFIX))
         self._held.append(held)
         while len(self._held) > SNAPSHOTS_HELD:
             self._held.pop(0).store.release()
@@ -99,8 +115,9 @@ class StateSnapshots:
                 if newest is None or self._head_height() - newest.height >= self._interval:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
-                    return encode([ASK_OFFER, 0, b"", b""])
-                return encode([ASK_OFFER, newest.height, newest.block, newest.certificate])
+                    return encode([ASK_OFFER, 0, b"", b"", []])
+                return encode([ASK_OFFER, newest.height, newest.block, newest.certificate,
+                               newest.set_changes])
             if len(question) < 2 or not isinstance(question[1], int):
                 return None
             held = next((h for h in self._held if h.height == question[1]), None)
@@ -137,3 +154,26 @@ class StateSnapshots:
             for held in self._held:
                 held.store.release()
             self._held.clear()
+
+
+def _set_changes(store: KeyValueSnapshot, height: int, budget: int) -> list[list[bytes]]:
+    """The stored proofs of the changes in force by `height`, in order, while they fit in
+    `budget` bytes; stops at the first this store lacks a piece of (the joiner sees a gap)."""
+    changes: list[list[bytes]] = []
+    for key, stored in store.iterate_prefix(SET_CHANGE_PROOF_PREFIX):
+        from_height = int.from_bytes(key[len(SET_CHANGE_PROOF_PREFIX):], "big")
+        if len(key) != len(stored_proof_key(0)) or not 1 < from_height <= height:
+            break
+        block = store.get(block_key(from_height - 1))
+        certificate = store.get(certificate_key(from_height - 1))
+        if block is None or certificate is None or len(changes) >= MAX_SET_CHANGE_PROOFS:
+            break
+        try:
+            header = decode_block(block).header.encode()
+        except MalformedInput:
+            break  # a damaged store: fsck's to name; the joiner refuses the gap
+        budget -= len(header) + len(certificate) + len(stored) + 16
+        if budget < 0:
+            break
+        changes.append([header, certificate, stored])
+    return changes

@@ -2,10 +2,14 @@
 
 A node with an empty store (`[sync] state_sync = true`) asks its peers in turn:
 
-1. for an offer: the block of the peer's snapshot and its commit certificate.
-   The first offer whose block is this chain's and whose certificate the
-   validators certify fixes the snapshot; its state root is the only thing
-   trusted from then on.
+1. for an offer: the block of the peer's snapshot, its commit certificate and
+   the proofs of the validator-set changes from genesis up to it. The joiner
+   follows the set from genesis through those proofs (`ledger.light_client`);
+   the first offer whose block is this chain's, names the set in force at its
+   height and is certified by that set fixes the snapshot; its state root is the
+   only thing trusted from then on. The block's own `v:index` is only proven once
+   its value arrives (step 3): if it lists a change the proofs skipped, the offer
+   was a lie by omission, its peer is distrusted and the join starts again.
 2. for the state tree's nodes, top-down, NODES_PER_QUESTION positions at a time.
    Every node must hash to what its parent names (`storage.state_transfer`).
 3. for the state values in key order; each must match its leaf's value hash.
@@ -26,18 +30,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ledger.blocks import Block, decode_block
+from ledger.blocks import Block, Header, decode_block
 from ledger.chain_layout import STATE_PREFIX, joined_writes
-from ledger.chain_reads import CertificateCheck
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
+from ledger.light_client import (
+    MAX_SET_CHANGE_PROOFS,
+    SetCertificateCheck,
+    SetChangeProof,
+    UnprovenValidatorSet,
+    ValidatorSetHistory,
+    follow_validator_sets,
+    proof_from_stored,
+)
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from node.sync import SyncRequest
 from storage.state_transfer import Position, StateImport, position_to_wire
 
 # Questions: [ASK_OFFER] | [ASK_NODES, height, [position...]]
 #            | [ASK_VALUES, height, after key, count]
-# Answers:   [ASK_OFFER, height, block, certificate] (height 0: no snapshot)
+# Answers:   [ASK_OFFER, height, block, certificate, [[header, certificate, stored proof]...]]
+#            (height 0: no snapshot; the proofs: `node.state_serve`)
 #            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
 #            | [NOT_HELD, height]
 ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD = 0, 1, 2, 3
@@ -71,12 +85,15 @@ class Snapshot:
     block: bytes
     certificate: bytes
     decoded: Block
+    offered_by: bytes
+    history: ValidatorSetHistory  # followed from genesis through the offer's proofs
 
 
 class StateSync:
-    def __init__(self, genesis: Genesis, certifies: CertificateCheck) -> None:
+    def __init__(self, genesis: Genesis, certified: SetCertificateCheck) -> None:
+        """`certified`: `node.validators.certifies_by_keys(genesis.chain_id)`."""
         self._genesis = genesis
-        self._certifies = certifies
+        self._certified = certified
         self.phase = Phase.OFFER
         self.snapshot: Snapshot | None = None
         self.state: StateImport | None = None
@@ -90,6 +107,8 @@ class StateSync:
         self._positions: list[Position] = []  # asked for by the open nodes question
         self._values_after = b""
         self._value_peers: set[bytes] = set()  # who served the current pass over the values
+        self._index_at_snapshot: bytes | None = None  # `v:index` once its value came
+        self._offer_refused_late = False  # the caller must wipe what the join wrote
         self.restarts = 0
         self._started_ms: int | None = None
 
@@ -109,7 +128,8 @@ class StateSync:
             self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
         if self._started_ms is None:
             self._started_ms = now_ms
-        restarted = self._restart_if_stranded(peers)
+        restarted = self._restart_if_stranded(peers) or self._offer_refused_late
+        self._offer_refused_late = False
         peer = self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS)
         if peer is None:
             return None, restarted
@@ -160,7 +180,7 @@ class StateSync:
         if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
             return self._distrust(peer)
         kind, height = answer[0], answer[1]
-        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) == 4):
+        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) in (4, 5)):
             self._not_held.add(peer)
             if self._good == peer:
                 self._good = None
@@ -169,7 +189,7 @@ class StateSync:
             return self._distrust(peer)
         try:
             if kind == ASK_OFFER:
-                self._take_offer(answer)
+                self._take_offer(peer, answer)
                 progress = Progress()
             elif self.snapshot is None or height != self.snapshot.height:
                 raise ValueError("answer for another snapshot")
@@ -182,12 +202,14 @@ class StateSync:
         self._good = peer
         return progress
 
-    def _take_offer(self, answer: list[object]) -> None:
-        if len(answer) != 4 or not all(isinstance(item, bytes) for item in answer[2:]):
+    def _take_offer(self, peer: bytes, answer: list[object]) -> None:
+        # Four items: a peer from before offers carried proofs (genesis set only).
+        if len(answer) not in (4, 5) or not all(isinstance(item, bytes) for item in answer[2:4]):
             raise ValueError("malformed offer")
         height, block, certificate = answer[1], answer[2], answer[3]
         assert isinstance(height, int) and isinstance(block, bytes)
         assert isinstance(certificate, bytes)
+        proofs = _decode_set_changes(answer[4] if len(answer) == 5 else [])
         try:
             decoded = decode_block(block)
         except MalformedInput as exc:
@@ -195,9 +217,13 @@ class StateSync:
         header = decoded.header
         if header.height != height or header.chain_id != self._genesis.chain_id:
             raise ValueError("offered block is not this chain's")
-        if not self._certifies(certificate, height, header.block_hash):
-            raise ValueError("offered block is not certified")
-        self.snapshot = Snapshot(height, block, certificate, decoded)
+        try:
+            history = follow_validator_sets(self._genesis, proofs, self._certified)
+            history.check_block(header, certificate, self._certified)
+        except UnprovenValidatorSet as exc:
+            raise ValueError(f"offered block is not certified: {exc}") from exc
+        self.snapshot = Snapshot(height, block, certificate, decoded, peer, history)
+        self._index_at_snapshot = None
         self.state = StateImport(STATE_PREFIX, header.state_root)
         self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
         self._not_held.clear()
@@ -226,6 +252,9 @@ class StateSync:
             raise ValueError("no values and not done")
         writes = self.state.accept_values(self._values_after, items)
         self._value_peers.add(peer)
+        for key, value in items:  # checked against its leaf by accept_values
+            if key == VALIDATOR_SET_INDEX_KEY:
+                self._index_at_snapshot = value
         if items:
             self._values_after = items[-1][0]
         if done:
@@ -236,9 +265,25 @@ class StateSync:
                 self._value_peers.clear()
                 self._values_after = b""
                 self._good = None
+            elif self._offer_hid_a_change():
+                self._offer_refused_late = True
             else:
                 self.phase = Phase.DONE
         return writes
+
+    def _offer_hid_a_change(self) -> bool:
+        """Whether the snapshot's own `v:index`, now proven, lists a change the offer's
+        proofs skipped; if so the offering peer is distrusted and the join restarts."""
+        assert self.snapshot is not None
+        try:
+            self.snapshot.history.check_index(self.snapshot.height, self._index_at_snapshot)
+        except UnprovenValidatorSet:
+            liar = self.snapshot.offered_by
+            self._start_again()
+            self.distrusted.add(liar)
+            self._pass_over(liar)
+            return True
+        return False
 
     def final_writes(self) -> dict[bytes, bytes | None]:
         """The root pointer, block, certificate, head and base: the last batch of the join."""
@@ -265,6 +310,10 @@ class StateSync:
             return False
         if any(p not in self.distrusted and p not in self._not_held for p in peers):
             return False
+        self._start_again()
+        return True
+
+    def _start_again(self) -> None:
         self.phase = Phase.OFFER
         self.snapshot = None
         self.state = None
@@ -272,9 +321,21 @@ class StateSync:
         self.distrusted.clear()
         self._values_after = b""
         self._value_peers.clear()
+        self._index_at_snapshot = None
         self.restarts += 1
-        return True
 
 
 def _is_height(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _decode_set_changes(raw: object) -> list[SetChangeProof]:
+    if not (isinstance(raw, list) and len(raw) <= MAX_SET_CHANGE_PROOFS and all(
+            isinstance(item, list) and len(item) == 3
+            and all(isinstance(part, bytes) for part in item) for item in raw)):
+        raise ValueError("malformed set-change proofs")
+    try:
+        return [proof_from_stored(Header.decode(header), certificate, stored)
+                for header, certificate, stored in raw]
+    except MalformedInput as exc:
+        raise ValueError(f"a set-change proof does not decode: {exc}") from exc

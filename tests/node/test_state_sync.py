@@ -21,7 +21,7 @@ from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_NODES, ASK_OFFER, ASK_VALUES, Phase, StateSync
 from node.sync import serve_blocks
-from node.validators import ValidatorSet, ValidatorSets
+from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, commit, keys_from, make_tx
@@ -49,7 +49,7 @@ def grown_chain(net: Consortium, blocks: int = 3, anchors: int = 40) -> Chain:
 
 
 def new_sync(net: Consortium) -> StateSync:
-    return StateSync(net.genesis, ValidatorSet.from_genesis(net.genesis).certifies)
+    return StateSync(net.genesis, certifies_by_keys(net.genesis.chain_id))
 
 
 def join(sync: StateSync, peers: dict[bytes, Serve], kv: MemoryStore) -> int:
