@@ -12,6 +12,7 @@ from consensus import quorum_size
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.genesis import Genesis
+from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
 from ledger.validator_sets import validator_set_at
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_OFFER, Phase, StateSync
@@ -20,10 +21,24 @@ from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
 from tests.node.conftest import Consortium
 from tests.node.set_changes import commit_as, record_of, validator_keys
-from tests.node.test_light_client_governance import CertifiedChain, voted  # noqa: F401
+from tests.node.test_governance import make_council
+from tests.node.test_light_client_governance import CertifiedChain
 from tests.node.test_state_sync import HONEST, LIAR, join, tampered
 
 SET_B = validator_keys("set-b", 4)
+
+
+@pytest.fixture
+def voted() -> CertifiedChain:
+    """KazNU voted in as a validator from block 6, validator 3 voted out from block 12
+    (as in tests/node/test_light_client_governance.py), each block certified by its set."""
+    council = make_council()
+    world = CertifiedChain(council)
+    world.approve(ACTION_ADD_VALIDATOR, council.university, 6)
+    world.until(7)
+    world.approve(ACTION_REMOVE_VALIDATOR, council.validators[3], 12)
+    world.until(14)
+    return world
 
 
 def sync_for(genesis: Genesis) -> StateSync:
