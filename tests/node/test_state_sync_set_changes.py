@@ -14,6 +14,7 @@ from ledger.codec import decode, encode
 from ledger.genesis import Genesis
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
 from ledger.validator_sets import validator_set_at
+from node import state_serve
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_OFFER, Phase, StateSync
 from node.validators import certifies_by_keys
@@ -133,3 +134,17 @@ def test_a_change_the_offer_skips_is_found_in_the_copied_state_and_the_join_rest
     assert sync.phase is Phase.DONE and sync.distrusted == {LIAR} and sync.restarts == 1
     assert sync.snapshot is not None and sync.snapshot.offered_by == HONEST
     joined_like(chain, kv)
+
+
+def test_an_offer_carries_only_the_proofs_that_fit_in_an_answer(
+        voted: CertifiedChain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proofs past the answer's byte limit are left out whole; joiners see the gap."""
+    full = decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")
+    first = full[4][0]
+    room = (state_serve.OFFER_FRAMING_BYTES + len(full[2]) + len(full[3])
+            + sum(len(part) for part in first) + 16)
+    monkeypatch.setattr(state_serve, "STATE_RESPONSE_BYTES", room)
+    cut = decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")
+    assert cut[:4] == full[:4] and cut[4] == [first]
+    monkeypatch.setattr(state_serve, "STATE_RESPONSE_BYTES", room - 1)
+    assert decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")[4] == []
