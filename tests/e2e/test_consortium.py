@@ -237,7 +237,7 @@ def test_replica_killed_restarts_catches_up_and_takes_part(cluster: Cluster) -> 
     for height in range(height_at_second_kill + 3, reached + 1):
         certificate = decode_certificate(
             bytes.fromhex(witness.get_json(f"/v1/blocks/{height}")["certificate"]))
-        signers = {bytes(v) for v, _ in certificate.signatures}
+        signers = {bytes(vote.validator) for vote in certificate.signatures}
         assert me in signers, f"block {height} committed without {victim.slug}'s signature"
         assert bytes.fromhex(cluster.net.member_id(other.slug)) not in signers
 

@@ -52,7 +52,7 @@ def test_certificates_follow_the_set_of_their_height(seed: int) -> None:
     assert simulation.run().set_changes == 2
     chain = simulation.nodes[0].engine.chain  # type: ignore[union-attr]
     _, added, removed = set_change_heights(chain.state)
-    signers = {h: {bytes(v) for v, _ in
+    signers = {h: {bytes(vote.validator) for vote in
                    decode_certificate(chain.get_certificate(h) or b"").signatures}
                for h in range(1, chain.height + 1)}
     joiner, leaving = bytes(simulation.joiner.member_id), bytes(simulation.leaving.member_id)
