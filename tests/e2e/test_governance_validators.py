@@ -21,7 +21,9 @@ pytestmark = pytest.mark.slow
 
 MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
            Member("kaspi", "Kaspi", "employer", runs_node=True)]
-LEAD = 3  # blocks between a proposal and its effect
+# Blocks between a proposal and its effect: room for its vote to close 2 blocks before,
+# and for the empty block a primary makes first after an idle spell (BFT time).
+LEAD = 5
 
 
 def _anchor(net: Consortium, node: NodeProcess, path: Path, text: str) -> int:
