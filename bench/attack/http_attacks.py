@@ -18,6 +18,7 @@ from ledger.codec import encode
 from ledger.credentials import DOCUMENT_FORMAT
 from ledger.payloads import IssueBatchPayload
 from ledger.transactions import Transaction
+from node.http_limits import HEADER_TIMEOUT_S
 
 REQUEST_TIMEOUT_S = 60.0
 MAX_REQUESTS = 20_000  # per attacking thread, whatever the time left
@@ -176,6 +177,9 @@ class SlowLoris(Attack):
     """Many connections that send a header line now and then and never finish."""
 
     name = "slow-loris"
+    # The node closes a request head not finished within HEADER_TIMEOUT_S; a phase
+    # shorter than that could not tell a node that closes them from one that never does.
+    min_phase_s = HEADER_TIMEOUT_S + 4.0
     TRICKLE_S = 5.0
     NEGLECT_PROOF_S = 25.0
 

@@ -19,6 +19,7 @@ from bench.attack.base import (
     Check,
 )
 from bench.attack.lab import GROUP_TXS, TICK_S
+from node.http_limits import HEADER_TIMEOUT_S
 
 SECTION_START = "<!-- attack-lab:start -->"
 SECTION_END = "<!-- attack-lab:end -->"
@@ -61,7 +62,8 @@ def markdown(outcomes: Sequence[Reported], command: str, seconds: float, took_s:
         f"- each attack on a consortium of 4 validators and a follower: {seconds:.0f} s "
         f"of honest load alone, then {seconds:.0f} s of the same load plus the attack "
         f"({took_s:.0f} s in all); honest load is {GROUP_TXS / TICK_S:.0f} single-credential "
-        "transactions/s, round-robin over the nodes",
+        "transactions/s, round-robin over the nodes (slow-loris phases last at least "
+        f"the node's {HEADER_TIMEOUT_S:.0f} s header timeout + 4 s, or they prove nothing)",
         f"- aims: honest p99 within {P99_AIM_RATIO:.0f}× of the baseline; honest commit rate "
         f"at least {RATE_AIM_RATIO:.1f}× the baseline; no node's RSS growing more than "
         f"{RSS_AIM_MB:.0f} MB, nor its data directory more than {DISK_AIM_MB_S:.0f} MB per "

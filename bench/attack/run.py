@@ -83,6 +83,7 @@ def _phase(lab: Lab, attack: Attack, seconds: float, attacking: bool) -> PhaseRe
 def run_attack(lab: Lab, attack: Attack, seconds: float) -> Outcome:
     """Baseline then attack, on `lab`; never raises: a lab failure is in `error`."""
     outcome = Outcome(attack.name)
+    seconds = max(seconds, attack.min_phase_s)
     try:
         lab.settle()
         attack.prepare(lab)
@@ -119,7 +120,8 @@ def run_all(names: list[str], short: bool, seconds: float, shared: bool,
         shared_lab = stack.enter_context(lab_in(keep)) if shared else None
         for name in names:
             attack = ATTACKS[name](short)
-            print(f"== {name}: {seconds:.0f}s baseline, {seconds:.0f}s under attack",
+            phase_s = max(seconds, attack.min_phase_s)
+            print(f"== {name}: {phase_s:.0f}s baseline, {phase_s:.0f}s under attack",
                   file=sys.stderr, flush=True)
             if shared_lab is not None:
                 outcome = run_attack(shared_lab, attack, seconds)
