@@ -38,6 +38,7 @@ from node.api_public import (
     MAX_STATE_KEY_BYTES,
     MAX_TXS_PER_REQUEST,
     PROOFS_BODY_MAX,
+    SUBMISSION_BYTES,
     TRANSACTIONS_BODY_MAX,
     VERIFY_WORK,
     InFlight,
@@ -396,6 +397,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[NODE_NAME] = node_name
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
+    app[SUBMISSION_BYTES] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()
     core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)

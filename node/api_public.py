@@ -29,6 +29,7 @@ from node.public_work import (
     VERIFY_JOBS_MAX,
     VERIFY_WORKERS,
     CommittedView,
+    ForgedSubmission,
     PublicWork,
     PublicWorkBusy,
     ViewFacts,
@@ -44,6 +45,12 @@ PROOFS_BODY_MAX = 64 * 1024
 MAX_PROOF_KEYS = 32
 MAX_STATE_KEY_BYTES = 128
 MAX_TXS_PER_REQUEST = 20_000
+# Bytes of large submissions being read, parsed and checked at once: each byte holds
+# about three in memory until answered, so a flood of big bodies is answered "busy"
+# beyond this instead of growing the node. A body this small never waits (the
+# connection cap bounds how many there can be).
+SUBMISSION_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024
+SMALL_SUBMISSION_BYTES = 64 * 1024
 MAX_WAIT_S = 60.0
 # Validator-set change proofs per page (each a header, a certificate, two Merkle proofs).
 SET_CHANGES_PAGE_MAX = 16
@@ -63,6 +70,7 @@ class InFlight:
 
 
 LONG_POLLS = web.AppKey("long_polls", InFlight)
+SUBMISSION_BYTES = web.AppKey("submission_bytes", InFlight)
 
 
 def _source(request: web.Request) -> str:
@@ -151,17 +159,40 @@ def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool
 
 
 async def submit_transactions(request: web.Request) -> web.Response:
-    core: NodeCore = request.app[CORE]
     await within_rate(request, "transactions", 0)
+    declared = request.content_length
+    size = TRANSACTIONS_BODY_MAX if declared is None else min(declared, TRANSACTIONS_BODY_MAX)
+    if size <= SMALL_SUBMISSION_BYTES:
+        return await _submit(request)
+    in_flight = request.app[SUBMISSION_BYTES]
+    if in_flight.count and in_flight.count + size > SUBMISSION_BYTES_IN_FLIGHT_MAX:
+        request.app[CORE].metrics.public_refusals.labels("busy").inc()
+        raise http_error(web.HTTPServiceUnavailable, "busy",
+                         "the node is checking other large submissions; retry shortly",
+                         headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"})
+    in_flight.count += size
+    try:
+        return await _submit(request)
+    finally:
+        in_flight.count -= size
+
+
+async def _submit(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
     body = await read_body(request, TRANSACTIONS_BODY_MAX)
     items, single = await public(request, _parse_submission, request.content_type, body)
     if not items or len(items) > MAX_TXS_PER_REQUEST:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
     await within_rate(request, "transactions", len(items))
-    results = await core.submit(items)
-    # Unchecked ones count too: they came in a batch that was forging signatures.
+    try:
+        results = await core.submit(items)
+    except ForgedSubmission as exc:
+        # Every item counts: the whole batch came from a source forging signatures.
+        request.app[LIMITS].penalise(_source(request), exc.items)
+        core.metrics.txs_refused.labels(exc.code).inc(exc.items)
+        return json_error(400, exc.code, exc.message)
     forged = sum(1 for _, refusal in results
-                 if refusal is not None and refusal.code in ("bad_signature", "unchecked"))
+                 if refusal is not None and refusal.code == "bad_signature")
     request.app[LIMITS].penalise(_source(request), forged)
     if results and all(refusal is not None and refusal.code == "busy"
                        for _, refusal in results):

@@ -29,6 +29,7 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
+from node.public_work import ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
 from node.sync import serve_blocks
@@ -169,7 +170,12 @@ class Network:
             fresh = [data for data in items if not core.knows(data)]
             if not fresh:
                 return
-            results = await core.submit(fresh, gossip=False)
+            try:
+                results = await core.submit(fresh, gossip=False)
+            except ForgedSubmission as exc:
+                log.warning("transaction gossip from %s refused: %s", self.name_of(peer_key),
+                            exc.message)
+                return
             if peer_key not in self.validator_keys:
                 # An observer's submissions reach us first: pass them to the validators.
                 admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)

@@ -30,6 +30,7 @@ from node.metrics import NodeMetrics
 from node.public_work import (
     INVALID_SIGNATURES_PER_SUBMISSION_MAX,
     CommittedView,
+    ForgedSubmission,
     PublicWork,
     PublicWorkBusy,
     ScratchState,
@@ -141,7 +142,8 @@ class NodeCore:
 
         Admitted ones are handed to `on_admitted` (gossip) unless they came from
         gossip themselves. When the public pool is full every item is refused
-        `busy` (nothing admitted; the caller may retry)."""
+        `busy` (nothing admitted; the caller may retry). A forged submission raises
+        ForgedSubmission, nothing admitted."""
         try:
             checked = await self.public_work.run(self._check_many, items)
         except PublicWorkBusy as exc:
@@ -173,17 +175,12 @@ class NodeCore:
         return results
 
     def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
-        """Check each item against one snapshot (public pool thread), giving up on the
-        rest of a submission once it has shown too many invalid signatures."""
+        """Check each item against one snapshot (public pool thread). A submission that
+        shows too many invalid signatures is forged: ForgedSubmission, nothing kept."""
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
-                if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                    outcomes.append(TxRejected(
-                        "unchecked", f"not checked: this submission held {forged} invalid "
-                        "signatures"))
-                    continue
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
@@ -191,6 +188,8 @@ class NodeCore:
                 except TxRejected as exc:
                     outcomes.append(exc)
                     forged += exc.code == "bad_signature"
+                    if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+                        raise ForgedSubmission(forged, len(outcomes), len(items)) from None
         return outcomes
 
     # ---- status ----------------------------------------------------------------------

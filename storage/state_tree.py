@@ -22,6 +22,7 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from storage.errors import CorruptStateError, StaleOverlayError
@@ -285,7 +286,10 @@ class SharedNodeCache:
 
     def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
         self._capacity = capacity
-        self._nodes: dict[Position, Node] = {}
+        # Ordered, not a plain dict: a dict whose oldest entry is deleted again and
+        # again finds its next oldest only by stepping over every slot deleted
+        # before, so each eviction cost a walk of up to `capacity` slots.
+        self._nodes: OrderedDict[Position, Node] = OrderedDict()
         self._lock = threading.Lock()
 
     def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
@@ -297,7 +301,7 @@ class SharedNodeCache:
             self._nodes.pop(position, None)
             self._nodes[position] = node
             while len(self._nodes) > self._capacity:
-                del self._nodes[next(iter(self._nodes))]
+                self._nodes.popitem(last=False)
         return node
 
     def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
@@ -325,7 +329,7 @@ class SharedNodeCache:
                 if node is not None:
                     self._nodes[position] = node
             while len(self._nodes) > self._capacity:
-                del self._nodes[next(iter(self._nodes))]
+                self._nodes.popitem(last=False)
 
 
 class StateView:

@@ -7,8 +7,14 @@ import os
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from ledger.codec import encode
 from ledger.payloads import AnchorPayload
 from node.api import LIMITS, make_app
+from node.api_public import (
+    SMALL_SUBMISSION_BYTES,
+    SUBMISSION_BYTES,
+    SUBMISSION_BYTES_IN_FLIGHT_MAX,
+)
 from node.client_limits import (
     RATES,
     REFUSE_FOR_S,
@@ -92,10 +98,11 @@ async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consort
         response = await client.post("/v1/transactions",
                                      json={"txs": [data.hex() for data in forged]})
         assert response.status == 400
-        codes = [r["code"] for r in (await response.json())["results"]]
-        assert codes[:INVALID_SIGNATURES_PER_SUBMISSION_MAX] == [
-            "bad_signature"] * INVALID_SIGNATURES_PER_SUBMISSION_MAX
-        assert set(codes[INVALID_SIGNATURES_PER_SUBMISSION_MAX:]) == {"unchecked"}
+        error = (await response.json())["error"]
+        assert error["code"] == "forged_submission"
+        assert (f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} of the first "
+                f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} transactions") in error["message"]
+        assert len(core.mempool) == 0
         honest = make_tx(net.employer, AnchorPayload(os.urandom(32)))
         response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
         assert response.status == 429 and "Retry-After" in response.headers
@@ -116,3 +123,60 @@ def test_the_nodes_own_host_is_exempt_from_rates_but_others_are_not() -> None:
                for _ in range(int(RATES["verify"][1]) * 2))
     limits.penalise("127.0.0.2", STRIKES_TO_REFUSE)
     assert limits.admit("127.0.0.2", "verify").retry_after_s is not None
+
+
+async def test_a_forged_submission_admits_nothing_not_even_its_valid_part(
+        net: Consortium) -> None:
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "forged", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        valid = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
+                 for _ in range(5)]
+        forged = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()[:-64]
+                  + os.urandom(64) for _ in range(INVALID_SIGNATURES_PER_SUBMISSION_MAX)]
+        response = await client.post("/v1/transactions",
+                                     json={"txs": [d.hex() for d in valid + forged]})
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "forged_submission"
+        assert len(core.mempool) == 0
+        # One invalid signature fewer is an honest mistake: the valid ones are kept.
+        response = await client.post("/v1/transactions", json={
+            "txs": [d.hex() for d in valid + forged[1:]]})
+        body = await response.json()
+        assert response.status == 202 and body["accepted"] == len(valid)
+        assert len(core.mempool) == len(valid)
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
+
+
+async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_pass(
+        net: Consortium) -> None:
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "budget", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        app[SUBMISSION_BYTES].count = SUBMISSION_BYTES_IN_FLIGHT_MAX  # others reading
+        large = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
+                 for _ in range(SMALL_SUBMISSION_BYTES // 100)]
+        assert len(encode(large)) > SMALL_SUBMISSION_BYTES
+        response = await client.post("/v1/transactions", data=encode(large),
+                                     headers={"Content-Type": "application/msgpack"})
+        assert response.status == 503 and "Retry-After" in response.headers
+        assert (await response.json())["error"]["code"] == "busy"
+        assert len(core.mempool) == 0
+        small = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+        response = await client.post("/v1/transactions", json={"tx": small.encode().hex()})
+        assert response.status == 202
+        app[SUBMISSION_BYTES].count = 0  # the others were answered
+        response = await client.post("/v1/transactions", data=encode(large),
+                                     headers={"Content-Type": "application/msgpack"})
+        assert response.status == 202 and app[SUBMISSION_BYTES].count == 0
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
