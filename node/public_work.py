@@ -167,16 +167,28 @@ class ViewFacts(StateFacts):
 
 
 class ScratchState:
-    """Writes of a trial execution kept in a dict over a read-only view; never stored."""
+    """Writes of a trial execution kept in a dict over a read-only view; never stored.
 
-    def __init__(self, base: StateView) -> None:
+    `presume_absence`: a key with no stored value reads as absent without the walk
+    down the tree that proves it (`StateView.get_presuming_absence`). Admission uses
+    it for its first trial, where absence mostly means acceptance (a new batch root):
+    an acceptance is provisional, the block's execution reads checked; a refusal is
+    confirmed by a checked trial before it is given."""
+
+    def __init__(self, base: StateView, presume_absence: bool = False) -> None:
         self._base = base
+        self._presume_absence = presume_absence
+        self.presumed_absent = False  # some answer so far may rest on the presumption
         self._writes: dict[bytes, bytes | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
         if key in self._writes:
             return self._writes[key]
-        return self._base.get(key)
+        if not self._presume_absence:
+            return self._base.get(key)
+        value = self._base.get_presuming_absence(key)
+        self.presumed_absent |= value is None
+        return value
 
     def set(self, key: bytes, value: bytes) -> None:
         self._writes[key] = value

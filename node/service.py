@@ -123,10 +123,20 @@ class NodeCore:
     def _check_in_view(self, tx: Transaction, view: CommittedView) -> Transaction:
         ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
                            self.chain.evidence_check)
-        scratch = ScratchState(view.state)
+        scratch = ScratchState(view.state, presume_absence=True)
+        try:
+            self._trial(tx, ctx, view, scratch)
+        except TxRejected:
+            if not scratch.presumed_absent:
+                raise
+            self._trial(tx, ctx, view, ScratchState(view.state))  # confirm it, checked
+        return tx
+
+    @staticmethod
+    def _trial(tx: Transaction, ctx: BlockContext, view: CommittedView,
+               scratch: ScratchState) -> None:
         sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
         apply_transaction(scratch, tx, sender, ctx)
-        return tx
 
     def _admit_checked(self, tx: Transaction, size: int) -> bool:
         """Put a checked transaction in the mempool; False if it was there already."""

@@ -370,6 +370,17 @@ class StateView:
             self._checked[key] = value
         return value
 
+    def get_presuming_absence(self, key: bytes) -> bytes | None:
+        """As `get`, except that a key the store holds no value for is answered None
+        without the walk that proves the tree holds none either. Only for answers that
+        are provisional (admission, which the block's checked execution confirms): a
+        value lost on disk reads as absent here."""
+        if key in self._checked:
+            return self._checked[key]
+        if self._snapshot.get(self._value_prefix + key) is None:
+            return None
+        return self.get(key)
+
     def _leaf_value_hash(self, key: bytes) -> bytes:
         """The value hash the tree holds for `key`, or b"" if it holds none."""
         path = key_path(key)
