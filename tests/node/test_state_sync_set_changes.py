@@ -12,7 +12,6 @@ from consensus import quorum_size
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.genesis import Genesis
-from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
 from ledger.validator_sets import validator_set_at
 from node import state_serve
 from node.state_sync import ASK_OFFER, Phase, StateSync
@@ -20,9 +19,13 @@ from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
 from tests.node.conftest import Consortium
-from tests.node.set_changes import commit_as, record_of, validator_keys
-from tests.node.test_governance import make_council
-from tests.node.test_light_client_governance import CertifiedChain
+from tests.node.set_changes import (
+    CertifiedChain,
+    commit_as,
+    record_of,
+    validator_keys,
+    voted_chain,
+)
 from tests.node.test_state_sync import HONEST, LIAR, join, serving, tampered
 
 SET_B = validator_keys("set-b", 4)
@@ -31,14 +34,8 @@ SET_B = validator_keys("set-b", 4)
 @pytest.fixture
 def voted() -> CertifiedChain:
     """KazNU voted in as a validator from block 6, validator 3 voted out from block 12
-    (as in tests/node/test_light_client_governance.py), each block certified by its set."""
-    council = make_council()
-    world = CertifiedChain(council)
-    world.approve(ACTION_ADD_VALIDATOR, council.university, 6)
-    world.until(7)
-    world.approve(ACTION_REMOVE_VALIDATOR, council.validators[3], 12)
-    world.until(14)
-    return world
+    (`tests.node.set_changes.voted_chain`), each block certified by its set."""
+    return voted_chain()
 
 
 def sync_for(genesis: Genesis) -> StateSync:
@@ -137,12 +134,13 @@ def test_a_change_the_offer_skips_is_found_in_the_copied_state_and_the_join_rest
 
 def test_an_offer_carries_only_the_proofs_that_fit_in_an_answer(
         voted: CertifiedChain, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Proofs past the answer's byte limit are left out whole; joiners see the gap."""
+    """Proofs past the answer's byte limit are left out whole, for the joiner to ask by
+    pages (tests/node/test_state_sync_joined_serves.py)."""
     full = decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")
     first = full[4][0]
     room = len(full[2]) + len(full[3]) + sum(len(part) for part in first) + 16
     monkeypatch.setattr(state_serve, "SET_CHANGES_ANSWER_BYTES", room)
     cut = decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")
-    assert cut[:4] == full[:4] and cut[4] == [first]
+    assert full[5] is False and cut[:4] == full[:4] and cut[4:] == [[first], True]
     monkeypatch.setattr(state_serve, "SET_CHANGES_ANSWER_BYTES", room - 1)
-    assert decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")[4] == []
+    assert decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")[4:] == [[], True]
