@@ -34,23 +34,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ledger.blocks import Block, Header, decode_block
 from ledger.chain_layout import STATE_PREFIX, joined_writes
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
-from ledger.light_client import (
-    MAX_SET_CHANGE_PROOFS,
-    SetCertificateCheck,
-    SetChangeProof,
-    UnprovenValidatorSet,
-    ValidatorSetHistory,
-    extend_validator_sets,
-    follow_validator_sets,
-    proof_from_stored,
-)
+from ledger.light_client import SetCertificateCheck, UnprovenValidatorSet
 from ledger.set_change_records import kept_proof_writes
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
+from node.state_offer import Offer, Snapshot, offer_from_answer
 from node.sync import SyncRequest
 from storage.state_transfer import Position, StateImport, position_to_wire
 
@@ -89,30 +80,6 @@ class Progress:
     writes: dict[bytes, bytes | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    height: int
-    block: bytes
-    certificate: bytes
-    decoded: Block
-    offered_by: bytes
-    history: ValidatorSetHistory  # followed from genesis through the offer's proofs
-    set_changes: tuple[tuple[bytes, bytes, bytes], ...]  # those proofs, kept by the join
-
-
-@dataclass
-class _Offer:
-    """An offer whose proofs are still coming a page at a time from its peer."""
-
-    height: int
-    block: bytes
-    certificate: bytes
-    decoded: Block
-    peer: bytes
-    history: ValidatorSetHistory  # followed so far
-    set_changes: list[tuple[bytes, bytes, bytes]]
-
-
 class StateSync:
     def __init__(self, genesis: Genesis, certified: SetCertificateCheck) -> None:
         """`certified`: `node.validators.certifies_by_keys(genesis.chain_id)`."""
@@ -120,7 +87,7 @@ class StateSync:
         self._certified = certified
         self.phase = Phase.OFFER
         self.snapshot: Snapshot | None = None
-        self._offer: _Offer | None = None  # in Phase.SET_CHANGES
+        self._offer: Offer | None = None  # in Phase.SET_CHANGES
         self.state: StateImport | None = None
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
@@ -194,8 +161,7 @@ class StateSync:
         if self.phase is Phase.OFFER:
             return [ASK_OFFER]
         if self._offer is not None:  # the proofs of changes after the last one followed
-            offer = self._offer
-            return [ASK_SET_CHANGES, offer.height, offer.history.records[-1].from_height]
+            return [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
         assert self.snapshot is not None and self.state is not None
         if self.phase is Phase.NODES:
             self._positions = self.state.wanted(NODES_PER_QUESTION)
@@ -241,69 +207,28 @@ class StateSync:
         return progress
 
     def _take_offer(self, peer: bytes, answer: list[object]) -> None:
-        # Four items: a peer from before offers carried proofs (genesis set only); five:
-        # from before they came by pages (all it had room for).
-        if len(answer) not in (4, 5, 6) or not all(isinstance(item, bytes)
-                                                    for item in answer[2:4]):
-            raise ValueError("malformed offer")
-        height, block, certificate = answer[1], answer[2], answer[3]
-        assert isinstance(height, int) and isinstance(block, bytes)
-        assert isinstance(certificate, bytes)
-        more = answer[5] if len(answer) == 6 else False
-        if not isinstance(more, bool):
-            raise ValueError("malformed offer")
-        proofs, pieces = _decode_set_changes(answer[4] if len(answer) >= 5 else [])
-        try:
-            decoded = decode_block(block)
-        except MalformedInput as exc:
-            raise ValueError("offered block does not decode") from exc
-        header = decoded.header
-        if header.height != height or header.chain_id != self._genesis.chain_id:
-            raise ValueError("offered block is not this chain's")
-        try:
-            history = follow_validator_sets(self._genesis, proofs, self._certified)
-        except UnprovenValidatorSet as exc:
-            raise ValueError(f"offered set-change proofs do not check: {exc}") from exc
-        self._offer = _Offer(height, block, certificate, decoded, peer, history, pieces)
+        self._offer, more = offer_from_answer(self._genesis, self._certified, peer, answer)
         if more:
             self.phase = Phase.SET_CHANGES
         else:
             self._fix_snapshot()
 
     def _take_set_changes(self, answer: list[object]) -> None:
-        offer = self._offer
-        if offer is None or answer[1] != offer.height:
-            raise ValueError("set changes for another snapshot")
-        if len(answer) != 4 or not isinstance(answer[3], bool):
-            raise ValueError("malformed set changes")
-        proofs, pieces = _decode_set_changes(answer[2])
-        more = answer[3]
-        if not proofs and more:
-            raise ValueError("an empty page of set changes that promises more")
-        try:  # a page that repeats or skips a change is refused here
-            offer.history = extend_validator_sets(offer.history, proofs, self._certified)
-        except UnprovenValidatorSet as exc:
-            raise ValueError(f"set-change proofs do not check: {exc}") from exc
-        offer.set_changes += pieces
-        if not more:
+        if self._offer is None:
+            raise ValueError("set changes for no offer")
+        if not self._offer.take_page(answer, self._certified):
             self._fix_snapshot()
 
     def _fix_snapshot(self) -> None:
-        """The offer's proofs are all in: its block must be certified by the set they
-        lead to. Its state root is what the copy is checked against from now on."""
+        """The offer's proofs are all in and its block is certified by the set they lead
+        to: its state root is what the copy is checked against from now on."""
         offer = self._offer
         assert offer is not None
         self._offer = None
-        header = offer.decoded.header
-        try:
-            offer.history.check_block(header, offer.certificate, self._certified)
-        except UnprovenValidatorSet as exc:
-            self.phase = Phase.OFFER
-            raise ValueError(f"offered block is not certified: {exc}") from exc
-        self.snapshot = Snapshot(offer.height, offer.block, offer.certificate, offer.decoded,
-                                 offer.peer, offer.history, tuple(offer.set_changes))
+        self.phase = Phase.OFFER  # if refused, a new offer is asked for
+        self.snapshot = offer.snapshot(self._certified)  # ValueError: refused
         self._index_at_snapshot = None
-        self.state = StateImport(STATE_PREFIX, header.state_root)
+        self.state = StateImport(STATE_PREFIX, self.snapshot.decoded.header.state_root)
         self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
         self._not_held.clear()
 
@@ -417,20 +342,3 @@ class StateSync:
 
 def _is_height(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
-
-
-def _decode_set_changes(raw: object
-                        ) -> tuple[list[SetChangeProof], list[tuple[bytes, bytes, bytes]]]:
-    """The proofs of an answer, and each as sent ([header, certificate, stored proof]),
-    which a finished join keeps."""
-    if not (isinstance(raw, list) and len(raw) <= MAX_SET_CHANGE_PROOFS and all(
-            isinstance(item, list) and len(item) == 3
-            and all(isinstance(part, bytes) for part in item) for item in raw)):
-        raise ValueError("malformed set-change proofs")
-    pieces = [(bytes(header), bytes(certificate), bytes(stored))
-              for header, certificate, stored in raw]
-    try:
-        return [proof_from_stored(Header.decode(header), certificate, stored)
-                for header, certificate, stored in pieces], pieces
-    except MalformedInput as exc:
-        raise ValueError(f"a set-change proof does not decode: {exc}") from exc

@@ -35,7 +35,7 @@ from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, documents_of, make_tx
 from tests.node.set_changes import CertifiedChain, voted_chain
-from tests.node.test_state_sync import HONEST, LIAR, Serve, join, serving, tampered
+from tests.node.test_state_sync import HONEST, LIAR, OTHER, Serve, join, serving, tampered
 
 A_PEER = b"\x0a" * 32
 CERTIFIES = certifies_by_keys(CHAIN_ID)
@@ -220,6 +220,22 @@ def test_a_lying_page_is_refused_and_another_peer_serves_the_join(
     join(sync, {LIAR: tampered(snapshots.answer, ASK_SET_CHANGES, changes[lie]),
                 HONEST: snapshots.answer}, kv)
     assert sync.phase is Phase.DONE and sync.distrusted == {LIAR} and sync.restarts == 0
+    assert sync.snapshot is not None and sync.snapshot.offered_by == HONEST
+    same_chain(opened(kv, source), source)
+
+
+def test_a_peer_silent_on_pages_is_passed_over_not_distrusted(
+        issued: tuple[CertifiedChain, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(state_serve, "SET_CHANGES_PER_ANSWER", 1)
+    source = issued[0].chain
+    snapshots = serving(source)
+
+    def silent_on_pages(question: bytes) -> bytes | None:
+        return None if decode(question)[0] == ASK_SET_CHANGES else snapshots.answer(question)
+    sync = StateSync(source.genesis, CERTIFIES)
+    kv = MemoryStore()
+    join(sync, {OTHER: silent_on_pages, HONEST: snapshots.answer}, kv)
+    assert sync.phase is Phase.DONE and not sync.distrusted
     assert sync.snapshot is not None and sync.snapshot.offered_by == HONEST
     same_chain(opened(kv, source), source)
 
