@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from cli.fsck import check_store
 from cli.remote import RemoteFacts
 from ledger.chain import Chain
 from ledger.chain_layout import set_change_block_key
@@ -240,6 +241,17 @@ def test_a_peer_silent_on_pages_is_passed_over_not_distrusted(
     same_chain(opened(kv, source), source)
 
 
+def test_fsck_names_a_missing_proof_on_a_chain_that_made_its_own(
+        issued: tuple[CertifiedChain, Any]) -> None:
+    source = issued[0].chain
+    copy = MemoryStore()
+    copy.write(dict(source.kv.iterate_prefix(b"")))
+    assert check_store(copy, source.genesis).problems == []
+    copy.write({stored_proof_key(12): None})
+    assert check_store(copy, source.genesis).problems == [
+        "the proof of the validator-set change at block 12 is missing"]
+
+
 def _damage(kv: MemoryStore, what: str) -> None:
     if what == "stored proof":
         key = stored_proof_key(6)
@@ -260,7 +272,10 @@ def test_a_damaged_kept_proof_is_never_served_and_the_joiner_goes_elsewhere(
     source = issued[0].chain
     _, node_a = join_alone(source, source)
     assert isinstance(node_a.kv, MemoryStore)
+    assert check_store(node_a.kv, source.genesis).problems == []
     _damage(node_a.kv, what)
+    problems = check_store(node_a.kv, source.genesis).problems  # `senim fsck` names it
+    assert len(problems) == 1 and "validator-set change at block" in problems[0], problems
     damaged = opened(node_a.kv, source)
     with pytest.raises(CorruptStateError):
         damaged.set_change_proofs(0, 10)  # the API and offline bundles refuse it
