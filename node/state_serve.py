@@ -65,10 +65,11 @@ class _Held:
     height: int
     block: bytes
     certificate: bytes
-    set_changes: list[list[bytes]]  # [header, certificate, stored proof] per change
-    more_set_changes: bool  # did not all fit in the offer
     store: KeyValueSnapshot
     export: StateExport
+    # The offer, encoded when first asked for (off the event loop: the proofs in it are
+    # checked, signatures and all), then answered as is.
+    offer: bytes | None = None
 
 
 class StateSnapshots:
@@ -104,10 +105,7 @@ class StateSnapshots:
                 self._held and self._held[-1].height >= height):
             store.release()  # the head moved on meanwhile, or nothing new to hold
             return None
-        set_changes, more = _set_changes(store, height, 1, self._certifies, budget=(
-            SET_CHANGES_ANSWER_BYTES - len(block) - len(certificate)))
-        held = _Held(height, block, certificate, set_changes, more, store,
-                     StateExport(store, STATE_PREFIX))
+        held = _Held(height, block, certificate, store, StateExport(store, STATE_PREFIX))
         self._held.append(held)
         while len(self._held) > SNAPSHOTS_HELD:
             self._held.pop(0).store.release()
@@ -133,8 +131,7 @@ class StateSnapshots:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
                     return encode([ASK_OFFER, 0, b"", b"", [], False])
-                return encode([ASK_OFFER, newest.height, newest.block, newest.certificate,
-                               newest.set_changes, newest.more_set_changes])
+                return self._offer(newest)
             if len(question) < 2 or not isinstance(question[1], int):
                 return None
             held = next((h for h in self._held if h.height == question[1]), None)
@@ -145,6 +142,14 @@ class StateSnapshots:
             if question[0] == ASK_SET_CHANGES and len(question) == 3:
                 return self._set_changes_page(held, question[1], question[2])
         return None
+
+    def _offer(self, held: _Held) -> bytes:
+        if held.offer is None:
+            set_changes, more = _set_changes(held.store, held.height, 1, self._certifies, (
+                SET_CHANGES_ANSWER_BYTES - len(held.block) - len(held.certificate)))
+            held.offer = encode([ASK_OFFER, held.height, held.block, held.certificate,
+                                 set_changes, more])
+        return held.offer
 
     def _set_changes_page(self, held: _Held | None, height: int, after: object
                           ) -> bytes | None:
