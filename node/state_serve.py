@@ -130,7 +130,7 @@ class StateSnapshots:
                 if newest is None or self._head_height() - newest.height >= self._interval:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
-                    return encode([ASK_OFFER, 0, b"", b"", [], False])
+                    return encode([ASK_OFFER, 0, b"", b"", []])
                 return self._offer(newest)
             if len(question) < 2 or not isinstance(question[1], int):
                 return None
@@ -147,8 +147,9 @@ class StateSnapshots:
         if held.offer is None:
             set_changes, more = _set_changes(held.store, held.height, 1, self._certifies, (
                 SET_CHANGES_ANSWER_BYTES - len(held.block) - len(held.certificate)))
+            # `more` only when true: joiners from before pages take five items.
             held.offer = encode([ASK_OFFER, held.height, held.block, held.certificate,
-                                 set_changes, more])
+                                 set_changes, *([True] if more else [])])
         return held.offer
 
     def _set_changes_page(self, held: _Held | None, height: int, after: object

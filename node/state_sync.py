@@ -50,8 +50,8 @@ from storage.state_transfer import Position, StateImport, position_to_wire
 #            | [ASK_SET_CHANGES, height, after height]: the proofs of changes above it
 # Answers:   [ASK_OFFER, height, block, certificate, [proof...], more]
 #            (height 0: no snapshot; each proof [header, certificate, stored proof], see
-#            `node.state_serve`; `more`: proofs are left for ASK_SET_CHANGES; peers from
-#            before paging leave it out)
+#            `node.state_serve`; `more`: proofs are left for ASK_SET_CHANGES, sent only
+#            when true)
 #            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
 #            | [ASK_SET_CHANGES, height, [proof...], more] | [NOT_HELD, height]
 ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD, ASK_SET_CHANGES = 0, 1, 2, 3, 4
