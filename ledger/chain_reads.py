@@ -49,7 +49,6 @@ CERTIFIED_REMEMBERED_MAX = 4096
 TX_IDS_REMEMBERED_BLOCKS = 16
 
 
-
 class ChainReads:
     """The read side of `ledger.chain.Chain`, whose constructor sets these fields."""
 
