@@ -24,10 +24,15 @@ from ledger.chain_layout import (
     TX_INDEX_PREFIX,
     height_key,
 )
-from ledger.codec import decode
+from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
-from ledger.light_client import SetChangeProof, stored_proof_key
+from ledger.light_client import (
+    MAX_SET_CHANGE_PROOFS,
+    SetChangeProof,
+    proof_from_stored,
+    stored_proof_key,
+)
 from ledger.set_change_records import CertificateCheck as CertificateCheck  # for ledger.chain
 from ledger.set_change_records import checked_proof, kept_block
 from ledger.validator_sets import set_change_heights, validator_set_at
@@ -62,6 +67,7 @@ class ChainReads:
     _certified: dict[int, tuple[bytes, bytes]]  # height -> (hash, certificate)
     _tx_ids: dict[int, tuple[bytes, ...]]
     _checked_digests: dict[int, bytes]  # height -> SHA-256 of checked bytes
+    _checked_changes: dict[int, bytes]  # change height -> SHA-256 of its checked proof
 
     def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
         """The head's header, after checking the blocks below it link up to it."""
@@ -247,8 +253,21 @@ class ChainReads:
                 check = self._certifies
             if stored is None or pieces is None:
                 break
-            proofs.append(checked_proof(from_height, *pieces, stored, check))
+            proofs.append(self._checked_change(from_height, *pieces, stored, check))
         return proofs
+
+    def _checked_change(self, from_height: int, header: Header, certificate: bytes,
+                        stored: bytes, check: CertificateCheck | None) -> SetChangeProof:
+        """A kept proof, checked once (Merkle proofs, a kept certificate's signatures):
+        served again, it costs a hash, like a block."""
+        digest = hashlib.sha256(encode([header.encode(), certificate, stored])).digest()
+        if self._checked_changes.get(from_height) == digest:
+            return proof_from_stored(header, certificate, stored)
+        proof = checked_proof(from_height, header, certificate, stored, check)
+        if len(self._checked_changes) >= MAX_SET_CHANGE_PROOFS:
+            self._checked_changes.clear()
+        self._checked_changes[from_height] = digest
+        return proof
 
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)

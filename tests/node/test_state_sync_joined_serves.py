@@ -273,7 +273,10 @@ def test_a_damaged_kept_proof_is_never_served_and_the_joiner_goes_elsewhere(
     _, node_a = join_alone(source, source)
     assert isinstance(node_a.kv, MemoryStore)
     assert check_store(node_a.kv, source.genesis).problems == []
+    assert len(node_a.set_change_proofs(0, 10)) == 2  # checked once, then remembered
     _damage(node_a.kv, what)
+    with pytest.raises(CorruptStateError):
+        node_a.set_change_proofs(0, 10)  # what is remembered no longer matches the disk
     problems = check_store(node_a.kv, source.genesis).problems  # `senim fsck` names it
     assert len(problems) == 1 and "validator-set change at block" in problems[0], problems
     damaged = opened(node_a.kv, source)
