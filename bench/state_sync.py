@@ -25,7 +25,7 @@ from ledger.chain import Chain
 from ledger.identity import MemberId
 from node.state_serve import StateSnapshots
 from node.state_sync import Phase, StateSync
-from node.validators import certifies_by_keys
+from node.validators import ValidatorSets, certifies_by_keys
 from storage.kv import LevelDBStore
 
 SOURCE_PEER = b"\x01" * 32
@@ -48,7 +48,7 @@ def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
         source = Chain(source_kv, genesis)
         fill_state(source, client, entries)
         _certified_head(source, validators[:3])
-        snapshots = StateSnapshots(source_kv)
+        snapshots = StateSnapshots(source_kv, ValidatorSets.for_chain(source).certifies)
         kv = LevelDBStore(str(Path(name) / "joined.ldb"))
         sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
         questions = answer_bytes = 0

@@ -4,8 +4,10 @@ Reads only (LevelDB itself may fold its log into a table when the store opens).
 It checks what the node checks when it serves, but over everything: every
 block (its hash chain, transactions root and certificate), the state tree
 against the head's state root (recomputed from the stored nodes and values),
-and the transaction index. Exit 0 if the store is sound, 1 if it is damaged,
-2 if it cannot be checked (bad config, or the node is running).
+the transaction index, and the proofs of the validator-set changes it serves to
+light clients and joining nodes (followed from genesis as a light client does).
+Exit 0 if the store is sound, 1 if it is damaged, 2 if it cannot be checked (bad
+config, or the node is running).
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ from ledger.chain_layout import (
 from ledger.codec import decode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
-from ledger.validator_sets import validator_set_hash
+from ledger.light_client import (
+    UnprovenValidatorSet,
+    follow_validator_sets,
+    stored_proof_key,
+)
+from ledger.set_change_records import checked_proof, held_block, kept_block
+from ledger.validator_sets import set_change_heights, validator_set_hash
 from node.config import load_config
 from node.files import load_genesis
-from node.validators import ValidatorSet, ValidatorSets
+from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import KeyValueStore, LevelDBStore
 from storage.state_tree import StateTree
@@ -90,7 +98,8 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
     found.base = base
     head = _check_blocks(kv, genesis, height, head_hash, found)
     _check_index(kv, found)
-    _check_state(kv, head, found)
+    if _check_state(kv, head, found) and head is not None:
+        _check_set_changes(kv, genesis, head.header.height, found)
     return found
 
 
@@ -183,16 +192,49 @@ def _check_index(kv: KeyValueStore, found: Findings) -> None:
                       "for transactions in no block")
 
 
-def _check_state(kv: KeyValueStore, head: Block | None, found: Findings) -> None:
+def _check_state(kv: KeyValueStore, head: Block | None, found: Findings) -> bool:
+    """Whether the state is sound."""
     try:
         state = StateTree(kv, STATE_PREFIX, cache_nodes_max=1)
         found.state_entries = state.audit()
     except CorruptStateError as exc:
         found.damaged(f"state: {exc}")
-        return
+        return False
     if head is not None and state.root != head.header.state_root:
         found.damaged(f"state: the stored root {state.root.hex()[:16]} is not the head "
                       f"block's state root {head.header.state_root.hex()[:16]}")
+        return False
+    return True
+
+
+def _check_set_changes(kv: KeyValueStore, genesis: Genesis, height: int,
+                       found: Findings) -> None:
+    """Each kept set-change proof checks (its certificate against the set the state says
+    was in force), and together they lead from genesis to the head's set. A store that
+    joined by state sync before proofs were kept lacks those below its base: not damage."""
+    state = StateTree(kv, STATE_PREFIX)
+    sets = ValidatorSets(genesis.chain_id, state, height)
+    proofs = []
+    for from_height in set_change_heights(state):
+        if from_height <= 1 or from_height - 1 > height:
+            continue
+        try:
+            stored = kv.get(stored_proof_key(from_height))
+            pieces = (held_block(kv, from_height) if from_height - 1 >= found.base
+                      else kept_block(kv, from_height))
+            if stored is None or pieces is None:
+                if from_height - 1 >= found.base:
+                    found.damaged(f"the proof of the validator-set change at block "
+                                  f"{from_height} is missing")
+                return
+            proofs.append(checked_proof(from_height, *pieces, stored, sets.certifies))
+        except CorruptStateError as exc:
+            found.damaged(str(exc))
+            return
+    try:
+        follow_validator_sets(genesis, proofs, certifies_by_keys(genesis.chain_id))
+    except UnprovenValidatorSet as exc:
+        found.damaged(f"the kept validator-set change proofs do not follow from genesis: {exc}")
 
 
 @click.command("fsck")

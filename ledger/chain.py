@@ -103,6 +103,7 @@ class Chain(ChainReads):
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}
         self._checked_digests: dict[int, bytes] = {}  # height -> SHA-256 of checked bytes
+        self._checked_changes: dict[int, bytes] = {}  # set-change proofs, likewise
         self.base_height = load_base(kv)
         stored_genesis = kv.get(GENESIS_KEY)
         genesis_id = genesis.genesis_hash

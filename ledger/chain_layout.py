@@ -26,6 +26,9 @@ GENESIS_KEY = b"meta:genesis"
 # The lowest block the store holds: absent (0) unless the node joined by state sync,
 # which starts the store at a certified block's state and holds nothing below it.
 BASE_KEY = b"meta:base"
+# The header and certificate of block H - 1, which proves the validator-set change at H,
+# for a store that joined by state sync above that block (it holds no such block).
+SET_CHANGE_BLOCK_PREFIX = b"H"
 
 
 def height_key(prefix: bytes, height: int) -> bytes:
@@ -38,6 +41,10 @@ def block_key(height: int) -> bytes:
 
 def certificate_key(height: int) -> bytes:
     return height_key(CERT_PREFIX, height)
+
+
+def set_change_block_key(from_height: int) -> bytes:
+    return height_key(SET_CHANGE_BLOCK_PREFIX, from_height)
 
 
 def load_base(kv: KeyValueReader) -> int:

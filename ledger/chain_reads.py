@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 
 from ledger.blocks import (
     ZERO_HASH,
@@ -25,14 +24,17 @@ from ledger.chain_layout import (
     TX_INDEX_PREFIX,
     height_key,
 )
-from ledger.codec import decode
+from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
 from ledger.light_client import (
+    MAX_SET_CHANGE_PROOFS,
     SetChangeProof,
     proof_from_stored,
     stored_proof_key,
 )
+from ledger.set_change_records import CertificateCheck as CertificateCheck  # for ledger.chain
+from ledger.set_change_records import checked_proof, kept_block
 from ledger.validator_sets import set_change_heights, validator_set_at
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
@@ -51,10 +53,6 @@ CERTIFIED_REMEMBERED_MAX = 4096
 # block's transactions all ask about the same block, which is decoded once.
 TX_IDS_REMEMBERED_BLOCKS = 16
 
-# (certificate, height, block hash) -> whether the validators certify that block;
-# `node.validators.ValidatorSet.certifies`, since certificates belong to consensus.
-CertificateCheck = Callable[[bytes, int, bytes], bool]
-
 
 class ChainReads:
     """The read side of `ledger.chain.Chain`, whose constructor sets these fields."""
@@ -69,6 +67,7 @@ class ChainReads:
     _certified: dict[int, tuple[bytes, bytes]]  # height -> (hash, certificate)
     _tx_ids: dict[int, tuple[bytes, ...]]
     _checked_digests: dict[int, bytes]  # height -> SHA-256 of checked bytes
+    _checked_changes: dict[int, bytes]  # change height -> SHA-256 of its checked proof
 
     def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
         """The head's header, after checking the blocks below it link up to it."""
@@ -231,8 +230,10 @@ class ChainReads:
 
     def set_change_proofs(self, after: int, limit: int) -> list[SetChangeProof]:
         """Proofs of the validator-set changes that take effect above block `after`, in
-        order, as far as the head (a light client's walk from genesis). Stops before a
-        change this node holds no proof of (it joined later): the client sees the gap."""
+        order, as far as the head (a light client's walk from genesis), each checked
+        (`ledger.set_change_records`). Those below a state-synced store's base come from
+        the records it kept while joining. Stops before a change this node holds no proof
+        of (a store that joined before they were kept): the client sees the gap."""
         head = self.head_header
         proofs: list[SetChangeProof] = []
         for from_height in set_change_heights(self.state):
@@ -241,15 +242,32 @@ class ChainReads:
             if from_height - 1 > head.height or len(proofs) >= limit:
                 break
             stored = self.kv.get(stored_proof_key(from_height))
-            block = self.get_block(from_height - 1)
-            certificate = self.get_certificate(from_height - 1)
-            if stored is None or block is None or certificate is None:
+            if from_height - 1 >= self.base_height:
+                block = self.get_block(from_height - 1)
+                certificate = self.get_certificate(from_height - 1)
+                pieces = None if block is None or certificate is None else (
+                    block.header, certificate)
+                check = None  # get_certificate checked it, once it could
+            else:
+                pieces = kept_block(self.kv, from_height)
+                check = self._certifies
+            if stored is None or pieces is None:
                 break
-            try:
-                proofs.append(proof_from_stored(block.header, certificate, stored))
-            except MalformedInput as exc:
-                raise CorruptStateError(str(exc)) from exc
+            proofs.append(self._checked_change(from_height, *pieces, stored, check))
         return proofs
+
+    def _checked_change(self, from_height: int, header: Header, certificate: bytes,
+                        stored: bytes, check: CertificateCheck | None) -> SetChangeProof:
+        """A kept proof, checked once (Merkle proofs, a kept certificate's signatures):
+        served again, it costs a hash, like a block."""
+        digest = hashlib.sha256(encode([header.encode(), certificate, stored])).digest()
+        if self._checked_changes.get(from_height) == digest:
+            return proof_from_stored(header, certificate, stored)
+        proof = checked_proof(from_height, header, certificate, stored, check)
+        if len(self._checked_changes) >= MAX_SET_CHANGE_PROOFS:
+            self._checked_changes.clear()
+        self._checked_changes[from_height] = digest
+        return proof
 
     def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
         data = self.kv.get(TX_INDEX_PREFIX + tx_id)

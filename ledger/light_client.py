@@ -190,9 +190,15 @@ def follow_validator_sets(genesis: Genesis, proofs: Sequence[SetChangeProof],
                           certified: SetCertificateCheck) -> ValidatorSetHistory:
     """Walk from the genesis set through `proofs` (in order of height), checking each
     against the set the walk says is in force. Raises UnprovenValidatorSet."""
-    if len(proofs) > MAX_SET_CHANGE_PROOFS:
+    return extend_validator_sets(genesis_history(genesis), proofs, certified)
+
+
+def extend_validator_sets(history: ValidatorSetHistory, proofs: Sequence[SetChangeProof],
+                          certified: SetCertificateCheck) -> ValidatorSetHistory:
+    """Carry a walk on through `proofs`, the next changes after its last set (proofs
+    that come a page at a time are checked as they come)."""
+    if len(history.records) - 1 + len(proofs) > MAX_SET_CHANGE_PROOFS:
         raise UnprovenValidatorSet(f"more than {MAX_SET_CHANGE_PROOFS} set-change proofs")
-    history = genesis_history(genesis)
     for proof in proofs:
         current = history.records[-1]
         header = proof.header
@@ -201,9 +207,7 @@ def follow_validator_sets(genesis: Genesis, proofs: Sequence[SetChangeProof],
                 f"the proof from block {header.height} comes before the set in force from "
                 f"block {current.from_height}: proofs must follow each other in order")
         history.check_block(header, proof.certificate, certified)
-        raw_index = proof.index.check(header.state_root, VALIDATOR_SET_INDEX_KEY,
-                                      "the validator-set index")
-        index = decode_index(raw_index)
+        index = proven_index(proof)
         if current.from_height not in index:
             raise UnprovenValidatorSet(f"block {header.height}'s validator-set index lacks "
                                        f"the set in force from block {current.from_height}")
@@ -216,20 +220,41 @@ def follow_validator_sets(genesis: Genesis, proofs: Sequence[SetChangeProof],
         if later[0] < proof.from_height:
             raise UnprovenValidatorSet(
                 f"the proofs skip the validator-set change at block {later[0]}")
-        raw_record = proof.record.check(header.state_root, validator_set_key(proof.from_height),
-                                        f"the validator set from block {proof.from_height}")
-        if raw_record is None:
-            raise UnprovenValidatorSet(f"block {header.height} holds no validator set for "
-                                       f"block {proof.from_height}")
-        try:
-            record = ValidatorSetRecord.decode(raw_record)
-        except MalformedInput as exc:
-            raise UnprovenValidatorSet(f"the proven validator set is malformed: {exc}") \
-                from exc
-        if record.from_height != proof.from_height:
-            raise UnprovenValidatorSet("the proven validator set names another height")
-        history = ValidatorSetHistory(history.chain_id, (*history.records, record))
+        history = ValidatorSetHistory(history.chain_id, (*history.records, proven_record(proof)))
     return history
+
+
+def proven_index(proof: SetChangeProof) -> list[int]:
+    """`v:index` of the proof's block, checked against its header's state root."""
+    return decode_index(proof.index.check(proof.header.state_root, VALIDATOR_SET_INDEX_KEY,
+                                          "the validator-set index"))
+
+
+def proven_record(proof: SetChangeProof) -> ValidatorSetRecord:
+    """The set in force from `proof.from_height`, checked against its header's state root."""
+    raw_record = proof.record.check(proof.header.state_root,
+                                    validator_set_key(proof.from_height),
+                                    f"the validator set from block {proof.from_height}")
+    if raw_record is None:
+        raise UnprovenValidatorSet(f"block {proof.header.height} holds no validator set for "
+                                   f"block {proof.from_height}")
+    try:
+        record = ValidatorSetRecord.decode(raw_record)
+    except MalformedInput as exc:
+        raise UnprovenValidatorSet(f"the proven validator set is malformed: {exc}") from exc
+    if record.from_height != proof.from_height:
+        raise UnprovenValidatorSet("the proven validator set names another height")
+    return record
+
+
+def check_proof_entries(proof: SetChangeProof) -> ValidatorSetRecord:
+    """What a proof shows without the walk (what a store checks of the proofs it kept):
+    its Merkle proofs match its header's state root, and the record is the set from its
+    height. The index is not decoded (its cost grows with the number of changes) and
+    the certificate is not checked."""
+    proof.index.check(proof.header.state_root, VALIDATOR_SET_INDEX_KEY,
+                      "the validator-set index")
+    return proven_record(proof)
 
 
 def stored_proof_value(overlay: StateOverlay, height: int) -> bytes | None:

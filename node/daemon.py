@@ -194,7 +194,7 @@ async def serve(config: NodeConfig) -> None:
         allowed = {m.public_key for m in members} | set(config.observers)
         network.peers.set_allowed(allowed - {core.keys.public_key})
 
-    snapshots = StateSnapshots(kv)
+    snapshots = StateSnapshots(kv, validator_sets.certifies)
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)

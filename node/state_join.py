@@ -100,9 +100,10 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
         if sync.phase is Phase.DONE:
             await loop.run_in_executor(None, kv.write, sync.final_writes())
             assert sync.snapshot is not None and sync.state is not None
-            log.info("joined by state sync at block %d: %d tree nodes, %d values in %.1f s",
-                     sync.snapshot.height, sync.state.nodes_done, sync.state.values_done,
-                     time.monotonic() - started)
+            log.info("joined by state sync at block %d: %d tree nodes, %d values, %d "
+                     "validator-set change proofs kept, in %.1f s", sync.snapshot.height,
+                     sync.state.nodes_done, sync.state.values_done,
+                     len(sync.snapshot.set_changes), time.monotonic() - started)
             return True
         if sync.phase is Phase.UNAVAILABLE:
             log.warning("no peer holds a snapshot; starting from genesis and syncing blocks")

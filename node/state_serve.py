@@ -8,12 +8,15 @@ snapshot yet takes one at its head when first asked. At most SNAPSHOTS_HELD
 are held (a LevelDB snapshot pins the table files it reads).
 
 An offer carries, beside the snapshot's block and certificate, the proofs of
-every validator-set change from genesis up to its height (`ledger.light_client`,
-kept by the chain as it committed), so that a joining node that trusts only
+every validator-set change from genesis up to its height and the next one
+(`ledger.light_client`, kept by the chain as it committed, or as it joined by
+state sync: `ledger.set_change_records`), so that a joining node that trusts only
 genesis can tell which set must have certified the block. They are encoded as
 the chain stores them, with the header and certificate of the block each proves
-from, and as many as fit in the answer: a node that joined late, or one with
-more changes than fit, offers a gap, and joiners refuse it.
+from, and as many as fit in the answer; the rest come by pages (ASK_SET_CHANGES),
+each bounded like the offer. Every proof is checked before it is sent (its
+Merkle proofs, and its certificate against the set in force at its height): a
+damaged one ends the proofs there, is logged, and the joiner refuses the gap.
 
 `StateSnapshots.answer` reads the store only and runs off the event loop
 (`node.network`); it and `block_committed` may run on different threads.
@@ -22,31 +25,39 @@ more changes than fit, offers a gap, and joiners refuse it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from dataclasses import dataclass
 
-from ledger.blocks import decode_block
-from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, block_key, certificate_key
+from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, block_key, certificate_key, load_base
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.light_client import MAX_SET_CHANGE_PROOFS, SET_CHANGE_PROOF_PREFIX, stored_proof_key
+from ledger.set_change_records import CertificateCheck, checked_proof, held_block, kept_block
 from node.channels import STATE_RESPONSE_BYTES
 from node.state_sync import (
     ASK_NODES,
     ASK_OFFER,
+    ASK_SET_CHANGES,
     ASK_VALUES,
     NODES_PER_QUESTION,
     NOT_HELD,
     VALUE_ANSWER_BYTES,
     VALUES_PER_QUESTION,
 )
-from storage.kv import KeyValueSnapshot, KeyValueStore
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueReader, KeyValueSnapshot, KeyValueStore
 from storage.state_transfer import KEY_BYTES_MAX, StateExport, position_from_wire
 
 SNAPSHOT_INTERVAL_BLOCKS = 100
 SNAPSHOTS_HELD = 2
 # Room an offer keeps beside its block, certificate and set-change proofs for framing.
 OFFER_FRAMING_BYTES = 64 * 1024
+# Set-change proofs in one answer (an offer or a page), and the bytes they may take.
+SET_CHANGES_PER_ANSWER = 1_000
+SET_CHANGES_ANSWER_BYTES = STATE_RESPONSE_BYTES - OFFER_FRAMING_BYTES
+
+log = logging.getLogger("senim.state_sync")
 
 
 @dataclass
@@ -54,14 +65,20 @@ class _Held:
     height: int
     block: bytes
     certificate: bytes
-    set_changes: list[list[bytes]]  # [header, certificate, stored proof] per change
     store: KeyValueSnapshot
     export: StateExport
+    # The offer, encoded when first asked for (off the event loop: the proofs in it are
+    # checked, signatures and all), then answered as is.
+    offer: bytes | None = None
 
 
 class StateSnapshots:
-    def __init__(self, kv: KeyValueStore, interval: int = SNAPSHOT_INTERVAL_BLOCKS) -> None:
+    def __init__(self, kv: KeyValueStore, certifies: CertificateCheck,
+                 interval: int = SNAPSHOT_INTERVAL_BLOCKS) -> None:
+        """`certifies`: `node.validators.ValidatorSets.certifies` of the chain in `kv`,
+        which checks each set-change proof's certificate before it is sent."""
         self._kv = kv
+        self._certifies = certifies
         self._interval = interval
         self._held: list[_Held] = []  # oldest first
         # One answer at a time: a snapshot is never released while it is being read.
@@ -88,9 +105,7 @@ class StateSnapshots:
                 self._held and self._held[-1].height >= height):
             store.release()  # the head moved on meanwhile, or nothing new to hold
             return None
-        held = _Held(height, block, certificate, _set_changes(store, height, budget=(
-            STATE_RESPONSE_BYTES - OFFER_FRAMING_BYTES - len(block) - len(certificate))),
-            store, StateExport(store, STATE_PREFIX))
+        held = _Held(height, block, certificate, store, StateExport(store, STATE_PREFIX))
         self._held.append(held)
         while len(self._held) > SNAPSHOTS_HELD:
             self._held.pop(0).store.release()
@@ -116,8 +131,7 @@ class StateSnapshots:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
                     return encode([ASK_OFFER, 0, b"", b"", []])
-                return encode([ASK_OFFER, newest.height, newest.block, newest.certificate,
-                               newest.set_changes])
+                return self._offer(newest)
             if len(question) < 2 or not isinstance(question[1], int):
                 return None
             held = next((h for h in self._held if h.height == question[1]), None)
@@ -125,7 +139,28 @@ class StateSnapshots:
                 return self._nodes(held, question[1], question[2])
             if question[0] == ASK_VALUES and len(question) == 4:
                 return self._values(held, question[1], question[2], question[3])
+            if question[0] == ASK_SET_CHANGES and len(question) == 3:
+                return self._set_changes_page(held, question[1], question[2])
         return None
+
+    def _offer(self, held: _Held) -> bytes:
+        if held.offer is None:
+            set_changes, more = _set_changes(held.store, held.height, 1, self._certifies, (
+                SET_CHANGES_ANSWER_BYTES - len(held.block) - len(held.certificate)))
+            # `more` only when true: joiners from before pages take five items.
+            held.offer = encode([ASK_OFFER, held.height, held.block, held.certificate,
+                                 set_changes, *([True] if more else [])])
+        return held.offer
+
+    def _set_changes_page(self, held: _Held | None, height: int, after: object
+                          ) -> bytes | None:
+        if not (isinstance(after, int) and not isinstance(after, bool) and 0 <= after < 2**63):
+            return None
+        if held is None:
+            return encode([NOT_HELD, height])
+        changes, more = _set_changes(held.store, height, after, self._certifies,
+                                     SET_CHANGES_ANSWER_BYTES)
+        return encode([ASK_SET_CHANGES, height, changes, more])
 
     def _nodes(self, held: _Held | None, height: int, asked: object) -> bytes | None:
         if not isinstance(asked, list) or len(asked) > NODES_PER_QUESTION:
@@ -156,24 +191,48 @@ class StateSnapshots:
             self._held.clear()
 
 
-def _set_changes(store: KeyValueSnapshot, height: int, budget: int) -> list[list[bytes]]:
-    """The stored proofs of the changes in force by `height`, in order, while they fit in
-    `budget` bytes; stops at the first this store lacks a piece of (the joiner sees a gap)."""
+def _set_changes(store: KeyValueSnapshot, height: int, after: int,
+                 certifies: CertificateCheck, budget: int) -> tuple[list[list[bytes]], bool]:
+    """The stored proofs of the changes above `after` up to the one that takes effect
+    right after block `height`, in order, each checked, while they fit in `budget` bytes
+    and SET_CHANGES_PER_ANSWER; and whether more are left. Stops at the first this store
+    lacks a piece of or holds damaged (the joiner sees a gap and asks another peer)."""
     changes: list[list[bytes]] = []
+    try:
+        base = load_base(store)
+    except CorruptStateError as exc:
+        log.error("state sync: not serving set-change proofs: %s", exc)
+        return changes, False
     for key, stored in store.iterate_prefix(SET_CHANGE_PROOF_PREFIX):
         from_height = int.from_bytes(key[len(SET_CHANGE_PROOF_PREFIX):], "big")
-        if len(key) != len(stored_proof_key(0)) or not 1 < from_height <= height:
+        if len(key) != len(stored_proof_key(0)) or not 1 < from_height <= height + 1:
             break
-        block = store.get(block_key(from_height - 1))
-        certificate = store.get(certificate_key(from_height - 1))
-        if block is None or certificate is None or len(changes) >= MAX_SET_CHANGE_PROOFS:
-            break
+        if from_height <= after:
+            continue
+        if len(changes) >= min(SET_CHANGES_PER_ANSWER, MAX_SET_CHANGE_PROOFS):
+            return changes, True
         try:
-            header = decode_block(block).header.encode()
-        except MalformedInput:
-            break  # a damaged store: fsck's to name; the joiner refuses the gap
-        budget -= len(header) + len(certificate) + len(stored) + 16
-        if budget < 0:
+            piece = _checked_piece(store, from_height, base, stored, certifies)
+        except CorruptStateError as exc:
+            log.error("state sync: not serving set-change proofs from block %d on: %s",
+                      from_height, exc)
             break
-        changes.append([header, certificate, stored])
-    return changes
+        if piece is None:
+            break
+        budget -= sum(len(part) for part in piece) + 16
+        if budget < 0:
+            return changes, True
+        changes.append(piece)
+    return changes, False
+
+
+def _checked_piece(store: KeyValueReader, from_height: int, base: int, stored: bytes,
+                   certifies: CertificateCheck) -> list[bytes] | None:
+    """[header, certificate, stored proof] of one change, checked; None if not held."""
+    held = (held_block(store, from_height) if from_height - 1 >= base
+            else kept_block(store, from_height))
+    if held is None:
+        return None
+    header, certificate = held
+    checked_proof(from_height, header, certificate, stored, certifies)
+    return [header.encode(), certificate, stored]

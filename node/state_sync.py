@@ -3,18 +3,22 @@
 A node with an empty store (`[sync] state_sync = true`) asks its peers in turn:
 
 1. for an offer: the block of the peer's snapshot, its commit certificate and
-   the proofs of the validator-set changes from genesis up to it. The joiner
-   follows the set from genesis through those proofs (`ledger.light_client`);
-   the first offer whose block is this chain's, names the set in force at its
-   height and is certified by that set fixes the snapshot; its state root is the
-   only thing trusted from then on. The block's own `v:index` is only proven once
+   the proofs of the validator-set changes from genesis up to it (as many as fit
+   in an answer; if more are left, the offering peer is asked for the rest a page
+   at a time, each page checked as it comes). The joiner follows the set from
+   genesis through those proofs (`ledger.light_client`); the first offer whose
+   block is this chain's, names the set in force at its height and is certified
+   by that set fixes the snapshot; its state root is the only thing trusted from
+   then on. The block's own `v:index` is only proven once
    its value arrives (step 3): if it lists a change the proofs skipped, the offer
    was a lie by omission, its peer is distrusted and the join starts again.
 2. for the state tree's nodes, top-down, NODES_PER_QUESTION positions at a time.
    Every node must hash to what its parent names (`storage.state_transfer`).
 3. for the state values in key order; each must match its leaf's value hash.
 4. then `final_writes` makes the store a chain whose head (and lowest held block)
-   is the snapshot's block, and block sync (`node.sync`) fetches the blocks after it.
+   is the snapshot's block, keeping the set-change proofs it followed
+   (`ledger.set_change_records`) so that it can serve light clients and joiners in
+   turn, and block sync (`node.sync`) fetches the blocks after it.
 
 A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
@@ -30,31 +34,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ledger.blocks import Block, Header, decode_block
 from ledger.chain_layout import STATE_PREFIX, joined_writes
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
-from ledger.light_client import (
-    MAX_SET_CHANGE_PROOFS,
-    SetCertificateCheck,
-    SetChangeProof,
-    UnprovenValidatorSet,
-    ValidatorSetHistory,
-    follow_validator_sets,
-    proof_from_stored,
-)
+from ledger.light_client import SetCertificateCheck, UnprovenValidatorSet
+from ledger.set_change_records import kept_proof_writes
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
+from node.state_offer import Offer, Snapshot, offer_from_answer
 from node.sync import SyncRequest
 from storage.state_transfer import Position, StateImport, position_to_wire
 
 # Questions: [ASK_OFFER] | [ASK_NODES, height, [position...]]
 #            | [ASK_VALUES, height, after key, count]
-# Answers:   [ASK_OFFER, height, block, certificate, [[header, certificate, stored proof]...]]
-#            (height 0: no snapshot; the proofs: `node.state_serve`)
+#            | [ASK_SET_CHANGES, height, after height]: the proofs of changes above it
+# Answers:   [ASK_OFFER, height, block, certificate, [proof...], more]
+#            (height 0: no snapshot; each proof [header, certificate, stored proof], see
+#            `node.state_serve`; `more`: proofs are left for ASK_SET_CHANGES, sent only
+#            when true)
 #            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
-#            | [NOT_HELD, height]
-ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD = 0, 1, 2, 3
+#            | [ASK_SET_CHANGES, height, [proof...], more] | [NOT_HELD, height]
+ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD, ASK_SET_CHANGES = 0, 1, 2, 3, 4
 NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
 VALUES_PER_QUESTION = 2_048
 VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however large
@@ -66,6 +66,7 @@ OFFER_PATIENCE_MS = 3_000
 
 class Phase(Enum):
     OFFER = "offer"
+    SET_CHANGES = "set changes"  # the offer's proofs did not all fit: the rest, by pages
     NODES = "nodes"
     VALUES = "values"
     DONE = "done"
@@ -79,16 +80,6 @@ class Progress:
     writes: dict[bytes, bytes | None] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    height: int
-    block: bytes
-    certificate: bytes
-    decoded: Block
-    offered_by: bytes
-    history: ValidatorSetHistory  # followed from genesis through the offer's proofs
-
-
 class StateSync:
     def __init__(self, genesis: Genesis, certified: SetCertificateCheck) -> None:
         """`certified`: `node.validators.certifies_by_keys(genesis.chain_id)`."""
@@ -96,6 +87,7 @@ class StateSync:
         self._certified = certified
         self.phase = Phase.OFFER
         self.snapshot: Snapshot | None = None
+        self._offer: Offer | None = None  # in Phase.SET_CHANGES
         self.state: StateImport | None = None
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
@@ -126,19 +118,26 @@ class StateSync:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return None, False
             self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
+            self._drop_offer()
         if self._started_ms is None:
             self._started_ms = now_ms
         restarted = self._restart_if_stranded(peers) or self._offer_refused_late
         self._offer_refused_late = False
-        peer = self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS)
+        if self._offer is not None and not self._available(self._offer.peer, peers):
+            self._drop_offer()
+        peer = (self._offer.peer if self._offer is not None
+                else self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS))
         if peer is None:
             return None, restarted
         self._question = self._make_question()
         self._asked, self._asked_at_ms = peer, now_ms
         return SyncRequest(peer, encode(self._question)), restarted
 
+    def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
+        return peer in peers and peer not in self.distrusted and peer not in self._not_held
+
     def _choose(self, peers: Sequence[bytes], patience_over: bool) -> bytes | None:
-        candidates = [p for p in peers if p not in self.distrusted and p not in self._not_held]
+        candidates = [p for p in peers if self._available(p, peers)]
         if not candidates and peers:
             if self.phase is Phase.OFFER:
                 if self._not_held and self._not_held.issuperset(peers):
@@ -161,6 +160,8 @@ class StateSync:
     def _make_question(self) -> list[object]:
         if self.phase is Phase.OFFER:
             return [ASK_OFFER]
+        if self._offer is not None:  # the proofs of changes after the last one followed
+            return [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
         assert self.snapshot is not None and self.state is not None
         if self.phase is Phase.NODES:
             self._positions = self.state.wanted(NODES_PER_QUESTION)
@@ -180,7 +181,7 @@ class StateSync:
         if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
             return self._distrust(peer)
         kind, height = answer[0], answer[1]
-        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) in (4, 5)):
+        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) in (4, 5, 6)):
             self._not_held.add(peer)
             if self._good == peer:
                 self._good = None
@@ -190,6 +191,9 @@ class StateSync:
         try:
             if kind == ASK_OFFER:
                 self._take_offer(peer, answer)
+                progress = Progress()
+            elif kind == ASK_SET_CHANGES:
+                self._take_set_changes(answer)
                 progress = Progress()
             elif self.snapshot is None or height != self.snapshot.height:
                 raise ValueError("answer for another snapshot")
@@ -203,28 +207,28 @@ class StateSync:
         return progress
 
     def _take_offer(self, peer: bytes, answer: list[object]) -> None:
-        # Four items: a peer from before offers carried proofs (genesis set only).
-        if len(answer) not in (4, 5) or not all(isinstance(item, bytes) for item in answer[2:4]):
-            raise ValueError("malformed offer")
-        height, block, certificate = answer[1], answer[2], answer[3]
-        assert isinstance(height, int) and isinstance(block, bytes)
-        assert isinstance(certificate, bytes)
-        proofs = _decode_set_changes(answer[4] if len(answer) == 5 else [])
-        try:
-            decoded = decode_block(block)
-        except MalformedInput as exc:
-            raise ValueError("offered block does not decode") from exc
-        header = decoded.header
-        if header.height != height or header.chain_id != self._genesis.chain_id:
-            raise ValueError("offered block is not this chain's")
-        try:
-            history = follow_validator_sets(self._genesis, proofs, self._certified)
-            history.check_block(header, certificate, self._certified)
-        except UnprovenValidatorSet as exc:
-            raise ValueError(f"offered block is not certified: {exc}") from exc
-        self.snapshot = Snapshot(height, block, certificate, decoded, peer, history)
+        self._offer, more = offer_from_answer(self._genesis, self._certified, peer, answer)
+        if more:
+            self.phase = Phase.SET_CHANGES
+        else:
+            self._fix_snapshot()
+
+    def _take_set_changes(self, answer: list[object]) -> None:
+        if self._offer is None:
+            raise ValueError("set changes for no offer")
+        if not self._offer.take_page(answer, self._certified):
+            self._fix_snapshot()
+
+    def _fix_snapshot(self) -> None:
+        """The offer's proofs are all in and its block is certified by the set they lead
+        to: its state root is what the copy is checked against from now on."""
+        offer = self._offer
+        assert offer is not None
+        self._offer = None
+        self.phase = Phase.OFFER  # if refused, a new offer is asked for
+        self.snapshot = offer.snapshot(self._certified)  # ValueError: refused
         self._index_at_snapshot = None
-        self.state = StateImport(STATE_PREFIX, header.state_root)
+        self.state = StateImport(STATE_PREFIX, self.snapshot.decoded.header.state_root)
         self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
         self._not_held.clear()
 
@@ -291,13 +295,23 @@ class StateSync:
         snapshot = self.snapshot
         writes = self.state.finish()
         writes.update(joined_writes(self._genesis, snapshot.decoded, snapshot.certificate))
+        writes.update(kept_proof_writes(snapshot.set_changes, snapshot.height))
         return writes
 
     # ---- peers -------------------------------------------------------------------------
     def _distrust(self, peer: bytes) -> Progress:
         self.distrusted.add(peer)
         self._pass_over(peer)
+        self._drop_offer()
         return Progress()
+
+    def _drop_offer(self) -> None:
+        """Give up an offer whose proofs were still coming (its peer lied, went silent or
+        let the snapshot go): ask for a new offer. Nothing of it was written."""
+        if self._offer is not None:
+            self._offer = None
+            self.phase = Phase.OFFER
+            self._not_held.clear()
 
     def _pass_over(self, peer: bytes) -> None:
         self._asked = None
@@ -316,6 +330,7 @@ class StateSync:
     def _start_again(self) -> None:
         self.phase = Phase.OFFER
         self.snapshot = None
+        self._offer = None
         self.state = None
         self._not_held.clear()
         self.distrusted.clear()
@@ -327,15 +342,3 @@ class StateSync:
 
 def _is_height(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
-
-
-def _decode_set_changes(raw: object) -> list[SetChangeProof]:
-    if not (isinstance(raw, list) and len(raw) <= MAX_SET_CHANGE_PROOFS and all(
-            isinstance(item, list) and len(item) == 3
-            and all(isinstance(part, bytes) for part in item) for item in raw)):
-        raise ValueError("malformed set-change proofs")
-    try:
-        return [proof_from_stored(Header.decode(header), certificate, stored)
-                for header, certificate, stored in raw]
-    except MalformedInput as exc:
-        raise ValueError(f"a set-change proof does not decode: {exc}") from exc

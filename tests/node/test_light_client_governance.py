@@ -11,65 +11,22 @@ import pytest
 
 from consensus import quorum_size
 from ledger.blocks import Header
-from ledger.chain import Chain
-from ledger.identity import KeyPair
 from ledger.light_client import UnprovenValidatorSet, follow_validator_sets
 from ledger.offline import OfflineFacts, make_bundle
-from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, VotePayload
-from ledger.transactions import Transaction
-from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, validator_set_at
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from node.validators import certifies_by_keys
-from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
-from tests.node.conftest import CHAIN_ID, make_tx, next_time
-from tests.node.test_governance import Council, make_council, member_action, proposal
+from tests.node.conftest import CHAIN_ID
+from tests.node.set_changes import CertifiedChain, voted_chain
 from tests.sim.set_change_sim import SetChangeSimulation
 
 CERTIFIES = certifies_by_keys(CHAIN_ID)
 
 
-class CertifiedChain:
-    """A chain whose every block is certified by a quorum of the set in force at it."""
-
-    def __init__(self, council: Council) -> None:
-        self.council = council
-        self.chain = Chain(MemoryStore(), council.genesis)
-        self.keys = {k.public_key: k for k in (*council.validators, council.university)}
-
-    def commit(self, txs: list[Transaction]) -> None:
-        chain = self.chain
-        execution = chain.build(txs, self.council.ministry.member_id, 0, next_time(chain))
-        assert not execution.rejected, [(e.code, e.message) for _, e in execution.rejected]
-        header = execution.header
-        in_force = validator_set_at(chain.state, header.height).public_keys
-        assert header.validator_set_hash == validator_set_at(chain.state,
-                                                             header.height).set_hash
-        signers = [self.keys[k] for k in in_force][-quorum_size(len(in_force)):]
-        chain.commit(execution, make_quorum_certificate(signers, CHAIN_ID, header.height, 0,
-                                                        header.block_hash))
-
-    def approve(self, action_name: str, member: KeyPair, effective: int) -> None:
-        council = self.council
-        propose = proposal(council.ministry, member_action(action_name, member), effective,
-                           effective - 2)
-        self.commit([propose])
-        self.commit([make_tx(council.ministry2, VotePayload(propose.tx_id))])
-
-    def until(self, height: int) -> None:
-        while self.chain.height < height:
-            self.commit([])
-
-
 @pytest.fixture
 def voted() -> CertifiedChain:
     """KazNU voted in as a validator from block 6, validator 3 voted out from block 12."""
-    council = make_council()
-    world = CertifiedChain(council)
-    world.approve(ACTION_ADD_VALIDATOR, council.university, 6)
-    world.until(7)
-    world.approve(ACTION_REMOVE_VALIDATOR, council.validators[3], 12)
-    world.until(14)
-    return world
+    return voted_chain()
 
 
 def test_the_light_client_follows_the_votes(voted: CertifiedChain) -> None:

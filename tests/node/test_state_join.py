@@ -21,6 +21,7 @@ from node.network import Network
 from node.state_join import join_by_state_sync, needs_join, wipe_partial_state
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_NODES
+from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
 from tests.node.conftest import Consortium, commit, make_tx
@@ -49,7 +50,7 @@ def lying(snapshots: StateSnapshots) -> StateSnapshots:
                 decoded[2][0] = record[:1] + bytes([record[1] ^ 1]) + record[2:]
                 return encode(decoded)
             return answer
-    return Liar(MemoryStore())
+    return Liar(MemoryStore(), lambda certificate, height, block_hash: False)  # holds nothing
 
 
 async def serving(net: Consortium, keys: KeyPair, port: int, snapshots: StateSnapshots
@@ -66,7 +67,7 @@ def test_an_empty_store_joins_over_p2p_past_a_lying_validator(
     for _ in range(3):
         commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
                         for _ in range(300)])
-    honest = StateSnapshots(source.kv)
+    honest = StateSnapshots(source.kv, ValidatorSets.for_chain(source).certifies)
     kv = MemoryStore()
     kv.write({STATE_PREFIX + b"nleftover": b"from a join cut short"})  # wiped first
     liar_port, honest_port, joiner_port = free_port(), free_port(), free_port()

@@ -14,7 +14,7 @@ from ledger.chain import Chain
 from ledger.chain_layout import BASE_KEY, STATE_PREFIX, block_key
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
-from node import state_sync
+from node import state_serve, state_sync
 from node.config import load_config
 from node.engine import Engine, EngineConfig
 from node.mempool import Mempool, MempoolLimits
@@ -46,6 +46,12 @@ def grown_chain(net: Consortium, blocks: int = 3, anchors: int = 40) -> Chain:
         commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))
                        for _ in range(anchors)])
     return chain
+
+
+def serving(chain: Chain, interval: int = state_serve.SNAPSHOT_INTERVAL_BLOCKS
+            ) -> StateSnapshots:
+    """Snapshots of `chain`'s store, served as its daemon serves them."""
+    return StateSnapshots(chain.kv, ValidatorSets.for_chain(chain).certifies, interval)
 
 
 def new_sync(net: Consortium) -> StateSync:
@@ -108,7 +114,7 @@ def check_joined(net: Consortium, source: Chain, kv: MemoryStore) -> Chain:
 def test_a_fresh_store_joins_and_block_sync_carries_on_from_the_snapshot(
         net: Consortium) -> None:
     source = grown_chain(net)
-    snapshots = StateSnapshots(source.kv)
+    snapshots = serving(source)
     kv = MemoryStore()
     join(new_sync(net), {HONEST: snapshots.answer}, kv)
     joined = check_joined(net, source, kv)
@@ -137,7 +143,7 @@ def test_a_fresh_store_joins_and_block_sync_carries_on_from_the_snapshot(
 @pytest.mark.parametrize("lie", ["node", "missing node", "short answer", "value", "offer"])
 def test_a_lying_peer_is_caught_at_once_and_passed_over(net: Consortium, lie: str) -> None:
     source = grown_chain(net)
-    snapshots = StateSnapshots(source.kv)
+    snapshots = serving(source)
 
     def forge_offer(answer: list[object]) -> None:
         answer[3] = make_certificate(keys_from("outsider"), net.genesis.chain_id,
@@ -164,7 +170,7 @@ def test_a_lying_peer_is_caught_at_once_and_passed_over(net: Consortium, lie: st
 
 def test_a_peer_that_leaves_values_out_is_found_at_the_end_of_the_pass(net: Consortium) -> None:
     source = grown_chain(net)
-    snapshots = StateSnapshots(source.kv)
+    snapshots = serving(source)
 
     def drop_one(answer: list[object]) -> None:
         items = answer[2]
@@ -182,7 +188,7 @@ def test_a_peer_that_leaves_values_out_is_found_at_the_end_of_the_pass(net: Cons
 
 def test_a_silent_peer_is_passed_over_after_the_timeout(net: Consortium) -> None:
     source = grown_chain(net)
-    snapshots = StateSnapshots(source.kv)
+    snapshots = serving(source)
     answered = [0]
 
     def goes_silent(question: bytes) -> bytes | None:
@@ -198,7 +204,7 @@ def test_a_silent_peer_is_passed_over_after_the_timeout(net: Consortium) -> None
 def test_a_snapshot_lost_half_way_starts_the_join_again_from_a_clean_store(
         net: Consortium) -> None:
     source = grown_chain(net)
-    snapshots = StateSnapshots(source.kv, interval=1)
+    snapshots = serving(source, interval=1)
     answered = [0]
 
     def moves_on(question: bytes) -> bytes | None:
@@ -219,7 +225,7 @@ def test_no_snapshot_anywhere_ends_the_join_without_writing(net: Consortium) -> 
     empty = Chain(MemoryStore(), net.genesis)  # height 0: nothing certified to offer
     sync = new_sync(net)
     kv = MemoryStore()
-    join(sync, {HONEST: StateSnapshots(empty.kv).answer}, kv)
+    join(sync, {HONEST: serving(empty).answer}, kv)
     assert sync.phase is Phase.UNAVAILABLE and not list(kv.iterate_prefix(b""))
 
 
@@ -230,18 +236,18 @@ def test_no_snapshot_anywhere_ends_the_join_without_writing(net: Consortium) -> 
 ])
 def test_junk_questions_get_no_answer(net: Consortium, question: bytes) -> None:
     source = grown_chain(net, blocks=1, anchors=2)
-    assert StateSnapshots(source.kv).answer(question) is None
+    assert serving(source).answer(question) is None
 
 
 def test_a_question_about_a_snapshot_not_held_says_so(net: Consortium) -> None:
     source = grown_chain(net, blocks=1, anchors=2)
-    answer = StateSnapshots(source.kv).answer(encode([ASK_NODES, 77, [[0, b""]]]))
+    answer = serving(source).answer(encode([ASK_NODES, 77, [[0, b""]]]))
     assert decode(answer or b"") == [state_sync.NOT_HELD, 77]
 
 
 def test_a_snapshot_taken_on_demand_is_renewed_once_an_interval_old(net: Consortium) -> None:
     source = grown_chain(net, blocks=1, anchors=2)
-    snapshots = StateSnapshots(source.kv, interval=2)
+    snapshots = serving(source, interval=2)
     assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 1
     commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     assert decode(snapshots.answer(encode([ASK_OFFER])) or b"")[1] == 1  # one block old
@@ -275,7 +281,7 @@ def test_fsck_checks_a_joined_store_from_its_base_and_names_what_is_wrong(
         net: Consortium) -> None:
     source = grown_chain(net)
     kv = MemoryStore()
-    join(new_sync(net), {HONEST: StateSnapshots(source.kv).answer}, kv)
+    join(new_sync(net), {HONEST: serving(source).answer}, kv)
     found = check_store(kv, net.genesis)
     assert (found.problems, found.base, found.blocks) == ([], source.height, 1)
     assert found.state_entries == source.state.audit()

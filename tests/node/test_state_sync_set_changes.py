@@ -12,19 +12,21 @@ from consensus import quorum_size
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.genesis import Genesis
-from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
 from ledger.validator_sets import validator_set_at
 from node import state_serve
-from node.state_serve import StateSnapshots
 from node.state_sync import ASK_OFFER, Phase, StateSync
 from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
 from tests.node.conftest import Consortium
-from tests.node.set_changes import commit_as, record_of, validator_keys
-from tests.node.test_governance import make_council
-from tests.node.test_light_client_governance import CertifiedChain
-from tests.node.test_state_sync import HONEST, LIAR, join, tampered
+from tests.node.set_changes import (
+    CertifiedChain,
+    commit_as,
+    record_of,
+    validator_keys,
+    voted_chain,
+)
+from tests.node.test_state_sync import HONEST, LIAR, join, serving, tampered
 
 SET_B = validator_keys("set-b", 4)
 
@@ -32,14 +34,8 @@ SET_B = validator_keys("set-b", 4)
 @pytest.fixture
 def voted() -> CertifiedChain:
     """KazNU voted in as a validator from block 6, validator 3 voted out from block 12
-    (as in tests/node/test_light_client_governance.py), each block certified by its set."""
-    council = make_council()
-    world = CertifiedChain(council)
-    world.approve(ACTION_ADD_VALIDATOR, council.university, 6)
-    world.until(7)
-    world.approve(ACTION_REMOVE_VALIDATOR, council.validators[3], 12)
-    world.until(14)
-    return world
+    (`tests.node.set_changes.voted_chain`), each block certified by its set."""
+    return voted_chain()
 
 
 def sync_for(genesis: Genesis) -> StateSync:
@@ -56,11 +52,11 @@ def joined_like(source: Chain, kv: MemoryStore) -> Chain:
 
 def test_a_chain_whose_set_was_voted_twice_is_joined(voted: CertifiedChain) -> None:
     source = voted.chain
-    answer = decode(StateSnapshots(source.kv).answer(encode([ASK_OFFER])) or b"")
+    answer = decode(serving(source).answer(encode([ASK_OFFER])) or b"")
     assert answer[1] == source.height == 14 and len(answer[4]) == 2  # changes at 6 and 12
     sync = sync_for(voted.council.genesis)
     kv = MemoryStore()
-    join(sync, {HONEST: StateSnapshots(source.kv).answer}, kv)
+    join(sync, {HONEST: serving(source).answer}, kv)
     assert sync.phase is Phase.DONE and not sync.distrusted and sync.restarts == 0
     assert sync.snapshot is not None
     assert [r.from_height for r in sync.snapshot.history.records] == [1, 6, 12]
@@ -103,7 +99,7 @@ def test_an_offer_that_hides_a_change_or_comes_from_the_old_set_is_refused_at_on
         "old set signs": lambda a: a.__setitem__(3, old_certificate),
         "malformed proofs": lambda a: a.__setitem__(4, [[b"x", b"y"]]),
     }
-    snapshots = StateSnapshots(source.kv)
+    snapshots = serving(source)
     sync = sync_for(voted.council.genesis)
     kv = MemoryStore()
     join(sync, {LIAR: tampered(snapshots.answer, ASK_OFFER, changes[lie]),
@@ -125,7 +121,7 @@ def test_a_change_the_offer_skips_is_found_in_the_copied_state_and_the_join_rest
         named = SET_B if chain.height < 5 else genesis_set
         commit_as(chain, [], named, named[:3])
     assert chain.height == 8
-    snapshots = StateSnapshots(chain.kv)
+    snapshots = serving(chain)
     assert len(decode(snapshots.answer(encode([ASK_OFFER])) or b"")[4]) == 2
     sync = sync_for(net.genesis)
     kv = MemoryStore()
@@ -138,13 +134,13 @@ def test_a_change_the_offer_skips_is_found_in_the_copied_state_and_the_join_rest
 
 def test_an_offer_carries_only_the_proofs_that_fit_in_an_answer(
         voted: CertifiedChain, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Proofs past the answer's byte limit are left out whole; joiners see the gap."""
-    full = decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")
+    """Proofs past the answer's byte limit are left out whole, for the joiner to ask by
+    pages (tests/node/test_state_sync_joined_serves.py)."""
+    full = decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")
     first = full[4][0]
-    room = (state_serve.OFFER_FRAMING_BYTES + len(full[2]) + len(full[3])
-            + sum(len(part) for part in first) + 16)
-    monkeypatch.setattr(state_serve, "STATE_RESPONSE_BYTES", room)
-    cut = decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")
-    assert cut[:4] == full[:4] and cut[4] == [first]
-    monkeypatch.setattr(state_serve, "STATE_RESPONSE_BYTES", room - 1)
-    assert decode(StateSnapshots(voted.chain.kv).answer(encode([ASK_OFFER])) or b"")[4] == []
+    room = len(full[2]) + len(full[3]) + sum(len(part) for part in first) + 16
+    monkeypatch.setattr(state_serve, "SET_CHANGES_ANSWER_BYTES", room)
+    cut = decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")
+    assert len(full) == 5 and cut[:4] == full[:4] and cut[4:] == [[first], True]
+    monkeypatch.setattr(state_serve, "SET_CHANGES_ANSWER_BYTES", room - 1)
+    assert decode(serving(voted.chain).answer(encode([ASK_OFFER])) or b"")[4:] == [[], True]
