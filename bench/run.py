@@ -15,6 +15,8 @@ from typing import Any
 from bench.attack.report import kept_section
 from bench.consortium import run_consortium
 from bench.engine import catch_up_rate, restart_time, simulator_message_cost
+from bench.ledger_costs import ledger_costs
+from bench.ledger_costs import render as render_ledger_costs
 from bench.network import BenchNetwork
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
 from bench.registrar_exports import kept_section as kept_registrar_section
@@ -28,6 +30,8 @@ from bench.single_node import (
 from bench.state_sync import render as render_state_sync
 from bench.state_sync import state_sync_join
 from bench.vc import vc_rates
+
+LEDGER_COST_STATES = (0, 100_000, 1_000_000)  # credential batches in state
 
 
 def machine() -> str:
@@ -141,6 +145,8 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
     print(joined, flush=True)
     cost = simulator_message_cost((4, 7, 10, 16, 31))
     print(cost, flush=True)
+    stages = [ledger_costs(n) for n in LEDGER_COST_STATES]
+    print(stages, flush=True)
     lines = [
         "## Engine (in-process)", "",
         "| figure | value | aim |", "|---|---|---|",
@@ -152,6 +158,7 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
         f"LevelDB, check head and state root; nothing replayed) | "
         f"{restart['open_seconds'] * 1000:,.0f} ms | < 2 s |",
         *render_state_sync(joined), "",
+        *render_ledger_costs(stages), "",
         "Consensus frames sent per committed block by the node simulator (the real "
         "engine, no faults, one block per height):", "",
         "| validators | frames per block | frames per block ÷ n² |", "|---|---|---|",
@@ -185,6 +192,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
     "catch-up": lambda args: catch_up_rate(2_000, 5),
     "restart": lambda args: restart_time(1_000_000),
     "consortium": _consortium_only,
+    "ledger-costs": lambda args: [ledger_costs(n) for n in LEDGER_COST_STATES],
 }
 
 

@@ -1,0 +1,89 @@
+"""CPU per single-credential issue transaction in each ledger stage, by state size.
+
+In-process, one LevelDB store: admission (a node's public check, one store snapshot
+per submission of 500, as the API does), building the block that holds them
+(execution and the new state root), and committing it. The state is filled first
+with N credential batches and compacted, as a node that ran a while would have it,
+so the figures show what a large state costs each stage. CPU time, not wall time:
+it moves far less with the machine's other load.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.engine import CHAIN_ID, GENESIS_MS, _certify, _consortium, fill_state
+from bench.single_node import single_credential_txs
+from ledger.chain import Chain
+from ledger.identity import KeyPair, MemberId
+from ledger.payloads import AccreditPayload
+from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.transactions import Transaction, build_transaction, decode_transaction
+from node.public_work import CommittedView, ScratchState
+from storage.kv import LevelDBStore
+
+SUBMISSION_TXS = 500
+
+
+def _commit(chain: Chain, txs: list[Transaction], proposer: MemberId,
+            signers: list[KeyPair]) -> None:
+    execution = chain.build(txs, proposer, 0, GENESIS_MS + 10**6 + chain.height * 1000,
+                            frozenset(tx.tx_id for tx in txs), b"")
+    assert not execution.rejected, execution.rejected[0][1].message
+    chain.commit(execution, _certify(signers, chain.height + 1, execution.header.block_hash))
+
+
+def _admit(chain: Chain, encoded: list[bytes]) -> None:
+    for offset in range(0, len(encoded), SUBMISSION_TXS):
+        with CommittedView(chain) as view:
+            for data in encoded[offset:offset + SUBMISSION_TXS]:
+                tx = decode_transaction(data)
+                ctx = BlockContext(CHAIN_ID, view.height + 1, GENESIS_MS + 10**7,
+                                   chain.evidence_check)
+                scratch = ScratchState(view.state, presume_absence=True)
+                sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
+                apply_transaction(scratch, tx, sender, ctx)
+
+
+def ledger_costs(entries: int, txs: int = 5_000) -> dict[str, Any]:
+    validators, client, _, genesis = _consortium()
+    with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
+        kv = LevelDBStore(str(Path(folder) / "chain.ldb"))
+        chain = Chain(kv, genesis)
+        accredit = build_transaction(validators[0], CHAIN_ID, AccreditPayload(
+            client.member_id, ("certificate",), GENESIS_MS - 1, GENESIS_MS + 10**12), 10)
+        _commit(chain, [accredit], validators[1].member_id, validators[:3])
+        if entries:
+            fill_state(chain, client, entries)
+        batch = single_credential_txs(client, CHAIN_ID, txs, chain.height + 100)
+        started = time.process_time()
+        _admit(chain, [tx.encode() for tx in batch])
+        admitted = time.process_time()
+        execution = chain.build(batch, validators[1].member_id, 0,
+                                GENESIS_MS + 10**6 + chain.height * 1000,
+                                frozenset(tx.tx_id for tx in batch), b"")
+        assert not execution.rejected
+        built = time.process_time()
+        chain.commit(execution, _certify(validators[:3], chain.height + 1,
+                                         execution.header.block_hash))
+        committed = time.process_time()
+        kv.close()
+    return {"entries": entries, "txs": txs,
+            "admission_us": (admitted - started) / txs * 1e6,
+            "build_us": (built - admitted) / txs * 1e6,
+            "commit_us": (committed - built) / txs * 1e6}
+
+
+def render(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["CPU per single-credential issue transaction in each ledger stage "
+             "(in-process, `scripts/bench --only ledger-costs`; a block of "
+             f"{rows[0]['txs']:,}):", "",
+             "| credential batches in state | admission | block build | commit |",
+             "|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['entries']:,} | {row['admission_us']:,.0f} µs | "
+                     f"{row['build_us']:,.0f} µs | {row['commit_us']:,.0f} µs |")
+    return lines
