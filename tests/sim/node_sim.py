@@ -18,17 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from consensus import (
-    Commit,
-    MalformedMessage,
-    NewView,
-    Prepare,
-    PrePrepare,
-    SignedMessage,
-    ValidatorId,
-    ViewChange,
-    decode_signed,
-)
+from consensus import Commit, MalformedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.genesis import Genesis, GenesisMember
@@ -43,24 +33,18 @@ from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import MemoryStore
-from tests.sim.network import Network, NetworkFaults
+from tests.sim.network import NetworkFaults
 from tests.sim.node_byzantine import MODES, ByzantineNode
+from tests.sim.seeded import LivenessFailure, SafetyViolation, SeededSimulation
+
+__all__ = ["LivenessFailure", "NodeSimulation", "SafetyViolation", "SimNode", "run_node_seed"]
 
 CHAIN_ID = "senim-sim"
 GENESIS_MS = 1_700_000_000_000
 MAX_TXS_PER_BLOCK = 6
-MAX_SUBMITTED_TXS = 24
 CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
 HONEST_CLOCK_SKEW_MS = 500  # each honest clock is off by at most this much
 WILD_CLOCK_MS = 10 * 365 * 24 * 3_600_000  # how far off a Byzantine validator's clock may be
-
-
-class SafetyViolation(AssertionError):
-    """An invariant broke; the message says which and when."""
-
-
-class LivenessFailure(AssertionError):
-    """Honest nodes did not all commit every transaction within the bound."""
 
 
 class SimulatedCrash(Exception):
@@ -118,6 +102,13 @@ class SimNode:
     def validator(self) -> ValidatorId:
         return ValidatorId(self.keys.member_id)
 
+    @property
+    def up(self) -> bool:
+        return self.engine is not None
+
+    def stop(self) -> None:
+        self.engine = None
+
     def maybe_crash(self) -> None:
         if self.crashes_enabled and self.honest and self.rng.random() < CRASH_PER_IO:
             raise SimulatedCrash
@@ -160,25 +151,20 @@ class Result:
     set_changes: int = 0  # validator-set changes every honest node has crossed
 
 
-class NodeSimulation:
-    max_submitted = MAX_SUBMITTED_TXS
-
+class NodeSimulation(SeededSimulation[SimNode]):
     def __init__(self, seed: int, validators: int = 4, safety_ticks: int = 700,
                  liveness_ticks: int = 3000, faults: bool = True) -> None:
-        self.seed = seed
-        self._rng = random.Random(seed)
-        self.plan = FaultPlan.draw(self._rng, validators)
+        rng = random.Random(seed)
+        self.plan = FaultPlan.draw(rng, validators)
         if not faults:
             self.plan = FaultPlan(NetworkFaults(), False, False, None, False)
-        self._safety_ticks = safety_ticks if faults else 0
-        self._liveness_ticks = liveness_ticks
+        super().__init__(seed, rng, self.plan, safety_ticks if faults else 0, liveness_ticks,
+                         faults)
         self._keys = [KeyPair.from_seed(b"sim-validator-%04d" % i + bytes(14))
                       for i in range(validators)]
         self._client = KeyPair.from_seed(b"sim-registrar".ljust(32, b"."))
         self.genesis = self._make_genesis()
         self._validators = ValidatorSet.from_genesis(self.genesis)
-        self._network = Network(self._rng, self.plan.network)
-        self._now = 0
         self._submitted: list[Transaction] = []
         self._decided: dict[int, bytes] = {}
         self._decided_tick: dict[int, int] = {0: 0}  # first tick any node committed a height
@@ -188,9 +174,6 @@ class NodeSimulation:
         self._skew_ms = [clock_rng.randint(-HONEST_CLOCK_SKEW_MS, HONEST_CLOCK_SKEW_MS)
                          for _ in range(validators + 1)]
         self._wild_ms = clock_rng.choice([-1, 1]) * clock_rng.randint(1, WILD_CLOCK_MS)
-        self._votes: dict[tuple[ValidatorId, str, int, int], bytes] = {}
-        self._max_view: dict[int, int] = {}
-        self._faults_on = faults
         self.consensus_frames = 0
         self.nodes = self._make_nodes()
         self._by_key: dict[bytes, list[int]] = {}
@@ -210,15 +193,14 @@ class NodeSimulation:
 
     def _make_nodes(self) -> list[SimNode]:
         nodes = [SimNode(i, k, True, self._rng) for i, k in enumerate(self._keys)]
-        if self.plan.byzantine is not None:
-            bad = nodes[self._rng.randrange(len(nodes))]
-            bad.honest = False
+
+        def make_byzantine(bad: SimNode) -> None:
+            assert self.plan.byzantine is not None
             bad.byzantine = ByzantineNode(self._rng, self.plan.byzantine, bad.keys,
                                           self._validators.ids, CHAIN_ID.encode())
-        if self.plan.twin:
-            original = self._rng.choice([n for n in nodes if n.honest])
-            original.honest = False
-            nodes.append(SimNode(len(nodes), original.keys, False, self._rng))
+
+        self._corrupt(nodes, make_byzantine,
+                      lambda original: SimNode(len(nodes), original.keys, False, self._rng))
         for node in nodes:
             node.store.crash = node
             node.crashes_enabled = self._faults_on and self.plan.crashes
@@ -226,15 +208,7 @@ class NodeSimulation:
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> Result:
-        while self._now < self._safety_ticks:
-            self._advance_one_tick()
-            self._inject_faults()
-        self._stop_faults()
-        deadline = self._now + self._liveness_ticks
-        while not self._converged():
-            if self._now >= deadline:
-                raise LivenessFailure(self._describe("liveness: not converged"))
-            self._advance_one_tick()
+        self._run_phases()
         self._check_evidence()
         heights = min(n.engine.chain.height for n in self._honest() if n.engine)
         return Result(self.seed, len(self._keys), self.plan, self._now, heights,
@@ -306,10 +280,8 @@ class NodeSimulation:
             self._check_commits(node)
         frames, node.outgoing = node.outgoing, []
         self._transmit(node, frames)
-        if node.engine is not None and node.engine.replica is not None and node.honest:
-            spoken = self._max_view.get(node.index, 0)
-            if node.engine.replica.view < spoken:
-                self._violation(f"view went back from {spoken} to {node.engine.replica.view}")
+        if node.engine is not None and node.engine.replica is not None:
+            self._check_view(node, node.engine.replica.view)
 
     def _transmit(self, node: SimNode, frames: list[tuple[bytes, int, bytes]]) -> None:
         for peer_key, channel, payload in frames:
@@ -337,28 +309,13 @@ class NodeSimulation:
                 if node.honest:
                     self._violation("an honest node sent a frame that does not decode")
             if node.honest and signed is not None:
-                self._check_no_double_vote(node, signed)
+                self._check_signed(node, signed)
                 self.consensus_frames += 1
             message = signed.message if signed is not None else None
             self._network.send(self._now, node.index, node.validator, dests,
                                bytes([CH_CONSENSUS]) + data, is_commit=isinstance(message, Commit))
 
     # -- faults ----------------------------------------------------------------------------
-    def _inject_faults(self) -> None:
-        rng = self._rng
-        if len(self._submitted) < self.max_submitted and rng.random() < 0.06:
-            self._submit()
-        if self.plan.partitions and rng.random() < 0.01:
-            if rng.random() < 0.5:
-                self._network.heal()
-            else:
-                self._network.partition({n.index: rng.randrange(2) for n in self.nodes})
-        if self.plan.crashes and rng.random() < 0.006:
-            up = [n for n in self.nodes if n.honest and n.engine is not None]
-            down = len(self.nodes) - len(up)
-            if up and down < len(self.nodes) // 2:
-                self._crash(rng.choice(up))
-
     def _submit(self) -> None:
         tx = build_transaction(self._client, CHAIN_ID, AnchorPayload(self._rng.randbytes(32)),
                                expires_at=100_000)
@@ -367,8 +324,9 @@ class NodeSimulation:
             if node.engine is not None:
                 self._admit(node, [tx])
 
-    def _admit(self, node: SimNode, txs: list[Transaction]) -> None:
-        """What the API and gossip do: check against the committed state, then pend."""
+    def _admit(self, node: SimNode, txs: list[Transaction], may_refuse: bool = False) -> None:
+        """What the API and gossip do: check against the committed state, then pend.
+        Unless `may_refuse`, each transaction is good, and a refusal is a violation."""
         engine = node.engine
         assert engine is not None
         for tx in txs:
@@ -377,14 +335,11 @@ class NodeSimulation:
             try:
                 engine.chain.check_pending(tx, self.now_ms(), signature_ok=False)
             except TxRejected as refusal:
+                if may_refuse:
+                    continue
                 self._violation(f"a node refused a good transaction: {refusal.message}")
             engine.mempool.add(tx, len(tx.encode()))
         self._input(node, engine.work_available)
-
-    def _crash(self, node: SimNode) -> None:
-        node.engine = None
-        node.incarnation += 1
-        node.down_until = self._now + self._rng.randint(10, 300)
 
     def _start(self, node: SimNode) -> None:
         node.store.crash = None  # opening the store (and writing genesis) is not a fault point
@@ -403,14 +358,9 @@ class NodeSimulation:
             self._admit(node, pending)
 
     def _stop_faults(self) -> None:
-        self._faults_on = False
-        self._network.faults = NetworkFaults()
-        self._network.heal()
         for node in self.nodes:
             node.crashes_enabled = False
-            if node.engine is None:
-                self._start(node)
-        self._submit()  # fresh work, so every node has something to agree on
+        super()._stop_faults()
 
     # -- invariants ------------------------------------------------------------------------
     def _check_commits(self, node: SimNode) -> None:
@@ -443,20 +393,6 @@ class NodeSimulation:
             self._violation(f"block {height} time {time_ms} is outside the honest clocks "
                             f"[{earliest}, {latest}]")
 
-    def _check_no_double_vote(self, node: SimNode, signed: SignedMessage) -> None:
-        message, view = signed.message, 0
-        if isinstance(message, PrePrepare | Prepare | Commit):
-            kind = "commit" if isinstance(message, Commit) else "vote"
-            key = (signed.sender, kind, message.height, message.view)
-            if self._votes.setdefault(key, message.digest) != message.digest:
-                self._violation(f"honest validator signed two blocks at {key[2:]} ({kind})")
-            view = message.view
-        elif isinstance(message, ViewChange):
-            view = message.new_view
-        elif isinstance(message, NewView):
-            view = message.view
-        self._max_view[node.index] = max(self._max_view.get(node.index, 0), view)
-
     def _check_evidence(self) -> None:
         honest_ids = {n.validator.hex() for n in self.nodes if n.validator not in self._faulty}
         for node in self._honest():
@@ -481,8 +417,9 @@ class NodeSimulation:
                 return False
         return True
 
-    def _violation(self, what: str) -> None:
-        raise SafetyViolation(self._describe(what))
+    @property
+    def _submitted_count(self) -> int:
+        return len(self._submitted)
 
     def _describe(self, what: str) -> str:
         status = ", ".join(
