@@ -16,7 +16,7 @@ clocks read while the block's last commit was being voted.
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from consensus import Commit, MalformedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
@@ -27,28 +27,23 @@ from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
-from node.engine import TICK_MS, CommitReport, Engine, EngineConfig, Refusals
+from node.engine import TICK_MS, Engine, EngineConfig
 from node.evidence import list_evidence
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
-from storage.kv import MemoryStore
 from tests.sim.network import NetworkFaults
 from tests.sim.node_byzantine import MODES, ByzantineNode
 from tests.sim.seeded import LivenessFailure, SafetyViolation, SeededSimulation
+from tests.sim.sim_node import Outbox, SimNode, SimulatedCrash
 
-__all__ = ["LivenessFailure", "NodeSimulation", "SafetyViolation", "SimNode", "run_node_seed"]
+__all__ = ["LivenessFailure", "NodeSimulation", "SafetyViolation", "run_node_seed"]
 
 CHAIN_ID = "senim-sim"
 GENESIS_MS = 1_700_000_000_000
 MAX_TXS_PER_BLOCK = 6
-CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
 HONEST_CLOCK_SKEW_MS = 500  # each honest clock is off by at most this much
 WILD_CLOCK_MS = 10 * 365 * 24 * 3_600_000  # how far off a Byzantine validator's clock may be
-
-
-class SimulatedCrash(Exception):
-    """Raised inside a node's IO: the process dies there, memory lost, store kept."""
 
 
 @dataclass(frozen=True)
@@ -68,75 +63,6 @@ class FaultPlan:
         byzantine = rng.choice([None, None, *MODES]) if validators >= 4 else None
         twin = validators >= 4 and rng.random() < 0.25 and (byzantine is None or validators >= 7)
         return FaultPlan(network, rng.random() < 0.4, rng.random() < 0.5, byzantine, twin)
-
-
-class CrashingStore(MemoryStore):
-    """The node's disk. A write either happens whole or the node dies just before it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.crash: SimNode | None = None
-
-    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
-        if self.crash is not None:
-            self.crash.maybe_crash()
-        super().write(puts, sync)
-
-
-@dataclass
-class SimNode:
-    index: int
-    keys: KeyPair
-    honest: bool
-    rng: random.Random
-    store: CrashingStore = field(default_factory=CrashingStore)
-    engine: Engine | None = None
-    byzantine: ByzantineNode | None = None
-    incarnation: int = 0
-    down_until: int = 0
-    crashes_enabled: bool = False
-    outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
-    committed: list[CommitReport] = field(default_factory=list)
-
-    @property
-    def validator(self) -> ValidatorId:
-        return ValidatorId(self.keys.member_id)
-
-    @property
-    def up(self) -> bool:
-        return self.engine is not None
-
-    def stop(self) -> None:
-        self.engine = None
-
-    def maybe_crash(self) -> None:
-        if self.crashes_enabled and self.honest and self.rng.random() < CRASH_PER_IO:
-            raise SimulatedCrash
-
-    # Outbox: frames go out at once (a crash can fall between two of them).
-    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
-        self.maybe_crash()
-        self.outgoing.append((peer_key, channel, payload))
-
-    def committed_block(self, report: CommitReport) -> None:
-        self.committed.append(report)
-
-    def refused(self, refusals: Refusals) -> None:
-        del refusals
-
-
-class _Outbox:
-    def __init__(self, node: SimNode) -> None:
-        self._node = node
-
-    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
-        self._node.send(peer_key, channel, payload)
-
-    def committed(self, report: CommitReport) -> None:
-        self._node.committed_block(report)
-
-    def refused(self, refusals: Refusals) -> None:
-        self._node.refused(refusals)
 
 
 @dataclass(frozen=True)
@@ -349,7 +275,7 @@ class NodeSimulation(SeededSimulation[SimNode]):
         node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
                              EngineConfig(view_timeout_ms=200, max_block_txs=MAX_TXS_PER_BLOCK,
                                           follower_poll_ms=500, validator_poll_ms=2_000),
-                             self._clock_of(node), _Outbox(node),
+                             self._clock_of(node), Outbox(node),
                              {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
         node.down_until = 0
         # Clients retry what has not committed: the restarted node hears of it again.

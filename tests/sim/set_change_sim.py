@@ -22,7 +22,8 @@ from ledger.payloads import (
     ProposePayload,
 )
 from ledger.transactions import Transaction, build_transaction
-from tests.sim.node_sim import CHAIN_ID, GENESIS_MS, NodeSimulation, SimNode
+from tests.sim.node_sim import CHAIN_ID, GENESIS_MS, NodeSimulation
+from tests.sim.sim_node import SimNode
 
 # Blocks between the height reached when a change is proposed and its effect: room
 # for the proposal to commit under faults before votes close.
