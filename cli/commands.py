@@ -1,11 +1,11 @@
-"""What the commands that sign share: the --node and --key options, reading a key file,
-parsing hex arguments, and submitting a transaction with a one-line outcome."""
+"""What the commands share: the --node and --key options, reading a key file, parsing hex
+arguments, submitting a transaction with a one-line outcome, and printing a verdict."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -14,6 +14,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_UNREACHABLE, fail
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import Payload, checked
+from ledger.verification import Check
 from node.files import load_key
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -89,3 +90,29 @@ def _forget(written: Path | None) -> None:
 def _kept(written: Path | None) -> str:
     return "" if written is None else (f"; {written} is kept: it becomes valid if the "
                                        "transaction commits (check with senim verify)")
+
+
+class Judged(Protocol):
+    """A native verdict or a VC's: both say valid or why not, check by check."""
+
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def checks(self) -> list[Check]: ...
+
+
+def print_verdict(verdict: Judged, file_line: str, after: list[str]) -> None:
+    """The verdict in colour, the file it is about, each check, then the `after` lines."""
+    colour = "green" if verdict.valid else "red"
+    label = "VALID" if verdict.valid else verdict.status.upper()
+    click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
+    click.echo(f"  file:   {file_line}")
+    for number, check in enumerate(verdict.checks, start=1):
+        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
+        click.echo(f"  {number}. {mark} {check.detail}")
+    for line in after:
+        click.echo(f"  {line}")

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
+from cli.commands import node_option
 from cli.errors import fail
 from cli.issue_checks import (
     CORRECTIONS_NAME,
@@ -252,8 +253,7 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="A new or empty directory: the job's folder.")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path),
               help="Finish the job in this folder, from whatever state it stopped in.")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 @click.option("--format", "output_format", type=click.Choice(["native", "vc"]),
               default="native", show_default=True,
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
