@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cli.client import ClientError, NodeClient
-from cli.commands import node_option
+from cli.commands import load_key_or_fail, node_option
 from cli.errors import fail
 from cli.issue_checks import (
     CORRECTIONS_NAME,
@@ -157,10 +157,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
              node: NodeClient, options: ReaderOptions) -> IssueJob:
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
     hashed batch is held), then write every file before any send."""
-    try:
-        keys = load_key(key_path)
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    keys = load_key_or_fail(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
     try:
