@@ -7,7 +7,12 @@ from typing import NoReturn
 
 import click
 
+EXIT_REFUSED = 1  # the node (or a check) said no
+EXIT_BAD_INPUT = 2  # the command line or a file given to it is wrong; nothing was sent
+EXIT_UNREACHABLE = 3  # the node could not be asked, or stopped answering
+EXIT_PENDING = 75  # EX_TEMPFAIL: submitted but not committed yet
 
-def fail(message: str, code: int = 1) -> NoReturn:
+
+def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(code)

@@ -15,10 +15,10 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
-from cli.errors import fail
-from ledger.errors import ConfigError, MalformedInput
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, KeyPair, MemberId
+from cli.client import ClientError, NodeClient
+from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
+from cli.errors import EXIT_BAD_INPUT, fail
+from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTIONS,
@@ -27,55 +27,12 @@ from ledger.payloads import (
     AddMemberAction,
     GovernanceAction,
     MemberAction,
-    Payload,
     ProposePayload,
     VotePayload,
-    checked,
 )
-from node.files import load_key
 
 # Default lead of a change over the head, in blocks: time for the other voters.
 DEFAULT_LEAD_BLOCKS = 100
-EXIT_BAD_INPUT = 2
-
-node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-                           show_default=True)
-key_option = click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
-                          help="Your (ministry) member key file.")
-
-
-
-def _hex(value: str, size: int, what: str) -> bytes:
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raw = b""
-    if len(raw) != size:
-        fail(f"{what} must be {size} bytes as {2 * size} hex digits, got {value!r}",
-              EXIT_BAD_INPUT)
-    return raw
-
-
-def _keys(path: Path) -> KeyPair:
-    try:
-        return load_key(path)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-
-
-def _submit(node_url: str, keys: KeyPair, payload: Payload, what: str) -> dict[str, Any]:
-    client = NodeClient(node_url)
-    try:
-        checked(payload)
-        result = client.submit_and_wait(client.make_tx(keys, payload))
-    except MalformedInput as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-    except ClientError as exc:
-        fail(f"{what} refused: {exc} ({exc.code})")
-    if result["status"] != "committed":
-        fail(f"{what} not committed: {result.get('reason', result['status'])}")
-    click.echo(f"{what}: committed at height {result['height']} (tx {result['tx_id']})")
-    return result
 
 
 @click.group("governance")
@@ -84,7 +41,7 @@ def governance_group() -> None:
 
 
 @governance_group.command("propose")
-@key_option
+@key_option("Your (ministry) member key file.")
 @click.option("--action", required=True, type=click.Choice([a.replace("_", "-")
                                                            for a in ACTIONS]))
 @click.option("--member", "member_hex", default=None,
@@ -109,14 +66,14 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
             fail("add-member needs --name, --role and --public-key (and no --member)",
                   EXIT_BAD_INPUT)
         governance_action = AddMemberAction(
-            name, role, _hex(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
+            name, role, hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
     else:
         if member_hex is None or name or role or public_key_hex:
             fail(f"{action} needs --member (and no --name, --role or --public-key)",
                   EXIT_BAD_INPUT)
         governance_action = MemberAction(
-            kind, MemberId(_hex(member_hex, MEMBER_ID_BYTES, "--member")))
-    keys = _keys(key_path)
+            kind, MemberId(hex_bytes(member_hex, MEMBER_ID_BYTES, "--member")))
+    keys = load_key_or_fail(key_path)
     if effective_height is None:
         try:
             head = int(NodeClient(node_url, timeout_s=10).status()["height"])
@@ -125,20 +82,20 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         effective_height = head + DEFAULT_LEAD_BLOCKS
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
-    result = _submit(node_url, keys, ProposePayload(governance_action, effective_height,
-                                                    expiry_height), "proposal")
+    result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
+        governance_action, effective_height, expiry_height), "proposal")
     click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
                f"votes close at height {expiry_height})")
 
 
 @governance_group.command("vote")
-@key_option
+@key_option("Your (ministry) member key file.")
 @click.argument("proposal_id")
 @node_option
 def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
     """Vote for an open proposal (the id `propose` printed, or from `list`)."""
-    payload = VotePayload(_hex(proposal_id, 32, "the proposal id"))
-    _submit(node_url, _keys(key_path), payload, "vote")
+    payload = VotePayload(hex_bytes(proposal_id, 32, "the proposal id"))
+    submit_and_report(NodeClient(node_url), load_key_or_fail(key_path), payload, "vote")
 
 
 def _who(member: dict[str, Any]) -> str:

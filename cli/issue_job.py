@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
+from cli.errors import EXIT_PENDING
 from ledger.credentials import IssuedBatch
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
@@ -45,7 +46,6 @@ JOB_FORMAT = "senim-issue-job/v1"
 MANIFEST_NAME = "manifest.json"
 CREDENTIALS_DIR = "credentials"
 FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
-EXIT_PENDING = 75  # EX_TEMPFAIL: the batch is submitted but not committed yet
 QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say why not
 REPORT_EVERY_S = 10.0
 POLL_S = 2.0  # long-poll step, so a lost quorum is reported while waiting

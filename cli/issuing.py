@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
+from cli.commands import load_key_or_fail, node_option
 from cli.errors import fail
 from cli.issue_checks import (
     CORRECTIONS_NAME,
@@ -156,10 +157,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
              node: NodeClient, options: ReaderOptions) -> IssueJob:
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
     hashed batch is held), then write every file before any send."""
-    try:
-        keys = load_key(key_path)
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    keys = load_key_or_fail(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
     try:
@@ -252,8 +250,7 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="A new or empty directory: the job's folder.")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path),
               help="Finish the job in this folder, from whatever state it stopped in.")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 @click.option("--format", "output_format", type=click.Choice(["native", "vc"]),
               default="native", show_default=True,
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")

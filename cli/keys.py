@@ -10,46 +10,16 @@ credentials it signed before that block stay valid, those from it on verify as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
-from cli.errors import fail
-from ledger.errors import ConfigError, MalformedInput
+from cli.client import ClientError, NodeClient
+from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
+from cli.errors import EXIT_BAD_INPUT, fail
 from ledger.identity import PUBLIC_KEY_BYTES, KeyPair
 from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, prove_possession
-from ledger.payloads import Payload, ReportCompromisePayload, RotateKeyPayload, checked
-from node.files import load_key, save_key
-
-EXIT_BAD_INPUT = 2
-
-node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-                           show_default=True, help="URL of the node's HTTP API.")
-
-
-
-def _keys(path: Path) -> KeyPair:
-    try:
-        return load_key(path)
-    except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-        raise
-
-
-def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str) -> dict[str, Any]:
-    try:
-        checked(payload)
-        result = client.submit_and_wait(client.make_tx(keys, payload))
-    except MalformedInput as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
-        raise
-    except ClientError as exc:
-        fail(f"{what} refused: {exc} ({exc.code})")
-        raise
-    if result["status"] != "committed":
-        fail(f"{what} not committed: {result.get('reason', result['status'])}")
-    return result
+from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
+from node.files import save_key
 
 
 def _new_key(path: Path, current: KeyPair) -> KeyPair:
@@ -63,7 +33,7 @@ def _new_key(path: Path, current: KeyPair) -> KeyPair:
         except OSError as exc:
             fail(f"cannot write the new key file {path}: {exc}", EXIT_BAD_INPUT)
         return new
-    loaded = _keys(path)
+    loaded = load_key_or_fail(path)
     if loaded.public_key == current.public_key:
         fail(f"{path} holds the current key; give a new key file", EXIT_BAD_INPUT)
     if loaded.member is not None and loaded.member != current.member_id:
@@ -78,14 +48,13 @@ def key_group() -> None:
 
 
 @key_group.command("rotate")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
-              help="Your current key file (it signs the rotation).")
+@key_option("Your current key file (it signs the rotation).")
 @click.option("--new-key", "new_key_path", required=True, type=click.Path(path_type=Path),
               help="The new key file: created (mode 0600) if it does not exist.")
 @node_option
 def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
     """Move your membership to a new key; your member id stays the same."""
-    current = _keys(key_path)
+    current = load_key_or_fail(key_path)
     new = _new_key(new_key_path, current)
     client = NodeClient(node_url)
     try:
@@ -95,7 +64,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
         raise
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))
-    result = _submit(client, current, payload, "key rotation")
+    result = submit_and_report(client, current, payload, "key rotation", report=False)
     height = result["height"]
     click.echo(f"key rotated at height {height}: member {current.member_id.hex()} now signs "
                f"with {new.public_key.hex()} ({new_key_path}); {key_path} no longer signs.")
@@ -106,8 +75,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
 
 
 @key_group.command("report-compromise")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
-              help="Your current key file (the one you rotated to).")
+@key_option("Your current key file (the one you rotated to).")
 @click.option("--old-key", "old_key_path", type=click.Path(path_type=Path), default=None,
               help="The stolen key's file, if you still have it.")
 @click.option("--old-public-key", "old_public_key", default=None,
@@ -123,14 +91,9 @@ def report_compromise_command(key_path: Path, old_key_path: Path | None,
     if (old_key_path is None) == (old_public_key is None):
         fail("give exactly one of --old-key and --old-public-key", EXIT_BAD_INPUT)
     if old_key_path is not None:
-        stolen = _keys(old_key_path).public_key
+        stolen = load_key_or_fail(old_key_path).public_key
     else:
-        try:
-            stolen = bytes.fromhex(old_public_key or "")
-        except ValueError:
-            stolen = b""
-        if len(stolen) != PUBLIC_KEY_BYTES:
-            fail(f"--old-public-key must be {PUBLIC_KEY_BYTES * 2} hex digits", EXIT_BAD_INPUT)
+        stolen = hex_bytes(old_public_key or "", PUBLIC_KEY_BYTES, "--old-public-key")
     try:
         height = int(from_height)
     except ValueError:
@@ -138,12 +101,13 @@ def report_compromise_command(key_path: Path, old_key_path: Path | None,
     if height < 1:
         fail(f"--from-height must be a block height of 1 or more, got {from_height!r}",
               EXIT_BAD_INPUT)
-    current = _keys(key_path)
+    current = load_key_or_fail(key_path)
     if stolen == current.public_key:
         fail("that is your current key: rotate away from it first (senim key rotate)",
               EXIT_BAD_INPUT)
-    result = _submit(NodeClient(node_url), current, ReportCompromisePayload(stolen, height),
-                     "compromise report")
+    result = submit_and_report(NodeClient(node_url), current,
+                               ReportCompromisePayload(stolen, height), "compromise report",
+                               report=False)
     click.echo(f"reported at height {result['height']}: credentials signed with "
                f"{stolen.hex()[:16]}… from height {height} on now verify as issued with a "
                "compromised key; those before stay valid.")

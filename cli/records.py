@@ -18,43 +18,23 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
+from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
+from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
 from ledger.credentials import make_batch, parse_document
-from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.errors import InvalidDocument, MalformedInput
 from ledger.identity import KeyPair
-from ledger.payloads import (
-    CredentialRef,
-    EmploymentEndPayload,
-    IssueBatchPayload,
-    Payload,
-    checked,
-)
+from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
-from node.files import load_key
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
-EXIT_BAD_INPUT = 2
-EXIT_REFUSED = 1
-
-node_option = click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-                           show_default=True)
-key_option = click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
-                          help="Your member key file.")
 field_option = click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
                             help="Another field of the credential (repeatable).")
-
-
-def _keys(path: Path) -> KeyPair:
-    try:
-        return load_key(path)
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
-        raise
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -106,41 +86,6 @@ def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
         os.replace(target, path)
 
 
-def _submit(client: NodeClient, keys: KeyPair, payload: Payload, what: str,
-            written: Path | None = None) -> dict[str, Any]:
-    """Submit and wait. `written` is a credential file for this payload: removed when the
-    node refuses it for good (nothing of it is on chain), kept while it may still commit."""
-    try:
-        checked(payload)  # refuse what every node would refuse, before asking one
-        result = client.submit_and_wait(client.make_tx(keys, payload))
-    except MalformedInput as exc:
-        _forget(written)
-        _fail(str(exc), EXIT_BAD_INPUT)
-        raise
-    except ClientError as exc:
-        if exc.code == "unreachable":  # it may have been sent, and may still commit
-            _fail(f"{what} not confirmed: {exc}{_kept(written)}", 3)
-        _forget(written)
-        _fail(f"{what} refused: {exc} ({exc.code})")
-        raise
-    if result["status"] == "pending":
-        _fail(f"{what} not committed yet (pending){_kept(written)}", 75)
-    if result["status"] != "committed":
-        _forget(written)
-        _fail(f"{what} not committed: {result.get('reason', result['status'])}")
-    return result
-
-
-def _forget(written: Path | None) -> None:
-    if written is not None:
-        written.unlink(missing_ok=True)
-
-
-def _kept(written: Path | None) -> str:
-    return "" if written is None else (f"; {written} is kept: it becomes valid if the "
-                                       "transaction commits (check with senim verify)")
-
-
 def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
                out: Path) -> dict[str, Any]:
     """Issue one credential: checked, written (0600), submitted, then marked committed."""
@@ -160,7 +105,8 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
     _write_private(out, document, replace=False)
-    result = _submit(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype, out)
+    result = submit_and_report(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype,
+                               written=out, report=False)
     document["issuance"] = {key: result[key] for key in ("tx_id", "height", "block_hash",
                                                           "time") if key in result}
     _write_private(out, document, replace=True)
@@ -174,7 +120,7 @@ def employment_group() -> None:
 
 
 @employment_group.command("start")
-@key_option
+@key_option()
 @click.option("--full-name", required=True)
 @click.option("--iin", default=None)
 @click.option("--position", required=True)
@@ -190,11 +136,11 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     """Issue an employment record (your organisation must be accredited for employment)."""
     record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
                                     "organisation": organisation, "start_date": start_date})
-    _issue_one(NodeClient(node_url), _keys(key_path), record, "employment", out_file)
+    _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file)
 
 
 @employment_group.command("end")
-@key_option
+@key_option()
 @click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--end", "end_date", required=True, help="Last day, YYYY-MM-DD.")
 @node_option
@@ -202,7 +148,7 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
     """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
 
     Only the record's reference and the start and end days go on chain."""
-    keys = _keys(key_path)
+    keys = load_key_or_fail(key_path)
     _document_json, doc = _document(document_file, "the employment record")
     if doc.credential_type != "employment":
         _fail(f"{document_file} is a {doc.credential_type}, not an employment record",
@@ -226,7 +172,8 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
     ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                         tuple(doc.batch_path))
     payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
-    result = _submit(NodeClient(node_url), keys, payload, "employment end")
+    result = submit_and_report(NodeClient(node_url), keys, payload, "employment end",
+                               report=False)
     click.echo(f"employment end recorded at height {result['height']}: employed from "
                f"{start} to {end}")
 
@@ -279,7 +226,7 @@ def _check_original(document: Any, node_url: str) -> None:
 
 
 @click.command("recognise")
-@key_option
+@key_option()
 @click.option("--original", "original_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The student's original transcript (lines may be hidden).")
@@ -295,7 +242,7 @@ def recognise_command(key_path: Path, original_file: Path, courses_file: Path,
                       extra_fields: tuple[str, ...], out_file: Path, node_url: str) -> None:
     """Issue a recognition: which courses of another university's transcript count as
     which of yours, with credits. Verifying it checks the original too."""
-    keys = _keys(key_path)
+    keys = load_key_or_fail(key_path)
     document, original = _document(original_file, "the original transcript")
     lines = _recognised(courses_file)
     try:

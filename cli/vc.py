@@ -15,6 +15,8 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.commands import print_verdict
+from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
@@ -27,7 +29,6 @@ from node.files import load_key
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
 MAX_STATUS_LIST_BYTES = 1 << 20
 STATUS_TIMEOUT_S = 10.0
 VC_DIR = "vc"  # `senim issue --format vc` writes DIR/vc/<folder>/<name>.vc.json
@@ -138,15 +139,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool) -> N
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
-        colour = "green" if verdict.valid else "red"
-        label = "VALID" if verdict.valid else verdict.status.upper()
-        click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
-        click.echo(f"  file:   {file} (W3C VC 2.0, issuer {verdict.issuer})")
-        for number, check in enumerate(verdict.checks, start=1):
-            mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
-            click.echo(f"  {number}. {mark} {check.detail}")
-        for warning in verdict.warnings:
-            click.echo(f"  note: {warning}")
+        print_verdict(verdict, f"{file} (W3C VC 2.0, issuer {verdict.issuer})",
+                      [f"note: {warning}" for warning in verdict.warnings])
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
+from cli.commands import key_option, node_option, print_verdict
+from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
 from cli.vc import is_vc_document, verify_vc_file
@@ -40,7 +42,10 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
-EXIT_UNREACHABLE = 3
+
+manifest_option = click.option(
+    "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
+    help="The batch manifest, when TARGET is a credential id.")
 
 
 def _load_json(path: Path) -> Any | None:
@@ -53,17 +58,6 @@ def _load_json(path: Path) -> Any | None:
     except UnicodeEncodeError:
         _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
     return value
-
-
-def _print_verdict(verdict: Verdict, file: Path) -> None:
-    colour = "green" if verdict.valid else "red"
-    label = "VALID" if verdict.valid else verdict.status.upper()
-    click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
-    click.echo(f"  file:   {file}")
-    for number, check in enumerate(verdict.checks, start=1):
-        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
-        click.echo(f"  {number}. {mark} {check.detail}")
-    click.echo(f"  source: {verdict.source}")
 
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
@@ -151,8 +145,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
 
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 @click.option("--offline", is_flag=True,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
 @click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
@@ -182,15 +175,14 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
-        _print_verdict(verdict, file)
+        print_verdict(verdict, str(file), [f"source: {verdict.source}"])
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 
 @click.command("prove")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 def prove_command(file: Path, out_file: Path, node_url: str) -> None:
     """Attach an offline proof to a credential (verifiable later with --offline)."""
     document = _load_json(file)
@@ -282,17 +274,15 @@ def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> b
 
 
 @click.command("revoke")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@key_option("The issuer's member key file.")
 @click.argument("target")
 @click.option("--reason", required=True, type=click.Choice(list(REVOCATION_REASONS)),
               help="Why, as a code (the chain never holds free text).")
 @click.option("--note", default=None, help="Details in words, kept off chain in a 0600 file "
               f"in {NOTES_DIR}/ beside the credential or manifest; only its salted hash goes "
               "on chain.")
-@click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
-              help="The batch manifest, when TARGET is a credential id.")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@manifest_option
+@node_option
 def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
                    manifest_path: Path | None, node_url: str) -> None:
     """Revoke a credential (FILE, or ID with --manifest). Only its issuer may."""
@@ -303,7 +293,7 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
 
 
 @click.command("supersede")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@key_option("The issuer's member key file.")
 @click.argument("target")
 @click.option("--by", "replacement_file", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -311,10 +301,8 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
 @click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
               f"file in {NOTES_DIR}/ beside the credential or manifest; only its salted hash "
               "goes on chain.")
-@click.option("--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
-              help="The batch manifest, when TARGET is a credential id.")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@manifest_option
+@node_option
 def supersede_command(key_path: Path, target: str, replacement_file: Path, note: str | None,
                       manifest_path: Path | None, node_url: str) -> None:
     """Replace a credential (FILE, or ID with --manifest) by a corrected one.

@@ -108,6 +108,7 @@ from consensus.messages import (
     encode_signed,
     max_message_bytes,
     message_signing_bytes,
+    sign_message,
 )
 from consensus.quorum import is_quorum, max_faulty, primary_for, quorum_size
 from consensus.replica import Phase, Replica
@@ -127,5 +128,5 @@ __all__ = [
     "WorkAvailable", "commit_signing_bytes", "decode_certificate", "decode_message",
     "decode_safety_state", "decode_signed", "encode_certificate", "encode_message",
     "encode_safety_state", "encode_signed", "is_quorum", "max_faulty", "max_message_bytes",
-    "message_signing_bytes", "primary_for", "quorum_size", "verify_certificate",
+    "message_signing_bytes", "primary_for", "quorum_size", "sign_message", "verify_certificate",
 ]

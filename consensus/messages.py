@@ -8,7 +8,12 @@ exactly `commit_signing_bytes`, so commit signatures form the certificate.
 
 from dataclasses import dataclass
 
-from consensus.certificate import CommitCertificate, certificate_from_fields, certificate_to_fields
+from consensus.certificate import (
+    CommitCertificate,
+    Signer,
+    certificate_from_fields,
+    certificate_to_fields,
+)
 from consensus.codec import (
     Kind,
     as_bytes,
@@ -125,6 +130,13 @@ def encode_signed(signed: SignedMessage) -> bytes:
 
 def message_signing_bytes(chain_id: bytes, message: Message) -> bytes:
     return signing_bytes(chain_id, encode_message(message))
+
+
+def sign_message(chain_id: bytes, sender: ValidatorId, message: Message,
+                 signer: Signer) -> SignedMessage:
+    """`message` in its envelope from `sender`, signed by `signer`. The signer need not be
+    `sender`'s: simulators and attack tools sign as others to show that it never verifies."""
+    return SignedMessage(sender, message, signer(message_signing_bytes(chain_id, message)))
 
 
 def _signed_fields(signed: SignedMessage) -> list[object]:

@@ -23,7 +23,7 @@ from consensus.messages import (
     SignedMessage,
     ViewChange,
     encode_signed,
-    message_signing_bytes,
+    sign_message,
 )
 from consensus.safety import SafetyState, Vote, decode_safety_state, encode_safety_state
 from consensus.throttle import HintLimiter, SyncThrottle
@@ -203,8 +203,7 @@ class ReplicaState:
         return self._vote is None or self._vote.view != self._view or self._vote.digest == digest
 
     def _sign(self, message: Message) -> SignedMessage:
-        data = message_signing_bytes(self._config.chain_id, message)
-        return SignedMessage(self._id, message, self._signer(data))
+        return sign_message(self._config.chain_id, self._id, message, self._signer)
 
     def _persist(self, out: list[Action]) -> None:
         state = SafetyState(self._height, self._view, self._phase is not Phase.VIEW_CHANGE,

@@ -27,15 +27,16 @@ from consensus import (
     Commit,
     Digest,
     Height,
+    Message,
     Prepare,
     PreparedCertificate,
     PrePrepare,
-    SignedMessage,
     ValidatorId,
     View,
     ViewChange,
+    encode_signed,
+    sign_message,
 )
-from consensus.messages import Message, encode_signed, message_signing_bytes
 from ledger.identity import KeyPair
 from node.channels import CH_CONSENSUS, channels_for
 from node.files import load_genesis, load_key
@@ -67,8 +68,7 @@ class Spammer:
         return None
 
     def sign(self, message: Message) -> bytes:
-        signature = self.keys.sign_raw(message_signing_bytes(self.chain, message))
-        return encode_signed(SignedMessage(self.me, message, signature))
+        return encode_signed(sign_message(self.chain, self.me, message, self.keys.sign_raw))
 
     def vote(self, number: int) -> bytes:
         # The height we read may already be decided: aim at it and at the next one.
@@ -85,8 +85,7 @@ class Spammer:
         new_view, height = View(self.next_view_change), Height(self.height)
         proposal = PrePrepare(View(new_view - 1), height, Digest(os.urandom(32)),
                               os.urandom(block_bytes))
-        signed = SignedMessage(self.me, proposal, self.keys.sign_raw(
-            message_signing_bytes(self.chain, proposal)))
+        signed = sign_message(self.chain, self.me, proposal, self.keys.sign_raw)
         return self.sign(ViewChange(new_view, height, PreparedCertificate(signed, ())))
 
     def send(self, payload: bytes, what: str) -> None:

@@ -18,8 +18,8 @@ import pytest
 
 import cli.issue_job as issue_job
 from cli.client import ClientError
+from cli.errors import EXIT_PENDING
 from cli.issue_job import (
-    EXIT_PENDING,
     IssueJob,
     JobError,
     JobPending,

@@ -30,7 +30,7 @@ from consensus import (
     decode_signed,
     encode_safety_state,
     encode_signed,
-    message_signing_bytes,
+    sign_message,
     verify_certificate,
 )
 from tests.consensus.harness import CHAIN, Cluster, block_for, sent
@@ -39,9 +39,8 @@ from tests.sim.keys import make_signer, verify
 
 def signed_by(sender: bytes, message: Message) -> bytes:
     """`message` correctly signed by `sender` (an outsider's key fails verification)."""
-    signer = make_signer(ValidatorId(sender))
-    data = message_signing_bytes(CHAIN, message)
-    return encode_signed(SignedMessage(ValidatorId(sender), message, signer(data)))
+    return encode_signed(sign_message(CHAIN, ValidatorId(sender), message,
+                                      make_signer(ValidatorId(sender))))
 
 
 def proposal(height: int, view: int, tag: bytes = b"") -> PrePrepare:

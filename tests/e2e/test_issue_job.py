@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from cli.issue_job import CRASH_ENV, CRASH_EXIT, CRASH_POINTS, EXIT_PENDING
+from cli.errors import EXIT_PENDING
+from cli.issue_job import CRASH_ENV, CRASH_EXIT, CRASH_POINTS
 from tests.e2e.harness import Consortium, Member, NodeProcess, senim_executable
 from tests.e2e.test_cli_lifecycle import write_graduates_csv
 

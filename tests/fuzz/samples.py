@@ -33,7 +33,7 @@ from consensus import (
     encode_message,
     encode_safety_state,
     encode_signed,
-    message_signing_bytes,
+    sign_message,
 )
 from consensus.safety import Vote
 from ledger.blocks import decode_block
@@ -130,9 +130,8 @@ def world() -> World:
 
 
 def _signed(sender: bytes, message: Message) -> SignedMessage:
-    keys = world().net.ministry
-    signature = keys.sign_raw(message_signing_bytes(CHAIN_ID.encode(), message))
-    return SignedMessage(ValidatorId(sender), message, signature)
+    return sign_message(CHAIN_ID.encode(), ValidatorId(sender), message,
+                        world().net.ministry.sign_raw)
 
 
 def consensus_messages() -> list[Message]:

@@ -25,10 +25,10 @@ from ledger.transactions import Transaction
 from node.api import make_app
 from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX, VERIFY_WORK
 from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.service import NodeCore
 from storage.kv import LevelDBStore
 from storage.state_tree import state_proof_from_json, verify_state_proof
+from tests.node.api_server import api_core
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
 from tests.node.engine_node import running_engine
 
@@ -45,9 +45,8 @@ class Node:
 @pytest.fixture
 async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[Node]:
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv,
-                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=5_000),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=5_000))
     now = int(time.time() * 1000)
     # KazNU may issue diplomas for ten years from now (committed before serving).
     commit(core.chain, [make_tx(net.ministry, AccreditPayload(

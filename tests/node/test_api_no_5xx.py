@@ -10,20 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.main import main
 from ledger.credentials import disclose, make_batch
-from node.api import make_app
 from node.client_limits import RATES
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
-from node.service import NodeCore
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, Consortium, documents_of, make_consortium
 
 
@@ -32,15 +29,8 @@ async def client(net: Consortium, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     # Every request must reach the parsers, not stop at the per-client rate.
     for kind in RATES:
         monkeypatch.setitem(RATES, kind, (1e9, 1e9))
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(), MempoolLimits(100, 1 << 20, 100),
-                    NodeMetrics())
-    test_client = TestClient(TestServer(make_app(core, "fuzz")))
-    await test_client.start_server()
-    try:
+    async with serving(api_core(net.ministry, net.genesis, MemoryStore()), "fuzz") as test_client:
         yield test_client
-    finally:
-        await test_client.close()
-        core.worker.shutdown(wait=True)
 
 
 def a_document(net: Consortium) -> dict[str, Any]:

@@ -15,19 +15,16 @@ from ledger.credentials import disclose, make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload
-from ledger.records import Batch, Member, batch_key, member_key
 from ledger.verification import verify_anchor, verify_credential
-from storage.kv import MemoryStore
-from storage.state_tree import StateTree
 from tests.node.conftest import (
     CHAIN_ID,
-    GENESIS_TIME_MS,
     Consortium,
     accredit,
     commit,
     documents_of,
     make_tx,
 )
+from tests.node.forged_state import unaccredited_batch
 
 RECORDS = [
     {"full_name": f"Student {i}", "iin": f"0{i:02d}1234567{i % 10}", "birth_date": "2001-05-17",
@@ -169,18 +166,9 @@ def test_claims_that_disagree_with_the_chain(issued: tuple[Chain, Any],
 def test_unaccredited_issuer(net: Consortium) -> None:
     # The ledger never lets an unaccredited issuer put a batch on chain, so build a
     # state where one is (as a forged or buggy node might present it).
-    kv = MemoryStore()
-    state = StateTree(kv, b"s/")
-    batch = make_batch(RECORDS[:3], "diploma", CHAIN_ID, net.employer.member_id, "Kaspi")
-    overlay = state.overlay()
-    overlay.set(member_key(net.employer.member_id),
-                Member("Kaspi", "employer", net.employer.public_key, False, 0).encode())
-    overlay.set(batch_key(net.employer.member_id, batch.root),
-                Batch(net.employer.member_id, "diploma", 3, 5, GENESIS_TIME_MS,
-                      b"\x00" * 32).encode())
-    kv.write(state.commit(overlay))
-    state.committed(overlay)
-    verdict = verify_credential(documents_of(batch)[0], LocalFacts(state, "forged"), CHAIN_ID)
+    batch, facts = unaccredited_batch(net.employer, "Kaspi", "employer", RECORDS[:3],
+                                      "diploma")
+    verdict = verify_credential(documents_of(batch)[0], facts, CHAIN_ID)
     assert (verdict.valid, verdict.status) == (False, "unaccredited")
     assert "Kaspi was not accredited" in verdict.reason
 

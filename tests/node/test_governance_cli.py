@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 import cli.governance
@@ -24,13 +24,11 @@ from ledger.errors import TxRejected
 from ledger.identity import KeyPair
 from ledger.payloads import AddMemberAction, Payload, ProposePayload, VotePayload
 from ledger.transactions import Transaction
-from node.api import make_app
 from node.files import save_key
 from node.governance_view import governance_json
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.service import NodeCore
 from storage.kv import LevelDBStore, MemoryStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
 
@@ -134,14 +132,11 @@ def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Counci
 @pytest.fixture
 async def api(tmp_path: Path, council: Council) -> AsyncIterator[tuple[Client, NodeCore]]:
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(council.ministry, council.genesis, kv, MempoolLimits(100, 1 << 20, 100),
-                    NodeMetrics())
-    client = TestClient(TestServer(make_app(core, "test-node")))
-    await client.start_server()
+    core = api_core(council.ministry, council.genesis, kv)
     try:
-        yield client, core
+        async with serving(core) as client:
+            yield client, core
     finally:
-        await client.close()
         kv.close()
 
 

@@ -13,7 +13,7 @@ from consensus.messages import (
     Prepare,
     SignedMessage,
     encode_signed,
-    message_signing_bytes,
+    sign_message,
 )
 from consensus.types import Digest, Height, ValidatorId, View
 from ledger import equivocation
@@ -40,8 +40,8 @@ def checked_chain(net: Consortium) -> Iterator[Chain]:
 
 
 def signed(keys: KeyPair, message: Message, chain_id: str = CHAIN_ID) -> bytes:
-    signature = keys.sign_raw(message_signing_bytes(chain_id.encode(), message))
-    return encode_signed(SignedMessage(ValidatorId(keys.member_id), message, signature))
+    return encode_signed(sign_message(chain_id.encode(), ValidatorId(keys.member_id), message,
+                                      keys.sign_raw))
 
 
 def two_prepares(keys: KeyPair, height: int = 7, view: int = 1) -> SubmitEvidencePayload:
@@ -97,9 +97,8 @@ def test_invalid_evidence(checked_chain: Chain, net: Consortium, case: str) -> N
 def test_a_forged_signature_is_no_evidence(checked_chain: Chain, net: Consortium) -> None:
     real = signed(net.ministry, Prepare(View(1), Height(7), Digest(b"\x01" * 32)))
     message = Prepare(View(1), Height(7), Digest(b"\x02" * 32))
-    forged = encode_signed(SignedMessage(ValidatorId(net.ministry.member_id), message,
-                                         net.university.sign_raw(message_signing_bytes(
-                                             CHAIN_ID.encode(), message))))
+    forged = encode_signed(sign_message(CHAIN_ID.encode(), ValidatorId(net.ministry.member_id),
+                                        message, net.university.sign_raw))
     assert_refused(checked_chain, make_tx(net.employer, SubmitEvidencePayload(real, forged)),
                    "invalid_evidence")
 

@@ -10,14 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.api import ROUTES, make_app
+from node.api import ROUTES
 from node.api_schema import Param, Reply, Route, add_routes, hex_bytes, openapi_document
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.openapi import HEIGHT, TX_ID
-from node.service import NodeCore
 from node.vc_api import VC_ROUTES
 from storage.kv import LevelDBStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import Consortium
 
 # Served by the portal's own routes, which are pages rather than API.
@@ -28,15 +26,10 @@ Client = TestClient[web.Request, web.Application]
 @pytest.fixture
 async def client(tmp_path: Path, net: Consortium) -> AsyncIterator[Client]:
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(100, 1 << 20, 100),
-                    NodeMetrics())
-    test_client = TestClient(TestServer(make_app(core, "test-node")))
-    await test_client.start_server()
     try:
-        yield test_client
+        async with serving(api_core(net.ministry, net.genesis, kv)) as test_client:
+            yield test_client
     finally:
-        await test_client.close()
-        core.worker.shutdown(wait=True)
         kv.close()
 
 

@@ -11,17 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.chain import Chain
 from ledger.payloads import AnchorPayload
-from node.api import make_app
 from node.evidence import record_evidence
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import CommittedView, PublicWork, PublicWorkBusy
 from node.service import NodeCore
 from storage.kv import KeyValueStore, LevelDBStore, MemoryStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import Consortium, commit, make_tx
 
 DEADLINE_S = 20.0
@@ -132,13 +131,10 @@ async def test_the_ledger_worker_is_free_while_public_work_is_saturated(
 
 async def test_evidence_api_pages(net: Consortium) -> None:
     kv = MemoryStore()
-    core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(100, 1 << 20, 100),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv)
     for number in range(5):
         record_evidence(kv, "invalid-view-change", bytes([number]) * 20, b"junk", b"")
-    client = TestClient(TestServer(make_app(core, "evidence")))
-    await client.start_server()
-    try:
+    async with serving(core, "evidence") as client:
         page = await (await client.get("/v1/evidence", params={"limit": "2"})).json()
         assert [row["validator"][:2] for row in page["evidence"]] == ["04", "03"]
         assert page["total"] == 5 and page["next"] == 3
@@ -148,9 +144,6 @@ async def test_evidence_api_pages(net: Consortium) -> None:
         for query in ({"limit": "x"}, {"limit": "0"}, {"before": "-1"}):
             response = await client.get("/v1/evidence", params=query)
             assert response.status == 400
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
 
 
 async def test_a_paced_pool_rests_its_thread_in_proportion_to_the_work() -> None:

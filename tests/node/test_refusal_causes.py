@@ -15,14 +15,10 @@ from click.testing import CliRunner
 
 from cli.main import main
 from ledger.chain import Chain
-from ledger.credentials import make_batch
-from ledger.facts import LocalFacts
 from ledger.payloads import IssueBatchPayload, SuspendPayload
-from ledger.records import Batch, Member, batch_key, day, member_key
+from ledger.records import day
 from ledger.verification import verify_credential
 from node.files import save_key
-from storage.kv import MemoryStore
-from storage.state_tree import StateTree
 from tests.node.conftest import (
     CHAIN_ID,
     DAY_MS,
@@ -34,6 +30,7 @@ from tests.node.conftest import (
     documents_of,
     make_tx,
 )
+from tests.node.forged_state import unaccredited_batch
 from tests.node.test_ledger_refusals import assert_refused
 
 
@@ -75,19 +72,9 @@ def test_ended_for_one_type_while_accredited_for_another(chain: Chain,
 
 def test_verification_of_an_unaccredited_batch_names_the_cause(net: Consortium) -> None:
     # The ledger never accepts such a batch; a forged state shows the verifier's words.
-    kv = MemoryStore()
-    state = StateTree(kv, b"s/")
-    batch = make_batch([{"name": "Aigerim"}], "attestat", CHAIN_ID, net.employer.member_id,
-                       "Kaspi")
-    overlay = state.overlay()
-    overlay.set(member_key(net.employer.member_id),
-                Member("Kaspi", "employer", net.employer.public_key, False, 0).encode())
-    overlay.set(batch_key(net.employer.member_id, batch.root),
-                Batch(net.employer.member_id, "attestat", 1, 5, GENESIS_TIME_MS,
-                      b"\x00" * 32).encode())
-    kv.write(state.commit(overlay))
-    state.committed(overlay)
-    verdict = verify_credential(documents_of(batch)[0], LocalFacts(state, "forged"), CHAIN_ID)
+    batch, facts = unaccredited_batch(net.employer, "Kaspi", "employer",
+                                      [{"name": "Aigerim"}], "attestat")
+    verdict = verify_credential(documents_of(batch)[0], facts, CHAIN_ID)
     assert verdict.status == "unaccredited"
     assert verdict.reason.endswith("not accredited by any ministry"), verdict.reason
 

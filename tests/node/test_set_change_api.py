@@ -8,19 +8,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 import node.api_public
 from cli.remote import RemoteFacts
 from ledger.offline import OfflineFacts
 from ledger.records import member_key
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from node.api import make_app
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.service import NodeCore
 from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, Consortium
 from tests.node.set_changes import commit_as, record_of, validator_keys
 
@@ -41,8 +39,7 @@ async def served(net: Consortium, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     with pages of one change."""
     monkeypatch.setattr(node.api_public, "SET_CHANGES_PAGE_MAX", 1)
     kv = MemoryStore()
-    core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(10, 1 << 20, 10),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv)
     commit_as(core.chain, [], [net.ministry], schedule=record_of(3, SET_B))
     commit_as(core.chain, [], [net.ministry])
     for height in range(3, 6):
@@ -50,13 +47,10 @@ async def served(net: Consortium, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
                   schedule=record_of(6, SET_C) if height == 4 else None)
     for _ in range(6, 8):
         commit_as(core.chain, [], SET_C, SET_C[1:])
-    client = TestClient(TestServer(make_app(core, "light")))
-    await client.start_server()
     try:
-        yield Served(client, core, str(client.make_url("")).rstrip("/"))
+        async with serving(core, "light") as client:
+            yield Served(client, core, str(client.make_url("")).rstrip("/"))
     finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
         kv.close()
 
 

@@ -18,32 +18,20 @@ import dataclasses
 import random
 
 from consensus import (
-    Commit,
-    CommitCertificate,
-    CommitProof,
-    CommitSignature,
     Digest,
-    Height,
-    Message,
-    NewView,
-    Prepare,
-    PreparedCertificate,
     PrePrepare,
-    SignedMessage,
     ValidatorId,
-    View,
-    ViewChange,
     decode_signed,
     encode_signed,
-    message_signing_bytes,
 )
 from consensus.errors import MalformedMessage
 from ledger.blocks import Block, decode_block
 from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.errors import MalformedInput
-from ledger.identity import KeyPair, MemberId
+from ledger.identity import SIGNATURE_BYTES, KeyPair, MemberId
 from node.sync import serve_blocks
+from tests.sim.forgeries import Forger
 
 MODES = ("equivocate", "forge", "bad_sync")
 
@@ -53,11 +41,9 @@ class ByzantineNode:
                  validators: tuple[ValidatorId, ...], chain_id: bytes) -> None:
         self._rng = rng
         self.mode = mode
-        self._keys = keys
         self._me = ValidatorId(keys.member_id)
-        self._others = [v for v in validators if v != self._me]
-        self._validators = validators
-        self._chain_id = chain_id
+        self._forger = Forger(rng, self._me, validators, chain_id, keys.sign_raw,
+                              SIGNATURE_BYTES)
 
     # -- consensus frames ------------------------------------------------------------------
     def rewrite(self, chain: Chain, data: bytes, peers: list[ValidatorId]
@@ -67,7 +53,7 @@ class ByzantineNode:
         if self.mode == "equivocate":
             sends = self._equivocate(chain, data, peers)
         if self.mode == "forge" and self._rng.random() < 0.05:
-            sends += [(peer, forged) for forged in self._forgeries() for peer in peers]
+            sends += [(peer, forged) for forged in self._forger.forgeries() for peer in peers]
         return sends
 
     def _equivocate(self, chain: Chain, data: bytes, peers: list[ValidatorId]
@@ -76,22 +62,13 @@ class ByzantineNode:
             message = decode_signed(data).message
         except MalformedMessage:
             return [(peer, data) for peer in peers]
-        fake: bytes | None = None
         if isinstance(message, PrePrepare):
             fake = self._alternative_proposal(chain, message)
-        elif isinstance(message, Prepare | Commit) and self._rng.random() < 0.3:
-            other = dataclasses.replace(message, digest=self._random_digest())
-            fake = encode_signed(self._sign(other))
+        else:
+            fake = self._forger.conflicting_vote(message)
         if fake is None:
             return [(peer, data) for peer in peers]
-        sends: list[tuple[ValidatorId, bytes]] = []
-        for peer in peers:
-            choice = self._rng.random()
-            if choice < 0.15:
-                sends += [(peer, data), (peer, fake)]
-            else:
-                sends.append((peer, data if choice < 0.55 else fake))
-        return sends
+        return self._forger.split(peers, data, fake)
 
     def _alternative_proposal(self, chain: Chain, real: PrePrepare) -> bytes | None:
         try:
@@ -110,7 +87,7 @@ class ByzantineNode:
             alternative = Block(header, alternative.transactions, alternative.last_commit)
         proposal = PrePrepare(real.view, real.height, Digest(alternative.block_hash),
                               alternative.encode())
-        return encode_signed(self._sign(proposal))
+        return encode_signed(self._forger.sign(proposal))
 
     # -- sync answers ----------------------------------------------------------------------
     def answer_sync(self, chain: Chain, request: bytes) -> bytes | None:
@@ -137,38 +114,3 @@ class ByzantineNode:
         if lie == 4:
             return encode([10_000_000, []])  # a made-up height and nothing to show for it
         return honest
-
-    # -- forgeries -------------------------------------------------------------------------
-    def _forgeries(self) -> list[bytes]:
-        victim = self._rng.choice(self._others)
-        view = View(self._rng.randint(1, 50))
-        height = Height(self._rng.randint(1, 30))
-        digest = self._random_digest()
-        proposal = PrePrepare(view, height, digest, b"forged block")
-        forged_prepares = tuple(self._as(v, Prepare(view, height, digest)) for v in self._others)
-        forged_cert = PreparedCertificate(self._as(victim, proposal), forged_prepares)
-        change = ViewChange(View(view + 1), height, forged_cert)
-        forged_changes = tuple(self._as(v, change) for v in self._validators)
-        new_view = NewView(View(view + 1), height, forged_changes, None)
-        certificate = CommitCertificate(Height(height + 3), view, digest,
-                                        tuple(sorted(CommitSignature(v, 0, bytes(64))
-                                                     for v in self._validators)))
-        return [
-            self._rng.randbytes(self._rng.randint(0, 80)),
-            encode_signed(SignedMessage(self._me, Prepare(view, height, digest), bytes(64))),
-            encode_signed(self._as(victim, Commit(view, height, digest, 0))),
-            encode_signed(self._sign(change)),
-            encode_signed(self._sign(new_view)),
-            encode_signed(self._sign(CommitProof(certificate))),
-        ]
-
-    def _as(self, claimed: ValidatorId, message: Message) -> SignedMessage:
-        """A message claiming to be from `claimed` but signed with our own key."""
-        signature = self._keys.sign_raw(message_signing_bytes(self._chain_id, message))
-        return SignedMessage(claimed, message, signature)
-
-    def _sign(self, message: Message) -> SignedMessage:
-        return self._as(self._me, message)
-
-    def _random_digest(self) -> Digest:
-        return Digest(self._rng.randbytes(32))

@@ -16,20 +16,9 @@ clocks read while the block's last commit was being voted.
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
-from consensus import (
-    Commit,
-    MalformedMessage,
-    NewView,
-    Prepare,
-    PrePrepare,
-    SignedMessage,
-    ValidatorId,
-    ViewChange,
-    decode_signed,
-)
+from consensus import Commit, MalformedMessage, SignedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.genesis import Genesis, GenesisMember
@@ -38,35 +27,24 @@ from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
-from node.engine import TICK_MS, CommitReport, Engine, EngineConfig, Refusals
+from node.engine import TICK_MS, Engine, EngineConfig
 from node.evidence import list_evidence
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
-from storage.kv import MemoryStore
-from tests.sim.network import Network, NetworkFaults
+from tests.sim.network import NetworkFaults
 from tests.sim.node_byzantine import MODES, ByzantineNode
+from tests.sim.seeded import LivenessFailure, SafetyViolation, SeededSimulation
+from tests.sim.sim_node import Outbox, SimNode, SimulatedCrash
 from tests.sim.verify_cache import remembered_verification
+
+__all__ = ["LivenessFailure", "NodeSimulation", "SafetyViolation", "run_node_seed"]
 
 CHAIN_ID = "senim-sim"
 GENESIS_MS = 1_700_000_000_000
 MAX_TXS_PER_BLOCK = 6
-MAX_SUBMITTED_TXS = 24
-CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
 HONEST_CLOCK_SKEW_MS = 500  # each honest clock is off by at most this much
 WILD_CLOCK_MS = 10 * 365 * 24 * 3_600_000  # how far off a Byzantine validator's clock may be
-
-
-class SafetyViolation(AssertionError):
-    """An invariant broke; the message says which and when."""
-
-
-class LivenessFailure(AssertionError):
-    """Honest nodes did not all commit every transaction within the bound."""
-
-
-class SimulatedCrash(Exception):
-    """Raised inside a node's IO: the process dies there, memory lost, store kept."""
 
 
 @dataclass(frozen=True)
@@ -88,68 +66,6 @@ class FaultPlan:
         return FaultPlan(network, rng.random() < 0.4, rng.random() < 0.5, byzantine, twin)
 
 
-class CrashingStore(MemoryStore):
-    """The node's disk. A write either happens whole or the node dies just before it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.crash: SimNode | None = None
-
-    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
-        if self.crash is not None:
-            self.crash.maybe_crash()
-        super().write(puts, sync)
-
-
-@dataclass
-class SimNode:
-    index: int
-    keys: KeyPair
-    honest: bool
-    rng: random.Random
-    store: CrashingStore = field(default_factory=CrashingStore)
-    engine: Engine | None = None
-    byzantine: ByzantineNode | None = None
-    incarnation: int = 0
-    down_until: int = 0
-    crashes_enabled: bool = False
-    outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
-    committed: list[CommitReport] = field(default_factory=list)
-
-    @cached_property  # a tagged hash of the key, asked for on every frame sent
-    def validator(self) -> ValidatorId:
-        return ValidatorId(self.keys.member_id)
-
-    def maybe_crash(self) -> None:
-        if self.crashes_enabled and self.honest and self.rng.random() < CRASH_PER_IO:
-            raise SimulatedCrash
-
-    # Outbox: frames go out at once (a crash can fall between two of them).
-    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
-        self.maybe_crash()
-        self.outgoing.append((peer_key, channel, payload))
-
-    def committed_block(self, report: CommitReport) -> None:
-        self.committed.append(report)
-
-    def refused(self, refusals: Refusals) -> None:
-        del refusals
-
-
-class _Outbox:
-    def __init__(self, node: SimNode) -> None:
-        self._node = node
-
-    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
-        self._node.send(peer_key, channel, payload)
-
-    def committed(self, report: CommitReport) -> None:
-        self._node.committed_block(report)
-
-    def refused(self, refusals: Refusals) -> None:
-        self._node.refused(refusals)
-
-
 @dataclass(frozen=True)
 class Result:
     seed: int
@@ -162,25 +78,20 @@ class Result:
     set_changes: int = 0  # validator-set changes every honest node has crossed
 
 
-class NodeSimulation:
-    max_submitted = MAX_SUBMITTED_TXS
-
+class NodeSimulation(SeededSimulation[SimNode]):
     def __init__(self, seed: int, validators: int = 4, safety_ticks: int = 700,
                  liveness_ticks: int = 3000, faults: bool = True) -> None:
-        self.seed = seed
-        self._rng = random.Random(seed)
-        self.plan = FaultPlan.draw(self._rng, validators)
+        rng = random.Random(seed)
+        self.plan = FaultPlan.draw(rng, validators)
         if not faults:
             self.plan = FaultPlan(NetworkFaults(), False, False, None, False)
-        self._safety_ticks = safety_ticks if faults else 0
-        self._liveness_ticks = liveness_ticks
+        super().__init__(seed, rng, self.plan, safety_ticks if faults else 0, liveness_ticks,
+                         faults)
         self._keys = [KeyPair.from_seed(b"sim-validator-%04d" % i + bytes(14))
                       for i in range(validators)]
         self._client = KeyPair.from_seed(b"sim-registrar".ljust(32, b"."))
         self.genesis = self._make_genesis()
         self._validators = ValidatorSet.from_genesis(self.genesis)
-        self._network = Network(self._rng, self.plan.network)
-        self._now = 0
         self._submitted: list[Transaction] = []
         self._decided: dict[int, bytes] = {}
         self._decided_tick: dict[int, int] = {0: 0}  # first tick any node committed a height
@@ -190,9 +101,6 @@ class NodeSimulation:
         self._skew_ms = [clock_rng.randint(-HONEST_CLOCK_SKEW_MS, HONEST_CLOCK_SKEW_MS)
                          for _ in range(validators + 1)]
         self._wild_ms = clock_rng.choice([-1, 1]) * clock_rng.randint(1, WILD_CLOCK_MS)
-        self._votes: dict[tuple[ValidatorId, str, int, int], bytes] = {}
-        self._max_view: dict[int, int] = {}
-        self._faults_on = faults
         self.consensus_frames = 0
         self._last_decoded: tuple[bytes, SignedMessage | None] = (b"", None)
         self.nodes = self._make_nodes()
@@ -213,15 +121,14 @@ class NodeSimulation:
 
     def _make_nodes(self) -> list[SimNode]:
         nodes = [SimNode(i, k, True, self._rng) for i, k in enumerate(self._keys)]
-        if self.plan.byzantine is not None:
-            bad = nodes[self._rng.randrange(len(nodes))]
-            bad.honest = False
+
+        def make_byzantine(bad: SimNode) -> None:
+            assert self.plan.byzantine is not None
             bad.byzantine = ByzantineNode(self._rng, self.plan.byzantine, bad.keys,
                                           self._validators.ids, CHAIN_ID.encode())
-        if self.plan.twin:
-            original = self._rng.choice([n for n in nodes if n.honest])
-            original.honest = False
-            nodes.append(SimNode(len(nodes), original.keys, False, self._rng))
+
+        self._corrupt(nodes, make_byzantine,
+                      lambda original: SimNode(len(nodes), original.keys, False, self._rng))
         for node in nodes:
             node.store.crash = node
             node.crashes_enabled = self._faults_on and self.plan.crashes
@@ -230,19 +137,8 @@ class NodeSimulation:
     # -- running ---------------------------------------------------------------------------
     def run(self) -> Result:
         with remembered_verification():
-            return self._run()
-
-    def _run(self) -> Result:
-        while self._now < self._safety_ticks:
-            self._advance_one_tick()
-            self._inject_faults()
-        self._stop_faults()
-        deadline = self._now + self._liveness_ticks
-        while not self._converged():
-            if self._now >= deadline:
-                raise LivenessFailure(self._describe("liveness: not converged"))
-            self._advance_one_tick()
-        self._check_evidence()
+            self._run_phases()
+            self._check_evidence()
         heights = min(n.engine.chain.height for n in self._honest() if n.engine)
         return Result(self.seed, len(self._keys), self.plan, self._now, heights,
                       len(self._submitted), self.consensus_frames, self._set_changes())
@@ -313,10 +209,8 @@ class NodeSimulation:
             self._check_commits(node)
         frames, node.outgoing = node.outgoing, []
         self._transmit(node, frames)
-        if node.engine is not None and node.engine.replica is not None and node.honest:
-            spoken = self._max_view.get(node.index, 0)
-            if node.engine.replica.view < spoken:
-                self._violation(f"view went back from {spoken} to {node.engine.replica.view}")
+        if node.engine is not None and node.engine.replica is not None:
+            self._check_view(node, node.engine.replica.view)
 
     def _transmit(self, node: SimNode, frames: list[tuple[bytes, int, bytes]]) -> None:
         for peer_key, channel, payload in frames:
@@ -341,7 +235,7 @@ class NodeSimulation:
             if signed is None and node.honest:
                 self._violation("an honest node sent a frame that does not decode")
             if node.honest and signed is not None:
-                self._check_no_double_vote(node, signed)
+                self._check_signed(node, signed)
                 self.consensus_frames += 1
             message = signed.message if signed is not None else None
             self._network.send(self._now, node.index, node.validator, dests,
@@ -358,21 +252,6 @@ class NodeSimulation:
         return self._last_decoded[1]
 
     # -- faults ----------------------------------------------------------------------------
-    def _inject_faults(self) -> None:
-        rng = self._rng
-        if len(self._submitted) < self.max_submitted and rng.random() < 0.06:
-            self._submit()
-        if self.plan.partitions and rng.random() < 0.01:
-            if rng.random() < 0.5:
-                self._network.heal()
-            else:
-                self._network.partition({n.index: rng.randrange(2) for n in self.nodes})
-        if self.plan.crashes and rng.random() < 0.006:
-            up = [n for n in self.nodes if n.honest and n.engine is not None]
-            down = len(self.nodes) - len(up)
-            if up and down < len(self.nodes) // 2:
-                self._crash(rng.choice(up))
-
     def _submit(self) -> None:
         tx = build_transaction(self._client, CHAIN_ID, AnchorPayload(self._rng.randbytes(32)),
                                expires_at=100_000)
@@ -381,8 +260,9 @@ class NodeSimulation:
             if node.engine is not None:
                 self._admit(node, [tx])
 
-    def _admit(self, node: SimNode, txs: list[Transaction]) -> None:
-        """What the API and gossip do: check against the committed state, then pend."""
+    def _admit(self, node: SimNode, txs: list[Transaction], may_refuse: bool = False) -> None:
+        """What the API and gossip do: check against the committed state, then pend.
+        Unless `may_refuse`, each transaction is good, and a refusal is a violation."""
         engine = node.engine
         assert engine is not None
         for tx in txs:
@@ -391,14 +271,11 @@ class NodeSimulation:
             try:
                 engine.chain.check_pending(tx, self.now_ms(), signature_ok=False)
             except TxRejected as refusal:
+                if may_refuse:
+                    continue
                 self._violation(f"a node refused a good transaction: {refusal.message}")
             engine.mempool.add(tx, len(tx.encode()))
         self._input(node, engine.work_available)
-
-    def _crash(self, node: SimNode) -> None:
-        node.engine = None
-        node.incarnation += 1
-        node.down_until = self._now + self._rng.randint(10, 300)
 
     def _start(self, node: SimNode) -> None:
         node.store.crash = None  # opening the store (and writing genesis) is not a fault point
@@ -408,7 +285,7 @@ class NodeSimulation:
         node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
                              EngineConfig(view_timeout_ms=200, max_block_txs=MAX_TXS_PER_BLOCK,
                                           follower_poll_ms=500, validator_poll_ms=2_000),
-                             self._clock_of(node), _Outbox(node),
+                             self._clock_of(node), Outbox(node),
                              {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
         node.down_until = 0
         # Clients retry what has not committed: the restarted node hears of it again.
@@ -417,14 +294,9 @@ class NodeSimulation:
             self._admit(node, pending)
 
     def _stop_faults(self) -> None:
-        self._faults_on = False
-        self._network.faults = NetworkFaults()
-        self._network.heal()
         for node in self.nodes:
             node.crashes_enabled = False
-            if node.engine is None:
-                self._start(node)
-        self._submit()  # fresh work, so every node has something to agree on
+        super()._stop_faults()
 
     # -- invariants ------------------------------------------------------------------------
     def _check_commits(self, node: SimNode) -> None:
@@ -457,20 +329,6 @@ class NodeSimulation:
             self._violation(f"block {height} time {time_ms} is outside the honest clocks "
                             f"[{earliest}, {latest}]")
 
-    def _check_no_double_vote(self, node: SimNode, signed: SignedMessage) -> None:
-        message, view = signed.message, 0
-        if isinstance(message, PrePrepare | Prepare | Commit):
-            kind = "commit" if isinstance(message, Commit) else "vote"
-            key = (signed.sender, kind, message.height, message.view)
-            if self._votes.setdefault(key, message.digest) != message.digest:
-                self._violation(f"honest validator signed two blocks at {key[2:]} ({kind})")
-            view = message.view
-        elif isinstance(message, ViewChange):
-            view = message.new_view
-        elif isinstance(message, NewView):
-            view = message.view
-        self._max_view[node.index] = max(self._max_view.get(node.index, 0), view)
-
     def _check_evidence(self) -> None:
         honest_ids = {n.validator.hex() for n in self.nodes if n.validator not in self._faulty}
         for node in self._honest():
@@ -495,8 +353,9 @@ class NodeSimulation:
                 return False
         return True
 
-    def _violation(self, what: str) -> None:
-        raise SafetyViolation(self._describe(what))
+    @property
+    def _submitted_count(self) -> int:
+        return len(self._submitted)
 
     def _describe(self, what: str) -> str:
         status = ", ".join(

@@ -11,7 +11,6 @@ is checked after every input as in `NodeSimulation`; a proposal that expires
 under the faults before it commits is refused, which is no fault.
 """
 
-from ledger.errors import TxRejected
 from ledger.genesis import Genesis, GenesisMember
 from ledger.governance import GovernancePolicy
 from ledger.identity import KeyPair
@@ -23,7 +22,8 @@ from ledger.payloads import (
     ProposePayload,
 )
 from ledger.transactions import Transaction, build_transaction
-from tests.sim.node_sim import CHAIN_ID, GENESIS_MS, NodeSimulation, SimNode
+from tests.sim.node_sim import CHAIN_ID, GENESIS_MS, NodeSimulation
+from tests.sim.sim_node import SimNode
 
 # Blocks between the height reached when a change is proposed and its effect: room
 # for the proposal to commit under faults before votes close.
@@ -109,28 +109,15 @@ class SetChangeSimulation(NodeSimulation):
         self._effective_heights.append(effective)
         for node in self.nodes:
             if node.engine is not None:
-                self._offer(node, [tx])
+                # An expired proposal, or a removal after an addition that never happened, is
+                # refused: no fault.
+                self._admit(node, [tx], may_refuse=True)
         return tx
-
-    def _offer(self, node: SimNode, txs: list[Transaction]) -> None:
-        """Admit governance transactions the node's state allows (an expired proposal,
-        or a removal after an addition that never happened, is refused)."""
-        engine = node.engine
-        assert engine is not None
-        for tx in txs:
-            if engine.chain.is_committed(tx.tx_id) or tx.tx_id in engine.mempool:
-                continue
-            try:
-                engine.chain.check_pending(tx, self.now_ms(), signature_ok=False)
-            except TxRejected:
-                continue
-            engine.mempool.add(tx, len(tx.encode()))
-        self._input(node, engine.work_available)
 
     def _start(self, node: SimNode) -> None:
         super()._start(node)
         if node.engine is not None and self.governance:
-            self._offer(node, self.governance)
+            self._admit(node, self.governance, may_refuse=True)
 
 
 def run_set_change_seed(seed: int, validators: int = 4) -> None:

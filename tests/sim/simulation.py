@@ -27,7 +27,6 @@ from consensus import (
     MalformedMessage,
     MessageReceived,
     Persist,
-    PrePrepare,
     ProposeBlock,
     Rejected,
     Replica,
@@ -35,7 +34,6 @@ from consensus import (
     ReportEvidence,
     RequestSync,
     Send,
-    SignedMessage,
     Tick,
     ValidatorId,
     ViewChanged,
@@ -43,23 +41,17 @@ from consensus import (
     decode_signed,
     verify_certificate,
 )
-from consensus.messages import Commit, NewView, Prepare, ViewChange
+from consensus.messages import Commit
 from tests.sim.blocks import GENESIS_DIGEST, block_digest, build_block, parse_block
 from tests.sim.byzantine import Byzantine
 from tests.sim.keys import make_signer, validator_ids, verify
-from tests.sim.network import Network, NetworkFaults
+from tests.sim.network import NetworkFaults
+from tests.sim.seeded import LivenessFailure, SafetyViolation, SeededSimulation
+
+__all__ = ["LivenessFailure", "SafetyViolation", "Simulation", "run_seed"]
 
 CHAIN_ID = b"senim-sim"
 MAX_TXS_PER_BLOCK = 6
-MAX_SUBMITTED_TXS = 24
-
-
-class SafetyViolation(AssertionError):
-    """An invariant broke; the message says which and when."""
-
-
-class LivenessFailure(AssertionError):
-    """Honest replicas did not all commit every transaction within the bound."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +114,13 @@ class Node:
     def tip(self) -> Digest:
         return self.chain[-1].digest if self.chain else GENESIS_DIGEST
 
+    @property
+    def up(self) -> bool:
+        return self.replica is not None
+
+    def stop(self) -> None:
+        self.replica = None
+
 
 @dataclass(frozen=True)
 class Result:
@@ -133,25 +132,18 @@ class Result:
     txs: int
 
 
-class Simulation:
+class Simulation(SeededSimulation[Node]):
     def __init__(self, seed: int, validators: int = 4, safety_ticks: int = 700,
                  liveness_ticks: int = 3000, later_faults: bool = True) -> None:
-        self.seed = seed
-        self._rng = random.Random(seed)
-        self.plan = FaultPlan.draw(self._rng, seed, validators, later_faults)
-        self._safety_ticks = safety_ticks
-        self._liveness_ticks = liveness_ticks
+        rng = random.Random(seed)
+        self.plan = FaultPlan.draw(rng, seed, validators, later_faults)
+        super().__init__(seed, rng, self.plan, safety_ticks, liveness_ticks, faults=True)
         self._ids = validator_ids(validators)
-        self._network = Network(self._rng, self.plan.network)
-        self._now = 0
         self._local: list[tuple[int, int, int, int, Event | _SyncedBlock]] = []
         self._seq = 0
         self._submitted: list[bytes] = []
         self._submitted_set: set[bytes] = set()
         self._decided: dict[int, Digest] = {}
-        self._votes: dict[tuple[ValidatorId, str, int, int], Digest] = {}
-        self._max_view: dict[int, int] = {}
-        self._faults_on = True
         self.nodes = self._make_nodes()
         self._faulty = {n.validator for n in self.nodes if not n.honest}
         for node in self.nodes:
@@ -159,29 +151,20 @@ class Simulation:
 
     def _make_nodes(self) -> list[Node]:
         nodes = [Node(i, v, honest=True) for i, v in enumerate(self._ids)]
-        if self.plan.byzantine is not None:
-            bad = nodes[self._rng.randrange(len(nodes))]
-            bad.honest = False
+
+        def make_byzantine(bad: Node) -> None:
+            assert self.plan.byzantine is not None
             bad.byzantine = Byzantine(self._rng, self.plan.byzantine, bad.validator, self._ids,
                                       CHAIN_ID)
-        if self.plan.twin:
-            original = self._rng.choice([n for n in nodes if n.honest])
-            original.honest = False
-            nodes.append(Node(len(nodes), original.validator, honest=False))
+
+        self._corrupt(nodes, make_byzantine,
+                      lambda original: Node(len(nodes), original.validator, honest=False))
         return nodes
 
     # -- running -------------------------------------------------------------------------
 
     def run(self) -> Result:
-        while self._now < self._safety_ticks:
-            self._advance_one_tick()
-            self._inject_faults()
-        self._stop_faults()
-        deadline = self._now + self._liveness_ticks
-        while not self._converged():
-            if self._now >= deadline:
-                raise LivenessFailure(self._describe("liveness: not converged"))
-            self._advance_one_tick()
+        self._run_phases()
         heights = min(len(n.chain) for n in self._honest_nodes())
         return Result(self.seed, len(self._ids), self.plan, self._now, heights,
                       len(self._submitted))
@@ -216,7 +199,7 @@ class Simulation:
     def _step(self, node: Node, event: Event) -> None:
         assert node.replica is not None
         actions = node.replica.step(event)
-        self._check_view(node)
+        self._check_view(node, node.replica.view)
         if node.byzantine is not None:
             actions = node.byzantine.rewrite(actions)
         crash_at = None
@@ -275,8 +258,7 @@ class Simulation:
             self._network.send(self._now, node.index, node.validator, dests, data)
             return
         if node.honest:
-            view = self._check_no_double_vote(signed)
-            self._max_view[node.index] = max(self._max_view.get(node.index, 0), view)
+            self._check_signed(node, signed)
         self._network.send(self._now, node.index, node.validator, dests, data,
                            is_commit=isinstance(signed.message, Commit))
 
@@ -343,21 +325,6 @@ class Simulation:
 
     # -- faults ------------------------------------------------------------------------------
 
-    def _inject_faults(self) -> None:
-        rng = self._rng
-        if len(self._submitted) < MAX_SUBMITTED_TXS and rng.random() < 0.06:
-            self._submit()
-        if self.plan.partitions and rng.random() < 0.01:
-            if rng.random() < 0.5:
-                self._network.heal()
-            else:
-                self._network.partition({n.index: rng.randrange(2) for n in self.nodes})
-        if self.plan.crashes and rng.random() < 0.006:
-            up = [n for n in self.nodes if n.honest and n.replica is not None]
-            down = len(self.nodes) - len(up)
-            if up and down < len(self.nodes) // 2:
-                self._crash(rng.choice(up))
-
     def _submit(self) -> None:
         tx = b"tx-%d-%d" % (self.seed, len(self._submitted))
         self._submitted.append(tx)
@@ -366,11 +333,6 @@ class Simulation:
             if node.replica is not None:
                 self._schedule(node, WorkAvailable())
 
-    def _crash(self, node: Node) -> None:
-        node.replica = None
-        node.incarnation += 1
-        node.down_until = self._now + self._rng.randint(10, 300)
-
     def _start(self, node: Node) -> None:
         config = ReplicaConfig(CHAIN_ID, self._ids, node.validator, base_timeout_ticks=20,
                                max_timeout_ticks=320, max_block_bytes=64 * 1024)
@@ -378,47 +340,11 @@ class Simulation:
         node.replica = Replica(config, make_signer(node.validator), verify, len(node.chain),
                                node.persisted, last, clock_ms=lambda: self._now)
         node.down_until = 0
-        self._check_view(node)
+        self._check_view(node, node.replica.view)
         if self._mempool(node):
             self._schedule(node, WorkAvailable())
 
-    def _stop_faults(self) -> None:
-        self._faults_on = False
-        self._network.faults = NetworkFaults()
-        self._network.heal()
-        for node in self.nodes:
-            if node.replica is None:
-                self._start(node)
-        self._submit()  # fresh work, so every replica has something to agree on
-
     # -- invariants ----------------------------------------------------------------------------
-
-    def _check_view(self, node: Node) -> None:
-        """A replica's view never drops below a view it has already spoken in.
-
-        (A crash before the Persist of a new view may lose that view: harmless, since
-        nothing was sent in it, and the persist-before-send contract guarantees it.)"""
-        assert node.replica is not None
-        if not node.honest:
-            return
-        spoken = self._max_view.get(node.index, 0)
-        if node.replica.view < spoken:
-            self._violation(f"view went back from {spoken} to {node.replica.view}")
-
-    def _check_no_double_vote(self, signed: SignedMessage) -> int:
-        """Checks an honest validator's outgoing message; returns the view it speaks in."""
-        message, sender = signed.message, signed.sender
-        if isinstance(message, PrePrepare | Prepare | Commit):
-            kind = "commit" if isinstance(message, Commit) else "vote"
-            key = (sender, kind, message.height, message.view)
-            if self._votes.setdefault(key, message.digest) != message.digest:
-                self._violation(f"honest validator signed two blocks at {key[2:]} ({kind})")
-            return message.view
-        if isinstance(message, ViewChange):
-            return message.new_view
-        if isinstance(message, NewView):
-            return message.view
-        return 0
 
     def _mempool(self, node: Node) -> list[bytes]:
         return [tx for tx in self._submitted if tx not in node.committed_txs]
@@ -429,8 +355,9 @@ class Simulation:
     def _converged(self) -> bool:
         return all(len(n.committed_txs) == len(self._submitted) for n in self._honest_nodes())
 
-    def _violation(self, what: str) -> None:
-        raise SafetyViolation(self._describe(what))
+    @property
+    def _submitted_count(self) -> int:
+        return len(self._submitted)
 
     def _describe(self, what: str) -> str:
         status = ", ".join(

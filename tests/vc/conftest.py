@@ -24,10 +24,10 @@ from ledger.rules import load_batch
 from node.api import make_app
 from node.files import save_key
 from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.service import NodeCore
 from node.vc_api import configure_vc
 from storage.kv import LevelDBStore, MemoryStore
+from tests.node.api_server import api_core
 from tests.node.conftest import (
     CHAIN_ID,
     YEAR_MS,
@@ -95,9 +95,8 @@ class VcNode:
 @pytest.fixture
 async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv,
-                    MempoolLimits(max_txs=1_000, max_bytes=16 << 20, max_per_sender=500),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv,
+                    MempoolLimits(max_txs=1_000, max_bytes=16 << 20, max_per_sender=500))
     now = int(time.time() * 1000)
     batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
     commit(core.chain, [make_tx(net.ministry, AccreditPayload(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
@@ -20,13 +19,10 @@ from ledger.vc.didkey import did_key
 from ledger.vc.export import to_vc
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import bit_is_set, decode_list
-from node.api import make_app
 from node.files import save_key
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
-from node.service import NodeCore
 from storage.batch_tree import audit_path
 from storage.kv import LevelDBStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
 from tests.node.test_api import wait_committed
 from tests.vc.conftest import RECORDS, TOKEN, VcNode, post
@@ -138,17 +134,13 @@ async def test_issue_needs_the_token_and_signs_as_the_node_issuer(node: VcNode) 
 
 async def test_issue_is_disabled_without_an_issuer_key(tmp_path: Path, net: Consortium) -> None:
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv,
-                    MempoolLimits(max_txs=10, max_bytes=1 << 20, max_per_sender=10),
-                    NodeMetrics())
-    client = TestClient(TestServer(make_app(core, "plain-node")))
-    await client.start_server()
     try:
-        response = await client.post("/credentials/issue", data=json.dumps({"credential": {}}),
-                                     headers={"Authorization": f"Bearer {TOKEN}"})
-        assert response.status == 403
+        async with serving(api_core(net.ministry, net.genesis, kv), "plain-node") as client:
+            response = await client.post("/credentials/issue",
+                                         data=json.dumps({"credential": {}}),
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+            assert response.status == 403
     finally:
-        await client.close()
         kv.close()
 
 
@@ -242,25 +234,21 @@ async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
     """Without [vc] public_url the list id comes from the Host header: garbage there
     gives a list under localhost, never a 500."""
     kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = NodeCore(net.ministry, net.genesis, kv,
-                    MempoolLimits(max_txs=10, max_bytes=1 << 20, max_per_sender=10),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv)
     batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
     commit(core.chain, [make_tx(net.ministry, AccreditPayload(
         net.university.member_id, ("diploma",), 0, int(time.time() * 1000) + YEAR_MS))])
     commit(core.chain, [make_tx(net.university, IssueBatchPayload(
         "diploma", batch.root, len(RECORDS)))])
-    client = TestClient(TestServer(make_app(core, "plain-node")))
-    await client.start_server()
     try:
-        path = "/credentials/status/" + (net.university.member_id + batch.root).hex()
-        for host, expected in (("bad host/<x>", "http://localhost"),
-                               ("node7.senim.kz:8100", "http://node7.senim.kz:8100")):
-            response = await client.get(path, headers={"Host": host})
-            assert response.status == 200, await response.text()
-            assert (await response.json())["id"] == expected + path
+        async with serving(core, "plain-node") as client:
+            path = "/credentials/status/" + (net.university.member_id + batch.root).hex()
+            for host, expected in (("bad host/<x>", "http://localhost"),
+                                   ("node7.senim.kz:8100", "http://node7.senim.kz:8100")):
+                response = await client.get(path, headers={"Host": host})
+                assert response.status == 200, await response.text()
+                assert (await response.json())["id"] == expected + path
     finally:
-        await client.close()
         kv.close()
 
 

@@ -1,0 +1,135 @@
+"""`senim accredit | suspend | add-member | anchor`: one signed transaction each.
+
+Ministries accredit, suspend and admit organisations; any member anchors a document.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from pathlib import Path
+
+import click
+
+from cli.client import NodeClient
+from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
+from cli.errors import fail
+from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from ledger.payloads import (
+    SUSPENSION_REASONS,
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    SuspendPayload,
+)
+from ledger.records import day
+from ledger.transactions import CREDENTIAL_TYPES, ROLES
+from ledger.verification import document_hash
+
+
+def _member_id(value: str) -> MemberId:
+    try:
+        member = bytes.fromhex(value)
+    except ValueError:
+        member = b""
+    if len(member) != MEMBER_ID_BYTES:
+        fail(f"{value!r} is not a member id (40 hex digits; see `senim members`)", 2)
+    return MemberId(member)
+
+
+def _date_ms(value: str, option: str) -> int:
+    """Midnight UTC starting the day: the ledger states periods in UTC days."""
+    try:
+        return calendar.timegm(time.strptime(value, "%Y-%m-%d")) * 1000
+    except ValueError:
+        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
+        raise
+
+
+@click.command()
+@key_option()
+@click.option("--issuer", required=True, help="Member id of the organisation to accredit.")
+@click.option("--types", default="diploma,certificate,transcript", show_default=True,
+              help=f"Comma-separated credential types ({', '.join(CREDENTIAL_TYPES)}).")
+@click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default today.")
+@click.option("--until", "end", default=None, help="Day it ends (YYYY-MM-DD), the first day "
+              "no longer covered; default +5 years.")
+@click.option("--force", is_flag=True, help="Record a period that is already over (to put a "
+              "past accreditation on record); refused without it.")
+@node_option
+def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: str | None,
+             force: bool, node_url: str) -> None:
+    """A ministry grants an organisation the right to issue, for types and a period.
+
+    Days are UTC. A period already over would let nobody issue anything, so it is
+    refused unless --force; a period that ends before it starts is always refused."""
+    type_list = [t.strip() for t in types.split(",") if t.strip()]
+    if not type_list:
+        fail("--types must name at least one credential type", 2)
+    for ctype in type_list:
+        if ctype not in CREDENTIAL_TYPES:
+            fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
+    now_ms = int(time.time() * 1000)
+    start_ms = _date_ms(start, "--from") if start else now_ms - 60_000
+    end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
+    inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
+                "--until must be after --from")
+    if start and end_ms <= start_ms:
+        fail(inverted, 2)
+    if end_ms <= now_ms:
+        if not force:
+            fail(f"the period ended on {day(end_ms)}, before today: nobody could issue under "
+                 "it (give --force to record it anyway)", 2)
+        click.secho(f"warning: the period ended on {day(end_ms)}; recording it anyway",
+                    fg="yellow", err=True)
+    if end_ms <= start_ms:  # a past --until with the default --from (today)
+        fail(inverted, 2)
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, AccreditPayload(
+        _member_id(issuer), tuple(type_list), start_ms, end_ms), "accreditation")
+
+
+@click.command()
+@key_option()
+@click.option("--issuer", required=True, help="Member id of the organisation to suspend.")
+@click.option("--reason", required=True, type=click.Choice(list(SUSPENSION_REASONS)),
+              help="Why, as a code (the chain never holds free text; keep details off chain).")
+@node_option
+def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
+    """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, SuspendPayload(MemberId(_member_id(issuer)),
+                                                                 reason),
+                      "suspension")
+
+
+@click.command("add-member")
+@key_option()
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--public-key", required=True, help="The new member's public key (hex).")
+@node_option
+def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str) -> None:
+    """A ministry admits a new (non-validating) member organisation."""
+    try:
+        raw = bytes.fromhex(public_key)
+    except ValueError:
+        raw = b""
+    if len(raw) != PUBLIC_KEY_BYTES:
+        fail(f"--public-key must be {PUBLIC_KEY_BYTES} bytes as {2 * PUBLIC_KEY_BYTES} hex "
+             "digits (see `senim keygen`)", 2)
+    keys = load_key_or_fail(key_path)
+    submit_and_report(NodeClient(node_url), keys, AddMemberPayload(name, role, raw),
+                      "new member")
+
+
+@click.command()
+@key_option()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@node_option
+def anchor(key_path: Path, file: Path, node_url: str) -> None:
+    """Record that a document (e.g. teaching material) existed, and who recorded it."""
+    keys = load_key_or_fail(key_path)
+    digest = document_hash(file.read_bytes())
+    click.echo(f"sha256 {digest.hex()}")
+    submit_and_report(NodeClient(node_url), keys, AnchorPayload(digest), "anchor")

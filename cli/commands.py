@@ -1,0 +1,118 @@
+"""What the commands share: the --node and --key options, reading a key file, parsing hex
+arguments, submitting a transaction with a one-line outcome, and printing a verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import click
+
+from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_UNREACHABLE, fail
+from ledger.errors import ConfigError, MalformedInput
+from ledger.identity import KeyPair
+from ledger.payloads import Payload, checked
+from ledger.verification import Check
+from node.files import load_key
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+node_option = click.option(
+    "--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+    show_default="$SENIM_NODE or " + DEFAULT_NODE, help="URL of the node's HTTP API.")
+
+
+def key_option(help: str = "Your member key file.") -> Callable[[Command], Command]:
+    return click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
+                        help=help)
+
+
+def load_key_or_fail(path: Path) -> KeyPair:
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+
+def hex_bytes(value: str, size: int, what: str) -> bytes:
+    """`value` as exactly `size` bytes of hex, or a one-line error naming `what`."""
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != size:
+        fail(f"{what} must be {size} bytes ({2 * size} hex digits), got {value!r}",
+             EXIT_BAD_INPUT)
+    return raw
+
+
+def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
+                      written: Path | None = None, report: bool = True) -> dict[str, Any]:
+    """Sign, submit and wait for the commit; any other outcome ends the command.
+
+    `written` is a credential file made for this payload: removed when the node refuses
+    it for good (nothing of it is on chain), kept while it may still commit. With
+    `report`, one line says at which height it committed."""
+    try:
+        checked(payload)  # refuse what every node would refuse, before asking one
+        tx = client.make_tx(keys, payload)
+    except MalformedInput as exc:
+        _forget(written)
+        fail(str(exc), EXIT_BAD_INPUT)
+    except ClientError as exc:  # nothing was sent
+        _forget(written)
+        fail(f"{what} refused: {exc} ({exc.code})")
+    try:
+        result = client.submit_and_wait(tx)
+    except ClientError as exc:
+        if exc.code == "unreachable":  # it may have been sent, and may still commit
+            fail(f"{what} not confirmed: {exc}{_kept(written)}", EXIT_UNREACHABLE)
+        _forget(written)
+        fail(f"{what} refused: {exc} ({exc.code})")
+    if result["status"] == "pending":
+        fail(f"{what} not committed yet (pending){_kept(written)}", EXIT_PENDING)
+    if result["status"] != "committed":
+        _forget(written)
+        fail(f"{what} not committed: {result.get('reason', result['status'])}")
+    if report:
+        click.echo(f"{what}: committed at height {result['height']} "
+                   f"(tx {result['tx_id'][:16]}…)")
+    return result
+
+
+def _forget(written: Path | None) -> None:
+    if written is not None:
+        written.unlink(missing_ok=True)
+
+
+def _kept(written: Path | None) -> str:
+    return "" if written is None else (f"; {written} is kept: it becomes valid if the "
+                                       "transaction commits (check with senim verify)")
+
+
+class Judged(Protocol):
+    """A native verdict or a VC's: both say valid or why not, check by check."""
+
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def checks(self) -> list[Check]: ...
+
+
+def print_verdict(verdict: Judged, file_line: str, after: list[str]) -> None:
+    """The verdict in colour, the file it is about, each check, then the `after` lines."""
+    colour = "green" if verdict.valid else "red"
+    label = "VALID" if verdict.valid else verdict.status.upper()
+    click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
+    click.echo(f"  file:   {file_line}")
+    for number, check in enumerate(verdict.checks, start=1):
+        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
+        click.echo(f"  {number}. {mark} {check.detail}")
+    for line in after:
+        click.echo(f"  {line}")

@@ -1,0 +1,181 @@
+"""Read-only routes over the committed chain: blocks, state entries with Merkle proofs,
+batches, revocations, members, governance and evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ledger.blocks import Block
+from ledger.errors import MalformedInput
+from ledger.light_client import MAX_SET_CHANGE_PROOFS
+from ledger.offline import make_bundle
+from ledger.rules import all_members, load_accreditation, load_batch, load_member, load_revocation
+from ledger.validator_sets import validator_set_at
+from ledger.verification import when
+from node.api_public import (
+    CORE,
+    MAX_PROOF_KEYS,
+    MAX_STATE_KEY_BYTES,
+    PROOFS_BODY_MAX,
+    hex_param,
+    read_json,
+    within_rate,
+)
+from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.governance_view import governance_json
+from node.http_limits import json_error as error
+from node.service import NodeCore
+from storage.state_tree import state_proof_to_json
+
+
+def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
+    header = block.header
+    return {
+        "height": header.height, "hash": header.block_hash.hex(),
+        "previous_hash": header.previous_hash.hex(), "time_ms": header.time_ms,
+        "time": when(header.time_ms), "proposer": header.proposer.hex(), "view": header.view,
+        "txs_root": header.txs_root.hex(), "state_root": header.state_root.hex(),
+        "validator_set_hash": header.validator_set_hash.hex(), "chain_id": header.chain_id,
+        "transactions": [{"tx_id": tx.tx_id.hex(), "kind": tx.kind, "sender": tx.sender.hex()}
+                         for tx in block.transactions],
+        "certificate": certificate.hex(),
+    }
+
+
+async def get_block(request: web.Request) -> web.StreamResponse:
+    core: NodeCore = request.app[CORE]
+    try:
+        height = int(request.match_info["height"])
+    except ValueError as exc:
+        raise MalformedInput("height must be an integer") from exc
+    if not 0 <= height < 2**63:
+        raise MalformedInput("height must be a non-negative integer")
+    found = core.block_for_api(height)
+    if found is None and height < core.chain.base_height:
+        return error(404, "block_not_held", f"block {height} is not held here: this node "
+                     f"joined by state sync at block {core.chain.base_height}; ask another node")
+    if found is None:
+        return error(404, "no_such_block", f"no block at height {height} "
+                     f"(head is {core.chain.height})")
+    block, certificate = found
+    if request.query.get("format") == "raw":
+        return web.Response(body=core.chain.get_block_bytes(height),
+                            content_type="application/octet-stream")
+    return web.json_response(block_json(block, certificate))
+
+
+async def get_state(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    try:
+        key = bytes.fromhex(request.match_info["key"])
+    except ValueError as exc:
+        raise MalformedInput("state key must be hex") from exc
+    if not 0 < len(key) <= MAX_STATE_KEY_BYTES:
+        raise MalformedInput(f"state key must be 1 to {MAX_STATE_KEY_BYTES} bytes")
+    await within_rate(request, "verify")
+    value, proof, header = await core.in_worker(_read_with_proof, core, key)
+    return web.json_response({
+        "chain_id": core.chain_id, "key": key.hex(),
+        "value": None if value is None else value.hex(), "proof": state_proof_to_json(proof),
+        "height": header.height, "block_hash": header.block_hash.hex(),
+        "state_root": header.state_root.hex(),
+    })
+
+
+def _read_with_proof(core: NodeCore, key: bytes) -> tuple[Any, Any, Any]:
+    return core.chain.state.get(key), core.chain.state.prove(key), core.chain.head_header
+
+
+async def state_proofs(request: web.Request) -> web.Response:
+    """Several state entries with proofs, all against one certified block (offline proofs)."""
+    core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
+    body = await read_json(request, PROOFS_BODY_MAX)
+    try:
+        keys = [bytes.fromhex(k) for k in body["keys"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedInput('body must be {"keys": [hex, ...]}') from exc
+    if not 0 < len(keys) <= MAX_PROOF_KEYS or not all(0 < len(k) <= MAX_STATE_KEY_BYTES
+                                                        for k in keys):
+        raise MalformedInput(f"ask for 1 to {MAX_PROOF_KEYS} keys of 1 to "
+                             f"{MAX_STATE_KEY_BYTES} bytes")
+    return web.json_response(await core.in_worker(_snapshot_proofs, core, keys))
+
+
+def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
+    header = core.chain.head_header
+    certificate = core.chain.get_certificate(header.height) or b""
+    changes = core.chain.set_change_proofs(0, MAX_SET_CHANGE_PROOFS)
+    return make_bundle(core.chain.state, header, certificate, keys, changes)
+
+
+async def get_batch(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    issuer_id = hex_param(request, "issuer", 20)
+    root = hex_param(request, "root", 32)
+    batch = load_batch(core.chain.state, issuer_id, root)
+    if batch is None:
+        return error(404, "no_such_batch", "this issuer has no batch with this root on chain")
+    issuer = load_member(core.chain.state, batch.issuer)
+    return web.json_response({
+        "root": root.hex(), "issuer": batch.issuer.hex(), "issuer_name": issuer.name if issuer
+        else None, "type": batch.credential_type, "count": batch.count,
+        "height": batch.height, "time": when(batch.time_ms), "tx_id": batch.tx_id.hex()})
+
+
+async def get_credential(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    issuer_id = hex_param(request, "issuer", 20)
+    root = hex_param(request, "root", 32)
+    target = hex_param(request, "target", 32)
+    revocation = load_revocation(core.chain.state, issuer_id, root, target)
+    if revocation is None:
+        return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),
+                                  "revoked": False, "height": core.chain.height})
+    return web.json_response({
+        "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
+        "revoked_at_height": revocation.height, "revoked_at": when(revocation.time_ms),
+        "batch_root": revocation.batch_root.hex(), "height": core.chain.height})
+
+
+async def list_members(request: web.Request) -> web.Response:
+    """Every member on chain: genesis members in genesis order, then those added since."""
+    core: NodeCore = request.app[CORE]
+    state = core.chain.state
+    validating = set(validator_set_at(state, core.chain.height + 1).public_keys)
+    genesis_order = {m.member_id: i for i, m in enumerate(core.genesis.members)}
+    on_chain = sorted(all_members(state), key=lambda item: (
+        genesis_order.get(item[0], len(genesis_order)), item[1].added_height, item[0]))
+    members = []
+    for member_id, record in on_chain:
+        accreditation = load_accreditation(state, member_id)
+        members.append({
+            "member_id": member_id.hex(), "name": record.name, "role": record.role,
+            "validator": record.public_key in validating,
+            "public_key": record.public_key.hex(), "on_chain": True,
+            "added_height": record.added_height, "retired_height": record.retired_height,
+            "accreditations": [
+                {"types": list(g.types), "from": when(g.not_before_ms),
+                 "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
+                 "granted_height": g.granted_height, "suspended_height": g.suspended_height,
+                 "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
+    return web.json_response({"members": members})
+
+
+async def governance(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    return web.json_response(governance_json(core.chain.state, core.chain.height))
+
+
+async def evidence(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    try:
+        limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
+        before = int(request.query["before"]) if "before" in request.query else None
+    except ValueError as exc:
+        raise MalformedInput("limit and before must be integers") from exc
+    if limit < 1 or (before is not None and before < 0):
+        raise MalformedInput("limit must be positive and before not negative")
+    return web.json_response(evidence_page(core.chain.kv, limit, before))

@@ -1,0 +1,38 @@
+"""A node core served over HTTP in-process, for the API tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from ledger.genesis import Genesis
+from ledger.identity import KeyPair
+from node.api import make_app
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from storage.kv import KeyValueStore
+
+Client = TestClient[web.Request, web.Application]
+SMALL_MEMPOOL = MempoolLimits(100, 1 << 20, 100)
+
+
+def api_core(keys: KeyPair, genesis: Genesis, kv: KeyValueStore,
+             limits: MempoolLimits = SMALL_MEMPOOL) -> NodeCore:
+    return NodeCore(keys, genesis, kv, limits, NodeMetrics())
+
+
+@asynccontextmanager
+async def serving(core: NodeCore, name: str = "test-node") -> AsyncIterator[Client]:
+    """`core`'s API on a local port; closed, and its worker stopped, on the way out.
+    The store is the caller's to close."""
+    client: Client = TestClient(TestServer(make_app(core, name)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)

@@ -1,0 +1,87 @@
+"""One node of the node simulator: a real engine over a store that can die at any write,
+sending through an outbox that can die between two frames."""
+
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from consensus import ValidatorId
+from ledger.identity import KeyPair
+from node.engine import CommitReport, Engine, Refusals
+from storage.kv import MemoryStore
+from tests.sim.node_byzantine import ByzantineNode
+
+CRASH_PER_IO = 0.0015  # chance that a store write or frame send is where a node dies
+
+
+class SimulatedCrash(Exception):
+    """Raised inside a node's IO: the process dies there, memory lost, store kept."""
+
+
+class CrashingStore(MemoryStore):
+    """The node's disk. A write either happens whole or the node dies just before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash: SimNode | None = None
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        if self.crash is not None:
+            self.crash.maybe_crash()
+        super().write(puts, sync)
+
+
+@dataclass
+class SimNode:
+    index: int
+    keys: KeyPair
+    honest: bool
+    rng: random.Random
+    store: CrashingStore = field(default_factory=CrashingStore)
+    engine: Engine | None = None
+    byzantine: ByzantineNode | None = None
+    incarnation: int = 0
+    down_until: int = 0
+    crashes_enabled: bool = False
+    outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
+    committed: list[CommitReport] = field(default_factory=list)
+
+    @cached_property  # a tagged hash of the key, asked for on every frame sent
+    def validator(self) -> ValidatorId:
+        return ValidatorId(self.keys.member_id)
+
+    @property
+    def up(self) -> bool:
+        return self.engine is not None
+
+    def stop(self) -> None:
+        self.engine = None
+
+    def maybe_crash(self) -> None:
+        if self.crashes_enabled and self.honest and self.rng.random() < CRASH_PER_IO:
+            raise SimulatedCrash
+
+    # Outbox: frames go out at once (a crash can fall between two of them).
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self.maybe_crash()
+        self.outgoing.append((peer_key, channel, payload))
+
+    def committed_block(self, report: CommitReport) -> None:
+        self.committed.append(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        del refusals
+
+
+class Outbox:
+    def __init__(self, node: SimNode) -> None:
+        self._node = node
+
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self._node.send(peer_key, channel, payload)
+
+    def committed(self, report: CommitReport) -> None:
+        self._node.committed_block(report)
+
+    def refused(self, refusals: Refusals) -> None:
+        self._node.refused(refusals)
