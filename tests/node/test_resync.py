@@ -5,6 +5,7 @@ be made safely."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,13 +13,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from cli.main import main
 from ledger.errors import ConfigError
 from ledger.identity import KeyPair
 from node.config import load_config, render_config
 from node.daemon import STORE_NAME, set_store_aside
 from node.files import save_key
 from storage.kv import LevelDBStore
+from tests.e2e.harness import wait_until
 
 WHEN = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
 PROCESS_TIMEOUT_S = 60
@@ -152,3 +156,34 @@ def test_a_taken_name_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "already exists" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert files_of(tmp_path) == before
+
+
+def test_a_damaged_store_names_resync_and_resync_starts_the_node_afresh(tmp_path: Path) -> None:
+    config = node_folder(tmp_path)
+    store = tmp_path / "data" / STORE_NAME
+    (store / "CURRENT").unlink()  # a used store that lost CURRENT: refused at start-up
+    damaged = run_node(config)
+    assert damaged.returncode == 3, damaged.stderr
+    assert f"`senim node --config <this config> --resync`: it moves {store} aside" \
+        in damaged.stderr
+    checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
+    assert checked.exit_code == 1, checked.output
+    assert f"`senim node --config {config} --resync` moves {store} aside" in checked.output
+
+    log_path = tmp_path / "node.log"
+    with log_path.open("wb") as log:
+        node = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()",
+                                 "node", "--config", str(config), "--resync"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: node.poll() is not None or "serving API" in log_path.read_text(),
+                   PROCESS_TIMEOUT_S, "the resynced node to serve")
+        text = log_path.read_text()
+        assert node.poll() is None, text
+        [aside] = (tmp_path / "data").glob("chain.ldb.set-aside-*")
+        assert f"moved the chain store aside to {aside}" in text
+        assert "starting as a fresh node, syncing blocks from genesis" in text
+        assert "at height 0" in text and not (aside / "CURRENT").exists()
+    finally:
+        node.send_signal(signal.SIGTERM)
+        assert node.wait(timeout=PROCESS_TIMEOUT_S) == 0, log_path.read_text()
