@@ -49,8 +49,8 @@ from storage.state_tree import StateTree
 
 PROBLEMS_SHOWN_MAX = 50
 EXIT_SOUND, EXIT_DAMAGED, EXIT_UNCHECKED = 0, 1, 2
-RECOVERY = ("recovery: keep the node stopped, move {store} aside (keep it for diagnosis) "
-            "and start the node again: it resyncs the chain from its peers")
+RECOVERY = ("recovery: with the node stopped, `senim node --config {config} --resync` "
+            "moves {store} aside (kept for diagnosis) and resyncs the chain from its peers")
 
 
 @dataclass
@@ -255,7 +255,7 @@ def fsck_command(config_path: Path) -> None:
         kv = LevelDBStore(str(store))
     except CorruptStateError as exc:
         click.echo(f"damaged: the store does not open: {exc}")
-        click.echo(RECOVERY.format(store=store))
+        click.echo(RECOVERY.format(store=store, config=config_path))
         sys.exit(EXIT_DAMAGED)
     except Exception as exc:  # plyvel's own errors: locked by a running node, unreadable
         _stop(f"cannot open {store} (stop the node first): {exc}", EXIT_UNCHECKED)
@@ -272,7 +272,7 @@ def fsck_command(config_path: Path) -> None:
                f"{found.state_entries} state entries in {store}")
     if found.problems:
         click.echo(f"{summary}: {len(found.problems)} problems")
-        click.echo(RECOVERY.format(store=store))
+        click.echo(RECOVERY.format(store=store, config=config_path))
         sys.exit(EXIT_DAMAGED)
     click.echo(f"{summary}: no damage found")
 

@@ -15,11 +15,15 @@ from cli.errors import fail
 
 @click.command("node")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
-def node_command(config_path: Path) -> None:
+@click.option("--resync", is_flag=True,
+              help="Move data_dir/chain.ldb aside (renamed with the time, never deleted) and "
+                   "start as a fresh node that syncs from its peers: by state sync with "
+                   "[sync] state_sync = true, else block by block from genesis.")
+def node_command(config_path: Path, resync: bool) -> None:
     """Run a node in the foreground until SIGTERM or SIGINT."""
     from node.daemon import run
 
-    sys.exit(run(config_path))
+    sys.exit(run(config_path, resync=resync))
 
 
 @click.command()

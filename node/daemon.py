@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import logging
+import os
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +52,12 @@ from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
 
-RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, move "
-                 "{store} aside and start again to resync from peers")
+STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
+SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
+SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, run "
+                 "`senim node --config <this config> --resync`: it moves {store} aside "
+                 "(kept for diagnosis) and resyncs from peers")
 
 
 class EngineFailed(Exception):
@@ -59,13 +66,73 @@ class EngineFailed(Exception):
 
 def open_store(config: NodeConfig) -> LevelDBStore:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store_path = config.data_dir / "chain.ldb"
+    store_path = config.data_dir / STORE_NAME
     try:
         return LevelDBStore(str(store_path))
     except CorruptStateError as exc:
         raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+
+
+def set_store_aside(config: NodeConfig, now: datetime | None = None) -> Path | None:
+    """`senim node --resync`: rename the chain store to chain.ldb.set-aside-<UTC time>
+    beside it, so the node starts as a fresh one. Never deletes: a damaged store is kept
+    for diagnosis. Returns where it went, or None when there is no store. Raises
+    ConfigError, having moved nothing, when that name is taken, a running node holds
+    the store, or the rename fails."""
+    store = config.data_dir / STORE_NAME
+    try:
+        if not store.exists() and not store.is_symlink():
+            return None
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime(SET_ASIDE_TIME_FORMAT)
+        target = store.with_name(f"{STORE_NAME}{SET_ASIDE_INFIX}{stamp}")
+        if target.exists() or target.is_symlink():
+            raise ConfigError("--resync", f"{target} already exists; not moving {store} "
+                              "over it (try again in a second, or move one by hand)")
+        _refuse_store_in_use(store)
+        # rename, never copy-and-delete: atomic, and the store's files keep their modes
+        store.rename(target)
+    except OSError as exc:
+        raise ConfigError("--resync", f"cannot move {store} aside: "
+                          f"{exc.strerror or exc}") from exc
+    return target
+
+
+def _refuse_store_in_use(store: Path) -> None:
+    """A running node holds LevelDB's lock (an fcntl lock on LOCK); moving its store from
+    under it would leave it writing to the set-aside copy."""
+    try:
+        fd = os.open(store / "LOCK", os.O_RDWR)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no lock file: LevelDB never opened it, so nothing holds it
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        raise ConfigError("--resync", f"{store} is in use (a node is running on it); "
+                          "stop that node first") from exc
+    finally:
+        os.close(fd)  # releases the lock just taken
+
+
+def resync_as_fresh(config: NodeConfig) -> None:
+    """Before the node starts: check what a fresh start needs, then set the store aside.
+    A key or genesis that will not load is refused first, with the store left in place."""
+    load_key(config.key_file)
+    load_genesis(config.genesis_file)
+    moved = set_store_aside(config)
+    if moved is None:
+        log.info("--resync: no chain store at %s to set aside; starting normally",
+                 config.data_dir / STORE_NAME)
+        return
+    log.info("--resync: moved the chain store aside to %s (kept for diagnosis; delete it "
+             "when no longer needed)", moved)
+    if config.state_sync:
+        log.info("--resync: starting as a fresh node, joining by state sync from a peer's "
+                 "certified snapshot")
+    else:
+        log.info("--resync: starting as a fresh node, syncing blocks from genesis "
+                 "([sync] state_sync = true would join from a peer's snapshot instead)")
 
 
 async def join_if_empty(config: NodeConfig, stop: asyncio.Event) -> None:
@@ -94,7 +161,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     except OSError as exc:  # e.g. a file where the directory should be
         raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
                           f"directory: {exc.strerror or exc}") from exc
-    store_path = config.data_dir / "chain.ldb"
+    store_path = config.data_dir / STORE_NAME
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
@@ -281,8 +348,9 @@ async def serve(config: NodeConfig) -> None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
 
-def run(config_path: Path) -> int:
-    """Entry point of `senim node`: returns the process exit code."""
+def run(config_path: Path, resync: bool = False) -> int:
+    """Entry point of `senim node`: returns the process exit code. `resync`: set the
+    chain store aside first (`resync_as_fresh`) and start as a fresh node."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -291,6 +359,8 @@ def run(config_path: Path) -> int:
         return 2
     setup_logging(config.log_level, config.log_format, config.name)
     try:
+        if resync:
+            resync_as_fresh(config)
         asyncio.run(serve(config))
     except ConfigError as exc:
         log.error("cannot start: %s", exc)

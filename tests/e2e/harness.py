@@ -125,6 +125,7 @@ class NodeProcess:
     api_port: int
     p2p_port: int
     process: subprocess.Popen[bytes] | None = None
+    node_args: tuple[str, ...] = ()  # after `--config FILE` at each start, e.g. ("--resync",)
 
     @property
     def url(self) -> str:
@@ -146,7 +147,7 @@ class NodeProcess:
             log.write(f"--- harness: starting {self.slug} ---\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [senim_executable(), "node", "--config", str(self.config_path)],
+                [senim_executable(), "node", "--config", str(self.config_path), *self.node_args],
                 cwd=self.config_path.parent, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         return self.process
