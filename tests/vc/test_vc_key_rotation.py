@@ -246,4 +246,7 @@ async def test_node_and_cli_export_and_verify_across_a_rotation(
         answer = await response.json()
         assert response.status == 200 and answer["verified"], answer
         assert "member" in answer["checks"] and not any(
-            KEY_NOT_TIED == w["detail"] for w in answer["warnings"])
+            w["detail"] == KEY_NOT_TIED for w in answer["warnings"])
+        response = await node.client.post("/v1/verify", data=json.dumps(issued.documents[0]))
+        native_answer = await response.json()
+        assert native_answer["status"] == "valid", native_answer  # the native format agrees
