@@ -183,6 +183,7 @@ class RotatedNode:
     url: str
     old_key: Path
     new_key: Path
+    new: KeyPair
     before: Issuance
     after: Issuance
 
@@ -193,7 +194,7 @@ async def rotated_node(tmp_path: Path, net: Consortium) -> AsyncIterator[Rotated
     core = NodeCore(net.ministry, net.genesis, kv,
                     MempoolLimits(max_txs=100, max_bytes=1 << 20, max_per_sender=50),
                     NodeMetrics())
-    commit(core.chain, [accredit(net, net.university, ["diploma"])])
+    commit(core.chain, [accredit(net, net.university, ["diploma", "certificate"])])
     before = issue(core.chain, net.university)
     new = rotate(core.chain, net.university)
     after = issue(core.chain, new)
@@ -209,7 +210,7 @@ async def rotated_node(tmp_path: Path, net: Consortium) -> AsyncIterator[Rotated
     try:
         async with running_engine(core):
             yield RotatedNode(client, str(client.make_url("")).rstrip("/"),
-                              tmp_path / "old.json", tmp_path / "new.json", before, after)
+                              tmp_path / "old.json", tmp_path / "new.json", new, before, after)
     finally:
         await client.close()
         kv.close()
@@ -250,3 +251,21 @@ async def test_node_and_cli_export_and_verify_across_a_rotation(
         response = await node.client.post("/v1/verify", data=json.dumps(issued.documents[0]))
         native_answer = await response.json()
         assert native_answer["status"] == "valid", native_answer  # the native format agrees
+
+
+async def test_the_vc_api_issues_and_verifies_with_the_rotated_key(
+        rotated_node: RotatedNode) -> None:
+    node = rotated_node
+    asked = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:rotated-1",
+             "type": ["VerifiableCredential"], "issuer": did_key(node.new.public_key),
+             "credentialSubject": {"id": "did:example:holder", "name": "A. Student"}}
+    response = await node.client.post("/credentials/issue", data=json.dumps(
+        {"credential": asked}), headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status == 201, await response.text()
+    issued = (await response.json())["verifiableCredential"]
+    assert issued["senim"]["issuer_member_id"] == node.new.member_id.hex()
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": issued}))
+    answer = await response.json()
+    assert response.status == 200 and answer["verified"], answer
+    assert "signed the batch" in answer["verdict"]["checks"][-1]["detail"]
