@@ -37,6 +37,7 @@ from cli.issue_job import (
     start_job,
     write_credentials,
 )
+from cli.remote import RemoteFactsError
 from cli.vc import write_vc_copies
 from ledger.credentials import BatchBuilder
 from ledger.errors import ConfigError, InvalidDocument
@@ -146,7 +147,8 @@ def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClie
                height: int) -> None:
     try:
         folder = write_vc_copies(job_dir, issuer_keys(), node, height)
-    except (JobError, ConfigError, InvalidDocument, ClientError, OSError) as exc:
+    except (JobError, ConfigError, InvalidDocument, ClientError, RemoteFactsError,
+            OSError) as exc:
         fail(f"the batch is on chain, but its VC 2.0 copies were not written: {exc}; "
               f"write them with senim issue --resume {job_dir} --format vc")
         raise

@@ -24,6 +24,7 @@ from ledger.credentials import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.identity import KeyPair
 from ledger.vc.export import to_vc
+from ledger.vc.issuer_keys import check_export_key
 from ledger.vc.verify import VcVerdict, verify_vc
 from node.files import load_key
 
@@ -47,13 +48,36 @@ def write_private(path: Path, document: Any) -> None:
         handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
+def batch_signer_key(node_url: str, issuer: bytes, batch_root: bytes) -> bytes | None:
+    """The key that signed the batch, read with a state proof (None: the member's first
+    key, for a batch recorded before keys could rotate)."""
+    for _attempt in range(3):
+        try:
+            batch = RemoteFacts(node_url).batch(issuer, batch_root)
+        except StateMoved:
+            continue
+        except MalformedInput as exc:
+            raise RemoteFactsError(f"the node's batch record is malformed: {exc}") from exc
+        if batch is None:
+            raise RemoteFactsError("the node has no such batch on chain")
+        return batch.signer_key
+    raise RemoteFactsError("the chain kept moving while the batch was read; try again")
+
+
 def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int) -> Path:
     """A VC 2.0 of each committed credential of an issuing job, beside the native files
-    (same folder and name under DIR/vc/, mode 0600); status lists are the node's."""
+    (same folder and name under DIR/vc/, mode 0600); status lists are the node's. Each
+    is signed with `keys`, which must be the key that signed the batch."""
     block = node.request("GET", f"/v1/blocks/{height}")
     now_ms = int(time.time() * 1000)
+    checked: set[bytes] = set()
     for path in credential_files(job_dir):
         document = json.loads(path.read_text(encoding="utf-8"))
+        parsed = parse_document(document)
+        if parsed.batch_root not in checked:
+            check_export_key(keys, parsed.issuer,
+                             batch_signer_key(node.base_url, parsed.issuer, parsed.batch_root))
+            checked.add(parsed.batch_root)
         credential = to_vc(document, keys, node.base_url, height, int(block["time_ms"]),
                            now_ms)
         relative = path.relative_to(job_dir / CREDENTIALS_DIR)
@@ -90,10 +114,12 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         batch = client.request(
             "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
         block = client.request("GET", f"/v1/blocks/{int(batch['height'])}")
-    except ClientError as exc:
+        signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
+    except (ClientError, RemoteFactsError) as exc:
         _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
         raise
     try:
+        check_export_key(keys, parsed.issuer, signer_key)
         credential = to_vc(document, keys, status_base or node_url, int(batch["height"]),
                            int(block["time_ms"]), int(time.time() * 1000))
     except InvalidDocument as exc:

@@ -19,6 +19,7 @@ from ledger.identity import member_id_of
 from ledger.vc.anchored import native_of_senim_vc
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
+from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
 from ledger.vc.status import entry_status
@@ -30,6 +31,8 @@ TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOf
                     "refreshService", "renderMethod", "confidenceMethod")
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
+KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
+                "history can tell whether the member held it")
 # statusListCredential URL -> the status list credential, or None when it cannot
 # be had (the caller decides where lists come from: the node serves its own).
 StatusLookup = Callable[[str], dict[str, Any] | None]
@@ -211,17 +214,20 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
 def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,
                  chain_id: str | None) -> VcVerdict:
     """The native chain checks of a Senim VC whose signature already verified."""
-    if CHAIN_NOT_CHECKED in verdict.warnings and facts is not None:
-        verdict.warnings.remove(CHAIN_NOT_CHECKED)
+    if facts is not None:
+        verdict.warnings = [w for w in verdict.warnings if w not in (CHAIN_NOT_CHECKED,
+                                                                     KEY_NOT_TIED)]
     try:
         native = native_of_senim_vc(document)
         key = public_key_of_did(verdict.issuer)
-    except InvalidDocument as exc:
+        member_id = bytes.fromhex(str(native["issuer"]["member_id"]))
+    except (InvalidDocument, ValueError) as exc:
         return verdict.fail("tampered", Check("senim", False, str(exc)))
-    if member_id_of(key).hex() != native["issuer"]["member_id"]:
-        return verdict.fail("tampered", Check("senim", False, "the issuer's did:key is not "
-                                              "the key of the member that anchored it"))
     if facts is None or chain_id is None:
+        # A member's id comes from its first key; a later key is the member's only if
+        # the chain's key history says so, and no chain was asked.
+        if member_id_of(key) != member_id:
+            verdict.warnings.append(KEY_NOT_TIED)
         verdict.warnings.append(CHAIN_NOT_CHECKED)
         verdict.valid, verdict.status = True, "valid"
         verdict.reason = "valid signature; chain not checked"
@@ -229,15 +235,15 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
     native_verdict = verify_credential(native, facts, chain_id)
     verdict.checks += native_verdict.checks
     verdict.facts.update(native_verdict.facts)
-    member = facts.member(bytes.fromhex(native["issuer"]["member_id"]))
-    if native_verdict.valid and (member is None or member.public_key != key):
-        return verdict.fail("tampered", Check("member", False, "the chain's member registry "
-                                              "holds another key for this issuer"))
     verdict.valid, verdict.status = native_verdict.valid, native_verdict.status
     verdict.reason = native_verdict.reason
-    if native_verdict.valid:
-        verdict.checks.append(Check("member", True, f"{verdict.issuer[:32]}… is the key of "
-                                    f"{native_verdict.facts.get('issuer')} in the registry"))
+    if not native_verdict.valid:
+        return verdict
+    finding = issuer_did_finding(key, member_id, bytes.fromhex(str(native["batch"]["root"])),
+                                 facts, str(native_verdict.facts.get("issuer", "")))
+    if not finding.ok:
+        return verdict.fail(finding.status, Check(finding.name, False, finding.detail))
+    verdict.checks.append(Check(finding.name, True, finding.detail))
     return verdict
 
 
