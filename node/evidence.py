@@ -55,7 +55,7 @@ EVIDENCE_PAGE_MAX = 100
 UNKNOWN = 2**64 - 1  # height and view of a message that does not decode
 
 
-def _height_and_view(signed: bytes) -> tuple[int, int]:
+def message_height_and_view(signed: bytes) -> tuple[int, int]:
     try:
         message = decode_signed(signed).message
     except (ConsensusError, MalformedInput, ValueError, TypeError):
@@ -84,7 +84,7 @@ def _meta(kv: KeyValueStore) -> tuple[int, int, int]:
 def record_evidence(kv: KeyValueStore, kind: str, validator: bytes, first: bytes,
                     second: bytes) -> bool:
     """Store one fault unless its slot is taken or a cap is reached; True if stored."""
-    height, view = _height_and_view(first)
+    height, view = message_height_and_view(first)
     key = (_RECORD + validator + struct.pack(">QQ", height, view)
            + kind.encode("utf-8", "replace"))
     if kv.get(key) is not None:
