@@ -16,6 +16,7 @@ import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
 from cli.errors import fail
+from cli.evidence import evidence_group
 from cli.fsck import fsck_command
 from cli.governance import governance_group
 from cli.issuing import issue_command
@@ -429,3 +430,4 @@ main.add_command(recognise_command)
 main.add_command(fsck_command)
 main.add_command(key_group)
 main.add_command(governance_group)
+main.add_command(evidence_group)

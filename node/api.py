@@ -54,7 +54,7 @@ from node.api_public import (
 )
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
-from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
 from node.governance_view import governance_json
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
@@ -296,6 +296,18 @@ async def evidence(request: web.Request) -> web.Response:
     return web.json_response(evidence_page(core.chain.kv, limit, before))
 
 
+async def chain_evidence(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    try:
+        limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
+        after = bytes.fromhex(request.query["after"]) if "after" in request.query else None
+    except ValueError as exc:
+        raise MalformedInput("limit must be an integer and after a cursor in hex") from exc
+    if limit < 1:
+        raise MalformedInput("limit must be positive")
+    return web.json_response(chain_evidence_page(core.chain.state, limit, after))
+
+
 async def metrics(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     return web.Response(body=generate_latest(core.metrics.registry),
@@ -377,6 +389,12 @@ ROUTES: tuple[Route, ...] = (
           "newest first, a page at a time", {
               200: shapes.json_reply("A page of evidence", shapes.EVIDENCE), **_PARAM_ERRORS},
           query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_BEFORE)),
+    Route("GET", "/v1/evidence/chain", chain_evidence, "Equivocation evidence on chain (one "
+          "record per validator, kind, height and view; the signed messages are in the "
+          "submitting transaction), a page at a time", {
+              200: shapes.json_reply("A page of evidence on chain", shapes.CHAIN_EVIDENCE),
+              **_PARAM_ERRORS},
+          query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_AFTER)),
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from consensus import ReportEvidence
 from ledger.errors import ConfigError
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import all_members, load_member
@@ -211,7 +212,11 @@ async def serve(config: NodeConfig) -> None:
                     EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members})
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
-    engine.on_new_evidence = lambda found: loop.call_soon_threadsafe(evidence.found, found)
+
+    def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
+        loop.call_soon_threadsafe(evidence.found, found)
+
+    engine.on_new_evidence = new_evidence
     async def consensus_frame(peer_key: bytes, payload: bytes) -> None:
         # Others cannot fill the engine's inbox. The engine replaces this set (the
         # validators of the next two heights) after a commit that changes it.
