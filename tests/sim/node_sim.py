@@ -437,14 +437,14 @@ class NodeSimulation:
                                    engine.chain.height + EVIDENCE_TX_LIFETIME_BLOCKS, payload)
             tx = Transaction(unsigned.sender, nonce, unsigned.expires_at, payload,
                              node.keys.sign_raw(unsigned.signed_message(CHAIN_ID)))
-            if not self._offer(node, tx):
+            if not self._offer_evidence(node, tx):
                 continue  # the ledger cannot check it (e.g. two commits for one block)
             self.evidence_txs.setdefault(slot, []).append((node.index, tx))
             for peer in self.nodes:
                 if peer is not node and self._network.connected(node.index, peer.index):
-                    self._offer(peer, tx)
+                    self._offer_evidence(peer, tx)
 
-    def _offer(self, node: SimNode, tx: Transaction) -> bool:
+    def _offer_evidence(self, node: SimNode, tx: Transaction) -> bool:
         """Admission of a transaction a node may refuse (evidence another got on chain
         first); True if it is pending or committed here."""
         engine = node.engine
@@ -489,7 +489,7 @@ class NodeSimulation:
         if pending:
             self._admit(node, pending)
         for tx in self._pending_evidence(node):  # peers gossip what is still pending
-            self._offer(node, tx)
+            self._offer_evidence(node, tx)
 
     def _stop_faults(self) -> None:
         self._faults_on = False
@@ -501,7 +501,7 @@ class NodeSimulation:
                 self._start(node)
             else:
                 for tx in self._pending_evidence(node):
-                    self._offer(node, tx)
+                    self._offer_evidence(node, tx)
         self._submit()  # fresh work, so every node has something to agree on
 
     # -- invariants ------------------------------------------------------------------------
