@@ -9,6 +9,7 @@ import click
 from cli.admin import accredit, add_member, anchor, suspend
 from cli.consortium import consortium_group
 from cli.errors import fail
+from cli.evidence import evidence_group
 from cli.fsck import fsck_command
 from cli.governance import governance_group
 from cli.issuing import issue_command
@@ -53,5 +54,5 @@ for command in (consortium_group, node_command, status, members, accredit, suspe
                 anchor, issue_command, verify_command, disclose_command, revoke_command,
                 supersede_command, prove_command, share_command, export_vc_command,
                 tls_cert_command, employment_group, recognise_command, fsck_command, key_group,
-                governance_group):
+                governance_group, evidence_group):
     main.add_command(command)

@@ -22,6 +22,7 @@ from ledger.validator_sets import validator_set_at
 from ledger.verification import when
 from node import openapi as shapes
 from node.api_chain import (
+    chain_evidence,
     evidence,
     get_batch,
     get_block,
@@ -220,6 +221,12 @@ ROUTES: tuple[Route, ...] = (
           "newest first, a page at a time", {
               200: shapes.json_reply("A page of evidence", shapes.EVIDENCE), **_PARAM_ERRORS},
           query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_BEFORE)),
+    Route("GET", "/v1/evidence/chain", chain_evidence, "Equivocation evidence on chain (one "
+          "record per validator, kind, height and view; the signed messages are in the "
+          "submitting transaction), a page at a time", {
+              200: shapes.json_reply("A page of evidence on chain", shapes.CHAIN_EVIDENCE),
+              **_PARAM_ERRORS},
+          query=(shapes.EVIDENCE_LIMIT, shapes.EVIDENCE_AFTER)),
 )
 
 

@@ -23,7 +23,7 @@ from node.api_public import (
     read_json,
     within_rate,
 )
-from node.evidence import EVIDENCE_PAGE_MAX, evidence_page
+from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
 from node.governance_view import governance_json
 from node.http_limits import json_error as error
 from node.service import NodeCore
@@ -179,3 +179,15 @@ async def evidence(request: web.Request) -> web.Response:
     if limit < 1 or (before is not None and before < 0):
         raise MalformedInput("limit must be positive and before not negative")
     return web.json_response(evidence_page(core.chain.kv, limit, before))
+
+
+async def chain_evidence(request: web.Request) -> web.Response:
+    core: NodeCore = request.app[CORE]
+    try:
+        limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
+        after = bytes.fromhex(request.query["after"]) if "after" in request.query else None
+    except ValueError as exc:
+        raise MalformedInput("limit must be an integer and after a cursor in hex") from exc
+    if limit < 1:
+        raise MalformedInput("limit must be positive")
+    return web.json_response(chain_evidence_page(core.chain.state, limit, after))

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from consensus import ReportEvidence
 from ledger.errors import ConfigError
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import all_members, load_member
@@ -35,6 +36,7 @@ from node.channels import (
 from node.config import NodeConfig, load_config
 from node.engine import CommitReport, Engine, EngineConfig
 from node.engine_thread import EngineThread
+from node.evidence_submit import EvidenceSubmitter
 from node.files import load_genesis, load_key
 from node.http_limits import LimitedAppRunner
 from node.logs import setup_logging
@@ -276,6 +278,12 @@ async def serve(config: NodeConfig) -> None:
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members})
+    evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
+
+    def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
+        loop.call_soon_threadsafe(evidence.found, found)
+
+    engine.on_new_evidence = new_evidence
     async def consensus_frame(peer_key: bytes, payload: bytes) -> None:
         # Others cannot fill the engine's inbox. The engine replaces this set (the
         # validators of the next two heights) after a commit that changes it.
@@ -335,6 +343,7 @@ async def serve(config: NodeConfig) -> None:
         ticker.cancel()
         refresher.cancel()
         stopped.cancel()
+        await evidence.close()
         await runner.cleanup()
         await network.close()
         await loop.run_in_executor(None, thread.shutdown, True)

@@ -121,6 +121,9 @@ class Engine(EngineStatus, FollowsValidatorSets):
         self._clock_ms = clock_ms
         self.outbox = outbox
         self._names = dict(names or {})
+        # Wired by the daemon (node/evidence_submit.py): evidence recorded for the first
+        # time here goes on chain. Called on the engine thread, so it must only hand over.
+        self.on_new_evidence: Callable[[ReportEvidence], None] | None = None
         # Consensus knows a validator by its key (a rotated member validates under its
         # new key's id, as the validator-set record names it), not by its member id.
         self.me = ValidatorId(member_id_of(keys.public_key))
@@ -249,8 +252,10 @@ class Engine(EngineStatus, FollowsValidatorSets):
             elif isinstance(action, ReportEvidence):
                 log.warning("EVIDENCE of %s by validator %s", action.kind,
                             self.name_of_member(action.validator))
-                record_evidence(self.chain.kv, action.kind, action.validator, action.first,
-                                action.second)
+                new = record_evidence(self.chain.kv, action.kind, action.validator,
+                                      action.first, action.second)
+                if new and self.on_new_evidence is not None:
+                    self.on_new_evidence(action)  # hands it on; never blocks this thread
             elif isinstance(action, Rejected):
                 log.debug("dropped consensus input from %s: %s",
                           action.peer.hex()[:12] if action.peer else "?", action.reason)

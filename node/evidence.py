@@ -38,10 +38,14 @@ from consensus.messages import (
     message_signing_bytes,
 )
 from ledger.codec import decode, encode
-from ledger.equivocation import Equivocation, ValidatorKeyAt
+from ledger.equivocation import PREFIX_EVIDENCE, Equivocation, EvidenceRecord, ValidatorKeyAt
 from ledger.errors import MalformedInput
-from ledger.identity import verify_signature
+from ledger.identity import MEMBER_ID_BYTES, verify_signature
+from ledger.key_events import key_owner_key
+from ledger.rules import load_member
+from ledger.validator_sets import StateReader
 from storage.kv import KeyValueStore
+from storage.state_tree import StateTree
 
 EVIDENCE_PREFIX = b"E"
 _RECORD = EVIDENCE_PREFIX + b"r"
@@ -55,7 +59,7 @@ EVIDENCE_PAGE_MAX = 100
 UNKNOWN = 2**64 - 1  # height and view of a message that does not decode
 
 
-def _height_and_view(signed: bytes) -> tuple[int, int]:
+def message_height_and_view(signed: bytes) -> tuple[int, int]:
     try:
         message = decode_signed(signed).message
     except (ConsensusError, MalformedInput, ValueError, TypeError):
@@ -84,7 +88,7 @@ def _meta(kv: KeyValueStore) -> tuple[int, int, int]:
 def record_evidence(kv: KeyValueStore, kind: str, validator: bytes, first: bytes,
                     second: bytes) -> bool:
     """Store one fault unless its slot is taken or a cap is reached; True if stored."""
-    height, view = _height_and_view(first)
+    height, view = message_height_and_view(first)
     key = (_RECORD + validator + struct.pack(">QQ", height, view)
            + kind.encode("utf-8", "replace"))
     if kv.get(key) is not None:
@@ -174,3 +178,38 @@ def list_evidence(kv: KeyValueStore, limit: int = EVIDENCE_PAGE_MAX) -> list[dic
     """The newest records first, at most `limit`."""
     rows: list[dict[str, Any]] = evidence_page(kv, limit)["evidence"]
     return rows
+
+
+def _member_name(state: StateReader, member_id: bytes) -> str | None:
+    member = load_member(state, member_id)
+    return member.name if member is not None else None
+
+
+def chain_evidence_page(state: StateTree, limit: int = EVIDENCE_PAGE_MAX,
+                        after: bytes | None = None) -> dict[str, Any]:
+    """Evidence on chain (`ledger.equivocation`), in key order (by validator, then height
+    and view), at most `limit` (capped at EVIDENCE_PAGE_MAX) after the cursor `after`;
+    `next` is the cursor of the following page or None. The state holds at most
+    MAX_EVIDENCE_RECORDS, so skipping to the cursor reads at most that many values."""
+    limit = max(1, min(limit, EVIDENCE_PAGE_MAX))
+    rows: list[dict[str, Any]] = []
+    more = False
+    for key, value in state.items_with_prefix(PREFIX_EVIDENCE):
+        if after is not None and key <= after:
+            continue
+        if len(rows) == limit:
+            more = True
+            break
+        record = EvidenceRecord.decode(value)
+        validator = key[len(PREFIX_EVIDENCE):len(PREFIX_EVIDENCE) + MEMBER_ID_BYTES]
+        # A rotated member validates under its new key's id; the key names its member.
+        member = state.get(key_owner_key(record.validator_key)) or validator
+        rows.append({"cursor": key.hex(), "validator": validator.hex(),
+                     "member_id": member.hex(), "name": _member_name(state, member),
+                     "public_key": record.validator_key.hex(), "kind": record.kind,
+                     "height": record.height, "view": record.view,
+                     "transaction": record.tx_id.hex(),
+                     "submitted_by": record.submitted_by.hex(),
+                     "submitted_by_name": _member_name(state, record.submitted_by),
+                     "submitted_height": record.submitted_height})
+    return {"evidence": rows, "next": rows[-1]["cursor"] if more else None}

@@ -62,6 +62,9 @@ EVIDENCE_LIMIT = Param("limit", {"type": "integer", "minimum": 1},
                        f"rows per page (at most {EVIDENCE_PAGE_MAX} are given)")
 EVIDENCE_BEFORE = Param("before", {"type": "integer", "minimum": 0},
                         "the `next` cursor of the previous page")
+EVIDENCE_AFTER = Param("after", {"type": "string", "pattern": "^([0-9a-f]{2})*$",
+                                  "maxLength": 256},
+                        "the `next` cursor of the previous page")
 SET_CHANGES_AFTER = Param("after", {"type": "integer", "minimum": 0, "maximum": HEIGHT_MAX},
                           "only changes that take effect above this block (the "
                           "`from_height` of the last change of the previous page)")
@@ -159,6 +162,8 @@ NODE_STATUS: Schema = obj({
     "validators": {"type": "array", "items": obj({"member_id": MEMBER_ID, "name": STRING})}})
 EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
                         "next": nullable(INTEGER), "total": INTEGER, "dropped": INTEGER})
+CHAIN_EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
+                              "next": nullable({"type": "string"})})
 DOCUMENT: Schema = {"type": "object", "description": (
     f"a credential document: JSON of at most {VERIFY_BODY_MAX // _KIB} KiB, "
     f"{JSON_VALUES_MAX} values, nesting {JSON_DEPTH_MAX}")}

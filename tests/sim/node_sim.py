@@ -14,21 +14,32 @@ BFT time must keep every block's time strictly increasing and within what honest
 clocks read while the block's last commit was being voted.
 """
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from consensus import Commit, MalformedMessage, SignedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
+from ledger.equivocation import PREFIX_EVIDENCE, EvidenceRecord
 from ledger.errors import TxRejected
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
-from ledger.transactions import Transaction, build_transaction
+from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
+from ledger.transactions import NONCE_BYTES, Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
 from node.engine import TICK_MS, Engine, EngineConfig
-from node.evidence import list_evidence
+from node.evidence import check_equivocation, list_evidence
+from node.evidence_submit import (
+    EVIDENCE_TX_LIFETIME_BLOCKS,
+    EvidenceSlot,
+    NotSubmittable,
+    evidence_on_chain,
+    evidence_payload,
+    evidence_slot,
+)
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
@@ -93,6 +104,9 @@ class NodeSimulation(SeededSimulation[SimNode]):
         self.genesis = self._make_genesis()
         self._validators = ValidatorSet.from_genesis(self.genesis)
         self._submitted: list[Transaction] = []
+        # Evidence transactions the nodes submitted (what node.evidence_submit does),
+        # by the fault each proves, with who submitted it.
+        self.evidence_txs: dict[EvidenceSlot, list[tuple[int, Transaction]]] = {}
         self._decided: dict[int, bytes] = {}
         self._decided_tick: dict[int, int] = {0: 0}  # first tick any node committed a height
         self._block_times: dict[int, int] = {0: GENESIS_MS}
@@ -209,6 +223,8 @@ class NodeSimulation(SeededSimulation[SimNode]):
             self._check_commits(node)
         frames, node.outgoing = node.outgoing, []
         self._transmit(node, frames)
+        if node.found_evidence:
+            self._submit_evidence(node)
         if node.engine is not None and node.engine.replica is not None:
             self._check_view(node, node.engine.replica.view)
 
@@ -277,9 +293,62 @@ class NodeSimulation(SeededSimulation[SimNode]):
             engine.mempool.add(tx, len(tx.encode()))
         self._input(node, engine.work_available)
 
+    def _submit_evidence(self, node: SimNode) -> None:
+        """What the daemon does with the engine's new evidence (node/evidence_submit.py):
+        unless the chain has it, sign a transaction and admit it here; gossip takes
+        it to the peers this node reaches."""
+        found, node.found_evidence = node.found_evidence, []
+        for report in found:
+            engine = node.engine
+            if engine is None:
+                return
+            slot = evidence_slot(report)
+            try:
+                payload = evidence_payload(report)
+            except NotSubmittable:
+                continue
+            if evidence_on_chain(engine.chain.state, slot):
+                continue
+            # A nonce from the evidence, not from the seed's generator: the schedule of
+            # every seed stays what it was up to the first evidence.
+            nonce = hashlib.sha256(bytes([node.index]) + report.first
+                                   + report.second).digest()[:NONCE_BYTES]
+            unsigned = Transaction(node.keys.member_id, nonce,
+                                   engine.chain.height + EVIDENCE_TX_LIFETIME_BLOCKS, payload)
+            tx = Transaction(unsigned.sender, nonce, unsigned.expires_at, payload,
+                             node.keys.sign_raw(unsigned.signed_message(CHAIN_ID)))
+            if not self._offer_evidence(node, tx):
+                continue  # the ledger cannot check it (e.g. two commits for one block)
+            self.evidence_txs.setdefault(slot, []).append((node.index, tx))
+            for peer in self.nodes:
+                if peer is not node and self._network.connected(node.index, peer.index):
+                    self._offer_evidence(peer, tx)
+
+    def _offer_evidence(self, node: SimNode, tx: Transaction) -> bool:
+        """Admission of a transaction a node may refuse (evidence another got on chain
+        first); True if it is pending or committed here."""
+        engine = node.engine
+        if engine is None:
+            return False
+        if engine.chain.is_committed(tx.tx_id) or tx.tx_id in engine.mempool:
+            return True
+        try:
+            engine.chain.check_pending(tx, self.now_ms(), signature_ok=False)
+        except TxRejected:
+            return False
+        engine.mempool.add(tx, len(tx.encode()))
+        self._input(node, engine.work_available)
+        return True
+
+    def _pending_evidence(self, node: SimNode) -> list[Transaction]:
+        engine = node.engine
+        assert engine is not None
+        return [tx for slot, txs in self.evidence_txs.items()
+                if not evidence_on_chain(engine.chain.state, slot) for _, tx in txs]
+
     def _start(self, node: SimNode) -> None:
         node.store.crash = None  # opening the store (and writing genesis) is not a fault point
-        chain = Chain(node.store, self.genesis)
+        chain = Chain(node.store, self.genesis, evidence_check=check_equivocation)
         node.store.crash = node
         mempool = Mempool(MempoolLimits(10_000, 64 << 20, 10_000))
         node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
@@ -287,15 +356,21 @@ class NodeSimulation(SeededSimulation[SimNode]):
                                           follower_poll_ms=500, validator_poll_ms=2_000),
                              self._clock_of(node), Outbox(node),
                              {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
+        node.engine.on_new_evidence = node.found_evidence.append
         node.down_until = 0
         # Clients retry what has not committed: the restarted node hears of it again.
         pending = [tx for tx in self._submitted if not chain.is_committed(tx.tx_id)]
         if pending:
             self._admit(node, pending)
+        for tx in self._pending_evidence(node):  # peers gossip what is still pending
+            self._offer_evidence(node, tx)
 
     def _stop_faults(self) -> None:
         for node in self.nodes:
             node.crashes_enabled = False
+            if node.engine is not None:
+                for tx in self._pending_evidence(node):
+                    self._offer_evidence(node, tx)
         super()._stop_faults()
 
     # -- invariants ------------------------------------------------------------------------
@@ -335,6 +410,39 @@ class NodeSimulation(SeededSimulation[SimNode]):
             for row in list_evidence(node.store):
                 if row["validator"] in honest_ids:
                     self._violation(f"evidence ({row['kind']}) against an honest validator")
+            self._check_chain_evidence(node)
+
+    def _check_chain_evidence(self, node: SimNode) -> None:
+        """On chain: each fault a node submitted is held once, by one committed
+        transaction, and none is against an honest validator."""
+        engine = node.engine
+        assert engine is not None
+        state = engine.chain.state
+        records = {key: EvidenceRecord.decode(value)
+                   for key, value in state.items_with_prefix(PREFIX_EVIDENCE)}
+        if any(slot.state_key not in records for slot in self.evidence_txs):
+            self._violation("submitted evidence is missing from an honest node's state")
+        honest_keys = {n.keys.public_key for n in self.nodes if n.validator not in self._faulty}
+        committed: dict[bytes, int] = {}
+        for height in range(1, engine.chain.height + 1):
+            block = engine.chain.get_block(height)
+            assert block is not None
+            for tx in block.transactions:
+                if tx.kind == KIND_SUBMIT_EVIDENCE:
+                    committed[tx.tx_id] = height
+        for record in records.values():
+            if record.validator_key in honest_keys:
+                self._violation(f"{record.kind} evidence on chain against an honest validator")
+            if committed.get(record.tx_id) != record.submitted_height:
+                self._violation("an evidence record names no transaction of its block")
+        if len(committed) != len(records):
+            self._violation(f"{len(committed)} evidence transactions committed for "
+                            f"{len(records)} faults on chain")
+
+    def chain_evidence(self, node: SimNode) -> list[EvidenceRecord]:
+        assert node.engine is not None
+        return [EvidenceRecord.decode(value) for _, value
+                in node.engine.chain.state.items_with_prefix(PREFIX_EVIDENCE)]
 
     def _set_changes(self) -> int:
         crossed = [len([h for h in set_change_heights(n.engine.chain.state)
@@ -350,6 +458,8 @@ class NodeSimulation(SeededSimulation[SimNode]):
             if node.engine is None:
                 return False
             if not all(node.engine.chain.is_committed(tx.tx_id) for tx in self._submitted):
+                return False
+            if self._pending_evidence(node):
                 return False
         return True
 

@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from consensus import ValidatorId
+from consensus import ReportEvidence, ValidatorId
 from ledger.identity import KeyPair
 from node.engine import CommitReport, Engine, Refusals
 from storage.kv import MemoryStore
@@ -45,6 +45,7 @@ class SimNode:
     crashes_enabled: bool = False
     outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
     committed: list[CommitReport] = field(default_factory=list)
+    found_evidence: list[ReportEvidence] = field(default_factory=list)
 
     @cached_property  # a tagged hash of the key, asked for on every frame sent
     def validator(self) -> ValidatorId:
@@ -55,6 +56,7 @@ class SimNode:
         return self.engine is not None
 
     def stop(self) -> None:
+        self.found_evidence.clear()  # not yet handed to the event loop: lost with it
         self.engine = None
 
     def maybe_crash(self) -> None:
