@@ -24,7 +24,8 @@ from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.records import Batch, batch_key
 from ledger.transactions import Transaction, build_transaction
-from node.engine import CommitReport, Engine, EngineConfig, Refusals
+from node.engine import Engine
+from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets

@@ -34,8 +34,9 @@ from node.channels import (
     CH_TXS,
 )
 from node.config import NodeConfig, load_config
-from node.engine import CommitReport, Engine, EngineConfig
+from node.engine import Engine
 from node.engine_thread import EngineThread
+from node.engine_types import CommitReport, EngineConfig
 from node.evidence_submit import EvidenceSubmitter
 from node.files import load_genesis, load_key
 from node.http_limits import LimitedAppRunner

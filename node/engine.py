@@ -21,9 +21,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from typing import Protocol
 
 from consensus import (
     Action,
@@ -64,6 +61,7 @@ from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
+from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
 from node.sync import BlockSync
@@ -76,37 +74,6 @@ TICK_MS = 10  # the replica counts time in ticks of this length
 RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
-
-Refusals = list[tuple[Transaction, TxRejected]]
-
-
-class Role(Enum):
-    VALIDATOR = "validator"
-    FOLLOWER = "follower"
-
-
-@dataclass(frozen=True)
-class CommitReport:
-    """A block is durable. `refused`: pending transactions that can no longer commit."""
-
-    execution: Execution
-    refused: Refusals
-    source: str  # "consensus" or "sync"
-
-
-class Outbox(Protocol):
-    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None: ...
-    def committed(self, report: CommitReport) -> None: ...
-    def refused(self, refusals: Refusals) -> None: ...
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    view_timeout_ms: int
-    max_block_txs: int
-    follower_poll_ms: int = 500
-    validator_poll_ms: int = 2_000  # a restarted validator catches up even if nobody talks
-
 
 class Engine(EngineStatus, FollowsValidatorSets):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,

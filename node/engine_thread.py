@@ -20,7 +20,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from node.engine import TICK_MS, CommitReport, Engine, Refusals
+from node.engine import TICK_MS, Engine
+from node.engine_types import CommitReport, Refusals
 
 log = logging.getLogger("senim.engine")
 T = TypeVar("T")

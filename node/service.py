@@ -23,7 +23,7 @@ from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.rules import BlockContext, apply_transaction, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
-from node.engine import CommitReport, Refusals
+from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics

@@ -11,8 +11,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from node.engine import Engine, EngineConfig
+from node.engine import Engine
 from node.engine_thread import EngineThread
+from node.engine_types import EngineConfig
 from node.service import NodeCore
 from node.validators import ValidatorSets
 

@@ -30,7 +30,8 @@ from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, AnchorPayload, MemberAction, ProposePayload
 from node.channels import CH_SYNC_REQUEST
-from node.engine import CommitReport, Engine, EngineConfig, Refusals, Role
+from node.engine import Engine
+from node.engine_types import CommitReport, EngineConfig, Refusals, Role
 from node.mempool import Mempool, MempoolLimits
 from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
 from node.validators import ValidatorSets

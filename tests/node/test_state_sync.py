@@ -16,7 +16,8 @@ from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node import state_serve, state_sync
 from node.config import load_config
-from node.engine import Engine, EngineConfig
+from node.engine import Engine
+from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
 from node.state_sync import ASK_NODES, ASK_OFFER, ASK_VALUES, Phase, StateSync

@@ -30,7 +30,8 @@ from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import NONCE_BYTES, Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
 from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
-from node.engine import TICK_MS, Engine, EngineConfig
+from node.engine import TICK_MS, Engine
+from node.engine_types import EngineConfig
 from node.evidence import check_equivocation, list_evidence
 from node.evidence_submit import (
     EVIDENCE_TX_LIFETIME_BLOCKS,

@@ -7,7 +7,8 @@ from functools import cached_property
 
 from consensus import ReportEvidence, ValidatorId
 from ledger.identity import KeyPair
-from node.engine import CommitReport, Engine, Refusals
+from node.engine import Engine
+from node.engine_types import CommitReport, Refusals
 from storage.kv import MemoryStore
 from tests.sim.node_byzantine import ByzantineNode
 
