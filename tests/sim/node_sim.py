@@ -342,8 +342,11 @@ class NodeSimulation(SeededSimulation[SimNode]):
         return True
 
     def _pending_evidence(self, node: SimNode) -> list[Transaction]:
+        """Submitted evidence `node`'s chain does not hold yet; none while it is down
+        (it may have died again while being handed the work it missed)."""
         engine = node.engine
-        assert engine is not None
+        if engine is None:
+            return []
         return [tx for slot, txs in self.evidence_txs.items()
                 if not evidence_on_chain(engine.chain.state, slot) for _, tx in txs]
 

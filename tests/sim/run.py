@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sys
 import time
+import traceback
 
 from tests.sim.node_sim import NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
@@ -43,8 +44,9 @@ def _run_one(job: tuple[int, int, str]) -> tuple[int, int, str | None]:
             SetChangeSimulation(seed, n).run()
         else:
             NodeSimulation(seed, n).run()
-    except AssertionError as failure:
-        return seed, n, str(failure)
+    except AssertionError as failure:  # a bare assert says where, at least
+        where = traceback.extract_tb(failure.__traceback__)[-1]
+        return seed, n, str(failure) or f"assertion failed at {where.filename}:{where.lineno}"
     return seed, n, None
 
 
