@@ -445,3 +445,20 @@ class Consortium:
             raise AssertionError(f"senim {' '.join(args)} exited {done.returncode}\n"
                                  f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}")
         return done
+
+    def anchor_document(self, node: NodeProcess, path: Path, *, signer: str) -> int:
+        """Write a small document to `path` and `senim anchor` it as `signer` through
+        `node`; the height it was committed at."""
+        path.write_text(f"document {path.name}")
+        done = self.cli("anchor", "--key", str(self.key_path(signer)), str(path), node=node)
+        return int(done.stdout.split("committed at height ")[1].split()[0])
+
+    def verified_through(self, node: NodeProcess, path: Path) -> str:
+        """`senim verify --genesis` of `path` against `node`, which must find it valid;
+        the verdict's source (what the verifier believed it on)."""
+        done = self.cli("verify", str(path), "--genesis", str(self.genesis_path), "--json",
+                        node=node)
+        verdict = json.loads(done.stdout)
+        assert verdict["valid"], verdict
+        source: str = verdict["source"]
+        return source

@@ -27,21 +27,6 @@ LEAD = 3  # blocks between a proposal and its effect
 JOIN_TIMEOUT_S = 60.0
 
 
-def _anchor(net: Consortium, node: NodeProcess, path: Path) -> int:
-    path.write_text(f"document {path.name}")
-    done = net.cli("anchor", "--key", str(net.key_path("mshe")), str(path), node=node)
-    return int(done.stdout.split("committed at height ")[1].split()[0])
-
-
-def _verified_through(net: Consortium, node: NodeProcess, path: Path) -> str:
-    done = net.cli("verify", str(path), "--genesis", str(net.genesis_path), "--json",
-                   node=node)
-    verdict = json.loads(done.stdout)
-    assert verdict["valid"], verdict
-    source: str = verdict["source"]
-    return source
-
-
 def _join(net: Consortium, slug: str, peers: list[str] | None = None) -> NodeProcess:
     node = net.node(slug)
     if peers is not None:
@@ -60,7 +45,8 @@ def test_a_node_joined_after_the_votes_serves_verifiers_and_the_next_joiner(
         genesis["governance"] = {"threshold": 1, "min_validators": 1}  # a two-node pilot
         net.genesis_path.write_text(json.dumps(genesis))
         ministry, kaspi = net.start("mshe"), net.start("kaspi")
-        _anchor(net, ministry, tmp_path / "before.txt")  # the chain under way first
+        # the chain under way first
+        net.anchor_document(ministry, tmp_path / "before.txt", signer="mshe")
         effective_heights: list[int] = []
         for action in ("add-validator", "remove-validator"):
             effective = ministry.height() + LEAD
@@ -69,7 +55,8 @@ def test_a_node_joined_after_the_votes_serves_verifiers_and_the_next_joiner(
                     str(effective), node=ministry)
             height = 0
             for n in range(LEAD + 1):  # blocks come with work
-                height = _anchor(net, ministry, tmp_path / f"{action}-{n}.txt")
+                height = net.anchor_document(ministry, tmp_path / f"{action}-{n}.txt",
+                                             signer="mshe")
             assert height >= effective
             effective_heights.append(effective)
             wait_until(lambda h=height: kaspi.height() >= h, 30, "the employer's node")
@@ -79,13 +66,13 @@ def test_a_node_joined_after_the_votes_serves_verifiers_and_the_next_joiner(
         enu = _join(net, "enu")
         assert [c["from_height"] for c in enu.get_json("/v1/validator-sets/changes")[
             "changes"]] == effective_heights
-        assert through in _verified_through(net, enu, document)
+        assert through in net.verified_through(enu, document)
 
         assert ministry.stop() == 0 and kaspi.stop() == 0  # ENU's node is the only peer
         satbayev = _join(net, "satbayev", [f"{HOST}:{enu.p2p_port}"])
         assert [c["from_height"] for c in satbayev.get_json("/v1/validator-sets/changes")[
             "changes"]] == effective_heights
-        assert through in _verified_through(net, satbayev, document)
+        assert through in net.verified_through(satbayev, document)
 
         for node in (enu, satbayev):
             assert node.stop() == 0, node.log_tail()

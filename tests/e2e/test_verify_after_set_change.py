@@ -14,28 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until
+from tests.e2e.harness import Consortium, Member, wait_until
 
 pytestmark = pytest.mark.slow
 
 MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
            Member("kaspi", "Kaspi", "employer", runs_node=True)]
 LEAD = 3  # blocks between a proposal and its effect
-
-
-def _anchor(net: Consortium, node: NodeProcess, path: Path) -> int:
-    path.write_text(f"document {path.name}")
-    done = net.cli("anchor", "--key", str(net.key_path("mshe")), str(path), node=node)
-    return int(done.stdout.split("committed at height ")[1].split()[0])
-
-
-def _verified_through(net: Consortium, node: NodeProcess, path: Path) -> str:
-    done = net.cli("verify", str(path), "--genesis", str(net.genesis_path), "--json",
-                   node=node)
-    verdict = json.loads(done.stdout)
-    assert verdict["valid"], verdict
-    source: str = verdict["source"]
-    return source
 
 
 def test_verify_follows_the_votes_on_real_nodes(tmp_path: Path) -> None:
@@ -45,9 +30,9 @@ def test_verify_follows_the_votes_on_real_nodes(tmp_path: Path) -> None:
         net.genesis_path.write_text(json.dumps(genesis))
         ministry, kaspi = net.start_all()
         first = tmp_path / "before.txt"
-        _anchor(net, ministry, first)
+        net.anchor_document(ministry, first, signer="mshe")
         wait_until(lambda: kaspi.height() >= ministry.height(), 30, "the follower")
-        assert "certified by the genesis validators" in _verified_through(net, kaspi, first)
+        assert "certified by the genesis validators" in net.verified_through(kaspi, first)
 
         heights: list[int] = []
         for action in ("add-validator", "remove-validator"):
@@ -57,12 +42,13 @@ def test_verify_follows_the_votes_on_real_nodes(tmp_path: Path) -> None:
                     str(effective), node=ministry)
             height = 0
             for n in range(LEAD + 1):  # blocks come with work
-                height = _anchor(net, ministry, tmp_path / f"{action}-{n}.txt")
+                height = net.anchor_document(ministry, tmp_path / f"{action}-{n}.txt",
+                                             signer="mshe")
             assert height >= effective
             heights.append(effective)
             wait_until(lambda h=height: kaspi.height() >= h, 30,
                        "the employer's node to catch up")
-            source = _verified_through(net, kaspi, tmp_path / f"{action}-{LEAD}.txt")
+            source = net.verified_through(kaspi, tmp_path / f"{action}-{LEAD}.txt")
             assert f"in force from block {effective}, followed from genesis through " \
                    f"{len(heights)} change(s)" in source, source
         changes = kaspi.get_json("/v1/validator-sets/changes")["changes"]
