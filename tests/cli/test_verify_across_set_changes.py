@@ -10,17 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from click.testing import CliRunner, Result
 
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.payloads import IssueBatchPayload
-from node.api import make_app
 from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
-from node.service import NodeCore
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving_url
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -44,8 +41,7 @@ def net() -> Consortium:
 async def node_url(net: Consortium, tmp_path: Path) -> AsyncIterator[str]:
     """Set B from block 3, set C from block 5; the diploma is issued under B."""
     kv = MemoryStore()
-    core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(10, 1 << 20, 10),
-                    NodeMetrics())
+    core = api_core(net.ministry, net.genesis, kv, MempoolLimits(10, 1 << 20, 10))
     chain = core.chain
     commit_as(chain, [accredit(net, net.university, ["diploma"])], [net.ministry],
               schedule=record_of(3, SET_B))
@@ -58,13 +54,10 @@ async def node_url(net: Consortium, tmp_path: Path) -> AsyncIterator[str]:
     commit_as(chain, [], SET_C, SET_C[:3])
     (tmp_path / "diploma.json").write_text(json.dumps(documents_of(batch)[0]))
     (tmp_path / "genesis.json").write_text(json.dumps(net.genesis.to_json()))
-    server = TestServer(make_app(core, "light"))
-    await server.start_server()
     try:
-        yield str(server.make_url("")).rstrip("/")
+        async with serving_url(core, "light") as url:
+            yield url
     finally:
-        await server.close()
-        core.worker.shutdown(wait=True)
         kv.close()
 
 

@@ -36,3 +36,10 @@ async def serving(core: NodeCore, name: str = "test-node") -> AsyncIterator[Clie
     finally:
         await client.close()
         core.worker.shutdown(wait=True)
+
+
+@asynccontextmanager
+async def serving_url(core: NodeCore, name: str = "test-node") -> AsyncIterator[str]:
+    """`serving`, for clients that take a base URL (no trailing slash) rather than a client."""
+    async with serving(core, name) as client:
+        yield str(client.make_url("")).rstrip("/")

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from cli.fsck import check_store
 from cli.remote import RemoteFacts
@@ -26,14 +25,11 @@ from ledger.payloads import AccreditPayload, IssueBatchPayload
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, validator_set_at
 from ledger.verification import verify_credential
 from node import state_serve
-from node.api import make_app
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
-from node.service import NodeCore
 from node.state_sync import ASK_OFFER, ASK_SET_CHANGES, Phase, StateSync
 from node.validators import ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving_url
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, documents_of, make_tx
 from tests.node.set_changes import CertifiedChain, voted_chain
 from tests.node.test_state_sync import HONEST, LIAR, OTHER, Serve, join, serving, tampered
@@ -115,16 +111,10 @@ async def node_a_api(issued: tuple[CertifiedChain, Any]) -> AsyncIterator[str]:
     """Node A, joined by state sync, serving its HTTP API."""
     world = issued[0]
     _, node_a = join_alone(world.chain, world.chain)
-    core = NodeCore(world.council.ministry, world.council.genesis, node_a.kv,
-                    MempoolLimits(100, 1 << 20, 100), NodeMetrics())
+    core = api_core(world.council.ministry, world.council.genesis, node_a.kv)
     core.chain.check_certificates(ValidatorSets.for_chain(core.chain).certifies)
-    server = TestServer(make_app(core, "joined"))
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-        core.worker.shutdown(wait=True)
+    async with serving_url(core, "joined") as url:
+        yield url
 
 
 async def test_a_light_client_believes_a_joined_node_and_still_refuses_a_forgery(
