@@ -18,7 +18,6 @@ from consensus import (
     Message,
     NewView,
     Prepare,
-    PreparedCertificate,
     PrePrepare,
     SignedMessage,
     ValidatorId,
@@ -31,6 +30,7 @@ from consensus import (
     encode_signed,
     message_signing_bytes,
 )
+from tests.consensus.signed_messages import new_view_on, prepared_view_change
 
 A, B = ValidatorId(b"a" * 20), ValidatorId(b"b" * 20)
 D1, D2 = Digest(b"\x01" * 32), Digest(b"\x02" * 32)
@@ -41,10 +41,8 @@ def signed(sender: ValidatorId, message: Message) -> SignedMessage:
 
 
 def sample_messages() -> list[Message]:
-    proposal = PrePrepare(View(2), Height(7), D1, b"block bytes")
-    cert = PreparedCertificate(signed(A, proposal),
-                               (signed(B, Prepare(View(2), Height(7), D1)),))
-    change = ViewChange(View(3), Height(7), cert)
+    proposal, change = prepared_view_change(signed, A, [B], View(2), Height(7), D1,
+                                            b"block bytes")
     return [
         proposal,
         PrePrepare(View(0), Height(1), D2, b""),
@@ -52,8 +50,8 @@ def sample_messages() -> list[Message]:
         Commit(View(1), Height(2), D2, 1_700_000_000_123),
         change,
         ViewChange(View(1), Height(1), None),
-        NewView(View(3), Height(7), (signed(A, change), signed(B, change)),
-                signed(A, PrePrepare(View(3), Height(7), D1, b"block bytes"))),
+        new_view_on(signed, change, [A, B],
+                    signed(A, PrePrepare(View(3), Height(7), D1, b"block bytes"))),
         NewView(View(4), Height(7), (), None),
         CommitProof(CommitCertificate(Height(6), View(1), D2, (CommitSignature(A, 5, b"x" * 64),
                                                                CommitSignature(B, 7, b"y" * 64)))),

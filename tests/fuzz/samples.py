@@ -20,10 +20,7 @@ from consensus import (
     Digest,
     Height,
     Message,
-    NewView,
     Prepare,
-    PreparedCertificate,
-    PrePrepare,
     SafetyState,
     SignedMessage,
     ValidatorId,
@@ -57,6 +54,7 @@ from p2p import handshake
 from p2p.frames import FrameSealer
 from storage.batch_tree import audit_path
 from storage.kv import MemoryStore
+from tests.consensus.signed_messages import new_view_on, prepared_view_change
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -129,28 +127,25 @@ def world() -> World:
     return World(net, chain, documents, transactions, blocks, certificates, bundle, vc)
 
 
-def _signed(sender: bytes, message: Message) -> SignedMessage:
-    return sign_message(CHAIN_ID.encode(), ValidatorId(sender), message,
-                        world().net.ministry.sign_raw)
+def _signed(sender: ValidatorId, message: Message) -> SignedMessage:
+    return sign_message(CHAIN_ID.encode(), sender, message, world().net.ministry.sign_raw)
 
 
 def consensus_messages() -> list[Message]:
     w = world()
     block = w.blocks[0]
     digest = Digest(decode_certificate(w.certificates[0]).digest)
-    me = bytes(w.net.ministry.member_id)
-    proposal = PrePrepare(View(1), Height(1), digest, block)
-    prepared = PreparedCertificate(_signed(me, proposal),
-                                   (_signed(b"b" * 20, Prepare(View(1), Height(1), digest)),))
-    change = ViewChange(View(2), Height(1), prepared)
+    me = ValidatorId(bytes(w.net.ministry.member_id))
+    proposal, change = prepared_view_change(_signed, me, [ValidatorId(b"b" * 20)], View(1),
+                                            Height(1), digest, block)
     return [proposal, Prepare(View(0), Height(1), digest), Commit(View(0), Height(1), digest, 1),
             change, ViewChange(View(3), Height(2), None),
-            NewView(View(2), Height(1), (_signed(me, change),), _signed(me, proposal)),
+            new_view_on(_signed, change, [me], _signed(me, proposal)),
             CommitProof(decode_certificate(w.certificates[-1]))]
 
 
 def consensus_seeds() -> list[bytes]:
-    me = bytes(world().net.ministry.member_id)
+    me = ValidatorId(bytes(world().net.ministry.member_id))
     messages = consensus_messages()
     return ([encode_message(m) for m in messages]
             + [encode_signed(_signed(me, m)) for m in messages])

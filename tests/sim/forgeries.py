@@ -17,18 +17,15 @@ from consensus import (
     Digest,
     Height,
     Message,
-    NewView,
     Prepare,
-    PreparedCertificate,
-    PrePrepare,
     SignedMessage,
     Signer,
     ValidatorId,
     View,
-    ViewChange,
     encode_signed,
     sign_message,
 )
+from tests.consensus.signed_messages import new_view_on, prepared_view_change
 
 # Of the peers sent a conflicting message: this share gets both versions (evidence),
 # and of the rest, those drawn below SPLIT_REAL get the real one.
@@ -84,13 +81,9 @@ class Forger:
         view = View(self._rng.randint(1, 50))
         height = Height(self._rng.randint(1, 30))
         digest = self.random_digest()
-        proposal = PrePrepare(view, height, digest, b"forged block")
-        forged_prepares = tuple(self.signed_as(v, Prepare(view, height, digest))
-                                for v in self.others)
-        forged_cert = PreparedCertificate(self.signed_as(victim, proposal), forged_prepares)
-        change = ViewChange(View(view + 1), height, forged_cert)
-        forged_changes = tuple(self.signed_as(v, change) for v in self._validators)
-        new_view = NewView(View(view + 1), height, forged_changes, None)
+        _, change = prepared_view_change(self.signed_as, victim, self.others, view, height,
+                                         digest, b"forged block")
+        new_view = new_view_on(self.signed_as, change, self._validators, None)
         no_signature = bytes(self._signature_bytes)
         certificate = CommitCertificate(Height(height + 3), view, digest,
                                         tuple(sorted(CommitSignature(v, 0, no_signature)
