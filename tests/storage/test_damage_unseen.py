@@ -120,7 +120,7 @@ def test_reads_on_another_thread_during_commits_are_never_called_damage(tmp_path
     kv = LevelDBStore(str(tmp_path / "db"))
     tree = StateTree(kv, b"s/", cache_nodes_max=64)  # small: foreign walks reach the disk
     keys = [f"key-{n}".encode() for n in range(16)]
-    versions = {key: {None} for key in keys}
+    versions: dict[bytes, set[bytes | None]] = {key: {None} for key in keys}
     commits, stop = 150, threading.Event()
     seen: list[tuple[bytes, bytes | None]] = []
     failures: list[BaseException] = []
