@@ -28,19 +28,21 @@ from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
-    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
+    PUBLIC_WORKERS,
     CommittedView,
-    ForgedSubmission,
     PublicWork,
     PublicWorkBusy,
     ScratchState,
+    SignatureStrikes,
 )
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
 T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
-CHECK_CHUNK = 500
+# A submission of at least this many transactions is checked in up to PUBLIC_WORKERS
+# slices side by side: signature checks release the GIL, so the slices use both cores.
+SPLIT_CHECK_MIN = 256
 WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
 # Headers of recent blocks kept for transaction status answers (hash and time), so
 # an answer does not decode and re-hash a whole block of up to 20,000 transactions.
@@ -138,14 +140,6 @@ class NodeCore:
         sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
         apply_transaction(scratch, tx, sender, ctx)
 
-    def _admit_checked(self, tx: Transaction, size: int) -> bool:
-        """Put a checked transaction in the mempool; False if it was there already."""
-        if tx.tx_id in self.mempool:
-            return False  # resubmission of a pending transaction is harmless
-        self.mempool.add(tx, size)
-        self._rejected.pop(tx.tx_id, None)
-        return True
-
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
         """Check many transactions in the public pool, then admit them in order.
@@ -154,25 +148,34 @@ class NodeCore:
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
+        slices = 1
+        if len(items) >= SPLIT_CHECK_MIN:
+            slices = max(1, min(PUBLIC_WORKERS, self.public_work.free))
+        step = -(-len(items) // slices)
+        strikes = SignatureStrikes(len(items), slices)
         try:
-            checked = await self.public_work.run(self._check_many, items)
+            parts = await self.public_work.run_each(
+                self._check_many, [(items[i * step:(i + 1) * step], strikes, i)
+                                   for i in range(slices)])
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        results: list[tuple[bytes | None, TxRejected | None]] = []
-        added = 0
-        for data, outcome in zip(items, checked, strict=True):
-            if isinstance(outcome, TxRejected):
-                self.metrics.txs_refused.labels(outcome.code).inc()
-                results.append((None, outcome))
-                continue
-            try:
-                added += self._admit_checked(outcome, len(data))
-            except TxRejected as exc:
-                self.metrics.txs_refused.labels(exc.code).inc()
-                results.append((outcome.tx_id, exc))
-                continue
-            results.append((outcome.tx_id, None))
+        checked = [outcome for part in parts for outcome in part]
+        results: list[tuple[bytes | None, TxRejected | None]] = [
+            (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
+            for outcome in checked]
+        admitting = [(i, outcome) for i, outcome in enumerate(checked)
+                     if not isinstance(outcome, TxRejected)]
+        refusals, added = self.mempool.add_many(
+            [(tx, len(items[i])) for i, tx in admitting])
+        for (i, tx), refusal in zip(admitting, refusals, strict=True):
+            if refusal is None:
+                self._rejected.pop(tx.tx_id, None)
+            else:
+                results[i] = (tx.tx_id, refusal)
+        for _, refusal in results:
+            if refusal is not None:
+                self.metrics.txs_refused.labels(refusal.code).inc()
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
             if self.on_work is not None:
@@ -184,22 +187,26 @@ class NodeCore:
                 self.on_admitted(admitted)
         return results
 
-    def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
+    def _check_many(self, items: list[bytes], strikes: SignatureStrikes, slice_index: int
+                    ) -> list[Transaction | TxRejected]:
         """Check each item against one snapshot (public pool thread). A submission that
-        shows too many invalid signatures is forged: ForgedSubmission, nothing kept."""
+        shows too many invalid signatures, over all its slices, is forged: the slice that
+        counts the last raises ForgedSubmission, the others stop; nothing is kept."""
         outcomes: list[Transaction | TxRejected] = []
-        forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
+                if strikes.tripped:
+                    break
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
-                    forged += exc.code == "bad_signature"
-                    if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                        raise ForgedSubmission(forged, len(outcomes), len(items)) from None
+                    if exc.code == "bad_signature":
+                        strikes.checked[slice_index] = len(outcomes)
+                        strikes.strike()
+                strikes.checked[slice_index] = len(outcomes)
         return outcomes
 
     # ---- status ----------------------------------------------------------------------
