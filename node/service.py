@@ -105,11 +105,17 @@ class NodeCore:
 
     # ---- admission -------------------------------------------------------------------
     def knows(self, data: bytes) -> bool:
-        """Cheap pre-filter for gossip: is this encoded transaction already pending?"""
+        """Cheap pre-filter for gossip, on the event loop: is this encoded transaction
+        pending, or refused lately?
+
+        The committed-transaction index is not read here: every gossiped transaction
+        would cost a store read on the event loop, and the admission check reads the
+        same index again in the public pool anyway, refusing a replay before any
+        signature check."""
         tx_id = tx_id_of_encoded(data)
         if tx_id is None:
             return False
-        return tx_id in self.mempool or tx_id in self._rejected or self.chain.is_committed(tx_id)
+        return tx_id in self.mempool or tx_id in self._rejected
 
     def check_new(self, data: bytes, view: CommittedView | None = None) -> Transaction:
         """Decode and check a submitted transaction against one committed block.

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from ledger import rules
+from ledger.errors import TxRejected
+from ledger.identity import verify_signature as real_verify
 from ledger.payloads import AnchorPayload
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
@@ -25,7 +28,7 @@ from node.public_work import (
 )
 from node.service import SPLIT_CHECK_MIN, NodeCore
 from storage.kv import MemoryStore
-from tests.node.conftest import Consortium, make_tx
+from tests.node.conftest import Consortium, commit, make_tx
 
 DEADLINE_S = 20.0
 
@@ -171,3 +174,32 @@ def test_add_many_admits_in_order_across_lock_holds(
     more, added = pool.add_many([(make_tx(net.employer, AnchorPayload(os.urandom(32))), 10)])
     assert [refusal.code if refusal else None for refusal in more] == ["mempool_full"]
     assert added == 0 and len(pool) == 4 and pool.size_bytes == 40
+
+
+async def test_the_gossip_prefilter_reads_no_store_and_admission_refuses_a_replay_unsigned(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed, pending, refused = (make_tx(net.employer, AnchorPayload(os.urandom(32)))
+                                   for _ in range(3))
+    await asyncio.get_running_loop().run_in_executor(None, commit, core.chain, [committed])
+    assert (await core.submit([pending.encode()]))[0][1] is None
+    core.remember_rejected(refused, TxRejected("expired", "expired while pending"))
+
+    def no_store_read(tx_id: bytes) -> bool:
+        raise AssertionError("the gossip pre-filter read the store")
+
+    monkeypatch.setattr(core.chain, "is_committed", no_store_read)
+    assert [core.knows(tx.encode()) for tx in (committed, pending, refused)] == [
+        False, True, True]
+    monkeypatch.undo()
+    # What the pre-filter lets through is refused as a replay before its signature is
+    # checked, so a peer re-gossiping old transactions costs no signature checks.
+    checks: list[bytes] = []
+
+    def counting_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+        checks.append(signature)
+        return real_verify(public_key, message, signature)
+
+    monkeypatch.setattr(rules, "verify_signature", counting_verify)
+    results = await core.submit([committed.encode()], gossip=False)
+    assert [refusal.code if refusal else None for _, refusal in results] == ["replayed"]
+    assert checks == [] and committed.tx_id not in core.mempool
