@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,28 +77,6 @@ class ForgedSubmission(TxRejected):
         self.items = items
 
 
-class SignatureStrikes:
-    """Invalid signatures in one submission, counted over all its slices checked at once
-    (`NodeCore.submit`), so splitting a submission never raises its allowance."""
-
-    def __init__(self, items: int, slices: int) -> None:
-        self.items = items
-        self.checked = [0] * slices  # each slice's progress, written by its thread alone
-        self.tripped = False  # the other slices stop at their next item
-        self._invalid = 0
-        self._lock = threading.Lock()
-
-    def strike(self) -> None:
-        """Count one invalid signature; at the limit raise ForgedSubmission (once)."""
-        with self._lock:
-            self._invalid += 1
-            if self._invalid != INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                return
-            self.tripped = True
-        raise ForgedSubmission(INVALID_SIGNATURES_PER_SUBMISSION_MAX, sum(self.checked),
-                               self.items)
-
-
 class PublicWorkBusy(Exception):
     """Every public job slot is taken; the client should retry after RETRY_AFTER_S."""
 
@@ -120,38 +97,19 @@ class PublicWork:
     def jobs(self) -> int:
         return self._jobs
 
-    @property
-    def free(self) -> int:
-        return self.jobs_max - self._jobs
-
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run `func` in the pool, or raise PublicWorkBusy at once when it is full."""
-        return (await self.run_each(func, [args]))[0]
-
-    async def run_each(self, func: Callable[..., T], calls: list[tuple[Any, ...]]
-                       ) -> list[T]:
-        """Run `func` once per argument tuple, side by side in the pool, and return the
-        results in order, or raise the first call's error (in order). Raise PublicWorkBusy
-        at once, nothing started, when fewer than len(calls) job slots are free."""
-        if self._jobs + len(calls) > self.jobs_max:
+        if self._jobs >= self.jobs_max:
             raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
-        loop = asyncio.get_running_loop()
-        futures = []
-        for args in calls:
-            self._jobs += 1
-            job = functools.partial(func, *args)
-            if self.cpu_share < 1:
-                job = functools.partial(self._paced, job)
-            future = loop.run_in_executor(self._executor, job)
-            # The slot is freed when the thread is done, not when the client goes away:
-            # a client that disconnects must not leave work running outside the bound.
-            future.add_done_callback(self._release)
-            futures.append(future)
-        outcomes = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return outcomes  # type: ignore[return-value]
+        self._jobs += 1
+        job = functools.partial(func, *args)
+        if self.cpu_share < 1:
+            job = functools.partial(self._paced, job)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        # The slot is freed when the thread is done, not when the client goes away:
+        # a client that disconnects must not leave work running outside the bound.
+        future.add_done_callback(self._release)
+        return await asyncio.shield(future)
 
     def _paced(self, job: Callable[[], T]) -> T:
         started = time.thread_time()

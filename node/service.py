@@ -28,21 +28,18 @@ from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
-    PUBLIC_WORKERS,
+    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
     CommittedView,
+    ForgedSubmission,
     PublicWork,
     PublicWorkBusy,
     ScratchState,
-    SignatureStrikes,
 )
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
 T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
-# A submission of at least this many transactions is checked in up to PUBLIC_WORKERS
-# slices side by side: signature checks release the GIL, so the slices use both cores.
-SPLIT_CHECK_MIN = 256
 WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
 # Headers of recent blocks kept for transaction status answers (hash and time), so
 # an answer does not decode and re-hash a whole block of up to 20,000 transactions.
@@ -154,19 +151,11 @@ class NodeCore:
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
-        slices = 1
-        if len(items) >= SPLIT_CHECK_MIN:
-            slices = max(1, min(PUBLIC_WORKERS, self.public_work.free))
-        step = -(-len(items) // slices)
-        strikes = SignatureStrikes(len(items), slices)
         try:
-            parts = await self.public_work.run_each(
-                self._check_many, [(items[i * step:(i + 1) * step], strikes, i)
-                                   for i in range(slices)])
+            checked = await self.public_work.run(self._check_many, items)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        checked = [outcome for part in parts for outcome in part]
         results: list[tuple[bytes | None, TxRejected | None]] = [
             (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
             for outcome in checked]
@@ -193,26 +182,22 @@ class NodeCore:
                 self.on_admitted(admitted)
         return results
 
-    def _check_many(self, items: list[bytes], strikes: SignatureStrikes, slice_index: int
-                    ) -> list[Transaction | TxRejected]:
+    def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
         """Check each item against one snapshot (public pool thread). A submission that
-        shows too many invalid signatures, over all its slices, is forged: the slice that
-        counts the last raises ForgedSubmission, the others stop; nothing is kept."""
+        shows too many invalid signatures is forged: ForgedSubmission, nothing kept."""
         outcomes: list[Transaction | TxRejected] = []
+        forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
-                if strikes.tripped:
-                    break
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
-                    if exc.code == "bad_signature":
-                        strikes.checked[slice_index] = len(outcomes)
-                        strikes.strike()
-                strikes.checked[slice_index] = len(outcomes)
+                    forged += exc.code == "bad_signature"
+                    if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+                        raise ForgedSubmission(forged, len(outcomes), len(items)) from None
         return outcomes
 
     # ---- status ----------------------------------------------------------------------
