@@ -40,7 +40,6 @@ from storage.kv import KeyValueStore
 log = logging.getLogger("senim.node")
 T = TypeVar("T")
 REJECTED_REMEMBERED_MAX = 100_000
-CHECK_CHUNK = 500
 WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
 # Headers of recent blocks kept for transaction status answers (hash and time), so
 # an answer does not decode and re-hash a whole block of up to 20,000 transactions.
@@ -103,11 +102,17 @@ class NodeCore:
 
     # ---- admission -------------------------------------------------------------------
     def knows(self, data: bytes) -> bool:
-        """Cheap pre-filter for gossip: is this encoded transaction already pending?"""
+        """Cheap pre-filter for gossip, on the event loop: is this encoded transaction
+        pending, or refused lately?
+
+        The committed-transaction index is not read here: every gossiped transaction
+        would cost a store read on the event loop, and the admission check reads the
+        same index again in the public pool anyway, refusing a replay before any
+        signature check."""
         tx_id = tx_id_of_encoded(data)
         if tx_id is None:
             return False
-        return tx_id in self.mempool or tx_id in self._rejected or self.chain.is_committed(tx_id)
+        return tx_id in self.mempool or tx_id in self._rejected
 
     def check_new(self, data: bytes, view: CommittedView | None = None) -> Transaction:
         """Decode and check a submitted transaction against one committed block.
@@ -138,14 +143,6 @@ class NodeCore:
         sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
         apply_transaction(scratch, tx, sender, ctx)
 
-    def _admit_checked(self, tx: Transaction, size: int) -> bool:
-        """Put a checked transaction in the mempool; False if it was there already."""
-        if tx.tx_id in self.mempool:
-            return False  # resubmission of a pending transaction is harmless
-        self.mempool.add(tx, size)
-        self._rejected.pop(tx.tx_id, None)
-        return True
-
     async def submit(self, items: list[bytes], gossip: bool = True
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
         """Check many transactions in the public pool, then admit them in order.
@@ -159,20 +156,21 @@ class NodeCore:
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        results: list[tuple[bytes | None, TxRejected | None]] = []
-        added = 0
-        for data, outcome in zip(items, checked, strict=True):
-            if isinstance(outcome, TxRejected):
-                self.metrics.txs_refused.labels(outcome.code).inc()
-                results.append((None, outcome))
-                continue
-            try:
-                added += self._admit_checked(outcome, len(data))
-            except TxRejected as exc:
-                self.metrics.txs_refused.labels(exc.code).inc()
-                results.append((outcome.tx_id, exc))
-                continue
-            results.append((outcome.tx_id, None))
+        results: list[tuple[bytes | None, TxRejected | None]] = [
+            (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
+            for outcome in checked]
+        admitting = [(i, outcome) for i, outcome in enumerate(checked)
+                     if not isinstance(outcome, TxRejected)]
+        refusals, added = self.mempool.add_many(
+            [(tx, len(items[i])) for i, tx in admitting])
+        for (i, tx), refusal in zip(admitting, refusals, strict=True):
+            if refusal is None:
+                self._rejected.pop(tx.tx_id, None)
+            else:
+                results[i] = (tx.tx_id, refusal)
+        for _, refusal in results:
+            if refusal is not None:
+                self.metrics.txs_refused.labels(refusal.code).inc()
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
             if self.on_work is not None:

@@ -1,0 +1,97 @@
+"""Admission's per-transaction work on the event loop: a submission enters the mempool
+under one lock per ADD_PER_LOCK_MAX with the same answers, in order, and the gossip
+pre-filter reads no store (admission refuses a replay before checking a signature)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ledger import rules
+from ledger.errors import TxRejected
+from ledger.identity import verify_signature as real_verify
+from ledger.payloads import AnchorPayload
+from node import mempool as mempool_module
+from node.mempool import Mempool, MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, commit, make_tx
+
+
+@pytest.fixture
+async def core(net: Consortium) -> AsyncIterator[NodeCore]:
+    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=10_000),
+                    NodeMetrics())
+    yield node
+    node.worker.shutdown(wait=True)
+    node.public_work.close()
+
+
+def test_add_many_admits_in_order_across_lock_holds(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mempool_module, "ADD_PER_LOCK_MAX", 2)
+    pool = Mempool(MempoolLimits(max_txs=4, max_bytes=1 << 20, max_per_sender=3))
+    ministry = [make_tx(net.ministry, AnchorPayload(os.urandom(32))) for _ in range(4)]
+    employer = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+    entries = [(ministry[0], 10), (ministry[0], 10), (ministry[1], 10), (ministry[2], 10),
+               (ministry[3], 10), (employer, 10), (employer, 10)]
+    outcomes, added = pool.add_many(entries)
+    codes = [refusal.code if refusal else None for refusal in outcomes]
+    # a repeat is a harmless resubmission; the fourth of one sender is over its limit;
+    # the pool is then full at 4.
+    assert codes == [None, None, None, None, "sender_limit", None, None]
+    assert added == 4
+    assert [tx.tx_id for tx in pool.take(10, 1 << 20)] == [
+        ministry[0].tx_id, ministry[1].tx_id, ministry[2].tx_id, employer.tx_id]
+    more, added = pool.add_many([(make_tx(net.employer, AnchorPayload(os.urandom(32))), 10)])
+    assert [refusal.code if refusal else None for refusal in more] == ["mempool_full"]
+    assert added == 0 and len(pool) == 4 and pool.size_bytes == 40
+
+
+async def test_the_gossip_prefilter_reads_no_store_and_admission_refuses_a_replay_unsigned(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed, pending, refused = (make_tx(net.employer, AnchorPayload(os.urandom(32)))
+                                   for _ in range(3))
+    await asyncio.get_running_loop().run_in_executor(None, commit, core.chain, [committed])
+    assert (await core.submit([pending.encode()]))[0][1] is None
+    core.remember_rejected(refused, TxRejected("expired", "expired while pending"))
+
+    def no_store_read(tx_id: bytes) -> bool:
+        raise AssertionError("the gossip pre-filter read the store")
+
+    monkeypatch.setattr(core.chain, "is_committed", no_store_read)
+    assert [core.knows(tx.encode()) for tx in (committed, pending, refused)] == [
+        False, True, True]
+    monkeypatch.undo()
+    # What the pre-filter lets through is refused as a replay before its signature is
+    # checked, so a peer re-gossiping old transactions costs no signature checks.
+    checks: list[bytes] = []
+
+    def counting_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+        checks.append(signature)
+        return real_verify(public_key, message, signature)
+
+    monkeypatch.setattr(rules, "verify_signature", counting_verify)
+    results = await core.submit([committed.encode()], gossip=False)
+    assert [refusal.code if refusal else None for _, refusal in results] == ["replayed"]
+    assert checks == [] and committed.tx_id not in core.mempool
+
+
+async def test_a_submission_is_admitted_in_order_over_several_lock_holds(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mempool_module, "ADD_PER_LOCK_MAX", 3)
+    items = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode() for _ in range(7)]
+    items[4] = b"\x93junk"
+    items.append(items[1])  # a repeat within the submission is a harmless resubmission
+    results = await core.submit(items)
+    assert [refusal.code if refusal else None for _, refusal in results] == [
+        None, None, None, None, "malformed", None, None, None]
+    admitted = [tx_id for tx_id, refusal in results[:-1] if refusal is None]
+    assert [tx.tx_id for tx in core.mempool.take(100, 1 << 30)] == admitted
+    assert results[-1][0] == results[1][0]
+    assert core.metrics.txs_refused.labels("malformed")._value.get() == 1
