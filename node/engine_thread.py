@@ -5,9 +5,17 @@ goes back to its sockets. The engine thread takes ticks and consensus inputs
 first, then new-work notices, then jobs (ledger reads the API and admission
 run through `run`), so a flood of public work delays a block by at most one job.
 
+The engine thread keeps its own clock: it ticks when its wait for input times
+out, so the 100 ticks a second cost no event-loop wake-up and no hand-over
+between threads. The loop only refreshes the set of connected peers, ten
+times a second, which is all a tick needs from it.
+
 Frames and reports the engine produces during one input are handed to the
-loop in one call when the input is done: nothing the engine says leaves before
-the state it wrote for that input is durable.
+loop in one call when the input is done, or earlier as soon as it has made a
+block durable: nothing the engine says leaves before the state it wrote is
+durable. The early hand-over matters on the next primary, whose commit of
+height h and proposal of h+1 are one input: without it, the waiters on h's
+transactions there would wait for h+1 to be built.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -29,6 +38,9 @@ T = TypeVar("T")
 INPUTS_MAX = 20_000  # consensus frames, sync answers and announced blocks waiting
 JOBS_MAX = 256  # ledger jobs from the API waiting; beyond it callers hear EngineBusy
 TICK_S = TICK_MS / 1000
+# How often the loop hands the engine the connected peers (for sync and block announcements):
+# a peer that just connected waits at most this long to be asked or told anything.
+CONNECTED_REFRESH_S = 0.1
 
 
 class EngineBusy(Exception):
@@ -49,6 +61,10 @@ class _Job:
 class _Outbox:
     """Collects what the engine says during one input; the loop delivers it after."""
 
+    # Called once a block is durable. Everything said before it is durable then too:
+    # the engine writes each replica step's safety state before its next step, and a
+    # commit writes its own step's state in the block's batch.
+    on_durable: Callable[[], None]
     frames: list[tuple[bytes, int, bytes]] = field(default_factory=list)
     reports: list[CommitReport | Refusals] = field(default_factory=list)
 
@@ -57,6 +73,7 @@ class _Outbox:
 
     def committed(self, report: CommitReport) -> None:
         self.reports.append(report)
+        self.on_durable()
 
     def refused(self, refusals: Refusals) -> None:
         self.reports.append(refusals)
@@ -71,12 +88,12 @@ class EngineThread:
         self._send = send
         self._on_committed = on_committed
         self._on_refused = on_refused
-        self.outbox = _Outbox()
+        self.outbox = _Outbox(on_durable=self._flush)
         self.engine: Engine | None = None
         self._cond = threading.Condition()
         self._inputs: deque[Input] = deque()
         self._jobs: deque[_Job] = deque()
-        self._tick_due = False
+        self._next_tick_at = 0.0  # time.monotonic(); the first tick is due at once
         self._connected: Collection[bytes] = ()
         self._work_due = False
         self._stopping = False
@@ -89,10 +106,10 @@ class EngineThread:
         self._thread.start()
 
     # ---- from the event loop -----------------------------------------------------------
-    def tick(self, connected: Collection[bytes]) -> None:
+    def set_connected(self, connected: Collection[bytes]) -> None:
+        """The authenticated peers' public keys, for the engine's next ticks."""
         with self._cond:
-            self._tick_due, self._connected = True, connected
-            self._cond.notify()
+            self._connected = connected
 
     def work_available(self) -> None:
         with self._cond:
@@ -120,10 +137,11 @@ class EngineThread:
         return await future  # type: ignore[return-value]
 
     async def ticker(self, connected: Callable[[], Collection[bytes]]) -> None:
-        """Drive the engine's clock until cancelled; return if the engine thread died."""
+        """Keep the engine's view of the connected peers fresh until cancelled; return
+        if the engine thread died. (The engine thread ticks by itself.)"""
         while self.failure is None:
-            await asyncio.sleep(TICK_S)
-            self.tick(tuple(connected()))
+            self.set_connected(tuple(connected()))
+            await asyncio.sleep(CONNECTED_REFRESH_S)
 
     def shutdown(self, wait: bool = True) -> None:
         with self._cond:
@@ -135,15 +153,19 @@ class EngineThread:
     # ---- on the engine thread ----------------------------------------------------------
     def _next(self) -> Callable[[], None] | None:
         with self._cond:
-            while not (self._stopping or self._tick_due or self._inputs or self._work_due
-                       or self._jobs):
-                self._cond.wait()
+            now = time.monotonic()
+            while not (self._stopping or now >= self._next_tick_at or self._inputs
+                       or self._work_due or self._jobs):
+                self._cond.wait(self._next_tick_at - now)
+                now = time.monotonic()
             engine = self.engine
             assert engine is not None
             if self._stopping:
                 return None
-            if self._tick_due:
-                self._tick_due = False
+            if now >= self._next_tick_at:
+                # Ticks missed during a long step are not caught up: as before, the
+                # replica's clock runs slow under load rather than firing timeouts early.
+                self._next_tick_at = now + TICK_S
                 connected = self._connected
                 return lambda: engine.tick(connected)
             if self._inputs:

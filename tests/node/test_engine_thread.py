@@ -1,0 +1,112 @@
+"""The engine thread's own clock, and when what the engine says reaches the event loop.
+
+A stand-in engine keeps these about the thread, not about consensus: the real
+engine over it is covered by the node and simulator tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Collection
+from typing import Any
+
+import pytest
+
+from node.engine_thread import TICK_S, EngineThread
+from node.engine_types import CommitReport
+
+DEADLINE_S = 10.0
+
+
+class StandInEngine:
+    """Records ticks; on new work, commits, then stays busy until released."""
+
+    def __init__(self) -> None:
+        self.thread: EngineThread | None = None
+        self.ticks: list[Collection[bytes]] = []
+        self.release = threading.Event()
+        self.report = CommitReport(execution=None, refused=[], source="consensus")  # type: ignore[arg-type]
+
+    def tick(self, connected: Collection[bytes]) -> None:
+        self.ticks.append(connected)
+
+    def work_available(self) -> None:
+        assert self.thread is not None
+        self.thread.outbox.send(b"peer", 7, b"vote for the block")
+        self.thread.outbox.committed(self.report)
+        # What comes after a commit in the same input, e.g. building the next block.
+        self.release.wait(DEADLINE_S * 2)
+        self.thread.outbox.send(b"peer", 7, b"next proposal")
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.reports: list[Any] = []
+        self.committed = asyncio.Event()
+
+    def send(self, peer_key: bytes, channel: int, payload: bytes) -> None:
+        self.frames.append(payload)
+
+    def on_committed(self, report: CommitReport) -> None:
+        self.reports.append(report)
+        self.committed.set()
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[EngineThread, StandInEngine, Heard]]:
+    loop = asyncio.get_running_loop()
+    heard = Heard()
+    thread = EngineThread(loop, heard.send, heard.on_committed, lambda refusals: None)
+    engine = StandInEngine()
+    engine.thread = thread
+    thread.start(engine)  # type: ignore[arg-type]
+    try:
+        yield thread, engine, heard
+    finally:
+        engine.release.set()
+        await loop.run_in_executor(None, thread.shutdown, True)
+        assert thread.failure is None, thread.failure
+
+
+async def wait_until(condition: Any, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + DEADLINE_S
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(TICK_S)
+
+
+async def test_the_engine_ticks_by_itself_with_the_latest_connected_peers(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    thread, engine, _ = running
+    await wait_until(lambda: len(engine.ticks) >= 3, "ticks with no ticker running")
+    thread.set_connected((b"peer-a", b"peer-b"))
+    await wait_until(lambda: engine.ticks[-1] == (b"peer-a", b"peer-b"),
+                     "a tick with the peers just connected")
+
+
+async def test_the_ticker_hands_over_the_connected_peers(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    thread, engine, _ = running
+    ticker = asyncio.create_task(thread.ticker(lambda: [b"peer-c"]))
+    try:
+        await wait_until(lambda: bool(engine.ticks) and engine.ticks[-1] == (b"peer-c",),
+                         "a tick with the ticker's peers")
+    finally:
+        ticker.cancel()
+
+
+async def test_a_commit_reaches_the_loop_before_the_input_that_made_it_ends(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    thread, engine, heard = running
+    thread.work_available()
+    # The input is still running (it waits for `release`), yet the commit is heard,
+    # with the frame said before it; the frame said after it is not sent yet.
+    await asyncio.wait_for(heard.committed.wait(), DEADLINE_S)
+    assert heard.reports == [engine.report]
+    assert heard.frames == [b"vote for the block"]
+    engine.release.set()
+    await wait_until(lambda: len(heard.frames) == 2, "the rest of the input's frames")
+    assert heard.frames == [b"vote for the block", b"next proposal"]
+    assert heard.reports == [engine.report]  # delivered once
