@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
@@ -26,12 +26,21 @@ from ledger.validator_sets import (
     validator_set_at,
 )
 
+# Certificates one set has checked and found good, remembered so that a certificate
+# is verified once: sync checks block h's certificate, then block h + 1 carries the
+# same bytes as its last commit; a proposer reads the head's certificate again.
+CERTIFICATES_REMEMBERED_MAX = 256
+
 
 @dataclass(frozen=True)
 class ValidatorSet:
     chain_id: bytes
     ids: tuple[ValidatorId, ...]
     public_keys: dict[bytes, bytes]
+    # certificate bytes -> the certificate they decode to, checked against this set.
+    # One dict read or write is atomic, so API threads may share it with the engine.
+    _checked: dict[bytes, CommitCertificate] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_genesis(cls, genesis: Genesis) -> ValidatorSet:
@@ -58,13 +67,18 @@ class ValidatorSet:
     def certificate_for(self, data: bytes, height: int, block_hash: bytes
                         ) -> CommitCertificate | None:
         """Decode and check a stored or fetched certificate for one block; None if bad."""
-        try:
-            cert = decode_certificate(data)
-        except MalformedMessage:
-            return None
+        cert = self._checked.get(data)
+        if cert is None:
+            try:
+                cert = decode_certificate(data)
+            except MalformedMessage:
+                return None
+            if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
+                return None
+            if len(self._checked) >= CERTIFICATES_REMEMBERED_MAX:
+                self._checked.clear()
+            self._checked[data] = cert
         if cert.height != height or cert.digest != block_hash:
-            return None
-        if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
             return None
         return cert
 

@@ -1,0 +1,89 @@
+"""Catch-up by block sync in-process: each signature checked once, a bad block in the
+middle of an answer commits what came before it and nothing after.
+
+The test consortium has one validator (the ministry), so each certificate holds one
+signature; the employer runs a follower engine (see tests/node/test_engine.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nacl.bindings
+import pytest
+
+from ledger.chain import Chain
+from ledger.codec import decode, encode
+from ledger.payloads import AnchorPayload
+from node.channels import CH_SYNC_REQUEST
+from node.sync import serve_blocks
+from storage.kv import MemoryStore
+from tests.node.certificates import make_certificate
+from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.test_engine import Clock, engine_for
+
+TXS_PER_BLOCK = 3
+
+
+def source_with_txs(net: Consortium, blocks: int) -> Chain:
+    chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(blocks):
+        commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+                       for _ in range(TXS_PER_BLOCK)])
+    return chain
+
+
+def test_each_signature_of_a_synced_chain_is_checked_once(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = 5
+    source = source_with_txs(net, blocks)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    answer = serve_blocks_of(source, out.frames[-1][2])
+    checked: list[bytes] = []
+    real_open = nacl.bindings.crypto_sign_open
+
+    def counting_open(signed: bytes, public_key: bytes) -> bytes:
+        checked.append(bytes(signed[:64]))
+        return real_open(signed, public_key)
+
+    monkeypatch.setattr(nacl.bindings, "crypto_sign_open", counting_open)
+    follower.sync_answer(peer, answer)
+    assert follower.chain.height == blocks
+    # Each block: its transactions' signatures and its certificate's one vote. Block
+    # h + 1 carries block h's certificate as its last commit: not checked again.
+    assert len(checked) == blocks * (TXS_PER_BLOCK + 1)
+    assert len(set(checked)) == len(checked)
+
+
+def serve_blocks_of(source: Chain, request: bytes) -> bytes:
+    answer = serve_blocks(source, request)
+    assert answer is not None
+    return answer
+
+
+def test_a_bad_certificate_at_the_third_block_commits_the_first_two_only(
+        net: Consortium) -> None:
+    source = source_with_txs(net, 5)
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    peer, channel, request = out.frames[-1]
+    assert (peer, channel) == (liar, CH_SYNC_REQUEST)
+    peer_height, items = decode(serve_blocks_of(source, request))
+    block_hash = source.get_block(3).block_hash  # type: ignore[union-attr]
+    # Signed by a member who is no validator: a well-formed certificate that certifies nothing.
+    items[2][1] = make_certificate(net.university, source.chain_id, 3, 0, block_hash)
+    follower.sync_answer(liar, encode([peer_height, items]))
+    assert follower.chain.height == 2
+    assert [r.execution.header.height for r in out.reports] == [1, 2]
+    assert follower.chain.head_hash == source.get_block(2).block_hash  # type: ignore[union-attr]
+    assert follower.chain.get_block(3) is None
+    clock.now_ms += 600  # the next question goes to another peer: the liar is passed over
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+    follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 5
+    assert follower.chain.state.root == source.state.root
