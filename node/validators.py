@@ -31,6 +31,8 @@ from ledger.validator_sets import (
 # same bytes as its last commit; a proposer reads the head's certificate again.
 CERTIFICATES_REMEMBERED_MAX = 256
 
+SignatureCheck = tuple[bytes, bytes, bytes]  # public key, message, signature
+
 
 @dataclass(frozen=True)
 class ValidatorSet:
@@ -75,12 +77,40 @@ class ValidatorSet:
                 return None
             if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
                 return None
-            if len(self._checked) >= CERTIFICATES_REMEMBERED_MAX:
-                self._checked.clear()
-            self._checked[data] = cert
+            self.remember_checked(data, cert)
         if cert.height != height or cert.digest != block_hash:
             return None
         return cert
+
+    def signature_checks(self, data: bytes
+                         ) -> tuple[CommitCertificate, list[SignatureCheck]] | None:
+        """A certificate not yet known good, and the signature checks that make it good
+        if it is otherwise a quorum's (distinct members of this set); None if it is
+        known good already or can never be (`node.signature_checks`)."""
+        if data in self._checked:
+            return None
+        try:
+            cert = decode_certificate(data)
+        except MalformedMessage:
+            return None
+        checks: list[SignatureCheck] = []
+
+        def collect(validator: ValidatorId, message: bytes, signature: bytes) -> bool:
+            public_key = self.public_keys.get(validator)
+            if public_key is None:
+                return False
+            checks.append((public_key, message, signature))
+            return True
+
+        if not verify_certificate(cert, self.chain_id, self.ids, collect):
+            return None
+        return cert, checks
+
+    def remember_checked(self, data: bytes, cert: CommitCertificate) -> None:
+        """`data` decodes to `cert`, whose every signature this set checked and found good."""
+        if len(self._checked) >= CERTIFICATES_REMEMBERED_MAX:
+            self._checked.clear()
+        self._checked[data] = cert
 
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """Whether a quorum of this one set signs the commit of that block."""

@@ -7,6 +7,7 @@ signature; the employer runs a follower engine (see tests/node/test_engine.py).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import nacl.bindings
@@ -15,11 +16,13 @@ import pytest
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
+from ledger.transactions import Transaction
 from node.channels import CH_SYNC_REQUEST
+from node.signature_checks import SignatureThreads, check_in_turn
 from node.sync import serve_blocks
 from storage.kv import MemoryStore
-from tests.node.certificates import make_certificate
-from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.certificates import make_certificate, make_quorum_certificate
+from tests.node.conftest import Consortium, block_basis, commit, make_tx
 from tests.node.test_engine import Clock, engine_for
 
 TXS_PER_BLOCK = 3
@@ -87,3 +90,56 @@ def test_a_bad_certificate_at_the_third_block_commits_the_first_two_only(
     follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
     assert follower.chain.height == 5
     assert follower.chain.state.root == source.state.root
+
+
+def commit_without_signature_checks(chain: Chain, txs: list[Transaction],
+                                    net: Consortium) -> None:
+    """Commit a block as a validator that skipped signature checks would certify it."""
+    last_commit, when = block_basis(chain)
+    execution = chain.build(txs, net.ministry.member_id, 0, when,
+                            frozenset(tx.tx_id for tx in txs), last_commit)
+    assert not execution.rejected
+    header = execution.header
+    chain.commit(execution, make_quorum_certificate([net.ministry], chain.chain_id,
+                                                    header.height, 0, header.block_hash,
+                                                    header.time_ms + 1_000))
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_a_certified_block_holding_a_forged_signature_is_refused_after_the_good_ones(
+        net: Consortium, threads: bool) -> None:
+    source = source_with_txs(net, 2)
+    good = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    forged = dataclasses.replace(make_tx(net.university, AnchorPayload(os.urandom(32))),
+                                 signature=good.signature)
+    commit_without_signature_checks(source, [good, forged], net)
+    commit(source, [])
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    pool = SignatureThreads()
+    if threads:
+        follower.check_signatures = pool
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks_of(source, out.frames[-1][2]))
+    pool.close()
+    assert follower.chain.height == 2
+    assert follower.chain.tx_location(good.tx_id) is None
+
+
+def test_signature_threads_answer_as_checking_in_turn(net: Consortium) -> None:
+    message = b"a sync answer's signature %d"
+    checks = [(net.ministry.public_key, message % i, net.ministry.sign_raw(message % i))
+              for i in range(200)]
+    for i in range(0, 200, 7):  # every 7th check fails: a wrong key or a wrong message
+        key, signed, signature = checks[i]
+        checks[i] = ((net.university.public_key, signed, signature) if i % 2
+                     else (key, signed + b"!", signature))
+    pool = SignatureThreads()
+    try:
+        assert pool(checks) == check_in_turn(checks)
+        assert pool(checks).count(False) == len(range(0, 200, 7))
+        assert pool(checks[:5]) == check_in_turn(checks[:5])
+        assert pool([]) == []
+    finally:
+        pool.close()
