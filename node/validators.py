@@ -8,7 +8,9 @@ against the set of its own height.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,10 +41,14 @@ class ValidatorSet:
     chain_id: bytes
     ids: tuple[ValidatorId, ...]
     public_keys: dict[bytes, bytes]
-    # certificate bytes -> the certificate they decode to, checked against this set.
-    # One dict read or write is atomic, so API threads may share it with the engine.
-    _checked: dict[bytes, CommitCertificate] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+    # certificate bytes -> the certificate they decode to, checked against this set,
+    # oldest first: a sync answer's certificates are checked ahead of their blocks, so
+    # forgetting them all at once could drop some not yet used. API threads read it
+    # too (one read is atomic); writers take the lock.
+    _checked: OrderedDict[bytes, CommitCertificate] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _checked_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def from_genesis(cls, genesis: Genesis) -> ValidatorSet:
@@ -108,9 +114,10 @@ class ValidatorSet:
 
     def remember_checked(self, data: bytes, cert: CommitCertificate) -> None:
         """`data` decodes to `cert`, whose every signature this set checked and found good."""
-        if len(self._checked) >= CERTIFICATES_REMEMBERED_MAX:
-            self._checked.clear()
-        self._checked[data] = cert
+        with self._checked_lock:
+            self._checked[data] = cert
+            while len(self._checked) > CERTIFICATES_REMEMBERED_MAX:
+                self._checked.popitem(last=False)
 
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """Whether a quorum of this one set signs the commit of that block."""

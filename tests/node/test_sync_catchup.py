@@ -13,6 +13,8 @@ import os
 import nacl.bindings
 import pytest
 
+import node.sync
+import node.validators
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
@@ -38,12 +40,14 @@ def source_with_txs(net: Consortium, blocks: int) -> Chain:
 
 def test_each_signature_of_a_synced_chain_is_checked_once(
         net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
-    blocks = 5
+    blocks = 20
     source = source_with_txs(net, blocks)
+    # Answers of 4 blocks and room for 6 checked certificates: what an answer's check
+    # ahead remembers must outlive the certificates remembered before it.
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    monkeypatch.setattr(node.validators, "CERTIFICATES_REMEMBERED_MAX", 6)
     follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
     peer = net.ministry.public_key
-    follower.tick([peer])
-    answer = serve_blocks_of(source, out.frames[-1][2])
     checked: list[bytes] = []
     real_open = nacl.bindings.crypto_sign_open
 
@@ -51,8 +55,14 @@ def test_each_signature_of_a_synced_chain_is_checked_once(
         checked.append(bytes(signed[:64]))
         return real_open(signed, public_key)
 
-    monkeypatch.setattr(nacl.bindings, "crypto_sign_open", counting_open)
-    follower.sync_answer(peer, answer)
+    follower.tick([peer])
+    for _ in range(blocks):
+        answer = serve_blocks_of(source, out.frames[-1][2])
+        with monkeypatch.context() as counting:
+            counting.setattr(nacl.bindings, "crypto_sign_open", counting_open)
+            follower.sync_answer(peer, answer)
+        if follower.chain.height == blocks:
+            break
     assert follower.chain.height == blocks
     # Each block: its transactions' signatures and its certificate's one vote. Block
     # h + 1 carries block h's certificate as its last commit: not checked again.
