@@ -26,7 +26,6 @@ from consensus import (
     Action,
     BlockExecuted,
     BlockProposed,
-    BlockSynced,
     Broadcast,
     CommitBlock,
     Digest,
@@ -58,12 +57,14 @@ from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.identity import KeyPair, MemberId, member_id_of
 from ledger.transactions import Transaction
-from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST
+from node.channels import CH_BLOCK, CH_CONSENSUS
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
+from node.engine_sync import AppliesSyncedBlocks
 from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
+from node.signature_checks import CheckSignatures, check_in_turn
 from node.sync import BlockSync
 from node.validators import ValidatorSets
 
@@ -75,11 +76,12 @@ RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after e
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
-class Engine(EngineStatus, FollowsValidatorSets):
+class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
                  validator_sets: ValidatorSets, config: EngineConfig,
                  clock_ms: Callable[[], int], outbox: Outbox,
-                 names: Mapping[bytes, str] | None = None) -> None:
+                 names: Mapping[bytes, str] | None = None,
+                 check_signatures: CheckSignatures = check_in_turn) -> None:
         self.keys = keys
         self.chain = chain
         self.mempool = mempool
@@ -88,6 +90,7 @@ class Engine(EngineStatus, FollowsValidatorSets):
         self._clock_ms = clock_ms
         self.outbox = outbox
         self._names = dict(names or {})
+        self.check_signatures = check_signatures  # a sync answer's, in one batch
         # Wired by the daemon (node/evidence_submit.py): evidence recorded for the first
         # time here goes on chain. Called on the engine thread, so it must only hand over.
         self.on_new_evidence: Callable[[ReportEvidence], None] | None = None
@@ -155,13 +158,6 @@ class Engine(EngineStatus, FollowsValidatorSets):
         self._run(MessageReceived(sender, payload))
         self._pump_sync()
 
-    def sync_answer(self, peer_key: bytes, payload: bytes) -> None:
-        for data, cert in self.sync.accept(peer_key, payload, self.chain.height):
-            if not self._apply_certified(peer_key, data, cert):
-                self.sync.failed(peer_key)
-                break
-        self._pump_sync()
-
     def block_announced(self, peer_key: bytes, payload: bytes) -> None:
         """A validator pushed a block it just committed (followers hear these)."""
         try:
@@ -174,7 +170,12 @@ class Engine(EngineStatus, FollowsValidatorSets):
             log.warning("announced block from %s has no valid certificate; ignored",
                         self.name_of(peer_key))
         elif header.height == self.chain.height + 1:
-            self._apply_certified(peer_key, data, cert)
+            try:
+                block = decode_block(data)
+            except MalformedInput as exc:
+                log.warning("bad announced block from %s: %s", self.name_of(peer_key), exc)
+            else:
+                self._apply_certified(peer_key, block, cert)
         elif header.height > self.chain.height + 1:
             self.sync.want(header.height, peer_key)  # only certified claims steer sync
         self._pump_sync()
@@ -304,49 +305,6 @@ class Engine(EngineStatus, FollowsValidatorSets):
         events.extend(self._validators_known())
         if len(self.mempool):
             events.append(WorkAvailable())
-
-    # ---- sync --------------------------------------------------------------------------
-    def _pump_sync(self) -> None:
-        request = self.sync.next_request(self._clock_ms(), self.chain.height, self._connected)
-        if request is not None:
-            self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
-
-    def _apply_certified(self, peer_key: bytes, data: bytes, cert_bytes: bytes) -> bool:
-        """Check and commit one block fetched with its certificate; False if it is bad."""
-        try:
-            block = decode_block(data)
-        except MalformedInput as exc:
-            log.warning("sync: bad block from %s: %s", self.name_of(peer_key), exc)
-            return False
-        height = block.header.height
-        if height <= self.chain.height:
-            return True  # we have it already
-        if height != self.chain.height + 1:
-            return False
-        certificate = self.validator_sets.certificate_for(cert_bytes, height, block.block_hash)
-        if certificate is None:
-            log.warning("sync: block %d from %s has no valid commit certificate; ignored",
-                        height, self.name_of(peer_key))
-            return False
-        try:
-            execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions),
-                commit_times=self._commit_times)
-        except MalformedInput as exc:
-            log.error("sync: certified block %d from %s does not execute here: %s", height,
-                      self.name_of(peer_key), exc)
-            return False
-        # A fetched block needs no fsync of its own: it was certified by others and can
-        # be fetched again, and the next synced write (a vote, a commit) flushes it.
-        self._commit(execution, cert_bytes, {}, "sync", sync=False)
-        log.info("sync: applied block %d from %s", height, self.name_of(peer_key))
-        if self.replica is not None:
-            self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate),
-                      *self._validators_known())
-            self.work_available()
-        else:
-            self._follow_role()
-        return True
 
     # ---- the one commit path -----------------------------------------------------------
     def _commit(self, execution: Execution, certificate: bytes,

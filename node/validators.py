@@ -8,9 +8,11 @@ against the set of its own height.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
 from consensus.errors import MalformedMessage
@@ -26,12 +28,27 @@ from ledger.validator_sets import (
     validator_set_at,
 )
 
+# Certificates one set has checked and found good, remembered so that a certificate
+# is verified once: sync checks block h's certificate, then block h + 1 carries the
+# same bytes as its last commit; a proposer reads the head's certificate again.
+CERTIFICATES_REMEMBERED_MAX = 256
+
+SignatureCheck = tuple[bytes, bytes, bytes]  # public key, message, signature
+
 
 @dataclass(frozen=True)
 class ValidatorSet:
     chain_id: bytes
     ids: tuple[ValidatorId, ...]
     public_keys: dict[bytes, bytes]
+    # certificate bytes -> the certificate they decode to, checked against this set,
+    # oldest first: a sync answer's certificates are checked ahead of their blocks, so
+    # forgetting them all at once could drop some not yet used. API threads read it
+    # too (one read is atomic); writers take the lock.
+    _checked: OrderedDict[bytes, CommitCertificate] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _checked_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def from_genesis(cls, genesis: Genesis) -> ValidatorSet:
@@ -58,15 +75,49 @@ class ValidatorSet:
     def certificate_for(self, data: bytes, height: int, block_hash: bytes
                         ) -> CommitCertificate | None:
         """Decode and check a stored or fetched certificate for one block; None if bad."""
+        cert = self._checked.get(data)
+        if cert is None:
+            try:
+                cert = decode_certificate(data)
+            except MalformedMessage:
+                return None
+            if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
+                return None
+            self.remember_checked(data, cert)
+        if cert.height != height or cert.digest != block_hash:
+            return None
+        return cert
+
+    def signature_checks(self, data: bytes
+                         ) -> tuple[CommitCertificate, list[SignatureCheck]] | None:
+        """A certificate not yet known good, and the signature checks that make it good
+        if it is otherwise a quorum's (distinct members of this set); None if it is
+        known good already or can never be (`node.signature_checks`)."""
+        if data in self._checked:
+            return None
         try:
             cert = decode_certificate(data)
         except MalformedMessage:
             return None
-        if cert.height != height or cert.digest != block_hash:
+        checks: list[SignatureCheck] = []
+
+        def collect(validator: ValidatorId, message: bytes, signature: bytes) -> bool:
+            public_key = self.public_keys.get(validator)
+            if public_key is None:
+                return False
+            checks.append((public_key, message, signature))
+            return True
+
+        if not verify_certificate(cert, self.chain_id, self.ids, collect):
             return None
-        if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
-            return None
-        return cert
+        return cert, checks
+
+    def remember_checked(self, data: bytes, cert: CommitCertificate) -> None:
+        """`data` decodes to `cert`, whose every signature this set checked and found good."""
+        with self._checked_lock:
+            self._checked[data] = cert
+            while len(self._checked) > CERTIFICATES_REMEMBERED_MAX:
+                self._checked.popitem(last=False)
 
     def certifies(self, data: bytes, height: int, block_hash: bytes) -> bool:
         """Whether a quorum of this one set signs the commit of that block."""

@@ -1,0 +1,155 @@
+"""Catch-up by block sync in-process: each signature checked once, a bad block in the
+middle of an answer commits what came before it and nothing after.
+
+The test consortium has one validator (the ministry), so each certificate holds one
+signature; the employer runs a follower engine (see tests/node/test_engine.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import nacl.bindings
+import pytest
+
+import node.sync
+import node.validators
+from ledger.chain import Chain
+from ledger.codec import decode, encode
+from ledger.payloads import AnchorPayload
+from ledger.transactions import Transaction
+from node.channels import CH_SYNC_REQUEST
+from node.signature_checks import SignatureThreads, check_in_turn
+from node.sync import serve_blocks
+from storage.kv import MemoryStore
+from tests.node.certificates import make_certificate, make_quorum_certificate
+from tests.node.conftest import Consortium, block_basis, commit, make_tx
+from tests.node.test_engine import Clock, engine_for
+
+TXS_PER_BLOCK = 3
+
+
+def source_with_txs(net: Consortium, blocks: int) -> Chain:
+    chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(blocks):
+        commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+                       for _ in range(TXS_PER_BLOCK)])
+    return chain
+
+
+def test_each_signature_of_a_synced_chain_is_checked_once(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = 20
+    source = source_with_txs(net, blocks)
+    # Answers of 4 blocks and room for 6 checked certificates: what an answer's check
+    # ahead remembers must outlive the certificates remembered before it.
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    monkeypatch.setattr(node.validators, "CERTIFICATES_REMEMBERED_MAX", 6)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    peer = net.ministry.public_key
+    checked: list[bytes] = []
+    real_open = nacl.bindings.crypto_sign_open
+
+    def counting_open(signed: bytes, public_key: bytes) -> bytes:
+        checked.append(bytes(signed[:64]))
+        return real_open(signed, public_key)
+
+    follower.tick([peer])
+    for _ in range(blocks):
+        answer = serve_blocks_of(source, out.frames[-1][2])
+        with monkeypatch.context() as counting:
+            counting.setattr(nacl.bindings, "crypto_sign_open", counting_open)
+            follower.sync_answer(peer, answer)
+        if follower.chain.height == blocks:
+            break
+    assert follower.chain.height == blocks
+    # Each block: its transactions' signatures and its certificate's one vote. Block
+    # h + 1 carries block h's certificate as its last commit: not checked again.
+    assert len(checked) == blocks * (TXS_PER_BLOCK + 1)
+    assert len(set(checked)) == len(checked)
+
+
+def serve_blocks_of(source: Chain, request: bytes) -> bytes:
+    answer = serve_blocks(source, request)
+    assert answer is not None
+    return answer
+
+
+def test_a_bad_certificate_at_the_third_block_commits_the_first_two_only(
+        net: Consortium) -> None:
+    source = source_with_txs(net, 5)
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    peer, channel, request = out.frames[-1]
+    assert (peer, channel) == (liar, CH_SYNC_REQUEST)
+    peer_height, items = decode(serve_blocks_of(source, request))
+    block_hash = source.get_block(3).block_hash  # type: ignore[union-attr]
+    # Signed by a member who is no validator: a well-formed certificate that certifies nothing.
+    items[2][1] = make_certificate(net.university, source.chain_id, 3, 0, block_hash)
+    follower.sync_answer(liar, encode([peer_height, items]))
+    assert follower.chain.height == 2
+    assert [r.execution.header.height for r in out.reports] == [1, 2]
+    assert follower.chain.head_hash == source.get_block(2).block_hash  # type: ignore[union-attr]
+    assert follower.chain.get_block(3) is None
+    clock.now_ms += 600  # the next question goes to another peer: the liar is passed over
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+    follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 5
+    assert follower.chain.state.root == source.state.root
+
+
+def commit_without_signature_checks(chain: Chain, txs: list[Transaction],
+                                    net: Consortium) -> None:
+    """Commit a block as a validator that skipped signature checks would certify it."""
+    last_commit, when = block_basis(chain)
+    execution = chain.build(txs, net.ministry.member_id, 0, when,
+                            frozenset(tx.tx_id for tx in txs), last_commit)
+    assert not execution.rejected
+    header = execution.header
+    chain.commit(execution, make_quorum_certificate([net.ministry], chain.chain_id,
+                                                    header.height, 0, header.block_hash,
+                                                    header.time_ms + 1_000))
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_a_certified_block_holding_a_forged_signature_is_refused_after_the_good_ones(
+        net: Consortium, threads: bool) -> None:
+    source = source_with_txs(net, 2)
+    good = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    forged = dataclasses.replace(make_tx(net.university, AnchorPayload(os.urandom(32))),
+                                 signature=good.signature)
+    commit_without_signature_checks(source, [good, forged], net)
+    commit(source, [])
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    pool = SignatureThreads()
+    if threads:
+        follower.check_signatures = pool
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks_of(source, out.frames[-1][2]))
+    pool.close()
+    assert follower.chain.height == 2
+    assert follower.chain.tx_location(good.tx_id) is None
+
+
+def test_signature_threads_answer_as_checking_in_turn(net: Consortium) -> None:
+    message = b"a sync answer's signature %d"
+    checks = [(net.ministry.public_key, message % i, net.ministry.sign_raw(message % i))
+              for i in range(200)]
+    for i in range(0, 200, 7):  # every 7th check fails: a wrong key or a wrong message
+        key, signed, signature = checks[i]
+        checks[i] = ((net.university.public_key, signed, signature) if i % 2
+                     else (key, signed + b"!", signature))
+    pool = SignatureThreads()
+    try:
+        assert pool(checks) == check_in_turn(checks)
+        assert pool(checks).count(False) == len(range(0, 200, 7))
+        assert pool(checks[:5]) == check_in_turn(checks[:5])
+        assert pool([]) == []
+    finally:
+        pool.close()
