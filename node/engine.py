@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
+from itertools import islice
 
 from consensus import (
     Action,
@@ -51,11 +52,12 @@ from consensus import (
     primary_for,
 )
 from ledger.bft_time import REFRESH_AFTER_MS
-from ledger.blocks import MAX_BLOCK_BYTES, Header, decode_block
+from ledger.blocks import MAX_BLOCK_BYTES, Block, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.identity import KeyPair, MemberId, member_id_of
+from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS
 from node.engine_sets import FollowsValidatorSets
@@ -73,6 +75,10 @@ log = logging.getLogger("senim.engine")
 REPLICA_STATE_KEY = b"meta:replica"
 TICK_MS = 10  # the replica counts time in ticks of this length
 RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
+# After each commit a validator re-checks this many pending evidence txs, and this
+# many of its oldest pending txs when the block had room for more.
+EVIDENCE_RECHECK_MAX = 64
+LEFT_OUT_RECHECK_MAX = 16
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
@@ -316,24 +322,43 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
         refused: Refusals = list(execution.rejected)
         self.mempool.remove([tx.tx_id for tx in block.transactions]
                             + [tx.tx_id for tx, _ in refused])
-        refused += self._refuse_expired()
+        pending = self.mempool.take(len(self.mempool), 1 << 62)
+        stale = self._refuse_expired(pending)
+        if stale:
+            refused += stale
+            gone = {tx.tx_id for tx, _ in stale}
+            pending = [tx for tx in pending if tx.tx_id not in gone]
         if self.role is Role.FOLLOWER:  # followers never build blocks: re-check here
-            refused += self._recheck_pending()
+            refused += self._recheck_pending(pending[:RECHECK_MAX])
+        else:
+            refused += self._recheck_pending(self._maybe_left_out(block, pending))
         self.outbox.committed(CommitReport(execution, refused, source))
         if self.role is Role.VALIDATOR:
             self._announce(block.encode(), certificate)
 
-    def _refuse_expired(self) -> Refusals:
+    def _maybe_left_out(self, block: Block, pending: list[Transaction]) -> list[Transaction]:
+        """Pending transactions the primary may have left out as invalid. A backup that
+        keeps one (a client's retry of a committed tx, evidence another validator got
+        on chain first) thinks work waits, and its replica changes views alone."""
+        # Evidence is rare, and each validator submits its own copy: check it all.
+        evidence = (tx for tx in pending if tx.kind == KIND_SUBMIT_EVIDENCE)
+        suspects = {tx.tx_id: tx for tx in islice(evidence, EVIDENCE_RECHECK_MAX)}
+        if len(block.transactions) < self.config.max_block_txs:
+            # The block had room, so a primary holding our oldest would have taken them.
+            suspects.update((tx.tx_id, tx) for tx in pending[:LEFT_OUT_RECHECK_MAX])
+        return list(suspects.values())
+
+    def _refuse_expired(self, pending: list[Transaction]) -> Refusals:
         height = self.chain.height + 1
         stale = [(tx, TxRejected("expired", "expired while pending"))
-                 for tx in self.mempool.take(len(self.mempool), 1 << 62)
-                 if tx.expires_at < height]
+                 for tx in pending if tx.expires_at < height]
         self.mempool.remove([tx.tx_id for tx, _ in stale])
         return stale
 
-    def _recheck_pending(self) -> Refusals:
+    def _recheck_pending(self, txs: list[Transaction]) -> Refusals:
+        """Drop pending `txs` the committed state now refuses."""
         refused: Refusals = []
-        for tx in self.mempool.take(RECHECK_MAX, 1 << 62):
+        for tx in txs:
             try:
                 self.chain.check_pending(tx, self._clock_ms())
             except TxRejected as exc:

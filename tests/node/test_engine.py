@@ -158,6 +158,29 @@ def test_a_decided_block_that_does_not_execute_triggers_sync(net: Consortium) ->
     assert validator.sync.target_height == 1
 
 
+def test_a_validator_drops_what_a_committed_block_left_out_as_invalid(net: Consortium) -> None:
+    """Two signings of one anchor (a client's retry) are both admitted against the
+    committed state; the primary's block takes one and leaves the other out. A backup
+    still holding the other must drop it, or its replica would think work waits and
+    change views alone."""
+    clock = Clock(net.genesis.genesis_time_ms)
+    validator, out = engine_for(net.ministry, net, clock)
+    document = os.urandom(32)
+    first, retry = (make_tx(net.university, AnchorPayload(document)) for _ in range(2))
+    for tx in (first, retry):
+        validator.chain.check_pending(tx, clock.now_ms)
+        validator.mempool.add(tx, len(tx.encode()))
+    primary_chain = Chain(MemoryStore(), net.genesis)
+    block = commit(primary_chain, [first])
+    certificate = decode_certificate(primary_chain.get_certificate(1) or b"")
+    validator._perform([CommitBlock(Height(1), certificate.digest, block.encode(),
+                                    certificate)], deque())
+    assert validator.chain.height == 1
+    assert len(validator.mempool) == 0
+    assert [(tx.tx_id, refusal.code) for tx, refusal in out.reports[-1].refused
+            ] == [(retry.tx_id, "already_anchored")]
+
+
 def test_block_time_comes_from_the_votes_not_from_the_proposers_clock(
         net: Consortium) -> None:
     clock = Clock(net.genesis.genesis_time_ms + 10_000)

@@ -46,6 +46,15 @@ def test_validator_set_changes(seed: int) -> None:
     assert SetChangeSimulation(seed, 4).run().set_changes >= 1
 
 
+# Seven validators across set changes, where several validators submit the same
+# evidence: each once kept another's copy pending after the ledger refused it, so
+# its replica thought work waited and changed views alone (node/engine.py
+# EVIDENCE_RECHECK_MAX).
+@pytest.mark.parametrize("seed", [7, 142])
+def test_refused_evidence_leaves_no_validator_waiting(seed: int) -> None:
+    assert SetChangeSimulation(seed, 7).run().set_changes >= 1
+
+
 @pytest.mark.parametrize("seed", [1, 3])
 def test_certificates_follow_the_set_of_their_height(seed: int) -> None:
     """The joiner signs once added, the removed validator never after its removal."""
