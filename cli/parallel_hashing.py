@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
 
-from ledger.credential_shapes import FixedSalts, ShapeBook
+from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     BatchBuilder,
@@ -164,16 +164,21 @@ class PooledBatchBuilder:
         if self._executor is None:
             return  # the pool broke while this waited: everything was hashed here
         part, self._held = self._held[:self._part_records], self._held[self._part_records:]
-        take = self._builder.salts.take
-        salts = []
-        for record in part:
-            size = salts_needed(record)
-            raw, _, start = take(size)
-            salts.append(raw[start:start + size])
+        joined = self._salts_for(part)
         first = len(self._builder) + sum(len(p.records) for p in self._out) + 1
-        joined = b"".join(salts)
         future = self._executor.submit(hash_part, self._batch, first, part, joined)
         self._out.append(_Part(first, part, joined, future))
+
+    def _salts_for(self, part: list[Mapping[str, Any]]) -> bytes:
+        sizes = [salts_needed(record) for record in part]
+        salts = self._builder.salts
+        if isinstance(salts, SaltPool):
+            return salts.take_each(sizes)
+        taken = []
+        for size in sizes:
+            raw, _, start = salts.take(size)
+            taken.append(raw[start:start + size])
+        return b"".join(taken)
 
     def _collect(self) -> None:
         """The oldest part's results into the batch (its worker's error raised here)."""

@@ -25,7 +25,7 @@ from cli.parallel_hashing import (
     PooledBatchBuilder,
     use_workers,
 )
-from ledger.credential_shapes import SaltPool
+from ledger.credential_shapes import FixedSalts, SaltPool
 from ledger.credentials import IssuedBatch, make_batch, parse_document
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
@@ -249,3 +249,18 @@ def test_senim_issue_says_which_record_a_worker_refused(
         f"error: {export}: record 29: refused for the test; nothing was issued")
     assert not (tmp_path / "job" / "credentials").exists()
     assert no_children()
+
+
+def test_salts_given_in_advance_are_used_in_the_same_order() -> None:
+    items: list[Mapping[str, Any]] = list(records(200))
+    given = hashlib.shake_256(b"given").digest(16 * sum(len(item) for item in items))
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=FixedSalts(given),
+                            part_records=PART, pool_from=POOL_FROM,
+                            free_cores=IDLE) as builder:
+        for item in items:
+            builder.add(item)
+        batch = builder.finish()
+        assert builder.workers_used == parallel.HASHING_WORKERS
+    same(batch, make_batch(items, "diploma", CHAIN_ID, ISSUER, "U", salts=FixedSalts(given)))
+    first_salt = json.loads(batch.packed[0])["full_name"]["salt"]
+    assert first_salt == given[:16].hex()
