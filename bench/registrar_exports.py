@@ -31,7 +31,7 @@ import openpyxl
 
 from cli.issue_checks import IssuedCheck, ReaderOptions, check_export
 from cli.issue_job import sign_batch, start_job, write_credentials
-from ledger.credentials import BatchBuilder
+from cli.parallel_hashing import PooledBatchBuilder
 from ledger.identity import KeyPair
 from node.files import save_key
 from registrar import load_mapping, read_export
@@ -174,13 +174,14 @@ def _issue_offline(path: Path, job_dir: Path) -> tuple[int, int]:
     keys = KeyPair.generate()
     key_path = job_dir.parent / "issuer.key"
     save_key(key_path, keys)
-    builder = BatchBuilder("diploma", "senim-bench", keys.member_id, "Bench University")
-    result = check_export(path, "diploma", ReaderOptions(),
-                          IssuedCheck(None, "diploma", "senim-bench", False),
-                          lambda _row, record: builder.add(record))
-    if result.problems:
-        return 0, len(result.problems)
-    batch = builder.finish()
+    with PooledBatchBuilder("diploma", "senim-bench", keys.member_id,
+                            "Bench University") as builder:
+        result = check_export(path, "diploma", ReaderOptions(),
+                              IssuedCheck(None, "diploma", "senim-bench", False),
+                              lambda _row, record: builder.add(record))
+        if result.problems:
+            return 0, len(result.problems)
+        batch = builder.finish()
     tx, tx_id, expires_at = sign_batch(_OfflineNode(), keys, "diploma", batch.root,
                                        len(batch.target_hashes))
     manifest = start_job(job_dir, credential_type="diploma", chain_id="senim-bench",

@@ -63,6 +63,12 @@ def single_node(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _hashing_workers(workers: int) -> str:
+    """How `senim issue` hashed (cli/parallel_hashing.py decides by size and load)."""
+    return (f"{workers} worker processes" if workers else
+            "in one process: the load average left no core free for workers")
+
+
 def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
                       result: dict[str, Any]) -> list[str]:
     cores = os.cpu_count() or 1
@@ -111,8 +117,9 @@ def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, 
         f"| credentials/s in batches of 10,000 ({batches['credentials']:,} credentials: "
         f"hash, tree, sign, commit) | {batches['credentials_per_s']:,.0f} | "
         f"{batches['credentials_per_s'] / best:.1f} | ≥ 100,000/s |",
-        f"| … of which hashing and audit paths alone | {batches['hashing_only_per_s']:,.0f} "
-        "| | |",
+        f"| … of which hashing and audit paths alone ("
+        f"{_hashing_workers(batches.get('hashing_workers', 0))}) | "
+        f"{batches['hashing_only_per_s']:,.0f} | | |",
         f"| verifications/s through `POST /v1/verify` (16 concurrent clients) | "
         f"{verify['verifications_per_s']:,.0f} | {verify['verifications_per_s'] / best:.2f} | "
         "|",

@@ -37,9 +37,9 @@ from cli.issue_job import (
     start_job,
     write_credentials,
 )
+from cli.parallel_hashing import PooledBatchBuilder
 from cli.remote import RemoteFactsError
 from cli.vc import write_vc_copies
-from ledger.credentials import BatchBuilder
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
@@ -172,27 +172,34 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         fail(problem)
     chain_id = status["chain_id"]
     issuer_name = next(m["name"] for m in members if m["member_id"] == keys.member_id.hex())
-    builder = BatchBuilder(credential_type, chain_id, keys.member_id, issuer_name)
     _, check = registry_check(credential_type, options, out_dir, chain_id)
     corrected: list[tuple[int, int, Earlier]] = []
+    # Big batches are hashed in worker processes (cli/parallel_hashing.py); the pool
+    # ends with this block, whatever happens in it.
+    with PooledBatchBuilder(credential_type, chain_id, keys.member_id,
+                            issuer_name) as builder:
 
-    def hash_record(row: int, record: dict[str, str]) -> None:
-        if row in check.corrected:
-            corrected.append((len(builder), row, check.corrected.pop(row)))
-        builder.add(record)
+        def hash_record(row: int, record: dict[str, str]) -> None:
+            if row in check.corrected:
+                corrected.append((len(builder), row, check.corrected.pop(row)))
+            builder.add(record)
 
-    click.echo(f"reading and hashing {input_path} as {issuer_name}…")
-    result = check_export(input_path, credential_type, options, check, hash_record)
-    refuse_problems(input_path, result)
-    _, schema = load_schema_or_fail(credential_type, options)
-    try:
-        batch = builder.finish()
-        tx, tx_id, expires_at = sign_batch(node, keys, credential_type, batch.root,
-                                           len(batch.target_hashes))
-    except InvalidDocument as exc:
-        fail(str(exc), 2)
-    except ClientError as exc:
-        fail(str(exc))
+        click.echo(f"reading and hashing {input_path} as {issuer_name}…")
+        result = check_export(input_path, credential_type, options, check, hash_record)
+        try:  # records still with the workers: a refused one reads as check_export says it
+            builder.drain()
+        except InvalidDocument as exc:
+            fail(f"{input_path}: {exc}; nothing was issued", 2)
+        refuse_problems(input_path, result)
+        _, schema = load_schema_or_fail(credential_type, options)
+        try:
+            batch = builder.finish()
+            tx, tx_id, expires_at = sign_batch(node, keys, credential_type, batch.root,
+                                               len(batch.target_hashes))
+        except InvalidDocument as exc:
+            fail(str(exc), 2)
+        except ClientError as exc:
+            fail(str(exc))
     try:
         manifest = start_job(out_dir, credential_type=credential_type, chain_id=chain_id,
                              issuer_name=issuer_name, keys=keys, key_path=key_path,

@@ -22,10 +22,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -291,7 +291,11 @@ def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
 
 def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
     """The course lines, each sound, and the GPA and total credits agreeing with them."""
-    names = _check_lines(record, COURSE_PREFIX)
+    return _check_course_lines(record, _check_lines(record, COURSE_PREFIX))
+
+
+def _check_course_lines(record: Mapping[str, str], names: Sequence[str]) -> list[CourseLine]:
+    """check_transcript once its line names are known good and in order."""
     lines = [parse_course_line(record[name], name) for name in names]
     if not lines:
         return lines
@@ -322,9 +326,13 @@ def check_attestat(record: Mapping[str, str]) -> None:
         if not SUBJECT_NAME.fullmatch(name):
             raise InvalidDocument(f"{name!r} is not a subject name (subject.<code>: lower-case "
                                   "letters, digits and _)")
-        if value not in SCHOOL_GRADES:
-            raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5 "
-                                  f"(got {value!r})")
+        _check_school_grade(name, value)
+
+
+def _check_school_grade(name: str, value: str) -> None:
+    if value not in SCHOOL_GRADES:
+        raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5 "
+                              f"(got {value!r})")
 
 
 def check_recognition(record: Mapping[str, str]) -> list[RecognisedLine]:
@@ -359,3 +367,42 @@ def check_record(credential_type: str, record: Mapping[str, str]) -> None:
         check_recognition(record)
     elif credential_type == "employment":
         check_employment(record)
+
+
+# The types whose records `check_record` looks into, and the field names it looks at
+# (none: it looks at fixed names).
+_CHECKED_PREFIXES: dict[str, tuple[str, ...]] = {
+    "transcript": (COURSE_PREFIX,), "attestat": (SUBJECT_PREFIX,), "recognition": (),
+    "employment": ()}
+
+RecordCheck = Callable[[Mapping[str, str]], None]
+
+
+def record_check(credential_type: str, names: Sequence[str]) -> RecordCheck | None:
+    """`check_record` for records with these field names (in this order), or None when
+    it would check nothing (a diploma; a transcript without course lines). A batch asks
+    once per shape of its records, so what follows from the names alone (which are line
+    names, their order, which are subjects) is done once, not once per record; the
+    checks and their words are check_record's own."""
+    prefixes = _CHECKED_PREFIXES.get(credential_type)
+    if prefixes is None:
+        return None
+    checked = [name for name in names if name.startswith(prefixes)] if prefixes else []
+    if prefixes and not checked:
+        return None
+    if credential_type == "transcript" and all(LINE_NAME.fullmatch(n) for n in checked):
+        in_order = tuple(sorted(checked, key=lambda n: (len(n), n)))
+
+        def check_lines(record: Mapping[str, str]) -> None:
+            _check_course_lines(record, in_order)
+
+        return check_lines
+    if credential_type == "attestat" and all(SUBJECT_NAME.fullmatch(n) for n in checked):
+        subjects = tuple(checked)
+
+        def check_grades(record: Mapping[str, str]) -> None:
+            for name in subjects:
+                _check_school_grade(name, record[name])
+
+        return check_grades
+    return partial(check_record, credential_type)  # a bad name: check_record says which

@@ -26,13 +26,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ledger.academic import check_record
 from ledger.codec import encode, tagged_hash
+from ledger.credential_shapes import (
+    CREDENTIAL_TAG,
+    DEFAULT_SALTS,
+    FIELD_TAG,
+    MAX_FIELD_NAME,
+    MAX_FIELD_VALUE,
+    MAX_FIELDS,
+    SALT_BYTES,
+    ShapeBook,
+)
 from ledger.errors import InvalidDocument
 from ledger.labels import Label, labels_for
 from ledger.transactions import CREDENTIAL_TYPES
@@ -42,13 +51,8 @@ DOCUMENT_FORMAT_V1 = "senim-credential/v1"
 DOCUMENT_FORMAT_V2 = "senim-credential/v2"
 DOCUMENT_FORMAT = DOCUMENT_FORMAT_V2  # what is issued now
 DOCUMENT_FORMATS = (DOCUMENT_FORMAT_V1, DOCUMENT_FORMAT_V2)
-SALT_BYTES = 16
-MAX_FIELDS = 200
-MAX_FIELD_NAME = 100
-MAX_FIELD_VALUE = 10_000
-
-
-_FIELD_TAG = b"senim/field/v1\x00"
+# SALT_BYTES and the MAX_ limits live with the shapes (ledger.credential_shapes) and are
+# imported here, where callers have always found them.
 
 
 def field_hash(name: str, value: str, salt: bytes) -> bytes:
@@ -67,14 +71,14 @@ def _field_prefix(name: str) -> bytes:
     """The tag and length-prefixed name that start a field's hash: a batch hashes the
     same few names once per record, so each is encoded once."""
     name_bytes = name.encode()
-    return _FIELD_TAG + len(name_bytes).to_bytes(4, "big") + name_bytes
+    return FIELD_TAG + len(name_bytes).to_bytes(4, "big") + name_bytes
 
 
 def target_hash(chain_id: str, issuer: bytes, credential_type: str,
                 field_hashes: Mapping[str, bytes], document_format: str = DOCUMENT_FORMAT
                 ) -> bytes:
     fields = [[name, field_hashes[name]] for name in sorted(field_hashes)]
-    return tagged_hash(b"senim/credential/v1",
+    return tagged_hash(CREDENTIAL_TAG,
                        encode([document_format, chain_id, issuer, credential_type, fields]))
 
 
@@ -127,8 +131,16 @@ class IssuedBatch:
             }
 
 
-def _hash_record(number: int, record: Mapping[str, Any], credential_type: str
-                 ) -> tuple[dict[str, dict[str, str]], dict[str, bytes]]:
+class Salts(Protocol):
+    """Where a batch's salts come from: `SaltPool` (random) or `FixedSalts` (given)."""
+
+    def take(self, size: int) -> tuple[bytes, str, int]: ...
+
+
+def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
+                 chain_id: str, issuer: bytes, salts: Salts) -> tuple[bytes, bytes]:
+    """The straightforward computation, and the definition: (packed fields, target hash).
+    Records whose shape `hash_record` does not cover come here, so errors read alike."""
     if not record or len(record) > MAX_FIELDS:
         raise InvalidDocument(f"record {number} must have 1 to {MAX_FIELDS} fields")
     texts: dict[str, str] = {}
@@ -144,31 +156,74 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str
         check_record(credential_type, texts)
     except InvalidDocument as exc:
         raise InvalidDocument(f"record {number}: {exc}") from None
-    salts = os.urandom(SALT_BYTES * len(texts))  # one syscall per record, not per field
-    salts_hex = salts.hex()
+    raw_salts, hex_salts, first = salts.take(SALT_BYTES * len(texts))
     fields: dict[str, dict[str, str]] = {}
     hashes: dict[str, bytes] = {}
-    start = 0
+    start = first
     for name, text in texts.items():
         end = start + SALT_BYTES
-        fields[name] = {"value": text, "salt": salts_hex[2 * start:2 * end]}
-        hashes[name] = field_hash(name, text, salts[start:end])
+        fields[name] = {"value": text, "salt": hex_salts[2 * start:2 * end]}
+        hashes[name] = field_hash(name, text, raw_salts[start:end])
         start = end
-    return fields, hashes
+    packed = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return packed, target_hash(chain_id, issuer, credential_type, hashes)
+
+
+def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts: Salts
+                ) -> tuple[bytes, bytes]:
+    """(packed fields, target hash) of record `number` (1-based), as `_hash_record` makes
+    them, by its shape's precomputed bytes when it has one."""
+    shape = shapes.shape(record)
+    if shape is not None:
+        texts = [value if value.__class__ is str else value_text(value)
+                 for value in record.values()]
+        if max(map(len, texts)) <= MAX_FIELD_VALUE:
+            if shape.check is not None:
+                try:
+                    shape.check(dict(zip(shape.names, texts, strict=True)))
+                except InvalidDocument as exc:
+                    raise InvalidDocument(f"record {number}: {exc}") from None
+            raw, hexed, start = salts.take(SALT_BYTES * shape.count)
+            try:
+                return shape.hash_texts(texts, raw, hexed, start)
+            except UnicodeEncodeError:
+                pass  # the straightforward way names the field
+    credential_type, chain_id, issuer = shapes.batch
+    return _hash_record(number, record, credential_type, chain_id, issuer, salts)
+
+
+def hash_records(shapes: ShapeBook, first_number: int, records: Sequence[Mapping[str, Any]],
+                 salts: Salts) -> tuple[list[bytes], list[bytes]]:
+    """(target hashes, packed fields) of consecutive records, the first numbered
+    `first_number`: a part of a batch, hashed wherever the caller likes."""
+    targets: list[bytes] = []
+    packed: list[bytes] = []
+    for number, record in enumerate(records, start=first_number):
+        fields, target = hash_record(shapes, number, record, salts)
+        packed.append(fields)
+        targets.append(target)
+    return targets, packed
+
+
+def salts_needed(record: Mapping[str, Any]) -> int:
+    """How many salt bytes hashing `record` takes (0 for one it refuses by its size)."""
+    return SALT_BYTES * len(record) if 0 < len(record) <= MAX_FIELDS else 0
 
 
 class BatchBuilder:
     """Hashes records one at a time as they are read, so a caller never holds the
-    records and the batch at once."""
+    records and the batch at once. `salts` defaults to the process's random pool."""
 
     def __init__(self, credential_type: str, chain_id: str, issuer: bytes,
-                 issuer_name: str) -> None:
+                 issuer_name: str, *, salts: Salts | None = None) -> None:
         if credential_type not in CREDENTIAL_TYPES:
             raise InvalidDocument(f"unknown credential type {credential_type!r}")
         self.credential_type = credential_type
         self.chain_id = chain_id
         self.issuer = issuer
         self.issuer_name = issuer_name
+        self.shapes = ShapeBook(credential_type, chain_id, issuer, DOCUMENT_FORMAT)
+        self.salts: Salts = DEFAULT_SALTS if salts is None else salts
         self._targets: list[bytes] = []
         self._packed: list[bytes] = []
 
@@ -176,11 +231,14 @@ class BatchBuilder:
         return len(self._targets)
 
     def add(self, record: Mapping[str, Any]) -> None:
-        fields, hashes = _hash_record(len(self._targets) + 1, record, self.credential_type)
-        self._packed.append(json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-                            .encode())
-        self._targets.append(target_hash(self.chain_id, self.issuer, self.credential_type,
-                                         hashes))
+        packed, target = hash_record(self.shapes, len(self._targets) + 1, record, self.salts)
+        self._packed.append(packed)
+        self._targets.append(target)
+
+    def add_hashed(self, targets: list[bytes], packed: list[bytes]) -> None:
+        """Records hashed elsewhere (`hash_records`), next in batch order."""
+        self._targets.extend(targets)
+        self._packed.extend(packed)
 
     def finish(self) -> IssuedBatch:
         if not self._targets:
@@ -190,9 +248,9 @@ class BatchBuilder:
 
 
 def make_batch(records: Iterable[Mapping[str, Any]], credential_type: str, chain_id: str,
-               issuer: bytes, issuer_name: str) -> IssuedBatch:
+               issuer: bytes, issuer_name: str, *, salts: Salts | None = None) -> IssuedBatch:
     """Salt and hash every field of every record; compute the batch root."""
-    builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name)
+    builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name, salts=salts)
     for record in records:
         builder.add(record)
     return builder.finish()

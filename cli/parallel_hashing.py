@@ -1,0 +1,228 @@
+"""Hashing a large batch in worker processes (`senim issue`, the benchmarks).
+
+`PooledBatchBuilder` takes records one at a time like `ledger.credentials.BatchBuilder`
+and gives the same batch, byte for byte, for the same salts: salts are drawn here, in
+record order, exactly as the single-process builder draws them, and go to the workers
+with their records; the workers (forked, so they inherit the imported code) hash parts
+of `PART_RECORDS` with `ledger.credentials.hash_records` and the results are merged in
+order. A record a worker refuses raises the same `InvalidDocument` (same record number)
+as the single path does, when its part's result is collected.
+
+Workers pay only for big batches on a machine with a core to spare: the first
+`POOL_FROM_RECORDS` records are held, and a pool starts only when that many arrive
+and the 1-minute load average leaves `FREE_CORES_MIN` of a core free; otherwise
+everything is hashed here. A worker that dies does not fail the batch: its part and
+every part still out are hashed here with the salts they were given.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
+from typing import Any
+
+from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
+from ledger.credentials import (
+    DOCUMENT_FORMAT,
+    BatchBuilder,
+    IssuedBatch,
+    Salts,
+    hash_records,
+    salts_needed,
+)
+
+HASHING_WORKERS = 2
+PART_RECORDS = 4_000
+# Parts sent and not yet collected: enough to keep both workers busy while this
+# process reads, few enough that a refused record stops the batch soon.
+PARTS_IN_FLIGHT_MAX = 4
+# Below this many records, forking workers and pickling records costs more than it saves.
+POOL_FROM_RECORDS = 8_000
+# Workers only when the 1-minute load average leaves this much of a core free.
+FREE_CORES_MIN = 0.75
+
+Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
+_WORKER_SHAPES: dict[Batch, ShapeBook] = {}
+_WORKER_SHAPES_MAX = 4
+
+
+def cores_free() -> float:
+    """Cores the 1-minute load average leaves free (0 where the system does not say)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 0.0
+    return (os.cpu_count() or 1) - load
+
+
+def use_workers(records: int, free: float, pool_from: int) -> bool:
+    """Workers for a batch that has reached `pool_from` records when `free` cores are."""
+    return records >= pool_from and free >= FREE_CORES_MIN
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C is the parent's to handle: it closes the pool, and the workers go with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def hash_part(batch: Batch, first_number: int, records: Sequence[Mapping[str, Any]],
+              salts: bytes) -> tuple[list[bytes], list[bytes]]:
+    """A worker's job: (target hashes, packed fields) of one part, with its salts."""
+    shapes = _WORKER_SHAPES.get(batch)
+    if shapes is None:
+        if len(_WORKER_SHAPES) >= _WORKER_SHAPES_MAX:
+            _WORKER_SHAPES.clear()
+        shapes = _WORKER_SHAPES[batch] = ShapeBook(*batch, DOCUMENT_FORMAT)
+    return hash_records(shapes, first_number, records, FixedSalts(salts))
+
+
+class _Part:
+    __slots__ = ("first_number", "future", "records", "salts")
+
+    def __init__(self, first_number: int, records: list[Mapping[str, Any]], salts: bytes,
+                 future: Future[tuple[list[bytes], list[bytes]]]) -> None:
+        self.first_number = first_number
+        self.records = records
+        self.salts = salts
+        self.future = future
+
+
+class PooledBatchBuilder:
+    """`BatchBuilder`'s `add`, `len` and `finish`, hashing big batches in worker
+    processes. Use it in a `with` block (or call `close`): the pool ends there."""
+
+    def __init__(self, credential_type: str, chain_id: str, issuer: bytes, issuer_name: str,
+                 *, salts: Salts | None = None, workers: int | None = None,
+                 part_records: int | None = None, in_flight_max: int | None = None,
+                 pool_from: int | None = None,
+                 free_cores: Callable[[], float] | None = None) -> None:
+        # None: this module's limits, read now (so a test may lower them)
+        self._workers = HASHING_WORKERS if workers is None else workers
+        self._part_records = PART_RECORDS if part_records is None else part_records
+        self._in_flight_max = PARTS_IN_FLIGHT_MAX if in_flight_max is None else in_flight_max
+        self._pool_from = POOL_FROM_RECORDS if pool_from is None else pool_from
+        self._free_cores = cores_free if free_cores is None else free_cores
+        if min(self._workers, self._part_records, self._in_flight_max) < 1:
+            raise ValueError("workers, part size and parts in flight must be at least 1")
+        self._builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name,
+                                     salts=salts)
+        self._batch: Batch = (credential_type, chain_id, issuer)
+        self._count = 0
+        self._held: list[Mapping[str, Any]] = []  # records not yet hashed or sent
+        self._decided = False
+        self._executor: ProcessPoolExecutor | None = None
+        self._out: deque[_Part] = deque()
+        self.workers_used = 0  # worker processes that hashed (0: all in this process)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __enter__(self) -> PooledBatchBuilder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Take the next record (it may be hashed later: it must not change after this)."""
+        self._count += 1
+        if self._decided and self._executor is None:
+            self._builder.add(record)  # nothing is held or out then: order is kept
+            return
+        self._held.append(record)
+        if not self._decided and self._count >= self._pool_from:
+            self._decide()
+        while self._executor is not None and len(self._held) >= self._part_records:
+            self._send()
+
+    def _decide(self) -> None:
+        self._decided = True
+        if use_workers(self._count, self._free_cores(), self._pool_from):
+            self._executor = ProcessPoolExecutor(
+                self._workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_ignore_interrupts)
+            self.workers_used = self._workers
+        else:
+            self._hash_held()
+
+    def _hash_held(self) -> None:
+        held, self._held = self._held, []
+        for record in held:
+            self._builder.add(record)
+
+    def _send(self) -> None:
+        """The next part to the pool, with its salts drawn now, in record order."""
+        while len(self._out) >= self._in_flight_max:
+            self._collect()
+        if self._executor is None:
+            return  # the pool broke while this waited: everything was hashed here
+        part, self._held = self._held[:self._part_records], self._held[self._part_records:]
+        joined = self._salts_for(part)
+        first = len(self._builder) + sum(len(p.records) for p in self._out) + 1
+        future = self._executor.submit(hash_part, self._batch, first, part, joined)
+        self._out.append(_Part(first, part, joined, future))
+
+    def _salts_for(self, part: list[Mapping[str, Any]]) -> bytes:
+        sizes = [salts_needed(record) for record in part]
+        salts = self._builder.salts
+        if isinstance(salts, SaltPool):
+            return salts.take_each(sizes)
+        taken = []
+        for size in sizes:
+            raw, _, start = salts.take(size)
+            taken.append(raw[start:start + size])
+        return b"".join(taken)
+
+    def _collect(self) -> None:
+        """The oldest part's results into the batch (its worker's error raised here)."""
+        part = self._out.popleft()
+        try:
+            targets, packed = part.future.result()
+        except (BrokenProcessPool, CancelledError):
+            self._out.appendleft(part)
+            self._without_pool()
+            return
+        self._builder.add_hashed(targets, packed)
+
+    def _without_pool(self) -> None:
+        """A worker died: every part out is hashed here, with the salts it was given,
+        then what is held; from now on records are hashed as they come."""
+        self._close_pool()
+        self.workers_used = 0
+        while self._out:
+            part = self._out.popleft()
+            self._builder.add_hashed(*hash_part(self._batch, part.first_number, part.records,
+                                                part.salts))
+        self._hash_held()
+
+    def drain(self) -> None:
+        """Hash and collect everything added so far; a refused record raises here."""
+        while self._executor is not None and self._held:
+            self._send()
+        while self._out:
+            self._collect()
+        self._hash_held()
+
+    def finish(self) -> IssuedBatch:
+        self.drain()
+        return self._builder.finish()
+
+    def close(self) -> None:
+        """End the pool (idempotent); parts still out are dropped."""
+        self._close_pool()
+        self._out.clear()
+
+    def _close_pool(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            # Waits for the parts being hashed (a part is a fraction of a second), then
+            # for the workers to exit: the executor's own thread joins them, and only it
+            # may (two threads reaping one child see it as alive forever).
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,246 @@
+"""Record shapes: what every record of one batch shares, worked out once.
+
+A registrar's export gives the same field names for nearly every row (a few shapes
+at most: an empty column is left out of a record). Hashing a record spends most of
+its time on what follows from the names alone: each field hash's tagged,
+length-prefixed name, the target hash's canonical encoding of the sorted names, and
+the JSON text kept of the salted fields. A `RecordShape` holds those bytes for one
+tuple of field names, so per record only the values and salts are encoded and hashed.
+
+The bytes are exactly those of the straightforward computation in
+`ledger.credentials` (`field_hash`, `target_hash` and `json.dumps` of the fields),
+which stays the definition; tests/node/test_credential_bytes.py pins both against
+fixed salts. Anything a shape does not cover (an odd name, a too long value, text
+that is not valid Unicode) goes the straightforward way, so errors read the same.
+
+Salts come from a `SaltPool`: one `os.urandom` call per 64 KiB, not per record.
+Like the per-record call before it, this is the ledger's one use of the system's
+randomness; a caller may give its own source (tests give a fixed one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
+from typing import Any
+
+from ledger.academic import RecordCheck, record_check
+from ledger.codec import encode
+
+SALT_BYTES = 16
+MAX_FIELDS = 200
+MAX_FIELD_NAME = 100
+MAX_FIELD_VALUE = 10_000
+FIELD_TAG = b"senim/field/v1\x00"
+CREDENTIAL_TAG = b"senim/credential/v1"
+# Randomness is drawn this much at a time; the largest record takes 200 x 16 bytes.
+SALT_CHUNK_BYTES = 64 * 1024
+# Distinct shapes kept per batch; an export has a handful (optional columns left
+# empty), so more means rows without a common shape, hashed the straightforward way.
+SHAPE_CACHE_MAX = 64
+
+_HASH_PLACEHOLDER = bytes(32)
+
+
+def field_prefix(name: str) -> bytes:
+    """The tag and length-prefixed name that start a field's hash (UnicodeEncodeError
+    for a name that is not valid Unicode text)."""
+    name_bytes = name.encode()
+    return FIELD_TAG + len(name_bytes).to_bytes(4, "big") + name_bytes
+
+
+class SaltPool:
+    """Random bytes for salts, drawn `chunk` bytes at a time. `take` hands out a place
+    in the current chunk (and its hex), never the same bytes twice; a request that
+    does not fit in what is left starts a new chunk. Thread-safe; after a fork the
+    child forgets what it inherited, so no two processes hand out the same salts."""
+
+    def __init__(self, random_bytes: Callable[[int], bytes] = os.urandom,
+                 chunk: int = SALT_CHUNK_BYTES) -> None:
+        self._random_bytes = random_bytes
+        self._chunk = chunk
+        self._lock = threading.Lock()
+        self._forget()
+        _POOLS.add(self)
+
+    def _forget(self) -> None:
+        self._raw = b""
+        self._hex = ""
+        self._used = 0
+
+    def take(self, size: int) -> tuple[bytes, str, int]:
+        """(chunk, its hex, offset): the caller's `size` bytes are chunk[offset:offset +
+        size], their hex at twice the offset."""
+        if not 0 <= size <= self._chunk:
+            raise ValueError(f"salts are taken at most {self._chunk} bytes at a time")
+        with self._lock:
+            start = self._used
+            if start + size > len(self._raw):
+                raw = self._random_bytes(self._chunk)
+                if len(raw) != self._chunk:
+                    raise ValueError("the randomness source gave the wrong number of bytes")
+                self._raw, self._hex, start = raw, raw.hex(), 0
+            self._used = start + size
+            return self._raw, self._hex, start
+
+    def take_bytes(self, size: int) -> bytes:
+        raw, _, start = self.take(size)
+        return raw[start:start + size]
+
+    def take_each(self, sizes: list[int]) -> bytes:
+        """The bytes of `take(size)` for each size in turn, joined: the same bytes, chunk
+        ends skipped alike, under one lock (a part of a batch sent elsewhere)."""
+        if any(not 0 <= size <= self._chunk for size in sizes):
+            raise ValueError(f"salts are taken at most {self._chunk} bytes at a time")
+        taken: list[bytes] = []
+        with self._lock:
+            raw, used = self._raw, self._used
+            for size in sizes:
+                if used + size > len(raw):
+                    raw = self._random_bytes(self._chunk)
+                    if len(raw) != self._chunk:
+                        raise ValueError("the randomness source gave the wrong number of "
+                                         "bytes")
+                    self._raw, self._hex, used = raw, raw.hex(), 0
+                taken.append(raw[used:used + size])
+                used += size
+                self._used = used
+        return b"".join(taken)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # a lock held by another thread at the fork stays held
+        self._forget()
+
+
+class FixedSalts:
+    """Salts given in advance, handed out in order (a part of a batch hashed in another
+    process gets the salts the batch's pool gave for it)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw, self._hex, self._used = raw, raw.hex(), 0
+
+    def take(self, size: int) -> tuple[bytes, str, int]:
+        start = self._used
+        if start + size > len(self._raw):
+            raise ValueError("fewer salts were given than the records need")
+        self._used = start + size
+        return self._raw, self._hex, start
+
+
+_POOLS: weakref.WeakSet[SaltPool] = weakref.WeakSet()
+
+
+def _forget_inherited_salts() -> None:
+    for pool in list(_POOLS):
+        pool._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_salts)
+
+DEFAULT_SALTS = SaltPool()
+
+
+class RecordShape:
+    """Everything about hashing a record that follows from its field names and the
+    batch (chain, issuer, type, format)."""
+
+    __slots__ = ("_field_prefixes", "_json", "_order", "_target_pieces", "_target_start",
+                 "check", "count", "names")
+
+    def __init__(self, names: tuple[str, ...], document_format: str, chain_id: str,
+                 issuer: bytes, credential_type: str, check: RecordCheck | None) -> None:
+        self.names = names
+        self.count = len(names)
+        self.check = check
+        self._field_prefixes = tuple(field_prefix(name) for name in names)
+        # json.dumps({name: {"value": v, "salt": s}, ...}, ensure_ascii=False,
+        # separators=(",", ":")) as a %-template of values and salts, in record order
+        # (a name holding "%" is doubled so it stays literal).
+        heads = [("{" if i == 0 else "},") + encode_basestring(name).replace("%", "%%")
+                 + ':{"value":%s,"salt":"%s"' for i, name in enumerate(names)]
+        self._json = "".join(heads) + "}}"
+        # target_hash encodes [format, chain_id, issuer, type, [[name, hash], ...]]
+        # with names sorted: msgpack is the concatenation of its elements' encodings,
+        # so the hashes go between fixed pieces.
+        self._order = tuple(sorted(range(self.count), key=names.__getitem__))
+        items = [encode([names[i], _HASH_PLACEHOLDER]) for i in self._order]
+        whole = encode([document_format, chain_id, issuer, credential_type,
+                        [[names[i], _HASH_PLACEHOLDER] for i in self._order]])
+        start = whole[:len(whole) - sum(map(len, items))]
+        if start + b"".join(items) != whole or any(
+                not item.endswith(_HASH_PLACEHOLDER) for item in items):
+            raise RuntimeError("msgpack's encoding of the target hash's fields is not the "
+                               "concatenation this shape relies on")
+        self._target_start = CREDENTIAL_TAG + b"\x00" + start
+        self._target_pieces = tuple(item[:-len(_HASH_PLACEHOLDER)] for item in items)
+
+    def hash_texts(self, texts: list[str], raw: bytes, hexed: str, start: int
+                   ) -> tuple[bytes, bytes]:
+        """(packed fields JSON, target hash) of one record's value texts, in the shape's
+        order, salted from raw[start:] (its hex at 2*start). UnicodeEncodeError for a
+        value that is not valid Unicode text."""
+        sha256 = hashlib.sha256
+        hashes = []
+        salt_parts: list[str] = []
+        offset = start
+        for prefix, text in zip(self._field_prefixes, texts, strict=True):
+            value = text.encode()
+            end = offset + SALT_BYTES
+            hashes.append(sha256(prefix + len(value).to_bytes(4, "big") + value
+                                 + raw[offset:end]).digest())
+            salt_parts.append(encode_basestring(text))
+            salt_parts.append(hexed[2 * offset:2 * end])
+            offset = end
+        target = sha256(self._target_start + b"".join(
+            [piece + hashes[i] for piece, i in zip(self._target_pieces, self._order,
+                                                    strict=True)])).digest()
+        return (self._json % tuple(salt_parts)).encode(), target
+
+
+def shape_names(keys: tuple[object, ...]) -> tuple[str, ...] | None:
+    """The field names of a record with these keys, if every one is a valid, distinct
+    name (else None: the record goes the straightforward way, which says what is wrong)."""
+    if not keys or len(keys) > MAX_FIELDS:
+        return None
+    names = tuple(str(key).strip() for key in keys)
+    if len(set(names)) != len(names) or any(
+            not name or len(name) > MAX_FIELD_NAME for name in names):
+        return None
+    try:
+        for name in names:
+            name.encode()
+    except UnicodeEncodeError:
+        return None
+    return names
+
+
+class ShapeBook:
+    """The shapes of one batch's records, by their keys (at most SHAPE_CACHE_MAX kept)."""
+
+    def __init__(self, credential_type: str, chain_id: str, issuer: bytes,
+                 document_format: str) -> None:
+        self.batch = (credential_type, chain_id, issuer)
+        self._format = document_format
+        self._shapes: dict[tuple[object, ...], RecordShape | None] = {}
+
+    def shape(self, record: Mapping[Any, Any]) -> RecordShape | None:
+        """The shape of this record, or None when it must go the straightforward way."""
+        keys = tuple(record)
+        try:
+            return self._shapes[keys]
+        except KeyError:
+            pass
+        names = shape_names(keys)
+        credential_type, chain_id, issuer = self.batch
+        shape = None if names is None else RecordShape(
+            names, self._format, chain_id, issuer, credential_type,
+            record_check(credential_type, names))
+        # Only text keys are kept: 1 == True == 1.0 are one dict key, not one name.
+        if len(self._shapes) < SHAPE_CACHE_MAX and all(key.__class__ is str for key in keys):
+            self._shapes[keys] = shape
+        return shape

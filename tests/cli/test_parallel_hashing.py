@@ -1,0 +1,266 @@
+"""Hashing in worker processes gives the batch one process gives, refuses what it
+refuses in the same words, and leaves no process behind. Small parts and thresholds
+here, so the pool does real work in a fraction of a second."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cli.issuing as issuing
+import cli.parallel_hashing as parallel
+from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.issue_checks import ReaderOptions
+from cli.parallel_hashing import (
+    FREE_CORES_MIN,
+    POOL_FROM_RECORDS,
+    PooledBatchBuilder,
+    use_workers,
+)
+from ledger.credential_shapes import FixedSalts, SaltPool
+from ledger.credentials import IssuedBatch, make_batch, parse_document
+from ledger.errors import InvalidDocument
+from ledger.identity import KeyPair
+from node.files import save_key
+from storage.batch_tree import verify_inclusion
+
+ISSUER = b"\x05" * 20
+CHAIN_ID = "senim-test"
+PART = 25
+POOL_FROM = 60
+IDLE: Callable[[], float] = lambda: 4.0  # noqa: E731
+BUSY: Callable[[], float] = lambda: FREE_CORES_MIN - 0.01  # noqa: E731
+PARENT = os.getpid()
+
+
+def salts() -> SaltPool:
+    counter = [0]
+
+    def source(size: int) -> bytes:
+        counter[0] += 1
+        return hashlib.shake_256(counter[0].to_bytes(4, "big")).digest(size)
+
+    return SaltPool(source, chunk=4096)  # small chunks: parts straddle them
+
+
+def records(count: int) -> list[dict[str, str]]:
+    return [{"full_name": f"Graduate {n}", "iin": f"{n:012d}", "gpa": "3.50"}
+            | ({"honours": "with distinction"} if n % 7 == 0 else {}) for n in range(count)]
+
+
+def pooled(items: list[Mapping[str, Any]], free: Callable[[], float] = IDLE,
+           **limits: int) -> tuple[IssuedBatch, int]:
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=salts(),
+                            part_records=limits.get("part", PART),
+                            in_flight_max=limits.get("in_flight", 2),
+                            pool_from=limits.get("pool_from", POOL_FROM),
+                            free_cores=free) as builder:
+        for item in items:
+            builder.add(item)
+        assert len(builder) == len(items)
+        return builder.finish(), builder.workers_used
+
+
+def single(items: list[Mapping[str, Any]]) -> IssuedBatch:
+    return make_batch(items, "diploma", CHAIN_ID, ISSUER, "U", salts=salts())
+
+
+def same(left: IssuedBatch, right: IssuedBatch) -> None:
+    assert left.root == right.root
+    assert left.target_hashes == right.target_hashes
+    assert left.packed == right.packed
+
+
+def no_children() -> bool:
+    return not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("count", [POOL_FROM, 333])
+def test_workers_give_the_batch_one_process_gives_in_order(count: int) -> None:
+    items: list[Mapping[str, Any]] = list(records(count))
+    batch, workers = pooled(items)
+    assert workers == parallel.HASHING_WORKERS
+    same(batch, single(items))
+    names = [document["fields"]["full_name"]["value"] for document in batch.documents()]
+    assert names == [f"Graduate {n}" for n in range(count)]
+    assert no_children()
+
+
+@pytest.mark.parametrize(("count", "free"), [(POOL_FROM - 1, IDLE), (500, BUSY)])
+def test_small_batches_and_a_busy_machine_hash_in_this_process(
+        count: int, free: Callable[[], float]) -> None:
+    items: list[Mapping[str, Any]] = list(records(count))
+    batch, workers = pooled(items, free)
+    assert workers == 0
+    same(batch, single(items))
+
+
+def test_the_thresholds() -> None:
+    assert parallel.PART_RECORDS == 4_000 and parallel.PARTS_IN_FLIGHT_MAX == 4
+    assert parallel.HASHING_WORKERS == 2
+    assert not use_workers(POOL_FROM_RECORDS - 1, 2.0, POOL_FROM_RECORDS)
+    assert use_workers(POOL_FROM_RECORDS, FREE_CORES_MIN, POOL_FROM_RECORDS)
+    assert not use_workers(POOL_FROM_RECORDS, FREE_CORES_MIN - 0.01, POOL_FROM_RECORDS)
+    with pytest.raises(ValueError, match="at least 1"):
+        PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=0)
+
+
+@pytest.mark.parametrize("bad_at", [3, POOL_FROM + 7, 290])
+def test_a_record_a_worker_refuses_reads_as_in_one_process(bad_at: int) -> None:
+    items: list[Mapping[str, Any]] = list(records(300))
+    items[bad_at] = {"full_name": "A", " full_name ": "B"}
+    with pytest.raises(InvalidDocument) as expected:
+        single(items)
+    assert f"record {bad_at + 1}:" in str(expected.value)
+    with pytest.raises(InvalidDocument) as got:
+        pooled(items)
+    assert str(got.value) == str(expected.value)
+    assert no_children()
+
+
+def test_a_refusal_raised_while_adding_closes_the_pool() -> None:
+    items: list[Mapping[str, Any]] = list(records(400))
+    items[POOL_FROM + 1] = {"gpa": "x" * 10_001}
+    with pytest.raises(InvalidDocument, match=f"record {POOL_FROM + 2}: field 'gpa'"), \
+            PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=PART,
+                               in_flight_max=1, pool_from=POOL_FROM,
+                               free_cores=IDLE) as builder:
+        for item in items:  # one part in flight: the refusal comes back during add
+            builder.add(item)
+        pytest.fail("every record was taken")
+    assert len(builder) < len(items)
+    assert no_children()
+
+
+def _dies_in_a_worker(batch: Any, first: int, part: Any, given: bytes) -> Any:
+    if os.getpid() != PARENT:
+        os._exit(3)
+    return _real_hash_part(batch, first, part, given)
+
+
+_real_hash_part = parallel.hash_part
+
+
+def test_a_dead_worker_costs_time_not_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _dies_in_a_worker)
+    items: list[Mapping[str, Any]] = list(records(300))
+    batch, workers = pooled(items)
+    assert workers == 0  # it went on without the pool
+    same(batch, single(items))
+    assert no_children()
+
+
+def test_the_workers_are_running_inside_the_block_and_gone_after() -> None:
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=PART,
+                            pool_from=POOL_FROM, free_cores=IDLE) as builder:
+        for item in records(POOL_FROM + PART):
+            builder.add(item)
+        children = multiprocessing.active_children()
+        assert children and all(child.is_alive() for child in children)
+    assert not any(child.is_alive() for child in children)
+    assert no_children()
+
+
+class _Node:
+    """What `senim issue` asks a node before it sends: status and members."""
+
+    def __init__(self, keys: KeyPair) -> None:
+        self.keys = keys
+
+    def status(self) -> dict[str, Any]:
+        return {"chain_id": CHAIN_ID, "height": 5}
+
+    def request(self, method: str, path: str) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/members")
+        return {"members": [{"member_id": self.keys.member_id.hex(), "name": "ENU",
+                             "accreditations": [{"types": ["diploma"], "suspended_height": None,
+                                                 "from": "2020-01-01 00:00:00 UTC",
+                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
+
+
+class _CountingPool(ProcessPoolExecutor):
+    parts = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        _CountingPool.parts += 1
+        return super().submit(*args, **kwargs)
+
+
+def _refuses_the_last_part(batch: Any, first: int, part: Any, given: bytes) -> Any:
+    if first + len(part) > 30:  # the part holding the last record
+        raise InvalidDocument(f"record {first}: refused for the test")
+    return _real_hash_part(batch, first, part, given)
+
+
+def _issue_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    keys = KeyPair.generate()
+    save_key(tmp_path / "issuer.key", keys)
+    export = tmp_path / "graduates.csv"
+    write_csv(export, DIPLOMA_HEADER, diploma_rows(30))
+    monkeypatch.setattr(parallel, "POOL_FROM_RECORDS", 10)
+    monkeypatch.setattr(parallel, "PART_RECORDS", 4)
+    monkeypatch.setattr(parallel, "cores_free", IDLE)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _CountingPool)
+    _CountingPool.parts = 0
+    out = tmp_path / "job"
+    issuing._prepare(tmp_path / "issuer.key", "diploma", export, out,
+                     _Node(keys), ReaderOptions(registry=str(tmp_path / "registry.db")))
+    return out
+
+
+def test_senim_issue_hashes_a_big_export_in_workers(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _issue_prepared(tmp_path, monkeypatch)
+    assert _CountingPool.parts == 8  # 30 records in parts of 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["count"] == 30 and manifest["state"] == "prepared"
+    files = sorted((out / "credentials").rglob("*.json"))
+    assert len(files) == 30
+    names = set()
+    for path in files:
+        document = json.loads(path.read_text())
+        parsed = parse_document(document)
+        assert parsed.batch_root.hex() == manifest["batch_root"]
+        assert verify_inclusion(parsed.target_hash, parsed.batch_index, parsed.batch_size,
+                                parsed.batch_path, parsed.batch_root)
+        assert manifest["target_hashes"][parsed.batch_index] == parsed.target_hash.hex()
+        names.add((parsed.batch_index, document["fields"]["student_id"]["value"]))
+    assert sorted(names) == [(n, f"S{n:07d}") for n in range(30)]  # rows in batch order
+    assert no_children()
+
+
+def test_senim_issue_says_which_record_a_worker_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _refuses_the_last_part)
+    with pytest.raises(SystemExit) as stop:
+        _issue_prepared(tmp_path, monkeypatch)
+    assert stop.value.code == 2
+    export = tmp_path / "graduates.csv"
+    assert capsys.readouterr().err.strip() == (
+        f"error: {export}: record 29: refused for the test; nothing was issued")
+    assert not (tmp_path / "job" / "credentials").exists()
+    assert no_children()
+
+
+def test_salts_given_in_advance_are_used_in_the_same_order() -> None:
+    items: list[Mapping[str, Any]] = list(records(200))
+    given = hashlib.shake_256(b"given").digest(16 * sum(len(item) for item in items))
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=FixedSalts(given),
+                            part_records=PART, pool_from=POOL_FROM,
+                            free_cores=IDLE) as builder:
+        for item in items:
+            builder.add(item)
+        batch = builder.finish()
+        assert builder.workers_used == parallel.HASHING_WORKERS
+    same(batch, make_batch(items, "diploma", CHAIN_ID, ISSUER, "U", salts=FixedSalts(given)))
+    first_salt = json.loads(batch.packed[0])["full_name"]["salt"]
+    assert first_salt == given[:16].hex()
