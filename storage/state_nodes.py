@@ -1,4 +1,5 @@
-"""The state tree's nodes: their form in memory, their place on disk, their cached reader.
+"""The state tree's nodes: their form in memory, their place on disk, their cached
+readers (the committer's LRU, `CommittedNodes`, and the views' `SharedNodeCache`).
 
 Internal to `storage.state_tree`, which describes the tree and its commit protocol.
 
