@@ -160,7 +160,9 @@ class Chain(ChainReads):
         A proposer passes what `next_block_basis` gives, or `validate` refuses the block."""
         time_ms = max(time_ms, self.head_header.time_ms)
         ctx = BlockContext(self.chain_id, self.height + 1, time_ms, self.evidence_check)
-        overlay = self.state.overlay()
+        # Absences are checked by overlay.root() below, before the header is made: a
+        # refusal resting on a value lost on disk fails the build there.
+        overlay = self.state.overlay(defer_absence=True)
         accepted: list[Transaction] = []
         rejected: list[tuple[Transaction, TxRejected]] = []
         seen: set[bytes] = set()
@@ -202,12 +204,15 @@ class Chain(ChainReads):
             raise MalformedInput(f"block time {header.time_ms} is not the time its last commit "
                                  f"gives ({expected_time})")
         ctx = BlockContext(self.chain_id, header.height, header.time_ms, self.evidence_check)
-        overlay = self.state.overlay()
+        overlay = self.state.overlay(defer_absence=True)
         seen: set[bytes] = set()
         for tx in block.transactions:
             try:
                 self._execute_one(overlay, tx, ctx, seen, tx.tx_id in verified)
             except TxRejected as exc:
+                # A refusal may rest on an absence not checked yet: damage here is a
+                # CorruptStateError from root(), not a verdict on the block.
+                overlay.root()
                 raise MalformedInput(f"block holds a refused transaction: {exc.message}") from exc
         if overlay.root() != header.state_root:
             raise MalformedInput("state root in the header does not match execution")

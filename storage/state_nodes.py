@@ -1,4 +1,5 @@
-"""The state tree's nodes: their form in memory, their place on disk, their cached reader.
+"""The state tree's nodes: their form in memory, their place on disk, their cached
+readers (the committer's LRU, `CommittedNodes`, and the views' `SharedNodeCache`).
 
 Internal to `storage.state_tree`, which describes the tree and its commit protocol.
 
@@ -17,8 +18,10 @@ is hashed and checked against the hash its parent holds.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from hashlib import sha256
 from typing import NewType
 
 from storage.errors import CorruptStateError
@@ -31,8 +34,6 @@ from storage.proofs import (
     StateProof,
     key_path,
     path_bit,
-    state_branch_hash,
-    state_leaf_hash,
 )
 
 LEAF_RECORD = 0
@@ -70,13 +71,20 @@ def node_hash(node: Node | None) -> bytes:
     return EMPTY_HASH if node is None else node[RECORD_BYTES:]
 
 
+# The record is the hash preimage of `storage.proofs` (tag, then the two halves), so a
+# node hashes its record as it is: one concatenation, no second copy for the hash.
+_LEAF_TAG = bytes((LEAF_RECORD,))
+_BRANCH_TAG = bytes((BRANCH_RECORD,))
+
+
 def leaf_node(path: bytes, hashed_value: bytes) -> Node:
-    record = bytes((LEAF_RECORD,)) + path + hashed_value
-    return Node(record + state_leaf_hash(path, hashed_value))
+    record = _LEAF_TAG + path + hashed_value
+    return Node(record + sha256(record).digest())
 
 
 def branch_node(left: bytes, right: bytes) -> Node:
-    return Node(bytes((BRANCH_RECORD,)) + left + right + state_branch_hash(left, right))
+    record = _BRANCH_TAG + left + right
+    return Node(record + sha256(record).digest())
 
 
 def decode_node(raw: bytes, position: Position) -> Node:
@@ -86,14 +94,12 @@ def decode_node(raw: bytes, position: Position) -> Node:
         raise CorruptStateError(f"state node at depth {depth} lies below the deepest level")
     if len(raw) != RECORD_BYTES or raw[0] not in (LEAF_RECORD, BRANCH_RECORD):
         raise CorruptStateError(f"state node at depth {depth} is not a valid node record")
-    first, second = raw[1 : 1 + HASH_BYTES], raw[1 + HASH_BYTES :]
     if raw[0] == LEAF_RECORD:
-        if depth and int.from_bytes(first, "big") >> (PATH_BITS - depth) != bits:
+        if depth and int.from_bytes(raw[FIRST_HALF], "big") >> (PATH_BITS - depth) != bits:
             raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
-        return leaf_node(first, second)
-    if first == EMPTY_HASH and second == EMPTY_HASH:
+    elif raw[FIRST_HALF] == EMPTY_HASH and raw[SECOND_HALF] == EMPTY_HASH:
         raise CorruptStateError(f"state branch at depth {depth} has no children")
-    return branch_node(first, second)
+    return Node(bytes(raw) + sha256(raw).digest())
 
 
 def child(position: Position, bit: int) -> Position:
@@ -123,6 +129,13 @@ def prove_from(top: Node | None, read: Callable[[Position, bytes], Node], key: b
     return StateProof(depth, bytes(bitmap[: (depth + 7) // 8]), tuple(siblings), leaf)
 
 
+# depth -> (bytes of its bits, shift aligning them to the left, the 2-byte depth): a
+# commit writes a key for every node it changed, so this is worked out once per depth.
+_KEY_LAYOUT: tuple[tuple[int, int, bytes], ...] = tuple(
+    ((depth + 7) // 8, ((depth + 7) // 8) * 8 - depth, depth.to_bytes(2, "big"))
+    for depth in range(PATH_BITS + 1))
+
+
 def split_point(position: Position) -> int:
     """The smallest path (as an integer) that goes right at this position."""
     depth, bits = position
@@ -142,11 +155,25 @@ class CommittedNodes:
         self._capacity = capacity
         self._cache: OrderedDict[Position, Node] = OrderedDict()
 
+    @property
+    def cache(self) -> dict[Position, Node]:
+        """The cached nodes, for a walk that checks each against its parent's hash itself
+        (the state overlay's). Only `read` and `adopt` change it."""
+        return self._cache
+
     def key(self, position: Position) -> bytes:
         depth, bits = position
-        width = (depth + 7) // 8
-        aligned = bits << (width * 8 - depth)
-        return self.node_prefix + aligned.to_bytes(width, "big") + depth.to_bytes(2, "big")
+        width, shift, suffix = _KEY_LAYOUT[depth]
+        return self.node_prefix + (bits << shift).to_bytes(width, "big") + suffix
+
+    def writes(self, written: dict[Position, Node | None], into: dict[bytes, bytes | None]
+               ) -> None:
+        """Add to `into` the store writes of `written` (None: the node is removed)."""
+        prefix, layout = self.node_prefix, _KEY_LAYOUT
+        for (depth, bits), node in written.items():
+            width, shift, suffix = layout[depth]
+            into[prefix + (bits << shift).to_bytes(width, "big") + suffix] = (
+                None if node is None else node[:RECORD_BYTES])
 
     def read(self, position: Position, expected_hash: bytes, remember: bool = True) -> Node:
         """The node at `position`, checked against the hash its parent holds.
@@ -195,14 +222,81 @@ class CommittedNodes:
 
     def adopt(self, written: dict[Position, Node | None]) -> None:
         """Make the cache match the store after a commit of `written`."""
+        cache = self._cache
         for position, node in written.items():
             if node is None:
-                self._cache.pop(position, None)
+                cache.pop(position, None)
             else:
-                self._remember(position, node)
+                cache[position] = node
+                cache.move_to_end(position)
+        while len(cache) > self._capacity:  # trimmed once, not after every node
+            cache.popitem(last=False)
 
     def _remember(self, position: Position, node: Node) -> None:
         self._cache[position] = node
         self._cache.move_to_end(position)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
+
+
+VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
+
+
+class SharedNodeCache:
+    """Tree nodes read by views, shared across them, their threads and commits.
+
+    A node is only ever used after its hash is checked against the hash its parent
+    holds, so a cached node can never stand for another: a node replaced by a
+    commit simply stops matching and is read again. Lookups take no lock (one dict
+    read is atomic); only filling it does, and an old node is dropped first in
+    first out."""
+
+    def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
+        self._capacity = capacity
+        # Ordered, not a plain dict: a dict whose oldest entry is deleted again and
+        # again finds its next oldest only by stepping over every slot deleted
+        # before, so each eviction cost a walk of up to `capacity` slots.
+        self._nodes: OrderedDict[Position, Node] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
+        node = self._nodes.get(position)
+        if node is not None and node_hash(node) == expected_hash:
+            return node
+        node = reader.read(position, expected_hash, remember=False)
+        with self._lock:
+            self._nodes.pop(position, None)
+            self._nodes[position] = node
+            while len(self._nodes) > self._capacity:
+                self._nodes.popitem(last=False)
+        return node
+
+    def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
+        """Where the walk down `path` from the node hashing to `root` ends: a leaf
+        (maybe another key's) or nothing; `reader` reads what is not cached here."""
+        nodes = self._nodes
+        expected, depth, bits = root, 0, 0
+        while expected != EMPTY_HASH:
+            position = (depth, bits)
+            node = nodes.get(position)
+            if node is None or node[RECORD_BYTES:] != expected:
+                node = self.read(position, expected, reader)
+            if node[0] == LEAF_RECORD:
+                return node
+            bit = (path >> (PATH_BITS - 1 - depth)) & 1
+            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
+            depth, bits = depth + 1, (bits << 1) | bit
+        return None
+
+    def add(self, written: dict[Position, Node | None]) -> None:
+        """Nodes a commit just made durable: the next views walk the new paths too."""
+        nodes = self._nodes
+        with self._lock:
+            for position, node in written.items():
+                if node is None:
+                    nodes.pop(position, None)
+                else:
+                    nodes[position] = node
+                    nodes.move_to_end(position)
+            while len(nodes) > self._capacity:
+                nodes.popitem(last=False)

@@ -11,9 +11,13 @@ from enum import Enum
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from storage.errors import InvalidStateEntryError, StaleOverlayError
-from storage.proofs import EMPTY_HASH, StateProof, key_path, value_hash
+from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
+from storage.proofs import EMPTY_HASH, PATH_BITS, StateProof, key_path, value_hash
 from storage.state_nodes import (
+    FIRST_HALF,
+    LEAF_RECORD,
+    RECORD_BYTES,
+    SECOND_HALF,
     TOP,
     Node,
     Position,
@@ -34,8 +38,10 @@ if TYPE_CHECKING:
 KEY_BYTES_MAX = 1024
 VALUE_BYTES_MAX = 1024 * 1024
 
-# (path as an integer for ordering, path, SHA-256 of the new value or None to delete)
+# (path as an integer for ordering, path, SHA-256 of the new value or None to delete,
+# or _CHECK_ONLY: the walk goes down this path only to see that no leaf holds it)
 _Change = tuple[int, bytes, bytes | None]
+_CHECK_ONLY = b""  # never a value hash (32 bytes); falsy like None: no leaf is written
 
 
 class _Unread(Enum):
@@ -53,7 +59,7 @@ def _check_entry(key: bytes, value: bytes | None) -> None:
 
 def _merge_leaf(leaf: Node, changes: list[_Change]) -> list[_Change]:
     """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
-    merged = [change for change in changes if change[2] is not None]
+    merged = [change for change in changes if change[2]]  # neither deletions nor checks
     path = node_first(leaf)
     path_int = int.from_bytes(path, "big")
     if all(change[0] != path_int for change in changes):
@@ -69,9 +75,17 @@ class StateOverlay:
     keys staged since its last call, each of them once, and costs nothing when
     no write was staged since. `StateTree.commit` seals the overlay: the writes
     it returned are then exactly what `StateTree.committed` adopts.
+
+    `defer_absence`: a key with no stored value whose leaf was not walked yet reads
+    as absent at once, and that absence is checked by the next `root()` (so also
+    by `prove` and `StateTree.commit`), in the walk that rehashes the block's writes:
+    a block's new keys are walked once instead of twice. A value lost on disk then
+    raises CorruptStateError from `root()` rather than from `get`, so whoever acts
+    on a read before the root (a refusal) must call `root()` first.
     """
 
-    def __init__(self, tree: StateTree, top: Node | None, generation: int) -> None:
+    def __init__(self, tree: StateTree, top: Node | None, generation: int,
+                 defer_absence: bool = False) -> None:
         self._tree = tree
         self._generation = generation
         self._top = top
@@ -81,12 +95,21 @@ class StateOverlay:
         self._changes: list[_Change] = []
         self._change_paths: list[int] = []
         self._sealed = False
+        self._cache = tree._nodes.cache
+        self._defer_absence = defer_absence
+        self._unchecked_absent: set[bytes] = set()  # keys read as absent, not yet walked
+        self._absent_paths: set[bytes] = set()  # their paths, during a rehash
 
     def get(self, key: bytes) -> bytes | None:
         self._check_fresh()
         if key in self._values:
             return self._values[key]
-        return self._tree.get(key)
+        if not self._defer_absence or self._sealed:
+            return self._tree.get(key)
+        value, checked = self._tree.get_unless_unwalked_absent(key)
+        if not checked:
+            self._unchecked_absent.add(key)
+        return value
 
     def set(self, key: bytes, value: bytes) -> None:
         self._check_writable()
@@ -136,56 +159,113 @@ class StateOverlay:
             raise StaleOverlayError("this overlay was sealed by commit(); start a new one")
 
     def _rehash(self) -> None:
-        if not self._unhashed:
+        if not self._unhashed and not self._unchecked_absent:
             return
         changes = []
-        for key, value in self._unhashed.items():
+        unhashed = self._unhashed
+        for key, value in unhashed.items():
             path = key_path(key)
             hashed = None if value is None else value_hash(value)
             changes.append((int.from_bytes(path, "big"), path, hashed))
+        absent_paths = set()
+        for key in self._unchecked_absent:
+            path = key_path(key)
+            absent_paths.add(path)
+            if key not in unhashed:  # a key written since is walked for its write anyway
+                changes.append((int.from_bytes(path, "big"), path, _CHECK_ONLY))
         changes.sort(key=itemgetter(0))
         self._changes = changes
         self._change_paths = [change[0] for change in changes]
+        self._absent_paths = absent_paths
         self._top = self._update(TOP, 0, len(changes), self._top)
-        self._unhashed.clear()
-        self._changes, self._change_paths = [], []
+        unhashed.clear()
+        self._unchecked_absent.clear()
+        self._changes, self._change_paths, self._absent_paths = [], [], set()
 
     def _read(self, position: Position, expected_hash: bytes) -> Node | None:
         if expected_hash == EMPTY_HASH:
             return None
-        if position in self._written:
-            node = self._written[position]
+        written = self._written
+        if position in written:
+            node = written[position]
             assert node is not None, "a parent points at a node this overlay removed"
+            return node
+        # A cache hit is not moved up the LRU here: every node on a changed path is
+        # rewritten, and `committed` puts the rewritten ones at its recent end.
+        node = self._cache.get(position)
+        if node is not None and node[RECORD_BYTES:] == expected_hash:
             return node
         return self._tree._nodes.read(position, expected_hash)
 
     def _update(self, position: Position, lo: int, hi: int, node: Node | None) -> Node | None:
         """Apply self._changes[lo:hi], all below `position`, to the subtree `node` there."""
-        if node is None or is_leaf(node):
+        if node is None or node[0] == LEAF_RECORD:
             return self._update_bottom(position, self._changes[lo:hi], node)
-        mid = bisect_left(self._change_paths, split_point(position), lo, hi)
-        old_left, old_right = node_first(node), node_second(node)
+        if hi - lo == 1:  # below the levels a block's keys share, each path is alone
+            return self._update_alone(position, lo, node)
+        depth, bits = position
+        below = depth + 1
+        # bisect for split_point(position): the first change whose path goes right here
+        mid = bisect_left(self._change_paths, ((bits << 1) | 1) << (PATH_BITS - below), lo, hi)
+        old_left, old_right = node[FIRST_HALF], node[SECOND_HALF]
         left: Node | _Unread | None = _Unread.CHILD
         right: Node | _Unread | None = _Unread.CHILD
         left_hash, right_hash = old_left, old_right
         if lo < mid:
-            left_at = child(position, 0)
+            left_at = (below, bits << 1)
             left = self._update(left_at, lo, mid, self._read(left_at, old_left))
-            left_hash = node_hash(left)
+            left_hash = EMPTY_HASH if left is None else left[RECORD_BYTES:]
         if mid < hi:
-            right_at = child(position, 1)
+            right_at = (below, (bits << 1) | 1)
             right = self._update(right_at, mid, hi, self._read(right_at, old_right))
-            right_hash = node_hash(right)
+            right_hash = EMPTY_HASH if right is None else right[RECORD_BYTES:]
         if left_hash == old_left and right_hash == old_right:
             return node
+        if left_hash != EMPTY_HASH and right_hash != EMPTY_HASH:  # the common case, at once
+            branch = branch_node(left_hash, right_hash)
+            self._written[position] = branch
+            return branch
         return self._join(position, (left_hash, left), (right_hash, right))
+
+    def _update_alone(self, position: Position, index: int, node: Node) -> Node | None:
+        """`_update` for the one change self._changes[index] under the branch `node`:
+        down its path in a loop and back up, without a call or a bisect per level."""
+        path = self._change_paths[index]
+        depth, bits = position
+        passed: list[tuple[Position, Node, int]] = []  # (position, branch, bit taken)
+        below: Node | None = node
+        while below is not None and below[0] != LEAF_RECORD:
+            bit = (path >> (PATH_BITS - 1 - depth)) & 1
+            passed.append(((depth, bits), below, bit))
+            depth, bits = depth + 1, (bits << 1) | bit
+            below = self._read((depth, bits), below[SECOND_HALF] if bit else below[FIRST_HALF])
+        new = self._update_bottom((depth, bits), self._changes[index : index + 1], below)
+        if new is below:
+            return node  # nothing changed at the bottom, so nothing above it either
+        written = self._written
+        for at, branch, bit in reversed(passed):
+            new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
+            other = branch[FIRST_HALF] if bit else branch[SECOND_HALF]
+            if new_hash != EMPTY_HASH and other != EMPTY_HASH:  # the common case, at once
+                new = branch_node(other, new_hash) if bit else branch_node(new_hash, other)
+                written[at] = new
+            elif bit:
+                new = self._join(at, (other, _Unread.CHILD), (new_hash, new))
+            else:
+                new = self._join(at, (new_hash, new), (other, _Unread.CHILD))
+        return new
 
     def _update_bottom(
         self, position: Position, changes: list[_Change], node: Node | None
     ) -> Node | None:
         """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
         if node is None:
-            return self._build(position, [change for change in changes if change[2] is not None])
+            return self._build(position, [change for change in changes if change[2]])
+        if self._absent_paths and node_first(node) in self._absent_paths:
+            # The walk down a key's path ends at its leaf if the tree holds the key.
+            raise CorruptStateError(f"stored value of a state key at path "
+                                    f"{node_first(node).hex()} is missing but the tree holds "
+                                    "it (damaged or lost on disk)")
         merged = _merge_leaf(node, changes)
         if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
             return node

@@ -22,7 +22,6 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from storage.errors import CorruptStateError, StaleOverlayError
@@ -30,7 +29,6 @@ from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
     HASH_BYTES,
-    PATH_BITS,
     StateProof,
     decode_state_proof,
     encode_state_proof,
@@ -41,14 +39,10 @@ from storage.proofs import (
     verify_state_proof,
 )
 from storage.state_nodes import (
-    FIRST_HALF,
-    LEAF_RECORD,
-    RECORD_BYTES,
-    SECOND_HALF,
     TOP,
     CommittedNodes,
     Node,
-    Position,
+    SharedNodeCache,
     child,
     is_leaf,
     node_first,
@@ -131,10 +125,8 @@ class StateTree:
             started, finished = self._commits_started, self._generation
             value = self._kv.get(self._value_prefix + key)
             if self._leaf_matches(key, value, owner):
-                if owner and (value is None or len(value) <= CHECKED_VALUE_BYTES_MAX):
-                    if len(self._checked_values) >= CHECKED_VALUES_MAX:
-                        self._checked_values.clear()
-                    self._checked_values[key] = value
+                if owner:
+                    self._remember_checked(key, value)
                 return value
             pending = self._pending
             if pending is not None and key in pending._values and pending._values[key] == value:
@@ -143,6 +135,28 @@ class StateTree:
                 break  # no commit ran meanwhile: the store is damaged
         raise CorruptStateError(f"stored value of state key {key.hex()} does not match the "
                                 "tree (damaged or lost on disk)")
+
+    def get_unless_unwalked_absent(self, key: bytes) -> tuple[bytes | None, bool]:
+        """(value, True) as `get` gives it; except that on the committing thread a key
+        with no stored value whose leaf is not known yet gives (None, False) without
+        the walk that checks it: the caller checks that absence itself (a
+        `StateOverlay` with `defer_absence`, in the walk of its next root)."""
+        if (threading.get_ident() == self._owner and key not in self._checked_values
+                and key not in self._leaf_values):
+            value = self._kv.get(self._value_prefix + key)
+            if value is None:
+                return None, False
+            # The committer's own reads race no commit: checked here, without a re-read.
+            if self._leaf_matches(key, value, True):
+                self._remember_checked(key, value)
+                return value, True
+        return self.get(key), True
+
+    def _remember_checked(self, key: bytes, value: bytes | None) -> None:
+        if value is None or len(value) <= CHECKED_VALUE_BYTES_MAX:
+            if len(self._checked_values) >= CHECKED_VALUES_MAX:
+                self._checked_values.clear()
+            self._checked_values[key] = value
 
     def _leaf_matches(self, key: bytes, value: bytes | None, owner: bool) -> bool:
         expected = self._leaf_values.get(key)
@@ -159,8 +173,10 @@ class StateTree:
                 self._leaf_values[key] = expected
         return (value_hash(value) if value is not None else b"") == expected
 
-    def overlay(self) -> StateOverlay:
-        return StateOverlay(self, self._top, self._generation)
+    def overlay(self, defer_absence: bool = False) -> StateOverlay:
+        """A throw-away view for executing one block; see `StateOverlay` for
+        `defer_absence` (absent keys checked by the next `root()`, not by `get`)."""
+        return StateOverlay(self, self._top, self._generation, defer_absence)
 
     def view(self, snapshot: KeyValueReader) -> StateView:
         """Read-only view of the state as committed in `snapshot` of this tree's store.
@@ -190,8 +206,7 @@ class StateTree:
         self._pending = overlay
         self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
-        for position, node in overlay._written.items():
-            writes[self._nodes.key(position)] = None if node is None else node[:RECORD_BYTES]
+        self._nodes.writes(overlay._written, writes)
         for key, value in overlay._values.items():
             writes[self._value_prefix + key] = value
         writes[self._root_key] = new_root
@@ -271,65 +286,7 @@ class StateTree:
             yield stored_key[start:], value
 
 
-VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
 VIEW_LEAVES_CACHED_MAX = 50_000  # checked values one view remembers
-
-
-class SharedNodeCache:
-    """Tree nodes read by views, shared across them, their threads and commits.
-
-    A node is only ever used after its hash is checked against the hash its parent
-    holds, so a cached node can never stand for another: a node replaced by a
-    commit simply stops matching and is read again. Lookups take no lock (one dict
-    read is atomic); only filling it does, and an old node is dropped first in
-    first out."""
-
-    def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
-        self._capacity = capacity
-        # Ordered, not a plain dict: a dict whose oldest entry is deleted again and
-        # again finds its next oldest only by stepping over every slot deleted
-        # before, so each eviction cost a walk of up to `capacity` slots.
-        self._nodes: OrderedDict[Position, Node] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
-        node = self._nodes.get(position)
-        if node is not None and node_hash(node) == expected_hash:
-            return node
-        node = reader.read(position, expected_hash, remember=False)
-        with self._lock:
-            self._nodes.pop(position, None)
-            self._nodes[position] = node
-            while len(self._nodes) > self._capacity:
-                self._nodes.popitem(last=False)
-        return node
-
-    def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
-        """Where the walk down `path` from the node hashing to `root` ends: a leaf
-        (maybe another key's) or nothing; `reader` reads what is not cached here."""
-        nodes = self._nodes
-        expected, depth, bits = root, 0, 0
-        while expected != EMPTY_HASH:
-            position = (depth, bits)
-            node = nodes.get(position)
-            if node is None or node[RECORD_BYTES:] != expected:
-                node = self.read(position, expected, reader)
-            if node[0] == LEAF_RECORD:
-                return node
-            bit = (path >> (PATH_BITS - 1 - depth)) & 1
-            expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
-            depth, bits = depth + 1, (bits << 1) | bit
-        return None
-
-    def add(self, written: dict[Position, Node | None]) -> None:
-        """Nodes a commit just made durable: the next views walk the new paths too."""
-        with self._lock:
-            for position, node in written.items():
-                self._nodes.pop(position, None)
-                if node is not None:
-                    self._nodes[position] = node
-            while len(self._nodes) > self._capacity:
-                self._nodes.popitem(last=False)
 
 
 class StateView:

@@ -12,10 +12,12 @@ import pytest
 import ledger.chain
 from ledger.blocks import ZERO_HASH, Block, decode_block, transactions_root
 from ledger.chain import Chain
+from ledger.chain_layout import STATE_PREFIX
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
 from ledger.payloads import AnchorPayload, IssueBatchPayload
+from ledger.records import accreditation_key
 from ledger.rules import load_batch, load_member
 from storage.errors import CorruptStateError
 from storage.kv import LevelDBStore, MemoryStore
@@ -196,6 +198,19 @@ def test_tampered_header_refused(pair: tuple[Chain, Chain, Block], change: dict[
     with pytest.raises(MalformedInput, match=match):
         b.validate(_with(block, **change), commit_times=commit_times(b))
     assert snapshot(b.kv) == before
+
+
+def test_a_refusal_resting_on_a_lost_value_is_damage_not_a_bad_block(
+        pair: tuple[Chain, Chain, Block], net: Consortium) -> None:
+    """Validation reads absent keys unchecked until the block's root; a refusal that
+    rested on one must report the damage, never call a sound block invalid."""
+    _, b, block = pair
+    lost = STATE_PREFIX + b"v" + accreditation_key(net.university.member_id)
+    assert b.kv.get(lost) is not None
+    b.kv.write({lost: None})  # lost on disk; the tree still holds its leaf
+    reopened = Chain(b.kv, net.genesis)  # nothing cached from before the loss
+    with pytest.raises(CorruptStateError, match="lost on disk"):
+        reopened.validate(block, commit_times=commit_times(reopened))
 
 
 def test_block_with_a_transaction_removed_refused(pair: tuple[Chain, Chain, Block]) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import storage.state_nodes as state_nodes_module
+import storage.state_overlay as state_overlay_module
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore, LevelDBStore, MemoryStore
-from storage.proofs import state_branch_hash
+from storage.state_nodes import Node, branch_node
 from storage.state_tree import StateTree, verify_state_proof
 from tests.storage.state_trees import (
     ITEMS_300,
@@ -172,14 +172,13 @@ def test_a_cold_tree_reads_one_node_per_level_for_an_update() -> None:
 def test_each_touched_branch_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     tree = tree_with({b"cred/%d" % index: b"v" for index in range(2000)})
     calls = 0
-    real = state_branch_hash
 
-    def counting(left: bytes, right: bytes) -> bytes:
+    def counting(left: bytes, right: bytes) -> Node:
         nonlocal calls
         calls += 1
-        return real(left, right)
+        return branch_node(left, right)
 
-    monkeypatch.setattr(state_nodes_module, "state_branch_hash", counting)
+    monkeypatch.setattr(state_overlay_module, "branch_node", counting)
     overlay = tree.overlay()
     for index in range(0, 2000, 4):
         overlay.set(b"cred/%d" % index, b"w")
