@@ -172,6 +172,9 @@ class Chain(ChainReads):
             except TxRejected as exc:
                 rejected.append((tx, exc))
                 continue
+            except MalformedInput:
+                overlay.root()  # a rule that finds a stored record missing: damage first
+                raise
             accepted.append(tx)
         header = Header(self.chain_id, ctx.height, self.head_hash, time_ms, proposer, view,
                         transactions_root(accepted), overlay.root(),
@@ -214,6 +217,9 @@ class Chain(ChainReads):
                 # CorruptStateError from root(), not a verdict on the block.
                 overlay.root()
                 raise MalformedInput(f"block holds a refused transaction: {exc.message}") from exc
+            except MalformedInput:
+                overlay.root()  # a rule that finds a stored record missing: damage first
+                raise
         if overlay.root() != header.state_root:
             raise MalformedInput("state root in the header does not match execution")
         return Execution(header, overlay, list(block.transactions), [], block.last_commit)

@@ -35,12 +35,12 @@ from ledger.codec import encode, tagged_hash
 from ledger.credential_shapes import (
     CREDENTIAL_TAG,
     DEFAULT_SALTS,
-    FIELD_TAG,
     MAX_FIELD_NAME,
     MAX_FIELD_VALUE,
     MAX_FIELDS,
     SALT_BYTES,
     ShapeBook,
+    field_prefix,
 )
 from ledger.errors import InvalidDocument
 from ledger.labels import Label, labels_for
@@ -66,12 +66,8 @@ def field_hash(name: str, value: str, salt: bytes) -> bytes:
                                     salt))).digest()
 
 
-@functools.lru_cache(maxsize=1024)
-def _field_prefix(name: str) -> bytes:
-    """The tag and length-prefixed name that start a field's hash: a batch hashes the
-    same few names once per record, so each is encoded once."""
-    name_bytes = name.encode()
-    return FIELD_TAG + len(name_bytes).to_bytes(4, "big") + name_bytes
+# A batch going the straightforward way hashes the same few names once per record.
+_field_prefix = functools.lru_cache(maxsize=1024)(field_prefix)
 
 
 def target_hash(chain_id: str, issuer: bytes, credential_type: str,
@@ -187,7 +183,11 @@ def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts
             try:
                 return shape.hash_texts(texts, raw, hexed, start)
             except UnicodeEncodeError:
-                pass  # the straightforward way names the field
+                # Name the field as the straightforward way does, without taking its
+                # salts again (a worker holds exactly its part's salts).
+                for name, text in zip(shape.names, texts, strict=True):
+                    field_hash(name, text, bytes(SALT_BYTES))
+                raise
     credential_type, chain_id, issuer = shapes.batch
     return _hash_record(number, record, credential_type, chain_id, issuer, salts)
 

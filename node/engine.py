@@ -340,7 +340,8 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
         """Pending transactions the primary may have left out as invalid. A backup that
         keeps one (a client's retry of a committed tx, evidence another validator got
         on chain first) thinks work waits, and its replica changes views alone."""
-        # Evidence is rare, and each validator submits its own copy: check it all.
+        # Evidence is rare, and each validator submits its own copy: check every one, up
+        # to a bound.
         evidence = (tx for tx in pending if tx.kind == KIND_SUBMIT_EVIDENCE)
         suspects = {tx.tx_id: tx for tx in islice(evidence, EVIDENCE_RECHECK_MAX)}
         if len(block.transactions) < self.config.max_block_txs:

@@ -16,7 +16,14 @@ from ledger.chain_layout import STATE_PREFIX
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
-from ledger.payloads import AnchorPayload, IssueBatchPayload
+from ledger.governance import POLICY_KEY
+from ledger.payloads import (
+    ACTION_ADD_VALIDATOR,
+    AnchorPayload,
+    IssueBatchPayload,
+    MemberAction,
+    ProposePayload,
+)
 from ledger.records import accreditation_key
 from ledger.rules import load_batch, load_member
 from storage.errors import CorruptStateError
@@ -211,6 +218,28 @@ def test_a_refusal_resting_on_a_lost_value_is_damage_not_a_bad_block(
     reopened = Chain(b.kv, net.genesis)  # nothing cached from before the loss
     with pytest.raises(CorruptStateError, match="lost on disk"):
         reopened.validate(block, commit_times=commit_times(reopened))
+
+
+@pytest.mark.parametrize("stage", ["build", "validate"])
+def test_a_record_a_rule_needs_lost_on_disk_is_damage_not_a_bad_block(
+        net: Consortium, stage: str) -> None:
+    """Some rules call a missing stored record malformed (a governance proposal needs
+    the policy); read unchecked, a lost one must still be reported as damage."""
+    source, damaged = Chain(MemoryStore(), net.genesis), Chain(MemoryStore(), net.genesis)
+    action = MemberAction(ACTION_ADD_VALIDATOR, net.employer.member_id)
+    proposal = make_tx(net.ministry, ProposePayload(action, 4, 2))
+    last_commit, when = bft_basis(source)
+    block = source.build([proposal], net.ministry.member_id, 0, when,
+                         last_commit=last_commit).block
+    lost = STATE_PREFIX + b"v" + POLICY_KEY
+    assert damaged.kv.get(lost) is not None
+    damaged.kv.write({lost: None})  # lost on disk; the tree still holds its leaf
+    reopened = Chain(damaged.kv, net.genesis)  # nothing cached from before the loss
+    with pytest.raises(CorruptStateError, match="lost on disk"):
+        if stage == "build":
+            reopened.build([proposal], net.ministry.member_id, 0, when, last_commit=last_commit)
+        else:
+            reopened.validate(block, commit_times=commit_times(reopened))
 
 
 def test_block_with_a_transaction_removed_refused(pair: tuple[Chain, Chain, Block]) -> None:

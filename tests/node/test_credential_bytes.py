@@ -17,13 +17,21 @@ from typing import Any
 import msgpack
 import pytest
 
-from ledger.credential_shapes import SALT_CHUNK_BYTES, SHAPE_CACHE_MAX, SaltPool
+from ledger.credential_shapes import (
+    SALT_BYTES,
+    SALT_CHUNK_BYTES,
+    SHAPE_CACHE_MAX,
+    FixedSalts,
+    SaltPool,
+    ShapeBook,
+)
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     MAX_FIELD_VALUE,
     IssuedBatch,
     _hash_record,
     field_hash,
+    hash_record,
     make_batch,
     parse_document,
 )
@@ -172,6 +180,15 @@ def test_a_refused_record_reads_as_the_definition_refuses_it(
         make_batch([good, good, record], credential_type, CHAIN_ID, ISSUER, "U")
     assert str(fast.value) == str(reference.value)
     assert str(fast.value)  # a sentence, not an empty error
+
+
+def test_a_worker_with_exactly_its_salts_names_a_bad_text_too() -> None:
+    """A worker holds just its part's salts: a text that is not valid Unicode is
+    refused by name, not by running out of salts."""
+    book = ShapeBook("diploma", CHAIN_ID, ISSUER, DOCUMENT_FORMAT)
+    record = {"name": "A", "note": "lone \udc80 surrogate"}
+    with pytest.raises(InvalidDocument, match="'note' is not valid Unicode"):
+        hash_record(book, 1, record, FixedSalts(bytes(SALT_BYTES * len(record))))
 
 
 def test_salts_come_a_chunk_at_a_time_and_never_twice() -> None:
