@@ -142,6 +142,20 @@ def split_point(position: Position) -> int:
     return ((bits << 1) | 1) << (PATH_BITS - 1 - depth)
 
 
+
+def apply_commit(cache: OrderedDict[Position, Node], written: dict[Position, Node | None],
+                 capacity: int) -> None:
+    """Bring a node cache in line with a commit of `written` (newest last), trimming the
+    oldest once at the end rather than after every node."""
+    for position, node in written.items():
+        if node is None:
+            cache.pop(position, None)
+        else:
+            cache[position] = node
+            cache.move_to_end(position)
+    while len(cache) > capacity:
+        cache.popitem(last=False)
+
 class CommittedNodes:
     """Reads committed nodes by position through a bounded LRU cache.
 
@@ -222,15 +236,7 @@ class CommittedNodes:
 
     def adopt(self, written: dict[Position, Node | None]) -> None:
         """Make the cache match the store after a commit of `written`."""
-        cache = self._cache
-        for position, node in written.items():
-            if node is None:
-                cache.pop(position, None)
-            else:
-                cache[position] = node
-                cache.move_to_end(position)
-        while len(cache) > self._capacity:  # trimmed once, not after every node
-            cache.popitem(last=False)
+        apply_commit(self._cache, written, self._capacity)
 
     def _remember(self, position: Position, node: Node) -> None:
         self._cache[position] = node
@@ -290,13 +296,5 @@ class SharedNodeCache:
 
     def add(self, written: dict[Position, Node | None]) -> None:
         """Nodes a commit just made durable: the next views walk the new paths too."""
-        nodes = self._nodes
         with self._lock:
-            for position, node in written.items():
-                if node is None:
-                    nodes.pop(position, None)
-                else:
-                    nodes[position] = node
-                    nodes.move_to_end(position)
-            while len(nodes) > self._capacity:
-                nodes.popitem(last=False)
+            apply_commit(self._nodes, written, self._capacity)
