@@ -282,10 +282,38 @@ class StateOverlay:
             leaf = leaf_node(path, hashed)
             self._written[position] = leaf
             return leaf
+        if len(leaves) == 2:  # a new key beside one leaf: most of a block's inserts
+            return self._build_pair(position, leaves[0], leaves[1])
+        return self._build_split(position, leaves)
+
+    def _build_split(self, position: Position, leaves: list[_Change]) -> Node | None:
         mid = bisect_left(leaves, split_point(position), key=itemgetter(0))
         left = self._build(child(position, 0), leaves[:mid])
         right = self._build(child(position, 1), leaves[mid:])
         return self._join(position, (node_hash(left), left), (node_hash(right), right))
+
+    def _build_pair(self, position: Position, first: _Change, second: _Change) -> Node:
+        """`_build` of two leaves (sorted) at `position`, in a loop: a branch over both
+        where their paths part, and above it up to `position` a branch with one empty
+        side per level. The same nodes, written in the same order, as `_build_split`."""
+        (first_int, first_path, first_hash), (second_int, second_path, second_hash) = (
+            first, second)
+        assert first_hash is not None and second_hash is not None
+        parted = PATH_BITS - (first_int ^ second_int).bit_length()  # depth of their branch
+        below = parted + 1
+        depth, written = position[0], self._written
+        left, right = leaf_node(first_path, first_hash), leaf_node(second_path, second_hash)
+        written[(below, first_int >> (PATH_BITS - below))] = left
+        written[(below, second_int >> (PATH_BITS - below))] = right
+        node = branch_node(left[RECORD_BYTES:], right[RECORD_BYTES:])
+        written[(parted, first_int >> (PATH_BITS - parted))] = node
+        for at in range(parted - 1, depth - 1, -1):
+            if (first_int >> (PATH_BITS - 1 - at)) & 1:
+                node = branch_node(EMPTY_HASH, node[RECORD_BYTES:])
+            else:
+                node = branch_node(node[RECORD_BYTES:], EMPTY_HASH)
+            written[(at, first_int >> (PATH_BITS - at))] = node
+        return node
 
     def _join(
         self,

@@ -166,6 +166,41 @@ def test_deep_one_child_chains_grow_and_collapse() -> None:
     assert StateTree(kv, PREFIX).root == EMPTY_ROOT
 
 
+def test_a_new_key_beside_a_leaf_writes_what_the_general_build_writes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop for two leaves stores the same nodes at the same places as the general
+    recursion (which it skips), through inserts beside leaves and deep chains."""
+    first, second = keys_sharing_leading_bits(18, b"pair")
+    blocks = [dict(list(ITEMS_300.items())[:1]), {first: b"1"}, {second: b"2"},
+              {b"cred/%d" % i: b"again %d" % i for i in range(300, 340)},
+              dict(list(ITEMS_300.items())[1:])]
+
+    def stored(with_loop: bool) -> tuple[list[tuple[bytes, bytes]], list[int]]:
+        pairs = 0
+        if not with_loop:
+            def general(self: StateOverlay, position: tuple[int, int], *leaves: object) -> object:
+                nonlocal pairs
+                pairs += 1
+                return self._build_split(position, list(leaves))  # type: ignore[arg-type]
+            monkeypatch.setattr(StateOverlay, "_build_pair", general)
+        kv = MemoryStore()
+        tree = StateTree(kv, PREFIX)
+        roots = []
+        for block in blocks:
+            overlay = tree.overlay()
+            for key, value in block.items():
+                overlay.set(key, value)
+            commit(tree, kv, overlay)
+            roots.append(int.from_bytes(tree.root, "big"))
+        monkeypatch.undo()
+        assert with_loop or pairs > 50  # the case under test did come up
+        return list(kv.iterate_prefix(PREFIX)), roots
+
+    assert stored(with_loop=True) == stored(with_loop=False)
+    everything = {k: v for block in blocks for k, v in block.items()}
+    assert stored(with_loop=True)[1][-1] == int.from_bytes(oracle_root(everything), "big")
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [
