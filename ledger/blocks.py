@@ -9,6 +9,7 @@ so a header plus a commit certificate is enough for a light client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -105,8 +106,14 @@ def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction])
     return tree_root([tx.encode() for tx in transactions])
 
 
-def decode_block(data: bytes) -> Block:
-    """Decode a block and check that its header commits to its transactions."""
+def decode_block(data: bytes,
+                 held: Callable[[list[bytes]], list[Transaction | None]] | None = None
+                 ) -> Block:
+    """Decode a block and check that its header commits to its transactions.
+
+    `held(encodings)` may give, for each encoded transaction, an already decoded one
+    whose canonical encoding is exactly those bytes (a node's mempool holds most of a
+    proposal's transactions): it is used as it is, not decoded again."""
     if len(data) > MAX_BLOCK_BYTES:
         raise MalformedInput(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
     value = decode(data)
@@ -116,11 +123,12 @@ def decode_block(data: bytes) -> Block:
     if len(value[1]) > MAX_BLOCK_TXS:
         raise MalformedInput(f"block holds more than {MAX_BLOCK_TXS} transactions")
     header = Header.from_array(value[0])
-    txs = []
-    for raw in value[1]:
-        if not isinstance(raw, bytes):
-            raise MalformedInput("block transactions must be byte strings")
-        txs.append(decode_transaction(raw))
+    encodings: list[bytes] = value[1]
+    if not all(isinstance(raw, bytes) for raw in encodings):
+        raise MalformedInput("block transactions must be byte strings")
+    known = held(encodings) if held is not None else [None] * len(encodings)
+    txs = [decode_transaction(raw) if tx is None else tx
+           for raw, tx in zip(encodings, known, strict=True)]
     block = Block(header, tuple(txs), value[2])
     if block.transactions_root != header.txs_root:
         raise MalformedInput("transactions do not match the header's transactions root")

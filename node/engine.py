@@ -66,7 +66,7 @@ from node.engine_sync import AppliesSyncedBlocks
 from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
-from node.signature_checks import CheckSignatures, check_in_turn
+from node.signature_checks import CheckSignatures, check_in_turn, transactions_checked_ahead
 from node.sync import BlockSync
 from node.validators import ValidatorSets
 
@@ -261,21 +261,30 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
     def _execute(self, action: ExecuteBlock, events: deque[Event]) -> None:
         valid = False
         try:
-            block = decode_block(action.block)
+            block = decode_block(action.block, self.mempool.held_encodings)
             if block.block_hash != action.digest or block.header.height != action.height:
                 raise MalformedInput("block does not hash to the proposed digest")
             primary = primary_for(View(block.header.view), action.height,
                                   self.validator_sets.at(action.height).ids)
             rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
-            execution = self.chain.validate(
-                block, self.mempool.already_verified(block.transactions), rules,
-                commit_times=self._commit_times)
+            execution = self.chain.validate(block, self._verified(block), rules,
+                                            commit_times=self._commit_times)
             self._keep_execution(block.block_hash, execution)
             valid = True
         except MalformedInput as exc:
             log.warning("refusing proposal for height %d view %d: %s", action.height,
                         action.view, exc)
         events.append(BlockExecuted(action.height, action.view, action.digest, valid))
+
+    def _verified(self, block: Block) -> frozenset[bytes]:
+        """Ids of the block's transactions whose signature is known good: checked at
+        admission here, or now, in one batch across the signature threads."""
+        admitted = self.mempool.already_verified(block.transactions)
+        others = [tx for tx in block.transactions if tx.tx_id not in admitted]
+        if not others:
+            return admitted
+        return admitted | transactions_checked_ahead(others, self.chain,
+                                                     self.check_signatures)
 
     def _commit_times(self, certificate: bytes, height: int, block_hash: bytes
                       ) -> tuple[int, ...] | None:
@@ -295,10 +304,9 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
         execution = self._executions.get(action.digest)
         if execution is None or execution.header.previous_hash != self.chain.head_hash:
             try:
-                block = decode_block(action.block)
-                execution = self.chain.validate(
-                    block, self.mempool.already_verified(block.transactions),
-                    commit_times=self._commit_times)
+                block = decode_block(action.block, self.mempool.held_encodings)
+                execution = self.chain.validate(block, self._verified(block),
+                                                commit_times=self._commit_times)
             except MalformedInput as exc:
                 # A quorum certified a block we cannot execute: never crash over it;
                 # sync fetches a certified copy that we can.

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ledger.errors import TxRejected
-from ledger.transactions import Transaction
+from ledger.transactions import Transaction, tx_id_of_encoded
 
 # Transactions one `add_many` admits per hold of the lock, so the engine thread taking
 # a block waits for at most this many adds (about a millisecond), not a whole submission.
@@ -59,6 +59,17 @@ class Mempool:
             return frozenset(tx.tx_id for tx in txs
                              if (entry := held.get(tx.tx_id)) is not None
                              and entry[0].signature == tx.signature)
+
+    def held_encodings(self, encodings: list[bytes]) -> list[Transaction | None]:
+        """For each encoded transaction, the pending one whose encoding is exactly those
+        bytes (signature included), else None: a proposal's transactions need not be
+        decoded again, and keep the ids and encodings already worked out."""
+        ids = [tx_id_of_encoded(data) for data in encodings]
+        with self._lock:
+            held = self._txs
+            found = [None if tx_id is None else held.get(tx_id) for tx_id in ids]
+        return [entry[0] if entry is not None and entry[0].encode() == data else None
+                for data, entry in zip(encodings, found, strict=True)]
 
     def add(self, tx: Transaction, size: int) -> None:
         """Admit an already-checked transaction, or raise TxRejected when full."""

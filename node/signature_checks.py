@@ -22,6 +22,7 @@ from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.identity import verify_signature
 from ledger.rules import load_member
+from ledger.transactions import Transaction
 from node.validators import SignatureCheck, ValidatorSet, ValidatorSets
 
 SIGNATURE_THREADS = 2  # the machine's cores are shared with the event loop and the engine
@@ -70,11 +71,10 @@ def check_answer_ahead(blocks: Sequence[tuple[Block, bytes]], chain: Chain,
                                  len(checks) + len(found[1])))
             checks.extend(found[1])
         for tx in block.transactions:
-            sender = load_member(chain.state, tx.sender)
-            if sender is None or sender.key_rotated_height is not None:
-                continue  # checked when it executes
-            transactions.append((index, tx.tx_id, len(checks)))
-            checks.append((sender.public_key, tx.signed_message(chain.chain_id), tx.signature))
+            tx_check = _transaction_check(tx, chain)
+            if tx_check is not None:
+                transactions.append((index, tx.tx_id, len(checks)))
+                checks.append(tx_check)
     answers = check(checks) if checks else []
     for validators, data, cert, start, end in certificates:
         if all(answers[start:end]):
@@ -86,3 +86,29 @@ def check_answer_ahead(blocks: Sequence[tuple[Block, bytes]], chain: Chain,
     for index, tx_id, at in transactions:
         (good if answers[at] else bad)[index].add(tx_id)
     return [frozenset(ids - refused) for ids, refused in zip(good, bad, strict=True)]
+
+
+def transactions_checked_ahead(txs: Sequence[Transaction], chain: Chain,
+                               check: CheckSignatures) -> frozenset[bytes]:
+    """Ids of `txs` whose signature is good under the sender's key at the head, checked
+    in one batch: a proposal's transactions this node had not admitted itself."""
+    ids: list[bytes] = []
+    checks: list[SignatureCheck] = []
+    for tx in txs:
+        tx_check = _transaction_check(tx, chain)
+        if tx_check is not None:
+            ids.append(tx.tx_id)
+            checks.append(tx_check)
+    answers = check(checks) if checks else []
+    bad = {tx_id for tx_id, ok in zip(ids, answers, strict=True) if not ok}
+    return frozenset(tx_id for tx_id, ok in zip(ids, answers, strict=True)
+                     if ok and tx_id not in bad)  # one id twice, once badly signed: none
+
+
+def _transaction_check(tx: Transaction, chain: Chain) -> SignatureCheck | None:
+    """What to check of `tx` ahead, or None: an unknown sender, or one that ever rotated
+    its key, is checked when the transaction executes."""
+    sender = load_member(chain.state, tx.sender)
+    if sender is None or sender.key_rotated_height is not None:
+        return None
+    return sender.public_key, tx.signed_message(chain.chain_id), tx.signature
