@@ -12,10 +12,12 @@ import hashlib
 import logging
 
 from ledger.blocks import (
+    MAX_BLOCK_BYTES,
     ZERO_HASH,
     Block,
     Header,
     decode_block,
+    last_commit_hash,
 )
 from ledger.chain_layout import (
     BLOCK_PREFIX,
@@ -36,6 +38,7 @@ from ledger.light_client import (
 from ledger.set_change_records import CertificateCheck as CertificateCheck  # for ledger.chain
 from ledger.set_change_records import checked_proof, kept_block
 from ledger.validator_sets import set_change_heights, validator_set_at
+from storage.batch_tree import tree_root
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
@@ -68,6 +71,9 @@ class ChainReads:
     _tx_ids: dict[int, tuple[bytes, ...]]
     _checked_digests: dict[int, bytes]  # height -> SHA-256 of checked bytes
     _checked_changes: dict[int, bytes]  # change height -> SHA-256 of its checked proof
+    # The head and its hash, which a header does not keep (each block's execution and
+    # commit asks for it several times). One tuple, so another thread reads a pair.
+    _head_and_hash: tuple[Header, bytes] | None = None
 
     def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
         """The head's header, after checking the blocks below it link up to it."""
@@ -103,7 +109,13 @@ class ChainReads:
 
     @property
     def head_hash(self) -> bytes:
-        return self.head_header.block_hash
+        return self._hash_of(self.head_header)
+
+    def _hash_of(self, head: Header) -> bytes:
+        known = self._head_and_hash
+        if known is None or known[0] is not head:
+            known = self._head_and_hash = (head, head.block_hash)
+        return known[1]
 
     def validator_set_hash_at(self, height: int) -> bytes:
         """What the header of the block at `height` commits to: the set that certifies it
@@ -130,13 +142,41 @@ class ChainReads:
             raise CorruptStateError(f"stored block {height} is not this chain's block {height}")
         return block
 
-    def _checked_block(self, height: int) -> tuple[bytes, Block] | None:
-        """The stored block at `height` and its bytes, after checking its hash against
-        what vouches for it: the head, its certificate, or the next block's link."""
+    def _whole_header(self, height: int, data: bytes) -> Header:
+        """The header of stored block bytes, after checking that the bytes are that block
+        whole, without decoding its transactions: the header commits to the root of their
+        encodings as stored and to the last commit, so a damaged body shows here.
+        Serving blocks to a syncing peer needs no more (a full decode costs several
+        times this)."""
+        header: Header | None = None
+        try:
+            if len(data) <= MAX_BLOCK_BYTES:
+                value = decode(data)
+                if (isinstance(value, list) and len(value) == 3 and isinstance(value[1], list)
+                        and isinstance(value[2], bytes)
+                        and all(isinstance(raw, bytes) for raw in value[1])):
+                    header = Header.from_array(value[0])
+                    if (tree_root(value[1]) != header.txs_root
+                            or last_commit_hash(value[2]) != header.last_commit_hash):
+                        header = None
+        except MalformedInput:
+            header = None
+        if header is None:
+            raise CorruptStateError(f"stored block {height} does not decode to a whole block")
+        if header.height != height or header.chain_id != self.chain_id:
+            raise CorruptStateError(f"stored block {height} is not this chain's block {height}")
+        return header
+
+    def _checked_block(self, height: int, whole: bool = True
+                       ) -> tuple[bytes, Header, Block | None] | None:
+        """The stored block at `height`, its bytes and header, after checking its hash
+        against what vouches for it: the head, its certificate, or the next block's
+        link. `whole=False` checks the bytes without decoding the transactions (the
+        block is then None)."""
         if height < self.base_height:
             return None  # not held: this node joined by state sync above it
         head = self.head_header  # one read: a commit may move the head meanwhile
-        head_height, head_hash = head.height, head.block_hash
+        head_height, head_hash = head.height, self._hash_of(head)
         if height > head_height:
             # A reader on another thread (a store snapshot) may already see the block
             # a commit is writing, before this object's head moves: the stored head
@@ -151,8 +191,9 @@ class ChainReads:
         data = self.kv.get(height_key(BLOCK_PREFIX, height))
         if data is None:
             raise CorruptStateError(f"block {height} is missing below the head {head_height}")
-        block = self._decode_block(height, data)
-        block_hash = block.block_hash
+        block = self._decode_block(height, data) if whole else None
+        header = block.header if block is not None else self._whole_header(height, data)
+        block_hash = header.block_hash
         if height == head_height:
             vouched, by = block_hash == head_hash, "the head record"
         elif self._certifies is not None and height > 0:
@@ -160,15 +201,17 @@ class ChainReads:
             vouched = certificate is not None and self._vouched(height, block_hash, certificate)
             by = "its certificate (one of the two is damaged)"
         else:
-            above = self._read_block(height + 1)
-            vouched = above is not None and above.header.previous_hash == block_hash
+            # The link needs only the header above (whose own check comes when it is read).
+            above = self.kv.get(height_key(BLOCK_PREFIX, height + 1))
+            vouched = (above is not None
+                       and self._whole_header(height + 1, above).previous_hash == block_hash)
             by = f"block {height + 1}"
         if not vouched:
             raise CorruptStateError(f"stored block {height} is not the block named by {by}")
         if len(self._checked_digests) >= CERTIFIED_REMEMBERED_MAX:
             self._checked_digests.clear()
         self._checked_digests[height] = hashlib.sha256(data).digest()
-        return data, block
+        return data, header, block
 
     def _vouched(self, height: int, block_hash: bytes, certificate: bytes) -> bool:
         if self._certified.get(height) == (block_hash, certificate):
@@ -189,7 +232,7 @@ class ChainReads:
             remembered = self._checked_digests.get(height)
             if data is not None and remembered == hashlib.sha256(data).digest():
                 return data
-        checked = self._checked_block(height)
+        checked = self._checked_block(height, whole=False)
         return None if checked is None else checked[0]
 
     def _stored_head_height(self) -> int:
@@ -204,7 +247,7 @@ class ChainReads:
 
     def get_block(self, height: int) -> Block | None:
         checked = self._checked_block(height)
-        return None if checked is None else checked[1]
+        return None if checked is None else checked[2]
 
     def get_certificate(self, height: int) -> bytes | None:
         """The commit certificate of block `height`; checked once `check_certificates`
@@ -219,9 +262,9 @@ class ChainReads:
         if certificate is not None and remembered is not None and remembered[1] == certificate:
             return certificate
         if height == head.height:
-            block_hash = head.block_hash
+            block_hash = self._hash_of(head)
         else:
-            checked = self._checked_block(height)
+            checked = self._checked_block(height, whole=False)
             assert checked is not None
             block_hash = checked[1].block_hash
         if certificate is None or not self._vouched(height, block_hash, certificate):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 from ledger.codec import decode, encode, tagged_hash
@@ -29,6 +30,9 @@ PREFIX_VALIDATOR_SET = b"v:"
 VALIDATOR_SET_INDEX_KEY = b"v:index"
 MAX_VALIDATORS = 64
 MAX_VALIDATOR_SET_CHANGES = 10_000
+# Records decoded, kept by their bytes: each block's validation reads the set in force
+# (one record for many blocks), and decoding derives every member id again.
+RECORDS_DECODED_KEPT = 64
 FIRST_BLOCK_HEIGHT = 1
 
 
@@ -71,7 +75,7 @@ class ValidatorSetRecord:
     def public_keys(self) -> list[bytes]:
         return [v.public_key for v in self.validators]
 
-    @property
+    @cached_property
     def set_hash(self) -> bytes:
         return validator_set_hash(self.public_keys)
 
@@ -80,15 +84,21 @@ class ValidatorSetRecord:
 
     @classmethod
     def decode(cls, data: bytes) -> ValidatorSetRecord:
-        value = decode(data)
-        if not isinstance(value, list) or len(value) != 2:
-            raise MalformedInput("stored validator-set record has the wrong shape")
-        from_height, keys = value
-        if (not isinstance(from_height, int) or from_height < FIRST_BLOCK_HEIGHT
-                or not isinstance(keys, list) or not 0 < len(keys) <= MAX_VALIDATORS
-                or not all(isinstance(k, bytes) and len(k) == 32 for k in keys)):
-            raise MalformedInput("stored validator-set record is malformed")
-        return cls.of(from_height, keys)
+        """Decode a stored record (immutable, so one decoded copy serves every reader)."""
+        return _decode_record(data)
+
+
+@lru_cache(maxsize=RECORDS_DECODED_KEPT)
+def _decode_record(data: bytes) -> ValidatorSetRecord:
+    value = decode(data)
+    if not isinstance(value, list) or len(value) != 2:
+        raise MalformedInput("stored validator-set record has the wrong shape")
+    from_height, keys = value
+    if (not isinstance(from_height, int) or from_height < FIRST_BLOCK_HEIGHT
+            or not isinstance(keys, list) or not 0 < len(keys) <= MAX_VALIDATORS
+            or not all(isinstance(k, bytes) and len(k) == 32 for k in keys)):
+        raise MalformedInput("stored validator-set record is malformed")
+    return ValidatorSetRecord.of(from_height, keys)
 
 
 def _read_index(state: StateReader) -> list[int]:

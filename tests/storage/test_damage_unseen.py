@@ -13,6 +13,7 @@ import pytest
 
 from cli.fsck import check_store
 from ledger.chain import Chain
+from ledger.codec import decode, encode
 from ledger.facts import LocalFacts
 from ledger.verification import verify_credential
 from storage.errors import CorruptStateError
@@ -74,6 +75,36 @@ def test_a_block_or_certificate_that_passes_its_checksum_but_is_wrong_is_refused
     problems = check_store(kv, pristine.net.genesis).problems
     assert any(problem.startswith("block 5") for problem in problems), problems
     assert any(problem.startswith("block 6: its certificate") for problem in problems), problems
+
+
+@pytest.mark.parametrize("vouched_by", ["certificate", "next block"])
+def test_a_block_whose_transactions_are_damaged_is_never_served(
+        vouched_by: str, pristine: Pristine, tmp_path: Path) -> None:
+    """Serving checks a block's bytes without decoding its transactions (against the
+    root of their encodings): a changed transaction must still show, header intact."""
+    copy = damaged_copy(pristine, tmp_path, "body")
+    if vouched_by == "certificate":
+        kv, chain = open_like_node(copy, pristine.net)
+    else:
+        kv = LevelDBStore(str(copy))
+        chain = Chain(kv, pristine.net.genesis)
+    try:
+        block_key = b"B" + (5).to_bytes(8, "big")
+        header, txs, last_commit = decode(kv.get(block_key) or b"")
+        assert txs, "block 5 must hold transactions"
+        txs[0] = txs[0][:-1] + bytes((txs[0][-1] ^ 1,))  # one bit of a signature
+        kv.write({block_key: encode([header, txs, last_commit])})
+        with pytest.raises(CorruptStateError, match="block 5 does not decode"):
+            chain.get_block_bytes(5)
+        with pytest.raises(CorruptStateError, match="block 5 does not decode"):
+            chain.get_block(5)
+        if vouched_by == "certificate":
+            assert chain.get_block_bytes(4) == pristine.answers[("block", 4)]
+        else:  # the link to block 4 is in a damaged block: no voucher
+            with pytest.raises(CorruptStateError, match="block 5 does not decode"):
+                chain.get_block_bytes(4)
+    finally:
+        kv.close()
 
 
 @pytest.mark.parametrize(("damage", "message"), [
