@@ -56,8 +56,9 @@ class AppliesSyncedBlocks:
                 log.warning("sync: bad block from %s: %s", self.name_of(peer_key), exc)
                 undecodable = True
                 break
-        ahead = [(block, cert) for block, cert in blocks
-                 if block.header.height > self.chain.height]
+        head = self.chain.height
+        self._ask_ahead(peer_key, blocks, head)
+        ahead = [(block, cert) for block, cert in blocks if block.header.height > head]
         checked = check_answer_ahead(ahead, self.chain, self.validator_sets,
                                      self.check_signatures)
         verified = {block.block_hash: ids for (block, _), ids in zip(ahead, checked, strict=True)}
@@ -70,6 +71,15 @@ class AppliesSyncedBlocks:
             if undecodable:
                 self.sync.failed(peer_key)
         self._pump_sync()
+
+    def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> None:
+        """Ask for the blocks after these before applying them, when they are the ones
+        right after the head (the question leaves at the first commit)."""
+        if blocks and all(block.header.height == head + 1 + index
+                          for index, (block, _) in enumerate(blocks)):
+            request = self.sync.ask_ahead(self._clock_ms(), peer_key, head + len(blocks) + 1)
+            if request is not None:
+                self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
 
     def _pump_sync(self) -> None:
         request = self.sync.next_request(self._clock_ms(), self.chain.height, self._connected)

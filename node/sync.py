@@ -1,8 +1,10 @@
 """Block sync as a state machine without IO: whom to ask, what, and which answers count.
 
 A lagging validator or a follower asks one peer at a time for the blocks after
-its head. An answer counts only if it comes from the peer asked while the
-question is open; the engine then checks each block's certificate and
+its head; when an answer holds the blocks right after the head and the peer
+claims more, the next question goes to it before that answer is applied
+(`ask_ahead`), so fetching overlaps executing. An answer counts only if it comes
+from the peer asked while the question is open; the engine then checks each block's certificate and
 re-executes it before committing it through its one commit path. A peer that
 does not answer within RESPONSE_TIMEOUT_MS, or whose answer does not help, is
 passed over: the next question goes to the next peer in turn.
@@ -97,6 +99,18 @@ class BlockSync:
             self.target_height = min(self.target_height, head_height)
             self._pass_over(peer)
         return [(bytes(data), bytes(cert)) for data, cert in items]
+
+    def ask_ahead(self, now_ms: int, peer: bytes, next_height: int) -> SyncRequest | None:
+        """The question after an answer of `peer`'s that is about to be applied, whose
+        blocks end just below `next_height`: asked of the same peer now, so that its
+        answer travels while this one executes. None when there is nothing to ask (the
+        peer claims no block from `next_height` on) or a question is open already. If
+        the answer turns out bad, `failed` passes the peer over and its next answer
+        counts for nothing."""
+        if self._asked is not None or next_height > self.target_height:
+            return None
+        self._asked, self._asked_at_ms = peer, now_ms
+        return SyncRequest(peer, encode([next_height, MAX_BLOCKS_PER_RESPONSE]))
 
     def failed(self, peer: bytes) -> None:
         """An answer from `peer` held a block that does not verify: prefer others."""

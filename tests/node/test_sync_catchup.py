@@ -153,3 +153,58 @@ def test_signature_threads_answer_as_checking_in_turn(net: Consortium) -> None:
         assert pool([]) == []
     finally:
         pool.close()
+
+
+def test_the_next_question_leaves_before_an_answer_is_applied(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = 12
+    source = source_with_txs(net, blocks)
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    events: list[object] = []
+    real_send, real_committed = out.send, out.committed
+
+    def send(peer_key: bytes, channel: int, payload: bytes) -> None:
+        events.append(("ask", decode(payload)[0]))
+        real_send(peer_key, channel, payload)
+
+    def committed(report: object) -> None:
+        events.append(report.execution.header.height)  # type: ignore[attr-defined]
+        real_committed(report)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(out, "send", send)
+    monkeypatch.setattr(out, "committed", committed)
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    for _ in range(blocks):
+        follower.sync_answer(peer, serve_blocks_of(source, out.frames[-1][2]))
+        if follower.chain.height == blocks:
+            break
+    assert follower.chain.state.root == source.state.root
+    # Each question for the next four blocks goes out before the answer in hand is
+    # applied; the peer claims no block after 12, so nothing is asked after the last.
+    assert events == [("ask", 1), ("ask", 5), 1, 2, 3, 4, ("ask", 9), 5, 6, 7, 8,
+                      9, 10, 11, 12]
+
+
+def test_after_a_bad_answer_the_answer_to_the_question_asked_ahead_counts_for_nothing(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = source_with_txs(net, 12)
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    peer_height, items = decode(serve_blocks_of(source, out.frames[-1][2]))
+    block_hash = source.get_block(3).block_hash  # type: ignore[union-attr]
+    items[2][1] = make_certificate(net.university, source.chain_id, 3, 0, block_hash)
+    sent = len(out.frames)
+    follower.sync_answer(liar, encode([peer_height, items]))
+    assert follower.chain.height == 2
+    asked = [(peer, decode(payload)[0]) for peer, _, payload in out.frames[sent:]]
+    assert asked == [(liar, 5), (honest, 3)]  # ahead, then again after the bad block
+    # The liar's answer to the question asked ahead is good, but it no longer counts.
+    follower.sync_answer(liar, serve_blocks_of(source, out.frames[sent][2]))
+    assert follower.chain.height == 2
+    follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 6
