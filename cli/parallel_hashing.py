@@ -5,8 +5,12 @@ and gives the same batch, byte for byte, for the same salts: salts are drawn her
 record order, exactly as the single-process builder draws them, and go to the workers
 with their records; the workers (forked, so they inherit the imported code) hash parts
 of `PART_RECORDS` with `ledger.credentials.hash_records` and the results are merged in
-order. A record a worker refuses raises the same `InvalidDocument` (same record number)
-as the single path does, when its part's result is collected.
+order. While `PARTS_IN_FLIGHT_MAX` parts are out with the workers, this process hashes
+the next part itself instead of waiting (the workers have work queued meanwhile); such
+a part's results wait, in order, for the parts sent before it. A refused record raises
+the same `InvalidDocument` (same record number) as the single path does, when its
+part's result is collected: the first refusal in record order, wherever it was found.
+Results come back as two joined byte strings, not thousands of small objects to pickle.
 
 Workers pay only for big batches on a machine with a core to spare: the first
 `POOL_FROM_RECORDS` records are held, and a pool starts only when that many arrive
@@ -17,6 +21,7 @@ every part still out are hashed here with the salts they were given.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -24,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import accumulate
 from types import TracebackType
 from typing import Any
 
@@ -36,17 +42,22 @@ from ledger.credentials import (
     hash_records,
     salts_needed,
 )
+from ledger.errors import InvalidDocument
 
 HASHING_WORKERS = 2
 PART_RECORDS = 4_000
 # Parts sent and not yet collected: enough to keep both workers busy while this
 # process reads, few enough that a refused record stops the batch soon.
 PARTS_IN_FLIGHT_MAX = 4
+# Parts hashed here while the workers were busy, waiting for the sent parts before them
+# (each holds its records' results: a few MB).
+PARTS_WAITING_HERE_MAX = 4
 # Below this many records, forking workers and pickling records costs more than it saves.
 POOL_FROM_RECORDS = 8_000
 # Workers only when the 1-minute load average leaves this much of a core free.
 FREE_CORES_MIN = 0.75
 
+TARGET_BYTES = 32
 Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
 _WORKER_SHAPES: dict[Batch, ShapeBook] = {}
 _WORKER_SHAPES_MAX = 4
@@ -66,31 +77,61 @@ def use_workers(records: int, free: float, pool_from: int) -> bool:
     return records >= pool_from and free >= FREE_CORES_MIN
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C is the parent's to handle: it closes the pool, and the workers go with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What the fork inherited (the parent's records among it) is never collected here:
+    # left to the collector, a full collection would write to every inherited object's
+    # header and copy the parent's pages into the worker, one by one.
+    gc.freeze()
+
+
+# A part's results as they travel: the target hashes joined, the packed fields joined,
+# and the length of each packed text. Two long byte strings pickle in a fraction of the
+# time of 2 x PART_RECORDS short ones (each of which pickle also memoizes).
+Hashed = tuple[bytes, bytes, list[int]]
 
 
 def hash_part(batch: Batch, first_number: int, records: Sequence[Mapping[str, Any]],
-              salts: bytes) -> tuple[list[bytes], list[bytes]]:
-    """A worker's job: (target hashes, packed fields) of one part, with its salts."""
+              salts: bytes) -> Hashed:
+    """A worker's job: one part's results (`Hashed`), hashed with its salts."""
     shapes = _WORKER_SHAPES.get(batch)
     if shapes is None:
         if len(_WORKER_SHAPES) >= _WORKER_SHAPES_MAX:
             _WORKER_SHAPES.clear()
         shapes = _WORKER_SHAPES[batch] = ShapeBook(*batch, DOCUMENT_FORMAT)
-    return hash_records(shapes, first_number, records, FixedSalts(salts))
+    targets, packed = hash_records(shapes, first_number, records, FixedSalts(salts))
+    return b"".join(targets), b"".join(packed), list(map(len, packed))
+
+
+def unpack_hashed(hashed: Hashed) -> tuple[list[bytes], list[bytes]]:
+    """(target hashes, packed fields) of a part, as `hash_records` gave them."""
+    targets, packed, sizes = hashed
+    if len(targets) != TARGET_BYTES * len(sizes) or sum(sizes) != len(packed):
+        raise ValueError("a part's results do not add up")
+    ends = list(accumulate(sizes))
+    return ([targets[i:i + TARGET_BYTES] for i in range(0, len(targets), TARGET_BYTES)],
+            list(map(packed.__getitem__, map(slice, [0, *ends[:-1]], ends))))
 
 
 class _Part:
-    __slots__ = ("first_number", "future", "records", "salts")
+    """Consecutive records on their way into the batch: sent to a worker (`future`), or
+    hashed here while the workers were busy (`result`, or the `refusal` to raise when
+    the parts before it are in)."""
+
+    __slots__ = ("first_number", "future", "records", "refusal", "result", "salts")
 
     def __init__(self, first_number: int, records: list[Mapping[str, Any]], salts: bytes,
-                 future: Future[tuple[list[bytes], list[bytes]]]) -> None:
+                 future: Future[Hashed] | None) -> None:
         self.first_number = first_number
         self.records = records
         self.salts = salts
         self.future = future
+        self.result: Hashed | None = None
+        self.refusal: InvalidDocument | None = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
 
 
 class PooledBatchBuilder:
@@ -147,7 +188,7 @@ class PooledBatchBuilder:
         if use_workers(self._count, self._free_cores(), self._pool_from):
             self._executor = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_ignore_interrupts)
+                initializer=_start_worker)
             self.workers_used = self._workers
         else:
             self._hash_held()
@@ -158,16 +199,33 @@ class PooledBatchBuilder:
             self._builder.add(record)
 
     def _send(self) -> None:
-        """The next part to the pool, with its salts drawn now, in record order."""
-        while len(self._out) >= self._in_flight_max:
-            self._collect()
+        """The next part on its way, with its salts drawn now, in record order: to a
+        worker while fewer than `in_flight_max` parts are out with the workers, else
+        hashed here, so this process works instead of waiting for them."""
+        self._collect_ready()
         if self._executor is None:
-            return  # the pool broke while this waited: everything was hashed here
+            return  # the pool broke: everything was hashed here
         part, self._held = self._held[:self._part_records], self._held[self._part_records:]
         joined = self._salts_for(part)
         first = len(self._builder) + sum(len(p.records) for p in self._out) + 1
-        future = self._executor.submit(hash_part, self._batch, first, part, joined)
-        self._out.append(_Part(first, part, joined, future))
+        if sum(p.future is not None for p in self._out) < self._in_flight_max:
+            future = self._executor.submit(hash_part, self._batch, first, part, joined)
+            self._out.append(_Part(first, part, joined, future))
+        else:
+            here = _Part(first, part, joined, None)
+            self._hash_here(here)
+            self._out.append(here)
+            if here.refusal is not None:
+                self._collect_all()  # raises the first refusal in record order
+        # Parts hashed here wait for the sent parts before them: a bounded number.
+        while len(self._out) > self._in_flight_max + PARTS_WAITING_HERE_MAX:
+            self._collect()
+
+    def _hash_here(self, part: _Part) -> None:
+        try:
+            part.result = hash_part(self._batch, part.first_number, part.records, part.salts)
+        except InvalidDocument as refusal:
+            part.refusal = refusal  # raised when the parts before it are in
 
     def _salts_for(self, part: list[Mapping[str, Any]]) -> bytes:
         sizes = [salts_needed(record) for record in part]
@@ -180,34 +238,48 @@ class PooledBatchBuilder:
             taken.append(raw[start:start + size])
         return b"".join(taken)
 
+    def _collect_ready(self) -> None:
+        """The parts at the front whose results are in (nothing is waited for)."""
+        while self._out and self._out[0].ready():
+            self._collect()
+
+    def _collect_all(self) -> None:
+        while self._out:
+            self._collect()
+
     def _collect(self) -> None:
-        """The oldest part's results into the batch (its worker's error raised here)."""
+        """The oldest part's results into the batch (a refusal of its records raised
+        here, the worker's own or the one this process kept)."""
         part = self._out.popleft()
-        try:
-            targets, packed = part.future.result()
-        except (BrokenProcessPool, CancelledError):
-            self._out.appendleft(part)
-            self._without_pool()
-            return
-        self._builder.add_hashed(targets, packed)
+        if part.future is not None:
+            try:
+                part.result = part.future.result()
+            except (BrokenProcessPool, CancelledError):
+                self._out.appendleft(part)
+                self._without_pool()
+                return
+        if part.refusal is not None:
+            raise part.refusal
+        assert part.result is not None
+        self._builder.add_hashed(*unpack_hashed(part.result))
 
     def _without_pool(self) -> None:
         """A worker died: every part out is hashed here, with the salts it was given,
         then what is held; from now on records are hashed as they come."""
         self._close_pool()
         self.workers_used = 0
-        while self._out:
-            part = self._out.popleft()
-            self._builder.add_hashed(*hash_part(self._batch, part.first_number, part.records,
-                                                part.salts))
+        for part in self._out:
+            if part.future is not None:
+                part.future = None
+                self._hash_here(part)
+        self._collect_all()
         self._hash_held()
 
     def drain(self) -> None:
         """Hash and collect everything added so far; a refused record raises here."""
         while self._executor is not None and self._held:
             self._send()
-        while self._out:
-            self._collect()
+        self._collect_all()
         self._hash_held()
 
     def finish(self) -> IssuedBatch:

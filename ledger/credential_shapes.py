@@ -99,16 +99,18 @@ class SaltPool:
         taken: list[bytes] = []
         with self._lock:
             raw, used = self._raw, self._used
+            run = used  # where the bytes taken from this chunk start: one slice per chunk
             for size in sizes:
                 if used + size > len(raw):
+                    taken.append(raw[run:used])
                     raw = self._random_bytes(self._chunk)
                     if len(raw) != self._chunk:
                         raise ValueError("the randomness source gave the wrong number of "
                                          "bytes")
-                    self._raw, self._hex, used = raw, raw.hex(), 0
-                taken.append(raw[used:used + size])
+                    self._raw, self._hex, used, run = raw, raw.hex(), 0, 0
                 used += size
                 self._used = used
+            taken.append(raw[run:used])
         return b"".join(taken)
 
     def _after_fork(self) -> None:

@@ -171,9 +171,18 @@ def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts
     them, by its shape's precomputed bytes when it has one."""
     shape = shapes.shape(record)
     if shape is not None:
-        texts = [value if value.__class__ is str else value_text(value)
-                 for value in record.values()]
-        if max(map(len, texts)) <= MAX_FIELD_VALUE:
+        texts = list(record.values())
+        try:
+            # One C call for the common record: all text (join refuses anything else)
+            # and, the sum being within the limit, every value too.
+            fits = len("".join(texts)) <= MAX_FIELD_VALUE
+        except TypeError:
+            fits = False
+        if not fits:
+            texts = [value if value.__class__ is str else value_text(value)
+                     for value in texts]
+            fits = max(map(len, texts)) <= MAX_FIELD_VALUE
+        if fits:
             if shape.check is not None:
                 try:
                     shape.check(dict(zip(shape.names, texts, strict=True)))

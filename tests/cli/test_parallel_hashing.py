@@ -4,6 +4,7 @@ here, so the pool does real work in a fraction of a second."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -11,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -23,10 +24,18 @@ from cli.parallel_hashing import (
     FREE_CORES_MIN,
     POOL_FROM_RECORDS,
     PooledBatchBuilder,
+    hash_part,
+    unpack_hashed,
     use_workers,
 )
-from ledger.credential_shapes import FixedSalts, SaltPool
-from ledger.credentials import IssuedBatch, make_batch, parse_document
+from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
+from ledger.credentials import (
+    DOCUMENT_FORMAT,
+    IssuedBatch,
+    hash_records,
+    make_batch,
+    parse_document,
+)
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -39,6 +48,11 @@ POOL_FROM = 60
 IDLE: Callable[[], float] = lambda: 4.0  # noqa: E731
 BUSY: Callable[[], float] = lambda: FREE_CORES_MIN - 0.01  # noqa: E731
 PARENT = os.getpid()
+# Set by this process once it has hashed a part itself; created before any pool forks,
+# so the workers share it.
+_HASHED_HERE = multiprocessing.get_context("fork").Event()
+HASHED_HERE_WAIT_S = 10.0
+_HERE: list[int] = []  # first record numbers of the parts this process hashed
 
 
 def salts() -> SaltPool:
@@ -216,10 +230,19 @@ def _issue_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return out
 
 
+def _counts_parts_hashed_here(batch: Any, first: int, part: Any, given: bytes) -> Any:
+    if os.getpid() == PARENT:
+        _HERE.append(first)
+    return _real_hash_part(batch, first, part, given)
+
+
 def test_senim_issue_hashes_a_big_export_in_workers(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _counts_parts_hashed_here)
+    _HERE.clear()
     out = _issue_prepared(tmp_path, monkeypatch)
-    assert _CountingPool.parts == 8  # 30 records in parts of 4
+    # 30 records in parts of 4: sent to the workers, or hashed here while they were busy
+    assert _CountingPool.parts >= 1 and _CountingPool.parts + len(_HERE) == 8
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["count"] == 30 and manifest["state"] == "prepared"
     files = sorted((out / "credentials").rglob("*.json"))
@@ -264,3 +287,93 @@ def test_salts_given_in_advance_are_used_in_the_same_order() -> None:
     same(batch, make_batch(items, "diploma", CHAIN_ID, ISSUER, "U", salts=FixedSalts(given)))
     first_salt = json.loads(batch.packed[0])["full_name"]["salt"]
     assert first_salt == given[:16].hex()
+
+
+def _workers_wait_for_this_process(batch: Any, first: int, part: Any, given: bytes) -> Any:
+    """Workers start on a part only once this process has hashed one: the parts it
+    hashes itself are then certain, not a matter of timing."""
+    if os.getpid() != PARENT:
+        _HASHED_HERE.wait(HASHED_HERE_WAIT_S)
+        return _real_hash_part(batch, first, part, given)
+    _HERE.append(first)
+    try:
+        return _real_hash_part(batch, first, part, given)
+    finally:
+        _HASHED_HERE.set()
+
+
+def test_this_process_hashes_parts_while_the_workers_are_busy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _workers_wait_for_this_process)
+    _HASHED_HERE.clear()
+    _HERE.clear()
+    items: list[Mapping[str, Any]] = list(records(200))
+    batch, workers = pooled(items, in_flight=1)
+    assert workers == parallel.HASHING_WORKERS
+    # part 1 went out; with it not back, part 2 was hashed here (record numbers from 1)
+    assert _HERE[0] == PART + 1
+    assert len(_HERE) < 200 // PART  # and the workers hashed the rest
+    same(batch, single(items))
+    assert no_children()
+
+
+def test_a_refusal_hashed_here_waits_for_an_earlier_one_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _workers_wait_for_this_process)
+    _HASHED_HERE.clear()
+    _HERE.clear()
+    items: list[Mapping[str, Any]] = list(records(200))
+    items[10] = {"full_name": "A", " full_name ": "B"}  # in part 1, sent
+    items[PART + 5] = {"gpa": "x" * 10_001}  # in part 2, hashed here
+    with pytest.raises(InvalidDocument) as expected:
+        single(items)
+    assert "record 11:" in str(expected.value)
+    with pytest.raises(InvalidDocument) as got:
+        pooled(items, in_flight=1)
+    assert _HERE == [PART + 1]
+    assert str(got.value) == str(expected.value)
+    assert no_children()
+
+
+def _freeze_count_of_a_worker(out: Any) -> None:
+    parallel._start_worker()
+    out.put(gc.get_freeze_count())
+
+
+class _InitializedPool(ProcessPoolExecutor):
+    initializers: ClassVar[list[Any]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _InitializedPool.initializers.append(kwargs.get("initializer"))
+        super().__init__(*args, **kwargs)
+
+
+def test_a_worker_leaves_what_it_inherited_out_of_collections(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _InitializedPool)
+    _InitializedPool.initializers.clear()
+    pooled(list(records(POOL_FROM)))
+    assert _InitializedPool.initializers == [parallel._start_worker]
+    context = multiprocessing.get_context("fork")
+    queue: Any = context.SimpleQueue()
+    child = context.Process(target=_freeze_count_of_a_worker, args=(queue,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert queue.get() > max(1000, gc.get_freeze_count())  # everything it inherited
+
+
+def test_a_parts_results_travel_joined_and_come_back_as_they_were() -> None:
+    items: list[Mapping[str, Any]] = list(records(40))
+    given = hashlib.shake_256(b"part").digest(16 * sum(len(item) for item in items))
+    batch = ("diploma", CHAIN_ID, ISSUER)
+    expected = hash_records(ShapeBook(*batch, DOCUMENT_FORMAT), 3, items,
+                            FixedSalts(given))
+    hashed = hash_part(batch, 3, items, given)
+    assert hashed[0] == b"".join(expected[0]) and hashed[1] == b"".join(expected[1])
+    assert unpack_hashed(hashed) == expected
+    assert unpack_hashed((b"", b"", [])) == ([], [])
+    with pytest.raises(ValueError, match="do not add up"):
+        unpack_hashed((hashed[0][:-1], hashed[1], hashed[2]))
+    with pytest.raises(ValueError, match="do not add up"):
+        unpack_hashed((hashed[0], hashed[1] + b"x", hashed[2]))

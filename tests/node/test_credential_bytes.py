@@ -224,3 +224,34 @@ def test_a_forked_process_does_not_hand_out_its_parents_salts() -> None:
     child.join(30)
     assert child.exitcode == 0
     assert queue.get() != pool.take_bytes(64)
+
+
+@pytest.mark.parametrize("sizes", [[160] * 1_000, [0, 16, 0, 3200, 16] * 50, [4096], []])
+def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int]) -> None:
+    def source() -> SaltPool:
+        counter = [0]
+
+        def draw(size: int) -> bytes:
+            counter[0] += 1
+            return hashlib.shake_256(counter[0].to_bytes(4, "big")).digest(size)
+
+        return SaltPool(draw, chunk=4096)  # chunk ends skipped between takes
+
+    one_by_one, at_once = source(), source()
+    one_by_one.take_bytes(100)
+    at_once.take_bytes(100)
+    assert at_once.take_each(sizes) == b"".join(one_by_one.take_bytes(n) for n in sizes)
+    assert at_once.take_bytes(64) == one_by_one.take_bytes(64)  # both left at one place
+
+
+def test_values_of_any_sum_of_lengths_within_the_limit_each_hash_as_defined() -> None:
+    """The fast check of a record's values (one join) falls back to one by one when
+    the sum passes the limit or a value is not text."""
+    records: list[Mapping[str, Any]] = [
+        {"a": "x" * MAX_FIELD_VALUE, "b": "y" * MAX_FIELD_VALUE},
+        {"a": "x" * (MAX_FIELD_VALUE - 1), "b": 7},
+        {"a": "é" * 10, "b": ["z"]}]
+    check_against_reference(make_batch(records, "diploma", CHAIN_ID, ISSUER, "U"), records)
+    with pytest.raises(InvalidDocument, match="record 2: field 'b' is empty or too long"):
+        make_batch([records[0], {"a": "x", "b": "y" * (MAX_FIELD_VALUE + 1)}], "diploma",
+                   CHAIN_ID, ISSUER, "U")
