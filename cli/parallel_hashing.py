@@ -33,12 +33,11 @@ from itertools import accumulate
 from types import TracebackType
 from typing import Any
 
-from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
+from ledger.credential_shapes import FixedSalts, SaltPool, Salts, ShapeBook
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     BatchBuilder,
     IssuedBatch,
-    Salts,
     hash_records,
     salts_needed,
 )
@@ -174,12 +173,13 @@ class PooledBatchBuilder:
     def add(self, record: Mapping[str, Any]) -> None:
         """Take the next record (it may be hashed later: it must not change after this)."""
         self._count += 1
-        if self._decided and self._executor is None:
-            self._builder.add(record)  # nothing is held or out then: order is kept
-            return
         self._held.append(record)
         if not self._decided and self._count >= self._pool_from:
             self._decide()
+        if self._decided and self._executor is None:
+            if len(self._held) >= self._part_records:
+                self._hash_held()  # nothing is out then: order is kept
+            return
         while self._executor is not None and len(self._held) >= self._part_records:
             self._send()
 
@@ -195,8 +195,7 @@ class PooledBatchBuilder:
 
     def _hash_held(self) -> None:
         held, self._held = self._held, []
-        for record in held:
-            self._builder.add(record)
+        self._builder.add_records(held)
 
     def _send(self) -> None:
         """The next part on its way, with its salts drawn now, in record order: to a

@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ledger.academic import check_record
 from ledger.codec import encode, tagged_hash
@@ -39,7 +39,10 @@ from ledger.credential_shapes import (
     MAX_FIELD_VALUE,
     MAX_FIELDS,
     SALT_BYTES,
+    RecordShape,
+    Salts,
     ShapeBook,
+    ShapeRuns,
     field_prefix,
 )
 from ledger.errors import InvalidDocument
@@ -51,6 +54,9 @@ DOCUMENT_FORMAT_V1 = "senim-credential/v1"
 DOCUMENT_FORMAT_V2 = "senim-credential/v2"
 DOCUMENT_FORMAT = DOCUMENT_FORMAT_V2  # what is issued now
 DOCUMENT_FORMATS = (DOCUMENT_FORMAT_V1, DOCUMENT_FORMAT_V2)
+# Records hashed together (by shape): enough that setting up a run costs next to
+# nothing per record, few enough that a run's texts are a few hundred KB.
+RUN_RECORDS_MAX = 512
 # SALT_BYTES and the MAX_ limits live with the shapes (ledger.credential_shapes) and are
 # imported here, where callers have always found them.
 
@@ -127,12 +133,6 @@ class IssuedBatch:
             }
 
 
-class Salts(Protocol):
-    """Where a batch's salts come from: `SaltPool` (random) or `FixedSalts` (given)."""
-
-    def take(self, size: int) -> tuple[bytes, str, int]: ...
-
-
 def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
                  chain_id: str, issuer: bytes, salts: Salts) -> tuple[bytes, bytes]:
     """The straightforward computation, and the definition: (packed fields, target hash).
@@ -165,53 +165,87 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
     return packed, target_hash(chain_id, issuer, credential_type, hashes)
 
 
+def _shaped(shapes: ShapeBook, number: int, record: Mapping[str, Any]
+            ) -> tuple[RecordShape, list[str]] | None:
+    """Record `number`'s shape and value texts, checked, when it goes by its shape
+    (None: it goes the straightforward way, which says what is wrong with it)."""
+    shape = shapes.shape(record)
+    if shape is None:
+        return None
+    texts = list(record.values())
+    try:
+        # One C call for the common record: all text (join refuses anything else)
+        # and, the sum being within the limit, every value too.
+        fits = len("".join(texts)) <= MAX_FIELD_VALUE
+    except TypeError:
+        fits = False
+    if not fits:
+        texts = [value if value.__class__ is str else value_text(value) for value in texts]
+        if max(map(len, texts)) > MAX_FIELD_VALUE:
+            return None
+    if shape.check is not None:
+        try:
+            shape.check(dict(zip(shape.names, texts, strict=True)))
+        except InvalidDocument as exc:
+            raise InvalidDocument(f"record {number}: {exc}") from None
+    return shape, texts
+
+
+def _name_bad_text(records: Iterable[tuple[RecordShape, Sequence[str]]]) -> None:
+    """Raise the straightforward way's error for the first text that is not valid
+    Unicode (without taking salts again: a worker holds exactly its part's salts)."""
+    for shape, texts in records:
+        for name, text in zip(shape.names, texts, strict=True):
+            field_hash(name, text, bytes(SALT_BYTES))
+
+
 def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts: Salts
                 ) -> tuple[bytes, bytes]:
     """(packed fields, target hash) of record `number` (1-based), as `_hash_record` makes
     them, by its shape's precomputed bytes when it has one."""
-    shape = shapes.shape(record)
-    if shape is not None:
-        texts = list(record.values())
-        try:
-            # One C call for the common record: all text (join refuses anything else)
-            # and, the sum being within the limit, every value too.
-            fits = len("".join(texts)) <= MAX_FIELD_VALUE
-        except TypeError:
-            fits = False
-        if not fits:
-            texts = [value if value.__class__ is str else value_text(value)
-                     for value in texts]
-            fits = max(map(len, texts)) <= MAX_FIELD_VALUE
-        if fits:
-            if shape.check is not None:
-                try:
-                    shape.check(dict(zip(shape.names, texts, strict=True)))
-                except InvalidDocument as exc:
-                    raise InvalidDocument(f"record {number}: {exc}") from None
-            raw, hexed, start = salts.take(SALT_BYTES * shape.count)
-            try:
-                return shape.hash_texts(texts, raw, hexed, start)
-            except UnicodeEncodeError:
-                # Name the field as the straightforward way does, without taking its
-                # salts again (a worker holds exactly its part's salts).
-                for name, text in zip(shape.names, texts, strict=True):
-                    field_hash(name, text, bytes(SALT_BYTES))
-                raise
-    credential_type, chain_id, issuer = shapes.batch
-    return _hash_record(number, record, credential_type, chain_id, issuer, salts)
+    shaped = _shaped(shapes, number, record)
+    if shaped is None:
+        credential_type, chain_id, issuer = shapes.batch
+        return _hash_record(number, record, credential_type, chain_id, issuer, salts)
+    shape, texts = shaped
+    raw, hexed, start = salts.take(SALT_BYTES * shape.count)
+    try:
+        return shape.hash_texts(texts, raw, hexed, start)
+    except UnicodeEncodeError:
+        _name_bad_text([(shape, texts)])
+        raise
 
 
-def hash_records(shapes: ShapeBook, first_number: int, records: Sequence[Mapping[str, Any]],
+def hash_records(shapes: ShapeBook, first_number: int, records: Iterable[Mapping[str, Any]],
                  salts: Salts) -> tuple[list[bytes], list[bytes]]:
     """(target hashes, packed fields) of consecutive records, the first numbered
-    `first_number`: a part of a batch, hashed wherever the caller likes."""
-    targets: list[bytes] = []
-    packed: list[bytes] = []
+    `first_number`: a part of a batch, hashed wherever the caller likes. The bytes,
+    the salts taken and the first refusal are those of `hash_record` one by one."""
+    runs = ShapeRuns(salts, RUN_RECORDS_MAX)
+    try:
+        _hash_in_runs(runs, shapes, first_number, records, salts)
+    except UnicodeEncodeError:
+        if runs.failed is not None:
+            _name_bad_text(runs.failed)
+        raise
+    return runs.targets, runs.packed
+
+
+def _hash_in_runs(runs: ShapeRuns, shapes: ShapeBook, first_number: int,
+                  records: Iterable[Mapping[str, Any]], salts: Salts) -> None:
+    credential_type, chain_id, issuer = shapes.batch
     for number, record in enumerate(records, start=first_number):
-        fields, target = hash_record(shapes, number, record, salts)
-        packed.append(fields)
-        targets.append(target)
-    return targets, packed
+        try:
+            shaped = _shaped(shapes, number, record)
+            if shaped is None:
+                runs.add_hashed(*_hash_record(number, record, credential_type, chain_id,
+                                              issuer, salts))
+            else:
+                runs.add(*shaped)
+        except InvalidDocument:
+            runs.flush()  # a record before it may hold a text that is not valid Unicode
+            raise
+    runs.flush()
 
 
 def salts_needed(record: Mapping[str, Any]) -> int:
@@ -244,6 +278,13 @@ class BatchBuilder:
         self._packed.append(packed)
         self._targets.append(target)
 
+    def add_records(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """`add` for each record in turn, hashed together: a refusal is raised for the
+        first refused record (with its number) once the records before it are in."""
+        targets, packed = hash_records(self.shapes, len(self._targets) + 1, records,
+                                       self.salts)
+        self.add_hashed(targets, packed)
+
     def add_hashed(self, targets: list[bytes], packed: list[bytes]) -> None:
         """Records hashed elsewhere (`hash_records`), next in batch order."""
         self._targets.extend(targets)
@@ -260,8 +301,7 @@ def make_batch(records: Iterable[Mapping[str, Any]], credential_type: str, chain
                issuer: bytes, issuer_name: str, *, salts: Salts | None = None) -> IssuedBatch:
     """Salt and hash every field of every record; compute the batch root."""
     builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name, salts=salts)
-    for record in records:
-        builder.add(record)
+    builder.add_records(records)
     return builder.finish()
 
 

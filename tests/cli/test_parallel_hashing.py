@@ -127,15 +127,17 @@ def test_the_thresholds() -> None:
         PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=0)
 
 
+@pytest.mark.parametrize("free", [IDLE, BUSY])  # busy: hashed here, a part at a time
 @pytest.mark.parametrize("bad_at", [3, POOL_FROM + 7, 290])
-def test_a_record_a_worker_refuses_reads_as_in_one_process(bad_at: int) -> None:
+def test_a_record_a_worker_refuses_reads_as_in_one_process(
+        bad_at: int, free: Callable[[], float]) -> None:
     items: list[Mapping[str, Any]] = list(records(300))
     items[bad_at] = {"full_name": "A", " full_name ": "B"}
     with pytest.raises(InvalidDocument) as expected:
         single(items)
     assert f"record {bad_at + 1}:" in str(expected.value)
     with pytest.raises(InvalidDocument) as got:
-        pooled(items)
+        pooled(items, free)
     assert str(got.value) == str(expected.value)
     assert no_children()
 

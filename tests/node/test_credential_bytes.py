@@ -18,16 +18,20 @@ import msgpack
 import pytest
 
 from ledger.credential_shapes import (
+    _JSON_ESCAPED,
     SALT_BYTES,
     SALT_CHUNK_BYTES,
     SHAPE_CACHE_MAX,
     FixedSalts,
     SaltPool,
     ShapeBook,
+    ShapeRuns,
 )
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     MAX_FIELD_VALUE,
+    RUN_RECORDS_MAX,
+    BatchBuilder,
     IssuedBatch,
     _hash_record,
     field_hash,
@@ -255,3 +259,91 @@ def test_values_of_any_sum_of_lengths_within_the_limit_each_hash_as_defined() ->
     with pytest.raises(InvalidDocument, match="record 2: field 'b' is empty or too long"):
         make_batch([records[0], {"a": "x", "b": "y" * (MAX_FIELD_VALUE + 1)}], "diploma",
                    CHAIN_ID, ISSUER, "U")
+
+
+def one_by_one(records: list[Mapping[str, Any]], credential_type: str = "diploma"
+               ) -> IssuedBatch:
+    builder = BatchBuilder(credential_type, CHAIN_ID, ISSUER, "U", salts=fixed_salts())
+    for record in records:
+        builder.add(record)
+    return builder.finish()
+
+
+def mixed_records(count: int) -> list[Mapping[str, Any]]:
+    """Shapes mixed as an export mixes them (optional columns empty in some rows), texts
+    JSON escapes now and then, a record of its own way here and there."""
+    records: list[Mapping[str, Any]] = []
+    for n in range(count):
+        record: dict[Any, Any] = {"full_name": f"Әсел {n}", "iin": f"{n:012d}"}
+        if n % 3 == 0:
+            record["honours"] = "с отличием"
+        if n % 7 == 0:
+            record["note"] = f"{n}% \"q\" \\ \n\x01 é"
+        if n % 11 == 0:
+            record["gpa"] = 3.5
+        if n % 13 == 0:
+            record = {1: "one", **record}
+        records.append(record)
+    return records
+
+
+def test_records_hashed_by_shape_in_runs_are_the_records_hashed_one_by_one() -> None:
+    records = mixed_records(RUN_RECORDS_MAX * 2 + 37)  # runs end by size and at the end
+    batch = make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
+    reference = one_by_one(records)
+    assert batch.target_hashes == reference.target_hashes
+    assert batch.packed == reference.packed
+    check_against_reference(batch, records)
+
+
+@pytest.mark.parametrize("later", [
+    {"full_name": "B", "iin": "2", "extra": "bad \udc80"},  # another shape, also bad
+    {"full_name": "B", " full_name ": "C"},  # refused by the straightforward way
+    {"full_name": "B", "iin": "x" * (MAX_FIELD_VALUE + 1)},  # too long
+])
+def test_the_first_bad_record_is_named_though_its_run_is_hashed_later(
+        later: dict[str, str]) -> None:
+    records: list[Mapping[str, Any]] = [
+        {"full_name": "A", "iin": "1"}, {"full_name": "A", "note": "lone \udc80"},
+        {"full_name": "B", "iin": "3"}, later]
+    with pytest.raises(InvalidDocument) as expected:
+        one_by_one(records)
+    assert "'note' is not valid Unicode" in str(expected.value)
+    with pytest.raises(InvalidDocument) as got:
+        make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
+    assert str(got.value) == str(expected.value)
+
+
+def test_runs_take_their_salts_as_records_one_by_one_do() -> None:
+    """A run's records take their salts as they come, so a pool's chunk ends (a record
+    starts a new chunk when it does not fit) fall where they fall one by one."""
+    records = mixed_records(500)
+
+    def pool() -> SaltPool:
+        counter = [0]
+
+        def draw(size: int) -> bytes:
+            counter[0] += 1
+            return hashlib.shake_256(counter[0].to_bytes(4, "big")).digest(size)
+
+        return SaltPool(draw, chunk=1000)
+
+    runs = ShapeRuns(pool(), RUN_RECORDS_MAX)
+    builder = BatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=pool())
+    builder.add_records(records)
+    alone = BatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=pool())
+    for record in records:
+        alone.add(record)
+    assert builder.finish().packed == alone.finish().packed
+    runs.flush()  # nothing added: nothing to hash
+    assert runs.targets == runs.packed == []
+
+
+def test_the_bytes_a_run_leaves_unescaped_are_those_json_leaves_unescaped() -> None:
+    # UTF-8 spends bytes below 0x80 only on ASCII: every code point of one and two
+    # bytes, and a sample of the longer ones, say it all
+    for code in [*range(0x800), *range(0x800, 0xD800, 97), *range(0xE000, 0x110000, 997)]:
+        text = chr(code)
+        data = text.encode()
+        escaped = json.dumps(text, ensure_ascii=False) != f'"{text}"'
+        assert escaped == (len(data.translate(None, _JSON_ESCAPED)) != len(data)), code
