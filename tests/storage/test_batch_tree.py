@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -301,17 +302,18 @@ def _flip(data: bytes, bit: int) -> bytes:
 
 def test_audit_paths_hash_every_interior_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real_node_hash = batch_tree.node_hash
+    real_sha256 = hashlib.sha256
 
-    def counting_node_hash(left: bytes, right: bytes) -> bytes:
+    def counting_sha256(data: bytes = b"") -> Any:
         nonlocal calls
         calls += 1
-        return real_node_hash(left, right)
+        return real_sha256(data)
 
-    monkeypatch.setattr(batch_tree, "node_hash", counting_node_hash)
+    monkeypatch.setattr(batch_tree.hashlib, "sha256", counting_sha256)
     leaves = range_of(1000)
     paths = audit_paths(leaves)
-    assert calls == len(leaves) - 1  # a tree of n leaves has n - 1 interior nodes
+    # n leaf hashes, and a tree of n leaves has n - 1 interior nodes
+    assert calls == len(leaves) + len(leaves) - 1
     monkeypatch.undo()
     assert paths[777] == _reference_path(leaves, 777)
 
