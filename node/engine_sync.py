@@ -70,6 +70,7 @@ class AppliesSyncedBlocks:
         else:
             if undecodable:
                 self.sync.failed(peer_key)
+        self.sync.answer_applied(self._clock_ms(), peer_key)
         self._pump_sync()
 
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> None:

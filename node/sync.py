@@ -103,14 +103,22 @@ class BlockSync:
     def ask_ahead(self, now_ms: int, peer: bytes, next_height: int) -> SyncRequest | None:
         """The question after an answer of `peer`'s that is about to be applied, whose
         blocks end just below `next_height`: asked of the same peer now, so that its
-        answer travels while this one executes. None when there is nothing to ask (the
-        peer claims no block from `next_height` on) or a question is open already. If
-        the answer turns out bad, `failed` passes the peer over and its next answer
-        counts for nothing."""
+        answer travels while this one executes. None when there is nothing to ask (no
+        block from `next_height` on is wanted) or a question is open already. If the
+        answer turns out bad, `failed` passes the peer over, and its answer to this
+        question is taken only if the peer is asked again (blocks that then do not
+        follow the head are refused). `answer_applied` restarts this question's
+        timeout: its peer is not timed for our own applying."""
         if self._asked is not None or next_height > self.target_height:
             return None
         self._asked, self._asked_at_ms = peer, now_ms
         return SyncRequest(peer, encode([next_height, MAX_BLOCKS_PER_RESPONSE]))
+
+    def answer_applied(self, now_ms: int, peer: bytes) -> None:
+        """`peer`'s answer has been applied: an open question asked of it ahead is
+        timed from now."""
+        if self._asked == peer:
+            self._asked_at_ms = now_ms
 
     def failed(self, peer: bytes) -> None:
         """An answer from `peer` held a block that does not verify: prefer others."""

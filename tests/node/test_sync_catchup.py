@@ -208,3 +208,27 @@ def test_after_a_bad_answer_the_answer_to_the_question_asked_ahead_counts_for_no
     assert follower.chain.height == 2
     follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
     assert follower.chain.height == 6
+
+
+def test_a_peer_asked_ahead_is_not_timed_for_our_own_applying(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = source_with_txs(net, 8)
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    first, second = net.ministry.public_key, net.university.public_key
+    real_committed = out.committed
+
+    def slow_commit(report: object) -> None:  # each block takes longer than the timeout
+        clock.now_ms += node.sync.RESPONSE_TIMEOUT_MS
+        real_committed(report)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(out, "committed", slow_commit)
+    follower.tick([first, second])
+    sent = len(out.frames)
+    follower.sync_answer(first, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 4
+    asked = [(peer, decode(payload)[0]) for peer, _, payload in out.frames[sent:]]
+    assert asked == [(first, 5)]  # asked ahead, and not asked of another peer after
+    follower.sync_answer(first, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 8
