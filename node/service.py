@@ -152,7 +152,7 @@ class NodeCore:
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
         try:
-            checked = await self.public_work.run(self._check_many, items)
+            checked, checked_at = await self.public_work.run(self._check_many, items)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
@@ -168,6 +168,7 @@ class NodeCore:
                 self._rejected.pop(tx.tx_id, None)
             else:
                 results[i] = (tx.tx_id, refusal)
+        late = self._committed_meanwhile(admitting, checked_at) if added else set()
         for _, refusal in results:
             if refusal is not None:
                 self.metrics.txs_refused.labels(refusal.code).inc()
@@ -176,15 +177,34 @@ class NodeCore:
             if self.on_work is not None:
                 self.on_work()
         if gossip and self.on_admitted is not None:
-            admitted = [data for data, (_, refusal) in zip(items, results, strict=True)
-                        if refusal is None]
+            admitted = [data for data, (tx_id, refusal) in zip(items, results, strict=True)
+                        if refusal is None and tx_id not in late]
             if admitted:
                 self.on_admitted(admitted)
         return results
 
-    def _check_many(self, items: list[bytes]) -> list[Transaction | TxRejected]:
-        """Check each item against one snapshot (public pool thread). A submission that
-        shows too many invalid signatures is forged: ForgedSubmission, nothing kept."""
+    def _committed_meanwhile(self, admitting: list[tuple[int, Transaction]], checked_at: int
+                             ) -> set[bytes]:
+        """Take back what a block committed while `admitting` was checked against block
+        `checked_at`, and return those ids.
+
+        The engine takes a block's transactions out of the mempool right after it moves
+        the head, which may be before this submission added them: left in, they would
+        be pending for ever on a backup (no primary proposes a committed transaction),
+        and its replica would change views alone. Reading the head after adding closes
+        the gap: if the engine had already taken them out, it had moved the head."""
+        if self.chain.height <= checked_at:
+            return set()
+        late = {tx.tx_id for _, tx in admitting if self.chain.is_committed(tx.tx_id)}
+        if late:
+            self.mempool.remove(list(late))
+            self.metrics.mempool_txs.set(len(self.mempool))
+        return late
+
+    def _check_many(self, items: list[bytes]) -> tuple[list[Transaction | TxRejected], int]:
+        """Check each item against one snapshot (public pool thread), and say which
+        block that was. A submission that shows too many invalid signatures is forged:
+        ForgedSubmission, nothing kept."""
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
@@ -198,7 +218,7 @@ class NodeCore:
                     forged += exc.code == "bad_signature"
                     if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
                         raise ForgedSubmission(forged, len(outcomes), len(items)) from None
-        return outcomes
+            return outcomes, view.height
 
     # ---- status ----------------------------------------------------------------------
     def tx_status(self, tx_id: bytes) -> TxStatus:

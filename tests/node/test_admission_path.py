@@ -95,3 +95,30 @@ async def test_a_submission_is_admitted_in_order_over_several_lock_holds(
     assert [tx.tx_id for tx in core.mempool.take(100, 1 << 30)] == admitted
     assert results[-1][0] == results[1][0]
     assert core.metrics.txs_refused.labels("malformed")._value.get() == 1
+
+
+async def test_a_transaction_committed_while_it_was_checked_does_not_stay_pending(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine commits a block, and takes its transactions out of the mempool, while
+    a gossiped copy of one is being checked against the block before: added after
+    that, it would stay pending for ever on this node (found by the consortium bench,
+    whose network then never drained)."""
+    in_block, other = (make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(2))
+    gossiped: list[list[bytes]] = []
+    core.on_admitted = gossiped.append
+    checking = core.public_work.run
+
+    async def check_then_commit(func, *args):  # type: ignore[no-untyped-def]
+        outcome = await checking(func, *args)
+        # the engine's commit, between the check and the add
+        await asyncio.get_running_loop().run_in_executor(None, commit, core.chain,
+                                                         [in_block])
+        core.mempool.remove([in_block.tx_id])
+        return outcome
+
+    monkeypatch.setattr(core.public_work, "run", check_then_commit)
+    results = await core.submit([in_block.encode(), other.encode()])
+    assert [refusal for _, refusal in results] == [None, None]
+    assert in_block.tx_id not in core.mempool and other.tx_id in core.mempool
+    assert core.tx_status(in_block.tx_id).status == "committed"
+    assert gossiped == [[other.encode()]]
