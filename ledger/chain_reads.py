@@ -37,6 +37,7 @@ from ledger.light_client import (
 )
 from ledger.set_change_records import CertificateCheck as CertificateCheck  # for ledger.chain
 from ledger.set_change_records import checked_proof, kept_block
+from ledger.transactions import tx_id_of_encoded
 from ledger.validator_sets import set_change_heights, validator_set_at
 from storage.batch_tree import tree_root
 from storage.errors import CorruptStateError
@@ -327,14 +328,17 @@ class ChainReads:
         if height > self.head_header.height and height > self._stored_head_height():
             raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} is damaged")
         tx_ids = self._tx_ids.get(height)
-        if tx_ids is None:
-            block = self.get_block(height)
-            assert block is not None, "a height at or below the head has a block or raises"
-            tx_ids = tuple(tx.tx_id for tx in block.transactions)
-            if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
-                self._tx_ids.clear()
-            self._tx_ids[height] = tx_ids
-        if index >= len(tx_ids) or tx_ids[index] != tx_id:
+        if tx_ids is not None:
+            found = tx_ids[index] if index < len(tx_ids) else None
+        else:
+            # Only the one transaction's id is needed: the block's bytes are checked
+            # whole (a hash, if served lately) and that one encoding is hashed. Decoding
+            # a full block would hold an API caller for a good part of a second.
+            data = self.get_block_bytes(height)
+            assert data is not None, "a height at or below the head has a block or raises"
+            encodings = decode(data)[1]
+            found = tx_id_of_encoded(encodings[index]) if index < len(encodings) else None
+        if found != tx_id:
             raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} points at "
                                     f"block {height}, which does not hold it there")
         return height, index

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import ledger.chain
+import ledger.chain_reads
 from ledger.blocks import ZERO_HASH, Block, decode_block, transactions_root
 from ledger.chain import Chain
-from ledger.chain_layout import STATE_PREFIX
+from ledger.chain_layout import STATE_PREFIX, TX_INDEX_PREFIX
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
@@ -284,3 +285,27 @@ def test_validate_does_not_change_the_chain(pair: tuple[Chain, Chain, Block]) ->
     before = (snapshot(b.kv), b.state.root, b.height)
     b.validate(block, commit_times=commit_times(b))
     assert (snapshot(b.kv), b.state.root, b.height) == before
+
+
+def test_where_a_transaction_is_is_answered_without_decoding_its_block(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A status query for a transaction in a block no longer remembered hashes one
+    encoding (after the block's bytes are checked whole); it does not decode the block,
+    and an index entry that points at another transaction is still caught."""
+    chain = Chain(MemoryStore(), net.genesis)
+    txs = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(3)]
+    commit(chain, txs)
+    commit(chain, [make_tx(net.employer, AnchorPayload(os.urandom(32)))])
+    chain._tx_ids.clear()  # as after more blocks than are remembered
+
+    def no_decode(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the block was decoded")
+
+    monkeypatch.setattr(ledger.chain_reads, "decode_block", no_decode)
+    assert [chain.tx_location(tx.tx_id) for tx in txs] == [(1, 0), (1, 1), (1, 2)]
+    chain.kv.write({TX_INDEX_PREFIX + txs[0].tx_id: encode([1, 2])})
+    with pytest.raises(CorruptStateError, match="does not hold it there"):
+        chain.tx_location(txs[0].tx_id)
+    chain.kv.write({TX_INDEX_PREFIX + txs[0].tx_id: encode([1, 3])})
+    with pytest.raises(CorruptStateError, match="does not hold it there"):
+        chain.tx_location(txs[0].tx_id)
