@@ -60,6 +60,7 @@ from ledger.identity import KeyPair, MemberId, member_id_of
 from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS
+from node.engine_forwarding import ForwardsStalledWork
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
 from node.engine_sync import AppliesSyncedBlocks
@@ -82,7 +83,7 @@ LEFT_OUT_RECHECK_MAX = 16
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
-class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
+class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
                  validator_sets: ValidatorSets, config: EngineConfig,
                  clock_ms: Callable[[], int], outbox: Outbox,
@@ -151,6 +152,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
                                      key=lambda k: (k not in self._validator_keys, k))
         if self.replica is not None:
             self._run(Tick())
+            self._forward_stalled_work()
         self._pump_sync()
 
     def work_available(self) -> None:
@@ -259,6 +261,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
                                     block.encode()))
 
     def _execute(self, action: ExecuteBlock, events: deque[Event]) -> None:
+        self._progress_seen()
         valid = False
         try:
             block = decode_block(action.block, self.mempool.held_encodings)
@@ -325,6 +328,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks):
                 also_write: dict[bytes, bytes | None], source: str, sync: bool = True) -> None:
         self.chain.commit(execution, certificate, also_write, sync)
         self._executions.clear()
+        self._progress_seen()
         self._follow_sets()
         block = execution.block
         refused: Refusals = list(execution.rejected)

@@ -26,7 +26,13 @@ from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
-from node.channels import CH_BLOCK, CH_CONSENSUS, CH_SYNC_REQUEST, CH_SYNC_RESPONSE
+from node.channels import (
+    CH_BLOCK,
+    CH_CONSENSUS,
+    CH_SYNC_REQUEST,
+    CH_SYNC_RESPONSE,
+    CH_TXS,
+)
 from node.engine import TICK_MS, Engine
 from node.engine_types import EngineConfig
 from node.evidence import check_equivocation
@@ -224,6 +230,8 @@ class NodeSimulation(EvidenceFlow):
 
     def _transmit(self, node: SimNode, frames: list[tuple[bytes, int, bytes]]) -> None:
         for peer_key, channel, payload in frames:
+            if channel == CH_TXS:
+                continue  # the simulation hands every transaction to every node itself
             dests = [i for i in self._by_key.get(peer_key, ()) if i != node.index]
             if channel == CH_CONSENSUS:
                 self._send_consensus(node, peer_key, dests, payload)
