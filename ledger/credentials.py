@@ -159,7 +159,10 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
     for name, text in texts.items():
         end = start + SALT_BYTES
         fields[name] = {"value": text, "salt": hex_salts[2 * start:2 * end]}
-        hashes[name] = field_hash(name, text, raw_salts[start:end])
+        try:
+            hashes[name] = field_hash(name, text, raw_salts[start:end])
+        except InvalidDocument as exc:  # a name or value that is not valid Unicode
+            raise InvalidDocument(f"record {number}: {exc}") from None
         start = end
     packed = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return packed, target_hash(chain_id, issuer, credential_type, hashes)
@@ -191,12 +194,16 @@ def _shaped(shapes: ShapeBook, number: int, record: Mapping[str, Any]
     return shape, texts
 
 
-def _name_bad_text(records: Iterable[tuple[RecordShape, Sequence[str]]]) -> None:
+def _name_bad_text(records: Iterable[tuple[int, RecordShape, Sequence[str]]]) -> None:
     """Raise the straightforward way's error for the first text that is not valid
-    Unicode (without taking salts again: a worker holds exactly its part's salts)."""
-    for shape, texts in records:
+    Unicode, given (record number, shape, texts) in record order (without taking salts
+    again: a worker holds exactly its part's salts)."""
+    for number, shape, texts in records:
         for name, text in zip(shape.names, texts, strict=True):
-            field_hash(name, text, bytes(SALT_BYTES))
+            try:
+                field_hash(name, text, bytes(SALT_BYTES))
+            except InvalidDocument as exc:
+                raise InvalidDocument(f"record {number}: {exc}") from None
 
 
 def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts: Salts
@@ -212,7 +219,7 @@ def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts
     try:
         return shape.hash_texts(texts, raw, hexed, start)
     except UnicodeEncodeError:
-        _name_bad_text([(shape, texts)])
+        _name_bad_text([(number, shape, texts)])
         raise
 
 
@@ -226,7 +233,8 @@ def hash_records(shapes: ShapeBook, first_number: int, records: Iterable[Mapping
         _hash_in_runs(runs, shapes, first_number, records, salts)
     except UnicodeEncodeError:
         if runs.failed is not None:
-            _name_bad_text(runs.failed)
+            _name_bad_text((first_number + index, shape, texts)
+                           for index, shape, texts in runs.failed)
         raise
     return runs.targets, runs.packed
 

@@ -36,6 +36,7 @@ from ledger.credentials import (
     _hash_record,
     field_hash,
     hash_record,
+    hash_records,
     make_batch,
     parse_document,
 )
@@ -191,8 +192,37 @@ def test_a_worker_with_exactly_its_salts_names_a_bad_text_too() -> None:
     refused by name, not by running out of salts."""
     book = ShapeBook("diploma", CHAIN_ID, ISSUER, DOCUMENT_FORMAT)
     record = {"name": "A", "note": "lone \udc80 surrogate"}
-    with pytest.raises(InvalidDocument, match="'note' is not valid Unicode"):
+    with pytest.raises(InvalidDocument, match=r"^record 1: field 'note' is not valid Unicode"):
         hash_record(book, 1, record, FixedSalts(bytes(SALT_BYTES * len(record))))
+
+
+@pytest.mark.parametrize("position", [2, RUN_RECORDS_MAX + 40])  # in the first run, a later
+@pytest.mark.parametrize(("bad", "name"), [
+    ({"full_name": "C", "iin": "lone \ud800"}, "iin"),  # the batch's shape: in its run
+    ({"full_name": "C", "note": "lone \ud800"}, "note"),  # a shape of its own
+    ({"full_name": "C", "iin": ["lone \ud800"]}, "iin"),  # not text: made text first
+    ({"full_name": "C", "\ud800": "x"}, "\ud800"),  # a name: the straightforward way
+])
+def test_a_text_that_is_not_valid_unicode_is_refused_with_its_record_number(
+        bad: dict[str, Any], name: str, position: int) -> None:
+    """As every other refusal of a record: one by one, in runs, in a part of a batch
+    (numbered from where the part starts) and by the definition."""
+    records: list[Mapping[str, Any]] = [{"full_name": f"A{n}", "iin": str(n)}
+                                        for n in range(position + 3)]
+    records[position] = bad
+    expected = f"record {position + 1}: field {name!r} is not valid Unicode text"
+    with pytest.raises(InvalidDocument) as alone:
+        one_by_one(records)
+    with pytest.raises(InvalidDocument) as in_runs:
+        make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
+    book = ShapeBook("diploma", CHAIN_ID, ISSUER, DOCUMENT_FORMAT)
+    with pytest.raises(InvalidDocument) as part:
+        hash_records(book, 1001, records, FixedSalts(bytes(SALT_BYTES * 2 * len(records))))
+    with pytest.raises(InvalidDocument) as definition:
+        _hash_record(position + 1, bad, "diploma", CHAIN_ID, ISSUER, fixed_salts())
+    assert [str(alone.value), str(in_runs.value), str(definition.value)] == [expected] * 3
+    assert str(part.value) == expected.replace(f"record {position + 1}:",
+                                               f"record {position + 1001}:")
 
 
 def test_salts_come_a_chunk_at_a_time_and_never_twice() -> None:
@@ -308,7 +338,7 @@ def test_the_first_bad_record_is_named_though_its_run_is_hashed_later(
         {"full_name": "B", "iin": "3"}, later]
     with pytest.raises(InvalidDocument) as expected:
         one_by_one(records)
-    assert "'note' is not valid Unicode" in str(expected.value)
+    assert str(expected.value) == "record 2: field 'note' is not valid Unicode text"
     with pytest.raises(InvalidDocument) as got:
         make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
     assert str(got.value) == str(expected.value)
