@@ -133,6 +133,8 @@ class Salts(Protocol):
 
     def take(self, size: int) -> tuple[bytes, str, int]: ...
 
+    def take_each(self, sizes: list[int]) -> bytes: ...
+
 
 class FixedSalts:
     """Salts given in advance, handed out in order (a part of a batch hashed in another
@@ -147,6 +149,13 @@ class FixedSalts:
             raise ValueError("fewer salts were given than the records need")
         self._used = start + size
         return self._raw, self._hex, start
+
+    def take_each(self, sizes: list[int]) -> bytes:
+        """The bytes of `take(size)` for each size in turn, joined: given salts have no
+        chunk ends to skip, so they are the next sum(sizes) bytes."""
+        size = sum(sizes)
+        raw, _, start = self.take(size)
+        return raw[start:start + size]
 
 
 _POOLS: weakref.WeakSet[SaltPool] = weakref.WeakSet()

@@ -276,6 +276,13 @@ def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int])
     at_once.take_bytes(100)
     assert at_once.take_each(sizes) == b"".join(one_by_one.take_bytes(n) for n in sizes)
     assert at_once.take_bytes(64) == one_by_one.take_bytes(64)  # both left at one place
+    given = hashlib.shake_256(b"given").digest(100 + sum(sizes) + 64)
+    fixed_one_by_one, fixed_at_once = FixedSalts(given), FixedSalts(given)
+    fixed_one_by_one.take(100)
+    fixed_at_once.take(100)
+    assert fixed_at_once.take_each(sizes) == b"".join(
+        raw[start:start + n] for n in sizes for raw, _, start in [fixed_one_by_one.take(n)])
+    assert fixed_at_once.take(64)[2] == fixed_one_by_one.take(64)[2] == 100 + sum(sizes)
 
 
 def test_values_of_any_sum_of_lengths_within_the_limit_each_hash_as_defined() -> None:
