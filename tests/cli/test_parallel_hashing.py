@@ -28,14 +28,9 @@ from cli.parallel_hashing import (
     unpack_hashed,
     use_workers,
 )
+from ledger.credential_documents import parse_document
 from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
-from ledger.credentials import (
-    DOCUMENT_FORMAT,
-    IssuedBatch,
-    hash_records,
-    make_batch,
-    parse_document,
-)
+from ledger.credentials import DOCUMENT_FORMAT, IssuedBatch, hash_records, make_batch
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from node.files import save_key

@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 import pytest
 
+from ledger.credential_documents import parse_document
 from ledger.credential_shapes import (
     _JSON_ESCAPED,
     SALT_BYTES,
@@ -38,7 +39,6 @@ from ledger.credentials import (
     hash_record,
     hash_records,
     make_batch,
-    parse_document,
 )
 from ledger.errors import InvalidDocument
 from storage.batch_tree import verify_inclusion
