@@ -33,7 +33,7 @@ from itertools import accumulate
 from types import TracebackType
 from typing import Any
 
-from ledger.credential_shapes import FixedSalts, SaltPool, Salts, ShapeBook
+from ledger.credential_shapes import FixedSalts, Salts, ShapeBook
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     BatchBuilder,
@@ -205,7 +205,7 @@ class PooledBatchBuilder:
         if self._executor is None:
             return  # the pool broke: everything was hashed here
         part, self._held = self._held[:self._part_records], self._held[self._part_records:]
-        joined = self._salts_for(part)
+        joined = self._builder.salts.take_each([salts_needed(record) for record in part])
         first = len(self._builder) + sum(len(p.records) for p in self._out) + 1
         if sum(p.future is not None for p in self._out) < self._in_flight_max:
             future = self._executor.submit(hash_part, self._batch, first, part, joined)
@@ -225,17 +225,6 @@ class PooledBatchBuilder:
             part.result = hash_part(self._batch, part.first_number, part.records, part.salts)
         except InvalidDocument as refusal:
             part.refusal = refusal  # raised when the parts before it are in
-
-    def _salts_for(self, part: list[Mapping[str, Any]]) -> bytes:
-        sizes = [salts_needed(record) for record in part]
-        salts = self._builder.salts
-        if isinstance(salts, SaltPool):
-            return salts.take_each(sizes)
-        taken = []
-        for size in sizes:
-            raw, _, start = salts.take(size)
-            taken.append(raw[start:start + size])
-        return b"".join(taken)
 
     def _collect_ready(self) -> None:
         """The parts at the front whose results are in (nothing is waited for)."""

@@ -24,7 +24,8 @@ from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
-from ledger.credentials import make_batch, parse_document
+from ledger.credential_documents import parse_document
+from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload

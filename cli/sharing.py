@@ -22,7 +22,7 @@ import segno
 
 from cli.client import DEFAULT_NODE
 from cli.errors import fail as _fail
-from ledger.credentials import parse_document
+from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument
 
 # A version-40 QR code holds 2,953 bytes at the lowest error correction; asking for

@@ -20,7 +20,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
-from ledger.credentials import parse_document
+from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.identity import KeyPair
 from ledger.vc.export import to_vc

@@ -17,7 +17,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
 from cli.vc import is_vc_document, verify_vc_file
-from ledger.credentials import disclose, parse_document
+from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts, proof_keys

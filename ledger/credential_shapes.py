@@ -133,6 +133,8 @@ class Salts(Protocol):
 
     def take(self, size: int) -> tuple[bytes, str, int]: ...
 
+    def take_each(self, sizes: list[int]) -> bytes: ...
+
 
 class FixedSalts:
     """Salts given in advance, handed out in order (a part of a batch hashed in another
@@ -147,6 +149,13 @@ class FixedSalts:
             raise ValueError("fewer salts were given than the records need")
         self._used = start + size
         return self._raw, self._hex, start
+
+    def take_each(self, sizes: list[int]) -> bytes:
+        """The bytes of `take(size)` for each size in turn, joined: given salts have no
+        chunk ends to skip, so they are the next sum(sizes) bytes."""
+        size = sum(sizes)
+        raw, _, start = self.take(size)
+        return raw[start:start + size]
 
 
 _POOLS: weakref.WeakSet[SaltPool] = weakref.WeakSet()
@@ -319,14 +328,15 @@ class ShapeRuns:
     shapes, mixed (an optional column empty in some rows), so records are grouped by
     shape, not only consecutive ones. Salts are taken as each record is added, in record
     order, as one by one. A text that is not valid Unicode raises UnicodeEncodeError
-    from `flush`, with `failed` holding every record of the run in order."""
+    from `flush`, with `failed` holding every record of the run in order, each as
+    (index, shape, texts): the index counts every record added, from 0."""
 
     def __init__(self, salts: Salts, run_max: int) -> None:
         self.salts = salts
         self.run_max = run_max
         self.targets: list[bytes] = []
         self.packed: list[bytes] = []
-        self.failed: list[tuple[RecordShape, list[str]]] | None = None
+        self.failed: list[tuple[int, RecordShape, list[str]]] | None = None
         self._count = 0
         # per shape: record places in the run, texts, salts and their hex
         self._groups: dict[RecordShape, tuple[list[int], list[list[str]], list[bytes],
@@ -365,10 +375,11 @@ class ShapeRuns:
                 shape_packed, shape_targets = shape.hash_rows(rows, b"".join(salts),
                                                               "".join(hexes))
             except UnicodeEncodeError:
-                self.failed = [(shape, texts) for _, shape, texts in sorted(
-                    (place, shape, texts) for shape, (places_of, rows_of, _, _)
+                done = len(self.targets)  # the records of earlier runs
+                self.failed = sorted(
+                    (done + place, shape, texts) for shape, (places_of, rows_of, _, _)
                     in groups.items() for place, texts in zip(places_of, rows_of,
-                                                             strict=True))]
+                                                             strict=True))
                 raise
             places += where
             packed += shape_packed

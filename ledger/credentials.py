@@ -19,6 +19,8 @@ employment's dates) are checked by `ledger.academic.check_record` when the batch
 is hashed, so nothing unsound is issued.
 
 Field values never leave this module's documents: the chain sees only the root.
+Reading a document a holder shows, and hiding its fields, is
+`ledger.credential_documents`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from ledger.credential_shapes import (
     field_prefix,
 )
 from ledger.errors import InvalidDocument
-from ledger.labels import Label, labels_for
+from ledger.labels import labels_for
 from ledger.transactions import CREDENTIAL_TYPES
 from storage.batch_tree import BatchTree
 
@@ -159,7 +161,10 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
     for name, text in texts.items():
         end = start + SALT_BYTES
         fields[name] = {"value": text, "salt": hex_salts[2 * start:2 * end]}
-        hashes[name] = field_hash(name, text, raw_salts[start:end])
+        try:
+            hashes[name] = field_hash(name, text, raw_salts[start:end])
+        except InvalidDocument as exc:  # a name or value that is not valid Unicode
+            raise InvalidDocument(f"record {number}: {exc}") from None
         start = end
     packed = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return packed, target_hash(chain_id, issuer, credential_type, hashes)
@@ -191,12 +196,16 @@ def _shaped(shapes: ShapeBook, number: int, record: Mapping[str, Any]
     return shape, texts
 
 
-def _name_bad_text(records: Iterable[tuple[RecordShape, Sequence[str]]]) -> None:
+def _name_bad_text(records: Iterable[tuple[int, RecordShape, Sequence[str]]]) -> None:
     """Raise the straightforward way's error for the first text that is not valid
-    Unicode (without taking salts again: a worker holds exactly its part's salts)."""
-    for shape, texts in records:
+    Unicode, given (record number, shape, texts) in record order (without taking salts
+    again: a worker holds exactly its part's salts)."""
+    for number, shape, texts in records:
         for name, text in zip(shape.names, texts, strict=True):
-            field_hash(name, text, bytes(SALT_BYTES))
+            try:
+                field_hash(name, text, bytes(SALT_BYTES))
+            except InvalidDocument as exc:
+                raise InvalidDocument(f"record {number}: {exc}") from None
 
 
 def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts: Salts
@@ -212,7 +221,7 @@ def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts
     try:
         return shape.hash_texts(texts, raw, hexed, start)
     except UnicodeEncodeError:
-        _name_bad_text([(shape, texts)])
+        _name_bad_text([(number, shape, texts)])
         raise
 
 
@@ -226,7 +235,8 @@ def hash_records(shapes: ShapeBook, first_number: int, records: Iterable[Mapping
         _hash_in_runs(runs, shapes, first_number, records, salts)
     except UnicodeEncodeError:
         if runs.failed is not None:
-            _name_bad_text(runs.failed)
+            _name_bad_text((first_number + index, shape, texts)
+                           for index, shape, texts in runs.failed)
         raise
     return runs.targets, runs.packed
 
@@ -303,110 +313,3 @@ def make_batch(records: Iterable[Mapping[str, Any]], credential_type: str, chain
     builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name, salts=salts)
     builder.add_records(records)
     return builder.finish()
-
-
-@dataclass(frozen=True)
-class ParsedDocument:
-    document_format: str
-    chain_id: str
-    credential_type: str
-    issuer: bytes
-    issuer_name: str
-    field_hashes: dict[str, bytes]
-    revealed: dict[str, str]
-    target_hash: bytes
-    batch_root: bytes
-    batch_index: int
-    batch_size: int
-    batch_path: list[bytes]
-    labels: dict[str, Label]
-
-
-def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
-    try:
-        data = bytes.fromhex(value) if isinstance(value, str) else None
-    except ValueError:
-        data = None
-    if data is None or (size is not None and len(data) != size):
-        raise InvalidDocument(f"{what} must be {size} bytes of hex")
-    return data
-
-
-def parse_document(document: Any) -> ParsedDocument:
-    """Check the shape of a credential document; recompute each field's hash."""
-    if not isinstance(document, dict) or document.get("format") not in DOCUMENT_FORMATS:
-        raise InvalidDocument("not a Senim credential (format must be one of "
-                              f"{', '.join(DOCUMENT_FORMATS)})")
-    try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
-        json.dumps(document, ensure_ascii=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvalidDocument("the credential holds text that is not valid Unicode (a lone "
-                              "surrogate): it was damaged or made by hand") from exc
-    try:
-        issuer = document["issuer"]
-        batch = document["batch"]
-        fields = document["fields"]
-        chain_id, ctype = document["chain_id"], document["type"]
-    except (KeyError, TypeError) as exc:
-        raise InvalidDocument(f"credential lacks {exc}") from exc
-    if not (isinstance(chain_id, str) and isinstance(ctype, str) and isinstance(issuer, dict)
-            and isinstance(batch, dict) and isinstance(fields, dict) and fields):
-        raise InvalidDocument("credential has fields of the wrong type")
-    hashes: dict[str, bytes] = {}
-    revealed: dict[str, str] = {}
-    for name, entry in fields.items():
-        if not isinstance(entry, dict):
-            raise InvalidDocument(f"field {name!r} must be an object")
-        if "hash" in entry:
-            hashes[name] = _hex(entry["hash"], f"hash of hidden field {name!r}")
-        elif isinstance(entry.get("value"), str):
-            salt = _hex(entry.get("salt"), f"salt of field {name!r}", SALT_BYTES)
-            hashes[name] = field_hash(name, entry["value"], salt)
-            revealed[name] = entry["value"]
-        else:
-            raise InvalidDocument(f"field {name!r} has neither a value and salt nor a hash")
-    index, size, path = batch.get("index"), batch.get("size"), batch.get("path")
-    if not (isinstance(index, int) and isinstance(size, int) and isinstance(path, list)):
-        raise InvalidDocument("batch must give index, size and path")
-    return ParsedDocument(
-        document_format=document["format"], chain_id=chain_id, credential_type=ctype,
-        issuer=_hex(issuer.get("member_id"), "issuer member id", 20),
-        issuer_name=str(issuer.get("name", "")),
-        field_hashes=hashes, revealed=revealed,
-        target_hash=_hex(document.get("target_hash"), "target hash"),
-        batch_root=_hex(batch.get("root"), "batch root"),
-        batch_index=index, batch_size=size,
-        batch_path=[_hex(p, "audit path entry") for p in path],
-        labels=_labels(document, hashes),
-    )
-
-
-def _labels(document: dict[str, Any], field_names: Mapping[str, bytes]) -> dict[str, Label]:
-    """The document's own labels (v2), shape-checked; v1 documents have none."""
-    labels = document.get("labels", {})
-    if document["format"] == DOCUMENT_FORMAT_V1 or labels is None:
-        return {}
-    if not isinstance(labels, dict) or len(labels) > MAX_FIELDS:
-        raise InvalidDocument("labels must be an object, one entry per field")
-    checked: dict[str, Label] = {}
-    for name, label in labels.items():
-        if name not in field_names:
-            raise InvalidDocument(f"a label names no field of the document ({name!r})")
-        if not (isinstance(label, dict) and all(
-                isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FIELD_NAME * 3
-                for k, v in label.items()) and len(label) <= 8):
-            raise InvalidDocument(f"the label of {name!r} must map languages to short text")
-        checked[name] = dict(label)
-    return checked
-
-
-def disclose(document: dict[str, Any], hide: Sequence[str]) -> dict[str, Any]:
-    """A copy with the named fields' values and salts replaced by their salted hash."""
-    parsed = parse_document(document)
-    unknown = [name for name in hide if name not in parsed.field_hashes]
-    if unknown:
-        raise InvalidDocument(f"no such field(s): {', '.join(unknown)}")
-    copy: dict[str, Any] = json.loads(json.dumps(document))
-    for name in hide:
-        copy["fields"][name] = {"hash": parsed.field_hashes[name].hex()}
-    return copy

@@ -30,7 +30,7 @@ from ledger.academic import (
     parse_original,
     parse_recognised_line,
 )
-from ledger.credentials import ParsedDocument
+from ledger.credential_documents import ParsedDocument
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.key_events import KeyHistory, KeyPeriod
 from ledger.labels import label_of, labels_for

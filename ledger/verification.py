@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ledger.credentials import ParsedDocument, parse_document, target_hash
+from ledger.credential_documents import ParsedDocument, parse_document
+from ledger.credentials import target_hash
 from ledger.errors import InvalidDocument
 from ledger.key_events import KeyHistory
 from ledger.payloads import REVOCATION_REASONS

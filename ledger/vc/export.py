@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.credentials import DOCUMENT_FORMAT, parse_document
+from ledger.credential_documents import parse_document
+from ledger.credentials import DOCUMENT_FORMAT
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2, SENIM_CONTEXT, Loader

@@ -28,14 +28,9 @@ from cli.parallel_hashing import (
     unpack_hashed,
     use_workers,
 )
+from ledger.credential_documents import parse_document
 from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
-from ledger.credentials import (
-    DOCUMENT_FORMAT,
-    IssuedBatch,
-    hash_records,
-    make_batch,
-    parse_document,
-)
+from ledger.credentials import DOCUMENT_FORMAT, IssuedBatch, hash_records, make_batch
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -129,10 +124,14 @@ def test_the_thresholds() -> None:
 
 @pytest.mark.parametrize("free", [IDLE, BUSY])  # busy: hashed here, a part at a time
 @pytest.mark.parametrize("bad_at", [3, POOL_FROM + 7, 290])
+@pytest.mark.parametrize("bad", [
+    {"full_name": "A", " full_name ": "B"},
+    {"full_name": "A", "iin": "\ud800", "gpa": "3.50"},  # not valid Unicode: hashed in a run
+])
 def test_a_record_a_worker_refuses_reads_as_in_one_process(
-        bad_at: int, free: Callable[[], float]) -> None:
+        bad: dict[str, str], bad_at: int, free: Callable[[], float]) -> None:
     items: list[Mapping[str, Any]] = list(records(300))
-    items[bad_at] = {"full_name": "A", " full_name ": "B"}
+    items[bad_at] = bad
     with pytest.raises(InvalidDocument) as expected:
         single(items)
     assert f"record {bad_at + 1}:" in str(expected.value)

@@ -30,7 +30,7 @@ INSTRUMENTED: dict[str, list[str]] = {
     "handshake": ["p2p.handshake"],
     "frame": ["p2p.frames"],
     "sync": ["node.sync", "ledger.codec", "ledger.blocks"],
-    "credential": ["ledger.credentials", "ledger.verification"],
+    "credential": ["ledger.credentials", "ledger.credential_documents", "ledger.verification"],
     "offline_bundle": ["ledger.offline", "storage.state_tree", "ledger.blocks"],
     "vc": ["ledger.vc"],
     "genesis": ["ledger.genesis"],

@@ -36,7 +36,8 @@ from consensus.safety import Vote
 from ledger.blocks import decode_block
 from ledger.chain import Chain
 from ledger.codec import encode
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from ledger.genesis import Genesis
 from ledger.offline import make_bundle, proof_keys
 from ledger.payloads import (

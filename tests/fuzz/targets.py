@@ -26,7 +26,7 @@ from consensus import (
     decode_signed,
 )
 from ledger.blocks import Header, decode_block
-from ledger.credentials import disclose, parse_document
+from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.facts import LocalFacts
 from ledger.genesis import genesis_from_json

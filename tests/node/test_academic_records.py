@@ -12,10 +12,10 @@ import pytest
 
 from ledger.academic import CourseLine, check_transcript, line_text, parse_course_line
 from ledger.chain import Chain
+from ledger.credential_documents import disclose
 from ledger.credentials import (
     DOCUMENT_FORMAT_V1,
     DOCUMENT_FORMAT_V2,
-    disclose,
     field_hash,
     make_batch,
     target_hash,

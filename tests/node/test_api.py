@@ -17,7 +17,8 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.blocks import decode_block
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, AnchorPayload, IssueBatchPayload
 from ledger.records import anchor_key, member_key

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.main import main
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from node.client_limits import RATES
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from storage.kv import MemoryStore

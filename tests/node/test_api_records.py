@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from ledger.academic import day_number, parse_date
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, CredentialRef, EmploymentEndPayload, Payload
 from ledger.payloads import IssueBatchPayload as Issue

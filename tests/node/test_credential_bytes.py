@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 import pytest
 
+from ledger.credential_documents import parse_document
 from ledger.credential_shapes import (
     _JSON_ESCAPED,
     SALT_BYTES,
@@ -36,8 +37,8 @@ from ledger.credentials import (
     _hash_record,
     field_hash,
     hash_record,
+    hash_records,
     make_batch,
-    parse_document,
 )
 from ledger.errors import InvalidDocument
 from storage.batch_tree import verify_inclusion
@@ -191,8 +192,37 @@ def test_a_worker_with_exactly_its_salts_names_a_bad_text_too() -> None:
     refused by name, not by running out of salts."""
     book = ShapeBook("diploma", CHAIN_ID, ISSUER, DOCUMENT_FORMAT)
     record = {"name": "A", "note": "lone \udc80 surrogate"}
-    with pytest.raises(InvalidDocument, match="'note' is not valid Unicode"):
+    with pytest.raises(InvalidDocument, match=r"^record 1: field 'note' is not valid Unicode"):
         hash_record(book, 1, record, FixedSalts(bytes(SALT_BYTES * len(record))))
+
+
+@pytest.mark.parametrize("position", [2, RUN_RECORDS_MAX + 40])  # in the first run, a later
+@pytest.mark.parametrize(("bad", "name"), [
+    ({"full_name": "C", "iin": "lone \ud800"}, "iin"),  # the batch's shape: in its run
+    ({"full_name": "C", "note": "lone \ud800"}, "note"),  # a shape of its own
+    ({"full_name": "C", "iin": ["lone \ud800"]}, "iin"),  # not text: made text first
+    ({"full_name": "C", "\ud800": "x"}, "\ud800"),  # a name: the straightforward way
+])
+def test_a_text_that_is_not_valid_unicode_is_refused_with_its_record_number(
+        bad: dict[str, Any], name: str, position: int) -> None:
+    """As every other refusal of a record: one by one, in runs, in a part of a batch
+    (numbered from where the part starts) and by the definition."""
+    records: list[Mapping[str, Any]] = [{"full_name": f"A{n}", "iin": str(n)}
+                                        for n in range(position + 3)]
+    records[position] = bad
+    expected = f"record {position + 1}: field {name!r} is not valid Unicode text"
+    with pytest.raises(InvalidDocument) as alone:
+        one_by_one(records)
+    with pytest.raises(InvalidDocument) as in_runs:
+        make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
+    book = ShapeBook("diploma", CHAIN_ID, ISSUER, DOCUMENT_FORMAT)
+    with pytest.raises(InvalidDocument) as part:
+        hash_records(book, 1001, records, FixedSalts(bytes(SALT_BYTES * 2 * len(records))))
+    with pytest.raises(InvalidDocument) as definition:
+        _hash_record(position + 1, bad, "diploma", CHAIN_ID, ISSUER, fixed_salts())
+    assert [str(alone.value), str(in_runs.value), str(definition.value)] == [expected] * 3
+    assert str(part.value) == expected.replace(f"record {position + 1}:",
+                                               f"record {position + 1001}:")
 
 
 def test_salts_come_a_chunk_at_a_time_and_never_twice() -> None:
@@ -246,6 +276,13 @@ def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int])
     at_once.take_bytes(100)
     assert at_once.take_each(sizes) == b"".join(one_by_one.take_bytes(n) for n in sizes)
     assert at_once.take_bytes(64) == one_by_one.take_bytes(64)  # both left at one place
+    given = hashlib.shake_256(b"given").digest(100 + sum(sizes) + 64)
+    fixed_one_by_one, fixed_at_once = FixedSalts(given), FixedSalts(given)
+    fixed_one_by_one.take(100)
+    fixed_at_once.take(100)
+    assert fixed_at_once.take_each(sizes) == b"".join(
+        raw[start:start + n] for n in sizes for raw, _, start in [fixed_one_by_one.take(n)])
+    assert fixed_at_once.take(64)[2] == fixed_one_by_one.take(64)[2] == 100 + sum(sizes)
 
 
 def test_values_of_any_sum_of_lengths_within_the_limit_each_hash_as_defined() -> None:
@@ -308,7 +345,7 @@ def test_the_first_bad_record_is_named_though_its_run_is_hashed_later(
         {"full_name": "B", "iin": "3"}, later]
     with pytest.raises(InvalidDocument) as expected:
         one_by_one(records)
-    assert "'note' is not valid Unicode" in str(expected.value)
+    assert str(expected.value) == "record 2: field 'note' is not valid Unicode text"
     with pytest.raises(InvalidDocument) as got:
         make_batch(records, "diploma", CHAIN_ID, ISSUER, "U", salts=fixed_salts())
     assert str(got.value) == str(expected.value)

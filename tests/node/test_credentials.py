@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ledger.chain import Chain
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload

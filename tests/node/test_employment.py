@@ -10,7 +10,8 @@ import pytest
 
 from ledger.academic import day_number
 from ledger.chain import Chain
-from ledger.credentials import IssuedBatch, disclose
+from ledger.credential_documents import disclose
+from ledger.credentials import IssuedBatch
 from ledger.errors import MalformedInput
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair

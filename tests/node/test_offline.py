@@ -10,7 +10,8 @@ import pytest
 
 from ledger.blocks import Header
 from ledger.chain import Chain
-from ledger.credentials import disclose, make_batch
+from ledger.credential_documents import disclose
+from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
 from ledger.genesis import Genesis, GenesisMember
 from ledger.light_client import SetCertificateCheck

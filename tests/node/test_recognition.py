@@ -12,7 +12,8 @@ import pytest
 
 from ledger.academic import ORIGINAL_FIELD, parse_original
 from ledger.chain import Chain
-from ledger.credentials import IssuedBatch, disclose, make_batch, parse_document
+from ledger.credential_documents import disclose, parse_document
+from ledger.credentials import IssuedBatch, make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.payloads import CredentialRef, RevokePayload

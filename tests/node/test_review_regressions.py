@@ -8,7 +8,8 @@ import pytest
 
 from ledger.blocks import transactions_root
 from ledger.chain import Chain
-from ledger.credentials import make_batch, parse_document
+from ledger.credential_documents import parse_document
+from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.payloads import AnchorPayload, IssueBatchPayload, SuspendPayload

@@ -121,7 +121,8 @@ def test_bad_schema_files(tmp_path: Path, text: str) -> None:
     ("platonus_transcripts.csv", "platonus", "transcript"),
     ("kundelik_attestats.csv", "kundelik", "attestat")])
 def test_records_become_credential_documents(name: str, mapping: str, kind: str) -> None:
-    from ledger.credentials import make_batch, parse_document
+    from ledger.credential_documents import parse_document
+    from ledger.credentials import make_batch
     samples = Path(__file__).parents[2] / "configs" / "registrar"
     result = read_export(samples / name, kind, mapping=load_mapping(mapping))
     batch = make_batch(result.records, kind, "senim-test", bytes(20), "Test University")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ledger.credentials import disclose
+from ledger.credential_documents import disclose
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, RevokePayload

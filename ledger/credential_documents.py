@@ -1,0 +1,124 @@
+"""Reading a credential document a holder shows: its shape checked, the hash of each
+revealed field recomputed from its value and salt, and its labels checked (v2); and
+`disclose`, the copy a holder shares with chosen fields hidden. What a document is,
+and how a batch makes them, is `ledger.credentials`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.credential_shapes import MAX_FIELD_NAME, MAX_FIELDS, SALT_BYTES
+from ledger.credentials import DOCUMENT_FORMAT_V1, DOCUMENT_FORMATS, field_hash
+from ledger.errors import InvalidDocument
+from ledger.labels import Label
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    document_format: str
+    chain_id: str
+    credential_type: str
+    issuer: bytes
+    issuer_name: str
+    field_hashes: dict[str, bytes]
+    revealed: dict[str, str]
+    target_hash: bytes
+    batch_root: bytes
+    batch_index: int
+    batch_size: int
+    batch_path: list[bytes]
+    labels: dict[str, Label]
+
+
+def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
+    try:
+        data = bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        data = None
+    if data is None or (size is not None and len(data) != size):
+        raise InvalidDocument(f"{what} must be {size} bytes of hex")
+    return data
+
+
+def parse_document(document: Any) -> ParsedDocument:
+    """Check the shape of a credential document; recompute each field's hash."""
+    if not isinstance(document, dict) or document.get("format") not in DOCUMENT_FORMATS:
+        raise InvalidDocument("not a Senim credential (format must be one of "
+                              f"{', '.join(DOCUMENT_FORMATS)})")
+    try:  # every text is hashed as UTF-8: refuse lone surrogates (JSON escapes carry them)
+        json.dumps(document, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidDocument("the credential holds text that is not valid Unicode (a lone "
+                              "surrogate): it was damaged or made by hand") from exc
+    try:
+        issuer = document["issuer"]
+        batch = document["batch"]
+        fields = document["fields"]
+        chain_id, ctype = document["chain_id"], document["type"]
+    except (KeyError, TypeError) as exc:
+        raise InvalidDocument(f"credential lacks {exc}") from exc
+    if not (isinstance(chain_id, str) and isinstance(ctype, str) and isinstance(issuer, dict)
+            and isinstance(batch, dict) and isinstance(fields, dict) and fields):
+        raise InvalidDocument("credential has fields of the wrong type")
+    hashes: dict[str, bytes] = {}
+    revealed: dict[str, str] = {}
+    for name, entry in fields.items():
+        if not isinstance(entry, dict):
+            raise InvalidDocument(f"field {name!r} must be an object")
+        if "hash" in entry:
+            hashes[name] = _hex(entry["hash"], f"hash of hidden field {name!r}")
+        elif isinstance(entry.get("value"), str):
+            salt = _hex(entry.get("salt"), f"salt of field {name!r}", SALT_BYTES)
+            hashes[name] = field_hash(name, entry["value"], salt)
+            revealed[name] = entry["value"]
+        else:
+            raise InvalidDocument(f"field {name!r} has neither a value and salt nor a hash")
+    index, size, path = batch.get("index"), batch.get("size"), batch.get("path")
+    if not (isinstance(index, int) and isinstance(size, int) and isinstance(path, list)):
+        raise InvalidDocument("batch must give index, size and path")
+    return ParsedDocument(
+        document_format=document["format"], chain_id=chain_id, credential_type=ctype,
+        issuer=_hex(issuer.get("member_id"), "issuer member id", 20),
+        issuer_name=str(issuer.get("name", "")),
+        field_hashes=hashes, revealed=revealed,
+        target_hash=_hex(document.get("target_hash"), "target hash"),
+        batch_root=_hex(batch.get("root"), "batch root"),
+        batch_index=index, batch_size=size,
+        batch_path=[_hex(p, "audit path entry") for p in path],
+        labels=_labels(document, hashes),
+    )
+
+
+def _labels(document: dict[str, Any], field_names: Mapping[str, bytes]) -> dict[str, Label]:
+    """The document's own labels (v2), shape-checked; v1 documents have none."""
+    labels = document.get("labels", {})
+    if document["format"] == DOCUMENT_FORMAT_V1 or labels is None:
+        return {}
+    if not isinstance(labels, dict) or len(labels) > MAX_FIELDS:
+        raise InvalidDocument("labels must be an object, one entry per field")
+    checked: dict[str, Label] = {}
+    for name, label in labels.items():
+        if name not in field_names:
+            raise InvalidDocument(f"a label names no field of the document ({name!r})")
+        if not (isinstance(label, dict) and all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FIELD_NAME * 3
+                for k, v in label.items()) and len(label) <= 8):
+            raise InvalidDocument(f"the label of {name!r} must map languages to short text")
+        checked[name] = dict(label)
+    return checked
+
+
+def disclose(document: dict[str, Any], hide: Sequence[str]) -> dict[str, Any]:
+    """A copy with the named fields' values and salts replaced by their salted hash."""
+    parsed = parse_document(document)
+    unknown = [name for name in hide if name not in parsed.field_hashes]
+    if unknown:
+        raise InvalidDocument(f"no such field(s): {', '.join(unknown)}")
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    for name in hide:
+        copy["fields"][name] = {"hash": parsed.field_hashes[name].hex()}
+    return copy
