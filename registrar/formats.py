@@ -51,7 +51,13 @@ def unsafe_character(text: str) -> str | None:
     """A control character (tab and line breaks included) or a lone surrogate has no
     place in a document value."""
     found = _UNSAFE.search(text)
-    return f"contains the control character U+{ord(found[0]):04X}" if found else None
+    if found is None:
+        return None
+    point = ord(found[0])
+    if 0xD800 <= point <= 0xDFFF:
+        return (f"contains U+{point:04X}, half of a UTF-16 pair without its other half "
+                "(the export is damaged)")
+    return f"contains the control character U+{point:04X}"
 
 
 def _text(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,14 @@ def test_control_characters_refused(tmp_path: Path) -> None:
     row = diploma_row(0, name="Әсел\nНұрланова")
     result = csv_result(tmp_path, [DIPLOMA_HEADER, row])
     assert where(result) == [(2, "full_name", "bad-format")]
+    assert "control character U+000A" in result.problems[0].message
+    # half of a UTF-16 pair (a JSON export may escape one) is not a control character
+    items = [{**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+              "full_name": "Әсел \ud800"}]
+    (tmp_path / "a.json").write_text(json.dumps(items), encoding="ascii")  # as \ud800
+    result = read_export(tmp_path / "a.json", "diploma")
+    assert where(result) == [(1, "full_name", "bad-format")]
+    assert "U+D800, half of a UTF-16 pair" in result.problems[0].message
 
 
 def test_same_rule_for_empty_and_null_in_every_format(tmp_path: Path) -> None:
