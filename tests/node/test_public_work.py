@@ -59,6 +59,11 @@ def test_committed_views_are_whole_blocks_while_another_thread_commits(
                 if view.state.root != block.header.state_root:
                     problems.append(f"state root of height {view.height} is torn")
                 seen.add(view.height)
+            # Give the GIL back: a reader that only ever computes keeps it for whole
+            # switch intervals, and every call by which the committer releases it (a
+            # signature) then costs the committer an interval (minutes, with the
+            # in-memory store, whose reads never release it).
+            time.sleep(0)
 
     reader = threading.Thread(target=read_views)
     reader.start()
