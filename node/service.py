@@ -28,12 +28,14 @@ from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
-    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
+    SPLIT_ADMISSION_MIN,
     CommittedView,
     ForgedSubmission,
+    ForgeryCount,
     PublicWork,
     PublicWorkBusy,
     ScratchState,
+    split_evenly,
 )
 from storage.kv import KeyValueStore
 
@@ -151,11 +153,22 @@ class NodeCore:
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
-        try:
-            checked, checked_at = await self.public_work.run(self._check_many, items)
-        except PublicWorkBusy as exc:
-            busy = TxRejected("busy", f"{exc}; retry shortly")
-            return [(None, busy) for _ in items]
+        parts = split_evenly(items, self.public_work.workers
+                             if len(items) >= SPLIT_ADMISSION_MIN else 1)
+        forgery = ForgeryCount(len(parts), len(items))
+        answers = await asyncio.gather(
+            *(self.public_work.run(self._check_many, part, number, forgery)
+              for number, part in enumerate(parts)), return_exceptions=True)
+        checked: list[Transaction | TxRejected] = []
+        checked_at = self.chain.height
+        for answer in sorted(answers, key=lambda a: not isinstance(a, ForgedSubmission)):
+            if isinstance(answer, PublicWorkBusy):
+                busy = TxRejected("busy", f"{answer}; retry shortly")
+                return [(None, busy) for _ in items]
+            if isinstance(answer, BaseException):
+                raise answer  # a forged submission first, whichever part found it
+            checked += answer[0]
+            checked_at = min(checked_at, answer[1])
         results: list[tuple[bytes | None, TxRejected | None]] = [
             (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
             for outcome in checked]
@@ -201,23 +214,24 @@ class NodeCore:
             self.metrics.mempool_txs.set(len(self.mempool))
         return late
 
-    def _check_many(self, items: list[bytes]) -> tuple[list[Transaction | TxRejected], int]:
-        """Check each item against one snapshot (public pool thread), and say which
-        block that was. A submission that shows too many invalid signatures is forged:
-        ForgedSubmission, nothing kept."""
+    def _check_many(self, items: list[bytes], part: int, forgery: ForgeryCount
+                    ) -> tuple[list[Transaction | TxRejected], int]:
+        """Check each item of one part of a submission against one snapshot (public pool
+        thread), and say which block that was. A submission that shows too many invalid
+        signatures is forged: ForgedSubmission, nothing kept."""
         outcomes: list[Transaction | TxRejected] = []
-        forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
+                forgery.raise_if_forged()
+                forgery.checked(part)
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
-                    forged += exc.code == "bad_signature"
-                    if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                        raise ForgedSubmission(forged, len(outcomes), len(items)) from None
+                    if exc.code == "bad_signature":
+                        forgery.invalid_seen()
             return outcomes, view.height
 
     # ---- status ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,9 +15,11 @@ from ledger import rules
 from ledger.errors import TxRejected
 from ledger.identity import verify_signature as real_verify
 from ledger.payloads import AnchorPayload
+from ledger.transactions import Transaction
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
+from node.public_work import SPLIT_ADMISSION_MIN, CommittedView
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
@@ -122,3 +125,26 @@ async def test_a_transaction_committed_while_it_was_checked_does_not_stay_pendin
     assert in_block.tx_id not in core.mempool and other.tx_id in core.mempool
     assert core.tx_status(in_block.tx_id).status == "committed"
     assert gossiped == [[other.encode()]]
+
+
+async def test_a_large_submission_is_checked_on_every_admission_thread_at_once(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    both_started = threading.Barrier(2, timeout=10)
+    threads: set[int] = set()
+    check_new = NodeCore.check_new
+
+    def meet_first(self: NodeCore, data: bytes, view: CommittedView | None = None
+                   ) -> Transaction:
+        if threading.get_ident() not in threads:
+            threads.add(threading.get_ident())
+            both_started.wait()  # broken (and the item refused) unless the parts overlap
+        return check_new(self, data, view)
+
+    monkeypatch.setattr(NodeCore, "check_new", meet_first)
+    txs = [make_tx(net.employer, AnchorPayload(os.urandom(32)))
+           for _ in range(SPLIT_ADMISSION_MIN + 1)]
+    results = await core.submit([tx.encode() for tx in txs])
+    assert [refusal for _, refusal in results] == [None] * len(txs)
+    assert len(threads) == 2
+    # admitted in the submission's order, the parts joined back
+    assert [tx.tx_id for tx in core.mempool.take(100, 1 << 30)] == [tx.tx_id for tx in txs]
