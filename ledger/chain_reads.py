@@ -335,7 +335,10 @@ class ChainReads:
             # whole (a hash, if served lately) and that one encoding is hashed. Decoding
             # a full block would hold an API caller for a good part of a second.
             data = self.get_block_bytes(height)
-            assert data is not None, "a height at or below the head has a block or raises"
+            if data is None:  # below the base of a store filled by state sync
+                raise CorruptStateError(f"the index entry of transaction {tx_id.hex()} "
+                                        f"points at block {height}, which this store "
+                                        "does not hold")
             encodings = decode(data)[1]
             found = tx_id_of_encoded(encodings[index]) if index < len(encodings) else None
         if found != tx_id:

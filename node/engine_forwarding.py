@@ -36,6 +36,7 @@ class ForwardsStalledWork:
     _connected: list[bytes]
     _validator_keys: dict[bytes, ValidatorId]
     _stalled_since_ms: int | None = None
+    _stalled_in_view: int | None = None
     _forwarded: bool = False
 
     def _progress_seen(self) -> None:
@@ -44,13 +45,15 @@ class ForwardsStalledWork:
         self._forwarded = False
 
     def _forward_stalled_work(self) -> None:
-        """Each tick: forward the oldest pending work once per stall (module doc)."""
+        """Each tick: forward the oldest pending work once per stall (module doc); a new
+        view, with its new primary, starts a new stall."""
         if self.replica is None or self.replica.primary == self.me or not len(self.mempool):
             self._progress_seen()
             return
         now = self._clock_ms()
-        if self._stalled_since_ms is None:
-            self._stalled_since_ms = now
+        if self._stalled_since_ms is None or self._stalled_in_view != self.replica.view:
+            self._progress_seen()
+            self._stalled_since_ms, self._stalled_in_view = now, self.replica.view
             return
         if self._forwarded or now - self._stalled_since_ms < self.config.view_timeout_ms // 2:
             return

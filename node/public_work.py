@@ -86,25 +86,26 @@ class ForgeryCount:
     """Invalid signatures seen so far in one submission, over the parts being checked at
     once: it is forged when their sum reaches the limit, whichever part sees that."""
 
-    def __init__(self, parts: int, items: int) -> None:
+    def __init__(self, items: int) -> None:
         self._lock = threading.Lock()
-        self.invalid = 0
-        self._checked = [0] * parts  # each part counts its own: no two threads share one
+        self._invalid = 0
+        self._checked = 0  # checks finished, counted with their verdicts
         self._items = items
 
-    def checked(self, part: int) -> None:
-        self._checked[part] += 1
-
-    def invalid_seen(self) -> None:
+    def checked(self, invalid: bool) -> None:
+        """One check finished; raise ForgedSubmission if the limit is now reached."""
         with self._lock:
-            self.invalid += 1
+            self._checked += 1
+            self._invalid += invalid
         self.raise_if_forged()
 
     def raise_if_forged(self) -> None:
-        """Raise ForgedSubmission once the limit is reached (a part checks this before
-        each item, so it stops when another part found the last invalid signature)."""
-        if self.invalid >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-            raise ForgedSubmission(self.invalid, sum(self._checked), self._items)
+        """Raise ForgedSubmission once the limit is reached (a part asks before each
+        item, so it stops when another part found the last invalid signature)."""
+        with self._lock:
+            invalid, checked = self._invalid, self._checked
+        if invalid >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+            raise ForgedSubmission(invalid, checked, self._items)
 
 
 def split_evenly(items: list[bytes], parts: int) -> list[list[bytes]]:
@@ -135,19 +136,36 @@ class PublicWork:
     def jobs(self) -> int:
         return self._jobs
 
+    @property
+    def free(self) -> int:
+        """Job slots free now."""
+        return self.jobs_max - self._jobs
+
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run `func` in the pool, or raise PublicWorkBusy at once when it is full."""
         if self._jobs >= self.jobs_max:
             raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
+        return await asyncio.shield(self._start(functools.partial(func, *args)))
+
+    async def run_each(self, func: Callable[..., T], calls: list[tuple[Any, ...]]
+                       ) -> list[T | BaseException]:
+        """Run `func` once per argument tuple, all at once: every job is started, or
+        none and PublicWorkBusy is raised (no part checked in vain). Each answer is its
+        result or the exception it raised."""
+        if self._jobs + len(calls) > self.jobs_max:
+            raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
+        futures = [self._start(functools.partial(func, *args)) for args in calls]
+        return await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
+
+    def _start(self, job: Callable[[], T]) -> asyncio.Future[T]:
         self._jobs += 1
-        job = functools.partial(func, *args)
         if self.cpu_share < 1:
             job = functools.partial(self._paced, job)
         future = asyncio.get_running_loop().run_in_executor(self._executor, job)
         # The slot is freed when the thread is done, not when the client goes away:
         # a client that disconnects must not leave work running outside the bound.
         future.add_done_callback(self._release)
-        return await asyncio.shield(future)
+        return future
 
     def _paced(self, job: Callable[[], T]) -> T:
         started = time.thread_time()

@@ -153,18 +153,19 @@ class NodeCore:
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
-        parts = split_evenly(items, self.public_work.workers
-                             if len(items) >= SPLIT_ADMISSION_MIN else 1)
-        forgery = ForgeryCount(len(parts), len(items))
-        answers = await asyncio.gather(
-            *(self.public_work.run(self._check_many, part, number, forgery)
-              for number, part in enumerate(parts)), return_exceptions=True)
+        workers = self.public_work.workers
+        parts = split_evenly(items, workers if len(items) >= SPLIT_ADMISSION_MIN
+                             and self.public_work.free >= workers else 1)
+        forgery = ForgeryCount(len(items))
+        try:
+            answers = await self.public_work.run_each(
+                self._check_many, [(part, forgery) for part in parts])
+        except PublicWorkBusy as exc:
+            busy = TxRejected("busy", f"{exc}; retry shortly")
+            return [(None, busy) for _ in items]
         checked: list[Transaction | TxRejected] = []
         checked_at = self.chain.height
         for answer in sorted(answers, key=lambda a: not isinstance(a, ForgedSubmission)):
-            if isinstance(answer, PublicWorkBusy):
-                busy = TxRejected("busy", f"{answer}; retry shortly")
-                return [(None, busy) for _ in items]
             if isinstance(answer, BaseException):
                 raise answer  # a forged submission first, whichever part found it
             checked += answer[0]
@@ -181,7 +182,9 @@ class NodeCore:
                 self._rejected.pop(tx.tx_id, None)
             else:
                 results[i] = (tx.tx_id, refusal)
-        late = self._committed_meanwhile(admitting, checked_at) if added else set()
+        committed = set()
+        if added and self.chain.height > checked_at:
+            committed = await self._recheck_late(admitting, results)
         for _, refusal in results:
             if refusal is not None:
                 self.metrics.txs_refused.labels(refusal.code).inc()
@@ -191,30 +194,66 @@ class NodeCore:
                 self.on_work()
         if gossip and self.on_admitted is not None:
             admitted = [data for data, (tx_id, refusal) in zip(items, results, strict=True)
-                        if refusal is None and tx_id not in late]
+                        if refusal is None and tx_id not in committed]
             if admitted:
                 self.on_admitted(admitted)
         return results
 
-    def _committed_meanwhile(self, admitting: list[tuple[int, Transaction]], checked_at: int
-                             ) -> set[bytes]:
-        """Take back what a block committed while `admitting` was checked against block
-        `checked_at`, and return those ids.
+    async def _recheck_late(self, admitting: list[tuple[int, Transaction]],
+                            results: list[tuple[bytes | None, TxRejected | None]]
+                            ) -> set[bytes]:
+        """A block was committed while `admitting` was checked: check them again now,
+        take out of the mempool what the new state refuses, and return the ids that
+        block committed.
 
-        The engine takes a block's transactions out of the mempool right after it moves
-        the head, which may be before this submission added them: left in, they would
-        be pending for ever on a backup (no primary proposes a committed transaction),
-        and its replica would change views alone. Reading the head after adding closes
-        the gap: if the engine had already taken them out, it had moved the head."""
-        if self.chain.height <= checked_at:
-            return set()
-        late = {tx.tx_id for _, tx in admitting if self.chain.is_committed(tx.tx_id)}
-        if late:
-            self.mempool.remove(list(late))
-            self.metrics.mempool_txs.set(len(self.mempool))
-        return late
+        The engine cleans the mempool of what a block commits or makes invalid right
+        after it moves the head, which may be before this submission added them: left
+        in, they would be pending for ever on a backup (no primary proposes them), and
+        its replica would change views alone. The head is read after adding, so if the
+        engine had cleaned up first, the head had moved and this check sees its block.
+        What the block committed is answered as admitted (it is on chain); what it
+        made invalid gets its refusal."""
+        txs = [tx for i, tx in admitting if results[i][1] is None]
+        try:
+            verdicts = await self.public_work.run(self._refused_now, txs)
+        except PublicWorkBusy:  # at least take out what is committed: one read each
+            verdicts = [TxRejected("replayed", "committed meanwhile")
+                        if self.chain.is_committed(tx.tx_id) else None for tx in txs]
+        committed: set[bytes] = set()
+        dropped: list[bytes] = []
+        positions = {tx.tx_id: i for i, tx in admitting}
+        for tx, verdict in zip(txs, verdicts, strict=True):
+            if verdict is None:
+                continue
+            dropped.append(tx.tx_id)
+            if verdict.code == "replayed":
+                committed.add(tx.tx_id)
+            else:
+                results[positions[tx.tx_id]] = (tx.tx_id, verdict)
+                self.remember_rejected(tx, verdict)
+        self.mempool.remove(dropped)
+        return committed
 
-    def _check_many(self, items: list[bytes], part: int, forgery: ForgeryCount
+    def _refused_now(self, txs: list[Transaction]) -> list[TxRejected | None]:
+        """Public pool: why the state as committed now refuses each of `txs`, or None;
+        their signatures were just checked (a sender whose key rotated is checked
+        again by `check_envelope`)."""
+        verdicts: list[TxRejected | None] = []
+        with CommittedView(self.chain) as view:
+            ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
+                               self.chain.evidence_check)
+            for tx in txs:
+                scratch = ScratchState(view.state)
+                try:
+                    sender = check_envelope(scratch, tx, ctx, view.is_committed, True)
+                    apply_transaction(scratch, tx, sender, ctx)
+                except TxRejected as exc:
+                    verdicts.append(exc)
+                else:
+                    verdicts.append(None)
+        return verdicts
+
+    def _check_many(self, items: list[bytes], forgery: ForgeryCount
                     ) -> tuple[list[Transaction | TxRejected], int]:
         """Check each item of one part of a submission against one snapshot (public pool
         thread), and say which block that was. A submission that shows too many invalid
@@ -223,15 +262,15 @@ class NodeCore:
         with CommittedView(self.chain) as view:
             for data in items:
                 forgery.raise_if_forged()
-                forgery.checked(part)
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
-                    if exc.code == "bad_signature":
-                        forgery.invalid_seen()
+                    forgery.checked(exc.code == "bad_signature")
+                    continue
+                forgery.checked(False)
             return outcomes, view.height
 
     # ---- status ----------------------------------------------------------------------

@@ -100,30 +100,36 @@ async def test_a_submission_is_admitted_in_order_over_several_lock_holds(
     assert core.metrics.txs_refused.labels("malformed")._value.get() == 1
 
 
-async def test_a_transaction_committed_while_it_was_checked_does_not_stay_pending(
+async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay_pending(
         core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The engine commits a block, and takes its transactions out of the mempool, while
-    a gossiped copy of one is being checked against the block before: added after
-    that, it would stay pending for ever on this node (found by the consortium bench,
-    whose network then never drained)."""
-    in_block, other = (make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(2))
+    """The engine commits a block, and cleans the mempool of what it holds or makes
+    invalid, while a submission is being checked against the block before: added after
+    that, such a transaction would stay pending for ever on this node (found by the
+    consortium bench, whose network then never drained)."""
+    document = os.urandom(32)
+    in_block, rival, other = (make_tx(net.employer, AnchorPayload(doc))
+                              for doc in (os.urandom(32), document, os.urandom(32)))
+    anchored = make_tx(net.university, AnchorPayload(document))
     gossiped: list[list[bytes]] = []
     core.on_admitted = gossiped.append
-    checking = core.public_work.run
+    checking = core.public_work.run_each
 
-    async def check_then_commit(func, *args):  # type: ignore[no-untyped-def]
-        outcome = await checking(func, *args)
+    async def check_then_commit(func, calls):  # type: ignore[no-untyped-def]
+        outcome = await checking(func, calls)
         # the engine's commit, between the check and the add
         await asyncio.get_running_loop().run_in_executor(None, commit, core.chain,
-                                                         [in_block])
-        core.mempool.remove([in_block.tx_id])
+                                                         [in_block, anchored])
+        core.mempool.remove([in_block.tx_id, anchored.tx_id])
         return outcome
 
-    monkeypatch.setattr(core.public_work, "run", check_then_commit)
-    results = await core.submit([in_block.encode(), other.encode()])
-    assert [refusal for _, refusal in results] == [None, None]
-    assert in_block.tx_id not in core.mempool and other.tx_id in core.mempool
+    monkeypatch.setattr(core.public_work, "run_each", check_then_commit)
+    results = await core.submit([in_block.encode(), rival.encode(), other.encode()])
+    assert [refusal.code if refusal else None for _, refusal in results] == [
+        None, "already_anchored", None]
+    assert in_block.tx_id not in core.mempool and rival.tx_id not in core.mempool
+    assert other.tx_id in core.mempool
     assert core.tx_status(in_block.tx_id).status == "committed"
+    assert core.tx_status(rival.tx_id).status == "rejected"
     assert gossiped == [[other.encode()]]
 
 
@@ -137,7 +143,7 @@ async def test_a_large_submission_is_checked_on_every_admission_thread_at_once(
                    ) -> Transaction:
         if threading.get_ident() not in threads:
             threads.add(threading.get_ident())
-            both_started.wait()  # broken (and the item refused) unless the parts overlap
+            both_started.wait()  # broken (submit raises) unless the parts overlap
         return check_new(self, data, view)
 
     monkeypatch.setattr(NodeCore, "check_new", meet_first)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections import deque
 
-from consensus import CommitBlock, Height, decode_certificate
+from consensus import CommitBlock, Digest, ExecuteBlock, Height, View, decode_certificate
 from ledger.chain import Chain
 from ledger.codec import decode
 from ledger.genesis import Genesis, GenesisMember
@@ -20,7 +20,14 @@ from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
-from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, commit, keys_from, make_tx
+from tests.node.conftest import (
+    CHAIN_ID,
+    GENESIS_TIME_MS,
+    bft_basis,
+    commit,
+    keys_from,
+    make_tx,
+)
 from tests.node.test_engine import Clock, Recorder
 
 VIEW_TIMEOUT_MS = 1_000
@@ -113,3 +120,30 @@ def test_the_primary_does_not_forward_what_it_will_propose() -> None:
         primary.tick(connected)
         clock.now_ms += VIEW_TIMEOUT_MS // 2
     assert forwarded(out) == []
+
+
+def test_executing_a_proposal_is_progress() -> None:
+    validators, client, genesis = four_validators()
+    clock = Clock(GENESIS_TIME_MS + 60_000)
+    probe, _ = engine_of(validators[0], genesis, clock)
+    assert probe.replica is not None
+    primary = next(k for k in validators if k.member_id == probe.replica.primary)
+    backup_keys = next(k for k in validators if k is not primary)
+    backup, out = engine_of(backup_keys, genesis, clock)
+    connected = [k.public_key for k in validators if k is not backup_keys]
+    hold(backup, clock, client, 3)
+    backup.tick(connected)
+    clock.now_ms += VIEW_TIMEOUT_MS // 2 - 10
+    primary_chain = Chain(MemoryStore(), genesis)
+    last_commit, when = bft_basis(primary_chain)
+    execution = primary_chain.build([make_tx(client, AnchorPayload(os.urandom(32)))],
+                                    primary.member_id, 0, when, last_commit=last_commit)
+    block = execution.block
+    backup._perform([ExecuteBlock(Height(1), View(0), Digest(block.block_hash),
+                                  block.encode())], deque())
+    clock.now_ms += 10
+    backup.tick(connected)
+    assert forwarded(out) == []  # the stall began again at the proposal
+    clock.now_ms += VIEW_TIMEOUT_MS // 2
+    backup.tick(connected)
+    assert len(forwarded(out)) == len(connected)
