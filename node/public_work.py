@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,10 +52,6 @@ PUBLIC_JOBS_MAX = 16
 # and is refused as a whole (ForgedSubmission), so a forged batch costs a few dozen
 # signature checks, not 20,000, and no answer of 20,000 lines.
 INVALID_SIGNATURES_PER_SUBMISSION_MAX = 32
-# A submission of at least this many is checked in parts, one per admission thread,
-# at once: signature checks release the GIL, so a registrar's batch (or a gossip
-# batch) is admitted in about half the time while the other core has room.
-SPLIT_ADMISSION_MIN = 16
 # Verification (the API's own pool): JSON parsing and field hashing hold the GIL,
 # so one thread, so a flood of documents takes at most its share of the interpreter
 # from the ledger thread and never delays admission.
@@ -77,42 +72,9 @@ class ForgedSubmission(TxRejected):
 
     def __init__(self, invalid: int, checked: int, items: int) -> None:
         super().__init__("forged_submission",
-                         f"{invalid} of the {checked} transactions checked carry invalid "
+                         f"{invalid} of the first {checked} transactions carry invalid "
                          f"signatures; none of the {items} in this submission was admitted")
         self.items = items
-
-
-class ForgeryCount:
-    """Invalid signatures seen so far in one submission, over the parts being checked at
-    once: it is forged when their sum reaches the limit, whichever part sees that."""
-
-    def __init__(self, items: int) -> None:
-        self._lock = threading.Lock()
-        self._invalid = 0
-        self._checked = 0  # checks finished, counted with their verdicts
-        self._items = items
-
-    def checked(self, invalid: bool) -> None:
-        """One check finished; raise ForgedSubmission if the limit is now reached."""
-        with self._lock:
-            self._checked += 1
-            self._invalid += invalid
-        self.raise_if_forged()
-
-    def raise_if_forged(self) -> None:
-        """Raise ForgedSubmission once the limit is reached (a part asks before each
-        item, so it stops when another part found the last invalid signature)."""
-        with self._lock:
-            invalid, checked = self._invalid, self._checked
-        if invalid >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-            raise ForgedSubmission(invalid, checked, self._items)
-
-
-def split_evenly(items: list[bytes], parts: int) -> list[list[bytes]]:
-    """`items` in `parts` runs of sizes differing by at most one, in order."""
-    size, extra = divmod(len(items), parts)
-    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
-    return [items[bounds[i]:bounds[i + 1]] for i in range(parts)]
 
 
 class PublicWorkBusy(Exception):
@@ -126,7 +88,6 @@ class PublicWork:
                  cpu_share: float = 1.0) -> None:
         if not 0 < cpu_share <= 1:
             raise ValueError("cpu_share must be in (0, 1]")
-        self.workers = workers
         self.jobs_max = jobs_max
         self.cpu_share = cpu_share
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="senim-public")
@@ -136,36 +97,19 @@ class PublicWork:
     def jobs(self) -> int:
         return self._jobs
 
-    @property
-    def free(self) -> int:
-        """Job slots free now."""
-        return self.jobs_max - self._jobs
-
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run `func` in the pool, or raise PublicWorkBusy at once when it is full."""
         if self._jobs >= self.jobs_max:
             raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
-        return await asyncio.shield(self._start(functools.partial(func, *args)))
-
-    async def run_each(self, func: Callable[..., T], calls: list[tuple[Any, ...]]
-                       ) -> list[T | BaseException]:
-        """Run `func` once per argument tuple, all at once: every job is started, or
-        none and PublicWorkBusy is raised (no part checked in vain). Each answer is its
-        result or the exception it raised."""
-        if self._jobs + len(calls) > self.jobs_max:
-            raise PublicWorkBusy(f"{self.jobs_max} public jobs are in progress")
-        futures = [self._start(functools.partial(func, *args)) for args in calls]
-        return await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
-
-    def _start(self, job: Callable[[], T]) -> asyncio.Future[T]:
         self._jobs += 1
+        job = functools.partial(func, *args)
         if self.cpu_share < 1:
             job = functools.partial(self._paced, job)
         future = asyncio.get_running_loop().run_in_executor(self._executor, job)
         # The slot is freed when the thread is done, not when the client goes away:
         # a client that disconnects must not leave work running outside the bound.
         future.add_done_callback(self._release)
-        return future
+        return await asyncio.shield(future)
 
     def _paced(self, job: Callable[[], T]) -> T:
         started = time.thread_time()

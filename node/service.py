@@ -28,14 +28,12 @@ from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
-    SPLIT_ADMISSION_MIN,
+    INVALID_SIGNATURES_PER_SUBMISSION_MAX,
     CommittedView,
     ForgedSubmission,
-    ForgeryCount,
     PublicWork,
     PublicWorkBusy,
     ScratchState,
-    split_evenly,
 )
 from storage.kv import KeyValueStore
 
@@ -153,23 +151,11 @@ class NodeCore:
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted."""
-        workers = self.public_work.workers
-        parts = split_evenly(items, workers if len(items) >= SPLIT_ADMISSION_MIN
-                             and self.public_work.free >= workers else 1)
-        forgery = ForgeryCount(len(items))
         try:
-            answers = await self.public_work.run_each(
-                self._check_many, [(part, forgery) for part in parts])
+            checked, checked_at = await self.public_work.run(self._check_many, items)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        checked: list[Transaction | TxRejected] = []
-        checked_at = self.chain.height
-        for answer in sorted(answers, key=lambda a: not isinstance(a, ForgedSubmission)):
-            if isinstance(answer, BaseException):
-                raise answer  # a forged submission first, whichever part found it
-            checked += answer[0]
-            checked_at = min(checked_at, answer[1])
         results: list[tuple[bytes | None, TxRejected | None]] = [
             (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
             for outcome in checked]
@@ -253,24 +239,23 @@ class NodeCore:
                     verdicts.append(None)
         return verdicts
 
-    def _check_many(self, items: list[bytes], forgery: ForgeryCount
-                    ) -> tuple[list[Transaction | TxRejected], int]:
-        """Check each item of one part of a submission against one snapshot (public pool
-        thread), and say which block that was. A submission that shows too many invalid
-        signatures is forged: ForgedSubmission, nothing kept."""
+    def _check_many(self, items: list[bytes]) -> tuple[list[Transaction | TxRejected], int]:
+        """Check each item against one snapshot (public pool thread), and say which
+        block that was. A submission that shows too many invalid signatures is forged:
+        ForgedSubmission, nothing kept."""
         outcomes: list[Transaction | TxRejected] = []
+        forged = 0
         with CommittedView(self.chain) as view:
             for data in items:
-                forgery.raise_if_forged()
                 try:
                     outcomes.append(self.check_new(data, view))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
                     outcomes.append(exc)
-                    forgery.checked(exc.code == "bad_signature")
-                    continue
-                forgery.checked(False)
+                    forged += exc.code == "bad_signature"
+                    if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
+                        raise ForgedSubmission(forged, len(outcomes), len(items)) from None
             return outcomes, view.height
 
     # ---- status ----------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,11 +14,9 @@ from ledger import rules
 from ledger.errors import TxRejected
 from ledger.identity import verify_signature as real_verify
 from ledger.payloads import AnchorPayload
-from ledger.transactions import Transaction
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
-from node.public_work import SPLIT_ADMISSION_MIN, CommittedView
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
@@ -112,17 +109,19 @@ async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay
     anchored = make_tx(net.university, AnchorPayload(document))
     gossiped: list[list[bytes]] = []
     core.on_admitted = gossiped.append
-    checking = core.public_work.run_each
+    checking = core.public_work.run
+    committed: list[bool] = []
 
-    async def check_then_commit(func, calls):  # type: ignore[no-untyped-def]
-        outcome = await checking(func, calls)
-        # the engine's commit, between the check and the add
-        await asyncio.get_running_loop().run_in_executor(None, commit, core.chain,
-                                                         [in_block, anchored])
-        core.mempool.remove([in_block.tx_id, anchored.tx_id])
+    async def check_then_commit(func, *args):  # type: ignore[no-untyped-def]
+        outcome = await checking(func, *args)
+        if not committed:  # the engine's commit, between the check and the add
+            committed.append(True)
+            await asyncio.get_running_loop().run_in_executor(None, commit, core.chain,
+                                                             [in_block, anchored])
+            core.mempool.remove([in_block.tx_id, anchored.tx_id])
         return outcome
 
-    monkeypatch.setattr(core.public_work, "run_each", check_then_commit)
+    monkeypatch.setattr(core.public_work, "run", check_then_commit)
     results = await core.submit([in_block.encode(), rival.encode(), other.encode()])
     assert [refusal.code if refusal else None for _, refusal in results] == [
         None, "already_anchored", None]
@@ -131,26 +130,3 @@ async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay
     assert core.tx_status(in_block.tx_id).status == "committed"
     assert core.tx_status(rival.tx_id).status == "rejected"
     assert gossiped == [[other.encode()]]
-
-
-async def test_a_large_submission_is_checked_on_every_admission_thread_at_once(
-        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
-    both_started = threading.Barrier(2, timeout=10)
-    threads: set[int] = set()
-    check_new = NodeCore.check_new
-
-    def meet_first(self: NodeCore, data: bytes, view: CommittedView | None = None
-                   ) -> Transaction:
-        if threading.get_ident() not in threads:
-            threads.add(threading.get_ident())
-            both_started.wait()  # broken (submit raises) unless the parts overlap
-        return check_new(self, data, view)
-
-    monkeypatch.setattr(NodeCore, "check_new", meet_first)
-    txs = [make_tx(net.employer, AnchorPayload(os.urandom(32)))
-           for _ in range(SPLIT_ADMISSION_MIN + 1)]
-    results = await core.submit([tx.encode() for tx in txs])
-    assert [refusal for _, refusal in results] == [None] * len(txs)
-    assert len(threads) == 2
-    # admitted in the submission's order, the parts joined back
-    assert [tx.tx_id for tx in core.mempool.take(100, 1 << 30)] == [tx.tx_id for tx in txs]

@@ -17,7 +17,7 @@ from ledger.payloads import AnchorPayload
 from node.evidence import record_evidence
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
-from node.public_work import SPLIT_ADMISSION_MIN, CommittedView, PublicWork, PublicWorkBusy
+from node.public_work import CommittedView, PublicWork, PublicWorkBusy
 from node.service import NodeCore
 from storage.kv import KeyValueStore, LevelDBStore, MemoryStore
 from tests.node.api_server import api_core, serving
@@ -168,33 +168,4 @@ async def test_a_paced_pool_rests_its_thread_in_proportion_to_the_work() -> None
         with pytest.raises(ValueError):
             PublicWork(cpu_share=0)
     finally:
-        pool.close()
-
-
-async def test_parts_start_together_or_not_at_all_and_a_large_submission_fits_one_slot(
-        net: Consortium) -> None:
-    pool = PublicWork(workers=2, jobs_max=2)
-    release = threading.Event()
-    calls: list[int] = []
-    try:
-        holder = asyncio.create_task(pool.run(release.wait, DEADLINE_S))
-        await asyncio.sleep(0)
-        assert pool.free == 1
-        with pytest.raises(PublicWorkBusy):
-            await pool.run_each(calls.append, [(1,), (2,)])
-        assert calls == []  # no part was started in vain
-        # A submission large enough to split goes in one part when one slot is free.
-        core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                        MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-        core.public_work.close()
-        core.public_work = pool
-        items = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
-                 for _ in range(SPLIT_ADMISSION_MIN)]
-        results = await core.submit(items)
-        assert [refusal for _, refusal in results] == [None] * len(items)
-        core.worker.shutdown(wait=True)
-        release.set()
-        assert await holder is True
-    finally:
-        release.set()
         pool.close()
