@@ -66,15 +66,26 @@ def hold(engine: Engine, clock: Clock, client: KeyPair, count: int) -> list[byte
     return encodings
 
 
-def test_a_stalled_backup_forwards_its_oldest_work_once_to_the_validators() -> None:
-    validators, client, genesis = four_validators()
-    clock = Clock(GENESIS_TIME_MS + 60_000)
+def primary_of_view_0(validators: list[KeyPair], genesis: Genesis, clock: Clock) -> KeyPair:
     probe, _ = engine_of(validators[0], genesis, clock)
     assert probe.replica is not None
-    primary = next(k for k in validators if k.member_id == probe.replica.primary)
-    backup_keys = next(k for k in validators if k is not primary)
-    backup, out = engine_of(backup_keys, genesis, clock)
-    peers = [k.public_key for k in validators if k is not backup_keys]
+    return next(k for k in validators if k.member_id == probe.replica.primary)
+
+
+def a_backup(clock: Clock) -> tuple[Engine, Recorder, KeyPair, KeyPair, list[bytes], Genesis]:
+    """A backup of view 0's engine, its outbox, the primary, a client and the other
+    validators' keys."""
+    validators, client, genesis = four_validators()
+    primary = primary_of_view_0(validators, genesis, clock)
+    keys = next(k for k in validators if k is not primary)
+    backup, out = engine_of(keys, genesis, clock)
+    others = [k.public_key for k in validators if k is not keys]
+    return backup, out, primary, client, others, genesis
+
+
+def test_a_stalled_backup_forwards_its_oldest_work_once_to_the_validators() -> None:
+    clock = Clock(GENESIS_TIME_MS + 60_000)
+    backup, out, primary, client, peers, genesis = a_backup(clock)
     observer = keys_from("observer").public_key
     connected = [*peers, observer]
     held = hold(backup, clock, client, FORWARD_TXS_MAX + 5)
@@ -110,9 +121,7 @@ def test_a_stalled_backup_forwards_its_oldest_work_once_to_the_validators() -> N
 def test_the_primary_does_not_forward_what_it_will_propose() -> None:
     validators, client, genesis = four_validators()
     clock = Clock(GENESIS_TIME_MS + 60_000)
-    probe, _ = engine_of(validators[0], genesis, clock)
-    assert probe.replica is not None
-    primary_keys = next(k for k in validators if k.member_id == probe.replica.primary)
+    primary_keys = primary_of_view_0(validators, genesis, clock)
     primary, out = engine_of(primary_keys, genesis, clock)
     connected = [k.public_key for k in validators if k is not primary_keys]
     hold(primary, clock, client, 3)
@@ -123,14 +132,8 @@ def test_the_primary_does_not_forward_what_it_will_propose() -> None:
 
 
 def test_executing_a_proposal_is_progress() -> None:
-    validators, client, genesis = four_validators()
     clock = Clock(GENESIS_TIME_MS + 60_000)
-    probe, _ = engine_of(validators[0], genesis, clock)
-    assert probe.replica is not None
-    primary = next(k for k in validators if k.member_id == probe.replica.primary)
-    backup_keys = next(k for k in validators if k is not primary)
-    backup, out = engine_of(backup_keys, genesis, clock)
-    connected = [k.public_key for k in validators if k is not backup_keys]
+    backup, out, primary, client, connected, genesis = a_backup(clock)
     hold(backup, clock, client, 3)
     backup.tick(connected)
     clock.now_ms += VIEW_TIMEOUT_MS // 2 - 10
