@@ -125,9 +125,12 @@ class NodeCore:
                 return self._check_in_view(tx, fresh)
         return self._check_in_view(tx, view)
 
+    def _next_block(self, view: CommittedView) -> BlockContext:
+        return BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
+                            self.chain.evidence_check)
+
     def _check_in_view(self, tx: Transaction, view: CommittedView) -> Transaction:
-        ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
-                           self.chain.evidence_check)
+        ctx = self._next_block(view)
         scratch = ScratchState(view.state, presume_absence=True)
         try:
             self._trial(tx, ctx, view, scratch)
@@ -139,8 +142,8 @@ class NodeCore:
 
     @staticmethod
     def _trial(tx: Transaction, ctx: BlockContext, view: CommittedView,
-               scratch: ScratchState) -> None:
-        sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
+               scratch: ScratchState, signature_checked: bool = False) -> None:
+        sender = check_envelope(scratch, tx, ctx, view.is_committed, signature_checked)
         apply_transaction(scratch, tx, sender, ctx)
 
     async def submit(self, items: list[bytes], gossip: bool = True
@@ -226,13 +229,10 @@ class NodeCore:
         again by `check_envelope`)."""
         verdicts: list[TxRejected | None] = []
         with CommittedView(self.chain) as view:
-            ctx = BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
-                               self.chain.evidence_check)
+            ctx = self._next_block(view)
             for tx in txs:
-                scratch = ScratchState(view.state)
                 try:
-                    sender = check_envelope(scratch, tx, ctx, view.is_committed, True)
-                    apply_transaction(scratch, tx, sender, ctx)
+                    self._trial(tx, ctx, view, ScratchState(view.state), True)
                 except TxRejected as exc:
                     verdicts.append(exc)
                 else:
