@@ -171,12 +171,12 @@ class NodeCore:
                 self._rejected.pop(tx.tx_id, None)
             else:
                 results[i] = (tx.tx_id, refusal)
-        committed = set()
-        if added and self.chain.height > checked_at:
-            committed = await self._recheck_late(admitting, results)
         for _, refusal in results:
             if refusal is not None:
                 self.metrics.txs_refused.labels(refusal.code).inc()
+        committed = set()
+        if added and self.chain.height > checked_at:  # counts and remembers its refusals
+            committed = await self._recheck_late(admitting, results)
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
             if self.on_work is not None:
@@ -209,18 +209,19 @@ class NodeCore:
             verdicts = [TxRejected("replayed", "committed meanwhile")
                         if self.chain.is_committed(tx.tx_id) else None for tx in txs]
         committed: set[bytes] = set()
-        dropped: list[bytes] = []
+        refused: Refusals = []
         positions = {tx.tx_id: i for i, tx in admitting}
         for tx, verdict in zip(txs, verdicts, strict=True):
             if verdict is None:
                 continue
-            dropped.append(tx.tx_id)
             if verdict.code == "replayed":
                 committed.add(tx.tx_id)
             else:
                 results[positions[tx.tx_id]] = (tx.tx_id, verdict)
-                self.remember_rejected(tx, verdict)
-        self.mempool.remove(dropped)
+                refused.append((tx, verdict))
+        self.mempool.remove([tx.tx_id for tx in txs if tx.tx_id in committed]
+                            + [tx.tx_id for tx, _ in refused])
+        self.refuse(refused)  # a client already waiting on one hears it now
         return committed
 
     def _refused_now(self, txs: list[Transaction]) -> list[TxRejected | None]:

@@ -129,4 +129,5 @@ async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay
     assert other.tx_id in core.mempool
     assert core.tx_status(in_block.tx_id).status == "committed"
     assert core.tx_status(rival.tx_id).status == "rejected"
+    assert core.metrics.txs_refused.labels("already_anchored")._value.get() == 1
     assert gossiped == [[other.encode()]]
