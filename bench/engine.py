@@ -27,7 +27,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
-from node.signature_checks import SignatureThreads
+from node.signature_checks import SignatureWorkers
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import LevelDBStore
@@ -94,10 +94,10 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5) -> dict[str, Any]
         outbox = _Quiet()
         clock = [GENESIS_MS + blocks * 1000]
         chain = Chain(kv, genesis)
-        signature_threads = SignatureThreads()  # as the daemon checks an answer's signatures
+        signature_workers = SignatureWorkers()  # as the daemon checks an answer's signatures
         engine = Engine(follower_keys, chain, Mempool(MempoolLimits(1, 1 << 20, 1)),
                         ValidatorSets.for_chain(chain), EngineConfig(1000, 100),
-                        lambda: clock[0], outbox, check_signatures=signature_threads)
+                        lambda: clock[0], outbox, check_signatures=signature_workers)
         peer = b"\x01" * 32
         started = time.perf_counter()
         engine.tick([peer])
@@ -109,7 +109,7 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5) -> dict[str, Any]
             engine.sync_answer(peer, answer)
             assert engine.chain.height > before, "sync made no progress"
         elapsed = time.perf_counter() - started
-        signature_threads.close()
+        signature_workers.close()
         kv.close()
         source_kv.close()
     return {"blocks": blocks, "txs_per_block": txs_per_block,

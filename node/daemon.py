@@ -45,7 +45,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
-from node.signature_checks import SignatureThreads
+from node.signature_checks import SignatureWorkers
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.tls import serve_https
@@ -277,11 +277,13 @@ async def serve(config: NodeConfig) -> None:
         network.validator_keys = engine.validator_keys
 
     thread = EngineThread(loop, network.peers.send, committed, core.refuse)
-    signature_threads = SignatureThreads()  # a sync answer's signatures, across threads
+    # Batches of signatures (a submission's, a sync answer's) go to child processes.
+    signature_workers = SignatureWorkers()
+    core.check_signatures = signature_workers
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
-                    signature_threads)
+                    signature_workers)
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
 
     def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
@@ -328,7 +330,7 @@ async def serve(config: NodeConfig) -> None:
         await network.close()
         await runner.cleanup()
         snapshots.close()
-        signature_threads.close()
+        signature_workers.close()
         kv.close()
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
     thread.start(engine)
@@ -352,7 +354,7 @@ async def serve(config: NodeConfig) -> None:
         await runner.cleanup()
         await network.close()
         await loop.run_in_executor(None, thread.shutdown, True)
-        signature_threads.close()
+        signature_workers.close()
         snapshots.close()
         kv.close()
         if thread.failure is None:

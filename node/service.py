@@ -21,7 +21,7 @@ from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.rules import BlockContext, apply_transaction, check_envelope, load_member
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
@@ -35,6 +35,8 @@ from node.public_work import (
     PublicWorkBusy,
     ScratchState,
 )
+from node.signature_checks import CheckSignatures, check_in_turn
+from node.validators import SignatureCheck
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.node")
@@ -93,6 +95,7 @@ class NodeCore:
         self.on_work: Callable[[], None] | None = None
         self.on_admitted: Callable[[list[bytes]], None] | None = None
         self.worker: Worker = ThreadWorker()
+        self.check_signatures: CheckSignatures = check_in_turn  # a submission's, in one batch
         self.metrics.height.set(self.chain.height)
         # Admission and API verification: never on the engine thread (node.public_work).
         self.public_work = PublicWork()
@@ -129,15 +132,17 @@ class NodeCore:
         return BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
                             self.chain.evidence_check)
 
-    def _check_in_view(self, tx: Transaction, view: CommittedView) -> Transaction:
+    def _check_in_view(self, tx: Transaction, view: CommittedView,
+                       signature_checked: bool = False) -> Transaction:
         ctx = self._next_block(view)
         scratch = ScratchState(view.state, presume_absence=True)
         try:
-            self._trial(tx, ctx, view, scratch)
+            self._trial(tx, ctx, view, scratch, signature_checked)
         except TxRejected:
             if not scratch.presumed_absent:
                 raise
-            self._trial(tx, ctx, view, ScratchState(view.state))  # confirm it, checked
+            # confirm it, checked
+            self._trial(tx, ctx, view, ScratchState(view.state), signature_checked)
         return tx
 
     @staticmethod
@@ -247,9 +252,13 @@ class NodeCore:
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
-            for data in items:
+            decoded = [_decoded(data) for data in items]
+            for outcome, signature_good in zip(
+                    decoded, self._signatures_good(decoded, view), strict=True):
                 try:
-                    outcomes.append(self.check_new(data, view))
+                    if isinstance(outcome, TxRejected):
+                        raise outcome
+                    outcomes.append(self._check_in_view(outcome, view, signature_good))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
@@ -258,6 +267,29 @@ class NodeCore:
                     if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
                         raise ForgedSubmission(forged, len(outcomes), len(items)) from None
             return outcomes, view.height
+
+    def _signatures_good(self, txs: list[Transaction | TxRejected], view: CommittedView
+                         ) -> list[bool]:
+        """For each of `txs`, whether its signature is good under its sender's key in
+        `view`, checked in one batch (in a child process, in the daemon). False also
+        means not checked: the batch stops after as many bad signatures as make a
+        submission forged, and the envelope check then checks the rest itself."""
+        good = [False] * len(txs)
+        checks: list[SignatureCheck] = []
+        positions: list[int] = []
+        for position, tx in enumerate(txs):
+            if isinstance(tx, TxRejected):
+                continue
+            sender = load_member(view.state, tx.sender)
+            if sender is not None:  # an unknown sender is refused before any signature
+                positions.append(position)
+                checks.append((sender.public_key, tx.signed_message(self.chain_id),
+                               tx.signature))
+        if checks:
+            answers = self.check_signatures(checks, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
+            for position, answer in zip(positions, answers, strict=False):
+                good[position] = answer
+        return good
 
     # ---- status ----------------------------------------------------------------------
     def tx_status(self, tx_id: bytes) -> TxStatus:
@@ -353,3 +385,10 @@ class NodeCore:
         if block is None:
             return None
         return block, self.chain.get_certificate(height) or b""
+
+
+def _decoded(data: bytes) -> Transaction | TxRejected:
+    try:
+        return decode_transaction(data)
+    except MalformedInput as exc:
+        return TxRejected("malformed", str(exc))

@@ -30,9 +30,9 @@ class CountedChecks:
     def __init__(self) -> None:
         self.batches: list[int] = []
 
-    def __call__(self, checks: Sequence[SignatureCheck]) -> list[bool]:
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
         self.batches.append(len(checks))
-        return check_in_turn(checks)
+        return check_in_turn(checks, failures_max)
 
 
 def validator(net: Consortium, checks: CountedChecks) -> Engine:

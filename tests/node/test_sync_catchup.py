@@ -20,7 +20,7 @@ from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
 from node.channels import CH_SYNC_REQUEST
-from node.signature_checks import SignatureThreads, check_in_turn
+from node.signature_checks import SignatureWorkers
 from node.sync import serve_blocks
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate, make_quorum_certificate
@@ -126,7 +126,7 @@ def test_a_certified_block_holding_a_forged_signature_is_refused_after_the_good_
     commit(source, [])
     clock = Clock(net.genesis.genesis_time_ms)
     follower, out = engine_for(net.employer, net, clock)
-    pool = SignatureThreads()
+    pool = SignatureWorkers()
     if threads:
         follower.check_signatures = pool
     peer = net.ministry.public_key
@@ -135,24 +135,6 @@ def test_a_certified_block_holding_a_forged_signature_is_refused_after_the_good_
     pool.close()
     assert follower.chain.height == 2
     assert follower.chain.tx_location(good.tx_id) is None
-
-
-def test_signature_threads_answer_as_checking_in_turn(net: Consortium) -> None:
-    message = b"a sync answer's signature %d"
-    checks = [(net.ministry.public_key, message % i, net.ministry.sign_raw(message % i))
-              for i in range(200)]
-    for i in range(0, 200, 7):  # every 7th check fails: a wrong key or a wrong message
-        key, signed, signature = checks[i]
-        checks[i] = ((net.university.public_key, signed, signature) if i % 2
-                     else (key, signed + b"!", signature))
-    pool = SignatureThreads()
-    try:
-        assert pool(checks) == check_in_turn(checks)
-        assert pool(checks).count(False) == len(range(0, 200, 7))
-        assert pool(checks[:5]) == check_in_turn(checks[:5])
-        assert pool([]) == []
-    finally:
-        pool.close()
 
 
 def test_the_next_question_leaves_before_an_answer_is_applied(

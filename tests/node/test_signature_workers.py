@@ -1,0 +1,212 @@
+"""Signature checks in child processes (node.signature_checks.SignatureWorkers) and the
+admission path that hands them a submission's signatures in one batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import ledger.rules
+from ledger.payloads import AnchorPayload
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
+from node.service import NodeCore
+from node.signature_checks import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
+from node.validators import SignatureCheck
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, make_tx
+
+DEADLINE_S = 20.0
+
+
+def mixed_checks(net: Consortium, count: int) -> list[SignatureCheck]:
+    """`count` checks, every 7th bad: a wrong key or a changed message."""
+    message = b"a batch's signature %d"
+    checks = [(net.ministry.public_key, message % i, net.ministry.sign_raw(message % i))
+              for i in range(count)]
+    for i in range(0, count, 7):
+        key, signed, signature = checks[i]
+        checks[i] = ((net.university.public_key, signed, signature) if i % 2
+                     else (key, signed + b"!", signature))
+    return checks
+
+
+def children_of(pid: int) -> set[int]:
+    """The signature workers running as children of `pid`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if (int(fields[1]) == pid and fields[0] != "Z"
+                    and b"node.signature_child" in command):
+                found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition: object, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not callable(condition) or not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {DEADLINE_S} s: {what}")
+        time.sleep(0.02)
+
+
+def test_workers_answer_as_checking_in_turn(net: Consortium) -> None:
+    checks = mixed_checks(net, 200)
+    workers = SignatureWorkers()
+    try:
+        assert workers(checks) == check_in_turn(checks)
+        assert len(workers(checks)) == 200
+        assert workers(checks).count(False) == len(range(0, 200, 7))
+        good = [check for i, check in enumerate(checks) if i % 7]
+        assert workers(good) == [True] * len(good)
+        assert len(children_of(os.getpid())) == 1, children_of(os.getpid())
+        # Stopping after some failures, as a submission's batch does.
+        assert workers(checks, 5) == check_in_turn(checks, 5)
+        assert len(workers(checks, 5)) == 29 and workers(checks, 5).count(False) == 5
+        assert workers(checks[:5]) == check_in_turn(checks[:5])
+        assert workers([]) == []
+    finally:
+        workers.close()
+    wait_until(lambda: not children_of(os.getpid()), "the child stops with close()")
+
+
+def test_callers_on_several_threads_share_at_most_the_workers(net: Consortium) -> None:
+    checks = mixed_checks(net, 300)
+    expected = check_in_turn(checks)
+    workers = SignatureWorkers(2)
+    answers: list[list[bool]] = []
+    try:
+        threads = [threading.Thread(target=lambda: answers.extend(
+            workers(checks) for _ in range(3))) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(DEADLINE_S)
+        assert answers == [expected] * 12
+        assert 1 <= len(children_of(os.getpid())) <= 2
+    finally:
+        workers.close()
+
+
+def test_a_killed_worker_is_dropped_and_its_batch_still_answered(net: Consortium) -> None:
+    checks = mixed_checks(net, WORKER_BATCH_MIN * 2)
+    workers = SignatureWorkers(1)
+    try:
+        assert workers(checks) == check_in_turn(checks)
+        (child,) = children_of(os.getpid())
+        os.kill(child, signal.SIGKILL)
+        wait_until(lambda: not running(child), "the child is killed")
+        assert workers(checks) == check_in_turn(checks)  # checked here, child dropped
+        assert workers(checks) == check_in_turn(checks)  # in a new child
+        assert len(children_of(os.getpid())) == 1
+    finally:
+        workers.close()
+
+
+PARENT = """
+import sys
+from ledger.identity import KeyPair
+from node.signature_checks import SignatureWorkers
+keys = KeyPair.from_seed(bytes(32))
+checks = [(keys.public_key, b"m%d" % i, keys.sign_raw(b"m%d" % i)) for i in range(64)]
+workers = SignatureWorkers(1)
+assert all(workers(checks))
+print("checked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_worker_does_not_outlive_its_parent_killed_with_kill_9() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, cwd=Path(__file__).parents[2])
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline() == b"checked\n"
+        (child,) = children_of(parent.pid)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(DEADLINE_S)
+        wait_until(lambda: not running(child), "the orphaned worker exits")
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+class CountedChecks:
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, int]] = []
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        self.batches.append((len(checks), failures_max))
+        return check_in_turn(checks, failures_max)
+
+
+@pytest.fixture
+def core(net: Consortium) -> NodeCore:
+    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(max_txs=1_000, max_bytes=1 << 22, max_per_sender=1_000),
+                    NodeMetrics())
+    node.check_signatures = CountedChecks()
+    return node
+
+
+async def test_a_submission_has_its_signatures_checked_once_in_one_batch(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    txs = [make_tx(net.university, AnchorPayload(os.urandom(32))) for _ in range(40)]
+    forged = make_tx(net.university, AnchorPayload(os.urandom(32))).encode()[:-64] + bytes(64)
+    stranger = make_tx(net.outsider, AnchorPayload(os.urandom(32)))
+    checked_again: list[bytes] = []
+    real = ledger.rules.verify_signature
+
+    def counted(key: bytes, message: bytes, signature: bytes) -> bool:
+        checked_again.append(signature)
+        return real(key, message, signature)
+
+    monkeypatch.setattr(ledger.rules, "verify_signature", counted)
+    try:
+        results = await core.submit([tx.encode() for tx in txs]
+                                    + [forged, stranger.encode()])
+        assert [refusal.code if refusal else None for _, refusal in results] == (
+            [None] * 40 + ["bad_signature", "unknown_sender"])
+        assert len(core.mempool) == 40
+        # One batch of the known senders' signatures; only the bad one is checked again.
+        assert core.check_signatures.batches == [  # type: ignore[attr-defined]
+            (41, INVALID_SIGNATURES_PER_SUBMISSION_MAX)]
+        assert checked_again == [bytes(64)]
+    finally:
+        core.worker.shutdown(wait=True)
+
+
+async def test_a_forged_submission_costs_a_batch_cut_short(
+        core: NodeCore, net: Consortium) -> None:
+    forged = [make_tx(net.university, AnchorPayload(os.urandom(32))).encode()[:-64]
+              + os.urandom(64) for _ in range(500)]
+    try:
+        with pytest.raises(ForgedSubmission):
+            await core.submit(forged)
+        assert len(core.mempool) == 0
+        (batch,) = core.check_signatures.batches  # type: ignore[attr-defined]
+        assert batch == (500, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
+    finally:
+        core.worker.shutdown(wait=True)
