@@ -27,7 +27,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
-from node.signature_checks import SignatureWorkers
+from node.signature_workers import SignatureWorkers
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import LevelDBStore

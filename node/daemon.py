@@ -45,7 +45,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
-from node.signature_checks import SignatureWorkers
+from node.signature_workers import SignatureWorkers
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.tls import serve_https

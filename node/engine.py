@@ -67,7 +67,8 @@ from node.engine_sync import AppliesSyncedBlocks
 from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
-from node.signature_checks import CheckSignatures, check_in_turn, transactions_checked_ahead
+from node.signature_checks import transactions_checked_ahead
+from node.signature_workers import CheckSignatures, check_in_turn
 from node.sync import BlockSync
 from node.validators import ValidatorSets
 

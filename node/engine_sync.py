@@ -1,5 +1,6 @@
 """How the engine applies what block sync fetched: each certified block in turn, through
-the one commit path (`node.engine`), its answer's signatures checked ahead in one batch.
+the one commit path (`node.engine`), its answer's signatures checked ahead in parts
+(`node.signature_checks.AnswerChecks`) while the blocks before them execute.
 
 A block that does not decode, lacks a valid certificate or does not execute ends
 the answer: the blocks before it stay committed, and the peer that sent it is
@@ -18,7 +19,8 @@ from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
 from node.engine_types import Outbox
 from node.mempool import Mempool
-from node.signature_checks import CheckSignatures, check_answer_ahead
+from node.signature_checks import AnswerChecks
+from node.signature_workers import CheckSignatures
 from node.sync import BlockSync
 from node.validators import ValidatorSets
 
@@ -58,18 +60,18 @@ class AppliesSyncedBlocks:
                 break
         head = self.chain.height
         self._ask_ahead(peer_key, blocks, head)
-        ahead = [(block, cert) for block, cert in blocks if block.header.height > head]
-        checked = check_answer_ahead(ahead, self.chain, self.validator_sets,
-                                     self.check_signatures)
-        verified = {block.block_hash: ids for (block, _), ids in zip(ahead, checked, strict=True)}
-        for block, cert in blocks:
-            if not self._apply_certified(peer_key, block, cert,
-                                         verified.get(block.block_hash, frozenset())):
-                self.sync.failed(peer_key)
-                break
-        else:
-            if undecodable:
-                self.sync.failed(peer_key)
+        checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
+                              self.check_signatures)
+        try:
+            for index, (block, cert) in enumerate(blocks):
+                if not self._apply_certified(peer_key, block, cert, checks.verified(index)):
+                    self.sync.failed(peer_key)
+                    break
+            else:
+                if undecodable:
+                    self.sync.failed(peer_key)
+        finally:
+            checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
         self._pump_sync()
 

@@ -35,7 +35,7 @@ from node.public_work import (
     PublicWorkBusy,
     ScratchState,
 )
-from node.signature_checks import CheckSignatures, check_in_turn
+from node.signature_workers import CheckSignatures, check_in_turn
 from node.validators import SignatureCheck
 from storage.kv import KeyValueStore
 

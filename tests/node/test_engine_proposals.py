@@ -17,22 +17,23 @@ from ledger.transactions import Transaction
 from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
-from node.signature_checks import check_in_turn
+from node.signature_workers import InTurn
 from node.validators import SignatureCheck, ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, bft_basis, commit, make_tx
 from tests.node.test_engine import Clock, Recorder
 
 
-class CountedChecks:
+class CountedChecks(InTurn):
     """The engine's batch signature check, counting the batches and their sizes."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.batches: list[int] = []
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
         self.batches.append(len(checks))
-        return check_in_turn(checks, failures_max)
+        return super().__call__(checks, failures_max)
 
 
 def validator(net: Consortium, checks: CountedChecks) -> Engine:

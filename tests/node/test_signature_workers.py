@@ -20,7 +20,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
 from node.service import NodeCore
-from node.signature_checks import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
+from node.signature_workers import WORKER_BATCH_MIN, InTurn, SignatureWorkers, check_in_turn
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, make_tx
@@ -128,7 +128,7 @@ def test_a_killed_worker_is_dropped_and_its_batch_still_answered(net: Consortium
 PARENT = """
 import sys
 from ledger.identity import KeyPair
-from node.signature_checks import SignatureWorkers
+from node.signature_workers import SignatureWorkers
 keys = KeyPair.from_seed(bytes(32))
 checks = [(keys.public_key, b"m%d" % i, keys.sign_raw(b"m%d" % i)) for i in range(64)]
 workers = SignatureWorkers(1)
@@ -153,13 +153,14 @@ def test_a_worker_does_not_outlive_its_parent_killed_with_kill_9() -> None:
         parent.wait()
 
 
-class CountedChecks:
+class CountedChecks(InTurn):
     def __init__(self) -> None:
+        super().__init__()
         self.batches: list[tuple[int, int]] = []
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
         self.batches.append((len(checks), failures_max))
-        return check_in_turn(checks, failures_max)
+        return super().__call__(checks, failures_max)
 
 
 @pytest.fixture

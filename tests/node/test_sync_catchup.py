@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
 import nacl.bindings
 import pytest
 
+import node.signature_checks
 import node.sync
 import node.validators
 from ledger.chain import Chain
@@ -20,8 +22,10 @@ from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
 from node.channels import CH_SYNC_REQUEST
-from node.signature_checks import SignatureWorkers
+from node.engine import Engine
+from node.signature_workers import InTurn, PendingChecks, SignatureWorkers
 from node.sync import serve_blocks
+from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate, make_quorum_certificate
 from tests.node.conftest import Consortium, block_basis, commit, make_tx
@@ -214,3 +218,53 @@ def test_a_peer_asked_ahead_is_not_timed_for_our_own_applying(
     assert asked == [(first, 5)]  # asked ahead, and not asked of another peer after
     follower.sync_answer(first, serve_blocks_of(source, out.frames[-1][2]))
     assert follower.chain.height == 8
+
+
+class RecordedChecks(InTurn):
+    """Checks in turn, recording when each batch is started and collected."""
+
+    def __init__(self, heights: list[int], follower: Engine) -> None:
+        super().__init__()
+        self.events: list[tuple[str, int, int]] = []  # what, batch, height at the time
+        self._heights = heights
+        self._follower = follower
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        batch = len(self.events)
+        self.events.append(("start", batch, self._follower.chain.height))
+
+        def collect() -> list[bool]:
+            self.events.append(("collect", batch, self._follower.chain.height))
+            return self(checks)
+        return collect
+
+
+@pytest.mark.parametrize("bad_at", [None, 9])
+def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int | None) -> None:
+    blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks
+    monkeypatch.setattr(node.signature_checks, "ANSWER_PART_CHECKS", 8)
+    source = source_with_txs(net, blocks)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    recorded = RecordedChecks([], follower)
+    follower.check_signatures = recorded
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    peer_height, items = decode(serve_blocks_of(source, out.frames[-1][2]))
+    if bad_at is not None:  # a forged certificate: the answer ends before that block
+        block_hash = source.get_block(bad_at).block_hash  # type: ignore[union-attr]
+        items[bad_at - 1][1] = make_certificate(net.university, source.chain_id, bad_at, 0,
+                                                block_hash)
+    follower.sync_answer(peer, encode([peer_height, items]))
+    assert follower.chain.height == (blocks if bad_at is None else bad_at - 1)
+    starts = [(batch, height) for what, batch, height in recorded.events if what == "start"]
+    collects = {batch: height for what, batch, height in recorded.events if what == "collect"}
+    # 6 parts of 2 blocks: the first 2 go out at once, part k + 2 as part k is reached;
+    # each is collected as its first block applies, and what is still out when a bad
+    # block ends the answer is collected by close().
+    assert len(starts) == 6
+    assert starts[:2] == [(0, 0), (1, 0)]
+    assert [height for _, height in starts[2:]] == [0, 2, 4, 6]
+    assert sorted(collects) == [batch for batch, _ in starts]
+    assert [collects[batch] for batch, _ in starts] == (
+        [0, 2, 4, 6, 8, 10] if bad_at is None else [0, 2, 4, 6, 8, 8])

@@ -1,0 +1,193 @@
+"""Signature checks in batches, in child processes beside the daemon's Python.
+
+libsodium's `crypto_sign_open` releases the GIL, but a thread that checks one
+signature per call must take the GIL back after each, and while another thread
+runs Python it gets it only at the interpreter's switch interval (5 ms): measured,
+two signature threads did about a fifth of their work while the main thread ran
+Python (BENCHMARKS.md). So the daemon checks a batch in a child process
+(`SignatureWorkers`, child: node.signature_child): the caller writes it once and
+waits once, and the child runs beside the daemon's Python. The simulator and the
+tests check in turn (`check_in_turn`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import msgpack
+
+from ledger.identity import verify_signature
+from node.signature_child import FRAME_LENGTH
+from node.validators import SignatureCheck
+
+log = logging.getLogger("senim.signatures")
+
+SIGNATURE_WORKERS_MAX = 2  # the machine's cores; more children would only queue for them
+WORKER_BATCH_MIN = 32  # fewer checks cost less in turn than a trip to a child
+WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is started again
+
+PendingChecks = Callable[[], list[bool]]  # collects a started batch's answers, once
+
+
+class CheckSignatures(Protocol):
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        """An answer per check, in order (True: good); with `failures_max`, they stop
+        after that many bad ones, so that a forged batch costs no more checks."""
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        """Hand `checks` over now; their answers are collected later, exactly once. A
+        checker with nothing to run beside the caller checks them when collected."""
+
+
+class InTurn:
+    """`CheckSignatures` on the caller's thread."""
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        answers: list[bool] = []
+        failures = 0
+        for key, message, signature in checks:
+            answers.append(verify_signature(key, message, signature))
+            if not answers[-1]:
+                failures += 1
+                if failures == failures_max:
+                    break
+        return answers
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        return lambda: self(checks)
+
+
+check_in_turn = InTurn()
+
+
+class _Child:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "node.signature_child"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def send(self, checks: Sequence[SignatureCheck], failures_max: int) -> None:
+        """OSError if the child is gone."""
+        assert self.process.stdin is not None
+        frame = msgpack.packb([failures_max, [list(check) for check in checks]],
+                              use_bin_type=True)
+        self.process.stdin.write(FRAME_LENGTH.pack(len(frame)) + frame)
+        self.process.stdin.flush()
+
+    def receive(self, checks: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
+        """The child's answers; OSError or ValueError if it died or answered badly."""
+        assert self.process.stdout is not None
+        head = self.process.stdout.read(FRAME_LENGTH.size)
+        if len(head) != FRAME_LENGTH.size:
+            raise ValueError("it closed its pipe")
+        (count,) = FRAME_LENGTH.unpack(head)
+        answers = self.process.stdout.read(count) if count <= len(checks) else b""
+        short = count < len(checks)
+        if len(answers) != count or (short and (failures_max == 0
+                                                or answers.count(0) != failures_max)):
+            raise ValueError(f"it answered {len(answers)} of {len(checks)} checks")
+        return [byte == 1 for byte in answers]
+
+    def stop(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:  # a child already gone may refuse the last flush
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class SignatureWorkers:
+    """`CheckSignatures` in up to `workers` child processes, started when first needed
+    and leased one per batch, for any thread; `close` when the node stops.
+
+    A small batch, or one that finds no child free, is checked in turn by the caller.
+    A child that dies or answers short is dropped and its batch checked in turn, so
+    a child can make checking slower but never change an answer. A child reads only
+    its parent's pipe and exits when it closes: a daemon killed with kill -9 leaves
+    none behind."""
+
+    def __init__(self, workers: int = SIGNATURE_WORKERS_MAX) -> None:
+        self._workers = workers
+        self._idle: list[_Child] = []
+        self._alive = 0  # children idle or leased
+        self._failures = 0
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        return self._start(checks, failures_max)()
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        return self._start(checks, 0)
+
+    def _start(self, checks: Sequence[SignatureCheck], failures_max: int) -> PendingChecks:
+        child = self._lease() if len(checks) >= WORKER_BATCH_MIN else None
+        if child is None:
+            return lambda: check_in_turn(checks, failures_max)
+        try:
+            child.send(checks, failures_max)
+        except OSError as exc:
+            return self._failed(child, exc, checks, failures_max)
+
+        def collect() -> list[bool]:
+            try:
+                answers = child.receive(checks, failures_max)
+            except (OSError, ValueError) as exc:
+                return self._failed(child, exc, checks, failures_max)()
+            self._give_back(child)
+            return answers
+        return collect
+
+    def _failed(self, child: _Child, exc: Exception, checks: Sequence[SignatureCheck],
+                failures_max: int) -> PendingChecks:
+        log.warning("a signature worker failed (%s); its batch is checked here", exc)
+        self._drop(child)
+        return lambda: check_in_turn(checks, failures_max)
+
+    def _lease(self) -> _Child | None:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            if (self._closed or self._alive >= self._workers
+                    or self._failures >= WORKER_FAILURES_MAX):
+                return None
+            self._alive += 1
+        try:
+            return _Child()
+        except OSError as exc:
+            log.warning("cannot start a signature worker (%s); checking in turn", exc)
+            with self._lock:
+                self._alive -= 1
+                self._failures += 1
+            return None
+
+    def _give_back(self, child: _Child) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(child)
+                return
+            self._alive -= 1
+        child.stop()
+
+    def _drop(self, child: _Child) -> None:
+        child.stop()
+        with self._lock:
+            self._alive -= 1
+            self._failures += 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._alive -= len(idle)
+        for child in idle:
+            child.stop()
