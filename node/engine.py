@@ -282,7 +282,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
 
     def _verified(self, block: Block) -> frozenset[bytes]:
         """Ids of the block's transactions whose signature is known good: checked at
-        admission here, or now, in one batch across the signature threads."""
+        admission here, or now, in one batch in the signature workers."""
         admitted = self.mempool.already_verified(block.transactions)
         others = [tx for tx in block.transactions if tx.tx_id not in admitted]
         if not others:

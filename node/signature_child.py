@@ -1,4 +1,4 @@
-"""The child process of `node.signature_checks.SignatureWorkers`: checks batches of
+"""The child process of `node.signature_workers.SignatureWorkers`: checks batches of
 signatures for the daemon, its parent, and exits when the parent's pipe closes.
 
     python -m node.signature_child
@@ -12,6 +12,7 @@ only what a check needs, so that it starts in a fraction of the daemon's time.
 from __future__ import annotations
 
 import contextlib
+import signal
 import struct
 import sys
 from typing import BinaryIO
@@ -49,5 +50,8 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+    # Only the parent's pipe ends a child: a Ctrl-C at the daemon's terminal reaches its
+    # whole process group, and the daemon stops in its own time.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(BrokenPipeError):
         serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -68,8 +68,11 @@ check_in_turn = InTurn()
 
 class _Child:
     def __init__(self) -> None:
+        # Its failures are the parent's to report (a warning when a batch comes back
+        # short), so a dying child prints no traceback into the daemon's log.
         self.process = subprocess.Popen([sys.executable, "-m", "node.signature_child"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL)
 
     def send(self, checks: Sequence[SignatureCheck], failures_max: int) -> None:
         """OSError if the child is gone."""

@@ -1,6 +1,6 @@
 """How a validator executes a proposal: the transactions it already holds are taken
 from its mempool as they are, the others have their signatures checked in one batch
-(across the daemon's signature threads) before the ledger rules run."""
+(in the daemon's signature workers) before the ledger rules run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signature checks in child processes (node.signature_checks.SignatureWorkers) and the
+"""Signature checks in child processes (node.signature_workers.SignatureWorkers) and the
 admission path that hands them a submission's signatures in one batch."""
 
 from __future__ import annotations
