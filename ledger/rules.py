@@ -116,6 +116,21 @@ def check_envelope(
     signature_known_good: bool = False,
 ) -> Member:
     """Checks common to every kind: sender, expiry, replay, signature."""
+    sender = check_before_signature(state, tx, ctx, is_committed)
+    # A signature checked at admission was checked against the key of that time: a member
+    # that has ever rotated is checked again against its key now.
+    known_good = signature_known_good and sender.key_rotated_height is None
+    if not known_good and not verify_signature(
+        sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
+    ):
+        raise TxRejected("bad_signature", "signature does not match the sender's key")
+    return sender
+
+
+def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContext,
+                           is_committed: Callable[[bytes], bool]) -> Member:
+    """The envelope's checks that come before its signature (cheap, and free of any
+    key), in their order; returns the sender whose key the signature is checked by."""
     sender = load_member(state, tx.sender)
     if sender is None:
         raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member")
@@ -129,13 +144,6 @@ def check_envelope(
         )
     if is_committed(tx.tx_id):
         raise TxRejected("replayed", "transaction was already committed")
-    # A signature checked at admission was checked against the key of that time: a member
-    # that has ever rotated is checked again against its key now.
-    known_good = signature_known_good and sender.key_rotated_height is None
-    if not known_good and not verify_signature(
-        sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
-    ):
-        raise TxRejected("bad_signature", "signature does not match the sender's key")
     return sender
 
 

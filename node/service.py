@@ -21,7 +21,7 @@ from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from ledger.rules import BlockContext, apply_transaction, check_envelope, load_member
+from ledger.rules import BlockContext, apply_transaction, check_before_signature, check_envelope
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
@@ -273,15 +273,21 @@ class NodeCore:
         """For each of `txs`, whether its signature is good under its sender's key in
         `view`, checked in one batch (in a child process, in the daemon). False also
         means not checked: the batch stops after as many bad signatures as make a
-        submission forged, and the envelope check then checks the rest itself."""
+        submission forged, and the envelope check then checks the rest itself. What it
+        refuses before a signature (say a replay, which anyone can copy off the chain)
+        costs no check here either, nor does a sender it checks again (one that rotated)."""
         good = [False] * len(txs)
         checks: list[SignatureCheck] = []
         positions: list[int] = []
+        ctx = self._next_block(view)
         for position, tx in enumerate(txs):
             if isinstance(tx, TxRejected):
                 continue
-            sender = load_member(view.state, tx.sender)
-            if sender is not None:  # an unknown sender is refused before any signature
+            try:
+                sender = check_before_signature(view.state, tx, ctx, view.is_committed)
+            except TxRejected:
+                continue
+            if sender.key_rotated_height is None:
                 positions.append(position)
                 checks.append((sender.public_key, tx.signed_message(self.chain_id),
                                tx.signature))

@@ -3,6 +3,7 @@ admission path that hands them a submission's signatures in one batch."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from node.service import NodeCore
 from node.signature_workers import WORKER_BATCH_MIN, InTurn, SignatureWorkers, check_in_turn
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
-from tests.node.conftest import Consortium, make_tx
+from tests.node.conftest import Consortium, commit, make_tx
 
 DEADLINE_S = 20.0
 
@@ -209,5 +210,23 @@ async def test_a_forged_submission_costs_a_batch_cut_short(
         assert len(core.mempool) == 0
         (batch,) = core.check_signatures.batches  # type: ignore[attr-defined]
         assert batch == (500, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
+    finally:
+        core.worker.shutdown(wait=True)
+
+
+async def test_what_is_refused_before_its_signature_costs_no_check(
+        core: NodeCore, net: Consortium) -> None:
+    """A replay (anyone can copy committed transactions off the chain) or an expired
+    transaction is refused before its signature is checked: it must not cost one in
+    the batch either."""
+    committed = [make_tx(net.university, AnchorPayload(os.urandom(32))) for _ in range(40)]
+    await asyncio.get_running_loop().run_in_executor(None, commit, core.chain, committed)
+    expired = [make_tx(net.university, AnchorPayload(os.urandom(32)), expires_at=1)
+               for _ in range(40)]
+    try:
+        results = await core.submit([tx.encode() for tx in committed + expired])
+        assert [refusal.code if refusal else None for _, refusal in results] == (
+            ["replayed"] * 40 + ["expired"] * 40)
+        assert core.check_signatures.batches == []  # type: ignore[attr-defined]
     finally:
         core.worker.shutdown(wait=True)
