@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import msgpack
@@ -31,6 +33,8 @@ log = logging.getLogger("senim.signatures")
 SIGNATURE_WORKERS_MAX = 2  # the machine's cores; more children would only queue for them
 WORKER_BATCH_MIN = 32  # fewer checks cost less in turn than a trip to a child
 WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is started again
+
+_PACKAGES = str(Path(__file__).resolve().parents[1])  # the folder holding this `node`
 
 PendingChecks = Callable[[], list[bool]]  # collects a started batch's answers, once
 
@@ -69,10 +73,15 @@ check_in_turn = InTurn()
 class _Child:
     def __init__(self) -> None:
         # Its failures are the parent's to report (a warning when a batch comes back
-        # short), so a dying child prints no traceback into the daemon's log.
-        self.process = subprocess.Popen([sys.executable, "-m", "node.signature_child"],
+        # short), so a dying child prints no traceback into the daemon's log. -P: `-m`
+        # would put the daemon's working directory first on the child's path, and any
+        # msgpack.py there would then answer for the daemon's signatures; the child
+        # finds this `node` first instead, wherever the daemon found it.
+        path = os.pathsep.join(filter(None, [_PACKAGES, os.environ.get("PYTHONPATH")]))
+        self.process = subprocess.Popen([sys.executable, "-P", "-m", "node.signature_child"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+                                        stderr=subprocess.DEVNULL,
+                                        env={**os.environ, "PYTHONPATH": path})
 
     def send(self, checks: Sequence[SignatureCheck], failures_max: int) -> None:
         """OSError if the child is gone."""

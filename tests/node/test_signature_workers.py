@@ -230,3 +230,20 @@ async def test_what_is_refused_before_its_signature_costs_no_check(
         assert core.check_signatures.batches == []  # type: ignore[attr-defined]
     finally:
         core.worker.shutdown(wait=True)
+
+
+def test_a_worker_imports_nothing_from_the_daemons_working_directory(
+        net: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon (the `senim` script) does not import from its working directory; nor
+    may its workers, or a stray msgpack.py there would check the daemon's signatures."""
+    (tmp_path / "msgpack.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('imported').touch()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
+    checks = mixed_checks(net, WORKER_BATCH_MIN)
+    workers = SignatureWorkers(1)
+    try:
+        assert workers(checks) == check_in_turn(checks)
+        assert not (tmp_path / "imported").exists()
+    finally:
+        workers.close()
