@@ -33,6 +33,10 @@ log = logging.getLogger("senim.signatures")
 SIGNATURE_WORKERS_MAX = 2  # the machine's cores; more children would only queue for them
 WORKER_BATCH_MIN = 32  # fewer checks cost less in turn than a trip to a child
 WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is started again
+# A child given longer than this for a batch (a check costs ~0.05 ms) is taken as hung
+# (stopped, say): killed, so that its caller checks the batch itself instead of waiting.
+WORKER_BATCH_S_MAX = 10.0
+WORKER_CHECK_S_MAX = 0.001
 
 _PACKAGES = str(Path(__file__).resolve().parents[1])  # the folder holding this `node`
 
@@ -88,17 +92,21 @@ class _Child:
         assert self.process.stdin is not None
         frame = msgpack.packb([failures_max, [list(check) for check in checks]],
                               use_bin_type=True)
-        self.process.stdin.write(FRAME_LENGTH.pack(len(frame)) + frame)
-        self.process.stdin.flush()
+        with _Deadline(self.process, len(checks)):  # a killed child: BrokenPipeError
+            self.process.stdin.write(FRAME_LENGTH.pack(len(frame)) + frame)
+            self.process.stdin.flush()
 
     def receive(self, checks: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
         """The child's answers; OSError or ValueError if it died or answered badly."""
         assert self.process.stdout is not None
-        head = self.process.stdout.read(FRAME_LENGTH.size)
+        with _Deadline(self.process, len(checks)) as deadline:
+            head = self.process.stdout.read(FRAME_LENGTH.size)
+            (count,) = FRAME_LENGTH.unpack(head) if len(head) == FRAME_LENGTH.size else (0,)
+            answers = self.process.stdout.read(count) if count <= len(checks) else b""
+        if deadline.expired:
+            raise ValueError("it did not answer in time, and was killed")
         if len(head) != FRAME_LENGTH.size:
             raise ValueError("it closed its pipe")
-        (count,) = FRAME_LENGTH.unpack(head)
-        answers = self.process.stdout.read(count) if count <= len(checks) else b""
         short = count < len(checks)
         if len(answers) != count or (short and (failures_max == 0
                                                 or answers.count(0) != failures_max)):
@@ -115,6 +123,36 @@ class _Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class _Deadline:
+    """Kills the child unless what it is given time for (a batch of `checks` checks)
+    is over by then; `expired` says whether it was."""
+
+    def __init__(self, process: subprocess.Popen[bytes], checks: int) -> None:
+        self.expired = False
+        self._over = False
+        self._lock = threading.Lock()
+        self._process = process
+        self._timer = threading.Timer(WORKER_BATCH_S_MAX + WORKER_CHECK_S_MAX * checks,
+                                      self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._over = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.expired = True
+            self._process.kill()
 
 
 class SignatureWorkers:

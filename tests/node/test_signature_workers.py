@@ -4,6 +4,7 @@ admission path that hands them a submission's signatures in one batch."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import ledger.rules
+import node.signature_workers
 from ledger.payloads import AnchorPayload
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -246,4 +248,30 @@ def test_a_worker_imports_nothing_from_the_daemons_working_directory(
         assert workers(checks) == check_in_turn(checks)
         assert not (tmp_path / "imported").exists()
     finally:
+        workers.close()
+
+
+def test_a_hung_worker_is_killed_and_its_batch_checked_by_the_caller(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that stops answering (here: stopped) must not hold its caller for ever:
+    not a public thread, nor the engine thread, nor the daemon's shutdown behind them."""
+    monkeypatch.setattr(node.signature_workers, "WORKER_BATCH_S_MAX", 0.5)
+    checks = mixed_checks(net, WORKER_BATCH_MIN * 2)
+    workers = SignatureWorkers(1)
+    answers: list[list[bool]] = []
+    stopped: list[int] = []
+    try:
+        assert workers(checks) == check_in_turn(checks)
+        (child,) = children_of(os.getpid())
+        os.kill(child, signal.SIGSTOP)
+        stopped.append(child)
+        caller = threading.Thread(target=lambda: answers.append(workers(checks)), daemon=True)
+        caller.start()
+        caller.join(DEADLINE_S)
+        assert answers == [check_in_turn(checks)]
+        assert not running(child)
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         workers.close()
