@@ -160,8 +160,8 @@ class SignatureWorkers:
     and leased one per batch, for any thread; `close` when the node stops.
 
     A small batch, or one that finds no child free, is checked in turn by the caller.
-    A child that dies or answers short is dropped and its batch checked in turn, so
-    a child can make checking slower but never change an answer. A child reads only
+    A child that dies, answers short or not in time is dropped and its batch checked
+    in turn, so a child can make checking slower but never change an answer. A child reads only
     its parent's pipe and exits when it closes: a daemon killed with kill -9 leaves
     none behind."""
 
