@@ -203,15 +203,26 @@ async def test_a_submission_has_its_signatures_checked_once_in_one_batch(
 
 
 async def test_a_forged_submission_costs_a_batch_cut_short(
-        core: NodeCore, net: Consortium) -> None:
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     forged = [make_tx(net.university, AnchorPayload(os.urandom(32))).encode()[:-64]
               + os.urandom(64) for _ in range(500)]
+    checked: list[bytes] = []
+    real = ledger.rules.verify_signature
+
+    def counted(key: bytes, message: bytes, signature: bytes) -> bool:
+        checked.append(signature)
+        return real(key, message, signature)
+
+    for module in (ledger.rules, node.signature_workers):  # the envelope's, the batch's
+        monkeypatch.setattr(module, "verify_signature", counted)
     try:
         with pytest.raises(ForgedSubmission):
             await core.submit(forged)
         assert len(core.mempool) == 0
         (batch,) = core.check_signatures.batches  # type: ignore[attr-defined]
         assert batch == (500, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
+        # The batch's bad ones, then the envelope's own check of each before it refuses.
+        assert len(checked) == 2 * INVALID_SIGNATURES_PER_SUBMISSION_MAX
     finally:
         core.worker.shutdown(wait=True)
 
