@@ -55,9 +55,12 @@ class AnswerChecks:
         """Ids of block `index`'s transactions whose signature is good under the sender's
         key at the head; its part's good certificates are remembered first."""
         at = self._part_of[index]
+        # Collected before the next part starts, which can then have the worker this one
+        # frees: started first, it would find every worker leased and be checked here.
+        good = self._parts[at].verified(index, self._check)
         if at + ANSWER_PARTS_AHEAD < len(self._parts):
             self._parts[at + ANSWER_PARTS_AHEAD].start(self._check)
-        return self._parts[at].verified(index, self._check)
+        return good
 
     def close(self) -> None:
         for part in self._parts:

@@ -264,12 +264,18 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
     assert follower.chain.height == (blocks if bad_at is None else bad_at - 1)
     starts = [(batch, height) for what, batch, height in recorded.events if what == "start"]
     collects = {batch: height for what, batch, height in recorded.events if what == "collect"}
-    # 6 parts of 2 blocks: the first 2 go out at once, part k + 2 as part k is reached;
+    # 6 parts of 2 blocks: the first 2 go out at once, part k + 2 once part k is in;
     # each is collected as its first block applies, and what is still out when a bad
     # block ends the answer is collected by close().
     assert len(starts) == 6
     assert starts[:2] == [(0, 0), (1, 0)]
     assert [height for _, height in starts[2:]] == [0, 2, 4, 6]
     assert sorted(collects) == [batch for batch, _ in starts]
+    # No more out at once than there are workers: a part started while ANSWER_PARTS_AHEAD
+    # are out finds no child free, and is checked on the engine thread.
+    out_at_once = 0
+    for what, _, _ in recorded.events:
+        out_at_once += 1 if what == "start" else -1
+        assert out_at_once <= node.signature_checks.ANSWER_PARTS_AHEAD, recorded.events
     assert [collects[batch] for batch, _ in starts] == (
         [0, 2, 4, 6, 8, 10] if bad_at is None else [0, 2, 4, 6, 8, 8])
