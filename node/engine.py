@@ -98,7 +98,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         self._clock_ms = clock_ms
         self.outbox = outbox
         self._names = dict(names or {})
-        self.check_signatures = check_signatures  # a sync answer's, in one batch
+        self.check_signatures = check_signatures  # sync answers' (in parts), proposals'
         # Wired by the daemon (node/evidence_submit.py): evidence recorded for the first
         # time here goes on chain. Called on the engine thread, so it must only hand over.
         self.on_new_evidence: Callable[[ReportEvidence], None] | None = None
