@@ -129,7 +129,8 @@ class StateTree:
                     self._remember_checked(key, value)
                 return value
             pending = self._pending
-            if pending is not None and key in pending._values and pending._values[key] == value:
+            if pending is not None and ((key in pending._values and pending._values[key] == value)
+                                        or self._leaf_matches_under(pending._top, key, value)):
                 return value  # the value of the commit under way
             if started == finished == self._commits_started == self._generation:
                 break  # no commit ran meanwhile: the store is damaged
@@ -157,6 +158,18 @@ class StateTree:
             if len(self._checked_values) >= CHECKED_VALUES_MAX:
                 self._checked_values.clear()
             self._checked_values[key] = value
+
+    def _leaf_matches_under(self, top: Node | None, key: bytes, value: bytes | None) -> bool:
+        """Whether the tree under `top` (a commit's under way, from another thread) holds
+        `value` for `key`. Its nodes are stored at the old ones' places, so once its
+        writes are in, a key it left as it was no longer checks against the old tree."""
+        path = key_path(key)
+        try:
+            leaf = self._nodes.leaf_on_path(top, int.from_bytes(path, "big"), False)
+        except CorruptStateError:
+            return False
+        expected = node_second(leaf) if leaf is not None and node_first(leaf) == path else b""
+        return (value_hash(value) if value is not None else b"") == expected
 
     def _leaf_matches(self, key: bytes, value: bytes | None, owner: bool) -> bool:
         expected = self._leaf_values.get(key)

@@ -184,3 +184,39 @@ def test_reads_on_another_thread_during_commits_are_never_called_damage(tmp_path
     assert not failures, failures[0]
     assert seen, "the reader read nothing"
     assert all(value in versions[key] for key, value in seen)
+
+
+def test_a_read_between_a_commits_writes_and_its_adoption_is_no_damage(tmp_path: Path) -> None:
+    """A commit's nodes are stored where the old ones were: once its writes are in and
+    before `committed`, a key it did not change no longer checks against the tree in
+    memory (seen by a daemon's GET /v1/status while it synced blocks: a 503)."""
+    kv = LevelDBStore(str(tmp_path / "db"))
+    tree = StateTree(kv, b"s/", cache_nodes_max=1)  # every walk reaches the disk
+    keys = [f"key-{n}".encode() for n in range(200)]
+    overlay = tree.overlay()
+    for key in keys:
+        overlay.set(key, key + b"@0")
+    kv.write(tree.commit(overlay))
+    tree.committed(overlay)
+    overlay = tree.overlay()
+    for key in keys[::4]:
+        overlay.set(key, key + b"@1")
+    kv.write(tree.commit(overlay))  # in the store; the tree in memory is still the old one
+    seen: dict[bytes, bytes | BaseException | None] = {}
+
+    def reader() -> None:  # on another thread than the committer's, as the API reads
+        for key in keys:
+            try:
+                seen[key] = tree.get(key)
+            except BaseException as exc:
+                seen[key] = exc
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    thread.join(timeout=30)
+    try:
+        assert seen == {key: key + (b"@1" if n % 4 == 0 else b"@0")
+                        for n, key in enumerate(keys)}
+    finally:
+        tree.committed(overlay)
+        kv.close()
