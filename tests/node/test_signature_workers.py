@@ -286,3 +286,21 @@ def test_a_hung_worker_is_killed_and_its_batch_checked_by_the_caller(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
         workers.close()
+
+
+def test_a_worker_ignores_ctrl_c_at_the_daemons_terminal(net: Consortium) -> None:
+    """Ctrl-C reaches the terminal's whole process group: the daemon stops in its own
+    time, and its workers must not die under it meanwhile."""
+    checks = mixed_checks(net, WORKER_BATCH_MIN)
+    workers = SignatureWorkers(1)
+    try:
+        assert workers(checks) == check_in_turn(checks)
+        (child,) = children_of(os.getpid())
+        ignored = next(line for line in Path(f"/proc/{child}/status").read_text().splitlines()
+                       if line.startswith("SigIgn:"))
+        assert int(ignored.split()[1], 16) >> (signal.SIGINT - 1) & 1
+        os.kill(child, signal.SIGINT)
+        assert workers(checks) == check_in_turn(checks)
+        assert children_of(os.getpid()) == {child}
+    finally:
+        workers.close()
