@@ -80,8 +80,12 @@ class _Child:
         # short), so a dying child prints no traceback into the daemon's log. -P: `-m`
         # would put the daemon's working directory first on the child's path, and any
         # msgpack.py there would then answer for the daemon's signatures; the child
-        # finds this `node` first instead, wherever the daemon found it.
-        path = os.pathsep.join(filter(None, [_PACKAGES, os.environ.get("PYTHONPATH")]))
+        # finds this `node` first instead, wherever the daemon found it (a folder already
+        # on the path the child shares, such as site-packages, is not put before the
+        # standard library; the daemon's own first entry may be the one -P leaves out).
+        shared = sys.path if sys.flags.safe_path else sys.path[1:]
+        first = None if _PACKAGES in shared else _PACKAGES
+        path = os.pathsep.join(filter(None, [first, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-P", "-m", "node.signature_child"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL,
