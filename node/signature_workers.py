@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -88,34 +90,63 @@ class _Child:
         path = os.pathsep.join(filter(None, [first, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen([sys.executable, "-P", "-m", "node.signature_child"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, bufsize=0,
                                         env={**os.environ, "PYTHONPATH": path})
+        assert self.process.stdin is not None
+        # Written with select and a deadline: a child that stops reading never blocks us.
+        os.set_blocking(self.process.stdin.fileno(), False)
 
     def send(self, checks: Sequence[SignatureCheck], failures_max: int) -> None:
-        """OSError if the child is gone."""
+        """OSError if the child is gone, or TimeoutError (killed) if it hung."""
         assert self.process.stdin is not None
         frame = msgpack.packb([failures_max, [list(check) for check in checks]],
                               use_bin_type=True)
-        with _Deadline(self.process, len(checks)):  # a killed child: BrokenPipeError
-            self.process.stdin.write(FRAME_LENGTH.pack(len(frame)) + frame)
-            self.process.stdin.flush()
+        deadline = time.monotonic() + _time_for(len(checks))
+        data = memoryview(FRAME_LENGTH.pack(len(frame)) + frame)
+        while data:
+            self._wait_for(select_for_writing=True, deadline=deadline)
+            try:
+                data = data[os.write(self.process.stdin.fileno(), data):]
+            except BlockingIOError:
+                continue
 
     def receive(self, checks: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
-        """The child's answers; OSError or ValueError if it died or answered badly."""
-        assert self.process.stdout is not None
-        with _Deadline(self.process, len(checks)) as deadline:
-            head = self.process.stdout.read(FRAME_LENGTH.size)
-            (count,) = FRAME_LENGTH.unpack(head) if len(head) == FRAME_LENGTH.size else (0,)
-            answers = self.process.stdout.read(count) if count <= len(checks) else b""
-        if deadline.expired:
-            raise ValueError("it did not answer in time, and was killed")
+        """The child's answers; OSError (TimeoutError: killed) or ValueError if it hung,
+        died or answered badly."""
+        deadline = time.monotonic() + _time_for(len(checks))
+        head = self._read(FRAME_LENGTH.size, deadline)
         if len(head) != FRAME_LENGTH.size:
             raise ValueError("it closed its pipe")
+        (count,) = FRAME_LENGTH.unpack(head)
+        answers = self._read(count, deadline) if count <= len(checks) else b""
         short = count < len(checks)
         if len(answers) != count or (short and (failures_max == 0
                                                 or answers.count(0) != failures_max)):
             raise ValueError(f"it answered {len(answers)} of {len(checks)} checks")
         return [byte == 1 for byte in answers]
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        """Up to `size` bytes, fewer only at the end of the pipe."""
+        assert self.process.stdout is not None
+        data = bytearray()
+        while len(data) < size:
+            self._wait_for(select_for_writing=False, deadline=deadline)
+            chunk = os.read(self.process.stdout.fileno(), size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
+
+    def _wait_for(self, select_for_writing: bool, deadline: float) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        pipe = self.process.stdin if select_for_writing else self.process.stdout
+        remaining = deadline - time.monotonic()
+        ready = remaining > 0 and any(select.select(
+            [] if select_for_writing else [pipe], [pipe] if select_for_writing else [], [],
+            remaining)[:2])
+        if not ready:
+            self.process.kill()
+            raise TimeoutError("it did not answer in time, and was killed")
 
     def stop(self) -> None:
         for pipe in (self.process.stdin, self.process.stdout):
@@ -129,34 +160,8 @@ class _Child:
             self.process.wait()
 
 
-class _Deadline:
-    """Kills the child unless what it is given time for (a batch of `checks` checks)
-    is over by then; `expired` says whether it was."""
-
-    def __init__(self, process: subprocess.Popen[bytes], checks: int) -> None:
-        self.expired = False
-        self._over = False
-        self._lock = threading.Lock()
-        self._process = process
-        self._timer = threading.Timer(WORKER_BATCH_S_MAX + WORKER_CHECK_S_MAX * checks,
-                                      self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._over = True
-        self._timer.cancel()
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._over:
-                return
-            self.expired = True
-            self._process.kill()
+def _time_for(checks: int) -> float:
+    return WORKER_BATCH_S_MAX + WORKER_CHECK_S_MAX * checks
 
 
 class SignatureWorkers:
