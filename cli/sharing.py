@@ -88,7 +88,7 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
         parse_document(document)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}", 2)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         _fail(f"{file} is not a JSON credential file", 2)
     except InvalidDocument as exc:
         _fail(f"{file} is not a Senim credential: {exc}", 2)

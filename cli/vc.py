@@ -103,7 +103,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         document = json.loads(file.read_text(encoding="utf-8"))
         parsed = parse_document(document)
         keys = load_key(key_path)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
         raise
     except (InvalidDocument, ConfigError) as exc:

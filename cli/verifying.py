@@ -51,7 +51,7 @@ manifest_option = click.option(
 def _load_json(path: Path) -> Any | None:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
         json.dumps(value, ensure_ascii=False).encode("utf-8")
