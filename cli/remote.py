@@ -18,9 +18,10 @@ source says so.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
@@ -34,8 +35,11 @@ from ledger.light_client import (
     follow_validator_sets,
 )
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from ledger.verification import when
+from ledger.vc.verify import VcVerdict
+from ledger.verification import Check, Verdict, when
 from storage.state_tree import state_proof_from_json, verify_state_proof
+
+AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
 
 
 class RemoteFactsError(SenimError):
@@ -178,3 +182,19 @@ class RemoteFacts(StateFacts):
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)
+
+
+def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> AnyVerdict:
+    """A valid answer as of a block older than the verifier accepts is stale, not valid:
+    it could hide a revocation made since."""
+    if not verdict.valid or max_age_s is None:
+        return verdict
+    age_s = time.time() - as_of_ms / 1000
+    if age_s <= max_age_s:
+        return verdict
+    height = verdict.facts.get("as_of_height")
+    check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
+                  f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
+    verdict.checks.append(check)
+    verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
+    return verdict
