@@ -84,7 +84,7 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
     if not node_url.startswith(("http://", "https://")):
         _fail(f"--node must be an http:// or https:// URL, not {node_url!r}", 2)
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
         parse_document(document)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}", 2)

@@ -103,7 +103,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                       status_base: str | None) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
         parsed = parse_document(document)
         keys = load_key(key_path)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

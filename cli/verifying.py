@@ -54,8 +54,8 @@ manifest_option = click.option(
 
 
 def _load_json(path: Path) -> Any | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: a file saved by Notepad or PowerShell may begin with a BOM
+        value = json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
