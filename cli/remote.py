@@ -17,6 +17,7 @@ source says so.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -40,10 +41,34 @@ from ledger.verification import Check, Verdict, when
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
 AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
+# What one answer may take: a block is at most 2 MiB, its JSON view and a page of
+# set-change proofs a few MiB. A node that sends more, or sends it slower, is not
+# answering: the verifier gives up rather than fill its memory or wait for ever.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+ANSWER_DEADLINE_S = 60.0
+READ_CHUNK_BYTES = 64 * 1024
 
 
 class RemoteFactsError(SenimError):
     """The node could not be reached, or answered with something that does not verify."""
+
+
+def read_bounded(response: http.client.HTTPResponse, url: str,
+                 limit: int | None = None) -> bytes:
+    """The body of `response`, or RemoteFactsError past `limit` bytes (MAX_ANSWER_BYTES)
+    or ANSWER_DEADLINE_S."""
+    limit = MAX_ANSWER_BYTES if limit is None else limit
+    deadline = time.monotonic() + ANSWER_DEADLINE_S
+    data = bytearray()
+    # read1: one socket read at a time, so the deadline holds against a drip
+    while chunk := response.read1(READ_CHUNK_BYTES):
+        data += chunk
+        if len(data) > limit:
+            raise RemoteFactsError(f"{url} sent an answer larger than {limit} bytes")
+        if time.monotonic() > deadline:
+            raise RemoteFactsError(f"{url} did not finish its answer within "
+                                   f"{ANSWER_DEADLINE_S:g} s")
+    return bytes(data)
 
 
 class StateMoved(RemoteFactsError):
@@ -75,8 +100,7 @@ class RemoteFacts(StateFacts):
         url = self.base_url + path
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
-                data: bytes = response.read()
-                return data
+                return read_bounded(response, url)
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -85,7 +109,7 @@ class RemoteFacts(StateFacts):
     def get_json(self, path: str) -> Any:
         try:
             return json.loads(self._fetch(path))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RemoteFactsError(f"node at {self.base_url} sent something that is not "
                                    "JSON") from exc
 

@@ -19,7 +19,14 @@ from cli.commands import print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
-from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer, check_fresh
+from cli.remote import (
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    check_fresh,
+    read_bounded,
+)
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -139,9 +146,8 @@ def fetch_status_list(url: str) -> dict[str, Any] | None:
         return None
     try:
         with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
-            data = response.read(MAX_STATUS_LIST_BYTES + 1)
-        listed = json.loads(data) if len(data) <= MAX_STATUS_LIST_BYTES else None
-    except (urllib.error.URLError, OSError, ValueError):
+            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES))
+    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError):
         return None
     return listed if isinstance(listed, dict) else None
 
