@@ -47,6 +47,11 @@ AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
 READ_CHUNK_BYTES = 64 * 1024
+# What decoding or reading a record the node sent can raise when the node's word is
+# taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
+# where bytes belong, a time no calendar holds). Checked answers never get that far.
+NODE_RECORD_ERRORS = (MalformedInput, KeyError, TypeError, AttributeError, ValueError,
+                      OverflowError)
 
 
 class RemoteFactsError(SenimError):

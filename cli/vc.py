@@ -20,6 +20,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
 from cli.remote import (
+    NODE_RECORD_ERRORS,
     RemoteFacts,
     RemoteFactsError,
     StateMoved,
@@ -171,7 +172,9 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
         except UntrustedAnswer as exc:
             verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
                                 f"{exc}", [Check("certified", False, str(exc))])
-        except (RemoteFactsError, MalformedInput, KeyError, TypeError) as exc:
+        except NODE_RECORD_ERRORS as exc:
+            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
+        except RemoteFactsError as exc:
             _fail(f"cannot check the chain at {node_url}: {exc}", EXIT_UNREACHABLE)
         break
     if verdict is None:

@@ -15,6 +15,7 @@ from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.remote import (
+    NODE_RECORD_ERRORS,
     RemoteFacts,
     RemoteFactsError,
     StateMoved,
@@ -82,7 +83,7 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         except RemoteFactsError as exc:
             _fail(str(exc), EXIT_UNREACHABLE)
             raise
-        except (MalformedInput, KeyError, TypeError) as exc:
+        except NODE_RECORD_ERRORS as exc:
             _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
             raise
         verdict.source = facts.describe() + (
