@@ -52,7 +52,7 @@ def _document(path: Path, what: str) -> Any:
     try:
         document = json.loads(_read_text(path, what))
         return document, parse_document(document)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         _fail(f"{path} is not a credential document: {exc}", EXIT_BAD_INPUT)
         raise
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,14 @@ from cli.client import ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
-from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
+from cli.remote import (
+    NODE_RECORD_ERRORS,
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    check_fresh,
+)
 from cli.vc import is_vc_document, verify_vc_file
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
@@ -49,9 +55,9 @@ manifest_option = click.option(
 
 
 def _load_json(path: Path) -> Any | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    try:  # utf-8-sig: a file saved by Notepad or PowerShell may begin with a BOM
+        value = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
         json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -77,7 +83,7 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         except RemoteFactsError as exc:
             _fail(str(exc), EXIT_UNREACHABLE)
             raise
-        except (MalformedInput, KeyError, TypeError) as exc:
+        except NODE_RECORD_ERRORS as exc:
             _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
             raise
         verdict.source = facts.describe() + (
@@ -85,26 +91,10 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         if facts.header is not None:
             verdict.facts["as_of_height"] = facts.header.height
             verdict.facts["as_of_time"] = when(facts.header.time_ms)
-            return _check_fresh(verdict, facts.header.time_ms, max_age_s)
+            return check_fresh(verdict, facts.header.time_ms, max_age_s)
         return verdict
     _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
     raise AssertionError("unreachable")
-
-
-def _check_fresh(verdict: Verdict, as_of_ms: int, max_age_s: float | None) -> Verdict:
-    """A valid answer as of a block older than the verifier accepts is stale, not valid:
-    it could hide a revocation made since."""
-    if not verdict.valid or max_age_s is None:
-        return verdict
-    age_s = time.time() - as_of_ms / 1000
-    if age_s <= max_age_s:
-        return verdict
-    height = verdict.facts.get("as_of_height")
-    check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
-                  f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
-    verdict.checks.append(check)
-    verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
-    return verdict
 
 
 def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
@@ -140,7 +130,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                                    f"{facts.header.height} ({when(facts.header.time_ms)})")
     verdict.facts["as_of_height"] = facts.header.height
     verdict.facts["as_of_time"] = when(facts.header.time_ms)
-    return _check_fresh(verdict, facts.header.time_ms, max_age_s)
+    return check_fresh(verdict, facts.header.time_ms, max_age_s)
 
 
 @click.command("verify")
@@ -161,11 +151,12 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
                    max_age_s: float | None, as_json: bool) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
     document = _load_json(file)
-    if is_vc_document(document) and not offline:
-        verify_vc_file(document, file, node_url, as_json)
-    is_credential = isinstance(document, dict) and "format" in document
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
+    if is_vc_document(document) and not offline:
+        verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
+                       max_age_s)
+    is_credential = isinstance(document, dict) and "format" in document
     if offline:
         verdict = _verify_offline(document, genesis_path, max_age_s)
     else:

@@ -40,6 +40,8 @@ def world(root: Path) -> dict[str, str]:
         "empty": b"",
         "surrogate.json": b'{"format": "senim-credential/v2", "fields": {"a": "\\ud800"}}',
         "not_json.json": b"{not json",
+        # Valid JSON nested deeper than Python's parser recurses.
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
         "cp1251.json": "[{\"full_name\": \"Иванова\"}]".encode("cp1251"),
         "surrogates_export.json": b'[{"full_name": "\\udc00x", "iin": "010517612342"}]',
         "cp1251.csv": "full_name;iin\nИванова Анна;010517612342\n".encode("cp1251"),
@@ -136,6 +138,18 @@ CASES: list[tuple[str, Case]] = [
     ("verify, lone surrogate", lambda f: ["verify", f["surrogate.json"], "--node", DEAD_NODE]),
     ("verify, cp1251 JSON", lambda f: ["verify", f["cp1251.json"], "--node", DEAD_NODE]),
     ("verify, missing file", lambda f: ["verify", f["a_file"] + ".none", "--node", DEAD_NODE]),
+    ("verify, JSON nested too deep", lambda f: ["verify", f["deep.json"], "--node", DEAD_NODE]),
+    ("disclose, JSON nested too deep", lambda f: [
+        "disclose", f["deep.json"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
+    ("prove, JSON nested too deep", lambda f: [
+        "prove", f["deep.json"], "--out", f["a_file"] + ".p", "--node", DEAD_NODE]),
+    ("share, JSON nested too deep", lambda f: ["share", f["deep.json"]]),
+    ("export-vc, JSON nested too deep", lambda f: [
+        "export-vc", f["deep.json"], "--key", f["key"], "--out", f["a_file"] + ".vc",
+        "--node", DEAD_NODE]),
+    ("recognise, JSON nested too deep", lambda f: [
+        "recognise", "--key", f["key"], "--original", f["deep.json"], "--courses",
+        f["garbage"], "--out", f["a_file"] + ".r", "--node", DEAD_NODE]),
     ("disclose, garbage", lambda f: [
         "disclose", f["garbage"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
     ("disclose, lone surrogate", lambda f: [
