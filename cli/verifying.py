@@ -48,6 +48,7 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
@@ -64,6 +65,11 @@ def _load_json(path: Path) -> Any | None:
     except UnicodeEncodeError:
         _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
     return value
+
+
+def _looks_like_a_credential(path: Path) -> bool:
+    start = path.read_bytes()[:CREDENTIAL_START_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start.startswith(b"{") and b'"format"' in start
 
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
@@ -162,6 +168,12 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
     else:
         verdict = _verify_online(document, file, is_credential, node_url,
                                  _load_trusted_genesis(genesis_path), max_age_s)
+    if document is None and not verdict.valid and _looks_like_a_credential(file):
+        # No chain records these bytes (as a document), and they begin as a credential
+        # does: "no record of this document" would send the reader looking for an anchor.
+        verdict.status = "malformed"
+        verdict.reason = ("this file begins like a Senim credential but is cut short or "
+                          "damaged (it is not whole JSON); ask its holder for the file again")
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

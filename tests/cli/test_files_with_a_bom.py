@@ -1,6 +1,7 @@
 """A credential file saved with a UTF-8 byte order mark (Windows Notepad, PowerShell's
 `Out-File -Encoding UTF8`) is still that credential: the commands that read one read it
-as the node and the portal do, not as some other document that no chain records."""
+as the node and the portal do, not as some other document that no chain records; and one
+cut short is called damaged, as the portal calls it, not a document no chain records."""
 
 from __future__ import annotations
 
@@ -37,3 +38,24 @@ async def test_a_credential_with_a_bom_verifies_online_and_offline(node_url: str
     assert "hash" in json.loads(shown.read_text(encoding="utf-8"))["fields"]["gpa"]
     shared = await senim("share", str(with_bom), "--node", node_url)
     assert shared.exit_code == 0 and "/#doc" in shared.output, shared.output
+
+
+async def test_a_credential_cut_short_is_called_damaged_not_unknown(node_url: str,
+                                                                     tmp_path: Path) -> None:
+    whole = (tmp_path / "diploma.json").read_bytes()
+    cut = tmp_path / "diploma-cut.json"
+    cut.write_bytes(whole[: len(whole) // 2])  # a download or a copy that stopped halfway
+    genesis = str(tmp_path / "genesis.json")
+    for extra in ([], ["--genesis", genesis]):
+        result = await senim("verify", str(cut), "--node", node_url, "--json", *extra)
+        assert result.exit_code == 1, result.output
+        verdict = verdict_of(result)
+        assert verdict["status"] == "malformed"
+        assert "cut short or damaged" in verdict["reason"]
+    offline = await senim("verify", str(cut), "--offline", "--genesis", genesis, "--json")
+    assert offline.exit_code == 1 and verdict_of(offline)["status"] == "malformed"
+    # A file that is no credential is still looked up as an anchored document.
+    other = tmp_path / "letter.txt"
+    other.write_bytes(b"{ a letter that is not JSON")
+    looked_up = await senim("verify", str(other), "--node", node_url, "--json")
+    assert looked_up.exit_code == 1 and verdict_of(looked_up)["status"] == "unknown"
