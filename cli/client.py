@@ -26,6 +26,20 @@ class ClientError(SenimError):
         self.status = status
 
 
+# What reading a node's answer raises when the answer has the wrong shape (a proxy, another
+# service, a broken node): callers that read fields turn it into one error line.
+MALFORMED_ANSWER = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
+    """A field the client relies on, of the type the API gives it, or a ClientError."""
+    value = answer.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ClientError(f"{url} answered without a valid {key!r}: is it a Senim node?",
+                          "malformed")
+    return value
+
+
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -41,7 +55,7 @@ class NodeClient:
                               f"{exc}") from exc
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read())
+                answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             try:
                 err = json.loads(exc.read())["error"]
@@ -54,9 +68,16 @@ class NodeClient:
         except ValueError as exc:  # an answer that is not JSON: not a Senim node
             raise ClientError(f"{self.base_url}{path} did not answer JSON: is it a Senim "
                               "node?") from exc
+        if not isinstance(answer, dict):  # every answer of the API is a JSON object
+            raise ClientError(f"{self.base_url}{path} did not answer a JSON object: is it a "
+                              "Senim node?", "malformed")
+        return answer
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")
+        url = self.base_url + "/v1/status"
+        _field(result, "chain_id", str, url)
+        _field(result, "height", int, url)
         return result
 
     def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
@@ -70,7 +91,7 @@ class NodeClient:
     def submit_encoded(self, data: bytes) -> str:
         """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
         answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
-        return str(answer["tx_id"])
+        return str(_field(answer, "tx_id", str, self.base_url + "/v1/transactions"))
 
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
         """committed (with height, block_hash, time), pending, rejected (code) or unknown."""
@@ -111,6 +132,10 @@ class NodeClient:
                     raise
                 time.sleep(0.05)
                 continue
+            url = f"{self.base_url}/v1/transactions/{tx_id}"
+            if _field(result, "status", str, url) == "committed":
+                _field(result, "height", int, url)
+                _field(result, "tx_id", str, url)
             if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -113,15 +113,20 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
     try:
         batch = client.request(
             "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
-        block = client.request("GET", f"/v1/blocks/{int(batch['height'])}")
+        height = int(batch["height"])
+        block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
         signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
     except (ClientError, RemoteFactsError) as exc:
         _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
         raise
+    except MALFORMED_ANSWER as exc:
+        _fail(f"{node_url} sent a malformed batch answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
+        raise
     try:
         check_export_key(keys, parsed.issuer, signer_key)
-        credential = to_vc(document, keys, status_base or node_url, int(batch["height"]),
-                           int(block["time_ms"]), int(time.time() * 1000))
+        credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
+                           int(time.time() * 1000))
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_USAGE)
         raise

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -200,14 +200,21 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
             {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
+        height = bundle["height"]
+        if not isinstance(height, int) or isinstance(height, bool):
+            raise TypeError(f"height is {height!r}")
     except ClientError as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
+        raise
+    except (*MALFORMED_ANSWER, MalformedInput) as exc:
+        _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
         raise
     assert isinstance(document, dict)
     document["proof"] = bundle
     out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                         encoding="utf-8")
-    click.echo(f"wrote {out_file}: proof as of block {bundle['height']}; verify anywhere with "
+    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
                f"`senim verify {out_file} --offline --genesis GENESIS.json`")
 
 
