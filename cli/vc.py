@@ -130,7 +130,10 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_USAGE)
         raise
-    write_private(out_file, credential)
+    try:
+        write_private(out_file, credential)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", EXIT_USAGE)
     click.echo(f"wrote {out_file}: W3C VC 2.0 signed by {credential['issuer']['id'][:32]}…, "
                f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
 

@@ -16,7 +16,7 @@ from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
-from cli.vc import is_vc_document, verify_vc_file
+from cli.vc import is_vc_document, verify_vc_file, write_private
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -212,10 +212,17 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
         raise
     assert isinstance(document, dict)
     document["proof"] = bundle
-    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+    _write_out(out_file, document)
     click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
                f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+
+
+def _write_out(out_file: Path, document: Any) -> None:
+    """A copy of a credential holds its personal data: owner-only, like the original."""
+    try:
+        write_private(out_file, document)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", 2)
 
 
 @click.command("disclose")
@@ -233,7 +240,7 @@ def disclose_command(file: Path, hide: str, out_file: Path) -> None:
         copy = disclose(document, names)
     except InvalidDocument as exc:
         _fail(str(exc), 2)
-    out_file.write_text(json.dumps(copy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_out(out_file, copy)
     click.echo(f"wrote {out_file}: {len(names)} field(s) hidden ({', '.join(names)})")
 
 
