@@ -46,6 +46,7 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.signature_checks import SignatureThreads
+from node.start_checks import check_before_start
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.tls import serve_https
@@ -69,7 +70,11 @@ class EngineFailed(Exception):
 
 
 def open_store(config: NodeConfig) -> LevelDBStore:
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # e.g. a file where the directory should be
+        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
+                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / STORE_NAME
     try:
         return LevelDBStore(str(store_path))
@@ -160,11 +165,6 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    try:
-        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:  # e.g. a file where the directory should be
-        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
-                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / STORE_NAME
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
@@ -374,6 +374,7 @@ def run(config_path: Path, resync: bool = False) -> int:
         return 2
     setup_logging(config.log_level, config.log_format, config.name)
     try:
+        check_before_start(config)
         if resync:
             resync_as_fresh(config)
         asyncio.run(serve(config))

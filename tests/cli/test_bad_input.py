@@ -83,6 +83,22 @@ def world(root: Path) -> dict[str, str]:
         f'data_dir = "{files["a_file"]}"\n[api]\nlisten = "127.0.0.1:0"\n'
         '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n')
     files["data_is_a_file.toml"] = root / "data_is_a_file.toml"
+    node_config = (f'[node]\nname = "m"\nkey = "{files["key"]}"\n'
+                   f'genesis = "{root / "genesis.json"}"\n')
+    (root / "data_under_a_file_state_sync.toml").write_text(
+        f'{node_config}data_dir = "{files["a_file"]}/data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n[sync]\nstate_sync = true\n')
+    files["data_under_a_file_state_sync.toml"] = root / "data_under_a_file_state_sync.toml"
+    (root / "vc_token_missing.toml").write_text(
+        f'{node_config}data_dir = "{root}/vc_data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n'
+        f'[vc]\nissuer_key = "{files["key"]}"\nissue_token_file = "{root}/no_token"\n')
+    files["vc_token_missing.toml"] = root / "vc_token_missing.toml"
+    (root / "missing_key_state_sync.toml").write_text(
+        f'[node]\nname = "m"\nkey = "{root}/no.key"\ngenesis = "{root / "genesis.json"}"\n'
+        f'data_dir = "{root}/sync_data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n[sync]\nstate_sync = true\n')
+    files["missing_key_state_sync.toml"] = root / "missing_key_state_sync.toml"
     return {name: str(path) for name, path in files.items()}
 
 
@@ -255,6 +271,10 @@ NODE_CASES: list[tuple[str, Case]] = [
     ("missing config", lambda f: [f["a_file"] + ".missing"]),
     ("garbage config", lambda f: [f["node_config.toml"]]),
     ("data_dir is a file", lambda f: [f["data_is_a_file.toml"]]),
+    ("data_dir under a file, state sync", lambda f: [f["data_under_a_file_state_sync.toml"]]),
+    # refused before the data dir and its store are made, not after
+    ("issue token file missing", lambda f: [f["vc_token_missing.toml"]]),
+    ("key missing, state sync", lambda f: [f["missing_key_state_sync.toml"]]),
 ]
 
 

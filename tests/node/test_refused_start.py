@@ -1,0 +1,79 @@
+"""A node that cannot listen where its config says refuses to start before it writes
+anything: one log line naming the field and the address, exit 2, and no data directory
+or chain store made (a state-sync join would otherwise copy a snapshot first)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.identity import KeyPair
+from node.config import render_config
+from node.files import save_key
+
+PROCESS_TIMEOUT_S = 60
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another program listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def node_folder(root: Path, api: str, p2p: str, state_sync: bool = False) -> Path:
+    keys = KeyPair.generate()
+    save_key(root / "node.key", keys)
+    (root / "genesis.json").write_text(json.dumps({
+        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
+        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
+                     "validator": True}]}))
+    config = root / "node.toml"
+    config.write_text(render_config(
+        "n1", "node.key", "genesis.json", "data", api, p2p, [],
+        overrides={"sync": {"state_sync": state_sync}}))
+    return config
+
+
+def run_node(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "node",
+                           "--config", str(config)], capture_output=True, text=True,
+                          timeout=PROCESS_TIMEOUT_S, check=False)
+
+
+def refusal(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("state_sync", [False, True])
+def test_a_taken_api_port_is_named_and_nothing_is_written(tmp_path: Path, taken_port: int,
+                                                          state_sync: bool) -> None:
+    config = node_folder(tmp_path, f"127.0.0.1:{taken_port}", "127.0.0.1:0", state_sync)
+    line = refusal(run_node(config))
+    assert f"api.listen: cannot listen on 127.0.0.1:{taken_port}" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_taken_p2p_port_is_named(tmp_path: Path, taken_port: int) -> None:
+    config = node_folder(tmp_path, "127.0.0.1:0", f"127.0.0.1:{taken_port}")
+    assert f"p2p.listen: cannot listen on 127.0.0.1:{taken_port}" in refusal(run_node(config))
+    assert not (tmp_path / "data").exists()
+
+
+def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
+    config = node_folder(tmp_path, "127.0.0.1:23987", "127.0.0.1:23987")
+    line = refusal(run_node(config))
+    assert "p2p.listen: 127.0.0.1:23987 is also api.listen" in line
+    assert not (tmp_path / "data").exists()
