@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
+from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
 
 
@@ -157,6 +158,9 @@ def load_config(path: Path) -> NodeConfig:
         observer_keys = tuple(bytes.fromhex(k) for k in observers)
     except (TypeError, ValueError) as exc:
         raise ConfigError("p2p.observers", "must be a list of hex public keys") from exc
+    if any(len(k) != PUBLIC_KEY_BYTES for k in observer_keys):
+        raise ConfigError("p2p.observers", f"each must be a public key of {PUBLIC_KEY_BYTES} "
+                          f"bytes ({2 * PUBLIC_KEY_BYTES} hex digits)")
     rate_exempt = api.get("rate_exempt", sorted(RATE_EXEMPT_ADDRESSES))
     if not isinstance(rate_exempt, list) or not all(
             isinstance(a, str) and _is_ip(a) for a in rate_exempt):

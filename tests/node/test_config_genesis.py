@@ -105,6 +105,11 @@ def test_bad_log_level(tmp_path: Path, level: str) -> None:
     ('format = "json"', 'format = "xml"', "log.format"),
     ('key = "keys/node.key"\n', "", "node.key"),
     ('data_dir = "data"\n', "", "node.data_dir"),
+    # an observer key that is not a whole public key would never match a peer
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'observers = ["abcd"]',
+     "p2p.observers"),
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', f'observers = ["{"ab" * 33}"]',
+     "p2p.observers"),
 ])
 def test_other_fields_named(tmp_path: Path, old: str, new: str, field: str) -> None:
     assert old in GOOD
