@@ -40,6 +40,16 @@ def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
     return value
 
 
+def _check_tx_status(result: dict[str, Any], url: str) -> None:
+    """A transaction's status as the client reads it: what a commit is reported with."""
+    if _field(result, "status", str, url) == "committed":
+        _field(result, "height", int, url)
+        _field(result, "tx_id", str, url)
+        if not isinstance(result.get("time", 0), str | None):  # None: header not at hand
+            raise ClientError(f"{url} answered without a valid 'time': is it a Senim node?",
+                              "malformed")
+
+
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -102,6 +112,7 @@ class NodeClient:
             if exc.status == 404:  # the node answers an unknown id with 404 and no error body
                 return {"tx_id": tx_id, "status": "unknown"}
             raise
+        _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
         return result
 
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None:
@@ -112,10 +123,14 @@ class NodeClient:
             if exc.code == "no_such_batch":
                 return None
             raise
+        url = f"{self.base_url}/v1/batches/{issuer_hex}/{root_hex}"
+        for key, kind in (("height", int), ("tx_id", str), ("time", str)):
+            _field(result, key, kind, url)
         return result
 
     def block(self, height: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", f"/v1/blocks/{height}")
+        _field(result, "hash", str, f"{self.base_url}/v1/blocks/{height}")
         return result
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -132,10 +147,7 @@ class NodeClient:
                     raise
                 time.sleep(0.05)
                 continue
-            url = f"{self.base_url}/v1/transactions/{tx_id}"
-            if _field(result, "status", str, url) == "committed":
-                _field(result, "height", int, url)
-                _field(result, "tx_id", str, url)
+            _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
             if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
 

@@ -111,7 +111,10 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
                           bytes.fromhex(job.manifest["batch_root"]), int(job.manifest["count"]))
 
     try:
-        issuance = job.run(timeout_s, resign)
+        try:
+            issuance = job.run(timeout_s, resign)
+        except ClientError as exc:  # the node stopped answering, or answered nonsense
+            raise JobPending(f"the node did not say where the batch is: {exc}") from exc
     except JobPending as exc:
         click.secho(f"pending: {exc}; nothing is lost, finish it with: senim issue --resume "
                     f"{job.job_dir}", fg="yellow", err=True)

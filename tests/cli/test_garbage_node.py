@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli.errors import EXIT_PENDING
+from cli.issue_job import IssueJob, JobPending
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
+from tests.cli.test_issue_job import CHAIN, FakeNode, prepare
 from tests.node.conftest import documents_of
 
 # A node answer per request, whatever was asked: every one of them JSON a Senim node never
@@ -137,3 +140,30 @@ def test_a_credential_sent_then_answered_with_garbage_is_kept(
     assert result.exit_code == 3, result.output
     assert "not confirmed" in result.output
     assert (tmp_path / "job.json").exists()
+
+
+@pytest.mark.parametrize("answer", [
+    {},  # nothing of what was asked
+    {"status": "committed", "height": "9", "tx_id": "ab", "time": None},
+    {"height": "x", "tx_id": 5, "time": 1, "hash": None},
+], ids=["empty", "committed at a height that is text", "fields of the wrong type"])
+def test_resuming_a_sent_batch_against_garbage_stays_pending(
+        tmp_path: Path, garbage_node: GarbageNode, answer: dict[str, object]) -> None:
+    """A job whose batch was sent asks where it is: an answer that says nothing usable
+    leaves the job as it was, resumable (exit 75), in one line."""
+    node = FakeNode(quorum=False)
+    job_dir, _ = prepare(tmp_path, node)
+    with pytest.raises(JobPending):
+        IssueJob(job_dir, node, print, clock=node.clock).run(1.0)
+    before = (job_dir / "manifest.json").read_bytes()
+    garbage_node.answer = lambda path: (
+        {"chain_id": CHAIN, "height": 3} if path.startswith("/v1/status") else answer)
+    url = f"http://127.0.0.1:{garbage_node.server_address[1]}"
+    result = CliRunner().invoke(main, ["issue", "--resume", str(job_dir), "--timeout", "1",
+                                       "--node", url])
+    trace = ("".join(traceback.format_exception(result.exception))
+             if result.exception and not isinstance(result.exception, SystemExit) else "")
+    assert not trace, trace
+    assert result.exit_code == EXIT_PENDING, result.output
+    assert "pending:" in result.output and "senim issue --resume" in result.output
+    assert (job_dir / "manifest.json").read_bytes() == before
