@@ -8,13 +8,18 @@ addresses it listens on are tried first, each failure naming its config field.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import socket
+from pathlib import Path
 
 from ledger.errors import ConfigError
 from node.config import Address, NodeConfig
 from node.files import load_genesis, load_key
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
+
+STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
 
 def check_before_start(config: NodeConfig) -> None:
@@ -23,6 +28,8 @@ def check_before_start(config: NodeConfig) -> None:
     load_genesis(config.genesis_file)
     if config.data_dir.exists() and not config.data_dir.is_dir():
         raise ConfigError("node.data_dir", f"{config.data_dir} is not a directory")
+    # before the ports: a node started twice is told that, not that its port is taken
+    refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
     load_vc_issuing(config.vc_issuer_key, config.vc_issue_token_file)
     if config.vc_tls_cert is not None and config.vc_tls_key is not None:
         server_context(config.vc_tls_cert, config.vc_tls_key)
@@ -52,3 +59,19 @@ def check_can_listen(field: str, address: Address) -> None:
     except OSError as exc:
         raise ConfigError(field, f"cannot listen on {address}: "
                           f"{exc.strerror or exc}") from exc
+
+
+def refuse_store_in_use(store: Path, field: str) -> None:
+    """A running node holds LevelDB's lock (an fcntl lock on LOCK). Only for a process that
+    has no store open: closing the probe releases every lock this process holds on it."""
+    try:
+        fd = os.open(store / "LOCK", os.O_RDWR)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no lock file: LevelDB never opened it, so nothing holds it
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        raise ConfigError(field, f"{store} is in use (a node is running on it); "
+                          "stop that node first") from exc
+    finally:
+        os.close(fd)  # releases the lock just taken

@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
     line = refusal(run_node(config))
     assert "p2p.listen: 127.0.0.1:23987 is also api.listen" in line
     assert not (tmp_path / "data").exists()
+
+
+def test_a_second_node_on_one_data_dir_is_told_a_node_runs_there(tmp_path: Path) -> None:
+    """The same config started twice: the store's lock says why, not the taken port."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "data" / "chain.ldb"
+    (tmp_path / "data").mkdir(mode=0o700)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from storage.kv import LevelDBStore
+            store = LevelDBStore({str(store)!r})
+            print("open", flush=True)
+            sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        line = refusal(run_node(config))
+        assert f"node.data_dir: {store} is in use (a node is running on it)" in line
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=PROCESS_TIMEOUT_S)
