@@ -189,6 +189,11 @@ def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) ->
 
     if key_path.exists() or cert_path.exists():
         _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
-    make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    try:
+        make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    except OSError as exc:
+        if key_path.exists() and not cert_path.exists():
+            key_path.unlink()  # made just now (checked above): leave no key without its cert
+        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
                "[vc] https_listen, tls_cert and tls_key in the node's config")

@@ -179,6 +179,10 @@ CASES: list[tuple[str, Case]] = [
     ("prove, garbage", lambda f: [
         "prove", f["garbage"], "--out", f["a_file"] + ".p", "--node", DEAD_NODE]),
     ("share, garbage", lambda f: ["share", f["garbage"]]),
+    ("tls-cert, --key under a file", lambda f: [
+        "tls-cert", "--cert", f["a_file"] + ".crt", "--key", f["a_file"] + "/node.key"]),
+    ("tls-cert, --cert under a file", lambda f: [
+        "tls-cert", "--cert", f["a_file"] + "/node.crt", "--key", f["a_file"] + ".key"]),
     ("export-vc, garbage", lambda f: ["export-vc", f["garbage"], "--node", DEAD_NODE]),
     ("recognise, garbage original", lambda f: [
         "recognise", "--key", f["key"], "--original", f["garbage"], "--courses",
