@@ -1,7 +1,7 @@
 """Node configuration: one TOML file, read once into frozen values.
 
 Every problem names the field at fault, so an operator knows what to fix.
-Relative paths are relative to the config file's folder.
+Relative paths are relative to the config file's folder; a leading ~ is the home folder.
 """
 
 from __future__ import annotations
@@ -122,6 +122,12 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{section}.{key}", "is required (a file or folder path)")
     path = Path(value)
+    if value.startswith("~"):  # as a shell would: else a folder named "~" appears here
+        try:
+            path = path.expanduser()
+        except RuntimeError as exc:
+            raise ConfigError(f"{section}.{key}", f"cannot find the home folder in "
+                              f"{value!r}: give the full path") from exc
     return path if path.is_absolute() else base / path
 
 

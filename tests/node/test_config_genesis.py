@@ -116,6 +116,16 @@ def test_other_fields_named(tmp_path: Path, old: str, new: str, field: str) -> N
     assert field_of(tmp_path, GOOD.replace(old, new)) == field
 
 
+def test_a_path_from_the_home_folder_is_expanded(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a shell; kept as it was, it named a folder called "~" beside the config."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(write(tmp_path, GOOD.replace('"data"', '"~/senim/data"')))
+    assert config.data_dir == tmp_path / "home" / "senim" / "data"
+    text = GOOD.replace('"data"', '"~no-such-user-here/data"')
+    assert field_of(tmp_path, text) == "node.data_dir"
+
+
 def test_unparsable_and_missing_config(tmp_path: Path) -> None:
     assert field_of(tmp_path, "[node\nname=") == "config"
     with pytest.raises(ConfigError) as info:
