@@ -57,6 +57,10 @@ class NodeClient:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            # e.g. "127.0.0.1:8101", as node configs write addresses
+            raise ClientError(f"{self.base_url!r} is not a node URL: it needs http:// or "
+                              f"https:// (e.g. {DEFAULT_NODE})")
         try:
             request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})

@@ -167,3 +167,12 @@ def test_resuming_a_sent_batch_against_garbage_stays_pending(
     assert result.exit_code == EXIT_PENDING, result.output
     assert "pending:" in result.output and "senim issue --resume" in result.output
     assert (job_dir / "manifest.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8101", "localhost:8101", "ftp://127.0.0.1:8101"])
+def test_a_node_address_without_http_is_named_as_such(url: str) -> None:
+    """Node configs write addresses as host:port; --node wants a URL."""
+    result = CliRunner().invoke(main, ["status", "--node", url])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (f"error: {url!r} is not a node URL: it needs http:// or "
+                                     "https:// (e.g. http://127.0.0.1:8101)")
