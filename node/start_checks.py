@@ -39,8 +39,8 @@ def check_before_start(config: NodeConfig) -> None:
         if address is None:
             continue
         if address.port and address in listening:
-            raise ConfigError(field, f"{address} is also {listening[address]}: give each "
-                              "its own port")
+            raise ConfigError(field, f"cannot listen on {address}: it is also "
+                              f"{listening[address]}; give each its own port")
         listening[address] = field
         check_can_listen(field, address)
 

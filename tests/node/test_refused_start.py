@@ -76,7 +76,7 @@ def test_a_taken_p2p_port_is_named(tmp_path: Path, taken_port: int) -> None:
 def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
     config = node_folder(tmp_path, "127.0.0.1:23987", "127.0.0.1:23987")
     line = refusal(run_node(config))
-    assert "p2p.listen: 127.0.0.1:23987 is also api.listen" in line
+    assert "p2p.listen: cannot listen on 127.0.0.1:23987: it is also api.listen" in line
     assert not (tmp_path / "data").exists()
 
 
