@@ -28,6 +28,11 @@ def check_before_start(config: NodeConfig) -> None:
     load_genesis(config.genesis_file)
     if config.data_dir.exists() and not config.data_dir.is_dir():
         raise ConfigError("node.data_dir", f"{config.data_dir} is not a directory")
+    if (config.data_dir / "CURRENT").is_file() and not (config.data_dir / STORE_NAME).exists():
+        # a store named as the data dir (a restored backup, say): a new one would be made
+        # inside it and filled from peers, the old one never read
+        raise ConfigError("node.data_dir", f"{config.data_dir} is a chain store itself; give "
+                          f"the folder that holds {STORE_NAME} ({config.data_dir.parent})")
     # before the ports: a node started twice is told that, not that its port is taken
     refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
     load_vc_issuing(config.vc_issuer_key, config.vc_issue_token_file)

@@ -17,6 +17,7 @@ import pytest
 from ledger.identity import KeyPair
 from node.config import render_config
 from node.files import save_key
+from storage.kv import LevelDBStore
 
 PROCESS_TIMEOUT_S = 60
 
@@ -101,3 +102,19 @@ def test_a_second_node_on_one_data_dir_is_told_a_node_runs_there(tmp_path: Path)
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=PROCESS_TIMEOUT_S)
+
+
+def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:
+    """data_dir naming a chain.ldb (a restored backup, say) would grow a new, empty store
+    inside it and sync from peers, never reading the one named."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "backup" / "chain.ldb"
+    store.parent.mkdir()
+    LevelDBStore(str(store)).close()
+    config.write_text(config.read_text().replace('data_dir = "data"',
+                                                 'data_dir = "backup/chain.ldb"'))
+    before = sorted(p.name for p in store.iterdir())
+    line = refusal(run_node(config))
+    assert f"node.data_dir: {store} is a chain store itself" in line
+    assert f"({store.parent})" in line
+    assert sorted(p.name for p in store.iterdir()) == before
