@@ -31,8 +31,8 @@ def check_before_start(config: NodeConfig) -> None:
     if (config.data_dir / "CURRENT").is_file() and not (config.data_dir / STORE_NAME).exists():
         # a store named as the data dir (a restored backup, say): a new one would be made
         # inside it and filled from peers, the old one never read
-        raise ConfigError("node.data_dir", f"{config.data_dir} is a chain store itself; give "
-                          f"the folder that holds {STORE_NAME} ({config.data_dir.parent})")
+        raise ConfigError("node.data_dir", f"{config.data_dir} is a chain store itself; "
+                          f"data_dir is the folder that holds the store, as {STORE_NAME}")
     # before the ports: a node started twice is told that, not that its port is taken
     refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
     load_vc_issuing(config.vc_issuer_key, config.vc_issue_token_file)
@@ -68,7 +68,7 @@ def check_can_listen(field: str, address: Address) -> None:
 
 def refuse_store_in_use(store: Path, field: str) -> None:
     """A running node holds LevelDB's lock (an fcntl lock on LOCK). Only for a process that
-    has no store open: closing the probe releases every lock this process holds on it."""
+    has not opened this store: closing the probe drops any lock this process holds on LOCK."""
     try:
         fd = os.open(store / "LOCK", os.O_RDWR)
     except (FileNotFoundError, NotADirectoryError):

@@ -116,5 +116,5 @@ def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:
     before = sorted(p.name for p in store.iterdir())
     line = refusal(run_node(config))
     assert f"node.data_dir: {store} is a chain store itself" in line
-    assert f"({store.parent})" in line
+    assert "data_dir is the folder that holds the store, as chain.ldb" in line
     assert sorted(p.name for p in store.iterdir()) == before
