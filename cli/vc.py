@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -124,19 +124,27 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
     try:
         batch = client.request(
             "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
-        block = client.request("GET", f"/v1/blocks/{int(batch['height'])}")
+        height = int(batch["height"])
+        block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
         signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
     except (ClientError, RemoteFactsError) as exc:
         _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
         raise
+    except MALFORMED_ANSWER as exc:
+        _fail(f"{node_url} sent a malformed batch answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
+        raise
     try:
         check_export_key(keys, parsed.issuer, signer_key)
-        credential = to_vc(document, keys, status_base or node_url, int(batch["height"]),
-                           int(block["time_ms"]), int(time.time() * 1000))
+        credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
+                           int(time.time() * 1000))
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_USAGE)
         raise
-    write_private(out_file, credential)
+    try:
+        write_private(out_file, credential)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", EXIT_USAGE)
     click.echo(f"wrote {out_file}: W3C VC 2.0 signed by {credential['issuer']['id'][:32]}…, "
                f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
 
@@ -206,6 +214,11 @@ def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) ->
 
     if key_path.exists() or cert_path.exists():
         _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
-    make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    try:
+        make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    except OSError as exc:
+        if key_path.exists() and not cert_path.exists():
+            key_path.unlink()  # made just now (checked above): leave no key without its cert
+        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
                "[vc] https_listen, tls_cert and tls_key in the node's config")

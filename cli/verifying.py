@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -22,7 +22,7 @@ from cli.remote import (
     UntrustedAnswer,
     check_fresh,
 )
-from cli.vc import is_vc_document, verify_vc_file
+from cli.vc import is_vc_document, verify_vc_file, write_private
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -203,15 +203,29 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
             {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
+        height = bundle["height"]
+        if not isinstance(height, int) or isinstance(height, bool):
+            raise TypeError(f"height is {height!r}")
     except ClientError as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
         raise
+    except (*MALFORMED_ANSWER, MalformedInput) as exc:
+        _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
+        raise
     assert isinstance(document, dict)
     document["proof"] = bundle
-    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-    click.echo(f"wrote {out_file}: proof as of block {bundle['height']}; verify anywhere with "
+    _write_out(out_file, document)
+    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
                f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+
+
+def _write_out(out_file: Path, document: Any) -> None:
+    """A copy of a credential holds its personal data: owner-only, like the original."""
+    try:
+        write_private(out_file, document)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", 2)
 
 
 @click.command("disclose")
@@ -229,7 +243,7 @@ def disclose_command(file: Path, hide: str, out_file: Path) -> None:
         copy = disclose(document, names)
     except InvalidDocument as exc:
         _fail(str(exc), 2)
-    out_file.write_text(json.dumps(copy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_out(out_file, copy)
     click.echo(f"wrote {out_file}: {len(names)} field(s) hidden ({', '.join(names)})")
 
 
