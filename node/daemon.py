@@ -315,9 +315,12 @@ async def serve(config: NodeConfig) -> None:
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
-    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s at height %d",
-             config.name, core.keys.member_id.hex(), engine.role.value, config.api, config.p2p,
-             core.chain_id, core.chain.height)
+    # The genesis hash is what peers must share (P2P handshakes bind it): two operators
+    # whose nodes never connect can compare this line.
+    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s (genesis %s) "
+             "at height %d", config.name, core.keys.member_id.hex(), engine.role.value,
+             config.api, config.p2p, core.chain_id, genesis.genesis_hash.hex()[:16],
+             core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())
