@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -25,6 +26,17 @@ class ClientError(SenimError):
         self.code = code
         self.status = status
 
+    @property
+    def exit_code(self) -> int:
+        """The command's exit status (cli.errors): 1 when the node said no, 2 for a
+        --node that is no URL, 3 when it could not be asked or did not answer as a
+        Senim node does."""
+        if self.code == "bad_url":
+            return EXIT_BAD_INPUT
+        return EXIT_UNREACHABLE if self.code in NOT_ANSWERED else EXIT_REFUSED
+
+
+NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer
 
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another
 # service, a broken node): callers that read fields turn it into one error line.
@@ -60,13 +72,13 @@ class NodeClient:
         if not self.base_url.lower().startswith(("http://", "https://")):
             # e.g. "127.0.0.1:8101", as node configs write addresses
             raise ClientError(f"{self.base_url!r} is not a node URL: it needs http:// or "
-                              f"https:// (e.g. {DEFAULT_NODE})")
+                              f"https:// (e.g. {DEFAULT_NODE})", "bad_url")
         try:
             request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
         except ValueError as exc:
             raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
-                              f"{exc}") from exc
+                              f"{exc}", "bad_url") from exc
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 answer = json.loads(response.read())

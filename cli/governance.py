@@ -85,7 +85,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         try:
             head = int(NodeClient(node_url, timeout_s=10).status()["height"])
         except ClientError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
         effective_height = head + DEFAULT_LEAD_BLOCKS
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
@@ -124,7 +124,7 @@ def list_proposals(as_json: bool, node_url: str) -> None:
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return

@@ -174,7 +174,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         issuer_name = str(next(m["name"] for m in members
                                if m["member_id"] == keys.member_id.hex()))
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
         fail(f"{node.base_url} sent a malformed members answer ({type(exc).__name__}: {exc}): "
              "is it a Senim node?", EXIT_UNREACHABLE)
@@ -206,7 +206,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         except InvalidDocument as exc:
             fail(str(exc), 2)
         except ClientError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
     try:
         manifest = start_job(out_dir, credential_type=credential_type, chain_id=chain_id,
                              issuer_name=issuer_name, keys=keys, key_path=key_path,
@@ -351,7 +351,7 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
     except JobError as exc:
         fail(str(exc), exc.exit_code)
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if manifest["chain_id"] != status["chain_id"]:
         fail(f"{job_dir} is a job of chain {manifest['chain_id']!r}; the node serves "
               f"{status['chain_id']!r}", 2)

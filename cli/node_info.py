@@ -35,7 +35,7 @@ def status(node_url: str, as_json: bool) -> None:
     try:
         info = NodeClient(node_url, timeout_s=10).status()
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -88,7 +88,7 @@ def members(node_url: str) -> None:
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     echo_answer(node_url, "members", lambda: _member_lines(answer))
 
 

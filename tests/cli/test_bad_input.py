@@ -309,3 +309,10 @@ def test_a_node_with_a_bad_config_logs_one_line_and_exits_2(tmp_path: Path, name
     assert "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "ERROR" in run.stderr, run.stderr
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"]])
+def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
+    assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
+    assert "cannot reach the node" in result.output

@@ -173,6 +173,6 @@ def test_resuming_a_sent_batch_against_garbage_stays_pending(
 def test_a_node_address_without_http_is_named_as_such(url: str) -> None:
     """Node configs write addresses as host:port; --node wants a URL."""
     result = CliRunner().invoke(main, ["status", "--node", url])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # the command line is wrong
     assert result.output.strip() == (f"error: {url!r} is not a node URL: it needs http:// or "
                                      "https:// (e.g. http://127.0.0.1:8101)")
