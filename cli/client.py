@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -25,6 +26,41 @@ class ClientError(SenimError):
         self.code = code
         self.status = status
 
+    @property
+    def exit_code(self) -> int:
+        """The command's exit status (cli.errors): 1 when the node said no, 2 for a
+        --node that is no URL, 3 when it could not be asked or did not answer as a
+        Senim node does."""
+        if self.code == "bad_url":
+            return EXIT_BAD_INPUT
+        return EXIT_UNREACHABLE if self.code in NOT_ANSWERED else EXIT_REFUSED
+
+
+NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer
+
+# What reading a node's answer raises when the answer has the wrong shape (a proxy, another
+# service, a broken node): callers that read fields turn it into one error line.
+MALFORMED_ANSWER = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
+    """A field the client relies on, of the type the API gives it, or a ClientError."""
+    value = answer.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ClientError(f"{url} answered without a valid {key!r}: is it a Senim node?",
+                          "malformed")
+    return value
+
+
+def _check_tx_status(result: dict[str, Any], url: str) -> None:
+    """A transaction's status as the client reads it: what a commit is reported with."""
+    if _field(result, "status", str, url) == "committed":
+        _field(result, "height", int, url)
+        _field(result, "tx_id", str, url)
+        if not isinstance(result.get("time", 0), str | None):  # None: header not at hand
+            raise ClientError(f"{url} answered without a valid 'time': is it a Senim node?",
+                              "malformed")
+
 
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
@@ -33,15 +69,19 @@ class NodeClient:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            # e.g. "127.0.0.1:8101", as node configs write addresses
+            raise ClientError(f"{self.base_url!r} is not a node URL: it needs http:// or "
+                              f"https:// (e.g. {DEFAULT_NODE})", "bad_url")
         try:
             request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
         except ValueError as exc:
             raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
-                              f"{exc}") from exc
+                              f"{exc}", "bad_url") from exc
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read())
+                answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             try:
                 err = json.loads(exc.read())["error"]
@@ -54,9 +94,16 @@ class NodeClient:
         except ValueError as exc:  # an answer that is not JSON: not a Senim node
             raise ClientError(f"{self.base_url}{path} did not answer JSON: is it a Senim "
                               "node?") from exc
+        if not isinstance(answer, dict):  # every answer of the API is a JSON object
+            raise ClientError(f"{self.base_url}{path} did not answer a JSON object: is it a "
+                              "Senim node?", "malformed")
+        return answer
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")
+        url = self.base_url + "/v1/status"
+        _field(result, "chain_id", str, url)
+        _field(result, "height", int, url)
         return result
 
     def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
@@ -70,7 +117,7 @@ class NodeClient:
     def submit_encoded(self, data: bytes) -> str:
         """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
         answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
-        return str(answer["tx_id"])
+        return str(_field(answer, "tx_id", str, self.base_url + "/v1/transactions"))
 
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
         """committed (with height, block_hash, time), pending, rejected (code) or unknown."""
@@ -81,6 +128,7 @@ class NodeClient:
             if exc.status == 404:  # the node answers an unknown id with 404 and no error body
                 return {"tx_id": tx_id, "status": "unknown"}
             raise
+        _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
         return result
 
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None:
@@ -91,10 +139,14 @@ class NodeClient:
             if exc.code == "no_such_batch":
                 return None
             raise
+        url = f"{self.base_url}/v1/batches/{issuer_hex}/{root_hex}"
+        for key, kind in (("height", int), ("tx_id", str), ("time", str)):
+            _field(result, key, kind, url)
         return result
 
     def block(self, height: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", f"/v1/blocks/{height}")
+        _field(result, "hash", str, f"{self.base_url}/v1/blocks/{height}")
         return result
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -111,6 +163,7 @@ class NodeClient:
                     raise
                 time.sleep(0.05)
                 continue
+            _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
             if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
 

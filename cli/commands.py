@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_UNREACHABLE, fail
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair
@@ -48,6 +48,18 @@ def hex_bytes(value: str, size: int, what: str) -> bytes:
     return raw
 
 
+def echo_answer(node_url: str, what: str, render: Callable[[], list[str]]) -> None:
+    """Print the lines `render` makes of a node's answer; an answer of the wrong shape ends
+    the command with one error line, and nothing half-printed before it."""
+    try:
+        lines = render()
+    except MALFORMED_ANSWER as exc:
+        fail(f"{node_url} sent a malformed {what} answer ({type(exc).__name__}: {exc}): is "
+             "it a Senim node?", EXIT_UNREACHABLE)
+    for line in lines:
+        click.echo(line)
+
+
 def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
                       written: Path | None = None, report: bool = True) -> dict[str, Any]:
     """Sign, submit and wait for the commit; any other outcome ends the command.
@@ -67,7 +79,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     try:
         result = client.submit_and_wait(tx)
     except ClientError as exc:
-        if exc.code == "unreachable":  # it may have been sent, and may still commit
+        if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
             fail(f"{what} not confirmed: {exc}{_kept(written)}", EXIT_UNREACHABLE)
         _forget(written)
         fail(f"{what} refused: {exc} ({exc.code})")

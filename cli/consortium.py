@@ -127,8 +127,11 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     if genesis_time > time.time() * 1000 + 60_000:
         click.secho("warning: the genesis time is in the future; no block can commit "
                     "before it", fg="yellow", err=True)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        fail(f"cannot write {out_file}: {exc}", 2)
     click.echo(f"genesis for chain {genesis.chain_id!r}: {len(genesis.members)} members, "
                f"{len(genesis.validators)} validators -> {out_file}")
     policy = genesis.policy

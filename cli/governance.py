@@ -16,7 +16,14 @@ from typing import Any
 import click
 
 from cli.client import ClientError, NodeClient
-from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
+from cli.commands import (
+    echo_answer,
+    hex_bytes,
+    key_option,
+    load_key_or_fail,
+    node_option,
+    submit_and_report,
+)
 from cli.errors import EXIT_BAD_INPUT, fail
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 from ledger.payloads import (
@@ -78,7 +85,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         try:
             head = int(NodeClient(node_url, timeout_s=10).status()["height"])
         except ClientError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
         effective_height = head + DEFAULT_LEAD_BLOCKS
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
@@ -117,25 +124,30 @@ def list_proposals(as_json: bool, node_url: str) -> None:
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
+    echo_answer(node_url, "governance", lambda: _governance_lines(answer))
+
+
+def _governance_lines(answer: dict[str, Any]) -> list[str]:
     policy = answer["policy"]
     voters = ", ".join(_who(v) for v in answer["voters"])
-    click.echo(f"as of height {answer['height']}: a change needs {policy['threshold']} of the "
-               f"{len(answer['voters'])} voters ({voters}); at least "
-               f"{policy['min_validators']} validators")
+    lines = [f"as of height {answer['height']}: a change needs {policy['threshold']} of the "
+             f"{len(answer['voters'])} voters ({voters}); at least "
+             f"{policy['min_validators']} validators"]
     for record in answer["validator_sets"]:
         names = ", ".join(_who(v) for v in record["validators"])
-        click.echo(f"validators from height {record['from_height']}: {names}")
+        lines.append(f"validators from height {record['from_height']}: {names}")
     if not answer["proposals"]:
-        click.echo("no proposals")
+        lines.append("no proposals")
     for proposal in answer["proposals"]:
         votes = ", ".join(_who(v) for v in proposal["votes"])
         status = proposal["status"]
         if status == "open":
             status += (f", needs {proposal['votes_needed']} more vote(s) by height "
                        f"{proposal['expiry_height']}")
-        click.echo(f"{proposal['proposal_id']}  {_describe(proposal)} at height "
-                   f"{proposal['effective_height']}: {status}; voted: {votes}")
+        lines.append(f"{proposal['proposal_id']}  {_describe(proposal)} at height "
+                     f"{proposal['effective_height']}: {status}; voted: {votes}")
+    return lines

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import fail
+from cli.errors import EXIT_UNREACHABLE, fail
 from cli.issue_checks import (
     CORRECTIONS_NAME,
     ReaderOptions,
@@ -111,7 +111,10 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
                           bytes.fromhex(job.manifest["batch_root"]), int(job.manifest["count"]))
 
     try:
-        issuance = job.run(timeout_s, resign)
+        try:
+            issuance = job.run(timeout_s, resign)
+        except ClientError as exc:  # the node stopped answering, or answered nonsense
+            raise JobPending(f"the node did not say where the batch is: {exc}") from exc
     except JobPending as exc:
         click.secho(f"pending: {exc}; nothing is lost, finish it with: senim issue --resume "
                     f"{job.job_dir}", fg="yellow", err=True)
@@ -165,13 +168,17 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
     try:
         status = node.status()
         members = node.request("GET", "/v1/members")["members"]
+        problem = _accreditation_problem(members, keys, credential_type)
+        if problem:
+            fail(problem)
+        issuer_name = str(next(m["name"] for m in members
+                               if m["member_id"] == keys.member_id.hex()))
     except ClientError as exc:
-        fail(str(exc))
-    problem = _accreditation_problem(members, keys, credential_type)
-    if problem:
-        fail(problem)
+        fail(str(exc), exc.exit_code)
+    except MALFORMED_ANSWER as exc:
+        fail(f"{node.base_url} sent a malformed members answer ({type(exc).__name__}: {exc}): "
+             "is it a Senim node?", EXIT_UNREACHABLE)
     chain_id = status["chain_id"]
-    issuer_name = next(m["name"] for m in members if m["member_id"] == keys.member_id.hex())
     _, check = registry_check(credential_type, options, out_dir, chain_id)
     corrected: list[tuple[int, int, Earlier]] = []
     # Big batches are hashed in worker processes (cli/parallel_hashing.py); the pool
@@ -199,7 +206,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         except InvalidDocument as exc:
             fail(str(exc), 2)
         except ClientError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
     try:
         manifest = start_job(out_dir, credential_type=credential_type, chain_id=chain_id,
                              issuer_name=issuer_name, keys=keys, key_path=key_path,
@@ -344,7 +351,7 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
     except JobError as exc:
         fail(str(exc), exc.exit_code)
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if manifest["chain_id"] != status["chain_id"]:
         fail(f"{job_dir} is a job of chain {manifest['chain_id']!r}; the node serves "
               f"{status['chain_id']!r}", 2)

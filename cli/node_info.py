@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.client import ClientError, NodeClient
-from cli.commands import node_option
+from cli.commands import echo_answer, node_option
 from cli.errors import fail
 
 
@@ -34,43 +35,50 @@ def status(node_url: str, as_json: bool) -> None:
     try:
         info = NodeClient(node_url, timeout_s=10).status()
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    click.echo(f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}")
-    click.echo(f"chain     {info['chain_id']}")
-    click.echo(f"height    {info['height']}  head {info['head_hash'][:16]}…  "
-               f"({info['head_time']})")
-    click.echo(f"mempool   {info['mempool']['transactions']} tx, "
-               f"{info['mempool']['bytes']} bytes")
+    echo_answer(node_url, "status", lambda: _status_lines(info, node_url))
+
+
+def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
+    lines = [f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}",
+             f"chain     {info['chain_id']}",
+             f"height    {info['height']}  head {info['head_hash'][:16]}…  "
+             f"({info['head_time']})",
+             f"mempool   {info['mempool']['transactions']} tx, "
+             f"{info['mempool']['bytes']} bytes"]
     consensus_info = info.get("consensus", {})
     if consensus_info.get("mode") == "pbft":
-        click.echo(f"consensus PBFT, {consensus_info['validators']} validators "
-                   f"(tolerates {consensus_info['max_faulty']} faulty); view "
-                   f"{consensus_info['view']}, primary {consensus_info['primary']}, "
-                   f"phase {consensus_info['phase']}")
+        lines.append(f"consensus PBFT, {consensus_info['validators']} validators "
+                     f"(tolerates {consensus_info['max_faulty']} faulty); view "
+                     f"{consensus_info['view']}, primary {consensus_info['primary']}, "
+                     f"phase {consensus_info['phase']}")
     else:
-        click.echo(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
+        lines.append(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
     reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
     if isinstance(reachable, list) and isinstance(unreachable, list):
         total = len(reachable) + len(unreachable)
         line = f"validators {len(reachable)} of {total} reachable from this node"
         if unreachable:
             line += "; unreachable: " + ", ".join(unreachable)
-        click.secho(line, fg="yellow" if unreachable else None)
+        lines.append(click.style(line, fg="yellow" if unreachable else None))
         if len(reachable) < int(consensus_info.get("quorum", total)):
-            click.secho(f"no quorum: {len(reachable)} of {total} validators reachable; "
-                        "nothing commits until enough of them return", fg="red", bold=True)
+            lines.append(click.style(
+                f"no quorum: {len(reachable)} of {total} validators reachable; nothing "
+                "commits until enough of them return", fg="red", bold=True))
     if consensus_info.get("behind"):
-        click.secho(f"catching up: {consensus_info['behind']} block(s) behind", fg="yellow")
+        lines.append(click.style(f"catching up: {consensus_info['behind']} block(s) behind",
+                                 fg="yellow"))
     peers = info.get("peers", [])
-    click.echo(f"peers     {len(peers)}")
+    lines.append(f"peers     {len(peers)}")
     for peer in peers:
         auth = "authenticated" if peer["authenticated"] else "handshaking"
         role = "validator" if peer.get("validator") else "follower"
-        click.echo(f"  {peer['member'][:48]:<48} {role:<9} {auth:<13} {peer['direction']:<8} "
-                   f"{peer['address']} up {peer['connected_s']}s")
+        lines.append(f"  {peer['member'][:48]:<48} {role:<9} {auth:<13} "
+                     f"{peer['direction']:<8} {peer['address']} up {peer['connected_s']}s")
+    return lines
 
 
 @click.command()
@@ -80,12 +88,18 @@ def members(node_url: str) -> None:
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
     except ClientError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
+    echo_answer(node_url, "members", lambda: _member_lines(answer))
+
+
+def _member_lines(answer: dict[str, Any]) -> list[str]:
+    lines = []
     for member in answer["members"]:
         flag = " validator" if member["validator"] else ""
-        click.echo(f"{member['member_id']}  {member['role']:<10} {member['name']}{flag}")
+        lines.append(f"{member['member_id']}  {member['role']:<10} {member['name']}{flag}")
         for grant in member["accreditations"]:
             state = (f"suspended at height {grant['suspended_height']}"
                      if grant["suspended_height"] is not None else "active")
-            click.echo(f"    accredited for {','.join(grant['types'])} "
-                       f"{grant['from']} – {grant['until']} ({state})")
+            lines.append(f"    accredited for {','.join(grant['types'])} "
+                         f"{grant['from']} – {grant['until']} ({state})")
+    return lines

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
@@ -52,7 +52,7 @@ def _document(path: Path, what: str) -> Any:
     try:
         document = json.loads(_read_text(path, what))
         return document, parse_document(document)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         _fail(f"{path} is not a credential document: {exc}", EXIT_BAD_INPUT)
         raise
 
@@ -94,11 +94,16 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     try:
         status = client.status()
         members = client.request("GET", "/v1/members")["members"]
+        issuer_name = str(next((m["name"] for m in members
+                                if m["member_id"] == keys.member_id.hex()),
+                               keys.member_id.hex()))
     except ClientError as exc:
         _fail(str(exc), 3)
         raise
-    issuer_name = next((m["name"] for m in members if m["member_id"] == keys.member_id.hex()),
-                       keys.member_id.hex())
+    except MALFORMED_ANSWER as exc:
+        _fail(f"{client.base_url} sent a malformed members answer ({type(exc).__name__}: "
+              f"{exc}): is it a Senim node?", 3)
+        raise
     try:
         batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
     except InvalidDocument as exc:

@@ -17,10 +17,12 @@ source says so.
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
@@ -34,12 +36,44 @@ from ledger.light_client import (
     follow_validator_sets,
 )
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from ledger.verification import when
+from ledger.vc.verify import VcVerdict
+from ledger.verification import Check, Verdict, when
 from storage.state_tree import state_proof_from_json, verify_state_proof
+
+AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
+# What one answer may take: a block is at most 2 MiB, its JSON view and a page of
+# set-change proofs a few MiB. A node that sends more, or sends it slower, is not
+# answering: the verifier gives up rather than fill its memory or wait for ever.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+ANSWER_DEADLINE_S = 60.0
+READ_CHUNK_BYTES = 64 * 1024
+# What decoding or reading a record the node sent can raise when the node's word is
+# taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
+# where bytes belong, a time no calendar holds). Checked answers never get that far.
+NODE_RECORD_ERRORS = (MalformedInput, KeyError, TypeError, AttributeError, ValueError,
+                      OverflowError)
 
 
 class RemoteFactsError(SenimError):
     """The node could not be reached, or answered with something that does not verify."""
+
+
+def read_bounded(response: http.client.HTTPResponse, url: str,
+                 limit: int | None = None) -> bytes:
+    """The body of `response`, or RemoteFactsError past `limit` bytes (MAX_ANSWER_BYTES)
+    or ANSWER_DEADLINE_S."""
+    limit = MAX_ANSWER_BYTES if limit is None else limit
+    deadline = time.monotonic() + ANSWER_DEADLINE_S
+    data = bytearray()
+    # read1: one socket read at a time, so the deadline holds against a drip
+    while chunk := response.read1(READ_CHUNK_BYTES):
+        data += chunk
+        if len(data) > limit:
+            raise RemoteFactsError(f"{url} sent an answer larger than {limit} bytes")
+        if time.monotonic() > deadline:
+            raise RemoteFactsError(f"{url} did not finish its answer within "
+                                   f"{ANSWER_DEADLINE_S:g} s")
+    return bytes(data)
 
 
 class StateMoved(RemoteFactsError):
@@ -71,8 +105,7 @@ class RemoteFacts(StateFacts):
         url = self.base_url + path
         try:
             with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
-                data: bytes = response.read()
-                return data
+                return read_bounded(response, url)
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -81,7 +114,7 @@ class RemoteFacts(StateFacts):
     def get_json(self, path: str) -> Any:
         try:
             return json.loads(self._fetch(path))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RemoteFactsError(f"node at {self.base_url} sent something that is not "
                                    "JSON") from exc
 
@@ -178,3 +211,19 @@ class RemoteFacts(StateFacts):
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)
+
+
+def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> AnyVerdict:
+    """A valid answer as of a block older than the verifier accepts is stale, not valid:
+    it could hide a revocation made since."""
+    if not verdict.valid or max_age_s is None:
+        return verdict
+    age_s = time.time() - as_of_ms / 1000
+    if age_s <= max_age_s:
+        return verdict
+    height = verdict.facts.get("as_of_height")
+    check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
+                  f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
+    verdict.checks.append(check)
+    verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
+    return verdict

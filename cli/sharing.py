@@ -84,11 +84,11 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
     if not node_url.startswith(("http://", "https://")):
         _fail(f"--node must be an http:// or https:// URL, not {node_url!r}", 2)
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
         parse_document(document)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}", 2)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         _fail(f"{file} is not a JSON credential file", 2)
     except InvalidDocument as exc:
         _fail(f"{file} is not a Senim credential: {exc}", 2)

@@ -14,19 +14,30 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.issue_job import CREDENTIALS_DIR, credential_files
-from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from cli.remote import (
+    NODE_RECORD_ERRORS,
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    check_fresh,
+    read_bounded,
+)
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
 from ledger.vc.verify import VcVerdict, verify_vc
+from ledger.verification import Check, when
 from node.files import load_key
+from node.validators import certifies_by_keys
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -100,10 +111,10 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                       status_base: str | None) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
         parsed = parse_document(document)
         keys = load_key(key_path)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
         raise
     except (InvalidDocument, ConfigError) as exc:
@@ -113,19 +124,27 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
     try:
         batch = client.request(
             "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
-        block = client.request("GET", f"/v1/blocks/{int(batch['height'])}")
+        height = int(batch["height"])
+        block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
         signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
     except (ClientError, RemoteFactsError) as exc:
         _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
         raise
+    except MALFORMED_ANSWER as exc:
+        _fail(f"{node_url} sent a malformed batch answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
+        raise
     try:
         check_export_key(keys, parsed.issuer, signer_key)
-        credential = to_vc(document, keys, status_base or node_url, int(batch["height"]),
-                           int(block["time_ms"]), int(time.time() * 1000))
+        credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
+                           int(time.time() * 1000))
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_USAGE)
         raise
-    write_private(out_file, credential)
+    try:
+        write_private(out_file, credential)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", EXIT_USAGE)
     click.echo(f"wrote {out_file}: W3C VC 2.0 signed by {credential['issuer']['id'][:32]}…, "
                f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
 
@@ -136,37 +155,51 @@ def fetch_status_list(url: str) -> dict[str, Any] | None:
         return None
     try:
         with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
-            data = response.read(MAX_STATUS_LIST_BYTES + 1)
-        listed = json.loads(data) if len(data) <= MAX_STATUS_LIST_BYTES else None
-    except (urllib.error.URLError, OSError, ValueError):
+            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES))
+    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError):
         return None
     return listed if isinstance(listed, dict) else None
 
 
-def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool) -> None:
-    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node."""
+def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
+                   genesis: Genesis | None = None, max_age_s: float | None = None) -> None:
+    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
+    `genesis`, the node's answer is checked as a light client checks it (cli.remote)."""
     now = datetime.now(tz=UTC)
+    certified = certifies_by_keys(genesis.chain_id) if genesis else None
     verdict: VcVerdict | None = None
     for _attempt in range(3):
-        facts = RemoteFacts(node_url)
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
         try:
-            chain_id = facts.get_json("/v1/status")["chain_id"] if "senim" in document else None
+            chain_id = None if "senim" not in document else (
+                genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
             verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
                                 fetch_status_list)
         except StateMoved:
             continue
-        except (RemoteFactsError, MalformedInput, KeyError, TypeError) as exc:
+        except UntrustedAnswer as exc:
+            verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
+                                f"{exc}", [Check("certified", False, str(exc))])
+        except NODE_RECORD_ERRORS as exc:
+            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
+        except RemoteFactsError as exc:
             _fail(f"cannot check the chain at {node_url}: {exc}", EXIT_UNREACHABLE)
         break
     if verdict is None:
         _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
         raise AssertionError("unreachable")
+    after = [f"note: {warning}" for warning in verdict.warnings]
+    if facts.state_root is not None:
+        after.append(f"source: {facts.describe()}")
+    if facts.header is not None:
+        verdict.facts["as_of_height"] = facts.header.height
+        verdict.facts["as_of_time"] = when(facts.header.time_ms)
+        verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
-        print_verdict(verdict, f"{file} (W3C VC 2.0, issuer {verdict.issuer})",
-                      [f"note: {warning}" for warning in verdict.warnings])
+        print_verdict(verdict, f"{file} (W3C VC 2.0, issuer {verdict.issuer})", after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 
@@ -181,6 +214,11 @@ def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) ->
 
     if key_path.exists() or cert_path.exists():
         _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
-    make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    try:
+        make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
+    except OSError as exc:
+        if key_path.exists() and not cert_path.exists():
+            key_path.unlink()  # made just now (checked above): leave no key without its cert
+        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
                "[vc] https_listen, tls_cert and tls_key in the node's config")

@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
-from cli.remote import RemoteFacts, RemoteFactsError, StateMoved, UntrustedAnswer
-from cli.vc import is_vc_document, verify_vc_file
+from cli.remote import (
+    NODE_RECORD_ERRORS,
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    check_fresh,
+)
+from cli.vc import is_vc_document, verify_vc_file, write_private
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -42,6 +48,7 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
@@ -49,15 +56,20 @@ manifest_option = click.option(
 
 
 def _load_json(path: Path) -> Any | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    try:  # utf-8-sig: a file saved by Notepad or PowerShell may begin with a BOM
+        value = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
     return value
+
+
+def _looks_like_a_credential(path: Path) -> bool:
+    start = path.read_bytes()[:CREDENTIAL_START_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start.startswith(b"{") and b'"format"' in start
 
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
@@ -77,7 +89,7 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         except RemoteFactsError as exc:
             _fail(str(exc), EXIT_UNREACHABLE)
             raise
-        except (MalformedInput, KeyError, TypeError) as exc:
+        except NODE_RECORD_ERRORS as exc:
             _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
             raise
         verdict.source = facts.describe() + (
@@ -85,26 +97,10 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         if facts.header is not None:
             verdict.facts["as_of_height"] = facts.header.height
             verdict.facts["as_of_time"] = when(facts.header.time_ms)
-            return _check_fresh(verdict, facts.header.time_ms, max_age_s)
+            return check_fresh(verdict, facts.header.time_ms, max_age_s)
         return verdict
     _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
     raise AssertionError("unreachable")
-
-
-def _check_fresh(verdict: Verdict, as_of_ms: int, max_age_s: float | None) -> Verdict:
-    """A valid answer as of a block older than the verifier accepts is stale, not valid:
-    it could hide a revocation made since."""
-    if not verdict.valid or max_age_s is None:
-        return verdict
-    age_s = time.time() - as_of_ms / 1000
-    if age_s <= max_age_s:
-        return verdict
-    height = verdict.facts.get("as_of_height")
-    check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
-                  f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
-    verdict.checks.append(check)
-    verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
-    return verdict
 
 
 def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
@@ -140,7 +136,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                                    f"{facts.header.height} ({when(facts.header.time_ms)})")
     verdict.facts["as_of_height"] = facts.header.height
     verdict.facts["as_of_time"] = when(facts.header.time_ms)
-    return _check_fresh(verdict, facts.header.time_ms, max_age_s)
+    return check_fresh(verdict, facts.header.time_ms, max_age_s)
 
 
 @click.command("verify")
@@ -161,16 +157,23 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
                    max_age_s: float | None, as_json: bool) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
     document = _load_json(file)
-    if is_vc_document(document) and not offline:
-        verify_vc_file(document, file, node_url, as_json)
-    is_credential = isinstance(document, dict) and "format" in document
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
+    if is_vc_document(document) and not offline:
+        verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
+                       max_age_s)
+    is_credential = isinstance(document, dict) and "format" in document
     if offline:
         verdict = _verify_offline(document, genesis_path, max_age_s)
     else:
         verdict = _verify_online(document, file, is_credential, node_url,
                                  _load_trusted_genesis(genesis_path), max_age_s)
+    if document is None and not verdict.valid and _looks_like_a_credential(file):
+        # No chain records these bytes (as a document), and they begin as a credential
+        # does: "no record of this document" would send the reader looking for an anchor.
+        verdict.status = "malformed"
+        verdict.reason = ("this file begins like a Senim credential but is cut short or "
+                          "damaged (it is not whole JSON); ask its holder for the file again")
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
@@ -200,15 +203,29 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
             {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
+        height = bundle["height"]
+        if not isinstance(height, int) or isinstance(height, bool):
+            raise TypeError(f"height is {height!r}")
     except ClientError as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
         raise
+    except (*MALFORMED_ANSWER, MalformedInput) as exc:
+        _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
+              "it a Senim node?", EXIT_UNREACHABLE)
+        raise
     assert isinstance(document, dict)
     document["proof"] = bundle
-    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-    click.echo(f"wrote {out_file}: proof as of block {bundle['height']}; verify anywhere with "
+    _write_out(out_file, document)
+    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
                f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+
+
+def _write_out(out_file: Path, document: Any) -> None:
+    """A copy of a credential holds its personal data: owner-only, like the original."""
+    try:
+        write_private(out_file, document)
+    except OSError as exc:
+        _fail(f"cannot write {out_file}: {exc}", 2)
 
 
 @click.command("disclose")
@@ -226,7 +243,7 @@ def disclose_command(file: Path, hide: str, out_file: Path) -> None:
         copy = disclose(document, names)
     except InvalidDocument as exc:
         _fail(str(exc), 2)
-    out_file.write_text(json.dumps(copy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_out(out_file, copy)
     click.echo(f"wrote {out_file}: {len(names)} field(s) hidden ({', '.join(names)})")
 
 

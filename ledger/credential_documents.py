@@ -69,6 +69,10 @@ def parse_document(document: Any) -> ParsedDocument:
     for name, entry in fields.items():
         if not isinstance(entry, dict):
             raise InvalidDocument(f"field {name!r} must be an object")
+        if "hash" in entry and ("value" in entry or "salt" in entry):
+            # Only the hash would be checked, and a reader would show the value.
+            raise InvalidDocument(f"field {name!r} is both shown and hidden (a value beside "
+                                  "its hash): the document was altered")
         if "hash" in entry:
             hashes[name] = _hex(entry["hash"], f"hash of hidden field {name!r}")
         elif isinstance(entry.get("value"), str):

@@ -24,6 +24,7 @@ from ledger.transactions import ROLES
 from ledger.validator_sets import genesis_validator_set_state, validator_set_hash
 
 GENESIS_KIND = "senim-genesis/v1"
+NETWORK_ID_TAG = b"senim/network/v1/"  # before the genesis hash, in every P2P handshake
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class Genesis:
         return tagged_hash(b"senim/genesis/v1",
                            encode([self.chain_id, self.genesis_time_ms, members,
                                    [policy.threshold, policy.voters, policy.min_validators]]))
+
+    @property
+    def network_id(self) -> bytes:
+        """What P2P handshakes bind (p2p's chain id): the genesis hash, so that a node
+        started with another genesis file of the same chain id fails every handshake,
+        rather than connecting and fetching blocks that never follow its own genesis."""
+        return NETWORK_ID_TAG + self.genesis_hash
 
     def member_by_id(self, member: bytes) -> GenesisMember | None:
         for candidate in self.members:

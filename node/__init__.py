@@ -1,9 +1,10 @@
-"""The Senim daemon and its rules.
+"""The Senim daemon: what runs the ledger (`ledger`) as one organisation's node.
 
-Owns: the canonical encoding, identities and signatures, transactions, blocks,
-the ledger rules (pure functions over state), credential documents and their
-verification, the mempool, the chain store wiring, the HTTP API and the asyncio
-daemon that drives consensus and the P2P layer.
+Owns: the engine that drives consensus and block sync and is the one writer of the
+chain, its thread, the mempool and admission, the P2P wiring, the HTTP API (public,
+chain, VC-API and the verification portal), state sync, metrics, and the asyncio
+daemon that wires them together in one place (`node/daemon.py`).
 
-May import `consensus`, `p2p` and `storage`; must not import `cli`.
+May import `ledger`, `consensus`, `p2p` and `storage`; must not import `cli` or
+`registrar`.
 """

@@ -1,7 +1,7 @@
 """Node configuration: one TOML file, read once into frozen values.
 
 Every problem names the field at fault, so an operator knows what to fix.
-Relative paths are relative to the config file's folder.
+Relative paths are relative to the config file's folder; a leading ~ is the home folder.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ConfigError
+from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
 
 
@@ -121,6 +122,12 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{section}.{key}", "is required (a file or folder path)")
     path = Path(value)
+    if value.startswith("~"):  # as a shell would: else a folder named "~" appears here
+        try:
+            path = path.expanduser()
+        except RuntimeError as exc:
+            raise ConfigError(f"{section}.{key}", f"cannot find the home folder in "
+                              f"{value!r}: give the full path") from exc
     return path if path.is_absolute() else base / path
 
 
@@ -157,6 +164,9 @@ def load_config(path: Path) -> NodeConfig:
         observer_keys = tuple(bytes.fromhex(k) for k in observers)
     except (TypeError, ValueError) as exc:
         raise ConfigError("p2p.observers", "must be a list of hex public keys") from exc
+    if any(len(k) != PUBLIC_KEY_BYTES for k in observer_keys):
+        raise ConfigError("p2p.observers", f"each must be a public key of {PUBLIC_KEY_BYTES} "
+                          f"bytes ({2 * PUBLIC_KEY_BYTES} hex digits)")
     rate_exempt = api.get("rate_exempt", sorted(RATE_EXEMPT_ADDRESSES))
     if not isinstance(rate_exempt, list) or not all(
             isinstance(a, str) and _is_ip(a) for a in rate_exempt):

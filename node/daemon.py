@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import gc
 import logging
-import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -46,6 +44,7 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.signature_workers import SignatureWorkers
+from node.start_checks import STORE_NAME, check_before_start, refuse_store_in_use
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.tls import serve_https
@@ -56,7 +55,6 @@ from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
 
-STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
 SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, run "
@@ -69,7 +67,11 @@ class EngineFailed(Exception):
 
 
 def open_store(config: NodeConfig) -> LevelDBStore:
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:  # e.g. a file where the directory should be
+        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
+                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / STORE_NAME
     try:
         return LevelDBStore(str(store_path))
@@ -94,29 +96,13 @@ def set_store_aside(config: NodeConfig, now: datetime | None = None) -> Path | N
         if target.exists() or target.is_symlink():
             raise ConfigError("--resync", f"{target} already exists; not moving {store} "
                               "over it (try again in a second, or move one by hand)")
-        _refuse_store_in_use(store)
+        refuse_store_in_use(store, "--resync")  # else the node writes on to the moved copy
         # rename, never copy-and-delete: atomic, and the store's files keep their modes
         store.rename(target)
     except OSError as exc:
         raise ConfigError("--resync", f"cannot move {store} aside: "
                           f"{exc.strerror or exc}") from exc
     return target
-
-
-def _refuse_store_in_use(store: Path) -> None:
-    """A running node holds LevelDB's lock (an fcntl lock on LOCK); moving its store from
-    under it would leave it writing to the set-aside copy."""
-    try:
-        fd = os.open(store / "LOCK", os.O_RDWR)
-    except (FileNotFoundError, NotADirectoryError):
-        return  # no lock file: LevelDB never opened it, so nothing holds it
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        raise ConfigError("--resync", f"{store} is in use (a node is running on it); "
-                          "stop that node first") from exc
-    finally:
-        os.close(fd)  # releases the lock just taken
 
 
 def resync_as_fresh(config: NodeConfig) -> None:
@@ -160,11 +146,6 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    try:
-        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:  # e.g. a file where the directory should be
-        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
-                          f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / STORE_NAME
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
@@ -336,9 +317,12 @@ async def serve(config: NodeConfig) -> None:
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
-    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s at height %d",
-             config.name, core.keys.member_id.hex(), engine.role.value, config.api, config.p2p,
-             core.chain_id, core.chain.height)
+    # The genesis hash is what peers must share (P2P handshakes bind it): two operators
+    # whose nodes never connect can compare this line.
+    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s (genesis %s) "
+             "at height %d", config.name, core.keys.member_id.hex(), engine.role.value,
+             config.api, config.p2p, core.chain_id, genesis.genesis_hash.hex()[:16],
+             core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())
@@ -376,6 +360,7 @@ def run(config_path: Path, resync: bool = False) -> int:
         return 2
     setup_logging(config.log_level, config.log_format, config.name)
     try:
+        check_before_start(config)
         if resync:
             resync_as_fresh(config)
         asyncio.run(serve(config))

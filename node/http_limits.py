@@ -61,7 +61,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
                          headers={"Connection": "close"}) from exc
+    except web.RequestPayloadError as exc:
+        raise http_error(web.HTTPBadRequest, "malformed", payload_problem(exc)) from exc
     return bytes(body)
+
+
+def payload_problem(exc: web.RequestPayloadError) -> str:
+    """In one line, why a body could not be read (e.g. it is not its Content-Encoding)."""
+    cause = exc.__cause__
+    why = cause.message if isinstance(cause, HttpProcessingError) else str(exc)
+    return "the request body cannot be read: " + " ".join(str(why).split())
 
 
 def is_read_only(request: web.Request) -> bool:
@@ -85,11 +94,15 @@ async def cors_preflight(request: web.Request) -> web.Response:
 
 class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
-    a bad request line) is the client's fault: one line at INFO, not an ERROR with a
-    traceback. Anything else aiohttp reports keeps its traceback."""
+    a bad request line, a body that is not its Content-Encoding, met again when aiohttp
+    drains what the handler left) is the client's fault: one line at INFO, not an ERROR
+    with a traceback. Anything else aiohttp reports keeps its traceback."""
 
     def exception(self, msg: object, *args: object, exc_info: Any = True,
                   **kwargs: Any) -> None:
+        if isinstance(exc_info, web.RequestPayloadError):
+            self.info("%s: %s", str(msg) % args if args else msg, exc_info)
+            return
         if isinstance(exc_info, HttpProcessingError):
             first_line = (exc_info.message or "").strip().splitlines()[:1]
             self.info("%s: HTTP %s %s", str(msg) % args if args else msg, exc_info.code,

@@ -60,7 +60,7 @@ class Network:
         self._handlers: dict[int, Handler] = {}
         channels = channels_for(validator_count or len(genesis.validators))
         self.peers = PeerManager(
-            keys.seed, genesis.chain_id.encode(),
+            keys.seed, genesis.network_id,
             listen=(config.p2p.host, config.p2p.port),
             dial=[(a.host, a.port) for a in config.peers],
             allowed=allowed, channels=channels, on_message=self._route,

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
+from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2, canonize
 from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, xsd_time
@@ -61,8 +62,16 @@ def configure_vc(app: web.Application, issuer_key: Path | None, token_file: Path
     issuer key and a token file are named, issuing."""
     if public_url:
         app[STATUS_BASE] = public_url.rstrip("/")
+    issuing = load_vc_issuing(issuer_key, token_file)
+    if issuing is not None:
+        app[VC].issuer, app[VC].token = issuing
+
+
+def load_vc_issuing(issuer_key: Path | None, token_file: Path | None
+                    ) -> tuple[KeyPair, bytes] | None:
+    """The issuer key and bearer token of `[vc]`, or None when the node does not issue."""
     if issuer_key is None:
-        return
+        return None
     if token_file is None:
         raise ConfigError("vc.issue_token_file", "is required with vc.issuer_key")
     try:
@@ -73,8 +82,7 @@ def configure_vc(app: web.Application, issuer_key: Path | None, token_file: Path
         raise ConfigError("vc.issue_token_file", f"cannot read: {exc}") from exc
     if not 16 <= len(token) <= MAX_TOKEN_BYTES:
         raise ConfigError("vc.issue_token_file", "must hold a token of 16 to 4096 bytes")
-    app[VC].issuer = load_key(issuer_key)
-    app[VC].token = token
+    return load_key(issuer_key), token
 
 
 async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | None:

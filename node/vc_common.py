@@ -27,6 +27,7 @@ from ledger.payloads import RevokePayload
 from ledger.records import Batch
 from ledger.rules import load_batch
 from ledger.vc.export import status_list_id
+from node.http_limits import payload_problem
 from node.service import NodeCore
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -120,11 +121,14 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
     data = b""
-    while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
-        chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
+    try:
+        while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
+            chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except web.RequestPayloadError as exc:
+        raise InvalidDocument(payload_problem(exc)) from exc
     if len(data) > MAX_VC_BODY_BYTES:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
     try:

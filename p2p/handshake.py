@@ -172,7 +172,8 @@ def finish(
         )
     except InvalidTag:
         raise HandshakeFailed(
-            "AUTH does not decrypt: different chain id, tampered transcript or wrong keys"
+            "AUTH does not decrypt: the peer is on another network (the chain id bound in "
+            "the handshake differs), or the transcript was tampered with, or keys are wrong"
         ) from None
     peer_key, signature = plain[:KEY_BYTES], plain[KEY_BYTES:]
     message = _signed_message(state.role.other, state.transcript_hash)

@@ -119,6 +119,7 @@ class PeerManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
         self._closing = False
+        self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
 
     @property
     def public_key(self) -> bytes:
@@ -231,10 +232,13 @@ class PeerManager:
         try:
             return await secure(self._handshake_params())
         except PeerNotAllowed as exc:
-            log.warning(
-                "dropped %s peer %s:%d after handshake: key %s is not an allowed member",
-                direction, *address, exc.public_key.hex(),
-            )
+            if exc.public_key != self.public_key:
+                log.warning(
+                    "dropped %s peer %s:%d after handshake: key %s is not an allowed member",
+                    direction, *address, exc.public_key.hex(),
+                )
+            elif direction is Direction.OUTBOUND:
+                self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
             log.info("%s handshake with %s:%d failed: %s", direction, *address, exc)
         finally:
@@ -261,6 +265,14 @@ class PeerManager:
             secured = await self._handshake(
                 lambda params: conn.dial(address, params), address, Direction.OUTBOUND
             )
+            if secured is not None and secured.peer_key == self.public_key:
+                self._own_addresses.add(address)
+                self._spawn(secured.close())
+            if address in self._own_addresses:
+                # A peer list copied whole names this node too: dialling it never helps.
+                log.warning("%s:%d is this node itself (it answered with our own key): not "
+                            "dialling it again; remove it from this node's peers", *address)
+                return
             peer = self._admit(secured, Direction.OUTBOUND) if secured else None
             if peer is not None:
                 await self._wait_while_connected(peer)

@@ -37,6 +37,7 @@ from consensus import (
     encode_signed,
     sign_message,
 )
+from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from node.channels import CH_CONSENSUS, channels_for
 from node.files import load_genesis, load_key
@@ -49,9 +50,9 @@ STATUS_EVERY_S = 0.25
 
 
 class Spammer:
-    def __init__(self, keys: KeyPair, chain_id: str, validator_keys: set[bytes],
+    def __init__(self, keys: KeyPair, genesis: Genesis, validator_keys: set[bytes],
                  peers: list[tuple[str, int]], status_url: str) -> None:
-        self.keys, self.chain = keys, chain_id.encode()
+        self.keys, self.chain = keys, genesis.chain_id.encode()
         self.me = ValidatorId(keys.member_id)
         self.status_url = status_url
         self.height, self.view = 1, 0
@@ -59,7 +60,7 @@ class Spammer:
         self.sent = {"votes": 0, "view_changes": 0, "dropped": 0}
         channels = channels_for(len(validator_keys))
         self.peers = PeerManager(
-            keys.seed, self.chain, listen=None, dial=peers,
+            keys.seed, genesis.network_id, listen=None, dial=peers,
             allowed=validator_keys - {keys.public_key}, channels=channels,
             on_message=self._ignore, rng=random.Random(),
             limits=Limits(max_frame_bytes=max(c.max_message_bytes for c in channels) + 1024))
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("byzantine: the status URL must be on loopback")
     keys = load_key(args.key)
     genesis = load_genesis(args.genesis)
-    spammer = Spammer(keys, genesis.chain_id, {m.public_key for m in genesis.validators},
+    spammer = Spammer(keys, genesis, {m.public_key for m in genesis.validators},
                       args.peer, args.status)
     asyncio.run(spammer.run(min(args.seconds, 600.0), args.votes_per_s,
                             args.view_changes_per_s, args.block_bytes))

@@ -208,13 +208,20 @@ function sentence(verdict) {
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
     fromHeight: String(f.key_compromised_from ?? '') };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
+  // A VC's status list says revoked before any chain check ran: no date, no reason.
+  if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
   if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
   return t('status.' + verdict.status, params);
 }
 
-function tone(status) {
-  return status === 'valid' ? 'ok' : status === 'revoked' || status === 'superseded'
-    || status === 'unaccredited'
+// A valid verdict with no chain facts is a VC not recorded on Senim: anyone can sign
+// one with a key of their own, so it is not shown as a confirmed document.
+function onChain(verdict) { return !!(verdict.facts || {}).type; }
+
+function tone(verdict) {
+  const status = verdict.status;
+  return status === 'valid' && onChain(verdict) ? 'ok' : status === 'valid'
+    || status === 'revoked' || status === 'superseded' || status === 'unaccredited'
     ? 'warn' : 'bad';
 }
 
@@ -263,7 +270,8 @@ function addRow(dl, label, value, cls) {
 
 function renderFields(doc, verdict) {
   const f = verdict.facts || {};
-  const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status);
+  const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status)
+    && (verdict.status !== 'valid' || onChain(verdict));
   const type = f.type || doc.type;
   $('document-title').textContent = has('title.' + type) ? t('title.' + type)
     : t('title.unknown');
@@ -421,7 +429,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
 }
 
 function render(doc, verdict, status, checkedAt) {
-  show(tone(verdict.status), sentence(verdict));
+  show(tone(verdict), sentence(verdict));
   $('verdict').dataset.status = verdict.status;
   if (verdict.status === 'malformed') return;
   renderFields(doc, verdict);

@@ -18,8 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
+from tests.node.conftest import documents_of
 
 DEAD_NODE = "http://127.0.0.1:9"  # discard port: nothing listens there in tests
 IIN = "010517612342"  # not a valid check digit; the export tests use real ones
@@ -40,6 +42,8 @@ def world(root: Path) -> dict[str, str]:
         "empty": b"",
         "surrogate.json": b'{"format": "senim-credential/v2", "fields": {"a": "\\ud800"}}',
         "not_json.json": b"{not json",
+        # Valid JSON nested deeper than Python's parser recurses.
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
         "cp1251.json": "[{\"full_name\": \"Иванова\"}]".encode("cp1251"),
         "surrogates_export.json": b'[{"full_name": "\\udc00x", "iin": "010517612342"}]',
         "cp1251.csv": "full_name;iin\nИванова Анна;010517612342\n".encode("cp1251"),
@@ -69,11 +73,34 @@ def world(root: Path) -> dict[str, str]:
                "members": [{"name": "M", "role": "ministry",
                             "public_key": keys.public_key.hex(), "validator": True}]}
     (root / "genesis.json").write_text(json.dumps(genesis))
+    (root / "members.toml").write_text(
+        f'chain_id = "t"\ngenesis_time = "2026-01-01T00:00:00Z"\n[[members]]\nname = "M"\n'
+        f'role = "ministry"\npublic_key = "{keys.public_key.hex()}"\nvalidator = true\n')
+    files["members.toml"] = root / "members.toml"
+    batch = make_batch([{"full_name": "A B", "iin": IIN}], "diploma", "t", keys.member_id, "M")
+    (root / "credential.json").write_text(json.dumps(documents_of(batch)[0]))
+    files["credential.json"] = root / "credential.json"
     (root / "data_is_a_file.toml").write_text(
         f'[node]\nname = "m"\nkey = "{files["key"]}"\ngenesis = "{root / "genesis.json"}"\n'
         f'data_dir = "{files["a_file"]}"\n[api]\nlisten = "127.0.0.1:0"\n'
         '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n')
     files["data_is_a_file.toml"] = root / "data_is_a_file.toml"
+    node_config = (f'[node]\nname = "m"\nkey = "{files["key"]}"\n'
+                   f'genesis = "{root / "genesis.json"}"\n')
+    (root / "data_under_a_file_state_sync.toml").write_text(
+        f'{node_config}data_dir = "{files["a_file"]}/data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n[sync]\nstate_sync = true\n')
+    files["data_under_a_file_state_sync.toml"] = root / "data_under_a_file_state_sync.toml"
+    (root / "vc_token_missing.toml").write_text(
+        f'{node_config}data_dir = "{root}/vc_data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n'
+        f'[vc]\nissuer_key = "{files["key"]}"\nissue_token_file = "{root}/no_token"\n')
+    files["vc_token_missing.toml"] = root / "vc_token_missing.toml"
+    (root / "missing_key_state_sync.toml").write_text(
+        f'[node]\nname = "m"\nkey = "{root}/no.key"\ngenesis = "{root / "genesis.json"}"\n'
+        f'data_dir = "{root}/sync_data"\n[api]\nlisten = "127.0.0.1:0"\n'
+        '[p2p]\nlisten = "127.0.0.1:0"\npeers = []\n[sync]\nstate_sync = true\n')
+    files["missing_key_state_sync.toml"] = root / "missing_key_state_sync.toml"
     return {name: str(path) for name, path in files.items()}
 
 
@@ -82,6 +109,13 @@ Case = Callable[[dict[str, str]], list[str]]
 CASES: list[tuple[str, Case]] = [
     ("keygen over an existing file", lambda f: ["keygen", f["key"]]),
     ("keygen into a file's directory", lambda f: ["keygen", f["a_file"] + "/k.key"]),
+    ("keygen two folders under a file", lambda f: ["keygen", f["a_file"] + "/sub/k.key"]),
+    ("consortium create, --out under a file", lambda f: [
+        "consortium", "create", "--members", f["members.toml"], "--out",
+        f["a_file"] + "/genesis.json", "--allow-no-fault-tolerance"]),
+    ("consortium create --force, --out is a folder", lambda f: [
+        "consortium", "create", "--members", f["members.toml"], "--out", f["not_a_job"],
+        "--force", "--allow-no-fault-tolerance"]),
     ("consortium create, garbage members", lambda f: [
         "consortium", "create", "--members", f["garbage"], "--out", f["a_file"] + ".g"]),
     ("consortium create, short public key", lambda f: [
@@ -136,13 +170,33 @@ CASES: list[tuple[str, Case]] = [
     ("verify, lone surrogate", lambda f: ["verify", f["surrogate.json"], "--node", DEAD_NODE]),
     ("verify, cp1251 JSON", lambda f: ["verify", f["cp1251.json"], "--node", DEAD_NODE]),
     ("verify, missing file", lambda f: ["verify", f["a_file"] + ".none", "--node", DEAD_NODE]),
+    ("verify, JSON nested too deep", lambda f: ["verify", f["deep.json"], "--node", DEAD_NODE]),
+    ("disclose, JSON nested too deep", lambda f: [
+        "disclose", f["deep.json"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
+    ("prove, JSON nested too deep", lambda f: [
+        "prove", f["deep.json"], "--out", f["a_file"] + ".p", "--node", DEAD_NODE]),
+    ("share, JSON nested too deep", lambda f: ["share", f["deep.json"]]),
+    ("export-vc, JSON nested too deep", lambda f: [
+        "export-vc", f["deep.json"], "--key", f["key"], "--out", f["a_file"] + ".vc",
+        "--node", DEAD_NODE]),
+    ("recognise, JSON nested too deep", lambda f: [
+        "recognise", "--key", f["key"], "--original", f["deep.json"], "--courses",
+        f["garbage"], "--out", f["a_file"] + ".r", "--node", DEAD_NODE]),
     ("disclose, garbage", lambda f: [
         "disclose", f["garbage"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
     ("disclose, lone surrogate", lambda f: [
         "disclose", f["surrogate.json"], "--hide", "iin", "--out", f["a_file"] + ".d"]),
+    ("disclose, --out under a file", lambda f: [
+        "disclose", f["credential.json"], "--hide", "iin", "--out", f["a_file"] + "/d.json"]),
+    ("disclose, --out is a folder", lambda f: [
+        "disclose", f["credential.json"], "--hide", "iin", "--out", f["not_a_job"]]),
     ("prove, garbage", lambda f: [
         "prove", f["garbage"], "--out", f["a_file"] + ".p", "--node", DEAD_NODE]),
     ("share, garbage", lambda f: ["share", f["garbage"]]),
+    ("tls-cert, --key under a file", lambda f: [
+        "tls-cert", "--cert", f["a_file"] + ".crt", "--key", f["a_file"] + "/node.key"]),
+    ("tls-cert, --cert under a file", lambda f: [
+        "tls-cert", "--cert", f["a_file"] + "/node.crt", "--key", f["a_file"] + ".key"]),
     ("export-vc, garbage", lambda f: ["export-vc", f["garbage"], "--node", DEAD_NODE]),
     ("recognise, garbage original", lambda f: [
         "recognise", "--key", f["key"], "--original", f["garbage"], "--courses",
@@ -235,6 +289,10 @@ NODE_CASES: list[tuple[str, Case]] = [
     ("missing config", lambda f: [f["a_file"] + ".missing"]),
     ("garbage config", lambda f: [f["node_config.toml"]]),
     ("data_dir is a file", lambda f: [f["data_is_a_file.toml"]]),
+    ("data_dir under a file, state sync", lambda f: [f["data_under_a_file_state_sync.toml"]]),
+    # refused before the data dir and its store are made, not after
+    ("issue token file missing", lambda f: [f["vc_token_missing.toml"]]),
+    ("key missing, state sync", lambda f: [f["missing_key_state_sync.toml"]]),
 ]
 
 
@@ -251,3 +309,10 @@ def test_a_node_with_a_bad_config_logs_one_line_and_exits_2(tmp_path: Path, name
     assert "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "ERROR" in run.stderr, run.stderr
     assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"]])
+def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
+    assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
+    assert "cannot reach the node" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ async def test_online_and_offline_verify_follow_the_validator_set(node_url: str,
     made = await senim("prove", str(tmp_path / "diploma.json"), "--out", str(proved),
                        "--node", node_url)
     assert made.exit_code == 0, made.output
+    assert stat.S_IMODE(proved.stat().st_mode) == 0o600  # the holder's personal data
     offline = await senim("verify", str(proved), "--offline", "--genesis", genesis, "--json")
     assert offline.exit_code == 0, offline.output
     assert "through 2 change(s)" in verdict_of(offline)["source"]

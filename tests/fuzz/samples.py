@@ -228,6 +228,6 @@ def config_seeds() -> list[bytes]:
     node = b'[node]\nkey = "k"\ngenesis = "g.json"\ndata_dir = "d"\n'
     return [full.encode(), node + b'name = "a"\n',
             node + b'name = "x"\n[log]\nlevel = "debug"\nformat = "json"\n'
-            b'[p2p]\nobservers = ["00ff"]\n[mempool]\nmax_txs = 5\n',
+            b'[p2p]\nobservers = ["' + b"00ff" * 16 + b'"]\n[mempool]\nmax_txs = 5\n',
             node + b'name = "v"\n[vc]\nissuer_key = "k"\npublic_url = "https://a.kz"\n'
             b'https_listen = "127.0.0.1:8443"\ntls_cert = "c.pem"\ntls_key = "k.pem"\n']

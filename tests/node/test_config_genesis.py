@@ -105,10 +105,25 @@ def test_bad_log_level(tmp_path: Path, level: str) -> None:
     ('format = "json"', 'format = "xml"', "log.format"),
     ('key = "keys/node.key"\n', "", "node.key"),
     ('data_dir = "data"\n', "", "node.data_dir"),
+    # an observer key that is not a whole public key would never match a peer
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'observers = ["abcd"]',
+     "p2p.observers"),
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', f'observers = ["{"ab" * 33}"]',
+     "p2p.observers"),
 ])
 def test_other_fields_named(tmp_path: Path, old: str, new: str, field: str) -> None:
     assert old in GOOD
     assert field_of(tmp_path, GOOD.replace(old, new)) == field
+
+
+def test_a_path_from_the_home_folder_is_expanded(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a shell; kept as it was, it named a folder called "~" beside the config."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(write(tmp_path, GOOD.replace('"data"', '"~/senim/data"')))
+    assert config.data_dir == tmp_path / "home" / "senim" / "data"
+    text = GOOD.replace('"data"', '"~no-such-user-here/data"')
+    assert field_of(tmp_path, text) == "node.data_dir"
 
 
 def test_unparsable_and_missing_config(tmp_path: Path) -> None:

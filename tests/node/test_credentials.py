@@ -117,6 +117,20 @@ def test_tampered_hidden_hash_and_added_field(issued: tuple[Chain, Any]) -> None
     assert verify_credential(extra, facts_of(chain), CHAIN_ID).status == "tampered"
 
 
+def test_hidden_field_with_a_value_beside_its_hash(issued: tuple[Chain, Any]) -> None:
+    # The hash is the true one, so the target hash matches; a page showing the value
+    # beside it would show a made-up GPA under a "genuine" verdict.
+    chain, batch = issued
+    shown = disclose(documents_of(batch)[1], ["gpa"])
+    shown["fields"]["gpa"].update({"value": "4.0", "salt": os.urandom(16).hex()})
+    verdict = verify_credential(shown, facts_of(chain), CHAIN_ID)
+    assert (verdict.valid, verdict.status) == (False, "malformed")
+    assert "both shown and hidden" in verdict.reason
+    only_value = disclose(documents_of(batch)[1], ["gpa"])
+    only_value["fields"]["gpa"]["value"] = "4.0"
+    assert verify_credential(only_value, facts_of(chain), CHAIN_ID).status == "malformed"
+
+
 def test_wrong_audit_path(issued: tuple[Chain, Any]) -> None:
     chain, batch = issued
     documents = documents_of(batch)

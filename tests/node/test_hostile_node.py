@@ -23,8 +23,7 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
-from cli.remote import RemoteFacts, UntrustedAnswer
-from cli.verifying import _check_fresh
+from cli.remote import RemoteFacts, UntrustedAnswer, check_fresh
 from ledger.blocks import Block, decode_block
 from ledger.credentials import make_batch
 from ledger.genesis import Genesis
@@ -281,7 +280,7 @@ async def test_a_stale_but_certified_answer_says_how_old_it_is(world: World) -> 
     assert "block 2" in verdict.source
     header = decode_block(world.core.chain.get_block_bytes(2) or b"").header
     verdict.facts["as_of_height"] = 2
-    stale = _check_fresh(verdict, header.time_ms, max_age_s=600)
+    stale = check_fresh(verdict, header.time_ms, max_age_s=600)
     assert not stale.valid and stale.status == "stale"
 
 

@@ -204,3 +204,22 @@ async def test_garbage_requests_get_a_4xx_and_no_error_log(
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert not errors, [r.getMessage() for r in errors]
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+@pytest.mark.parametrize("path", ["/v1/verify", "/v1/proofs", "/v1/transactions",
+                                  "/credentials/verify", "/presentations/verify"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_is_not_its_content_encoding_is_a_400(
+        served: Served, path: str, encoding: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with ClientSession() as session, session.post(
+            served.url + path, data=b'{"not": "compressed"}',
+            headers={"Content-Encoding": encoding,
+                     "Content-Type": "application/json"}) as response:
+        # The handler's JSON error, or aiohttp's own (plain text) when its parser meets
+        # the bad body before the handler runs: a 400 either way.
+        assert response.status == 400, await response.text()
+        if response.content_type == "application/json":
+            message = (await response.json())["error"]["message"]
+            assert message.startswith("the request body cannot be read: Can not decode "
+                                      f"content-encoding: {encoding}"), message
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -195,3 +196,29 @@ def frames_out(node: Node, peer: bytes) -> int:
 def inbound_dropped(node: Node, peer: bytes) -> dict[int, int]:
     (status,) = [s for s in node.manager.status() if s.public_key == peer]
     return dict(status.inbound_dropped)
+
+
+@pytest.mark.parametrize("own_key_allowed", [False, True])
+async def test_a_node_whose_peers_name_itself_says_so_and_stops_dialling_it(
+    caplog: pytest.LogCaptureFixture, own_key_allowed: bool
+) -> None:
+    """A peer list copied whole to every node names each node too. The node's own key
+    is no stranger's ("not an allowed member"), and redialling itself never helps."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    allowed = MEMBERS if own_key_allowed else MEMBERS - {public_key(1)}
+    node = make_node(1, dial=[("127.0.0.1", port)], allowed=allowed, listen_port=port)
+    await node.manager.start()
+    try:
+        await wait_until(
+            lambda: any("is this node itself" in r.getMessage() for r in caplog.records),
+            "the node said it dialled itself",
+        )
+        # its dial loop ended and the self-connection closed: no task of the manager is left
+        await wait_until(lambda: not node.manager._tasks, "the node stopped dialling itself")
+        assert not any("not an allowed member" in r.getMessage() for r in caplog.records)
+        assert node.manager.connected() == frozenset()
+    finally:
+        await node.manager.close()

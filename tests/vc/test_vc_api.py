@@ -180,6 +180,11 @@ async def test_cli_export_vc_then_verify(node: VcNode, tmp_path: Path) -> None:
         "export-vc", str(document), "--key", str(tmp_path / "issuer.json"), "--out",
         str(tmp_path / "x.json"), "--node", url])
     assert wrong_key.exit_code == 2 and "not the credential's issuer" in wrong_key.output
+    (tmp_path / "a_file").write_text("not a folder")
+    unwritable = await loop.run_in_executor(None, runner.invoke, main, [
+        "export-vc", str(document), "--key", str(key), "--out",
+        str(tmp_path / "a_file" / "vc.json"), "--node", url])
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.output, unwritable.output
 
 
 async def test_status_list_over_https_with_a_self_signed_certificate(

@@ -1,0 +1,82 @@
+"""What can refuse a node's start, checked before the node writes anything.
+
+A start refused after the chain store was opened would leave a data directory and a store
+behind (and a state-sync join may copy a whole snapshot first), only to fail on a port
+that is taken or a token file that is missing. So the files the node reads and the
+addresses it listens on are tried first, each failure naming its config field.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+
+from ledger.errors import ConfigError
+from node.config import Address, NodeConfig
+from node.files import load_genesis, load_key
+from node.tls import server_context
+from node.vc_api import load_vc_issuing
+
+STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
+
+
+def check_before_start(config: NodeConfig) -> None:
+    """Raise ConfigError for the first thing that would stop the node from starting."""
+    load_key(config.key_file)
+    load_genesis(config.genesis_file)
+    if config.data_dir.exists() and not config.data_dir.is_dir():
+        raise ConfigError("node.data_dir", f"{config.data_dir} is not a directory")
+    if (config.data_dir / "CURRENT").is_file() and not (config.data_dir / STORE_NAME).exists():
+        # a store named as the data dir (a restored backup, say): a new one would be made
+        # inside it and filled from peers, the old one never read
+        raise ConfigError("node.data_dir", f"{config.data_dir} is a chain store itself; "
+                          f"data_dir is the folder that holds the store, as {STORE_NAME}")
+    # before the ports: a node started twice is told that, not that its port is taken
+    refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
+    load_vc_issuing(config.vc_issuer_key, config.vc_issue_token_file)
+    if config.vc_tls_cert is not None and config.vc_tls_key is not None:
+        server_context(config.vc_tls_cert, config.vc_tls_key)
+    listening: dict[Address, str] = {}
+    for field, address in (("api.listen", config.api), ("p2p.listen", config.p2p),
+                           ("vc.https_listen", config.vc_https)):
+        if address is None:
+            continue
+        if address.port and address in listening:
+            raise ConfigError(field, f"cannot listen on {address}: it is also "
+                              f"{listening[address]}; give each its own port")
+        listening[address] = field
+        check_can_listen(field, address)
+
+
+def check_can_listen(field: str, address: Address) -> None:
+    """Bind the address as the node's listeners will (address reuse on), then let it go."""
+    try:
+        found = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, where in found:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:  # as asyncio's servers bind
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(where)
+    except OSError as exc:
+        raise ConfigError(field, f"cannot listen on {address}: "
+                          f"{exc.strerror or exc}") from exc
+
+
+def refuse_store_in_use(store: Path, field: str) -> None:
+    """A running node holds LevelDB's lock (an fcntl lock on LOCK). Only for a process that
+    has not opened this store: closing the probe drops any lock this process holds on LOCK."""
+    try:
+        fd = os.open(store / "LOCK", os.O_RDWR)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no lock file: LevelDB never opened it, so nothing holds it
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        raise ConfigError(field, f"{store} is in use (a node is running on it); "
+                          "stop that node first") from exc
+    finally:
+        os.close(fd)  # releases the lock just taken

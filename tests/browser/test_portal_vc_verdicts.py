@@ -1,0 +1,64 @@
+"""W3C VCs whose verdict carries no chain facts, in a real Chromium against a real node:
+a Senim VC revoked in its status list, and a VC anyone could sign. The page must say
+what it knows in a whole sentence, and not dress an unanchored VC as a confirmed
+document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.identity import KeyPair
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
+from ledger.vc.proofs import add_proof
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import open_portal, paste_and_check
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+EXAMPLES_CONTEXT = "https://www.w3.org/ns/credentials/examples/v2"
+REVOKED_PLAINLY = {"en": "Revoked: the issuer has revoked this credential.",
+                   "ru": "Отозван: выдавшая организация отозвала этот документ.",
+                   "kk": "Күші жойылған: берген ұйым бұл құжаттың күшін жойған."}
+
+
+def tone_and_caveat(browser: Any) -> tuple[str, str | None]:
+    return browser.execute_script(
+        "const c = document.getElementById('document-caveat');"
+        "return [document.getElementById('verdict').dataset.tone,"
+        "        c.hidden ? null : c.textContent];")
+
+
+def test_a_vc_revoked_in_its_status_list_is_said_in_a_whole_sentence(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    vc = tmp_path / "revoked.vc.json"
+    credentials.net.cli("export-vc", str(credentials.revoked), "--key",
+                        str(credentials.net.key_path("kaznu")), "--out", str(vc),
+                        node=credentials.node)
+    for lang, words in REVOKED_PLAINLY.items():
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = paste_and_check(browser, vc.read_text(encoding="utf-8"))
+        assert status == "revoked"
+        assert sentence.startswith(words), sentence
+        assert tone_and_caveat(browser)[0] == "warn"
+
+
+def test_a_vc_anyone_could_sign_is_not_shown_as_a_confirmed_document(
+        credentials: Credentials, browser: Any) -> None:
+    keys = KeyPair.generate()
+    claims = {"credentialType": "diploma", "full_name": "Someone", "gpa": "4.00",
+              "qualification": "Master of Science"}
+    vc = add_proof({"@context": [CREDENTIALS_V2, EXAMPLES_CONTEXT],
+                    "type": ["VerifiableCredential"], "issuer": did_key(keys.public_key),
+                    "credentialSubject": claims}, keys, "2026-01-01T00:00:00Z")
+    open_portal(browser, credentials.node.url + "/", "en")
+    status, sentence = paste_and_check(browser, json.dumps(vc))
+    assert status == "valid" and "only its signature is confirmed" in sentence
+    tone, caveat = tone_and_caveat(browser)
+    assert tone == "warn"
+    assert caveat == "Contents as written in the file. They are not confirmed."

@@ -1,0 +1,99 @@
+"""A node that answers a verifier endlessly: `senim verify` must give up with one error,
+in bounded time and memory, whatever the node sends (cli.remote)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from cli import remote
+from cli.remote import RemoteFacts, RemoteFactsError
+
+# Each liar stops by itself, so a verifier without limits fails the test, not the machine.
+FLOOD_BYTES = 16 * 1024 * 1024
+DRIP_FOR_S = 20.0
+GIVES_UP_WITHIN_S = 10.0
+
+
+async def _flood(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    await response.write(b"[")
+    chunk = b"1," * (512 * 1024)
+    for _ in range(FLOOD_BYTES // len(chunk)):
+        await response.write(chunk)
+    await response.write(b"1]")
+    return response
+
+
+async def _drip(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    await response.write(b"{")
+    deadline = time.monotonic() + DRIP_FOR_S
+    while time.monotonic() < deadline:
+        await response.write(b" ")
+        await asyncio.sleep(0.2)
+    await response.write(b"}")
+    return response
+
+
+@pytest.fixture
+async def liar() -> AsyncIterator[Callable[[Callable[..., Awaitable[web.StreamResponse]]],
+                                           Awaitable[str]]]:
+    servers: list[TestServer] = []
+
+    async def serve(handler: Callable[..., Awaitable[web.StreamResponse]]) -> str:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handler)
+        server = TestServer(app)
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("")).rstrip("/")
+
+    yield serve
+    for server in servers:
+        await server.close()
+
+
+async def _ask(url: str) -> tuple[str, float]:
+    def run() -> str:
+        try:
+            RemoteFacts(url).get_json("/v1/status")
+        except RemoteFactsError as exc:
+            return str(exc)
+        return "answered"
+
+    started = time.monotonic()
+    outcome = await asyncio.get_running_loop().run_in_executor(None, run)
+    return outcome, time.monotonic() - started
+
+
+async def test_an_endless_answer_is_cut_off(liar: Callable[..., Awaitable[str]],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 1024 * 1024, raising=False)
+    outcome, took = await _ask(await liar(_flood))
+    assert "larger than" in outcome, outcome
+    assert took < GIVES_UP_WITHIN_S
+
+
+async def test_a_dripping_answer_is_given_up_on(liar: Callable[..., Awaitable[str]],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote, "ANSWER_DEADLINE_S", 1.0, raising=False)
+    outcome, took = await _ask(await liar(_drip))
+    assert "did not finish its answer" in outcome, outcome
+    assert took < GIVES_UP_WITHIN_S
+
+
+async def _deep(request: web.Request) -> web.Response:
+    return web.Response(body=b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
+
+
+async def test_an_answer_nested_too_deep_is_refused(liar: Callable[..., Awaitable[str]]) -> None:
+    outcome, _took = await _ask(await liar(_deep))
+    assert "not JSON" in outcome, outcome

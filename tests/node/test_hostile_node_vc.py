@@ -1,0 +1,65 @@
+"""`senim verify VC.json --genesis` against a node that lies: a W3C VC is held to the
+same light-client checks as a native credential (tests/node/test_hostile_node.py has
+the world and the liar)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from aiohttp import web
+from click.testing import CliRunner, Result
+
+from cli.main import main
+from ledger.records import revocation_key
+from ledger.vc.export import STATUS_PATH, to_vc
+from tests.node import test_hostile_node
+from tests.node.test_hostile_node import World, answer_from, forged_state, hostile
+
+world = test_hostile_node.world  # the fixture, both chains
+
+BATCH_HEIGHT = 2
+
+
+async def _verify_vc(world: World, index: int, url: str, tmp_path: Path, *args: str) -> Result:
+    """`senim verify` on the VC of document `index`, asking the node at `url`."""
+    vc = to_vc(world.documents[index], world.net.university, url, BATCH_HEIGHT,
+               int(time.time() * 1000), int(time.time() * 1000))
+    vc_path, genesis_path = tmp_path / f"vc-{index}.json", tmp_path / "genesis.json"
+    vc_path.write_text(json.dumps(vc))
+    genesis_path.write_text(json.dumps(world.net.genesis.to_json()))
+    command = ["verify", str(vc_path), "--node", url, "--genesis", str(genesis_path), *args]
+    return await asyncio.get_running_loop().run_in_executor(
+        None, lambda: CliRunner().invoke(main, command))
+
+
+async def test_a_hidden_revocation_in_a_vc_is_caught(world: World, tmp_path: Path) -> None:
+    revoked = world.documents[0]
+    key = revocation_key(world.net.university.member_id, bytes.fromhex(revoked["batch"]["root"]),
+                         bytes.fromhex(revoked["target_hash"]))
+    state_lie = answer_from(*forged_state(world, {key: None}))
+
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if request.path.startswith(STATUS_PATH):  # the list would tell: say there is none
+            return web.json_response({"error": {"code": "not_found"}}, status=404)
+        return await state_lie(request, body)
+
+    server, url = await hostile(world, lie)
+    try:
+        result = await _verify_vc(world, 0, url, tmp_path)
+    finally:
+        await server.close()
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("UNTRUSTED: the node's answer cannot be trusted")
+
+
+async def test_an_honest_answer_to_a_vc_says_who_certified_it_and_can_be_stale(
+        world: World, tmp_path: Path) -> None:
+    fresh = await _verify_vc(world, 1, world.honest_url, tmp_path, "--max-age", "3600")
+    assert fresh.exit_code == 0, fresh.output
+    assert f"block {world.core.chain.height}" in fresh.output
+    assert "certified by the" in fresh.output
+    stale = await _verify_vc(world, 1, world.honest_url, tmp_path, "--max-age", "0")
+    assert stale.exit_code == 1 and stale.output.startswith("STALE: "), stale.output

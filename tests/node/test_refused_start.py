@@ -1,0 +1,120 @@
+"""A node that cannot listen where its config says refuses to start before it writes
+anything: one log line naming the field and the address, exit 2, and no data directory
+or chain store made (a state-sync join would otherwise copy a snapshot first)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.identity import KeyPair
+from node.config import render_config
+from node.files import save_key
+from storage.kv import LevelDBStore
+
+PROCESS_TIMEOUT_S = 60
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another program listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def node_folder(root: Path, api: str, p2p: str, state_sync: bool = False) -> Path:
+    keys = KeyPair.generate()
+    save_key(root / "node.key", keys)
+    (root / "genesis.json").write_text(json.dumps({
+        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
+        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
+                     "validator": True}]}))
+    config = root / "node.toml"
+    config.write_text(render_config(
+        "n1", "node.key", "genesis.json", "data", api, p2p, [],
+        overrides={"sync": {"state_sync": state_sync}}))
+    return config
+
+
+def run_node(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "node",
+                           "--config", str(config)], capture_output=True, text=True,
+                          timeout=PROCESS_TIMEOUT_S, check=False)
+
+
+def refusal(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("state_sync", [False, True])
+def test_a_taken_api_port_is_named_and_nothing_is_written(tmp_path: Path, taken_port: int,
+                                                          state_sync: bool) -> None:
+    config = node_folder(tmp_path, f"127.0.0.1:{taken_port}", "127.0.0.1:0", state_sync)
+    line = refusal(run_node(config))
+    assert f"api.listen: cannot listen on 127.0.0.1:{taken_port}" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_taken_p2p_port_is_named(tmp_path: Path, taken_port: int) -> None:
+    config = node_folder(tmp_path, "127.0.0.1:0", f"127.0.0.1:{taken_port}")
+    assert f"p2p.listen: cannot listen on 127.0.0.1:{taken_port}" in refusal(run_node(config))
+    assert not (tmp_path / "data").exists()
+
+
+def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
+    config = node_folder(tmp_path, "127.0.0.1:23987", "127.0.0.1:23987")
+    line = refusal(run_node(config))
+    assert "p2p.listen: cannot listen on 127.0.0.1:23987: it is also api.listen" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_second_node_on_one_data_dir_is_told_a_node_runs_there(tmp_path: Path) -> None:
+    """The same config started twice: the store's lock says why, not the taken port."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "data" / "chain.ldb"
+    (tmp_path / "data").mkdir(mode=0o700)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from storage.kv import LevelDBStore
+            store = LevelDBStore({str(store)!r})
+            print("open", flush=True)
+            sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        line = refusal(run_node(config))
+        assert f"node.data_dir: {store} is in use (a node is running on it)" in line
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=PROCESS_TIMEOUT_S)
+
+
+def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:
+    """data_dir naming a chain.ldb (a restored backup, say) would grow a new, empty store
+    inside it and sync from peers, never reading the one named."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "backup" / "chain.ldb"
+    store.parent.mkdir()
+    LevelDBStore(str(store)).close()
+    config.write_text(config.read_text().replace('data_dir = "data"',
+                                                 'data_dir = "backup/chain.ldb"'))
+    before = sorted(p.name for p in store.iterdir())
+    line = refusal(run_node(config))
+    assert f"node.data_dir: {store} is a chain store itself" in line
+    assert "data_dir is the folder that holds the store, as chain.ldb" in line
+    assert sorted(p.name for p in store.iterdir()) == before
