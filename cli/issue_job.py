@@ -205,8 +205,10 @@ def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name
 
 
 def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatch,
-                      tx_bytes: bytes, tx_id: str, expires_at: int) -> None:
-    """Every credential file, durably, then the manifest as prepared (not yet on chain)."""
+                      tx_bytes: bytes, tx_id: str, expires_at: int,
+                      before_prepared: Callable[[], None] | None = None) -> None:
+    """Every credential file, durably, then `before_prepared`, then the manifest as
+    prepared (not yet on chain)."""
     crash_point("preparing")
     count = len(batch.target_hashes)
     per_dir = int(manifest["files_per_dir"])
@@ -227,6 +229,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     _sync_filesystem_of(job_dir)
     for folder in [*sorted(made), job_dir / CREDENTIALS_DIR]:
         _fsync_dir(folder)
+    if before_prepared is not None:
+        before_prepared()
     manifest.update({
         "state": "prepared", "count": count, "batch_root": batch.root.hex(),
         "tx_id": tx_id, "tx": tx_bytes.hex(), "expires_at": expires_at,

@@ -21,6 +21,7 @@ from cli.issue_checks import (
     load_schema_or_fail,
     refuse_problems,
     register_job,
+    register_pending,
     registry_check,
     write_corrections,
 )
@@ -207,9 +208,13 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
                              unique=schema.unique)
         if corrected:
             write_corrections(out_dir, manifest, batch.target_hashes, corrected)
-        write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at)
+        write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at, lambda: (
+            register_pending(out_dir, manifest, batch.target_hashes, batch.root)))
     except JobError as exc:
         fail(str(exc), exc.exit_code)
+    except RegistryError as exc:
+        fail(f"cannot record the job in the issued-students registry: {exc}; nothing was "
+             f"submitted (finish with: senim issue --resume {out_dir})")
     except OSError as exc:
         fail(f"cannot write the job folder {out_dir}: {exc}; nothing was submitted "
              f"(finish with: senim issue --resume {out_dir})")
