@@ -192,6 +192,20 @@ def test_platonus_mapping_headers(tmp_path: Path) -> None:
     assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
 
 
+def test_headers_wrapped_or_spaced_in_excel_still_match(tmp_path: Path) -> None:
+    # Alt+Enter in a header cell, a non-breaking space pasted from Word, a double space
+    rows: list[list[Any]] = [
+        ["ФИО\u00a0", "ИИН", "Образовательная\u00a0программа", "Квалификация",
+         "Дата\nокончания"], diploma_row(0)]
+    platonus = load_mapping("platonus")
+    result = read_export(write_xlsx(tmp_path / "w.xlsx", rows), "diploma", mapping=platonus)
+    assert result.problems == [] and result.records[0]["graduation_date"] == "2026-06-30"
+    rows[0].append("Дата  окончания")
+    rows[1].append("2026-06-30")
+    result = read_export(write_xlsx(tmp_path / "d.xlsx", rows), "diploma", mapping=platonus)
+    assert where(result) == [(1, "Дата  окончания", "duplicate-header")]
+
+
 def test_letter_lost_by_a_cp1251_export(tmp_path: Path) -> None:
     rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, "?сел Н?рланова", "Право"),
                              diploma_row(1, "Кто? Никто", "Право")]
