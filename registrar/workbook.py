@@ -5,6 +5,9 @@ with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
 reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
 An IIN stored as a number loses its leading zero inside Excel; it is then 11
 digits and reported, never padded back by guessing.
+
+A hidden row holding values is a problem: rows a registrar filtered out (or hid)
+are still in the file, and every row would be issued.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
 from registrar.rows import RawRow, SourceStats
@@ -45,6 +51,22 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
+_ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
+
+
+def hidden_rows(sheet: ReadOnlyWorksheet) -> set[int]:
+    """The numbers of the rows the sheet hides; read-only openpyxl does not keep row
+    attributes, so the sheet's XML is read once more for them alone."""
+    hidden: set[int] = set()
+    with sheet._get_source() as source:
+        for _, element in iterparse(source):
+            if element.tag == _ROW_TAG:
+                if element.get("hidden") in ("1", "true") and element.get("r", "").isdigit():
+                    hidden.add(int(element.get("r", "")))
+                element.clear()
+    return hidden
+
+
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator[RawRow]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -54,6 +76,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
     number = 1
     try:
         sheet = workbook.worksheets[0]
+        hidden = hidden_rows(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
@@ -74,7 +97,11 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
             errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
-            if beyond:
+            if number in hidden:
+                problems.add(number, None, "hidden-row",
+                             "the row is hidden in Excel (filtered out?) and would be issued "
+                             "too: delete it from the export, or show it")
+            elif beyond:
                 problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
                              "a value in a column with no header")
             elif errors:

@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
@@ -117,6 +118,22 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     result = read_export(write_xlsx(tmp_path / "b.xlsx", rows), "diploma")
     assert result.problems == [] and len(result.records) == 2
     assert result.source.rows == 2
+
+
+def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
+    # A registrar filters the whole course list down to those who graduate; the rows
+    # filtered out are hidden, not gone, and would each be issued a diploma.
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *(diploma_row(i) for i in range(4)), [None] * 5]
+    path = write_xlsx(tmp_path / "f.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    for hidden in (3, 5, 6):  # 6 is blank: nothing to issue there
+        sheet.row_dimensions[hidden].hidden = True
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, None, "hidden-row"), (5, None, "hidden-row")]
+    assert "hidden" in result.problems[0].message and result.records == []
 
 
 def test_not_an_xlsx(tmp_path: Path) -> None:
