@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -43,13 +44,20 @@ _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 
 
-# Unicode categories Cc (controls) and Cs (lone surrogates, which UTF-8 cannot carry).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Unicode categories Cc (controls), Cs (lone surrogates, which UTF-8 cannot carry) and
+# Cf (invisible formatting: soft hyphen, zero-width spaces and joiners, direction marks
+# and overrides, a BOM inside the text), Cf as of Unicode 15.
+_FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+           "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+           "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+           "\U000e0020-\U000e007f")
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 
 
 def unsafe_character(text: str) -> str | None:
-    """A control character (tab and line breaks included) or a lone surrogate has no
-    place in a document value."""
+    """A control character (tab and line breaks included), a lone surrogate or an
+    invisible formatting character has no place in a document value: the last can
+    be neither seen on a dry run nor typed by whoever checks the document."""
     found = _UNSAFE.search(text)
     if found is None:
         return None
@@ -57,7 +65,11 @@ def unsafe_character(text: str) -> str | None:
     if 0xD800 <= point <= 0xDFFF:
         return (f"contains U+{point:04X}, half of a UTF-16 pair without its other half "
                 "(the export is damaged)")
-    return f"contains the control character U+{point:04X}"
+    if point < 0xA0:
+        return f"contains the control character U+{point:04X}"
+    name = unicodedata.name(found[0], "")
+    return (f"contains U+{point:04X}{' ' + name if name else ''}, an invisible formatting "
+            "character (often pasted from a web page or Word): delete it")
 
 
 def _text(value: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from registrar import ExportResult, load_mapping, read_export
+from registrar.formats import unsafe_character
 from registrar.mapping import parse_mapping
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
@@ -153,6 +155,23 @@ def test_control_characters_refused(tmp_path: Path) -> None:
     result = read_export(tmp_path / "a.json", "diploma")
     assert where(result) == [(1, "full_name", "bad-format")]
     assert "U+D800, half of a UTF-16 pair" in result.problems[0].message
+
+
+@pytest.mark.parametrize("name, point", [
+    ("Әсел\u200bНұрланқызы", "U+200B ZERO WIDTH SPACE"), ("Ғалым\u00adЕрланұлы", "U+00AD"),
+    ("Айгүл\ufeff Іскакова", "U+FEFF"), ("\u202eавонаруН", "U+202E")])
+def test_invisible_formatting_characters_refused(tmp_path: Path, name: str, point: str) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
+    assert where(result) == [(2, "full_name", "bad-format")]
+    assert point in result.problems[0].message and "invisible" in result.problems[0].message
+
+
+def test_the_formatting_characters_are_unicodes_cf() -> None:
+    for point in range(0x110000):
+        character = chr(point)
+        category = unicodedata.category(character)
+        refused = unsafe_character(character) is not None
+        assert refused == (category in ("Cc", "Cs", "Cf")) or (refused and category == "Cn")
 
 
 def test_same_rule_for_empty_and_null_in_every_format(tmp_path: Path) -> None:
