@@ -3,8 +3,9 @@
 Cells become text as Excel shows them: whole numbers without ".0", other numbers
 with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
 reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
-An IIN stored as a number loses its leading zero inside Excel; it is then 11
-digits and reported, never padded back by guessing.
+An IIN stored as a number loses its leading zeros inside Excel (one for those born
+2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
+padded back by guessing.
 
 A hidden row holding values is a problem: rows a registrar filtered out (or hid)
 are still in the file, and every row would be issued.
