@@ -40,6 +40,8 @@ class FormatError(ValueError):
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+# Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
+_EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 
@@ -94,6 +96,9 @@ def _iin(value: str) -> str:
 def _date(value: str) -> str:
     dotted = _DOTTED_DATE.fullmatch(value)
     iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
+    if _EXCEL_DAY.fullmatch(value):
+        raise FormatError(f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like Excel's "
+                          "number of the day: format the column as a date")
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
     try:

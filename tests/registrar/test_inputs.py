@@ -120,6 +120,14 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     assert result.source.rows == 2
 
 
+def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
+    # a date column formatted as General shows (and stores) 46203 for 30.06.2026
+    rows: list[list[Any]] = [DIPLOMA_HEADER, [*diploma_row(0)[:4], 46203]]
+    problem = only(read_export(write_xlsx(tmp_path / "s.xlsx", rows), "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (2, "graduation_date")
+    assert "46203" in problem.message and "format the column as a date" in problem.message
+
+
 def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
     # A registrar filters the whole course list down to those who graduate; the rows
     # filtered out are hidden, not gone, and would each be issued a diploma.
