@@ -14,7 +14,7 @@ from pathlib import Path
 
 from registrar.mapping import IDENTITY, Mapping
 from registrar.problems import Problem, ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
 from registrar.textfile import (
     EncodingUnknown,
@@ -61,8 +61,8 @@ def _starts_with_bom(path: Path) -> bool:
 
 
 def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | None,
-               stats: SourceStats, problems: ProblemList, info: dict[str, str | None]
-               ) -> Iterator[RawRow]:
+               stats: SourceStats, problems: ProblemList, info: dict[str, str | None],
+               on_header: HeaderSink) -> Iterator[RawRow]:
     try:
         chosen = encoding or detect_encoding(path)
         if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
@@ -86,7 +86,7 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
                 return
             handle.seek(0)
         info["delimiter"] = delimiter
-        yield from csv_rows(handle, delimiter, stats, problems, chosen)
+        yield from csv_rows(handle, delimiter, stats, problems, chosen, on_header)
 
 
 def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
@@ -116,8 +116,9 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                      "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
     else:
         try:
-            rows = (xlsx_rows(path, stats, problems) if kind == "xlsx"
-                    else _text_rows(path, kind, encoding, delimiter, stats, problems, info))
+            rows = (xlsx_rows(path, stats, problems, validator.header) if kind == "xlsx"
+                    else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
+                                    validator.header))
             for row in rows:
                 if stats.rows > MAX_RECORDS:
                     problems.add(row.number, None, "too-many-rows",

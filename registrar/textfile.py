@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import charset_normalizer
 
 from registrar.problems import ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -82,7 +82,7 @@ def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Excepti
 
 
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
-             encoding: str) -> Iterator[RawRow]:
+             encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     number = 0
     try:
@@ -92,6 +92,8 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             return
         number = 1
         keys = tuple(header)
+        if on_header is not None:
+            on_header(keys)
         for number, cells in enumerate(reader, start=2):
             if not cells:
                 continue  # a blank line holds no data

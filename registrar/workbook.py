@@ -26,7 +26,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
@@ -68,7 +68,8 @@ def hidden_rows(sheet: ReadOnlyWorksheet) -> set[int]:
     return hidden
 
 
-def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator[RawRow]:
+def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
+              on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -90,6 +91,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
+        if on_header is not None:
+            on_header(keys)
         for number, values in enumerate(rows, start=2):
             cells = [cell_text(v) for v in values]
             if all(c is None or not c.strip() for c in cells):
@@ -104,7 +107,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
                              "too: delete it from the export, or show it")
             elif beyond:
                 problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
-                             "a value in a column with no header")
+                             "a value in a column with no header in row 1 (the header "
+                             "must be the first row: delete any title rows above it)")
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")

@@ -120,6 +120,21 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     assert result.source.rows == 2
 
 
+def test_xlsx_title_above_the_header_is_reported_as_the_header(tmp_path: Path) -> None:
+    # University lists open with a title merged across the columns, then the header.
+    rows: list[list[Any]] = [["Түлектер тізімі 2026"], [], DIPLOMA_HEADER, diploma_row(0)]
+    path = write_xlsx(tmp_path / "t.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].merge_cells("A1:E1")
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    found = [(p.row, p.column, p.code) for p in result.problems]
+    assert found[:2] == [(1, "Түлектер тізімі 2026", "unknown-column"),
+                         (1, "full_name", "missing-column")]
+    assert found[-2:] == [(3, "B", "long-row"), (4, "B", "long-row")]
+    assert "the header must be the first row" in result.problems[-1].message
+
+
 def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
     # a date column formatted as General shows (and stores) 46203 for 30.06.2026
     rows: list[list[Any]] = [DIPLOMA_HEADER, [*diploma_row(0)[:4], 46203]]
