@@ -192,6 +192,9 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         except InvalidDocument as exc:
             fail(f"{input_path}: {exc}; nothing was issued", 2)
         refuse_problems(input_path, result)
+        if result.source.sheets > 1:
+            click.echo(f"read the sheet {result.source.sheet!r} only, the first of "
+                       f"{result.source.sheets}")
         _, schema = load_schema_or_fail(credential_type, options)
         try:
             batch = builder.finish()

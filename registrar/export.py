@@ -36,6 +36,8 @@ class SourceInfo:
     delimiter: str | None
     rows: int  # data rows or items read, blank ones not counted
     blank_rows: int = 0
+    sheet: str | None = None  # Excel: the sheet read, the first of `sheets`
+    sheets: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
         problems.add(None, None, "no-records", "the export holds no records")
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
-                        validator.blank_rows)
+                        validator.blank_rows, stats.sheet, stats.sheets)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count)
 
@@ -140,7 +142,10 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
 def preview(result: ExportResult, limit: int = 3) -> str:
     """For a dry run: the first records as the documents will read, then every problem."""
     source = result.source
+    sheet = None if source.sheet is None else f"sheet {source.sheet!r}" + (
+        f" (the first of {source.sheets}; no other sheet is read)" if source.sheets > 1 else "")
     lines = [f"{source.format}"
+             + (f", {sheet}" if sheet else "")
              + (f", {source.encoding}" if source.encoding else "")
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
              + f": {source.rows} rows, {result.count} records ready, "

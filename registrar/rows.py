@@ -24,6 +24,8 @@ class RawRow:
 @dataclass
 class SourceStats:
     rows: int = 0
+    sheet: str | None = None  # the Excel sheet read (the first), and how many there are
+    sheets: int = 0
 
 
 # Takes a CSV or Excel header row's cells as soon as it is read.

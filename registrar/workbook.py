@@ -78,6 +78,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     number = 1
     try:
         sheet = workbook.worksheets[0]
+        stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
         hidden = hidden_rows(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
