@@ -8,7 +8,8 @@ An IIN stored as a number loses its leading zeros inside Excel (one for those bo
 padded back by guessing.
 
 A hidden row holding values is a problem: rows a registrar filtered out (or hid)
-are still in the file, and every row would be issued.
+are still in the file, and every row would be issued. So is a formula whose result
+was never saved (files written by programs rather than Excel): its cell reads empty.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import datetime
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -53,19 +56,36 @@ def cell_text(value: object) -> str | None:
 
 
 _ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
+_CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
+_FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
+_VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
 
 
-def hidden_rows(sheet: ReadOnlyWorksheet) -> set[int]:
-    """The numbers of the rows the sheet hides; read-only openpyxl does not keep row
-    attributes, so the sheet's XML is read once more for them alone."""
-    hidden: set[int] = set()
+@dataclass
+class SheetMarks:
+    hidden: set[int] = field(default_factory=set)  # row numbers
+    unsaved: dict[int, int] = field(default_factory=dict)  # row -> first column (from 0)
+
+
+def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
+    """The rows the sheet hides and the formulas without a saved result; read-only
+    openpyxl keeps neither, so the sheet's XML is read once more for them alone."""
+    marks = SheetMarks()
     with sheet._get_source() as source:
         for _, element in iterparse(source):
-            if element.tag == _ROW_TAG:
+            if element.tag == _CELL_TAG:
+                value = element.find(_VALUE_TAG)
+                # no result, or an empty one in a number cell (as openpyxl writes them);
+                # a formula giving "" is saved as an empty text result (t="str")
+                if element.find(_FORMULA_TAG) is not None and (value is None or (
+                        not value.text and element.get("t", "n") == "n")):
+                    letters, row = coordinate_from_string(element.get("r", ""))
+                    marks.unsaved.setdefault(row, column_index_from_string(letters) - 1)
+            elif element.tag == _ROW_TAG:
                 if element.get("hidden") in ("1", "true") and element.get("r", "").isdigit():
-                    hidden.add(int(element.get("r", "")))
+                    marks.hidden.add(int(element.get("r", "")))
                 element.clear()
-    return hidden
+    return marks
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -79,7 +99,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     try:
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
-        hidden = hidden_rows(sheet)
+        marks = sheet_marks(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
@@ -102,7 +122,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
             errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
-            if number in hidden:
+            unsaved = marks.unsaved.get(number, width)
+            if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
                              "the row is hidden in Excel (filtered out?) and would be issued "
                              "too: delete it from the export, or show it")
@@ -113,6 +134,11 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")
+            elif unsaved < width:
+                problems.add(number, keys[unsaved], "formula-without-value",
+                             "the cell holds a formula whose result was never saved (a "
+                             "program wrote the file, not Excel): open the file in Excel or "
+                             "LibreOffice and save it again")
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, 1, keys, cells[:width])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +143,33 @@ def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
     problem = only(read_export(write_xlsx(tmp_path / "s.xlsx", rows), "diploma"), "bad-format")
     assert (problem.row, problem.column) == (2, "graduation_date")
     assert "46203" in problem.message and "format the column as a date" in problem.message
+
+
+def test_xlsx_formula_without_a_saved_value_is_refused(tmp_path: Path) -> None:
+    # A program (openpyxl here) writes formulas but never their results; Excel shows
+    # them computed, and the export would issue the row without that field.
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"],
+                             [*diploma_row(0), '=IF(1>0,"with distinction","")'],
+                             [*diploma_row(1), None]]
+    result = read_export(write_xlsx(tmp_path / "f.xlsx", rows), "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "honours", "formula-without-value")]
+    assert "save it again" in result.problems[0].message and result.records == []
+    # Excel saves each result beside its formula: a text, or an empty text
+    for saved, honours in (("with distinction", {"honours": "with distinction"}), ("", {})):
+        path = tmp_path / "saved.xlsx"
+        with zipfile.ZipFile(tmp_path / "f.xlsx") as source, \
+                zipfile.ZipFile(path, "w") as copy:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = re.sub(rb'<c r="F2"( t="\w+")?>(<f>.*?</f>)<v\s*/?>(</v>)?',
+                                  b'<c r="F2" t="str">\\2<v>' + saved.encode() + b"</v>", data)
+                copy.writestr(item, data)
+        result = read_export(path, "diploma")
+        assert result.problems == [], saved
+        assert result.records[0] == {**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+                                     **honours}
 
 
 def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
