@@ -74,9 +74,31 @@ def unsafe_character(text: str) -> str | None:
             "character (often pasted from a web page or Word): delete it")
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
+
+
+def mixed_word(value: str) -> str | None:
+    """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
+    (А/A, е/e, і/i, о/o, Р/P, с/c): one typed on the other keyboard layout reads
+    right but matches no other record of the name."""
+    if not (_LATIN.search(value) and _CYRILLIC.search(value)):
+        return None  # most values: one script throughout
+    for word in _WORD.findall(value):
+        latin = _LATIN.findall(word)
+        if latin and _CYRILLIC.search(word):
+            return (f"the word {word!r} mixes Latin and Cyrillic letters (Latin: "
+                    f"{' '.join(dict.fromkeys(latin))}): retype it on one keyboard layout")
+    return None
+
+
 def _text(value: str) -> str:
     if len(value) > MAX_VALUE_CHARS:
         raise FormatError(f"longer than {MAX_VALUE_CHARS} characters")
+    mixed = mixed_word(value)
+    if mixed:
+        raise FormatError(mixed)
     return value
 
 

@@ -166,6 +166,22 @@ def test_invisible_formatting_characters_refused(tmp_path: Path, name: str, poin
     assert point in result.problems[0].message and "invisible" in result.problems[0].message
 
 
+@pytest.mark.parametrize("name, latin", [
+    ("Aйгүл Іскакова", "A"), ("Ерлан Сeрікұлы", "e"), ("Әлiбек Нұрланұлы", "i"),
+    ("Аsel Nurlanova", "s e l")])
+def test_a_word_of_latin_and_cyrillic_look_alikes_is_refused(tmp_path: Path, name: str,
+                                                             latin: str) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
+    assert where(result) == [(2, "full_name", "bad-format")]
+    assert f"(Latin: {latin})" in result.problems[0].message
+
+
+def test_latin_and_cyrillic_words_side_by_side_are_kept(tmp_path: Path) -> None:
+    programme = "IT-менеджмент және Data Science (3D-модельдеу), Äsel Nūrlanqyzy"
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, programme=programme)])
+    assert result.problems == [] and result.records[0]["programme"] == programme
+
+
 def test_the_formatting_characters_are_unicodes_cf() -> None:
     for point in range(0x110000):
         character = chr(point)
