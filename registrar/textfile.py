@@ -152,6 +152,8 @@ def _json_values(stream: TextIO) -> Iterator[Any]:
             next_char()
             try:
                 item, end = decoder.raw_decode(buffer, pos)
+            except RecursionError as exc:
+                raise ValueError("lists or objects nested too deeply inside an item") from exc
             except json.JSONDecodeError as exc:
                 if eof or len(buffer) - pos > MAX_JSON_ITEM_CHARS:
                     raise ValueError(f"malformed JSON or an item over "

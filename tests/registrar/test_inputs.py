@@ -211,7 +211,9 @@ def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> No
     ('{"a": 1}', "malformed"), ("[1, 2]", "not-an-object"), ('[{"full_name": true}]',
                                                              "bad-value"),
     ('[{"full_name": ["x"]}]', "bad-value"), ("[{]", "malformed"), ("[] []", "malformed"),
-    ('[{"a": NaN}]', "malformed"), ("", "malformed")])
+    ('[{"a": NaN}]', "malformed"), ("", "malformed"),
+    ("[" + "[" * 100_000 + "]" * 100_000 + "]", "malformed"),
+    ('[{"full_name": ' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + "}]", "malformed")])
 def test_json_shapes_refused(tmp_path: Path, text: str, code: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(text, encoding="utf-8")
