@@ -23,7 +23,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils.exceptions import CellCoordinatesException, InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
@@ -69,23 +69,40 @@ class SheetMarks:
 
 def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
     """The rows the sheet hides and the formulas without a saved result; read-only
-    openpyxl keeps neither, so the sheet's XML is read once more for them alone."""
+    openpyxl keeps neither, so the sheet's XML is read once more for them alone.
+    Rows and cells may leave out their position (`r`): they then follow the last one,
+    as openpyxl counts them. Raises ValueError for a position that is no position."""
     marks = SheetMarks()
+    row = column = 0
+    unsaved: int | None = None  # in the row being read: its cells end before it does
     with sheet._get_source() as source:
         for _, element in iterparse(source):
             if element.tag == _CELL_TAG:
+                column = _column_of(element.get("r"), column + 1)
                 value = element.find(_VALUE_TAG)
                 # no result, or an empty one in a number cell (as openpyxl writes them);
                 # a formula giving "" is saved as an empty text result (t="str")
-                if element.find(_FORMULA_TAG) is not None and (value is None or (
-                        not value.text and element.get("t", "n") == "n")):
-                    letters, row = coordinate_from_string(element.get("r", ""))
-                    marks.unsaved.setdefault(row, column_index_from_string(letters) - 1)
+                if unsaved is None and element.find(_FORMULA_TAG) is not None and (
+                        value is None or (not value.text and element.get("t", "n") == "n")):
+                    unsaved = column - 1
             elif element.tag == _ROW_TAG:
-                if element.get("hidden") in ("1", "true") and element.get("r", "").isdigit():
-                    marks.hidden.add(int(element.get("r", "")))
+                row = int(element.get("r", row + 1))
+                if element.get("hidden") in ("1", "true"):
+                    marks.hidden.add(row)
+                if unsaved is not None:
+                    marks.unsaved[row] = unsaved
+                column, unsaved = 0, None
                 element.clear()
     return marks
+
+
+def _column_of(reference: str | None, following: int) -> int:
+    if reference is None:
+        return following
+    try:
+        return int(column_index_from_string(coordinate_from_string(reference)[0]))
+    except CellCoordinatesException as exc:
+        raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,

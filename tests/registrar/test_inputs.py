@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,33 @@ def test_xlsx_formula_without_a_saved_value_is_refused(tmp_path: Path) -> None:
         assert result.problems == [], saved
         assert result.records[0] == {**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
                                      **honours}
+
+
+def _rewrite_sheet(source: Path, target: Path, edit: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(source) as given, zipfile.ZipFile(target, "w") as copy:
+        for item in given.infolist():
+            data = given.read(item)
+            copy.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml"
+                          else data)
+    return target
+
+
+def test_xlsx_rows_and_cells_without_positions(tmp_path: Path) -> None:
+    # OOXML lets a writer leave out each row's and cell's position (r="...")
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"], [*diploma_row(0), "=1+1"],
+                             [*diploma_row(1), None], [*diploma_row(2), None]]
+    path = write_xlsx(tmp_path / "p.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].row_dimensions[4].hidden = True
+    workbook.save(path)
+    bare = _rewrite_sheet(path, tmp_path / "bare.xlsx",
+                          lambda xml: re.sub(rb'(<(?:row|c)) r="[A-Z]*\d+"', rb"\1", xml))
+    result = read_export(bare, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "honours", "formula-without-value"), (4, None, "hidden-row")]
+    wrong = _rewrite_sheet(path, tmp_path / "wrong.xlsx",
+                           lambda xml: xml.replace(b'<c r="F2"', b'<c r="2F"'))
+    assert codes(read_export(wrong, "diploma")) == ["malformed"]
 
 
 def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
