@@ -8,8 +8,10 @@ An IIN stored as a number loses its leading zeros inside Excel (one for those bo
 padded back by guessing.
 
 A hidden row holding values is a problem: rows a registrar filtered out (or hid)
-are still in the file, and every row would be issued. So is a formula whose result
-was never saved (files written by programs rather than Excel): its cell reads empty.
+are still in the file, and every row would be issued. So are cells merged with a
+cell before them (a programme merged down its group's rows: only the first row
+holds it) and a formula whose result was never saved (files written by programs
+rather than Excel): such cells read empty.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+    range_boundaries,
+)
 from openpyxl.utils.exceptions import CellCoordinatesException, InvalidFileException
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -30,6 +36,7 @@ from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
@@ -59,17 +66,32 @@ _ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
 _CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
 _FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
 _VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
+_MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
 
 
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
     unsaved: dict[int, int] = field(default_factory=dict)  # row -> first column (from 0)
+    # row -> (first column (from 0) that merged cells cover, not their first, their range)
+    merged: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def merge(self, reference: str) -> None:
+        """Note the cells a merged range covers beyond its first, which hold nothing
+        (rows past any a readable export reaches are left out: memory stays bounded)."""
+        try:
+            first_column, first_row, last_column, last_row = range_boundaries(reference)
+        except (CellCoordinatesException, ValueError, TypeError) as exc:
+            raise ValueError(f"merged cells at {reference!r}, which is no range") from exc
+        for row in range(first_row, min(last_row, MAX_RECORDS + 1) + 1):
+            covered = first_column if row > first_row else first_column + 1  # from 1
+            if covered <= last_column and covered - 1 < self.merged.get(row, (covered, ""))[0]:
+                self.merged[row] = (covered - 1, reference)
 
 
 def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
-    """The rows the sheet hides and the formulas without a saved result; read-only
-    openpyxl keeps neither, so the sheet's XML is read once more for them alone.
+    """The rows the sheet hides, its merged cells and the formulas without a saved
+    result; read-only openpyxl keeps none, so the sheet's XML is read once more.
     Rows and cells may leave out their position (`r`): they then follow the last one,
     as openpyxl counts them. Raises ValueError for a position that is no position."""
     marks = SheetMarks()
@@ -93,6 +115,8 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
                     marks.unsaved[row] = unsaved
                 column, unsaved = 0, None
                 element.clear()
+            elif element.tag == _MERGE_TAG:
+                marks.merge(element.get("ref", ""))
     return marks
 
 
@@ -140,6 +164,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                       if c is not None and c.strip()]
             errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
             unsaved = marks.unsaved.get(number, width)
+            merged, merged_range = marks.merged.get(number, (width, ""))
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
                              "the row is hidden in Excel (filtered out?) and would be issued "
@@ -151,6 +176,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")
+            elif merged < width:
+                problems.add(number, keys[merged], "merged-cells",
+                             f"the cell is inside the merged cells {merged_range}, whose value "
+                             "only their first cell holds: unmerge them and fill in every cell")
             elif unsaved < width:
                 problems.add(number, keys[unsaved], "formula-without-value",
                              "the cell holds a formula whose result was never saved (a "

@@ -200,6 +200,22 @@ def test_xlsx_rows_and_cells_without_positions(tmp_path: Path) -> None:
     assert codes(read_export(wrong, "diploma")) == ["malformed"]
 
 
+def test_xlsx_cells_merged_down_a_column_are_refused(tmp_path: Path) -> None:
+    # Group lists merge the programme down its students' rows: only the first holds it.
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"], *(diploma_row(i) for i in range(4))]
+    path = write_xlsx(tmp_path / "m.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet.merge_cells("C2:C4")
+    sheet.merge_cells("E5:F5")  # a date spread over the next (optional) column
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "programme", "merged-cells"), (4, "programme", "merged-cells"),
+        (5, "honours", "merged-cells")]
+    assert "C2:C4" in result.problems[0].message and result.records == []
+
+
 def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
     # A registrar filters the whole course list down to those who graduate; the rows
     # filtered out are hidden, not gone, and would each be issued a diploma.
