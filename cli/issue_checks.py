@@ -13,8 +13,11 @@ no longer holds a job or it is still preparing (its resume checks its rows again
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +131,34 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
     except SchemaError as exc:
         fail(str(exc), 2)
     return mapping, schema
+
+
+@contextmanager
+def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], None]
+                    ) -> Iterator[None]:
+    """Held from a job's check until its students are recorded as pending: another
+    `senim issue` preparing a job with the same registry then checks its rows against
+    them rather than beside them. The lock is on the registry's folder, so nothing is
+    written for it; a folder that does not exist yet (made with the job) holds no
+    registry to check against, and is not locked."""
+    path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as exc:
+        fail(f"cannot lock the folder of the issued-students registry {path}: "
+             f"{exc.strerror or exc}", 2)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another senim issue preparing a job with the registry {path}…")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,

@@ -19,6 +19,7 @@ from cli.issue_checks import (
     check_export,
     corrections_of,
     load_schema_or_fail,
+    preparing_alone,
     refuse_problems,
     register_job,
     register_pending,
@@ -160,6 +161,12 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
              node: NodeClient, options: ReaderOptions) -> IssueJob:
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
     hashed batch is held), then write every file before any send."""
+    with preparing_alone(out_dir, options, _say):
+        return _prepare_alone(key_path, credential_type, input_path, out_dir, node, options)
+
+
+def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
+                   node: NodeClient, options: ReaderOptions) -> IssueJob:
     keys = load_key_or_fail(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
