@@ -91,6 +91,11 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             problems.add(None, None, "no-header", "the file is empty: no header row")
             return
         number = 1
+        while header and not header[-1].strip():
+            header.pop()  # Excel writes its used range, which often runs past the header
+        if not header:
+            problems.add(1, None, "no-header", "the first row has no header")
+            return
         keys = tuple(header)
         if on_header is not None:
             on_header(keys)
@@ -98,6 +103,8 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             if not cells:
                 continue  # a blank line holds no data
             stats.rows += 1
+            while len(cells) > len(keys) and not cells[-1].strip():
+                cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):
                 problems.add(number, keys[len(cells)], "short-row",
                              f"the row has {len(cells)} cells; the header has {len(keys)}")

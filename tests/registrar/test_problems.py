@@ -76,6 +76,20 @@ def test_missing_required_column(tmp_path: Path) -> None:
     assert where(result) == [(1, "full_name", "missing-column")]
 
 
+def test_csv_trailing_columns_without_header_or_values_are_ignored(tmp_path: Path) -> None:
+    # Excel saves its used range: ";;" after the last header and after every row
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "", " "], [*diploma_row(0), "", ""],
+                             diploma_row(1), [""] * 7, [*diploma_row(2), "", "stray"]]
+    result = read_export(write_csv(tmp_path / "t.csv", rows, delimiter=";"), "diploma")
+    assert where(result) == [(5, None, "long-row")]
+    rows.pop()
+    result = read_export(write_csv(tmp_path / "u.csv", rows, delimiter=";"), "diploma")
+    assert result.problems == [] and len(result.records) == 2
+    only_delimiters = read_export(write_csv(tmp_path / "e.csv", [[""] * 3, ["a", "", ""]]),
+                                  "diploma")
+    assert where(only_delimiters) == [(1, None, "no-header")]
+
+
 def test_ragged_rows(tmp_path: Path) -> None:
     result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0)[:1], [*diploma_row(1), "x"],
                                    diploma_row(2)])
