@@ -67,6 +67,9 @@ def unsafe_character(text: str) -> str | None:
     if 0xD800 <= point <= 0xDFFF:
         return (f"contains U+{point:04X}, half of a UTF-16 pair without its other half "
                 "(the export is damaged)")
+    if point in (0x0A, 0x0D):
+        return (f"contains a line break, the control character U+{point:04X} (Alt+Enter in "
+                "an Excel cell): put the value on one line")
     if point < 0xA0:
         return f"contains the control character U+{point:04X}"
     name = unicodedata.name(found[0], "")

@@ -162,6 +162,7 @@ def test_control_characters_refused(tmp_path: Path) -> None:
     result = csv_result(tmp_path, [DIPLOMA_HEADER, row])
     assert where(result) == [(2, "full_name", "bad-format")]
     assert "control character U+000A" in result.problems[0].message
+    assert "line break" in result.problems[0].message
     # half of a UTF-16 pair (a JSON export may escape one) is not a control character
     items = [{**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
               "full_name": "Әсел \ud800"}]
