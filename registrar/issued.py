@@ -170,16 +170,23 @@ class IssuedRegistry:
                job: Path, batch_root: str, height: int) -> int:
         """Record a job's entries in one transaction (`height` PENDING_HEIGHT before it is
         known to be committed); recording the same job again changes nothing, and a
-        correction's entries replace the earlier ones. Returns how many committed
-        entries are new."""
+        committed correction's entries replace the earlier ones (a pending entry never
+        replaces a committed one: the correction may never be sent). Returns how many
+        committed entries are new."""
         rows = ((e.digest, chain_id, credential_type, str(job), e.credential, batch_root,
                  height) for e in entries)
+        keep_committed = " WHERE issued.height = ?" if height == PENDING_HEIGHT else ""
+        statement = ("INSERT INTO issued VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest, chain_id) "
+                     "DO UPDATE SET credential_type = excluded.credential_type, "
+                     "job = excluded.job, credential = excluded.credential, "
+                     "batch_root = excluded.batch_root, height = excluded.height"
+                     + keep_committed)
+        args = ((*row, PENDING_HEIGHT) if keep_committed else row for row in rows)
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 before = self._committed_count()
-                self._db.executemany("INSERT OR REPLACE INTO issued VALUES (?,?,?,?,?,?,?)",
-                                     rows)
+                self._db.executemany(statement, args)
                 after = self._committed_count()
                 total = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
                 if total > MAX_REGISTRY_ENTRIES:

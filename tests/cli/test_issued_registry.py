@@ -167,3 +167,17 @@ def test_an_unsent_job_whose_folder_is_gone_blocks_nothing(
     node.refuse_code = None
     code, output = issue("--input", "class.csv", "--out", "second")
     assert code == 0, output
+
+
+def test_a_correction_never_sent_leaves_the_earlier_credential_recorded(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    code, output = issue("--input", str(export(folder / "class.csv", [0, 1])), "--out", "first")
+    assert code == 0, output
+    node.refuse_code = "not_accredited"  # refused at its first send: its files are removed
+    code, output = issue("--input", "class.csv", "--out", "fix", "--corrections")
+    assert code == 1 and not (folder / "fix" / "manifest.json").exists(), output
+    node.refuse_code = None
+    code, output = issue("--input", "class.csv", "--out", "again")
+    assert code == 2 and "[already-issued]" in output, output
+    assert str((folder / "first").resolve()) in output
