@@ -25,7 +25,13 @@ from typing import Any
 import click
 
 from cli.errors import fail
-from cli.issue_job import JobError, credential_path, load_manifest, save_manifest
+from cli.issue_job import (
+    CORRECTIONS_NAME,
+    JobError,
+    credential_path,
+    load_manifest,
+    save_manifest,
+)
 from ledger.errors import InvalidDocument
 from registrar import (
     ExportResult,
@@ -47,8 +53,6 @@ from registrar.issued import (
 from registrar.validate import RecordSink
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
-
-CORRECTIONS_NAME = "corrections.json"
 
 
 class IssuedCheck:

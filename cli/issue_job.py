@@ -45,6 +45,7 @@ from ledger.transactions import build_transaction
 JOB_FORMAT = "senim-issue-job/v1"
 MANIFEST_NAME = "manifest.json"
 CREDENTIALS_DIR = "credentials"
+CORRECTIONS_NAME = "corrections.json"  # which new credential replaces which old one
 FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
 QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say why not
 REPORT_EVERY_S = 10.0
@@ -243,6 +244,7 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
 def discard_credentials(job_dir: Path) -> None:
     """Only for a job whose transaction was never sent: its files can never be valid."""
     shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
+    (job_dir / CORRECTIONS_NAME).unlink(missing_ok=True)
 
 
 def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_root: bytes,

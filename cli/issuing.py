@@ -14,7 +14,6 @@ from cli.client import ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
 from cli.errors import fail
 from cli.issue_checks import (
-    CORRECTIONS_NAME,
     ReaderOptions,
     check_export,
     corrections_of,
@@ -27,6 +26,7 @@ from cli.issue_checks import (
     write_corrections,
 )
 from cli.issue_job import (
+    CORRECTIONS_NAME,
     MANIFEST_NAME,
     IssueJob,
     JobError,
