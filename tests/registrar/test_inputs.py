@@ -236,6 +236,10 @@ def test_not_an_xlsx(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_text("full_name\n", encoding="utf-8")
     assert codes(read_export(path, "diploma")) == ["malformed"]
+    # Excel saves a workbook with a password (and old .xls) as an OLE2 compound file
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    problem = only(read_export(path, "diploma"), "malformed")
+    assert "password" in problem.message and ".xls" in problem.message
 
 
 def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> None:
