@@ -83,7 +83,7 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         if delimiter is None:
             try:
                 delimiter = detect_delimiter(handle.readline())
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
                 problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
                 return
             handle.seek(0)

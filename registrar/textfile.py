@@ -115,7 +115,7 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
                 yield RawRow(number, 1, keys, list(cells))
     except csv.Error as exc:
         problems.add(number + 1, None, "malformed", f"the CSV cannot be read here: {exc}")
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         _decode_failure(problems, number + 1, encoding, exc)
 
 
@@ -197,7 +197,7 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
             yield RawRow(number, number, tuple(key for key, _ in item),
                          [value for _, value in item])
     except ValueError as exc:
-        if isinstance(exc, UnicodeDecodeError):
+        if isinstance(exc, UnicodeError):
             _decode_failure(problems, number + 1, encoding, exc)
         else:
             problems.add(number + 1 if number else None, None, "malformed", str(exc))

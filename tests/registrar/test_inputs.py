@@ -65,6 +65,11 @@ def test_forced_encoding_and_unknown_encoding(tmp_path: Path) -> None:
     forced_wrong = read_export(path, "diploma", encoding="utf-8")
     assert forced_wrong.records == [] and codes(forced_wrong) == ["encoding"]
     assert codes(read_export(path, "diploma", encoding="no-such-codec")) == ["encoding"]
+    # "Unicode text" is UTF-16, but this file has no byte-order mark to read it by
+    for kind in ("csv", "json"):
+        utf8 = tmp_path / f"u.{kind}"
+        utf8.write_text("[]" if kind == "json" else "full_name\n", encoding="utf-8")
+        assert codes(read_export(utf8, "diploma", encoding="utf-16")) == ["encoding"]
 
 
 def test_binary_file_is_an_encoding_problem(tmp_path: Path) -> None:
