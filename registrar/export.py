@@ -75,8 +75,13 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
     except EncodingUnknown as exc:
         problems.add(None, None, "encoding", str(exc))
         return
+    try:
+        opened = path.open(encoding=chosen, newline="")
+    except LookupError:  # a codec of bytes, such as base64, is no text encoding
+        problems.add(None, None, "encoding", f"{encoding!r} is not a text encoding")
+        return
     info["encoding"] = chosen
-    with path.open(encoding=chosen, newline="") as handle:
+    with opened as handle:
         if kind == "json":
             yield from json_rows(handle, stats, problems, chosen)
             return

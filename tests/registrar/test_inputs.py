@@ -65,6 +65,7 @@ def test_forced_encoding_and_unknown_encoding(tmp_path: Path) -> None:
     forced_wrong = read_export(path, "diploma", encoding="utf-8")
     assert forced_wrong.records == [] and codes(forced_wrong) == ["encoding"]
     assert codes(read_export(path, "diploma", encoding="no-such-codec")) == ["encoding"]
+    assert codes(read_export(path, "diploma", encoding="rot13")) == ["encoding"]  # no text
     # "Unicode text" is UTF-16, but this file has no byte-order mark to read it by
     for kind in ("csv", "json"):
         utf8 = tmp_path / f"u.{kind}"
