@@ -89,10 +89,12 @@ def mixed_word(value: str) -> str | None:
     if not (_LATIN.search(value) and _CYRILLIC.search(value)):
         return None  # most values: one script throughout
     for word in _WORD.findall(value):
-        latin = _LATIN.findall(word)
-        if latin and _CYRILLIC.search(word):
-            return (f"the word {word!r} mixes Latin and Cyrillic letters (Latin: "
-                    f"{' '.join(dict.fromkeys(latin))}): retype it on one keyboard layout")
+        latin, cyrillic = _LATIN.findall(word), _CYRILLIC.findall(word)
+        if latin and cyrillic:
+            script, odd = ("Latin", latin) if len(latin) <= len(cyrillic) else (
+                "Cyrillic", cyrillic)
+            return (f"the word {word!r} mixes Latin and Cyrillic letters ({script}: "
+                    f"{' '.join(dict.fromkeys(odd))}): retype it on one keyboard layout")
     return None
 
 
