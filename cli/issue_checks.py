@@ -71,6 +71,11 @@ class IssuedCheck:
         self.corrected: dict[int, Earlier] = {}
         self._states: dict[str, str | None] = {}
 
+    @property
+    def _a_type(self) -> str:
+        article = "an" if self.credential_type[:1] in "aeiou" else "a"  # an attestat
+        return f"{article} {self.credential_type}"
+
     def _unfinished(self, earlier: Earlier) -> str | None:
         """The state of a pending entry's job when that job may still put it on chain."""
         if earlier.job not in self._states:
@@ -94,14 +99,14 @@ class IssuedCheck:
             state = self._unfinished(earlier)
             if state is None:
                 return None
-            return (f"a {self.credential_type} for this {field} is in the unfinished job "
+            return (f"{self._a_type} for this {field} is in the unfinished job "
                     f"{earlier.job} (state {state}), which may be on chain already: finish "
                     f"that job first with senim issue --resume {earlier.job}")
         if self.corrections:
             self.corrected.setdefault(row, earlier)
             return None
         chain = f" of chain {earlier.chain_id!r}" if self.chain_id is None else ""
-        return (f"a {self.credential_type} was already issued to this {field} (job "
+        return (f"{self._a_type} was already issued to this {field} (job "
                 f"{earlier.job}{chain}, batch {earlier.batch_root[:16]}…, height "
                 f"{earlier.height}); to correct it, issue with --corrections and then "
                 "supersede the old credential")

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 
 import cli.issuing
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.issue_checks import IssuedCheck
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
-from registrar.issued import REGISTRY_NAME, IssuedRegistry
+from registrar.issued import REGISTRY_NAME, Entry, IssuedRegistry
 from tests.cli.test_issue_job import FakeNode
 
 STUDENTS = list(diploma_rows(5))
@@ -181,3 +182,16 @@ def test_a_correction_never_sent_leaves_the_earlier_credential_recorded(
     code, output = issue("--input", "class.csv", "--out", "again")
     assert code == 2 and "[already-issued]" in output, output
     assert str((folder / "first").resolve()) in output
+
+
+def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
+    registry = IssuedRegistry.open(tmp_path / REGISTRY_NAME, create=True)
+    assert registry is not None
+    with registry:
+        for kind in ("attestat", "diploma"):
+            registry.record([Entry(registry.digest(kind, "iin", "x"), "c.json")],
+                            chain_id="c", credential_type=kind, job=tmp_path, batch_root="00",
+                            height=3)
+            said = IssuedCheck(registry, kind, None, False)(2, "iin", "x")
+            assert said is not None and said.startswith(
+                "an attestat was" if kind == "attestat" else "a diploma was"), said
