@@ -8,8 +8,10 @@ A mapping is TOML:
     [patterns]
     "Дисциплина {n}: код" = "course{n}_code"   # {n} matches a line number 1..999
 
-Headers are matched after trimming surrounding whitespace and ignoring case, the
-same way duplicate headers are found. A header the mapping does not name is
+Headers are matched after trimming surrounding whitespace, reading each run of
+whitespace inside as one space (a wrapped Excel header holds a line break, one
+pasted from Word a non-breaking space) and ignoring case, the same way duplicate
+headers are found. A header the mapping does not name is
 taken as a schema column name as it stands.
 """
 
@@ -31,7 +33,7 @@ _TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
 
 def header_key(header: str) -> str:
     """Two headers with the same key name the same column (a duplicate)."""
-    return header.strip().casefold()
+    return " ".join(header.split()).casefold()
 
 
 @dataclass(frozen=True)
