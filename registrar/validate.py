@@ -111,6 +111,8 @@ class Validator:
             elif key in seen_keys:
                 found.problems.append((header, "duplicate-header",
                                        "this header appears more than once"))
+            elif self.mapping.ignores(header):
+                seen_keys.add(key)  # e.g. row numbers: read past, as the mapping says
             else:
                 seen_keys.add(key)
                 target = self._target(self.mapping.target(header))

@@ -12,6 +12,7 @@ import pytest
 from registrar import ExportResult, load_mapping, read_export
 from registrar.formats import unsafe_character
 from registrar.mapping import parse_mapping
+from registrar.schema import SchemaError
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
     IINS,
@@ -273,3 +274,26 @@ def test_birth_date_must_match_the_iin(tmp_path: Path) -> None:
     result = csv_result(tmp_path, rows)
     assert where(result) == [(3, "birth_date", "inconsistent")]
     assert "2005-03-15" in result.problems[0].message
+
+
+def test_a_row_number_column_the_mapping_ignores_is_read_past(tmp_path: Path) -> None:
+    """Offices number their lists ("№ п/п"): a mapping may name such columns to ignore;
+    any other unknown column is still refused, so a misspelt one is never lost."""
+    samples = Path(__file__).parents[2] / "configs" / "registrar"
+    lines = (samples / "platonus_diplomas.csv").read_text(encoding="cp1251").splitlines()
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("\n".join(f"{'№ п/п' if i == 0 else i};{line}"
+                                  for i, line in enumerate(lines)) + "\n", encoding="cp1251")
+    plain = read_export(samples / "platonus_diplomas.csv", "diploma",
+                        mapping=load_mapping("platonus"))
+    read = read_export(numbered, "diploma", mapping=load_mapping("platonus"))
+    assert read.problems == [] and read.records == plain.records  # no number on a document
+    unmapped = read_export(numbered, "diploma",
+                           mapping=parse_mapping({"columns": {"ФИО": "full_name"}}, "t"))
+    assert ("№ п/п", "unknown-column") in [(p.column, p.code) for p in unmapped.problems]
+
+
+@pytest.mark.parametrize("ignore", ["№", [""], [1], ["ФИО"]])
+def test_a_bad_ignore_list_is_refused_when_the_mapping_loads(ignore: Any) -> None:
+    with pytest.raises(SchemaError):
+        parse_mapping({"columns": {"ФИО": "full_name"}, "ignore": ignore}, "t")
