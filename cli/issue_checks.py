@@ -4,12 +4,20 @@ in that registry once it is marked committed.
 
 Recording a job again changes nothing, so `senim issue --resume` on a committed job
 also records it (that is how jobs from before the registry existed are added).
+
+A job's students are first recorded as pending, after its files are written and
+before its manifest holds a transaction to send: another job naming them is then
+refused by row until this one is finished (`--resume`), unless this one's folder
+no longer holds a job or it is still preparing (its resume checks its rows again).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +25,13 @@ from typing import Any
 import click
 
 from cli.errors import fail
-from cli.issue_job import credential_path, save_manifest
+from cli.issue_job import (
+    CORRECTIONS_NAME,
+    JobError,
+    credential_path,
+    load_manifest,
+    save_manifest,
+)
 from ledger.errors import InvalidDocument
 from registrar import (
     ExportResult,
@@ -28,12 +42,17 @@ from registrar import (
     load_schema,
     read_export,
 )
-from registrar.issued import Earlier, Entry, IssuedRegistry, RegistryError, registry_path_for
+from registrar.issued import (
+    PENDING_HEIGHT,
+    Earlier,
+    Entry,
+    IssuedRegistry,
+    RegistryError,
+    registry_path_for,
+)
 from registrar.validate import RecordSink
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
-
-CORRECTIONS_NAME = "corrections.json"
 
 
 class IssuedCheck:
@@ -43,12 +62,32 @@ class IssuedCheck:
     in `corrected` (row -> the credential it corrects)."""
 
     def __init__(self, registry: IssuedRegistry | None, credential_type: str,
-                 chain_id: str | None, corrections: bool) -> None:
+                 chain_id: str | None, corrections: bool, job: Path | None = None) -> None:
         self.registry = registry
         self.credential_type = credential_type
         self.chain_id = chain_id
         self.corrections = corrections
+        self.job = job.resolve() if job is not None else None  # this check's own job folder
         self.corrected: dict[int, Earlier] = {}
+        self._states: dict[str, str | None] = {}
+
+    @property
+    def _a_type(self) -> str:
+        article = "an" if self.credential_type[:1] in "aeiou" else "a"  # an attestat
+        return f"{article} {self.credential_type}"
+
+    def _unfinished(self, earlier: Earlier) -> str | None:
+        """The state of a pending entry's job when that job may still put it on chain."""
+        if earlier.job not in self._states:
+            try:
+                state: str | None = str(load_manifest(Path(earlier.job))["state"])
+            except JobError:
+                state = None  # removed, or refused at its first send: nothing was sent
+            self._states[earlier.job] = state
+        state = self._states[earlier.job]
+        if Path(earlier.job) == self.job or state in (None, "preparing"):
+            return None
+        return state
 
     def __call__(self, row: int, field: str, value: str) -> str | None:
         if self.registry is None:
@@ -56,11 +95,18 @@ class IssuedCheck:
         earlier = self.registry.find(self.credential_type, field, value, self.chain_id)
         if earlier is None:
             return None
+        if earlier.pending:
+            state = self._unfinished(earlier)
+            if state is None:
+                return None
+            return (f"{self._a_type} for this {field} is in the unfinished job "
+                    f"{earlier.job} (state {state}), which may be on chain already: finish "
+                    f"that job first with senim issue --resume {earlier.job}")
         if self.corrections:
             self.corrected.setdefault(row, earlier)
             return None
         chain = f" of chain {earlier.chain_id!r}" if self.chain_id is None else ""
-        return (f"a {self.credential_type} was already issued to this {field} (job "
+        return (f"{self._a_type} was already issued to this {field} (job "
                 f"{earlier.job}{chain}, batch {earlier.batch_root[:16]}…, height "
                 f"{earlier.height}); to correct it, issue with --corrections and then "
                 "supersede the old credential")
@@ -96,6 +142,34 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
     return mapping, schema
 
 
+@contextmanager
+def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], None]
+                    ) -> Iterator[None]:
+    """Held from a job's check until its students are recorded as pending: another
+    `senim issue` preparing a job with the same registry then checks its rows against
+    them rather than beside them. The lock is on the registry's folder, so nothing is
+    written for it; a folder that does not exist yet (made with the job) holds no
+    registry to check against, and is not locked."""
+    path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as exc:
+        fail(f"cannot lock the folder of the issued-students registry {path}: "
+             f"{exc.strerror or exc}", 2)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another senim issue preparing a job with the registry {path}…")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
                    chain_id: str | None) -> tuple[Path, IssuedCheck]:
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
@@ -103,7 +177,7 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
         registry = IssuedRegistry.open(path)
     except RegistryError as exc:
         fail(str(exc), 2)
-    return path, IssuedCheck(registry, credential_type, chain_id, options.corrections)
+    return path, IssuedCheck(registry, credential_type, chain_id, options.corrections, out_dir)
 
 
 def check_export(path: Path, credential_type: str, options: ReaderOptions, check: IssuedCheck,
@@ -159,11 +233,10 @@ def corrections_of(job_dir: Path) -> list[dict[str, Any]]:
     return pairs
 
 
-def _entries(job_dir: Path, manifest: dict[str, Any], registry: IssuedRegistry
-             ) -> Iterator[Entry]:
+def _entries(job_dir: Path, manifest: dict[str, Any], targets: list[str],
+             registry: IssuedRegistry) -> Iterator[Entry]:
     """One entry per unique field of each credential, read back from its file (one at
     a time), so the job folder alone decides what is recorded."""
-    targets = manifest["target_hashes"]
     credential_type, per_dir = manifest["type"], int(manifest["files_per_dir"])
     for index, target_hex in enumerate(targets):
         path = credential_path(job_dir, credential_type, index, len(targets), target_hex,
@@ -176,19 +249,33 @@ def _entries(job_dir: Path, manifest: dict[str, Any], registry: IssuedRegistry
                             str(path.relative_to(job_dir)))
 
 
-def register_job(job_dir: Path, manifest: dict[str, Any]) -> tuple[Path, int]:
-    """Record a committed job in its registry (made if missing); returns the registry
-    and how many entries were new. Raises RegistryError or OSError."""
+def _record(job_dir: Path, manifest: dict[str, Any], targets: list[str], batch_root: str,
+            height: int) -> tuple[Path, int]:
     path = registry_path_for(job_dir, Path(manifest["reader"]["registry"])
                              if manifest.get("reader", {}).get("registry") else None)
     registry = IssuedRegistry.open(path, create=True)
     assert registry is not None
     with registry:
-        added = registry.record(_entries(job_dir, manifest, registry),
+        added = registry.record(_entries(job_dir, manifest, targets, registry),
                                 chain_id=manifest["chain_id"],
                                 credential_type=manifest["type"], job=job_dir.resolve(),
-                                batch_root=manifest["batch_root"],
-                                height=int(manifest["issuance"]["height"]))
+                                batch_root=batch_root, height=height)
+    return path, added
+
+
+def register_pending(job_dir: Path, manifest: dict[str, Any], target_hashes: list[bytes],
+                     batch_root: bytes) -> None:
+    """Record a job whose files are written, before it can be sent. Raises RegistryError
+    or OSError."""
+    _record(job_dir, manifest, [t.hex() for t in target_hashes], batch_root.hex(),
+            PENDING_HEIGHT)
+
+
+def register_job(job_dir: Path, manifest: dict[str, Any]) -> tuple[Path, int]:
+    """Record a committed job in its registry (made if missing); returns the registry
+    and how many entries were new. Raises RegistryError or OSError."""
+    path, added = _record(job_dir, manifest, manifest["target_hashes"], manifest["batch_root"],
+                          int(manifest["issuance"]["height"]))
     manifest["registered"] = str(path.resolve())
     save_manifest(job_dir, manifest)
     return path, added

@@ -45,6 +45,7 @@ from ledger.transactions import build_transaction
 JOB_FORMAT = "senim-issue-job/v1"
 MANIFEST_NAME = "manifest.json"
 CREDENTIALS_DIR = "credentials"
+CORRECTIONS_NAME = "corrections.json"  # which new credential replaces which old one
 FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
 QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say why not
 REPORT_EVERY_S = 10.0
@@ -205,8 +206,10 @@ def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name
 
 
 def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatch,
-                      tx_bytes: bytes, tx_id: str, expires_at: int) -> None:
-    """Every credential file, durably, then the manifest as prepared (not yet on chain)."""
+                      tx_bytes: bytes, tx_id: str, expires_at: int,
+                      before_prepared: Callable[[], None] | None = None) -> None:
+    """Every credential file, durably, then `before_prepared`, then the manifest as
+    prepared (not yet on chain)."""
     crash_point("preparing")
     count = len(batch.target_hashes)
     per_dir = int(manifest["files_per_dir"])
@@ -227,6 +230,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     _sync_filesystem_of(job_dir)
     for folder in [*sorted(made), job_dir / CREDENTIALS_DIR]:
         _fsync_dir(folder)
+    if before_prepared is not None:
+        before_prepared()
     manifest.update({
         "state": "prepared", "count": count, "batch_root": batch.root.hex(),
         "tx_id": tx_id, "tx": tx_bytes.hex(), "expires_at": expires_at,
@@ -239,6 +244,7 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
 def discard_credentials(job_dir: Path) -> None:
     """Only for a job whose transaction was never sent: its files can never be valid."""
     shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
+    (job_dir / CORRECTIONS_NAME).unlink(missing_ok=True)
 
 
 def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_root: bytes,

@@ -14,17 +14,19 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
 from cli.errors import EXIT_UNREACHABLE, fail
 from cli.issue_checks import (
-    CORRECTIONS_NAME,
     ReaderOptions,
     check_export,
     corrections_of,
     load_schema_or_fail,
+    preparing_alone,
     refuse_problems,
     register_job,
+    register_pending,
     registry_check,
     write_corrections,
 )
 from cli.issue_job import (
+    CORRECTIONS_NAME,
     MANIFEST_NAME,
     IssueJob,
     JobError,
@@ -162,6 +164,12 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
              node: NodeClient, options: ReaderOptions) -> IssueJob:
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
     hashed batch is held), then write every file before any send."""
+    with preparing_alone(out_dir, options, _say):
+        return _prepare_alone(key_path, credential_type, input_path, out_dir, node, options)
+
+
+def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
+                   node: NodeClient, options: ReaderOptions) -> IssueJob:
     keys = load_key_or_fail(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
@@ -198,6 +206,9 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
         except InvalidDocument as exc:
             fail(f"{input_path}: {exc}; nothing was issued", 2)
         refuse_problems(input_path, result)
+        if result.source.sheets > 1:
+            click.echo(f"read the sheet {result.source.sheet!r} only, the first of "
+                       f"{result.source.sheets}")
         _, schema = load_schema_or_fail(credential_type, options)
         try:
             batch = builder.finish()
@@ -214,9 +225,13 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
                              unique=schema.unique)
         if corrected:
             write_corrections(out_dir, manifest, batch.target_hashes, corrected)
-        write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at)
+        write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at, lambda: (
+            register_pending(out_dir, manifest, batch.target_hashes, batch.root)))
     except JobError as exc:
         fail(str(exc), exc.exit_code)
+    except RegistryError as exc:
+        fail(f"cannot record the job in the issued-students registry: {exc}; nothing was "
+             f"submitted (finish with: senim issue --resume {out_dir})")
     except OSError as exc:
         fail(f"cannot write the job folder {out_dir}: {exc}; nothing was submitted "
              f"(finish with: senim issue --resume {out_dir})")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from registrar.mapping import IDENTITY, Mapping
 from registrar.problems import Problem, ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
 from registrar.textfile import (
     EncodingUnknown,
@@ -36,6 +36,8 @@ class SourceInfo:
     delimiter: str | None
     rows: int  # data rows or items read, blank ones not counted
     blank_rows: int = 0
+    sheet: str | None = None  # Excel: the sheet read, the first of `sheets`
+    sheets: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def _starts_with_bom(path: Path) -> bool:
 
 
 def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | None,
-               stats: SourceStats, problems: ProblemList, info: dict[str, str | None]
-               ) -> Iterator[RawRow]:
+               stats: SourceStats, problems: ProblemList, info: dict[str, str | None],
+               on_header: HeaderSink) -> Iterator[RawRow]:
     try:
         chosen = encoding or detect_encoding(path)
         if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
@@ -73,20 +75,25 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
     except EncodingUnknown as exc:
         problems.add(None, None, "encoding", str(exc))
         return
+    try:
+        opened = path.open(encoding=chosen, newline="")
+    except LookupError:  # a codec of bytes, such as base64, is no text encoding
+        problems.add(None, None, "encoding", f"{encoding!r} is not a text encoding")
+        return
     info["encoding"] = chosen
-    with path.open(encoding=chosen, newline="") as handle:
+    with opened as handle:
         if kind == "json":
             yield from json_rows(handle, stats, problems, chosen)
             return
         if delimiter is None:
             try:
                 delimiter = detect_delimiter(handle.readline())
-            except UnicodeDecodeError as exc:
+            except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
                 problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
                 return
             handle.seek(0)
         info["delimiter"] = delimiter
-        yield from csv_rows(handle, delimiter, stats, problems, chosen)
+        yield from csv_rows(handle, delimiter, stats, problems, chosen, on_header)
 
 
 def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
@@ -116,8 +123,9 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                      "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
     else:
         try:
-            rows = (xlsx_rows(path, stats, problems) if kind == "xlsx"
-                    else _text_rows(path, kind, encoding, delimiter, stats, problems, info))
+            rows = (xlsx_rows(path, stats, problems, validator.header) if kind == "xlsx"
+                    else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
+                                    validator.header))
             for row in rows:
                 if stats.rows > MAX_RECORDS:
                     problems.add(row.number, None, "too-many-rows",
@@ -131,7 +139,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
         problems.add(None, None, "no-records", "the export holds no records")
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
-                        validator.blank_rows)
+                        validator.blank_rows, stats.sheet, stats.sheets)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count)
 
@@ -139,7 +147,10 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
 def preview(result: ExportResult, limit: int = 3) -> str:
     """For a dry run: the first records as the documents will read, then every problem."""
     source = result.source
+    sheet = None if source.sheet is None else f"sheet {source.sheet!r}" + (
+        f" (the first of {source.sheets}; no other sheet is read)" if source.sheets > 1 else "")
     lines = [f"{source.format}"
+             + (f", {sheet}" if sheet else "")
              + (f", {source.encoding}" if source.encoding else "")
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
              + f": {source.rows} rows, {result.count} records ready, "

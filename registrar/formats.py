@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -39,17 +40,26 @@ class FormatError(ValueError):
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+# Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
+_EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 
 
-# Unicode categories Cc (controls) and Cs (lone surrogates, which UTF-8 cannot carry).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Unicode categories Cc (controls), Cs (lone surrogates, which UTF-8 cannot carry) and
+# Cf (invisible formatting: soft hyphen, zero-width spaces and joiners, direction marks
+# and overrides, a BOM inside the text), Cf as of Unicode 15.
+_FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+           "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+           "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+           "\U000e0020-\U000e007f")
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 
 
 def unsafe_character(text: str) -> str | None:
-    """A control character (tab and line breaks included) or a lone surrogate has no
-    place in a document value."""
+    """A control character (tab and line breaks included), a lone surrogate or an
+    invisible formatting character has no place in a document value: the last can
+    be neither seen on a dry run nor typed by whoever checks the document."""
     found = _UNSAFE.search(text)
     if found is None:
         return None
@@ -57,12 +67,43 @@ def unsafe_character(text: str) -> str | None:
     if 0xD800 <= point <= 0xDFFF:
         return (f"contains U+{point:04X}, half of a UTF-16 pair without its other half "
                 "(the export is damaged)")
-    return f"contains the control character U+{point:04X}"
+    if point in (0x0A, 0x0D):
+        return (f"contains a line break, the control character U+{point:04X} (Alt+Enter in "
+                "an Excel cell): put the value on one line")
+    if point < 0xA0:
+        return f"contains the control character U+{point:04X}"
+    name = unicodedata.name(found[0], "")
+    return (f"contains U+{point:04X}{' ' + name if name else ''}, an invisible formatting "
+            "character (often pasted from a web page or Word): delete it")
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
+
+
+def mixed_word(value: str) -> str | None:
+    """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
+    (А/A, е/e, і/i, о/o, Р/P, с/c): one typed on the other keyboard layout reads
+    right but matches no other record of the name."""
+    if not (_LATIN.search(value) and _CYRILLIC.search(value)):
+        return None  # most values: one script throughout
+    for word in _WORD.findall(value):
+        latin, cyrillic = _LATIN.findall(word), _CYRILLIC.findall(word)
+        if latin and cyrillic:
+            script, odd = ("Latin", latin) if len(latin) <= len(cyrillic) else (
+                "Cyrillic", cyrillic)
+            return (f"the word {word!r} mixes Latin and Cyrillic letters ({script}: "
+                    f"{' '.join(dict.fromkeys(odd))}): retype it on one keyboard layout")
+    return None
 
 
 def _text(value: str) -> str:
     if len(value) > MAX_VALUE_CHARS:
         raise FormatError(f"longer than {MAX_VALUE_CHARS} characters")
+    mixed = mixed_word(value)
+    if mixed:
+        raise FormatError(mixed)
     return value
 
 
@@ -82,6 +123,9 @@ def _iin(value: str) -> str:
 def _date(value: str) -> str:
     dotted = _DOTTED_DATE.fullmatch(value)
     iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
+    if _EXCEL_DAY.fullmatch(value):
+        raise FormatError(f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like Excel's "
+                          "number of the day: format the column as a date")
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
     try:

@@ -32,6 +32,9 @@ def iin_problem(text: str) -> str | None:
     if len(text) == 11:
         return ("an IIN is 12 digits; this has 11: a leading zero was probably lost "
                 "(store the column as text)")
+    if 9 <= len(text) < 11 and iin_problem(text.zfill(12)) is None:  # born 2000-2009
+        return (f"an IIN is 12 digits; this has {len(text)}: {12 - len(text)} leading zeros "
+                "were probably lost (store the column as text)")
     if len(text) != 12:
         return f"an IIN is 12 digits; this has {len(text)}"
     expected = check_digit(text[:11])

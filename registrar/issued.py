@@ -7,7 +7,9 @@ SQLite file in the registrar's working area, beside the job folders
 (credential type, field, value) per unique field of the schema (IIN and student
 id for the university and school types) with the job folder and credential file
 it points to. It is consulted when an export is validated and on a dry run, and
-written when a job is marked committed.
+written twice: as pending once a job's files are written, before its transaction
+can be sent (so a second job for the same students, run while the first is
+unfinished, is caught), and again when the job is marked committed.
 
 The hash is an HMAC under a random secret made with the registry, so the file holds
 no IIN or student id in the clear and hashes from one registry match nothing in
@@ -38,6 +40,8 @@ SECRET_BYTES = 32
 # university's graduates (two unique fields each).
 MAX_REGISTRY_ENTRIES = 10_000_000
 _BUSY_TIMEOUT_S = 30.0  # another `senim issue` recording its job holds the write lock
+# The height of an entry whose job is not yet known to be committed.
+PENDING_HEIGHT = -1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -70,6 +74,11 @@ class Earlier:
 
     def credential_path(self) -> Path:
         return Path(self.job) / self.credential
+
+    @property
+    def pending(self) -> bool:
+        """Recorded when its job's files were written; the job may never have been sent."""
+        return self.height == PENDING_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -159,18 +168,28 @@ class IssuedRegistry:
 
     def record(self, entries: Iterable[Entry], *, chain_id: str, credential_type: str,
                job: Path, batch_root: str, height: int) -> int:
-        """Record a committed job's entries in one transaction; recording the same job
-        again changes nothing, and a correction's entries replace the earlier ones."""
+        """Record a job's entries in one transaction (`height` PENDING_HEIGHT before it is
+        known to be committed); recording the same job again changes nothing, and a
+        committed correction's entries replace the earlier ones (a pending entry never
+        replaces a committed one: the correction may never be sent). Returns how many
+        committed entries are new."""
         rows = ((e.digest, chain_id, credential_type, str(job), e.credential, batch_root,
                  height) for e in entries)
+        keep_committed = " WHERE issued.height = ?" if height == PENDING_HEIGHT else ""
+        statement = ("INSERT INTO issued VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest, chain_id) "
+                     "DO UPDATE SET credential_type = excluded.credential_type, "
+                     "job = excluded.job, credential = excluded.credential, "
+                     "batch_root = excluded.batch_root, height = excluded.height"
+                     + keep_committed)
+        args = ((*row, PENDING_HEIGHT) if keep_committed else row for row in rows)
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                before = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
-                self._db.executemany("INSERT OR REPLACE INTO issued VALUES (?,?,?,?,?,?,?)",
-                                     rows)
-                after = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
-                if after > MAX_REGISTRY_ENTRIES:
+                before = self._committed_count()
+                self._db.executemany(statement, args)
+                after = self._committed_count()
+                total = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
+                if total > MAX_REGISTRY_ENTRIES:
                     raise RegistryError(f"the registry {self.path} would hold more than "
                                         f"{MAX_REGISTRY_ENTRIES} entries; start a new "
                                         "working area")
@@ -181,6 +200,10 @@ class IssuedRegistry:
         except sqlite3.Error as exc:
             raise RegistryError(f"cannot write the registry {self.path}: {exc}") from exc
         return int(after - before)
+
+    def _committed_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM issued WHERE height != ?",
+                                    (PENDING_HEIGHT,)).fetchone()[0])
 
 
 def registry_path_for(job_dir: Path | None, given: Path | None) -> Path:

@@ -7,9 +7,14 @@ A mapping is TOML:
     "ИИН" = "iin"                       # header -> field (or course<n>_<part>, subject_<code>)
     [patterns]
     "Дисциплина {n}: код" = "course{n}_code"   # {n} matches a line number 1..999
+    ignore = ["№ п/п"]                  # columns read past: never a problem, never issued
 
-Headers are matched after trimming surrounding whitespace and ignoring case, the
-same way duplicate headers are found. A header the mapping does not name is
+(`ignore` goes above the tables, as TOML needs.)
+
+Headers are matched after trimming surrounding whitespace, reading each run of
+whitespace inside as one space (a wrapped Excel header holds a line break, one
+pasted from Word a non-breaking space) and ignoring case, the same way duplicate
+headers are found. A header the mapping does not name is
 taken as a schema column name as it stands.
 """
 
@@ -31,7 +36,7 @@ _TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
 
 def header_key(header: str) -> str:
     """Two headers with the same key name the same column (a duplicate)."""
-    return header.strip().casefold()
+    return " ".join(header.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class Mapping:
     name: str
     columns: dict[str, str] = field(default_factory=dict)
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    ignored: frozenset[str] = frozenset()  # header keys of columns read past (row numbers)
+
+    def ignores(self, header: str) -> bool:
+        return header_key(header) in self.ignored
 
     def target(self, header: str) -> str:
         """The schema column a header stands for (itself when unmapped, trimmed)."""
@@ -63,7 +72,8 @@ def _pattern(source: str) -> re.Pattern[str]:
 
 
 def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
-    unknown = set(data) - {"name", "description", "credential_types", "columns", "patterns"}
+    unknown = set(data) - {"name", "description", "credential_types", "columns", "patterns",
+                           "ignore"}
     if unknown:
         raise SchemaError(f"mapping {name}: unknown keys {sorted(unknown)}")
     columns: dict[str, str] = {}
@@ -86,7 +96,15 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
                 or template.count("{n}") != 1):
             raise SchemaError(f"mapping {name}: pattern {source!r} needs a target with {{n}}")
         patterns.append((_pattern(source), template))
-    return Mapping(str(data.get("name", name)), columns, tuple(patterns))
+    raw_ignored = data.get("ignore", [])
+    if (not isinstance(raw_ignored, list) or len(raw_ignored) > MAX_MAPPING_ENTRIES
+            or not all(isinstance(header, str) and header_key(header) for header in raw_ignored)):
+        raise SchemaError(f"mapping {name}: ignore must be a list of column headers")
+    ignored = frozenset(header_key(header) for header in raw_ignored)
+    named = ignored & set(columns)
+    if named:
+        raise SchemaError(f"mapping {name}: {sorted(named)[0]!r} is both ignored and mapped")
+    return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored)
 
 
 def load_mapping(name_or_path: str) -> Mapping:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -23,3 +24,9 @@ class RawRow:
 @dataclass
 class SourceStats:
     rows: int = 0
+    sheet: str | None = None  # the Excel sheet read (the first), and how many there are
+    sheets: int = 0
+
+
+# Takes a CSV or Excel header row's cells as soon as it is read.
+HeaderSink = Callable[[tuple[str, ...]], object]

@@ -89,6 +89,13 @@ def _count(data: dict[str, Any], key: str, default: int, where: str) -> int:
     return value
 
 
+def _counts(data: dict[str, Any], where: str) -> tuple[int, int]:
+    low, high = _count(data, "min", 0, where), _count(data, "max", MAX_GROUP_ITEMS, where)
+    if low > high:
+        raise SchemaError(f"{where}: min {low} is more than max {high}; no record could fit")
+    return low, high
+
+
 def _format(value: Any, where: str) -> str:
     if value not in FORMATS:
         raise SchemaError(f"{where}: format must be one of {sorted(FORMATS)}")
@@ -118,15 +125,12 @@ def parse_schema(data: dict[str, Any], credential_type: str) -> Schema:
         parts = _fields(entry.get("parts", {}), f"lines.{prefix}.parts")
         if not parts:
             raise SchemaError(f"lines.{prefix} needs parts")
-        lines.append(LineGroup(_name(prefix, "lines"), parts,
-                               _count(entry, "min", 0, f"lines.{prefix}"),
-                               _count(entry, "max", MAX_GROUP_ITEMS, f"lines.{prefix}")))
+        lines.append(LineGroup(_name(prefix, "lines"), parts, *_counts(entry, f"lines.{prefix}")))
     each = []
     for prefix, group in _table(top.get("each", {}), "each", set(top.get("each", {}))).items():
         entry = _table(group, f"each.{prefix}", {"format", "min", "max"})
         each.append(EachGroup(_name(prefix, "each"), _format(entry.get("format"), f"each.{prefix}"),
-                              _count(entry, "min", 0, f"each.{prefix}"),
-                              _count(entry, "max", MAX_GROUP_ITEMS, f"each.{prefix}")))
+                              *_counts(entry, f"each.{prefix}")))
     names = [f.name for f in fields]
     prefixes = [g.prefix for g in lines] + [g.prefix for g in each]
     if len(set(names)) != len(names) or len(set(prefixes)) != len(prefixes):

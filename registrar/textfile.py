@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import charset_normalizer
 
 from registrar.problems import ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -82,7 +82,7 @@ def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Excepti
 
 
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
-             encoding: str) -> Iterator[RawRow]:
+             encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     number = 0
     try:
@@ -91,11 +91,20 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             problems.add(None, None, "no-header", "the file is empty: no header row")
             return
         number = 1
+        while header and not header[-1].strip():
+            header.pop()  # Excel writes its used range, which often runs past the header
+        if not header:
+            problems.add(1, None, "no-header", "the first row has no header")
+            return
         keys = tuple(header)
+        if on_header is not None:
+            on_header(keys)
         for number, cells in enumerate(reader, start=2):
             if not cells:
                 continue  # a blank line holds no data
             stats.rows += 1
+            while len(cells) > len(keys) and not cells[-1].strip():
+                cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):
                 problems.add(number, keys[len(cells)], "short-row",
                              f"the row has {len(cells)} cells; the header has {len(keys)}")
@@ -106,7 +115,7 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
                 yield RawRow(number, 1, keys, list(cells))
     except csv.Error as exc:
         problems.add(number + 1, None, "malformed", f"the CSV cannot be read here: {exc}")
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
         _decode_failure(problems, number + 1, encoding, exc)
 
 
@@ -150,6 +159,8 @@ def _json_values(stream: TextIO) -> Iterator[Any]:
             next_char()
             try:
                 item, end = decoder.raw_decode(buffer, pos)
+            except RecursionError as exc:
+                raise ValueError("lists or objects nested too deeply inside an item") from exc
             except json.JSONDecodeError as exc:
                 if eof or len(buffer) - pos > MAX_JSON_ITEM_CHARS:
                     raise ValueError(f"malformed JSON or an item over "
@@ -186,7 +197,7 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
             yield RawRow(number, number, tuple(key for key, _ in item),
                          [value for _, value in item])
     except ValueError as exc:
-        if isinstance(exc, UnicodeDecodeError):
+        if isinstance(exc, UnicodeError):
             _decode_failure(problems, number + 1, encoding, exc)
         else:
             problems.add(number + 1 if number else None, None, "malformed", str(exc))

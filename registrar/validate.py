@@ -111,6 +111,8 @@ class Validator:
             elif key in seen_keys:
                 found.problems.append((header, "duplicate-header",
                                        "this header appears more than once"))
+            elif self.mapping.ignores(header):
+                seen_keys.add(key)  # e.g. row numbers: read past, as the mapping says
             else:
                 seen_keys.add(key)
                 target = self._target(self.mapping.target(header))
@@ -133,18 +135,26 @@ class Validator:
                                        f"the required field {spec.name} has no column"))
         return found
 
-    def add(self, row: RawRow) -> None:
-        resolution = self._cache.get(row.keys)
+    def header(self, keys: tuple[str, ...], row: int = 1) -> _Resolution:
+        """Resolve a header, reporting its problems the first time it is seen (a CSV or
+        Excel header as soon as it is read, even when no row under it is readable)."""
+        resolution = self._cache.get(keys)
         if resolution is None:
-            resolution = self._resolve(row.keys)
+            resolution = self._resolve(keys)
             if len(self._cache) < MAX_HEADER_SHAPES:
-                self._cache[row.keys] = resolution
-            first_time = True
-        else:
-            first_time = False
-        if first_time or row.header_row == row.number:
-            for column, code, message in resolution.problems:
-                self.problems.add(row.header_row, column, code, message)
+                self._cache[keys] = resolution
+            self._report(resolution, row)
+        return resolution
+
+    def _report(self, resolution: _Resolution, row: int) -> None:
+        for column, code, message in resolution.problems:
+            self.problems.add(row, column, code, message)
+
+    def add(self, row: RawRow) -> None:
+        known = row.keys in self._cache
+        resolution = self.header(row.keys, row.header_row)
+        if known and row.header_row == row.number:
+            self._report(resolution, row.header_row)  # a JSON item brings its own keys
         values = [c.strip() if c is not None else "" for c in row.cells]
         if not any(values):
             self.blank_rows += 1

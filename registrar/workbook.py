@@ -3,8 +3,15 @@
 Cells become text as Excel shows them: whole numbers without ".0", other numbers
 with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
 reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
-An IIN stored as a number loses its leading zero inside Excel; it is then 11
-digits and reported, never padded back by guessing.
+An IIN stored as a number loses its leading zeros inside Excel (one for those born
+2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
+padded back by guessing.
+
+A hidden row holding values is a problem: rows a registrar filtered out (or hid)
+are still in the file, and every row would be issued. So are cells merged with a
+cell before them (a programme merged down its group's rows: only the first row
+holds it) and a formula whose result was never saved (files written by programs
+rather than Excel): such cells read empty.
 """
 
 from __future__ import annotations
@@ -12,14 +19,24 @@ from __future__ import annotations
 import datetime
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+    range_boundaries,
+)
+from openpyxl.utils.exceptions import CellCoordinatesException, InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
@@ -45,15 +62,100 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
-def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator[RawRow]:
+_ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
+_CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
+_FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
+_VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
+_MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
+
+
+@dataclass
+class SheetMarks:
+    hidden: set[int] = field(default_factory=set)  # row numbers
+    unsaved: dict[int, int] = field(default_factory=dict)  # row -> first column (from 0)
+    # row -> (first column (from 0) that merged cells cover, not their first, their range)
+    merged: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def merge(self, reference: str) -> None:
+        """Note the cells a merged range covers beyond its first, which hold nothing
+        (rows past any a readable export reaches are left out: memory stays bounded)."""
+        try:
+            first_column, first_row, last_column, last_row = range_boundaries(reference)
+        except (CellCoordinatesException, ValueError, TypeError) as exc:
+            raise ValueError(f"merged cells at {reference!r}, which is no range") from exc
+        for row in range(first_row, min(last_row, MAX_RECORDS + 1) + 1):
+            covered = first_column if row > first_row else first_column + 1  # from 1
+            if covered <= last_column and covered - 1 < self.merged.get(row, (covered, ""))[0]:
+                self.merged[row] = (covered - 1, reference)
+
+
+def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
+    """The rows the sheet hides, its merged cells and the formulas without a saved
+    result; read-only openpyxl keeps none, so the sheet's XML is read once more.
+    Rows and cells may leave out their position (`r`): they then follow the last one,
+    as openpyxl counts them. Raises ValueError for a position that is no position."""
+    marks = SheetMarks()
+    row = column = 0
+    unsaved: int | None = None  # in the row being read: its cells end before it does
+    with sheet._get_source() as source:
+        for _, element in iterparse(source):
+            if element.tag == _CELL_TAG:
+                column = _column_of(element.get("r"), column + 1)
+                value = element.find(_VALUE_TAG)
+                # no result, or an empty one in a number cell (as openpyxl writes them);
+                # a formula giving "" is saved as an empty text result (t="str")
+                if unsaved is None and element.find(_FORMULA_TAG) is not None and (
+                        value is None or (not value.text and element.get("t", "n") == "n")):
+                    unsaved = column - 1
+            elif element.tag == _ROW_TAG:
+                row = int(element.get("r", row + 1))
+                if element.get("hidden") in ("1", "true"):
+                    marks.hidden.add(row)
+                if unsaved is not None:
+                    marks.unsaved[row] = unsaved
+                column, unsaved = 0, None
+                element.clear()
+            elif element.tag == _MERGE_TAG:
+                marks.merge(element.get("ref", ""))
+    return marks
+
+
+def _column_of(reference: str | None, following: int) -> int:
+    if reference is None:
+        return following
+    try:
+        return int(column_index_from_string(coordinate_from_string(reference)[0]))
+    except CellCoordinatesException as exc:
+        raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
+
+
+# An OLE2 compound file: what Excel writes for a workbook with a password, and old .xls.
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE2_HINT = (" (it is a workbook with a password, or an old .xls renamed: save it from Excel "
+              "as .xlsx, without a password)")
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
+              on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}")
+        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}"
+                     + (_OLE2_HINT if _starts_with(path, _OLE2) else ""))
         return
     number = 1
     try:
         sheet = workbook.worksheets[0]
+        stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
+        marks = sheet_marks(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
@@ -66,6 +168,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
+        if on_header is not None:
+            on_header(keys)
         for number, values in enumerate(rows, start=2):
             cells = [cell_text(v) for v in values]
             if all(c is None or not c.strip() for c in cells):
@@ -74,12 +178,28 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList) -> Iterator
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
             errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
-            if beyond:
+            unsaved = marks.unsaved.get(number, width)
+            merged, merged_range = marks.merged.get(number, (width, ""))
+            if number in marks.hidden:
+                problems.add(number, None, "hidden-row",
+                             "the row is hidden in Excel (filtered out?) and would be issued "
+                             "too: delete it from the export, or show it")
+            elif beyond:
                 problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
-                             "a value in a column with no header")
+                             "a value in a column with no header in row 1 (the header "
+                             "must be the first row: delete any title rows above it)")
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")
+            elif merged < width:
+                problems.add(number, keys[merged], "merged-cells",
+                             f"the cell is inside the merged cells {merged_range}, whose value "
+                             "only their first cell holds: unmerge them and fill in every cell")
+            elif unsaved < width:
+                problems.add(number, keys[unsaved], "formula-without-value",
+                             "the cell holds a formula whose result was never saved (a "
+                             "program wrote the file, not Excel): open the file in Excel or "
+                             "LibreOffice and save it again")
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, 1, keys, cells[:width])

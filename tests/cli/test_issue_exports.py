@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 from click.testing import CliRunner
 
 from cli.main import main
@@ -46,3 +47,19 @@ def test_a_messy_export_is_refused_by_row_and_column_and_nothing_is_written(
 def test_dry_run_needs_a_type_and_an_input() -> None:
     code, output = run("issue", "--dry-run")
     assert code == 2 and "--dry-run needs --type and --input" in output
+
+
+def test_a_dry_run_of_a_workbook_names_the_sheet_it_read(tmp_path: Path) -> None:
+    # Bachelors on the first sheet, masters on the second: only the first is read.
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "Бакалавриат"
+    first.append(["full_name", "iin", "programme", "qualification", "graduation_date"])
+    first.append(["Aigerim Abenova", "010517612342", "CS", "Bachelor", "2026-06-30"])
+    workbook.create_sheet("Магистратура").append(["full_name"])
+    workbook.save(tmp_path / "class.xlsx")
+    code, output = run("issue", "--dry-run", "--type", "diploma", "--input",
+                       str(tmp_path / "class.xlsx"))
+    assert code == 0, output
+    assert "sheet 'Бакалавриат' (the first of 2; no other sheet is read)" in output

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 
 import cli.issuing
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.issue_checks import IssuedCheck
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
-from registrar.issued import REGISTRY_NAME, IssuedRegistry
+from registrar.issued import REGISTRY_NAME, Entry, IssuedRegistry
 from tests.cli.test_issue_job import FakeNode
 
 STUDENTS = list(diploma_rows(5))
@@ -130,3 +131,67 @@ def test_resume_of_a_committed_job_records_it_once(work: tuple[Path, AccreditedN
     assert result.exit_code == 0, result.output
     assert "recorded 0 new student key(s)" in result.output
     assert json.loads(manifest_path.read_text())["registered"]
+
+
+def test_a_class_issued_again_while_its_first_job_is_unfinished_is_refused_by_row(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # The first run times out pending (or is killed after sending); the registrar runs the
+    # same command into a new folder instead of resuming: the class would be on chain twice.
+    folder, node = work
+    export(folder / "class.csv", [0, 1, 2])
+    node.quorum = False
+    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
+    assert code == 75, output
+    node.quorum = True
+    sent = len(node.sent)
+    for dry in ((), ("--dry-run",)):
+        code, output = issue("--input", "class.csv", "--out", "second", *dry)
+        assert code == 2, output
+        assert "row 2, column 'iin'" in output and "row 4, column 'student_id'" in output
+        assert f"senim issue --resume {(folder / 'first').resolve()}" in output
+        assert not (folder / "second").exists() and len(node.sent) == sent
+    result = CliRunner().invoke(main, ["issue", "--resume", "first"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 6 new student key(s)" in result.output
+    code, output = issue("--input", "class.csv", "--out", "second")
+    assert code == 2 and "[already-issued]" in output, output
+    assert len(node.batches) == 1
+
+
+def test_an_unsent_job_whose_folder_is_gone_blocks_nothing(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    export(folder / "class.csv", [0, 1])
+    node.refuse_code = "not_accredited"  # refused at its first send: its files are removed
+    code, output = issue("--input", "class.csv", "--out", "first")
+    assert code == 1 and not (folder / "first").exists(), output
+    node.refuse_code = None
+    code, output = issue("--input", "class.csv", "--out", "second")
+    assert code == 0, output
+
+
+def test_a_correction_never_sent_leaves_the_earlier_credential_recorded(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    code, output = issue("--input", str(export(folder / "class.csv", [0, 1])), "--out", "first")
+    assert code == 0, output
+    node.refuse_code = "not_accredited"  # refused at its first send: its files are removed
+    code, output = issue("--input", "class.csv", "--out", "fix", "--corrections")
+    assert code == 1 and not (folder / "fix").exists(), output  # its pairs went with it
+    node.refuse_code = None
+    code, output = issue("--input", "class.csv", "--out", "again")
+    assert code == 2 and "[already-issued]" in output, output
+    assert str((folder / "first").resolve()) in output
+
+
+def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
+    registry = IssuedRegistry.open(tmp_path / REGISTRY_NAME, create=True)
+    assert registry is not None
+    with registry:
+        for kind in ("attestat", "diploma"):
+            registry.record([Entry(registry.digest(kind, "iin", "x"), "c.json")],
+                            chain_id="c", credential_type=kind, job=tmp_path, batch_root="00",
+                            height=3)
+            said = IssuedCheck(registry, kind, None, False)(2, "iin", "x")
+            assert said is not None and said.startswith(
+                "an attestat was" if kind == "attestat" else "a diploma was"), said

@@ -153,3 +153,46 @@ def test_lost_quorum_is_reported_times_out_pending_and_resume_commits(
         assert manifest["state"] == "committed"
         assert len(issue_batches_on_chain(mshe, net.member_id("enu"))) == 1
         net.stop_all()
+
+
+def test_killed_after_sending_then_run_again_into_a_new_folder_issues_nothing_twice(
+        solo: tuple[Consortium, NodeProcess]) -> None:
+    # A registrar who does not know --resume runs the same command again.
+    net, node = solo
+    enu = net.member_id("enu")
+    before = len(issue_batches_on_chain(node, enu))
+    write_graduates_csv(net.root / "again.csv", ROWS, seed=77)
+    first, second = net.root / "again-1", net.root / "again-2"
+    command = ["issue", "--key", str(net.key_path("enu")), "--type", "diploma", "--input",
+               str(net.root / "again.csv")]
+    killed = run_senim(net, node, *command, "--out", str(first), crash_at="submitted")
+    assert killed.returncode == CRASH_EXIT, killed.stdout + killed.stderr
+    again = run_senim(net, node, *command, "--out", str(second))
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "row 2, column 'iin'" in again.stderr and "Traceback" not in again.stderr
+    assert f"senim issue --resume {first}" in again.stderr
+    assert not second.exists()
+    resumed = run_senim(net, node, "issue", "--resume", str(first))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(issue_batches_on_chain(node, enu)) == before + 1
+
+
+def test_the_same_class_issued_twice_at_once_goes_on_chain_once(
+        solo: tuple[Consortium, NodeProcess]) -> None:
+    # Two registrars (or two terminals) issue one class file in one working area.
+    net, node = solo
+    enu = net.member_id("enu")
+    before = len(issue_batches_on_chain(node, enu))
+    write_graduates_csv(net.root / "twice.csv", 200, seed=78)
+    env = dict(os.environ, NO_COLOR="1", PYTHONUTF8="1", SENIM_NODE=node.url)
+    env.pop(CRASH_ENV, None)
+    runs = [subprocess.Popen(
+        [senim_executable(), "issue", "--key", str(net.key_path("enu")), "--type", "diploma",
+         "--input", str(net.root / "twice.csv"), "--out", str(net.root / f"twice-{n}")],
+        cwd=net.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL) for n in (1, 2)]
+    done = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert sorted(code for code, _, _ in done) == [0, 2], done
+    refused = next(err for code, _, err in done if code == 2)
+    assert "row 2, column 'iin'" in refused and "Traceback" not in refused
+    assert len(issue_batches_on_chain(node, enu)) == before + 1

@@ -42,6 +42,15 @@ def test_iin_shapes(text: str, fragment: str) -> None:
     assert problem is not None and fragment in problem
 
 
+def test_an_iin_of_2000_to_2009_stored_as_a_number_lost_several_zeros() -> None:
+    # born 1 January 2000: "000101…" is 9 digits once Excel takes it for a number
+    iin = make_iin("000101", 5, 1)
+    assert iin is not None
+    problem = iin_problem(str(int(iin)))
+    assert problem is not None and "this has 9" in problem and "3 leading zeros" in problem
+    assert "leading" not in (iin_problem("123456789") or "")
+
+
 @pytest.mark.parametrize("fmt, given, recorded", [
     ("date", "2026-06-30", "2026-06-30"), ("date", "30.06.2026", "2026-06-30"),
     ("gpa", "3,5", "3.5"), ("gpa", "4", "4"), ("gpa", "0.00", "0.00"),

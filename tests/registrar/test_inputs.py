@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import re
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
@@ -61,6 +65,12 @@ def test_forced_encoding_and_unknown_encoding(tmp_path: Path) -> None:
     forced_wrong = read_export(path, "diploma", encoding="utf-8")
     assert forced_wrong.records == [] and codes(forced_wrong) == ["encoding"]
     assert codes(read_export(path, "diploma", encoding="no-such-codec")) == ["encoding"]
+    assert codes(read_export(path, "diploma", encoding="rot13")) == ["encoding"]  # no text
+    # "Unicode text" is UTF-16, but this file has no byte-order mark to read it by
+    for kind in ("csv", "json"):
+        utf8 = tmp_path / f"u.{kind}"
+        utf8.write_text("[]" if kind == "json" else "full_name\n", encoding="utf-8")
+        assert codes(read_export(utf8, "diploma", encoding="utf-16")) == ["encoding"]
 
 
 def test_binary_file_is_an_encoding_problem(tmp_path: Path) -> None:
@@ -119,10 +129,123 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     assert result.source.rows == 2
 
 
+def test_xlsx_title_above_the_header_is_reported_as_the_header(tmp_path: Path) -> None:
+    # University lists open with a title merged across the columns, then the header.
+    rows: list[list[Any]] = [["Түлектер тізімі 2026"], [], DIPLOMA_HEADER, diploma_row(0)]
+    path = write_xlsx(tmp_path / "t.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].merge_cells("A1:E1")
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    found = [(p.row, p.column, p.code) for p in result.problems]
+    assert found[:2] == [(1, "Түлектер тізімі 2026", "unknown-column"),
+                         (1, "full_name", "missing-column")]
+    assert found[-2:] == [(3, "B", "long-row"), (4, "B", "long-row")]
+    assert "the header must be the first row" in result.problems[-1].message
+
+
+def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
+    # a date column formatted as General shows (and stores) 46203 for 30.06.2026
+    rows: list[list[Any]] = [DIPLOMA_HEADER, [*diploma_row(0)[:4], 46203]]
+    problem = only(read_export(write_xlsx(tmp_path / "s.xlsx", rows), "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (2, "graduation_date")
+    assert "46203" in problem.message and "format the column as a date" in problem.message
+
+
+def test_xlsx_formula_without_a_saved_value_is_refused(tmp_path: Path) -> None:
+    # A program (openpyxl here) writes formulas but never their results; Excel shows
+    # them computed, and the export would issue the row without that field.
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"],
+                             [*diploma_row(0), '=IF(1>0,"with distinction","")'],
+                             [*diploma_row(1), None]]
+    result = read_export(write_xlsx(tmp_path / "f.xlsx", rows), "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "honours", "formula-without-value")]
+    assert "save it again" in result.problems[0].message and result.records == []
+    # Excel saves each result beside its formula: a text, or an empty text
+    for saved, honours in (("with distinction", {"honours": "with distinction"}), ("", {})):
+        path = tmp_path / "saved.xlsx"
+        with zipfile.ZipFile(tmp_path / "f.xlsx") as source, \
+                zipfile.ZipFile(path, "w") as copy:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    data = re.sub(rb'<c r="F2"( t="\w+")?>(<f>.*?</f>)<v\s*/?>(</v>)?',
+                                  b'<c r="F2" t="str">\\2<v>' + saved.encode() + b"</v>", data)
+                copy.writestr(item, data)
+        result = read_export(path, "diploma")
+        assert result.problems == [], saved
+        assert result.records[0] == {**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
+                                     **honours}
+
+
+def _rewrite_sheet(source: Path, target: Path, edit: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(source) as given, zipfile.ZipFile(target, "w") as copy:
+        for item in given.infolist():
+            data = given.read(item)
+            copy.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml"
+                          else data)
+    return target
+
+
+def test_xlsx_rows_and_cells_without_positions(tmp_path: Path) -> None:
+    # OOXML lets a writer leave out each row's and cell's position (r="...")
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"], [*diploma_row(0), "=1+1"],
+                             [*diploma_row(1), None], [*diploma_row(2), None]]
+    path = write_xlsx(tmp_path / "p.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].row_dimensions[4].hidden = True
+    workbook.save(path)
+    bare = _rewrite_sheet(path, tmp_path / "bare.xlsx",
+                          lambda xml: re.sub(rb'(<(?:row|c)) r="[A-Z]*\d+"', rb"\1", xml))
+    result = read_export(bare, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "honours", "formula-without-value"), (4, None, "hidden-row")]
+    wrong = _rewrite_sheet(path, tmp_path / "wrong.xlsx",
+                           lambda xml: xml.replace(b'<c r="F2"', b'<c r="2F"'))
+    assert codes(read_export(wrong, "diploma")) == ["malformed"]
+
+
+def test_xlsx_cells_merged_down_a_column_are_refused(tmp_path: Path) -> None:
+    # Group lists merge the programme down its students' rows: only the first holds it.
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "honours"], *(diploma_row(i) for i in range(4))]
+    path = write_xlsx(tmp_path / "m.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet.merge_cells("C2:C4")
+    sheet.merge_cells("E5:F5")  # a date spread over the next (optional) column
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "programme", "merged-cells"), (4, "programme", "merged-cells"),
+        (5, "honours", "merged-cells")]
+    assert "C2:C4" in result.problems[0].message and result.records == []
+
+
+def test_xlsx_hidden_rows_are_refused(tmp_path: Path) -> None:
+    # A registrar filters the whole course list down to those who graduate; the rows
+    # filtered out are hidden, not gone, and would each be issued a diploma.
+    rows: list[list[Any]] = [DIPLOMA_HEADER, *(diploma_row(i) for i in range(4)), [None] * 5]
+    path = write_xlsx(tmp_path / "f.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    for hidden in (3, 5, 6):  # 6 is blank: nothing to issue there
+        sheet.row_dimensions[hidden].hidden = True
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, None, "hidden-row"), (5, None, "hidden-row")]
+    assert "hidden" in result.problems[0].message and result.records == []
+
+
 def test_not_an_xlsx(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_text("full_name\n", encoding="utf-8")
     assert codes(read_export(path, "diploma")) == ["malformed"]
+    # Excel saves a workbook with a password (and old .xls) as an OLE2 compound file
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    problem = only(read_export(path, "diploma"), "malformed")
+    assert "password" in problem.message and ".xls" in problem.message
 
 
 def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> None:
@@ -142,7 +265,9 @@ def test_json_numbers_keep_their_text_and_nulls_are_absent(tmp_path: Path) -> No
     ('{"a": 1}', "malformed"), ("[1, 2]", "not-an-object"), ('[{"full_name": true}]',
                                                              "bad-value"),
     ('[{"full_name": ["x"]}]', "bad-value"), ("[{]", "malformed"), ("[] []", "malformed"),
-    ('[{"a": NaN}]', "malformed"), ("", "malformed")])
+    ('[{"a": NaN}]', "malformed"), ("", "malformed"),
+    ("[" + "[" * 100_000 + "]" * 100_000 + "]", "malformed"),
+    ('[{"full_name": ' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + "}]", "malformed")])
 def test_json_shapes_refused(tmp_path: Path, text: str, code: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(text, encoding="utf-8")

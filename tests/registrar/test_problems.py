@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from registrar import ExportResult, load_mapping, read_export
+from registrar.formats import unsafe_character
 from registrar.mapping import parse_mapping
+from registrar.schema import SchemaError
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
     IINS,
@@ -72,6 +75,20 @@ def test_unknown_column_is_not_dropped(tmp_path: Path) -> None:
 def test_missing_required_column(tmp_path: Path) -> None:
     result = csv_result(tmp_path, [DIPLOMA_HEADER[1:], diploma_row(0)[1:]])
     assert where(result) == [(1, "full_name", "missing-column")]
+
+
+def test_csv_trailing_columns_without_header_or_values_are_ignored(tmp_path: Path) -> None:
+    # Excel saves its used range: ";;" after the last header and after every row
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "", " "], [*diploma_row(0), "", ""],
+                             diploma_row(1), [""] * 7, [*diploma_row(2), "", "stray"]]
+    result = read_export(write_csv(tmp_path / "t.csv", rows, delimiter=";"), "diploma")
+    assert where(result) == [(5, None, "long-row")]
+    rows.pop()
+    result = read_export(write_csv(tmp_path / "u.csv", rows, delimiter=";"), "diploma")
+    assert result.problems == [] and len(result.records) == 2
+    only_delimiters = read_export(write_csv(tmp_path / "e.csv", [[""] * 3, ["a", "", ""]]),
+                                  "diploma")
+    assert where(only_delimiters) == [(1, None, "no-header")]
 
 
 def test_ragged_rows(tmp_path: Path) -> None:
@@ -146,6 +163,7 @@ def test_control_characters_refused(tmp_path: Path) -> None:
     result = csv_result(tmp_path, [DIPLOMA_HEADER, row])
     assert where(result) == [(2, "full_name", "bad-format")]
     assert "control character U+000A" in result.problems[0].message
+    assert "line break" in result.problems[0].message
     # half of a UTF-16 pair (a JSON export may escape one) is not a control character
     items = [{**dict(zip(DIPLOMA_HEADER, diploma_row(0), strict=True)),
               "full_name": "Әсел \ud800"}]
@@ -153,6 +171,40 @@ def test_control_characters_refused(tmp_path: Path) -> None:
     result = read_export(tmp_path / "a.json", "diploma")
     assert where(result) == [(1, "full_name", "bad-format")]
     assert "U+D800, half of a UTF-16 pair" in result.problems[0].message
+
+
+@pytest.mark.parametrize("name, point", [
+    ("Әсел\u200bНұрланқызы", "U+200B ZERO WIDTH SPACE"), ("Ғалым\u00adЕрланұлы", "U+00AD"),
+    ("Айгүл\ufeff Іскакова", "U+FEFF"), ("\u202eавонаруН", "U+202E")])
+def test_invisible_formatting_characters_refused(tmp_path: Path, name: str, point: str) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
+    assert where(result) == [(2, "full_name", "bad-format")]
+    assert point in result.problems[0].message and "invisible" in result.problems[0].message
+
+
+@pytest.mark.parametrize("name, latin", [
+    ("Aйгүл Іскакова", "A"), ("Ерлан Сeрікұлы", "e"), ("Әлiбек Нұрланұлы", "i"),
+    ("Аsel Nurlanova", "Cyrillic: А")])
+def test_a_word_of_latin_and_cyrillic_look_alikes_is_refused(tmp_path: Path, name: str,
+                                                             latin: str) -> None:
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
+    assert where(result) == [(2, "full_name", "bad-format")]
+    named = latin if ":" in latin else f"Latin: {latin}"  # the fewer letters are named
+    assert f"({named})" in result.problems[0].message
+
+
+def test_latin_and_cyrillic_words_side_by_side_are_kept(tmp_path: Path) -> None:
+    programme = "IT-менеджмент және Data Science (3D-модельдеу), Äsel Nūrlanqyzy"
+    result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, programme=programme)])
+    assert result.problems == [] and result.records[0]["programme"] == programme
+
+
+def test_the_formatting_characters_are_unicodes_cf() -> None:
+    for point in range(0x110000):
+        character = chr(point)
+        category = unicodedata.category(character)
+        refused = unsafe_character(character) is not None
+        assert refused == (category in ("Cc", "Cs", "Cf")) or (refused and category == "Cn")
 
 
 def test_same_rule_for_empty_and_null_in_every_format(tmp_path: Path) -> None:
@@ -192,6 +244,20 @@ def test_platonus_mapping_headers(tmp_path: Path) -> None:
     assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
 
 
+def test_headers_wrapped_or_spaced_in_excel_still_match(tmp_path: Path) -> None:
+    # Alt+Enter in a header cell, a non-breaking space pasted from Word, a double space
+    rows: list[list[Any]] = [
+        ["ФИО\u00a0", "ИИН", "Образовательная\u00a0программа", "Квалификация",
+         "Дата\nокончания"], diploma_row(0)]
+    platonus = load_mapping("platonus")
+    result = read_export(write_xlsx(tmp_path / "w.xlsx", rows), "diploma", mapping=platonus)
+    assert result.problems == [] and result.records[0]["graduation_date"] == "2026-06-30"
+    rows[0].append("Дата  окончания")
+    rows[1].append("2026-06-30")
+    result = read_export(write_xlsx(tmp_path / "d.xlsx", rows), "diploma", mapping=platonus)
+    assert where(result) == [(1, "Дата  окончания", "duplicate-header")]
+
+
 def test_letter_lost_by_a_cp1251_export(tmp_path: Path) -> None:
     rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, "?сел Н?рланова", "Право"),
                              diploma_row(1, "Кто? Никто", "Право")]
@@ -208,3 +274,26 @@ def test_birth_date_must_match_the_iin(tmp_path: Path) -> None:
     result = csv_result(tmp_path, rows)
     assert where(result) == [(3, "birth_date", "inconsistent")]
     assert "2005-03-15" in result.problems[0].message
+
+
+def test_a_row_number_column_the_mapping_ignores_is_read_past(tmp_path: Path) -> None:
+    """Offices number their lists ("№ п/п"): a mapping may name such columns to ignore;
+    any other unknown column is still refused, so a misspelt one is never lost."""
+    samples = Path(__file__).parents[2] / "configs" / "registrar"
+    lines = (samples / "platonus_diplomas.csv").read_text(encoding="cp1251").splitlines()
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("\n".join(f"{'№ п/п' if i == 0 else i};{line}"
+                                  for i, line in enumerate(lines)) + "\n", encoding="cp1251")
+    plain = read_export(samples / "platonus_diplomas.csv", "diploma",
+                        mapping=load_mapping("platonus"))
+    read = read_export(numbered, "diploma", mapping=load_mapping("platonus"))
+    assert read.problems == [] and read.records == plain.records  # no number on a document
+    unmapped = read_export(numbered, "diploma",
+                           mapping=parse_mapping({"columns": {"ФИО": "full_name"}}, "t"))
+    assert ("№ п/п", "unknown-column") in [(p.column, p.code) for p in unmapped.problems]
+
+
+@pytest.mark.parametrize("ignore", ["№", [""], [1], ["ФИО"]])
+def test_a_bad_ignore_list_is_refused_when_the_mapping_loads(ignore: Any) -> None:
+    with pytest.raises(SchemaError):
+        parse_mapping({"columns": {"ФИО": "full_name"}, "ignore": ignore}, "t")
