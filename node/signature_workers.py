@@ -226,7 +226,7 @@ class SignatureWorkers:
             log.warning("cannot start a signature worker (%s); checking in turn", exc)
             with self._lock:
                 self._alive -= 1
-                self._failures += 1
+                self._count_failure()
             return None
 
     def _give_back(self, child: _Child) -> None:
@@ -241,7 +241,14 @@ class SignatureWorkers:
         child.stop()
         with self._lock:
             self._alive -= 1
-            self._failures += 1
+            self._count_failure()
+
+    def _count_failure(self) -> None:
+        self._failures += 1
+        if self._failures == WORKER_FAILURES_MAX:
+            log.warning("signature workers failed %d times: no more are started, and this "
+                        "node checks signatures on its own threads until it restarts",
+                        WORKER_FAILURES_MAX)
 
     def close(self) -> None:
         with self._lock:

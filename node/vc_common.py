@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import re
 from collections import OrderedDict
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -28,6 +29,7 @@ from ledger.records import Batch
 from ledger.rules import load_batch
 from ledger.vc.export import status_list_id
 from node.http_limits import payload_problem
+from node.orphan_guard import exit_with
 from node.service import NodeCore
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -45,7 +47,8 @@ _FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
 
 
 def _new_pool() -> Executor:
-    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER)
+    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER, initializer=exit_with,
+                               initargs=(os.getpid(),))
 
 
 @dataclass

@@ -128,6 +128,29 @@ def test_a_killed_worker_is_dropped_and_its_batch_still_answered(net: Consortium
         workers.close()
 
 
+def test_after_too_many_failures_no_worker_is_started_and_the_log_says_so(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(node.signature_workers, "WORKER_FAILURES_MAX", 2)
+    checks = mixed_checks(net, WORKER_BATCH_MIN)
+    workers = SignatureWorkers(1)
+    try:
+        for _ in range(2):
+            assert workers(checks) == check_in_turn(checks)
+            (child,) = children_of(os.getpid())
+            os.kill(child, signal.SIGKILL)
+            wait_until(lambda child=child: not running(child), "the child is killed")
+            assert workers(checks) == check_in_turn(checks)  # dropped: a failure counted
+        assert workers(checks) == check_in_turn(checks)
+        assert not children_of(os.getpid())  # none started after the second failure
+        assert [r.getMessage() for r in caplog.records
+                if "no more are started" in r.getMessage()] == [
+            "signature workers failed 2 times: no more are started, and this node checks "
+            "signatures on its own threads until it restarts"]
+    finally:
+        workers.close()
+
+
 PARENT = """
 import sys
 from ledger.identity import KeyPair
