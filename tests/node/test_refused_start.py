@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from ledger.identity import KeyPair
 from node.config import render_config
 from node.files import save_key
 from storage.kv import LevelDBStore
+from tests.node.store_holder import store_held_by_another_process
 
 PROCESS_TIMEOUT_S = 60
 
@@ -86,22 +86,9 @@ def test_a_second_node_on_one_data_dir_is_told_a_node_runs_there(tmp_path: Path)
     config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
     store = tmp_path / "data" / "chain.ldb"
     (tmp_path / "data").mkdir(mode=0o700)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys
-            from storage.kv import LevelDBStore
-            store = LevelDBStore({str(store)!r})
-            print("open", flush=True)
-            sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    with store_held_by_another_process(store):
         line = refusal(run_node(config))
         assert f"node.data_dir: {store} is in use (a node is running on it)" in line
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=PROCESS_TIMEOUT_S)
 
 
 def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:

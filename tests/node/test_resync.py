@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import sys
-import textwrap
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from node.daemon import STORE_NAME, set_store_aside
 from node.files import save_key
 from storage.kv import LevelDBStore
 from tests.e2e.harness import wait_until
+from tests.node.store_holder import store_held_by_another_process
 
 WHEN = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
 PROCESS_TIMEOUT_S = 60
@@ -91,23 +91,10 @@ def test_a_store_a_running_node_holds_is_refused(tmp_path: Path) -> None:
     """LevelDB's lock is a POSIX lock, held per process: another process holds it here."""
     config = load_config(node_folder(tmp_path))
     store = config.data_dir / STORE_NAME
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys
-            from storage.kv import LevelDBStore
-            store = LevelDBStore({str(store)!r})
-            print("open", flush=True)
-            sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    with store_held_by_another_process(store):
         with pytest.raises(ConfigError, match="in use"):
             set_store_aside(config, WHEN)
         assert store.is_dir()
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=PROCESS_TIMEOUT_S)
     assert set_store_aside(config, WHEN) is not None  # stopped: now it moves
 
 
