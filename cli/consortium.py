@@ -45,12 +45,6 @@ def _genesis_time_ms(value: object, where: str) -> int:
     raise AssertionError("unreachable")
 
 
-def genesis_fingerprint(genesis_hash: bytes) -> str:
-    """What operators read to each other to check they hold the same genesis."""
-    text = genesis_hash.hex()[:32]
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
-
-
 @consortium_group.command("create")
 @click.option("--members", "members_file", required=True, type=click.Path(
     exists=True, dir_okay=False, path_type=Path),
@@ -137,7 +131,7 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     policy = genesis.policy
     click.echo(f"governance: {policy.threshold} of {len(genesis.ministries)} ministries sign a "
                f"change; at least {policy.min_validators} validators")
-    click.echo(f"fingerprint: {genesis_fingerprint(genesis.genesis_hash)}  (every operator "
+    click.echo(f"fingerprint: {genesis.fingerprint}  (every operator "
                "must see the same: senim consortium fingerprint GENESIS)")
 
 
@@ -149,4 +143,4 @@ def consortium_fingerprint(genesis_file: Path) -> None:
         genesis = load_genesis(genesis_file)
     except ConfigError as exc:
         fail(str(exc), 2)
-    click.echo(f"{genesis.chain_id}: {genesis_fingerprint(genesis.genesis_hash)}")
+    click.echo(f"{genesis.chain_id}: {genesis.fingerprint}")

@@ -75,6 +75,13 @@ class Genesis:
                                    [policy.threshold, policy.voters, policy.min_validators]]))
 
     @property
+    def fingerprint(self) -> str:
+        """What operators read to each other to check they hold the same genesis (the
+        CLI prints it, and so does a node's start line)."""
+        text = self.genesis_hash.hex()[:32]
+        return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+    @property
     def network_id(self) -> bytes:
         """What P2P handshakes bind (p2p's chain id): the genesis hash, so that a node
         started with another genesis file of the same chain id fails every handshake,

@@ -317,12 +317,11 @@ async def serve(config: NodeConfig) -> None:
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
-    # The genesis hash is what peers must share (P2P handshakes bind it): two operators
-    # whose nodes never connect can compare this line.
+    # P2P handshakes bind the genesis hash: operators whose nodes never connect compare
+    # this fingerprint (`senim consortium fingerprint` prints the same).
     log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s (genesis %s) "
              "at height %d", config.name, core.keys.member_id.hex(), engine.role.value,
-             config.api, config.p2p, core.chain_id, genesis.genesis_hash.hex()[:16],
-             core.chain.height)
+             config.api, config.p2p, core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())

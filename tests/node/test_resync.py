@@ -19,7 +19,7 @@ from ledger.errors import ConfigError
 from ledger.identity import KeyPair
 from node.config import load_config, render_config
 from node.daemon import STORE_NAME, set_store_aside
-from node.files import save_key
+from node.files import load_genesis, save_key
 from storage.kv import LevelDBStore
 from tests.e2e.harness import wait_until
 from tests.node.store_holder import store_held_by_another_process
@@ -171,6 +171,9 @@ def test_a_damaged_store_names_resync_and_resync_starts_the_node_afresh(tmp_path
         assert f"moved the chain store aside to {aside}" in text
         assert "starting as a fresh node, syncing blocks from genesis" in text
         assert "at height 0" in text and not (aside / "CURRENT").exists()
+        # the fingerprint operators compare (`senim consortium fingerprint`)
+        genesis = load_genesis(tmp_path / "genesis.json")
+        assert f"chain t (genesis {genesis.fingerprint}) at height 0" in text
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(timeout=PROCESS_TIMEOUT_S) == 0, log_path.read_text()
