@@ -159,6 +159,9 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
     document = _load_json(file)
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
+    if is_vc_document(document) and offline:
+        _fail("--offline checks a Senim credential file carrying its proof (senim prove); a "
+              "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
     if is_vc_document(document) and not offline:
         verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
                        max_age_s)

@@ -316,3 +316,16 @@ def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list
     result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
     assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
     assert "cannot reach the node" in result.output
+
+
+def test_a_vc_given_to_verify_offline_is_told_how_it_is_checked(tmp_path: Path) -> None:
+    world(tmp_path)  # writes genesis.json
+    vc = tmp_path / "vc.json"
+    vc.write_text(json.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"],
+                              "type": ["VerifiableCredential"], "proof": {}}))
+    result = CliRunner().invoke(main, ["verify", str(vc), "--offline", "--genesis",
+                                       str(tmp_path / "genesis.json")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        "error: --offline checks a Senim credential file carrying its proof (senim prove); a "
+        "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS")
