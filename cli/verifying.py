@@ -68,7 +68,8 @@ def _load_json(path: Path) -> Any | None:
 
 
 def _looks_like_a_credential(path: Path) -> bool:
-    start = path.read_bytes()[:CREDENTIAL_START_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
+    with path.open("rb") as file:
+        start = file.read(CREDENTIAL_START_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
     return start.startswith(b"{") and b'"format"' in start
 
 

@@ -255,9 +255,10 @@ class NodeCore:
             decoded = [_decoded(data) for data in items]
             for outcome, signature_good in zip(
                     decoded, self._signatures_good(decoded, view), strict=True):
+                if isinstance(outcome, TxRejected):  # did not decode
+                    outcomes.append(outcome)
+                    continue
                 try:
-                    if isinstance(outcome, TxRejected):
-                        raise outcome
                     outcomes.append(self._check_in_view(outcome, view, signature_good))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))

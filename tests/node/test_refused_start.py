@@ -4,7 +4,6 @@ or chain store made (a state-sync join would otherwise copy a snapshot first).""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -13,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.identity import KeyPair
 from node.config import render_config
-from node.files import save_key
 from storage.kv import LevelDBStore
-from tests.node.store_holder import store_held_by_another_process
+from tests.node.node_folders import store_held_by_another_process, write_lone_validator
 
 PROCESS_TIMEOUT_S = 60
 
@@ -32,12 +29,7 @@ def taken_port() -> Iterator[int]:
 
 
 def node_folder(root: Path, api: str, p2p: str, state_sync: bool = False) -> Path:
-    keys = KeyPair.generate()
-    save_key(root / "node.key", keys)
-    (root / "genesis.json").write_text(json.dumps({
-        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
-        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
-                     "validator": True}]}))
+    write_lone_validator(root)
     config = root / "node.toml"
     config.write_text(render_config(
         "n1", "node.key", "genesis.json", "data", api, p2p, [],

@@ -4,7 +4,6 @@ be made safely."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -16,13 +15,12 @@ from click.testing import CliRunner
 
 from cli.main import main
 from ledger.errors import ConfigError
-from ledger.identity import KeyPair
 from node.config import load_config, render_config
 from node.daemon import STORE_NAME, set_store_aside
-from node.files import load_genesis, save_key
+from node.files import load_genesis
 from storage.kv import LevelDBStore
 from tests.e2e.harness import wait_until
-from tests.node.store_holder import store_held_by_another_process
+from tests.node.node_folders import store_held_by_another_process, write_lone_validator
 
 WHEN = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
 PROCESS_TIMEOUT_S = 60
@@ -31,12 +29,7 @@ PROCESS_TIMEOUT_S = 60
 def node_folder(root: Path) -> Path:
     """A key, a config and a data dir holding a used store; returns the config's path."""
     root.mkdir(parents=True, exist_ok=True)
-    keys = KeyPair.generate()
-    save_key(root / "node.key", keys)
-    (root / "genesis.json").write_text(json.dumps({
-        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
-        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
-                     "validator": True}]}))
+    write_lone_validator(root)
     data = root / "data"
     data.mkdir(mode=0o700)
     store = LevelDBStore(str(data / STORE_NAME))

@@ -21,6 +21,7 @@ import node.signature_workers
 from ledger.payloads import AnchorPayload
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
+from node.orphan_guard import gone
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
 from node.service import NodeCore
 from node.signature_workers import WORKER_BATCH_MIN, InTurn, SignatureWorkers, check_in_turn
@@ -57,14 +58,6 @@ def children_of(pid: int) -> set[int]:
                     and b"node.signature_child" in command):
                 found.add(int(entry.name))
     return found
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_until(condition: object, what: str) -> None:
@@ -120,7 +113,7 @@ def test_a_killed_worker_is_dropped_and_its_batch_still_answered(net: Consortium
         assert workers(checks) == check_in_turn(checks)
         (child,) = children_of(os.getpid())
         os.kill(child, signal.SIGKILL)
-        wait_until(lambda: not running(child), "the child is killed")
+        wait_until(lambda: gone(child), "the child is killed")
         assert workers(checks) == check_in_turn(checks)  # checked here, child dropped
         assert workers(checks) == check_in_turn(checks)  # in a new child
         assert len(children_of(os.getpid())) == 1
@@ -139,7 +132,7 @@ def test_after_too_many_failures_no_worker_is_started_and_the_log_says_so(
             assert workers(checks) == check_in_turn(checks)
             (child,) = children_of(os.getpid())
             os.kill(child, signal.SIGKILL)
-            wait_until(lambda child=child: not running(child), "the child is killed")
+            wait_until(lambda child=child: gone(child), "the child is killed")
             assert workers(checks) == check_in_turn(checks)  # dropped: a failure counted
         assert workers(checks) == check_in_turn(checks)
         assert not children_of(os.getpid())  # none started after the second failure
@@ -173,7 +166,7 @@ def test_a_worker_does_not_outlive_its_parent_killed_with_kill_9() -> None:
         (child,) = children_of(parent.pid)
         parent.send_signal(signal.SIGKILL)
         parent.wait(DEADLINE_S)
-        wait_until(lambda: not running(child), "the orphaned worker exits")
+        wait_until(lambda: gone(child), "the orphaned worker exits")
     finally:
         parent.kill()
         parent.wait()
@@ -303,7 +296,7 @@ def test_a_hung_worker_is_killed_and_its_batch_checked_by_the_caller(
         caller.start()
         caller.join(DEADLINE_S)
         assert answers == [check_in_turn(checks)]
-        assert not running(child)
+        assert gone(child)
     finally:
         for pid in stopped:
             with contextlib.suppress(ProcessLookupError):

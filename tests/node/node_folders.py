@@ -1,8 +1,10 @@
-"""A LevelDB store held open by another process, as a running node holds its own
-(LevelDB's lock is a POSIX lock, held per process)."""
+"""What the node-process tests set up on disk: a lone validator's key and genesis, and a
+store held open by another process as a running node holds its own (LevelDB's lock is
+a POSIX lock, held per process)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.identity import KeyPair
+from node.files import save_key
+
 HOLDER_TIMEOUT_S = 60.0
+
+
+def write_lone_validator(root: Path) -> KeyPair:
+    """node.key and genesis.json (chain "t") of a consortium of one validator, in `root`."""
+    keys = KeyPair.generate()
+    save_key(root / "node.key", keys)
+    (root / "genesis.json").write_text(json.dumps({
+        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
+        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
+                     "validator": True}]}))
+    return keys
 
 
 @contextmanager
