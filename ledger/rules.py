@@ -117,6 +117,13 @@ def check_envelope(
 ) -> Member:
     """Checks common to every kind: sender, expiry, replay, signature."""
     sender = check_before_signature(state, tx, ctx, is_committed)
+    check_signature(sender, tx, ctx, signature_known_good)
+    return sender
+
+
+def check_signature(sender: Member, tx: Transaction, ctx: BlockContext,
+                    signature_known_good: bool = False) -> None:
+    """The envelope's last check, for a sender `check_before_signature` returned."""
     # A signature checked at admission was checked against the key of that time: a member
     # that has ever rotated is checked again against its key now.
     known_good = signature_known_good and sender.key_rotated_height is None
@@ -124,7 +131,6 @@ def check_envelope(
         sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
     ):
         raise TxRejected("bad_signature", "signature does not match the sender's key")
-    return sender
 
 
 def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContext,

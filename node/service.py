@@ -21,7 +21,14 @@ from ledger.chain import Chain
 from ledger.errors import MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from ledger.rules import BlockContext, apply_transaction, check_before_signature, check_envelope
+from ledger.records import Member
+from ledger.rules import (
+    BlockContext,
+    apply_transaction,
+    check_before_signature,
+    check_envelope,
+    check_signature,
+)
 from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
@@ -133,22 +140,29 @@ class NodeCore:
                             self.chain.evidence_check)
 
     def _check_in_view(self, tx: Transaction, view: CommittedView,
-                       signature_checked: bool = False) -> Transaction:
+                       signature_checked: bool = False, sender: Member | None = None
+                       ) -> Transaction:
+        """`sender`: what `check_before_signature` returned for `tx` in this `view`, if
+        it was called already (then its reads are not made twice)."""
         ctx = self._next_block(view)
         scratch = ScratchState(view.state, presume_absence=True)
         try:
-            self._trial(tx, ctx, view, scratch, signature_checked)
+            self._trial(tx, ctx, view, scratch, signature_checked, sender)
         except TxRejected:
             if not scratch.presumed_absent:
                 raise
             # confirm it, checked
-            self._trial(tx, ctx, view, ScratchState(view.state), signature_checked)
+            self._trial(tx, ctx, view, ScratchState(view.state), signature_checked, sender)
         return tx
 
     @staticmethod
     def _trial(tx: Transaction, ctx: BlockContext, view: CommittedView,
-               scratch: ScratchState, signature_checked: bool = False) -> None:
-        sender = check_envelope(scratch, tx, ctx, view.is_committed, signature_checked)
+               scratch: ScratchState, signature_checked: bool = False,
+               sender: Member | None = None) -> None:
+        if sender is None:
+            sender = check_envelope(scratch, tx, ctx, view.is_committed, signature_checked)
+        else:
+            check_signature(sender, tx, ctx, signature_checked)
         apply_transaction(scratch, tx, sender, ctx)
 
     async def submit(self, items: list[bytes], gossip: bool = True
@@ -235,10 +249,9 @@ class NodeCore:
         again by `check_envelope`)."""
         verdicts: list[TxRejected | None] = []
         with CommittedView(self.chain) as view:
-            ctx = self._next_block(view)
             for tx in txs:
-                try:
-                    self._trial(tx, ctx, view, ScratchState(view.state), True)
+                try:  # as admission checks: absence presumed, a refusal confirmed
+                    self._check_in_view(tx, view, signature_checked=True)
                 except TxRejected as exc:
                     verdicts.append(exc)
                 else:
@@ -253,13 +266,16 @@ class NodeCore:
         forged = 0
         with CommittedView(self.chain) as view:
             decoded = [_decoded(data) for data in items]
-            for outcome, signature_good in zip(
+            for outcome, (sender, signature_good) in zip(
                     decoded, self._signatures_good(decoded, view), strict=True):
                 if isinstance(outcome, TxRejected):  # did not decode
                     outcomes.append(outcome)
                     continue
+                if isinstance(sender, TxRejected):  # refused before its signature
+                    outcomes.append(sender)
+                    continue
                 try:
-                    outcomes.append(self._check_in_view(outcome, view, signature_good))
+                    outcomes.append(self._check_in_view(outcome, view, signature_good, sender))
                 except MalformedInput as exc:
                     outcomes.append(TxRejected("malformed", str(exc)))
                 except TxRejected as exc:
@@ -270,13 +286,14 @@ class NodeCore:
             return outcomes, view.height
 
     def _signatures_good(self, txs: list[Transaction | TxRejected], view: CommittedView
-                         ) -> list[bool]:
-        """For each of `txs`, whether its signature is good under its sender's key in
-        `view`, checked in one batch (in a child process, in the daemon). False also
-        means not checked: the batch stops after as many bad signatures as make a
-        submission forged, and the envelope check then checks the rest itself. What it
-        refuses before a signature (say a replay, which anyone can copy off the chain)
-        costs no check here either, nor does a sender it checks again (one that rotated)."""
+                         ) -> list[tuple[Member | TxRejected | None, bool]]:
+        """For each of `txs`: its sender, or the envelope's refusal before any signature
+        (say a replay, which anyone can copy off the chain: it costs no check); and
+        whether its signature is good under the sender's key in `view`, checked in one
+        batch (in a child process, in the daemon). False also means not checked: the
+        batch stops after as many bad signatures as make a submission forged, and the
+        envelope check then checks the rest itself, as it does a sender that rotated."""
+        senders: list[Member | TxRejected | None] = [None] * len(txs)
         good = [False] * len(txs)
         checks: list[SignatureCheck] = []
         positions: list[int] = []
@@ -286,8 +303,10 @@ class NodeCore:
                 continue
             try:
                 sender = check_before_signature(view.state, tx, ctx, view.is_committed)
-            except TxRejected:
+            except TxRejected as refusal:
+                senders[position] = refusal
                 continue
+            senders[position] = sender
             if sender.key_rotated_height is None:
                 positions.append(position)
                 checks.append((sender.public_key, tx.signed_message(self.chain_id),
@@ -296,7 +315,7 @@ class NodeCore:
             answers = self.check_signatures(checks, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
             for position, answer in zip(positions, answers, strict=False):
                 good[position] = answer
-        return good
+        return list(zip(senders, good, strict=True))
 
     # ---- status ----------------------------------------------------------------------
     def tx_status(self, tx_id: bytes) -> TxStatus:

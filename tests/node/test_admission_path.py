@@ -14,11 +14,14 @@ from ledger import rules
 from ledger.errors import TxRejected
 from ledger.identity import verify_signature as real_verify
 from ledger.payloads import AnchorPayload
+from ledger.records import anchor_key
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
+from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.kv import MemoryStore
+from storage.state_tree import StateView
 from tests.node.conftest import Consortium, commit, make_tx
 
 
@@ -131,3 +134,49 @@ async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay
     assert core.tx_status(rival.tx_id).status == "rejected"
     assert core.metrics.txs_refused.labels("already_anchored")._value.get() == 1
     assert gossiped == [[other.encode()]]
+
+
+async def test_the_late_recheck_presumes_absence_as_admission_does(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a block made invalid while a submission was checked is found without the walk
+    down the state tree that proves each new key absent (it halved the re-check's cost):
+    the rival anchor's key now holds a value, which the store answers at once."""
+    document = os.urandom(32)
+    await asyncio.get_running_loop().run_in_executor(
+        None, commit, core.chain, [make_tx(net.university, AnchorPayload(document))])
+    documents = [os.urandom(32) for _ in range(5)]
+    fresh = [make_tx(net.employer, AnchorPayload(doc)) for doc in documents]
+    rival = make_tx(net.employer, AnchorPayload(document))
+    walks: list[bytes] = []
+    walk = StateView._leaf_value_hash
+
+    def counted_walk(view: StateView, key: bytes) -> bytes:
+        walks.append(key)
+        return walk(view, key)
+
+    monkeypatch.setattr(StateView, "_leaf_value_hash", counted_walk)
+    verdicts = core._refused_now([*fresh, rival])
+    assert [v.code if v else None for v in verdicts] == [None] * 5 + ["already_anchored"]
+    assert walks, "the keys that hold values (the sender's record) are still walked"
+    assert not {anchor_key(doc) for doc in documents} & set(walks)
+
+
+async def test_admission_reads_each_envelope_once(
+        core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envelope's checks before a signature (sender, expiry, replay) run once per
+    transaction: the signature batch's pass hands the trial its sender. A refusal there
+    is the answer, with no trial after it."""
+    txs = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(3)]
+    stranger = make_tx(net.outsider, AnchorPayload(os.urandom(32)))
+    replay_checks: list[bytes] = []
+    is_committed = CommittedView.is_committed
+
+    def counted(view: CommittedView, tx_id: bytes) -> bool:
+        replay_checks.append(tx_id)
+        return is_committed(view, tx_id)
+
+    monkeypatch.setattr(CommittedView, "is_committed", counted)
+    results = await core.submit([tx.encode() for tx in (*txs, stranger)])
+    assert [refusal.code if refusal else None for _, refusal in results] == [
+        None, None, None, "unknown_sender"]
+    assert sorted(replay_checks) == sorted(tx.tx_id for tx in txs)
