@@ -32,8 +32,10 @@ from p2p.frames import DEFAULT_MAX_FRAME_BYTES, FRAME_OVERHEAD_BYTES, Frame
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
 from p2p.policy import (
+    KEY_CONFLICTS_WINDOW_S,
     Channel,
     Direction,
+    KeyConflicts,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -109,6 +111,7 @@ class PeerManager:
         self._peers: dict[bytes, Peer] = {}
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
+        self._key_conflicts = KeyConflicts()
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
@@ -302,6 +305,7 @@ class PeerManager:
             return None
         existing = self._live_peer(key)
         if existing is not None:
+            self._note_conflict(key, existing.address, secured.address)
             if not keep_new_connection(existing.direction, direction, self.public_key, key):
                 self._spawn(secured.close())
                 return existing
@@ -318,6 +322,15 @@ class PeerManager:
         log.info("%s peer %s connected at %s:%d", direction, _short(key), *peer.address)
         self._spawn(self._run_peer(peer))
         return peer
+
+    def _note_conflict(self, key: bytes, open_at: Address, new_at: Address) -> None:
+        count = self._key_conflicts.note(key, self._clock())
+        if count is not None:
+            log.error("peer %s connected %d times in %.0f s while a connection to it was open "
+                      "(open at %s:%d, the latest from %s:%d): two nodes may be running with "
+                      "its key. A validator run twice can sign two different votes and be "
+                      "reported for equivocation: its operator should stop one of them",
+                      _short(key), count, KEY_CONFLICTS_WINDOW_S, *open_at, *new_at)
 
     def _refuse_peer(self, key: bytes) -> str | None:
         if self._closing:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import enum
 import random
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 KEEPALIVE_CHANNEL = 0  # reserved: empty frames that prove the peer is alive
 CHANNEL_ID_MAX = 0xFF
@@ -66,3 +67,43 @@ def keep_new_connection(
     dialled_by_us = new is Direction.OUTBOUND
     we_are_lower = own_key < peer_key
     return dialled_by_us == we_are_lower
+
+
+# A connection for a key that already has one open: two peers dialling each other at
+# once, or a restart the old connection has not noticed, make one or two. More than
+# this many within the window means two processes hold the same key.
+KEY_CONFLICTS_TO_WARN = 4
+KEY_CONFLICTS_WINDOW_S = 60.0
+KEY_CONFLICTS_KEYS_MAX = 256  # keys whose recent conflicts are remembered
+
+
+@dataclass
+class _Conflicts:
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=KEY_CONFLICTS_TO_WARN))
+    warned_at: float | None = None
+
+
+class KeyConflicts:
+    """Counts, per peer key, new connections that found one already open, and says
+    when they are too many to be races or restarts (once per window per key)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[bytes, _Conflicts] = {}
+
+    def note(self, key: bytes, now: float) -> int | None:
+        """Record a conflict for `key` at `now`; the count in the window when it is
+        time to warn, else None."""
+        record = self._keys.pop(key, None)
+        if record is None:
+            record = _Conflicts()
+            if len(self._keys) >= KEY_CONFLICTS_KEYS_MAX:
+                del self._keys[next(iter(self._keys))]  # the longest quiet
+        self._keys[key] = record
+        record.times.append(now)
+        recent = sum(1 for t in record.times if now - t <= KEY_CONFLICTS_WINDOW_S)
+        if recent < KEY_CONFLICTS_TO_WARN:
+            return None
+        if record.warned_at is not None and now - record.warned_at < KEY_CONFLICTS_WINDOW_S:
+            return None
+        record.warned_at = now
+        return recent

@@ -222,3 +222,35 @@ async def test_a_node_whose_peers_name_itself_says_so_and_stops_dialling_it(
         assert node.manager.connected() == frozenset()
     finally:
         await node.manager.close()
+
+
+async def test_two_nodes_running_with_one_key_are_named_by_their_peer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An operator who copies a node's folder to a second machine and starts both runs
+    one key twice. Their peer keeps one connection per key, so the two keep replacing
+    each other there; it says so, naming the likely cause, and a restart does not."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    conflict = "two nodes may be running with its key"
+    nodes = await start_mesh([1, 2, 3], MEMBERS)
+    a, b, c = nodes
+    twin = make_node(2, dial=[address_of(c)], allowed=MEMBERS)
+    try:
+        b_address = address_of(b)
+        await b.manager.close()
+        await wait_until(lambda: b.key not in c.manager.connected(), "c noticed b left")
+        b = make_node(2, dial=[address_of(a), address_of(c)], allowed=MEMBERS,
+                      listen_port=b_address[1])
+        await b.manager.start()
+        nodes[1] = b
+        await wait_for_mesh(nodes)
+        assert not any(conflict in r.getMessage() for r in caplog.records)
+        await twin.manager.start()
+        await wait_until(
+            lambda: any(conflict in r.getMessage() and r.levelno == logging.ERROR
+                        for r in caplog.records),
+            "c named the key that two nodes connect with",
+        )
+    finally:
+        await twin.manager.close()
+        await close_all(nodes)

@@ -8,8 +8,12 @@ import random
 import pytest
 
 from p2p.policy import (
+    KEY_CONFLICTS_KEYS_MAX,
+    KEY_CONFLICTS_TO_WARN,
+    KEY_CONFLICTS_WINDOW_S,
     Channel,
     Direction,
+    KeyConflicts,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -78,3 +82,24 @@ def test_tie_break_is_the_same_on_both_ends() -> None:
         else:
             assert decisions == {True}  # a redial replaces a stale connection
 
+
+
+def test_key_conflicts_warn_past_races_and_restarts_once_per_window() -> None:
+    conflicts = KeyConflicts()
+    spread = KEY_CONFLICTS_WINDOW_S / (KEY_CONFLICTS_TO_WARN - 1)
+    # a race at start and a restart now and then: never a warning
+    assert [conflicts.note(LOW, i * spread * 1.01) for i in range(20)] == [None] * 20
+    start = 10_000.0
+    answers = [conflicts.note(HIGH, start + i) for i in range(3 * KEY_CONFLICTS_TO_WARN)]
+    assert answers[KEY_CONFLICTS_TO_WARN - 1] == KEY_CONFLICTS_TO_WARN
+    assert [a for a in answers if a is not None] == [KEY_CONFLICTS_TO_WARN]  # once a window
+    later = start + KEY_CONFLICTS_WINDOW_S + 3 * KEY_CONFLICTS_TO_WARN
+    assert [conflicts.note(HIGH, later + i) for i in range(KEY_CONFLICTS_TO_WARN)][-1] \
+        == KEY_CONFLICTS_TO_WARN  # and again in the next one
+
+
+def test_key_conflicts_remember_a_bounded_number_of_keys() -> None:
+    conflicts = KeyConflicts()
+    for n in range(KEY_CONFLICTS_KEYS_MAX * 3):
+        conflicts.note(n.to_bytes(32, "big"), 0.0)
+    assert len(conflicts._keys) == KEY_CONFLICTS_KEYS_MAX
