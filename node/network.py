@@ -64,7 +64,7 @@ class Network:
             listen=(config.p2p.host, config.p2p.port),
             dial=[(a.host, a.port) for a in config.peers],
             allowed=allowed, channels=channels, on_message=self._route,
-            rng=random.Random(),
+            rng=random.Random(), describe=self.describe_key,
             limits=Limits(max_frame_bytes=max(c.max_message_bytes for c in channels) + 1024))
         self._outgoing: list[bytes] = []
         self._outgoing_bytes = 0
@@ -83,6 +83,12 @@ class Network:
 
     def name_of(self, key: bytes) -> str:
         return self.names.get(key, "observer " + key.hex()[:12])
+
+    def describe_key(self, key: bytes) -> str:
+        """A peer key as p2p's log lines give it: a member's name with the key's start
+        (an operator matches either), else the key alone (not every key is allowed)."""
+        name = self.names.get(key)
+        return key.hex()[:16] if name is None else f"{name} ({key.hex()[:8]})"
 
     async def _route(self, peer_key: bytes, channel: int, payload: bytes) -> None:
         handler = self._handlers.get(channel)

@@ -96,7 +96,9 @@ class PeerManager:
         rng: random.Random,
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
+        describe: Callable[[bytes], str] | None = None,
     ) -> None:
+        """`describe`: how log lines name a peer key (the caller knows member names)."""
         self._identity = Identity.from_seed(identity_seed)
         self._chain_id = chain_id
         self._listen_address = listen
@@ -107,6 +109,7 @@ class PeerManager:
         self._rng = rng
         self._limits = limits or Limits()
         self._clock = clock
+        self._describe = describe or _short
         self._check_frame_limit()
         self._peers: dict[bytes, Peer] = {}
         self._pending: dict[int, _Pending] = {}
@@ -160,7 +163,7 @@ class PeerManager:
         self._allowed = frozenset(keys)
         for peer in list(self._peers.values()):
             if peer.key not in self._allowed:
-                log.warning("dropping peer %s: no longer allowed", _short(peer.key))
+                log.warning("dropping peer %s: no longer allowed", self._describe(peer.key))
                 self._spawn(peer.connection.close())
 
     def connected(self) -> frozenset[bytes]:
@@ -300,7 +303,7 @@ class PeerManager:
         key = secured.peer_key
         refusal = self._refuse_peer(key)
         if refusal:
-            log.warning("dropping %s connection to %s: %s", direction, _short(key), refusal)
+            log.warning("dropping %s connection to %s: %s", direction, self._describe(key), refusal)
             self._spawn(secured.close())
             return None
         existing = self._live_peer(key)
@@ -319,7 +322,7 @@ class PeerManager:
             idle_timeout_s=self._limits.idle_timeout_s,
         )
         self._peers[key] = peer
-        log.info("%s peer %s connected at %s:%d", direction, _short(key), *peer.address)
+        log.info("%s peer %s connected at %s:%d", direction, self._describe(key), *peer.address)
         self._spawn(self._run_peer(peer))
         return peer
 
@@ -330,7 +333,7 @@ class PeerManager:
                       "(open at %s:%d, the latest from %s:%d): two nodes may be running with "
                       "its key. A validator run twice can sign two different votes and be "
                       "reported for equivocation: its operator should stop one of them",
-                      _short(key), count, KEY_CONFLICTS_WINDOW_S, *open_at, *new_at)
+                      self._describe(key), count, KEY_CONFLICTS_WINDOW_S, *open_at, *new_at)
 
     def _refuse_peer(self, key: bytes) -> str | None:
         if self._closing:
@@ -348,14 +351,15 @@ class PeerManager:
             if self._peers.get(peer.key) is peer:
                 del self._peers[peer.key]
         level = logging.INFO if self._closing else logging.WARNING
-        log.log(level, "peer %s at %s:%d disconnected: %s", _short(peer.key), *peer.address, reason)
+        log.log(level, "peer %s at %s:%d disconnected: %s", self._describe(peer.key),
+                *peer.address, reason)
 
     async def _deliver(self, peer: Peer, frame: Frame) -> None:
         try:
             await self._on_message(peer.key, frame.channel, frame.payload)
         except Exception:
             # The handler's bug, not the peer's: keep the connection, make it loud.
-            log.exception("on_message failed for a message from %s", _short(peer.key))
+            log.exception("on_message failed for a message from %s", self._describe(peer.key))
 
     # -- helpers --------------------------------------------------------------
 

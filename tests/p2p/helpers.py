@@ -70,6 +70,7 @@ def make_node(
     listen_port: int = 0,
     limits: Limits = FAST_LIMITS,
     hold: Mapping[int, asyncio.Event] | None = None,
+    describe: Callable[[bytes], str] | None = None,
 ) -> Node:
     """A node on 127.0.0.1; its handler for a channel in `hold` waits for that event first."""
     holder: list[Node] = []
@@ -90,6 +91,7 @@ def make_node(
         on_message=on_message,
         rng=random.Random(number),
         limits=limits,
+        describe=describe,
     )
     holder.append(Node(number, manager))
     return holder[0]

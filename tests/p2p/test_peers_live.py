@@ -235,7 +235,13 @@ async def test_two_nodes_running_with_one_key_are_named_by_their_peer(
     nodes = await start_mesh([1, 2, 3], MEMBERS)
     a, b, c = nodes
     twin = make_node(2, dial=[address_of(c)], allowed=MEMBERS)
+    await c.manager.close()  # c again, naming its peers as a node does
+    c = nodes[2] = make_node(3, dial=[address_of(a), address_of(b)], allowed=MEMBERS,
+                             listen_port=address_of(c)[1],
+                             describe={public_key(n): f"member {n}" for n in (1, 2)}.__getitem__)
+    await c.manager.start()
     try:
+        await wait_for_mesh(nodes)
         b_address = address_of(b)
         await b.manager.close()
         await wait_until(lambda: b.key not in c.manager.connected(), "c noticed b left")
@@ -248,8 +254,8 @@ async def test_two_nodes_running_with_one_key_are_named_by_their_peer(
         await twin.manager.start()
         await wait_until(
             lambda: any(conflict in r.getMessage() and r.levelno == logging.ERROR
-                        for r in caplog.records),
-            "c named the key that two nodes connect with",
+                        and "peer member 2 connected" in r.getMessage() for r in caplog.records),
+            "c named the member whose key two nodes connect with",
         )
     finally:
         await twin.manager.close()
