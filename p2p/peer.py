@@ -111,6 +111,9 @@ class Peer:
         self._keepalive_interval_s = keepalive_interval_s
         self._idle_timeout_s = idle_timeout_s
         self.frames_in = self.bytes_in = self.frames_out = self.bytes_out = 0
+        # `frames_in` when a new connection for this key last found this one open
+        # (PeerManager counts it as a sign of two nodes only if it has spoken since).
+        self.frames_in_at_conflict: int | None = None
         self.dropped = 0
 
     def enqueue(self, channel_id: int, payload: bytes) -> bool:

@@ -308,7 +308,7 @@ class PeerManager:
             return None
         existing = self._live_peer(key)
         if existing is not None:
-            self._note_conflict(key, existing.address, secured.address)
+            self._note_conflict(existing, secured.address)
             if not keep_new_connection(existing.direction, direction, self.public_key, key):
                 self._spawn(secured.close())
                 return existing
@@ -326,14 +326,21 @@ class PeerManager:
         self._spawn(self._run_peer(peer))
         return peer
 
-    def _note_conflict(self, key: bytes, open_at: Address, new_at: Address) -> None:
-        count = self._key_conflicts.note(key, self._clock())
+    def _note_conflict(self, existing: Peer, new_at: Address) -> None:
+        # One silent since the last connection found it open is stale (its node
+        # restarted, no FIN reached us), not a second node: while it wins the
+        # tie-break, each redial of the restarted node meets it, and counts once.
+        heard = existing.frames_in != existing.frames_in_at_conflict
+        existing.frames_in_at_conflict = existing.frames_in
+        count = self._key_conflicts.note(existing.key, self._clock()) if heard else None
         if count is not None:
-            log.error("peer %s connected %d times in %.0f s while a connection to it was open "
-                      "(open at %s:%d, the latest from %s:%d): two nodes may be running with "
-                      "its key. A validator run twice can sign two different votes and be "
-                      "reported for equivocation: its operator should stop one of them",
-                      self._describe(key), count, KEY_CONFLICTS_WINDOW_S, *open_at, *new_at)
+            log.error("peer %s connected at least %d times in %.0f s while a connection to "
+                      "it was open (open at %s:%d, the latest from %s:%d): two nodes may be "
+                      "running with its key. A validator run twice can sign two different "
+                      "votes and be reported for equivocation: its operator should stop one "
+                      "of them",
+                      self._describe(existing.key), count, KEY_CONFLICTS_WINDOW_S,
+                      *existing.address, *new_at)
 
     def _refuse_peer(self, key: bytes) -> str | None:
         if self._closing:
