@@ -27,8 +27,8 @@ from p2p.errors import (
     UnknownChannel,
 )
 from p2p.peer import PeerStatus
-from p2p.peers import Limits, PeerManager
-from p2p.policy import Channel, Direction
+from p2p.peers import PeerManager
+from p2p.policy import Channel, Direction, Limits
 
 __all__ = [
     "Channel",

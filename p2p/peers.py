@@ -28,7 +28,7 @@ from p2p.errors import (
     PeerNotAllowed,
     UnknownChannel,
 )
-from p2p.frames import DEFAULT_MAX_FRAME_BYTES, FRAME_OVERHEAD_BYTES, Frame
+from p2p.frames import FRAME_OVERHEAD_BYTES, Frame
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
 from p2p.policy import (
@@ -36,6 +36,7 @@ from p2p.policy import (
     Channel,
     Direction,
     KeyConflicts,
+    Limits,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -45,32 +46,6 @@ log = logging.getLogger(__name__)
 Address = conn.Address
 _CLOSE_ROUNDS_MAX = 3
 OnMessage = Callable[[bytes, int, bytes], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds and timings; defaults suit a consortium of tens of nodes."""
-
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    max_peers: int = 64
-    # Inbound handshakes in progress: per source IP, and shared by unknown sources.
-    max_pending_handshakes_per_ip: int = 8
-    max_pending_handshakes: int = 64
-    handshake_timeout_s: float = conn.HANDSHAKE_TIMEOUT_S
-    io_timeout_s: float = conn.IO_TIMEOUT_S
-    keepalive_interval_s: float = 5.0
-    # A peer silent for this many keepalive intervals is gone: a live one sends one each.
-    keepalive_missed_max: int = 4
-    backoff_base_s: float = 0.2
-    backoff_cap_s: float = 5.0  # a restarted configured peer is redialled within this
-
-    def __post_init__(self) -> None:
-        if self.keepalive_missed_max < 2:
-            raise ValueError("keepalive_missed_max must be at least 2: one late one is jitter")
-
-    @property
-    def idle_timeout_s(self) -> float:
-        return self.keepalive_interval_s * self.keepalive_missed_max
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Pure policies of the peer manager: channels, backoff, tie-break.
+"""Pure policies of the peer manager: channels, limits, backoff, tie-break, key conflicts.
 
 Nothing here does IO or reads a clock; randomness is passed in.
 """
@@ -9,6 +9,9 @@ import enum
 import random
 from collections import deque
 from dataclasses import dataclass, field
+
+from p2p.connection import HANDSHAKE_TIMEOUT_S, IO_TIMEOUT_S
+from p2p.frames import DEFAULT_MAX_FRAME_BYTES
 
 KEEPALIVE_CHANNEL = 0  # reserved: empty frames that prove the peer is alive
 CHANNEL_ID_MAX = 0xFF
@@ -40,6 +43,32 @@ class Channel:
             raise ValueError("channel name must not be empty")
         if self.max_message_bytes <= 0 or self.queue_capacity <= 0:
             raise ValueError(f"channel {self.name}: sizes must be positive")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds and timings; defaults suit a consortium of tens of nodes."""
+
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    max_peers: int = 64
+    # Inbound handshakes in progress: per source IP, and shared by unknown sources.
+    max_pending_handshakes_per_ip: int = 8
+    max_pending_handshakes: int = 64
+    handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
+    io_timeout_s: float = IO_TIMEOUT_S
+    keepalive_interval_s: float = 5.0
+    # A peer silent for this many keepalive intervals is gone: a live one sends one each.
+    keepalive_missed_max: int = 4
+    backoff_base_s: float = 0.2
+    backoff_cap_s: float = 5.0  # a restarted configured peer is redialled within this
+
+    def __post_init__(self) -> None:
+        if self.keepalive_missed_max < 2:
+            raise ValueError("keepalive_missed_max must be at least 2: one late one is jitter")
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self.keepalive_interval_s * self.keepalive_missed_max
 
 
 def backoff_delay_s(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
