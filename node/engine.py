@@ -67,6 +67,7 @@ from node.engine_sync import AppliesSyncedBlocks
 from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
+from node.own_votes import OwnVotes
 from node.signature_checks import transactions_checked_ahead
 from node.signature_workers import CheckSignatures, check_in_turn
 from node.sync import BlockSync
@@ -105,6 +106,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         # Consensus knows a validator by its key (a rotated member validates under its
         # new key's id, as the validator-set record names it), not by its member id.
         self.me = ValidatorId(member_id_of(keys.public_key))
+        self.own_votes = OwnVotes(self.me, chain.height)
         self._follow_sets()
         self.role = Role.VALIDATOR if self.me in self.validators.public_keys else Role.FOLLOWER
         self._executions: dict[bytes, Execution] = {}
@@ -293,7 +295,13 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
     def _commit_times(self, certificate: bytes, height: int, block_hash: bytes
                       ) -> tuple[int, ...] | None:
         """A last commit's vote times, checked against the validators (BFT time)."""
-        return self.validator_sets.commit_times(certificate, height, block_hash)
+        cert = self.validator_sets.certificate_for(certificate, height, block_hash)
+        if cert is None:
+            return None
+        twin = self.own_votes.signed_elsewhere(cert)
+        if twin is not None:
+            log.error("%s", twin)
+        return cert.vote_times
 
     def _keep_execution(self, block_hash: bytes, execution: Execution) -> None:
         if len(self._executions) >= EXECUTIONS_KEPT_MAX:
@@ -320,6 +328,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                 self.sync.want(action.height)
                 return
         self._commit(execution, encode_certificate(action.certificate), safety, "consensus")
+        self.own_votes.committed(action.certificate)
         events.extend(self._validators_known())
         if len(self.mempool):
             events.append(WorkAvailable())
