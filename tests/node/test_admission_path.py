@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -136,6 +136,19 @@ async def test_what_a_block_commits_or_refuses_while_it_is_checked_does_not_stay
     assert gossiped == [[other.encode()]]
 
 
+def keys_passed(monkeypatch: pytest.MonkeyPatch, owner: type, method: str) -> list[bytes]:
+    """The key (or id) each call of `owner.method(self, key)` is given, from now on."""
+    passed: list[bytes] = []
+    original: Callable[[object, bytes], object] = getattr(owner, method)
+
+    def recording(self: object, key: bytes) -> object:
+        passed.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(owner, method, recording)
+    return passed
+
+
 async def test_the_late_recheck_presumes_absence_as_admission_does(
         core: NodeCore, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a block made invalid while a submission was checked is found without the walk
@@ -147,14 +160,7 @@ async def test_the_late_recheck_presumes_absence_as_admission_does(
     documents = [os.urandom(32) for _ in range(5)]
     fresh = [make_tx(net.employer, AnchorPayload(doc)) for doc in documents]
     rival = make_tx(net.employer, AnchorPayload(document))
-    walks: list[bytes] = []
-    walk = StateView._leaf_value_hash
-
-    def counted_walk(view: StateView, key: bytes) -> bytes:
-        walks.append(key)
-        return walk(view, key)
-
-    monkeypatch.setattr(StateView, "_leaf_value_hash", counted_walk)
+    walks = keys_passed(monkeypatch, StateView, "_leaf_value_hash")
     verdicts = core._refused_now([*fresh, rival])
     assert [v.code if v else None for v in verdicts] == [None] * 5 + ["already_anchored"]
     assert walks, "the keys that hold values (the sender's record) are still walked"
@@ -168,14 +174,7 @@ async def test_admission_reads_each_envelope_once(
     is the answer, with no trial after it."""
     txs = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(3)]
     stranger = make_tx(net.outsider, AnchorPayload(os.urandom(32)))
-    replay_checks: list[bytes] = []
-    is_committed = CommittedView.is_committed
-
-    def counted(view: CommittedView, tx_id: bytes) -> bool:
-        replay_checks.append(tx_id)
-        return is_committed(view, tx_id)
-
-    monkeypatch.setattr(CommittedView, "is_committed", counted)
+    replay_checks = keys_passed(monkeypatch, CommittedView, "is_committed")
     results = await core.submit([tx.encode() for tx in (*txs, stranger)])
     assert [refusal.code if refusal else None for _, refusal in results] == [
         None, None, None, "unknown_sender"]
