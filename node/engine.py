@@ -214,6 +214,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                     elif persist is not None:
                         self.chain.kv.write({REPLICA_STATE_KEY: persist}, sync=True)
             elif isinstance(action, Broadcast):
+                self.own_votes.sent(action.data)
                 for key in self._validator_keys:
                     if key != self.keys.public_key:
                         self.outbox.send(key, CH_CONSENSUS, action.data)
@@ -298,9 +299,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         cert = self.validator_sets.certificate_for(certificate, height, block_hash)
         if cert is None:
             return None
-        twin = self.own_votes.signed_elsewhere(cert)
-        if twin is not None:
-            log.error("%s", twin)
+        self.own_votes.check(cert)
         return cert.vote_times
 
     def _keep_execution(self, block_hash: bytes, execution: Execution) -> None:
@@ -328,7 +327,6 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                 self.sync.want(action.height)
                 return
         self._commit(execution, encode_certificate(action.certificate), safety, "consensus")
-        self.own_votes.committed(action.certificate)
         events.extend(self._validators_known())
         if len(self.mempool):
             events.append(WorkAvailable())

@@ -19,6 +19,7 @@ from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
 from node.engine_types import Outbox
 from node.mempool import Mempool
+from node.own_votes import OwnVotes
 from node.signature_checks import AnswerChecks
 from node.signature_workers import CheckSignatures
 from node.sync import BlockSync
@@ -42,6 +43,7 @@ class AppliesSyncedBlocks:
     name_of: Callable[[bytes], str]
     _commit: Callable[..., None]
     _commit_times: Callable[[bytes, int, bytes], tuple[int, ...] | None]
+    own_votes: OwnVotes
     _run: Callable[..., None]
     _validators_known: Callable[[], list[Event]]
     _follow_role: Callable[[], None]
@@ -103,6 +105,7 @@ class AppliesSyncedBlocks:
             log.warning("sync: block %d from %s has no valid commit certificate; ignored",
                         height, self.name_of(peer_key))
             return False
+        self.own_votes.check(certificate)
         try:
             execution: Execution = self.chain.validate(
                 block, self.mempool.already_verified(block.transactions) | set(verified),

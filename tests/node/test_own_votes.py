@@ -10,14 +10,26 @@ import os
 
 import pytest
 
-from consensus import CommitCertificate, CommitSignature, Digest, Height, ValidatorId, View
+from consensus import (
+    Commit,
+    CommitCertificate,
+    CommitSignature,
+    Digest,
+    Height,
+    SignedMessage,
+    ValidatorId,
+    View,
+    encode_signed,
+    sign_message,
+)
+from ledger.blocks import decode_block
 from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.payloads import AnchorPayload
 from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
-from node.own_votes import OwnVotes
+from node.own_votes import COMMIT_VOTE_BYTES_MAX, OwnVotes
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, make_tx, snapshot
@@ -61,6 +73,30 @@ def test_a_validator_run_twice_is_told_by_the_next_blocks_certificate(
     assert "block 2" in said and f"stamped {start + 7}, ours {start}" in said
 
 
+def test_a_block_fetched_with_a_vote_of_ours_signed_elsewhere_is_told_too(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """In a consortium both processes vote on one proposal; the one that falls behind
+    fetches the block, whose certificate may carry its twin's vote."""
+    caplog.set_level(logging.INFO)
+    start = net.genesis.genesis_time_ms + 10_000
+    validator, _ = engine_for(net.ministry, net, Clock(start))
+    submit(validator, net)  # block 1
+    twin = twin_of(validator, net, Clock(start + 7))
+    submit(twin, net)  # block 2, the twin's vote on it
+    block = twin.chain.get_block_bytes(2)
+    assert block is not None
+    digest = Digest(decode_block(block).block_hash)
+    # this node's replica voted on the same block 2, at its own time, and fell behind
+    validator.own_votes.sent(encode_signed(sign_message(
+        net.genesis.chain_id.encode(), validator.me, Commit(View(0), Height(2), digest, start),
+        net.ministry.sign_raw)))
+    validator.block_announced(net.university.public_key,
+                              encode([block, twin.chain.get_certificate(2)]))
+    assert validator.chain.height == 2
+    (said,) = twin_errors(caplog)
+    assert f"stamped {start + 7}, ours {start}" in said
+
+
 def test_a_validator_alone_hears_nothing_of_a_twin(
         net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
@@ -82,14 +118,22 @@ def _certificate(height: int, time_ms: int, me: ValidatorId) -> CommitCertificat
                              (CommitSignature(me, time_ms, b"s" * 64),))
 
 
+def _vote(height: int, time_ms: int, me: ValidatorId) -> bytes:
+    signed = SignedMessage(me, Commit(View(0), Height(height), Digest(bytes(32)), time_ms),
+                           b"s" * 64)
+    return encode_signed(signed)
+
+
 def test_the_height_a_replica_restarted_in_is_not_compared() -> None:
     """A restarted replica signs its commit vote again with a new reading (the reading
     is not in its safety state), while its peers may hold the one from before."""
     me = ValidatorId(b"m" * 32)
     votes = OwnVotes(me, started_at_height=4)
-    votes.committed(_certificate(5, 1_000, me))
+    assert len(_vote(5, 1_000, me)) <= COMMIT_VOTE_BYTES_MAX
+    votes.sent(_vote(5, 1_000, me))
     assert votes.signed_elsewhere(_certificate(5, 999, me)) is None
-    votes.committed(_certificate(6, 2_000, me))
+    votes.sent(_vote(6, 2_000, me))
+    votes.sent(_vote(6, 2_500, ValidatorId(b"o" * 32)))  # another's vote, relayed: not ours
     assert votes.signed_elsewhere(_certificate(6, 2_000, me)) is None
     assert votes.signed_elsewhere(_certificate(6, 1_999, me)) is not None
     assert votes.signed_elsewhere(_certificate(6, 1_999, me)) is None  # said once
