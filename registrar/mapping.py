@@ -8,8 +8,13 @@ A mapping is TOML:
     [patterns]
     "Дисциплина {n}: код" = "course{n}_code"   # {n} matches a line number 1..999
     ignore = ["№ п/п"]                  # columns read past: never a problem, never issued
+    [digits]
+    "ID студента" = 8                   # always this many digits in this office's exports
 
-(`ignore` goes above the tables, as TOML needs.)
+(`ignore` goes above the tables, as TOML needs.) A column in `digits` holds codes of
+exactly that many digits: a shorter one is refused by row, saying how many leading
+zeros Excel probably dropped (a code stored as a number loses them), never padded
+back, as an IIN is not.
 
 Headers are matched after trimming surrounding whitespace, reading each run of
 whitespace inside as one space (a wrapped Excel header holds a line break, one
@@ -31,6 +36,7 @@ from registrar.schema import SchemaError
 
 BUILT_IN_MAPPINGS = ("platonus", "kundelik")
 MAX_MAPPING_ENTRIES = 2000
+MAX_CODE_DIGITS = 32
 _TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
 
 
@@ -45,6 +51,20 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     ignored: frozenset[str] = frozenset()  # header keys of columns read past (row numbers)
+    digits: dict[str, int] = field(default_factory=dict)  # header key -> a code's digits
+
+    def digits_problem(self, header: str, value: str) -> str | None:
+        """Why `value` is not a code of the digits this mapping gives its column."""
+        want = self.digits.get(header_key(header))
+        if want is None or (value.isascii() and value.isdigit() and len(value) == want):
+            return None
+        if value.isascii() and value.isdigit() and len(value) < want:
+            lost = want - len(value)
+            return (f"the mapping gives this column {want} digits; {value!r} has {len(value)}: "
+                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost (Excel "
+                    "stores such a code as a number): format the column as text and export "
+                    "again")
+        return f"the mapping gives this column {want} digits; {value!r} is not {want} digits"
 
     def ignores(self, header: str) -> bool:
         return header_key(header) in self.ignored
@@ -73,7 +93,7 @@ def _pattern(source: str) -> re.Pattern[str]:
 
 def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
     unknown = set(data) - {"name", "description", "credential_types", "columns", "patterns",
-                           "ignore"}
+                           "ignore", "digits"}
     if unknown:
         raise SchemaError(f"mapping {name}: unknown keys {sorted(unknown)}")
     columns: dict[str, str] = {}
@@ -104,7 +124,14 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
     named = ignored & set(columns)
     if named:
         raise SchemaError(f"mapping {name}: {sorted(named)[0]!r} is both ignored and mapped")
-    return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored)
+    raw_digits = data.get("digits", {})
+    if not isinstance(raw_digits, dict) or len(raw_digits) > MAX_MAPPING_ENTRIES or not all(
+            header_key(header) and isinstance(width, int) and not isinstance(width, bool)
+            and 1 <= width <= MAX_CODE_DIGITS for header, width in raw_digits.items()):
+        raise SchemaError(f"mapping {name}: digits must be a table of column headers and "
+                          f"whole numbers 1..{MAX_CODE_DIGITS}")
+    digits = {header_key(header): width for header, width in raw_digits.items()}
+    return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored, digits)
 
 
 def load_mapping(name_or_path: str) -> Mapping:

@@ -184,6 +184,11 @@ class Validator:
                 self.problems.add(number, header, "bad-format", str(exc))
                 failed.add(target.field)
                 continue
+            wrong_digits = self.mapping.digits_problem(header, checked)
+            if wrong_digits is not None:
+                self.problems.add(number, header, "bad-format", wrong_digits)
+                failed.add(target.field)
+                continue
             if target.line is None:
                 record[target.field] = checked
             else:

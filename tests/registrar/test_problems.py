@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,35 @@ def test_a_row_number_column_the_mapping_ignores_is_read_past(tmp_path: Path) ->
 def test_a_bad_ignore_list_is_refused_when_the_mapping_loads(ignore: Any) -> None:
     with pytest.raises(SchemaError):
         parse_mapping({"columns": {"ФИО": "full_name"}, "ignore": ignore}, "t")
+
+
+def test_a_code_shorter_than_the_mapping_says_is_refused_by_row(tmp_path: Path) -> None:
+    """A student ID stored as a number in Excel loses its leading zeros. A mapping that
+    says how many digits the office's IDs have names the row and the zeros lost, and
+    never pads them back (a guess would put a wrong ID on a diploma)."""
+    samples = Path(__file__).parents[2] / "configs" / "registrar"
+    lines = (samples / "platonus_diplomas.csv").read_text(encoding="cp1251").splitlines()
+    ids = ["00012345", "12345", "A1234567", "0001234"]
+    rows = [line.split(";") for line in lines[:len(ids) + 1]]
+    for row, student_id in zip(rows[1:], ids, strict=True):
+        row[3] = student_id
+    export = tmp_path / "ids.csv"
+    export.write_text("\n".join(";".join(row) for row in rows) + "\n", encoding="cp1251")
+    shipped = tomllib.loads((Path(__file__).parents[2] / "registrar" / "mappings"
+                             / "platonus.toml").read_text(encoding="utf-8"))
+    mapping = parse_mapping({**shipped, "digits": {"ID студента": 8}}, "t")
+    read = read_export(export, "diploma", mapping=mapping)
+    assert where(read) == [(3, "ID студента", "bad-format"), (4, "ID студента", "bad-format"),
+                           (5, "ID студента", "bad-format")]
+    assert "'12345' has 5: 3 leading zeros probably lost" in read.problems[0].message
+    assert "'0001234' has 7: 1 leading zero probably lost" in read.problems[2].message
+    assert read.records == []
+    # a mapping that says nothing of digits takes a code as it stands
+    assert read_export(export, "diploma", mapping=load_mapping("platonus")).problems == []
+
+
+@pytest.mark.parametrize("digits", ["8", {"ID студента": 0}, {"ID студента": 33},
+                                    {"ID студента": True}, {"ID студента": "8"}, {" ": 8}])
+def test_a_bad_digits_table_is_refused_when_the_mapping_loads(digits: Any) -> None:
+    with pytest.raises(SchemaError, match="digits"):
+        parse_mapping({"columns": {"ФИО": "full_name"}, "digits": digits}, "t")
