@@ -124,17 +124,6 @@ class NodeCore:
             return False
         return tx_id in self.mempool or tx_id in self._rejected
 
-    def check_new(self, data: bytes, view: CommittedView | None = None) -> Transaction:
-        """Decode and check a submitted transaction against one committed block.
-
-        Runs in the public pool, not the ledger worker: it reads only `view` (a
-        store snapshot, see node.public_work) and writes only to a scratch dict."""
-        tx = decode_transaction(data)
-        if view is None:
-            with CommittedView(self.chain) as fresh:
-                return self._check_in_view(tx, fresh)
-        return self._check_in_view(tx, view)
-
     def _next_block(self, view: CommittedView) -> BlockContext:
         return BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
                             self.chain.evidence_check)
@@ -142,8 +131,10 @@ class NodeCore:
     def _check_in_view(self, tx: Transaction, view: CommittedView,
                        signature_checked: bool = False, sender: Member | None = None
                        ) -> Transaction:
-        """`sender`: what `check_before_signature` returned for `tx` in this `view`, if
-        it was called already (then its reads are not made twice)."""
+        """Check `tx` against one committed block, in the public pool: it reads only
+        `view` (a store snapshot, see node.public_work) and writes only to a scratch
+        dict. `sender`: what `check_before_signature` returned for `tx` in this `view`,
+        if it was called already (then its reads are not made twice)."""
         ctx = self._next_block(view)
         scratch = ScratchState(view.state, presume_absence=True)
         try:
@@ -267,7 +258,7 @@ class NodeCore:
         with CommittedView(self.chain) as view:
             decoded = [_decoded(data) for data in items]
             for outcome, (sender, signature_good) in zip(
-                    decoded, self._signatures_good(decoded, view), strict=True):
+                    decoded, self._senders_and_signatures(decoded, view), strict=True):
                 if isinstance(outcome, TxRejected):  # did not decode
                     outcomes.append(outcome)
                     continue
@@ -285,8 +276,9 @@ class NodeCore:
                         raise ForgedSubmission(forged, len(outcomes), len(items)) from None
             return outcomes, view.height
 
-    def _signatures_good(self, txs: list[Transaction | TxRejected], view: CommittedView
-                         ) -> list[tuple[Member | TxRejected | None, bool]]:
+    def _senders_and_signatures(self, txs: list[Transaction | TxRejected],
+                                view: CommittedView
+                                ) -> list[tuple[Member | TxRejected | None, bool]]:
         """For each of `txs`: its sender, or the envelope's refusal before any signature
         (say a replay, which anyone can copy off the chain: it costs no check); and
         whether its signature is good under the sender's key in `view`, checked in one

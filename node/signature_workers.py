@@ -26,8 +26,7 @@ from typing import Protocol
 
 import msgpack
 
-from ledger.identity import verify_signature
-from node.signature_child import FRAME_LENGTH
+from node.signature_child import FRAME_LENGTH, check_batch
 from node.validators import SignatureCheck
 
 log = logging.getLogger("senim.signatures")
@@ -59,15 +58,7 @@ class InTurn:
     """`CheckSignatures` on the caller's thread."""
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
-        answers: list[bool] = []
-        failures = 0
-        for key, message, signature in checks:
-            answers.append(verify_signature(key, message, signature))
-            if not answers[-1]:
-                failures += 1
-                if failures == failures_max:
-                    break
-        return answers
+        return check_batch(checks, failures_max)
 
     def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
         return lambda: self(checks)

@@ -15,6 +15,7 @@ from ledger.chain_layout import STATE_PREFIX
 from ledger.errors import TxRejected
 from ledger.payloads import IssueBatchPayload
 from ledger.records import batch_key, member_key
+from ledger.transactions import Transaction
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import CommittedView
@@ -24,6 +25,12 @@ from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, accredit, commit, make_tx
 
 VALUE_PREFIX = STATE_PREFIX + b"v"
+
+
+def _check(core: NodeCore, tx: Transaction) -> Transaction:
+    """Admission's check of one transaction, against the head."""
+    with CommittedView(core.chain) as view:
+        return core._check_in_view(tx, view)
 
 
 def _core(net: Consortium) -> NodeCore:
@@ -54,10 +61,10 @@ def test_a_refusal_resting_on_a_lost_value_is_never_given(net: Consortium) -> No
     try:
         tx = make_tx(net.university, IssueBatchPayload("diploma", os.urandom(32), 3))
         with pytest.raises(TxRejected, match="may not issue"):  # sound store: refused
-            core.check_new(tx.encode())
+            _check(core, tx)
         core.chain.kv.write({VALUE_PREFIX + member_key(net.university.member_id): None})
         with pytest.raises(CorruptStateError):  # not "unknown_sender"
-            core.check_new(tx.encode())
+            _check(core, tx)
     finally:
         core.worker.shutdown(wait=True)
 
@@ -70,12 +77,12 @@ def test_a_duplicate_batch_is_refused_by_admission_and_by_the_block(net: Consort
         commit(core.chain, [make_tx(net.university, IssueBatchPayload("diploma", root, 3))])
         again = make_tx(net.university, IssueBatchPayload("diploma", root, 3))
         with pytest.raises(TxRejected) as refused:
-            core.check_new(again.encode())
+            _check(core, again)
         assert refused.value.code == "duplicate_batch"
         # Its value lost on disk: admission lets it through (provisional), the block
         # execution reads checked and finds the damage.
         core.chain.kv.write({VALUE_PREFIX + batch_key(net.university.member_id, root): None})
-        assert core.check_new(again.encode()).tx_id == again.tx_id
+        assert _check(core, again).tx_id == again.tx_id
         with pytest.raises(CorruptStateError):
             core.chain.build([again], net.ministry.member_id, 0,
                              core.chain.head_header.time_ms + 1_000)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import ledger.rules
+import node.signature_child
 import node.signature_workers
 from ledger.payloads import AnchorPayload
 from node.mempool import MempoolLimits
@@ -229,7 +230,7 @@ async def test_a_forged_submission_costs_a_batch_cut_short(
         checked.append(signature)
         return real(key, message, signature)
 
-    for module in (ledger.rules, node.signature_workers):  # the envelope's, the batch's
+    for module in (ledger.rules, node.signature_child):  # the envelope's, the batch's
         monkeypatch.setattr(module, "verify_signature", counted)
     try:
         with pytest.raises(ForgedSubmission):
