@@ -109,6 +109,25 @@ COURSES = (("INF1101", "Бағдарламалау негіздері", "Осн�
                                                   "Databases", 6))
 
 
+def _transcripts(people: list[tuple[str, tuple[str, str]]]
+                 ) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """Each student's columns (name, IIN, student id, programme, GPA, total credits) and
+    course lines (code, titles kk/ru/en, term, credits, grade, numeric, points)."""
+    grades = (("A", 96), ("B+", 86), ("A-", 91), ("C+", 72), ("B", 81))
+    for number, (name, (iin, _)) in enumerate(people, start=1):
+        courses: list[list[str]] = []
+        weighted, total = Decimal(0), 0
+        for index, (code, kk, ru, en, credits) in enumerate(COURSES):
+            letter, numeric = grades[(number + index) % len(grades)]
+            points = GRADE_SCALE[letter][0]
+            weighted += points * credits
+            total += credits
+            courses.append([code, kk, ru, en, str(index // 2 + 1), str(credits), letter,
+                            str(numeric), str(points)])
+        yield ([name, iin, f"S{number:05d}", "Информационные системы", f"{weighted / total:.2f}",
+                str(total)], courses)
+
+
 def write_samples(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     platonus = _headers_for("platonus")
@@ -131,24 +150,25 @@ def write_samples(directory: Path) -> None:
                                          "total_credits"))
     header += tuple(f"Дисциплина {n}: {part}" for n in range(1, len(COURSES) + 1)
                     for part in course_parts)
-    grades = (("A", 96), ("B+", 86), ("A-", 91), ("C+", 72), ("B", 81))
+    transcripts = list(_transcripts(people[:3]))
     with (directory / "platonus_transcripts.csv").open("w", encoding="utf-8-sig",
                                                        newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(header)
-        for number, (name, (iin, _)) in enumerate(people[:3], start=1):
-            cells: list[str] = []
-            weighted, total = Decimal(0), 0
-            for index, (code, kk, ru, en, credits) in enumerate(COURSES):
-                letter, numeric = grades[(number + index) % len(grades)]
-                points = GRADE_SCALE[letter][0]
-                weighted += points * credits
-                total += credits
-                cells += [code, kk, ru, en, str(index // 2 + 1), str(credits), letter,
-                          str(numeric), str(points)]
-            gpa = f"{weighted / total:.2f}"
-            writer.writerow([name, iin, f"S{number:05d}", "Информационные системы", gpa,
-                             str(total), *cells])
+        for student, courses in transcripts:
+            writer.writerow([*student, *(cell for course in courses for cell in course)])
+    # The same transcripts as a transcript report writes them: one row per course.
+    by_course = _headers_for("platonus-course-rows")
+    header = ("№ п/п", *(by_course[f] for f in (
+        "full_name", "iin", "student_id", "programme", "gpa", "total_credits", "course_code",
+        "course_title_kk", "course_title_ru", "course_title_en", "course_term",
+        "course_credits", "course_grade", "course_numeric", "course_points")))
+    with (directory / "platonus_transcript_courses.csv").open("w", encoding="utf-8-sig",
+                                                              newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(header)
+        rows = [[*student, *course] for student, courses in transcripts for course in courses]
+        writer.writerows([str(number), *row] for number, row in enumerate(rows, start=1))
     kundelik = _headers_for("kundelik")
     fields = ("full_name", "iin", "birth_date", "school", "graduation_date", "honours",
               "subject_algebra", "subject_kazakh_language", "subject_russian_language",
@@ -285,6 +305,8 @@ def main() -> None:
         write_samples(args.samples)
         for name, mapping, kind in (("platonus_diplomas.csv", "platonus", "diploma"),
                                     ("platonus_transcripts.csv", "platonus", "transcript"),
+                                    ("platonus_transcript_courses.csv", "platonus-course-rows",
+                                     "transcript"),
                                     ("kundelik_attestats.csv", "kundelik", "attestat")):
             result = read_export(args.samples / name, kind, mapping=load_mapping(mapping))
             print(name, "ok" if result.ok else [str(p) for p in result.problems])

@@ -42,6 +42,7 @@ from registrar import (
     load_schema,
     read_export,
 )
+from registrar.course_rows import check_layout
 from registrar.issued import (
     PENDING_HEIGHT,
     Earlier,
@@ -137,6 +138,8 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
     try:
         mapping = load_mapping(options.mapping) if options.mapping else None
         schema = load_schema(credential_type, Path(options.schema) if options.schema else None)
+        if mapping is not None:
+            check_layout(schema, mapping)
     except SchemaError as exc:
         fail(str(exc), 2)
     return mapping, schema

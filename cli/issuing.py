@@ -206,6 +206,9 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         except InvalidDocument as exc:
             fail(f"{input_path}: {exc}; nothing was issued", 2)
         refuse_problems(input_path, result)
+        if result.grouping is not None:
+            click.echo(f"{result.source.rows} rows, one per course, formed {result.count} "
+                       f"{credential_type}s")
         if result.source.sheets > 1:
             click.echo(f"read the sheet {result.source.sheet!r} only, the first of "
                        f"{result.source.sheets}")

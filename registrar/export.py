@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registrar.course_rows import CourseRows, Grouping, check_layout, rows_text
 from registrar.mapping import IDENTITY, Mapping
 from registrar.problems import Problem, ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats
@@ -44,13 +45,15 @@ class SourceInfo:
 class ExportResult:
     """`records` is empty unless the whole file is clean (and always when they went to
     an `on_record` sink); `count` is how many clean records the file holds; `sample`
-    keeps the first clean records with their row numbers, for a dry run."""
+    keeps the first clean records with their row numbers, for a dry run. `grouping`
+    says what an export of one row per course made of its rows (None otherwise)."""
 
     records: list[dict[str, str]]
     problems: list[Problem]
     source: SourceInfo
     sample: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     count: int = 0
+    grouping: Grouping | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,7 +104,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 delimiter: str | None = None, on_record: RecordSink | None = None,
                 issued: IssuedCheck | None = None) -> ExportResult:
     """Parse and validate a whole export, streaming rows; raises SchemaError only
-    for a schema that cannot be loaded, and reports everything else as problems.
+    for a schema that cannot be loaded or that the mapping's layout cannot fill
+    (registrar.course_rows.check_layout), and reports everything else as problems.
 
     `on_record` takes each clean record as it is read (nothing is kept), so a caller
     can hash as it goes; it must discard what it got if problems are reported.
@@ -110,14 +114,16 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     schema = schema or load_schema(credential_type)
     if schema.credential_type != credential_type:
         raise SchemaError(f"schema is for {schema.credential_type}, not {credential_type}")
+    mapping = mapping or IDENTITY
+    check_layout(schema, mapping)
     problems = ProblemList()
     stats = SourceStats()
     info: dict[str, str | None] = {"encoding": None, "delimiter": None}
     suffix = path.suffix.lower()
     kind = ("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json"
             else "xlsx" if suffix == ".xlsx" else "")
-    validator = Validator(schema, mapping or IDENTITY, problems, on_record=on_record,
-                          issued=issued)
+    validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
+    courses = CourseRows(validator) if validator.course_rows else None
     if not kind:
         problems.add(None, None, "format", f"cannot read {suffix or 'a file without a suffix'}: "
                      "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
@@ -132,16 +138,20 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                                  f"an export holds at most {MAX_RECORDS} rows; split the file")
                     break
                 validator.lossy_source = info["encoding"] == "cp1251"
-                validator.add(row)
+                if courses is None:
+                    validator.add(row)
+                else:
+                    courses.add(row)
         except OSError as exc:
             problems.add(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+    grouping = courses.finish() if courses is not None else None
     if not problems and not validator.count:
         problems.add(None, None, "no-records", "the export holds no records")
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
                         validator.blank_rows, stats.sheet, stats.sheets)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
-                        0 if found else validator.count)
+                        0 if found else validator.count, grouping)
 
 
 def preview(result: ExportResult, limit: int = 3) -> str:
@@ -149,14 +159,24 @@ def preview(result: ExportResult, limit: int = 3) -> str:
     source = result.source
     sheet = None if source.sheet is None else f"sheet {source.sheet!r}" + (
         f" (the first of {source.sheets}; no other sheet is read)" if source.sheets > 1 else "")
+    grouping = result.grouping
+    rows = f"{source.rows} rows"
+    if grouping is not None:
+        students = ("1 student's transcript" if grouping.students == 1
+                    else f"{grouping.students} students' transcripts")
+        rows += (f", one per course, grouped into {students}"
+                 + (f" ({grouping.unplaced} row{'s' if grouping.unplaced > 1 else ''} naming "
+                    "no student)" if grouping.unplaced else ""))
     lines = [f"{source.format}"
              + (f", {sheet}" if sheet else "")
              + (f", {source.encoding}" if source.encoding else "")
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
-             + f": {source.rows} rows, {result.count} records ready, "
+             + f": {rows}{'; ' if grouping else ', '}{result.count} records ready, "
              + f"{len(result.problems)} problems"]
     for row, record in result.sample[:limit]:
-        lines.append(f"row {row}:")
+        rows_of = grouping.rows_of.get(row) if grouping is not None else None
+        lines.append(f"rows {rows_text(rows_of)}:" if rows_of and len(rows_of) > 1
+                     else f"row {row}:")
         width = max(len(name) for name in record)
         lines.extend(f"  {name.ljust(width)}  {value}" for name, value in record.items())
     if result.problems:

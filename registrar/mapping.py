@@ -3,18 +3,27 @@
 A mapping is TOML:
 
     name = "platonus"
+    layout = "student-rows"             # or "course-rows" (below); student-rows if not given
     [columns]
-    "ИИН" = "iin"                       # header -> field (or course<n>_<part>, subject_<code>)
+    "ИИН" = "iin"                       # header -> field (or course<n>_<part>, course_<part>,
+                                        # subject_<code>)
     [patterns]
     "Дисциплина {n}: код" = "course{n}_code"   # {n} matches a line number 1..999
     ignore = ["№ п/п"]                  # columns read past: never a problem, never issued
     [digits]
     "ID студента" = 8                   # always this many digits in this office's exports
 
-(`ignore` goes above the tables, as TOML needs.) A column in `digits` holds codes of
-exactly that many digits: a shorter one is refused by row, saying how many leading
-zeros Excel probably dropped (a code stored as a number loses them), never padded
-back, as an IIN is not.
+(`ignore` and `layout` go above the tables, as TOML needs.)
+
+`layout` says how the export lays out a transcript. "student-rows": one row per
+student, course lines as numbered column groups (course<n>_<part>). "course-rows": one
+row per course taken, the student's columns repeated on each of that student's rows,
+a course's columns named course_<part> (no number); registrar.course_rows forms each
+student's record from their rows, the same record student-rows gives.
+
+A column in `digits` holds codes of exactly that many digits: a shorter one is
+refused by row, saying how many leading zeros Excel probably dropped (a code stored
+as a number loses them), never padded back, as an IIN is not.
 
 Headers are matched after trimming surrounding whitespace, reading each run of
 whitespace inside as one space (a wrapped Excel header holds a line break, one
@@ -34,7 +43,11 @@ from typing import Any
 
 from registrar.schema import SchemaError
 
-BUILT_IN_MAPPINGS = ("platonus", "kundelik")
+BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik")
+STUDENT_ROWS = "student-rows"
+COURSE_ROWS = "course-rows"
+LAYOUTS = (STUDENT_ROWS, COURSE_ROWS)
+COURSE_ROWS_MAPPING = "platonus-course-rows"  # the shipped mapping of that layout
 MAX_MAPPING_ENTRIES = 2000
 MAX_CODE_DIGITS = 32
 _TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
@@ -52,6 +65,7 @@ class Mapping:
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     ignored: frozenset[str] = frozenset()  # header keys of columns read past (row numbers)
     digits: dict[str, int] = field(default_factory=dict)  # header key -> a code's digits
+    layout: str = STUDENT_ROWS  # one of LAYOUTS
 
     def digits_problem(self, header: str, value: str) -> str | None:
         """Why `value` is not a code of the digits this mapping gives its column."""
@@ -93,7 +107,7 @@ def _pattern(source: str) -> re.Pattern[str]:
 
 def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
     unknown = set(data) - {"name", "description", "credential_types", "columns", "patterns",
-                           "ignore", "digits"}
+                           "ignore", "digits", "layout"}
     if unknown:
         raise SchemaError(f"mapping {name}: unknown keys {sorted(unknown)}")
     columns: dict[str, str] = {}
@@ -131,7 +145,13 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
         raise SchemaError(f"mapping {name}: digits must be a table of column headers and "
                           f"whole numbers 1..{MAX_CODE_DIGITS}")
     digits = {header_key(header): width for header, width in raw_digits.items()}
-    return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored, digits)
+    layout = data.get("layout", STUDENT_ROWS)
+    if layout not in LAYOUTS:
+        raise SchemaError(f"mapping {name}: layout must be {' or '.join(map(repr, LAYOUTS))}: "
+                          f"{STUDENT_ROWS!r} for one row per student, {COURSE_ROWS!r} for one "
+                          "row per course taken")
+    return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored, digits,
+                   layout)
 
 
 def load_mapping(name_or_path: str) -> Mapping:

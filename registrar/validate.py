@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from registrar.academic import line_problem, totals_problems
 from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
-from registrar.mapping import Mapping, header_key
+from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key
 from registrar.problems import ProblemList
 from registrar.rows import RawRow
 from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup, Schema
@@ -27,6 +27,7 @@ from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup,
 MAX_RECORDS = 200_000
 # JSON items each bring their own keys; only this many distinct key lists are remembered.
 MAX_HEADER_SHAPES = 64
+_LINE_NUMBER = r"([1-9][0-9]{0,2})"
 _LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 SAMPLE_RECORDS = 10
 
@@ -47,7 +48,7 @@ class Target:
 
 
 @dataclass
-class _Resolution:
+class Resolution:
     targets: list[Target | None]
     header_of: dict[str, str]
     problems: list[tuple[str | None, str, str]]
@@ -55,6 +56,23 @@ class _Resolution:
 
 def line_field(group: LineGroup, number: int) -> str:
     return f"{group.prefix}.{number:02d}"
+
+
+def line_column(group: LineGroup, number: int, part: str) -> str:
+    """A line part's column as the schema names it: course3_grade, or course_grade in
+    an export of one row per course (number 0)."""
+    return f"{group.prefix}{number or ''}_{part}"
+
+
+@dataclass
+class RowValues:
+    """One row's values, each checked on its own: fields, line parts by line field,
+    and the fields whose value was refused or is missing."""
+
+    record: dict[str, str]
+    lines: dict[str, tuple[Target, dict[str, str]]]
+    failed: set[str]
+    ok: bool
 
 
 class Validator:
@@ -76,11 +94,16 @@ class Validator:
         self.blank_rows = 0
         # cp1251 cannot hold most Kazakh letters; Excel writes "?" for each one lost
         self.lossy_source = False
-        self._cache: dict[tuple[str, ...], _Resolution] = {}
+        self._cache: dict[tuple[str, ...], Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
-        self._line_patterns = [
-            (g, re.compile(re.escape(g.prefix) + r"([1-9][0-9]{0,2})_([a-z0-9_]+)"))
-            for g in schema.lines]
+        # One row per course: a course's columns are course_<part>, and the row's one
+        # line goes to registrar.course_rows, which forms each student's record.
+        self.course_rows = mapping.layout == COURSE_ROWS
+        own, other = ("()", _LINE_NUMBER) if self.course_rows else (_LINE_NUMBER, "()")
+        self._line_patterns = [(g, _line_pattern(g, own))
+                               for g in schema.lines[:1 if self.course_rows else None]]
+        # the other layout's course columns, named in the unknown-column problem
+        self._other_layout = [(g, _line_pattern(g, other)) for g in schema.lines]
         self._each_patterns = [
             (g, re.compile(re.escape(g.prefix) + r"_([a-z0-9_]{1,40})")) for g in schema.each]
 
@@ -92,15 +115,32 @@ class Validator:
             match = pattern.fullmatch(name)
             part = group.part(match[2]) if match else None
             if match and part is not None:
-                return Target(line_field(group, int(match[1])), part, group, int(match[1]))
+                number = int(match[1] or 0)
+                return Target(line_field(group, number) if number else group.prefix, part,
+                              group, number)
         for each, pattern in self._each_patterns:
             match = pattern.fullmatch(name)
             if match:
                 return Target(f"{each.prefix}.{match[1]}", _each_spec(each))
         return None
 
-    def _resolve(self, keys: tuple[str, ...]) -> _Resolution:
-        found = _Resolution([], {}, [])
+    def _unknown(self, name: str) -> str:
+        """The unknown-column sentence, saying so when the column belongs to the other
+        layout (an export of one row per course read as one row per student, or back)."""
+        for group, pattern in self._other_layout:
+            match = pattern.fullmatch(name)
+            if match is None or group.part(match[2]) is None:
+                continue
+            if self.course_rows:
+                return (f"a numbered course column ({name}), but this mapping reads one row "
+                        f"per course, whose columns are {group.prefix}_<part>, no number")
+            return (f"a column of an export of one row per course ({name}), but this mapping "
+                    f"reads one row per student: give a mapping with layout = \"{COURSE_ROWS}\" "
+                    f"(shipped: --mapping {COURSE_ROWS_MAPPING})")
+        return "no field of the schema or mapping has this name"
+
+    def _resolve(self, keys: tuple[str, ...]) -> Resolution:
+        found = Resolution([], {}, [])
         seen_keys: set[str] = set()
         for position, header in enumerate(keys, start=1):
             key = header_key(header)
@@ -120,7 +160,7 @@ class Validator:
                         else target.field if target else "")
                 if target is None:
                     found.problems.append((header, "unknown-column",
-                                           "no field of the schema or mapping has this name"))
+                                           self._unknown(self.mapping.target(header))))
                 elif slot in found.header_of:
                     found.problems.append((header, "duplicate-header",
                                            f"this column and {found.header_of[slot]!r} "
@@ -133,9 +173,16 @@ class Validator:
             if spec.required and spec.name not in found.header_of:
                 found.problems.append((spec.name, "missing-column",
                                        f"the required field {spec.name} has no column"))
+        if self.course_rows:  # each row's course needs these; a wide row may have no line
+            group = self.schema.lines[0]
+            for part in group.parts:
+                if part.required and f"{group.prefix}.{part.name}" not in found.header_of:
+                    name = line_column(group, 0, part.name)
+                    found.problems.append((name, "missing-column",
+                                           f"the course part {name} has no column"))
         return found
 
-    def header(self, keys: tuple[str, ...], row: int = 1) -> _Resolution:
+    def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
         Excel header as soon as it is read, even when no row under it is readable)."""
         resolution = self._cache.get(keys)
@@ -146,11 +193,12 @@ class Validator:
             self._report(resolution, row)
         return resolution
 
-    def _report(self, resolution: _Resolution, row: int) -> None:
+    def _report(self, resolution: Resolution, row: int) -> None:
         for column, code, message in resolution.problems:
             self.problems.add(row, column, code, message)
 
-    def add(self, row: RawRow) -> None:
+    def prepare(self, row: RawRow) -> tuple[Resolution, list[str]] | None:
+        """A row's header resolved and its values trimmed; None for a blank row."""
         known = row.keys in self._cache
         resolution = self.header(row.keys, row.header_row)
         if known and row.header_row == row.number:
@@ -158,23 +206,37 @@ class Validator:
         values = [c.strip() if c is not None else "" for c in row.cells]
         if not any(values):
             self.blank_rows += 1
-            return
-        record = self._record(row.number, resolution, row.keys, values)
-        if record is not None and not resolution.problems and self._unique(
-                row.number, record, resolution):
-            self.count += 1
-            if self._on_record is None:
-                self.records.append(record)
-            elif not self.problems:
-                self._on_record(row.number, record)
-            if len(self.sample) < SAMPLE_RECORDS:
-                self.sample.append((row.number, record))
+            return None
+        return resolution, values
 
-    def _record(self, number: int, resolution: _Resolution, keys: tuple[str, ...],
-                values: list[str]) -> dict[str, str] | None:
-        record: dict[str, str] = {}
-        lines: dict[str, tuple[Target, dict[str, str]]] = {}
-        failed: set[str] = set()
+    def add(self, row: RawRow) -> None:
+        """A row of an export of one row per record."""
+        prepared = self.prepare(row)
+        if prepared is None:
+            return
+        resolution, values = prepared
+        record = self._record(row.number, resolution, row.keys, values)
+        if record is not None and not resolution.problems:
+            self.accept(row.number, record, resolution.header_of)
+
+    def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
+        """A record sound in itself, from row `number`: kept or passed on unless another
+        record or an earlier job already names its student."""
+        if not self._unique(number, record, header_of):
+            return
+        self.count += 1
+        if self._on_record is None:
+            self.records.append(record)
+        elif not self.problems:
+            self._on_record(number, record)
+        if len(self.sample) < SAMPLE_RECORDS:
+            self.sample.append((number, record))
+
+    def read_row(self, number: int, resolution: Resolution, keys: tuple[str, ...],
+                 values: list[str]) -> RowValues:
+        """Every value of one row checked on its own; a required field absent here is
+        a problem (and, like a refused value, named in `failed`)."""
+        found = RowValues({}, {}, set(), True)
         for target, value, header in zip(resolution.targets, values, keys, strict=True):
             if target is None or not value:
                 continue
@@ -182,94 +244,113 @@ class Validator:
                 checked = check_value(target.spec.format, value)
             except FormatError as exc:
                 self.problems.add(number, header, "bad-format", str(exc))
-                failed.add(target.field)
+                found.failed.add(target.field)
                 continue
-            wrong_digits = self.mapping.digits_problem(header, checked)
-            if wrong_digits is not None:
-                self.problems.add(number, header, "bad-format", wrong_digits)
-                failed.add(target.field)
+            wrong = self.mapping.digits_problem(header, checked)
+            if wrong is not None:
+                self.problems.add(number, header, "bad-format", wrong)
+                found.failed.add(target.field)
+                continue
+            if self.lossy_source and _LOST_LETTER.search(checked):
+                # course titles too: a line's parts are as visible as the name
+                self.problems.add(number, header, "lost-letter", "a '?' inside a word: a "
+                                  "letter the file's encoding could not hold (export as UTF-8)")
+                found.failed.add(target.field)
                 continue
             if target.line is None:
-                record[target.field] = checked
+                found.record[target.field] = checked
             else:
-                lines.setdefault(target.field, (target, {}))[1][target.spec.name] = checked
-        ok = not failed
+                found.lines.setdefault(target.field, (target, {}))[1][target.spec.name] = checked
+        found.ok = not found.failed
         for spec in self.schema.fields:
-            if (spec.required and spec.name not in record and spec.name not in failed
-                    and spec.name in resolution.header_of):
+            if (spec.required and spec.name not in found.record
+                    and spec.name not in found.failed and spec.name in resolution.header_of):
+                whose = (": it says whose course this row is" if self.course_rows
+                         and self.schema.unique[:1] == (spec.name,) else "")
                 self.problems.add(number, resolution.header_of[spec.name], "missing",
-                                  f"{spec.name} is required")
+                                  f"{spec.name} is required{whose}")
+                found.failed.add(spec.name)
+                found.ok = False
+        found.lines = {f: line for f, line in found.lines.items() if f not in found.failed}
+        return found
+
+    def _record(self, number: int, resolution: Resolution, keys: tuple[str, ...],
+                values: list[str]) -> dict[str, str] | None:
+        row = self.read_row(number, resolution, keys, values)
+        record, ok = row.record, row.ok
+        courses: list[dict[str, str]] = []
+        for field in sorted(row.lines, key=lambda f: row.lines[f][0].number):
+            target, parts = row.lines[field]
+            text = self.line_text(number, resolution.header_of, target, parts)
+            if text is None:
                 ok = False
+                continue
+            record[field] = text
+            if self.schema.lines and target.line == self.schema.lines[0]:
+                courses.append(parts)
+        ok = self.check_record(number, resolution.header_of, record, courses, ok)
+        return record if ok else None
+
+    def line_text(self, number: int, header_of: dict[str, str], target: Target,
+                  parts: dict[str, str]) -> str | None:
+        """A course line as its field's value (compact JSON, sorted keys), or None
+        when it lacks a required part or contradicts itself (reported)."""
+        group = target.line
+        assert group is not None
+        where = f"course line {target.number}" if target.number else "this row's course"
+        missing = [p.name for p in group.parts if p.required and p.name not in parts]
+        if missing and not target.number and f"{target.field}.{missing[0]}" not in header_of:
+            return None  # one row per course: its header's missing-column said it once
+        bad = None if missing else line_problem(parts) if self.schema.check_totals else None
+        if missing or bad:
+            part, message = (missing[0], f"{where} lacks {missing[0]}"
+                             ) if missing else bad  # type: ignore[misc]
+            self.problems.add(number, header_of.get(f"{target.field}.{part}",
+                                                    line_column(group, target.number, part)),
+                              "missing" if missing else "inconsistent", message)
+            return None
+        return json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def check_record(self, number: int, header_of: dict[str, str], record: dict[str, str],
+                     courses: list[dict[str, str]], ok: bool, rows: str = "") -> bool:
+        """What a whole record must satisfy: the IIN's birth date, its groups' counts,
+        its totals, its size. Counts and totals only when everything before was sound
+        (a dropped bad line would skew them). `rows` says where its lines came from."""
         if "iin" in record and "birth_date" in record:
             encoded = birth_date_of(record["iin"])
             if encoded is not None and encoded != record["birth_date"]:
-                self.problems.add(number, resolution.header_of.get("birth_date", "birth_date"),
+                self.problems.add(number, header_of.get("birth_date", "birth_date"),
                                   "inconsistent", f"the IIN gives the birth date {encoded}")
                 ok = False
-        if self.lossy_source:
-            for field, value in record.items():
-                if _LOST_LETTER.search(value):
-                    self.problems.add(number, resolution.header_of.get(field, field),
-                                      "lost-letter", "a '?' inside a word: a letter the "
-                                      "file's encoding could not hold (export as UTF-8)")
-                    ok = False
-        lines = {f: line for f, line in lines.items() if f not in failed}
-        ok = self._lines(number, resolution, record, lines, ok)
-        if len(record) > MAX_RECORD_FIELDS:
-            self.problems.add(number, None, "too-many-fields",
-                              f"a record holds at most {MAX_RECORD_FIELDS} fields")
-            ok = False
-        return record if ok else None
-
-    def _lines(self, number: int, resolution: _Resolution, record: dict[str, str],
-               lines: dict[str, tuple[Target, dict[str, str]]], ok: bool) -> bool:
-        """Check course lines and group counts; counts and totals only when
-        everything before was sound (a dropped bad line would skew them)."""
-        by_group: dict[str, list[dict[str, str]]] = {}
-        for field in sorted(lines, key=lambda f: lines[f][0].number):
-            target, parts = lines[field]
-            group = target.line
-            assert group is not None
-            missing = [p.name for p in group.parts if p.required and p.name not in parts]
-            bad = None if missing else line_problem(parts) if self.schema.check_totals else None
-            if missing or bad:
-                part, message = (missing[0], f"course line {target.number} lacks {missing[0]}"
-                                 ) if missing else bad  # type: ignore[misc]
-                column = resolution.header_of.get(f"{field}.{part}",
-                                                  f"{group.prefix}{target.number}_{part}")
-                self.problems.add(number, column, "missing" if missing else "inconsistent",
-                                  message)
-                ok = False
-                continue
-            record[field] = json.dumps(parts, ensure_ascii=False, sort_keys=True,
-                                       separators=(",", ":"))
-            by_group.setdefault(group.prefix, []).append(parts)
         counts: list[tuple[LineGroup | EachGroup, int]] = [
-            (g, len(by_group.get(g.prefix, []))) for g in self.schema.lines]
+            (g, sum(f.startswith(g.prefix + ".") for f in record)) for g in self.schema.lines]
         counts += [(e, sum(f.startswith(e.prefix + ".") for f in record))
                    for e in self.schema.each]
         for entries, count in counts:
             if ok and not entries.min_items <= count <= entries.max_items:
                 self.problems.add(number, None, "line-count",
                                   f"needs {entries.min_items} to {entries.max_items} "
-                                  f"{entries.prefix} entries; has {count}")
+                                  f"{entries.prefix} entries; has {count}{rows}")
                 ok = False
-        course_lines = by_group.get(self.schema.lines[0].prefix, []) if self.schema.lines else []
         if ok and self.schema.check_totals and "gpa" in record and "total_credits" in record:
-            for field, message in totals_problems(course_lines, record["gpa"],
+            for field, message in totals_problems(courses, record["gpa"],
                                                   record["total_credits"]):
-                self.problems.add(number, resolution.header_of.get(field, field),
-                                  "inconsistent", message)
+                self.problems.add(number, header_of.get(field, field), "inconsistent",
+                                  message + rows)
                 ok = False
+        if len(record) > MAX_RECORD_FIELDS:
+            self.problems.add(number, None, "too-many-fields",
+                              f"a record holds at most {MAX_RECORD_FIELDS} fields")
+            ok = False
         return ok
 
-    def _unique(self, number: int, record: dict[str, str], resolution: _Resolution) -> bool:
+    def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> bool:
         ok = True
         for name, seen in self._seen.items():
             value = record.get(name)
             if value is None:
                 continue
-            column = resolution.header_of.get(name, name)
+            column = header_of.get(name, name)
             earlier = seen.setdefault(value, number)
             if earlier != number:
                 self.problems.add(number, column, "duplicate-student",
@@ -281,6 +362,10 @@ class Validator:
                 self.problems.add(number, column, "already-issued", before)
                 ok = False
         return ok
+
+
+def _line_pattern(group: LineGroup, number: str) -> re.Pattern[str]:
+    return re.compile(re.escape(group.prefix) + number + r"_([a-z0-9_]+)")
 
 
 def _each_spec(group: EachGroup) -> FieldSpec:
