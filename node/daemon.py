@@ -43,6 +43,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
+from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
 from node.start_checks import STORE_NAME, check_before_start, refuse_store_in_use
 from node.state_join import join_by_state_sync, needs_join
@@ -258,13 +259,18 @@ async def serve(config: NodeConfig) -> None:
         network.validator_keys = engine.validator_keys
 
     thread = EngineThread(loop, network.peers.send, committed, core.refuse)
-    # Batches of signatures (a submission's, a sync answer's) go to child processes.
+    # Batches of signatures go to child processes: a submission's to one set, the
+    # engine's (a proposal's, a sync answer's) to its own, so that consensus never waits
+    # for a child that public work holds; a signature either finds good is not checked
+    # again by the other.
+    good_signatures = GoodSignatures()
     signature_workers = SignatureWorkers()
-    core.check_signatures = signature_workers
+    engine_signature_workers = SignatureWorkers()
+    core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
-                    signature_workers)
+                    RememberedChecks(engine_signature_workers, good_signatures))
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
 
     def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
@@ -312,6 +318,7 @@ async def serve(config: NodeConfig) -> None:
         await runner.cleanup()
         snapshots.close()
         signature_workers.close()
+        engine_signature_workers.close()
         kv.close()
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
     thread.start(engine)
@@ -338,6 +345,7 @@ async def serve(config: NodeConfig) -> None:
         await network.close()
         await loop.run_in_executor(None, thread.shutdown, True)
         signature_workers.close()
+        engine_signature_workers.close()
         snapshots.close()
         kv.close()
         if thread.failure is None:

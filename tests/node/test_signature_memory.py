@@ -1,0 +1,129 @@
+"""Signatures found good are not checked again (node.signature_memory): whichever path
+found one good (admission, a proposal's or a sync answer's checks), the others take the
+answer from memory; bad ones are always checked; the memory is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from ledger.identity import KeyPair
+from ledger.payloads import AnchorPayload
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from node.signature_checks import transactions_checked_ahead
+from node.signature_memory import GoodSignatures, RememberedChecks
+from node.signature_workers import PendingChecks, check_in_turn
+from node.validators import SignatureCheck
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, make_tx
+
+
+class CountingChecks:
+    """Checks in turn, keeping each batch it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[SignatureCheck]] = []
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        self.batches.append(list(checks))
+        return check_in_turn(checks, failures_max)
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        self.batches.append(list(checks))
+        return lambda: check_in_turn(checks)
+
+
+def signed(count: int) -> list[SignatureCheck]:
+    keys = KeyPair.generate()
+    messages = [os.urandom(40) for _ in range(count)]
+    return [(keys.public_key, message, keys.sign_raw(message)) for message in messages]
+
+
+def forged(check: SignatureCheck) -> SignatureCheck:
+    key, message, signature = check
+    return key, message + b"!", signature
+
+
+def test_a_good_signature_is_checked_once_and_a_bad_one_every_time() -> None:
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    good = signed(3)
+    bad = forged(good[0])
+    assert checks([*good, bad]) == [True, True, True, False]
+    assert checks([good[1], bad, good[2], good[0]]) == [True, False, True, True]
+    assert inner.batches[1] == [bad]  # only the bad one went to be checked again
+    # started and collected later: the same answers, from memory
+    assert checks.start([good[2], bad])() == [True, False]
+    assert inner.batches[2] == [bad]
+
+
+def test_a_good_signature_under_another_key_or_message_is_checked() -> None:
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    key, message, signature = signed(1)[0]
+    assert checks([(key, message, signature)]) == [True]
+    other_key = KeyPair.generate().public_key
+    assert checks([(other_key, message, signature), (key, message[:-1], signature)]) == [
+        False, False]
+    assert len(inner.batches) == 2
+
+
+def test_answers_stop_where_the_checker_stopped_after_failures_max_bad_ones() -> None:
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    good = signed(4)
+    assert checks(good[:2]) == [True, True]
+    batch = [good[0], forged(good[2]), good[1], forged(good[3]), good[2], good[3]]
+    # the second bad one ends the answers, as the checker's own do
+    assert checks(batch, failures_max=2) == [True, False, True, False]
+    assert inner.batches[-1] == [forged(good[2]), forged(good[3]), good[2], good[3]]
+
+
+def test_the_memory_forgets_the_oldest_beyond_its_capacity() -> None:
+    inner = CountingChecks()
+    memory = GoodSignatures(capacity=4)
+    checks = RememberedChecks(inner, memory)
+    good = signed(6)
+    checks(good)
+    assert len(memory) == 4
+    inner.batches.clear()
+    assert checks(good) == [True] * 6
+    assert inner.batches == [good[:2]]  # the two oldest were forgotten
+
+
+@pytest.fixture
+async def core(net: Consortium) -> AsyncIterator[NodeCore]:
+    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=10_000),
+                    NodeMetrics())
+    yield node
+    node.worker.shutdown(wait=True)
+    node.public_work.close()
+
+
+async def test_a_transaction_the_engine_checked_is_admitted_from_gossip_unchecked(
+        core: NodeCore, net: Consortium) -> None:
+    """The daemon's wiring: admission and the engine each have their own checker and
+    share one memory, so a proposal's transactions checked by the engine before their
+    gossip arrived cost admission no check, and the other way round."""
+    memory = GoodSignatures()
+    admission, engine = CountingChecks(), CountingChecks()
+    core.check_signatures = RememberedChecks(admission, memory)
+    engine_checks = RememberedChecks(engine, memory)
+    in_proposal = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(3)]
+    gossiped_first = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+    loop = asyncio.get_running_loop()
+    checked = await loop.run_in_executor(None, transactions_checked_ahead, in_proposal,
+                                         core.chain, engine_checks)
+    assert checked == {tx.tx_id for tx in in_proposal}
+    results = await core.submit([tx.encode() for tx in [*in_proposal, gossiped_first]])
+    assert [refusal for _, refusal in results] == [None] * 4
+    assert [len(batch) for batch in admission.batches] == [1]  # only the one not seen
+    assert await loop.run_in_executor(None, transactions_checked_ahead, [gossiped_first],
+                                      core.chain, engine_checks) == {gossiped_first.tx_id}
+    assert len(engine.batches) == 1
