@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import ledger.identity
 import ledger.rules
 import node.signature_child
 import node.signature_workers
@@ -198,7 +199,7 @@ async def test_a_submission_has_its_signatures_checked_once_in_one_batch(
     forged = make_tx(net.university, AnchorPayload(os.urandom(32))).encode()[:-64] + bytes(64)
     stranger = make_tx(net.outsider, AnchorPayload(os.urandom(32)))
     checked_again: list[bytes] = []
-    real = ledger.rules.verify_signature
+    real = ledger.identity.verify_signature
 
     def counted(key: bytes, message: bytes, signature: bytes) -> bool:
         checked_again.append(signature)
@@ -224,7 +225,7 @@ async def test_a_forged_submission_costs_a_batch_cut_short(
     forged = [make_tx(net.university, AnchorPayload(os.urandom(32))).encode()[:-64]
               + os.urandom(64) for _ in range(500)]
     checked: list[bytes] = []
-    real = ledger.rules.verify_signature
+    real = ledger.identity.verify_signature
 
     def counted(key: bytes, message: bytes, signature: bytes) -> bool:
         checked.append(signature)
