@@ -31,7 +31,9 @@ from node.validators import SignatureCheck
 
 log = logging.getLogger("senim.signatures")
 
-SIGNATURE_WORKERS_MAX = 2  # the machine's cores; more children would only queue for them
+# Children per set: one per core this process may run on (more would only queue for
+# them), at most this many.
+SIGNATURE_WORKERS_MAX = 16
 WORKER_BATCH_MIN = 32  # fewer checks cost less in turn than a trip to a child
 WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is started again
 # A child given longer than this for a batch (a check costs ~0.05 ms) is taken as hung
@@ -165,8 +167,9 @@ class SignatureWorkers:
     its parent's pipe and exits when it closes: a daemon killed with kill -9 leaves
     none behind."""
 
-    def __init__(self, workers: int = SIGNATURE_WORKERS_MAX) -> None:
-        self._workers = workers
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = workers if workers is not None else min(
+            len(os.sched_getaffinity(0)), SIGNATURE_WORKERS_MAX)
         self._idle: list[_Child] = []
         self._alive = 0  # children idle or leased
         self._failures = 0

@@ -322,3 +322,14 @@ def test_a_worker_ignores_ctrl_c_at_the_daemons_terminal(net: Consortium) -> Non
         assert children_of(os.getpid()) == {child}
     finally:
         workers.close()
+
+
+def test_a_set_has_a_child_per_core_the_daemon_may_use_up_to_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from node.signature_workers import SIGNATURE_WORKERS_MAX
+    from node.signature_workers import SignatureWorkers as Workers
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5})
+    assert Workers()._workers == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert Workers()._workers == SIGNATURE_WORKERS_MAX
+    assert Workers(1)._workers == 1
