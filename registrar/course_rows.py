@@ -153,7 +153,8 @@ class CourseRows:
             self.validator.problems.add(
                 number, header_of.get(f"{prefix}.code", line_column(self.group, 0, "code")),
                 "duplicate-course", f"course {code} is on row {earlier} too, for the same "
-                "student: a course is one line of a transcript")
+                "student: a course is one line of a transcript (retaken: keep only the row "
+                "of the grade the transcript shows)")
             student.ok = False
             return
         if len(student.lines) >= self.group.max_items:
