@@ -7,7 +7,9 @@ complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
 connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body is
 read under `BODY_READ_TIMEOUT_S` (408 after), and a cap on open connections
-(`CONNECTIONS_MAX`) closes any connection beyond it at once.
+(`CONNECTIONS_MAX`) closes any connection beyond it at once. A client that
+closes its connection part-way through a request is no error of the node's
+(`node.api.json_errors` answers no one, and logs nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +27,7 @@ from aiohttp.web_protocol import RequestHandler
 HEADER_TIMEOUT_S = 10.0
 BODY_READ_TIMEOUT_S = 30.0
 CONNECTIONS_MAX = 1_024
+OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
@@ -111,21 +115,45 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
+class _Refused(asyncio.Protocol):
+    """A connection beyond the cap: closed as it opens, before aiohttp sees it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
 class LimitedServer(web.Server):
-    """aiohttp's connection manager, closing connections beyond a cap as they open."""
+    """aiohttp's connection manager, refusing connections beyond a cap as they open.
+
+    The refusal happens in the protocol factory: a request handler closed in its own
+    connection_made would start anyway on a connection already lost, and fail with an
+    ERROR and a traceback in the log for every connection the crowd opened."""
 
     def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connections_max = connections_max
         self.refused_connections = 0
+        # Handlers made for accepted connections whose connection_made has not run yet
+        # (the loop accepts several at once), with when they were made: one whose
+        # transport never came is forgotten after OPENING_FORGOTTEN_S.
+        self._opening: dict[RequestHandler, float] = {}
+
+    def __call__(self) -> asyncio.Protocol:  # type: ignore[override]
+        now = time.monotonic()
+        for stale in [h for h, made in self._opening.items()
+                      if now - made > OPENING_FORGOTTEN_S]:
+            del self._opening[stale]
+        if len(self.connections) + len(self._opening) >= self.connections_max:
+            self.refused_connections += 1
+            return _Refused()
+        handler = super().__call__()
+        self._opening[handler] = now
+        return handler
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        self._opening.pop(handler, None)
         super().connection_made(handler, transport)
-        if len(self.connections) > self.connections_max:
-            self.refused_connections += 1
-            handler.force_close()
-            transport.close()
 
 
 class LimitedAppRunner(web.AppRunner):
