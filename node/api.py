@@ -100,6 +100,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
+    except ConnectionResetError:
+        # The client closed the connection before its request was read: nobody hears
+        # this answer, and nothing is wrong with the node.
+        metrics.http_requests.labels("400").inc()
+        return error(400, "connection_lost", "the connection closed before the request "
+                     "was read")
     except StorageError as exc:
         # Damage found while answering: never a wrong answer, and the operator hears of it.
         log.error("store damaged, not answering %s %s: %s", request.method, request.path, exc)

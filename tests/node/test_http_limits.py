@@ -149,6 +149,23 @@ async def test_connections_beyond_the_cap_log_nothing(
     assert not _errors_logged(caplog)
 
 
+async def test_a_client_gone_mid_body_logs_nothing(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """A client that closes its connection part-way through a body: nobody to answer,
+    and nothing wrong with the node (it was a 500 with a traceback in the log)."""
+    for path in ("/v1/transactions", "/v1/verify", "/credentials/verify"):
+        _, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     "\r\nContent-Length: 1000\r\n\r\n{\"a\":".encode())
+        await writer.drain()
+        async with asyncio.timeout(DEADLINE_S):  # until its handler reads the body
+            while not any(h._current_request for h in served.runner.server.connections):  # type: ignore[union-attr]
+                await asyncio.sleep(0.01)
+        writer.close()
+        await _until_connections(served, 0)
+    assert not _errors_logged(caplog)
+
+
 async def test_a_stalled_body_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("node.http_limits.BODY_READ_TIMEOUT_S", 0.3)
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
