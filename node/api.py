@@ -37,7 +37,6 @@ from node.api_public import (
     CORE,
     LIMITS,
     LONG_POLLS,
-    MAX_TXS_PER_REQUEST,
     SUBMISSION_BYTES,
     TRANSACTIONS_BODY_MAX,
     VERIFY_WORK,
@@ -54,6 +53,7 @@ from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
 from node.service import NodeCore
+from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
 from storage.errors import StorageError
 from storage.state_tree import StateTree
