@@ -300,7 +300,8 @@ async def serve(config: NodeConfig) -> None:
     warm_workers_on_start(app)
     # -----------------------------------------------------------------------------------
 
-    runner = LimitedAppRunner(app, handle_signals=False, access_log=None)
+    runner = LimitedAppRunner(app, handle_signals=False, access_log=None,
+                              exempt=frozenset(config.api_rate_exempt))
     await runner.setup()
     try:
         await network.start()

@@ -166,6 +166,40 @@ async def test_a_client_gone_mid_body_logs_nothing(
     assert not _errors_logged(caplog)
 
 
+async def test_one_address_cannot_hold_every_connection(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Past its own cap, an address's new connections are closed; another address is
+    still served, and an exempt one (the node's own host) is not counted."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(), MempoolLimits(100, 1 << 20, 100),
+                    NodeMetrics())
+    runner = LimitedAppRunner(make_app(core, "limits"), connections_max=100, per_source_max=3,
+                              exempt=frozenset({"127.0.0.4"}), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for source in ("127.0.0.2",) * 5 + ("127.0.0.4",) * 5:
+            opened.append(await asyncio.open_connection("127.0.0.1", port,
+                                                        local_addr=(source, 0)))
+        for reader, _ in opened[3:5]:
+            await _closed_within(reader, 5.0)
+        async with ClientSession() as session, session.get(
+                f"http://127.0.0.1:{port}/v1/status") as response:  # from 127.0.0.1
+            assert response.status == 200
+        for _, writer in opened[:3] + opened[5:]:  # still open: they can ask
+            writer.write(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+        for reader, _ in opened[:3] + opened[5:]:
+            async with asyncio.timeout(DEADLINE_S):
+                assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 200")
+    finally:
+        for _, writer in opened:
+            writer.close()
+        await runner.cleanup()
+        core.worker.shutdown(wait=True)
+    assert not _errors_logged(caplog)
+
+
 async def test_a_stalled_body_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("node.http_limits.BODY_READ_TIMEOUT_S", 0.3)
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
