@@ -37,7 +37,6 @@ from node.api_public import (
     CORE,
     LIMITS,
     LONG_POLLS,
-    MAX_TXS_PER_REQUEST,
     SUBMISSION_BYTES,
     TRANSACTIONS_BODY_MAX,
     VERIFY_WORK,
@@ -54,6 +53,7 @@ from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
 from node.service import NodeCore
+from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
 from storage.errors import StorageError
 from storage.state_tree import StateTree
@@ -100,6 +100,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
+    except ConnectionResetError:
+        # The client closed the connection before its request was read: nobody hears
+        # this answer, and nothing is wrong with the node.
+        metrics.http_requests.labels("400").inc()
+        return error(400, "connection_lost", "the connection closed before the request "
+                     "was read")
     except StorageError as exc:
         # Damage found while answering: never a wrong answer, and the operator hears of it.
         log.error("store damaged, not answering %s %s: %s", request.method, request.path, exc)

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger.codec import decode
 from ledger.errors import MalformedInput
 from ledger.light_client import SetChangeProof
 from ledger.verification import verify_anchor, verify_credential, when
@@ -36,6 +35,7 @@ from node.public_work import (
     parse_json,
 )
 from node.service import NodeCore
+from node.submission_body import MAX_TXS_PER_REQUEST, parse_submission
 
 # Request cost limits, per route.
 TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
@@ -44,7 +44,6 @@ ANCHOR_BODY_MAX = 16 * 1024 * 1024
 PROOFS_BODY_MAX = 64 * 1024
 MAX_PROOF_KEYS = 32
 MAX_STATE_KEY_BYTES = 128
-MAX_TXS_PER_REQUEST = 20_000
 # Bytes of large submissions being read, parsed and checked at once: each byte holds
 # about three in memory until answered, so a flood of big bodies is answered "busy"
 # beyond this instead of growing the node. A body this small never waits (the
@@ -133,31 +132,6 @@ async def read_json(request: web.Request, limit: int) -> Any:
     return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
 
 
-def _parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
-    """Transactions from a msgpack body (bytes or array of bytes) or JSON hex (public pool)."""
-    if content_type == "application/msgpack":
-        value = decode(body) if body else None
-        if isinstance(value, bytes):
-            return [value], True
-        if isinstance(value, list) and all(isinstance(v, bytes) for v in value):
-            return value, False
-        raise MalformedInput("msgpack body must be a transaction or an array of them")
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
-    try:
-        if isinstance(document, dict) and isinstance(document.get("tx"), str):
-            return [bytes.fromhex(document["tx"])], True
-        if isinstance(document, dict) and isinstance(document.get("txs"), list):
-            if len(document["txs"]) > MAX_TXS_PER_REQUEST:
-                raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
-            return [bytes.fromhex(t) for t in document["txs"]], False
-    except (TypeError, ValueError) as exc:
-        raise MalformedInput("transactions must be hex strings") from exc
-    raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
-
-
 async def submit_transactions(request: web.Request) -> web.Response:
     await within_rate(request, "transactions", 0)
     declared = request.content_length
@@ -180,7 +154,7 @@ async def submit_transactions(request: web.Request) -> web.Response:
 async def _submit(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
     body = await read_body(request, TRANSACTIONS_BODY_MAX)
-    items, single = await public(request, _parse_submission, request.content_type, body)
+    items, single = await public(request, parse_submission, request.content_type, body)
     if not items or len(items) > MAX_TXS_PER_REQUEST:
         raise MalformedInput(f"send 1 to {MAX_TXS_PER_REQUEST} transactions per request")
     await within_rate(request, "transactions", len(items))

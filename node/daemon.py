@@ -287,7 +287,8 @@ async def serve(config: NodeConfig) -> None:
         thread.offer(engine.sync_answer, peer_key, payload)
 
     async def block_announced(peer_key: bytes, payload: bytes) -> None:
-        thread.offer(engine.block_announced, peer_key, payload)
+        if peer_key in engine.validator_keys:  # only validators announce blocks
+            thread.offer(engine.block_announced, peer_key, payload)
 
     refresh_members()
     network.route(CH_CONSENSUS, consensus_frame)
@@ -306,7 +307,8 @@ async def serve(config: NodeConfig) -> None:
     warm_workers_on_start(app)
     # -----------------------------------------------------------------------------------
 
-    runner = LimitedAppRunner(app, handle_signals=False, access_log=None)
+    runner = LimitedAppRunner(app, handle_signals=False, access_log=None,
+                              exempt=frozenset(config.api_rate_exempt))
     await runner.setup()
     try:
         await network.start()

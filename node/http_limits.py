@@ -7,7 +7,10 @@ complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
 connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body is
 read under `BODY_READ_TIMEOUT_S` (408 after), and a cap on open connections
-(`CONNECTIONS_MAX`) closes any connection beyond it at once.
+(`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one address) closes any
+connection beyond it at once. A client that
+closes its connection part-way through a request is no error of the node's
+(`node.api.json_errors` answers no one, and logs nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +28,12 @@ from aiohttp.web_protocol import RequestHandler
 HEADER_TIMEOUT_S = 10.0
 BODY_READ_TIMEOUT_S = 30.0
 CONNECTIONS_MAX = 1_024
+# Connections open at once from one address: without it, one client holding the cap
+# (idle connections it reopens as they time out, or bodies it trickles) shut every
+# other client out of the node's API. Addresses exempt from the per-client rates
+# (the node's own host by default) are exempt from this too.
+CONNECTIONS_PER_SOURCE_MAX = 64
+OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
@@ -111,36 +121,95 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
+class _Refused(asyncio.Protocol):
+    """A connection beyond the cap: closed as it opens, before aiohttp sees it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
 class LimitedServer(web.Server):
-    """aiohttp's connection manager, closing connections beyond a cap as they open."""
+    """aiohttp's connection manager, refusing connections beyond a cap as they open.
+
+    The refusal happens in the protocol factory: a request handler closed in its own
+    connection_made would start anyway on a connection already lost, and fail with an
+    ERROR and a traceback in the log for every connection the crowd opened."""
 
     def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
-                 **kwargs: Any) -> None:
+                 per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
+                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connections_max = connections_max
+        self.per_source_max = per_source_max
+        self.exempt = exempt
         self.refused_connections = 0
+        self._sources: dict[RequestHandler, str] = {}
+        self._per_source: dict[str, int] = {}
+        # Handlers made for accepted connections whose connection_made has not run yet
+        # (the loop accepts several at once), with when they were made: one whose
+        # transport never came is forgotten after OPENING_FORGOTTEN_S.
+        self._opening: dict[RequestHandler, float] = {}
+
+    def __call__(self) -> asyncio.Protocol:  # type: ignore[override]
+        now = time.monotonic()
+        for stale in [h for h, made in self._opening.items()
+                      if now - made > OPENING_FORGOTTEN_S]:
+            del self._opening[stale]
+        if len(self.connections) + len(self._opening) >= self.connections_max:
+            self.refused_connections += 1
+            return _Refused()
+        handler = super().__call__()
+        self._opening[handler] = now
+        return handler
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        self._opening.pop(handler, None)
         super().connection_made(handler, transport)
-        if len(self.connections) > self.connections_max:
+        peer = transport.get_extra_info("peername")
+        source = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if not source or source in self.exempt:
+            return
+        if self._per_source.get(source, 0) >= self.per_source_max:
             self.refused_connections += 1
-            handler.force_close()
-            transport.close()
+            # Closed once its handler has started (the next turn of the loop): closed
+            # here, the handler would start on a connection already lost and fail.
+            asyncio.get_running_loop().call_soon(handler.force_close)
+            return
+        self._sources[handler] = source
+        self._per_source[source] = self._per_source.get(source, 0) + 1
+
+    def connection_lost(self, handler: RequestHandler,
+                        exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        source = self._sources.pop(handler, None)
+        if source is not None:
+            left = self._per_source[source] - 1
+            if left:
+                self._per_source[source] = left
+            else:
+                del self._per_source[source]
 
 
 class LimitedAppRunner(web.AppRunner):
-    """An AppRunner whose server caps connections and times out idle request heads."""
+    """An AppRunner whose server caps connections (in all and per address, but for
+    `exempt` addresses) and times out idle request heads."""
 
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
-                 header_timeout_s: float = HEADER_TIMEOUT_S, **kwargs: Any) -> None:
+                 header_timeout_s: float = HEADER_TIMEOUT_S,
+                 per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
+                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
         kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
         super().__init__(app, **kwargs)
         self._connections_max = connections_max
+        self._per_source_max = per_source_max
+        self._exempt = exempt
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         limited = LimitedServer(server.request_handler, request_factory=server.request_factory,
                                 handler_cancellation=server.handler_cancellation,
-                                connections_max=self._connections_max, **server._kwargs)
+                                connections_max=self._connections_max,
+                                per_source_max=self._per_source_max, exempt=self._exempt,
+                                **server._kwargs)
         return limited

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ledger.chain import Chain
-from ledger.codec import decode, encode
+from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
@@ -32,6 +32,7 @@ from node.config import NodeConfig
 from node.public_work import ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
+from node.submission_body import byte_strings
 from node.sync import serve_blocks
 from p2p import Limits, PeerManager
 from storage.errors import StorageError
@@ -164,14 +165,11 @@ class Network:
 
     def receive_gossip_into(self, core: NodeCore) -> Handler:
         async def receive(peer_key: bytes, payload: bytes) -> None:
-            try:
-                items = decode(payload)
+            try:  # on the event loop: read without building anything but the items
+                items = byte_strings(payload)
             except MalformedInput as exc:
                 log.warning("malformed transaction gossip from %s: %s",
                             self.name_of(peer_key), exc)
-                return
-            if not isinstance(items, list) or not all(isinstance(i, bytes) for i in items):
-                log.warning("malformed transaction gossip from %s", self.name_of(peer_key))
                 return
             fresh = [data for data in items if not core.knows(data)]
             if not fresh:

@@ -12,7 +12,6 @@ from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,
     MAX_STATE_KEY_BYTES,
-    MAX_TXS_PER_REQUEST,
     MAX_WAIT_S,
     SET_CHANGES_PAGE_MAX,
     VERIFY_BODY_MAX,
@@ -31,6 +30,7 @@ from node.api_schema import (
 )
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
+from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_issuing import MAX_STATUS_UPDATES
 
 _KIB = 1024

@@ -27,12 +27,18 @@ from ledger.identity import MEMBER_ID_BYTES, KeyPair
 from ledger.payloads import RevokePayload
 from ledger.records import Batch
 from ledger.rules import load_batch
+from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
 from node.http_limits import payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
 
 MAX_VC_BODY_BYTES = 512 * 1024
+# Nesting of a request body: a document's own limit (ledger.vc.canon.MAX_DEPTH, checked
+# in the worker) plus the envelope around it (body, presentation, its list of
+# credentials). Checked here because a body is pickled to reach the worker, and the
+# pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
+MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
 VC_PROCESSES = 2
 MAX_VC_IN_FLIGHT = 8
 MAX_BLOCKS_PER_SCAN = 200
@@ -140,7 +146,25 @@ async def read_body(request: web.Request) -> dict[str, Any]:
         raise InvalidDocument("body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise InvalidDocument("body must be a JSON object")
+    if _nesting(body) > MAX_VC_BODY_DEPTH:
+        raise InvalidDocument(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep")
     return body
+
+
+def _nesting(value: Any) -> int:
+    """How deep objects and arrays nest in `value` (0 for a scalar), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_VC_BODY_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:

@@ -27,6 +27,13 @@ SENIM_CONTEXT = "https://senim.kz/contexts/credentials/v1"
 # refused before PyLD sees it.
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 32
+# RDFC-1.0 tells blank nodes with equal neighbourhoods apart by trying every ordering
+# of them (Hash N-Degree Quads), which grows as a factorial: a 2 KB "poison" document
+# of 10 blank nodes, all linked to each other, would hold a worker for hours. The
+# specification asks implementations to bound this work; each N-degree hash and each
+# ordering of related blank nodes it will try counts one unit. Credentials, whose
+# blank nodes differ in their own statements, need none.
+MAX_CANON_WORK = 2_000
 
 MAX_CACHED_CONTEXTS = 256
 Loader = Callable[[str, Any], dict[str, Any]]
@@ -138,6 +145,49 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         expanded = super().expand(input_, options)
         _require_absolute_iris(expanded)
         return expanded
+
+    def normalize(self, input_: Any, options: Any) -> Any:
+        """PyLD's normalize for a JSON-LD input and URDNA2015, with the work bounded."""
+        rdf_options = {k: v for k, v in options.items() if k not in ("format", "algorithm")}
+        rdf_options.update(produceGeneralizedRdf=False, extractAllScripts=True,
+                           processingMode="json-ld-1.1", base="")
+        dataset = self.to_rdf(input_, rdf_options)
+        return _BoundedCanonicaliser().main(dataset, options)
+
+
+class _BoundedCanonicaliser(jsonld.URDNA2015):  # type: ignore[misc]
+    """RDFC-1.0 (PyLD's URDNA2015) that refuses a document needing more than
+    MAX_CANON_WORK units of blank-node disambiguation (see MAX_CANON_WORK)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.work = 0
+
+    def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
+        # Called once per N-degree hash, whose loop then tries every ordering of each
+        # group of related blank nodes: charge them all before any is tried.
+        related: dict[str, list[str]] = super().create_hash_to_related(id_, issuer)
+        self._charge(1)
+        for group in related.values():
+            self._charge(_orderings(len(group)))
+        return related
+
+    def _charge(self, units: int) -> None:
+        self.work += units
+        if self.work > MAX_CANON_WORK:
+            raise InvalidDocument(
+                "canonicalising this document's blank nodes takes more than "
+                f"{MAX_CANON_WORK} steps: too many indistinguishable blank nodes")
+
+
+def _orderings(count: int) -> int:
+    """count!, or MAX_CANON_WORK + 1 once it exceeds the budget (never a huge integer)."""
+    total = 1
+    for factor in range(2, count + 1):
+        total *= factor
+        if total > MAX_CANON_WORK:
+            return MAX_CANON_WORK + 1
+    return total
 
 
 def _require_absolute_iris(value: Any) -> None:

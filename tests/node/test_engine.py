@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tracemalloc
 from collections import deque
 
 import pytest
@@ -338,3 +339,26 @@ def test_a_follower_voted_in_starts_validating_at_the_switch_height(net: Consort
     both = _certificate_of([net.ministry, net.employer], CHAIN_ID, 4, block_hash)
     employer.block_announced(net.ministry.public_key, encode([execution.block.encode(), both]))
     assert employer.chain.height == 4
+
+
+def test_a_block_announced_by_a_non_validator_is_dropped_unread(net: Consortium) -> None:
+    """Only validators announce blocks. A member's announcements are not decoded: a
+    2 MiB frame of empty arrays held the engine thread (and consensus) a second each."""
+    source = Chain(MemoryStore(), net.genesis)
+    commit(source, [])
+    follower, _ = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    block = source.get_block(1)
+    assert block is not None
+    announced = encode([block.encode(), source.get_certificate(1)])
+    follower.block_announced(net.university.public_key, announced)
+    assert follower.chain.height == 0
+    count = 2 * 1024 * 1024
+    frame = b"\xdd" + count.to_bytes(4, "big") + b"\x90" * count
+    tracemalloc.start()
+    try:
+        follower.block_announced(net.university.public_key, frame)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+    follower.block_announced(net.ministry.public_key, announced)
+    assert follower.chain.height == 1

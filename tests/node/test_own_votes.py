@@ -66,7 +66,7 @@ def test_a_validator_run_twice_is_told_by_the_next_blocks_certificate(
     assert validator.chain.get_certificate(2) != twin.chain.get_certificate(2)
     submit(twin, net)  # block 3: its last commit is the twin's vote on block 2
     assert twin_errors(caplog) == []
-    validator.block_announced(net.university.public_key, encode(
+    validator.block_announced(net.ministry.public_key, encode(  # a validator announces
         [twin.chain.get_block_bytes(3), twin.chain.get_certificate(3)]))
     assert validator.chain.height == 3  # a valid block all the same
     (said,) = twin_errors(caplog)
@@ -90,7 +90,7 @@ def test_a_block_fetched_with_a_vote_of_ours_signed_elsewhere_is_told_too(
     validator.own_votes.sent(encode_signed(sign_message(
         net.genesis.chain_id.encode(), validator.me, Commit(View(0), Height(2), digest, start),
         net.ministry.sign_raw)))
-    validator.block_announced(net.university.public_key,
+    validator.block_announced(net.ministry.public_key,  # a validator announces
                               encode([block, twin.chain.get_certificate(2)]))
     assert validator.chain.height == 2
     (said,) = twin_errors(caplog)

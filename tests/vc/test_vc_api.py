@@ -77,6 +77,21 @@ async def test_tampered_and_malformed_are_400_never_500(node: VcNode) -> None:
     assert huge.status == 400
 
 
+async def test_a_deeply_nested_body_is_400_never_500(node: VcNode) -> None:
+    """JSON parses 900 levels, but the body is pickled to reach a VC worker, and the
+    pickler recursed past Python's limit: a 500 and a traceback in the node's log."""
+    deep: Any = {"x": 1}
+    for _ in range(900):
+        deep = {"a": deep}
+    vc = exported(node, 0)
+    vc["credentialSubject"]["deep"] = deep
+    for path, body in (("/credentials/verify", {"verifiableCredential": vc}),
+                       ("/presentations/verify", {"verifiablePresentation": {
+                           "verifiableCredential": [vc]}})):
+        result = await post(node, path, body, 400)
+        assert "nested more than" in result["error"]["message"]
+
+
 async def test_presentation_challenge_and_domain(node: VcNode) -> None:
     holder = KeyPair.from_seed(b"\x55" * 32)
     vp = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],

@@ -1,0 +1,71 @@
+"""A submission's body is read for what a submission holds, and nothing it spells is
+built first: a body of empty arrays is refused without allocating them."""
+
+from __future__ import annotations
+
+import json
+import struct
+import tracemalloc
+from collections.abc import Callable
+
+import pytest
+
+from ledger.codec import encode
+from ledger.errors import MalformedInput
+from node.submission_body import MAX_TXS_PER_REQUEST, parse_submission
+
+MSGPACK = "application/msgpack"
+TX_A, TX_B = b"\x96" + bytes(40), bytes(300)
+
+
+def test_msgpack_forms_of_one_and_many() -> None:
+    assert parse_submission(MSGPACK, encode(TX_A)) == ([TX_A], True)
+    assert parse_submission(MSGPACK, encode([TX_A, TX_B])) == ([TX_A, TX_B], False)
+    many = [bytes([i % 256]) * 70_000 for i in range(20)]  # bin32 items, array16
+    assert parse_submission(MSGPACK, encode(many)) == (many, False)
+    as_array32 = b"\xdd" + struct.pack(">I", 2) + encode(TX_A) + encode(TX_B)
+    assert parse_submission(MSGPACK, as_array32) == ([TX_A, TX_B], False)
+    assert parse_submission(MSGPACK, encode([])) == ([], False)  # refused later, by count
+
+
+@pytest.mark.parametrize("body", [
+    b"", encode([[TX_A]]), encode([TX_A, "text"]), encode([TX_A]) + b"\x00",
+    encode([TX_A, TX_B])[:-1], b"\xdd\x00\x00", encode(7), encode(TX_A) + b"\xc0",
+    encode([TX_A] * (MAX_TXS_PER_REQUEST + 1)),
+])
+def test_msgpack_other_shapes_refused(body: bytes) -> None:
+    with pytest.raises(MalformedInput):
+        parse_submission(MSGPACK, body)
+
+
+def test_json_forms() -> None:
+    assert parse_submission("application/json", json.dumps({"tx": TX_A.hex()}).encode()) \
+        == ([TX_A], True)
+    body = json.dumps({"txs": [TX_A.hex()] * MAX_TXS_PER_REQUEST}).encode()
+    assert parse_submission("application/json", body) == ([TX_A] * MAX_TXS_PER_REQUEST, False)
+    for bad in (b"[1]", b'{"txs": [1]}', b'{"tx": "zz"}', b"{", b'{"txs": [[], []]}' * 1):
+        with pytest.raises(MalformedInput):
+            parse_submission("application/json", bad)
+
+
+def _peak_bytes(call: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        with pytest.raises(MalformedInput):
+            call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+COUNT = 2_000_000  # 2 MB; a general decoder built 2 million values (over 100 MB)
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    (MSGPACK, b"\xdd" + struct.pack(">I", COUNT) + b"\x90" * COUNT),
+    ("application/json", b'{"txs": [' + b"[]," * (COUNT // 3) + b"[]]}"),
+    ("application/json", b'{"txs": [' + b'"",' * (COUNT // 3) + b'""]}'),
+], ids=["msgpack-empty-arrays", "json-empty-arrays", "json-empty-strings"])
+def test_a_body_of_many_values_is_refused_without_building_them(content_type: str,
+                                                                 body: bytes) -> None:
+    assert _peak_bytes(lambda: parse_submission(content_type, body)) < 4 << 20
