@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, ClientError, NodeClient
-from cli.errors import fail
+from cli.errors import EXIT_UNREACHABLE, fail
 from node.evidence import EVIDENCE_PAGE_MAX
 
 # The chain keeps at most ledger.equivocation.MAX_EVIDENCE_RECORDS (4,096): this many
@@ -75,9 +75,9 @@ def list_command(node_url: str, as_json: bool) -> None:
         rows = fetch_chain_evidence(NodeClient(node_url))
         lines = [describe(row) for row in rows]
     except ClientError as exc:
-        fail(f"cannot list evidence: {exc} ({exc.code})")
+        fail(f"cannot list evidence: {exc} ({exc.code})", exc.exit_code)
     except (KeyError, TypeError, AttributeError):
-        fail("cannot list evidence: the node's evidence answer is malformed")
+        fail("cannot list evidence: the node's evidence answer is malformed", EXIT_UNREACHABLE)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     elif not rows:

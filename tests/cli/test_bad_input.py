@@ -311,7 +311,8 @@ def test_a_node_with_a_bad_config_logs_one_line_and_exits_2(tmp_path: Path, name
     assert _snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"]])
+@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"],
+                                     ["evidence", "list"]])
 def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
     assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
