@@ -73,6 +73,10 @@ def refuse_store_in_use(store: Path, field: str) -> None:
         fd = os.open(store / "LOCK", os.O_RDWR)
     except (FileNotFoundError, NotADirectoryError):
         return  # no lock file: LevelDB never opened it, so nothing holds it
+    except OSError as exc:  # a read-only disk or a folder this user may not write
+        raise ConfigError(field, f"cannot use {store}: {store / 'LOCK'}: "
+                          f"{exc.strerror or exc}; the node writes its chain there, so the "
+                          "folder must be writable by the user running it") from exc
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
