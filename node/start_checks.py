@@ -81,6 +81,6 @@ def refuse_store_in_use(store: Path, field: str) -> None:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         raise ConfigError(field, f"{store} is in use (a node is running on it); "
-                          "stop that node first") from exc
+                          "stop the node first") from exc
     finally:
         os.close(fd)  # releases the lock just taken

@@ -62,10 +62,11 @@ def _damage_reported(what: str) -> Iterator[None]:
     try:
         yield
     except (plyvel.CorruptionError, plyvel.IOError) as exc:
-        raise CorruptStateError(f"LevelDB refuses {what}: {_reason(exc)}") from exc
+        raise CorruptStateError(f"LevelDB refuses {what}: {leveldb_reason(exc)}") from exc
 
 
-def _reason(exc: Exception) -> str:
+def leveldb_reason(exc: Exception) -> str:
+    """What LevelDB said, as text (plyvel's errors carry it as bytes)."""
     said = exc.args[0] if exc.args else exc
     return said.decode(errors="replace") if isinstance(said, bytes) else str(said)
 
@@ -111,7 +112,8 @@ class LevelDBStore:
                                  bloom_filter_bits=self.BLOOM_BITS_PER_KEY,
                                  compression=self.COMPRESSION)
         except plyvel.CorruptionError as exc:
-            raise CorruptStateError(f"LevelDB refuses to open {path}: {_reason(exc)}") from exc
+            raise CorruptStateError(
+                f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
         self._write_lock = threading.Lock()
         try:
             self._writes = self._check_write_count(folder)
@@ -148,7 +150,7 @@ class LevelDBStore:
         try:
             value: bytes | None = self._db.get(key, verify_checksums=True)
         except (plyvel.CorruptionError, plyvel.IOError) as exc:
-            raise CorruptStateError(f"LevelDB refuses a read: {_reason(exc)}") from exc
+            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -195,7 +197,7 @@ class _LevelDBSnapshot:
         try:  # inline, as in LevelDBStore.get
             value: bytes | None = self._snapshot.get(key, verify_checksums=True)
         except (plyvel.CorruptionError, plyvel.IOError) as exc:
-            raise CorruptStateError(f"LevelDB refuses a read: {_reason(exc)}") from exc
+            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
