@@ -50,8 +50,8 @@ from node.state_serve import StateSnapshots
 from node.tls import serve_https
 from node.validators import ValidatorSets
 from node.vc_api import configure_vc, warm_workers_on_start
-from storage.errors import CorruptStateError, StorageError
-from storage.kv import LevelDBStore
+from storage.errors import CorruptStateError, DiskRefused, StorageError
+from storage.kv import LevelDBStore, leveldb_reason
 
 log = logging.getLogger("senim.daemon")
 
@@ -60,10 +60,19 @@ SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, run "
                  "`senim node --config <this config> --resync`: it moves {store} aside "
                  "(kept for diagnosis) and resyncs from peers")
+EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
 
 
 class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
+
+
+class StoppedByStore(Exception):
+    """The store failed after the node started: damage found, or a write the disk refused."""
+
+    def __init__(self, cause: StorageError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def open_store(config: NodeConfig) -> LevelDBStore:
@@ -78,7 +87,8 @@ def open_store(config: NodeConfig) -> LevelDBStore:
     except CorruptStateError as exc:
         raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
-        raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+        raise ConfigError("node.data_dir", f"cannot open the chain database: "
+                          f"{leveldb_reason(exc)}") from exc
 
 
 def set_store_aside(config: NodeConfig, now: datetime | None = None) -> Path | None:
@@ -342,8 +352,8 @@ async def serve(config: NodeConfig) -> None:
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)
-    if isinstance(thread.failure, StorageError):
-        raise thread.failure  # damage found while committing: the damaged-store exit
+    if isinstance(thread.failure, StorageError):  # damage found, or a disk that is full
+        raise StoppedByStore(thread.failure)
     if thread.failure is not None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
@@ -366,12 +376,24 @@ def run(config_path: Path, resync: bool = False) -> int:
     except ConfigError as exc:
         log.error("cannot start: %s", exc)
         return 2
+    except StoppedByStore as exc:
+        return _store_failed("stopped", exc.cause, config)
     except StorageError as exc:
-        log.error("cannot start: the chain database is damaged: %s", exc)
-        return 3
+        return _store_failed("cannot start", exc, config)
     except EngineFailed as exc:
         log.error("stopped: %s", exc)
         return 4
     with contextlib.suppress(Exception):
         logging.shutdown()
     return 0
+
+
+def _store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
+    """The last line of a node whose store failed, and its exit code: a full or read-only
+    disk is no damage, and moving the store aside (--resync) would not help it."""
+    if isinstance(exc, DiskRefused):
+        log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "
+                  "writable again), then start the node again", when, exc, config.data_dir)
+        return EXIT_DISK_REFUSED
+    log.error("%s: the chain database is damaged: %s", when, exc)
+    return 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import os
 import struct
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import plyvel
 
-from storage.errors import CorruptStateError
+from storage.errors import CorruptStateError, DiskRefused
 
 
 class KeyValueReader(Protocol):
@@ -56,13 +57,25 @@ _WRITES_RECORD = struct.Struct(">QI")
 
 
 @contextlib.contextmanager
-def _damage_reported(what: str) -> Iterator[None]:
+def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
     """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
     file) into the storage error the node answers with."""
     try:
         yield
     except (plyvel.CorruptionError, plyvel.IOError) as exc:
-        raise CorruptStateError(f"LevelDB refuses {what}: {leveldb_reason(exc)}") from exc
+        reason = leveldb_reason(exc)
+        if writing and isinstance(exc, plyvel.IOError) and any(
+                words in reason for words in _DISK_REFUSALS):
+            # a full or read-only disk damages nothing: free space and the node starts again
+            raise DiskRefused(f"the disk refuses {what} of the chain database: "
+                              f"{reason}") from exc
+        raise CorruptStateError(f"LevelDB refuses {what}: {reason}") from exc
+
+
+# What the disk answers when it is not the store that is at fault, as C's strerror
+# words it in LevelDB's message.
+_DISK_REFUSALS = tuple(os.strerror(code) for code in (
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
 
 
 def leveldb_reason(exc: Exception) -> str:
@@ -169,7 +182,7 @@ class LevelDBStore:
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         with self._write_lock:
             count = self._writes + 1
-            with _damage_reported("a write"), self._db.write_batch(
+            with _damage_reported("a write", writing=True), self._db.write_batch(
                     transaction=True, sync=sync) as batch:
                 for key, value in puts.items():
                     if value is None:
