@@ -55,6 +55,7 @@ class NodeConfig:
     vc_tls_cert: Path | None = None
     vc_tls_key: Path | None = None
     state_sync: bool = False  # [sync]: an empty data dir joins from a peer's snapshot
+    config_file: Path | None = None  # the file this was read from, for advice that names it
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
@@ -200,6 +201,7 @@ def load_config(path: Path) -> NodeConfig:
         log_format=log_format,
         api_rate_exempt=tuple(rate_exempt),
         state_sync=state_sync,
+        config_file=path,
         **_vc_settings(_table(document, "vc"), base),
     )
 

@@ -44,7 +44,12 @@ from node.metrics import NodeMetrics
 from node.network import Network
 from node.service import NodeCore
 from node.signature_workers import SignatureWorkers
-from node.start_checks import STORE_NAME, check_before_start, refuse_store_in_use
+from node.start_checks import (
+    STORE_NAME,
+    check_before_start,
+    recovery_hint,
+    refuse_store_in_use,
+)
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.tls import serve_https
@@ -57,9 +62,6 @@ log = logging.getLogger("senim.daemon")
 
 SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
 SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
-RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, run "
-                 "`senim node --config <this config> --resync`: it moves {store} aside "
-                 "(kept for diagnosis) and resyncs from peers")
 EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
 
 
@@ -85,7 +87,7 @@ def open_store(config: NodeConfig) -> LevelDBStore:
     try:
         return LevelDBStore(str(store_path))
     except CorruptStateError as exc:
-        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
+        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: "
                           f"{leveldb_reason(exc)}") from exc
@@ -156,7 +158,6 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    store_path = config.data_dir / STORE_NAME
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
@@ -166,7 +167,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
         core.chain.check_certificates(validator_sets.certifies)
     except CorruptStateError as exc:
         kv.close()
-        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
+        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     except (StorageError, ConfigError):
         kv.close()
         raise

@@ -22,6 +22,14 @@ from node.vc_api import load_vc_issuing
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
 
+def recovery_hint(config: NodeConfig) -> str:
+    """What to do about a damaged store, naming the operator's own config file."""
+    named = config.config_file or "<this config>"
+    return (f"`senim fsck --config {named}` lists the damage; to recover, run "
+            f"`senim node --config {named} --resync`: it moves {config.data_dir / STORE_NAME} "
+            "aside (kept for diagnosis) and resyncs from peers")
+
+
 def check_before_start(config: NodeConfig) -> None:
     """Raise ConfigError for the first thing that would stop the node from starting."""
     load_key(config.key_file)
