@@ -52,29 +52,21 @@ from node.start_checks import (
 )
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
+from node.store_failures import StoppedByStore, store_failed
 from node.tls import serve_https
 from node.validators import ValidatorSets
 from node.vc_api import configure_vc, warm_workers_on_start
-from storage.errors import CorruptStateError, DiskRefused, StorageError
+from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore, leveldb_reason
 
 log = logging.getLogger("senim.daemon")
 
 SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
 SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
-EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
 
 
 class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
-
-
-class StoppedByStore(Exception):
-    """The store failed after the node started: damage found, or a write the disk refused."""
-
-    def __init__(self, cause: StorageError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
 
 
 def open_store(config: NodeConfig) -> LevelDBStore:
@@ -378,23 +370,12 @@ def run(config_path: Path, resync: bool = False) -> int:
         log.error("cannot start: %s", exc)
         return 2
     except StoppedByStore as exc:
-        return _store_failed("stopped", exc.cause, config)
+        return store_failed("stopped", exc.cause, config)
     except StorageError as exc:
-        return _store_failed("cannot start", exc, config)
+        return store_failed("cannot start", exc, config)
     except EngineFailed as exc:
         log.error("stopped: %s", exc)
         return 4
     with contextlib.suppress(Exception):
         logging.shutdown()
     return 0
-
-
-def _store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
-    """The last line of a node whose store failed, and its exit code: a full or read-only
-    disk is no damage, and moving the store aside (--resync) would not help it."""
-    if isinstance(exc, DiskRefused):
-        log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "
-                  "writable again), then start the node again", when, exc, config.data_dir)
-        return EXIT_DISK_REFUSED
-    log.error("%s: the chain database is damaged: %s", when, exc)
-    return 3

@@ -14,6 +14,7 @@ import pytest
 from node import daemon
 from node.config import NodeConfig
 from node.engine_thread import EngineThread
+from node.store_failures import StoppedByStore
 from storage.errors import CorruptStateError, DiskRefused
 from tests.node.test_engine_thread import wait_until
 from tests.node.test_refused_start import node_folder
@@ -58,7 +59,7 @@ def test_a_full_disk_is_named_as_one_not_as_damage(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="senim.daemon"):
         code = _run_failing(tmp_path, monkeypatch,
-                            daemon.StoppedByStore(DiskRefused(FULL)))
+                            StoppedByStore(DiskRefused(FULL)))
     assert code == 74
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [f"stopped: {FULL}; nothing is damaged: free space on that disk (or "
@@ -70,7 +71,7 @@ def test_damage_found_while_running_is_not_called_a_failed_start(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="senim.daemon"):
         code = _run_failing(tmp_path, monkeypatch,
-                            daemon.StoppedByStore(CorruptStateError("LevelDB refuses a write")))
+                            StoppedByStore(CorruptStateError("LevelDB refuses a write")))
     assert code == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == ["stopped: the chain database is damaged: LevelDB refuses a write"]
