@@ -47,6 +47,7 @@ from node.signature_workers import SignatureWorkers
 from node.start_checks import (
     STORE_NAME,
     check_before_start,
+    peers_configured,
     recovery_hint,
     refuse_store_in_use,
 )
@@ -322,9 +323,10 @@ async def serve(config: NodeConfig) -> None:
         thread.work_available()
     # P2P handshakes bind the genesis hash: operators whose nodes never connect compare
     # this fingerprint (`senim consortium fingerprint` prints the same).
-    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s (genesis %s) "
-             "at height %d", config.name, core.keys.member_id.hex(), engine.role.value,
-             config.api, config.p2p, core.chain_id, genesis.fingerprint, core.chain.height)
+    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s with %s, chain %s "
+             "(genesis %s) at height %d", config.name, core.keys.member_id.hex(),
+             engine.role.value, config.api, config.p2p, peers_configured(config),
+             core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())

@@ -22,6 +22,15 @@ from node.vc_api import load_vc_issuing
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
 
+def peers_configured(config: NodeConfig) -> str:
+    """The peers a start line names: an operator whose node connects to no one checks
+    them first."""
+    if not config.peers:
+        return "no peers configured (it waits for others to dial it)"
+    listed = ", ".join(str(peer) for peer in config.peers)
+    return f"{len(config.peers)} peer{'s' if len(config.peers) > 1 else ''} configured ({listed})"
+
+
 def recovery_hint(config: NodeConfig) -> str:
     """What to do about a damaged store, naming the operator's own config file."""
     named = config.config_file or "<this config>"
