@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
+from cli.commands import node_option
 from cli.errors import EXIT_UNREACHABLE, fail
 from node.evidence import EVIDENCE_PAGE_MAX
 
@@ -65,8 +66,7 @@ def evidence_group() -> None:
 
 
 @evidence_group.command("list")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 @click.option("--json", "as_json", is_flag=True, help="The records as JSON.")
 def list_command(node_url: str, as_json: bool) -> None:
     """Equivocation evidence on chain: who, what, at which height and view, submitted by
