@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.remote import RemoteFactsError, read_bounded
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -79,21 +80,27 @@ class NodeClient:
         except ValueError as exc:
             raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
                               f"{exc}", "bad_url") from exc
+        url = self.base_url + path
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                answer = json.loads(response.read())
+                # bounded in size and time: urllib's timeout is per socket read, so a
+                # node sending a byte at a time would hold the command for ever
+                answer = json.loads(read_bounded(response, url, deadline_s=self.timeout_s))
         except urllib.error.HTTPError as exc:
             try:
-                err = json.loads(exc.read())["error"]
+                err = json.loads(read_bounded(exc, url, deadline_s=self.timeout_s))["error"]
+                if not isinstance(err["message"], str) or not isinstance(err["code"], str):
+                    raise TypeError("an error without a code and message")
                 raise ClientError(err["message"], err["code"], exc.code) from exc
-            except (ValueError, KeyError, TypeError):
-                raise ClientError(f"HTTP {exc.code} from {self.base_url}{path}", "http",
-                                  exc.code) from exc
+            except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
+                raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
+        except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
+            raise ClientError(str(exc), "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
-        except ValueError as exc:  # an answer that is not JSON: not a Senim node
-            raise ClientError(f"{self.base_url}{path} did not answer JSON: is it a Senim "
-                              "node?") from exc
+        except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
+            # Python's decoder takes): not a Senim node
+            raise ClientError(f"{url} did not answer JSON: is it a Senim node?") from exc
         if not isinstance(answer, dict):  # every answer of the API is a JSON object
             raise ClientError(f"{self.base_url}{path} did not answer a JSON object: is it a "
                               "Senim node?", "malformed")

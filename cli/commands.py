@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import Payload, checked
@@ -75,6 +75,8 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         fail(str(exc), EXIT_BAD_INPUT)
     except ClientError as exc:  # nothing was sent
         _forget(written)
+        if exc.exit_code != EXIT_REFUSED:  # the node said nothing, so it refused nothing
+            fail(f"{what} not sent: {exc}", exc.exit_code)
         fail(f"{what} refused: {exc} ({exc.code})")
     try:
         result = client.submit_and_wait(tx)

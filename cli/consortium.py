@@ -50,7 +50,8 @@ def _genesis_time_ms(value: object, where: str) -> int:
     exists=True, dir_okay=False, path_type=Path),
     help="TOML with chain_id, genesis_time, [[members]] and optionally [governance] "
          "(threshold, min_validators; default: a majority of the ministries, 4).")
-@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="Where to write the genesis file (refused if it exists, unless --force).")
 @click.option("--time", "time_text", default=None,
               help="Genesis time (ISO 8601 with a zone), if the members file has none.")
 @click.option("--force", is_flag=True, help="Overwrite an existing genesis file.")

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from cli.client import DEFAULT_NODE, ClientError, NodeClient
-from cli.errors import fail
+from cli.client import ClientError, NodeClient
+from cli.commands import node_option
+from cli.errors import EXIT_UNREACHABLE, fail
 from node.evidence import EVIDENCE_PAGE_MAX
 
 # The chain keeps at most ledger.equivocation.MAX_EVIDENCE_RECORDS (4,096): this many
@@ -65,8 +66,7 @@ def evidence_group() -> None:
 
 
 @evidence_group.command("list")
-@click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True)
+@node_option
 @click.option("--json", "as_json", is_flag=True, help="The records as JSON.")
 def list_command(node_url: str, as_json: bool) -> None:
     """Equivocation evidence on chain: who, what, at which height and view, submitted by
@@ -75,9 +75,9 @@ def list_command(node_url: str, as_json: bool) -> None:
         rows = fetch_chain_evidence(NodeClient(node_url))
         lines = [describe(row) for row in rows]
     except ClientError as exc:
-        fail(f"cannot list evidence: {exc} ({exc.code})")
+        fail(f"cannot list evidence: {exc} ({exc.code})", exc.exit_code)
     except (KeyError, TypeError, AttributeError):
-        fail("cannot list evidence: the node's evidence answer is malformed")
+        fail("cannot list evidence: the node's evidence answer is malformed", EXIT_UNREACHABLE)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     elif not rows:

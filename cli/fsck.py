@@ -42,9 +42,10 @@ from ledger.set_change_records import checked_proof, held_block, kept_block
 from ledger.validator_sets import set_change_heights, validator_set_hash
 from node.config import load_config
 from node.files import load_genesis
+from node.start_checks import refuse_store_in_use
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError, StorageError
-from storage.kv import KeyValueStore, LevelDBStore
+from storage.kv import KeyValueStore, LevelDBStore, leveldb_reason
 from storage.state_tree import StateTree
 
 PROBLEMS_SHOWN_MAX = 50
@@ -251,14 +252,18 @@ def fsck_command(config_path: Path) -> None:
     store = config.data_dir / "chain.ldb"
     if not store.is_dir():
         _stop(f"no chain database at {store}", EXIT_UNCHECKED)
+    try:  # a running node, or a disk that refuses the lock LevelDB takes even to read
+        refuse_store_in_use(store, "node.data_dir")
+    except ConfigError as exc:
+        _stop(str(exc), EXIT_UNCHECKED)
     try:
         kv = LevelDBStore(str(store))
     except CorruptStateError as exc:
         click.echo(f"damaged: the store does not open: {exc}")
         click.echo(RECOVERY.format(store=store, config=config_path))
         sys.exit(EXIT_DAMAGED)
-    except Exception as exc:  # plyvel's own errors: locked by a running node, unreadable
-        _stop(f"cannot open {store} (stop the node first): {exc}", EXIT_UNCHECKED)
+    except Exception as exc:  # plyvel's own errors: an unreadable file, a refused write
+        _stop(f"cannot open {store}: {leveldb_reason(exc)}", EXIT_UNCHECKED)
     try:
         found = check_store(kv, genesis)
     finally:

@@ -15,7 +15,8 @@ from cli.errors import fail
 
 
 @click.command("node")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="The node's config file (TOML; its paths are relative to its folder).")
 @click.option("--resync", is_flag=True,
               help="Move data_dir/chain.ldb aside (renamed with the time, never deleted) and "
                    "start as a fresh node that syncs from its peers: by state sync with "

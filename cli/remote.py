@@ -17,12 +17,11 @@ source says so.
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
@@ -58,12 +57,19 @@ class RemoteFactsError(SenimError):
     """The node could not be reached, or answered with something that does not verify."""
 
 
-def read_bounded(response: http.client.HTTPResponse, url: str,
-                 limit: int | None = None) -> bytes:
+class Readable(Protocol):
+    """An HTTP answer's body as urllib hands it over (a response, or an HTTPError's)."""
+
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
+def read_bounded(response: Readable, url: str,
+                 limit: int | None = None, deadline_s: float | None = None) -> bytes:
     """The body of `response`, or RemoteFactsError past `limit` bytes (MAX_ANSWER_BYTES)
-    or ANSWER_DEADLINE_S."""
+    or `deadline_s` (ANSWER_DEADLINE_S)."""
     limit = MAX_ANSWER_BYTES if limit is None else limit
-    deadline = time.monotonic() + ANSWER_DEADLINE_S
+    deadline_s = ANSWER_DEADLINE_S if deadline_s is None else deadline_s
+    deadline = time.monotonic() + deadline_s
     data = bytearray()
     # read1: one socket read at a time, so the deadline holds against a drip
     while chunk := response.read1(READ_CHUNK_BYTES):
@@ -72,7 +78,7 @@ def read_bounded(response: http.client.HTTPResponse, url: str,
             raise RemoteFactsError(f"{url} sent an answer larger than {limit} bytes")
         if time.monotonic() > deadline:
             raise RemoteFactsError(f"{url} did not finish its answer within "
-                                   f"{ANSWER_DEADLINE_S:g} s")
+                                   f"{deadline_s:g} s")
     return bytes(data)
 
 

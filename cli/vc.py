@@ -104,7 +104,8 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
               help="The issuer's member key file (the VC is signed with it).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
-              show_default=True, help="A node to read the batch's block height and time.")
+              show_default="$SENIM_NODE or " + DEFAULT_NODE,
+              help="A node to read the batch's block height and time.")
 @click.option("--status-base", "status_base", default=None,
               help="Public base URL of the node serving status lists [default: --node].")
 def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,

@@ -6,6 +6,7 @@ Relative paths are relative to the config file's folder; a leading ~ is the home
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import tomllib
@@ -54,6 +55,7 @@ class NodeConfig:
     vc_tls_cert: Path | None = None
     vc_tls_key: Path | None = None
     state_sync: bool = False  # [sync]: an empty data dir joins from a peer's snapshot
+    config_file: Path | None = None  # the file this was read from, for advice that names it
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
@@ -138,15 +140,14 @@ def load_config(path: Path) -> NodeConfig:
         raise ConfigError("config", f"file not found: {path}") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
-    known = set(KNOWN_KEYS)
-    unknown = set(document) - known
+    unknown = sorted(set(document) - set(KNOWN_KEYS))
     if unknown:
-        raise ConfigError(sorted(unknown)[0], f"unknown section (expected {sorted(known)})")
+        raise ConfigError(unknown[0], _unknown_section(unknown[0], document[unknown[0]]))
     for section, keys in KNOWN_KEYS.items():
         for key in _table(document, section):
             if key not in keys:
-                raise ConfigError(f"{section}.{key}", f"unknown key (known in [{section}]: "
-                                  f"{', '.join(sorted(keys))})")
+                raise ConfigError(f"{section}.{key}", f"unknown key{_likely(key, section)} "
+                                  f"(known in [{section}]: {', '.join(sorted(keys))})")
     base = path.parent
     node, api, p2p = _table(document, "node"), _table(document, "api"), _table(document, "p2p")
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
@@ -200,8 +201,33 @@ def load_config(path: Path) -> NodeConfig:
         log_format=log_format,
         api_rate_exempt=tuple(rate_exempt),
         state_sync=state_sync,
+        config_file=path,
         **_vc_settings(_table(document, "vc"), base),
     )
+
+
+def _unknown_section(name: str, value: Any) -> str:
+    if not isinstance(value, dict):  # written above the first [section] header
+        homes = [f"[{section}]" for section, keys in KNOWN_KEYS.items() if name in keys]
+        return ("is outside any section: " + (f"it belongs under {' or '.join(homes)}"
+                                              if homes else "no section has such a key"))
+    close = difflib.get_close_matches(name, KNOWN_KEYS, n=1)
+    guess = f"; did you mean [{close[0]}]?" if close else ""
+    return f"unknown section{guess} (known: {', '.join(sorted(KNOWN_KEYS))})"
+
+
+def _likely(key: str, section: str) -> str:
+    """What a key unknown in `section` was likely meant to be: a near spelling of one of
+    its keys, or the section that has it."""
+    close = difflib.get_close_matches(key, KNOWN_KEYS[section], n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    homes = [f"[{other}]" for other, keys in KNOWN_KEYS.items() if key in keys]
+    if homes:
+        return f"; {key!r} belongs under {' or '.join(homes)}"
+    elsewhere = {other_key: other for other, keys in KNOWN_KEYS.items() for other_key in keys}
+    close = difflib.get_close_matches(key, elsewhere, n=1)
+    return f"; did you mean {close[0]!r} under [{elsewhere[close[0]]}]?" if close else ""
 
 
 def _is_ip(text: str) -> bool:

@@ -45,22 +45,26 @@ from node.network import Network
 from node.service import NodeCore
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
-from node.start_checks import STORE_NAME, check_before_start, refuse_store_in_use
+from node.start_checks import (
+    STORE_NAME,
+    check_before_start,
+    peers_configured,
+    recovery_hint,
+    refuse_store_in_use,
+)
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
+from node.store_failures import StoppedByStore, store_failed
 from node.tls import serve_https
 from node.validators import ValidatorSets
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
-from storage.kv import LevelDBStore
+from storage.kv import LevelDBStore, leveldb_reason
 
 log = logging.getLogger("senim.daemon")
 
 SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
 SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
-RECOVERY_HINT = ("`senim fsck --config <this config>` lists the damage; to recover, run "
-                 "`senim node --config <this config> --resync`: it moves {store} aside "
-                 "(kept for diagnosis) and resyncs from peers")
 
 
 class EngineFailed(Exception):
@@ -77,9 +81,10 @@ def open_store(config: NodeConfig) -> LevelDBStore:
     try:
         return LevelDBStore(str(store_path))
     except CorruptStateError as exc:
-        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
+        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses
-        raise ConfigError("node.data_dir", f"cannot open the chain database: {exc}") from exc
+        raise ConfigError("node.data_dir", f"cannot open the chain database: "
+                          f"{leveldb_reason(exc)}") from exc
 
 
 def set_store_aside(config: NodeConfig, now: datetime | None = None) -> Path | None:
@@ -147,7 +152,6 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     """
     keys = load_key(config.key_file)
     genesis = load_genesis(config.genesis_file)
-    store_path = config.data_dir / STORE_NAME
     kv = open_store(config)
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
@@ -157,7 +161,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
         core.chain.check_certificates(validator_sets.certifies)
     except CorruptStateError as exc:
         kv.close()
-        raise CorruptStateError(f"{exc}; {RECOVERY_HINT.format(store=store_path)}") from exc
+        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     except (StorageError, ConfigError):
         kv.close()
         raise
@@ -328,9 +332,10 @@ async def serve(config: NodeConfig) -> None:
         thread.work_available()
     # P2P handshakes bind the genesis hash: operators whose nodes never connect compare
     # this fingerprint (`senim consortium fingerprint` prints the same).
-    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s, chain %s (genesis %s) "
-             "at height %d", config.name, core.keys.member_id.hex(), engine.role.value,
-             config.api, config.p2p, core.chain_id, genesis.fingerprint, core.chain.height)
+    log.info("node %s (%s, %s) serving API on http://%s, P2P on %s with %s, chain %s "
+             "(genesis %s) at height %d", config.name, core.keys.member_id.hex(),
+             engine.role.value, config.api, config.p2p, peers_configured(config),
+             core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
     stopped = asyncio.create_task(stop.wait())
@@ -352,8 +357,8 @@ async def serve(config: NodeConfig) -> None:
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)
-    if isinstance(thread.failure, StorageError):
-        raise thread.failure  # damage found while committing: the damaged-store exit
+    if isinstance(thread.failure, StorageError):  # damage found, or a disk that is full
+        raise StoppedByStore(thread.failure)
     if thread.failure is not None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
@@ -376,9 +381,10 @@ def run(config_path: Path, resync: bool = False) -> int:
     except ConfigError as exc:
         log.error("cannot start: %s", exc)
         return 2
+    except StoppedByStore as exc:
+        return store_failed("stopped", exc.cause, config)
     except StorageError as exc:
-        log.error("cannot start: the chain database is damaged: %s", exc)
-        return 3
+        return store_failed("cannot start", exc, config)
     except EngineFailed as exc:
         log.error("stopped: %s", exc)
         return 4

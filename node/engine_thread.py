@@ -31,6 +31,7 @@ from typing import TypeVar
 
 from node.engine import TICK_MS, Engine
 from node.engine_types import CommitReport, Refusals
+from storage.errors import DiskRefused
 
 log = logging.getLogger("senim.engine")
 T = TypeVar("T")
@@ -182,6 +183,9 @@ class EngineThread:
             while (step := self._next()) is not None:
                 step()
                 self._flush()
+        except DiskRefused as exc:  # no bug: the daemon's last line says what to do
+            log.error("stopping the node: %s", exc)
+            self.failure = exc
         except BaseException as exc:  # a bug in the engine: stop the node, loudly
             log.exception("the engine thread failed; stopping the node")
             self.failure = exc

@@ -32,6 +32,16 @@ def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
         handle.write("\n")
 
 
+def open_to_others(path: Path) -> str:
+    """How a secret file is open to users other than its owner, in words ('' if not)."""
+    mode = path.stat().st_mode & 0o777
+    ways = [way for way, bits in (("readable", 0o044), ("writable", 0o022),
+                                  ("executable", 0o011)) if mode & bits]
+    if not ways:
+        return ""
+    return f"{' and '.join(ways)} by other users (mode {mode:04o}, where 0600 is its owner's alone)"
+
+
 def load_key(path: Path) -> KeyPair:
     field = str(path)
     try:
@@ -42,9 +52,9 @@ def load_key(path: Path) -> KeyPair:
         raise ConfigError(field, f"key file unreadable: {exc}") from exc
     if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
         raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})")
-    mode = path.stat().st_mode & 0o077
-    if mode:
-        raise ConfigError(field, f"key file is readable by others (mode {oct(mode)}); chmod 600")
+    loose = open_to_others(path)
+    if loose:
+        raise ConfigError(field, f"key file is {loose}; chmod 600 {path}")
     try:
         seed = bytes.fromhex(document["seed"])
         keys = KeyPair.from_seed(seed)

@@ -22,6 +22,23 @@ from node.vc_api import load_vc_issuing
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
 
+def peers_configured(config: NodeConfig) -> str:
+    """The peers a start line names: an operator whose node connects to no one checks
+    them first."""
+    if not config.peers:
+        return "no peers configured (it waits for others to dial it)"
+    listed = ", ".join(str(peer) for peer in config.peers)
+    return f"{len(config.peers)} peer{'s' if len(config.peers) > 1 else ''} configured ({listed})"
+
+
+def recovery_hint(config: NodeConfig) -> str:
+    """What to do about a damaged store, naming the operator's own config file."""
+    named = config.config_file or "<this config>"
+    return (f"`senim fsck --config {named}` lists the damage; to recover, run "
+            f"`senim node --config {named} --resync`: it moves {config.data_dir / STORE_NAME} "
+            "aside (kept for diagnosis) and resyncs from peers")
+
+
 def check_before_start(config: NodeConfig) -> None:
     """Raise ConfigError for the first thing that would stop the node from starting."""
     load_key(config.key_file)
@@ -73,10 +90,14 @@ def refuse_store_in_use(store: Path, field: str) -> None:
         fd = os.open(store / "LOCK", os.O_RDWR)
     except (FileNotFoundError, NotADirectoryError):
         return  # no lock file: LevelDB never opened it, so nothing holds it
+    except OSError as exc:  # a read-only disk or a folder this user may not write
+        raise ConfigError(field, f"cannot use {store}: {store / 'LOCK'}: "
+                          f"{exc.strerror or exc}; the node writes its chain there, so the "
+                          "folder must be writable by the user running it") from exc
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         raise ConfigError(field, f"{store} is in use (a node is running on it); "
-                          "stop that node first") from exc
+                          "stop the node first") from exc
     finally:
         os.close(fd)  # releases the lock just taken

@@ -23,6 +23,7 @@ from ledger.identity import KeyPair
 from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import NodeConfig
 from node.network import Network
+from node.start_checks import peers_configured
 from node.state_sync import NOT_HELD, Phase, StateSync
 from node.validators import certifies_by_keys
 from storage.kv import KeyValueStore
@@ -76,6 +77,10 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
     sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
     started = last_log = time.monotonic()
     await network.start()
+    log.info("node %s (%s): the store is empty, so it first copies a recent certified "
+             "snapshot from its peers; P2P on %s with %s, chain %s (genesis %s)", config.name,
+             keys.member_id.hex(), config.p2p, peers_configured(config), genesis.chain_id,
+             genesis.fingerprint)
     try:
         while not sync.finished and not stop.is_set():
             peers = sorted(network.peers.connected(), key=lambda k: (k not in validators, k))

@@ -40,6 +40,9 @@ class BlockSync:
     def __init__(self, poll_ms: int | None) -> None:
         """`poll_ms`: followers ask for new blocks this often even when nobody tells them."""
         self.target_height = 0
+        # The highest height a peer or a certified message said exists: unlike the
+        # target, not raised by a poll, which asks whether anything follows the head.
+        self._known_height = 0
         self._poll_ms = poll_ms
         self._last_poll_ms: int | None = None
         self._asked: bytes | None = None
@@ -48,11 +51,13 @@ class BlockSync:
         self._turn = 0
 
     def behind(self, head_height: int) -> int:
-        return max(0, self.target_height - head_height)
+        """How many blocks others said exist beyond the head."""
+        return max(0, self._known_height - head_height)
 
     def want(self, target_height: int, preferred: bytes | None = None) -> None:
         """Fetch up to `target_height`, asking `preferred` first if it is connected."""
         self.target_height = max(self.target_height, target_height)
+        self._known_height = max(self._known_height, target_height)
         if preferred is not None:
             self._preferred = preferred
 
@@ -91,12 +96,14 @@ class BlockSync:
             self._pass_over(peer)
             return []
         peer_height, items = answer
-        self.target_height = max(self.target_height,
-                                 min(peer_height, head_height + MAX_TARGET_AHEAD))
+        claimed = min(peer_height, head_height + MAX_TARGET_AHEAD)
+        self.target_height = max(self.target_height, claimed)
+        self._known_height = max(self._known_height, claimed)
         if not items:
             # The peer has nothing after our head: stop chasing its claim (a poll or a
             # certified announcement will start the next round).
             self.target_height = min(self.target_height, head_height)
+            self._known_height = min(self._known_height, head_height)
             self._pass_over(peer)
         return [(bytes(data), bytes(cert)) for data, cert in items]
 

@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from ledger.errors import ConfigError
 from node.config import NodeConfig
+from node.files import open_to_others
 
 CERT_VALID_DAYS = 365
 
@@ -53,8 +54,9 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: list[str],
 
 
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
-    if key_path.exists() and key_path.stat().st_mode & 0o077:
-        raise ConfigError("vc.tls_key", "is readable by others; chmod 600")
+    loose = open_to_others(key_path) if key_path.exists() else ""
+    if loose:
+        raise ConfigError("vc.tls_key", f"is {loose}; chmod 600 {key_path}")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:

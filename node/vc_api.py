@@ -34,7 +34,7 @@ from ledger.vc.status import status_list_credential
 from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify_vc
 from node import openapi as shapes
 from node.api_schema import JSON, Reply, Route, error_reply, obj
-from node.files import load_key
+from node.files import load_key, open_to_others
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
 from node.vc_common import (
@@ -75,8 +75,9 @@ def load_vc_issuing(issuer_key: Path | None, token_file: Path | None
     if token_file is None:
         raise ConfigError("vc.issue_token_file", "is required with vc.issuer_key")
     try:
-        if token_file.stat().st_mode & 0o077:
-            raise ConfigError("vc.issue_token_file", "is readable by others; chmod 600")
+        loose = open_to_others(token_file)
+        if loose:
+            raise ConfigError("vc.issue_token_file", f"is {loose}; chmod 600 {token_file}")
         token = token_file.read_bytes().strip()
     except OSError as exc:
         raise ConfigError("vc.issue_token_file", f"cannot read: {exc}") from exc

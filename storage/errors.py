@@ -9,6 +9,11 @@ class CorruptStateError(StorageError):
     """Local fault: bytes read back from disk do not match what was written."""
 
 
+class DiskRefused(StorageError):
+    """Local fault that damages nothing: the disk refused LevelDB a write or a read (full,
+    read-only, not this user's); the store holds what it held before."""
+
+
 class InvalidProofError(StorageError):
     """Remote fault: a proof handed to us does not verify."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import os
 import struct
 import threading
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import plyvel
 
-from storage.errors import CorruptStateError
+from storage.errors import CorruptStateError, DiskRefused
 
 
 class KeyValueReader(Protocol):
@@ -56,16 +57,29 @@ _WRITES_RECORD = struct.Struct(">QI")
 
 
 @contextlib.contextmanager
-def _damage_reported(what: str) -> Iterator[None]:
+def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
     """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
     file) into the storage error the node answers with."""
     try:
         yield
     except (plyvel.CorruptionError, plyvel.IOError) as exc:
-        raise CorruptStateError(f"LevelDB refuses {what}: {_reason(exc)}") from exc
+        reason = leveldb_reason(exc)
+        if writing and isinstance(exc, plyvel.IOError) and any(
+                words in reason for words in _DISK_REFUSALS):
+            # a full or read-only disk damages nothing: free space and the node starts again
+            raise DiskRefused(f"the disk refuses {what} of the chain database: "
+                              f"{reason}") from exc
+        raise CorruptStateError(f"LevelDB refuses {what}: {reason}") from exc
 
 
-def _reason(exc: Exception) -> str:
+# What the disk answers when it is not the store that is at fault, as C's strerror
+# words it in LevelDB's message.
+_DISK_REFUSALS = tuple(os.strerror(code) for code in (
+    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
+
+
+def leveldb_reason(exc: Exception) -> str:
+    """What LevelDB said, as text (plyvel's errors carry it as bytes)."""
     said = exc.args[0] if exc.args else exc
     return said.decode(errors="replace") if isinstance(said, bytes) else str(said)
 
@@ -111,7 +125,8 @@ class LevelDBStore:
                                  bloom_filter_bits=self.BLOOM_BITS_PER_KEY,
                                  compression=self.COMPRESSION)
         except plyvel.CorruptionError as exc:
-            raise CorruptStateError(f"LevelDB refuses to open {path}: {_reason(exc)}") from exc
+            raise CorruptStateError(
+                f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
         self._write_lock = threading.Lock()
         try:
             self._writes = self._check_write_count(folder)
@@ -148,7 +163,7 @@ class LevelDBStore:
         try:
             value: bytes | None = self._db.get(key, verify_checksums=True)
         except (plyvel.CorruptionError, plyvel.IOError) as exc:
-            raise CorruptStateError(f"LevelDB refuses a read: {_reason(exc)}") from exc
+            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -167,7 +182,7 @@ class LevelDBStore:
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         with self._write_lock:
             count = self._writes + 1
-            with _damage_reported("a write"), self._db.write_batch(
+            with _damage_reported("a write", writing=True), self._db.write_batch(
                     transaction=True, sync=sync) as batch:
                 for key, value in puts.items():
                     if value is None:
@@ -195,7 +210,7 @@ class _LevelDBSnapshot:
         try:  # inline, as in LevelDBStore.get
             value: bytes | None = self._snapshot.get(key, verify_checksums=True)
         except (plyvel.CorruptionError, plyvel.IOError) as exc:
-            raise CorruptStateError(f"LevelDB refuses a read: {_reason(exc)}") from exc
+            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 
     def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:

@@ -311,11 +311,28 @@ def test_a_node_with_a_bad_config_logs_one_line_and_exits_2(tmp_path: Path, name
     assert _snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"]])
+@pytest.mark.parametrize("command", [["status"], ["members"], ["governance", "list"],
+                                     ["evidence", "list"]])
 def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
     assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
     assert "cannot reach the node" in result.output
+
+
+@pytest.mark.parametrize("command", [
+    ["anchor", "{key}", "{key}"],
+    ["accredit", "{key}", "--issuer", "ab" * 20],
+    ["add-member", "{key}", "--name", "N", "--role", "employer", "--public-key", "cd" * 32]])
+def test_a_transaction_for_a_node_that_cannot_be_asked_is_not_called_refused(
+        tmp_path: Path, command: list[str]) -> None:
+    """Nothing was sent: the node never said no, so neither 'refused' nor exit 1."""
+    key = world(tmp_path)["key"]
+    args = [part.replace("{key}", key) for part in command]
+    args[1:2] = ["--key", key]
+    result = CliRunner().invoke(main, [*args, "--node", DEAD_NODE])
+    assert result.exit_code == 3, result.output
+    assert " not sent: cannot reach the node at " in result.output, result.output
+    assert " refused: " not in result.output
 
 
 def test_a_vc_given_to_verify_offline_is_told_how_it_is_checked(tmp_path: Path) -> None:

@@ -88,6 +88,7 @@ CASES: list[tuple[str, Case]] = [
     ("status", lambda f: ["status"]),
     ("members", lambda f: ["members"]),
     ("governance list", lambda f: ["governance", "list"]),
+    ("evidence list", lambda f: ["evidence", "list"]),
     ("accredit", lambda f: ["accredit", "--key", f["key"], "--issuer", "ab" * 20]),
     ("governance propose", lambda f: [
         "governance", "propose", "--key", f["key"], "--action", "retire-member",

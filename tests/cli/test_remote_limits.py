@@ -1,5 +1,6 @@
-"""A node that answers a verifier endlessly: `senim verify` must give up with one error,
-in bounded time and memory, whatever the node sends (cli.remote)."""
+"""A node that answers endlessly: `senim verify` (cli.remote) and every command that asks
+a node (cli.client.NodeClient: status, members, governance, evidence, issue...) must give
+up with one error, in bounded time and memory, whatever the node sends."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from cli import remote
+from cli.client import ClientError, NodeClient
 from cli.remote import RemoteFacts, RemoteFactsError
 
 # Each liar stops by itself, so a verifier without limits fails the test, not the machine.
@@ -97,3 +99,48 @@ async def _deep(request: web.Request) -> web.Response:
 async def test_an_answer_nested_too_deep_is_refused(liar: Callable[..., Awaitable[str]]) -> None:
     outcome, _took = await _ask(await liar(_deep))
     assert "not JSON" in outcome, outcome
+
+
+async def _client_asks(url: str, timeout_s: float = 10.0) -> tuple[str, float]:
+    def run() -> str:
+        try:
+            NodeClient(url, timeout_s=timeout_s).status()
+        except ClientError as exc:
+            return f"{exc} (exit {exc.exit_code})"
+        return "answered"
+
+    started = time.monotonic()
+    outcome = await asyncio.get_running_loop().run_in_executor(None, run)
+    return outcome, time.monotonic() - started
+
+
+async def test_the_client_cuts_off_an_endless_answer(liar: Callable[..., Awaitable[str]],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 1024 * 1024, raising=False)
+    outcome, took = await _client_asks(await liar(_flood))
+    assert "larger than" in outcome and "(exit 3)" in outcome, outcome
+    assert took < GIVES_UP_WITHIN_S
+
+
+async def test_the_client_gives_up_on_a_dripping_answer(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    # each byte comes within the socket timeout, so only a deadline on the whole body ends it
+    outcome, took = await _client_asks(await liar(_drip), timeout_s=1.0)
+    assert "did not finish its answer within 1 s" in outcome and "(exit 3)" in outcome, outcome
+    assert took < GIVES_UP_WITHIN_S
+
+
+async def test_the_client_refuses_an_answer_nested_too_deep(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    outcome, _took = await _client_asks(await liar(_deep))
+    assert "did not answer JSON" in outcome and "(exit 3)" in outcome, outcome
+
+
+async def _odd_error(request: web.Request) -> web.Response:
+    return web.json_response({"error": {"code": 5, "message": ["x"]}}, status=400)
+
+
+async def test_the_client_names_the_status_of_an_error_it_cannot_read(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    outcome, _took = await _client_asks(await liar(_odd_error))
+    assert outcome.startswith("HTTP 400 from ") and "(exit 3)" in outcome, outcome

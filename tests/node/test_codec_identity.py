@@ -108,15 +108,21 @@ def test_save_key_refuses_to_overwrite(tmp_path: Path) -> None:
     assert load_key(path) == first
 
 
-@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
-def test_load_refuses_key_readable_by_others(tmp_path: Path, mode: int) -> None:
+@pytest.mark.parametrize("mode,said", [
+    (0o644, "readable by other users (mode 0644"), (0o640, "readable by other users (mode 0640"),
+    (0o604, "readable by other users (mode 0604"),
+    (0o660, "readable and writable by other users (mode 0660"),
+    # a key others may overwrite is no less at risk, but it is not 'readable by others'
+    (0o620, "writable by other users (mode 0620"), (0o602, "writable by other users (mode 0602")])
+def test_load_refuses_key_open_to_others(tmp_path: Path, mode: int, said: str) -> None:
     path = tmp_path / "node.key"
     save_key(path, KeyPair.generate())
     os.chmod(path, mode)
     with pytest.raises(ConfigError) as info:
         load_key(path)
     assert info.value.field == str(path)
-    assert "chmod 600" in str(info.value)
+    assert f"key file is {said}, where 0600 is its owner's alone); chmod 600 {path}" in \
+        str(info.value)
 
 
 def test_load_refuses_missing_and_foreign_and_mismatched_files(tmp_path: Path) -> None:

@@ -87,6 +87,33 @@ def test_unknown_section(tmp_path: Path) -> None:
     assert field_of(tmp_path, GOOD + "\n[databse]\npath = 'x'\n") == "databse"
 
 
+def message_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return str(info.value)
+
+
+@pytest.mark.parametrize("old,new,said", [
+    ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', 'peer = ["10.0.0.2:9100"]',
+     "p2p.peer: unknown key; did you mean 'peers'? (known in [p2p]: listen, observers, "
+     "peers)"),
+    ('key = "keys/node.key"', 'keyfile = "keys/node.key"',
+     "node.keyfile: unknown key; did you mean 'key'?"),
+    ('data_dir = "data"', 'data_dir = "data"\nlisten = "127.0.0.1:1"',
+     "node.listen: unknown key; 'listen' belongs under [api] or [p2p]"),
+    ("view_timeout_ms = 500", "view_timeout_ms = 500\n[p2p2]",
+     "p2p2: unknown section; did you mean [p2p]?"),
+    ('[mempool]\nmax_txs = 1000', '[mempool]\nmax_txs = 1000\nview_timeout = 3',
+     "mempool.view_timeout: unknown key; did you mean 'view_timeout_ms' under [consensus]?"),
+    ('\n[node]\nname = "kaznu-1"\n', 'name = "kaznu-1"\n[node]\n',
+     "name: is outside any section: it belongs under [node]"),
+])
+def test_a_misspelt_or_misplaced_key_names_the_one_likely_meant(
+        tmp_path: Path, old: str, new: str, said: str) -> None:
+    assert old in GOOD
+    assert said in message_of(tmp_path, GOOD.replace(old, new))
+
+
 @pytest.mark.parametrize("level", ['"verbose"', '"INFO"', "3"])
 def test_bad_log_level(tmp_path: Path, level: str) -> None:
     assert field_of(tmp_path, GOOD.replace('level = "debug"', f"level = {level}")) == \

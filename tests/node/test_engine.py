@@ -362,3 +362,20 @@ def test_a_block_announced_by_a_non_validator_is_dropped_unread(net: Consortium)
         tracemalloc.stop()
     follower.block_announced(net.ministry.public_key, announced)
     assert follower.chain.height == 1
+
+
+def test_a_node_at_its_head_is_not_called_behind_for_polling(net: Consortium) -> None:
+    """A follower polls for the block after its head; until someone says that block
+    exists, status (and senim_sync_behind_blocks) must not say it is a block behind:
+    `senim status` printed 'catching up: 1 block(s) behind' on a node at its head."""
+    clock = Clock(net.genesis.genesis_time_ms)
+    follower, out = engine_for(net.employer, net, clock)
+    follower.tick([])  # nobody connected: the poll can ask no one
+    assert follower.status()["behind"] == 0
+    follower.tick([net.ministry.public_key])
+    clock.now_ms += 1_000
+    follower.tick([net.ministry.public_key])
+    assert out.frames  # it asked what follows its head
+    assert follower.status()["behind"] == 0
+    follower.sync_answer(net.ministry.public_key, encode([3, []]))  # a claim, no blocks
+    assert follower.status()["behind"] == 0

@@ -126,7 +126,7 @@ def test_accredit_refuses_a_period_already_over_without_force(ministry_key: Path
         "--from", "2019-09-01", "--until", "2020-06-30", "--force", "--node", UNREACHABLE])
     # with --force it warns and goes on to ask the node (unreachable here)
     assert "warning: the period ended on 2020-06-30" in forced.output
-    assert "cannot reach" in forced.output and forced.exit_code == 1
+    assert "cannot reach" in forced.output and forced.exit_code == 3
 
 
 @pytest.mark.parametrize("args,expected", [

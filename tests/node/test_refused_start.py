@@ -4,15 +4,22 @@ or chain store made (a state-sync join would otherwise copy a snapshot first).""
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from node.config import render_config
+from cli.main import main
+from ledger.errors import ConfigError
+from node.config import load_config, render_config
+from node.start_checks import check_before_start
 from storage.kv import LevelDBStore
 from tests.node.node_folders import store_held_by_another_process, write_lone_validator
 
@@ -97,3 +104,44 @@ def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:
     assert f"node.data_dir: {store} is a chain store itself" in line
     assert "data_dir is the folder that holds the store, as chain.ldb" in line
     assert sorted(p.name for p in store.iterdir()) == before
+
+
+@pytest.fixture
+def read_only_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A lone validator's config whose store is on a disk mounted read-only (or in a
+    folder another user owns): the disk's refusal is simulated, since the tests may run
+    as root, whom modes do not stop."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "data" / "chain.ldb"
+    store.mkdir(parents=True)
+    used = LevelDBStore(str(store))
+    used.write({b"k": b"v"})
+    used.close()
+    real_open = os.open
+
+    def read_only_disk(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path) == store / "LOCK" and flags & (os.O_RDWR | os.O_WRONLY):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_disk)
+    return config
+
+
+def test_a_data_dir_on_a_read_only_disk_is_one_line(read_only_store: Path) -> None:
+    """It cannot take the store's lock: refused naming the field and the reason, not an
+    OSError traceback."""
+    store = read_only_store.parent / "data" / "chain.ldb"
+    with pytest.raises(ConfigError) as refused:
+        check_before_start(load_config(read_only_store))
+    assert str(refused.value) == (
+        f"node.data_dir: cannot use {store}: {store / 'LOCK'}: Read-only file system; the "
+        "node writes its chain there, so the folder must be writable by the user running it")
+
+
+def test_fsck_of_a_store_on_a_read_only_disk_does_not_blame_a_running_node(
+        read_only_store: Path) -> None:
+    checked = CliRunner().invoke(main, ["fsck", "--config", str(read_only_store)])
+    assert checked.exit_code == 2, checked.output
+    assert "Read-only file system" in checked.output
+    assert "stop the node" not in checked.output and "b'" not in checked.output

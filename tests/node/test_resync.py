@@ -144,7 +144,9 @@ def test_a_damaged_store_names_resync_and_resync_starts_the_node_afresh(tmp_path
     (store / "CURRENT").unlink()  # a used store that lost CURRENT: refused at start-up
     damaged = run_node(config)
     assert damaged.returncode == 3, damaged.stderr
-    assert f"`senim node --config <this config> --resync`: it moves {store} aside" \
+    # the operator's own config path, to paste as it is
+    assert f"`senim fsck --config {config}` lists the damage" in damaged.stderr
+    assert f"`senim node --config {config} --resync`: it moves {store} aside" \
         in damaged.stderr
     checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
     assert checked.exit_code == 1, checked.output

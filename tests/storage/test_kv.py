@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import plyvel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storage.errors import CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, MemoryStore
 
 
@@ -158,4 +163,57 @@ def test_tables_written_compressed_before_stay_readable(
     store.write({b"new": bytes(1024)})
     assert all(store.get(b"k%05d" % i) == bytes(1024) for i in range(COMPRESSIBLE_VALUES))
     assert store.get(b"new") == bytes(1024)
+    store.close()
+
+
+class _FullDisk:
+    """A LevelDB handle whose writes the disk refuses, as LevelDB words it."""
+
+    def __init__(self, db: Any, reason: bytes) -> None:
+        self._db, self._reason = db, reason
+
+    def write_batch(self, **options: Any) -> Any:
+        reason = self._reason
+
+        class Refused:
+            def __enter__(self) -> Any:
+                return self
+
+            def put(self, key: bytes, value: bytes) -> None:
+                pass
+
+            def __exit__(self, *exc: object) -> None:
+                raise plyvel.IOError(reason)
+
+        return Refused()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_write_the_disk_refuses_is_no_damage(tmp_path: Path, code: int) -> None:
+    """A full or read-only disk: the node must not call its store damaged (and send its
+    operator to --resync, which does not free a byte); the store holds what it held."""
+    store = LevelDBStore(str(tmp_path / "db"))
+    store.write({b"k": b"1"})
+    real = store._db
+    store._db = _FullDisk(real, f"IO error: db/000003.log: {os.strerror(code)}".encode())
+    with pytest.raises(DiskRefused) as refused:
+        store.write({b"k": b"2"})
+    assert not isinstance(refused.value, CorruptStateError)
+    assert str(refused.value) == ("the disk refuses a write of the chain database: IO error: "
+                                  f"db/000003.log: {os.strerror(code)}")
+    store._db = real
+    assert store.get(b"k") == b"1"
+    store.close()
+
+
+def test_a_write_refused_for_another_reason_is_damage(tmp_path: Path) -> None:
+    store = LevelDBStore(str(tmp_path / "db"))
+    real = store._db
+    store._db = _FullDisk(real, b"IO error: db/000003.log: Input/output error")
+    with pytest.raises(CorruptStateError):
+        store.write({b"k": b"2"})
+    store._db = real
     store.close()

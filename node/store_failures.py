@@ -1,0 +1,33 @@
+"""How a node whose chain store failed says so in its last line, and its exit code."""
+
+from __future__ import annotations
+
+import logging
+
+from node.config import NodeConfig
+from storage.errors import DiskRefused, StorageError
+
+log = logging.getLogger("senim.daemon")
+
+EXIT_DAMAGED = 3
+EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
+
+
+class StoppedByStore(Exception):
+    """The store failed after the node started: damage found, or a write the disk refused."""
+
+    def __init__(self, cause: StorageError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
+    """Log the last line of a node whose store failed ("cannot start" or "stopped") and
+    return its exit code: a full or read-only disk is no damage, and moving the store
+    aside (--resync) would not help it."""
+    if isinstance(exc, DiskRefused):
+        log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "
+                  "writable again), then start the node again", when, exc, config.data_dir)
+        return EXIT_DISK_REFUSED
+    log.error("%s: the chain database is damaged: %s", when, exc)
+    return EXIT_DAMAGED

@@ -1,0 +1,49 @@
+"""What `senim … --help` says of the options every operator uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+
+@pytest.mark.parametrize("path", sorted(_commands(main)), ids=" ".join)
+def test_every_node_option_says_what_it_is_and_that_senim_node_sets_it(
+        path: tuple[str, ...]) -> None:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    option = next((p for p in command.params if p.name == "node_url"), None)
+    if option is None:
+        pytest.skip("asks no node")
+    shown = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
+    line = next(x for x in shown.splitlines() if x.strip().startswith("--node"))
+    assert isinstance(option, click.Option) and option.envvar == "SENIM_NODE"
+    assert option.help, f"senim {' '.join(path)} --node has no help text"
+    assert "$SENIM_NODE" in line, line
+
+
+@pytest.mark.parametrize("path", [("node",), ("consortium", "create")])
+def test_every_option_of_the_operators_commands_has_help(path: tuple[str, ...]) -> None:
+    shown = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
+    options = [x.strip() for x in shown.split("Options:")[1].splitlines()
+               if x.strip().startswith("--")]
+    # an option line with nothing after its name and metavar but '[required]'
+    bare = [x for x in options if len(x.replace("[required]", "").split(None, 2)) < 3]
+    assert not bare, bare
