@@ -27,8 +27,11 @@ GOOD_SIGNATURES_REMEMBERED_MAX = 1 << 15
 
 def _digest(check: SignatureCheck) -> bytes:
     key, message, signature = check
-    # Key and signature have fixed lengths (32, 64), so the joined bytes name one check.
-    return hashlib.sha256(key + signature + message).digest()
+    # Lengths first: a key or signature is not always of its proper length (a
+    # certificate's signature may have any up to its bound), and without them a good
+    # check's bytes, split elsewhere, would name a bad one.
+    lengths = len(key).to_bytes(4, "big") + len(signature).to_bytes(4, "big")
+    return hashlib.sha256(lengths + key + signature + message).digest()
 
 
 class GoodSignatures:

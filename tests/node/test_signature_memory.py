@@ -127,3 +127,17 @@ async def test_a_transaction_the_engine_checked_is_admitted_from_gossip_unchecke
     assert await loop.run_in_executor(None, transactions_checked_ahead, [gossiped_first],
                                       core.chain, engine_checks) == {gossiped_first.tx_id}
     assert len(engine.batches) == 1
+
+
+def test_a_check_whose_bytes_run_on_into_the_next_field_is_not_taken_for_a_good_one(
+        ) -> None:
+    """A certificate's signature may have any length up to its bound (consensus
+    decodes 1..MAX_SIGNATURE_BYTES): one byte moved from the message onto the end of a
+    good signature joins into the same bytes, but is a bad check."""
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    key, message, signature = signed(1)[0]
+    assert checks([(key, message, signature)]) == [True]
+    assert checks([(key, message[1:], signature + message[:1]),
+                   (key, signature[-1:] + message, signature[:-1])]) == [False, False]
+    assert len(inner.batches) == 2
