@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from registrar import ExportResult, load_mapping, preview, read_export
@@ -125,6 +126,31 @@ def test_a_row_naming_no_student_is_refused_and_holds_back_every_total(
     assert "whose course this row is" in result.problems[0].message
     assert result.grouping is not None and result.grouping.unplaced == 1
     assert "(1 row naming no student)" in preview(result)
+
+
+def test_a_row_the_reader_refuses_holds_back_every_total(tmp_path: Path) -> None:
+    """A hidden row, one with an Excel error, a short CSV row, a file cut short: the
+    reader refuses the row (or what follows) before it reaches a student, whose totals,
+    judged without that course, would be refused at the student's first row though
+    they are right; correcting them to match would make them wrong once the row is
+    fixed. Only the row's own problem is said."""
+    rows = sample_rows()
+    hidden = write_xlsx(tmp_path / "h.xlsx", rows)
+    workbook = openpyxl.load_workbook(hidden)
+    assert workbook.active is not None
+    workbook.active.row_dimensions[3].hidden = True
+    workbook.active["O7"] = "#VALUE!"
+    workbook.save(hidden)
+    result = read_export(hidden, "transcript", mapping=COURSE_ROWS)
+    assert where(result) == [(3, None, "hidden-row"), (7, "Баллы", "excel-error")]
+    short = [row[:] for row in rows]
+    short[2] = short[2][:-1]
+    assert where(read(tmp_path / "s.csv", short)) == [(3, "Цифровой эквивалент", "short-row")]
+    cut = write_csv(tmp_path / "cut.csv", rows, delimiter=";")
+    text = cut.read_text(encoding="utf-8")  # a quote inside: the CSV ends there
+    cut.write_text(text.replace(";Calculus;1;6;C+", ';"Calc"ulus;1;6;C+'), encoding="utf-8")
+    assert [code for *_, code in where(read_export(cut, "transcript", mapping=COURSE_ROWS))
+            ] == ["malformed"]
 
 
 def test_a_course_line_fault_is_named_at_its_own_row(tmp_path: Path) -> None:
