@@ -105,6 +105,20 @@ def test_a_row_disagreeing_on_a_student_value_names_its_row_column_and_the_first
     assert result.records == [] and result.count == 0
 
 
+def test_a_json_item_without_a_student_column_is_the_one_row_named(tmp_path: Path) -> None:
+    """An item lacking a required key has its missing-column at its own row; the rows
+    of the same student that give the value are not blamed for disagreeing with it
+    (nor it for disagreeing with them)."""
+    rows = sample_rows()
+    items = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    del items[4]["ФИО"]  # Petrov's first row, item 5
+    del items[10]["ФИО"]  # Kim's third row, item 11
+    result = read_export(write_json(tmp_path / "n.json", items), "transcript",
+                         mapping=COURSE_ROWS)
+    assert where(result) == [(5, "full_name", "missing-column"),
+                             (11, "full_name", "missing-column")]
+
+
 def test_the_same_course_twice_for_one_student(tmp_path: Path) -> None:
     rows = sample_rows()
     rows[7] = [*rows[5][:CODE], *rows[8][CODE:]]  # student 2's row 8 repeats row 9's course
