@@ -264,6 +264,12 @@ def test_a_column_of_the_other_layout_says_which_mapping_reads_it(tmp_path: Path
                     mapping=parse_mapping({"layout": "course-rows"}, "own"))
     message = next(p.message for p in numbered.problems if p.column == "course1_code")
     assert "one row per course, whose columns are course_<part>" in message
+    # and the shipped mapping knows its system's other layout, as "platonus" does
+    by_student = read_export(SAMPLES / "platonus_transcripts.csv", "transcript",
+                             mapping=COURSE_ROWS)
+    unknown = [p for p in by_student.problems if p.code == "unknown-column"]
+    assert unknown[0].column == "Дисциплина 1: код"
+    assert all("a numbered course column" in p.message for p in unknown), unknown
 
 
 def test_a_layout_that_cannot_be_used_is_refused_before_anything_is_read(
