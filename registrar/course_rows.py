@@ -91,8 +91,10 @@ class CourseRows:
         self.key = validator.schema.unique[0]
         self.students: dict[str, _Student] = {}
         self.unplaced = 0
+        self.received: set[int] = set()  # every row handed to `add`, blank ones too
 
     def add(self, row: RawRow) -> None:
+        self.received.add(row.number)
         prepared = self.validator.prepare(row)
         if prepared is None:
             return
@@ -176,6 +178,7 @@ class CourseRows:
     def finish(self) -> Grouping:
         """Form and check every student's record once the whole file is read."""
         validator = self.validator
+        withheld = self._withheld()
         rows_of: dict[int, tuple[int, ...]] = {}
         for student in self.students.values():
             record = dict(student.record)
@@ -183,7 +186,7 @@ class CourseRows:
                 record[line_field(self.group, index)] = text
             # A row that names no student may be one of this student's courses: its
             # totals cannot be judged until that row is fixed.
-            ok = student.ok and not self.unplaced
+            ok = student.ok and not self.unplaced and not withheld
             ok = validator.check_record(student.first, student.header_of, record,
                                         [totals for _, _, totals in student.lines], ok,
                                         f" (this student's rows: {rows_text(student.rows)})")
@@ -195,3 +198,11 @@ class CourseRows:
                 rows_of[student.first] = tuple(student.rows)
         return Grouping(sum(len(s.rows) for s in self.students.values()), len(self.students),
                         self.unplaced, rows_of)
+
+    def _withheld(self) -> bool:
+        """Whether the reader kept a row from the grouping (hidden, an Excel error, a
+        short row...) or stopped before the end of the file: a problem said at a row
+        never handed to `add`, or at none (also when problems went unlisted). Like a row
+        naming no student, such a row may be any student's course."""
+        return any(problem.row is None or problem.row not in self.received
+                   for problem in self.validator.problems.result())

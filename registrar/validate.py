@@ -235,7 +235,8 @@ class Validator:
     def read_row(self, number: int, resolution: Resolution, keys: tuple[str, ...],
                  values: list[str]) -> RowValues:
         """Every value of one row checked on its own; a required field absent here is
-        a problem (and, like a refused value, named in `failed`)."""
+        a problem (and, like a refused value, named in `failed`), as is one whose column
+        this row's header lacks (named in `failed`; the header's problem says it)."""
         found = RowValues({}, {}, set(), True)
         for target, value, header in zip(resolution.targets, values, keys, strict=True):
             if target is None or not value:
@@ -263,14 +264,17 @@ class Validator:
                 found.lines.setdefault(target.field, (target, {}))[1][target.spec.name] = checked
         found.ok = not found.failed
         for spec in self.schema.fields:
-            if (spec.required and spec.name not in found.record
-                    and spec.name not in found.failed and spec.name in resolution.header_of):
+            if not spec.required or spec.name in found.record or spec.name in found.failed:
+                continue
+            # With no column, its header's missing-column is the problem; a row of another
+            # header (a JSON item's own keys) that gives the value is not blamed for it.
+            if spec.name in resolution.header_of:
                 whose = (": it says whose course this row is" if self.course_rows
                          and self.schema.unique[:1] == (spec.name,) else "")
                 self.problems.add(number, resolution.header_of[spec.name], "missing",
                                   f"{spec.name} is required{whose}")
-                found.failed.add(spec.name)
-                found.ok = False
+            found.failed.add(spec.name)
+            found.ok = False
         found.lines = {f: line for f, line in found.lines.items() if f not in found.failed}
         return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -16,7 +17,11 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
 from node.signature_checks import transactions_checked_ahead
-from node.signature_memory import GoodSignatures, RememberedChecks
+from node.signature_memory import (
+    GOOD_SIGNATURES_REMEMBERED_MAX,
+    GoodSignatures,
+    RememberedChecks,
+)
 from node.signature_workers import PendingChecks, check_in_turn
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
@@ -127,3 +132,41 @@ async def test_a_transaction_the_engine_checked_is_admitted_from_gossip_unchecke
     assert await loop.run_in_executor(None, transactions_checked_ahead, [gossiped_first],
                                       core.chain, engine_checks) == {gossiped_first.tx_id}
     assert len(engine.batches) == 1
+
+
+def test_a_check_whose_bytes_run_on_into_the_next_field_is_not_taken_for_a_good_one(
+        ) -> None:
+    """A certificate's signature may have any length up to its bound (consensus
+    decodes 1..MAX_SIGNATURE_BYTES): one byte moved from the message onto the end of a
+    good signature joins into the same bytes, but is a bad check."""
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    key, message, signature = signed(1)[0]
+    assert checks([(key, message, signature)]) == [True]
+    assert checks([(key, message[1:], signature + message[:1]),
+                   (key, signature[-1:] + message, signature[:-1])]) == [False, False]
+    assert len(inner.batches) == 2
+
+
+def test_forgetting_the_oldest_costs_no_more_than_remembering() -> None:
+    """Once full, each signature found good makes the memory forget one, under its lock
+    and holding the GIL: that must cost about what remembering one does, not a walk
+    past the slots of those forgotten before (a plain dict's first item, after many
+    deletions from its front, is found only that way: ~40 µs a digest at the default
+    capacity, close to the cost of the signature check it saves). CPU time of this
+    thread, as a ratio: the machine's load does not move it."""
+    memory = GoodSignatures()
+    capacity = GOOD_SIGNATURES_REMEMBERED_MAX
+    fill = [[os.urandom(32) for _ in range(1024)] for _ in range(capacity // 1024)]
+    beyond = [[os.urandom(32) for _ in range(1024)] for _ in range(capacity // 1024)]
+    started = time.thread_time()
+    for batch in fill:
+        memory.add(batch)
+    filling = time.thread_time() - started
+    started = time.thread_time()
+    for batch in beyond:
+        memory.add(batch)
+    forgetting = time.thread_time() - started
+    assert len(memory) == capacity and memory.known(beyond[-1]) == [True] * 1024
+    assert memory.known(fill[-1]) == [False] * 1024
+    assert forgetting < 8 * max(filling, 0.005), (filling, forgetting)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from registrar import ExportResult, load_mapping, preview, read_export
@@ -104,6 +105,20 @@ def test_a_row_disagreeing_on_a_student_value_names_its_row_column_and_the_first
     assert result.records == [] and result.count == 0
 
 
+def test_a_json_item_without_a_student_column_is_the_one_row_named(tmp_path: Path) -> None:
+    """An item lacking a required key has its missing-column at its own row; the rows
+    of the same student that give the value are not blamed for disagreeing with it
+    (nor it for disagreeing with them)."""
+    rows = sample_rows()
+    items = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    del items[4]["ФИО"]  # Petrov's first row, item 5
+    del items[10]["ФИО"]  # Kim's third row, item 11
+    result = read_export(write_json(tmp_path / "n.json", items), "transcript",
+                         mapping=COURSE_ROWS)
+    assert where(result) == [(5, "full_name", "missing-column"),
+                             (11, "full_name", "missing-column")]
+
+
 def test_the_same_course_twice_for_one_student(tmp_path: Path) -> None:
     rows = sample_rows()
     rows[7] = [*rows[5][:CODE], *rows[8][CODE:]]  # student 2's row 8 repeats row 9's course
@@ -125,6 +140,31 @@ def test_a_row_naming_no_student_is_refused_and_holds_back_every_total(
     assert "whose course this row is" in result.problems[0].message
     assert result.grouping is not None and result.grouping.unplaced == 1
     assert "(1 row naming no student)" in preview(result)
+
+
+def test_a_row_the_reader_refuses_holds_back_every_total(tmp_path: Path) -> None:
+    """A hidden row, one with an Excel error, a short CSV row, a file cut short: the
+    reader refuses the row (or what follows) before it reaches a student, whose totals,
+    judged without that course, would be refused at the student's first row though
+    they are right; correcting them to match would make them wrong once the row is
+    fixed. Only the row's own problem is said."""
+    rows = sample_rows()
+    hidden = write_xlsx(tmp_path / "h.xlsx", rows)
+    workbook = openpyxl.load_workbook(hidden)
+    assert workbook.active is not None
+    workbook.active.row_dimensions[3].hidden = True
+    workbook.active["O7"] = "#VALUE!"
+    workbook.save(hidden)
+    result = read_export(hidden, "transcript", mapping=COURSE_ROWS)
+    assert where(result) == [(3, None, "hidden-row"), (7, "Баллы", "excel-error")]
+    short = [row[:] for row in rows]
+    short[2] = short[2][:-1]
+    assert where(read(tmp_path / "s.csv", short)) == [(3, "Цифровой эквивалент", "short-row")]
+    cut = write_csv(tmp_path / "cut.csv", rows, delimiter=";")
+    text = cut.read_text(encoding="utf-8")  # a quote inside: the CSV ends there
+    cut.write_text(text.replace(";Calculus;1;6;C+", ';"Calc"ulus;1;6;C+'), encoding="utf-8")
+    assert [code for *_, code in where(read_export(cut, "transcript", mapping=COURSE_ROWS))
+            ] == ["malformed"]
 
 
 def test_a_course_line_fault_is_named_at_its_own_row(tmp_path: Path) -> None:
@@ -224,6 +264,12 @@ def test_a_column_of_the_other_layout_says_which_mapping_reads_it(tmp_path: Path
                     mapping=parse_mapping({"layout": "course-rows"}, "own"))
     message = next(p.message for p in numbered.problems if p.column == "course1_code")
     assert "one row per course, whose columns are course_<part>" in message
+    # and the shipped mapping knows its system's other layout, as "platonus" does
+    by_student = read_export(SAMPLES / "platonus_transcripts.csv", "transcript",
+                             mapping=COURSE_ROWS)
+    unknown = [p for p in by_student.problems if p.code == "unknown-column"]
+    assert unknown[0].column == "Дисциплина 1: код"
+    assert all("a numbered course column" in p.message for p in unknown), unknown
 
 
 def test_a_layout_that_cannot_be_used_is_refused_before_anything_is_read(
