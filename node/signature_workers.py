@@ -34,6 +34,8 @@ log = logging.getLogger("senim.signatures")
 # Children per set: one per core this process may run on (more would only queue for
 # them), at most this many.
 SIGNATURE_WORKERS_MAX = 16
+# Where a container's CPU quota is (cgroup v2): "max 100000", or quota and period in µs.
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 WORKER_BATCH_MIN = 32  # fewer checks cost less in turn than a trip to a child
 WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is started again
 # A child given longer than this for a batch (a check costs ~0.05 ms) is taken as hung
@@ -153,6 +155,19 @@ class _Child:
             self.process.wait()
 
 
+def usable_cores(cpu_max: Path | None = None) -> int:
+    """The cores this process may run on, fewer where a container's CPU quota allows
+    less (a container given 2 CPUs of a 64-core host sees all 64 in its affinity)."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = (cpu_max or CGROUP_CPU_MAX).read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError, ZeroDivisionError):
+        pass  # no cgroup v2 quota to read: the affinity alone
+    return cores
+
+
 def _time_for(checks: int) -> float:
     return WORKER_BATCH_S_MAX + WORKER_CHECK_S_MAX * checks
 
@@ -168,8 +183,8 @@ class SignatureWorkers:
     none behind."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self._workers = workers if workers is not None else min(
-            len(os.sched_getaffinity(0)), SIGNATURE_WORKERS_MAX)
+        self._workers = workers if workers is not None else min(usable_cores(),
+                                                                SIGNATURE_WORKERS_MAX)
         self._idle: list[_Child] = []
         self._alive = 0  # children idle or leased
         self._failures = 0

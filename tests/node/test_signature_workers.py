@@ -26,7 +26,14 @@ from node.metrics import NodeMetrics
 from node.orphan_guard import gone
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
 from node.service import NodeCore
-from node.signature_workers import WORKER_BATCH_MIN, InTurn, SignatureWorkers, check_in_turn
+from node.signature_workers import (
+    SIGNATURE_WORKERS_MAX,
+    WORKER_BATCH_MIN,
+    InTurn,
+    SignatureWorkers,
+    check_in_turn,
+    usable_cores,
+)
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
@@ -325,11 +332,19 @@ def test_a_worker_ignores_ctrl_c_at_the_daemons_terminal(net: Consortium) -> Non
 
 
 def test_a_set_has_a_child_per_core_the_daemon_may_use_up_to_the_limit(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from node.signature_workers import SIGNATURE_WORKERS_MAX
-    from node.signature_workers import SignatureWorkers as Workers
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    no_quota = tmp_path / "cpu.max"
+    no_quota.write_text("max 100000\n")
+    monkeypatch.setattr(node.signature_workers, "CGROUP_CPU_MAX", no_quota)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5})
-    assert Workers()._workers == 3
+    assert SignatureWorkers()._workers == 3
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
-    assert Workers()._workers == SIGNATURE_WORKERS_MAX
-    assert Workers(1)._workers == 1
+    assert SignatureWorkers()._workers == SIGNATURE_WORKERS_MAX
+    assert SignatureWorkers(1)._workers == 1
+    # a container allowed 2.5 CPUs of those 64 cores: 3 children
+    no_quota.write_text("250000 100000\n")
+    assert SignatureWorkers()._workers == 3
+    for unreadable in ("", "garbage", "0 0"):
+        no_quota.write_text(unreadable)
+        assert usable_cores(no_quota) == 64
+    assert usable_cores(tmp_path / "absent") == 64
