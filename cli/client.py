@@ -97,6 +97,11 @@ class NodeClient:
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
             raise ClientError(str(exc), "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
+            if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached or not,
+                # it said nothing in time: 'cannot reach' would send the operator to
+                # check an address that may well be right
+                raise ClientError(f"the node at {self.base_url} did not answer within "
+                                  f"{self.timeout_s:g} s") from exc
             raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node

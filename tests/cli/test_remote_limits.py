@@ -144,3 +144,17 @@ async def test_the_client_names_the_status_of_an_error_it_cannot_read(
         liar: Callable[..., Awaitable[str]]) -> None:
     outcome, _took = await _client_asks(await liar(_odd_error))
     assert outcome.startswith("HTTP 400 from ") and "(exit 3)" in outcome, outcome
+
+
+async def _silent(request: web.Request) -> web.Response:
+    await asyncio.sleep(DRIP_FOR_S)
+    return web.json_response({})
+
+
+async def test_the_client_says_a_silent_node_did_not_answer_in_time(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """Not 'cannot reach the node … timed out': the address answered the connection."""
+    url = await liar(_silent)
+    outcome, took = await _client_asks(url, timeout_s=1.0)
+    assert outcome == f"the node at {url} did not answer within 1 s (exit 3)", outcome
+    assert took < GIVES_UP_WITHIN_S
