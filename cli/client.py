@@ -6,7 +6,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, read_bounded
@@ -63,6 +64,24 @@ def _check_tx_status(result: dict[str, Any], url: str) -> None:
                               "malformed")
 
 
+class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect of a GET (a proxy sending http to https, say), but not of a
+    POST: urllib would send it on as a GET without its body, and whatever answered that
+    GET would pass for the node's answer to the POST."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                         msg: str, headers: HTTPMessage, newurl: str
+                         ) -> urllib.request.Request | None:
+        if req.get_method() != "GET":
+            raise ClientError(f"{req.full_url} redirects to {newurl}: give that node's "
+                              "address with --node (a redirected POST would arrive without "
+                              "its body)", "http", code)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_PostsNotRedirected)
+
+
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -82,7 +101,7 @@ class NodeClient:
                               f"{exc}", "bad_url") from exc
         url = self.base_url + path
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with _OPENER.open(request, timeout=self.timeout_s) as response:
                 # bounded in size and time: urllib's timeout is per socket read, so a
                 # node sending a byte at a time would hold the command for ever
                 answer = json.loads(read_bounded(response, url, deadline_s=self.timeout_s))

@@ -52,7 +52,7 @@ async def liar() -> AsyncIterator[Callable[[Callable[..., Awaitable[web.StreamRe
 
     async def serve(handler: Callable[..., Awaitable[web.StreamResponse]]) -> str:
         app = web.Application()
-        app.router.add_get("/{tail:.*}", handler)
+        app.router.add_route("*", "/{tail:.*}", handler)
         server = TestServer(app)
         await server.start_server()
         servers.append(server)
@@ -158,3 +158,30 @@ async def test_the_client_says_a_silent_node_did_not_answer_in_time(
     outcome, took = await _client_asks(url, timeout_s=1.0)
     assert outcome == f"the node at {url} did not answer within 1 s (exit 3)", outcome
     assert took < GIVES_UP_WITHIN_S
+
+
+async def test_a_post_redirected_is_not_sent_as_a_get(liar: Callable[..., Awaitable[str]]
+                                                      ) -> None:
+    """A proxy that redirects (http to https, say): urllib turned a POST into a GET
+    without its body, so a transaction was 'submitted' without ever being sent."""
+    seen: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if request.path.startswith("/v1/"):
+            raise web.HTTPMovedPermanently("/moved" + request.path)
+        return web.json_response({"tx_id": "ab" * 32})
+
+    url = await liar(moved)
+
+    def submit() -> str:
+        try:
+            return NodeClient(url, timeout_s=5).submit_encoded(b"\x01\x02")
+        except ClientError as exc:
+            return str(exc)
+
+    outcome = await asyncio.get_running_loop().run_in_executor(None, submit)
+    assert outcome == (f"{url}/v1/transactions redirects to {url}/moved/v1/transactions: "
+                       "give that node's address with --node (a redirected POST would "
+                       "arrive without its body)"), outcome
+    assert seen == ["POST"]
