@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
 import urllib.request
-from http.client import HTTPMessage
 from typing import IO, Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
@@ -70,7 +70,7 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
     GET would pass for the node's answer to the POST."""
 
     def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                         msg: str, headers: HTTPMessage, newurl: str
+                         msg: str, headers: http.client.HTTPMessage, newurl: str
                          ) -> urllib.request.Request | None:
         if req.get_method() != "GET":
             raise ClientError(f"{req.full_url} redirects to {newurl}: give that node's "
@@ -115,6 +115,10 @@ class NodeClient:
                 raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
             raise ClientError(str(exc), "malformed") from exc
+        except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
+            raise ClientError(f"{self.base_url} did not answer in HTTP ({type(exc).__name__}):"
+                              " is it the node's P2P port rather than its API (api.listen)?",
+                              "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
             if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached or not,
                 # it said nothing in time: 'cannot reach' would send the operator to

@@ -185,3 +185,27 @@ async def test_a_post_redirected_is_not_sent_as_a_get(liar: Callable[..., Awaita
                        "give that node's address with --node (a redirected POST would "
                        "arrive without its body)"), outcome
     assert seen == ["POST"]
+
+
+@pytest.fixture
+async def not_http() -> AsyncIterator[str]:
+    """What a node's P2P port says to an HTTP request: bytes that are no status line."""
+    async def speak(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SNM\x01\x9e\x7f binary handshake bytes\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(speak, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_port_that_does_not_speak_http_is_named_as_such(not_http: str) -> None:
+    """--node given the P2P port (9101 for 8101) ended in a BadStatusLine traceback."""
+    outcome, _took = await _client_asks(not_http)
+    assert outcome == (f"{not_http} did not answer in HTTP (BadStatusLine): is it the node's "
+                       "P2P port rather than its API (api.listen)? (exit 3)"), outcome
+    verifier, _took = await _ask(not_http)
+    assert verifier == f"{not_http} did not answer in HTTP (BadStatusLine): is it the node's API?"
