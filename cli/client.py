@@ -110,6 +110,11 @@ class NodeClient:
                 err = json.loads(read_bounded(exc, url, deadline_s=self.timeout_s))["error"]
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
+                if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
+                    # the node's URL with a path (…/v1), or another service's address
+                    raise ClientError(f"{url}: {err['message']} (HTTP {exc.code}): is --node "
+                                      f"the node's base URL, e.g. {DEFAULT_NODE}?", "bad_url",
+                                      exc.code) from exc
                 raise ClientError(err["message"], err["code"], exc.code) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc

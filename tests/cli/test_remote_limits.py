@@ -209,3 +209,18 @@ async def test_a_port_that_does_not_speak_http_is_named_as_such(not_http: str) -
                        "P2P port rather than its API (api.listen)? (exit 3)"), outcome
     verifier, _took = await _ask(not_http)
     assert verifier == f"{not_http} did not answer in HTTP (BadStatusLine): is it the node's API?"
+
+
+async def _no_such_route(request: web.Request) -> web.Response:
+    # as node.api's json_errors middleware answers a path the API does not have
+    return web.json_response({"error": {"code": "not_found", "message": "Not Found"}},
+                             status=404)
+
+
+async def test_a_node_url_with_a_path_is_named_as_the_likely_slip(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """--node http://host:8101/v1 answered just 'error: Not Found', exit 1 (a refusal)."""
+    url = await liar(_no_such_route) + "/v1"
+    outcome, _took = await _client_asks(url)
+    assert outcome == (f"{url}/v1/status: Not Found (HTTP 404): is --node the node's base "
+                       "URL, e.g. http://127.0.0.1:8101? (exit 2)"), outcome
