@@ -44,6 +44,8 @@ def keygen(path: Path, label: str) -> None:
     try:
         save_key(path, keys, label)
     except FileExistsError:
+        if path.is_dir():
+            fail(f"{path} is a folder: give the key file's own path, e.g. {path / 'me.key'}", 2)
         fail(f"{path} exists; refusing to overwrite a key", 2)
     except OSError as exc:
         fail(f"cannot write the key file {path}: {exc.strerror or exc}", 2)

@@ -193,3 +193,13 @@ def test_keygen_on_a_full_disk_says_so_and_leaves_no_key_file(
     again = CliRunner().invoke(main, ["keygen", str(path)])
     assert again.exit_code == 0, again.output
     assert load_key(path).public_key.hex() in again.output
+
+
+def test_keygen_given_a_folder_asks_for_the_file_path(tmp_path: Path) -> None:
+    """It said '<folder> exists; refusing to overwrite a key', as if a key were there."""
+    (tmp_path / "keys").mkdir()
+    done = CliRunner().invoke(main, ["keygen", str(tmp_path / "keys")])
+    assert done.exit_code == 2, done.output
+    assert done.output.strip() == (f"error: {tmp_path / 'keys'} is a folder: give the key "
+                                   f"file's own path, e.g. {tmp_path / 'keys' / 'me.key'}")
+    assert list((tmp_path / "keys").iterdir()) == []
