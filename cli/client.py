@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import IO, Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, read_bounded
@@ -63,6 +64,24 @@ def _check_tx_status(result: dict[str, Any], url: str) -> None:
                               "malformed")
 
 
+class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect of a GET (a proxy sending http to https, say), but not of a
+    POST: urllib would send it on as a GET without its body, and whatever answered that
+    GET would pass for the node's answer to the POST."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                         msg: str, headers: http.client.HTTPMessage, newurl: str
+                         ) -> urllib.request.Request | None:
+        if req.get_method() != "GET":
+            raise ClientError(f"{req.full_url} redirects to {newurl}: give that node's "
+                              "address with --node (a redirected POST would arrive without "
+                              "its body)", "http", code)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_PostsNotRedirected)
+
+
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -82,7 +101,7 @@ class NodeClient:
                               f"{exc}", "bad_url") from exc
         url = self.base_url + path
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with _OPENER.open(request, timeout=self.timeout_s) as response:
                 # bounded in size and time: urllib's timeout is per socket read, so a
                 # node sending a byte at a time would hold the command for ever
                 answer = json.loads(read_bounded(response, url, deadline_s=self.timeout_s))
@@ -91,12 +110,26 @@ class NodeClient:
                 err = json.loads(read_bounded(exc, url, deadline_s=self.timeout_s))["error"]
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
+                if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
+                    # the node's URL with a path (…/v1), or another service's address
+                    raise ClientError(f"{url}: {err['message']} (HTTP {exc.code}): is --node "
+                                      f"the node's base URL, e.g. {DEFAULT_NODE}?", "bad_url",
+                                      exc.code) from exc
                 raise ClientError(err["message"], err["code"], exc.code) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
             raise ClientError(str(exc), "malformed") from exc
+        except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
+            raise ClientError(f"{self.base_url} did not answer in HTTP ({type(exc).__name__}):"
+                              " is it the node's P2P port rather than its API (api.listen)?",
+                              "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
+            if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached or not,
+                # it said nothing in time: 'cannot reach' would send the operator to
+                # check an address that may well be right
+                raise ClientError(f"the node at {self.base_url} did not answer within "
+                                  f"{self.timeout_s:g} s") from exc
             raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node

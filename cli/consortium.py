@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import time
@@ -122,11 +123,17 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     if genesis_time > time.time() * 1000 + 60_000:
         click.secho("warning: the genesis time is in the future; no block can commit "
                     "before it", fg="yellow", err=True)
+    # written beside it, then renamed: a write cut short (a full disk) would leave a
+    # genesis file that is no genesis, and that the next try refuses to replace
+    partial = out_file.with_name(out_file.name + ".partial")
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+        partial.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+        partial.replace(out_file)
     except OSError as exc:
-        fail(f"cannot write {out_file}: {exc}", 2)
+        with contextlib.suppress(OSError):  # none made, say, when the folder is a file
+            partial.unlink(missing_ok=True)
+        fail(f"cannot write {out_file}: {exc.strerror or exc}", 2)
     click.echo(f"genesis for chain {genesis.chain_id!r}: {len(genesis.members)} members, "
                f"{len(genesis.validators)} validators -> {out_file}")
     policy = genesis.policy

@@ -141,10 +141,14 @@ def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
     temp = job_dir / f".{MANIFEST_NAME}.tmp"
     temp.unlink(missing_ok=True)  # left by a crash mid-write; the manifest itself is intact
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write((json.dumps(manifest, indent=1) + "\n").encode())
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write((json.dumps(manifest, indent=1) + "\n").encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:  # a full disk: a new job's folder stays empty, to start again in
+        temp.unlink(missing_ok=True)
+        raise
     os.replace(temp, job_dir / MANIFEST_NAME)
     _fsync_dir(job_dir)
 

@@ -236,8 +236,11 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         fail(f"cannot record the job in the issued-students registry: {exc}; nothing was "
              f"submitted (finish with: senim issue --resume {out_dir})")
     except OSError as exc:
-        fail(f"cannot write the job folder {out_dir}: {exc}; nothing was submitted "
-             f"(finish with: senim issue --resume {out_dir})")
+        if not (out_dir / MANIFEST_NAME).exists():  # not a job yet: there is nothing to resume
+            fail(f"cannot write the job folder {out_dir}: {exc.strerror or exc}; nothing was "
+                 "written or submitted (run the same command again once that is fixed)")
+        fail(f"cannot write the job folder {out_dir}: {exc.strerror or exc}; nothing was "
+             f"submitted (finish with: senim issue --resume {out_dir})")
     click.echo(f"wrote {len(batch.target_hashes)} credential file(s) to {out_dir}; "
                "submitting the batch…")
     return IssueJob(out_dir, node, _say)

@@ -43,10 +43,12 @@ def keygen(path: Path, label: str) -> None:
     keys = KeyPair.generate()
     try:
         save_key(path, keys, label)
+    except FileExistsError:
+        if path.is_dir():
+            fail(f"{path} is a folder: give the key file's own path, e.g. {path / 'me.key'}", 2)
+        fail(f"{path} exists; refusing to overwrite a key", 2)
     except OSError as exc:
-        if path.exists() or path.is_symlink():
-            fail(f"{path} exists; refusing to overwrite a key", 2)
-        fail(f"cannot write the key file {path}: {exc}", 2)
+        fail(f"cannot write the key file {path}: {exc.strerror or exc}", 2)
     click.echo(f"member id:  {keys.member_id.hex()}")
     click.echo(f"public key: {keys.public_key.hex()}")
     click.echo(f"key file:   {path} (mode 0600)")

@@ -17,6 +17,7 @@ source says so.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -116,6 +117,9 @@ class RemoteFacts(StateFacts):
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise RemoteFactsError(f"cannot reach node at {self.base_url}: {exc}") from exc
+        except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
+            raise RemoteFactsError(f"{self.base_url} did not answer in HTTP "
+                                   f"({type(exc).__name__}): is it the node's API?") from exc
 
     def get_json(self, path: str) -> Any:
         try:

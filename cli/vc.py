@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
@@ -157,7 +158,8 @@ def fetch_status_list(url: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
             listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES))
-    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError):
+    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
+            http.client.HTTPException):
         return None
     return listed if isinstance(listed, dict) else None
 

@@ -121,6 +121,7 @@ class Genesis:
 
 
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
+GENESIS_FIELDS = frozenset({"kind", "chain_id", "genesis_time_ms", "members", "governance"})
 
 
 def _is_utf8_text(value: Any) -> TypeGuard[str]:
@@ -166,6 +167,10 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
 def genesis_from_json(document: Any) -> Genesis:
     if not isinstance(document, dict) or document.get("kind") != GENESIS_KIND:
         raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})")
+    unknown = sorted(set(document) - GENESIS_FIELDS)
+    if unknown:  # a misspelt "governance" would otherwise give the default policy
+        raise ConfigError(f"genesis.{unknown[0]}", "unknown field (known: "
+                          f"{', '.join(sorted(GENESIS_FIELDS))})")
     chain_id = document.get("chain_id")
     if not _is_utf8_text(chain_id) or not chain_id or len(chain_id) > 64:
         raise ConfigError("genesis.chain_id", "must be text of 1 to 64 characters")

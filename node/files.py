@@ -27,9 +27,15 @@ def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+    except BaseException:
+        # ours (O_EXCL): a key file cut short (a full disk) would be refused as unreadable,
+        # and would stop the next try as a file that exists
+        path.unlink(missing_ok=True)
+        raise
 
 
 def open_to_others(path: Path) -> str:

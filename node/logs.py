@@ -23,8 +23,9 @@ def setup_logging(level: str, fmt: str, node_name: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
+        name = node_name.replace("%", "%%")  # 'ENU 100%' is a name, not a format field
         handler.setFormatter(logging.Formatter(
-            f"%(asctime)s %(levelname)-7s [{node_name}] %(name)s: %(message)s"))
+            f"%(asctime)s %(levelname)-7s [{name}] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

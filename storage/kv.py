@@ -147,6 +147,8 @@ class LevelDBStore:
                     f"{folder} has lost its {WRITES_FILE} file, which vouches that no "
                     "acknowledged write was lost") from None
             return stored
+        if not record and not stored:  # opened before, but closed before its first write
+            return 0
         if len(record) != _WRITES_RECORD.size or record != _write_count_record(
                 _WRITES_RECORD.unpack(record)[0]):
             raise CorruptStateError(f"{folder / WRITES_FILE} is damaged")

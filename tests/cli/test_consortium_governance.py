@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from cli.main import main
@@ -53,3 +55,26 @@ def test_a_bad_policy_is_refused_by_name_and_writes_nothing(tmp_path: Path) -> N
         code, output, out = create(tmp_path, policy)
         assert code == 2 and named in output and "Traceback" not in output, output
         assert not out.exists()
+
+
+def test_a_genesis_write_cut_short_leaves_nothing_that_stops_the_next_try(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk the genesis file was left empty, and the next try refused to replace
+    it ('exists; a consortium's genesis is never replaced by accident')."""
+    real_write = Path.write_text
+
+    def half_then_full(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if self.suffix in (".json", ".partial"):
+            real_write(self, data[:10])
+            raise OSError(28, "No space left on device")
+        return real_write(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    code, output, out = create(tmp_path, "")
+    assert code == 2 and output.strip() == (f"error: cannot write {out}: No space left on "
+                                            "device"), output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["members.toml"]
+    monkeypatch.undo()
+    code, output, out = create(tmp_path, "")
+    assert code == 0, output
+    genesis_from_json(json.loads(out.read_text()))

@@ -269,3 +269,26 @@ def test_out_must_be_new_or_empty(tmp_path: Path) -> None:
 def test_pending_report_with_every_validator_reachable_says_so() -> None:
     text = describe_pending(FakeNode().status())
     assert "every validator is reachable" in text and "unreachable" not in text.split(":")[0]
+
+
+def test_a_job_whose_first_write_fails_leaves_an_empty_folder_to_start_again_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk at the manifest's first write left '.manifest.json.tmp' behind: --resume
+    said the folder was no job, a new run that it was not empty, and the error line sent
+    the operator to --resume."""
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    source = tmp_path / "graduates.csv"
+    source.write_text("student_id\n")
+    job_dir = tmp_path / "job"
+    start = {"credential_type": "diploma", "chain_id": CHAIN, "issuer_name": "ENU",
+             "keys": KeyPair.generate(), "key_path": tmp_path / "issuer.key",
+             "input_path": source}
+    monkeypatch.setattr(issue_job.os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        start_job(job_dir, **start)  # type: ignore[arg-type]
+    assert list(job_dir.iterdir()) == []
+    monkeypatch.undo()
+    start_job(job_dir, **start)  # type: ignore[arg-type]
+    assert load_manifest(job_dir)["state"] == "preparing"

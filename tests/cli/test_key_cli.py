@@ -173,3 +173,33 @@ def test_refusals_are_one_line_and_change_nothing(tmp_path: Path, node: Chain,
                "--new-key", str(tmp_path / "n.json"))
     assert done.exit_code == 2 and "not a Senim key file" in done.output, done.output
     assert node.state.root == before
+
+
+def test_keygen_on_a_full_disk_says_so_and_leaves_no_key_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said '… exists; refusing to overwrite a key' of the empty file it had just made,
+    and that file then stopped every later try (and a node, as an unreadable key)."""
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", disk_full)
+    path = tmp_path / "keys" / "me.key"
+    done = CliRunner().invoke(main, ["keygen", str(path)])
+    assert done.exit_code == 2, done.output
+    assert done.output.strip() == (f"error: cannot write the key file {path}: "
+                                   "No space left on device")
+    assert not path.exists()
+    monkeypatch.undo()
+    again = CliRunner().invoke(main, ["keygen", str(path)])
+    assert again.exit_code == 0, again.output
+    assert load_key(path).public_key.hex() in again.output
+
+
+def test_keygen_given_a_folder_asks_for_the_file_path(tmp_path: Path) -> None:
+    """It said '<folder> exists; refusing to overwrite a key', as if a key were there."""
+    (tmp_path / "keys").mkdir()
+    done = CliRunner().invoke(main, ["keygen", str(tmp_path / "keys")])
+    assert done.exit_code == 2, done.output
+    assert done.output.strip() == (f"error: {tmp_path / 'keys'} is a folder: give the key "
+                                   f"file's own path, e.g. {tmp_path / 'keys' / 'me.key'}")
+    assert list((tmp_path / "keys").iterdir()) == []

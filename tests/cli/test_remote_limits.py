@@ -52,7 +52,7 @@ async def liar() -> AsyncIterator[Callable[[Callable[..., Awaitable[web.StreamRe
 
     async def serve(handler: Callable[..., Awaitable[web.StreamResponse]]) -> str:
         app = web.Application()
-        app.router.add_get("/{tail:.*}", handler)
+        app.router.add_route("*", "/{tail:.*}", handler)
         server = TestServer(app)
         await server.start_server()
         servers.append(server)
@@ -144,3 +144,83 @@ async def test_the_client_names_the_status_of_an_error_it_cannot_read(
         liar: Callable[..., Awaitable[str]]) -> None:
     outcome, _took = await _client_asks(await liar(_odd_error))
     assert outcome.startswith("HTTP 400 from ") and "(exit 3)" in outcome, outcome
+
+
+async def _silent(request: web.Request) -> web.Response:
+    await asyncio.sleep(DRIP_FOR_S)
+    return web.json_response({})
+
+
+async def test_the_client_says_a_silent_node_did_not_answer_in_time(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """Not 'cannot reach the node … timed out': the address answered the connection."""
+    url = await liar(_silent)
+    outcome, took = await _client_asks(url, timeout_s=1.0)
+    assert outcome == f"the node at {url} did not answer within 1 s (exit 3)", outcome
+    assert took < GIVES_UP_WITHIN_S
+
+
+async def test_a_post_redirected_is_not_sent_as_a_get(liar: Callable[..., Awaitable[str]]
+                                                      ) -> None:
+    """A proxy that redirects (http to https, say): urllib turned a POST into a GET
+    without its body, so a transaction was 'submitted' without ever being sent."""
+    seen: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if request.path.startswith("/v1/"):
+            raise web.HTTPMovedPermanently("/moved" + request.path)
+        return web.json_response({"tx_id": "ab" * 32})
+
+    url = await liar(moved)
+
+    def submit() -> str:
+        try:
+            return NodeClient(url, timeout_s=5).submit_encoded(b"\x01\x02")
+        except ClientError as exc:
+            return str(exc)
+
+    outcome = await asyncio.get_running_loop().run_in_executor(None, submit)
+    assert outcome == (f"{url}/v1/transactions redirects to {url}/moved/v1/transactions: "
+                       "give that node's address with --node (a redirected POST would "
+                       "arrive without its body)"), outcome
+    assert seen == ["POST"]
+
+
+@pytest.fixture
+async def not_http() -> AsyncIterator[str]:
+    """What a node's P2P port says to an HTTP request: bytes that are no status line."""
+    async def speak(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SNM\x01\x9e\x7f binary handshake bytes\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(speak, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_port_that_does_not_speak_http_is_named_as_such(not_http: str) -> None:
+    """--node given the P2P port (9101 for 8101) ended in a BadStatusLine traceback."""
+    outcome, _took = await _client_asks(not_http)
+    assert outcome == (f"{not_http} did not answer in HTTP (BadStatusLine): is it the node's "
+                       "P2P port rather than its API (api.listen)? (exit 3)"), outcome
+    verifier, _took = await _ask(not_http)
+    assert verifier == f"{not_http} did not answer in HTTP (BadStatusLine): is it the node's API?"
+
+
+async def _no_such_route(request: web.Request) -> web.Response:
+    # as node.api's json_errors middleware answers a path the API does not have
+    return web.json_response({"error": {"code": "not_found", "message": "Not Found"}},
+                             status=404)
+
+
+async def test_a_node_url_with_a_path_is_named_as_the_likely_slip(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """--node http://host:8101/v1 answered just 'error: Not Found', exit 1 (a refusal)."""
+    url = await liar(_no_such_route) + "/v1"
+    outcome, _took = await _client_asks(url)
+    assert outcome == (f"{url}/v1/status: Not Found (HTTP 404): is --node the node's base "
+                       "URL, e.g. http://127.0.0.1:8101? (exit 2)"), outcome

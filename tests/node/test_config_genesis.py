@@ -195,6 +195,13 @@ def test_genesis_hash_covers_members_and_unknown_fields_are_refused() -> None:
     assert genesis_field(document) == "members[1].api_adress"
 
 
+def test_an_unknown_top_level_genesis_field_is_refused() -> None:
+    """A misspelt "governance" was ignored, and the chain ran on the default policy."""
+    document = good_genesis()
+    document["governace"] = {"threshold": 1}
+    assert genesis_field(document) == "genesis.governace"
+
+
 def test_genesis_member_id_must_match_the_key() -> None:
     document = good_genesis()
     document["members"][1]["member_id"] = "00" * 20

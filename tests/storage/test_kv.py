@@ -217,3 +217,17 @@ def test_a_write_refused_for_another_reason_is_damage(tmp_path: Path) -> None:
         store.write({b"k": b"2"})
     store._db = real
     store.close()
+
+
+def test_a_store_closed_before_its_first_write_opens_again(tmp_path: Path) -> None:
+    """A node stopped (or killed) between opening a new store and its first write leaves
+    an empty SENIM-WRITES: nothing was acknowledged, so nothing can have been lost, and
+    the store was called damaged (exit 3, 'use --resync')."""
+    LevelDBStore(str(tmp_path / "db")).close()
+    assert (tmp_path / "db" / "SENIM-WRITES").read_bytes() == b""
+    reopened = LevelDBStore(str(tmp_path / "db"))
+    reopened.write({b"k": b"1"})
+    reopened.close()
+    again = LevelDBStore(str(tmp_path / "db"))
+    assert again.get(b"k") == b"1"
+    again.close()
