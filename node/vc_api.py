@@ -50,6 +50,7 @@ from node.vc_common import (
     problem,
     read_body,
     status_base,
+    verifying_for,
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
 
@@ -195,6 +196,11 @@ def _proof_options(options: dict[str, Any]) -> Any:
 
 
 async def verify_credential_route(request: web.Request) -> web.Response:
+    async with verifying_for(request):
+        return await _verify_credential(request)
+
+
+async def _verify_credential(request: web.Request) -> web.Response:
     try:
         body = await read_body(request)
         verifier = _proof_options(options_of(body))
@@ -209,6 +215,11 @@ async def verify_credential_route(request: web.Request) -> web.Response:
 
 
 async def verify_presentation_route(request: web.Request) -> web.Response:
+    async with verifying_for(request):
+        return await _verify_presentation(request)
+
+
+async def _verify_presentation(request: web.Request) -> web.Response:
     try:
         body = await read_body(request)
         options = options_of(body)

@@ -249,6 +249,23 @@ async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
     assert (await response.json())["error"]["code"] == "busy"
 
 
+async def test_one_address_cannot_take_every_verification_slot(node: VcNode) -> None:
+    """A client past MAX_VC_IN_FLIGHT_PER_SOURCE documents at once gets 429 for the
+    next; before, one client kept all MAX_VC_IN_FLIGHT slots and every verifier got 429."""
+    from node.api_public import LIMITS
+    from node.vc_common import MAX_VC_IN_FLIGHT_PER_SOURCE, VC
+
+    node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
+    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    node.app[VC].in_flight_by_source["127.0.0.1"] = MAX_VC_IN_FLIGHT_PER_SOURCE
+    response = await node.client.post("/credentials/verify", data=body)
+    assert response.status == 429
+    assert "from this address" in (await response.json())["error"]["message"]
+    del node.app[VC].in_flight_by_source["127.0.0.1"]
+    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    assert node.app[VC].in_flight_by_source == {}
+
+
 async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
                                                                  net: Consortium) -> None:
     """Without [vc] public_url the list id comes from the Host header: garbage there
