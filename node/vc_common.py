@@ -32,7 +32,7 @@ from ledger.rules import load_batch
 from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
 from node.api_public import LIMITS
-from node.http_limits import payload_problem
+from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
 
@@ -139,11 +139,18 @@ async def read_body(request: web.Request) -> dict[str, Any]:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
     data = b""
     try:
-        while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
-            chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
+        # Under the same deadline as every other body: a client that sends its headers
+        # and then nothing held this handler, and its connection, for ever.
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
+                chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+    except TimeoutError as exc:
+        raise http_error(web.HTTPRequestTimeout, "body_timeout",
+                         f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         headers={"Connection": "close"}) from exc
     except web.RequestPayloadError as exc:
         raise InvalidDocument(payload_problem(exc)) from exc
     if len(data) > MAX_VC_BODY_BYTES:
