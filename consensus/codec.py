@@ -14,6 +14,12 @@ from consensus.errors import MalformedMessage
 
 DOMAIN_TAG = b"senim/consensus/v1"
 MAX_UINT = 2**63 - 1
+# Arrays in one decoded value, refused as soon as one more is built. The largest
+# message, a NewView, holds about n * (2n + 3) (n view changes, each with a prepare
+# certificate of up to n signatures): some 2,000 for 31 validators, 20,000 for 100.
+# An empty array is one byte, so a 4 MiB frame from a validator would otherwise
+# build 4 million lists on the engine thread before its shape is looked at.
+MAX_ARRAYS = 65_536
 
 
 class Kind(IntEnum):
@@ -36,9 +42,21 @@ def unpack_canonical(data: bytes, what: str) -> object:
     """Decode `data`, refusing anything that is not the canonical encoding of its value."""
     if not isinstance(data, bytes):
         fail(f"{what}: expected bytes, got {type(data).__name__}")
+    built = 0
+
+    def count(array: list[object]) -> list[object]:
+        nonlocal built
+        built += 1
+        if built > MAX_ARRAYS:
+            fail(f"{what}: more than {MAX_ARRAYS} arrays")
+        return array
+
     try:
-        value: object = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
+        value: object = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True,
+                                        list_hook=count)
         canonical = pack(value)
+    except MalformedMessage:
+        raise
     except Exception as exc:  # msgpack raises many unrelated types on junk input
         raise MalformedMessage(f"{what}: not valid msgpack ({type(exc).__name__})") from exc
     if canonical != data:

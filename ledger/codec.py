@@ -33,20 +33,38 @@ def encode(value: Any) -> bytes:
     return data
 
 
-def decode(data: bytes, check_types: bool = True) -> Any:
+def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None) -> Any:
     """Decode canonical bytes; raise MalformedInput on anything else.
 
     `check_types=False` is for callers that re-encode and compare bytes and
-    check every field's type themselves (transactions), so the walk is spent once."""
+    check every field's type themselves (transactions), so the walk is spent once.
+    `max_arrays`: refuse a value holding more arrays than its kind can, as soon as
+    that many are built (an empty array is one byte, so 64 KiB would otherwise build
+    65,000 lists before the shape is looked at)."""
     if len(data) > MAX_DECODE_BYTES:
         raise MalformedInput(f"encoded value of {len(data)} bytes exceeds {MAX_DECODE_BYTES}")
+    hooks: dict[str, Any] = {}
+    if max_arrays is not None:
+        built = 0
+
+        def count(array: list[Any]) -> list[Any]:
+            nonlocal built
+            built += 1
+            if built > max_arrays:
+                raise MalformedInput(f"more than {max_arrays} arrays in one value")
+            return array
+
+        hooks["list_hook"] = count
     try:
         value = msgpack.unpackb(
             data,
             raw=False,
             use_list=True,
             strict_map_key=True,
+            **hooks,
         )
+    except MalformedInput:
+        raise
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise MalformedInput(f"not canonical msgpack: {exc}") from exc
     except Exception as exc:  # msgpack raises several unrelated types on junk

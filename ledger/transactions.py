@@ -37,14 +37,18 @@ from ledger.payloads import (
 
 __all__ = [
     "CREDENTIAL_TYPES", "KIND_ACCREDIT", "KIND_ADD_MEMBER", "KIND_ANCHOR", "KIND_ISSUE_BATCH",
-    "KIND_REVOKE", "KIND_SUSPEND", "MAX_TX_BYTES", "NONCE_BYTES", "ROLES", "TX_DOMAIN",
-    "TX_VERSION", "Transaction", "build_transaction", "decode_transaction", "tx_id_of_encoded",
+    "KIND_REVOKE", "KIND_SUSPEND", "MAX_TX_ARRAYS", "MAX_TX_BYTES", "NONCE_BYTES", "ROLES",
+    "TX_DOMAIN", "TX_VERSION", "Transaction", "build_transaction", "decode_transaction",
+    "tx_id_of_encoded",
 ]
 
 TX_VERSION = 1
 TX_DOMAIN = b"tx"
 NONCE_BYTES = 16
 MAX_TX_BYTES = 64 * 1024
+# Arrays in one encoded transaction: itself, its payload and the few lists a payload
+# holds (an accreditation's types, a revocation's audit path, a governance action).
+MAX_TX_ARRAYS = 16
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ def decode_transaction(data: bytes) -> Transaction:
     """Decode and shape-check a transaction. Signatures are checked by the ledger."""
     if len(data) > MAX_TX_BYTES:
         raise MalformedInput(f"transaction of {len(data)} bytes exceeds {MAX_TX_BYTES}")
-    value = decode(data, check_types=False)  # types are checked field by field below
+    # types are checked field by field below
+    value = decode(data, check_types=False, max_arrays=MAX_TX_ARRAYS)
     if not isinstance(value, list) or len(value) != 7:
         raise MalformedInput("transaction must be an array of 7 items")
     version, kind, sender, nonce, expires_at, payload, signature = value

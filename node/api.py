@@ -50,8 +50,10 @@ from node.api_public import (
 )
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
+from node.engine_thread import EngineBusy
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
+from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
@@ -100,6 +102,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc))
+    except EngineBusy as exc:
+        # The ledger jobs the API may queue on the engine thread are all taken.
+        metrics.public_refusals.labels("busy").inc()
+        metrics.http_requests.labels("503").inc()
+        return error(503, "busy", f"{exc}; retry shortly",
+                     headers={"Retry-After": str(RETRY_AFTER_S)})
     except ConnectionResetError:
         # The client closed the connection before its request was read: nobody hears
         # this answer, and nothing is wrong with the node.

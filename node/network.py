@@ -42,6 +42,7 @@ log = logging.getLogger("senim.network")
 GOSSIP_FLUSH_S = 0.001
 SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
 STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock anyway)
+PEER_FAULT_LOG_EVERY_S = 10.0  # a peer's malformed messages: one log line per kind this often
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
 
@@ -72,6 +73,22 @@ class Network:
         self._flush_scheduled = False
         self._serving = 0
         self._serving_state = 0
+        # (peer, kind of fault) -> when last logged, how many since; peers are members,
+        # and kinds a handful, so it stays small.
+        self._faults_logged: dict[tuple[bytes, str], tuple[float, int]] = {}
+
+    def _peer_fault(self, peer_key: bytes, message: str, *args: object) -> None:
+        """Log a peer's bad message at most once per PEER_FAULT_LOG_EVERY_S for each kind
+        (its format), with a count of those not logged: each was a line, 9,593 in 20 s
+        from one member sending malformed state-sync questions."""
+        now = time.monotonic()
+        last, quiet = self._faults_logged.get((peer_key, message), (-PEER_FAULT_LOG_EVERY_S, 0))
+        if now - last < PEER_FAULT_LOG_EVERY_S:
+            self._faults_logged[(peer_key, message)] = (last, quiet + 1)
+            return
+        self._faults_logged[(peer_key, message)] = (now, 0)
+        more = f" ({quiet} more like it not logged)" if quiet else ""
+        log.warning(message + more, self.name_of(peer_key), *args)
 
     def route(self, channel: int, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -114,7 +131,7 @@ class Network:
             finally:
                 self._serving -= 1
             if answer is None:
-                log.warning("malformed sync request from %s", self.name_of(peer_key))
+                self._peer_fault(peer_key, "malformed sync request from %s")
             else:
                 self.peers.send(peer_key, CH_SYNC_RESPONSE, answer)
         return serve
@@ -135,7 +152,7 @@ class Network:
             finally:
                 self._serving_state -= 1
             if answer is None:
-                log.warning("malformed state-sync question from %s", self.name_of(peer_key))
+                self._peer_fault(peer_key, "malformed state-sync question from %s")
             else:
                 self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
         return serve
@@ -168,8 +185,7 @@ class Network:
             try:  # on the event loop: read without building anything but the items
                 items = byte_strings(payload)
             except MalformedInput as exc:
-                log.warning("malformed transaction gossip from %s: %s",
-                            self.name_of(peer_key), exc)
+                self._peer_fault(peer_key, "malformed transaction gossip from %s: %s", exc)
                 return
             fresh = [data for data in items if not core.knows(data)]
             if not fresh:
@@ -177,8 +193,8 @@ class Network:
             try:
                 results = await core.submit(fresh, gossip=False)
             except ForgedSubmission as exc:
-                log.warning("transaction gossip from %s refused: %s", self.name_of(peer_key),
-                            exc.message)
+                self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
+                                 exc.message)
                 return
             if peer_key not in self.validator_keys:
                 # An observer's submissions reach us first: pass them to the validators.

@@ -33,6 +33,7 @@ from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify_vc
 from node import openapi as shapes
+from node.api_public import within_rate
 from node.api_schema import JSON, Reply, Route, error_reply, obj
 from node.files import load_key, open_to_others
 from node.openapi import LIST_ID_BYTES
@@ -50,6 +51,7 @@ from node.vc_common import (
     problem,
     read_body,
     status_base,
+    verifying_for,
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
 
@@ -121,6 +123,7 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
 
 
 async def get_status_list(request: web.Request) -> web.Response:
+    await within_rate(request, "verify")  # each costs ledger jobs on the engine thread
     try:
         list_id = bytes.fromhex(request.match_info["list_id"])
     except ValueError:
@@ -196,6 +199,11 @@ def _proof_options(options: dict[str, Any]) -> Any:
 
 
 async def verify_credential_route(request: web.Request) -> web.Response:
+    async with verifying_for(request):
+        return await _verify_credential(request)
+
+
+async def _verify_credential(request: web.Request) -> web.Response:
     try:
         body = await read_body(request)
         verifier = _proof_options(options_of(body))
@@ -210,6 +218,11 @@ async def verify_credential_route(request: web.Request) -> web.Response:
 
 
 async def verify_presentation_route(request: web.Request) -> web.Response:
+    async with verifying_for(request):
+        return await _verify_presentation(request)
+
+
+async def _verify_presentation(request: web.Request) -> web.Response:
     try:
         body = await read_body(request)
         options = options_of(body)
@@ -304,7 +317,9 @@ VC_ROUTES: tuple[Route, ...] = (
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
               400: error_reply("Bad list id"), 404: error_reply("No such batch"),
-              503: error_reply("The store is damaged, or a VC worker died")},
+              429: error_reply("Over this client's rate; see Retry-After"),
+              503: error_reply("The store is damaged, a VC worker died, or the node is "
+                               "busy (Retry-After)")},
           params=(shapes.LIST_ID,)),
 )
 

@@ -10,11 +10,13 @@ chain reads go to the ledger worker, a bounded number of blocks per job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import re
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -29,7 +31,8 @@ from ledger.records import Batch
 from ledger.rules import load_batch
 from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
-from node.http_limits import payload_problem
+from node.api_public import LIMITS
+from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
 
@@ -41,6 +44,10 @@ MAX_VC_BODY_BYTES = 512 * 1024
 MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
 VC_PROCESSES = 2
 MAX_VC_IN_FLIGHT = 8
+# VC documents one address may have checked at once: without it one client kept all
+# MAX_VC_IN_FLIGHT slots taken and every other verifier got 429. Addresses exempt
+# from the per-client rates (api.rate_exempt) are exempt from this too.
+MAX_VC_IN_FLIGHT_PER_SOURCE = 2
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
@@ -102,6 +109,7 @@ class VcSettings:
     pool: Executor = field(default_factory=lambda: _new_pool())
     in_flight: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
+    in_flight_by_source: dict[str, int] = field(default_factory=dict)
 
 
 VC = web.AppKey("vc_settings", VcSettings)
@@ -131,11 +139,18 @@ async def read_body(request: web.Request) -> dict[str, Any]:
         raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
     data = b""
     try:
-        while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
-            chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
+        # Under the same deadline as every other body: a client that sends its headers
+        # and then nothing held this handler, and its connection, for ever.
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            while len(data) <= MAX_VC_BODY_BYTES:  # read() may return early: read to the end
+                chunk = await request.content.read(MAX_VC_BODY_BYTES + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+    except TimeoutError as exc:
+        raise http_error(web.HTTPRequestTimeout, "body_timeout",
+                         f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         headers={"Connection": "close"}) from exc
     except web.RequestPayloadError as exc:
         raise InvalidDocument(payload_problem(exc)) from exc
     if len(data) > MAX_VC_BODY_BYTES:
@@ -185,6 +200,30 @@ async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
                 text=json.dumps({"error": {"code": "vc_worker_lost", "message":
                                            "a VC worker process died; retry"}}),
                 content_type="application/json") from exc
+
+
+@contextlib.asynccontextmanager
+async def verifying_for(request: web.Request) -> AsyncIterator[None]:
+    """Count a verification against its client's address: 429 past
+    MAX_VC_IN_FLIGHT_PER_SOURCE at once, unless the address is rate-exempt."""
+    source = request.remote or "unknown"
+    counts = request.app[VC].in_flight_by_source
+    if source in request.app[LIMITS].exempt:
+        yield
+        return
+    if counts.get(source, 0) >= MAX_VC_IN_FLIGHT_PER_SOURCE:
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT_PER_SOURCE}"
+                                       " VC documents from this address are being checked; "
+                                       "retry when one is answered"}}),
+            content_type="application/json")
+    counts[source] = counts.get(source, 0) + 1
+    try:
+        yield
+    finally:
+        counts[source] -= 1
+        if not counts[source]:
+            del counts[source]
 
 
 def options_of(body: dict[str, Any]) -> dict[str, Any]:

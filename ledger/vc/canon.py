@@ -27,6 +27,11 @@ SENIM_CONTEXT = "https://senim.kz/contexts/credentials/v1"
 # refused before PyLD sees it.
 MAX_DOCUMENT_BYTES = 256 * 1024
 MAX_DEPTH = 32
+# JSON values (objects, arrays, strings, numbers...) in one document. PyLD checks each
+# value of a property against those it already holds (to drop duplicates), so a
+# property of n values costs n² comparisons: 8,000 short strings in 63 KB took 20 s,
+# and 256 KB would hold a worker for minutes. Credentials hold a few hundred.
+MAX_DOCUMENT_VALUES = 2_048
 # RDFC-1.0 tells blank nodes with equal neighbourhoods apart by trying every ordering
 # of them (Hash N-Degree Quads), which grows as a factorial: a 2 KB "poison" document
 # of 10 blank nodes, all linked to each other, would hold a worker for hours. The
@@ -93,6 +98,15 @@ def _depth(value: Any, level: int = 0) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level)
     return level
+
+
+def _values(document: Any) -> int:
+    """How many JSON values `document` holds, itself included (its depth is bounded)."""
+    if isinstance(document, dict):
+        return 1 + sum(_values(v) for v in document.values())
+    if isinstance(document, list):
+        return 1 + sum(_values(v) for v in document)
+    return 1
 
 
 def _holds_null(value: Any) -> bool:
@@ -225,6 +239,8 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
         raise InvalidDocument(f"document exceeds {MAX_DOCUMENT_BYTES} bytes or "
                               f"{MAX_DEPTH} levels of nesting")
+    if _values(document) > MAX_DOCUMENT_VALUES:
+        raise InvalidDocument(f"document holds more than {MAX_DOCUMENT_VALUES} JSON values")
     _check_inline_contexts(document)
     loader = loader or _LOADER
     options = {"algorithm": "URDNA2015", "format": "application/n-quads",

@@ -179,3 +179,33 @@ async def test_admission_reads_each_envelope_once(
     assert [refusal.code if refusal else None for _, refusal in results] == [
         None, None, None, "unknown_sender"]
     assert sorted(replay_checks) == sorted(tx.tx_id for tx in txs)
+
+
+async def test_a_forged_submission_is_found_in_its_first_part(
+        core: NodeCore, net: Consortium) -> None:
+    """20,000 transactions of a member with random signatures: refused as forged after
+    the first part, never decoded and handed for checking as a whole (all 20,000 were,
+    before the first 32 failures stopped the checks)."""
+    from ledger.transactions import Transaction
+    from node.public_work import ForgedSubmission
+    from node.service import FIRST_PART_TXS
+
+    forged = [Transaction(net.employer.member_id, os.urandom(16), 1_000,
+                          AnchorPayload(os.urandom(32)), os.urandom(64)).encode()
+              for _ in range(20_000)]
+    handed: list[int] = []
+    checker = core.check_signatures
+
+    def recording(checks: list[tuple[bytes, bytes, bytes]], failures_max: int = 0) -> list[bool]:
+        handed.append(len(checks))
+        return checker(checks, failures_max)
+
+    core.check_signatures = recording  # type: ignore[assignment]
+    with pytest.raises(ForgedSubmission):
+        await core.submit(forged)
+    assert sum(handed) <= FIRST_PART_TXS
+    assert len(core.mempool) == 0
+    good = [make_tx(net.employer, AnchorPayload(os.urandom(32))) for _ in range(300)]
+    results = await core.submit([tx.encode() for tx in good])  # spans two parts
+    assert [refusal for _, refusal in results] == [None] * 300
+    assert sum(handed) <= FIRST_PART_TXS + 300

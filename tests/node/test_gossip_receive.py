@@ -40,3 +40,18 @@ async def test_gossip_of_empty_arrays_is_refused_without_building_them(
     await receive(net.university.public_key, encode([tx.encode()]))
     assert tx.tx_id in core.mempool
     core.worker.shutdown(wait=True)
+
+
+async def test_a_peer_sending_malformed_gossip_is_logged_once_a_while(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Each malformed frame was a warning: 9,593 in 20 s from one member on a validator."""
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core)
+    for _ in range(100):
+        await receive(net.university.public_key, b"\xc0")
+    await receive(net.employer.public_key, b"\xc0")
+    said = [r.getMessage() for r in caplog.records if "malformed transaction gossip" in
+            r.getMessage()]
+    assert len(said) == 2 and all("more like it" not in line for line in said)
+    core.worker.shutdown(wait=True)

@@ -200,11 +200,17 @@ async def test_one_address_cannot_hold_every_connection(
     assert not _errors_logged(caplog)
 
 
-async def test_a_stalled_body_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("path", ["/v1/verify", "/credentials/verify",
+                                  "/presentations/verify"])
+async def test_a_stalled_body_is_a_408(served: Served, monkeypatch: pytest.MonkeyPatch,
+                                       path: str) -> None:
+    """The VC-API's body read had no deadline: a client that sent its headers and then
+    nothing held its connection for ever (70 s and counting, on a running node)."""
     monkeypatch.setattr("node.http_limits.BODY_READ_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("node.vc_common.BODY_READ_TIMEOUT_S", 0.3)
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
-    writer.write(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 1000\r\n\r\n{\"a\":")
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 1000\r\n\r\n{\"a\":".encode())
     await writer.drain()
     async with asyncio.timeout(DEADLINE_S):
         head = await reader.readuntil(b"\r\n")

@@ -25,7 +25,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.orphan_guard import gone
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
-from node.service import NodeCore
+from node.service import FIRST_PART_TXS, NodeCore
 from node.signature_workers import (
     SIGNATURE_WORKERS_MAX,
     WORKER_BATCH_MIN,
@@ -245,7 +245,7 @@ async def test_a_forged_submission_costs_a_batch_cut_short(
             await core.submit(forged)
         assert len(core.mempool) == 0
         (batch,) = core.check_signatures.batches  # type: ignore[attr-defined]
-        assert batch == (500, INVALID_SIGNATURES_PER_SUBMISSION_MAX)
+        assert batch == (FIRST_PART_TXS, INVALID_SIGNATURES_PER_SUBMISSION_MAX)  # of 500
         # The batch's bad ones, then the envelope's own check of each before it refuses.
         assert len(checked) == 2 * INVALID_SIGNATURES_PER_SUBMISSION_MAX
     finally:

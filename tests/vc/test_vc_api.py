@@ -249,6 +249,48 @@ async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
     assert (await response.json())["error"]["code"] == "busy"
 
 
+async def test_one_address_cannot_take_every_verification_slot(node: VcNode) -> None:
+    """A client past MAX_VC_IN_FLIGHT_PER_SOURCE documents at once gets 429 for the
+    next; before, one client kept all MAX_VC_IN_FLIGHT slots and every verifier got 429."""
+    from node.api_public import LIMITS
+    from node.vc_common import MAX_VC_IN_FLIGHT_PER_SOURCE, VC
+
+    node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
+    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    node.app[VC].in_flight_by_source["127.0.0.1"] = MAX_VC_IN_FLIGHT_PER_SOURCE
+    response = await node.client.post("/credentials/verify", data=body)
+    assert response.status == 429
+    assert "from this address" in (await response.json())["error"]["message"]
+    del node.app[VC].in_flight_by_source["127.0.0.1"]
+    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    assert node.app[VC].in_flight_by_source == {}
+
+
+async def test_a_status_list_crowd_gets_503_or_429_never_500(
+        node: VcNode, monkeypatch: Any) -> None:
+    """Each list costs ledger jobs on the engine thread, whose queue is bounded: 700 GETs
+    at once on a validator had 250 answered 500 (EngineBusy) with tracebacks."""
+    from node import client_limits
+    from node.api_public import LIMITS
+    from node.engine_thread import EngineBusy
+
+    path = "/credentials/status/" + (node.net.university.member_id + node.batch.root).hex()
+
+    async def busy(*args: object) -> None:
+        raise EngineBusy("256 ledger jobs already waiting")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(node.core, "in_worker", busy)
+        response = await node.client.get(path)
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"]["code"] == "busy"
+        assert response.headers["Retry-After"]
+    node.app[LIMITS].exempt = frozenset()
+    monkeypatch.setitem(client_limits.RATES, "verify", (0.001, 1.0))
+    assert (await node.client.get(path)).status == 200
+    assert (await node.client.get(path)).status == 429
+
+
 async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
                                                                  net: Consortium) -> None:
     """Without [vc] public_url the list id comes from the Host header: garbage there
