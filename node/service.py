@@ -8,7 +8,6 @@ daemon wires to the engine's thread; consensus inputs there go first.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections import OrderedDict
@@ -30,7 +29,7 @@ from ledger.rules import (
     check_envelope,
     check_signature,
 )
-from ledger.transactions import Transaction, decode_transaction, tx_id_of_encoded
+from ledger.transactions import Transaction, tx_id_of_encoded
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
@@ -44,6 +43,7 @@ from node.public_work import (
     ScratchState,
 )
 from node.signature_workers import CheckSignatures, check_in_turn
+from node.submission_body import decoded_or_refused, submission_parts
 from node.validators import SignatureCheck
 from storage.kv import KeyValueStore
 
@@ -54,13 +54,6 @@ WAITERS_MAX = 10_000  # long-polls waiting on a transaction, over all clients
 # Headers of recent blocks kept for transaction status answers (hash and time), so
 # an answer does not decode and re-hash a whole block of up to 20,000 transactions.
 HEADERS_REMEMBERED_MAX = 1_024
-# A submission is decoded and checked in parts: a first small one, in which a forged
-# submission shows INVALID_SIGNATURES_PER_SUBMISSION_MAX bad signatures before the
-# rest is decoded (20,000 forged transactions were all decoded, envelope-checked and
-# handed to a signature child before the first 32 failures stopped it: a few such
-# bodies a second took honest commits from 0.1 s to 4.6 s), then larger ones.
-FIRST_PART_TXS = 256
-LATER_PART_TXS = 4_096
 
 
 class Worker(Protocol):
@@ -266,8 +259,8 @@ class NodeCore:
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
-            for start, end in _parts(len(items)):
-                decoded = [_decoded(data) for data in items[start:end]]
+            for start, end in submission_parts(len(items)):
+                decoded = [decoded_or_refused(data) for data in items[start:end]]
                 allowance = INVALID_SIGNATURES_PER_SUBMISSION_MAX - forged
                 for outcome, (sender, signature_good) in zip(
                         decoded, self._senders_and_signatures(decoded, view, allowance),
@@ -419,15 +412,3 @@ class NodeCore:
             return None
         return block, self.chain.get_certificate(height) or b""
 
-
-def _parts(count: int) -> list[tuple[int, int]]:
-    """(start, end) of the parts a submission of `count` items is checked in."""
-    edges = [0, *range(min(count, FIRST_PART_TXS), count, LATER_PART_TXS), count]
-    return [(start, end) for start, end in itertools.pairwise(edges) if end > start]
-
-
-def _decoded(data: bytes) -> Transaction | TxRejected:
-    try:
-        return decode_transaction(data)
-    except MalformedInput as exc:
-        return TxRejected("malformed", str(exc))

@@ -188,7 +188,7 @@ async def test_a_forged_submission_is_found_in_its_first_part(
     before the first 32 failures stopped the checks)."""
     from ledger.transactions import Transaction
     from node.public_work import ForgedSubmission
-    from node.service import FIRST_PART_TXS
+    from node.submission_body import FIRST_PART_TXS
 
     forged = [Transaction(net.employer.member_id, os.urandom(16), 1_000,
                           AnchorPayload(os.urandom(32)), os.urandom(64)).encode()

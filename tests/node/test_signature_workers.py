@@ -25,7 +25,7 @@ from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.orphan_guard import gone
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX, ForgedSubmission
-from node.service import FIRST_PART_TXS, NodeCore
+from node.service import NodeCore
 from node.signature_workers import (
     SIGNATURE_WORKERS_MAX,
     WORKER_BATCH_MIN,
@@ -34,6 +34,7 @@ from node.signature_workers import (
     check_in_turn,
     usable_cores,
 )
+from node.submission_body import FIRST_PART_TXS
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
