@@ -23,6 +23,9 @@ from storage.batch_tree import tree_root
 BLOCK_VERSION = 2  # 2: the header commits to the last commit (BFT time)
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 MAX_BLOCK_TXS = 20_000
+# A block is [header, [transactions as bytes], last commit as bytes]: three arrays, so a
+# proposal of 2 MiB of empty arrays is refused at the fourth, not after two million.
+BLOCK_ARRAYS = 3
 ZERO_HASH = b"\x00" * 32
 
 
@@ -116,7 +119,7 @@ def decode_block(data: bytes,
     proposal's transactions): it is used as it is, not decoded again."""
     if len(data) > MAX_BLOCK_BYTES:
         raise MalformedInput(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
-    value = decode(data)
+    value = decode(data, max_arrays=BLOCK_ARRAYS)
     if (not isinstance(value, list) or len(value) != 3 or not isinstance(value[1], list)
             or not isinstance(value[2], bytes)):
         raise MalformedInput("block must be [header, [transactions], last commit]")

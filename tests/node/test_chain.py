@@ -309,3 +309,22 @@ def test_where_a_transaction_is_is_answered_without_decoding_its_block(
     chain.kv.write({TX_INDEX_PREFIX + txs[0].tx_id: encode([1, 3])})
     with pytest.raises(CorruptStateError, match="does not hold it there"):
         chain.tx_location(txs[0].tx_id)
+
+
+def test_a_block_of_empty_arrays_is_refused_before_they_are_built(chain: Chain) -> None:
+    """A Byzantine primary's proposal is decoded on the engine thread: 2 MiB of empty
+    arrays must not become two million lists first (a block holds exactly three)."""
+    import tracemalloc
+
+    from ledger.blocks import MAX_BLOCK_BYTES
+    count = MAX_BLOCK_BYTES - 16
+    junk = b"\x93\x90\xdd" + count.to_bytes(4, "big") + b"\x90" * count + b"\xc4\x00"
+    tracemalloc.start()
+    try:
+        with pytest.raises(MalformedInput, match="more than 3 arrays"):
+            decode_block(junk)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
+    head = chain.get_block(0)
+    assert head is not None and decode_block(head.encode()) == head  # a real one still reads
