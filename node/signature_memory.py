@@ -71,18 +71,22 @@ class RememberedChecks:
         self._memory = memory
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
-        digests = [_digest(check) for check in checks]
-        known = self._memory.known(digests)
-        unknown = [check for check, is_known in zip(checks, known, strict=True) if not is_known]
+        digests, known, unknown = self._split(checks)
         answers = self._inner(unknown, failures_max) if unknown else []
         return self._merged(digests, known, answers)
 
     def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
-        digests = [_digest(check) for check in checks]
-        known = self._memory.known(digests)
-        unknown = [check for check, is_known in zip(checks, known, strict=True) if not is_known]
+        digests, known, unknown = self._split(checks)
         pending = self._inner.start(unknown) if unknown else list
         return lambda: self._merged(digests, known, pending())
+
+    def _split(self, checks: Sequence[SignatureCheck]
+               ) -> tuple[list[bytes], list[bool], list[SignatureCheck]]:
+        """Each check's digest, whether it is remembered good, and those that are not."""
+        digests = [_digest(check) for check in checks]
+        known = self._memory.known(digests)
+        return digests, known, [check for check, is_known in zip(checks, known, strict=True)
+                                if not is_known]
 
     def _merged(self, digests: list[bytes], known: list[bool], answers: list[bool]
                 ) -> list[bool]:

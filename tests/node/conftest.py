@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,9 @@ from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, Payload
 from ledger.transactions import Transaction, build_transaction
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
 from node.validators import ValidatorSets
 from storage.kv import KeyValueStore, MemoryStore
 from tests.node.certificates import make_quorum_certificate
@@ -86,6 +89,18 @@ def chain(net: Consortium) -> Iterator[Chain]:
     kv = MemoryStore()
     yield Chain(kv, net.genesis)
     kv.close()
+
+
+@pytest.fixture
+async def core(net: Consortium) -> AsyncIterator[NodeCore]:
+    """A node's core on an empty store, with room for large submissions (a test file
+    wanting other mempool limits defines its own `core`)."""
+    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=10_000),
+                    NodeMetrics())
+    yield node
+    node.worker.shutdown(wait=True)
+    node.public_work.close()
 
 
 def make_tx(keys: KeyPair, payload: Payload, expires_at: int = DEFAULT_EXPIRY,

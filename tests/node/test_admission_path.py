@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -17,22 +17,10 @@ from ledger.payloads import AnchorPayload
 from ledger.records import anchor_key
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
-from node.metrics import NodeMetrics
 from node.public_work import CommittedView
 from node.service import NodeCore
-from storage.kv import MemoryStore
 from storage.state_tree import StateView
 from tests.node.conftest import Consortium, commit, make_tx
-
-
-@pytest.fixture
-async def core(net: Consortium) -> AsyncIterator[NodeCore]:
-    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=10_000),
-                    NodeMetrics())
-    yield node
-    node.worker.shutdown(wait=True)
-    node.public_work.close()
 
 
 def test_add_many_admits_in_order_across_lock_holds(

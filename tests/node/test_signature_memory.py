@@ -7,14 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Sequence
-
-import pytest
+from collections.abc import Sequence
 
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.service import NodeCore
 from node.signature_checks import transactions_checked_ahead
 from node.signature_memory import (
@@ -24,7 +20,6 @@ from node.signature_memory import (
 )
 from node.signature_workers import PendingChecks, check_in_turn
 from node.validators import SignatureCheck
-from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, make_tx
 
 
@@ -99,16 +94,6 @@ def test_the_memory_forgets_the_oldest_beyond_its_capacity() -> None:
     inner.batches.clear()
     assert checks(good) == [True] * 6
     assert inner.batches == [good[:2]]  # the two oldest were forgotten
-
-
-@pytest.fixture
-async def core(net: Consortium) -> AsyncIterator[NodeCore]:
-    node = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(max_txs=10_000, max_bytes=64 << 20, max_per_sender=10_000),
-                    NodeMetrics())
-    yield node
-    node.worker.shutdown(wait=True)
-    node.public_work.close()
 
 
 async def test_a_transaction_the_engine_checked_is_admitted_from_gossip_unchecked(
