@@ -22,8 +22,10 @@ Driver contract (the node; the simulator plays the same role)
   `WorkAvailable` whenever the mempool holds transactions (again after each
   CommitBlock/BlockSynced while it still does; the replica forgets pending work
   at each new height); `BlockProposed` answering `ProposeBlock`;
-  `BlockExecuted` answering `ExecuteBlock`; `BlockSynced` for each block
-  fetched after `RequestSync`, in height order.
+  `BlockExecuted` answering `ExecuteBlock`; `BlockSynced` for blocks
+  fetched after `RequestSync`, in height order: for each, or only for the last
+  of those the node committed together (the replica moves to the height after
+  the block it is told of).
 * Perform the returned actions IN LIST ORDER. `Persist(data)` must be durable
   (fsync) before any later action of the same list is performed: it is what
   guarantees that after a crash the replica never signs two different blocks

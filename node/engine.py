@@ -8,7 +8,8 @@ its own thread (`node.engine_thread`); the simulator in tests/sim calls it
 directly over an in-memory store with a simulated clock and network.
 
 Committing: consensus (`CommitBlock`) and sync (a certified block fetched or
-announced) both end in `_commit`, the only code that writes blocks.
+announced) both end in `_commit_run`, the only code that writes blocks: one block
+at a time, or a sync answer's blocks in runs of one batch (`ledger.chain.ChainRun`).
 
 Persistence, per the contract in consensus/__init__.py: the replica's safety
 state is written at most once per replica step, before any frame of that step
@@ -21,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from itertools import islice
 
 from consensus import (
     Action,
@@ -55,16 +55,16 @@ from ledger.bft_time import REFRESH_AFTER_MS
 from ledger.blocks import MAX_BLOCK_BYTES, Block, Header, decode_block
 from ledger.chain import Chain, Execution, ProposalRules
 from ledger.codec import decode, encode
-from ledger.errors import MalformedInput, TxRejected
+from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, member_id_of
-from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS
 from node.engine_forwarding import ForwardsStalledWork
+from node.engine_pending import SettlesPendingWork
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
 from node.engine_sync import AppliesSyncedBlocks
-from node.engine_types import CommitReport, EngineConfig, Outbox, Refusals, Role
+from node.engine_types import CommitReport, EngineConfig, Outbox, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
 from node.own_votes import OwnVotes
@@ -77,15 +77,11 @@ log = logging.getLogger("senim.engine")
 
 REPLICA_STATE_KEY = b"meta:replica"
 TICK_MS = 10  # the replica counts time in ticks of this length
-RECHECK_MAX = 2_000  # a follower re-checks this many oldest pending txs after each block
-# After each commit a validator re-checks this many pending evidence txs, and this
-# many of its oldest pending txs when the block had room for more.
-EVIDENCE_RECHECK_MAX = 64
-LEFT_OUT_RECHECK_MAX = 16
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
-class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork):
+class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork,
+             SettlesPendingWork):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
                  validator_sets: ValidatorSets, config: EngineConfig,
                  clock_ms: Callable[[], int], outbox: Outbox,
@@ -338,58 +334,27 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
     # ---- the one commit path -----------------------------------------------------------
     def _commit(self, execution: Execution, certificate: bytes,
                 also_write: dict[bytes, bytes | None], source: str, sync: bool = True) -> None:
-        self.chain.commit(execution, certificate, also_write, sync)
+        self._commit_run([(execution, certificate)], also_write, source, sync)
+
+    def _commit_run(self, blocks: list[tuple[Execution, bytes]],
+                    also_write: dict[bytes, bytes | None], source: str, sync: bool = True
+                    ) -> None:
+        """Blocks executed in turn (one, or a sync `ChainRun`) made durable in one batch;
+        MalformedInput, nothing written, if the state is not the last header's."""
+        self.chain.commit_run(blocks, also_write, sync)
         self._executions.clear()
         self._progress_seen()
         self._follow_sets()
+        for execution, certificate in blocks[:-1]:
+            self.mempool.remove([tx.tx_id for tx in execution.accepted])
+            self.outbox.committed(CommitReport(execution, [], source))
+            if self.role is Role.VALIDATOR:
+                self._announce(execution.block.encode(), certificate)
+        execution, certificate = blocks[-1]
         block = execution.block
-        refused: Refusals = list(execution.rejected)
-        self.mempool.remove([tx.tx_id for tx in block.transactions]
-                            + [tx.tx_id for tx, _ in refused])
-        pending = self.mempool.take(len(self.mempool), 1 << 62)
-        stale = self._refuse_expired(pending)
-        if stale:
-            refused += stale
-            gone = {tx.tx_id for tx, _ in stale}
-            pending = [tx for tx in pending if tx.tx_id not in gone]
-        if self.role is Role.FOLLOWER:  # followers never build blocks: re-check here
-            refused += self._recheck_pending(pending[:RECHECK_MAX])
-        else:
-            refused += self._recheck_pending(self._maybe_left_out(block, pending))
-        self.outbox.committed(CommitReport(execution, refused, source))
+        self.outbox.committed(CommitReport(execution, self._settle_pending(execution), source))
         if self.role is Role.VALIDATOR:
             self._announce(block.encode(), certificate)
-
-    def _maybe_left_out(self, block: Block, pending: list[Transaction]) -> list[Transaction]:
-        """Pending transactions the primary may have left out as invalid. A backup that
-        keeps one (a client's retry of a committed tx, evidence another validator got
-        on chain first) thinks work waits, and its replica changes views alone."""
-        # Evidence is rare, and each validator submits its own copy: check every one, up
-        # to a bound.
-        evidence = (tx for tx in pending if tx.kind == KIND_SUBMIT_EVIDENCE)
-        suspects = {tx.tx_id: tx for tx in islice(evidence, EVIDENCE_RECHECK_MAX)}
-        if len(block.transactions) < self.config.max_block_txs:
-            # The block had room, so a primary holding our oldest would have taken them.
-            suspects.update((tx.tx_id, tx) for tx in pending[:LEFT_OUT_RECHECK_MAX])
-        return list(suspects.values())
-
-    def _refuse_expired(self, pending: list[Transaction]) -> Refusals:
-        height = self.chain.height + 1
-        stale = [(tx, TxRejected("expired", "expired while pending"))
-                 for tx in pending if tx.expires_at < height]
-        self.mempool.remove([tx.tx_id for tx, _ in stale])
-        return stale
-
-    def _recheck_pending(self, txs: list[Transaction]) -> Refusals:
-        """Drop pending `txs` the committed state now refuses."""
-        refused: Refusals = []
-        for tx in txs:
-            try:
-                self.chain.check_pending(tx, self._clock_ms())
-            except TxRejected as exc:
-                refused.append((tx, exc))
-        self.mempool.remove([tx.tx_id for tx, _ in refused])
-        return refused
 
     def _announce(self, block: bytes, certificate: bytes) -> None:
         """Push a committed block to followers, so they need not poll."""

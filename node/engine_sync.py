@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 
-from consensus import BlockSynced, Digest, Event, Height, Replica
+from consensus import BlockSynced, CommitCertificate, Digest, Event, Height, Replica
 from ledger.blocks import Block, decode_block
-from ledger.chain import Chain, Execution
+from ledger.chain import Chain, ChainRun, Execution
 from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
 from node.engine_types import Outbox
@@ -42,6 +42,7 @@ class AppliesSyncedBlocks:
     _connected: list[bytes]
     name_of: Callable[[bytes], str]
     _commit: Callable[..., None]
+    _commit_run: Callable[..., None]
     _commit_times: Callable[[bytes, int, bytes], tuple[int, ...] | None]
     own_votes: OwnVotes
     _run: Callable[..., None]
@@ -65,13 +66,8 @@ class AppliesSyncedBlocks:
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
-            for index, (block, cert) in enumerate(blocks):
-                if not self._apply_certified(peer_key, block, cert, checks.verified(index)):
-                    self.sync.failed(peer_key)
-                    break
-            else:
-                if undecodable:
-                    self.sync.failed(peer_key)
+            if not self._apply_in_runs(peer_key, blocks, checks) or undecodable:
+                self.sync.failed(peer_key)
         finally:
             checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
@@ -90,6 +86,81 @@ class AppliesSyncedBlocks:
         request = self.sync.next_request(self._clock_ms(), self.chain.height, self._connected)
         if request is not None:
             self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
+
+    def _apply_in_runs(self, peer_key: bytes, blocks: list[tuple[Block, bytes]],
+                       checks: AnswerChecks) -> bool:
+        """Apply an answer's blocks in runs (`ledger.chain.ChainRun`), each committed in
+        one batch; False if a block is bad. A run that fails anywhere is applied again
+        block by block, which commits the blocks before the bad one and says why it is
+        bad, exactly as if there had been no run."""
+        index = 0
+        while index < len(blocks):
+            run = self.chain.start_run()
+            joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
+            while index < len(blocks) and not run.ended:
+                block, cert = blocks[index]
+                verified = checks.verified(index)
+                index += 1
+                if block.header.height <= run.height:
+                    continue  # we have it already
+                certificate = self._join_run(run, block, cert, verified)
+                if certificate is None:
+                    return self._apply_one_by_one(peer_key, joined, (block, cert, verified))
+                joined.append((block, cert, verified, certificate))
+            if not joined:
+                continue
+            try:
+                self._commit_run([(execution, cert) for execution, (_, cert, _, _)
+                                  in zip(run.executions, joined, strict=True)],
+                                 {}, "sync", sync=False)
+            except MalformedInput:
+                return self._apply_one_by_one(peer_key, joined, None)
+            for _, _, _, certificate in joined:
+                self.own_votes.check(certificate)  # after the commit: the fallback checks too
+            self._after_synced(peer_key, [(block, certificate)
+                                          for block, _, _, certificate in joined])
+        return True
+
+    def _join_run(self, run: ChainRun, block: Block, cert_bytes: bytes,
+                  verified: frozenset[bytes]) -> CommitCertificate | None:
+        """Execute a certified block on `run`; None, and the run unusable, if it is bad."""
+        height = block.header.height
+        if height != run.height + 1:
+            return None
+        certificate = self.validator_sets.certificate_for(cert_bytes, height, block.block_hash)
+        if certificate is None:
+            return None
+        try:
+            self.chain.validate(block, self.mempool.already_verified(block.transactions)
+                                | verified, commit_times=self._commit_times, run=run)
+        except MalformedInput:
+            return None
+        return certificate
+
+    def _apply_one_by_one(self, peer_key: bytes,
+                          joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]],
+                          failed: tuple[Block, bytes, frozenset[bytes]] | None) -> bool:
+        """A run failed: its blocks, and the one that failed to join it, applied singly."""
+        singly = [(block, cert, verified) for block, cert, verified, _ in joined]
+        for block, cert, verified in singly + ([failed] if failed is not None else []):
+            if not self._apply_certified(peer_key, block, cert, verified):
+                return False
+        return True
+
+    def _after_synced(self, peer_key: bytes,
+                      blocks: list[tuple[Block, CommitCertificate]]) -> None:
+        first, last = blocks[0][0].header.height, blocks[-1][0].header.height
+        log.info("sync: applied block%s from %s", f" {last}" if first == last
+                 else f"s {first}-{last}", self.name_of(peer_key))
+        if self.replica is not None:
+            # The replica moves to the height after the last; the blocks before it, in
+            # one batch with it, are nothing the replica must hear of one by one.
+            block, certificate = blocks[-1]
+            self._run(BlockSynced(Height(block.header.height), Digest(block.block_hash),
+                                  certificate), *self._validators_known())
+            self.work_available()
+        else:
+            self._follow_role()
 
     def _apply_certified(self, peer_key: bytes, block: Block, cert_bytes: bytes,
                          verified: Collection[bytes] = frozenset()) -> bool:
@@ -117,11 +188,5 @@ class AppliesSyncedBlocks:
         # A fetched block needs no fsync of its own: it was certified by others and can
         # be fetched again, and the next synced write (a vote, a commit) flushes it.
         self._commit(execution, cert_bytes, {}, "sync", sync=False)
-        log.info("sync: applied block %d from %s", height, self.name_of(peer_key))
-        if self.replica is not None:
-            self._run(BlockSynced(Height(height), Digest(block.block_hash), certificate),
-                      *self._validators_known())
-            self.work_available()
-        else:
-            self._follow_role()
+        self._after_synced(peer_key, [(block, certificate)])
         return True

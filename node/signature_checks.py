@@ -28,6 +28,9 @@ from node.validators import SignatureCheck, ValidatorSet, ValidatorSets
 ANSWER_PART_CHECKS = 64
 ANSWER_PARTS_AHEAD = 2
 
+# A sender's key at the head, or None where its signature is checked at execution.
+_SenderKeys = dict[bytes, bytes | None]
+
 
 class AnswerChecks:
     """The signatures of a sync answer's (block, certificate) pairs, handed over in
@@ -42,11 +45,12 @@ class AnswerChecks:
         self._check = check
         self._part_of: list[int] = []  # for each block, the part holding its checks
         self._parts: list[_AnswerPart] = [_AnswerPart()]
+        keys: _SenderKeys = {}
         for block, certificate in blocks:
             if len(self._parts[-1].checks) >= ANSWER_PART_CHECKS:
                 self._parts.append(_AnswerPart())
             if block.header.height > head:
-                self._parts[-1].add(len(self._part_of), block, certificate, chain, sets)
+                self._parts[-1].add(len(self._part_of), block, certificate, chain, sets, keys)
             self._part_of.append(len(self._parts) - 1)
         for part in self._parts[:ANSWER_PARTS_AHEAD]:
             part.start(check)
@@ -77,7 +81,7 @@ class _AnswerPart:
         self._good: dict[int, frozenset[bytes]] | None = None  # by block, once collected
 
     def add(self, index: int, block: Block, certificate: bytes, chain: Chain,
-            sets: ValidatorSets) -> None:
+            sets: ValidatorSets, keys: _SenderKeys) -> None:
         validators = sets.at(block.header.height)
         found = validators.signature_checks(certificate)
         if found is not None:
@@ -85,7 +89,7 @@ class _AnswerPart:
                                        len(self.checks) + len(found[1])))
             self.checks.extend(found[1])
         for tx in block.transactions:
-            tx_check = _transaction_check(tx, chain)
+            tx_check = _transaction_check(tx, chain, keys)
             if tx_check is not None:
                 self._transactions.append((index, tx.tx_id, len(self.checks)))
                 self.checks.append(tx_check)
@@ -125,8 +129,9 @@ def transactions_checked_ahead(txs: Sequence[Transaction], chain: Chain,
     in one batch: a proposal's transactions this node had not admitted itself."""
     ids: list[bytes] = []
     checks: list[SignatureCheck] = []
+    keys: _SenderKeys = {}
     for tx in txs:
-        tx_check = _transaction_check(tx, chain)
+        tx_check = _transaction_check(tx, chain, keys)
         if tx_check is not None:
             ids.append(tx.tx_id)
             checks.append(tx_check)
@@ -136,10 +141,17 @@ def transactions_checked_ahead(txs: Sequence[Transaction], chain: Chain,
                      if ok and tx_id not in bad)  # one id twice, once badly signed: none
 
 
-def _transaction_check(tx: Transaction, chain: Chain) -> SignatureCheck | None:
+def _transaction_check(tx: Transaction, chain: Chain, keys: _SenderKeys
+                       ) -> SignatureCheck | None:
     """What to check of `tx` ahead, or None: an unknown sender, or one that ever rotated
-    its key, is checked when the transaction executes."""
-    sender = load_member(chain.state, tx.sender)
-    if sender is None or sender.key_rotated_height is not None:
+    its key, is checked when the transaction executes. `keys`: the senders' keys read
+    so far for this batch (a batch's transactions mostly share a few senders)."""
+    if tx.sender in keys:
+        key = keys[tx.sender]
+    else:
+        sender = load_member(chain.state, tx.sender)
+        unrotated = sender is not None and sender.key_rotated_height is None
+        key = keys[tx.sender] = sender.public_key if sender is not None and unrotated else None
+    if key is None:
         return None
-    return sender.public_key, tx.signed_message(chain.chain_id), tx.signature
+    return key, tx.signed_message(chain.chain_id), tx.signature

@@ -125,6 +125,10 @@ class StateOverlay:
         self._values[key] = None
         self._unhashed[key] = None
 
+    def has_staged(self, key: bytes) -> bool:
+        """Whether this overlay has set or deleted `key`."""
+        return key in self._values
+
     def keys_changed(self) -> int:
         """How many distinct keys this overlay has set or deleted."""
         return len(self._values)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import nacl.bindings
 import pytest
 
+import ledger.chain
 import node.signature_checks
 import node.signature_workers
 import node.sync
@@ -249,6 +250,8 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
         net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int | None) -> None:
     blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks
     monkeypatch.setattr(node.signature_checks, "ANSWER_PART_CHECKS", 8)
+    # Each block committed alone, so that the chain's height says how far applying got.
+    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
     source = source_with_txs(net, blocks)
     follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
     recorded = RecordedChecks([], follower)

@@ -15,8 +15,8 @@ from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from node.evidence import list_evidence
 from tests.sim.node_sim import NodeSimulation
 
-# (seed, validators): the Byzantine validator equivocates; crashes in 473 and 49.
-SEEDS = [(347, 4), (473, 4), (49, 4), (18, 7)]
+# (seed, validators): the Byzantine validator equivocates; crashes in 123 and 49.
+SEEDS = [(347, 4), (123, 4), (49, 4), (18, 7)]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,136 @@
+"""Catch-up in runs (`ledger.chain.ChainRun`): an answer's blocks committed in one batch,
+ended where a validator set changes, and stored exactly as if applied one by one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import ledger.chain
+from ledger.chain import Chain
+from ledger.chain_layout import HEAD_KEY
+from ledger.codec import decode, encode
+from ledger.identity import KeyPair
+from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
+from node.engine import Engine
+from node.engine_types import EngineConfig
+from node.mempool import Mempool, MempoolLimits
+from node.sync import serve_blocks
+from node.validators import ValidatorSets
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium, accredit, commit, make_tx, snapshot
+from tests.node.test_engine import Clock, Recorder, source_chain, tampered_but_certified
+from tests.node.test_governance import Council, approve, make_council, member_action
+
+
+class CountedStore(MemoryStore):
+    """Records the head each write leaves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads: list[int] = []
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        super().write(puts, sync)
+        if HEAD_KEY in puts:
+            self.heads.append(decode(puts[HEAD_KEY])[0])
+
+
+def follower_of(source: Chain, keys: KeyPair) -> tuple[Engine, Recorder, CountedStore]:
+    kv = CountedStore()
+    chain = Chain(kv, source.genesis)
+    recorder = Recorder()
+    engine = Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                    ValidatorSets.for_chain(chain), EngineConfig(1_000, 100),
+                    Clock(source.head_header.time_ms), recorder)
+    return engine, recorder, kv
+
+
+def sync_from(source: Chain, engine: Engine, out: Recorder, peer: bytes) -> None:
+    engine.tick([peer])
+    for _ in range(10):
+        if engine.chain.height == source.height:
+            return
+        answer = serve_blocks(source, out.frames[-1][2])
+        assert answer is not None
+        engine.sync_answer(peer, answer)
+    raise AssertionError(f"sync stopped at {engine.chain.height} of {source.height}")
+
+
+def test_an_answer_is_committed_in_one_write(net: Consortium) -> None:
+    source = source_chain(net, 20)
+    follower, out, kv = follower_of(source, net.employer)
+    sync_from(source, follower, out, net.ministry.public_key)
+    assert kv.heads[1:] == [20]  # after the genesis write
+    assert [report.execution.header.height for report in out.reports] == list(range(1, 21))
+
+
+def voted_source() -> tuple[Chain, Council]:
+    """KazNU voted in as a validator from block 6, validator 3 voted out from block 12
+    (proposals in blocks 1 and 8, their deciding votes in blocks 2 and 9)."""
+    council = make_council()
+    source = Chain(MemoryStore(), council.genesis)
+    approve(source, council, member_action(ACTION_ADD_VALIDATOR, council.university), 6)
+    while source.height < 7:
+        commit(source, [])
+    approve(source, council, member_action(ACTION_REMOVE_VALIDATOR, council.validators[3]), 12)
+    while source.height < 14:
+        commit(source, [])
+    return source, council
+
+
+def test_runs_end_where_a_set_changes_and_store_what_block_by_block_stores(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    source, council = voted_source()
+    peer = council.ministry.public_key
+    in_runs, out, kv = follower_of(source, council.ministry2)
+    sync_from(source, in_runs, out, peer)
+    # A set takes effect at 6 and at 12; blocks 2 and 9 hold the votes that schedule
+    # them (each writes the set index): a run ends after each of those four blocks.
+    assert kv.heads[1:] == [2, 5, 9, 11, 14]
+    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    one_by_one, out_singly, kv_singly = follower_of(source, council.ministry2)
+    sync_from(source, one_by_one, out_singly, peer)
+    assert kv_singly.heads[1:] == list(range(1, 15))
+    # The set-change proofs kept for light clients included.
+    assert snapshot(kv) == snapshot(kv_singly)
+
+
+def test_a_bad_block_after_good_ones_in_a_run_commits_the_good_ones_alone(
+        net: Consortium) -> None:
+    source = source_chain(net, 5)
+    data, cert = tampered_but_certified(net, source)  # block 6: a lying state root
+    follower, out, kv = follower_of(source, net.employer)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == liar
+    answer = serve_blocks(source, out.frames[-1][2])
+    assert answer is not None
+    height, items = decode(answer)
+    follower.sync_answer(liar, encode([height + 1, [*items, [data, cert]]]))
+    assert follower.chain.height == 5
+    assert kv.heads[1:] == [1, 2, 3, 4, 5]  # applied again one by one, to find the bad one
+    clock = follower._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600  # the next poll asks someone else
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+
+
+def test_a_transaction_in_two_blocks_of_one_run_is_refused_as_a_replay(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = Chain(MemoryStore(), net.genesis)
+    # An accreditation said again is no refusal of the state's: only the replay index
+    # tells the second copy of one transaction from a new one.
+    twice = accredit(net, net.university2, ["diploma"])
+    commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    commit(source, [twice])
+    # A quorum that certifies a replay: its builder forgets what the chain committed.
+    monkeypatch.setattr(source, "is_committed", lambda tx_id: False)
+    commit(source, [twice])
+    monkeypatch.undo()
+    follower, out, kv = follower_of(source, net.employer)
+    with pytest.raises(AssertionError, match="sync stopped at 2 of 3"):
+        sync_from(source, follower, out, net.ministry.public_key)
+    assert kv.heads[1:] == [1, 2]
