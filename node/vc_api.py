@@ -114,8 +114,10 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
     since = last_ms or batch.time_ms
     unsigned = status_list_credential(url, did_key(core.keys.public_key), xsd_time(since),
                                       revoked, batch.count)
-    signed: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
-        settings.pool, add_proof, unsigned, core.keys, xsd_time(since))
+    # Signing canonicalises the list, as a verification does: under the same limit,
+    # or a crowd asking for many batches' lists queued unbounded work in the VC pool.
+    signed: dict[str, Any] = await in_vc_pool(request, add_proof, unsigned, core.keys,
+                                              xsd_time(since))
     settings.lists[cache_key] = signed
     while len(settings.lists) > MAX_CACHED_LISTS:
         settings.lists.popitem(last=False)

@@ -332,3 +332,18 @@ async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> N
         if statuses[-1] == 200 and 503 in statuses:
             break
     assert 503 in statuses and statuses[-1] == 200, statuses
+
+
+async def test_signing_a_status_list_is_under_the_vc_limit(node: VcNode) -> None:
+    """A list not yet signed is signed in the VC pool, under MAX_VC_IN_FLIGHT like a
+    verification: it was signed outside it, so a crowd asking for many batches' lists
+    queued unbounded canonicalisation work while verifiers were told busy."""
+    import asyncio
+
+    from node.vc_common import VC
+
+    node.app[VC].in_flight = asyncio.Semaphore(0)  # every slot taken
+    path = "/credentials/status/" + (node.net.university.member_id + node.batch.root).hex()
+    response = await node.client.get(path)
+    assert response.status == 429, await response.text()
+    assert (await response.json())["error"]["code"] == "busy"
