@@ -26,6 +26,8 @@ holding none.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Mapping
 
 CONNECTIONS_MAX = 1_024
@@ -51,3 +53,97 @@ def gives_way(holdings: Mapping[str, int], newcomer_holds: int) -> str | None:
         if held > most:
             heaviest, most = address, held
     return heaviest if most > newcomer_holds + 1 else None
+
+
+class SlotsBusy(Exception):
+    """No slot within VC_WAIT_S, the waiting room full, or a waiter made to give way."""
+
+
+class FairSlots:
+    """`capacity` slots shared by addresses: a request waits for one (bounded in number
+    and time), and a freed slot goes to the waiting address holding the fewest, among
+    those to the one served longest ago (a newcomer first): a crowd's addresses each
+    holding one do not pass a slot round among themselves while another address waits."""
+
+    def __init__(self, capacity: int = MAX_VC_IN_FLIGHT, waiting_max: int = VC_WAITING_MAX,
+                 wait_s: float = VC_WAIT_S) -> None:
+        self.free = capacity
+        self.waiting_max = waiting_max
+        self.wait_s = wait_s
+        self.held: dict[str, int] = {}
+        # Per address, its waiters in arrival order; addresses in the order they began
+        # waiting, which breaks ties between those holding the fewest.
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        self.waiting = 0
+        # When each address holding or waiting was last given a slot (a count of grants).
+        self._served: dict[str, int] = {}
+        self._grants = 0
+
+    async def acquire(self, source: str) -> None:
+        """Wait for a slot for `source` (release it after); SlotsBusy when none comes."""
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            self._grant(source)
+            return
+        if self.waiting >= self.waiting_max:
+            self._make_room(source)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(source, deque()).append(waiter)
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.wait_s):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release(source)  # granted as the wait ended: hand it on
+            else:
+                self._drop(source, waiter)
+            if isinstance(exc, TimeoutError):
+                raise SlotsBusy(f"no slot within {self.wait_s:g} s") from None
+            raise
+
+    def _make_room(self, source: str) -> None:
+        loads = {address: self.held.get(address, 0) + len(waiters)
+                 for address, waiters in self._waiting.items()}
+        own = self.held.get(source, 0) + len(self._waiting.get(source, ()))
+        address = gives_way(loads, own)
+        if address is None:
+            raise SlotsBusy(f"{self.waiting} requests already wait")
+        waiter = self._waiting[address][-1]  # its newest waiter
+        self._drop(address, waiter)
+        waiter.set_exception(SlotsBusy("made way for a client holding fewer"))
+
+    def _drop(self, source: str, waiter: asyncio.Future[None]) -> None:
+        waiters = self._waiting.get(source)
+        if waiters is None or waiter not in waiters:
+            return
+        waiters.remove(waiter)
+        self.waiting -= 1
+        if not waiters:
+            del self._waiting[source]
+            if source not in self.held:
+                self._served.pop(source, None)
+
+    def _grant(self, source: str) -> None:
+        self.held[source] = self.held.get(source, 0) + 1
+        self._grants += 1
+        self._served[source] = self._grants
+
+    def release(self, source: str) -> None:
+        left = self.held[source] - 1
+        if left:
+            self.held[source] = left
+        else:
+            del self.held[source]
+            if source not in self._waiting:
+                self._served.pop(source, None)
+        while self._waiting:
+            address = min(self._waiting, key=lambda a: (self.held.get(a, 0),
+                                                        self._served.get(a, 0)))
+            waiter = self._waiting[address][0]
+            self._drop(address, waiter)
+            if not waiter.done():  # else cancelled, its task not yet told
+                self._grant(address)
+                waiter.set_result(None)
+                return
+        self.free += 1
