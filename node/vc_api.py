@@ -35,6 +35,7 @@ from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify
 from node import openapi as shapes
 from node.api_public import within_rate
 from node.api_schema import JSON, Reply, Route, error_reply, obj
+from node.fair_share import VC_PROCESSES
 from node.files import load_key, open_to_others
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
@@ -43,7 +44,6 @@ from node.vc_common import (
     STATUS_BASE,
     VC,
     VC_CORE,
-    VC_PROCESSES,
     VcSettings,
     core_of,
     in_vc_pool,

@@ -32,7 +32,7 @@ from ledger.rules import load_batch
 from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
 from node.api_public import LIMITS
-from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE, FairSlots, SlotsBusy
+from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE, VC_PROCESSES, FairSlots, SlotsBusy
 from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
@@ -43,7 +43,6 @@ MAX_VC_BODY_BYTES = 512 * 1024
 # credentials). Checked here because a body is pickled to reach the worker, and the
 # pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
 MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
-VC_PROCESSES = 2
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
