@@ -285,14 +285,14 @@ async def serve(config: NodeConfig) -> None:
         # Others cannot fill the engine's inbox. The engine replaces this set (the
         # validators of the next two heights) after a commit that changes it.
         if peer_key in engine.validator_keys:
-            thread.offer(engine.consensus_frame, peer_key, payload)
+            thread.offer(engine.consensus_frame, peer_key, payload, validator=True)
 
     async def sync_answer(peer_key: bytes, payload: bytes) -> None:
         thread.offer(engine.sync_answer, peer_key, payload)
 
     async def block_announced(peer_key: bytes, payload: bytes) -> None:
         if peer_key in engine.validator_keys:  # only validators announce blocks
-            thread.offer(engine.block_announced, peer_key, payload)
+            thread.offer(engine.block_announced, peer_key, payload, validator=True)
 
     refresh_members()
     network.route(CH_CONSENSUS, consensus_frame)

@@ -30,15 +30,16 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from node.engine import TICK_MS, Engine
+from node.engine_inbox import InboxBudget
 from node.engine_types import CommitReport, Refusals
 from storage.errors import DiskRefused
 
 log = logging.getLogger("senim.engine")
 T = TypeVar("T")
 
-INPUTS_MAX = 20_000  # consensus frames, sync answers and announced blocks waiting
 JOBS_MAX = 256  # ledger jobs from the API waiting; beyond it callers hear EngineBusy
 TICK_S = TICK_MS / 1000
+DROP_LOG_EVERY_S = 10.0  # inputs dropped from a full inbox: one log line this often
 # How often the loop hands the engine the connected peers (for sync and block announcements):
 # a peer that just connected waits at most this long to be asked or told anything.
 CONNECTED_REFRESH_S = 0.1
@@ -48,7 +49,8 @@ class EngineBusy(Exception):
     """Too much public work is already waiting for the ledger: retry later."""
 
 
-Input = tuple[Callable[[bytes, bytes], None], bytes, bytes]
+# handler, peer, payload, whether it is a validator's (consensus frame, announced block)
+Input = tuple[Callable[[bytes, bytes], None], bytes, bytes, bool]
 
 
 @dataclass
@@ -98,7 +100,8 @@ class EngineThread:
         self._connected: Collection[bytes] = ()
         self._work_due = False
         self._stopping = False
-        self.dropped_inputs = 0
+        self.inbox = InboxBudget()  # what waits in _inputs, and what was dropped and why
+        self._drop_logged_at = -DROP_LOG_EVERY_S
         self.failure: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="senim-engine", daemon=True)
 
@@ -117,15 +120,26 @@ class EngineThread:
             self._work_due = True
             self._cond.notify()
 
+    @property
+    def dropped_inputs(self) -> int:
+        return sum(self.inbox.dropped.values())
+
     def offer(self, handler: Callable[[bytes, bytes], None], peer_key: bytes,
-              payload: bytes) -> None:
-        """Queue a network input; dropped when the inbox is full (the protocols cope)."""
+              payload: bytes, validator: bool = False) -> None:
+        """Queue a network input; dropped when it does not fit the inbox's limits
+        (`node.engine_inbox`; the protocols cope). `validator`: a consensus frame or
+        announced block from a validator, which sync answers never crowd out."""
         with self._cond:
-            if len(self._inputs) >= INPUTS_MAX:
-                self.dropped_inputs += 1
+            refusal = self.inbox.admit(peer_key, len(payload), validator)
+            if refusal is None:
+                self._inputs.append((handler, peer_key, payload, validator))
+                self._cond.notify()
                 return
-            self._inputs.append((handler, peer_key, payload))
-            self._cond.notify()
+        now = time.monotonic()
+        if now - self._drop_logged_at >= DROP_LOG_EVERY_S:
+            self._drop_logged_at = now
+            log.warning("engine inbox: dropped an input of %d bytes: %s (%d dropped since "
+                        "start)", len(payload), refusal, self.dropped_inputs)
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """Run a ledger read on the engine thread, after any consensus input waiting."""
@@ -170,7 +184,8 @@ class EngineThread:
                 connected = self._connected
                 return lambda: engine.tick(connected)
             if self._inputs:
-                handler, peer_key, payload = self._inputs.popleft()
+                handler, peer_key, payload, validator = self._inputs.popleft()
+                self.inbox.taken(peer_key, len(payload), validator)
                 return lambda: handler(peer_key, payload)
             if self._work_due:
                 self._work_due = False

@@ -7,8 +7,8 @@ complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
 connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body is
 read under `BODY_READ_TIMEOUT_S` (408 after), and a cap on open connections
-(`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one address) closes any
-connection beyond it at once. A client that
+(`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one address, shared between
+addresses as `node.fair_share` says) closes a connection beyond it at once. A client that
 closes its connection part-way through a request is no error of the node's
 (`node.api.json_errors` answers no one, and logs nothing).
 """
@@ -25,14 +25,15 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
+from node.fair_share import (
+    CONNECTIONS_DECIDING_MAX,
+    CONNECTIONS_MAX,
+    CONNECTIONS_PER_SOURCE_MAX,
+    gives_way,
+)
+
 HEADER_TIMEOUT_S = 10.0
 BODY_READ_TIMEOUT_S = 30.0
-CONNECTIONS_MAX = 1_024
-# Connections open at once from one address: without it, one client holding the cap
-# (idle connections it reopens as they time out, or bodies it trickles) shut every
-# other client out of the node's API. Addresses exempt from the per-client rates
-# (the node's own host by default) are exempt from this too.
-CONNECTIONS_PER_SOURCE_MAX = 64
 OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
@@ -129,11 +130,15 @@ class _Refused(asyncio.Protocol):
 
 
 class LimitedServer(web.Server):
-    """aiohttp's connection manager, refusing connections beyond a cap as they open.
+    """aiohttp's connection manager, closing connections beyond its caps as they open.
 
-    The refusal happens in the protocol factory: a request handler closed in its own
-    connection_made would start anyway on a connection already lost, and fail with an
-    ERROR and a traceback in the log for every connection the crowd opened."""
+    A connection's address is known only once it is made, so up to
+    CONNECTIONS_DECIDING_MAX beyond the cap are taken that far; past that they are
+    refused in the protocol factory. One that is over the cap is then closed, or takes
+    the place of another address's connection (`node.fair_share.gives_way`). Refused
+    connections are closed once their handler has started: a request handler closed
+    in its own connection_made would start anyway on a connection already lost, and
+    fail with an ERROR and a traceback in the log for every connection a crowd opened."""
 
     def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
@@ -143,8 +148,12 @@ class LimitedServer(web.Server):
         self.per_source_max = per_source_max
         self.exempt = exempt
         self.refused_connections = 0
+        self.evicted_connections = 0  # closed to make room for an address holding fewer
+        # Counted connections: by handler (in the order they came), per address, and
+        # those of exempt addresses (never made to give way).
         self._sources: dict[RequestHandler, str] = {}
         self._per_source: dict[str, int] = {}
+        self._exempt_open: set[RequestHandler] = set()
         # Handlers made for accepted connections whose connection_made has not run yet
         # (the loop accepts several at once), with when they were made: one whose
         # transport never came is forgotten after OPENING_FORGOTTEN_S.
@@ -155,7 +164,8 @@ class LimitedServer(web.Server):
         for stale in [h for h, made in self._opening.items()
                       if now - made > OPENING_FORGOTTEN_S]:
             del self._opening[stale]
-        if len(self.connections) + len(self._opening) >= self.connections_max:
+        if (len(self.connections) + len(self._opening)
+                >= self.connections_max + CONNECTIONS_DECIDING_MAX):
             self.refused_connections += 1
             return _Refused()
         handler = super().__call__()
@@ -167,20 +177,44 @@ class LimitedServer(web.Server):
         super().connection_made(handler, transport)
         peer = transport.get_extra_info("peername")
         source = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        if not source or source in self.exempt:
+        exempt = not source or source in self.exempt
+        held = 0 if exempt else self._per_source.get(source, 0)
+        if not exempt and held >= self.per_source_max:
+            self._refuse(handler)
             return
-        if self._per_source.get(source, 0) >= self.per_source_max:
-            self.refused_connections += 1
-            # Closed once its handler has started (the next turn of the loop): closed
-            # here, the handler would start on a connection already lost and fail.
-            asyncio.get_running_loop().call_soon(handler.force_close)
-            return
-        self._sources[handler] = source
-        self._per_source[source] = self._per_source.get(source, 0) + 1
+        if len(self._sources) + len(self._exempt_open) >= self.connections_max:
+            victim = self._victim(held)
+            if victim is None:
+                self._refuse(handler)
+                return
+            self._forget(victim)
+            victim.force_close()
+            self.evicted_connections += 1
+        if exempt:
+            self._exempt_open.add(handler)
+        else:
+            self._sources[handler] = source
+            self._per_source[source] = held + 1
 
-    def connection_lost(self, handler: RequestHandler,
-                        exc: BaseException | None = None) -> None:
-        super().connection_lost(handler, exc)
+    def _refuse(self, handler: RequestHandler) -> None:
+        self.refused_connections += 1
+        # Closed once its handler has started (the next turn of the loop).
+        asyncio.get_running_loop().call_soon(handler.force_close)
+
+    def _victim(self, newcomer_holds: int) -> RequestHandler | None:
+        """The connection that gives way to a newcomer, if any: an idle one (waiting for
+        a request head) of the address holding the most, else its oldest."""
+        address = gives_way(self._per_source, newcomer_holds)
+        if address is None:
+            return None
+        theirs = [h for h, source in self._sources.items() if source == address]
+        # aiohttp's own flag, set while a request is being handled; without it, count
+        # every connection as busy (the oldest is taken).
+        idle = [h for h in theirs if not getattr(h, "_request_in_progress", True)]
+        return (idle or theirs)[0]
+
+    def _forget(self, handler: RequestHandler) -> None:
+        self._exempt_open.discard(handler)
         source = self._sources.pop(handler, None)
         if source is not None:
             left = self._per_source[source] - 1
@@ -188,6 +222,11 @@ class LimitedServer(web.Server):
                 self._per_source[source] = left
             else:
                 del self._per_source[source]
+
+    def connection_lost(self, handler: RequestHandler,
+                        exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self._forget(handler)
 
 
 class LimitedAppRunner(web.AppRunner):

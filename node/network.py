@@ -29,6 +29,7 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
+from node.peer_penalty import GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S, GossipPenalties
 from node.public_work import ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
@@ -76,6 +77,7 @@ class Network:
         # (peer, kind of fault) -> when last logged, how many since; peers are members,
         # and kinds a handful, so it stays small.
         self._faults_logged: dict[tuple[bytes, str], tuple[float, int]] = {}
+        self.gossip_penalties = GossipPenalties()
 
     def _peer_fault(self, peer_key: bytes, message: str, *args: object) -> None:
         """Log a peer's bad message at most once per PEER_FAULT_LOG_EVERY_S for each kind
@@ -182,10 +184,13 @@ class Network:
 
     def receive_gossip_into(self, core: NodeCore) -> Handler:
         async def receive(peer_key: bytes, payload: bytes) -> None:
+            if self.gossip_penalties.muted(peer_key):
+                return
             try:  # on the event loop: read without building anything but the items
                 items = byte_strings(payload)
             except MalformedInput as exc:
                 self._peer_fault(peer_key, "malformed transaction gossip from %s: %s", exc)
+                self._junk(peer_key, 1)
                 return
             fresh = [data for data in items if not core.knows(data)]
             if not fresh:
@@ -196,12 +201,22 @@ class Network:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)
                 return
+            self._junk(peer_key, sum(1 for _, refusal in results
+                                     if refusal is not None and refusal.code == "malformed"))
             if peer_key not in self.validator_keys:
                 # An observer's submissions reach us first: pass them to the validators.
                 admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
                             if refusal is None]
                 self.gossip_transactions(admitted)
         return receive
+
+    def _junk(self, peer_key: bytes, items: int) -> None:
+        dropped = self.gossip_penalties.junk(peer_key, items)
+        if dropped is not None:  # at most one line per peer per GOSSIP_MUTED_S
+            log.warning("dropping transaction gossip from %s for %.0f s: %d or more malformed "
+                        "frames or transactions within %.0f s%s", self.name_of(peer_key),
+                        GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S,
+                        f" ({dropped} frames dropped the last time)" if dropped else "")
 
     # ---- status ------------------------------------------------------------------------
     def status(self) -> list[dict[str, Any]]:

@@ -109,7 +109,14 @@ class PublicWork:
         # The slot is freed when the thread is done, not when the client goes away:
         # a client that disconnects must not leave work running outside the bound.
         future.add_done_callback(self._release)
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            # A failed job's exception holds its traceback, which holds this frame, which
+            # held the future holding the exception: a cycle, keeping the job's arguments
+            # (a 16 MiB body) until a full GC pass, which the daemon's thresholds make
+            # rare. Dropping the frame's references breaks it.
+            del job, future
 
     def _paced(self, job: Callable[[], T]) -> T:
         started = time.thread_time()

@@ -35,6 +35,7 @@ from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify
 from node import openapi as shapes
 from node.api_public import within_rate
 from node.api_schema import JSON, Reply, Route, error_reply, obj
+from node.fair_share import VC_PROCESSES
 from node.files import load_key, open_to_others
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
@@ -43,7 +44,6 @@ from node.vc_common import (
     STATUS_BASE,
     VC,
     VC_CORE,
-    VC_PROCESSES,
     VcSettings,
     core_of,
     in_vc_pool,
@@ -114,8 +114,10 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
     since = last_ms or batch.time_ms
     unsigned = status_list_credential(url, did_key(core.keys.public_key), xsd_time(since),
                                       revoked, batch.count)
-    signed: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
-        settings.pool, add_proof, unsigned, core.keys, xsd_time(since))
+    # Signing canonicalises the list, as a verification does: under the same limit,
+    # or a crowd asking for many batches' lists queued unbounded work in the VC pool.
+    signed: dict[str, Any] = await in_vc_pool(request, add_proof, unsigned, core.keys,
+                                              xsd_time(since))
     settings.lists[cache_key] = signed
     while len(settings.lists) > MAX_CACHED_LISTS:
         settings.lists.popitem(last=False)

@@ -32,6 +32,7 @@ from ledger.rules import load_batch
 from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
 from node.api_public import LIMITS
+from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE, VC_PROCESSES, FairSlots, SlotsBusy
 from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
@@ -42,12 +43,6 @@ MAX_VC_BODY_BYTES = 512 * 1024
 # credentials). Checked here because a body is pickled to reach the worker, and the
 # pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
 MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
-VC_PROCESSES = 2
-MAX_VC_IN_FLIGHT = 8
-# VC documents one address may have checked at once: without it one client kept all
-# MAX_VC_IN_FLIGHT slots taken and every other verifier got 429. Addresses exempt
-# from the per-client rates (api.rate_exempt) are exempt from this too.
-MAX_VC_IN_FLIGHT_PER_SOURCE = 2
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
@@ -107,8 +102,8 @@ class VcSettings:
     index: RevocationIndex = field(default_factory=RevocationIndex)
     lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
     pool: Executor = field(default_factory=lambda: _new_pool())
-    in_flight: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(MAX_VC_IN_FLIGHT))
+    # MAX_VC_IN_FLIGHT documents canonicalised at once, shared fairly between addresses.
+    in_flight: FairSlots = field(default_factory=FairSlots)
     in_flight_by_source: dict[str, int] = field(default_factory=dict)
 
 
@@ -183,13 +178,17 @@ def _nesting(value: Any) -> int:
 
 
 async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
-    settings = request.app[VC]
-    if settings.in_flight.locked():  # a crowd gets "busy", not a growing queue
+    """Run `func` in the VC pool once one of the shared slots is this client's (a
+    bounded wait, `node.fair_share`), or answer 429 busy."""
+    settings, source = request.app[VC], request.remote or ""
+    try:
+        await settings.in_flight.acquire(source)
+    except SlotsBusy as exc:
         raise web.HTTPTooManyRequests(
-            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT} "
-                                       "VC documents are being checked; retry shortly"}}),
-            content_type="application/json")
-    async with settings.in_flight:
+            text=json.dumps({"error": {"code": "busy", "message": "VC documents from other "
+                                       f"clients are being checked ({exc}); retry shortly"}}),
+            content_type="application/json") from None
+    try:
         try:
             return await asyncio.get_running_loop().run_in_executor(settings.pool, func, *args)
         except BrokenProcessPool as exc:
@@ -200,6 +199,8 @@ async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
                 text=json.dumps({"error": {"code": "vc_worker_lost", "message":
                                            "a VC worker process died; retry"}}),
                 content_type="application/json") from exc
+    finally:
+        settings.in_flight.release(source)
 
 
 @contextlib.asynccontextmanager

@@ -135,10 +135,19 @@ class _ResourceSampler(threading.Thread):
 class Lab:
     """The consortium under test. `honest_exclude` names nodes honest clients avoid."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port_base: int | None = None) -> None:
+        """`port_base`: give the nodes ports from it up (two per member), else any free."""
         self.root = root
         self.network = BenchNetwork(root, validators=VALIDATORS)
         self.network.university.runs_node = True  # the follower, run by the honest issuer
+        # A member whose node never runs: attacks by a member (junk gossip) use its key
+        # without displacing a running node's connections.
+        self.outsider = BenchMember("out", "Outside Employer", "employer", False, False)
+        self.network.members.append(self.outsider)
+        if port_base is not None:
+            for number, member in enumerate(self.network.members):
+                member.api_port = port_base + 2 * number
+                member.p2p_port = port_base + 2 * number + 1
         self.honest_exclude: set[str] = set()
         self.chain_id = ""
 

@@ -110,3 +110,38 @@ async def test_a_commit_reaches_the_loop_before_the_input_that_made_it_ends(
     await wait_until(lambda: len(heard.frames) == 2, "the rest of the input's frames")
     assert heard.frames == [b"vote for the block", b"next proposal"]
     assert heard.reports == [engine.report]  # delivered once
+
+
+async def test_the_inbox_is_bounded_in_bytes_and_sync_answers_never_crowd_out_validators(
+        ) -> None:
+    """It counted items only: 20,000 sync answers of 8 MiB, which any peer may send,
+    could wait at once. Sync answers stop at OTHER_INPUT_BYTES_MAX; a validator's inputs
+    at PEER_INPUT_BYTES_MAX, so another validator's still get in."""
+    from node.channels import SYNC_RESPONSE_BYTES
+    from node.engine_inbox import (
+        OTHER_INPUT_BYTES_MAX,
+        OTHERS_FULL,
+        PEER_FULL,
+        PEER_INPUT_BYTES_MAX,
+    )
+
+    def handler(peer_key: bytes, payload: bytes) -> None:
+        raise AssertionError("the engine thread is not started")
+
+    thread = EngineThread(asyncio.get_running_loop(), lambda *a: None, lambda r: None,
+                          lambda r: None)
+    answer = b"a" * SYNC_RESPONSE_BYTES  # one object, offered again and again
+    fit = OTHER_INPUT_BYTES_MAX // SYNC_RESPONSE_BYTES
+    for _ in range(fit + 10):
+        thread.offer(handler, b"member", answer)
+    assert thread.dropped_inputs == 10
+    assert thread.inbox.other_bytes == fit * SYNC_RESPONSE_BYTES
+    assert thread.inbox.dropped[OTHERS_FULL] == 10
+    frame = b"f" * (10 * 1024 * 1024)
+    for _ in range(20):
+        thread.offer(handler, b"byzantine", frame, validator=True)
+    assert thread.inbox.by_peer[b"byzantine"] <= PEER_INPUT_BYTES_MAX
+    assert thread.inbox.dropped[PEER_FULL] == 20 - PEER_INPUT_BYTES_MAX // len(frame)
+    thread.offer(handler, b"honest", frame, validator=True)
+    assert thread.inbox.by_peer[b"honest"] == len(frame)
+    assert thread.dropped_inputs == 10 + thread.inbox.dropped[PEER_FULL]

@@ -16,7 +16,7 @@ from node.network import Network
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
 from tests.node.api_server import api_core
-from tests.node.conftest import Consortium, make_tx
+from tests.node.conftest import Consortium, commit, make_tx
 from tests.node.test_state_join import config_for
 
 
@@ -54,4 +54,42 @@ async def test_a_peer_sending_malformed_gossip_is_logged_once_a_while(
     said = [r.getMessage() for r in caplog.records if "malformed transaction gossip" in
             r.getMessage()]
     assert len(said) == 2 and all("more like it" not in line for line in said)
+    core.worker.shutdown(wait=True)
+
+
+async def test_a_peer_sending_junk_gossip_has_its_gossip_dropped_for_a_while(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Junk (frames that are no array of byte strings, transactions that do not decode)
+    past JUNK_PER_WINDOW_MAX in a window mutes that peer's gossip for GOSSIP_MUTED_S,
+    with one log line; other peers', and transactions refused for what the chain holds
+    (an honest relay of an expired one), are not counted. Junk cost its sender nothing."""
+    from node.peer_penalty import GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, GossipPenalties
+
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    now = [1000.0]
+    network.gossip_penalties = GossipPenalties(clock=lambda: now[0])
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core)
+    for _ in range(3):
+        commit(core.chain, [])
+    for _ in range(JUNK_PER_WINDOW_MAX + 5):  # an honest relay of what expired meanwhile
+        expired = make_tx(net.employer, AnchorPayload(bytes(32)), expires_at=1)
+        await receive(net.employer.public_key, encode([expired.encode()]))
+        assert expired.tx_id not in core.mempool
+    for _ in range(JUNK_PER_WINDOW_MAX // 2):
+        await receive(net.university.public_key, b"\xc0")
+    await receive(net.university.public_key,
+                  encode([b"\x01junk"] * (JUNK_PER_WINDOW_MAX // 2)))
+    tx = make_tx(net.university, AnchorPayload(bytes(32)))
+    await receive(net.university.public_key, encode([tx.encode()]))
+    assert tx.tx_id not in core.mempool  # muted
+    honest = make_tx(net.employer, AnchorPayload(bytes(32)))
+    await receive(net.employer.public_key, encode([honest.encode()]))
+    assert honest.tx_id in core.mempool
+    said = [r.getMessage() for r in caplog.records if "dropping transaction gossip" in
+            r.getMessage()]
+    assert len(said) == 1 and network.name_of(net.university.public_key) in said[0], said
+    now[0] += GOSSIP_MUTED_S + 1
+    await receive(net.university.public_key, encode([tx.encode()]))
+    assert tx.tx_id in core.mempool
     core.worker.shutdown(wait=True)

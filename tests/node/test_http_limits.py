@@ -311,3 +311,56 @@ async def test_a_body_that_is_not_its_content_encoding_is_a_400(
             assert message.startswith("the request body cannot be read: Can not decode "
                                       f"content-encoding: {encoding}"), message
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_a_crowd_of_addresses_at_the_cap_gives_way_to_a_newcomer(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """With the total cap full of a few addresses' connections, a newcomer address takes
+    the place of an idle connection of the address holding the most (node.fair_share);
+    before, CONNECTIONS_MAX / CONNECTIONS_PER_SOURCE_MAX addresses shut everyone else out.
+    A connection in the middle of a request is not the one that gives way."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(), MempoolLimits(100, 1 << 20, 100),
+                    NodeMetrics())
+    runner = LimitedAppRunner(make_app(core, "limits"), connections_max=8, per_source_max=4,
+                              access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    server = runner.server
+    assert server is not None
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for source in ("127.0.0.2",) * 4 + ("127.0.0.3",) * 4:
+            opened.append(await asyncio.open_connection("127.0.0.1", port,
+                                                        local_addr=(source, 0)))
+            if len(opened) == 1:  # the oldest of 127.0.0.2 is busy with a request
+                opened[0][1].write(b"POST /v1/transactions HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Type: application/json\r\n"
+                                   b"Content-Length: 11\r\n\r\n{\"tx\":")
+                async with asyncio.timeout(DEADLINE_S):
+                    while not any(h._current_request for h in server.connections):  # type: ignore[attr-defined]
+                        await asyncio.sleep(0.01)
+        await _until_connections_of(server, 8)
+        async with ClientSession() as session, session.get(
+                f"http://127.0.0.1:{port}/v1/status") as response:
+            assert response.status == 200  # from 127.0.0.1, over a full cap
+        await _closed_within(opened[1][0], DEADLINE_S)  # 127.0.0.2's oldest idle one
+        opened[0][1].write(b'"00"}')  # the busy one was left to finish
+        async with asyncio.timeout(DEADLINE_S):
+            assert (await opened[0][0].readuntil(b"\r\n")).startswith(b"HTTP/1.1 4")
+        for reader, writer in opened[4:]:  # 127.0.0.3, holding no more, kept all of its own
+            writer.write(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            async with asyncio.timeout(DEADLINE_S):
+                assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 200")
+    finally:
+        for _, writer in opened:
+            writer.close()
+        await runner.cleanup()
+        core.worker.shutdown(wait=True)
+    assert not _errors_logged(caplog)
+
+
+async def _until_connections_of(server: web.Server, count: int) -> None:
+    async with asyncio.timeout(DEADLINE_S):
+        while len(server.connections) != count:
+            await asyncio.sleep(0.01)

@@ -236,13 +236,12 @@ async def test_status_list_over_https_with_a_self_signed_certificate(
         await runner.cleanup()
 
 
-async def test_a_crowd_gets_busy_not_a_queue(node: VcNode) -> None:
-    import asyncio
-
+async def test_a_crowd_gets_busy_not_a_growing_queue(node: VcNode) -> None:
+    from node.fair_share import FairSlots
     from node.vc_common import VC
 
     settings = node.app[VC]
-    settings.in_flight = asyncio.Semaphore(0)  # every slot taken
+    settings.in_flight = FairSlots(0, waiting_max=0)  # every slot and the waiting room taken
     response = await node.client.post("/credentials/verify",
                                       data=json.dumps({"verifiableCredential": exported(node, 0)}))
     assert response.status == 429
@@ -253,7 +252,8 @@ async def test_one_address_cannot_take_every_verification_slot(node: VcNode) -> 
     """A client past MAX_VC_IN_FLIGHT_PER_SOURCE documents at once gets 429 for the
     next; before, one client kept all MAX_VC_IN_FLIGHT slots and every verifier got 429."""
     from node.api_public import LIMITS
-    from node.vc_common import MAX_VC_IN_FLIGHT_PER_SOURCE, VC
+    from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE
+    from node.vc_common import VC
 
     node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
     body = json.dumps({"verifiableCredential": exported(node, 0)})
@@ -332,3 +332,58 @@ async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> N
         if statuses[-1] == 200 and 503 in statuses:
             break
     assert 503 in statuses and statuses[-1] == 200, statuses
+
+
+async def test_signing_a_status_list_is_under_the_vc_limit(node: VcNode) -> None:
+    """A list not yet signed is signed in the VC pool, under MAX_VC_IN_FLIGHT like a
+    verification: it was signed outside it, so a crowd asking for many batches' lists
+    queued unbounded canonicalisation work while verifiers were told busy."""
+    from node.fair_share import FairSlots
+    from node.vc_common import VC
+
+    node.app[VC].in_flight = FairSlots(0, waiting_max=0)  # every slot and the waiting room
+    path = "/credentials/status/" + (node.net.university.member_id + node.batch.root).hex()
+    response = await node.client.get(path)
+    assert response.status == 429, await response.text()
+    assert (await response.json())["error"]["code"] == "busy"
+
+
+async def test_a_crowd_of_addresses_holding_the_vc_slots_does_not_refuse_a_newcomer(
+        node: VcNode) -> None:
+    """Five addresses at MAX_VC_IN_FLIGHT_PER_SOURCE each kept every VC slot taken, and
+    every other verifier got 429. Now a newcomer waits, ahead of the crowd's waiters,
+    for the next slot freed: served while eight crowd clients keep every slot busy."""
+    import asyncio
+
+    from node.fair_share import FairSlots, SlotsBusy
+    from node.vc_common import VC
+
+    slots = node.app[VC].in_flight = FairSlots(2, waiting_max=16, wait_s=30.0)
+    done = asyncio.Event()
+
+    async def crowd_client(source: str) -> None:
+        for _ in range(2_000):  # bounded: ~0.02 s each
+            if done.is_set():
+                return
+            try:
+                await slots.acquire(source)
+            except SlotsBusy:
+                continue
+            try:
+                await asyncio.sleep(0.02)
+            finally:
+                slots.release(source)
+
+    crowd = [asyncio.create_task(crowd_client(f"10.0.0.{i % 4 + 1}")) for i in range(8)]
+    try:
+        async with asyncio.timeout(30):
+            while slots.waiting < 6:
+                await asyncio.sleep(0.001)
+        body = json.dumps({"verifiableCredential": exported(node, 0)})
+        response = await asyncio.wait_for(
+            node.client.post("/credentials/verify", data=body), 30)
+        assert response.status == 200, await response.text()
+        assert not any(task.done() for task in crowd)  # the crowd went on all along
+    finally:
+        done.set()
+        await asyncio.gather(*crowd)
