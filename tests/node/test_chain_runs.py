@@ -33,8 +33,9 @@ class CountedStore(MemoryStore):
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         super().write(puts, sync)
-        if HEAD_KEY in puts:
-            self.heads.append(decode(puts[HEAD_KEY])[0])
+        head = puts.get(HEAD_KEY)
+        if head is not None:
+            self.heads.append(decode(head)[0])
 
 
 def follower_of(source: Chain, keys: KeyPair) -> tuple[Engine, Recorder, CountedStore]:
