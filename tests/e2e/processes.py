@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,10 +39,30 @@ def senim_executable() -> str:
                        "(source scripts/_venv.sh)")
 
 
+# "LOW-HIGH": pick ports from this range rather than the OS's ephemeral ones (a shared
+# machine may reserve a range for one user's tests).
+PORTS_ENV = "SENIM_TEST_PORTS"
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A port on HOST that nothing listens on now (the caller binds it later, so it may
+    be taken meanwhile: `Consortium.start` retries on new ports)."""
+    chosen = os.environ.get(PORTS_ENV)
+    if not chosen:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            return int(sock.getsockname()[1])
+    low, _, high = chosen.partition("-")
+    candidates = list(range(int(low), int(high) + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS_ENV}={chosen}")
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float, what: str,
