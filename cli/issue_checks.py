@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from cli.errors import fail
-from cli.issue_job import (
+from cli.job_folder import (
     CORRECTIONS_NAME,
     JobError,
     credential_path,

@@ -25,17 +25,15 @@ from cli.issue_checks import (
     registry_check,
     write_corrections,
 )
-from cli.issue_job import (
+from cli.issue_job import IssueJob, JobPending, sign_batch
+from cli.job_folder import (
     CORRECTIONS_NAME,
     MANIFEST_NAME,
-    IssueJob,
     JobError,
-    JobPending,
     check_out_dir,
     discard_credentials,
     file_sha256,
     load_manifest,
-    sign_batch,
     start_job,
     write_credentials,
 )
