@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from cli.commands import load_key_or_fail, node_option
 from cli.errors import EXIT_UNREACHABLE, fail
 from cli.issue_checks import (
     ReaderOptions,
+    accreditation_problem,
     check_export,
     corrections_of,
     load_schema_or_fail,
@@ -42,55 +42,14 @@ from cli.remote import RemoteFactsError
 from cli.vc import write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
-from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
 from registrar import preview
 from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
 
-WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
-
 
 def _say(message: str) -> None:
     click.echo(message)
-
-
-def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
-                           credential_type: str) -> str | None:
-    """Refuse before writing files when the chain would refuse anyway, with the ledger's
-    own codes; the ledger still decides."""
-    me = next((m for m in members if m["member_id"] == keys.member_id.hex()), None)
-    if me is None:
-        return f"{keys.member_id.hex()} is not a consortium member (unknown_sender)"
-    now = datetime.now(UTC)
-    held: set[str] = set()
-    causes: list[str] = []
-    for grant in me["accreditations"]:
-        held.update(grant["types"])
-        if credential_type not in grant["types"]:
-            continue
-        if grant["suspended_height"] is not None:
-            reason = grant.get("suspend_reason") or "other"
-            causes.append(f"suspended since height {grant['suspended_height']} "
-                          f"({SUSPENSION_REASONS.get(reason, reason)}) [issuer_suspended]")
-            continue
-        try:
-            start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
-            end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
-        except (KeyError, TypeError, ValueError):
-            return None  # a period this client cannot read: the ledger decides
-        if start <= now < end:
-            return None
-        causes.append(f"accreditation starts on {start:%Y-%m-%d} [accreditation_not_started]"
-                      if now < start else
-                      f"accreditation ended on {end:%Y-%m-%d} [accreditation_ended]")
-    if causes:
-        return f"{me['name']} may not issue {credential_type} credentials now: " + \
-            "; ".join(causes)
-    if held:
-        return (f"{me['name']} is not accredited for {credential_type} "
-                f"(accredited for: {', '.join(sorted(held))}) [type_not_accredited]")
-    return f"{me['name']} is not accredited to issue anything [not_accredited]"
 
 
 def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | None,
@@ -174,7 +133,7 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
     try:
         status = node.status()
         members = node.request("GET", "/v1/members")["members"]
-        problem = _accreditation_problem(members, keys, credential_type)
+        problem = accreditation_problem(members, keys, credential_type)
         if problem:
             fail(problem)
         issuer_name = str(next(m["name"] for m in members
