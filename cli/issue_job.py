@@ -230,4 +230,38 @@ class IssueJob:
                     "block_hash": block_hash, "time": result["time"]}
         self._save(state="committed", on_chain=True, issuance=issuance, refusal=None,
                    note=f"on chain at height {issuance['height']}")
+        crash_point("committed")
         return issuance
+
+
+def interrupted_line(job_dir: Path) -> str:
+    """What a job stopped by Ctrl-C leaves, read from its folder: whether anything is
+    issued, and what finishes it."""
+    try:
+        manifest = load_manifest(job_dir)
+    except JobError:
+        return ("stopped before any credential file was written: nothing was issued or "
+                "sent, and running the same command again is safe")
+    resume = f"senim issue --resume {job_dir}"
+    state = manifest.get("state")
+    if state == "preparing":
+        return (f"stopped while writing the credential files: nothing was sent, so none of "
+                f"them is issued; finish with {resume} (it writes them again)")
+    if state == "prepared":
+        return (f"stopped before the batch was sent: its {manifest.get('count')} credential "
+                f"files are written and the signed batch is kept, but none is issued yet; "
+                f"finish with {resume} (these students are refused in any other job "
+                "until then)")
+    if state in ("submitted", "refused"):
+        return (f"stopped while sending the batch or waiting for it: its "
+                f"{manifest.get('count')} credentials (their files written) may be on chain "
+                f"or commit later; {resume} finds out and finishes the job, sending nothing "
+                "twice")
+    issuance = manifest.get("issuance") or {}
+    issued = (f"all {manifest.get('count')} {manifest.get('type')} credentials are issued "
+              f"(height {issuance.get('height')}), their files in {job_dir / 'credentials'}")
+    if not manifest.get("registered"):
+        return (f"stopped after the batch committed: {issued}; the issued-students registry "
+                f"does not record them yet: run {resume}")
+    return (f"stopped after the job finished: {issued}, recorded in the issued-students "
+            f"registry (VC copies, if asked for: {resume} --format vc)")

@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import shutil
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,16 @@ CREDENTIALS_DIR = "credentials"
 CORRECTIONS_NAME = "corrections.json"  # which new credential replaces which old one
 FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
 PROGRESS_FROM = 200  # below this a progress bar is noise
-# Test hook: SENIM_ISSUE_CRASH_AT=<point> makes `senim issue` exit abruptly at that
-# point, as a kill would. Unset (always, in production) it does nothing at all.
+# Test hooks: SENIM_ISSUE_CRASH_AT=<point> makes `senim issue` exit abruptly at that
+# point, as a kill would; SENIM_ISSUE_PAUSE_AT=<point> makes it say "paused at <point>"
+# on stderr and wait there (at most PAUSE_S) for the test's signal. Unset (always, in
+# production) they do nothing at all.
 CRASH_ENV = "SENIM_ISSUE_CRASH_AT"
 CRASH_POINTS = ("preparing", "writing", "prepared", "submitting", "submitted", "seen-committed")
 CRASH_EXIT = 86
+PAUSE_ENV = "SENIM_ISSUE_PAUSE_AT"
+PAUSE_POINTS = ("hashing", *CRASH_POINTS, "committed")
+PAUSE_S = 60.0
 
 
 class JobError(Exception):
@@ -47,6 +54,9 @@ class JobError(Exception):
 def crash_point(name: str) -> None:
     if os.environ.get(CRASH_ENV) == name:
         os._exit(CRASH_EXIT)
+    if os.environ.get(PAUSE_ENV) == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(PAUSE_S)
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -140,13 +150,21 @@ def file_sha256(path: Path) -> str:
 # ---- preparing -------------------------------------------------------------------------------
 def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
               keys: KeyPair, key_path: Path, input_path: Path,
-              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = ()
-              ) -> dict[str, Any]:
-    """Create the folder (0700) and record what the job is made of, before any file."""
-    check_out_dir(job_dir)
-    job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    job_dir.chmod(0o700)
-    check_out_dir(job_dir)  # nothing appeared meanwhile
+              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = (),
+              again: bool = False) -> dict[str, Any]:
+    """Create the folder (0700) and record what the job is made of, before any file.
+
+    `again`: the folder holds a job that stopped while preparing, whose files were
+    removed; its manifest is replaced (never removed first, so the folder stays a
+    job that `--resume` finishes, whenever this stops)."""
+    if again:
+        if load_manifest(job_dir)["state"] != "preparing":
+            raise JobError(f"{job_dir} holds a job that is past preparing", 2)
+    else:
+        check_out_dir(job_dir)
+        job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        job_dir.chmod(0o700)
+        check_out_dir(job_dir)  # nothing appeared meanwhile
     manifest: dict[str, Any] = {
         "format": JOB_FORMAT, "state": "preparing", "on_chain": False,
         "note": "not yet on chain: finish with `senim issue --resume` on this folder",
