@@ -30,6 +30,7 @@ from cli.errors import fail
 from cli.job_folder import (
     CORRECTIONS_NAME,
     JobError,
+    NoJob,
     credential_path,
     load_manifest,
     save_manifest,
@@ -87,8 +88,10 @@ class IssuedCheck:
         if earlier.job not in self._states:
             try:
                 state: str | None = str(load_manifest(Path(earlier.job))["state"])
-            except JobError:
+            except NoJob:
                 state = None  # removed, or refused at its first send: nothing was sent
+            except JobError:  # it may have sent its batch: its students stay taken
+                state = "unknown: its manifest cannot be used"
             self._states[earlier.job] = state
         state = self._states[earlier.job]
         if Path(earlier.job) == self.job or state in (None, "preparing"):

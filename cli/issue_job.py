@@ -34,6 +34,7 @@ from cli.errors import EXIT_PENDING
 from cli.job_folder import (
     MANIFEST_NAME,
     JobError,
+    NoJob,
     crash_point,
     discard_credentials,
     load_manifest,
@@ -239,9 +240,11 @@ def interrupted_line(job_dir: Path) -> str:
     issued, and what finishes it."""
     try:
         manifest = load_manifest(job_dir)
-    except JobError:
+    except NoJob:
         return ("stopped before any credential file was written: nothing was issued or "
                 "sent, and running the same command again is safe")
+    except JobError as exc:
+        return f"stopped; {exc}"
     resume = f"senim issue --resume {job_dir}"
     state = manifest.get("state")
     if state == "preparing":

@@ -13,6 +13,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -49,6 +50,10 @@ class JobError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class NoJob(JobError):
+    """The folder holds no manifest (or is gone): no job of it can have sent anything."""
 
 
 def crash_point(name: str) -> None:
@@ -115,16 +120,74 @@ def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
 
 def load_manifest(job_dir: Path) -> dict[str, Any]:
     path = job_dir / MANIFEST_NAME
+    if job_dir.exists() and not job_dir.is_dir():
+        raise JobError(f"{job_dir} is a file, not an issuing job's folder", 2)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise JobError(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
+        raise NoJob(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
             from exc
     except (OSError, ValueError) as exc:
-        raise JobError(f"cannot read {path}: {exc}", 2) from exc
+        raise JobError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) \
+            from exc
     if not isinstance(manifest, dict) or manifest.get("format") != JOB_FORMAT:
         raise JobError(f"{path} is not a {JOB_FORMAT} manifest", 2)
+    problem = manifest_problem(manifest)
+    if problem is not None:
+        raise JobError(f"{path} cannot be used: {problem} (edited, or damaged?); this "
+                       "run sent nothing", 2)
     return manifest
+
+
+JOB_STATES = ("preparing", "prepared", "submitted", "committed", "refused")
+_HEX = re.compile(r"(?:[0-9a-f]{2})+")
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What a manifest lacks that a job in its state needs (each value the job reads,
+    of its type), or None: a manifest written by hand or damaged is refused whole
+    rather than half-used."""
+    def bad(name: str, kind: str, ok: bool) -> str | None:
+        return None if ok else f"{name} is missing or not {kind}"
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def is_hex(value: Any) -> bool:
+        return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+    state = manifest.get("state")
+    if state not in JOB_STATES:
+        return f"its state {state!r} is none of {', '.join(JOB_STATES)}"
+    unique, issuance = manifest.get("unique", []), manifest.get("issuance")
+    checks = [
+        *(bad(name, "text", isinstance(manifest.get(name), str) and bool(manifest[name]))
+          for name in ("chain_id", "type", "input", "input_sha256", "key")),
+        bad("issuer", "hex", is_hex(manifest.get("issuer"))),
+        bad("files_per_dir", "a whole number", is_int(manifest.get("files_per_dir"))
+            and manifest["files_per_dir"] >= 1),
+        bad("reader", "an object", isinstance(manifest.get("reader", {}), dict)),
+        bad("unique", "a list of names", isinstance(unique, list)
+            and all(isinstance(name, str) for name in unique)),
+        bad("registered", "text", isinstance(manifest.get("registered"), str | None))]
+    if state != "preparing":
+        count: Any = manifest.get("count")
+        targets = manifest.get("target_hashes")
+        checks += [
+            bad("count", "a whole number", is_int(count) and count >= 1),
+            *(bad(name, "hex", is_hex(manifest.get(name)))
+              for name in ("batch_root", "tx_id", "tx")),
+            bad("expires_at", "a whole number", is_int(manifest.get("expires_at"))),
+            bad("target_hashes", "a list of hex, one per credential",
+                isinstance(targets, list) and len(targets) == count
+                and all(is_hex(target) for target in targets))]
+    if state == "committed":
+        checks.append(bad("issuance", "an object of tx_id, height, block_hash and time",
+                          isinstance(issuance, dict) and is_hex(issuance.get("tx_id"))
+                          and is_int(issuance.get("height"))
+                          and isinstance(issuance.get("block_hash"), str)
+                          and "time" in issuance))
+    return next((problem for problem in checks if problem is not None), None)
 
 
 def credential_path(job_dir: Path, credential_type: str, index: int, count: int,
