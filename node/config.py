@@ -104,10 +104,14 @@ def parse_address(value: Any, field: str) -> Address:
     if value.startswith("["):
         inside, bracket, port_text = value[1:].partition("]:")
         try:
-            host = ipaddress.IPv6Address(inside).compressed if bracket else ""
+            address = ipaddress.IPv6Address(inside) if bracket else None
         except ValueError:
             raise ConfigError(field, f"{inside!r} in brackets is not an IPv6 address, in "
                               f"{value!r}") from None
+        if address is not None and address.is_link_local and not address.scope_id:
+            raise ConfigError(field, f"the link-local address {inside} is on every "
+                              f"interface: name one, e.g. '[{inside}%eth0]:{port_text}'")
+        host = address.compressed if address is not None else ""
         if not host:
             raise ConfigError(field, f"must be '[IPv6 address]:port', e.g. '[::1]:9000', "
                               f"got {value!r}")

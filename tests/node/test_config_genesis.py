@@ -176,7 +176,9 @@ def test_an_ipv6_address_is_written_in_brackets_and_kept_in_one_form() -> None:
                 "[::1]": "must be '[IPv6 address]:port'",
                 "[::1]9000": "must be '[IPv6 address]:port'",
                 "[127.0.0.1]:9000": "'127.0.0.1' in brackets is not an IPv6 address",
-                "[::1]:70000": "with a port 0-65535"}
+                "[::1]:70000": "with a port 0-65535",
+                "[fe80::1]:9000": "the link-local address fe80::1 is on every interface: "
+                                  "name one, e.g. '[fe80::1%eth0]:9000'"}
     for written, said in refusals.items():
         with pytest.raises(ConfigError) as info:
             parse_address(written, "p2p.peers[0]")
