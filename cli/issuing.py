@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -255,6 +256,7 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               default="native", show_default=True,
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
+              callback=lambda _, __, value: _seconds(value),
               help="Seconds to wait for the batch to commit (then exit 75: resume later).")
 @click.option("--registry", "registry_path", default=None,
               help=f"The issued-students registry (default: {REGISTRY_NAME} beside the --out "
@@ -303,6 +305,12 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a refused batch leaves nothing behind
+
+
+def _seconds(value: float) -> float:
+    if math.isnan(value) or value < 0:  # nan would never be reached: the wait never ends
+        raise click.BadParameter(f"{value} is not a number of seconds, 0 or more")
+    return value
 
 
 def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path | None,

@@ -38,3 +38,4 @@ def test_ctrl_c_during_a_dry_run_says_nothing_was_issued(
     assert result.exit_code == EXIT_INTERRUPTED, result.output
     assert result.output.strip().splitlines() == [
         "interrupted: the dry run stopped; nothing was issued or sent"]
+
