@@ -30,7 +30,8 @@ from pathlib import Path
 import openpyxl
 
 from cli.issue_checks import IssuedCheck, ReaderOptions, check_export
-from cli.issue_job import sign_batch, start_job, write_credentials
+from cli.issue_job import sign_batch
+from cli.job_folder import start_job, write_credentials
 from cli.parallel_hashing import PooledBatchBuilder
 from ledger.identity import KeyPair
 from node.files import save_key

@@ -6,6 +6,7 @@ import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import IO, Any
 
@@ -82,6 +83,15 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_PostsNotRedirected)
 
 
+def _check_host_and_port(url: str) -> None:
+    """ValueError for what urllib would take and then misread: an IPv6 address without
+    brackets (its last group taken for the port) or a port past 65535."""
+    netloc = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    if netloc.count(":") > 1 and not netloc.startswith("["):
+        raise ValueError("an IPv6 address goes in brackets, e.g. http://[::1]:8101")
+    _ = urllib.parse.urlsplit(url).port  # raises ValueError when out of range
+
+
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -94,6 +104,7 @@ class NodeClient:
             raise ClientError(f"{self.base_url!r} is not a node URL: it needs http:// or "
                               f"https:// (e.g. {DEFAULT_NODE})", "bad_url")
         try:
+            _check_host_and_port(self.base_url)
             request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
         except ValueError as exc:

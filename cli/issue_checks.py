@@ -1,6 +1,7 @@
-"""`senim issue`'s checks: the export read through registrar/, each row checked against
-the issuer's registry of issued students (registrar.issued), and the job recorded
-in that registry once it is marked committed.
+"""`senim issue`'s checks: whether the chain lets this issuer issue this type at all,
+the export read through registrar/, each row checked against the issuer's registry
+of issued students (registrar.issued), and the job recorded in that registry once
+it is marked committed.
 
 Recording a job again changes nothing, so `senim issue --resume` on a committed job
 also records it (that is how jobs from before the registry existed are added).
@@ -19,20 +20,24 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.errors import fail
-from cli.issue_job import (
+from cli.job_folder import (
     CORRECTIONS_NAME,
     JobError,
+    NoJob,
     credential_path,
     load_manifest,
     save_manifest,
 )
 from ledger.errors import InvalidDocument
+from ledger.identity import KeyPair
+from ledger.payloads import SUSPENSION_REASONS
 from registrar import (
     ExportResult,
     Mapping,
@@ -53,6 +58,7 @@ from registrar.issued import (
 )
 from registrar.validate import RecordSink
 
+WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
 
 
@@ -82,8 +88,10 @@ class IssuedCheck:
         if earlier.job not in self._states:
             try:
                 state: str | None = str(load_manifest(Path(earlier.job))["state"])
-            except JobError:
+            except NoJob:
                 state = None  # removed, or refused at its first send: nothing was sent
+            except JobError:  # it may have sent its batch: its students stay taken
+                state = "unknown: its manifest cannot be used"
             self._states[earlier.job] = state
         state = self._states[earlier.job]
         if Path(earlier.job) == self.job or state in (None, "preparing"):
@@ -131,6 +139,44 @@ class ReaderOptions:
     def from_json(cls, data: dict[str, Any]) -> ReaderOptions:
         return cls(data.get("encoding"), data.get("mapping"), data.get("schema"),
                    data.get("registry"), bool(data.get("corrections")))
+
+
+def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
+                           credential_type: str) -> str | None:
+    """Refuse before writing files when the chain would refuse anyway, with the ledger's
+    own codes; the ledger still decides."""
+    me = next((m for m in members if m["member_id"] == keys.member_id.hex()), None)
+    if me is None:
+        return f"{keys.member_id.hex()} is not a consortium member (unknown_sender)"
+    now = datetime.now(UTC)
+    held: set[str] = set()
+    causes: list[str] = []
+    for grant in me["accreditations"]:
+        held.update(grant["types"])
+        if credential_type not in grant["types"]:
+            continue
+        if grant["suspended_height"] is not None:
+            reason = grant.get("suspend_reason") or "other"
+            causes.append(f"suspended since height {grant['suspended_height']} "
+                          f"({SUSPENSION_REASONS.get(reason, reason)}) [issuer_suspended]")
+            continue
+        try:
+            start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
+            end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
+        except (KeyError, TypeError, ValueError):
+            return None  # a period this client cannot read: the ledger decides
+        if start <= now < end:
+            return None
+        causes.append(f"accreditation starts on {start:%Y-%m-%d} [accreditation_not_started]"
+                      if now < start else
+                      f"accreditation ended on {end:%Y-%m-%d} [accreditation_ended]")
+    if causes:
+        return f"{me['name']} may not issue {credential_type} credentials now: " + \
+            "; ".join(causes)
+    if held:
+        return (f"{me['name']} is not accredited for {credential_type} "
+                f"(accredited for: {', '.join(sorted(held))}) [type_not_accredited]")
+    return f"{me['name']} is not accredited to issue anything [not_accredited]"
 
 
 def load_schema_or_fail(credential_type: str, options: ReaderOptions

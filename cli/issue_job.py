@@ -3,7 +3,8 @@
 States, each recorded durably in DIR/manifest.json before the next step starts:
 
 - ``preparing``: the input, type and key are recorded; credential files are being
-  written. Nothing was signed yet, so a resume rewrites the files from the input.
+  written (cli/job_folder.py). No transaction is kept and none was sent, so a resume
+  rewrites the files from the input.
 - ``prepared``: every credential file is on disk (0600) and the signed batch
   transaction is kept in the manifest. Not yet on chain.
 - ``submitted``: the transaction may have reached a node. A resume asks the chain
@@ -23,49 +24,31 @@ with the same root).
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from tqdm import tqdm
-
 from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
 from cli.errors import EXIT_PENDING
-from ledger.credentials import IssuedBatch
+from cli.job_folder import (
+    MANIFEST_NAME,
+    JobError,
+    NoJob,
+    crash_point,
+    discard_credentials,
+    load_manifest,
+    save_manifest,
+)
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
 from ledger.transactions import build_transaction
 
-JOB_FORMAT = "senim-issue-job/v1"
-MANIFEST_NAME = "manifest.json"
-CREDENTIALS_DIR = "credentials"
-CORRECTIONS_NAME = "corrections.json"  # which new credential replaces which old one
-FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
 QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say why not
 REPORT_EVERY_S = 10.0
 POLL_S = 2.0  # long-poll step, so a lost quorum is reported while waiting
-PROGRESS_FROM = 200  # below this a progress bar is noise
-# Test hook: SENIM_ISSUE_CRASH_AT=<point> makes `senim issue` exit abruptly at that
-# point, as a kill would. Unset (always, in production) it does nothing at all.
-CRASH_ENV = "SENIM_ISSUE_CRASH_AT"
-CRASH_POINTS = ("preparing", "writing", "prepared", "submitting", "submitted", "seen-committed")
-CRASH_EXIT = 86
 # Refusals that say "not now" rather than "never": the job stays submitted.
 TRANSIENT_REFUSALS = ("mempool_full", "sender_limit", "busy")
-
-
-class JobError(Exception):
-    """The job cannot go on; the message says why and what is left in the folder."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 class JobPending(JobError):
@@ -91,164 +74,6 @@ class JobNode(StatusSource, Protocol):
 
 
 Say = Callable[[str], None]
-
-
-def crash_point(name: str) -> None:
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(CRASH_EXIT)
-
-
-# ---- the folder ------------------------------------------------------------------------------
-def check_out_dir(out_dir: Path) -> None:
-    """--out must be new or an empty directory: an earlier job is never overwritten."""
-    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise JobError(f"--out {out_dir} exists and is not a directory; give a new or "
-                       "empty directory", 2)
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        raise JobError(f"--out {out_dir} is not empty; give a new or empty directory "
-                       f"(to finish a job there: senim issue --resume {out_dir})", 2)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_filesystem_of(path: Path) -> None:
-    """Flush every file written under `path` at once: one fsync per file of 100,000
-    costs minutes, syncfs(2) one wait. Falls back to sync(2) where syncfs is missing."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-        if syncfs is None or syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Create a new file readable by its owner only; never replace an existing one."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
-def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
-    """Replace the manifest atomically and durably: readers see the old or the new one."""
-    temp = job_dir / f".{MANIFEST_NAME}.tmp"
-    temp.unlink(missing_ok=True)  # left by a crash mid-write; the manifest itself is intact
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write((json.dumps(manifest, indent=1) + "\n").encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:  # a full disk: a new job's folder stays empty, to start again in
-        temp.unlink(missing_ok=True)
-        raise
-    os.replace(temp, job_dir / MANIFEST_NAME)
-    _fsync_dir(job_dir)
-
-
-def load_manifest(job_dir: Path) -> dict[str, Any]:
-    path = job_dir / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise JobError(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
-            from exc
-    except (OSError, ValueError) as exc:
-        raise JobError(f"cannot read {path}: {exc}", 2) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != JOB_FORMAT:
-        raise JobError(f"{path} is not a {JOB_FORMAT} manifest", 2)
-    return manifest
-
-
-def credential_path(job_dir: Path, credential_type: str, index: int, count: int,
-                    target_hex: str, per_dir: int) -> Path:
-    folders = max(3, len(str((count - 1) // per_dir)))
-    width = max(5, len(str(count)))
-    return (job_dir / CREDENTIALS_DIR / f"{index // per_dir:0{folders}d}"
-            / f"{credential_type}-{index + 1:0{width}d}-{target_hex[:8]}.json")
-
-
-def credential_files(job_dir: Path) -> list[Path]:
-    return sorted((job_dir / CREDENTIALS_DIR).glob("*/*.json"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# ---- preparing -------------------------------------------------------------------------------
-def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
-              keys: KeyPair, key_path: Path, input_path: Path,
-              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = ()
-              ) -> dict[str, Any]:
-    """Create the folder (0700) and record what the job is made of, before any file."""
-    check_out_dir(job_dir)
-    job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    job_dir.chmod(0o700)
-    check_out_dir(job_dir)  # nothing appeared meanwhile
-    manifest: dict[str, Any] = {
-        "format": JOB_FORMAT, "state": "preparing", "on_chain": False,
-        "note": "not yet on chain: finish with `senim issue --resume` on this folder",
-        "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
-        "issuer_name": issuer_name, "input": str(input_path.resolve()),
-        "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
-        "reader": reader or {}, "unique": list(unique), "registered": None,
-        "files_per_dir": FILES_PER_DIR}
-    save_manifest(job_dir, manifest)
-    return manifest
-
-
-def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatch,
-                      tx_bytes: bytes, tx_id: str, expires_at: int,
-                      before_prepared: Callable[[], None] | None = None) -> None:
-    """Every credential file, durably, then `before_prepared`, then the manifest as
-    prepared (not yet on chain)."""
-    crash_point("preparing")
-    count = len(batch.target_hashes)
-    per_dir = int(manifest["files_per_dir"])
-    made: set[Path] = set()
-    for index, document in enumerate(tqdm(batch.documents(release=True),
-                                          desc="writing credentials",
-                                          total=count, unit="doc",
-                                          disable=count < PROGRESS_FROM)):
-        path = credential_path(job_dir, batch.credential_type, index, count,
-                               document["target_hash"], per_dir)
-        if path.parent not in made:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            made.add(path.parent)
-        write_private(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-                      .encode())
-        if index == count // 2:
-            crash_point("writing")
-    _sync_filesystem_of(job_dir)
-    for folder in [*sorted(made), job_dir / CREDENTIALS_DIR]:
-        _fsync_dir(folder)
-    if before_prepared is not None:
-        before_prepared()
-    manifest.update({
-        "state": "prepared", "count": count, "batch_root": batch.root.hex(),
-        "tx_id": tx_id, "tx": tx_bytes.hex(), "expires_at": expires_at,
-        "target_hashes": [t.hex() for t in batch.target_hashes],
-        "issuance": None, "refusal": None})
-    save_manifest(job_dir, manifest)
-    crash_point("prepared")
-
-
-def discard_credentials(job_dir: Path) -> None:
-    """Only for a job whose transaction was never sent: its files can never be valid."""
-    shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
-    (job_dir / CORRECTIONS_NAME).unlink(missing_ok=True)
 
 
 def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_root: bytes,
@@ -406,4 +231,40 @@ class IssueJob:
                     "block_hash": block_hash, "time": result["time"]}
         self._save(state="committed", on_chain=True, issuance=issuance, refusal=None,
                    note=f"on chain at height {issuance['height']}")
+        crash_point("committed")
         return issuance
+
+
+def interrupted_line(job_dir: Path) -> str:
+    """What a job stopped by Ctrl-C leaves, read from its folder: whether anything is
+    issued, and what finishes it."""
+    try:
+        manifest = load_manifest(job_dir)
+    except NoJob:
+        return ("stopped before any credential file was written: nothing was issued or "
+                "sent, and running the same command again is safe")
+    except JobError as exc:
+        return f"stopped; {exc}"
+    resume = f"senim issue --resume {job_dir}"
+    state = manifest.get("state")
+    if state == "preparing":
+        return (f"stopped while writing the credential files: nothing was sent, so none of "
+                f"them is issued; finish with {resume} (it writes them again)")
+    if state == "prepared":
+        return (f"stopped before the batch was sent: its {manifest.get('count')} credential "
+                f"files are written and the signed batch is kept, but none is issued yet; "
+                f"finish with {resume} (these students are refused in any other job "
+                "until then)")
+    if state in ("submitted", "refused"):
+        return (f"stopped while sending the batch or waiting for it: its "
+                f"{manifest.get('count')} credentials (their files written) may be on chain "
+                f"or commit later; {resume} finds out and finishes the job, sending nothing "
+                "twice")
+    issuance = manifest.get("issuance") or {}
+    issued = (f"all {manifest.get('count')} {manifest.get('type')} credentials are issued "
+              f"(height {issuance.get('height')}), their files in {job_dir / 'credentials'}")
+    if not manifest.get("registered"):
+        return (f"stopped after the batch committed: {issued}; the issued-students registry "
+                f"does not record them yet: run {resume}")
+    return (f"stopped after the job finished: {issued}, recorded in the issued-students "
+            f"registry (VC copies, if asked for: {resume} --format vc)")

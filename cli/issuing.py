@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import signal
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, fail
 from cli.issue_checks import (
     ReaderOptions,
+    accreditation_problem,
     check_export,
     corrections_of,
     load_schema_or_fail,
@@ -25,17 +28,16 @@ from cli.issue_checks import (
     registry_check,
     write_corrections,
 )
-from cli.issue_job import (
+from cli.issue_job import IssueJob, JobPending, interrupted_line, sign_batch
+from cli.job_folder import (
     CORRECTIONS_NAME,
     MANIFEST_NAME,
-    IssueJob,
     JobError,
-    JobPending,
     check_out_dir,
+    crash_point,
     discard_credentials,
     file_sha256,
     load_manifest,
-    sign_batch,
     start_job,
     write_credentials,
 )
@@ -44,55 +46,14 @@ from cli.remote import RemoteFactsError
 from cli.vc import write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
-from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
 from registrar import preview
 from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
 
-WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
-
 
 def _say(message: str) -> None:
     click.echo(message)
-
-
-def _accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
-                           credential_type: str) -> str | None:
-    """Refuse before writing files when the chain would refuse anyway, with the ledger's
-    own codes; the ledger still decides."""
-    me = next((m for m in members if m["member_id"] == keys.member_id.hex()), None)
-    if me is None:
-        return f"{keys.member_id.hex()} is not a consortium member (unknown_sender)"
-    now = datetime.now(UTC)
-    held: set[str] = set()
-    causes: list[str] = []
-    for grant in me["accreditations"]:
-        held.update(grant["types"])
-        if credential_type not in grant["types"]:
-            continue
-        if grant["suspended_height"] is not None:
-            reason = grant.get("suspend_reason") or "other"
-            causes.append(f"suspended since height {grant['suspended_height']} "
-                          f"({SUSPENSION_REASONS.get(reason, reason)}) [issuer_suspended]")
-            continue
-        try:
-            start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
-            end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
-        except (KeyError, TypeError, ValueError):
-            return None  # a period this client cannot read: the ledger decides
-        if start <= now < end:
-            return None
-        causes.append(f"accreditation starts on {start:%Y-%m-%d} [accreditation_not_started]"
-                      if now < start else
-                      f"accreditation ended on {end:%Y-%m-%d} [accreditation_ended]")
-    if causes:
-        return f"{me['name']} may not issue {credential_type} credentials now: " + \
-            "; ".join(causes)
-    if held:
-        return (f"{me['name']} is not accredited for {credential_type} "
-                f"(accredited for: {', '.join(sorted(held))}) [type_not_accredited]")
-    return f"{me['name']} is not accredited to issue anything [not_accredited]"
 
 
 def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | None,
@@ -161,22 +122,24 @@ def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClie
 
 
 def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
-             node: NodeClient, options: ReaderOptions) -> IssueJob:
+             node: NodeClient, options: ReaderOptions, again: bool = False) -> IssueJob:
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
-    hashed batch is held), then write every file before any send."""
+    hashed batch is held), then write every file before any send (`again`: in the
+    folder of a job that stopped while preparing)."""
     with preparing_alone(out_dir, options, _say):
-        return _prepare_alone(key_path, credential_type, input_path, out_dir, node, options)
+        return _prepare_alone(key_path, credential_type, input_path, out_dir, node, options,
+                              again)
 
 
 def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
-                   node: NodeClient, options: ReaderOptions) -> IssueJob:
+                   node: NodeClient, options: ReaderOptions, again: bool) -> IssueJob:
     keys = load_key_or_fail(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
     try:
         status = node.status()
         members = node.request("GET", "/v1/members")["members"]
-        problem = _accreditation_problem(members, keys, credential_type)
+        problem = accreditation_problem(members, keys, credential_type)
         if problem:
             fail(problem)
         issuer_name = str(next(m["name"] for m in members
@@ -195,6 +158,8 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
                             issuer_name) as builder:
 
         def hash_record(row: int, record: dict[str, str]) -> None:
+            if not builder:
+                crash_point("hashing")
             if row in check.corrected:
                 corrected.append((len(builder), row, check.corrected.pop(row)))
             builder.add(record)
@@ -225,7 +190,7 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         manifest = start_job(out_dir, credential_type=credential_type, chain_id=chain_id,
                              issuer_name=issuer_name, keys=keys, key_path=key_path,
                              input_path=input_path, reader=options.to_json(),
-                             unique=schema.unique)
+                             unique=schema.unique, again=again)
         if corrected:
             write_corrections(out_dir, manifest, batch.target_hashes, corrected)
         write_credentials(out_dir, manifest, batch, tx, tx_id, expires_at, lambda: (
@@ -261,10 +226,9 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
     click.echo(f"the job stopped while writing files (nothing was sent); writing them again "
                f"from {input_path}")
     discard_credentials(out_dir)
-    for name in (MANIFEST_NAME, f".{MANIFEST_NAME}.tmp", CORRECTIONS_NAME):
-        (out_dir / name).unlink(missing_ok=True)
+    (out_dir / f".{MANIFEST_NAME}.tmp").unlink(missing_ok=True)
     return _prepare(key, manifest["type"], input_path, out_dir, node,
-                    ReaderOptions.from_json(manifest.get("reader") or {}))
+                    ReaderOptions.from_json(manifest.get("reader") or {}), again=True)
 
 
 @click.command("issue")
@@ -292,6 +256,7 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               default="native", show_default=True,
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
+              callback=lambda _, __, value: _seconds(value),
               help="Seconds to wait for the batch to commit (then exit 75: resume later).")
 @click.option("--registry", "registry_path", default=None,
               help=f"The issued-students registry (default: {REGISTRY_NAME} beside the --out "
@@ -334,24 +299,29 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
         fail(str(exc), exc.exit_code)
     created = not out_dir.exists()
     try:
-        _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
-                timeout_s, node, key_path, output_format == "vc")
-    except KeyboardInterrupt:
-        if (out_dir / "manifest.json").exists():
-            fail(f"interrupted; nothing is lost: finish with senim issue --resume {out_dir}",
-                  130)
-        fail("interrupted before any file was written; nothing was issued", 130)
+        with _on_interrupt(out_dir):
+            _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
+                    timeout_s, node, key_path, output_format == "vc")
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a refused batch leaves nothing behind
+
+
+def _seconds(value: float) -> float:
+    if math.isnan(value) or value < 0:  # nan would never be reached: the wait never ends
+        raise click.BadParameter(f"{value} is not a number of seconds, 0 or more")
+    return value
 
 
 def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
              options: ReaderOptions) -> None:
     if credential_type is None or input_path is None:
         fail("--dry-run needs --type and --input", 2)
-    registry_path, check = registry_check(credential_type, options, out_dir, None)
-    result = check_export(input_path, credential_type, options, check)
+    try:
+        registry_path, check = registry_check(credential_type, options, out_dir, None)
+        result = check_export(input_path, credential_type, options, check)
+    except KeyboardInterrupt:
+        _stop_interrupted("the dry run stopped; nothing was issued or sent")
     click.echo(preview(result))
     click.echo(f"checked against the issued-students registry {registry_path}"
                if check.registry is not None else
@@ -366,6 +336,12 @@ def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path
 
 def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,
             as_vc: bool) -> None:
+    with _on_interrupt(job_dir):
+        _resume_job(job_dir, key_path, node, timeout_s, as_vc)
+
+
+def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,
+                as_vc: bool) -> None:
     try:
         manifest = load_manifest(job_dir)
         status = node.status()
@@ -393,7 +369,20 @@ def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: f
         job = _redo_preparation(job_dir, key_path, node)
     else:
         job = IssueJob(job_dir, node, _say)
+    _finish(job, timeout_s, node, key_path, as_vc)
+
+
+@contextmanager
+def _on_interrupt(job_dir: Path) -> Iterator[None]:
+    """Ctrl-C anywhere in a job: one line saying what its folder holds and what is
+    issued (cli.issue_job.interrupted_line), exit 130."""
     try:
-        _finish(job, timeout_s, node, key_path, as_vc)
+        yield
     except KeyboardInterrupt:
-        fail(f"interrupted; nothing is lost: finish with senim issue --resume {job_dir}", 130)
+        _stop_interrupted(interrupted_line(job_dir))
+
+
+def _stop_interrupted(line: str) -> NoReturn:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut this short
+    click.secho(f"interrupted: {line}", fg="yellow", err=True)
+    sys.exit(EXIT_INTERRUPTED)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.admin import accredit, add_member, anchor, suspend
 from cli.consortium import consortium_group
-from cli.errors import fail
+from cli.errors import EXIT_INTERRUPTED, fail
 from cli.evidence import evidence_group
 from cli.fsck import fsck_command
 from cli.governance import governance_group
@@ -29,7 +30,23 @@ from ledger.identity import KeyPair
 from node.files import save_key
 
 
-@click.group()
+class SenimGroup(click.Group):
+    """Ctrl-C in a command that does not say more itself (senim issue does): one line
+    and exit 130, rather than click's 'Aborted!' and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # a running node takes SIGINT as its stop; before that it is still starting
+            click.secho("interrupted: " + (
+                "the node stopped while starting" if ctx.invoked_subcommand == "node" else
+                "stopped before it finished; a transaction it had already sent may still "
+                "commit"), fg="yellow", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=SenimGroup)
 @click.version_option("0.1.0", prog_name="senim")
 def main() -> None:
     """Senim (Сенім): a consortium ledger of education credentials."""

@@ -19,7 +19,7 @@ from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
-from cli.issue_job import CREDENTIALS_DIR, credential_files
+from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,

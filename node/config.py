@@ -25,7 +25,7 @@ class Address:
     port: int
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,30 @@ def render_config(name: str, key: str, genesis: str, data_dir: str, api_listen: 
 
 
 def parse_address(value: Any, field: str) -> Address:
-    if not isinstance(value, str) or value.count(":") != 1:
-        raise ConfigError(field, f"must be 'host:port', got {value!r}")
-    host, port_text = value.split(":")
+    """'host:port', or '[IPv6 address]:port' (the host kept in its compressed form, so
+    one address is not taken for two)."""
+    if not isinstance(value, str):
+        raise ConfigError(field, f"must be 'host:port' (an IPv6 address in brackets, "
+                          f"'[::1]:9000'), got {value!r}")
+    if value.startswith("["):
+        inside, bracket, port_text = value[1:].partition("]:")
+        try:
+            address = ipaddress.IPv6Address(inside) if bracket else None
+        except ValueError:
+            raise ConfigError(field, f"{inside!r} in brackets is not an IPv6 address, in "
+                              f"{value!r}") from None
+        if address is not None and address.is_link_local and not address.scope_id:
+            raise ConfigError(field, f"the link-local address {inside} is on every "
+                              f"interface: name one, e.g. '[{inside}%eth0]:{port_text}'")
+        host = address.compressed if address is not None else ""
+        if not host:
+            raise ConfigError(field, f"must be '[IPv6 address]:port', e.g. '[::1]:9000', "
+                              f"got {value!r}")
+    elif value.count(":") > 1:
+        raise ConfigError(field, f"an IPv6 address goes in brackets before its port, e.g. "
+                          f"'[::1]:9000', got {value!r}")
+    else:
+        host, _, port_text = value.partition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}")
     return Address(host, int(port_text))

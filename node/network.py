@@ -36,6 +36,7 @@ from node.state_serve import StateSnapshots
 from node.submission_body import byte_strings
 from node.sync import serve_blocks
 from p2p import Limits, PeerManager
+from p2p.connection import shown
 from storage.errors import StorageError
 
 log = logging.getLogger("senim.network")
@@ -227,7 +228,7 @@ class Network:
             rows.append({
                 "member": self.name_of(key) if key else "(handshake in progress)",
                 "public_key": key.hex() if key else None,
-                "address": f"{peer.address[0]}:{peer.address[1]}",
+                "address": shown(peer.address),
                 "direction": str(peer.direction), "authenticated": peer.authenticated,
                 "validator": key in self.validator_keys if key else False,
                 "connected_s": round(now - peer.connected_since, 1),

@@ -26,6 +26,12 @@ from p2p.frames import (
 )
 
 Address = tuple[str, int]
+
+
+def shown(address: Address) -> str:
+    """host:port as an operator writes it: an IPv6 host in brackets ([::1]:9000)."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 # An honest handshake is two flights; anything slower is holding a slot it should not.
 HANDSHAKE_TIMEOUT_S = 2.0
 IO_TIMEOUT_S = 10.0
@@ -264,9 +270,9 @@ async def dial(address: Address, params: HandshakeParams) -> SecureConnection:
                 address[0], address[1], limit=STREAM_LIMIT_BYTES
             )
     except TimeoutError:
-        raise PeerTimeout(f"connect to {address} timed out") from None
+        raise PeerTimeout(f"connect to {shown(address)} timed out") from None
     except OSError as exc:
-        raise ConnectionClosed(f"connect to {address} failed: {exc}") from None
+        raise ConnectionClosed(f"connect to {shown(address)} failed: {exc}") from None
     return await _secure_or_close(reader, writer, params, handshake.Role.INITIATOR)
 
 

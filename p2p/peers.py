@@ -116,7 +116,7 @@ class PeerManager:
         self._admission.reserve(await conn.resolve_hosts(dial_hosts))
         if self._listen_address is not None:
             self._listener = await conn.listen(self._listen_address, self._on_incoming)
-            log.info("p2p listening on %s:%d", *self._listener.address)
+            log.info("p2p listening on %s", conn.shown(self._listener.address))
         for address in self._dial_addresses:
             self._spawn(self._dial_loop(address))
 
@@ -186,7 +186,7 @@ class PeerManager:
             admitted = self._admission.admit(incoming.address[0])
             for ticket in admitted.evicted:
                 evicted = self._inbound.pop(ticket)
-                log.debug("evicting pending handshake from %s:%d", *evicted.address)
+                log.debug("evicting pending handshake from %s", conn.shown(evicted.address))
                 evicted.abort()
             self._inbound[admitted.ticket] = incoming
             try:
@@ -215,13 +215,13 @@ class PeerManager:
         except PeerNotAllowed as exc:
             if exc.public_key != self.public_key:
                 log.warning(
-                    "dropped %s peer %s:%d after handshake: key %s is not an allowed member",
-                    direction, *address, exc.public_key.hex(),
+                    "dropped %s peer %s after handshake: key %s is not an allowed member",
+                    direction, conn.shown(address), exc.public_key.hex(),
                 )
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
-            log.info("%s handshake with %s:%d failed: %s", direction, *address, exc)
+            log.info("%s handshake with %s failed: %s", direction, conn.shown(address), exc)
         finally:
             del self._pending[pending_id]
         return None
@@ -251,8 +251,9 @@ class PeerManager:
                 self._spawn(secured.close())
             if address in self._own_addresses:
                 # A peer list copied whole names this node too: dialling it never helps.
-                log.warning("%s:%d is this node itself (it answered with our own key): not "
-                            "dialling it again; remove it from this node's peers", *address)
+                log.warning("%s is this node itself (it answered with our own key): not "
+                            "dialling it again; remove it from this node's peers",
+                            conn.shown(address))
                 return
             peer = self._admit(secured, Direction.OUTBOUND) if secured else None
             if peer is not None:
@@ -297,7 +298,8 @@ class PeerManager:
             idle_timeout_s=self._limits.idle_timeout_s,
         )
         self._peers[key] = peer
-        log.info("%s peer %s connected at %s:%d", direction, self._describe(key), *peer.address)
+        log.info("%s peer %s connected at %s", direction, self._describe(key),
+                 conn.shown(peer.address))
         self._spawn(self._run_peer(peer))
         return peer
 
@@ -310,12 +312,12 @@ class PeerManager:
         count = self._key_conflicts.note(existing.key, self._clock()) if heard else None
         if count is not None:
             log.error("peer %s connected at least %d times in %.0f s while a connection to "
-                      "it was open (open at %s:%d, the latest from %s:%d): two nodes may be "
+                      "it was open (open at %s, the latest from %s): two nodes may be "
                       "running with its key. A validator run twice can sign two different "
                       "votes and be reported for equivocation: its operator should stop one "
                       "of them",
                       self._describe(existing.key), count, KEY_CONFLICTS_WINDOW_S,
-                      *existing.address, *new_at)
+                      conn.shown(existing.address), conn.shown(new_at))
 
     def _refuse_peer(self, key: bytes) -> str | None:
         if self._closing:
@@ -333,8 +335,8 @@ class PeerManager:
             if self._peers.get(peer.key) is peer:
                 del self._peers[peer.key]
         level = logging.INFO if self._closing else logging.WARNING
-        log.log(level, "peer %s at %s:%d disconnected: %s", self._describe(peer.key),
-                *peer.address, reason)
+        log.log(level, "peer %s at %s disconnected: %s", self._describe(peer.key),
+                conn.shown(peer.address), reason)
 
     async def _deliver(self, peer: Peer, frame: Frame) -> None:
         try:

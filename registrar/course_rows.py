@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from registrar.formats import same_value
 from registrar.mapping import COURSE_ROWS, Mapping
 from registrar.rows import RawRow
 from registrar.schema import Schema, SchemaError
@@ -121,12 +122,17 @@ class CourseRows:
 
     def _agree(self, number: int, header_of: dict[str, str], student: _Student,
                found: RowValues) -> None:
-        """A student's value is one value: each row repeats the first row's."""
+        """A student's value is one value: each row repeats the first row's, compared
+        as checked (a date written DD.MM.YYYY is the same date in YYYY-MM-DD) and, for
+        a number, by its value (a GPA of 3.110 is 3.11); the record keeps the first
+        row's."""
         for name in dict.fromkeys([*student.record, *found.record]):
             if name in student.failed or name in found.failed:
                 continue  # already a problem of its own row
             first, here = student.record.get(name), found.record.get(name)
-            if first == here:
+            spec = self.validator.schema.field(name)
+            if first == here or (first is not None and here is not None and spec is not None
+                                 and same_value(spec.format, first, here)):
                 continue
             said = f"gives {first!r}" if first is not None else "gives none"
             self.validator.problems.add(

@@ -184,6 +184,19 @@ FORMATS: dict[str, Callable[[str], str]] = {
 }
 
 
+# Formats whose values are numbers: one value may be written several ways.
+NUMBER_FORMATS = frozenset({"gpa", "points", "ects", "percent", "school_grade", "term"})
+
+
+def same_value(format_name: str, first: str, other: str) -> bool:
+    """Whether two values `check_value` gave for one field are one value: numbers by
+    what they are (3.11 and 3.110, 5 and 5.0), anything else as it will be recorded
+    (dates are YYYY-MM-DD by then, however they were written)."""
+    if first == other:
+        return True
+    return format_name in NUMBER_FORMATS and Decimal(first) == Decimal(other)
+
+
 def check_value(format_name: str, value: str) -> str:
     """The value as it will be recorded; FormatError when it does not fit."""
     bad = unsafe_character(value)

@@ -346,3 +346,27 @@ def test_a_vc_given_to_verify_offline_is_told_how_it_is_checked(tmp_path: Path) 
     assert result.output.strip() == (
         "error: --offline checks a Senim credential file carrying its proof (senim prove); a "
         "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS")
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-1"])
+def test_a_timeout_that_is_no_number_of_seconds_is_refused(tmp_path: Path,
+                                                          timeout: str) -> None:
+    # nan was taken and never reached: a batch that did not commit was waited for without
+    # end rather than left pending (exit 75)
+    result = CliRunner().invoke(main, ["issue", "--resume", str(tmp_path), "--timeout",
+                                       timeout])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--timeout': {float(timeout)} is not a number of seconds" \
+        in result.output
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("http://::1:8101", "an IPv6 address goes in brackets, e.g. http://[::1]:8101"),
+    ("http://::1", "an IPv6 address goes in brackets, e.g. http://[::1]:8101"),
+    ("http://[::1]:99999", "Port out of range 0-65535")])
+def test_a_node_url_urllib_would_misread_is_refused_as_a_bad_url(url: str, said: str) -> None:
+    # http.client took 'http://::1' for host ':' and port 1, and tried a port past 65535
+    result = CliRunner().invoke(main, ["status", "--node", url])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {url!r} is not a node URL (e.g. http://127.0.0.1:8101): " \
+                            f"{said}\n"

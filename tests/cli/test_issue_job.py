@@ -16,18 +16,15 @@ from typing import Any
 
 import pytest
 
-import cli.issue_job as issue_job
+import cli.job_folder as job_folder
 from cli.client import ClientError
 from cli.errors import EXIT_PENDING
-from cli.issue_job import (
-    IssueJob,
+from cli.issue_job import IssueJob, JobPending, describe_pending, sign_batch
+from cli.job_folder import (
     JobError,
-    JobPending,
     check_out_dir,
     credential_files,
-    describe_pending,
     load_manifest,
-    sign_batch,
     start_job,
     write_credentials,
 )
@@ -131,7 +128,7 @@ def prepare(tmp_path: Path, node: FakeNode, count: int = 25) -> tuple[Path, KeyP
 
 def test_prepare_writes_private_files_in_bounded_folders_before_anything_is_sent(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(issue_job, "FILES_PER_DIR", 10)
+    monkeypatch.setattr(job_folder, "FILES_PER_DIR", 10)
     node = FakeNode()
     job_dir, _ = prepare(tmp_path, node, count=25)
     assert node.sent == []
@@ -285,7 +282,7 @@ def test_a_job_whose_first_write_fails_leaves_an_empty_folder_to_start_again_in(
     start = {"credential_type": "diploma", "chain_id": CHAIN, "issuer_name": "ENU",
              "keys": KeyPair.generate(), "key_path": tmp_path / "issuer.key",
              "input_path": source}
-    monkeypatch.setattr(issue_job.os, "fsync", disk_full)
+    monkeypatch.setattr(job_folder.os, "fsync", disk_full)
     with pytest.raises(OSError):
         start_job(job_dir, **start)  # type: ignore[arg-type]
     assert list(job_dir.iterdir()) == []

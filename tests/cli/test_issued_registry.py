@@ -195,3 +195,42 @@ def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
             said = IssuedCheck(registry, kind, None, False)(2, "iin", "x")
             assert said is not None and said.startswith(
                 "an attestat was" if kind == "attestat" else "a diploma was"), said
+
+
+DAMAGES: dict[str, Any] = {
+    "state": "weird", "issuer": None, "tx": "not hex", "count": "6", "target_hashes": [],
+    "files_per_dir": 0, "chain_id": ""}
+
+
+@pytest.mark.parametrize("key", list(DAMAGES))
+def test_a_damaged_manifest_is_one_line_and_its_students_stay_taken(
+        work: tuple[Path, AccreditedNode], key: str) -> None:
+    """A manifest edited by hand (or damaged) is refused whole, naming what it lacks,
+    rather than half-used; its job may have sent its batch, so its students are not
+    free to be issued again meanwhile."""
+    folder, node = work
+    export(folder / "class.csv", [0, 1, 2])
+    node.quorum = False
+    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
+    assert code == 75, output
+    node.quorum = True
+    path = folder / "first" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest[key] = DAMAGES[key]
+    path.write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["issue", "--resume", "first"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.output.splitlines()) == 1
+    assert f"cannot be used: {'its state' if key == 'state' else key}" in result.output
+    assert json.loads(path.read_text()) == manifest
+    code, output = issue("--input", "class.csv", "--out", "second")
+    assert code == 2 and "state unknown: its manifest cannot be used" in output, output
+    assert not (folder / "second").exists()
+
+
+def test_resume_of_a_file_says_it_is_no_job_folder(work: tuple[Path, AccreditedNode]) -> None:
+    folder, _ = work
+    (folder / "a-file").write_text("x\n")
+    result = CliRunner().invoke(main, ["issue", "--resume", "a-file"])
+    assert result.exit_code == 2 and result.output == (
+        "error: a-file is a file, not an issuing job's folder\n")

@@ -39,6 +39,7 @@ from tests.e2e.processes import (
     NodeExited,
     NodeProcess,
     free_port,
+    host_port,
     http,
     senim_executable,
     wait_until,
@@ -73,7 +74,7 @@ class Consortium:
     """
 
     def __init__(self, root: Path, members: Sequence[Member], *, chain_id: str = "senim-e2e",
-                 view_timeout_ms: int = 1000,
+                 view_timeout_ms: int = 1000, host: str = HOST,
                  keygen_via_cli: bool = False, genesis_via_cli: bool = True) -> None:
         slugs = [m.slug for m in members]
         if len(set(slugs)) != len(slugs):
@@ -84,6 +85,7 @@ class Consortium:
         self.members = {m.slug: m for m in members}
         self.chain_id = chain_id
         self.view_timeout_ms = view_timeout_ms
+        self.host = host  # every node listens there (an IPv6 address, e.g. ::1, too)
         self.nodes: dict[str, NodeProcess] = {}
         self._keys: dict[str, KeyPair] = {}
         self._lay_out(keygen_via_cli, genesis_via_cli)
@@ -110,7 +112,7 @@ class Consortium:
     def _lay_out(self, keygen_via_cli: bool, genesis_via_cli: bool) -> None:
         (self.root / "keys").mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.root / "logs").mkdir(exist_ok=True)
-        ports = {slug: (free_port(), free_port()) for slug in self.members}
+        ports = {slug: (free_port(self.host), free_port(self.host)) for slug in self.members}
         for slug, member in self.members.items():
             if self.key_path(slug).exists():
                 continue
@@ -139,12 +141,13 @@ class Consortium:
         runners = [slug for slug, m in self.members.items() if m.runs_node]
         for slug in runners:
             api_port, p2p_port = ports[slug]
-            peers = [f"{HOST}:{ports[other][1]}" for other in runners if other != slug]
+            peers = [host_port(self.host, ports[other][1]) for other in runners
+                     if other != slug]
             config = self.root / f"{slug}.toml"
             self.nodes[slug] = NodeProcess(
                 slug=slug, config_path=config, data_dir=self.root / "data" / slug,
                 log_path=self.root / "logs" / f"{slug}.log", api_port=api_port,
-                p2p_port=p2p_port)
+                p2p_port=p2p_port, host=self.host)
             self.write_config(slug, peers)
 
     def _write_genesis_in_process(self) -> None:
@@ -168,10 +171,11 @@ class Consortium:
                      genesis: str = "genesis.json") -> Path:
         node = self.nodes[slug]
         if peers is None:
-            peers = [f"{HOST}:{n.p2p_port}" for s, n in self.nodes.items() if s != slug]
+            peers = [host_port(n.host, n.p2p_port) for s, n in self.nodes.items()
+                     if s != slug]
         node.config_path.write_text(render_config(
-            slug, f"keys/{slug}.key", genesis, f"data/{slug}", f"{HOST}:{node.api_port}",
-            f"{HOST}:{node.p2p_port}", list(peers),
+            slug, f"keys/{slug}.key", genesis, f"data/{slug}", host_port(node.host, node.api_port),
+            host_port(node.host, node.p2p_port), list(peers),
             overrides={"consensus": {"view_timeout_ms": self.view_timeout_ms}}))
         return node.config_path
 
@@ -197,7 +201,7 @@ class Consortium:
                 lost_port = "cannot listen" in node.log_text()[log_size:]
                 if attempt == port_retries or not lost_port:
                     raise
-            node.api_port, node.p2p_port = free_port(), free_port()
+            node.api_port, node.p2p_port = free_port(node.host), free_port(node.host)
             for other in self.nodes:
                 self.write_config(other)
         raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,10 +39,36 @@ def senim_executable() -> str:
                        "(source scripts/_venv.sh)")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+# "LOW-HIGH": pick ports from this range rather than the OS's ephemeral ones (a shared
+# machine may reserve a range for one user's tests).
+PORTS_ENV = "SENIM_TEST_PORTS"
+
+
+def host_port(host: str, port: int) -> str:
+    """As a node config writes an address: an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def free_port(host: str = HOST) -> int:
+    """A port on `host` that nothing listens on now (the caller binds it later, so it
+    may be taken meanwhile: `Consortium.start` retries on new ports)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    chosen = os.environ.get(PORTS_ENV)
+    if not chosen:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            return int(sock.getsockname()[1])
+    low, _, high = chosen.partition("-")
+    candidates = list(range(int(low), int(high) + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS_ENV}={chosen}")
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float, what: str,
@@ -100,10 +127,11 @@ class NodeProcess:
     p2p_port: int
     process: subprocess.Popen[bytes] | None = None
     node_args: tuple[str, ...] = ()  # after `--config FILE` at each start, e.g. ("--resync",)
+    host: str = HOST  # where both its API and its P2P listen
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.api_port}"
+        return f"http://{host_port(self.host, self.api_port)}"
 
     @property
     def pid(self) -> int | None:

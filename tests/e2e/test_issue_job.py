@@ -1,6 +1,6 @@
 """`senim issue` killed at every step, then `senim issue --resume`, against real node processes.
 
-The kill is the documented test hook SENIM_ISSUE_CRASH_AT (cli/issue_job.py): the
+The kill is the documented test hook SENIM_ISSUE_CRASH_AT (cli/job_folder.py): the
 process leaves with os._exit at that point, as SIGKILL would, flushing nothing.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cli.errors import EXIT_PENDING
-from cli.issue_job import CRASH_ENV, CRASH_EXIT, CRASH_POINTS
+from cli.job_folder import CRASH_ENV, CRASH_EXIT, CRASH_POINTS
 from tests.e2e.harness import Consortium, Member, NodeProcess, senim_executable
 from tests.e2e.test_cli_lifecycle import write_graduates_csv
 

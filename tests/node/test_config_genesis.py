@@ -73,7 +73,8 @@ def test_missing_node_name(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("listen", ["127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000",
-                                    ":8100", "[::1]:8100", "a:b:c", "127.0.0.1:-1"])
+                                    ":8100", "[::1]8100", "::1:8100", "[localhost]:8100",
+                                    "a:b:c", "127.0.0.1:-1"])
 def test_bad_api_listen(tmp_path: Path, listen: str) -> None:
     text = GOOD.replace('listen = "127.0.0.1:8100"', f'listen = "{listen}"')
     assert field_of(tmp_path, text) == "api.listen"
@@ -162,6 +163,35 @@ def test_unparsable_and_missing_config(tmp_path: Path) -> None:
 
 def test_parse_address_accepts_port_zero() -> None:
     assert parse_address("localhost:0", "x").port == 0
+
+
+def test_an_ipv6_address_is_written_in_brackets_and_kept_in_one_form() -> None:
+    for written in ("[::1]:9000", "[0:0:0:0:0:0:0:1]:9000"):
+        address = parse_address(written, "p2p.listen")
+        assert (address.host, address.port, str(address)) == ("::1", 9000, "[::1]:9000")
+    assert str(parse_address("[::]:8100", "api.listen")) == "[::]:8100"
+    assert str(parse_address("127.0.0.1:8100", "api.listen")) == "127.0.0.1:8100"
+    refusals = {"::1:9000": "an IPv6 address goes in brackets before its port, e.g. "
+                            "'[::1]:9000'",
+                "[::1]": "must be '[IPv6 address]:port'",
+                "[::1]9000": "must be '[IPv6 address]:port'",
+                "[127.0.0.1]:9000": "'127.0.0.1' in brackets is not an IPv6 address",
+                "[::1]:70000": "with a port 0-65535",
+                "[fe80::1]:9000": "the link-local address fe80::1 is on every interface: "
+                                  "name one, e.g. '[fe80::1%eth0]:9000'"}
+    for written, said in refusals.items():
+        with pytest.raises(ConfigError) as info:
+            parse_address(written, "p2p.peers[0]")
+        assert info.value.field == "p2p.peers[0]" and said in str(info.value), written
+
+
+def test_a_config_of_ipv6_addresses_loads(tmp_path: Path) -> None:
+    text = GOOD.replace('"127.0.0.1:8100"', '"[::1]:8100"').replace('"0.0.0.0:9100"',
+                                                                   '"[::]:9100"')
+    text = text.replace('"10.0.0.2:9100"', '"[fd00::2]:9100"')
+    config = load_config(write(tmp_path, text))
+    assert (str(config.api), str(config.p2p)) == ("[::1]:8100", "[::]:9100")
+    assert [str(peer) for peer in config.peers] == ["[fd00::2]:9100", "node3.edu.kz:9100"]
 
 
 # ---- genesis --------------------------------------------------------------------------

@@ -105,6 +105,43 @@ def test_a_row_disagreeing_on_a_student_value_names_its_row_column_and_the_first
     assert result.records == [] and result.count == 0
 
 
+def test_one_student_value_written_two_ways_is_one_value(tmp_path: Path) -> None:
+    """Compared as the record will hold them: a date in either accepted form, a number
+    by its value (trailing zeros, a decimal comma, 5 and 5.0); the first row's is kept."""
+    header, *rows = sample_rows()
+    header = [*header, "Дата выдачи"]
+    rows = [[*row, "2026-06-30"] for row in rows]
+    rows[1][GPA], rows[2][GPA], rows[3][GPA] = "3.110", "3,11", "3.1100"  # rows 3-5
+    rows[1][TOTAL], rows[2][TOTAL] = "22.0", "22,00"
+    rows[3][-1] = "30.06.2026"
+    result = read(tmp_path / "w.csv", [header, *rows])
+    assert result.problems == [] and result.count == 3
+    first = result.records[0]
+    assert (first["gpa"], first["total_credits"], first["issue_date"]) == (
+        "3.11", "22", "2026-06-30")
+    rows[3][GPA] = "3.12"  # a real difference is still named by its row
+    result = read(tmp_path / "d.csv", [header, *rows])
+    assert where(result) == [(5, "GPA", "inconsistent")]
+    assert "'3.12' here, but this student's first row, row 2, gives '3.11'" in \
+        result.problems[0].message
+
+
+def test_course_codes_are_one_course_only_when_written_alike(tmp_path: Path) -> None:
+    """A code is recorded as written (format "code"), so codes differing in case or
+    inner spaces are two courses, as the transcript would show them; only the spaces
+    around a value, which every value loses, do not count."""
+    rows = sample_rows()
+    rows[3][CODE] = " INF1101 "  # student 1's row 4 repeats row 2's course
+    result = read(tmp_path / "t.csv", rows)
+    assert where(result) == [(4, "Код дисциплины", "duplicate-course")]
+    rows[3][CODE] = "inf 1101"
+    result = read(tmp_path / "c.csv", rows)
+    assert result.problems == [] and result.count == 3
+    codes = [json.loads(v)["code"] for k, v in sorted(result.records[0].items())
+             if k.startswith("course.")]
+    assert codes == ["INF1101", "MAT1102", "inf 1101", "INF2104"]
+
+
 def test_a_json_item_without_a_student_column_is_the_one_row_named(tmp_path: Path) -> None:
     """An item lacking a required key has its missing-column at its own row; the rows
     of the same student that give the value are not blamed for disagreeing with it

@@ -1,0 +1,21 @@
+"""The `senim` console script: `cli.main` imported inside a guard.
+
+Importing the commands takes about a second (click, the ledger, aiohttp for the
+node); a Ctrl-C then would end in a Python traceback from whichever import it hit.
+This module imports nothing heavy itself, so the guard is in place at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130  # as cli.errors says, which this module must not import yet
+
+
+def run() -> None:
+    try:
+        from cli.main import main
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
+        sys.exit(EXIT_INTERRUPTED)
+    main()

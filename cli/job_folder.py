@@ -1,0 +1,282 @@
+"""An issuing job's folder: its manifest, its credential files and how they reach the disk.
+
+A job's folder is made (0700) and its manifest written before any credential file;
+every credential file (0600) is on disk and synced before the manifest records the
+signed transaction (state ``prepared``), and only then may it be sent
+(cli/issue_job.py drives the states). The manifest is replaced atomically, so a
+crash at any instant leaves the old one or the new one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ledger.credentials import IssuedBatch
+from ledger.identity import KeyPair
+
+JOB_FORMAT = "senim-issue-job/v1"
+MANIFEST_NAME = "manifest.json"
+CREDENTIALS_DIR = "credentials"
+CORRECTIONS_NAME = "corrections.json"  # which new credential replaces which old one
+FILES_PER_DIR = 1000  # no directory of a job holds more credential files than this
+PROGRESS_FROM = 200  # below this a progress bar is noise
+# Test hooks: SENIM_ISSUE_CRASH_AT=<point> makes `senim issue` exit abruptly at that
+# point, as a kill would; SENIM_ISSUE_PAUSE_AT=<point> makes it say "paused at <point>"
+# on stderr and wait there (at most PAUSE_S) for the test's signal. Unset (always, in
+# production) they do nothing at all.
+CRASH_ENV = "SENIM_ISSUE_CRASH_AT"
+CRASH_POINTS = ("preparing", "writing", "prepared", "submitting", "submitted", "seen-committed")
+CRASH_EXIT = 86
+PAUSE_ENV = "SENIM_ISSUE_PAUSE_AT"
+PAUSE_POINTS = ("hashing", *CRASH_POINTS, "committed")
+PAUSE_S = 60.0
+
+
+class JobError(Exception):
+    """The job cannot go on; the message says why and what is left in the folder."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class NoJob(JobError):
+    """The folder holds no manifest (or is gone): no job of it can have sent anything."""
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(CRASH_EXIT)
+    if os.environ.get(PAUSE_ENV) == name:
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(PAUSE_S)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """--out must be new or an empty directory: an earlier job is never overwritten."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise JobError(f"--out {out_dir} exists and is not a directory; give a new or "
+                       "empty directory", 2)
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise JobError(f"--out {out_dir} is not empty; give a new or empty directory "
+                       f"(to finish a job there: senim issue --resume {out_dir})", 2)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_filesystem_of(path: Path) -> None:
+    """Flush every file written under `path` at once: one fsync per file of 100,000
+    costs minutes, syncfs(2) one wait. Falls back to sync(2) where syncfs is missing."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create a new file readable by its owner only; never replace an existing one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
+    """Replace the manifest atomically and durably: readers see the old or the new one."""
+    temp = job_dir / f".{MANIFEST_NAME}.tmp"
+    temp.unlink(missing_ok=True)  # left by a crash mid-write; the manifest itself is intact
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write((json.dumps(manifest, indent=1) + "\n").encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:  # a full disk: a new job's folder stays empty, to start again in
+        temp.unlink(missing_ok=True)
+        raise
+    os.replace(temp, job_dir / MANIFEST_NAME)
+    _fsync_dir(job_dir)
+
+
+def load_manifest(job_dir: Path) -> dict[str, Any]:
+    path = job_dir / MANIFEST_NAME
+    if job_dir.exists() and not job_dir.is_dir():
+        raise JobError(f"{job_dir} is a file, not an issuing job's folder", 2)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise NoJob(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
+            from exc
+    except (OSError, ValueError) as exc:
+        raise JobError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) \
+            from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != JOB_FORMAT:
+        raise JobError(f"{path} is not a {JOB_FORMAT} manifest", 2)
+    problem = manifest_problem(manifest)
+    if problem is not None:
+        raise JobError(f"{path} cannot be used: {problem} (edited, or damaged?); this "
+                       "run sent nothing", 2)
+    return manifest
+
+
+JOB_STATES = ("preparing", "prepared", "submitted", "committed", "refused")
+_HEX = re.compile(r"(?:[0-9a-f]{2})+")
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What a manifest lacks that a job in its state needs (each value the job reads,
+    of its type), or None: a manifest written by hand or damaged is refused whole
+    rather than half-used."""
+    def bad(name: str, kind: str, ok: bool) -> str | None:
+        return None if ok else f"{name} is missing or not {kind}"
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def is_hex(value: Any) -> bool:
+        return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+    state = manifest.get("state")
+    if state not in JOB_STATES:
+        return f"its state {state!r} is none of {', '.join(JOB_STATES)}"
+    unique, issuance = manifest.get("unique", []), manifest.get("issuance")
+    checks = [
+        *(bad(name, "text", isinstance(manifest.get(name), str) and bool(manifest[name]))
+          for name in ("chain_id", "type", "input", "input_sha256", "key")),
+        bad("issuer", "hex", is_hex(manifest.get("issuer"))),
+        bad("files_per_dir", "a whole number", is_int(manifest.get("files_per_dir"))
+            and manifest["files_per_dir"] >= 1),
+        bad("reader", "an object", isinstance(manifest.get("reader", {}), dict)),
+        bad("unique", "a list of names", isinstance(unique, list)
+            and all(isinstance(name, str) for name in unique)),
+        bad("registered", "text", isinstance(manifest.get("registered"), str | None))]
+    if state != "preparing":
+        count: Any = manifest.get("count")
+        targets = manifest.get("target_hashes")
+        checks += [
+            bad("count", "a whole number", is_int(count) and count >= 1),
+            *(bad(name, "hex", is_hex(manifest.get(name)))
+              for name in ("batch_root", "tx_id", "tx")),
+            bad("expires_at", "a whole number", is_int(manifest.get("expires_at"))),
+            bad("target_hashes", "a list of hex, one per credential",
+                isinstance(targets, list) and len(targets) == count
+                and all(is_hex(target) for target in targets))]
+    if state == "committed":
+        checks.append(bad("issuance", "an object of tx_id, height, block_hash and time",
+                          isinstance(issuance, dict) and is_hex(issuance.get("tx_id"))
+                          and is_int(issuance.get("height"))
+                          and isinstance(issuance.get("block_hash"), str)
+                          and "time" in issuance))
+    return next((problem for problem in checks if problem is not None), None)
+
+
+def credential_path(job_dir: Path, credential_type: str, index: int, count: int,
+                    target_hex: str, per_dir: int) -> Path:
+    folders = max(3, len(str((count - 1) // per_dir)))
+    width = max(5, len(str(count)))
+    return (job_dir / CREDENTIALS_DIR / f"{index // per_dir:0{folders}d}"
+            / f"{credential_type}-{index + 1:0{width}d}-{target_hex[:8]}.json")
+
+
+def credential_files(job_dir: Path) -> list[Path]:
+    return sorted((job_dir / CREDENTIALS_DIR).glob("*/*.json"))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---- preparing -------------------------------------------------------------------------------
+def start_job(job_dir: Path, *, credential_type: str, chain_id: str, issuer_name: str,
+              keys: KeyPair, key_path: Path, input_path: Path,
+              reader: dict[str, Any] | None = None, unique: tuple[str, ...] = (),
+              again: bool = False) -> dict[str, Any]:
+    """Create the folder (0700) and record what the job is made of, before any file.
+
+    `again`: the folder holds a job that stopped while preparing, whose files were
+    removed; its manifest is replaced (never removed first, so the folder stays a
+    job that `--resume` finishes, whenever this stops)."""
+    if again:
+        if load_manifest(job_dir)["state"] != "preparing":
+            raise JobError(f"{job_dir} holds a job that is past preparing", 2)
+    else:
+        check_out_dir(job_dir)
+        job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        job_dir.chmod(0o700)
+        check_out_dir(job_dir)  # nothing appeared meanwhile
+    manifest: dict[str, Any] = {
+        "format": JOB_FORMAT, "state": "preparing", "on_chain": False,
+        "note": "not yet on chain: finish with `senim issue --resume` on this folder",
+        "type": credential_type, "chain_id": chain_id, "issuer": keys.member_id.hex(),
+        "issuer_name": issuer_name, "input": str(input_path.resolve()),
+        "input_sha256": file_sha256(input_path), "key": str(key_path.resolve()),
+        "reader": reader or {}, "unique": list(unique), "registered": None,
+        "files_per_dir": FILES_PER_DIR}
+    save_manifest(job_dir, manifest)
+    return manifest
+
+
+def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatch,
+                      tx_bytes: bytes, tx_id: str, expires_at: int,
+                      before_prepared: Callable[[], None] | None = None) -> None:
+    """Every credential file, durably, then `before_prepared`, then the manifest as
+    prepared (not yet on chain)."""
+    crash_point("preparing")
+    count = len(batch.target_hashes)
+    per_dir = int(manifest["files_per_dir"])
+    made: set[Path] = set()
+    for index, document in enumerate(tqdm(batch.documents(release=True),
+                                          desc="writing credentials",
+                                          total=count, unit="doc",
+                                          disable=count < PROGRESS_FROM)):
+        path = credential_path(job_dir, batch.credential_type, index, count,
+                               document["target_hash"], per_dir)
+        if path.parent not in made:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            made.add(path.parent)
+        write_private(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+                      .encode())
+        if index == count // 2:
+            crash_point("writing")
+    _sync_filesystem_of(job_dir)
+    for folder in [*sorted(made), job_dir / CREDENTIALS_DIR]:
+        _fsync_dir(folder)
+    if before_prepared is not None:
+        before_prepared()
+    manifest.update({
+        "state": "prepared", "count": count, "batch_root": batch.root.hex(),
+        "tx_id": tx_id, "tx": tx_bytes.hex(), "expires_at": expires_at,
+        "target_hashes": [t.hex() for t in batch.target_hashes],
+        "issuance": None, "refusal": None})
+    save_manifest(job_dir, manifest)
+    crash_point("prepared")
+
+
+def discard_credentials(job_dir: Path) -> None:
+    """Only for a job whose transaction was never sent: its files can never be valid."""
+    shutil.rmtree(job_dir / CREDENTIALS_DIR, ignore_errors=True)
+    (job_dir / CORRECTIONS_NAME).unlink(missing_ok=True)

@@ -1,0 +1,75 @@
+"""Ctrl-C during `senim issue --dry-run` and while any command waits for a node: one
+line, exit 130 (the real-SIGINT runs of a job are tests/e2e/test_issue_interrupted.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli.issuing as issuing
+from cli.errors import EXIT_INTERRUPTED
+from cli.main import main
+from tests.e2e.processes import HOST, free_port, senim_executable
+from tests.e2e.test_cli_lifecycle import write_graduates_csv
+
+DEADLINE_S = 30.0
+
+
+@pytest.fixture(autouse=True)
+def sigint_kept() -> Iterator[None]:
+    """The command ignores a second Ctrl-C while it says what it stopped; not pytest's."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_ctrl_c_during_a_dry_run_says_nothing_was_issued(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_graduates_csv(tmp_path / "class.csv", 3, seed=1)
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(issuing, "check_export", interrupted)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "diploma", "--input",
+                                       "class.csv"])
+    assert result.exit_code == EXIT_INTERRUPTED, result.output
+    assert result.output.strip().splitlines() == [
+        "interrupted: the dry run stopped; nothing was issued or sent"]
+
+
+
+def test_ctrl_c_while_any_command_waits_for_a_node_is_one_line_and_exit_130() -> None:
+    """A real SIGINT to `senim status` waiting on a node that accepted the connection and
+    says nothing: click's own handling said 'Aborted!' and exited 1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind((HOST, free_port()))
+        server.listen()
+        server.settimeout(DEADLINE_S)  # the deadline for the command to connect
+        env = dict(os.environ, NO_COLOR="1")
+        process = subprocess.Popen(
+            [senim_executable(), "status", "--node",
+             f"http://{HOST}:{server.getsockname()[1]}"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            connection, _ = server.accept()
+            with connection:
+                process.send_signal(signal.SIGINT)
+                out, err = process.communicate(timeout=DEADLINE_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert process.returncode == EXIT_INTERRUPTED, (out, err)
+    assert err.splitlines() == ["interrupted: stopped before it finished; a transaction it "
+                                "had already sent may still commit"], err
