@@ -28,10 +28,12 @@ REVOKED_PLAINLY = {"en": "Revoked: the issuer has revoked this credential.",
 
 
 def tone_and_caveat(browser: Any) -> tuple[str, str | None]:
-    return browser.execute_script(
+    tone, caveat = browser.execute_script(
         "const c = document.getElementById('document-caveat');"
         "return [document.getElementById('verdict').dataset.tone,"
         "        c.hidden ? null : c.textContent];")
+    assert isinstance(tone, str) and (caveat is None or isinstance(caveat, str)), (tone, caveat)
+    return tone, caveat
 
 
 def test_a_vc_revoked_in_its_status_list_is_said_in_a_whole_sentence(

@@ -9,6 +9,7 @@ these runs is tests/e2e/test_issue_job.py.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from cli.job_folder import (
 )
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
+from ledger.payloads import IssueBatchPayload
 from ledger.transactions import decode_transaction
 
 CHAIN = "senim-unit"
@@ -73,7 +75,9 @@ class FakeNode:
             raise ClientError(f"transaction expired at height {tx.expires_at}", "expired", 400)
         if self.refuse_code:
             raise ClientError("refused for the test", self.refuse_code, 400)
-        if (tx.sender.hex(), tx.payload.root.hex()) in self.batches:
+        payload = tx.payload
+        assert isinstance(payload, IssueBatchPayload)  # a job sends nothing else
+        if (tx.sender.hex(), payload.root.hex()) in self.batches:
             raise ClientError("a batch with this root is already on chain", "duplicate_batch",
                               400)
         self.mempool[tx_id] = data
@@ -83,10 +87,12 @@ class FakeNode:
         self.height += 1
         for tx_id, data in list(self.mempool.items()):
             tx = decode_transaction(data)
+            payload = tx.payload
+            assert isinstance(payload, IssueBatchPayload)  # submit_encoded took nothing else
             self.committed[tx_id] = self.height
-            key = (tx.sender.hex(), tx.payload.root.hex())
+            key = (tx.sender.hex(), payload.root.hex())
             self.batches[key] = {"tx_id": tx_id, "height": self.height,
-                                 "time": "2026-06-30 10:00:00 UTC", "count": tx.payload.count}
+                                 "time": "2026-06-30 10:00:00 UTC", "count": payload.count}
         self.mempool.clear()
 
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
@@ -282,7 +288,7 @@ def test_a_job_whose_first_write_fails_leaves_an_empty_folder_to_start_again_in(
     start = {"credential_type": "diploma", "chain_id": CHAIN, "issuer_name": "ENU",
              "keys": KeyPair.generate(), "key_path": tmp_path / "issuer.key",
              "input_path": source}
-    monkeypatch.setattr(job_folder.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)  # job_folder calls os.fsync
     with pytest.raises(OSError):
         start_job(job_dir, **start)  # type: ignore[arg-type]
     assert list(job_dir.iterdir()) == []

@@ -19,6 +19,7 @@ import pytest
 import cli.issuing as issuing
 import cli.parallel_hashing as parallel
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.client import NodeClient
 from cli.issue_checks import ReaderOptions
 from cli.parallel_hashing import (
     FREE_CORES_MIN,
@@ -184,16 +185,18 @@ def test_the_workers_are_running_inside_the_block_and_gone_after() -> None:
     assert no_children()
 
 
-class _Node:
-    """What `senim issue` asks a node before it sends: status and members."""
+class _Node(NodeClient):
+    """What `senim issue` asks a node before it sends: status and members. Every
+    NodeClient call goes through `request`, so nothing here reaches the network."""
 
     def __init__(self, keys: KeyPair) -> None:
+        super().__init__("http://stand-in.invalid")
         self.keys = keys
 
     def status(self) -> dict[str, Any]:
         return {"chain_id": CHAIN_ID, "height": 5}
 
-    def request(self, method: str, path: str) -> dict[str, Any]:
+    def request(self, method: str, path: str, body: object = None) -> dict[str, Any]:
         assert (method, path) == ("GET", "/v1/members")
         return {"members": [{"member_id": self.keys.member_id.hex(), "name": "ENU",
                              "accreditations": [{"types": ["diploma"], "suspended_height": None,

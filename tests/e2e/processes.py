@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 30.0
@@ -71,9 +71,13 @@ def free_port(host: str = HOST) -> int:
     raise RuntimeError(f"no free port in {PORTS_ENV}={chosen}")
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float, what: str,
-               interval_s: float = POLL_S) -> Any:
-    """Poll `condition` until it returns something truthy; raise TimeoutError at the deadline."""
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T | None], timeout_s: float, what: str,
+               interval_s: float = POLL_S) -> T:
+    """Poll `condition` until it returns something truthy, and return that (so never
+    None); raise TimeoutError at the deadline."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = condition()

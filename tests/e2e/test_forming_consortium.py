@@ -124,14 +124,14 @@ def test_operators_form_a_consortium_from_public_keys_and_one_members_file(
     # The first transaction, the ministry's first accreditation, commits on every node.
     ministry, university = operators[0], operators[2]
     assert ministry.node is not None
+    ministry_url = ministry.node.url
     wait_until(lambda: "no quorum" not in senim(ministry.machine, "status", "--node",
-                                                  ministry.node.url).stdout,
+                                                  ministry_url).stdout,
                COMMIT_WAIT_S, "the ministry's node to reach a quorum of validators")
     accredit = senim(ministry.machine, "accredit", "--key", "keys/node.key", "--issuer",
-                     university.member_id, "--types", "diploma", "--node", ministry.node.url)
+                     university.member_id, "--types", "diploma", "--node", ministry_url)
     assert "committed" in accredit.stdout.lower(), accredit.stdout
     for op in operators:
         node = op.node
         assert node is not None
-        wait_until(lambda node=node: node.height() >= 1, COMMIT_WAIT_S,
-                   f"{op.slug} to commit the first block")
+        node.wait_height(1, timeout_s=COMMIT_WAIT_S)

@@ -8,11 +8,12 @@ links carry consensus over IPv6. Traffic stays on the loopback.
 from __future__ import annotations
 
 import socket
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Consortium, Member, wait_until
+from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -26,6 +27,10 @@ def has_ipv6_loopback() -> bool:
     return True
 
 
+def has_authenticated_peer(node: NodeProcess) -> bool:
+    return any(p["authenticated"] for p in node.status()["peers"])
+
+
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback (::1) here")
 def test_nodes_on_ipv6_loopback_connect_commit_and_write_addresses_in_brackets(
         tmp_path: Path) -> None:
@@ -37,8 +42,8 @@ def test_nodes_on_ipv6_loopback_connect_commit_and_write_addresses_in_brackets(
         mshe, mon = net.start_all()
         assert mshe.url.startswith("http://[::1]:")
         for node in (mshe, mon):
-            wait_until(lambda node=node: any(p["authenticated"] for p in node.status()["peers"]),
-                       30, f"{node.slug} to be connected to its peer")
+            wait_until(partial(has_authenticated_peer, node), 30,
+                       f"{node.slug} to be connected to its peer")
         done = net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
                        net.member_id("enu"), "--types", "diploma", node=mshe)
         assert "committed" in done.stdout, done.stdout

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import HOST, Consortium, Member, NodeProcess, wait_until
+from tests.e2e.harness import HOST, Consortium, Member, NodeProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -59,7 +59,7 @@ def test_a_node_joined_after_the_votes_serves_verifiers_and_the_next_joiner(
                                              signer="mshe")
             assert height >= effective
             effective_heights.append(effective)
-            wait_until(lambda h=height: kaspi.height() >= h, 30, "the employer's node")
+            kaspi.wait_height(height, timeout_s=30)
         document = tmp_path / f"remove-validator-{LEAD}.txt"
         through = f"followed from genesis through {len(effective_heights)} change(s)"
 

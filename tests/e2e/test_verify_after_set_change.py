@@ -46,8 +46,7 @@ def test_verify_follows_the_votes_on_real_nodes(tmp_path: Path) -> None:
                                              signer="mshe")
             assert height >= effective
             heights.append(effective)
-            wait_until(lambda h=height: kaspi.height() >= h, 30,
-                       "the employer's node to catch up")
+            kaspi.wait_height(height, timeout_s=30)
             source = net.verified_through(kaspi, tmp_path / f"{action}-{LEAD}.txt")
             assert f"in force from block {effective}, followed from genesis through " \
                    f"{len(heights)} change(s)" in source, source

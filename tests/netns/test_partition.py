@@ -55,7 +55,8 @@ def submit(v: Validator, tx: Transaction) -> bool:
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status == 202
+            status: int = response.status
+            return status == 202
     except (OSError, urllib.error.HTTPError):
         return False
 

@@ -29,7 +29,7 @@ from node.mempool import MempoolLimits
 from node.service import NodeCore
 from storage.kv import LevelDBStore
 from storage.state_tree import state_proof_from_json, verify_state_proof
-from tests.node.api_server import api_core
+from tests.node.api_server import Client, api_core
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
 from tests.node.engine_node import running_engine
 
@@ -38,7 +38,7 @@ DEADLINE_S = 15.0
 
 @dataclass
 class Node:
-    client: TestClient
+    client: Client
     core: NodeCore
     net: Consortium
 
@@ -373,7 +373,7 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
         assert node.core.tx_status(tx.tx_id).status == "unknown"
         response = await node.client.post("/v1/verify", json={"format": "x"})
         assert (await json_of(response, 200))["valid"] is False  # its own pool is free
-        verify = node.client.server.app[VERIFY_WORK]
+        verify = node.client.app[VERIFY_WORK]
         verify._jobs = verify.jobs_max
         response = await node.client.post("/v1/verify", json={"format": "x"})
         assert (await json_of(response, 503))["error"]["code"] == "busy"

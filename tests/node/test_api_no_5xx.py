@@ -5,12 +5,11 @@ Also `senim verify` / `senim disclose` on such a file: one line, exit 2, no trac
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,12 +20,12 @@ from ledger.credentials import make_batch
 from node.client_limits import RATES
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from storage.kv import MemoryStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import Client, api_core, serving
 from tests.node.conftest import CHAIN_ID, Consortium, documents_of, make_consortium
 
 
 @pytest.fixture
-async def client(net: Consortium, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestClient]:
+async def client(net: Consortium, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Client]:
     # Every request must reach the parsers, not stop at the per-client rate.
     for kind in RATES:
         monkeypatch.setitem(RATES, kind, (1e9, 1e9))
@@ -54,8 +53,8 @@ def with_lone_surrogate_in_type(net: Consortium) -> str:
 
 @pytest.mark.parametrize("make_body", [with_lone_surrogate_in_hidden_name,
                                        with_lone_surrogate_in_type])
-async def test_lone_surrogates_in_verify_are_a_400(client: TestClient, net: Consortium,
-                                                   make_body: Any) -> None:
+async def test_lone_surrogates_in_verify_are_a_400(client: Client, net: Consortium,
+                                                   make_body: Callable[[Consortium], str]) -> None:
     body = make_body(net)
     assert "\\ud" in body or "\\udfff" in body
     response = await client.post("/v1/verify", data=body,
@@ -64,7 +63,7 @@ async def test_lone_surrogates_in_verify_are_a_400(client: TestClient, net: Cons
     assert (await response.json())["error"]["code"] == "malformed"
 
 
-async def test_an_honest_document_still_gets_a_verdict(client: TestClient,
+async def test_an_honest_document_still_gets_a_verdict(client: Client,
                                                        net: Consortium) -> None:
     response = await client.post("/v1/verify", json=a_document(net))
     assert response.status == 200
@@ -76,7 +75,7 @@ async def test_an_honest_document_still_gets_a_verdict(client: TestClient,
     "[" * (JSON_DEPTH_MAX + 2) + "]" * (JSON_DEPTH_MAX + 2),
     "[" * 100_000,
 ])
-async def test_costly_documents_are_refused_with_a_400(client: TestClient, body: str) -> None:
+async def test_costly_documents_are_refused_with_a_400(client: Client, body: str) -> None:
     response = await client.post("/v1/verify", data=body,
                                  headers={"Content-Type": "application/json"})
     assert response.status in (400, 413), await response.text()
@@ -105,7 +104,7 @@ _NET = make_consortium()
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=json_values, raw=st.text(max_size=40))
-async def test_no_json_string_yields_a_5xx(client: TestClient, value: Any, raw: str) -> None:
+async def test_no_json_string_yields_a_5xx(client: Client, value: Any, raw: str) -> None:
     bodies = [*_near_a_document(value, _NET), raw,
               json.dumps({"tx": value}), json.dumps({"txs": [value]}), json.dumps(raw)]
     for body in bodies:

@@ -13,7 +13,7 @@ import ledger.chain
 import ledger.chain_reads
 from ledger.blocks import ZERO_HASH, Block, decode_block, transactions_root
 from ledger.chain import Chain
-from ledger.chain_layout import STATE_PREFIX, TX_INDEX_PREFIX
+from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, TX_INDEX_PREFIX
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
 from ledger.genesis import Genesis
@@ -149,7 +149,7 @@ def test_corrupt_head_refused(net: Consortium) -> None:
     kv = MemoryStore()
     chain = Chain(kv, net.genesis)
     commit(chain, [])
-    kv.write({ledger.chain.HEAD_KEY: encode([1, b"\x00" * 32])})
+    kv.write({HEAD_KEY: encode([1, b"\x00" * 32])})
     with pytest.raises(CorruptStateError, match="head record"):
         Chain(kv, net.genesis)
 

@@ -9,8 +9,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.codec import encode
 from ledger.payloads import AnchorPayload
-from node.api import LIMITS, make_app
+from node.api import make_app
 from node.api_public import (
+    LIMITS,
     SMALL_SUBMISSION_BYTES,
     SUBMISSION_BYTES,
     SUBMISSION_BYTES_IN_FLIGHT_MAX,
@@ -108,7 +109,7 @@ async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consort
         assert response.status == 429 and "Retry-After" in response.headers
         assert (await response.json())["error"]["code"] == "rate_limited"
         # The same transaction from the node's own host (exempt) goes through.
-        client.server.app[LIMITS].exempt = frozenset({"127.0.0.1"})
+        client.app[LIMITS].exempt = frozenset({"127.0.0.1"})
         response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
         assert response.status == 202
     finally:

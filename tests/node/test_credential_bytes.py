@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgpack
@@ -20,6 +20,7 @@ import pytest
 from ledger.credential_documents import parse_document
 from ledger.credential_shapes import (
     _JSON_ESCAPED,
+    MAX_FIELD_VALUE,
     SALT_BYTES,
     SALT_CHUNK_BYTES,
     SHAPE_CACHE_MAX,
@@ -30,7 +31,6 @@ from ledger.credential_shapes import (
 )
 from ledger.credentials import (
     DOCUMENT_FORMAT,
-    MAX_FIELD_VALUE,
     RUN_RECORDS_MAX,
     BatchBuilder,
     IssuedBatch,
@@ -103,7 +103,7 @@ def reference_target(document: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(b"senim/credential/v1\x00" + encoded).digest()
 
 
-def check_against_reference(batch: IssuedBatch, records: list[Mapping[str, Any]]) -> None:
+def check_against_reference(batch: IssuedBatch, records: Sequence[Mapping[str, Any]]) -> None:
     for record, document in zip(records, batch.documents(), strict=True):
         assert list(document["fields"]) == [str(k).strip() for k in record]
         for (key, value), entry in zip(record.items(), document["fields"].values(),
@@ -150,8 +150,8 @@ def test_every_shape_hashes_as_the_definition_says(credential_type: str,
 
 
 def test_more_shapes_than_are_kept_still_hash_as_defined() -> None:
-    records: list[Mapping[str, Any]] = [{f"field{n}": "v", "name": str(n)}
-                                        for n in range(SHAPE_CACHE_MAX * 2)] * 2
+    records: list[dict[str, str]] = [{f"field{n}": "v", "name": str(n)}
+                                     for n in range(SHAPE_CACHE_MAX * 2)] * 2
     check_against_reference(make_batch(records, "diploma", CHAIN_ID, ISSUER, "U"), records)
 
 

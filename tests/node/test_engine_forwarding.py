@@ -7,7 +7,15 @@ from __future__ import annotations
 import os
 from collections import deque
 
-from consensus import CommitBlock, Digest, ExecuteBlock, Height, View, decode_certificate
+from consensus import (
+    CommitBlock,
+    Digest,
+    ExecuteBlock,
+    Height,
+    ValidatorId,
+    View,
+    decode_certificate,
+)
 from ledger.chain import Chain
 from ledger.codec import decode
 from ledger.genesis import Genesis, GenesisMember
@@ -69,7 +77,7 @@ def hold(engine: Engine, clock: Clock, client: KeyPair, count: int) -> list[byte
 def primary_of_view_0(validators: list[KeyPair], genesis: Genesis, clock: Clock) -> KeyPair:
     probe, _ = engine_of(validators[0], genesis, clock)
     assert probe.replica is not None
-    return next(k for k in validators if k.member_id == probe.replica.primary)
+    return next(k for k in validators if ValidatorId(k.member_id) == probe.replica.primary)
 
 
 def a_backup(clock: Clock) -> tuple[Engine, Recorder, KeyPair, KeyPair, list[bytes], Genesis]:

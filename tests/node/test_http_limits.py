@@ -338,7 +338,7 @@ async def test_a_crowd_of_addresses_at_the_cap_gives_way_to_a_newcomer(
                                    b"Content-Type: application/json\r\n"
                                    b"Content-Length: 11\r\n\r\n{\"tx\":")
                 async with asyncio.timeout(DEADLINE_S):
-                    while not any(h._current_request for h in server.connections):  # type: ignore[attr-defined]
+                    while not any(h._current_request for h in server.connections):
                         await asyncio.sleep(0.01)
         await _until_connections_of(server, 8)
         async with ClientSession() as session, session.get(

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 import node.api_public
 from cli.remote import RemoteFacts
@@ -18,7 +17,7 @@ from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from node.service import NodeCore
 from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import Client, api_core, serving
 from tests.node.conftest import CHAIN_ID, Consortium
 from tests.node.set_changes import commit_as, record_of, validator_keys
 
@@ -28,7 +27,7 @@ SET_C = validator_keys("api-set-c", 4)
 
 @dataclass
 class Served:
-    client: TestClient
+    client: Client
     core: NodeCore
     url: str
 

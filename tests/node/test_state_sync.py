@@ -270,7 +270,9 @@ def test_a_peer_without_snapshot_does_not_end_the_join_while_others_may_connect(
     assert request is not None and request.peer == OTHER
     sync.accept(OTHER, encode([state_sync.NOT_HELD, 0]))
     assert sync.next_request(100, [OTHER]) == (None, False)
-    assert sync.phase is Phase.OFFER
+    # read into a name: mypy would keep sync.phase narrowed past the calls that change it
+    waiting = sync.phase
+    assert waiting is Phase.OFFER
     request, _ = sync.next_request(200, [OTHER, HONEST])  # a peer with a snapshot arrives
     assert request is not None and request.peer == HONEST
     sync.accept(HONEST, encode([state_sync.NOT_HELD, 0]))

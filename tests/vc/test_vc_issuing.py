@@ -110,6 +110,7 @@ async def test_an_unaccredited_issuer_gets_a_4xx_and_nothing_goes_on_chain(
     transcript = await issue(node, {"credential": credential(node),
                                     "options": {"credentialType": "employment"}}, 400)
     assert transcript["error"]["code"] == "malformed"
+    options: object  # objects of the wrong content, and a list where an object belongs
     for options in ({"credentialType": "passport"}, {"credentialType": ["diploma"]},
                     {"credentialStatus": {"type": "StatusList2021Entry"}}, []):
         await issue(node, {"credential": credential(node), "options": options}, 400)
