@@ -99,6 +99,12 @@ class AppliesSyncedBlocks:
             joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
             while index < len(blocks) and not run.ended:
                 block, cert = blocks[index]
+                if joined and block.header.height + 1 in run.change_heights:
+                    # A block after which a set takes effect is a run of its own: a replica
+                    # must hear of a set (ValidatorsKnown) just before the height it takes
+                    # effect, and the sets that check its messages (`_follow_sets`) must
+                    # be those of its height and the next.
+                    break
                 verified = checks.verified(index)
                 index += 1
                 if block.header.height <= run.height:
