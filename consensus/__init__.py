@@ -25,7 +25,8 @@ Driver contract (the node; the simulator plays the same role)
   `BlockExecuted` answering `ExecuteBlock`; `BlockSynced` for blocks
   fetched after `RequestSync`, in height order: for each, or only for the last
   of those the node committed together (the replica moves to the height after
-  the block it is told of).
+  the block it is told of; `ValidatorsKnown` of that height must still come
+  before it, so a block after which the set changes is told of on its own).
 * Perform the returned actions IN LIST ORDER. `Persist(data)` must be durable
   (fsync) before any later action of the same list is performed: it is what
   guarantees that after a crash the replica never signs two different blocks

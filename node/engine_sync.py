@@ -62,25 +62,27 @@ class AppliesSyncedBlocks:
                 undecodable = True
                 break
         head = self.chain.height
-        self._ask_ahead(peer_key, blocks, head)
+        asked = self._ask_ahead(peer_key, blocks, head)
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
-            if not self._apply_in_runs(peer_key, blocks, checks) or undecodable:
+            if not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable:
                 self.sync.failed(peer_key)
         finally:
             checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
         self._pump_sync()
 
-    def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> None:
+    def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
         """Ask for the blocks after these before applying them, when they are the ones
-        right after the head (the question leaves at the first commit)."""
+        right after the head (the question leaves at the first commit); whether asked."""
         if blocks and all(block.header.height == head + 1 + index
                           for index, (block, _) in enumerate(blocks)):
             request = self.sync.ask_ahead(self._clock_ms(), peer_key, head + len(blocks) + 1)
             if request is not None:
                 self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
+                return True
+        return False
 
     def _pump_sync(self) -> None:
         request = self.sync.next_request(self._clock_ms(), self.chain.height, self._connected)
@@ -88,17 +90,27 @@ class AppliesSyncedBlocks:
             self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
 
     def _apply_in_runs(self, peer_key: bytes, blocks: list[tuple[Block, bytes]],
-                       checks: AnswerChecks) -> bool:
+                       checks: AnswerChecks, first_alone: bool) -> bool:
         """Apply an answer's blocks in runs (`ledger.chain.ChainRun`), each committed in
         one batch; False if a block is bad. A run that fails anywhere is applied again
         block by block, which commits the blocks before the bad one and says why it is
-        bad, exactly as if there had been no run."""
+        bad, exactly as if there had been no run.
+
+        `first_alone`: a question was asked ahead, and frames leave at a commit (the
+        engine thread's outbox), so the first block is committed alone: the next answer
+        is then fetched while the rest of this one executes."""
         index = 0
         while index < len(blocks):
             run = self.chain.start_run()
             joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
-            while index < len(blocks) and not run.ended:
+            while index < len(blocks) and not run.ended and not (first_alone and joined):
                 block, cert = blocks[index]
+                if joined and block.header.height + 1 in run.change_heights:
+                    # A block after which a set takes effect is a run of its own: a replica
+                    # must hear of a set (ValidatorsKnown) just before the height it takes
+                    # effect, and the sets that check its messages (`_follow_sets`) must
+                    # be those of its height and the next.
+                    break
                 verified = checks.verified(index)
                 index += 1
                 if block.header.height <= run.height:
@@ -115,6 +127,7 @@ class AppliesSyncedBlocks:
                                  {}, "sync", sync=False)
             except MalformedInput:
                 return self._apply_one_by_one(peer_key, joined, None)
+            first_alone = False
             for _, _, _, certificate in joined:
                 self.own_votes.check(certificate)  # after the commit: the fallback checks too
             self._after_synced(peer_key, [(block, certificate)

@@ -8,6 +8,7 @@ import os
 import pytest
 
 import ledger.chain
+from consensus import Action, BlockSynced, Event
 from ledger.chain import Chain
 from ledger.chain_layout import HEAD_KEY
 from ledger.codec import decode, encode
@@ -88,8 +89,9 @@ def test_runs_end_where_a_set_changes_and_store_what_block_by_block_stores(
     in_runs, out, kv = follower_of(source, council.ministry2)
     sync_from(source, in_runs, out, peer)
     # A set takes effect at 6 and at 12; blocks 2 and 9 hold the votes that schedule
-    # them (each writes the set index): a run ends after each of those four blocks.
-    assert kv.heads[1:] == [2, 5, 9, 11, 14]
+    # them (each writes the set index): a run ends after each of those four blocks, and
+    # blocks 5 and 11, after which a set takes effect, are runs of their own.
+    assert kv.heads[1:] == [2, 4, 5, 9, 10, 11, 14]
     monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
     one_by_one, out_singly, kv_singly = follower_of(source, council.ministry2)
     sync_from(source, one_by_one, out_singly, peer)
@@ -135,3 +137,32 @@ def test_a_transaction_in_two_blocks_of_one_run_is_refused_as_a_replay(
     with pytest.raises(AssertionError, match="sync stopped at 2 of 3"):
         sync_from(source, follower, out, net.ministry.public_key)
     assert kv.heads[1:] == [1, 2]
+
+
+def test_a_validator_enters_the_height_after_a_run_knowing_its_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replica must know a height's set before it enters it (consensus.ValidatorsKnown),
+    and the engine checks its messages by the sets of its height and the next: told of
+    a run's last block alone, it would enter the height after it with the set of the
+    run's first block, and count that height's votes and primary by it."""
+    source, council = voted_source()
+    validator, out, kv = follower_of(source, council.validators[1])
+    replica = validator.replica
+    assert replica is not None
+    wrong: list[int] = []  # heights entered with another set than theirs
+    step = replica.step
+
+    def step_and_look(event: Event) -> list[Action]:
+        actions = step(event)
+        if isinstance(event, BlockSynced):
+            height, view = replica.height, replica.view
+            ids = validator.validator_sets.at(height).ids
+            if (replica.primary != ids[(view + height) % len(ids)]
+                    or validator.validators.ids != ids):
+                wrong.append(height)
+        return actions
+
+    monkeypatch.setattr(replica, "step", step_and_look)
+    sync_from(source, validator, out, council.ministry.public_key)
+    assert wrong == []
+    assert kv.heads[1:] == [2, 4, 5, 9, 10, 11, 14]

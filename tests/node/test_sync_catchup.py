@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import nacl.bindings
 import pytest
@@ -19,7 +20,8 @@ import node.signature_checks
 import node.signature_workers
 import node.sync
 import node.validators
-from ledger.chain import Chain
+from ledger.blocks import Block
+from ledger.chain import Chain, Execution
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
@@ -177,6 +179,41 @@ def test_the_next_question_leaves_before_an_answer_is_applied(
     # applied; the peer claims no block after 12, so nothing is asked after the last.
     assert events == [("ask", 1), ("ask", 5), 1, 2, 3, 4, ("ask", 9), 5, 6, 7, 8,
                       9, 10, 11, 12]
+
+
+def test_the_question_asked_ahead_leaves_before_the_next_block_executes(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's engine thread hands frames to the network once a commit is durable
+    (`Outbox.committed`): that first commit must come before the answer's other blocks
+    execute, or fetching the next answer waits for this one to be applied."""
+    source = source_with_txs(net, 12)
+    monkeypatch.setattr(node.sync, "MAX_BLOCKS_PER_RESPONSE", 4)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    events: list[object] = []
+    real_send, real_committed = out.send, out.committed
+    real_validate = follower.chain.validate
+
+    def send(peer_key: bytes, channel: int, payload: bytes) -> None:
+        events.append(("ask", decode(payload)[0]))
+        real_send(peer_key, channel, payload)
+
+    def committed(report: object) -> None:
+        events.append("durable")
+        real_committed(report)  # type: ignore[arg-type]
+
+    def validate(block: Block, *args: Any, **kwargs: Any) -> Execution:
+        events.append(block.header.height)
+        return real_validate(block, *args, **kwargs)
+
+    monkeypatch.setattr(out, "send", send)
+    monkeypatch.setattr(out, "committed", committed)
+    monkeypatch.setattr(follower.chain, "validate", validate)
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == 4
+    assert events[:4] == [("ask", 1), ("ask", 5), 1, "durable"]
+    assert events[4:] == [2, 3, 4, "durable", "durable", "durable"]  # one run, one write
 
 
 def test_after_a_bad_answer_the_answer_to_the_question_asked_ahead_counts_for_nothing(
