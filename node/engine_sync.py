@@ -103,6 +103,7 @@ class AppliesSyncedBlocks:
         while index < len(blocks):
             run = self.chain.start_run()
             joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
+            failed: tuple[Block, bytes, frozenset[bytes]] | None = None
             while index < len(blocks) and not run.ended and not (first_alone and joined):
                 block, cert = blocks[index]
                 if joined and block.header.height + 1 in run.change_heights:
@@ -117,8 +118,14 @@ class AppliesSyncedBlocks:
                     continue  # we have it already
                 certificate = self._join_run(run, block, cert, verified)
                 if certificate is None:
-                    return self._apply_one_by_one(peer_key, joined, (block, cert, verified))
+                    failed = (block, cert, verified)
+                    break
                 joined.append((block, cert, verified, certificate))
+            if failed is not None:
+                if not self._apply_one_by_one(peer_key, joined, failed):
+                    return False
+                first_alone = False  # the answer goes on after them, as with no run
+                continue
             if not joined:
                 continue
             try:
@@ -126,7 +133,10 @@ class AppliesSyncedBlocks:
                                   in zip(run.executions, joined, strict=True)],
                                  {}, "sync", sync=False)
             except MalformedInput:
-                return self._apply_one_by_one(peer_key, joined, None)
+                if not self._apply_one_by_one(peer_key, joined, None):
+                    return False
+                first_alone = False
+                continue
             first_alone = False
             for _, _, _, certificate in joined:
                 self.own_votes.check(certificate)  # after the commit: the fallback checks too

@@ -8,8 +8,9 @@ import os
 import pytest
 
 import ledger.chain
-from consensus import Action, BlockSynced, Event
-from ledger.chain import Chain
+from consensus import Action, BlockSynced, CommitCertificate, Event
+from ledger.blocks import Block
+from ledger.chain import Chain, ChainRun
 from ledger.chain_layout import HEAD_KEY
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
@@ -166,3 +167,31 @@ def test_a_validator_enters_the_height_after_a_run_knowing_its_set(
     sync_from(source, validator, out, council.ministry.public_key)
     assert wrong == []
     assert kv.heads[1:] == [2, 4, 5, 9, 10, 11, 14]
+
+
+def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run refused where the same blocks applied alone pass (no such case is known:
+    the fallback is there for the unknown one) goes on with the answer after them."""
+    source = source_chain(net, 6)
+    follower, out, kv = follower_of(source, net.employer)
+    join_run = follower._join_run
+    refused: list[int] = []
+
+    def refuse_block_3_once(run: ChainRun, block: Block, cert: bytes,
+                            verified: frozenset[bytes]) -> CommitCertificate | None:
+        if block.header.height == 3 and not refused:
+            refused.append(3)
+            return None
+        return join_run(run, block, cert, verified)
+
+    monkeypatch.setattr(follower, "_join_run", refuse_block_3_once)
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    answer = serve_blocks(source, out.frames[-1][2])
+    assert answer is not None
+    follower.sync_answer(peer, answer)
+    assert refused == [3]
+    assert follower.chain.height == 6
+    # 1 alone (asked ahead); 2 joined a run that 3 failed, both applied again alone; then 4-6
+    assert kv.heads[1:] == [1, 2, 3, 6]
