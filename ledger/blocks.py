@@ -84,8 +84,10 @@ class Block:
     """The previous block's commit certificate as its proposer collected it (b"" for
     block 1): the canonical one, since the header commits to it."""
 
-    @property
+    @cached_property
     def block_hash(self) -> bytes:
+        """Computed once: sync and consensus ask for it several times per block (the
+        certificate check, a run's link to the next block, the replica's events)."""
         return self.header.block_hash
 
     def encode(self) -> bytes:

@@ -23,6 +23,7 @@ from typing import Any
 from bench.attack.base import Attack, Check
 from bench.attack.http_attacks import _RequestFlood, attacker_request, attacker_source
 from bench.attack.lab import Lab, PhaseResult
+from bench.attack.p2p_attacks import closed_by_peer, silent_socket
 from bench.network import BenchMember
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
@@ -114,41 +115,19 @@ class ConnectionCrowd(_Probed):
             for address in range(addresses):
                 for n in range(per_address):
                     sock = held.get((address, n))
-                    if sock is not None and _closed(sock):
+                    if sock is not None and closed_by_peer(sock):
                         sock.close()
                         sock = None
                         self.count("closed by node")
                     if sock is None and connects < MAX_CONNECTS:
                         connects += 1
-                        sock = _idle_connection(attacker_source(address), port)
+                        sock = silent_socket(attacker_source(address), port)
                     held[(address, n)] = sock
             self._stop.wait(CROWD_REOPEN_S)
         self.count("opened", connects)
         for sock in held.values():
             if sock is not None:
                 sock.close()
-
-
-def _idle_connection(source: str, port: int) -> socket.socket | None:
-    sock = socket.socket()
-    sock.settimeout(1.0)
-    try:
-        sock.bind((source, 0))
-        sock.connect(("127.0.0.1", port))
-        sock.setblocking(False)
-        return sock
-    except OSError:
-        sock.close()
-        return None
-
-
-def _closed(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(4096) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def many_values_vc(values: int) -> dict[str, Any]:

@@ -83,13 +83,13 @@ class HandshakeFlood(Attack):
             for (port, n), sock in slots.items():
                 if not self.running(until):
                     break
-                if sock is not None and _closed_by_peer(sock):
+                if sock is not None and closed_by_peer(sock):
                     sock.close()
                     self.count("closed by node")
                     sock = slots[(port, n)] = None
                 if sock is None and connects < MAX_CONNECTS:
                     connects += 1
-                    slots[(port, n)] = _silent_socket(attacker_source(n % self.sources), port)
+                    slots[(port, n)] = silent_socket(attacker_source(n % self.sources), port)
                     self.count("opened" if slots[(port, n)] else "refused")
             self._stop.wait(REOPEN_EVERY_S)
         for sock in slots.values():
@@ -107,7 +107,7 @@ class HandshakeFlood(Attack):
         ]
 
 
-def _silent_socket(source: str, port: int) -> socket.socket | None:
+def silent_socket(source: str, port: int) -> socket.socket | None:
     sock = socket.socket()
     sock.settimeout(1.0)
     try:
@@ -120,7 +120,7 @@ def _silent_socket(source: str, port: int) -> socket.socket | None:
         return None
 
 
-def _closed_by_peer(sock: socket.socket) -> bool:
+def closed_by_peer(sock: socket.socket) -> bool:
     try:
         return sock.recv(4096) == b""  # a node that talks first is not closing it
     except BlockingIOError:

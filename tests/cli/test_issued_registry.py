@@ -61,6 +61,16 @@ def issue(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def left_pending(folder: Path, node: AccreditedNode) -> None:
+    """Students 0-2 issued into the job folder `first`, whose batch the node never
+    commits: the job times out pending (exit 75)."""
+    export(folder / "class.csv", [0, 1, 2])
+    node.quorum = False
+    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
+    assert code == 75, output
+    node.quorum = True
+
+
 def test_a_student_already_issued_is_refused_by_row_then_issued_as_a_correction(
         work: tuple[Path, AccreditedNode]) -> None:
     folder, node = work
@@ -138,11 +148,7 @@ def test_a_class_issued_again_while_its_first_job_is_unfinished_is_refused_by_ro
     # The first run times out pending (or is killed after sending); the registrar runs the
     # same command into a new folder instead of resuming: the class would be on chain twice.
     folder, node = work
-    export(folder / "class.csv", [0, 1, 2])
-    node.quorum = False
-    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
-    assert code == 75, output
-    node.quorum = True
+    left_pending(folder, node)
     sent = len(node.sent)
     for dry in ((), ("--dry-run",)):
         code, output = issue("--input", "class.csv", "--out", "second", *dry)
@@ -209,11 +215,7 @@ def test_a_damaged_manifest_is_one_line_and_its_students_stay_taken(
     rather than half-used; its job may have sent its batch, so its students are not
     free to be issued again meanwhile."""
     folder, node = work
-    export(folder / "class.csv", [0, 1, 2])
-    node.quorum = False
-    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
-    assert code == 75, output
-    node.quorum = True
+    left_pending(folder, node)
     path = folder / "first" / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest[key] = DAMAGES[key]

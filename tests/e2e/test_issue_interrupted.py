@@ -21,9 +21,9 @@ import pytest
 
 from cli.errors import EXIT_INTERRUPTED
 from cli.job_folder import CRASH_ENV, PAUSE_ENV, PAUSE_POINTS
-from tests.e2e.harness import Consortium, Member, NodeProcess, senim_executable, wait_until
+from tests.e2e.harness import Consortium, NodeProcess, senim_executable, wait_until
 from tests.e2e.test_cli_lifecycle import write_graduates_csv
-from tests.e2e.test_issue_job import issue_batches_on_chain, run_senim
+from tests.e2e.test_issue_job import accredited_solo, issue_batches_on_chain, run_senim
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -33,15 +33,7 @@ DEADLINE_S = 60.0
 
 @pytest.fixture(scope="module")
 def solo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium, NodeProcess]]:
-    root = tmp_path_factory.mktemp("issue-interrupted")
-    members = [Member("mshe", "Ministry", "ministry", validator=True, runs_node=True),
-               Member("enu", "ENU", "university")]
-    with Consortium(root, members) as net:
-        node = net.start("mshe")
-        net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
-                net.member_id("enu"), "--types", "diploma", node=node)
-        yield net, node
-        assert node.stop() == 0, node.log_tail()
+    yield from accredited_solo(tmp_path_factory.mktemp("issue-interrupted"))
 
 
 def interrupt(net: Consortium, node: NodeProcess, args: list[str], name: str,

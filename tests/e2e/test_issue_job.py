@@ -45,9 +45,9 @@ def issue_batches_on_chain(node: NodeProcess, sender: str) -> list[dict[str, Any
     return found
 
 
-@pytest.fixture(scope="module")
-def solo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium, NodeProcess]]:
-    root = tmp_path_factory.mktemp("issue-job")
+def accredited_solo(root: Path) -> Iterator[tuple[Consortium, NodeProcess]]:
+    """One validator (the ministry) running, ENU accredited for diplomas; for a module
+    fixture to yield from."""
     members = [Member("mshe", "Ministry", "ministry", validator=True, runs_node=True),
                Member("enu", "ENU", "university")]
     with Consortium(root, members) as net:
@@ -56,6 +56,11 @@ def solo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium,
                 net.member_id("enu"), "--types", "diploma", node=node)
         yield net, node
         assert node.stop() == 0, node.log_tail()
+
+
+@pytest.fixture(scope="module")
+def solo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium, NodeProcess]]:
+    yield from accredited_solo(tmp_path_factory.mktemp("issue-job"))
 
 
 def test_killed_at_every_step_resume_puts_every_credential_on_chain_and_disk_once(
