@@ -272,7 +272,8 @@ async def serve(config: NodeConfig) -> None:
     engine_signature_workers = SignatureWorkers()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
-                    EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
+                    EngineConfig(config.view_timeout_ms, config.max_block_txs,
+                                 snapshot_interval_blocks=snapshots.interval), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
                     RememberedChecks(engine_signature_workers, good_signatures))
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain

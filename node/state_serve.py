@@ -79,7 +79,7 @@ class StateSnapshots:
         which checks each set-change proof's certificate before it is sent."""
         self._kv = kv
         self._certifies = certifies
-        self._interval = interval
+        self.interval = interval  # the engine ends sync runs at these heights too
         self._held: list[_Held] = []  # oldest first
         # One answer at a time: a snapshot is never released while it is being read.
         self._lock = threading.Lock()
@@ -87,7 +87,7 @@ class StateSnapshots:
 
     def block_committed(self, height: int) -> None:
         """Take a snapshot if `height` is one every node holds (a cheap LevelDB call)."""
-        if height % self._interval == 0:
+        if height % self.interval == 0:
             with self._lock:
                 self._take(exact=height)
 
@@ -127,7 +127,7 @@ class StateSnapshots:
         with self._lock:
             if question == [ASK_OFFER]:
                 newest = self._held[-1] if self._held else None
-                if newest is None or self._head_height() - newest.height >= self._interval:
+                if newest is None or self._head_height() - newest.height >= self.interval:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
                     return encode([ASK_OFFER, 0, b"", b"", []])

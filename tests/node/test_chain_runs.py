@@ -15,9 +15,12 @@ from ledger.chain_layout import HEAD_KEY
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
+from node import state_serve
 from node.engine import Engine
-from node.engine_types import EngineConfig
+from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
+from node.state_serve import StateSnapshots
+from node.state_sync import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
@@ -195,3 +198,34 @@ def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
     assert follower.chain.height == 6
     # 1 alone (asked ahead); 2 joined a run that 3 failed, both applied again alone; then 4-6
     assert kv.heads[1:] == [1, 2, 3, 6]
+
+
+class Snapshotting(Recorder):
+    """Takes state-sync snapshots as the daemon does, as each commit is reported."""
+
+    def __init__(self, snapshots: StateSnapshots) -> None:
+        super().__init__()
+        self.snapshots = snapshots
+
+    def committed(self, report: CommitReport) -> None:
+        super().committed(report)
+        self.snapshots.block_committed(report.execution.header.height)
+
+
+def test_a_follower_holds_the_snapshots_every_node_takes(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Joining nodes ask for the state of the heights every node snapshots; a run that
+    spanned one would leave the store at that height never, so none would be taken."""
+    interval = state_serve.SNAPSHOT_INTERVAL_BLOCKS
+    source = source_chain(net, interval + 30)  # answers 1-64, 65-128 (100 inside), 129-130
+    follower, _, kv = follower_of(source, net.employer)
+    snapshots = StateSnapshots(kv, follower.validator_sets.certifies)
+    follower.outbox = out = Snapshotting(snapshots)
+    sync_from(source, follower, out, net.ministry.public_key)
+    assert interval in kv.heads
+    offer = snapshots.answer(encode([ASK_OFFER]))
+    assert offer is not None and decode(offer)[1] == interval
+    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    one_by_one, out_singly, kv_singly = follower_of(source, net.employer)
+    sync_from(source, one_by_one, out_singly, net.ministry.public_key)
+    assert snapshot(kv) == snapshot(kv_singly)
