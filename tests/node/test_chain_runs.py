@@ -4,6 +4,7 @@ ended where a validator set changes, and stored exactly as if applied one by one
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -23,6 +24,7 @@ from node.state_serve import StateSnapshots
 from node.state_sync import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
+from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, accredit, commit, make_tx, snapshot
 from tests.node.test_engine import Clock, Recorder, source_chain, tampered_but_certified
@@ -43,8 +45,9 @@ class CountedStore(MemoryStore):
             self.heads.append(decode(head)[0])
 
 
-def follower_of(source: Chain, keys: KeyPair) -> tuple[Engine, Recorder, CountedStore]:
-    kv = CountedStore()
+def follower_of(source: Chain, keys: KeyPair, kv: CountedStore | None = None
+                ) -> tuple[Engine, Recorder, CountedStore]:
+    kv = CountedStore() if kv is None else kv
     chain = Chain(kv, source.genesis)
     recorder = Recorder()
     engine = Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
@@ -229,3 +232,40 @@ def test_a_follower_holds_the_snapshots_every_node_takes(
     one_by_one, out_singly, kv_singly = follower_of(source, net.employer)
     sync_from(source, one_by_one, out_singly, net.ministry.public_key)
     assert snapshot(kv) == snapshot(kv_singly)
+
+
+class ReadDuringWrite(CountedStore):
+    """Calls `read` as soon as a write is in the store, before the chain that made it moves
+    its head: as the event loop may while the engine thread commits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: Callable[[], object] = lambda: None
+        self.seen: list[object] = []
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        super().write(puts, sync)
+        try:
+            self.seen.append(self.read())
+        except CorruptStateError as exc:
+            self.seen.append(exc)
+
+
+@pytest.mark.parametrize("certificates_checked", [False, True])
+def test_a_transaction_looked_up_while_its_run_is_written_is_found(
+        net: Consortium, certificates_checked: bool) -> None:
+    """A reader may see a run's writes before the chain's head moves to its last block:
+    the transactions of the blocks below that are no sign of damage. (Each such block is
+    checked by its certificate, as the daemon's chain does, or by the link above it.)"""
+    source = source_chain(net, 6)
+    block = source.get_block(3)
+    assert block is not None
+    tx_id = block.transactions[0].tx_id
+    kv = ReadDuringWrite()
+    follower, out, _ = follower_of(source, net.employer, kv)
+    if certificates_checked:
+        follower.chain.check_certificates(follower.validator_sets.certifies)
+    kv.read = lambda: follower.chain.tx_location(tx_id)
+    sync_from(source, follower, out, net.ministry.public_key)
+    assert kv.heads[1:] == [6]  # one run
+    assert kv.seen[1:] == [(3, 0)]
