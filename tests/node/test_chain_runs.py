@@ -12,7 +12,8 @@ import ledger.chain
 from consensus import Action, BlockSynced, CommitCertificate, Event
 from ledger.blocks import Block
 from ledger.chain import Chain, ChainRun
-from ledger.chain_layout import HEAD_KEY
+from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
+from ledger.chain_reads import TX_IDS_REMEMBERED_BLOCKS
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
@@ -269,3 +270,42 @@ def test_a_transaction_looked_up_while_its_run_is_written_is_found(
     sync_from(source, follower, out, net.ministry.public_key)
     assert kv.heads[1:] == [6]  # one run
     assert kv.seen[1:] == [(3, 0)]
+
+
+class BlockReads(CountedStore):
+    """Counts the reads of stored blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block_reads = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.block_reads += key.startswith(BLOCK_PREFIX)
+        return super().get(key)
+
+
+def test_the_newest_blocks_transactions_are_found_without_reading_their_blocks(
+        net: Consortium) -> None:
+    """Clients poll for the transactions of the newest blocks: a run that commits more
+    blocks than are remembered leaves the newest of them remembered."""
+    source = source_chain(net, 5)
+    kv = BlockReads()
+    follower, out, _ = follower_of(source, net.employer, kv)
+    peer = net.ministry.public_key
+    sync_from(source, follower, out, peer)
+    for _ in range(ledger.chain.CHAIN_RUN_BLOCKS_MAX):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    clock = follower._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600  # the next poll
+    sync_from(source, follower, out, peer)
+    assert kv.heads[1:] == [5, source.height]  # the 64 blocks after 5 in one run
+    newest = range(source.height - TX_IDS_REMEMBERED_BLOCKS + 1, source.height + 1)
+    ids = []
+    for height in newest:
+        block = source.get_block(height)
+        assert block is not None
+        ids.append(block.transactions[0].tx_id)
+    kv.block_reads = 0
+    assert [follower.chain.tx_location(tx_id) for tx_id in ids] == [(h, 0) for h in newest]
+    assert kv.block_reads == 0
