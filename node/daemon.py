@@ -255,14 +255,18 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        snapshots.block_committed(report.execution.header.height)
         if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
                           | VotePayload) for tx in report.execution.block.transactions):
             refresh_members()  # new members (and rotated keys) may connect at once
         # Transactions go to the validators of the next heights, as the engine follows them.
         network.validator_keys = engine.validator_keys
 
-    thread = EngineThread(loop, network.peers.send, committed, core.refuse)
+    def snapshot_if_due(report: CommitReport) -> None:
+        # On the engine thread, at once: delivered to the loop later, the report of a
+        # snapshot height may find the store at a later block already.
+        snapshots.block_committed(report.execution.header.height)
+
+    thread = EngineThread(loop, network.peers.send, committed, core.refuse, snapshot_if_due)
     # Batches of signatures go to child processes: a submission's to one set, the
     # engine's (a proposal's, a sync answer's) to its own, so that consensus never waits
     # for a child that public work holds; a signature either finds good is not checked
