@@ -347,10 +347,12 @@ class Chain(ChainReads):
         self.state.committed(overlay)
         self.head_header = last
         # Waiters ask where the block's transactions are as soon as it is reported:
-        # remember its ids now rather than decode the block back from disk.
+        # remember its ids now rather than decode the block back from disk. Heights come
+        # in order, so the first remembered is the oldest: a run of more blocks than are
+        # remembered leaves the newest remembered.
         for execution, _ in blocks:
-            if len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
-                self._tx_ids.clear()
+            while len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
+                del self._tx_ids[next(iter(self._tx_ids))]
             self._tx_ids[execution.header.height] = tuple(tx.tx_id for tx in execution.accepted)
 
 

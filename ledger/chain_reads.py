@@ -179,15 +179,16 @@ class ChainReads:
         head = self.head_header  # one read: a commit may move the head meanwhile
         head_height, head_hash = head.height, self._hash_of(head)
         if height > head_height:
-            # A reader on another thread (a store snapshot) may already see the block
-            # a commit is writing, before this object's head moves: the stored head
-            # record vouches for it then.
+            # A reader on another thread (a store snapshot) may already see the blocks
+            # a commit is writing (a sync run writes several), before this object's head
+            # moves: the stored head record vouches for the last, and those below it are
+            # checked as any block below the head.
             stored = self.kv.get(HEAD_KEY)
             try:
                 head_height, head_hash = decode(stored) if stored is not None else (0, b"")
             except (MalformedInput, TypeError, ValueError):
                 return None
-            if height != head_height:
+            if height > head_height:
                 return None
         data = self.kv.get(height_key(BLOCK_PREFIX, height))
         if data is None:

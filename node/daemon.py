@@ -255,14 +255,18 @@ async def serve(config: NodeConfig) -> None:
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        snapshots.block_committed(report.execution.header.height)
         if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
                           | VotePayload) for tx in report.execution.block.transactions):
             refresh_members()  # new members (and rotated keys) may connect at once
         # Transactions go to the validators of the next heights, as the engine follows them.
         network.validator_keys = engine.validator_keys
 
-    thread = EngineThread(loop, network.peers.send, committed, core.refuse)
+    def snapshot_if_due(report: CommitReport) -> None:
+        # On the engine thread, at once: delivered to the loop later, the report of a
+        # snapshot height may find the store at a later block already.
+        snapshots.block_committed(report.execution.header.height)
+
+    thread = EngineThread(loop, network.peers.send, committed, core.refuse, snapshot_if_due)
     # Batches of signatures go to child processes: a submission's to one set, the
     # engine's (a proposal's, a sync answer's) to its own, so that consensus never waits
     # for a child that public work holds; a signature either finds good is not checked
@@ -272,7 +276,8 @@ async def serve(config: NodeConfig) -> None:
     engine_signature_workers = SignatureWorkers()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
-                    EngineConfig(config.view_timeout_ms, config.max_block_txs), wall_clock_ms,
+                    EngineConfig(config.view_timeout_ms, config.max_block_txs,
+                                 snapshot_interval_blocks=snapshots.interval), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
                     RememberedChecks(engine_signature_workers, good_signatures))
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain

@@ -17,7 +17,7 @@ from ledger.blocks import Block, decode_block
 from ledger.chain import Chain, ChainRun, Execution
 from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
-from node.engine_types import Outbox
+from node.engine_types import EngineConfig, Outbox
 from node.mempool import Mempool
 from node.own_votes import OwnVotes
 from node.signature_checks import AnswerChecks
@@ -36,6 +36,7 @@ class AppliesSyncedBlocks:
     mempool: Mempool
     validator_sets: ValidatorSets
     outbox: Outbox
+    config: EngineConfig
     replica: Replica | None
     check_signatures: CheckSignatures
     _clock_ms: Callable[[], int]
@@ -111,6 +112,10 @@ class AppliesSyncedBlocks:
                     # must hear of a set (ValidatorsKnown) just before the height it takes
                     # effect, and the sets that check its messages (`_follow_sets`) must
                     # be those of its height and the next.
+                    break
+                if joined and run.height % self.config.snapshot_interval_blocks == 0:
+                    # Joining nodes ask for the state of the heights every node snapshots
+                    # (`node.state_serve`): the store must stand at one for it to be taken.
                     break
                 verified = checks.verified(index)
                 index += 1

@@ -68,6 +68,8 @@ class _Outbox:
     # the engine writes each replica step's safety state before its next step, and a
     # commit writes its own step's state in the block's batch.
     on_durable: Callable[[], None]
+    # Called with each durable block's report on the engine thread, before it goes on.
+    at_commit: Callable[[CommitReport], None] | None = None
     frames: list[tuple[bytes, int, bytes]] = field(default_factory=list)
     reports: list[CommitReport | Refusals] = field(default_factory=list)
 
@@ -75,6 +77,8 @@ class _Outbox:
         self.frames.append((peer_key, channel, payload))
 
     def committed(self, report: CommitReport) -> None:
+        if self.at_commit is not None:
+            self.at_commit(report)
         self.reports.append(report)
         self.on_durable()
 
@@ -86,12 +90,16 @@ class EngineThread:
     def __init__(self, loop: asyncio.AbstractEventLoop,
                  send: Callable[[bytes, int, bytes], object],
                  on_committed: Callable[[CommitReport], None],
-                 on_refused: Callable[[Refusals], None]) -> None:
+                 on_refused: Callable[[Refusals], None],
+                 at_commit: Callable[[CommitReport], None] | None = None) -> None:
+        """`on_committed` and `on_refused` run on the loop, later; `at_commit` on the engine
+        thread as each block's report is made, before the engine commits anything more
+        (keep it short)."""
         self._loop = loop
         self._send = send
         self._on_committed = on_committed
         self._on_refused = on_refused
-        self.outbox = _Outbox(on_durable=self._flush)
+        self.outbox = _Outbox(on_durable=self._flush, at_commit=at_commit)
         self.engine: Engine | None = None
         self._cond = threading.Condition()
         self._inputs: deque[Input] = deque()

@@ -10,6 +10,7 @@ from typing import Protocol
 from ledger.chain import Execution
 from ledger.errors import TxRejected
 from ledger.transactions import Transaction
+from node.state_serve import SNAPSHOT_INTERVAL_BLOCKS
 
 __all__ = ["CommitReport", "EngineConfig", "Outbox", "Refusals", "Role"]
 
@@ -42,3 +43,6 @@ class EngineConfig:
     max_block_txs: int
     follower_poll_ms: int = 500
     validator_poll_ms: int = 2_000  # a restarted validator catches up even if nobody talks
+    # The heights every node snapshots for state sync (`node.state_serve.StateSnapshots`):
+    # a run of synced blocks ends at each, so that the snapshot can be taken.
+    snapshot_interval_blocks: int = SNAPSHOT_INTERVAL_BLOCKS

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, block_key, certificate_key, load_base
@@ -79,22 +80,39 @@ class StateSnapshots:
         which checks each set-change proof's certificate before it is sent."""
         self._kv = kv
         self._certifies = certifies
-        self._interval = interval
+        self.interval = interval  # the engine ends sync runs at these heights too
         self._held: list[_Held] = []  # oldest first
+        # Taken at a commit while an answer was being read; held by the next one.
+        self._taken: deque[tuple[int, KeyValueSnapshot]] = deque()
         # One answer at a time: a snapshot is never released while it is being read.
         self._lock = threading.Lock()
         self._closed = False
 
     def block_committed(self, height: int) -> None:
-        """Take a snapshot if `height` is one every node holds (a cheap LevelDB call)."""
-        if height % self._interval == 0:
-            with self._lock:
-                self._take(exact=height)
+        """Take a snapshot if `height` is one every node holds. The daemon calls it on the
+        engine thread before that commits anything more, so the store still stands at
+        `height`: the LevelDB snapshot (a cheap call) is taken at once, and held now
+        unless an answer is being read, then by the next answer (the engine never waits
+        for one). Not called after `close`."""
+        if height % self.interval != 0 or self._closed:
+            return
+        self._taken.append((height, self._kv.snapshot()))
+        if self._lock.acquire(blocking=False):
+            try:
+                self._hold_taken()
+            finally:
+                self._lock.release()
 
-    def _take(self, exact: int | None = None) -> _Held | None:
-        if self._closed:
-            return None
-        store = self._kv.snapshot()
+    def _hold_taken(self) -> None:
+        while self._taken:
+            height, store = self._taken.popleft()
+            self._hold(store, exact=height)
+
+    def _take(self) -> _Held | None:
+        """A snapshot of the store as it stands now, held (on demand, at any height)."""
+        return None if self._closed else self._hold(self._kv.snapshot())
+
+    def _hold(self, store: KeyValueSnapshot, exact: int | None = None) -> _Held | None:
         stored_head = store.get(HEAD_KEY)
         height = -1
         with contextlib.suppress(MalformedInput, TypeError, ValueError):
@@ -125,9 +143,10 @@ class StateSnapshots:
         if not (isinstance(question, list) and question and isinstance(question[0], int)):
             return None
         with self._lock:
+            self._hold_taken()
             if question == [ASK_OFFER]:
                 newest = self._held[-1] if self._held else None
-                if newest is None or self._head_height() - newest.height >= self._interval:
+                if newest is None or self._head_height() - newest.height >= self.interval:
                     newest = self._take() or newest  # none held, or a stale one taken on demand
                 if newest is None:
                     return encode([ASK_OFFER, 0, b"", b"", []])
@@ -189,6 +208,8 @@ class StateSnapshots:
             for held in self._held:
                 held.store.release()
             self._held.clear()
+            while self._taken:
+                self._taken.popleft()[1].release()
 
 
 def _set_changes(store: KeyValueSnapshot, height: int, after: int,

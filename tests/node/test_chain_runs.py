@@ -4,6 +4,7 @@ ended where a validator set changes, and stored exactly as if applied one by one
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -11,15 +12,20 @@ import ledger.chain
 from consensus import Action, BlockSynced, CommitCertificate, Event
 from ledger.blocks import Block
 from ledger.chain import Chain, ChainRun
-from ledger.chain_layout import HEAD_KEY
+from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
+from ledger.chain_reads import TX_IDS_REMEMBERED_BLOCKS
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
+from node import state_serve
 from node.engine import Engine
-from node.engine_types import EngineConfig
+from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
+from node.state_serve import StateSnapshots
+from node.state_sync import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
+from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, accredit, commit, make_tx, snapshot
 from tests.node.test_engine import Clock, Recorder, source_chain, tampered_but_certified
@@ -40,8 +46,9 @@ class CountedStore(MemoryStore):
             self.heads.append(decode(head)[0])
 
 
-def follower_of(source: Chain, keys: KeyPair) -> tuple[Engine, Recorder, CountedStore]:
-    kv = CountedStore()
+def follower_of(source: Chain, keys: KeyPair, kv: CountedStore | None = None
+                ) -> tuple[Engine, Recorder, CountedStore]:
+    kv = CountedStore() if kv is None else kv
     chain = Chain(kv, source.genesis)
     recorder = Recorder()
     engine = Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
@@ -195,3 +202,110 @@ def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
     assert follower.chain.height == 6
     # 1 alone (asked ahead); 2 joined a run that 3 failed, both applied again alone; then 4-6
     assert kv.heads[1:] == [1, 2, 3, 6]
+
+
+class Snapshotting(Recorder):
+    """Takes state-sync snapshots as the daemon does, as each commit is reported."""
+
+    def __init__(self, snapshots: StateSnapshots) -> None:
+        super().__init__()
+        self.snapshots = snapshots
+
+    def committed(self, report: CommitReport) -> None:
+        super().committed(report)
+        self.snapshots.block_committed(report.execution.header.height)
+
+
+def test_a_follower_holds_the_snapshots_every_node_takes(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Joining nodes ask for the state of the heights every node snapshots; a run that
+    spanned one would leave the store at that height never, so none would be taken."""
+    interval = state_serve.SNAPSHOT_INTERVAL_BLOCKS
+    source = source_chain(net, interval + 30)  # answers 1-64, 65-128 (100 inside), 129-130
+    follower, _, kv = follower_of(source, net.employer)
+    snapshots = StateSnapshots(kv, follower.validator_sets.certifies)
+    follower.outbox = out = Snapshotting(snapshots)
+    sync_from(source, follower, out, net.ministry.public_key)
+    assert interval in kv.heads
+    offer = snapshots.answer(encode([ASK_OFFER]))
+    assert offer is not None and decode(offer)[1] == interval
+    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    one_by_one, out_singly, kv_singly = follower_of(source, net.employer)
+    sync_from(source, one_by_one, out_singly, net.ministry.public_key)
+    assert snapshot(kv) == snapshot(kv_singly)
+
+
+class ReadDuringWrite(CountedStore):
+    """Calls `read` as soon as a write is in the store, before the chain that made it moves
+    its head: as the event loop may while the engine thread commits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: Callable[[], object] = lambda: None
+        self.seen: list[object] = []
+
+    def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
+        super().write(puts, sync)
+        try:
+            self.seen.append(self.read())
+        except CorruptStateError as exc:
+            self.seen.append(exc)
+
+
+@pytest.mark.parametrize("certificates_checked", [False, True])
+def test_a_transaction_looked_up_while_its_run_is_written_is_found(
+        net: Consortium, certificates_checked: bool) -> None:
+    """A reader may see a run's writes before the chain's head moves to its last block:
+    the transactions of the blocks below that are no sign of damage. (Each such block is
+    checked by its certificate, as the daemon's chain does, or by the link above it.)"""
+    source = source_chain(net, 6)
+    block = source.get_block(3)
+    assert block is not None
+    tx_id = block.transactions[0].tx_id
+    kv = ReadDuringWrite()
+    follower, out, _ = follower_of(source, net.employer, kv)
+    if certificates_checked:
+        follower.chain.check_certificates(follower.validator_sets.certifies)
+    kv.read = lambda: follower.chain.tx_location(tx_id)
+    sync_from(source, follower, out, net.ministry.public_key)
+    assert kv.heads[1:] == [6]  # one run
+    assert kv.seen[1:] == [(3, 0)]
+
+
+class BlockReads(CountedStore):
+    """Counts the reads of stored blocks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block_reads = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.block_reads += key.startswith(BLOCK_PREFIX)
+        return super().get(key)
+
+
+def test_the_newest_blocks_transactions_are_found_without_reading_their_blocks(
+        net: Consortium) -> None:
+    """Clients poll for the transactions of the newest blocks: a run that commits more
+    blocks than are remembered leaves the newest of them remembered."""
+    source = source_chain(net, 5)
+    kv = BlockReads()
+    follower, out, _ = follower_of(source, net.employer, kv)
+    peer = net.ministry.public_key
+    sync_from(source, follower, out, peer)
+    for _ in range(ledger.chain.CHAIN_RUN_BLOCKS_MAX):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    clock = follower._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600  # the next poll
+    sync_from(source, follower, out, peer)
+    assert kv.heads[1:] == [5, source.height]  # the 64 blocks after 5 in one run
+    newest = range(source.height - TX_IDS_REMEMBERED_BLOCKS + 1, source.height + 1)
+    ids = []
+    for height in newest:
+        block = source.get_block(height)
+        assert block is not None
+        ids.append(block.transactions[0].tx_id)
+    kv.block_reads = 0
+    assert [follower.chain.tx_location(tx_id) for tx_id in ids] == [(h, 0) for h in newest]
+    assert kv.block_reads == 0
