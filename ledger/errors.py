@@ -9,6 +9,13 @@ class MalformedInput(SenimError):
     """Remote fault: bytes or JSON that do not decode into what they claim to be."""
 
 
+class Unrecognised(MalformedInput):
+    """A transaction version, kind or closed-list value (a credential type, a reason,
+    a governance action) this release does not know, in an otherwise well-formed
+    transaction. A later release may define it, so this release cannot judge it: it is
+    refused wherever MalformedInput is, but it is no proof that its sender is faulty."""
+
+
 class TxRejected(SenimError):
     """Remote fault: a well-formed transaction that the ledger rules refuse.
 

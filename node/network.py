@@ -202,8 +202,16 @@ class Network:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)
                 return
-            self._junk(peer_key, sum(1 for _, refusal in results
-                                     if refusal is not None and refusal.code == "malformed"))
+            codes = [refusal.code for _, refusal in results if refusal is not None]
+            self._junk(peer_key, codes.count("malformed"))
+            if "unrecognised" in codes:
+                # What a later release defines: a rolling upgrade's newer peers send it,
+                # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
+                # no state read or signature check); said once a while per peer.
+                self._peer_fault(peer_key, "transactions from %s that this release cannot "
+                                 "judge (a later release's?) dropped: %s",
+                                 next(r.message for _, r in results
+                                      if r is not None and r.code == "unrecognised"))
             if peer_key not in self.validator_keys:
                 # An observer's submissions reach us first: pass them to the validators.
                 admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)

@@ -4,7 +4,10 @@ Junk is what no honest peer sends: a CH_TXS frame that is not an array of byte
 strings, or a transaction in one that does not decode (refused `malformed`). An
 honest peer relays only transactions it admitted, so they decode; one that became
 invalid meanwhile (committed, expired, its sender's key rotated) is refused for
-that reason, never as malformed, and costs nothing here. Only transaction gossip
+that reason, never as malformed, and costs nothing here. Nor is a transaction of a
+version, kind or listed value (a credential type, a reason) this release does not know
+junk (refused `unrecognised`): in a rolling upgrade the newer peers relay what their
+release defines, and nothing here can judge it. Only transaction gossip
 is dropped: consensus frames, block announcements and sync go on as before, so a
 validator muted here (Byzantine, or running a release that decodes differently)
 still takes part in consensus.

@@ -11,6 +11,7 @@ import tracemalloc
 import pytest
 
 from ledger.codec import encode
+from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from node.network import Network
 from storage.kv import MemoryStore
@@ -92,4 +93,45 @@ async def test_a_peer_sending_junk_gossip_has_its_gossip_dropped_for_a_while(
     now[0] += GOSSIP_MUTED_S + 1
     await receive(net.university.public_key, encode([tx.encode()]))
     assert tx.tx_id in core.mempool
+    core.worker.shutdown(wait=True)
+
+
+def _unknown_kind_tx(keys: KeyPair, kind: str = "microcredential",
+                     nonce: bytes = bytes(16)) -> bytes:
+    """A version-1 transaction of a kind this release does not know, as a later release
+    would send it (its payload and signature unjudged here)."""
+    return encode([1, kind, keys.member_id, nonce, 10, [b"later", 7], bytes(64)])
+
+
+async def test_gossip_of_a_later_release_is_no_junk_but_malformed_gossip_stays_junk(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """In a rolling upgrade the newer nodes relay kinds, versions and listed values this
+    release does not know: dropped without penalty (one line a while), where a
+    malformed transaction, of a known kind or not, still counts."""
+    from node.peer_penalty import JUNK_PER_WINDOW_MAX
+
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core)
+    renamed = make_tx(net.university, AnchorPayload(bytes(32))).encode().replace(
+        b"\xa6anchor", b"\xa6anchur")  # same length: the envelope stays canonical
+    later = [_unknown_kind_tx(net.university, nonce=i.to_bytes(16, "big"))
+             for i in range(JUNK_PER_WINDOW_MAX)]
+    later += [encode([2, "anchor", b"anything a later version holds"])] * 3
+    later.append(encode([1, "issue_batch", net.university.member_id, bytes(16), 10,
+                         ["microcredential", bytes(32), 1], bytes(64)]))
+    for _ in range(3):
+        await receive(net.university.public_key, encode([*later, renamed]))
+    tx = make_tx(net.university, AnchorPayload(bytes(32)))
+    await receive(net.university.public_key, encode([tx.encode()]))
+    assert tx.tx_id in core.mempool  # not muted
+    said = [r.getMessage() for r in caplog.records if "cannot judge" in r.getMessage()]
+    assert len(said) == 1 and network.name_of(net.university.public_key) in said[0], said
+
+    # A malformed envelope is junk even when its kind is unknown here.
+    bad_nonce = _unknown_kind_tx(net.employer, nonce=b"short")
+    await receive(net.employer.public_key, encode([bad_nonce] * JUNK_PER_WINDOW_MAX))
+    honest = make_tx(net.employer, AnchorPayload(bytes(32)))
+    await receive(net.employer.public_key, encode([honest.encode()]))
+    assert honest.tx_id not in core.mempool  # muted
     core.worker.shutdown(wait=True)
