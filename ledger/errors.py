@@ -28,6 +28,16 @@ class TxRejected(SenimError):
         self.message = message
 
 
+class BadSignature(TxRejected):
+    """`bad_signature`: the signature does not match the sender's key in this state.
+    `key_changed`: the sender has rotated its key, so a node some blocks behind this
+    one checks it against an earlier key, and may have found the signature good."""
+
+    def __init__(self, key_changed: bool) -> None:
+        super().__init__("bad_signature", "signature does not match the sender's key")
+        self.key_changed = key_changed
+
+
 class ConfigError(SenimError):
     """Operator fault: a config or consortium file that is missing or wrong."""
 

@@ -1,8 +1,10 @@
 """What a peer pays for junk transaction gossip: past a threshold, its gossip is dropped.
 
 Junk is what no honest peer sends: a CH_TXS frame that is not an array of byte
-strings, or a transaction in one that does not decode (refused `malformed`). An
-honest peer relays only transactions it admitted, so they decode; one that became
+strings, a transaction in one that does not decode (refused `malformed`), or one whose
+signature is forged where the relay must have held the same key for its sender
+(`Network.receive_gossip_into` says when). An honest peer relays only transactions it
+admitted, so they decode and their signatures were good there; one that became
 invalid meanwhile (committed, expired, its sender's key rotated) is refused for
 that reason, never as malformed, and costs nothing here. Nor is a transaction of a
 version, kind or listed value (a credential type, a reason) this release does not know

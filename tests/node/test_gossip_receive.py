@@ -5,6 +5,7 @@ a member's 2 MiB frames of empty arrays held it a second each)."""
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import tracemalloc
 
@@ -18,6 +19,7 @@ from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
 from tests.node.api_server import api_core
 from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.test_key_rotation import rotate
 from tests.node.test_state_join import config_for
 
 
@@ -135,3 +137,43 @@ async def test_gossip_of_a_later_release_is_no_junk_but_malformed_gossip_stays_j
     await receive(net.employer.public_key, encode([honest.encode()]))
     assert honest.tx_id not in core.mempool  # muted
     core.worker.shutdown(wait=True)
+
+
+def _forged(keys: KeyPair, count: int) -> list[bytes]:
+    return [make_tx(keys, AnchorPayload(os.urandom(32))).encode()[:-64] + bytes(64)
+            for _ in range(count)]
+
+
+async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_another_key(
+        net: Consortium) -> None:
+    """A node relays only what it admitted, signatures checked against its own state's
+    keys: a bad signature by a sender that never rotated, from a relay this node is not
+    behind, is proof of a faulty relay (both the item by item answer and a submission cut
+    short as forged count). A rotated sender's (a relay behind this node checked its
+    earlier key), or any while this node is behind (a relay ahead may hold a rotation
+    not yet here), is not."""
+    from node.peer_penalty import JUNK_PER_WINDOW_MAX
+
+    async def muted_after(frames: list[list[bytes]], rotated: bool = False,
+                          behind: int = 0) -> bool:
+        network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+        core = api_core(net.ministry, net.genesis, MemoryStore())
+        if rotated:
+            rotate(core.chain, net.employer)
+        receive = network.receive_gossip_into(core, lambda: behind)
+        try:
+            for frame in frames:
+                await receive(net.university.public_key, encode(frame))
+            honest = make_tx(net.university, AnchorPayload(os.urandom(32)))
+            await receive(net.university.public_key, encode([honest.encode()]))
+            return honest.tx_id not in core.mempool
+        finally:
+            core.worker.shutdown(wait=True)
+
+    few = JUNK_PER_WINDOW_MAX // 4  # under INVALID_SIGNATURES_PER_SUBMISSION_MAX: item by item
+    assert await muted_after([_forged(net.employer, few) for _ in range(4)])
+    assert not await muted_after([_forged(net.employer, few) for _ in range(3)])
+    assert await muted_after([_forged(net.employer, 100) for _ in range(2)])  # cut short
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], rotated=True)
+    assert not await muted_after([_forged(net.employer, few) for _ in range(8)], rotated=True)
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], behind=1)
