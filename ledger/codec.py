@@ -72,11 +72,11 @@ def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None)
     if isinstance(value, dict):
         raise MalformedInput("maps are not canonical; expected an array")
     if check_types:
-        _check_canonical_types(value)
+        check_canonical_types(value)
     return value
 
 
-def _check_canonical_types(value: Any) -> None:
+def check_canonical_types(value: Any) -> None:
     """Only arrays, ints, bytes, str, bools and nil: no nested maps, floats or ext types."""
     stack = [value]
     while stack:

@@ -9,6 +9,13 @@ class MalformedInput(SenimError):
     """Remote fault: bytes or JSON that do not decode into what they claim to be."""
 
 
+class Unrecognised(MalformedInput):
+    """A transaction version, kind or closed-list value (a credential type, a reason,
+    a governance action) this release does not know, in an otherwise well-formed
+    transaction. A later release may define it, so this release cannot judge it: it is
+    refused wherever MalformedInput is, but it is no proof that its sender is faulty."""
+
+
 class TxRejected(SenimError):
     """Remote fault: a well-formed transaction that the ledger rules refuse.
 
@@ -19,6 +26,16 @@ class TxRejected(SenimError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class BadSignature(TxRejected):
+    """`bad_signature`: the signature does not match the sender's key in this state.
+    `key_changed`: the sender has rotated its key, so a node some blocks behind this
+    one checks it against an earlier key, and may have found the signature good."""
+
+    def __init__(self, key_changed: bool) -> None:
+        super().__init__("bad_signature", "signature does not match the sender's key")
+        self.key_changed = key_changed
 
 
 class ConfigError(SenimError):

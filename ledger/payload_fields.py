@@ -4,7 +4,7 @@ that names it."""
 
 from __future__ import annotations
 
-from ledger.errors import MalformedInput
+from ledger.errors import MalformedInput, Unrecognised
 
 MAX_TEXT_CHARS = 200
 HASH_BYTES = 32
@@ -33,8 +33,10 @@ def require_int(value: WireValue, what: str, low: int = 0, high: int = 2**63 - 1
 
 
 def require_choice(value: WireValue, choices: tuple[str, ...], what: str) -> str:
-    if not isinstance(value, str) or value not in choices:
+    if not isinstance(value, str):
         raise MalformedInput(f"{what} must be one of {', '.join(choices)}")
+    if value not in choices:  # a later release may add to the list
+        raise Unrecognised(f"{what} must be one of {', '.join(choices)}")
     return value
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ledger.codec import tagged_hash
-from ledger.errors import MalformedInput
+from ledger.errors import MalformedInput, Unrecognised
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 from ledger.payload_fields import (
     HASH_BYTES,
@@ -301,7 +301,7 @@ def decode_payload(kind: str, value: WireValue) -> Payload:
     """The typed payload of a transaction of `kind`, every field checked."""
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise MalformedInput(f"unknown transaction kind {kind!r}")
+        raise Unrecognised(f"unknown transaction kind {kind[:40]!r}")
     return decoder(value)
 
 

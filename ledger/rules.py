@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol, assert_never
 
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
-from ledger.errors import TxRejected
+from ledger.errors import BadSignature, TxRejected
 from ledger.governance import check_sender_active, propose, vote
 from ledger.identity import MemberId, member_id_of, verify_signature
 from ledger.key_events import apply_report_compromise, apply_rotate_key, key_holder
@@ -130,7 +130,7 @@ def check_signature(sender: Member, tx: Transaction, ctx: BlockContext,
     if not known_good and not verify_signature(
         sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
     ):
-        raise TxRejected("bad_signature", "signature does not match the sender's key")
+        raise BadSignature(sender.key_rotated_height is not None)
 
 
 def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContext,

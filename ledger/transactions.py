@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 
-from ledger.codec import decode, encode, tagged_hash
-from ledger.errors import MalformedInput
+from ledger.codec import check_canonical_types, decode, encode, tagged_hash
+from ledger.errors import MalformedInput, Unrecognised
 from ledger.identity import MEMBER_ID_BYTES, SIGNATURE_BYTES, KeyPair, MemberId, signing_bytes
 from ledger.payloads import (
     CREDENTIAL_TYPES,
@@ -101,11 +101,21 @@ def build_transaction(keys: KeyPair, chain_id: str, payload: Payload, expires_at
 
 
 def decode_transaction(data: bytes) -> Transaction:
-    """Decode and shape-check a transaction. Signatures are checked by the ledger."""
+    """Decode and shape-check a transaction. Signatures are checked by the ledger.
+
+    Unrecognised (a MalformedInput) when it is an array led by a later version than
+    this release's (a later version may change anything after it, but is still one
+    msgpack value within this release's bounds of bytes and arrays), or a well-formed,
+    canonical version-1 transaction holding a kind or a closed-list value this release
+    does not know; any other fault is MalformedInput."""
     if len(data) > MAX_TX_BYTES:
         raise MalformedInput(f"transaction of {len(data)} bytes exceeds {MAX_TX_BYTES}")
     # types are checked field by field below
     value = decode(data, check_types=False, max_arrays=MAX_TX_ARRAYS)
+    if (isinstance(value, list) and value and type(value[0]) is int
+            and value[0] > TX_VERSION):
+        raise Unrecognised(f"transaction version {value[0]} is later than this release's "
+                           f"({TX_VERSION})")
     if not isinstance(value, list) or len(value) != 7:
         raise MalformedInput("transaction must be an array of 7 items")
     version, kind, sender, nonce, expires_at, payload, signature = value
@@ -113,11 +123,20 @@ def decode_transaction(data: bytes) -> Transaction:
         raise MalformedInput(f"unsupported transaction version {version!r}")
     if not isinstance(kind, str):
         raise MalformedInput("transaction kind must be text")
-    tx = Transaction(MemberId(require_bytes(sender, "sender", MEMBER_ID_BYTES)),
-                     require_bytes(nonce, "nonce", NONCE_BYTES),
-                     require_int(expires_at, "expiry height", 1),
-                     decode_payload(kind, payload),
-                     require_bytes(signature, "signature", SIGNATURE_BYTES))
+    sender_id = MemberId(require_bytes(sender, "sender", MEMBER_ID_BYTES))
+    nonce_bytes = require_bytes(nonce, "nonce", NONCE_BYTES)
+    expiry = require_int(expires_at, "expiry height", 1)
+    signature_bytes = require_bytes(signature, "signature", SIGNATURE_BYTES)
+    try:
+        typed = decode_payload(kind, payload)
+    except Unrecognised:
+        # Only what this release cannot read is left unjudged: the envelope was checked
+        # above, and the whole must still be canonical.
+        check_canonical_types(payload)
+        if encode(value) != data:
+            raise MalformedInput("transaction is not in canonical encoding") from None
+        raise
+    tx = Transaction(sender_id, nonce_bytes, expiry, typed, signature_bytes)
     if tx.encode() != data:
         raise MalformedInput("transaction is not in canonical encoding")
     return tx

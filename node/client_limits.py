@@ -1,6 +1,7 @@
 """Per-client fairness for public work: a rate per source, and penalties for forgeries.
 
-A source is the client's address. Each has a token bucket per kind of work
+A source is the client's address key (`p2p.address_keys`: an IPv6 client counts
+as its /64). Each has a token bucket per kind of work
 (verification requests, submitted transactions). A source whose submissions
 carry invalid signatures collects strikes, which fade with time: past
 STRIKES_TO_SLOW each of its requests waits SLOW_DELAY_S first; past
@@ -17,6 +18,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from p2p.address_keys import address_key
 
 SOURCES_MAX = 4_096
 # The default of the config's `api.rate_exempt`: the node's own host (the
@@ -92,7 +95,7 @@ class ClientLimits:
         """Take `cost` tokens of `kind` from `address`, or say how long to wait."""
         if address in self.exempt:
             return Decision()
-        source = self._source(address)
+        source = self._source(address_key(address))
         now = source.updated
         if source.refused_until > now:
             return Decision(math.ceil(source.refused_until - now),
@@ -110,7 +113,7 @@ class ClientLimits:
         """Count `invalid` forged or malformed signatures against `address`."""
         if invalid <= 0 or address in self.exempt:
             return
-        source = self._source(address)
+        source = self._source(address_key(address))
         source.strikes += invalid
         if source.strikes >= STRIKES_TO_REFUSE:
             source.refused_until = source.updated + REFUSE_FOR_S

@@ -304,7 +304,8 @@ async def serve(config: NodeConfig) -> None:
     network.route(CH_SYNC_RESPONSE, sync_answer)
     network.route(CH_BLOCK, block_announced)
     network.route(CH_SYNC_REQUEST, network.serve_sync_from(core.chain))
-    network.route(CH_TXS, network.receive_gossip_into(core))
+    network.route(CH_TXS, network.receive_gossip_into(
+        core, lambda: engine.sync.behind(engine.chain.height)))
     network.route(CH_STATE_REQUEST, network.serve_state_from(snapshots))
     core.on_work = thread.work_available
     core.on_admitted = network.gossip_transactions

@@ -21,6 +21,7 @@ transactions there would wait for h+1 to be built.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -157,7 +158,13 @@ class EngineThread:
                 raise EngineBusy(f"{JOBS_MAX} ledger jobs already waiting")
             self._jobs.append(_Job(func, args, future))
             self._cond.notify()
-        return await future  # type: ignore[return-value]
+        try:
+            return await future  # type: ignore[return-value]
+        finally:
+            # A failed job's exception holds its traceback, which holds this frame, which
+            # held the future holding the exception: a cycle keeping the job's arguments
+            # until a full GC pass, which the daemon's thresholds make rare.
+            del future, args
 
     async def ticker(self, connected: Callable[[], Collection[bytes]]) -> None:
         """Keep the engine's view of the connected peers fresh until cancelled; return
@@ -198,8 +205,9 @@ class EngineThread:
             if self._work_due:
                 self._work_due = False
                 return engine.work_available
-            job = self._jobs.popleft()
-            return lambda: self._do_job(job)
+            # Not a lambda: the frame of one that ran stays reachable from a failed job's
+            # traceback (as _do_job's caller), holding the job and so its future.
+            return functools.partial(self._do_job, self._jobs.popleft())
 
     def _main(self) -> None:
         try:
@@ -218,6 +226,7 @@ class EngineThread:
             result = job.func(*job.args)
         except Exception as exc:  # the caller decides what its job's failure means
             self._loop.call_soon_threadsafe(_settle, job.future, None, exc)
+            del job  # its future holds the exception, whose traceback holds this frame
             return
         self._loop.call_soon_threadsafe(_settle, job.future, result, None)
 

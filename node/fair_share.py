@@ -15,6 +15,10 @@ places to refuse a newcomer, not CONNECTIONS_MAX / CONNECTIONS_PER_SOURCE_MAX. R
 exempt addresses (`api.rate_exempt`) are never made to give up a place and count as
 holding none.
 
+Here, as for the per-address rates, "an address" is its key (`p2p.address_keys.
+address_key`, the one definition): an IPv6 client counts as its /64, an IPv4-mapped
+one as its IPv4 address. Exemptions name exact addresses.
+
 - Connections (`node.http_limits.LimitedServer`): the place given up is an idle
   connection of that address (one waiting for a request head, as a slow-loris's
   does) if it has one, else its oldest.

@@ -31,6 +31,7 @@ from node.fair_share import (
     CONNECTIONS_PER_SOURCE_MAX,
     gives_way,
 )
+from p2p.address_keys import address_key
 
 HEADER_TIMEOUT_S = 10.0
 BODY_READ_TIMEOUT_S = 30.0
@@ -176,8 +177,9 @@ class LimitedServer(web.Server):
         self._opening.pop(handler, None)
         super().connection_made(handler, transport)
         peer = transport.get_extra_info("peername")
-        source = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        exempt = not source or source in self.exempt
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        exempt = not address or address in self.exempt
+        source = address_key(address)
         held = 0 if exempt else self._per_source.get(source, 0)
         if not exempt and held >= self.per_source_max:
             self._refuse(handler)

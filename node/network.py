@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.chain import Chain
 from ledger.codec import encode
-from ledger.errors import MalformedInput
+from ledger.errors import BadSignature, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from node.channels import (
@@ -183,7 +183,19 @@ class Network:
                 log.warning("transaction gossip to %s dropped: its queue is full",
                             self.name_of(key))
 
-    def receive_gossip_into(self, core: NodeCore) -> Handler:
+    def receive_gossip_into(self, core: NodeCore, behind: Callable[[], int] = lambda: 0
+                            ) -> Handler:
+        """`behind`: how many blocks others said exist beyond this node's head.
+
+        A node relays only what it admitted, signatures checked, but against the keys
+        its own state holds. A bad signature here is junk only when that relay held the
+        same key for its sender: the sender never rotated (else a relay behind this node
+        checked an earlier key) and this node is behind no one it heard of (else a relay
+        ahead may hold the sender's first rotation, not yet here)."""
+        def forged(refusals: list[TxRejected | None]) -> int:
+            return 0 if behind() > 0 else sum(
+                1 for r in refusals if isinstance(r, BadSignature) and not r.key_changed)
+
         async def receive(peer_key: bytes, payload: bytes) -> None:
             if self.gossip_penalties.muted(peer_key):
                 return
@@ -201,9 +213,19 @@ class Network:
             except ForgedSubmission as exc:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)
+                self._junk(peer_key, 0 if behind() > 0 else exc.proven)
                 return
-            self._junk(peer_key, sum(1 for _, refusal in results
-                                     if refusal is not None and refusal.code == "malformed"))
+            codes = [refusal.code for _, refusal in results if refusal is not None]
+            self._junk(peer_key, codes.count("malformed")
+                       + forged([refusal for _, refusal in results]))
+            if "unrecognised" in codes:
+                # What a later release defines: a rolling upgrade's newer peers send it,
+                # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
+                # no state read or signature check); said once a while per peer.
+                self._peer_fault(peer_key, "transactions from %s that this release cannot "
+                                 "judge (a later release's?) dropped: %s",
+                                 next(r.message for _, r in results
+                                      if r is not None and r.code == "unrecognised"))
             if peer_key not in self.validator_keys:
                 # An observer's submissions reach us first: pass them to the validators.
                 admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
@@ -215,8 +237,8 @@ class Network:
         dropped = self.gossip_penalties.junk(peer_key, items)
         if dropped is not None:  # at most one line per peer per GOSSIP_MUTED_S
             log.warning("dropping transaction gossip from %s for %.0f s: %d or more malformed "
-                        "frames or transactions within %.0f s%s", self.name_of(peer_key),
-                        GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S,
+                        "frames or transactions, or forged signatures, within %.0f s%s",
+                        self.name_of(peer_key), GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S,
                         f" ({dropped} frames dropped the last time)" if dropped else "")
 
     # ---- status ------------------------------------------------------------------------

@@ -1,13 +1,22 @@
 """What a peer pays for junk transaction gossip: past a threshold, its gossip is dropped.
 
 Junk is what no honest peer sends: a CH_TXS frame that is not an array of byte
-strings, or a transaction in one that does not decode (refused `malformed`). An
-honest peer relays only transactions it admitted, so they decode; one that became
+strings, a transaction in one that does not decode (refused `malformed`), or one whose
+signature is forged where the relay must have held the same key for its sender
+(`Network.receive_gossip_into` says when). An honest peer relays only transactions it
+admitted, so they decode and their signatures were good there; one that became
 invalid meanwhile (committed, expired, its sender's key rotated) is refused for
-that reason, never as malformed, and costs nothing here. Only transaction gossip
+that reason, never as malformed, and costs nothing here. Nor is a transaction of a
+version, kind or listed value (a credential type, a reason) this release does not know
+junk (refused `unrecognised`): in a rolling upgrade the newer peers relay what their
+release defines, and nothing here can judge it. Only transaction gossip
 is dropped: consensus frames, block announcements and sync go on as before, so a
 validator muted here (Byzantine, or running a release that decodes differently)
 still takes part in consensus.
+
+A muted peer's frames are still read and decrypted (the channel is inside the
+ciphertext), as any peer's frames on any channel are: ~2.4 ms of CPU per MB against
+~1.1 s per MB of honest gossip (BENCHMARKS.md), so only the handling is skipped.
 
 A peer is a consortium member or allowed observer, so the table is small.
 """

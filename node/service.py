@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 from ledger.blocks import Block, Header
 from ledger.chain import Chain
-from ledger.errors import MalformedInput, TxRejected
+from ledger.errors import BadSignature, MalformedInput, TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.records import Member
@@ -280,7 +280,9 @@ class NodeCore:
                         outcomes.append(exc)
                         forged += exc.code == "bad_signature"
                         if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                            raise ForgedSubmission(forged, len(outcomes), len(items)) from None
+                            raise ForgedSubmission(forged, len(outcomes), len(items), sum(
+                                isinstance(o, BadSignature) and not o.key_changed
+                                for o in outcomes)) from None
             return outcomes, view.height
 
     def _senders_and_signatures(self, txs: list[Transaction | TxRejected],

@@ -18,7 +18,7 @@ import itertools
 import json
 import struct
 
-from ledger.errors import MalformedInput, TxRejected
+from ledger.errors import MalformedInput, TxRejected, Unrecognised
 from ledger.transactions import Transaction, decode_transaction
 
 MAX_TXS_PER_REQUEST = 20_000
@@ -129,7 +129,11 @@ def submission_parts(count: int) -> list[tuple[int, int]]:
 
 
 def decoded_or_refused(data: bytes) -> Transaction | TxRejected:
+    """The transaction, or its refusal: `unrecognised` when a later release may define
+    what this one does not know (ledger.errors.Unrecognised), else `malformed`."""
     try:
         return decode_transaction(data)
+    except Unrecognised as exc:
+        return TxRejected("unrecognised", str(exc))
     except MalformedInput as exc:
         return TxRejected("malformed", str(exc))

@@ -36,6 +36,7 @@ from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE, VC_PROCESSES, FairSlots
 from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
+from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
 # Nesting of a request body: a document's own limit (ledger.vc.canon.MAX_DEPTH, checked
@@ -180,7 +181,7 @@ def _nesting(value: Any) -> int:
 async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
     """Run `func` in the VC pool once one of the shared slots is this client's (a
     bounded wait, `node.fair_share`), or answer 429 busy."""
-    settings, source = request.app[VC], request.remote or ""
+    settings, source = request.app[VC], address_key(request.remote or "")
     try:
         await settings.in_flight.acquire(source)
     except SlotsBusy as exc:
@@ -207,11 +208,12 @@ async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
 async def verifying_for(request: web.Request) -> AsyncIterator[None]:
     """Count a verification against its client's address: 429 past
     MAX_VC_IN_FLIGHT_PER_SOURCE at once, unless the address is rate-exempt."""
-    source = request.remote or "unknown"
+    address = request.remote or "unknown"
     counts = request.app[VC].in_flight_by_source
-    if source in request.app[LIMITS].exempt:
+    if address in request.app[LIMITS].exempt:
         yield
         return
+    source = address_key(address)
     if counts.get(source, 0) >= MAX_VC_IN_FLIGHT_PER_SOURCE:
         raise web.HTTPTooManyRequests(
             text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT_PER_SOURCE}"

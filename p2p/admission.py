@@ -3,14 +3,16 @@
 A handshake costs us a socket and a key exchange before we know who is calling,
 so unknown callers must not be able to crowd out the peers we depend on:
 
-- Each source IP may hold `per_source_max` pending handshakes. A newcomer from
+A source is an address's key (`p2p.address_keys`: an IPv6 address counts as its /64).
+
+- Each source may hold `per_source_max` pending handshakes. A newcomer from
   a source at its limit evicts that source's oldest handshake instead of being
   refused: an honest handshake completes within a round trip or two, so a flood
   of silent sockets from the same address keeps evicting only its own stale ones.
 - Sources that are not configured peers share `unknown_total_max` slots; when
   they are full, the oldest handshake of the busiest unknown source is evicted.
-- Configured peers' addresses (the hosts we dial) never count against, and are
-  never evicted for, the unknown sources' shared slots.
+- Configured peers' sources (the keys of the hosts we dial) never count against,
+  and are never evicted for, the unknown sources' shared slots.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from p2p import connection as conn
+from p2p.address_keys import address_key
 from p2p.admission import PendingHandshakes
 from p2p.errors import (
     LocalProtocolError,
@@ -94,7 +95,7 @@ class PeerManager:
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
             unknown_total_max=self._limits.max_pending_handshakes,
-            reserved_sources={host for host, _ in self._dial_addresses},
+            reserved_sources={address_key(host) for host, _ in self._dial_addresses},
         )
         self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -113,7 +114,8 @@ class PeerManager:
 
     async def start(self) -> None:
         dial_hosts = [host for host, _ in self._dial_addresses]
-        self._admission.reserve(await conn.resolve_hosts(dial_hosts))
+        self._admission.reserve({address_key(host)
+                                 for host in await conn.resolve_hosts(dial_hosts)})
         if self._listen_address is not None:
             self._listener = await conn.listen(self._listen_address, self._on_incoming)
             log.info("p2p listening on %s", conn.shown(self._listener.address))
@@ -183,7 +185,7 @@ class PeerManager:
             if self._closing:
                 await incoming.reject()
                 return
-            admitted = self._admission.admit(incoming.address[0])
+            admitted = self._admission.admit(address_key(incoming.address[0]))
             for ticket in admitted.evicted:
                 evicted = self._inbound.pop(ticket)
                 log.debug("evicting pending handshake from %s", conn.shown(evicted.address))

@@ -145,3 +145,33 @@ async def test_the_inbox_is_bounded_in_bytes_and_sync_answers_never_crowd_out_va
     thread.offer(handler, b"honest", frame, validator=True)
     assert thread.inbox.by_peer[b"honest"] == len(frame)
     assert thread.dropped_inputs == 10 + thread.inbox.dropped[PEER_FULL]
+
+
+async def test_a_failed_jobs_arguments_are_freed_without_a_gc_pass(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    """A ledger job that raised kept its arguments in reference cycles until a full GC
+    pass, which the daemon's thresholds make rare (as PublicWork.run's did, 5f2f53f): the
+    future holding its exception was held by three frames its traceback reaches,
+    EngineThread.run's, _do_job's and that of the lambda calling _do_job (each one alone
+    keeps the cycle)."""
+    import gc
+    import weakref
+
+    class Body:
+        pass
+
+    def refuse(body: Body) -> None:
+        raise ValueError("not a ledger read")
+
+    thread, _, _ = running
+    body = Body()
+    freed = weakref.ref(body)
+    gc.disable()
+    try:
+        with pytest.raises(ValueError):
+            await thread.run(refuse, body)
+        del body
+        # The engine thread lets go of its last step at its next tick.
+        await wait_until(lambda: freed() is None, "the job's arguments freed")
+    finally:
+        gc.enable()

@@ -5,18 +5,21 @@ a member's 2 MiB frames of empty arrays held it a second each)."""
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import tracemalloc
 
 import pytest
 
 from ledger.codec import encode
+from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from node.network import Network
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
 from tests.node.api_server import api_core
 from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.test_key_rotation import rotate
 from tests.node.test_state_join import config_for
 
 
@@ -93,3 +96,84 @@ async def test_a_peer_sending_junk_gossip_has_its_gossip_dropped_for_a_while(
     await receive(net.university.public_key, encode([tx.encode()]))
     assert tx.tx_id in core.mempool
     core.worker.shutdown(wait=True)
+
+
+def _unknown_kind_tx(keys: KeyPair, kind: str = "microcredential",
+                     nonce: bytes = bytes(16)) -> bytes:
+    """A version-1 transaction of a kind this release does not know, as a later release
+    would send it (its payload and signature unjudged here)."""
+    return encode([1, kind, keys.member_id, nonce, 10, [b"later", 7], bytes(64)])
+
+
+async def test_gossip_of_a_later_release_is_no_junk_but_malformed_gossip_stays_junk(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """In a rolling upgrade the newer nodes relay kinds, versions and listed values this
+    release does not know: dropped without penalty (one line a while), where a
+    malformed transaction, of a known kind or not, still counts."""
+    from node.peer_penalty import JUNK_PER_WINDOW_MAX
+
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core)
+    renamed = make_tx(net.university, AnchorPayload(bytes(32))).encode().replace(
+        b"\xa6anchor", b"\xa6anchur")  # same length: the envelope stays canonical
+    later = [_unknown_kind_tx(net.university, nonce=i.to_bytes(16, "big"))
+             for i in range(JUNK_PER_WINDOW_MAX)]
+    later += [encode([2, "anchor", b"anything a later version holds"])] * 3
+    later.append(encode([1, "issue_batch", net.university.member_id, bytes(16), 10,
+                         ["microcredential", bytes(32), 1], bytes(64)]))
+    for _ in range(3):
+        await receive(net.university.public_key, encode([*later, renamed]))
+    tx = make_tx(net.university, AnchorPayload(bytes(32)))
+    await receive(net.university.public_key, encode([tx.encode()]))
+    assert tx.tx_id in core.mempool  # not muted
+    said = [r.getMessage() for r in caplog.records if "cannot judge" in r.getMessage()]
+    assert len(said) == 1 and network.name_of(net.university.public_key) in said[0], said
+
+    # A malformed envelope is junk even when its kind is unknown here.
+    bad_nonce = _unknown_kind_tx(net.employer, nonce=b"short")
+    await receive(net.employer.public_key, encode([bad_nonce] * JUNK_PER_WINDOW_MAX))
+    honest = make_tx(net.employer, AnchorPayload(bytes(32)))
+    await receive(net.employer.public_key, encode([honest.encode()]))
+    assert honest.tx_id not in core.mempool  # muted
+    core.worker.shutdown(wait=True)
+
+
+def _forged(keys: KeyPair, count: int) -> list[bytes]:
+    return [make_tx(keys, AnchorPayload(os.urandom(32))).encode()[:-64] + bytes(64)
+            for _ in range(count)]
+
+
+async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_another_key(
+        net: Consortium) -> None:
+    """A node relays only what it admitted, signatures checked against its own state's
+    keys: a bad signature by a sender that never rotated, from a relay this node is not
+    behind, is proof of a faulty relay (both the item by item answer and a submission cut
+    short as forged count). A rotated sender's (a relay behind this node checked its
+    earlier key), or any while this node is behind (a relay ahead may hold a rotation
+    not yet here), is not."""
+    from node.peer_penalty import JUNK_PER_WINDOW_MAX
+
+    async def muted_after(frames: list[list[bytes]], rotated: bool = False,
+                          behind: int = 0) -> bool:
+        network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+        core = api_core(net.ministry, net.genesis, MemoryStore())
+        if rotated:
+            rotate(core.chain, net.employer)
+        receive = network.receive_gossip_into(core, lambda: behind)
+        try:
+            for frame in frames:
+                await receive(net.university.public_key, encode(frame))
+            honest = make_tx(net.university, AnchorPayload(os.urandom(32)))
+            await receive(net.university.public_key, encode([honest.encode()]))
+            return honest.tx_id not in core.mempool
+        finally:
+            core.worker.shutdown(wait=True)
+
+    few = JUNK_PER_WINDOW_MAX // 4  # under INVALID_SIGNATURES_PER_SUBMISSION_MAX: item by item
+    assert await muted_after([_forged(net.employer, few) for _ in range(4)])
+    assert not await muted_after([_forged(net.employer, few) for _ in range(3)])
+    assert await muted_after([_forged(net.employer, 100) for _ in range(2)])  # cut short
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], rotated=True)
+    assert not await muted_after([_forged(net.employer, few) for _ in range(8)], rotated=True)
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], behind=1)

@@ -6,6 +6,7 @@ import pytest
 
 from p2p.admission import PendingHandshakes
 from p2p.connection import resolve_hosts
+from tests.p2p.helpers import make_node
 
 PEER_HOST = "10.0.0.1"
 
@@ -77,3 +78,10 @@ async def test_host_names_resolve_to_the_addresses_inbound_connections_come_from
     # Only names /etc/hosts answers: tests send nothing beyond 127.0.0.0/8.
     assert await resolve_hosts(["127.0.0.2"]) == {"127.0.0.2"}
     assert "127.0.0.1" in await resolve_hosts(["localhost"])
+
+
+def test_a_peer_manager_counts_handshakes_by_address_key() -> None:
+    """An IPv6 source is its /64 (p2p.address_keys), configured peers' too: the peer
+    manager hands its admission keys, not addresses."""
+    node = make_node(1, dial=[("2001:db8:5:7::1", 9000)], allowed=set())
+    assert node.manager._admission._reserved == {"2001:db8:5:7::/64"}
