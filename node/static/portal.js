@@ -98,8 +98,35 @@ async function documentFromFragment() {
   }
 }
 
+// The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
+// unread, since putting megabytes in the text box freezes the page for many seconds.
+const MAX_FILE_BYTES = 1024 * 1024;
+// What people drop instead of the credential file: a PDF or a scan of the paper diploma.
+const NOT_CREDENTIALS = [['pdf', [0x25, 0x50, 0x44, 0x46]], ['image', [0x89, 0x50, 0x4e, 0x47]],
+  ['image', [0xff, 0xd8, 0xff]], ['image', [0x47, 0x49, 0x46, 0x38]],
+  ['image', [0x42, 0x4d]], ['image', [0x49, 0x49, 0x2a, 0x00]], ['image', [0x4d, 0x4d, 0x00, 0x2a]]];
+
+async function kindOfFile(file) {
+  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const starts = (bytes, at) => bytes.every((b, i) => head[(at || 0) + i] === b);
+  const found = NOT_CREDENTIALS.find(([, magic]) => starts(magic));
+  if (found) return found[0];
+  // WebP (RIFF....WEBP) and HEIC/AVIF (....ftyp), as phones save photos
+  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image';
+  if (starts([0x66, 0x74, 0x79, 0x70], 4)) return 'image';
+  return file.size > MAX_FILE_BYTES ? 'too_large' : null;
+}
+
 async function readFile(file) {
   $('filename').textContent = file.name;
+  const refused = await kindOfFile(file);
+  if (refused) {
+    $('doc').value = '';
+    reset();
+    say(refused === 'too_large' ? 'too_large' : 'file_' + refused);
+    reveal();
+    return;
+  }
   $('doc').value = await file.text();
   verify();
 }

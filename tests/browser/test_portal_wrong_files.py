@@ -1,0 +1,72 @@
+"""What people drop on the portal instead of a credential file, in a real Chromium against a
+real node: a PDF or a photo of the diploma, and a file far too large. Each gets its own
+sentence in the page's language at once, without the page reading it all."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import open_portal, verdict
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+ASK_FOR_THE_FILE = {"en": "Ask the holder for the credential file (.json)",
+                    "ru": "Попросите владельца прислать файл документа (.json)",
+                    "kk": "Иесінен өзі алған құжат файлын (.json) сұраңыз"}
+OPENINGS = {("pdf", "en"): "This is a PDF, not a Senim credential file",
+            ("pdf", "ru"): "Это PDF-файл, а не файл документа Senim",
+            ("pdf", "kk"): "Бұл — PDF файлы, Senim құжатының файлы емес",
+            ("image", "en"): "This is a picture, not a Senim credential file",
+            ("image", "ru"): "Это изображение, а не файл документа Senim",
+            ("image", "kk"): "Бұл — сурет, Senim құжатының файлы емес"}
+# Reading 50 MB into the text box held the page for about 30 s on this machine.
+PROMPTLY_S = 5.0
+
+
+def pick(browser: Any, path: Path) -> tuple[str, str]:
+    browser.find_element("id", "file").send_keys(str(path))
+    return verdict(browser)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_pdf_or_a_photo_of_the_diploma_is_named_as_such(credentials: Credentials,
+                                                          browser: Any, tmp_path: Path,
+                                                          lang: str) -> None:
+    for kind, name, body in (("pdf", "diploma.pdf", PDF + bytes(3000)),
+                             ("image", "IMG_2041.jpg", JPEG + bytes(3000))):
+        path = tmp_path / name
+        path.write_bytes(body)
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = pick(browser, path)
+        assert status == f"file_{kind}", (kind, lang, sentence)
+        assert sentence.startswith(OPENINGS[kind, lang]), sentence
+        assert ASK_FOR_THE_FILE[lang] in sentence, sentence
+        assert not browser.find_element("id", "answer").is_displayed()
+
+
+def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser: Any,
+                                               tmp_path: Path) -> None:
+    huge = tmp_path / "diploma.json"
+    with huge.open("w", encoding="utf-8") as handle:
+        handle.write('{"format": "senim-credential/v2", "pad": "')
+        handle.write("x" * (50 * 1024 * 1024))
+        handle.write('"}')
+    open_portal(browser, credentials.node.url + "/", "ru")
+    browser.set_script_timeout(60)  # a page held busy is reported as slow, not as an error
+    started = time.monotonic()
+    status, sentence = pick(browser, huge)
+    elapsed = time.monotonic() - started
+    assert status == "too_large" and sentence == "Этот файл слишком велик для документа."
+    assert elapsed < PROMPTLY_S, f"answered after {elapsed:.1f}s"
+    assert browser.find_element("id", "doc").get_attribute("value") == ""
+    # the page still works: a real credential picked next is checked
+    status, _sentence = pick(browser, credentials.valid)
+    assert status == "valid"
