@@ -400,16 +400,25 @@ function renderTables(fields) {
 function checkDetail(check, doc, verdict) {
   const f = verdict.facts || {};
   const fields = (doc && doc.fields) || {};
-  const all = Object.keys(fields).length;
-  const shown = Object.values(fields).filter((e) => e && typeof e.value === 'string').length;
+  const count = (pattern) => {
+    const names = Object.keys(fields).filter((n) => pattern.test(n));
+    const open = names.filter((n) => fields[n] && typeof fields[n].value === 'string').length;
+    return [String(open), String(names.length - open)];
+  };
+  const [shown, hidden] = count(/./);
+  const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
+  const [subjectsShown, subjectsHidden] = count(SUBJECT);
   const batch = (doc && doc.batch) || {};
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
-  const params = { shown: String(shown), hidden: String(all - shown),
+  const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
     height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
-  return has(key) ? t(key, params) : check.detail;
+  if (has(key)) return t(key, params);
+  // The node words its checks in English: said as they are only on the English page.
+  return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'
+    : 'detail.other.fail');
 }
 
 function renderChecks(doc, verdict, status, checkedAt) {
@@ -423,8 +432,8 @@ function renderChecks(doc, verdict, status, checkedAt) {
     mark.textContent = (check.ok ? '✔ ' : '✘ ');
     mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
     const name = document.createElement('strong');
-    name.textContent = (has('check.' + check.check) ? t('check.' + check.check) : check.check)
-      + ': ';
+    name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
+      : t('check.other')) + ': ';
     li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
     list.appendChild(li);
   });
