@@ -249,7 +249,7 @@ function tone(verdict) {
   const status = verdict.status;
   return status === 'valid' && onChain(verdict) ? 'ok' : status === 'valid'
     || status === 'revoked' || status === 'superseded' || status === 'unaccredited'
-    ? 'warn' : 'bad';
+    || status === 'newer_format' ? 'warn' : 'bad';
 }
 
 function fieldValue(dd, value, name) {
@@ -467,7 +467,8 @@ function renderChecks(doc, verdict, status, checkedAt) {
 function render(doc, verdict, status, checkedAt) {
   show(tone(verdict), sentence(verdict));
   $('verdict').dataset.status = verdict.status;
-  if (verdict.status === 'malformed') return;
+  // Nothing was read: a document of a later format is not shown in this one's terms.
+  if (verdict.status === 'malformed' || verdict.status === 'newer_format') return;
   renderFields(doc, verdict);
   renderChecks(doc, verdict, status, checkedAt);
   $('answer').hidden = false;

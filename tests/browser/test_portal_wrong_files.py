@@ -1,9 +1,11 @@
-"""What people drop on the portal instead of a credential file, in a real Chromium against a
-real node: a PDF or a photo of the diploma, and a file far too large. Each gets its own
-sentence in the page's language at once, without the page reading it all."""
+"""Files the portal cannot read as a credential, in a real Chromium against a real node: a
+PDF or a photo of the diploma dropped instead of its file, a file far too large (each
+named at once, without the page reading it all), and a credential of a later format.
+Each gets its own sentence in the page's language."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
-from tests.browser.test_portal_browser import open_portal, verdict
+from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -70,3 +72,21 @@ def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser
     # the page still works: a real credential picked next is checked
     status, _sentence = pick(browser, credentials.valid)
     assert status == "valid"
+
+
+LATER_FORMAT = {"en": "This document is in a newer format than this node's software reads",
+                "ru": "Этот документ в более новом формате, чем умеет читать программа этого "
+                      "узла",
+                "kk": "Бұл құжат осы түйіннің бағдарламасы оқи алатыннан жаңа пішімде"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_credential_of_a_later_format_is_not_called_damaged(credentials: Credentials,
+                                                              browser: Any, lang: str) -> None:
+    document = credentials.document(credentials.valid)
+    document["format"] = "senim-credential/v3"
+    open_portal(browser, credentials.node.url + "/", lang)
+    status, sentence = paste_and_check(browser, json.dumps(document, ensure_ascii=False))
+    assert status == "newer_format" and sentence.startswith(LATER_FORMAT[lang]), sentence
+    assert browser.find_element("id", "verdict").get_attribute("data-tone") == "warn"
+    assert not browser.find_element("id", "answer").is_displayed()
