@@ -9,7 +9,8 @@ const REQUEST_TIMEOUT_MS = 6000;
 const VC_TIMEOUT_MS = 30000;
 // Shown first and in this order; other fields follow in the file's order.
 const FIELD_ORDER = [
-  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'program_code', 'program',
+  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'certificate_number',
+  'course_title', 'program_code', 'program',
   'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
   'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
   'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];

@@ -1,12 +1,13 @@
 """The document card, in a real Chromium against a real node: a certificate states its
 own date of issue, which the card keeps apart from the day its record reached the chain
 in every language (both were labelled "Дата выдачи" in Russian and "Берілген күні" in
-Kazakh)."""
+Kazakh), and each of its fields is labelled in the page's language."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.browser.test_portal_browser import open_portal, paste_and_check, show
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                                  reason=BROWSER_MISSING)]
+COURSE_TITLE = {"en": "Course title", "ru": "Название курса", "kk": "Курс атауы"}
 PAPER_DATE = {"en": "5 July 2026", "ru": "5 июля 2026 г.", "kk": "2026 жылғы 5 шілде"}
 
 
@@ -57,4 +59,10 @@ def test_the_date_of_issue_and_the_day_on_chain_are_told_apart(credentials: Cred
         assert status == "valid"
         labels = [dt.text for dt in browser.find_elements("css selector", "#fields dt")]
         assert len(labels) == len(set(labels)), (lang, labels)
-        assert shown_fields(browser)["issue_date"][1] == PAPER_DATE[lang]
+        fields = shown_fields(browser)
+        assert fields["issue_date"][1] == PAPER_DATE[lang]
+        assert fields["course_title"][0] == COURSE_TITLE[lang]
+        if lang != "en":
+            english = [label for label in labels
+                       if re.search(r"[A-Za-z]{3,}", label.replace("Senim", ""))]
+            assert not english, (lang, english)
