@@ -486,7 +486,11 @@ function wire() {
   $('retry').addEventListener('click', verify);
   $('print').addEventListener('click', () => window.print());
   $('file').addEventListener('change', (e) => {
-    if (e.target.files && e.target.files[0]) readFile(e.target.files[0]);
+    const file = e.target.files && e.target.files[0];
+    // Emptied, so that picking the same file again (a new copy saved over a damaged one)
+    // is a change, and is read again.
+    e.target.value = '';
+    if (file) readFile(file);
   });
   const drop = $('drop');
   ['dragenter', 'dragover'].forEach((name) => drop.addEventListener(name, (e) => {

@@ -1,11 +1,13 @@
 """Files the portal cannot read as a credential, in a real Chromium against a real node: a
 PDF or a photo of the diploma dropped instead of its file, a file far too large (each
 named at once, without the page reading it all), and a credential of a later format.
-Each gets its own sentence in the page's language."""
+Each gets its own sentence in the page's language. And a damaged file picked again once
+a good copy was saved over it is read again."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -90,3 +92,18 @@ def test_a_credential_of_a_later_format_is_not_called_damaged(credentials: Crede
     assert status == "newer_format" and sentence.startswith(LATER_FORMAT[lang]), sentence
     assert browser.find_element("id", "verdict").get_attribute("data-tone") == "warn"
     assert not browser.find_element("id", "answer").is_displayed()
+
+
+def test_the_same_file_picked_again_after_a_new_copy_is_read_again(credentials: Credentials,
+                                                                   browser: Any,
+                                                                   tmp_path: Path) -> None:
+    # The holder sends the file again and it is saved over the damaged one, same name.
+    received = tmp_path / "diploma.json"
+    whole = credentials.valid.read_text(encoding="utf-8")
+    received.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    open_portal(browser, credentials.node.url + "/", "en")
+    assert pick(browser, received)[0] == "malformed"
+    browser.execute_script("delete document.getElementById('verdict').dataset.status;")
+    shutil.copy(credentials.valid, received)
+    status, sentence = pick(browser, received)
+    assert status == "valid", sentence
