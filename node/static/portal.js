@@ -199,8 +199,11 @@ async function verify() {
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
     const answered = answer.status === 200 || (vc && answer.status === 400);
     if (!answered || !verdict || typeof verdict.status !== 'string') {
-      say(answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
-        : 'node_error', { code: String(answer.status) });
+      // 429 and 503 are the node's limits on public work: a moment later it answers.
+      const kind = answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
+        : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
+      say(kind);
+      $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
