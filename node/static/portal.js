@@ -187,7 +187,11 @@ async function verify() {
   state.last = null;
   if (!text) { say('empty'); return; }
   let doc;
-  try { doc = JSON.parse(text); } catch (e) { say('malformed'); return; }
+  try { doc = JSON.parse(text); } catch (e) {
+    // A credential cut short, or pasted with the letter it came in: say what to do.
+    say(/"senim-credential\/|"VerifiableCredential"/.test(text) ? 'damaged' : 'malformed');
+    return;
+  }
   show('', t('result.checking'));
   const vc = isVc(doc);
   let verdict, status = null;

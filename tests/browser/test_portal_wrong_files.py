@@ -2,7 +2,8 @@
 PDF or a photo of the diploma dropped instead of its file, a file far too large (each
 named at once, without the page reading it all), and a credential of a later format.
 Each gets its own sentence in the page's language. And a damaged file picked again once
-a good copy was saved over it is read again."""
+a good copy was saved over it is read again; a credential pasted with the letter it came
+in, or cut short, is told apart from text that is no credential."""
 
 from __future__ import annotations
 
@@ -102,8 +103,28 @@ def test_the_same_file_picked_again_after_a_new_copy_is_read_again(credentials: 
     whole = credentials.valid.read_text(encoding="utf-8")
     received.write_text(whole[: len(whole) // 2], encoding="utf-8")
     open_portal(browser, credentials.node.url + "/", "en")
-    assert pick(browser, received)[0] == "malformed"
+    assert pick(browser, received)[0] == "damaged"
     browser.execute_script("delete document.getElementById('verdict').dataset.status;")
     shutil.copy(credentials.valid, received)
     status, sentence = pick(browser, received)
     assert status == "valid", sentence
+
+
+PASTE_ONLY = {"en": "This looks like a Senim credential, but not a whole one",
+              "ru": "Это похоже на документ Senim, но не целый",
+              "kk": "Бұл Senim құжатына ұқсайды, бірақ толық емес"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_credential_pasted_with_its_letter_is_told_what_to_do(credentials: Credentials,
+                                                                browser: Any,
+                                                                lang: str) -> None:
+    whole = credentials.valid.read_text(encoding="utf-8")
+    open_portal(browser, credentials.node.url + "/", lang)
+    for text in (f"Здравствуйте! Вот мой диплом:\n{whole}\n--\nС уважением, Әлия",
+                 whole[: len(whole) // 2]):
+        status, sentence = paste_and_check(browser, text)
+        assert status == "damaged" and sentence.startswith(PASTE_ONLY[lang]), sentence
+        assert not browser.find_element("id", "answer").is_displayed()
+    status, _sentence = paste_and_check(browser, "Dear HR, please find my diploma attached.")
+    assert status == "malformed"
