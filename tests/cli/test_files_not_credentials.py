@@ -1,9 +1,11 @@
 """Files an employer is given that are not a whole credential file: `senim verify` says
 what they are in one plain sentence, online and offline, and reads a credential saved as
-UTF-16 (Notepad's "Unicode") as the node does."""
+UTF-16 (Notepad's "Unicode") as the node does; a VC of the older data model names no
+issuer it did not read."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.cli import test_verify_across_set_changes as set_changes
@@ -74,3 +76,16 @@ async def test_a_credential_saved_as_utf16_verifies_online_and_offline(node_url:
     offline = await senim("verify", str(proved), "--offline", "--genesis",
                           str(tmp_path / "genesis.json"), "--json")
     assert offline.exit_code == 0, offline.output
+
+
+async def test_a_vc_of_the_older_data_model_is_refused_in_words(node_url: str,
+                                                                 tmp_path: Path) -> None:
+    old = tmp_path / "old.vc.json"
+    old.write_text(json.dumps({"@context": ["https://www.w3.org/2018/credentials/v1"],
+                               "type": ["VerifiableCredential"], "issuer": "did:example:1",
+                               "credentialSubject": {"degree": "BSc"}}))
+    result = await senim("verify", str(old), "--node", node_url)
+    assert result.exit_code == 1, result.output
+    first, file_line = result.output.splitlines()[:2]
+    assert first.startswith("MALFORMED: not a VC 2.0"), first
+    assert file_line.strip() == f"file:   {old} (W3C VC)", file_line
