@@ -116,6 +116,8 @@ async function kindOfFile(file) {
   // WebP (RIFF....WEBP) and HEIC/AVIF (....ftyp), as phones save photos
   if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image';
   if (starts([0x66, 0x74, 0x79, 0x70], 4)) return 'image';
+  // An empty file is a download or copy that failed, not an empty text box.
+  if (file.size === 0) return 'empty';
   return file.size > MAX_FILE_BYTES ? 'too_large' : null;
 }
 

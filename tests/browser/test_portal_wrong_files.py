@@ -129,3 +129,14 @@ def test_a_credential_pasted_with_its_letter_is_told_what_to_do(credentials: Cre
         assert not browser.find_element("id", "answer").is_displayed()
     status, _sentence = paste_and_check(browser, "Dear HR, please find my diploma attached.")
     assert status == "malformed"
+
+
+def test_an_empty_file_is_not_taken_for_an_empty_text_box(credentials: Credentials,
+                                                          browser: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "diploma.json"
+    empty.write_bytes(b"")  # a download that failed
+    open_portal(browser, credentials.node.url + "/", "ru")
+    status, sentence = pick(browser, empty)
+    assert status == "file_empty", sentence
+    assert sentence.startswith("Этот файл пуст (0 байт)")
+    assert "Попросите владельца прислать файл документа ещё раз" in sentence
