@@ -202,7 +202,9 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
-        print_verdict(verdict, f"{file} (W3C VC 2.0, issuer {verdict.issuer})", after)
+        # A file refused before its issuer was read names none.
+        about = f" (W3C VC 2.0, issuer {verdict.issuer})" if verdict.issuer else " (W3C VC)"
+        print_verdict(verdict, f"{file}{about}", after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 

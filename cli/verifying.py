@@ -23,6 +23,7 @@ from cli.remote import (
     check_fresh,
 )
 from cli.vc import is_vc_document, verify_vc_file, write_private
+from cli.verify_files import is_credential, load_json_file, unreadable
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -48,7 +49,6 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
-CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
@@ -56,21 +56,12 @@ manifest_option = click.option(
 
 
 def _load_json(path: Path) -> Any | None:
-    try:  # utf-8-sig: a file saved by Notepad or PowerShell may begin with a BOM
-        value = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    value = load_json_file(path)
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
     return value
-
-
-def _looks_like_a_credential(path: Path) -> bool:
-    with path.open("rb") as file:
-        start = file.read(CREDENTIAL_START_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return start.startswith(b"{") and b'"format"' in start
 
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
@@ -166,18 +157,14 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
     if is_vc_document(document) and not offline:
         verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
                        max_age_s)
-    is_credential = isinstance(document, dict) and "format" in document
     if offline:
-        verdict = _verify_offline(document, genesis_path, max_age_s)
+        verdict = (unreadable(file, document, offline=True)
+                   or _verify_offline(document, genesis_path, max_age_s))
     else:
-        verdict = _verify_online(document, file, is_credential, node_url,
+        verdict = _verify_online(document, file, is_credential(document), node_url,
                                  _load_trusted_genesis(genesis_path), max_age_s)
-    if document is None and not verdict.valid and _looks_like_a_credential(file):
-        # No chain records these bytes (as a document), and they begin as a credential
-        # does: "no record of this document" would send the reader looking for an anchor.
-        verdict.status = "malformed"
-        verdict.reason = ("this file begins like a Senim credential but is cut short or "
-                          "damaged (it is not whole JSON); ask its holder for the file again")
+        if not verdict.valid:  # no chain records these bytes as an anchored document
+            verdict = unreadable(file, document, False, verdict.source) or verdict
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

@@ -7,13 +7,14 @@ and how a batch makes them, is `ledger.credentials`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.credential_shapes import MAX_FIELD_NAME, MAX_FIELDS, SALT_BYTES
 from ledger.credentials import DOCUMENT_FORMAT_V1, DOCUMENT_FORMATS, field_hash
-from ledger.errors import InvalidDocument
+from ledger.errors import InvalidDocument, NewerFormat
 from ledger.labels import Label
 
 
@@ -44,8 +45,26 @@ def _hex(value: Any, what: str, size: int | None = 32) -> bytes:
     return data
 
 
+FORMAT_VERSION = re.compile(r"senim-credential/v([1-9][0-9]{0,5})")
+NEWEST_VERSION = max(int(m.group(1)) for m in map(FORMAT_VERSION.fullmatch, DOCUMENT_FORMATS)
+                     if m)
+
+
+def _refuse_newer_format(document: Any) -> None:
+    """A later release's document is named as such: "not a Senim credential" would tell
+    a verifier running an older node that a genuine document is junk."""
+    found = (FORMAT_VERSION.fullmatch(document["format"])
+             if isinstance(document, dict) and isinstance(document.get("format"), str)
+             else None)
+    if found and int(found.group(1)) > NEWEST_VERSION:
+        raise NewerFormat(f"the credential is in a newer format ({found.group(0)}) than this "
+                          f"version of Senim reads (up to {DOCUMENT_FORMATS[-1]}): check it "
+                          "with an updated senim or node")
+
+
 def parse_document(document: Any) -> ParsedDocument:
     """Check the shape of a credential document; recompute each field's hash."""
+    _refuse_newer_format(document)
     if not isinstance(document, dict) or document.get("format") not in DOCUMENT_FORMATS:
         raise InvalidDocument("not a Senim credential (format must be one of "
                               f"{', '.join(DOCUMENT_FORMATS)})")

@@ -48,3 +48,8 @@ class ConfigError(SenimError):
 
 class InvalidDocument(SenimError):
     """Remote fault: a credential document that is not well-formed."""
+
+
+class NewerFormat(InvalidDocument):
+    """A credential in a format version newer than this code reads: not known to be bad,
+    only unreadable here until the verifier is updated."""

@@ -49,6 +49,12 @@ FIELD_LABELS: dict[str, Label] = {
     "original": _label("Бастапқы транскрипт", "Исходный транскрипт", "Original transcript"),
     "recognition_date": _label("Қайта есептелген күні", "Дата перезачёта",
                                "Date of recognition"),
+    "certificate_number": _label("Сертификат нөмірі", "Номер сертификата",
+                                 "Certificate number"),
+    "course_title": _label("Курс атауы", "Название курса", "Course title"),
+    "credits": _label("Кредиттер", "Кредиты", "Credits"),
+    "hours": _label("Сағат саны", "Часы", "Hours"),
+    "grade": _label("Бағасы", "Оценка", "Grade"),
 }
 
 # The standard fields of each type, in the order a document shows them. Line and
@@ -57,8 +63,9 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "diploma": ("full_name", "iin", "birth_date", "student_id", "diploma_number",
                 "programme", "programme_code", "qualification", "degree", "graduation_date",
                 "gpa", "honours", "study_language", "issue_date"),
-    "certificate": ("full_name", "iin", "birth_date", "programme", "qualification",
-                    "issue_date"),
+    "certificate": ("full_name", "iin", "birth_date", "student_id", "certificate_number",
+                    "course_title", "programme", "qualification", "credits", "hours",
+                    "grade", "issue_date"),
     "transcript": ("full_name", "iin", "birth_date", "student_id", "programme",
                    "programme_code", "issue_date", "gpa", "total_credits"),
     "attestat": ("full_name", "iin", "birth_date", "student_id", "attestat_number", "school",

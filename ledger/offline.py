@@ -79,7 +79,8 @@ class OfflineFacts(StateFacts):
 
     def __init__(self, bundle: Any, genesis: Genesis, certified: SetCertificateCheck) -> None:
         if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
-            raise InvalidDocument(f"no offline proof in the document (format {PROOF_FORMAT})")
+            raise InvalidDocument(f"the credential carries no offline proof ({PROOF_FORMAT}): "
+                                  "its holder adds one with `senim prove`, or check it online")
         try:
             header = Header.decode(bytes.fromhex(bundle["header"]))
             certificate = bytes.fromhex(bundle["certificate"])

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.credentials import target_hash
-from ledger.errors import InvalidDocument
+from ledger.errors import InvalidDocument, NewerFormat
 from ledger.key_events import KeyHistory
 from ledger.payloads import REVOCATION_REASONS
 from ledger.record_checks import issuer_key_finding, record_findings
@@ -53,7 +53,8 @@ class Check:
 class Verdict:
     valid: bool
     # valid | tampered | unknown | unaccredited | revoked | superseded | malformed |
-    # compromised_key (signed with a key reported stolen from before its height); for a
+    # compromised_key (signed with a key reported stolen from before its height) |
+    # newer_format (a format version this code does not read yet); for a
     # recognition also original_invalid | original_revoked | original_unchecked; for an
     # employment record, inconsistent (its start differs from the end recorded on chain)
     status: str
@@ -82,6 +83,9 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
     verdict = Verdict(False, "malformed", "", facts.describe())
     try:
         doc = parse_document(document)
+    except NewerFormat as exc:
+        verdict.facts["format"] = document["format"]
+        return _fail(verdict, "newer_format", Check("document", False, str(exc)))
     except InvalidDocument as exc:
         return _fail(verdict, "malformed", Check("document", False, str(exc)))
     if doc.chain_id != chain_id:

@@ -118,4 +118,6 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
     if is_set and purpose in PURPOSE_STATUS:
         return PURPOSE_STATUS[purpose], f"{PURPOSE_STATUS[purpose]}: its bit is set in the " \
             "issuer's status list"
-    return None, f"not {purpose} in its status list"
+    marked = PURPOSE_STATUS.get(purpose, "") if isinstance(purpose, str) else ""
+    marked = marked or f"marked for {purpose!r}"
+    return None, f"not {marked} in its status list"

@@ -9,7 +9,8 @@ const REQUEST_TIMEOUT_MS = 6000;
 const VC_TIMEOUT_MS = 30000;
 // Shown first and in this order; other fields follow in the file's order.
 const FIELD_ORDER = [
-  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'program_code', 'program',
+  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'certificate_number',
+  'course_title', 'program_code', 'program',
   'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
   'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
   'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];
@@ -98,8 +99,38 @@ async function documentFromFragment() {
   }
 }
 
+// The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
+// unread, since putting megabytes in the text box freezes the page for many seconds.
+const MAX_FILE_BYTES = 1024 * 1024;
+// What people drop instead of the credential file: a PDF or a scan of the paper diploma.
+const NOT_CREDENTIALS = [['pdf', [0x25, 0x50, 0x44, 0x46]],
+  ['image', [0x89, 0x50, 0x4e, 0x47]], ['image', [0xff, 0xd8, 0xff]],
+  ['image', [0x47, 0x49, 0x46, 0x38]], ['image', [0x42, 0x4d]],
+  ['image', [0x49, 0x49, 0x2a, 0x00]], ['image', [0x4d, 0x4d, 0x00, 0x2a]]];
+
+async function kindOfFile(file) {
+  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const starts = (bytes, at) => bytes.every((b, i) => head[(at || 0) + i] === b);
+  const found = NOT_CREDENTIALS.find(([, magic]) => starts(magic));
+  if (found) return found[0];
+  // WebP (RIFF....WEBP) and HEIC/AVIF (....ftyp), as phones save photos
+  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image';
+  if (starts([0x66, 0x74, 0x79, 0x70], 4)) return 'image';
+  // An empty file is a download or copy that failed, not an empty text box.
+  if (file.size === 0) return 'empty';
+  return file.size > MAX_FILE_BYTES ? 'too_large' : null;
+}
+
 async function readFile(file) {
   $('filename').textContent = file.name;
+  const refused = await kindOfFile(file);
+  if (refused) {
+    $('doc').value = '';
+    reset();
+    say(refused === 'too_large' ? 'too_large' : 'file_' + refused);
+    reveal();
+    return;
+  }
   $('doc').value = await file.text();
   verify();
 }
@@ -159,7 +190,11 @@ async function verify() {
   state.last = null;
   if (!text) { say('empty'); return; }
   let doc;
-  try { doc = JSON.parse(text); } catch (e) { say('malformed'); return; }
+  try { doc = JSON.parse(text); } catch (e) {
+    // A credential cut short, or pasted with the letter it came in: say what to do.
+    say(/"senim-credential\/|"VerifiableCredential"/.test(text) ? 'damaged' : 'malformed');
+    return;
+  }
   show('', t('result.checking'));
   const vc = isVc(doc);
   let verdict, status = null;
@@ -171,8 +206,11 @@ async function verify() {
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
     const answered = answer.status === 200 || (vc && answer.status === 400);
     if (!answered || !verdict || typeof verdict.status !== 'string') {
-      say(answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
-        : 'node_error', { code: String(answer.status) });
+      // 429 and 503 are the node's limits on public work: a moment later it answers.
+      const kind = answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
+        : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
+      say(kind);
+      $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
@@ -222,7 +260,7 @@ function tone(verdict) {
   const status = verdict.status;
   return status === 'valid' && onChain(verdict) ? 'ok' : status === 'valid'
     || status === 'revoked' || status === 'superseded' || status === 'unaccredited'
-    ? 'warn' : 'bad';
+    || status === 'newer_format' ? 'warn' : 'bad';
 }
 
 function fieldValue(dd, value, name) {
@@ -373,16 +411,25 @@ function renderTables(fields) {
 function checkDetail(check, doc, verdict) {
   const f = verdict.facts || {};
   const fields = (doc && doc.fields) || {};
-  const all = Object.keys(fields).length;
-  const shown = Object.values(fields).filter((e) => e && typeof e.value === 'string').length;
+  const count = (pattern) => {
+    const names = Object.keys(fields).filter((n) => pattern.test(n));
+    const open = names.filter((n) => fields[n] && typeof fields[n].value === 'string').length;
+    return [String(open), String(names.length - open)];
+  };
+  const [shown, hidden] = count(/./);
+  const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
+  const [subjectsShown, subjectsHidden] = count(SUBJECT);
   const batch = (doc && doc.batch) || {};
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
-  const params = { shown: String(shown), hidden: String(all - shown),
+  const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
     height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
-  return has(key) ? t(key, params) : check.detail;
+  if (has(key)) return t(key, params);
+  // The node words its checks in English: said as they are only on the English page.
+  return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'
+    : 'detail.other.fail');
 }
 
 function renderChecks(doc, verdict, status, checkedAt) {
@@ -396,8 +443,8 @@ function renderChecks(doc, verdict, status, checkedAt) {
     mark.textContent = (check.ok ? '✔ ' : '✘ ');
     mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
     const name = document.createElement('strong');
-    name.textContent = (has('check.' + check.check) ? t('check.' + check.check) : check.check)
-      + ': ';
+    name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
+      : t('check.other')) + ': ';
     li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
     list.appendChild(li);
   });
@@ -431,7 +478,8 @@ function renderChecks(doc, verdict, status, checkedAt) {
 function render(doc, verdict, status, checkedAt) {
   show(tone(verdict), sentence(verdict));
   $('verdict').dataset.status = verdict.status;
-  if (verdict.status === 'malformed') return;
+  // Nothing was read: a document of a later format is not shown in this one's terms.
+  if (verdict.status === 'malformed' || verdict.status === 'newer_format') return;
   renderFields(doc, verdict);
   renderChecks(doc, verdict, status, checkedAt);
   $('answer').hidden = false;
@@ -448,7 +496,11 @@ function wire() {
   $('retry').addEventListener('click', verify);
   $('print').addEventListener('click', () => window.print());
   $('file').addEventListener('change', (e) => {
-    if (e.target.files && e.target.files[0]) readFile(e.target.files[0]);
+    const file = e.target.files && e.target.files[0];
+    // Emptied, so that picking the same file again (a new copy saved over a damaged one)
+    // is a change, and is read again.
+    e.target.value = '';
+    if (file) readFile(file);
   });
   const drop = $('drop');
   ['dragenter', 'dragover'].forEach((name) => drop.addEventListener(name, (e) => {

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import tomllib
 import zlib
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from click.testing import CliRunner
 from cli.main import main
 from cli.sharing import share_link
 from ledger.credentials import make_batch
+from ledger.labels import labels_for
 from ledger.transactions import CREDENTIAL_TYPES
 from node.portal import BUNDLE, LANGUAGES, pick_language
 
 STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
 STATUSES = ("valid", "tampered", "unknown", "unaccredited", "revoked", "malformed", "empty",
-            "too_large", "node_error", "unreachable", "compromised_key")
+            "too_large", "node_error", "unreachable", "compromised_key", "file_pdf", "file_image",
+            "newer_format", "busy", "damaged", "file_empty")
 CHECKS = ("document", "network", "fields", "batch", "on_chain", "issuer_key", "accredited",
           "not_revoked")
 # Letters Kazakh has and Russian lacks: a Kazakh text written without them is Russian.
@@ -66,6 +69,21 @@ def test_translations_keep_the_placeholders(lang: str) -> None:
     english = strings("en")
     for key, text in strings(lang).items():
         assert placeholders(text) == placeholders(english[key]), (lang, key)
+
+
+def test_every_field_a_schema_issues_has_words_in_every_language() -> None:
+    # A field without them is shown under its English name on the kk and ru pages.
+    schemas = sorted((STATIC.parents[1] / "registrar" / "schemas").glob("*.toml"))
+    assert len(schemas) >= 5
+    for path in schemas:
+        schema = tomllib.loads(path.read_text("utf-8"))
+        names = list(schema["fields"])
+        labels = labels_for(schema["type"], names)
+        assert set(labels) == set(names), (path.name, sorted(set(names) - set(labels)))
+        for lang in LANGUAGES:
+            table = strings(lang)
+            for name in names:
+                assert table.get(f"field.{name}") == labels[name][lang], (lang, name)
 
 
 def test_kazakh_is_kazakh_and_russian_is_cyrillic() -> None:

@@ -6,6 +6,7 @@ tables in the page's language, hidden lines named as hidden by the holder."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +167,37 @@ def test_a_linked_attestat_shows_subject_grades_in_each_language(records: Record
         width, scroll_width = browser.execute_script(
             "return [window.innerWidth, document.documentElement.scrollWidth];")
         assert width == PHONE["width"] and scroll_width <= width
+
+
+# Words that stay as they are in every language: names, a standard's, a unit's.
+KEPT_AS_IS = (KAZNU, "W3C", "Verifiable Credential", "eddsa-rdfc-2022", "Senim", "ECTS")
+
+
+def test_every_technical_check_is_said_in_the_page_language(records: Records,
+                                                             browser: Any) -> None:
+    document = json.loads(records.attestat.read_text(encoding="utf-8"))
+    vc = records.transcript_vc.read_text(encoding="utf-8")
+    expected = {"ru": ("Дисциплины: Показано дисциплин: 3, скрыто владельцем: 1.",
+                       "Оценки по предметам: Показано оценок по предметам: 3, скрыто "
+                       "владельцем: 1."),
+                "kk": ("Пәндер: Көрсетілген пәндер: 3, иесі жасырғаны: 1.",
+                       "Пән бағалары: Көрсетілген пән бағалары: 3, иесі жасырғаны: 1.")}
+    for lang, (lines, subjects) in expected.items():
+        said: dict[str, str] = {}
+        for link in (share_link(json.loads(vc), records.node.url, compressed=True),
+                     share_link(document, records.node.url)):
+            browser.get("about:blank")
+            open_portal(browser, link, lang)
+            assert verdict(browser)[0] == "valid"
+            said.update(browser.execute_script(
+                "const out = {};"
+                "document.querySelectorAll('#check-list li').forEach((li) => {"
+                "  out[li.dataset.check] = li.textContent.slice(2); });"
+                "return out;"))
+        assert {"lines", "subjects", "issuer_key", "validity", "member"} <= set(said), said
+        assert said["lines"] == lines and said["subjects"] == subjects, said
+        for check, text in said.items():
+            assert ".." not in text, (lang, check, text)  # a date ending "г." before a "."
+            for kept in KEPT_AS_IS:
+                text = text.replace(kept, "")
+            assert not re.search(r"[A-Za-z]{3,}", text), (lang, check, said[check])

@@ -227,6 +227,28 @@ def test_malformed_documents(chain: Chain, document: Any) -> None:
     assert (verdict.valid, verdict.status) == (False, "malformed")
 
 
+@pytest.mark.parametrize(("version", "status"), [
+    ("senim-credential/v3", "newer_format"), ("senim-credential/v17", "newer_format"),
+    ("senim-credential/v0", "malformed"), ("senim-credential/v2.1", "malformed"),
+    ("senim-credential/v03", "malformed"), ("other-credential/v3", "malformed")])
+def test_a_later_format_is_named_not_called_junk(issued: tuple[Chain, Any], version: str,
+                                                 status: str) -> None:
+    # A later release may issue a format this verifier cannot read; "not a Senim
+    # credential" would call the holder's genuine document junk.
+    chain, batch = issued
+    document = documents_of(batch)[0]
+    document["format"] = version
+    verdict = verify_credential(document, facts_of(chain), CHAIN_ID)
+    assert (verdict.valid, verdict.status) == (False, status), verdict.reason
+    if status == "newer_format":
+        assert verdict.reason.startswith(f"the credential is in a newer format ({version})")
+        assert "updated senim" in verdict.reason and verdict.facts["format"] == version
+        with pytest.raises(InvalidDocument, match="newer format"):
+            disclose(document, ["iin"])
+    else:
+        assert "not a Senim credential" in verdict.reason
+
+
 def test_anchor_verify(chain: Chain, net: Consortium) -> None:
     contract = b"%PDF-1.7 employment contract of Aigerim"
     block = commit(chain, [make_tx(net.employer, AnchorPayload(hashlib.sha256(contract).digest()))])

@@ -186,6 +186,8 @@ async def test_cli_export_vc_then_verify(node: VcNode, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.output)
     assert verdict["valid"] and "status" in [c["check"] for c in verdict["checks"]]
+    said = {c["check"]: c["detail"] for c in verdict["checks"]}
+    assert said["status"] == "not revoked in its status list"  # read as a sentence
     vc["credentialSubject"]["fields"]["degree"] = "PhD"
     out.write_text(json.dumps(vc))
     result = await loop.run_in_executor(None, runner.invoke, main, ["verify", str(out),

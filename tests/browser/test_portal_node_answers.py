@@ -1,0 +1,61 @@
+"""A node that refuses work for a moment, in a real Chromium against a real node: its limits
+on public work (429, 503) read as "busy, try again" with a retry button, an error of its
+own as a fault to report, in the page's language and without an HTTP code."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+BUSY = {"en": "The node is busy just now", "ru": "Узел сейчас занят",
+        "kk": "Түйін қазір бос емес"}
+RETRY = {"en": "Try again", "ru": "Повторить", "kk": "Қайталау"}
+
+# The page's next verification request is answered by this code instead of the node.
+REFUSE_NEXT = """
+const code = arguments[0];
+const real = window.fetch;
+window.fetch = (path, options) => {
+  if (/verify/.test(String(path))) {
+    window.fetch = real;
+    return Promise.resolve(new Response(JSON.stringify({error: {code: 'busy',
+      message: 'busy'}}), {status: code, headers: {'Content-Type': 'application/json'}}));
+  }
+  return real(path, options);
+};
+"""
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_busy_node_says_try_again_and_the_retry_works(credentials: Credentials,
+                                                        browser: Any, lang: str) -> None:
+    text = credentials.valid.read_text(encoding="utf-8")
+    for code in (429, 503):
+        open_portal(browser, credentials.node.url + "/", lang)
+        browser.execute_script(REFUSE_NEXT, code)
+        status, sentence = paste_and_check(browser, text)
+        assert status == "busy" and sentence.startswith(BUSY[lang]), (code, sentence)
+        assert str(code) not in sentence
+        retry = browser.find_element("id", "retry")
+        assert retry.is_displayed() and retry.text == RETRY[lang]
+        browser.execute_script("delete document.getElementById('verdict').dataset.status;")
+        retry.click()
+        assert verdict(browser)[0] == "valid"
+
+
+def test_a_fault_of_the_node_is_said_without_its_code(credentials: Credentials,
+                                                      browser: Any) -> None:
+    open_portal(browser, credentials.node.url + "/", "ru")
+    browser.execute_script(REFUSE_NEXT, 500)
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "node_error" and "оператору узла" in sentence, sentence
+    assert not re.search(r"\d", sentence), sentence
+    assert browser.find_element("id", "retry").is_displayed()

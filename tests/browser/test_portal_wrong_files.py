@@ -1,0 +1,142 @@
+"""Files the portal cannot read as a credential, in a real Chromium against a real node: a
+PDF or a photo of the diploma dropped instead of its file, a file far too large (each
+named at once, without the page reading it all), and a credential of a later format.
+Each gets its own sentence in the page's language. And a damaged file picked again once
+a good copy was saved over it is read again; a credential pasted with the letter it came
+in, or cut short, is told apart from text that is no credential."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+ASK_FOR_THE_FILE = {"en": "Ask the holder for the credential file (.json)",
+                    "ru": "Попросите владельца прислать файл документа (.json)",
+                    "kk": "Иесінен өзі алған құжат файлын (.json) сұраңыз"}
+OPENINGS = {("pdf", "en"): "This is a PDF, not a Senim credential file",
+            ("pdf", "ru"): "Это PDF-файл, а не файл документа Senim",
+            ("pdf", "kk"): "Бұл — PDF файлы, Senim құжатының файлы емес",
+            ("image", "en"): "This is a picture, not a Senim credential file",
+            ("image", "ru"): "Это изображение, а не файл документа Senim",
+            ("image", "kk"): "Бұл — сурет, Senim құжатының файлы емес"}
+# Reading 50 MB into the text box held the page for about 30 s on this machine.
+PROMPTLY_S = 5.0
+
+
+def pick(browser: Any, path: Path) -> tuple[str, str]:
+    browser.find_element("id", "file").send_keys(str(path))
+    return verdict(browser)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_pdf_or_a_photo_of_the_diploma_is_named_as_such(credentials: Credentials,
+                                                          browser: Any, tmp_path: Path,
+                                                          lang: str) -> None:
+    for kind, name, body in (("pdf", "diploma.pdf", PDF + bytes(3000)),
+                             ("image", "IMG_2041.jpg", JPEG + bytes(3000))):
+        path = tmp_path / name
+        path.write_bytes(body)
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = pick(browser, path)
+        assert status == f"file_{kind}", (kind, lang, sentence)
+        assert sentence.startswith(OPENINGS[kind, lang]), sentence
+        assert ASK_FOR_THE_FILE[lang] in sentence, sentence
+        assert not browser.find_element("id", "answer").is_displayed()
+
+
+def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser: Any,
+                                               tmp_path: Path) -> None:
+    huge = tmp_path / "diploma.json"
+    with huge.open("w", encoding="utf-8") as handle:
+        handle.write('{"format": "senim-credential/v2", "pad": "')
+        handle.write("x" * (50 * 1024 * 1024))
+        handle.write('"}')
+    open_portal(browser, credentials.node.url + "/", "ru")
+    browser.set_script_timeout(60)  # a page held busy is reported as slow, not as an error
+    started = time.monotonic()
+    status, sentence = pick(browser, huge)
+    elapsed = time.monotonic() - started
+    assert status == "too_large" and sentence == "Этот файл слишком велик для документа."
+    assert elapsed < PROMPTLY_S, f"answered after {elapsed:.1f}s"
+    assert browser.find_element("id", "doc").get_attribute("value") == ""
+    # the page still works: a real credential picked next is checked
+    browser.execute_script("delete document.getElementById('verdict').dataset.status;")
+    status, _sentence = pick(browser, credentials.valid)
+    assert status == "valid"
+
+
+LATER_FORMAT = {"en": "This document is in a newer format than this node's software reads",
+                "ru": "Этот документ в более новом формате, чем умеет читать программа этого "
+                      "узла",
+                "kk": "Бұл құжат осы түйіннің бағдарламасы оқи алатыннан жаңа пішімде"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_credential_of_a_later_format_is_not_called_damaged(credentials: Credentials,
+                                                              browser: Any, lang: str) -> None:
+    document = credentials.document(credentials.valid)
+    document["format"] = "senim-credential/v3"
+    open_portal(browser, credentials.node.url + "/", lang)
+    status, sentence = paste_and_check(browser, json.dumps(document, ensure_ascii=False))
+    assert status == "newer_format" and sentence.startswith(LATER_FORMAT[lang]), sentence
+    assert browser.find_element("id", "verdict").get_attribute("data-tone") == "warn"
+    assert not browser.find_element("id", "answer").is_displayed()
+
+
+def test_the_same_file_picked_again_after_a_new_copy_is_read_again(credentials: Credentials,
+                                                                   browser: Any,
+                                                                   tmp_path: Path) -> None:
+    # The holder sends the file again and it is saved over the damaged one, same name.
+    received = tmp_path / "diploma.json"
+    whole = credentials.valid.read_text(encoding="utf-8")
+    received.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    open_portal(browser, credentials.node.url + "/", "en")
+    assert pick(browser, received)[0] == "damaged"
+    browser.execute_script("delete document.getElementById('verdict').dataset.status;")
+    shutil.copy(credentials.valid, received)
+    status, sentence = pick(browser, received)
+    assert status == "valid", sentence
+
+
+PASTE_ONLY = {"en": "This looks like a Senim credential, but not a whole one",
+              "ru": "Это похоже на документ Senim, но не целый",
+              "kk": "Бұл Senim құжатына ұқсайды, бірақ толық емес"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_credential_pasted_with_its_letter_is_told_what_to_do(credentials: Credentials,
+                                                                browser: Any,
+                                                                lang: str) -> None:
+    whole = credentials.valid.read_text(encoding="utf-8")
+    open_portal(browser, credentials.node.url + "/", lang)
+    for text in (f"Здравствуйте! Вот мой диплом:\n{whole}\n--\nС уважением, Әлия",
+                 whole[: len(whole) // 2]):
+        status, sentence = paste_and_check(browser, text)
+        assert status == "damaged" and sentence.startswith(PASTE_ONLY[lang]), sentence
+        assert not browser.find_element("id", "answer").is_displayed()
+    status, _sentence = paste_and_check(browser, "Dear HR, please find my diploma attached.")
+    assert status == "malformed"
+
+
+def test_an_empty_file_is_not_taken_for_an_empty_text_box(credentials: Credentials,
+                                                          browser: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "diploma.json"
+    empty.write_bytes(b"")  # a download that failed
+    open_portal(browser, credentials.node.url + "/", "ru")
+    status, sentence = pick(browser, empty)
+    assert status == "file_empty", sentence
+    assert sentence.startswith("Этот файл пуст (0 байт)")
+    assert "Попросите владельца прислать файл документа ещё раз" in sentence

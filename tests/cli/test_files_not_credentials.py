@@ -1,0 +1,91 @@
+"""Files an employer is given that are not a whole credential file: `senim verify` says
+what they are in one plain sentence, online and offline, and reads a credential saved as
+UTF-16 (Notepad's "Unicode") as the node does; a VC of the older data model names no
+issuer it did not read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli import test_verify_across_set_changes as set_changes
+from tests.cli.test_verify_across_set_changes import senim, verdict_of
+
+net, node_url = set_changes.net, set_changes.node_url  # the fixtures: a node and a diploma
+NO_ANCHOR = "no record of this document"
+
+
+async def both_ways(path: Path, node_url: str, tmp_path: Path) -> list[dict[str, object]]:
+    """The verdicts online and offline, each exit 1 with no traceback."""
+    genesis = str(tmp_path / "genesis.json")
+    verdicts = []
+    for args in (["--node", node_url], ["--offline", "--genesis", genesis]):
+        result = await senim("verify", str(path), "--json", *args)
+        assert result.exit_code == 1, (args, result.output)
+        verdicts.append(verdict_of(result))
+    return verdicts
+
+
+async def test_an_empty_file_is_called_empty(node_url: str, tmp_path: Path) -> None:
+    empty = tmp_path / "diploma.json.part"
+    empty.write_bytes(b"")
+    for verdict in await both_ways(empty, node_url, tmp_path):
+        assert verdict["status"] == "malformed"
+        assert str(verdict["reason"]).startswith("the file is empty"), verdict
+
+
+async def test_a_credential_pasted_into_a_letter_is_not_looked_up_as_an_anchor(
+        node_url: str, tmp_path: Path) -> None:
+    whole = (tmp_path / "diploma.json").read_text(encoding="utf-8")
+    letter = tmp_path / "letter.txt"
+    letter.write_text(f"Здравствуйте! Вот мой диплом:\n{whole}\n--\nӘлия", encoding="utf-8")
+    in_a_list = tmp_path / "list.json"
+    in_a_list.write_text(f"[{whole}]", encoding="utf-8")
+    for path in (letter, in_a_list):
+        for verdict in await both_ways(path, node_url, tmp_path):
+            assert verdict["status"] == "malformed", (path.name, verdict)
+            assert "with other text around it" in str(verdict["reason"])
+            assert NO_ANCHOR not in str(verdict["checks"])
+
+
+async def test_a_pdf_checked_offline_is_not_a_credential_without_a_proof(
+        node_url: str, tmp_path: Path) -> None:
+    pdf = tmp_path / "diploma.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(2000))
+    online, offline = await both_ways(pdf, node_url, tmp_path)
+    assert online["status"] == "unknown"  # any file may be an anchored document
+    assert offline["status"] == "malformed"
+    assert str(offline["reason"]).startswith("this file is not a Senim credential")
+    # a credential with no proof in it: what to do about it
+    bare = await senim("verify", str(tmp_path / "diploma.json"), "--offline", "--genesis",
+                       str(tmp_path / "genesis.json"), "--json")
+    assert bare.exit_code == 1 and "senim prove" in str(verdict_of(bare)["reason"])
+
+
+async def test_a_credential_saved_as_utf16_verifies_online_and_offline(node_url: str,
+                                                                       tmp_path: Path) -> None:
+    text = (tmp_path / "diploma.json").read_text(encoding="utf-8")
+    utf16 = tmp_path / "diploma-unicode.json"
+    utf16.write_bytes(text.encode("utf-16"))
+    online = await senim("verify", str(utf16), "--node", node_url, "--json")
+    assert online.exit_code == 0 and verdict_of(online)["status"] == "valid", online.output
+    proved = tmp_path / "proved.json"
+    made = await senim("prove", str(utf16), "--out", str(proved), "--node", node_url)
+    assert made.exit_code == 0, made.output
+    proved.write_bytes(proved.read_text(encoding="utf-8").encode("utf-16"))
+    offline = await senim("verify", str(proved), "--offline", "--genesis",
+                          str(tmp_path / "genesis.json"), "--json")
+    assert offline.exit_code == 0, offline.output
+
+
+async def test_a_vc_of_the_older_data_model_is_refused_in_words(node_url: str,
+                                                                 tmp_path: Path) -> None:
+    old = tmp_path / "old.vc.json"
+    old.write_text(json.dumps({"@context": ["https://www.w3.org/2018/credentials/v1"],
+                               "type": ["VerifiableCredential"], "issuer": "did:example:1",
+                               "credentialSubject": {"degree": "BSc"}}))
+    result = await senim("verify", str(old), "--node", node_url)
+    assert result.exit_code == 1, result.output
+    first, file_line = result.output.splitlines()[:2]
+    assert first.startswith("MALFORMED: not a VC 2.0"), first
+    assert file_line.strip() == f"file:   {old} (W3C VC)", file_line
