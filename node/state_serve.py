@@ -82,8 +82,13 @@ class StateSnapshots:
         self._certifies = certifies
         self.interval = interval  # the engine ends sync runs at these heights too
         self._held: list[_Held] = []  # oldest first
-        # Taken at a commit while an answer was being read; held by the next one.
+        # Taken at a commit while an answer was being read; held by the next one. At most
+        # SNAPSHOTS_HELD: only the newest can be held, and one answer may last while a
+        # node catching up passes several snapshot heights.
         self._taken: deque[tuple[int, KeyValueSnapshot]] = deque()
+        # Guards `_taken` alone, and is held for no read: the engine thread waits on it
+        # for a deque operation at most.
+        self._taken_lock = threading.Lock()
         # One answer at a time: a snapshot is never released while it is being read.
         self._lock = threading.Lock()
         self._closed = False
@@ -96,7 +101,13 @@ class StateSnapshots:
         for one). Not called after `close`."""
         if height % self.interval != 0 or self._closed:
             return
-        self._taken.append((height, self._kv.snapshot()))
+        store = self._kv.snapshot()
+        with self._taken_lock:
+            self._taken.append((height, store))
+            superseded = [self._taken.popleft()[1]
+                          for _ in range(len(self._taken) - SNAPSHOTS_HELD)]
+        for old in superseded:
+            old.release()
         if self._lock.acquire(blocking=False):
             try:
                 self._hold_taken()
@@ -104,8 +115,11 @@ class StateSnapshots:
                 self._lock.release()
 
     def _hold_taken(self) -> None:
-        while self._taken:
-            height, store = self._taken.popleft()
+        while True:
+            with self._taken_lock:
+                if not self._taken:
+                    return
+                height, store = self._taken.popleft()
             self._hold(store, exact=height)
 
     def _take(self) -> _Held | None:
@@ -208,8 +222,9 @@ class StateSnapshots:
             for held in self._held:
                 held.store.release()
             self._held.clear()
-            while self._taken:
-                self._taken.popleft()[1].release()
+            with self._taken_lock:
+                while self._taken:
+                    self._taken.popleft()[1].release()
 
 
 def _set_changes(store: KeyValueSnapshot, height: int, after: int,

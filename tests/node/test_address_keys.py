@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from unittest import mock
 
 import pytest
@@ -85,7 +84,7 @@ async def test_vc_places_are_shared_by_one_slash_64() -> None:
                     pass
             async with verifying_for(_request(app, ANOTHER_HOST)):
                 pass
-        held: dict[str, Any] = {}
+        held: dict[str, int] = {}
         await in_vc_pool(_request(app, ONE_HOST[3]),
                          lambda: held.update(app[VC].in_flight.held))
         assert held == {"2001:db8:5:7::/64": 1}

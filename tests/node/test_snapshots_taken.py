@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Iterator
 
 from ledger.chain import Chain
 from ledger.codec import decode, encode
@@ -15,11 +16,11 @@ from node.engine import Engine
 from node.engine_thread import TICK_S, EngineThread
 from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
-from node.state_serve import StateSnapshots
+from node.state_serve import SNAPSHOTS_HELD, StateSnapshots
 from node.state_sync import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
-from storage.kv import MemoryStore
+from storage.kv import KeyValueSnapshot, MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
 from tests.node.test_engine import Clock, source_chain
 
@@ -91,3 +92,53 @@ def test_a_snapshot_due_while_an_answer_is_read_is_taken_at_once_and_held_later(
     offer = snapshots.answer(encode([ASK_OFFER]))
     assert offer is not None and decode(offer)[1] == INTERVAL
     snapshots.close()
+
+
+class CountedSnapshots(MemoryStore):
+    """Counts the store snapshots taken and not yet released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreleased = 0
+
+    def snapshot(self) -> KeyValueSnapshot:
+        taken = super().snapshot()
+        self.unreleased += 1
+        store = self
+
+        class Counted:
+            def get(self, key: bytes) -> bytes | None:
+                return taken.get(key)
+
+            def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+                return taken.iterate_prefix(prefix)
+
+            def release(self) -> None:
+                store.unreleased -= 1
+                taken.release()
+
+        return Counted()
+
+
+def test_snapshots_due_during_one_long_answer_are_bounded_and_all_released(
+        net: Consortium) -> None:
+    """A node catching up may pass many snapshot heights while one answer is read (a page
+    of set-change proofs is checked, signatures and all): of those taken meanwhile only
+    the newest SNAPSHOTS_HELD can be held, so no more are kept waiting for the next
+    answer, and every one is released by then or at close."""
+    kv = CountedSnapshots()
+    chain = Chain(kv, net.genesis)
+    interval = 2
+    snapshots = StateSnapshots(kv, ValidatorSets.for_chain(chain).certifies, interval)
+    due = 10
+    with snapshots._lock:  # as while an answer is being read
+        for _ in range(due):
+            for _ in range(interval):
+                commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+            snapshots.block_committed(chain.height)  # as the engine thread does
+        assert kv.unreleased <= SNAPSHOTS_HELD
+    offer = snapshots.answer(encode([ASK_OFFER]))
+    assert offer is not None and decode(offer)[1] == due * interval
+    assert kv.unreleased == SNAPSHOTS_HELD
+    snapshots.close()
+    assert kv.unreleased == 0
