@@ -31,11 +31,13 @@ class TxRejected(SenimError):
 class BadSignature(TxRejected):
     """`bad_signature`: the signature does not match the sender's key in this state.
     `key_changed`: the sender has rotated its key, so a node some blocks behind this
-    one checks it against an earlier key, and may have found the signature good."""
+    one checks it against an earlier key, and may have found the signature good.
+    `sender`: the sender's member id (a node some blocks ahead may hold its rotation)."""
 
-    def __init__(self, key_changed: bool) -> None:
+    def __init__(self, key_changed: bool, sender: bytes = b"") -> None:
         super().__init__("bad_signature", "signature does not match the sender's key")
         self.key_changed = key_changed
+        self.sender = sender
 
 
 class ConfigError(SenimError):

@@ -130,7 +130,7 @@ def check_signature(sender: Member, tx: Transaction, ctx: BlockContext,
     if not known_good and not verify_signature(
         sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
     ):
-        raise BadSignature(sender.key_rotated_height is not None)
+        raise BadSignature(sender.key_rotated_height is not None, tx.sender)
 
 
 def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContext,

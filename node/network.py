@@ -13,14 +13,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ledger.chain import Chain
 from ledger.codec import encode
-from ledger.errors import BadSignature, MalformedInput, TxRejected
+from ledger.errors import BadSignature, MalformedInput
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
+from ledger.rules import load_member
 from node.channels import (
     CH_STATE_RESPONSE,
     CH_SYNC_RESPONSE,
@@ -30,7 +31,7 @@ from node.channels import (
 )
 from node.config import NodeConfig
 from node.peer_penalty import GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S, GossipPenalties
-from node.public_work import ForgedSubmission
+from node.public_work import CommittedView, ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
 from node.submission_body import byte_strings
@@ -190,13 +191,16 @@ class Network:
         A node relays only what it admitted, signatures checked, but against the keys
         its own state holds. A bad signature here is junk only when that relay held the
         same key for its sender: the sender never rotated (else a relay behind this node
-        checked an earlier key) and this node is behind no one it heard of (else a relay
-        ahead may hold the sender's first rotation, not yet here)."""
-        def forged(refusals: list[TxRejected | None]) -> int:
-            return 0 if behind() > 0 else sum(
-                1 for r in refusals if isinstance(r, BadSignature) and not r.key_changed)
+        checked an earlier key) and this node is behind no one (else a relay ahead may
+        hold the sender's first rotation, not yet here). Being behind by a block is not
+        always known here, so each is a suspicion first, judged again FORGED_SETTLE_S
+        later (`_settle_suspicions`)."""
+        def suspect(peer_key: bytes, unrotated: Iterable[bytes]) -> None:
+            if behind() == 0:
+                self.gossip_penalties.suspect(peer_key, unrotated)
 
         async def receive(peer_key: bytes, payload: bytes) -> None:
+            self._settle_suspicions(core, behind)
             if self.gossip_penalties.muted(peer_key):
                 return
             try:  # on the event loop: read without building anything but the items
@@ -213,11 +217,12 @@ class Network:
             except ForgedSubmission as exc:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)
-                self._junk(peer_key, 0 if behind() > 0 else exc.proven)
+                suspect(peer_key, exc.unrotated)
                 return
             codes = [refusal.code for _, refusal in results if refusal is not None]
-            self._junk(peer_key, codes.count("malformed")
-                       + forged([refusal for _, refusal in results]))
+            self._junk(peer_key, codes.count("malformed"))
+            suspect(peer_key, [r.sender for _, r in results
+                               if isinstance(r, BadSignature) and not r.key_changed])
             if "unrecognised" in codes:
                 # What a later release defines: a rolling upgrade's newer peers send it,
                 # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
@@ -232,6 +237,20 @@ class Network:
                             if refusal is None]
                 self.gossip_transactions(admitted)
         return receive
+
+    def _settle_suspicions(self, core: NodeCore, behind: Callable[[], int]) -> None:
+        """Count as junk the forged signatures suspected FORGED_SETTLE_S ago whose senders
+        still never rotated, unless this node now knows it is behind (then a relay ahead
+        may have been right: they are dropped)."""
+        due = self.gossip_penalties.due_suspicions()
+        if not due or behind() > 0:
+            return
+        with CommittedView(core.chain) as view:
+            for peer_key, senders in due.items():
+                self._junk(peer_key, sum(
+                    count for sender, count in senders.items()
+                    if (member := load_member(view.state, sender)) is not None
+                    and member.key_rotated_height is None))
 
     def _junk(self, peer_key: bytes, items: int) -> None:
         dropped = self.gossip_penalties.junk(peer_key, items)

@@ -18,13 +18,20 @@ A muted peer's frames are still read and decrypted (the channel is inside the
 ciphertext), as any peer's frames on any channel are: ~2.4 ms of CPU per MB against
 ~1.1 s per MB of honest gossip (BENCHMARKS.md), so only the handling is skipped.
 
+A forged signature is held as a suspicion for FORGED_SETTLE_S before it counts
+(`suspect`, then `due_suspicions`): a relay that committed the block holding the sender's
+first key rotation before this node did signs off on the new key, and this node finds the
+signature bad until it commits that block too, without knowing it is behind (consensus
+does not say so). Only what still looks forged once that time has passed, the sender
+still never rotated here, counts as junk.
+
 A peer is a consortium member or allowed observer, so the table is small.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 JUNK_WINDOW_S = 10.0  # junk is counted per peer over a window this long
@@ -33,6 +40,12 @@ JUNK_WINDOW_S = 10.0  # junk is counted per peer over a window this long
 # show once, far below the thousands a frame of junk carries.
 JUNK_PER_WINDOW_MAX = 64
 GOSSIP_MUTED_S = 60.0  # how long a peer's transaction gossip is dropped once muted
+# How long a forged signature waits before it counts: far longer than one node commits
+# a block after another does, short enough that a forging peer is still muted soon.
+FORGED_SETTLE_S = 10.0
+# (peer, sender) pairs suspected at once; past it the oldest is settled early. Senders are
+# members (an unknown one is refused before its signature), so this is rarely reached.
+FORGED_SUSPECTS_MAX = 1024
 
 
 @dataclass
@@ -47,6 +60,35 @@ class GossipPenalties:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._peers: dict[bytes, _Peer] = {}
+        # (peer, sender) -> (first suspected at, forged signatures), oldest first
+        self._suspects: dict[tuple[bytes, bytes], tuple[float, int]] = {}
+
+    def suspect(self, peer_key: bytes, senders: Iterable[bytes]) -> None:
+        """Forged-looking signatures a peer relayed, by their senders (one per signature);
+        they count as junk only if `due_suspicions` still finds them forged."""
+        now = self._clock()
+        for sender in senders:
+            first, count = self._suspects.get((peer_key, sender), (now, 0))
+            self._suspects[(peer_key, sender)] = (first, count + 1)
+
+    def due_suspicions(self) -> dict[bytes, dict[bytes, int]]:
+        """Suspicions FORGED_SETTLE_S old (or the oldest past FORGED_SUSPECTS_MAX), taken
+        out: peer -> sender -> forged signatures."""
+        due: dict[bytes, dict[bytes, int]] = {}
+        if not self._suspects:
+            return due
+        settle_before = self._clock() - FORGED_SETTLE_S
+        overflow = len(self._suspects) - FORGED_SUSPECTS_MAX
+        settled: list[tuple[bytes, bytes]] = []
+        for pair, (first, count) in self._suspects.items():
+            if first > settle_before and len(settled) >= overflow:
+                break  # oldest first: the rest are younger
+            settled.append(pair)
+            peer_key, sender = pair
+            due.setdefault(peer_key, {})[sender] = count
+        for pair in settled:
+            del self._suspects[pair]
+        return due
 
     def muted(self, peer_key: bytes) -> bool:
         """Whether to drop this peer's gossip frame unread (and count it dropped)."""

@@ -69,15 +69,17 @@ JSON_DEPTH_MAX = 32
 class ForgedSubmission(TxRejected):
     """A submission showed INVALID_SIGNATURES_PER_SUBMISSION_MAX invalid signatures:
     none of it is admitted, and it is answered in one line, not item by item.
-    `proven`: how many of them are by senders that never rotated their key in the state
-    they were checked in (node.network says when that proves its relay faulty)."""
+    `unrotated`: the senders of those that never rotated their key in the state they
+    were checked in, one entry per signature (node.network says when that proves its
+    relay faulty)."""
 
-    def __init__(self, invalid: int, checked: int, items: int, proven: int = 0) -> None:
+    def __init__(self, invalid: int, checked: int, items: int,
+                 unrotated: tuple[bytes, ...]) -> None:
         super().__init__("forged_submission",
                          f"{invalid} of the first {checked} transactions carry invalid "
                          f"signatures; none of the {items} in this submission was admitted")
         self.items = items
-        self.proven = proven
+        self.unrotated = unrotated
 
 
 class PublicWorkBusy(Exception):

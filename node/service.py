@@ -280,9 +280,9 @@ class NodeCore:
                         outcomes.append(exc)
                         forged += exc.code == "bad_signature"
                         if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
-                            raise ForgedSubmission(forged, len(outcomes), len(items), sum(
-                                isinstance(o, BadSignature) and not o.key_changed
-                                for o in outcomes)) from None
+                            raise ForgedSubmission(forged, len(outcomes), len(items), tuple(
+                                o.sender for o in outcomes
+                                if isinstance(o, BadSignature) and not o.key_changed)) from None
             return outcomes, view.height
 
     def _senders_and_signatures(self, txs: list[Transaction | TxRejected],
