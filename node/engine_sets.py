@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from consensus import Event, Height, ValidatorId, ValidatorsKnown
 from ledger.chain import Chain
+from ledger.key_events import validator_member
 from ledger.rules import load_member
 from node.validators import ValidatorSet, ValidatorSets
 
@@ -35,9 +36,11 @@ class FollowsValidatorSets:
         keys = {**self.next_validators.public_keys, **self.validators.public_keys}
         self._validator_keys = {key: ValidatorId(vid) for vid, key in keys.items()}
         self.validator_keys = frozenset(self._validator_keys)  # read by the event loop
-        for vid in keys:
-            if vid not in self._names:  # a member voted in since genesis: name it in logs
-                member = load_member(self.chain.state, vid)
+        for vid, key in keys.items():
+            # a member voted in since genesis, or one that rotated its key (its validator
+            # id is then its new key's): name it in logs and status
+            if vid not in self._names:
+                member = load_member(self.chain.state, validator_member(self.chain.state, key))
                 if member is not None:
                     self._names[vid] = member.name
 

@@ -22,7 +22,14 @@ from cli.main import main
 from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.identity import KeyPair
-from ledger.payloads import AddMemberAction, Payload, ProposePayload, VotePayload
+from ledger.key_events import prove_possession
+from ledger.payloads import (
+    AddMemberAction,
+    Payload,
+    ProposePayload,
+    RotateKeyPayload,
+    VotePayload,
+)
 from ledger.transactions import Transaction
 from node.files import save_key
 from node.governance_view import governance_json
@@ -160,3 +167,32 @@ async def test_api_lists_governance_and_added_members(
     assert sum(m["validator"] for m in members) == 4
     spec = await (await client.get("/openapi.json")).json()
     assert "/v1/governance" in spec["paths"]
+
+
+async def test_api_names_a_rotated_validator_as_its_member(tmp_path: Path,
+                                                           council: Council) -> None:
+    """A set record names a validator by its key's id, which after a rotation is no
+    member's: /v1/status, /v1/members and /v1/governance still name the ministry, and
+    the node running the new key is a validator."""
+    fresh = KeyPair.generate()
+    new = KeyPair.from_seed(fresh.seed, council.ministry.member_id)
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = api_core(new, council.genesis, kv)
+    try:
+        proof = prove_possession(new, core.chain.chain_id, council.ministry.member_id)
+        commit(core.chain, [make_tx(council.ministry, RotateKeyPayload(new.public_key, proof))])
+        ministry = {"member_id": council.ministry.member_id.hex(),
+                    "name": "Ministry of Science"}
+        async with serving(core) as client:
+            # the next block is still certified by the old key, the one after by the new
+            members = (await (await client.get("/v1/members")).json())["members"]
+            assert [m["validator"] for m in members if m["name"] == "Ministry of Science"
+                    ] == [True]
+            commit(core.chain, [], proposer=council.ministry)
+            status = await (await client.get("/v1/status")).json()
+            assert status["validator"] is True and ministry in status["validators"]
+            sets = (await (await client.get("/v1/governance")).json())["validator_sets"]
+            assert ministry in sets[-1]["validators"]
+            assert "Ministry of Science" in [v["name"] for v in sets[0]["validators"]]
+    finally:
+        kv.close()

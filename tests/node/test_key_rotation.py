@@ -39,9 +39,13 @@ from ledger.records import Batch, batch_key
 from ledger.rules import BlockContext, apply_transaction, check_envelope, load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
+from node.engine import Engine
+from node.engine_types import EngineConfig
 from node.files import load_key, save_key
-from node.validators import certifies_by_keys
+from node.mempool import Mempool, MempoolLimits
+from node.validators import ValidatorSets, certifies_by_keys
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
+from tests.node.test_engine import Recorder
 from tests.node.test_ledger_refusals import assert_refused
 
 RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(3)]
@@ -316,3 +320,19 @@ def test_too_many_set_changes(chain: Chain, net: Consortium,
     assert_refused(chain, make_tx(net.ministry, payload), "too_many_set_changes")
     _, payload = rotation(chain, net.university)  # not a validator: no set to change
     commit(chain, [make_tx(net.university, payload)])
+
+
+def test_a_rotated_validator_is_named_as_its_member(chain: Chain, net: Consortium) -> None:
+    """After a rotation the set names the validator by its new key's id, which is no
+    member's: the engine's status still names the member, and its node validates."""
+    new = rotate(chain, net.ministry)
+    commit(chain, [], proposer=new)
+    commit(chain, [], proposer=new)
+    assert validator_set_at(chain.state, chain.height + 1).public_keys == [new.public_key]
+    engine = Engine(new, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                    ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), lambda: 0,
+                    Recorder())
+    status = engine.status()
+    assert status["mode"] == "pbft"
+    assert status["primary"] == "Ministry of Science"
+    assert status["reachable"] == ["Ministry of Science"]
