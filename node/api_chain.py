@@ -163,7 +163,7 @@ async def list_members(request: web.Request) -> web.Response:
                  "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
                  "granted_height": g.granted_height, "suspended_height": g.suspended_height,
                  "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
-    return web.json_response({"members": members})
+    return web.json_response({"height": core.chain.height, "members": members})
 
 
 async def governance(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 import cli.governance
+import cli.node_info
 from cli.client import ClientError
 from cli.main import main
 from ledger.chain import Chain
@@ -24,7 +25,9 @@ from ledger.errors import TxRejected
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
 from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
     AddMemberAction,
+    MemberAction,
     Payload,
     ProposePayload,
     RotateKeyPayload,
@@ -196,3 +199,37 @@ async def test_api_names_a_rotated_validator_as_its_member(tmp_path: Path,
             assert "Ministry of Science" in [v["name"] for v in sets[0]["validators"]]
     finally:
         kv.close()
+
+
+async def test_members_say_who_is_retired_and_what_governance_scheduled(
+        api: tuple[Client, NodeCore], council: Council) -> None:
+    """`senim members` once printed a retired university as any member, and nothing of
+    a retirement or an admission scheduled for a later height."""
+    client, core = api
+    newcomer = KeyPair.generate()
+    retire = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 6, 3))
+    admit = make_tx(council.ministry, ProposePayload(
+        AddMemberAction("Satbayev University", "university", newcomer.public_key), 8, 3))
+    commit(core.chain, [retire, admit])
+    commit(core.chain, [make_tx(council.ministry2, VotePayload(retire.tx_id)),
+                        make_tx(council.ministry2, VotePayload(admit.tx_id))])
+
+    async def lines() -> dict[str, str]:
+        answer = await (await client.get("/v1/members")).json()
+        printed = cli.node_info._member_lines(answer)
+        assert printed[0] == f"Members as of height {core.chain.height}:"
+        return {line.split("  ", 1)[1].split(" (")[0]: line for line in printed[1:]}
+
+    before = await lines()
+    assert before["KazNU"].endswith("(university): a member; retires at height 6, signing "
+                                    "nothing from then on")
+    assert before["Satbayev University"].endswith(
+        "(university): a member from height 8; it signs nothing before then")
+    assert before["Ministry of Science"].endswith("(ministry): a validator")
+    while core.chain.height < 8:
+        commit(core.chain, [])
+    after = await lines()
+    assert after["KazNU"].endswith("(university): retired at height 6; it signs nothing "
+                                   "from then on")
+    assert after["Satbayev University"].endswith("(university): a member")
