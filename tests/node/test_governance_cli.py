@@ -103,9 +103,10 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     proposal_id = proposed.output.split("proposal id: ")[1].split()[0]
     listed = runner.invoke(main, ["governance", "list"])
     assert listed.exit_code == 0, listed.output
-    assert "a change needs 2 of the 3 voters" in listed.output
-    assert (f"{proposal_id}  add-validator KazNU at height 10: open, needs 1 more vote(s) by "
-            "height 8; voted: Ministry of Science") in listed.output
+    assert "a change needs the votes of 2 of the 3 governance voters" in listed.output
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. Open, "
+            "voted by Ministry of Science: it needs 1 more vote by height 8; not yet voted: "
+            "Ministry of Education and Ministry of Justice.\n") in listed.output
 
     voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert voted.exit_code == 0, voted.output
@@ -120,6 +121,39 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     again = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert again.exit_code == 1 and again.output.count("\n") == 1
     assert "proposal_closed" in again.output
+    listed = runner.invoke(main, ["governance", "list"]).output
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. Approved at "
+            "height 2 by Ministry of Science and Ministry of Education; it takes effect at "
+            "height 10, in 8 block(s).\n") in listed
+    while chain_client.chain.height < 10:
+        commit(chain_client.chain, [])
+    listed = runner.invoke(main, ["governance", "list"]).output
+    assert "Validators from height 10: " in listed
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. In force "
+            "since height 10; approved at height 2 by Ministry of Science and Ministry of "
+            "Education.\n") in listed
+
+
+def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
+    """The second ministry, asked to support a change, proposes it again with the default
+    height: two proposals would split the votes, so it is told to vote instead."""
+    runner = CliRunner()
+    uni = council.university.member_id.hex()
+    args = ["governance", "propose", "--action", "retire-member", "--member", uni]
+    first = runner.invoke(main, [*args, "--key", _key(tmp_path, council.ministry, "m1")])
+    assert first.exit_code == 0, first.output
+    proposal_id = first.output.split("proposal id: ")[1].split()[0]
+    second = _key(tmp_path, council.ministry2, "m2")
+    again = runner.invoke(main, [*args, "--key", second])
+    assert again.exit_code == 1 and again.output.count("\n") == 1, again.output
+    assert (f"proposal {proposal_id} already proposes to retire KazNU from height 100, open "
+            f"until height 98: vote for it (senim governance vote --key {second} "
+            f"{proposal_id})") in again.output
+    assert chain_client.chain.height == 1
+    # a height of its own is a deliberate choice (a sooner retirement, say)
+    sooner = runner.invoke(main, [*args, "--key", second, "--effective-height", "20"])
+    assert sooner.exit_code == 0, sooner.output
 
 
 @pytest.mark.parametrize("args,message", [
@@ -128,6 +162,15 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     (["--action", "retire-member", "--member", "zz"], "--member must be 20 bytes"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
       "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
+    # the chain is at height 0: heights it has passed, or too close to reach, are named
+    # as given, not as the expiry height computed from them
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "2"],
+     "--effective-height 2 is too soon: the chain is at height 0 and votes close 2 blocks "
+     "before a change, so the earliest is 3"),
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "0"],
+     "--effective-height 0 is too soon"),
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "9",
+      "--expiry-height", "0"], "--expiry-height 0 has passed: the chain is at height 0"),
 ])
 def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Council,
                                                  chain_client: type[_ChainClient],
