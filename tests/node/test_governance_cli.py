@@ -33,6 +33,7 @@ from ledger.payloads import (
     RotateKeyPayload,
     VotePayload,
 )
+from ledger.rules import all_members
 from ledger.transactions import Transaction
 from node.files import save_key
 from node.governance_view import governance_json
@@ -57,7 +58,10 @@ class _ChainClient:
         return {"height": self.chain.height}
 
     def request(self, method: str, path: str) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/governance")
+        assert method == "GET" and path in ("/v1/governance", "/v1/members")
+        if path == "/v1/members":
+            return {"members": [{"member_id": member_id.hex(), "public_key": m.public_key.hex()}
+                                for member_id, m in all_members(self.chain.state)]}
         return governance_json(self.chain.state, self.chain.height)
 
     def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
@@ -276,3 +280,29 @@ async def test_members_say_who_is_retired_and_what_governance_scheduled(
     assert after["KazNU"].endswith("(university): retired at height 6; it signs nothing "
                                    "from then on")
     assert after["Satbayev University"].endswith("(university): a member")
+
+
+def test_a_vote_signed_with_a_rotated_away_key_says_so(tmp_path: Path, council: Council,
+                                                      chain_client: type[_ChainClient]
+                                                      ) -> None:
+    """The node can only say the signature does not match (a transaction names its member,
+    not its key); the command says the key file is one its member moved away from."""
+    chain = chain_client.chain
+    old_key = _key(tmp_path, council.ministry2, "m2-old")
+    propose = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 20, 10))
+    commit(chain, [propose])
+    fresh = KeyPair.generate()
+    new = KeyPair.from_seed(fresh.seed, council.ministry2.member_id)
+    proof = prove_possession(new, chain.chain_id, council.ministry2.member_id)
+    commit(chain, [make_tx(council.ministry2, RotateKeyPayload(new.public_key, proof))])
+    result = CliRunner().invoke(main, ["governance", "vote", "--key", old_key,
+                                       propose.tx_id.hex()])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "(bad_signature); this key (" in result.output
+    assert (f"is no longer the member's: since a key rotation the member signs with "
+            f"{new.public_key.hex()[:16]}…, so use that key's file") in result.output
+    assert chain.height == 2
+    voted = CliRunner().invoke(main, ["governance", "vote", "--key",
+                                      _key(tmp_path, new, "m2-new"), propose.tx_id.hex()])
+    assert voted.exit_code == 0, voted.output
