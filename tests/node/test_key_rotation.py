@@ -43,7 +43,7 @@ from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.files import load_key, save_key
 from node.mempool import Mempool, MempoolLimits
-from node.validators import ValidatorSets, certifies_by_keys
+from node.validators import ValidatorSets, certifies_by_keys, peer_keys
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
 from tests.node.test_engine import Recorder
 from tests.node.test_ledger_refusals import assert_refused
@@ -336,3 +336,18 @@ def test_a_rotated_validator_is_named_as_its_member(chain: Chain, net: Consortiu
     assert status["mode"] == "pbft"
     assert status["primary"] == "Ministry of Science"
     assert status["reachable"] == ["Ministry of Science"]
+
+
+def test_a_key_rotated_away_from_may_connect_while_it_still_certifies(
+        chain: Chain, net: Consortium) -> None:
+    """The validator's node runs the old key until its operator restarts it, and that key
+    certifies two more blocks: refused at once by its peers, it left them one vote short
+    (a stall when one other validator was down)."""
+    old = net.ministry.public_key
+    new = rotate(chain, net.ministry)
+    allowed = peer_keys(chain.state, chain.height)
+    assert allowed[old] == allowed[new.public_key] == "Ministry of Science"
+    assert net.university.public_key in allowed and net.outsider.public_key not in allowed
+    assert validator_set_at(chain.state, chain.height + 1).public_keys == [old]
+    commit(chain, [], proposer=net.ministry)  # the last block the old key certifies
+    assert old not in peer_keys(chain.state, chain.height)
