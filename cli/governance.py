@@ -25,6 +25,7 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from consensus import quorum_size
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
@@ -86,9 +87,10 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
     try:
-        head = int(reader.status()["height"])
+        status = reader.status()
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
+    head = int(status["height"])
     _check_heights(head, effective_height, expiry_height)
     if effective_height is None:
         # Another voter's proposal of the same change is the usual reason to be here: a
@@ -101,6 +103,35 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         governance_action, effective_height, expiry_height), "proposal")
     click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
                f"votes close at height {expiry_height})")
+    if (isinstance(governance_action, MemberAction)
+            and governance_action.action == ACTION_ADD_VALIDATOR):
+        warning = _absent_validator(reader, status, governance_action, effective_height)
+        if warning:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def _absent_validator(client: NodeClient, status: dict[str, Any], action: MemberAction,
+                      effective: int) -> str | None:
+    """What a validator whose node is not running costs from the height it joins: every
+    block then needs a quorum of the larger set, so with one more validator already down
+    the chain stops there. Judged from the asked node's view; silent when it cannot say."""
+    try:
+        consensus = status["consensus"]
+        running, validators = len(consensus["reachable"]), int(consensus["validators"])
+        members = client.request("GET", "/v1/members")["members"]
+        member = next(m for m in members if m["member_id"] == action.member.hex())
+        name, key = str(member["name"]), member["public_key"]
+        connected = {p["public_key"] for p in status["peers"] if p["authenticated"]}
+    except (ClientError, StopIteration, AttributeError, *MALFORMED_ANSWER):
+        return None
+    if key in connected or status.get("member_id") == action.member.hex():
+        return None
+    needed = quorum_size(validators + 1)
+    consequence = ("the chain stops at that height until enough validators run" if
+                   running < needed else "start its node before then")
+    return (f"{name}'s node is not connected to this node: from height {effective} "
+            f"every block needs the votes of {needed} of {validators + 1} validators, and "
+            f"{running} are reachable now without it; {consequence}")
 
 
 def _check_heights(head: int, effective: int | None, expiry: int | None) -> None:

@@ -60,7 +60,8 @@ class _ChainClient:
     def request(self, method: str, path: str) -> dict[str, Any]:
         assert method == "GET" and path in ("/v1/governance", "/v1/members")
         if path == "/v1/members":
-            return {"members": [{"member_id": member_id.hex(), "public_key": m.public_key.hex()}
+            return {"members": [{"member_id": member_id.hex(), "name": m.name,
+                                 "public_key": m.public_key.hex()}
                                 for member_id, m in all_members(self.chain.state)]}
         return governance_json(self.chain.state, self.chain.height)
 
@@ -125,17 +126,17 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     again = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert again.exit_code == 1 and again.output.count("\n") == 1
     assert "proposal_closed" in again.output
-    listed = runner.invoke(main, ["governance", "list"]).output
+    shown = runner.invoke(main, ["governance", "list"]).output
     assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. Approved at "
             "height 2 by Ministry of Science and Ministry of Education; it takes effect at "
-            "height 10, in 8 block(s).\n") in listed
+            "height 10, in 8 block(s).\n") in shown
     while chain_client.chain.height < 10:
         commit(chain_client.chain, [])
-    listed = runner.invoke(main, ["governance", "list"]).output
-    assert "Validators from height 10: " in listed
+    shown = runner.invoke(main, ["governance", "list"]).output
+    assert "Validators from height 10: " in shown
     assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. In force "
             "since height 10; approved at height 2 by Ministry of Science and Ministry of "
-            "Education.\n") in listed
+            "Education.\n") in shown
 
 
 def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
@@ -306,3 +307,29 @@ def test_a_vote_signed_with_a_rotated_away_key_says_so(tmp_path: Path, council: 
     voted = CliRunner().invoke(main, ["governance", "vote", "--key",
                                       _key(tmp_path, new, "m2-new"), propose.tx_id.hex()])
     assert voted.exit_code == 0, voted.output
+
+
+@pytest.mark.parametrize("reachable,consequence", [
+    (4, "start its node before then"),
+    (3, "the chain stops at that height until enough validators run")])
+def test_adding_a_validator_whose_node_is_not_running_is_warned_of(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient],
+        monkeypatch: pytest.MonkeyPatch, reachable: int, consequence: str) -> None:
+    """Five validators need four votes: with the newcomer's node not running, one more
+    down stops the chain at the height it joins."""
+    class _Seeing(chain_client):  # type: ignore[valid-type,misc]
+        def status(self) -> dict[str, Any]:
+            return {**super().status(), "consensus": {
+                "validators": 4, "reachable": [f"v{i}" for i in range(reachable)]},
+                    "peers": [], "member_id": council.ministry.member_id.hex()}
+
+    monkeypatch.setattr(cli.governance, "NodeClient", _Seeing)
+    result = CliRunner().invoke(main, [
+        "governance", "propose", "--key", _key(tmp_path, council.ministry, "m1"), "--action",
+        "add-validator", "--member", council.university.member_id.hex(),
+        "--effective-height", "10"])
+    assert result.exit_code == 0, result.output
+    assert (f"warning: KazNU's node is not connected to this node: from height 10 every "
+            f"block needs the votes of 4 of 5 validators, and {reachable} are reachable now "
+            f"without it; {consequence}\n") in result.output
+    assert chain_client.chain.height == 1
