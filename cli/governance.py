@@ -151,8 +151,9 @@ def _check_heights(head: int, effective: int | None, expiry: int | None) -> None
 def _refuse_if_open(client: NodeClient, action: GovernanceAction, key_path: Path) -> None:
     try:
         proposals = client.request("GET", "/v1/governance")["proposals"]
-        same = next((p for p in proposals if p["status"] == "open"
-                     and _same_action(p, action)), None)
+        same = min((p for p in proposals if p["status"] == "open"
+                    and _same_action(p, action)),
+                   key=lambda p: int(p["effective_height"]), default=None)
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:

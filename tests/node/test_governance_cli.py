@@ -159,6 +159,12 @@ def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
     # a height of its own is a deliberate choice (a sooner retirement, say)
     sooner = runner.invoke(main, [*args, "--key", second, "--effective-height", "20"])
     assert sooner.exit_code == 0, sooner.output
+    sooner_id = sooner.output.split("proposal id: ")[1].split()[0]
+    later = runner.invoke(main, [*args, "--key", second, "--effective-height", "200"])
+    assert later.exit_code == 0, later.output
+    third = runner.invoke(main, [*args, "--key", _key(tmp_path, council.ministry3, "m3")])
+    assert f"proposal {sooner_id} already proposes to retire KazNU from height 20" in (
+        third.output)  # of the three open, the one that takes effect first, not the newest
 
 
 @pytest.mark.parametrize("args,message", [
