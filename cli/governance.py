@@ -197,7 +197,9 @@ def _describe(proposal: dict[str, Any]) -> str:
     """The change in words, e.g. 'add Kaspi to the validators from height 104'."""
     action, when = proposal["action"], f"from height {proposal['effective_height']}"
     if action == ACTION_ADD_MEMBER:
-        return f"admit {proposal['name']} as a {proposal['role']} member {when}"
+        role = str(proposal["role"])
+        article = "an" if role == "employer" else "a"  # of ROLES, the one said with a vowel
+        return f"admit {proposal['name']} as {article} {role} member {when}"
     return {ACTION_ADD_VALIDATOR: f"add {_who(proposal)} to the validators {when}",
             ACTION_REMOVE_VALIDATOR: f"remove {_who(proposal)} from the validators {when}",
             ACTION_RETIRE_MEMBER: f"retire {_who(proposal)} {when}"}.get(

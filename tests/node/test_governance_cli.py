@@ -218,6 +218,10 @@ async def test_api_lists_governance_and_added_members(
     assert body["policy"] == {"threshold": 2, "voters": "ministries", "min_validators": 4}
     assert body["proposals"][0]["status"] == "approved"
     assert body["proposals"][0]["name"] == "Satbayev University"
+    assert cli.governance._describe(body["proposals"][0]) == (
+        "admit Satbayev University as a university member from height 5")
+    assert cli.governance._describe({**body["proposals"][0], "role": "employer"}) == (
+        "admit Satbayev University as an employer member from height 5")
     members = (await (await client.get("/v1/members")).json())["members"]
     added = [m for m in members if m["name"] == "Satbayev University"]
     assert added and added[0]["added_height"] == 5 and added[0]["validator"] is False
