@@ -245,8 +245,7 @@ async def serve(config: NodeConfig) -> None:
     metrics = core.metrics
 
     def refresh_members() -> None:
-        """Members on chain (genesis and added ones), and validators still certifying with
-        a key their member rotated away from, may connect and are known by name."""
+        """Members, and validators still certifying with a rotated-away key, may connect."""
         named = peer_keys(core.chain.state, core.chain.height)
         network.names.update(named)
         network.peers.set_allowed((set(named) | set(config.observers))
@@ -259,9 +258,7 @@ async def serve(config: NodeConfig) -> None:
         if network.validator_keys != engine.validator_keys or any(
                 isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
                            | VotePayload) for tx in report.execution.block.transactions):
-            # new members and rotated keys may connect at once; a key rotated away from
-            # is dropped once it certifies no more blocks
-            refresh_members()
+            refresh_members()  # a rotated-away key goes once it certifies no more
         # Transactions go to the validators of the next heights, as the engine follows them.
         network.validator_keys = engine.validator_keys
 
