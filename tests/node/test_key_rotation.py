@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -351,3 +352,26 @@ def test_a_key_rotated_away_from_may_connect_while_it_still_certifies(
     assert validator_set_at(chain.state, chain.height + 1).public_keys == [old]
     commit(chain, [], proposer=net.ministry)  # the last block the old key certifies
     assert old not in peer_keys(chain.state, chain.height)
+
+
+def test_a_node_running_a_key_rotated_away_from_says_so_once(
+        chain: Chain, net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Its peers drop it once the old key certifies no more; the operator is told why."""
+    def engine(keys: KeyPair) -> Engine:
+        return Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                      ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), lambda: 0,
+                      Recorder())
+
+    with caplog.at_level(logging.ERROR, logger="senim.engine"):
+        running = engine(net.ministry)
+        assert not caplog.records
+        new = rotate(chain, net.ministry)
+        running._follow_sets()  # as after the rotation's commit
+        running._follow_sets()
+        engine(new)
+    told = [r.getMessage() for r in caplog.records]
+    assert told == [f"member {net.ministry.member_id.hex()} signs with key "
+                    f"{new.public_key.hex()[:16]}… since height 1, not with this node's key "
+                    f"{net.ministry.public_key.hex()[:16]}…: peers stop admitting this node "
+                    "once that key certifies no more blocks; restart the node with the "
+                    "member's current key file"]
