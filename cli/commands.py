@@ -84,7 +84,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
             fail(f"{what} not confirmed: {exc}{_kept(written)}", EXIT_UNREACHABLE)
         _forget(written)
-        fail(f"{what} refused: {exc} ({exc.code})")
+        fail(f"{what} refused: {exc} ({exc.code}){_replaced_key(client, keys, exc)}")
     if result["status"] == "pending":
         fail(f"{what} not committed yet (pending){_kept(written)}", EXIT_PENDING)
     if result["status"] != "committed":
@@ -94,6 +94,24 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         click.echo(f"{what}: committed at height {result['height']} "
                    f"(tx {result['tx_id'][:16]}…)")
     return result
+
+
+def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError) -> str:
+    """Why a signature is refused, when the key file is one its member rotated away from:
+    the transaction names only the member, so the node checks it against the member's
+    current key and can say no more than that it does not match."""
+    if refusal.code != "bad_signature":
+        return ""
+    try:
+        members = client.request("GET", "/v1/members")["members"]
+        current = next((m["public_key"] for m in members
+                        if m["member_id"] == keys.member_id.hex()), None)
+    except (ClientError, *MALFORMED_ANSWER):
+        return ""
+    if not isinstance(current, str) or current == keys.public_key.hex():
+        return ""
+    return (f"; this key ({keys.public_key.hex()[:16]}…) is no longer the member's: since "
+            f"a key rotation the member signs with {current[:16]}…, so use that key's file")
 
 
 def _forget(written: Path | None) -> None:

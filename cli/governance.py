@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import (
     echo_answer,
     hex_bytes,
@@ -24,10 +24,14 @@ from cli.commands import (
     node_option,
     submit_and_report,
 )
-from cli.errors import EXIT_BAD_INPUT, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from consensus import quorum_size
 from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
+    ACTION_ADD_VALIDATOR,
+    ACTION_REMOVE_VALIDATOR,
+    ACTION_RETIRE_MEMBER,
     ACTIONS,
     MIN_PROPOSAL_LEAD_BLOCKS,
     ROLES,
@@ -81,11 +85,17 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         governance_action = MemberAction(
             kind, MemberId(hex_bytes(member_hex, MEMBER_ID_BYTES, "--member")))
     keys = load_key_or_fail(key_path)
+    reader = NodeClient(node_url, timeout_s=10)
+    try:
+        status = reader.status()
+    except ClientError as exc:
+        fail(str(exc), exc.exit_code)
+    head = int(status["height"])
+    _check_heights(head, effective_height, expiry_height)
     if effective_height is None:
-        try:
-            head = int(NodeClient(node_url, timeout_s=10).status()["height"])
-        except ClientError as exc:
-            fail(str(exc), exc.exit_code)
+        # Another voter's proposal of the same change is the usual reason to be here: a
+        # second one for another height would split the votes.
+        _refuse_if_open(reader, governance_action, key_path)
         effective_height = head + DEFAULT_LEAD_BLOCKS
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
@@ -93,6 +103,75 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         governance_action, effective_height, expiry_height), "proposal")
     click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
                f"votes close at height {expiry_height})")
+    if (isinstance(governance_action, MemberAction)
+            and governance_action.action == ACTION_ADD_VALIDATOR):
+        warning = _absent_validator(reader, status, governance_action, effective_height)
+        if warning:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def _absent_validator(client: NodeClient, status: dict[str, Any], action: MemberAction,
+                      effective: int) -> str | None:
+    """What a validator whose node is not running costs from the height it joins: every
+    block then needs a quorum of the larger set, so with one more validator already down
+    the chain stops there. Judged from the asked node's view; silent when it cannot say."""
+    try:
+        consensus = status["consensus"]
+        running, validators = len(consensus["reachable"]), int(consensus["validators"])
+        members = client.request("GET", "/v1/members")["members"]
+        member = next(m for m in members if m["member_id"] == action.member.hex())
+        name, key = str(member["name"]), member["public_key"]
+        connected = {p["public_key"] for p in status["peers"] if p["authenticated"]}
+    except (ClientError, StopIteration, AttributeError, *MALFORMED_ANSWER):
+        return None
+    if key in connected or status.get("member_id") == action.member.hex():
+        return None
+    needed = quorum_size(validators + 1)
+    consequence = ("the chain stops at that height until enough validators run" if
+                   running < needed else "start its node before then")
+    return (f"{name}'s node is not connected to this node: from height {effective} "
+            f"every block needs the votes of {needed} of {validators + 1} validators, and "
+            f"{running} are reachable now without it; {consequence}")
+
+
+def _check_heights(head: int, effective: int | None, expiry: int | None) -> None:
+    """Heights the chain has passed, or too close to reach, refused before anything is
+    sent (the node would refuse them, in terms of the expiry the operator never gave)."""
+    earliest = head + 1 + MIN_PROPOSAL_LEAD_BLOCKS
+    if effective is not None and effective < earliest:
+        fail(f"--effective-height {effective} is too soon: the chain is at height {head} "
+             f"and votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a change, so the "
+             f"earliest is {earliest} (and a few blocks more leave the other voters time)",
+             EXIT_BAD_INPUT)
+    if expiry is not None and expiry <= head:
+        fail(f"--expiry-height {expiry} has passed: the chain is at height {head}",
+             EXIT_BAD_INPUT)
+
+
+def _refuse_if_open(client: NodeClient, action: GovernanceAction, key_path: Path) -> None:
+    try:
+        proposals = client.request("GET", "/v1/governance")["proposals"]
+        same = min((p for p in proposals if p["status"] == "open"
+                    and _same_action(p, action)),
+                   key=lambda p: int(p["effective_height"]), default=None)
+    except ClientError as exc:
+        fail(str(exc), exc.exit_code)
+    except MALFORMED_ANSWER as exc:
+        fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
+             "is it a Senim node?", EXIT_UNREACHABLE)
+    if same is not None:
+        fail(f"proposal {same['proposal_id']} already proposes to {_describe(same)}, open "
+             f"until height {same['expiry_height']}: vote for it (senim governance vote "
+             f"--key {key_path} {same['proposal_id']}), or give --effective-height to "
+             "propose this for another height")
+
+
+def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
+    if proposal["action"] != action.action:
+        return False
+    if isinstance(action, AddMemberAction):
+        return bool(proposal["public_key"] == action.public_key.hex())
+    return bool(proposal["member_id"] == action.member.hex())
 
 
 @governance_group.command("vote")
@@ -109,11 +188,44 @@ def _who(member: dict[str, Any]) -> str:
     return str(member["name"] or member["member_id"][:16])
 
 
+def _names(members: list[dict[str, Any]], joiner: str = "and") -> str:
+    names = [_who(m) for m in members]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {joiner} {names[-1]}"
+
+
 def _describe(proposal: dict[str, Any]) -> str:
-    action = proposal["action"].replace("_", "-")
-    if proposal["action"] == ACTION_ADD_MEMBER:
-        return f"{action} {proposal['name']} ({proposal['role']})"
-    return f"{action} {_who(proposal)}"
+    """The change in words, e.g. 'add Kaspi to the validators from height 104'."""
+    action, when = proposal["action"], f"from height {proposal['effective_height']}"
+    if action == ACTION_ADD_MEMBER:
+        role = str(proposal["role"])
+        article = "an" if role == "employer" else "a"  # of ROLES, the one said with a vowel
+        return f"admit {proposal['name']} as {article} {role} member {when}"
+    return {ACTION_ADD_VALIDATOR: f"add {_who(proposal)} to the validators {when}",
+            ACTION_REMOVE_VALIDATOR: f"remove {_who(proposal)} from the validators {when}",
+            ACTION_RETIRE_MEMBER: f"retire {_who(proposal)} {when}"}.get(
+                action, f"{action.replace('_', '-')} {_who(proposal)} {when}")
+
+
+def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) -> str:
+    """Where the proposal stands, as of the block after `head`, and what it still lacks."""
+    votes, status = proposal["votes"], proposal["status"]
+    effective = proposal["effective_height"]
+    by = f"by {_names(votes)}" if votes else "with no votes"
+    if status == "in_force":
+        return f"In force since height {effective}; approved at height " \
+               f"{proposal['approved_height']} {by}."
+    if status == "approved":
+        return (f"Approved at height {proposal['approved_height']} {by}; it takes effect at "
+                f"height {effective}, in {effective - head} block(s).")
+    if status == "expired":
+        return (f"Expired: voting closed at height {proposal['expiry_height']} with the votes "
+                f"of {_names(votes) if votes else 'no one'}; nothing changed.")
+    voted = {v["member_id"] for v in votes}
+    missing = [v for v in voters if v["member_id"] not in voted]
+    needed = int(proposal["votes_needed"])
+    return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
+            f"height {proposal['expiry_height']}"
+            + (f"; not yet voted: {_names(missing)}." if missing else "."))
 
 
 @governance_group.command("list")
@@ -132,22 +244,16 @@ def list_proposals(as_json: bool, node_url: str) -> None:
 
 
 def _governance_lines(answer: dict[str, Any]) -> list[str]:
-    policy = answer["policy"]
-    voters = ", ".join(_who(v) for v in answer["voters"])
-    lines = [f"as of height {answer['height']}: a change needs {policy['threshold']} of the "
-             f"{len(answer['voters'])} voters ({voters}); at least "
-             f"{policy['min_validators']} validators"]
+    policy, voters, head = answer["policy"], answer["voters"], int(answer["height"])
+    lines = [f"As of height {head}, a change needs the votes of {policy['threshold']} of "
+             f"the {len(voters)} governance voters ({_names(voters)}); the validators may "
+             f"not fall below {policy['min_validators']}."]
     for record in answer["validator_sets"]:
         names = ", ".join(_who(v) for v in record["validators"])
-        lines.append(f"validators from height {record['from_height']}: {names}")
+        lines.append(f"Validators from height {record['from_height']}: {names}.")
     if not answer["proposals"]:
-        lines.append("no proposals")
+        lines.append("No proposals.")
     for proposal in answer["proposals"]:
-        votes = ", ".join(_who(v) for v in proposal["votes"])
-        status = proposal["status"]
-        if status == "open":
-            status += (f", needs {proposal['votes_needed']} more vote(s) by height "
-                       f"{proposal['expiry_height']}")
-        lines.append(f"{proposal['proposal_id']}  {_describe(proposal)} at height "
-                     f"{proposal['effective_height']}: {status}; voted: {votes}")
+        lines.append(f"Proposal {proposal['proposal_id']}: {_describe(proposal)}. "
+                     f"{_state(proposal, voters, head)}")
     return lines

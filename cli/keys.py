@@ -68,8 +68,12 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
     height = result["height"]
     click.echo(f"key rotated at height {height}: member {current.member_id.hex()} now signs "
                f"with {new.public_key.hex()} ({new_key_path}); {key_path} no longer signs.")
+    switch = height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS
     click.echo(f"if this member is a validator, the new key certifies blocks from height "
-               f"{height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS} on.")
+               f"{switch} on: restart its node with [node] key = \"{new_key_path}\" once "
+               f"block {switch - 1} is committed.")
+    click.echo(f"if it runs a node that does not validate, restart that node with "
+               f"{new_key_path} now: its peers no longer admit {key_path}.")
     click.echo(f"if the old key was stolen: senim key report-compromise --key {new_key_path} "
                f"--old-public-key {current.public_key.hex()} --from-height H")
 

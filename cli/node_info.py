@@ -93,14 +93,31 @@ def members(node_url: str) -> None:
     echo_answer(node_url, "members", lambda: _member_lines(answer))
 
 
+def _standing(member: dict[str, Any], height: int | None) -> str:
+    """What the member may do now, and what governance has scheduled for it. `height` is
+    the node's head (absent from older nodes): the next block is the first one open."""
+    added, retired = member.get("added_height") or 0, member.get("retired_height")
+    upcoming = None if height is None else height + 1
+    if retired is not None and (upcoming is None or retired <= upcoming):
+        return f"retired at height {retired}; it signs nothing from then on"
+    if upcoming is not None and added > upcoming:
+        return f"a member from height {added}; it signs nothing before then"
+    standing = "a validator" if member["validator"] else "a member"
+    if retired is not None:
+        standing += f"; retires at height {retired}, signing nothing from then on"
+    return standing
+
+
 def _member_lines(answer: dict[str, Any]) -> list[str]:
-    lines = []
+    height = answer.get("height")
+    height = height if isinstance(height, int) and not isinstance(height, bool) else None
+    lines = [] if height is None else [f"Members as of height {height}:"]
     for member in answer["members"]:
-        flag = " validator" if member["validator"] else ""
-        lines.append(f"{member['member_id']}  {member['role']:<10} {member['name']}{flag}")
+        lines.append(f"{member['member_id']}  {member['name']} ({member['role']}): "
+                     f"{_standing(member, height)}")
         for grant in member["accreditations"]:
             state = (f"suspended at height {grant['suspended_height']}"
                      if grant["suspended_height"] is not None else "active")
-            lines.append(f"    accredited for {','.join(grant['types'])} "
-                         f"{grant['from']} – {grant['until']} ({state})")
+            lines.append(f"    accredited for {', '.join(grant['types'])} from "
+                         f"{grant['from']} until {grant['until']}; {state}")
     return lines

@@ -14,7 +14,8 @@ its meaning), and a validator-set change is written as the set in force from
 that height (`ledger.validator_sets`). Votes close at the expiry height, at least
 MIN_PROPOSAL_LEAD_BLOCKS before the effective height, so the set of height h + 1
 is fixed once block h - 1 is committed. A proposal not approved by its expiry
-height has expired; nothing needs to happen at that height.
+height has expired; nothing needs to happen at that height. A proposal identical
+to an open one (action and effective height) is refused: vote for that one.
 
 State keys (under the Merkle root):
 - `g:policy`: [threshold, voters, min_validators];
@@ -231,7 +232,17 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     if payload.effective_height > height + MAX_PROPOSAL_BLOCKS:
         raise TxRejected("effective_height_too_far", f"the effective height may be at most "
                          f"{MAX_PROPOSAL_BLOCKS} blocks ahead")
-    still_open = [p.proposal_id for p in open_proposals(state, height)]
+    open_now = open_proposals(state, height)
+    for other in open_now:
+        # An identical proposal would only split the voters between two ids, so that
+        # neither reaches the threshold; the same action for another height is allowed,
+        # or one proposal scheduled far off could stop any sooner one until it expires.
+        if (other.action == payload.action
+                and other.effective_height == payload.effective_height):
+            raise TxRejected("duplicate_proposal", f"proposal {other.proposal_id.hex()} "
+                             f"already proposes this for height {other.effective_height}, "
+                             f"open until height {other.expiry_height}: vote for it instead")
+    still_open = [p.proposal_id for p in open_now]
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
                          "open; vote on them or let them expire first")

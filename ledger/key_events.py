@@ -143,6 +143,13 @@ def key_holder(state: StateReader, public_key: bytes) -> MemberId | None:
     return MemberId(owner) if owner is not None else None
 
 
+def validator_member(state: StateReader, public_key: bytes) -> MemberId:
+    """The member a validator-set key belongs to. A record names each validator by the id
+    its key derives (`ValidatorKey.member_id`, what consensus orders by), which after a
+    rotation is no member's id: callers that name or match members ask this instead."""
+    return key_holder(state, public_key) or member_id_of(public_key)
+
+
 def possession_message(chain_id: str, member: bytes, new_public_key: bytes) -> bytes:
     """What the new key signs to show its holder takes it on for `member` on this chain."""
     return signing_bytes(POSSESSION_DOMAIN, chain_id, encode([member, new_public_key]))

@@ -17,6 +17,7 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.errors import MalformedInput
+from ledger.key_events import validator_member
 from ledger.rules import load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
@@ -144,13 +145,14 @@ async def node_status(request: web.Request) -> web.Response:
     return web.json_response({
         "chain_id": core.chain_id, "node": request.app[NODE_NAME],
         "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
-        "validator": any(v.member_id == core.keys.member_id for v in validators),
+        "validator": any(v.public_key == core.keys.public_key for v in validators),
         "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
             head.time_ms), "state_root": head.state_root.hex(),
         "mempool": {"transactions": len(core.mempool), "bytes": core.mempool.size_bytes},
         "consensus": provider.consensus(), "peers": provider.peers(),
-        "validators": [{"member_id": v.member_id.hex(), "name": _name(state, v.member_id)}
-                       for v in validators],
+        "validators": [{"member_id": member.hex(), "name": _name(state, member)}
+                       for member in (validator_member(state, v.public_key)
+                                      for v in validators)],
     })
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ledger.blocks import Block
 from ledger.errors import MalformedInput
+from ledger.key_events import validator_member
 from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
 from ledger.rules import all_members, load_accreditation, load_batch, load_member, load_revocation
@@ -144,7 +145,8 @@ async def list_members(request: web.Request) -> web.Response:
     """Every member on chain: genesis members in genesis order, then those added since."""
     core: NodeCore = request.app[CORE]
     state = core.chain.state
-    validating = set(validator_set_at(state, core.chain.height + 1).public_keys)
+    validating = {validator_member(state, key)
+                  for key in validator_set_at(state, core.chain.height + 1).public_keys}
     genesis_order = {m.member_id: i for i, m in enumerate(core.genesis.members)}
     on_chain = sorted(all_members(state), key=lambda item: (
         genesis_order.get(item[0], len(genesis_order)), item[1].added_height, item[0]))
@@ -153,7 +155,7 @@ async def list_members(request: web.Request) -> web.Response:
         accreditation = load_accreditation(state, member_id)
         members.append({
             "member_id": member_id.hex(), "name": record.name, "role": record.role,
-            "validator": record.public_key in validating,
+            "validator": member_id in validating,
             "public_key": record.public_key.hex(), "on_chain": True,
             "added_height": record.added_height, "retired_height": record.retired_height,
             "accreditations": [
@@ -161,7 +163,7 @@ async def list_members(request: web.Request) -> web.Response:
                  "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
                  "granted_height": g.granted_height, "suspended_height": g.suspended_height,
                  "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
-    return web.json_response({"members": members})
+    return web.json_response({"height": core.chain.height, "members": members})
 
 
 async def governance(request: web.Request) -> web.Response:

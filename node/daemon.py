@@ -21,7 +21,7 @@ from aiohttp import web
 from consensus import ReportEvidence
 from ledger.errors import ConfigError
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
-from ledger.rules import all_members, load_member
+from ledger.rules import load_member
 from node.api import StatusProvider, make_app
 from node.channels import (
     CH_BLOCK,
@@ -56,7 +56,7 @@ from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.store_failures import StoppedByStore, store_failed
 from node.tls import serve_https
-from node.validators import ValidatorSets
+from node.validators import ValidatorSets, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore, leveldb_reason
@@ -173,10 +173,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
         log.warning("key %s is not a member in this node's chain (height %d); peers admit "
                     "it only if it was added on chain since", keys.member_id.hex(),
                     core.chain.height)
-    elif member.public_key != keys.public_key:
-        log.warning("member %s has rotated away from this key (now %s, height %d): start "
-                    "the node with the member's current key file", keys.member_id.hex(),
-                    member.public_key.hex()[:16], core.chain.height)
+    # (a key the member rotated away from is told by the engine, at start or later)
     return core, kv, validator_sets
 
 
@@ -245,19 +242,20 @@ async def serve(config: NodeConfig) -> None:
     metrics = core.metrics
 
     def refresh_members() -> None:
-        """Members on chain may connect and are known by name: genesis and added ones."""
-        members = [member for _, member in all_members(core.chain.state)]
-        network.names.update({m.public_key: m.name for m in members})
-        allowed = {m.public_key for m in members} | set(config.observers)
-        network.peers.set_allowed(allowed - {core.keys.public_key})
+        """Members, and validators still certifying with a rotated-away key, may connect."""
+        named = peer_keys(core.chain.state, core.chain.height)
+        network.names.update(named)
+        network.peers.set_allowed((set(named) | set(config.observers))
+                                  - {core.keys.public_key})
 
     snapshots = StateSnapshots(kv, validator_sets.certifies)
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
-        if any(isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
-                          | VotePayload) for tx in report.execution.block.transactions):
-            refresh_members()  # new members (and rotated keys) may connect at once
+        if network.validator_keys != engine.validator_keys or any(
+                isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
+                           | VotePayload) for tx in report.execution.block.transactions):
+            refresh_members()  # a rotated-away key goes once it certifies no more
         # Transactions go to the validators of the next heights, as the engine follows them.
         network.validator_keys = engine.validator_keys
 

@@ -9,13 +9,20 @@ validators of both heights send it consensus frames.
 
 from __future__ import annotations
 
+import logging
+
 from consensus import Event, Height, ValidatorId, ValidatorsKnown
 from ledger.chain import Chain
+from ledger.identity import KeyPair
+from ledger.key_events import validator_member
 from ledger.rules import load_member
 from node.validators import ValidatorSet, ValidatorSets
 
+log = logging.getLogger("senim.engine")
+
 
 class FollowsValidatorSets:
+    keys: KeyPair
     chain: Chain
     validator_sets: ValidatorSets
     validators: ValidatorSet  # certifies the next block (height + 1)
@@ -23,6 +30,7 @@ class FollowsValidatorSets:
     _validator_keys: dict[bytes, ValidatorId]
     validator_keys: frozenset[bytes]
     _names: dict[bytes, str]
+    _told_key_rotated = False
 
     def _follow_sets(self) -> None:
         """Read the sets of the next two heights from the committed state (after a commit):
@@ -35,11 +43,29 @@ class FollowsValidatorSets:
         keys = {**self.next_validators.public_keys, **self.validators.public_keys}
         self._validator_keys = {key: ValidatorId(vid) for vid, key in keys.items()}
         self.validator_keys = frozenset(self._validator_keys)  # read by the event loop
-        for vid in keys:
-            if vid not in self._names:  # a member voted in since genesis: name it in logs
-                member = load_member(self.chain.state, vid)
+        for vid, key in keys.items():
+            # a member voted in since genesis, or one that rotated its key (its validator
+            # id is then its new key's): name it in logs and status
+            if vid not in self._names:
+                member = load_member(self.chain.state, validator_member(self.chain.state, key))
                 if member is not None:
                     self._names[vid] = member.name
+        self._tell_if_key_rotated()
+
+    def _tell_if_key_rotated(self) -> None:
+        """Once, when the member this node signs for has moved to another key (at start or
+        as the rotation commits): peers drop the old key once it certifies no more blocks,
+        and nothing else would tell the operator why the node then hears no one."""
+        if self._told_key_rotated:
+            return
+        member = load_member(self.chain.state, self.keys.member_id)
+        if member is not None and member.public_key != self.keys.public_key:
+            self._told_key_rotated = True
+            log.error("member %s signs with key %s… since height %s, not with this node's key "
+                      "%s…: peers stop admitting this node once that key certifies no more "
+                      "blocks; restart the node with the member's current key file",
+                      self.keys.member_id.hex(), member.public_key.hex()[:16],
+                      member.key_rotated_height, self.keys.public_key.hex()[:16])
 
     def _validators_known(self) -> list[Event]:
         """What the replica must hear after a commit: the sets of its next two heights."""

@@ -11,6 +11,7 @@ from ledger.governance import (
     open_proposals,
     recent_proposals,
 )
+from ledger.key_events import validator_member
 from ledger.payloads import AddMemberAction
 from ledger.rules import StateReader, load_member
 from ledger.validator_sets import set_change_heights, validator_set_at
@@ -57,7 +58,8 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
         "voters": [_member(state, v) for v in load_voters(state)],
         "validator_sets": [
             {"from_height": record.from_height,
-             "validators": [_member(state, v.member_id) for v in record.validators]}
+             "validators": [_member(state, validator_member(state, v.public_key))
+                            for v in record.validators]}
             for record in (validator_set_at(state, h) for h in changes)],
         "proposals": [_proposal(state, p, height, policy.threshold)
                       for p in _listed(state, height)],

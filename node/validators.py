@@ -19,7 +19,9 @@ from consensus.errors import MalformedMessage
 from ledger.chain import Chain
 from ledger.genesis import Genesis
 from ledger.identity import verify_signature
+from ledger.key_events import validator_member
 from ledger.light_client import SetCertificateCheck
+from ledger.rules import all_members, load_member
 from ledger.validator_sets import (
     FIRST_BLOCK_HEIGHT,
     StateReader,
@@ -27,6 +29,7 @@ from ledger.validator_sets import (
     set_change_heights,
     validator_set_at,
 )
+from storage.state_tree import StateTree
 
 # Certificates one set has checked and found good, remembered so that a certificate
 # is verified once: sync checks block h's certificate, then block h + 1 carries the
@@ -190,3 +193,18 @@ class ValidatorSets:
         """`ledger.bft_time.CommitTimes` for this set: a block's last commit's vote times."""
         cert = self.certificate_for(data, height, block_hash)
         return None if cert is None else cert.vote_times
+
+
+def peer_keys(state: StateTree, height: int) -> dict[bytes, str]:
+    """The keys that may connect after block `height`, each with the name it is known by:
+    every member's current key, and the keys of the validators of the next two heights.
+    A validator that rotates its key certifies two more blocks with the old one, so its
+    node, still running that key, must be heard until then: dropped at the rotation, it
+    left the next block one vote short, a stall with one other validator down."""
+    named = {member.public_key: member.name for _, member in all_members(state)}
+    for upcoming in (height + 1, height + 2):
+        for key in validator_set_at(state, upcoming).public_keys:
+            if key not in named:
+                member = load_member(state, validator_member(state, key))
+                named[key] = member.name if member is not None else key.hex()[:12]
+    return named

@@ -106,6 +106,12 @@ def test_rotate_then_report_splits_verify(tmp_path: Path, node: Chain, net: Cons
                str(tmp_path / "new.json"))
     assert done.exit_code == 0, done.output
     assert "key rotated at height" in done.output
+    # the node that runs the old key is to move to the new one, and when
+    rotated = chain.height
+    assert (f"restart its node with [node] key = \"{tmp_path / 'new.json'}\" once block "
+            f"{rotated + 1} is committed.") in done.output
+    assert (f"restart that node with {tmp_path / 'new.json'} now: its peers no longer admit "
+            f"{tmp_path / 'old.json'}.") in done.output
     new = load_key(tmp_path / "new.json")
     assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o600
     assert new.member_id == net.university.member_id

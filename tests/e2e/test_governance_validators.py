@@ -61,7 +61,7 @@ def test_a_validator_is_voted_in_and_out(tmp_path: Path) -> None:
                    "the employer's node to validate")
         assert _signers(ministry, added - 1) == 1 and _signers(ministry, height) == 2
         listed = net.cli("governance", "list", node=kaspi).stdout
-        assert f"validators from height {added}: " in listed and "Kaspi" in listed
+        assert f"Validators from height {added}: " in listed and "Kaspi" in listed
 
         removed = propose("remove-validator")
         for n in range(LEAD + 1):

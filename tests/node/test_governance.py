@@ -243,6 +243,23 @@ def test_refusals_of_proposing(council: Council, chain: Chain) -> None:
                    "effective_height_too_far")
 
 
+def test_an_open_proposal_is_not_proposed_again(council: Council, chain: Chain) -> None:
+    """Two ids for one change would split the ministries' votes between them."""
+    retire = member_action(ACTION_RETIRE_MEMBER, council.university)
+    first = proposal(council.ministry, retire, 20, 10)
+    commit(chain, [first])
+    refusal = assert_refused(chain, proposal(council.ministry2, retire, 20, 12),
+                             "duplicate_proposal")
+    assert first.tx_id.hex() in refusal.message
+    assert_refused(chain, proposal(council.ministry, retire, 20, 10), "duplicate_proposal")
+    # for another height it is another proposal: one scheduled far off must not stop a
+    # sooner one
+    commit(chain, [proposal(council.ministry2, retire, 15, 10)])
+    commit_until(chain, 10)  # the first closes at 10: from 11 it may be proposed again
+    commit(chain, [proposal(council.ministry3, retire, 20, 18)])
+    assert len(open_proposals(chain.state, chain.height + 1)) == 1
+
+
 def test_open_proposals_are_capped_and_expired_ones_make_room(council: Council,
                                                               chain: Chain) -> None:
     for i in range(MAX_OPEN_PROPOSALS):

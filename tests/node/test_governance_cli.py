@@ -17,12 +17,23 @@ from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 import cli.governance
+import cli.node_info
 from cli.client import ClientError
 from cli.main import main
 from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.identity import KeyPair
-from ledger.payloads import AddMemberAction, Payload, ProposePayload, VotePayload
+from ledger.key_events import prove_possession
+from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
+    AddMemberAction,
+    MemberAction,
+    Payload,
+    ProposePayload,
+    RotateKeyPayload,
+    VotePayload,
+)
+from ledger.rules import all_members
 from ledger.transactions import Transaction
 from node.files import save_key
 from node.governance_view import governance_json
@@ -47,7 +58,11 @@ class _ChainClient:
         return {"height": self.chain.height}
 
     def request(self, method: str, path: str) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/governance")
+        assert method == "GET" and path in ("/v1/governance", "/v1/members")
+        if path == "/v1/members":
+            return {"members": [{"member_id": member_id.hex(), "name": m.name,
+                                 "public_key": m.public_key.hex()}
+                                for member_id, m in all_members(self.chain.state)]}
         return governance_json(self.chain.state, self.chain.height)
 
     def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
@@ -93,9 +108,10 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     proposal_id = proposed.output.split("proposal id: ")[1].split()[0]
     listed = runner.invoke(main, ["governance", "list"])
     assert listed.exit_code == 0, listed.output
-    assert "a change needs 2 of the 3 voters" in listed.output
-    assert (f"{proposal_id}  add-validator KazNU at height 10: open, needs 1 more vote(s) by "
-            "height 8; voted: Ministry of Science") in listed.output
+    assert "a change needs the votes of 2 of the 3 governance voters" in listed.output
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. Open, "
+            "voted by Ministry of Science: it needs 1 more vote by height 8; not yet voted: "
+            "Ministry of Education and Ministry of Justice.\n") in listed.output
 
     voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert voted.exit_code == 0, voted.output
@@ -110,6 +126,45 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     again = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert again.exit_code == 1 and again.output.count("\n") == 1
     assert "proposal_closed" in again.output
+    shown = runner.invoke(main, ["governance", "list"]).output
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. Approved at "
+            "height 2 by Ministry of Science and Ministry of Education; it takes effect at "
+            "height 10, in 8 block(s).\n") in shown
+    while chain_client.chain.height < 10:
+        commit(chain_client.chain, [])
+    shown = runner.invoke(main, ["governance", "list"]).output
+    assert "Validators from height 10: " in shown
+    assert (f"Proposal {proposal_id}: add KazNU to the validators from height 10. In force "
+            "since height 10; approved at height 2 by Ministry of Science and Ministry of "
+            "Education.\n") in shown
+
+
+def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
+    """The second ministry, asked to support a change, proposes it again with the default
+    height: two proposals would split the votes, so it is told to vote instead."""
+    runner = CliRunner()
+    uni = council.university.member_id.hex()
+    args = ["governance", "propose", "--action", "retire-member", "--member", uni]
+    first = runner.invoke(main, [*args, "--key", _key(tmp_path, council.ministry, "m1")])
+    assert first.exit_code == 0, first.output
+    proposal_id = first.output.split("proposal id: ")[1].split()[0]
+    second = _key(tmp_path, council.ministry2, "m2")
+    again = runner.invoke(main, [*args, "--key", second])
+    assert again.exit_code == 1 and again.output.count("\n") == 1, again.output
+    assert (f"proposal {proposal_id} already proposes to retire KazNU from height 100, open "
+            f"until height 98: vote for it (senim governance vote --key {second} "
+            f"{proposal_id})") in again.output
+    assert chain_client.chain.height == 1
+    # a height of its own is a deliberate choice (a sooner retirement, say)
+    sooner = runner.invoke(main, [*args, "--key", second, "--effective-height", "20"])
+    assert sooner.exit_code == 0, sooner.output
+    sooner_id = sooner.output.split("proposal id: ")[1].split()[0]
+    later = runner.invoke(main, [*args, "--key", second, "--effective-height", "200"])
+    assert later.exit_code == 0, later.output
+    third = runner.invoke(main, [*args, "--key", _key(tmp_path, council.ministry3, "m3")])
+    assert f"proposal {sooner_id} already proposes to retire KazNU from height 20" in (
+        third.output)  # of the three open, the one that takes effect first, not the newest
 
 
 @pytest.mark.parametrize("args,message", [
@@ -118,6 +173,15 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
     (["--action", "retire-member", "--member", "zz"], "--member must be 20 bytes"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
       "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
+    # the chain is at height 0: heights it has passed, or too close to reach, are named
+    # as given, not as the expiry height computed from them
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "2"],
+     "--effective-height 2 is too soon: the chain is at height 0 and votes close 2 blocks "
+     "before a change, so the earliest is 3"),
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "0"],
+     "--effective-height 0 is too soon"),
+    (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "9",
+      "--expiry-height", "0"], "--expiry-height 0 has passed: the chain is at height 0"),
 ])
 def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Council,
                                                  chain_client: type[_ChainClient],
@@ -154,9 +218,128 @@ async def test_api_lists_governance_and_added_members(
     assert body["policy"] == {"threshold": 2, "voters": "ministries", "min_validators": 4}
     assert body["proposals"][0]["status"] == "approved"
     assert body["proposals"][0]["name"] == "Satbayev University"
+    assert cli.governance._describe(body["proposals"][0]) == (
+        "admit Satbayev University as a university member from height 5")
+    assert cli.governance._describe({**body["proposals"][0], "role": "employer"}) == (
+        "admit Satbayev University as an employer member from height 5")
     members = (await (await client.get("/v1/members")).json())["members"]
     added = [m for m in members if m["name"] == "Satbayev University"]
     assert added and added[0]["added_height"] == 5 and added[0]["validator"] is False
     assert sum(m["validator"] for m in members) == 4
     spec = await (await client.get("/openapi.json")).json()
     assert "/v1/governance" in spec["paths"]
+
+
+async def test_api_names_a_rotated_validator_as_its_member(tmp_path: Path,
+                                                           council: Council) -> None:
+    """A set record names a validator by its key's id, which after a rotation is no
+    member's: /v1/status, /v1/members and /v1/governance still name the ministry, and
+    the node running the new key is a validator."""
+    fresh = KeyPair.generate()
+    new = KeyPair.from_seed(fresh.seed, council.ministry.member_id)
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = api_core(new, council.genesis, kv)
+    try:
+        proof = prove_possession(new, core.chain.chain_id, council.ministry.member_id)
+        commit(core.chain, [make_tx(council.ministry, RotateKeyPayload(new.public_key, proof))])
+        ministry = {"member_id": council.ministry.member_id.hex(),
+                    "name": "Ministry of Science"}
+        async with serving(core) as client:
+            # the next block is still certified by the old key, the one after by the new
+            members = (await (await client.get("/v1/members")).json())["members"]
+            assert [m["validator"] for m in members if m["name"] == "Ministry of Science"
+                    ] == [True]
+            commit(core.chain, [], proposer=council.ministry)
+            status = await (await client.get("/v1/status")).json()
+            assert status["validator"] is True and ministry in status["validators"]
+            sets = (await (await client.get("/v1/governance")).json())["validator_sets"]
+            assert ministry in sets[-1]["validators"]
+            assert "Ministry of Science" in [v["name"] for v in sets[0]["validators"]]
+    finally:
+        kv.close()
+
+
+async def test_members_say_who_is_retired_and_what_governance_scheduled(
+        api: tuple[Client, NodeCore], council: Council) -> None:
+    """`senim members` once printed a retired university as any member, and nothing of
+    a retirement or an admission scheduled for a later height."""
+    client, core = api
+    newcomer = KeyPair.generate()
+    retire = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 6, 3))
+    admit = make_tx(council.ministry, ProposePayload(
+        AddMemberAction("Satbayev University", "university", newcomer.public_key), 8, 3))
+    commit(core.chain, [retire, admit])
+    commit(core.chain, [make_tx(council.ministry2, VotePayload(retire.tx_id)),
+                        make_tx(council.ministry2, VotePayload(admit.tx_id))])
+
+    async def lines() -> dict[str, str]:
+        answer = await (await client.get("/v1/members")).json()
+        printed = cli.node_info._member_lines(answer)
+        assert printed[0] == f"Members as of height {core.chain.height}:"
+        return {line.split("  ", 1)[1].split(" (")[0]: line for line in printed[1:]}
+
+    before = await lines()
+    assert before["KazNU"].endswith("(university): a member; retires at height 6, signing "
+                                    "nothing from then on")
+    assert before["Satbayev University"].endswith(
+        "(university): a member from height 8; it signs nothing before then")
+    assert before["Ministry of Science"].endswith("(ministry): a validator")
+    while core.chain.height < 8:
+        commit(core.chain, [])
+    after = await lines()
+    assert after["KazNU"].endswith("(university): retired at height 6; it signs nothing "
+                                   "from then on")
+    assert after["Satbayev University"].endswith("(university): a member")
+
+
+def test_a_vote_signed_with_a_rotated_away_key_says_so(tmp_path: Path, council: Council,
+                                                      chain_client: type[_ChainClient]
+                                                      ) -> None:
+    """The node can only say the signature does not match (a transaction names its member,
+    not its key); the command says the key file is one its member moved away from."""
+    chain = chain_client.chain
+    old_key = _key(tmp_path, council.ministry2, "m2-old")
+    propose = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 20, 10))
+    commit(chain, [propose])
+    fresh = KeyPair.generate()
+    new = KeyPair.from_seed(fresh.seed, council.ministry2.member_id)
+    proof = prove_possession(new, chain.chain_id, council.ministry2.member_id)
+    commit(chain, [make_tx(council.ministry2, RotateKeyPayload(new.public_key, proof))])
+    result = CliRunner().invoke(main, ["governance", "vote", "--key", old_key,
+                                       propose.tx_id.hex()])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "(bad_signature); this key (" in result.output
+    assert (f"is no longer the member's: since a key rotation the member signs with "
+            f"{new.public_key.hex()[:16]}…, so use that key's file") in result.output
+    assert chain.height == 2
+    voted = CliRunner().invoke(main, ["governance", "vote", "--key",
+                                      _key(tmp_path, new, "m2-new"), propose.tx_id.hex()])
+    assert voted.exit_code == 0, voted.output
+
+
+@pytest.mark.parametrize("reachable,consequence", [
+    (4, "start its node before then"),
+    (3, "the chain stops at that height until enough validators run")])
+def test_adding_a_validator_whose_node_is_not_running_is_warned_of(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient],
+        monkeypatch: pytest.MonkeyPatch, reachable: int, consequence: str) -> None:
+    """Five validators need four votes: with the newcomer's node not running, one more
+    down stops the chain at the height it joins."""
+    class _Seeing(chain_client):  # type: ignore[valid-type,misc]
+        def status(self) -> dict[str, Any]:
+            return {**super().status(), "consensus": {
+                "validators": 4, "reachable": [f"v{i}" for i in range(reachable)]},
+                    "peers": [], "member_id": council.ministry.member_id.hex()}
+
+    monkeypatch.setattr(cli.governance, "NodeClient", _Seeing)
+    result = CliRunner().invoke(main, [
+        "governance", "propose", "--key", _key(tmp_path, council.ministry, "m1"), "--action",
+        "add-validator", "--member", council.university.member_id.hex(),
+        "--effective-height", "10"])
+    assert result.exit_code == 0, result.output
+    assert (f"warning: KazNU's node is not connected to this node: from height 10 every "
+            f"block needs the votes of 4 of 5 validators, and {reachable} are reachable now "
+            f"without it; {consequence}\n") in result.output
+    assert chain_client.chain.height == 1

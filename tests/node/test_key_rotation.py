@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,13 @@ from ledger.records import Batch, batch_key
 from ledger.rules import BlockContext, apply_transaction, check_envelope, load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
+from node.engine import Engine
+from node.engine_types import EngineConfig
 from node.files import load_key, save_key
-from node.validators import certifies_by_keys
+from node.mempool import Mempool, MempoolLimits
+from node.validators import ValidatorSets, certifies_by_keys, peer_keys
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
+from tests.node.test_engine import Recorder
 from tests.node.test_ledger_refusals import assert_refused
 
 RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(3)]
@@ -316,3 +321,57 @@ def test_too_many_set_changes(chain: Chain, net: Consortium,
     assert_refused(chain, make_tx(net.ministry, payload), "too_many_set_changes")
     _, payload = rotation(chain, net.university)  # not a validator: no set to change
     commit(chain, [make_tx(net.university, payload)])
+
+
+def test_a_rotated_validator_is_named_as_its_member(chain: Chain, net: Consortium) -> None:
+    """After a rotation the set names the validator by its new key's id, which is no
+    member's: the engine's status still names the member, and its node validates."""
+    new = rotate(chain, net.ministry)
+    commit(chain, [], proposer=new)
+    commit(chain, [], proposer=new)
+    assert validator_set_at(chain.state, chain.height + 1).public_keys == [new.public_key]
+    engine = Engine(new, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                    ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), lambda: 0,
+                    Recorder())
+    status = engine.status()
+    assert status["mode"] == "pbft"
+    assert status["primary"] == "Ministry of Science"
+    assert status["reachable"] == ["Ministry of Science"]
+
+
+def test_a_key_rotated_away_from_may_connect_while_it_still_certifies(
+        chain: Chain, net: Consortium) -> None:
+    """The validator's node runs the old key until its operator restarts it, and that key
+    certifies two more blocks: refused at once by its peers, it left them one vote short
+    (a stall when one other validator was down)."""
+    old = net.ministry.public_key
+    new = rotate(chain, net.ministry)
+    allowed = peer_keys(chain.state, chain.height)
+    assert allowed[old] == allowed[new.public_key] == "Ministry of Science"
+    assert net.university.public_key in allowed and net.outsider.public_key not in allowed
+    assert validator_set_at(chain.state, chain.height + 1).public_keys == [old]
+    commit(chain, [], proposer=net.ministry)  # the last block the old key certifies
+    assert old not in peer_keys(chain.state, chain.height)
+
+
+def test_a_node_running_a_key_rotated_away_from_says_so_once(
+        chain: Chain, net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Its peers drop it once the old key certifies no more; the operator is told why."""
+    def engine(keys: KeyPair) -> Engine:
+        return Engine(keys, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                      ValidatorSets.for_chain(chain), EngineConfig(1_000, 100), lambda: 0,
+                      Recorder())
+
+    with caplog.at_level(logging.ERROR, logger="senim.engine"):
+        running = engine(net.ministry)
+        assert not caplog.records
+        new = rotate(chain, net.ministry)
+        running._follow_sets()  # as after the rotation's commit
+        running._follow_sets()
+        engine(new)
+    told = [r.getMessage() for r in caplog.records]
+    assert told == [f"member {net.ministry.member_id.hex()} signs with key "
+                    f"{new.public_key.hex()[:16]}… since height 1, not with this node's key "
+                    f"{net.ministry.public_key.hex()[:16]}…: peers stop admitting this node "
+                    "once that key certifies no more blocks; restart the node with the "
+                    "member's current key file"]
