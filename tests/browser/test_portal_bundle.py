@@ -42,7 +42,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def keys_the_page_uses() -> set[str]:
-    script = (STATIC / "portal.js").read_text("utf-8")
+    script = "\n".join(path.read_text("utf-8") for path in sorted(STATIC.glob("*.js")))
     html = (STATIC / "index.html").read_text("utf-8")
     used = set(re.findall(r"\bt\('([\w.]*\w)'\s*[,)]", script))
     used |= set(re.findall(r'data-i18n(?:-aria-label)?="([\w.]+)"', html))
@@ -103,9 +103,23 @@ def test_bundle_loads_nothing_from_elsewhere() -> None:
         text = body.decode("utf-8")
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), name
         assert "@import" not in text and "url(http" not in text, name
-    assert set(BUNDLE) >= {"index.html", "portal.css", "portal.js", "i18n/kk.json",
-                           "i18n/ru.json", "i18n/en.json"}
+    assert set(BUNDLE) >= {"index.html", "portal.css", "portal.js", "portal-language.js",
+                           "portal-verdict.js", "i18n/kk.json", "i18n/ru.json", "i18n/en.json"}
     assert b'name="viewport"' in BUNDLE["index.html"][0]
+
+
+def test_every_module_the_page_needs_is_in_the_bundle_and_preloaded() -> None:
+    # A module missing from the bundle stops the whole page, not one feature.
+    html = BUNDLE["index.html"][0].decode("utf-8")
+    assert re.findall(r'<script type="module" src="/static/([\w.-]+)"', html) == ["portal.js"]
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w.-]+)"', html))
+    imported = {name for path, (body, _type) in BUNDLE.items() if path.endswith(".js")
+                for name in re.findall(r"^import .* from '\./([\w.-]+)';$",
+                                       body.decode("utf-8"), re.M)}
+    scripts = {path for path in BUNDLE if path.endswith(".js")}
+    assert imported <= scripts, sorted(imported - scripts)
+    assert imported | {"portal.js"} == scripts, sorted(scripts - imported - {"portal.js"})
+    assert preloaded == imported, (sorted(preloaded), sorted(imported))
 
 
 @pytest.mark.parametrize(("header", "asked", "expected"), [

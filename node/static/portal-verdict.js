@@ -1,0 +1,286 @@
+// The portal's answer: the verdict in one sentence, then the document as the holder
+// disclosed it and the checks behind the verdict, all in the page's language.
+import { $, formatDate, formatTime, has, state, t } from './portal-language.js';
+
+// Shown first and in this order; other fields follow in the file's order.
+const FIELD_ORDER = [
+  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'certificate_number',
+  'course_title', 'program_code', 'program',
+  'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
+  'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
+  'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];
+
+export function show(tone, sentence) {
+  const el = $('verdict');
+  el.dataset.tone = tone;
+  el.textContent = sentence;
+}
+
+export function reset() {
+  $('answer').hidden = true;
+  $('retry-row').hidden = true;
+  $('verdict').removeAttribute('data-status');
+}
+
+export function say(kind, params) {
+  state.last = () => {
+    show('bad', t('status.' + kind, params));
+    $('verdict').dataset.status = kind;
+  };
+  state.last();
+}
+
+// ---- the answer -------------------------------------------------------------------------
+function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
+function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
+
+function sentence(verdict) {
+  const f = verdict.facts || {};
+  const reason = reasonWords(f.revocation_reason);
+  const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
+    revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
+    fromHeight: String(f.key_compromised_from ?? '') };
+  if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
+  // A VC's status list says revoked before any chain check ran: no date, no reason.
+  if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
+  if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
+  return t('status.' + verdict.status, params);
+}
+
+// A valid verdict with no chain facts is a VC not recorded on Senim: anyone can sign
+// one with a key of their own, so it is not shown as a confirmed document.
+function onChain(verdict) { return !!(verdict.facts || {}).type; }
+
+function tone(verdict) {
+  const status = verdict.status;
+  return status === 'valid' && onChain(verdict) ? 'ok' : status === 'valid'
+    || status === 'revoked' || status === 'superseded' || status === 'unaccredited'
+    || status === 'newer_format' ? 'warn' : 'bad';
+}
+
+function fieldValue(dd, value, name) {
+  if (!value.trim()) {
+    dd.textContent = '—';
+    return;
+  }
+  if (/_date$/.test(name) && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    dd.textContent = formatDate(value);
+    return;
+  }
+  if (value.startsWith('[')) {
+    try {
+      const list = JSON.parse(value);
+      if (Array.isArray(list)) {
+        const ul = document.createElement('ul');
+        list.forEach((item) => {
+          const li = document.createElement('li');
+          li.textContent = typeof item === 'string' ? item : JSON.stringify(item);
+          ul.appendChild(li);
+        });
+        dd.appendChild(ul);
+        return;
+      }
+    } catch (e) { /* not a list: show as text */ }
+  }
+  dd.textContent = value;
+}
+
+function fieldLabel(name) {
+  if (has('field.' + name)) return t('field.' + name);
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function addRow(dl, label, value, cls) {
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  if (cls) dd.className = cls;
+  if (value instanceof Node) dd.appendChild(value); else dd.textContent = value;
+  dl.append(dt, dd);
+  return dd;
+}
+
+function renderFields(doc, verdict) {
+  const f = verdict.facts || {};
+  const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status)
+    && (verdict.status !== 'valid' || onChain(verdict));
+  const type = f.type || doc.type;
+  $('document-title').textContent = has('title.' + type) ? t('title.' + type)
+    : t('title.unknown');
+  const caveat = $('document-caveat');
+  caveat.hidden = confirmed;
+  caveat.textContent = confirmed ? '' : t('document.unconfirmed');
+  const dl = $('fields');
+  dl.replaceChildren();
+  if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
+  if (f.issued_at) addRow(dl, t('document.issued'), formatDate(f.issued_at));
+  const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
+  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n));
+  renderTables(fields);
+  const ordered = FIELD_ORDER.filter((n) => names.includes(n))
+    .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
+  ordered.forEach((name) => {
+    const entry = fields[name] || {};
+    const dt = document.createElement('dt');
+    dt.textContent = fieldLabel(name);
+    dt.dataset.field = name;
+    const dd = document.createElement('dd');
+    dd.dataset.field = name;
+    if (typeof entry.value === 'string') {
+      fieldValue(dd, entry.value, name);
+    } else {
+      dd.className = 'hidden-field';
+      dd.textContent = t('document.hidden');
+    }
+    dl.append(dt, dd);
+  });
+}
+
+// ---- course lines and subject grades as tables ------------------------------------------
+const LINE = /^course\.(\d+)$/;
+const SUBJECT = /^subject\.(.+)$/;
+
+function cell(row, text, tag) {
+  const c = document.createElement(tag || 'td');
+  c.textContent = text;
+  row.appendChild(c);
+  return c;
+}
+
+function hiddenCell(row, span) {
+  const c = cell(row, t('document.hidden'));
+  c.className = 'hidden-field';
+  c.colSpan = span;
+}
+
+function courseRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  cell(tr, String(Number(LINE.exec(name)[1])));
+  let line = null;
+  try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
+    line = null;
+  }
+  if (!line || typeof line !== 'object') {
+    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 6;
+    else hiddenCell(tr, 6);
+    return tr;
+  }
+  const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
+  const grade = (line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
+  [line.code, title, line.term, line.credits, grade, line.points]
+    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  return tr;
+}
+
+function subjectRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  const code = SUBJECT.exec(name)[1];
+  cell(tr, has('subject.' + code) ? t('subject.' + code) : t('subject.other', { code }));
+  if (typeof entry.value === 'string') cell(tr, entry.value); else hiddenCell(tr, 1);
+  return tr;
+}
+
+function renderTables(fields) {
+  const box = $('tables');
+  box.replaceChildren();
+  const names = Object.keys(fields).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  [['courses', LINE, courseRow, ['number', 'code', 'title', 'term', 'credits', 'grade',
+    'points']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
+    .forEach(([kind, pattern, row, columns]) => {
+      const mine = names.filter((n) => pattern.test(n));
+      if (!mine.length) return;
+      const table = document.createElement('table');
+      table.id = 'table-' + kind;
+      cell(table, t('table.' + kind), 'caption');
+      const head = table.createTHead().insertRow();
+      columns.forEach((c) => { cell(head, t('column.' + c), 'th').scope = 'col'; });
+      const body = table.createTBody();
+      mine.forEach((n) => body.appendChild(row(n, fields[n] || {})));
+      box.appendChild(table);
+    });
+}
+
+function checkDetail(check, doc, verdict) {
+  const f = verdict.facts || {};
+  const fields = (doc && doc.fields) || {};
+  const count = (pattern) => {
+    const names = Object.keys(fields).filter((n) => pattern.test(n));
+    const open = names.filter((n) => fields[n] && typeof fields[n].value === 'string').length;
+    return [String(open), String(names.length - open)];
+  };
+  const [shown, hidden] = count(/./);
+  const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
+  const [subjectsShown, subjectsHidden] = count(SUBJECT);
+  const batch = (doc && doc.batch) || {};
+  const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
+  const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
+    index: String((batch.index || 0) + 1), size: String(batch.size || ''),
+    height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
+    revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
+    theirs: String((doc && doc.chain_id) || '') };
+  if (has(key)) return t(key, params);
+  // The node words its checks in English: said as they are only on the English page.
+  return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'
+    : 'detail.other.fail');
+}
+
+function renderChecks(doc, verdict, status, checkedAt) {
+  const list = $('check-list');
+  list.replaceChildren();
+  (verdict.checks || []).forEach((check) => {
+    const li = document.createElement('li');
+    li.dataset.check = check.check;
+    const mark = document.createElement('span');
+    mark.className = check.ok ? 'mark-ok' : 'mark-bad';
+    mark.textContent = (check.ok ? '✔ ' : '✘ ');
+    mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
+    const name = document.createElement('strong');
+    name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
+      : t('check.other')) + ': ';
+    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
+    list.appendChild(li);
+  });
+  const tech = $('tech');
+  tech.replaceChildren();
+  const f = verdict.facts || {};
+  const code = (text) => { const c = document.createElement('code'); c.textContent = text;
+    return c; };
+  if (status) addRow(tech, t('tech.node'), status.member ? status.node + ' (' + status.member
+    + ')' : status.node);
+  if (status) addRow(tech, t('tech.height'), String(status.height));
+  if (f.height !== undefined) addRow(tech, t('tech.issued_height'), String(f.height));
+  if (f.issuer_id) addRow(tech, t('tech.issuer_id'), code(f.issuer_id));
+  if (doc && doc.batch && typeof doc.batch.root === 'string') {
+    addRow(tech, t('tech.batch'), code(doc.batch.root));
+  }
+  if (doc && typeof doc.target_hash === 'string') {
+    addRow(tech, t('tech.target'), code(doc.target_hash));
+  }
+  const pad = (n) => String(n).padStart(2, '0');
+  const iso = checkedAt.getFullYear() + '-' + pad(checkedAt.getMonth() + 1) + '-' +
+    pad(checkedAt.getDate());
+  const when = t('date.datetime', { date: formatDate(iso),
+    time: pad(checkedAt.getHours()) + ':' + pad(checkedAt.getMinutes()) });
+  $('print-meta').textContent = t('print.meta', { when,
+    node: status ? (status.member ? status.node + ' (' + status.member + ')' : status.node)
+      : window.location.host,
+    height: status ? String(status.height) : '?' });
+}
+
+export function render(doc, verdict, status, checkedAt) {
+  show(tone(verdict), sentence(verdict));
+  $('verdict').dataset.status = verdict.status;
+  // Nothing was read: a document of a later format is not shown in this one's terms.
+  if (verdict.status === 'malformed' || verdict.status === 'newer_format') return;
+  renderFields(doc, verdict);
+  renderChecks(doc, verdict, status, checkedAt);
+  $('answer').hidden = false;
+}
+
+// The answer comes first: bring it to the top of the screen once it is there.
+export function reveal() {
+  $('verdict').scrollIntoView({ block: 'start' });
+}
