@@ -30,14 +30,24 @@ class TxRejected(SenimError):
 
 class BadSignature(TxRejected):
     """`bad_signature`: the signature does not match the sender's key in this state.
-    `key_changed`: the sender has rotated its key, so a node some blocks behind this
-    one checks it against an earlier key, and may have found the signature good.
-    `sender`: the sender's member id (a node some blocks ahead may hold its rotation)."""
+    `sender`: the sender's member id; `key`: its key in this state (a node some blocks
+    ahead may hold a rotation away from it). `key_changed`: the sender has rotated its
+    key, so a node some blocks behind this one checks it against an earlier key, and may
+    have found the signature good, unless `earlier_keys_ruled_out`: the earlier keys such
+    a node could have held were tried, and none matched (node.earlier_keys)."""
 
-    def __init__(self, key_changed: bool, sender: bytes = b"") -> None:
+    def __init__(self, sender: bytes, key: bytes, key_changed: bool,
+                 earlier_keys_ruled_out: bool = False) -> None:
         super().__init__("bad_signature", "signature does not match the sender's key")
-        self.key_changed = key_changed
         self.sender = sender
+        self.key = key
+        self.key_changed = key_changed
+        self.earlier_keys_ruled_out = earlier_keys_ruled_out
+
+    @property
+    def bad_for_nodes_behind(self) -> bool:
+        """Whether a node at or behind this state would have found it bad too."""
+        return not self.key_changed or self.earlier_keys_ruled_out
 
 
 class ConfigError(SenimError):

@@ -130,7 +130,7 @@ def check_signature(sender: Member, tx: Transaction, ctx: BlockContext,
     if not known_good and not verify_signature(
         sender.public_key, tx.signed_message(ctx.chain_id), tx.signature
     ):
-        raise BadSignature(sender.key_rotated_height is not None, tx.sender)
+        raise BadSignature(tx.sender, sender.public_key, sender.key_rotated_height is not None)
 
 
 def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContext,

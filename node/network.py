@@ -30,7 +30,13 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
-from node.peer_penalty import GOSSIP_MUTED_S, JUNK_PER_WINDOW_MAX, JUNK_WINDOW_S, GossipPenalties
+from node.peer_penalty import (
+    GOSSIP_MUTED_S,
+    JUNK_PER_WINDOW_MAX,
+    JUNK_WINDOW_S,
+    GossipPenalties,
+    Suspect,
+)
 from node.public_work import CommittedView, ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
@@ -189,15 +195,16 @@ class Network:
         """`behind`: how many blocks others said exist beyond this node's head.
 
         A node relays only what it admitted, signatures checked, but against the keys
-        its own state holds. A bad signature here is junk only when that relay held the
-        same key for its sender: the sender never rotated (else a relay behind this node
-        checked an earlier key) and this node is behind no one (else a relay ahead may
-        hold the sender's first rotation, not yet here). Being behind by a block is not
-        always known here, so each is a suspicion first, judged again FORGED_SETTLE_S
-        later (`_settle_suspicions`)."""
-        def suspect(peer_key: bytes, unrotated: Iterable[bytes]) -> None:
+        its own state holds. A bad signature here is junk only when that relay would have
+        found it bad too: no relay behind this node could have (the sender never rotated,
+        or none of its earlier keys a relay behind could hold signed it, node.earlier_keys)
+        and this node is behind no one (else a relay ahead may hold the sender's next
+        rotation, not yet here). Being behind by a block is not always known here, so
+        each is a suspicion first, judged again FORGED_SETTLE_S later
+        (`_settle_suspicions`)."""
+        def suspect(peer_key: bytes, suspects: Iterable[Suspect]) -> None:
             if behind() == 0:
-                self.gossip_penalties.suspect(peer_key, unrotated)
+                self.gossip_penalties.suspect(peer_key, suspects)
 
         async def receive(peer_key: bytes, payload: bytes) -> None:
             self._settle_suspicions(core, behind)
@@ -217,12 +224,12 @@ class Network:
             except ForgedSubmission as exc:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)
-                suspect(peer_key, exc.unrotated)
+                suspect(peer_key, exc.suspects)
                 return
             codes = [refusal.code for _, refusal in results if refusal is not None]
             self._junk(peer_key, codes.count("malformed"))
-            suspect(peer_key, [r.sender for _, r in results
-                               if isinstance(r, BadSignature) and not r.key_changed])
+            suspect(peer_key, [(r.sender, r.key) for _, r in results
+                               if isinstance(r, BadSignature) and r.bad_for_nodes_behind])
             if "unrecognised" in codes:
                 # What a later release defines: a rolling upgrade's newer peers send it,
                 # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
@@ -240,17 +247,17 @@ class Network:
 
     def _settle_suspicions(self, core: NodeCore, behind: Callable[[], int]) -> None:
         """Count as junk the forged signatures suspected FORGED_SETTLE_S ago whose senders
-        still never rotated, unless this node now knows it is behind (then a relay ahead
-        may have been right: they are dropped)."""
+        still hold the key they were found bad under, unless this node now knows it is
+        behind (then a relay ahead may have been right: they are dropped)."""
         due = self.gossip_penalties.due_suspicions()
         if not due or behind() > 0:
             return
         with CommittedView(core.chain) as view:
-            for peer_key, senders in due.items():
+            for peer_key, suspects in due.items():
                 self._junk(peer_key, sum(
-                    count for sender, count in senders.items()
+                    count for (sender, key), count in suspects.items()
                     if (member := load_member(view.state, sender)) is not None
-                    and member.key_rotated_height is None))
+                    and member.public_key == key))
 
     def _junk(self, peer_key: bytes, items: int) -> None:
         dropped = self.gossip_penalties.junk(peer_key, items)

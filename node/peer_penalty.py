@@ -2,7 +2,7 @@
 
 Junk is what no honest peer sends: a CH_TXS frame that is not an array of byte
 strings, a transaction in one that does not decode (refused `malformed`), or one whose
-signature is forged where the relay must have held the same key for its sender
+signature is forged where the relay must have found it bad too
 (`Network.receive_gossip_into` says when). An honest peer relays only transactions it
 admitted, so they decode and their signatures were good there; one that became
 invalid meanwhile (committed, expired, its sender's key rotated) is refused for
@@ -20,10 +20,10 @@ ciphertext), as any peer's frames on any channel are: ~2.4 ms of CPU per MB agai
 
 A forged signature is held as a suspicion for FORGED_SETTLE_S before it counts
 (`suspect`, then `due_suspicions`): a relay that committed the block holding the sender's
-first key rotation before this node did signs off on the new key, and this node finds the
+next key rotation before this node did signs off on the new key, and this node finds the
 signature bad until it commits that block too, without knowing it is behind (consensus
-does not say so). Only what still looks forged once that time has passed, the sender
-still never rotated here, counts as junk.
+does not say so). Only what still looks forged once that time has passed, the sender's
+key here still the one it was found bad under, counts as junk.
 
 A peer is a consortium member or allowed observer, so the table is small.
 """
@@ -34,6 +34,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+# A forged-looking signature: (the sender's member id, the key it was found bad under).
+Suspect = tuple[bytes, bytes]
+
 JUNK_WINDOW_S = 10.0  # junk is counted per peer over a window this long
 # Junk items (malformed frames and malformed transactions) one peer may send in a
 # window; the next one mutes its gossip. Far above what a bug in an honest peer would
@@ -43,7 +46,7 @@ GOSSIP_MUTED_S = 60.0  # how long a peer's transaction gossip is dropped once mu
 # How long a forged signature waits before it counts: far longer than one node commits
 # a block after another does, short enough that a forging peer is still muted soon.
 FORGED_SETTLE_S = 10.0
-# (peer, sender) pairs suspected at once; past it the oldest is settled early. Senders are
+# (peer, suspect) pairs suspected at once; past it the oldest is settled early. Senders are
 # members (an unknown one is refused before its signature), so this is rarely reached.
 FORGED_SUSPECTS_MAX = 1024
 
@@ -60,32 +63,32 @@ class GossipPenalties:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._peers: dict[bytes, _Peer] = {}
-        # (peer, sender) -> (first suspected at, forged signatures), oldest first
-        self._suspects: dict[tuple[bytes, bytes], tuple[float, int]] = {}
+        # (peer, suspect) -> (first suspected at, forged signatures), oldest first
+        self._suspects: dict[tuple[bytes, Suspect], tuple[float, int]] = {}
 
-    def suspect(self, peer_key: bytes, senders: Iterable[bytes]) -> None:
-        """Forged-looking signatures a peer relayed, by their senders (one per signature);
-        they count as junk only if `due_suspicions` still finds them forged."""
+    def suspect(self, peer_key: bytes, suspects: Iterable[Suspect]) -> None:
+        """Forged-looking signatures a peer relayed (one entry per signature); they count
+        as junk only if `due_suspicions` still finds them forged."""
         now = self._clock()
-        for sender in senders:
-            first, count = self._suspects.get((peer_key, sender), (now, 0))
-            self._suspects[(peer_key, sender)] = (first, count + 1)
+        for suspect in suspects:
+            first, count = self._suspects.get((peer_key, suspect), (now, 0))
+            self._suspects[(peer_key, suspect)] = (first, count + 1)
 
-    def due_suspicions(self) -> dict[bytes, dict[bytes, int]]:
+    def due_suspicions(self) -> dict[bytes, dict[Suspect, int]]:
         """Suspicions FORGED_SETTLE_S old (or the oldest past FORGED_SUSPECTS_MAX), taken
-        out: peer -> sender -> forged signatures."""
-        due: dict[bytes, dict[bytes, int]] = {}
+        out: peer -> suspect -> forged signatures."""
+        due: dict[bytes, dict[Suspect, int]] = {}
         if not self._suspects:
             return due
         settle_before = self._clock() - FORGED_SETTLE_S
         overflow = len(self._suspects) - FORGED_SUSPECTS_MAX
-        settled: list[tuple[bytes, bytes]] = []
+        settled: list[tuple[bytes, Suspect]] = []
         for pair, (first, count) in self._suspects.items():
             if first > settle_before and len(settled) >= overflow:
                 break  # oldest first: the rest are younger
             settled.append(pair)
-            peer_key, sender = pair
-            due.setdefault(peer_key, {})[sender] = count
+            peer_key, suspect = pair
+            due.setdefault(peer_key, {})[suspect] = count
         for pair in settled:
             del self._suspects[pair]
         return due

@@ -38,6 +38,7 @@ from ledger.chain_layout import HEAD_KEY, TX_INDEX_PREFIX
 from ledger.codec import decode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.facts import StateFacts
+from node.peer_penalty import Suspect
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueSnapshot
 from storage.state_tree import StateView
@@ -69,17 +70,17 @@ JSON_DEPTH_MAX = 32
 class ForgedSubmission(TxRejected):
     """A submission showed INVALID_SIGNATURES_PER_SUBMISSION_MAX invalid signatures:
     none of it is admitted, and it is answered in one line, not item by item.
-    `unrotated`: the senders of those that never rotated their key in the state they
-    were checked in, one entry per signature (node.network says when that proves its
-    relay faulty)."""
+    `suspects`: (sender, key) of those that a node at or behind the state they were
+    checked in would have found bad too, one entry per signature (node.network says
+    when that proves its relay faulty)."""
 
     def __init__(self, invalid: int, checked: int, items: int,
-                 unrotated: tuple[bytes, ...]) -> None:
+                 suspects: tuple[Suspect, ...]) -> None:
         super().__init__("forged_submission",
                          f"{invalid} of the first {checked} transactions carry invalid "
                          f"signatures; none of the {items} in this submission was admitted")
         self.items = items
-        self.unrotated = unrotated
+        self.suspects = suspects
 
 
 class PublicWorkBusy(Exception):

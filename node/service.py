@@ -30,6 +30,7 @@ from ledger.rules import (
     check_signature,
 )
 from ledger.transactions import Transaction, tx_id_of_encoded
+from node.earlier_keys import EarlierKeyTrials
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
@@ -164,9 +165,11 @@ class NodeCore:
         Admitted ones are handed to `on_admitted` (gossip) unless they came from
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
-        ForgedSubmission, nothing admitted."""
+        ForgedSubmission, nothing admitted. Gossip's bad signatures by senders that
+        rotated are tried against their earlier keys (node.earlier_keys)."""
         try:
-            checked, checked_at = await self.public_work.run(self._check_many, items)
+            checked, checked_at = await self.public_work.run(self._check_many, items,
+                                                             not gossip)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
@@ -250,15 +253,18 @@ class NodeCore:
                     verdicts.append(None)
         return verdicts
 
-    def _check_many(self, items: list[bytes]) -> tuple[list[Transaction | TxRejected], int]:
+    def _check_many(self, items: list[bytes], relayed: bool = False
+                    ) -> tuple[list[Transaction | TxRejected], int]:
         """Check each item against one snapshot (public pool thread), and say which
         block that was. A submission that shows too many invalid signatures is forged:
         ForgedSubmission, nothing kept. Items are decoded and checked a part at a time,
         the first part small, so that a forged submission is found after a few hundred
-        transactions rather than after all of them are decoded and handed for checking."""
+        transactions rather than after all of them are decoded and handed for checking.
+        `relayed`: the items are a peer's gossip (see `submit`)."""
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
+            trials = EarlierKeyTrials(view.state, self.chain_id) if relayed else None
             for start, end in submission_parts(len(items)):
                 decoded = [decoded_or_refused(data) for data in items[start:end]]
                 allowance = INVALID_SIGNATURES_PER_SUBMISSION_MAX - forged
@@ -277,12 +283,16 @@ class NodeCore:
                     except MalformedInput as exc:
                         outcomes.append(TxRejected("malformed", str(exc)))
                     except TxRejected as exc:
+                        if (isinstance(exc, BadSignature) and trials is not None
+                                and sender is not None):
+                            exc = trials.judge(outcome, sender, exc)
                         outcomes.append(exc)
                         forged += exc.code == "bad_signature"
                         if forged >= INVALID_SIGNATURES_PER_SUBMISSION_MAX:
                             raise ForgedSubmission(forged, len(outcomes), len(items), tuple(
-                                o.sender for o in outcomes
-                                if isinstance(o, BadSignature) and not o.key_changed)) from None
+                                (o.sender, o.key) for o in outcomes
+                                if isinstance(o, BadSignature) and o.bad_for_nodes_behind)
+                            ) from None
             return outcomes, view.height
 
     def _senders_and_signatures(self, txs: list[Transaction | TxRejected],

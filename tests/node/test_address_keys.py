@@ -1,5 +1,5 @@
-"""Per-address limits count an IPv6 client by its /64 and an IPv4-mapped one as its
-IPv4 address (p2p.address_keys): one host given a /64 holds 2^64 addresses, each of
+"""Per-address limits count an IPv6 client by its /64 and an IPv4-mapped or NAT64 one
+as its IPv4 address (p2p.address_keys): one host given a /64 holds 2^64 addresses, each of
 which was a fresh client to every limit counted per address."""
 
 from __future__ import annotations
@@ -30,6 +30,21 @@ def test_an_address_key_is_the_ipv4_address_or_the_ipv6_slash_64() -> None:
     assert address_key("::1") == "::1"
     assert address_key("fe80::1%eth0") != address_key("fe80::2%eth0")  # one link, two hosts
     assert address_key("") == "" and address_key("unknown") == "unknown"
+
+
+def test_a_nat64_address_is_the_ipv4_address_it_embeds() -> None:
+    """Behind a NAT64 or SIIT translator (RFC 6052's well-known prefix 64:ff9b::/96) each
+    IPv4 client has its own key, the one it has when it connects without the translator;
+    as a /64 all of them shared one."""
+    assert address_key("64:ff9b::192.0.2.7") == address_key("64:ff9b::c000:207") == "192.0.2.7"
+    assert address_key("64:ff9b::198.51.100.9") == "198.51.100.9"
+    assert address_key("64:ff9b::1:c000:207") == "64:ff9b::/64"  # outside the /96
+    limits = ClientLimits(clock=lambda: 100.0, exempt=frozenset())
+    _, burst = RATES["verify"]
+    for _ in range(int(burst)):
+        assert limits.admit("64:ff9b::192.0.2.7", "verify").retry_after_s is None
+    assert limits.admit("192.0.2.7", "verify").retry_after_s is not None
+    assert limits.admit("64:ff9b::192.0.2.8", "verify").retry_after_s is None
 
 
 class _Handler:

@@ -144,33 +144,39 @@ def _forged(keys: KeyPair, count: int) -> list[bytes]:
             for _ in range(count)]
 
 
+def _signed(keys: KeyPair, count: int) -> list[bytes]:
+    return [make_tx(keys, AnchorPayload(os.urandom(32))).encode() for _ in range(count)]
+
+
 async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_another_key(
         net: Consortium) -> None:
     """A node relays only what it admitted, signatures checked against its own state's
-    keys: a bad signature by a sender that never rotated, from a relay this node is not
-    behind, is proof of a faulty relay (both the item by item answer and a submission cut
-    short as forged count), once FORGED_SETTLE_S has passed and the sender still never
-    rotated here. A rotated sender's (a relay behind this node checked its earlier key),
-    any while this node is behind (a relay ahead may hold a rotation not yet here), and
-    any whose sender's rotation this node commits within that time (the relay was a block
-    ahead, unknown here), is not."""
+    keys: a bad signature that no node at or behind this one would have found good (the
+    sender never rotated, or none of its keys ever signed it), from a relay this node is
+    not behind, is proof of a faulty relay (both the item by item answer and a submission
+    cut short as forged count), once FORGED_SETTLE_S has passed and the sender's key here
+    is still the one it was found bad under. One signed by a rotated sender's earlier key
+    (a relay behind this node held it), any while this node is behind (a relay ahead may
+    hold a rotation not yet here), and any whose sender's rotation this node commits within
+    that time (the relay was a block ahead, unknown here), is not."""
     from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
 
-    async def muted_after(frames: list[list[bytes]], rotated: bool = False,
+    async def muted_after(frames: list[list[bytes]], rotations: int = 0,
                           behind: int = 0, rotated_meanwhile: bool = False,
                           settle: bool = True) -> bool:
         network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
         now = [1000.0]
         network.gossip_penalties = GossipPenalties(clock=lambda: now[0])
         core = api_core(net.ministry, net.genesis, MemoryStore())
-        if rotated:
-            rotate(core.chain, net.employer)
+        keys = net.employer
+        for _ in range(rotations):
+            keys = rotate(core.chain, keys)
         receive = network.receive_gossip_into(core, lambda: behind)
         try:
             for frame in frames:
                 await receive(net.university.public_key, encode(frame))
             if rotated_meanwhile:
-                rotate(core.chain, net.employer)
+                rotate(core.chain, keys)
             if settle:
                 now[0] += FORGED_SETTLE_S
             honest = make_tx(net.university, AnchorPayload(os.urandom(32)))
@@ -188,24 +194,36 @@ async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_an
                                  rotated_meanwhile=True)
     assert not await muted_after([_forged(net.employer, few) for _ in range(8)],
                                  rotated_meanwhile=True)
-    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], rotated=True)
-    assert not await muted_after([_forged(net.employer, few) for _ in range(8)], rotated=True)
     assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], behind=1)
+    # A sender that rotated: a forgery matches none of its keys, so it counts as well ...
+    assert await muted_after([_forged(net.employer, 100) for _ in range(2)], rotations=1)
+    assert await muted_after([_forged(net.employer, few) for _ in range(4)], rotations=2)
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(2)], rotations=1,
+                                 settle=False)
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], rotations=1,
+                                 rotated_meanwhile=True)
+    assert not await muted_after([_forged(net.employer, 100) for _ in range(6)], rotations=1,
+                                 behind=1)
+    # ... where what its earlier keys signed is what a relay behind this node admitted.
+    assert not await muted_after([_signed(net.employer, 100) for _ in range(6)], rotations=2)
+    assert not await muted_after([_signed(net.employer, few) for _ in range(8)], rotations=2)
 
 
 def test_forged_signature_suspicions_are_bounded_and_settled_oldest_first() -> None:
-    """Past FORGED_SUSPECTS_MAX (peer, sender) pairs the oldest are settled at once, and
+    """Past FORGED_SUSPECTS_MAX (peer, suspect) pairs the oldest are settled at once, and
     a pair suspected again keeps its first time and adds its count."""
     from node.peer_penalty import FORGED_SETTLE_S, FORGED_SUSPECTS_MAX, GossipPenalties
 
     now = [0.0]
     penalties = GossipPenalties(clock=lambda: now[0])
-    penalties.suspect(b"peer", [b"s0", b"s0"])
+    s0 = (b"s0", b"k0")
+    penalties.suspect(b"peer", [s0, s0])
     now[0] += 1
-    penalties.suspect(b"peer", (i.to_bytes(4, "big") for i in range(FORGED_SUSPECTS_MAX + 2)))
-    penalties.suspect(b"peer", [b"s0"])
-    assert penalties.due_suspicions() == {b"peer": {b"s0": 3, bytes(4): 1,
-                                                    (1).to_bytes(4, "big"): 1}}
+    penalties.suspect(b"peer", ((i.to_bytes(4, "big"), b"k")
+                                for i in range(FORGED_SUSPECTS_MAX + 2)))
+    penalties.suspect(b"peer", [s0])
+    assert penalties.due_suspicions() == {b"peer": {s0: 3, (bytes(4), b"k"): 1,
+                                                    ((1).to_bytes(4, "big"), b"k"): 1}}
     assert penalties.due_suspicions() == {}
     now[0] += FORGED_SETTLE_S
     due = penalties.due_suspicions()
