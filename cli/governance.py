@@ -217,6 +217,10 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     if status == "approved":
         return (f"Approved at height {proposal['approved_height']} {by}; it takes effect at "
                 f"height {effective}, in {effective - head} block(s).")
+    if status == "cannot_apply":  # open in the ledger, but its approving vote is refused
+        return (f"Can no longer apply as the chain stands (the vote that would approve it is "
+                f"refused): {proposal['reason']}. Voted {by}; voting closes at height "
+                f"{proposal['expiry_height']}.")
     if status == "expired":
         return (f"Expired: voting closed at height {proposal['expiry_height']} with the votes "
                 f"of {_names(votes) if votes else 'no one'}; nothing changed.")

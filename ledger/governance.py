@@ -209,6 +209,17 @@ def open_proposals(state: StateReader, height: int) -> list[Proposal]:
     return [p for p in found if p is not None and p.status(height) == "open"]
 
 
+def why_cannot_apply(state: StateReader, proposal: Proposal) -> TxRejected | None:
+    """Why the vote that would approve `proposal` is refused as the state stands (its
+    action checked as that vote checks it), or None. A read: it decides nothing, and a
+    later change (a validator removed, a ministry added) may make it possible again."""
+    try:
+        _check_action(state, proposal.action, proposal.effective_height, load_policy(state))
+    except TxRejected as exc:
+        return exc
+    return None
+
+
 def check_sender_active(sender: Member, height: int) -> None:
     """A member signs from its admission height until its retirement height."""
     if sender.retired_height is not None and sender.retired_height <= height:
