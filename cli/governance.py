@@ -25,8 +25,9 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from cli.member_names import resolve_member
 from consensus import quorum_size
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
@@ -56,7 +57,8 @@ def governance_group() -> None:
 @click.option("--action", required=True, type=click.Choice([a.replace("_", "-")
                                                            for a in ACTIONS]))
 @click.option("--member", "member_hex", default=None,
-              help="Member id (hex) to retire, or to add to / remove from the validators.")
+              help="The member to retire, or to add to / remove from the validators: its id "
+                   "(hex) or its name as `senim members` lists it.")
 @click.option("--name", default=None, help="add-member: the organisation's name.")
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
 @click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
@@ -72,6 +74,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     """Propose an action (your transaction is your vote); prints the proposal id."""
     kind = action.replace("-", "_")
     governance_action: GovernanceAction
+    member: str | None = None  # looked up once the node is at hand: it may be a name
     if kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member_hex is not None:
             fail("add-member needs --name, --role and --public-key (and no --member)",
@@ -82,10 +85,11 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         if member_hex is None or name or role or public_key_hex:
             fail(f"{action} needs --member (and no --name, --role or --public-key)",
                   EXIT_BAD_INPUT)
-        governance_action = MemberAction(
-            kind, MemberId(hex_bytes(member_hex, MEMBER_ID_BYTES, "--member")))
+        member = member_hex
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    if member is not None:
+        governance_action = MemberAction(kind, resolve_member(reader, member, "--member"))
     try:
         status = reader.status()
     except ClientError as exc:

@@ -170,7 +170,7 @@ def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
 @pytest.mark.parametrize("args,message", [
     (["--action", "add-member", "--name", "X"], "add-member needs"),
     (["--action", "retire-member"], "retire-member needs --member"),
-    (["--action", "retire-member", "--member", "zz"], "--member must be 20 bytes"),
+    (["--action", "retire-member", "--member", "zz"], "--member 'zz' is neither a member id"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
       "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
     # the chain is at height 0: heights it has passed, or too close to reach, are named
