@@ -26,6 +26,7 @@ from cli.commands import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
 from cli.member_names import resolve_member
+from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
@@ -42,9 +43,6 @@ from ledger.payloads import (
     ProposePayload,
     VotePayload,
 )
-
-# Default lead of a change over the head, in blocks: time for the other voters.
-DEFAULT_LEAD_BLOCKS = 100
 
 
 @click.group("governance")
@@ -63,7 +61,8 @@ def governance_group() -> None:
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
 @click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
 @click.option("--effective-height", type=int, default=None,
-              help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS}.")
+              help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS} (more "
+                   "when many votes are needed: each may come after an idle spell).")
 @click.option("--expiry-height", type=int, default=None,
               help=f"Last block votes count in; default {MIN_PROPOSAL_LEAD_BLOCKS} before the "
                    "effective height.")
@@ -94,19 +93,25 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         status = reader.status()
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
-    head = int(status["height"])
-    _check_heights(head, effective_height, expiry_height)
+    threshold, proposals = _governance(reader)
+    heights = ProposalHeights(int(status["height"]), threshold)
+    refusal = heights.refusal(effective_height, expiry_height)
+    if refusal is not None:  # said in the terms given, not of an expiry computed from them
+        fail(refusal, EXIT_BAD_INPUT)
     if effective_height is None:
         # Another voter's proposal of the same change is the usual reason to be here: a
         # second one for another height would split the votes.
-        _refuse_if_open(reader, governance_action, key_path)
-        effective_height = head + DEFAULT_LEAD_BLOCKS
+        _refuse_if_open(proposals, governance_action, key_path)
+        effective_height = heights.default_effective
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         governance_action, effective_height, expiry_height), "proposal")
     click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
                f"votes close at height {expiry_height})")
+    late = heights.warning(expiry_height)
+    if late:
+        click.secho(f"warning: {late}", fg="yellow", err=True)
     if (isinstance(governance_action, MemberAction)
             and governance_action.action == ACTION_ADD_VALIDATOR):
         warning = _absent_validator(reader, status, governance_action, effective_height)
@@ -138,31 +143,27 @@ def _absent_validator(client: NodeClient, status: dict[str, Any], action: Member
             f"{running} are reachable now without it; {consequence}")
 
 
-def _check_heights(head: int, effective: int | None, expiry: int | None) -> None:
-    """Heights the chain has passed, or too close to reach, refused before anything is
-    sent (the node would refuse them, in terms of the expiry the operator never gave)."""
-    earliest = head + 1 + MIN_PROPOSAL_LEAD_BLOCKS
-    if effective is not None and effective < earliest:
-        fail(f"--effective-height {effective} is too soon: the chain is at height {head} "
-             f"and votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a change, so the "
-             f"earliest is {earliest} (and a few blocks more leave the other voters time)",
-             EXIT_BAD_INPUT)
-    if expiry is not None and expiry <= head:
-        fail(f"--expiry-height {expiry} has passed: the chain is at height {head}",
-             EXIT_BAD_INPUT)
-
-
-def _refuse_if_open(client: NodeClient, action: GovernanceAction, key_path: Path) -> None:
+def _governance(client: NodeClient) -> tuple[int, list[dict[str, Any]]]:
+    """The policy's threshold and the listed proposals, as the node answers them."""
     try:
-        proposals = client.request("GET", "/v1/governance")["proposals"]
-        same = min((p for p in proposals if p["status"] == "open"
-                    and _same_action(p, action)),
-                   key=lambda p: int(p["effective_height"]), default=None)
+        answer = client.request("GET", "/v1/governance")
+        return int(answer["policy"]["threshold"]), list(answer["proposals"])
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
         fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
              "is it a Senim node?", EXIT_UNREACHABLE)
+
+
+def _refuse_if_open(proposals: list[dict[str, Any]], action: GovernanceAction,
+                    key_path: Path) -> None:
+    try:
+        same = min((p for p in proposals if p["status"] == "open"
+                    and _same_action(p, action)),
+                   key=lambda p: int(p["effective_height"]), default=None)
+    except MALFORMED_ANSWER as exc:
+        fail(f"the node sent a malformed governance answer ({type(exc).__name__}): is it a "
+             "Senim node?", EXIT_UNREACHABLE)
     if same is not None:
         fail(f"proposal {same['proposal_id']} already proposes to {_describe(same)}, open "
              f"until height {same['expiry_height']}: vote for it (senim governance vote "
