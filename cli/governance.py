@@ -234,7 +234,23 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     needed = int(proposal["votes_needed"])
     return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
             f"height {proposal['expiry_height']}"
-            + (f"; not yet voted: {_names(missing)}." if missing else "."))
+            + (f"; not yet voted: {_names(missing)}." if missing else ".")
+            + _former_voters(votes, voters))
+
+
+def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) -> str:
+    """Votes of ministries that are voters no more. Only an approved retirement takes a
+    voter away, at its approval; what a member signed before keeps its meaning, so the
+    ledger counts those votes (ARCHITECTURE.md, Governance)."""
+    current = {v["member_id"] for v in voters}
+    former = [v for v in votes if v["member_id"] not in current]
+    if not former:
+        return ""
+    if len(former) == 1:
+        return (f" {_who(former[0])}'s vote still counts: it was cast before its retirement "
+                "was approved, and it may vote no more.")
+    return (f" The votes of {_names(former)} still count: they were cast before their "
+            "retirements were approved, and they may vote no more.")
 
 
 @governance_group.command("list")

@@ -17,6 +17,11 @@ is fixed once block h - 1 is committed. A proposal not approved by its expiry
 height has expired; nothing needs to happen at that height. A proposal identical
 to an open one (action and effective height) is refused: vote for that one.
 
+The voters change at a change's approval, not at its effective height: a ministry whose
+retirement is approved votes no more (so `would_stall_governance` counts every approved
+retirement), and the votes it cast before still count, as anything it signed keeps its
+meaning. Replaying committed blocks depends on both (ARCHITECTURE.md, Governance).
+
 State keys (under the Merkle root):
 - `g:policy`: [threshold, voters, min_validators];
 - `g:voters`: sorted member ids of the governance voters;
@@ -301,7 +306,8 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
 def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
     if sender_id not in voters:
         raise TxRejected("not_a_voter", "only the governance voters (the ministries admitted "
-                         "by genesis or by governance) may propose or vote")
+                         "by genesis or by governance, less those whose retirement is "
+                         "approved) may propose or vote")
 
 
 # ---- actions ---------------------------------------------------------------------------

@@ -351,62 +351,6 @@ def test_adding_a_validator_whose_node_is_not_running_is_warned_of(
     assert chain_client.chain.height == 1
 
 
-def test_open_proposals_that_can_no_longer_apply_say_why(
-        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
-    """'Add KazNU to the validators' for two heights and 'retire KazNU' for two: once one
-    of each is approved the others are still open in the ledger, but the vote that would
-    approve them is refused, so they are not listed as open and waiting for votes."""
-    runner = CliRunner()
-    chain = chain_client.chain
-    first, second = _key(tmp_path, council.ministry, "m1"), _key(tmp_path, council.ministry2,
-                                                                 "m2")
-    uni = council.university.member_id.hex()
-
-    def propose(action: str, height: int) -> str:
-        result = runner.invoke(main, ["governance", "propose", "--key", first, "--action",
-                                      action, "--member", uni, "--effective-height",
-                                      str(height)])
-        assert result.exit_code == 0, result.output
-        return result.output.split("proposal id: ")[1].split()[0]
-
-    add_soon, add_later = propose("add-validator", 10), propose("add-validator", 12)
-    retire_soon, retire_later = propose("retire-member", 40), propose("retire-member", 44)
-    assert runner.invoke(main, ["governance", "vote", "--key", second, add_soon]).exit_code == 0
-    shown = runner.invoke(main, ["governance", "list"]).output
-    assert (f"Proposal {add_later}: add KazNU to the validators from height 12. Can no "
-            "longer apply as the chain stands (the vote that would approve it is refused): "
-            "KazNU already validates at height 12. Voted by Ministry of Science; voting "
-            "closes at height 10.\n") in shown
-    # retiring a validator is refused too (remove it first), and said so
-    assert (f"Proposal {retire_soon}: retire KazNU from height 40. Can no longer apply as the "
-            "chain stands (the vote that would approve it is refused): KazNU validates at "
-            "height 40; remove it from the validator set first. Voted by") in shown
-    refused = runner.invoke(main, ["governance", "vote", "--key", second, add_later])
-    assert refused.exit_code == 1 and "already_validator" in refused.output, refused.output
-
-    remove = runner.invoke(main, ["governance", "propose", "--key", first, "--action",
-                                  "remove-validator", "--member", uni,
-                                  "--effective-height", "20"])
-    remove_id = remove.output.split("proposal id: ")[1].split()[0]
-    assert runner.invoke(main, ["governance", "vote", "--key", second, remove_id]
-                         ).exit_code == 0
-    # with the removal approved, the retirements can apply again: open once more
-    assert runner.invoke(main, ["governance", "vote", "--key", second, retire_soon]
-                         ).exit_code == 0
-    answer = json.loads(runner.invoke(main, ["governance", "list", "--json"]).output)
-    by_id = {p["proposal_id"]: p for p in answer["proposals"]}
-    assert by_id[retire_later]["status"] == "cannot_apply"
-    assert by_id[retire_later]["reason"] == "KazNU is retired from height 40"
-    assert by_id[retire_later]["reason_code"] == "already_retired"
-    assert by_id[add_later]["status"] == "cannot_apply"
-    assert by_id[retire_soon]["status"] == "approved" and by_id[retire_soon]["reason"] is None
-    while chain.height < 11:  # add_later's voting closed at height 10
-        commit(chain, [])
-    shown = runner.invoke(main, ["governance", "list"]).output
-    assert (f"Proposal {add_later}: add KazNU to the validators from height 12. Expired: "
-            "voting closed at height 10 with the votes of Ministry of Science; nothing "
-            "changed.\n") in shown
-
 
 def test_a_voting_window_too_short_for_the_other_voters_is_warned_of(
         tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
