@@ -26,7 +26,7 @@ from cli.commands import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
 from cli.member_names import resolve_member
-from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights
+from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
@@ -235,7 +235,8 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
             f"height {proposal['expiry_height']}"
             + (f"; not yet voted: {_names(missing)}." if missing else ".")
-            + _former_voters(votes, voters))
+            + _former_voters(votes, voters)
+            + votes_may_be_late(head, int(proposal["expiry_height"]), needed))
 
 
 def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) -> str:

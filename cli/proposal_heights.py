@@ -78,3 +78,13 @@ class ProposalHeights:
         return (f"votes close at height {expiry}, and {PAUSE}: each vote sent after such a "
                 f"pause lands two blocks on, so {self._votes()} may land too late (an "
                 f"effective height of {self.roomy} or later leaves them time)")
+
+
+def votes_may_be_late(head: int, expiry: int, needed: int) -> str:
+    """For an open proposal in `senim governance list`: a sentence when the votes it still
+    needs, each sent after a pause of its own, would land after its voting closes."""
+    if needed <= 0 or expiry >= head + PAUSED_LANDING_BLOCKS * needed:
+        return ""
+    votes = "the vote it needs" if needed == 1 else f"the {needed} votes it needs"
+    return (f" Voting closes soon: {PAUSE}, and a vote sent after such a pause lands two "
+            f"blocks on, so {votes} may come too late.")

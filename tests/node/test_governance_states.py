@@ -105,3 +105,25 @@ def test_a_vote_cast_before_the_voters_retirement_was_approved_still_counts_and_
     approved = json.loads(CliRunner().invoke(main, ["governance", "list", "--json"]).output)
     assert [p["status"] for p in approved["proposals"]
             if p["proposal_id"] == retire_uni.tx_id.hex()] == ["approved"]
+
+
+def test_an_open_proposal_whose_votes_may_come_too_late_says_so(
+        council: Council, chain_client: type[_ChainClient]) -> None:
+    """Voting closes at the next block: a vote sent after a minute without blocks lands
+    two blocks on (an empty block first), so 'it needs 1 more vote by height 2' alone
+    promised what an idle chain cannot keep."""
+    chain = chain_client.chain
+    soon = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 4, 2))
+    later = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 5, 3))
+    commit(chain, [soon, later])
+    shown = CliRunner().invoke(main, ["governance", "list"]).output
+    assert (f"Proposal {soon.tx_id.hex()}: retire KazNU from height 4. Open, voted by "
+            "Ministry of Science: it needs 1 more vote by height 2; not yet voted: Ministry of "
+            "Education and Ministry of Justice. Voting closes soon: after a minute without "
+            "blocks the next block is an empty one, and a vote sent after such a pause lands "
+            "two blocks on, so the vote it needs may come too late.\n") in shown
+    assert (f"Proposal {later.tx_id.hex()}: retire KazNU from height 5. Open, voted by "
+            "Ministry of Science: it needs 1 more vote by height 3; not yet voted: Ministry of "
+            "Education and Ministry of Justice.\n") in shown
