@@ -14,7 +14,8 @@ import click
 from cli.client import NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import fail
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from cli.member_names import resolve_member
+from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     SUSPENSION_REASONS,
     AccreditPayload,
@@ -25,16 +26,6 @@ from ledger.payloads import (
 from ledger.records import day
 from ledger.transactions import CREDENTIAL_TYPES, ROLES
 from ledger.verification import document_hash
-
-
-def _member_id(value: str) -> MemberId:
-    try:
-        member = bytes.fromhex(value)
-    except ValueError:
-        member = b""
-    if len(member) != MEMBER_ID_BYTES:
-        fail(f"{value!r} is not a member id (40 hex digits; see `senim members`)", 2)
-    return MemberId(member)
 
 
 def _date_ms(value: str, option: str) -> int:
@@ -48,7 +39,8 @@ def _date_ms(value: str, option: str) -> int:
 
 @click.command()
 @key_option()
-@click.option("--issuer", required=True, help="Member id of the organisation to accredit.")
+@click.option("--issuer", required=True, help="The organisation to accredit: its member id "
+              "or its name as `senim members` lists it.")
 @click.option("--types", default="diploma,certificate,transcript", show_default=True,
               help=f"Comma-separated credential types ({', '.join(CREDENTIAL_TYPES)}).")
 @click.option("--from", "start", default=None, help="First day (YYYY-MM-DD); default today.")
@@ -85,22 +77,25 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
     if end_ms <= start_ms:  # a past --until with the default --from (today)
         fail(inverted, 2)
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, AccreditPayload(
-        _member_id(issuer), tuple(type_list), start_ms, end_ms), "accreditation")
+    client = NodeClient(node_url)
+    submit_and_report(client, keys, AccreditPayload(
+        resolve_member(client, issuer, "--issuer"), tuple(type_list), start_ms, end_ms),
+        "accreditation")
 
 
 @click.command()
 @key_option()
-@click.option("--issuer", required=True, help="Member id of the organisation to suspend.")
+@click.option("--issuer", required=True, help="The organisation to suspend: its member id "
+              "or its name as `senim members` lists it.")
 @click.option("--reason", required=True, type=click.Choice(list(SUSPENSION_REASONS)),
               help="Why, as a code (the chain never holds free text; keep details off chain).")
 @node_option
 def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, SuspendPayload(MemberId(_member_id(issuer)),
-                                                                 reason),
-                      "suspension")
+    client = NodeClient(node_url)
+    submit_and_report(client, keys, SuspendPayload(resolve_member(client, issuer, "--issuer"),
+                                                   reason), "suspension")
 
 
 @click.command("add-member")

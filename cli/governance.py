@@ -25,8 +25,10 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from cli.member_names import resolve_member
+from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
@@ -42,9 +44,6 @@ from ledger.payloads import (
     VotePayload,
 )
 
-# Default lead of a change over the head, in blocks: time for the other voters.
-DEFAULT_LEAD_BLOCKS = 100
-
 
 @click.group("governance")
 def governance_group() -> None:
@@ -56,12 +55,14 @@ def governance_group() -> None:
 @click.option("--action", required=True, type=click.Choice([a.replace("_", "-")
                                                            for a in ACTIONS]))
 @click.option("--member", "member_hex", default=None,
-              help="Member id (hex) to retire, or to add to / remove from the validators.")
+              help="The member to retire, or to add to / remove from the validators: its id "
+                   "(hex) or its name as `senim members` lists it.")
 @click.option("--name", default=None, help="add-member: the organisation's name.")
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
 @click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
 @click.option("--effective-height", type=int, default=None,
-              help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS}.")
+              help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS} (more "
+                   "when many votes are needed: each may come after an idle spell).")
 @click.option("--expiry-height", type=int, default=None,
               help=f"Last block votes count in; default {MIN_PROPOSAL_LEAD_BLOCKS} before the "
                    "effective height.")
@@ -72,6 +73,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     """Propose an action (your transaction is your vote); prints the proposal id."""
     kind = action.replace("-", "_")
     governance_action: GovernanceAction
+    member: str | None = None  # looked up once the node is at hand: it may be a name
     if kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member_hex is not None:
             fail("add-member needs --name, --role and --public-key (and no --member)",
@@ -82,27 +84,34 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         if member_hex is None or name or role or public_key_hex:
             fail(f"{action} needs --member (and no --name, --role or --public-key)",
                   EXIT_BAD_INPUT)
-        governance_action = MemberAction(
-            kind, MemberId(hex_bytes(member_hex, MEMBER_ID_BYTES, "--member")))
+        member = member_hex
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    if member is not None:
+        governance_action = MemberAction(kind, resolve_member(reader, member, "--member"))
     try:
         status = reader.status()
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
-    head = int(status["height"])
-    _check_heights(head, effective_height, expiry_height)
+    threshold, proposals = _governance(reader)
+    heights = ProposalHeights(int(status["height"]), threshold)
+    refusal = heights.refusal(effective_height, expiry_height)
+    if refusal is not None:  # said in the terms given, not of an expiry computed from them
+        fail(refusal, EXIT_BAD_INPUT)
     if effective_height is None:
         # Another voter's proposal of the same change is the usual reason to be here: a
         # second one for another height would split the votes.
-        _refuse_if_open(reader, governance_action, key_path)
-        effective_height = head + DEFAULT_LEAD_BLOCKS
+        _refuse_if_open(proposals, governance_action, key_path)
+        effective_height = heights.default_effective
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         governance_action, effective_height, expiry_height), "proposal")
     click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
                f"votes close at height {expiry_height})")
+    late = heights.warning(expiry_height)
+    if late:
+        click.secho(f"warning: {late}", fg="yellow", err=True)
     if (isinstance(governance_action, MemberAction)
             and governance_action.action == ACTION_ADD_VALIDATOR):
         warning = _absent_validator(reader, status, governance_action, effective_height)
@@ -134,31 +143,27 @@ def _absent_validator(client: NodeClient, status: dict[str, Any], action: Member
             f"{running} are reachable now without it; {consequence}")
 
 
-def _check_heights(head: int, effective: int | None, expiry: int | None) -> None:
-    """Heights the chain has passed, or too close to reach, refused before anything is
-    sent (the node would refuse them, in terms of the expiry the operator never gave)."""
-    earliest = head + 1 + MIN_PROPOSAL_LEAD_BLOCKS
-    if effective is not None and effective < earliest:
-        fail(f"--effective-height {effective} is too soon: the chain is at height {head} "
-             f"and votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a change, so the "
-             f"earliest is {earliest} (and a few blocks more leave the other voters time)",
-             EXIT_BAD_INPUT)
-    if expiry is not None and expiry <= head:
-        fail(f"--expiry-height {expiry} has passed: the chain is at height {head}",
-             EXIT_BAD_INPUT)
-
-
-def _refuse_if_open(client: NodeClient, action: GovernanceAction, key_path: Path) -> None:
+def _governance(client: NodeClient) -> tuple[int, list[dict[str, Any]]]:
+    """The policy's threshold and the listed proposals, as the node answers them."""
     try:
-        proposals = client.request("GET", "/v1/governance")["proposals"]
-        same = min((p for p in proposals if p["status"] == "open"
-                    and _same_action(p, action)),
-                   key=lambda p: int(p["effective_height"]), default=None)
+        answer = client.request("GET", "/v1/governance")
+        return int(answer["policy"]["threshold"]), list(answer["proposals"])
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
         fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
              "is it a Senim node?", EXIT_UNREACHABLE)
+
+
+def _refuse_if_open(proposals: list[dict[str, Any]], action: GovernanceAction,
+                    key_path: Path) -> None:
+    try:
+        same = min((p for p in proposals if p["status"] == "open"
+                    and _same_action(p, action)),
+                   key=lambda p: int(p["effective_height"]), default=None)
+    except MALFORMED_ANSWER as exc:
+        fail(f"the node sent a malformed governance answer ({type(exc).__name__}): is it a "
+             "Senim node?", EXIT_UNREACHABLE)
     if same is not None:
         fail(f"proposal {same['proposal_id']} already proposes to {_describe(same)}, open "
              f"until height {same['expiry_height']}: vote for it (senim governance vote "
@@ -217,6 +222,10 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     if status == "approved":
         return (f"Approved at height {proposal['approved_height']} {by}; it takes effect at "
                 f"height {effective}, in {effective - head} block(s).")
+    if status == "cannot_apply":  # open in the ledger, but its approving vote is refused
+        return (f"Can no longer apply as the chain stands (the vote that would approve it is "
+                f"refused): {proposal['reason']}. Voted {by}; voting closes at height "
+                f"{proposal['expiry_height']}.")
     if status == "expired":
         return (f"Expired: voting closed at height {proposal['expiry_height']} with the votes "
                 f"of {_names(votes) if votes else 'no one'}; nothing changed.")
@@ -225,7 +234,24 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     needed = int(proposal["votes_needed"])
     return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
             f"height {proposal['expiry_height']}"
-            + (f"; not yet voted: {_names(missing)}." if missing else "."))
+            + (f"; not yet voted: {_names(missing)}." if missing else ".")
+            + _former_voters(votes, voters)
+            + votes_may_be_late(head, int(proposal["expiry_height"]), needed))
+
+
+def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) -> str:
+    """Votes of ministries that are voters no more. Only an approved retirement takes a
+    voter away, at its approval; what a member signed before keeps its meaning, so the
+    ledger counts those votes (ARCHITECTURE.md, Governance)."""
+    current = {v["member_id"] for v in voters}
+    former = [v for v in votes if v["member_id"] not in current]
+    if not former:
+        return ""
+    if len(former) == 1:
+        return (f" {_who(former[0])}'s vote still counts: it was cast before its retirement "
+                "was approved, and it may vote no more.")
+    return (f" The votes of {_names(former)} still count: they were cast before their "
+            "retirements were approved, and they may vote no more.")
 
 
 @governance_group.command("list")

@@ -17,6 +17,11 @@ is fixed once block h - 1 is committed. A proposal not approved by its expiry
 height has expired; nothing needs to happen at that height. A proposal identical
 to an open one (action and effective height) is refused: vote for that one.
 
+The voters change at a change's approval, not at its effective height: a ministry whose
+retirement is approved votes no more (so `would_stall_governance` counts every approved
+retirement), and the votes it cast before still count, as anything it signed keeps its
+meaning. Replaying committed blocks depends on both (ARCHITECTURE.md, Governance).
+
 State keys (under the Merkle root):
 - `g:policy`: [threshold, voters, min_validators];
 - `g:voters`: sorted member ids of the governance voters;
@@ -209,6 +214,17 @@ def open_proposals(state: StateReader, height: int) -> list[Proposal]:
     return [p for p in found if p is not None and p.status(height) == "open"]
 
 
+def why_cannot_apply(state: StateReader, proposal: Proposal) -> TxRejected | None:
+    """Why the vote that would approve `proposal` is refused as the state stands (its
+    action checked as that vote checks it), or None. A read: it decides nothing, and a
+    later change (a validator removed, a ministry added) may make it possible again."""
+    try:
+        _check_action(state, proposal.action, proposal.effective_height, load_policy(state))
+    except TxRejected as exc:
+        return exc
+    return None
+
+
 def check_sender_active(sender: Member, height: int) -> None:
     """A member signs from its admission height until its retirement height."""
     if sender.retired_height is not None and sender.retired_height <= height:
@@ -290,7 +306,8 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
 def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
     if sender_id not in voters:
         raise TxRejected("not_a_voter", "only the governance voters (the ministries admitted "
-                         "by genesis or by governance) may propose or vote")
+                         "by genesis or by governance, less those whose retirement is "
+                         "approved) may propose or vote")
 
 
 # ---- actions ---------------------------------------------------------------------------

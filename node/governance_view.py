@@ -10,6 +10,7 @@ from ledger.governance import (
     load_voters,
     open_proposals,
     recent_proposals,
+    why_cannot_apply,
 )
 from ledger.key_events import validator_member
 from ledger.payloads import AddMemberAction
@@ -33,10 +34,22 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
     return {"action": action.action, **_member(state, action.member)}
 
 
+def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, Any]:
+    """The status, with `cannot_apply` for an open proposal whose approving vote the state
+    refuses (the action done already, say): still open in the ledger, but shown as what it
+    is; `reason` says why, as the refusal would."""
+    status = proposal.status(height)
+    refusal = why_cannot_apply(state, proposal) if status == "open" else None
+    if refusal is None:
+        return {"status": status, "reason": None}
+    return {"status": "cannot_apply", "reason": refusal.message,
+            "reason_code": refusal.code}
+
+
 def _proposal(state: StateReader, proposal: Proposal, height: int, threshold: int
               ) -> dict[str, Any]:
     return {"proposal_id": proposal.proposal_id.hex(),
-            "status": proposal.status(height), **_action(state, proposal),
+            **_status(state, proposal, height), **_action(state, proposal),
             "proposer": _member(state, proposal.proposer),
             "effective_height": proposal.effective_height,
             "expiry_height": proposal.expiry_height,

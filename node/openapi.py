@@ -147,12 +147,14 @@ GOVERNANCE: Schema = obj({
         "from_height": INTEGER, "validators": {"type": "array", "items": NAMED_MEMBER}})},
     "proposals": {"type": "array", "items": obj({
         "proposal_id": ID32, "action": STRING,
-        "status": {"type": "string", "enum": ["open", "expired", "approved", "in_force"]},
+        "status": {"type": "string", "enum": ["open", "cannot_apply", "expired", "approved",
+                                              "in_force"]},
+        "reason": nullable(STRING),
         "proposer": NAMED_MEMBER, "effective_height": INTEGER, "expiry_height": INTEGER,
         "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
         "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
         {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
-         "public_key": HEX})}})
+         "public_key": HEX, "reason_code": STRING})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,

@@ -23,7 +23,7 @@ MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, run
            Member("kaspi", "Kaspi", "employer", runs_node=True),
            Member("enu", "ENU", "university", runs_node=True),
            Member("satbayev", "Satbayev University", "university", runs_node=True)]
-LEAD = 3  # blocks between a proposal and its effect
+LEAD = 4  # blocks between a proposal and its effect (the CLI's earliest)
 JOIN_TIMEOUT_S = 60.0
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
            Member("kaspi", "Kaspi", "employer", runs_node=True)]
-LEAD = 3  # blocks between a proposal and its effect
+LEAD = 4  # blocks between a proposal and its effect (the CLI's earliest)
 
 
 def test_verify_follows_the_votes_on_real_nodes(tmp_path: Path) -> None:
