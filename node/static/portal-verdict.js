@@ -1,6 +1,6 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
-import { $, formatDate, formatTime, has, state, t } from './portal-language.js';
+import { $, formatDate, formatDateTime, formatTime, has, state, t } from './portal-language.js';
 
 // Shown first and in this order; other fields follow in the file's order.
 const FIELD_ORDER = [
@@ -114,7 +114,7 @@ function renderFields(doc, verdict) {
   const dl = $('fields');
   dl.replaceChildren();
   if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
-  if (f.issued_at) addRow(dl, t('document.issued'), formatDate(f.issued_at));
+  if (f.issued_at) addRow(dl, t('document.issued'), formatDateTime(f.issued_at));
   const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
   const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n));
   renderTables(fields);
@@ -218,7 +218,7 @@ function checkDetail(check, doc, verdict) {
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
   const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
-    height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
+    height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
   if (has(key)) return t(key, params);
@@ -251,6 +251,9 @@ function renderChecks(doc, verdict, status, checkedAt) {
   if (status) addRow(tech, t('tech.node'), status.member ? status.node + ' (' + status.member
     + ')' : status.node);
   if (status) addRow(tech, t('tech.height'), String(status.height));
+  if (status && status.head_time) {
+    addRow(tech, t('tech.head_time'), formatDateTime(status.head_time));
+  }
   if (f.height !== undefined) addRow(tech, t('tech.issued_height'), String(f.height));
   if (f.issuer_id) addRow(tech, t('tech.issuer_id'), code(f.issuer_id));
   if (doc && doc.batch && typeof doc.batch.root === 'string') {
@@ -259,12 +262,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
   if (doc && typeof doc.target_hash === 'string') {
     addRow(tech, t('tech.target'), code(doc.target_hash));
   }
-  const pad = (n) => String(n).padStart(2, '0');
-  const iso = checkedAt.getFullYear() + '-' + pad(checkedAt.getMonth() + 1) + '-' +
-    pad(checkedAt.getDate());
-  const when = t('date.datetime', { date: formatDate(iso),
-    time: pad(checkedAt.getHours()) + ':' + pad(checkedAt.getMinutes()) });
-  $('print-meta').textContent = t('print.meta', { when,
+  $('print-meta').textContent = t('print.meta', { when: formatDateTime(checkedAt),
     node: status ? (status.member ? status.node + ' (' + status.member + ')' : status.node)
       : window.location.host,
     height: status ? String(status.height) : '?' });
