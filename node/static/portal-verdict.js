@@ -203,7 +203,65 @@ function renderTables(fields) {
     });
 }
 
-function checkDetail(check, doc, verdict) {
+// ---- employment and recognition checks --------------------------------------------------
+// Said from the verdict's facts and the document's own fields, not from the node's English.
+function shownValue(doc, name) {
+  const entry = ((doc && doc.fields) || {})[name];
+  return entry && typeof entry.value === 'string' ? entry.value : '';
+}
+
+function employmentDetail(check, doc, verdict, status) {
+  const e = (verdict.facts || {}).employment;
+  if (!check.ok || !e) return t('detail.employment.fail');
+  const position = shownValue(doc, 'position');
+  const organisation = shownValue(doc, 'organisation');
+  const role = position && organisation ? t('employment.role', { position, organisation })
+    : position ? t('employment.role_position', { position })
+      : organisation ? t('employment.role_organisation', { organisation }) : '';
+  const params = { role, start: e.start_date ? formatDate(e.start_date)
+    : t('employment.start_hidden'), end: formatDate(e.end_date || '') };
+  let text;
+  if (e.current) {
+    // The node's last block, and its time when the status answered at that same block.
+    const height = String(e.as_of_height ?? '');
+    const asOf = status && status.height === e.as_of_height && status.head_time
+      ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
+      : t('asof.block', { height });
+    text = t('detail.employment.current', { ...params, asOf });
+  } else if (e.end_recorded_at_height !== undefined) {
+    text = t('detail.employment.ended', { ...params, height: String(e.end_recorded_at_height) });
+  } else {
+    text = t('detail.employment.ended_as_issued', params);
+  }
+  // A role said first (as Kazakh does) or none: the sentence still starts with a capital.
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function recognisedDetail(doc, shown, hidden) {
+  const lines = Object.keys((doc && doc.fields) || {}).filter((n) => /^recognised\.\d+$/.test(n))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((n) => { try { return JSON.parse(shownValue(doc, n)); } catch (e) { return null; } })
+    .filter((line) => line && typeof line === 'object');
+  const credits = lines.reduce((sum, line) => sum + (Number(line.credits) || 0), 0);
+  const pairs = lines.filter((line) => line.from_code && line.as_code)
+    .map((line) => line.from_code + ' → ' + line.as_code
+      + (line.credits ? ' (' + line.credits + ')' : '')).join(', ');
+  const text = t('detail.recognised.ok', { linesShown: shown, linesHidden: hidden,
+    credits: String(credits) });
+  return pairs ? text + ' ' + t('recognised.pairs', { pairs }) : text;
+}
+
+function originalDetail(check, verdict) {
+  const o = (verdict.facts || {}).original || {};
+  const params = { issuer: o.issuer || '', height: String(o.height ?? ''),
+    reason: reasonWords(o.revocation_reason) };
+  if (check.ok) return t('detail.original.ok', params);
+  const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
+    unaccredited: 'unaccredited' }[o.status] || 'fail';
+  return t('detail.original.' + kind, params);
+}
+
+function checkDetail(check, doc, verdict, status) {
   const f = verdict.facts || {};
   const fields = (doc && doc.fields) || {};
   const count = (pattern) => {
@@ -215,6 +273,12 @@ function checkDetail(check, doc, verdict) {
   const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
   const [subjectsShown, subjectsHidden] = count(SUBJECT);
   const batch = (doc && doc.batch) || {};
+  const type = f.type || (doc && doc.type);
+  if (check.check === 'employment') return employmentDetail(check, doc, verdict, status);
+  if (check.check === 'original') return originalDetail(check, verdict);
+  if (check.check === 'lines' && check.ok && type === 'recognition') {
+    return recognisedDetail(doc, linesShown, linesHidden);
+  }
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
   const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
@@ -240,7 +304,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
     const name = document.createElement('strong');
     name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
       : t('check.other')) + ': ';
-    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
+    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict, status)));
     list.appendChild(li);
   });
   const tech = $('tech');
