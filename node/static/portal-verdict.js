@@ -116,7 +116,8 @@ function renderFields(doc, verdict) {
   if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
   if (f.issued_at) addRow(dl, t('document.issued'), formatDateTime(f.issued_at));
   const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
-  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n));
+  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n)
+    && !RECOGNISED.test(n));
   renderTables(fields);
   const ordered = FIELD_ORDER.filter((n) => names.includes(n))
     .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
@@ -127,7 +128,9 @@ function renderFields(doc, verdict) {
     dt.dataset.field = name;
     const dd = document.createElement('dd');
     dd.dataset.field = name;
-    if (typeof entry.value === 'string') {
+    if (name === 'original' && type === 'recognition' && typeof entry.value === 'string') {
+      dd.textContent = originalWords(f);
+    } else if (typeof entry.value === 'string') {
       fieldValue(dd, entry.value, name);
     } else {
       dd.className = 'hidden-field';
@@ -139,6 +142,7 @@ function renderFields(doc, verdict) {
 
 // ---- course lines and subject grades as tables ------------------------------------------
 const LINE = /^course\.(\d+)$/;
+const RECOGNISED = /^recognised\.(\d+)$/;
 const SUBJECT = /^subject\.(.+)$/;
 
 function cell(row, text, tag) {
@@ -174,6 +178,35 @@ function courseRow(name, entry) {
   return tr;
 }
 
+// A recognition's reference to the original transcript is hashes and an issuer's id: said
+// as the transcript the node found on chain, or as one it could not confirm (not on its
+// chain, or not looked for since the recognition itself failed a check).
+function originalWords(f) {
+  const o = f.original || {};
+  return o.issuer ? t('original.found', { issuer: o.issuer, height: String(o.height ?? '') })
+    : t('original.unchecked');
+}
+
+function recognisedRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  cell(tr, String(Number(RECOGNISED.exec(name)[1])));
+  let line = null;
+  try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
+    line = null;
+  }
+  if (!line || typeof line !== 'object') {
+    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 4;
+    else hiddenCell(tr, 4);
+    return tr;
+  }
+  const title = line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
+    || line.as_title_kk;
+  [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits, line.grade]
+    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  return tr;
+}
+
 function subjectRow(name, entry) {
   const tr = document.createElement('tr');
   tr.dataset.field = name;
@@ -188,7 +221,8 @@ function renderTables(fields) {
   box.replaceChildren();
   const names = Object.keys(fields).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   [['courses', LINE, courseRow, ['number', 'code', 'title', 'term', 'credits', 'grade',
-    'points']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
+    'points']], ['recognised', RECOGNISED, recognisedRow, ['number', 'from_code', 'as_code',
+    'credits', 'grade']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
     .forEach(([kind, pattern, row, columns]) => {
       const mine = names.filter((n) => pattern.test(n));
       if (!mine.length) return;

@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, KAZNU
-from tests.browser.test_portal_browser import open_portal, paste_and_check, spoken_date
+from tests.browser.test_portal_browser import (
+    open_portal,
+    paste_and_check,
+    shown_fields,
+    spoken_date,
+)
+from tests.browser.test_portal_vc_tables import table
 from tests.e2e.harness import Consortium, Member, NodeProcess
 from tests.node.academic_fixtures import COURSES, GPA, TOTAL_CREDITS
 
@@ -206,3 +212,39 @@ def test_a_recognition_and_its_original_are_said_in_the_page_language(
     assert said["original"] == f"{ORIGINAL[lang]}: {revoked}", said["original"]
     assert_in_page_language(lang, said)
 
+
+
+CARD = {"en": ("Recognised courses",
+               ["No.", "Course taken", "Recognised as", "Credits", "Grade"],
+               f"Academic transcript issued by {KAZNU}, recorded at block {{height}}"),
+        "ru": ("Перезачтённые дисциплины",
+               ["№", "Изученная дисциплина", "Зачтена как", "Кредиты", "Оценка"],
+               f"Транскрипт, выданный организацией «{KAZNU}», записан в блоке {{height}}"),
+        "kk": ("Қайта есептелген пәндер",
+               ["№", "Оқыған пәні", "Қайта есептелген пән", "Кредиттер", "Баға"],
+               f"«{KAZNU}» берген транскрипт, {{height}} блокта жазылған")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_recognition_card_reads_as_a_document(records: Records, browser: Any,
+                                                lang: str) -> None:
+    # Its lines showed as fields labelled "Recognised.01" on every page, each a line of
+    # JSON, and the original transcript as a JSON blob of hashes.
+    caption, heads, original = CARD[lang]
+    open_portal(browser, records.node.url + "/", lang)
+    status, _sentence = paste_and_check(browser,
+                                        records.recognition.read_text(encoding="utf-8"))
+    assert status == "valid"
+    shown_caption, shown_heads, rows = table(browser, "recognised")
+    assert (shown_caption, shown_heads) == (caption, heads)
+    assert rows == {"recognised.01": ["1", "INF1101", "CS101", "5", ""],
+                    "recognised.02": ["2", "HIS1103", "HIS100", "5", ""]}
+    fields = shown_fields(browser)
+    assert not any(name.startswith("recognised.") for name in fields), fields
+    height = node_facts(records, records.recognition)["original"]["height"]
+    assert fields["original"][1] == original.format(height=height)
+    card = browser.find_element("id", "document").get_attribute("innerText")
+    assert "{" not in card, card
+    if lang != "en":
+        labels = " ".join(label for label, _value in fields.values())
+        assert not re.search(r"[A-Za-z]{3,}", labels), labels
