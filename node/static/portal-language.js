@@ -16,17 +16,55 @@ export function t(key, params) {
 
 export function has(key) { return key in (state.strings[state.lang] || {}); }
 
+// The node says when a block was made in UTC ("YYYY-MM-DD HH:MM:SS UTC"). The page says
+// every moment (a revocation, a record on chain, the check itself) in the zone of the
+// browser it is read in, which is what "now" means to its reader, and names that zone's
+// offset from UTC, so that a printout filed and read later is not ambiguous. Dates with no
+// time (a graduation, an employment's start) are calendar days and are said as written.
+const NODE_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$/;
+
+function nodeTime(iso) {
+  const m = NODE_TIME.exec(iso || '');
+  return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : null;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+function localDay(date) {
+  return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate());
+}
+
+// "UTC", "UTC+5", "UTC-3:30": the offset the browser's zone had at that moment.
+function zoneOf(date) {
+  const east = -date.getTimezoneOffset();
+  if (east === 0) return 'UTC';
+  const hours = Math.floor(Math.abs(east) / 60);
+  const minutes = Math.abs(east) % 60;
+  return 'UTC' + (east > 0 ? '+' : '-') + hours + (minutes ? ':' + pad(minutes) : '');
+}
+
 export function formatDate(iso) {
-  // iso: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS UTC" (as the node reports times)
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
+  // iso: "YYYY-MM-DD" (a calendar day) or a node's UTC time (said as the local day)
+  const moment = nodeTime(iso);
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(moment ? localDay(moment) : iso || '');
   if (!m) return iso || '';
   return t('date.format', { day: String(Number(m[3])), month: t('month.' + Number(m[2])),
     year: m[1] });
 }
 
-export function formatTime(iso) {
-  const m = /(\d{2}):(\d{2}):\d{2}/.exec(iso || '');
-  return m ? m[1] + ':' + m[2] : '';
+// A moment (a Date, or a node's UTC time) as the local time of day with its zone.
+export function formatTime(when) {
+  const moment = typeof when === 'string' ? nodeTime(when) : when;
+  if (!moment) return '';
+  return t('time.zoned', { time: pad(moment.getHours()) + ':' + pad(moment.getMinutes()),
+    zone: zoneOf(moment) });
+}
+
+// A moment as its local day and time with the zone: "2 December 2026, 05:41 (UTC+5)".
+export function formatDateTime(when) {
+  const moment = typeof when === 'string' ? nodeTime(when) : when;
+  if (!moment) return formatDate(when);
+  return t('date.datetime', { date: formatDate(localDay(moment)), time: formatTime(moment) });
 }
 
 export async function loadStrings() {

@@ -1,6 +1,6 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
-import { $, formatDate, formatTime, has, state, t } from './portal-language.js';
+import { $, formatDate, formatDateTime, formatTime, has, state, t } from './portal-language.js';
 
 // Shown first and in this order; other fields follow in the file's order.
 const FIELD_ORDER = [
@@ -114,9 +114,10 @@ function renderFields(doc, verdict) {
   const dl = $('fields');
   dl.replaceChildren();
   if (f.issuer) addRow(dl, t('document.issuer'), f.issuer);
-  if (f.issued_at) addRow(dl, t('document.issued'), formatDate(f.issued_at));
+  if (f.issued_at) addRow(dl, t('document.issued'), formatDateTime(f.issued_at));
   const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
-  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n));
+  const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n)
+    && !RECOGNISED.test(n));
   renderTables(fields);
   const ordered = FIELD_ORDER.filter((n) => names.includes(n))
     .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
@@ -127,7 +128,9 @@ function renderFields(doc, verdict) {
     dt.dataset.field = name;
     const dd = document.createElement('dd');
     dd.dataset.field = name;
-    if (typeof entry.value === 'string') {
+    if (name === 'original' && type === 'recognition' && typeof entry.value === 'string') {
+      dd.textContent = originalWords(f);
+    } else if (typeof entry.value === 'string') {
       fieldValue(dd, entry.value, name);
     } else {
       dd.className = 'hidden-field';
@@ -139,6 +142,7 @@ function renderFields(doc, verdict) {
 
 // ---- course lines and subject grades as tables ------------------------------------------
 const LINE = /^course\.(\d+)$/;
+const RECOGNISED = /^recognised\.(\d+)$/;
 const SUBJECT = /^subject\.(.+)$/;
 
 function cell(row, text, tag) {
@@ -174,6 +178,35 @@ function courseRow(name, entry) {
   return tr;
 }
 
+// A recognition's reference to the original transcript is hashes and an issuer's id: said
+// as the transcript the node found on chain, or as one it could not confirm (not on its
+// chain, or not looked for since the recognition itself failed a check).
+function originalWords(f) {
+  const o = f.original || {};
+  return o.issuer ? t('original.found', { issuer: o.issuer, height: String(o.height ?? '') })
+    : t('original.unchecked');
+}
+
+function recognisedRow(name, entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.field = name;
+  cell(tr, String(Number(RECOGNISED.exec(name)[1])));
+  let line = null;
+  try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
+    line = null;
+  }
+  if (!line || typeof line !== 'object') {
+    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 4;
+    else hiddenCell(tr, 4);
+    return tr;
+  }
+  const title = line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
+    || line.as_title_kk;
+  [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits, line.grade]
+    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  return tr;
+}
+
 function subjectRow(name, entry) {
   const tr = document.createElement('tr');
   tr.dataset.field = name;
@@ -188,7 +221,8 @@ function renderTables(fields) {
   box.replaceChildren();
   const names = Object.keys(fields).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   [['courses', LINE, courseRow, ['number', 'code', 'title', 'term', 'credits', 'grade',
-    'points']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
+    'points']], ['recognised', RECOGNISED, recognisedRow, ['number', 'from_code', 'as_code',
+    'credits', 'grade']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
     .forEach(([kind, pattern, row, columns]) => {
       const mine = names.filter((n) => pattern.test(n));
       if (!mine.length) return;
@@ -203,7 +237,65 @@ function renderTables(fields) {
     });
 }
 
-function checkDetail(check, doc, verdict) {
+// ---- employment and recognition checks --------------------------------------------------
+// Said from the verdict's facts and the document's own fields, not from the node's English.
+function shownValue(doc, name) {
+  const entry = ((doc && doc.fields) || {})[name];
+  return entry && typeof entry.value === 'string' ? entry.value : '';
+}
+
+function employmentDetail(check, doc, verdict, status) {
+  const e = (verdict.facts || {}).employment;
+  if (!check.ok || !e) return t('detail.employment.fail');
+  const position = shownValue(doc, 'position');
+  const organisation = shownValue(doc, 'organisation');
+  const role = position && organisation ? t('employment.role', { position, organisation })
+    : position ? t('employment.role_position', { position })
+      : organisation ? t('employment.role_organisation', { organisation }) : '';
+  const params = { role, start: e.start_date ? formatDate(e.start_date)
+    : t('employment.start_hidden'), end: formatDate(e.end_date || '') };
+  let text;
+  if (e.current) {
+    // The node's last block, and its time when the status answered at that same block.
+    const height = String(e.as_of_height ?? '');
+    const asOf = status && status.height === e.as_of_height && status.head_time
+      ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
+      : t('asof.block', { height });
+    text = t('detail.employment.current', { ...params, asOf });
+  } else if (e.end_recorded_at_height !== undefined) {
+    text = t('detail.employment.ended', { ...params, height: String(e.end_recorded_at_height) });
+  } else {
+    text = t('detail.employment.ended_as_issued', params);
+  }
+  // A role said first (as Kazakh does) or none: the sentence still starts with a capital.
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function recognisedDetail(doc, shown, hidden) {
+  const lines = Object.keys((doc && doc.fields) || {}).filter((n) => /^recognised\.\d+$/.test(n))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((n) => { try { return JSON.parse(shownValue(doc, n)); } catch (e) { return null; } })
+    .filter((line) => line && typeof line === 'object');
+  const credits = lines.reduce((sum, line) => sum + (Number(line.credits) || 0), 0);
+  const pairs = lines.filter((line) => line.from_code && line.as_code)
+    .map((line) => line.from_code + ' → ' + line.as_code
+      + (line.credits ? ' (' + line.credits + ')' : '')).join(', ');
+  const text = t('detail.recognised.ok', { linesShown: shown, linesHidden: hidden,
+    credits: String(credits) });
+  return pairs ? text + ' ' + t('recognised.pairs', { pairs }) : text;
+}
+
+function originalDetail(check, verdict) {
+  const o = (verdict.facts || {}).original || {};
+  const params = { issuer: o.issuer || '', height: String(o.height ?? ''),
+    reason: reasonWords(o.revocation_reason) };
+  if (check.ok) return t('detail.original.ok', params);
+  const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
+    unaccredited: 'unaccredited' }[o.status] || 'fail';
+  return t('detail.original.' + kind, params);
+}
+
+function checkDetail(check, doc, verdict, status) {
   const f = verdict.facts || {};
   const fields = (doc && doc.fields) || {};
   const count = (pattern) => {
@@ -215,10 +307,16 @@ function checkDetail(check, doc, verdict) {
   const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
   const [subjectsShown, subjectsHidden] = count(SUBJECT);
   const batch = (doc && doc.batch) || {};
+  const type = f.type || (doc && doc.type);
+  if (check.check === 'employment') return employmentDetail(check, doc, verdict, status);
+  if (check.check === 'original') return originalDetail(check, verdict);
+  if (check.check === 'lines' && check.ok && type === 'recognition') {
+    return recognisedDetail(doc, linesShown, linesHidden);
+  }
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
   const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
     index: String((batch.index || 0) + 1), size: String(batch.size || ''),
-    height: String(f.height || ''), date: formatDate(f.issued_at), issuer: f.issuer || '',
+    height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
   if (has(key)) return t(key, params);
@@ -240,7 +338,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
     const name = document.createElement('strong');
     name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
       : t('check.other')) + ': ';
-    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict)));
+    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict, status)));
     list.appendChild(li);
   });
   const tech = $('tech');
@@ -251,6 +349,9 @@ function renderChecks(doc, verdict, status, checkedAt) {
   if (status) addRow(tech, t('tech.node'), status.member ? status.node + ' (' + status.member
     + ')' : status.node);
   if (status) addRow(tech, t('tech.height'), String(status.height));
+  if (status && status.head_time) {
+    addRow(tech, t('tech.head_time'), formatDateTime(status.head_time));
+  }
   if (f.height !== undefined) addRow(tech, t('tech.issued_height'), String(f.height));
   if (f.issuer_id) addRow(tech, t('tech.issuer_id'), code(f.issuer_id));
   if (doc && doc.batch && typeof doc.batch.root === 'string') {
@@ -259,12 +360,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
   if (doc && typeof doc.target_hash === 'string') {
     addRow(tech, t('tech.target'), code(doc.target_hash));
   }
-  const pad = (n) => String(n).padStart(2, '0');
-  const iso = checkedAt.getFullYear() + '-' + pad(checkedAt.getMonth() + 1) + '-' +
-    pad(checkedAt.getDate());
-  const when = t('date.datetime', { date: formatDate(iso),
-    time: pad(checkedAt.getHours()) + ':' + pad(checkedAt.getMinutes()) });
-  $('print-meta').textContent = t('print.meta', { when,
+  $('print-meta').textContent = t('print.meta', { when: formatDateTime(checkedAt),
     node: status ? (status.member ? status.node + ' (' + status.member + ')' : status.node)
       : window.location.host,
     height: status ? String(status.height) : '?' });

@@ -132,7 +132,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                  "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    # The page says times in the browser's zone: UTC here, whatever the machine's, so that
+    # tests reading a day from the node's UTC times agree with it (test_portal_times.py
+    # sets other zones itself).
+    service = Service(executable_path=CHROMEDRIVER, env={**os.environ, "TZ": "UTC"})
+    driver = webdriver.Chrome(options=options, service=service)
     driver.set_page_load_timeout(30)
     try:
         yield driver

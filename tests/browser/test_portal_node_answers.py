@@ -1,6 +1,7 @@
 """A node that refuses work for a moment, in a real Chromium against a real node: its limits
 on public work (429, 503) read as "busy, try again" with a retry button, an error of its
-own as a fault to report, in the page's language and without an HTTP code."""
+own as a fault to report, in the page's language and without an HTTP code. And a page
+load logs no error in the browser's console."""
 
 from __future__ import annotations
 
@@ -59,3 +60,19 @@ def test_a_fault_of_the_node_is_said_without_its_code(credentials: Credentials,
     assert status == "node_error" and "оператору узла" in sentence, sentence
     assert not re.search(r"\d", sentence), sentence
     assert browser.find_element("id", "retry").is_displayed()
+
+
+def test_a_page_load_and_a_check_log_no_error(credentials: Credentials, browser: Any) -> None:
+    # The browser asked for /favicon.ico, which the node does not serve: one 404 in the
+    # console on every load, where an officer or the node's operator looking for a real
+    # fault would read it. The page names an icon that needs no request.
+    browser.get("about:blank")
+    browser.get_log("browser")  # what earlier tests left
+    open_portal(browser, credentials.node.url + "/", "en")
+    assert paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))[0] == "valid"
+    icon = browser.execute_script(
+        "const link = document.querySelector('link[rel~=\"icon\"]');"
+        "return link ? link.href : null;")
+    assert icon is not None and icon.startswith("data:"), icon
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors

@@ -169,8 +169,10 @@ def test_a_linked_attestat_shows_subject_grades_in_each_language(records: Record
         assert width == PHONE["width"] and scroll_width <= width
 
 
-# Words that stay as they are in every language: names, a standard's, a unit's.
-KEPT_AS_IS = (KAZNU, "W3C", "Verifiable Credential", "eddsa-rdfc-2022", "Senim", "ECTS")
+# Words that stay as they are in every language: names, a standard's, a unit's, and
+# the zone times are said in.
+KEPT_AS_IS = (KAZNU, "W3C", "Verifiable Credential", "eddsa-rdfc-2022", "Senim", "ECTS",
+              "UTC")
 
 
 def test_every_technical_check_is_said_in_the_page_language(records: Records,

@@ -1,5 +1,5 @@
 """Files the portal cannot read as a credential, in a real Chromium against a real node: a
-PDF or a photo of the diploma dropped instead of its file, a file far too large (each
+PDF, a photo or a video of the diploma dropped instead of its file, a file far too large (each
 named at once, without the page reading it all), and a credential of a later format.
 Each gets its own sentence in the page's language. And a damaged file picked again once
 a good copy was saved over it is read again; a credential pasted with the letter it came
@@ -31,7 +31,17 @@ OPENINGS = {("pdf", "en"): "This is a PDF, not a Senim credential file",
             ("pdf", "kk"): "Бұл — PDF файлы, Senim құжатының файлы емес",
             ("image", "en"): "This is a picture, not a Senim credential file",
             ("image", "ru"): "Это изображение, а не файл документа Senim",
-            ("image", "kk"): "Бұл — сурет, Senim құжатының файлы емес"}
+            ("image", "kk"): "Бұл — сурет, Senim құжатының файлы емес",
+            ("video", "en"): "This is a video, not a Senim credential file",
+            ("video", "ru"): "Это видео, а не файл документа Senim",
+            ("video", "kk"): "Бұл — бейне, Senim құжатының файлы емес"}
+
+
+def iso_file(brand: bytes) -> bytes:
+    """The start of an ISO base media file (MP4, MOV, HEIC, AVIF): its ftyp box."""
+    return b"\x00\x00\x00\x20ftyp" + brand + b"\x00\x00\x02\x00" + brand + b"mp41" + bytes(3000)
+
+
 # Reading 50 MB into the text box held the page for about 30 s on this machine.
 PROMPTLY_S = 5.0
 
@@ -55,6 +65,30 @@ def test_a_pdf_or_a_photo_of_the_diploma_is_named_as_such(credentials: Credentia
         assert sentence.startswith(OPENINGS[kind, lang]), sentence
         assert ASK_FOR_THE_FILE[lang] in sentence, sentence
         assert not browser.find_element("id", "answer").is_displayed()
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_video_is_not_called_a_photo(credentials: Credentials, browser: Any, tmp_path: Path,
+                                       lang: str) -> None:
+    # Phones save photos (HEIC, AVIF) and videos (MP4, MOV) in the same box format; the
+    # page called every one of them a picture.
+    for kind, name, brand in (("video", "VID_2041.mp4", b"isom"), ("video", "IMG_2042.MOV",
+                              b"qt  "), ("video", "clip.mp4", b"mp42"),
+                              ("image", "IMG_2043.HEIC", b"heic"),
+                              ("image", "photo.avif", b"avif")):
+        path = tmp_path / name
+        path.write_bytes(iso_file(brand))
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = pick(browser, path)
+        assert status == f"file_{kind}", (name, lang, sentence)
+        assert sentence.startswith(OPENINGS[kind, lang]), sentence
+        assert ASK_FOR_THE_FILE[lang] in sentence, sentence
+    # another file of that format (an M4A recording) is no credential, and not named
+    path = tmp_path / "voice.m4a"
+    path.write_bytes(iso_file(b"M4A "))
+    open_portal(browser, credentials.node.url + "/", lang)
+    assert pick(browser, path)[0] == "malformed"
+    assert browser.find_element("id", "doc").get_attribute("value") == ""
 
 
 def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser: Any,
