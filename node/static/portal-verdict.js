@@ -158,19 +158,26 @@ function hiddenCell(row, span) {
   c.colSpan = span;
 }
 
-function courseRow(name, entry) {
+// A row of a table of lines (a transcript's courses, a recognition's): its number, then
+// the line's JSON object, or the text as given across `span` cells when it is no such
+// object, or "hidden" when the holder hid it. Returns [row, line or null].
+function lineRow(name, number, entry, span) {
   const tr = document.createElement('tr');
   tr.dataset.field = name;
-  cell(tr, String(Number(LINE.exec(name)[1])));
+  cell(tr, String(Number(number)));
   let line = null;
   try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
     line = null;
   }
-  if (!line || typeof line !== 'object') {
-    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 6;
-    else hiddenCell(tr, 6);
-    return tr;
-  }
+  if (line && typeof line === 'object') return [tr, line];
+  if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = span;
+  else hiddenCell(tr, span);
+  return [tr, null];
+}
+
+function courseRow(name, entry) {
+  const [tr, line] = lineRow(name, LINE.exec(name)[1], entry, 6);
+  if (!line) return tr;
   const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
   const grade = (line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
   [line.code, title, line.term, line.credits, grade, line.points]
@@ -188,18 +195,8 @@ function originalWords(f) {
 }
 
 function recognisedRow(name, entry) {
-  const tr = document.createElement('tr');
-  tr.dataset.field = name;
-  cell(tr, String(Number(RECOGNISED.exec(name)[1])));
-  let line = null;
-  try { line = typeof entry.value === 'string' ? JSON.parse(entry.value) : null; } catch (e) {
-    line = null;
-  }
-  if (!line || typeof line !== 'object') {
-    if (typeof entry.value === 'string') cell(tr, entry.value).colSpan = 4;
-    else hiddenCell(tr, 4);
-    return tr;
-  }
+  const [tr, line] = lineRow(name, RECOGNISED.exec(name)[1], entry, 4);
+  if (!line) return tr;
   const title = line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
     || line.as_title_kk;
   [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits, line.grade]

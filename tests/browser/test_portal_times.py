@@ -53,21 +53,14 @@ def in_zone(browser: Any, zone: str) -> Iterator[None]:
         browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
 
 
-def tech_row(browser: Any, label: str) -> str:
+def shown_row(browser: Any, list_id: str, label: str) -> str:
+    """The text beside `label` in the page's list `list_id` (tech: the checks; fields: the
+    document card)."""
     rows: dict[str, str] = browser.execute_script(
         "const out = {};"
-        "document.querySelectorAll('#tech dt').forEach((dt) => {"
+        "document.querySelectorAll('#' + arguments[0] + ' dt').forEach((dt) => {"
         "  out[dt.textContent] = dt.nextElementSibling.textContent; });"
-        "return out;")
-    return rows[label]
-
-
-def card_row(browser: Any, label: str) -> str:
-    rows: dict[str, str] = browser.execute_script(
-        "const out = {};"
-        "document.querySelectorAll('#fields dt').forEach((dt) => {"
-        "  out[dt.textContent] = dt.nextElementSibling.textContent; });"
-        "return out;")
+        "return out;", list_id)
     return rows[label]
 
 
@@ -93,13 +86,13 @@ def test_every_time_is_said_in_one_zone_and_names_it(credentials: Credentials, b
         assert sentence.count("UTC") == 1, sentence  # the zone is named once, with the time
 
         day, time = local(node_time(facts["issued_at"]), zone, lang)
-        assert card_row(browser, RECORDED[lang]) == f"{day}, {time}"
+        assert shown_row(browser, "fields", RECORDED[lang]) == f"{day}, {time}"
         on_chain = browser.find_element("css selector", "#check-list li[data-check='on_chain']")
         assert f"{day}, {time}" in on_chain.get_attribute("textContent")
 
         heads = {"{}, {}".format(*local(node_time(head["head_time"]), zone, lang))
                  for head in (head_before, head_after)}
-        assert tech_row(browser, BLOCK_TIME[lang]) in heads
+        assert shown_row(browser, "tech", BLOCK_TIME[lang]) in heads
 
         meta = browser.find_element("id", "print-meta").get_attribute("textContent")
         said = {"{}, {}".format(*local(moment, zone, lang)) for moment in (before, after)}

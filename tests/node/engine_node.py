@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from node.engine import Engine
 from node.engine_thread import EngineThread
@@ -24,12 +24,13 @@ def _no_peer(peer_key: bytes, channel: int, payload: bytes) -> None:
 
 @contextlib.asynccontextmanager
 async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
-                         max_block_txs: int = 1_000) -> AsyncIterator[Engine]:
+                         max_block_txs: int = 1_000,
+                         clock: Callable[[], int] = lambda: int(time.time() * 1000)
+                         ) -> AsyncIterator[Engine]:
     loop = asyncio.get_running_loop()
     thread = EngineThread(loop, _no_peer, core.after_commit, core.refuse)
     engine = Engine(core.keys, core.chain, core.mempool, ValidatorSets.for_chain(core.chain),
-                    EngineConfig(view_timeout_ms, max_block_txs),
-                    lambda: int(time.time() * 1000), thread.outbox)
+                    EngineConfig(view_timeout_ms, max_block_txs), clock, thread.outbox)
     core.worker.shutdown(wait=True)
     core.worker = thread
     core.on_work = thread.work_available

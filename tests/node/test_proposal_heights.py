@@ -9,10 +9,7 @@ after a pause of its own.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 from cli.proposal_heights import ProposalHeights
 from ledger.bft_time import REFRESH_AFTER_MS
@@ -21,14 +18,11 @@ from ledger.governance import load_proposal
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_RETIRE_MEMBER, MemberAction, ProposePayload, VotePayload
 from ledger.transactions import Transaction
-from node.engine import Engine
-from node.engine_thread import EngineThread
-from node.engine_types import EngineConfig
 from node.service import NodeCore
-from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, keys_from, make_tx
+from tests.node.engine_node import running_engine
 
 PAUSE_MS = REFRESH_AFTER_MS + 60_000
 WAIT_S = 20.0
@@ -42,27 +36,6 @@ class _Clock:
 
     def __call__(self) -> int:
         return int(time.time() * 1000) + self.paused_ms
-
-
-@contextlib.asynccontextmanager
-async def _engine(core: NodeCore, clock: _Clock) -> AsyncIterator[None]:
-    loop = asyncio.get_running_loop()
-    thread = EngineThread(loop, lambda *_: None, core.after_commit, core.refuse)
-    engine = Engine(core.keys, core.chain, core.mempool, ValidatorSets.for_chain(core.chain),
-                    EngineConfig(1_000, 1_000), clock, thread.outbox)
-    core.worker.shutdown(wait=True)
-    core.worker = thread
-    core.on_work = thread.work_available
-    thread.start(engine)
-    ticker = asyncio.create_task(thread.ticker(lambda: ()))
-    try:
-        yield
-    finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-        await loop.run_in_executor(None, thread.shutdown, True)
-        assert thread.failure is None, thread.failure
 
 
 async def _landed(core: NodeCore, tx: Transaction) -> tuple[str, int | None, str | None]:
@@ -87,7 +60,7 @@ async def test_after_a_pause_the_suggested_heights_hold_and_head_plus_3_does_not
         return make_tx(ministries[0], ProposePayload(
             MemberAction(ACTION_RETIRE_MEMBER, who.member_id), effective, expiry))
 
-    async with _engine(core, clock):
+    async with running_engine(core, clock=clock):
         head = core.chain.height
         clock.paused_ms += PAUSE_MS
         missed = await _landed(core, retire(universities[0], head + 3, head + 1))
