@@ -67,11 +67,20 @@ class AppliesSyncedBlocks:
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
-            if not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable:
+            if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
+                    or (items and self.chain.height == head)):
+                # A bad block, or blocks that brought nothing beyond the head: whatever
+                # height the peer claimed, its answer did not back it (`BlockSync.shown`).
                 self.sync.failed(peer_key)
         finally:
             checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
+        self._pump_sync()
+
+    def ask_height(self, peer_key: bytes) -> None:
+        """Put the next block-sync question to this peer, whose answer shows its height
+        (node.network judges the signatures it relayed by it)."""
+        self.sync.ask_height(peer_key)
         self._pump_sync()
 
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
