@@ -55,6 +55,7 @@ from node.start_checks import (
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.store_failures import StoppedByStore, store_failed
+from node.sync import SyncHeights
 from node.tls import serve_https
 from node.validators import ValidatorSets, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
@@ -302,8 +303,8 @@ async def serve(config: NodeConfig) -> None:
     network.route(CH_SYNC_RESPONSE, sync_answer)
     network.route(CH_BLOCK, block_announced)
     network.route(CH_SYNC_REQUEST, network.serve_sync_from(core.chain))
-    network.route(CH_TXS, network.receive_gossip_into(
-        core, lambda: engine.sync.behind(engine.chain.height)))
+    network.route(CH_TXS, network.receive_gossip_into(core, SyncHeights(
+        engine.sync, lambda key: thread.offer(lambda peer, _: engine.ask_height(peer), key, b""))))
     network.route(CH_STATE_REQUEST, network.serve_state_from(snapshots))
     core.on_work = thread.work_available
     core.on_admitted = network.gossip_transactions

@@ -67,11 +67,20 @@ class AppliesSyncedBlocks:
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
-            if not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable:
+            if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
+                    or (items and self.chain.height == head)):
+                # A bad block, or blocks that brought nothing beyond the head: whatever
+                # height the peer claimed, its answer did not back it (`BlockSync.shown`).
                 self.sync.failed(peer_key)
         finally:
             checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
+        self._pump_sync()
+
+    def ask_height(self, peer_key: bytes) -> None:
+        """Put the next block-sync question to this peer, whose answer shows its height
+        (node.network judges the signatures it relayed by it)."""
+        self.sync.ask_height(peer_key)
         self._pump_sync()
 
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
@@ -93,9 +102,10 @@ class AppliesSyncedBlocks:
     def _apply_in_runs(self, peer_key: bytes, blocks: list[tuple[Block, bytes]],
                        checks: AnswerChecks, first_alone: bool) -> bool:
         """Apply an answer's blocks in runs (`ledger.chain.ChainRun`), each committed in
-        one batch; False if a block is bad. A run that fails anywhere is applied again
-        block by block, which commits the blocks before the bad one and says why it is
-        bad, exactly as if there had been no run.
+        one batch; False if a block is bad. A block that fails to join a run is judged
+        alone after the blocks before it are committed, which says why it is bad,
+        exactly as if there had been no run; a run whose commit fails is applied again
+        block by block.
 
         `first_alone`: a question was asked ahead, and frames leave at a commit (the
         engine thread's outbox), so the first block is committed alone: the next answer
@@ -126,27 +136,37 @@ class AppliesSyncedBlocks:
                     failed = (block, cert, verified)
                     break
                 joined.append((block, cert, verified, certificate))
-            if failed is not None:
+            if not joined and failed is None:
+                continue
+            # The blocks that joined are good: committed as a run of their own even when
+            # the next one failed (a bad certificate, or a block that does not follow, is
+            # refused before it touches the run's state), so that a peer's bad block does
+            # not cost the good ones before it a second execution. Only if the failed
+            # block's execution had changed the run's state (a certified block that does
+            # not execute here) is the commit refused, and they are applied again singly.
+            if joined and not self._commit_joined(peer_key, run, joined):
                 if not self._apply_one_by_one(peer_key, joined, failed):
                     return False
-                first_alone = False  # the answer goes on after them, as with no run
-                continue
-            if not joined:
-                continue
-            try:
-                self._commit_run([(execution, cert) for execution, (_, cert, _, _)
-                                  in zip(run.executions, joined, strict=True)],
-                                 {}, "sync", sync=False)
-            except MalformedInput:
-                if not self._apply_one_by_one(peer_key, joined, None):
-                    return False
-                first_alone = False
-                continue
-            first_alone = False
-            for _, _, _, certificate in joined:
-                self.own_votes.check(certificate)  # after the commit: the fallback checks too
-            self._after_synced(peer_key, [(block, certificate)
-                                          for block, _, _, certificate in joined])
+            elif failed is not None and not self._apply_certified(peer_key, *failed):
+                return False  # judged alone, as if there had been no run: it says why
+            first_alone = False  # the answer goes on after them, as with no run
+        return True
+
+    def _commit_joined(self, peer_key: bytes, run: ChainRun,
+                       joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]]
+                       ) -> bool:
+        """Commit the blocks that joined `run` in one batch; False, nothing written, if
+        the run's state is not its last block's."""
+        try:
+            self._commit_run([(execution, cert) for execution, (_, cert, _, _)
+                              in zip(run.executions, joined, strict=True)],
+                             {}, "sync", sync=False)
+        except MalformedInput:
+            return False
+        for _, _, _, certificate in joined:
+            self.own_votes.check(certificate)  # after the commit: the fallback checks too
+        self._after_synced(peer_key, [(block, certificate)
+                                      for block, _, _, certificate in joined])
         return True
 
     def _join_run(self, run: ChainRun, block: Block, cert_bytes: bytes,

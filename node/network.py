@@ -35,6 +35,7 @@ from node.peer_penalty import (
     JUNK_PER_WINDOW_MAX,
     JUNK_WINDOW_S,
     GossipPenalties,
+    RelayHeights,
     Suspect,
 )
 from node.public_work import CommittedView, ForgedSubmission
@@ -190,24 +191,28 @@ class Network:
                 log.warning("transaction gossip to %s dropped: its queue is full",
                             self.name_of(key))
 
-    def receive_gossip_into(self, core: NodeCore, behind: Callable[[], int] = lambda: 0
+    def receive_gossip_into(self, core: NodeCore, heights: RelayHeights | None = None
                             ) -> Handler:
-        """`behind`: how many blocks others said exist beyond this node's head.
+        """`heights`: what block sync learns of peers' heights (None, in tests of other
+        things: every relay is taken to be no further than this node).
 
         A node relays only what it admitted, signatures checked, but against the keys
         its own state holds. A bad signature here is junk only when that relay would have
         found it bad too: no relay behind this node could have (the sender never rotated,
         or none of its earlier keys a relay behind could hold signed it, node.earlier_keys)
-        and this node is behind no one (else a relay ahead may hold the sender's next
-        rotation, not yet here). Being behind by a block is not always known here, so
-        each is a suspicion first, judged again FORGED_SETTLE_S later
-        (`_settle_suspicions`)."""
+        and this node is not behind the relay (else it may hold the sender's next
+        rotation, not yet here). Being behind is not always known here, so each is a
+        suspicion first, judged again FORGED_SETTLE_S later, once this node holds the
+        height the relay showed after relaying it (`_settle_suspicions`; why a relay
+        cannot put its penalty off by lying about its height: node.peer_penalty)."""
         def suspect(peer_key: bytes, suspects: Iterable[Suspect]) -> None:
-            if behind() == 0:
+            if heights is None:
                 self.gossip_penalties.suspect(peer_key, suspects)
+            elif self.gossip_penalties.suspect(peer_key, suspects, heights.questions()):
+                heights.ask(peer_key)  # its answer is in when the suspicion is due
 
         async def receive(peer_key: bytes, payload: bytes) -> None:
-            self._settle_suspicions(core, behind)
+            self._settle_suspicions(core, heights)
             if self.gossip_penalties.muted(peer_key):
                 return
             try:  # on the event loop: read without building anything but the items
@@ -245,15 +250,23 @@ class Network:
                 self.gossip_transactions(admitted)
         return receive
 
-    def _settle_suspicions(self, core: NodeCore, behind: Callable[[], int]) -> None:
+    def _settle_suspicions(self, core: NodeCore, heights: RelayHeights | None) -> None:
         """Count as junk the forged signatures suspected FORGED_SETTLE_S ago whose senders
-        still hold the key they were found bad under, unless this node now knows it is
-        behind (then a relay ahead may have been right: they are dropped)."""
+        still hold the key they were found bad under, once this node holds the height
+        their relay showed in an answer to a question asked after them (until then they
+        wait, and the relay is asked again). Whether others said this node is behind
+        (`BlockSync.behind`) does not matter: only the relay's own height does, and an
+        uncertified claim of a height, any peer's, would else put off every penalty."""
         due = self.gossip_penalties.due_suspicions()
-        if not due or behind() > 0:
+        if not due:
             return
         with CommittedView(core.chain) as view:
-            for peer_key, suspects in due.items():
+            for peer_key, (questions, suspects) in due.items():
+                if heights is not None and not _not_ahead(heights.shown(peer_key), questions,
+                                                          view.height):
+                    self.gossip_penalties.wait_again(peer_key, (questions, suspects))
+                    heights.ask(peer_key)
+                    continue
                 self._junk(peer_key, sum(
                     count for (sender, key), count in suspects.items()
                     if (member := load_member(view.state, sender)) is not None
@@ -286,3 +299,8 @@ class Network:
             })
         return rows
 
+
+def _not_ahead(shown: tuple[int, int] | None, questions: int, height: int) -> bool:
+    """Whether a relay's answer to a question asked after its suspicions (more than
+    `questions` had been asked) showed a height this node's `height` reaches."""
+    return shown is not None and shown[0] > questions and shown[1] <= height

@@ -22,8 +22,27 @@ A forged signature is held as a suspicion for FORGED_SETTLE_S before it counts
 (`suspect`, then `due_suspicions`): a relay that committed the block holding the sender's
 next key rotation before this node did signs off on the new key, and this node finds the
 signature bad until it commits that block too, without knowing it is behind (consensus
-does not say so). Only what still looks forged once that time has passed, the sender's
-key here still the one it was found bad under, counts as junk.
+does not say so, nor move `BlockSync.behind`, when this node merely runs late). So it
+counts only once this node holds the height the relay had when it relayed, and the
+sender's key here is still the one it was found bad under. That height is bounded by
+what the relay's answer to a block-sync question asked after the signature arrived
+shows (`RelayHeights`; the relay is asked when it is first suspected): an honest node's
+height only grows. While that answer is not in, or shows a height above ours, the
+suspicion waits another FORGED_SETTLE_S and the relay is asked again. Once ours is at
+least that height and the key here is unchanged, the relay held that key too (a key
+serves one member once, so no other key came between) and relayed what it had found bad.
+
+A relay gains nothing by lying about its height. Showing one at or below ours makes its
+forgeries count. One above ours stands only in an answer whose blocks extend our head,
+each checked by its commit certificate as we apply them (`node.sync`): an empty answer
+shows our head whatever it claims, and an answer that fails, brings nothing new, or does
+not come in time (`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its
+penalty off only by handing us certified blocks we lacked each time it is asked, that is
+by being ahead of us, the case the wait is for, and only until we hold the chain's head.
+A relay that shows a height above ours is asked again each FORGED_SETTLE_S, one question
+at a time like any block-sync question. (An honest relay ahead of us whose answer does
+not come in time shows nothing either, and may then be counted: a narrower case than a
+node that merely runs late, as every node sometimes does.)
 
 A peer is a consortium member or allowed observer, so the table is small.
 """
@@ -33,6 +52,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 # A forged-looking signature: (the sender's member id, the key it was found bad under).
 Suspect = tuple[bytes, bytes]
@@ -46,9 +66,32 @@ GOSSIP_MUTED_S = 60.0  # how long a peer's transaction gossip is dropped once mu
 # How long a forged signature waits before it counts: far longer than one node commits
 # a block after another does, short enough that a forging peer is still muted soon.
 FORGED_SETTLE_S = 10.0
-# (peer, suspect) pairs suspected at once; past it the oldest is settled early. Senders are
-# members (an unknown one is refused before its signature), so this is rarely reached.
+# (peer, suspect) pairs suspected at once; past it the oldest is settled early (or dropped,
+# uncounted, if it would have to wait). Senders are members (an unknown one is refused
+# before its signature), so this is rarely reached.
 FORGED_SUSPECTS_MAX = 1024
+
+
+class RelayHeights(Protocol):
+    """What block sync learns of peers' heights (`node.sync.SyncHeights`)."""
+
+    def questions(self) -> int:
+        """Block-sync questions asked so far."""
+        ...
+
+    def shown(self, peer_key: bytes) -> tuple[int, int] | None:
+        """The number of the latest question the peer answered (or failed to) and the
+        height that answer showed it holds; None if it never answered one."""
+        ...
+
+    def ask(self, peer_key: bytes) -> None:
+        """Have the peer asked what follows our head, soon."""
+        ...
+
+
+# Suspicions of one peer that are due: the number of block-sync questions asked when the
+# latest of them was first suspected, and the forged signatures of each suspect.
+Due = tuple[int, dict[Suspect, int]]
 
 
 @dataclass
@@ -63,32 +106,56 @@ class GossipPenalties:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._peers: dict[bytes, _Peer] = {}
-        # (peer, suspect) -> (first suspected at, forged signatures), oldest first
-        self._suspects: dict[tuple[bytes, Suspect], tuple[float, int]] = {}
+        # (peer, suspect) -> (first suspected at, forged signatures, block-sync questions
+        # asked by then), oldest first
+        self._suspects: dict[tuple[bytes, Suspect], tuple[float, int, int]] = {}
 
-    def suspect(self, peer_key: bytes, suspects: Iterable[Suspect]) -> None:
+    def suspect(self, peer_key: bytes, suspects: Iterable[Suspect], questions: int = 0,
+                ) -> bool:
         """Forged-looking signatures a peer relayed (one entry per signature); they count
-        as junk only if `due_suspicions` still finds them forged."""
-        now = self._clock()
-        for suspect in suspects:
-            first, count = self._suspects.get((peer_key, suspect), (now, 0))
-            self._suspects[(peer_key, suspect)] = (first, count + 1)
+        as junk only if `due_suspicions` still finds them forged. `questions`: block-sync
+        questions asked so far. True if a suspect of this peer is new.
 
-    def due_suspicions(self) -> dict[bytes, dict[Suspect, int]]:
+        A suspect suspected again keeps its first number: once an answer to a later
+        question shows that its first signature was forged, the relay is faulty, and the
+        rest count with it."""
+        now = self._clock()
+        new = False
+        for suspect in suspects:
+            first, count, asked = self._suspects.get((peer_key, suspect), (now, 0, questions))
+            new = new or count == 0
+            self._suspects[(peer_key, suspect)] = (first, count + 1, asked)
+        return new
+
+    def wait_again(self, peer_key: bytes, due: Due) -> None:
+        """Due suspicions put back for another FORGED_SETTLE_S (the relay's height is not
+        known to be ours yet); dropped, uncounted, if the table is full."""
+        questions, suspects = due
+        now = self._clock()
+        for suspect, count in suspects.items():
+            first, before, asked = self._suspects.get((peer_key, suspect), (now, 0, questions))
+            if not before and len(self._suspects) >= FORGED_SUSPECTS_MAX:
+                return
+            self._suspects[(peer_key, suspect)] = (first, before + count,
+                                                   min(asked, questions))
+
+    def due_suspicions(self) -> dict[bytes, Due]:
         """Suspicions FORGED_SETTLE_S old (or the oldest past FORGED_SUSPECTS_MAX), taken
-        out: peer -> suspect -> forged signatures."""
-        due: dict[bytes, dict[Suspect, int]] = {}
+        out, by peer."""
+        due: dict[bytes, Due] = {}
         if not self._suspects:
             return due
         settle_before = self._clock() - FORGED_SETTLE_S
         overflow = len(self._suspects) - FORGED_SUSPECTS_MAX
         settled: list[tuple[bytes, Suspect]] = []
-        for pair, (first, count) in self._suspects.items():
+        for pair, (first, count, asked) in self._suspects.items():
             if first > settle_before and len(settled) >= overflow:
                 break  # oldest first: the rest are younger
             settled.append(pair)
             peer_key, suspect = pair
-            due.setdefault(peer_key, {})[suspect] = count
+            latest, counts = due.get(peer_key, (asked, {}))
+            counts[suspect] = count
+            due[peer_key] = (max(latest, asked), counts)
         for pair in settled:
             del self._suspects[pair]
         return due

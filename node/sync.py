@@ -9,13 +9,19 @@ re-executes it before committing it through its one commit path. A peer that
 does not answer within RESPONSE_TIMEOUT_MS, or whose answer does not help, is
 passed over: the next question goes to the next peer in turn.
 
+What each peer's latest answer showed of its height is kept (`shown`), each question
+numbered: node.network judges a relay's forged-looking signatures by it, and may
+have a peer asked (`ask_height`). A peer shows only what it backs: a claim counts when
+its answer's blocks extend the head; an empty answer shows the head; one that fails, does
+not help, or does not come, shows nothing.
+
 `serve_blocks` answers other nodes' questions from the local chain.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger.chain import Chain
@@ -49,6 +55,12 @@ class BlockSync:
         self._asked_at_ms = 0
         self._preferred: bytes | None = None
         self._turn = 0
+        self.questions = 0  # asked so far; the open one is number `_asked_number`
+        self._asked_number = 0
+        # peer -> (number of the latest question it answered, the height it showed); one
+        # entry per peer that ever answered (peers are members and allowed observers)
+        self._shown: dict[bytes, tuple[int, int]] = {}
+        self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -67,19 +79,38 @@ class BlockSync:
         if self._asked is not None:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return None
+            self._shown[self._asked] = (self._asked_number, 0)
             self._pass_over(self._asked)
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
             self.target_height = max(self.target_height, head_height + 1)
+        peer = next((key for key in self._height_asks if key in peers), None)
+        if peer is not None:
+            del self._height_asks[peer]
+            return self._question(now_ms, peer, head_height + 1)
         if head_height >= self.target_height or not peers:
             return None
         peer = self._preferred if self._preferred in peers else None
         if peer is None:
             peer = peers[self._turn % len(peers)]
             self._turn += 1
-        self._asked, self._asked_at_ms = peer, now_ms
-        return SyncRequest(peer, encode([head_height + 1, MAX_BLOCKS_PER_RESPONSE]))
+        return self._question(now_ms, peer, head_height + 1)
+
+    def _question(self, now_ms: int, peer: bytes, start: int) -> SyncRequest:
+        self.questions += 1
+        self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
+        return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
+
+    def ask_height(self, peer: bytes) -> None:
+        """Put the next question to `peer` (once connected and no question is open), even
+        with nothing to fetch: its answer shows its height (`shown`)."""
+        self._height_asks[peer] = None
+
+    def shown(self, peer: bytes) -> tuple[int, int] | None:
+        """The number of the latest question `peer` answered (or failed to), and the height
+        that answer showed it holds (0: it showed nothing); None if it never answered."""
+        return self._shown.get(peer)
 
     def accept(self, peer: bytes, payload: bytes, head_height: int) -> list[SyncedItem]:
         """The blocks of an answer to our open question; [] for anything else."""
@@ -97,6 +128,9 @@ class BlockSync:
             return []
         peer_height, items = answer
         claimed = min(peer_height, head_height + MAX_TARGET_AHEAD)
+        # A claim beyond the head stands only while its blocks extend the head (else
+        # `failed`); with no blocks the peer holds nothing after the head, whatever it says.
+        self._shown[peer] = (self._asked_number, claimed if items else min(claimed, head_height))
         self.target_height = max(self.target_height, claimed)
         self._known_height = max(self._known_height, claimed)
         if not items:
@@ -118,8 +152,7 @@ class BlockSync:
         timeout: its peer is not timed for our own applying."""
         if self._asked is not None or next_height > self.target_height:
             return None
-        self._asked, self._asked_at_ms = peer, now_ms
-        return SyncRequest(peer, encode([next_height, MAX_BLOCKS_PER_RESPONSE]))
+        return self._question(now_ms, peer, next_height)
 
     def answer_applied(self, now_ms: int, peer: bytes) -> None:
         """`peer`'s answer has been applied: an open question asked of it ahead is
@@ -128,13 +161,32 @@ class BlockSync:
             self._asked_at_ms = now_ms
 
     def failed(self, peer: bytes) -> None:
-        """An answer from `peer` held a block that does not verify: prefer others."""
+        """An answer from `peer` held a block that does not verify, or none beyond the
+        head: prefer others; the answer showed nothing of its height."""
+        number, _ = self._shown.get(peer, (0, 0))
+        self._shown[peer] = (number, 0)
         self._pass_over(peer)
 
     def _pass_over(self, peer: bytes) -> None:
         self._asked = None
         if self._preferred == peer:
             self._preferred = None
+
+
+@dataclass(frozen=True)
+class SyncHeights:
+    """`node.peer_penalty.RelayHeights` over the engine thread's BlockSync, for the event
+    loop: plain reads (an int, a tuple from a dict) and `ask`, which hands the question
+    to the engine thread (`AppliesSyncedBlocks.ask_height`)."""
+
+    sync: BlockSync
+    ask: Callable[[bytes], None]
+
+    def questions(self) -> int:
+        return self.sync.questions
+
+    def shown(self, peer: bytes) -> tuple[int, int] | None:
+        return self.sync.shown(peer)
 
 
 def _is_height(value: object) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import ledger.chain
 from consensus import Action, BlockSynced, CommitCertificate, Event
 from ledger.blocks import Block
-from ledger.chain import Chain, ChainRun
+from ledger.chain import Chain, ChainRun, Execution
 from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
 from ledger.chain_reads import TX_IDS_REMEMBERED_BLOCKS
 from ledger.codec import decode, encode
@@ -27,6 +28,7 @@ from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
+from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, accredit, commit, make_tx, snapshot
 from tests.node.test_engine import Clock, Recorder, source_chain, tampered_but_certified
 from tests.node.test_governance import Council, approve, make_council, member_action
@@ -129,6 +131,59 @@ def test_a_bad_block_after_good_ones_in_a_run_commits_the_good_ones_alone(
     assert out.frames[-1][0] == honest
 
 
+@pytest.mark.parametrize("bad_at", [64, 31])
+def test_a_bad_certificate_costs_the_good_blocks_before_it_no_second_execution(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int) -> None:
+    """A peer's answer of good blocks with one bad certificate (the last, or one in the
+    middle): the blocks before it are executed once and committed as a run of their own,
+    the rest is dropped and the peer passed over, and the store is byte for byte what
+    block by block sync makes of that answer. (Executing them again cost up to 63 blocks'
+    execution per such answer.)"""
+    source = source_chain(net, 64)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    block = source.get_block(bad_at)
+    assert block is not None
+    # Signed by a member that validates nothing: no certificate of this chain.
+    forged = make_certificate(net.university, source.chain_id, bad_at, 0, block.block_hash)
+
+    def synced() -> tuple[Engine, Recorder, CountedStore, list[int]]:
+        follower, out, kv = follower_of(source, net.employer)
+        executed: list[int] = []
+        validate = follower.chain.validate
+
+        def counted(block: Block, *args: Any, **kwargs: Any) -> Execution:
+            executed.append(block.header.height)
+            return validate(block, *args, **kwargs)
+
+        monkeypatch.setattr(follower.chain, "validate", counted)
+        follower.tick([liar, honest])
+        assert out.frames[-1][0] == liar
+        answer = serve_blocks(source, out.frames[-1][2])
+        assert answer is not None
+        height, items = decode(answer)
+        items[bad_at - 1][1] = forged
+        follower.sync_answer(liar, encode([height, items]))
+        return follower, out, kv, executed
+
+    in_runs, out, kv, executed = synced()
+    assert in_runs.chain.height == bad_at - 1
+    assert executed == list(range(1, bad_at))
+    assert kv.heads[1:] == [bad_at - 1]
+    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    _, _, kv_singly, _ = synced()
+    assert kv_singly.heads[1:] == list(range(1, bad_at))
+    assert snapshot(kv) == snapshot(kv_singly)
+    clock = in_runs._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600  # the next poll asks someone else, who has the rest
+    in_runs.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+    answer = serve_blocks(source, out.frames[-1][2])
+    assert answer is not None
+    in_runs.sync_answer(honest, answer)
+    assert in_runs.chain.height == 64
+
+
 def test_a_transaction_in_two_blocks_of_one_run_is_refused_as_a_replay(
         net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     source = Chain(MemoryStore(), net.genesis)
@@ -144,7 +199,8 @@ def test_a_transaction_in_two_blocks_of_one_run_is_refused_as_a_replay(
     follower, out, kv = follower_of(source, net.employer)
     with pytest.raises(AssertionError, match="sync stopped at 2 of 3"):
         sync_from(source, follower, out, net.ministry.public_key)
-    assert kv.heads[1:] == [1, 2]
+    # The replay is refused before it writes anything: blocks 1 and 2 stay one run.
+    assert kv.heads[1:] == [2]
 
 
 def test_a_validator_enters_the_height_after_a_run_knowing_its_set(
@@ -200,8 +256,9 @@ def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
     follower.sync_answer(peer, answer)
     assert refused == [3]
     assert follower.chain.height == 6
-    # 1 alone (asked ahead); 2 joined a run that 3 failed, both applied again alone; then 4-6
-    assert kv.heads[1:] == [1, 2, 3, 6]
+    # 1-2 joined a run that 3 failed (before executing): committed as they are; 3 passes
+    # alone; then 4-6
+    assert kv.heads[1:] == [2, 3, 6]
 
 
 class Snapshotting(Recorder):

@@ -11,6 +11,7 @@ import tracemalloc
 
 import pytest
 
+from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
@@ -148,6 +149,26 @@ def _signed(keys: KeyPair, count: int) -> list[bytes]:
     return [make_tx(keys, AnchorPayload(os.urandom(32))).encode() for _ in range(count)]
 
 
+class ShownHeights:
+    """`node.peer_penalty.RelayHeights` whose relays answer at once when asked, showing
+    this node's height plus `ahead`."""
+
+    def __init__(self, chain: Chain, ahead: int) -> None:
+        self.chain, self.ahead = chain, ahead
+        self.asked = 0
+        self._shown: dict[bytes, tuple[int, int]] = {}
+
+    def questions(self) -> int:
+        return self.asked
+
+    def shown(self, peer_key: bytes) -> tuple[int, int] | None:
+        return self._shown.get(peer_key)
+
+    def ask(self, peer_key: bytes) -> None:
+        self.asked += 1
+        self._shown[peer_key] = (self.asked, self.chain.height + self.ahead)
+
+
 async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_another_key(
         net: Consortium) -> None:
     """A node relays only what it admitted, signatures checked against its own state's
@@ -156,9 +177,9 @@ async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_an
     not behind, is proof of a faulty relay (both the item by item answer and a submission
     cut short as forged count), once FORGED_SETTLE_S has passed and the sender's key here
     is still the one it was found bad under. One signed by a rotated sender's earlier key
-    (a relay behind this node held it), any while this node is behind (a relay ahead may
-    hold a rotation not yet here), and any whose sender's rotation this node commits within
-    that time (the relay was a block ahead, unknown here), is not."""
+    (a relay behind this node held it), any while the relay shows a height above this
+    node's (it may hold a rotation not yet here), and any whose sender's rotation this node
+    commits within that time (the relay was a block ahead), is not."""
     from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
 
     async def muted_after(frames: list[list[bytes]], rotations: int = 0,
@@ -171,7 +192,7 @@ async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_an
         keys = net.employer
         for _ in range(rotations):
             keys = rotate(core.chain, keys)
-        receive = network.receive_gossip_into(core, lambda: behind)
+        receive = network.receive_gossip_into(core, ShownHeights(core.chain, behind))
         try:
             for frame in frames:
                 await receive(net.university.public_key, encode(frame))
@@ -217,14 +238,24 @@ def test_forged_signature_suspicions_are_bounded_and_settled_oldest_first() -> N
     now = [0.0]
     penalties = GossipPenalties(clock=lambda: now[0])
     s0 = (b"s0", b"k0")
-    penalties.suspect(b"peer", [s0, s0])
+    assert penalties.suspect(b"peer", [s0, s0], 3)
     now[0] += 1
-    penalties.suspect(b"peer", ((i.to_bytes(4, "big"), b"k")
-                                for i in range(FORGED_SUSPECTS_MAX + 2)))
-    penalties.suspect(b"peer", [s0])
-    assert penalties.due_suspicions() == {b"peer": {s0: 3, (bytes(4), b"k"): 1,
-                                                    ((1).to_bytes(4, "big"), b"k"): 1}}
+    assert penalties.suspect(b"peer", ((i.to_bytes(4, "big"), b"k")
+                                       for i in range(FORGED_SUSPECTS_MAX + 2)), 5)
+    assert not penalties.suspect(b"peer", [s0], 7)
+    # The oldest three, with the latest question number among them (s0 keeps its first).
+    assert penalties.due_suspicions() == {b"peer": (5, {s0: 3, (bytes(4), b"k"): 1,
+                                                        ((1).to_bytes(4, "big"), b"k"): 1})}
     assert penalties.due_suspicions() == {}
     now[0] += FORGED_SETTLE_S
-    due = penalties.due_suspicions()
-    assert len(due[b"peer"]) == FORGED_SUSPECTS_MAX and penalties.due_suspicions() == {}
+    questions, due = penalties.due_suspicions()[b"peer"]
+    assert questions == 5 and len(due) == FORGED_SUSPECTS_MAX
+    assert penalties.due_suspicions() == {}
+    # Put back to wait, they are due again FORGED_SETTLE_S later; past the bound, dropped.
+    penalties.wait_again(b"peer", (5, {s0: 2}))
+    penalties.wait_again(b"other", (5, {(bytes(4), b"k"): 1}))
+    now[0] += FORGED_SETTLE_S - 1
+    assert penalties.due_suspicions() == {}
+    now[0] += 1
+    assert penalties.due_suspicions() == {b"peer": (5, {s0: 2}),
+                                          b"other": (5, {(bytes(4), b"k"): 1})}

@@ -1,0 +1,168 @@
+"""A relay's forged-looking signatures count only once this node holds the height the
+relay showed after relaying them (node.peer_penalty, node.sync): a node behind an honest
+relay for longer than FORGED_SETTLE_S, without knowing it, does not mute it, however long
+its catching up takes; a relay that forges is muted whatever it says of its height."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+from ledger.chain import Chain
+from ledger.codec import decode, encode
+from ledger.identity import KeyPair
+from ledger.payloads import AnchorPayload
+from node.channels import CH_SYNC_REQUEST
+from node.engine import Engine
+from node.engine_types import EngineConfig
+from node.network import Network
+from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
+from node.sync import RESPONSE_TIMEOUT_MS, SyncHeights, serve_blocks
+from node.validators import ValidatorSets
+from storage.kv import MemoryStore
+from tests.e2e.harness import free_port
+from tests.node.api_server import api_core
+from tests.node.certificates import make_certificate
+from tests.node.conftest import Consortium, bft_basis, commit, make_tx
+from tests.node.test_engine import Clock, Recorder
+from tests.node.test_key_rotation import rotate
+from tests.node.test_state_join import config_for
+
+FEW = JUNK_PER_WINDOW_MAX // 4  # signatures a frame, checked item by item; four frames mute
+
+# The relay's answer to a block-sync question (None: it does not answer).
+Serve = Callable[[bytes], bytes | None]
+
+
+def signed(keys: KeyPair, count: int) -> list[bytes]:
+    return [make_tx(keys, AnchorPayload(os.urandom(32))).encode() for _ in range(count)]
+
+
+def forged(keys: KeyPair, count: int) -> list[bytes]:
+    return [data[:-64] + bytes(64) for data in signed(keys, count)]
+
+
+def serving(chain: Chain) -> Serve:
+    return lambda request: serve_blocks(chain, request)
+
+
+class Node:
+    """This node as the daemon wires it: a follower's engine and the gossip receiver over
+    one chain, block sync's heights between them, and one peer, the relay. Neither clock
+    moves unless a test moves it. Its first poll is answered by the relay from
+    `relay_chain`."""
+
+    def __init__(self, net: Consortium, relay_chain: Chain) -> None:
+        self.net = net
+        self.relay = net.university.public_key
+        keys = net.university2
+        self.core = api_core(keys, net.genesis, MemoryStore())
+        chain = self.core.chain
+        self.out = Recorder()
+        self.clock = Clock(net.genesis.genesis_time_ms)
+        self.engine = Engine(keys, chain, self.core.mempool, ValidatorSets.for_chain(chain),
+                             EngineConfig(1_000, 100), self.clock, self.out)
+        self.network = Network(config_for("gossip", free_port(), []), net.genesis, keys)
+        self.now = [1000.0]
+        self.network.gossip_penalties = GossipPenalties(clock=lambda: self.now[0])
+        self.receive = self.network.receive_gossip_into(
+            self.core, SyncHeights(self.engine.sync, self.engine.ask_height))
+        self._answered = 0
+        self.engine.tick([self.relay])
+        self.answer(serving(relay_chain))
+
+    def answer(self, serve: Serve) -> None:
+        """The relay answers the questions put to it since the last call."""
+        frames, self._answered = self.out.frames[self._answered:], len(self.out.frames)
+        for peer, channel, request in frames:
+            if channel == CH_SYNC_REQUEST and peer == self.relay:
+                answer = serve(request)
+                if answer is not None:
+                    self.engine.sync_answer(peer, answer)
+
+    async def relays(self, frames: list[list[bytes]]) -> None:
+        for frame in frames:
+            await self.receive(self.relay, encode(frame))
+
+    async def muted_after_settling(self) -> bool:
+        """Whether the relay's gossip is dropped once what it relayed is due to be judged."""
+        self.now[0] += FORGED_SETTLE_S
+        honest = make_tx(self.net.university, AnchorPayload(os.urandom(32)))
+        await self.receive(self.relay, encode([honest.encode()]))
+        return honest.tx_id not in self.core.mempool
+
+    def close(self) -> None:
+        self.core.worker.shutdown(wait=True)
+
+
+async def test_a_node_behind_an_honest_relay_for_long_does_not_mute_it(
+        net: Consortium) -> None:
+    """The relay holds the sender's key rotation at block 65 of 70; this node, at 0 and
+    told by no one that it is behind, finds the signatures made with the new key forged
+    for as long as it lacks block 65: past FORGED_SETTLE_S (where the relay used to be
+    muted), and past it again while it holds 64 of the 70 blocks the relay showed."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    node = Node(net, relay_chain)  # the relay had nothing beyond block 0 then
+    try:
+        for _ in range(64):
+            commit(relay_chain, [])
+        rotated = rotate(relay_chain, net.employer)
+        for _ in range(5):
+            commit(relay_chain, [])
+        await node.relays([signed(rotated, FEW) for _ in range(4)])
+        assert node.engine.sync.behind(node.core.chain.height) == 0
+        assert not await node.muted_after_settling()  # asked, but the answer is not in
+        node.answer(serving(relay_chain))  # blocks 1-64, and the relay holds 70
+        assert node.core.chain.height == 64
+        assert not await node.muted_after_settling()  # the sender's old key here still
+        node.answer(serving(relay_chain))
+        assert node.core.chain.height == 70
+        assert not await node.muted_after_settling()  # judged: the key here is the new one
+        node.now[0] += FORGED_SETTLE_S
+        assert node.network.gossip_penalties.due_suspicions() == {}
+    finally:
+        node.close()
+
+
+def _bad_block_after(chain: Chain, signer: KeyPair) -> bytes:
+    """The block after `chain`'s head with a certificate by a member that validates
+    nothing, as an answer claiming a far greater height."""
+    last_commit, when = bft_basis(chain)
+    block = chain.build([], signer.member_id, 0, when, last_commit=last_commit).block
+    cert = make_certificate(signer, chain.chain_id, block.header.height, 0, block.block_hash)
+    return encode([10**6, [[block.encode(), cert]]])
+
+
+ANSWERS: dict[str, Callable[[Chain, Consortium], Serve]] = {
+    "its true height": lambda chain, _: serving(chain),
+    "a greater height, without blocks": lambda chain, _: lambda _: encode([10**6, []]),
+    "a greater height, with blocks this node holds": lambda chain, _: lambda request: encode(
+        [10**6, decode(serving(chain)(encode([1, 3])) or b"")[1]]),
+    "a greater height, with a block that is not certified": lambda chain, net: lambda _:
+        _bad_block_after(chain, net.university),
+    "nothing": lambda chain, _: lambda _: None,
+}
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
+        net: Consortium, answer: str) -> None:
+    """A height stands only as far as the relay backs it with certified blocks that
+    extend this node's head; an answer that does not, or none, shows nothing."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    try:
+        assert node.core.chain.height == 3
+        await node.relays([forged(net.employer, FEW) for _ in range(4)])
+        node.answer(ANSWERS[answer](node.core.chain, net))
+        if answer == "nothing":
+            node.clock.now_ms += RESPONSE_TIMEOUT_MS
+            node.engine.tick([node.relay])
+        assert node.core.chain.height == 3
+        assert await node.muted_after_settling()
+    finally:
+        node.close()
