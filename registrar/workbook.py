@@ -155,6 +155,13 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     try:
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
+        if sheet.sheet_state != "visible":
+            # Only the first sheet is read: one its registrar never sees would be issued.
+            problems.add(None, None, "hidden-sheet",
+                         f"the first sheet, {sheet.title!r}, is hidden in Excel, and only the "
+                         "first sheet is read: delete it, or move the sheet to issue from "
+                         "to the front")
+            return
         marks = sheet_marks(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.

@@ -349,3 +349,23 @@ def test_damaged_workbooks(tmp_path: Path) -> None:
     for path in (truncated, broken):
         result = read_export(path, "diploma")
         assert codes(result) == ["malformed"] and result.records == []
+
+
+def test_xlsx_whose_first_sheet_is_hidden_is_refused(tmp_path: Path) -> None:
+    # A system's export with its lookup sheet first and hidden: the registrar sees the
+    # graduates' sheet, and the hidden one was read (and issued) in its place.
+    path = write_xlsx(tmp_path / "h.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].title = "lookup"
+    workbook.worksheets[0].sheet_state = "hidden"
+    shown = workbook.create_sheet("graduates")
+    for row in (DIPLOMA_HEADER, diploma_row(1)):
+        shown.append(row)
+    workbook.active = 1
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    problem = only(result, "hidden-sheet")
+    assert "'lookup'" in problem.message and result.records == []
+    workbook.worksheets[0].sheet_state = "visible"  # shown: read, as the first sheet
+    workbook.save(path)
+    assert read_export(path, "diploma").records[0]["iin"] == IINS[0]
