@@ -77,16 +77,16 @@ def unsafe_character(text: str) -> str | None:
             "character (often pasted from a web page or Word): delete it")
 
 
-_WORD = re.compile(r"[^\W\d_]+")
+WORD = re.compile(r"[^\W\d_]+")
 # A code's parts joined by punctuation are one word: "ЖБ-B" is a series with a Latin B.
-_CODE_WORD = re.compile(r"\S+")
+CODE_WORD = re.compile(r"\S+")
 # Latin-1 to Latin Extended-B, IPA Extensions (ə U+0259 and ɵ U+0275 look like the
 # Kazakh ә and ө, and some keyboard layouts type them) and Latin Extended Additional.
 _LATIN = re.compile("[A-Za-z\u00c0-\u02af\u1e00-\u1eff]")
 _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
-def mixed_word(value: str, words: re.Pattern[str] = _WORD) -> str | None:
+def mixed_word(value: str, words: re.Pattern[str] = WORD) -> str | None:
     """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
     (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
     right but matches no other record of the name, or of the code."""
@@ -114,7 +114,7 @@ def _text(value: str) -> str:
 def _code(value: str) -> str:
     if len(value) > MAX_CODE_CHARS:
         raise FormatError(f"a code is at most {MAX_CODE_CHARS} characters")
-    mixed = mixed_word(value, _CODE_WORD)  # a student id typed so escapes the duplicate check
+    mixed = mixed_word(value, CODE_WORD)  # a student id typed so escapes the duplicate check
     if mixed:
         raise FormatError(mixed)
     return value
