@@ -182,6 +182,12 @@ class Validator:
                                            f"the course part {name} has no column"))
         return found
 
+    def known_columns(self, keys: tuple[str, ...]) -> int:
+        """How many of a row's cells name a column the schema or mapping knows (a title
+        row above the header names none; registrar.rows.find_header)."""
+        return sum(1 for header in keys if header_key(header) and (
+            self.mapping.ignores(header) or self._target(self.mapping.target(header))))
+
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
         Excel header as soon as it is read, even when no row under it is readable)."""

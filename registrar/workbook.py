@@ -7,7 +7,8 @@ An IIN stored as a number loses its leading zeros inside Excel (one for those bo
 2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
 padded back by guessing.
 
-A hidden row holding values is a problem: rows a registrar filtered out (or hid)
+The header may stand below title rows (registrar.rows.find_header). A hidden row
+holding values is a problem: rows a registrar filtered out (or hid)
 are still in the file, and every row would be issued. So are cells merged with a
 cell before them (a programme merged down its group's rows: only the first row
 holds it) and a formula whose result was never saved (files written by programs
@@ -17,6 +18,7 @@ rather than Excel): such cells read empty.
 from __future__ import annotations
 
 import datetime
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
 from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -166,8 +168,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        header_cells = [cell_text(v) for v in next(rows, ())]
+        rows = ((n, [cell_text(v) for v in values])
+                for n, values in enumerate(sheet.iter_rows(values_only=True), start=1))
+        found, ahead = find_header(rows, stats, on_header)
+        header_row, header_cells = found if found is not None else (1, [])
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
@@ -176,9 +180,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
         if on_header is not None:
-            on_header(keys)
-        for number, values in enumerate(rows, start=2):
-            cells = [cell_text(v) for v in values]
+            on_header.header(keys, header_row)
+        for number, cells in itertools.chain(ahead, rows):
             if all(c is None or not c.strip() for c in cells):
                 continue
             stats.rows += 1
@@ -193,8 +196,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              "too: delete it from the export, or show it")
             elif beyond:
                 problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
-                             "a value in a column with no header in row 1 (the header "
-                             "must be the first row: delete any title rows above it)")
+                             f"a value in a column with no header (the header is row "
+                             f"{header_row})")
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")
@@ -209,7 +212,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              "LibreOffice and save it again")
             else:
                 cells.extend([None] * (width - len(cells)))
-                yield RawRow(number, 1, keys, cells[:width])
+                yield RawRow(number, header_row, keys, cells[:width])
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
         # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
         problems.add(number, None, "malformed", f"the workbook is damaged here: {exc}")
