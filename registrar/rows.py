@@ -46,6 +46,8 @@ class HeaderSink(Protocol):
 
     def known_columns(self, keys: tuple[str, ...]) -> int: ...
 
+    def ignores(self, header: str) -> bool: ...
+
 
 Numbered = tuple[int, list[str | None]]  # a row's number and its cells as text
 

@@ -188,6 +188,9 @@ class Validator:
         return sum(1 for header in keys if header_key(header) and (
             self.mapping.ignores(header) or self._target(self.mapping.target(header))))
 
+    def ignores(self, header: str) -> bool:
+        return self.mapping.ignores(header)
+
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
         Excel header as soon as it is read, even when no row under it is readable)."""

@@ -64,6 +64,9 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
+# Formulas without a result noted per row: enough to pass over the columns a mapping
+# ignores (row numbers) and still find one that matters, in bounded memory.
+MAX_UNSAVED_NOTED = 16
 _ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
 _CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
 _FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
@@ -74,7 +77,7 @@ _MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
-    unsaved: dict[int, int] = field(default_factory=dict)  # row -> first column (from 0)
+    unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
     # row -> (first column (from 0) that merged cells cover, not their first, their range)
     merged: dict[int, tuple[int, str]] = field(default_factory=dict)
 
@@ -98,7 +101,7 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
     as openpyxl counts them. Raises ValueError for a position that is no position."""
     marks = SheetMarks()
     row = column = 0
-    unsaved: int | None = None  # in the row being read: its cells end before it does
+    unsaved: list[int] = []  # in the row being read: its cells end before it does
     with sheet._get_source() as source:
         for _, element in iterparse(source):
             if element.tag == _CELL_TAG:
@@ -106,16 +109,16 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
                 value = element.find(_VALUE_TAG)
                 # no result, or an empty one in a number cell (as openpyxl writes them);
                 # a formula giving "" is saved as an empty text result (t="str")
-                if unsaved is None and element.find(_FORMULA_TAG) is not None and (
-                        value is None or (not value.text and element.get("t", "n") == "n")):
-                    unsaved = column - 1
+                if len(unsaved) < MAX_UNSAVED_NOTED and element.find(_FORMULA_TAG) is not None \
+                        and (value is None or (not value.text and element.get("t", "n") == "n")):
+                    unsaved.append(column - 1)
             elif element.tag == _ROW_TAG:
                 row = int(element.get("r", row + 1))
                 if element.get("hidden") in ("1", "true"):
                     marks.hidden.add(row)
-                if unsaved is not None:
+                if unsaved:
                     marks.unsaved[row] = unsaved
-                column, unsaved = 0, None
+                column, unsaved = 0, []
                 element.clear()
             elif element.tag == _MERGE_TAG:
                 marks.merge(element.get("ref", ""))
@@ -181,14 +184,19 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         width = len(keys)
         if on_header is not None:
             on_header.header(keys, header_row)
+        # columns the mapping reads past (row numbers): what they hold is never a problem
+        skipped = {i for i, key in enumerate(keys) if on_header is not None
+                   and on_header.ignores(key)}
         for number, cells in itertools.chain(ahead, rows):
             if all(c is None or not c.strip() for c in cells):
                 continue
             stats.rows += 1
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
-            errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
-            unsaved = marks.unsaved.get(number, width)
+            errors = [i for i, c in enumerate(cells[:width])
+                      if c in EXCEL_ERRORS and i not in skipped]
+            unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
+                          default=width)
             merged, merged_range = marks.merged.get(number, (width, ""))
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",

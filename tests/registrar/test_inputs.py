@@ -400,3 +400,17 @@ def test_xlsx_whose_first_sheet_is_hidden_is_refused(tmp_path: Path) -> None:
     workbook.worksheets[0].sheet_state = "visible"  # shown: read, as the first sheet
     workbook.save(path)
     assert read_export(path, "diploma").records[0]["iin"] == IINS[0]
+
+
+def test_xlsx_columns_the_mapping_ignores_hold_no_problem(tmp_path: Path) -> None:
+    # A program's export numbers its rows with =ROW()-1, saving no result, or an Excel
+    # error: the mapping reads the row numbers past, and the rows were refused for them.
+    rows: list[list[Any]] = [["№", *DIPLOMA_HEADER], ["=ROW()-1", *diploma_row(0)],
+                             ["#REF!", *diploma_row(1)], ["=ROW()-1", *diploma_row(2)[:4], None]]
+    rows[3][5] = "=TODAY()"  # a formula without a result in a column that is issued
+    path = write_xlsx(tmp_path / "n.xlsx", rows)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('ignore = ["№"]\n', encoding="utf-8")
+    result = read_export(path, "diploma", mapping=load_mapping(str(mapping)))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (4, "graduation_date", "formula-without-value")]
