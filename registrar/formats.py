@@ -2,7 +2,8 @@
 returns the value to record (normalised only where documented) or raises
 FormatError with a sentence for the registrar.
 
-Normalisations (the only places a value is not kept as written):
+Normalisations (the only places a value is not kept as written, besides the composed
+Unicode form, NFC, every value is read in: registrar.validate):
 - dates written DD.MM.YYYY (common in Kazakh and Russian exports) become YYYY-MM-DD;
 - numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
 """

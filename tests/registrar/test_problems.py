@@ -347,3 +347,19 @@ def test_a_code_shorter_than_the_mapping_says_is_refused_by_row(tmp_path: Path) 
 def test_a_bad_digits_table_is_refused_when_the_mapping_loads(digits: Any) -> None:
     with pytest.raises(SchemaError, match="digits"):
         parse_mapping({"columns": {"ФИО": "full_name"}, "digits": digits}, "t")
+
+
+def test_decomposed_letters_are_recorded_composed(tmp_path: Path) -> None:
+    # An export written with й and ё decomposed (и or е and a combining mark, as text
+    # from macOS or a PDF comes) reads the same, but matched no composed record: a
+    # student id so written escaped the duplicate check. Kazakh's own letters have no
+    # decomposed form. Values are recorded in NFC, canonically the same text.
+    name, student = "Қайратқызы Айгүл Сергеевна, Ёлкина", "Й-0001"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    header = [*DIPLOMA_HEADER, "student_id"]
+    result = csv_result(tmp_path, [header, [*diploma_row(0, name=decomposed), student]])
+    assert result.problems == [] and result.records[0]["full_name"] == name
+    twice = csv_result(tmp_path, [header, [*diploma_row(0), student],
+                                  [*diploma_row(1), unicodedata.normalize("NFD", student)]])
+    assert where(twice) == [(3, "student_id", "duplicate-student")]
