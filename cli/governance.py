@@ -24,7 +24,7 @@ from cli.commands import (
     node_option,
     submit_and_report,
 )
-from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.member_names import resolve_member
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
@@ -186,7 +186,39 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
 def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
     """Vote for an open proposal (the id `propose` printed, or from `list`)."""
     payload = VotePayload(hex_bytes(proposal_id, 32, "the proposal id"))
-    submit_and_report(NodeClient(node_url), load_key_or_fail(key_path), payload, "vote")
+    keys = load_key_or_fail(key_path)
+    _before_voting(NodeClient(node_url, timeout_s=10), payload.proposal_id.hex())
+    submit_and_report(NodeClient(node_url), keys, payload, "vote")
+
+
+def _before_voting(client: NodeClient, proposal_id: str) -> None:
+    """Refuse, unsent, a vote the ledger would refuse because the proposal can no longer
+    apply (voting closed, or this vote would approve a change the chain no longer allows);
+    warn of one that may land after voting closes. Said in `list`'s words. A proposal the
+    node does not list, or one approved already, is left to the node's own refusal."""
+    try:
+        answer = client.request("GET", "/v1/governance")
+        head, voters = int(answer["height"]), list(answer["voters"])
+        proposal = next((p for p in answer["proposals"] if p["proposal_id"] == proposal_id),
+                        None)
+        if proposal is None:
+            return
+        status, needed = proposal["status"], int(proposal["votes_needed"])
+        said = f"proposal {proposal_id}: {_describe(proposal)}. {_state(proposal, voters, head)}"
+        late = votes_may_be_late(head, int(proposal["expiry_height"]), needed)
+    except ClientError as exc:
+        fail(str(exc), exc.exit_code)
+    except MALFORMED_ANSWER as exc:
+        fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
+             "is it a Senim node?", EXIT_UNREACHABLE)
+    # The ledger refuses a vote in a block after the expiry height, and a vote reaching
+    # the threshold of a change it no longer allows; it takes a vote short of it.
+    if status == "expired" or (status == "cannot_apply" and needed <= 1):
+        fail(f"vote not sent: {said}", EXIT_REFUSED)
+    if status == "cannot_apply":
+        click.secho(f"warning: {said}", fg="yellow", err=True)
+    elif status == "open" and late:
+        click.secho(f"warning: proposal {proposal_id}:{late}", fg="yellow", err=True)
 
 
 def _who(member: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from registrar.course_rows import CourseRows, Grouping, check_layout, rows_text
 from registrar.mapping import IDENTITY, Mapping
 from registrar.problems import Problem, ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
 from registrar.textfile import (
     EncodingUnknown,
@@ -39,6 +39,8 @@ class SourceInfo:
     blank_rows: int = 0
     sheet: str | None = None  # Excel: the sheet read, the first of `sheets`
     sheets: int = 0
+    header_row: int = 1  # CSV and Excel: below `titles`, each title row's first text
+    titles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
             yield from json_rows(handle, stats, problems, chosen)
             return
         if delimiter is None:
-            try:
-                delimiter = detect_delimiter(handle.readline())
+            try:  # the header may stand below title lines
+                delimiter = detect_delimiter("".join(handle.readline()
+                                                     for _ in range(MAX_TITLE_ROWS + 1)))
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
                 problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
                 return
@@ -129,9 +132,9 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                      "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
     else:
         try:
-            rows = (xlsx_rows(path, stats, problems, validator.header) if kind == "xlsx"
+            rows = (xlsx_rows(path, stats, problems, validator) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
-                                    validator.header))
+                                    validator))
             for row in rows:
                 if stats.rows > MAX_RECORDS:
                     problems.add(row.number, None, "too-many-rows",
@@ -149,7 +152,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
         problems.add(None, None, "no-records", "the export holds no records")
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
-                        validator.blank_rows, stats.sheet, stats.sheets)
+                        validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
+                        tuple(stats.titles))
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count, grouping)
 
@@ -173,6 +177,10 @@ def preview(result: ExportResult, limit: int = 3) -> str:
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
              + f": {rows}{'; ' if grouping else ', '}{result.count} records ready, "
              + f"{len(result.problems)} problems"]
+    if source.titles:
+        lines.append(f"header on row {source.header_row}; read past the title"
+                     f"{'s' if len(source.titles) > 1 else ''} above it: "
+                     + ", ".join(repr(title[:60]) for title in source.titles))
     for row, record in result.sample[:limit]:
         rows_of = grouping.rows_of.get(row) if grouping is not None else None
         lines.append(f"rows {rows_text(rows_of)}:" if rows_of and len(rows_of) > 1

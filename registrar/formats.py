@@ -2,7 +2,8 @@
 returns the value to record (normalised only where documented) or raises
 FormatError with a sentence for the registrar.
 
-Normalisations (the only places a value is not kept as written):
+Normalisations (the only places a value is not kept as written, besides the composed
+Unicode form, NFC, every value is read in: registrar.validate):
 - dates written DD.MM.YYYY (common in Kazakh and Russian exports) become YYYY-MM-DD;
 - numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
 """
@@ -77,18 +78,22 @@ def unsafe_character(text: str) -> str | None:
             "character (often pasted from a web page or Word): delete it")
 
 
-_WORD = re.compile(r"[^\W\d_]+")
-_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+WORD = re.compile(r"[^\W\d_]+")
+# A code's parts joined by punctuation are one word: "ЖБ-B" is a series with a Latin B.
+CODE_WORD = re.compile(r"\S+")
+# Latin-1 to Latin Extended-B, IPA Extensions (ə U+0259 and ɵ U+0275 look like the
+# Kazakh ә and ө, and some keyboard layouts type them) and Latin Extended Additional.
+_LATIN = re.compile("[A-Za-z\u00c0-\u02af\u1e00-\u1eff]")
 _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
-def mixed_word(value: str) -> str | None:
+def mixed_word(value: str, words: re.Pattern[str] = WORD) -> str | None:
     """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
-    (А/A, е/e, і/i, о/o, Р/P, с/c): one typed on the other keyboard layout reads
-    right but matches no other record of the name."""
+    (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
+    right but matches no other record of the name, or of the code."""
     if not (_LATIN.search(value) and _CYRILLIC.search(value)):
         return None  # most values: one script throughout
-    for word in _WORD.findall(value):
+    for word in words.findall(value):
         latin, cyrillic = _LATIN.findall(word), _CYRILLIC.findall(word)
         if latin and cyrillic:
             script, odd = ("Latin", latin) if len(latin) <= len(cyrillic) else (
@@ -110,6 +115,9 @@ def _text(value: str) -> str:
 def _code(value: str) -> str:
     if len(value) > MAX_CODE_CHARS:
         raise FormatError(f"a code is at most {MAX_CODE_CHARS} characters")
+    mixed = mixed_word(value, CODE_WORD)  # a student id typed so escapes the duplicate check
+    if mixed:
+        raise FormatError(mixed)
     return value
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -55,7 +56,7 @@ _TARGET = re.compile(r"[a-z][a-z0-9_{}]{0,79}")
 
 def header_key(header: str) -> str:
     """Two headers with the same key name the same column (a duplicate)."""
-    return " ".join(header.split()).casefold()
+    return unicodedata.normalize("NFC", " ".join(header.split())).casefold()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, TextIO
 import charset_normalizer
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -66,11 +67,13 @@ def detect_encoding(path: Path) -> str:
         "save it as UTF-8 or give the encoding")
 
 
-def detect_delimiter(header_line: str) -> str:
-    """The candidate that splits the header into the most columns; ',' on a tie."""
+def detect_delimiter(head: str) -> str:
+    """The candidate that splits a line of `head` (the header, and any title lines above
+    it) into the most columns; ',' on a tie."""
     def width(delimiter: str) -> int:
         try:
-            return len(next(csv.reader([header_line], delimiter=delimiter), []))
+            return max((len(cells) for cells in csv.reader(head.splitlines(),
+                                                             delimiter=delimiter)), default=0)
         except csv.Error:
             return 0
     return max(DELIMITERS, key=lambda d: (width(d), d == ","))
@@ -85,34 +88,41 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
              encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     number = 0
+
+    def numbered() -> Iterator[Numbered]:
+        nonlocal number
+        for number, cells in enumerate(reader, start=1):
+            yield number, list[str | None](cells)
+
     try:
-        header = next(reader, None)
-        if header is None:
+        rows = numbered()
+        found, ahead = find_header(rows, stats, on_header)
+        if found is None:
             problems.add(None, None, "no-header", "the file is empty: no header row")
             return
-        number = 1
-        while header and not header[-1].strip():
+        header_row, header = found
+        while header and not (header[-1] or "").strip():
             header.pop()  # Excel writes its used range, which often runs past the header
         if not header:
-            problems.add(1, None, "no-header", "the first row has no header")
+            problems.add(header_row, None, "no-header", "the first row has no header")
             return
-        keys = tuple(header)
+        keys = tuple(c or "" for c in header)
         if on_header is not None:
-            on_header(keys)
-        for number, cells in enumerate(reader, start=2):
+            on_header.header(keys, header_row)
+        for row, cells in itertools.chain(ahead, rows):
             if not cells:
                 continue  # a blank line holds no data
             stats.rows += 1
-            while len(cells) > len(keys) and not cells[-1].strip():
+            while len(cells) > len(keys) and not (cells[-1] or "").strip():
                 cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):
-                problems.add(number, keys[len(cells)], "short-row",
+                problems.add(row, keys[len(cells)], "short-row",
                              f"the row has {len(cells)} cells; the header has {len(keys)}")
             elif len(cells) > len(keys):
-                problems.add(number, None, "long-row",
+                problems.add(row, None, "long-row",
                              f"the row has {len(cells)} cells; the header has {len(keys)}")
             else:
-                yield RawRow(number, 1, keys, list(cells))
+                yield RawRow(row, header_row, keys, cells)
     except csv.Error as exc:
         problems.add(number + 1, None, "malformed", f"the CSV cannot be read here: {exc}")
     except UnicodeError as exc:

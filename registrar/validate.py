@@ -6,13 +6,15 @@ of surrounding whitespace (str.strip), and then an empty string, an empty Excel
 cell and JSON null all mean "absent". An absent required value is a problem; an
 absent optional value leaves the field out of the record. A row whose values are
 all absent is not a record and is skipped. Values are otherwise kept exactly as
-written (see registrar.formats for the two documented normalisations).
+written, in Unicode's composed form (NFC; see registrar.formats for the two other
+documented normalisations).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -182,6 +184,15 @@ class Validator:
                                            f"the course part {name} has no column"))
         return found
 
+    def known_columns(self, keys: tuple[str, ...]) -> int:
+        """How many of a row's cells name a column the schema or mapping knows (a title
+        row above the header names none; registrar.rows.find_header)."""
+        return sum(1 for header in keys if header_key(header) and (
+            self.mapping.ignores(header) or self._target(self.mapping.target(header))))
+
+    def ignores(self, header: str) -> bool:
+        return self.mapping.ignores(header)
+
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
         Excel header as soon as it is read, even when no row under it is readable)."""
@@ -203,7 +214,10 @@ class Validator:
         resolution = self.header(row.keys, row.header_row)
         if known and row.header_row == row.number:
             self._report(resolution, row.header_row)  # a JSON item brings its own keys
-        values = [c.strip() if c is not None else "" for c in row.cells]
+        # NFC: a letter written decomposed (й as и and a combining breve) is canonically
+        # the same text, and recorded as the composed one every other record uses
+        values = [unicodedata.normalize("NFC", c).strip() if c is not None else ""
+                  for c in row.cells]
         if not any(values):
             self.blank_rows += 1
             return None

@@ -7,7 +7,8 @@ An IIN stored as a number loses its leading zeros inside Excel (one for those bo
 2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
 padded back by guessing.
 
-A hidden row holding values is a problem: rows a registrar filtered out (or hid)
+The header may stand below title rows (registrar.rows.find_header). A hidden row
+holding values is a problem: rows a registrar filtered out (or hid)
 are still in the file, and every row would be issued. So are cells merged with a
 cell before them (a programme merged down its group's rows: only the first row
 holds it) and a formula whose result was never saved (files written by programs
@@ -17,6 +18,7 @@ rather than Excel): such cells read empty.
 from __future__ import annotations
 
 import datetime
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats
+from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
 from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -62,6 +64,9 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
+# Formulas without a result noted per row: enough to pass over the columns a mapping
+# ignores (row numbers) and still find one that matters, in bounded memory.
+MAX_UNSAVED_NOTED = 16
 _ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
 _CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
 _FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
@@ -72,7 +77,7 @@ _MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
-    unsaved: dict[int, int] = field(default_factory=dict)  # row -> first column (from 0)
+    unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
     # row -> (first column (from 0) that merged cells cover, not their first, their range)
     merged: dict[int, tuple[int, str]] = field(default_factory=dict)
 
@@ -96,7 +101,7 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
     as openpyxl counts them. Raises ValueError for a position that is no position."""
     marks = SheetMarks()
     row = column = 0
-    unsaved: int | None = None  # in the row being read: its cells end before it does
+    unsaved: list[int] = []  # in the row being read: its cells end before it does
     with sheet._get_source() as source:
         for _, element in iterparse(source):
             if element.tag == _CELL_TAG:
@@ -104,16 +109,16 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
                 value = element.find(_VALUE_TAG)
                 # no result, or an empty one in a number cell (as openpyxl writes them);
                 # a formula giving "" is saved as an empty text result (t="str")
-                if unsaved is None and element.find(_FORMULA_TAG) is not None and (
-                        value is None or (not value.text and element.get("t", "n") == "n")):
-                    unsaved = column - 1
+                if len(unsaved) < MAX_UNSAVED_NOTED and element.find(_FORMULA_TAG) is not None \
+                        and (value is None or (not value.text and element.get("t", "n") == "n")):
+                    unsaved.append(column - 1)
             elif element.tag == _ROW_TAG:
                 row = int(element.get("r", row + 1))
                 if element.get("hidden") in ("1", "true"):
                     marks.hidden.add(row)
-                if unsaved is not None:
+                if unsaved:
                     marks.unsaved[row] = unsaved
-                column, unsaved = 0, None
+                column, unsaved = 0, []
                 element.clear()
             elif element.tag == _MERGE_TAG:
                 marks.merge(element.get("ref", ""))
@@ -155,12 +160,21 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     try:
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
+        if sheet.sheet_state != "visible":
+            # Only the first sheet is read: one its registrar never sees would be issued.
+            problems.add(None, None, "hidden-sheet",
+                         f"the first sheet, {sheet.title!r}, is hidden in Excel, and only the "
+                         "first sheet is read: delete it, or move the sheet to issue from "
+                         "to the front")
+            return
         marks = sheet_marks(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        header_cells = [cell_text(v) for v in next(rows, ())]
+        rows = ((n, [cell_text(v) for v in values])
+                for n, values in enumerate(sheet.iter_rows(values_only=True), start=1))
+        found, ahead = find_header(rows, stats, on_header)
+        header_row, header_cells = found if found is not None else (1, [])
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
@@ -169,16 +183,20 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
         if on_header is not None:
-            on_header(keys)
-        for number, values in enumerate(rows, start=2):
-            cells = [cell_text(v) for v in values]
+            on_header.header(keys, header_row)
+        # columns the mapping reads past (row numbers): what they hold is never a problem
+        skipped = {i for i, key in enumerate(keys) if on_header is not None
+                   and on_header.ignores(key)}
+        for number, cells in itertools.chain(ahead, rows):
             if all(c is None or not c.strip() for c in cells):
                 continue
             stats.rows += 1
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
-            errors = [i for i, c in enumerate(cells[:width]) if c in EXCEL_ERRORS]
-            unsaved = marks.unsaved.get(number, width)
+            errors = [i for i, c in enumerate(cells[:width])
+                      if c in EXCEL_ERRORS and i not in skipped]
+            unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
+                          default=width)
             merged, merged_range = marks.merged.get(number, (width, ""))
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
@@ -186,8 +204,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              "too: delete it from the export, or show it")
             elif beyond:
                 problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
-                             "a value in a column with no header in row 1 (the header "
-                             "must be the first row: delete any title rows above it)")
+                             f"a value in a column with no header (the header is row "
+                             f"{header_row})")
             elif errors:
                 problems.add(number, keys[errors[0]], "excel-error",
                              f"the cell holds the Excel error {cells[errors[0]]}")
@@ -202,7 +220,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              "LibreOffice and save it again")
             else:
                 cells.extend([None] * (width - len(cells)))
-                yield RawRow(number, 1, keys, cells[:width])
+                yield RawRow(number, header_row, keys, cells[:width])
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
         # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
         problems.add(number, None, "malformed", f"the workbook is damaged here: {exc}")

@@ -322,9 +322,17 @@ function checkDetail(check, doc, verdict, status) {
     : 'detail.other.fail');
 }
 
+// The node names a transcript's course lines and a recognition's recognised courses one
+// check, "lines"; a recognition's is named for what it holds.
+function checkName(check, type) {
+  if (check.check === 'lines' && type === 'recognition') return t('check.recognised');
+  return has('check.' + check.check) ? t('check.' + check.check) : t('check.other');
+}
+
 function renderChecks(doc, verdict, status, checkedAt) {
   const list = $('check-list');
   list.replaceChildren();
+  const type = (verdict.facts || {}).type || (doc && doc.type);
   (verdict.checks || []).forEach((check) => {
     const li = document.createElement('li');
     li.dataset.check = check.check;
@@ -333,8 +341,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
     mark.textContent = (check.ok ? '✔ ' : '✘ ');
     mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
     const name = document.createElement('strong');
-    name.textContent = (has('check.' + check.check) ? t('check.' + check.check)
-      : t('check.other')) + ': ';
+    name.textContent = checkName(check, type) + ': ';
     li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict, status)));
     list.appendChild(li);
   });

@@ -42,6 +42,7 @@ class Records:
     ended: Path          # Дана worked there from 2023-02-01 to 2026-06-30 (end on chain)
     recognition: Path    # ENU recognises two of Анна's KazNU courses
     orphaned: Path       # ENU recognises Дана's courses; KazNU then revoked her transcript
+    transcript: Path     # Анна's KazNU transcript, the original of `recognition`
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,8 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Records]:
         cli("employment", "end", "--key", key["kaspi"], str(root / "ended.json"), "--end",
             "2026-06-30")
         yield Records(node, root / "current.json", root / "ended.json",
-                      root / "recognition.json", root / "orphaned.json")
+                      root / "recognition.json", root / "orphaned.json",
+                      transcripts["Иванова Анна"])
         node.stop()
 
 
@@ -169,7 +171,13 @@ def test_an_employment_is_said_in_the_page_language(records: Records, browser: A
     assert_in_page_language(lang, said)
 
 
-LINES = {"en": "Course lines", "ru": "Дисциплины", "kk": "Пәндер"}
+# A recognition's lines are the courses it recognises: its check is named so, not as a
+# transcript's course lines (it read "Course lines" in English).
+LINES = {"en": "Recognised courses", "ru": "Перезачтённые дисциплины",
+         "kk": "Қайта есептелген пәндер"}
+TRANSCRIPT_LINES = {"en": "Course lines: 4 course line(s) shown, 0 hidden by the holder.",
+                    "ru": "Дисциплины: Показано дисциплин: 4, скрыто владельцем: 0.",
+                    "kk": "Пәндер: Көрсетілген пәндер: 4, иесі жасырғаны: 0."}
 ORIGINAL = {"en": "Original transcript", "ru": "Исходный транскрипт",
             "kk": "Бастапқы транскрипт"}
 RECOGNISED = {
@@ -212,6 +220,12 @@ def test_a_recognition_and_its_original_are_said_in_the_page_language(
     assert said["original"] == f"{ORIGINAL[lang]}: {revoked}", said["original"]
     assert_in_page_language(lang, said)
 
+    # The transcript it recognises keeps its own words for the same check.
+    status, _sentence = paste_and_check(browser, records.transcript.read_text(encoding="utf-8"))
+    assert status == "valid"
+    said = checks_said(browser)
+    assert said["lines"] == TRANSCRIPT_LINES[lang], said["lines"]
+    assert_in_page_language(lang, said)
 
 
 CARD = {"en": ("Recognised courses",

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
+from registrar.export import preview
 from registrar.problems import MAX_PROBLEMS
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
@@ -129,19 +130,49 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     assert result.source.rows == 2
 
 
-def test_xlsx_title_above_the_header_is_reported_as_the_header(tmp_path: Path) -> None:
-    # University lists open with a title merged across the columns, then the header.
-    rows: list[list[Any]] = [["Түлектер тізімі 2026"], [], DIPLOMA_HEADER, diploma_row(0)]
+def test_title_rows_above_the_header_are_read_past_and_named(tmp_path: Path) -> None:
+    # University lists open with a title merged across the columns, the faculty and a
+    # blank row, then the header: the whole file was refused, row by row ("long-row").
+    titles: list[list[Any]] = [["Түлектер тізімі 2026"], ["Факультет:", "Ақпараттық жүйелер"],
+                               []]
+    rows: list[list[Any]] = [*titles, DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
     path = write_xlsx(tmp_path / "t.xlsx", rows)
     workbook = openpyxl.load_workbook(path)
     workbook.worksheets[0].merge_cells("A1:E1")
     workbook.save(path)
-    result = read_export(path, "diploma")
-    found = [(p.row, p.column, p.code) for p in result.problems]
-    assert found[:2] == [(1, "Түлектер тізімі 2026", "unknown-column"),
-                         (1, "full_name", "missing-column")]
-    assert found[-2:] == [(3, "B", "long-row"), (4, "B", "long-row")]
-    assert "the header must be the first row" in result.problems[-1].message
+    text = write_csv(tmp_path / "t.csv", rows, encoding="utf-8-sig",
+                     delimiter=";")
+    for result in (read_export(path, "diploma"), read_export(text, "diploma")):
+        assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:2]
+        assert result.source.header_row == 4
+        assert result.source.titles == ("Түлектер тізімі 2026", "Факультет:")
+        assert ("header on row 4; read past the titles above it: 'Түлектер тізімі 2026', "
+                "'Факультет:'") in preview(result)
+    assert read_export(text, "diploma").source.delimiter == ";"
+    # a row's problem is named at its row, and its header's at the header's
+    bad = [*titles, [*DIPLOMA_HEADER, "gpa", "x"], [*diploma_row(0), "5", "1"]]
+    result = read_export(write_xlsx(tmp_path / "b.xlsx", bad), "diploma")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (4, "x", "unknown-column"), (5, "gpa", "bad-format")]
+
+
+def test_a_row_of_values_is_never_read_past_as_a_title(tmp_path: Path) -> None:
+    # Row 1's header is misspelt (one column known), and the header is repeated below
+    # the first rows, as printed exports repeat it on each page: those rows are data.
+    misspelt = ["ФИО", *DIPLOMA_HEADER[1:]]
+    rows: list[list[Any]] = [misspelt, diploma_row(0), DIPLOMA_HEADER, diploma_row(1)]
+    for result in (read_export(write_xlsx(tmp_path / "r.xlsx", rows), "diploma"),
+                   read_export(write_csv(tmp_path / "r.csv", rows), "diploma")):
+        assert result.source.header_row == 1 and result.source.titles == ()
+        assert (1, "ФИО", "unknown-column") in [(p.row, p.column, p.code)
+                                               for p in result.problems]
+        assert result.records == []
+    # three values above the header are no title: read as the header, as before
+    rows = [["Список", "2026", "ИТ"], DIPLOMA_HEADER, diploma_row(0)]
+    result = read_export(write_xlsx(tmp_path / "t.xlsx", rows), "diploma")
+    assert result.source.header_row == 1 and result.records == []
+    assert (1, "Список", "unknown-column") in [(p.row, p.column, p.code)
+                                              for p in result.problems]
 
 
 def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
@@ -349,3 +380,37 @@ def test_damaged_workbooks(tmp_path: Path) -> None:
     for path in (truncated, broken):
         result = read_export(path, "diploma")
         assert codes(result) == ["malformed"] and result.records == []
+
+
+def test_xlsx_whose_first_sheet_is_hidden_is_refused(tmp_path: Path) -> None:
+    # A system's export with its lookup sheet first and hidden: the registrar sees the
+    # graduates' sheet, and the hidden one was read (and issued) in its place.
+    path = write_xlsx(tmp_path / "h.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].title = "lookup"
+    workbook.worksheets[0].sheet_state = "hidden"
+    shown = workbook.create_sheet("graduates")
+    for row in (DIPLOMA_HEADER, diploma_row(1)):
+        shown.append(row)
+    workbook.active = 1
+    workbook.save(path)
+    result = read_export(path, "diploma")
+    problem = only(result, "hidden-sheet")
+    assert "'lookup'" in problem.message and result.records == []
+    workbook.worksheets[0].sheet_state = "visible"  # shown: read, as the first sheet
+    workbook.save(path)
+    assert read_export(path, "diploma").records[0]["iin"] == IINS[0]
+
+
+def test_xlsx_columns_the_mapping_ignores_hold_no_problem(tmp_path: Path) -> None:
+    # A program's export numbers its rows with =ROW()-1, saving no result, or an Excel
+    # error: the mapping reads the row numbers past, and the rows were refused for them.
+    rows: list[list[Any]] = [["№", *DIPLOMA_HEADER], ["=ROW()-1", *diploma_row(0)],
+                             ["#REF!", *diploma_row(1)], ["=ROW()-1", *diploma_row(2)[:4], None]]
+    rows[3][5] = "=TODAY()"  # a formula without a result in a column that is issued
+    path = write_xlsx(tmp_path / "n.xlsx", rows)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('ignore = ["№"]\n', encoding="utf-8")
+    result = read_export(path, "diploma", mapping=load_mapping(str(mapping)))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (4, "graduation_date", "formula-without-value")]

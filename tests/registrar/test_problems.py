@@ -185,13 +185,30 @@ def test_invisible_formatting_characters_refused(tmp_path: Path, name: str, poin
 
 @pytest.mark.parametrize("name, latin", [
     ("Aйгүл Іскакова", "A"), ("Ерлан Сeрікұлы", "e"), ("Әлiбек Нұрланұлы", "i"),
-    ("Аsel Nurlanova", "Cyrillic: А")])
+    ("Аsel Nurlanova", "Cyrillic: А"),
+    # IPA letters some layouts type for the Kazakh ә and ө were read as neither script
+    ("Сəрсенбаева Әлия", "ə"), ("Ɵтегенов Ғалым", "Ɵ"), ("Нұрланқызы Әсел Өмірɵва", "ɵ")])
 def test_a_word_of_latin_and_cyrillic_look_alikes_is_refused(tmp_path: Path, name: str,
                                                              latin: str) -> None:
     result = csv_result(tmp_path, [DIPLOMA_HEADER, diploma_row(0, name=name)])
     assert where(result) == [(2, "full_name", "bad-format")]
     named = latin if ":" in latin else f"Latin: {latin}"  # the fewer letters are named
     assert f"({named})" in result.problems[0].message
+
+
+@pytest.mark.parametrize("column, code, refused", [
+    ("student_id", "АS0000004", True),  # a Cyrillic А: no duplicate check would match it
+    ("diploma_number", "ЖБ-B 0000005", True),  # a Latin B in a Cyrillic series
+    ("diploma_number", "ЖБ-Б 0000005", False), ("student_id", "S0000004", False),
+    ("diploma_number", "KZ ЖБ-Б 0000005", False)])  # words of two scripts side by side
+def test_a_code_of_latin_and_cyrillic_look_alikes_is_refused(tmp_path: Path, column: str,
+                                                             code: str, refused: bool) -> None:
+    result = csv_result(tmp_path, [[*DIPLOMA_HEADER, column], [*diploma_row(0), code]])
+    if refused:
+        assert where(result) == [(2, column, "bad-format")]
+        assert "mixes Latin and Cyrillic letters" in result.problems[0].message
+    else:
+        assert result.problems == [] and result.records[0][column] == code
 
 
 def test_latin_and_cyrillic_words_side_by_side_are_kept(tmp_path: Path) -> None:
@@ -330,3 +347,19 @@ def test_a_code_shorter_than_the_mapping_says_is_refused_by_row(tmp_path: Path) 
 def test_a_bad_digits_table_is_refused_when_the_mapping_loads(digits: Any) -> None:
     with pytest.raises(SchemaError, match="digits"):
         parse_mapping({"columns": {"ФИО": "full_name"}, "digits": digits}, "t")
+
+
+def test_decomposed_letters_are_recorded_composed(tmp_path: Path) -> None:
+    # An export written with й and ё decomposed (и or е and a combining mark, as text
+    # from macOS or a PDF comes) reads the same, but matched no composed record: a
+    # student id so written escaped the duplicate check. Kazakh's own letters have no
+    # decomposed form. Values are recorded in NFC, canonically the same text.
+    name, student = "Қайратқызы Айгүл Сергеевна, Ёлкина", "Й-0001"
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    header = [*DIPLOMA_HEADER, "student_id"]
+    result = csv_result(tmp_path, [header, [*diploma_row(0, name=decomposed), student]])
+    assert result.problems == [] and result.records[0]["full_name"] == name
+    twice = csv_result(tmp_path, [header, [*diploma_row(0), student],
+                                  [*diploma_row(1), unicodedata.normalize("NFD", student)]])
+    assert where(twice) == [(3, "student_id", "duplicate-student")]
