@@ -13,7 +13,7 @@ from ledger.governance import (
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
-from ledger.payloads import AddMemberAction
+from ledger.payloads import AddMemberAction, RulesVersionAction
 from ledger.rules import StateReader, load_member
 from ledger.validator_sets import set_change_heights, validator_set_at
 
@@ -31,6 +31,8 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
     if isinstance(action, AddMemberAction):
         return {"action": action.action, "name": action.name, "role": action.role,
                 "public_key": action.public_key.hex()}
+    if isinstance(action, RulesVersionAction):
+        return {"action": action.action, "rules_version": action.version}
     return {"action": action.action, **_member(state, action.member)}
 
 
