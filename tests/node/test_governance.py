@@ -19,11 +19,11 @@ from ledger.facts import LocalFacts
 from ledger.genesis import Genesis, GenesisMember, genesis_from_json
 from ledger.governance import (
     MAX_OPEN_PROPOSALS,
-    GovernancePolicy,
     load_policy,
     load_proposal,
     open_proposals,
 )
+from ledger.governance_policy import GovernancePolicy
 from ledger.identity import KeyPair
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
@@ -31,6 +31,7 @@ from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
     AddMemberAction,
     AnchorPayload,
+    GovernanceAction,
     IssueBatchPayload,
     MemberAction,
     ProposePayload,
@@ -92,7 +93,7 @@ def chain(council: Council) -> Iterator[Chain]:
     kv.close()
 
 
-def proposal(keys: KeyPair, action: AddMemberAction | MemberAction, effective: int,
+def proposal(keys: KeyPair, action: GovernanceAction, effective: int,
              expiry: int) -> Transaction:
     return make_tx(keys, ProposePayload(action, effective, expiry))
 
@@ -101,7 +102,7 @@ def member_action(action: str, keys: KeyPair) -> MemberAction:
     return MemberAction(action, keys.member_id)
 
 
-def approve(chain: Chain, council: Council, action: AddMemberAction | MemberAction,
+def approve(chain: Chain, council: Council, action: GovernanceAction,
             effective: int) -> bytes:
     """Propose (ministry) and vote (ministry2) in the next two blocks; the proposal id."""
     propose = proposal(council.ministry, action, effective, effective - 2)
