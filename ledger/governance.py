@@ -28,7 +28,8 @@ State keys (under the Merkle root):
 - `g:voters`: sorted member ids of the governance voters;
 - `g:open`: ids of the proposals still collecting votes (at most MAX_OPEN_PROPOSALS);
 - `g:recent`: ids of the last MAX_RECENT_PROPOSALS proposals, oldest first;
-- `g:p:` + proposal id (the id of the proposing transaction): the proposal.
+- `g:p:` + proposal id (the id of the proposing transaction): the proposal;
+- `g:rules`: the rules versions scheduled by `set_rules_version` (`ledger.rules_version`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ MAX_VOTERS = 64
 # A proposal may stay open and be scheduled at most this far ahead, so open ones
 # expire and make room, and nobody schedules a change for the next century.
 MAX_PROPOSAL_BLOCKS = 100_000
+
+
 def genesis_governance_state(policy: GovernancePolicy, ministries: Iterable[MemberId]
                              ) -> dict[bytes, bytes]:
     return {POLICY_KEY: policy.encode(), VOTERS_KEY: encode(sorted(ministries)),
