@@ -20,7 +20,7 @@ from bench.single_node import single_credential_txs
 from ledger.chain import Chain
 from ledger.identity import KeyPair, MemberId
 from ledger.payloads import AccreditPayload
-from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.rules import apply_transaction, block_context, check_envelope
 from ledger.transactions import Transaction, build_transaction, decode_transaction
 from node.public_work import CommittedView, ScratchState
 from storage.kv import LevelDBStore
@@ -41,8 +41,8 @@ def _admit(chain: Chain, encoded: list[bytes]) -> None:
         with CommittedView(chain) as view:
             for data in encoded[offset:offset + SUBMISSION_TXS]:
                 tx = decode_transaction(data)
-                ctx = BlockContext(CHAIN_ID, view.height + 1, GENESIS_MS + 10**7,
-                                   chain.evidence_check)
+                ctx = block_context(view.state, CHAIN_ID, view.height + 1, GENESIS_MS + 10**7,
+                                    chain.evidence_check)
                 scratch = ScratchState(view.state, presume_absence=True)
                 sender = check_envelope(scratch, tx, ctx, view.is_committed, False)
                 apply_transaction(scratch, tx, sender, ctx)

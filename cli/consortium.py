@@ -23,7 +23,8 @@ def consortium_group() -> None:
     """Describe the consortium and create its genesis file."""
 
 
-MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members", "governance"})
+MEMBERS_FILE_KEYS = frozenset({"chain_id", "genesis_time", "members", "governance",
+                               "rules_version"})
 MEMBER_KEYS = frozenset({"name", "role", "key", "public_key", "validator"})
 FAULT_TOLERANT_VALIDATORS_MIN = 4  # n = 3f + 1 with f = 1
 
@@ -50,7 +51,8 @@ def _genesis_time_ms(value: object, where: str) -> int:
 @click.option("--members", "members_file", required=True, type=click.Path(
     exists=True, dir_okay=False, path_type=Path),
     help="TOML with chain_id, genesis_time, [[members]] and optionally [governance] "
-         "(threshold, min_validators; default: a majority of the ministries, 4).")
+         "(threshold, min_validators; default: a majority of the ministries, 4) and "
+         "rules_version (the ledger rules from block 1; default 1).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="Where to write the genesis file (refused if it exists, unless --force).")
 @click.option("--time", "time_text", default=None,
@@ -110,6 +112,8 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                 "genesis_time_ms": genesis_time, "members": members}
     if "governance" in description:  # who may change the consortium later
         document["governance"] = description["governance"]
+    if "rules_version" in description:  # not this release's newest: the file decides
+        document["rules_version"] = description["rules_version"]
     try:
         genesis = genesis_from_json(document)
     except ConfigError as exc:
@@ -138,7 +142,8 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                f"{len(genesis.validators)} validators -> {out_file}")
     policy = genesis.policy
     click.echo(f"governance: {policy.threshold} of {len(genesis.ministries)} ministries sign a "
-               f"change; at least {policy.min_validators} validators")
+               f"change; at least {policy.min_validators} validators; ledger rules version "
+               f"{genesis.initial_rules_version}")
     click.echo(f"fingerprint: {genesis.fingerprint}  (every operator "
                "must see the same: senim consortium fingerprint GENESIS)")
 

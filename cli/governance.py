@@ -34,6 +34,7 @@ from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
     ACTION_RETIRE_MEMBER,
+    ACTION_SET_RULES_VERSION,
     ACTIONS,
     MIN_PROPOSAL_LEAD_BLOCKS,
     ROLES,
@@ -41,8 +42,10 @@ from ledger.payloads import (
     GovernanceAction,
     MemberAction,
     ProposePayload,
+    RulesVersionAction,
     VotePayload,
 )
+from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
 
 
 @click.group("governance")
@@ -60,6 +63,11 @@ def governance_group() -> None:
 @click.option("--name", default=None, help="add-member: the organisation's name.")
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
 @click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
+@click.option("--rules-version", type=click.IntRange(1, MAX_RULES_VERSION), default=None,
+              help="set-rules-version: the ledger rules version blocks run under from the "
+                   f"effective height (this release knows versions up to "
+                   f"{MAX_KNOWN_RULES_VERSION}; a node whose release does not know it stops "
+                   "there until upgraded).")
 @click.option("--effective-height", type=int, default=None,
               help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS} (more "
                    "when many votes are needed: each may come after an idle spell).")
@@ -68,13 +76,20 @@ def governance_group() -> None:
                    "effective height.")
 @node_option
 def propose(key_path: Path, action: str, member_hex: str | None, name: str | None,
-            role: str | None, public_key_hex: str | None, effective_height: int | None,
-            expiry_height: int | None, node_url: str) -> None:
+            role: str | None, public_key_hex: str | None, rules_version: int | None,
+            effective_height: int | None, expiry_height: int | None, node_url: str) -> None:
     """Propose an action (your transaction is your vote); prints the proposal id."""
     kind = action.replace("-", "_")
     governance_action: GovernanceAction
     member: str | None = None  # looked up once the node is at hand: it may be a name
-    if kind == ACTION_ADD_MEMBER:
+    if kind != ACTION_SET_RULES_VERSION and rules_version is not None:
+        fail("--rules-version is for set-rules-version only", EXIT_BAD_INPUT)
+    if kind == ACTION_SET_RULES_VERSION:
+        if rules_version is None or member_hex or name or role or public_key_hex:
+            fail("set-rules-version needs --rules-version (and no --member, --name, --role or "
+                 "--public-key)", EXIT_BAD_INPUT)
+        governance_action = RulesVersionAction(rules_version)
+    elif kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member_hex is not None:
             fail("add-member needs --name, --role and --public-key (and no --member)",
                   EXIT_BAD_INPUT)
@@ -112,6 +127,9 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     late = heights.warning(expiry_height)
     if late:
         click.secho(f"warning: {late}", fg="yellow", err=True)
+    if isinstance(governance_action, RulesVersionAction):
+        click.secho(f"warning: {_upgrade_due(governance_action.version, effective_height)}",
+                    fg="yellow", err=True)
     if (isinstance(governance_action, MemberAction)
             and governance_action.action == ACTION_ADD_VALIDATOR):
         warning = _absent_validator(reader, status, governance_action, effective_height)
@@ -171,9 +189,35 @@ def _refuse_if_open(proposals: list[dict[str, Any]], action: GovernanceAction,
              "propose this for another height")
 
 
+def rules_sentence(rules: dict[str, Any]) -> str:
+    """The rules version of the next block and the changes scheduled, as a node answers
+    them in `rules` (`GET /v1/governance`, `/v1/status`)."""
+    known = int(rules["known"])
+    text = f"version {rules['version']} (the node's release knows up to {known})"
+    for change in rules["scheduled"]:
+        version, height = int(change["version"]), int(change["from_height"])
+        text += (f"; version {version} from height {height}"
+                 + ("" if version <= known else ", which the node's release does not know: "
+                    f"it stops before block {height} unless upgraded"))
+    return text
+
+
+def upgrade_due(rules: dict[str, Any]) -> bool:
+    """Whether the node's release does not know a version scheduled in `rules`."""
+    return any(int(change["version"]) > int(rules["known"]) for change in rules["scheduled"])
+
+
+def _upgrade_due(version: int, effective: int) -> str:
+    return (f"once approved, a node whose release does not know rules version {version} "
+            f"stops before block {effective} until its operator upgrades it (this release "
+            f"knows versions up to {MAX_KNOWN_RULES_VERSION})")
+
+
 def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
     if proposal["action"] != action.action:
         return False
+    if isinstance(action, RulesVersionAction):
+        return bool(proposal["rules_version"] == action.version)
     if isinstance(action, AddMemberAction):
         return bool(proposal["public_key"] == action.public_key.hex())
     return bool(proposal["member_id"] == action.member.hex())
@@ -237,6 +281,8 @@ def _describe(proposal: dict[str, Any]) -> str:
         role = str(proposal["role"])
         article = "an" if role == "employer" else "a"  # of ROLES, the one said with a vowel
         return f"admit {proposal['name']} as {article} {role} member {when}"
+    if action == ACTION_SET_RULES_VERSION:
+        return f"run the ledger rules of version {proposal['rules_version']} {when}"
     return {ACTION_ADD_VALIDATOR: f"add {_who(proposal)} to the validators {when}",
             ACTION_REMOVE_VALIDATOR: f"remove {_who(proposal)} from the validators {when}",
             ACTION_RETIRE_MEMBER: f"retire {_who(proposal)} {when}"}.get(
@@ -309,6 +355,8 @@ def _governance_lines(answer: dict[str, Any]) -> list[str]:
     for record in answer["validator_sets"]:
         names = ", ".join(_who(v) for v in record["validators"])
         lines.append(f"Validators from height {record['from_height']}: {names}.")
+    if "rules" in answer:  # a node of a release before rules versions has none
+        lines.append(f"Ledger rules: {rules_sentence(answer['rules'])}.")
     if not answer["proposals"]:
         lines.append("No proposals.")
     for proposal in answer["proposals"]:

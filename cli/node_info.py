@@ -12,6 +12,7 @@ import click
 from cli.client import ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.errors import fail
+from cli.governance import rules_sentence, upgrade_due
 
 
 @click.command("node")
@@ -72,6 +73,9 @@ def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
     if consensus_info.get("behind"):
         lines.append(click.style(f"catching up: {consensus_info['behind']} block(s) behind",
                                  fg="yellow"))
+    if "rules" in info:  # a node of a release before rules versions has none
+        lines.append(click.style(f"rules     {rules_sentence(info['rules'])}",
+                                 fg="yellow" if upgrade_due(info["rules"]) else None))
     peers = info.get("peers", [])
     lines.append(f"peers     {len(peers)}")
     for peer in peers:

@@ -43,7 +43,8 @@ from ledger.light_client import (
     stored_proof_key,
     stored_proof_value,
 )
-from ledger.rules import BlockContext, apply_transaction, check_envelope
+from ledger.rules import BlockContext, apply_transaction, block_context, check_envelope
+from ledger.rules_version import require_known_rules, rules_version_at
 from ledger.transactions import Transaction
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, set_change_heights
 from storage.errors import CorruptStateError
@@ -96,12 +97,16 @@ class ChainRun:
     @property
     def ended(self) -> bool:
         """No further block may join: the run is full, a set takes effect at the height
-        after its last block, or one of its blocks scheduled a set (every set change
-        writes the index). An empty run takes any block."""
+        after its last block, one of its blocks scheduled a set (every set change
+        writes the index), or the rules version changes at the next height (a release
+        that does not know the new one stops there with the blocks before it committed).
+        An empty run takes any block."""
         return bool(self.executions) and (
             len(self.executions) >= CHAIN_RUN_BLOCKS_MAX
             or self.height + 1 in self.change_heights
-            or self.overlay.has_staged(VALIDATOR_SET_INDEX_KEY))
+            or self.overlay.has_staged(VALIDATOR_SET_INDEX_KEY)
+            or (rules_version_at(self.overlay, self.height + 1)
+                != rules_version_at(self.overlay, self.height)))
 
 
 @dataclass
@@ -194,9 +199,13 @@ class Chain(ChainReads):
               last_commit: bytes = b"") -> Execution:
         """Execute candidate transactions on the head, dropping the ones refused.
 
-        A proposer passes what `next_block_basis` gives, or `validate` refuses the block."""
+        A proposer passes what `next_block_basis` gives, or `validate` refuses the block.
+        RulesVersionUnknown, executing nothing, if this release does not know the rules
+        version of the next block."""
         time_ms = max(time_ms, self.head_header.time_ms)
-        ctx = BlockContext(self.chain_id, self.height + 1, time_ms, self.evidence_check)
+        height = self.height + 1
+        ctx = BlockContext(self.chain_id, height, time_ms,
+                           require_known_rules(self.state, height), self.evidence_check)
         # Absences are checked by overlay.root() below, before the header is made: a
         # refusal resting on a value lost on disk fails the build there.
         overlay = self.state.overlay(defer_absence=True)
@@ -230,16 +239,22 @@ class Chain(ChainReads):
         """Whether a block is valid, in one place: it extends the head, its roots match,
         its last commit certifies the head and its time is the one that commit gives
         (BFT time), every transaction passes the ledger rules and, for a proposal, it
-        comes from the right primary. Raises MalformedInput if not.
+        comes from the right primary. Raises MalformedInput if not, and
+        RulesVersionUnknown, judging nothing, if this release does not know the rules
+        version of the height after the head (or the run).
 
         With `run`, the block extends the run's last block instead of the head, executes
         on the run's overlay and joins the run. A refused block leaves the run unusable."""
         header = block.header
-        if proposal is not None:
-            _check_proposal(block, proposal)
         parent = self.head_header if run is None else run.parent
         if run is not None and run.ended:
             raise MalformedInput(f"the run ends at height {parent.height}")
+        overlay = self.state.overlay(defer_absence=True) if run is None else run.overlay
+        # The next height's rules, from our state whatever the block claims: a block a
+        # release cannot judge is not judged, so it neither votes for it nor refuses it.
+        rules_version = require_known_rules(overlay, parent.height + 1)
+        if proposal is not None:
+            _check_proposal(block, proposal)
         parent_hash = self.head_hash if run is None else run.parent_hash
         expected = (self.chain_id, parent.height + 1, parent_hash,
                     self.validator_set_hash_at(parent.height + 1))
@@ -255,8 +270,8 @@ class Chain(ChainReads):
         if header.time_ms != expected_time:
             raise MalformedInput(f"block time {header.time_ms} is not the time its last commit "
                                  f"gives ({expected_time})")
-        ctx = BlockContext(self.chain_id, header.height, header.time_ms, self.evidence_check)
-        overlay = self.state.overlay(defer_absence=True) if run is None else run.overlay
+        ctx = BlockContext(self.chain_id, header.height, header.time_ms, rules_version,
+                           self.evidence_check)
         seen: set[bytes] = set() if run is None else run.seen
         for tx in block.transactions:
             try:
@@ -281,9 +296,9 @@ class Chain(ChainReads):
         """Would `tx` pass the ledger rules in the next block? Raises TxRejected if not.
 
         Writes only to a throw-away overlay of the committed state."""
-        ctx = BlockContext(self.chain_id, self.height + 1, max(time_ms, self.head_header.time_ms),
-                           self.evidence_check)
         overlay = self.state.overlay()
+        ctx = block_context(overlay, self.chain_id, self.height + 1,
+                            max(time_ms, self.head_header.time_ms), self.evidence_check)
         sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
         apply_transaction(overlay, tx, sender, ctx)
 

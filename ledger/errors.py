@@ -65,3 +65,19 @@ class InvalidDocument(SenimError):
 class NewerFormat(InvalidDocument):
     """A credential in a format version newer than this code reads: not known to be bad,
     only unreadable here until the verifier is updated."""
+
+
+class RulesVersionUnknown(SenimError):
+    """Local fault: the chain runs under a rules version from `height` that this release
+    does not know, so it cannot judge that block (it knows up to `known`). Not a verdict
+    on the block: a node meeting it stops until its operator upgrades."""
+
+    def __init__(self, version: int, height: int, known: int) -> None:
+        super().__init__(
+            f"the chain's ledger rules are version {version} from block {height}, which "
+            f"this release does not know (it knows versions up to {known}): upgrade senim "
+            f"to a release that knows rules version {version}, then start the node again; "
+            f"nothing is damaged, and it goes on from block {height}")
+        self.version = version
+        self.height = height
+        self.known = known

@@ -12,14 +12,11 @@ from typing import Any, TypeGuard
 
 from ledger.codec import encode, tagged_hash
 from ledger.errors import ConfigError
-from ledger.governance import (
-    GovernancePolicy,
-    default_policy,
-    genesis_governance_state,
-    policy_from_json,
-)
+from ledger.governance import genesis_governance_state
+from ledger.governance_policy import GovernancePolicy, default_policy, policy_from_json
 from ledger.identity import MemberId, member_id_of
 from ledger.records import Member, member_key
+from ledger.rules_version import GENESIS_RULES_VERSION, MAX_RULES_VERSION, genesis_rules_state
 from ledger.transactions import ROLES
 from ledger.validator_sets import genesis_validator_set_state, validator_set_hash
 
@@ -46,6 +43,13 @@ class Genesis:
     members: tuple[GenesisMember, ...]
     # None: the default policy (a majority of the ministries), left out of the file.
     governance: GovernancePolicy | None = None
+    # The ledger rules version from block 1 (`ledger.rules_version`); None: version 1,
+    # left out of the file.
+    rules_version: int | None = None
+
+    @property
+    def initial_rules_version(self) -> int:
+        return self.rules_version or GENESIS_RULES_VERSION
 
     @property
     def ministries(self) -> tuple[GenesisMember, ...]:
@@ -70,9 +74,13 @@ class Genesis:
         """What makes two nodes' chains the same chain."""
         members = [[m.name, m.role, m.public_key, m.validator] for m in self.members]
         policy = self.policy
-        return tagged_hash(b"senim/genesis/v1",
-                           encode([self.chain_id, self.genesis_time_ms, members,
-                                   [policy.threshold, policy.voters, policy.min_validators]]))
+        fields = [self.chain_id, self.genesis_time_ms, members,
+                  [policy.threshold, policy.voters, policy.min_validators]]
+        # Version 1 adds nothing: a genesis that states it is the chain of one that does
+        # not, and every genesis made before versions existed keeps its hash.
+        if self.initial_rules_version != GENESIS_RULES_VERSION:
+            fields.append(self.initial_rules_version)
+        return tagged_hash(b"senim/genesis/v1", encode(fields))
 
     @property
     def fingerprint(self) -> str:
@@ -102,6 +110,7 @@ class Genesis:
         state.update(genesis_validator_set_state([m.public_key for m in self.validators]))
         state.update(genesis_governance_state(self.policy,
                                               (m.member_id for m in self.ministries)))
+        state.update(genesis_rules_state(self.initial_rules_version))
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -117,11 +126,14 @@ class Genesis:
         }
         if self.governance is not None:
             document["governance"] = self.governance.to_json()
+        if self.rules_version is not None:
+            document["rules_version"] = self.rules_version
         return document
 
 
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})
-GENESIS_FIELDS = frozenset({"kind", "chain_id", "genesis_time_ms", "members", "governance"})
+GENESIS_FIELDS = frozenset({"kind", "chain_id", "genesis_time_ms", "members", "governance",
+                            "rules_version"})
 
 
 def _is_utf8_text(value: Any) -> TypeGuard[str]:
@@ -189,4 +201,10 @@ def genesis_from_json(document: Any) -> Genesis:
     governance = document.get("governance")
     ministries = sum(1 for m in members if m.role == "ministry")
     policy = None if governance is None else policy_from_json(governance, ministries)
-    return Genesis(chain_id, genesis_time, members, policy)
+    rules_version = document.get("rules_version")
+    if rules_version is not None and (
+            not isinstance(rules_version, int) or isinstance(rules_version, bool)
+            or not GENESIS_RULES_VERSION <= rules_version <= MAX_RULES_VERSION):
+        raise ConfigError("genesis.rules_version", f"must be a whole number from "
+                          f"{GENESIS_RULES_VERSION} to {MAX_RULES_VERSION}")
+    return Genesis(chain_id, genesis_time, members, policy, rules_version)

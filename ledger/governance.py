@@ -14,8 +14,9 @@ its meaning), and a validator-set change is written as the set in force from
 that height (`ledger.validator_sets`). Votes close at the expiry height, at least
 MIN_PROPOSAL_LEAD_BLOCKS before the effective height, so the set of height h + 1
 is fixed once block h - 1 is committed. A proposal not approved by its expiry
-height has expired; nothing needs to happen at that height. A proposal identical
-to an open one (action and effective height) is refused: vote for that one.
+height has expired; nothing needs to happen at that height. From rules version 2
+(`ledger.rules_version`), a proposal identical to an open one (action and effective
+height) is refused: vote for that one.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -27,17 +28,18 @@ State keys (under the Merkle root):
 - `g:voters`: sorted member ids of the governance voters;
 - `g:open`: ids of the proposals still collecting votes (at most MAX_OPEN_PROPOSALS);
 - `g:recent`: ids of the last MAX_RECENT_PROPOSALS proposals, oldest first;
-- `g:p:` + proposal id (the id of the proposing transaction): the proposal.
+- `g:p:` + proposal id (the id of the proposing transaction): the proposal;
+- `g:rules`: the rules versions scheduled by `set_rules_version` (`ledger.rules_version`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ledger.codec import decode, encode
-from ledger.errors import ConfigError, MalformedInput, TxRejected
+from ledger.errors import MalformedInput, TxRejected
+from ledger.governance_policy import GovernancePolicy
 from ledger.identity import MemberId, member_id_of
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
@@ -47,10 +49,16 @@ from ledger.payloads import (
     GovernanceAction,
     MemberAction,
     ProposePayload,
+    RulesVersionAction,
     VotePayload,
     action_from_array,
 )
 from ledger.records import Member, member_key
+from ledger.rules_version import (
+    DUPLICATE_PROPOSAL_REFUSED_FROM,
+    apply_rules_version_change,
+    check_rules_version_change,
+)
 from ledger.validator_sets import (
     MAX_VALIDATORS,
     StateReader,
@@ -72,65 +80,6 @@ MAX_VOTERS = 64
 # A proposal may stay open and be scheduled at most this far ahead, so open ones
 # expire and make room, and nobody schedules a change for the next century.
 MAX_PROPOSAL_BLOCKS = 100_000
-VOTERS_MINISTRIES = "ministries"
-VOTER_KINDS = (VOTERS_MINISTRIES,)
-# Below 4 validators PBFT tolerates no fault; a policy may allow fewer (a pilot).
-DEFAULT_MIN_VALIDATORS = 4
-POLICY_FIELDS = frozenset({"threshold", "voters", "min_validators"})
-
-
-@dataclass(frozen=True)
-class GovernancePolicy:
-    threshold: int
-    voters: str = VOTERS_MINISTRIES
-    min_validators: int = DEFAULT_MIN_VALIDATORS
-
-    def encode(self) -> bytes:
-        return encode([self.threshold, self.voters, self.min_validators])
-
-    @classmethod
-    def decode(cls, data: bytes) -> GovernancePolicy:
-        value = decode(data)
-        if (not isinstance(value, list) or len(value) != 3
-                or not all(isinstance(v, int) for v in (value[0], value[2]))
-                or value[1] not in VOTER_KINDS):
-            raise MalformedInput("stored governance policy is malformed")
-        return cls(value[0], value[1], value[2])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "voters": self.voters,
-                "min_validators": self.min_validators}
-
-
-def default_policy(ministries: int) -> GovernancePolicy:
-    """A majority of the genesis ministries (2 of 3, 3 of 4, 1 of 1)."""
-    return GovernancePolicy(ministries // 2 + 1)
-
-
-def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
-    """The genesis file's `governance` object; absent means `default_policy`."""
-    if raw is None:
-        return default_policy(ministries)
-    if not isinstance(raw, dict):
-        raise ConfigError("genesis.governance", "must be an object")
-    unknown = sorted(set(raw) - POLICY_FIELDS)
-    if unknown:
-        raise ConfigError(f"genesis.governance.{unknown[0]}", "unknown field (known: "
-                          f"{', '.join(sorted(POLICY_FIELDS))})")
-    voters = raw.get("voters", VOTERS_MINISTRIES)
-    if voters not in VOTER_KINDS:
-        raise ConfigError("genesis.governance.voters", f"must be one of {', '.join(VOTER_KINDS)}")
-    threshold = raw.get("threshold", default_policy(ministries).threshold)
-    if (not isinstance(threshold, int) or isinstance(threshold, bool)
-            or not 1 <= threshold <= max(1, ministries)):
-        raise ConfigError("genesis.governance.threshold",
-                          f"must be a whole number from 1 to the {ministries} ministries")
-    minimum = raw.get("min_validators", DEFAULT_MIN_VALIDATORS)
-    if (not isinstance(minimum, int) or isinstance(minimum, bool)
-            or not 1 <= minimum <= MAX_VALIDATORS):
-        raise ConfigError("genesis.governance.min_validators",
-                          f"must be a whole number from 1 to {MAX_VALIDATORS}")
-    return GovernancePolicy(threshold, voters, minimum)
 
 
 def genesis_governance_state(policy: GovernancePolicy, ministries: Iterable[MemberId]
@@ -238,7 +187,7 @@ def check_sender_active(sender: Member, height: int) -> None:
 # ---- the two transaction kinds -----------------------------------------------------------
 
 def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
-            sender_id: MemberId, height: int) -> None:
+            sender_id: MemberId, height: int, rules_version: int) -> None:
     voters = load_voters(state)
     policy = load_policy(state)
     _require_voter(sender_id, voters)
@@ -249,15 +198,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
         raise TxRejected("effective_height_too_far", f"the effective height may be at most "
                          f"{MAX_PROPOSAL_BLOCKS} blocks ahead")
     open_now = open_proposals(state, height)
-    for other in open_now:
-        # An identical proposal would only split the voters between two ids, so that
-        # neither reaches the threshold; the same action for another height is allowed,
-        # or one proposal scheduled far off could stop any sooner one until it expires.
-        if (other.action == payload.action
-                and other.effective_height == payload.effective_height):
-            raise TxRejected("duplicate_proposal", f"proposal {other.proposal_id.hex()} "
-                             f"already proposes this for height {other.effective_height}, "
-                             f"open until height {other.expiry_height}: vote for it instead")
+    if rules_version >= DUPLICATE_PROPOSAL_REFUSED_FROM:  # version 1 chains hold duplicates
+        _refuse_duplicate(payload, open_now)
     still_open = [p.proposal_id for p in open_now]
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
@@ -274,6 +216,18 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     state.set(RECENT_PROPOSALS_KEY,
               encode([*_load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
+
+
+def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None:
+    for other in open_now:
+        # An identical proposal would only split the voters between two ids, so that
+        # neither reaches the threshold; the same action for another height is allowed,
+        # or one proposal scheduled far off could stop any sooner one until it expires.
+        if (other.action == payload.action
+                and other.effective_height == payload.effective_height):
+            raise TxRejected("duplicate_proposal", f"proposal {other.proposal_id.hex()} "
+                             f"already proposes this for height {other.effective_height}, "
+                             f"open until height {other.expiry_height}: vote for it instead")
 
 
 def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int) -> None:
@@ -327,6 +281,9 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
 
 def _check_action(state: StateReader, action: GovernanceAction, effective: int,
                   policy: GovernancePolicy) -> None:
+    if isinstance(action, RulesVersionAction):
+        check_rules_version_change(state, action.version, effective)
+        return
     if isinstance(action, AddMemberAction):
         new_id = member_id_of(action.public_key)
         if _load_member(state, new_id) is not None:
@@ -370,6 +327,9 @@ def _check_action(state: StateReader, action: GovernanceAction, effective: int,
 
 
 def _apply_action(state: StateWriter, action: GovernanceAction, effective: int) -> None:
+    if isinstance(action, RulesVersionAction):
+        apply_rules_version_change(state, action.version, effective)
+        return
     if isinstance(action, AddMemberAction):
         new_id = member_id_of(action.public_key)
         state.set(member_key(new_id), Member(action.name, action.role, action.public_key,

@@ -20,6 +20,7 @@ from ledger.payload_fields import (
     require_int,
     require_text,
 )
+from ledger.rules_version import MAX_RULES_VERSION
 
 KIND_ROTATE_KEY = "rotate_key"
 KIND_REPORT_COMPROMISE = "report_compromise"
@@ -34,6 +35,7 @@ ACTION_ADD_MEMBER = "add_member"
 ACTION_RETIRE_MEMBER = "retire_member"
 ACTION_ADD_VALIDATOR = "add_validator"
 ACTION_REMOVE_VALIDATOR = "remove_validator"
+ACTION_SET_RULES_VERSION = "set_rules_version"
 # A proposal's last vote must land at least this many blocks before its effective
 # height: the validator set of height h + 1 is then fixed once block h - 1 is
 # committed, so every replica knows who certifies the next block before entering it.
@@ -130,9 +132,21 @@ class MemberAction:
         return [self.action, self.member]
 
 
-GovernanceAction = AddMemberAction | MemberAction
+@dataclass(frozen=True)
+class RulesVersionAction:
+    """Governance: execute blocks under ledger rules `version` from the effective height
+    (`ledger.rules_version`)."""
+
+    action: ClassVar[str] = ACTION_SET_RULES_VERSION
+    version: int
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.version]
+
+
+GovernanceAction = AddMemberAction | MemberAction | RulesVersionAction
 MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
-ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS)
+ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION)
 
 
 def action_from_array(value: WireValue) -> GovernanceAction:
@@ -144,6 +158,9 @@ def action_from_array(value: WireValue) -> GovernanceAction:
         return AddMemberAction(require_text(name, "member name"),
                                require_choice(role, ROLES, "role"),
                                require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+    if action == ACTION_SET_RULES_VERSION:
+        _, version = items_of(value, 2, action)
+        return RulesVersionAction(require_int(version, "rules version", 1, MAX_RULES_VERSION))
     _, member = items_of(value, 2, action)
     return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
 

@@ -47,6 +47,7 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
+from ledger.rules_version import rules_version_at
 from ledger.transactions import Transaction
 from storage.batch_tree import verify_inclusion
 from storage.state_tree import StateTree
@@ -67,7 +68,17 @@ class BlockContext:
     chain_id: str
     height: int
     time_ms: int
+    # The rules version the block is executed under (`ledger.rules_version`): read from
+    # the state before the block by `block_context`, never from this release's maximum.
+    rules_version: int
     evidence_check: EvidenceCheck | None = None  # given by the node: consensus is not ours
+
+
+def block_context(state: StateReader, chain_id: str, height: int, time_ms: int,
+                  evidence_check: EvidenceCheck | None = None) -> BlockContext:
+    """The context of block `height` executed on `state` (the state before it)."""
+    return BlockContext(chain_id, height, time_ms, rules_version_at(state, height),
+                        evidence_check)
 
 
 def load_member(state: StateReader, member: bytes) -> Member | None:
@@ -179,7 +190,7 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)
     elif isinstance(payload, ProposePayload):
-        propose(state, payload, tx.tx_id, tx.sender, ctx.height)
+        propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.rules_version)
     elif isinstance(payload, VotePayload):
         vote(state, payload, tx.sender, ctx.height)
     else:

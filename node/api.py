@@ -52,6 +52,7 @@ from node.api_public import (
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
+from node.governance_view import rules_json
 from node.http_limits import add_cors_headers, json_error
 from node.portal import add_portal_routes
 from node.public_work import RETRY_AFTER_S
@@ -153,6 +154,7 @@ async def node_status(request: web.Request) -> web.Response:
         "validators": [{"member_id": member.hex(), "name": _name(state, member)}
                        for member in (validator_member(state, v.public_key)
                                       for v in validators)],
+        "rules": rules_json(state, head.height),
     })
 
 

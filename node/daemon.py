@@ -19,9 +19,10 @@ from typing import Any
 from aiohttp import web
 
 from consensus import ReportEvidence
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, RulesVersionUnknown
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import load_member
+from ledger.rules_version import require_known_rules
 from node.api import StatusProvider, make_app
 from node.channels import (
     CH_BLOCK,
@@ -54,7 +55,7 @@ from node.start_checks import (
 )
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
-from node.store_failures import StoppedByStore, store_failed
+from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
 from node.sync import SyncHeights
 from node.tls import serve_https
 from node.validators import ValidatorSets, peer_keys
@@ -160,10 +161,11 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
         core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
         validator_sets = ValidatorSets.for_chain(core.chain)
         core.chain.check_certificates(validator_sets.certifies)
+        require_known_rules(core.chain.state, core.chain.height + 1)  # an upgrade is due
     except CorruptStateError as exc:
         kv.close()
         raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
-    except (StorageError, ConfigError):
+    except (StorageError, ConfigError, RulesVersionUnknown):
         kv.close()
         raise
     # A member added on chain runs a node like a genesis member. A fresh node cannot
@@ -364,6 +366,8 @@ async def serve(config: NodeConfig) -> None:
             log.info("stopped cleanly at height %d", core.chain.height)
     if isinstance(thread.failure, StorageError):  # damage found, or a disk that is full
         raise StoppedByStore(thread.failure)
+    if isinstance(thread.failure, RulesVersionUnknown):
+        raise StoppedForUpgrade(str(thread.failure))
     if thread.failure is not None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
@@ -388,6 +392,11 @@ def run(config_path: Path, resync: bool = False) -> int:
         return 2
     except StoppedByStore as exc:
         return store_failed("stopped", exc.cause, config)
+    except StoppedForUpgrade:  # the engine thread's last line said what to do
+        return EXIT_UPGRADE_NEEDED
+    except RulesVersionUnknown as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_UPGRADE_NEEDED
     except StorageError as exc:
         return store_failed("cannot start", exc, config)
     except EngineFailed as exc:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ledger.errors import RulesVersionUnknown
 from node.engine import TICK_MS, Engine
 from node.engine_inbox import InboxBudget
 from node.engine_types import CommitReport, Refusals
@@ -216,6 +217,9 @@ class EngineThread:
                 self._flush()
         except DiskRefused as exc:  # no bug: the daemon's last line says what to do
             log.error("stopping the node: %s", exc)
+            self.failure = exc
+        except RulesVersionUnknown as exc:  # no bug, and nothing written: the node's last line
+            log.error("stopping the node before block %d: %s", exc.height, exc)
             self.failure = exc
         except BaseException as exc:  # a bug in the engine: stop the node, loudly
             log.exception("the engine thread failed; stopping the node")

@@ -13,8 +13,13 @@ from ledger.governance import (
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
-from ledger.payloads import AddMemberAction
+from ledger.payloads import AddMemberAction, RulesVersionAction
 from ledger.rules import StateReader, load_member
+from ledger.rules_version import (
+    MAX_KNOWN_RULES_VERSION,
+    rules_version_at,
+    scheduled_rules_versions,
+)
 from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
@@ -31,6 +36,8 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
     if isinstance(action, AddMemberAction):
         return {"action": action.action, "name": action.name, "role": action.role,
                 "public_key": action.public_key.hex()}
+    if isinstance(action, RulesVersionAction):
+        return {"action": action.action, "rules_version": action.version}
     return {"action": action.action, **_member(state, action.member)}
 
 
@@ -60,6 +67,16 @@ def _proposal(state: StateReader, proposal: Proposal, height: int, threshold: in
             if proposal.approved_height is None else 0}
 
 
+def rules_json(state: StateReader, head_height: int) -> dict[str, Any]:
+    """The rules version of the next block, the changes scheduled after it, and the highest
+    this node's release knows (a node stops before a block under a later one)."""
+    height = head_height + 1
+    return {"version": rules_version_at(state, height),
+            "scheduled": [{"from_height": c.from_height, "version": c.version}
+                          for c in scheduled_rules_versions(state, height)],
+            "known": MAX_KNOWN_RULES_VERSION}
+
+
 def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     """As of the committed block `head_height`; statuses are those of the next block."""
     height = head_height + 1
@@ -68,6 +85,7 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     return {
         "height": head_height,
         "policy": policy.to_json(),
+        "rules": rules_json(state, head_height),
         "voters": [_member(state, v) for v in load_voters(state)],
         "validator_sets": [
             {"from_height": record.from_height,

@@ -139,9 +139,12 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
         "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
     {"added_height": INTEGER, "retired_height": nullable(INTEGER)})}}, {"height": INTEGER})
 NAMED_MEMBER: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)})
+RULES: Schema = obj({"version": INTEGER, "known": INTEGER, "scheduled": {
+    "type": "array", "items": obj({"from_height": INTEGER, "version": INTEGER})}})
 GOVERNANCE: Schema = obj({
     "height": INTEGER,
     "policy": obj({"threshold": INTEGER, "voters": STRING, "min_validators": INTEGER}),
+    "rules": RULES,
     "voters": {"type": "array", "items": NAMED_MEMBER},
     "validator_sets": {"type": "array", "items": obj({
         "from_height": INTEGER, "validators": {"type": "array", "items": NAMED_MEMBER}})},
@@ -154,14 +157,15 @@ GOVERNANCE: Schema = obj({
         "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
         "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
         {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
-         "public_key": HEX, "reason_code": STRING})}})
+         "public_key": HEX, "reason_code": STRING, "rules_version": INTEGER})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,
     "head_hash": ID32, "head_time": STRING, "state_root": ID32,
     "mempool": obj({"transactions": INTEGER, "bytes": INTEGER}),
     "consensus": {"type": "object"}, "peers": {"type": "array"},
-    "validators": {"type": "array", "items": obj({"member_id": MEMBER_ID, "name": STRING})}})
+    "validators": {"type": "array", "items": obj({"member_id": MEMBER_ID, "name": STRING})},
+    "rules": RULES})
 EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
                         "next": nullable(INTEGER), "total": INTEGER, "dropped": INTEGER})
 CHAIN_EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},

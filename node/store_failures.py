@@ -1,4 +1,5 @@
-"""How a node whose chain store failed says so in its last line, and its exit code."""
+"""How a node whose chain store failed says so in its last line, and its exit code; and
+the exit code of a node that stopped for an upgrade (`ledger.rules_version`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ log = logging.getLogger("senim.daemon")
 
 EXIT_DAMAGED = 3
 EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
+# The next block is under a rules version this release does not know: nothing is wrong
+# with the store or the chain, and the same binary would stop at the same block again.
+EXIT_UPGRADE_NEEDED = 5
+
+
+class StoppedForUpgrade(Exception):
+    """The engine stopped before a block it cannot judge; its last line said which, at
+    which height, and that the operator must upgrade."""
 
 
 class StoppedByStore(Exception):

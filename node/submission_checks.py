@@ -16,6 +16,7 @@ from ledger.records import Member
 from ledger.rules import (
     BlockContext,
     apply_transaction,
+    block_context,
     check_before_signature,
     check_envelope,
     check_signature,
@@ -39,8 +40,8 @@ class SubmissionChecks:
     check_signatures: CheckSignatures  # a submission's, in one batch
 
     def _next_block(self, view: CommittedView) -> BlockContext:
-        return BlockContext(self.chain_id, view.height + 1, int(time.time() * 1000),
-                            self.chain.evidence_check)
+        return block_context(view.state, self.chain_id, view.height + 1,
+                             int(time.time() * 1000), self.chain.evidence_check)
 
     def _check_in_view(self, tx: Transaction, view: CommittedView,
                        signature_checked: bool = False, sender: Member | None = None

@@ -49,6 +49,20 @@ def test_without_a_policy_a_majority_of_the_ministries_governs(tmp_path: Path) -
     assert "governance" not in json.loads(out.read_text())
 
 
+def test_the_members_file_may_state_the_rules_version(tmp_path: Path) -> None:
+    code, output, out = create(tmp_path, "rules_version = 2")
+    assert code == 0, output
+    assert "at least 4 validators; ledger rules version 2" in output
+    assert json.loads(out.read_text())["rules_version"] == 2
+    (tmp_path / "default").mkdir()
+    (tmp_path / "bad").mkdir()
+    code, output, out = create(tmp_path / "default", "")
+    assert code == 0 and "ledger rules version 1" in output, output
+    assert "rules_version" not in json.loads(out.read_text())
+    code, output, out = create(tmp_path / "bad", 'rules_version = "2"')
+    assert code == 2 and "genesis.rules_version" in output and not out.exists(), output
+
+
 def test_a_bad_policy_is_refused_by_name_and_writes_nothing(tmp_path: Path) -> None:
     for policy, named in (("[governance]\nthreshold = 4", "governance.threshold"),
                           ("[governance]\nquorum = 2", "governance.quorum")):

@@ -23,10 +23,11 @@ def _no_peer(peer_key: bytes, channel: int, payload: bytes) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
-                         max_block_txs: int = 1_000,
-                         clock: Callable[[], int] = lambda: int(time.time() * 1000)
-                         ) -> AsyncIterator[Engine]:
+async def engine_on_thread(core: NodeCore, view_timeout_ms: int = 1_000,
+                           max_block_txs: int = 1_000,
+                           clock: Callable[[], int] = lambda: int(time.time() * 1000)
+                           ) -> AsyncIterator[tuple[Engine, EngineThread]]:
+    """The engine on its thread, and the thread (whose `failure` the caller judges)."""
     loop = asyncio.get_running_loop()
     thread = EngineThread(loop, _no_peer, core.after_commit, core.refuse)
     engine = Engine(core.keys, core.chain, core.mempool, ValidatorSets.for_chain(core.chain),
@@ -37,10 +38,21 @@ async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
     thread.start(engine)
     ticker = asyncio.create_task(thread.ticker(lambda: ()))
     try:
-        yield engine
+        yield engine, thread
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         await loop.run_in_executor(None, thread.shutdown, True)
-        assert thread.failure is None, thread.failure
+
+
+@contextlib.asynccontextmanager
+async def running_engine(core: NodeCore, view_timeout_ms: int = 1_000,
+                         max_block_txs: int = 1_000,
+                         clock: Callable[[], int] = lambda: int(time.time() * 1000)
+                         ) -> AsyncIterator[Engine]:
+    """The engine on its thread, which must not have failed by the end."""
+    async with engine_on_thread(core, view_timeout_ms, max_block_txs, clock) as (engine,
+                                                                                 thread):
+        yield engine
+    assert thread.failure is None, thread.failure

@@ -37,7 +37,7 @@ from ledger.payloads import (
     RotateKeyPayload,
 )
 from ledger.records import Batch, batch_key
-from ledger.rules import BlockContext, apply_transaction, check_envelope, load_member
+from ledger.rules import apply_transaction, block_context, check_envelope, load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
 from node.engine import Engine
@@ -110,7 +110,8 @@ def test_a_signature_checked_before_a_rotation_is_checked_again(
     chain = accredited
     old_signed = make_tx(net.university, AnchorPayload(b"\x02" * 32))
     rotate(chain, net.university)
-    ctx = BlockContext(chain.chain_id, chain.height + 1, chain.head_header.time_ms + 1)
+    ctx = block_context(chain.state, chain.chain_id, chain.height + 1,
+                        chain.head_header.time_ms + 1)
     with pytest.raises(TxRejected, match="signature"):
         check_envelope(chain.state.overlay(), old_signed, ctx, chain.is_committed,
                        signature_known_good=True)
@@ -307,7 +308,8 @@ def test_rotation_tx_applies_through_the_rules(accredited: Chain, net: Consortiu
     new, payload = rotation(accredited, net.university)
     tx = make_tx(net.university, payload)
     overlay = accredited.state.overlay()
-    ctx = BlockContext(CHAIN_ID, accredited.height + 1, accredited.head_header.time_ms + 1)
+    ctx = block_context(accredited.state, CHAIN_ID, accredited.height + 1,
+                        accredited.head_header.time_ms + 1)
     sender = check_envelope(overlay, tx, ctx, accredited.is_committed)
     apply_transaction(overlay, tx, sender, ctx)
     member = load_member(overlay, net.university.member_id)

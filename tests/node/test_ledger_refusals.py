@@ -28,7 +28,7 @@ from ledger.payloads import (
     SuspendPayload,
 )
 from ledger.records import MAX_GRANTS_PER_ISSUER, day
-from ledger.rules import MAX_TX_TTL_BLOCKS, BlockContext, apply_transaction, check_envelope
+from ledger.rules import MAX_TX_TTL_BLOCKS, apply_transaction, block_context, check_envelope
 from ledger.transactions import Transaction, build_transaction
 from ledger.verification import verify_credential
 from storage.batch_tree import audit_path, tree_root
@@ -60,7 +60,7 @@ def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None
 
     # 1. the rule itself, on an overlay: nothing written
     overlay = chain.state.overlay()
-    ctx = BlockContext(chain.chain_id, chain.height + 1, when, chain.evidence_check)
+    ctx = block_context(chain.state, chain.chain_id, chain.height + 1, when, chain.evidence_check)
     with pytest.raises(TxRejected) as info:
         sender = check_envelope(overlay, tx, ctx, chain.is_committed)
         apply_transaction(overlay, tx, sender, ctx)

@@ -12,7 +12,7 @@ under the faults before it commits is refused, which is no fault.
 """
 
 from ledger.genesis import Genesis, GenesisMember
-from ledger.governance import GovernancePolicy
+from ledger.governance_policy import GovernancePolicy
 from ledger.identity import KeyPair
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,

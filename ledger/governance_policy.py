@@ -1,0 +1,72 @@
+"""The governance policy a genesis file states: how many of the governance voters must
+vote for a change, who the voters are, and the fewest validators a change may leave
+(`ledger.governance` holds the proposals and votes that apply it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.codec import decode, encode
+from ledger.errors import ConfigError, MalformedInput
+from ledger.validator_sets import MAX_VALIDATORS
+
+VOTERS_MINISTRIES = "ministries"
+VOTER_KINDS = (VOTERS_MINISTRIES,)
+# Below 4 validators PBFT tolerates no fault; a policy may allow fewer (a pilot).
+DEFAULT_MIN_VALIDATORS = 4
+POLICY_FIELDS = frozenset({"threshold", "voters", "min_validators"})
+
+
+@dataclass(frozen=True)
+class GovernancePolicy:
+    threshold: int
+    voters: str = VOTERS_MINISTRIES
+    min_validators: int = DEFAULT_MIN_VALIDATORS
+
+    def encode(self) -> bytes:
+        return encode([self.threshold, self.voters, self.min_validators])
+
+    @classmethod
+    def decode(cls, data: bytes) -> GovernancePolicy:
+        value = decode(data)
+        if (not isinstance(value, list) or len(value) != 3
+                or not all(isinstance(v, int) for v in (value[0], value[2]))
+                or value[1] not in VOTER_KINDS):
+            raise MalformedInput("stored governance policy is malformed")
+        return cls(value[0], value[1], value[2])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "voters": self.voters,
+                "min_validators": self.min_validators}
+
+
+def default_policy(ministries: int) -> GovernancePolicy:
+    """A majority of the genesis ministries (2 of 3, 3 of 4, 1 of 1)."""
+    return GovernancePolicy(ministries // 2 + 1)
+
+
+def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
+    """The genesis file's `governance` object; absent means `default_policy`."""
+    if raw is None:
+        return default_policy(ministries)
+    if not isinstance(raw, dict):
+        raise ConfigError("genesis.governance", "must be an object")
+    unknown = sorted(set(raw) - POLICY_FIELDS)
+    if unknown:
+        raise ConfigError(f"genesis.governance.{unknown[0]}", "unknown field (known: "
+                          f"{', '.join(sorted(POLICY_FIELDS))})")
+    voters = raw.get("voters", VOTERS_MINISTRIES)
+    if voters not in VOTER_KINDS:
+        raise ConfigError("genesis.governance.voters", f"must be one of {', '.join(VOTER_KINDS)}")
+    threshold = raw.get("threshold", default_policy(ministries).threshold)
+    if (not isinstance(threshold, int) or isinstance(threshold, bool)
+            or not 1 <= threshold <= max(1, ministries)):
+        raise ConfigError("genesis.governance.threshold",
+                          f"must be a whole number from 1 to the {ministries} ministries")
+    minimum = raw.get("min_validators", DEFAULT_MIN_VALIDATORS)
+    if (not isinstance(minimum, int) or isinstance(minimum, bool)
+            or not 1 <= minimum <= MAX_VALIDATORS):
+        raise ConfigError("genesis.governance.min_validators",
+                          f"must be a whole number from 1 to {MAX_VALIDATORS}")
+    return GovernancePolicy(threshold, voters, minimum)

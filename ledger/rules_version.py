@@ -1,0 +1,119 @@
+"""The rules version: which ledger rules a block is executed under. Pure, over the state.
+
+A change to the ledger rules that refuses what they accepted before (or the reverse)
+changes which blocks are valid: a node of the new release replaying a chain that holds
+what the old rules accepted would refuse a committed block, and a network of two
+releases would split on the first such block. So each such change is gated: it applies
+from a rules version on, and the version in force is state, scheduled by governance
+(`ledger.governance`, the action `set_rules_version`) from an effective height, like any
+other consortium change. A chain and every block before that height keep the old rules.
+
+A release executes the versions up to MAX_KNOWN_RULES_VERSION. A block under a later
+version is not judged at all (`require_known_rules` raises RulesVersionUnknown, which is
+no verdict on the block): a node that meets one stops there until its operator upgrades,
+rather than execute it under rules the rest of the network no longer runs.
+
+State key (under the Merkle root): `g:rules`, the changes as [[from_height, version], ...]
+in height order. A chain whose genesis states no version holds no such key until
+governance schedules one: version 1 from genesis, so that every chain made before
+versions existed keeps its state root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ledger.codec import decode, encode
+from ledger.errors import MalformedInput, RulesVersionUnknown, TxRejected
+
+RULES_VERSION_KEY = b"g:rules"
+GENESIS_RULES_VERSION = 1  # a genesis that states no version
+MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
+
+# The versions this release executes: 1 and the one gated change below.
+MAX_KNOWN_RULES_VERSION = 2
+
+# From this version on, a proposal identical to an open one is refused
+# (`ledger.governance.propose`); version 1 chains committed such duplicates.
+DUPLICATE_PROPOSAL_REFUSED_FROM = 2
+
+
+class StateReader(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+class StateWriter(StateReader, Protocol):
+    def set(self, key: bytes, value: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class RulesVersionChange:
+    from_height: int
+    version: int
+
+
+def rules_version_changes(state: StateReader) -> list[RulesVersionChange]:
+    """Every change of rules version, in height order (none: version 1 throughout)."""
+    raw = state.get(RULES_VERSION_KEY)
+    if raw is None:
+        return []
+    value = decode(raw)
+    if not isinstance(value, list) or not all(
+            isinstance(item, list) and len(item) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in item)
+            for item in value):
+        raise MalformedInput("the stored rules versions are malformed")
+    return [RulesVersionChange(height, version) for height, version in value]
+
+
+def rules_version_at(state: StateReader, height: int) -> int:
+    """The rules version block `height` is executed under."""
+    version = GENESIS_RULES_VERSION
+    for change in rules_version_changes(state):
+        if change.from_height > height:
+            break
+        version = change.version
+    return version
+
+
+def scheduled_rules_versions(state: StateReader, height: int) -> list[RulesVersionChange]:
+    """The changes approved to take effect after block `height`."""
+    return [c for c in rules_version_changes(state) if c.from_height > height]
+
+
+def require_known_rules(state: StateReader, height: int) -> int:
+    """The rules version of block `height`, or RulesVersionUnknown if this release does
+    not know it (the caller must then not execute the block at all)."""
+    version = rules_version_at(state, height)
+    if version > MAX_KNOWN_RULES_VERSION:
+        raise RulesVersionUnknown(version, height, MAX_KNOWN_RULES_VERSION)
+    return version
+
+
+def check_rules_version_change(state: StateReader, version: int, effective: int) -> None:
+    """Whether governance may schedule `version` from `effective`: only upwards, and after
+    any change already scheduled, so the version never goes down at a later height. The
+    version need not be one this release knows: the releases that know it come later."""
+    changes = rules_version_changes(state)
+    last = changes[-1] if changes else RulesVersionChange(0, GENESIS_RULES_VERSION)
+    if version <= last.version:
+        raise TxRejected("rules_version_not_above", f"the rules are already version "
+                         f"{last.version} from height {last.from_height}; a change must "
+                         "name a higher version")
+    if effective <= last.from_height:
+        raise TxRejected("rules_version_out_of_order", f"rules version {last.version} is "
+                         f"scheduled from height {last.from_height}; a later version must "
+                         "take effect after it")
+
+
+def apply_rules_version_change(state: StateWriter, version: int, effective: int) -> None:
+    changes = [*rules_version_changes(state), RulesVersionChange(effective, version)]
+    state.set(RULES_VERSION_KEY, encode([[c.from_height, c.version] for c in changes]))
+
+
+def genesis_rules_state(version: int) -> dict[bytes, bytes]:
+    """What a genesis stating `version` adds to the state: nothing for version 1."""
+    if version == GENESIS_RULES_VERSION:
+        return {}
+    return {RULES_VERSION_KEY: encode([[0, version]])}
