@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import cli.governance
 from cli.main import main
 from ledger.chain import Chain
-from ledger.governance import GovernancePolicy
+from ledger.governance_policy import GovernancePolicy
 from ledger.identity import KeyPair
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
