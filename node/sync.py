@@ -85,12 +85,15 @@ class BlockSync:
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
             self.target_height = max(self.target_height, head_height + 1)
-        peer = next((key for key in self._height_asks if key in peers), None)
-        if peer is not None:
+        if head_height >= self.target_height or not peers:
+            # Only now, with no block wanted: a relay that causes suspicions (a new one
+            # each time its question times out costs it one junk item) would else take
+            # every turn, and blocks a certified message said exist would never be asked.
+            peer = next((key for key in self._height_asks if key in peers), None)
+            if peer is None:
+                return None
             del self._height_asks[peer]
             return self._question(now_ms, peer, head_height + 1)
-        if head_height >= self.target_height or not peers:
-            return None
         peer = self._preferred if self._preferred in peers else None
         if peer is None:
             peer = peers[self._turn % len(peers)]
@@ -103,7 +106,8 @@ class BlockSync:
         return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
 
     def ask_height(self, peer: bytes) -> None:
-        """Put the next question to `peer` (once connected and no question is open), even
+        """Ask `peer` what follows the head once connected, no question is open and no
+        block is wanted (so at most one question's timeout before a wanted one), even
         with nothing to fetch: its answer shows its height (`shown`)."""
         self._height_asks[peer] = None
 

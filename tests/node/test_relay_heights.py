@@ -166,3 +166,34 @@ async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
         assert await node.muted_after_settling()
     finally:
         node.close()
+
+
+async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
+        net: Consortium) -> None:
+    """A relay that forges a signature of a new suspect just before each height question
+    to it times out, and answers none, is asked only when block sync has nothing of its
+    own to ask: blocks a certified message said exist are asked for at the next turn."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    honest = net.ministry.public_key
+    peers = [node.relay, honest]
+    try:
+        for _ in range(3):
+            commit(relay_chain, [])
+        node.engine.tick(peers)
+        await node.relays([forged(net.employer, 1)])
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+        node.engine.sync.want(6, honest)  # as a certified announcement says
+        node.engine.tick(peers)  # the relay's question is open
+        asked = len(node.out.frames)
+        for _ in range(3):
+            node.now[0] += FORGED_SETTLE_S  # the last suspect settles: it is new again
+            await node.relays([forged(net.employer, 1)])
+            node.clock.now_ms += RESPONSE_TIMEOUT_MS
+            node.engine.tick(peers)
+        assert [peer for peer, channel, _ in node.out.frames[asked:]
+                if channel == CH_SYNC_REQUEST][0] == honest
+    finally:
+        node.close()
