@@ -12,8 +12,9 @@ passed over: the next question goes to the next peer in turn.
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
 have a peer asked (`ask_height`). A peer shows only what it backs: a claim counts when
-its answer's blocks extend the head; an empty answer shows the head; one that fails, does
-not help, or does not come, shows nothing.
+its answer's blocks extend the head and fill an answer (`backed`), else the height they
+bring the head to; an empty answer shows the head; one that fails, does not help, or does
+not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
@@ -24,6 +25,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ledger.blocks import MAX_BLOCK_BYTES
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -163,6 +165,19 @@ class BlockSync:
         timed from now."""
         if self._asked == peer:
             self._asked_at_ms = now_ms
+
+    def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
+               fresh: bool) -> None:
+        """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
+        its head unless an answer's limits stop it first, so an answer they did not cut
+        (or one not starting at the head, `fresh` False) shows no more than `height`,
+        whatever it claimed: else one block this node lacked, which a relay a block ahead
+        can hand over each time it is asked on a busy chain, would stand for any height."""
+        cut = fresh and (len(items) >= MAX_BLOCKS_PER_RESPONSE or sum(
+            len(data) + len(cert) for data, cert in items) > MAX_RESPONSE_BYTES - MAX_BLOCK_BYTES)
+        shown = self._shown.get(peer)
+        if shown is not None and not cut:
+            self._shown[peer] = (shown[0], min(shown[1], height))
 
     def failed(self, peer: bytes) -> None:
         """An answer from `peer` held a block that does not verify, or none beyond the

@@ -168,6 +168,36 @@ async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
         node.close()
 
 
+def _one_block_claiming_more(chain: Chain) -> Serve:
+    """A relay ahead by a block or more that answers each question with the first block
+    asked for only, claiming a far greater height: what it shows must be what it backs."""
+    def serve(request: bytes) -> bytes:
+        start, _ = decode(request)
+        answer = serve_blocks(chain, encode([start, 1]))
+        assert answer is not None
+        return encode([10**6, decode(answer)[1]])
+    return serve
+
+
+async def test_a_relay_cannot_put_its_penalty_off_with_one_new_block_a_question(
+        net: Consortium) -> None:
+    """Handing over one certified block this node lacked, as a relay a block ahead can
+    each time it is asked on a busy chain, backs that block's height, not the height the
+    relay claims beside it: this node holds that block, so the forgeries count."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    try:
+        await node.relays([forged(net.employer, FEW) for _ in range(4)])
+        commit(relay_chain, [])
+        node.answer(_one_block_claiming_more(relay_chain))
+        assert node.core.chain.height == 4
+        assert await node.muted_after_settling()
+    finally:
+        node.close()
+
+
 async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
         net: Consortium) -> None:
     """A relay that forges a signature of a new suspect just before each height question
@@ -193,7 +223,7 @@ async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
             await node.relays([forged(net.employer, 1)])
             node.clock.now_ms += RESPONSE_TIMEOUT_MS
             node.engine.tick(peers)
-        assert [peer for peer, channel, _ in node.out.frames[asked:]
-                if channel == CH_SYNC_REQUEST][0] == honest
+        assert next(peer for peer, channel, _ in node.out.frames[asked:]
+                    if channel == CH_SYNC_REQUEST) == honest
     finally:
         node.close()
