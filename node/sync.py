@@ -130,6 +130,7 @@ class BlockSync:
                 and isinstance(answer[1], list)
                 and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
                 and all(_is_item(item) for item in answer[1])):
+            self._shown[peer] = (self._asked_number, 0)  # no answer shows nothing
             self._pass_over(peer)
             return []
         peer_height, items = answer

@@ -143,6 +143,7 @@ ANSWERS: dict[str, Callable[[Chain, Consortium], Serve]] = {
     "a greater height, with a block that is not certified": lambda chain, net: lambda _:
         _bad_block_after(chain, net.university),
     "nothing": lambda chain, _: lambda _: None,
+    "something that is no answer": lambda chain, _: lambda _: encode(["not", "blocks"]),
 }
 
 
