@@ -63,6 +63,7 @@ class BlockSync:
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
+        self._asking_height = False  # the open question was asked for `ask_height` alone
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -79,10 +80,17 @@ class BlockSync:
                      ) -> SyncRequest | None:
         """The question to send now, if any. `peers`: connected peers, best first."""
         if self._asked is not None:
-            if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
+            if self._asking_height and self._known_height > head_height:
+                # A certified message (`want`) said there are blocks this node lacks: they
+                # do not wait for the peer's answer (a forger need not give one); the
+                # peer is asked again when none is wanted, its answer still to come.
+                self._height_asks[self._asked] = None
+                self._asked = None
+            elif now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return None
-            self._shown[self._asked] = (self._asked_number, 0)
-            self._pass_over(self._asked)
+            else:
+                self._shown[self._asked] = (self._asked_number, 0)
+                self._pass_over(self._asked)
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
@@ -95,22 +103,24 @@ class BlockSync:
             if peer is None:
                 return None
             del self._height_asks[peer]
-            return self._question(now_ms, peer, head_height + 1)
+            return self._question(now_ms, peer, head_height + 1, height_only=True)
         peer = self._preferred if self._preferred in peers else None
         if peer is None:
             peer = peers[self._turn % len(peers)]
             self._turn += 1
         return self._question(now_ms, peer, head_height + 1)
 
-    def _question(self, now_ms: int, peer: bytes, start: int) -> SyncRequest:
+    def _question(self, now_ms: int, peer: bytes, start: int, height_only: bool = False
+                  ) -> SyncRequest:
         self.questions += 1
+        self._asking_height = height_only
         self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
         return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
 
     def ask_height(self, peer: bytes) -> None:
         """Ask `peer` what follows the head once connected, no question is open and no
-        block is wanted (so at most one question's timeout before a wanted one), even
-        with nothing to fetch: its answer shows its height (`shown`)."""
+        block is wanted (a block a certified message says exists is not kept waiting by
+        it), even with nothing to fetch: its answer shows its height (`shown`)."""
         self._height_asks[peer] = None
 
     def shown(self, peer: bytes) -> tuple[int, int] | None:

@@ -216,9 +216,9 @@ async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
         node.engine.tick(peers)
         await node.relays([forged(net.employer, 1)])
         assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
-        node.engine.sync.want(6, honest)  # as a certified announcement says
-        node.engine.tick(peers)  # the relay's question is open
         asked = len(node.out.frames)
+        node.engine.sync.want(6, honest)  # as a certified announcement says
+        node.engine.tick(peers)
         for _ in range(3):
             node.now[0] += FORGED_SETTLE_S  # the last suspect settles: it is new again
             await node.relays([forged(net.employer, 1)])
@@ -226,5 +226,34 @@ async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
             node.engine.tick(peers)
         assert next(peer for peer, channel, _ in node.out.frames[asked:]
                     if channel == CH_SYNC_REQUEST) == honest
+    finally:
+        node.close()
+
+
+async def test_an_open_height_question_does_not_keep_wanted_blocks_waiting(
+        net: Consortium) -> None:
+    """Blocks a certified message says exist are asked for at once, though a height
+    question to a relay that will not answer is open; the relay is asked again after."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    honest = net.ministry.public_key
+    peers = [node.relay, honest]
+    try:
+        for _ in range(3):
+            commit(relay_chain, [])
+        node.engine.tick(peers)
+        await node.relays([forged(net.employer, 1)])
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+        node.engine.sync.want(6, honest)  # as a certified announcement says
+        node.engine.tick(peers)
+        peer, channel, request = node.out.frames[-1]
+        assert (peer, channel) == (honest, CH_SYNC_REQUEST)
+        answer = serve_blocks(relay_chain, request)
+        assert answer is not None
+        node.engine.sync_answer(honest, answer)
+        assert node.core.chain.height == 6
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
     finally:
         node.close()
