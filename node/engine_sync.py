@@ -63,7 +63,9 @@ class AppliesSyncedBlocks:
                 undecodable = True
                 break
         head = self.chain.height
-        asked = self._ask_ahead(peer_key, blocks, head)
+        fresh = bool(blocks) and all(block.header.height == head + 1 + index
+                                     for index, (block, _) in enumerate(blocks))
+        asked = fresh and self._ask_ahead(peer_key, blocks, head)
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
@@ -72,6 +74,8 @@ class AppliesSyncedBlocks:
                 # A bad block, or blocks that brought nothing beyond the head: whatever
                 # height the peer claimed, its answer did not back it (`BlockSync.shown`).
                 self.sync.failed(peer_key)
+            elif items:
+                self.sync.backed(peer_key, self.chain.height, items, fresh)
         finally:
             checks.close()
         self.sync.answer_applied(self._clock_ms(), peer_key)
@@ -84,14 +88,12 @@ class AppliesSyncedBlocks:
         self._pump_sync()
 
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
-        """Ask for the blocks after these before applying them, when they are the ones
-        right after the head (the question leaves at the first commit); whether asked."""
-        if blocks and all(block.header.height == head + 1 + index
-                          for index, (block, _) in enumerate(blocks)):
-            request = self.sync.ask_ahead(self._clock_ms(), peer_key, head + len(blocks) + 1)
-            if request is not None:
-                self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
-                return True
+        """Ask for the blocks after these, the ones right after the head, before applying
+        them (the question leaves at the first commit); whether asked."""
+        request = self.sync.ask_ahead(self._clock_ms(), peer_key, head + len(blocks) + 1)
+        if request is not None:
+            self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
+            return True
         return False
 
     def _pump_sync(self) -> None:

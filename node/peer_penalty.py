@@ -34,11 +34,13 @@ serves one member once, so no other key came between) and relayed what it had fo
 
 A relay gains nothing by lying about its height. Showing one at or below ours makes its
 forgeries count. One above ours stands only in an answer whose blocks extend our head,
-each checked by its commit certificate as we apply them (`node.sync`): an empty answer
-shows our head whatever it claims, and an answer that fails, brings nothing new, or does
-not come in time (`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its
-penalty off only by handing us certified blocks we lacked each time it is asked, that is
-by being ahead of us, the case the wait is for, and only until we hold the chain's head.
+each checked by its commit certificate as we apply them, and fill an answer (an honest
+relay stops only there or at its head; else the answer shows the height its blocks bring
+us to, `BlockSync.backed`): an empty answer shows our head whatever it claims, and an
+answer that fails, brings nothing new, or does not come in time
+(`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its penalty off only by
+handing us a full answer of certified blocks we lacked each time it is asked, that is by
+being far ahead of us, the case the wait is for, and only until we hold the chain's head.
 A relay that shows a height above ours is asked again each FORGED_SETTLE_S, one question
 at a time like any block-sync question. (An honest relay ahead of us whose answer does
 not come in time shows nothing either, and may then be counted: a narrower case than a

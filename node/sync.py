@@ -12,8 +12,9 @@ passed over: the next question goes to the next peer in turn.
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
 have a peer asked (`ask_height`). A peer shows only what it backs: a claim counts when
-its answer's blocks extend the head; an empty answer shows the head; one that fails, does
-not help, or does not come, shows nothing.
+its answer's blocks extend the head and fill an answer (`backed`), else the height they
+bring the head to; an empty answer shows the head; one that fails, does not help, or does
+not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
@@ -24,6 +25,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ledger.blocks import MAX_BLOCK_BYTES
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -61,6 +63,7 @@ class BlockSync:
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
+        self._asking_height = False  # the open question was asked for `ask_height` alone
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -77,34 +80,47 @@ class BlockSync:
                      ) -> SyncRequest | None:
         """The question to send now, if any. `peers`: connected peers, best first."""
         if self._asked is not None:
-            if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
+            if self._asking_height and self._known_height > head_height:
+                # A certified message (`want`) said there are blocks this node lacks: they
+                # do not wait for the peer's answer (a forger need not give one); the
+                # peer is asked again when none is wanted, its answer still to come.
+                self._height_asks[self._asked] = None
+                self._asked = None
+            elif now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return None
-            self._shown[self._asked] = (self._asked_number, 0)
-            self._pass_over(self._asked)
+            else:
+                self._shown[self._asked] = (self._asked_number, 0)
+                self._pass_over(self._asked)
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
             self.target_height = max(self.target_height, head_height + 1)
-        peer = next((key for key in self._height_asks if key in peers), None)
-        if peer is not None:
-            del self._height_asks[peer]
-            return self._question(now_ms, peer, head_height + 1)
         if head_height >= self.target_height or not peers:
-            return None
+            # Only now, with no block wanted: a relay that causes suspicions (a new one
+            # each time its question times out costs it one junk item) would else take
+            # every turn, and blocks a certified message said exist would never be asked.
+            peer = next((key for key in self._height_asks if key in peers), None)
+            if peer is None:
+                return None
+            del self._height_asks[peer]
+            return self._question(now_ms, peer, head_height + 1, height_only=True)
         peer = self._preferred if self._preferred in peers else None
         if peer is None:
             peer = peers[self._turn % len(peers)]
             self._turn += 1
         return self._question(now_ms, peer, head_height + 1)
 
-    def _question(self, now_ms: int, peer: bytes, start: int) -> SyncRequest:
+    def _question(self, now_ms: int, peer: bytes, start: int, height_only: bool = False
+                  ) -> SyncRequest:
         self.questions += 1
+        self._asking_height = height_only
         self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
         return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
 
     def ask_height(self, peer: bytes) -> None:
-        """Put the next question to `peer` (once connected and no question is open), even
-        with nothing to fetch: its answer shows its height (`shown`)."""
+        """Ask `peer` what follows the head once connected, no question is open and no
+        block is wanted (a block a certified message says exists is not kept waiting by
+        it), even with nothing to fetch: its answer shows its height (`shown`)."""
         self._height_asks[peer] = None
 
     def shown(self, peer: bytes) -> tuple[int, int] | None:
@@ -124,6 +140,7 @@ class BlockSync:
                 and isinstance(answer[1], list)
                 and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
                 and all(_is_item(item) for item in answer[1])):
+            self._shown[peer] = (self._asked_number, 0)  # no answer shows nothing
             self._pass_over(peer)
             return []
         peer_height, items = answer
@@ -159,6 +176,19 @@ class BlockSync:
         timed from now."""
         if self._asked == peer:
             self._asked_at_ms = now_ms
+
+    def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
+               fresh: bool) -> None:
+        """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
+        its head unless an answer's limits stop it first, so an answer they did not cut
+        (or one not starting at the head, `fresh` False) shows no more than `height`,
+        whatever it claimed: else one block this node lacked, which a relay a block ahead
+        can hand over each time it is asked on a busy chain, would stand for any height."""
+        cut = fresh and (len(items) >= MAX_BLOCKS_PER_RESPONSE or sum(
+            len(data) + len(cert) for data, cert in items) > MAX_RESPONSE_BYTES - MAX_BLOCK_BYTES)
+        shown = self._shown.get(peer)
+        if shown is not None and not cut:
+            self._shown[peer] = (shown[0], min(shown[1], height))
 
     def failed(self, peer: bytes) -> None:
         """An answer from `peer` held a block that does not verify, or none beyond the

@@ -143,6 +143,7 @@ ANSWERS: dict[str, Callable[[Chain, Consortium], Serve]] = {
     "a greater height, with a block that is not certified": lambda chain, net: lambda _:
         _bad_block_after(chain, net.university),
     "nothing": lambda chain, _: lambda _: None,
+    "something that is no answer": lambda chain, _: lambda _: encode(["not", "blocks"]),
 }
 
 
@@ -164,5 +165,95 @@ async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
             node.engine.tick([node.relay])
         assert node.core.chain.height == 3
         assert await node.muted_after_settling()
+    finally:
+        node.close()
+
+
+def _one_block_claiming_more(chain: Chain) -> Serve:
+    """A relay ahead by a block or more that answers each question with the first block
+    asked for only, claiming a far greater height: what it shows must be what it backs."""
+    def serve(request: bytes) -> bytes:
+        start, _ = decode(request)
+        answer = serve_blocks(chain, encode([start, 1]))
+        assert answer is not None
+        return encode([10**6, decode(answer)[1]])
+    return serve
+
+
+async def test_a_relay_cannot_put_its_penalty_off_with_one_new_block_a_question(
+        net: Consortium) -> None:
+    """Handing over one certified block this node lacked, as a relay a block ahead can
+    each time it is asked on a busy chain, backs that block's height, not the height the
+    relay claims beside it: this node holds that block, so the forgeries count."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    try:
+        await node.relays([forged(net.employer, FEW) for _ in range(4)])
+        commit(relay_chain, [])
+        node.answer(_one_block_claiming_more(relay_chain))
+        assert node.core.chain.height == 4
+        assert await node.muted_after_settling()
+    finally:
+        node.close()
+
+
+async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
+        net: Consortium) -> None:
+    """A relay that forges a signature of a new suspect just before each height question
+    to it times out, and answers none, is asked only when block sync has nothing of its
+    own to ask: blocks a certified message said exist are asked for at the next turn."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    honest = net.ministry.public_key
+    peers = [node.relay, honest]
+    try:
+        for _ in range(3):
+            commit(relay_chain, [])
+        node.engine.tick(peers)
+        await node.relays([forged(net.employer, 1)])
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+        asked = len(node.out.frames)
+        node.engine.sync.want(6, honest)  # as a certified announcement says
+        node.engine.tick(peers)
+        for _ in range(3):
+            node.now[0] += FORGED_SETTLE_S  # the last suspect settles: it is new again
+            await node.relays([forged(net.employer, 1)])
+            node.clock.now_ms += RESPONSE_TIMEOUT_MS
+            node.engine.tick(peers)
+        assert next(peer for peer, channel, _ in node.out.frames[asked:]
+                    if channel == CH_SYNC_REQUEST) == honest
+    finally:
+        node.close()
+
+
+async def test_an_open_height_question_does_not_keep_wanted_blocks_waiting(
+        net: Consortium) -> None:
+    """Blocks a certified message says exist are asked for at once, though a height
+    question to a relay that will not answer is open; the relay is asked again after."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    honest = net.ministry.public_key
+    peers = [node.relay, honest]
+    try:
+        for _ in range(3):
+            commit(relay_chain, [])
+        node.engine.tick(peers)
+        await node.relays([forged(net.employer, 1)])
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+        node.engine.sync.want(6, honest)  # as a certified announcement says
+        node.engine.tick(peers)
+        peer, channel, request = node.out.frames[-1]
+        assert (peer, channel) == (honest, CH_SYNC_REQUEST)
+        answer = serve_blocks(relay_chain, request)
+        assert answer is not None
+        node.engine.sync_answer(honest, answer)
+        assert node.core.chain.height == 6
+        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
     finally:
         node.close()
