@@ -257,20 +257,20 @@ class Network:
         wait, and the relay is asked again). Whether others said this node is behind
         (`BlockSync.behind`) does not matter: only the relay's own height does, and an
         uncertified claim of a height, any peer's, would else put off every penalty."""
+        overflow = self.gossip_penalties.take_overflow()
         due = self.gossip_penalties.due_suspicions()
-        if not due:
+        if not due and not overflow:
             return
         with CommittedView(core.chain) as view:
+            for peer_key, counts in overflow.items():  # past the bounds: judged now
+                self._junk(peer_key, _still_forged(view, counts))
             for peer_key, (questions, suspects) in due.items():
                 if heights is not None and not _not_ahead(heights.shown(peer_key), questions,
                                                           view.height):
                     self.gossip_penalties.wait_again(peer_key, (questions, suspects))
                     heights.ask(peer_key)
                     continue
-                self._junk(peer_key, sum(
-                    count for (sender, key), count in suspects.items()
-                    if (member := load_member(view.state, sender)) is not None
-                    and member.public_key == key))
+                self._junk(peer_key, _still_forged(view, suspects))
 
     def _junk(self, peer_key: bytes, items: int) -> None:
         dropped = self.gossip_penalties.junk(peer_key, items)
@@ -298,6 +298,13 @@ class Network:
                 "inbound_dropped": dict(peer.inbound_dropped),
             })
         return rows
+
+
+def _still_forged(view: CommittedView, suspects: dict[Suspect, int]) -> int:
+    """The forged signatures whose senders here still hold the key they were bad under."""
+    return sum(count for (sender, key), count in suspects.items()
+               if (member := load_member(view.state, sender)) is not None
+               and member.public_key == key)
 
 
 def _not_ahead(shown: tuple[int, int] | None, questions: int, height: int) -> bool:

@@ -68,10 +68,14 @@ GOSSIP_MUTED_S = 60.0  # how long a peer's transaction gossip is dropped once mu
 # How long a forged signature waits before it counts: far longer than one node commits
 # a block after another does, short enough that a forging peer is still muted soon.
 FORGED_SETTLE_S = 10.0
-# (peer, suspect) pairs suspected at once; past it the oldest is settled early (or dropped,
-# uncounted, if it would have to wait). Senders are members (an unknown one is refused
-# before its signature), so this is rarely reached.
+# (peer, suspect) pairs waiting at once, and the distinct senders one peer may wait on. An
+# honest relay ahead of this node relays as forged-looking only the senders that rotated
+# their key within its lead: a handful. Past either bound a new suspect is judged at the
+# next settle by the sender's key alone (`take_overflow`), neither waiting nor dropped: a
+# relay forging in many members' names (a consortium may have thousands) would else push
+# its own suspicions, and other relays', out of the table uncounted.
 FORGED_SUSPECTS_MAX = 1024
+FORGED_SUSPECTS_PER_PEER_MAX = 64
 
 
 class RelayHeights(Protocol):
@@ -111,6 +115,10 @@ class GossipPenalties:
         # (peer, suspect) -> (first suspected at, forged signatures, block-sync questions
         # asked by then), oldest first
         self._suspects: dict[tuple[bytes, Suspect], tuple[float, int, int]] = {}
+        self._waiting: dict[bytes, int] = {}  # peer -> its pairs in _suspects
+        # peer -> suspect -> forged signatures past the bounds, judged at the next settle;
+        # drained on every gossip frame received, so it holds at most a frame's worth
+        self._overflow: dict[bytes, dict[Suspect, int]] = {}
 
     def suspect(self, peer_key: bytes, suspects: Iterable[Suspect], questions: int = 0,
                 ) -> bool:
@@ -125,33 +133,55 @@ class GossipPenalties:
         new = False
         for suspect in suspects:
             first, count, asked = self._suspects.get((peer_key, suspect), (now, 0, questions))
+            if not count and not self._room_for(peer_key):
+                self._overflowed(peer_key, suspect, 1)
+                continue
             new = new or count == 0
-            self._suspects[(peer_key, suspect)] = (first, count + 1, asked)
+            self._keep(peer_key, suspect, (first, count + 1, asked), count == 0)
         return new
+
+    def _room_for(self, peer_key: bytes) -> bool:
+        return (len(self._suspects) < FORGED_SUSPECTS_MAX
+                and self._waiting.get(peer_key, 0) < FORGED_SUSPECTS_PER_PEER_MAX)
+
+    def _keep(self, peer_key: bytes, suspect: Suspect, entry: tuple[float, int, int],
+              new: bool) -> None:
+        self._suspects[(peer_key, suspect)] = entry
+        if new:
+            self._waiting[peer_key] = self._waiting.get(peer_key, 0) + 1
+
+    def _overflowed(self, peer_key: bytes, suspect: Suspect, count: int) -> None:
+        counts = self._overflow.setdefault(peer_key, {})
+        counts[suspect] = counts.get(suspect, 0) + count
+
+    def take_overflow(self) -> dict[bytes, dict[Suspect, int]]:
+        """Suspects past the bounds, by peer, taken out: to be judged now by the sender's
+        key alone, as if this node were not behind their relay."""
+        overflow, self._overflow = self._overflow, {}
+        return overflow
 
     def wait_again(self, peer_key: bytes, due: Due) -> None:
         """Due suspicions put back for another FORGED_SETTLE_S (the relay's height is not
-        known to be ours yet); dropped, uncounted, if the table is full."""
+        known to be ours yet); past the bounds, judged at the next settle instead."""
         questions, suspects = due
         now = self._clock()
         for suspect, count in suspects.items():
             first, before, asked = self._suspects.get((peer_key, suspect), (now, 0, questions))
-            if not before and len(self._suspects) >= FORGED_SUSPECTS_MAX:
-                return
-            self._suspects[(peer_key, suspect)] = (first, before + count,
-                                                   min(asked, questions))
+            if not before and not self._room_for(peer_key):
+                self._overflowed(peer_key, suspect, count)
+                continue
+            self._keep(peer_key, suspect, (first, before + count, min(asked, questions)),
+                       not before)
 
     def due_suspicions(self) -> dict[bytes, Due]:
-        """Suspicions FORGED_SETTLE_S old (or the oldest past FORGED_SUSPECTS_MAX), taken
-        out, by peer."""
+        """Suspicions FORGED_SETTLE_S old, taken out, by peer."""
         due: dict[bytes, Due] = {}
         if not self._suspects:
             return due
         settle_before = self._clock() - FORGED_SETTLE_S
-        overflow = len(self._suspects) - FORGED_SUSPECTS_MAX
         settled: list[tuple[bytes, Suspect]] = []
         for pair, (first, count, asked) in self._suspects.items():
-            if first > settle_before and len(settled) >= overflow:
+            if first > settle_before:
                 break  # oldest first: the rest are younger
             settled.append(pair)
             peer_key, suspect = pair
@@ -160,6 +190,12 @@ class GossipPenalties:
             due[peer_key] = (max(latest, asked), counts)
         for pair in settled:
             del self._suspects[pair]
+            peer_key = pair[0]
+            left = self._waiting[peer_key] - 1
+            if left:
+                self._waiting[peer_key] = left
+            else:
+                del self._waiting[peer_key]
         return due
 
     def muted(self, peer_key: bytes) -> bool:

@@ -231,31 +231,77 @@ async def test_forged_signatures_in_gossip_are_junk_unless_the_relay_may_hold_an
 
 
 def test_forged_signature_suspicions_are_bounded_and_settled_oldest_first() -> None:
-    """Past FORGED_SUSPECTS_MAX (peer, suspect) pairs the oldest are settled at once, and
-    a pair suspected again keeps its first time and adds its count."""
-    from node.peer_penalty import FORGED_SETTLE_S, FORGED_SUSPECTS_MAX, GossipPenalties
+    """A pair suspected again keeps its first time and adds its count; each is due
+    FORGED_SETTLE_S after it was first suspected, oldest first. Past a peer's share
+    (FORGED_SUSPECTS_PER_PEER_MAX distinct senders) or the whole table's bound, a new
+    suspect is neither kept waiting nor dropped: it goes to the overflow, which the next
+    settle judges at once, and other peers keep their room."""
+    from node.peer_penalty import (
+        FORGED_SETTLE_S,
+        FORGED_SUSPECTS_MAX,
+        FORGED_SUSPECTS_PER_PEER_MAX,
+        GossipPenalties,
+    )
 
     now = [0.0]
     penalties = GossipPenalties(clock=lambda: now[0])
     s0 = (b"s0", b"k0")
     assert penalties.suspect(b"peer", [s0, s0], 3)
     now[0] += 1
-    assert penalties.suspect(b"peer", ((i.to_bytes(4, "big"), b"k")
-                                       for i in range(FORGED_SUSPECTS_MAX + 2)), 5)
-    assert not penalties.suspect(b"peer", [s0], 7)
-    # The oldest three, with the latest question number among them (s0 keeps its first).
-    assert penalties.due_suspicions() == {b"peer": (5, {s0: 3, (bytes(4), b"k"): 1,
-                                                        ((1).to_bytes(4, "big"), b"k"): 1})}
+    others = [(i.to_bytes(4, "big"), b"k") for i in range(FORGED_SUSPECTS_PER_PEER_MAX + 2)]
+    assert penalties.suspect(b"peer", others, 5)
+    assert not penalties.suspect(b"peer", [s0], 7)  # s0 waits already: counted with it
+    # s0 and the first 63 others wait; the last three are past the peer's share
+    assert penalties.take_overflow() == {b"peer": {s: 1 for s in others[-3:]}}
+    assert penalties.take_overflow() == {}
+    assert penalties.suspect(b"other", [s0], 9)  # another peer still has room
     assert penalties.due_suspicions() == {}
-    now[0] += FORGED_SETTLE_S
-    questions, due = penalties.due_suspicions()[b"peer"]
-    assert questions == 5 and len(due) == FORGED_SUSPECTS_MAX
-    assert penalties.due_suspicions() == {}
-    # Put back to wait, they are due again FORGED_SETTLE_S later; past the bound, dropped.
-    penalties.wait_again(b"peer", (5, {s0: 2}))
-    penalties.wait_again(b"other", (5, {(bytes(4), b"k"): 1}))
     now[0] += FORGED_SETTLE_S - 1
-    assert penalties.due_suspicions() == {}
+    assert penalties.due_suspicions() == {b"peer": (3, {s0: 3})}  # the oldest only
     now[0] += 1
-    assert penalties.due_suspicions() == {b"peer": (5, {s0: 2}),
-                                          b"other": (5, {(bytes(4), b"k"): 1})}
+    due_then = penalties.due_suspicions()
+    questions, due = due_then[b"peer"]
+    assert questions == 5 and set(due) == set(others[:-3])
+    assert due_then[b"other"] == (9, {s0: 1})
+    # Put back to wait, they are due again FORGED_SETTLE_S later; past the share, they
+    # go to the overflow instead (never dropped uncounted).
+    penalties.wait_again(b"peer", (5, {s0: 2}))
+    penalties.wait_again(b"peer", (6, dict.fromkeys(others, 1)))
+    assert penalties.take_overflow() == {b"peer": {s: 1 for s in others[-3:]}}
+    now[0] += FORGED_SETTLE_S
+    due_now = penalties.due_suspicions()
+    assert due_now == {b"peer": (6, {s0: 2, **dict.fromkeys(others[:-3], 1)})}
+    assert penalties.due_suspicions() == {}
+    # The whole table's bound, across peers.
+    for peer in range(FORGED_SUSPECTS_MAX // FORGED_SUSPECTS_PER_PEER_MAX):
+        penalties.suspect(peer.to_bytes(2, "big"), others[:FORGED_SUSPECTS_PER_PEER_MAX])
+    assert penalties.take_overflow() == {}
+    assert penalties.suspect(b"late", [s0]) is False
+    assert penalties.take_overflow() == {b"late": {s0: 1}}
+
+
+async def test_a_relay_forging_in_many_members_names_is_muted(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forged signatures past a relay's share of the suspicion table are judged at the
+    next frame by the sender's key alone, without waiting on the relay's height: they were
+    dropped uncounted, so a relay forging in more members' names than the table holds
+    was never muted (and pushed other relays' suspicions out)."""
+    import node.peer_penalty
+    from node.peer_penalty import JUNK_PER_WINDOW_MAX, GossipPenalties
+
+    monkeypatch.setattr(node.peer_penalty, "FORGED_SUSPECTS_PER_PEER_MAX", 1)
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    network.gossip_penalties = GossipPenalties(clock=lambda: 1000.0)
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core, ShownHeights(core.chain, 1))  # never judged
+    few = JUNK_PER_WINDOW_MAX // 4  # item by item, not a submission cut short
+    try:
+        # the employer's forgeries take the relay's one place; the university's overflow
+        for _ in range(5):
+            await receive(net.ministry.public_key, encode(
+                _forged(net.employer, 1) + _forged(net.university, few)))
+        honest = make_tx(net.university, AnchorPayload(os.urandom(32)))
+        await receive(net.ministry.public_key, encode([honest.encode()]))
+        assert honest.tx_id not in core.mempool
+    finally:
+        core.worker.shutdown(wait=True)
