@@ -14,6 +14,7 @@ import pytest
 
 from consensus import decode_certificate
 from ledger.validator_sets import set_change_heights
+from tests.sim.ahead import Job, Kind, SeedsAhead
 from tests.sim.node_sim import FaultPlan, NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
 
@@ -31,19 +32,41 @@ def _quiet() -> Iterator[None]:
     logging.disable(logging.NOTSET)
 
 
+# The seeds of the three tests below, as collected: (test name, kind, validators).
+AHEAD: dict[str, tuple[Kind, int]] = {"test_four_validators": ("node", 4),
+                                      "test_seven_validators": ("node", 7),
+                                      "test_validator_set_changes": ("set-change", 4)}
+
+
+@pytest.fixture(scope="module")
+def ahead(request: pytest.FixtureRequest) -> Iterator[SeedsAhead]:
+    """Every collected seed of these tests, running in worker processes from the first."""
+    jobs: list[Job] = []
+    for item in request.session.items:
+        if (isinstance(item, pytest.Function) and item.module is request.module
+                and item.originalname in AHEAD):
+            kind, validators = AHEAD[item.originalname]
+            seed = item.callspec.params["seed"]
+            assert isinstance(seed, int), item.nodeid
+            jobs.append((kind, seed, validators))
+    seeds = SeedsAhead(jobs)
+    yield seeds
+    seeds.close()
+
+
 @pytest.mark.parametrize("seed", SEEDS_N4)
-def test_four_validators(seed: int) -> None:
-    assert NodeSimulation(seed, 4).run().heights >= 1
+def test_four_validators(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("node", seed, 4)).heights >= 1
 
 
 @pytest.mark.parametrize("seed", SEEDS_N7)
-def test_seven_validators(seed: int) -> None:
-    assert NodeSimulation(seed, 7).run().heights >= 1
+def test_seven_validators(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("node", seed, 7)).heights >= 1
 
 
 @pytest.mark.parametrize("seed", SEEDS_SET_CHANGE)
-def test_validator_set_changes(seed: int) -> None:
-    assert SetChangeSimulation(seed, 4).run().set_changes >= 1
+def test_validator_set_changes(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("set-change", seed, 4)).set_changes >= 1
 
 
 # Seven validators across set changes, where several validators submit the same
