@@ -1,7 +1,7 @@
 """The `senim` console script: `cli.main` imported inside a guard.
 
-Importing the commands takes about a second (click, the ledger, aiohttp for the
-node); a Ctrl-C then would end in a Python traceback from whichever import it hit.
+Importing the command asked for takes up to a second (click, the ledger, aiohttp
+for the node); a Ctrl-C then would end in a Python traceback from whichever import it hit.
 This module imports nothing heavy itself, so the guard is in place at once.
 """
 

@@ -80,7 +80,12 @@ def screenshot_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+# One node and one browser for every module of this package (each module started its own:
+# 12-26 s apiece on a loaded machine). The modules only read what the fixture issued, or add
+# records of their own (another credential type, an exported VC), and each test undoes what
+# it does to the node or the browser (a SIGSTOP, a time zone, a phone's viewport) and opens
+# the page afresh, so no module needs a node or a browser to itself.
+@pytest.fixture(scope="package")
 def credentials(tmp_path_factory: pytest.TempPathFactory,
                 screenshot_dir: Path) -> Iterator[Credentials]:
     root = tmp_path_factory.mktemp("portal")
@@ -118,7 +123,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         node.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
         pytest.skip(BROWSER_MISSING)

@@ -8,16 +8,28 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
+from cli.main import COMMANDS, main
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in group.commands.items():
+    # Through the group, not its `commands`: senim's commands are loaded when asked for.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
         else:
             yield (*path, name)
 
+
+def test_each_command_is_loaded_under_its_own_name() -> None:
+    context = click.Context(main)
+    assert set(COMMANDS) < set(main.list_commands(context))
+    for name, (module, _attribute) in COMMANDS.items():
+        command = main.get_command(context, name)
+        assert command is not None and command.name == name, (name, command)
+        assert command.callback is not None and command.callback.__module__ == module, name
 
 
 @pytest.mark.parametrize("path", sorted(_commands(main)), ids=" ".join)

@@ -76,6 +76,11 @@ class FaultPlan:
         twin = validators >= 4 and rng.random() < 0.25 and (byzantine is None or validators >= 7)
         return FaultPlan(network, rng.random() < 0.4, rng.random() < 0.5, byzantine, twin)
 
+    @staticmethod
+    def of_seed(seed: int, validators: int) -> "FaultPlan":
+        """The plan NodeSimulation(seed, validators) runs, without building its nodes."""
+        return FaultPlan.draw(random.Random(seed), validators)
+
 
 @dataclass(frozen=True)
 class Result:

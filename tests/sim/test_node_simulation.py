@@ -14,7 +14,8 @@ import pytest
 
 from consensus import decode_certificate
 from ledger.validator_sets import set_change_heights
-from tests.sim.node_sim import NodeSimulation
+from tests.sim.ahead import Job, Kind, SeedsAhead
+from tests.sim.node_sim import FaultPlan, NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
 
 SEEDS_N4 = range(0, 700)
@@ -31,19 +32,41 @@ def _quiet() -> Iterator[None]:
     logging.disable(logging.NOTSET)
 
 
+# The seeds of the three tests below, as collected: (test name, kind, validators).
+AHEAD: dict[str, tuple[Kind, int]] = {"test_four_validators": ("node", 4),
+                                      "test_seven_validators": ("node", 7),
+                                      "test_validator_set_changes": ("set-change", 4)}
+
+
+@pytest.fixture(scope="module")
+def ahead(request: pytest.FixtureRequest) -> Iterator[SeedsAhead]:
+    """Every collected seed of these tests, running in worker processes from the first."""
+    jobs: list[Job] = []
+    for item in request.session.items:
+        if (isinstance(item, pytest.Function) and item.module is request.module
+                and item.originalname in AHEAD):
+            kind, validators = AHEAD[item.originalname]
+            seed = item.callspec.params["seed"]
+            assert isinstance(seed, int), item.nodeid
+            jobs.append((kind, seed, validators))
+    seeds = SeedsAhead(jobs)
+    yield seeds
+    seeds.close()
+
+
 @pytest.mark.parametrize("seed", SEEDS_N4)
-def test_four_validators(seed: int) -> None:
-    assert NodeSimulation(seed, 4).run().heights >= 1
+def test_four_validators(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("node", seed, 4)).heights >= 1
 
 
 @pytest.mark.parametrize("seed", SEEDS_N7)
-def test_seven_validators(seed: int) -> None:
-    assert NodeSimulation(seed, 7).run().heights >= 1
+def test_seven_validators(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("node", seed, 7)).heights >= 1
 
 
 @pytest.mark.parametrize("seed", SEEDS_SET_CHANGE)
-def test_validator_set_changes(seed: int) -> None:
-    assert SetChangeSimulation(seed, 4).run().set_changes >= 1
+def test_validator_set_changes(ahead: SeedsAhead, seed: int) -> None:
+    assert ahead.result(("set-change", seed, 4)).set_changes >= 1
 
 
 # Seven validators across set changes, where several validators submit the same
@@ -73,7 +96,11 @@ def test_certificates_follow_the_set_of_their_height(seed: int) -> None:
 
 
 def test_the_plan_covers_every_fault_kind() -> None:
-    plans = [NodeSimulation(seed, 4).plan for seed in SEEDS_N4]
+    # Building 700 simulations (keys, genesis, nodes) took about 10 s; the plans alone are
+    # drawn as a simulation draws them, which a few built ones confirm.
+    for seed in SEEDS_N4[:5]:
+        assert NodeSimulation(seed, 4).plan == FaultPlan.of_seed(seed, 4), seed
+    plans = [FaultPlan.of_seed(seed, 4) for seed in SEEDS_N4]
     for mode in ("equivocate", "forge", "bad_sync"):
         assert any(p.byzantine == mode for p in plans), mode
     assert any(p.twin for p in plans)
