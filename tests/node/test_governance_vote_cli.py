@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli.governance
 from cli.main import main
 from ledger.chain import Chain
 from ledger.governance_policy import GovernancePolicy
@@ -31,7 +30,9 @@ from ledger.transactions import Transaction
 from storage.kv import MemoryStore
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
-from tests.node.test_governance_cli import _ChainClient, _key
+from tests.node.test_governance_cli import _ChainClient, _key, chain_client
+
+__all__ = ["chain_client"]  # a fixture, used by name
 
 LATE = ("Voting closes soon: after a minute without blocks the next block is an empty one, "
         "and a vote sent after such a pause lands two blocks on, so the vote it needs may "
@@ -41,13 +42,6 @@ LATE = ("Voting closes soon: after a minute without blocks the next block is an 
 @pytest.fixture
 def council() -> Council:
     return make_council()
-
-
-@pytest.fixture
-def chain_client(council: Council, monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
-    _ChainClient.chain = Chain(MemoryStore(), council.genesis)
-    monkeypatch.setattr(cli.governance, "NodeClient", _ChainClient)
-    return _ChainClient
 
 
 def _admit(council: Council, name: str, effective: int, expiry: int) -> Transaction:

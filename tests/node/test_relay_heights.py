@@ -199,11 +199,10 @@ async def test_a_relay_cannot_put_its_penalty_off_with_one_new_block_a_question(
         node.close()
 
 
-async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
-        net: Consortium) -> None:
-    """A relay that forges a signature of a new suspect just before each height question
-    to it times out, and answers none, is asked only when block sync has nothing of its
-    own to ask: blocks a certified message said exist are asked for at the next turn."""
+async def _asking_a_relay_three_blocks_ahead(net: Consortium
+                                             ) -> tuple[Chain, Node, bytes, list[bytes]]:
+    """A node at height 3 beside an honest validator, whose relay (at 6) relayed a forged
+    signature: the relay has just been asked its height. The caller closes the node."""
     relay_chain = Chain(MemoryStore(), net.genesis)
     for _ in range(3):
         commit(relay_chain, [])
@@ -216,6 +215,19 @@ async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
         node.engine.tick(peers)
         await node.relays([forged(net.employer, 1)])
         assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+    except BaseException:
+        node.close()
+        raise
+    return relay_chain, node, honest, peers
+
+
+async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
+        net: Consortium) -> None:
+    """A relay that forges a signature of a new suspect just before each height question
+    to it times out, and answers none, is asked only when block sync has nothing of its
+    own to ask: blocks a certified message said exist are asked for at the next turn."""
+    _, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
+    try:
         asked = len(node.out.frames)
         node.engine.sync.want(6, honest)  # as a certified announcement says
         node.engine.tick(peers)
@@ -234,18 +246,8 @@ async def test_an_open_height_question_does_not_keep_wanted_blocks_waiting(
         net: Consortium) -> None:
     """Blocks a certified message says exist are asked for at once, though a height
     question to a relay that will not answer is open; the relay is asked again after."""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
-    honest = net.ministry.public_key
-    peers = [node.relay, honest]
+    relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
     try:
-        for _ in range(3):
-            commit(relay_chain, [])
-        node.engine.tick(peers)
-        await node.relays([forged(net.employer, 1)])
-        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
         node.engine.sync.want(6, honest)  # as a certified announcement says
         node.engine.tick(peers)
         peer, channel, request = node.out.frames[-1]

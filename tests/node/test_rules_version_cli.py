@@ -15,7 +15,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import cli.governance
 from cli.main import main
 from cli.node_info import _status_lines
 from ledger.chain import Chain
@@ -26,7 +25,9 @@ from storage.kv import LevelDBStore, MemoryStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
-from tests.node.test_governance_cli import _ChainClient, _key
+from tests.node.test_governance_cli import _ChainClient, _key, chain_client
+
+__all__ = ["chain_client"]  # a fixture, used by name
 
 UNKNOWN = MAX_KNOWN_RULES_VERSION + 1
 
@@ -34,13 +35,6 @@ UNKNOWN = MAX_KNOWN_RULES_VERSION + 1
 @pytest.fixture
 def council() -> Council:
     return make_council()
-
-
-@pytest.fixture
-def chain_client(council: Council, monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
-    _ChainClient.chain = Chain(MemoryStore(), council.genesis)
-    monkeypatch.setattr(cli.governance, "NodeClient", _ChainClient)
-    return _ChainClient
 
 
 def test_a_rules_version_is_proposed_voted_and_listed(
