@@ -188,6 +188,11 @@ def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
      "--effective-height 0 is too soon"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "9",
       "--expiry-height", "0"], "--expiry-height 0 has passed: the chain is at height 0"),
+    (["--action", "set-rules-version"], "set-rules-version needs --rules-version"),
+    (["--action", "set-rules-version", "--rules-version", "2", "--member", "00" * 20],
+     "set-rules-version needs --rules-version (and no --member"),
+    (["--action", "retire-member", "--member", "00" * 20, "--rules-version", "2"],
+     "--rules-version is for set-rules-version only"),
 ])
 def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Council,
                                                  chain_client: type[_ChainClient],

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from cli.main import main
 from ledger.chain import Chain
@@ -47,6 +47,13 @@ def council() -> Council:
 def _admit(council: Council, name: str, effective: int, expiry: int) -> Transaction:
     return make_tx(council.ministry, ProposePayload(
         AddMemberAction(name, "university", KeyPair.generate().public_key), effective, expiry))
+
+
+def _vote(tmp_path: Path, council: Council, proposal: Transaction) -> Result:
+    """The Ministry of Education votes for `proposal` through the CLI."""
+    return CliRunner().invoke(main, ["governance", "vote", "--key",
+                                     _key(tmp_path, council.ministry2, "m2"),
+                                     proposal.tx_id.hex()])
 
 
 def _listed(proposal: Transaction) -> str:
@@ -84,9 +91,7 @@ def test_a_vote_after_voting_closed_is_not_sent(
     said = _listed(closed)
     assert said.endswith("Expired: voting closed at height 3 with the votes of Ministry of "
                          "Science; nothing changed."), said
-    voted = CliRunner().invoke(main, ["governance", "vote", "--key",
-                                      _key(tmp_path, council.ministry2, "m2"),
-                                      closed.tx_id.hex()])
+    voted = _vote(tmp_path, council, closed)
     assert voted.exit_code == 1 and voted.output == f"error: vote not sent: proposal {said}\n"
     assert chain.height == 3
 
@@ -100,9 +105,7 @@ def test_a_vote_that_would_approve_what_can_no_longer_apply_is_not_sent(
     commit(chain, [make_tx(council.ministry3, VotePayload(first.tx_id))])
     said = _listed(second)
     assert "Can no longer apply as the chain stands" in said, said
-    voted = CliRunner().invoke(main, ["governance", "vote", "--key",
-                                      _key(tmp_path, council.ministry2, "m2"),
-                                      second.tx_id.hex()])
+    voted = _vote(tmp_path, council, second)
     assert voted.exit_code == 1 and voted.output == f"error: vote not sent: proposal {said}\n"
     assert chain.height == 2
 
@@ -120,9 +123,7 @@ def test_a_vote_short_of_the_threshold_is_sent_even_when_the_change_cannot_apply
                    make_tx(council.ministry3, VotePayload(first.tx_id))])
     said = _listed(second)
     assert "Can no longer apply as the chain stands" in said, said
-    voted = CliRunner().invoke(main, ["governance", "vote", "--key",
-                                      _key(tmp_path, council.ministry2, "m2"),
-                                      second.tx_id.hex()])
+    voted = _vote(tmp_path, council, second)
     assert voted.exit_code == 0, voted.output
     assert f"warning: proposal {said}\n" in voted.output
     assert "vote: committed at height 3" in voted.output

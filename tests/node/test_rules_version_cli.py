@@ -80,23 +80,6 @@ def test_a_rules_version_is_proposed_voted_and_listed(
     assert lower.exit_code == 1 and "rules_version_not_above" in lower.output, lower.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--action", "set-rules-version"], "set-rules-version needs --rules-version"),
-    (["--action", "set-rules-version", "--rules-version", "2", "--member", "00" * 20],
-     "set-rules-version needs --rules-version (and no --member"),
-    (["--action", "retire-member", "--member", "00" * 20, "--rules-version", "2"],
-     "--rules-version is for set-rules-version only"),
-])
-def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Council,
-                                                 chain_client: type[_ChainClient],
-                                                 args: list[str], message: str) -> None:
-    key = _key(tmp_path, council.ministry, "m1")
-    result = CliRunner().invoke(main, ["governance", "propose", "--key", key, *args])
-    assert result.exit_code == 2 and message in result.output, result.output
-    assert result.output.count("\n") == 1
-    assert chain_client.chain.height == 0
-
-
 def test_a_version_below_1_is_refused_by_the_option(tmp_path: Path, council: Council,
                                                     chain_client: type[_ChainClient]) -> None:
     key = _key(tmp_path, council.ministry, "m1")
