@@ -93,7 +93,8 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         if delimiter is None:
             try:  # the header may stand below title lines
                 delimiter = detect_delimiter("".join(handle.readline()
-                                                     for _ in range(MAX_TITLE_ROWS + 1)))
+                                                     for _ in range(MAX_TITLE_ROWS + 1)),
+                                             on_header)
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
                 problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
                 return

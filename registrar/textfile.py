@@ -23,7 +23,13 @@ from typing import Any, TextIO
 import charset_normalizer
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
+from registrar.rows import (
+    HeaderSink,
+    Numbered,
+    RawRow,
+    SourceStats,
+    find_header,
+)
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -67,16 +73,25 @@ def detect_encoding(path: Path) -> str:
         "save it as UTF-8 or give the encoding")
 
 
-def detect_delimiter(head: str) -> str:
-    """The candidate that splits a line of `head` (the header, and any title lines above
-    it) into the most columns; ',' on a tie."""
-    def width(delimiter: str) -> int:
+def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
+    """The candidate under which the header `find_header` would take from `head` (the
+    first lines) names the most columns `sink` knows, then has the most cells; then
+    the one splitting any line of `head` into the most cells; ',' on a tie.
+    Judging the header, not every line, keeps a data row's commas in a ';' file
+    (a note "a, b, c") from outvoting the header's own delimiter."""
+    lines = head.splitlines()
+
+    def score(delimiter: str) -> tuple[int, int, int, bool]:
         try:
-            return max((len(cells) for cells in csv.reader(head.splitlines(),
-                                                             delimiter=delimiter)), default=0)
+            rows = [[c or None for c in r] for r in csv.reader(lines, delimiter=delimiter)]
         except csv.Error:
-            return 0
-    return max(DELIMITERS, key=lambda d: (width(d), d == ","))
+            return (0, 0, 0, False)
+        found, _ = find_header(iter(enumerate(rows, 1)), SourceStats(), sink)
+        header = found[1] if found is not None else []
+        known = sink.known_columns(tuple(c or "" for c in header)) if sink is not None else 0
+        widest = max((len(r) for r in rows), default=0)
+        return (known, len(header), widest, delimiter == ",")
+    return max(DELIMITERS, key=score)
 
 
 def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception) -> None:

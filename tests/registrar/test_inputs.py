@@ -51,6 +51,19 @@ def test_encodings_and_delimiters_detected(tmp_path: Path, encoding: str, delimi
     assert [r["iin"] for r in result.records] == IINS[:2]
 
 
+def test_commas_in_a_semicolon_files_rows_do_not_outvote_its_header(tmp_path: Path) -> None:
+    # A ';' export whose programme reads "Физика, математика, информатика, ...": split at
+    # commas a row had more cells than the header at ';', and the file was read as ','
+    # (every column unknown). Hypothesis found it with a single row of commas.
+    programme = "Физика, математика, информатика, химия, биология, география"
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0, programme=programme)]
+    for titles in ([], [["Түлектер тізімі, 2026"]]):
+        path = write_csv(tmp_path / "export.csv", [*titles, *rows], "utf-8-sig", ";")
+        result = read_export(path, "diploma")
+        assert result.source.delimiter == ";" and result.problems == []
+        assert [r["programme"] for r in result.records] == [programme]
+
+
 def test_cp1251_cannot_hold_kazakh_letters() -> None:
     # the documented reason a cp1251 export is tested with Russian text only
     for letter in "әғқңөұүһӘҒҚҢӨҰҮҺ":
