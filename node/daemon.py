@@ -12,7 +12,6 @@ import gc
 import logging
 import signal
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,91 +45,23 @@ from node.network import Network
 from node.service import NodeCore
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
-from node.start_checks import (
-    STORE_NAME,
-    check_before_start,
-    peers_configured,
-    recovery_hint,
-    refuse_store_in_use,
-)
+from node.start_checks import check_before_start, peers_configured, recovery_hint
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
+from node.store_setup import open_store, resync_as_fresh
 from node.sync import SyncHeights
 from node.tls import serve_https
 from node.validators import ValidatorSets, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
-from storage.kv import LevelDBStore, leveldb_reason
+from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
-
-SET_ASIDE_INFIX = ".set-aside-"  # chain.ldb.set-aside-<UTC time>: a store --resync moved
-SET_ASIDE_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
 class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
-
-
-def open_store(config: NodeConfig) -> LevelDBStore:
-    try:
-        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:  # e.g. a file where the directory should be
-        raise ConfigError("node.data_dir", f"cannot use {config.data_dir} as the data "
-                          f"directory: {exc.strerror or exc}") from exc
-    store_path = config.data_dir / STORE_NAME
-    try:
-        return LevelDBStore(str(store_path))
-    except CorruptStateError as exc:
-        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
-    except Exception as exc:  # plyvel raises its own IOError subclasses
-        raise ConfigError("node.data_dir", f"cannot open the chain database: "
-                          f"{leveldb_reason(exc)}") from exc
-
-
-def set_store_aside(config: NodeConfig, now: datetime | None = None) -> Path | None:
-    """`senim node --resync`: rename the chain store to chain.ldb.set-aside-<UTC time>
-    beside it, so the node starts as a fresh one. Never deletes: a damaged store is kept
-    for diagnosis. Returns where it went, or None when there is no store. Raises
-    ConfigError, having moved nothing, when that name is taken, a running node holds
-    the store, or the rename fails."""
-    store = config.data_dir / STORE_NAME
-    try:
-        if not store.exists() and not store.is_symlink():
-            return None
-        stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime(SET_ASIDE_TIME_FORMAT)
-        target = store.with_name(f"{STORE_NAME}{SET_ASIDE_INFIX}{stamp}")
-        if target.exists() or target.is_symlink():
-            raise ConfigError("--resync", f"{target} already exists; not moving {store} "
-                              "over it (try again in a second, or move one by hand)")
-        refuse_store_in_use(store, "--resync")  # else the node writes on to the moved copy
-        # rename, never copy-and-delete: atomic, and the store's files keep their modes
-        store.rename(target)
-    except OSError as exc:
-        raise ConfigError("--resync", f"cannot move {store} aside: "
-                          f"{exc.strerror or exc}") from exc
-    return target
-
-
-def resync_as_fresh(config: NodeConfig) -> None:
-    """Before the node starts: check what a fresh start needs, then set the store aside.
-    A key or genesis that will not load is refused first, with the store left in place."""
-    load_key(config.key_file)
-    load_genesis(config.genesis_file)
-    moved = set_store_aside(config)
-    if moved is None:
-        log.info("--resync: no chain store at %s to set aside; starting normally",
-                 config.data_dir / STORE_NAME)
-        return
-    log.info("--resync: moved the chain store aside to %s (kept for diagnosis; delete it "
-             "when no longer needed)", moved)
-    if config.state_sync:
-        log.info("--resync: starting as a fresh node, joining by state sync from a peer's "
-                 "certified snapshot")
-    else:
-        log.info("--resync: starting as a fresh node, syncing blocks from genesis "
-                 "([sync] state_sync = true would join from a peer's snapshot instead)")
 
 
 async def join_if_empty(config: NodeConfig, stop: asyncio.Event) -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from ledger.chain_layout import HEAD_KEY
 from ledger.codec import decode
-from node.daemon import SET_ASIDE_INFIX
 from node.start_checks import STORE_NAME
+from node.store_setup import SET_ASIDE_INFIX
 from storage.kv import LevelDBStore
 from tests.e2e.harness import Consortium, HttpError
 from tests.e2e.test_state_sync import JOIN_TIMEOUT_S, issue_diplomas

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from cli.main import main
 from ledger.errors import ConfigError
 from node.config import load_config, render_config
-from node.daemon import set_store_aside
 from node.files import load_genesis
 from node.start_checks import STORE_NAME
+from node.store_setup import set_store_aside
 from storage.kv import LevelDBStore
 from tests.e2e.harness import wait_until
 from tests.node.node_folders import store_held_by_another_process, write_lone_validator
