@@ -4,10 +4,13 @@ A lagging validator or a follower asks one peer at a time for the blocks after
 its head; when an answer holds the blocks right after the head and the peer
 claims more, the next question goes to it before that answer is applied
 (`ask_ahead`), so fetching overlaps executing. An answer counts only if it comes
-from the peer asked while the question is open; the engine then checks each block's certificate and
-re-executes it before committing it through its one commit path. A peer that
-does not answer within RESPONSE_TIMEOUT_MS, or whose answer does not help, is
-passed over: the next question goes to the next peer in turn.
+from the peer asked while the question is open and its blocks start at the height
+asked for: one that starts elsewhere answers an earlier question to that peer, come
+late, and is ignored (an empty one names no height and is taken). The engine then
+checks each block's certificate and re-executes it before committing it through its one
+commit path. A peer that does not answer within RESPONSE_TIMEOUT_MS of the question,
+or whose answer does not help, is passed over: the next question goes to the next peer
+in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
@@ -25,7 +28,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ledger.blocks import MAX_BLOCK_BYTES
+from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, Header
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -55,6 +58,8 @@ class BlockSync:
         self._last_poll_ms: int | None = None
         self._asked: bytes | None = None
         self._asked_at_ms = 0
+        self._asked_start = 0  # the height the open question asked for first
+        self._asked_ahead = False  # ... by `ask_ahead`, and `answer_applied` not yet called
         self._preferred: bytes | None = None
         self._turn = 0
         self.questions = 0  # asked so far; the open one is number `_asked_number`
@@ -113,8 +118,9 @@ class BlockSync:
     def _question(self, now_ms: int, peer: bytes, start: int, height_only: bool = False
                   ) -> SyncRequest:
         self.questions += 1
-        self._asking_height = height_only
+        self._asking_height, self._asked_ahead = height_only, False
         self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
+        self._asked_start = start
         return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
 
     def ask_height(self, peer: bytes) -> None:
@@ -132,7 +138,6 @@ class BlockSync:
         """The blocks of an answer to our open question; [] for anything else."""
         if peer != self._asked:
             return []  # not the peer we asked, or not asked at all
-        self._asked = None
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload)
@@ -144,6 +149,21 @@ class BlockSync:
             self._pass_over(peer)
             return []
         peer_height, items = answer
+        if items and _first_height(items[0][0]) not in (None, self._asked_start):
+            # The answer to an earlier question to this peer, come after it was passed
+            # over for it (an answer says its blocks, not the question): it is no answer
+            # to this one. Ignored, this question still open and timed from when it was
+            # asked, so that answers like it, made up or not, do not keep it open.
+            # An empty answer names no height, so it is taken for the open question,
+            # late or not: an honest peer answers a question with no block whenever it
+            # holds none from the height asked (behind us, or joined by state sync
+            # above it), whatever height it claims, and that answer must count or each
+            # poll at the head would wait for a timeout, and a peer at our head would
+            # show nothing. What a late one shows is at most our head: true when the
+            # peer answered, and below a relay's height if it has since got ahead of
+            # us, a peer more than RESPONSE_TIMEOUT_MS late that overtook us meanwhile.
+            return []
+        self._asked = None
         claimed = min(peer_height, head_height + MAX_TARGET_AHEAD)
         # A claim beyond the head stands only while its blocks extend the head (else
         # `failed`); with no blocks the peer holds nothing after the head, whatever it says.
@@ -164,18 +184,20 @@ class BlockSync:
         answer travels while this one executes. None when there is nothing to ask (no
         block from `next_height` on is wanted) or a question is open already. If the
         answer turns out bad, `failed` passes the peer over, and its answer to this
-        question is taken only if the peer is asked again (blocks that then do not
-        follow the head are refused). `answer_applied` restarts this question's
-        timeout: its peer is not timed for our own applying."""
+        question is not taken for a later one (`accept`). `answer_applied` restarts
+        this question's timeout: its peer is not timed for our own applying."""
         if self._asked is not None or next_height > self.target_height:
             return None
-        return self._question(now_ms, peer, next_height)
+        request = self._question(now_ms, peer, next_height)
+        self._asked_ahead = True
+        return request
 
     def answer_applied(self, now_ms: int, peer: bytes) -> None:
-        """`peer`'s answer has been applied: an open question asked of it ahead is
-        timed from now."""
-        if self._asked == peer:
-            self._asked_at_ms = now_ms
+        """`peer`'s answer has been applied: an open question asked of it ahead, as that
+        answer came in, is timed from now. Once: a late answer ignored (`accept`) does not
+        restart the question it left open."""
+        if self._asked == peer and self._asked_ahead:
+            self._asked_at_ms, self._asked_ahead = now_ms, False
 
     def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
                fresh: bool) -> None:
@@ -221,6 +243,16 @@ class SyncHeights:
 
 def _is_height(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _first_height(data: bytes) -> int | None:
+    """The height an answer's first block gives in its header, read without decoding its
+    transactions; None if it has none (the engine then refuses the block as undecodable)."""
+    with contextlib.suppress(MalformedInput):
+        value = decode(data, max_arrays=BLOCK_ARRAYS)
+        if isinstance(value, list) and value:
+            return Header.from_array(value[0]).height
+    return None
 
 
 def _is_item(value: object) -> bool:
