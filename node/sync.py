@@ -14,10 +14,14 @@ in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
-have a peer asked (`ask_height`). A peer shows only what it backs: a claim counts when
-its answer's blocks extend the head and fill an answer (`backed`), else the height they
-bring the head to; an empty answer shows the head; one that fails, does not help, or does
-not come, shows nothing.
+have a peer asked (`ask_height`). Such a question is asked only when no block is wanted,
+one at a time, and stays open beside the questions for blocks, which never wait for it,
+on its own timeout; while another peer is connected, the questions for blocks go to
+others. A peer shows only what it backs: a claim counts when its answer's blocks, from
+the height asked, extend the head and fill an answer (`backed`; those the head has
+reached since the question was asked, by another answer or by consensus, must be the
+very blocks committed here), else the height they bring the head to; an empty answer
+shows at most the head; one that fails, does not help, or does not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
@@ -47,6 +51,17 @@ class SyncRequest:
     payload: bytes
 
 
+@dataclass
+class _Question:
+    """A question sent and not answered yet."""
+
+    peer: bytes
+    start: int  # the height it asks for first: the answer's blocks start there
+    number: int
+    asked_at_ms: int
+    ahead: bool = False  # asked by `ask_ahead`, and `answer_applied` not called since
+
+
 class BlockSync:
     def __init__(self, poll_ms: int | None) -> None:
         """`poll_ms`: followers ask for new blocks this often even when nobody tells them."""
@@ -56,19 +71,17 @@ class BlockSync:
         self._known_height = 0
         self._poll_ms = poll_ms
         self._last_poll_ms: int | None = None
-        self._asked: bytes | None = None
-        self._asked_at_ms = 0
-        self._asked_start = 0  # the height the open question asked for first
-        self._asked_ahead = False  # ... by `ask_ahead`, and `answer_applied` not yet called
+        self._open: _Question | None = None  # the question fetching blocks waits for
+        # The question asked for `ask_height` alone, open beside it: blocks never wait
+        # for it, nor does its timeout wait for them
+        self._height_open: _Question | None = None
         self._preferred: bytes | None = None
         self._turn = 0
-        self.questions = 0  # asked so far; the open one is number `_asked_number`
-        self._asked_number = 0
+        self.questions = 0  # asked so far, each numbered
         # peer -> (number of the latest question it answered, the height it showed); one
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
-        self._asking_height = False  # the open question was asked for `ask_height` alone
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -84,18 +97,13 @@ class BlockSync:
     def next_request(self, now_ms: int, head_height: int, peers: Sequence[bytes]
                      ) -> SyncRequest | None:
         """The question to send now, if any. `peers`: connected peers, best first."""
-        if self._asked is not None:
-            if self._asking_height and self._known_height > head_height:
-                # A certified message (`want`) said there are blocks this node lacks: they
-                # do not wait for the peer's answer (a forger need not give one); the
-                # peer is asked again when none is wanted, its answer still to come.
-                self._height_asks[self._asked] = None
-                self._asked = None
-            elif now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
-                return None
-            else:
-                self._shown[self._asked] = (self._asked_number, 0)
-                self._pass_over(self._asked)
+        for question in (self._open, self._height_open):
+            if question is not None and now_ms - question.asked_at_ms >= RESPONSE_TIMEOUT_MS:
+                self._close(question)
+                self._shown[question.peer] = (question.number, 0)
+                self._pass_over(question.peer)
+        if self._open is not None:
+            return None
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
@@ -104,29 +112,47 @@ class BlockSync:
             # Only now, with no block wanted: a relay that causes suspicions (a new one
             # each time its question times out costs it one junk item) would else take
             # every turn, and blocks a certified message said exist would never be asked.
+            # One at a time, as questions for blocks are: a relay asked again and again
+            # waits behind the others asked for.
             peer = next((key for key in self._height_asks if key in peers), None)
-            if peer is None:
+            if peer is None or self._height_open is not None:
                 return None
             del self._height_asks[peer]
-            return self._question(now_ms, peer, head_height + 1, height_only=True)
-        peer = self._preferred if self._preferred in peers else None
+            self._height_open = self._question(now_ms, peer, head_height + 1)
+            return self._request(self._height_open)
+        # Not the peer whose height question is open, while there is another: its
+        # answers to the two would be told apart only by the height their blocks start
+        # at, and an empty one not at all.
+        busy = self._height_open.peer if self._height_open is not None else None
+        choices = [key for key in peers if key != busy] or list(peers)
+        peer = self._preferred if self._preferred in choices else None
         if peer is None:
-            peer = peers[self._turn % len(peers)]
+            peer = choices[self._turn % len(choices)]
             self._turn += 1
-        return self._question(now_ms, peer, head_height + 1)
+        if peer == busy:
+            self._height_open = None  # this question's answer shows its height, and later
+        self._open = self._question(now_ms, peer, head_height + 1)
+        return self._request(self._open)
 
-    def _question(self, now_ms: int, peer: bytes, start: int, height_only: bool = False
-                  ) -> SyncRequest:
+    def _question(self, now_ms: int, peer: bytes, start: int) -> _Question:
         self.questions += 1
-        self._asking_height, self._asked_ahead = height_only, False
-        self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
-        self._asked_start = start
-        return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
+        return _Question(peer, start, self.questions, now_ms)
+
+    @staticmethod
+    def _request(question: _Question) -> SyncRequest:
+        return SyncRequest(question.peer, encode([question.start, MAX_BLOCKS_PER_RESPONSE]))
+
+    def _close(self, question: _Question) -> None:
+        if question is self._open:
+            self._open = None
+        elif question is self._height_open:
+            self._height_open = None
 
     def ask_height(self, peer: bytes) -> None:
-        """Ask `peer` what follows the head once connected, no question is open and no
-        block is wanted (a block a certified message says exists is not kept waiting by
-        it), even with nothing to fetch: its answer shows its height (`shown`)."""
+        """Ask `peer` what follows the head once connected, no block is wanted (a block a
+        certified message says exists is not kept waiting by it) and no other such
+        question is open, even with nothing to fetch: its answer shows its height
+        (`shown`). Questions for blocks are asked beside it, not after it."""
         self._height_asks[peer] = None
 
     def shown(self, peer: bytes) -> tuple[int, int] | None:
@@ -135,9 +161,11 @@ class BlockSync:
         return self._shown.get(peer)
 
     def accept(self, peer: bytes, payload: bytes, head_height: int) -> list[SyncedItem]:
-        """The blocks of an answer to our open question; [] for anything else."""
-        if peer != self._asked:
-            return []  # not the peer we asked, or not asked at all
+        """The blocks of an answer to one of our open questions; [] for anything else."""
+        question = next((open_ for open_ in (self._open, self._height_open)
+                         if open_ is not None and open_.peer == peer), None)
+        if question is None:
+            return []  # not a peer we asked, or not asked at all
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload)
@@ -145,11 +173,12 @@ class BlockSync:
                 and isinstance(answer[1], list)
                 and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
                 and all(_is_item(item) for item in answer[1])):
-            self._shown[peer] = (self._asked_number, 0)  # no answer shows nothing
+            self._close(question)
+            self._shown[peer] = (question.number, 0)  # no answer shows nothing
             self._pass_over(peer)
             return []
         peer_height, items = answer
-        if items and _first_height(items[0][0]) not in (None, self._asked_start):
+        if items and _first_height(items[0][0]) not in (None, question.start):
             # The answer to an earlier question to this peer, come after it was passed
             # over for it (an answer says its blocks, not the question): it is no answer
             # to this one. Ignored, this question still open and timed from when it was
@@ -163,19 +192,24 @@ class BlockSync:
             # peer answered, and below a relay's height if it has since got ahead of
             # us, a peer more than RESPONSE_TIMEOUT_MS late that overtook us meanwhile.
             return []
-        self._asked = None
+        for_blocks = question is self._open
+        self._close(question)
         claimed = min(peer_height, head_height + MAX_TARGET_AHEAD)
         # A claim beyond the head stands only while its blocks extend the head (else
         # `failed`); with no blocks the peer holds nothing after the head, whatever it says.
-        self._shown[peer] = (self._asked_number, claimed if items else min(claimed, head_height))
-        self.target_height = max(self.target_height, claimed)
-        self._known_height = max(self._known_height, claimed)
-        if not items:
-            # The peer has nothing after our head: stop chasing its claim (a poll or a
-            # certified announcement will start the next round).
-            self.target_height = min(self.target_height, head_height)
-            self._known_height = min(self._known_height, head_height)
+        self._shown[peer] = (question.number, claimed if items else min(claimed, head_height))
+        if items:
+            self.target_height = max(self.target_height, claimed)
+            self._known_height = max(self._known_height, claimed)
+        else:
             self._pass_over(peer)
+            if for_blocks:
+                # The peer has nothing after our head: stop chasing its claim (a poll or
+                # a certified announcement will start the next round). Not on an answer
+                # to a height question, asked whatever the target: blocks a certified
+                # message said exist may be asked of another peer meanwhile.
+                self.target_height = min(self.target_height, head_height)
+                self._known_height = min(self._known_height, head_height)
         return [(bytes(data), bytes(cert)) for data, cert in items]
 
     def ask_ahead(self, now_ms: int, peer: bytes, next_height: int) -> SyncRequest | None:
@@ -186,26 +220,29 @@ class BlockSync:
         answer turns out bad, `failed` passes the peer over, and its answer to this
         question is not taken for a later one (`accept`). `answer_applied` restarts
         this question's timeout: its peer is not timed for our own applying."""
-        if self._asked is not None or next_height > self.target_height:
+        if self._open is not None or next_height > self.target_height:
             return None
-        request = self._question(now_ms, peer, next_height)
-        self._asked_ahead = True
-        return request
+        self._open = self._question(now_ms, peer, next_height)
+        self._open.ahead = True
+        return self._request(self._open)
 
     def answer_applied(self, now_ms: int, peer: bytes) -> None:
         """`peer`'s answer has been applied: an open question asked of it ahead, as that
         answer came in, is timed from now. Once: a late answer ignored (`accept`) does not
         restart the question it left open."""
-        if self._asked == peer and self._asked_ahead:
-            self._asked_at_ms, self._asked_ahead = now_ms, False
+        question = self._open
+        if question is not None and question.peer == peer and question.ahead:
+            question.asked_at_ms, question.ahead = now_ms, False
 
     def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
                fresh: bool) -> None:
         """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
         its head unless an answer's limits stop it first, so an answer they did not cut
-        (or one not starting at the head, `fresh` False) shows no more than `height`,
-        whatever it claimed: else one block this node lacked, which a relay a block ahead
-        can hand over each time it is asked on a busy chain, would stand for any height."""
+        (or one that is not the blocks from the height asked in turn, those this node has
+        committed since it asked the very ones it holds: `fresh` False) shows no more than
+        `height`, whatever it claimed: else one block this node lacked, which a relay a
+        block ahead can hand over each time it is asked on a busy chain, would stand for
+        any height."""
         cut = fresh and (len(items) >= MAX_BLOCKS_PER_RESPONSE or sum(
             len(data) + len(cert) for data, cert in items) > MAX_RESPONSE_BYTES - MAX_BLOCK_BYTES)
         shown = self._shown.get(peer)
@@ -218,9 +255,10 @@ class BlockSync:
         number, _ = self._shown.get(peer, (0, 0))
         self._shown[peer] = (number, 0)
         self._pass_over(peer)
+        if self._open is not None and self._open.peer == peer:
+            self._open = None  # asked ahead of that answer: its answer will not count
 
     def _pass_over(self, peer: bytes) -> None:
-        self._asked = None
         if self._preferred == peer:
             self._preferred = None
 
