@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, Header
 from ledger.chain import Chain
@@ -41,6 +41,9 @@ MAX_BLOCKS_PER_RESPONSE = 64
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
 RESPONSE_TIMEOUT_MS = 5_000
 MAX_TARGET_AHEAD = 100_000  # an uncertified claim cannot send us chasing further than this
+# Relays whose hand-over to the engine thread `SyncHeights` remembers, to hand each over
+# once until a question is asked: far more than the members and observers connected.
+HEIGHT_ASKS_REMEMBERED_MAX = 1024
 
 SyncedItem = tuple[bytes, bytes]  # (block bytes, certificate bytes)
 
@@ -160,6 +163,11 @@ class BlockSync:
         that answer showed it holds (0: it showed nothing); None if it never answered."""
         return self._shown.get(peer)
 
+    def height_ask_waiting(self, peer: bytes) -> bool:
+        """Whether `peer` waits to be asked its height (`ask_height`): that question will
+        be numbered above every one asked so far."""
+        return peer in self._height_asks
+
     def accept(self, peer: bytes, payload: bytes, head_height: int) -> list[SyncedItem]:
         """The blocks of an answer to one of our open questions; [] for anything else."""
         question = next((open_ for open_ in (self._open, self._height_open)
@@ -266,11 +274,33 @@ class BlockSync:
 @dataclass(frozen=True)
 class SyncHeights:
     """`node.peer_penalty.RelayHeights` over the engine thread's BlockSync, for the event
-    loop: plain reads (an int, a tuple from a dict) and `ask`, which hands the question
-    to the engine thread (`AppliesSyncedBlocks.ask_height`)."""
+    loop: plain reads (an int, a tuple from a dict, a key in a dict) and `ask`, which
+    hands the question to the engine thread (`hand_over`, the daemon's
+    `AppliesSyncedBlocks.ask_height` queued on it) unless a hand-over already made
+    will do."""
 
     sync: BlockSync
-    ask: Callable[[bytes], None]
+    hand_over: Callable[[bytes], None]
+    # relay -> questions asked when it was last handed over; on the event loop only
+    _handed: dict[bytes, int] = field(default_factory=dict, init=False, repr=False,
+                                      compare=False)
+
+    def ask(self, peer: bytes) -> None:
+        """Have `peer` asked its height in a question numbered above every one asked so
+        far (`questions`), handing it over only if no earlier hand-over will do: one made
+        since the last question was asked, or one the engine holds for the peer's turn
+        (`BlockSync.height_ask_waiting`), is asked after now. Else, once any question
+        has been asked, the peer is handed over again: a hand-over made before may have
+        been asked already, or dropped with the engine's inbox full (node.engine_inbox).
+        So frames of forged-looking signatures from one relay, each of which may ask,
+        queue one hand-over between two questions, not one each."""
+        questions = self.sync.questions
+        if self._handed.get(peer) == questions or self.sync.height_ask_waiting(peer):
+            return
+        if peer not in self._handed and len(self._handed) >= HEIGHT_ASKS_REMEMBERED_MAX:
+            self._handed.clear()  # a relay forgotten is handed over once more, no more
+        self._handed[peer] = questions
+        self.hand_over(peer)
 
     def questions(self) -> int:
         return self.sync.questions

@@ -20,7 +20,7 @@ from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.network import Network
 from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
-from node.sync import RESPONSE_TIMEOUT_MS, SyncHeights, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, SyncHeights, serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
@@ -323,3 +323,40 @@ async def test_a_height_answer_overtaken_by_a_poll_still_shows_the_relay_height(
         assert node.engine.sync.shown(node.relay) == (2, 6)
     finally:
         node.close()
+
+
+async def test_forged_frames_from_one_relay_hand_it_to_the_engine_once(
+        net: Consortium) -> None:
+    """Each frame holding a new suspect asks the relay's height (node.network); the
+    daemon hands each ask to the engine thread, whose inbox they filled one a frame."""
+    node = Node(net, Chain(MemoryStore(), net.genesis))
+    try:
+        handed: list[bytes] = []
+        receive = node.network.receive_gossip_into(
+            node.core, SyncHeights(node.engine.sync, handed.append))
+        for keys in (net.employer, net.ministry, net.university2):
+            await receive(node.relay, encode(forged(keys, 1)))
+        assert handed == [node.relay]
+    finally:
+        node.close()
+
+
+def test_a_relay_is_handed_over_again_once_a_question_has_been_asked() -> None:
+    """Not while a hand-over made since the last question, or one the engine holds for
+    the relay's turn, will be asked after now; again once neither is sure."""
+    sync = BlockSync(None)
+    handed: list[bytes] = []
+    heights = SyncHeights(sync, handed.append)
+    relay, other = b"r" * 32, b"o" * 32
+    for _ in range(3):
+        heights.ask(relay)
+    assert handed == [relay]
+    sync.want(5)
+    assert sync.next_request(0, 0, [other]) is not None  # question 1: blocks, of `other`
+    heights.ask(relay)  # the hand-over may have been dropped, or asked before question 1
+    assert handed == [relay, relay]
+    sync.ask_height(relay)  # the engine takes it: asked when no block is wanted
+    assert sync.next_request(RESPONSE_TIMEOUT_MS, 0, [relay, other]) is not None
+    for _ in range(3):
+        heights.ask(relay)
+    assert handed == [relay, relay]
