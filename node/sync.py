@@ -4,7 +4,7 @@ A lagging validator or a follower asks one peer at a time for the blocks after
 its head; when an answer holds the blocks right after the head and the peer
 claims more, the next question goes to it before that answer is applied
 (`ask_ahead`), so fetching overlaps executing. An answer counts only if it comes
-from the peer asked while the question is open and its blocks start at the height
+from a peer asked while its question is open and its blocks start at the height
 asked for: one that starts elsewhere answers an earlier question to that peer, come
 late, and is ignored (an empty one names no height and is taken). The engine then
 checks each block's certificate and re-executes it before committing it through its one
@@ -14,14 +14,16 @@ in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
-have a peer asked (`ask_height`). Such a question is asked only when no block is wanted,
-one at a time, and stays open beside the questions for blocks, which never wait for it,
-on its own timeout; while another peer is connected, the questions for blocks go to
-others. A peer shows only what it backs: a claim counts when its answer's blocks, from
-the height asked, extend the head and fill an answer (`backed`; those the head has
-reached since the question was asked, by another answer or by consensus, must be the
-very blocks committed here), else the height they bring the head to; an empty answer
-shows at most the head; one that fails, does not help, or does not come, shows nothing.
+have a peer asked (`ask_height`, from the event loop through `SyncHeights`, which hands
+a relay to the engine thread once between two questions). Such a question is asked
+only when no block is wanted, one at a time, and stays open beside the questions for
+blocks, which never wait for it, on its own timeout; while another peer is connected,
+the questions for blocks go to others. A peer shows only what it backs: a claim counts
+when its answer's blocks, from the height asked, extend the head and fill an answer
+(`backed`; those the head has reached since the question was asked, by another answer
+or by consensus, must be the very blocks committed here), else the height they bring
+the head to; an empty answer shows at most the head; one that fails, does not help, or
+does not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
