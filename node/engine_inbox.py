@@ -12,8 +12,9 @@ may send:
   whatever its size: the largest legitimate frame (a NewView of many validators,
   hundreds of MiB with 100 of them) must never be refused for its size alone.
 - everything else (sync answers): at most OTHER_INPUT_BYTES_MAX, room for several
-  of the largest answers; a node has one question open at a time, so an honest
-  answer meets a full pool only when a peer sends answers nobody asked for.
+  of the largest answers; a node has two questions open at a time at most (one for
+  blocks, one for a peer's height: node.sync), so an honest answer meets a full pool
+  only when a peer sends answers nobody asked for.
 
 What does not fit is dropped, with its reason counted; the protocols cope (a
 dropped vote is sent again on a view change, a dropped sync answer is asked again).

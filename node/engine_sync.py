@@ -22,7 +22,7 @@ from node.mempool import Mempool
 from node.own_votes import OwnVotes
 from node.signature_checks import AnswerChecks
 from node.signature_workers import CheckSignatures
-from node.sync import BlockSync
+from node.sync import BlockSync, SyncedItem
 from node.validators import ValidatorSets
 
 log = logging.getLogger("senim.engine")
@@ -63,16 +63,16 @@ class AppliesSyncedBlocks:
                 undecodable = True
                 break
         head = self.chain.height
-        fresh = bool(blocks) and all(block.header.height == head + 1 + index
-                                     for index, (block, _) in enumerate(blocks))
+        fresh = self._fresh(blocks, items, head)
         asked = fresh and self._ask_ahead(peer_key, blocks, head)
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
             if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
-                    or (items and self.chain.height == head)):
-                # A bad block, or blocks that brought nothing beyond the head: whatever
-                # height the peer claimed, its answer did not back it (`BlockSync.shown`).
+                    or (items and self.chain.height == head and not fresh)):
+                # A bad block, or blocks that brought nothing beyond the head and are not
+                # the ones asked for: whatever height the peer claimed, its answer did
+                # not back it (`BlockSync.shown`).
                 self.sync.failed(peer_key)
             elif items:
                 self.sync.backed(peer_key, self.chain.height, items, fresh)
@@ -87,10 +87,27 @@ class AppliesSyncedBlocks:
         self.sync.ask_height(peer_key)
         self._pump_sync()
 
+    def _fresh(self, blocks: list[tuple[Block, bytes]], items: list[SyncedItem],
+               head: int) -> bool:
+        """Whether these are the blocks from the height asked for (`BlockSync.accept` took
+        the answer because the first is at it) to the head and beyond, in turn: those the
+        head has reached since the question was asked (another answer, or consensus,
+        brought it there) the very blocks committed here, so that the answer counts as
+        if it had come before them."""
+        if not blocks or blocks[0][0].header.height > head + 1:
+            return False
+        first = blocks[0][0].header.height
+        return all(block.header.height == first + index
+                   and (block.header.height > head
+                        or self.chain.get_block_bytes(block.header.height) == data)
+                   for index, ((block, _), (data, _))  # blocks end before an undecodable one
+                   in enumerate(zip(blocks, items, strict=False)))
+
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
-        """Ask for the blocks after these, the ones right after the head, before applying
-        them (the question leaves at the first commit); whether asked."""
-        request = self.sync.ask_ahead(self._clock_ms(), peer_key, head + len(blocks) + 1)
+        """Ask for the blocks after these and the head (`_fresh`: they are in turn) before
+        applying them (the question leaves at the first commit); whether asked."""
+        next_height = max(blocks[-1][0].header.height, head) + 1
+        request = self.sync.ask_ahead(self._clock_ms(), peer_key, next_height)
         if request is not None:
             self.outbox.send(request.peer, CH_SYNC_REQUEST, request.payload)
             return True

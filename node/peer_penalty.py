@@ -36,13 +36,16 @@ A relay gains nothing by lying about its height. Showing one at or below ours ma
 forgeries count. One above ours stands only in an answer whose blocks extend our head,
 each checked by its commit certificate as we apply them, and fill an answer (an honest
 relay stops only there or at its head; else the answer shows the height its blocks bring
-us to, `BlockSync.backed`): an empty answer shows our head whatever it claims, and an
-answer that fails, brings nothing new, or does not come in time
+us to, `BlockSync.backed`). Those blocks start at the height asked for; the ones we have
+committed since we asked (from another peer, while the relay's answer travelled) count
+only if they are the very blocks we hold. An empty answer shows at most our head whatever
+it claims, and an answer that fails, brings nothing new, or does not come in time
 (`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its penalty off only by
-handing us a full answer of certified blocks we lacked each time it is asked, that is by
-being far ahead of us, the case the wait is for, and only until we hold the chain's head.
-A relay that shows a height above ours is asked again each FORGED_SETTLE_S, one question
-at a time like any block-sync question. (An honest relay ahead of us whose answer does
+handing us a full answer of certified blocks we lacked when we asked each time it is
+asked, that is by being far ahead of us, the case the wait is for, and only until we
+hold the chain's head. A relay that shows a height above ours is asked again each
+FORGED_SETTLE_S, one such question at a time, beside the questions for blocks (which do
+not wait for it, nor it for them). (An honest relay ahead of us whose answer does
 not come in time shows nothing either, and may then be counted: a narrower case than a
 node that merely runs late, as every node sometimes does.)
 

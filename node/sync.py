@@ -4,17 +4,26 @@ A lagging validator or a follower asks one peer at a time for the blocks after
 its head; when an answer holds the blocks right after the head and the peer
 claims more, the next question goes to it before that answer is applied
 (`ask_ahead`), so fetching overlaps executing. An answer counts only if it comes
-from the peer asked while the question is open; the engine then checks each block's certificate and
-re-executes it before committing it through its one commit path. A peer that
-does not answer within RESPONSE_TIMEOUT_MS, or whose answer does not help, is
-passed over: the next question goes to the next peer in turn.
+from a peer asked while its question is open and its blocks start at the height
+asked for: one that starts elsewhere answers an earlier question to that peer, come
+late, and is ignored (an empty one names no height and is taken). The engine then
+checks each block's certificate and re-executes it before committing it through its one
+commit path. A peer that does not answer within RESPONSE_TIMEOUT_MS of the question,
+or whose answer does not help, is passed over: the next question goes to the next peer
+in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may
-have a peer asked (`ask_height`). A peer shows only what it backs: a claim counts when
-its answer's blocks extend the head and fill an answer (`backed`), else the height they
-bring the head to; an empty answer shows the head; one that fails, does not help, or does
-not come, shows nothing.
+have a peer asked (`ask_height`, from the event loop through `SyncHeights`, which hands
+a relay to the engine thread once between two questions). Such a question is asked
+only when no block is wanted, one at a time, and stays open beside the questions for
+blocks, which never wait for it, on its own timeout; while another peer is connected,
+the questions for blocks go to others. A peer shows only what it backs: a claim counts
+when its answer's blocks, from the height asked, extend the head and fill an answer
+(`backed`; those the head has reached since the question was asked, by another answer
+or by consensus, must be the very blocks committed here), else the height they bring
+the head to; an empty answer shows at most the head; one that fails, does not help, or
+does not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
@@ -23,9 +32,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ledger.blocks import MAX_BLOCK_BYTES
+from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, Header
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -34,6 +43,9 @@ MAX_BLOCKS_PER_RESPONSE = 64
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
 RESPONSE_TIMEOUT_MS = 5_000
 MAX_TARGET_AHEAD = 100_000  # an uncertified claim cannot send us chasing further than this
+# Relays whose hand-over to the engine thread `SyncHeights` remembers, to hand each over
+# once until a question is asked: far more than the members and observers connected.
+HEIGHT_ASKS_REMEMBERED_MAX = 1024
 
 SyncedItem = tuple[bytes, bytes]  # (block bytes, certificate bytes)
 
@@ -42,6 +54,17 @@ SyncedItem = tuple[bytes, bytes]  # (block bytes, certificate bytes)
 class SyncRequest:
     peer: bytes
     payload: bytes
+
+
+@dataclass
+class _Question:
+    """A question sent and not answered yet."""
+
+    peer: bytes
+    start: int  # the height it asks for first: the answer's blocks start there
+    number: int
+    asked_at_ms: int
+    ahead: bool = False  # asked by `ask_ahead`, and `answer_applied` not called since
 
 
 class BlockSync:
@@ -53,17 +76,17 @@ class BlockSync:
         self._known_height = 0
         self._poll_ms = poll_ms
         self._last_poll_ms: int | None = None
-        self._asked: bytes | None = None
-        self._asked_at_ms = 0
+        self._open: _Question | None = None  # the question fetching blocks waits for
+        # The question asked for `ask_height` alone, open beside it: blocks never wait
+        # for it, nor does its timeout wait for them
+        self._height_open: _Question | None = None
         self._preferred: bytes | None = None
         self._turn = 0
-        self.questions = 0  # asked so far; the open one is number `_asked_number`
-        self._asked_number = 0
+        self.questions = 0  # asked so far, each numbered
         # peer -> (number of the latest question it answered, the height it showed); one
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
-        self._asking_height = False  # the open question was asked for `ask_height` alone
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -79,18 +102,13 @@ class BlockSync:
     def next_request(self, now_ms: int, head_height: int, peers: Sequence[bytes]
                      ) -> SyncRequest | None:
         """The question to send now, if any. `peers`: connected peers, best first."""
-        if self._asked is not None:
-            if self._asking_height and self._known_height > head_height:
-                # A certified message (`want`) said there are blocks this node lacks: they
-                # do not wait for the peer's answer (a forger need not give one); the
-                # peer is asked again when none is wanted, its answer still to come.
-                self._height_asks[self._asked] = None
-                self._asked = None
-            elif now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
-                return None
-            else:
-                self._shown[self._asked] = (self._asked_number, 0)
-                self._pass_over(self._asked)
+        for question in (self._open, self._height_open):
+            if question is not None and now_ms - question.asked_at_ms >= RESPONSE_TIMEOUT_MS:
+                self._close(question)
+                self._shown[question.peer] = (question.number, 0)
+                self._pass_over(question.peer)
+        if self._open is not None:
+            return None
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
@@ -99,28 +117,47 @@ class BlockSync:
             # Only now, with no block wanted: a relay that causes suspicions (a new one
             # each time its question times out costs it one junk item) would else take
             # every turn, and blocks a certified message said exist would never be asked.
+            # One at a time, as questions for blocks are: a relay asked again and again
+            # waits behind the others asked for.
             peer = next((key for key in self._height_asks if key in peers), None)
-            if peer is None:
+            if peer is None or self._height_open is not None:
                 return None
             del self._height_asks[peer]
-            return self._question(now_ms, peer, head_height + 1, height_only=True)
-        peer = self._preferred if self._preferred in peers else None
+            self._height_open = self._question(now_ms, peer, head_height + 1)
+            return self._request(self._height_open)
+        # Not the peer whose height question is open, while there is another: its
+        # answers to the two would be told apart only by the height their blocks start
+        # at, and an empty one not at all.
+        busy = self._height_open.peer if self._height_open is not None else None
+        choices = [key for key in peers if key != busy] or list(peers)
+        peer = self._preferred if self._preferred in choices else None
         if peer is None:
-            peer = peers[self._turn % len(peers)]
+            peer = choices[self._turn % len(choices)]
             self._turn += 1
-        return self._question(now_ms, peer, head_height + 1)
+        if peer == busy:
+            self._height_open = None  # this question's answer shows its height, and later
+        self._open = self._question(now_ms, peer, head_height + 1)
+        return self._request(self._open)
 
-    def _question(self, now_ms: int, peer: bytes, start: int, height_only: bool = False
-                  ) -> SyncRequest:
+    def _question(self, now_ms: int, peer: bytes, start: int) -> _Question:
         self.questions += 1
-        self._asking_height = height_only
-        self._asked, self._asked_at_ms, self._asked_number = peer, now_ms, self.questions
-        return SyncRequest(peer, encode([start, MAX_BLOCKS_PER_RESPONSE]))
+        return _Question(peer, start, self.questions, now_ms)
+
+    @staticmethod
+    def _request(question: _Question) -> SyncRequest:
+        return SyncRequest(question.peer, encode([question.start, MAX_BLOCKS_PER_RESPONSE]))
+
+    def _close(self, question: _Question) -> None:
+        if question is self._open:
+            self._open = None
+        elif question is self._height_open:
+            self._height_open = None
 
     def ask_height(self, peer: bytes) -> None:
-        """Ask `peer` what follows the head once connected, no question is open and no
-        block is wanted (a block a certified message says exists is not kept waiting by
-        it), even with nothing to fetch: its answer shows its height (`shown`)."""
+        """Ask `peer` what follows the head once connected, no block is wanted (a block a
+        certified message says exists is not kept waiting by it) and no other such
+        question is open, even with nothing to fetch: its answer shows its height
+        (`shown`). Questions for blocks are asked beside it, not after it."""
         self._height_asks[peer] = None
 
     def shown(self, peer: bytes) -> tuple[int, int] | None:
@@ -128,11 +165,17 @@ class BlockSync:
         that answer showed it holds (0: it showed nothing); None if it never answered."""
         return self._shown.get(peer)
 
+    def height_ask_waiting(self, peer: bytes) -> bool:
+        """Whether `peer` waits to be asked its height (`ask_height`): that question will
+        be numbered above every one asked so far."""
+        return peer in self._height_asks
+
     def accept(self, peer: bytes, payload: bytes, head_height: int) -> list[SyncedItem]:
-        """The blocks of an answer to our open question; [] for anything else."""
-        if peer != self._asked:
-            return []  # not the peer we asked, or not asked at all
-        self._asked = None
+        """The blocks of an answer to one of our open questions; [] for anything else."""
+        question = next((open_ for open_ in (self._open, self._height_open)
+                         if open_ is not None and open_.peer == peer), None)
+        if question is None:
+            return []  # not a peer we asked, or not asked at all
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload)
@@ -140,22 +183,43 @@ class BlockSync:
                 and isinstance(answer[1], list)
                 and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
                 and all(_is_item(item) for item in answer[1])):
-            self._shown[peer] = (self._asked_number, 0)  # no answer shows nothing
+            self._close(question)
+            self._shown[peer] = (question.number, 0)  # no answer shows nothing
             self._pass_over(peer)
             return []
         peer_height, items = answer
+        if items and _first_height(items[0][0]) not in (None, question.start):
+            # The answer to an earlier question to this peer, come after it was passed
+            # over for it (an answer says its blocks, not the question): it is no answer
+            # to this one. Ignored, this question still open and timed from when it was
+            # asked, so that answers like it, made up or not, do not keep it open.
+            # An empty answer names no height, so it is taken for the open question,
+            # late or not: an honest peer answers a question with no block whenever it
+            # holds none from the height asked (behind us, or joined by state sync
+            # above it), whatever height it claims, and that answer must count or each
+            # poll at the head would wait for a timeout, and a peer at our head would
+            # show nothing. What a late one shows is at most our head: true when the
+            # peer answered, and below a relay's height if it has since got ahead of
+            # us, a peer more than RESPONSE_TIMEOUT_MS late that overtook us meanwhile.
+            return []
+        for_blocks = question is self._open
+        self._close(question)
         claimed = min(peer_height, head_height + MAX_TARGET_AHEAD)
         # A claim beyond the head stands only while its blocks extend the head (else
         # `failed`); with no blocks the peer holds nothing after the head, whatever it says.
-        self._shown[peer] = (self._asked_number, claimed if items else min(claimed, head_height))
-        self.target_height = max(self.target_height, claimed)
-        self._known_height = max(self._known_height, claimed)
-        if not items:
-            # The peer has nothing after our head: stop chasing its claim (a poll or a
-            # certified announcement will start the next round).
-            self.target_height = min(self.target_height, head_height)
-            self._known_height = min(self._known_height, head_height)
+        self._shown[peer] = (question.number, claimed if items else min(claimed, head_height))
+        if items:
+            self.target_height = max(self.target_height, claimed)
+            self._known_height = max(self._known_height, claimed)
+        else:
             self._pass_over(peer)
+            if for_blocks:
+                # The peer has nothing after our head: stop chasing its claim (a poll or
+                # a certified announcement will start the next round). Not on an answer
+                # to a height question, asked whatever the target: blocks a certified
+                # message said exist may be asked of another peer meanwhile.
+                self.target_height = min(self.target_height, head_height)
+                self._known_height = min(self._known_height, head_height)
         return [(bytes(data), bytes(cert)) for data, cert in items]
 
     def ask_ahead(self, now_ms: int, peer: bytes, next_height: int) -> SyncRequest | None:
@@ -164,26 +228,31 @@ class BlockSync:
         answer travels while this one executes. None when there is nothing to ask (no
         block from `next_height` on is wanted) or a question is open already. If the
         answer turns out bad, `failed` passes the peer over, and its answer to this
-        question is taken only if the peer is asked again (blocks that then do not
-        follow the head are refused). `answer_applied` restarts this question's
-        timeout: its peer is not timed for our own applying."""
-        if self._asked is not None or next_height > self.target_height:
+        question is not taken for a later one (`accept`). `answer_applied` restarts
+        this question's timeout: its peer is not timed for our own applying."""
+        if self._open is not None or next_height > self.target_height:
             return None
-        return self._question(now_ms, peer, next_height)
+        self._open = self._question(now_ms, peer, next_height)
+        self._open.ahead = True
+        return self._request(self._open)
 
     def answer_applied(self, now_ms: int, peer: bytes) -> None:
-        """`peer`'s answer has been applied: an open question asked of it ahead is
-        timed from now."""
-        if self._asked == peer:
-            self._asked_at_ms = now_ms
+        """`peer`'s answer has been applied: an open question asked of it ahead, as that
+        answer came in, is timed from now. Once: a late answer ignored (`accept`) does not
+        restart the question it left open."""
+        question = self._open
+        if question is not None and question.peer == peer and question.ahead:
+            question.asked_at_ms, question.ahead = now_ms, False
 
     def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
                fresh: bool) -> None:
         """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
         its head unless an answer's limits stop it first, so an answer they did not cut
-        (or one not starting at the head, `fresh` False) shows no more than `height`,
-        whatever it claimed: else one block this node lacked, which a relay a block ahead
-        can hand over each time it is asked on a busy chain, would stand for any height."""
+        (or one that is not the blocks from the height asked in turn, those this node has
+        committed since it asked the very ones it holds: `fresh` False) shows no more than
+        `height`, whatever it claimed: else one block this node lacked, which a relay a
+        block ahead can hand over each time it is asked on a busy chain, would stand for
+        any height."""
         cut = fresh and (len(items) >= MAX_BLOCKS_PER_RESPONSE or sum(
             len(data) + len(cert) for data, cert in items) > MAX_RESPONSE_BYTES - MAX_BLOCK_BYTES)
         shown = self._shown.get(peer)
@@ -196,9 +265,10 @@ class BlockSync:
         number, _ = self._shown.get(peer, (0, 0))
         self._shown[peer] = (number, 0)
         self._pass_over(peer)
+        if self._open is not None and self._open.peer == peer:
+            self._open = None  # asked ahead of that answer: its answer will not count
 
     def _pass_over(self, peer: bytes) -> None:
-        self._asked = None
         if self._preferred == peer:
             self._preferred = None
 
@@ -206,11 +276,33 @@ class BlockSync:
 @dataclass(frozen=True)
 class SyncHeights:
     """`node.peer_penalty.RelayHeights` over the engine thread's BlockSync, for the event
-    loop: plain reads (an int, a tuple from a dict) and `ask`, which hands the question
-    to the engine thread (`AppliesSyncedBlocks.ask_height`)."""
+    loop: plain reads (an int, a tuple from a dict, a key in a dict) and `ask`, which
+    hands the question to the engine thread (`hand_over`, the daemon's
+    `AppliesSyncedBlocks.ask_height` queued on it) unless a hand-over already made
+    will do."""
 
     sync: BlockSync
-    ask: Callable[[bytes], None]
+    hand_over: Callable[[bytes], None]
+    # relay -> questions asked when it was last handed over; on the event loop only
+    _handed: dict[bytes, int] = field(default_factory=dict, init=False, repr=False,
+                                      compare=False)
+
+    def ask(self, peer: bytes) -> None:
+        """Have `peer` asked its height in a question numbered above every one asked so
+        far (`questions`), handing it over only if no earlier hand-over will do: one made
+        since the last question was asked, or one the engine holds for the peer's turn
+        (`BlockSync.height_ask_waiting`), is asked after now. Else, once any question
+        has been asked, the peer is handed over again: a hand-over made before may have
+        been asked already, or dropped with the engine's inbox full (node.engine_inbox).
+        So frames of forged-looking signatures from one relay, each of which may ask,
+        queue one hand-over between two questions, not one each."""
+        questions = self.sync.questions
+        if self._handed.get(peer) == questions or self.sync.height_ask_waiting(peer):
+            return
+        if peer not in self._handed and len(self._handed) >= HEIGHT_ASKS_REMEMBERED_MAX:
+            self._handed.clear()  # a relay forgotten is handed over once more, no more
+        self._handed[peer] = questions
+        self.hand_over(peer)
 
     def questions(self) -> int:
         return self.sync.questions
@@ -221,6 +313,16 @@ class SyncHeights:
 
 def _is_height(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _first_height(data: bytes) -> int | None:
+    """The height an answer's first block gives in its header, read without decoding its
+    transactions; None if it has none (the engine then refuses the block as undecodable)."""
+    with contextlib.suppress(MalformedInput):
+        value = decode(data, max_arrays=BLOCK_ARRAYS)
+        if isinstance(value, list) and value:
+            return Header.from_array(value[0]).height
+    return None
 
 
 def _is_item(value: object) -> bool:

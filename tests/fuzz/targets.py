@@ -131,14 +131,16 @@ def check_frame(data: bytes) -> bool:
 
 
 def check_sync(data: bytes) -> bool:
-    """Served as a request, then taken as the answer to our open question."""
+    """Served as a request, then taken as the answer to our open question: asked at an
+    empty chain's head, for the blocks from 1, where the seed answer's blocks start (an
+    answer whose blocks start elsewhere is ignored as a late one)."""
     world = samples.world()
     answer = serve_blocks(world.chain, data)
     assert answer is None or isinstance(answer, bytes)
     sync = BlockSync(poll_ms=None)
     sync.want(world.chain.height + 5)
-    assert sync.next_request(0, 1, [SYNC_PEER]) is not None
-    items = sync.accept(SYNC_PEER, data, 1)
+    assert sync.next_request(0, 0, [SYNC_PEER]) is not None
+    items = sync.accept(SYNC_PEER, data, 0)
     assert all(isinstance(b, bytes) and isinstance(c, bytes) for b, c in items)
     for block, certificate in items:  # what the engine does next with each item
         if _refused((MalformedInput,), functools.partial(decode_block, block)):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+import node.sync as node_sync
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
@@ -19,7 +20,7 @@ from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.network import Network
 from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
-from node.sync import RESPONSE_TIMEOUT_MS, SyncHeights, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, SyncHeights, serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
@@ -146,6 +147,10 @@ ANSWERS: dict[str, Callable[[Chain, Consortium], Serve]] = {
     "something that is no answer": lambda chain, _: lambda _: encode(["not", "blocks"]),
 }
 
+# Blocks that start below the height asked for are taken for a late answer to an earlier
+# question, and ignored (node.sync): the question stays open.
+UNANSWERED = ("nothing", "a greater height, with blocks this node holds")
+
 
 @pytest.mark.parametrize("answer", ANSWERS)
 async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
@@ -160,7 +165,7 @@ async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
         assert node.core.chain.height == 3
         await node.relays([forged(net.employer, FEW) for _ in range(4)])
         node.answer(ANSWERS[answer](node.core.chain, net))
-        if answer == "nothing":
+        if answer in UNANSWERED:  # the question is passed over only when it times out
             node.clock.now_ms += RESPONSE_TIMEOUT_MS
             node.engine.tick([node.relay])
         assert node.core.chain.height == 3
@@ -245,9 +250,11 @@ async def test_height_questions_never_take_the_turn_of_blocks_this_node_lacks(
 async def test_an_open_height_question_does_not_keep_wanted_blocks_waiting(
         net: Consortium) -> None:
     """Blocks a certified message says exist are asked for at once, though a height
-    question to a relay that will not answer is open; the relay is asked again after."""
+    question to a relay that has not answered is open; the relay's question stays open
+    beside it, and its answer counts when it comes."""
     relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
     try:
+        height_question = node.out.frames[-1][2]
         node.engine.sync.want(6, honest)  # as a certified announcement says
         node.engine.tick(peers)
         peer, channel, request = node.out.frames[-1]
@@ -256,6 +263,100 @@ async def test_an_open_height_question_does_not_keep_wanted_blocks_waiting(
         assert answer is not None
         node.engine.sync_answer(honest, answer)
         assert node.core.chain.height == 6
-        assert node.out.frames[-1][:2] == (node.relay, CH_SYNC_REQUEST)
+        node.engine.sync_answer(node.relay, serving(relay_chain)(height_question) or b"")
+        assert node.engine.sync.shown(node.relay) == (2, 6)
     finally:
         node.close()
+
+
+async def test_a_due_poll_does_not_wait_for_an_open_height_question(net: Consortium) -> None:
+    """A follower's poll goes out when it is due, though the relay asked its height has
+    not answered: it used to wait up to RESPONSE_TIMEOUT_MS for it."""
+    relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
+    try:
+        node.clock.now_ms += EngineConfig(1_000, 100).follower_poll_ms
+        node.engine.tick(peers)
+        peer, channel, request = node.out.frames[-1]
+        assert (peer, channel) == (honest, CH_SYNC_REQUEST)
+        node.engine.sync_answer(honest, serving(relay_chain)(request) or b"")
+        assert node.core.chain.height == 6
+    finally:
+        node.close()
+
+
+async def test_a_relay_silent_while_polls_go_on_is_passed_over_and_muted(
+        net: Consortium) -> None:
+    """Polls asked beside its height question do not keep that question open: it times
+    out RESPONSE_TIMEOUT_MS after it was asked, and the relay's forgery counts."""
+    relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
+    try:
+        await node.relays([forged(net.employer, FEW) for _ in range(4)])
+        poll_ms = EngineConfig(1_000, 100).follower_poll_ms
+        for _ in range(RESPONSE_TIMEOUT_MS // poll_ms):
+            node.clock.now_ms += poll_ms
+            node.engine.tick(peers)
+            peer, _, request = node.out.frames[-1]
+            if peer == honest:
+                node.engine.sync_answer(honest, serving(relay_chain)(request) or b"")
+        assert node.core.chain.height == 6
+        assert node.engine.sync.shown(node.relay) == (2, 0)
+        assert await node.muted_after_settling()
+    finally:
+        node.close()
+
+
+async def test_a_height_answer_overtaken_by_a_poll_still_shows_the_relay_height(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay's answer comes after a poll's answer from another peer has brought the
+    head past the height it was asked for: its blocks are ones this node now holds, the
+    very same, and its answer, full, still shows the height it claims."""
+    relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
+    monkeypatch.setattr(node_sync, "MAX_BLOCKS_PER_RESPONSE", 2)  # answers fill at 2
+    try:
+        height_question = node.out.frames[-1][2]
+        node.clock.now_ms += EngineConfig(1_000, 100).follower_poll_ms
+        node.engine.tick(peers)
+        assert node.out.frames[-1][0] == honest
+        node.engine.sync_answer(honest, serving(relay_chain)(node.out.frames[-1][2]) or b"")
+        assert node.core.chain.height == 5
+        node.engine.sync_answer(node.relay, serving(relay_chain)(height_question) or b"")
+        assert node.engine.sync.shown(node.relay) == (2, 6)
+    finally:
+        node.close()
+
+
+async def test_forged_frames_from_one_relay_hand_it_to_the_engine_once(
+        net: Consortium) -> None:
+    """Each frame holding a new suspect asks the relay's height (node.network); the
+    daemon hands each ask to the engine thread, whose inbox they filled one a frame."""
+    node = Node(net, Chain(MemoryStore(), net.genesis))
+    try:
+        handed: list[bytes] = []
+        receive = node.network.receive_gossip_into(
+            node.core, SyncHeights(node.engine.sync, handed.append))
+        for keys in (net.employer, net.ministry, net.university2):
+            await receive(node.relay, encode(forged(keys, 1)))
+        assert handed == [node.relay]
+    finally:
+        node.close()
+
+
+def test_a_relay_is_handed_over_again_once_a_question_has_been_asked() -> None:
+    """Not while a hand-over made since the last question, or one the engine holds for
+    the relay's turn, will be asked after now; again once neither is sure."""
+    sync = BlockSync(None)
+    handed: list[bytes] = []
+    heights = SyncHeights(sync, handed.append)
+    relay, other = b"r" * 32, b"o" * 32
+    for _ in range(3):
+        heights.ask(relay)
+    assert handed == [relay]
+    sync.want(5)
+    assert sync.next_request(0, 0, [other]) is not None  # question 1: blocks, of `other`
+    heights.ask(relay)  # the hand-over may have been dropped, or asked before question 1
+    assert handed == [relay, relay]
+    sync.ask_height(relay)  # the engine takes it: asked when no block is wanted
+    assert sync.next_request(RESPONSE_TIMEOUT_MS, 0, [relay, other]) is not None
+    for _ in range(3):
+        heights.ask(relay)
+    assert handed == [relay, relay]
