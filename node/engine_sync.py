@@ -52,6 +52,7 @@ class AppliesSyncedBlocks:
     work_available: Callable[[], None]
 
     def sync_answer(self, peer_key: bytes, payload: bytes) -> None:
+        taken_ms = self._clock_ms()
         items = self.sync.accept(peer_key, payload, self.chain.height)
         blocks: list[tuple[Block, bytes]] = []
         undecodable = False
@@ -78,7 +79,11 @@ class AppliesSyncedBlocks:
                 self.sync.backed(peer_key, self.chain.height, items, fresh)
         finally:
             checks.close()
-        self.sync.answer_applied(self._clock_ms(), peer_key)
+        # Only blocks applied hold the other open question's answer up for long (and
+        # only certified blocks this node lacked: nothing a peer can send at will).
+        applied_ms = self._clock_ms()
+        self.sync.answer_applied(applied_ms, peer_key,
+                                 applied_ms - taken_ms if self.chain.height > head else 0)
         self._pump_sync()
 
     def ask_height(self, peer_key: bytes) -> None:

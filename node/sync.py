@@ -8,7 +8,8 @@ from a peer asked while its question is open and its blocks start at the height
 asked for: one that starts elsewhere answers an earlier question to that peer, come
 late, and is ignored (an empty one names no height and is taken). The engine then
 checks each block's certificate and re-executes it before committing it through its one
-commit path. A peer that does not answer within RESPONSE_TIMEOUT_MS of the question,
+commit path. A peer that does not answer within RESPONSE_TIMEOUT_MS of the question
+(not counting the time this node spends applying blocks meanwhile: `answer_applied`),
 or whose answer does not help, is passed over: the next question goes to the next peer
 in turn.
 
@@ -236,13 +237,20 @@ class BlockSync:
         self._open.ahead = True
         return self._request(self._open)
 
-    def answer_applied(self, now_ms: int, peer: bytes) -> None:
-        """`peer`'s answer has been applied: an open question asked of it ahead, as that
-        answer came in, is timed from now. Once: a late answer ignored (`accept`) does not
-        restart the question it left open."""
-        question = self._open
-        if question is not None and question.peer == peer and question.ahead:
-            question.asked_at_ms, question.ahead = now_ms, False
+    def answer_applied(self, now_ms: int, peer: bytes, applying_ms: int = 0) -> None:
+        """`peer`'s answer has been applied, in `applying_ms` (0 unless it brought blocks):
+        an open question asked of it ahead, as that answer came in, is timed from now.
+        Once: a late answer ignored (`accept`) does not restart the question it left open.
+        The other open question (a relay's height, or blocks asked of another peer while
+        a relay's answer was applied) is not timed for that applying either: its answer
+        may have come meanwhile, and waits behind it in the engine's inbox."""
+        for question in (self._open, self._height_open):
+            if question is None:
+                continue
+            if question.peer == peer and question.ahead:
+                question.asked_at_ms, question.ahead = now_ms, False
+            else:
+                question.asked_at_ms += applying_ms
 
     def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
                fresh: bool) -> None:
