@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import node.sync as node_sync
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from node.channels import CH_SYNC_REQUEST
@@ -16,7 +17,7 @@ from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit
 from tests.node.test_key_rotation import rotate
-from tests.node.test_relay_heights import FEW, Node, signed
+from tests.node.test_relay_heights import FEW, Node, forged, signed
 
 
 async def test_a_long_apply_does_not_time_out_a_relay_ahead_of_this_node(
@@ -63,3 +64,39 @@ async def test_a_long_apply_does_not_time_out_a_relay_ahead_of_this_node(
     finally:
         node.close()
 
+
+# Passes at 16bed88 (an answer that brought nothing new failed); fails since 2c61645's
+# `_fresh` lets blocks this node committed after the question back a full answer.
+@pytest.mark.xfail(strict=True, reason="a relay at this node's height puts its penalty off "
+                   "by holding its answer until this node has committed a full answer's "
+                   "worth of blocks; left open for the lead: it trades against "
+                   "test_a_height_answer_overtaken_by_a_poll_still_shows_the_relay_height")
+async def test_a_relay_not_ahead_cannot_put_its_penalty_off_by_answering_late(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relay at this node's height forges; asked its height, it holds its answer until
+    this node has committed, from the validators' announcements, as many blocks as fill
+    an answer (two here; 64, or 1 MiB of blocks, in a chain: one full block), then hands
+    those back claiming a far greater height. It was never ahead of this node: what it
+    relayed must count, as when it answers at once."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    node = Node(net, relay_chain)
+    monkeypatch.setattr(node_sync, "MAX_BLOCKS_PER_RESPONSE", 2)  # answers fill at 2
+    try:
+        assert node.core.chain.height == 3
+        await node.relays([forged(net.employer, FEW) for _ in range(4)])
+        relay, channel, height_question = node.out.frames[-1]
+        assert (relay, channel) == (node.relay, CH_SYNC_REQUEST)
+        for _ in range(2):
+            commit(relay_chain, [])
+            height = relay_chain.height
+            node.engine.block_announced(net.ministry.public_key, encode(
+                [relay_chain.get_block_bytes(height), relay_chain.get_certificate(height)]))
+        assert node.core.chain.height == 5
+        node.clock.now_ms += RESPONSE_TIMEOUT_MS - 1
+        late = decode(serve_blocks(relay_chain, height_question) or b"")[1]
+        node.engine.sync_answer(node.relay, encode([10**6, late]))
+        assert await node.muted_after_settling()
+    finally:
+        node.close()
