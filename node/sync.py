@@ -19,7 +19,8 @@ have a peer asked (`ask_height`, from the event loop through `SyncHeights`, whic
 a relay to the engine thread once between two questions). Such a question is asked
 only when no block is wanted, one at a time, and stays open beside the questions for
 blocks, which never wait for it, on its own timeout; while another peer is connected,
-the questions for blocks go to others. A peer shows only what it backs: a claim counts
+the questions for blocks go to others (with the relay alone, its question is taken as
+theirs). A peer shows only what it backs: a claim counts
 when its answer's blocks, from the height asked, extend the head and fill an answer
 (`backed`; those the head has reached since the question was asked, by another answer
 or by consensus, must be the very blocks committed here), else the height they bring
@@ -136,7 +137,12 @@ class BlockSync:
             peer = choices[self._turn % len(choices)]
             self._turn += 1
         if peer == busy:
-            self._height_open = None  # this question's answer shows its height, and later
+            # The only peer: its height question asks for the blocks from a head no
+            # higher, so it is taken for the question for blocks as it was, its answer
+            # numbered as the answer to it. Asked again, its answer (empty ones, which
+            # name no height) would be taken for the new question, though made before it.
+            self._open, self._height_open = self._height_open, None
+            return None
         self._open = self._question(now_ms, peer, head_height + 1)
         return self._request(self._open)
 

@@ -13,7 +13,8 @@ import node.sync as node_sync
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from node.channels import CH_SYNC_REQUEST
-from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
+from node.network import _not_ahead
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, serve_blocks
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit
 from tests.node.test_key_rotation import rotate
@@ -100,3 +101,22 @@ async def test_a_relay_not_ahead_cannot_put_its_penalty_off_by_answering_late(
         assert await node.muted_after_settling()
     finally:
         node.close()
+
+
+def test_with_the_relay_alone_blocks_wanted_take_its_height_question_as_it_was() -> None:
+    """The relay is the only peer, its height question open (question 1, asked at 3),
+    when blocks are wanted: they are asked of it. Its answer to question 1, made at 3,
+    then a frame it relayed after committing block 4 (suspected when one question had
+    been asked), then the question for blocks: that answer is an answer to question 1,
+    not to a question asked after the frame, so the frame does not count by it
+    (node.network's `_not_ahead`)."""
+    sync = BlockSync(None)
+    relay = b"r" * 32
+    sync.ask_height(relay)
+    assert sync.next_request(0, 3, [relay]) is not None
+    suspected_at = sync.questions  # when the relay's frame arrives
+    sync.want(5, relay)  # as the relay's announcement of block 5 says
+    sync.next_request(10, 3, [relay])
+    sync.accept(relay, encode([3, []]), 3)  # made when question 1 came
+    shown = sync.shown(relay)
+    assert shown is not None and not _not_ahead(shown, suspected_at, 3)
