@@ -43,11 +43,14 @@ it claims, and an answer that fails, brings nothing new, or does not come in tim
 (`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its penalty off only by
 handing us a full answer of certified blocks we lacked when we asked each time it is
 asked, that is by being far ahead of us, the case the wait is for, and only until we
-hold the chain's head. A relay that shows a height above ours is asked again each
-FORGED_SETTLE_S, one such question at a time, beside the questions for blocks (which do
-not wait for it, nor it for them). (An honest relay ahead of us whose answer does
-not come in time shows nothing either, and may then be counted: a narrower case than a
-node that merely runs late, as every node sometimes does.)
+hold the chain's head; or, on a chain that commits a full answer's worth of blocks
+within RESPONSE_TIMEOUT_MS (64 blocks, or one of over 1 MiB), by holding its answer
+until we have them from others (a known gap: tests/node/test_height_question_timing.py).
+A relay that shows a height above ours is asked again each FORGED_SETTLE_S, one such
+question at a time, asked only when no block is wanted (it waits for the questions for
+blocks) and then open beside them (they do not wait for it). (An honest relay ahead of
+us whose answer does not come in time shows nothing either, and may then be counted: a
+narrower case than a node that merely runs late, as every node sometimes does.)
 
 A peer is a consortium member or allowed observer, so the table is small.
 """
