@@ -64,13 +64,17 @@ class AppliesSyncedBlocks:
                 undecodable = True
                 break
         head = self.chain.height
-        fresh = self._fresh(blocks, items, head)
-        asked = fresh and self._ask_ahead(peer_key, blocks, head)
+        in_turn = self._in_turn(blocks, items, head)
+        # Only an answer starting right after the head may back a height beyond it
+        # (`BlockSync.backed`): blocks this node committed since it asked, handed back
+        # late, are what a relay no further than this node can hand over too.
+        fresh = in_turn and blocks[0][0].header.height == head + 1
+        asked = in_turn and self._ask_ahead(peer_key, blocks, head)
         checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
                               self.check_signatures)
         try:
             if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
-                    or (items and self.chain.height == head and not fresh)):
+                    or (items and self.chain.height == head and not in_turn)):
                 # A bad block, or blocks that brought nothing beyond the head and are not
                 # the ones asked for: whatever height the peer claimed, its answer did
                 # not back it (`BlockSync.shown`).
@@ -92,13 +96,14 @@ class AppliesSyncedBlocks:
         self.sync.ask_height(peer_key)
         self._pump_sync()
 
-    def _fresh(self, blocks: list[tuple[Block, bytes]], items: list[SyncedItem],
-               head: int) -> bool:
+    def _in_turn(self, blocks: list[tuple[Block, bytes]], items: list[SyncedItem],
+                 head: int) -> bool:
         """Whether these are the blocks from the height asked for (`BlockSync.accept` took
         the answer because the first is at it) to the head and beyond, in turn: those the
         head has reached since the question was asked (another answer, or consensus,
-        brought it there) the very blocks committed here, so that the answer counts as
-        if it had come before them."""
+        brought it there) the very blocks committed here. Such an answer is no failure of
+        the peer's, though it backs no height beyond the head unless it starts right
+        after it."""
         if not blocks or blocks[0][0].header.height > head + 1:
             return False
         first = blocks[0][0].header.height
@@ -109,7 +114,7 @@ class AppliesSyncedBlocks:
                    in enumerate(zip(blocks, items, strict=False)))
 
     def _ask_ahead(self, peer_key: bytes, blocks: list[tuple[Block, bytes]], head: int) -> bool:
-        """Ask for the blocks after these and the head (`_fresh`: they are in turn) before
+        """Ask for the blocks after these and the head (`_in_turn`: they are in turn) before
         applying them (the question leaves at the first commit); whether asked."""
         next_height = max(blocks[-1][0].header.height, head) + 1
         request = self.sync.ask_ahead(self._clock_ms(), peer_key, next_height)

@@ -36,21 +36,23 @@ A relay gains nothing by lying about its height. Showing one at or below ours ma
 forgeries count. One above ours stands only in an answer whose blocks extend our head,
 each checked by its commit certificate as we apply them, and fill an answer (an honest
 relay stops only there or at its head; else the answer shows the height its blocks bring
-us to, `BlockSync.backed`). Those blocks start at the height asked for; the ones we have
-committed since we asked (from another peer, while the relay's answer travelled) count
-only if they are the very blocks we hold. An empty answer shows at most our head whatever
-it claims, and an answer that fails, brings nothing new, or does not come in time
+us to, `BlockSync.backed`). Those blocks start right after our head as the answer is
+taken: blocks we have committed since we asked (from another peer, while the relay's
+answer travelled) back nothing beyond the head, since a relay no further than us could
+hand them back late, once we had them from others (the very blocks we hold, they show at
+most our head). An empty answer shows at most our head whatever it claims, and an answer
+that fails, brings nothing new and is not ours, or does not come in time
 (`node.sync.RESPONSE_TIMEOUT_MS`) shows nothing. So a relay puts its penalty off only by
-handing us a full answer of certified blocks we lacked when we asked each time it is
-asked, that is by being far ahead of us, the case the wait is for, and only until we
-hold the chain's head; or, on a chain that commits a full answer's worth of blocks
-within RESPONSE_TIMEOUT_MS (64 blocks, or one of over 1 MiB), by holding its answer
-until we have them from others (a known gap: tests/node/test_height_question_timing.py).
-A relay that shows a height above ours is asked again each FORGED_SETTLE_S, one such
-question at a time, asked only when no block is wanted (it waits for the questions for
-blocks) and then open beside them (they do not wait for it). (An honest relay ahead of
-us whose answer does not come in time shows nothing either, and may then be counted: a
-narrower case than a node that merely runs late, as every node sometimes does.)
+handing us a full answer of certified blocks we lack each time it is asked, that is by
+being far ahead of us, the case the wait is for, and only until we hold the chain's
+head. (An honest relay ahead of us whose answer is overtaken so shows our head: its
+suspicions then count only if the sender's key here is still the one they were bad
+under, after the blocks we took from the other peer.) A relay that shows a height above
+ours is asked again each FORGED_SETTLE_S, one such question at a time, asked only when
+no block is wanted (it waits for the questions for blocks) and then open beside them
+(they do not wait for it). (An honest relay ahead of us whose answer does not come in
+time shows nothing either, and may then be counted: a narrower case than a node that
+merely runs late, as every node sometimes does.)
 
 A peer is a consortium member or allowed observer, so the table is small.
 """

@@ -21,11 +21,12 @@ only when no block is wanted, one at a time, and stays open beside the questions
 blocks, which never wait for it, on its own timeout; while another peer is connected,
 the questions for blocks go to others (with the relay alone, its question is taken as
 theirs). A peer shows only what it backs: a claim counts
-when its answer's blocks, from the height asked, extend the head and fill an answer
-(`backed`; those the head has reached since the question was asked, by another answer
-or by consensus, must be the very blocks committed here), else the height they bring
-the head to; an empty answer shows at most the head; one that fails, does not help, or
-does not come, shows nothing.
+when its answer's blocks start right after the head as it is taken, extend it, and fill
+an answer (`backed`), else the height they bring the head to: blocks the head reached
+after the question was asked, by another answer or by consensus, back nothing beyond
+it (they are no failure if they are the very blocks committed here); an empty answer
+shows at most the head; one that fails, does not help, or does not come, shows
+nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
@@ -262,11 +263,12 @@ class BlockSync:
                fresh: bool) -> None:
         """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
         its head unless an answer's limits stop it first, so an answer they did not cut
-        (or one that is not the blocks from the height asked in turn, those this node has
-        committed since it asked the very ones it holds: `fresh` False) shows no more than
-        `height`, whatever it claimed: else one block this node lacked, which a relay a
-        block ahead can hand over each time it is asked on a busy chain, would stand for
-        any height."""
+        (or one whose blocks do not start right after the head as it was taken, in turn:
+        `fresh` False) shows no more than `height`, whatever it claimed: else one block
+        this node lacked, which a relay a block ahead can hand over each time it is asked
+        on a busy chain, would stand for any height, and blocks committed here since the
+        question, handed back late, would let a relay no further than this node stand
+        for one."""
         cut = fresh and (len(items) >= MAX_BLOCKS_PER_RESPONSE or sum(
             len(data) + len(cert) for data, cert in items) > MAX_RESPONSE_BYTES - MAX_BLOCK_BYTES)
         shown = self._shown.get(peer)

@@ -66,19 +66,15 @@ async def test_a_long_apply_does_not_time_out_a_relay_ahead_of_this_node(
         node.close()
 
 
-# Passes at 16bed88 (an answer that brought nothing new failed); fails since 2c61645's
-# `_fresh` lets blocks this node committed after the question back a full answer.
-@pytest.mark.xfail(strict=True, reason="a relay at this node's height puts its penalty off "
-                   "by holding its answer until this node has committed a full answer's "
-                   "worth of blocks; left open for the lead: it trades against "
-                   "test_a_height_answer_overtaken_by_a_poll_still_shows_the_relay_height")
 async def test_a_relay_not_ahead_cannot_put_its_penalty_off_by_answering_late(
         net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     """A relay at this node's height forges; asked its height, it holds its answer until
     this node has committed, from the validators' announcements, as many blocks as fill
     an answer (two here; 64, or 1 MiB of blocks, in a chain: one full block), then hands
     those back claiming a far greater height. It was never ahead of this node: what it
-    relayed must count, as when it answers at once."""
+    relayed must count, as when it answers at once. (Failed while held blocks backed a
+    full answer, between 2c61645 and the change that made only an answer starting right
+    after the head back a height beyond it.)"""
     relay_chain = Chain(MemoryStore(), net.genesis)
     for _ in range(3):
         commit(relay_chain, [])
