@@ -43,6 +43,7 @@ from ledger.records import (
     accreditation_key,
     anchor_key,
     batch_key,
+    batch_record,
     employment_end_key,
     member_key,
     revocation_key,
@@ -251,9 +252,9 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
         raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
     if load_batch(state, tx.sender, payload.root) is not None:
         raise TxRejected("duplicate_batch", "you already issued a batch with this root")
-    batch = Batch(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms, tx.tx_id,
-                  sender.public_key)
-    state.set(batch_key(tx.sender, payload.root), batch.encode())
+    state.set(batch_key(tx.sender, payload.root),
+              batch_record(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms,
+                           tx.tx_id, sender.public_key))
 
 
 def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,

@@ -49,6 +49,7 @@ MAX_TX_BYTES = 64 * 1024
 # Arrays in one encoded transaction: itself, its payload and the few lists a payload
 # holds (an accreditation's types, a revocation's audit path, a governance action).
 MAX_TX_ARRAYS = 16
+_SIGNATURE_HEADER = b"\xc4" + bytes([SIGNATURE_BYTES])  # msgpack bin8 of its length
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Transaction:
 
     @cached_property
     def tx_id(self) -> bytes:
-        return tagged_hash(b"senim/tx-id/v1", self._unsigned)
+        return _tx_id(self._unsigned)
 
     @cached_property
     def _encoded(self) -> bytes:
@@ -137,9 +138,19 @@ def decode_transaction(data: bytes) -> Transaction:
             raise MalformedInput("transaction is not in canonical encoding") from None
         raise
     tx = Transaction(sender_id, nonce_bytes, expiry, typed, signature_bytes)
-    if tx.encode() != data:
+    unsigned = encode(tx.unsigned_array())
+    # The whole's canonical form is the unsigned array's items (fixarray(6) becomes
+    # fixarray(7)) followed by the signature as bin8(64), so it is checked against
+    # `unsigned` rather than encoded a second time.
+    if b"\x97" + unsigned[1:] + _SIGNATURE_HEADER + signature_bytes != data:
         raise MalformedInput("transaction is not in canonical encoding")
+    # What the cached properties would compute, known now: set as they would set it.
+    tx.__dict__.update(_unsigned=unsigned, _encoded=data, tx_id=_tx_id(unsigned))
     return tx
+
+
+def _tx_id(unsigned: bytes) -> bytes:
+    return tagged_hash(b"senim/tx-id/v1", unsigned)
 
 
 def tx_id_of_encoded(data: bytes) -> bytes | None:
@@ -151,4 +162,4 @@ def tx_id_of_encoded(data: bytes) -> bytes | None:
     """
     if len(data) < 70 or data[0] != 0x97 or data[-66:-64] != b"\xc4\x40":
         return None
-    return tagged_hash(b"senim/tx-id/v1", b"\x96" + data[1:-66])
+    return _tx_id(b"\x96" + data[1:-66])

@@ -43,14 +43,15 @@ class SubmissionChecks:
         return block_context(view.state, self.chain_id, view.height + 1,
                              int(time.time() * 1000), self.chain.evidence_check)
 
-    def _check_in_view(self, tx: Transaction, view: CommittedView,
+    def _check_in_view(self, tx: Transaction, view: CommittedView, ctx: BlockContext,
                        signature_checked: bool = False, sender: Member | None = None
                        ) -> Transaction:
         """Check `tx` against one committed block, in the public pool: it reads only
         `view` (a store snapshot, see node.public_work) and writes only to a scratch
-        dict. `sender`: what `check_before_signature` returned for `tx` in this `view`,
-        if it was called already (then its reads are not made twice)."""
-        ctx = self._next_block(view)
+        dict. `ctx`: `_next_block(view)`, made once for the many checked in one view
+        (its reads and its clock are the same for each; the block is executed under its
+        own). `sender`: what `check_before_signature` returned for `tx` in this `view`
+        and `ctx`, if it was called already (then its reads are not made twice)."""
         scratch = ScratchState(view.state, presume_absence=True)
         try:
             self._trial(tx, ctx, view, scratch, signature_checked, sender)
@@ -77,9 +78,10 @@ class SubmissionChecks:
         again by `check_envelope`)."""
         verdicts: list[TxRejected | None] = []
         with CommittedView(self.chain) as view:
+            ctx = self._next_block(view)
             for tx in txs:
                 try:  # as admission checks: absence presumed, a refusal confirmed
-                    self._check_in_view(tx, view, signature_checked=True)
+                    self._check_in_view(tx, view, ctx, signature_checked=True)
                 except TxRejected as exc:
                     verdicts.append(exc)
                 else:
@@ -101,8 +103,9 @@ class SubmissionChecks:
             for start, end in submission_parts(len(items)):
                 decoded = [decoded_or_refused(data) for data in items[start:end]]
                 allowance = INVALID_SIGNATURES_PER_SUBMISSION_MAX - forged
+                ctx = self._next_block(view)
                 for outcome, (sender, signature_good) in zip(
-                        decoded, self._senders_and_signatures(decoded, view, allowance),
+                        decoded, self._senders_and_signatures(decoded, view, ctx, allowance),
                         strict=True):
                     if isinstance(outcome, TxRejected):  # did not decode
                         outcomes.append(outcome)
@@ -111,8 +114,8 @@ class SubmissionChecks:
                         outcomes.append(sender)
                         continue
                     try:
-                        outcomes.append(self._check_in_view(outcome, view, signature_good,
-                                                            sender))
+                        outcomes.append(self._check_in_view(outcome, view, ctx,
+                                                            signature_good, sender))
                     except MalformedInput as exc:
                         outcomes.append(TxRejected("malformed", str(exc)))
                     except TxRejected as exc:
@@ -129,7 +132,7 @@ class SubmissionChecks:
             return outcomes, view.height
 
     def _senders_and_signatures(self, txs: list[Transaction | TxRejected],
-                                view: CommittedView, failures_max: int
+                                view: CommittedView, ctx: BlockContext, failures_max: int
                                 ) -> list[tuple[Member | TxRejected | None, bool]]:
         """For each of `txs`: its sender, or the envelope's refusal before any signature
         (say a replay, which anyone can copy off the chain: it costs no check); and
@@ -142,7 +145,6 @@ class SubmissionChecks:
         good = [False] * len(txs)
         checks: list[SignatureCheck] = []
         positions: list[int] = []
-        ctx = self._next_block(view)
         for position, tx in enumerate(txs):
             if isinstance(tx, TxRejected):
                 continue

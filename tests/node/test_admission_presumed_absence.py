@@ -30,7 +30,7 @@ VALUE_PREFIX = STATE_PREFIX + b"v"
 def _check(core: NodeCore, tx: Transaction) -> Transaction:
     """Admission's check of one transaction, against the head."""
     with CommittedView(core.chain) as view:
-        return core._check_in_view(tx, view)
+        return core._check_in_view(tx, view, core._next_block(view))
 
 
 def _core(net: Consortium) -> NodeCore:

@@ -145,6 +145,17 @@ def test_str8_for_short_text_refused() -> None:
         decode_transaction(b"\x97" + b"".join(parts))
 
 
+def test_signature_in_a_wider_bin_form_refused() -> None:
+    # The whole is checked against the unsigned part's encoding followed by bin8(64):
+    # a signature of the right length in bin16 form is not that.
+    tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
+    parts = [encode(v) for v in _elements(tx)]
+    assert parts[6][:2] == b"\xc4\x40"
+    parts[6] = b"\xc5\x00\x40" + tx.signature
+    with pytest.raises(MalformedInput, match="canonical"):
+        decode_transaction(b"\x97" + b"".join(parts))
+
+
 def test_trailing_bytes_refused() -> None:
     tx = build_transaction(KEYS, CHAIN_ID, AnchorPayload(H), 9)
     with pytest.raises(MalformedInput):
