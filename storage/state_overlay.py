@@ -167,15 +167,20 @@ class StateOverlay:
             return
         changes = []
         unhashed = self._unhashed
+        absent = self._unchecked_absent
+        absent_paths = set()
+        # A key read as absent and then written (every new record: its absence is
+        # checked before it is set) is walked for its write; its path is hashed once.
         for key, value in unhashed.items():
             path = key_path(key)
+            if key in absent:
+                absent_paths.add(path)
             hashed = None if value is None else value_hash(value)
             changes.append((int.from_bytes(path, "big"), path, hashed))
-        absent_paths = set()
-        for key in self._unchecked_absent:
-            path = key_path(key)
-            absent_paths.add(path)
-            if key not in unhashed:  # a key written since is walked for its write anyway
+        for key in absent:
+            if key not in unhashed:
+                path = key_path(key)
+                absent_paths.add(path)
                 changes.append((int.from_bytes(path, "big"), path, _CHECK_ONLY))
         changes.sort(key=itemgetter(0))
         self._changes = changes
@@ -270,6 +275,18 @@ class StateOverlay:
             raise CorruptStateError(f"stored value of a state key at path "
                                     f"{node_first(node).hex()} is missing but the tree holds "
                                     "it (damaged or lost on disk)")
+        if len(changes) == 1:
+            new_int, new_path, new_hash = changes[0]
+            if new_hash and new_path != node_first(node):
+                # A new key beside one leaf, most of a block's inserts: the leaf moves
+                # down as it is (its node depends on its path and value, not on its
+                # place), not hashed again. As `_build` of both would, in that order.
+                new = leaf_node(new_path, new_hash)
+                old_int = int.from_bytes(node_first(node), "big")
+                self._written[position] = None
+                if new_int < old_int:
+                    return self._pair(position, new_int, new, old_int, node)
+                return self._pair(position, old_int, node, new_int, new)
         merged = _merge_leaf(node, changes)
         if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
             return node
@@ -303,10 +320,16 @@ class StateOverlay:
         (first_int, first_path, first_hash), (second_int, second_path, second_hash) = (
             first, second)
         assert first_hash is not None and second_hash is not None
+        return self._pair(position, first_int, leaf_node(first_path, first_hash),
+                          second_int, leaf_node(second_path, second_hash))
+
+    def _pair(self, position: Position, first_int: int, left: Node, second_int: int,
+              right: Node) -> Node:
+        """`_build_pair` of the leaves `left` and `right`, whose paths are `first_int` <
+        `second_int`."""
         parted = PATH_BITS - (first_int ^ second_int).bit_length()  # depth of their branch
         below = parted + 1
         depth, written = position[0], self._written
-        left, right = leaf_node(first_path, first_hash), leaf_node(second_path, second_hash)
         written[(below, first_int >> (PATH_BITS - below))] = left
         written[(below, second_int >> (PATH_BITS - below))] = right
         node = branch_node(left[RECORD_BYTES:], right[RECORD_BYTES:])
