@@ -250,11 +250,13 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
     if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
         code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
         raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
-    if load_batch(state, tx.sender, payload.root) is not None:
+    key = batch_key(tx.sender, payload.root)  # read and written: made once
+    stored = state.get(key)
+    if stored is not None:
+        Batch.decode(stored)  # as `load_batch`: a record that does not decode is damage
         raise TxRejected("duplicate_batch", "you already issued a batch with this root")
-    state.set(batch_key(tx.sender, payload.root),
-              batch_record(tx.sender, credential_type, payload.count, ctx.height, ctx.time_ms,
-                           tx.tx_id, sender.public_key))
+    state.set(key, batch_record(tx.sender, credential_type, payload.count, ctx.height,
+                                ctx.time_ms, tx.tx_id, sender.public_key))
 
 
 def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,

@@ -101,9 +101,11 @@ class StateOverlay:
         self._absent_paths: set[bytes] = set()  # their paths, during a rehash
 
     def get(self, key: bytes) -> bytes | None:
-        self._check_fresh()
-        if key in self._values:
-            return self._values[key]
+        if self._tree._generation != self._generation:
+            self._check_fresh()  # raises; the test is written out: a block reads thousands
+        values = self._values
+        if key in values:
+            return values[key]
         if not self._defer_absence or self._sealed:
             return self._tree.get(key)
         value, checked = self._tree.get_unless_unwalked_absent(key)
@@ -112,10 +114,13 @@ class StateOverlay:
         return value
 
     def set(self, key: bytes, value: bytes) -> None:
-        self._check_writable()
+        if self._sealed or self._tree._generation != self._generation:
+            self._check_writable()  # raises; written out as in `get`
         if value is None:
             raise InvalidStateEntryError("state value must be bytes; use delete() to remove")
-        _check_entry(key, value)
+        if (type(key) is not bytes or len(key) > KEY_BYTES_MAX or type(value) is not bytes
+                or len(value) > VALUE_BYTES_MAX):
+            _check_entry(key, value)  # raises (or passes a bytes subclass, as it always did)
         self._values[key] = value
         self._unhashed[key] = value
 

@@ -142,15 +142,18 @@ class StateTree:
         with no stored value whose leaf is not known yet gives (None, False) without
         the walk that checks it: the caller checks that absence itself (a
         `StateOverlay` with `defer_absence`, in the walk of its next root)."""
-        if (threading.get_ident() == self._owner and key not in self._checked_values
-                and key not in self._leaf_values):
-            value = self._kv.get(self._value_prefix + key)
-            if value is None:
-                return None, False
-            # The committer's own reads race no commit: checked here, without a re-read.
-            if self._leaf_matches(key, value, True):
-                self._remember_checked(key, value)
-                return value, True
+        if threading.get_ident() == self._owner:
+            checked = self._checked_values
+            if key in checked:  # as `get` answers it, without the call
+                return checked[key], True
+            if key not in self._leaf_values:
+                value = self._kv.get(self._value_prefix + key)
+                if value is None:
+                    return None, False
+                # The committer's own reads race no commit: checked here, without a re-read.
+                if self._leaf_matches(key, value, True):
+                    self._remember_checked(key, value)
+                    return value, True
         return self.get(key), True
 
     def _remember_checked(self, key: bytes, value: bytes | None) -> None:
