@@ -22,7 +22,9 @@ atomic batch; after that write succeeds the caller calls `committed(overlay)`.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
+from itertools import repeat
 
 from storage.errors import CorruptStateError, StaleOverlayError
 from storage.kv import KeyValueReader, KeyValueStore
@@ -223,8 +225,8 @@ class StateTree:
         self._commits_started = self._generation + 1
         writes: dict[bytes, bytes | None] = {}
         self._nodes.writes(overlay._written, writes)
-        for key, value in overlay._values.items():
-            writes[self._value_prefix + key] = value
+        values = overlay._values
+        writes.update(zip(map(self._value_prefix.__add__, values), values.values(), strict=True))
         writes[self._root_key] = new_root
         return writes
 
@@ -238,9 +240,9 @@ class StateTree:
             raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
         self._nodes.adopt(overlay._written)
         self._view_nodes.add(overlay._written)
-        for key in overlay._values:
-            self._leaf_values.pop(key, None)
-            self._checked_values.pop(key, None)
+        # What was remembered of the keys written is forgotten (two loops run by C).
+        deque(map(self._leaf_values.pop, overlay._values, repeat(None)), maxlen=0)
+        deque(map(self._checked_values.pop, overlay._values, repeat(None)), maxlen=0)
         self._top = overlay._top
         self._generation += 1
         self._pending = None
