@@ -248,11 +248,17 @@ class StateOverlay:
         depth, bits = position
         passed: list[tuple[Position, Node, int]] = []  # (position, branch, bit taken)
         below: Node | None = node
+        cache = self._cache
         while below is not None and below[0] != LEAF_RECORD:
             bit = (path >> (PATH_BITS - 1 - depth)) & 1
             passed.append(((depth, bits), below, bit))
             depth, bits = depth + 1, (bits << 1) | bit
-            below = self._read((depth, bits), below[SECOND_HALF] if bit else below[FIRST_HALF])
+            expected = below[SECOND_HALF] if bit else below[FIRST_HALF]
+            # `_read`'s cache hit written out: a node whose hash is the one expected is
+            # that node, whether this overlay wrote it or the cache holds it.
+            below = cache.get((depth, bits))
+            if below is None or below[RECORD_BYTES:] != expected:
+                below = self._read((depth, bits), expected)
         new = self._update_bottom((depth, bits), self._changes[index : index + 1], below)
         if new is below:
             return node  # nothing changed at the bottom, so nothing above it either
