@@ -375,8 +375,9 @@ class Chain(ChainReads):
             self._tx_ids[execution.header.height] = tuple([tx.tx_id for tx in execution.accepted])
 
 
-# encode(index) for the indexes a block has held so far, replaced whole when a bigger
-# block comes: another thread's chain reads the old tuple or the new one, both right.
+# encode(index) for the indexes a block has held so far (no more than the transactions
+# ledger.blocks.MAX_BLOCK_BYTES lets a block hold), replaced whole when a bigger block
+# comes: another thread's chain reads the old tuple or the new one, both right.
 _index_bytes: tuple[bytes, ...] = ()
 
 
