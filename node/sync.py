@@ -14,19 +14,18 @@ or whose answer does not help, is passed over: the next question goes to the nex
 in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
-numbered: node.network judges a relay's forged-looking signatures by it, and may
-have a peer asked (`ask_height`, from the event loop through `SyncHeights`, which hands
-a relay to the engine thread once between two questions). Such a question is asked
-only when no block is wanted, one at a time, and stays open beside the questions for
-blocks, which never wait for it, on its own timeout; while another peer is connected,
-the questions for blocks go to others (with the relay alone, its question is taken as
-theirs). A peer shows only what it backs: a claim counts
-when its answer's blocks start right after the head as it is taken, extend it, and fill
-an answer (`backed`), else the height they bring the head to: blocks the head reached
-after the question was asked, by another answer or by consensus, back nothing beyond
-it (they are no failure if they are the very blocks committed here); an empty answer
-shows at most the head; one that fails, does not help, or does not come, shows
-nothing.
+numbered: node.network judges a relay's forged-looking signatures by it, and may have a
+peer asked (`ask_height`, from the event loop through `SyncHeights`, which hands a relay
+to the engine thread once between two questions). Such a question is asked only when no
+block is wanted, one at a time, and stays open beside the questions for blocks, which
+never wait for it, on its own timeout; while another peer is connected, the questions
+for blocks go to others (with the relay alone, its question is taken as theirs). A peer
+shows only what it backs: a claim counts when its answer's blocks start right after the
+head as it is taken, extend it, and fill an answer (`backed`), else the height they
+bring the head to: blocks the head reached after the question was asked, by another
+answer or by consensus, back nothing beyond it (they are no failure if they are the very
+blocks committed here); an empty answer shows at most the head; one that fails, does not
+help, or does not come, shows nothing.
 
 `serve_blocks` answers other nodes' questions from the local chain.
 """
