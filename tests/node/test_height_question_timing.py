@@ -10,15 +10,13 @@ from typing import Any
 import pytest
 
 import node.sync as node_sync
-from ledger.chain import Chain
 from ledger.codec import decode, encode
 from node.channels import CH_SYNC_REQUEST
 from node.network import _not_ahead
 from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, serve_blocks
-from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit
 from tests.node.test_key_rotation import rotate
-from tests.node.test_relay_heights import FEW, Node, forged, signed
+from tests.node.test_relay_heights import FEW, beside_a_relay_at_three, forged, signed
 
 
 async def test_a_long_apply_does_not_time_out_a_relay_ahead_of_this_node(
@@ -27,10 +25,7 @@ async def test_a_long_apply_does_not_time_out_a_relay_ahead_of_this_node(
     height, then blocks 4-6 of a peer that holds no more; applying them takes longer
     than RESPONSE_TIMEOUT_MS. The relay's answer, made at once, is taken after them:
     this node catches up with the relay and does not mute it."""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
+    relay_chain, node = beside_a_relay_at_three(net)
     honest = net.ministry.public_key
     peers = [node.relay, honest]
     try:
@@ -75,10 +70,7 @@ async def test_a_relay_not_ahead_cannot_put_its_penalty_off_by_answering_late(
     relayed must count, as when it answers at once. (Failed while held blocks backed a
     full answer, between 2c61645 and the change that made only an answer starting right
     after the head back a height beyond it.)"""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
+    relay_chain, node = beside_a_relay_at_three(net)
     monkeypatch.setattr(node_sync, "MAX_BLOCKS_PER_RESPONSE", 2)  # answers fill at 2
     try:
         assert node.core.chain.height == 3

@@ -152,15 +152,21 @@ ANSWERS: dict[str, Callable[[Chain, Consortium], Serve]] = {
 UNANSWERED = ("nothing", "a greater height, with blocks this node holds")
 
 
+def beside_a_relay_at_three(net: Consortium) -> tuple[Chain, Node]:
+    """A relay's chain at height 3, and a node holding the same three blocks; the caller
+    closes the node."""
+    relay_chain = Chain(MemoryStore(), net.genesis)
+    for _ in range(3):
+        commit(relay_chain, [])
+    return relay_chain, Node(net, relay_chain)
+
+
 @pytest.mark.parametrize("answer", ANSWERS)
 async def test_a_relay_that_forges_is_muted_whatever_it_says_of_its_height(
         net: Consortium, answer: str) -> None:
     """A height stands only as far as the relay backs it with certified blocks that
     extend this node's head; an answer that does not, or none, shows nothing."""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
+    _, node = beside_a_relay_at_three(net)
     try:
         assert node.core.chain.height == 3
         await node.relays([forged(net.employer, FEW) for _ in range(4)])
@@ -190,10 +196,7 @@ async def test_a_relay_cannot_put_its_penalty_off_with_one_new_block_a_question(
     """Handing over one certified block this node lacked, as a relay a block ahead can
     each time it is asked on a busy chain, backs that block's height, not the height the
     relay claims beside it: this node holds that block, so the forgeries count."""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
+    relay_chain, node = beside_a_relay_at_three(net)
     try:
         await node.relays([forged(net.employer, FEW) for _ in range(4)])
         commit(relay_chain, [])
@@ -208,10 +211,7 @@ async def _asking_a_relay_three_blocks_ahead(net: Consortium
                                              ) -> tuple[Chain, Node, bytes, list[bytes]]:
     """A node at height 3 beside an honest validator, whose relay (at 6) relayed a forged
     signature: the relay has just been asked its height. The caller closes the node."""
-    relay_chain = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(relay_chain, [])
-    node = Node(net, relay_chain)
+    relay_chain, node = beside_a_relay_at_three(net)
     honest = net.ministry.public_key
     peers = [node.relay, honest]
     try:
