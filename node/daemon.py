@@ -22,6 +22,7 @@ from ledger.errors import ConfigError, RulesVersionUnknown
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from ledger.rules import load_member
 from ledger.rules_version import require_known_rules
+from node.answer_gate import AnswerGate
 from node.api import StatusProvider, make_app
 from node.channels import (
     CH_BLOCK,
@@ -126,7 +127,7 @@ METRICS_REFRESH_S = 1.0
 
 
 async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
-                          network: Network) -> None:
+                          network: Network, sync_questions: AnswerGate) -> None:
     """Gauges an operator watches, read from the engine once a second (plain reads of
     counters the engine thread updates; a second's staleness is fine here)."""
     last_view = engine.replica.view if engine.replica is not None else 0
@@ -143,6 +144,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
         metrics.peers.set(len(network.peers.connected()))
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
+        metrics.sync_answers_unasked.set(sync_questions.dropped)
 
 
 # Governance may grow the validator set while the node runs; consensus frames are
@@ -198,7 +200,11 @@ async def serve(config: NodeConfig) -> None:
         # snapshot height may find the store at a later block already.
         snapshots.block_committed(report.execution.header.height)
 
-    thread = EngineThread(loop, network.peers.send, committed, core.refuse, snapshot_if_due)
+    # Block-sync answers get into the engine's inbox only from peers asked a question
+    # (node.answer_gate): the engine's questions leave through this send.
+    sync_questions = AnswerGate("block-sync", network.describe_key)
+    thread = EngineThread(loop, sync_questions.recording(network.peers.send, CH_SYNC_REQUEST),
+                          committed, core.refuse, snapshot_if_due)
     # Batches of signatures go to child processes: a submission's to one set, the
     # engine's (a proposal's, a sync answer's) to its own, so that consensus never waits
     # for a child that public work holds; a signature either finds good is not checked
@@ -233,7 +239,7 @@ async def serve(config: NodeConfig) -> None:
 
     refresh_members()
     network.route(CH_CONSENSUS, consensus_frame)
-    network.route(CH_SYNC_RESPONSE, sync_answer)
+    network.route(CH_SYNC_RESPONSE, sync_questions.gated(sync_answer))
     network.route(CH_BLOCK, block_announced)
     network.route(CH_SYNC_REQUEST, network.serve_sync_from(core.chain))
     network.route(CH_TXS, network.receive_gossip_into(core, SyncHeights(
@@ -275,7 +281,8 @@ async def serve(config: NodeConfig) -> None:
              engine.role.value, config.api, config.p2p, peers_configured(config),
              core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
-    refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network))
+    refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network,
+                                                    sync_questions))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)

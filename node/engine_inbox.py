@@ -12,9 +12,13 @@ may send:
   whatever its size: the largest legitimate frame (a NewView of many validators,
   hundreds of MiB with 100 of them) must never be refused for its size alone.
 - everything else (sync answers): at most OTHER_INPUT_BYTES_MAX, room for several
-  of the largest answers; a node has two questions open at a time at most (one for
-  blocks, one for a peer's height: node.sync), so an honest answer meets a full pool
-  only when a peer sends answers nobody asked for.
+  of the largest answers. A node has two questions open at a time at most (one for
+  blocks, one for a peer's height: node.sync). The event loop lets an answer this far
+  only from a peer sent a question it has not answered yet (node.answer_gate), so
+  answers nobody asked for are dropped before they take room here, and one peer gets
+  at most QUESTIONS_PER_PEER_MAX answers in at once, fewer than this pool holds. The
+  pool is the second line, for what gets past that (peers that kept their answers to
+  questions that timed out back, sending them together while the engine is busy).
 
 What does not fit is dropped, with its reason counted; the protocols cope (a
 dropped vote is sent again on a view change, a dropped sync answer is asked again).

@@ -44,6 +44,10 @@ class NodeMetrics:
         self.engine_inputs_dropped = Gauge(
             "senim_engine_inputs_dropped", "Network inputs dropped because the engine's "
             "inbox was full (since start)", registry=self.registry)
+        self.sync_answers_unasked = Gauge(
+            "senim_sync_answers_unasked", "Block-sync answers dropped before the engine's "
+            "inbox because this node had not asked their peer (since start)",
+            registry=self.registry)
         self.store_damage = Counter("senim_store_damage", "Answers refused because the "
                                     "store was found damaged", registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).

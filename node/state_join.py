@@ -20,6 +20,7 @@ from ledger.chain_layout import GENESIS_KEY, STATE_PREFIX
 from ledger.codec import encode
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
+from node.answer_gate import AnswerGate
 from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import NodeConfig
 from node.network import Network
@@ -30,7 +31,9 @@ from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.state_sync")
 
-ANSWERS_QUEUED_MAX = 4  # answers waiting to be checked; only one question is ever open
+# Answers waiting to be checked: only one question is ever open, and answers from peers
+# not asked are dropped before they take a place here (node.answer_gate).
+ANSWERS_QUEUED_MAX = 4
 POLL_S = 0.05
 PROGRESS_LOG_S = 10.0
 WIPE_BATCH_KEYS = 10_000
@@ -61,6 +64,8 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
     network = Network(config, genesis, keys)
     validators = network.validator_keys
     answers: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(ANSWERS_QUEUED_MAX)
+    questions = AnswerGate("state-sync", network.describe_key)
+    send = questions.recording(network.peers.send, CH_STATE_REQUEST)
 
     async def answered(peer_key: bytes, payload: bytes) -> None:
         if not answers.full():
@@ -72,7 +77,7 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
         del payload
         network.peers.send(peer_key, CH_STATE_RESPONSE, encode([NOT_HELD, 0]))
 
-    network.route(CH_STATE_RESPONSE, answered)
+    network.route(CH_STATE_RESPONSE, questions.gated(answered))
     network.route(CH_STATE_REQUEST, nothing_held)
     sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
     started = last_log = time.monotonic()
@@ -89,7 +94,7 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
                 log.warning("no peer holds the snapshot being copied any more; starting again")
                 await loop.run_in_executor(None, wipe_partial_state, kv)
             if request is not None:
-                network.peers.send(request.peer, CH_STATE_REQUEST, request.payload)
+                send(request.peer, CH_STATE_REQUEST, request.payload)
             try:
                 peer, payload = await asyncio.wait_for(answers.get(), POLL_S)
             except TimeoutError:

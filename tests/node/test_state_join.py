@@ -15,18 +15,19 @@ from ledger.chain_layout import STATE_PREFIX
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
-from node.channels import CH_STATE_REQUEST
+from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import Address, NodeConfig
 from node.network import Network
 from node.state_join import join_by_state_sync, needs_join, wipe_partial_state
 from node.state_serve import StateSnapshots
-from node.state_sync import ASK_NODES
+from node.state_sync import ASK_NODES, NOT_HELD
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
 from tests.node.conftest import Consortium, commit, make_tx
 
 JOIN_TIMEOUT_S = 60.0
+FLOODED_JOIN_TIMEOUT_S = 30.0  # a few seconds unflooded; each question dropped costs 5 s
 
 
 def config_for(name: str, port: int, peers: list[int]) -> NodeConfig:
@@ -129,3 +130,50 @@ def test_nodes_all_joining_at_once_find_no_snapshot_and_start_from_genesis(
 
     assert asyncio.run(scenario()) == [False, False]
     assert all(needs_join(kv) for kv in stores)
+
+
+def test_a_member_flooding_unasked_answers_does_not_stall_the_join(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """The joiner's queue of answers holds ANSWERS_QUEUED_MAX: a member sending answers
+    nobody asked for, as fast as it can, kept it full, so that the asked peer's answers
+    were dropped and each question timed out. They are dropped as they come now
+    (node.answer_gate), and the join goes on."""
+    source = Chain(MemoryStore(), net.genesis)
+    for _ in range(2):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+                        for _ in range(50)])
+    honest = StateSnapshots(source.kv, ValidatorSets.for_chain(source).certifies)
+    kv = MemoryStore()
+    honest_port, flooder_port, joiner_port = free_port(), free_port(), free_port()
+    unasked = encode([NOT_HELD, 0])
+
+    async def flood(flooder: Network, joined: asyncio.Event) -> None:
+        deadline = asyncio.get_running_loop().time() + FLOODED_JOIN_TIMEOUT_S
+        while not joined.is_set() and asyncio.get_running_loop().time() < deadline:
+            flooder.peers.send(net.employer.public_key, CH_STATE_RESPONSE, unasked)
+            await asyncio.sleep(0)
+
+    async def scenario() -> bool:
+        # The ministry, the validator, is asked first; the university floods.
+        server = await serving(net, net.ministry, honest_port, honest)
+        flooder = Network(config_for("flooder", flooder_port, []), net.genesis,
+                          net.university)
+        await flooder.start()
+        joined = asyncio.Event()
+        flooding = asyncio.create_task(flood(flooder, joined))
+        try:
+            config = config_for("joiner", joiner_port, [honest_port, flooder_port])
+            return await asyncio.wait_for(
+                join_by_state_sync(config, net.genesis, net.employer, kv, asyncio.Event()),
+                FLOODED_JOIN_TIMEOUT_S)
+        finally:
+            joined.set()
+            await flooding
+            await flooder.close()
+            await server.close()
+
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(scenario())
+    assert "joined by state sync at block 2" in caplog.text
+    assert "state-sync answers from peers this node had not asked" in caplog.text
+    assert Chain(kv, net.genesis).state.root == source.state.root
