@@ -48,7 +48,7 @@ from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
-from registrar import preview
+from registrar import preview, titles_read_past
 from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
 
 
@@ -177,9 +177,8 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         if result.source.sheets > 1:
             click.echo(f"read the sheet {result.source.sheet!r} only, the first of "
                        f"{result.source.sheets}")
-        if result.source.titles:
-            click.echo(f"header on row {result.source.header_row}; read past the title rows "
-                       "above it: " + ", ".join(repr(t[:60]) for t in result.source.titles))
+        for line in titles_read_past(result.source):
+            click.echo(line)
         _, schema = load_schema_or_fail(credential_type, options)
         try:
             batch = builder.finish()

@@ -5,10 +5,10 @@ This package knows nothing of the chain; it imports only the standard library,
 openpyxl and charset-normalizer.
 """
 
-from registrar.export import ExportResult, SourceInfo, preview, read_export
+from registrar.export import ExportResult, SourceInfo, preview, read_export, titles_read_past
 from registrar.mapping import Mapping, load_mapping
 from registrar.problems import Problem
 from registrar.schema import Schema, SchemaError, load_schema
 
 __all__ = ["ExportResult", "Mapping", "Problem", "Schema", "SchemaError", "SourceInfo",
-           "load_mapping", "load_schema", "preview", "read_export"]
+           "load_mapping", "load_schema", "preview", "read_export", "titles_read_past"]

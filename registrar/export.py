@@ -39,8 +39,9 @@ class SourceInfo:
     blank_rows: int = 0
     sheet: str | None = None  # Excel: the sheet read, the first of `sheets`
     sheets: int = 0
-    header_row: int = 1  # CSV and Excel: below `titles`, each title row's first text
-    titles: tuple[str, ...] = ()
+    header_row: int = 1  # CSV and Excel: below `titles`, each title row's number and text
+    titles: tuple[tuple[int, str], ...] = ()
+    unread_header: tuple[int, int] | None = None  # registrar.rows.SourceStats
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,21 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
                         validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
-                        tuple(stats.titles))
+                        tuple(stats.titles), stats.unread_header)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count, grouping)
+
+
+def titles_read_past(source: SourceInfo) -> list[str]:
+    """The rows read past above the header, each named by its number and values: a
+    student's row taken for a title would show here (registrar.rows.find_header)."""
+    if not source.titles:
+        return []
+    count = len(source.titles)
+    return [f"header on row {source.header_row}; read past {count} title row"
+            f"{'s' if count > 1 else ''} above it (check that none is a student's):",
+            *(f"  row {row}: {text if len(text) <= 100 else text[:99] + '…'}"
+              for row, text in source.titles)]
 
 
 def preview(result: ExportResult, limit: int = 3) -> str:
@@ -178,10 +191,12 @@ def preview(result: ExportResult, limit: int = 3) -> str:
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
              + f": {rows}{'; ' if grouping else ', '}{result.count} records ready, "
              + f"{len(result.problems)} problems"]
-    if source.titles:
-        lines.append(f"header on row {source.header_row}; read past the title"
-                     f"{'s' if len(source.titles) > 1 else ''} above it: "
-                     + ", ".join(repr(title[:60]) for title in source.titles))
+    lines.extend(titles_read_past(source))
+    if source.unread_header is not None:
+        header, row = source.unread_header
+        lines.append(f"row {header} looks like the header, but row {row} above it is no "
+                     "title (it may be a student's row), so the file is read from row 1: if "
+                     f"no row above row {header} is a student's, delete those rows")
     for row, record in result.sample[:limit]:
         rows_of = grouping.rows_of.get(row) if grouping is not None else None
         lines.append(f"rows {rows_text(rows_of)}:" if rows_of and len(rows_of) > 1

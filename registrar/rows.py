@@ -6,13 +6,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from registrar.formats import FormatError, check_value
+
 # Title rows a CSV or Excel export may put above its header (a list's name, the
 # university, the date it was printed): the header is looked for this far down.
 MAX_TITLE_ROWS = 10
 # A row naming at least this many columns the schema or mapping knows is a header,
-# and a row holding more values than a title does is not read past as one.
+# and a row holding at most this many values may be a title ("Факультет: ИТ").
 HEADER_KNOWN_COLUMNS = 2
 MAX_TITLE_CELLS = 2
+# A wider title row is judged by what it holds under these columns of the header
+# below it, where a student's row holds its IIN and dates (find_header).
+IDENTIFYING_FORMATS = frozenset({"iin", "date"})
+# A cell with this many digits, and no more letters than digits, is a number however
+# written: an IIN mistyped, "30 июня 2026", Excel's day number 46203.
+NUMBER_DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,9 @@ class SourceStats:
     sheet: str | None = None  # the Excel sheet read (the first), and how many there are
     sheets: int = 0
     header_row: int = 1  # CSV and Excel: the header's row, below any title rows
-    titles: list[str] = field(default_factory=list)  # each title row's first text
+    titles: list[tuple[int, str]] = field(default_factory=list)  # each title row, its text
+    # a header found below a row that is no title (read from row 1), and that row
+    unread_header: tuple[int, int] | None = None
 
 
 class HeaderSink(Protocol):
@@ -48,35 +58,99 @@ class HeaderSink(Protocol):
 
     def ignores(self, header: str) -> bool: ...
 
+    def column_formats(self, keys: tuple[str, ...]) -> tuple[str | None, ...]: ...
+
 
 Numbered = tuple[int, list[str | None]]  # a row's number and its cells as text
 
 
-def _values(cells: list[str | None]) -> int:
-    return sum(1 for c in cells if c is not None and c.strip())
+def _texts(cells: list[str | None]) -> list[tuple[int, str]]:
+    return [(i, c.strip()) for i, c in enumerate(cells) if c is not None and c.strip()]
+
+
+def _passes(format_name: str, value: str) -> bool:
+    try:
+        check_value(format_name, value)
+    except FormatError:
+        return False
+    return True
+
+
+def _student_value(format_name: str, value: str) -> bool:
+    """Whether a student's row could hold `value` under a column of this format: it
+    passes, or it is a number however written (NUMBER_DIGITS), save a date under an
+    IIN column (a title's "Дата | 01.07.2026" standing there)."""
+    if _passes(format_name, value):
+        return True
+    digits = sum(1 for c in value if c.isdigit())
+    number = digits >= NUMBER_DIGITS and digits >= sum(1 for c in value if c.isalpha())
+    return number and not (format_name == "iin" and _passes("date", value))
+
+
+def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink) -> bool:
+    """Whether a row above `header` is read past as a title (find_header says why)."""
+    formats = sink.column_formats(tuple(c or "" for c in header))
+    texts = _texts(cells)
+    if any(_passes("iin", text) for _, text in texts):
+        return False
+    if len(texts) <= MAX_TITLE_CELLS:
+        return True
+    placed = [(name, text) for i, text in texts
+              if i < len(formats) and (name := formats[i]) in IDENTIFYING_FORMATS]
+    return (len(texts) < len(_texts(header))
+            and not any(_student_value(name, text) for name, text in placed)
+            and any(any(c.isalpha() for c in text) for _, text in placed))
+
+
+def title_text(cells: list[str | None]) -> str:
+    """A title row as the dry run names it: its values, in order."""
+    return " | ".join(text for _, text in _texts(cells))
 
 
 def find_header(rows: Iterator[Numbered], stats: SourceStats, sink: HeaderSink | None
                 ) -> tuple[Numbered | None, list[Numbered]]:
     """The header row, and the rows read after it (to be read before the rest of
     `rows`). The header is row 1, unless a row among the next MAX_TITLE_ROWS names
-    HEADER_KNOWN_COLUMNS or more columns the schema or mapping knows, and every row
-    above it holds at most MAX_TITLE_CELLS values (a title, a date, "Факультет: ИТ"):
-    those are read past and noted in `stats`, for the dry run and the issue to say. A
-    row of a student's values holds more, so no data row is ever read past (a header
-    repeated below a page of rows is not taken); a file with no such header is read
-    from row 1 as it always was, its header's problems reported."""
+    HEADER_KNOWN_COLUMNS or more columns the schema or mapping knows and every row
+    above it is a title: those are read past and noted in `stats` (row number and
+    values), for the dry run and the issue to name. A file with no such header, or
+    with a row above it that is no title, is read from row 1 as it always was, its
+    header's problems reported (and the dry run says where that header stands).
+
+    A title row is judged against the header found below it (`is_title`):
+    - a row holding a valid IIN in any cell is never a title;
+    - else a row of at most MAX_TITLE_CELLS values is (the university, "Факультет: ИТ");
+    - a wider row is a title only if it is narrower than the header (fewer values than
+      the header names columns), holds nothing a student's row holds under an IIN or
+      date column (a value that passes there, or a number however written: an IIN
+      mistyped, a date in words) and holds words under at least one of them: a label
+      or value of "Факультет | Информационных технологий | Курс | 4" standing where
+      the IIN or a date goes.
+    Why no student's row is taken for a title: a row holding a valid IIN is never one,
+    and every shipped schema requires the IIN, so no row that could be issued as it
+    stands is ever read past. A student's row with mistakes is kept too while its IIN
+    or a date stands in its column, even mistyped, or it fills every column: it could
+    be read past only with some cell empty, no IIN or date in place (empty, or words)
+    and words under the IIN or a date column, or with two values at most, as before.
+    Even then the dry run and the issue name each row read past, with its number and
+    values, so no guess is silent. A label/value title whose cells all stand left of
+    the header's IIN and date columns gives no evidence either way: it stops the
+    search, and the file is read from row 1 as before."""
     seen: list[Numbered] = []
     for number, cells in rows:
         seen.append((number, cells))
-        values = _values(cells)
-        if sink is not None and values and sink.known_columns(
+        if sink is not None and _texts(cells) and sink.known_columns(
                 tuple(c or "" for c in cells)) >= HEADER_KNOWN_COLUMNS:
-            if len(seen) > 1:
+            if len(seen) == 1:
+                return (number, cells), []
+            untitled = [row for row, title in seen[:-1] if not is_title(title, cells, sink)]
+            if not untitled:
                 stats.header_row = number
-                stats.titles = [next(c.strip() for c in title if c is not None and c.strip())
-                                for _, title in seen[:-1] if _values(title)]
-            return (number, cells), []
-        if values > MAX_TITLE_CELLS or len(seen) > MAX_TITLE_ROWS:
+                stats.titles = [(row, title_text(title)) for row, title in seen[:-1]
+                                if _texts(title)]
+                return (number, cells), []
+            stats.unread_header = (number, untitled[0])
+            break
+        if len(seen) > MAX_TITLE_ROWS:
             break
     return (seen[0] if seen else None), seen[1:]

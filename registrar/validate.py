@@ -193,6 +193,13 @@ class Validator:
     def ignores(self, header: str) -> bool:
         return self.mapping.ignores(header)
 
+    def column_formats(self, keys: tuple[str, ...]) -> tuple[str | None, ...]:
+        """The format of the field each header gives, None where it gives none (a
+        title row is judged by what it holds under the IIN and date columns)."""
+        targets = [None if not header_key(header) or self.mapping.ignores(header)
+                   else self._target(self.mapping.target(header)) for header in keys]
+        return tuple(target.spec.format if target else None for target in targets)
+
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
         Excel header as soon as it is read, even when no row under it is readable)."""

@@ -1,17 +1,25 @@
 """`senim issue` reads real registrar exports through registrar/: dry runs and refusals by row.
 
 No node is needed: a dry run never talks to one. (A real run asks the node first
-whether the issuer may issue the type at all, then reads the export.)
+whether the issuer may issue the type at all, then reads the export: the in-memory
+node of test_issue_job here.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
+import cli.issuing
 from cli.main import main
+from ledger.identity import KeyPair
+from node.files import save_key
+from tests.cli.test_issue_job import FakeNode
+from tests.registrar.helpers import IINS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "configs" / "registrar"
 
@@ -63,3 +71,67 @@ def test_a_dry_run_of_a_workbook_names_the_sheet_it_read(tmp_path: Path) -> None
                        str(tmp_path / "class.xlsx"))
     assert code == 0, output
     assert "sheet 'Бакалавриат' (the first of 2; no other sheet is read)" in output
+
+
+# A university list as its system exports it: the university, then the faculty, course,
+# speciality and group as label/value cells, then the header.
+TITLED = [["Казахский национальный университет имени аль-Фараби"],
+          ["Факультет", "Информационных технологий", "Курс", "4"],
+          ["Специальность", "6B06102 Информационные системы", "Группа", "ИС-21-1"],
+          ["ФИО", "ИИН", "Образовательная программа", "Квалификация", "Дата окончания"],
+          ["Нұрланова Әсел", IINS[0], "Информационные системы", "Бакалавр", "30.06.2026"],
+          ["Ахметов Данияр", IINS[1], "Информационные системы", "Бакалавр", "30.06.2026"]]
+TITLES_SHOWN = ("header on row 4; read past 3 title rows above it (check that none is a "
+                "student's):\n"
+                "  row 1: Казахский национальный университет имени аль-Фараби\n"
+                "  row 2: Факультет | Информационных технологий | Курс | 4\n"
+                "  row 3: Специальность | 6B06102 Информационные системы | Группа | ИС-21-1\n")
+
+
+def _titled_exports(folder: Path) -> list[Path]:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in TITLED:
+        sheet.append(row)
+    sheet.merge_cells("A1:E1")
+    workbook.save(folder / "list.xlsx")
+    (folder / "list.csv").write_text("".join(";".join(row) + "\r\n" for row in TITLED),
+                                     encoding="utf-8-sig")
+    return [folder / "list.xlsx", folder / "list.csv"]
+
+
+def test_a_dry_run_names_each_title_row_it_read_past(tmp_path: Path) -> None:
+    for export in _titled_exports(tmp_path):
+        code, output = run("issue", "--dry-run", "--type", "diploma", "--mapping", "platonus",
+                           "--input", str(export))
+        assert code == 0, output
+        assert "2 rows, 2 records ready, 0 problems\n" + TITLES_SHOWN + "row 5:\n" in output
+
+
+class DiplomaIssuer(FakeNode):
+    issuer: KeyPair
+
+    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/members")
+        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "KazNU",
+                             "accreditations": [{"types": ["diploma"],
+                                                 "suspended_height": None,
+                                                 "from": "2020-01-01 00:00:00 UTC",
+                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
+
+
+def test_a_real_issue_names_each_title_row_it_read_past(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    node = DiplomaIssuer()
+    node.issuer = KeyPair.generate()
+    save_key(tmp_path / "kaznu.key", node.issuer)
+    monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)
+    monkeypatch.chdir(tmp_path)
+    export, _ = _titled_exports(tmp_path)
+    code, output = run("issue", "--type", "diploma", "--mapping", "platonus", "--key",
+                       "kaznu.key", "--input", str(export), "--out", "job")
+    assert code == 0, output
+    assert TITLES_SHOWN in output and len(node.sent) == 1
+    assert len(list((tmp_path / "job" / "credentials").rglob("*.json"))) == 2

@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
-from registrar.export import preview
 from registrar.problems import MAX_PROBLEMS
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
@@ -141,51 +140,6 @@ def test_xlsx_trailing_empty_header_cells_and_blank_rows(tmp_path: Path) -> None
     result = read_export(write_xlsx(tmp_path / "b.xlsx", rows), "diploma")
     assert result.problems == [] and len(result.records) == 2
     assert result.source.rows == 2
-
-
-def test_title_rows_above_the_header_are_read_past_and_named(tmp_path: Path) -> None:
-    # University lists open with a title merged across the columns, the faculty and a
-    # blank row, then the header: the whole file was refused, row by row ("long-row").
-    titles: list[list[Any]] = [["Түлектер тізімі 2026"], ["Факультет:", "Ақпараттық жүйелер"],
-                               []]
-    rows: list[list[Any]] = [*titles, DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
-    path = write_xlsx(tmp_path / "t.xlsx", rows)
-    workbook = openpyxl.load_workbook(path)
-    workbook.worksheets[0].merge_cells("A1:E1")
-    workbook.save(path)
-    text = write_csv(tmp_path / "t.csv", rows, encoding="utf-8-sig",
-                     delimiter=";")
-    for result in (read_export(path, "diploma"), read_export(text, "diploma")):
-        assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:2]
-        assert result.source.header_row == 4
-        assert result.source.titles == ("Түлектер тізімі 2026", "Факультет:")
-        assert ("header on row 4; read past the titles above it: 'Түлектер тізімі 2026', "
-                "'Факультет:'") in preview(result)
-    assert read_export(text, "diploma").source.delimiter == ";"
-    # a row's problem is named at its row, and its header's at the header's
-    bad = [*titles, [*DIPLOMA_HEADER, "gpa", "x"], [*diploma_row(0), "5", "1"]]
-    result = read_export(write_xlsx(tmp_path / "b.xlsx", bad), "diploma")
-    assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (4, "x", "unknown-column"), (5, "gpa", "bad-format")]
-
-
-def test_a_row_of_values_is_never_read_past_as_a_title(tmp_path: Path) -> None:
-    # Row 1's header is misspelt (one column known), and the header is repeated below
-    # the first rows, as printed exports repeat it on each page: those rows are data.
-    misspelt = ["ФИО", *DIPLOMA_HEADER[1:]]
-    rows: list[list[Any]] = [misspelt, diploma_row(0), DIPLOMA_HEADER, diploma_row(1)]
-    for result in (read_export(write_xlsx(tmp_path / "r.xlsx", rows), "diploma"),
-                   read_export(write_csv(tmp_path / "r.csv", rows), "diploma")):
-        assert result.source.header_row == 1 and result.source.titles == ()
-        assert (1, "ФИО", "unknown-column") in [(p.row, p.column, p.code)
-                                               for p in result.problems]
-        assert result.records == []
-    # three values above the header are no title: read as the header, as before
-    rows = [["Список", "2026", "ИТ"], DIPLOMA_HEADER, diploma_row(0)]
-    result = read_export(write_xlsx(tmp_path / "t.xlsx", rows), "diploma")
-    assert result.source.header_row == 1 and result.records == []
-    assert (1, "Список", "unknown-column") in [(p.row, p.column, p.code)
-                                              for p in result.problems]
 
 
 def test_xlsx_date_left_as_a_serial_number_is_named(tmp_path: Path) -> None:
