@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from registrar.formats import FormatError, check_value
+from registrar.iin import birth_date_of
 
 # Title rows a CSV or Excel export may put above its header (a list's name, the
 # university, the date it was printed): the header is looked for this far down.
@@ -76,6 +77,12 @@ def _passes(format_name: str, value: str) -> bool:
     return True
 
 
+def _an_iin(value: str) -> bool:
+    """A student's IIN: its check digit and birth date hold (a BIN, a university's own
+    number in a title, has the same check digit and no birth date)."""
+    return _passes("iin", value) and birth_date_of(value) is not None
+
+
 def _student_value(format_name: str, value: str) -> bool:
     """Whether a student's row could hold `value` under a column of this format: it
     passes, or it is a number however written (NUMBER_DIGITS), save a date under an
@@ -91,7 +98,7 @@ def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink
     """Whether a row above `header` is read past as a title (find_header says why)."""
     formats = sink.column_formats(tuple(c or "" for c in header))
     texts = _texts(cells)
-    if any(_passes("iin", text) for _, text in texts):
+    if any(_an_iin(text) for _, text in texts):
         return False
     if len(texts) <= MAX_TITLE_CELLS:
         return True
@@ -118,7 +125,7 @@ def find_header(rows: Iterator[Numbered], stats: SourceStats, sink: HeaderSink |
     header's problems reported (and the dry run says where that header stands).
 
     A title row is judged against the header found below it (`is_title`):
-    - a row holding a valid IIN in any cell is never a title;
+    - a row holding an IIN (`_an_iin`) in any cell is never a title;
     - else a row of at most MAX_TITLE_CELLS values is (the university, "Факультет: ИТ");
     - a wider row is a title only if it is narrower than the header (fewer values than
       the header names columns), holds nothing a student's row holds under an IIN or
@@ -126,7 +133,7 @@ def find_header(rows: Iterator[Numbered], stats: SourceStats, sink: HeaderSink |
       mistyped, a date in words) and holds words under at least one of them: a label
       or value of "Факультет | Информационных технологий | Курс | 4" standing where
       the IIN or a date goes.
-    Why no student's row is taken for a title: a row holding a valid IIN is never one,
+    Why no student's row is taken for a title: a row holding an IIN is never one,
     and every shipped schema requires the IIN, so no row that could be issued as it
     stands is ever read past. A student's row with mistakes is kept too while its IIN
     or a date stands in its column, even mistyped, or it fills every column: it could

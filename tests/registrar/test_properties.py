@@ -142,3 +142,34 @@ def test_rejected_exports_release_nothing(
         result = _read(kind, path)
     assert result.problems
     assert result.records == []
+
+
+@PROPERTY_SETTINGS
+@given(exports(), st.integers(1, 3), st.data())
+def test_a_students_row_is_never_read_past_as_a_title(
+        export: tuple[tuple[str, str | None, str | None], list[list[str]]], above: int,
+        data: st.DataObject) -> None:
+    # A one-cell title, then students' rows with some cells emptied (the IIN kept),
+    # then the header, as when the header the registrar meant is lower down: the file
+    # is read from row 1, whatever the rows hold, and nothing is released.
+    kind, rows = export
+    if kind[0] == "json":
+        kind = ("xlsx", None, None)  # JSON has no header row
+    codec = "cp1251" if kind[1] == "cp1251" else "utf-8"
+    title = data.draw(texts(codec).filter(lambda t: bool(t.strip())), "title")
+    if kind[0] == "xlsx" and (title.startswith("=") or title in EXCEL_ERRORS):
+        title = "x" + title  # as exports() does
+    students = [[cell if i == 1 or data.draw(st.booleans(), "kept") else "" for i, cell
+                 in enumerate(row)] for row in rows[:above]]
+    table = [[title], *students, HEADER, *rows]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        fmt, encoding, delimiter = kind
+        if fmt == "csv":
+            assert encoding is not None and delimiter is not None
+            path = write_csv(folder / "e.csv", table, encoding, delimiter)
+        else:
+            path = write_xlsx(folder / "e.xlsx", table)
+        result = _read(kind, path)
+    assert result.source.header_row == 1 and result.source.titles == ()
+    assert result.problems and result.records == []

@@ -31,6 +31,7 @@ TITLED = {
             ["Speciality", "6B06102 Information Systems", "Group", "IS-21-1"]],
            [*DIPLOMA_HEADER, "gpa"], "identity"),
 }
+BIN = "060540001234"  # a legal entity's number, registered in May 2006
 KAZAKH_MAPPING = """name = "kazakh"
 [columns]
 "Аты-жөні" = "full_name"
@@ -86,11 +87,12 @@ def test_label_value_title_rows_are_read_past_and_each_named(tmp_path: Path,
 def test_titles_with_dates_numbers_and_a_row_number_column(tmp_path: Path) -> None:
     # An Excel sheet writes its printing date and course as a date and a number, and a
     # "№" column (read past by the mapping) stands first: the labels fall under the IIN
-    # and date columns, and a date under the IIN column is no student's IIN.
+    # and date columns, and a date under the IIN column is no student's IIN. The
+    # university's BIN has an IIN's check digit, but no birth date: no student's IIN.
     header = ["№", "ФИО", "ИИН", "Дата рождения", "Образовательная программа",
               "Квалификация", "Дата окончания"]
     rows: list[list[Any]] = [
-        ["Список выпускников"],
+        ["БИН", BIN],
         ["Дата печати", None, datetime.date(2026, 7, 1), "Курс", 4],
         ["Факультет", "ИТ", "Курс", 4, "Группа", "ИС-21-1"],
         [], header,
@@ -103,7 +105,7 @@ def test_titles_with_dates_numbers_and_a_row_number_column(tmp_path: Path) -> No
         assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:1]
         assert result.source.header_row == 5
         assert result.source.titles == (
-            (1, "Список выпускников"), (2, "Дата печати | 2026-07-01 | Курс | 4"),
+            (1, f"БИН | {BIN}"), (2, "Дата печати | 2026-07-01 | Курс | 4"),
             (3, "Факультет | ИТ | Курс | 4 | Группа | ИС-21-1"))
 
 
