@@ -195,8 +195,8 @@ def preview(result: ExportResult, limit: int = 3) -> str:
     if source.unread_header is not None:
         header, row = source.unread_header
         lines.append(f"row {header} looks like the header, but row {row} above it is no "
-                     "title (it may be a student's row), so the file is read from row 1: if "
-                     f"no row above row {header} is a student's, delete those rows")
+                     "title (it may be a student's row), so the file is read from row 1: "
+                     "put the header on row 1 and every student's row below it")
     for row, record in result.sample[:limit]:
         rows_of = grouping.rows_of.get(row) if grouping is not None else None
         lines.append(f"rows {rows_text(rows_of)}:" if rows_of and len(rows_of) > 1

@@ -129,10 +129,10 @@ def find_header(rows: Iterator[Numbered], stats: SourceStats, sink: HeaderSink |
     - else a row of at most MAX_TITLE_CELLS values is (the university, "Факультет: ИТ");
     - a wider row is a title only if it is narrower than the header (fewer values than
       the header names columns), holds nothing a student's row holds under an IIN or
-      date column (a value that passes there, or a number however written: an IIN
-      mistyped, a date in words) and holds words under at least one of them: a label
-      or value of "Факультет | Информационных технологий | Курс | 4" standing where
-      the IIN or a date goes.
+      date column (`_student_value`: a value that passes there, or a number however
+      written, such as an IIN mistyped or a date in words) and holds words under at
+      least one of them: a label or value of "Факультет | Информационных технологий |
+      Курс | 4" standing where the IIN or a date goes.
     Why no student's row is taken for a title: a row holding an IIN is never one,
     and every shipped schema requires the IIN, so no row that could be issued as it
     stands is ever read past. A student's row with mistakes is kept too while its IIN

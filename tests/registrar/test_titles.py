@@ -138,9 +138,10 @@ def test_a_students_row_with_empty_cells_stops_the_search(tmp_path: Path,
         found = [(p.row, p.column, p.code) for p in result.problems]
         assert (1, "Список выпускников 2026", "unknown-column") in found
         assert (1, "iin", "missing-column") in found
-        assert result.records == [] and "header on row" not in preview(result)
+        assert result.records == [] and "read past" not in preview(result)
         assert ("row 3 looks like the header, but row 2 above it is no title (it may be a "
-                "student's row), so the file is read from row 1") in preview(result)
+                "student's row), so the file is read from row 1: put the header on row 1 "
+                "and every student's row below it\n") in preview(result)
 
 
 def test_a_row_of_values_above_a_repeated_header_is_never_read_past(tmp_path: Path) -> None:
