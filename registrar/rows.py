@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -83,12 +84,24 @@ def _an_iin(value: str) -> bool:
     return _passes("iin", value) and birth_date_of(value) is not None
 
 
+# An academic year as titles write it ("Оқу жылы | 2025-2026"): two years in a row.
+_ACADEMIC_YEAR = re.compile(r"(\d{4})\s*[-\u2013\u2014/]\s*(\d{4})")
+
+
+def _an_academic_year(value: str) -> bool:
+    years = _ACADEMIC_YEAR.fullmatch(value)
+    return years is not None and int(years[2]) == int(years[1]) + 1
+
+
 def _student_value(format_name: str, value: str) -> bool:
     """Whether a student's row could hold `value` under a column of this format: it
     passes, or it is a number however written (NUMBER_DIGITS), save a date under an
-    IIN column (a title's "Дата | 01.07.2026" standing there)."""
+    IIN column (a title's "Дата | 01.07.2026" standing there) and an academic year
+    under either (no student's IIN or date is two consecutive years)."""
     if _passes(format_name, value):
         return True
+    if _an_academic_year(value):
+        return False
     digits = sum(1 for c in value if c.isdigit())
     number = digits >= NUMBER_DIGITS and digits >= sum(1 for c in value if c.isalpha())
     return number and not (format_name == "iin" and _passes("date", value))
@@ -106,7 +119,8 @@ def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink
               if i < len(formats) and (name := formats[i]) in IDENTIFYING_FORMATS]
     return (len(texts) < len(_texts(header))
             and not any(_student_value(name, text) for name, text in placed)
-            and any(any(c.isalpha() for c in text) for _, text in placed))
+            and any(_an_academic_year(text) or any(c.isalpha() for c in text)
+                    for _, text in placed))
 
 
 def title_text(cells: list[str | None]) -> str:
@@ -130,9 +144,10 @@ def find_header(rows: Iterator[Numbered], stats: SourceStats, sink: HeaderSink |
     - a wider row is a title only if it is narrower than the header (fewer values than
       the header names columns), holds nothing a student's row holds under an IIN or
       date column (`_student_value`: a value that passes there, or a number however
-      written, such as an IIN mistyped or a date in words) and holds words under at
-      least one of them: a label or value of "Факультет | Информационных технологий |
-      Курс | 4" standing where the IIN or a date goes.
+      written, such as an IIN mistyped or a date in words) and holds words or an
+      academic year under at least one of them: a label or value of "Факультет |
+      Информационных технологий | Курс | 4" or "Оқу жылы | 2025-2026" standing where
+      the IIN or a date goes.
     Why no student's row is taken for a title: a row holding an IIN is never one,
     and every shipped schema requires the IIN, so no row that could be issued as it
     stands is ever read past. A student's row with mistakes is kept too while its IIN

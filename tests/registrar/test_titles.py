@@ -109,6 +109,25 @@ def test_titles_with_dates_numbers_and_a_row_number_column(tmp_path: Path) -> No
             (3, "Факультет | ИТ | Курс | 4 | Группа | ИС-21-1"))
 
 
+def test_an_academic_year_in_a_title_row_is_no_students_number(tmp_path: Path) -> None:
+    # "Оқу жылы | 2025-2026" put the year range under the IIN column, where any number
+    # of four digits or more stopped the search as a possibly mistyped IIN.
+    titles = [["Евразийский национальный университет имени Л.Н. Гумилёва"],
+              ["Факультет", "Информационных технологий", "Курс", "4"],
+              ["Оқу жылы", "2025–2026", "Топ", "ВТ-22"],
+              ["Учебный год", "2025 / 2026", "Группа", "ВТ-22", "Форма: очная"]]
+    rows: list[list[Any]] = [*titles, RUSSIAN_HEADER, _student(0)]
+    result = read_export(write_csv(tmp_path / "y.csv", rows, "utf-8-sig", ";"), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:1]
+    assert result.source.header_row == 5
+    # two years that do not follow each other are no academic year: still a number
+    rows[2] = ["Оқу жылы", "2025-2027", "Топ", "ВТ-22"]
+    result = read_export(write_csv(tmp_path / "n.csv", rows, "utf-8-sig", ";"), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert result.source.header_row == 1
+
+
 # A student's row with a few empty cells, under the Russian header: its IIN or a date
 # stands in its column, written right or wrong, or nothing says it is no student's.
 STUDENT_ROWS = [
