@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from hashlib import sha256
 from itertools import islice, repeat
-from typing import NewType, cast
+from typing import cast
 
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueReader
@@ -47,8 +47,9 @@ SECOND_HALF = slice(1 + HASH_BYTES, RECORD_BYTES)
 # leaf's path and value hash or the branch's left and right hashes) followed
 # by its own hash. The record is exactly the node's hash preimage. Bytes are
 # never scanned by the garbage collector; with a cache of tuples, collections
-# took as long as the updates themselves.
-Node = NewType("Node", bytes)
+# took as long as the updates themselves. An alias rather than a NewType: a
+# NewType is a Python call at run time, once for every node made or read.
+Node = bytes
 # (depth, the first `depth` bits of every path below, as an integer)
 Position = tuple[int, int]
 TOP: Position = (0, 0)
@@ -80,12 +81,12 @@ _BRANCH_TAG = bytes((BRANCH_RECORD,))
 
 def leaf_node(path: bytes, hashed_value: bytes) -> Node:
     record = _LEAF_TAG + path + hashed_value
-    return Node(record + sha256(record).digest())
+    return record + sha256(record).digest()
 
 
 def branch_node(left: bytes, right: bytes) -> Node:
     record = _BRANCH_TAG + left + right
-    return Node(record + sha256(record).digest())
+    return record + sha256(record).digest()
 
 
 def decode_node(raw: bytes, position: Position) -> Node:
@@ -100,7 +101,7 @@ def decode_node(raw: bytes, position: Position) -> Node:
             raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
     elif raw[FIRST_HALF] == EMPTY_HASH and raw[SECOND_HALF] == EMPTY_HASH:
         raise CorruptStateError(f"state branch at depth {depth} has no children")
-    return Node(bytes(raw) + sha256(raw).digest())
+    return bytes(raw) + sha256(raw).digest()
 
 
 def child(position: Position, bit: int) -> Position:
