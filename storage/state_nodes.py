@@ -19,10 +19,11 @@ is hashed and checked against the hash its parent holds.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from hashlib import sha256
-from typing import NewType
+from itertools import islice, repeat
+from typing import cast
 
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueReader
@@ -46,8 +47,9 @@ SECOND_HALF = slice(1 + HASH_BYTES, RECORD_BYTES)
 # leaf's path and value hash or the branch's left and right hashes) followed
 # by its own hash. The record is exactly the node's hash preimage. Bytes are
 # never scanned by the garbage collector; with a cache of tuples, collections
-# took as long as the updates themselves.
-Node = NewType("Node", bytes)
+# took as long as the updates themselves. An alias rather than a NewType: a
+# NewType is a Python call at run time, once for every node made or read.
+Node = bytes
 # (depth, the first `depth` bits of every path below, as an integer)
 Position = tuple[int, int]
 TOP: Position = (0, 0)
@@ -79,12 +81,12 @@ _BRANCH_TAG = bytes((BRANCH_RECORD,))
 
 def leaf_node(path: bytes, hashed_value: bytes) -> Node:
     record = _LEAF_TAG + path + hashed_value
-    return Node(record + sha256(record).digest())
+    return record + sha256(record).digest()
 
 
 def branch_node(left: bytes, right: bytes) -> Node:
     record = _BRANCH_TAG + left + right
-    return Node(record + sha256(record).digest())
+    return record + sha256(record).digest()
 
 
 def decode_node(raw: bytes, position: Position) -> Node:
@@ -99,7 +101,7 @@ def decode_node(raw: bytes, position: Position) -> Node:
             raise CorruptStateError(f"state leaf at depth {depth} is stored off its path")
     elif raw[FIRST_HALF] == EMPTY_HASH and raw[SECOND_HALF] == EMPTY_HASH:
         raise CorruptStateError(f"state branch at depth {depth} has no children")
-    return Node(bytes(raw) + sha256(raw).digest())
+    return bytes(raw) + sha256(raw).digest()
 
 
 def child(position: Position, bit: int) -> Position:
@@ -143,18 +145,33 @@ def split_point(position: Position) -> int:
 
 
 
-def apply_commit(cache: OrderedDict[Position, Node], written: dict[Position, Node | None],
-                 capacity: int) -> None:
-    """Bring a node cache in line with a commit of `written` (newest last), trimming the
-    oldest once at the end rather than after every node."""
-    for position, node in written.items():
-        if node is None:
-            cache.pop(position, None)
-        else:
-            cache[position] = node
-            cache.move_to_end(position)
-    while len(cache) > capacity:
-        cache.popitem(last=False)
+def apply_commit(cache: dict[Position, Node], written: dict[Position, Node | None],
+                 capacity: int, move: bool = True) -> None:
+    """Bring a node cache in line with a commit of `written`: every node written moves
+    to the recent end (taken out, then put back in order; left in its place if not
+    `move`), every node removed leaves. The loops run in C: a commit writes several
+    nodes for each transaction."""
+    if move:
+        deque(map(cache.pop, written, repeat(None)), maxlen=0)
+    if None in written.values():  # a removed node is not cached as None
+        kept = {position: node for position, node in written.items() if node is not None}
+        deque(map(cache.pop, written.keys() - kept.keys(), repeat(None)), maxlen=0)
+        cache.update(kept)
+    else:
+        cache.update(cast(dict[Position, Node], written))
+    trim(cache, capacity)
+
+
+def trim(cache: dict[Position, Node], capacity: int) -> None:
+    """Drop the oldest nodes (the front of the dict) once there are more than `capacity`.
+
+    A plain dict finds its oldest entry by stepping over the slots of the entries taken
+    out before it, so the oldest are dropped an eighth of the capacity at a time: one
+    such walk per eighth, not one per node dropped."""
+    if len(cache) > capacity:
+        for position in list(islice(cache, len(cache) - capacity + capacity // 8)):
+            del cache[position]
+
 
 class CommittedNodes:
     """Reads committed nodes by position through a bounded LRU cache.
@@ -167,7 +184,8 @@ class CommittedNodes:
         self._kv = kv
         self.node_prefix = node_prefix
         self._capacity = capacity
-        self._cache: OrderedDict[Position, Node] = OrderedDict()
+        # Newest last (a node used is taken out and put back), so least recently used first.
+        self._cache: dict[Position, Node] = {}
 
     @property
     def cache(self) -> dict[Position, Node]:
@@ -198,7 +216,7 @@ class CommittedNodes:
         node = self._cache.get(position)
         if node is not None and node_hash(node) == expected_hash:
             if remember:
-                self._cache.move_to_end(position)
+                self._cache[position] = self._cache.pop(position)
             return node
         node = self.read_uncached(position)
         if node is None or node_hash(node) != expected_hash:
@@ -225,7 +243,7 @@ class CommittedNodes:
             node = cache.get(position)
             if node is not None and node[RECORD_BYTES:] == expected:
                 if remember:
-                    cache.move_to_end(position)
+                    cache[position] = cache.pop(position)
             else:
                 node = self.read(position, expected, remember)
         return node
@@ -239,10 +257,9 @@ class CommittedNodes:
         apply_commit(self._cache, written, self._capacity)
 
     def _remember(self, position: Position, node: Node) -> None:
+        self._cache.pop(position, None)
         self._cache[position] = node
-        self._cache.move_to_end(position)
-        while len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
+        trim(self._cache, self._capacity)
 
 
 VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
@@ -255,14 +272,11 @@ class SharedNodeCache:
     holds, so a cached node can never stand for another: a node replaced by a
     commit simply stops matching and is read again. Lookups take no lock (one dict
     read is atomic); only filling it does, and an old node is dropped first in
-    first out."""
+    first out (see `trim`)."""
 
     def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
         self._capacity = capacity
-        # Ordered, not a plain dict: a dict whose oldest entry is deleted again and
-        # again finds its next oldest only by stepping over every slot deleted
-        # before, so each eviction cost a walk of up to `capacity` slots.
-        self._nodes: OrderedDict[Position, Node] = OrderedDict()
+        self._nodes: dict[Position, Node] = {}
         self._lock = threading.Lock()
 
     def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
@@ -273,8 +287,7 @@ class SharedNodeCache:
         with self._lock:
             self._nodes.pop(position, None)
             self._nodes[position] = node
-            while len(self._nodes) > self._capacity:
-                self._nodes.popitem(last=False)
+            trim(self._nodes, self._capacity)
         return node
 
     def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
@@ -295,6 +308,7 @@ class SharedNodeCache:
         return None
 
     def add(self, written: dict[Position, Node | None]) -> None:
-        """Nodes a commit just made durable: the next views walk the new paths too."""
+        """Nodes a commit just made durable: the next views walk the new paths too. A
+        node rewritten in place keeps its place in the order (first in, first out)."""
         with self._lock:
-            apply_commit(self._nodes, written, self._capacity)
+            apply_commit(self._nodes, written, self._capacity, move=False)

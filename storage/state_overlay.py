@@ -7,9 +7,10 @@ Internal to `storage.state_tree` (which re-exports `StateOverlay`): its
 from __future__ import annotations
 
 from bisect import bisect_left
-from enum import Enum
+from hashlib import sha256
+from itertools import compress, repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 from storage.errors import CorruptStateError, InvalidStateEntryError, StaleOverlayError
 from storage.proofs import EMPTY_HASH, PATH_BITS, StateProof, key_path, value_hash
@@ -21,33 +22,33 @@ from storage.state_nodes import (
     TOP,
     Node,
     Position,
-    branch_node,
-    child,
-    is_leaf,
     leaf_node,
     node_first,
     node_hash,
     node_second,
     prove_from,
-    split_point,
+)
+from storage.state_subtrees import (
+    BRANCH_TAG,
+    CHECK_ONLY,
+    LEAF_TAG,
+    UNREAD,
+    Change,
+    SubtreeWriter,
+    Unread,
+    merge_leaf,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import ValuesView
+
     from storage.state_tree import StateTree
 
 KEY_BYTES_MAX = 1024
 VALUE_BYTES_MAX = 1024 * 1024
 
-# (path as an integer for ordering, path, SHA-256 of the new value or None to delete,
-# or _CHECK_ONLY: the walk goes down this path only to see that no leaf holds it)
-_Change = tuple[int, bytes, bytes | None]
-_CHECK_ONLY = b""  # never a value hash (32 bytes); falsy like None: no leaf is written
-
-
-class _Unread(Enum):
-    """A child an update did not touch, so it was never read."""
-
-    CHILD = 0
+_DIGEST = type(sha256()).digest
+_BIG: Literal["big"] = "big"
 
 
 def _check_entry(key: bytes, value: bytes | None) -> None:
@@ -57,18 +58,7 @@ def _check_entry(key: bytes, value: bytes | None) -> None:
         raise InvalidStateEntryError(f"state value must be bytes of at most {VALUE_BYTES_MAX}")
 
 
-def _merge_leaf(leaf: Node, changes: list[_Change]) -> list[_Change]:
-    """The leaves a one-leaf subtree holds after `changes`, sorted, deletions applied."""
-    merged = [change for change in changes if change[2]]  # neither deletions nor checks
-    path = node_first(leaf)
-    path_int = int.from_bytes(path, "big")
-    if all(change[0] != path_int for change in changes):
-        merged.append((path_int, path, node_second(leaf)))
-        merged.sort(key=itemgetter(0))
-    return merged
-
-
-class StateOverlay:
+class StateOverlay(SubtreeWriter):
     """Uncommitted writes over the committed state, for executing one block.
 
     Discarding it changes nothing. `root()` rewrites only the nodes above the
@@ -92,7 +82,7 @@ class StateOverlay:
         self._values: dict[bytes, bytes | None] = {}
         self._unhashed: dict[bytes, bytes | None] = {}
         self._written: dict[Position, Node | None] = {}
-        self._changes: list[_Change] = []
+        self._changes: list[Change] = []
         self._change_paths: list[int] = []
         self._sealed = False
         self._cache = tree._nodes.cache
@@ -170,23 +160,27 @@ class StateOverlay:
     def _rehash(self) -> None:
         if not self._unhashed and not self._unchecked_absent:
             return
-        changes = []
         unhashed = self._unhashed
         absent = self._unchecked_absent
-        absent_paths = set()
-        # A key read as absent and then written (every new record: its absence is
-        # checked before it is set) is walked for its write; its path is hashed once.
-        for key, value in unhashed.items():
+        # key_path and value_hash of every key written, a whole list at a time (each
+        # step one map() run by C). A key read as absent and then written (every new
+        # record: its absence is checked before it is set) is walked for its write;
+        # its path is hashed once.
+        keys = list(unhashed)
+        paths = list(map(_DIGEST, map(sha256, keys)))
+        values = unhashed.values()
+        hashed: list[bytes | None]
+        if None in values:
+            hashed = [None if value is None else value_hash(value) for value in values]
+        else:
+            hashed = list(map(_DIGEST, map(sha256, cast("ValuesView[bytes]", values))))
+        changes: list[Change] = list(zip(map(int.from_bytes, paths, repeat(_BIG)), paths,
+                                          hashed, strict=True))
+        absent_paths = set(compress(paths, map(absent.__contains__, keys)))
+        for key in absent - unhashed.keys():
             path = key_path(key)
-            if key in absent:
-                absent_paths.add(path)
-            hashed = None if value is None else value_hash(value)
-            changes.append((int.from_bytes(path, "big"), path, hashed))
-        for key in absent:
-            if key not in unhashed:
-                path = key_path(key)
-                absent_paths.add(path)
-                changes.append((int.from_bytes(path, "big"), path, _CHECK_ONLY))
+            absent_paths.add(path)
+            changes.append((int.from_bytes(path, "big"), path, CHECK_ONLY))
         changes.sort(key=itemgetter(0))
         self._changes = changes
         self._change_paths = [change[0] for change in changes]
@@ -222,61 +216,89 @@ class StateOverlay:
         # bisect for split_point(position): the first change whose path goes right here
         mid = bisect_left(self._change_paths, ((bits << 1) | 1) << (PATH_BITS - below), lo, hi)
         old_left, old_right = node[FIRST_HALF], node[SECOND_HALF]
-        left: Node | _Unread | None = _Unread.CHILD
-        right: Node | _Unread | None = _Unread.CHILD
+        left: Node | Unread | None = UNREAD
+        right: Node | Unread | None = UNREAD
         left_hash, right_hash = old_left, old_right
         if lo < mid:
             left_at = (below, bits << 1)
-            left = self._update(left_at, lo, mid, self._read(left_at, old_left))
+            left = self._read(left_at, old_left)
+            left = (self._update_alone(left_at, lo, left) if mid - lo == 1
+                    else self._update(left_at, lo, mid, left))
             left_hash = EMPTY_HASH if left is None else left[RECORD_BYTES:]
         if mid < hi:
             right_at = (below, (bits << 1) | 1)
-            right = self._update(right_at, mid, hi, self._read(right_at, old_right))
+            right = self._read(right_at, old_right)
+            right = (self._update_alone(right_at, mid, right) if hi - mid == 1
+                     else self._update(right_at, mid, hi, right))
             right_hash = EMPTY_HASH if right is None else right[RECORD_BYTES:]
         if left_hash == old_left and right_hash == old_right:
             return node
         if left_hash != EMPTY_HASH and right_hash != EMPTY_HASH:  # the common case, at once
-            branch = branch_node(left_hash, right_hash)
-            self._written[position] = branch
+            record = BRANCH_TAG + left_hash + right_hash  # branch_node, written out
+            branch = self._written[position] = record + sha256(record).digest()
             return branch
         return self._join(position, (left_hash, left), (right_hash, right))
 
-    def _update_alone(self, position: Position, index: int, node: Node) -> Node | None:
-        """`_update` for the one change self._changes[index] under the branch `node`:
-        down its path in a loop and back up, without a call or a bisect per level."""
-        path = self._change_paths[index]
-        depth, bits = position
-        passed: list[tuple[Position, Node, int]] = []  # (position, branch, bit taken)
-        below: Node | None = node
+    def _update_alone(self, position: Position, index: int, node: Node | None) -> Node | None:
+        """`_update` for the one change self._changes[index] under `node`: down its path
+        in a loop and back up, without a call or a bisect per level. On that path the
+        position at each depth is the path's own first bits."""
+        change = self._changes[index]
+        path = change[0]
+        depth = position[0]
+        passed: list[Node] = []  # the branches walked through, top first
+        below = node
         cache = self._cache
         while below is not None and below[0] != LEAF_RECORD:
-            bit = (path >> (PATH_BITS - 1 - depth)) & 1
-            passed.append(((depth, bits), below, bit))
-            depth, bits = depth + 1, (bits << 1) | bit
-            expected = below[SECOND_HALF] if bit else below[FIRST_HALF]
+            passed.append(below)
+            depth += 1
+            at = (depth, path >> (PATH_BITS - depth))
+            expected = below[SECOND_HALF] if at[1] & 1 else below[FIRST_HALF]
             # `_read`'s cache hit written out: a node whose hash is the one expected is
             # that node, whether this overlay wrote it or the cache holds it.
-            below = cache.get((depth, bits))
+            below = cache.get(at)
             if below is None or below[RECORD_BYTES:] != expected:
-                below = self._read((depth, bits), expected)
-        new = self._update_bottom((depth, bits), self._changes[index : index + 1], below)
-        if new is below:
-            return node  # nothing changed at the bottom, so nothing above it either
-        written = self._written
-        for at, branch, bit in reversed(passed):
-            new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
-            other = branch[FIRST_HALF] if bit else branch[SECOND_HALF]
-            if new_hash != EMPTY_HASH and other != EMPTY_HASH:  # the common case, at once
-                new = branch_node(other, new_hash) if bit else branch_node(new_hash, other)
-                written[at] = new
-            elif bit:
-                new = self._join(at, (other, _Unread.CHILD), (new_hash, new))
+                below = self._read(at, expected)
+        at = (depth, path >> (PATH_BITS - depth))
+        new: Node | None
+        if (below is not None and change[2] and below[FIRST_HALF] != change[1]
+                and not (self._absent_paths and below[FIRST_HALF] in self._absent_paths)):
+            # `_update_bottom`'s common case written out: a new key beside one leaf.
+            old_int = int.from_bytes(below[FIRST_HALF], "big")
+            record = LEAF_TAG + change[1] + change[2]  # leaf_node, written out
+            new = record + sha256(record).digest()
+            self._written[at] = None
+            if path < old_int:
+                new = self._pair(at, path, new, old_int, below)
             else:
-                new = self._join(at, (new_hash, new), (other, _Unread.CHILD))
+                new = self._pair(at, old_int, below, path, new)
+        else:
+            new = self._update_bottom(at, [change], below)
+            if new is below:
+                return node  # nothing changed at the bottom, so nothing above it either
+        written = self._written
+        for branch in reversed(passed):
+            bits = path >> (PATH_BITS - depth)  # the child's bits; its parent's drop the last
+            depth -= 1
+            new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
+            if bits & 1:
+                other = branch[FIRST_HALF]
+                if new_hash != EMPTY_HASH and other != EMPTY_HASH:  # the common case, at once
+                    record = BRANCH_TAG + other + new_hash  # branch_node, written out
+                    new = written[(depth, bits >> 1)] = record + sha256(record).digest()
+                else:
+                    new = self._join((depth, bits >> 1), (other, UNREAD), (new_hash, new))
+            else:
+                other = branch[SECOND_HALF]
+                if new_hash != EMPTY_HASH and other != EMPTY_HASH:
+                    record = BRANCH_TAG + new_hash + other
+                    new = written[(depth, bits >> 1)] = record + sha256(record).digest()
+                else:
+                    new = self._join((depth, bits >> 1), (new_hash, new), (other, UNREAD))
         return new
 
     def _update_bottom(
-        self, position: Position, changes: list[_Change], node: Node | None
+        self, position: Position, changes: list[Change], node: Node | None
     ) -> Node | None:
         """Apply `changes` to an empty subtree or a one-leaf subtree at `position`."""
         if node is None:
@@ -298,86 +320,8 @@ class StateOverlay:
                 if new_int < old_int:
                     return self._pair(position, new_int, new, old_int, node)
                 return self._pair(position, old_int, node, new_int, new)
-        merged = _merge_leaf(node, changes)
+        merged = merge_leaf(node, changes)
         if len(merged) == 1 and merged[0][1:] == (node_first(node), node_second(node)):
             return node
         self._written[position] = None  # rewritten below if a leaf still ends up here
         return self._build(position, merged)
-
-    def _build(self, position: Position, leaves: list[_Change]) -> Node | None:
-        """Write the canonical subtree holding exactly `leaves` (sorted) at `position`."""
-        if not leaves:
-            return None
-        if len(leaves) == 1:
-            _, path, hashed = leaves[0]
-            assert hashed is not None
-            leaf = leaf_node(path, hashed)
-            self._written[position] = leaf
-            return leaf
-        if len(leaves) == 2:  # a new key beside one leaf: most of a block's inserts
-            return self._build_pair(position, leaves[0], leaves[1])
-        return self._build_split(position, leaves)
-
-    def _build_split(self, position: Position, leaves: list[_Change]) -> Node | None:
-        mid = bisect_left(leaves, split_point(position), key=itemgetter(0))
-        left = self._build(child(position, 0), leaves[:mid])
-        right = self._build(child(position, 1), leaves[mid:])
-        return self._join(position, (node_hash(left), left), (node_hash(right), right))
-
-    def _build_pair(self, position: Position, first: _Change, second: _Change) -> Node:
-        """`_build` of two leaves (sorted) at `position`, in a loop: a branch over both
-        where their paths part, and above it up to `position` a branch with one empty
-        side per level. The same nodes, written in the same order, as `_build_split`."""
-        (first_int, first_path, first_hash), (second_int, second_path, second_hash) = (
-            first, second)
-        assert first_hash is not None and second_hash is not None
-        return self._pair(position, first_int, leaf_node(first_path, first_hash),
-                          second_int, leaf_node(second_path, second_hash))
-
-    def _pair(self, position: Position, first_int: int, left: Node, second_int: int,
-              right: Node) -> Node:
-        """`_build_pair` of the leaves `left` and `right`, whose paths are `first_int` <
-        `second_int`."""
-        parted = PATH_BITS - (first_int ^ second_int).bit_length()  # depth of their branch
-        below = parted + 1
-        depth, written = position[0], self._written
-        written[(below, first_int >> (PATH_BITS - below))] = left
-        written[(below, second_int >> (PATH_BITS - below))] = right
-        node = branch_node(left[RECORD_BYTES:], right[RECORD_BYTES:])
-        written[(parted, first_int >> (PATH_BITS - parted))] = node
-        for at in range(parted - 1, depth - 1, -1):
-            if (first_int >> (PATH_BITS - 1 - at)) & 1:
-                node = branch_node(EMPTY_HASH, node[RECORD_BYTES:])
-            else:
-                node = branch_node(node[RECORD_BYTES:], EMPTY_HASH)
-            written[(at, first_int >> (PATH_BITS - at))] = node
-        return node
-
-    def _join(
-        self,
-        position: Position,
-        left: tuple[bytes, Node | _Unread | None],
-        right: tuple[bytes, Node | _Unread | None],
-    ) -> Node | None:
-        """The node at `position` over two (hash, node) children, writing it.
-
-        Keeps the tree canonical: nothing below means nothing here, and a lone
-        leaf below moves up here.
-        """
-        (left_hash, left_node), (right_hash, right_node) = left, right
-        if left_hash == EMPTY_HASH and right_hash == EMPTY_HASH:
-            self._written[position] = None
-            return None
-        if left_hash == EMPTY_HASH or right_hash == EMPTY_HASH:
-            bit = 1 if left_hash == EMPTY_HASH else 0
-            only_at = child(position, bit)
-            only = right_node if bit else left_node
-            if isinstance(only, _Unread):
-                only = self._read(only_at, right_hash if bit else left_hash)
-            if only is not None and is_leaf(only):
-                self._written[only_at] = None
-                self._written[position] = only
-                return only
-        branch = branch_node(left_hash, right_hash)
-        self._written[position] = branch
-        return branch
