@@ -44,7 +44,7 @@ from ledger.light_client import (
     stored_proof_value,
 )
 from ledger.rules import BlockContext, apply_transaction, block_context, check_envelope
-from ledger.rules_version import require_known_rules, rules_version_at
+from ledger.rules_version import RULES_VERSION_KEY, require_known_rules, rules_version_at
 from ledger.transactions import Transaction
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, set_change_heights
 from storage.errors import CorruptStateError
@@ -87,6 +87,7 @@ class ChainRun:
     parent: Header  # the header the next block must extend
     parent_hash: bytes
     change_heights: frozenset[int]  # heights at which a committed set takes effect
+    committed: StateTree  # the state the run started from
     seen: set[bytes] = field(default_factory=set)  # transaction ids in the run
     executions: list[Execution] = field(default_factory=list)
 
@@ -105,8 +106,8 @@ class ChainRun:
             len(self.executions) >= CHAIN_RUN_BLOCKS_MAX
             or self.height + 1 in self.change_heights
             or self.overlay.has_staged(VALIDATOR_SET_INDEX_KEY)
-            or (rules_version_at(self.overlay, self.height + 1)
-                != rules_version_at(self.overlay, self.height)))
+            or (rules_version_at(rules := _rules_source(self.overlay, self.committed),
+                                 self.height + 1) != rules_version_at(rules, self.height)))
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Chain(ChainReads):
     def start_run(self) -> ChainRun:
         """An empty run of certified blocks on the head (see `ChainRun`)."""
         return ChainRun(self.state.overlay(defer_absence=True), self.head_header,
-                        self.head_hash, frozenset(set_change_heights(self.state)))
+                        self.head_hash, frozenset(set_change_heights(self.state)), self.state)
 
     def validate(self, block: Block,
                  verified: set[bytes] | frozenset[bytes] = frozenset(),
@@ -252,7 +253,8 @@ class Chain(ChainReads):
         overlay = self.state.overlay(defer_absence=True) if run is None else run.overlay
         # The next height's rules, from our state whatever the block claims: a block a
         # release cannot judge is not judged, so it neither votes for it nor refuses it.
-        rules_version = require_known_rules(overlay, parent.height + 1)
+        rules_version = require_known_rules(_rules_source(overlay, self.state),
+                                            parent.height + 1)
         if proposal is not None:
             _check_proposal(block, proposal)
         parent_hash = self.head_hash if run is None else run.parent_hash
@@ -388,6 +390,13 @@ def _index_encodings(count: int) -> tuple[bytes, ...]:
         known = known + tuple(encode(index) for index in range(len(known), count))
         _index_bytes = known
     return known
+
+
+def _rules_source(overlay: StateOverlay, committed: StateTree) -> StateOverlay | StateTree:
+    """Where a block's rules versions are read: the overlay if it staged them, else the
+    committed state (the same value), which remembers what it checked, where an overlay
+    deferring absences would check an absent record again in every root."""
+    return overlay if overlay.has_staged(RULES_VERSION_KEY) else committed
 
 
 def _check_proposal(block: Block, rules: ProposalRules) -> None:
