@@ -118,6 +118,28 @@ def test_a_run_reads_the_absent_rules_versions_once(net: Consortium) -> None:
     assert chain.state.root == source.state.root
 
 
+def test_a_run_reads_the_hash_of_its_validator_set_once(net: Consortium) -> None:
+    source = source_chain(net, 5)
+    chain = Chain(MemoryStore(), source.genesis)
+    heights: list[int] = []
+    read = chain.validator_set_hash_at
+
+    def counted(height: int) -> bytes:
+        heights.append(height)
+        return read(height)
+
+    chain.validator_set_hash_at = counted  # type: ignore[method-assign]
+    run = chain.start_run()
+    for height in range(1, 6):
+        block = source.get_block(height)
+        assert block is not None
+        chain.validate(block, commit_times=commit_times(chain), run=run)
+    assert heights == [1]
+    chain.commit_run([(execution, source.get_certificate(execution.header.height) or b"")
+                      for execution in run.executions])
+    assert chain.state.root == source.state.root
+
+
 def voted_source() -> tuple[Chain, Council]:
     """KazNU voted in as a validator from block 6, validator 3 voted out from block 12
     (proposals in blocks 1 and 8, their deciding votes in blocks 2 and 9)."""
