@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from consensus.codec import (
+    MAX_UINT,
     as_bytes,
     as_list,
     as_uint,
@@ -65,6 +66,13 @@ def commit_signing_bytes(chain_id: bytes, height: Height, view: View, digest: Di
     return signing_bytes(chain_id, encode_commit_fields(view, height, digest, time_ms))
 
 
+def commit_signing_prefix(chain_id: bytes, height: Height, view: View, digest: Digest) -> bytes:
+    """What every signer of one commit signs before its own time: `commit_signing_bytes`
+    is this followed by `pack(time_ms)` (the time is the message's last field, and a
+    msgpack array is the encodings of its items in turn; 0 packs as one byte)."""
+    return commit_signing_bytes(chain_id, height, view, digest, 0)[:-1]
+
+
 def verify_certificate(
     cert: CommitCertificate,
     chain_id: bytes,
@@ -81,11 +89,11 @@ def verify_certificate(
             return False
         members = set(validators)
         signers: set[ValidatorId] = set()
+        prefix = commit_signing_prefix(chain_id, cert.height, cert.view, cert.digest)
         for validator, time_ms, signature in cert.signatures:
             if validator in signers or validator not in members:
                 return False
-            message = commit_signing_bytes(chain_id, cert.height, cert.view, cert.digest, time_ms)
-            if not verifier(validator, message, signature):
+            if not verifier(validator, prefix + pack(time_ms), signature):
                 return False
             signers.add(validator)
         return len(signers) >= quorum_size(len(validators))
@@ -99,6 +107,39 @@ def certificate_to_fields(cert: CommitCertificate) -> list[object]:
 
 
 def certificate_from_fields(value: object) -> CommitCertificate:
+    # Every block fetched by sync carries a certificate: a well-formed one is taken by
+    # type and size tests alone, and only one that is not goes through the checks that
+    # say why.
+    cert = _well_formed(value)
+    return cert if cert is not None else _checked_fields(value)
+
+
+def _well_formed(value: object) -> CommitCertificate | None:
+    """The certificate `value` holds if it passes `_checked_fields` with exact types,
+    else None."""
+    if type(value) is not list or len(value) != 4:
+        return None
+    height, view, digest, votes = value
+    if not (type(height) is int and 0 <= height <= MAX_UINT and type(view) is int
+            and 0 <= view <= MAX_UINT and type(digest) is bytes and len(digest) == DIGEST_BYTES
+            and type(votes) is list and len(votes) <= MAX_VALIDATORS):
+        return None
+    signatures: list[CommitSignature] = []
+    previous = b""  # below every id (an id has at least one byte)
+    for vote in votes:
+        if type(vote) is not list or len(vote) != 3:
+            return None
+        validator, time_ms, signature = vote
+        if not (type(validator) is bytes and 1 <= len(validator) <= MAX_VALIDATOR_ID_BYTES
+                and validator > previous and type(time_ms) is int and 0 <= time_ms <= MAX_UINT
+                and type(signature) is bytes and 1 <= len(signature) <= MAX_SIGNATURE_BYTES):
+            return None
+        signatures.append(CommitSignature(ValidatorId(validator), time_ms, signature))
+        previous = validator
+    return CommitCertificate(Height(height), View(view), Digest(digest), tuple(signatures))
+
+
+def _checked_fields(value: object) -> CommitCertificate:
     fields = as_list(value, "certificate", length=4)
     height = Height(as_uint(fields[0], "certificate height"))
     view = View(as_uint(fields[1], "certificate view"))

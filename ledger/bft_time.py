@@ -55,8 +55,10 @@ def block_time(previous_time_ms: int, vote_times: Sequence[int]) -> int:
     return max(floor, median_time(vote_times)) if vote_times else floor
 
 
-def next_block_time(previous: Header, last_commit: bytes, commit_times: CommitTimes) -> int:
-    """The only time a block after `previous` carrying `last_commit` may have.
+def next_block_time(previous: Header, last_commit: bytes, commit_times: CommitTimes,
+                    previous_hash: bytes | None = None) -> int:
+    """The only time a block after `previous` carrying `last_commit` may have
+    (`previous_hash`: its block hash, when the caller holds it already).
 
     Raises MalformedInput if `last_commit` does not certify `previous` (block 1
     must carry none, since genesis has no certificate)."""
@@ -64,7 +66,8 @@ def next_block_time(previous: Header, last_commit: bytes, commit_times: CommitTi
         if last_commit:
             raise MalformedInput("the first block must carry no last commit")
         return block_time(previous.time_ms, ())
-    vote_times = commit_times(last_commit, previous.height, previous.block_hash)
+    vote_times = commit_times(last_commit, previous.height,
+                              previous.block_hash if previous_hash is None else previous_hash)
     if not vote_times:
         raise MalformedInput(f"the block's last commit does not certify block {previous.height}")
     return block_time(previous.time_ms, vote_times)

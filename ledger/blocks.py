@@ -100,6 +100,12 @@ class Block:
         it against the header and validation asks again (the block is immutable)."""
         return transactions_root(self.transactions)
 
+    @cached_property
+    def last_commit_hash(self) -> bytes:
+        """The hash the header must commit to, computed once: decoding and validation
+        both check it."""
+        return last_commit_hash(self.last_commit)
+
 
 def last_commit_hash(last_commit: bytes) -> bytes:
     return tagged_hash(b"senim/last-commit/v1", last_commit)
@@ -137,6 +143,6 @@ def decode_block(data: bytes,
     block = Block(header, tuple(txs), value[2])
     if block.transactions_root != header.txs_root:
         raise MalformedInput("transactions do not match the header's transactions root")
-    if last_commit_hash(block.last_commit) != header.last_commit_hash:
+    if block.last_commit_hash != header.last_commit_hash:
         raise MalformedInput("the last commit does not match the header's last commit hash")
     return block

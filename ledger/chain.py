@@ -9,6 +9,8 @@ Start-up reads the head and the state root; nothing is replayed.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.bft_time import MAX_STALE_MS, CommitTimes, next_block_time
@@ -44,7 +46,7 @@ from ledger.light_client import (
     stored_proof_value,
 )
 from ledger.rules import BlockContext, apply_transaction, block_context, check_envelope
-from ledger.rules_version import require_known_rules, rules_version_at
+from ledger.rules_version import RULES_VERSION_KEY, require_known_rules, rules_version_at
 from ledger.transactions import Transaction
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, set_change_heights
 from storage.errors import CorruptStateError
@@ -87,8 +89,24 @@ class ChainRun:
     parent: Header  # the header the next block must extend
     parent_hash: bytes
     change_heights: frozenset[int]  # heights at which a committed set takes effect
+    committed: StateTree  # the state the run started from, unchanged while it lives
     seen: set[bytes] = field(default_factory=set)  # transaction ids in the run
     executions: list[Execution] = field(default_factory=list)
+    # The hash of each set that certifies its blocks, by the height it took effect.
+    set_hashes: dict[int, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._set_heights = sorted(self.change_heights)
+
+    def validator_set_hash_at(self, height: int, read: Callable[[int], bytes]) -> bytes:
+        """`read(height)` (`Chain.validator_set_hash_at`), read once per set in the run."""
+        position = bisect_right(self._set_heights, height)
+        if position == 0:
+            return read(height)  # no set: it says so
+        took_effect = self._set_heights[position - 1]
+        if took_effect not in self.set_hashes:
+            self.set_hashes[took_effect] = read(height)
+        return self.set_hashes[took_effect]
 
     @property
     def height(self) -> int:
@@ -105,8 +123,8 @@ class ChainRun:
             len(self.executions) >= CHAIN_RUN_BLOCKS_MAX
             or self.height + 1 in self.change_heights
             or self.overlay.has_staged(VALIDATOR_SET_INDEX_KEY)
-            or (rules_version_at(self.overlay, self.height + 1)
-                != rules_version_at(self.overlay, self.height)))
+            or (rules_version_at(rules := _rules_source(self.overlay, self.committed),
+                                 self.height + 1) != rules_version_at(rules, self.height)))
 
 
 @dataclass
@@ -192,7 +210,8 @@ class Chain(ChainReads):
         """The next block's last commit (the head's stored certificate) and the time it
         gives the block (BFT time). Raises MalformedInput if that certificate is bad."""
         last_commit = b"" if self.height == 0 else (self.get_certificate(self.height) or b"")
-        return last_commit, next_block_time(self.head_header, last_commit, commit_times)
+        return last_commit, next_block_time(self.head_header, last_commit, commit_times,
+                                            self.head_hash)
 
     def build(self, txs: list[Transaction], proposer: MemberId, view: int, time_ms: int,
               verified: set[bytes] | frozenset[bytes] = frozenset(),
@@ -230,7 +249,7 @@ class Chain(ChainReads):
     def start_run(self) -> ChainRun:
         """An empty run of certified blocks on the head (see `ChainRun`)."""
         return ChainRun(self.state.overlay(defer_absence=True), self.head_header,
-                        self.head_hash, frozenset(set_change_heights(self.state)))
+                        self.head_hash, frozenset(set_change_heights(self.state)), self.state)
 
     def validate(self, block: Block,
                  verified: set[bytes] | frozenset[bytes] = frozenset(),
@@ -252,21 +271,23 @@ class Chain(ChainReads):
         overlay = self.state.overlay(defer_absence=True) if run is None else run.overlay
         # The next height's rules, from our state whatever the block claims: a block a
         # release cannot judge is not judged, so it neither votes for it nor refuses it.
-        rules_version = require_known_rules(overlay, parent.height + 1)
+        rules_version = require_known_rules(_rules_source(overlay, self.state),
+                                            parent.height + 1)
         if proposal is not None:
             _check_proposal(block, proposal)
         parent_hash = self.head_hash if run is None else run.parent_hash
-        expected = (self.chain_id, parent.height + 1, parent_hash,
-                    self.validator_set_hash_at(parent.height + 1))
+        set_hash = (self.validator_set_hash_at(parent.height + 1) if run is None else
+                    run.validator_set_hash_at(parent.height + 1, self.validator_set_hash_at))
+        expected = (self.chain_id, parent.height + 1, parent_hash, set_hash)
         actual = (header.chain_id, header.height, header.previous_hash,
                   header.validator_set_hash)
         if actual != expected:
             raise MalformedInput(f"block does not extend the head at height {parent.height}")
         if block.transactions_root != header.txs_root:  # computed once per block
             raise MalformedInput("transactions do not match the header's transactions root")
-        if last_commit_hash(block.last_commit) != header.last_commit_hash:
+        if block.last_commit_hash != header.last_commit_hash:  # computed once per block
             raise MalformedInput("the last commit does not match the header's last commit hash")
-        expected_time = next_block_time(parent, block.last_commit, commit_times)
+        expected_time = next_block_time(parent, block.last_commit, commit_times, parent_hash)
         if header.time_ms != expected_time:
             raise MalformedInput(f"block time {header.time_ms} is not the time its last commit "
                                  f"gives ({expected_time})")
@@ -388,6 +409,13 @@ def _index_encodings(count: int) -> tuple[bytes, ...]:
         known = known + tuple(encode(index) for index in range(len(known), count))
         _index_bytes = known
     return known
+
+
+def _rules_source(overlay: StateOverlay, committed: StateTree) -> StateOverlay | StateTree:
+    """Where a block's rules versions are read: the overlay if it staged them, else the
+    committed state (the same value), which remembers what it checked, where an overlay
+    deferring absences would check an absent record again in every root."""
+    return overlay if overlay.has_staged(RULES_VERSION_KEY) else committed
 
 
 def _check_proposal(block: Block, rules: ProposalRules) -> None:
