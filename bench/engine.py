@@ -3,7 +3,7 @@
 Catch-up: a follower engine fetches a chain of certified blocks through the same
 sync path a node uses (answers of 64 blocks, each certificate checked against
 the 4 genesis validators, each block re-executed and its state root checked, an
-answer's blocks committed to LevelDB in one batch: `ledger.chain.ChainRun`).
+answer's blocks committed to LevelDB in one batch: `ledger.chain_run.ChainRun`).
 Restart: open a chain whose state holds N credential batches and report how
 long the node takes before it can serve (no replay: the state root is read).
 """
@@ -19,7 +19,8 @@ from typing import Any
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate
 from ledger.blocks import Header, last_commit_hash, transactions_root
-from ledger.chain import Chain, Execution
+from ledger.chain import Chain
+from ledger.chain_run import Execution
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload

@@ -9,9 +9,7 @@ Start-up reads the head and the state root; nothing is replayed.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ledger.bft_time import MAX_STALE_MS, CommitTimes, next_block_time
 from ledger.blocks import (
@@ -36,6 +34,7 @@ from ledger.chain_reads import (
     CertificateCheck,
     ChainReads,
 )
+from ledger.chain_run import ChainRun, Execution, rules_source
 from ledger.codec import decode, encode
 from ledger.equivocation import EvidenceCheck
 from ledger.errors import ConfigError, MalformedInput, TxRejected
@@ -46,19 +45,14 @@ from ledger.light_client import (
     stored_proof_value,
 )
 from ledger.rules import BlockContext, apply_transaction, block_context, check_envelope
-from ledger.rules_version import RULES_VERSION_KEY, require_known_rules, rules_version_at
+from ledger.rules_version import require_known_rules
 from ledger.transactions import Transaction
-from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, set_change_heights
+from ledger.validator_sets import set_change_heights
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
 
 log = logging.getLogger("senim.chain")
-
-# Blocks one ChainRun may hold: its overlay keeps every state value and tree node the
-# run writes until the run commits (a sync answer holds at most 64 blocks anyway).
-CHAIN_RUN_BLOCKS_MAX = 64
-
 
 @dataclass(frozen=True)
 class ProposalRules:
@@ -72,74 +66,6 @@ class ProposalRules:
     proposer: MemberId  # the primary of the block's view, as consensus computes it
     max_view: int  # the view the block was proposed in
     now_ms: int  # the validator's clock
-
-
-@dataclass
-class ChainRun:
-    """Certified blocks executed in turn on one overlay, to be committed in one batch
-    (`Chain.commit_run`): catch-up by sync writes the state tree's nodes and the
-    store once per run instead of once per block. Each block is checked exactly as
-    alone (`Chain.validate`), its state root included.
-
-    A run ends at a block after which a validator set takes effect or is scheduled:
-    that block's set-change proof, and the sets that check the next certificates,
-    are read from the state as it stands after it."""
-
-    overlay: StateOverlay
-    parent: Header  # the header the next block must extend
-    parent_hash: bytes
-    change_heights: frozenset[int]  # heights at which a committed set takes effect
-    committed: StateTree  # the state the run started from, unchanged while it lives
-    seen: set[bytes] = field(default_factory=set)  # transaction ids in the run
-    executions: list[Execution] = field(default_factory=list)
-    # The hash of each set that certifies its blocks, by the height it took effect.
-    set_hashes: dict[int, bytes] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._set_heights = sorted(self.change_heights)
-
-    def validator_set_hash_at(self, height: int, read: Callable[[int], bytes]) -> bytes:
-        """`read(height)` (`Chain.validator_set_hash_at`), read once per set in the run."""
-        position = bisect_right(self._set_heights, height)
-        if position == 0:
-            return read(height)  # no set: it says so
-        took_effect = self._set_heights[position - 1]
-        if took_effect not in self.set_hashes:
-            self.set_hashes[took_effect] = read(height)
-        return self.set_hashes[took_effect]
-
-    @property
-    def height(self) -> int:
-        return self.parent.height
-
-    @property
-    def ended(self) -> bool:
-        """No further block may join: the run is full, a set takes effect at the height
-        after its last block, one of its blocks scheduled a set (every set change
-        writes the index), or the rules version changes at the next height (a release
-        that does not know the new one stops there with the blocks before it committed).
-        An empty run takes any block."""
-        return bool(self.executions) and (
-            len(self.executions) >= CHAIN_RUN_BLOCKS_MAX
-            or self.height + 1 in self.change_heights
-            or self.overlay.has_staged(VALIDATOR_SET_INDEX_KEY)
-            or (rules_version_at(rules := _rules_source(self.overlay, self.committed),
-                                 self.height + 1) != rules_version_at(rules, self.height)))
-
-
-@dataclass
-class Execution:
-    """The outcome of executing transactions on top of the head, not yet committed."""
-
-    header: Header
-    overlay: StateOverlay
-    accepted: list[Transaction]
-    rejected: list[tuple[Transaction, TxRejected]] = field(default_factory=list)
-    last_commit: bytes = b""
-
-    @property
-    def block(self) -> Block:
-        return Block(self.header, tuple(self.accepted), self.last_commit)
 
 
 class Chain(ChainReads):
@@ -271,7 +197,7 @@ class Chain(ChainReads):
         overlay = self.state.overlay(defer_absence=True) if run is None else run.overlay
         # The next height's rules, from our state whatever the block claims: a block a
         # release cannot judge is not judged, so it neither votes for it nor refuses it.
-        rules_version = require_known_rules(_rules_source(overlay, self.state),
+        rules_version = require_known_rules(rules_source(overlay, self.state),
                                             parent.height + 1)
         if proposal is not None:
             _check_proposal(block, proposal)
@@ -409,13 +335,6 @@ def _index_encodings(count: int) -> tuple[bytes, ...]:
         known = known + tuple(encode(index) for index in range(len(known), count))
         _index_bytes = known
     return known
-
-
-def _rules_source(overlay: StateOverlay, committed: StateTree) -> StateOverlay | StateTree:
-    """Where a block's rules versions are read: the overlay if it staged them, else the
-    committed state (the same value), which remembers what it checked, where an overlay
-    deferring absences would check an absent record again in every root."""
-    return overlay if overlay.has_staged(RULES_VERSION_KEY) else committed
 
 
 def _check_proposal(block: Block, rules: ProposalRules) -> None:

@@ -9,7 +9,7 @@ directly over an in-memory store with a simulated clock and network.
 
 Committing: consensus (`CommitBlock`) and sync (a certified block fetched or
 announced) both end in `_commit_run`, the only code that writes blocks: one block
-at a time, or a sync answer's blocks in runs of one batch (`ledger.chain.ChainRun`).
+at a time, or a sync answer's blocks in runs of one batch (`ledger.chain_run.ChainRun`).
 
 Persistence, per the contract in consensus/__init__.py: the replica's safety
 state is written at most once per replica step, before any frame of that step
@@ -53,7 +53,8 @@ from consensus import (
 )
 from ledger.bft_time import REFRESH_AFTER_MS
 from ledger.blocks import MAX_BLOCK_BYTES, Block, Header, decode_block
-from ledger.chain import Chain, Execution, ProposalRules
+from ledger.chain import Chain, ProposalRules
+from ledger.chain_run import Execution
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, member_id_of

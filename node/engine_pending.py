@@ -8,7 +8,8 @@ from collections.abc import Callable
 from itertools import islice
 
 from ledger.blocks import Block
-from ledger.chain import Chain, Execution
+from ledger.chain import Chain
+from ledger.chain_run import Execution
 from ledger.errors import TxRejected
 from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import Transaction

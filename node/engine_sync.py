@@ -14,7 +14,8 @@ from collections.abc import Callable, Collection
 
 from consensus import BlockSynced, CommitCertificate, Digest, Event, Height, Replica
 from ledger.blocks import Block, decode_block
-from ledger.chain import Chain, ChainRun, Execution
+from ledger.chain import Chain
+from ledger.chain_run import ChainRun, Execution
 from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
 from node.engine_types import EngineConfig, Outbox
@@ -130,7 +131,7 @@ class AppliesSyncedBlocks:
 
     def _apply_in_runs(self, peer_key: bytes, blocks: list[tuple[Block, bytes]],
                        checks: AnswerChecks, first_alone: bool) -> bool:
-        """Apply an answer's blocks in runs (`ledger.chain.ChainRun`), each committed in
+        """Apply an answer's blocks in runs (`ledger.chain_run.ChainRun`), each committed in
         one batch; False if a block is bad. A block that fails to join a run is judged
         alone after the blocks before it are committed, which says why it is bad,
         exactly as if there had been no run; a run whose commit fails is applied again

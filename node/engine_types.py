@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from ledger.chain import Execution
+from ledger.chain_run import Execution
 from ledger.errors import TxRejected
 from ledger.transactions import Transaction
 from node.state_serve import SNAPSHOT_INTERVAL_BLOCKS

@@ -1,4 +1,4 @@
-"""Catch-up in runs (`ledger.chain.ChainRun`): an answer's blocks committed in one batch,
+"""Catch-up in runs (`ledger.chain_run.ChainRun`): an answer's blocks committed in one batch,
 ended where a validator set changes, and stored exactly as if applied one by one."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-import ledger.chain
+import ledger.chain_run
 from consensus import Action, BlockSynced, CommitCertificate, Event
 from ledger.blocks import Block
-from ledger.chain import Chain, ChainRun, Execution
+from ledger.chain import Chain
 from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
 from ledger.chain_reads import TX_IDS_REMEMBERED_BLOCKS
+from ledger.chain_run import ChainRun, Execution
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
@@ -164,7 +165,7 @@ def test_runs_end_where_a_set_changes_and_store_what_block_by_block_stores(
     # them (each writes the set index): a run ends after each of those four blocks, and
     # blocks 5 and 11, after which a set takes effect, are runs of their own.
     assert kv.heads[1:] == [2, 4, 5, 9, 10, 11, 14]
-    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    monkeypatch.setattr(ledger.chain_run, "CHAIN_RUN_BLOCKS_MAX", 1)
     one_by_one, out_singly, kv_singly = follower_of(source, council.ministry2)
     sync_from(source, one_by_one, out_singly, peer)
     assert kv_singly.heads[1:] == list(range(1, 15))
@@ -231,7 +232,7 @@ def test_a_bad_certificate_costs_the_good_blocks_before_it_no_second_execution(
     assert in_runs.chain.height == bad_at - 1
     assert executed == list(range(1, bad_at))
     assert kv.heads[1:] == [bad_at - 1]
-    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    monkeypatch.setattr(ledger.chain_run, "CHAIN_RUN_BLOCKS_MAX", 1)
     _, _, kv_singly, _ = synced()
     assert kv_singly.heads[1:] == list(range(1, bad_at))
     assert snapshot(kv) == snapshot(kv_singly)
@@ -348,7 +349,7 @@ def test_a_follower_holds_the_snapshots_every_node_takes(
     assert interval in kv.heads
     offer = snapshots.answer(encode([ASK_OFFER]))
     assert offer is not None and decode(offer)[1] == interval
-    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    monkeypatch.setattr(ledger.chain_run, "CHAIN_RUN_BLOCKS_MAX", 1)
     one_by_one, out_singly, kv_singly = follower_of(source, net.employer)
     sync_from(source, one_by_one, out_singly, net.ministry.public_key)
     assert snapshot(kv) == snapshot(kv_singly)
@@ -412,7 +413,7 @@ def test_the_newest_blocks_transactions_are_found_without_reading_their_blocks(
     follower, out, _ = follower_of(source, net.employer, kv)
     peer = net.ministry.public_key
     sync_from(source, follower, out, peer)
-    for _ in range(ledger.chain.CHAIN_RUN_BLOCKS_MAX):
+    for _ in range(ledger.chain_run.CHAIN_RUN_BLOCKS_MAX):
         commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     clock = follower._clock_ms
     assert isinstance(clock, Clock)

@@ -15,13 +15,14 @@ from typing import Any
 import nacl.bindings
 import pytest
 
-import ledger.chain
+import ledger.chain_run
 import node.signature_checks
 import node.signature_workers
 import node.sync
 import node.validators
 from ledger.blocks import Block
-from ledger.chain import Chain, Execution
+from ledger.chain import Chain
+from ledger.chain_run import Execution
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
@@ -288,7 +289,7 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
     blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks
     monkeypatch.setattr(node.signature_checks, "ANSWER_PART_CHECKS", 8)
     # Each block committed alone, so that the chain's height says how far applying got.
-    monkeypatch.setattr(ledger.chain, "CHAIN_RUN_BLOCKS_MAX", 1)
+    monkeypatch.setattr(ledger.chain_run, "CHAIN_RUN_BLOCKS_MAX", 1)
     source = source_with_txs(net, blocks)
     follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
     recorded = RecordedChecks([], follower)
