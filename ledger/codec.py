@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -43,7 +44,7 @@ def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None)
     65,000 lists before the shape is looked at)."""
     if len(data) > MAX_DECODE_BYTES:
         raise MalformedInput(f"encoded value of {len(data)} bytes exceeds {MAX_DECODE_BYTES}")
-    hooks: dict[str, Any] = {}
+    hook: Callable[[list[Any]], list[Any]] | None = None
     if max_arrays is not None:
         built = 0
 
@@ -54,15 +55,10 @@ def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None)
                 raise MalformedInput(f"more than {max_arrays} arrays in one value")
             return array
 
-        hooks["list_hook"] = count
+        hook = count
     try:
-        value = msgpack.unpackb(
-            data,
-            raw=False,
-            use_list=True,
-            strict_map_key=True,
-            **hooks,
-        )
+        # use_list=True is the default; passed keywords are each parsed per call
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, list_hook=hook)
     except MalformedInput:
         raise
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
