@@ -54,6 +54,24 @@ def lying(snapshots: StateSnapshots) -> StateSnapshots:
     return Liar(MemoryStore(), lambda certificate, height, block_hash: False)  # holds nothing
 
 
+def anchored_snapshots(net: Consortium, blocks: int, anchors: int
+                       ) -> tuple[Chain, StateSnapshots]:
+    """A source chain of `blocks` blocks of `anchors` anchors each, and its snapshots."""
+    source = Chain(MemoryStore(), net.genesis)
+    for _ in range(blocks):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+                        for _ in range(anchors)])
+    return source, StateSnapshots(source.kv, ValidatorSets.for_chain(source).certifies)
+
+
+async def employer_joins(net: Consortium, kv: MemoryStore, port: int, peers: list[int],
+                         timeout_s: float) -> bool:
+    """The employer joins into `kv` by state sync from `peers`, within `timeout_s`."""
+    config = config_for("joiner", port, peers)
+    return await asyncio.wait_for(
+        join_by_state_sync(config, net.genesis, net.employer, kv, asyncio.Event()), timeout_s)
+
+
 async def serving(net: Consortium, keys: KeyPair, port: int, snapshots: StateSnapshots
                   ) -> Network:
     network = Network(config_for(keys.public_key.hex()[:8], port, []), net.genesis, keys)
@@ -64,11 +82,7 @@ async def serving(net: Consortium, keys: KeyPair, port: int, snapshots: StateSna
 
 def test_an_empty_store_joins_over_p2p_past_a_lying_validator(
         net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
-    source = Chain(MemoryStore(), net.genesis)
-    for _ in range(3):
-        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
-                        for _ in range(300)])
-    honest = StateSnapshots(source.kv, ValidatorSets.for_chain(source).certifies)
+    source, honest = anchored_snapshots(net, blocks=3, anchors=300)
     kv = MemoryStore()
     kv.write({STATE_PREFIX + b"nleftover": b"from a join cut short"})  # wiped first
     liar_port, honest_port, joiner_port = free_port(), free_port(), free_port()
@@ -78,10 +92,8 @@ def test_an_empty_store_joins_over_p2p_past_a_lying_validator(
         liar = await serving(net, net.ministry, liar_port, lying(honest))
         server = await serving(net, net.university, honest_port, honest)
         try:
-            config = config_for("joiner", joiner_port, [liar_port, honest_port])
-            return await asyncio.wait_for(
-                join_by_state_sync(config, net.genesis, net.employer, kv, asyncio.Event()),
-                JOIN_TIMEOUT_S)
+            return await employer_joins(net, kv, joiner_port, [liar_port, honest_port],
+                                        JOIN_TIMEOUT_S)
         finally:
             await liar.close()
             await server.close()
@@ -138,11 +150,7 @@ def test_a_member_flooding_unasked_answers_does_not_stall_the_join(
     nobody asked for, as fast as it can, kept it full, so that the asked peer's answers
     were dropped and each question timed out. They are dropped as they come now
     (node.answer_gate), and the join goes on."""
-    source = Chain(MemoryStore(), net.genesis)
-    for _ in range(2):
-        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))
-                        for _ in range(50)])
-    honest = StateSnapshots(source.kv, ValidatorSets.for_chain(source).certifies)
+    source, honest = anchored_snapshots(net, blocks=2, anchors=50)
     kv = MemoryStore()
     honest_port, flooder_port, joiner_port = free_port(), free_port(), free_port()
     unasked = encode([NOT_HELD, 0])
@@ -162,10 +170,8 @@ def test_a_member_flooding_unasked_answers_does_not_stall_the_join(
         joined = asyncio.Event()
         flooding = asyncio.create_task(flood(flooder, joined))
         try:
-            config = config_for("joiner", joiner_port, [honest_port, flooder_port])
-            return await asyncio.wait_for(
-                join_by_state_sync(config, net.genesis, net.employer, kv, asyncio.Event()),
-                FLOODED_JOIN_TIMEOUT_S)
+            return await employer_joins(net, kv, joiner_port, [honest_port, flooder_port],
+                                        FLOODED_JOIN_TIMEOUT_S)
         finally:
             joined.set()
             await flooding
