@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -21,22 +20,11 @@ from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
 from registrar import load_mapping, read_export
-from tests.cli.test_issue_job import FakeNode
+from tests.cli.test_issue_job import AccreditedNode
 
 SAMPLES = Path(__file__).resolve().parents[2] / "configs" / "registrar"
 BY_COURSE = SAMPLES / "platonus_transcript_courses.csv"
 
-
-class TranscriptIssuer(FakeNode):
-    issuer: KeyPair
-
-    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/members")
-        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "ENU",
-                             "accreditations": [{"types": ["transcript"],
-                                                 "suspended_height": None,
-                                                 "from": "2020-01-01 00:00:00 UTC",
-                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
 
 
 def issue(*args: str) -> tuple[int, str]:
@@ -65,7 +53,8 @@ def test_a_layout_for_another_type_is_one_line_not_a_traceback(tmp_path: Path) -
 
 def test_rows_per_course_issue_one_transcript_per_student(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    node = TranscriptIssuer()
+    node = AccreditedNode()
+    node.accredited = "transcript"
     node.issuer = KeyPair.generate()
     save_key(tmp_path / "enu.key", node.issuer)
     monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)

@@ -8,7 +8,6 @@ node of test_issue_job here.)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -18,7 +17,7 @@ import cli.issuing
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
-from tests.cli.test_issue_job import FakeNode
+from tests.cli.test_issue_job import AccreditedNode
 from tests.registrar.helpers import IINS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "configs" / "registrar"
@@ -109,22 +108,11 @@ def test_a_dry_run_names_each_title_row_it_read_past(tmp_path: Path) -> None:
         assert "2 rows, 2 records ready, 0 problems\n" + TITLES_SHOWN + "row 5:\n" in output
 
 
-class DiplomaIssuer(FakeNode):
-    issuer: KeyPair
-
-    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/members")
-        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "KazNU",
-                             "accreditations": [{"types": ["diploma"],
-                                                 "suspended_height": None,
-                                                 "from": "2020-01-01 00:00:00 UTC",
-                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
-
 
 def test_a_real_issue_names_each_title_row_it_read_past(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    node = DiplomaIssuer()
+    node = AccreditedNode()
     node.issuer = KeyPair.generate()
     save_key(tmp_path / "kaznu.key", node.issuer)
     monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)

@@ -112,6 +112,22 @@ class FakeNode:
         return {"height": height, "hash": f"{height:064x}"}
 
 
+class AccreditedNode(FakeNode):
+    """The stand-in node, also answering the members list `senim issue` asks first: its
+    issuer accredited for `accredited` (set `issuer` before use)."""
+
+    issuer: KeyPair
+    accredited = "diploma"
+
+    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/members")
+        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "ENU",
+                             "accreditations": [{"types": [self.accredited],
+                                                 "suspended_height": None,
+                                                 "from": "2020-01-01 00:00:00 UTC",
+                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
+
+
 def records(count: int) -> list[dict[str, str]]:
     return [{"student_id": f"S-{n:05d}", "full_name": f"Graduate {n}",
              "iin": f"{990101000000 + n:012d}"} for n in range(count)]

@@ -22,22 +22,10 @@ from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
 from registrar.issued import REGISTRY_NAME, Entry, IssuedRegistry
-from tests.cli.test_issue_job import FakeNode
+from tests.cli.test_issue_job import AccreditedNode
 
 STUDENTS = list(diploma_rows(5))
 
-
-class AccreditedNode(FakeNode):
-    """The stand-in node, also answering the members list `senim issue` asks first."""
-
-    issuer: KeyPair
-
-    def request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/members")
-        return {"members": [{"member_id": self.issuer.member_id.hex(), "name": "ENU",
-                             "accreditations": [{"types": ["diploma"], "suspended_height": None,
-                                                 "from": "2020-01-01 00:00:00 UTC",
-                                                 "until": "2099-01-01 00:00:00 UTC"}]}]}
 
 
 @pytest.fixture
