@@ -5,12 +5,17 @@ and gives the same batch, byte for byte, for the same salts: salts are drawn her
 record order, exactly as the single-process builder draws them, and go to the workers
 with their records; the workers (forked, so they inherit the imported code) hash parts
 of `PART_RECORDS` with `ledger.credentials.hash_records` and the results are merged in
-order. While `PARTS_IN_FLIGHT_MAX` parts are out with the workers, this process hashes
-the next part itself instead of waiting (the workers have work queued meanwhile); such
-a part's results wait, in order, for the parts sent before it. A refused record raises
-the same `InvalidDocument` (same record number) as the single path does, when its
-part's result is collected: the first refusal in record order, wherever it was found.
-Results come back as two joined byte strings, not thousands of small objects to pickle.
+order. The parts go pickled (one call here for a part), and come back as a few joined
+byte strings with the batch tree's levels over the part (a part of `PART_RECORDS`, a
+power of two, is a whole subtree), so this process does little per record. While
+`PARTS_IN_FLIGHT_MAX` parts are out with the workers, this process waits for the oldest;
+on a machine with more cores than workers it hashes the next part itself instead (the
+workers have work queued meanwhile), and such a part's results wait, in order, for the
+parts sent before it. Where the workers take every core, hashing here too only takes
+turns with them, and its long C calls hold the GIL the executor's threads need to feed
+them. A refused record raises the same `InvalidDocument` (same record number) as the
+single path does, when its part's result is collected: the first refusal in record
+order, wherever it was found.
 
 Workers pay only for big batches on a machine with a core to spare: the first
 `POOL_FROM_RECORDS` records are held, and a pool starts only when that many arrive
@@ -24,6 +29,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -39,12 +45,15 @@ from ledger.credentials import (
     BatchBuilder,
     IssuedBatch,
     hash_records,
-    salts_needed,
+    salts_needed_each,
 )
 from ledger.errors import InvalidDocument
+from storage.batch_tree import subtree_levels
 
 HASHING_WORKERS = 2
-PART_RECORDS = 4_000
+# A power of two: each part is then a whole subtree of the batch's tree (up to its last
+# part), and the workers hash the tree's lower levels too (`subtree_levels`).
+PART_RECORDS = 4_096
 # Parts sent and not yet collected: enough to keep both workers busy while this
 # process reads, few enough that a refused record stops the batch soon.
 PARTS_IN_FLIGHT_MAX = 4
@@ -86,31 +95,49 @@ def _start_worker() -> None:
 
 
 # A part's results as they travel: the target hashes joined, the packed fields joined,
-# and the length of each packed text. Two long byte strings pickle in a fraction of the
-# time of 2 x PART_RECORDS short ones (each of which pickle also memoizes).
-Hashed = tuple[bytes, bytes, list[int]]
+# the length of each packed text, and the part's `subtree_levels`. A few long byte
+# strings pickle in a fraction of the time of 2 x PART_RECORDS short ones (each of which
+# pickle also memoizes).
+Hashed = tuple[bytes, bytes, list[int], list[bytes]]
 
 
-def hash_part(batch: Batch, first_number: int, records: Sequence[Mapping[str, Any]],
-              salts: bytes) -> Hashed:
-    """A worker's job: one part's results (`Hashed`), hashed with its salts."""
+def tree_height(part_records: int) -> int:
+    """The height of the subtrees parts of `part_records` records are: the largest h
+    with 2**h dividing it."""
+    return (part_records & -part_records).bit_length() - 1
+
+
+def hash_part(batch: Batch, first_number: int,
+              records: Sequence[Mapping[str, Any]] | bytes, salts: bytes,
+              height: int) -> Hashed:
+    """A worker's job: one part's results (`Hashed`), hashed with its salts, and the
+    batch tree's levels up to `height` over them. `records` come pickled from the
+    parent: it pickles a part in one call, where a `ProcessPoolExecutor` pickling them
+    in its feeder thread fights the parent's main thread for the GIL."""
     shapes = _WORKER_SHAPES.get(batch)
     if shapes is None:
         if len(_WORKER_SHAPES) >= _WORKER_SHAPES_MAX:
             _WORKER_SHAPES.clear()
         shapes = _WORKER_SHAPES[batch] = ShapeBook(*batch, DOCUMENT_FORMAT)
-    targets, packed = hash_records(shapes, first_number, records, FixedSalts(salts))
-    return b"".join(targets), b"".join(packed), list(map(len, packed))
+    # pickled by this program's parent (`PooledBatchBuilder._send`)
+    part: Sequence[Mapping[str, Any]] = (pickle.loads(records) if isinstance(records, bytes)
+                                         else records)
+    targets, packed = hash_records(shapes, first_number, part, FixedSalts(salts))
+    return (b"".join(targets), b"".join(packed), list(map(len, packed)),
+            subtree_levels(targets, height))
 
 
-def unpack_hashed(hashed: Hashed) -> tuple[list[bytes], list[bytes]]:
-    """(target hashes, packed fields) of a part, as `hash_records` gave them."""
-    targets, packed, sizes = hashed
-    if len(targets) != TARGET_BYTES * len(sizes) or sum(sizes) != len(packed):
+def unpack_hashed(hashed: Hashed) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(target hashes, packed fields, tree levels) of a part, as `hash_part` made them."""
+    targets, packed, sizes, levels = hashed
+    if len(targets) != TARGET_BYTES * len(sizes) or sum(sizes) != len(packed) or (
+            levels and len(levels[0]) != len(targets)):
         raise ValueError("a part's results do not add up")
     ends = list(accumulate(sizes))
-    return ([targets[i:i + TARGET_BYTES] for i in range(0, len(targets), TARGET_BYTES)],
-            list(map(packed.__getitem__, map(slice, [0, *ends[:-1]], ends))))
+    return (list(map(targets.__getitem__, map(slice, range(0, len(targets), TARGET_BYTES),
+                                              range(TARGET_BYTES, len(targets) + TARGET_BYTES,
+                                                    TARGET_BYTES)))),
+            list(map(packed.__getitem__, map(slice, [0, *ends[:-1]], ends))), levels)
 
 
 class _Part:
@@ -118,12 +145,13 @@ class _Part:
     hashed here while the workers were busy (`result`, or the `refusal` to raise when
     the parts before it are in)."""
 
-    __slots__ = ("first_number", "future", "records", "refusal", "result", "salts")
+    __slots__ = ("count", "first_number", "future", "records", "refusal", "result", "salts")
 
-    def __init__(self, first_number: int, records: list[Mapping[str, Any]], salts: bytes,
-                 future: Future[Hashed] | None) -> None:
+    def __init__(self, first_number: int, records: list[Mapping[str, Any]] | bytes,
+                 count: int, salts: bytes, future: Future[Hashed] | None) -> None:
         self.first_number = first_number
-        self.records = records
+        self.records = records  # pickled once sent: a fraction of the records' memory
+        self.count = count
         self.salts = salts
         self.future = future
         self.result: Hashed | None = None
@@ -141,27 +169,35 @@ class PooledBatchBuilder:
                  *, salts: Salts | None = None, workers: int | None = None,
                  part_records: int | None = None, in_flight_max: int | None = None,
                  pool_from: int | None = None,
-                 free_cores: Callable[[], float] | None = None) -> None:
+                 free_cores: Callable[[], float] | None = None,
+                 hash_here: bool | None = None) -> None:
         # None: this module's limits, read now (so a test may lower them)
         self._workers = HASHING_WORKERS if workers is None else workers
         self._part_records = PART_RECORDS if part_records is None else part_records
         self._in_flight_max = PARTS_IN_FLIGHT_MAX if in_flight_max is None else in_flight_max
         self._pool_from = POOL_FROM_RECORDS if pool_from is None else pool_from
         self._free_cores = cores_free if free_cores is None else free_cores
+        # None: while the workers are busy, hash here only with a core beyond theirs
+        self._hash_while_busy = ((os.cpu_count() or 1) > self._workers if hash_here is None
+                                 else hash_here)
         if min(self._workers, self._part_records, self._in_flight_max) < 1:
             raise ValueError("workers, part size and parts in flight must be at least 1")
         self._builder = BatchBuilder(credential_type, chain_id, issuer, issuer_name,
                                      salts=salts)
         self._batch: Batch = (credential_type, chain_id, issuer)
-        self._count = 0
+        self._height = tree_height(self._part_records)
+        self._taken = 0  # records no longer held: hashed or sent
         self._held: list[Mapping[str, Any]] = []  # records not yet hashed or sent
+        # held records at which `add` has something to do: deciding on a pool, then
+        # hashing or sending a part (one comparison a record, not a few steps)
+        self._act_from = max(1, self._pool_from)
         self._decided = False
         self._executor: ProcessPoolExecutor | None = None
         self._out: deque[_Part] = deque()
         self.workers_used = 0  # worker processes that hashed (0: all in this process)
 
     def __len__(self) -> int:
-        return self._count
+        return self._taken + len(self._held)
 
     def __enter__(self) -> PooledBatchBuilder:
         return self
@@ -172,11 +208,14 @@ class PooledBatchBuilder:
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Take the next record (it may be hashed later: it must not change after this)."""
-        self._count += 1
         self._held.append(record)
-        if not self._decided and self._count >= self._pool_from:
+        if len(self._held) >= self._act_from:
+            self._act()
+
+    def _act(self) -> None:
+        if not self._decided:
             self._decide()
-        if self._decided and self._executor is None:
+        if self._executor is None:
             if len(self._held) >= self._part_records:
                 self._hash_held()  # nothing is out then: order is kept
             return
@@ -185,7 +224,8 @@ class PooledBatchBuilder:
 
     def _decide(self) -> None:
         self._decided = True
-        if use_workers(self._count, self._free_cores(), self._pool_from):
+        self._act_from = self._part_records
+        if use_workers(len(self), self._free_cores(), self._pool_from):
             self._executor = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker)
@@ -195,23 +235,32 @@ class PooledBatchBuilder:
 
     def _hash_held(self) -> None:
         held, self._held = self._held, []
-        self._builder.add_records(held)
+        if held:  # (none: the tree's spans from the workers stay whole)
+            self._taken += len(held)
+            self._builder.add_records(held)
 
     def _send(self) -> None:
         """The next part on its way, with its salts drawn now, in record order: to a
-        worker while fewer than `in_flight_max` parts are out with the workers, else
-        hashed here, so this process works instead of waiting for them."""
+        worker while fewer than `in_flight_max` parts are out with the workers; else,
+        with a core to spare (`hash_here`), hashed here, so this process works instead
+        of waiting for them, or sent once the oldest part is back."""
         self._collect_ready()
+        while (self._executor is not None and not self._hash_while_busy
+               and self._parts_sent() >= self._in_flight_max):
+            self._collect()  # the oldest part, waited for
         if self._executor is None:
             return  # the pool broke: everything was hashed here
         part, self._held = self._held[:self._part_records], self._held[self._part_records:]
-        joined = self._builder.salts.take_each([salts_needed(record) for record in part])
-        first = len(self._builder) + sum(len(p.records) for p in self._out) + 1
-        if sum(p.future is not None for p in self._out) < self._in_flight_max:
-            future = self._executor.submit(hash_part, self._batch, first, part, joined)
-            self._out.append(_Part(first, part, joined, future))
+        self._taken += len(part)
+        joined = self._builder.salts.take_each(salts_needed_each(part))
+        first = len(self._builder) + sum(p.count for p in self._out) + 1
+        if self._parts_sent() < self._in_flight_max:
+            payload = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
+            future = self._executor.submit(hash_part, self._batch, first, payload, joined,
+                                           self._height)
+            self._out.append(_Part(first, payload, len(part), joined, future))
         else:
-            here = _Part(first, part, joined, None)
+            here = _Part(first, part, len(part), joined, None)
             self._hash_here(here)
             self._out.append(here)
             if here.refusal is not None:
@@ -220,9 +269,13 @@ class PooledBatchBuilder:
         while len(self._out) > self._in_flight_max + PARTS_WAITING_HERE_MAX:
             self._collect()
 
+    def _parts_sent(self) -> int:
+        return sum(p.future is not None for p in self._out)
+
     def _hash_here(self, part: _Part) -> None:
         try:
-            part.result = hash_part(self._batch, part.first_number, part.records, part.salts)
+            part.result = hash_part(self._batch, part.first_number, part.records, part.salts,
+                                    self._height)
         except InvalidDocument as refusal:
             part.refusal = refusal  # raised when the parts before it are in
 

@@ -27,8 +27,9 @@ import hashlib
 import os
 import threading
 import weakref
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 from operator import itemgetter
 from typing import Any, Protocol, cast
@@ -79,7 +80,7 @@ class SaltPool:
 
     def _forget(self) -> None:
         self._raw = b""
-        self._hex = ""
+        self._hex: str | None = ""  # None: not made yet (a part sent elsewhere needs none)
         self._used = 0
 
     def take(self, size: int) -> tuple[bytes, str, int]:
@@ -93,7 +94,9 @@ class SaltPool:
                 raw = self._random_bytes(self._chunk)
                 if len(raw) != self._chunk:
                     raise ValueError("the randomness source gave the wrong number of bytes")
-                self._raw, self._hex, start = raw, raw.hex(), 0
+                self._raw, self._hex, start = raw, None, 0
+            if self._hex is None:
+                self._hex = self._raw.hex()
             self._used = start + size
             return self._raw, self._hex, start
 
@@ -103,24 +106,30 @@ class SaltPool:
 
     def take_each(self, sizes: list[int]) -> bytes:
         """The bytes of `take(size)` for each size in turn, joined: the same bytes, chunk
-        ends skipped alike, under one lock (a part of a batch sent elsewhere)."""
-        if any(not 0 <= size <= self._chunk for size in sizes):
+        ends skipped alike, under one lock (a part of a batch sent elsewhere). A chunk's
+        takes are found at once (`bisect` over the running totals): one step a chunk,
+        not a step a record."""
+        if sizes and (min(sizes) < 0 or max(sizes) > self._chunk):
             raise ValueError(f"salts are taken at most {self._chunk} bytes at a time")
+        ends = list(accumulate(sizes))
         taken: list[bytes] = []
         with self._lock:
             raw, used = self._raw, self._used
-            run = used  # where the bytes taken from this chunk start: one slice per chunk
-            for size in sizes:
-                if used + size > len(raw):
-                    taken.append(raw[run:used])
-                    raw = self._random_bytes(self._chunk)
-                    if len(raw) != self._chunk:
-                        raise ValueError("the randomness source gave the wrong number of "
-                                         "bytes")
-                    self._raw, self._hex, used, run = raw, raw.hex(), 0, 0
-                used += size
+            done = base = 0  # sizes taken so far, and their total
+            while True:
+                # the sizes that still fit in this chunk, all together
+                fit = bisect_right(ends, len(raw) - used + base, lo=done)
+                upto = ends[fit - 1] if fit > done else base
+                taken.append(raw[used:used + upto - base])
+                used += upto - base
                 self._used = used
-            taken.append(raw[run:used])
+                if fit == len(sizes):
+                    break
+                raw = self._random_bytes(self._chunk)  # sizes[fit] > 0 does not fit
+                if len(raw) != self._chunk:
+                    raise ValueError("the randomness source gave the wrong number of bytes")
+                self._raw, self._hex, used, done, base = raw, None, 0, fit, upto
+                self._used = 0
         return b"".join(taken)
 
     def _after_fork(self) -> None:

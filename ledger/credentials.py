@@ -263,6 +263,14 @@ def salts_needed(record: Mapping[str, Any]) -> int:
     return SALT_BYTES * len(record) if 0 < len(record) <= MAX_FIELDS else 0
 
 
+def salts_needed_each(records: Sequence[Mapping[str, Any]]) -> list[int]:
+    """`salts_needed` of each record, in C passes when every record's size is allowed."""
+    counts = list(map(len, records))
+    if counts and (min(counts) < 1 or max(counts) > MAX_FIELDS):
+        return list(map(salts_needed, records))
+    return list(map(SALT_BYTES.__mul__, counts))
+
+
 class BatchBuilder:
     """Hashes records one at a time as they are read, so a caller never holds the
     records and the batch at once. `salts` defaults to the process's random pool."""
@@ -279,6 +287,9 @@ class BatchBuilder:
         self.salts: Salts = DEFAULT_SALTS if salts is None else salts
         self._targets: list[bytes] = []
         self._packed: list[bytes] = []
+        # The tree's levels over each run of records hashed elsewhere with them
+        # (`storage.batch_tree.subtree_levels`); None once any record came without.
+        self._spans: list[list[bytes]] | None = []
 
     def __len__(self) -> int:
         return len(self._targets)
@@ -287,6 +298,7 @@ class BatchBuilder:
         packed, target = hash_record(self.shapes, len(self._targets) + 1, record, self.salts)
         self._packed.append(packed)
         self._targets.append(target)
+        self._spans = None
 
     def add_records(self, records: Iterable[Mapping[str, Any]]) -> None:
         """`add` for each record in turn, hashed together: a refusal is raised for the
@@ -295,16 +307,29 @@ class BatchBuilder:
                                        self.salts)
         self.add_hashed(targets, packed)
 
-    def add_hashed(self, targets: list[bytes], packed: list[bytes]) -> None:
-        """Records hashed elsewhere (`hash_records`), next in batch order."""
+    def add_hashed(self, targets: list[bytes], packed: list[bytes],
+                   levels: list[bytes] | None = None) -> None:
+        """Records hashed elsewhere (`hash_records`), next in batch order, with the
+        `subtree_levels` of their target hashes if they were made there too (spans that
+        join: see `BatchTree.from_spans`)."""
         self._targets.extend(targets)
         self._packed.extend(packed)
+        if levels is None or self._spans is None:
+            self._spans = None
+        else:
+            self._spans.append(levels)
 
     def finish(self) -> IssuedBatch:
         if not self._targets:
             raise InvalidDocument("no records to issue")
-        return IssuedBatch(BatchTree(self._targets), self._targets, self._packed,
-                           self.chain_id, self.credential_type, self.issuer, self.issuer_name)
+        if self._spans:
+            tree = BatchTree.from_spans(self._spans)
+            if tree.size != len(self._targets):
+                raise ValueError("the tree's spans do not cover the batch's records")
+        else:
+            tree = BatchTree(self._targets)
+        return IssuedBatch(tree, self._targets, self._packed, self.chain_id,
+                           self.credential_type, self.issuer, self.issuer_name)
 
 
 def make_batch(records: Iterable[Mapping[str, Any]], credential_type: str, chain_id: str,

@@ -14,7 +14,7 @@ remote input: it answers False for anything malformed and never raises.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import repeat
 
 HASH_BYTES = 32
@@ -47,21 +47,25 @@ def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
 
     Pairing neighbours level by level and carrying an odd last node up
     unchanged builds exactly RFC 6962's tree: its split at the largest power
-    of two below n puts every complete pair on the left, so the only node
+    of two smaller than n puts every complete pair on the left, so the only node
     without a partner on a level is always the last one.
     """
+    return list(_each_level(leaves))
+
+
+def _each_level(leaves: Sequence[bytes]) -> Iterator[list[bytes]]:
+    """`_levels` one at a time (a caller keeping each level another way holds two)."""
     # map() over a level: the hashing of a batch's 2n nodes runs in C, not n calls of
     # leaf_hash and node_hash (the same bytes)
     level = list(map(_DIGEST, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, leaves))))
-    levels = [level]
+    yield level
     while len(level) > 1:
         paired = list(map(_DIGEST, map(hashlib.sha256, map(b"".join, zip(
             repeat(_NODE_PREFIX), level[0::2], level[1::2], strict=False)))))
         if len(level) % 2:
             paired.append(level[-1])
         level = paired
-        levels.append(level)
-    return levels
+        yield level
 
 
 def tree_root(leaves: Sequence[bytes]) -> bytes:
@@ -93,17 +97,70 @@ def audit_paths(leaves: Sequence[bytes]) -> list[list[bytes]]:
     return paths
 
 
+def _pair_level(level: bytes) -> bytes:
+    """The level above `level` (joined hashes), an odd last node carried up."""
+    nodes = list(map(level.__getitem__, map(slice, range(0, len(level), HASH_BYTES),
+                                            range(HASH_BYTES, len(level) + HASH_BYTES,
+                                                  HASH_BYTES))))
+    paired = b"".join(map(_DIGEST, map(hashlib.sha256, map(b"".join, zip(
+        repeat(_NODE_PREFIX), nodes[0::2], nodes[1::2], strict=False)))))
+    return paired + nodes[-1] if len(nodes) % 2 else paired
+
+
+def subtree_levels(leaves: Sequence[bytes], height: int) -> list[bytes]:
+    """Levels 0 to `height` over `leaves`, each as its hashes joined: the leaf hashes,
+    then each level paired as in the whole tree, an odd last node carried up. For leaves
+    starting at a multiple of 2**height in a batch, and either a multiple of 2**height
+    of them or the batch's last ones, each level is exactly the batch tree's nodes over
+    them (no pair crosses such a span's edge), so spans hashed apart join into the tree
+    (`BatchTree.from_spans`)."""
+    if height < 0:
+        raise ValueError("a subtree's height is at least 0")
+    level = b"".join(map(_DIGEST, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, leaves))))
+    levels = [level]
+    for _ in range(height):
+        level = _pair_level(level)
+        levels.append(level)
+    return levels
+
+
 class BatchTree:
     """Every level of one batch's tree (about 2n hashes), so that each leaf's audit
-    path is read off in O(log n) when it is needed instead of all n paths at once."""
+    path is read off in O(log n) when it is needed instead of all n paths at once.
+    Each level is kept as its hashes joined: a 32-byte slice each, not an object each."""
 
     def __init__(self, leaves: Sequence[bytes]) -> None:
         self.size = len(leaves)
-        self._levels = _levels(leaves) if leaves else [[]]
+        self._levels = [b"".join(level) for level in _each_level(leaves)] if leaves else [b""]
+
+    @classmethod
+    def from_spans(cls, spans: Sequence[Sequence[bytes]]) -> BatchTree:
+        """The tree over consecutive spans of leaves hashed apart, each given by its
+        `subtree_levels` of one height h: every span but the last has a multiple of
+        2**h leaves (the same tree as `BatchTree` of all the leaves, byte for byte)."""
+        if not spans:
+            raise ValueError("a tree from spans needs at least one span")
+        height = len(spans[0]) - 1
+        widths = [len(span[0]) // HASH_BYTES for span in spans]
+        if any(len(span) != height + 1 for span in spans) or any(
+                width % (1 << height) for width in widths[:-1]) or any(
+                len(level) != HASH_BYTES * (((width - 1) >> h) + 1 if width else 0)
+                for span, width in zip(spans, widths, strict=True)
+                for h, level in enumerate(span)):
+            raise ValueError("the spans are not subtrees of one height that join")
+        tree = cls.__new__(cls)
+        tree.size = sum(widths)
+        levels = [b"".join(span[h] for span in spans) for h in range(height + 1)]
+        while len(levels) > 1 and len(levels[-2]) == HASH_BYTES:
+            levels.pop()  # above the root: a lone node carried up
+        while len(levels[-1]) > HASH_BYTES:
+            levels.append(_pair_level(levels[-1]))
+        tree._levels = levels
+        return tree
 
     @property
     def root(self) -> bytes:
-        return self._levels[-1][0] if self.size else empty_root()
+        return self._levels[-1] if self.size else empty_root()
 
     def path(self, index: int) -> list[bytes]:
         """The RFC 6962 audit path of leaf `index` (bottom-up sibling hashes)."""
@@ -113,8 +170,8 @@ class BatchTree:
         node = index
         for level in self._levels[:-1]:
             sibling = node ^ 1
-            if sibling < len(level):
-                path.append(level[sibling])
+            if HASH_BYTES * sibling < len(level):
+                path.append(level[HASH_BYTES * sibling:HASH_BYTES * (sibling + 1)])
             node >>= 1
         return path
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 import cli.issuing as issuing
 import cli.parallel_hashing as parallel
+import storage.batch_tree as batch_tree
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
 from cli.client import NodeClient
 from cli.issue_checks import ReaderOptions
@@ -35,7 +37,7 @@ from ledger.credentials import DOCUMENT_FORMAT, IssuedBatch, hash_records, make_
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from node.files import save_key
-from storage.batch_tree import verify_inclusion
+from storage.batch_tree import BatchTree, subtree_levels, verify_inclusion
 
 ISSUER = b"\x05" * 20
 CHAIN_ID = "senim-test"
@@ -67,12 +69,12 @@ def records(count: int) -> list[dict[str, str]]:
 
 
 def pooled(items: list[Mapping[str, Any]], free: Callable[[], float] = IDLE,
-           **limits: int) -> tuple[IssuedBatch, int]:
+           hash_here: bool | None = None, **limits: int) -> tuple[IssuedBatch, int]:
     with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=salts(),
                             part_records=limits.get("part", PART),
                             in_flight_max=limits.get("in_flight", 2),
                             pool_from=limits.get("pool_from", POOL_FROM),
-                            free_cores=free) as builder:
+                            free_cores=free, hash_here=hash_here) as builder:
         for item in items:
             builder.add(item)
         assert len(builder) == len(items)
@@ -87,6 +89,7 @@ def same(left: IssuedBatch, right: IssuedBatch) -> None:
     assert left.root == right.root
     assert left.target_hashes == right.target_hashes
     assert left.packed == right.packed
+    assert list(left.documents()) == list(right.documents())  # audit paths too
 
 
 def no_children() -> bool:
@@ -114,7 +117,8 @@ def test_small_batches_and_a_busy_machine_hash_in_this_process(
 
 
 def test_the_thresholds() -> None:
-    assert parallel.PART_RECORDS == 4_000 and parallel.PARTS_IN_FLIGHT_MAX == 4
+    assert parallel.PART_RECORDS == 4_096 and parallel.PARTS_IN_FLIGHT_MAX == 4
+    assert parallel.tree_height(4_096) == 12 and parallel.tree_height(25) == 0
     assert parallel.HASHING_WORKERS == 2
     assert not use_workers(POOL_FROM_RECORDS - 1, 2.0, POOL_FROM_RECORDS)
     assert use_workers(POOL_FROM_RECORDS, FREE_CORES_MIN, POOL_FROM_RECORDS)
@@ -156,10 +160,11 @@ def test_a_refusal_raised_while_adding_closes_the_pool() -> None:
     assert no_children()
 
 
-def _dies_in_a_worker(batch: Any, first: int, part: Any, given: bytes) -> Any:
+def _dies_in_a_worker(batch: Any, first: int, part: Any, given: bytes,
+        height: int) -> Any:
     if os.getpid() != PARENT:
         os._exit(3)
-    return _real_hash_part(batch, first, part, given)
+    return _real_hash_part(batch, first, part, given, height)
 
 
 _real_hash_part = parallel.hash_part
@@ -212,10 +217,11 @@ class _CountingPool(ProcessPoolExecutor):
         return super().submit(*args, **kwargs)
 
 
-def _refuses_the_last_part(batch: Any, first: int, part: Any, given: bytes) -> Any:
-    if first + len(part) > 30:  # the part holding the last record
+def _refuses_the_last_part(batch: Any, first: int, part: Any, given: bytes,
+        height: int) -> Any:
+    if first + len(part if isinstance(part, list) else pickle.loads(part)) > 30:  # the last
         raise InvalidDocument(f"record {first}: refused for the test")
-    return _real_hash_part(batch, first, part, given)
+    return _real_hash_part(batch, first, part, given, height)
 
 
 def _issue_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -234,10 +240,11 @@ def _issue_prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return out
 
 
-def _counts_parts_hashed_here(batch: Any, first: int, part: Any, given: bytes) -> Any:
+def _counts_parts_hashed_here(batch: Any, first: int, part: Any, given: bytes,
+        height: int) -> Any:
     if os.getpid() == PARENT:
         _HERE.append(first)
-    return _real_hash_part(batch, first, part, given)
+    return _real_hash_part(batch, first, part, given, height)
 
 
 def test_senim_issue_hashes_a_big_export_in_workers(tmp_path: Path,
@@ -293,15 +300,16 @@ def test_salts_given_in_advance_are_used_in_the_same_order() -> None:
     assert first_salt == given[:16].hex()
 
 
-def _workers_wait_for_this_process(batch: Any, first: int, part: Any, given: bytes) -> Any:
+def _workers_wait_for_this_process(batch: Any, first: int, part: Any, given: bytes,
+        height: int) -> Any:
     """Workers start on a part only once this process has hashed one: the parts it
     hashes itself are then certain, not a matter of timing."""
     if os.getpid() != PARENT:
         _HASHED_HERE.wait(HASHED_HERE_WAIT_S)
-        return _real_hash_part(batch, first, part, given)
+        return _real_hash_part(batch, first, part, given, height)
     _HERE.append(first)
     try:
-        return _real_hash_part(batch, first, part, given)
+        return _real_hash_part(batch, first, part, given, height)
     finally:
         _HASHED_HERE.set()
 
@@ -312,11 +320,23 @@ def test_this_process_hashes_parts_while_the_workers_are_busy(
     _HASHED_HERE.clear()
     _HERE.clear()
     items: list[Mapping[str, Any]] = list(records(200))
-    batch, workers = pooled(items, in_flight=1)
+    batch, workers = pooled(items, hash_here=True, in_flight=1)
     assert workers == parallel.HASHING_WORKERS
     # part 1 went out; with it not back, part 2 was hashed here (record numbers from 1)
     assert _HERE[0] == PART + 1
     assert len(_HERE) < 200 // PART  # and the workers hashed the rest
+    same(batch, single(items))
+    assert no_children()
+
+
+def test_without_a_core_to_spare_this_process_waits_for_the_workers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "hash_part", _counts_parts_hashed_here)
+    _HERE.clear()
+    items: list[Mapping[str, Any]] = list(records(200))
+    batch, workers = pooled(items, hash_here=False, in_flight=1)
+    assert workers == parallel.HASHING_WORKERS
+    assert _HERE == []  # every part went to a worker, one at a time
     same(batch, single(items))
     assert no_children()
 
@@ -333,7 +353,7 @@ def test_a_refusal_hashed_here_waits_for_an_earlier_one_sent(
         single(items)
     assert "record 11:" in str(expected.value)
     with pytest.raises(InvalidDocument) as got:
-        pooled(items, in_flight=1)
+        pooled(items, hash_here=True, in_flight=1)
     assert _HERE == [PART + 1]
     assert str(got.value) == str(expected.value)
     assert no_children()
@@ -373,11 +393,32 @@ def test_a_parts_results_travel_joined_and_come_back_as_they_were() -> None:
     batch = ("diploma", CHAIN_ID, ISSUER)
     expected = hash_records(ShapeBook(*batch, DOCUMENT_FORMAT), 3, items,
                             FixedSalts(given))
-    hashed = hash_part(batch, 3, items, given)
+    hashed = hash_part(batch, 3, items, given, 2)
     assert hashed[0] == b"".join(expected[0]) and hashed[1] == b"".join(expected[1])
-    assert unpack_hashed(hashed) == expected
-    assert unpack_hashed((b"", b"", [])) == ([], [])
+    assert hashed[3] == subtree_levels(expected[0], 2)
+    assert hash_part(batch, 3, pickle.dumps(items), given, 2) == hashed  # as sent
+    assert unpack_hashed(hashed) == (*expected, hashed[3])
+    assert unpack_hashed((b"", b"", [], [])) == ([], [], [])
     with pytest.raises(ValueError, match="do not add up"):
-        unpack_hashed((hashed[0][:-1], hashed[1], hashed[2]))
+        unpack_hashed((hashed[0][:-1], hashed[1], hashed[2], hashed[3]))
     with pytest.raises(ValueError, match="do not add up"):
-        unpack_hashed((hashed[0], hashed[1] + b"x", hashed[2]))
+        unpack_hashed((hashed[0], hashed[1] + b"x", hashed[2], hashed[3]))
+    with pytest.raises(ValueError, match="do not add up"):
+        unpack_hashed((hashed[0], hashed[1], hashed[2], [hashed[3][0][32:], *hashed[3][1:]]))
+
+
+def _no_whole_tree(leaves: Any) -> Any:
+    raise AssertionError("the tree was hashed from its leaves, not joined from its parts")
+
+
+def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    items: list[Mapping[str, Any]] = list(records(333))
+    expected = single(items)
+    monkeypatch.setattr(batch_tree, "_each_level", _no_whole_tree)
+    batch, workers = pooled(items, part=32)  # subtrees of 32 leaves from the workers
+    monkeypatch.undo()
+    assert workers == parallel.HASHING_WORKERS
+    same(batch, expected)
+    assert batch.tree.root == BatchTree(batch.target_hashes).root
+    for index in (0, 31, 32, 200, 332):
+        assert batch.tree.path(index) == BatchTree(batch.target_hashes).path(index)

@@ -260,7 +260,8 @@ def test_a_forked_process_does_not_hand_out_its_parents_salts() -> None:
     assert queue.get() != pool.take_bytes(64)
 
 
-@pytest.mark.parametrize("sizes", [[160] * 1_000, [0, 16, 0, 3200, 16] * 50, [4096], []])
+@pytest.mark.parametrize("sizes", [[160] * 1_000, [0, 16, 0, 3200, 16] * 50, [4096], [],
+                                   [3996, 0, 4096, 0, 1, 4095, 0, 0]])  # chunks filled exactly
 def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int]) -> None:
     def source() -> SaltPool:
         counter = [0]
@@ -276,6 +277,8 @@ def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int])
     at_once.take_bytes(100)
     assert at_once.take_each(sizes) == b"".join(one_by_one.take_bytes(n) for n in sizes)
     assert at_once.take_bytes(64) == one_by_one.take_bytes(64)  # both left at one place
+    raw, hexed, _ = at_once.take(4000)  # a chunk drawn by take_each has its hex made later
+    assert hexed == raw.hex()
     given = hashlib.shake_256(b"given").digest(100 + sum(sizes) + 64)
     fixed_one_by_one, fixed_at_once = FixedSalts(given), FixedSalts(given)
     fixed_one_by_one.take(100)

@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.batch_tree import (
+    BatchTree,
     audit_path,
     audit_paths,
     leaf_hash,
     node_hash,
+    subtree_levels,
     tree_root,
     verify_inclusion,
 )
@@ -246,6 +248,36 @@ def test_tree_and_paths_match_the_rfc_definition(leaves: list[bytes]) -> None:
         assert path == _reference_path(leaves, index)
         assert path == audit_path(leaves, index)
         assert verify_inclusion(leaves[index], index, len(leaves), path, root)
+
+
+@settings(max_examples=150, deadline=None)
+@given(leaves=st.lists(st.binary(max_size=8), min_size=1, max_size=140), height=st.integers(0, 5),
+       multiple=st.integers(1, 3))
+def test_spans_hashed_apart_join_into_the_whole_tree(leaves: list[bytes], height: int,
+                                                     multiple: int) -> None:
+    span = multiple << height  # a multiple of 2**height leaves a span, the last one shorter
+    spans = [subtree_levels(leaves[start:start + span], height)
+             for start in range(0, len(leaves), span)]
+    joined = BatchTree.from_spans(spans)
+    whole = BatchTree(leaves)
+    assert joined.size == whole.size == len(leaves)
+    assert joined.root == whole.root == _reference_root(leaves)
+    for index in range(len(leaves)):
+        assert joined.path(index) == whole.path(index) == _reference_path(leaves, index)
+
+
+def test_spans_that_do_not_join_are_refused() -> None:
+    leaves = range_of(12)
+    with pytest.raises(ValueError, match="that join"):  # 3 leaves: not a multiple of 2
+        BatchTree.from_spans([subtree_levels(leaves[:3], 1), subtree_levels(leaves[3:], 1)])
+    with pytest.raises(ValueError, match="that join"):  # heights differ
+        BatchTree.from_spans([subtree_levels(leaves[:4], 2), subtree_levels(leaves[4:], 1)])
+    with pytest.raises(ValueError, match="that join"):  # a level cut short
+        spans = [subtree_levels(leaves[:4], 1), subtree_levels(leaves[4:], 1)]
+        spans[1][1] = spans[1][1][:-1]
+        BatchTree.from_spans(spans)
+    with pytest.raises(ValueError, match="at least one"):
+        BatchTree.from_spans([])
 
 
 @settings(max_examples=100, deadline=None)
