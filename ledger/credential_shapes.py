@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import threading
 import weakref
 from bisect import bisect_right
@@ -185,8 +186,9 @@ class RecordShape:
     """Everything about hashing a record that follows from its field names and the
     batch (chain, issuer, type, format)."""
 
-    __slots__ = ("_field_prefixes", "_json", "_json_bytes", "_order", "_pick", "_target",
-                 "_target_pieces", "_target_start", "check", "count", "names")
+    __slots__ = ("_field_prefixes", "_hex_salts", "_json", "_json_bytes", "_order", "_pick",
+                 "_salts", "_target", "_target_pieces", "_target_start", "check", "count",
+                 "names")
 
     def __init__(self, names: tuple[str, ...], document_format: str, chain_id: str,
                  issuer: bytes, credential_type: str, check: RecordCheck | None) -> None:
@@ -194,6 +196,10 @@ class RecordShape:
         self.count = len(names)
         self.check = check
         self._field_prefixes = tuple(field_prefix(name) for name in names)
+        # A record's salts, and their hex, cut from a run's in one C call a record
+        # (a slice object and a call a field otherwise).
+        self._salts = struct.Struct(f"{SALT_BYTES}s" * self.count)
+        self._hex_salts = struct.Struct(f"{2 * SALT_BYTES}s" * self.count)
         # json.dumps({name: {"value": v, "salt": s}, ...}, ensure_ascii=False,
         # separators=(",", ":")) as a %-template of values and salts, in record order
         # (a name holding "%" is doubled so it stays literal).
@@ -260,8 +266,7 @@ class RecordShape:
                 or len(hexed) != 2 * len(raw):
             raise ValueError("rows, salts and their hex do not match the shape")
         encoded = list(map(str.encode, values))
-        salts = map(raw.__getitem__, map(slice, range(0, len(raw), SALT_BYTES),
-                                         range(SALT_BYTES, len(raw) + SALT_BYTES, SALT_BYTES)))
+        salts = chain.from_iterable(self._salts.iter_unpack(raw))
         hashes = list(map(_DIGEST, map(sha256, map(b"".join, zip(
             self._field_prefixes * len(rows),
             map(_TO_BYTES, map(len, encoded), repeat(4), repeat("big")), encoded, salts,
@@ -277,10 +282,7 @@ class RecordShape:
             encoded = [value if len(value.translate(None, _JSON_ESCAPED)) == len(value)
                        else encode_basestring(text)[1:-1].encode()
                        for value, text in zip(encoded, values, strict=True)]
-        step = 2 * SALT_BYTES
-        hex_bytes = hexed.encode()
-        hexes = map(hex_bytes.__getitem__, map(slice, range(0, len(hexed), step),
-                                               range(step, len(hexed) + step, step)))
+        hexes = chain.from_iterable(self._hex_salts.iter_unpack(hexed.encode()))
         fields = chain.from_iterable(zip(encoded, hexes, strict=True))
         packed = list(map(self._json_bytes.__mod__,
                           zip(*[fields] * (2 * self.count), strict=True)))
