@@ -60,8 +60,13 @@ PARTS_IN_FLIGHT_MAX = 4
 # Parts hashed here while the workers were busy, waiting for the sent parts before them
 # (each holds its records' results: a few MB).
 PARTS_WAITING_HERE_MAX = 4
-# Below this many records, forking workers and pickling records costs more than it saves.
-POOL_FROM_RECORDS = 8_000
+# Below this many records, forking workers and pickling records costs more than it saves:
+# sending, unpickling and sending back take the two processes together about 1.5 times
+# one process's CPU for the same records (40,000 diplomas, 2026-12-02), so on two cores
+# they pay only past about 20,000 records; 10,000 in one process took 60-64 ms against
+# 83-88 with the workers, and the 10,000-credential batches of `bench.run --only single`
+# hashed at 86,687/s with the workers against 110,761-122,661/s without (8a7cbc7).
+POOL_FROM_RECORDS = 20_000
 # Workers only when the 1-minute load average leaves this much of a core free.
 FREE_CORES_MIN = 0.75
 
