@@ -20,12 +20,16 @@ from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.rules import load_member
 from ledger.transactions import Transaction
-from node.signature_workers import CheckSignatures, PendingChecks
+from node.signature_workers import WORKER_BATCH_MIN, CheckSignatures, PendingChecks
 from node.validators import SignatureCheck, ValidatorSet, ValidatorSets
 
 # An answer's checks go out in parts of about this many (a few blocks' worth), at most
-# ANSWER_PARTS_AHEAD at a time: as many as there are workers to check them.
+# ANSWER_PARTS_AHEAD at a time: as many as there are workers to check them. The engine
+# waits for an answer's first part before its first block executes, so the first parts
+# are smaller (as small as a worker takes): the wait is shorter, and the next parts are
+# checked while their blocks execute.
 ANSWER_PART_CHECKS = 64
+ANSWER_FIRST_PART_CHECKS = WORKER_BATCH_MIN
 ANSWER_PARTS_AHEAD = 2
 
 # A sender's key at the head, or None where its signature is checked at execution.
@@ -47,7 +51,9 @@ class AnswerChecks:
         self._parts: list[_AnswerPart] = [_AnswerPart()]
         keys: _SenderKeys = {}
         for block, certificate in blocks:
-            if len(self._parts[-1].checks) >= ANSWER_PART_CHECKS:
+            if len(self._parts[-1].checks) >= (ANSWER_FIRST_PART_CHECKS
+                                               if len(self._parts) <= ANSWER_PARTS_AHEAD
+                                               else ANSWER_PART_CHECKS):
                 self._parts.append(_AnswerPart())
             if block.header.height > head:
                 self._parts[-1].add(len(self._part_of), block, certificate, chain, sets, keys)

@@ -286,8 +286,10 @@ class RecordedChecks(InTurn):
 @pytest.mark.parametrize("bad_at", [None, 9])
 def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
         net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int | None) -> None:
-    blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks
+    blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks, the
+    # first two of 1
     monkeypatch.setattr(node.signature_checks, "ANSWER_PART_CHECKS", 8)
+    monkeypatch.setattr(node.signature_checks, "ANSWER_FIRST_PART_CHECKS", 4)
     # Each block committed alone, so that the chain's height says how far applying got.
     monkeypatch.setattr(ledger.chain_run, "CHAIN_RUN_BLOCKS_MAX", 1)
     source = source_with_txs(net, blocks)
@@ -305,12 +307,12 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
     assert follower.chain.height == (blocks if bad_at is None else bad_at - 1)
     starts = [(batch, height) for what, batch, height in recorded.events if what == "start"]
     collects = {batch: height for what, batch, height in recorded.events if what == "collect"}
-    # 6 parts of 2 blocks: the first 2 go out at once, part k + 2 once part k is in;
-    # each is collected as its first block applies, and what is still out when a bad
-    # block ends the answer is collected by close().
-    assert len(starts) == 6
+    # 2 parts of 1 block, then 5 of 2 blocks: the first 2 go out at once, part k + 2
+    # once part k is in; each is collected as its first block applies, and what is
+    # still out when a bad block ends the answer is collected by close().
+    assert len(starts) == 7
     assert starts[:2] == [(0, 0), (1, 0)]
-    assert [height for _, height in starts[2:]] == [0, 2, 4, 6]
+    assert [height for _, height in starts[2:]] == [0, 1, 2, 4, 6]
     assert sorted(collects) == [batch for batch, _ in starts]
     # No more out at once than there are workers: a part started while ANSWER_PARTS_AHEAD
     # are out finds no child free, and is checked on the engine thread.
@@ -319,4 +321,37 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
         out_at_once += 1 if what == "start" else -1
         assert out_at_once <= node.signature_checks.ANSWER_PARTS_AHEAD, recorded.events
     assert [collects[batch] for batch, _ in starts] == (
-        [0, 2, 4, 6, 8, 10] if bad_at is None else [0, 2, 4, 6, 8, 8])
+        [0, 1, 2, 4, 6, 8, 10] if bad_at is None else [0, 1, 2, 4, 6, 8, 8])
+
+
+class SizedChecks(InTurn):
+    """Checks in turn, recording how many checks each batch started holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
+        self.sizes.append(len(checks))
+        return super().start(checks)
+
+
+def test_an_answers_first_parts_are_small_so_its_first_block_waits_less(
+        net: Consortium) -> None:
+    """The engine waits for the first part before the answer's first block executes;
+    the parts after it are checked while the blocks before them execute."""
+    blocks = 40  # 4 checks a block (3 transactions, a vote)
+    source = source_with_txs(net, blocks)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    sized = SizedChecks()
+    follower.check_signatures = sized
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks_of(source, out.frames[-1][2]))
+    assert follower.chain.height == blocks
+    first, part = (node.signature_checks.ANSWER_FIRST_PART_CHECKS,
+                   node.signature_checks.ANSWER_PART_CHECKS)
+    assert first < part
+    assert sized.sizes[:2] == [first, first]
+    assert sized.sizes[2:-1] == [part] * (len(sized.sizes) - 3)
+    assert sum(sized.sizes) == blocks * 4
