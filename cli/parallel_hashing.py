@@ -261,8 +261,17 @@ class PooledBatchBuilder:
         first = len(self._builder) + sum(p.count for p in self._out) + 1
         if self._parts_sent() < self._in_flight_max:
             payload = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
-            future = self._executor.submit(hash_part, self._batch, first, payload, joined,
-                                           self._height)
+            try:
+                future = self._executor.submit(hash_part, self._batch, first, payload,
+                                               joined, self._height)
+            except BrokenProcessPool:
+                # A worker died between parts (no future out failed to say so yet), and
+                # the pool takes no more: this part joins the parts out, hashed here.
+                lost = _Part(first, payload, len(part), joined, None)
+                self._hash_here(lost)
+                self._out.append(lost)
+                self._without_pool()
+                return
             self._out.append(_Part(first, payload, len(part), joined, future))
         else:
             here = _Part(first, part, len(part), joined, None)

@@ -10,6 +10,8 @@ import json
 import multiprocessing
 import os
 import pickle
+import signal
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -176,6 +178,56 @@ def test_a_dead_worker_costs_time_not_the_batch(monkeypatch: pytest.MonkeyPatch)
     batch, workers = pooled(items)
     assert workers == 0  # it went on without the pool
     same(batch, single(items))
+    assert no_children()
+
+
+BROKEN_WAIT_S = 30.0
+
+
+class _LosesAWorkerBetweenParts(ProcessPoolExecutor):
+    """Before its third part, one of its workers is killed with none of that worker's
+    parts out, as the kernel's OOM killer may while the registrar's file is read: the
+    pool refuses the part (`submit` raises), and no future out has failed to say so."""
+
+    submits = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        _LosesAWorkerBetweenParts.submits += 1
+        if _LosesAWorkerBetweenParts.submits == 3:
+            for future in list(self._pending_work_items.values()):
+                future.future.result()  # the parts out are back: nothing to fail
+            os.kill(next(iter(self._processes)), signal.SIGKILL)
+            deadline = time.monotonic() + BROKEN_WAIT_S
+            while not self._broken and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the executor's thread has seen the death
+            assert self._broken
+        return super().submit(*args, **kwargs)
+
+
+def test_a_worker_dead_between_parts_costs_time_not_the_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _LosesAWorkerBetweenParts)
+    _LosesAWorkerBetweenParts.submits = 0
+    items: list[Mapping[str, Any]] = list(records(300))
+    batch, workers = pooled(items, hash_here=False, part=32)
+    assert _LosesAWorkerBetweenParts.submits == 3
+    assert workers == 0  # it went on without the pool
+    same(batch, single(items))
+    assert no_children()
+
+
+def test_a_refusal_in_the_part_a_broken_pool_refused_reads_as_in_one_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _LosesAWorkerBetweenParts)
+    _LosesAWorkerBetweenParts.submits = 0
+    items: list[Mapping[str, Any]] = list(records(300))
+    items[2 * 32 + 5] = {"full_name": "A", " full_name ": "B"}  # in the third part
+    with pytest.raises(InvalidDocument) as expected:
+        single(items)
+    with pytest.raises(InvalidDocument) as got:
+        pooled(items, hash_here=False, part=32)
+    assert _LosesAWorkerBetweenParts.submits == 3
+    assert str(got.value) == str(expected.value)
     assert no_children()
 
 
@@ -422,3 +474,4 @@ def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPat
     assert batch.tree.root == BatchTree(batch.target_hashes).root
     for index in (0, 31, 32, 200, 332):
         assert batch.tree.path(index) == BatchTree(batch.target_hashes).path(index)
+
