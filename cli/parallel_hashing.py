@@ -316,7 +316,12 @@ class PooledBatchBuilder:
         if part.refusal is not None:
             raise part.refusal
         assert part.result is not None
-        self._builder.add_hashed(*unpack_hashed(part.result))
+        targets, packed, levels = unpack_hashed(part.result)
+        # After a short part (`drain` with more records to come) the parts start where no
+        # subtree of their height does, and their levels do not join: the batch's tree is
+        # then hashed whole from its leaves.
+        joins = (part.first_number - 1) % (1 << self._height) == 0
+        self._builder.add_hashed(targets, packed, levels if joins else None)
 
     def _without_pool(self) -> None:
         """A worker died: every part out is hashed here, with the salts it was given,

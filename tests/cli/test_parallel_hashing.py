@@ -475,3 +475,17 @@ def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPat
     for index in (0, 31, 32, 200, 332):
         assert batch.tree.path(index) == BatchTree(batch.target_hashes).path(index)
 
+
+def test_records_added_after_a_drain_join_the_batch() -> None:
+    items: list[Mapping[str, Any]] = list(records(333))
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=salts(), part_records=32,
+                            pool_from=POOL_FROM, free_cores=IDLE) as builder:
+        for item in items[:100]:
+            builder.add(item)
+        builder.drain()  # a short part: the parts after it start inside a subtree
+        for item in items[100:]:
+            builder.add(item)
+        batch = builder.finish()
+        assert builder.workers_used == parallel.HASHING_WORKERS
+    same(batch, single(items))
+    assert no_children()
