@@ -344,17 +344,23 @@ def _no_whole_tree(leaves: Any) -> Any:
     raise AssertionError("the tree was hashed from its leaves, not joined from its parts")
 
 
-def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    items: list[Mapping[str, Any]] = list(records(333))
+# the last of the parts of 32: whole (64), one leaf (65), one short of whole (95), 13 (333)
+@pytest.mark.parametrize("count", [64, 65, 95, 333])
+@pytest.mark.parametrize("hash_here", [True, False])
+def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPatch,
+                                                   count: int, hash_here: bool) -> None:
+    items: list[Mapping[str, Any]] = list(records(count))
     expected = single(items)
     monkeypatch.setattr(batch_tree, "_each_level", _no_whole_tree)
-    batch, workers = pooled(items, part=32)  # subtrees of 32 leaves from the workers
+    # subtrees of 32 leaves from the workers (or hashed here, with the same levels)
+    batch, workers = pooled(items, part=32, hash_here=hash_here)
     monkeypatch.undo()
     assert workers == parallel.HASHING_WORKERS
     same(batch, expected)
-    assert batch.tree.root == BatchTree(batch.target_hashes).root
-    for index in (0, 31, 32, 200, 332):
-        assert batch.tree.path(index) == BatchTree(batch.target_hashes).path(index)
+    whole = BatchTree(batch.target_hashes)
+    assert batch.tree.root == whole.root
+    assert [batch.tree.path(index) for index in range(count)] == [
+        whole.path(index) for index in range(count)]
 
 
 def test_records_added_after_a_drain_join_the_batch() -> None:
