@@ -261,8 +261,17 @@ class PooledBatchBuilder:
         first = len(self._builder) + sum(p.count for p in self._out) + 1
         if self._parts_sent() < self._in_flight_max:
             payload = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
-            future = self._executor.submit(hash_part, self._batch, first, payload, joined,
-                                           self._height)
+            try:
+                future = self._executor.submit(hash_part, self._batch, first, payload,
+                                               joined, self._height)
+            except BrokenProcessPool:
+                # A worker died between parts (no future out failed to say so yet), and
+                # the pool takes no more: this part joins the parts out, hashed here.
+                lost = _Part(first, payload, len(part), joined, None)
+                self._hash_here(lost)
+                self._out.append(lost)
+                self._without_pool()
+                return
             self._out.append(_Part(first, payload, len(part), joined, future))
         else:
             here = _Part(first, part, len(part), joined, None)
@@ -307,7 +316,12 @@ class PooledBatchBuilder:
         if part.refusal is not None:
             raise part.refusal
         assert part.result is not None
-        self._builder.add_hashed(*unpack_hashed(part.result))
+        targets, packed, levels = unpack_hashed(part.result)
+        # After a short part (`drain` with more records to come) the parts start where no
+        # subtree of their height does, and their levels do not join: the batch's tree is
+        # then hashed whole from its leaves.
+        joins = (part.first_number - 1) % (1 << self._height) == 0
+        self._builder.add_hashed(targets, packed, levels if joins else None)
 
     def _without_pool(self) -> None:
         """A worker died: every part out is hashed here, with the salts it was given,

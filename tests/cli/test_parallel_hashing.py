@@ -127,56 +127,7 @@ def test_the_thresholds() -> None:
         PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=0)
 
 
-@pytest.mark.parametrize("free", [IDLE, BUSY])  # busy: hashed here, a part at a time
-@pytest.mark.parametrize("bad_at", [3, POOL_FROM + 7, 290])
-@pytest.mark.parametrize("bad", [
-    {"full_name": "A", " full_name ": "B"},
-    {"full_name": "A", "iin": "\ud800", "gpa": "3.50"},  # not valid Unicode: hashed in a run
-])
-def test_a_record_a_worker_refuses_reads_as_in_one_process(
-        bad: dict[str, str], bad_at: int, free: Callable[[], float]) -> None:
-    items: list[Mapping[str, Any]] = list(records(300))
-    items[bad_at] = bad
-    with pytest.raises(InvalidDocument) as expected:
-        single(items)
-    assert f"record {bad_at + 1}:" in str(expected.value)
-    with pytest.raises(InvalidDocument) as got:
-        pooled(items, free)
-    assert str(got.value) == str(expected.value)
-    assert no_children()
-
-
-def test_a_refusal_raised_while_adding_closes_the_pool() -> None:
-    items: list[Mapping[str, Any]] = list(records(400))
-    items[POOL_FROM + 1] = {"gpa": "x" * 10_001}
-    with pytest.raises(InvalidDocument, match=f"record {POOL_FROM + 2}: field 'gpa'"), \
-            PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=PART,
-                               in_flight_max=1, pool_from=POOL_FROM,
-                               free_cores=IDLE) as builder:
-        for item in items:  # one part in flight: the refusal comes back during add
-            builder.add(item)
-        pytest.fail("every record was taken")
-    assert len(builder) < len(items)
-    assert no_children()
-
-
-def _dies_in_a_worker(batch: Any, first: int, part: Any, given: bytes,
-        height: int) -> Any:
-    if os.getpid() != PARENT:
-        os._exit(3)
-    return _real_hash_part(batch, first, part, given, height)
-
-
 _real_hash_part = parallel.hash_part
-
-
-def test_a_dead_worker_costs_time_not_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "hash_part", _dies_in_a_worker)
-    items: list[Mapping[str, Any]] = list(records(300))
-    batch, workers = pooled(items)
-    assert workers == 0  # it went on without the pool
-    same(batch, single(items))
-    assert no_children()
 
 
 def test_the_workers_are_running_inside_the_block_and_gone_after() -> None:
@@ -341,24 +292,6 @@ def test_without_a_core_to_spare_this_process_waits_for_the_workers(
     assert no_children()
 
 
-def test_a_refusal_hashed_here_waits_for_an_earlier_one_sent(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "hash_part", _workers_wait_for_this_process)
-    _HASHED_HERE.clear()
-    _HERE.clear()
-    items: list[Mapping[str, Any]] = list(records(200))
-    items[10] = {"full_name": "A", " full_name ": "B"}  # in part 1, sent
-    items[PART + 5] = {"gpa": "x" * 10_001}  # in part 2, hashed here
-    with pytest.raises(InvalidDocument) as expected:
-        single(items)
-    assert "record 11:" in str(expected.value)
-    with pytest.raises(InvalidDocument) as got:
-        pooled(items, hash_here=True, in_flight=1)
-    assert _HERE == [PART + 1]
-    assert str(got.value) == str(expected.value)
-    assert no_children()
-
-
 def _freeze_count_of_a_worker(out: Any) -> None:
     parallel._start_worker()
     out.put(gc.get_freeze_count())
@@ -411,14 +344,35 @@ def _no_whole_tree(leaves: Any) -> Any:
     raise AssertionError("the tree was hashed from its leaves, not joined from its parts")
 
 
-def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    items: list[Mapping[str, Any]] = list(records(333))
+# the last of the parts of 32: whole (64), one leaf (65), one short of whole (95), 13 (333)
+@pytest.mark.parametrize("count", [64, 65, 95, 333])
+@pytest.mark.parametrize("hash_here", [True, False])
+def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPatch,
+                                                   count: int, hash_here: bool) -> None:
+    items: list[Mapping[str, Any]] = list(records(count))
     expected = single(items)
     monkeypatch.setattr(batch_tree, "_each_level", _no_whole_tree)
-    batch, workers = pooled(items, part=32)  # subtrees of 32 leaves from the workers
+    # subtrees of 32 leaves from the workers (or hashed here, with the same levels)
+    batch, workers = pooled(items, part=32, hash_here=hash_here)
     monkeypatch.undo()
     assert workers == parallel.HASHING_WORKERS
     same(batch, expected)
-    assert batch.tree.root == BatchTree(batch.target_hashes).root
-    for index in (0, 31, 32, 200, 332):
-        assert batch.tree.path(index) == BatchTree(batch.target_hashes).path(index)
+    whole = BatchTree(batch.target_hashes)
+    assert batch.tree.root == whole.root
+    assert [batch.tree.path(index) for index in range(count)] == [
+        whole.path(index) for index in range(count)]
+
+
+def test_records_added_after_a_drain_join_the_batch() -> None:
+    items: list[Mapping[str, Any]] = list(records(333))
+    with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", salts=salts(), part_records=32,
+                            pool_from=POOL_FROM, free_cores=IDLE) as builder:
+        for item in items[:100]:
+            builder.add(item)
+        builder.drain()  # a short part: the parts after it start inside a subtree
+        for item in items[100:]:
+            builder.add(item)
+        batch = builder.finish()
+        assert builder.workers_used == parallel.HASHING_WORKERS
+    same(batch, single(items))
+    assert no_children()
