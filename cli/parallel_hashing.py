@@ -69,6 +69,10 @@ PARTS_WAITING_HERE_MAX = 4
 POOL_FROM_RECORDS = 20_000
 # Workers only when the 1-minute load average leaves this much of a core free.
 FREE_CORES_MIN = 0.75
+# The longest a part sent is waited for (a part of 4,096 diplomas takes ~40 ms): Python
+# 3.11 can mark a pool broken without failing a part just handed to it, whose result
+# then never comes. Past this the pool is given up and the parts out are hashed here.
+PART_WAIT_S_MAX = 120.0
 
 TARGET_BYTES = 32
 Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
@@ -308,8 +312,8 @@ class PooledBatchBuilder:
         part = self._out.popleft()
         if part.future is not None:
             try:
-                part.result = part.future.result()
-            except (BrokenProcessPool, CancelledError):
+                part.result = part.future.result(timeout=PART_WAIT_S_MAX)
+            except (BrokenProcessPool, CancelledError, TimeoutError):
                 self._out.appendleft(part)
                 self._without_pool()
                 return

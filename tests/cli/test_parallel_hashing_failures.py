@@ -9,7 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import pytest
@@ -151,4 +151,32 @@ def test_a_refusal_hashed_here_waits_for_an_earlier_one_sent(
         pooled(items, hash_here=True, in_flight=1)
     assert _HERE == [PART + 1]
     assert str(got.value) == str(expected.value)
+    assert no_children()
+
+
+class _OrphansAPart(ProcessPoolExecutor):
+    """Its third part gets a future that never finishes, as Python 3.11's pool may give
+    a part handed to it just as it breaks."""
+
+    submits = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        _OrphansAPart.submits += 1
+        if _OrphansAPart.submits == 3:
+            return Future()
+        return super().submit(*args, **kwargs)
+
+
+def test_a_part_whose_result_never_comes_costs_time_not_a_hang(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", _OrphansAPart)
+    monkeypatch.setattr(parallel, "PART_WAIT_S_MAX", 0.5)
+    _OrphansAPart.submits = 0
+    items: list[Mapping[str, Any]] = list(records(300))
+    started = time.monotonic()
+    batch, workers = pooled(items, hash_here=False, part=32)
+    assert time.monotonic() - started < BROKEN_WAIT_S
+    assert _OrphansAPart.submits >= 3  # the orphan was sent
+    assert workers == 0  # it went on without the pool
+    same(batch, single(items))
     assert no_children()
