@@ -42,7 +42,10 @@ class AnswerChecks:
     the answer is done with, so that no part stays out.
 
     Each sender's key is read at the head before any of the answer's blocks applies.
-    Blocks at or below `head` are not checked."""
+    Blocks at or below `head` are not checked. A block's last commit (which gives its
+    time) is checked here too unless it is the certificate served with the block before
+    it: the node that served the answer may have collected other votes for that block
+    than the proposer who put them in the next one."""
 
     def __init__(self, blocks: Sequence[tuple[Block, bytes]], head: int, chain: Chain,
                  sets: ValidatorSets, check: CheckSignatures) -> None:
@@ -50,14 +53,19 @@ class AnswerChecks:
         self._part_of: list[int] = []  # for each block, the part holding its checks
         self._parts: list[_AnswerPart] = [_AnswerPart()]
         keys: _SenderKeys = {}
+        served_before = b""  # the certificate served with the block before
         for block, certificate in blocks:
             if len(self._parts[-1].checks) >= (ANSWER_FIRST_PART_CHECKS
                                                if len(self._parts) <= ANSWER_PARTS_AHEAD
                                                else ANSWER_PART_CHECKS):
                 self._parts.append(_AnswerPart())
             if block.header.height > head:
-                self._parts[-1].add(len(self._part_of), block, certificate, chain, sets, keys)
+                part = self._parts[-1]
+                if block.last_commit and block.last_commit != served_before:
+                    part.add_certificate(sets.at(block.header.height - 1), block.last_commit)
+                part.add(len(self._part_of), block, certificate, chain, sets, keys)
             self._part_of.append(len(self._parts) - 1)
+            served_before = certificate
         for part in self._parts[:ANSWER_PARTS_AHEAD]:
             part.start(check)
 
@@ -88,17 +96,21 @@ class _AnswerPart:
 
     def add(self, index: int, block: Block, certificate: bytes, chain: Chain,
             sets: ValidatorSets, keys: _SenderKeys) -> None:
-        validators = sets.at(block.header.height)
-        found = validators.signature_checks(certificate)
-        if found is not None:
-            self._certificates.append((validators, certificate, found[0], len(self.checks),
-                                       len(self.checks) + len(found[1])))
-            self.checks.extend(found[1])
+        self.add_certificate(sets.at(block.header.height), certificate)
         for tx in block.transactions:
             tx_check = _transaction_check(tx, chain, keys)
             if tx_check is not None:
                 self._transactions.append((index, tx.tx_id, len(self.checks)))
                 self.checks.append(tx_check)
+
+    def add_certificate(self, validators: ValidatorSet, certificate: bytes) -> None:
+        """A certificate `validators` would check: remembered as good by them once its
+        votes' signatures come back good."""
+        found = validators.signature_checks(certificate)
+        if found is not None:
+            self._certificates.append((validators, certificate, found[0], len(self.checks),
+                                       len(self.checks) + len(found[1])))
+            self.checks.extend(found[1])
 
     def start(self, check: CheckSignatures) -> None:
         if self._pending is None and self._answers is None:

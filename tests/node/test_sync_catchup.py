@@ -79,6 +79,42 @@ def test_each_signature_of_a_synced_chain_is_checked_once(
     assert len(set(checked)) == len(checked)
 
 
+def test_a_last_commit_other_than_the_certificate_served_is_checked_ahead_too(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node that serves blocks may hold other votes for a block than the proposer
+    who put them in the next one as its last commit: those are checked with the
+    answer's other signatures, ahead, not one by one as each block executes."""
+    blocks = 8
+    source = source_with_txs(net, blocks)
+    follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    peer_height, items = decode(serve_blocks_of(source, out.frames[-1][2]))
+    for height, item in enumerate(items, start=1):  # the same block, another vote time
+        block_hash = source.get_block(height).block_hash  # type: ignore[union-attr]
+        item[1] = make_certificate(net.ministry, source.chain_id, height, 0, block_hash, 7)
+        assert item[1] != source.get_certificate(height)
+    checked_ahead: list[int] = []
+    sized = SizedChecks()
+    follower.check_signatures = sized
+    checked_here: list[bytes] = []
+    real_verify = node.validators.ValidatorSet.verify
+
+    def verify_here(self: node.validators.ValidatorSet, validator: Any, message: bytes,
+                    signature: bytes) -> bool:
+        checked_here.append(signature)
+        return real_verify(self, validator, message, signature)
+
+    monkeypatch.setattr(node.validators.ValidatorSet, "verify", verify_here)
+    follower.sync_answer(peer, encode([peer_height, items]))
+    checked_ahead.extend(sized.sizes)
+    assert follower.chain.height == blocks
+    assert checked_here == []
+    # Each block: its transactions, the vote served with it, and (from block 2) the
+    # other vote its last commit holds.
+    assert sum(checked_ahead) == blocks * (TXS_PER_BLOCK + 1) + blocks - 1
+
+
 def serve_blocks_of(source: Chain, request: bytes) -> bytes:
     answer = serve_blocks(source, request)
     assert answer is not None
