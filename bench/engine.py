@@ -69,29 +69,41 @@ def _certify(signers: list[KeyPair], height: int, block_hash: bytes) -> bytes:
                                                signatures))
 
 
-def _build_chain(folder: Path, blocks: int, txs_per_block: int
+def _build_chain(folder: Path, blocks: int, txs_per_block: int, other_votes: bool = False
                  ) -> tuple[Chain, LevelDBStore, Genesis, KeyPair]:
+    """A chain of anchors, each block certified by validators 0-2 in the next block's
+    last commit; `other_votes`: the certificates stored (and served) are signed by
+    validators 1-3 instead, as a node that collected other votes than the next
+    proposer holds them, so that a follower checks both."""
     validators, client, follower, genesis = _consortium()
     kv = LevelDBStore(str(folder / "source.ldb"))
     chain = Chain(kv, genesis)
     commit_times = ValidatorSet.from_genesis(genesis).commit_times
+    proposed_commit = b""  # the certificate the next block carries
     for height in range(1, blocks + 1):
         txs: list[Transaction] = [
             build_transaction(client, CHAIN_ID, AnchorPayload(os.urandom(32)), 50_000)
             for _ in range(txs_per_block)]
         proposer = validators[height % 4]
         last_commit, time_ms = chain.next_block_basis(commit_times)
+        if other_votes and height > 1:  # the same vote times: the same block time
+            last_commit = proposed_commit
         execution = chain.build(txs, proposer.member_id, 0, time_ms,
                                 frozenset(tx.tx_id for tx in txs), last_commit)
         assert not execution.rejected, execution.rejected[0][1].message
-        chain.commit(execution, _certify(validators[:3], height, execution.header.block_hash))
+        block_hash = execution.header.block_hash
+        proposed_commit = _certify(validators[:3], height, block_hash)
+        chain.commit(execution, _certify(validators[1:], height, block_hash) if other_votes
+                     else proposed_commit)
     return chain, kv, genesis, follower
 
 
-def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5) -> dict[str, Any]:
+def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False
+                  ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
         folder = Path(name)
-        source, source_kv, genesis, follower_keys = _build_chain(folder, blocks, txs_per_block)
+        source, source_kv, genesis, follower_keys = _build_chain(folder, blocks, txs_per_block,
+                                                                 other_votes)
         kv = LevelDBStore(str(folder / "follower.ldb"))
         outbox = _Quiet()
         clock = [GENESIS_MS + blocks * 1000]
@@ -117,7 +129,7 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5) -> dict[str, Any]
         signature_workers.close()
         kv.close()
         source_kv.close()
-    return {"blocks": blocks, "txs_per_block": txs_per_block,
+    return {"blocks": blocks, "txs_per_block": txs_per_block, "other_votes": other_votes,
             "blocks_per_s": blocks / elapsed, "seconds": elapsed,
             "follower_blocks_per_s": blocks / (elapsed - serving)}
 
