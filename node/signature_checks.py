@@ -88,7 +88,12 @@ class AnswerChecks:
 class _AnswerPart:
     def __init__(self) -> None:
         self.checks: list[SignatureCheck] = []
-        self._certificates: list[tuple[ValidatorSet, bytes, CommitCertificate, int, int]] = []
+        # Each certificate with the places of its votes' checks in `checks`.
+        self._certificates: list[tuple[ValidatorSet, bytes, CommitCertificate,
+                                       tuple[int, ...]]] = []
+        # A vote in two certificates (a block's last commit and the certificate served
+        # with the block before it, collected by other nodes) is checked once.
+        self._votes: dict[SignatureCheck, int] = {}
         self._transactions: list[tuple[int, bytes, int]] = []  # block index, tx id, its check
         self._pending: PendingChecks | None = None
         self._answers: list[bool] | None = None
@@ -108,9 +113,14 @@ class _AnswerPart:
         votes' signatures come back good."""
         found = validators.signature_checks(certificate)
         if found is not None:
-            self._certificates.append((validators, certificate, found[0], len(self.checks),
-                                       len(self.checks) + len(found[1])))
-            self.checks.extend(found[1])
+            places: list[int] = []
+            for vote in found[1]:
+                place = self._votes.get(vote)
+                if place is None:
+                    place = self._votes[vote] = len(self.checks)
+                    self.checks.append(vote)
+                places.append(place)
+            self._certificates.append((validators, certificate, found[0], tuple(places)))
 
     def start(self, check: CheckSignatures) -> None:
         if self._pending is None and self._answers is None:
@@ -127,8 +137,8 @@ class _AnswerPart:
         if self._good is None:
             self.start(check)
             answers = self.collect()
-            for validators, data, cert, start, end in self._certificates:
-                if all(answers[start:end]):
+            for validators, data, cert, places in self._certificates:
+                if all(answers[place] for place in places):
                     validators.remember_checked(data, cert)
             # An id does not cover the signature: a block holding one id twice, once
             # badly signed, gets no shortcut for that id.

@@ -1,0 +1,91 @@
+"""What a sync answer's parts of signature checks hold (node.signature_checks): a vote
+that two certificates in one part carry is checked once, and counts for both."""
+
+from __future__ import annotations
+
+import pytest
+
+import node.validators
+from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
+from consensus.certificate import make_certificate as make_consensus_certificate
+from ledger.identity import KeyPair
+from node.signature_checks import _AnswerPart
+from node.signature_workers import check_in_turn
+from node.validators import ValidatorSet
+from tests.node.certificates import make_quorum_certificate
+
+CHAIN_ID = "senim-answer-checks"
+HEIGHT = 7
+BLOCK_HASH = bytes(range(32))
+VOTE_TIME_MS = 1_000
+
+
+def validators(count: int) -> list[KeyPair]:
+    return [KeyPair.from_seed((b"answer-checks-%d" % i).ljust(32, b".")) for i in range(count)]
+
+
+def certificate(signers: list[KeyPair]) -> bytes:
+    return make_quorum_certificate(signers, CHAIN_ID, HEIGHT, 0, BLOCK_HASH, VOTE_TIME_MS)
+
+
+def forged_certificate(signers: list[KeyPair], forged: KeyPair, impostor: KeyPair) -> bytes:
+    """`certificate(signers)` with `forged`'s vote signed by `impostor`."""
+    message = commit_signing_bytes(CHAIN_ID.encode(), Height(HEIGHT), View(0),
+                                   Digest(BLOCK_HASH), VOTE_TIME_MS)
+    votes = {ValidatorId(k.member_id): (VOTE_TIME_MS, (impostor if k is forged else k)
+                                        .sign_raw(message)) for k in signers}
+    return encode_certificate(make_consensus_certificate(Height(HEIGHT), View(0),
+                                                         Digest(BLOCK_HASH), votes))
+
+
+def checked_here(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Votes a set checks on the caller's thread (not ahead) from now on."""
+    checked: list[bytes] = []
+    real_verify = ValidatorSet.verify
+
+    def verify(self: ValidatorSet, validator: bytes, message: bytes, signature: bytes
+               ) -> bool:
+        checked.append(signature)
+        return real_verify(self, validator, message, signature)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(node.validators.ValidatorSet, "verify", verify)
+    return checked
+
+
+def test_a_vote_two_certificates_carry_is_checked_once_and_counts_for_both(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = validators(4)
+    members = ValidatorSet.of_keys(CHAIN_ID, [k.public_key for k in keys])
+    # The next block's last commit, and the certificate another node collected: two of
+    # the three votes are the same votes.
+    proposed, served = certificate(keys[:3]), certificate(keys[1:])
+    assert proposed != served
+    part = _AnswerPart()
+    part.add_certificate(members, proposed)
+    part.add_certificate(members, served)
+    assert len(part.checks) == 4
+    assert len(set(part.checks)) == 4
+    part.verified(0, check_in_turn)
+    here = checked_here(monkeypatch)
+    assert members.certificate_for(proposed, HEIGHT, BLOCK_HASH) is not None
+    assert members.certificate_for(served, HEIGHT, BLOCK_HASH) is not None
+    assert here == []  # both remembered as good: nothing checked again
+
+
+def test_a_bad_vote_two_certificates_carry_leaves_neither_remembered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = validators(4)
+    members = ValidatorSet.of_keys(CHAIN_ID, [k.public_key for k in keys])
+    impostor = KeyPair.from_seed(b"not-a-validator".ljust(32, b"."))
+    # Validator 1's vote forged (signed with another key) the same way in both.
+    proposed, served = (forged_certificate(signers, keys[1], impostor)
+                        for signers in (keys[:3], keys[1:]))
+    part = _AnswerPart()
+    part.add_certificate(members, proposed)
+    part.add_certificate(members, served)
+    assert len(part.checks) == 4
+    part.verified(0, check_in_turn)
+    here = checked_here(monkeypatch)
+    assert members.certificate_for(proposed, HEIGHT, BLOCK_HASH) is None
+    assert members.certificate_for(served, HEIGHT, BLOCK_HASH) is None
+    assert here  # not remembered: checked again, and refused
