@@ -265,11 +265,16 @@ def _workers_wait_for_this_process(batch: Any, first: int, part: Any, given: byt
         _HASHED_HERE.set()
 
 
-def test_this_process_hashes_parts_while_the_workers_are_busy(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def workers_wait_for_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, workers start on a part only once this process has hashed one."""
     monkeypatch.setattr(parallel, "hash_part", _workers_wait_for_this_process)
     _HASHED_HERE.clear()
     _HERE.clear()
+
+
+def test_this_process_hashes_parts_while_the_workers_are_busy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    workers_wait_for_this_process(monkeypatch)
     items: list[Mapping[str, Any]] = list(records(200))
     batch, workers = pooled(items, hash_here=True, in_flight=1)
     assert workers == parallel.HASHING_WORKERS

@@ -18,7 +18,6 @@ import cli.parallel_hashing as parallel
 from cli.parallel_hashing import PooledBatchBuilder
 from ledger.errors import InvalidDocument
 from tests.cli.test_parallel_hashing import (
-    _HASHED_HERE,
     _HERE,
     BUSY,
     CHAIN_ID,
@@ -28,12 +27,12 @@ from tests.cli.test_parallel_hashing import (
     PART,
     POOL_FROM,
     _real_hash_part,
-    _workers_wait_for_this_process,
     no_children,
     pooled,
     records,
     same,
     single,
+    workers_wait_for_this_process,
 )
 
 
@@ -138,9 +137,7 @@ def test_a_refusal_in_the_part_a_broken_pool_refused_reads_as_in_one_process(
 
 def test_a_refusal_hashed_here_waits_for_an_earlier_one_sent(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "hash_part", _workers_wait_for_this_process)
-    _HASHED_HERE.clear()
-    _HERE.clear()
+    workers_wait_for_this_process(monkeypatch)
     items: list[Mapping[str, Any]] = list(records(200))
     items[10] = {"full_name": "A", " full_name ": "B"}  # in part 1, sent
     items[PART + 5] = {"gpa": "x" * 10_001}  # in part 2, hashed here
