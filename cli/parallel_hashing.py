@@ -48,7 +48,7 @@ from ledger.credentials import (
     salts_needed_each,
 )
 from ledger.errors import InvalidDocument
-from storage.batch_tree import subtree_levels
+from storage.batch_tree import HASH_BYTES, split_hashes, subtree_levels
 
 HASHING_WORKERS = 2
 # A power of two: each part is then a whole subtree of the batch's tree (up to its last
@@ -74,7 +74,7 @@ FREE_CORES_MIN = 0.75
 # then never comes. Past this the pool is given up and the parts out are hashed here.
 PART_WAIT_S_MAX = 120.0
 
-TARGET_BYTES = 32
+TARGET_BYTES = HASH_BYTES  # a target hash is a SHA-256
 Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
 _WORKER_SHAPES: dict[Batch, ShapeBook] = {}
 _WORKER_SHAPES_MAX = 4
@@ -143,9 +143,7 @@ def unpack_hashed(hashed: Hashed) -> tuple[list[bytes], list[bytes], list[bytes]
             levels and len(levels[0]) != len(targets)):
         raise ValueError("a part's results do not add up")
     ends = list(accumulate(sizes))
-    return (list(map(targets.__getitem__, map(slice, range(0, len(targets), TARGET_BYTES),
-                                              range(TARGET_BYTES, len(targets) + TARGET_BYTES,
-                                                    TARGET_BYTES)))),
+    return (split_hashes(targets),
             list(map(packed.__getitem__, map(slice, [0, *ends[:-1]], ends))), levels)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from itertools import repeat
+from itertools import islice, repeat
 
 HASH_BYTES = 32
 # A tree of 2**64 leaves needs 64 path entries; nothing longer can be valid.
@@ -60,12 +60,17 @@ def _each_level(leaves: Sequence[bytes]) -> Iterator[list[bytes]]:
     level = list(map(_DIGEST, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, leaves))))
     yield level
     while len(level) > 1:
-        paired = list(map(_DIGEST, map(hashlib.sha256, map(b"".join, zip(
-            repeat(_NODE_PREFIX), level[0::2], level[1::2], strict=False)))))
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
+        level = _paired(level)
         yield level
+
+
+def _paired(level: list[bytes]) -> list[bytes]:
+    """The level above `level`, an odd last node carried up."""
+    paired = list(map(_DIGEST, map(hashlib.sha256, map(b"".join, zip(
+        repeat(_NODE_PREFIX), level[0::2], level[1::2], strict=False)))))
+    if len(level) % 2:
+        paired.append(level[-1])
+    return paired
 
 
 def tree_root(leaves: Sequence[bytes]) -> bytes:
@@ -97,14 +102,11 @@ def audit_paths(leaves: Sequence[bytes]) -> list[list[bytes]]:
     return paths
 
 
-def _pair_level(level: bytes) -> bytes:
-    """The level above `level` (joined hashes), an odd last node carried up."""
-    nodes = list(map(level.__getitem__, map(slice, range(0, len(level), HASH_BYTES),
-                                            range(HASH_BYTES, len(level) + HASH_BYTES,
+def split_hashes(joined: bytes) -> list[bytes]:
+    """Hashes joined back into a list, a slice each."""
+    return list(map(joined.__getitem__, map(slice, range(0, len(joined), HASH_BYTES),
+                                            range(HASH_BYTES, len(joined) + HASH_BYTES,
                                                   HASH_BYTES))))
-    paired = b"".join(map(_DIGEST, map(hashlib.sha256, map(b"".join, zip(
-        repeat(_NODE_PREFIX), nodes[0::2], nodes[1::2], strict=False)))))
-    return paired + nodes[-1] if len(nodes) % 2 else paired
 
 
 def subtree_levels(leaves: Sequence[bytes], height: int) -> list[bytes]:
@@ -116,12 +118,8 @@ def subtree_levels(leaves: Sequence[bytes], height: int) -> list[bytes]:
     (`BatchTree.from_spans`)."""
     if height < 0:
         raise ValueError("a subtree's height is at least 0")
-    level = b"".join(map(_DIGEST, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, leaves))))
-    levels = [level]
-    for _ in range(height):
-        level = _pair_level(level)
-        levels.append(level)
-    return levels
+    levels = [b"".join(level) for level in islice(_each_level(leaves), height + 1)]
+    return levels + levels[-1:] * (height + 1 - len(levels))  # the root carried up
 
 
 class BatchTree:
@@ -153,8 +151,11 @@ class BatchTree:
         levels = [b"".join(span[h] for span in spans) for h in range(height + 1)]
         while len(levels) > 1 and len(levels[-2]) == HASH_BYTES:
             levels.pop()  # above the root: a lone node carried up
-        while len(levels[-1]) > HASH_BYTES:
-            levels.append(_pair_level(levels[-1]))
+        if len(levels[-1]) > HASH_BYTES:
+            level = split_hashes(levels[-1])
+            while len(level) > 1:
+                level = _paired(level)
+                levels.append(b"".join(level))
         tree._levels = levels
         return tree
 

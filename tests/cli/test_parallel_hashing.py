@@ -345,7 +345,7 @@ def test_a_parts_results_travel_joined_and_come_back_as_they_were() -> None:
         unpack_hashed((hashed[0], hashed[1], hashed[2], [hashed[3][0][32:], *hashed[3][1:]]))
 
 
-def _no_whole_tree(leaves: Any) -> Any:
+def _no_whole_tree(*args: Any) -> None:
     raise AssertionError("the tree was hashed from its leaves, not joined from its parts")
 
 
@@ -356,7 +356,7 @@ def test_the_workers_tree_is_the_tree_of_the_batch(monkeypatch: pytest.MonkeyPat
                                                    count: int, hash_here: bool) -> None:
     items: list[Mapping[str, Any]] = list(records(count))
     expected = single(items)
-    monkeypatch.setattr(batch_tree, "_each_level", _no_whole_tree)
+    monkeypatch.setattr(batch_tree.BatchTree, "__init__", _no_whole_tree)
     # subtrees of 32 leaves from the workers (or hashed here, with the same levels)
     batch, workers = pooled(items, part=32, hash_here=hash_here)
     monkeypatch.undo()
