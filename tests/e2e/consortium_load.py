@@ -289,7 +289,11 @@ def wait_converged(nodes: Sequence[NodeProcess], timeout_s: float,
     try:
         return wait_until(same, timeout_s, "every node to reach the same head", interval_s=0.1)
     except TimeoutError as exc:
-        raise TimeoutError(f"{exc}; last heads: {seen[-1] if seen else None}") from exc
+        last = seen[-1] if seen else {}
+        silent = "".join(
+            f"\n--- {node.slug} ({'running' if node.running() else 'exited'}, no status)"
+            f", log tail:\n{node.log_tail(40)}" for node in nodes if node.slug not in last)
+        raise TimeoutError(f"{exc}; last heads: {last}{silent}") from exc
 
 
 def check_ledger_everywhere(nodes: Sequence[NodeProcess], ledger: CommitLedger) -> None:
