@@ -103,8 +103,12 @@ def build_transaction(keys: KeyPair, chain_id: str, payload: Payload, expires_at
     return Transaction(unsigned.sender, unsigned.nonce, expires_at, payload, signature)
 
 
-def decode_transaction(data: bytes) -> Transaction:
+def decode_transaction(data: bytes, id_of_data: bytes | None = None) -> Transaction:
     """Decode and shape-check a transaction. Signatures are checked by the ledger.
+
+    `id_of_data`: `tx_id_of_encoded(data)`, when the caller has it already (gossip's
+    filter of what is held): the same bytes are not hashed twice. It is that of the
+    decoded transaction, since the check of the canonical encoding below passed.
 
     Unrecognised (a MalformedInput) when it is an array led by a later version than
     this release's (a later version may change anything after it, but is still one
@@ -154,7 +158,8 @@ def decode_transaction(data: bytes) -> Transaction:
     _set_attribute(tx, "__dict__", {
         "sender": sender_id, "nonce": nonce_bytes, "expires_at": expiry, "payload": typed,
         "signature": signature_bytes,
-        "_unsigned": unsigned, "_encoded": data, "tx_id": _tx_id(unsigned)})
+        "_unsigned": unsigned, "_encoded": data,
+        "tx_id": _tx_id(unsigned) if id_of_data is None else id_of_data})
     return tx
 
 

@@ -128,11 +128,13 @@ def submission_parts(count: int) -> list[tuple[int, int]]:
     return [(start, end) for start, end in itertools.pairwise(edges) if end > start]
 
 
-def decoded_or_refused(data: bytes) -> Transaction | TxRejected:
+def decoded_or_refused(data: bytes, id_of_data: bytes | None = None
+                       ) -> Transaction | TxRejected:
     """The transaction, or its refusal: `unrecognised` when a later release may define
-    what this one does not know (ledger.errors.Unrecognised), else `malformed`."""
+    what this one does not know (ledger.errors.Unrecognised), else `malformed`.
+    `id_of_data`: as `decode_transaction`'s."""
     try:
-        return decode_transaction(data)
+        return decode_transaction(data, id_of_data)
     except Unrecognised as exc:
         return TxRejected("unrecognised", str(exc))
     except MalformedInput as exc:

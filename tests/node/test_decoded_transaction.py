@@ -12,7 +12,12 @@ import pytest
 from ledger.codec import encode
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
-from ledger.transactions import Transaction, build_transaction, decode_transaction
+from ledger.transactions import (
+    Transaction,
+    build_transaction,
+    decode_transaction,
+    tx_id_of_encoded,
+)
 
 CHAIN = "decoded-test"
 
@@ -46,3 +51,16 @@ def test_a_decoded_transaction_is_frozen() -> None:
         decoded.expires_at = 11  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         del decoded.nonce
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_id_gossip_worked_out_is_the_decoded_ones(index: int) -> None:
+    """Gossip's filter hashes an encoding's id (`tx_id_of_encoded`) and hands it to the
+    decoding, which does not hash the same bytes again: it is the id itself."""
+    built = _built()[index]
+    data = built.encode()
+    given = tx_id_of_encoded(data)
+    assert given is not None
+    decoded = decode_transaction(data, given)
+    assert vars(decoded) == vars(decode_transaction(data))
+    assert decoded.tx_id == built.tx_id
