@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.codec import encode
+from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
-from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.payloads import (
+    CREDENTIAL_TYPES,
+    MAX_BATCH_COUNT,
+    CredentialRef,
+    IssueBatchPayload,
+    RevokePayload,
+)
 from ledger.transactions import (
     Transaction,
     build_transaction,
@@ -64,3 +74,34 @@ def test_the_id_gossip_worked_out_is_the_decoded_ones(index: int) -> None:
     decoded = decode_transaction(data, given)
     assert vars(decoded) == vars(decode_transaction(data))
     assert decoded.tx_id == built.tx_id
+
+
+_ANY_FIELD = (st.sampled_from(CREDENTIAL_TYPES) | st.text(max_size=12)
+              | st.binary(min_size=31, max_size=33) | st.booleans() | st.none()
+              | st.integers(min_value=-1, max_value=MAX_BATCH_COUNT + 1)
+              | st.lists(st.integers(), max_size=2))
+_ISSUANCES = (st.tuples(st.sampled_from(CREDENTIAL_TYPES) | st.text(max_size=12),
+                        st.sampled_from([b"r" * 31, b"r" * 32, b"r" * 33])
+                        | st.binary(min_size=31, max_size=33),
+                        st.sampled_from([-1, 0, 1, MAX_BATCH_COUNT, MAX_BATCH_COUNT + 1])
+                        | st.integers() | st.booleans()).map(list)
+              | st.lists(_ANY_FIELD, max_size=4) | st.tuples(_ANY_FIELD, _ANY_FIELD, _ANY_FIELD))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_ISSUANCES)
+def test_an_issuance_decodes_as_its_field_by_field_checks_say(value: object) -> None:
+    """An issuance's payload is checked in one expression and built past __init__ when
+    well formed: it is refused exactly as, and else equals, what the checks field by
+    field give."""
+    try:
+        expected = IssueBatchPayload.checked_from_array(value)
+    except MalformedInput as exc:  # Unrecognised among them
+        with pytest.raises(type(exc), match=f"^{re.escape(str(exc))}$"):
+            IssueBatchPayload.from_array(value)
+        return
+    decoded = IssueBatchPayload.from_array(value)
+    assert vars(decoded) == vars(expected) and decoded == expected
+    assert hash(decoded) == hash(expected) and repr(decoded) == repr(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.count = 2  # type: ignore[misc]
