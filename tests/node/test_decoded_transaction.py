@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
+from ledger.payload_fields import MAX_HEIGHT, require_bytes, require_int
 from ledger.payloads import (
     CREDENTIAL_TYPES,
     MAX_BATCH_COUNT,
@@ -23,6 +24,7 @@ from ledger.payloads import (
     RevokePayload,
 )
 from ledger.transactions import (
+    TX_VERSION,
     Transaction,
     build_transaction,
     decode_transaction,
@@ -105,3 +107,34 @@ def test_an_issuance_decodes_as_its_field_by_field_checks_say(value: object) -> 
     assert hash(decoded) == hash(expected) and repr(decoded) == repr(expected)
     with pytest.raises(dataclasses.FrozenInstanceError):
         decoded.count = 2  # type: ignore[misc]
+
+
+_WIRE_INTS = st.integers(min_value=-(2**63), max_value=2**64 - 1)  # what msgpack carries
+_FIELDS = (b"s" * 20, b"n" * 16, 5, b"g" * 64)  # sender, nonce, expiry, signature
+_FIELD_VALUES = (st.sampled_from([b"x" * n for n in (15, 16, 17, 19, 20, 21, 63, 64, 65)])
+                 | st.sampled_from([-1, 0, 1, MAX_HEIGHT, MAX_HEIGHT + 1, True, False])
+                 | st.binary(max_size=65) | _WIRE_INTS | st.text(max_size=4) | st.none())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(st.integers(min_value=0, max_value=3), _FIELD_VALUES, max_size=3))
+def test_an_envelope_is_refused_as_its_field_by_field_checks_say(
+        changed: dict[int, object]) -> None:
+    """A well-formed envelope is checked in one expression: any other is refused with
+    the first of the field-by-field checks' refusals, in their order."""
+    sender, nonce, expires_at, signature = (changed.get(i, f) for i, f in enumerate(_FIELDS))
+    payload = IssueBatchPayload("certificate", b"r" * 32, 1).to_array()
+    data = encode([TX_VERSION, "issue_batch", sender, nonce, expires_at, payload, signature])
+    try:
+        require_bytes(sender, "sender", 20)
+        require_bytes(nonce, "nonce", 16)
+        require_int(expires_at, "expiry height", 1, MAX_HEIGHT)
+        require_bytes(signature, "signature", 64)
+    except MalformedInput as exc:
+        with pytest.raises(MalformedInput, match=f"^{re.escape(str(exc))}$"):
+            decode_transaction(data)
+        return
+    decoded = decode_transaction(data)
+    assert (decoded.sender, decoded.nonce, decoded.expires_at, decoded.signature) == (
+        sender, nonce, expires_at, signature)
+    assert decoded.encode() == data
