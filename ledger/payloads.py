@@ -59,6 +59,9 @@ from ledger.payloads_consortium import (
     action_from_array,
 )
 
+_new_object = object.__new__
+_set_attribute = object.__setattr__  # past the frozen dataclass's refusal, once
+
 MAX_AUDIT_PATH = 64
 MAX_BATCH_COUNT = 10_000_000
 
@@ -178,6 +181,22 @@ class IssueBatchPayload:
 
     @classmethod
     def from_array(cls, value: WireValue) -> IssueBatchPayload:
+        # Decoded once per issued batch at every node: a well-formed one is checked in
+        # one expression and built past the frozen dataclass's __init__ (a call per
+        # field); anything else is checked field by field, which says what is wrong.
+        if type(value) is list and len(value) == 3:
+            ctype, root, count = value
+            if (type(ctype) is str and ctype in CREDENTIAL_TYPES and type(root) is bytes
+                    and len(root) == HASH_BYTES and type(count) is int
+                    and 1 <= count <= MAX_BATCH_COUNT):
+                payload: IssueBatchPayload = _new_object(cls)
+                _set_attribute(payload, "__dict__", {
+                    "credential_type": ctype, "root": root, "count": count})
+                return payload
+        return cls.checked_from_array(value)
+
+    @classmethod
+    def checked_from_array(cls, value: WireValue) -> IssueBatchPayload:
         ctype, root, count = items_of(value, 3, cls.KIND)
         return cls(require_choice(ctype, CREDENTIAL_TYPES, "credential type"),
                    require_bytes(root, "batch root", HASH_BYTES),

@@ -18,6 +18,7 @@ from functools import cached_property
 from ledger.codec import check_canonical_types, decode, encode, tagged_hash
 from ledger.errors import MalformedInput, Unrecognised
 from ledger.identity import MEMBER_ID_BYTES, SIGNATURE_BYTES, KeyPair, MemberId, signing_bytes
+from ledger.payload_fields import MAX_HEIGHT
 from ledger.payloads import (
     CREDENTIAL_TYPES,
     KIND_ACCREDIT,
@@ -103,8 +104,12 @@ def build_transaction(keys: KeyPair, chain_id: str, payload: Payload, expires_at
     return Transaction(unsigned.sender, unsigned.nonce, expires_at, payload, signature)
 
 
-def decode_transaction(data: bytes) -> Transaction:
+def decode_transaction(data: bytes, id_of_data: bytes | None = None) -> Transaction:
     """Decode and shape-check a transaction. Signatures are checked by the ledger.
+
+    `id_of_data`: `tx_id_of_encoded(data)`, when the caller has it already (gossip's
+    filter of what is held): the same bytes are not hashed twice. It is that of the
+    decoded transaction, since the check of the canonical encoding below passed.
 
     Unrecognised (a MalformedInput) when it is an array led by a later version than
     this release's (a later version may change anything after it, but is still one
@@ -126,10 +131,20 @@ def decode_transaction(data: bytes) -> Transaction:
         raise MalformedInput(f"unsupported transaction version {version!r}")
     if not isinstance(kind, str):
         raise MalformedInput("transaction kind must be text")
-    sender_id = MemberId(require_bytes(sender, "sender", MEMBER_ID_BYTES))
-    nonce_bytes = require_bytes(nonce, "nonce", NONCE_BYTES)
-    expiry = require_int(expires_at, "expiry height", 1)
-    signature_bytes = require_bytes(signature, "signature", SIGNATURE_BYTES)
+    # A well-formed envelope is checked in one expression (four checks and a NewType
+    # were five calls a transaction); anything else field by field, saying what is wrong.
+    if not (type(sender) is bytes and len(sender) == MEMBER_ID_BYTES
+            and type(nonce) is bytes and len(nonce) == NONCE_BYTES
+            and type(expires_at) is int and 1 <= expires_at <= MAX_HEIGHT
+            and type(signature) is bytes and len(signature) == SIGNATURE_BYTES):
+        require_bytes(sender, "sender", MEMBER_ID_BYTES)
+        require_bytes(nonce, "nonce", NONCE_BYTES)
+        require_int(expires_at, "expiry height", 1, MAX_HEIGHT)
+        require_bytes(signature, "signature", SIGNATURE_BYTES)
+    sender_id: MemberId = sender  # MemberId(sender) at run time, without the call
+    nonce_bytes: bytes = nonce
+    expiry: int = expires_at
+    signature_bytes: bytes = signature
     try:
         typed = decode_payload(kind, payload)
     except Unrecognised:
@@ -154,7 +169,8 @@ def decode_transaction(data: bytes) -> Transaction:
     _set_attribute(tx, "__dict__", {
         "sender": sender_id, "nonce": nonce_bytes, "expires_at": expiry, "payload": typed,
         "signature": signature_bytes,
-        "_unsigned": unsigned, "_encoded": data, "tx_id": _tx_id(unsigned)})
+        "_unsigned": unsigned, "_encoded": data,
+        "tx_id": _tx_id(unsigned) if id_of_data is None else id_of_data})
     return tx
 
 

@@ -22,6 +22,7 @@ from ledger.errors import BadSignature, MalformedInput
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.rules import load_member
+from ledger.transactions import tx_id_of_encoded
 from node.channels import (
     CH_STATE_RESPONSE,
     CH_SYNC_RESPONSE,
@@ -229,11 +230,16 @@ class Network:
                 self._peer_fault(peer_key, "malformed transaction gossip from %s: %s", exc)
                 self._junk(peer_key, 1)
                 return
-            fresh = [data for data in items if not core.knows(data)]
+            fresh, ids = [], []
+            for data in items:  # each id hashed once: decoding takes it from here
+                tx_id = tx_id_of_encoded(data)
+                if not core.knows_id(tx_id):
+                    fresh.append(data)
+                    ids.append(tx_id)
             if not fresh:
                 return
             try:
-                results = await core.submit(fresh, gossip=False)
+                results = await core.submit(fresh, gossip=False, ids=ids)
             except ForgedSubmission as exc:
                 self._peer_fault(peer_key, "transaction gossip from %s refused: %s",
                                  exc.message)

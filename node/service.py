@@ -100,19 +100,23 @@ class NodeCore(SubmissionChecks):
 
     # ---- admission -------------------------------------------------------------------
     def knows(self, data: bytes) -> bool:
+        """`knows_id` of an encoded transaction."""
+        return self.knows_id(tx_id_of_encoded(data))
+
+    def knows_id(self, tx_id: bytes | None) -> bool:
         """Cheap pre-filter for gossip, on the event loop: is this encoded transaction
         pending, or refused lately?
 
         The committed-transaction index is not read here: every gossiped transaction
         would cost a store read on the event loop, and the admission check reads the
         same index again in the public pool anyway, refusing a replay before any
-        signature check."""
-        tx_id = tx_id_of_encoded(data)
+        signature check. `tx_id`: `tx_id_of_encoded` of the encoded transaction."""
         if tx_id is None:
             return False
         return tx_id in self.mempool or tx_id in self._rejected
 
-    async def submit(self, items: list[bytes], gossip: bool = True
+    async def submit(self, items: list[bytes], gossip: bool = True,
+                     ids: list[bytes | None] | None = None
                      ) -> list[tuple[bytes | None, TxRejected | None]]:
         """Check many transactions in the public pool, then admit them in order.
 
@@ -120,10 +124,11 @@ class NodeCore(SubmissionChecks):
         gossip themselves. When the public pool is full every item is refused
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted. Gossip's bad signatures by senders that
-        rotated are tried against their earlier keys (node.earlier_keys)."""
+        rotated are tried against their earlier keys (node.earlier_keys). `ids`: each
+        item's `tx_id_of_encoded`, when worked out already (gossip's `knows_id`)."""
         try:
             checked, checked_at = await self.public_work.run(self._check_many, items,
-                                                             not gossip)
+                                                             not gossip, ids)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]

@@ -88,20 +88,25 @@ class SubmissionChecks:
                     verdicts.append(None)
         return verdicts
 
-    def _check_many(self, items: list[bytes], relayed: bool = False
+    def _check_many(self, items: list[bytes], relayed: bool = False,
+                    ids: list[bytes | None] | None = None
                     ) -> tuple[list[Transaction | TxRejected], int]:
         """Check each item against one snapshot (public pool thread), and say which
         block that was. A submission that shows too many invalid signatures is forged:
         ForgedSubmission, nothing kept. Items are decoded and checked a part at a time,
         the first part small, so that a forged submission is found after a few hundred
         transactions rather than after all of them are decoded and handed for checking.
-        `relayed`: the items are a peer's gossip (see `submit`)."""
+        `relayed`: the items are a peer's gossip (see `submit`). `ids`: each item's
+        `tx_id_of_encoded`, if known (not hashed again in decoding)."""
         outcomes: list[Transaction | TxRejected] = []
         forged = 0
         with CommittedView(self.chain) as view:
             trials = EarlierKeyTrials(view.state, self.chain_id) if relayed else None
             for start, end in submission_parts(len(items)):
-                decoded = [decoded_or_refused(data) for data in items[start:end]]
+                decoded = ([decoded_or_refused(data) for data in items[start:end]]
+                           if ids is None else
+                           [decoded_or_refused(data, tx_id) for data, tx_id in
+                            zip(items[start:end], ids[start:end], strict=True)])
                 allowance = INVALID_SIGNATURES_PER_SUBMISSION_MAX - forged
                 ctx = self._next_block(view)
                 for outcome, (sender, signature_good) in zip(

@@ -15,6 +15,7 @@ from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
+from ledger.transactions import decode_transaction
 from node.network import Network
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port
@@ -43,6 +44,25 @@ async def test_gossip_of_empty_arrays_is_refused_without_building_them(
     tx = make_tx(net.university, AnchorPayload(bytes(32)))
     await receive(net.university.public_key, encode([tx.encode()]))
     assert tx.tx_id in core.mempool
+    core.worker.shutdown(wait=True)
+
+
+async def test_gossip_admits_what_is_fresh_under_its_own_id(net: Consortium) -> None:
+    """The ids gossip's filter works out are handed on with the transactions it keeps
+    (decoding does not hash them again): each kept one is admitted under its own id,
+    whether held ones and malformed ones were between them or not."""
+    network = Network(config_for("gossip", free_port(), []), net.genesis, net.ministry)
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    receive = network.receive_gossip_into(core)
+    txs = [make_tx(net.university, AnchorPayload(os.urandom(32))) for _ in range(5)]
+    await receive(net.university.public_key, encode([txs[1].encode(), txs[3].encode()]))
+    await receive(net.university.public_key,
+                  encode([tx.encode() for tx in txs] + [b"\x97junk"]))
+    assert [core.mempool.take(10, 1 << 30)] == [[txs[1], txs[3], txs[0], txs[2], txs[4]]]
+    assert all(core.tx_status(tx.tx_id).status == "pending" for tx in txs)
+    held = core.mempool.take(10, 1 << 30)
+    assert [tx.tx_id for tx in held] == [decode_transaction(tx.encode()).tx_id
+                                         for tx in held]
     core.worker.shutdown(wait=True)
 
 

@@ -4,15 +4,18 @@ built first: a body of empty arrays is refused without allocating them."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 import tracemalloc
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.codec import encode
 from ledger.errors import MalformedInput
-from node.submission_body import MAX_TXS_PER_REQUEST, parse_submission
+from node.submission_body import MAX_TXS_PER_REQUEST, _bin_at, parse_submission
 
 MSGPACK = "application/msgpack"
 TX_A, TX_B = b"\x96" + bytes(40), bytes(300)
@@ -36,6 +39,46 @@ def test_msgpack_forms_of_one_and_many() -> None:
 def test_msgpack_other_shapes_refused(body: bytes) -> None:
     with pytest.raises(MalformedInput):
         parse_submission(MSGPACK, body)
+
+
+def _read_by_bin_at(body: bytes) -> list[bytes]:
+    """An array's items read by `_bin_at` alone: what the loop reading bin 8 and bin 16
+    headers itself must answer (or refuse) exactly as."""
+    count, position = (body[0] & 0x0F, 1) if 0x90 <= body[0] <= 0x9F else (
+        struct.unpack_from(">H", body, 1)[0], 3)
+    items = []
+    for _ in range(count):
+        item, position = _bin_at(body, position)
+        items.append(item)
+    if position != len(body):
+        raise MalformedInput(f"{len(body) - position} bytes follow the array")
+    return items
+
+
+# Items as bin 8, bin 16 or bin 32, or as other values; cut anywhere
+_ITEM = (st.binary(max_size=300).map(encode)
+         | st.binary(max_size=40).map(lambda b: b"\xc5" + struct.pack(">H", len(b)) + b)
+         | st.sampled_from([1, 258, 513]).map(lambda n: b"\xc5" + struct.pack(">H", n) + bytes(n))
+         | st.binary(max_size=40).map(lambda b: b"\xc6" + struct.pack(">I", len(b)) + b)
+         | st.sampled_from([b"\xc4", b"\xc5\x00", b"\xc4\xff", b"\xc5\xff\xff", b"\xc0", b"\x90"]))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_ITEM, max_size=20), st.integers(min_value=-3, max_value=3),
+       st.booleans(), st.integers(min_value=0, max_value=40))
+def test_an_array_of_items_is_read_as_bin_at_reads_each(
+        items: list[bytes], count_error: int, array16: bool, cut: int) -> None:
+    count = max(0, len(items) + count_error)
+    head = b"\xdc" + struct.pack(">H", count) if array16 or count > 15 else bytes([0x90 | count])
+    body = head + b"".join(items)
+    body = body[:len(body) - cut] if cut < len(body) - len(head) else body
+    try:
+        expected = _read_by_bin_at(body)
+    except MalformedInput as exc:
+        with pytest.raises(MalformedInput, match=f"{re.escape(str(exc))}$"):
+            parse_submission(MSGPACK, body)
+        return
+    assert parse_submission(MSGPACK, body) == (expected, False)
 
 
 def test_json_forms() -> None:
