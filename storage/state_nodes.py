@@ -146,12 +146,18 @@ def split_point(position: Position) -> int:
 
 
 def apply_commit(cache: dict[Position, Node], written: dict[Position, Node | None],
-                 capacity: int, move: bool = True) -> None:
-    """Bring a node cache in line with a commit of `written`: every node written moves
-    to the recent end (taken out, then put back in order; left in its place if not
-    `move`), every node removed leaves. The loops run in C: a commit writes several
-    nodes for each transaction."""
-    if move:
+                 capacity: int) -> None:
+    """Bring the committer's node cache in line with a commit of `written`: every node
+    removed leaves, every node written is cached. The loops run in C.
+
+    The cache's order is what `trim` drops first. Once the cache and the commit together
+    pass `capacity`, every node written moves to the recent end (taken out, then put back
+    in order), so that trims keep the paths that blocks rewrite. While they fit, this
+    commit cannot lead to a trim, and a node already cached is replaced where it is:
+    moving ~8 nodes a transaction cost more than the rest of adopting them (a tree of up
+    to ~100,000 entries fits the default capacity). The first trim after such commits
+    drops the nodes cached first; those still walked are read from the store again, once."""
+    if len(cache) + len(written) > capacity:
         deque(map(cache.pop, written, repeat(None)), maxlen=0)
     if None in written.values():  # a removed node is not cached as None
         kept = {position: node for position, node in written.items() if node is not None}
