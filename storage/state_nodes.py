@@ -146,12 +146,18 @@ def split_point(position: Position) -> int:
 
 
 def apply_commit(cache: dict[Position, Node], written: dict[Position, Node | None],
-                 capacity: int, move: bool = True) -> None:
-    """Bring a node cache in line with a commit of `written`: every node written moves
-    to the recent end (taken out, then put back in order; left in its place if not
-    `move`), every node removed leaves. The loops run in C: a commit writes several
-    nodes for each transaction."""
-    if move:
+                 capacity: int) -> None:
+    """Bring the committer's node cache in line with a commit of `written`: every node
+    removed leaves, every node written is cached. The loops run in C.
+
+    The cache's order is what `trim` drops first. Once the cache and the commit together
+    pass `capacity`, every node written moves to the recent end (taken out, then put back
+    in order), so that trims keep the paths that blocks rewrite. While they fit, this
+    commit cannot lead to a trim, and a node already cached is replaced where it is:
+    moving ~8 nodes a transaction cost more than the rest of adopting them (a tree of up
+    to ~100,000 entries fits the default capacity). The first trim after such commits
+    drops the nodes cached first; those still walked are read from the store again, once."""
+    if len(cache) + len(written) > capacity:
         deque(map(cache.pop, written, repeat(None)), maxlen=0)
     if None in written.values():  # a removed node is not cached as None
         kept = {position: node for position, node in written.items() if node is not None}
@@ -262,26 +268,35 @@ class CommittedNodes:
         trim(self._cache, self._capacity)
 
 
-VIEW_NODES_CACHED_MAX = 100_000  # nodes shared by the views of one tree (readers' cache)
+VIEW_NODES_CACHED_MAX = 100_000  # nodes views read from their snapshots (readers' cache)
 
 
 class SharedNodeCache:
     """Tree nodes read by views, shared across them, their threads and commits.
 
+    A view looks first in the committer's cache (`CommittedNodes.cache`), which holds
+    the nodes of the committed tree once a commit is durable, then in the nodes views
+    read from their snapshots, kept here; so a commit's nodes are never copied here.
     A node is only ever used after its hash is checked against the hash its parent
-    holds, so a cached node can never stand for another: a node replaced by a
-    commit simply stops matching and is read again. Lookups take no lock (one dict
-    read is atomic); only filling it does, and an old node is dropped first in
-    first out (see `trim`)."""
+    holds, so a cached node can never stand for another: a node replaced by a commit
+    simply stops matching (for a view of an older snapshot) and is read again.
+    Lookups take no lock (one dict read is atomic, the committer's cache included);
+    only filling this one does, and an old node is dropped first in first out (see
+    `trim`)."""
 
-    def __init__(self, capacity: int = VIEW_NODES_CACHED_MAX) -> None:
+    def __init__(self, committed: dict[Position, Node],
+                 capacity: int = VIEW_NODES_CACHED_MAX) -> None:
+        self._committed = committed
         self._capacity = capacity
         self._nodes: dict[Position, Node] = {}
         self._lock = threading.Lock()
 
     def read(self, position: Position, expected_hash: bytes, reader: CommittedNodes) -> Node:
+        node = self._committed.get(position)
+        if node is not None and node[RECORD_BYTES:] == expected_hash:
+            return node
         node = self._nodes.get(position)
-        if node is not None and node_hash(node) == expected_hash:
+        if node is not None and node[RECORD_BYTES:] == expected_hash:
             return node
         node = reader.read(position, expected_hash, remember=False)
         with self._lock:
@@ -293,11 +308,11 @@ class SharedNodeCache:
     def leaf_on_path(self, root: bytes, path: int, reader: CommittedNodes) -> Node | None:
         """Where the walk down `path` from the node hashing to `root` ends: a leaf
         (maybe another key's) or nothing; `reader` reads what is not cached here."""
-        nodes = self._nodes
+        committed = self._committed
         expected, depth, bits = root, 0, 0
         while expected != EMPTY_HASH:
             position = (depth, bits)
-            node = nodes.get(position)
+            node = committed.get(position)
             if node is None or node[RECORD_BYTES:] != expected:
                 node = self.read(position, expected, reader)
             if node[0] == LEAF_RECORD:
@@ -306,9 +321,3 @@ class SharedNodeCache:
             expected = node[SECOND_HALF] if bit else node[FIRST_HALF]
             depth, bits = depth + 1, (bits << 1) | bit
         return None
-
-    def add(self, written: dict[Position, Node | None]) -> None:
-        """Nodes a commit just made durable: the next views walk the new paths too. A
-        node rewritten in place keeps its place in the order (first in, first out)."""
-        with self._lock:
-            apply_commit(self._nodes, written, self._capacity, move=False)

@@ -88,7 +88,7 @@ class StateTree:
         # every transaction. Forgotten when committed, like the leaf hashes.
         self._checked_values: dict[bytes, bytes | None] = {}
         self._owner = threading.get_ident()
-        self._view_nodes = SharedNodeCache()
+        self._view_nodes = SharedNodeCache(self._nodes.cache)
         self._commits_started = 0  # _generation counts the finished ones
         self._pending: StateOverlay | None = None
 
@@ -239,7 +239,6 @@ class StateTree:
         if not overlay._sealed:
             raise StaleOverlayError("committed() needs the writes of commit() to be durable first")
         self._nodes.adopt(overlay._written)
-        self._view_nodes.add(overlay._written)
         # What was remembered of the keys written is forgotten (two loops run by C).
         deque(map(self._leaf_values.pop, overlay._values, repeat(None)), maxlen=0)
         deque(map(self._checked_values.pop, overlay._values, repeat(None)), maxlen=0)

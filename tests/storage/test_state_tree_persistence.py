@@ -4,6 +4,7 @@ and the cost of an update in store reads and hashing."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,56 @@ def test_each_touched_branch_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> 
     assert calls == len(branches)
     # 600 keys share their upper paths: far fewer hashes than 600 walks to the root
     assert calls < 600 * tree.prove(b"cred/0").depth / 2
+
+
+# ---------------------------------------------------------------- views
+
+
+class CountingSnapshot:
+    """A snapshot of a store that counts its gets."""
+
+    def __init__(self, kv: KeyValueStore) -> None:
+        self._snapshot = kv.snapshot()
+        self.gets = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.gets += 1
+        return self._snapshot.get(key)
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return self._snapshot.iterate_prefix(prefix)
+
+
+def test_a_view_finds_a_commits_nodes_in_the_committers_cache_not_copied() -> None:
+    kv = CountingStore()
+    tree = tree_with({b"cred/%d" % index: b"v" for index in range(500)}, kv)
+    overlay = tree.overlay()
+    for index in range(0, 500, 3):
+        overlay.set(b"cred/%d" % index, b"w")
+    commit(tree, kv, overlay)
+    snapshot = CountingSnapshot(kv)
+    view = tree.view(snapshot)
+    # A read is its value's get only: every node of the walk is the committer's.
+    assert [view.get(b"cred/%d" % index) for index in range(500)] == [
+        b"w" if index % 3 == 0 else b"v" for index in range(500)]
+    assert snapshot.gets == 1 + 500  # the root, then each value
+    assert not tree._view_nodes._nodes  # nothing copied at commit, nothing read
+
+
+def test_a_view_of_an_older_snapshot_reads_its_own_state_after_a_commit() -> None:
+    kv = MemoryStore()
+    tree = tree_with({b"cred/%d" % index: b"v" for index in range(300)}, kv)
+    before = tree.view(kv.snapshot())
+    overlay = tree.overlay()
+    for index in range(0, 300, 2):
+        overlay.set(b"cred/%d" % index, b"w")
+    overlay.set(b"new", b"n")
+    commit(tree, kv, overlay)
+    # The committer's cache holds the new nodes where the old view's walk goes: they do
+    # not match the hashes its parents hold, so it reads its own from its snapshot.
+    assert [before.get(b"cred/%d" % index) for index in range(300)] == [b"v"] * 300
+    assert before.get(b"new") is None
+    assert tree._view_nodes._nodes  # the old nodes it read, kept for the views
+    after = tree.view(kv.snapshot())
+    assert after.get(b"cred/0") == b"w" and after.get(b"new") == b"n"
+    assert after.root == tree.root != before.root
