@@ -5,7 +5,6 @@ state refuses are found and dropped."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import islice
 
 from ledger.blocks import Block
 from ledger.chain import Chain
@@ -34,42 +33,34 @@ class SettlesPendingWork:
 
     def _settle_pending(self, execution: Execution) -> Refusals:
         """After the commit of `execution` (the last block of its run): what pending work
-        can no longer commit, now dropped from the mempool."""
+        can no longer commit, now dropped from the mempool. It costs the block, the
+        expired and the few re-checked, not a walk through every pending transaction
+        (a validator at saturation holds thousands)."""
         block = execution.block
         refused: Refusals = list(execution.rejected)
         self.mempool.remove([tx.tx_id for tx in block.transactions]
                             + [tx.tx_id for tx, _ in refused])
-        pending = self.mempool.take(len(self.mempool), 1 << 62)
-        stale = self._refuse_expired(pending)
-        if stale:
-            refused += stale
-            gone = {tx.tx_id for tx, _ in stale}
-            pending = [tx for tx in pending if tx.tx_id not in gone]
+        refused += [(tx, TxRejected("expired", "expired while pending"))
+                    for tx in self.mempool.take_expired(self.chain.height + 1)]
         if self.role is Role.FOLLOWER:  # followers never build blocks: re-check here
-            refused += self._recheck_pending(pending[:RECHECK_MAX])
+            refused += self._recheck_pending(self.mempool.take(RECHECK_MAX, 1 << 62))
         else:
-            refused += self._recheck_pending(self._maybe_left_out(block, pending))
+            refused += self._recheck_pending(self._maybe_left_out(block))
         return refused
 
-    def _maybe_left_out(self, block: Block, pending: list[Transaction]) -> list[Transaction]:
+    def _maybe_left_out(self, block: Block) -> list[Transaction]:
         """Pending transactions the primary may have left out as invalid. A backup that
         keeps one (a client's retry of a committed tx, evidence another validator got
         on chain first) thinks work waits, and its replica changes views alone."""
         # Evidence is rare, and each validator submits its own copy: check every one, up
         # to a bound.
-        evidence = (tx for tx in pending if tx.kind == KIND_SUBMIT_EVIDENCE)
-        suspects = {tx.tx_id: tx for tx in islice(evidence, EVIDENCE_RECHECK_MAX)}
+        suspects = {tx.tx_id: tx for tx in
+                    self.mempool.oldest_of_kind(KIND_SUBMIT_EVIDENCE, EVIDENCE_RECHECK_MAX)}
         if len(block.transactions) < self.config.max_block_txs:
             # The block had room, so a primary holding our oldest would have taken them.
-            suspects.update((tx.tx_id, tx) for tx in pending[:LEFT_OUT_RECHECK_MAX])
+            suspects.update((tx.tx_id, tx) for tx in
+                            self.mempool.take(LEFT_OUT_RECHECK_MAX, 1 << 62))
         return list(suspects.values())
-
-    def _refuse_expired(self, pending: list[Transaction]) -> Refusals:
-        height = self.chain.height + 1
-        stale = [(tx, TxRejected("expired", "expired while pending"))
-                 for tx in pending if tx.expires_at < height]
-        self.mempool.remove([tx.tx_id for tx, _ in stale])
-        return stale
 
     def _recheck_pending(self, txs: list[Transaction]) -> Refusals:
         """Drop pending `txs` the committed state now refuses."""

@@ -13,9 +13,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 
 from ledger.errors import TxRejected
 from ledger.transactions import Transaction, tx_id_of_encoded
+
+_NO_EXPIRY = 1 << 64  # above any height: the floor of an empty mempool
 
 # Transactions one `add_many` admits per hold of the lock, so the engine thread taking
 # a block waits for at most this many adds (about a millisecond), not a whole submission.
@@ -35,6 +38,11 @@ class Mempool:
         self._txs: OrderedDict[bytes, tuple[Transaction, int]] = OrderedDict()
         self._bytes = 0
         self._per_sender: dict[bytes, int] = {}
+        self._per_kind: dict[str, int] = {}
+        # No pending transaction expires below this height (a bound, not always the
+        # least: removals do not raise it), so that a commit finds none expired without
+        # a walk through every pending transaction.
+        self._expiry_floor = _NO_EXPIRY
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -112,6 +120,10 @@ class Mempool:
         self._txs[tx.tx_id] = (tx, size)
         self._bytes += size
         self._per_sender[tx.sender] = self._per_sender.get(tx.sender, 0) + 1
+        kind = tx.kind
+        self._per_kind[kind] = self._per_kind.get(kind, 0) + 1
+        if tx.expires_at < self._expiry_floor:
+            self._expiry_floor = tx.expires_at
 
     def take(self, max_txs: int, max_bytes: int) -> list[Transaction]:
         """The oldest pending transactions, without removing them."""
@@ -125,16 +137,45 @@ class Mempool:
                 total += size
             return picked
 
+    def oldest_of_kind(self, kind: str, max_txs: int) -> list[Transaction]:
+        """The oldest pending transactions of `kind`, at most `max_txs`, without removing
+        them; no walk when none is pending."""
+        with self._lock:
+            if not self._per_kind.get(kind):
+                return []
+            return list(islice((tx for tx, _ in self._txs.values() if tx.kind == kind),
+                               max_txs))
+
+    def take_expired(self, height: int) -> list[Transaction]:
+        """Remove and return, oldest first, the pending transactions that expire below
+        `height` (they can no longer commit at it)."""
+        with self._lock:
+            if height <= self._expiry_floor:
+                return []
+            expired = [tx for tx, _ in self._txs.values() if tx.expires_at < height]
+            self._remove_locked([tx.tx_id for tx in expired])
+            self._expiry_floor = min((tx.expires_at for tx, _ in self._txs.values()),
+                                     default=_NO_EXPIRY)
+            return expired
+
     def remove(self, tx_ids: list[bytes]) -> None:
         with self._lock:
-            for tx_id in tx_ids:
-                entry = self._txs.pop(tx_id, None)
-                if entry is None:
-                    continue
-                tx, size = entry
-                self._bytes -= size
-                left = self._per_sender[tx.sender] - 1
-                if left:
-                    self._per_sender[tx.sender] = left
-                else:
-                    del self._per_sender[tx.sender]
+            self._remove_locked(tx_ids)
+
+    def _remove_locked(self, tx_ids: list[bytes]) -> None:
+        for tx_id in tx_ids:
+            entry = self._txs.pop(tx_id, None)
+            if entry is None:
+                continue
+            tx, size = entry
+            self._bytes -= size
+            left = self._per_sender[tx.sender] - 1
+            if left:
+                self._per_sender[tx.sender] = left
+            else:
+                del self._per_sender[tx.sender]
+            left = self._per_kind[tx.kind] - 1
+            if left:
+                self._per_kind[tx.kind] = left
+            else:
+                del self._per_kind[tx.kind]
