@@ -12,7 +12,7 @@ Consistent reads while the ledger worker commits
 The ledger worker mutates, at each commit, things held in memory: the state
 tree's node cache and top node (`StateTree.committed`), and the chain's head
 header (`Chain.commit` sets it after the batch is written). Reading those from
-another thread could mix two blocks. Public work therefore never touches them:
+another thread could mix two blocks. Public work therefore never trusts them:
 it reads a store snapshot (`KeyValueStore.snapshot`, a LevelDB snapshot; the
 in-memory store shares its dict copy-on-write) taken between two atomic block
 batches, and derives everything from that snapshot alone: the height from the

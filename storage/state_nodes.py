@@ -180,23 +180,27 @@ def trim(cache: dict[Position, Node], capacity: int) -> None:
 
 
 class CommittedNodes:
-    """Reads committed nodes by position through a bounded LRU cache.
+    """Reads committed nodes by position through a bounded cache.
 
-    Every walk passes the upper levels, so they stay at the recent end of the
-    LRU and only the lower levels of a large tree cost a KV read.
+    Its order is what a trim drops first: a node read goes to the recent end, and a
+    commit's nodes do too once the cache is near its capacity (`apply_commit`), so
+    the upper levels every walk passes stay, and only the lower levels of a large
+    tree cost a KV read.
     """
 
     def __init__(self, kv: KeyValueReader, node_prefix: bytes, capacity: int) -> None:
         self._kv = kv
         self.node_prefix = node_prefix
         self._capacity = capacity
-        # Newest last (a node used is taken out and put back), so least recently used first.
+        # Dropped first to last (see the class's text).
         self._cache: dict[Position, Node] = {}
 
     @property
     def cache(self) -> dict[Position, Node]:
-        """The cached nodes, for a walk that checks each against its parent's hash itself
-        (the state overlay's). Only `read` and `adopt` change it."""
+        """The cached nodes, for walks that check each against its parent's hash
+        themselves: the state overlay's, and views' on other threads (a single dict read
+        is atomic). Only `read`, `adopt` and the trims after them change it, on the
+        committer's thread."""
         return self._cache
 
     def key(self, position: Position) -> bytes:
@@ -295,6 +299,10 @@ class SharedNodeCache:
         node = self._committed.get(position)
         if node is not None and node[RECORD_BYTES:] == expected_hash:
             return node
+        return self._read_past_committed(position, expected_hash, reader)
+
+    def _read_past_committed(self, position: Position, expected_hash: bytes,
+                             reader: CommittedNodes) -> Node:
         node = self._nodes.get(position)
         if node is not None and node[RECORD_BYTES:] == expected_hash:
             return node
@@ -314,7 +322,7 @@ class SharedNodeCache:
             position = (depth, bits)
             node = committed.get(position)
             if node is None or node[RECORD_BYTES:] != expected:
-                node = self.read(position, expected, reader)
+                node = self._read_past_committed(position, expected, reader)
             if node[0] == LEAF_RECORD:
                 return node
             bit = (path >> (PATH_BITS - 1 - depth)) & 1

@@ -198,8 +198,8 @@ class StateOverlay(SubtreeWriter):
             node = written[position]
             assert node is not None, "a parent points at a node this overlay removed"
             return node
-        # A cache hit is not moved up the LRU here: every node on a changed path is
-        # rewritten, and `committed` puts the rewritten ones at its recent end.
+        # A cache hit is not moved up here: every node on a changed path is rewritten,
+        # and `committed` caches the rewritten ones (`state_nodes.apply_commit`).
         node = self._cache.get(position)
         if node is not None and node[RECORD_BYTES:] == expected_hash:
             return node

@@ -199,8 +199,9 @@ class StateTree:
     def view(self, snapshot: KeyValueReader) -> StateView:
         """Read-only view of the state as committed in `snapshot` of this tree's store.
 
-        It shares nothing in memory with this tree (no node cache, no top node), so
-        another thread may read it while the owner commits."""
+        Another thread may read it while the owner commits: it reads the nodes of its
+        snapshot, through this tree's committed-node cache only where a cached node's
+        hash is the one its parent in the snapshot holds (no top node, no overlay)."""
         return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix,
                          self._view_nodes)
 

@@ -291,9 +291,15 @@ def wait_converged(nodes: Sequence[NodeProcess], timeout_s: float,
     except TimeoutError as exc:
         last = seen[-1] if seen else {}
         silent = "".join(
-            f"\n--- {node.slug} ({'running' if node.running() else 'exited'}, no status)"
+            f"\n--- {node.slug} ({_state(node)}, no status)"
             f", log tail:\n{node.log_tail(40)}" for node in nodes if node.slug not in last)
         raise TimeoutError(f"{exc}; last heads: {last}{silent}") from exc
+
+
+def _state(node: NodeProcess) -> str:
+    if node.process is None:
+        return "never started"
+    return "running" if node.running() else f"exited with {node.process.returncode}"
 
 
 def check_ledger_everywhere(nodes: Sequence[NodeProcess], ledger: CommitLedger) -> None:

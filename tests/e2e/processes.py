@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.client import HTTPException
+from http.client import BadStatusLine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,26 +53,33 @@ def host_port(host: str, port: int) -> str:
 # Ports this test process has handed out. The kernel may give bind(("", 0)) a port it
 # gave a moment ago, and both holders bind later: one node's API port was once another's
 # P2P port, and the status poll read a P2P greeting.
+# Forgotten when full, or when a small SENIM_TEST_PORTS range has none left: a port
+# handed out long ago is most likely free again, as before this set existed.
 _handed_out: set[tuple[str, int]] = set()
 HANDED_OUT_MAX = 20_000
 FREE_PORT_TRIES_MAX = 200
 
 
 def free_port(host: str = HOST) -> int:
-    """A port on `host` that nothing listens on now and that this process has not
-    handed out before (the caller binds it later, so it may be taken meanwhile:
-    `Consortium.start` retries on new ports)."""
+    """A port on `host` that nothing listens on now and, unless all of them were, that
+    this process has not handed out before (the caller binds it later, so it may be
+    taken meanwhile: `Consortium.start` retries on new ports)."""
     if len(_handed_out) >= HANDED_OUT_MAX:
         _handed_out.clear()
     for _ in range(FREE_PORT_TRIES_MAX):
         port = _unbound_port(host)
+        if port is None:  # every port of the range was handed out: start again
+            _handed_out.clear()
+            continue
         if (host, port) not in _handed_out:
             _handed_out.add((host, port))
             return port
     raise RuntimeError(f"no port on {host} that was not handed out already")
 
 
-def _unbound_port(host: str) -> int:
+def _unbound_port(host: str) -> int | None:
+    """A port nothing listens on, from the range if set (None: those free were all
+    handed out)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     chosen = os.environ.get(PORTS_ENV)
     if not chosen:
@@ -82,15 +89,18 @@ def _unbound_port(host: str) -> int:
     low, _, high = chosen.partition("-")
     candidates = list(range(int(low), int(high) + 1))
     random.shuffle(candidates)
+    handed_out_free = False
     for port in candidates:
-        if (host, port) in _handed_out:
-            continue
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
+        if (host, port) not in _handed_out:
             return port
+        handed_out_free = True
+    if handed_out_free:
+        return None
     raise RuntimeError(f"no free port in {PORTS_ENV}={chosen}")
 
 
@@ -196,7 +206,7 @@ class NodeProcess:
                                  f"ready; log tail:\n{self.log_tail()}", code)
             try:
                 return self.status(timeout_s=2.0)
-            except (OSError, HttpError, ValueError, HTTPException):
+            except (OSError, HttpError, ValueError, BadStatusLine):
                 pass  # not listening yet, or another process holds the port
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"node {self.slug} not ready on {self.url} within "
