@@ -16,8 +16,9 @@ another thread could mix two blocks. Public work therefore never trusts them:
 it reads a store snapshot (`KeyValueStore.snapshot`, a LevelDB snapshot; the
 in-memory store shares its dict copy-on-write) taken between two atomic block
 batches, and derives everything from that snapshot alone: the height from the
-stored head record, state values through `StateTree.view`, the transaction
-index for replays. A block's batch carries all of those, so a check sees the
+stored head record, state values through `StateTree.view` (which takes a node
+from the tree's cache only when its hash is the one the snapshot's tree holds
+there), the transaction index for replays. A block's batch carries all of those, so a check sees the
 state after some whole block and never half of one. A check may see a block
 older than the head by the time it finishes; admission is re-checked when the
 block is built, and a verdict names the height it was made at.
