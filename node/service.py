@@ -21,7 +21,7 @@ from ledger.chain import Chain
 from ledger.errors import TxRejected
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
-from ledger.transactions import Transaction, tx_id_of_encoded
+from ledger.transactions import Transaction
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
 from node.mempool import Mempool, MempoolLimits
@@ -99,12 +99,8 @@ class NodeCore(SubmissionChecks):
         return await self.worker.run(func, *args)
 
     # ---- admission -------------------------------------------------------------------
-    def knows(self, data: bytes) -> bool:
-        """`knows_id` of an encoded transaction."""
-        return self.knows_id(tx_id_of_encoded(data))
-
     def knows_id(self, tx_id: bytes | None) -> bool:
-        """Cheap pre-filter for gossip, on the event loop: is this encoded transaction
+        """Cheap pre-filter for gossip, on the event loop: is the transaction of this id
         pending, or refused lately?
 
         The committed-transaction index is not read here: every gossiped transaction

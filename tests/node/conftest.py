@@ -13,6 +13,7 @@ from consensus.quorum import quorum_size
 from ledger.bft_time import CommitTimes
 from ledger.blocks import Block
 from ledger.chain import Chain
+from ledger.chain_run import Execution
 from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, Payload
@@ -146,6 +147,12 @@ def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
 
     The block's time is its BFT time (see `block_basis`); its own certificate's vote
     says a second later, which is then the next block's time by default."""
+    return commit_execution(chain, txs, time_ms, proposer).block
+
+
+def commit_execution(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
+                     proposer: KeyPair | None = None) -> Execution:
+    """`commit`, giving the execution committed (what the engine settles pending work by)."""
     keys = proposer or keys_from("ministry")
     last_commit, when = block_basis(chain, time_ms)
     execution = chain.build(txs, keys.member_id, 0, when, last_commit=last_commit)
@@ -154,7 +161,7 @@ def commit(chain: Chain, txs: list[Transaction], time_ms: int | None = None,
     signers = certifiers(chain, header.height, keys)
     chain.commit(execution, make_quorum_certificate(signers, chain.chain_id, header.height, 0,
                                                     header.block_hash, header.time_ms + 1_000))
-    return execution.block
+    return execution
 
 
 def accredit(net: Consortium, issuer: KeyPair, types: list[str],

@@ -15,6 +15,7 @@ from ledger.errors import TxRejected
 from ledger.identity import verify_signature as real_verify
 from ledger.payloads import AnchorPayload
 from ledger.records import anchor_key
+from ledger.transactions import tx_id_of_encoded
 from node import mempool as mempool_module
 from node.mempool import Mempool, MempoolLimits
 from node.public_work import CommittedView
@@ -56,7 +57,8 @@ async def test_the_gossip_prefilter_reads_no_store_and_admission_refuses_a_repla
         raise AssertionError("the gossip pre-filter read the store")
 
     monkeypatch.setattr(core.chain, "is_committed", no_store_read)
-    assert [core.knows(tx.encode()) for tx in (committed, pending, refused)] == [
+    assert [core.knows_id(tx_id_of_encoded(tx.encode()))
+            for tx in (committed, pending, refused)] == [
         False, True, True]
     monkeypatch.undo()
     # What the pre-filter lets through is refused as a replay before its signature is

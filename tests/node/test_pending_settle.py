@@ -8,15 +8,12 @@ import os
 from collections import OrderedDict
 from collections.abc import ValuesView
 
-from ledger.chain import Chain
-from ledger.chain_run import Execution
 from ledger.payloads import AnchorPayload
 from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE
 from ledger.transactions import Transaction
 from node.evidence_submit import evidence_payload
 from node.mempool import Mempool, MempoolLimits
-from tests.node.certificates import make_quorum_certificate
-from tests.node.conftest import Consortium, block_basis, certifiers, make_tx
+from tests.node.conftest import Consortium, commit_execution, make_tx
 from tests.node.test_engine import Clock, engine_for
 from tests.node.test_evidence_submit import conflicting_prepares
 
@@ -27,13 +24,12 @@ class WalksCounted(OrderedDict[bytes, tuple[Transaction, int]]):
     walks = 0
 
     def values(self) -> ValuesView[tuple[Transaction, int]]:  # type: ignore[override]
-        type(self).walks += 1
+        self.walks += 1
         return super().values()
 
 
-def counted(mempool: Mempool) -> type[WalksCounted]:
-    walked: type[WalksCounted] = type("Walked", (WalksCounted,), {"walks": 0})
-    mempool._txs = walked(mempool._txs)
+def counted(mempool: Mempool) -> WalksCounted:
+    walked = mempool._txs = WalksCounted(mempool._txs)
     return walked
 
 
@@ -108,16 +104,6 @@ def test_a_commit_refuses_what_expired_while_pending(net: Consortium) -> None:
     for tx in (expiring, lasting):
         engine.mempool.add(tx, len(tx.encode()))
 
-    refused = engine._settle_pending(committed_empty_block(chain, net))
+    refused = engine._settle_pending(commit_execution(chain, []))
     assert [(tx, exc.code) for tx, exc in refused] == [(expiring, "expired")]
     assert engine.mempool.take(10, 1 << 30) == [lasting]
-
-
-def committed_empty_block(chain: Chain, net: Consortium) -> Execution:
-    last_commit, when = block_basis(chain)
-    execution = chain.build([], net.ministry.member_id, 0, when, last_commit=last_commit)
-    header = execution.header
-    chain.commit(execution, make_quorum_certificate(
-        certifiers(chain, header.height, net.ministry), chain.chain_id, header.height, 0,
-        header.block_hash, header.time_ms + 1_000))
-    return execution
