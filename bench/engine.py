@@ -113,16 +113,28 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
                         ValidatorSets.for_chain(chain), EngineConfig(1000, 100),
                         lambda: clock[0], outbox, check_signatures=signature_workers)
         peer = b"\x01" * 32
+        served: dict[bytes, bytes] = {}  # the answer to each question, once served
+        serving = [0.0]  # the peer's part, which a real peer does in its own process
+
+        def answer_to(request: bytes) -> bytes:
+            if request not in served:
+                asked = time.perf_counter()
+                answer = serve_blocks(source, request)
+                serving[0] += time.perf_counter() - asked
+                assert answer is not None
+                served[request] = answer
+            return served[request]
+
+        # In the daemon a question asked ahead is answered while the answer before it
+        # executes, and waits in the engine's inbox when the engine looks for it.
+        engine.next_sync_answer = lambda: (peer, answer_to(outbox.last[2]))
         started = time.perf_counter()
-        serving = 0.0  # the peer's part, which a real peer does in its own process
         engine.tick([peer])
         while engine.chain.height < blocks:
-            _, _, request = outbox.last
-            asked = time.perf_counter()
-            answer = serve_blocks(source, request)
-            serving += time.perf_counter() - asked
-            assert answer is not None
             before = engine.chain.height
+            request = outbox.last[2]
+            answer = answer_to(request)
+            del served[request]
             engine.sync_answer(peer, answer)
             assert engine.chain.height > before, "sync made no progress"
         elapsed = time.perf_counter() - started
@@ -131,7 +143,7 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
         source_kv.close()
     return {"blocks": blocks, "txs_per_block": txs_per_block, "other_votes": other_votes,
             "blocks_per_s": blocks / elapsed, "seconds": elapsed,
-            "follower_blocks_per_s": blocks / (elapsed - serving)}
+            "follower_blocks_per_s": blocks / (elapsed - serving[0])}
 
 
 def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -232,6 +233,8 @@ async def serve(config: NodeConfig) -> None:
 
     async def sync_answer(peer_key: bytes, payload: bytes) -> None:
         thread.offer(engine.sync_answer, peer_key, payload)
+
+    engine.next_sync_answer = functools.partial(thread.waiting_answer, engine.sync_answer)
 
     async def block_announced(peer_key: bytes, payload: bytes) -> None:
         if peer_key in engine.validator_keys:  # only validators announce blocks

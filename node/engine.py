@@ -64,7 +64,7 @@ from node.engine_forwarding import ForwardsStalledWork
 from node.engine_pending import SettlesPendingWork
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
-from node.engine_sync import AppliesSyncedBlocks
+from node.engine_sync import AppliesSyncedBlocks, PreparedAnswer
 from node.engine_types import CommitReport, EngineConfig, Outbox, Role
 from node.evidence import record_evidence
 from node.mempool import Mempool
@@ -100,6 +100,11 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         # Wired by the daemon (node/evidence_submit.py): evidence recorded for the first
         # time here goes on chain. Called on the engine thread, so it must only hand over.
         self.on_new_evidence: Callable[[ReportEvidence], None] | None = None
+        # Wired by the daemon (node.engine_thread.EngineThread.waiting_answer): the first
+        # block-sync answer waiting in the engine's inbox, whose signatures the workers
+        # may check before its turn (node.engine_sync).
+        self.next_sync_answer: Callable[[], tuple[bytes, bytes] | None] = lambda: None
+        self._prepared: PreparedAnswer | None = None
         # Consensus knows a validator by its key (a rotated member validates under its
         # new key's id, as the validator-set record names it), not by its member id.
         self.me = ValidatorId(member_id_of(keys.public_key))

@@ -1,6 +1,8 @@
 """How the engine applies what block sync fetched: each certified block in turn, through
 the one commit path (`node.engine`), its answer's signatures checked ahead in parts
-(`node.signature_checks.AnswerChecks`) while the blocks before them execute.
+(`node.signature_checks.AnswerChecks`) while the blocks before them execute, and the
+next answer's, if it already waits in the inbox, while this one's last blocks execute
+and commit (`AppliesSyncedBlocks._prepare_next`).
 
 A block that does not decode, lacks a valid certificate or does not execute ends
 the answer: the blocks before it stay committed, and the peer that sent it is
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from consensus import BlockSynced, CommitCertificate, Digest, Event, Height, Replica
 from ledger.blocks import Block, decode_block
@@ -21,12 +24,36 @@ from node.channels import CH_SYNC_REQUEST
 from node.engine_types import EngineConfig, Outbox
 from node.mempool import Mempool
 from node.own_votes import OwnVotes
-from node.signature_checks import AnswerChecks
+from node.signature_checks import ANSWER_PREPARED_PART_CHECKS, AnswerChecks
 from node.signature_workers import CheckSignatures
-from node.sync import BlockSync, SyncedItem
+from node.sync import BlockSync, SyncedItem, first_height, read_answer
 from node.validators import ValidatorSets
 
 log = logging.getLogger("senim.engine")
+
+
+@dataclass
+class PreparedAnswer:
+    """An answer waiting in the inbox whose signatures went to the workers before its
+    turn (`AppliesSyncedBlocks._prepare_next`)."""
+
+    peer_key: bytes
+    payload: bytes
+    head: int  # the head its checks were taken for: its blocks start after it
+    blocks: list[tuple[Block, bytes]]
+    bad_block: str | None  # why the block after `blocks` does not decode, if one does not
+    checks: AnswerChecks
+
+
+def _decode_blocks(items: list[SyncedItem]) -> tuple[list[tuple[Block, bytes]], str | None]:
+    """An answer's blocks, up to one that does not decode, and why that one does not."""
+    blocks: list[tuple[Block, bytes]] = []
+    for data, cert in items:
+        try:
+            blocks.append((decode_block(data), cert))
+        except MalformedInput as exc:
+            return blocks, str(exc)
+    return blocks, None
 
 
 class AppliesSyncedBlocks:
@@ -51,28 +78,36 @@ class AppliesSyncedBlocks:
     _validators_known: Callable[[], list[Event]]
     _follow_role: Callable[[], None]
     work_available: Callable[[], None]
+    # A sync answer waiting in the inbox, if any (wired by the daemon), and the one whose
+    # signatures went to the workers before its turn.
+    next_sync_answer: Callable[[], tuple[bytes, bytes] | None]
+    _prepared: PreparedAnswer | None
 
     def sync_answer(self, peer_key: bytes, payload: bytes) -> None:
         taken_ms = self._clock_ms()
-        items = self.sync.accept(peer_key, payload, self.chain.height)
-        blocks: list[tuple[Block, bytes]] = []
-        undecodable = False
-        for data, cert in items:
-            try:
-                blocks.append((decode_block(data), cert))
-            except MalformedInput as exc:
-                log.warning("sync: bad block from %s: %s", self.name_of(peer_key), exc)
-                undecodable = True
-                break
         head = self.chain.height
+        prepared, self._prepared = self._prepared, None
+        items = self.sync.accept(peer_key, payload, head)
+        if (prepared is not None and items and prepared.peer_key == peer_key
+                and prepared.head == head and prepared.payload == payload):
+            blocks, bad_block, checks = prepared.blocks, prepared.bad_block, prepared.checks
+        else:
+            if prepared is not None:
+                prepared.checks.close()  # not this answer's, or taken at another head
+            blocks, bad_block = _decode_blocks(items)
+            checks = None
+        if bad_block is not None:
+            log.warning("sync: bad block from %s: %s", self.name_of(peer_key), bad_block)
         in_turn = self._in_turn(blocks, items, head)
         # Only an answer starting right after the head may back a height beyond it
         # (`BlockSync.backed`): blocks this node committed since it asked, handed back
         # late, are what a relay no further than this node can hand over too.
         fresh = in_turn and blocks[0][0].header.height == head + 1
         asked = in_turn and self._ask_ahead(peer_key, blocks, head)
-        checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
-                              self.check_signatures)
+        if checks is None:
+            checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
+                                  self.check_signatures)
+        undecodable = bad_block is not None
         try:
             if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
                     or (items and self.chain.height == head and not in_turn)):
@@ -96,6 +131,28 @@ class AppliesSyncedBlocks:
         (node.network judges the signatures it relayed by it)."""
         self.sync.ask_height(peer_key)
         self._pump_sync()
+
+    def _prepare_next(self, then_head: int) -> None:
+        """Hand the signatures of the answer waiting next in the inbox (the one asked
+        ahead, normally) to the workers now that this answer's are back, so that they
+        are checked while this answer's last blocks execute and commit, when the
+        workers would otherwise stand idle. `then_head`: the height this answer
+        brings the head to, from which the next must start.
+
+        Only a shortcut (`node.signature_checks`): an answer taken at another head than
+        `then_head` is checked again, and keys read now that rotate before its blocks
+        execute are checked again by the ledger."""
+        waiting = self.next_sync_answer()
+        if waiting is None:
+            return
+        peer_key, payload = waiting
+        answer = read_answer(payload)
+        if answer is None or first_height(answer[1]) != then_head + 1:
+            return
+        blocks, bad_block = _decode_blocks(answer[1])
+        checks = AnswerChecks(blocks, then_head, self.chain, self.validator_sets,
+                              self.check_signatures, ANSWER_PREPARED_PART_CHECKS)
+        self._prepared = PreparedAnswer(peer_key, payload, then_head, blocks, bad_block, checks)
 
     def _in_turn(self, blocks: list[tuple[Block, bytes]], items: list[SyncedItem],
                  head: int) -> bool:
@@ -141,6 +198,7 @@ class AppliesSyncedBlocks:
         engine thread's outbox), so the first block is committed alone: the next answer
         is then fetched while the rest of this one executes."""
         index = 0
+        prepared = False  # whether the next answer was looked for
         while index < len(blocks):
             run = self.chain.start_run()
             joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
@@ -158,6 +216,9 @@ class AppliesSyncedBlocks:
                     # (`node.state_serve`): the store must stand at one for it to be taken.
                     break
                 verified = checks.verified(index)
+                if not prepared and checks.all_back(index):
+                    prepared = True
+                    self._prepare_next(blocks[-1][0].header.height)
                 index += 1
                 if block.header.height <= run.height:
                     continue  # we have it already
@@ -171,9 +232,11 @@ class AppliesSyncedBlocks:
             # The blocks that joined are good: committed as a run of their own even when
             # the next one failed (a bad certificate, or a block that does not follow, is
             # refused before it touches the run's state), so that a peer's bad block does
-            # not cost the good ones before it a second execution. Only if the failed
-            # block's execution had changed the run's state (a certified block that does
-            # not execute here) is the commit refused, and they are applied again singly.
+            # not cost the good ones before it a second execution. Only if the run's
+            # state is not its last block's (a certified block that does not execute
+            # here, or whose state root is not what it executes to: a run checks the
+            # root once, at its end) is the commit refused, and they are applied again
+            # singly.
             if joined and not self._commit_joined(peer_key, run, joined):
                 if not self._apply_one_by_one(peer_key, joined, failed):
                     return False

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import threading
 import time
@@ -41,6 +42,9 @@ T = TypeVar("T")
 
 JOBS_MAX = 256  # ledger jobs from the API waiting; beyond it callers hear EngineBusy
 TICK_S = TICK_MS / 1000
+# Inputs looked through for the next sync answer: one queued behind more waits long
+# enough for its own turn (and the look holds the inbox's lock).
+WAITING_LOOKED_AT_MAX = 64
 DROP_LOG_EVERY_S = 10.0  # inputs dropped from a full inbox: one log line this often
 # How often the loop hands the engine the connected peers (for sync and block announcements):
 # a peer that just connected waits at most this long to be asked or told anything.
@@ -150,6 +154,18 @@ class EngineThread:
             self._drop_logged_at = now
             log.warning("engine inbox: dropped an input of %d bytes: %s (%d dropped since "
                         "start)", len(payload), refusal, self.dropped_inputs)
+
+    def waiting_answer(self, handler: Callable[[bytes, bytes], None]
+                       ) -> tuple[bytes, bytes] | None:
+        """The first input for `handler` among the first WAITING_LOOKED_AT_MAX waiting,
+        as (peer, payload), left where it is: the engine hands a sync answer's signatures
+        to its workers before the answer's turn (`Engine.next_sync_answer`)."""
+        with self._cond:
+            for waiting, peer_key, payload, _ in itertools.islice(self._inputs,
+                                                                  WAITING_LOOKED_AT_MAX):
+                if waiting == handler:
+                    return peer_key, payload
+        return None
 
     async def run(self, func: Callable[..., T], *args: object) -> T:
         """Run a ledger read on the engine thread, after any consensus input waiting."""

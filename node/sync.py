@@ -183,13 +183,8 @@ class BlockSync:
                          if open_ is not None and open_.peer == peer), None)
         if question is None:
             return []  # not a peer we asked, or not asked at all
-        answer = None
-        with contextlib.suppress(MalformedInput):
-            answer = decode(payload)
-        if not (isinstance(answer, list) and len(answer) == 2 and _is_height(answer[0])
-                and isinstance(answer[1], list)
-                and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
-                and all(_is_item(item) for item in answer[1])):
+        answer = read_answer(payload)
+        if answer is None:
             self._close(question)
             self._shown[peer] = (question.number, 0)  # no answer shows nothing
             self._pass_over(peer)
@@ -227,7 +222,7 @@ class BlockSync:
                 # message said exist may be asked of another peer meanwhile.
                 self.target_height = min(self.target_height, head_height)
                 self._known_height = min(self._known_height, head_height)
-        return [(bytes(data), bytes(cert)) for data, cert in items]
+        return items
 
     def ask_ahead(self, now_ms: int, peer: bytes, next_height: int) -> SyncRequest | None:
         """The question after an answer of `peer`'s that is about to be applied, whose
@@ -324,6 +319,26 @@ class SyncHeights:
 
     def shown(self, peer: bytes) -> tuple[int, int] | None:
         return self.sync.shown(peer)
+
+
+def read_answer(payload: bytes) -> tuple[int, list[SyncedItem]] | None:
+    """An answer's claimed height and its (block, certificate) items, neither decoded;
+    None if it is no answer."""
+    answer = None
+    with contextlib.suppress(MalformedInput):
+        answer = decode(payload)
+    if not (isinstance(answer, list) and len(answer) == 2 and _is_height(answer[0])
+            and isinstance(answer[1], list)
+            and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
+            and all(_is_item(item) for item in answer[1])):
+        return None
+    return answer[0], [(bytes(data), bytes(cert)) for data, cert in answer[1]]
+
+
+def first_height(items: list[SyncedItem]) -> int | None:
+    """The height the first item's block gives, read without decoding its transactions;
+    None if there is none or it does not decode."""
+    return _first_height(items[0][0]) if items else None
 
 
 def _is_height(value: object) -> bool:
