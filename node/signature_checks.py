@@ -47,7 +47,9 @@ class AnswerChecks:
     parts, ANSWER_PARTS_AHEAD of them ahead of the block being applied; `close` when
     the answer is done with, so that no part stays out.
 
-    Each sender's key is read at the head before any of the answer's blocks applies.
+    Each sender's key is read at the head before any of the answer's blocks applies (for
+    an answer prepared ahead, `node.engine_sync`, before the answer before it commits
+    its last blocks).
     Blocks at or below `head` are not checked. A block's last commit (which gives its
     time) is checked here too unless it is the certificate served with the block before
     it: the node that served the answer may have collected other votes for that block

@@ -5,21 +5,29 @@ engine thread's look into its inbox for it (`EngineThread.waiting_answer`)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 
+import pytest
+
+import ledger.rules
 from ledger.chain import Chain
 from ledger.chain_run import Execution
 from ledger.codec import decode, encode
+from ledger.payloads import AnchorPayload
 from node.engine import Engine
 from node.engine_thread import WAITING_LOOKED_AT_MAX, EngineThread
+from node.signature_checks import ANSWER_PARTS_AHEAD
 from node.signature_child import check_batch
 from node.signature_workers import PendingChecks
 from node.sync import serve_blocks
 from node.validators import SignatureCheck
-from tests.node.certificates import make_certificate
-from tests.node.conftest import Consortium
-from tests.node.test_chain_runs import follower_of
+from storage.kv import MemoryStore
+from tests.node.certificates import make_certificate, make_quorum_certificate
+from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.test_chain_runs import follower_of, voted_source
 from tests.node.test_engine import Recorder, source_chain
+from tests.node.test_key_rotation import rotation
 
 
 class HandedOver:
@@ -112,9 +120,9 @@ def checks_handed_over(events: list[tuple[str, int]], until: tuple[str, int] | N
 
 
 def test_an_answer_handed_over_for_a_head_not_reached_is_dropped(net: Consortium) -> None:
-    """The answer before it lost its last block (a forged certificate): the head is not
-    the one the waiting answer's checks were made for, so they are collected and thrown
-    away, and the answer, which no longer follows the head, applies nothing."""
+    """The answer before it lost its last block (a forged certificate): its peer is passed
+    over and the waiting answer, which no longer follows the head, is no answer to an open
+    question; the checks made for it are collected and thrown away."""
     source = source_chain(net, 100)
     peer = net.ministry.public_key
     follower, out, events, served = syncing(net, source, prepare=True)
@@ -161,3 +169,85 @@ def test_the_engine_thread_finds_the_first_waiting_answer_and_leaves_it() -> Non
         assert crowded.waiting_answer(answer) is None  # its own turn comes soon enough
     finally:
         loop.close()
+
+
+def test_an_answer_taken_at_another_head_than_it_was_handed_over_for_is_checked_again(
+        net: Consortium) -> None:
+    """Block 65 arrives announced between the answer that ends at 64 and the next one,
+    which starts at 65: that answer is still the one asked for, but its checks were made
+    for a head of 64, so they are collected and dropped and its signatures checked anew."""
+    source = source_chain(net, 100)
+    peer = net.ministry.public_key
+    follower, out, events, served = syncing(net, source, prepare=True)
+    follower.tick([peer])
+    follower.sync_answer(peer, answer_for(source, out, served))
+    prepared = follower._prepared
+    assert follower.chain.height == 64 and prepared is not None and prepared.head == 64
+    block, cert = source.get_block_bytes(65), source.get_certificate(65)
+    assert block is not None and cert is not None
+    follower.block_announced(peer, encode([block, cert]))
+    assert follower.chain.height == 65
+    taken = len(events)
+    follower.sync_answer(peer, answer_for(source, out, served))
+    assert follower.chain.height == 100
+    collected_first = [("collected", len(part.checks))
+                       for part in prepared.checks._parts[:ANSWER_PARTS_AHEAD]]
+    assert events[taken:taken + len(collected_first)] == collected_first
+    assert events[taken + len(collected_first)][0] == "handed over"
+    handed = [count for event, count in events if event == "handed over"]
+    assert sorted(handed) == sorted(count for event, count in events if event == "collected")
+
+
+def test_a_key_rotated_in_the_run_before_is_checked_again_at_execution(
+        net: Consortium) -> None:
+    """The next answer's senders' keys are read before this answer's last run commits. The
+    university rotates its key in that run, and a block of the next answer (certified by a
+    quorum that signs what it did not check) holds a transaction signed by its old key:
+    found good under the key read ahead, it is refused at execution, where the ledger
+    checks again the signature of any sender that ever rotated (`ledger.rules`)."""
+    source = Chain(MemoryStore(), net.genesis)
+    for _ in range(39):
+        commit(source, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
+    new, payload = rotation(source, net.university)
+    commit(source, [make_tx(net.university, payload)])  # block 40
+    while source.height < 64:
+        commit(source, [make_tx(new, AnchorPayload(os.urandom(32)))])
+    old_signed = make_tx(net.university, AnchorPayload(os.urandom(32)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger.rules, "check_signature", lambda *args: None)
+        commit(source, [old_signed])  # block 65
+    peer = net.ministry.public_key
+    follower, out, _, served = syncing(net, source, prepare=True)
+    follower.tick([peer])
+    follower.sync_answer(peer, answer_for(source, out, served))
+    prepared = follower._prepared
+    assert follower.chain.height == 64 and prepared is not None and prepared.head == 64
+    assert old_signed.tx_id in prepared.checks.verified(0)  # good under the key read ahead
+    follower.sync_answer(peer, answer_for(source, out, served))
+    assert follower.chain.height == 64
+
+
+def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_checked_again(
+        ) -> None:
+    """Validator 3 is voted out from block 12 by block 9, the last of this answer; the next
+    answer's checks, made before block 9 executed, check block 12's certificate against
+    the set they knew, the genesis set. Signed by the genesis validators (validator 3
+    among them), it is good there, and that set remembers it; the set in force at 12
+    does not sign it, so block 12 is refused."""
+    source, council = voted_source()
+    follower, _, _ = follower_of(source, council.ministry2)
+    peer = council.ministry.public_key
+    genesis_set = follower.validator_sets.at(12)
+    block = source.get_block(12)
+    assert block is not None
+    height, items = decode(serve_blocks(source, encode([10, 64])) or b"")
+    items[2][1] = make_quorum_certificate(list(council.validators), source.chain_id, 12, 0,
+                                          block.block_hash, block.header.time_ms + 1_000)
+    follower.next_sync_answer = lambda: (peer, encode([height, items]))
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks(source, encode([1, 9])) or b"")
+    prepared = follower._prepared
+    assert follower.chain.height == 9 and prepared is not None and prepared.head == 9
+    follower.sync_answer(peer, prepared.payload)
+    assert items[2][1] in genesis_set._checked  # good by the set the check ahead knew
+    assert follower.chain.height == 11
