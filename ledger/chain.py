@@ -189,8 +189,7 @@ class Chain(ChainReads):
         version of the height after the head (or the run).
 
         With `run`, the block extends the run's last block instead of the head, executes
-        on the run's overlay and joins the run, its state root left to the run's
-        commit. A refused block leaves the run unusable."""
+        on the run's overlay and joins the run. A refused block leaves the run unusable."""
         header = block.header
         parent = self.head_header if run is None else run.parent
         if run is not None and run.ended:
@@ -232,13 +231,7 @@ class Chain(ChainReads):
             except MalformedInput:
                 overlay.root()  # a rule that finds a stored record missing: damage first
                 raise
-        # A run's root is checked once, against its last block's header, when it commits
-        # (`commit_run`): a state whose root is the last certified one is that block's
-        # state, whatever was checked of the blocks before it, and the tree's upper
-        # nodes, which every block's changes share, are hashed once per run instead of
-        # once per block. A run refused there is applied again block by block, each
-        # checked against its own root (node.engine_sync), which names the bad block.
-        if run is None and overlay.root() != header.state_root:
+        if overlay.root() != header.state_root:
             raise MalformedInput("state root in the header does not match execution")
         execution = Execution(header, overlay, list(block.transactions), [], block.last_commit)
         if run is not None:

@@ -24,9 +24,8 @@ CHAIN_RUN_BLOCKS_MAX = 64
 class ChainRun:
     """Certified blocks executed in turn on one overlay, to be committed in one batch
     (`Chain.commit_run`): catch-up by sync writes the state tree's nodes and the
-    store once per run instead of once per block. Each block is checked as alone
-    (`Chain.validate`) but for its state root: the run's root is checked once, against
-    its last block's, when it commits.
+    store once per run instead of once per block. Each block is checked exactly as
+    alone (`Chain.validate`), its state root included.
 
     A run ends at a block after which a validator set takes effect or is scheduled:
     that block's set-change proof, and the sets that check the next certificates,

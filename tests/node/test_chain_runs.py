@@ -29,7 +29,6 @@ from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
-from storage.state_overlay import StateOverlay
 from tests.node.certificates import make_certificate
 from tests.node.conftest import (
     Consortium,
@@ -84,28 +83,6 @@ def test_an_answer_is_committed_in_one_write(net: Consortium) -> None:
     sync_from(source, follower, out, net.ministry.public_key)
     assert kv.heads[1:] == [20]  # after the genesis write
     assert [report.execution.header.height for report in out.reports] == list(range(1, 21))
-
-
-def test_a_run_hashes_its_state_once_for_its_last_root(
-        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every block of a run changes the state, but the tree is hashed once, when the run
-    commits against its last block's root: the upper nodes that every block's changes
-    share are not hashed again for each block."""
-    source = source_chain(net, 20)
-    follower, out, kv = follower_of(source, net.employer)
-    hashed: list[int] = []
-    rehash = StateOverlay._rehash
-
-    def counted(overlay: StateOverlay) -> None:
-        if overlay._unhashed:
-            hashed.append(len(overlay._unhashed))
-        rehash(overlay)
-
-    monkeypatch.setattr(StateOverlay, "_rehash", counted)
-    sync_from(source, follower, out, net.ministry.public_key)
-    assert kv.heads[1:] == [20]
-    assert len(hashed) == 1 and hashed[0] >= 20  # one write a block at least, hashed at once
-    assert follower.chain.state.root == source.state.root
 
 
 def voted_source() -> tuple[Chain, Council]:
