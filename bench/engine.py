@@ -2,9 +2,8 @@
 
 Catch-up: a follower engine fetches a chain of certified blocks through the same
 sync path a node uses (answers of 64 blocks, each certificate checked against
-the 4 genesis validators, each block re-executed, an answer's blocks committed to
-LevelDB in one batch per run, its state root checked against the run's last block's:
-`ledger.chain_run.ChainRun`).
+the 4 genesis validators, each block re-executed and its state root checked, an
+answer's blocks committed to LevelDB in one batch: `ledger.chain_run.ChainRun`).
 Restart: open a chain whose state holds N credential batches and report how
 long the node takes before it can serve (no replay: the state root is read).
 """

@@ -161,8 +161,8 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
         "| figure | value | aim |", "|---|---|---|",
         f"| catch-up by block sync: {catch_up['blocks']:,} blocks of "
         f"{catch_up['txs_per_block']} issue transactions, each certificate (3 of 4 "
-        f"signatures) and transaction signature checked, re-executed, an answer's blocks "
-        f"committed to LevelDB in one batch per run, each run's state root checked "
+        f"signatures) and transaction signature checked, re-executed with its state root "
+        f"checked, an answer's blocks committed to LevelDB in one batch "
         f"| {catch_up['blocks_per_s']:,.0f} blocks/s with the serving peer's reads in the "
         f"same process; {catch_up['follower_blocks_per_s']:,.0f} blocks/s of the follower's "
         f"own time | ≥ 2,000 blocks/s |",

@@ -232,11 +232,9 @@ class AppliesSyncedBlocks:
             # The blocks that joined are good: committed as a run of their own even when
             # the next one failed (a bad certificate, or a block that does not follow, is
             # refused before it touches the run's state), so that a peer's bad block does
-            # not cost the good ones before it a second execution. Only if the run's
-            # state is not its last block's (a certified block that does not execute
-            # here, or whose state root is not what it executes to: a run checks the
-            # root once, at its end) is the commit refused, and they are applied again
-            # singly.
+            # not cost the good ones before it a second execution. Only if the failed
+            # block's execution had changed the run's state (a certified block that does
+            # not execute here) is the commit refused, and they are applied again singly.
             if joined and not self._commit_joined(peer_key, run, joined):
                 if not self._apply_one_by_one(peer_key, joined, failed):
                     return False
