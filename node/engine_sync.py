@@ -198,7 +198,7 @@ class AppliesSyncedBlocks:
         engine thread's outbox), so the first block is committed alone: the next answer
         is then fetched while the rest of this one executes."""
         index = 0
-        prepared = False  # whether the next answer was looked for
+        looked_ahead = False  # whether the next answer was looked for (`_prepare_next`)
         while index < len(blocks):
             run = self.chain.start_run()
             joined: list[tuple[Block, bytes, frozenset[bytes], CommitCertificate]] = []
@@ -216,8 +216,8 @@ class AppliesSyncedBlocks:
                     # (`node.state_serve`): the store must stand at one for it to be taken.
                     break
                 verified = checks.verified(index)
-                if not prepared and checks.all_back(index):
-                    prepared = True
+                if not looked_ahead and checks.all_back(index):
+                    looked_ahead = True
                     self._prepare_next(blocks[-1][0].header.height)
                 index += 1
                 if block.header.height <= run.height:

@@ -16,6 +16,7 @@ from ledger.chain_run import Execution
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node.engine import Engine
+from node.engine_sync import PreparedAnswer
 from node.engine_thread import WAITING_LOOKED_AT_MAX, EngineThread
 from node.signature_checks import ANSWER_PARTS_AHEAD
 from node.signature_child import check_batch
@@ -171,6 +172,18 @@ def test_the_engine_thread_finds_the_first_waiting_answer_and_leaves_it() -> Non
         loop.close()
 
 
+def first_answer_applied(net: Consortium, source: Chain) -> tuple[
+        Engine, Recorder, list[tuple[str, int]], dict[bytes, bytes], PreparedAnswer]:
+    """A follower that applied its first answer (blocks 1-64) from the ministry, and the
+    next answer, prepared while it did."""
+    follower, out, events, served = syncing(net, source, prepare=True)
+    follower.tick([net.ministry.public_key])
+    follower.sync_answer(net.ministry.public_key, answer_for(source, out, served))
+    prepared = follower._prepared
+    assert follower.chain.height == 64 and prepared is not None and prepared.head == 64
+    return follower, out, events, served, prepared
+
+
 def test_an_answer_taken_at_another_head_than_it_was_handed_over_for_is_checked_again(
         net: Consortium) -> None:
     """Block 65 arrives announced between the answer that ends at 64 and the next one,
@@ -178,11 +191,7 @@ def test_an_answer_taken_at_another_head_than_it_was_handed_over_for_is_checked_
     for a head of 64, so they are collected and dropped and its signatures checked anew."""
     source = source_chain(net, 100)
     peer = net.ministry.public_key
-    follower, out, events, served = syncing(net, source, prepare=True)
-    follower.tick([peer])
-    follower.sync_answer(peer, answer_for(source, out, served))
-    prepared = follower._prepared
-    assert follower.chain.height == 64 and prepared is not None and prepared.head == 64
+    follower, out, events, served, prepared = first_answer_applied(net, source)
     block, cert = source.get_block_bytes(65), source.get_certificate(65)
     assert block is not None and cert is not None
     follower.block_announced(peer, encode([block, cert]))
@@ -217,11 +226,7 @@ def test_a_key_rotated_in_the_run_before_is_checked_again_at_execution(
         patch.setattr(ledger.rules, "check_signature", lambda *args: None)
         commit(source, [old_signed])  # block 65
     peer = net.ministry.public_key
-    follower, out, _, served = syncing(net, source, prepare=True)
-    follower.tick([peer])
-    follower.sync_answer(peer, answer_for(source, out, served))
-    prepared = follower._prepared
-    assert follower.chain.height == 64 and prepared is not None and prepared.head == 64
+    follower, out, _, served, prepared = first_answer_applied(net, source)
     assert old_signed.tx_id in prepared.checks.verified(0)  # good under the key read ahead
     follower.sync_answer(peer, answer_for(source, out, served))
     assert follower.chain.height == 64
