@@ -84,6 +84,13 @@ def answer_for(source: Chain, out: Recorder, served: dict[bytes, bytes]) -> byte
     return answer
 
 
+def checks_handed_over(events: list[tuple[str, int]], until: tuple[str, int] | None = None
+                       ) -> int:
+    """How many checks were handed over (before the event `until`)."""
+    end = len(events) if until is None else events.index(until)
+    return sum(count for event, count in events[:end] if event == "handed over")
+
+
 def test_the_next_answer_is_handed_over_before_this_one_commits(net: Consortium) -> None:
     source = source_chain(net, 100)
     peer = net.ministry.public_key
@@ -111,13 +118,6 @@ def test_the_next_answer_is_handed_over_before_this_one_commits(net: Consortium)
     assert checks_handed_over(prepared) == checks_handed_over(alone)
     for events in (alone, prepared):
         assert checks_handed_over(events) == sum(n for e, n in events if e == "collected")
-
-
-def checks_handed_over(events: list[tuple[str, int]], until: tuple[str, int] | None = None
-                       ) -> int:
-    """How many checks were handed over (before the event `until`)."""
-    end = len(events) if until is None else events.index(until)
-    return sum(count for event, count in events[:end] if event == "handed over")
 
 
 def test_an_answer_handed_over_for_a_head_not_reached_is_dropped(net: Consortium) -> None:
