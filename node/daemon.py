@@ -211,7 +211,7 @@ async def serve(config: NodeConfig) -> None:
     # for a child that public work holds; a signature either finds good is not checked
     # again by the other.
     good_signatures = GoodSignatures()
-    signature_workers = SignatureWorkers()
+    signature_workers = SignatureWorkers(spread=True)
     engine_signature_workers = SignatureWorkers()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,

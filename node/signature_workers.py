@@ -42,6 +42,13 @@ WORKER_FAILURES_MAX = 8  # after this many failed or dead children, none is star
 # (stopped, say): killed, so that its caller checks the batch itself instead of waiting.
 WORKER_BATCH_S_MAX = 10.0
 WORKER_CHECK_S_MAX = 0.001
+# A set that spreads (the public one) splits a batch of at least twice this many checks
+# among its free children, each piece at least this long: a piece costs a trip to a
+# child (~0.1 ms) against ~5 ms of checks.
+SPREAD_PIECE_CHECKS_MIN = 128
+# How long a caller of a set that spreads waits for a child another caller holds before
+# it checks in turn; a piece of a submission's largest part takes ~0.1 s.
+CHILD_WAIT_S_MAX = 1.0
 
 _PACKAGES = str(Path(__file__).resolve().parents[1])  # the folder holding this `node`
 
@@ -168,6 +175,22 @@ def usable_cores(cpu_max: Path | None = None) -> int:
     return cores
 
 
+def _cut_after_failures(pieces: list[list[bool]], failures_max: int) -> list[bool]:
+    """The answers of a batch checked in `pieces` (each stopped after `failures_max` bad
+    ones, if not 0), as one child checking it whole would give them: up to and with the
+    batch's `failures_max`th bad one. That one lies in the first piece to reach it,
+    which was checked at least that far; the pieces before it were checked whole."""
+    answers: list[bool] = []
+    failures = 0
+    for piece in pieces:
+        for answer in piece:
+            answers.append(answer)
+            failures += not answer
+            if failures_max and failures == failures_max:
+                return answers
+    return answers
+
+
 def _time_for(checks: int) -> float:
     return WORKER_BATCH_S_MAX + WORKER_CHECK_S_MAX * checks
 
@@ -177,22 +200,45 @@ class SignatureWorkers:
     and leased one per batch, for any thread; `close` when the node stops.
 
     A small batch, or one that finds no child free, is checked in turn by the caller.
+    With `spread` (the public set), a caller waits up to CHILD_WAIT_S_MAX for a child
+    another holds instead, and a large batch is split among the free children: a
+    submission's checks then take all the cores, not one. Its callers are pool threads
+    with nothing else to do while they wait, and checking in turn there would contend
+    with the engine for the GIL at every check. The engine's set does neither: its own
+    prepared checks may hold its children until it collects them.
     A child that dies, answers short or not in time is dropped and its batch checked
     in turn, so a child can make checking slower but never change an answer. A child reads only
     its parent's pipe and exits when it closes: a daemon killed with kill -9 leaves
     none behind."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, spread: bool = False) -> None:
         self._workers = workers if workers is not None else min(usable_cores(),
                                                                 SIGNATURE_WORKERS_MAX)
+        self._spread = spread
         self._idle: list[_Child] = []
         self._alive = 0  # children idle or leased
         self._failures = 0
         self._closed = False
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)  # a child given back or dropped
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
-        return self._start(checks, failures_max)()
+        if not self._spread or len(checks) < WORKER_BATCH_MIN:
+            return self._start(checks, failures_max)()
+        first = self._lease(CHILD_WAIT_S_MAX)
+        if first is None:
+            return check_in_turn(checks, failures_max)
+        children = [first]
+        while len(children) < len(checks) // SPREAD_PIECE_CHECKS_MIN:
+            extra = self._lease()
+            if extra is None:
+                break
+            children.append(extra)
+        size = -(-len(checks) // len(children))
+        pending = [self._hand_to(child, checks[start:start + size], failures_max)
+                   for child, start in zip(children, range(0, len(checks), size),
+                                           strict=True)]
+        return _cut_after_failures([pieces() for pieces in pending], failures_max)
 
     def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
         return self._start(checks, 0)
@@ -201,6 +247,10 @@ class SignatureWorkers:
         child = self._lease() if len(checks) >= WORKER_BATCH_MIN else None
         if child is None:
             return lambda: check_in_turn(checks, failures_max)
+        return self._hand_to(child, checks, failures_max)
+
+    def _hand_to(self, child: _Child, checks: Sequence[SignatureCheck], failures_max: int
+                 ) -> PendingChecks:
         try:
             child.send(checks, failures_max)
         except OSError as exc:
@@ -221,13 +271,22 @@ class SignatureWorkers:
         self._drop(child)
         return lambda: check_in_turn(checks, failures_max)
 
-    def _lease(self) -> _Child | None:
+    def _lease(self, wait_s: float = 0.0) -> _Child | None:
+        """An idle child, or a new one if the set has room; else None, after waiting up to
+        `wait_s` for one to be given back."""
+        deadline = time.monotonic() + wait_s
         with self._lock:
+            while not self._idle:
+                if self._closed or self._failures >= WORKER_FAILURES_MAX:
+                    return None
+                if self._alive < self._workers:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._freed.wait(remaining)
             if self._idle:
                 return self._idle.pop()
-            if (self._closed or self._alive >= self._workers
-                    or self._failures >= WORKER_FAILURES_MAX):
-                return None
             self._alive += 1
         try:
             return _Child()
@@ -236,12 +295,14 @@ class SignatureWorkers:
             with self._lock:
                 self._alive -= 1
                 self._count_failure()
+                self._freed.notify()
             return None
 
     def _give_back(self, child: _Child) -> None:
         with self._lock:
             if not self._closed:
                 self._idle.append(child)
+                self._freed.notify()
                 return
             self._alive -= 1
         child.stop()
@@ -251,6 +312,7 @@ class SignatureWorkers:
         with self._lock:
             self._alive -= 1
             self._count_failure()
+            self._freed.notify()
 
     def _count_failure(self) -> None:
         self._failures += 1
@@ -264,5 +326,6 @@ class SignatureWorkers:
             self._closed = True
             idle, self._idle = self._idle, []
             self._alive -= len(idle)
+            self._freed.notify_all()
         for child in idle:
             child.stop()

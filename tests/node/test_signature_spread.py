@@ -1,0 +1,129 @@
+"""The public set of signature workers (`SignatureWorkers(spread=True)`): a large batch
+split among the free children, answered as one child would answer it whole, and callers
+that wait for a child rather than check in turn."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+import node.signature_workers
+from node.signature_workers import SPREAD_PIECE_CHECKS_MIN, InTurn, SignatureWorkers, check_in_turn
+from node.validators import SignatureCheck
+from tests.node.conftest import Consortium
+from tests.node.test_signature_workers import DEADLINE_S, children_of, mixed_checks, wait_until
+
+
+class CountedInTurn(InTurn):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        self.batches += 1
+        return super().__call__(checks, failures_max)
+
+
+@pytest.fixture
+def in_turn(monkeypatch: pytest.MonkeyPatch) -> CountedInTurn:
+    counted = CountedInTurn()
+    monkeypatch.setattr(node.signature_workers, "check_in_turn", counted)
+    return counted
+
+
+def good_checks(net: Consortium, count: int) -> list[SignatureCheck]:
+    return [(net.ministry.public_key, b"good %d" % i, net.ministry.sign_raw(b"good %d" % i))
+            for i in range(count)]
+
+
+def test_a_large_batch_is_spread_over_the_free_children(
+        net: Consortium, in_turn: CountedInTurn) -> None:
+    checks = mixed_checks(net, 4 * SPREAD_PIECE_CHECKS_MIN)
+    expected = check_in_turn(checks)
+    for spread, children in ((False, 1), (True, 2)):
+        workers = SignatureWorkers(2, spread=spread)
+        try:
+            assert workers(checks) == expected
+            assert len(children_of(os.getpid())) == children, spread
+        finally:
+            workers.close()
+        wait_until(lambda: not children_of(os.getpid()), "the children stop with close()")
+    small = SignatureWorkers(2, spread=True)
+    try:  # too few checks to be worth two trips
+        assert small(checks[:2 * SPREAD_PIECE_CHECKS_MIN - 1]) == expected[
+            :2 * SPREAD_PIECE_CHECKS_MIN - 1]
+        assert len(children_of(os.getpid())) == 1
+    finally:
+        small.close()
+    assert in_turn.batches == 0
+
+
+def test_a_spread_batch_stops_where_one_child_checking_it_whole_would(
+        net: Consortium, in_turn: CountedInTurn) -> None:
+    """Each piece stops after `failures_max` bad ones; the answers stop at the batch's
+    own `failures_max`th, wherever the pieces put it."""
+    half = 2 * SPREAD_PIECE_CHECKS_MIN
+    mixed = mixed_checks(net, half)  # every 7th bad
+    batches = {"bad ones in the first piece only": mixed + good_checks(net, half),
+               "bad ones in the second piece only": good_checks(net, half) + mixed,
+               "bad ones in both": mixed + mixed}
+    workers = SignatureWorkers(2, spread=True)
+    try:
+        for what, checks in batches.items():
+            for failures_max in (0, 1, 5, 37, 38, 60, 1000):
+                assert workers(checks, failures_max) == check_in_turn(
+                    checks, failures_max), (what, failures_max)
+        assert len(children_of(os.getpid())) == 2
+    finally:
+        workers.close()
+    assert in_turn.batches == 0
+
+
+def test_callers_of_a_spreading_set_wait_for_a_child_rather_than_check_in_turn(
+        net: Consortium, in_turn: CountedInTurn) -> None:
+    checks = mixed_checks(net, 3 * SPREAD_PIECE_CHECKS_MIN)
+    expected = check_in_turn(checks)
+    workers = SignatureWorkers(2, spread=True)
+    answers: list[list[bool]] = []
+    try:
+        threads = [threading.Thread(target=lambda: answers.extend(
+            workers(checks) for _ in range(3))) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(DEADLINE_S)
+        assert answers == [expected] * 12
+        assert in_turn.batches == 0
+        assert len(children_of(os.getpid())) == 2
+    finally:
+        workers.close()
+
+
+def test_a_caller_waits_a_bounded_time_and_close_ends_the_wait(
+        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = good_checks(net, 2 * SPREAD_PIECE_CHECKS_MIN)
+    monkeypatch.setattr(node.signature_workers, "CHILD_WAIT_S_MAX", 0.2)
+    workers = SignatureWorkers(2, spread=True)
+    held = [workers.start(checks), workers.start(checks)]  # both children leased
+    try:
+        started = time.monotonic()
+        assert workers(checks) == [True] * len(checks)
+        assert time.monotonic() - started >= 0.2
+        assert in_turn.batches == 1  # checked in turn once the wait ran out
+        monkeypatch.setattr(node.signature_workers, "CHILD_WAIT_S_MAX", 60.0)
+        waited: list[list[bool]] = []
+        waiter = threading.Thread(target=lambda: waited.append(workers(checks)))
+        waiter.start()
+        wait_until(lambda: in_turn.batches == 1 and waiter.is_alive(), "the caller waits")
+        time.sleep(0.1)
+        assert waiter.is_alive()
+        workers.close()
+        waiter.join(DEADLINE_S)
+        assert waited == [[True] * len(checks)] and in_turn.batches == 2
+    finally:
+        for pending in held:
+            assert pending() == [True] * len(checks)
+        workers.close()
