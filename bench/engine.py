@@ -146,26 +146,48 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
             "follower_blocks_per_s": blocks / (elapsed - serving[0])}
 
 
+# Batches committed after the compacted state in restart_time's second figure: about
+# 30 MB of LevelDB log, near a full memtable (LevelDBStore.WRITE_BUFFER_BYTES).
+UNFLUSHED_BATCHES = 60_000
+
+
 def restart_time(batches: int = 1_000_000, per_block: int = 50_000) -> dict[str, Any]:
     """Open a chain whose state holds `batches` credential batches: the time until the
-    node could serve (head, state root check), without replaying anything."""
+    node could serve (head, state root check), without replaying anything; and the same
+    after UNFLUSHED_BATCHES more, closed with them still in LevelDB's log (as after a
+    kill), which LevelDB replays at open."""
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
         _, client, _, genesis = _consortium()
         path = str(Path(name) / "chain.ldb")
         kv = LevelDBStore(path)
         fill_state(Chain(kv, genesis), client, batches, per_block)
         kv.close()
-        started = time.perf_counter()
-        reopened_kv = LevelDBStore(path)
-        reopened = Chain(reopened_kv, genesis)
-        opened_s = time.perf_counter() - started
-        assert reopened.height == (batches + per_block - 1) // per_block
-        reopened_kv.close()
-    return {"state_entries": batches, "open_seconds": opened_s}
+        opened_s = _open_seconds(path, genesis, (batches + per_block - 1) // per_block)
+        kv = LevelDBStore(path)
+        chain = Chain(kv, genesis)
+        fill_state(chain, client, UNFLUSHED_BATCHES, per_block, compact=False)
+        height = chain.height
+        kv.close()
+        log_bytes = sum(entry.stat().st_size for entry in Path(path).iterdir()
+                        if entry.suffix == ".log")
+        unflushed_s = _open_seconds(path, genesis, height)
+    return {"state_entries": batches, "open_seconds": opened_s,
+            "log_bytes_unflushed": log_bytes, "open_seconds_unflushed": unflushed_s}
 
 
-def fill_state(chain: Chain, client: KeyPair, batches: int, per_block: int = 50_000) -> None:
-    """Commit blocks that leave `batches` credential batches in the state."""
+def _open_seconds(path: str, genesis: Genesis, height: int) -> float:
+    started = time.perf_counter()
+    kv = LevelDBStore(path)
+    reopened = Chain(kv, genesis)
+    opened_s = time.perf_counter() - started
+    assert reopened.height == height
+    kv.close()
+    return opened_s
+
+
+def fill_state(chain: Chain, client: KeyPair, batches: int, per_block: int = 50_000,
+               compact: bool = True) -> None:
+    """Commit blocks that add `batches` credential batches to the state."""
     record = Batch(client.member_id, "diploma", 10_000, 1, GENESIS_MS, bytes(32)).encode()
     filled = 0
     while filled < batches:
@@ -183,8 +205,9 @@ def fill_state(chain: Chain, client: KeyPair, batches: int, per_block: int = 50_
         chain.commit(Execution(header, overlay, []), b"bench")
     # A node that ran for a while has its writes in table files, not in the log
     # that LevelDB replays at open; compact so the figures are that steady state.
-    assert isinstance(chain.kv, LevelDBStore)
-    chain.kv._db.compact_range()
+    if compact:
+        assert isinstance(chain.kv, LevelDBStore)
+        chain.kv._db.compact_range()
 
 
 def simulator_message_cost(sizes: tuple[int, ...]) -> list[tuple[int, float]]:

@@ -67,10 +67,16 @@ CHECKED_VALUES_MAX = 20_000
 CHECKED_VALUE_BYTES_MAX = 4096
 # How often a read overtaken by commits is tried again before it is called damage.
 RACED_READS_MAX = 3
+# Nodes the committer keeps in memory, about 160 bytes each (so up to ~160 MB): a tree
+# of up to ~500,000 entries, about two nodes each, is walked and rewritten without a
+# store read. With 200,000, one validator's CPU a transaction rose by half again as
+# its state grew from 40,000 to 220,000 entries (BENCHMARKS.md, session 29).
+STATE_NODES_CACHED_MAX = 1_000_000
 class StateTree:
     """The committed state. See the module docstring for the commit protocol."""
 
-    def __init__(self, kv: KeyValueStore, prefix: bytes, cache_nodes_max: int = 200_000) -> None:
+    def __init__(self, kv: KeyValueStore, prefix: bytes,
+                 cache_nodes_max: int = STATE_NODES_CACHED_MAX) -> None:
         if cache_nodes_max < 1:
             raise ValueError("cache_nodes_max must be at least 1")
         self._kv = kv
