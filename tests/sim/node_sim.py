@@ -14,9 +14,9 @@ BFT time must keep every block's time strictly increasing and within what honest
 clocks read while the block's last commit was being voted.
 """
 
+import functools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from consensus import Commit, MalformedMessage, SignedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
@@ -42,56 +42,23 @@ from node.evidence_submit import (
 from node.mempool import Mempool, MempoolLimits
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
+from tests.sim.answer_ahead import AnswersAhead, blocks_per_answer
 from tests.sim.network import NetworkFaults
-from tests.sim.node_byzantine import MODES, ByzantineNode
+from tests.sim.node_byzantine import ByzantineNode
 from tests.sim.node_evidence import EvidenceFlow
+from tests.sim.node_plan import FaultPlan, Result
 from tests.sim.seeded import LivenessFailure, SafetyViolation
 from tests.sim.sim_node import Outbox, SimNode, SimulatedCrash
 from tests.sim.verify_cache import remembered_verification
 
-__all__ = ["LivenessFailure", "NodeSimulation", "SafetyViolation", "run_node_seed"]
+__all__ = ["FaultPlan", "LivenessFailure", "NodeSimulation", "Result", "SafetyViolation",
+           "run_node_seed"]
 
 CHAIN_ID = "senim-sim"
 GENESIS_MS = 1_700_000_000_000
 MAX_TXS_PER_BLOCK = 6
 HONEST_CLOCK_SKEW_MS = 500  # each honest clock is off by at most this much
 WILD_CLOCK_MS = 10 * 365 * 24 * 3_600_000  # how far off a Byzantine validator's clock may be
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    network: NetworkFaults
-    partitions: bool
-    crashes: bool
-    byzantine: str | None
-    twin: bool
-
-    @staticmethod
-    def draw(rng: random.Random, validators: int) -> "FaultPlan":
-        network = NetworkFaults(loss=rng.choice([0.0, 0.02, 0.1, 0.25]),
-                                duplicate=rng.choice([0.0, 0.05, 0.2]),
-                                delay_ticks_max=rng.choice([2, 6, 15]),
-                                commit_loss=rng.choice([0.0, 0.0, 0.5]))
-        byzantine = rng.choice([None, None, *MODES]) if validators >= 4 else None
-        twin = validators >= 4 and rng.random() < 0.25 and (byzantine is None or validators >= 7)
-        return FaultPlan(network, rng.random() < 0.4, rng.random() < 0.5, byzantine, twin)
-
-    @staticmethod
-    def of_seed(seed: int, validators: int) -> "FaultPlan":
-        """The plan NodeSimulation(seed, validators) runs, without building its nodes."""
-        return FaultPlan.draw(random.Random(seed), validators)
-
-
-@dataclass(frozen=True)
-class Result:
-    seed: int
-    validators: int
-    plan: FaultPlan
-    ticks: int
-    heights: int
-    txs: int
-    consensus_frames: int
-    set_changes: int = 0  # validator-set changes every honest node has crossed
 
 
 class NodeSimulation(EvidenceFlow):
@@ -128,6 +95,7 @@ class NodeSimulation(EvidenceFlow):
             self._by_key.setdefault(node.keys.public_key, []).append(node.index)
         self._connected_cache: dict[tuple[int, tuple[bool, ...], int], tuple[bytes, ...]] = {}
         self._faulty = {n.validator for n in self.nodes if not n.honest}
+        self._ahead = AnswersAhead(seed, self._reachable, self._answer_sync)
         for node in self.nodes:
             self._start(node)
 
@@ -155,12 +123,13 @@ class NodeSimulation(EvidenceFlow):
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> Result:
-        with remembered_verification():
+        with remembered_verification(), blocks_per_answer(self.seed):
             self._run_phases()
             self._check_evidence()
         heights = min(n.engine.chain.height for n in self._honest() if n.engine)
         return Result(self.seed, len(self._keys), self.plan, self._now, heights,
-                      len(self._submitted), self.consensus_frames, self._set_changes())
+                      len(self._submitted), self.consensus_frames, self._set_changes(),
+                      (self._ahead.taken, self._ahead.prepared))
 
     def now_ms(self) -> int:
         return GENESIS_MS + self._now * TICK_MS
@@ -208,12 +177,21 @@ class NodeSimulation(EvidenceFlow):
         elif channel == CH_BLOCK:
             self._input(node, lambda: engine.block_announced(sender, payload))
         elif channel == CH_SYNC_REQUEST:
-            if node.byzantine is not None:
-                answer = node.byzantine.answer_sync(engine.chain, payload)
-            else:
-                answer = serve_blocks(engine.chain, payload)
+            answer = self._answer_sync(node, payload)
             if answer is not None:
                 self._transmit(node, [(sender, CH_SYNC_RESPONSE, answer)])
+
+    @staticmethod
+    def _answer_sync(node: SimNode, question: bytes) -> bytes | None:
+        assert node.engine is not None
+        if node.byzantine is not None:
+            return node.byzantine.answer_sync(node.engine.chain, question)
+        return serve_blocks(node.engine.chain, question)
+
+    def _reachable(self, node: SimNode, peer_key: bytes) -> SimNode | None:
+        return next((self.nodes[i] for i in self._by_key.get(peer_key, ())
+                     if i != node.index and self.nodes[i].engine is not None
+                     and self._network.connected(node.index, i)), None)
 
     def _input(self, node: SimNode, call: "object") -> None:
         """One input to a node's engine, then its frames out and the invariants checked."""
@@ -222,6 +200,7 @@ class NodeSimulation(EvidenceFlow):
             call()
         except SimulatedCrash:
             node.outgoing.clear()  # frames not yet handed over die with the process
+            node.answers_ahead.clear()
             self._crash(node)
             return
         finally:
@@ -232,6 +211,7 @@ class NodeSimulation(EvidenceFlow):
             self._submit_evidence(node)
         if node.engine is not None and node.engine.replica is not None:
             self._check_view(node, node.engine.replica.view)
+        self._ahead.deliver(node, self._input)
 
     def _transmit(self, node: SimNode, frames: list[tuple[bytes, int, bytes]]) -> None:
         for peer_key, channel, payload in frames:
@@ -311,6 +291,7 @@ class NodeSimulation(EvidenceFlow):
                              self._clock_of(node), Outbox(node),
                              {k.member_id: f"v{i}" for i, k in enumerate(self._keys)})
         node.engine.on_new_evidence = node.found_evidence.append
+        node.engine.next_sync_answer = functools.partial(self._ahead.look, node)
         node.down_until = 0
         # Clients retry what has not committed: the restarted node hears of it again.
         pending = [tx for tx in self._submitted if not chain.is_committed(tx.tx_id)]

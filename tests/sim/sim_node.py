@@ -48,6 +48,8 @@ class SimNode:
     outgoing: list[tuple[bytes, int, bytes]] = field(default_factory=list)
     committed: list[CommitReport] = field(default_factory=list)
     found_evidence: list[ReportEvidence] = field(default_factory=list)
+    # (peer key, answer) taken for the engine when it looked (tests.sim.answer_ahead)
+    answers_ahead: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     @cached_property  # a tagged hash of the key, asked for on every frame sent
     def validator(self) -> ValidatorId:
@@ -59,6 +61,7 @@ class SimNode:
 
     def stop(self) -> None:
         self.found_evidence.clear()  # not yet handed to the event loop: lost with it
+        self.answers_ahead.clear()  # its inbox, lost with it too
         self.engine = None
 
     def maybe_crash(self) -> None:
