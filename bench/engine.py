@@ -146,8 +146,9 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
             "follower_blocks_per_s": blocks / (elapsed - serving[0])}
 
 
-# Batches committed after the compacted state in restart_time's second figure: about
-# 30 MB of LevelDB log, near a full memtable (LevelDBStore.WRITE_BUFFER_BYTES).
+# Batches committed after the compacted state in restart_time's second figure: 44 MB of
+# LevelDB log (measured, session 29), more than a full memtable
+# (LevelDBStore.WRITE_BUFFER_BYTES): the block that passes it goes in whole.
 UNFLUSHED_BATCHES = 60_000
 
 

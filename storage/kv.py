@@ -111,11 +111,16 @@ class LevelDBStore:
     # its own compression).
     COMPRESSION: str | None = None
     # The memtable (LevelDB's default is 4 MiB). Every block rewrites the upper levels of
-    # the state tree in place, and keys that are overwritten while still in the memtable
-    # never reach a table file: with 4 MiB, compaction's CPU a transaction grew from 11
-    # to ~60 µs as one validator's state grew to 220,000 entries, against 2 to ~20 µs
-    # with this (BENCHMARKS.md, session 29). The cost is at open after a kill: up to
-    # this much log is replayed, measured at ~0.4 s for a full one.
+    # the state tree in place. A full memtable is written out whole, every version of a
+    # key it holds included (measured: 1.1 MiB of rewrites of 2,000 records of 72 bytes
+    # left 770 KB of table with a 1 MiB memtable); only compactions drop the versions
+    # replaced, each rewriting the level-1 tables its level-0 ones overlap, and a block's
+    # writes spread over the whole key range. A larger memtable fills less often, so those
+    # compactions come less often for the same blocks: with 4 MiB, compaction's CPU a
+    # transaction grew from 11 to ~60 µs as one validator's state grew to 220,000
+    # entries, against 2 to ~20 µs with this (BENCHMARKS.md, session 29). The cost is at
+    # open after a kill: LevelDB replays its log, about this much and more by the last
+    # block's batch, which goes in whole (bench.engine.restart_time: 44 MB, 0.3 s).
     WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
     def __init__(self, path: str) -> None:

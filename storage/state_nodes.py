@@ -155,7 +155,7 @@ def apply_commit(cache: dict[Position, Node], written: dict[Position, Node | Non
     in order), so that trims keep the paths that blocks rewrite. While they fit, this
     commit cannot lead to a trim, and a node already cached is replaced where it is:
     moving ~8 nodes a transaction cost more than the rest of adopting them (a tree of up
-    to ~500,000 entries fits the default capacity). The first trim after such commits
+    to ~400,000 entries fits the default capacity). The first trim after such commits
     drops the nodes cached first; those still walked are read from the store again, once."""
     if len(cache) + len(written) > capacity:
         deque(map(cache.pop, written, repeat(None)), maxlen=0)

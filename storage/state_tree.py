@@ -67,11 +67,15 @@ CHECKED_VALUES_MAX = 20_000
 CHECKED_VALUE_BYTES_MAX = 4096
 # How often a read overtaken by commits is tried again before it is called damage.
 RACED_READS_MAX = 3
-# Nodes the committer keeps in memory, about 160 bytes each (so up to ~160 MB): a tree
-# of up to ~500,000 entries, about two nodes each, is walked and rewritten without a
-# store read. With 200,000, one validator's CPU a transaction rose by half again as
-# its state grew from 40,000 to 220,000 entries (BENCHMARKS.md, session 29).
+# Nodes the committer keeps in memory, about 230 bytes each with their place in the
+# cache (so up to ~230 MB): a tree of up to ~400,000 entries is walked and rewritten
+# without a store read (a leaf each, and ~1.44 branches a leaf, as in any binary trie
+# of random paths: 977,435 nodes for 400,000 entries, measured). With 200,000, one
+# validator's CPU a transaction rose by half again as its state grew from 40,000 to
+# 220,000 entries (BENCHMARKS.md, session 29).
 STATE_NODES_CACHED_MAX = 1_000_000
+
+
 class StateTree:
     """The committed state. See the module docstring for the commit protocol."""
 
