@@ -52,7 +52,9 @@ PUBLIC_WORKERS = 2
 PUBLIC_JOBS_MAX = 16
 # A submission that has shown this many invalid signatures is not checked further
 # and is refused as a whole (ForgedSubmission), so a forged batch costs a few dozen
-# signature checks, not 20,000, and no answer of 20,000 lines.
+# signature checks, not 20,000, and no answer of 20,000 lines: a few dozen a child of
+# admission's signature set, which checks a large part in pieces, each stopping after
+# the allowance (node.signature_workers; 64 checks with 2 cores, at most 512).
 INVALID_SIGNATURES_PER_SUBMISSION_MAX = 32
 # Verification (the API's own pool): JSON parsing and field hashing hold the GIL,
 # so one thread, so a flood of documents takes at most its share of the interpreter

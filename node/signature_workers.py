@@ -202,9 +202,11 @@ class SignatureWorkers:
     A small batch, or one that finds no child free, is checked in turn by the caller.
     With `spread` (the public set), a caller waits up to CHILD_WAIT_S_MAX for a child
     another holds instead, and a large batch is split among the free children: a
-    submission's checks then take all the cores, not one. Its callers are pool threads
-    with nothing else to do while they wait, and checking in turn there would contend
-    with the engine for the GIL at every check. The engine's set does neither: its own
+    submission's checks then take all the cores, not one, and a forged one costs up to
+    `failures_max` checks a piece rather than in all (a piece cannot know whether the
+    pieces before it hold the batch's `failures_max`th bad one). Its callers are pool
+    threads with nothing else to do while they wait, and checking in turn there would
+    contend with the engine for the GIL at every check. The engine's set does neither: its own
     prepared checks may hold its children until it collects them.
     A child that dies, answers short or not in time is dropped and its batch checked
     in turn, so a child can make checking slower but never change an answer. A child reads only
