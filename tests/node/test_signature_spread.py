@@ -15,7 +15,13 @@ import node.signature_workers
 from node.signature_workers import SPREAD_PIECE_CHECKS_MIN, InTurn, SignatureWorkers, check_in_turn
 from node.validators import SignatureCheck
 from tests.node.conftest import Consortium
-from tests.node.test_signature_workers import DEADLINE_S, children_of, mixed_checks, wait_until
+from tests.node.test_signature_workers import (
+    DEADLINE_S,
+    answers_on_threads,
+    children_of,
+    mixed_checks,
+    wait_until,
+)
 
 
 class CountedInTurn(InTurn):
@@ -87,15 +93,8 @@ def test_callers_of_a_spreading_set_wait_for_a_child_rather_than_check_in_turn(
     checks = mixed_checks(net, 3 * SPREAD_PIECE_CHECKS_MIN)
     expected = check_in_turn(checks)
     workers = SignatureWorkers(2, spread=True)
-    answers: list[list[bool]] = []
     try:
-        threads = [threading.Thread(target=lambda: answers.extend(
-            workers(checks) for _ in range(3))) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(DEADLINE_S)
-        assert answers == [expected] * 12
+        assert answers_on_threads(workers, checks) == [expected] * 12
         assert in_turn.batches == 0
         assert len(children_of(os.getpid())) == 2
     finally:

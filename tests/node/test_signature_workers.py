@@ -98,19 +98,25 @@ def test_workers_answer_as_checking_in_turn(net: Consortium) -> None:
     wait_until(lambda: not children_of(os.getpid()), "the child stops with close()")
 
 
+def answers_on_threads(workers: SignatureWorkers, checks: list[SignatureCheck],
+                       threads: int = 4, calls: int = 3) -> list[list[bool]]:
+    """Each answer to `checks` made by `calls` calls on each of `threads` threads at once."""
+    answers: list[list[bool]] = []
+    started = [threading.Thread(target=lambda: answers.extend(
+        workers(checks) for _ in range(calls))) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(DEADLINE_S)
+    return answers
+
+
 def test_callers_on_several_threads_share_at_most_the_workers(net: Consortium) -> None:
     checks = mixed_checks(net, 300)
     expected = check_in_turn(checks)
     workers = SignatureWorkers(2)
-    answers: list[list[bool]] = []
     try:
-        threads = [threading.Thread(target=lambda: answers.extend(
-            workers(checks) for _ in range(3))) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(DEADLINE_S)
-        assert answers == [expected] * 12
+        assert answers_on_threads(workers, checks) == [expected] * 12
         assert 1 <= len(children_of(os.getpid())) <= 2
     finally:
         workers.close()
