@@ -319,6 +319,7 @@ class SignatureWorkers:
     def _count_failure(self) -> None:
         self._failures += 1
         if self._failures == WORKER_FAILURES_MAX:
+            self._freed.notify_all()  # none will be started or given back: stop waiting
             log.warning("signature workers failed %d times: no more are started, and this "
                         "node checks signatures on its own threads until it restarts",
                         WORKER_FAILURES_MAX)

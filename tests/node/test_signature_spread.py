@@ -5,6 +5,7 @@ that wait for a child rather than check in turn."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -125,4 +126,30 @@ def test_a_caller_waits_a_bounded_time_and_close_ends_the_wait(
     finally:
         for pending in held:
             assert pending() == [True] * len(checks)
+        workers.close()
+
+
+def test_every_waiter_stops_waiting_once_no_child_will_be_started(
+        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After WORKER_FAILURES_MAX failures no child is started or given back again: every
+    caller waiting for one checks in turn at once, not only the one woken by the drop."""
+    checks = good_checks(net, 2 * SPREAD_PIECE_CHECKS_MIN)
+    monkeypatch.setattr(node.signature_workers, "WORKER_FAILURES_MAX", 1)
+    monkeypatch.setattr(node.signature_workers, "CHILD_WAIT_S_MAX", 60.0)
+    workers = SignatureWorkers(1, spread=True)
+    try:
+        held = workers.start(checks)  # the only child, leased
+        (child,) = children_of(os.getpid())
+        waited: list[list[bool]] = []
+        waiters = [threading.Thread(target=lambda: waited.append(workers(checks)))
+                   for _ in range(2)]
+        for waiter in waiters:
+            waiter.start()
+        os.kill(child, signal.SIGKILL)
+        assert held() == [True] * len(checks)  # dropped: the failure that ends the set
+        for waiter in waiters:
+            waiter.join(DEADLINE_S)
+        assert waited == [[True] * len(checks)] * 2
+        assert in_turn.batches == 3
+    finally:
         workers.close()
