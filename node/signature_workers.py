@@ -45,8 +45,8 @@ WORKER_CHECK_S_MAX = 0.001
 # A set that spreads (the public one) splits a batch of at least twice this many checks
 # among its free children, each piece at least this long: a piece costs a trip to a
 # child (~0.1 ms) against ~1 ms of checks. So a client's submission of 50 is split too:
-# its POST answered 0.5 ms sooner, and commit latency at 500 tx/s (groups of 50) fell
-# 1.6 ms at the median, against pieces of 128 (BENCHMARKS.md, session 29).
+# its POST was answered ~0.5 ms sooner than with pieces of 128; end to end, commit
+# latency moved less than the machine's noise (BENCHMARKS.md, session 29).
 SPREAD_PIECE_CHECKS_MIN = 24
 # How long a caller of a set that spreads waits for a child another caller holds before
 # it checks in turn; a piece of a submission's largest part takes ~0.1 s.
