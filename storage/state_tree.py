@@ -70,9 +70,10 @@ RACED_READS_MAX = 3
 # Nodes the committer keeps in memory, about 230 bytes each with their place in the
 # cache (so up to ~230 MB): a tree of up to ~400,000 entries is walked and rewritten
 # without a store read (a leaf each, and ~1.44 branches a leaf, as in any binary trie
-# of random paths: 977,435 nodes for 400,000 entries, measured). With 200,000, one
-# validator's CPU a transaction rose by half again as its state grew from 40,000 to
-# 220,000 entries (BENCHMARKS.md, session 29).
+# of random paths: 977,435 nodes for 400,000 entries, measured). With 200,000 and a
+# 4 MiB memtable, one validator's CPU a transaction doubled as its state grew from
+# 40,000 to 220,000 entries; this cache alone took a quarter off the engine thread's
+# part at 220,000 (BENCHMARKS.md, session 29).
 STATE_NODES_CACHED_MAX = 1_000_000
 
 
