@@ -239,10 +239,27 @@ class SignatureWorkers:
                 break
             children.append(extra)
         size = -(-len(checks) // len(children))
-        pending = [self._hand_to(child, checks[start:start + size], failures_max)
-                   for child, start in zip(children, range(0, len(checks), size),
-                                           strict=True)]
-        return _cut_after_failures([pieces() for pieces in pending], failures_max)
+        unhanded = list(children)
+        pending: list[PendingChecks] = []
+        answers: list[list[bool]] = []
+        try:
+            for start in range(0, len(checks), size):
+                # Popped before the hand-over: from there `_hand_to`, then its `collect`,
+                # gives the child back or drops it, whatever happens.
+                child = unhanded.pop(0)
+                pending.append(self._hand_to(child, checks[start:start + size], failures_max))
+            while pending:
+                answers.append(pending.pop(0)())
+        finally:
+            # No child stays leased past this call, even if a piece raised: the children
+            # not handed a piece go back, and the pieces not collected are collected
+            # (each child answers within its time limit, or is dropped).
+            for child in unhanded:
+                self._give_back(child)
+            for piece in pending:
+                with contextlib.suppress(Exception):
+                    piece()
+        return _cut_after_failures(answers, failures_max)
 
     def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
         return self._start(checks, 0)
@@ -259,12 +276,18 @@ class SignatureWorkers:
             child.send(checks, failures_max)
         except OSError as exc:
             return self._failed(child, exc, checks, failures_max)
+        except BaseException:
+            self._drop(child)  # half a batch may be in its pipe: it cannot be used again
+            raise
 
         def collect() -> list[bool]:
             try:
                 answers = child.receive(checks, failures_max)
             except (OSError, ValueError) as exc:
                 return self._failed(child, exc, checks, failures_max)()
+            except BaseException:
+                self._drop(child)  # its answer may be half read
+                raise
             self._give_back(child)
             return answers
         return collect

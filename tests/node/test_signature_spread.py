@@ -152,3 +152,33 @@ def test_every_waiter_stops_waiting_once_no_child_will_be_started(
         assert in_turn.batches == 3
     finally:
         workers.close()
+
+
+def test_a_piece_that_raises_leaves_no_child_leased(
+        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error collecting one piece reaches the caller, and every child of
+    the batch is given back or dropped: the next batch still finds children, at once."""
+    checks = good_checks(net, 2 * SPREAD_PIECE_CHECKS_MIN)
+    receive = node.signature_workers._Child.receive
+    raised: list[bool] = []
+
+    def receive_failing_once(child: node.signature_workers._Child,
+                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
+        if not raised:
+            raised.append(True)
+            raise RuntimeError("an error no child failure explains")
+        return receive(child, batch, failures_max)
+
+    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    # a child left leased would make the next caller wait this long, then check in turn
+    monkeypatch.setattr(node.signature_workers, "CHILD_WAIT_S_MAX", 5.0)
+    workers = SignatureWorkers(2, spread=True)
+    try:
+        with pytest.raises(RuntimeError, match="no child failure"):
+            workers(checks)
+        assert workers(checks) == [True] * len(checks)
+        assert in_turn.batches == 0
+        wait_until(lambda: len(children_of(os.getpid())) == 2,
+                   "the child whose answer was half read is replaced, the other kept")
+    finally:
+        workers.close()
