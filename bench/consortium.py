@@ -151,3 +151,24 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
     finally:
         network.stop_all()
     return results
+
+
+def saturation_as_state_grows(root: Any, validators: int, txs: int, rounds: int
+                              ) -> list[dict[str, float]]:
+    """Saturation again and again on one network, each round adding `txs` credentials
+    to the state: the figure `run_consortium` gives is that of a new chain, and each
+    node's work a transaction grows with the state tree's depth."""
+    network = BenchNetwork(root, validators=validators)
+    network.lay_out()
+    network.start_all()
+    rows: list[dict[str, float]] = []
+    try:
+        accredit(network)
+        time.sleep(0.5)
+        for round_number in range(rounds):
+            result = saturation(network, txs)
+            rows.append({"entries_before": round_number * txs, **result})
+            wait_quiet(network)
+    finally:
+        network.stop_all()
+    return rows

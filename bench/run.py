@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.attack.report import kept_section
-from bench.consortium import run_consortium
+from bench.consortium import run_consortium, saturation_as_state_grows
 from bench.engine import (
     UNFLUSHED_BATCHES,
     catch_up_rate,
@@ -210,6 +210,13 @@ def _consortium_only(args: argparse.Namespace) -> dict[str, Any]:
                               args.view_timeout_ms)
 
 
+def _consortium_growth(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
+        rounds = saturation_as_state_grows(Path(folder), args.validators,
+                                           args.consortium_txs, args.growth_rounds)
+    return {"ceiling": ed25519_rates(), "rounds": rounds}
+
+
 # One section at a time (`--only`), for before/after comparisons on a shared machine.
 SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
     "ceiling": lambda args: ed25519_rates(),
@@ -218,6 +225,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
                               catch_up_rate(2_000, 5, other_votes=True)],
     "restart": lambda args: restart_time(1_000_000),
     "consortium": _consortium_only,
+    "consortium-growth": _consortium_growth,
     "ledger-costs": lambda args: [ledger_costs(n) for n in LEDGER_COST_STATES],
 }
 
@@ -232,6 +240,8 @@ def main() -> None:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--consortium-txs", type=int, default=20_000)
     parser.add_argument("--view-timeout-ms", type=int, default=1000)
+    parser.add_argument("--growth-rounds", type=int, default=6,
+                        help="Saturation rounds on one network (--only consortium-growth).")
     parser.add_argument("--only", choices=sorted([*SECTIONS, "registrar"]),
                         help="measure one section and print it, leaving BENCHMARKS.md alone "
                              "(registrar: replace only its own section in --out)")
