@@ -147,8 +147,11 @@ class _AnswerPart:
     def collect(self) -> list[bool]:
         """The answers, once started (a part never started has none)."""
         if self._answers is None:
-            self._answers = self._pending() if self._pending is not None else []
-            self._pending = None
+            # Taken before it is called: a started batch is collected once, even if that
+            # raised (AnswerChecks.close, in a finally, collects every part again), and a
+            # worker's child is then already given back or dropped, not to be dropped twice.
+            pending, self._pending = self._pending, None
+            self._answers = pending() if pending is not None else []
         return self._answers
 
     def verified(self, index: int, check: CheckSignatures) -> frozenset[bytes]:

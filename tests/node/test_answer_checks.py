@@ -3,16 +3,21 @@ that two certificates in one part carry is checked once, and counts for both."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 import pytest
 
+import node.signature_workers
 import node.validators
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate as make_consensus_certificate
 from ledger.identity import KeyPair
 from node.signature_checks import _AnswerPart
-from node.signature_workers import check_in_turn
-from node.validators import ValidatorSet
+from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
+from node.validators import SignatureCheck, ValidatorSet
 from tests.node.certificates import make_quorum_certificate
+from tests.node.test_signature_workers import children_of
 
 CHAIN_ID = "senim-answer-checks"
 HEIGHT = 7
@@ -89,3 +94,37 @@ def test_a_bad_vote_two_certificates_carry_leaves_neither_remembered(
     assert members.certificate_for(proposed, HEIGHT, BLOCK_HASH) is None
     assert members.certificate_for(served, HEIGHT, BLOCK_HASH) is None
     assert here  # not remembered: checked again, and refused
+
+
+def test_a_part_whose_answers_raised_is_not_collected_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync answer's checks are closed (every part collected) in a finally, after
+    `verified` raised too: the batch that raised is not collected a second time, which
+    would drop its worker's child twice and let the set start more than it may."""
+    signer = validators(1)[0]
+    receive = node.signature_workers._Child.receive
+    raised: list[bool] = []
+
+    def receive_failing_once(child: node.signature_workers._Child,
+                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
+        if not raised:
+            raised.append(True)
+            raise RuntimeError("an error no child failure explains")
+        return receive(child, batch, failures_max)
+
+    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    workers = SignatureWorkers(1)
+    try:
+        part = _AnswerPart()
+        part.checks.extend((signer.public_key, b"vote %d" % i, signer.sign_raw(b"vote %d" % i))
+                           for i in range(WORKER_BATCH_MIN))
+        with pytest.raises(RuntimeError, match="no child failure"):
+            part.verified(0, workers)
+        part.collect()  # as AnswerChecks.close
+        # Its one child dropped once: of the next two batches, one has a new child and
+        # the other, finding none free in a set of one, is checked here.
+        later = [workers.start(part.checks) for _ in range(2)]
+        assert len(children_of(os.getpid())) == 1
+        assert [pending() for pending in later] == [[True] * WORKER_BATCH_MIN] * 2
+    finally:
+        workers.close()
