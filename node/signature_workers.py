@@ -244,8 +244,8 @@ class SignatureWorkers:
         answers: list[list[bool]] = []
         try:
             for start in range(0, len(checks), size):
-                # Popped before the hand-over: from there `_hand_to`, then its `collect`,
-                # gives the child back or drops it, whatever happens.
+                # Popped before the hand-over, so that the cleanup below never gives back
+                # a child `_hand_to` or its `collect` has already given back or dropped.
                 child = unhanded.pop(0)
                 pending.append(self._hand_to(child, checks[start:start + size], failures_max))
             while pending:
@@ -253,7 +253,9 @@ class SignatureWorkers:
         finally:
             # No child stays leased past this call, even if a piece raised: the children
             # not handed a piece go back, and the pieces not collected are collected
-            # (each child answers within its time limit, or is dropped).
+            # (each child answers within its time limit, or is dropped) rather than
+            # dropped at once, which would count healthy children as failures toward
+            # WORKER_FAILURES_MAX and start new ones.
             for child in unhanded:
                 self._give_back(child)
             for piece in pending:
