@@ -99,8 +99,16 @@ class AnswerChecks:
         return self._part_of[index] == len(self._parts) - 1
 
     def close(self) -> None:
+        """Collect every part started, so that no worker stays leased; if one raises, the
+        parts after it are still collected, and the first error is raised after them."""
+        first_error: Exception | None = None
         for part in self._parts:
-            part.collect()
+            try:
+                part.collect()
+            except Exception as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
 
 
 class _AnswerPart:

@@ -13,7 +13,7 @@ import node.validators
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate as make_consensus_certificate
 from ledger.identity import KeyPair
-from node.signature_checks import _AnswerPart
+from node.signature_checks import AnswerChecks, _AnswerPart
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
 from node.validators import SignatureCheck, ValidatorSet
 from tests.node.certificates import make_quorum_certificate
@@ -126,5 +126,43 @@ def test_a_part_whose_answers_raised_is_not_collected_again(
         later = [workers.start(part.checks) for _ in range(2)]
         assert len(children_of(os.getpid())) == 1
         assert [pending() for pending in later] == [[True] * WORKER_BATCH_MIN] * 2
+    finally:
+        workers.close()
+
+
+def test_closing_an_answer_collects_the_parts_after_one_that_raised(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`close` runs in a finally when an answer's checks are left: a part whose answers
+    raised does not leave the parts after it out, each with a worker's child leased."""
+    signer = validators(1)[0]
+    receive = node.signature_workers._Child.receive
+    raised: list[bool] = []
+
+    def receive_failing_once(child: node.signature_workers._Child,
+                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
+        if not raised:
+            raised.append(True)
+            raise RuntimeError("an error no child failure explains")
+        return receive(child, batch, failures_max)
+
+    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    workers = SignatureWorkers(2)
+    try:
+        checks = AnswerChecks.__new__(AnswerChecks)  # two parts started, as ahead of use
+        checks._parts = [_AnswerPart(), _AnswerPart()]
+        for part in checks._parts:
+            part.checks.extend((signer.public_key, b"vote %d" % i, signer.sign_raw(b"vote %d" % i))
+                               for i in range(WORKER_BATCH_MIN))
+            part.start(workers)
+        with pytest.raises(RuntimeError, match="no child failure"):
+            checks.close()
+        # The first part's child was dropped, the second's given back: both of the next
+        # two batches find a child (one new), none is checked here.
+        def in_turn(*_: object) -> list[bool]:
+            raise AssertionError("checked here: a child was left leased")
+        monkeypatch.setattr(node.signature_workers, "check_in_turn", in_turn)
+        later = [workers.start(checks._parts[0].checks) for _ in range(2)]
+        assert [pending() for pending in later] == [[True] * WORKER_BATCH_MIN] * 2
+        assert len(children_of(os.getpid())) == 2
     finally:
         workers.close()
