@@ -128,7 +128,8 @@ METRICS_REFRESH_S = 1.0
 
 
 async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
-                          network: Network, sync_questions: AnswerGate) -> None:
+                          network: Network, sync_questions: AnswerGate,
+                          api: LimitedAppRunner) -> None:
     """Gauges an operator watches, read from the engine once a second (plain reads of
     counters the engine thread updates; a second's staleness is fine here)."""
     last_view = engine.replica.view if engine.replica is not None else 0
@@ -146,6 +147,13 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.peers.set(len(network.peers.connected()))
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
+        refresh_connection_metrics(metrics, api)
+
+
+def refresh_connection_metrics(metrics: NodeMetrics, api: LimitedAppRunner) -> None:
+    refused, evicted = api.connections_refused_and_evicted()
+    metrics.http_connections_refused.set(refused)
+    metrics.http_connections_evicted.set(evicted)
 
 
 # Governance may grow the validator set while the node runs; consensus frames are
@@ -285,7 +293,7 @@ async def serve(config: NodeConfig) -> None:
              core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network,
-                                                    sync_questions))
+                                                    sync_questions, runner))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)

@@ -246,6 +246,14 @@ class LimitedAppRunner(web.AppRunner):
         self._per_source_max = per_source_max
         self._exempt = exempt
 
+    def connections_refused_and_evicted(self) -> tuple[int, int]:
+        """What the caps have done since the server started: connections refused, and
+        idle ones closed to make room (both 0 before it starts)."""
+        server = self.server
+        if not isinstance(server, LimitedServer):
+            return 0, 0
+        return server.refused_connections, server.evicted_connections
+
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         limited = LimitedServer(server.request_handler, request_factory=server.request_factory,

@@ -48,6 +48,13 @@ class NodeMetrics:
             "senim_sync_answers_unasked", "Block-sync answers dropped before the engine's "
             "inbox because this node had not asked their peer (since start)",
             registry=self.registry)
+        self.http_connections_refused = Gauge(
+            "senim_http_connections_refused", "API connections closed at once because the "
+            "connection caps (in all, or per address) were reached (since start)",
+            registry=self.registry)
+        self.http_connections_evicted = Gauge(
+            "senim_http_connections_evicted", "Idle API connections closed to make room for "
+            "an address holding fewer (since start)", registry=self.registry)
         self.store_damage = Counter("senim_store_damage", "Answers refused because the "
                                     "store was found damaged", registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).

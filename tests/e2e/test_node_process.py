@@ -125,6 +125,30 @@ def test_metrics_expose_height(node: NodeProcess) -> None:
     assert float(height_lines[0].split()[1]) == node.height()
 
 
+def test_metrics_count_api_connections_refused_at_the_cap(node: NodeProcess) -> None:
+    """An address past its connection cap shows in /metrics, within the refresh."""
+    per_source_max = 64  # node.fair_share.CONNECTIONS_PER_SOURCE_MAX
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(per_source_max + 3):
+            client = socket.socket()
+            client.bind(("127.0.0.23", 0))  # not the exempt 127.0.0.1
+            client.connect((node.host, node.api_port))
+            opened.append(client)
+        deadline = time.monotonic() + 15
+        refused = 0.0
+        while refused < 3 and time.monotonic() < deadline:
+            _, _, body = http("GET", node.url + "/metrics")
+            lines = [x for x in body.decode().splitlines()
+                     if x.startswith("senim_http_connections_refused ")]
+            refused = float(lines[0].split()[1]) if lines else 0.0
+            time.sleep(0.2)
+        assert refused >= 3
+    finally:
+        for client in opened:
+            client.close()
+
+
 def test_portal_is_html(node: NodeProcess) -> None:
     status, headers, body = http("GET", node.url + "/")
     assert status == 200

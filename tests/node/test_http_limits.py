@@ -17,6 +17,7 @@ from aiohttp import ClientSession, web
 from ledger.payloads import AnchorPayload
 from node import api_public
 from node.api import make_app
+from node.daemon import refresh_connection_metrics
 from node.http_limits import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
@@ -184,6 +185,7 @@ async def test_one_address_cannot_hold_every_connection(
                                                         local_addr=(source, 0)))
         for reader, _ in opened[3:5]:
             await _closed_within(reader, 5.0)
+        assert connection_metrics(runner) == {"refused": 2, "evicted": 0}
         async with ClientSession() as session, session.get(
                 f"http://127.0.0.1:{port}/v1/status") as response:  # from 127.0.0.1
             assert response.status == 200
@@ -345,6 +347,7 @@ async def test_a_crowd_of_addresses_at_the_cap_gives_way_to_a_newcomer(
                 f"http://127.0.0.1:{port}/v1/status") as response:
             assert response.status == 200  # from 127.0.0.1, over a full cap
         await _closed_within(opened[1][0], DEADLINE_S)  # 127.0.0.2's oldest idle one
+        assert connection_metrics(runner) == {"refused": 0, "evicted": 1}
         opened[0][1].write(b'"00"}')  # the busy one was left to finish
         async with asyncio.timeout(DEADLINE_S):
             assert (await opened[0][0].readuntil(b"\r\n")).startswith(b"HTTP/1.1 4")
@@ -364,3 +367,11 @@ async def _until_connections_of(server: web.Server, count: int) -> None:
     async with asyncio.timeout(DEADLINE_S):
         while len(server.connections) != count:
             await asyncio.sleep(0.01)
+
+
+def connection_metrics(runner: LimitedAppRunner) -> dict[str, float | None]:
+    """What an operator's /metrics shows of the connection caps' work."""
+    metrics = NodeMetrics()
+    refresh_connection_metrics(metrics, runner)
+    return {what: metrics.registry.get_sample_value(f"senim_http_connections_{what}")
+            for what in ("refused", "evicted")}
