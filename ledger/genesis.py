@@ -96,12 +96,6 @@ class Genesis:
         rather than connecting and fetching blocks that never follow its own genesis."""
         return NETWORK_ID_TAG + self.genesis_hash
 
-    def member_by_id(self, member: bytes) -> GenesisMember | None:
-        for candidate in self.members:
-            if candidate.member_id == member:
-                return candidate
-        return None
-
     def initial_state(self) -> dict[bytes, bytes]:
         state = {
             member_key(m.member_id): Member(m.name, m.role, m.public_key, m.validator, 0).encode()

@@ -94,10 +94,6 @@ class Member:
             fields += [self.key_rotated_height, self.retired_height]
         return encode(fields)
 
-    def active_at(self, height: int) -> bool:
-        return self.added_height <= height and (
-            self.retired_height is None or height < self.retired_height)
-
     @classmethod
     def decode(cls, data: bytes) -> Member:
         return _decode_member(data)
