@@ -39,7 +39,8 @@ from itertools import accumulate
 from types import TracebackType
 from typing import Any
 
-from ledger.credential_shapes import FixedSalts, Salts, ShapeBook
+from ledger.credential_salts import FixedSalts, Salts
+from ledger.credential_shapes import ShapeBook
 from ledger.credentials import (
     DOCUMENT_FORMAT,
     BatchBuilder,

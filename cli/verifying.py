@@ -28,14 +28,12 @@ from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts, proof_keys
-from ledger.payloads import (
+from ledger.payloads import CredentialRef, RevokePayload, checked
+from ledger.payloads_credentials import (
     MAX_NOTE_CHARS,
     NOTE_SALT_BYTES,
     REASON_SUPERSEDED,
     REVOCATION_REASONS,
-    CredentialRef,
-    RevokePayload,
-    checked,
     note_hash,
 )
 from ledger.records import Accreditation

@@ -12,9 +12,10 @@ by one and the document still verifies:
 - `recognised.NN`: compact JSON of `{"from_code", "as_code", "credits", ...}`;
 - `original`: compact JSON naming the credential a recognition refers to.
 
-These are field VALUES: they live only in documents. The ledger checks them when a
-batch is hashed (`check_record`), before anything is submitted; the chain never
-sees them.
+These are field VALUES: they live only in documents. This module says how each is
+written and reads one at a time; the ledger checks a whole record's fields against
+each other when a batch is hashed (`ledger.academic_checks.check_record`), before
+anything is submitted; the chain never sees them.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -39,12 +40,9 @@ GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
     "FX": (Decimal("0"), 25), "F": (Decimal("0"), 0),
 }
 _BANDS = sorted(((low, letter) for letter, (_, low) in GRADE_SCALE.items()), reverse=True)
-# Transcripts print the GPA rounded to two places.
-GPA_TOLERANCE = Decimal("0.01")
 MAX_CODE_CHARS = 32
 MAX_TITLE_CHARS = 300
 MAX_TERM = 20
-SCHOOL_GRADES = ("1", "2", "3", "4", "5")
 # A class shares its curriculum: the same line text at the same place recurs across
 # students, so parsed lines are cached (values are immutable; bounded here).
 COURSE_LINE_CACHE = 8192
@@ -94,8 +92,10 @@ def _text(parts: Mapping[str, Any], key: str, what: str, max_chars: int,
     return value
 
 
-def _decimal(parts: Mapping[str, Any], key: str, what: str, low: Decimal,
-             high: Decimal | None, required: bool = False) -> Decimal | None:
+def decimal_part(parts: Mapping[str, Any], key: str, what: str, low: Decimal,
+                 high: Decimal | None, required: bool = False) -> Decimal | None:
+    """parts[key] as a number from low to high (None: no bound above), or None when it
+    is absent and not required; InvalidDocument names `what` and the key."""
     value = parts.get(key)
     if value is None and not required:
         return None
@@ -150,14 +150,14 @@ def parse_course_line(text: str, what: str = "course line") -> CourseLine:
     """One transcript course line from its field value; InvalidDocument names the part."""
     parts = _json_object(text, what, COURSE_PARTS)
     code = _text(parts, "code", what, MAX_CODE_CHARS, required=True)
-    credits = _decimal(parts, "credits", what, Decimal(0), None, required=True)
+    credits = decimal_part(parts, "credits", what, Decimal(0), None, required=True)
     if credits is None or credits <= 0:
         raise InvalidDocument(f"{what}: credits must be a positive number")
     letter = _grade(parts, what)
     assert code is not None and letter is not None
-    numeric = _decimal(parts, "numeric", what, Decimal(0), Decimal(100))
-    points = _decimal(parts, "points", what, Decimal(0), Decimal(4))
-    term = _decimal(parts, "term", what, Decimal(1), Decimal(MAX_TERM))
+    numeric = decimal_part(parts, "numeric", what, Decimal(0), Decimal(100))
+    points = decimal_part(parts, "points", what, Decimal(0), Decimal(4))
+    term = decimal_part(parts, "term", what, Decimal(1), Decimal(MAX_TERM))
     if term is not None and term != term.to_integral_value():
         raise InvalidDocument(f"{what}: term must be a whole number")
     letter_points = GRADE_SCALE[letter][0]
@@ -200,7 +200,7 @@ def parse_recognised_line(text: str, what: str = "recognised line") -> Recognise
     parts = _json_object(text, what, RECOGNISED_PARTS)
     from_code = _text(parts, "from_code", what, MAX_CODE_CHARS, required=True)
     as_code = _text(parts, "as_code", what, MAX_CODE_CHARS, required=True)
-    credits = _decimal(parts, "credits", what, Decimal(0), None, required=True)
+    credits = decimal_part(parts, "credits", what, Decimal(0), None, required=True)
     if credits is None or credits <= 0:
         raise InvalidDocument(f"{what}: credits must be a positive number")
     from_field = _text(parts, "from_field", what, 16)
@@ -278,131 +278,3 @@ def day_number(date: datetime.date) -> int:
 
 def date_of_day(number: int) -> str:
     return (datetime.date(1970, 1, 1) + datetime.timedelta(days=number)).isoformat()
-
-
-def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
-    names = [n for n in record if n.startswith(prefix)]
-    for name in names:
-        if not LINE_NAME.fullmatch(name):
-            raise InvalidDocument(f"{name!r} is not a line name ({prefix}01, {prefix}02, …)")
-    names.sort(key=lambda n: (len(n), n))  # course.99 before course.100
-    return names
-
-
-def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
-    """The course lines, each sound, and the GPA and total credits agreeing with them."""
-    return _check_course_lines(record, _check_lines(record, COURSE_PREFIX))
-
-
-def _check_course_lines(record: Mapping[str, str], names: Sequence[str]) -> list[CourseLine]:
-    """check_transcript once its line names are known good and in order."""
-    lines = [parse_course_line(record[name], name) for name in names]
-    if not lines:
-        return lines
-    for total in ("gpa", "total_credits"):
-        if total not in record:
-            raise InvalidDocument(f"{total}: a transcript with course lines must state it")
-    credit_sum = weighted = Decimal(0)
-    for line in lines:
-        credit_sum += line.credits
-        weighted += line.credits * GRADE_SCALE[line.grade][0]
-    stated = _decimal(record, "total_credits", "total_credits", Decimal(0), None, True)
-    if stated != credit_sum:
-        raise InvalidDocument(f"total_credits: the course lines add up to {credit_sum} "
-                              f"credits, not {record['total_credits']}")
-    gpa = _decimal(record, "gpa", "gpa", Decimal(0), Decimal(4), True)
-    assert gpa is not None
-    mean = weighted / credit_sum
-    if abs(mean - gpa) > GPA_TOLERANCE:
-        raise InvalidDocument(f"gpa: the course lines give a GPA of {mean:.2f}, not "
-                              f"{record['gpa']}")
-    return lines
-
-
-def check_attestat(record: Mapping[str, str]) -> None:
-    for name, value in record.items():
-        if not name.startswith(SUBJECT_PREFIX):
-            continue
-        if not SUBJECT_NAME.fullmatch(name):
-            raise InvalidDocument(f"{name!r} is not a subject name (subject.<code>: lower-case "
-                                  "letters, digits and _)")
-        _check_school_grade(name, value)
-
-
-def _check_school_grade(name: str, value: str) -> None:
-    if value not in SCHOOL_GRADES:
-        raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5 "
-                              f"(got {value!r})")
-
-
-def check_recognition(record: Mapping[str, str]) -> list[RecognisedLine]:
-    if ORIGINAL_FIELD not in record:
-        raise InvalidDocument("a recognition must name its original transcript (field "
-                              f"{ORIGINAL_FIELD!r})")
-    parse_original(record[ORIGINAL_FIELD])
-    names = _check_lines(record, RECOGNISED_PREFIX)
-    if not names:
-        raise InvalidDocument("a recognition must list at least one recognised course "
-                              f"({RECOGNISED_PREFIX}01)")
-    return [parse_recognised_line(record[name], name) for name in names]
-
-
-def check_employment(record: Mapping[str, str]) -> None:
-    for required in ("position", "organisation", "start_date"):
-        if not str(record.get(required, "")).strip():
-            raise InvalidDocument(f"{required}: an employment record must state it")
-    start = parse_date(record["start_date"], "start_date")
-    if "end_date" in record and parse_date(record["end_date"], "end_date") < start:
-        raise InvalidDocument(f"end_date: {record['end_date']} is before the start "
-                              f"({record['start_date']})")
-
-
-def check_record(credential_type: str, record: Mapping[str, str]) -> None:
-    """Refuse a record whose structured fields are unsound or contradict each other."""
-    if credential_type == "transcript":
-        check_transcript(record)
-    elif credential_type == "attestat":
-        check_attestat(record)
-    elif credential_type == "recognition":
-        check_recognition(record)
-    elif credential_type == "employment":
-        check_employment(record)
-
-
-# The types whose records `check_record` looks into, and the field names it looks at
-# (none: it looks at fixed names).
-_CHECKED_PREFIXES: dict[str, tuple[str, ...]] = {
-    "transcript": (COURSE_PREFIX,), "attestat": (SUBJECT_PREFIX,), "recognition": (),
-    "employment": ()}
-
-RecordCheck = Callable[[Mapping[str, str]], None]
-
-
-def record_check(credential_type: str, names: Sequence[str]) -> RecordCheck | None:
-    """`check_record` for records with these field names (in this order), or None when
-    it would check nothing (a diploma; a transcript without course lines). A batch asks
-    once per shape of its records, so what follows from the names alone (which are line
-    names, their order, which are subjects) is done once, not once per record; the
-    checks and their words are check_record's own."""
-    prefixes = _CHECKED_PREFIXES.get(credential_type)
-    if prefixes is None:
-        return None
-    checked = [name for name in names if name.startswith(prefixes)] if prefixes else []
-    if prefixes and not checked:
-        return None
-    if credential_type == "transcript" and all(LINE_NAME.fullmatch(n) for n in checked):
-        in_order = tuple(sorted(checked, key=lambda n: (len(n), n)))
-
-        def check_lines(record: Mapping[str, str]) -> None:
-            _check_course_lines(record, in_order)
-
-        return check_lines
-    if credential_type == "attestat" and all(SUBJECT_NAME.fullmatch(n) for n in checked):
-        subjects = tuple(checked)
-
-        def check_grades(record: Mapping[str, str]) -> None:
-            for name in subjects:
-                _check_school_grade(name, record[name])
-
-        return check_grades
-    return partial(check_record, credential_type)  # a bad name: check_record says which

@@ -15,8 +15,8 @@ hash, so a v1 credential cannot be passed off as v2 or the other way round.
 Both verify.
 
 Structured fields (course lines, subject grades, a recognition's reference, an
-employment's dates) are checked by `ledger.academic.check_record` when the batch
-is hashed, so nothing unsound is issued.
+employment's dates) are checked by `ledger.academic_checks.check_record` when the
+batch is hashed, so nothing unsound is issued.
 
 Field values never leave this module's documents: the chain sees only the root.
 Reading a document a holder shows, and hiding its fields, is
@@ -32,17 +32,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.academic import check_record
+from ledger.academic_checks import check_record
 from ledger.codec import encode, tagged_hash
+from ledger.credential_salts import DEFAULT_SALTS, Salts
 from ledger.credential_shapes import (
     CREDENTIAL_TAG,
-    DEFAULT_SALTS,
     MAX_FIELD_NAME,
     MAX_FIELD_VALUE,
     MAX_FIELDS,
     SALT_BYTES,
     RecordShape,
-    Salts,
     ShapeBook,
     ShapeRuns,
     field_prefix,

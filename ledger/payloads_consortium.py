@@ -1,6 +1,8 @@
 """The payloads that change the consortium itself: key rotation, stolen-key reports,
 evidence of equivocation, and governance proposals and votes (`ledger/payloads.py`
-holds the others, the union of all and the decoder by kind)."""
+holds membership, accreditation and suspension, the union of all and the decoder
+by kind; `ledger/payloads_credentials.py` the payloads about credentials and
+anchored documents)."""
 
 from __future__ import annotations
 

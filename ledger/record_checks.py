@@ -34,7 +34,7 @@ from ledger.credential_documents import ParsedDocument
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.key_events import KeyHistory, KeyPeriod
 from ledger.labels import label_of, labels_for
-from ledger.payloads import REVOCATION_REASONS
+from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.records import Accreditation, Batch, EmploymentEnd, Member, Revocation
 from storage.batch_tree import verify_inclusion
 

@@ -226,9 +226,9 @@ def batch_record(issuer: MemberId, credential_type: str, count: int, height: int
 
 @dataclass(frozen=True)
 class Revocation:
-    """`reason` is a code of `ledger.payloads.REVOCATION_REASONS`; `note_hash` the salted
-    hash of the issuer's off-chain note; `replaced_by` the (batch root, target hash) of
-    the credential that supersedes this one, in the same issuer's batches."""
+    """`reason` is a code of `ledger.payloads_credentials.REVOCATION_REASONS`; `note_hash`
+    the salted hash of the issuer's off-chain note; `replaced_by` the (batch root, target
+    hash) of the credential that supersedes this one, in the same issuer's batches."""
 
     batch_root: bytes
     reason: str

@@ -20,12 +20,8 @@ from ledger.errors import MalformedInput, Unrecognised
 from ledger.identity import MEMBER_ID_BYTES, SIGNATURE_BYTES, KeyPair, MemberId, signing_bytes
 from ledger.payload_fields import MAX_HEIGHT
 from ledger.payloads import (
-    CREDENTIAL_TYPES,
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
-    KIND_ANCHOR,
-    KIND_ISSUE_BATCH,
-    KIND_REVOKE,
     KIND_SUSPEND,
     ROLES,
     Payload,
@@ -35,6 +31,7 @@ from ledger.payloads import (
     require_bytes,
     require_int,
 )
+from ledger.payloads_credentials import CREDENTIAL_TYPES, KIND_ANCHOR, KIND_ISSUE_BATCH, KIND_REVOKE
 
 __all__ = [
     "CREDENTIAL_TYPES", "KIND_ACCREDIT", "KIND_ADD_MEMBER", "KIND_ANCHOR", "KIND_ISSUE_BATCH",

@@ -16,7 +16,7 @@ from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.credentials import target_hash
 from ledger.errors import InvalidDocument, NewerFormat
 from ledger.key_events import KeyHistory
-from ledger.payloads import REVOCATION_REASONS
+from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.record_checks import issuer_key_finding, record_findings
 from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from storage.batch_tree import verify_inclusion

@@ -7,7 +7,7 @@ route; /openapi.json is generated from it by `node.api_schema.openapi_document`.
 from __future__ import annotations
 
 from ledger.identity import MEMBER_ID_BYTES
-from ledger.payloads import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
+from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
 from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,

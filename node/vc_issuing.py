@@ -29,15 +29,8 @@ from aiohttp import web
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
-from ledger.payloads import (
-    CREDENTIAL_TYPES,
-    REASON_SUPERSEDED,
-    REVOCATION_REASONS,
-    CredentialRef,
-    IssueBatchPayload,
-    Payload,
-    RevokePayload,
-)
+from ledger.payloads import CredentialRef, IssueBatchPayload, Payload, RevokePayload
+from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
 from ledger.transactions import build_transaction
 from ledger.vc.anchored import anchor_record, anchoring_section, with_senim_context
 from ledger.vc.didkey import did_key

@@ -32,7 +32,8 @@ from cli.parallel_hashing import (
     use_workers,
 )
 from ledger.credential_documents import parse_document
-from ledger.credential_shapes import FixedSalts, SaltPool, ShapeBook
+from ledger.credential_salts import FixedSalts, SaltPool
+from ledger.credential_shapes import ShapeBook
 from ledger.credentials import DOCUMENT_FORMAT, IssuedBatch, hash_records, make_batch
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair

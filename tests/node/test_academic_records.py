@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ledger.academic import CourseLine, check_transcript, line_text, parse_course_line
+from ledger.academic import CourseLine, line_text, parse_course_line
+from ledger.academic_checks import check_transcript
 from ledger.chain import Chain
 from ledger.credential_documents import disclose
 from ledger.credentials import (

@@ -18,14 +18,12 @@ import msgpack
 import pytest
 
 from ledger.credential_documents import parse_document
+from ledger.credential_salts import SALT_CHUNK_BYTES, FixedSalts, SaltPool
 from ledger.credential_shapes import (
     _JSON_ESCAPED,
     MAX_FIELD_VALUE,
     SALT_BYTES,
-    SALT_CHUNK_BYTES,
     SHAPE_CACHE_MAX,
-    FixedSalts,
-    SaltPool,
     ShapeBook,
     ShapeRuns,
 )

@@ -16,13 +16,8 @@ from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
 from ledger.payload_fields import MAX_HEIGHT, require_bytes, require_int
-from ledger.payloads import (
-    CREDENTIAL_TYPES,
-    MAX_BATCH_COUNT,
-    CredentialRef,
-    IssueBatchPayload,
-    RevokePayload,
-)
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.payloads_credentials import CREDENTIAL_TYPES, MAX_BATCH_COUNT
 from ledger.transactions import (
     TX_VERSION,
     Transaction,

@@ -21,15 +21,8 @@ from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
-from ledger.payloads import (
-    REVOCATION_REASONS,
-    CredentialRef,
-    IssueBatchPayload,
-    Payload,
-    RevokePayload,
-    SuspendPayload,
-    note_hash,
-)
+from ledger.payloads import CredentialRef, IssueBatchPayload, Payload, RevokePayload, SuspendPayload
+from ledger.payloads_credentials import REVOCATION_REASONS, note_hash
 from ledger.transactions import Transaction
 from ledger.verification import verify_credential
 from node.files import save_key

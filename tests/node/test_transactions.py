@@ -15,7 +15,6 @@ from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, signing_bytes, verify_signature
 from ledger.payloads import (
-    CREDENTIAL_TYPES,
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
@@ -25,8 +24,8 @@ from ledger.payloads import (
     RevokePayload,
     SuspendPayload,
     decode_payload,
-    note_hash,
 )
+from ledger.payloads_credentials import CREDENTIAL_TYPES, note_hash
 from ledger.transactions import (
     KIND_ACCREDIT,
     KIND_ADD_MEMBER,
