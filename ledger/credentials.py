@@ -58,8 +58,6 @@ DOCUMENT_FORMATS = (DOCUMENT_FORMAT_V1, DOCUMENT_FORMAT_V2)
 # Records hashed together (by shape): enough that setting up a run costs next to
 # nothing per record, few enough that a run's texts are a few hundred KB.
 RUN_RECORDS_MAX = 512
-# SALT_BYTES and the MAX_ limits live with the shapes (ledger.credential_shapes) and are
-# imported here, where callers have always found them.
 
 
 def field_hash(name: str, value: str, salt: bytes) -> bytes:
