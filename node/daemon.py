@@ -130,8 +130,9 @@ METRICS_REFRESH_S = 1.0
 async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
                           network: Network, sync_questions: AnswerGate,
                           api: LimitedAppRunner) -> None:
-    """Gauges an operator watches, read from the engine once a second (plain reads of
-    counters the engine thread updates; a second's staleness is fine here)."""
+    """Gauges an operator watches, read once a second from the engine (plain reads of
+    counters the engine thread updates; a second's staleness is fine here), the network
+    and the API's connection caps."""
     last_view = engine.replica.view if engine.replica is not None else 0
     while True:
         await asyncio.sleep(METRICS_REFRESH_S)

@@ -53,8 +53,9 @@ class NodeMetrics:
             "connection caps (in all, or per address) were reached (since start)",
             registry=self.registry)
         self.http_connections_evicted = Gauge(
-            "senim_http_connections_evicted", "Idle API connections closed to make room for "
-            "an address holding fewer (since start)", registry=self.registry)
+            "senim_http_connections_evicted", "API connections closed to make room for an "
+            "address holding fewer: the address holding the most gives up an idle one, or "
+            "its oldest if none is idle (since start)", registry=self.registry)
         self.store_damage = Counter("senim_store_damage", "Answers refused because the "
                                     "store was found damaged", registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).

@@ -4,7 +4,6 @@ that two certificates in one part carry is checked once, and counts for both."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import pytest
 
@@ -15,9 +14,9 @@ from consensus.certificate import make_certificate as make_consensus_certificate
 from ledger.identity import KeyPair
 from node.signature_checks import AnswerChecks, _AnswerPart
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
-from node.validators import SignatureCheck, ValidatorSet
+from node.validators import ValidatorSet
 from tests.node.certificates import make_quorum_certificate
-from tests.node.test_signature_workers import children_of
+from tests.node.test_signature_workers import UNEXPLAINED, children_of, raise_once
 
 CHAIN_ID = "senim-answer-checks"
 HEIGHT = 7
@@ -102,23 +101,13 @@ def test_a_part_whose_answers_raised_is_not_collected_again(
     `verified` raised too: the batch that raised is not collected a second time, which
     would drop its worker's child twice and let the set start more than it may."""
     signer = validators(1)[0]
-    receive = node.signature_workers._Child.receive
-    raised: list[bool] = []
-
-    def receive_failing_once(child: node.signature_workers._Child,
-                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
-        if not raised:
-            raised.append(True)
-            raise RuntimeError("an error no child failure explains")
-        return receive(child, batch, failures_max)
-
-    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    raise_once(monkeypatch, "receive")
     workers = SignatureWorkers(1)
     try:
         part = _AnswerPart()
         part.checks.extend((signer.public_key, b"vote %d" % i, signer.sign_raw(b"vote %d" % i))
                            for i in range(WORKER_BATCH_MIN))
-        with pytest.raises(RuntimeError, match="no child failure"):
+        with pytest.raises(RuntimeError, match=UNEXPLAINED):
             part.verified(0, workers)
         part.collect()  # as AnswerChecks.close
         # Its one child dropped once: of the next two batches, one has a new child and
@@ -135,17 +124,7 @@ def test_closing_an_answer_collects_the_parts_after_one_that_raised(
     """`close` runs in a finally when an answer's checks are left: a part whose answers
     raised does not leave the parts after it out, each with a worker's child leased."""
     signer = validators(1)[0]
-    receive = node.signature_workers._Child.receive
-    raised: list[bool] = []
-
-    def receive_failing_once(child: node.signature_workers._Child,
-                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
-        if not raised:
-            raised.append(True)
-            raise RuntimeError("an error no child failure explains")
-        return receive(child, batch, failures_max)
-
-    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    raise_once(monkeypatch, "receive")
     workers = SignatureWorkers(2)
     try:
         checks = AnswerChecks.__new__(AnswerChecks)  # two parts started, as ahead of use
@@ -154,7 +133,7 @@ def test_closing_an_answer_collects_the_parts_after_one_that_raised(
             part.checks.extend((signer.public_key, b"vote %d" % i, signer.sign_raw(b"vote %d" % i))
                                for i in range(WORKER_BATCH_MIN))
             part.start(workers)
-        with pytest.raises(RuntimeError, match="no child failure"):
+        with pytest.raises(RuntimeError, match=UNEXPLAINED):
             checks.close()
         # The first part's child was dropped, the second's given back: both of the next
         # two batches find a child (one new), none is checked here.

@@ -18,9 +18,11 @@ from node.validators import SignatureCheck
 from tests.node.conftest import Consortium
 from tests.node.test_signature_workers import (
     DEADLINE_S,
+    UNEXPLAINED,
     answers_on_threads,
     children_of,
     mixed_checks,
+    raise_once,
     wait_until,
 )
 
@@ -154,31 +156,36 @@ def test_every_waiter_stops_waiting_once_no_child_will_be_started(
         workers.close()
 
 
+@pytest.mark.parametrize("failing", ["send", "receive"])
 def test_a_piece_that_raises_leaves_no_child_leased(
-        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An unexpected error collecting one piece reaches the caller, and every child of
-    the batch is given back or dropped: the next batch still finds children, at once."""
+        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch,
+        failing: str) -> None:
+    """An unexpected error handing the first piece over (the second child is then handed
+    none) or collecting it (the second piece is then still out) reaches the caller, and
+    every child of the batch is given back, or dropped if its pipe may hold half a batch
+    or half an answer: the next batch finds both children at once and is spread again."""
     checks = good_checks(net, 2 * SPREAD_PIECE_CHECKS_MIN)
-    receive = node.signature_workers._Child.receive
-    raised: list[bool] = []
-
-    def receive_failing_once(child: node.signature_workers._Child,
-                             batch: Sequence[SignatureCheck], failures_max: int) -> list[bool]:
-        if not raised:
-            raised.append(True)
-            raise RuntimeError("an error no child failure explains")
-        return receive(child, batch, failures_max)
-
-    monkeypatch.setattr(node.signature_workers._Child, "receive", receive_failing_once)
+    raise_once(monkeypatch, failing)
     # a child left leased would make the next caller wait this long, then check in turn
+    # or (the set having room for one new child) check it unspread
     monkeypatch.setattr(node.signature_workers, "CHILD_WAIT_S_MAX", 5.0)
     workers = SignatureWorkers(2, spread=True)
     try:
-        with pytest.raises(RuntimeError, match="no child failure"):
+        with pytest.raises(RuntimeError, match=UNEXPLAINED):
             workers(checks)
+        send = node.signature_workers._Child.send
+        pieces: list[int] = []
+
+        def counted_send(child: node.signature_workers._Child,
+                         batch: Sequence[SignatureCheck], failures_max: int) -> None:
+            pieces.append(len(batch))
+            send(child, batch, failures_max)
+
+        monkeypatch.setattr(node.signature_workers._Child, "send", counted_send)
         assert workers(checks) == [True] * len(checks)
+        assert pieces == [SPREAD_PIECE_CHECKS_MIN] * 2
         assert in_turn.batches == 0
         wait_until(lambda: len(children_of(os.getpid())) == 2,
-                   "the child whose answer was half read is replaced, the other kept")
+                   "the child whose pipe was half used is replaced, the other kept")
     finally:
         workers.close()

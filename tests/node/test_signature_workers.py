@@ -70,6 +70,25 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+UNEXPLAINED = "an error no child failure explains"
+
+
+def raise_once(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Make the first call of `_Child.<method>` ("send" or "receive") raise UNEXPLAINED
+    (a RuntimeError, which no child's failure gives), and every later call work."""
+    original = getattr(node.signature_workers._Child, method)
+    raised: list[bool] = []
+
+    def once(child: node.signature_workers._Child, batch: Sequence[SignatureCheck],
+             failures_max: int) -> object:
+        if not raised:
+            raised.append(True)
+            raise RuntimeError(UNEXPLAINED)
+        return original(child, batch, failures_max)
+
+    monkeypatch.setattr(node.signature_workers._Child, method, once)
+
+
 def wait_until(condition: object, what: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not callable(condition) or not condition():
