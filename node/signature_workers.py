@@ -319,13 +319,18 @@ class SignatureWorkers:
             self._alive += 1
         try:
             return _Child()
-        except OSError as exc:
+        except Exception as exc:  # OSError mostly; any failure to start is one
             log.warning("cannot start a signature worker (%s); checking in turn", exc)
             with self._lock:
                 self._alive -= 1
                 self._count_failure()
                 self._freed.notify()
             return None
+        except BaseException:
+            with self._lock:  # no child was made: its place is free again
+                self._alive -= 1
+                self._freed.notify()
+            raise
 
     def _give_back(self, child: _Child) -> None:
         with self._lock:

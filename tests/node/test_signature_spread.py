@@ -13,7 +13,13 @@ from collections.abc import Sequence
 import pytest
 
 import node.signature_workers
-from node.signature_workers import SPREAD_PIECE_CHECKS_MIN, InTurn, SignatureWorkers, check_in_turn
+from node.signature_workers import (
+    SPREAD_PIECE_CHECKS_MIN,
+    WORKER_BATCH_MIN,
+    InTurn,
+    SignatureWorkers,
+    check_in_turn,
+)
 from node.validators import SignatureCheck
 from tests.node.conftest import Consortium
 from tests.node.test_signature_workers import (
@@ -187,5 +193,30 @@ def test_a_piece_that_raises_leaves_no_child_leased(
         assert in_turn.batches == 0
         wait_until(lambda: len(children_of(os.getpid())) == 2,
                    "the child whose pipe was half used is replaced, the other kept")
+    finally:
+        workers.close()
+
+
+def test_a_child_that_fails_to_start_unexpectedly_frees_its_place(
+        net: Consortium, in_turn: CountedInTurn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any failure to start a child is one failure: that batch is checked in turn and
+    the child's place in the set is free again, for the next batch's child."""
+    start_child = node.signature_workers._Child.__init__
+    failed: list[bool] = []
+
+    def start_failing_once(child: node.signature_workers._Child) -> None:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError(UNEXPLAINED)
+        start_child(child)
+
+    monkeypatch.setattr(node.signature_workers._Child, "__init__", start_failing_once)
+    checks = good_checks(net, WORKER_BATCH_MIN)
+    workers = SignatureWorkers(1)
+    try:
+        assert workers.start(checks)() == [True] * len(checks)
+        assert in_turn.batches == 1 and not children_of(os.getpid())
+        assert workers.start(checks)() == [True] * len(checks)
+        assert in_turn.batches == 1 and len(children_of(os.getpid())) == 1
     finally:
         workers.close()
