@@ -248,7 +248,8 @@ class LimitedAppRunner(web.AppRunner):
 
     def connections_refused_and_evicted(self) -> tuple[int, int]:
         """What the caps have done since the server started: connections refused, and
-        idle ones closed to make room (both 0 before it starts)."""
+        open ones closed to make room for an address holding fewer (both 0 before it
+        starts)."""
         server = self.server
         if not isinstance(server, LimitedServer):
             return 0, 0

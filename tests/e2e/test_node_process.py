@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from node.fair_share import CONNECTIONS_PER_SOURCE_MAX
 from tests.e2e.harness import HOST, Consortium, Member, NodeProcess, http
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -127,10 +128,9 @@ def test_metrics_expose_height(node: NodeProcess) -> None:
 
 def test_metrics_count_api_connections_refused_at_the_cap(node: NodeProcess) -> None:
     """An address past its connection cap shows in /metrics, within the refresh."""
-    per_source_max = 64  # node.fair_share.CONNECTIONS_PER_SOURCE_MAX
     opened: list[socket.socket] = []
     try:
-        for _ in range(per_source_max + 3):
+        for _ in range(CONNECTIONS_PER_SOURCE_MAX + 3):
             client = socket.socket()
             client.bind(("127.0.0.23", 0))  # not the exempt 127.0.0.1
             client.connect((node.host, node.api_port))
