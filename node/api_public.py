@@ -93,7 +93,7 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
         await asyncio.sleep(decision.delay_s)
 
 
-async def _within_byte_rate(request: web.Request, limit: int) -> None:
+async def within_byte_rate(request: web.Request, limit: int) -> None:
     """The verification rates, charged before the body is read: its declared length, or
     the route's limit when it declares none (chunked)."""
     await within_rate(request, "verify")
@@ -223,7 +223,7 @@ async def transaction_status(request: web.Request) -> web.Response:
 
 async def verify_document(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await _within_byte_rate(request, VERIFY_BODY_MAX)
+    await within_byte_rate(request, VERIFY_BODY_MAX)
     body = await read_body(request, VERIFY_BODY_MAX)
     return web.json_response(await public(request, _verify_document, core, body,
                                           pool=request.app[VERIFY_WORK]))
@@ -239,7 +239,7 @@ def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await _within_byte_rate(request, ANCHOR_BODY_MAX)
+    await within_byte_rate(request, ANCHOR_BODY_MAX)
     data = await read_body(request, ANCHOR_BODY_MAX)
     if not data:
         raise MalformedInput("send the anchored document's bytes as the request body")
