@@ -35,6 +35,7 @@ from node.api_chain import (
 )
 from node.api_public import (
     ANCHOR_BODY_MAX,
+    ANCHOR_BYTES,
     CORE,
     LIMITS,
     LONG_POLLS,
@@ -266,6 +267,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
     app[SUBMISSION_BYTES] = InFlight()
+    app[ANCHOR_BYTES] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()
     core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)
