@@ -41,6 +41,7 @@ from node.api_public import (
     LONG_POLLS,
     SUBMISSION_BYTES,
     TRANSACTIONS_BODY_MAX,
+    VERIFY_BYTES,
     VERIFY_WORK,
     InFlight,
     submit_transactions,
@@ -268,6 +269,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[LONG_POLLS] = InFlight()
     app[SUBMISSION_BYTES] = InFlight()
     app[ANCHOR_BYTES] = InFlight()
+    app[VERIFY_BYTES] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()
     core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)

@@ -16,6 +16,7 @@ from node.api_public import (
     LIMITS,
     SMALL_SUBMISSION_BYTES,
     SUBMISSION_BYTES,
+    VERIFY_BYTES,
 )
 from node.client_limits import (
     RATES,
@@ -205,6 +206,32 @@ async def test_large_anchored_documents_beyond_the_bytes_in_flight_are_busy(
         app[ANCHOR_BYTES].count = 0  # the others were answered
         response = await client.post("/v1/verify/anchor", data=large)
         assert response.status == 200 and app[ANCHOR_BYTES].count == 0
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
+
+
+async def test_large_documents_beyond_the_bytes_in_flight_are_busy(net: Consortium) -> None:
+    """Ten addresses sending 256 KiB documents slowly, each within its byte rate, held
+    640 of them (the per-address connection cap) and took a validator from 113 to 316 MB."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "budget", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        app[VERIFY_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+        large = b'{"padding": "' + b"x" * SMALL_SUBMISSION_BYTES + b'"}'
+        response = await client.post("/v1/verify", data=large,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status == 503 and "Retry-After" in response.headers
+        assert (await response.json())["error"]["code"] == "busy"
+        small = await client.post("/v1/verify", json={"padding": "x"})
+        assert small.status == 200, await small.text()
+        app[VERIFY_BYTES].count = 0  # the others were answered
+        response = await client.post("/v1/verify", data=large,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status == 200 and app[VERIFY_BYTES].count == 0
     finally:
         await client.close()
         core.worker.shutdown(wait=True)
