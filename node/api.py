@@ -35,11 +35,13 @@ from node.api_chain import (
 )
 from node.api_public import (
     ANCHOR_BODY_MAX,
+    ANCHOR_BYTES,
     CORE,
     LIMITS,
     LONG_POLLS,
     SUBMISSION_BYTES,
     TRANSACTIONS_BODY_MAX,
+    VERIFY_BYTES,
     VERIFY_WORK,
     InFlight,
     submit_transactions,
@@ -266,6 +268,8 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
     app[SUBMISSION_BYTES] = InFlight()
+    app[ANCHOR_BYTES] = InFlight()
+    app[VERIFY_BYTES] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()
     core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)

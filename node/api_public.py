@@ -9,9 +9,10 @@ the ledger worker consensus uses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +45,13 @@ ANCHOR_BODY_MAX = 16 * 1024 * 1024
 PROOFS_BODY_MAX = 64 * 1024
 MAX_PROOF_KEYS = 32
 MAX_STATE_KEY_BYTES = 128
-# Bytes of large submissions being read, parsed and checked at once: each byte holds
-# about three in memory until answered, so a flood of big bodies is answered "busy"
-# beyond this instead of growing the node. A body this small never waits (the
-# connection cap bounds how many there can be).
-SUBMISSION_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024
+# Bytes of large bodies being read and checked at once, counted apart for submissions,
+# documents and anchored documents: each byte of a submission holds about three in
+# memory until answered, and the byte rates are charged as a body starts (a slow sender
+# holds each second's worth), so a flood of big bodies is answered "busy" beyond this
+# instead of growing the node. A body this small never waits (the connection cap bounds
+# how many there can be).
+BODY_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024
 SMALL_SUBMISSION_BYTES = 64 * 1024
 MAX_WAIT_S = 60.0
 # Validator-set change proofs per page (each a header, a certificate, two Merkle proofs).
@@ -70,6 +73,8 @@ class InFlight:
 
 LONG_POLLS = web.AppKey("long_polls", InFlight)
 SUBMISSION_BYTES = web.AppKey("submission_bytes", InFlight)
+ANCHOR_BYTES = web.AppKey("anchor_bytes", InFlight)
+VERIFY_BYTES = web.AppKey("verify_bytes", InFlight)
 
 
 def _source(request: web.Request) -> str:
@@ -93,7 +98,7 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
         await asyncio.sleep(decision.delay_s)
 
 
-async def _within_byte_rate(request: web.Request, limit: int) -> None:
+async def within_byte_rate(request: web.Request, limit: int) -> None:
     """The verification rates, charged before the body is read: its declared length, or
     the route's limit when it declares none (chunked)."""
     await within_rate(request, "verify")
@@ -132,23 +137,34 @@ async def read_json(request: web.Request, limit: int) -> Any:
     return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
 
 
-async def submit_transactions(request: web.Request) -> web.Response:
-    await within_rate(request, "transactions", 0)
+@contextlib.asynccontextmanager
+async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: int,
+                     what: str) -> AsyncIterator[None]:
+    """Count a body larger than SMALL_SUBMISSION_BYTES (its declared length, or `limit`
+    when it declares none) against the route's bytes in flight, or answer 503 busy when
+    that would pass BODY_BYTES_IN_FLIGHT_MAX: one always gets in, a small one never waits."""
     declared = request.content_length
-    size = TRANSACTIONS_BODY_MAX if declared is None else min(declared, TRANSACTIONS_BODY_MAX)
+    size = limit if declared is None else min(declared, limit)
+    in_flight = request.app[budget]
     if size <= SMALL_SUBMISSION_BYTES:
-        return await _submit(request)
-    in_flight = request.app[SUBMISSION_BYTES]
-    if in_flight.count and in_flight.count + size > SUBMISSION_BYTES_IN_FLIGHT_MAX:
+        yield
+        return
+    if in_flight.count and in_flight.count + size > BODY_BYTES_IN_FLIGHT_MAX:
         request.app[CORE].metrics.public_refusals.labels("busy").inc()
         raise http_error(web.HTTPServiceUnavailable, "busy",
-                         "the node is checking other large submissions; retry shortly",
+                         f"the node is checking other large {what}; retry shortly",
                          headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"})
     in_flight.count += size
     try:
-        return await _submit(request)
+        yield
     finally:
         in_flight.count -= size
+
+
+async def submit_transactions(request: web.Request) -> web.Response:
+    await within_rate(request, "transactions", 0)
+    async with large_body(request, SUBMISSION_BYTES, TRANSACTIONS_BODY_MAX, "submissions"):
+        return await _submit(request)
 
 
 async def _submit(request: web.Request) -> web.Response:
@@ -222,8 +238,16 @@ async def transaction_status(request: web.Request) -> web.Response:
 
 
 async def verify_document(request: web.Request) -> web.Response:
+    await within_byte_rate(request, VERIFY_BODY_MAX)
+    # As for anchored documents: ten addresses sending 256 KiB documents slowly, each
+    # within its byte rate, held 640 of them (the per-address connection cap) and took
+    # a validator from 113 to 316 MB.
+    async with large_body(request, VERIFY_BYTES, VERIFY_BODY_MAX, "documents"):
+        return await _verify_document_route(request)
+
+
+async def _verify_document_route(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await _within_byte_rate(request, VERIFY_BODY_MAX)
     body = await read_body(request, VERIFY_BODY_MAX)
     return web.json_response(await public(request, _verify_document, core, body,
                                           pool=request.app[VERIFY_WORK]))
@@ -238,8 +262,16 @@ def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
 
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
+    await within_byte_rate(request, ANCHOR_BODY_MAX)
+    # The byte rate is charged as a body starts, so a client sending slowly held each
+    # second's worth until the body timeout: ten addresses, each starting two 1 MiB
+    # bodies a second and holding their last byte, took a validator from 84 to 350 MB.
+    async with large_body(request, ANCHOR_BYTES, ANCHOR_BODY_MAX, "anchored documents"):
+        return await _verify_anchor_hash(request)
+
+
+async def _verify_anchor_hash(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    await _within_byte_rate(request, ANCHOR_BODY_MAX)
     data = await read_body(request, ANCHOR_BODY_MAX)
     if not data:
         raise MalformedInput("send the anchored document's bytes as the request body")

@@ -198,7 +198,9 @@ def _authorized(request: web.Request) -> web.Response | None:
     if settings.issuer is None:
         return problem(403, "issuing_disabled", "this node is not configured to issue")
     supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(supplied.encode(), settings.token):
+    # aiohttp keeps a header's bytes that are not UTF-8 as lone surrogates: encoded
+    # strictly, such a header was a 500 with a traceback for anyone who sent one.
+    if not hmac.compare_digest(supplied.encode("utf-8", "surrogateescape"), settings.token):
         return problem(401, "unauthorized", "a valid issuing token is required")
     return None
 

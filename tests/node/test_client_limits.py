@@ -11,10 +11,12 @@ from ledger.codec import encode
 from ledger.payloads import AnchorPayload
 from node.api import make_app
 from node.api_public import (
+    ANCHOR_BYTES,
+    BODY_BYTES_IN_FLIGHT_MAX,
     LIMITS,
     SMALL_SUBMISSION_BYTES,
     SUBMISSION_BYTES,
-    SUBMISSION_BYTES_IN_FLIGHT_MAX,
+    VERIFY_BYTES,
 )
 from node.client_limits import (
     RATES,
@@ -162,7 +164,7 @@ async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        app[SUBMISSION_BYTES].count = SUBMISSION_BYTES_IN_FLIGHT_MAX  # others reading
+        app[SUBMISSION_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
         large = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
                  for _ in range(SMALL_SUBMISSION_BYTES // 100)]
         assert len(encode(large)) > SMALL_SUBMISSION_BYTES
@@ -178,6 +180,58 @@ async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_
         response = await client.post("/v1/transactions", data=encode(large),
                                      headers={"Content-Type": "application/msgpack"})
         assert response.status == 202 and app[SUBMISSION_BYTES].count == 0
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
+
+
+async def test_large_anchored_documents_beyond_the_bytes_in_flight_are_busy(
+        net: Consortium) -> None:
+    """The byte rate is charged as a body starts, so slow senders held each second's
+    worth until the body timeout: ten addresses, each starting two 1 MiB bodies a second
+    and holding their last byte, took a validator from 84 to 350 MB."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "budget", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        app[ANCHOR_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+        large = os.urandom(SMALL_SUBMISSION_BYTES + 1)
+        response = await client.post("/v1/verify/anchor", data=large)
+        assert response.status == 503 and "Retry-After" in response.headers
+        assert (await response.json())["error"]["code"] == "busy"
+        small = await client.post("/v1/verify/anchor", data=b"a small document")
+        assert small.status == 200, await small.text()
+        app[ANCHOR_BYTES].count = 0  # the others were answered
+        response = await client.post("/v1/verify/anchor", data=large)
+        assert response.status == 200 and app[ANCHOR_BYTES].count == 0
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)
+
+
+async def test_large_documents_beyond_the_bytes_in_flight_are_busy(net: Consortium) -> None:
+    """Ten addresses sending 256 KiB documents slowly, each within its byte rate, held
+    640 of them (the per-address connection cap) and took a validator from 113 to 316 MB."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "budget", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        app[VERIFY_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+        large = b'{"padding": "' + b"x" * SMALL_SUBMISSION_BYTES + b'"}'
+        response = await client.post("/v1/verify", data=large,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status == 503 and "Retry-After" in response.headers
+        assert (await response.json())["error"]["code"] == "busy"
+        small = await client.post("/v1/verify", json={"padding": "x"})
+        assert small.status == 200, await small.text()
+        app[VERIFY_BYTES].count = 0  # the others were answered
+        response = await client.post("/v1/verify", data=large,
+                                     headers={"Content-Type": "application/json"})
+        assert response.status == 200 and app[VERIFY_BYTES].count == 0
     finally:
         await client.close()
         core.worker.shutdown(wait=True)

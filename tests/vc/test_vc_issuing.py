@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from pathlib import Path
@@ -168,3 +169,20 @@ async def test_senim_revoke_takes_the_issued_vc_file(node: VcNode, tmp_path: Pat
     assert result.exit_code == 0, result.output
     list_url = issued["credentialStatus"]["statusListCredential"]
     assert bit_is_set(await status_list_bits(node, list_url), 0)
+
+
+async def test_a_token_that_is_not_utf8_is_a_401_not_a_500(node: VcNode) -> None:
+    """aiohttp keeps header bytes that are not UTF-8 as lone surrogates, which the token
+    check encoded strictly: any outsider's `Authorization: Bearer \\xff` to the issuing
+    routes was a 500 with an ERROR traceback in the node's log."""
+    for path in ("/credentials/issue", "/credentials/status"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", node.client.port)
+        try:
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: node\r\nContent-Type: "
+                         "application/json\r\nContent-Length: 2\r\nConnection: close\r\n"
+                         "Authorization: Bearer ".encode() + b"\xff\xfe\r\n\r\n{}")
+            await writer.drain()
+            status_line = (await reader.readline()).decode()
+        finally:
+            writer.close()
+        assert status_line.split()[1] == "401", status_line

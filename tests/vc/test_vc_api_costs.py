@@ -1,0 +1,83 @@
+"""What an outsider's VC-API request may cost a node: its body is parsed off the event
+loop, it is under the client's verification rates, and its status entries cost a bounded
+number of ledger jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from node import client_limits
+from node.api_public import LIMITS
+from node.vc_api import MAX_STATUS_LOOKUPS
+from tests.vc.conftest import VcNode
+from tests.vc.test_vc_api import exported
+
+
+async def test_a_vc_body_is_parsed_off_the_event_loop(node: VcNode,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 512 KiB body of 170,000 empty arrays took ~0.3 s of the event loop to parse and
+    measure: one address posting such bodies to a validator of the testnet took the
+    loop's answer to /v1/status from 2 to 126 ms (median) and anchors' commits from 17
+    to 754 ms. It is parsed in the API's verification pool now."""
+    from node import vc_common
+
+    measured_on: list[int] = []
+    nesting = vc_common._nesting
+
+    def recorded(value: Any) -> int:
+        measured_on.append(threading.get_ident())
+        return nesting(value)
+
+    monkeypatch.setattr(vc_common, "_nesting", recorded)
+    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    for path in ("/credentials/verify", "/presentations/verify"):
+        response = await node.client.post(path, data=body)
+        assert response.status in (200, 400), await response.text()
+    assert len(measured_on) == 2
+    assert threading.get_ident() not in measured_on  # the loop runs this test
+
+
+@pytest.mark.parametrize("path", ["/credentials/verify", "/presentations/verify"])
+async def test_the_vc_routes_are_under_the_clients_verification_rates(
+        node: VcNode, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """They were under none: one address could post 512 KiB bodies as fast as the node
+    read them, where /v1/verify takes 1 MiB a second from it."""
+    body = json.dumps({"verifiableCredential": exported(node, 0), "padding": "x" * 300_000})
+    monkeypatch.setitem(client_limits.RATES, "verify_bytes", (1.0, 400_000.0))
+    node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
+    assert (await node.client.post(path, data=body)).status in (200, 400)
+    refused = await node.client.post(path, data=body)
+    assert refused.status == 429, await refused.text()
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+
+
+async def test_status_entries_naming_no_list_cost_a_bounded_number_of_lookups(
+        node: VcNode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only lists found were counted: a document of 2,700 status entries naming lists
+    that do not exist queued 5,400 ledger jobs on the engine thread, one after another."""
+    from node.vc_common import VC
+
+    snapshots: list[bytes] = []
+    in_worker = node.core.in_worker
+
+    async def counted(func: Any, *args: Any) -> Any:
+        if func == node.app[VC].index.snapshot:
+            snapshots.append(args[1])
+        return await in_worker(func, *args)
+
+    monkeypatch.setattr(node.core, "in_worker", counted)
+    credential = exported(node, 0)
+    credential["credentialStatus"] = [
+        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+         "statusListIndex": "0",
+         "statusListCredential": "https://node.senim.test/credentials/status/"
+         + os.urandom(52).hex()} for _ in range(50)]
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": credential}))
+    assert response.status == 400, await response.text()  # tampered: its entries changed
+    assert 0 < len(snapshots) <= MAX_STATUS_LOOKUPS
