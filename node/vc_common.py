@@ -32,7 +32,13 @@ from ledger.rules import load_batch
 from ledger.vc.canon import MAX_DEPTH
 from ledger.vc.export import status_list_id
 from node.api_public import LIMITS, VERIFY_WORK, public
-from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE, VC_PROCESSES, FairSlots, SlotsBusy
+from node.fair_share import (
+    MAX_VC_IN_FLIGHT_PER_SOURCE,
+    VC_PROCESSES,
+    VC_WORKER_NICENESS,
+    FairSlots,
+    SlotsBusy,
+)
 from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.service import NodeCore
@@ -56,8 +62,13 @@ _FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
 
 
 def _new_pool() -> Executor:
-    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER, initializer=exit_with,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER,
+                               initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent_pid: int) -> None:
+    os.nice(VC_WORKER_NICENESS)
+    exit_with(parent_pid)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """What an outsider's VC-API request may cost a node: its body is parsed off the event
-loop, it is under the client's verification rates, and its status entries cost a bounded
-number of ledger jobs."""
+loop, it is under the client's verification rates, its status entries cost a bounded
+number of ledger jobs, and its canonicalisation runs below the node's own priority."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 
 from node import client_limits
 from node.api_public import LIMITS
+from node.fair_share import VC_WORKER_NICENESS
 from node.vc_api import MAX_STATUS_LOOKUPS
+from node.vc_common import VcSettings
 from tests.vc.conftest import VcNode
 from tests.vc.test_vc_api import exported
 
@@ -81,3 +83,13 @@ async def test_status_entries_naming_no_list_cost_a_bounded_number_of_lookups(
                                       data=json.dumps({"verifiableCredential": credential}))
     assert response.status == 400, await response.text()  # tampered: its entries changed
     assert 0 < len(snapshots) <= MAX_STATUS_LOOKUPS
+
+
+def test_vc_workers_run_below_the_node_s_own_threads() -> None:
+    """The VC workers' work is public: they run at a lower priority than the node."""
+    settings = VcSettings()
+    try:
+        worker_niceness = settings.pool.submit(os.nice, 0).result(timeout=60)
+    finally:
+        settings.pool.shutdown(wait=True)
+    assert worker_niceness == min(19, os.nice(0) + VC_WORKER_NICENESS)
