@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.codec import encode
@@ -156,82 +159,80 @@ async def test_a_forged_submission_admits_nothing_not_even_its_valid_part(
         core.worker.shutdown(wait=True)
 
 
-async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_pass(
-        net: Consortium) -> None:
+@dataclass
+class Budget:
+    core: NodeCore
+    app: web.Application
+    client: TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def budget(net: Consortium) -> AsyncIterator[Budget]:
+    """A node's API with no address exempt from the client limits."""
     core = NodeCore(net.ministry, net.genesis, MemoryStore(),
                     MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
     app = make_app(core, "budget", rate_exempt=frozenset())
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        app[SUBMISSION_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
-        large = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
-                 for _ in range(SMALL_SUBMISSION_BYTES // 100)]
-        assert len(encode(large)) > SMALL_SUBMISSION_BYTES
-        response = await client.post("/v1/transactions", data=encode(large),
-                                     headers={"Content-Type": "application/msgpack"})
-        assert response.status == 503 and "Retry-After" in response.headers
-        assert (await response.json())["error"]["code"] == "busy"
-        assert len(core.mempool) == 0
-        small = make_tx(net.employer, AnchorPayload(os.urandom(32)))
-        response = await client.post("/v1/transactions", json={"tx": small.encode().hex()})
-        assert response.status == 202
-        app[SUBMISSION_BYTES].count = 0  # the others were answered
-        response = await client.post("/v1/transactions", data=encode(large),
-                                     headers={"Content-Type": "application/msgpack"})
-        assert response.status == 202 and app[SUBMISSION_BYTES].count == 0
+        yield Budget(core, app, client)
     finally:
         await client.close()
         core.worker.shutdown(wait=True)
+
+
+async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_pass(
+        net: Consortium, budget: Budget) -> None:
+    core, app, client = budget.core, budget.app, budget.client
+    app[SUBMISSION_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+    large = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
+             for _ in range(SMALL_SUBMISSION_BYTES // 100)]
+    assert len(encode(large)) > SMALL_SUBMISSION_BYTES
+    response = await client.post("/v1/transactions", data=encode(large),
+                                 headers={"Content-Type": "application/msgpack"})
+    assert response.status == 503 and "Retry-After" in response.headers
+    assert (await response.json())["error"]["code"] == "busy"
+    assert len(core.mempool) == 0
+    small = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+    response = await client.post("/v1/transactions", json={"tx": small.encode().hex()})
+    assert response.status == 202
+    app[SUBMISSION_BYTES].count = 0  # the others were answered
+    response = await client.post("/v1/transactions", data=encode(large),
+                                 headers={"Content-Type": "application/msgpack"})
+    assert response.status == 202 and app[SUBMISSION_BYTES].count == 0
 
 
 async def test_large_anchored_documents_beyond_the_bytes_in_flight_are_busy(
-        net: Consortium) -> None:
+        budget: Budget) -> None:
     """The byte rate is charged as a body starts, so slow senders held each second's
     worth until the body timeout: ten addresses, each starting two 1 MiB bodies a second
     and holding their last byte, took a validator from 84 to 350 MB."""
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "budget", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        app[ANCHOR_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
-        large = os.urandom(SMALL_SUBMISSION_BYTES + 1)
-        response = await client.post("/v1/verify/anchor", data=large)
-        assert response.status == 503 and "Retry-After" in response.headers
-        assert (await response.json())["error"]["code"] == "busy"
-        small = await client.post("/v1/verify/anchor", data=b"a small document")
-        assert small.status == 200, await small.text()
-        app[ANCHOR_BYTES].count = 0  # the others were answered
-        response = await client.post("/v1/verify/anchor", data=large)
-        assert response.status == 200 and app[ANCHOR_BYTES].count == 0
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
+    app, client = budget.app, budget.client
+    app[ANCHOR_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+    large = os.urandom(SMALL_SUBMISSION_BYTES + 1)
+    response = await client.post("/v1/verify/anchor", data=large)
+    assert response.status == 503 and "Retry-After" in response.headers
+    assert (await response.json())["error"]["code"] == "busy"
+    small = await client.post("/v1/verify/anchor", data=b"a small document")
+    assert small.status == 200, await small.text()
+    app[ANCHOR_BYTES].count = 0  # the others were answered
+    response = await client.post("/v1/verify/anchor", data=large)
+    assert response.status == 200 and app[ANCHOR_BYTES].count == 0
 
 
-async def test_large_documents_beyond_the_bytes_in_flight_are_busy(net: Consortium) -> None:
+async def test_large_documents_beyond_the_bytes_in_flight_are_busy(budget: Budget) -> None:
     """Ten addresses sending 256 KiB documents slowly, each within its byte rate, held
     640 of them (the per-address connection cap) and took a validator from 113 to 316 MB."""
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "budget", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        app[VERIFY_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
-        large = b'{"padding": "' + b"x" * SMALL_SUBMISSION_BYTES + b'"}'
-        response = await client.post("/v1/verify", data=large,
-                                     headers={"Content-Type": "application/json"})
-        assert response.status == 503 and "Retry-After" in response.headers
-        assert (await response.json())["error"]["code"] == "busy"
-        small = await client.post("/v1/verify", json={"padding": "x"})
-        assert small.status == 200, await small.text()
-        app[VERIFY_BYTES].count = 0  # the others were answered
-        response = await client.post("/v1/verify", data=large,
-                                     headers={"Content-Type": "application/json"})
-        assert response.status == 200 and app[VERIFY_BYTES].count == 0
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
+    app, client = budget.app, budget.client
+    app[VERIFY_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX  # others reading
+    large = b'{"padding": "' + b"x" * SMALL_SUBMISSION_BYTES + b'"}'
+    response = await client.post("/v1/verify", data=large,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 503 and "Retry-After" in response.headers
+    assert (await response.json())["error"]["code"] == "busy"
+    small = await client.post("/v1/verify", json={"padding": "x"})
+    assert small.status == 200, await small.text()
+    app[VERIFY_BYTES].count = 0  # the others were answered
+    response = await client.post("/v1/verify", data=large,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 200 and app[VERIFY_BYTES].count == 0
