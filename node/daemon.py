@@ -129,10 +129,10 @@ METRICS_REFRESH_S = 1.0
 
 async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
                           network: Network, sync_questions: AnswerGate,
-                          api: LimitedAppRunner) -> None:
+                          api: LimitedAppRunner, evidence: EvidenceSubmitter) -> None:
     """Gauges an operator watches, read once a second from the engine (plain reads of
-    counters the engine thread updates; a second's staleness is fine here), the network
-    and the API's connection caps."""
+    counters the engine thread updates; a second's staleness is fine here), the network,
+    the API's connection caps and the evidence submitter."""
     last_view = engine.replica.view if engine.replica is not None else 0
     while True:
         await asyncio.sleep(METRICS_REFRESH_S)
@@ -149,6 +149,12 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
         refresh_connection_metrics(metrics, api)
+        refresh_evidence_metrics(metrics, evidence)
+
+
+def refresh_evidence_metrics(metrics: NodeMetrics, evidence: EvidenceSubmitter) -> None:
+    metrics.evidence_submitted.set(evidence.submitted)
+    metrics.evidence_dropped.set(evidence.dropped)
 
 
 def refresh_connection_metrics(metrics: NodeMetrics, api: LimitedAppRunner) -> None:
@@ -294,7 +300,7 @@ async def serve(config: NodeConfig) -> None:
              core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network,
-                                                    sync_questions, runner))
+                                                    sync_questions, runner, evidence))
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)

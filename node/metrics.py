@@ -56,6 +56,12 @@ class NodeMetrics:
             "senim_http_connections_evicted", "API connections closed to make room for an "
             "address holding fewer: the address holding the most gives up an idle one, or "
             "its oldest if none is idle (since start)", registry=self.registry)
+        self.evidence_submitted = Gauge(
+            "senim_evidence_submitted", "Evidence of a validator's misbehaviour this node "
+            "found and submitted on chain (since start)", registry=self.registry)
+        self.evidence_dropped = Gauge(
+            "senim_evidence_dropped", "Evidence this node found but did not submit because "
+            "too many submissions were in flight (since start)", registry=self.registry)
         self.store_damage = Counter("senim_store_damage", "Answers refused because the "
                                     "store was found damaged", registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).

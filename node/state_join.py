@@ -111,9 +111,10 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
             await loop.run_in_executor(None, kv.write, sync.final_writes())
             assert sync.snapshot is not None and sync.state is not None
             log.info("joined by state sync at block %d: %d tree nodes, %d values, %d "
-                     "validator-set change proofs kept, in %.1f s", sync.snapshot.height,
-                     sync.state.nodes_done, sync.state.values_done,
-                     len(sync.snapshot.set_changes), time.monotonic() - started)
+                     "validator-set change proofs kept, in %.1f s, started again %d times",
+                     sync.snapshot.height, sync.state.nodes_done, sync.state.values_done,
+                     len(sync.snapshot.set_changes), time.monotonic() - started,
+                     sync.restarts)
             return True
         if sync.phase is Phase.UNAVAILABLE:
             log.warning("no peer holds a snapshot; starting from genesis and syncing blocks")
@@ -124,7 +125,8 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
 
 def _log_progress(sync: StateSync, network: Network) -> None:
     state = sync.state
-    log.info("state sync: %s, snapshot %s, %d nodes, %d values, %d peers distrusted",
-             sync.phase.value, sync.snapshot.height if sync.snapshot else "not chosen",
+    log.info("state sync: %s, snapshot %s, %d nodes, %d values, %d peers distrusted, "
+             "started again %d times", sync.phase.value,
+             sync.snapshot.height if sync.snapshot else "not chosen",
              state.nodes_done if state else 0, state.values_done if state else 0,
-             len(sync.distrusted))
+             len(sync.distrusted), sync.restarts)

@@ -14,6 +14,7 @@ from consensus.messages import Prepare, PrePrepare, ViewChange
 from consensus.types import Digest, Height, ValidatorId, View
 from ledger.equivocation import EvidenceRecord, evidence_count, evidence_key
 from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE, MAX_EVIDENCE_MESSAGE_BYTES
+from node.daemon import refresh_evidence_metrics
 from node.evidence_submit import (
     EVIDENCE_SUBMISSIONS_PENDING_MAX,
     EvidenceSubmitter,
@@ -84,6 +85,8 @@ async def test_new_evidence_goes_on_chain_once(core: NodeCore, net: Consortium,
         await settled(submitter)
     assert submitter.submitted == 1 and len(gossiped) == 1
     assert len(core.mempool) == 0 and evidence_count(core.chain.state) == 1
+    refresh_evidence_metrics(core.metrics, submitter)  # what an operator's /metrics shows
+    assert core.metrics.registry.get_sample_value("senim_evidence_submitted") == 1
 
 
 async def test_evidence_pending_elsewhere_is_refused_at_block_not_twice_on_chain(
@@ -125,6 +128,8 @@ async def test_in_flight_submissions_are_capped(core: NodeCore, net: Consortium,
     assert submitter.in_flight == EVIDENCE_SUBMISSIONS_PENDING_MAX  # waiting for commits
     submitter.found(conflicting_prepares(net, height=999))
     assert submitter.dropped == extra + 1
+    refresh_evidence_metrics(core.metrics, submitter)
+    assert core.metrics.registry.get_sample_value("senim_evidence_dropped") == extra + 1
 
 
 def test_only_provable_evidence_that_fits_is_submittable(net: Consortium) -> None:
