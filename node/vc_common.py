@@ -29,8 +29,9 @@ from ledger.identity import MEMBER_ID_BYTES, KeyPair
 from ledger.payloads import RevokePayload
 from ledger.records import Batch
 from ledger.rules import load_batch
-from ledger.vc.canon import MAX_DEPTH
+from ledger.vc.canon import MAX_DEPTH, MAX_DOCUMENT_VALUES
 from ledger.vc.export import status_list_id
+from ledger.vc.verify import MAX_CREDENTIALS_PER_PRESENTATION
 from node.api_public import LIMITS, VERIFY_WORK, public
 from node.fair_share import (
     MAX_VC_IN_FLIGHT_PER_SOURCE,
@@ -41,6 +42,7 @@ from node.fair_share import (
 )
 from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
+from node.public_work import separators
 from node.service import NodeCore
 from p2p.address_keys import address_key
 
@@ -50,6 +52,12 @@ MAX_VC_BODY_BYTES = 512 * 1024
 # credentials). Checked here because a body is pickled to reach the worker, and the
 # pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
 MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
+# Commas and opening brackets a body may hold before it is parsed (see
+# node.public_work.JSON_SEPARATORS_MAX): twice what a presentation of the most
+# credentials, each of the most values, holds outside its strings. A 512 KiB body of
+# empty arrays took 18 ms of the GIL to parse (and a Python walk of 170,000 values to
+# measure its nesting); at this bound 2 ms (measured).
+MAX_VC_BODY_SEPARATORS = 2 * (MAX_CREDENTIALS_PER_PRESENTATION + 1) * MAX_DOCUMENT_VALUES
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
@@ -173,6 +181,9 @@ async def read_body(request: web.Request) -> dict[str, Any]:
 
 def parse_body(data: bytes) -> dict[str, Any]:
     """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep."""
+    if separators(data) > MAX_VC_BODY_SEPARATORS:
+        raise InvalidDocument(f"body holds more than {MAX_VC_BODY_SEPARATORS} commas and "
+                              "brackets: more values than a presentation may carry")
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
