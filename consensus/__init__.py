@@ -32,7 +32,13 @@ Driver contract (the node; the simulator plays the same role)
   guarantees that after a crash the replica never signs two different blocks
   for one height and view and never returns to an older view. `CommitBlock`
   writes block, certificate and state in one atomic batch; a crash between it
-  and the next `Persist` is safe.
+  and the next `Persist` is safe. One relaxation: a list that sends nothing
+  (no `Broadcast` or `Send`) may leave its writes where a killed process keeps
+  them but a power cut may not, if they are made durable by the next synced
+  write. Every message that rests on new safety state comes in a list with a
+  `Persist` of its own (a vote, a view change); the rest restate what was
+  durable already, or a certificate. So a power cut at most takes the replica
+  back to a state from which it has sent nothing newer.
 * The node checks what consensus cannot: a block's header hashes to its digest
   (answer `BlockExecuted(valid=False)` otherwise), ledger rules, and that a
   synced block's certificate verifies (`verify_certificate`) before applying.

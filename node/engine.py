@@ -216,7 +216,8 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                 if not durable:  # everything durable at the first of them, in one write
                     durable = True
                     if commit is not None:
-                        self._commit_decided(commit, persist, events)
+                        self._commit_decided(commit, persist, events, sync=any(
+                            isinstance(other, Broadcast | Send) for other in actions))
                     elif persist is not None:
                         self.chain.kv.write({REPLICA_STATE_KEY: persist}, sync=True)
             elif isinstance(action, Broadcast):
@@ -314,8 +315,15 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         self._executions[block_hash] = execution
 
     def _commit_decided(self, action: CommitBlock, persist: bytes | None,
-                        events: deque[Event]) -> None:
-        """Consensus decided a block: commit it with the safety state in one batch."""
+                        events: deque[Event], sync: bool) -> None:
+        """Consensus decided a block: commit it with the safety state in one batch.
+
+        `sync`: whether the step sends a frame, which must not leave before the state
+        behind it is on disk. A step that only commits (a commit quorum reached on
+        others' votes) leaves its batch in the OS, where a killed process does not lose
+        it, and the next synced write, which every vote's step makes, flushes it: a
+        power cut before then loses a certified block, which sync fetches again, and the
+        safety state of a height at which the node has sent nothing."""
         safety: dict[bytes, bytes | None] = ({REPLICA_STATE_KEY: persist} if persist is not None
                                             else {})
         execution = self._executions.get(action.digest)
@@ -332,7 +340,8 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                     self.chain.kv.write(safety, sync=True)
                 self.sync.want(action.height)
                 return
-        self._commit(execution, encode_certificate(action.certificate), safety, "consensus")
+        self._commit(execution, encode_certificate(action.certificate), safety, "consensus",
+                     sync)
         events.extend(self._validators_known())
         if len(self.mempool):
             events.append(WorkAvailable())

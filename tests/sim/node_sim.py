@@ -300,6 +300,13 @@ class NodeSimulation(EvidenceFlow):
         for tx in self._pending_evidence(node):  # peers gossip what is still pending
             self._offer_evidence(node, tx)
 
+    def _crash(self, node: SimNode) -> None:
+        # Every other death is a power cut: the store loses what was written since its
+        # last synced write (a killed process loses none of it).
+        if node.incarnation % 2:
+            node.store.cut_power()
+        super()._crash(node)
+
     def _stop_faults(self) -> None:
         for node in self.nodes:
             node.crashes_enabled = False

@@ -21,16 +21,30 @@ class SimulatedCrash(Exception):
 
 
 class CrashingStore(MemoryStore):
-    """The node's disk. A write either happens whole or the node dies just before it."""
+    """The node's disk. A write either happens whole or the node dies just before it; a
+    write not synced (LevelDB's `sync=False`: in the OS, not yet on the disk) survives
+    the process being killed but not a power cut, unless a synced write came after it
+    (LevelDB's log is one file: syncing it syncs everything written before)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.crash: SimNode | None = None
+        self._before_unsynced: dict[bytes, bytes | None] = {}  # each key's synced value
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         if self.crash is not None:
             self.crash.maybe_crash()
+        if sync:
+            self._before_unsynced.clear()
+        else:
+            for key in puts.keys() - self._before_unsynced.keys():
+                self._before_unsynced[key] = self.get(key)
         super().write(puts, sync)
+
+    def cut_power(self) -> None:
+        """Lose every write made since the last synced one."""
+        lost, self._before_unsynced = self._before_unsynced, {}
+        super().write(lost)
 
 
 @dataclass
