@@ -50,7 +50,7 @@ from ledger.transactions import Transaction
 from ledger.validator_sets import set_change_heights
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
-from storage.state_tree import EMPTY_ROOT, StateOverlay, StateTree
+from storage.state_tree import EMPTY_ROOT, STATE_NODES_CACHED_MAX, StateOverlay, StateTree
 
 log = logging.getLogger("senim.chain")
 
@@ -77,14 +77,15 @@ class Chain(ChainReads):
     """
 
     def __init__(self, kv: KeyValueStore, genesis: Genesis,
-                 evidence_check: EvidenceCheck | None = None) -> None:
+                 evidence_check: EvidenceCheck | None = None,
+                 state_nodes_cached: int = STATE_NODES_CACHED_MAX) -> None:
         self.kv = kv
         self.genesis = genesis
         # Every node that executes blocks must be given the same check (the node gives
         # `node.evidence.check_equivocation`); without it evidence is refused.
         self.evidence_check = evidence_check
         self.chain_id = genesis.chain_id
-        self.state = StateTree(kv, STATE_PREFIX)
+        self.state = StateTree(kv, STATE_PREFIX, cache_nodes_max=state_nodes_cached)
         self._certifies: CertificateCheck | None = None
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}

@@ -17,6 +17,8 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
+from storage.kv import LevelDBStore
+from storage.state_tree import STATE_NODES_CACHED_MAX
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class NodeConfig:
     vc_tls_cert: Path | None = None
     vc_tls_key: Path | None = None
     state_sync: bool = False  # [sync]: an empty data dir joins from a peer's snapshot
+    # [storage]: memory the store may keep (defaults: storage.kv, storage.state_tree)
+    block_cache_mb: int = LevelDBStore.BLOCK_CACHE_BYTES >> 20
+    write_buffer_mb: int = LevelDBStore.WRITE_BUFFER_BYTES >> 20
+    state_nodes_cached: int = STATE_NODES_CACHED_MAX
     config_file: Path | None = None  # the file this was read from, for advice that names it
 
 
@@ -68,6 +74,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "mempool": frozenset({"max_txs", "max_bytes", "max_per_sender"}),
     "log": frozenset({"level", "format"}),
     "sync": frozenset({"state_sync"}),
+    "storage": frozenset({"block_cache_mb", "write_buffer_mb", "state_nodes_cached"}),
     "vc": frozenset({"issuer_key", "issue_token_file", "public_url", "https_listen",
                      "tls_cert", "tls_key"}),
 }
@@ -172,7 +179,7 @@ def load_config(path: Path) -> NodeConfig:
     base = path.parent
     node, api, p2p = _table(document, "node"), _table(document, "api"), _table(document, "p2p")
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
-    log = _table(document, "log")
+    log, storage = _table(document, "log"), _table(document, "storage")
     name = node.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("node.name", "is required (text)")
@@ -222,6 +229,14 @@ def load_config(path: Path) -> NodeConfig:
         log_format=log_format,
         api_rate_exempt=tuple(rate_exempt),
         state_sync=state_sync,
+        # LevelDB needs a few MiB of each to work at all; the tree's node cache holds
+        # about 230 bytes a node (storage.state_tree), so its bound is ~23 GB.
+        block_cache_mb=_int(storage, "storage", "block_cache_mb", NodeConfig.block_cache_mb,
+                            8, 65_536),
+        write_buffer_mb=_int(storage, "storage", "write_buffer_mb",
+                             NodeConfig.write_buffer_mb, 4, 1_024),
+        state_nodes_cached=_int(storage, "storage", "state_nodes_cached",
+                                NodeConfig.state_nodes_cached, 10_000, 100_000_000),
         config_file=path,
         **_vc_settings(_table(document, "vc"), base),
     )

@@ -91,7 +91,7 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
-        core = NodeCore(keys, genesis, kv, limits, NodeMetrics())
+        core = NodeCore(keys, genesis, kv, limits, NodeMetrics(), config.state_nodes_cached)
         validator_sets = ValidatorSets.for_chain(core.chain)
         core.chain.check_certificates(validator_sets.certifies)
         require_known_rules(core.chain.state, core.chain.height + 1)  # an upgrade is due

@@ -33,6 +33,7 @@ from node.public_work import (
 from node.signature_workers import CheckSignatures, check_in_turn
 from node.submission_checks import SubmissionChecks
 from storage.kv import KeyValueStore
+from storage.state_tree import STATE_NODES_CACHED_MAX
 
 log = logging.getLogger("senim.node")
 T = TypeVar("T")
@@ -74,11 +75,13 @@ class TxStatus:
 
 class NodeCore(SubmissionChecks):
     def __init__(self, keys: KeyPair, genesis: Genesis, kv: KeyValueStore,
-                 limits: MempoolLimits, metrics: NodeMetrics) -> None:
+                 limits: MempoolLimits, metrics: NodeMetrics,
+                 state_nodes_cached: int = STATE_NODES_CACHED_MAX) -> None:
         self.keys = keys
         self.genesis = genesis
         self.chain_id = genesis.chain_id
-        self.chain = Chain(kv, genesis, evidence_check=check_equivocation)
+        self.chain = Chain(kv, genesis, evidence_check=check_equivocation,
+                           state_nodes_cached=state_nodes_cached)
         self.mempool = Mempool(limits)
         self.metrics = metrics
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()

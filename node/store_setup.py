@@ -28,7 +28,8 @@ def open_store(config: NodeConfig) -> LevelDBStore:
                           f"directory: {exc.strerror or exc}") from exc
     store_path = config.data_dir / STORE_NAME
     try:
-        return LevelDBStore(str(store_path))
+        return LevelDBStore(str(store_path), block_cache_bytes=config.block_cache_mb << 20,
+                            write_buffer_bytes=config.write_buffer_mb << 20)
     except CorruptStateError as exc:
         raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     except Exception as exc:  # plyvel raises its own IOError subclasses

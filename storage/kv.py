@@ -123,7 +123,9 @@ class LevelDBStore:
     # block's batch, which goes in whole (bench.engine.restart_time: 44 MB, 0.3 s).
     WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, block_cache_bytes: int = BLOCK_CACHE_BYTES,
+                 write_buffer_bytes: int = WRITE_BUFFER_BYTES) -> None:
+        """The sizes default to the class's (an operator sets them in [storage])."""
         folder = Path(path)
         existing = set(os.listdir(folder)) if folder.is_dir() else set()
         is_new = not (existing - _NEW_STORE_FILES)
@@ -133,10 +135,10 @@ class LevelDBStore:
                 "refusing to create a new store over it")
         try:  # an IOError here (the store is locked by a running node) is no damage
             self._db = plyvel.DB(path, create_if_missing=is_new, paranoid_checks=True,
-                                 lru_cache_size=self.BLOCK_CACHE_BYTES,
+                                 lru_cache_size=block_cache_bytes,
                                  bloom_filter_bits=self.BLOOM_BITS_PER_KEY,
                                  compression=self.COMPRESSION,
-                                 write_buffer_size=self.WRITE_BUFFER_BYTES)
+                                 write_buffer_size=write_buffer_bytes)
         except plyvel.CorruptionError as exc:
             raise CorruptStateError(
                 f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
