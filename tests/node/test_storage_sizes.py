@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import plyvel
 import pytest
 
 from ledger.chain import Chain
@@ -60,14 +62,26 @@ def test_the_node_cache_keeps_at_most_what_the_operator_set(net: Consortium) -> 
     assert 0 < len(chain.state._nodes.cache) <= capacity
 
 
-def test_a_node_opens_its_store_with_the_configured_sizes(tmp_path: Path) -> None:
+def test_a_node_opens_its_store_with_the_configured_sizes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[dict[str, Any]] = []
+    open_leveldb = plyvel.DB
+
+    def recorded(*args: Any, **options: Any) -> plyvel.DB:
+        opened.append(options)
+        return open_leveldb(*args, **options)
+
+    monkeypatch.setattr(plyvel, "DB", recorded)  # storage.kv calls plyvel.DB
     write_lone_validator(tmp_path)
     (tmp_path / "node.toml").write_text(render_config(
         "n1", "node.key", "genesis.json", "data", "127.0.0.1:0", "127.0.0.1:0", [],
-        overrides={"storage": {"state_nodes_cached": 20_000}}))
+        overrides={"storage": {"state_nodes_cached": 20_000, "block_cache_mb": 16,
+                               "write_buffer_mb": 8}}))
     config: NodeConfig = load_config(tmp_path / "node.toml")
     core, kv, _ = open_core(config)
     try:
         assert core.chain.state._nodes._capacity == 20_000
+        assert [(o["lru_cache_size"], o["write_buffer_size"]) for o in opened] == [
+            (16 << 20, 8 << 20)]
     finally:
         kv.close()
