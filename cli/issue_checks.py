@@ -252,10 +252,10 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
         return
     for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
         click.echo(f"  {problem}", err=True)
-    more = len(result.problems) - PROBLEMS_SHOWN_MAX
+    more = result.problem_count - PROBLEMS_SHOWN_MAX
     if more > 0:
         click.echo(f"  … and {more} more", err=True)
-    fail(f"{path}: {len(result.problems)} problem(s); nothing was issued (fix the export, "
+    fail(f"{path}: {result.problem_count} problem(s); nothing was issued (fix the export, "
          "or try --dry-run to see the rows as they will read)", 2)
 
 
