@@ -30,6 +30,7 @@ from registrar.rows import (
     SourceStats,
     find_header,
 )
+from registrar.sniff import not_text
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -68,6 +69,9 @@ def detect_encoding(path: Path) -> str:
     guess = codecs.lookup(best.encoding).name if best is not None else None
     if guess in _GUESSES_ACCEPTED:
         return _GUESSES_ACCEPTED[guess]
+    plainly = not_text(path)
+    if plainly:
+        raise EncodingUnknown(f"the file is not text: {plainly}")
     raise EncodingUnknown(
         f"the file is not UTF-8, UTF-16 or cp1251 (it looks like {guess or 'binary data'}); "
         "save it as UTF-8 or give the encoding")

@@ -38,6 +38,7 @@ from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
+from registrar.sniff import not_a_workbook
 from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -134,27 +135,13 @@ def _column_of(reference: str | None, following: int) -> int:
         raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
 
 
-# An OLE2 compound file: what Excel writes for a workbook with a password, and old .xls.
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_OLE2_HINT = (" (it is a workbook with a password, or an old .xls renamed: save it from Excel "
-              "as .xlsx, without a password)")
-
-
-def _starts_with(path: Path, magic: bytes) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(magic)) == magic
-    except OSError:
-        return False
-
-
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
               on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}"
-                     + (_OLE2_HINT if _starts_with(path, _OLE2) else ""))
+        plainly = not_a_workbook(path)
+        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {plainly or exc}")
         return
     number = 1
     try:

@@ -382,3 +382,55 @@ def test_xlsx_columns_the_mapping_ignores_hold_no_problem(tmp_path: Path) -> Non
     result = read_export(path, "diploma", mapping=load_mapping(str(mapping)))
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (4, "graduation_date", "formula-without-value")]
+
+
+def _zip(path: Path, members: dict[str, str]) -> bytes:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"", "the file is empty (0 bytes)"),
+    ('<html><body><table><tr><td>ФИО</td></tr></table></body></html>'.encode(),
+     "it is a web page (HTML) named as a workbook"),
+    ('\ufeff\r\n<TABLE border=1><TR><TD>ИИН</TD></TR></TABLE>'.encode("utf-16"),
+     "it is a web page (HTML)"),
+    (b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
+     "it is an Excel 2003 XML spreadsheet"),
+    ("ФИО;ИИН\nӘсел;050315500011\n".encode("cp1251", "replace"),
+     "it is a text file, not a workbook (a CSV renamed?)"),
+    ("damaged", "the workbook is damaged or cut short"),
+    ({"mimetype": "application/vnd.oasis.opendocument.spreadsheet"},
+     "it is an OpenDocument spreadsheet (.ods"),
+    ({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w/>"},
+     "it is a Word document"),
+    ({"list.xlsx": "…"}, "it is a zip archive, not an Excel workbook"),
+])
+def test_a_file_named_xlsx_that_is_none_is_named_for_what_it_is(
+        tmp_path: Path, content: bytes | str | dict[str, str], said: str) -> None:
+    # openpyxl said "File is not a zip file" (or "There is no item named …") for each
+    path = tmp_path / "export.xlsx"
+    if isinstance(content, dict):
+        _zip(path, content)
+    elif content == "damaged":  # a workbook cut short
+        whole = write_xlsx(tmp_path / "whole.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+        path.write_bytes(whole.read_bytes()[:2000])
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    problem = only(read_export(path, "diploma"), "malformed")
+    assert problem.message.startswith("not a readable .xlsx workbook: " + said), problem
+    assert "zip" not in problem.message or "zip archive" in said
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.json"])
+def test_a_workbook_named_as_a_text_export_is_named_for_what_it_is(
+        tmp_path: Path, name: str) -> None:
+    workbook = write_xlsx(tmp_path / "list.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    path = tmp_path / name
+    path.write_bytes(workbook.read_bytes())
+    problem = only(read_export(path, "diploma"), "encoding")
+    assert f"it is an Excel workbook (.xlsx) named {path.suffix}: name it .xlsx" in \
+        problem.message
