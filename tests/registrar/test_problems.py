@@ -259,7 +259,35 @@ def test_platonus_mapping_headers(tmp_path: Path) -> None:
                          mapping=load_mapping("platonus"))
     assert result.problems == [] and result.records[0]["iin"] == IINS[0]
     unmapped = read_export(write_csv(tmp_path / "pl2.csv", rows), "diploma")
-    assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
+    assert codes(unmapped) == ["wrong-mapping"] + ["unknown-column"] * 5 + ["missing-column"] * 5
+    assert str(unmapped.problems[0]) == (
+        "row 1: without a mapping, 0 of the 5 columns are named as the schema names its "
+        "fields; the shipped mapping platonus knows 5: give --mapping platonus [wrong-mapping]")
+
+
+def test_another_systems_mapping_is_named_with_the_one_that_knows_the_header(
+        tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["№ п/п", "ФИО", "ИИН", "Образовательная программа",
+                              "Квалификация", "Дата окончания"], [1, *diploma_row(0)]]
+    path = write_csv(tmp_path / "pl.csv", rows)
+    result = read_export(path, "diploma", mapping=load_mapping("kundelik"))
+    assert str(result.problems[0]) == (
+        "row 1: the mapping kundelik knows 1 of the 6 columns; the shipped mapping platonus "
+        "knows 6: is --mapping platonus the one for this export? [wrong-mapping]")
+    # a school's journal read with the university mapping
+    attestat = [["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра"],
+                ["Әсел Нұрланова", IINS[0], "№ 12 мектеп-гимназия", "2026-05-25", "5"]]
+    school = read_export(write_csv(tmp_path / "k.csv", attestat), "attestat",
+                         mapping=load_mapping("platonus"))
+    assert "the shipped mapping kundelik knows 5" in school.problems[0].message
+
+
+def test_no_mapping_is_named_when_none_knows_the_header_better(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["Аты", "iin", "programme", "qualification", "Күні"],
+                             diploma_row(0)]
+    result = read_export(write_csv(tmp_path / "x.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert "wrong-mapping" not in codes(result) and "missing-column" in codes(result)
 
 
 def test_headers_wrapped_or_spaced_in_excel_still_match(tmp_path: Path) -> None:
