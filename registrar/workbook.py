@@ -37,7 +37,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
+from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats, find_header
 from registrar.sniff import not_a_workbook
 from registrar.validate import MAX_RECORDS
 
@@ -75,12 +75,26 @@ _VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
 _MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
 
 
+# Merged cells kept whole, for the header, from the rows it may stand on (find_header).
+MAX_HEADER_MERGES = 4096
+
+
+@dataclass(frozen=True)
+class Merge:
+    first_column: int  # from 1, as Excel counts
+    first_row: int
+    last_column: int
+    last_row: int
+    reference: str
+
+
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
     unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
     # row -> (first column (from 0) that merged cells cover, not their first, their range)
     merged: dict[int, tuple[int, str]] = field(default_factory=dict)
+    top: list[Merge] = field(default_factory=list)  # starting at most at row 11
 
     def merge(self, reference: str) -> None:
         """Note the cells a merged range covers beyond its first, which hold nothing
@@ -89,6 +103,8 @@ class SheetMarks:
             first_column, first_row, last_column, last_row = range_boundaries(reference)
         except (CellCoordinatesException, ValueError, TypeError) as exc:
             raise ValueError(f"merged cells at {reference!r}, which is no range") from exc
+        if first_row <= MAX_TITLE_ROWS + 1 and len(self.top) < MAX_HEADER_MERGES:
+            self.top.append(Merge(first_column, first_row, last_column, last_row, reference))
         for row in range(first_row, min(last_row, MAX_RECORDS + 1) + 1):
             covered = first_column if row > first_row else first_column + 1  # from 1
             if covered <= last_column and covered - 1 < self.merged.get(row, (covered, ""))[0]:
@@ -135,6 +151,59 @@ def _column_of(reference: str | None, following: int) -> int:
         raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
 
 
+def _unnamed(first: int, last: int) -> str:
+    return (f"column {get_column_letter(first)} has no name of its own" if first == last else
+            f"columns {get_column_letter(first)}-{get_column_letter(last)} have no names of "
+            "their own")
+
+
+class HeaderMerges:
+    """Merged cells that make a header of more than one cell or row (as report-style
+    exports do: a group's name over its columns, each name merged down over a row of
+    sub-names). A header is one row of one name per column, so each is a problem,
+    said once at the header: read on, such a sheet gives a problem at every row."""
+
+    def __init__(self, marks: SheetMarks, header_row: int, width: int) -> None:
+        self.row = header_row
+        # on the header's named cells; a merge past them is met only if a row holds values
+        # under it (a cell merged across the last columns for width alone is harmless)
+        self.merges = sorted((m for m in marks.top if m.first_row <= header_row <= m.last_row
+                              and m.first_column <= width), key=lambda m: m.first_column)
+        self.width = width
+
+    def problem(self) -> tuple[int, str] | None:
+        """The header's own problem and the column (from 1) it names, if any."""
+        for merge in self.merges:
+            if merge.first_row < self.row:
+                return merge.first_column, (
+                    f"the header is row {self.row}, but the cells {merge.reference} merge it "
+                    f"with row {merge.first_row} above, which holds the name: a header is one "
+                    f"row: give each column its own name in row {self.row}")
+            if merge.first_column < min(merge.last_column, self.width):
+                return merge.first_column, self._across(merge)
+        return None
+
+    def _across(self, merge: Merge) -> str:
+        return (f"the header cell is merged over {merge.reference}, so "
+                f"{_unnamed(merge.first_column + 1, merge.last_column)}: unmerge it and "
+                f"give each column its own name in row {self.row}")
+
+    def below(self, number: int, first_value: int | None) -> tuple[int | None, str] | None:
+        """The problem of row `number`, holding values (the first beyond the header's
+        named columns at `first_value`, from 0), when merged cells make it the header's."""
+        for merge in self.merges:
+            if merge.first_row < number <= merge.last_row:
+                return None, (f"the row is part of the header: the cells {merge.reference} "
+                              f"merge it with row {self.row}; a header is one row: give each "
+                              f"column its own name in row {self.row} and delete row {number}")
+            if first_value is not None and \
+                    merge.first_column <= first_value < merge.last_column:
+                return merge.first_column, (f"{self._across(merge)} (row {number} holds a "
+                                            f"value under it, in column "
+                                            f"{get_column_letter(first_value + 1)})")
+        return None
+
+
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
               on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     try:
@@ -169,6 +238,12 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
+        merges = HeaderMerges(marks, header_row, width)
+        problem = merges.problem()
+        if problem is not None:
+            problems.add(header_row, keys[problem[0] - 1] or get_column_letter(problem[0]),
+                         "merged-header", problem[1])
+            return
         if on_header is not None:
             on_header.header(keys, header_row)
         # columns the mapping reads past (row numbers): what they hold is never a problem
@@ -185,6 +260,13 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
             merged, merged_range = marks.merged.get(number, (width, ""))
+            header_part = merges.below(number, beyond[0] if beyond else None)
+            if header_part is not None:
+                column, message = header_part
+                problems.add(number if column is None else header_row,
+                             None if column is None else keys[column - 1], "merged-header",
+                             message)
+                return
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
                              "the row is hidden in Excel (filtered out?) and would be issued "
