@@ -434,3 +434,20 @@ def test_a_workbook_named_as_a_text_export_is_named_for_what_it_is(
     problem = only(read_export(path, "diploma"), "encoding")
     assert f"it is an Excel workbook (.xlsx) named {path.suffix}: name it .xlsx" in \
         problem.message
+
+
+
+def test_a_long_number_cell_in_a_code_column_is_refused(tmp_path: Path) -> None:
+    # 16 digits stored as a number: a double, saved as Excel writes one that long
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "diploma_number"], [*diploma_row(0), 7]]
+    written = write_xlsx(tmp_path / "w.xlsx", rows)
+    path = tmp_path / "n.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<v>7</v>", b"<v>1.23456789012346E+15</v>")
+            target.writestr(item, data)
+    problem = only(read_export(path, "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (2, "diploma_number")
+    assert "1.23456789012346e+15 is a number in Excel's scientific notation" in problem.message
