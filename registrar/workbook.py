@@ -9,7 +9,8 @@ padded back by guessing.
 
 The header may stand below title rows (registrar.rows.find_header). A hidden row
 holding values is a problem: rows a registrar filtered out (or hid)
-are still in the file, and every row would be issued. So are cells merged with a
+are still in the file, and every row would be issued; so is a hidden column holding
+values, issued unseen. So are cells merged with a
 cell before them (a programme merged down its group's rows: only the first row
 holds it) and a formula whose result was never saved (files written by programs
 rather than Excel): such cells read empty.
@@ -73,6 +74,8 @@ _CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
 _FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
 _VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
 _MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
+_COLUMN_TAG = f"{{{SHEET_MAIN_NS}}}col"
+MAX_HIDDEN_COLUMN_RANGES = 1024  # one per <col> element Excel writes; bounded memory
 
 
 # Merged cells kept whole, for the header, from the rows it may stand on (find_header).
@@ -95,6 +98,12 @@ class SheetMarks:
     # row -> (first column (from 0) that merged cells cover, not their first, their range)
     merged: dict[int, tuple[int, str]] = field(default_factory=dict)
     top: list[Merge] = field(default_factory=list)  # starting at most at row 11
+    # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
+    hidden_columns: list[tuple[int, int]] = field(default_factory=list)
+
+    def column_hidden(self, index: int) -> bool:
+        """Whether the column at `index` (from 0) is hidden."""
+        return any(first <= index + 1 <= last for first, last in self.hidden_columns)
 
     def merge(self, reference: str) -> None:
         """Note the cells a merged range covers beyond its first, which hold nothing
@@ -139,6 +148,10 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
                 element.clear()
             elif element.tag == _MERGE_TAG:
                 marks.merge(element.get("ref", ""))
+            elif element.tag == _COLUMN_TAG and element.get("hidden") in ("1", "true") and \
+                    len(marks.hidden_columns) < MAX_HIDDEN_COLUMN_RANGES:
+                marks.hidden_columns.append((int(element.get("min", 0)),
+                                             int(element.get("max", 0))))
     return marks
 
 
@@ -249,6 +262,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # columns the mapping reads past (row numbers): what they hold is never a problem
         skipped = {i for i, key in enumerate(keys) if on_header is not None
                    and on_header.ignores(key)}
+        # a hidden column is read like any other: named at its first value, as its row is
+        hidden = [i for i in range(width) if i not in skipped and marks.column_hidden(i)]
         for number, cells in itertools.chain(ahead, rows):
             if all(c is None or not c.strip() for c in cells):
                 continue
@@ -267,6 +282,12 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              None if column is None else keys[column - 1], "merged-header",
                              message)
                 return
+            for i in [i for i in hidden if i < len(cells) and (cells[i] or "").strip()]:
+                problems.add(number, keys[i], "hidden-column",
+                             "the column is hidden in Excel, and what it holds would be issued "
+                             "too (this is its first value): delete it from the export, or "
+                             "show it")
+                hidden.remove(i)
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
                              "the row is hidden in Excel (filtered out?) and would be issued "

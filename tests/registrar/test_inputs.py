@@ -451,3 +451,26 @@ def test_a_long_number_cell_in_a_code_column_is_refused(tmp_path: Path) -> None:
     problem = only(read_export(path, "diploma"), "bad-format")
     assert (problem.row, problem.column) == (2, "diploma_number")
     assert "1.23456789012346e+15 is a number in Excel's scientific notation" in problem.message
+
+
+def test_xlsx_hidden_columns_holding_values_are_refused(tmp_path: Path) -> None:
+    # A column hidden in Excel (the registrar's view leaves it out) was issued unseen.
+    header = ["№ п/п", "ФИО", "ИИН", "Дата рождения", "Образовательная программа",
+              "Квалификация", "Дата окончания", "С отличием"]
+    path = tmp_path / "h.xlsx"
+    write_xlsx(path, [header, *([n + 1, "Әсел Нұрланова", IINS[n], None,
+                                 "Ақпараттық жүйелер", "Бакалавр", "2026-06-30", None]
+                                for n in range(3))])
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet.cell(3, 4).value = "2005-03-15"  # the birth date, in row 3 only
+    for column in ("A", "D", "H", "J"):  # numbers the mapping ignores; nothing in H; past it
+        sheet.column_dimensions[column].hidden = True
+    workbook.save(path)
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "Дата рождения", "hidden-column")]
+    assert "hidden in Excel" in result.problems[0].message
+    sheet.column_dimensions["D"].hidden = False
+    workbook.save(path)
+    assert read_export(path, "diploma", mapping=load_mapping("platonus")).problems == []
