@@ -247,7 +247,11 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
-            problems.add(1, None, "no-header", "the first sheet has no header row")
+            others = (f": only the first of the workbook's {stats.sheets} sheets is read; "
+                      "delete this one, or move the sheet to issue from to the front"
+                      if stats.sheets > 1 else "")
+            problems.add(1, None, "no-header",
+                         f"the first sheet, {stats.sheet!r}, has no header row{others}")
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)

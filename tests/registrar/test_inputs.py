@@ -474,3 +474,23 @@ def test_xlsx_hidden_columns_holding_values_are_refused(tmp_path: Path) -> None:
     sheet.column_dimensions["D"].hidden = False
     workbook.save(path)
     assert read_export(path, "diploma", mapping=load_mapping("platonus")).problems == []
+
+
+def test_an_empty_first_sheet_says_only_the_first_is_read(tmp_path: Path) -> None:
+    # A workbook with an empty "Лист1" first and the list on the second sheet
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "Лист1"
+    second = workbook.create_sheet("Выпускники")
+    for row in (DIPLOMA_HEADER, diploma_row(0)):
+        second.append(row)
+    workbook.save(tmp_path / "two.xlsx")
+    problem = only(read_export(tmp_path / "two.xlsx", "diploma"), "no-header")
+    assert problem.message == (
+        "the first sheet, 'Лист1', has no header row: only the first of the workbook's 2 "
+        "sheets is read; delete this one, or move the sheet to issue from to the front")
+    workbook.remove(first)
+    workbook.create_sheet("Лист1")  # now second: the list is read
+    workbook.save(tmp_path / "two.xlsx")
+    assert read_export(tmp_path / "two.xlsx", "diploma").problems == []
