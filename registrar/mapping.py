@@ -43,7 +43,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registrar.schema import SchemaError
+from registrar.schema import SchemaError, registrars_toml
 
 BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik")
 STUDENT_ROWS = "student-rows"
@@ -163,12 +163,11 @@ def load_mapping(name_or_path: str) -> Mapping:
             text = (resources.files("registrar") / "mappings" / f"{name_or_path}.toml"
                     ).read_text(encoding="utf-8")
         else:
-            text = Path(name_or_path).read_text(encoding="utf-8")
+            text = registrars_toml(Path(name_or_path), "mapping")
         return parse_mapping(tomllib.loads(text), name_or_path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SchemaError(f"cannot read mapping {name_or_path!r} (built in: "
                           f"{', '.join(BUILT_IN_MAPPINGS)}): {exc}") from exc
-
 
 
 def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from registrar import ExportResult, load_mapping, read_export
+import registrar.schema
+from registrar import ExportResult, load_mapping, load_schema, read_export
 from registrar.formats import unsafe_character
 from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
@@ -391,3 +392,21 @@ def test_decomposed_letters_are_recorded_composed(tmp_path: Path) -> None:
     twice = csv_result(tmp_path, [header, [*diploma_row(0), student],
                                   [*diploma_row(1), unicodedata.normalize("NFD", student)]])
     assert where(twice) == [(3, "student_id", "duplicate-student")]
+
+
+def test_a_mapping_or_schema_saved_by_notepad_is_read(tmp_path: Path) -> None:
+    # Windows Notepad saves UTF-8 with a byte order mark; TOML refused it at "line 1,
+    # column 1", and a file saved as ANSI (cp1251) at the byte that failed.
+    text = '[columns]\n"ФИО" = "full_name"\n"ИИН" = "iin"\n'
+    with_bom = tmp_path / "ours.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert load_mapping(str(with_bom)).target("ИИН") == "iin"
+    schema = tmp_path / "diploma.toml"
+    built_in = Path(registrar.schema.__file__).parent / "schemas" / "diploma.toml"
+    schema.write_bytes(b"\xef\xbb\xbf" + built_in.read_bytes())
+    assert load_schema("diploma", schema).credential_type == "diploma"
+    ansi = tmp_path / "ansi.toml"
+    ansi.write_bytes(text.encode("cp1251"))
+    with pytest.raises(SchemaError, match=r"ansi.toml: it is not UTF-8 text \(saved as ANSI, "
+                                          r"Windows-1251\?\): save it as UTF-8$"):
+        load_mapping(str(ansi))
