@@ -23,7 +23,7 @@ from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
-from registrar.rows import RawRow
+from registrar.rows import RawRow, stray_row
 from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup, Schema
 
 MAX_RECORDS = 200_000
@@ -241,6 +241,11 @@ class Validator:
         if prepared is None:
             return
         resolution, values = prepared
+        stray = stray_row(values, [target is not None and target.spec.format == "iin"
+                                   for target in resolution.targets])
+        if stray is not None:
+            self.problems.add(row.number, None, "not-a-student", stray)
+            return
         record = self._record(row.number, resolution, row.keys, values)
         if record is not None and not resolution.problems:
             self.accept(row.number, record, resolution.header_of)

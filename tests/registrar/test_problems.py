@@ -410,3 +410,29 @@ def test_a_mapping_or_schema_saved_by_notepad_is_read(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"ansi.toml: it is not UTF-8 text \(saved as ANSI, "
                                           r"Windows-1251\?\): save it as UTF-8$"):
         load_mapping(str(ansi))
+
+
+def test_a_heading_total_or_signature_row_is_named_once(tmp_path: Path) -> None:
+    # A report's group heading between its students, and its total and signature below
+    # them: each gave "... is required" for every required field.
+    header = ["№ п/п", "ФИО", "ИИН", "Образовательная программа", "Квалификация",
+              "Дата окончания"]
+    rows: list[list[Any]] = [header, ["", "Группа ИС-21-1", "", "", "", ""],
+                             ["1", *diploma_row(0)], ["Итого: 1", "", "", "", "", ""],
+                             ["", "Ректор ____________ Ә. Смағұлов", "", "", "", ""],
+                             ["", "Иванова Анна", "", "Ақпараттық жүйелер", "", ""]]
+    result = read_export(write_csv(tmp_path / "r.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, None, "not-a-student"), (4, None, "not-a-student"), (5, None, "not-a-student"),
+        (6, None, "not-a-student")]
+    assert result.problems[1].message == (
+        "the row holds only 'Итого: 1' and no IIN: a heading, total or signature? Delete it "
+        "from the export (a student's row needs the rest filled in)")
+    # a row of three values or one with an IIN is a student's, its gaps named one by one
+    rows[5][4] = "Бакалавр"
+    rows[4][2] = IINS[1]
+    result = read_export(write_csv(tmp_path / "s.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert [(p.row, p.code) for p in result.problems if p.row and p.row > 4] == [
+        (5, "missing"), (5, "missing"), (5, "missing"), (6, "missing"), (6, "missing")]
