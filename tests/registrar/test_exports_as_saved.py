@@ -1,0 +1,126 @@
+"""Workbooks and files as registrars' systems and Excel save them: a file named for
+what it is not, a hidden column, a long number in scientific notation, an empty first
+sheet. Each is refused by row or file in words that say what to do."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from registrar import load_mapping, read_export
+from tests.registrar.helpers import DIPLOMA_HEADER, IINS, diploma_row, only, write_xlsx
+
+
+def _zip(path: Path, members: dict[str, str]) -> bytes:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"", "the file is empty (0 bytes)"),
+    ('<html><body><table><tr><td>ФИО</td></tr></table></body></html>'.encode(),
+     "it is a web page (HTML) named as a workbook"),
+    ('\ufeff\r\n<TABLE border=1><TR><TD>ИИН</TD></TR></TABLE>'.encode("utf-16"),
+     "it is a web page (HTML)"),
+    (b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
+     "it is an Excel 2003 XML spreadsheet"),
+    ("ФИО;ИИН\nӘсел;050315500011\n".encode("cp1251", "replace"),
+     "it is a text file, not a workbook (a CSV renamed?)"),
+    ("damaged", "the workbook is damaged or cut short"),
+    ({"mimetype": "application/vnd.oasis.opendocument.spreadsheet"},
+     "it is an OpenDocument spreadsheet (.ods"),
+    ({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w/>"},
+     "it is a Word document"),
+    ({"list.xlsx": "…"}, "it is a zip archive, not an Excel workbook"),
+])
+def test_a_file_named_xlsx_that_is_none_is_named_for_what_it_is(
+        tmp_path: Path, content: bytes | str | dict[str, str], said: str) -> None:
+    # openpyxl said "File is not a zip file" (or "There is no item named …") for each
+    path = tmp_path / "export.xlsx"
+    if isinstance(content, dict):
+        _zip(path, content)
+    elif content == "damaged":  # a workbook cut short
+        whole = write_xlsx(tmp_path / "whole.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+        path.write_bytes(whole.read_bytes()[:2000])
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    problem = only(read_export(path, "diploma"), "malformed")
+    assert problem.message.startswith("not a readable .xlsx workbook: " + said), problem
+    assert "zip" not in problem.message or "zip archive" in said
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.json"])
+def test_a_workbook_named_as_a_text_export_is_named_for_what_it_is(
+        tmp_path: Path, name: str) -> None:
+    workbook = write_xlsx(tmp_path / "list.xlsx", [DIPLOMA_HEADER, diploma_row(0)])
+    path = tmp_path / name
+    path.write_bytes(workbook.read_bytes())
+    problem = only(read_export(path, "diploma"), "encoding")
+    assert f"it is an Excel workbook (.xlsx) named {path.suffix}: name it .xlsx" in \
+        problem.message
+
+
+def test_a_long_number_cell_in_a_code_column_is_refused(tmp_path: Path) -> None:
+    # 16 digits stored as a number: a double, saved as Excel writes one that long
+    rows: list[list[Any]] = [[*DIPLOMA_HEADER, "diploma_number"], [*diploma_row(0), 7]]
+    written = write_xlsx(tmp_path / "w.xlsx", rows)
+    path = tmp_path / "n.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<v>7</v>", b"<v>1.23456789012346E+15</v>")
+            target.writestr(item, data)
+    problem = only(read_export(path, "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (2, "diploma_number")
+    assert "1.23456789012346e+15 is a number in Excel's scientific notation" in problem.message
+
+
+def test_xlsx_hidden_columns_holding_values_are_refused(tmp_path: Path) -> None:
+    # A column hidden in Excel (the registrar's view leaves it out) was issued unseen.
+    header = ["№ п/п", "ФИО", "ИИН", "Дата рождения", "Образовательная программа",
+              "Квалификация", "Дата окончания", "С отличием"]
+    path = tmp_path / "h.xlsx"
+    write_xlsx(path, [header, *([n + 1, "Әсел Нұрланова", IINS[n], None,
+                                 "Ақпараттық жүйелер", "Бакалавр", "2026-06-30", None]
+                                for n in range(3))])
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet.cell(3, 4).value = "2005-03-15"  # the birth date, in row 3 only
+    for column in ("A", "D", "H", "J"):  # numbers the mapping ignores; nothing in H; past it
+        sheet.column_dimensions[column].hidden = True
+    workbook.save(path)
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "Дата рождения", "hidden-column")]
+    assert "hidden in Excel" in result.problems[0].message
+    sheet.column_dimensions["D"].hidden = False
+    workbook.save(path)
+    assert read_export(path, "diploma", mapping=load_mapping("platonus")).problems == []
+
+
+def test_an_empty_first_sheet_says_only_the_first_is_read(tmp_path: Path) -> None:
+    # A workbook with an empty "Лист1" first and the list on the second sheet
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "Лист1"
+    second = workbook.create_sheet("Выпускники")
+    for row in (DIPLOMA_HEADER, diploma_row(0)):
+        second.append(row)
+    workbook.save(tmp_path / "two.xlsx")
+    problem = only(read_export(tmp_path / "two.xlsx", "diploma"), "no-header")
+    assert problem.message == (
+        "the first sheet, 'Лист1', has no header row: only the first of the workbook's 2 "
+        "sheets is read; delete this one, or move the sheet to issue from to the front")
+    workbook.remove(first)
+    workbook.create_sheet("Лист1")  # now second: the list is read
+    workbook.save(tmp_path / "two.xlsx")
+    assert read_export(tmp_path / "two.xlsx", "diploma").problems == []
