@@ -73,6 +73,9 @@ def not_a_workbook(path: Path) -> str | None:
     if found is None:
         return None
     head, size = found
+    if path.name.startswith("~$"):
+        return (f"it is the lock file Excel keeps beside a workbook while it is open: give "
+                f"the workbook itself, {path.name[2:]}")
     if size == 0:
         return "the file is empty (0 bytes): export it again"
     if head.startswith(OLE2):

@@ -124,3 +124,14 @@ def test_an_empty_first_sheet_says_only_the_first_is_read(tmp_path: Path) -> Non
     workbook.create_sheet("Лист1")  # now second: the list is read
     workbook.save(tmp_path / "two.xlsx")
     assert read_export(tmp_path / "two.xlsx", "diploma").problems == []
+
+
+def test_excels_lock_file_is_named_for_what_it_is(tmp_path: Path) -> None:
+    # Excel keeps "~$list.xlsx" beside "list.xlsx" while it is open: 165 bytes, the
+    # user's name in UTF-16
+    path = tmp_path / "~$list.xlsx"
+    path.write_bytes(b"\x08" + "Registrar".encode("utf-16-le").ljust(164, b"\x00"))
+    problem = only(read_export(path, "diploma"), "malformed")
+    assert problem.message == (
+        "not a readable .xlsx workbook: it is the lock file Excel keeps beside a workbook "
+        "while it is open: give the workbook itself, list.xlsx")

@@ -1,6 +1,6 @@
-"""What a registrar gets wrong around the export rather than in it: another system's
-mapping (or none), a mapping or schema saved by Notepad, a heading, total or signature
-row inside the list."""
+"""What a registrar meets besides the values: another system's mapping (or none), a
+mapping or schema saved by Notepad, and a heading, total or signature row inside the
+list."""
 
 from __future__ import annotations
 
