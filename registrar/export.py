@@ -22,6 +22,7 @@ from registrar.textfile import (
     csv_rows,
     detect_delimiter,
     detect_encoding,
+    forced_over_utf8,
     json_rows,
 )
 from registrar.validate import MAX_RECORDS, IssuedCheck, RecordSink, Validator
@@ -88,6 +89,11 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         opened = path.open(encoding=chosen, newline="")
     except LookupError:  # a codec of bytes, such as base64, is no text encoding
         problems.add(None, None, "encoding", f"{encoding!r} is not a text encoding")
+        return
+    misread = forced_over_utf8(path, chosen) if encoding else None
+    if misread:
+        opened.close()
+        problems.add(None, None, "encoding", misread)
         return
     info["encoding"] = chosen
     with opened as handle:

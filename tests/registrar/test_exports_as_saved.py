@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
-from tests.registrar.helpers import DIPLOMA_HEADER, IINS, diploma_row, only, write_xlsx
+from tests.registrar.helpers import DIPLOMA_HEADER, IINS, diploma_row, only, write_csv, write_xlsx
 
 
 def _zip(path: Path, members: dict[str, str]) -> bytes:
@@ -135,3 +135,24 @@ def test_excels_lock_file_is_named_for_what_it_is(tmp_path: Path) -> None:
     assert problem.message == (
         "not a readable .xlsx workbook: it is the lock file Excel keeps beside a workbook "
         "while it is open: give the workbook itself, list.xlsx")
+
+
+@pytest.mark.parametrize("forced", ["cp1251", "windows-1251", "latin-1"])
+def test_a_forced_encoding_that_would_garble_a_utf8_file_is_refused(
+        tmp_path: Path, forced: str) -> None:
+    # An office used to "ANSI" exports gives --encoding cp1251 for a UTF-8 one: its
+    # names read "Р“ТЇР»РЅР°СЂ ...", passed every check and were issued so (a file with
+    # an И or Ә failed instead, at a byte cp1251 lacks).
+    rows = [DIPLOMA_HEADER, diploma_row(0, name="Гүлнар Сейітова", programme="Құқық")]
+    path = write_csv(tmp_path / "utf8.csv", rows)
+    problem = only(read_export(path, "diploma", encoding=forced), "encoding")
+    assert problem.message == (f"the file is UTF-8 text, not {forced}: read as {forced} its "
+                               "letters would be garbled; leave out --encoding")
+    # a cp1251 file, or one of ASCII alone, reads as forced
+    russian = write_csv(tmp_path / "ru.csv", [DIPLOMA_HEADER, diploma_row(
+        0, name="Иванова Анна", programme="Право")], encoding="cp1251")
+    assert read_export(russian, "diploma", encoding=forced if forced != "latin-1"
+                       else "cp1251").records[0]["full_name"] == "Иванова Анна"
+    ascii_only = write_csv(tmp_path / "en.csv", [
+        DIPLOMA_HEADER, ["Aigerim Abenova", IINS[0], "Law", "Bachelor", "2026-06-30"]])
+    assert read_export(ascii_only, "diploma", encoding=forced).problems == []
