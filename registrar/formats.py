@@ -118,7 +118,9 @@ def _text(value: str) -> str:
 def _scientific(value: str) -> None:
     if _SCIENTIFIC.fullmatch(value):
         raise FormatError(f"{value} is a number in Excel's scientific notation, its last "
-                          "digits lost: format the column as text in Excel and export again")
+                          "digits lost: in Excel give the column the number format 0 "
+                          "(000000000000 for IINs) and save again, or export it from the "
+                          "records system as text")
 
 
 def _code(value: str) -> str:

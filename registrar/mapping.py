@@ -43,6 +43,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from registrar.iin import LOST_ZEROS_FIX
 from registrar.schema import SchemaError, registrars_toml
 
 BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik")
@@ -77,9 +78,8 @@ class Mapping:
         if value.isascii() and value.isdigit() and len(value) < want:
             lost = want - len(value)
             return (f"the mapping gives this column {want} digits; {value!r} has {len(value)}: "
-                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost (Excel "
-                    "stores such a code as a number): format the column as text and export "
-                    "again")
+                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost"
+                    + LOST_ZEROS_FIX.format(zeros="0" * want))
         return f"the mapping gives this column {want} digits; {value!r} is not {want} digits"
 
     def ignores(self, header: str) -> bool:

@@ -5,7 +5,8 @@ with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
 reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
 An IIN stored as a number loses its leading zeros inside Excel (one for those born
 2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
-padded back by guessing.
+padded back by guessing. A whole number whose cell has a number format of zeros alone
+("000000000000") reads as Excel shows it, with that many digits.
 
 The header may stand below title rows (registrar.rows.find_header). A hidden row
 holding values is a problem: rows a registrar filtered out (or hid)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,16 +48,23 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
 
 
-def cell_text(value: object) -> str | None:
+# A number format of zeros alone ("000000000000"): Excel shows a whole number with as
+# many digits, leading zeros put back, as offices format a column of IINs or codes
+# stored as numbers.
+_ZEROS = re.compile(r"0+")
+
+
+def cell_text(value: object, number_format: str | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    width = len(number_format) if number_format and _ZEROS.fullmatch(number_format) else 0
     if isinstance(value, int):
-        return str(value)
+        return str(value).zfill(width) if value >= 0 else str(value)
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
+            return str(int(value)).zfill(width) if value >= 0 else str(int(value))
         return format(value, ".15g")
     if isinstance(value, datetime.datetime):
         if value.time() == datetime.time(0):
@@ -240,8 +249,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
-        rows = ((n, [cell_text(v) for v in values])
-                for n, values in enumerate(sheet.iter_rows(values_only=True), start=1))
+        rows = ((n, [cell_text(c.value, getattr(c, "number_format", None)) for c in cells])
+                for n, cells in enumerate(sheet.iter_rows(), start=1))
         found, ahead = find_header(rows, stats, on_header)
         header_row, header_cells = found if found is not None else (1, [])
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):

@@ -156,3 +156,28 @@ def test_a_forced_encoding_that_would_garble_a_utf8_file_is_refused(
     ascii_only = write_csv(tmp_path / "en.csv", [
         DIPLOMA_HEADER, ["Aigerim Abenova", IINS[0], "Law", "Bachelor", "2026-06-30"]])
     assert read_export(ascii_only, "diploma", encoding=forced).problems == []
+
+
+def test_a_number_cell_formatted_with_zeros_reads_as_excel_shows_it(tmp_path: Path) -> None:
+    # IINs of those born 2000-2009 stored as numbers lose their leading zero; an office
+    # puts it back on screen with the custom format 000000000000, which was not read (the
+    # IIN was refused as 11 digits, and the advice to format the column as text changes
+    # no number already in it).
+    header = ["ФИО", "ИИН", "ID студента", "Образовательная программа", "Квалификация",
+              "Дата окончания"]
+    number = int(IINS[0])  # 050315…: one leading zero lost
+    path = write_xlsx(tmp_path / "z.xlsx", [
+        header, ["Әсел Нұрланова", number, 4711, "Ақпараттық жүйелер", "Бакалавр",
+                 "2026-06-30"]])
+    platonus = load_mapping("platonus")
+    problem = only(read_export(path, "diploma", mapping=platonus), "bad-format")
+    assert "give the column the custom number format 000000000000 and save again" in \
+        problem.message
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    sheet["B2"].number_format = "000000000000"
+    sheet["C2"].number_format = "00000000"
+    workbook.save(path)
+    result = read_export(path, "diploma", mapping=platonus)
+    assert result.problems == []
+    assert (result.records[0]["iin"], result.records[0]["student_id"]) == (IINS[0], "00004711")
