@@ -9,12 +9,11 @@ padded back by guessing. A whole number whose cell has a number format of zeros 
 ("000000000000") reads as Excel shows it, with that many digits.
 
 The header may stand below title rows (registrar.rows.find_header). A hidden row
-holding values is a problem: rows a registrar filtered out (or hid)
-are still in the file, and every row would be issued; so is a hidden column holding
-values, issued unseen. So are cells merged with a
-cell before them (a programme merged down its group's rows: only the first row
-holds it) and a formula whose result was never saved (files written by programs
-rather than Excel): such cells read empty.
+holding values is a problem: rows a registrar filtered out (or hid) are still in the
+file, and every row would be issued; a hidden column holding values is one too, issued
+unseen. So are cells merged with a cell before them (a programme merged down its
+group's rows: only the first row holds it) and a formula whose result was never saved
+(files written by programs rather than Excel): such cells read empty.
 """
 
 from __future__ import annotations
