@@ -54,6 +54,7 @@ from registrar.issued import (
     Entry,
     IssuedRegistry,
     RegistryError,
+    registry_above,
     registry_path_for,
 )
 from registrar.validate import RecordSink
@@ -222,6 +223,14 @@ def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], 
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
                    chain_id: str | None) -> tuple[Path, IssuedCheck]:
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
+    above = registry_above(out_dir) if options.registry is None and out_dir is not None \
+        and not path.exists() else None
+    if above is not None:
+        # A job a folder deeper than the earlier ones would start a registry of its own,
+        # checking its students against none of theirs.
+        fail(f"there is no issued-students registry beside {out_dir} yet, but {above} "
+             f"records earlier jobs: give --registry {above} to check these students against "
+             f"them (or --registry {path} to start a new registry there)", 2)
     try:
         registry = IssuedRegistry.open(path)
     except RegistryError as exc:
@@ -252,10 +261,10 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
         return
     for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
         click.echo(f"  {problem}", err=True)
-    more = len(result.problems) - PROBLEMS_SHOWN_MAX
+    more = result.problem_count - PROBLEMS_SHOWN_MAX
     if more > 0:
         click.echo(f"  … and {more} more", err=True)
-    fail(f"{path}: {len(result.problems)} problem(s); nothing was issued (fix the export, "
+    fail(f"{path}: {result.problem_count} problem(s); nothing was issued (fix the export, "
          "or try --dry-run to see the rows as they will read)", 2)
 
 

@@ -332,7 +332,7 @@ def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path
         click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
                    f"(first: row {min(check.corrected)})")
     if result.problems:
-        fail(f"{len(result.problems)} problem(s): nothing would be issued", 2)
+        fail(f"{result.problem_count} problem(s): nothing would be issued", 2)
     click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
 
 

@@ -43,7 +43,12 @@ def _read_text(path: Path, what: str) -> str:
         if path.stat().st_size > MAX_INPUT_BYTES:
             _fail(f"{path} is too large for {what}", EXIT_BAD_INPUT)
         return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
+                 if path.suffix.lower() == ".csv" else ": save it as UTF-8")
+        _fail(f"cannot read {what} {path}: it is not UTF-8 text{excel}", EXIT_BAD_INPUT)
+        raise
+    except OSError as exc:
         _fail(f"cannot read {what} {path}: {exc}", EXIT_BAD_INPUT)
         raise
 
@@ -192,7 +197,9 @@ def _recognised(path: Path) -> list[dict[str, str]]:
             data = json.loads(text)
         else:
             dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-            data = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+            # rows of empty cells (Excel saves its used range) list no course
+            data = [row for row in csv.DictReader(io.StringIO(text), dialect=dialect)
+                    if None in row or None in row.values() or any(v.strip() for v in row.values())]
     except (ValueError, csv.Error) as exc:
         _fail(f"cannot read {path}: {exc}", EXIT_BAD_INPUT)
         raise

@@ -22,6 +22,7 @@ from registrar.textfile import (
     csv_rows,
     detect_delimiter,
     detect_encoding,
+    forced_over_utf8,
     json_rows,
 )
 from registrar.validate import MAX_RECORDS, IssuedCheck, RecordSink, Validator
@@ -57,6 +58,9 @@ class ExportResult:
     sample: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     count: int = 0
     grouping: Grouping | None = None
+    # every problem found: `problems` lists the first MAX_PROBLEMS, then one that counts
+    # the rest (too-many-problems)
+    problem_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -85,6 +89,11 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         opened = path.open(encoding=chosen, newline="")
     except LookupError:  # a codec of bytes, such as base64, is no text encoding
         problems.add(None, None, "encoding", f"{encoding!r} is not a text encoding")
+        return
+    misread = forced_over_utf8(path, chosen) if encoding else None
+    if misread:
+        opened.close()
+        problems.add(None, None, "encoding", misread)
         return
     info["encoding"] = chosen
     with opened as handle:
@@ -157,7 +166,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
                         tuple(stats.titles), stats.unread_header)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
-                        0 if found else validator.count, grouping)
+                        0 if found else validator.count, grouping, problems.count)
 
 
 def titles_read_past(source: SourceInfo) -> list[str]:
@@ -190,7 +199,7 @@ def preview(result: ExportResult, limit: int = 3) -> str:
              + (f", {source.encoding}" if source.encoding else "")
              + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
              + f": {rows}{'; ' if grouping else ', '}{result.count} records ready, "
-             + f"{len(result.problems)} problems"]
+             + f"{result.problem_count} problems"]
     lines.extend(titles_read_past(source))
     if source.unread_header is not None:
         header, row = source.unread_header

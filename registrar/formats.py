@@ -45,6 +45,9 @@ _DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
+# A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
+# and as a workbook cell of 16 digits or more reads (registrar.workbook.cell_text).
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?E\+\d{2,3}", re.IGNORECASE)
 
 
 # Unicode categories Cc (controls), Cs (lone surrogates, which UTF-8 cannot carry) and
@@ -112,7 +115,16 @@ def _text(value: str) -> str:
     return value
 
 
+def _scientific(value: str) -> None:
+    if _SCIENTIFIC.fullmatch(value):
+        raise FormatError(f"{value} is a number in Excel's scientific notation, its last "
+                          "digits lost: in Excel give the column the number format 0 "
+                          "(000000000000 for IINs) and save again, or export it from the "
+                          "records system as text")
+
+
 def _code(value: str) -> str:
+    _scientific(value)  # a student id or diploma number Excel took for a number
     if len(value) > MAX_CODE_CHARS:
         raise FormatError(f"a code is at most {MAX_CODE_CHARS} characters")
     mixed = mixed_word(value, CODE_WORD)  # a student id typed so escapes the duplicate check
@@ -122,6 +134,7 @@ def _code(value: str) -> str:
 
 
 def _iin(value: str) -> str:
+    _scientific(value)
     problem = iin_problem(value)
     if problem:
         raise FormatError(problem)

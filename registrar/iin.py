@@ -25,16 +25,23 @@ def check_digit(first_eleven: str) -> int | None:
     return None
 
 
+# What brings back the leading zeros of numbers Excel stores as numbers: setting the
+# column's format to Text after the fact changes no number already in it.
+LOST_ZEROS_FIX = (" (Excel keeps a number without them: give the column the custom number "
+                  "format {zeros} and save again, or export it from the records system as "
+                  "text)")
+
+
 def iin_problem(text: str) -> str | None:
     """Why `text` is not a valid IIN, or None when it is."""
     if not (text.isascii() and text.isdigit()):
         return "an IIN is 12 digits"
     if len(text) == 11:
-        return ("an IIN is 12 digits; this has 11: a leading zero was probably lost "
-                "(store the column as text)")
+        return ("an IIN is 12 digits; this has 11: a leading zero was probably lost"
+                + LOST_ZEROS_FIX.format(zeros="0" * 12))
     if 9 <= len(text) < 11 and iin_problem(text.zfill(12)) is None:  # born 2000-2009
         return (f"an IIN is 12 digits; this has {len(text)}: {12 - len(text)} leading zeros "
-                "were probably lost (store the column as text)")
+                "were probably lost" + LOST_ZEROS_FIX.format(zeros="0" * 12))
     if len(text) != 12:
         return f"an IIN is 12 digits; this has {len(text)}"
     expected = check_digit(text[:11])

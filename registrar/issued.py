@@ -206,6 +206,22 @@ class IssuedRegistry:
                                     (PENDING_HEIGHT,)).fetchone()[0])
 
 
+# How many folders above the one a job's registry goes in are looked in for another
+# registry before a new one is started: enough for jobs kept by year or by type under
+# the folder of the first ones (jobs/2027/june beside jobs/senim-issued.db), bounded
+# because a registry far above a job is no working area of its issuer's.
+REGISTRY_SEARCH_LEVELS = 2
+
+
+def registry_above(job_dir: Path) -> Path | None:
+    """The nearest registry in the REGISTRY_SEARCH_LEVELS folders above the one
+    `job_dir`'s registry goes in by default, if any."""
+    for folder in list(job_dir.resolve().parent.parents)[:REGISTRY_SEARCH_LEVELS]:
+        if (folder / REGISTRY_NAME).exists():
+            return folder / REGISTRY_NAME
+    return None
+
+
 def registry_path_for(job_dir: Path | None, given: Path | None) -> Path:
     """`--registry` if given, else the file beside the job folder (or in the current
     directory when there is no job folder, as on a dry run)."""

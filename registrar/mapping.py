@@ -37,12 +37,14 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registrar.schema import SchemaError
+from registrar.iin import LOST_ZEROS_FIX
+from registrar.schema import SchemaError, registrars_toml
 
 BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik")
 STUDENT_ROWS = "student-rows"
@@ -76,9 +78,8 @@ class Mapping:
         if value.isascii() and value.isdigit() and len(value) < want:
             lost = want - len(value)
             return (f"the mapping gives this column {want} digits; {value!r} has {len(value)}: "
-                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost (Excel "
-                    "stores such a code as a number): format the column as text and export "
-                    "again")
+                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost"
+                    + LOST_ZEROS_FIX.format(zeros="0" * want))
         return f"the mapping gives this column {want} digits; {value!r} is not {want} digits"
 
     def ignores(self, header: str) -> bool:
@@ -162,8 +163,27 @@ def load_mapping(name_or_path: str) -> Mapping:
             text = (resources.files("registrar") / "mappings" / f"{name_or_path}.toml"
                     ).read_text(encoding="utf-8")
         else:
-            text = Path(name_or_path).read_text(encoding="utf-8")
+            text = registrars_toml(Path(name_or_path), "mapping")
         return parse_mapping(tomllib.loads(text), name_or_path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SchemaError(f"cannot read mapping {name_or_path!r} (built in: "
                           f"{', '.join(BUILT_IN_MAPPINGS)}): {exc}") from exc
+
+
+def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int]
+                 ) -> str | None:
+    """A sentence naming the shipped mapping that knows more of a header's columns
+    than `current` does (`known_by` counts them), when one does: a header that lacks
+    columns the schema requires was often read with no mapping, or another system's."""
+    here = known_by(current)
+    best, name = max(((known_by(load_mapping(name)), name) for name in BUILT_IN_MAPPINGS
+                      if name != current.name), key=lambda found: found[0])  # first of a tie
+    if best <= max(here, 1):
+        return None
+    named = sum(1 for header in keys if header_key(header))
+    if current is IDENTITY:
+        return (f"without a mapping, {here} of the {named} columns are named as the schema "
+                f"names its fields; the shipped mapping {name} knows {best}: give --mapping "
+                f"{name}")
+    return (f"the mapping {current.name} knows {here} of the {named} columns; the shipped "
+            f"mapping {name} knows {best}: is --mapping {name} the one for this export?")

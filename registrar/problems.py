@@ -45,6 +45,11 @@ class ProblemList:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    @property
+    def count(self) -> int:
+        """Every problem found, listed or not."""
+        return len(self._items) + self.unlisted
+
     def result(self) -> list[Problem]:
         items = list(self._items)
         if self.unlisted:

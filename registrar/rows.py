@@ -123,6 +123,22 @@ def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink
                     for _, text in placed))
 
 
+def stray_row(values: list[str], iin: list[bool]) -> str | None:
+    """Why a row is likely no student's: it holds at most MAX_TITLE_CELLS values and no
+    IIN (`iin`: whether each value's column is an IIN column; a header with none says
+    nothing of it), as a group's heading, a total or a signature inside or below the
+    list do ("Итого:", "Ректор ____ Ә. Смағұлов"); named once instead of each required
+    field it lacks."""
+    held = [value for value in values if value]
+    if not held or len(held) > MAX_TITLE_CELLS or not any(iin) or any(
+            is_iin for value, is_iin in zip(values, iin, strict=True) if value):
+        return None
+    text = " | ".join(held)
+    shown = text if len(text) <= 100 else text[:99] + "…"
+    return (f"the row holds only {shown!r} and no IIN: a heading, total or signature? "
+            "Delete it from the export (a student's row needs the rest filled in)")
+
+
 def title_text(cells: list[str | None]) -> str:
     """A title row as the dry run names it: its values, in order."""
     return " | ".join(text for _, text in _texts(cells))

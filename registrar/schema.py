@@ -152,11 +152,22 @@ def parse_schema(data: dict[str, Any], credential_type: str) -> Schema:
     return Schema(credential_type, fields, tuple(unique), tuple(lines), tuple(each), totals)
 
 
+def registrars_toml(path: Path, what: str) -> str:
+    """A TOML file a registrar wrote (a schema or mapping), as text: a UTF-8 byte order
+    mark, which Windows Notepad writes, is no part of it, and a file in another encoding
+    is refused in plain words, not by the byte that failed."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"cannot read {what} {path}: it is not UTF-8 text (saved as ANSI, "
+                          "Windows-1251?): save it as UTF-8") from exc
+
+
 def load_schema(credential_type: str, override: Path | None = None) -> Schema:
     """The built-in schema for a type, or the registrar's TOML file instead of it."""
     try:
         if override is not None:
-            text = override.read_text(encoding="utf-8")
+            text = registrars_toml(override, "schema")
         elif credential_type in BUILT_IN_TYPES:
             text = (resources.files("registrar") / "schemas" / f"{credential_type}.toml"
                     ).read_text(encoding="utf-8")

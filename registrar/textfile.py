@@ -30,6 +30,7 @@ from registrar.rows import (
     SourceStats,
     find_header,
 )
+from registrar.sniff import not_text
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
@@ -45,15 +46,35 @@ class EncodingUnknown(ValueError):
 
 
 def _valid_utf8(path: Path) -> bool:
+    return _utf8_text(path) is not None
+
+
+def _utf8_text(path: Path) -> bool | None:
+    """None when `path` is not UTF-8 throughout; else whether it holds anything beyond
+    ASCII (text that another encoding would read as other letters)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    beyond = False
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(1024 * 1024):
                 decoder.decode(chunk)
+                beyond = beyond or not chunk.isascii()
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+    return beyond
+
+
+def forced_over_utf8(path: Path, encoding: str) -> str | None:
+    """Why `encoding`, given by the registrar, would misread `path`: a file of letters
+    beyond ASCII that is UTF-8 throughout is UTF-8 (text in cp1251 or another
+    single-byte encoding almost never is), and read as cp1251 its names would be
+    garbled ("Гүлнар" as "Р“ТЇР»РЅР°СЂ") yet pass every check."""
+    name = codecs.lookup(encoding).name
+    if name.startswith(("utf-8", "utf-16", "utf-32")) or not _utf8_text(path):
+        return None
+    return (f"the file is UTF-8 text, not {encoding}: read as {encoding} its letters would "
+            "be garbled; leave out --encoding")
 
 
 def detect_encoding(path: Path) -> str:
@@ -68,6 +89,9 @@ def detect_encoding(path: Path) -> str:
     guess = codecs.lookup(best.encoding).name if best is not None else None
     if guess in _GUESSES_ACCEPTED:
         return _GUESSES_ACCEPTED[guess]
+    plainly = not_text(path)
+    if plainly:
+        raise EncodingUnknown(f"the file is not text: {plainly}")
     raise EncodingUnknown(
         f"the file is not UTF-8, UTF-16 or cp1251 (it looks like {guess or 'binary data'}); "
         "save it as UTF-8 or give the encoding")

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from registrar.academic import line_problem, totals_problems
 from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
-from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key
+from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
-from registrar.rows import RawRow
+from registrar.rows import RawRow, stray_row
 from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup, Schema
 
 MAX_RECORDS = 200_000
@@ -182,6 +182,11 @@ class Validator:
                     name = line_column(group, 0, part.name)
                     found.problems.append((name, "missing-column",
                                            f"the course part {name} has no column"))
+        if any(code == "missing-column" for _, code, _ in found.problems):
+            hint = mapping_hint(keys, self.mapping, lambda other: Validator(
+                self.schema, other, ProblemList()).known_columns(keys))
+            if hint:  # first: it is why the rest are there
+                found.problems.insert(0, (None, "wrong-mapping", hint))
         return found
 
     def known_columns(self, keys: tuple[str, ...]) -> int:
@@ -236,6 +241,11 @@ class Validator:
         if prepared is None:
             return
         resolution, values = prepared
+        stray = stray_row(values, [target is not None and target.spec.format == "iin"
+                                   for target in resolution.targets])
+        if stray is not None:
+            self.problems.add(row.number, None, "not-a-student", stray)
+            return
         record = self._record(row.number, resolution, row.keys, values)
         if record is not None and not resolution.problems:
             self.accept(row.number, record, resolution.header_of)

@@ -5,20 +5,22 @@ with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
 reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
 An IIN stored as a number loses its leading zeros inside Excel (one for those born
 2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
-padded back by guessing.
+padded back by guessing. A whole number whose cell has a number format of zeros alone
+("000000000000") reads as Excel shows it, with that many digits.
 
 The header may stand below title rows (registrar.rows.find_header). A hidden row
-holding values is a problem: rows a registrar filtered out (or hid)
-are still in the file, and every row would be issued. So are cells merged with a
-cell before them (a programme merged down its group's rows: only the first row
-holds it) and a formula whose result was never saved (files written by programs
-rather than Excel): such cells read empty.
+holding values is a problem: rows a registrar filtered out (or hid) are still in the
+file, and every row would be issued; a hidden column holding values is one too, issued
+unseen. So are cells merged with a cell before them (a programme merged down its
+group's rows: only the first row holds it) and a formula whose result was never saved
+(files written by programs rather than Excel): such cells read empty.
 """
 
 from __future__ import annotations
 
 import datetime
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,23 +39,31 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
+from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats, find_header
+from registrar.sniff import not_a_workbook
 from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
 
 
-def cell_text(value: object) -> str | None:
+# A number format of zeros alone ("000000000000"): Excel shows a whole number with as
+# many digits, leading zeros put back, as offices format a column of IINs or codes
+# stored as numbers.
+_ZEROS = re.compile(r"0+")
+
+
+def cell_text(value: object, number_format: str | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    width = len(number_format) if number_format and _ZEROS.fullmatch(number_format) else 0
     if isinstance(value, int):
-        return str(value)
+        return str(value).zfill(width) if value >= 0 else str(value)
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
+            return str(int(value)).zfill(width) if value >= 0 else str(int(value))
         return format(value, ".15g")
     if isinstance(value, datetime.datetime):
         if value.time() == datetime.time(0):
@@ -72,6 +82,21 @@ _CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
 _FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
 _VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
 _MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
+_COLUMN_TAG = f"{{{SHEET_MAIN_NS}}}col"
+MAX_HIDDEN_COLUMN_RANGES = 1024  # one per <col> element Excel writes; bounded memory
+
+
+# Merged cells kept whole, for the header, from the rows it may stand on (find_header).
+MAX_HEADER_MERGES = 4096
+
+
+@dataclass(frozen=True)
+class Merge:
+    first_column: int  # from 1, as Excel counts
+    first_row: int
+    last_column: int
+    last_row: int
+    reference: str
 
 
 @dataclass
@@ -80,6 +105,13 @@ class SheetMarks:
     unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
     # row -> (first column (from 0) that merged cells cover, not their first, their range)
     merged: dict[int, tuple[int, str]] = field(default_factory=dict)
+    top: list[Merge] = field(default_factory=list)  # starting at most at row 11
+    # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
+    hidden_columns: list[tuple[int, int]] = field(default_factory=list)
+
+    def column_hidden(self, index: int) -> bool:
+        """Whether the column at `index` (from 0) is hidden."""
+        return any(first <= index + 1 <= last for first, last in self.hidden_columns)
 
     def merge(self, reference: str) -> None:
         """Note the cells a merged range covers beyond its first, which hold nothing
@@ -88,6 +120,8 @@ class SheetMarks:
             first_column, first_row, last_column, last_row = range_boundaries(reference)
         except (CellCoordinatesException, ValueError, TypeError) as exc:
             raise ValueError(f"merged cells at {reference!r}, which is no range") from exc
+        if first_row <= MAX_TITLE_ROWS + 1 and len(self.top) < MAX_HEADER_MERGES:
+            self.top.append(Merge(first_column, first_row, last_column, last_row, reference))
         for row in range(first_row, min(last_row, MAX_RECORDS + 1) + 1):
             covered = first_column if row > first_row else first_column + 1  # from 1
             if covered <= last_column and covered - 1 < self.merged.get(row, (covered, ""))[0]:
@@ -122,6 +156,10 @@ def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
                 element.clear()
             elif element.tag == _MERGE_TAG:
                 marks.merge(element.get("ref", ""))
+            elif element.tag == _COLUMN_TAG and element.get("hidden") in ("1", "true") and \
+                    len(marks.hidden_columns) < MAX_HIDDEN_COLUMN_RANGES:
+                marks.hidden_columns.append((int(element.get("min", 0)),
+                                             int(element.get("max", 0))))
     return marks
 
 
@@ -134,18 +172,57 @@ def _column_of(reference: str | None, following: int) -> int:
         raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
 
 
-# An OLE2 compound file: what Excel writes for a workbook with a password, and old .xls.
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_OLE2_HINT = (" (it is a workbook with a password, or an old .xls renamed: save it from Excel "
-              "as .xlsx, without a password)")
+def _unnamed(first: int, last: int) -> str:
+    return (f"column {get_column_letter(first)} has no name of its own" if first == last else
+            f"columns {get_column_letter(first)}-{get_column_letter(last)} have no names of "
+            "their own")
 
 
-def _starts_with(path: Path, magic: bytes) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(magic)) == magic
-    except OSError:
-        return False
+class HeaderMerges:
+    """Merged cells that make a header of more than one cell or row (as report-style
+    exports do: a group's name over its columns, each name merged down over a row of
+    sub-names). A header is one row of one name per column, so each is a problem,
+    said once at the header: read on, such a sheet gives a problem at every row."""
+
+    def __init__(self, marks: SheetMarks, header_row: int, width: int) -> None:
+        self.row = header_row
+        # on the header's named cells; a merge past them is met only if a row holds values
+        # under it (a cell merged across the last columns for width alone is harmless)
+        self.merges = sorted((m for m in marks.top if m.first_row <= header_row <= m.last_row
+                              and m.first_column <= width), key=lambda m: m.first_column)
+        self.width = width
+
+    def problem(self) -> tuple[int, str] | None:
+        """The header's own problem and the column (from 1) it names, if any."""
+        for merge in self.merges:
+            if merge.first_row < self.row:
+                return merge.first_column, (
+                    f"the header is row {self.row}, but the cells {merge.reference} merge it "
+                    f"with row {merge.first_row} above, which holds the name: a header is one "
+                    f"row: give each column its own name in row {self.row}")
+            if merge.first_column < min(merge.last_column, self.width):
+                return merge.first_column, self._across(merge)
+        return None
+
+    def _across(self, merge: Merge) -> str:
+        return (f"the header cell is merged over {merge.reference}, so "
+                f"{_unnamed(merge.first_column + 1, merge.last_column)}: unmerge it and "
+                f"give each column its own name in row {self.row}")
+
+    def below(self, number: int, first_value: int | None) -> tuple[int | None, str] | None:
+        """The problem of row `number`, holding values (the first beyond the header's
+        named columns at `first_value`, from 0), when merged cells make it the header's."""
+        for merge in self.merges:
+            if merge.first_row < number <= merge.last_row:
+                return None, (f"the row is part of the header: the cells {merge.reference} "
+                              f"merge it with row {self.row}; a header is one row: give each "
+                              f"column its own name in row {self.row} and delete row {number}")
+            if first_value is not None and \
+                    merge.first_column <= first_value < merge.last_column:
+                return merge.first_column, (f"{self._across(merge)} (row {number} holds a "
+                                            f"value under it, in column "
+                                            f"{get_column_letter(first_value + 1)})")
+        return None
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -153,8 +230,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {exc}"
-                     + (_OLE2_HINT if _starts_with(path, _OLE2) else ""))
+        plainly = not_a_workbook(path)
+        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {plainly or exc}")
         return
     number = 1
     try:
@@ -171,22 +248,34 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
-        rows = ((n, [cell_text(v) for v in values])
-                for n, values in enumerate(sheet.iter_rows(values_only=True), start=1))
+        rows = ((n, [cell_text(c.value, getattr(c, "number_format", None)) for c in cells])
+                for n, cells in enumerate(sheet.iter_rows(), start=1))
         found, ahead = find_header(rows, stats, on_header)
         header_row, header_cells = found if found is not None else (1, [])
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
-            problems.add(1, None, "no-header", "the first sheet has no header row")
+            others = (f": only the first of the workbook's {stats.sheets} sheets is read; "
+                      "delete this one, or move the sheet to issue from to the front"
+                      if stats.sheets > 1 else "")
+            problems.add(1, None, "no-header",
+                         f"the first sheet, {stats.sheet!r}, has no header row{others}")
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
+        merges = HeaderMerges(marks, header_row, width)
+        problem = merges.problem()
+        if problem is not None:
+            problems.add(header_row, keys[problem[0] - 1] or get_column_letter(problem[0]),
+                         "merged-header", problem[1])
+            return
         if on_header is not None:
             on_header.header(keys, header_row)
         # columns the mapping reads past (row numbers): what they hold is never a problem
         skipped = {i for i, key in enumerate(keys) if on_header is not None
                    and on_header.ignores(key)}
+        # a hidden column is read like any other: named at its first value, as its row is
+        hidden = [i for i in range(width) if i not in skipped and marks.column_hidden(i)]
         for number, cells in itertools.chain(ahead, rows):
             if all(c is None or not c.strip() for c in cells):
                 continue
@@ -198,6 +287,19 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
             merged, merged_range = marks.merged.get(number, (width, ""))
+            header_part = merges.below(number, beyond[0] if beyond else None)
+            if header_part is not None:
+                column, message = header_part
+                problems.add(number if column is None else header_row,
+                             None if column is None else keys[column - 1], "merged-header",
+                             message)
+                return
+            for i in [i for i in hidden if i < len(cells) and (cells[i] or "").strip()]:
+                problems.add(number, keys[i], "hidden-column",
+                             "the column is hidden in Excel, and what it holds would be issued "
+                             "too (this is its first value): delete it from the export, or "
+                             "show it")
+                hidden.remove(i)
             if number in marks.hidden:
                 problems.add(number, None, "hidden-row",
                              "the row is hidden in Excel (filtered out?) and would be issued "

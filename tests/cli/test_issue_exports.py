@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import cli.issuing
+from cli.issue_checks import PROBLEMS_SHOWN_MAX
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
+from registrar.problems import MAX_PROBLEMS
 from tests.cli.test_issue_job import AccreditedNode
 from tests.registrar.helpers import IINS
 
@@ -123,3 +125,30 @@ def test_a_real_issue_names_each_title_row_it_read_past(tmp_path: Path,
     assert code == 0, output
     assert TITLES_SHOWN in output and len(node.sent) == 1
     assert len(list((tmp_path / "job" / "credentials").rglob("*.json"))) == 2
+
+
+def test_every_problem_is_counted_beyond_the_ones_listed(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    # A class of bad IINs (or one issued already): the list stops at MAX_PROBLEMS, and the
+    # count said "1001 problem(s)", the listed ones and the line counting the rest.
+    rows = MAX_PROBLEMS + 200
+    export = tmp_path / "class.csv"
+    export.write_text("full_name;iin;programme;qualification;graduation_date\n" + "".join(
+        "Әсел Нұрланова;1;Ақпараттық жүйелер;Бакалавр;2026-06-30\n" for _ in range(rows)),
+        encoding="utf-8")
+    code, output = run("issue", "--dry-run", "--type", "diploma", "--input", str(export))
+    assert code == 2, output
+    assert f"{rows} rows, 0 records ready, {rows} problems\n" in output
+    assert f"{rows - MAX_PROBLEMS} more problems not listed" in output
+    assert f"error: {rows} problem(s): nothing would be issued" in output
+    node = AccreditedNode()
+    node.issuer = KeyPair.generate()
+    save_key(tmp_path / "kaznu.key", node.issuer)
+    monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)
+    code, output = run("issue", "--type", "diploma", "--key", str(tmp_path / "kaznu.key"),
+                       "--input", str(export), "--out", str(tmp_path / "job"))
+    assert code == 2, output
+    assert f"… and {rows - PROBLEMS_SHOWN_MAX} more" in output
+    assert f"{rows} problem(s); nothing was issued" in output
+    assert not node.sent and not (tmp_path / "job").exists()

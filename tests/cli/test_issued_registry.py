@@ -224,3 +224,28 @@ def test_resume_of_a_file_says_it_is_no_job_folder(work: tuple[Path, AccreditedN
     result = CliRunner().invoke(main, ["issue", "--resume", "a-file"])
     assert result.exit_code == 2 and result.output == (
         "error: a-file is a file, not an issuing job's folder\n")
+
+
+def test_a_job_a_folder_deeper_does_not_start_a_registry_of_its_own_unasked(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # jobs/2026 recorded the class in jobs/senim-issued.db; the same class issued into
+    # jobs/2027/june started jobs/2027/senim-issued.db, checked against nothing: every
+    # student was issued a second diploma.
+    folder, node = work
+    (folder / "jobs").mkdir()
+    class_file = export(folder / "class.csv", [0, 1])
+    assert issue("--input", str(class_file), "--out", "jobs/2026")[0] == 0
+    for dry in ([], ["--dry-run"]):
+        code, output = issue("--input", str(class_file), "--out", "jobs/2027/june", *dry)
+        assert code == 2, output
+        ours = folder / "jobs" / REGISTRY_NAME
+        assert (f"there is no issued-students registry beside jobs/2027/june yet, but {ours} "
+                f"records earlier jobs: give --registry {ours}") in output
+        assert not (folder / "jobs" / "2027").exists() and len(node.sent) == 1
+    code, output = issue("--input", str(class_file), "--out", "jobs/2027/june",
+                         "--registry", "jobs/senim-issued.db")
+    assert code == 2 and "a diploma was already issued to this iin" in output
+    # a new registry there, asked for by name: the job starts it
+    code, output = issue("--input", str(class_file), "--out", "jobs/2027/june",
+                         "--registry", f"jobs/2027/{REGISTRY_NAME}")
+    assert code == 0, output

@@ -18,6 +18,7 @@ from ledger.credentials import make_batch
 from ledger.payloads import EmploymentEndPayload, IssueBatchPayload, Payload
 from ledger.transactions import Transaction
 from node.files import save_key
+from tests.node.academic_fixtures import transcript_record
 from tests.node.conftest import CHAIN_ID, Consortium, documents_of, make_tx
 
 
@@ -169,3 +170,30 @@ def test_recognise_bad_course_list_is_one_line(tmp_path: Path, net: Consortium,
                                      str(tmp_path / "r.json")])
     assert done.exit_code == 2 and "unknown columns ['teacher']" in done.output, done.output
     assert not (tmp_path / "r.json").exists() and fake_node.submitted == []
+
+
+def test_recognise_reads_a_course_list_as_excel_saves_it(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Excel saves the rows of its used range, empty ones too (";;;"), which read as a
+    # course with no code; and its plain "CSV" is cp1251, refused by the byte that failed.
+    original = tmp_path / "original.json"
+    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)  # no node
+    text = ("from_code;from_field;as_code;as_title_ru;credits\r\n"
+            "INF1101;course.01;ИНФ101;Информатика;5\r\n;;;;\r\n;;;;\r\n")
+    courses = tmp_path / "courses.csv"
+    courses.write_text(text, encoding="utf-8", newline="")
+    args = ["recognise", "--key", _key(tmp_path, net), "--original", str(original),
+            "--courses", str(courses), "--out", str(tmp_path / "r.json")]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    recognition = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [name for name in recognition["fields"] if name.startswith("recognised.")] == [
+        "recognised.01"]
+    courses.write_bytes(text.encode("cp1251"))
+    done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r2.json")])
+    assert done.exit_code == 2 and "it is not UTF-8 text (Excel's plain \"CSV\" is " \
+        "Windows-1251): save it as \"CSV UTF-8\"" in done.output, done.output

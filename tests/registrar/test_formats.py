@@ -98,3 +98,19 @@ def test_birth_date_of() -> None:
     assert birth_date_of(make_iin("991231", 4, 7) or "") == "1999-12-31"
     assert birth_date_of("000101000010") is None  # century digit 0: no date is encoded
     assert birth_date_of("001301300010") is None
+
+
+@pytest.mark.parametrize("format_name, value", [
+    ("iin", "9,90105E+11"), ("iin", "9.90105E+11"), ("code", "1,23457E+11"),
+    ("code", "2E+14"), ("code", "1.23456789012346e+15")])
+def test_a_number_in_excels_scientific_notation_is_refused(format_name: str,
+                                                            value: str) -> None:
+    # Excel shows a long number so in a General cell and saves it so in a CSV: a student
+    # id or diploma number was issued as "1,23457E+11", its digits lost
+    with pytest.raises(FormatError, match="scientific notation, its last digits lost"):
+        check_value(format_name, value)
+
+
+@pytest.mark.parametrize("value", ["E+11", "ЖБ-Б 1E+05", "12E3", "KZ 2E+14 A"])
+def test_codes_that_only_hold_an_e_are_kept(value: str) -> None:
+    assert check_value("code", value) == value

@@ -294,6 +294,7 @@ def test_problem_list_is_capped(tmp_path: Path) -> None:
     result = read_export(write_csv(tmp_path / "many.csv", rows), "diploma")
     assert len(result.problems) == MAX_PROBLEMS + 1
     assert result.problems[-1].code == "too-many-problems"
+    assert result.problem_count == 5 * (MAX_PROBLEMS + 50)  # four fields missing, a bad IIN
 
 
 @pytest.mark.parametrize("name, mapping, kind, count", [

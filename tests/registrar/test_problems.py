@@ -259,7 +259,10 @@ def test_platonus_mapping_headers(tmp_path: Path) -> None:
                          mapping=load_mapping("platonus"))
     assert result.problems == [] and result.records[0]["iin"] == IINS[0]
     unmapped = read_export(write_csv(tmp_path / "pl2.csv", rows), "diploma")
-    assert codes(unmapped) == ["unknown-column"] * 5 + ["missing-column"] * 5
+    assert codes(unmapped) == ["wrong-mapping"] + ["unknown-column"] * 5 + ["missing-column"] * 5
+    assert str(unmapped.problems[0]) == (
+        "row 1: without a mapping, 0 of the 5 columns are named as the schema names its "
+        "fields; the shipped mapping platonus knows 5: give --mapping platonus [wrong-mapping]")
 
 
 def test_headers_wrapped_or_spaced_in_excel_still_match(tmp_path: Path) -> None:

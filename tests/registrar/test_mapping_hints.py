@@ -1,0 +1,84 @@
+"""What a registrar meets besides the values: another system's mapping (or none), a
+mapping or schema saved by Notepad, and a heading, total or signature row inside the
+list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import registrar.schema
+from registrar import load_mapping, load_schema, read_export
+from registrar.schema import SchemaError
+from tests.registrar.helpers import IINS, codes, diploma_row, write_csv
+
+
+def test_another_systems_mapping_is_named_with_the_one_that_knows_the_header(
+        tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["№ п/п", "ФИО", "ИИН", "Образовательная программа",
+                              "Квалификация", "Дата окончания"], [1, *diploma_row(0)]]
+    path = write_csv(tmp_path / "pl.csv", rows)
+    result = read_export(path, "diploma", mapping=load_mapping("kundelik"))
+    assert str(result.problems[0]) == (
+        "row 1: the mapping kundelik knows 1 of the 6 columns; the shipped mapping platonus "
+        "knows 6: is --mapping platonus the one for this export? [wrong-mapping]")
+    # a school's journal read with the university mapping
+    attestat = [["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра"],
+                ["Әсел Нұрланова", IINS[0], "№ 12 мектеп-гимназия", "2026-05-25", "5"]]
+    school = read_export(write_csv(tmp_path / "k.csv", attestat), "attestat",
+                         mapping=load_mapping("platonus"))
+    assert "the shipped mapping kundelik knows 5" in school.problems[0].message
+
+
+def test_no_mapping_is_named_when_none_knows_the_header_better(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [["Аты", "iin", "programme", "qualification", "Күні"],
+                             diploma_row(0)]
+    result = read_export(write_csv(tmp_path / "x.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert "wrong-mapping" not in codes(result) and "missing-column" in codes(result)
+
+
+def test_a_mapping_or_schema_saved_by_notepad_is_read(tmp_path: Path) -> None:
+    # Windows Notepad saves UTF-8 with a byte order mark; TOML refused it at "line 1,
+    # column 1", and a file saved as ANSI (cp1251) at the byte that failed.
+    text = '[columns]\n"ФИО" = "full_name"\n"ИИН" = "iin"\n'
+    with_bom = tmp_path / "ours.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert load_mapping(str(with_bom)).target("ИИН") == "iin"
+    schema = tmp_path / "diploma.toml"
+    built_in = Path(registrar.schema.__file__).parent / "schemas" / "diploma.toml"
+    schema.write_bytes(b"\xef\xbb\xbf" + built_in.read_bytes())
+    assert load_schema("diploma", schema).credential_type == "diploma"
+    ansi = tmp_path / "ansi.toml"
+    ansi.write_bytes(text.encode("cp1251"))
+    with pytest.raises(SchemaError, match=r"ansi.toml: it is not UTF-8 text \(saved as ANSI, "
+                                          r"Windows-1251\?\): save it as UTF-8$"):
+        load_mapping(str(ansi))
+
+
+def test_a_heading_total_or_signature_row_is_named_once(tmp_path: Path) -> None:
+    # A report's group heading between its students, and its total and signature below
+    # them: each gave "... is required" for every required field.
+    header = ["№ п/п", "ФИО", "ИИН", "Образовательная программа", "Квалификация",
+              "Дата окончания"]
+    rows: list[list[Any]] = [header, ["", "Группа ИС-21-1", "", "", "", ""],
+                             ["1", *diploma_row(0)], ["Итого: 1", "", "", "", "", ""],
+                             ["", "Ректор ____________ Ә. Смағұлов", "", "", "", ""],
+                             ["", "Иванова Анна", "", "Ақпараттық жүйелер", "", ""]]
+    result = read_export(write_csv(tmp_path / "r.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, None, "not-a-student"), (4, None, "not-a-student"), (5, None, "not-a-student"),
+        (6, None, "not-a-student")]
+    assert result.problems[1].message == (
+        "the row holds only 'Итого: 1' and no IIN: a heading, total or signature? Delete it "
+        "from the export (a student's row needs the rest filled in)")
+    # a row of three values or one with an IIN is a student's, its gaps named one by one
+    rows[5][4] = "Бакалавр"
+    rows[4][2] = IINS[1]
+    result = read_export(write_csv(tmp_path / "s.csv", rows), "diploma",
+                         mapping=load_mapping("platonus"))
+    assert [(p.row, p.code) for p in result.problems if p.row and p.row > 4] == [
+        (5, "missing"), (5, "missing"), (5, "missing"), (6, "missing"), (6, "missing")]
