@@ -282,7 +282,7 @@ class Chain(ChainReads):
         new head and `also_write` (the replica's safety state), in one atomic batch.
 
         `sync=False` leaves the batch in the OS (it survives the process being
-        killed, not a power cut) until the next synced write flushes LevelDB's log."""
+        killed, not a power cut) until the next synced write makes it durable too."""
         self.commit_run([(execution, certificate)], also_write, sync)
 
     def commit_run(self, blocks: list[tuple[Execution, bytes]],

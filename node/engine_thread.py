@@ -70,9 +70,10 @@ class _Job:
 class _Outbox:
     """Collects what the engine says during one input; the loop delivers it after."""
 
-    # Called once a block is durable. Everything said before it is durable then too:
-    # the engine writes each replica step's safety state before its next step, and a
-    # commit writes its own step's state in the block's batch.
+    # Called once a block is written: synced, or, if its step sends nothing (and for a
+    # fetched block), where a killed process keeps it, a power cut losing only a
+    # certified block (consensus/__init__.py). Everything said before it is durable:
+    # the engine syncs each replica step's safety state before that step's frames.
     on_durable: Callable[[], None]
     # Called with each durable block's report on the engine thread, before it goes on.
     at_commit: Callable[[CommitReport], None] | None = None

@@ -38,7 +38,9 @@ class KeyValueStore(KeyValueReader, Protocol):
         """A consistent read-only view, safe to read from another thread than the writer's."""
         ...
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
-        """Apply every put (value None means delete) atomically."""
+        """Apply every put (value None means delete) atomically. `sync=False` leaves
+        it where a killed process keeps it but a power cut may not, until the next
+        synced write, which makes it durable with itself."""
         ...
     def close(self) -> None: ...
 
@@ -74,8 +76,8 @@ def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
 
 # What the disk answers when it is not the store that is at fault, as C's strerror
 # words it in LevelDB's message.
-_DISK_REFUSALS = tuple(os.strerror(code) for code in (
-    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM))
+_DISK_REFUSAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+_DISK_REFUSALS = tuple(os.strerror(code) for code in _DISK_REFUSAL_ERRNOS)
 
 
 def leveldb_reason(exc: Exception) -> str:
@@ -142,7 +144,10 @@ class LevelDBStore:
         except plyvel.CorruptionError as exc:
             raise CorruptStateError(
                 f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
+        self._folder = folder
         self._write_lock = threading.Lock()
+        self._log: str | None = None  # the log file LevelDB last wrote to, once looked up
+        self._unsynced_logs: list[str] = []  # log files holding unsynced writes, oldest first
         try:
             self._writes = self._check_write_count(folder)
             self._writes_file = os.open(folder / WRITES_FILE, os.O_RDWR | os.O_CREAT, 0o600)
@@ -198,19 +203,71 @@ class LevelDBStore:
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         with self._write_lock:
+            # LevelDB syncs only the log file it writes to, and a write that finds the
+            # memtable full starts a new one, closing the old without a sync (google/
+            # leveldb issue #193): until the old memtable is a table, a power cut could
+            # keep a synced write and lose unsynced ones before it. So a synced write
+            # after unsynced ones is written unsynced, then every log file holding any
+            # of them is synced here, oldest first.
+            sync_logs = sync and bool(self._unsynced_logs)
+            size = -1 if sync and not sync_logs else self._log_size()
             count = self._writes + 1
             with _damage_reported("a write", writing=True), self._db.write_batch(
-                    transaction=True, sync=sync) as batch:
+                    transaction=True, sync=sync and not sync_logs) as batch:
                 for key, value in puts.items():
                     if value is None:
                         batch.delete(key)
                     else:
                         batch.put(key, value)
                 batch.put(WRITE_COUNT_KEY, count.to_bytes(8, "big"))
+            if not sync or sync_logs:
+                log = self._log_written(size)
+                if log not in self._unsynced_logs:
+                    self._unsynced_logs.append(log)
+            if sync_logs:
+                self._sync_logs(self._unsynced_logs)
+                self._unsynced_logs = []
             self._writes = count
             if sync:
                 # Not synced itself: it runs behind the store, never ahead of it.
                 os.pwrite(self._writes_file, _write_count_record(count), 0)
+
+    def _log_size(self) -> int:
+        """The size of the log file LevelDB last wrote to; -1 if not known."""
+        if self._log is None:
+            return -1
+        try:
+            return os.stat(self._folder / self._log).st_size
+        except FileNotFoundError:  # written out as a table since: LevelDB writes another
+            return -1
+
+    def _log_written(self, size_before: int) -> str:
+        """The log file the write just made went to. Every write appends to the log, so
+        if the one written to before did not grow, LevelDB started a new one: the newest
+        (file numbers only grow). A directory listing, but only then."""
+        if size_before >= 0 and self._log is not None and self._log_size() != size_before:
+            return self._log
+        logs = [name for name in os.listdir(self._folder)
+                if name.endswith(".log") and name[:-4].isdigit()]
+        self._log = max(logs, key=lambda name: int(name[:-4]))
+        return self._log
+
+    def _sync_logs(self, logs: list[str]) -> None:
+        """Sync log files in the order written: a cut between two syncs keeps a prefix."""
+        for name in logs:
+            try:
+                fd = os.open(self._folder / name, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # its memtable was written out as a table, synced, and it deleted
+            try:
+                os.fdatasync(fd)
+            except OSError as exc:
+                if exc.errno in _DISK_REFUSAL_ERRNOS:
+                    raise DiskRefused(f"the disk refuses a write of the chain database: "
+                                      f"{exc}") from exc
+                raise CorruptStateError(f"cannot sync LevelDB's log {name}: {exc}") from exc
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         self._db.close()

@@ -24,7 +24,8 @@ class CrashingStore(MemoryStore):
     """The node's disk. A write either happens whole or the node dies just before it; a
     write not synced (LevelDB's `sync=False`: in the OS, not yet on the disk) survives
     the process being killed but not a power cut, unless a synced write came after it
-    (LevelDB's log is one file: syncing it syncs everything written before)."""
+    (`storage.kv.LevelDBStore` makes it so: LevelDB alone syncs only its newest log
+    file, and unsynced writes before it may be in an older one)."""
 
     def __init__(self) -> None:
         super().__init__()
