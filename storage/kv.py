@@ -125,8 +125,8 @@ class LevelDBStore:
     # block's batch, which goes in whole (bench.engine.restart_time: 44 MB, 0.3 s).
     WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
-    def __init__(self, path: str, block_cache_bytes: int = BLOCK_CACHE_BYTES,
-                 write_buffer_bytes: int = WRITE_BUFFER_BYTES) -> None:
+    def __init__(self, path: str, block_cache_bytes: int | None = None,
+                 write_buffer_bytes: int | None = None) -> None:
         """The sizes default to the class's (an operator sets them in [storage])."""
         folder = Path(path)
         existing = set(os.listdir(folder)) if folder.is_dir() else set()
@@ -137,10 +137,11 @@ class LevelDBStore:
                 "refusing to create a new store over it")
         try:  # an IOError here (the store is locked by a running node) is no damage
             self._db = plyvel.DB(path, create_if_missing=is_new, paranoid_checks=True,
-                                 lru_cache_size=block_cache_bytes,
+                                 lru_cache_size=block_cache_bytes or self.BLOCK_CACHE_BYTES,
                                  bloom_filter_bits=self.BLOOM_BITS_PER_KEY,
                                  compression=self.COMPRESSION,
-                                 write_buffer_size=write_buffer_bytes)
+                                 write_buffer_size=(write_buffer_bytes
+                                                    or self.WRITE_BUFFER_BYTES))
         except plyvel.CorruptionError as exc:
             raise CorruptStateError(
                 f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
