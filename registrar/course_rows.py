@@ -23,7 +23,8 @@ from registrar.formats import same_value
 from registrar.mapping import COURSE_ROWS, Mapping
 from registrar.rows import RawRow
 from registrar.schema import Schema, SchemaError
-from registrar.validate import SAMPLE_RECORDS, RowValues, Validator, line_column, line_field
+from registrar.targets import line_column, line_field
+from registrar.validate import SAMPLE_RECORDS, RowValues, Validator
 
 ROWS_NAMED_MAX = 8  # row numbers a sentence names before it says "…"
 

@@ -24,7 +24,15 @@ from registrar.iin import birth_date_of
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
 from registrar.rows import RawRow, stray_row
-from registrar.schema import MAX_RECORD_FIELDS, EachGroup, FieldSpec, LineGroup, Schema
+from registrar.schema import MAX_RECORD_FIELDS, EachGroup, LineGroup, Schema
+from registrar.targets import (
+    Resolution,
+    Target,
+    each_spec,
+    line_column,
+    line_field,
+    line_pattern,
+)
 
 MAX_RECORDS = 200_000
 # JSON items each bring their own keys; only this many distinct key lists are remembered.
@@ -37,33 +45,6 @@ SAMPLE_RECORDS = 10
 RecordSink = Callable[[int, dict[str, str]], None]
 # (row, field, value) -> a sentence naming where this value was already issued, or None.
 IssuedCheck = Callable[[int, str, str], str | None]
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a column's values go: a field, a part of line n, or an each-group item."""
-
-    field: str
-    spec: FieldSpec
-    line: LineGroup | None = None
-    number: int = 0
-
-
-@dataclass
-class Resolution:
-    targets: list[Target | None]
-    header_of: dict[str, str]
-    problems: list[tuple[str | None, str, str]]
-
-
-def line_field(group: LineGroup, number: int) -> str:
-    return f"{group.prefix}.{number:02d}"
-
-
-def line_column(group: LineGroup, number: int, part: str) -> str:
-    """A line part's column as the schema names it: course3_grade, or course_grade in
-    an export of one row per course (number 0)."""
-    return f"{group.prefix}{number or ''}_{part}"
 
 
 @dataclass
@@ -102,10 +83,10 @@ class Validator:
         # line goes to registrar.course_rows, which forms each student's record.
         self.course_rows = mapping.layout == COURSE_ROWS
         own, other = ("()", _LINE_NUMBER) if self.course_rows else (_LINE_NUMBER, "()")
-        self._line_patterns = [(g, _line_pattern(g, own))
+        self._line_patterns = [(g, line_pattern(g, own))
                                for g in schema.lines[:1 if self.course_rows else None]]
         # the other layout's course columns, named in the unknown-column problem
-        self._other_layout = [(g, _line_pattern(g, other)) for g in schema.lines]
+        self._other_layout = [(g, line_pattern(g, other)) for g in schema.lines]
         self._each_patterns = [
             (g, re.compile(re.escape(g.prefix) + r"_([a-z0-9_]{1,40})")) for g in schema.each]
 
@@ -123,7 +104,7 @@ class Validator:
         for each, pattern in self._each_patterns:
             match = pattern.fullmatch(name)
             if match:
-                return Target(f"{each.prefix}.{match[1]}", _each_spec(each))
+                return Target(f"{each.prefix}.{match[1]}", each_spec(each))
         return None
 
     def _unknown(self, name: str) -> str:
@@ -397,12 +378,4 @@ class Validator:
                 self.problems.add(number, column, "already-issued", before)
                 ok = False
         return ok
-
-
-def _line_pattern(group: LineGroup, number: str) -> re.Pattern[str]:
-    return re.compile(re.escape(group.prefix) + number + r"_([a-z0-9_]+)")
-
-
-def _each_spec(group: EachGroup) -> FieldSpec:
-    return FieldSpec(group.prefix, group.format, False)
 
