@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -67,6 +68,9 @@ def _new_pool() -> Executor:
 
 
 def _start_worker(parent_pid: int) -> None:
+    # Ctrl-C at the daemon's terminal reaches its whole process group: a worker ended by
+    # it printed a KeyboardInterrupt traceback under the daemon's clean stop line
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(VC_WORKER_NICENESS)
     exit_with(parent_pid)
 

@@ -4,13 +4,16 @@ daemon that started them, even when it is killed with kill -9."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from node.orphan_guard import gone
+from node.vc_common import _new_pool
 
 DEADLINE_S = 20.0
 PARENT = """
@@ -41,3 +44,24 @@ def test_the_vc_pool_does_not_outlive_its_daemon_killed_with_kill_9() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_vc_worker_ignores_ctrl_c_at_the_daemons_terminal() -> None:
+    """Ctrl-C reaches the terminal's whole process group, the fork server's children too:
+    the daemon stops in its own time, and its workers must not die under it with a
+    KeyboardInterrupt traceback each."""
+    pool = _new_pool()
+    assert isinstance(pool, ProcessPoolExecutor)
+    try:
+        assert pool.submit(abs, -1).result(DEADLINE_S) == 1
+        workers = set(pool._processes)
+        for pid in workers:
+            os.kill(pid, signal.SIGINT)
+        for pid in workers:
+            ignored = next(line for line in Path(f"/proc/{pid}/status").read_text()
+                           .splitlines() if line.startswith("SigIgn:"))
+            assert int(ignored.split()[1], 16) >> (signal.SIGINT - 1) & 1
+        assert pool.submit(abs, -2).result(DEADLINE_S) == 2
+        assert set(pool._processes) == workers
+    finally:
+        pool.shutdown(wait=True)
