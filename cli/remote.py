@@ -116,6 +116,10 @@ class RemoteFacts(StateFacts):
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
+            if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached, or not:
+                # it said nothing in time, as cli.client words it
+                raise RemoteFactsError(f"the node at {self.base_url} did not answer within "
+                                       f"{self.timeout_s:g} s") from exc
             raise RemoteFactsError(f"cannot reach node at {self.base_url}: {exc}") from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
             raise RemoteFactsError(f"{self.base_url} did not answer in HTTP "

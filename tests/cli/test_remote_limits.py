@@ -160,6 +160,23 @@ async def test_the_client_says_a_silent_node_did_not_answer_in_time(
     assert took < GIVES_UP_WITHIN_S
 
 
+async def test_verify_says_a_silent_node_did_not_answer_in_time(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """It took the connection, so its address is right: 'cannot reach' would send the
+    operator to check it."""
+    url = await liar(_silent)
+
+    def run() -> str:
+        try:
+            RemoteFacts(url, timeout_s=0.5).get_json("/v1/status")
+        except RemoteFactsError as exc:
+            return str(exc)
+        return "answered"
+
+    outcome = await asyncio.get_running_loop().run_in_executor(None, run)
+    assert outcome == f"the node at {url} did not answer within 0.5 s"
+
+
 async def test_a_post_redirected_is_not_sent_as_a_get(liar: Callable[..., Awaitable[str]]
                                                       ) -> None:
     """A proxy that redirects (http to https, say): urllib turned a POST into a GET
