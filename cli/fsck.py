@@ -299,6 +299,7 @@ def fsck_command(config_path: Path) -> None:
     except Exception as exc:  # plyvel's own errors: an unreadable file, a refused write
         _stop(f"cannot open {store}: {leveldb_reason(exc)}", EXIT_UNCHECKED)
     try:
+        _refuse_another_genesis(kv, genesis, config.genesis_file, config_path)
         found = check_store(kv, genesis)
     finally:
         kv.close()
@@ -314,6 +315,23 @@ def fsck_command(config_path: Path) -> None:
         click.echo(RECOVERY.format(store=store, config=config_path))
         sys.exit(EXIT_DAMAGED)
     click.echo(f"{summary}: no damage found")
+
+
+def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,
+                            config_path: Path) -> None:
+    """A store of another genesis is a config mistake the node refuses as one, not damage:
+    checked against this genesis it would read as damaged, and the advice to --resync
+    would set a sound store aside. LevelDB's checksum covers the record, so a well-formed
+    one that differs names another genesis."""
+    try:
+        stored = kv.get(GENESIS_KEY)
+    except CorruptStateError:
+        return  # damage: check_store reports it
+    if (stored is not None and len(stored) == len(genesis.genesis_hash)
+            and stored != genesis.genesis_hash):
+        _stop(f"the store holds the chain of another genesis file than {genesis_file} "
+              f"(node.genesis in {config_path}): point node.genesis at that chain's genesis, "
+              "or node.data_dir elsewhere; nothing was checked", EXIT_UNCHECKED)
 
 
 def _stop(message: str, code: int) -> NoReturn:
