@@ -13,11 +13,9 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import re
 import signal
-import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -60,29 +58,15 @@ PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,4
 
 
 _FORKSERVER = multiprocessing.get_context("forkserver")
-# Workers start with the VC code imported once, in the fork server.
-_FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
+# Workers start with the VC code imported once, in the fork server; first of all it
+# ignores SIGINT (node.sigint_ignored), before the second those imports take.
+FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs"]
+_FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
 
 
 def _new_pool() -> Executor:
-    _start_fork_server()
     return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER,
                                initializer=_start_worker, initargs=(os.getpid(),))
-
-
-def _start_fork_server() -> None:
-    """Start the fork server, if it is not running, with SIGINT ignored: a Ctrl-C at the
-    daemon's terminal reaches its whole process group, and the fork server took it as a
-    KeyboardInterrupt (with a traceback) while it imported its preloaded modules.
-    Python keeps a SIGINT ignored across exec ignored; only the main thread may change
-    a signal's handling, and the fork server then starts on demand as before."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _start_worker(parent_pid: int) -> None:

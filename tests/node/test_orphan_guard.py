@@ -18,7 +18,7 @@ from aiohttp import web
 
 from node.orphan_guard import gone
 from node.vc_api import warm_workers_on_start
-from node.vc_common import VC, VcSettings, _new_pool
+from node.vc_common import FORK_SERVER_PRELOAD, VC, VcSettings, _new_pool
 
 DEADLINE_S = 20.0
 PARENT = """
@@ -75,8 +75,8 @@ def test_a_vc_worker_ignores_ctrl_c_at_the_daemons_terminal() -> None:
 
 
 PROBED = """
-from node.vc_common import _FORKSERVER, _new_pool
-_FORKSERVER.set_forkserver_preload(["sigint_probe"])
+from node.vc_common import _FORKSERVER, FORK_SERVER_PRELOAD, _new_pool
+_FORKSERVER.set_forkserver_preload([*FORK_SERVER_PRELOAD, "sigint_probe"])
 pool = _new_pool()
 assert pool.submit(abs, -1).result() == 1
 pool.shutdown()
@@ -91,7 +91,9 @@ with open(os.path.join(os.path.dirname(__file__), "seen"), "w") as out:
 def test_the_fork_server_ignores_ctrl_c_while_it_starts(tmp_path: Path) -> None:
     """It is in the daemon's process group too: a Ctrl-C while it imported its preloaded
     modules, in a node's first seconds, ended it with a KeyboardInterrupt traceback. A
-    preloaded probe says how SIGINT is handled at that moment."""
+    probe preloaded last says how SIGINT is handled then; the module that ignores it is
+    imported before the slow ones."""
+    assert FORK_SERVER_PRELOAD[0] == "node.sigint_ignored"
     (tmp_path / "sigint_probe.py").write_text(PROBE)
     # on PYTHONPATH: the fork server imports its preload on its own path, not its parent's
     subprocess.run([sys.executable, "-c", PROBED], check=True, cwd=Path(__file__).parents[2],
