@@ -3,7 +3,7 @@
 A Ctrl-C at the daemon's terminal reaches its whole process group, the fork server too,
 which took it as a KeyboardInterrupt, with a traceback in the daemon's output, while it
 imported its other preloaded modules (a second or more); it ignores SIGINT only once its
-loop starts. The daemon stops in its own time, and ends the fork server itself.
+loop starts. The daemon stops in its own time; the fork server ends when it does.
 Imports nothing else, so that it comes before any slow import.
 """
 
