@@ -11,7 +11,7 @@ import urllib.request
 from typing import IO, Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.remote import RemoteFactsError, read_bounded
+from cli.remote import RemoteFactsError, read_bounded, unreachable
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -141,7 +141,7 @@ class NodeClient:
                 # check an address that may well be right
                 raise ClientError(f"the node at {self.base_url} did not answer within "
                                   f"{self.timeout_s:g} s") from exc
-            raise ClientError(f"cannot reach the node at {self.base_url}: {exc}") from exc
+            raise ClientError(unreachable(self.base_url, exc)) from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node
             raise ClientError(f"{url} did not answer JSON: is it a Senim node?") from exc

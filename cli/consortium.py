@@ -70,7 +70,9 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
         fail(f"{out_file} exists; a consortium's genesis is never replaced by accident "
              "(use --force to overwrite)", 2)
     try:
-        description = tomllib.loads(members_file.read_text())
+        # UTF-8 whatever the locale, so that every operator reads the same names (and
+        # builds the same genesis); a byte order mark (Windows Notepad) is no statement
+        description = tomllib.loads(members_file.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         fail(f"cannot read {members_file}: {exc}", 2)
     unknown = sorted(set(description) - MEMBERS_FILE_KEYS)

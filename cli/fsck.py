@@ -75,33 +75,49 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
     """Everything wrong with the chain in `kv`, found by reading all of it."""
     found = Findings()
     try:
+        _check_all(kv, genesis, found)
+    except CorruptStateError as exc:  # a read no step below expected to be refused
+        found.damaged(f"the check stops at a record LevelDB refuses to read: {exc}")
+    return found
+
+
+def _check_all(kv: KeyValueStore, genesis: Genesis, found: Findings) -> None:
+    try:
         keys = sum(1 for _ in kv.iterate_prefix(b""))
     except CorruptStateError as exc:
         found.damaged(f"a full scan of the store stops at damage: {exc}")
         keys = 0
-    stored_genesis = kv.get(GENESIS_KEY)
+    try:
+        stored_genesis = kv.get(GENESIS_KEY)
+    except CorruptStateError as exc:
+        found.damaged(f"the genesis record is unreadable ({exc})")
+        return
     if stored_genesis != genesis.genesis_hash:
         found.damaged("the genesis record is missing" if stored_genesis is None else
                       "the genesis record is not this genesis file's (wrong config or damage)")
         if keys == 0 or stored_genesis is None:
-            return found
+            return
     try:
         height, head_hash = decode(kv.get(HEAD_KEY) or b"")
         if not (isinstance(height, int) and height >= 0 and isinstance(head_hash, bytes)):
             raise ValueError("not [height, hash]")
-    except (MalformedInput, TypeError, ValueError) as exc:
+    except (CorruptStateError, MalformedInput, TypeError, ValueError) as exc:
         found.damaged(f"the head record is missing or damaged ({exc})")
-        return found
-    base = _decoded(kv.get(BASE_KEY) or b"\x00")
+        return
+    try:
+        base = _decoded(kv.get(BASE_KEY) or b"\x00")
+    except CorruptStateError as exc:
+        found.damaged(f"the base record (lowest block held, after a state sync) is "
+                      f"unreadable ({exc})")
+        return
     if not (isinstance(base, int) and not isinstance(base, bool) and 0 <= base <= height):
         found.damaged("the base record (lowest block held, after a state sync) is damaged")
-        return found
+        return
     found.base = base
     head = _check_blocks(kv, genesis, height, head_hash, found)
     _check_index(kv, found)
     if _check_state(kv, head, found) and head is not None:
         _check_set_changes(kv, genesis, head.header.height, found)
-    return found
 
 
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,
@@ -138,21 +154,39 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
         if previous is not None and block.header.previous_hash != previous:
             found.damaged(f"block {at}: does not link to block {at - 1}")
         previous = block_hash
-        certificate = kv.get(_at(CERT_PREFIX, at))
-        if at > 0 and (certificate is None or not certifies(certificate, at, block_hash)):
-            found.damaged(f"block {at}: its certificate is missing or does not verify")
+        try:  # genesis (block 0) has no certificate
+            certificate = kv.get(_at(CERT_PREFIX, at)) if at > 0 else None
+            if at > 0 and (certificate is None or not certifies(certificate, at, block_hash)):
+                found.damaged(f"block {at}: its certificate is missing or does not verify")
+        except CorruptStateError as exc:
+            found.damaged(f"block {at}: its certificate is unreadable ({exc})")
         for index, tx in enumerate(block.transactions):
             found.transactions += 1
-            entry = kv.get(TX_INDEX_PREFIX + tx.tx_id)
-            if entry is None or _decoded(entry) != [at, index]:
-                found.damaged(f"block {at}: the index entry of transaction {index} "
-                              f"({tx.tx_id.hex()[:16]}) is missing or points elsewhere")
+            _check_index_entry(kv, tx.tx_id, at, index, found)
     if block is None or block.block_hash != head_hash:
         found.damaged(f"the head record names a block {height} that is not the stored one")
         block = None
-    if kv.get(_at(BLOCK_PREFIX, height + 1)) is not None:
+    try:
+        above = kv.get(_at(BLOCK_PREFIX, height + 1))
+    except CorruptStateError as exc:
+        found.damaged(f"block {height + 1}, above the head: its key is unreadable ({exc})")
+        above = None
+    if above is not None:
         found.damaged(f"a block {height + 1} is stored above the head")
     return block
+
+
+def _check_index_entry(kv: KeyValueStore, tx_id: bytes, at: int, index: int,
+                       found: Findings) -> None:
+    try:
+        entry = kv.get(TX_INDEX_PREFIX + tx_id)
+    except CorruptStateError as exc:
+        found.damaged(f"block {at}: the index entry of transaction {index} "
+                      f"({tx_id.hex()[:16]}) is unreadable ({exc})")
+        return
+    if entry is None or _decoded(entry) != [at, index]:
+        found.damaged(f"block {at}: the index entry of transaction {index} "
+                      f"({tx_id.hex()[:16]}) is missing or points elsewhere")
 
 
 def _read_block(kv: KeyValueStore, genesis: Genesis, at: int, set_hash: bytes,
@@ -265,6 +299,7 @@ def fsck_command(config_path: Path) -> None:
     except Exception as exc:  # plyvel's own errors: an unreadable file, a refused write
         _stop(f"cannot open {store}: {leveldb_reason(exc)}", EXIT_UNCHECKED)
     try:
+        _refuse_another_genesis(kv, genesis, config.genesis_file, config_path)
         found = check_store(kv, genesis)
     finally:
         kv.close()
@@ -280,6 +315,23 @@ def fsck_command(config_path: Path) -> None:
         click.echo(RECOVERY.format(store=store, config=config_path))
         sys.exit(EXIT_DAMAGED)
     click.echo(f"{summary}: no damage found")
+
+
+def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,
+                            config_path: Path) -> None:
+    """A store of another genesis is a config mistake the node refuses as one, not damage:
+    checked against this genesis it would read as damaged, and the advice to --resync
+    would set a sound store aside. LevelDB's checksum covers the record, so a well-formed
+    one that differs names another genesis."""
+    try:
+        stored = kv.get(GENESIS_KEY)
+    except CorruptStateError:
+        return  # damage: check_store reports it
+    if (stored is not None and len(stored) == len(genesis.genesis_hash)
+            and stored != genesis.genesis_hash):
+        _stop(f"the store holds the chain of another genesis file than {genesis_file} "
+              f"(node.genesis in {config_path}): point node.genesis at that chain's genesis, "
+              "or node.data_dir elsewhere; nothing was checked", EXIT_UNCHECKED)
 
 
 def _stop(message: str, code: int) -> NoReturn:

@@ -54,11 +54,13 @@ class SenimGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            # a running node takes SIGINT as its stop; before that it is still starting
+            # Before a command is named it is being imported (up to seconds): nothing done.
+            # A running node takes SIGINT as its stop; before that it is still starting.
             click.secho("interrupted: " + (
-                "the node stopped while starting" if ctx.invoked_subcommand == "node" else
-                "stopped before it finished; a transaction it had already sent may still "
-                "commit"), fg="yellow", err=True)
+                "stopped while starting; nothing was done" if ctx.invoked_subcommand is None
+                else "the node stopped while starting" if ctx.invoked_subcommand == "node"
+                else "stopped before it finished; a transaction it had already sent may "
+                "still commit"), fg="yellow", err=True)
             ctx.exit(EXIT_INTERRUPTED)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -83,6 +84,16 @@ def read_bounded(response: Readable, url: str,
     return bytes(data)
 
 
+def unreachable(base_url: str, exc: Exception) -> str:
+    """Why a node could not be asked, in words: an https URL whose node speaks plain
+    HTTP is told so ('[SSL: WRONG_VERSION_NUMBER]' is what the TLS library says)."""
+    if isinstance(getattr(exc, "reason", exc), ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(
+            exc) and base_url.lower().startswith("https://"):
+        return (f"the node at {base_url} does not answer in TLS: if its API is plain HTTP, "
+                f"give http://{base_url[len('https://'):]}")
+    return f"cannot reach the node at {base_url}: {exc}"
+
+
 class StateMoved(RemoteFactsError):
     """The chain advanced mid-verification; verify again against the new head."""
 
@@ -116,7 +127,11 @@ class RemoteFacts(StateFacts):
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise RemoteFactsError(f"cannot reach node at {self.base_url}: {exc}") from exc
+            if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached, or not:
+                # it said nothing in time, as cli.client words it
+                raise RemoteFactsError(f"the node at {self.base_url} did not answer within "
+                                       f"{self.timeout_s:g} s") from exc
+            raise RemoteFactsError(unreachable(self.base_url, exc)) from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
             raise RemoteFactsError(f"{self.base_url} did not answer in HTTP "
                                    f"({type(exc).__name__}): is it the node's API?") from exc

@@ -69,6 +69,8 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
         try:
             chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
+            if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
+                raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
             verdict = (verify_credential(document, facts, chain_id) if is_credential
                        else verify_anchor(file.read_bytes(), facts))
         except StateMoved:

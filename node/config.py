@@ -163,7 +163,9 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
 
 def load_config(path: Path) -> NodeConfig:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))  # TOML is UTF-8
+        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
+        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError("config", f"file not found: {path}") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -11,7 +11,7 @@ from ledger.errors import ConfigError
 from node.config import NodeConfig
 from node.files import load_genesis, load_key
 from node.start_checks import STORE_NAME, recovery_hint, refuse_store_in_use
-from storage.errors import CorruptStateError
+from storage.errors import CorruptStateError, DiskRefused
 from storage.kv import LevelDBStore, leveldb_reason
 
 log = logging.getLogger("senim.daemon")
@@ -32,6 +32,8 @@ def open_store(config: NodeConfig) -> LevelDBStore:
                             write_buffer_bytes=config.write_buffer_mb << 20)
     except CorruptStateError as exc:
         raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
+    except DiskRefused:  # a full disk is no bad config: the node starts once there is space
+        raise
     except Exception as exc:  # plyvel raises its own IOError subclasses
         raise ConfigError("node.data_dir", f"cannot open the chain database: "
                           f"{leveldb_reason(exc)}") from exc

@@ -280,7 +280,14 @@ async def _warm_pool(app: web.Application) -> None:
     # Not awaited: the node answers meanwhile.
     loop = asyncio.get_running_loop()
     for _ in range(VC_PROCESSES):
-        loop.run_in_executor(app[VC].pool, _warm_worker).add_done_callback(_settled)
+        try:
+            warming = loop.run_in_executor(app[VC].pool, _warm_worker)
+        except (OSError, EOFError, RuntimeError):
+            # The fork server is gone (a stop sent to the node's whole process group, as
+            # systemd sends one, reached it first): the warm-up only is lost. It raised
+            # out of the app's start-up, and the node exited 1 with click's 'Aborted!'.
+            return
+        warming.add_done_callback(_settled)
 
 
 def _settled(future: asyncio.Future[None]) -> None:

@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -65,8 +66,10 @@ PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,4
 
 
 _FORKSERVER = multiprocessing.get_context("forkserver")
-# Workers start with the VC code imported once, in the fork server.
-_FORKSERVER.set_forkserver_preload(["ledger.vc.verify", "ledger.vc.proofs"])
+# Workers start with the VC code imported once, in the fork server; first of all it
+# ignores SIGINT (node.sigint_ignored), before the second those imports take.
+FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs"]
+_FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
 
 
 def _new_pool() -> Executor:
@@ -75,6 +78,9 @@ def _new_pool() -> Executor:
 
 
 def _start_worker(parent_pid: int) -> None:
+    # Ctrl-C at the daemon's terminal reaches its whole process group: a worker ended by
+    # it printed a KeyboardInterrupt traceback under the daemon's clean stop line
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(VC_WORKER_NICENESS)
     exit_with(parent_pid)
 

@@ -172,8 +172,10 @@ def finish(
         )
     except InvalidTag:
         raise HandshakeFailed(
-            "AUTH does not decrypt: the peer is on another network (the chain id bound in "
-            "the handshake differs), or the transcript was tampered with, or keys are wrong"
+            "AUTH does not decrypt: the peer is on another network (the network id bound in "
+            "the handshake differs: a node of another genesis file, even one of the same "
+            "chain id; compare the genesis fingerprint on each node's start line), or the "
+            "transcript was tampered with, or keys are wrong"
         ) from None
     peer_key, signature = plain[:KEY_BYTES], plain[KEY_BYTES:]
     message = _signed_message(state.role.other, state.transcript_hash)

@@ -145,6 +145,12 @@ class LevelDBStore:
         except plyvel.CorruptionError as exc:
             raise CorruptStateError(
                 f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
+        except plyvel.IOError as exc:  # opening writes: it folds the log into a table
+            reason = leveldb_reason(exc)
+            if any(words in reason for words in _DISK_REFUSALS):
+                raise DiskRefused(f"the disk refuses the opening of the chain database "
+                                  f"{path}: {reason}") from exc
+            raise
         self._folder = folder
         self._write_lock = threading.Lock()
         self._log: str | None = None  # the log file LevelDB last wrote to, once looked up

@@ -92,3 +92,20 @@ def test_a_genesis_write_cut_short_leaves_nothing_that_stops_the_next_try(
     code, output, out = create(tmp_path, "")
     assert code == 0, output
     genesis_from_json(json.loads(out.read_text()))
+
+
+def test_a_members_file_saved_with_a_byte_order_mark_gives_the_same_genesis(
+        tmp_path: Path) -> None:
+    """Read as UTF-8 whatever the locale, a mark in front (Windows Notepad) or not: every
+    operator who builds genesis from the file must get the same one."""
+    path = members_file(tmp_path, "")
+    path.write_text(path.read_text().replace('name = "Member 0"', 'name = "Ғылым министрлігі"'),
+                    encoding="utf-8")
+    plain = CliRunner().invoke(main, ["consortium", "create", "--members", str(path),
+                                      "--out", str(tmp_path / "plain.json")])
+    assert plain.exit_code == 0, plain.output
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    marked = CliRunner().invoke(main, ["consortium", "create", "--members", str(path),
+                                       "--out", str(tmp_path / "marked.json")])
+    assert marked.exit_code == 0, marked.output
+    assert (tmp_path / "marked.json").read_bytes() == (tmp_path / "plain.json").read_bytes()

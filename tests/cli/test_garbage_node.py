@@ -94,6 +94,7 @@ CASES: list[tuple[str, Case]] = [
         "governance", "propose", "--key", f["key"], "--action", "retire-member",
         "--member", "ab" * 20]),
     ("prove", lambda f: ["prove", f["credential"], "--out", f["root"] + "/proved.json"]),
+    ("verify", lambda f: ["verify", f["credential"]]),
     ("export-vc", lambda f: ["export-vc", f["credential"], "--key", f["key"], "--out",
                              f["root"] + "/vc.json"]),
     ("issue", lambda f: ["issue", "--key", f["key"], "--type", "diploma", "--input",

@@ -3,6 +3,7 @@ line, exit 130 (the real-SIGINT runs of a job are tests/e2e/test_issue_interrupt
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -45,6 +46,23 @@ def test_ctrl_c_during_a_dry_run_says_nothing_was_issued(
     assert result.output.strip().splitlines() == [
         "interrupted: the dry run stopped; nothing was issued or sent"]
 
+
+
+@pytest.mark.parametrize("command", [["node", "--config", "node.toml"], ["status"]])
+def test_ctrl_c_while_a_command_is_imported_says_nothing_was_done(
+        command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command's module is imported when it is asked for, up to seconds (the node's
+    aiohttp): a Ctrl-C then was told as a node stopped while starting, or as a command
+    whose transaction may still commit, when nothing at all had been done."""
+    def interrupted(name: str) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    monkeypatch.delitem(main.commands, command[0], raising=False)  # imported before
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == EXIT_INTERRUPTED, result.output
+    assert result.output.strip().splitlines() == [
+        "interrupted: stopped while starting; nothing was done"]
 
 
 def test_ctrl_c_while_any_command_waits_for_a_node_is_one_line_and_exit_130() -> None:

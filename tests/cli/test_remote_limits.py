@@ -160,6 +160,50 @@ async def test_the_client_says_a_silent_node_did_not_answer_in_time(
     assert took < GIVES_UP_WITHIN_S
 
 
+async def test_verify_says_a_silent_node_did_not_answer_in_time(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """It took the connection, so its address is right: 'cannot reach' would send the
+    operator to check it."""
+    url = await liar(_silent)
+
+    def run() -> str:
+        try:
+            RemoteFacts(url, timeout_s=0.5).get_json("/v1/status")
+        except RemoteFactsError as exc:
+            return str(exc)
+        return "answered"
+
+    outcome = await asyncio.get_running_loop().run_in_executor(None, run)
+    assert outcome == f"the node at {url} did not answer within 0.5 s"
+
+
+async def _plain(request: web.Request) -> web.Response:
+    return web.json_response({"chain_id": "t", "height": 1})
+
+
+async def test_https_to_a_node_of_plain_http_says_so(
+        liar: Callable[..., Awaitable[str]]) -> None:
+    """'[SSL: WRONG_VERSION_NUMBER] wrong version number' told an operator nothing."""
+    url = await liar(_plain)
+    https = "https://" + url.removeprefix("http://")
+    told = f"the node at {https} does not answer in TLS: if its API is plain HTTP, give {url}"
+
+    def run() -> tuple[str, str]:
+        try:
+            NodeClient(https, timeout_s=5.0).status()
+            client = "answered"
+        except ClientError as exc:
+            client = str(exc)
+        try:
+            RemoteFacts(https, timeout_s=5.0).get_json("/v1/status")
+            remote = "answered"
+        except RemoteFactsError as exc:
+            remote = str(exc)
+        return client, remote
+
+    assert await asyncio.get_running_loop().run_in_executor(None, run) == (told, told)
+
+
 async def test_a_post_redirected_is_not_sent_as_a_get(liar: Callable[..., Awaitable[str]]
                                                       ) -> None:
     """A proxy that redirects (http to https, say): urllib turned a POST into a GET

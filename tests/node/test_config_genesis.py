@@ -66,6 +66,13 @@ def test_good_config_loads(tmp_path: Path) -> None:
     assert config.max_block_txs == 5000  # default
 
 
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with a mark in front, invisible in any editor."""
+    path = tmp_path / "node.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_config(path) == load_config(write(tmp_path, GOOD))
+
+
 def test_missing_node_name(tmp_path: Path) -> None:
     assert field_of(tmp_path, GOOD.replace('name = "kaznu-1"\n', "")) == "node.name"
     assert field_of(tmp_path, GOOD.replace('"kaznu-1"', '"   "')) == "node.name"

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import plyvel
 import pytest
 
 from node import daemon
@@ -75,3 +76,26 @@ def test_damage_found_while_running_is_not_called_a_failed_start(
     assert code == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == ["stopped: the chain database is damaged: LevelDB refuses a write"]
+
+
+def test_a_disk_full_when_the_node_starts_is_named_as_one_not_as_bad_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Opening a store writes (LevelDB folds its log into a table): on a full disk that
+    start failed as a bad config, exit 2, with no word of what to do."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "data" / "chain.ldb"
+    said = f"IO error: {store}/000005.ldb: No space left on device"
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise plyvel.IOError(said.encode())
+
+    monkeypatch.setattr(plyvel, "DB", full_disk)
+    monkeypatch.setattr(daemon, "setup_logging", lambda *args: None)
+    with caplog.at_level(logging.ERROR, logger="senim.daemon"):
+        code = daemon.run(config)
+    assert code == 74
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"cannot start: the disk refuses the opening of the chain database "
+                      f"{store}: {said}; nothing is damaged: free space on that disk (or "
+                      f"make {tmp_path / 'data'} writable again), then start the node again"]

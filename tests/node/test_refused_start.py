@@ -5,6 +5,7 @@ or chain store made (a state-sync join would otherwise copy a snapshot first).""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
 import subprocess
@@ -17,8 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from ledger.chain import Chain
 from ledger.errors import ConfigError
 from node.config import load_config, render_config
+from node.files import load_genesis
 from node.start_checks import check_before_start
 from storage.kv import LevelDBStore
 from tests.node.node_folders import store_held_by_another_process, write_lone_validator
@@ -145,3 +148,22 @@ def test_fsck_of_a_store_on_a_read_only_disk_does_not_blame_a_running_node(
     assert checked.exit_code == 2, checked.output
     assert "Read-only file system" in checked.output
     assert "stop the node" not in checked.output and "b'" not in checked.output
+
+
+def test_fsck_of_a_store_of_another_genesis_names_the_config_not_damage(
+        tmp_path: Path) -> None:
+    """The node refuses such a store as a config mistake; fsck called it damaged and
+    advised --resync, which sets the sound store aside."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    (tmp_path / "data").mkdir()
+    kv = LevelDBStore(str(tmp_path / "data" / "chain.ldb"))
+    Chain(kv, load_genesis(tmp_path / "genesis.json"))
+    kv.close()
+    genesis = json.loads((tmp_path / "genesis.json").read_text())
+    (tmp_path / "genesis.json").write_text(json.dumps({**genesis, "genesis_time_ms": 1}))
+    checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
+    assert checked.exit_code == 2, checked.output
+    assert checked.output == (
+        f"error: the store holds the chain of another genesis file than "
+        f"{tmp_path / 'genesis.json'} (node.genesis in {config}): point node.genesis at that "
+        "chain's genesis, or node.data_dir elsewhere; nothing was checked\n")
