@@ -34,6 +34,9 @@ export function say(kind, params) {
 function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
 function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
 
+// What of an unknown status code the page repeats: enough to report it, not a screenful.
+const MAX_CODE_CHARS = 40;
+
 function sentence(verdict) {
   const f = verdict.facts || {};
   const reason = reasonWords(f.revocation_reason);
@@ -44,6 +47,10 @@ function sentence(verdict) {
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
   if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
+  // A status this page has no sentence for is said as one it cannot word, never as its key.
+  if (!has('status.' + verdict.status)) {
+    return t('status.unrecognised', { code: verdict.status.slice(0, MAX_CODE_CHARS) });
+  }
   return t('status.' + verdict.status, params);
 }
 

@@ -76,3 +76,35 @@ def test_a_page_load_and_a_check_log_no_error(credentials: Credentials, browser:
     assert icon is not None and icon.startswith("data:"), icon
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
+
+
+# The node's next verification is answered with a verdict whose status the page has no words
+# for (a status added to the verifier and not to the page, or a node that is not honest).
+ANSWER_NEXT = """
+const body = arguments[0];
+const real = window.fetch;
+window.fetch = (path, options) => {
+  if (/verify/.test(String(path))) {
+    window.fetch = real;
+    return Promise.resolve(new Response(JSON.stringify(body),
+      {status: 200, headers: {'Content-Type': 'application/json'}}));
+  }
+  return real(path, options);
+};
+"""
+UNWORDED = {"en": "The node answered “suspended”, which this page cannot put into words",
+            "ru": "Узел ответил «suspended», но эта страница не может объяснить такой ответ",
+            "kk": "Түйін «suspended» деп жауап берді, бірақ бұл бет мұндай жауапты"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_status_the_page_has_no_words_for_is_said_not_shown_as_a_key(
+        credentials: Credentials, browser: Any, lang: str) -> None:
+    open_portal(browser, credentials.node.url + "/", lang)
+    browser.execute_script(ANSWER_NEXT, {
+        "valid": False, "status": "suspended", "reason": "suspended", "source": "node",
+        "checks": [{"check": "status", "ok": False, "detail": "suspended"}], "facts": {}})
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "suspended" and sentence.startswith(UNWORDED[lang]), sentence
+    assert "status." not in sentence
+    assert browser.find_element("id", "verdict").get_attribute("data-tone") == "bad"
