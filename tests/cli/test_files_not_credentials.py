@@ -107,3 +107,18 @@ async def test_a_vc_no_chain_records_is_not_called_valid(node_url: str, tmp_path
     assert as_json.exit_code == 1
     verdict = verdict_of(as_json)
     assert (verdict["valid"], verdict["status"]) == (False, "unconfirmed"), verdict
+
+
+async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str,
+                                                                   tmp_path: Path) -> None:
+    # An altered credential fails on its own hash, before the node is asked anything: its
+    # source said "at height None (taken on the node's word)".
+    document = json.loads((tmp_path / "diploma.json").read_text(encoding="utf-8"))
+    document["fields"]["full_name"]["value"] += "x"
+    altered = tmp_path / "altered.json"
+    altered.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    result = await senim("verify", str(altered), "--node", node_url, "--json")
+    assert result.exit_code == 1, result.output
+    verdict = verdict_of(result)
+    assert verdict["status"] == "tampered", verdict
+    assert verdict["source"] == f"node {node_url} (no state of its chain was used)", verdict
