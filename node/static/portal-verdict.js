@@ -2,13 +2,15 @@
 // disclosed it and the checks behind the verdict, all in the page's language.
 import { $, formatDate, formatDateTime, formatTime, has, state, t } from './portal-language.js';
 
-// Shown first and in this order; other fields follow in the file's order.
+// Shown first and in this order (each type's standard fields as ledger/labels.py orders
+// them); other fields follow in the file's order.
 const FIELD_ORDER = [
-  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'certificate_number',
-  'course_title', 'program_code', 'program',
-  'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
-  'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
-  'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];
+  'full_name', 'iin', 'birth_date', 'student_id', 'employee_id', 'diploma_number',
+  'certificate_number', 'attestat_number', 'school', 'course_title', 'program_code', 'program',
+  'programme', 'programme_code', 'specialty', 'faculty', 'qualification', 'degree',
+  'study_form', 'language', 'graduation_date', 'issue_date', 'gpa', 'honours', 'credits',
+  'total_credits', 'courses', 'course', 'hours', 'score', 'employer', 'position',
+  'organisation', 'department', 'start_date', 'end_date'];
 
 export function show(tone, sentence) {
   const el = $('verdict');
