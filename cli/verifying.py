@@ -14,6 +14,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
+from cli.proving import proof_verdict
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -202,6 +203,10 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
         _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
               "it a Senim node?", EXIT_UNREACHABLE)
         raise
+    shown = proof_verdict(document, bundle)
+    if shown is not None and not shown.valid:
+        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
+              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
     assert isinstance(document, dict)
     document["proof"] = bundle
     _write_out(out_file, document)
