@@ -28,7 +28,7 @@ from cli.verify_files import is_credential, load_json_file, unreadable
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
-from ledger.offline import OfflineFacts, proof_keys
+from ledger.offline import OfflineFacts, original_proof_keys, proof_keys
 from ledger.payloads import CredentialRef, RevokePayload, checked
 from ledger.payloads_credentials import (
     MAX_NOTE_CHARS,
@@ -192,6 +192,7 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
         ministries = [] if accreditation is None else sorted(
             {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
+        keys += [k for k in original_proof_keys(doc) if k not in keys]
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
         height = bundle["height"]
         if not isinstance(height, int) or isinstance(height, bool):
