@@ -49,6 +49,13 @@ function sentence(verdict) {
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
   if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
+  // A VC outside its validity period: not valid yet, or expired, and since when.
+  if (verdict.status === 'expired' && f.validity === 'not_yet_valid' && f.valid_from) {
+    return t('status.not_yet_valid', { date: formatDate(f.valid_from) });
+  }
+  if (verdict.status === 'expired' && f.valid_until) {
+    return t('status.expired_on', { date: formatDate(f.valid_until) });
+  }
   // A status this page has no sentence for is said as one it cannot word, never as its key.
   if (!has('status.' + verdict.status)) {
     return t('status.unrecognised', { code: verdict.status.slice(0, MAX_CODE_CHARS) });
