@@ -18,8 +18,12 @@ from click.testing import CliRunner
 from cli.main import main
 from cli.sharing import share_link
 from ledger.credentials import make_batch
+from ledger.identity import KeyPair
 from ledger.labels import labels_for
 from ledger.transactions import CREDENTIAL_TYPES
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
+from ledger.vc.proofs import add_proof
 from node.portal import BUNDLE, LANGUAGES, pick_language
 
 STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
@@ -217,3 +221,22 @@ def test_share_says_when_the_link_is_too_long_for_a_qr_code(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["share", str(path), "--qr-png", str(tmp_path / "q.png")])
     assert result.exit_code == 2 and "too long for a QR code" in result.stderr
     assert not (tmp_path / "q.png").exists()
+
+
+def test_share_reads_what_verify_reads_and_takes_a_vc(tmp_path: Path) -> None:
+    # A credential Notepad saved as "Unicode" (UTF-16) was "not a JSON credential file" to
+    # share alone, and a W3C VC, which the portal checks, "not a Senim credential".
+    path, document = _document(tmp_path)
+    path.write_bytes(json.dumps(document, ensure_ascii=False).encode("utf-16"))
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(_payload(result.stdout.strip(), "doc")) == document
+    keys = KeyPair.from_seed(b"\x07" * 32)
+    vc = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                    "issuer": did_key(keys.public_key),
+                    "credentialSubject": {"id": "did:example:graduate"}},
+                   keys, "2026-01-01T00:00:00Z")
+    path.write_text(json.dumps(vc), encoding="utf-8")
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(_payload(result.stdout.strip(), "doc")) == vc
