@@ -92,3 +92,4 @@ def test_a_vc_outside_its_period_says_which_end_and_when(credentials: Credential
         status, sentence = paste_and_check(browser, json.dumps(vc))
         assert status == "expired" and sentence.startswith(OUTSIDE_ITS_PERIOD[kind, lang]), \
             (kind, sentence)
+        assert ".." not in sentence, sentence  # a Russian date ends "г."
