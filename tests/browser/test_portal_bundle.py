@@ -48,7 +48,7 @@ def placeholders(text: str) -> set[str]:
 def keys_the_page_uses() -> set[str]:
     script = "\n".join(path.read_text("utf-8") for path in sorted(STATIC.glob("*.js")))
     html = (STATIC / "index.html").read_text("utf-8")
-    used = set(re.findall(r"\bt\('([\w.]*\w)'\s*[,)]", script))
+    used = set(re.findall(r"\bt(?:Node)?\('([\w.]*\w)'\s*[,)]", script))
     used |= set(re.findall(r'data-i18n(?:-aria-label)?="([\w.]+)"', html))
     used |= {f"status.{s}" for s in STATUSES} | {f"check.{c}" for c in CHECKS}
     used |= {f"type.{t}" for t in CREDENTIAL_TYPES} | {f"title.{t}" for t in CREDENTIAL_TYPES}
@@ -66,6 +66,13 @@ def test_every_key_is_translated_in_every_language(lang: str) -> None:
     assert not missing, f"{lang}.json lacks keys the page uses: {sorted(missing)}"
     empty = [key for key, text in table.items() if not text.strip()]
     assert not empty, f"{lang}.json has empty strings: {empty}"
+
+
+def test_no_russian_sentence_ends_on_a_date() -> None:
+    # A Russian date ends "г." ("3 декабря 2026 г."): a full stop after it reads "г..".
+    dated = [key for key, text in strings("ru").items()
+             if re.search(r"\{(date|revokedDate|start|end)\}\.", text)]
+    assert not dated, dated
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
