@@ -207,6 +207,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
         raise AssertionError("unreachable")
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
+    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
+        verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
     after = [f"note: {warning}" for warning in verdict.warnings]
     if facts.state_root is not None:
         after.append(f"source: {facts.describe()}")

@@ -122,3 +122,13 @@ async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str
     verdict = verdict_of(result)
     assert verdict["status"] == "tampered", verdict
     assert verdict["source"] == f"node {node_url} (no state of its chain was used)", verdict
+
+
+async def test_a_vc_not_valid_yet_is_not_called_expired(node_url: str, tmp_path: Path) -> None:
+    early = tmp_path / "early.vc.json"
+    early.write_text(json.dumps(foreign_vc(KeyPair.from_seed(b"\x43" * 32),
+                                           validFrom="2126-06-01T00:00:00Z")))
+    result = await senim("verify", str(early), "--node", node_url)
+    assert result.exit_code == 1, result.output
+    first = result.output.splitlines()[0]
+    assert first == "NOT_YET_VALID: not valid before 2126-06-01T00:00:00Z", first
