@@ -75,6 +75,15 @@ def test_no_russian_sentence_ends_on_a_date() -> None:
     assert not dated, dated
 
 
+def test_no_kazakh_date_runs_into_the_next_word() -> None:
+    # A Kazakh date ("2026 жылғы 3 желтоқсан") takes a case ending to say "on": followed
+    # straight by a word it reads as "the 3 December corrected document". Said as
+    # "(күні — …)", as the other sentences do, it needs none.
+    bare = [key for key, text in strings("kk").items()
+            if re.search(r"\{(date|revokedDate|start|end)\} [^\W\d_]", text)]
+    assert not bare, bare
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_translations_keep_the_placeholders(lang: str) -> None:
     english = strings("en")
