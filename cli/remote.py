@@ -147,6 +147,10 @@ class RemoteFacts(StateFacts):
         if self.header is not None:
             return (f"node {self.base_url}, block {self.header.height} "
                     f"({when(self.header.time_ms)}) certified by {self.certifiers}")
+        if self.height is None:
+            # Nothing of its state was taken: the document failed before any chain lookup,
+            # or the node's first answer was refused (it did not check against genesis).
+            return f"node {self.base_url} (no state of its chain was used)"
         return f"node {self.base_url} at height {self.height} (taken on the node's word)"
 
     def _check_certified(self, root: bytes, height: int) -> None:

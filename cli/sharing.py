@@ -1,7 +1,8 @@
 """`senim share`: a verification link (and QR code) that opens a node's portal.
 
-The document travels in the URL fragment (`#doc=`), which browsers never send to
-a server, so it stays out of access logs; the page posts it to /v1/verify only.
+The document (a Senim credential, or a W3C VC) travels in the URL fragment (`#doc=`),
+which browsers never send to a server, so it stays out of access logs; the page posts
+it to /v1/verify only (a VC to /credentials/verify).
 A document from a large batch makes a link too long for a QR code; then the QR
 code (and the printed link with it) carries the document deflated (`#docz=`),
 which the page inflates with the browser's DecompressionStream.
@@ -22,6 +23,8 @@ import segno
 
 from cli.client import DEFAULT_NODE
 from cli.errors import fail as _fail
+from cli.vc import is_vc_document
+from cli.verify_files import load_json_file
 from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument
 
@@ -84,12 +87,17 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
     if not node_url.startswith(("http://", "https://")):
         _fail(f"--node must be an http:// or https:// URL, not {node_url!r}", 2)
     try:
-        document = json.loads(file.read_text(encoding="utf-8-sig"))
-        parse_document(document)
+        # In any encoding JSON allows (a credential Notepad saved as "Unicode" is UTF-16),
+        # as `senim verify` and the node read it.
+        document = load_json_file(file)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}", 2)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    if document is None:
         _fail(f"{file} is not a JSON credential file", 2)
+    try:
+        # A W3C VC goes as it is: the portal checks it on the node's VC-API.
+        if not is_vc_document(document):
+            parse_document(document)
     except InvalidDocument as exc:
         _fail(f"{file} is not a Senim credential: {exc}", 2)
     link = share_link(document, node_url)

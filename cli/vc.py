@@ -164,6 +164,20 @@ def fetch_status_list(url: str) -> dict[str, Any] | None:
     return listed if isinstance(listed, dict) else None
 
 
+def unconfirmed(verdict: VcVerdict) -> VcVerdict:
+    """A VC with a good signature that no Senim chain records is no confirmed credential:
+    anyone can sign one, naming any university, with a key of their own. The VC-API still
+    says it verifies (that is all a W3C verifier promises); an employer is told otherwise,
+    as the portal tells it, and gets exit 1."""
+    detail = ("not recorded on the Senim network: only its signature was checked, and anyone "
+              "can sign a credential with a key of their own, so neither its issuer nor its "
+              "contents are confirmed")
+    verdict.checks.append(Check("senim", False, detail))
+    verdict.valid, verdict.status = False, "unconfirmed"
+    verdict.reason = f"valid signature by {verdict.issuer[:40]}…, but {detail}"
+    return verdict
+
+
 def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
                    genesis: Genesis | None = None, max_age_s: float | None = None) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
@@ -191,6 +205,10 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
     if verdict is None:
         _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
         raise AssertionError("unreachable")
+    if verdict.valid and "senim" not in document:
+        verdict = unconfirmed(verdict)
+    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
+        verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
     after = [f"note: {warning}" for warning in verdict.warnings]
     if facts.state_root is not None:
         after.append(f"source: {facts.describe()}")

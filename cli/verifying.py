@@ -14,6 +14,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
+from cli.proving import proof_verdict
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -27,7 +28,7 @@ from cli.verify_files import is_credential, load_json_file, unreadable
 from ledger.credential_documents import disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
-from ledger.offline import OfflineFacts, proof_keys
+from ledger.offline import OfflineFacts, original_proof_keys, proof_keys
 from ledger.payloads import CredentialRef, RevokePayload, checked
 from ledger.payloads_credentials import (
     MAX_NOTE_CHARS,
@@ -193,6 +194,7 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
         ministries = [] if accreditation is None else sorted(
             {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
+        keys += [k for k in original_proof_keys(doc) if k not in keys]
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
         height = bundle["height"]
         if not isinstance(height, int) or isinstance(height, bool):
@@ -204,6 +206,10 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
         _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
               "it a Senim node?", EXIT_UNREACHABLE)
         raise
+    shown = proof_verdict(document, bundle)
+    if shown is not None and not shown.valid:
+        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
+              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
     assert isinstance(document, dict)
     document["proof"] = bundle
     _write_out(out_file, document)

@@ -3,7 +3,8 @@
 A proof bundle holds one block header, its commit certificate, Merkle proofs
 against that header's state root for every state entry verification reads
 (batch, issuer, its key history, accreditation, granting ministry, revocation,
-the validator-set index), and the validator-set changes from genesis to that
+the validator-set index, and a recognition's original transcript: its batch, issuer,
+accreditation and revocation), and the validator-set changes from genesis to that
 block (`ledger.light_client`). A verifier who trusts only the consortium's
 genesis file follows the validator set through those changes, checks the
 certificate against the set in force at the block, then each entry against the
@@ -16,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ledger.academic import ORIGINAL_FIELD, parse_original
 from ledger.blocks import Header
+from ledger.credential_documents import ParsedDocument
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.facts import StateFacts
 from ledger.genesis import Genesis
@@ -57,6 +60,21 @@ def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
             employment_end_key(issuer, batch_root, target), key_history_key(issuer)]
     keys += [member_key(m) for m in ministries]
     return [*keys, VALIDATOR_SET_INDEX_KEY]
+
+
+def original_proof_keys(doc: ParsedDocument) -> list[bytes]:
+    """The state keys checking a recognition's original transcript reads (none for another
+    type, or when the reference is hidden or unreadable, which no entry can help)."""
+    text = doc.revealed.get(ORIGINAL_FIELD) if doc.credential_type == "recognition" else None
+    if text is None:
+        return []
+    try:
+        ref = parse_original(text)
+    except InvalidDocument:
+        return []
+    return [batch_key(ref.issuer, ref.batch_root), member_key(ref.issuer),
+            accreditation_key(ref.issuer),
+            revocation_key(ref.issuer, ref.batch_root, ref.target_hash)]
 
 
 def make_bundle(state: StateTree, header: Header, certificate: bytes,

@@ -118,10 +118,15 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                      "the credential was never issued here"))
     issuer = facts.member(batch.issuer)
     issuer_name = issuer.name if issuer else batch.issuer.hex()
-    if batch.credential_type != doc.credential_type or batch.count != doc.batch_size:
+    if batch.credential_type != doc.credential_type:
         return _fail(verdict, "tampered", Check("on_chain", False,
                      f"the batch on chain was issued by {issuer_name} as "
-                     f"{batch.credential_type}, not as the document claims"))
+                     f"{batch.credential_type}, not as {doc.credential_type} as the document "
+                     "claims"))
+    if batch.count != doc.batch_size:
+        return _fail(verdict, "tampered", Check("on_chain", False,
+                     f"the batch on chain holds {batch.count} credential(s), not "
+                     f"{doc.batch_size} as the document claims: the document was altered"))
     verdict.facts.update({"issuer": issuer_name, "issuer_id": batch.issuer.hex(),
                           "height": batch.height, "issued_at": when(batch.time_ms),
                           "type": batch.credential_type})

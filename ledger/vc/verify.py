@@ -23,7 +23,7 @@ from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
 from ledger.vc.status import entry_status
-from ledger.verification import ChainFacts, Check, verify_credential
+from ledger.verification import ChainFacts, Check, verify_credential, when
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
 # VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
@@ -175,6 +175,14 @@ def _within_validity(document: dict[str, Any], now: datetime) -> str | None:
 def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
     problem = _within_validity(document, now)
     if problem is not None:
+        # Which bound, and when, as the other facts give moments: a credential not valid
+        # yet is no expired one, though both are "expired" to the VC-API.
+        early = problem.startswith("not valid before")
+        bound = _instant(document["validFrom" if early else "validUntil"])
+        verdict.facts["validity"] = "not_yet_valid" if early else "expired"
+        if bound is not None:
+            verdict.facts["valid_from" if early else "valid_until"] = when(
+                int(bound.timestamp() * 1000))
         verdict.fail("expired", Check("validity", False, problem))
         return False
     verdict.checks.append(Check("validity", True, "within its validity period"))

@@ -7,11 +7,39 @@ const LANGS = ['kk', 'ru', 'en'];
 export const state = { lang: 'en', strings: {}, last: null };
 export const $ = (id) => document.getElementById(id);
 
+function template(key) {
+  const text = (state.strings[state.lang] || {})[key];
+  if (text === undefined) { console.warn('missing translation', state.lang, key); return key; }
+  return text;
+}
+
 export function t(key, params) {
-  const table = state.strings[state.lang] || {};
-  let text = table[key];
-  if (text === undefined) { console.warn('missing translation', state.lang, key); text = key; }
-  return text.replace(/\{(\w+)\}/g, (m, name) => (params && name in params ? params[name] : m));
+  return template(key).replace(/\{(\w+)\}/g,
+    (m, name) => (params && name in params ? params[name] : m));
+}
+
+// The same sentence as nodes, each value in a <bdi>: a name from the chain or the document
+// is laid out apart from the words around it, so that a right-to-left name, or a stray
+// direction override in one (U+202E, pasted from Word), cannot reorder the rest of the
+// sentence. Its text is t()'s.
+export function tNode(key, params) {
+  const sentence = document.createDocumentFragment();
+  const text = template(key);
+  let done = 0;
+  text.replace(/\{(\w+)\}/g, (m, name, at) => {
+    sentence.append(text.slice(done, at));
+    if (params && name in params) {
+      const value = document.createElement('bdi');
+      value.textContent = String(params[name]);
+      sentence.append(value);
+    } else {
+      sentence.append(m);
+    }
+    done = at + m.length;
+    return m;
+  });
+  sentence.append(text.slice(done));
+  return sentence;
 }
 
 export function has(key) { return key in (state.strings[state.lang] || {}); }

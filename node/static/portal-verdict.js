@@ -1,19 +1,22 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
-import { $, formatDate, formatDateTime, formatTime, has, state, t } from './portal-language.js';
+import { $, formatDate, formatDateTime, formatTime, has, state, t, tNode }
+  from './portal-language.js';
 
-// Shown first and in this order; other fields follow in the file's order.
+// Shown first and in this order (each type's standard fields as ledger/labels.py orders
+// them); other fields follow in the file's order.
 const FIELD_ORDER = [
-  'full_name', 'iin', 'birth_date', 'student_id', 'diploma_number', 'certificate_number',
-  'course_title', 'program_code', 'program',
-  'programme', 'specialty', 'faculty', 'qualification', 'degree', 'study_form', 'language',
-  'graduation_date', 'issue_date', 'gpa', 'honours', 'credits', 'courses', 'school',
-  'course', 'hours', 'score', 'employer', 'position', 'start_date', 'end_date'];
+  'full_name', 'iin', 'birth_date', 'student_id', 'employee_id', 'diploma_number',
+  'certificate_number', 'attestat_number', 'school', 'course_title', 'program_code', 'program',
+  'programme', 'programme_code', 'specialty', 'faculty', 'qualification', 'degree',
+  'study_form', 'language', 'graduation_date', 'issue_date', 'gpa', 'honours', 'credits',
+  'total_credits', 'courses', 'course', 'hours', 'score', 'employer', 'position',
+  'organisation', 'department', 'start_date', 'end_date'];
 
 export function show(tone, sentence) {
   const el = $('verdict');
   el.dataset.tone = tone;
-  el.textContent = sentence;
+  if (typeof sentence === 'string') el.textContent = sentence; else el.replaceChildren(sentence);
 }
 
 export function reset() {
@@ -34,6 +37,9 @@ export function say(kind, params) {
 function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
 function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
 
+// What of an unknown status code the page repeats: enough to report it, not a screenful.
+const MAX_CODE_CHARS = 40;
+
 function sentence(verdict) {
   const f = verdict.facts || {};
   const reason = reasonWords(f.revocation_reason);
@@ -43,8 +49,18 @@ function sentence(verdict) {
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
-  if (verdict.status === 'valid' && !f.type) return t('status.valid_vc', { issuer: verdict.issuer });
-  return t('status.' + verdict.status, params);
+  if (verdict.status === 'valid' && !f.type) return tNode('status.valid_vc', { issuer: verdict.issuer });
+  // A VC outside its validity period: not valid yet, or expired, and since when.
+  const early = f.validity === 'not_yet_valid';
+  if (verdict.status === 'expired' && (early ? f.valid_from : f.valid_until)) {
+    return t(early ? 'status.not_yet_valid' : 'status.expired_on',
+      { date: formatDate(early ? f.valid_from : f.valid_until) });
+  }
+  // A status this page has no sentence for is said as one it cannot word, never as its key.
+  if (!has('status.' + verdict.status)) {
+    return tNode('status.unrecognised', { code: verdict.status.slice(0, MAX_CODE_CHARS) });
+  }
+  return tNode('status.' + verdict.status, params);
 }
 
 // A valid verdict with no chain facts is a VC not recorded on Senim: anyone can sign
@@ -129,7 +145,7 @@ function renderFields(doc, verdict) {
     const dd = document.createElement('dd');
     dd.dataset.field = name;
     if (name === 'original' && type === 'recognition' && typeof entry.value === 'string') {
-      dd.textContent = originalWords(f);
+      dd.replaceChildren(originalWords(f));
     } else if (typeof entry.value === 'string') {
       fieldValue(dd, entry.value, name);
     } else {
@@ -190,7 +206,7 @@ function courseRow(name, entry) {
 // chain, or not looked for since the recognition itself failed a check).
 function originalWords(f) {
   const o = f.original || {};
-  return o.issuer ? t('original.found', { issuer: o.issuer, height: String(o.height ?? '') })
+  return o.issuer ? tNode('original.found', { issuer: o.issuer, height: String(o.height ?? '') })
     : t('original.unchecked');
 }
 
@@ -286,10 +302,10 @@ function originalDetail(check, verdict) {
   const o = (verdict.facts || {}).original || {};
   const params = { issuer: o.issuer || '', height: String(o.height ?? ''),
     reason: reasonWords(o.revocation_reason) };
-  if (check.ok) return t('detail.original.ok', params);
+  if (check.ok) return tNode('detail.original.ok', params);
   const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
     unaccredited: 'unaccredited' }[o.status] || 'fail';
-  return t('detail.original.' + kind, params);
+  return tNode('detail.original.' + kind, params);
 }
 
 function checkDetail(check, doc, verdict, status) {
@@ -316,7 +332,7 @@ function checkDetail(check, doc, verdict, status) {
     height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
-  if (has(key)) return t(key, params);
+  if (has(key)) return tNode(key, params);
   // The node words its checks in English: said as they are only on the English page.
   return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'
     : 'detail.other.fail');
@@ -342,7 +358,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
     mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
     const name = document.createElement('strong');
     name.textContent = checkName(check, type) + ': ';
-    li.append(mark, name, document.createTextNode(checkDetail(check, doc, verdict, status)));
+    li.append(mark, name, checkDetail(check, doc, verdict, status));
     list.appendChild(li);
   });
   const tech = $('tech');

@@ -75,6 +75,7 @@ async function kindOfFile(file) {
 }
 
 async function readFile(file) {
+  fromLink = null;
   $('filename').textContent = file.name;
   const refused = await kindOfFile(file);
   if (refused) {
@@ -126,15 +127,22 @@ async function fetchJson(path, options, timeoutMs) {
   }
 }
 
+// The text a link brought, while it is still what the box holds: a link that carries no
+// whole credential (cut short when it was copied or sent, say) is told so, not taken for
+// a file or a paste. Editing the box or reading a file makes it a paste or a file again.
+let fromLink = null;
+
 async function verify() {
   const text = $('doc').value.trim();
+  const linked = fromLink !== null && text === fromLink;
   reset();
   state.last = null;
   if (!text) { say('empty'); return; }
   let doc;
   try { doc = JSON.parse(text); } catch (e) {
     // A credential cut short, or pasted with the letter it came in: say what to do.
-    say(/"senim-credential\/|"VerifiableCredential"/.test(text) ? 'damaged' : 'malformed');
+    say(linked ? 'link_damaged'
+      : /"senim-credential\/|"VerifiableCredential"/.test(text) ? 'damaged' : 'malformed');
     return;
   }
   show('', t('result.checking'));
@@ -155,6 +163,7 @@ async function verify() {
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
+    if (linked && verdict.status === 'malformed') { say('link_damaged'); return; }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
   } catch (e) {
     say('unreachable', { host: window.location.host });
@@ -207,8 +216,9 @@ function wire() {
 async function startFromFragment() {
   const text = await documentFromFragment();
   if (text === null) return;
-  if (text === undefined) { reset(); say('malformed'); reveal(); return; }
+  if (text === undefined) { reset(); say('link_damaged'); reveal(); return; }
   $('doc').value = text;
+  fromLink = text.trim();
   verify();
 }
 

@@ -18,8 +18,12 @@ from click.testing import CliRunner
 from cli.main import main
 from cli.sharing import share_link
 from ledger.credentials import make_batch
+from ledger.identity import KeyPair
 from ledger.labels import labels_for
 from ledger.transactions import CREDENTIAL_TYPES
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
+from ledger.vc.proofs import add_proof
 from node.portal import BUNDLE, LANGUAGES, pick_language
 
 STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
@@ -44,7 +48,7 @@ def placeholders(text: str) -> set[str]:
 def keys_the_page_uses() -> set[str]:
     script = "\n".join(path.read_text("utf-8") for path in sorted(STATIC.glob("*.js")))
     html = (STATIC / "index.html").read_text("utf-8")
-    used = set(re.findall(r"\bt\('([\w.]*\w)'\s*[,)]", script))
+    used = set(re.findall(r"\bt(?:Node)?\('([\w.]*\w)'\s*[,)]", script))
     used |= set(re.findall(r'data-i18n(?:-aria-label)?="([\w.]+)"', html))
     used |= {f"status.{s}" for s in STATUSES} | {f"check.{c}" for c in CHECKS}
     used |= {f"type.{t}" for t in CREDENTIAL_TYPES} | {f"title.{t}" for t in CREDENTIAL_TYPES}
@@ -62,6 +66,22 @@ def test_every_key_is_translated_in_every_language(lang: str) -> None:
     assert not missing, f"{lang}.json lacks keys the page uses: {sorted(missing)}"
     empty = [key for key, text in table.items() if not text.strip()]
     assert not empty, f"{lang}.json has empty strings: {empty}"
+
+
+def test_no_russian_sentence_ends_on_a_date() -> None:
+    # A Russian date ends "г." ("3 декабря 2026 г."): a full stop after it reads "г..".
+    dated = [key for key, text in strings("ru").items()
+             if re.search(r"\{(date|revokedDate|start|end)\}\.", text)]
+    assert not dated, dated
+
+
+def test_no_kazakh_date_runs_into_the_next_word() -> None:
+    # A Kazakh date ("2026 жылғы 3 желтоқсан") takes a case ending to say "on": followed
+    # straight by a word it reads as "the 3 December corrected document". Said as
+    # "(күні — …)", as the other sentences do, it needs none.
+    bare = [key for key, text in strings("kk").items()
+            if re.search(r"\{(date|revokedDate|start|end)\} [^\W\d_]", text)]
+    assert not bare, bare
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
@@ -217,3 +237,22 @@ def test_share_says_when_the_link_is_too_long_for_a_qr_code(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["share", str(path), "--qr-png", str(tmp_path / "q.png")])
     assert result.exit_code == 2 and "too long for a QR code" in result.stderr
     assert not (tmp_path / "q.png").exists()
+
+
+def test_share_reads_what_verify_reads_and_takes_a_vc(tmp_path: Path) -> None:
+    # A credential Notepad saved as "Unicode" (UTF-16) was "not a JSON credential file" to
+    # share alone, and a W3C VC, which the portal checks, "not a Senim credential".
+    path, document = _document(tmp_path)
+    path.write_bytes(json.dumps(document, ensure_ascii=False).encode("utf-16"))
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(_payload(result.stdout.strip(), "doc")) == document
+    keys = KeyPair.from_seed(b"\x07" * 32)
+    vc = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                    "issuer": did_key(keys.public_key),
+                    "credentialSubject": {"id": "did:example:graduate"}},
+                   keys, "2026-01-01T00:00:00Z")
+    path.write_text(json.dumps(vc), encoding="utf-8")
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(_payload(result.stdout.strip(), "doc")) == vc

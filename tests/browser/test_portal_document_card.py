@@ -1,7 +1,8 @@
 """The document card, in a real Chromium against a real node: a certificate states its
 own date of issue, which the card keeps apart from the day its record reached the chain
 in every language (both were labelled "Дата выдачи" in Russian and "Берілген күні" in
-Kazakh), and each of its fields is labelled in the page's language."""
+Kazakh), and each of its fields is labelled in the page's language; a diploma's fields
+read in the order of its type's standard fields."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ledger.labels import TYPE_FIELDS
 from tests.browser.conftest import (
     BROWSER_MISSING,
     CHROMEDRIVER,
@@ -66,3 +68,13 @@ def test_the_date_of_issue_and_the_day_on_chain_are_told_apart(credentials: Cred
             english = [label for label in labels
                        if re.search(r"[A-Za-z]{3,}", label.replace("Senim", ""))]
             assert not english, (lang, english)
+
+
+def test_a_diploma_reads_in_the_order_of_its_standard_fields(credentials: Credentials,
+                                                              browser: Any) -> None:
+    # The programme's code came last, after the honours, as a field the page did not know.
+    open_portal(browser, credentials.node.url + "/", "en")
+    status, _sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "valid"
+    shown = list(shown_fields(browser))
+    assert shown == [name for name in TYPE_FIELDS["diploma"] if name in shown], shown

@@ -76,3 +76,56 @@ def test_a_page_load_and_a_check_log_no_error(credentials: Credentials, browser:
     assert icon is not None and icon.startswith("data:"), icon
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
+
+
+# The node's next verification is answered with a verdict whose status the page has no words
+# for (a status added to the verifier and not to the page, or a node that is not honest).
+ANSWER_NEXT = """
+const body = arguments[0];
+const real = window.fetch;
+window.fetch = (path, options) => {
+  if (/verify/.test(String(path))) {
+    window.fetch = real;
+    return Promise.resolve(new Response(JSON.stringify(body),
+      {status: 200, headers: {'Content-Type': 'application/json'}}));
+  }
+  return real(path, options);
+};
+"""
+UNWORDED = {"en": "The node answered “suspended”, which this page cannot put into words",
+            "ru": "Узел ответил «suspended», но эта страница не может объяснить такой ответ",
+            "kk": "Түйін «suspended» деп жауап берді, бірақ бұл бет мұндай жауапты"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_status_the_page_has_no_words_for_is_said_not_shown_as_a_key(
+        credentials: Credentials, browser: Any, lang: str) -> None:
+    open_portal(browser, credentials.node.url + "/", lang)
+    browser.execute_script(ANSWER_NEXT, {
+        "valid": False, "status": "suspended", "reason": "suspended", "source": "node",
+        "checks": [{"check": "status", "ok": False, "detail": "suspended"}], "facts": {}})
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "suspended" and sentence.startswith(UNWORDED[lang]), sentence
+    assert "status." not in sentence
+    assert browser.find_element("id", "verdict").get_attribute("data-tone") == "bad"
+
+
+def test_a_direction_override_in_a_name_stays_inside_the_name(credentials: Credentials,
+                                                              browser: Any) -> None:
+    # A member name with a stray U+202E (pasted from Word) turned the rest of the verdict
+    # into "…UniversityrebmeceD 3 no .yadot fo sa dekover ton" on screen. Names from the
+    # chain are laid out apart (<bdi>), and the sentence's text stays the same.
+    name = "Qazaq Ulttyq University\u202e"
+    open_portal(browser, credentials.node.url + "/", "en")
+    browser.execute_script(ANSWER_NEXT, {
+        "valid": True, "status": "valid", "reason": "genuine", "source": "node",
+        "checks": [{"check": "accredited", "ok": True, "detail": "accredited"}],
+        "facts": {"type": "diploma", "issuer": name, "issued_at": "2026-12-03 08:20:52 UTC"}})
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "valid"
+    assert sentence == (f"Genuine diploma, issued by {name} on 3 December 2026; not revoked as "
+                        "of today."), sentence
+    isolated = browser.execute_script(
+        "return [...document.querySelectorAll('#verdict bdi, #check-list bdi')]"
+        "  .map(b => [b.closest('[id]').id, b.textContent]);")
+    assert ["verdict", name] in isolated and ["check-list", name] in isolated, isolated

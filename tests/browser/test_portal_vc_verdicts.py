@@ -64,3 +64,32 @@ def test_a_vc_anyone_could_sign_is_not_shown_as_a_confirmed_document(
     tone, caveat = tone_and_caveat(browser)
     assert tone == "warn"
     assert caveat == "Contents as written in the file. They are not confirmed."
+
+
+OUTSIDE_ITS_PERIOD = {
+    ("expired", "en"): "Expired: this credential was valid until 1 June 2026.",
+    ("expired", "ru"): "Срок действия истёк: документ действовал до 1 июня 2026 г.",
+    ("expired", "kk"): "Мерзімі өткен: құжаттың жарамдылық мерзімі аяқталған (соңғы күні — "
+                       "2026 жылғы 1 маусым).",
+    ("early", "en"): "Not valid yet: this credential is valid only from 1 June 2126.",
+    ("early", "ru"): "Ещё не действует: документ действителен только с 1 июня 2126 г.",
+    ("early", "kk"): "Әлі күшіне енбеген: құжаттың жарамды бола бастайтын күні — "
+                     "2126 жылғы 1 маусым."}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_vc_outside_its_period_says_which_end_and_when(credentials: Credentials,
+                                                         browser: Any, lang: str) -> None:
+    # Both were "Expired: this credential is outside its validity period", a credential
+    # that becomes valid in a century included.
+    keys = KeyPair.generate()
+    base = {"@context": [CREDENTIALS_V2, EXAMPLES_CONTEXT], "type": ["VerifiableCredential"],
+            "issuer": did_key(keys.public_key), "credentialSubject": {"full_name": "Someone"}}
+    for kind, bound in (("expired", {"validUntil": "2026-06-01T12:00:00Z"}),
+                        ("early", {"validFrom": "2126-06-01T12:00:00Z"})):
+        vc = add_proof({**base, **bound}, keys, "2026-01-01T00:00:00Z")
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = paste_and_check(browser, json.dumps(vc))
+        assert status == "expired" and sentence.startswith(OUTSIDE_ITS_PERIOD[kind, lang]), \
+            (kind, sentence)
+        assert ".." not in sentence, sentence  # a Russian date ends "г."

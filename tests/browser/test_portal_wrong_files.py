@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cli.sharing import share_link
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
 from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
 
@@ -174,3 +175,22 @@ def test_an_empty_file_is_not_taken_for_an_empty_text_box(credentials: Credentia
     assert status == "file_empty", sentence
     assert sentence.startswith("Этот файл пуст (0 байт)")
     assert "Попросите владельца прислать файл документа ещё раз" in sentence
+
+
+LINK_CUT_SHORT = {"en": "This link does not carry a whole Senim credential",
+                  "ru": "Эта ссылка не содержит целого документа Senim",
+                  "kk": "Бұл сілтемеде Senim құжаты толық емес"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_link_cut_short_is_not_called_a_file_or_a_paste(credentials: Credentials,
+                                                           browser: Any, lang: str) -> None:
+    link = share_link(credentials.document(credentials.valid), credentials.node.url)
+    browser.get("about:blank")
+    open_portal(browser, link[: len(link) * 2 // 3], lang)
+    status, sentence = verdict(browser)
+    assert status == "link_damaged" and sentence.startswith(LINK_CUT_SHORT[lang]), sentence
+    # The same text typed over is a paste again, told to paste only the credential.
+    whole = credentials.valid.read_text(encoding="utf-8")
+    status, sentence = paste_and_check(browser, whole[: len(whole) // 2])
+    assert status == "damaged" and sentence.startswith(PASTE_ONLY[lang]), sentence

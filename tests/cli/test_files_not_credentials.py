@@ -1,15 +1,17 @@
 """Files an employer is given that are not a whole credential file: `senim verify` says
 what they are in one plain sentence, online and offline, and reads a credential saved as
 UTF-16 (Notepad's "Unicode") as the node does; a VC of the older data model names no
-issuer it did not read."""
+issuer it did not read; a VC no Senim chain records is not called valid."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from ledger.identity import KeyPair
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
+from tests.vc.test_export_verify import foreign_vc
 
 net, node_url = set_changes.net, set_changes.node_url  # the fixtures: a node and a diploma
 NO_ANCHOR = "no record of this document"
@@ -89,3 +91,44 @@ async def test_a_vc_of_the_older_data_model_is_refused_in_words(node_url: str,
     first, file_line = result.output.splitlines()[:2]
     assert first.startswith("MALFORMED: not a VC 2.0"), first
     assert file_line.strip() == f"file:   {old} (W3C VC)", file_line
+
+
+async def test_a_vc_no_chain_records_is_not_called_valid(node_url: str, tmp_path: Path) -> None:
+    # Anyone can sign a "diploma" VC with a key of their own and name any university in it:
+    # a good signature alone confirms nothing to an employer, whose scripts read exit 0.
+    forged = tmp_path / "forged.vc.json"
+    forged.write_text(json.dumps(foreign_vc(KeyPair.from_seed(b"\x42" * 32))))
+    result = await senim("verify", str(forged), "--node", node_url)
+    assert result.exit_code == 1, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("UNCONFIRMED: valid signature by did:key:"), first
+    assert "not recorded on the Senim network" in first, first
+    as_json = await senim("verify", str(forged), "--node", node_url, "--json")
+    assert as_json.exit_code == 1
+    verdict = verdict_of(as_json)
+    assert (verdict["valid"], verdict["status"]) == (False, "unconfirmed"), verdict
+
+
+async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str,
+                                                                   tmp_path: Path) -> None:
+    # An altered credential fails on its own hash, before the node is asked anything: its
+    # source said "at height None (taken on the node's word)".
+    document = json.loads((tmp_path / "diploma.json").read_text(encoding="utf-8"))
+    document["fields"]["full_name"]["value"] += "x"
+    altered = tmp_path / "altered.json"
+    altered.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    result = await senim("verify", str(altered), "--node", node_url, "--json")
+    assert result.exit_code == 1, result.output
+    verdict = verdict_of(result)
+    assert verdict["status"] == "tampered", verdict
+    assert verdict["source"] == f"node {node_url} (no state of its chain was used)", verdict
+
+
+async def test_a_vc_not_valid_yet_is_not_called_expired(node_url: str, tmp_path: Path) -> None:
+    early = tmp_path / "early.vc.json"
+    early.write_text(json.dumps(foreign_vc(KeyPair.from_seed(b"\x43" * 32),
+                                           validFrom="2126-06-01T00:00:00Z")))
+    result = await senim("verify", str(early), "--node", node_url)
+    assert result.exit_code == 1, result.output
+    first = result.output.splitlines()[0]
+    assert first == "NOT_YET_VALID: not valid before 2126-06-01T00:00:00Z", first

@@ -175,7 +175,12 @@ def test_claims_that_disagree_with_the_chain(issued: tuple[Chain, Any],
                              CHAIN_ID).status == "unknown"
     document = documents_of(batch)[0]
     document["batch"]["size"] = len(RECORDS) + 1
-    assert verify_credential(document, facts_of(chain), CHAIN_ID).status == "tampered"
+    verdict = verify_credential(document, facts_of(chain), CHAIN_ID)
+    assert verdict.status == "tampered"
+    # said as what differs (the size), not as the issuer and type, which agree
+    assert verdict.reason == (f"the batch on chain holds {len(RECORDS)} credential(s), not "
+                              f"{len(RECORDS) + 1} as the document claims: the document was "
+                              "altered"), verdict.reason
 
 
 def test_unaccredited_issuer(net: Consortium) -> None:

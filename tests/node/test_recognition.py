@@ -16,9 +16,11 @@ from ledger.credential_documents import disclose, parse_document
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
+from ledger.offline import OfflineFacts, make_bundle, original_proof_keys, proof_keys
 from ledger.payloads import CredentialRef, RevokePayload
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
+from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.academic_fixtures import issue, transcript_record
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
@@ -129,3 +131,25 @@ def test_recognition_record_checks(transferred: Any) -> None:
         recognition_record(parse_document(diploma_like), RECOGNISED, OWN_FIELDS)
     ref = parse_original(recognition_record(parsed, RECOGNISED, OWN_FIELDS)[ORIGINAL_FIELD])
     assert (ref.batch_root, ref.target_hash) == (parsed.batch_root, parsed.target_hash)
+
+
+def test_an_offline_proof_carries_the_original(transferred: Any, net: Consortium) -> None:
+    # A recognition proved with its own entries alone verified offline as original_unchecked
+    # ("the offline proof lacks an entry this check needs"), however genuine.
+    chain, _original, _shown, recognition = transferred
+    doc = parse_document(recognition)
+    own = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [net.ministry.member_id])
+    header = chain.head_header
+    certificate = chain.get_certificate(header.height) or b""
+    certifies = certifies_by_keys(net.genesis.chain_id)
+
+    def offline(keys: list[bytes]) -> Any:
+        bundle = make_bundle(chain.state, header, certificate, keys)
+        return verify_credential(recognition, OfflineFacts(bundle, net.genesis, certifies),
+                                 CHAIN_ID)
+
+    assert offline(own).status == "original_unchecked"
+    verdict = offline(own + [k for k in original_proof_keys(doc) if k not in own])
+    assert verdict.valid, verdict.reason
+    assert verdict.facts["original"]["issuer"] == "KazNU"
+    assert original_proof_keys(parse_document(disclose(recognition, [ORIGINAL_FIELD]))) == []

@@ -150,8 +150,10 @@ def test_foreign_did_key_issuer_verifies() -> None:
     assert (verdict.valid, verdict.status) == (True, "valid"), verdict.to_json()
     expired = verify_vc(foreign_vc(keys, validUntil="2025-01-01T00:00:00Z"), NOW)
     assert (expired.valid, expired.status) == (False, "expired")
+    assert expired.facts == {"validity": "expired", "valid_until": "2025-01-01 00:00:00 UTC"}
     early = verify_vc(foreign_vc(keys), datetime(2023, 1, 1, tzinfo=UTC))
     assert early.status == "expired"
+    assert early.facts == {"validity": "not_yet_valid", "valid_from": "2024-01-01 00:00:00 UTC"}
 
 
 @pytest.mark.parametrize("document", [
