@@ -250,10 +250,14 @@ class LevelDBStore:
 
     def _log_written(self, size_before: int) -> str:
         """The log file the write just made went to. Every write appends to the log, so
-        if the one written to before did not grow, LevelDB started a new one: the newest
-        (file numbers only grow). A directory listing, but only then."""
-        if size_before >= 0 and self._log is not None and self._log_size() != size_before:
-            return self._log
+        if the one written to before did not grow (or is gone), LevelDB started a new one:
+        the newest (file numbers only grow). A directory listing, but only then."""
+        if size_before >= 0 and self._log is not None:
+            size_after = self._log_size()
+            # Gone is no growth: LevelDB deletes an old log in the background once its
+            # memtable is a table, which can be just after this write started a new one.
+            if size_after >= 0 and size_after != size_before:
+                return self._log
         logs = [name for name in os.listdir(self._folder)
                 if name.endswith(".log") and name[:-4].isdigit()]
         self._log = max(logs, key=lambda name: int(name[:-4]))

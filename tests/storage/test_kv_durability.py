@@ -106,3 +106,31 @@ def test_a_synced_write_after_synced_ones_syncs_no_more(
         assert synced == []  # LevelDB's own sync of its log is all it takes
     finally:
         store.close()
+
+
+def test_a_log_deleted_after_the_write_is_no_sign_the_write_went_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LevelDB deletes a log once its memtable is a table, in a background thread, and may
+    do so between the write that started the next log and the store's second look at the
+    old one: that look finds nothing, which is no growth. The write went to the new log,
+    and that is the one to sync."""
+    folder = tmp_path / "db"
+    store = SmallMemtableStore(str(folder))
+    try:
+        store.write({b"block:%06d" % i: os.urandom(1000) for i in range(1200)}, sync=False)
+        holding = _logs(folder)
+        looks: list[int] = []
+        real_log_size = LevelDBStore._log_size
+
+        def log_size(self: LevelDBStore) -> int:
+            looks.append(0)
+            return -1 if len(looks) == 2 else real_log_size(self)  # deleted before the 2nd
+
+        monkeypatch.setattr(LevelDBStore, "_log_size", log_size)
+        synced = _recording_syncs(monkeypatch)
+        store.write({b"meta:replica": b"next height's vote"}, sync=True)
+        started = _logs(folder) - holding
+        assert started, "premise: the synced write went to a new log"
+        assert set(started) <= set(synced)
+    finally:
+        store.close()
