@@ -38,7 +38,8 @@ Driver contract (the node; the simulator plays the same role)
   write. Every message that rests on new safety state comes in a list with a
   `Persist` of its own (a vote, a view change); the rest restate what was
   durable already, or a certificate. So a power cut at most takes the replica
-  back to a state from which it has sent nothing newer.
+  back to a state from which it has sent nothing newer; a block it loses so was
+  certified, and a quorum persisted it in their prepared certificates first.
 * The node checks what consensus cannot: a block's header hashes to its digest
   (answer `BlockExecuted(valid=False)` otherwise), ledger rules, and that a
   synced block's certificate verifies (`verify_certificate`) before applying.

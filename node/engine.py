@@ -318,12 +318,16 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                         events: deque[Event], sync: bool) -> None:
         """Consensus decided a block: commit it with the safety state in one batch.
 
-        `sync`: whether the step sends a frame, which must not leave before the state
-        behind it is on disk. A step that only commits (a commit quorum reached on
-        others' votes) leaves its batch in the OS, where a killed process does not lose
-        it, and the next synced write, which every vote's step makes, flushes it: a
-        power cut before then loses a certified block, which sync fetches again, and the
-        safety state of a height at which the node has sent nothing."""
+        `sync`: whether consensus's actions of the step hold a `Broadcast` or `Send`,
+        which must not leave before the state behind it is on disk. A step without
+        (a commit quorum reached on others' votes) leaves its batch in the OS, where a
+        killed process does not lose it, and the next synced write, which every vote's
+        step makes, flushes it. A power cut before then loses the safety state of a
+        height at which the node has sent nothing, and a certified block: fetched again
+        from a peer, or, if every validator lost it, committed again after a view
+        change, since a quorum synced its prepared certificate, which holds the block,
+        before voting to commit it. The block's announcements to followers carry its
+        certificate, so they need no sync either."""
         safety: dict[bytes, bytes | None] = ({REPLICA_STATE_KEY: persist} if persist is not None
                                             else {})
         execution = self._executions.get(action.digest)

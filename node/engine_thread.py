@@ -72,8 +72,9 @@ class _Outbox:
 
     # Called once a block is written: synced, or, if its step sends nothing (and for a
     # fetched block), where a killed process keeps it, a power cut losing only a
-    # certified block (consensus/__init__.py). Everything said before it is durable:
-    # the engine syncs each replica step's safety state before that step's frames.
+    # certified block, which a quorum persisted before certifying it
+    # (consensus/__init__.py). Everything said before it is durable: the engine syncs
+    # each replica step's safety state before that step's frames.
     on_durable: Callable[[], None]
     # Called with each durable block's report on the engine thread, before it goes on.
     at_commit: Callable[[CommitReport], None] | None = None

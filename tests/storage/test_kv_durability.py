@@ -134,3 +134,14 @@ def test_a_log_deleted_after_the_write_is_no_sign_the_write_went_there(
         assert set(started) <= set(synced)
     finally:
         store.close()
+
+
+def test_closing_the_store_syncs_what_was_left_unsynced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "db"
+    store = LevelDBStore(str(folder))
+    synced = _recording_syncs(monkeypatch)
+    store.write({b"block": b"certified"}, sync=False)
+    assert synced == []
+    store.close()
+    assert synced == sorted(_logs(folder))
