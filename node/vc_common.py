@@ -15,7 +15,6 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -54,11 +53,12 @@ MAX_VC_BODY_BYTES = 512 * 1024
 # pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
 MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
 # Commas and opening brackets a body may hold before it is parsed (see
-# node.public_work.JSON_SEPARATORS_MAX): twice what a presentation of the most
-# credentials, each of the most values, holds outside its strings. A 512 KiB body of
-# empty arrays took 18 ms of the GIL to parse (and a Python walk of 170,000 values to
-# measure its nesting); at this bound 2 ms (measured).
-MAX_VC_BODY_SEPARATORS = 2 * (MAX_CREDENTIALS_PER_PRESENTATION + 1) * MAX_DOCUMENT_VALUES
+# node.public_work.JSON_SEPARATORS_MAX). A presentation of the most credentials, each of
+# the most values, holds up to about twice its values outside its strings (a comma and a
+# bracket for each empty array); this leaves half as much again for text. A 512 KiB body
+# of empty arrays took 18 ms of the GIL to parse (and a Python walk of 170,000 values to
+# measure its nesting); 86,016 separators took 1.9-2.5 ms (measured).
+MAX_VC_BODY_SEPARATORS = 3 * (MAX_CREDENTIALS_PER_PRESENTATION + 1) * MAX_DOCUMENT_VALUES
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
@@ -78,9 +78,8 @@ def _new_pool() -> Executor:
 
 
 def _start_worker(parent_pid: int) -> None:
-    # Ctrl-C at the daemon's terminal reaches its whole process group: a worker ended by
-    # it printed a KeyboardInterrupt traceback under the daemon's clean stop line
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGINT is ignored already: the fork server ignores it from its first preloaded
+    # module (node.sigint_ignored), and hands each worker the handlers it had.
     os.nice(VC_WORKER_NICENESS)
     exit_with(parent_pid)
 
@@ -189,7 +188,8 @@ def parse_body(data: bytes) -> dict[str, Any]:
     """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep."""
     if separators(data) > MAX_VC_BODY_SEPARATORS:
         raise InvalidDocument(f"body holds more than {MAX_VC_BODY_SEPARATORS} commas and "
-                              "brackets: more values than a presentation may carry")
+                              "opening brackets (those in its text counted too): more than "
+                              "a presentation of the most credentials and values can hold")
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:

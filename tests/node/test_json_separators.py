@@ -13,7 +13,7 @@ import pytest
 
 from ledger.errors import InvalidDocument, MalformedInput
 from node import vc_common
-from node.public_work import JSON_SEPARATORS_MAX, JSON_VALUES_MAX, parse_json
+from node.public_work import JSON_SEPARATORS_MAX, JSON_VALUES_MAX, parse_json, separators
 from node.vc_common import MAX_VC_BODY_SEPARATORS, parse_body
 
 
@@ -39,7 +39,7 @@ def empty_arrays(count: int) -> bytes:
 
 def test_a_verify_body_past_the_bound_is_refused_unparsed(parsed: list[int]) -> None:
     body = empty_arrays(JSON_SEPARATORS_MAX // 2 + 1)
-    with pytest.raises(MalformedInput, match=f"the {JSON_VALUES_MAX} values"):
+    with pytest.raises(MalformedInput, match=f"at most {JSON_VALUES_MAX} values"):
         parse_json(body)
     assert parsed == []
 
@@ -55,16 +55,23 @@ def test_a_verify_document_whose_text_holds_commas_is_read(parsed: list[int]) ->
 def test_a_vc_body_past_the_bound_is_refused_unparsed(parsed: list[int]) -> None:
     body = empty_arrays(MAX_VC_BODY_SEPARATORS // 2 + 1)
     assert len(body) < vc_common.MAX_VC_BODY_BYTES  # the size limit alone lets it in
-    with pytest.raises(InvalidDocument, match="commas and brackets"):
+    with pytest.raises(InvalidDocument, match="commas and opening brackets"):
         parse_body(body)
     assert parsed == []
 
 
-def test_a_vc_body_at_the_bound_is_read(parsed: list[int]) -> None:
-    """The largest presentation holds fewer than half the bound; this one holds the
-    bound exactly: an object's brace, an array's bracket, and a comma and a bracket for
-    each empty array after the first."""
-    values = MAX_VC_BODY_SEPARATORS // 2 - 1
-    body: dict[str, list[list[int]]] = {"verifiableCredential": [[] for _ in range(values)]}
-    assert parse_body(json.dumps(body, separators=(",", ":")).encode()) == body
+def test_a_vc_body_at_the_bound_is_read_and_one_past_it_is_not(parsed: list[int]) -> None:
+    """The bound is exact: a body holding it is parsed, one more comma (in its text) is
+    refused unparsed."""
+    arrays = (MAX_VC_BODY_SEPARATORS - 4) // 2
+    body: dict[str, object] = {"verifiableCredential": [[] for _ in range(arrays)],
+                               "note": ",,"}
+    data = json.dumps(body, separators=(",", ":")).encode()
+    # '{', the list's '[', each array's '[' and the ',' between them, the ',' before
+    # "note" and the two in it
+    assert separators(data) == MAX_VC_BODY_SEPARATORS
+    assert parse_body(data) == body
+    assert len(parsed) == 1
+    with pytest.raises(InvalidDocument, match="commas and opening brackets"):
+        parse_body(data.replace(b'",,"', b'",,,"'))
     assert len(parsed) == 1
