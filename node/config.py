@@ -231,8 +231,9 @@ def load_config(path: Path) -> NodeConfig:
         log_format=log_format,
         api_rate_exempt=tuple(rate_exempt),
         state_sync=state_sync,
-        # LevelDB needs a few MiB of each to work at all; the tree's node cache holds
-        # about 230 bytes a node (storage.state_tree), so its bound is ~23 GB.
+        # The floors are LevelDB's own defaults (8 MiB of cache, a 4 MiB memtable): less
+        # is untried here. LevelDB clips a memtable to 1 GiB, hence that ceiling. The
+        # tree's node cache holds about 230 bytes a node (storage.state_tree): ~23 GB.
         block_cache_mb=_int(storage, "storage", "block_cache_mb", NodeConfig.block_cache_mb,
                             8, 65_536),
         write_buffer_mb=_int(storage, "storage", "write_buffer_mb",
