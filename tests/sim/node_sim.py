@@ -302,9 +302,10 @@ class NodeSimulation(EvidenceFlow):
 
     def _crash(self, node: SimNode) -> None:
         # Every other death is a power cut: the store loses what was written since its
-        # last synced write (a killed process loses none of it).
+        # last synced write, all of it or all but some first writes (a killed process
+        # loses none of it).
         if node.incarnation % 2:
-            node.store.cut_power()
+            node.store.cut_power(kept=self._rng.randint(0, node.store.unsynced_writes))
         super()._crash(node)
 
     def _stop_faults(self) -> None:

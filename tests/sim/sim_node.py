@@ -25,27 +25,33 @@ class CrashingStore(MemoryStore):
     write not synced (LevelDB's `sync=False`: in the OS, not yet on the disk) survives
     the process being killed but not a power cut, unless a synced write came after it
     (`storage.kv.LevelDBStore` makes it so: LevelDB alone syncs only its newest log
-    file, and unsynced writes before it may be in an older one)."""
+    file, and unsynced writes before it may be in an older one). A power cut keeps
+    some first ones of the unsynced writes, in order: LevelDB's log is appended to."""
 
     def __init__(self) -> None:
         super().__init__()
         self.crash: SimNode | None = None
-        self._before_unsynced: dict[bytes, bytes | None] = {}  # each key's synced value
+        # for each write since the last synced one, in order: what its keys held before
+        self._undo: list[dict[bytes, bytes | None]] = []
+
+    @property
+    def unsynced_writes(self) -> int:
+        return len(self._undo)
 
     def write(self, puts: dict[bytes, bytes | None], sync: bool = True) -> None:
         if self.crash is not None:
             self.crash.maybe_crash()
         if sync:
-            self._before_unsynced.clear()
+            self._undo.clear()
         else:
-            for key in puts.keys() - self._before_unsynced.keys():
-                self._before_unsynced[key] = self.get(key)
+            self._undo.append({key: self.get(key) for key in puts})
         super().write(puts, sync)
 
-    def cut_power(self) -> None:
-        """Lose every write made since the last synced one."""
-        lost, self._before_unsynced = self._before_unsynced, {}
-        super().write(lost)
+    def cut_power(self, kept: int = 0) -> None:
+        """Lose the writes made since the last synced one, but for the first `kept`."""
+        for before in reversed(self._undo[kept:]):
+            super().write(before)
+        self._undo.clear()
 
 
 @dataclass
