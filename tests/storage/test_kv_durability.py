@@ -27,6 +27,11 @@ class SmallMemtableStore(LevelDBStore):
     WRITE_BUFFER_BYTES = 1024 * 1024  # LevelDB switches its log once this is full
 
 
+def write_a_full_memtable_unsynced(store: LevelDBStore) -> None:
+    """A commit's batch, unsynced, big enough to fill SmallMemtableStore's memtable."""
+    store.write({b"block:%06d" % i: os.urandom(1000) for i in range(1200)}, sync=False)
+
+
 def _logs(folder: Path) -> set[str]:
     return {name for name in os.listdir(folder) if name.endswith(".log")}
 
@@ -48,8 +53,7 @@ def test_a_synced_write_syncs_the_log_that_holds_earlier_unsynced_writes(
     store = SmallMemtableStore(str(folder))
     try:
         synced = _recording_syncs(monkeypatch)
-        # A commit's batch, unsynced, big enough to fill the memtable.
-        store.write({b"block:%06d" % i: os.urandom(1000) for i in range(1200)}, sync=False)
+        write_a_full_memtable_unsynced(store)
         holding = _logs(folder)
         assert len(holding) == 1
         store.write({b"meta:replica": b"next height's vote"}, sync=True)
@@ -84,7 +88,7 @@ def test_a_synced_write_syncs_every_log_since_the_last_synced_write(
     store = SmallMemtableStore(str(folder))
     try:
         synced = _recording_syncs(monkeypatch)
-        store.write({b"block:%06d" % i: os.urandom(1000) for i in range(1200)}, sync=False)
+        write_a_full_memtable_unsynced(store)
         holding = _logs(folder)
         store.write({b"evidence": b"unsynced too"}, sync=False)
         started = _logs(folder) - holding
@@ -117,7 +121,7 @@ def test_a_log_deleted_after_the_write_is_no_sign_the_write_went_there(
     folder = tmp_path / "db"
     store = SmallMemtableStore(str(folder))
     try:
-        store.write({b"block:%06d" % i: os.urandom(1000) for i in range(1200)}, sync=False)
+        write_a_full_memtable_unsynced(store)
         holding = _logs(folder)
         looks: list[int] = []
         real_log_size = LevelDBStore._log_size
