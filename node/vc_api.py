@@ -31,7 +31,13 @@ from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
-from ledger.vc.verify import VcVerdict, check_senim, verify_presentation, verify_vc
+from ledger.vc.verify import (
+    VcVerdict,
+    check_senim,
+    revocation_from_chain,
+    verify_presentation,
+    verify_vc,
+)
 from node import openapi as shapes
 from node.api_public import within_byte_rate, within_rate
 from node.api_schema import JSON, Reply, Route, error_reply, obj
@@ -171,11 +177,19 @@ async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, 
 
 
 async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: Any) -> None:
-    if verdict.valid and isinstance(credential, dict) and "senim" in credential:
-        core = core_of(request)
-        facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at "
-                           f"height {core.chain.height}")
+    """The native checks of a Senim VC that verified; of one its status list calls
+    revoked, when and why (`revocation_from_chain`)."""
+    if not (isinstance(credential, dict) and "senim" in credential) or not (
+            verdict.valid or verdict.status == "revoked"):
+        return
+    core = core_of(request)
+    facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at "
+                       f"height {core.chain.height}")
+    if verdict.valid:
         await core.in_worker(check_senim, verdict, credential, facts, core.chain_id)
+    else:
+        await core.in_worker(revocation_from_chain, verdict, credential, facts,
+                             core.chain_id)
 
 
 # ProblemDetails types: the specifications' error URLs where they name one.

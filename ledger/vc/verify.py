@@ -153,6 +153,8 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not _check_validity(verdict, document, now):
         return verdict
     if not _check_status(verdict, document, now, status_lookup, loader):
+        if verdict.status == "revoked" and "senim" in document and facts is not None:
+            revocation_from_chain(verdict, document, facts, chain_id)
         return verdict
     if "senim" in document:
         return check_senim(verdict, document, facts, chain_id)
@@ -217,6 +219,25 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
             return False
         verdict.checks.append(Check("status", True, detail))
     return True
+
+
+def revocation_from_chain(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts,
+                           chain_id: str | None) -> None:
+    """When and why a Senim VC its status list calls revoked was revoked, from the chain.
+
+    A Senim batch's list is made from the chain's revocations alone (ledger.vc.status), so
+    the chain holds the date and the reason an HR officer asks for, which a bit cannot
+    carry; and whether a replacement superseded it. A list that the chain does not bear
+    out still refuses the credential (a list says no more than revoked), with a warning."""
+    native = check_senim(VcVerdict(True, "valid", "", issuer=verdict.issuer), document, facts,
+                         chain_id)
+    if native.status in ("revoked", "superseded"):
+        verdict.facts.update(native.facts)
+        verdict.status, verdict.reason = native.status, native.reason
+        verdict.checks += [check for check in native.checks if not check.ok]
+    else:
+        verdict.warnings.append("the chain holds no revocation of this credential, but its "
+                                "status list marks it revoked")
 
 
 def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,

@@ -132,6 +132,39 @@ def test_status_list_bits_and_lookup(issued: Issued) -> None:
     assert (refused.valid, refused.status) == (False, "revoked")
 
 
+def _listing(vc: dict[str, Any], revoked: list[int]) -> Any:
+    """A signed status list for `vc`'s batch with `revoked` set, as a node serves it."""
+    node = KeyPair.from_seed(b"\x03" * 32)
+    url = vc["credentialStatus"]["statusListCredential"]
+    signed = add_proof(status_list_credential(url, did_key(node.public_key),
+                                              "2025-01-01T00:00:00Z", revoked, 5),
+                       node, "2025-01-01T00:00:00Z")
+    return lambda wanted: signed if wanted == url else None
+
+
+def test_a_status_list_revocation_says_when_and_why(issued: Issued) -> None:
+    """The list's bit refuses the VC first; the chain gives the date and the reason."""
+    vc = export(issued, 3)
+    targets = issued.batch.target_hashes
+    commit(issued.chain, [make_tx(issued.net.university, RevokePayload(CredentialRef(
+        issued.batch.root, targets[3], 3, tuple(audit_path(targets, 3))), "fraud"))])
+    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]))
+    assert (verdict.valid, verdict.status) == (False, "revoked"), verdict.to_json()
+    assert verdict.facts["revocation_reason"] == "fraud"
+    assert verdict.facts["revoked_at_height"] == issued.chain.height
+    assert verdict.facts["revoked_at"] and verdict.facts["revoked_at"] in verdict.reason
+    assert [c.name for c in verdict.checks if not c.ok] == ["status", "not_revoked"]
+    assert not verdict.warnings
+
+
+def test_a_status_list_the_chain_does_not_bear_out_still_refuses(issued: Issued) -> None:
+    vc = export(issued, 3)
+    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]))
+    assert (verdict.valid, verdict.status) == (False, "revoked"), verdict.to_json()
+    assert "revoked_at" not in verdict.facts
+    assert any("holds no revocation" in w for w in verdict.warnings)
+
+
 def foreign_vc(keys: KeyPair, **extra: Any) -> dict[str, Any]:
     credential = {
         "@context": [CREDENTIALS_V2],

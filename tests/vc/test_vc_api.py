@@ -59,6 +59,10 @@ async def test_senim_vc_verifies_and_a_revocation_shows_in_the_list(node: VcNode
     assert bit_is_set(bits, 2) and not bit_is_set(bits, 1)
     refused = await post(node, "/credentials/verify", {"verifiableCredential": vc}, 400)
     assert refused["verified"] is False and refused["errors"][0]["title"] == "revoked"
+    # The list's bit refused it; the chain says when and why, for the HR officer.
+    facts = refused["verdict"]["facts"]
+    assert facts["revocation_reason"] == "fraud" and facts["revoked_at"]
+    assert facts["revoked_at"] in refused["errors"][0]["detail"]
     missing = await node.client.get("/credentials/status/" + "ab" * 52)
     assert missing.status == 404
     assert (await node.client.get("/credentials/status/zz")).status == 400
