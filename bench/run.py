@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.attack.report import kept_section
-from bench.consortium import run_consortium, saturation_as_state_grows
+from bench.consortium import TICK_S, run_consortium, saturation_as_state_grows
 from bench.engine import (
     UNFLUSHED_BATCHES,
     catch_up_rate,
@@ -79,6 +79,7 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
     cores = os.cpu_count() or 1
     limit = ceiling["pynacl_per_s"] * cores / args.validators
     sat, lat, fail = result["saturation"], result["latency"], result["failover"]
+    lone = result["latency_lone"]
     return [
         f"## {args.validators} validators (PBFT) on this machine", "",
         f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
@@ -92,6 +93,8 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
         f"({lat['samples']} samples) | {lat['p50_ms']:.0f} ms | | ≤ 20 ms |",
         f"| commit latency p99 at {lat['offered_tx_s']} tx/s | {lat['p99_ms']:.0f} ms | "
         "| ≤ 100 ms |",
+        f"| commit latency p50 / p99 of a lone transaction (one every {TICK_S * 1000:.0f} ms:"
+        f" the protocol's floor) | {lone['p50_ms']:.0f} / {lone['p99_ms']:.0f} ms | | |",
         f"| kill -9 of the primary ({fail['killed']}) → next commit | "
         f"{fail['kill_to_commit_ms']:.0f} ms | {fail['ratio_to_timeout']:.2f}× the "
         f"{fail['view_timeout_ms']} ms view timeout | |", "",
