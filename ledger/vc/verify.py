@@ -163,28 +163,29 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     return verdict
 
 
-def _within_validity(document: dict[str, Any], now: datetime) -> str | None:
-    """Why `now` is outside the document's validity period, or None."""
+def _outside_validity(document: dict[str, Any], now: datetime
+                      ) -> tuple[str, datetime, str] | None:
+    """Which bound of the document's validity period `now` is outside (its property name),
+    that bound, and why in words; None within it."""
     valid_from, valid_until = _instant(document.get("validFrom")), _instant(
         document.get("validUntil"))
     if valid_from is not None and now < valid_from:
-        return f"not valid before {document['validFrom']}"
+        return "validFrom", valid_from, f"not valid before {document['validFrom']}"
     if valid_until is not None and now >= valid_until:
-        return f"expired at {document['validUntil']}"
+        return "validUntil", valid_until, f"expired at {document['validUntil']}"
     return None
 
 
 def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
-    problem = _within_validity(document, now)
-    if problem is not None:
+    outside = _outside_validity(document, now)
+    if outside is not None:
         # Which bound, and when, as the other facts give moments: a credential not valid
         # yet is no expired one, though both are "expired" to the VC-API.
-        early = problem.startswith("not valid before")
-        bound = _instant(document["validFrom" if early else "validUntil"])
+        bound_name, bound, problem = outside
+        early = bound_name == "validFrom"
         verdict.facts["validity"] = "not_yet_valid" if early else "expired"
-        if bound is not None:
-            verdict.facts["valid_from" if early else "valid_until"] = when(
-                int(bound.timestamp() * 1000))
+        verdict.facts["valid_from" if early else "valid_until"] = when(
+            int(bound.timestamp() * 1000))
         verdict.fail("expired", Check("validity", False, problem))
         return False
     verdict.checks.append(Check("validity", True, "within its validity period"))
@@ -212,7 +213,7 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
         if listed is None:
             verdict.warnings.append(f"status list {url} was not checked (not served here)")
             continue
-        status, detail = entry_status(entry, listed, lambda d: _within_validity(d, now) is None,
+        status, detail = entry_status(entry, listed, lambda d: _outside_validity(d, now) is None,
                                       loader)
         if status is not None:
             verdict.fail(status, Check("status", False, detail))
