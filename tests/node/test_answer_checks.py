@@ -11,11 +11,14 @@ import node.signature_workers
 import node.validators
 from consensus import Digest, Height, ValidatorId, View, commit_signing_bytes, encode_certificate
 from consensus.certificate import make_certificate as make_consensus_certificate
+from ledger.chain import Chain
 from ledger.identity import KeyPair
+from ledger.payloads import IssueBatchPayload
 from node.signature_checks import AnswerChecks, _AnswerPart
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, check_in_turn
-from node.validators import ValidatorSet
+from node.validators import ValidatorSet, ValidatorSets
 from tests.node.certificates import make_quorum_certificate
+from tests.node.conftest import Consortium, accredit, commit, make_tx, random_hash
 from tests.node.test_signature_workers import UNEXPLAINED, children_of, raise_once
 
 CHAIN_ID = "senim-answer-checks"
@@ -120,19 +123,21 @@ def test_a_part_whose_answers_raised_is_not_collected_again(
 
 
 def test_closing_an_answer_collects_the_parts_after_one_that_raised(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, net: Consortium, chain: Chain) -> None:
     """`close` runs in a finally when an answer's checks are left: a part whose answers
     raised does not leave the parts after it out, each with a worker's child leased."""
-    signer = validators(1)[0]
+    commit(chain, [accredit(net, net.university, ["certificate"])])
+    head = chain.height
+    for _ in range(2):  # a block a part: each holds a worker's batch of checks
+        commit(chain, [make_tx(net.university, IssueBatchPayload("certificate", random_hash(), 1))
+                       for _ in range(WORKER_BATCH_MIN)])
+    answer = [(block, chain.get_certificate(height) or b"") for height in (head + 1, head + 2)
+              if (block := chain.get_block(height)) is not None]
     raise_once(monkeypatch, "receive")
     workers = SignatureWorkers(2)
     try:
-        checks = AnswerChecks.__new__(AnswerChecks)  # two parts started, as ahead of use
-        checks._parts = [_AnswerPart(), _AnswerPart()]
-        for part in checks._parts:
-            part.checks.extend((signer.public_key, b"vote %d" % i, signer.sign_raw(b"vote %d" % i))
-                               for i in range(WORKER_BATCH_MIN))
-            part.start(workers)
+        checks = AnswerChecks(answer, head, chain, ValidatorSets.for_chain(chain), workers)
+        assert [len(part.checks) >= WORKER_BATCH_MIN for part in checks._parts] == [True] * 2
         with pytest.raises(RuntimeError, match=UNEXPLAINED):
             checks.close()
         # The first part's child was dropped, the second's given back: both of the next
@@ -140,7 +145,8 @@ def test_closing_an_answer_collects_the_parts_after_one_that_raised(
         def in_turn(*_: object) -> list[bool]:
             raise AssertionError("checked here: a child was left leased")
         monkeypatch.setattr(node.signature_workers, "check_in_turn", in_turn)
-        later = [workers.start(checks._parts[0].checks) for _ in range(2)]
+        batch = checks._parts[0].checks[:WORKER_BATCH_MIN]
+        later = [workers.start(batch) for _ in range(2)]
         assert [pending() for pending in later] == [[True] * WORKER_BATCH_MIN] * 2
         assert len(children_of(os.getpid())) == 2
     finally:
