@@ -76,8 +76,8 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
             members_file, GENESIS_FILE_BYTES_MAX, "members file").data.decode("utf-8-sig"))
     except UnfitFile as exc:  # it names the file
         fail(str(exc), 2)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        fail(f"cannot read {members_file}: {exc}", 2)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        fail(f"cannot read {members_file}: {exc}", 2)  # RecursionError: a = [[[[…
     unknown = sorted(set(description) - MEMBERS_FILE_KEYS)
     if unknown:
         fail(f"{members_file}: unknown key {unknown[0]!r} (known: "

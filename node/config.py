@@ -177,8 +177,8 @@ def read_config_document(path: Path) -> dict[str, Any]:
         raise ConfigError("config", f"file not found: {path}") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("config", str(exc)) from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
 
 
 def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:

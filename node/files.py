@@ -163,7 +163,7 @@ def load_key(path: Path) -> KeyPair:
         raise ConfigError(field, "key file not found") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("key file", str(exc)) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError(field, f"key file unreadable: {exc}") from exc
     if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
         raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})")
@@ -193,6 +193,6 @@ def load_genesis(path: Path) -> Genesis:
         raise ConfigError("genesis", f"file not found: {path}") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("genesis", str(exc)) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
     return genesis_from_json(document)

@@ -116,6 +116,23 @@ def test_a_members_file_that_is_no_such_file_is_refused_unread(tmp_path: Path,
     assert not (tmp_path / "genesis.json").exists()
 
 
+@pytest.mark.parametrize("field", ["config", "key", "genesis", "members"])
+def test_a_file_nested_too_deep_to_parse_is_one_line(tmp_path: Path, field: str) -> None:
+    """Within its limit, but nested deeper than the parsers recurse: a traceback before."""
+    deep = tmp_path / "deep"
+    deep.write_text(("a = " if field in ("config", "members") else "") + "[" * 60_000)
+    os.chmod(deep, 0o600)
+    if field == "members":
+        line = one_error(senim("consortium", "create", "--members", str(deep), "--out",
+                               str(tmp_path / "genesis.json")))
+        assert line.startswith(f"error: cannot read {deep}: maximum recursion depth"), line
+        return
+    config = (deep if field == "config" else node_folder(tmp_path, key=str(deep))
+              if field == "key" else node_folder(tmp_path, genesis=str(deep)))
+    found = TEXT_LINE.match(one_error(senim("node", "--config", str(config))))
+    assert found and "maximum recursion depth exceeded" in found["msg"], found
+
+
 VC_FILES = """
 import sys
 from pathlib import Path
