@@ -128,7 +128,8 @@ def owned_by_another(path: Path, status: os.stat_result) -> str:
     if status.st_uid == me:
         return ""
     return (f"owned by {_user(status.st_uid)}, not by {_user(me)} who runs this, so that "
-            f"account could replace it; chown {_name(me)} {shlex.quote(str(path))}")
+            f"account could replace it; chown {_name(me)} {shlex.quote(str(path))} (or run "
+            f"this as {_name(status.st_uid)})")
 
 
 def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: str) -> None:

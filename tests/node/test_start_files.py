@@ -233,7 +233,7 @@ def test_a_node_key_another_user_owns_is_refused_with_the_chown(tmp_path: Path) 
     with pytest.raises(ConfigError) as refused:
         load_key(key)
     said = ("key file is owned by nobody (uid 65534), not by root (uid 0) who runs this, so "
-            f"that account could replace it; chown root {key}")
+            f"that account could replace it; chown root {key} (or run this as nobody)")
     assert str(refused.value) == f"{key}: {said}"
     found = TEXT_LINE.match(one_error(senim("node", "--config", str(config))))
     assert found and found["msg"] == f"cannot start: {key}: {said}", found
@@ -260,5 +260,5 @@ def test_vc_secrets_another_user_owns_are_refused(tmp_path: Path) -> None:
     token_line, tls_line, _ = done.stdout.splitlines()
     assert token_line == (f"vc.issue_token_file: the token file is owned by nobody (uid "
                           f"65534), not by root (uid 0) who runs this, so that account "
-                          f"could replace it; chown root {token}")
+                          f"could replace it; chown root {token} (or run this as nobody)")
     assert tls_line.startswith("vc.tls_key: the key file is owned by nobody (uid 65534)")
