@@ -15,7 +15,7 @@ from cli.commands import load_key_or_fail
 from cli.errors import fail
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
-from node.files import load_genesis
+from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
 
 @click.group("consortium")
@@ -72,9 +72,12 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     try:
         # UTF-8 whatever the locale, so that every operator reads the same names (and
         # builds the same genesis); a byte order mark (Windows Notepad) is no statement
-        description = tomllib.loads(members_file.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        fail(f"cannot read {members_file}: {exc}", 2)
+        description = tomllib.loads(read_bounded(
+            members_file, GENESIS_FILE_BYTES_MAX, "members file").data.decode("utf-8-sig"))
+    except UnfitFile as exc:  # it names the file
+        fail(str(exc), 2)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        fail(f"cannot read {members_file}: {exc}", 2)  # RecursionError: a = [[[[…
     unknown = sorted(set(description) - MEMBERS_FILE_KEYS)
     if unknown:
         fail(f"{members_file}: unknown key {unknown[0]!r} (known: "
@@ -132,9 +135,13 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     # written beside it, then renamed: a write cut short (a full disk) would leave a
     # genesis file that is no genesis, and that the next try refuses to replace
     partial = out_file.with_name(out_file.name + ".partial")
+    text = json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if len(text.encode()) > GENESIS_FILE_BYTES_MAX:  # no node would load it
+        fail(f"{members_file}: its genesis would be {len(text.encode()):,} bytes, more than "
+             f"a node reads ({GENESIS_FILE_BYTES_MAX:,} at most)", 2)
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n")
+        partial.write_text(text, encoding="utf-8")
         partial.replace(out_file)
     except OSError as exc:
         with contextlib.suppress(OSError):  # none made, say, when the folder is a file

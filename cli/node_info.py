@@ -22,11 +22,14 @@ from cli.governance import rules_sentence, upgrade_due
               help="Move data_dir/chain.ldb aside (renamed with the time, never deleted) and "
                    "start as a fresh node that syncs from its peers: by state sync with "
                    "[sync] state_sync = true, else block by block from genesis.")
-def node_command(config_path: Path, resync: bool) -> None:
+@click.option("--log-format", "log_format", type=click.Choice(["text", "json"]), default=None,
+              help="Log lines as text or as JSON (for collectors), over the config's "
+                   "[log] format; also for a config that does not load.")
+def node_command(config_path: Path, resync: bool, log_format: str | None) -> None:
     """Run a node in the foreground until SIGTERM or SIGINT."""
     from node.daemon import run
 
-    sys.exit(run(config_path, resync=resync))
+    sys.exit(run(config_path, resync=resync, log_format=log_format))
 
 
 @click.command()

@@ -17,6 +17,7 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
+from node.files import CONFIG_FILE_BYTES_MAX, UnfitFile, read_bounded
 from storage.kv import LevelDBStore
 from storage.state_tree import STATE_NODES_CACHED_MAX
 
@@ -161,15 +162,41 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def load_config(path: Path) -> NodeConfig:
+LOG_FORMATS = ("text", "json")
+
+
+def read_config_document(path: Path) -> dict[str, Any]:
+    """The config file's TOML, unchecked: ConfigError if it cannot be read or parsed."""
     try:
         # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
         # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
-        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data.decode(
+            "utf-8-sig")
+        return tomllib.loads(text)
     except FileNotFoundError as exc:
         raise ConfigError("config", f"file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
+    except UnfitFile as exc:  # it names the path
+        raise ConfigError("config", str(exc)) from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
+
+
+def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The log format and node name a config document gives, each None unless valid: a
+    config refused for another key still has its refusal logged as the node logs."""
+    log, node = document.get("log"), document.get("node")
+    log_format = log.get("format", "text") if isinstance(log, dict) else "text"
+    name = node.get("name") if isinstance(node, dict) else None
+    return (log_format if log_format in LOG_FORMATS else None,
+            name if isinstance(name, str) and name.strip() else None)
+
+
+def load_config(path: Path) -> NodeConfig:
+    return config_from_document(read_config_document(path), path)
+
+
+def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
+    """The checked config of a document read from `path` (its folder anchors paths)."""
     unknown = sorted(set(document) - set(KNOWN_KEYS))
     if unknown:
         raise ConfigError(unknown[0], _unknown_section(unknown[0], document[unknown[0]]))
@@ -210,7 +237,7 @@ def load_config(path: Path) -> NodeConfig:
     if not isinstance(state_sync, bool):
         raise ConfigError("sync.state_sync", "must be true or false")
     log_format = log.get("format", "text")
-    if log_format not in ("text", "json"):
+    if log_format not in LOG_FORMATS:
         raise ConfigError("log.format", "must be text or json")
     return NodeConfig(
         name=name,

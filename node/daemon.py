@@ -33,7 +33,12 @@ from node.channels import (
     CH_SYNC_RESPONSE,
     CH_TXS,
 )
-from node.config import NodeConfig, load_config
+from node.config import (
+    NodeConfig,
+    config_from_document,
+    log_settings_in,
+    read_config_document,
+)
 from node.engine import Engine
 from node.engine_thread import EngineThread
 from node.engine_types import CommitReport, EngineConfig
@@ -328,16 +333,22 @@ async def serve(config: NodeConfig) -> None:
         raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
 
 
-def run(config_path: Path, resync: bool = False) -> int:
+def run(config_path: Path, resync: bool = False, log_format: str | None = None) -> int:
     """Entry point of `senim node`: returns the process exit code. `resync`: set the
-    chain store aside first (`resync_as_fresh`) and start as a fresh node."""
+    chain store aside first (`resync_as_fresh`) and start as a fresh node. `log_format`
+    (text or json) overrides the config's, and holds for a config that does not load."""
+    document: dict[str, Any] = {}
     try:
-        config = load_config(config_path)
+        document = read_config_document(config_path)
+        config = config_from_document(document, config_path)
     except ConfigError as exc:
-        logging.basicConfig(level=logging.INFO)
+        # In the node's own format (a collector parses a JSON line, not Python's
+        # default 'ERROR:senim.daemon:'), as far as the config got to say it.
+        named_format, name = log_settings_in(document)
+        setup_logging("info", log_format or named_format or "text", name)
         log.error("bad config %s: %s", config_path, exc)
         return 2
-    setup_logging(config.log_level, config.log_format, config.name)
+    setup_logging(config.log_level, log_format or config.log_format, config.name)
     try:
         check_before_start(config)
         if resync:

@@ -1,12 +1,17 @@
 """Files an operator holds: member key files (mode 0600) and the genesis file.
 
-The ledger works on values; reading and writing them on disk happens here.
+The ledger works on values; reading and writing them on disk happens here. Every file a
+node or a command reads at start is read through `read_bounded`, under a named limit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import shlex
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ConfigError
@@ -14,6 +19,71 @@ from ledger.genesis import Genesis, genesis_from_json
 from ledger.identity import MEMBER_ID_BYTES, KeyPair, MemberId
 
 KEY_FILE_KIND = "senim-ed25519-key/v1"
+
+# The most each file read at start may hold. A path given by mistake (/dev/zero, a log,
+# a disk image) was read whole before it was judged, until memory ran out; these are
+# far above what a real one holds.
+KEY_FILE_BYTES_MAX = 64 << 10  # ~300 bytes, with a label of the operator's choosing
+CONFIG_FILE_BYTES_MAX = 1 << 20  # a node config; 1 MiB lists ~15,000 observer keys
+# A genesis (and the members file it is made from) of ~200 bytes a member: 16 MiB is
+# ~80,000 members, more than every school, college and university of the country.
+GENESIS_FILE_BYTES_MAX = 16 << 20
+SECRET_FILE_BYTES_MAX = 1 << 20  # the VC token file, a TLS certificate chain or key
+
+
+class UnfitFile(ValueError):
+    """A file refused unread: not a regular file, or larger than its limit."""
+
+
+@dataclass(frozen=True)
+class FileRead:
+    data: bytes
+    status: os.stat_result  # of the file read (not of whatever its path names later)
+
+
+def read_bounded(path: Path, limit: int, what: str) -> FileRead:
+    """The bytes of the regular file `path` if it holds at most `limit` (`what` names it in
+    the refusal): at most limit + 1 bytes are read, so a file that grows while read, or
+    reports no size (as /proc's do), is refused too. OSError as `open` raises it."""
+    # O_NONBLOCK: opening a named pipe for reading waits for a writer, forever if none
+    # comes; its type is refused before anything is read (a regular file ignores the flag).
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnfitFile(f"{path} is {_kind(status.st_mode)}, not a regular file; "
+                            f"give the path of the {what} itself")
+        if status.st_size > limit:
+            raise UnfitFile(_too_large(path, what, limit, status.st_size))
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise UnfitFile(_too_large(path, what, limit, None))
+        return FileRead(b"".join(chunks), status)
+    finally:
+        os.close(fd)
+
+
+def _too_large(path: Path, what: str, limit: int, size: int | None) -> str:
+    """`size`: what the file says it holds, None when it said less than was read."""
+    held = "" if size is None else f" {size:,} bytes,"
+    return (f"{path} holds{held} more than a {what} may ({limit:,} bytes at most): is it "
+            "the right file?")
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "no regular file"
 
 
 def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
@@ -38,9 +108,10 @@ def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
         raise
 
 
-def open_to_others(path: Path) -> str:
-    """How a secret file is open to users other than its owner, in words ('' if not)."""
-    mode = path.stat().st_mode & 0o777
+def open_to_others(path: Path, status: os.stat_result | None = None) -> str:
+    """How a secret file is open to users other than its owner, in words ('' if not);
+    `status`: the file's, when it is open already."""
+    mode = (status or path.stat()).st_mode & 0o777
     ways = [way for way, bits in (("readable", 0o044), ("writable", 0o022),
                                   ("executable", 0o011)) if mode & bits]
     if not ways:
@@ -48,19 +119,56 @@ def open_to_others(path: Path) -> str:
     return f"{' and '.join(ways)} by other users (mode {mode:04o}, where 0600 is its owner's alone)"
 
 
+def owned_by_another(path: Path, status: os.stat_result) -> str:
+    """Why a secret file owned by a user other than the one running this is refused, with
+    the command that fixes it ('' if it is this user's). Its owner may rewrite it, or
+    chmod it open, whatever its mode says now: as root, a key owned by a service account
+    was the key of whoever holds that account."""
+    me = os.geteuid()
+    if status.st_uid == me:
+        return ""
+    return (f"owned by {_user(status.st_uid)}, not by {_user(me)} who runs this, so that "
+            f"account could replace it; chown {_name(me)} {shlex.quote(str(path))} (or run "
+            f"this as {_name(status.st_uid)})")
+
+
+def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: str) -> None:
+    """ConfigError (naming `field`; `what` is its subject) if the secret file is another
+    user's, or open to others."""
+    foreign = owned_by_another(path, status)
+    if foreign:
+        raise ConfigError(field, f"{what} is {foreign}")
+    loose = open_to_others(path, status)
+    if loose:
+        raise ConfigError(field, f"{what} is {loose}; chmod 600 {shlex.quote(str(path))}")
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no account here (a file from another machine)
+        return str(uid)
+
+
+def _user(uid: int) -> str:
+    name = _name(uid)
+    return f"uid {uid}" if name == str(uid) else f"{name} (uid {uid})"
+
+
 def load_key(path: Path) -> KeyPair:
     field = str(path)
     try:
-        document = json.loads(path.read_text())
+        read = read_bounded(path, KEY_FILE_BYTES_MAX, "key file")
+        document = json.loads(read.data)
     except FileNotFoundError as exc:
         raise ConfigError(field, "key file not found") from exc
-    except (OSError, ValueError) as exc:
+    except UnfitFile as exc:  # it names the path
+        raise ConfigError("key file", str(exc)) from exc
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError(field, f"key file unreadable: {exc}") from exc
     if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
         raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})")
-    loose = open_to_others(path)
-    if loose:
-        raise ConfigError(field, f"key file is {loose}; chmod 600 {path}")
+    refuse_unsafe_secret(path, read.status, field, "key file")
     try:
         seed = bytes.fromhex(document["seed"])
         keys = KeyPair.from_seed(seed)
@@ -81,9 +189,11 @@ def load_key(path: Path) -> KeyPair:
 
 def load_genesis(path: Path) -> Genesis:
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(read_bounded(path, GENESIS_FILE_BYTES_MAX, "genesis file").data)
     except FileNotFoundError as exc:
         raise ConfigError("genesis", f"file not found: {path}") from exc
-    except (OSError, ValueError) as exc:
+    except UnfitFile as exc:  # it names the path
+        raise ConfigError("genesis", str(exc)) from exc
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
     return genesis_from_json(document)

@@ -18,12 +18,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str, fmt: str, node_name: str) -> None:
+# The node's name on a line logged before its config gave one (a config that cannot be
+# read, or names none): said outright, rather than left blank or guessed.
+NAME_UNKNOWN = "name unknown"
+
+
+def setup_logging(level: str, fmt: str, node_name: str | None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        name = node_name.replace("%", "%%")  # 'ENU 100%' is a name, not a format field
+        # 'ENU 100%' is a name, not a format field
+        name = (NAME_UNKNOWN if node_name is None else node_name).replace("%", "%%")
         handler.setFormatter(logging.Formatter(
             f"%(asctime)s %(levelname)-7s [{name}] %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -12,7 +12,6 @@ only what a check needs, so that it starts in a fraction of the daemon's time.
 from __future__ import annotations
 
 import contextlib
-import signal
 import struct
 import sys
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,7 @@ from typing import BinaryIO
 import msgpack
 
 from ledger.identity import verify_signature
+from node.sigint_blocked import ignore_sigint
 
 FRAME_LENGTH = struct.Struct(">I")
 FRAME_BYTES_MAX = 64 << 20  # a batch of checks, as the child accepts it
@@ -58,7 +58,8 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
 
 if __name__ == "__main__":
     # Only the parent's pipe ends a child: a Ctrl-C at the daemon's terminal reaches its
-    # whole process group, and the daemon stops in its own time.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # whole process group, and the daemon stops in its own time. Started with SIGINT
+    # blocked, the child drops one that came while it started.
+    ignore_sigint()
     with contextlib.suppress(BrokenPipeError):
         serve(sys.stdin.buffer, sys.stdout.buffer)

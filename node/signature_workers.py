@@ -26,6 +26,7 @@ from typing import Protocol
 
 import msgpack
 
+from node.sigint_blocked import sigint_blocked
 from node.signature_child import FRAME_LENGTH, check_batch
 from node.validators import SignatureCheck
 
@@ -92,10 +93,13 @@ class _Child:
         shared = sys.path if sys.flags.safe_path else sys.path[1:]
         first = None if _PACKAGES in shared else _PACKAGES
         path = os.pathsep.join(filter(None, [first, os.environ.get("PYTHONPATH")]))
-        self.process = subprocess.Popen([sys.executable, "-P", "-m", "node.signature_child"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, bufsize=0,
-                                        env={**os.environ, "PYTHONPATH": path})
+        # SIGINT blocked until the child ignores it: a Ctrl-C while it starts (before its
+        # code runs) ended it, and its first batch was checked in turn (node.sigint_blocked)
+        with sigint_blocked():
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "node.signature_child"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                env={**os.environ, "PYTHONPATH": path})
         assert self.process.stdin is not None
         # Written with select and a deadline: a child that stops reading never blocks us.
         os.set_blocking(self.process.stdin.fileno(), False)

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from ledger.errors import ConfigError
 from node.config import NodeConfig
-from node.files import open_to_others
+from node.files import SECRET_FILE_BYTES_MAX, UnfitFile, read_bounded, refuse_unsafe_secret
 
 CERT_VALID_DAYS = 365
 
@@ -54,9 +54,19 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: list[str],
 
 
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
-    loose = open_to_others(key_path) if key_path.exists() else ""
-    if loose:
-        raise ConfigError("vc.tls_key", f"is {loose}; chmod 600 {key_path}")
+    # OpenSSL reads both files by path: each is tried first as every file a node reads at
+    # start is (a regular file within its limit), so that /dev/zero given as one is
+    # refused rather than read by OpenSSL until memory runs out. The try and OpenSSL's
+    # read are two opens of one path: a file swapped between them is read untried.
+    for field, path in (("vc.tls_cert", cert_path), ("vc.tls_key", key_path)):
+        try:
+            read = read_bounded(path, SECRET_FILE_BYTES_MAX, "TLS file")
+        except FileNotFoundError:
+            continue  # said by OpenSSL's load below, as before
+        except (OSError, UnfitFile) as exc:
+            raise ConfigError(field, f"cannot read: {exc}") from exc
+        if field == "vc.tls_key":
+            refuse_unsafe_secret(path, read.status, field, "the key file")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:

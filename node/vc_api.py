@@ -42,7 +42,13 @@ from node import openapi as shapes
 from node.api_public import within_byte_rate, within_rate
 from node.api_schema import JSON, Reply, Route, error_reply, obj
 from node.fair_share import VC_PROCESSES
-from node.files import load_key, open_to_others
+from node.files import (
+    SECRET_FILE_BYTES_MAX,
+    UnfitFile,
+    load_key,
+    read_bounded,
+    refuse_unsafe_secret,
+)
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
 from node.vc_common import (
@@ -87,12 +93,11 @@ def load_vc_issuing(issuer_key: Path | None, token_file: Path | None
     if token_file is None:
         raise ConfigError("vc.issue_token_file", "is required with vc.issuer_key")
     try:
-        loose = open_to_others(token_file)
-        if loose:
-            raise ConfigError("vc.issue_token_file", f"is {loose}; chmod 600 {token_file}")
-        token = token_file.read_bytes().strip()
-    except OSError as exc:
+        read = read_bounded(token_file, SECRET_FILE_BYTES_MAX, "token file")
+    except (OSError, UnfitFile) as exc:
         raise ConfigError("vc.issue_token_file", f"cannot read: {exc}") from exc
+    refuse_unsafe_secret(token_file, read.status, "vc.issue_token_file", "the token file")
+    token = read.data.strip()
     if not 16 <= len(token) <= MAX_TOKEN_BYTES:
         raise ConfigError("vc.issue_token_file", "must hold a token of 16 to 4096 bytes")
     return load_key(issuer_key), token

@@ -16,11 +16,11 @@ import multiprocessing
 import os
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -44,6 +44,7 @@ from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.public_work import separators
 from node.service import NodeCore
+from node.sigint_blocked import sigint_blocked
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -65,6 +66,7 @@ MAX_CACHED_LISTS = 256
 PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
 
 
+T = TypeVar("T")
 _FORKSERVER = multiprocessing.get_context("forkserver")
 # Workers start with the VC code imported once, in the fork server; first of all it
 # ignores SIGINT (node.sigint_ignored), before the second those imports take.
@@ -72,9 +74,17 @@ FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.pro
 _FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
 
 
+class _VcPool(ProcessPoolExecutor):
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        # A submit may start the fork server's interpreter (the first one, or after it
+        # died): with SIGINT blocked, until node.sigint_ignored lets it in ignored.
+        with sigint_blocked():
+            return super().submit(fn, *args, **kwargs)
+
+
 def _new_pool() -> Executor:
-    return ProcessPoolExecutor(VC_PROCESSES, mp_context=_FORKSERVER,
-                               initializer=_start_worker, initargs=(os.getpid(),))
+    return _VcPool(VC_PROCESSES, mp_context=_FORKSERVER, initializer=_start_worker,
+                   initargs=(os.getpid(),))
 
 
 def _start_worker(parent_pid: int) -> None:
