@@ -17,6 +17,7 @@ import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
+from cli.deadline import Deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
@@ -151,13 +152,15 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
 
 
-def fetch_status_list(url: str) -> dict[str, Any] | None:
-    """A status list credential over HTTP(S), bounded in size and time."""
+def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
+    """A status list credential over HTTP(S), bounded in size and time (within the
+    command's `deadline`, when it has one)."""
     if not url.startswith(("http://", "https://")):
         return None
+    left = STATUS_TIMEOUT_S if deadline is None else min(STATUS_TIMEOUT_S, deadline.left())
     try:
-        with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
-            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES))
+        with urllib.request.urlopen(url, timeout=left) as response:
+            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES, left))
     except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
             http.client.HTTPException):
         return None
@@ -179,19 +182,20 @@ def unconfirmed(verdict: VcVerdict) -> VcVerdict:
 
 
 def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
-                   genesis: Genesis | None = None, max_age_s: float | None = None) -> None:
+                   genesis: Genesis | None = None, max_age_s: float | None = None,
+                   deadline: Deadline | None = None) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
     `genesis`, the node's answer is checked as a light client checks it (cli.remote)."""
     now = datetime.now(tz=UTC)
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     verdict: VcVerdict | None = None
     for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
             chain_id = None if "senim" not in document else (
                 genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
             verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
-                                fetch_status_list)
+                                lambda url: fetch_status_list(url, deadline))
         except StateMoved:
             continue
         except UntrustedAnswer as exc:

@@ -12,6 +12,7 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option, print_verdict
+from cli.deadline import Deadline, DeadlinePassed, overall_deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.proving import proof_verdict
@@ -48,6 +49,9 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+# A check asks a node a dozen questions at most (a set-change walk a few pages more), each
+# answered in milliseconds by a working node; a minute leaves room for a slow link.
+DEFAULT_VERIFY_TIMEOUT_S = 60.0
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
@@ -64,10 +68,11 @@ def _load_json(path: Path) -> Any | None:
 
 
 def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
-                   genesis: Genesis | None, max_age_s: float | None) -> Verdict:
+                   genesis: Genesis | None, max_age_s: float | None,
+                   deadline: Deadline | None = None) -> Verdict:
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
             chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
             if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
@@ -146,9 +151,24 @@ def _verify_offline(document: Any, genesis_path: Path | None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
+              help="Seconds the whole check may take, every request to the node together; "
+                   "a node that has not answered by then is reported unreachable (exit 3).")
 def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
-                   max_age_s: float | None, as_json: bool) -> None:
+                   max_age_s: float | None, as_json: bool, timeout_s: float) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
+    try:
+        with overall_deadline(timeout_s) as deadline:
+            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, deadline)
+    except DeadlinePassed:
+        _fail(f"the node at {node_url} did not finish answering within {timeout_s:g} s "
+              "(--timeout): it is unreachable, too slow, or not answering as a Senim node "
+              "does", EXIT_UNREACHABLE)
+
+
+def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+            max_age_s: float | None, as_json: bool, deadline: Deadline) -> None:
     document = _load_json(file)
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
@@ -157,13 +177,13 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
               "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
     if is_vc_document(document) and not offline:
         verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
-                       max_age_s)
+                       max_age_s, deadline)
     if offline:
         verdict = (unreadable(file, document, offline=True)
                    or _verify_offline(document, genesis_path, max_age_s))
     else:
         verdict = _verify_online(document, file, is_credential(document), node_url,
-                                 _load_trusted_genesis(genesis_path), max_age_s)
+                                 _load_trusted_genesis(genesis_path), max_age_s, deadline)
         if not verdict.valid:  # no chain records these bytes as an anchored document
             verdict = unreadable(file, document, False, verdict.source) or verdict
     if as_json:
