@@ -21,6 +21,7 @@ from cli.deadline import Deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
+from cli.language import Words
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -30,6 +31,7 @@ from cli.remote import (
     check_fresh,
     read_bounded,
 )
+from cli.verdict_words import print_verdict_words, verdict_sentence
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -183,7 +185,7 @@ def unconfirmed(verdict: VcVerdict) -> VcVerdict:
 
 def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
                    genesis: Genesis | None = None, max_age_s: float | None = None,
-                   deadline: Deadline | None = None) -> None:
+                   deadline: Deadline | None = None, words: Words | None = None) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
     `genesis`, the node's answer is checked as a light client checks it (cli.remote)."""
     now = datetime.now(tz=UTC)
@@ -215,7 +217,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
         verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
     after = [f"note: {warning}" for warning in verdict.warnings]
     if facts.state_root is not None:
-        after.append(f"source: {facts.describe()}")
+        label = "source" if words is None or words.language == "en" else words.t("cli.source")
+        after.append(f"{label}: {facts.describe()}")
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -226,7 +229,11 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
     else:
         # A file refused before its issuer was read names none.
         about = f" (W3C VC 2.0, issuer {verdict.issuer})" if verdict.issuer else " (W3C VC)"
-        print_verdict(verdict, f"{file}{about}", after)
+        if words is None or words.language == "en":
+            print_verdict(verdict, f"{file}{about}", after)
+        else:
+            print_verdict_words(verdict, words, verdict_sentence(verdict, words),
+                                f"{file}{about}", document, after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 
