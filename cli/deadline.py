@@ -23,7 +23,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -38,6 +38,13 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.at = time.monotonic() + seconds
+        self._disarm: Callable[[], None] = lambda: None
+
+    def settle(self) -> None:
+        """Every answer is in: the alarm must not cut the verdict short while it is
+        printed (a verdict half printed, then "did not finish answering", would be worse
+        than either)."""
+        self._disarm()
 
     def left(self) -> float:
         """Seconds left; DeadlinePassed when none are, so no request starts late."""
@@ -67,6 +74,11 @@ def overall_deadline(seconds: float) -> Iterator[Deadline]:
 
     previous = signal.signal(signal.SIGALRM, ring)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def disarm() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+    deadline._disarm = disarm
     try:
         yield deadline
     finally:

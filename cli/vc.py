@@ -211,6 +211,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
     if verdict is None:
         _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
         raise AssertionError("unreachable")
+    if deadline is not None:
+        deadline.settle()
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
     if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
