@@ -11,6 +11,7 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option
+from cli.deadline import DeadlinePassed, overall_deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
@@ -18,7 +19,7 @@ from cli.proving import proof_verdict
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import load_checked_json
-from ledger.credential_documents import disclose, parse_document
+from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
 from ledger.payloads import CredentialRef, RevokePayload, checked
@@ -38,6 +39,7 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
@@ -49,7 +51,12 @@ manifest_option = click.option(
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @node_option
 @lang_option
-def prove_command(file: Path, out_file: Path, node_url: str, language: str) -> None:
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_PROVE_TIMEOUT_S, show_default=True,
+              help="Seconds the node may take to answer, both questions together; exit 3 "
+                   "past them, and no proof written.")
+def prove_command(file: Path, out_file: Path, node_url: str, language: str,
+                  timeout_s: float) -> None:
     """Attach an offline proof to a credential (verifiable later with --offline)."""
     document = load_checked_json(file)
     try:
@@ -57,7 +64,31 @@ def prove_command(file: Path, out_file: Path, node_url: str, language: str) -> N
     except InvalidDocument as exc:
         _fail(str(exc), 2)
         raise
-    client = NodeClient(node_url)
+    try:
+        with overall_deadline(timeout_s):  # both questions together, as senim verify's
+            bundle, height = _fetch_proof(NodeClient(node_url, timeout_s), doc, node_url)
+    except DeadlinePassed:
+        _fail(Words(language).t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+              EXIT_UNREACHABLE)
+    shown = proof_verdict(document, bundle)
+    if shown is not None and not shown.valid and language != "en":
+        words = Words(language)  # the holder is told as a verifier would be
+        _fail(words.t("cli.prove.refused", node=node_url, height=height,
+                      verdict=verdict_sentence(shown, words)), EXIT_INVALID)
+    if shown is not None and not shown.valid:
+        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
+              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
+    assert isinstance(document, dict)
+    document["proof"] = bundle
+    _write_out(out_file, document)
+    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
+               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+
+
+def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
+                 ) -> tuple[dict[str, Any], int]:
+    """The node's proof bundle for `doc` (asked twice: its accreditation names the
+    ministries whose records the proof needs), and the height it holds as of."""
     keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
     try:
         first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
@@ -72,24 +103,10 @@ def prove_command(file: Path, out_file: Path, node_url: str, language: str) -> N
             raise TypeError(f"height is {height!r}")
     except ClientError as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-        raise
     except (*MALFORMED_ANSWER, MalformedInput) as exc:
         _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
               "it a Senim node?", EXIT_UNREACHABLE)
-        raise
-    shown = proof_verdict(document, bundle)
-    if shown is not None and not shown.valid and language != "en":
-        words = Words(language)  # the holder is told as a verifier would be
-        _fail(words.t("cli.prove.refused", node=node_url, height=height,
-                      verdict=verdict_sentence(shown, words)), EXIT_INVALID)
-    if shown is not None and not shown.valid:
-        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
-              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
-    assert isinstance(document, dict)
-    document["proof"] = bundle
-    _write_out(out_file, document)
-    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
-               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+    return bundle, height
 
 
 def _write_out(out_file: Path, document: Any) -> None:

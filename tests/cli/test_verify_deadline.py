@@ -131,9 +131,9 @@ def credential(tmp_path: Path) -> Path:
     return path
 
 
-def verify(*args: str) -> tuple[int, str, str, float]:
+def verify(*args: str, command: str = "verify") -> tuple[int, str, str, float]:
     started = time.monotonic()
-    done = subprocess.run([senim_executable(), "verify", *args], capture_output=True,
+    done = subprocess.run([senim_executable(), command, *args], capture_output=True,
                           timeout=COMMAND_WAIT_S, check=False)
     return (done.returncode, done.stdout.decode(), done.stderr.decode(),
             time.monotonic() - started)
@@ -166,3 +166,19 @@ def test_the_deadline_covers_every_request_together(
 def test_a_wrong_timeout_is_a_usage_error(credential: Path) -> None:
     code, _out, err, _took = verify(str(credential), "--timeout", "0")
     assert code == 2 and "--timeout" in err
+
+
+def test_prove_gives_up_at_its_deadline_too_and_writes_nothing(
+        serve: Callable[[Answer], Trickler], credential: Path) -> None:
+    """The graduate's `senim prove` asks the same kind of node: one deadline for both its
+    questions, said in the holder's language."""
+    node = serve(endless_headers)
+    out = credential.with_name("proved.json")
+    code, stdout, err, took = verify(str(credential), "--out", str(out), "--node", node.url,
+                                     "--timeout", "1", "--lang", "ru", command="prove")
+    assert code == EXIT_UNREACHABLE, (code, stdout, err)
+    assert err.strip() == (f"error: узел {node.url} не закончил отвечать за 1 с (--timeout): "
+                           "он недоступен, слишком медленный или отвечает не так, как узел "
+                           "Senim"), err
+    assert not out.exists() and node.paths == ["/v1/proofs"]
+    assert took < TRICKLE_FOR_S / 4, took

@@ -5,6 +5,7 @@ not given; exit codes and `--json` the same in every language."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from cli.language import Words, language_from_environment
 from cli.main import main
+from ledger import offline
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.offline import make_bundle, proof_keys
@@ -154,16 +156,17 @@ def test_an_unknown_language_is_a_one_line_usage_error(proved: tuple[Path, Path]
                               f"English), not {asked!r}\n")
 
 
-def test_every_cli_sentence_is_in_the_portals_catalogue() -> None:
-    """One catalogue: the command line's own sentences are in the portal's files (whose
-    completeness tests/browser/test_portal_bundle.py checks), not in a copy of them."""
+def test_every_refusal_of_an_offline_proof_has_its_sentence_in_every_language() -> None:
+    """Each code ledger.offline refuses a proof with is said from the portal's catalogue
+    (whose completeness across languages tests/browser/test_portal_bundle.py checks),
+    not from a copy of it."""
+    source = Path(offline.__file__).read_text("utf-8")
+    codes = set(re.findall(r'ProofRefused\(\s*"(\w+)"', source))
+    assert len(codes) >= 8, codes
     for lang in LANGS:
         table = catalogue(lang)
         assert {key for key in table if key.startswith("cli.proof.")} == {
-            f"cli.proof.{code}" for code in (
-                "proof_missing", "proof_malformed", "proof_other_network", "proof_uncertified",
-                "proof_altered", "proof_lacks_entry", "proof_no_index",
-                "proof_before_set_changes")}
+            f"cli.proof.{code}" for code in codes}, lang
 
 
 @pytest.fixture
