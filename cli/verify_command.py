@@ -185,5 +185,6 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     else:
         print_verdict_words(verdict, words, verdict_sentence(
             verdict, words, unreadable=kind, proof_refusal=refusal), str(file), document,
-            [f"{words.t('cli.source')}: {verdict.source}"])
+            [f"{words.t('cli.source')}: "
+             f"{words.t('check.offline_proof') if refusal else verdict.source}"])
     sys.exit(0 if verdict.valid else EXIT_INVALID)
