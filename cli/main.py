@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "disclose": ("cli.verifying", "disclose_command"),
     "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.verifying", "revoke_command"),
     "supersede": ("cli.verifying", "supersede_command"),
-    "verify": ("cli.verifying", "verify_command"),
+    "verify": ("cli.verify_command", "verify_command"),
 }
 
 

@@ -25,6 +25,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol, TypeVar
 
+from cli.deadline import Deadline, DeadlinePassed
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
 from ledger.facts import StateFacts
@@ -106,8 +107,8 @@ class RemoteFacts(StateFacts):
     """Asks one node; pins the first state root it reports so all answers agree."""
 
     def __init__(self, base_url: str, timeout_s: float = 10.0,
-                 certified: SetCertificateCheck | None = None, genesis: Genesis | None = None
-                 ) -> None:
+                 certified: SetCertificateCheck | None = None, genesis: Genesis | None = None,
+                 deadline: Deadline | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.height: int | None = None
@@ -118,19 +119,28 @@ class RemoteFacts(StateFacts):
             raise ValueError("a certificate check needs the genesis it starts from")
         self._certified = certified
         self._genesis = genesis
+        self._deadline = deadline  # the command's, over all its requests (cli.deadline)
 
     def _fetch(self, path: str) -> bytes:
         url = self.base_url + path
+        timeout_s, answer_s = self.timeout_s, None
+        if self._deadline is not None:  # only the time the command has left
+            left = self._deadline.left()
+            timeout_s, answer_s = min(timeout_s, left), min(ANSWER_DEADLINE_S, left)
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout_s) as response:
-                return read_bounded(response, url)
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+                return read_bounded(response, url, deadline_s=answer_s)
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, RemoteFactsError) as exc:
+            if self._deadline is not None and self._deadline.passed():
+                raise DeadlinePassed() from exc  # said as the command's deadline, not this read's
+            if isinstance(exc, RemoteFactsError):
+                raise
             if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached, or not:
                 # it said nothing in time, as cli.client words it
                 raise RemoteFactsError(f"the node at {self.base_url} did not answer within "
-                                       f"{self.timeout_s:g} s") from exc
+                                       f"{timeout_s:g} s") from exc
             raise RemoteFactsError(unreachable(self.base_url, exc)) from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
             raise RemoteFactsError(f"{self.base_url} did not answer in HTTP "

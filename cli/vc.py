@@ -17,9 +17,11 @@ import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
+from cli.deadline import Deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
+from cli.language import Words
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -29,6 +31,7 @@ from cli.remote import (
     check_fresh,
     read_bounded,
 )
+from cli.verdict_words import print_verdict_words, verdict_sentence
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -151,13 +154,15 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
 
 
-def fetch_status_list(url: str) -> dict[str, Any] | None:
-    """A status list credential over HTTP(S), bounded in size and time."""
+def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
+    """A status list credential over HTTP(S), bounded in size and time (within the
+    command's `deadline`, when it has one)."""
     if not url.startswith(("http://", "https://")):
         return None
+    left = STATUS_TIMEOUT_S if deadline is None else min(STATUS_TIMEOUT_S, deadline.left())
     try:
-        with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as response:
-            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES))
+        with urllib.request.urlopen(url, timeout=left) as response:
+            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES, left))
     except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
             http.client.HTTPException):
         return None
@@ -179,19 +184,20 @@ def unconfirmed(verdict: VcVerdict) -> VcVerdict:
 
 
 def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
-                   genesis: Genesis | None = None, max_age_s: float | None = None) -> None:
+                   genesis: Genesis | None = None, max_age_s: float | None = None,
+                   deadline: Deadline | None = None, words: Words | None = None) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
     `genesis`, the node's answer is checked as a light client checks it (cli.remote)."""
     now = datetime.now(tz=UTC)
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     verdict: VcVerdict | None = None
     for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
             chain_id = None if "senim" not in document else (
                 genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
             verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
-                                fetch_status_list)
+                                lambda url: fetch_status_list(url, deadline))
         except StateMoved:
             continue
         except UntrustedAnswer as exc:
@@ -205,13 +211,16 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
     if verdict is None:
         _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
         raise AssertionError("unreachable")
+    if deadline is not None:
+        deadline.settle()
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
     if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
         verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
     after = [f"note: {warning}" for warning in verdict.warnings]
     if facts.state_root is not None:
-        after.append(f"source: {facts.describe()}")
+        label = "source" if words is None or words.language == "en" else words.t("cli.source")
+        after.append(f"{label}: {facts.describe()}")
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -222,7 +231,11 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
     else:
         # A file refused before its issuer was read names none.
         about = f" (W3C VC 2.0, issuer {verdict.issuer})" if verdict.issuer else " (W3C VC)"
-        print_verdict(verdict, f"{file}{about}", after)
+        if words is None or words.language == "en":
+            print_verdict(verdict, f"{file}{about}", after)
+        else:
+            print_verdict_words(verdict, words, verdict_sentence(verdict, words),
+                                f"{file}{about}", document, after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cli.errors import EXIT_BAD_INPUT, fail
 from ledger.verification import Check, Verdict
 
 CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
@@ -25,6 +26,17 @@ def load_json_file(path: Path) -> Any | None:
         return None
 
 
+def load_checked_json(path: Path) -> Any | None:
+    """`load_json_file`, refusing (exit 2) text that no hash or file can hold."""
+    value = load_json_file(path)
+    try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)",
+             EXIT_BAD_INPUT)
+    return value
+
+
 def is_credential(document: Any) -> bool:
     return isinstance(document, dict) and "format" in document
 
@@ -39,19 +51,32 @@ def _malformed(reason: str, source: str) -> Verdict:
     return Verdict(False, "malformed", reason, source, [Check("document", False, reason)])
 
 
+def unreadable_kind(path: Path, document: Any, offline: bool) -> str | None:
+    """What a file no credential check can start from is, as the portal's catalogue names
+    it (status.<kind>), or None."""
+    if path.stat().st_size == 0:
+        return "file_empty"
+    if not is_credential(document) and _holds_a_credential(path):
+        return "damaged"
+    if offline and not is_credential(document):
+        return "malformed"
+    return None
+
+
 def unreadable(path: Path, document: Any, offline: bool, source: str = SOURCE
                ) -> Verdict | None:
     """The verdict for a file no credential check can start from, or None. Online it is
     asked only once the bytes turned out to be no anchored document either."""
-    if path.stat().st_size == 0:
+    kind = unreadable_kind(path, document, offline)
+    if kind == "file_empty":
         return _malformed("the file is empty (0 bytes): there is nothing to check; ask its "
                           "holder for the file again", source)
-    if not is_credential(document) and _holds_a_credential(path):
+    if kind == "damaged":
         # "No record of this document" would send the reader looking for an anchor.
         return _malformed("this file holds what looks like a Senim credential, but not as "
                           "one whole credential: cut short or damaged, or with other text "
                           "around it; ask its holder for the credential file again", source)
-    if offline and not is_credential(document):
+    if kind == "malformed":
         return _malformed("this file is not a Senim credential, so it holds no offline proof "
                           "(--offline checks a credential file made by `senim prove`)", source)
     return None

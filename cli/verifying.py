@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import key_option, node_option, print_verdict
+from cli.commands import key_option, node_option
+from cli.deadline import DeadlinePassed, overall_deadline
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
+from cli.language import Words, lang_option
 from cli.proving import proof_verdict
-from cli.remote import (
-    NODE_RECORD_ERRORS,
-    RemoteFacts,
-    RemoteFactsError,
-    StateMoved,
-    UntrustedAnswer,
-    check_fresh,
-)
-from cli.vc import is_vc_document, verify_vc_file, write_private
-from cli.verify_files import is_credential, load_json_file, unreadable
-from ledger.credential_documents import disclose, parse_document
+from cli.vc import is_vc_document, write_private
+from cli.verdict_words import verdict_sentence
+from cli.verify_files import load_checked_json
+from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
-from ledger.genesis import Genesis
-from ledger.offline import OfflineFacts, original_proof_keys, proof_keys
+from ledger.offline import original_proof_keys, proof_keys
 from ledger.payloads import CredentialRef, RevokePayload, checked
 from ledger.payloads_credentials import (
     MAX_NOTE_CHARS,
@@ -39,154 +32,63 @@ from ledger.payloads_credentials import (
 )
 from ledger.records import Accreditation
 from ledger.vc.anchored import native_of_senim_vc
-from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
-from node.files import load_genesis, load_key
-from node.validators import certifies_by_keys
+from node.files import load_key
 from storage.batch_tree import audit_path
 
 # Notes live in their own folder beside the credentials, so nothing that lists the
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
 
 manifest_option = click.option(
     "--manifest", "manifest_path", type=click.Path(exists=True, path_type=Path),
     help="The batch manifest, when TARGET is a credential id.")
 
 
-def _load_json(path: Path) -> Any | None:
-    value = load_json_file(path)
-    try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        _fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)", 2)
-    return value
-
-
-def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
-                   genesis: Genesis | None, max_age_s: float | None) -> Verdict:
-    certified = certifies_by_keys(genesis.chain_id) if genesis else None
-    for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis)
-        try:
-            chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
-            if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
-                raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
-            verdict = (verify_credential(document, facts, chain_id) if is_credential
-                       else verify_anchor(file.read_bytes(), facts))
-        except StateMoved:
-            continue
-        except UntrustedAnswer as exc:
-            return Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
-                           facts.describe(), [Check("certified", False, str(exc))])
-        except RemoteFactsError as exc:
-            _fail(str(exc), EXIT_UNREACHABLE)
-            raise
-        except NODE_RECORD_ERRORS as exc:
-            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
-            raise
-        verdict.source = facts.describe() + (
-            f", state root {facts.state_root.hex()[:16]}…" if facts.state_root else "")
-        if facts.header is not None:
-            verdict.facts["as_of_height"] = facts.header.height
-            verdict.facts["as_of_time"] = when(facts.header.time_ms)
-            return check_fresh(verdict, facts.header.time_ms, max_age_s)
-        return verdict
-    _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
-    raise AssertionError("unreachable")
-
-
-def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
-    if genesis_path is None:
-        return None
-    try:
-        return load_genesis(genesis_path)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise
-
-
-def _verify_offline(document: Any, genesis_path: Path | None,
-                    max_age_s: float | None = None) -> Verdict:
-    if genesis_path is None:
-        _fail("--offline needs --genesis: the consortium's genesis file you trust", 2)
-        raise AssertionError("unreachable")
-    try:
-        genesis = load_genesis(genesis_path)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise
-    bundle = document.get("proof") if isinstance(document, dict) else None
-    try:
-        facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
-        verdict = verify_credential(document, facts, genesis.chain_id)
-    except InvalidDocument as exc:
-        return Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
-                       [Check("offline_proof", False, str(exc))])
-    verdict.source = facts.describe()
-    if verdict.valid:
-        verdict.checks[-1] = Check("not_revoked", True, f"no revocation on chain as of block "
-                                   f"{facts.header.height} ({when(facts.header.time_ms)})")
-    verdict.facts["as_of_height"] = facts.header.height
-    verdict.facts["as_of_time"] = when(facts.header.time_ms)
-    return check_fresh(verdict, facts.header.time_ms, max_age_s)
-
-
-@click.command("verify")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@node_option
-@click.option("--offline", is_flag=True,
-              help="Use the proof inside the document (see `senim prove`); no node needed.")
-@click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
-              envvar="SENIM_GENESIS",
-              help="The genesis file you trust. Online, the node's answer is then checked "
-                   "against the certificates of the validator set followed from it through "
-                   "every change; --offline needs it.")
-@click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
-              help="Refuse (as stale) an answer that holds as of a block older than this "
-                   "many seconds. Needs --genesis online.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
-def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
-                   max_age_s: float | None, as_json: bool) -> None:
-    """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
-    document = _load_json(file)
-    if max_age_s is not None and genesis_path is None:
-        _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
-    if is_vc_document(document) and offline:
-        _fail("--offline checks a Senim credential file carrying its proof (senim prove); a "
-              "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
-    if is_vc_document(document) and not offline:
-        verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
-                       max_age_s)
-    if offline:
-        verdict = (unreadable(file, document, offline=True)
-                   or _verify_offline(document, genesis_path, max_age_s))
-    else:
-        verdict = _verify_online(document, file, is_credential(document), node_url,
-                                 _load_trusted_genesis(genesis_path), max_age_s)
-        if not verdict.valid:  # no chain records these bytes as an anchored document
-            verdict = unreadable(file, document, False, verdict.source) or verdict
-    if as_json:
-        click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
-                              ensure_ascii=False))
-    else:
-        print_verdict(verdict, str(file), [f"source: {verdict.source}"])
-    sys.exit(0 if verdict.valid else EXIT_INVALID)
-
-
 @click.command("prove")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @node_option
-def prove_command(file: Path, out_file: Path, node_url: str) -> None:
+@lang_option
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_PROVE_TIMEOUT_S, show_default=True,
+              help="Seconds the node may take to answer, both questions together; exit 3 "
+                   "past them, and no proof written.")
+def prove_command(file: Path, out_file: Path, node_url: str, language: str,
+                  timeout_s: float) -> None:
     """Attach an offline proof to a credential (verifiable later with --offline)."""
-    document = _load_json(file)
+    document = load_checked_json(file)
     try:
         doc = parse_document(document)
     except InvalidDocument as exc:
         _fail(str(exc), 2)
         raise
-    client = NodeClient(node_url)
+    try:
+        with overall_deadline(timeout_s):  # both questions together, as senim verify's
+            bundle, height = _fetch_proof(NodeClient(node_url, timeout_s), doc, node_url)
+    except DeadlinePassed:
+        _fail(Words(language).t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+              EXIT_UNREACHABLE)
+    shown = proof_verdict(document, bundle)
+    if shown is not None and not shown.valid and language != "en":
+        words = Words(language)  # the holder is told as a verifier would be
+        _fail(words.t("cli.prove.refused", node=node_url, height=height,
+                      verdict=verdict_sentence(shown, words)), EXIT_INVALID)
+    if shown is not None and not shown.valid:
+        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
+              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
+    assert isinstance(document, dict)
+    document["proof"] = bundle
+    _write_out(out_file, document)
+    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
+               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+
+
+def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
+                 ) -> tuple[dict[str, Any], int]:
+    """The node's proof bundle for `doc` (asked twice: its accreditation names the
+    ministries whose records the proof needs), and the height it holds as of."""
     keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
     try:
         first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
@@ -201,20 +103,10 @@ def prove_command(file: Path, out_file: Path, node_url: str) -> None:
             raise TypeError(f"height is {height!r}")
     except ClientError as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-        raise
     except (*MALFORMED_ANSWER, MalformedInput) as exc:
         _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
               "it a Senim node?", EXIT_UNREACHABLE)
-        raise
-    shown = proof_verdict(document, bundle)
-    if shown is not None and not shown.valid:
-        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
-              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
-    assert isinstance(document, dict)
-    document["proof"] = bundle
-    _write_out(out_file, document)
-    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
-               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+    return bundle, height
 
 
 def _write_out(out_file: Path, document: Any) -> None:
@@ -231,7 +123,7 @@ def _write_out(out_file: Path, document: Any) -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 def disclose_command(file: Path, hide: str, out_file: Path) -> None:
     """Write a copy with some fields hidden (only salted hashes kept); it still verifies."""
-    document = _load_json(file)
+    document = load_checked_json(file)
     if not isinstance(document, dict):
         _fail(f"{file} is not a credential document (JSON object)", 2)
         return
@@ -248,7 +140,7 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
     """The credential (from a document, or an id + manifest) and where its note goes."""
     path = Path(target)
     if path.is_file():
-        document = _load_json(path)
+        document = load_checked_json(path)
         # A Senim VC (exported, or issued over the VC-API) names its batch in `senim`.
         if isinstance(document, dict) and is_vc_document(document):
             document = native_of_senim_vc(document)
@@ -258,7 +150,7 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
         return ref, path.parent / NOTES_DIR / f"{path.stem}.json"
     if manifest_path is None:
         raise InvalidDocument("give a credential file, or an id with --manifest")
-    manifest = _load_json(manifest_path)
+    manifest = load_checked_json(manifest_path)
     if not isinstance(manifest, dict):
         raise InvalidDocument(f"{manifest_path} is not a batch manifest")
     targets = [bytes.fromhex(t) for t in manifest["target_hashes"]]
@@ -323,7 +215,7 @@ def supersede_command(key_path: Path, target: str, replacement_file: Path, note:
 
     The old one then verifies as "superseded by" the new one, not as plainly revoked."""
     try:
-        replacement = parse_document(_load_json(replacement_file))
+        replacement = parse_document(load_checked_json(replacement_file))
     except InvalidDocument as exc:
         _fail(f"{replacement_file}: {exc}", 2)
         raise

@@ -8,8 +8,9 @@ accreditation and revocation), and the validator-set changes from genesis to tha
 block (`ledger.light_client`). A verifier who trusts only the consortium's
 genesis file follows the validator set through those changes, checks the
 certificate against the set in force at the block, then each entry against the
-certified state root. A bundle made before any change (or before bundles carried
-them) has none and is checked against the genesis validators.
+certified state root. A bundle made before any change carries no changes and is
+checked against the genesis validators; it still carries its block's `v:index`, which
+must list no change the walk skipped (`_require_index`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ from storage.state_tree import (
 
 PROOF_FORMAT = "senim-proof/v1"
 MAX_ENTRIES = 32
+
+
+class ProofRefused(InvalidDocument):
+    """An offline proof that shows nothing, with a stable `code` a verifier words in its
+    reader's language (the message stays the English technical detail)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
@@ -97,29 +107,33 @@ class OfflineFacts(StateFacts):
 
     def __init__(self, bundle: Any, genesis: Genesis, certified: SetCertificateCheck) -> None:
         if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
-            raise InvalidDocument(f"the credential carries no offline proof ({PROOF_FORMAT}): "
-                                  "its holder adds one with `senim prove`, or check it online")
+            raise ProofRefused("proof_missing", f"the credential carries no offline proof "
+                               f"({PROOF_FORMAT}): its holder adds one with `senim prove`, "
+                               "or check it online")
         try:
             header = Header.decode(bytes.fromhex(bundle["header"]))
             certificate = bytes.fromhex(bundle["certificate"])
             entries = bundle["entries"]
         except (KeyError, TypeError, ValueError, MalformedInput) as exc:
-            raise InvalidDocument(f"the offline proof is malformed: {exc}") from exc
+            raise ProofRefused("proof_malformed",
+                               f"the offline proof is malformed: {exc}") from exc
         if header.chain_id != genesis.chain_id:
-            raise InvalidDocument(f"the proof is for network {header.chain_id!r}, "
-                                  f"the genesis file is for {genesis.chain_id!r}")
+            raise ProofRefused("proof_other_network",
+                               f"the proof is for network {header.chain_id!r}, "
+                               f"the genesis file is for {genesis.chain_id!r}")
         changes = bundle.get("set_changes", [])
         if not isinstance(changes, list) or len(changes) > MAX_SET_CHANGE_PROOFS:
-            raise InvalidDocument("the proof's validator-set changes must be a list")
+            raise ProofRefused("proof_malformed",
+                               "the proof's validator-set changes must be a list")
         values = self._check_entries(entries, header.state_root)
+        index = _require_index(bundle, values)
         try:
             history = follow_validator_sets(
                 genesis, [SetChangeProof.from_json(c) for c in changes], certified)
-            in_force = history.check_block(header, certificate, certified,
-                                           values.get(VALIDATOR_SET_INDEX_KEY))
+            in_force = history.check_block(header, certificate, certified, index)
         except UnprovenValidatorSet as exc:
-            raise InvalidDocument(f"the proof's block is not certified by the validators "
-                                  f"followed from genesis: {exc}") from exc
+            raise ProofRefused("proof_uncertified", f"the proof's block is not certified by "
+                               f"the validators followed from genesis: {exc}") from exc
         self.header = header
         self.height = header.height
         self.values = values
@@ -131,7 +145,7 @@ class OfflineFacts(StateFacts):
     @staticmethod
     def _check_entries(entries: Any, state_root: bytes) -> dict[bytes, bytes | None]:
         if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
-            raise InvalidDocument("the proof's entries must be a short list")
+            raise ProofRefused("proof_malformed", "the proof's entries must be a short list")
         values: dict[bytes, bytes | None] = {}
         for entry in entries:
             try:
@@ -139,10 +153,10 @@ class OfflineFacts(StateFacts):
                 value = None if entry["value"] is None else bytes.fromhex(entry["value"])
                 proof = state_proof_from_json(entry["proof"])
             except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
-                raise InvalidDocument(f"a proof entry is malformed: {exc}") from exc
+                raise ProofRefused("proof_malformed", f"a proof entry is malformed: {exc}") from exc
             if not verify_state_proof(state_root, key, value, proof):
-                raise InvalidDocument("a Merkle proof in the bundle does not match the "
-                                      "certified state root: the proof was altered")
+                raise ProofRefused("proof_altered", "a Merkle proof in the bundle does not "
+                                   "match the certified state root: the proof was altered")
             values[key] = value
         return values
 
@@ -152,5 +166,45 @@ class OfflineFacts(StateFacts):
 
     def get(self, key: bytes) -> bytes | None:
         if key not in self.values:
-            raise InvalidDocument("the offline proof lacks an entry this check needs")
+            raise ProofRefused("proof_lacks_entry",
+                                "the offline proof lacks an entry this check needs")
         return self.values[key]
+
+
+def _require_index(bundle: dict[str, Any], values: dict[bytes, bytes | None]) -> bytes:
+    """`v:index` as the proof's block's state holds it, proven against its root.
+
+    The walk from genesis may stop short of the truth (a bundle's set changes are
+    whatever its maker chose to include), so the block's own index is what shows that no
+    change at or below its height was left out: then a set the chain retired cannot sign
+    a later state over again as if still in force. Each entry has its own Merkle proof,
+    so an entry cut out of a bundle breaks none of the others: without this check a
+    bundle missing the index was read as a state that has none, and passed.
+
+    Every bundle `senim prove` has made since bundles carried set changes holds the
+    index, whatever the chain's history; no genuine proof lacks it by design, not even
+    from a chain whose genesis set never changed. A bundle from before (2026-11-30, no
+    `set_changes` field) lacks it too, but it cannot be told from a newer one with both
+    removed, and accepting it would let the retired set's forgery through by dropping
+    one more field: it is refused with its own sentence, since its holder can make a
+    new one."""
+    if VALIDATOR_SET_INDEX_KEY not in values:
+        if "set_changes" not in bundle:
+            raise ProofRefused(
+                "proof_before_set_changes",
+                "this offline proof was made by an older `senim prove`, before proofs "
+                "carried the validator-set changes and index, so it cannot show which "
+                "validators were in force at its block: ask its holder to run `senim "
+                "prove` again")
+        raise ProofRefused(
+            "proof_no_index",
+            "the offline proof lacks the validator-set index of its block's state, so it "
+            "cannot show that no change of validators was left out: it was cut down or "
+            "altered; ask its holder to run `senim prove` again")
+    index = values[VALIDATOR_SET_INDEX_KEY]
+    if index is None:  # genesis writes it (ledger.genesis), so every real state holds it
+        raise ProofRefused(
+            "proof_no_index",
+            "the offline proof's block holds no validator-set index, which every Senim "
+            "chain holds from genesis on: the block is not one of this chain")
+    return index

@@ -2,9 +2,10 @@
 
 The page is plain HTML, CSS and three ES modules (portal.js reads the document
 and wires the page, portal-verdict.js draws the answer, portal-language.js holds
-the words), with translations for Kazakh, Russian and English. The server's only
-part is to pick the first language from the browser's Accept-Language (or
-`?lang=`) and to serve the bundle's files. The page keeps the document in the
+the words), with translations for Kazakh, Russian and English (node/static/i18n/,
+which `senim verify` reads too: node/i18n.py). The server's only part is to pick the
+first language from the browser's Accept-Language (or `?lang=`) and to serve the
+bundle's files. The page keeps the document in the
 browser and posts it only to a verify route (/v1/verify, or /credentials/verify
 for a W3C VC).
 """
@@ -15,10 +16,9 @@ from importlib import resources
 
 from aiohttp import web
 
-LANGUAGES = ("kk", "ru", "en")
-DEFAULT_LANGUAGE = "en"
-# Browsers and people write Kazakh in more than one way.
-LANGUAGE_ALIASES = {"kz": "kk", "kk": "kk", "ru": "ru", "en": "en"}
+from node.i18n import DEFAULT_LANGUAGE, LANGUAGE_ALIASES
+from node.i18n import LANGUAGES as LANGUAGES  # the portal's languages, as before
+
 MAX_ACCEPT_LANGUAGE_ITEMS = 32
 CONTENT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
                  ".json": "application/json"}

@@ -5,8 +5,17 @@ seeds, to look for new failures; a failure found there becomes a plain test."""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import settings
 
 settings.register_profile("derandomized", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, database=None, print_blob=True)
 settings.load_profile("derandomized")  # --hypothesis-profile explore replaces it
+
+# `senim verify` speaks the language the locale names (cli.language): the tests read its
+# English, so they run under an English one whatever the machine's (a Kazakh or Russian
+# desktop), and a test of another language says so with --lang or its own environment.
+for _name in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"

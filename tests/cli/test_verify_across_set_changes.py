@@ -16,6 +16,8 @@ from click.testing import CliRunner, Result
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.payloads import IssueBatchPayload
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
+from node.i18n import catalogue
 from node.mempool import MempoolLimits
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving_url
@@ -92,8 +94,25 @@ async def test_online_and_offline_verify_follow_the_validator_set(node_url: str,
     assert offline.exit_code == 0, offline.output
     assert "through 2 change(s)" in verdict_of(offline)["source"]
 
-    # A bundle stripped of its set changes cannot show who certified its block.
+    # Nor one cut of its block's own validator-set index, which shows that none was left
+    # out: refused in the reader's language, the same verdict in --json.
     document = json.loads(proved.read_text())
+    index_key = VALIDATOR_SET_INDEX_KEY.hex()
+    cut = {**document, "proof": {**document["proof"], "entries": [
+        e for e in document["proof"]["entries"] if e["key"] != index_key]}}
+    assert len(cut["proof"]["entries"]) == len(document["proof"]["entries"]) - 1
+    proved.write_text(json.dumps(cut))
+    for lang in ("kk", "ru", "en"):
+        refused = await senim("verify", str(proved), "--offline", "--genesis", genesis,
+                              "--lang", lang)
+        assert refused.exit_code == 1, refused.output
+        said = catalogue(lang)["cli.proof.proof_no_index"] if lang != "en" else (
+            "UNPROVEN: cannot verify offline: the offline proof lacks the validator-set index")
+        assert refused.output.startswith(said), refused.output
+    assert verdict_of(await senim("verify", str(proved), "--offline", "--genesis", genesis,
+                                  "--json", "--lang", "kk"))["status"] == "unproven"
+
+    # A bundle stripped of its set changes cannot show who certified its block.
     document["proof"]["set_changes"] = document["proof"]["set_changes"][1:]
     proved.write_text(json.dumps(document))
     stripped = await senim("verify", str(proved), "--offline", "--genesis", genesis, "--json")

@@ -21,6 +21,8 @@ from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import verify_credential
 from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
+from storage.kv import MemoryStore
+from storage.state_tree import StateTree
 from tests.node.certificates import make_certificate
 from tests.node.conftest import (
     CHAIN_ID,
@@ -174,14 +176,91 @@ def test_a_bundle_carries_the_set_changes_from_genesis(net: Consortium, chain: C
         OfflineFacts(old_set, net.genesis, _certifies(net.genesis))
 
 
-def test_a_bundle_from_before_set_changes_still_verifies(net: Consortium, chain: Chain) -> None:
+def _retired_set_signs_the_head(net: Consortium, chain: Chain) -> dict[str, Any]:
+    """The genesis validator, retired at block 3, signs the real head over again naming
+    itself, in a bundle that leaves out the change that retired it (the forgery the
+    block's own `v:index` exposes). Returns the forged credential with its bundle."""
+    new_set = validator_keys("offline-retired", 4)
+    commit_as(chain, [accredit(net, net.university, ["diploma"])], [net.ministry],
+              schedule=record_of(3, new_set))
+    commit_as(chain, [], [net.ministry])
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    commit_as(chain, [make_tx(net.university, IssueBatchPayload(
+        "diploma", batch.root, len(batch.target_hashes)))], new_set, new_set[:3])
+    document = documents_of(batch)[0]
+    keys = proof_keys(batch.root, net.university.member_id,
+                      bytes.fromhex(document["target_hash"]), [net.ministry.member_id])
+    header = chain.head_header
+    bundle = make_bundle(chain.state, header, b"", keys)
+    forged = dataclasses.replace(header, validator_set_hash=net.genesis.validator_set_hash)
+    bundle.update(header=forged.encode().hex(), certificate=make_certificate(
+        net.ministry, CHAIN_ID, forged.height, 0, forged.block_hash).hex())
+    return {**document, "proof": bundle}
+
+
+def _without_index(bundle: dict[str, Any]) -> dict[str, Any]:
+    entries = [e for e in bundle["entries"] if e["key"] != VALIDATOR_SET_INDEX_KEY.hex()]
+    assert len(entries) == len(bundle["entries"]) - 1
+    return {**bundle, "entries": entries}
+
+
+def test_a_bundle_without_its_validator_set_index_is_refused(net: Consortium,
+                                                            chain: Chain) -> None:
+    """Without its block's `v:index` a bundle cannot show that the walk skipped no
+    change: the retired set's forgery of the head, refused with the entry, passed once
+    the entry was cut out of the bundle."""
+    forged = _retired_set_signs_the_head(net, chain)
+    with pytest.raises(InvalidDocument, match="change at block 3 that the proofs skipped"):
+        OfflineFacts(forged["proof"], net.genesis, _certifies(net.genesis))
+    with pytest.raises(InvalidDocument, match="lacks the validator-set index") as refused:
+        OfflineFacts(_without_index(forged["proof"]), net.genesis, _certifies(net.genesis))
+    assert getattr(refused.value, "code", None) == "proof_no_index"
+    legacy_looking = _without_index(forged["proof"])  # and no set_changes, as before them
+    legacy_looking.pop("set_changes")
+    with pytest.raises(InvalidDocument, match="senim prove"):
+        OfflineFacts(legacy_looking, net.genesis, _certifies(net.genesis))
+
+
+def test_a_genuine_bundle_cut_down_is_refused_too(net: Consortium, chain: Chain) -> None:
     documents, _ = issue(net, chain)
     proved = with_proof(chain, documents[1], net)
-    proved["proof"].pop("set_changes")
-    index_entries = [e for e in proved["proof"]["entries"]
-                     if e["key"] == VALIDATOR_SET_INDEX_KEY.hex()]
-    assert len(index_entries) == 1
-    proved["proof"]["entries"].remove(index_entries[0])
-    facts = OfflineFacts(proved["proof"], net.genesis, _certifies(net.genesis))
-    assert verify_credential(proved, facts, CHAIN_ID).valid
-    assert "certified by the genesis validators" in facts.describe()
+    assert verify_credential(proved, OfflineFacts(proved["proof"], net.genesis,
+                                                  _certifies(net.genesis)), CHAIN_ID).valid
+    with pytest.raises(InvalidDocument, match="lacks the validator-set index"):
+        OfflineFacts(_without_index(proved["proof"]), net.genesis, _certifies(net.genesis))
+
+
+def test_a_state_without_an_index_is_no_state_of_this_chain(net: Consortium,
+                                                           chain: Chain) -> None:
+    """Genesis writes `v:index`, so a block whose state proves it absent was made up."""
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[1], net)
+    store = MemoryStore()
+    tree = StateTree(store, b"s/")
+    overlay = tree.overlay()
+    for entry in proved["proof"]["entries"]:
+        if entry["value"] is not None and entry["key"] != VALIDATOR_SET_INDEX_KEY.hex():
+            overlay.set(bytes.fromhex(entry["key"]), bytes.fromhex(entry["value"]))
+    store.write(tree.commit(overlay))
+    tree.committed(overlay)
+    header = dataclasses.replace(chain.head_header, state_root=tree.root)
+    keys = [bytes.fromhex(e["key"]) for e in proved["proof"]["entries"]]
+    bundle = make_bundle(tree, header, make_certificate(
+        net.ministry, CHAIN_ID, header.height, 0, header.block_hash), keys)
+    with pytest.raises(InvalidDocument, match="holds no validator-set index"):
+        OfflineFacts(bundle, net.genesis, _certifies(net.genesis))
+
+
+def test_a_bundle_from_before_set_changes_is_refused_with_a_way_forward(
+        net: Consortium, chain: Chain) -> None:
+    """A bundle made before bundles carried set changes (before 2026-11-30) lacks the
+    index too, and looks exactly like a newer one cut down: it is refused, naming the
+    remedy, since accepting it would let the forgery above through by dropping one more
+    field."""
+    documents, _ = issue(net, chain)
+    proved = with_proof(chain, documents[1], net)
+    legacy = _without_index(proved["proof"])
+    legacy.pop("set_changes")
+    with pytest.raises(InvalidDocument, match="senim prove") as refused:
+        OfflineFacts(legacy, net.genesis, _certifies(net.genesis))
+    assert getattr(refused.value, "code", None) == "proof_before_set_changes"

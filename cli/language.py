@@ -1,0 +1,118 @@
+"""The language a verifier-facing command speaks (`--lang kk|ru|en`), and its words.
+
+The words are the portal's (node.i18n): the same sentence in the same three languages
+whether an HR officer drops the file on a node's page or runs `senim verify`. English
+output stays the command line's own, more technical wording (block heights, hashes),
+which scripts and operators already read; Kazakh and Russian say the portal's sentences.
+Only what people read is translated: exit codes and `--json` are the same in every
+language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from cli.errors import EXIT_BAD_INPUT, fail
+from node.i18n import LANGUAGE_ALIASES, LANGUAGES, catalogue
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+# POSIX: the first of these that is set and not empty names the messages' locale.
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as portal-language.js reads them
+NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """kk_KZ.UTF-8 -> kk, ru_RU (or any ru_*) -> ru, anything else (C, en_US, de_DE) -> en."""
+    environ = os.environ if environ is None else environ
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name, "")
+        if value:
+            primary = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
+            return LANGUAGE_ALIASES.get(primary, "en")
+    return "en"
+
+
+def _chosen(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    if value is None:
+        return language_from_environment()
+    language = LANGUAGE_ALIASES.get(value.strip().lower())
+    if language is None:  # one line and exit 2, as every other usage error here
+        fail(f"--lang must be one of {', '.join(LANGUAGES)} (Kazakh, Russian, English), "
+             f"not {value!r}", EXIT_BAD_INPUT)
+    return language
+
+
+def lang_option(command: Command) -> Command:
+    return click.option(
+        "--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
+        help="The language of the verdict: Kazakh, Russian or English. Default: from "
+             "LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, else English)."
+    )(command)
+
+
+class Words:
+    """The catalogue of one language, with dates and times said as the portal says them."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.table = catalogue(language)
+
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def t(self, key: str, **params: Any) -> str:
+        """The text of `key`, each {name} replaced (a brace that names nothing given, like
+        the «{» of a sentence about pasting JSON, stays as written)."""
+        text = self.table[key]
+        return PLACEHOLDER.sub(
+            lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0), text)
+
+    def date(self, when: str | None) -> str:
+        """A calendar day ("YYYY-MM-DD") as written, or a node's UTC time as the local day."""
+        moment = _node_time(when)
+        day = moment.astimezone().strftime("%Y-%m-%d") if moment else (when or "")
+        m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", day)
+        if not m:
+            return when or ""
+        return self.t("date.format", day=str(int(m[3])), month=self.t(f"month.{int(m[2])}"),
+                      year=m[1])
+
+    def time(self, when: str | None) -> str:
+        """A node's UTC time as the local time of day, with the zone's offset: a printout
+        read later, elsewhere, is not ambiguous."""
+        moment = _node_time(when)
+        if moment is None:
+            return ""
+        local = moment.astimezone()
+        return self.t("time.zoned", time=local.strftime("%H:%M"), zone=_zone(local))
+
+    def datetime(self, when: str | None) -> str:
+        if _node_time(when) is None:
+            return self.date(when)
+        return self.t("date.datetime", date=self.date(when), time=self.time(when))
+
+
+def _node_time(when: str | None) -> datetime | None:
+    m = NODE_TIME.match(when or "")
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in m.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def _zone(local: datetime) -> str:
+    """"UTC", "UTC+5", "UTC-3:30", as portal-language.js names a zone."""
+    offset = local.utcoffset()
+    minutes = 0 if offset is None else int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")

@@ -1,0 +1,209 @@
+"""A verdict said in Kazakh or Russian, as the portal says it (node/static/portal-verdict.js
+draws the same sentences from the same catalogue): one sentence first, then each check by
+its name and what it found.
+
+The ledger words its verdicts and checks in English, with heights and hashes; that
+detail stays in `--json` and in the English output. Here each is said from the verdict's
+status and facts, which are the same in every language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+from cli.commands import Judged
+from cli.language import Words
+from ledger.verification import Check
+
+# Checks only the command line makes: when one fails, the verdict's sentence is its story.
+CLI_CHECKS = ("offline_proof", "certified", "fresh", "anchored")
+# What of a status the catalogue has no sentence for is repeated: enough to report it.
+MAX_CODE_CHARS = 40
+
+
+def _facts(verdict: Judged) -> dict[str, Any]:
+    facts = getattr(verdict, "facts", {})
+    return facts if isinstance(facts, dict) else {}
+
+
+def _type_word(words: Words, kind: Any) -> str:
+    return words.t(f"type.{kind}") if words.has(f"type.{kind}") else str(kind or "")
+
+
+def _reason_words(words: Words, code: Any) -> str:
+    return words.t(f"reason.{code}") if code and words.has(f"reason.{code}") else str(code or "")
+
+
+def as_of(words: Words, facts: dict[str, Any]) -> str | None:
+    """The block the answer holds as of, with its time, when the verdict names one."""
+    if "as_of_height" not in facts:
+        return None
+    return words.t("asof.block_time", height=facts["as_of_height"],
+                   when=words.datetime(facts.get("as_of_time")))
+
+
+def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
+                     proof_refusal: str | None = None) -> str:
+    """The verdict in one sentence. `unreadable`: the kind of file no check could start
+    from (cli.verify_files); `proof_refusal`: the code of an offline proof's refusal."""
+    if unreadable is not None:
+        return words.t(f"status.{unreadable}")
+    if proof_refusal is not None:
+        key = f"cli.proof.{proof_refusal}"
+        return words.t(key if words.has(key) else "cli.proof.proof_malformed")
+    f = _facts(verdict)
+    status = verdict.status
+    issuer = str(getattr(verdict, "issuer", "") or "")
+    if any(check.name == "anchored" for check in verdict.checks):  # a document, not a credential
+        return (words.t("cli.status.anchored", author=f.get("author", ""),
+                        when=words.datetime(f.get("recorded_at"))) if verdict.valid
+                else words.t("cli.status.not_anchored"))
+    moment = as_of(words, f)
+    params = {"type": _type_word(words, f.get("type")), "issuer": f.get("issuer", ""),
+              "date": words.date(f.get("issued_at")),
+              "revokedDate": words.date(f.get("revoked_at")),
+              "revokedTime": words.time(f.get("revoked_at")),
+              "reason": _reason_words(words, f.get("revocation_reason")),
+              "fromHeight": f.get("key_compromised_from", "")}
+    if status == "valid" and f.get("type"):
+        return (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
+                else words.t("status.valid", **params))
+    if status in ("valid", "unconfirmed"):  # a VC no chain records: only its signature
+        return words.t("status.valid_vc", issuer=issuer)
+    if status == "unaccredited" and not f.get("type"):
+        return words.t("status.unaccredited_plain")
+    if status == "revoked" and not f.get("revoked_at"):
+        return words.t("status.revoked_plain")
+    if status == "not_yet_valid" and f.get("valid_from"):
+        return words.t("status.not_yet_valid", date=words.date(f["valid_from"]))
+    if status == "expired" and f.get("valid_until"):
+        return words.t("status.expired_on", date=words.date(f["valid_until"]))
+    if status == "stale":
+        return words.t("cli.status.stale", asOf=moment or "")
+    if words.has(f"cli.status.{status}"):  # said differently here than on a node's page
+        return words.t(f"cli.status.{status}")
+    if words.has(f"status.{status}"):
+        return words.t(f"status.{status}", **params)
+    # No sentence for it: said with its code and the ledger's own words, never guessed.
+    return f"{status[:MAX_CODE_CHARS].upper()}: {verdict.reason}"
+
+
+def _counts(document: Any, pattern: str) -> tuple[str, str]:
+    """How many of the document's fields named by `pattern` are shown, and hidden."""
+    fields = document.get("fields") if isinstance(document, dict) else None
+    if not isinstance(fields, dict):
+        return "0", "0"
+    names = [n for n in fields if re.search(pattern, n)]
+    shown = len([n for n in names
+                 if isinstance(fields[n], dict) and isinstance(fields[n].get("value"), str)])
+    return str(shown), str(len(names) - shown)
+
+
+def _recognised_credits(document: Any) -> str:
+    """The ECTS credits of the recognised courses the holder shows (lines of JSON)."""
+    fields = document.get("fields") if isinstance(document, dict) else None
+    total = 0.0
+    for name, entry in (fields.items() if isinstance(fields, dict) else []):
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if re.fullmatch(r"recognised\.\d+", name) and isinstance(value, str):
+            try:
+                line = json.loads(value)
+                total += float(line.get("credits") or 0) if isinstance(line, dict) else 0
+            except (ValueError, TypeError):
+                continue
+    return f"{total:g}"
+
+
+def _employment(check: Check, words: Words, facts: dict[str, Any]) -> str:
+    e = facts.get("employment")
+    if not check.ok or not isinstance(e, dict):
+        return words.t("detail.employment.fail")
+    start = words.date(e["start_date"]) if e.get("start_date") else words.t(
+        "employment.start_hidden")
+    params = {"role": "", "start": start, "end": words.date(e.get("end_date"))}
+    if e.get("current"):
+        text = words.t("detail.employment.current", **params,
+                       asOf=words.t("asof.block", height=e.get("as_of_height", "")))
+    elif "end_recorded_at_height" in e:
+        text = words.t("detail.employment.ended", **params,
+                       height=e["end_recorded_at_height"])
+    else:
+        text = words.t("detail.employment.ended_as_issued", **params)
+    return text[:1].upper() + text[1:]  # a role said first, or none: still a capital
+
+
+def _original(check: Check, words: Words, facts: dict[str, Any]) -> str:
+    found = facts.get("original")
+    o: dict[str, Any] = found if isinstance(found, dict) else {}
+    params = {"issuer": o.get("issuer", ""), "height": o.get("height", ""),
+              "reason": _reason_words(words, o.get("revocation_reason"))}
+    if check.ok:
+        return words.t("detail.original.ok", **params)
+    kind = {"revoked": "revoked", "unknown": "unknown", "tampered": "unknown",
+            "unaccredited": "unaccredited"}.get(str(o.get("status")), "fail")
+    return words.t(f"detail.original.{kind}", **params)
+
+
+def _has_what_it_counts(check: Check, document: Any) -> bool:
+    """A W3C VC carries its fields and batch elsewhere than a Senim credential file: the
+    counts the catalogue's sentences give would be empty there."""
+    if not isinstance(document, dict):
+        return check.name not in ("fields", "batch")
+    if check.name == "fields":
+        return isinstance(document.get("fields"), dict)
+    if check.name == "batch":
+        batch = document.get("batch")
+        return isinstance(batch, dict) and isinstance(batch.get("index"), int)
+    return True
+
+
+def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> str:
+    """"Name: what it found", for one check, as the portal lists it."""
+    f = _facts(verdict)
+    kind = f.get("type") or (document.get("type") if isinstance(document, dict) else None)
+    recognition = check.name == "lines" and kind == "recognition"
+    name = (words.t("check.recognised") if recognition else words.t(f"check.{check.name}")
+            if words.has(f"check.{check.name}") else words.t("check.other"))
+    shown, hidden = _counts(document, r".")
+    lines_shown, lines_hidden = _counts(document, r"^(course|recognised)\.\d+$")
+    batch = document.get("batch") if isinstance(document, dict) else None
+    batch = batch if isinstance(batch, dict) else {}
+    key = f"detail.{check.name}.{'ok' if check.ok else 'fail'}"
+    if check.name == "employment":
+        detail = _employment(check, words, f)
+    elif check.name == "original":
+        detail = _original(check, words, f)
+    elif recognition and check.ok:
+        detail = words.t("detail.recognised.ok", linesShown=lines_shown,
+                         linesHidden=lines_hidden, credits=_recognised_credits(document))
+    elif check.name not in CLI_CHECKS and words.has(key) and _has_what_it_counts(check,
+                                                                              document):
+        subjects_shown, subjects_hidden = _counts(document, r"^subject\.")
+        index = batch.get("index")
+        detail = words.t(
+            key, shown=shown, hidden=hidden, linesShown=lines_shown, linesHidden=lines_hidden,
+            subjectsShown=subjects_shown, subjectsHidden=subjects_hidden,
+            index=index + 1 if isinstance(index, int) else "", size=batch.get("size", ""),
+            height=f.get("height", ""), when=words.datetime(f.get("issued_at")),
+            issuer=f.get("issuer", ""), revokedDate=words.date(f.get("revoked_at")),
+            reason=_reason_words(words, f.get("revocation_reason")),
+            theirs=document.get("chain_id", "") if isinstance(document, dict) else "")
+    else:
+        detail = words.t("detail.other.ok" if check.ok else "detail.other.fail")
+    return f"{name}: {detail}"
+
+
+def print_verdict_words(verdict: Judged, words: Words, sentence: str, file_line: str,
+                        document: Any, after: list[str]) -> None:
+    """As cli.commands.print_verdict lays a verdict out, in `words`' language."""
+    click.secho(sentence, fg="green" if verdict.valid else "red", bold=True)
+    click.echo(f"  {words.t('cli.file')}: {file_line}")
+    for number, check in enumerate(verdict.checks, start=1):
+        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
+        click.echo(f"  {number}. {mark} {check_words(check, verdict, words, document)}")
+    for line in after:
+        click.echo(f"  {line}")

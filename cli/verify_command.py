@@ -1,0 +1,190 @@
+"""`senim verify`: a credential, an anchored document or a W3C VC, checked against a
+node (its answer checked against genesis with --genesis) or, --offline, against the proof
+the credential carries; the verdict in the reader's language (--lang), within one
+deadline for the whole command (--timeout)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.commands import node_option, print_verdict
+from cli.deadline import Deadline, DeadlinePassed, overall_deadline
+from cli.errors import EXIT_UNREACHABLE
+from cli.errors import fail as _fail
+from cli.language import Words, lang_option
+from cli.remote import (
+    NODE_RECORD_ERRORS,
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    check_fresh,
+)
+from cli.vc import is_vc_document, verify_vc_file
+from cli.verdict_words import print_verdict_words, verdict_sentence
+from cli.verify_files import is_credential, load_checked_json, unreadable, unreadable_kind
+from ledger.errors import ConfigError, InvalidDocument
+from ledger.genesis import Genesis
+from ledger.offline import OfflineFacts
+from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
+from node.files import load_genesis
+from node.validators import certifies_by_keys
+
+EXIT_INVALID = 1
+# A check asks a node a dozen questions at most (a set-change walk a few pages more), each
+# answered in milliseconds by a working node; a minute leaves room for a slow link.
+DEFAULT_VERIFY_TIMEOUT_S = 60.0
+
+
+def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
+                   genesis: Genesis | None, max_age_s: float | None,
+                   deadline: Deadline | None = None) -> Verdict:
+    certified = certifies_by_keys(genesis.chain_id) if genesis else None
+    for _attempt in range(3):
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
+        try:
+            chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
+            if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
+                raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
+            verdict = (verify_credential(document, facts, chain_id) if is_credential
+                       else verify_anchor(file.read_bytes(), facts))
+        except StateMoved:
+            continue
+        except UntrustedAnswer as exc:
+            return Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
+                           facts.describe(), [Check("certified", False, str(exc))])
+        except RemoteFactsError as exc:
+            _fail(str(exc), EXIT_UNREACHABLE)
+            raise
+        except NODE_RECORD_ERRORS as exc:
+            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
+            raise
+        verdict.source = facts.describe() + (
+            f", state root {facts.state_root.hex()[:16]}…" if facts.state_root else "")
+        if facts.header is not None:
+            verdict.facts["as_of_height"] = facts.header.height
+            verdict.facts["as_of_time"] = when(facts.header.time_ms)
+            return check_fresh(verdict, facts.header.time_ms, max_age_s)
+        return verdict
+    _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
+    raise AssertionError("unreachable")
+
+
+def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
+    if genesis_path is None:
+        return None
+    try:
+        return load_genesis(genesis_path)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise
+
+
+def _verify_offline(document: Any, genesis_path: Path | None,
+                    max_age_s: float | None = None) -> tuple[Verdict, str | None]:
+    """The verdict from the credential's own proof, and the code of the proof's refusal
+    (ledger.offline.ProofRefused), which the verdict's sentence is said from."""
+    if genesis_path is None:
+        _fail("--offline needs --genesis: the consortium's genesis file you trust", 2)
+        raise AssertionError("unreachable")
+    try:
+        genesis = load_genesis(genesis_path)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise
+    bundle = document.get("proof") if isinstance(document, dict) else None
+    try:
+        facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
+        verdict = verify_credential(document, facts, genesis.chain_id)
+    except InvalidDocument as exc:
+        return (Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
+                        [Check("offline_proof", False, str(exc))]),
+                getattr(exc, "code", "proof_malformed"))
+    verdict.source = facts.describe()
+    if verdict.valid:
+        verdict.checks[-1] = Check("not_revoked", True, f"no revocation on chain as of block "
+                                   f"{facts.header.height} ({when(facts.header.time_ms)})")
+    verdict.facts["as_of_height"] = facts.header.height
+    verdict.facts["as_of_time"] = when(facts.header.time_ms)
+    return check_fresh(verdict, facts.header.time_ms, max_age_s), None
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@node_option
+@click.option("--offline", is_flag=True,
+              help="Use the proof inside the document (see `senim prove`); no node needed.")
+@click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
+              envvar="SENIM_GENESIS",
+              help="The genesis file you trust. Online, the node's answer is then checked "
+                   "against the certificates of the validator set followed from it through "
+                   "every change; --offline needs it.")
+@click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
+              help="Refuse (as stale) an answer that holds as of a block older than this "
+                   "many seconds. Needs --genesis online.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
+              help="Seconds the whole check may take, every request to the node together; "
+                   "a node that has not answered by then is reported unreachable (exit 3). "
+                   "Not used with --offline, which asks no one.")
+@lang_option
+def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+                   max_age_s: float | None, as_json: bool, timeout_s: float,
+                   language: str) -> None:
+    """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
+    words = Words(language)
+    # Offline nothing is asked of anyone: no deadline to cut a long proof's check short.
+    timer = nullcontext(Deadline(math.inf)) if offline else overall_deadline(timeout_s)
+    try:
+        with timer as deadline:
+            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, deadline,
+                    words)
+    except DeadlinePassed:
+        _fail(words.t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+              EXIT_UNREACHABLE)
+
+
+def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+            max_age_s: float | None, as_json: bool, deadline: Deadline, words: Words) -> None:
+    document = load_checked_json(file)
+    if max_age_s is not None and genesis_path is None:
+        _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
+    if is_vc_document(document) and offline:
+        _fail("--offline checks a Senim credential file carrying its proof (senim prove); a "
+              "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
+    if is_vc_document(document) and not offline:
+        verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
+                       max_age_s, deadline, words)
+    refusal = None
+    kind = unreadable_kind(file, document, offline) if offline else None
+    if kind is not None:
+        verdict = unreadable(file, document, offline=True)
+        assert verdict is not None
+    elif offline:
+        verdict, refusal = _verify_offline(document, genesis_path, max_age_s)
+    else:
+        verdict = _verify_online(document, file, is_credential(document), node_url,
+                                 _load_trusted_genesis(genesis_path), max_age_s, deadline)
+        if not verdict.valid:  # no chain records these bytes as an anchored document
+            kind = unreadable_kind(file, document, False)
+            verdict = unreadable(file, document, False, verdict.source) or verdict
+    deadline.settle()
+    if as_json:
+        click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
+                              ensure_ascii=False))
+    elif words.language == "en":
+        print_verdict(verdict, str(file), [f"source: {verdict.source}"])
+    else:
+        print_verdict_words(verdict, words, verdict_sentence(
+            verdict, words, unreadable=kind, proof_refusal=refusal), str(file), document,
+            [f"{words.t('cli.source')}: "
+             f"{words.t('check.offline_proof') if refusal else verdict.source}"])
+    sys.exit(0 if verdict.valid else EXIT_INVALID)
