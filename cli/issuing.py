@@ -73,17 +73,24 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
         return sign_batch(node, issuer_keys(), job.manifest["type"],
                           bytes.fromhex(job.manifest["batch_root"]), int(job.manifest["count"]))
 
+    # What is left of --timeout once the node was asked what preparing needed: the wait
+    # ends with it however the node answers (NodeClient.budget_s bounds each request).
+    left_s = timeout_s if node.budget_s is None else max(node.budget_s, 0.0)
     try:
         try:
-            issuance = job.run(timeout_s, resign)
+            issuance = job.run(left_s, resign)
         except ClientError as exc:  # the node stopped answering, or answered nonsense
             raise JobPending(f"the node did not say where the batch is: {exc}") from exc
     except JobPending as exc:
-        click.secho(f"pending: {exc}; nothing is lost, finish it with: senim issue --resume "
-                    f"{job.job_dir}", fg="yellow", err=True)
+        spent = node.budget_s is not None and node.budget_s <= 0
+        why = f"--timeout {timeout_s:g} s is up: " if spent else ""
+        click.secho(f"pending: {why}{exc}; nothing is lost (the job folder holds every "
+                    f"credential file and the signed batch), finish it with: senim issue "
+                    f"--resume {job.job_dir}", fg="yellow", err=True)
         sys.exit(exc.exit_code)
     except JobError as exc:
         fail(str(exc), exc.exit_code)
+    node.budget_s = None  # committed: writing VC copies is no wait for the batch
     manifest = job.manifest
     click.echo(f"issued {manifest['count']} {manifest['type']}(s) in batch "
                f"{manifest['batch_root'][:16]}… at height {issuance['height']}")
@@ -259,7 +266,9 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               callback=lambda _, __, value: _seconds(value),
-              help="Seconds to wait for the batch to commit (then exit 75: resume later).")
+              help="Seconds the command may spend on the node in all: asking it, sending "
+                   "the batch and waiting for it to commit, however slowly the node answers "
+                   "(then exit 75: the job folder keeps everything; --resume it later).")
 @click.option("--registry", "registry_path", default=None,
               help=f"The issued-students registry (default: {REGISTRY_NAME} beside the --out "
                    "folder, or in the current directory for a dry run without --out).")
@@ -278,6 +287,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     issuer was already issued this type to (by the issued-students registry) is
     refused by row, unless --corrections."""
     node = NodeClient(node_url)
+    node.budget_s = timeout_s
     if resume_dir is not None:
         if input_path or out_dir or credential_type:
             fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
