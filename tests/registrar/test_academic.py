@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,19 @@ def test_a_transcript_grade_written_as_a_pass_is_told_it_needs_its_letter(tmp_pa
         second=course("INF2", "5", "зачтено", "", ""))), "transcript")
     assert any("a pass or an exemption without a letter" in p.message
                for p in result.problems), result.problems
+
+
+def test_a_pass_whose_kazakh_letter_cp1251_lost_is_named_as_a_lost_letter(tmp_path: Path
+                                                                          ) -> None:
+    # 1C's "CSV" from a Russian-locale Excel: cp1251 holds no қ, so сынақ is saved сына?,
+    # which is no grade; the registrar is told why, not that the word is unknown.
+    rows = [["full_name", "iin", "school", "graduation_date", "subject_algebra",
+             "subject_physical_education"],
+            ["Иванов Пётр", IINS[0], "Школа № 5", "25.05.2026", "4", "зачтено"],
+            ["Петров Иван", IINS[1], "Школа № 5", "25.05.2026", "3", "сынақ"]]
+    path = tmp_path / "1c.csv"
+    with path.open("w", encoding="cp1251", errors="replace", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    result = read_export(path, "attestat")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "subject_physical_education", "lost-letter")]
