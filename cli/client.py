@@ -150,7 +150,7 @@ class NodeClient:
                     body = read_bounded(response, url, deadline_s=limit_s)
                 except TimeoutError as exc:  # the opener's deadline, between two drips
                     raise RemoteFactsError(f"{url} did not finish its answer within "
-                                           f"{limit_s:g} s") from exc
+                                           f"{round(limit_s, 1):g} s") from exc
                 answer = json.loads(body)
         except urllib.error.HTTPError as exc:
             try:
@@ -167,7 +167,7 @@ class NodeClient:
                 raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
             except OSError as body_exc:  # the error's body, dripped past the deadline
                 raise ClientError(f"the node at {self.base_url} did not finish its HTTP "
-                                  f"{exc.code} answer within {limit_s:g} s") from body_exc
+                                  f"{exc.code} answer within {round(limit_s, 1):g} s") from body_exc
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
             raise ClientError(str(exc), "malformed") from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
@@ -179,7 +179,7 @@ class NodeClient:
                 # it said nothing in time: 'cannot reach' would send the operator to
                 # check an address that may well be right
                 raise ClientError(f"the node at {self.base_url} did not answer within "
-                                  f"{limit_s:g} s") from exc
+                                  f"{round(limit_s, 1):g} s") from exc
             raise ClientError(unreachable(self.base_url, exc)) from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node

@@ -166,7 +166,8 @@ class IssueJob:
     def _handle_refusal(self, exc: ClientError, first_send: bool,
                         resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
         if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
-            raise JobPending(f"the batch is not on chain yet: {exc}")
+            # sent or not, it was not confirmed: `--resume` asks the chain which
+            raise JobPending(f"the node did not confirm the batch: {exc}")
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
             return  # committed or pending already: the wait finds out which
         if exc.code == "expired" and resign is not None:
