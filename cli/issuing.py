@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,16 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
     # What is left of --timeout once the node was asked what preparing needed: the wait
     # ends with it however the node answers (NodeClient.budget_s bounds each request).
     left_s = timeout_s if node.budget_s is None else max(node.budget_s, 0.0)
+    started = time.monotonic()
     try:
         try:
             issuance = job.run(left_s, resign)
         except ClientError as exc:  # the node stopped answering, or answered nonsense
             raise JobPending(f"the node did not say where the batch is: {exc}") from exc
     except JobPending as exc:
-        spent = node.budget_s is not None and node.budget_s <= 0
+        # the budget, or the wait's deadline (the loop's moments between requests)
+        spent = node.budget_s is not None and (
+            node.budget_s <= 0 or time.monotonic() - started >= left_s)
         why = f"--timeout {timeout_s:g} s is up: " if spent else ""
         click.secho(f"pending: {why}{exc}; nothing is lost (the job folder holds every "
                     f"credential file and the signed batch), finish it with: senim issue "
