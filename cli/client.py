@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from typing import IO, Any
 
+from cli.deadline_http import DeadlineHTTPHandler, DeadlineHTTPSHandler
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, read_bounded, unreachable
 from ledger.errors import SenimError
@@ -80,7 +81,16 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_OPENER = urllib.request.build_opener(_PostsNotRedirected)
+def _opener(deadline: float) -> urllib.request.OpenerDirector:
+    """An opener whose request ends by `deadline` (time.monotonic), however slowly the
+    node answers (cli/deadline_http.py)."""
+    return urllib.request.build_opener(_PostsNotRedirected, DeadlineHTTPHandler(deadline),
+                                       DeadlineHTTPSHandler(deadline))
+
+
+# A request made once a command's time for the node is spent still gets this long: a
+# job sends its batch and asks after it once even under --timeout 0.
+LAST_REQUEST_S = 1.0
 
 
 def _check_host_and_port(url: str) -> None:
@@ -95,7 +105,17 @@ def _check_host_and_port(url: str) -> None:
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # each request, from connecting to its answer's last byte
+        # The seconds a command may still spend on requests in all, when it is bounded so
+        # (`senim issue --timeout`): each request takes what it used, and none is given
+        # more than is left (LAST_REQUEST_S once it is spent). Time between requests
+        # (hashing, writing files) is the command's own, not the node's.
+        self.budget_s: float | None = None
+
+    def _limit_s(self) -> float:
+        if self.budget_s is None:
+            return self.timeout_s
+        return min(self.timeout_s, max(self.budget_s, LAST_REQUEST_S))
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -111,14 +131,30 @@ class NodeClient:
             raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
                               f"{exc}", "bad_url") from exc
         url = self.base_url + path
+        limit_s = self._limit_s()
+        started = time.monotonic()
         try:
-            with _OPENER.open(request, timeout=self.timeout_s) as response:
-                # bounded in size and time: urllib's timeout is per socket read, so a
-                # node sending a byte at a time would hold the command for ever
-                answer = json.loads(read_bounded(response, url, deadline_s=self.timeout_s))
+            return self._ask(request, url, path, limit_s)
+        finally:
+            if self.budget_s is not None:
+                self.budget_s -= time.monotonic() - started
+
+    def _ask(self, request: urllib.request.Request, url: str, path: str, limit_s: float
+             ) -> dict[str, Any]:
+        try:
+            # bounded in size and time: urllib's timeout is per socket read, so a node
+            # sending a byte at a time would hold the command for ever; the opener's
+            # deadline covers the headers too
+            with _opener(time.monotonic() + limit_s).open(request, timeout=limit_s) as response:
+                try:
+                    body = read_bounded(response, url, deadline_s=limit_s)
+                except TimeoutError as exc:  # the opener's deadline, between two drips
+                    raise RemoteFactsError(f"{url} did not finish its answer within "
+                                           f"{round(limit_s, 1):g} s") from exc
+                answer = json.loads(body)
         except urllib.error.HTTPError as exc:
             try:
-                err = json.loads(read_bounded(exc, url, deadline_s=self.timeout_s))["error"]
+                err = json.loads(read_bounded(exc, url, deadline_s=limit_s))["error"]
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
@@ -129,6 +165,9 @@ class NodeClient:
                 raise ClientError(err["message"], err["code"], exc.code) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
+            except OSError as body_exc:  # the error's body, dripped past the deadline
+                raise ClientError(f"the node at {self.base_url} did not finish its HTTP "
+                                  f"{exc.code} answer within {round(limit_s, 1):g} s") from body_exc
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
             raise ClientError(str(exc), "malformed") from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
@@ -140,7 +179,7 @@ class NodeClient:
                 # it said nothing in time: 'cannot reach' would send the operator to
                 # check an address that may well be right
                 raise ClientError(f"the node at {self.base_url} did not answer within "
-                                  f"{self.timeout_s:g} s") from exc
+                                  f"{round(limit_s, 1):g} s") from exc
             raise ClientError(unreachable(self.base_url, exc)) from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node

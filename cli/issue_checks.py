@@ -19,14 +19,21 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cli.commands import load_key_or_fail
 from cli.errors import fail
+from cli.issuer_registry import (
+    RegistryChoiceError,
+    issuer_registry,
+    pointer_path,
+    remember_registry,
+)
 from cli.job_folder import (
     CORRECTIONS_NAME,
     JobError,
@@ -220,8 +227,25 @@ def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], 
         os.close(fd)  # and with it the lock
 
 
+def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[str], None]
+                     ) -> ReaderOptions:
+    """`options` with the registry of the issuer whose key this is (cli/issuer_registry.py):
+    a real run and a dry run given the key then check against the same one."""
+    issuer = load_key_or_fail(key_path).member_id.hex()
+    given = Path(options.registry) if options.registry else None
+    try:
+        chosen = issuer_registry(key_path, issuer, given)
+    except RegistryChoiceError as exc:
+        fail(str(exc), 2)
+    if chosen is not None and given is None:
+        say(f"the issued-students registry of this issuer: {chosen} (named in "
+            f"{pointer_path(key_path, issuer)})")
+    return replace(options, registry=None if chosen is None else str(chosen))
+
+
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
-                   chain_id: str | None) -> tuple[Path, IssuedCheck]:
+                   chain_id: str | None, issuer: str | None = None
+                   ) -> tuple[Path, IssuedCheck]:
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
     above = registry_above(out_dir) if options.registry is None and out_dir is not None \
         and not path.exists() else None
@@ -233,8 +257,12 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
              f"them (or --registry {path} to start a new registry there)", 2)
     try:
         registry = IssuedRegistry.open(path)
+        holder = None if registry is None else registry.issuer()
     except RegistryError as exc:
         fail(str(exc), 2)
+    if issuer is not None and holder not in (None, issuer):
+        fail(f"the issued-students registry {path} records the jobs of issuer {holder}, not "
+             f"of {issuer} (this key): give this issuer's own registry with --registry", 2)
     return path, IssuedCheck(registry, credential_type, chain_id, options.corrections, out_dir)
 
 
@@ -314,10 +342,16 @@ def _record(job_dir: Path, manifest: dict[str, Any], targets: list[str], batch_r
     registry = IssuedRegistry.open(path, create=True)
     assert registry is not None
     with registry:
+        registry.claim(manifest["issuer"])
         added = registry.record(_entries(job_dir, manifest, targets, registry),
                                 chain_id=manifest["chain_id"],
                                 credential_type=manifest["type"], job=job_dir.resolve(),
                                 batch_root=batch_root, height=height)
+    # Later jobs of this issuer find this registry wherever their folders are.
+    trouble = remember_registry(Path(manifest["key"]), manifest["issuer"],
+                                str(manifest.get("issuer_name", "")), path)
+    if trouble:
+        click.secho(f"warning: {trouble}", fg="yellow", err=True)
     return path, added
 
 

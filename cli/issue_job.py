@@ -24,13 +24,18 @@ with the same root).
 
 from __future__ import annotations
 
+import signal
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
+
+import click
 
 from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
-from cli.errors import EXIT_PENDING
+from cli.errors import EXIT_INTERRUPTED, EXIT_PENDING
 from cli.job_folder import (
     MANIFEST_NAME,
     JobError,
@@ -161,7 +166,8 @@ class IssueJob:
     def _handle_refusal(self, exc: ClientError, first_send: bool,
                         resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
         if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
-            raise JobPending(f"the batch is not on chain yet: {exc}")
+            # sent or not, it was not confirmed: `--resume` asks the chain which
+            raise JobPending(f"the node did not confirm the batch: {exc}")
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
             return  # committed or pending already: the wait finds out which
         if exc.code == "expired" and resign is not None:
@@ -268,3 +274,19 @@ def interrupted_line(job_dir: Path) -> str:
                 f"does not record them yet: run {resume}")
     return (f"stopped after the job finished: {issued}, recorded in the issued-students "
             f"registry (VC copies, if asked for: {resume} --format vc)")
+
+
+@contextmanager
+def on_interrupt(job_dir: Path) -> Iterator[None]:
+    """Ctrl-C anywhere in a job: one line saying what its folder holds and what is
+    issued (cli.issue_job.interrupted_line), exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop_interrupted(interrupted_line(job_dir))
+
+
+def stop_interrupted(line: str) -> NoReturn:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut this short
+    click.secho(f"interrupted: {line}", fg="yellow", err=True)
+    sys.exit(EXIT_INTERRUPTED)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_UNREACHABLE, fail
 from cli.issue_checks import (
     ReaderOptions,
     accreditation_problem,
@@ -26,9 +25,10 @@ from cli.issue_checks import (
     register_job,
     register_pending,
     registry_check,
+    registry_for_key,
     write_corrections,
 )
-from cli.issue_job import IssueJob, JobPending, interrupted_line, sign_batch
+from cli.issue_job import IssueJob, JobPending, on_interrupt, sign_batch, stop_interrupted
 from cli.job_folder import (
     CORRECTIONS_NAME,
     MANIFEST_NAME,
@@ -73,17 +73,27 @@ def _finish(job: IssueJob, timeout_s: float, node: NodeClient, key_path: Path | 
         return sign_batch(node, issuer_keys(), job.manifest["type"],
                           bytes.fromhex(job.manifest["batch_root"]), int(job.manifest["count"]))
 
+    # What is left of --timeout once the node was asked what preparing needed: the wait
+    # ends with it however the node answers (NodeClient.budget_s bounds each request).
+    left_s = timeout_s if node.budget_s is None else max(node.budget_s, 0.0)
+    started = time.monotonic()
     try:
         try:
-            issuance = job.run(timeout_s, resign)
+            issuance = job.run(left_s, resign)
         except ClientError as exc:  # the node stopped answering, or answered nonsense
             raise JobPending(f"the node did not say where the batch is: {exc}") from exc
     except JobPending as exc:
-        click.secho(f"pending: {exc}; nothing is lost, finish it with: senim issue --resume "
-                    f"{job.job_dir}", fg="yellow", err=True)
+        # the budget, or the wait's deadline (the loop's moments between requests)
+        spent = node.budget_s is not None and (
+            node.budget_s <= 0 or time.monotonic() - started >= left_s)
+        why = f"--timeout {timeout_s:g} s is up: " if spent else ""
+        click.secho(f"pending: {why}{exc}; nothing is lost (the job folder holds every "
+                    f"credential file and the signed batch), finish it with: senim issue "
+                    f"--resume {job.job_dir}", fg="yellow", err=True)
         sys.exit(exc.exit_code)
     except JobError as exc:
         fail(str(exc), exc.exit_code)
+    node.budget_s = None  # committed: writing VC copies is no wait for the batch
     manifest = job.manifest
     click.echo(f"issued {manifest['count']} {manifest['type']}(s) in batch "
                f"{manifest['batch_root'][:16]}… at height {issuance['height']}")
@@ -150,7 +160,8 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         fail(f"{node.base_url} sent a malformed members answer ({type(exc).__name__}: {exc}): "
              "is it a Senim node?", EXIT_UNREACHABLE)
     chain_id = status["chain_id"]
-    _, check = registry_check(credential_type, options, out_dir, chain_id)
+    _, check = registry_check(credential_type, options, out_dir, chain_id,
+                              keys.member_id.hex())
     corrected: list[tuple[int, int, Earlier]] = []
     # Big batches are hashed in worker processes (cli/parallel_hashing.py); the pool
     # ends with this block, whatever happens in it.
@@ -235,7 +246,8 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
 
 @click.command("issue")
 @click.option("--key", "key_path", type=click.Path(path_type=Path),
-              help="The issuer's member key file.")
+              help="The issuer's member key file (a dry run given it checks against the "
+                   "registry the issuer's jobs use).")
 @click.option("--type", "credential_type", type=click.Choice(CREDENTIAL_TYPES))
 @click.option("--input", "input_path",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -259,10 +271,13 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
               help="vc: also write each credential as a W3C VC 2.0 in DIR/vc/.")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               callback=lambda _, __, value: _seconds(value),
-              help="Seconds to wait for the batch to commit (then exit 75: resume later).")
+              help="Seconds the command may spend on the node in all: asking it, sending "
+                   "the batch and waiting for it to commit, however slowly the node answers "
+                   "(then exit 75: the job folder keeps everything; --resume it later).")
 @click.option("--registry", "registry_path", default=None,
-              help=f"The issued-students registry (default: {REGISTRY_NAME} beside the --out "
-                   "folder, or in the current directory for a dry run without --out).")
+              help=f"The issued-students registry (default: the one the issuer's first job "
+                   f"named beside its key, else {REGISTRY_NAME} beside the --out folder, or "
+                   "in the current directory for a dry run without --out or --key).")
 @click.option("--corrections", is_flag=True,
               help="Rows naming students already issued this type are corrected credentials "
                    "(to supersede the old ones with), not errors.")
@@ -278,6 +293,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     issuer was already issued this type to (by the issued-students registry) is
     refused by row, unless --corrections."""
     node = NodeClient(node_url)
+    node.budget_s = timeout_s
     if resume_dir is not None:
         if input_path or out_dir or credential_type:
             fail("--resume DIR takes no --input, --out or --type (the folder records them)", 2)
@@ -286,8 +302,10 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if registry_path is not None:
         registry_path = str(Path(registry_path).resolve())  # the job may resume elsewhere
     options = ReaderOptions(encoding, mapping, schema_path, registry_path, corrections)
+    if key_path is not None:  # the issuer's own registry, wherever the job's folder is
+        options = registry_for_key(options, key_path, _say)
     if dry_run:
-        _dry_run(credential_type, input_path, out_dir, options)
+        _dry_run(credential_type, input_path, out_dir, options, key_path is not None)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))
@@ -301,7 +319,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
         fail(str(exc), exc.exit_code)
     created = not out_dir.exists()
     try:
-        with _on_interrupt(out_dir):
+        with on_interrupt(out_dir):
             _finish(_prepare(key_path, credential_type, input_path, out_dir, node, options),
                     timeout_s, node, key_path, output_format == "vc")
     finally:
@@ -316,18 +334,20 @@ def _seconds(value: float) -> float:
 
 
 def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
-             options: ReaderOptions) -> None:
+             options: ReaderOptions, keyed: bool) -> None:
     if credential_type is None or input_path is None:
         fail("--dry-run needs --type and --input", 2)
     try:
         registry_path, check = registry_check(credential_type, options, out_dir, None)
         result = check_export(input_path, credential_type, options, check)
     except KeyboardInterrupt:
-        _stop_interrupted("the dry run stopped; nothing was issued or sent")
+        stop_interrupted("the dry run stopped; nothing was issued or sent")
     click.echo(preview(result))
     click.echo(f"checked against the issued-students registry {registry_path}"
                if check.registry is not None else
-               f"no issued-students registry at {registry_path}: no earlier job recorded there")
+               f"no issued-students registry at {registry_path}: no earlier job recorded there"
+               + ("" if keyed or options.registry else
+                  " (give --key to check against the registry the issuer's jobs use)"))
     if check.corrected:
         click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
                    f"(first: row {min(check.corrected)})")
@@ -338,7 +358,7 @@ def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path
 
 def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,
             as_vc: bool) -> None:
-    with _on_interrupt(job_dir):
+    with on_interrupt(job_dir):
         _resume_job(job_dir, key_path, node, timeout_s, as_vc)
 
 
@@ -372,19 +392,3 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
     else:
         job = IssueJob(job_dir, node, _say)
     _finish(job, timeout_s, node, key_path, as_vc)
-
-
-@contextmanager
-def _on_interrupt(job_dir: Path) -> Iterator[None]:
-    """Ctrl-C anywhere in a job: one line saying what its folder holds and what is
-    issued (cli.issue_job.interrupted_line), exit 130."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        _stop_interrupted(interrupted_line(job_dir))
-
-
-def _stop_interrupted(line: str) -> NoReturn:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut this short
-    click.secho(f"interrupted: {line}", fg="yellow", err=True)
-    sys.exit(EXIT_INTERRUPTED)

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from cli.progress import progress
 from ledger.credentials import IssuedBatch
 from ledger.identity import KeyPair
 
@@ -249,10 +248,9 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     count = len(batch.target_hashes)
     per_dir = int(manifest["files_per_dir"])
     made: set[Path] = set()
-    for index, document in enumerate(tqdm(batch.documents(release=True),
-                                          desc="writing credentials",
-                                          total=count, unit="doc",
-                                          disable=count < PROGRESS_FROM)):
+    for index, document in enumerate(progress(batch.documents(release=True),
+                                              "writing credentials", count, "doc",
+                                              quiet=count < PROGRESS_FROM)):
         path = credential_path(job_dir, batch.credential_type, index, count,
                                document["target_hash"], per_dir)
         if path.parent not in made:

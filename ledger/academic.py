@@ -8,7 +8,8 @@ by one and the document still verifies:
   `{"code", "credits", "grade", "numeric", "points", "term", "title_en",
   "title_kk", "title_ru"}`, every value text (the registrar parser writes exactly
   this, keys sorted, separators without spaces; optional parts left out);
-- `subject.<code>`: an attestat grade, a whole number 1..5 as text;
+- `subject.<code>`: an attestat grade, a whole number 1..5 as text, or `pass` or
+  `exempt` for a subject passed without a mark or exempted from;
 - `recognised.NN`: compact JSON of `{"from_code", "as_code", "credits", ...}`;
 - `original`: compact JSON naming the credential a recognition refers to.
 

@@ -35,7 +35,11 @@ from ledger.errors import InvalidDocument
 
 # Transcripts print the GPA rounded to two places.
 GPA_TOLERANCE = Decimal("0.01")
-SCHOOL_GRADES = ("1", "2", "3", "4", "5")
+# A subject's mark, or the outcome of one that carries none: passed on a pass/fail
+# basis, or exempted from. Checked off chain only (the chain sees batch roots, and
+# verification does not judge a grade), so admitting the two codes changes no ledger
+# rule and needs no rules version.
+SCHOOL_GRADES = ("1", "2", "3", "4", "5", "pass", "exempt")
 
 
 def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
@@ -89,8 +93,8 @@ def check_attestat(record: Mapping[str, str]) -> None:
 
 def _check_school_grade(name: str, value: str) -> None:
     if value not in SCHOOL_GRADES:
-        raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5 "
-                              f"(got {value!r})")
+        raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5, "
+                              f"pass or exempt (got {value!r})")
 
 
 def check_recognition(record: Mapping[str, str]) -> list[RecognisedLine]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.iin import iin_problem
+from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
 # Same bound as a credential field value (ledger.credentials.MAX_FIELD_VALUE),
 # restated here because this module knows nothing of the chain.
@@ -174,14 +175,27 @@ def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: str
 
 def _grade(value: str) -> str:
     if value not in GRADE_SCALE:
+        if school_outcome(value) is not None:  # "зачтено" where a letter is expected
+            raise FormatError(f"{value!r} is a pass or an exemption without a letter: a "
+                              "transcript's course line carries its letter grade (A to F), "
+                              "as the GPA is computed from it")
         raise FormatError("a grade letter is one of " + ", ".join(GRADE_SCALE))
     return value
 
 
 def _school_grade(value: str) -> str:
-    if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 5):
-        raise FormatError("a school grade is a whole number from 1 to 5")
-    return value
+    if _INTEGER.fullmatch(value) and 1 <= int(value) <= 5:
+        return value
+    outcome = school_outcome(value)
+    if outcome is not None:
+        return outcome
+    if not _INTEGER.fullmatch(value):
+        mixed = mixed_word(value)  # "зачтенo" with a Latin o: say so, not "unknown word"
+        if mixed:
+            raise FormatError(f"{mixed} (a pass or an exemption is written in Cyrillic)")
+    raise FormatError("a school grade is a whole number from 1 to 5, or a subject passed "
+                      f"({', '.join(PASS_WORDS_SHOWN)}) or exempted from "
+                      f"({', '.join(EXEMPT_WORDS_SHOWN)})")
 
 
 def _term(value: str) -> str:
@@ -215,7 +229,10 @@ def same_value(format_name: str, first: str, other: str) -> bool:
     (dates are YYYY-MM-DD by then, however they were written)."""
     if first == other:
         return True
-    return format_name in NUMBER_FORMATS and Decimal(first) == Decimal(other)
+    if format_name not in NUMBER_FORMATS or not (
+            _DECIMAL.fullmatch(first) and _DECIMAL.fullmatch(other)):
+        return False  # a school grade may be "pass" or "exempt", compared as written
+    return Decimal(first) == Decimal(other)
 
 
 def check_value(format_name: str, value: str) -> str:

@@ -146,6 +146,29 @@ class IssuedRegistry:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def issuer(self) -> str | None:
+        """The issuer (member id, hex) whose jobs this registry records, once one was
+        recorded by a release that says so; None before."""
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'issuer'").fetchone()
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot read the registry {self.path}: {exc}") from exc
+        return bytes(row[0]).decode("ascii", "replace") if row else None
+
+    def claim(self, issuer: str) -> None:
+        """Mark the registry as `issuer`'s unless it is another's (RegistryError): one
+        registry is one issuer's, since its keyed hashes say nothing of who issued."""
+        try:
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('issuer', ?)",
+                             (issuer.encode("ascii"),))
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot write the registry {self.path}: {exc}") from exc
+        holder = self.issuer()
+        if holder != issuer:
+            raise RegistryError(f"the issued-students registry {self.path} records the jobs "
+                                f"of issuer {holder}, not of {issuer} (this job's key): give "
+                                "this issuer's own registry with --registry")
+
     def digest(self, credential_type: str, field: str, value: str) -> bytes:
         message = b"".join(len(part).to_bytes(4, "big") + part for part in (
             credential_type.encode(), field.encode(), value.encode("utf-8", "surrogatepass")))

@@ -225,7 +225,11 @@ function subjectRow(name, entry) {
   tr.dataset.field = name;
   const code = SUBJECT.exec(name)[1];
   cell(tr, has('subject.' + code) ? t('subject.' + code) : t('subject.other', { code }));
-  if (typeof entry.value === 'string') cell(tr, entry.value); else hiddenCell(tr, 1);
+  // A subject passed without a mark, or exempted from, is a code in the document: said in
+  // the reader's language (a school writes сынақ or зачтено on paper).
+  if (typeof entry.value === 'string') {
+    cell(tr, ['pass', 'exempt'].includes(entry.value) ? t('grade.' + entry.value) : entry.value);
+  } else hiddenCell(tr, 1);
   return tr;
 }
 

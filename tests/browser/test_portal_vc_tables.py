@@ -34,7 +34,12 @@ HIDDEN = {"en": "hidden by the holder", "ru": "скрыто владельцем
 ATTESTAT = {"full_name": "Әсел Нұрланова", "iin": "010101500013",
             "school": "Алматы қаласының № 12 мектеп-гимназиясы",
             "graduation_date": "2026-05-25", "subject_algebra": "5", "subject_physics": "4",
-            "subject_kazakh_language": "3", "subject_robotics": "5"}
+            "subject_kazakh_language": "3", "subject_robotics": "5",
+            # a pass/fail subject and an exemption, as a class teacher types them
+            "subject_physical_education": "Сынақ", "subject_music": "освобождена"}
+PASS_EXEMPT = {"en": ("Physical education", "pass", "Subject: music", "exempt"),
+               "ru": ("Физическая культура", "зачтено", "Предмет: music", "освобождён(а)"),
+               "kk": ("Дене шынықтыру", "сынақ", "Пән: music", "босатылған")}
 
 
 @dataclass
@@ -163,6 +168,9 @@ def test_a_linked_attestat_shows_subject_grades_in_each_language(records: Record
         assert rows["subject.kazakh_language"] == [kazakh, "3"]
         assert rows["subject.physics"] == [physics, HIDDEN[lang]]
         assert rows["subject.robotics"] == [robotics, "5"]
+        education, passed, music, exempt = PASS_EXEMPT[lang]  # the codes, in the language
+        assert rows["subject.physical_education"] == [education, passed]
+        assert rows["subject.music"] == [music, exempt]
     with phone(browser):
         width, scroll_width = browser.execute_script(
             "return [window.innerWidth, document.documentElement.scrollWidth];")
@@ -180,10 +188,10 @@ def test_every_technical_check_is_said_in_the_page_language(records: Records,
     document = json.loads(records.attestat.read_text(encoding="utf-8"))
     vc = records.transcript_vc.read_text(encoding="utf-8")
     expected = {"ru": ("Дисциплины: Показано дисциплин: 3, скрыто владельцем: 1.",
-                       "Оценки по предметам: Показано оценок по предметам: 3, скрыто "
+                       "Оценки по предметам: Показано оценок по предметам: 5, скрыто "
                        "владельцем: 1."),
                 "kk": ("Пәндер: Көрсетілген пәндер: 3, иесі жасырғаны: 1.",
-                       "Пән бағалары: Көрсетілген пән бағалары: 3, иесі жасырғаны: 1.")}
+                       "Пән бағалары: Көрсетілген пән бағалары: 5, иесі жасырғаны: 1.")}
     for lang, (lines, subjects) in expected.items():
         said: dict[str, str] = {}
         for link in (share_link(json.loads(vc), records.node.url, compressed=True),

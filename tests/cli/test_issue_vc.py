@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.issuer_registry import pointer_path
 from tests.e2e.harness import Consortium, Member, NodeProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -55,7 +56,10 @@ def test_issue_format_vc_writes_a_verifiable_vc_beside_each_document(
         status, answer = node.post_json("/credentials/verify", {"verifiableCredential": vc})
         assert status == 200 and answer["verified"], answer
     # a job issued natively gets its VCs later from --resume ... --format vc (the same
-    # class again, so from a working area of its own: the first one's registry refuses it)
+    # class again, so from a working area of its own: the first one's registry refuses it;
+    # a second registry for the issuer is started on purpose by removing the file beside
+    # the key that names the first)
+    pointer_path(net.key_path("kbtu"), net.member_id("kbtu")).unlink()
     plain = root / "plain"
     net.cli("issue", "--key", str(net.key_path("kbtu")), "--type", "diploma", "--input",
             str(root / "graduates.csv"), "--out", str(plain), "--registry",

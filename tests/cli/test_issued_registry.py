@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import cli.issuing
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
 from cli.issue_checks import IssuedCheck
+from cli.issuer_registry import pointer_path
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -231,10 +232,13 @@ def test_a_job_a_folder_deeper_does_not_start_a_registry_of_its_own_unasked(
     # jobs/2026 recorded the class in jobs/senim-issued.db; the same class issued into
     # jobs/2027/june started jobs/2027/senim-issued.db, checked against nothing: every
     # student was issued a second diploma.
+    # (As a registry recorded before the issuer's was named beside its key: that name is
+    # removed. With it, the job uses jobs/senim-issued.db at once: the next test.)
     folder, node = work
     (folder / "jobs").mkdir()
     class_file = export(folder / "class.csv", [0, 1])
     assert issue("--input", str(class_file), "--out", "jobs/2026")[0] == 0
+    pointer_path(folder / "enu.key", node.issuer.member_id.hex()).unlink()
     for dry in ([], ["--dry-run"]):
         code, output = issue("--input", str(class_file), "--out", "jobs/2027/june", *dry)
         assert code == 2, output
@@ -249,3 +253,64 @@ def test_a_job_a_folder_deeper_does_not_start_a_registry_of_its_own_unasked(
     code, output = issue("--input", str(class_file), "--out", "jobs/2027/june",
                          "--registry", f"jobs/2027/{REGISTRY_NAME}")
     assert code == 0, output
+
+
+def test_june_and_september_jobs_kept_apart_share_the_issuers_one_registry(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # June's jobs in one folder, September's in another: the September job started a
+    # registry of its own beside its folder, and student 1 was issued a second diploma.
+    folder, node = work
+    for name in ("june", "september"):
+        (folder / name).mkdir()
+    assert issue("--input", str(export(folder / "june.csv", [0, 1])), "--out",
+                 "june/class")[0] == 0
+    june = folder / "june" / REGISTRY_NAME
+    pointer = pointer_path(folder / "enu.key", node.issuer.member_id.hex())
+    assert pointer.read_text().splitlines()[-1] == str(june)
+    assert stat.S_IMODE(pointer.stat().st_mode) == 0o600
+    autumn = export(folder / "september.csv", [2, 1])
+    answers = []
+    for dry in (["--dry-run"], []):  # the dry run says what the issue does
+        code, output = issue("--input", str(autumn), "--out", "september/class", *dry)
+        assert code == 2, output
+        assert f"the issued-students registry of this issuer: {june} (named in {pointer})" \
+            in output
+        assert "row 3, column 'iin'" in output and "a diploma was already issued" in output
+        answers.append([line.replace(" of chain 'senim-unit'", "")  # a dry run asks no
+                        for line in output.splitlines() if line.startswith("  row ")])  # node
+    assert answers[0] == answers[1] and len(node.sent) == 1
+    assert not (folder / "september" / REGISTRY_NAME).exists()
+    # a second registry asked for by name is refused, naming the issuer's own
+    code, output = issue("--input", str(autumn), "--out", "september/class", "--registry",
+                         f"september/{REGISTRY_NAME}")
+    assert code == 2 and f"this issuer's issued-students registry is {june}" in output
+    assert f"delete {pointer} first" in output and len(node.sent) == 1
+    # the September class without the student already issued goes into June's registry
+    code, output = issue("--input", str(export(folder / "sept2.csv", [2])), "--out",
+                         "september/class")
+    assert code == 0, output
+    assert f"in the issued-students registry {june}" in output
+    assert not (folder / "september" / REGISTRY_NAME).exists()
+
+
+def test_the_issuers_registry_gone_or_another_issuers_is_refused(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    assert issue("--input", str(export(folder / "a.csv", [0])), "--out", "a")[0] == 0
+    ours, mine = folder / REGISTRY_NAME, node.issuer
+    first = mine.member_id.hex()
+    # another issuer's key on this registry: its keyed hashes say nothing of who issued
+    other = KeyPair.generate()
+    save_key(folder / "other.key", other)
+    node.issuer = other
+    result = CliRunner().invoke(main, ["issue", "--key", "other.key", "--type", "diploma",
+                                       "--input", str(export(folder / "b.csv", [1])),
+                                       "--out", "b", "--registry", str(ours)])
+    assert result.exit_code == 2, result.output
+    assert (f"{ours} records the jobs of issuer {first}, not of {other.member_id.hex()}"
+            in result.output.replace("\n", " ")), result.output
+    node.issuer = mine
+    # the registry named beside the key moved away: never silently a new, empty one
+    ours.rename(folder / "moved.db")
+    code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c")
+    assert code == 2 and f"registry {ours} (named in" in output and "is gone" in output

@@ -212,3 +212,23 @@ def test_attestat_subjects_are_fields_shown_by_verify(accredited: Chain, net: Co
 def test_bad_subject_refused(name: str, value: str, message: str) -> None:
     with pytest.raises(InvalidDocument, match=f"^record 1: {message}"):
         make_batch([{**ATTESTAT, name: value}], "attestat", CHAIN_ID, b"\x01" * 20, "S")
+
+
+def test_an_attestat_subject_passed_or_exempted_from_is_issued_and_verified(
+        accredited: Chain, net: Consortium) -> None:
+    # A pass/fail subject and one the student was exempted from carry no mark: the
+    # registrar records them as the codes `pass` and `exempt` (registrar.school_outcomes).
+    record = {**ATTESTAT, "subject.physical_education": "pass", "subject.music": "exempt"}
+    batch = issue(accredited, net.university2, "School 12", [record], "attestat")
+    verdict = verify_credential(documents_of(batch)[0], facts_of(accredited), CHAIN_ID)
+    assert verdict.valid, verdict.reason
+    assert verdict.facts["subjects"]["physical_education"] == "pass"
+    assert verdict.facts["subjects"]["music"] == "exempt"
+
+
+@pytest.mark.parametrize("value", ["зачтено", "Pass", "exempted", "5.0"])
+def test_a_subject_outcome_is_one_of_the_codes_in_a_document(value: str) -> None:
+    # The words of an export are the registrar's to read; a document holds the code.
+    with pytest.raises(InvalidDocument, match="from 1 to 5, pass or exempt"):
+        make_batch([{**ATTESTAT, "subject.music": value}], "attestat", CHAIN_ID,
+                   b"\x01" * 20, "S")

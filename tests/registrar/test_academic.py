@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,65 @@ def test_unknown_type_and_bad_mappings(tmp_path: Path) -> None:
             load_mapping(str(path))
     path.write_text("[patterns]\n'Course {n} code' = 'course{n}_code'", encoding="utf-8")
     assert load_mapping(str(path)).target(" course 007 CODE") == "course7_code"
+
+
+def test_attestat_pass_and_exempt_words_as_schools_export_them(tmp_path: Path) -> None:
+    # A Kundelik list as a class teacher fills it: marks, and for a pass/fail subject or
+    # an exemption a word, in Kazakh or Russian, capitalised or not, with ё or е, an
+    # abbreviation, a trailing space, or Kazakh letters typed on a Russian keyboard.
+    header = ["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра",
+              "Дене шынықтыру", "subject_music", "subject_art"]
+    words = [("Сынақ ", "босатылған"), ("ЕСЕПТЕЛДІ", "Освобождена"), ("зачтено", "освобождён"),
+             ("Зачёт", "осв."), ("зачет", "Освобожден(а)"), ("сынак", "БОСАТЫЛДЫ")]
+    rows: list[list[Any]] = [header] + [
+        [f"Оқушы {n}", IINS[n], "№ 12 мектеп", "25.05.2026", "5", passed, exempt, "4"]
+        for n, (passed, exempt) in enumerate(words)]
+    result = read_export(write_csv(tmp_path / "k.csv", rows), "attestat",
+                         mapping=load_mapping("kundelik"))
+    assert result.problems == []
+    assert {(r["subject.physical_education"], r["subject.music"]) for r in result.records} == {
+        ("pass", "exempt")}
+    assert all(r["subject.algebra"] == "5" for r in result.records)
+
+
+def test_attestat_outcome_words_with_a_latin_letter_are_refused_by_row(tmp_path: Path
+                                                                        ) -> None:
+    header = ["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра",
+              "Дене шынықтыру"]
+    rows: list[list[Any]] = [
+        header, ["Оқушы", IINS[0], "№ 12 мектеп", "25.05.2026", "5", "зачтенo"],  # Latin o
+        ["Оқушы", IINS[1], "№ 12 мектеп", "25.05.2026", "5", "Cынақ"],  # Latin C
+        ["Оқушы", IINS[2], "№ 12 мектеп", "25.05.2026", "5", "хорошо"]]
+    result = read_export(write_csv(tmp_path / "k.csv", rows), "attestat",
+                         mapping=load_mapping("kundelik"))
+    found = [(p.row, p.column, p.code) for p in result.problems]
+    assert found == [(2, "Дене шынықтыру", "bad-format"), (3, "Дене шынықтыру", "bad-format"),
+                     (4, "Дене шынықтыру", "bad-format")]
+    assert "mixes Latin and Cyrillic letters (Latin: o)" in result.problems[0].message
+    assert "(Latin: C)" in result.problems[1].message
+    assert "сынақ, есептелді, зачтено, зачёт" in result.problems[2].message
+    assert result.records == []
+
+
+def test_a_transcript_grade_written_as_a_pass_is_told_it_needs_its_letter(tmp_path: Path
+                                                                          ) -> None:
+    result = read_export(write_csv(tmp_path / "t.csv", transcript_rows(
+        second=course("INF2", "5", "зачтено", "", ""))), "transcript")
+    assert any("a pass or an exemption without a letter" in p.message
+               for p in result.problems), result.problems
+
+
+def test_a_pass_whose_kazakh_letter_cp1251_lost_is_named_as_a_lost_letter(tmp_path: Path
+                                                                          ) -> None:
+    # 1C's "CSV" from a Russian-locale Excel: cp1251 holds no қ, so сынақ is saved сына?,
+    # which is no grade; the registrar is told why, not that the word is unknown.
+    rows = [["full_name", "iin", "school", "graduation_date", "subject_algebra",
+             "subject_physical_education"],
+            ["Иванов Пётр", IINS[0], "Школа № 5", "25.05.2026", "4", "зачтено"],
+            ["Петров Иван", IINS[1], "Школа № 5", "25.05.2026", "3", "сынақ"]]
+    path = tmp_path / "1c.csv"
+    with path.open("w", encoding="cp1251", errors="replace", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    result = read_export(path, "attestat")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "subject_physical_education", "lost-letter")]

@@ -1,0 +1,111 @@
+"""Which issued-students registry an issuer's jobs use, wherever their folders are.
+
+A registry found only beside a job's folder (registrar.issued.registry_path_for) ties
+it to where the registrar happened to put the job: June's jobs in one place and
+September's in another made two registries, and a student in both was issued twice
+without a word. A registrar expects one registry per issuing organisation, so the
+first job an issuer records names its registry in a small file beside the issuer's key,
+which every real run reads anyway (`senim-registry-<member id>.txt`, named by member
+id so that a rotated key kept in the same folder finds it). From then on:
+
+- without `--registry`, every job of that issuer uses the registry named there,
+  wherever its folder is, and a dry run given `--key` does too;
+- a job that would start another registry (`--registry` naming a file that does not
+  exist) is refused, naming the one recorded; deleting the file beside the key is the
+  deliberate way to start afresh;
+- a registry named there that is gone is refused, never silently replaced by an
+  empty one (a restored backup, or `--registry NEW` to start a new one, knowingly).
+
+`--registry` naming an existing registry is used as given (the file beside the key is
+left as it is), and a registry holding another issuer's jobs is refused
+(registrar.issued.IssuedRegistry.claim).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+POINTER_PREFIX = "senim-registry-"
+
+
+class RegistryChoiceError(Exception):
+    """This job's registry would be another than the issuer's own; the message says which."""
+
+
+def pointer_path(key_path: Path, issuer: str) -> Path:
+    return key_path.resolve().parent / f"{POINTER_PREFIX}{issuer}.txt"
+
+
+def recorded_registry(key_path: Path, issuer: str) -> Path | None:
+    """The registry named beside the key for `issuer`, if one is."""
+    try:
+        text = pointer_path(key_path, issuer).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RegistryChoiceError(f"cannot read {pointer_path(key_path, issuer)}, which names "
+                                  f"this issuer's registry: {exc}") from exc
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1 or not Path(lines[-1]).is_absolute():
+        raise RegistryChoiceError(f"{pointer_path(key_path, issuer)} should name this issuer's "
+                                  "registry by its full path on one line")
+    return Path(lines[0])
+
+
+def issuer_registry(key_path: Path, issuer: str, given: Path | None) -> Path | None:
+    """The registry this issuer's job uses: `given`, or the one recorded beside the key;
+    None when neither (the job's folder decides, as before any was recorded). Raises
+    RegistryChoiceError when the job would start a second registry or the recorded
+    one is gone."""
+    recorded = recorded_registry(key_path, issuer)
+    pointer = pointer_path(key_path, issuer)
+    if recorded is None:
+        return given
+    if given is not None:
+        if given == recorded or given.exists() or not recorded.exists():
+            return given
+        raise RegistryChoiceError(
+            f"this issuer's issued-students registry is {recorded} (named in {pointer}); "
+            f"--registry {given} would start a second one, checking these students against "
+            f"none of its jobs: leave out --registry (or give --registry {recorded}); to "
+            f"start a new registry on purpose, delete {pointer} first")
+    if not recorded.exists():
+        raise RegistryChoiceError(
+            f"this issuer's issued-students registry {recorded} (named in {pointer}) is "
+            f"gone: restore it from a backup, or give --registry NEW to start a new one "
+            f"knowing that no student of an earlier job will be found in it")
+    return recorded
+
+
+def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: Path
+                      ) -> str | None:
+    """Name `registry` beside the key unless a registry that exists is named there
+    already; a sentence when that could not be done (the job is recorded either way)."""
+    pointer = pointer_path(key_path, issuer)
+    try:
+        named = recorded_registry(key_path, issuer)
+    except RegistryChoiceError:
+        return None  # a file there that names none well: the registrar's to mend, not ours
+    if named is not None and named.exists():
+        return None
+    text = (f"# The issued-students registry of {issuer_name} (member {issuer}): every\n"
+            f"# `senim issue` with this issuer's key uses it, wherever the job's folder is.\n"
+            f"{registry.resolve()}\n")
+    try:
+        if named is None:
+            # O_EXCL: two jobs recording at once name one registry, the first one's
+            fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:  # the one named is gone, and this job started its successor (--registry)
+            spare = pointer.with_name(pointer.name + ".tmp")
+            spare.write_text(text, encoding="utf-8")
+            os.replace(spare, pointer)
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        return (f"could not name the registry beside the key in {pointer} "
+                f"({exc.strerror or exc}): later jobs find it only beside their folders")
+    return None
