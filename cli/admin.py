@@ -15,6 +15,7 @@ from cli.client import NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import fail
 from cli.member_names import resolve_member
+from cli.verify_files import file_digest
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     SUSPENSION_REASONS,
@@ -25,7 +26,6 @@ from ledger.payloads import (
 )
 from ledger.records import day
 from ledger.transactions import CREDENTIAL_TYPES, ROLES
-from ledger.verification import document_hash
 
 
 def _date_ms(value: str, option: str) -> int:
@@ -125,6 +125,6 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
 def anchor(key_path: Path, file: Path, node_url: str) -> None:
     """Record that a document (e.g. teaching material) existed, and who recorded it."""
     keys = load_key_or_fail(key_path)
-    digest = document_hash(file.read_bytes())
+    digest = file_digest(file)
     click.echo(f"sha256 {digest.hex()}")
     submit_and_report(NodeClient(node_url), keys, AnchorPayload(digest), "anchor")

@@ -31,6 +31,7 @@ from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
+from node.files import UnfitFile, read_bounded
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
@@ -40,9 +41,10 @@ field_option = click.option("--field", "extra_fields", multiple=True, metavar="N
 
 def _read_text(path: Path, what: str) -> str:
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            _fail(f"{path} is too large for {what}", EXIT_BAD_INPUT)
-        return path.read_text(encoding="utf-8-sig")
+        return read_bounded(path, MAX_INPUT_BYTES, what).data.decode("utf-8-sig")
+    except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
+        _fail(str(exc), EXIT_BAD_INPUT)
+        raise
     except UnicodeDecodeError:
         excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
                  if path.suffix.lower() == ".csv" else ": save it as UTF-8")

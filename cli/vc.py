@@ -32,6 +32,7 @@ from cli.remote import (
     read_bounded,
 )
 from cli.verdict_words import print_verdict_words, verdict_sentence
+from cli.verify_files import DOCUMENT_FILE_BYTES_MAX
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -40,7 +41,8 @@ from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
 from ledger.vc.verify import VcVerdict, verify_vc
 from ledger.verification import Check, when
-from node.files import load_key
+from node.files import UnfitFile, load_key
+from node.files import read_bounded as read_file_bounded
 from node.validators import certifies_by_keys
 
 EXIT_INVALID = 1
@@ -87,7 +89,8 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
     now_ms = int(time.time() * 1000)
     checked: set[bytes] = set()
     for path in credential_files(job_dir):
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_file_bounded(path, DOCUMENT_FILE_BYTES_MAX,
+                                                "credential file").data)
         parsed = parse_document(document)
         if parsed.batch_root not in checked:
             check_export_key(keys, parsed.issuer,
@@ -116,9 +119,13 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                       status_base: str | None) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8-sig"))
+        document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
+                                                "credential").data)
         parsed = parse_document(document)
         keys = load_key(key_path)
+    except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
+        _fail(str(exc), EXIT_USAGE)
+        raise
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
         raise

@@ -29,11 +29,23 @@ from cli.remote import (
 )
 from cli.vc import is_vc_document, verify_vc_file
 from cli.verdict_words import print_verdict_words, verdict_sentence
-from cli.verify_files import is_credential, load_checked_json, unreadable, unreadable_kind
+from cli.verify_files import (
+    file_digest,
+    is_credential,
+    load_checked_json,
+    unreadable,
+    unreadable_kind,
+)
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts
-from ledger.verification import Check, Verdict, verify_anchor, verify_credential, when
+from ledger.verification import (
+    Check,
+    Verdict,
+    verify_anchored_digest,
+    verify_credential,
+    when,
+)
 from node.files import load_genesis
 from node.validators import certifies_by_keys
 
@@ -47,6 +59,7 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
                    genesis: Genesis | None, max_age_s: float | None,
                    deadline: Deadline | None = None) -> Verdict:
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
+    digest = b"" if is_credential else file_digest(file)  # once, however often asked
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
@@ -54,7 +67,7 @@ def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str
             if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
                 raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
             verdict = (verify_credential(document, facts, chain_id) if is_credential
-                       else verify_anchor(file.read_bytes(), facts))
+                       else verify_anchored_digest(digest, facts))
         except StateMoved:
             continue
         except UntrustedAnswer as exc:

@@ -5,25 +5,76 @@ text around it, and, offline, a file that is no credential at all."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cli.errors import EXIT_BAD_INPUT, fail
 from ledger.verification import Check, Verdict
+from node.files import UnfitFile, not_regular, read_bounded
 
 CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 CREDENTIAL_MARK = b'"senim-credential/'
 SOURCE = "the file alone"
 
 
+# A credential, a W3C VC, or either with its offline proof: a few KiB to a few hundred.
+# A larger file is no document but may be one anchored (a thesis PDF), which is hashed
+# as it is read, never held whole.
+DOCUMENT_FILE_BYTES_MAX = 16 << 20
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def _not_regular(path: Path, mode: int) -> NoReturn:
+    fail(not_regular(path, mode, "document"), EXIT_BAD_INPUT)
+
+
+def _unreadable(path: Path, exc: OSError) -> NoReturn:
+    fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+
+
 def load_json_file(path: Path) -> Any | None:
-    """The file's JSON, or None when it holds none. json.loads on bytes takes UTF-8 with or
+    """The file's JSON, or None when it holds none (a file past DOCUMENT_FILE_BYTES_MAX
+    included); exit 2 for what is no regular file (/dev/zero, a named pipe, a folder),
+    which would be read for ever or not at all. json.loads on bytes takes UTF-8 with or
     without a byte order mark, UTF-16 and UTF-32 (Notepad's "Unicode"), as the node does."""
     try:
-        return json.loads(path.read_bytes())
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            _not_regular(path, status.st_mode)
+        if status.st_size > DOCUMENT_FILE_BYTES_MAX:
+            return None
+        return json.loads(read_bounded(path, DOCUMENT_FILE_BYTES_MAX, "document").data)
+    except UnfitFile:  # grown past the limit, or swapped for no regular file, since
+        return None
+    except OSError as exc:
+        _unreadable(path, exc)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+
+
+def file_digest(path: Path) -> bytes:
+    """SHA-256 of a file as it is read (`ledger.verification.document_hash` of its bytes):
+    what an anchor records, of a file of any size; exit 2 for no regular file."""
+    digest = hashlib.sha256()
+    try:
+        # O_NONBLOCK: a named pipe is refused by its type, not waited on (a regular file
+        # ignores the flag).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                _not_regular(path, mode)
+            while chunk := os.read(fd, HASH_CHUNK_BYTES):
+                digest.update(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        _unreadable(path, exc)
+    return digest.digest()
 
 
 def load_checked_json(path: Path) -> Any | None:

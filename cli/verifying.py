@@ -139,7 +139,7 @@ def disclose_command(file: Path, hide: str, out_file: Path) -> None:
 def _revocation_target(target: str, manifest_path: Path | None) -> tuple[CredentialRef, Path]:
     """The credential (from a document, or an id + manifest) and where its note goes."""
     path = Path(target)
-    if path.is_file():
+    if path.exists():  # no regular file (a folder, /dev/zero) is refused as such
         document = load_checked_json(path)
         # A Senim VC (exported, or issued over the VC-API) names its batch in `senim`.
         if isinstance(document, dict) and is_vc_document(document):

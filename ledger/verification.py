@@ -193,7 +193,12 @@ def document_hash(data: bytes) -> bytes:
 
 
 def verify_anchor(data: bytes, facts: ChainFacts) -> Verdict:
-    digest = document_hash(data)
+    return verify_anchored_digest(document_hash(data), facts)
+
+
+def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
+    """`verify_anchor` of a document known by its `document_hash` (a file hashed as it
+    was read, whatever its size)."""
     verdict = Verdict(False, "unknown", "", facts.describe())
     anchor = facts.anchor(digest)
     if anchor is None:

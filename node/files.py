@@ -51,8 +51,7 @@ def read_bounded(path: Path, limit: int, what: str) -> FileRead:
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            raise UnfitFile(f"{path} is {_kind(status.st_mode)}, not a regular file; "
-                            f"give the path of the {what} itself")
+            raise UnfitFile(not_regular(path, status.st_mode, what))
         if status.st_size > limit:
             raise UnfitFile(_too_large(path, what, limit, status.st_size))
         chunks: list[bytes] = []
@@ -68,6 +67,11 @@ def read_bounded(path: Path, limit: int, what: str) -> FileRead:
         return FileRead(b"".join(chunks), status)
     finally:
         os.close(fd)
+
+
+def not_regular(path: Path, mode: int, what: str) -> str:
+    """Why a path whose file has `mode` (no regular file) is refused as the `what`."""
+    return f"{path} is {_kind(mode)}, not a regular file; give the path of the {what} itself"
 
 
 def _too_large(path: Path, what: str, limit: int, size: int | None) -> str:
