@@ -20,6 +20,7 @@ from cli.errors import EXIT_PENDING, EXIT_UNREACHABLE
 from cli.job_folder import load_manifest
 from ledger.identity import KeyPair
 from node.files import save_key
+from tests.cli.stub_requests import request_path
 from tests.e2e.processes import HOST, senim_executable
 from tests.e2e.test_cli_lifecycle import write_graduates_csv
 
@@ -66,13 +67,9 @@ class TricklingNode:
     def _answer(self, connection: socket.socket) -> None:
         with connection:
             connection.settimeout(DEADLINE_S)
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            path = head.split(b" ", 2)[1].decode()
+            path = request_path(connection)
+            if path is None:
+                return
             known = self._answers().get(path)
             if known is not None:
                 body = json.dumps(known).encode()

@@ -20,6 +20,7 @@ from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree, state_proof_to_json
+from tests.cli.stub_requests import request_path
 from tests.e2e.processes import senim_executable
 from tests.node.conftest import documents_of
 
@@ -56,13 +57,9 @@ class Trickler:
 
     def _serve(self, connection: socket.socket) -> None:
         with connection:
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            path = head.split(b" ", 2)[1].decode()
+            path = request_path(connection)
+            if path is None:
+                return
             self.paths.append(path)
             try:
                 self.answer(path, self.stop, connection)

@@ -146,8 +146,11 @@ def test_a_bundle_missing_an_entry_cannot_answer(net: Consortium, chain: Chain) 
         verify_credential(proved, facts, CHAIN_ID)
 
 
-def test_a_bundle_carries_the_set_changes_from_genesis(net: Consortium, chain: Chain) -> None:
-    new_set = validator_keys("offline-new-set", 4)
+def _issued_after_a_set_change(net: Consortium, chain: Chain, label: str
+                               ) -> tuple[dict[str, Any], list[bytes]]:
+    """A diploma issued in block 3, the first the validator set that the genesis
+    validator scheduled in block 1 certifies; with the keys of its proof's entries."""
+    new_set = validator_keys(label, 4)
     commit_as(chain, [accredit(net, net.university, ["diploma"])], [net.ministry],
               schedule=record_of(3, new_set))
     commit_as(chain, [], [net.ministry])
@@ -155,8 +158,13 @@ def test_a_bundle_carries_the_set_changes_from_genesis(net: Consortium, chain: C
     commit_as(chain, [make_tx(net.university, IssueBatchPayload(
         "diploma", batch.root, len(batch.target_hashes)))], new_set, new_set[:3])
     document = documents_of(batch)[0]
-    keys = proof_keys(batch.root, net.university.member_id,
-                      bytes.fromhex(document["target_hash"]), [net.ministry.member_id])
+    return document, proof_keys(batch.root, net.university.member_id,
+                                bytes.fromhex(document["target_hash"]),
+                                [net.ministry.member_id])
+
+
+def test_a_bundle_carries_the_set_changes_from_genesis(net: Consortium, chain: Chain) -> None:
+    document, keys = _issued_after_a_set_change(net, chain, "offline-new-set")
     header = chain.head_header
     bundle = make_bundle(chain.state, header, chain.get_certificate(header.height) or b"",
                          keys, chain.set_change_proofs(0, 10))
@@ -180,16 +188,7 @@ def _retired_set_signs_the_head(net: Consortium, chain: Chain) -> dict[str, Any]
     """The genesis validator, retired at block 3, signs the real head over again naming
     itself, in a bundle that leaves out the change that retired it (the forgery the
     block's own `v:index` exposes). Returns the forged credential with its bundle."""
-    new_set = validator_keys("offline-retired", 4)
-    commit_as(chain, [accredit(net, net.university, ["diploma"])], [net.ministry],
-              schedule=record_of(3, new_set))
-    commit_as(chain, [], [net.ministry])
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
-    commit_as(chain, [make_tx(net.university, IssueBatchPayload(
-        "diploma", batch.root, len(batch.target_hashes)))], new_set, new_set[:3])
-    document = documents_of(batch)[0]
-    keys = proof_keys(batch.root, net.university.member_id,
-                      bytes.fromhex(document["target_hash"]), [net.ministry.member_id])
+    document, keys = _issued_after_a_set_change(net, chain, "offline-retired")
     header = chain.head_header
     bundle = make_bundle(chain.state, header, b"", keys)
     forged = dataclasses.replace(header, validator_set_hash=net.genesis.validator_set_hash)
