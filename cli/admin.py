@@ -14,8 +14,8 @@ import click
 from cli.client import NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import fail
-from cli.member_names import resolve_member
-from ledger.identity import PUBLIC_KEY_BYTES
+from cli.member_names import new_member_name, resolve_member
+from ledger.identity import PUBLIC_KEY_BYTES, member_id_of
 from ledger.payloads import (
     SUSPENSION_REASONS,
     AccreditPayload,
@@ -114,8 +114,12 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
         fail(f"--public-key must be {PUBLIC_KEY_BYTES} bytes as {2 * PUBLIC_KEY_BYTES} hex "
              "digits (see `senim keygen`)", 2)
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, AddMemberPayload(name, role, raw),
-                      "new member")
+    client = NodeClient(node_url)
+    name = new_member_name(client, name)
+    result = submit_and_report(client, keys, AddMemberPayload(name, role, raw), "new member",
+                               report=False)
+    click.echo(f"new member: {name} ({role}), member id {member_id_of(raw).hex()}, admitted "
+               f"at height {result['height']} (tx {result['tx_id'][:16]}…)")
 
 
 @click.command()

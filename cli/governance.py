@@ -25,7 +25,7 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
-from cli.member_names import resolve_member
+from cli.member_names import new_member_name, resolve_member, tell_apart
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
@@ -102,6 +102,10 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         member = member_hex
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    if kind == ACTION_ADD_MEMBER and isinstance(governance_action, AddMemberAction):
+        governance_action = AddMemberAction(
+            new_member_name(reader, governance_action.name), governance_action.role,
+            governance_action.public_key)
     if member is not None:
         governance_action = MemberAction(kind, resolve_member(reader, member, "--member"))
     try:
@@ -242,6 +246,7 @@ def _before_voting(client: NodeClient, proposal_id: str) -> None:
     node does not list, or one approved already, is left to the node's own refusal."""
     try:
         answer = client.request("GET", "/v1/governance")
+        tell_apart(client, answer)
         head, voters = int(answer["height"]), list(answer["voters"])
         proposal = next((p for p in answer["proposals"] if p["proposal_id"] == proposal_id),
                         None)
@@ -344,6 +349,7 @@ def list_proposals(as_json: bool, node_url: str) -> None:
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
+    tell_apart(NodeClient(node_url, timeout_s=10), answer)
     echo_answer(node_url, "governance", lambda: _governance_lines(answer))
 
 
