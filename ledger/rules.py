@@ -200,8 +200,10 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
 
 def _require_ministry(sender: Member, action: str) -> None:
     if sender.role != "ministry":
-        raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is a "
-                         f"{sender.role}")
+        # Of the roles only "employer" is said with a vowel.
+        article = "an" if sender.role[:1] in "aeiou" else "a"
+        raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is "
+                         f"{article} {sender.role}")
 
 
 def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
@@ -260,14 +262,15 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
 
 
 def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
-                       unknown_code: str, not_in_code: str) -> Batch:
+                       unknown_code: str, not_in_code: str,
+                       doing: str = "revoke or replace it") -> Batch:
     """The sender's batch that `ref` proves to hold its credential (or a refusal)."""
-    # Only the issuer may revoke or supersede: the batch is looked up among its own.
+    # Only the issuer may revoke, supersede or end: the batch is looked up among its own.
     batch = load_batch(state, issuer, ref.batch_root)
     if batch is None:
         raise TxRejected(unknown_code, f"you issued no batch with this root "
                          f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
-                         "may revoke or replace it")
+                         f"may {doing}")
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
     return batch
@@ -313,7 +316,8 @@ def _employment_end(state: StateAccess, payload: EmploymentEndPayload, tx: Trans
         raise TxRejected("not_record_issuer", f"the employment record was issued by "
                          f"{payload.issuer.hex()}; only its issuer may record its end")
     record = payload.credential
-    batch = _own_batch_holding(state, tx.sender, record, "unknown_batch", "not_in_batch")
+    batch = _own_batch_holding(state, tx.sender, record, "unknown_batch", "not_in_batch",
+                               "record the end of its employment")
     if batch.credential_type != "employment":
         raise TxRejected("not_employment_record", f"the batch holds {batch.credential_type} "
                          "credentials, not employment records")

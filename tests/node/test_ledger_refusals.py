@@ -187,7 +187,8 @@ def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
                            1000)
     assert_refused(chain, tx, "not_a_ministry")
     tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "other"))
-    assert_refused(chain, tx, "not_a_ministry")
+    refusal = assert_refused(chain, tx, "not_a_ministry")
+    assert refusal.message.endswith("sender is an employer"), refusal.message  # "a employer"
 
 
 def test_already_member(chain: Chain, net: Consortium) -> None:
