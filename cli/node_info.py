@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -116,12 +117,33 @@ def _member_lines(answer: dict[str, Any]) -> list[str]:
     height = answer.get("height")
     height = height if isinstance(height, int) and not isinstance(height, bool) else None
     lines = [] if height is None else [f"Members as of height {height}:"]
+    now = datetime.datetime.now(datetime.UTC)
     for member in answer["members"]:
         lines.append(f"{member['member_id']}  {member['name']} ({member['role']}): "
                      f"{_standing(member, height)}")
         for grant in member["accreditations"]:
-            state = (f"suspended at height {grant['suspended_height']}"
-                     if grant["suspended_height"] is not None else "active")
             lines.append(f"    accredited for {', '.join(grant['types'])} from "
-                         f"{grant['from']} until {grant['until']}; {state}")
+                         f"{grant['from']} until {grant['until']}; {_grant_state(grant, now)}")
     return lines
+
+
+def _grant_state(grant: dict[str, Any], now: datetime.datetime) -> str:
+    """Whether the member may issue under `grant` now. A period over, or not begun, covers
+    no block, though the ledger still holds it: a grant recorded with --force for a
+    period gone by read "active". Now is this machine's clock, as the next block's time
+    will be (BFT time: the median of the validators' clocks)."""
+    if grant["suspended_height"] is not None:
+        reason = grant.get("suspend_reason")
+        return (f"suspended from height {grant['suspended_height']}"
+                + (f" ({reason})" if isinstance(reason, str) and reason else ""))
+    if _utc(grant["until"]) <= now:
+        return "ended: it covers nothing issued from then on"
+    if _utc(grant["from"]) > now:
+        return "not begun: it covers nothing issued before then"
+    return "active"
+
+
+def _utc(text: str) -> datetime.datetime:
+    """A time as nodes give it ("2026-09-01 00:00:00 UTC")."""
+    return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC").replace(
+        tzinfo=datetime.UTC)
