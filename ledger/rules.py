@@ -206,12 +206,20 @@ def _require_ministry(sender: Member, action: str) -> None:
                          f"{article} {sender.role}")
 
 
+def _named(state: StateReader, member: MemberId) -> str:
+    """A member as a refusal names it: the name an operator knows it by, and its id."""
+    record = load_member(state, member)
+    return f"{record.name} ({member.hex()})" if record is not None else member.hex()
+
+
 def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
                 ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
     new_id = member_id_of(payload.public_key)
-    if load_member(state, new_id) is not None or key_holder(state, payload.public_key):
-        raise TxRejected("already_member", f"{new_id.hex()} is already a member")
+    holder = key_holder(state, payload.public_key)
+    if load_member(state, new_id) is not None or holder:
+        raise TxRejected("already_member", f"this key is already a member's: "
+                         f"{_named(state, holder or new_id)}")
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
 
@@ -237,7 +245,13 @@ def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
     current = load_accreditation(state, issuer)
     active = [g.suspended_height is None and g.not_after_ms > ctx.time_ms for g in current.grants]
     if not any(active):
-        raise TxRejected("not_accredited", f"{issuer.hex()} has no active accreditation")
+        suspended = [g.suspended_height for g in current.grants
+                     if g.suspended_height is not None]
+        why = (f"it is suspended already, from height {max(suspended)}" if suspended
+               else "its accreditation has ended" if current.grants
+               else "it was never accredited")
+        raise TxRejected("not_accredited", f"{_named(state, issuer)} has no active "
+                         f"accreditation to suspend: {why}")
     # Effective from the next block: an issuance earlier in this same block then
     # verifies as accredited, exactly as the ledger accepted it.
     grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, payload.reason) if is_active else g
