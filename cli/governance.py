@@ -235,8 +235,25 @@ def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
     """Vote for an open proposal (the id `propose` printed, or from `list`)."""
     payload = VotePayload(hex_bytes(proposal_id, 32, "the proposal id"))
     keys = load_key_or_fail(key_path)
-    _before_voting(NodeClient(node_url, timeout_s=10), payload.proposal_id.hex())
+    reader = NodeClient(node_url, timeout_s=10)
+    _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
+    _after_voting(reader, payload.proposal_id.hex())
+
+
+def _after_voting(client: NodeClient, proposal_id: str) -> None:
+    """Where the proposal stands now, in `list`'s words: the vote that approves a change
+    said only 'committed', so the officer could not tell that the change is now due, and
+    from which height. Best effort: the vote is in, whatever the node says next."""
+    try:
+        answer = client.request("GET", "/v1/governance")
+        tell_apart(client, answer)
+        head, voters = int(answer["height"]), list(answer["voters"])
+        proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
+        click.echo(f"proposal {proposal_id[:16]}…: {_describe(proposal)}. "
+                   f"{_state(proposal, voters, head)}")
+    except (ClientError, StopIteration, *MALFORMED_ANSWER):
+        return
 
 
 def _before_voting(client: NodeClient, proposal_id: str) -> None:

@@ -115,6 +115,11 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
 
     voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert voted.exit_code == 0, voted.output
+    # The approving vote says so: it printed only 'vote: committed at height 2'.
+    assert voted.output.endswith(
+        f"proposal {proposal_id[:16]}…: add KazNU to the validators from height 10. Approved "
+        "at height 2 by Ministry of Science and Ministry of Education; it takes effect at "
+        "height 10, in 8 block(s).\n"), voted.output
     answer = json.loads(runner.invoke(main, ["governance", "list", "--json"]).output)
     proposal = answer["proposals"][0]
     assert proposal["status"] == "approved" and proposal["votes_needed"] == 0
