@@ -43,15 +43,23 @@ def _as_id(value: str) -> MemberId | None:
 
 
 def _named(members: list[dict[str, Any]]) -> str:
-    shown = [f"{m['name']} ({m['member_id']})" for m in members[:MAX_CANDIDATES_NAMED]]
+    # A retired namesake is said so: of two members of one name, it is seldom the one meant.
+    shown = [f"{m['name']} ({m['member_id']}"
+             + (f", retired from height {m['retired']})" if m["retired"] is not None else ")")
+             for m in members[:MAX_CANDIDATES_NAMED]]
     more = len(members) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def _height(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _registry(client: NodeClient, failing: str = "looking the name up") -> list[dict[str, Any]]:
     try:
         members = client.request("GET", "/v1/members")["members"]
-        return [{"name": str(m["name"]), "member_id": str(m["member_id"])} for m in members]
+        return [{"name": str(m["name"]), "member_id": str(m["member_id"]),
+                 "retired": _height(m.get("retired_height"))} for m in members]
     except ClientError as exc:
         fail(f"{failing}: {exc}", exc.exit_code)
     except MALFORMED_ANSWER as exc:

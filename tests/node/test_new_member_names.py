@@ -8,15 +8,18 @@ University' did not say which of the two."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 import cli.admin
+import cli.governance
 from cli.main import main
 from ledger.identity import KeyPair
-from ledger.payloads import AddMemberPayload
-from ledger.rules import load_member
+from ledger.payloads import AddMemberPayload, MemberAction, ProposePayload, VotePayload
+from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
+from ledger.rules import all_members, load_member
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
 from tests.node.test_governance_cli import _ChainClient, _key, chain_client
@@ -32,7 +35,20 @@ def council() -> Council:
 @pytest.fixture
 def admin_client(chain_client: type[_ChainClient],
                  monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
-    monkeypatch.setattr(cli.admin, "NodeClient", chain_client)
+    """The chain client, with each member's retirement as GET /v1/members gives it."""
+
+    class _Registry(chain_client):  # type: ignore[valid-type,misc]
+        def request(self, method: str, path: str) -> dict[str, Any]:
+            answer: dict[str, Any] = super().request(method, path)
+            if path == "/v1/members":
+                retired = {member_id.hex(): m.retired_height
+                           for member_id, m in all_members(self.chain.state)}
+                for member in answer["members"]:
+                    member["retired_height"] = retired[member["member_id"]]
+            return answer
+
+    monkeypatch.setattr(cli.admin, "NodeClient", _Registry)
+    monkeypatch.setattr(cli.governance, "NodeClient", _Registry)
     return chain_client
 
 
@@ -115,3 +131,24 @@ def test_the_list_tells_apart_members_of_one_name(
     assert (f"retire Astana IT University ({twins[1].member_id.hex()[:12]}…) from height 30"
             in listed), listed
     assert "(ministry" not in listed and "KazNU (" not in listed  # the others as they are
+
+
+def test_a_retired_namesake_is_said_so(tmp_path: Path, council: Council,
+                                       admin_client: type[_ChainClient]) -> None:
+    # Of two 'Astana IT University', one retired at height 60, --issuer named both alike.
+    chain = admin_client.chain
+    twins = KeyPair.generate(), KeyPair.generate()
+    commit(chain, [make_tx(council.ministry, AddMemberPayload(
+        "Astana IT University", "university", k.public_key)) for k in twins])
+    retire = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, twins[0].member_id), 6, 4))
+    commit(chain, [retire])
+    commit(chain, [make_tx(council.ministry2, VotePayload(retire.tx_id))])
+    key = _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, ["suspend", "--key", key, "--issuer",
+                                     "Astana IT University", "--reason", "other"])
+    assert done.exit_code == 2, done.output
+    assert (f"Astana IT University ({twins[0].member_id.hex()}, retired from height 6)"
+            in done.output), done.output
+    assert f"Astana IT University ({twins[1].member_id.hex()})" in done.output
+
