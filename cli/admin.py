@@ -6,6 +6,7 @@ Ministries accredit, suspend and admit organisations; any member anchors a docum
 from __future__ import annotations
 
 import calendar
+import datetime
 import time
 from pathlib import Path
 
@@ -37,6 +38,21 @@ def _date_ms(value: str, option: str) -> int:
         raise
 
 
+DEFAULT_YEARS = 5  # an accreditation's usual term
+
+
+def _years_later(time_ms: int, years: int) -> int:
+    """The same time of the same calendar day `years` on (29 February: the 28th). It was
+    5 × 365 days, a day short over a leap year: accredited on 3 December 2026 'for five
+    years' read 'until 2031-12-02'."""
+    start = datetime.datetime.fromtimestamp(time_ms / 1000, tz=datetime.UTC)
+    try:
+        later = start.replace(year=start.year + years)
+    except ValueError:
+        later = start.replace(year=start.year + years, day=28)
+    return int(later.timestamp() * 1000)
+
+
 @click.command()
 @key_option()
 @click.option("--issuer", required=True, help="The organisation to accredit: its member id "
@@ -63,7 +79,7 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
             fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
     now_ms = int(time.time() * 1000)
     start_ms = _date_ms(start, "--from") if start else now_ms - 60_000
-    end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
+    end_ms = _date_ms(end, "--until") if end else _years_later(start_ms, DEFAULT_YEARS)
     inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
                 "--until must be after --from")
     if start and end_ms <= start_ms:

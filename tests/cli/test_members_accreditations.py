@@ -2,13 +2,15 @@
 loopback network a ministry recorded a past period with `senim accredit --force`
 (2020-09-01 to 2025-09-01), and `senim members` listed it as "active"; a suspension
 read "suspended at height 76" with no reason, in the block after the one that
-committed it."""
+committed it. And `senim accredit`'s default term of five years is five calendar years."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
+import cli.admin
 import cli.node_info
 from ledger.verification import when
 
@@ -52,3 +54,15 @@ def test_a_suspension_says_from_which_height_and_why() -> None:
     # the ministry's act on record is said, whether or not the period has ended since
     assert _standing(until=-1, suspended_height=76, suspend_reason="other") == (
         "suspended from height 76 (other)")
+
+
+def _ms(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> int:
+    return int(datetime.datetime(year, month, day, hour, minute, second,
+                                 tzinfo=datetime.UTC).timestamp() * 1000)
+
+
+def test_the_default_term_is_five_calendar_years() -> None:
+    # 5 x 365 days: accredited on 3 December 2026 'for five years' read 'until 2031-12-02'
+    assert cli.admin._years_later(_ms(2026, 12, 3, 11, 10, 46), 5) == _ms(2031, 12, 3, 11, 10,
+                                                                          46)
+    assert cli.admin._years_later(_ms(2028, 2, 29, 9), 5) == _ms(2033, 2, 28, 9)
