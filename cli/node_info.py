@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.errors import fail
 from cli.governance import rules_sentence, upgrade_due
@@ -42,10 +42,41 @@ def status(node_url: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    echo_answer(node_url, "status", lambda: _status_lines(info, node_url))
+    sets = _validator_sets(node_url)
+    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets))
 
 
-def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
+def _validator_sets(node_url: str) -> list[dict[str, Any]]:
+    """The sets governance has recorded, by height; none when the node cannot say (the
+    status was read already, and is printed whatever this answers)."""
+    try:
+        sets = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
+        return list(sets["validator_sets"])
+    except (ClientError, *MALFORMED_ANSWER):
+        return []
+
+
+def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[str]:
+    """The change governance has scheduled for this node's own member: an operator who
+    started a node for a validator-to-be read only 'consensus pbft (not a validator)'
+    until the set took effect, with nothing saying the node was the one expected."""
+    member, upcoming = info.get("member_id"), int(info["height"]) + 1
+    if not isinstance(member, str):
+        return []
+    validating = bool(info.get("validator"))
+    for record in sorted(sets, key=lambda r: int(r["from_height"])):
+        height = int(record["from_height"])
+        listed = member in {v["member_id"] for v in record["validators"]}
+        if height > upcoming and listed != validating:
+            change = ("joins the validators" if listed else "leaves the validators")
+            return [f"scheduled {info['member'] or member} {change} at height {height}, in "
+                    f"{height - int(info['height'])} block(s)"
+                    + ("; keep this node running then" if listed else "")]
+    return []
+
+
+def _status_lines(info: dict[str, Any], node_url: str,
+                  sets: list[dict[str, Any]] | None = None) -> list[str]:
     lines = [f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}",
              f"chain     {info['chain_id']}",
              f"height    {info['height']}  head {info['head_hash'][:16]}…  "
@@ -60,6 +91,7 @@ def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
                      f"phase {consensus_info['phase']}")
     else:
         lines.append(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
+    lines += _scheduled_role(info, sets or [])
     reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
     if isinstance(reachable, list) and isinstance(unreachable, list):
         total = len(reachable) + len(unreachable)
