@@ -32,6 +32,7 @@ from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
+from registrar.iin import iin_problem
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
@@ -94,8 +95,9 @@ def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
 
 
 def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
-               out: Path) -> dict[str, Any]:
-    """Issue one credential: checked, written (0600), submitted, then marked committed."""
+               out: Path, options: dict[str, str] | None = None) -> dict[str, Any]:
+    """Issue one credential: checked, written (0600), submitted, then marked committed.
+    `options` names the option each field came from, for the refusal of a field."""
     _new_file(out)
     try:
         status = client.status()
@@ -113,7 +115,7 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     try:
         batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
     except InvalidDocument as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        _fail(_said_for_one(str(exc), options or {}), EXIT_BAD_INPUT)
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
     _write_private(out, document, replace=False)
@@ -124,6 +126,19 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     _write_private(out, document, replace=True)
     click.echo(f"{ctype} issued at height {result['height']}: {out}")
     return document
+
+
+def _said_for_one(refusal: str, options: dict[str, str]) -> str:
+    """A batch's refusal of its one record, in the command's terms: 'record 1: position:
+    an employment record must state it' named a record the officer never numbered and a
+    field by its name in a file, not the option it came from."""
+    refusal = refusal.removeprefix("record 1: ")
+    field, sep, why = refusal.partition(": ")
+    return f"{options[field]}: {why}" if sep and field in options else refusal
+
+
+EMPLOYMENT_OPTIONS = {"full_name": "--full-name", "iin": "--iin", "position": "--position",
+                      "organisation": "--organisation", "start_date": "--start"}
 
 
 @click.group("employment")
@@ -151,6 +166,12 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     Until its first day a verifier would read the record as a current employment, so a
     start after today is refused: record it on or after that day."""
     start = typed_date(start_date, "--start")
+    if iin is not None:
+        iin = "".join(iin.split())  # typed in groups, as on an ID card: 0110 2051 0003
+        problem = iin_problem(iin)
+        if problem is not None:
+            # Said without the spreadsheet advice it carries for an export's column.
+            _fail(f"--iin {iin!r}: {problem.split(' (Excel', 1)[0]}", EXIT_BAD_INPUT)
     if start > datetime.date.today():
         _fail(f"--start {start} is after today ({datetime.date.today()}): until that day "
               "every verifier would read the record as a current employment, so record it on "
@@ -158,7 +179,8 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
                                     "organisation": organisation,
                                     "start_date": start.isoformat()})
-    _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file)
+    _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
+               EMPLOYMENT_OPTIONS)
 
 
 @employment_group.command("end")

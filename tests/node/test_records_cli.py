@@ -104,6 +104,11 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--start", "1 Feb 2025"], "--start must be a day as YYYY-MM-DD or DD.MM.YYYY"),
     # Until its first day a verifier would read it as a current employment.
     (["--start", "2999-01-01"], "--start 2999-01-01 is after today"),
+    # An IIN was not checked at all ('12345' was issued), and a missing position was
+    # 'record 1: position: …', a record the officer never numbered.
+    (["--iin", "12345"], "--iin '12345': an IIN is 12 digits; this has 5\n"),
+    (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong"),
+    (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
 ])
@@ -127,6 +132,15 @@ def test_start_as_people_type_it_is_recorded_as_a_day(
                                      *START[:-1], typed, "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert json.loads(out.read_text())["fields"]["start_date"]["value"] == "2025-02-01"
+
+
+def test_an_iin_typed_in_groups_is_recorded_whole(tmp_path: Path, net: Consortium,
+                                                  fake_node: type[_Node]) -> None:
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, "--iin", "0110 2051 0003", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["fields"]["iin"]["value"] == "011020510003"
 
 
 def _employment_file(tmp_path: Path, net: Consortium, issuer: Any = None) -> Path:
