@@ -14,6 +14,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.errors import fail
 from cli.governance import rules_sentence, upgrade_due
+from ledger.payloads import SUSPENSION_REASONS
 
 
 @click.command("node")
@@ -166,8 +167,9 @@ def _grant_state(grant: dict[str, Any], now: datetime.datetime) -> str:
     will be (BFT time: the median of the validators' clocks)."""
     if grant["suspended_height"] is not None:
         reason = grant.get("suspend_reason")
+        words = SUSPENSION_REASONS.get(reason, reason) if isinstance(reason, str) else None
         return (f"suspended from height {grant['suspended_height']}"
-                + (f" ({reason})" if isinstance(reason, str) and reason else ""))
+                + (f" ({words})" if words else ""))
     if _utc(grant["until"]) <= now:
         return "ended: it covers nothing issued from then on"
     if _utc(grant["from"]) > now:

@@ -50,10 +50,10 @@ def test_a_current_period_is_active() -> None:
 
 def test_a_suspension_says_from_which_height_and_why() -> None:
     assert (_standing(suspended_height=76, suspend_reason="investigation")
-            == "suspended from height 76 (investigation)")
+            == "suspended from height 76 (under investigation)")
     # the ministry's act on record is said, whether or not the period has ended since
     assert _standing(until=-1, suspended_height=76, suspend_reason="other") == (
-        "suspended from height 76 (other)")
+        "suspended from height 76 (another reason, whose details the ministry keeps)")
 
 
 def _ms(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> int:
