@@ -177,7 +177,8 @@ def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
     (["--action", "retire-member"], "retire-member needs --member"),
     (["--action", "retire-member", "--member", "zz"], "--member 'zz' is neither a member id"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
-      "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
+      "--expiry-height", "4"], "--expiry-height 4 is too late for --effective-height 5: "
+     "votes close 2 blocks before a change, so at height 3 at the latest"),
     # the chain is at height 0: heights it has passed, or too close to reach, are named
     # as given, not as the expiry height computed from them
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "3"],
