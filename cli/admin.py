@@ -6,6 +6,7 @@ Ministries accredit, suspend and admit organisations; any member anchors a docum
 from __future__ import annotations
 
 import calendar
+import datetime
 import time
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import click
 from cli.client import NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import fail
-from cli.member_names import resolve_member
+from cli.member_names import new_member_name, resolve_member
 from cli.verify_files import file_digest
-from ledger.identity import PUBLIC_KEY_BYTES
+from ledger.identity import PUBLIC_KEY_BYTES, member_id_of
 from ledger.payloads import (
     SUSPENSION_REASONS,
     AccreditPayload,
@@ -35,6 +36,21 @@ def _date_ms(value: str, option: str) -> int:
     except ValueError:
         fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
         raise
+
+
+DEFAULT_YEARS = 5  # an accreditation's usual term
+
+
+def _years_later(time_ms: int, years: int) -> int:
+    """The same time of the same calendar day `years` on (29 February: the 28th). It was
+    5 × 365 days, a day short over a leap year: accredited on 3 December 2026 'for five
+    years' read 'until 2031-12-02'."""
+    start = datetime.datetime.fromtimestamp(time_ms / 1000, tz=datetime.UTC)
+    try:
+        later = start.replace(year=start.year + years)
+    except ValueError:
+        later = start.replace(year=start.year + years, day=28)
+    return int(later.timestamp() * 1000)
 
 
 @click.command()
@@ -63,7 +79,7 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
             fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
     now_ms = int(time.time() * 1000)
     start_ms = _date_ms(start, "--from") if start else now_ms - 60_000
-    end_ms = _date_ms(end, "--until") if end else start_ms + 5 * 365 * 86_400_000
+    end_ms = _date_ms(end, "--until") if end else _years_later(start_ms, DEFAULT_YEARS)
     inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
                 "--until must be after --from")
     if start and end_ms <= start_ms:
@@ -114,8 +130,12 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
         fail(f"--public-key must be {PUBLIC_KEY_BYTES} bytes as {2 * PUBLIC_KEY_BYTES} hex "
              "digits (see `senim keygen`)", 2)
     keys = load_key_or_fail(key_path)
-    submit_and_report(NodeClient(node_url), keys, AddMemberPayload(name, role, raw),
-                      "new member")
+    client = NodeClient(node_url)
+    name = new_member_name(client, name)
+    result = submit_and_report(client, keys, AddMemberPayload(name, role, raw), "new member",
+                               report=False)
+    click.echo(f"new member: {name} ({role}), member id {member_id_of(raw).hex()}, admitted "
+               f"at height {result['height']} (tx {result['tx_id'][:16]}…)")
 
 
 @click.command()

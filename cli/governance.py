@@ -25,7 +25,7 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
-from cli.member_names import resolve_member
+from cli.member_names import new_member_name, resolve_member, tell_apart
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
@@ -102,6 +102,10 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         member = member_hex
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    if kind == ACTION_ADD_MEMBER and isinstance(governance_action, AddMemberAction):
+        governance_action = AddMemberAction(
+            new_member_name(reader, governance_action.name), governance_action.role,
+            governance_action.public_key)
     if member is not None:
         governance_action = MemberAction(kind, resolve_member(reader, member, "--member"))
     try:
@@ -231,8 +235,25 @@ def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
     """Vote for an open proposal (the id `propose` printed, or from `list`)."""
     payload = VotePayload(hex_bytes(proposal_id, 32, "the proposal id"))
     keys = load_key_or_fail(key_path)
-    _before_voting(NodeClient(node_url, timeout_s=10), payload.proposal_id.hex())
+    reader = NodeClient(node_url, timeout_s=10)
+    _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
+    _after_voting(reader, payload.proposal_id.hex())
+
+
+def _after_voting(client: NodeClient, proposal_id: str) -> None:
+    """Where the proposal stands now, in `list`'s words: the vote that approves a change
+    said only 'committed', so the officer could not tell that the change is now due, and
+    from which height. Best effort: the vote is in, whatever the node says next."""
+    try:
+        answer = client.request("GET", "/v1/governance")
+        tell_apart(client, answer)
+        head, voters = int(answer["height"]), list(answer["voters"])
+        proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
+        click.echo(f"proposal {proposal_id[:16]}…: {_describe(proposal)}. "
+                   f"{_state(proposal, voters, head)}")
+    except (ClientError, StopIteration, *MALFORMED_ANSWER):
+        return
 
 
 def _before_voting(client: NodeClient, proposal_id: str) -> None:
@@ -242,6 +263,7 @@ def _before_voting(client: NodeClient, proposal_id: str) -> None:
     node does not list, or one approved already, is left to the node's own refusal."""
     try:
         answer = client.request("GET", "/v1/governance")
+        tell_apart(client, answer)
         head, voters = int(answer["height"]), list(answer["voters"])
         proposal = next((p for p in answer["proposals"] if p["proposal_id"] == proposal_id),
                         None)
@@ -344,6 +366,7 @@ def list_proposals(as_json: bool, node_url: str) -> None:
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
+    tell_apart(NodeClient(node_url, timeout_s=10), answer)
     echo_answer(node_url, "governance", lambda: _governance_lines(answer))
 
 

@@ -5,18 +5,33 @@ id is taken as it is, with no question to the node. Anything else is looked up i
 the node's member registry (`GET /v1/members`): the member of exactly that name, or
 else the one whose name matches it ignoring case. Nothing is guessed: two members
 of that name, or none, end the command naming the candidates and `senim members`.
+Names are compared ignoring case and how the spaces in them run, as a reader would.
+
+A new member's name (`add-member`) is checked here too, before anything is signed:
+the ledger takes any text, but a name it already holds makes every later name of it
+ambiguous (in `--member`, `senim governance list`, a verifier's "issued by"), and a
+stray space or an invisible mark pasted with it makes a name nobody can type back.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
 from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
+from ledger.payload_fields import require_text
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
 MAX_CANDIDATES_NAMED = 8
+
+
+def _spaced(name: str) -> str:
+    """`name` as read: case folded, spaces trimmed and each run of them one space."""
+    return " ".join(name.split()).casefold()
 
 
 def _as_id(value: str) -> MemberId | None:
@@ -28,17 +43,25 @@ def _as_id(value: str) -> MemberId | None:
 
 
 def _named(members: list[dict[str, Any]]) -> str:
-    shown = [f"{m['name']} ({m['member_id']})" for m in members[:MAX_CANDIDATES_NAMED]]
+    # A retired namesake is said so: of two members of one name, it is seldom the one meant.
+    shown = [f"{m['name']} ({m['member_id']}"
+             + (f", retired from height {m['retired']})" if m["retired"] is not None else ")")
+             for m in members[:MAX_CANDIDATES_NAMED]]
     more = len(members) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def _registry(client: NodeClient) -> list[dict[str, Any]]:
+def _height(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _registry(client: NodeClient, failing: str = "looking the name up") -> list[dict[str, Any]]:
     try:
         members = client.request("GET", "/v1/members")["members"]
-        return [{"name": str(m["name"]), "member_id": str(m["member_id"])} for m in members]
+        return [{"name": str(m["name"]), "member_id": str(m["member_id"]),
+                 "retired": _height(m.get("retired_height"))} for m in members]
     except ClientError as exc:
-        fail(f"looking the name up: {exc}", exc.exit_code)
+        fail(f"{failing}: {exc}", exc.exit_code)
     except MALFORMED_ANSWER as exc:
         fail(f"{client.base_url} sent a malformed members answer ({type(exc).__name__}): "
              "is it a Senim node?", EXIT_UNREACHABLE)
@@ -54,6 +77,8 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
     found = [m for m in members if m["name"] == wanted]
     if not found:
         found = [m for m in members if m["name"].casefold() == wanted.casefold()]
+    if not found:
+        found = [m for m in members if _spaced(m["name"]) == _spaced(wanted)]
     if len(found) == 1:
         return MemberId(bytes.fromhex(found[0]["member_id"]))
     if found:
@@ -64,3 +89,58 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
     fail(f"{option} {value!r} is neither a member id ({2 * MEMBER_ID_BYTES} hex digits) nor "
          f"a member's name{hint}. Give the id or the full name as `senim members` lists them",
          EXIT_BAD_INPUT)
+
+
+def new_member_name(client: NodeClient, name: str) -> str:
+    """`name` for a new member, its spaces trimmed and each run of them one space; a name
+    holding an invisible character, or one a member already bears (as read: ignoring case
+    and spaces), ends the command, nothing sent."""
+    tidy = " ".join(name.split())
+    try:
+        require_text(tidy, "member name")  # what every node refuses, before asking one
+    except MalformedInput as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    hidden = [c for c in tidy if unicodedata.category(c) in ("Cc", "Cf")]
+    if hidden:
+        marks = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden))
+        fail(f"--name {name!r} holds an invisible character ({marks}), as text pasted from "
+             "a word processor may: type the name again", EXIT_BAD_INPUT)
+    same = [m for m in _registry(client, "new member not sent")
+            if _spaced(m["name"]) == _spaced(tidy)]
+    if same:
+        fail(f"--name {tidy!r} is already a member's name: {_named(same)}. Two members of "
+             "one name cannot be told apart by name (in --member, `senim governance list`, "
+             "a verifier's 'issued by'); give the new one a name of its own, e.g. with its "
+             "city", EXIT_BAD_INPUT)
+    return tidy
+
+
+# Of a shared name's member id, what is shown beside it: enough to tell members apart
+# and to find the one meant in `senim members`.
+ID_CHARS_SHOWN = 12
+
+
+def tell_apart(client: NodeClient, answer: Any) -> None:
+    """Give every member a node's answer names by a name two members bear (as read) the
+    start of its id, in place: "retire Astana IT University from height 60" did not say
+    which of the two it retires. Best effort: without the registry, names stay as they
+    are (the answer itself was read already)."""
+    try:
+        members = client.request("GET", "/v1/members")["members"]
+        counts = Counter(_spaced(str(m["name"])) for m in members)
+    except (ClientError, *MALFORMED_ANSWER):
+        return
+    shared = {name for name, count in counts.items() if count > 1}
+    if not shared:
+        return
+    pending: list[Any] = [answer]
+    while pending:  # the answer was read bounded in size, so this walk is bounded too
+        node = pending.pop()
+        if isinstance(node, dict):
+            name, member_id = node.get("name"), node.get("member_id")
+            if (isinstance(name, str) and isinstance(member_id, str)
+                    and _spaced(name) in shared):
+                node["name"] = f"{name} ({member_id[:ID_CHARS_SHOWN]}…)"
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)

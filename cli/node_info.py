@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.errors import fail
 from cli.governance import rules_sentence, upgrade_due
+from ledger.payloads import SUSPENSION_REASONS
 
 
 @click.command("node")
@@ -44,10 +46,41 @@ def status(node_url: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    echo_answer(node_url, "status", lambda: _status_lines(info, node_url))
+    sets = _validator_sets(node_url)
+    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets))
 
 
-def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
+def _validator_sets(node_url: str) -> list[dict[str, Any]]:
+    """The sets governance has recorded, by height; none when the node cannot say (the
+    status was read already, and is printed whatever this answers)."""
+    try:
+        sets = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
+        return list(sets["validator_sets"])
+    except (ClientError, *MALFORMED_ANSWER):
+        return []
+
+
+def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[str]:
+    """The change governance has scheduled for this node's own member: an operator who
+    started a node for a validator-to-be read only 'consensus pbft (not a validator)'
+    until the set took effect, with nothing saying the node was the one expected."""
+    member, upcoming = info.get("member_id"), int(info["height"]) + 1
+    if not isinstance(member, str):
+        return []
+    validating = bool(info.get("validator"))
+    for record in sorted(sets, key=lambda r: int(r["from_height"])):
+        height = int(record["from_height"])
+        listed = member in {v["member_id"] for v in record["validators"]}
+        if height > upcoming and listed != validating:
+            change = ("joins the validators" if listed else "leaves the validators")
+            return [f"scheduled {info['member'] or member} {change} at height {height}, in "
+                    f"{height - int(info['height'])} block(s)"
+                    + ("; keep this node running then" if listed else "")]
+    return []
+
+
+def _status_lines(info: dict[str, Any], node_url: str,
+                  sets: list[dict[str, Any]] | None = None) -> list[str]:
     lines = [f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}",
              f"chain     {info['chain_id']}",
              f"height    {info['height']}  head {info['head_hash'][:16]}…  "
@@ -62,6 +95,7 @@ def _status_lines(info: dict[str, Any], node_url: str) -> list[str]:
                      f"phase {consensus_info['phase']}")
     else:
         lines.append(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
+    lines += _scheduled_role(info, sets or [])
     reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
     if isinstance(reachable, list) and isinstance(unreachable, list):
         total = len(reachable) + len(unreachable)
@@ -119,12 +153,34 @@ def _member_lines(answer: dict[str, Any]) -> list[str]:
     height = answer.get("height")
     height = height if isinstance(height, int) and not isinstance(height, bool) else None
     lines = [] if height is None else [f"Members as of height {height}:"]
+    now = datetime.datetime.now(datetime.UTC)
     for member in answer["members"]:
         lines.append(f"{member['member_id']}  {member['name']} ({member['role']}): "
                      f"{_standing(member, height)}")
         for grant in member["accreditations"]:
-            state = (f"suspended at height {grant['suspended_height']}"
-                     if grant["suspended_height"] is not None else "active")
             lines.append(f"    accredited for {', '.join(grant['types'])} from "
-                         f"{grant['from']} until {grant['until']}; {state}")
+                         f"{grant['from']} until {grant['until']}; {_grant_state(grant, now)}")
     return lines
+
+
+def _grant_state(grant: dict[str, Any], now: datetime.datetime) -> str:
+    """Whether the member may issue under `grant` now. A period over, or not begun, covers
+    no block, though the ledger still holds it: a grant recorded with --force for a
+    period gone by read "active". Now is this machine's clock, as the next block's time
+    will be (BFT time: the median of the validators' clocks)."""
+    if grant["suspended_height"] is not None:
+        reason = grant.get("suspend_reason")
+        words = SUSPENSION_REASONS.get(reason, reason) if isinstance(reason, str) else None
+        return (f"suspended from height {grant['suspended_height']}"
+                + (f" ({words})" if words else ""))
+    if _utc(grant["until"]) <= now:
+        return "ended: it covers nothing issued from then on"
+    if _utc(grant["from"]) > now:
+        return "not begun: it covers nothing issued before then"
+    return "active"
+
+
+def _utc(text: str) -> datetime.datetime:
+    """A time as nodes give it ("2026-09-01 00:00:00 UTC")."""
+    return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC").replace(
+        tzinfo=datetime.UTC)

@@ -63,6 +63,14 @@ class ProposalHeights:
                     f"{self.head}, and {PAUSE}, so the proposal may land only at height "
                     f"{self.landing}; votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
                     f"change, so the earliest is {self.earliest}{roomy}")
+        if (effective is not None and expiry is not None
+                and expiry + MIN_PROPOSAL_LEAD_BLOCKS > effective):
+            # Said in the heights given: it read 'the expiry height must be at least 2
+            # blocks before the effective height', naming neither.
+            return (f"--expiry-height {expiry} is too late for --effective-height "
+                    f"{effective}: votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
+                    f"change, so at height {effective - MIN_PROPOSAL_LEAD_BLOCKS} at the "
+                    "latest")
         if expiry is not None and expiry <= self.head:
             return f"--expiry-height {expiry} has passed: the chain is at height {self.head}"
         if expiry is not None and expiry < self.landing:

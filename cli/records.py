@@ -23,6 +23,7 @@ from cli.commands import key_option, load_key_or_fail, node_option, submit_and_r
 from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from cli.typed_dates import typed_date
 from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
 from ledger.credential_documents import parse_document
 from ledger.credentials import make_batch
@@ -32,6 +33,7 @@ from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPaylo
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
 from node.files import UnfitFile, read_bounded
+from registrar.iin import iin_problem
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
@@ -95,8 +97,9 @@ def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
 
 
 def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
-               out: Path) -> dict[str, Any]:
-    """Issue one credential: checked, written (0600), submitted, then marked committed."""
+               out: Path, options: dict[str, str] | None = None) -> dict[str, Any]:
+    """Issue one credential: checked, written (0600), submitted, then marked committed.
+    `options` names the option each field came from, for the refusal of a field."""
     _new_file(out)
     try:
         status = client.status()
@@ -114,7 +117,7 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     try:
         batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
     except InvalidDocument as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        _fail(_said_for_one(str(exc), options or {}), EXIT_BAD_INPUT)
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
     _write_private(out, document, replace=False)
@@ -125,6 +128,19 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     _write_private(out, document, replace=True)
     click.echo(f"{ctype} issued at height {result['height']}: {out}")
     return document
+
+
+def _said_for_one(refusal: str, options: dict[str, str]) -> str:
+    """A batch's refusal of its one record, in the command's terms: 'record 1: position:
+    an employment record must state it' named a record the officer never numbered and a
+    field by its name in a file, not the option it came from."""
+    refusal = refusal.removeprefix("record 1: ")
+    field, sep, why = refusal.partition(": ")
+    return f"{options[field]}: {why}" if sep and field in options else refusal
+
+
+EMPLOYMENT_OPTIONS = {"full_name": "--full-name", "iin": "--iin", "position": "--position",
+                      "organisation": "--organisation", "start_date": "--start"}
 
 
 @click.group("employment")
@@ -138,7 +154,8 @@ def employment_group() -> None:
 @click.option("--iin", default=None)
 @click.option("--position", required=True)
 @click.option("--organisation", required=True)
-@click.option("--start", "start_date", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--start", "start_date", required=True,
+              help="First day, YYYY-MM-DD or DD.MM.YYYY; not after today.")
 @field_option
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="New file for the employee's credential.")
@@ -146,16 +163,33 @@ def employment_group() -> None:
 def employment_start(key_path: Path, full_name: str, iin: str | None, position: str,
                      organisation: str, start_date: str, extra_fields: tuple[str, ...],
                      out_file: Path, node_url: str) -> None:
-    """Issue an employment record (your organisation must be accredited for employment)."""
+    """Issue an employment record (your organisation must be accredited for employment).
+
+    Until its first day a verifier would read the record as a current employment, so a
+    start after today is refused: record it on or after that day."""
+    start = typed_date(start_date, "--start")
+    if iin is not None:
+        iin = "".join(iin.split())  # typed in groups, as on an ID card: 0110 2051 0003
+        problem = iin_problem(iin)
+        if problem is not None:
+            # Said without the spreadsheet advice it carries for an export's column.
+            _fail(f"--iin {iin!r}: {problem.split(' (Excel', 1)[0]}", EXIT_BAD_INPUT)
+    if start > datetime.date.today():
+        _fail(f"--start {start} is after today ({datetime.date.today()}): until that day "
+              "every verifier would read the record as a current employment, so record it on "
+              "or after its first day", EXIT_BAD_INPUT)
     record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
-                                    "organisation": organisation, "start_date": start_date})
-    _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file)
+                                    "organisation": organisation,
+                                    "start_date": start.isoformat()})
+    _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
+               EMPLOYMENT_OPTIONS)
 
 
 @employment_group.command("end")
 @key_option()
 @click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--end", "end_date", required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--end", "end_date", required=True,
+              help="Last day, YYYY-MM-DD or DD.MM.YYYY.")
 @node_option
 def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str) -> None:
     """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
@@ -167,17 +201,18 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
         _fail(f"{document_file} is a {doc.credential_type}, not an employment record",
               EXIT_BAD_INPUT)
     if doc.issuer != keys.member_id:
-        _fail(f"the record was issued by {doc.issuer.hex()}, not by you "
-              f"({keys.member_id.hex()}): only its issuer may end it", EXIT_BAD_INPUT)
+        _fail(f"the record was issued by {doc.issuer_name or 'another member'} "
+              f"({doc.issuer.hex()}), not by you ({keys.member_id.hex()}): only its issuer "
+              "may end it", EXIT_BAD_INPUT)
     if "start_date" not in doc.revealed:
         _fail("the record's start_date is hidden in this copy: use the copy you issued",
               EXIT_BAD_INPUT)
     try:
         start = parse_date(doc.revealed["start_date"], "the record's start_date")
-        end = parse_date(end_date, "--end")
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
         raise
+    end = typed_date(end_date, "--end")
     if end < start:
         _fail(f"--end {end} is before the employment started ({start})", EXIT_BAD_INPUT)
     if end > datetime.date.today() + datetime.timedelta(days=366):

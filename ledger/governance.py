@@ -286,8 +286,10 @@ def _check_action(state: StateReader, action: GovernanceAction, effective: int,
         return
     if isinstance(action, AddMemberAction):
         new_id = member_id_of(action.public_key)
-        if _load_member(state, new_id) is not None:
-            raise TxRejected("already_member", f"{new_id.hex()} is already a member")
+        existing = _load_member(state, new_id)
+        if existing is not None:
+            raise TxRejected("already_member", f"this key is already a member's: "
+                             f"{existing.name} ({new_id.hex()})")
         if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
             raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already")
         return

@@ -76,7 +76,8 @@ SUSPENSION_REASONS: dict[str, str] = {
     "investigation": "under investigation",
     "licence_revoked": "licence revoked",
     "reorganisation": "reorganisation",
-    "other": "another reason (the ministry keeps the details)",
+    # Said in parentheses after a suspension's height: no parentheses of its own.
+    "other": "another reason, whose details the ministry keeps",
 }
 
 

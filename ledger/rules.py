@@ -200,16 +200,26 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
 
 def _require_ministry(sender: Member, action: str) -> None:
     if sender.role != "ministry":
-        raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is a "
-                         f"{sender.role}")
+        # Of the roles only "employer" is said with a vowel.
+        article = "an" if sender.role[:1] in "aeiou" else "a"
+        raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is "
+                         f"{article} {sender.role}")
+
+
+def _named(state: StateReader, member: MemberId) -> str:
+    """A member as a refusal names it: the name an operator knows it by, and its id."""
+    record = load_member(state, member)
+    return f"{record.name} ({member.hex()})" if record is not None else member.hex()
 
 
 def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
                 ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
     new_id = member_id_of(payload.public_key)
-    if load_member(state, new_id) is not None or key_holder(state, payload.public_key):
-        raise TxRejected("already_member", f"{new_id.hex()} is already a member")
+    holder = key_holder(state, payload.public_key)
+    if load_member(state, new_id) is not None or holder:
+        raise TxRejected("already_member", f"this key is already a member's: "
+                         f"{_named(state, holder or new_id)}")
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
 
@@ -235,7 +245,13 @@ def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
     current = load_accreditation(state, issuer)
     active = [g.suspended_height is None and g.not_after_ms > ctx.time_ms for g in current.grants]
     if not any(active):
-        raise TxRejected("not_accredited", f"{issuer.hex()} has no active accreditation")
+        suspended = [g.suspended_height for g in current.grants
+                     if g.suspended_height is not None]
+        why = (f"it is suspended already, from height {max(suspended)}" if suspended
+               else "its accreditation has ended" if current.grants
+               else "it was never accredited")
+        raise TxRejected("not_accredited", f"{_named(state, issuer)} has no active "
+                         f"accreditation to suspend: {why}")
     # Effective from the next block: an issuance earlier in this same block then
     # verifies as accredited, exactly as the ledger accepted it.
     grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, payload.reason) if is_active else g
@@ -260,14 +276,15 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
 
 
 def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
-                       unknown_code: str, not_in_code: str) -> Batch:
+                       unknown_code: str, not_in_code: str,
+                       doing: str = "revoke or replace it") -> Batch:
     """The sender's batch that `ref` proves to hold its credential (or a refusal)."""
-    # Only the issuer may revoke or supersede: the batch is looked up among its own.
+    # Only the issuer may revoke, supersede or end: the batch is looked up among its own.
     batch = load_batch(state, issuer, ref.batch_root)
     if batch is None:
         raise TxRejected(unknown_code, f"you issued no batch with this root "
                          f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
-                         "may revoke or replace it")
+                         f"may {doing}")
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
     return batch
@@ -313,7 +330,8 @@ def _employment_end(state: StateAccess, payload: EmploymentEndPayload, tx: Trans
         raise TxRejected("not_record_issuer", f"the employment record was issued by "
                          f"{payload.issuer.hex()}; only its issuer may record its end")
     record = payload.credential
-    batch = _own_batch_holding(state, tx.sender, record, "unknown_batch", "not_in_batch")
+    batch = _own_batch_holding(state, tx.sender, record, "unknown_batch", "not_in_batch",
+                               "record the end of its employment")
     if batch.credential_type != "employment":
         raise TxRejected("not_employment_record", f"the batch holds {batch.credential_type} "
                          "credentials, not employment records")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ledger.errors import RulesVersionUnknown
+from ledger.rules_version import require_known_rules
 from node.engine import TICK_MS, Engine
 from node.engine_inbox import InboxBudget
 from node.engine_types import CommitReport, Refusals
@@ -119,6 +120,7 @@ class EngineThread:
         self.inbox = InboxBudget()  # what waits in _inputs, and what was dropped and why
         self._drop_logged_at = -DROP_LOG_EVERY_S
         self.failure: BaseException | None = None
+        self._rules_checked_at = -1  # the head whose next block's rules were checked
         self._thread = threading.Thread(target=self._main, name="senim-engine", daemon=True)
 
     def start(self, engine: Engine) -> None:
@@ -233,6 +235,7 @@ class EngineThread:
             while (step := self._next()) is not None:
                 step()
                 self._flush()
+                self._stop_before_unknown_rules()
         except DiskRefused as exc:  # no bug: the daemon's last line says what to do
             log.error("stopping the node: %s", exc)
             self.failure = exc
@@ -242,6 +245,21 @@ class EngineThread:
         except BaseException as exc:  # a bug in the engine: stop the node, loudly
             log.exception("the engine thread failed; stopping the node")
             self.failure = exc
+
+    def _stop_before_unknown_rules(self) -> None:
+        """RulesVersionUnknown once the next block is under rules this release does not
+        know. The chain raises it only when asked to build or judge that block, and a node
+        never asked (a follower, a backup whose primary has stopped, every node once the
+        quorum has) sat at the block before, running and stalled: an outage to its
+        operator, not the upgrade due that its start refuses and README promises. Checked
+        after a commit only (after this step's output is handed on), since the rules of a
+        height are state, which only a commit changes."""
+        engine = self.engine
+        assert engine is not None
+        height = engine.chain.height
+        if height != self._rules_checked_at:
+            self._rules_checked_at = height
+            require_known_rules(engine.chain.state, height + 1)
 
     def _do_job(self, job: _Job) -> None:
         try:

@@ -1,5 +1,6 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
+import { employmentDetail, headline, shownValue } from './portal-employment.js';
 import { $, formatDate, formatDateTime, formatTime, has, state, t, tNode }
   from './portal-language.js';
 
@@ -254,40 +255,7 @@ function renderTables(fields) {
     });
 }
 
-// ---- employment and recognition checks --------------------------------------------------
-// Said from the verdict's facts and the document's own fields, not from the node's English.
-function shownValue(doc, name) {
-  const entry = ((doc && doc.fields) || {})[name];
-  return entry && typeof entry.value === 'string' ? entry.value : '';
-}
-
-function employmentDetail(check, doc, verdict, status) {
-  const e = (verdict.facts || {}).employment;
-  if (!check.ok || !e) return t('detail.employment.fail');
-  const position = shownValue(doc, 'position');
-  const organisation = shownValue(doc, 'organisation');
-  const role = position && organisation ? t('employment.role', { position, organisation })
-    : position ? t('employment.role_position', { position })
-      : organisation ? t('employment.role_organisation', { organisation }) : '';
-  const params = { role, start: e.start_date ? formatDate(e.start_date)
-    : t('employment.start_hidden'), end: formatDate(e.end_date || '') };
-  let text;
-  if (e.current) {
-    // The node's last block, and its time when the status answered at that same block.
-    const height = String(e.as_of_height ?? '');
-    const asOf = status && status.height === e.as_of_height && status.head_time
-      ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
-      : t('asof.block', { height });
-    text = t('detail.employment.current', { ...params, asOf });
-  } else if (e.end_recorded_at_height !== undefined) {
-    text = t('detail.employment.ended', { ...params, height: String(e.end_recorded_at_height) });
-  } else {
-    text = t('detail.employment.ended_as_issued', params);
-  }
-  // A role said first (as Kazakh does) or none: the sentence still starts with a capital.
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
+// ---- recognition checks ------------------------------------------------------------
 function recognisedDetail(doc, shown, hidden) {
   const lines = Object.keys((doc && doc.fields) || {}).filter((n) => /^recognised\.\d+$/.test(n))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
@@ -391,7 +359,7 @@ function renderChecks(doc, verdict, status, checkedAt) {
 }
 
 export function render(doc, verdict, status, checkedAt) {
-  show(tone(verdict), sentence(verdict));
+  show(tone(verdict), headline(sentence(verdict), doc, verdict, status));
   $('verdict').dataset.status = verdict.status;
   // Nothing was read: a document of a later format is not shown in this one's terms.
   if (verdict.status === 'malformed' || verdict.status === 'newer_format') return;

@@ -171,6 +171,28 @@ def test_an_employment_is_said_in_the_page_language(records: Records, browser: A
     assert_in_page_language(lang, said)
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_verdict_says_whether_the_employment_goes_on(records: Records, browser: Any,
+                                                         lang: str) -> None:
+    # The document holds only the start; the end its employer recorded on chain is in no
+    # field, and the verdict read "Genuine employment record ...; not revoked as of today."
+    # alone, so an ended employment read as a current one unless the technical checks
+    # were opened.
+    open_portal(browser, records.node.url + "/", lang)
+    status, sentence = paste_and_check(browser, records.ended.read_text(encoding="utf-8"))
+    assert status == "valid"
+    end_height = node_facts(records, records.ended)["employment"]["end_recorded_at_height"]
+    ended = EMPLOYED_THEN[lang].format(start=spoken_date("2023-02-01", lang),
+                                       end=spoken_date("2026-06-30", lang), height=end_height)
+    assert sentence.endswith(" " + ended.split(": ", 1)[1]), sentence
+
+    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    assert status == "valid"
+    height = node_facts(records, records.current)["employment"]["as_of_height"]
+    now = EMPLOYED_NOW[lang].format(start=spoken_date("2024-09-02", lang), height=height)
+    assert " " + now.split(": ", 1)[1] in sentence, sentence
+
+
 # A recognition's lines are the courses it recognises: its check is named so, not as a
 # transcript's course lines (it read "Course lines" in English).
 LINES = {"en": "Recognised courses", "ru": "Перезачтённые дисциплины",

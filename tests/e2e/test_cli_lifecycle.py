@@ -333,7 +333,7 @@ def test_suspension_stops_new_issuing_but_keeps_earlier_credentials(world: World
     assert still.returncode == 0, still.stdout
     assert "VALID" in still.stdout and KAZNU in still.stdout
     members = world.cli("members", check=True).stdout
-    assert "suspended at height" in members
+    assert "suspended from height" in members
 
 
 def test_status_prints_height(world: World) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Collection
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from node.engine_thread import TICK_S, EngineThread
 from node.engine_types import CommitReport
+from storage.kv import MemoryStore
 
 DEADLINE_S = 10.0
 
@@ -27,6 +29,9 @@ class StandInEngine:
         self.ticks: list[Collection[bytes]] = []
         self.release = threading.Event()
         self.report = CommitReport(execution=None, refused=[], source="consensus")  # type: ignore[arg-type]
+        # The head the thread reads after each step (whether the next block's rules are
+        # known): no chain, so no rules version scheduled.
+        self.chain = SimpleNamespace(height=0, state=MemoryStore())
 
     def tick(self, connected: Collection[bytes]) -> None:
         self.ticks.append(connected)

@@ -300,9 +300,9 @@ def test_refusals_of_member_actions(council: Council, chain: Chain) -> None:
     def propose(action: AddMemberAction | MemberAction) -> Transaction:
         return proposal(council.ministry, action, chain.height + 10, chain.height + 5)
 
-    assert_refused(chain, propose(AddMemberAction("KazNU again", "university",
-                                                  council.university.public_key)),
-                   "already_member")
+    refusal = assert_refused(chain, propose(AddMemberAction(
+        "KazNU again", "university", council.university.public_key)), "already_member")
+    assert refusal.message.endswith(f"KazNU ({council.university.member_id.hex()})")
     outsider = keys_from("outsider")
     assert_refused(chain, propose(member_action(ACTION_ADD_VALIDATOR, outsider)),
                    "unknown_member")

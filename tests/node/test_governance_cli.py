@@ -115,6 +115,11 @@ def test_propose_vote_list(tmp_path: Path, council: Council,
 
     voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
     assert voted.exit_code == 0, voted.output
+    # The approving vote says so: it printed only 'vote: committed at height 2'.
+    assert voted.output.endswith(
+        f"proposal {proposal_id[:16]}…: add KazNU to the validators from height 10. Approved "
+        "at height 2 by Ministry of Science and Ministry of Education; it takes effect at "
+        "height 10, in 8 block(s).\n"), voted.output
     answer = json.loads(runner.invoke(main, ["governance", "list", "--json"]).output)
     proposal = answer["proposals"][0]
     assert proposal["status"] == "approved" and proposal["votes_needed"] == 0
@@ -172,7 +177,8 @@ def test_a_voter_proposing_what_is_open_is_sent_to_vote_for_it(
     (["--action", "retire-member"], "retire-member needs --member"),
     (["--action", "retire-member", "--member", "zz"], "--member 'zz' is neither a member id"),
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "5",
-      "--expiry-height", "4"], "expiry height must be at least 2 blocks"),
+      "--expiry-height", "4"], "--expiry-height 4 is too late for --effective-height 5: "
+     "votes close 2 blocks before a change, so at height 3 at the latest"),
     # the chain is at height 0: heights it has passed, or too close to reach, are named
     # as given, not as the expiry height computed from them
     (["--action", "retire-member", "--member", "00" * 20, "--effective-height", "3"],

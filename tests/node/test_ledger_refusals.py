@@ -187,13 +187,17 @@ def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
                            1000)
     assert_refused(chain, tx, "not_a_ministry")
     tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "other"))
-    assert_refused(chain, tx, "not_a_ministry")
+    refusal = assert_refused(chain, tx, "not_a_ministry")
+    assert refusal.message.endswith("sender is an employer"), refusal.message  # "a employer"
 
 
 def test_already_member(chain: Chain, net: Consortium) -> None:
     tx = make_tx(net.ministry, AddMemberPayload("KazNU again", "university",
                                                  net.university.public_key))
-    assert_refused(chain, tx, "already_member")
+    refusal = assert_refused(chain, tx, "already_member")
+    # named as the officer knows it, not by 40 hex digits alone
+    assert refusal.message == (f"this key is already a member's: KazNU "
+                               f"({net.university.member_id.hex()})"), refusal.message
 
 
 def test_add_member_then_member_can_act(chain: Chain, net: Consortium) -> None:
@@ -256,11 +260,18 @@ def test_not_accredited_when_suspended(accredited: Chain, net: Consortium) -> No
 
 def test_suspend_of_unaccredited_issuer_refused(accredited: Chain, net: Consortium) -> None:
     tx = make_tx(net.ministry, SuspendPayload(net.employer.member_id, "licence_revoked"))
-    assert_refused(accredited, tx, "not_accredited")
+    refusal = assert_refused(accredited, tx, "not_accredited")
+    assert refusal.message.endswith("has no active accreditation to suspend: it was never "
+                                    "accredited"), refusal.message
     commit(accredited, [make_tx(net.ministry, SuspendPayload(net.university2.member_id,
                                                              "investigation"))])
+    suspended_from = accredited.height + 1
     again = make_tx(net.ministry, SuspendPayload(net.university2.member_id, "other"))
-    assert_refused(accredited, again, "not_accredited")
+    refusal = assert_refused(accredited, again, "not_accredited")
+    # it said '<40 hex digits> has no active accreditation' to a ministry suspending twice
+    assert refusal.message == (f"ENU ({net.university2.member_id.hex()}) has no active "
+                               "accreditation to suspend: it is suspended already, from "
+                               f"height {suspended_from}"), refusal.message
 
 
 def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortium) -> None:

@@ -74,8 +74,8 @@ def test_a_name_two_members_share_is_refused_naming_both(
     assert chain.height == 1
     code, output = _propose_retire(tmp_path, council, "Kaznu")  # exact: that one, no guess
     assert code == 0, output
-    assert "retire Kaznu from height 30" in CliRunner().invoke(main, ["governance",
-                                                                     "list"]).output
+    listed = CliRunner().invoke(main, ["governance", "list"]).output
+    assert f"retire Kaznu ({twin.member_id.hex()[:12]}…) from height 30" in listed
 
 
 def test_accredit_and_suspend_take_a_name(tmp_path: Path, council: Council,

@@ -98,7 +98,17 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--start", "2025-13-01"], "start_date: no such date"),
+    (["--start", "2025-13-01"], "--start '2025-13-01' is no day of the calendar"),
+    (["--start", "31.02.2025"], "--start '31.02.2025' is no day of the calendar"),
+    (["--start", "03/04/2025"], "could be day/month or month/day"),
+    (["--start", "1 Feb 2025"], "--start must be a day as YYYY-MM-DD or DD.MM.YYYY"),
+    # Until its first day a verifier would read it as a current employment.
+    (["--start", "2999-01-01"], "--start 2999-01-01 is after today"),
+    # An IIN was not checked at all ('12345' was issued), and a missing position was
+    # 'record 1: position: …', a record the officer never numbered.
+    (["--iin", "12345"], "--iin '12345': an IIN is 12 digits; this has 5\n"),
+    (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong"),
+    (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
 ])
@@ -110,6 +120,27 @@ def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[
     assert done.exit_code == 2, done.output
     assert message in done.output and "Traceback" not in done.output
     assert not out.exists() and fake_node.submitted == []
+
+
+@pytest.mark.parametrize("typed", ["01.02.2025", "2025/02/01", "2025/2/1", " 1.2.2025 "])
+def test_start_as_people_type_it_is_recorded_as_a_day(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node], typed: str) -> None:
+    # It said 'record 1: start_date must be a date YYYY-MM-DD (got '01.02.2025')': an
+    # export's words for a day written the way it is written in Kazakhstan.
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START[:-1], typed, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["fields"]["start_date"]["value"] == "2025-02-01"
+
+
+def test_an_iin_typed_in_groups_is_recorded_whole(tmp_path: Path, net: Consortium,
+                                                  fake_node: type[_Node]) -> None:
+    out = tmp_path / "employment.json"
+    done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
+                                     *START, "--iin", "0110 2051 0003", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["fields"]["iin"]["value"] == "011020510003"
 
 
 def _employment_file(tmp_path: Path, net: Consortium, issuer: Any = None) -> Path:
@@ -129,14 +160,18 @@ def test_end_sends_days_and_the_reference(tmp_path: Path, net: Consortium,
                                      str(record), "--end", "2026-03-08"])
     assert done.exit_code == 0, done.output
     assert "employed from 2025-02-01 to 2026-03-08" in done.output
-    (tx,) = fake_node.submitted
-    assert isinstance(tx.payload, EmploymentEndPayload)
-    assert tx.payload.end_day - tx.payload.start_day == 400
+    done = CliRunner().invoke(main, ["employment", "end", "--key", _key(tmp_path, net),
+                                     str(record), "--end", "08.03.2026"])
+    assert done.exit_code == 0 and "to 2026-03-08" in done.output, done.output
+    for tx in fake_node.submitted:
+        assert isinstance(tx.payload, EmploymentEndPayload)
+        assert tx.payload.end_day - tx.payload.start_day == 400
 
 
 @pytest.mark.parametrize("end,message", [
     ("2025-01-31", "before the employment started"),
-    ("31.01.2026", "--end must be a date YYYY-MM-DD"),
+    ("31/01/2026", "could be day/month or month/day"),
+    ("31.01.2025", "before the employment started"),
     ("2999-01-01", "more than a year ahead"),
 ])
 def test_bad_end_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
@@ -154,6 +189,8 @@ def test_end_of_another_employers_record_refused_before_sending(
     done = CliRunner().invoke(main, ["employment", "end", "--key", _key(tmp_path, net),
                                      str(record), "--end", "2026-03-08"])
     assert done.exit_code == 2 and "only its issuer may end it" in done.output
+    # named as the file names it, not only by 40 hex digits
+    assert f"issued by Kaspi ({net.university.member_id.hex()})" in done.output
     assert fake_node.submitted == []
 
 

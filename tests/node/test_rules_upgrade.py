@@ -102,6 +102,35 @@ async def test_the_engine_stops_before_the_block_and_goes_on_once_upgraded(
         kv.close()
 
 
+async def test_a_node_asked_for_nothing_stops_once_the_next_block_needs_an_upgrade(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # On a 5-validator loopback network scheduling rules version 3 from block 144, the two
+    # nodes asked to build or judge block 144 stopped; the others (a follower among them)
+    # stayed at block 143, running, with no quorum left to propose 144: stalled, not stopped
+    # for the upgrade their start would refuse. Nothing is submitted here after the block
+    # before: the engine stops without being asked for the next one (an idle lone validator
+    # would make an empty block only after a minute, past this wait).
+    ministry = keys_from("ministry")
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    try:
+        core = api_core(ministry, _genesis(ministry), kv)
+        with caplog.at_level(logging.INFO):
+            async with engine_on_thread(core) as (_, thread):
+                assert await _committed(core, _schedule(ministry, UNKNOWN, EFFECTIVE)) <= 3
+                while core.chain.height < EFFECTIVE - 1:
+                    await _committed(core, _anchor(ministry, core.chain.height))
+                await wait_until(lambda: thread.failure is not None, "the engine to stop")
+        failure = thread.failure
+        assert isinstance(failure, RulesVersionUnknown), failure
+        assert (failure.version, failure.height) == (UNKNOWN, EFFECTIVE)
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and errors[0].startswith(
+            f"stopping the node before block {EFFECTIVE}: "), errors
+        assert core.chain.height == EFFECTIVE - 1
+    finally:
+        kv.close()
+
+
 # ---- the daemon ---------------------------------------------------------------------------
 
 def _no_own_logging(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,42 @@
+"""Days as people type them, for the employment commands' --start and --end.
+
+A credential states a day as YYYY-MM-DD (`ledger.academic.parse_date`), but an HR
+officer in Kazakhstan writes 31.08.2026, and a spreadsheet may give 2026/08/31. Both
+are unambiguous, so they are read and recorded as YYYY-MM-DD. A day written with
+slashes day-first or month-first (31/08/2026, 08/31/2026) is refused rather than
+guessed: 03/04/2026 is March or April depending on who typed it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from cli.errors import EXIT_BAD_INPUT, fail
+
+_FORMS = (
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), (1, 2, 3)),
+    (re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"), (1, 2, 3)),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), (3, 2, 1)),
+)
+_SLASHED_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+
+
+def typed_date(value: str, option: str) -> datetime.date:
+    """The day `value` names (YYYY-MM-DD, DD.MM.YYYY, YYYY/MM/DD or YYYY.MM.DD), or a
+    one-line error naming `option` and the forms it takes."""
+    text = value.strip()
+    for pattern, (year, month, day) in _FORMS:
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        try:
+            return datetime.date(int(found.group(year)), int(found.group(month)),
+                                 int(found.group(day)))
+        except ValueError:
+            fail(f"{option} {value!r} is no day of the calendar", EXIT_BAD_INPUT)
+    if _SLASHED_DAY_FIRST_OR_MONTH_FIRST.fullmatch(text):
+        fail(f"{option} {value!r} could be day/month or month/day: write it as YYYY-MM-DD "
+             "or DD.MM.YYYY", EXIT_BAD_INPUT)
+    fail(f"{option} must be a day as YYYY-MM-DD or DD.MM.YYYY, got {value!r}", EXIT_BAD_INPUT)

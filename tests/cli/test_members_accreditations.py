@@ -1,0 +1,68 @@
+"""`senim members` says whether each accreditation covers what is issued now. On a
+loopback network a ministry recorded a past period with `senim accredit --force`
+(2020-09-01 to 2025-09-01), and `senim members` listed it as "active"; a suspension
+read "suspended at height 76" with no reason, in the block after the one that
+committed it. And `senim accredit`'s default term of five years is five calendar years."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+import cli.admin
+import cli.node_info
+from ledger.verification import when
+
+DAY_MS = 86_400_000
+
+
+def _answer(**grant: Any) -> dict[str, Any]:
+    now_ms = int(time.time() * 1000)
+    period = {"types": ["diploma"], "from": when(now_ms - 400 * DAY_MS),
+              "until": when(now_ms + 400 * DAY_MS), "granted_by": "aa" * 20,
+              "granted_height": 3, "suspended_height": None, "suspend_reason": None}
+    period.update({key: when(now_ms + value * DAY_MS) if key in ("from", "until") else value
+                   for key, value in grant.items()})
+    return {"height": 80, "members": [{
+        "member_id": "bb" * 20, "name": "Қазақ-Британ техникалық университеті",
+        "role": "university", "validator": False, "public_key": "cc" * 32, "on_chain": True,
+        "added_height": 4, "retired_height": None, "accreditations": [period]}]}
+
+
+def _standing(**grant: Any) -> str:
+    lines = cli.node_info._member_lines(_answer(**grant))
+    assert lines[2].startswith("    accredited for diploma from "), lines
+    return lines[2].rsplit("; ", 1)[1] if "; " in lines[2] else lines[2]
+
+
+def test_a_period_gone_by_is_not_active() -> None:
+    assert _standing(until=-90) == "ended: it covers nothing issued from then on"
+
+
+def test_a_period_to_come_is_not_active_yet() -> None:
+    assert _standing(**{"from": 30}) == "not begun: it covers nothing issued before then"
+
+
+def test_a_current_period_is_active() -> None:
+    assert _standing() == "active"
+
+
+def test_a_suspension_says_from_which_height_and_why() -> None:
+    assert (_standing(suspended_height=76, suspend_reason="investigation")
+            == "suspended from height 76 (under investigation)")
+    # the ministry's act on record is said, whether or not the period has ended since
+    assert _standing(until=-1, suspended_height=76, suspend_reason="other") == (
+        "suspended from height 76 (another reason, whose details the ministry keeps)")
+
+
+def _ms(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> int:
+    return int(datetime.datetime(year, month, day, hour, minute, second,
+                                 tzinfo=datetime.UTC).timestamp() * 1000)
+
+
+def test_the_default_term_is_five_calendar_years() -> None:
+    # 5 x 365 days: accredited on 3 December 2026 'for five years' read 'until 2031-12-02'
+    assert cli.admin._years_later(_ms(2026, 12, 3, 11, 10, 46), 5) == _ms(2031, 12, 3, 11, 10,
+                                                                          46)
+    assert cli.admin._years_later(_ms(2028, 2, 29, 9), 5) == _ms(2033, 2, 28, 9)

@@ -1,0 +1,154 @@
+"""A new member's name, checked by `senim add-member` and `senim governance propose
+--action add-member` before anything is signed, and names two members share told apart
+by `senim governance list`. Tried on a loopback network: a second ministry admitted a
+second 'Astana IT University', and 'Университет "Туран"  ' kept its trailing spaces, so
+that `--member 'Университет "Туран"'` matched nothing and a later 'retire Astana IT
+University' did not say which of the two."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import cli.admin
+import cli.governance
+from cli.main import main
+from ledger.identity import KeyPair
+from ledger.payloads import AddMemberPayload, MemberAction, ProposePayload, VotePayload
+from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
+from ledger.rules import all_members, load_member
+from tests.node.conftest import commit, make_tx
+from tests.node.test_governance import Council, make_council
+from tests.node.test_governance_cli import _ChainClient, _key, chain_client
+
+__all__ = ["chain_client"]  # a fixture, used by name
+
+
+@pytest.fixture
+def council() -> Council:
+    return make_council()
+
+
+@pytest.fixture
+def admin_client(chain_client: type[_ChainClient],
+                 monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
+    """The chain client, with each member's retirement as GET /v1/members gives it."""
+
+    class _Registry(chain_client):  # type: ignore[valid-type,misc]
+        def request(self, method: str, path: str) -> dict[str, Any]:
+            answer: dict[str, Any] = super().request(method, path)
+            if path == "/v1/members":
+                retired = {member_id.hex(): m.retired_height
+                           for member_id, m in all_members(self.chain.state)}
+                for member in answer["members"]:
+                    member["retired_height"] = retired[member["member_id"]]
+            return answer
+
+    monkeypatch.setattr(cli.admin, "NodeClient", _Registry)
+    monkeypatch.setattr(cli.governance, "NodeClient", _Registry)
+    return chain_client
+
+
+def _add_member(tmp_path: Path, council: Council, name: str,
+                newcomer: KeyPair) -> tuple[int, str]:
+    path = tmp_path / "m1.key"
+    key = str(path) if path.exists() else _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, ["add-member", "--key", key, "--name", name, "--role",
+                                     "university", "--public-key", newcomer.public_key.hex()])
+    return done.exit_code, done.output
+
+
+@pytest.mark.parametrize("name", ["KazNU", "kaznu", "  KazNU ", "KazNU\u00a0"])
+def test_a_name_a_member_bears_is_refused_naming_it(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient], name: str) -> None:
+    code, output = _add_member(tmp_path, council, name, KeyPair.generate())
+    assert code == 2 and output.count("\n") == 1, output
+    assert (f"is already a member's name: KazNU ({council.university.member_id.hex()}). "
+            "Two members of one name cannot be told apart by name") in output
+    assert admin_client.chain.height == 0
+
+
+def test_spaces_are_tidied_and_the_new_member_is_named_with_its_id(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient]) -> None:
+    newcomer = KeyPair.generate()
+    code, output = _add_member(tmp_path, council, ' Университет  "Туран"  ', newcomer)
+    assert code == 0, output
+    assert (f'new member: Университет "Туран" (university), member id '
+            f"{newcomer.member_id.hex()}, admitted at height 1") in output
+    member = load_member(admin_client.chain.state, newcomer.member_id)
+    assert member is not None and member.name == 'Университет "Туран"'
+    code, output = _add_member(tmp_path, council, 'университет "туран"', KeyPair.generate())
+    assert code == 2 and "is already a member's name" in output
+
+
+def test_an_invisible_character_is_refused(tmp_path: Path, council: Council,
+                                           admin_client: type[_ChainClient]) -> None:
+    code, output = _add_member(tmp_path, council, "Narxoz\u202e University",
+                               KeyPair.generate())
+    assert code == 2 and "holds an invisible character (U+202E)" in output, output
+    assert admin_client.chain.height == 0
+
+
+def test_governance_add_member_checks_the_name_too(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
+    key = _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, [
+        "governance", "propose", "--key", key, "--action", "add-member", "--name",
+        "Ministry of  justice", "--role", "ministry", "--public-key",
+        KeyPair.generate().public_key.hex(), "--effective-height", "30"])
+    assert done.exit_code == 2, done.output
+    assert "is already a member's name: Ministry of Justice (" in done.output
+    assert chain_client.chain.height == 0
+
+
+def test_a_name_on_chain_with_stray_spaces_is_found_as_typed(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
+    # Admitted before this check (or by another tool): the ledger takes any text.
+    spaced = KeyPair.generate()
+    commit(chain_client.chain, [make_tx(council.ministry, AddMemberPayload(
+        'Университет  "Туран"  ', "university", spaced.public_key))])
+    key = _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, [
+        "governance", "propose", "--key", key, "--action", "retire-member", "--member",
+        'Университет "Туран"', "--effective-height", "30"])
+    assert done.exit_code == 0, done.output
+
+
+def test_the_list_tells_apart_members_of_one_name(
+        tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
+    twins = KeyPair.generate(), KeyPair.generate()
+    commit(chain_client.chain, [make_tx(council.ministry, AddMemberPayload(
+        "Astana IT University", "university", k.public_key)) for k in twins])
+    key = _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, [
+        "governance", "propose", "--key", key, "--action", "retire-member", "--member",
+        twins[1].member_id.hex(), "--effective-height", "30"])
+    assert done.exit_code == 0, done.output
+    listed = CliRunner().invoke(main, ["governance", "list"]).output
+    assert (f"retire Astana IT University ({twins[1].member_id.hex()[:12]}…) from height 30"
+            in listed), listed
+    assert "(ministry" not in listed and "KazNU (" not in listed  # the others as they are
+
+
+def test_a_retired_namesake_is_said_so(tmp_path: Path, council: Council,
+                                       admin_client: type[_ChainClient]) -> None:
+    # Of two 'Astana IT University', one retired at height 60, --issuer named both alike.
+    chain = admin_client.chain
+    twins = KeyPair.generate(), KeyPair.generate()
+    commit(chain, [make_tx(council.ministry, AddMemberPayload(
+        "Astana IT University", "university", k.public_key)) for k in twins])
+    retire = make_tx(council.ministry, ProposePayload(
+        MemberAction(ACTION_RETIRE_MEMBER, twins[0].member_id), 6, 4))
+    commit(chain, [retire])
+    commit(chain, [make_tx(council.ministry2, VotePayload(retire.tx_id))])
+    key = _key(tmp_path, council.ministry, "m1")
+    done = CliRunner().invoke(main, ["suspend", "--key", key, "--issuer",
+                                     "Astana IT University", "--reason", "other"])
+    assert done.exit_code == 2, done.output
+    assert (f"Astana IT University ({twins[0].member_id.hex()}, retired from height 6)"
+            in done.output), done.output
+    assert f"Astana IT University ({twins[1].member_id.hex()})" in done.output
+

@@ -1,0 +1,73 @@
+"""`senim status` says when governance has scheduled the node's own member to join or
+leave the validators. On a loopback network Satbayev University's operator started its
+node for a validator-to-be and read only 'consensus follower (not a validator)' until
+height 20, with nothing saying the node was the one expected; a validator to be removed
+read as any validator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from aiohttp.test_utils import TestClient
+
+from cli.node_info import _status_lines
+from ledger.payloads import MemberAction, ProposePayload, VotePayload
+from ledger.payloads_consortium import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
+from node.service import NodeCore
+from storage.kv import LevelDBStore
+from tests.node.api_server import api_core, serving
+from tests.node.conftest import commit, make_tx
+from tests.node.test_governance import Council, make_council
+
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+def council() -> Council:
+    return make_council()
+
+
+@pytest.fixture
+async def kaznu_node(tmp_path: Path, council: Council
+                     ) -> AsyncIterator[tuple[Client, NodeCore]]:
+    """KazNU's node, a follower: KazNU is a member, not a validator, at genesis."""
+    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
+    core = api_core(council.university, council.genesis, kv)
+    try:
+        async with serving(core) as client:
+            yield client, core
+    finally:
+        kv.close()
+
+
+async def _said(client: Client) -> list[str]:
+    status = await (await client.get("/v1/status")).json()
+    sets = (await (await client.get("/v1/governance")).json())["validator_sets"]
+    return [click.unstyle(line) for line in _status_lines(status, "http://node", sets)
+            if line.startswith("scheduled")]
+
+
+def _approve(council: Council, core: NodeCore, action: str, effective: int) -> None:
+    propose = make_tx(council.ministry, ProposePayload(
+        MemberAction(action, council.university.member_id), effective, effective - 2))
+    commit(core.chain, [propose])
+    commit(core.chain, [make_tx(council.ministry2, VotePayload(propose.tx_id))])
+
+
+async def test_a_member_scheduled_to_validate_is_told_from_when(
+        kaznu_node: tuple[Client, NodeCore], council: Council) -> None:
+    client, core = kaznu_node
+    assert await _said(client) == []
+    _approve(council, core, ACTION_ADD_VALIDATOR, 8)
+    assert await _said(client) == ["scheduled KazNU joins the validators at height 8, in 6 "
+                                   "block(s); keep this node running then"]
+    while core.chain.height < 8:
+        commit(core.chain, [])
+    assert await _said(client) == []  # done: it validates now, as the consensus line says
+    _approve(council, core, ACTION_REMOVE_VALIDATOR, 16)
+    assert await _said(client) == ["scheduled KazNU leaves the validators at height 16, in 6 "
+                                   "block(s)"]
