@@ -12,6 +12,7 @@ documented normalisations).
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import unicodedata
@@ -23,6 +24,7 @@ from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
+from registrar.record_dates import date_problems
 from registrar.rows import RawRow, stray_row
 from registrar.schema import MAX_RECORD_FIELDS, EachGroup, LineGroup, Schema
 from registrar.targets import (
@@ -76,6 +78,7 @@ class Validator:
         self.problems = problems
         self.records: list[dict[str, str]] = []
         self.count = 0
+        self._today = datetime.date.today()  # one day for the whole file
         self._on_record = on_record
         self._issued = issued
         self.sample: list[tuple[int, dict[str, str]]] = []
@@ -362,6 +365,10 @@ class Validator:
                 self.problems.add(number, header_of.get(field, field), "inconsistent",
                                   message + rows)
                 ok = False
+        for field, code, message in date_problems(self.schema.credential_type, record,
+                                                   self._today):
+            self.problems.add(number, header_of.get(field, field), code, message)
+            ok = False
         if len(record) > MAX_RECORD_FIELDS:
             self.problems.add(number, None, "too-many-fields",
                               f"a record holds at most {MAX_RECORD_FIELDS} fields")

@@ -1,0 +1,28 @@
+"""The dates of one record against each other and against today: what an export can
+hold that every verifier would read wrongly once it is on chain."""
+
+from __future__ import annotations
+
+import datetime
+
+# An employment record holds its start and, once known, its end: until its start a
+# verifier reads it as current employment ("currently employed … from" a day to come),
+# and an end before the start is no period at all.
+START_FIELD, END_FIELD = "start_date", "end_date"
+
+
+def date_problems(credential_type: str, record: dict[str, str], today: datetime.date
+                  ) -> list[tuple[str, str, str]]:
+    """(field, problem code, message) for each date of `record` that cannot stand;
+    its dates are already YYYY-MM-DD (registrar.formats)."""
+    if credential_type != "employment" or START_FIELD not in record:
+        return []
+    start = datetime.date.fromisoformat(record[START_FIELD])
+    if start > today:
+        return [(START_FIELD, "in-future",
+                 f"starts after today ({today.isoformat()}): until that day every verifier "
+                 "would read it as current employment; issue it on or after its first day")]
+    end = record.get(END_FIELD)
+    if end is not None and datetime.date.fromisoformat(end) < start:
+        return [(END_FIELD, "inconsistent", f"ends before it starts ({record[START_FIELD]})")]
+    return []

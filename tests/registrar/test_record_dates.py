@@ -1,0 +1,39 @@
+"""An employment export's dates against each other and today, refused by row: a start
+to come would be read as current employment by every verifier until that day."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from registrar import read_export
+from tests.registrar.helpers import IINS, codes, write_csv
+
+HEADER = ["full_name", "iin", "position", "organisation", "start_date", "end_date"]
+
+
+def _row(index: int, start: str, end: str = "") -> list[str]:
+    return ["Айгерім Сәрсенова", IINS[index], "Data analyst", "Kaspi", start, end]
+
+
+def test_an_employment_starting_after_today_or_ending_before_it_starts_is_refused(
+        tmp_path: Path) -> None:
+    today = datetime.date.today()
+    tomorrow = (today + datetime.timedelta(days=1)).strftime("%d.%m.%Y")
+    path = write_csv(tmp_path / "staff.csv", [
+        HEADER, _row(0, "2026-09-01"), _row(1, tomorrow), _row(2, "2026-09-01", "2026-08-31"),
+        _row(3, "2026-09-01", "2026-09-01"), _row(4, today.isoformat())])
+    result = read_export(path, "employment")
+    assert codes(result) == ["in-future", "inconsistent"], result.problems
+    future, inverted = result.problems
+    assert (future.row, future.column) == (3, "start_date") and "after today" in future.message
+    assert (inverted.row, inverted.column) == (4, "end_date")
+    assert "ends before it starts (2026-09-01)" in inverted.message
+    assert result.records == []  # a file with problems issues nothing
+
+
+def test_other_types_keep_their_dates_as_they_are(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "graduates.csv", [
+        ["full_name", "iin", "programme", "qualification", "graduation_date"],
+        ["Әсел Нұрланова", IINS[0], "Ақпараттық жүйелер", "Бакалавр", "2099-06-30"]])
+    assert read_export(path, "diploma").problems == []
