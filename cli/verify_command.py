@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
-from cli.deadline import Deadline, DeadlinePassed, overall_deadline
+from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
@@ -139,11 +139,11 @@ def _verify_offline(document: Any, genesis_path: Path | None,
               help="The genesis file you trust. Online, the node's answer is then checked "
                    "against the certificates of the validator set followed from it through "
                    "every change; --offline needs it.")
-@click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
+@click.option("--max-age", "max_age_s", type=Seconds(min=0), default=None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
               help="Seconds the whole check may take, every request to the node together; "
                    "a node that has not answered by then is reported unreachable (exit 3). "

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cli.errors import EXIT_UNREACHABLE
+from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from storage.kv import MemoryStore
@@ -179,3 +181,24 @@ def test_prove_gives_up_at_its_deadline_too_and_writes_nothing(
                            "Senim"), err
     assert not out.exists() and node.paths == ["/v1/proofs"]
     assert took < TRICKLE_FOR_S / 4, took
+
+
+@pytest.mark.parametrize("command", ["verify", "prove"])
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e12"])
+def test_a_timeout_no_timer_takes_is_a_usage_error(credential: Path, command: str,
+                                                   seconds: str) -> None:
+    """NaN passes every range check click makes, and setitimer takes neither it nor more
+    than time_t holds: each was a traceback (exit 1) before a request was made."""
+    extra = ["--out", str(credential.with_name("proved.json"))] if command == "prove" else []
+    result = CliRunner().invoke(main, [command, str(credential), *extra, "--node",
+                                       "http://127.0.0.1:9", "--timeout", seconds])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Invalid value for '--timeout'" in result.output, result.output
+
+
+def test_a_max_age_of_nan_is_a_usage_error(credential: Path) -> None:
+    """--max-age nan called every answer stale, however new (no age is at most NaN)."""
+    result = CliRunner().invoke(main, ["verify", str(credential), "--max-age", "nan",
+                                       "--genesis", str(credential)])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--max-age'" in result.output, result.output
