@@ -46,6 +46,9 @@ def _years_later(time_ms: int, years: int) -> int:
     5 × 365 days, a day short over a leap year: accredited on 3 December 2026 'for five
     years' read 'until 2031-12-02'."""
     start = datetime.datetime.fromtimestamp(time_ms / 1000, tz=datetime.UTC)
+    if start.year + years > datetime.MAXYEAR:  # --from 9996-01-01: past the calendar
+        fail(f"{years} years from {start.date()} is past the year {datetime.MAXYEAR}: give "
+             "--until", 2)
     try:
         later = start.replace(year=start.year + years)
     except ValueError:

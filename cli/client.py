@@ -10,7 +10,7 @@ import urllib.parse
 import urllib.request
 from typing import IO, Any
 
-from cli.deadline_http import DeadlineHTTPHandler, DeadlineHTTPSHandler
+from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, read_bounded, unreachable
 from ledger.errors import SenimError
@@ -84,8 +84,7 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
 def _opener(deadline: float) -> urllib.request.OpenerDirector:
     """An opener whose request ends by `deadline` (time.monotonic), however slowly the
     node answers (cli/deadline_http.py)."""
-    return urllib.request.build_opener(_PostsNotRedirected, DeadlineHTTPHandler(deadline),
-                                       DeadlineHTTPSHandler(deadline))
+    return deadline_opener(deadline, _PostsNotRedirected)
 
 
 # A request made once a command's time for the node is spent still gets this long: a

@@ -20,12 +20,38 @@ the command, which says so in one line.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
+
+import click
+
+# The longest --timeout taken: a year. The interval timer takes no more than its
+# platform's time_t holds (1e12 s was an OverflowError traceback), and `inf` none at all.
+MAX_TIMEOUT_S = 365 * 24 * 3600.0
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds for an option: within its range, and a number. click's
+    FloatRange lets NaN through (every comparison with it is false), and NaN given to
+    setitimer was a ValueError traceback; as --max-age it called every answer stale."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+def timeout_seconds() -> Seconds:
+    """The type of a command's --timeout: more than 0 s, at most MAX_TIMEOUT_S."""
+    return Seconds(min=0, min_open=True, max=MAX_TIMEOUT_S)
 
 
 class DeadlinePassed(BaseException):

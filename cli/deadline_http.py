@@ -4,8 +4,10 @@ urllib's `timeout` bounds each socket operation, not the request: a node that se
 its status line, headers or body a byte at a time, each within the timeout, holds the
 caller for as long as it likes (`cli.remote.read_bounded` bounds a body's reading,
 but not what comes before it). Here every read from the connection's socket is given
-only the time left until the request's deadline, so connecting, sending, the headers
-and the body together end by it, with the TimeoutError a socket raises.
+only the time left until the request's deadline (and never more than the connection's
+own timeout, so a silent node is still given up on as soon as before), so connecting,
+sending, the headers and the body together end by it, with the TimeoutError a socket
+raises.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from typing import Any
 class _DeadlineReader(io.RawIOBase):
     """The socket's raw reader (socket.SocketIO), each read given the time left."""
 
-    def __init__(self, raw: Any, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, raw: Any, sock: socket.socket, deadline: float,
+                 per_read: float | None) -> None:
         super().__init__()
         self._raw = raw
         self._sock = sock
         self._deadline = deadline
+        self._per_read = per_read
 
     def readable(self) -> bool:
         return True
@@ -34,7 +38,7 @@ class _DeadlineReader(io.RawIOBase):
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request's deadline passed")
-        self._sock.settimeout(left)
+        self._sock.settimeout(left if self._per_read is None else min(left, self._per_read))
         result: int | None = self._raw.readinto(buffer)
         return result
 
@@ -49,12 +53,14 @@ class _DeadlineSocket:
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
         self._deadline = deadline
+        self._per_read = sock.gettimeout()  # the urlopen timeout (None: none was given)
 
     def makefile(self, mode: str = "r", buffering: int | None = None, **_: Any
                  ) -> io.BufferedReader:
         assert mode == "rb"  # all http.client asks for
         raw = self._sock.makefile("rb", buffering=0)
-        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._deadline))
+        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._deadline,
+                                                 self._per_read))
 
     def sendall(self, data: Any) -> None:
         self._sock.settimeout(max(self._deadline - time.monotonic(), 1e-3))
@@ -102,3 +108,11 @@ class DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(_connection(_DeadlineHTTPS, self.deadline), req,
                             context=self._context)  # type: ignore[attr-defined]
+
+
+def deadline_opener(deadline: float,
+                    *handlers: urllib.request.BaseHandler | type[urllib.request.BaseHandler]
+                    ) -> urllib.request.OpenerDirector:
+    """An opener (with `handlers`) whose requests end by `deadline` (time.monotonic)."""
+    return urllib.request.build_opener(*handlers, DeadlineHTTPHandler(deadline),
+                                       DeadlineHTTPSHandler(deadline))

@@ -96,12 +96,10 @@ def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: P
     try:
         if named is None:
             # O_EXCL: two jobs recording at once name one registry, the first one's
-            fd = os.open(pointer, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            _write_owner_only(pointer, text, os.O_EXCL)
         else:  # the one named is gone, and this job started its successor (--registry)
             spare = pointer.with_name(pointer.name + ".tmp")
-            spare.write_text(text, encoding="utf-8")
+            _write_owner_only(spare, text, os.O_TRUNC)
             os.replace(spare, pointer)
     except FileExistsError:
         return None
@@ -109,3 +107,11 @@ def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: P
         return (f"could not name the registry beside the key in {pointer} "
                 f"({exc.strerror or exc}): later jobs find it only beside their folders")
     return None
+
+
+def _write_owner_only(path: Path, text: str, flag: int) -> None:
+    """`text` into `path`, mode 0600 whatever the umask (the successor's file as the first)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)  # a spare left by an earlier try keeps its mode through O_TRUNC
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import click
@@ -79,7 +79,9 @@ class Words:
         moment = _node_time(when)
         day = moment.astimezone().strftime("%Y-%m-%d") if moment else (when or "")
         m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", day)
-        if not m:
+        if not m or not _is_day(int(m[1]), int(m[2]), int(m[3])):
+            # as written: a document's own day (an employment's start) is whatever its
+            # issuer hashed, which no verification reads as a date
             return when or ""
         return self.t("date.format", day=str(int(m[3])), month=self.t(f"month.{int(m[2])}"),
                       year=m[1])
@@ -104,7 +106,18 @@ def _node_time(when: str | None) -> datetime | None:
     if not m:
         return None
     year, month, day, hour, minute, second = (int(part) for part in m.groups())
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:  # "2026-02-31 …" matches the pattern, and is no moment
+        return None
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _zone(local: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import sys
@@ -95,7 +96,9 @@ def _status_lines(info: dict[str, Any], node_url: str,
                      f"phase {consensus_info['phase']}")
     else:
         lines.append(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
-    lines += _scheduled_role(info, sets or [])
+    # Best effort, as the sets were asked for: the status itself was read whole.
+    with contextlib.suppress(*MALFORMED_ANSWER):
+        lines += _scheduled_role(info, sets or [])
     reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
     if isinstance(reachable, list) and isinstance(unreachable, list):
         total = len(reachable) + len(unreachable)

@@ -26,6 +26,7 @@ import urllib.request
 from typing import Any, Protocol, TypeVar
 
 from cli.deadline import Deadline, DeadlinePassed
+from cli.deadline_http import deadline_opener
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
 from ledger.facts import StateFacts
@@ -123,12 +124,18 @@ class RemoteFacts(StateFacts):
 
     def _fetch(self, path: str) -> bytes:
         url = self.base_url + path
-        timeout_s, answer_s = self.timeout_s, None
+        timeout_s, answer_s = self.timeout_s, ANSWER_DEADLINE_S
+        # The request ends by its own limits however the node trickles, its header lines
+        # included (cli.deadline_http): senim recognise and export-vc ask with no command
+        # deadline, and no SIGALRM reaches a read inside http.client off the main thread.
+        request_s = timeout_s + answer_s  # connecting and the headers, then the body
         if self._deadline is not None:  # only the time the command has left
             left = self._deadline.left()
             timeout_s, answer_s = min(timeout_s, left), min(ANSWER_DEADLINE_S, left)
+            request_s = left
+        ends = time.monotonic() + request_s
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            with deadline_opener(ends).open(url, timeout=timeout_s) as response:
                 return read_bounded(response, url, deadline_s=answer_s)
         except urllib.error.HTTPError as exc:
             raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc

@@ -18,6 +18,7 @@ import click
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.deadline import Deadline
+from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
@@ -168,7 +169,9 @@ def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, A
         return None
     left = STATUS_TIMEOUT_S if deadline is None else min(STATUS_TIMEOUT_S, deadline.left())
     try:
-        with urllib.request.urlopen(url, timeout=left) as response:
+        # The URL is the credential's: its host may trickle header lines, which only a
+        # deadline on every read ends off the main thread (cli.deadline_http).
+        with deadline_opener(time.monotonic() + left).open(url, timeout=left) as response:
             listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES, left))
     except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
             http.client.HTTPException):

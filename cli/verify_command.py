@@ -6,16 +6,14 @@ deadline for the whole command (--timeout)."""
 from __future__ import annotations
 
 import json
-import math
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.commands import node_option, print_verdict
-from cli.deadline import Deadline, DeadlinePassed, overall_deadline
+from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
@@ -55,11 +53,11 @@ EXIT_INVALID = 1
 DEFAULT_VERIFY_TIMEOUT_S = 60.0
 
 
-def _verify_online(document: Any, file: Path, is_credential: bool, node_url: str,
+def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: str,
                    genesis: Genesis | None, max_age_s: float | None,
                    deadline: Deadline | None = None) -> Verdict:
+    """`digest`: the file's `file_digest` when it is no credential (an anchored document)."""
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
-    digest = b"" if is_credential else file_digest(file)  # once, however often asked
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
@@ -139,11 +137,11 @@ def _verify_offline(document: Any, genesis_path: Path | None,
               help="The genesis file you trust. Online, the node's answer is then checked "
                    "against the certificates of the validator set followed from it through "
                    "every change; --offline needs it.")
-@click.option("--max-age", "max_age_s", type=click.FloatRange(min=0), default=None,
+@click.option("--max-age", "max_age_s", type=Seconds(min=0), default=None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
               help="Seconds the whole check may take, every request to the node together; "
                    "a node that has not answered by then is reported unreachable (exit 3). "
@@ -154,19 +152,18 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
                    language: str) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
     words = Words(language)
-    # Offline nothing is asked of anyone: no deadline to cut a long proof's check short.
-    timer = nullcontext(Deadline(math.inf)) if offline else overall_deadline(timeout_s)
     try:
-        with timer as deadline:
-            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, deadline,
-                    words)
+        _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words)
     except DeadlinePassed:
         _fail(words.t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
               EXIT_UNREACHABLE)
 
 
 def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
-            max_age_s: float | None, as_json: bool, deadline: Deadline, words: Words) -> None:
+            max_age_s: float | None, as_json: bool, timeout_s: float, words: Words) -> None:
+    """The deadline runs only while the node is asked: offline nothing is, and the files
+    are read before (hashing a large anchored file is no wait for the node, and was
+    reported as one, exit 3). It has ended before the verdict is printed."""
     document = load_checked_json(file)
     if max_age_s is not None and genesis_path is None:
         _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
@@ -174,8 +171,10 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         _fail("--offline checks a Senim credential file carrying its proof (senim prove); a "
               "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
     if is_vc_document(document) and not offline:
-        verify_vc_file(document, file, node_url, as_json, _load_trusted_genesis(genesis_path),
-                       max_age_s, deadline, words)
+        genesis = _load_trusted_genesis(genesis_path)
+        with overall_deadline(timeout_s) as deadline:
+            verify_vc_file(document, file, node_url, as_json, genesis, max_age_s, deadline,
+                           words)
     refusal = None
     kind = unreadable_kind(file, document, offline) if offline else None
     if kind is not None:
@@ -184,12 +183,15 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     elif offline:
         verdict, refusal = _verify_offline(document, genesis_path, max_age_s)
     else:
-        verdict = _verify_online(document, file, is_credential(document), node_url,
-                                 _load_trusted_genesis(genesis_path), max_age_s, deadline)
+        credential = is_credential(document)
+        digest = b"" if credential else file_digest(file)  # once, however often asked
+        genesis = _load_trusted_genesis(genesis_path)
+        with overall_deadline(timeout_s) as deadline:
+            verdict = _verify_online(document, digest, credential, node_url, genesis,
+                                     max_age_s, deadline)
         if not verdict.valid:  # no chain records these bytes as an anchored document
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
-    deadline.settle()
     if as_json:
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

@@ -11,7 +11,7 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option
-from cli.deadline import DeadlinePassed, overall_deadline
+from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
@@ -51,7 +51,7 @@ manifest_option = click.option(
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @node_option
 @lang_option
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_PROVE_TIMEOUT_S, show_default=True,
               help="Seconds the node may take to answer, both questions together; exit 3 "
                    "past them, and no proof written.")

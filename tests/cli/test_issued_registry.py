@@ -314,3 +314,11 @@ def test_the_issuers_registry_gone_or_another_issuers_is_refused(
     ours.rename(folder / "moved.db")
     code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c")
     assert code == 2 and f"registry {ours} (named in" in output and "is gone" in output
+    # --registry NEW starts its successor knowingly: the file beside the key names it, and
+    # stays its owner's alone (0600) as when it was first written
+    pointer = pointer_path(folder / "enu.key", first)
+    code, output = issue("--input", str(export(folder / "d.csv", [1])), "--out", "d",
+                         "--registry", "new.db")
+    assert code == 0, output
+    assert pointer.read_text().splitlines()[-1] == str(folder / "new.db")
+    assert stat.S_IMODE(pointer.stat().st_mode) == 0o600

@@ -10,8 +10,11 @@ import datetime
 import time
 from typing import Any
 
+from click.testing import CliRunner
+
 import cli.admin
 import cli.node_info
+from cli.main import main
 from ledger.verification import when
 
 DAY_MS = 86_400_000
@@ -66,3 +69,11 @@ def test_the_default_term_is_five_calendar_years() -> None:
     assert cli.admin._years_later(_ms(2026, 12, 3, 11, 10, 46), 5) == _ms(2031, 12, 3, 11, 10,
                                                                           46)
     assert cli.admin._years_later(_ms(2028, 2, 29, 9), 5) == _ms(2033, 2, 28, 9)
+
+
+def test_a_default_term_past_the_calendar_is_a_usage_error() -> None:
+    """`--from 9996-01-01` without --until: year 10001 was a ValueError traceback."""
+    result = CliRunner().invoke(main, ["accredit", "--key", "/nonexistent", "--issuer", "00",
+                                       "--types", "diploma", "--from", "9996-01-01"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "past the year 9999: give --until" in result.output, result.output

@@ -5,6 +5,7 @@ fails the test (its wait times out), not the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -14,8 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cli.errors import EXIT_UNREACHABLE
+from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from storage.kv import MemoryStore
@@ -68,6 +71,10 @@ class Trickler:
 
     def close(self) -> None:
         self.stop.set()
+        # close() alone does not wake an accept() blocked in another thread (Linux): the
+        # join below then waited its whole 5 s on every test
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for thread in self.threads:
             thread.join(timeout=5)
@@ -88,7 +95,8 @@ def endless_headers(_path: str, stop: threading.Event, connection: socket.socket
     trickle(b"a" * int(TRICKLE_FOR_S / BYTE_EVERY_S), stop, connection)
 
 
-def slow_but_complete(path: str, stop: threading.Event, connection: socket.socket) -> None:
+def slow_but_complete(path: str, stop: threading.Event, connection: socket.socket,
+                      every_s: float | None = None) -> None:
     """Each answer right and whole, each well within the limits one request has (its
     10 s socket timeout and 60 s per answer), written over about 0.8 s: only the
     requests together go past a --timeout of 1 s."""
@@ -102,7 +110,15 @@ def slow_but_complete(path: str, stop: threading.Event, connection: socket.socke
     data = json.dumps(body).encode()
     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(data))
-    trickle(data, stop, connection, every_s=0.8 / len(data))
+    if every_s == 0.0:
+        connection.sendall(data)
+        return
+    trickle(data, stop, connection, every_s=0.8 / len(data) if every_s is None else every_s)
+
+
+def quick(path: str, stop: threading.Event, connection: socket.socket) -> None:
+    """`slow_but_complete`'s answers, each at once."""
+    slow_but_complete(path, stop, connection, every_s=0.0)
 
 
 @pytest.fixture
@@ -179,3 +195,41 @@ def test_prove_gives_up_at_its_deadline_too_and_writes_nothing(
                            "Senim"), err
     assert not out.exists() and node.paths == ["/v1/proofs"]
     assert took < TRICKLE_FOR_S / 4, took
+
+
+@pytest.mark.parametrize("command", ["verify", "prove"])
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e12"])
+def test_a_timeout_no_timer_takes_is_a_usage_error(credential: Path, command: str,
+                                                   seconds: str) -> None:
+    """NaN passes every range check click makes, and setitimer takes neither it nor more
+    than time_t holds: each was a traceback (exit 1) before a request was made."""
+    extra = ["--out", str(credential.with_name("proved.json"))] if command == "prove" else []
+    result = CliRunner().invoke(main, [command, str(credential), *extra, "--node",
+                                       "http://127.0.0.1:9", "--timeout", seconds])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Invalid value for '--timeout'" in result.output, result.output
+
+
+def test_a_max_age_of_nan_is_a_usage_error(credential: Path) -> None:
+    """--max-age nan called every answer stale, however new (no age is at most NaN)."""
+    result = CliRunner().invoke(main, ["verify", str(credential), "--max-age", "nan",
+                                       "--genesis", str(credential)])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--max-age'" in result.output, result.output
+
+
+LARGE_FILE_BYTES = 3 << 29  # 1.5 GiB, sparse: hashed in about a second, or more
+
+
+def test_hashing_a_large_file_is_no_wait_for_the_node(
+        serve: Callable[[Answer], Trickler], tmp_path: Path) -> None:
+    """A large document checked as anchored (a thesis video) is hashed before the deadline
+    starts: its reading counted against --timeout, and the node that answered at once was
+    reported as not finishing its answer (exit 3)."""
+    node = serve(quick)
+    large = tmp_path / "defence.mp4"
+    with large.open("wb") as handle:
+        handle.truncate(LARGE_FILE_BYTES)
+    code, out, err, _took = verify(str(large), "--node", node.url, "--timeout", "0.5")
+    assert code == 1 and "within" not in err, (code, out, err)
+    assert node.paths and node.paths[0] == "/v1/status"

@@ -184,3 +184,15 @@ def test_times_are_said_in_the_readers_zone_as_the_portal_says_them(almaty: None
     assert kazakh.date("2026-12-02 20:41:00 UTC") == "2026 жылғы 3 желтоқсан"
     assert kazakh.date("2026-06-30") == "2026 жылғы 30 маусым"  # a calendar day, as written
     assert russian.t("status.damaged").count("«{»") == 1  # a brace that names nothing stays
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_a_day_that_is_no_date_is_said_as_written(language: str) -> None:
+    """An employment's start is the day its issuer hashed, which verification does not read
+    as a date (a modified client, an older release): said as written, never a KeyError or
+    ValueError traceback in place of the verdict."""
+    words = Words(language)
+    for written in ("2026-13-01", "2026-00-10", "2026-02-31"):
+        assert words.date(written) == written
+    assert words.datetime("2026-02-31 10:00:00 UTC") == "2026-02-31 10:00:00 UTC"
+    assert words.time("2026-02-31 10:00:00 UTC") == ""

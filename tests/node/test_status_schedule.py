@@ -71,3 +71,17 @@ async def test_a_member_scheduled_to_validate_is_told_from_when(
     _approve(council, core, ACTION_REMOVE_VALIDATOR, 16)
     assert await _said(client) == ["scheduled KazNU leaves the validators at height 16, in 6 "
                                    "block(s)"]
+
+
+def test_a_governance_answer_of_another_shape_leaves_the_status_as_it_is() -> None:
+    """The sets are asked for best effort, after the status was read whole: a record of
+    another shape (a node of another release, a proxy) drops the schedule line only,
+    not the status with 'sent a malformed status answer'."""
+    info = {"node": "n", "member": "KazNU", "member_id": "ab" * 20, "chain_id": "t",
+            "height": 5, "head_hash": "00" * 32, "head_time": "2026-12-03 12:00:00 UTC",
+            "mempool": {"transactions": 0, "bytes": 0}, "validator": False,
+            "consensus": {"mode": "follower"}}
+    plain = _status_lines(info, "http://127.0.0.1:1")
+    for sets in ([{"from_height": "soon"}], [{"from_height": 9}], [{"from_height": 9,
+                                                                    "validators": [1]}]):
+        assert _status_lines(info, "http://127.0.0.1:1", sets) == plain
