@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from cli.errors import EXIT_BAD_INPUT, fail
+from cli.remote import MAX_ANSWER_BYTES
 from ledger.verification import Check, Verdict
 from node.files import UnfitFile, not_regular, read_bounded
 
@@ -21,10 +22,11 @@ CREDENTIAL_MARK = b'"senim-credential/'
 SOURCE = "the file alone"
 
 
-# A credential, a W3C VC, or either with its offline proof: a few KiB to a few hundred.
-# A larger file is no document but may be one anchored (a thesis PDF), which is hashed
-# as it is read, never held whole.
-DOCUMENT_FILE_BYTES_MAX = 16 << 20
+# A credential, a W3C VC, or either with its offline proof: a few KiB to a few hundred,
+# and at most what `senim prove` takes from a node (MAX_ANSWER_BYTES) as it writes it,
+# indented, which four times that covers. A larger file is no document but may be one
+# anchored (a thesis PDF), which is hashed as it is read, never held whole.
+DOCUMENT_FILE_BYTES_MAX = 4 * MAX_ANSWER_BYTES
 HASH_CHUNK_BYTES = 1 << 20
 
 

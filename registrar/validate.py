@@ -43,7 +43,7 @@ _LINE_NUMBER = r"([1-9][0-9]{0,2})"
 _LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 # In a value its format refuses, a '?' ending a word is a lost letter too (сынақ, a
 # pass: "сына?"); in one it accepts it may be a question mark.
-_LOST_AT_END = re.compile(r"\w\?")
+_LOST_AT_END = re.compile(r"[^\W\d_]\?")  # after a letter: "4?" in a mark loses none
 _LOST_SENTENCE = ("a '?' inside a word: a letter the file's encoding could not hold (export "
                   "as UTF-8)")
 SAMPLE_RECORDS = 10

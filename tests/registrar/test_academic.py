@@ -200,10 +200,12 @@ def test_a_pass_whose_kazakh_letter_cp1251_lost_is_named_as_a_lost_letter(tmp_pa
     rows = [["full_name", "iin", "school", "graduation_date", "subject_algebra",
              "subject_physical_education"],
             ["Иванов Пётр", IINS[0], "Школа № 5", "25.05.2026", "4", "зачтено"],
-            ["Петров Иван", IINS[1], "Школа № 5", "25.05.2026", "3", "сынақ"]]
+            ["Петров Иван", IINS[1], "Школа № 5", "25.05.2026", "3", "сынақ"],
+            ["Сидоров Олег", IINS[2], "Школа № 5", "25.05.2026", "4?", "зачтено"]]
     path = tmp_path / "1c.csv"
     with path.open("w", encoding="cp1251", errors="replace", newline="") as handle:
         csv.writer(handle, delimiter=";").writerows(rows)
     result = read_export(path, "attestat")
     assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (3, "subject_physical_education", "lost-letter")]
+        (3, "subject_physical_education", "lost-letter"),
+        (4, "subject_algebra", "bad-format")]  # a '?' after a digit loses no letter
