@@ -148,6 +148,13 @@ EMPLOYED_THEN = {
           "{height} блокта жазған."}
 
 
+def _employed_then(records: Records, lang: str) -> str:
+    """What the checks say of the ended employment, with the block its end was recorded in."""
+    end_height = node_facts(records, records.ended)["employment"]["end_recorded_at_height"]
+    return EMPLOYED_THEN[lang].format(start=spoken_date("2023-02-01", lang),
+                                      end=spoken_date("2026-06-30", lang), height=end_height)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_employment_is_said_in_the_page_language(records: Records, browser: Any,
                                                     lang: str) -> None:
@@ -163,11 +170,7 @@ def test_an_employment_is_said_in_the_page_language(records: Records, browser: A
     status, _sentence = paste_and_check(browser, records.ended.read_text(encoding="utf-8"))
     assert status == "valid"
     said = checks_said(browser)
-    end_height = node_facts(records, records.ended)["employment"]["end_recorded_at_height"]
-    expected = EMPLOYED_THEN[lang].format(start=spoken_date("2023-02-01", lang),
-                                          end=spoken_date("2026-06-30", lang),
-                                          height=end_height)
-    assert said["employment"] == expected, said["employment"]
+    assert said["employment"] == _employed_then(records, lang), said["employment"]
     assert_in_page_language(lang, said)
 
 
@@ -181,9 +184,7 @@ def test_the_verdict_says_whether_the_employment_goes_on(records: Records, brows
     open_portal(browser, records.node.url + "/", lang)
     status, sentence = paste_and_check(browser, records.ended.read_text(encoding="utf-8"))
     assert status == "valid"
-    end_height = node_facts(records, records.ended)["employment"]["end_recorded_at_height"]
-    ended = EMPLOYED_THEN[lang].format(start=spoken_date("2023-02-01", lang),
-                                       end=spoken_date("2026-06-30", lang), height=end_height)
+    ended = _employed_then(records, lang)
     assert sentence.endswith(" " + ended.split(": ", 1)[1]), sentence
 
     status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))

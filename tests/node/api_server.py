@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,7 +15,7 @@ from node.api import make_app
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
-from storage.kv import KeyValueStore
+from storage.kv import KeyValueStore, LevelDBStore
 
 Client = TestClient[web.Request, web.Application]
 SMALL_MEMPOOL = MempoolLimits(100, 1 << 20, 100)
@@ -43,3 +44,17 @@ async def serving_url(core: NodeCore, name: str = "test-node") -> AsyncIterator[
     """`serving`, for clients that take a base URL (no trailing slash) rather than a client."""
     async with serving(core, name) as client:
         yield str(client.make_url("")).rstrip("/")
+
+
+@asynccontextmanager
+async def served_on_disk(keys: KeyPair, genesis: Genesis, folder: Path
+                         ) -> AsyncIterator[tuple[Client, NodeCore]]:
+    """A node of `keys` on a LevelDB store in `folder`, served as `serving` serves it; the
+    store closed on the way out."""
+    kv = LevelDBStore(str(folder / "chain.ldb"))
+    core = api_core(keys, genesis, kv)
+    try:
+        async with serving(core) as client:
+            yield client, core
+    finally:
+        kv.close()

@@ -39,7 +39,7 @@ from node.files import save_key
 from node.governance_view import governance_json
 from node.service import NodeCore
 from storage.kv import LevelDBStore, MemoryStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import api_core, served_on_disk, serving
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
 
@@ -212,13 +212,8 @@ def test_bad_input_is_one_line_and_sends_nothing(tmp_path: Path, council: Counci
 
 @pytest.fixture
 async def api(tmp_path: Path, council: Council) -> AsyncIterator[tuple[Client, NodeCore]]:
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = api_core(council.ministry, council.genesis, kv)
-    try:
-        async with serving(core) as client:
-            yield client, core
-    finally:
-        kv.close()
+    async with served_on_disk(council.ministry, council.genesis, tmp_path) as node:
+        yield node
 
 
 async def test_api_lists_governance_and_added_members(

@@ -18,8 +18,7 @@ from cli.node_info import _status_lines
 from ledger.payloads import MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
 from node.service import NodeCore
-from storage.kv import LevelDBStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import served_on_disk
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
 
@@ -35,13 +34,8 @@ def council() -> Council:
 async def kaznu_node(tmp_path: Path, council: Council
                      ) -> AsyncIterator[tuple[Client, NodeCore]]:
     """KazNU's node, a follower: KazNU is a member, not a validator, at genesis."""
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = api_core(council.university, council.genesis, kv)
-    try:
-        async with serving(core) as client:
-            yield client, core
-    finally:
-        kv.close()
+    async with served_on_disk(council.university, council.genesis, tmp_path) as node:
+        yield node
 
 
 async def _said(client: Client) -> list[str]:
