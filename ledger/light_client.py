@@ -169,10 +169,16 @@ class ValidatorSetHistory:
 
     def check_index(self, height: int, index_at_block: bytes | None) -> None:
         """`index_at_block` is `v:index` as block `height`'s state holds it, proven
-        against its root: a change at or below `height` the walk skipped is hidden. A
-        state without an index (a chain from before sets were recorded) has no change."""
+        against its root: a change at or below `height` the walk skipped is hidden.
+
+        Genesis writes the index (`ledger.validator_sets.genesis_validator_set_state`), so
+        every state of a Senim chain holds it. A state proven to lack it is one a retired
+        set signed after leaving it out, so that no change would show as skipped: that
+        set could then certify a made-up head as if still in force."""
         if index_at_block is None:
-            return
+            raise UnprovenValidatorSet(
+                f"block {height}'s state holds no validator-set index, which every Senim "
+                "chain holds from genesis on: it is not a block of this chain")
         known = {r.from_height for r in self.records}
         skipped = [h for h in decode_index(index_at_block) if h <= height and h not in known]
         if skipped:

@@ -141,7 +141,9 @@ def test_a_change_the_proofs_skip_is_found_in_the_blocks_state() -> None:
     with pytest.raises(UnprovenValidatorSet, match="change at block 6 that the proofs skipped"):
         history.check_index(7, index_at_7)
     history.check_index(5, index_at_7)  # scheduled, not yet in force: nothing hidden
-    history.check_index(7, None)  # a state with no index (proven absent) records no change
+    # A state proven to hold no index is none of this chain's: genesis writes one.
+    with pytest.raises(UnprovenValidatorSet, match="holds no validator-set index"):
+        history.check_index(7, None)
 
 
 def test_a_proof_against_another_root_is_refused() -> None:
