@@ -59,7 +59,7 @@ from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForU
 from node.store_setup import open_store, resync_as_fresh
 from node.sync import SyncHeights
 from node.tls import serve_https
-from node.validators import ValidatorSets, peer_keys
+from node.validators import ValidatorSets, next_member_retirement, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
@@ -198,20 +198,26 @@ async def serve(config: NodeConfig) -> None:
     network = Network(config, genesis, core.keys, validator_sets.largest + SET_GROWTH_HEADROOM)
     metrics = core.metrics
 
+    retirement_due: list[int | None] = [None]  # when peer_keys next changes by itself
+
     def refresh_members() -> None:
-        """Members, and validators still certifying with a rotated-away key, may connect."""
+        """Members, and validators still certifying with a rotated-away key, may connect;
+        a retired member's node no longer may."""
         named = peer_keys(core.chain.state, core.chain.height)
         network.names.update(named)
         network.peers.set_allowed((set(named) | set(config.observers))
                                   - {core.keys.public_key})
+        retirement_due[0] = next_member_retirement(core.chain.state, core.chain.height)
 
     snapshots = StateSnapshots(kv, validator_sets.certifies)
 
     def committed(report: CommitReport) -> None:
         core.after_commit(report)
+        due = retirement_due[0]
         if network.validator_keys != engine.validator_keys or any(
                 isinstance(tx.payload, AddMemberPayload | RotateKeyPayload | ProposePayload
-                           | VotePayload) for tx in report.execution.block.transactions):
+                           | VotePayload) for tx in report.execution.block.transactions) or (
+                due is not None and report.execution.header.height + 1 >= due):
             refresh_members()  # a rotated-away key goes once it certifies no more
         # Transactions go to the validators of the next heights, as the engine follows them.
         network.validator_keys = engine.validator_keys

@@ -197,14 +197,27 @@ class ValidatorSets:
 
 def peer_keys(state: StateTree, height: int) -> dict[bytes, str]:
     """The keys that may connect after block `height`, each with the name it is known by:
-    every member's current key, and the keys of the validators of the next two heights.
+    every member's current key but a retired member's (from the block before it may no
+    longer sign: its node then has nothing to do in the consortium, and is dropped like
+    any peer no longer allowed), and the keys of the validators of the next two heights.
     A validator that rotates its key certifies two more blocks with the old one, so its
     node, still running that key, must be heard until then: dropped at the rotation, it
     left the next block one vote short, a stall with one other validator down."""
-    named = {member.public_key: member.name for _, member in all_members(state)}
+    named = {member.public_key: member.name for _, member in all_members(state)
+             if member.retired_height is None or member.retired_height > height + 1}
     for upcoming in (height + 1, height + 2):
         for key in validator_set_at(state, upcoming).public_keys:
             if key not in named:
                 member = load_member(state, validator_member(state, key))
                 named[key] = member.name if member is not None else key.hex()[:12]
     return named
+
+
+def next_member_retirement(state: StateTree, height: int) -> int | None:
+    """The first height after `height + 1` at which a member's retirement takes effect,
+    if one is scheduled: `peer_keys` must be asked again by then, since governance
+    schedules a retirement blocks before it takes effect and no block at that height
+    need carry any transaction about it."""
+    upcoming = [member.retired_height for _, member in all_members(state)
+                if member.retired_height is not None and member.retired_height > height + 1]
+    return min(upcoming, default=None)

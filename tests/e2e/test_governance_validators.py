@@ -4,7 +4,8 @@ A ministry validator and an employer's follower node. `senim governance propose`
 adds the employer as a validator from a stated height (1 of 1 ministry approves
 at once); from that height both must sign every block, and the employer's node
 validates. A second proposal removes it again: the ministry commits alone and
-the employer's node follows.
+the employer's node follows. A third retires the employer: the ministry's node drops
+it at the height the retirement takes effect, with no transaction there to prompt it.
 """
 
 from __future__ import annotations
@@ -70,3 +71,14 @@ def test_a_validator_is_voted_in_and_out(tmp_path: Path) -> None:
         wait_until(lambda: kaspi.status()["consensus"]["mode"] == "follower", 30,
                    "the employer's node to follow again")
         wait_until(lambda: kaspi.height() >= height, 30, "the follower to catch up")
+
+        # Retired: from the block before its retirement takes effect its node is no peer.
+        # That block carries only an anchor: the ministry's node drops it when due.
+        retired = propose("retire-member")
+        for n in range(LEAD + 1):
+            height = _anchor(net, ministry, tmp_path / f"gone-{n}.txt", f"gone {n}")
+        assert height >= retired
+        wait_until(lambda: "dropping peer Kaspi" in ministry.log_text(), 30,
+                   "the ministry's node to drop the retired member's")
+        status = json.loads(net.cli("status", "--json", node=ministry).stdout)
+        assert not [p for p in status["peers"] if p["authenticated"]], status["peers"]
