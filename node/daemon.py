@@ -59,7 +59,7 @@ from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForU
 from node.store_setup import open_store, resync_as_fresh
 from node.sync import SyncHeights
 from node.tls import serve_https
-from node.validators import ValidatorSets, next_member_retirement, peer_keys
+from node.validators import ValidatorSets, next_member_retirement, own_retirement, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import LevelDBStore
@@ -199,6 +199,7 @@ async def serve(config: NodeConfig) -> None:
     metrics = core.metrics
 
     retirement_due: list[int | None] = [None]  # when peer_keys next changes by itself
+    retirement_told = [False]
 
     def refresh_members() -> None:
         """Members, and validators still certifying with a rotated-away key, may connect;
@@ -208,6 +209,10 @@ async def serve(config: NodeConfig) -> None:
         network.peers.set_allowed((set(named) | set(config.observers))
                                   - {core.keys.public_key})
         retirement_due[0] = next_member_retirement(core.chain.state, core.chain.height)
+        retired = own_retirement(core.chain.state, core.keys.member_id)
+        if retired is not None and not retirement_told[0]:
+            retirement_told[0] = True
+            log.error("%s", retired)
 
     snapshots = StateSnapshots(kv, validator_sets.certifies)
 

@@ -221,3 +221,16 @@ def next_member_retirement(state: StateTree, height: int) -> int | None:
     upcoming = [member.retired_height for _, member in all_members(state)
                 if member.retired_height is not None and member.retired_height > height + 1]
     return min(upcoming, default=None)
+
+
+def own_retirement(state: StateTree, member_id: bytes) -> str | None:
+    """What this node's operator must be told once governance has retired its member,
+    else None. Said as soon as the node knows of it: its peers drop it from the block
+    before, which the node itself may then never receive."""
+    member = load_member(state, member_id)
+    if member is None or member.retired_height is None:
+        return None
+    return (f"{member.name} is retired from the consortium from block "
+            f"{member.retired_height}: from block {member.retired_height - 1} on, the other "
+            "nodes no longer connect to this one, so its chain stops there and its answers "
+            "grow out of date; stop it once it is no longer needed")

@@ -38,6 +38,7 @@ from p2p.policy import (
     Direction,
     KeyConflicts,
     Limits,
+    RefusedKeys,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -91,6 +92,7 @@ class PeerManager:
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
         self._key_conflicts = KeyConflicts()
+        self._refused_keys = RefusedKeys()
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
@@ -216,10 +218,12 @@ class PeerManager:
             return await secure(self._handshake_params())
         except PeerNotAllowed as exc:
             if exc.public_key != self.public_key:
-                log.warning(
-                    "dropped %s peer %s after handshake: key %s is not an allowed member",
-                    direction, conn.shown(address), exc.public_key.hex(),
-                )
+                quiet = self._refused_keys.note(exc.public_key, self._clock())
+                if quiet is not None:
+                    log.warning(
+                        "dropped %s peer %s after handshake: key %s is not an allowed "
+                        "member%s", direction, conn.shown(address), exc.public_key.hex(),
+                        f" ({quiet} more refusals of it not logged)" if quiet else "")
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:

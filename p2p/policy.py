@@ -136,3 +136,29 @@ class KeyConflicts:
             return None
         record.warned_at = now
         return recent
+
+
+# A key refused after its handshake (a retired member's node, one not yet added, a
+# stranger) is said once, then at most once a window with the count since: both ends
+# redial within the backoff's cap, so it was a warning every few seconds for good.
+REFUSED_KEYS_WINDOW_S = 600.0
+REFUSED_KEYS_MAX = 256  # keys whose last warning is remembered (any stranger picks one)
+
+
+class RefusedKeys:
+    """When to warn again of a key refused at the handshake, and how many were not."""
+
+    def __init__(self) -> None:
+        self._keys: dict[bytes, tuple[float, int]] = {}  # last warned at, refusals since
+
+    def note(self, key: bytes, now: float) -> int | None:
+        """Record a refusal of `key` at `now`; when it is time to warn, the refusals
+        not warned of since the last warning (0 the first time), else None."""
+        warned_at, quiet = self._keys.pop(key, (None, 0))
+        if len(self._keys) >= REFUSED_KEYS_MAX:
+            del self._keys[next(iter(self._keys))]  # the longest quiet
+        if warned_at is not None and now - warned_at < REFUSED_KEYS_WINDOW_S:
+            self._keys[key] = (warned_at, quiet + 1)
+            return None
+        self._keys[key] = (now, 0)
+        return quiet

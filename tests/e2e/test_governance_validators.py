@@ -82,3 +82,12 @@ def test_a_validator_is_voted_in_and_out(tmp_path: Path) -> None:
                    "the ministry's node to drop the retired member's")
         status = json.loads(net.cli("status", "--json", node=ministry).stdout)
         assert not [p for p in status["peers"] if p["authenticated"]], status["peers"]
+        # Its operator is told why, once; both ends redial, the refusal said once a while.
+        assert f"Kaspi is retired from the consortium from block {retired}" in \
+            kaspi.log_text()
+        wait_until(lambda: ministry.log_text().count("not an allowed member") >= 1, 30,
+                   "the ministry refusing the retired key")
+        redials = ministry.log_text().count("dropped outbound peer")
+        wait_until(lambda: kaspi.log_text().count("disconnected") >= 6, 60, "redials")
+        assert ministry.log_text().count("dropped outbound peer") <= max(redials, 1)
+        assert kaspi.log_text().count("is retired from the consortium") == 1

@@ -11,9 +11,12 @@ from p2p.policy import (
     KEY_CONFLICTS_KEYS_MAX,
     KEY_CONFLICTS_TO_WARN,
     KEY_CONFLICTS_WINDOW_S,
+    REFUSED_KEYS_MAX,
+    REFUSED_KEYS_WINDOW_S,
     Channel,
     Direction,
     KeyConflicts,
+    RefusedKeys,
     backoff_delay_s,
     keep_new_connection,
 )
@@ -103,3 +106,17 @@ def test_key_conflicts_remember_a_bounded_number_of_keys() -> None:
     for n in range(KEY_CONFLICTS_KEYS_MAX * 3):
         conflicts.note(n.to_bytes(32, "big"), 0.0)
     assert len(conflicts._keys) == KEY_CONFLICTS_KEYS_MAX
+
+
+def test_a_refused_key_is_said_once_a_window_with_the_refusals_since() -> None:
+    """Both ends of a retired member's link redial within the backoff's cap: a warning
+    each time was one every few seconds, on each side, for good."""
+    refused = RefusedKeys()
+    assert refused.note(LOW, 0.0) == 0
+    assert [refused.note(LOW, t) for t in (3.0, 8.0, 13.0)] == [None] * 3
+    assert refused.note(HIGH, 14.0) == 0  # another key has its own window
+    assert refused.note(LOW, REFUSED_KEYS_WINDOW_S) == 3
+    assert refused.note(LOW, REFUSED_KEYS_WINDOW_S + 1) is None
+    for n in range(REFUSED_KEYS_MAX * 3):  # a stranger picks any key
+        refused.note(n.to_bytes(32, "big"), 20.0)
+    assert len(refused._keys) == REFUSED_KEYS_MAX
