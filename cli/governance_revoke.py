@@ -86,6 +86,17 @@ def _refusal(client: NodeClient, doc: ParsedDocument, head: int) -> str | None:
     return None
 
 
+def _rules_too_old(version: int, scheduled: list[dict[str, Any]]) -> str:
+    said = (f"the chain runs ledger rules version {version}; revoking a retired member's "
+            f"credential needs version {CONSORTIUM_REVOCATION_FROM}")
+    due = [int(c["from_height"]) for c in scheduled
+           if int(c["version"]) >= CONSORTIUM_REVOCATION_FROM]
+    if due:
+        return f"{said}, scheduled from height {min(due)}: propose it from then"
+    return (f"{said} (senim governance propose --action set-rules-version --rules-version "
+            f"{CONSORTIUM_REVOCATION_FROM}, once every node runs a release that knows it)")
+
+
 def _open_twin(client: NodeClient, doc: ParsedDocument) -> dict[str, Any] | None:
     """An open proposal that already revokes this credential (any reason)."""
     proposals = _ask(client, "/v1/governance")["proposals"]
@@ -121,11 +132,7 @@ def revoke_command(key_path: Path, credential: Path, reason: str,
             fail(f"unknown credential: it was issued on network {doc.chain_id!r}; the node at "
                  f"{node_url} is on {chain_id!r}", EXIT_REFUSED)
         if known < CONSORTIUM_REVOCATION_FROM or version < CONSORTIUM_REVOCATION_FROM:
-            fail(f"the chain runs ledger rules version {version}; revoking a retired member's "
-                 f"credential needs version {CONSORTIUM_REVOCATION_FROM} (senim governance "
-                 f"propose --action set-rules-version --rules-version "
-                 f"{CONSORTIUM_REVOCATION_FROM}, once every node runs a release that knows "
-                 "it)", EXIT_REFUSED)
+            fail(_rules_too_old(version, governance["rules"]["scheduled"]), EXIT_REFUSED)
         refusal = _refusal(client, doc, head)
         twin = _open_twin(client, doc)
     except ClientError as exc:
