@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import main
+from cli.remote import RemoteFacts, UntrustedAnswer
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.genesis import Genesis, GenesisMember
@@ -30,8 +31,10 @@ from ledger.payloads import (
     ProposePayload,
     VotePayload,
 )
+from ledger.records import member_key
 from ledger.verification import when
 from node.files import save_key
+from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving_url
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, commit, documents_of, keys_from, make_tx
@@ -208,3 +211,29 @@ async def test_under_rules_version_2_it_says_what_to_propose_first(officer: Offi
     assert refused.exit_code == 1
     assert "the chain runs ledger rules version 2" in refused.output
     assert "--action set-rules-version --rules-version 3" in refused.output
+
+
+async def test_a_node_that_lies_about_the_retirement_blocks_time_is_not_trusted(
+        officer: Officer) -> None:
+    """The date a verifier reads for the retirement is a certified block's: a node that
+    sends another block, or a certificate that is not that block's, is not trusted."""
+    genesis = officer.chain.genesis
+    issuer = keys_from("kaznu").member_id
+
+    def left_at(swap: Callable[[str], str]) -> int | None:
+        facts = RemoteFacts(officer.url, certified=certifies_by_keys(genesis.chain_id),
+                            genesis=genesis)
+        facts.get(member_key(issuer))  # pins a certified block, as a verification does
+        fetch = facts._fetch
+        facts._fetch = lambda path: fetch(swap(path))  # type: ignore[method-assign]
+        return facts.block_time(RETIRED_AT)
+
+    loop = asyncio.get_running_loop()
+    honest = await loop.run_in_executor(None, left_at, lambda path: path)
+    block = officer.chain.get_block(RETIRED_AT)
+    assert block is not None and honest == block.header.time_ms
+    other = f"/v1/blocks/{RETIRED_AT - 1}"
+    for swap in (lambda path: path.replace(f"/v1/blocks/{RETIRED_AT}?", other + "?"),
+                 lambda path: other if path == f"/v1/blocks/{RETIRED_AT}" else path):
+        with pytest.raises(UntrustedAnswer):
+            await loop.run_in_executor(None, left_at, swap)
