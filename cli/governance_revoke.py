@@ -18,6 +18,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.proposal_heights import ProposalHeights
+from cli.vc import is_vc_document
 from cli.verify_files import load_checked_json
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.errors import InvalidDocument, NewerFormat
@@ -32,12 +33,18 @@ from ledger.payloads import (
 )
 from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.rules_version import CONSORTIUM_REVOCATION_FROM
+from ledger.vc.anchored import native_of_senim_vc
 from storage.batch_tree import verify_inclusion
 
 
 def _document(path: Path) -> ParsedDocument:
+    """The credential in `path`: a Senim credential file, or a Senim VC of one (which
+    names its batch in its `senim` section, as `senim revoke` reads it)."""
     try:
-        return parse_document(load_checked_json(path))
+        document = load_checked_json(path)
+        if isinstance(document, dict) and is_vc_document(document):
+            document = native_of_senim_vc(document)
+        return parse_document(document)
     except NewerFormat as exc:
         fail(f"{path}: {exc}; update senim to read it", EXIT_BAD_INPUT)
     except InvalidDocument as exc:
@@ -117,7 +124,7 @@ def _open_twin(client: NodeClient, doc: ParsedDocument) -> dict[str, Any] | None
 @node_option
 def revoke_command(key_path: Path, credential: Path, reason: str,
                    effective_height: int | None, node_url: str) -> None:
-    """Propose that the consortium revoke CREDENTIAL (a credential file) of a retired
+    """Propose that the consortium revoke CREDENTIAL (a credential file or a Senim VC) of a retired
     member; your transaction is your vote. Prints the proposal id for the other voters."""
     doc = _document(credential)
     keys = load_key_or_fail(key_path)

@@ -32,6 +32,8 @@ from ledger.payloads import (
     VotePayload,
 )
 from ledger.records import member_key
+from ledger.rules import load_batch
+from ledger.vc.export import to_vc
 from ledger.verification import when
 from node.files import save_key
 from node.validators import certifies_by_keys
@@ -182,6 +184,15 @@ async def test_refusals_say_why_and_send_nothing(officer: Officer) -> None:
                          "--node", officer.url)
     assert member.exit_code == 1
     assert "not proposed: KBTU is not retired: it revokes its own credentials" in member.output
+    batch = load_batch(officer.chain.state, keys_from("kbtu").member_id, officer.kbtu.root)
+    assert batch is not None
+    vc = officer.folder / "kbtu.vc.json"  # a Senim VC of it reads as the credential it is
+    vc.write_text(json.dumps(to_vc(documents_of(officer.kbtu)[0], keys_from("kbtu"),
+                                   "https://node.senim.test", batch.height, batch.time_ms,
+                                   batch.time_ms)), encoding="utf-8")
+    as_vc = await senim("governance", "revoke", "--key", officer.key("ministry"), str(vc),
+                        "--reason", "fraud", "--node", officer.url)
+    assert as_vc.exit_code == 1 and "KBTU is not retired" in as_vc.output, as_vc.output
     never = make_batch([{"full_name": "Nobody"}], "diploma", CHAIN_ID,
                        keys_from("kaznu").member_id, "kaznu")
     unknown = await senim("governance", "revoke", "--key", officer.key("ministry"),
