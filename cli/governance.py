@@ -25,6 +25,7 @@ from cli.commands import (
     submit_and_report,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.governance_revoke import revoke_command
 from cli.member_names import new_member_name, resolve_member, tell_apart
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
@@ -34,6 +35,7 @@ from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
     ACTION_RETIRE_MEMBER,
+    ACTION_REVOKE_CREDENTIAL,
     ACTION_SET_RULES_VERSION,
     ACTIONS,
     MIN_PROPOSAL_LEAD_BLOCKS,
@@ -42,9 +44,11 @@ from ledger.payloads import (
     GovernanceAction,
     MemberAction,
     ProposePayload,
+    RevokeCredentialAction,
     RulesVersionAction,
     VotePayload,
 )
+from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
 
 
@@ -53,10 +57,14 @@ def governance_group() -> None:
     """Propose and vote on changes to the consortium; list what is pending."""
 
 
+governance_group.add_command(revoke_command)
+
+
 @governance_group.command("propose")
 @key_option("Your (ministry) member key file.")
-@click.option("--action", required=True, type=click.Choice([a.replace("_", "-")
-                                                           for a in ACTIONS]))
+@click.option("--action", required=True, type=click.Choice([
+    a.replace("_", "-") for a in ACTIONS if a != ACTION_REVOKE_CREDENTIAL]),
+    help="(A retired member's credential is revoked by `senim governance revoke`.)")
 @click.option("--member", "member_hex", default=None,
               help="The member to retire, or to add to / remove from the validators: its id "
                    "(hex) or its name as `senim members` lists it.")
@@ -224,6 +232,9 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
         return bool(proposal["rules_version"] == action.version)
     if isinstance(action, AddMemberAction):
         return bool(proposal["public_key"] == action.public_key.hex())
+    if isinstance(action, RevokeCredentialAction):
+        return bool(proposal["target_hash"] == action.credential.target_hash.hex()
+                    and proposal["batch_root"] == action.credential.batch_root.hex())
     return bool(proposal["member_id"] == action.member.hex())
 
 
@@ -305,6 +316,10 @@ def _describe(proposal: dict[str, Any]) -> str:
         return f"admit {proposal['name']} as {article} {role} member {when}"
     if action == ACTION_SET_RULES_VERSION:
         return f"run the ledger rules of version {proposal['rules_version']} {when}"
+    if action == ACTION_REVOKE_CREDENTIAL:  # written when approved: no "from height"
+        return (f"revoke credential {proposal['target_hash'][:16]}… of {_who(proposal)} "
+                f"(batch {proposal['batch_root'][:16]}…) for "
+                f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
     return {ACTION_ADD_VALIDATOR: f"add {_who(proposal)} to the validators {when}",
             ACTION_REMOVE_VALIDATOR: f"remove {_who(proposal)} from the validators {when}",
             ACTION_RETIRE_MEMBER: f"retire {_who(proposal)} {when}"}.get(
@@ -316,6 +331,8 @@ def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) ->
     votes, status = proposal["votes"], proposal["status"]
     effective = proposal["effective_height"]
     by = f"by {_names(votes)}" if votes else "with no votes"
+    if status == "in_force" and proposal["action"] == ACTION_REVOKE_CREDENTIAL:
+        return f"Revoked at height {proposal['approved_height']}, approved {by}."
     if status == "in_force":
         return f"In force since height {effective}; approved at height " \
                f"{proposal['approved_height']} {by}."

@@ -36,6 +36,7 @@ from ledger.light_client import (
     SetCertificateCheck,
     SetChangeProof,
     UnprovenValidatorSet,
+    ValidatorSetHistory,
     follow_validator_sets,
 )
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
@@ -121,6 +122,7 @@ class RemoteFacts(StateFacts):
         self._certified = certified
         self._genesis = genesis
         self._deadline = deadline  # the command's, over all its requests (cli.deadline)
+        self._history: ValidatorSetHistory | None = None  # followed to `header`
 
     def _fetch(self, path: str) -> bytes:
         url = self.base_url + path
@@ -194,7 +196,7 @@ class RemoteFacts(StateFacts):
             history.check_index(height, self._proven_index(header))
         except UnprovenValidatorSet as exc:
             raise UntrustedAnswer(f"{exc}: do not trust this node") from exc
-        self.header = header
+        self.header, self._history = header, history
         changes = len(history.records) - 1
         self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
                            f"the validators in force from block {in_force.from_height}, "
@@ -257,6 +259,35 @@ class RemoteFacts(StateFacts):
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)
+
+    def block_time(self, height: int) -> int | None:
+        """The time of block `height`, at or below the pinned one: certified by the set
+        in force at its height, as the pinned block is (taken on the node's word when no
+        genesis was given, as everything else then). None when the node does not hold it
+        (it joined by state sync above it)."""
+        if self.height is None or not 1 <= height <= self.height:
+            return None
+        try:
+            info = self.get_json(f"/v1/blocks/{height}")
+            if self._certified is None or self._history is None:
+                return int(info["time_ms"])
+            raw = self._fetch(f"/v1/blocks/{height}?format=raw")
+            header = decode_block(raw).header
+            certificate = bytes.fromhex(info["certificate"])
+        except (UntrustedAnswer, DeadlinePassed):
+            raise
+        except RemoteFactsError:
+            return None
+        except (MalformedInput, KeyError, TypeError, ValueError) as exc:
+            raise UntrustedAnswer(f"node sent a block {height} that does not decode: {exc}") \
+                from exc
+        if header.height != height:
+            raise UntrustedAnswer(f"node sent another block than block {height}")
+        try:
+            self._history.check_block(header, certificate, self._certified)
+        except UnprovenValidatorSet as exc:
+            raise UntrustedAnswer(f"{exc}: do not trust this node") from exc
+        return header.time_ms
 
 
 def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> AnyVerdict:

@@ -46,6 +46,22 @@ def as_of(words: Words, facts: dict[str, Any]) -> str | None:
                    when=words.datetime(facts.get("as_of_time")))
 
 
+def _proposal(facts: dict[str, Any]) -> str:
+    return f"{str(facts.get('revoked_by_proposal', ''))[:16]}…"
+
+
+def retirement(words: Words, facts: dict[str, Any]) -> str:
+    """A genuine credential of an issuer that left the consortium: when it left (as
+    portal-membership.js says it), after the verdict; nothing for a member."""
+    if "issuer_retired_height" not in facts:
+        return ""
+    key = ("retired.left" if facts.get("issuer_left_at") else "retired.leaves"
+           if facts.get("issuer_leaves") else "retired.left_at_block")
+    return " " + words.t(key, issuer=facts.get("issuer", ""),
+                         leftDate=words.date(facts.get("issuer_left_at")),
+                         height=facts["issuer_retired_height"])
+
+
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
@@ -70,8 +86,11 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
               "reason": _reason_words(words, f.get("revocation_reason")),
               "fromHeight": f.get("key_compromised_from", "")}
     if status == "valid" and f.get("type"):
-        return (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
+        said = (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
                 else words.t("status.valid", **params))
+        return said + retirement(words, f)
+    if status == "revoked" and f.get("revoked_by") == "consortium":
+        return words.t("status.revoked_by_consortium", **params, proposal=_proposal(f))
     if status in ("valid", "unconfirmed"):  # a VC no chain records: only its signature
         return words.t("status.valid_vc", issuer=issuer)
     if status == "unaccredited" and not f.get("type"):
@@ -175,6 +194,13 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     key = f"detail.{check.name}.{'ok' if check.ok else 'fail'}"
     if check.name == "employment":
         detail = _employment(check, words, f)
+    elif check.name == "membership":
+        detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",
+                         issuer=f.get("issuer", ""), height=f.get("issuer_retired_height", ""))
+    elif check.name == "not_revoked" and not check.ok and f.get("revoked_by") == "consortium":
+        detail = words.t("detail.not_revoked.fail_consortium", proposal=_proposal(f),
+                         revokedDate=words.date(f.get("revoked_at")),
+                         reason=_reason_words(words, f.get("revocation_reason")))
     elif check.name == "original":
         detail = _original(check, words, f)
     elif recognition and check.ok:

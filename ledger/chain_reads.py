@@ -251,6 +251,14 @@ class ChainReads:
         checked = self._checked_block(height)
         return None if checked is None else checked[2]
 
+    def block_time(self, height: int) -> int | None:
+        """The time of committed block `height` (its header checked as a served block's
+        is, its transactions not decoded), or None when this store does not hold it."""
+        if not 1 <= height <= self.head_header.height:
+            return None
+        checked = self._checked_block(height, whole=False)
+        return None if checked is None else checked[1].time_ms
+
     def get_certificate(self, height: int) -> bytes | None:
         """The commit certificate of block `height`; checked once `check_certificates`
         has given the validators' check."""

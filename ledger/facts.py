@@ -6,6 +6,8 @@ here, a node over HTTP (`cli.remote`), or an offline proof (`ledger.offline`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ledger.key_events import KeyHistory, load_key_history
 from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
 from ledger.rules import (
@@ -58,12 +60,21 @@ class StateFacts:
     def key_history(self, member: bytes) -> KeyHistory | None:
         return load_key_history(self, member)
 
+    def block_time(self, height: int) -> int | None:
+        """The time of block `height`, where the source vouches for it; here it cannot."""
+        return None
+
 
 class LocalFacts(StateFacts):
-    def __init__(self, state: StateTree, describe: str, height: int | None = None) -> None:
+    def __init__(self, state: StateTree, describe: str, height: int | None = None,
+                 block_times: Callable[[int], int | None] | None = None) -> None:
         self._state = state
         self._describe = describe
         self.height = height
+        self._block_times = block_times  # the chain's own committed headers, if given
+
+    def block_time(self, height: int) -> int | None:
+        return self._block_times(height) if self._block_times is not None else None
 
     def describe(self) -> str:
         return self._describe

@@ -16,7 +16,9 @@ MIN_PROPOSAL_LEAD_BLOCKS before the effective height, so the set of height h + 1
 is fixed once block h - 1 is committed. A proposal not approved by its expiry
 height has expired; nothing needs to happen at that height. From rules version 2
 (`ledger.rules_version`), a proposal identical to an open one (action and effective
-height) is refused: vote for that one.
+height) is refused: vote for that one. From rules version 3, the action
+`revoke_credential` revokes a credential of a retired member, written when approved
+(`ledger.governance_revocation`).
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -40,6 +42,11 @@ from dataclasses import dataclass, replace
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.governance_policy import GovernancePolicy
+from ledger.governance_revocation import (
+    apply_consortium_revocation,
+    check_consortium_revocation,
+    require_revocation_rules,
+)
 from ledger.identity import MemberId, member_id_of
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
@@ -49,6 +56,7 @@ from ledger.payloads import (
     GovernanceAction,
     MemberAction,
     ProposePayload,
+    RevokeCredentialAction,
     RulesVersionAction,
     VotePayload,
     action_from_array,
@@ -117,6 +125,8 @@ class Proposal:
         """At the block `height`: open, expired, approved (pending) or in force."""
         if self.approved_height is None:
             return "open" if height <= self.expiry_height else "expired"
+        if isinstance(self.action, RevokeCredentialAction):  # written at its approval
+            return "in_force"
         return "approved" if height < self.effective_height else "in_force"
 
 
@@ -163,12 +173,14 @@ def open_proposals(state: StateReader, height: int) -> list[Proposal]:
     return [p for p in found if p is not None and p.status(height) == "open"]
 
 
-def why_cannot_apply(state: StateReader, proposal: Proposal) -> TxRejected | None:
-    """Why the vote that would approve `proposal` is refused as the state stands (its
-    action checked as that vote checks it), or None. A read: it decides nothing, and a
-    later change (a validator removed, a ministry added) may make it possible again."""
+def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxRejected | None:
+    """Why the vote that would approve `proposal` in block `height` is refused as the
+    state stands (its action checked as that vote checks it), or None. A read: it decides
+    nothing, and a later change (a validator removed, a ministry added) may make it
+    possible again."""
     try:
-        _check_action(state, proposal.action, proposal.effective_height, load_policy(state))
+        _check_action(state, proposal.action, proposal.effective_height, load_policy(state),
+                      height)
     except TxRejected as exc:
         return exc
     return None
@@ -187,7 +199,7 @@ def check_sender_active(sender: Member, height: int) -> None:
 # ---- the two transaction kinds -----------------------------------------------------------
 
 def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
-            sender_id: MemberId, height: int, rules_version: int) -> None:
+            sender_id: MemberId, height: int, time_ms: int, rules_version: int) -> None:
     voters = load_voters(state)
     policy = load_policy(state)
     _require_voter(sender_id, voters)
@@ -200,15 +212,17 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     open_now = open_proposals(state, height)
     if rules_version >= DUPLICATE_PROPOSAL_REFUSED_FROM:  # version 1 chains hold duplicates
         _refuse_duplicate(payload, open_now)
+    if isinstance(payload.action, RevokeCredentialAction):
+        require_revocation_rules(rules_version)
     still_open = [p.proposal_id for p in open_now]
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
                          "open; vote on them or let them expire first")
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
                         payload.expiry_height, height, (sender_id,))
-    _check_action(state, proposal.action, proposal.effective_height, policy)
+    _check_action(state, proposal.action, proposal.effective_height, policy, height)
     if policy.threshold <= 1:
-        _apply_action(state, proposal.action, proposal.effective_height)
+        _apply_action(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
     else:
         still_open.append(proposal_id)
@@ -230,7 +244,8 @@ def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None
                              f"open until height {other.expiry_height}: vote for it instead")
 
 
-def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int) -> None:
+def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int,
+         time_ms: int) -> None:
     _require_voter(sender_id, load_voters(state))
     proposal = load_proposal(state, payload.proposal_id)
     if proposal is None:
@@ -249,8 +264,8 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
     if len(proposal.voters) >= policy.threshold:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
-        _check_action(state, proposal.action, proposal.effective_height, policy)
-        _apply_action(state, proposal.action, proposal.effective_height)
+        _check_action(state, proposal.action, proposal.effective_height, policy, height)
+        _apply_action(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)
                                               if pid != proposal.proposal_id]))
@@ -280,7 +295,11 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
 
 
 def _check_action(state: StateReader, action: GovernanceAction, effective: int,
-                  policy: GovernancePolicy) -> None:
+                  policy: GovernancePolicy, height: int) -> None:
+    """Whether the action may apply, approved in block `height`, effective at `effective`."""
+    if isinstance(action, RevokeCredentialAction):
+        check_consortium_revocation(state, action, height)
+        return
     if isinstance(action, RulesVersionAction):
         check_rules_version_change(state, action.version, effective)
         return
@@ -328,7 +347,13 @@ def _check_action(state: StateReader, action: GovernanceAction, effective: int,
                              "validators (the genesis governance policy's min_validators)")
 
 
-def _apply_action(state: StateWriter, action: GovernanceAction, effective: int) -> None:
+def _apply_action(state: StateWriter, proposal: Proposal, height: int, time_ms: int) -> None:
+    """Apply the approved `proposal` in block `height` (at `time_ms`)."""
+    action, effective = proposal.action, proposal.effective_height
+    if isinstance(action, RevokeCredentialAction):
+        apply_consortium_revocation(state, action, proposal.proposal_id, proposal.proposer,
+                                    height, time_ms)
+        return
     if isinstance(action, RulesVersionAction):
         apply_rules_version_change(state, action.version, effective)
         return

@@ -22,6 +22,7 @@ from ledger.payload_fields import (
     require_int,
     require_text,
 )
+from ledger.payloads_credentials import CredentialRef
 from ledger.rules_version import MAX_RULES_VERSION
 
 KIND_ROTATE_KEY = "rotate_key"
@@ -38,6 +39,11 @@ ACTION_RETIRE_MEMBER = "retire_member"
 ACTION_ADD_VALIDATOR = "add_validator"
 ACTION_REMOVE_VALIDATOR = "remove_validator"
 ACTION_SET_RULES_VERSION = "set_rules_version"
+ACTION_REVOKE_CREDENTIAL = "revoke_credential"
+# The reasons the consortium may give for revoking a retired member's credential: a
+# subset of REVOCATION_REASONS. Not "superseded" (only the issuer can issue the
+# correction it would name) nor "withdrawn_by_issuer" (the issuer is gone).
+CONSORTIUM_REVOCATION_REASONS = ("fraud", "court_decision", "issued_in_error", "other")
 # A proposal's last vote must land at least this many blocks before its effective
 # height: the validator set of height h + 1 is then fixed once block h - 1 is
 # committed, so every replica knows who certifies the next block before entering it.
@@ -146,9 +152,26 @@ class RulesVersionAction:
         return [self.action, self.version]
 
 
-GovernanceAction = AddMemberAction | MemberAction | RulesVersionAction
+@dataclass(frozen=True)
+class RevokeCredentialAction:
+    """Governance: revoke `credential` of `issuer`, a member retired from the consortium
+    (it may sign nothing, its own revocations included), for a coded `reason`. Written
+    as the issuer's revocation of it, naming the proposal, when the proposal is approved;
+    accepted from rules version `CONSORTIUM_REVOCATION_FROM` (`ledger.rules_version`)."""
+
+    action: ClassVar[str] = ACTION_REVOKE_CREDENTIAL
+    issuer: MemberId
+    credential: CredentialRef
+    reason: str
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.issuer, self.credential.to_array(), self.reason]
+
+
+GovernanceAction = AddMemberAction | MemberAction | RulesVersionAction | RevokeCredentialAction
 MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
-ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION)
+ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION,
+           ACTION_REVOKE_CREDENTIAL)
 
 
 def action_from_array(value: WireValue) -> GovernanceAction:
@@ -163,6 +186,12 @@ def action_from_array(value: WireValue) -> GovernanceAction:
     if action == ACTION_SET_RULES_VERSION:
         _, version = items_of(value, 2, action)
         return RulesVersionAction(require_int(version, "rules version", 1, MAX_RULES_VERSION))
+    if action == ACTION_REVOKE_CREDENTIAL:
+        _, issuer, credential, reason = items_of(value, 4, action)
+        return RevokeCredentialAction(
+            MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
+            CredentialRef.from_array(credential, "revoked"),
+            require_choice(reason, CONSORTIUM_REVOCATION_REASONS, "revocation reason"))
     _, member = items_of(value, 2, action)
     return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
 

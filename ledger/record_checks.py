@@ -205,7 +205,8 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
                        f"accredited for transcripts when it issued it: {why}",
                        "original_invalid")
     revocation = facts.revocation(issuer_id, root, target)
-    if revocation is not None and revocation.revoked_by == issuer_id:
+    if revocation is not None and (revocation.revoked_by == issuer_id
+                                   or revocation.by_consortium):
         words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
         summary.update({"status": "revoked", "revoked_at_height": revocation.height,
                         "revocation_reason": revocation.reason})

@@ -228,7 +228,13 @@ def batch_record(issuer: MemberId, credential_type: str, count: int, height: int
 class Revocation:
     """`reason` is a code of `ledger.payloads_credentials.REVOCATION_REASONS`; `note_hash`
     the salted hash of the issuer's off-chain note; `replaced_by` the (batch root, target
-    hash) of the credential that supersedes this one, in the same issuer's batches."""
+    hash) of the credential that supersedes this one, in the same issuer's batches.
+
+    `proposal_id`: set when the consortium revoked it by governance (the issuer was
+    retired and could sign nothing); `revoked_by` is then the ministry that proposed it.
+    An issuer's own revocation keeps its record of seven fields (and the state root its
+    value); one by governance has an eighth, which a release that does not know it
+    refuses to decode rather than read as an issuer's revocation it would not count."""
 
     batch_root: bytes
     reason: str
@@ -237,20 +243,32 @@ class Revocation:
     revoked_by: MemberId
     note_hash: bytes | None = None
     replaced_by: tuple[bytes, bytes] | None = None
+    proposal_id: bytes | None = None
 
     def encode(self) -> bytes:
-        return encode([self.batch_root, self.reason, self.height, self.time_ms,
-                       self.revoked_by, self.note_hash,
-                       None if self.replaced_by is None else list(self.replaced_by)])
+        fields = [self.batch_root, self.reason, self.height, self.time_ms, self.revoked_by,
+                  self.note_hash, None if self.replaced_by is None else list(self.replaced_by)]
+        if self.proposal_id is not None:
+            fields.append(self.proposal_id)
+        return encode(fields)
 
     @classmethod
     def decode(cls, data: bytes) -> Revocation:
-        batch_root, reason, height, time_ms, revoked_by, note, replaced = _array(
-            data, 7, "revocation")
+        value = decode(data)
+        if not isinstance(value, list) or len(value) not in (7, 8):
+            raise MalformedInput("stored revocation record has the wrong shape")
+        batch_root, reason, height, time_ms, revoked_by, note, replaced = value[:7]
+        proposal_id = value[7] if len(value) == 8 else None
         if replaced is not None and (not isinstance(replaced, list) or len(replaced) != 2):
             raise MalformedInput("stored revocation has a malformed replacement")
+        if len(value) == 8 and (not isinstance(proposal_id, bytes) or len(proposal_id) != 32):
+            raise MalformedInput("stored revocation names a malformed proposal")
         return cls(batch_root, reason, height, time_ms, MemberId(revoked_by), note,
-                   None if replaced is None else (replaced[0], replaced[1]))
+                   None if replaced is None else (replaced[0], replaced[1]), proposal_id)
+
+    @property
+    def by_consortium(self) -> bool:
+        return self.proposal_id is not None
 
 
 @dataclass(frozen=True)

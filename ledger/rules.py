@@ -191,9 +191,10 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)
     elif isinstance(payload, ProposePayload):
-        propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.rules_version)
+        propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.time_ms,
+                ctx.rules_version)
     elif isinstance(payload, VotePayload):
-        vote(state, payload, tx.sender, ctx.height)
+        vote(state, payload, tx.sender, ctx.height, ctx.time_ms)
     else:
         assert_never(payload)
 

@@ -31,12 +31,17 @@ RULES_VERSION_KEY = b"g:rules"
 GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
-# The versions this release executes: 1 and the one gated change below.
-MAX_KNOWN_RULES_VERSION = 2
+# The versions this release executes: 1 and the gated changes below.
+MAX_KNOWN_RULES_VERSION = 3
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
 DUPLICATE_PROPOSAL_REFUSED_FROM = 2
+
+# From this version on, governance may revoke a credential of a retired member (the
+# action `revoke_credential`, `ledger.governance_revocation`); before it, such a
+# proposal is refused, as a release that did not know the action refused it.
+CONSORTIUM_REVOCATION_FROM = 3
 
 
 class StateReader(Protocol):

@@ -37,6 +37,9 @@ class ChainFacts(Protocol):
     def employment_end(self, issuer: bytes, batch_root: bytes, target: bytes
                        ) -> EmploymentEnd | None: ...
     def key_history(self, member: bytes) -> KeyHistory | None: ...
+    # The time of the committed block `height`, where the source can vouch for it (None
+    # where it cannot: an offline proof holds one header, its own).
+    def block_time(self, height: int) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,16 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                                 f"{batch.credential_type} by "
                                 f"{ministry.name if ministry else grant.granted_by.hex()} "
                                 f"(since height {grant.granted_height})"))
+    if issuer is not None and issuer.retired_height is not None:
+        membership = _membership(verdict, batch, issuer, facts)
+        if not membership.ok:
+            return _fail(verdict, "unaccredited", membership)
+        verdict.checks.append(membership)
     revocation = facts.revocation(batch.issuer, doc.batch_root, doc.target_hash)
-    if revocation is not None and revocation.revoked_by == batch.issuer:
-        return _revoked(verdict, revocation)
+    # Under the issuer's key: its own, or the consortium's once it was retired.
+    if revocation is not None and (revocation.revoked_by == batch.issuer
+                                   or revocation.by_consortium):
+        return _revoked(verdict, revocation, facts)
     verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
     verdict.facts["format"] = doc.document_format
     for finding in record_findings(doc, batch, facts, verdict.facts):
@@ -162,13 +172,42 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
-    extra = [c.detail for c in verdict.checks if c.name in ("employment", "original")]
+    extra = [c.detail for c in verdict.checks
+             if c.name in ("employment", "original", "membership")]
     if extra:
         verdict.reason += "; " + "; ".join(extra)
     return verdict
 
 
-def _revoked(verdict: Verdict, revocation: Revocation) -> Verdict:
+def _membership(verdict: Verdict, batch: Batch, issuer: Member, facts: ChainFacts) -> Check:
+    """What a retired issuer's credential is: issued while it was a member (the ledger
+    refuses anything it signs from its retirement height), and since when it is gone."""
+    retired = issuer.retired_height
+    assert retired is not None
+    verdict.facts["issuer_retired_height"] = retired
+    if batch.height >= retired:  # the ledger refuses it: a state that holds it is wrong
+        return Check("membership", False, f"issued at height {batch.height}, but "
+                     f"{issuer.name} was retired from the consortium at height {retired} "
+                     "and could sign nothing from then on")
+    if facts.height is not None and retired > facts.height:
+        verdict.facts["issuer_leaves"] = True
+        return Check("membership", True, f"{issuer.name} leaves the consortium at height "
+                     f"{retired}; it issued this while a member")
+    left_ms = facts.block_time(retired)
+    if left_ms is None:
+        return Check("membership", True, f"issued while {issuer.name} was a member and "
+                     f"accredited; {issuer.name} left the consortium at height {retired}")
+    verdict.facts["issuer_left_at"] = when(left_ms)
+    return Check("membership", True, f"issued while {issuer.name} was a member and "
+                 f"accredited; {issuer.name} left the consortium on {day_of(left_ms)} "
+                 f"(height {retired})")
+
+
+def day_of(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _revoked(verdict: Verdict, revocation: Revocation, facts: ChainFacts) -> Verdict:
     words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
     verdict.facts.update({"revoked_at": when(revocation.time_ms),
                           "revoked_at_height": revocation.height,
@@ -177,6 +216,17 @@ def _revoked(verdict: Verdict, revocation: Revocation) -> Verdict:
     if revocation.note_hash is not None:
         verdict.facts["revocation_note_hash"] = revocation.note_hash.hex()
     since = f"at height {revocation.height} ({when(revocation.time_ms)})"
+    if revocation.proposal_id is not None:
+        proposer = facts.member(revocation.revoked_by)
+        verdict.facts.update({"revoked_by": "consortium",
+                              "revoked_by_proposal": revocation.proposal_id.hex(),
+                              "revoked_by_proposer": proposer.name if proposer
+                              else revocation.revoked_by.hex()})
+        return _fail(verdict, "revoked", Check("not_revoked", False,
+                     f"revoked by the consortium, by governance proposal "
+                     f"{revocation.proposal_id.hex()} (proposed by "
+                     f"{verdict.facts['revoked_by_proposer']}), {since}: {words}"))
+    verdict.facts["revoked_by"] = "issuer"
     if revocation.replaced_by is not None:
         root, target = revocation.replaced_by
         verdict.facts["superseded_by"] = {"batch_root": root.hex(), "target_hash": target.hex()}

@@ -157,7 +157,11 @@ async def get_credential(request: web.Request) -> web.Response:
     return web.json_response({
         "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
         "revoked_at_height": revocation.height, "revoked_at": when(revocation.time_ms),
-        "batch_root": revocation.batch_root.hex(), "height": core.chain.height})
+        "batch_root": revocation.batch_root.hex(), "height": core.chain.height,
+        # The issuer's own, or the consortium's by a governance proposal (the issuer retired)
+        "revoked_by": "consortium" if revocation.by_consortium else "issuer",
+        "proposal_id": None if revocation.proposal_id is None else revocation.proposal_id.hex(),
+        "revoked_by_member": revocation.revoked_by.hex()})
 
 
 async def list_members(request: web.Request) -> web.Response:

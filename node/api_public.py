@@ -257,7 +257,7 @@ def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
     document = parse_json(body)
     with CommittedView(core.chain) as view:
         facts = ViewFacts(view, f"node {core.keys.member_id.hex()[:12]} at height "
-                          f"{view.height}")
+                          f"{view.height}", core.chain)
         return verify_credential(document, facts, core.chain_id).to_json()
 
 

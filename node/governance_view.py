@@ -13,7 +13,7 @@ from ledger.governance import (
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
-from ledger.payloads import AddMemberAction, RulesVersionAction
+from ledger.payloads import AddMemberAction, RevokeCredentialAction, RulesVersionAction
 from ledger.rules import StateReader, load_member
 from ledger.rules_version import (
     MAX_KNOWN_RULES_VERSION,
@@ -38,6 +38,11 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
                 "public_key": action.public_key.hex()}
     if isinstance(action, RulesVersionAction):
         return {"action": action.action, "rules_version": action.version}
+    if isinstance(action, RevokeCredentialAction):
+        ref = action.credential
+        return {"action": action.action, **_member(state, action.issuer),
+                "batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex(),
+                "index": ref.index, "revocation_reason": action.reason}
     return {"action": action.action, **_member(state, action.member)}
 
 
@@ -46,7 +51,7 @@ def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, An
     refuses (the action done already, say): still open in the ledger, but shown as what it
     is; `reason` says why, as the refusal would."""
     status = proposal.status(height)
-    refusal = why_cannot_apply(state, proposal) if status == "open" else None
+    refusal = why_cannot_apply(state, proposal, height) if status == "open" else None
     if refusal is None:
         return {"status": status, "reason": None}
     return {"status": "cannot_apply", "reason": refusal.message,

@@ -129,7 +129,9 @@ BATCH: Schema = obj({"root": ID32, "issuer": MEMBER_ID, "issuer_name": nullable(
 REVOCATION: Schema = obj({"target_hash": ID32, "batch_root": ID32,
                           "revoked": {"type": "boolean"}, "height": INTEGER},
                          {"reason": STRING, "revoked_at_height": INTEGER,
-                          "revoked_at": STRING})
+                          "revoked_at": STRING,
+                          "revoked_by": {"type": "string", "enum": ["issuer", "consortium"]},
+                          "proposal_id": nullable(ID32), "revoked_by_member": MEMBER_ID})
 MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "member_id": MEMBER_ID, "name": STRING, "role": STRING,
     "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},

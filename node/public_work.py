@@ -175,12 +175,20 @@ class CommittedView:
 
 
 class ViewFacts(StateFacts):
-    """Chain facts for verification, read from one committed view."""
+    """Chain facts for verification, read from one committed view (and, for a block's
+    time, from the chain's blocks up to the view's height, which no commit changes)."""
 
-    def __init__(self, view: CommittedView, describe: str) -> None:
+    def __init__(self, view: CommittedView, describe: str,
+                 chain: Chain | None = None) -> None:
         self._view = view
         self._describe = describe
+        self._chain = chain
         self.height: int | None = view.height  # "as of block H" in the verdict
+
+    def block_time(self, height: int) -> int | None:
+        if self._chain is None or self.height is None or height > self.height:
+            return None
+        return self._chain.block_time(height)
 
     def describe(self) -> str:
         return self._describe

@@ -189,7 +189,7 @@ async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: An
         return
     core = core_of(request)
     facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at "
-                       f"height {core.chain.height}")
+                       f"height {core.chain.height}", block_times=core.chain.block_time)
     if verdict.valid:
         await core.in_worker(check_senim, verdict, credential, facts, core.chain_id)
     else:

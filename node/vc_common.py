@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from ledger.errors import InvalidDocument
+from ledger.governance import MAX_OPEN_PROPOSALS, load_proposal
 from ledger.identity import MEMBER_ID_BYTES, KeyPair
-from ledger.payloads import RevokePayload
+from ledger.payloads import ProposePayload, RevokeCredentialAction, RevokePayload, VotePayload
 from ledger.records import Batch
-from ledger.rules import load_batch
+from ledger.rules import load_batch, load_revocation
 from ledger.vc.canon import MAX_DEPTH, MAX_DOCUMENT_VALUES
 from ledger.vc.export import status_list_id
 from ledger.vc.verify import MAX_CREDENTIALS_PER_PRESENTATION
@@ -96,12 +97,18 @@ def _start_worker(parent_pid: int) -> None:
 
 @dataclass
 class RevocationIndex:
-    """Leaf indices revoked per batch, read from the committed revoke transactions."""
+    """Leaf indices revoked per batch, read from the committed revoke transactions and
+    the governance proposals that revoke a retired member's credential (applied by the
+    vote that approves them, so looked up in the state once the scan has passed it)."""
 
     scanned: int = 0
     revoked: dict[bytes, set[int]] = field(default_factory=dict)
     last_time_ms: dict[bytes, int] = field(default_factory=dict)
     count: int = 0
+    # Proposals to revoke seen but not yet approved (nor expired) by the scanned height:
+    # resolved after each block with a proposal or a vote, so at most the ledger's open
+    # proposals (MAX_OPEN_PROPOSALS) at a time.
+    proposed: dict[bytes, tuple[bytes, RevokeCredentialAction]] = field(default_factory=dict)
 
     def catch_up(self, core: NodeCore) -> bool:
         """Scan up to MAX_BLOCKS_PER_SCAN blocks; True when at the head. Ledger worker only."""
@@ -111,15 +118,44 @@ class RevocationIndex:
             block = core.chain.get_block(height)
             if block is None:
                 return True
+            governance = False
             for tx in block.transactions:
                 payload = tx.payload
-                if isinstance(payload, RevokePayload) and self.count < MAX_INDEXED_REVOCATIONS:
+                governance |= isinstance(payload, ProposePayload | VotePayload)
+                if isinstance(payload, RevokePayload):
                     list_id = status_list_id(tx.sender, payload.credential.batch_root)
-                    self.revoked.setdefault(list_id, set()).add(payload.credential.index)
-                    self.last_time_ms[list_id] = block.header.time_ms
-                    self.count += 1
+                    self._add(list_id, payload.credential.index, block.header.time_ms)
+                elif (isinstance(payload, ProposePayload)
+                      and isinstance(payload.action, RevokeCredentialAction)
+                      and len(self.proposed) < MAX_OPEN_PROPOSALS * 2):
+                    action = payload.action
+                    self.proposed[tx.tx_id] = (
+                        status_list_id(action.issuer, action.credential.batch_root), action)
             self.scanned = height
+            if governance and self.proposed:  # only a proposal or a vote approves one
+                self._approved(core)
         return self.scanned >= head
+
+    def _add(self, list_id: bytes, index: int, time_ms: int) -> None:
+        if self.count < MAX_INDEXED_REVOCATIONS:
+            self.revoked.setdefault(list_id, set()).add(index)
+            self.last_time_ms[list_id] = time_ms
+            self.count += 1
+
+    def _approved(self, core: NodeCore) -> None:
+        """Index the proposals approved by the scanned height; forget the expired."""
+        for proposal_id, (list_id, action) in list(self.proposed.items()):
+            proposal = load_proposal(core.chain.state, proposal_id)
+            if proposal is None or proposal.status(self.scanned + 1) == "expired":
+                del self.proposed[proposal_id]
+            elif (proposal.approved_height is not None
+                  and proposal.approved_height <= self.scanned):
+                ref = action.credential
+                revocation = load_revocation(core.chain.state, action.issuer, ref.batch_root,
+                                             ref.target_hash)
+                if revocation is not None and revocation.proposal_id == proposal_id:
+                    self._add(list_id, ref.index, revocation.time_ms)
+                del self.proposed[proposal_id]
 
     def snapshot(self, core: NodeCore, list_id: bytes
                  ) -> tuple[Batch | None, frozenset[int], int | None]:

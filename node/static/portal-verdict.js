@@ -1,6 +1,7 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
 import { employmentDetail, headline, shownValue } from './portal-employment.js';
+import * as membership from './portal-membership.js';
 import { $, formatDate, formatDateTime, formatTime, has, state, t, tNode }
   from './portal-language.js';
 
@@ -50,6 +51,8 @@ function sentence(verdict) {
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
+  const byConsortium = membership.consortiumSentence(verdict, params);
+  if (byConsortium) return byConsortium;
   if (verdict.status === 'valid' && !f.type) return tNode('status.valid_vc', { issuer: verdict.issuer });
   // A VC outside its validity period: not valid yet, or expired, and since when.
   const early = f.validity === 'not_yet_valid';
@@ -295,6 +298,7 @@ function checkDetail(check, doc, verdict, status) {
   const type = f.type || (doc && doc.type);
   if (check.check === 'employment') return employmentDetail(check, doc, verdict, status);
   if (check.check === 'original') return originalDetail(check, verdict);
+  if (check.check === 'membership') return membership.membershipDetail(check, verdict);
   if (check.check === 'lines' && check.ok && type === 'recognition') {
     return recognisedDetail(doc, linesShown, linesHidden);
   }
@@ -304,6 +308,8 @@ function checkDetail(check, doc, verdict, status) {
     height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
     theirs: String((doc && doc.chain_id) || '') };
+  const byConsortium = membership.consortiumDetail(check, verdict, params);
+  if (byConsortium) return byConsortium;
   if (has(key)) return tNode(key, params);
   // The node words its checks in English: said as they are only on the English page.
   return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'
@@ -346,6 +352,9 @@ function renderChecks(doc, verdict, status, checkedAt) {
   }
   if (f.height !== undefined) addRow(tech, t('tech.issued_height'), String(f.height));
   if (f.issuer_id) addRow(tech, t('tech.issuer_id'), code(f.issuer_id));
+  if (f.revoked_by_proposal) {
+    addRow(tech, t('tech.revoked_by_proposal'), code(f.revoked_by_proposal));
+  }
   if (doc && doc.batch && typeof doc.batch.root === 'string') {
     addRow(tech, t('tech.batch'), code(doc.batch.root));
   }
@@ -359,7 +368,8 @@ function renderChecks(doc, verdict, status, checkedAt) {
 }
 
 export function render(doc, verdict, status, checkedAt) {
-  show(tone(verdict), headline(sentence(verdict), doc, verdict, status));
+  const said = membership.withRetirement(sentence(verdict), verdict);
+  show(tone(verdict), headline(said, doc, verdict, status));
   $('verdict').dataset.status = verdict.status;
   // Nothing was read: a document of a later format is not shown in this one's terms.
   if (verdict.status === 'malformed' || verdict.status === 'newer_format') return;

@@ -1,0 +1,39 @@
+// A retired issuer and the consortium's revocation of its credential, said from the
+// verdict's facts: a genuine credential of a university that has since left the
+// consortium says when it left, after the verdict and in its check; one the consortium
+// revoked by a governance proposal (its issuer could no longer revoke it) says so.
+import { formatDate, tNode } from './portal-language.js';
+
+function proposalShort(f) { return String(f.revoked_by_proposal || '').slice(0, 16) + '…'; }
+
+// The verdict's sentence for a credential the consortium revoked, or null.
+export function consortiumSentence(verdict, params) {
+  const f = verdict.facts || {};
+  if (verdict.status !== 'revoked' || f.revoked_by !== 'consortium') return null;
+  return tNode('status.revoked_by_consortium', { ...params, proposal: proposalShort(f) });
+}
+
+// The check's words when the consortium revoked it, or null.
+export function consortiumDetail(check, verdict, params) {
+  const f = verdict.facts || {};
+  if (check.check !== 'not_revoked' || check.ok || f.revoked_by !== 'consortium') return null;
+  return tNode('detail.not_revoked.fail_consortium', { ...params, proposal: proposalShort(f) });
+}
+
+export function membershipDetail(check, verdict) {
+  const f = verdict.facts || {};
+  return tNode('detail.membership.' + (check.ok ? 'ok' : 'fail'),
+    { issuer: f.issuer || '', height: String(f.issuer_retired_height ?? '') });
+}
+
+// A genuine credential of a retired issuer: the verdict goes on to say when it left.
+export function withRetirement(sentence, verdict) {
+  const f = verdict.facts || {};
+  if (verdict.status !== 'valid' || f.issuer_retired_height === undefined) return sentence;
+  const key = f.issuer_left_at ? 'retired.left' : f.issuer_leaves ? 'retired.leaves'
+    : 'retired.left_at_block';
+  const said = document.createDocumentFragment();
+  said.append(sentence, ' ', tNode(key, { issuer: f.issuer || '',
+    leftDate: formatDate(f.issuer_left_at), height: String(f.issuer_retired_height) }));
+  return said;
+}

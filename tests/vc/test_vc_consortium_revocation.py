@@ -1,0 +1,134 @@
+"""A retired university's credential revoked by the consortium (a governance proposal and
+the vote that approves it, no revoke transaction) shows in its batch's status list, and a
+VC of it verifies as revoked by the consortium; an in-process node (real engine)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ledger.credentials import IssuedBatch, make_batch
+from ledger.genesis import Genesis, GenesisMember
+from ledger.identity import KeyPair, MemberId
+from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
+    AccreditPayload,
+    CredentialRef,
+    IssueBatchPayload,
+    MemberAction,
+    ProposePayload,
+    RevokeCredentialAction,
+    VotePayload,
+)
+from ledger.rules import load_batch
+from ledger.transactions import Transaction
+from ledger.vc.export import to_vc
+from ledger.vc.status import bit_is_set, decode_list
+from node.api import make_app
+from node.files import save_key
+from node.service import NodeCore
+from node.vc_api import configure_vc
+from storage.batch_tree import audit_path
+from storage.kv import MemoryStore
+from tests.node.api_server import api_core
+from tests.node.conftest import CHAIN_ID, YEAR_MS, commit, documents_of, keys_from, make_tx
+from tests.node.engine_node import running_engine
+from tests.vc.conftest import RECORDS, TOKEN
+
+DEADLINE_S = 30.0
+RETIRED_AT = 7
+
+
+@dataclass
+class Node:
+    client: TestClient[Any, Any]
+    core: NodeCore
+    batch: IssuedBatch
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    ministry, ministry2, kaznu = keys_from("ministry"), keys_from("ministry2"), keys_from("kaznu")
+    genesis = Genesis(CHAIN_ID, 0, (
+        GenesisMember("Ministry of Science", "ministry", ministry.public_key, True),
+        GenesisMember("Ministry of Education", "ministry", ministry2.public_key, False),
+        GenesisMember("KazNU", "university", kaznu.public_key, False)), None, 3)
+    core = api_core(ministry, genesis, MemoryStore())
+    chain = core.chain
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, kaznu.member_id, "KazNU")
+    commit(chain, [make_tx(ministry, AccreditPayload(
+        kaznu.member_id, ("diploma",), 0, int(time.time() * 1000) + YEAR_MS))])
+    commit(chain, [make_tx(kaznu, IssueBatchPayload("diploma", batch.root, len(RECORDS)))])
+    retire = make_tx(ministry, ProposePayload(MemberAction(
+        ACTION_RETIRE_MEMBER, kaznu.member_id), RETIRED_AT, RETIRED_AT - 2))
+    commit(chain, [retire])
+    commit(chain, [make_tx(ministry2, VotePayload(retire.tx_id))])
+    while chain.height < RETIRED_AT:
+        commit(chain, [])
+    save_key(tmp_path / "vc-issuer.json", KeyPair.from_seed(b"\x44" * 32))
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    app = make_app(core, "vc-node")
+    configure_vc(app, tmp_path / "vc-issuer.json", token_file, "https://node.senim.test")
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with running_engine(core):
+            yield Node(client, core, batch)
+    finally:
+        await client.close()
+
+
+async def _committed(node: Node, tx: Transaction) -> None:
+    response = await node.client.post("/v1/transactions",
+                                      data=json.dumps({"tx": tx.encode().hex()}))
+    assert response.status == 202, await response.text()
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        answer = await (await node.client.get(f"/v1/transactions/{tx.tx_id.hex()}",
+                                              params={"wait": "5"})).json()
+        if answer["status"] == "committed":
+            return
+        assert answer["status"] == "pending", answer
+        assert time.monotonic() < deadline, f"not committed in {DEADLINE_S} s"
+
+
+async def _bits(node: Node) -> bytes:
+    path = "/credentials/status/" + (keys_from("kaznu").member_id + node.batch.root).hex()
+    listed = await (await node.client.get(path)).json()
+    return decode_list(listed["credentialSubject"]["encodedList"])
+
+
+async def test_the_consortiums_revocation_is_in_the_list_and_the_vc_verdict(
+        node: Node) -> None:
+    targets, kaznu = node.batch.target_hashes, keys_from("kaznu")
+    assert not bit_is_set(await _bits(node), 2)
+    propose = make_tx(keys_from("ministry"), ProposePayload(RevokeCredentialAction(
+        MemberId(kaznu.member_id), CredentialRef(node.batch.root, targets[2], 2,
+                                                 tuple(audit_path(targets, 2))), "fraud"),
+        node.core.chain.height + 50, node.core.chain.height + 48))
+    await _committed(node, propose)
+    assert not bit_is_set(await _bits(node), 2)  # one vote of the two it needs
+    await _committed(node, make_tx(keys_from("ministry2"), VotePayload(propose.tx_id)))
+    bits = await _bits(node)
+    assert bit_is_set(bits, 2) and not bit_is_set(bits, 1)
+
+    on_chain = load_batch(node.core.chain.state, kaznu.member_id, node.batch.root)
+    assert on_chain is not None
+    vc = to_vc(documents_of(node.batch)[2], kaznu, "https://node.senim.test", on_chain.height,
+               on_chain.time_ms, on_chain.time_ms)
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": vc}))
+    refused = await response.json()
+    assert response.status == 400 and refused["errors"][0]["title"] == "revoked", refused
+    facts = refused["verdict"]["facts"]
+    assert facts["revoked_by"] == "consortium"
+    assert facts["revoked_by_proposal"] == propose.tx_id.hex()
