@@ -46,6 +46,13 @@ manifest_option = click.option(
     help="The batch manifest, when TARGET is a credential id.")
 
 
+# A retired member signs nothing, its revocations included; the consortium revokes in
+# its place (ledger.governance_revocation).
+RETIRED_ISSUER_HINT = ("; the consortium revokes a retired member's credentials in its "
+                       "place: a ministry proposes it with `senim governance revoke --key "
+                       "KEY FILE --reason CODE`, and the others vote")
+
+
 @click.command("prove")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
@@ -250,7 +257,8 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, reason: str
     except ClientError as exc:
         if 400 <= exc.status < 500 and note is not None:  # refused: its hash is not on chain
             note_path.unlink(missing_ok=True)
-        _fail(f"revocation refused: {exc} ({exc.code})")
+        _fail(f"revocation refused: {exc} ({exc.code})" + (
+            RETIRED_ISSUER_HINT if exc.code == "member_retired" else ""))
         raise
     if result["status"] != "committed":
         if result["status"] == "rejected" and note is not None:

@@ -209,7 +209,12 @@ async def test_refusals_say_why_and_send_nothing(officer: Officer) -> None:
                              officer.file(officer.kaznu, 0, "k"), "--reason", "superseded",
                              "--node", officer.url)
     assert superseded.exit_code == 2
-    for result in (member, unknown, bad, superseded):
+    # the retired university itself is refused by the ledger, and told who revokes now
+    own = await senim("revoke", "--key", officer.key("kaznu"), officer.file(officer.kaznu, 0, "k"),
+                      "--reason", "other", "--node", officer.url)
+    assert own.exit_code == 1 and "(member_retired)" in own.output, own.output
+    assert "a ministry proposes it with `senim governance revoke" in own.output
+    for result in (member, unknown, bad, superseded, own):
         assert "Traceback" not in result.output
     assert officer.chain.height == head  # nothing was sent
 
