@@ -26,6 +26,7 @@ from cli.commands import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.governance_revoke import revoke_command
+from cli.governance_words import describe, names, proposal_state, who
 from cli.member_names import new_member_name, resolve_member, tell_apart
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
 from consensus import quorum_size
@@ -33,8 +34,6 @@ from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
-    ACTION_REMOVE_VALIDATOR,
-    ACTION_RETIRE_MEMBER,
     ACTION_REVOKE_CREDENTIAL,
     ACTION_SET_RULES_VERSION,
     ACTIONS,
@@ -48,7 +47,6 @@ from ledger.payloads import (
     RulesVersionAction,
     VotePayload,
 )
-from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
 
 
@@ -195,7 +193,7 @@ def _refuse_if_open(proposals: list[dict[str, Any]], action: GovernanceAction,
         fail(f"the node sent a malformed governance answer ({type(exc).__name__}): is it a "
              "Senim node?", EXIT_UNREACHABLE)
     if same is not None:
-        fail(f"proposal {same['proposal_id']} already proposes to {_describe(same)}, open "
+        fail(f"proposal {same['proposal_id']} already proposes to {describe(same)}, open "
              f"until height {same['expiry_height']}: vote for it (senim governance vote "
              f"--key {key_path} {same['proposal_id']}), or give --effective-height to "
              "propose this for another height")
@@ -261,8 +259,8 @@ def _after_voting(client: NodeClient, proposal_id: str) -> None:
         tell_apart(client, answer)
         head, voters = int(answer["height"]), list(answer["voters"])
         proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
-        click.echo(f"proposal {proposal_id[:16]}…: {_describe(proposal)}. "
-                   f"{_state(proposal, voters, head)}")
+        click.echo(f"proposal {proposal_id[:16]}…: {describe(proposal)}. "
+                   f"{proposal_state(proposal, voters, head)}")
     except (ClientError, StopIteration, *MALFORMED_ANSWER):
         return
 
@@ -281,7 +279,8 @@ def _before_voting(client: NodeClient, proposal_id: str) -> None:
         if proposal is None:
             return
         status, needed = proposal["status"], int(proposal["votes_needed"])
-        said = f"proposal {proposal_id}: {_describe(proposal)}. {_state(proposal, voters, head)}"
+        said = (f"proposal {proposal_id}: {describe(proposal)}. "
+                f"{proposal_state(proposal, voters, head)}")
         late = votes_may_be_late(head, int(proposal["expiry_height"]), needed)
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
@@ -296,79 +295,6 @@ def _before_voting(client: NodeClient, proposal_id: str) -> None:
         click.secho(f"warning: {said}", fg="yellow", err=True)
     elif status == "open" and late:
         click.secho(f"warning: proposal {proposal_id}:{late}", fg="yellow", err=True)
-
-
-def _who(member: dict[str, Any]) -> str:
-    return str(member["name"] or member["member_id"][:16])
-
-
-def _names(members: list[dict[str, Any]], joiner: str = "and") -> str:
-    names = [_who(m) for m in members]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {joiner} {names[-1]}"
-
-
-def _describe(proposal: dict[str, Any]) -> str:
-    """The change in words, e.g. 'add Kaspi to the validators from height 104'."""
-    action, when = proposal["action"], f"from height {proposal['effective_height']}"
-    if action == ACTION_ADD_MEMBER:
-        role = str(proposal["role"])
-        article = "an" if role == "employer" else "a"  # of ROLES, the one said with a vowel
-        return f"admit {proposal['name']} as {article} {role} member {when}"
-    if action == ACTION_SET_RULES_VERSION:
-        return f"run the ledger rules of version {proposal['rules_version']} {when}"
-    if action == ACTION_REVOKE_CREDENTIAL:  # written when approved: no "from height"
-        return (f"revoke credential {proposal['target_hash'][:16]}… of {_who(proposal)} "
-                f"(batch {proposal['batch_root'][:16]}…) for "
-                f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
-    return {ACTION_ADD_VALIDATOR: f"add {_who(proposal)} to the validators {when}",
-            ACTION_REMOVE_VALIDATOR: f"remove {_who(proposal)} from the validators {when}",
-            ACTION_RETIRE_MEMBER: f"retire {_who(proposal)} {when}"}.get(
-                action, f"{action.replace('_', '-')} {_who(proposal)} {when}")
-
-
-def _state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) -> str:
-    """Where the proposal stands, as of the block after `head`, and what it still lacks."""
-    votes, status = proposal["votes"], proposal["status"]
-    effective = proposal["effective_height"]
-    by = f"by {_names(votes)}" if votes else "with no votes"
-    if status == "in_force" and proposal["action"] == ACTION_REVOKE_CREDENTIAL:
-        return f"Revoked at height {proposal['approved_height']}, approved {by}."
-    if status == "in_force":
-        return f"In force since height {effective}; approved at height " \
-               f"{proposal['approved_height']} {by}."
-    if status == "approved":
-        return (f"Approved at height {proposal['approved_height']} {by}; it takes effect at "
-                f"height {effective}, in {effective - head} block(s).")
-    if status == "cannot_apply":  # open in the ledger, but its approving vote is refused
-        return (f"Can no longer apply as the chain stands (the vote that would approve it is "
-                f"refused): {proposal['reason']}. Voted {by}; voting closes at height "
-                f"{proposal['expiry_height']}.")
-    if status == "expired":
-        return (f"Expired: voting closed at height {proposal['expiry_height']} with the votes "
-                f"of {_names(votes) if votes else 'no one'}; nothing changed.")
-    voted = {v["member_id"] for v in votes}
-    missing = [v for v in voters if v["member_id"] not in voted]
-    needed = int(proposal["votes_needed"])
-    return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
-            f"height {proposal['expiry_height']}"
-            + (f"; not yet voted: {_names(missing)}." if missing else ".")
-            + _former_voters(votes, voters)
-            + votes_may_be_late(head, int(proposal["expiry_height"]), needed))
-
-
-def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) -> str:
-    """Votes of ministries that are voters no more. Only an approved retirement takes a
-    voter away, at its approval; what a member signed before keeps its meaning, so the
-    ledger counts those votes (ARCHITECTURE.md, Governance)."""
-    current = {v["member_id"] for v in voters}
-    former = [v for v in votes if v["member_id"] not in current]
-    if not former:
-        return ""
-    if len(former) == 1:
-        return (f" {_who(former[0])}'s vote still counts: it was cast before its retirement "
-                "was approved, and it may vote no more.")
-    return (f" The votes of {_names(former)} still count: they were cast before their "
-            "retirements were approved, and they may vote no more.")
 
 
 @governance_group.command("list")
@@ -390,16 +316,16 @@ def list_proposals(as_json: bool, node_url: str) -> None:
 def _governance_lines(answer: dict[str, Any]) -> list[str]:
     policy, voters, head = answer["policy"], answer["voters"], int(answer["height"])
     lines = [f"As of height {head}, a change needs the votes of {policy['threshold']} of "
-             f"the {len(voters)} governance voters ({_names(voters)}); the validators may "
+             f"the {len(voters)} governance voters ({names(voters)}); the validators may "
              f"not fall below {policy['min_validators']}."]
     for record in answer["validator_sets"]:
-        names = ", ".join(_who(v) for v in record["validators"])
-        lines.append(f"Validators from height {record['from_height']}: {names}.")
+        listed = ", ".join(who(v) for v in record["validators"])
+        lines.append(f"Validators from height {record['from_height']}: {listed}.")
     if "rules" in answer:  # a node of a release before rules versions has none
         lines.append(f"Ledger rules: {rules_sentence(answer['rules'])}.")
     if not answer["proposals"]:
         lines.append("No proposals.")
     for proposal in answer["proposals"]:
-        lines.append(f"Proposal {proposal['proposal_id']}: {_describe(proposal)}. "
-                     f"{_state(proposal, voters, head)}")
+        lines.append(f"Proposal {proposal['proposal_id']}: {describe(proposal)}. "
+                     f"{proposal_state(proposal, voters, head)}")
     return lines

@@ -16,9 +16,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
-import cli.governance
 import cli.node_info
 from cli.client import ClientError
+from cli.governance_words import describe
 from cli.main import main
 from ledger.chain import Chain
 from ledger.errors import TxRejected
@@ -230,9 +230,9 @@ async def test_api_lists_governance_and_added_members(
     assert body["policy"] == {"threshold": 2, "voters": "ministries", "min_validators": 4}
     assert body["proposals"][0]["status"] == "approved"
     assert body["proposals"][0]["name"] == "Satbayev University"
-    assert cli.governance._describe(body["proposals"][0]) == (
+    assert describe(body["proposals"][0]) == (
         "admit Satbayev University as a university member from height 5")
-    assert cli.governance._describe({**body["proposals"][0], "role": "employer"}) == (
+    assert describe({**body["proposals"][0], "role": "employer"}) == (
         "admit Satbayev University as an employer member from height 5")
     members = (await (await client.get("/v1/members")).json())["members"]
     added = [m for m in members if m["name"] == "Satbayev University"]
