@@ -1,7 +1,8 @@
 """Files an operator holds: member key files (mode 0600) and the genesis file.
 
 The ledger works on values; reading and writing them on disk happens here. Every file a
-node or a command reads at start is read through `read_bounded`, under a named limit.
+node or a command reads at start is read through `read_bounded` (`storage.bounded_read`),
+under a named limit.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import json
 import os
 import pwd
 import shlex
-import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis, genesis_from_json
 from ledger.identity import MEMBER_ID_BYTES, KeyPair, MemberId
+from storage.bounded_read import UnfitFile as UnfitFile
+from storage.bounded_read import not_regular as not_regular
+from storage.bounded_read import read_bounded as read_bounded
 
 KEY_FILE_KIND = "senim-ed25519-key/v1"
 
@@ -29,65 +31,6 @@ CONFIG_FILE_BYTES_MAX = 1 << 20  # a node config; 1 MiB lists ~15,000 observer k
 # ~80,000 members, more than every school, college and university of the country.
 GENESIS_FILE_BYTES_MAX = 16 << 20
 SECRET_FILE_BYTES_MAX = 1 << 20  # the VC token file, a TLS certificate chain or key
-
-
-class UnfitFile(ValueError):
-    """A file refused unread: not a regular file, or larger than its limit."""
-
-
-@dataclass(frozen=True)
-class FileRead:
-    data: bytes
-    status: os.stat_result  # of the file read (not of whatever its path names later)
-
-
-def read_bounded(path: Path, limit: int, what: str) -> FileRead:
-    """The bytes of the regular file `path` if it holds at most `limit` (`what` names it in
-    the refusal): at most limit + 1 bytes are read, so a file that grows while read, or
-    reports no size (as /proc's do), is refused too. OSError as `open` raises it."""
-    # O_NONBLOCK: opening a named pipe for reading waits for a writer, forever if none
-    # comes; its type is refused before anything is read (a regular file ignores the flag).
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise UnfitFile(not_regular(path, status.st_mode, what))
-        if status.st_size > limit:
-            raise UnfitFile(_too_large(path, what, limit, status.st_size))
-        chunks: list[bytes] = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        if left <= 0:
-            raise UnfitFile(_too_large(path, what, limit, None))
-        return FileRead(b"".join(chunks), status)
-    finally:
-        os.close(fd)
-
-
-def not_regular(path: Path, mode: int, what: str) -> str:
-    """Why a path whose file has `mode` (no regular file) is refused as the `what`."""
-    return f"{path} is {_kind(mode)}, not a regular file; give the path of the {what} itself"
-
-
-def _too_large(path: Path, what: str, limit: int, size: int | None) -> str:
-    """`size`: what the file says it holds, None when it said less than was read."""
-    held = "" if size is None else f" {size:,} bytes,"
-    return (f"{path} holds{held} more than a {what} may ({limit:,} bytes at most): is it "
-            "the right file?")
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "no regular file"
 
 
 def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
