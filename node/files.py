@@ -24,9 +24,8 @@ KEY_FILE_KIND = "senim-ed25519-key/v1"
 
 # The most each file read at start may hold. A path given by mistake (/dev/zero, a log,
 # a disk image) was read whole before it was judged, until memory ran out; these are
-# far above what a real one holds.
+# far above what a real one holds. (A node config's: node.config_document.)
 KEY_FILE_BYTES_MAX = 64 << 10  # ~300 bytes, with a label of the operator's choosing
-CONFIG_FILE_BYTES_MAX = 1 << 20  # a node config; 1 MiB lists ~15,000 observer keys
 # A genesis (and the members file it is made from) of ~200 bytes a member: 16 MiB is
 # ~80,000 members, more than every school, college and university of the country.
 GENESIS_FILE_BYTES_MAX = 16 << 20

@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 
 from ledger.errors import ConfigError
+from ledger.identity import KeyPair
 from node.config import Address, NodeConfig
 from node.files import load_genesis, load_key
 from node.tls import server_context
@@ -39,9 +40,10 @@ def recovery_hint(config: NodeConfig) -> str:
             "aside (kept for diagnosis) and resyncs from peers")
 
 
-def check_before_start(config: NodeConfig) -> None:
-    """Raise ConfigError for the first thing that would stop the node from starting."""
-    load_key(config.key_file)
+def check_before_start(config: NodeConfig) -> KeyPair:
+    """Raise ConfigError for the first thing that would stop the node from starting;
+    the node's key, read."""
+    keys = load_key(config.key_file)
     load_genesis(config.genesis_file)
     if config.data_dir.exists() and not config.data_dir.is_dir():
         raise ConfigError("node.data_dir", f"{config.data_dir} is not a directory")
@@ -65,6 +67,7 @@ def check_before_start(config: NodeConfig) -> None:
                               f"{listening[address]}; give each its own port")
         listening[address] = field
         check_can_listen(field, address)
+    return keys
 
 
 def check_can_listen(field: str, address: Address) -> None:
