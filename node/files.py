@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import shlex
+import stat
 from pathlib import Path
 
 from ledger.errors import ConfigError
@@ -87,6 +88,49 @@ def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: s
     loose = open_to_others(path, status)
     if loose:
         raise ConfigError(field, f"{what} is {loose}; chmod 600 {shlex.quote(str(path))}")
+    swappable = folder_open_to_others(path)
+    if swappable:
+        raise ConfigError(field, f"{what} is in {swappable}")
+
+
+def folder_open_to_others(path: Path) -> str:
+    """Why another user could put a file of their own in the place of `path` through a
+    folder above it, with the command that fixes it ('' if none could).
+
+    A file's own mode does not stop whoever may write its folder: they rename it away and
+    put their key (a key they hold) in its place, or swap the folder itself one level up.
+    So every folder above the file, along the path as given and along the path its links
+    lead to, must be this user's or root's and writable by no one else. The one exception
+    is the sticky bit (/tmp, mode 1777): there only an entry's owner, the folder's owner or
+    root may rename or remove it, so in a sticky folder of this user's or root's no one
+    else can move this user's file or folder away (and a file another put there first is
+    refused as theirs). As OpenSSH's StrictModes does, a group-writable folder is refused
+    even when its group holds this user alone: that cannot be told from here.
+    """
+    me = os.geteuid()
+    seen: set[tuple[int, int]] = set()
+    absolute, real = Path(os.path.abspath(path)), Path(os.path.realpath(path))
+    for folder in (*absolute.parents, *real.parents):  # bounded: the paths' depth
+        try:
+            status = os.stat(folder)
+        except OSError:  # not searchable by this user: then it could not read the file
+            continue
+        if (status.st_dev, status.st_ino) in seen:
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        folder = Path(os.path.realpath(folder))  # as the fix's command will act on it
+        quoted = shlex.quote(str(folder))
+        if status.st_uid not in (0, me):
+            return (f"{folder}, a folder owned by {_user(status.st_uid)}, who could replace "
+                    f"the file; chown {_name(me)} {quoted} (or run this as "
+                    f"{_name(status.st_uid)})")
+        mode = status.st_mode
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            who = " and ".join(whom for whom, bit in (("its group", 0o020),
+                                                      ("every user", 0o002)) if mode & bit)
+            return (f"{folder}, a folder {who} may write (mode {mode & 0o7777:04o}), so "
+                    f"another user could replace the file; chmod go-w {quoted}")
+    return ""
 
 
 def _name(uid: int) -> str:
