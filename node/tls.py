@@ -7,10 +7,12 @@ certificate for a testnet.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 from aiohttp import web
@@ -54,26 +56,60 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: list[str],
 
 
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
-    # OpenSSL reads both files by path: each is tried first as every file a node reads at
-    # start is (a regular file within its limit), so that /dev/zero given as one is
-    # refused rather than read by OpenSSL until memory runs out. The try and OpenSSL's
-    # read are two opens of one path: a file swapped between them is read untried.
+    """The TLS context of the certificate chain and key in these files, each read once, as
+    every file a node reads at start is (a regular file within its limit), the key's mode,
+    owner and folders checked: OpenSSL loads the very bytes that were checked."""
+    read: dict[str, bytes] = {}
+    missing: list[tuple[str, Path]] = []
     for field, path in (("vc.tls_cert", cert_path), ("vc.tls_key", key_path)):
         try:
-            read = read_bounded(path, SECRET_FILE_BYTES_MAX, "TLS file")
+            found = read_bounded(path, SECRET_FILE_BYTES_MAX, "TLS file")
         except FileNotFoundError:
-            continue  # said by OpenSSL's load below, as before
+            missing.append((field, path))  # said once both are tried: a key's looseness first
+            continue
         except (OSError, UnfitFile) as exc:
             raise ConfigError(field, f"cannot read: {exc}") from exc
         if field == "vc.tls_key":
-            refuse_unsafe_secret(path, read.status, field, "the key file")
+            refuse_unsafe_secret(path, found.status, field, "the key file")
+        read[field] = found.data
+    if missing:
+        field, path = missing[0]
+        raise ConfigError(field, f"file not found: {path}")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(cert_path, key_path)
+        with _in_memory(read["vc.tls_cert"]) as cert, _in_memory(read["vc.tls_key"]) as key:
+            context.load_cert_chain(cert, key, password=_no_passphrase)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError("vc.tls_cert", f"cannot load certificate and key: {exc}") from exc
+        raise ConfigError("vc.tls_cert", f"cannot load certificate and key from {cert_path} "
+                          f"and {key_path}: {exc}") from exc
     return context
+
+
+def _no_passphrase() -> bytes:
+    # Without a callback OpenSSL asks for an encrypted key's passphrase on the terminal,
+    # and a daemon waits there with no one to answer.
+    raise ConfigError("vc.tls_key", "the key is encrypted with a passphrase, which a node "
+                      "cannot ask for: give it the key unencrypted (its file 0600), e.g. "
+                      "openssl pkey -in KEY -out KEY.plain")
+
+
+@contextlib.contextmanager
+def _in_memory(data: bytes) -> Iterator[str]:
+    """A path OpenSSL can open (it loads a certificate chain only from a path) that names
+    these bytes and nothing another user can change: an anonymous file in memory
+    (memfd_create), open in this process alone, gone when closed. Opened by path again,
+    the files checked could have been swapped after their check; a copy in a private
+    temporary file would put the key on a disk, and leave it there after a kill -9.
+    (The node runs on Linux only: /proc is read elsewhere too, node.orphan_guard.)"""
+    fd = os.memfd_create("senim-tls", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:  # bounded: each write takes at least one byte, or raises
+            view = view[os.write(fd, view):]
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 async def serve_https(runner: web.AppRunner, config: NodeConfig) -> web.TCPSite | None:
