@@ -74,9 +74,9 @@ def owned_by_another(path: Path, status: os.stat_result) -> str:
     me = os.geteuid()
     if status.st_uid == me:
         return ""
-    return (f"owned by {_user(status.st_uid)}, not by {_user(me)} who runs this, so that "
-            f"account could replace it; chown {_name(me)} {shlex.quote(str(path))} (or run "
-            f"this as {_name(status.st_uid)})")
+    return (f"owned by {account(status.st_uid)}, not by {account(me)} who runs this, so that "
+            f"account could replace it; chown {user_name(me)} {shlex.quote(str(path))} (or run "
+            f"this as {user_name(status.st_uid)})")
 
 
 def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: str) -> None:
@@ -121,9 +121,9 @@ def folder_open_to_others(path: Path) -> str:
         folder = Path(os.path.realpath(folder))  # as the fix's command will act on it
         quoted = shlex.quote(str(folder))
         if status.st_uid not in (0, me):
-            return (f"{folder}, a folder owned by {_user(status.st_uid)}, who could replace "
-                    f"the file; chown {_name(me)} {quoted} (or run this as "
-                    f"{_name(status.st_uid)})")
+            return (f"{folder}, a folder owned by {account(status.st_uid)}, who could replace "
+                    f"the file; chown {user_name(me)} {quoted} (or run this as "
+                    f"{user_name(status.st_uid)})")
         mode = status.st_mode
         if mode & 0o022 and not mode & stat.S_ISVTX:
             who = " and ".join(whom for whom, bit in (("its group", 0o020),
@@ -133,15 +133,16 @@ def folder_open_to_others(path: Path) -> str:
     return ""
 
 
-def _name(uid: int) -> str:
+def user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:  # a uid with no account here (a file from another machine)
         return str(uid)
 
 
-def _user(uid: int) -> str:
-    name = _name(uid)
+def account(uid: int) -> str:
+    """A user in words: 'senim (uid 998)', or 'uid 1234' when no account has that uid."""
+    name = user_name(uid)
     return f"uid {uid}" if name == str(uid) else f"{name} (uid {uid})"
 
 
