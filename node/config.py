@@ -16,7 +16,7 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
-from node.config_document import LOG_FORMATS
+from node.config_document import LOG_FORMATS, name_fault
 from node.config_document import log_settings_in as log_settings_in
 from node.config_document import read_config_document as read_config_document
 from storage.kv import LevelDBStore
@@ -182,8 +182,10 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
     log, storage = _table(document, "log"), _table(document, "storage")
     name = node.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("node.name", "is required (text)")
+    fault = name_fault(name)
+    if fault:
+        raise ConfigError("node.name", fault)
+    assert isinstance(name, str)  # name_fault says so
     peers = p2p.get("peers", [])
     if not isinstance(peers, list):
         raise ConfigError("p2p.peers", "must be a list of 'host:port'")

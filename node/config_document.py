@@ -9,6 +9,7 @@ heavy imports are done: this imports only the standard library, `ledger.errors` 
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from storage.bounded_read import UnfitFile, read_bounded
 # lists ~15,000 observer keys.
 CONFIG_FILE_BYTES_MAX = 1 << 20
 LOG_FORMATS = ("text", "json")
+NODE_NAME_CHARS_MAX = 128
 
 
 def read_config_document(path: Path) -> dict[str, Any]:
@@ -37,6 +39,19 @@ def read_config_document(path: Path) -> dict[str, Any]:
         raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
 
 
+def name_fault(name: object) -> str:
+    """Why `name` cannot be a node's name ('' if it can). It is on every log line and in
+    every status answer: one short line. A newline in it forged a line of its own in a
+    text log, and a refused config's line was logged under it too."""
+    if not isinstance(name, str) or not name.strip():
+        return "is required (text)"
+    if len(name) > NODE_NAME_CHARS_MAX or any(
+            unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        return (f"must be one line of at most {NODE_NAME_CHARS_MAX} characters, with no "
+                "control characters")
+    return ""
+
+
 def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
     """The log format and node name a config document gives, each None unless valid: a
     config refused for another key still has its refusal logged as the node logs."""
@@ -44,4 +59,4 @@ def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
     log_format = log.get("format", "text") if isinstance(log, dict) else "text"
     name = node.get("name") if isinstance(node, dict) else None
     return (log_format if log_format in LOG_FORMATS else None,
-            name if isinstance(name, str) and name.strip() else None)
+            name if isinstance(name, str) and not name_fault(name) else None)
