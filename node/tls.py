@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -75,6 +76,7 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     if missing:
         field, path = missing[0]
         raise ConfigError(field, f"file not found: {path}")
+    _check_pem(read["vc.tls_cert"], read["vc.tls_key"], cert_path, key_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
@@ -86,12 +88,29 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     return context
 
 
-def _no_passphrase() -> bytes:
+def _check_pem(cert: bytes, key: bytes, cert_path: Path, key_path: Path) -> None:
+    """Each file holds what its field names, in PEM, or a line says which does not:
+    OpenSSL's own word for either was '[SSL] PEM lib (_ssl.c:3905)'."""
+    try:
+        x509.load_pem_x509_certificates(cert)
+    except ValueError as exc:
+        raise ConfigError("vc.tls_cert", f"{cert_path} holds no PEM certificate (-----BEGIN "
+                          "CERTIFICATE-----): is it the right file?") from exc
+    try:
+        serialization.load_pem_private_key(key, password=None)
+    except TypeError as exc:  # encrypted: no password given
+        _no_passphrase(exc)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError("vc.tls_key", f"{key_path} holds no PEM private key (-----BEGIN "
+                          "PRIVATE KEY-----) this node can use: is it the right file?") from exc
+
+
+def _no_passphrase(cause: Exception | None = None) -> bytes:
     # Without a callback OpenSSL asks for an encrypted key's passphrase on the terminal,
     # and a daemon waits there with no one to answer.
     raise ConfigError("vc.tls_key", "the key is encrypted with a passphrase, which a node "
                       "cannot ask for: give it the key unencrypted (its file 0600), e.g. "
-                      "openssl pkey -in KEY -out KEY.plain")
+                      "openssl pkey -in KEY -out KEY.plain") from cause
 
 
 @contextlib.contextmanager

@@ -64,10 +64,22 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     assert str(refused.value) == f"vc.tls_key: file not found: {key}"
 
 
-def test_a_certificate_that_is_no_certificate_names_both_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["cert", "key"])
+def test_a_file_that_is_no_pem_of_its_kind_is_named(tmp_path: Path, which: str) -> None:
+    """OpenSSL said '[SSL] PEM lib (_ssl.c:3905)' of either, naming neither."""
     cert, key = pair(tmp_path / "tls")
-    cert.write_text("not a certificate\n")
+    (cert if which == "cert" else key).write_text("not a certificate\n")
     with pytest.raises(ConfigError) as refused:
         server_context(cert, key)
-    assert str(refused.value).startswith(
-        f"vc.tls_cert: cannot load certificate and key from {cert} and {key}: ")
+    assert str(refused.value) == (
+        f"vc.tls_cert: {cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----): is it "
+        "the right file?" if which == "cert" else
+        f"vc.tls_key: {key} holds no PEM private key (-----BEGIN PRIVATE KEY-----) this node "
+        "can use: is it the right file?")
+
+
+def test_a_key_of_another_certificate_is_refused(tmp_path: Path) -> None:
+    cert, _ = pair(tmp_path / "ours")
+    _, other_key = pair(tmp_path / "theirs")
+    with pytest.raises(ConfigError, match="key values mismatch"):
+        server_context(cert, other_key)
