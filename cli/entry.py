@@ -16,6 +16,12 @@ def run() -> None:
     try:
         from cli.main import main
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
+        # `senim node` says it as its log lines are said (a JSON line when they are JSON)
+        from node.start_interrupt import node_options, say_interrupted
+        node = node_options(sys.argv[1:])
+        if node is not None:
+            say_interrupted(*node)
+        else:
+            sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
         sys.exit(EXIT_INTERRUPTED)
     main()

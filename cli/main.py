@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import click
 from cli.errors import EXIT_INTERRUPTED, fail
 from ledger.identity import KeyPair
 from node.files import save_key
+from node.start_interrupt import node_options, say_interrupted
 
 # Each command's module is imported when that command runs (or when the help lists them
 # all): importing every one took about 1.7 s of CPU on each `senim` call, most of it for
@@ -55,7 +57,12 @@ class SenimGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             # Before a command is named it is being imported (up to seconds): nothing done.
-            # A running node takes SIGINT as its stop; before that it is still starting.
+            # A running node takes SIGINT as its stop; before that it is still starting,
+            # and says so in its own log format (a JSON line for a collector).
+            node = node_options(sys.argv[1:])
+            if node is not None and ctx.invoked_subcommand in (None, "node"):
+                say_interrupted(*node)
+                ctx.exit(EXIT_INTERRUPTED)
             click.secho("interrupted: " + (
                 "stopped while starting; nothing was done" if ctx.invoked_subcommand is None
                 else "the node stopped while starting" if ctx.invoked_subcommand == "node"

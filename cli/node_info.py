@@ -30,8 +30,12 @@ from ledger.payloads import SUSPENSION_REASONS
                    "[log] format; also for a config that does not load.")
 def node_command(config_path: Path, resync: bool, log_format: str | None) -> None:
     """Run a node in the foreground until SIGTERM or SIGINT."""
-    from node.daemon import run
-
+    try:  # importing the daemon takes most of a second
+        from node.daemon import run
+    except KeyboardInterrupt:
+        from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
+        say_interrupted(config_path, log_format)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(run(config_path, resync=resync, log_format=log_format))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from typing import Any
 from ledger.errors import ConfigError
 from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
-from node.files import CONFIG_FILE_BYTES_MAX, UnfitFile, read_bounded
+from node.config_document import LOG_FORMATS, name_fault
+from node.config_document import log_settings_in as log_settings_in
+from node.config_document import read_config_document as read_config_document
 from storage.kv import LevelDBStore
 from storage.state_tree import STATE_NODES_CACHED_MAX
 
@@ -162,35 +163,6 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
-LOG_FORMATS = ("text", "json")
-
-
-def read_config_document(path: Path) -> dict[str, Any]:
-    """The config file's TOML, unchecked: ConfigError if it cannot be read or parsed."""
-    try:
-        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
-        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
-        text = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data.decode(
-            "utf-8-sig")
-        return tomllib.loads(text)
-    except FileNotFoundError as exc:
-        raise ConfigError("config", f"file not found: {path}") from exc
-    except UnfitFile as exc:  # it names the path
-        raise ConfigError("config", str(exc)) from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
-
-
-def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The log format and node name a config document gives, each None unless valid: a
-    config refused for another key still has its refusal logged as the node logs."""
-    log, node = document.get("log"), document.get("node")
-    log_format = log.get("format", "text") if isinstance(log, dict) else "text"
-    name = node.get("name") if isinstance(node, dict) else None
-    return (log_format if log_format in LOG_FORMATS else None,
-            name if isinstance(name, str) and name.strip() else None)
-
-
 def load_config(path: Path) -> NodeConfig:
     return config_from_document(read_config_document(path), path)
 
@@ -210,8 +182,10 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
     log, storage = _table(document, "log"), _table(document, "storage")
     name = node.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("node.name", "is required (text)")
+    fault = name_fault(name)
+    if fault:
+        raise ConfigError("node.name", fault)
+    assert isinstance(name, str)  # name_fault says so
     peers = p2p.get("peers", [])
     if not isinstance(peers, list):
         raise ConfigError("p2p.peers", "must be a list of 'host:port'")

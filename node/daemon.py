@@ -45,7 +45,7 @@ from node.engine_types import CommitReport, EngineConfig
 from node.evidence_submit import EvidenceSubmitter
 from node.files import load_genesis, load_key
 from node.http_limits import LimitedAppRunner
-from node.logs import setup_logging
+from node.logs import log_member, setup_logging
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.network import Network
@@ -53,6 +53,7 @@ from node.service import NodeCore
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
 from node.start_checks import check_before_start, peers_configured, recovery_hint
+from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
@@ -348,6 +349,14 @@ def run(config_path: Path, resync: bool = False, log_format: str | None = None) 
     """Entry point of `senim node`: returns the process exit code. `resync`: set the
     chain store aside first (`resync_as_fresh`) and start as a fresh node. `log_format`
     (text or json) overrides the config's, and holds for a config that does not load."""
+    try:
+        return _run(config_path, resync, log_format)
+    except KeyboardInterrupt:  # before serve() took SIGINT as its stop (or after it)
+        say_interrupted(config_path, log_format)
+        return EXIT_INTERRUPTED
+
+
+def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     document: dict[str, Any] = {}
     try:
         document = read_config_document(config_path)
@@ -361,7 +370,7 @@ def run(config_path: Path, resync: bool = False, log_format: str | None = None) 
         return 2
     setup_logging(config.log_level, log_format or config.log_format, config.name)
     try:
-        check_before_start(config)
+        log_member(check_before_start(config).member_id.hex())
         if resync:
             resync_as_fresh(config)
         asyncio.run(serve(config))

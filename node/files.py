@@ -1,7 +1,8 @@
 """Files an operator holds: member key files (mode 0600) and the genesis file.
 
 The ledger works on values; reading and writing them on disk happens here. Every file a
-node or a command reads at start is read through `read_bounded`, under a named limit.
+node or a command reads at start is read through `read_bounded` (`storage.bounded_read`),
+under a named limit.
 """
 
 from __future__ import annotations
@@ -11,83 +12,25 @@ import os
 import pwd
 import shlex
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis, genesis_from_json
 from ledger.identity import MEMBER_ID_BYTES, KeyPair, MemberId
+from storage.bounded_read import UnfitFile as UnfitFile
+from storage.bounded_read import not_regular as not_regular
+from storage.bounded_read import read_bounded as read_bounded
 
 KEY_FILE_KIND = "senim-ed25519-key/v1"
 
 # The most each file read at start may hold. A path given by mistake (/dev/zero, a log,
 # a disk image) was read whole before it was judged, until memory ran out; these are
-# far above what a real one holds.
+# far above what a real one holds. (A node config's: node.config_document.)
 KEY_FILE_BYTES_MAX = 64 << 10  # ~300 bytes, with a label of the operator's choosing
-CONFIG_FILE_BYTES_MAX = 1 << 20  # a node config; 1 MiB lists ~15,000 observer keys
 # A genesis (and the members file it is made from) of ~200 bytes a member: 16 MiB is
 # ~80,000 members, more than every school, college and university of the country.
 GENESIS_FILE_BYTES_MAX = 16 << 20
 SECRET_FILE_BYTES_MAX = 1 << 20  # the VC token file, a TLS certificate chain or key
-
-
-class UnfitFile(ValueError):
-    """A file refused unread: not a regular file, or larger than its limit."""
-
-
-@dataclass(frozen=True)
-class FileRead:
-    data: bytes
-    status: os.stat_result  # of the file read (not of whatever its path names later)
-
-
-def read_bounded(path: Path, limit: int, what: str) -> FileRead:
-    """The bytes of the regular file `path` if it holds at most `limit` (`what` names it in
-    the refusal): at most limit + 1 bytes are read, so a file that grows while read, or
-    reports no size (as /proc's do), is refused too. OSError as `open` raises it."""
-    # O_NONBLOCK: opening a named pipe for reading waits for a writer, forever if none
-    # comes; its type is refused before anything is read (a regular file ignores the flag).
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise UnfitFile(not_regular(path, status.st_mode, what))
-        if status.st_size > limit:
-            raise UnfitFile(_too_large(path, what, limit, status.st_size))
-        chunks: list[bytes] = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        if left <= 0:
-            raise UnfitFile(_too_large(path, what, limit, None))
-        return FileRead(b"".join(chunks), status)
-    finally:
-        os.close(fd)
-
-
-def not_regular(path: Path, mode: int, what: str) -> str:
-    """Why a path whose file has `mode` (no regular file) is refused as the `what`."""
-    return f"{path} is {_kind(mode)}, not a regular file; give the path of the {what} itself"
-
-
-def _too_large(path: Path, what: str, limit: int, size: int | None) -> str:
-    """`size`: what the file says it holds, None when it said less than was read."""
-    held = "" if size is None else f" {size:,} bytes,"
-    return (f"{path} holds{held} more than a {what} may ({limit:,} bytes at most): is it "
-            "the right file?")
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "no regular file"
 
 
 def save_key(path: Path, keys: KeyPair, label: str = "") -> None:
@@ -131,9 +74,9 @@ def owned_by_another(path: Path, status: os.stat_result) -> str:
     me = os.geteuid()
     if status.st_uid == me:
         return ""
-    return (f"owned by {_user(status.st_uid)}, not by {_user(me)} who runs this, so that "
-            f"account could replace it; chown {_name(me)} {shlex.quote(str(path))} (or run "
-            f"this as {_name(status.st_uid)})")
+    return (f"owned by {account(status.st_uid)}, not by {account(me)} who runs this, so that "
+            f"account could replace it; chown {user_name(me)} {shlex.quote(str(path))} (or run "
+            f"this as {user_name(status.st_uid)})")
 
 
 def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: str) -> None:
@@ -145,17 +88,61 @@ def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: s
     loose = open_to_others(path, status)
     if loose:
         raise ConfigError(field, f"{what} is {loose}; chmod 600 {shlex.quote(str(path))}")
+    swappable = folder_open_to_others(path)
+    if swappable:
+        raise ConfigError(field, f"{what} is in {swappable}")
 
 
-def _name(uid: int) -> str:
+def folder_open_to_others(path: Path) -> str:
+    """Why another user could put a file of their own in the place of `path` through a
+    folder above it, with the command that fixes it ('' if none could).
+
+    A file's own mode does not stop whoever may write its folder: they rename it away and
+    put their key (a key they hold) in its place, or swap the folder itself one level up.
+    So every folder above the file, along the path as given and along the path its links
+    lead to, must be this user's or root's and writable by no one else. The one exception
+    is the sticky bit (/tmp, mode 1777): there only an entry's owner, the folder's owner or
+    root may rename or remove it, so in a sticky folder of this user's or root's no one
+    else can move this user's file or folder away (and a file another put there first is
+    refused as theirs). As OpenSSH's StrictModes does, a group-writable folder is refused
+    even when its group holds this user alone: that cannot be told from here.
+    """
+    me = os.geteuid()
+    seen: set[tuple[int, int]] = set()
+    absolute, real = Path(os.path.abspath(path)), Path(os.path.realpath(path))
+    for folder in (*absolute.parents, *real.parents):  # bounded: the paths' depth
+        try:
+            status = os.stat(folder)
+        except OSError:  # not searchable by this user: then it could not read the file
+            continue
+        if (status.st_dev, status.st_ino) in seen:
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        folder = Path(os.path.realpath(folder))  # as the fix's command will act on it
+        quoted = shlex.quote(str(folder))
+        if status.st_uid not in (0, me):
+            return (f"{folder}, a folder owned by {account(status.st_uid)}, who could replace "
+                    f"the file; chown {user_name(me)} {quoted} (or run this as "
+                    f"{user_name(status.st_uid)})")
+        mode = status.st_mode
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            who = " and ".join(whom for whom, bit in (("its group", 0o020),
+                                                      ("every user", 0o002)) if mode & bit)
+            return (f"{folder}, a folder {who} may write (mode {mode & 0o7777:04o}), so "
+                    f"another user could replace the file; chmod go-w {quoted}")
+    return ""
+
+
+def user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:  # a uid with no account here (a file from another machine)
         return str(uid)
 
 
-def _user(uid: int) -> str:
-    name = _name(uid)
+def account(uid: int) -> str:
+    """A user in words: 'senim (uid 998)', or 'uid 1234' when no account has that uid."""
+    name = user_name(uid)
     return f"uid {uid}" if name == str(uid) else f"{name} (uid {uid})"
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import socket
+import stat
 from pathlib import Path
 
 from ledger.errors import ConfigError
+from ledger.identity import KeyPair
 from node.config import Address, NodeConfig
-from node.files import load_genesis, load_key
+from node.files import account, load_genesis, load_key, user_name
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
 
@@ -39,12 +42,12 @@ def recovery_hint(config: NodeConfig) -> str:
             "aside (kept for diagnosis) and resyncs from peers")
 
 
-def check_before_start(config: NodeConfig) -> None:
-    """Raise ConfigError for the first thing that would stop the node from starting."""
-    load_key(config.key_file)
+def check_before_start(config: NodeConfig) -> KeyPair:
+    """Raise ConfigError for the first thing that would stop the node from starting;
+    the node's key, read."""
+    keys = load_key(config.key_file)
     load_genesis(config.genesis_file)
-    if config.data_dir.exists() and not config.data_dir.is_dir():
-        raise ConfigError("node.data_dir", f"{config.data_dir} is not a directory")
+    check_data_dir(config.data_dir)
     if (config.data_dir / "CURRENT").is_file() and not (config.data_dir / STORE_NAME).exists():
         # a store named as the data dir (a restored backup, say): a new one would be made
         # inside it and filled from peers, the old one never read
@@ -65,6 +68,37 @@ def check_before_start(config: NodeConfig) -> None:
                               f"{listening[address]}; give each its own port")
         listening[address] = field
         check_can_listen(field, address)
+    return keys
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """A data directory that exists must be a folder this user may read and write: one it
+    could not read (a folder of another account's, mode 0700) ended the start in a
+    PermissionError traceback, one on a read-only disk in LevelDB's 'LOCK: No such file'.
+    One that does not exist yet is made at start (and a refusal then names the folder)."""
+    field = "node.data_dir"
+    try:
+        status = os.stat(data_dir)
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # a folder above it this user may not search
+        raise ConfigError(field, f"cannot use {data_dir}: {exc.strerror or exc}; the node "
+                          "keeps its chain there") from exc
+    if not stat.S_ISDIR(status.st_mode):
+        raise ConfigError(field, f"{data_dir} is not a directory")
+    me, quoted = os.geteuid(), shlex.quote(str(data_dir))
+    fix = (f"chmod u+rwx {quoted}" if status.st_uid == me else
+           f"chown -R {user_name(me)} {quoted} (or run the node as {user_name(status.st_uid)})")
+    whose = (f"{account(me)}, who runs the node, may not {{}} it (owner "
+             f"{account(status.st_uid)}, mode {status.st_mode & 0o7777:04o}); the node "
+             f"keeps its chain there: {fix}")
+    if not os.access(data_dir, os.R_OK | os.X_OK):
+        raise ConfigError(field, f"{data_dir}: " + whose.format("read"))
+    if not os.access(data_dir, os.W_OK):
+        if os.statvfs(data_dir).f_flag & os.ST_RDONLY:
+            raise ConfigError(field, f"{data_dir} is on a read-only file system; the node "
+                              "writes its chain there")
+        raise ConfigError(field, f"{data_dir}: " + whose.format("write"))
 
 
 def check_can_listen(field: str, address: Address) -> None:

@@ -94,6 +94,8 @@ def load_vc_issuing(issuer_key: Path | None, token_file: Path | None
         raise ConfigError("vc.issue_token_file", "is required with vc.issuer_key")
     try:
         read = read_bounded(token_file, SECRET_FILE_BYTES_MAX, "token file")
+    except FileNotFoundError as exc:
+        raise ConfigError("vc.issue_token_file", f"file not found: {token_file}") from exc
     except (OSError, UnfitFile) as exc:
         raise ConfigError("vc.issue_token_file", f"cannot read: {exc}") from exc
     refuse_unsafe_secret(token_file, read.status, "vc.issue_token_file", "the token file")

@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 Address = conn.Address
 _CLOSE_ROUNDS_MAX = 3
+# A peer that accepts a connection opens it with a keepalive: one that closed this many
+# in a row before any frame refuses this node's key, and the dialler says so once (its
+# own lines showed only 'connected', then 'stream ended after 0 of 4 bytes', for ever).
+UNACCEPTED_IN_A_ROW_TOLD = 3
 OnMessage = Callable[[bytes, int, bytes], Awaitable[None]]
 
 
@@ -247,7 +251,7 @@ class PeerManager:
 
     async def _dial_loop(self, address: Address) -> None:
         """Keep a connection to `address`: dial, wait for it to end, back off, redial."""
-        failures = 0
+        failures = unaccepted = 0
         while not self._closing:
             secured = await self._handshake(
                 lambda params: conn.dial(address, params), address, Direction.OUTBOUND
@@ -266,6 +270,16 @@ class PeerManager:
                 await self._wait_while_connected(peer)
             # A peer that closes before its first keepalive probably refuses us: back off.
             failures = 0 if peer is not None and peer.frames_in > 0 else failures + 1
+            if peer is not None:
+                unaccepted = 0 if peer.frames_in > 0 else unaccepted + 1
+                if unaccepted == UNACCEPTED_IN_A_ROW_TOLD:
+                    log.warning("peer %s at %s closed %d connections in a row before "
+                                "accepting one: it does not admit this node, it seems (its "
+                                "key %s is not a member in that node's chain nor one of its "
+                                "[p2p] observers, or it has its fill of peers); its own log "
+                                "says which",
+                                self._describe(peer.key), conn.shown(address), unaccepted,
+                                self.public_key.hex())
             delay_s = backoff_delay_s(
                 failures, self._limits.backoff_base_s, self._limits.backoff_cap_s, self._rng
             )

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import plyvel
 
+from storage.bounded_read import UnfitFile, read_bounded
 from storage.errors import CorruptStateError, DiskRefused
 
 
@@ -56,6 +57,9 @@ WRITE_COUNT_KEY = b"\x00senim:kv-writes"
 # acknowledged blocks were lost.
 WRITES_FILE = "SENIM-WRITES"
 _WRITES_RECORD = struct.Struct(">QI")
+# All it ever holds is one record; a larger file is damaged, and is refused unread
+# (a folder, a named pipe or a device in its place too: a pipe was waited on forever).
+WRITES_FILE_BYTES_MAX = _WRITES_RECORD.size
 
 
 @contextlib.contextmanager
@@ -78,6 +82,14 @@ def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
 # words it in LevelDB's message.
 _DISK_REFUSAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 _DISK_REFUSALS = tuple(os.strerror(code) for code in _DISK_REFUSAL_ERRNOS)
+
+
+def _refused(what: str, path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
+    """The storage error for an OSError on a file of the store's: a disk (or mode) that
+    refuses damages nothing; anything else is a store the node cannot trust."""
+    if exc.errno in _DISK_REFUSAL_ERRNOS:
+        return DiskRefused(f"the disk refuses {what} of {path}: {exc.strerror}")
+    return CorruptStateError(f"cannot use {path}: {exc.strerror or exc}")
 
 
 def leveldb_reason(exc: Exception) -> str:
@@ -157,7 +169,11 @@ class LevelDBStore:
         self._unsynced_logs: list[str] = []  # log files holding unsynced writes, oldest first
         try:
             self._writes = self._check_write_count(folder)
-            self._writes_file = os.open(folder / WRITES_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._writes_file = os.open(folder / WRITES_FILE, os.O_RDWR | os.O_CREAT,
+                                            0o600)
+            except OSError as exc:
+                raise _refused("the opening", folder / WRITES_FILE, exc) from exc
         except BaseException:
             self._db.close()
             raise
@@ -167,13 +183,19 @@ class LevelDBStore:
         raw = self.get(WRITE_COUNT_KEY)
         stored = 0 if raw is None else int.from_bytes(raw, "big")
         try:
-            record = (folder / WRITES_FILE).read_bytes()
+            record = read_bounded(folder / WRITES_FILE, WRITES_FILE_BYTES_MAX,
+                                  "write count").data
         except FileNotFoundError:
             if stored:
                 raise CorruptStateError(
                     f"{folder} has lost its {WRITES_FILE} file, which vouches that no "
                     "acknowledged write was lost") from None
             return stored
+        except UnfitFile as exc:
+            raise CorruptStateError(f"{folder / WRITES_FILE} is damaged: it is {exc.fault}; "
+                                    "it vouches that no acknowledged write was lost") from exc
+        except OSError as exc:  # its mode, a read-only disk, a failing disk
+            raise _refused("the reading", folder / WRITES_FILE, exc) from exc
         if not record and not stored:  # opened before, but closed before its first write
             return 0
         if len(record) != _WRITES_RECORD.size or record != _write_count_record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import KeyPair
-from node.config import load_config, parse_address
+from node.config import load_config, log_settings_in, parse_address
 from node.files import load_genesis
 from tests.node.conftest import make_consortium
 
@@ -71,6 +72,18 @@ def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     path = tmp_path / "node.toml"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
     assert load_config(path) == load_config(write(tmp_path, GOOD))
+
+
+@pytest.mark.parametrize("name", ["kaznu-1\\nERROR forged line", "kaznu\\u0000-1",
+                                  "kaznu\\u202e1-", "k" * 129])
+def test_a_node_name_that_is_no_short_line_is_refused(tmp_path: Path, name: str) -> None:
+    """The name is on every log line: a newline in it wrote a forged line of its own into
+    a text log (and the refusal of a config was logged under it too)."""
+    text = GOOD.replace('"kaznu-1"', f'"{name}"')
+    assert field_of(tmp_path, text) == "node.name"
+    assert log_settings_in(tomllib.loads(text))[1] is None
+    assert load_config(write(tmp_path, GOOD.replace('"kaznu-1"', '"ЕНУ 100% ә"'))).name == \
+        "ЕНУ 100% ә"
 
 
 def test_missing_node_name(tmp_path: Path) -> None:

@@ -109,6 +109,27 @@ async def test_unknown_key_is_dropped_and_others_keep_working(
         await intruder.manager.close()
 
 
+async def test_a_node_its_peer_does_not_admit_is_told_so_once(
+    mesh: list[Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The refused node's own log showed only 'connected' and 'stream ended after 0 of 4
+    bytes of frame', again and again: nothing said its key was the cause."""
+    caplog.set_level(logging.WARNING, logger="p2p")
+    intruder = make_node(66, dial=[address_of(mesh[0])], allowed=MEMBERS)
+    await intruder.manager.start()
+    told = f"does not admit this node, it seems (its key {intruder.key.hex()} is not a member"
+    try:
+        await wait_until(lambda: any(told in r.getMessage() for r in caplog.records),
+                         "the intruder told why it is dropped")
+        refusals = len([r for r in caplog.records if "not an allowed member" in r.getMessage()])
+        await wait_until(lambda: len([r for r in caplog.records if "not an allowed member"
+                                      in r.getMessage()]) >= refusals + 3,
+                         "three more refusals")
+        assert len([r for r in caplog.records if told in r.getMessage()]) == 1
+    finally:
+        await intruder.manager.close()
+
+
 async def test_peer_restart_is_reconnected_by_backoff() -> None:
     nodes = await start_mesh([1, 2, 3], MEMBERS)
     a, b, c = nodes

@@ -233,6 +233,32 @@ def test_a_store_closed_before_its_first_write_opens_again(tmp_path: Path) -> No
     again.close()
 
 
+@pytest.mark.parametrize("kind", ["folder", "named pipe", "too long"])
+def test_a_write_count_file_that_is_no_record_is_refused_unread(tmp_path: Path,
+                                                                 kind: str) -> None:
+    """SENIM-WRITES was read whole, whatever it was: a folder in its place was an
+    IsADirectoryError (a traceback at the node's start), a named pipe waited for a writer
+    for ever, a large file was read into memory before it was called damaged."""
+    store = LevelDBStore(str(tmp_path / "db"))
+    store.write({b"k": b"1"})
+    store.close()
+    writes = tmp_path / "db" / "SENIM-WRITES"
+    writes.unlink()
+    if kind == "folder":
+        writes.mkdir()
+    elif kind == "named pipe":
+        os.mkfifo(writes)  # no writer: a plain read waits for ever
+    else:
+        writes.write_bytes(b"\0" * 13)
+    with pytest.raises(CorruptStateError) as refused:
+        LevelDBStore(str(tmp_path / "db"))
+    fault = {"folder": "a folder, not a regular file",
+             "named pipe": "a named pipe, not a regular file",
+             "too long": "larger than a write count may be (12 bytes at most)"}[kind]
+    assert str(refused.value) == (f"{writes} is damaged: it is {fault}; it vouches that no "
+                                  "acknowledged write was lost")
+
+
 def test_rewrites_of_the_same_keys_stay_in_the_memtable(tmp_path: Path) -> None:
     """Every block rewrites the state tree's upper nodes in place: 12 MiB of rewrites
     of the same 2,000 node-sized records leave no table file to compact (LevelDB's own

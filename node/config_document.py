@@ -1,0 +1,62 @@
+"""A node config file read as a TOML document, unchecked, and the log settings it gives.
+
+Apart from `node.config` (which checks the document into a `NodeConfig`) because a Ctrl-C
+while `senim node` starts is logged from here too (`node.start_interrupt`), before the
+heavy imports are done: this imports only the standard library, `ledger.errors` and
+`storage.bounded_read`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import ConfigError
+from storage.bounded_read import UnfitFile, read_bounded
+
+# A path given by mistake (/dev/zero, a log) was read whole before it was judged; 1 MiB
+# lists ~15,000 observer keys.
+CONFIG_FILE_BYTES_MAX = 1 << 20
+LOG_FORMATS = ("text", "json")
+NODE_NAME_CHARS_MAX = 128
+
+
+def read_config_document(path: Path) -> dict[str, Any]:
+    """The config file's TOML, unchecked: ConfigError if it cannot be read or parsed."""
+    try:
+        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
+        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
+        text = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data.decode(
+            "utf-8-sig")
+        return tomllib.loads(text)
+    except FileNotFoundError as exc:
+        raise ConfigError("config", f"file not found: {path}") from exc
+    except UnfitFile as exc:  # it names the path
+        raise ConfigError("config", str(exc)) from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
+
+
+def name_fault(name: object) -> str:
+    """Why `name` cannot be a node's name ('' if it can). It is on every log line and in
+    every status answer: one short line. A newline in it forged a line of its own in a
+    text log, and a refused config's line was logged under it too."""
+    if not isinstance(name, str) or not name.strip():
+        return "is required (text)"
+    if len(name) > NODE_NAME_CHARS_MAX or any(
+            unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        return (f"must be one line of at most {NODE_NAME_CHARS_MAX} characters, with no "
+                "control characters")
+    return ""
+
+
+def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The log format and node name a config document gives, each None unless valid: a
+    config refused for another key still has its refusal logged as the node logs."""
+    log, node = document.get("log"), document.get("node")
+    log_format = log.get("format", "text") if isinstance(log, dict) else "text"
+    name = node.get("name") if isinstance(node, dict) else None
+    return (log_format if log_format in LOG_FORMATS else None,
+            name if isinstance(name, str) and not name_fault(name) else None)
