@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
+from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
 from registrar.iin import iin_problem
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
@@ -174,13 +175,23 @@ def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: str
 
 
 def _grade(value: str) -> str:
-    if value not in GRADE_SCALE:
-        if school_outcome(value) is not None:  # "зачтено" where a letter is expected
-            raise FormatError(f"{value!r} is a pass or an exemption without a letter: a "
-                              "transcript's course line carries its letter grade (A to F), "
-                              "as the GPA is computed from it")
-        raise FormatError("a grade letter is one of " + ", ".join(GRADE_SCALE))
-    return value
+    """A letter of the credit scale as written, or the code of a pass/fail outcome or of a
+    word grade (registrar.course_grades)."""
+    if value in GRADE_SCALE:
+        return value
+    code = course_grade_code(value)
+    if code is not None:
+        return code
+    if exempted(value):
+        raise FormatError(f"{value!r} is an exemption, no grade: a transcript lists the "
+                          "courses taken, each with its grade (leave this course out)")
+    hint = letter_hint(value, GRADE_SCALE)
+    if hint is not None:
+        raise FormatError(hint)
+    mixed = None if _INTEGER.fullmatch(value) else mixed_word(value)  # "зачтенo", Latin o
+    raise FormatError(f"{mixed + ': ' if mixed else ''}a course grade is a letter "
+                      f"({', '.join(GRADE_SCALE)}), a pass or fail, or a word grade "
+                      f"({', '.join(WORDS_SHOWN)})")
 
 
 def _school_grade(value: str) -> str:
