@@ -181,15 +181,31 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
                                     "organisation": organisation,
                                     "start_date": start.isoformat()})
+    if "end_date" in record:  # an employment already over, given as --field end_date=…
+        record["end_date"] = _end_day(record["end_date"], "end_date", start).isoformat()
     _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
                EMPLOYMENT_OPTIONS)
+
+
+def _end_day(value: str, option: str, start: datetime.date) -> datetime.date:
+    """An employment's last day: not before its first, and not after today, since from
+    the day it is recorded every verifier reads the employment as ended."""
+    end = typed_date(value, option)
+    if end < start:
+        _fail(f"{option} {end} is before the employment started ({start})", EXIT_BAD_INPUT)
+    today = datetime.date.today()
+    if end > today:
+        _fail(f"{option} {end} is after today ({today}): once recorded, every verifier would "
+              "read the employment as ended, though it goes on until then; record the end on "
+              "or after its last day", EXIT_BAD_INPUT)
+    return end
 
 
 @employment_group.command("end")
 @key_option()
 @click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--end", "end_date", required=True,
-              help="Last day, YYYY-MM-DD or DD.MM.YYYY.")
+              help="Last day, YYYY-MM-DD or DD.MM.YYYY; not after today.")
 @node_option
 def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str) -> None:
     """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
@@ -212,11 +228,7 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
         raise
-    end = typed_date(end_date, "--end")
-    if end < start:
-        _fail(f"--end {end} is before the employment started ({start})", EXIT_BAD_INPUT)
-    if end > datetime.date.today() + datetime.timedelta(days=366):
-        _fail(f"--end {end} is more than a year ahead", EXIT_BAD_INPUT)
+    end = _end_day(end_date, "--end", start)
     ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                         tuple(doc.batch_path))
     payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
