@@ -45,6 +45,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
+# Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
+# 29 February 1900 that never was).
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
@@ -147,8 +150,10 @@ def _date(value: str) -> str:
     dotted = _DOTTED_DATE.fullmatch(value)
     iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
     if _EXCEL_DAY.fullmatch(value):
+        day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FormatError(f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like Excel's "
-                          "number of the day: format the column as a date")
+                          f"number of the day ({day.isoformat()}, if it is one): format the "
+                          "column as a date")
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
     try:

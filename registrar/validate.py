@@ -173,7 +173,8 @@ class Validator:
                                            f"the course part {name} has no column"))
         if any(code == "missing-column" for _, code, _ in found.problems):
             hint = mapping_hint(keys, self.mapping, lambda other: Validator(
-                self.schema, other, ProblemList()).known_columns(keys))
+                self.schema, other, ProblemList()).known_columns(keys),
+                self.schema.credential_type)
             if hint:  # first: it is why the rest are there
                 found.problems.insert(0, (None, "wrong-mapping", hint))
         return found

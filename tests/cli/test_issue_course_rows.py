@@ -48,7 +48,7 @@ def test_a_layout_for_another_type_is_one_line_not_a_traceback(tmp_path: Path) -
     result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "diploma", "--mapping",
                                        "platonus-course-rows", "--input", str(BY_COURSE)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "reads one row per course" in result.output
+    assert "mapping platonus-course-rows reads transcript exports, not diploma" in result.output
 
 
 def test_rows_per_course_issue_one_transcript_per_student(

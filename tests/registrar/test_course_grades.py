@@ -102,3 +102,18 @@ def test_one_row_per_course_in_cp1251_and_excel(tmp_path: Path) -> None:
         assert result.problems == [], made
         grades = [json.loads(result.records[0][f"course.0{n}"])["grade"] for n in (1, 2, 3)]
         assert grades == ["A-", "pass", "excellent"]
+
+
+def test_a_kazakh_office_transcript_report_is_read_by_the_platonus_mapping(
+        tmp_path: Path) -> None:
+    header = ["Аты-жөні", "ЖСН", "Білім беру бағдарламасы", "GPA",
+              "ECTS кредиттерінің барлығы", "Пән коды", "Пән (қаз)", "ECTS кредиттері", "Баға"]
+    student = ["Сәрсенова Айгерім", IINS[0], "Ақпараттық жүйелер", "4", "10"]
+    rows = [header, [*student, "INF1", "Деректер қоры", "5", "A"],
+            [*student, "PE1", "Дене шынықтыру", "2", "сынақ"],
+            [*student, "HIS1", "Қазақстан тарихы", "3", "өте жақсы"]]
+    result = read_export(write_xlsx(tmp_path / "kk.xlsx", rows), "transcript",
+                         mapping=COURSE_ROWS)
+    assert result.problems == []
+    grades = [json.loads(result.records[0][f"course.0{n}"])["grade"] for n in (1, 2, 3)]
+    assert grades == ["A", "pass", "excellent"]
