@@ -103,6 +103,7 @@ class CourseRows:
         if prepared is None:
             return
         resolution, values = prepared
+        unheaded = self.validator.unheaded_value(row.number, resolution, values)
         found = self.validator.read_row(row.number, resolution, row.keys, values)
         key = found.record.get(self.key)
         if key is None:
@@ -120,7 +121,7 @@ class CourseRows:
         else:
             self._agree(row.number, resolution.header_of, student, found)
         student.rows.append(row.number)
-        student.ok = student.ok and found.ok and not resolution.problems
+        student.ok = student.ok and found.ok and not resolution.problems and not unheaded
         self._course(row.number, resolution.header_of, student, found)
 
     def _agree(self, number: int, header_of: dict[str, str], student: _Student,

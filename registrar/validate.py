@@ -87,6 +87,7 @@ class Validator:
         self.lossy_source = False
         self._cache: dict[tuple[str, ...], Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
+        self._unheaded_said: set[int] = set()  # columns whose value was named
         # One row per course: a course's columns are course_<part>, and the row's one
         # line goes to registrar.course_rows, which forms each student's record.
         self.course_rows = mapping.layout == COURSE_ROWS
@@ -137,8 +138,7 @@ class Validator:
             key = header_key(header)
             target = None
             if not key:
-                found.problems.append((f"#{position}", "empty-header",
-                                       f"column {position} has no header"))
+                found.unheaded.append(position - 1)
             elif key in seen_keys:
                 found.problems.append((header, "duplicate-header",
                                        "this header appears more than once"))
@@ -225,19 +225,37 @@ class Validator:
             return None
         return resolution, values
 
+    def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:
+        """Whether this row holds a value in a column with no header, which nothing would
+        issue: said once per column, at its first value (an empty one is no problem: 1C
+        reports keep a margin column, Excel saves spacer columns)."""
+        held = False
+        for index in resolution.unheaded:
+            if index >= len(values) or not values[index]:
+                continue
+            held = True
+            if index not in self._unheaded_said:
+                self._unheaded_said.add(index)
+                self.problems.add(number, f"#{index + 1}", "empty-header",
+                                  f"column {index + 1} has no header, but holds "
+                                  f"{values[index]!r} here (and maybe below): name the "
+                                  "column, or delete what it holds")
+        return held
+
     def add(self, row: RawRow) -> None:
         """A row of an export of one row per record."""
         prepared = self.prepare(row)
         if prepared is None:
             return
         resolution, values = prepared
+        unheaded = self.unheaded_value(row.number, resolution, values)
         stray = stray_row(values, [target is not None and target.spec.format == "iin"
                                    for target in resolution.targets])
         if stray is not None:
             self.problems.add(row.number, None, "not-a-student", stray)
             return
         record = self._record(row.number, resolution, row.keys, values)
-        if record is not None and not resolution.problems:
+        if record is not None and not resolution.problems and not unheaded:
             self.accept(row.number, record, resolution.header_of)
 
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
