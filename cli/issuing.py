@@ -44,6 +44,7 @@ from cli.job_folder import (
 )
 from cli.parallel_hashing import PooledBatchBuilder
 from cli.remote import RemoteFactsError
+from cli.supersede_job import corrections_hint
 from cli.vc import write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
@@ -115,10 +116,9 @@ def _register(job_dir: Path, manifest: dict[str, Any]) -> None:
     click.echo(f"recorded {added} new student key(s) in the issued-students registry {path}")
     pairs = corrections_of(job_dir)
     if pairs:
-        click.echo(f"this job corrects {len(pairs)} earlier credential(s): supersede each old "
-                   f"one with the new one listed in {job_dir / CORRECTIONS_NAME}, e.g.\n"
-                   f"  senim supersede --key KEY {pairs[0]['old']} --by "
-                   f"{job_dir / pairs[0]['new']}")
+        click.echo(f"this job corrects {len(pairs)} earlier credential(s), which verify as "
+                   f"genuine until superseded; supersede each ({job_dir / CORRECTIONS_NAME} "
+                   f"lists them) by its correction:\n  {corrections_hint(job_dir)}")
 
 def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClient,
                height: int) -> None:
