@@ -19,14 +19,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from registrar.academic import line_problem, totals_problems
+from registrar.academic import line_problem
 from registrar.formats import FormatError, check_value
-from registrar.iin import birth_date_of
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
-from registrar.record_dates import date_problems
+from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
-from registrar.schema import MAX_RECORD_FIELDS, EachGroup, LineGroup, Schema
+from registrar.schema import Schema
 from registrar.targets import (
     Resolution,
     Target,
@@ -359,40 +358,13 @@ class Validator:
 
     def check_record(self, number: int, header_of: dict[str, str], record: dict[str, str],
                      courses: list[dict[str, str]], ok: bool, rows: str = "") -> bool:
-        """What a whole record must satisfy: the IIN's birth date, its groups' counts,
-        its totals, its size. Counts and totals only when everything before was sound
-        (a dropped bad line would skew them). `rows` says where its lines came from."""
-        if "iin" in record and "birth_date" in record:
-            encoded = birth_date_of(record["iin"])
-            if encoded is not None and encoded != record["birth_date"]:
-                self.problems.add(number, header_of.get("birth_date", "birth_date"),
-                                  "inconsistent", f"the IIN gives the birth date {encoded}")
-                ok = False
-        counts: list[tuple[LineGroup | EachGroup, int]] = [
-            (g, sum(f.startswith(g.prefix + ".") for f in record)) for g in self.schema.lines]
-        counts += [(e, sum(f.startswith(e.prefix + ".") for f in record))
-                   for e in self.schema.each]
-        for entries, count in counts:
-            if ok and not entries.min_items <= count <= entries.max_items:
-                self.problems.add(number, None, "line-count",
-                                  f"needs {entries.min_items} to {entries.max_items} "
-                                  f"{entries.prefix} entries; has {count}{rows}")
-                ok = False
-        if ok and self.schema.check_totals and "total_credits" in record:
-            for field, message in totals_problems(courses, record.get("gpa"),
-                                                  record["total_credits"]):
-                self.problems.add(number, header_of.get(field, field), "inconsistent",
-                                  message + rows)
-                ok = False
-        for field, code, message in date_problems(self.schema.credential_type, record,
-                                                   self._today):
-            self.problems.add(number, header_of.get(field, field), code, message)
-            ok = False
-        if len(record) > MAX_RECORD_FIELDS:
-            self.problems.add(number, None, "too-many-fields",
-                              f"a record holds at most {MAX_RECORD_FIELDS} fields")
-            ok = False
-        return ok
+        """What a whole record must satisfy (registrar.record_problems), each fault named
+        at row `number` in its field's column; whether the record is sound."""
+        found = record_problems(self.schema, record, courses, ok, self._today, rows)
+        for field, code, message in found:
+            self.problems.add(number, None if field is None else header_of.get(field, field),
+                              code, message)
+        return ok and not found
 
     def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> bool:
         ok = True
