@@ -24,7 +24,7 @@ from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from cli.typed_dates import typed_date
-from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
+from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS, day_number, parse_date
 from ledger.credential_documents import parse_document
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument, MalformedInput
@@ -33,6 +33,7 @@ from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPaylo
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
 from node.files import UnfitFile, read_bounded
+from registrar.course_grades import course_grade_code
 from registrar.iin import iin_problem
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
@@ -262,8 +263,11 @@ def _recognised(path: Path) -> list[dict[str, str]]:
         if unknown:
             _fail(f"{path}: course {number}: unknown columns {unknown} (known: "
                   f"{', '.join(RECOGNISED_PARTS)})", EXIT_BAD_INPUT)
-        lines.append({key: str(value).strip() for key, value in row.items()
-                      if str(value).strip()})
+        line = {key: str(value).strip() for key, value in row.items() if str(value).strip()}
+        if "grade" in line and line["grade"] not in GRADE_SCALE:
+            # зачтено, сынақ, отлично as the office types them: recorded as their codes
+            line["grade"] = course_grade_code(line["grade"]) or line["grade"]
+        lines.append(line)
     return lines
 
 

@@ -244,3 +244,29 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
     done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r2.json")])
     assert done.exit_code == 2 and "it is not UTF-8 text (Excel's plain \"CSV\" is " \
         "Windows-1251): save it as \"CSV UTF-8\"" in done.output, done.output
+
+
+def test_a_recognised_course_passed_is_recorded_as_its_code(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The receiving office types the grade as it reads on the original: a word was refused
+    # as no letter, and any other word is still refused, naming the codes.
+    original = tmp_path / "original.json"
+    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)  # no node
+    courses = tmp_path / "courses.csv"
+    args = ["recognise", "--key", _key(tmp_path, net), "--original", str(original),
+            "--courses", str(courses), "--out"]
+    courses.write_text("from_code;as_code;credits;grade\nPE1;ФК101;2;Зачтено\n"
+                       "HIS1;ИСТ101;3;өте жақсы\nINF1;ИНФ101;5;B+\n", encoding="utf-8")
+    done = CliRunner().invoke(main, [*args, str(tmp_path / "r.json")])
+    assert done.exit_code == 0, done.output
+    fields = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["fields"]
+    assert [json.loads(fields[f"recognised.0{n}"]["value"])["grade"] for n in (1, 2, 3)] == [
+        "pass", "excellent", "B+"]
+    courses.write_text("from_code;as_code;credits;grade\nPE1;ФК101;2;освоено\n",
+                       encoding="utf-8")
+    done = CliRunner().invoke(main, [*args, str(tmp_path / "r2.json")])
+    assert done.exit_code == 2 and "grade must be one of A, A-" in done.output, done.output
