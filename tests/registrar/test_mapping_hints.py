@@ -99,3 +99,20 @@ def test_a_heading_total_or_signature_row_is_named_once(tmp_path: Path) -> None:
                          mapping=load_mapping("platonus"))
     assert [(p.row, p.code) for p in result.problems if p.row and p.row > 4] == [
         (5, "missing"), (5, "missing"), (5, "missing"), (6, "missing"), (6, "missing")]
+
+
+def test_a_school_journal_in_russian_is_read_by_the_kundelik_mapping(tmp_path: Path) -> None:
+    # A school taught in Russian exports its journal with Russian headers (cp1251 from
+    # Excel): every column was unknown to the one school mapping, which knew Kazakh only.
+    rows = [["№", "ФИО ученика", "ИИН", "Школа", "Дата окончания", "Алгебра",
+             "Русская литература", "Физическая культура"],
+            ["1", "Иванов Пётр", IINS[0], "Школа-гимназия № 5", "25.05.2026", "5", "4",
+             "зачтено"]]
+    path = tmp_path / "journal.csv"
+    with path.open("w", encoding="cp1251", newline="") as handle:
+        handle.write("\n".join(";".join(row) for row in rows) + "\n")
+    result = read_export(path, "attestat", mapping=load_mapping("kundelik"))
+    assert result.problems == []
+    record = result.records[0]
+    assert (record["school"], record["subject.russian_literature"],
+            record["subject.physical_education"]) == ("Школа-гимназия № 5", "4", "pass")
