@@ -28,7 +28,8 @@ from cli.issue_checks import (
     registry_for_key,
     write_corrections,
 )
-from cli.issue_job import IssueJob, JobPending, on_interrupt, sign_batch, stop_interrupted
+from cli.issue_dry_run import dry_run_export
+from cli.issue_job import IssueJob, JobPending, on_interrupt, sign_batch
 from cli.job_folder import (
     CORRECTIONS_NAME,
     MANIFEST_NAME,
@@ -43,12 +44,13 @@ from cli.job_folder import (
 )
 from cli.parallel_hashing import PooledBatchBuilder
 from cli.remote import RemoteFactsError
+from cli.supersede_job import corrections_hint
 from cli.vc import write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
-from registrar import preview, titles_read_past
+from registrar import titles_read_past
 from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
 
 
@@ -114,10 +116,9 @@ def _register(job_dir: Path, manifest: dict[str, Any]) -> None:
     click.echo(f"recorded {added} new student key(s) in the issued-students registry {path}")
     pairs = corrections_of(job_dir)
     if pairs:
-        click.echo(f"this job corrects {len(pairs)} earlier credential(s): supersede each old "
-                   f"one with the new one listed in {job_dir / CORRECTIONS_NAME}, e.g.\n"
-                   f"  senim supersede --key KEY {pairs[0]['old']} --by "
-                   f"{job_dir / pairs[0]['new']}")
+        click.echo(f"this job corrects {len(pairs)} earlier credential(s), which verify as "
+                   f"genuine until superseded; supersede each ({job_dir / CORRECTIONS_NAME} "
+                   f"lists them) by its correction:\n  {corrections_hint(job_dir)}")
 
 def _write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClient,
                height: int) -> None:
@@ -305,7 +306,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if key_path is not None:  # the issuer's own registry, wherever the job's folder is
         options = registry_for_key(options, key_path, _say)
     if dry_run:
-        _dry_run(credential_type, input_path, out_dir, options, key_path is not None)
+        dry_run_export(credential_type, input_path, out_dir, options, key_path is not None)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))
@@ -331,29 +332,6 @@ def _seconds(value: float) -> float:
     if math.isnan(value) or value < 0:  # nan would never be reached: the wait never ends
         raise click.BadParameter(f"{value} is not a number of seconds, 0 or more")
     return value
-
-
-def _dry_run(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
-             options: ReaderOptions, keyed: bool) -> None:
-    if credential_type is None or input_path is None:
-        fail("--dry-run needs --type and --input", 2)
-    try:
-        registry_path, check = registry_check(credential_type, options, out_dir, None)
-        result = check_export(input_path, credential_type, options, check)
-    except KeyboardInterrupt:
-        stop_interrupted("the dry run stopped; nothing was issued or sent")
-    click.echo(preview(result))
-    click.echo(f"checked against the issued-students registry {registry_path}"
-               if check.registry is not None else
-               f"no issued-students registry at {registry_path}: no earlier job recorded there"
-               + ("" if keyed or options.registry else
-                  " (give --key to check against the registry the issuer's jobs use)"))
-    if check.corrected:
-        click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
-                   f"(first: row {min(check.corrected)})")
-    if result.problems:
-        fail(f"{result.problem_count} problem(s): nothing would be issued", 2)
-    click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
 
 
 def _resume(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_s: float,

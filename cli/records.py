@@ -24,7 +24,7 @@ from cli.errors import EXIT_BAD_INPUT
 from cli.errors import fail as _fail
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from cli.typed_dates import typed_date
-from ledger.academic import RECOGNISED_PARTS, day_number, parse_date
+from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS, day_number, parse_date
 from ledger.credential_documents import parse_document
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument, MalformedInput
@@ -33,6 +33,7 @@ from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPaylo
 from ledger.record_checks import recognition_record
 from ledger.verification import verify_credential
 from node.files import UnfitFile, read_bounded
+from registrar.course_grades import course_grade_code
 from registrar.iin import iin_problem
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
@@ -181,15 +182,31 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
                                     "organisation": organisation,
                                     "start_date": start.isoformat()})
+    if "end_date" in record:  # an employment already over, given as --field end_date=…
+        record["end_date"] = _end_day(record["end_date"], "end_date", start).isoformat()
     _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
                EMPLOYMENT_OPTIONS)
+
+
+def _end_day(value: str, option: str, start: datetime.date) -> datetime.date:
+    """An employment's last day: not before its first, and not after today, since from
+    the day it is recorded every verifier reads the employment as ended."""
+    end = typed_date(value, option)
+    if end < start:
+        _fail(f"{option} {end} is before the employment started ({start})", EXIT_BAD_INPUT)
+    today = datetime.date.today()
+    if end > today:
+        _fail(f"{option} {end} is after today ({today}): once recorded, every verifier would "
+              "read the employment as ended, though it goes on until then; record the end on "
+              "or after its last day", EXIT_BAD_INPUT)
+    return end
 
 
 @employment_group.command("end")
 @key_option()
 @click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--end", "end_date", required=True,
-              help="Last day, YYYY-MM-DD or DD.MM.YYYY.")
+              help="Last day, YYYY-MM-DD or DD.MM.YYYY; not after today.")
 @node_option
 def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str) -> None:
     """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
@@ -212,11 +229,7 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
     except InvalidDocument as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
         raise
-    end = typed_date(end_date, "--end")
-    if end < start:
-        _fail(f"--end {end} is before the employment started ({start})", EXIT_BAD_INPUT)
-    if end > datetime.date.today() + datetime.timedelta(days=366):
-        _fail(f"--end {end} is more than a year ahead", EXIT_BAD_INPUT)
+    end = _end_day(end_date, "--end", start)
     ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                         tuple(doc.batch_path))
     payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
@@ -250,8 +263,11 @@ def _recognised(path: Path) -> list[dict[str, str]]:
         if unknown:
             _fail(f"{path}: course {number}: unknown columns {unknown} (known: "
                   f"{', '.join(RECOGNISED_PARTS)})", EXIT_BAD_INPUT)
-        lines.append({key: str(value).strip() for key, value in row.items()
-                      if str(value).strip()})
+        line = {key: str(value).strip() for key, value in row.items() if str(value).strip()}
+        if "grade" in line and line["grade"] not in GRADE_SCALE:
+            # зачтено, сынақ, отлично as the office types them: recorded as their codes
+            line["grade"] = course_grade_code(line["grade"]) or line["grade"]
+        lines.append(line)
     return lines
 
 

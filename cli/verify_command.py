@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
+from cli.course_lines import course_lines
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -196,10 +197,12 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     elif words.language == "en":
-        print_verdict(verdict, str(file), [f"source: {verdict.source}"])
+        print_verdict(verdict, str(file), [f"source: {verdict.source}",
+                                           *course_lines(words, verdict.facts)])
     else:
         print_verdict_words(verdict, words, verdict_sentence(
             verdict, words, unreadable=kind, proof_refusal=refusal), str(file), document,
             [f"{words.t('cli.source')}: "
-             f"{words.t('check.offline_proof') if refusal else verdict.source}"])
+             f"{words.t('check.offline_proof') if refusal else verdict.source}",
+             *course_lines(words, verdict.facts)])
     sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -16,6 +16,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
 from cli.proving import proof_verdict
+from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import load_checked_json
@@ -207,20 +208,35 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
 
 @click.command("supersede")
 @key_option("The issuer's member key file.")
-@click.argument("target")
-@click.option("--by", "replacement_file", required=True,
+@click.argument("target", required=False)
+@click.option("--by", "replacement_file",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The corrected credential (a file), already issued by you.")
+@click.option("--corrections", "corrections_dir",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The folder of a job issued with senim issue --corrections: supersede "
+                   "every earlier credential it lists by its correction (safe to run again).")
 @click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
               f"file in {NOTES_DIR}/ beside the credential or manifest; only its salted hash "
               "goes on chain.")
 @manifest_option
 @node_option
-def supersede_command(key_path: Path, target: str, replacement_file: Path, note: str | None,
+def supersede_command(key_path: Path, target: str | None, replacement_file: Path | None,
+                      corrections_dir: Path | None, note: str | None,
                       manifest_path: Path | None, node_url: str) -> None:
-    """Replace a credential (FILE, or ID with --manifest) by a corrected one.
+    """Replace a credential (FILE, or ID with --manifest) by a corrected one (--by), or
+    every credential a corrections job lists (--corrections DIR).
 
     The old one then verifies as "superseded by" the new one, not as plainly revoked."""
+    if corrections_dir is not None:
+        if target or replacement_file or manifest_path or note is not None:
+            _fail("--corrections DIR takes no TARGET, --by, --manifest or --note (each "
+                  "pair's note: senim supersede OLD --by NEW --note TEXT)", 2)
+        supersede_job(key_path, corrections_dir, node_url)
+        return
+    if target is None or replacement_file is None:
+        _fail("give the credential to supersede and --by the corrected one (or "
+              "--corrections DIR for every pair a corrections job lists)", 2)
     try:
         replacement = parse_document(load_checked_json(replacement_file))
     except InvalidDocument as exc:

@@ -7,7 +7,9 @@ by one and the document still verifies:
 - `course.NN` (NN = 01, 02, ... 999): compact JSON text of one course line,
   `{"code", "credits", "grade", "numeric", "points", "term", "title_en",
   "title_kk", "title_ru"}`, every value text (the registrar parser writes exactly
-  this, keys sorted, separators without spaces; optional parts left out);
+  this, keys sorted, separators without spaces; optional parts left out); the grade
+  is a letter of the credit scale or, for a line graded without one, a code
+  (`UNLETTERED_GRADES`);
 - `subject.<code>`: an attestat grade, a whole number 1..5 as text, or `pass` or
   `exempt` for a subject passed without a mark or exempted from;
 - `recognised.NN`: compact JSON of `{"from_code", "as_code", "credits", ...}`;
@@ -41,6 +43,19 @@ GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
     "FX": (Decimal("0"), 25), "F": (Decimal("0"), 0),
 }
 _BANDS = sorted(((low, letter) for letter, (_, low) in GRADE_SCALE.items()), reverse=True)
+# A course line graded without a letter, as a code worded by verifiers in the reader's
+# language: passed or failed on a pass/fail basis (physical education, internships), or
+# a word of the five-point scale older transcripts carry. Such a line carries no grade
+# points, so it is left out of the GPA; its credits count in total_credits as any line's
+# do. Each maps to the numeric grades (%) it may carry: [low, below), the credit scale's
+# bands (отлично is A and A-, хорошо B+ to C+, удовлетворительно C to D,
+# неудовлетворительно FX and F; a pass needs the 50 a D does). Document values only,
+# checked when a batch is hashed: no ledger rule reads a grade.
+UNLETTERED_GRADES: dict[str, tuple[int, int]] = {
+    "pass": (50, 101), "fail": (0, 50),
+    "excellent": (90, 101), "good": (70, 90), "satisfactory": (50, 70),
+    "unsatisfactory": (0, 50),
+}
 MAX_CODE_CHARS = 32
 MAX_TITLE_CHARS = 300
 MAX_TERM = 20
@@ -113,13 +128,31 @@ def decimal_part(parts: Mapping[str, Any], key: str, what: str, low: Decimal,
 
 
 def _grade(parts: Mapping[str, Any], what: str, required: bool = True) -> str | None:
-    letter = parts.get("grade")
-    if letter is None and not required:
+    grade = parts.get("grade")
+    if grade is None and not required:
         return None
-    if letter not in GRADE_SCALE:
-        raise InvalidDocument(f"{what}: grade must be one of {', '.join(GRADE_SCALE)} "
-                              f"(got {letter!r})")
-    return str(letter)
+    if grade not in GRADE_SCALE and grade not in UNLETTERED_GRADES:
+        raise InvalidDocument(f"{what}: grade must be one of {', '.join(GRADE_SCALE)}, or "
+                              f"{', '.join(UNLETTERED_GRADES)} (got {grade!r})")
+    return str(grade)
+
+
+def grade_points(grade: str) -> Decimal | None:
+    """The points a line's grade carries towards the GPA; None for an unlettered one."""
+    scale = GRADE_SCALE.get(grade)
+    return None if scale is None else scale[0]
+
+
+def numeric_problem(grade: str, numeric: Decimal) -> str | None:
+    """Why a numeric grade (%) does not fall in the grade's band, or None."""
+    if grade in GRADE_SCALE:
+        band = next(letter for low, letter in _BANDS if numeric >= low)
+        return None if band == grade else f"a numeric grade of {numeric} is {band}, not {grade}"
+    low, below = UNLETTERED_GRADES[grade]
+    if low <= numeric < below:
+        return None
+    return (f"a numeric grade of {numeric} is not {grade} ({low} to "
+            f"{min(below - 1, 100)} is)")
 
 
 @dataclass(frozen=True)
@@ -135,15 +168,17 @@ class CourseLine:
     points: Decimal | None = None
 
     @property
-    def grade_points(self) -> Decimal:
-        return GRADE_SCALE[self.grade][0]
+    def grade_points(self) -> Decimal | None:
+        """Towards the GPA; None for a line graded without a letter."""
+        return grade_points(self.grade)
 
     def to_json(self) -> dict[str, Any]:
+        points = self.points if self.points is not None else self.grade_points
         return {"code": self.code, "credits": str(self.credits), "grade": self.grade,
                 "title_kk": self.title_kk, "title_ru": self.title_ru,
                 "title_en": self.title_en, "term": self.term,
                 "numeric": None if self.numeric is None else str(self.numeric),
-                "points": str(self.points if self.points is not None else self.grade_points)}
+                "points": None if points is None else str(points)}
 
 
 @lru_cache(maxsize=COURSE_LINE_CACHE)
@@ -154,23 +189,23 @@ def parse_course_line(text: str, what: str = "course line") -> CourseLine:
     credits = decimal_part(parts, "credits", what, Decimal(0), None, required=True)
     if credits is None or credits <= 0:
         raise InvalidDocument(f"{what}: credits must be a positive number")
-    letter = _grade(parts, what)
-    assert code is not None and letter is not None
+    grade = _grade(parts, what)
+    assert code is not None and grade is not None
     numeric = decimal_part(parts, "numeric", what, Decimal(0), Decimal(100))
     points = decimal_part(parts, "points", what, Decimal(0), Decimal(4))
     term = decimal_part(parts, "term", what, Decimal(1), Decimal(MAX_TERM))
     if term is not None and term != term.to_integral_value():
         raise InvalidDocument(f"{what}: term must be a whole number")
-    letter_points = GRADE_SCALE[letter][0]
-    if points is not None and points != letter_points:
-        raise InvalidDocument(f"{what}: grade {letter} carries {letter_points} points, "
-                              f"not {points}")
+    carried = grade_points(grade)
+    if points is not None and points != carried:
+        raise InvalidDocument(f"{what}: grade {grade} carries {carried} points, not {points}"
+                              if carried is not None else
+                              f"{what}: grade {grade} carries no points (it is no letter)")
     if numeric is not None:
-        band = next(letter for low, letter in _BANDS if numeric >= low)
-        if band != letter:
-            raise InvalidDocument(f"{what}: a numeric grade of {numeric} is {band}, "
-                                  f"not {letter}")
-    return CourseLine(code, credits, letter,
+        problem = numeric_problem(grade, numeric)
+        if problem is not None:
+            raise InvalidDocument(f"{what}: {problem}")
+    return CourseLine(code, credits, grade,
                       _text(parts, "title_kk", what, MAX_TITLE_CHARS),
                       _text(parts, "title_ru", what, MAX_TITLE_CHARS),
                       _text(parts, "title_en", what, MAX_TITLE_CHARS),

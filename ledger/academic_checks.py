@@ -17,7 +17,6 @@ from functools import partial
 
 from ledger.academic import (
     COURSE_PREFIX,
-    GRADE_SCALE,
     LINE_NAME,
     ORIGINAL_FIELD,
     RECOGNISED_PREFIX,
@@ -57,24 +56,36 @@ def check_transcript(record: Mapping[str, str]) -> list[CourseLine]:
 
 
 def _check_course_lines(record: Mapping[str, str], names: Sequence[str]) -> list[CourseLine]:
-    """check_transcript once its line names are known good and in order."""
+    """check_transcript once its line names are known good and in order. The GPA is the
+    credit-weighted mean of the lettered lines' points (a pass, or a word grade of the
+    five-point scale, carries none); a transcript with no lettered line has no GPA to state."""
     lines = [parse_course_line(record[name], name) for name in names]
     if not lines:
         return lines
-    for total in ("gpa", "total_credits"):
-        if total not in record:
-            raise InvalidDocument(f"{total}: a transcript with course lines must state it")
-    credit_sum = weighted = Decimal(0)
+    if "total_credits" not in record:
+        raise InvalidDocument("total_credits: a transcript with course lines must state it")
+    credit_sum = lettered = weighted = Decimal(0)
     for line in lines:
         credit_sum += line.credits
-        weighted += line.credits * GRADE_SCALE[line.grade][0]
+        points = line.grade_points
+        if points is not None:
+            lettered += line.credits
+            weighted += line.credits * points
     stated = decimal_part(record, "total_credits", "total_credits", Decimal(0), None, True)
     if stated != credit_sum:
         raise InvalidDocument(f"total_credits: the course lines add up to {credit_sum} "
                               f"credits, not {record['total_credits']}")
+    if not lettered:
+        if "gpa" in record:
+            raise InvalidDocument(f"gpa: no course line carries a letter grade, so there is "
+                                  f"no GPA to state (got {record['gpa']})")
+        return lines
+    if "gpa" not in record:
+        raise InvalidDocument("gpa: a transcript with course lines graded by letter must "
+                              "state it")
     gpa = decimal_part(record, "gpa", "gpa", Decimal(0), Decimal(4), True)
     assert gpa is not None
-    mean = weighted / credit_sum
+    mean = weighted / lettered
     if abs(mean - gpa) > GPA_TOLERANCE:
         raise InvalidDocument(f"gpa: the course lines give a GPA of {mean:.2f}, not "
                               f"{record['gpa']}")

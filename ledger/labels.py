@@ -82,6 +82,7 @@ SUBJECT_LABELS: dict[str, Label] = {
     "kazakh_language": _label("Қазақ тілі", "Казахский язык", "Kazakh language"),
     "kazakh_literature": _label("Қазақ әдебиеті", "Казахская литература", "Kazakh literature"),
     "russian_language": _label("Орыс тілі", "Русский язык", "Russian language"),
+    "russian_literature": _label("Орыс әдебиеті", "Русская литература", "Russian literature"),
     "english": _label("Ағылшын тілі", "Английский язык", "English"),
     "history_of_kazakhstan": _label("Қазақстан тарихы", "История Казахстана",
                                     "History of Kazakhstan"),

@@ -1,18 +1,21 @@
 """Course lines of a transcript: a line agrees with itself, and the transcript's
 GPA and total credits agree with its lines.
 
-- points, when given, are the letter's points on the Kazakh credit scale;
-- a numeric grade, when given, lies in the letter's band (A 95–100, A- 90–94, ...,
-  D 50–54, FX 25–49, F 0–24);
+- points, when given, are the letter's points on the Kazakh credit scale; a line graded
+  without a letter (a pass or fail, a word grade: registrar.course_grades) carries none;
+- a numeric grade, when given, lies in the grade's band (A 95–100, A- 90–94, ...,
+  D 50–54, FX 25–49, F 0–24; pass 50–100, отлично 90–100...);
 - total_credits is the sum of every line's credits (failed lines included);
-- gpa is the credit-weighted mean of the lines' points, within 0.01 (transcripts
-  print it rounded to two places).
+- gpa is the credit-weighted mean of the lettered lines' points, within 0.01
+  (transcripts print it rounded to two places); a transcript none of whose lines
+  carries a letter states none.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from registrar.course_grades import BANDS
 from registrar.formats import GRADE_SCALE
 
 GPA_TOLERANCE = Decimal("0.01")
@@ -25,30 +28,49 @@ def letter_for(numeric: Decimal) -> str:
 
 def line_problem(parts: dict[str, str]) -> tuple[str, str] | None:
     """(part, sentence) when a course line contradicts itself."""
-    letter = parts["grade"]
-    points, _ = GRADE_SCALE[letter]
+    grade = parts["grade"]
+    if grade not in GRADE_SCALE:
+        if "points" in parts:
+            return "points", (f"a course graded {grade} carries no points (only a letter "
+                              "grade counts in the GPA): leave its points empty")
+        low, below = BANDS[grade]
+        if "numeric" in parts and not low <= Decimal(parts["numeric"]) < below:
+            return "numeric", (f"a numeric grade of {parts['numeric']} is not {grade} "
+                               f"({low} to {min(below - 1, 100)} is)")
+        return None
+    points, _ = GRADE_SCALE[grade]
     if "points" in parts and Decimal(parts["points"]) != points:
-        return "points", f"grade {letter} carries {points} points, not {parts['points']}"
-    if "numeric" in parts and letter_for(Decimal(parts["numeric"])) != letter:
+        return "points", f"grade {grade} carries {points} points, not {parts['points']}"
+    if "numeric" in parts and letter_for(Decimal(parts["numeric"])) != grade:
         numeric = parts["numeric"]
         return "numeric", f"a numeric grade of {numeric} is {letter_for(Decimal(numeric))}, " \
-                          f"not {letter}"
+                          f"not {grade}"
     return None
 
 
-def totals_problems(lines: list[dict[str, str]], gpa: str, total_credits: str
+def totals_problems(lines: list[dict[str, str]], gpa: str | None, total_credits: str
                     ) -> list[tuple[str, str]]:
-    """(field, sentence) for each total that its lines contradict."""
+    """(field, sentence) for each total that its lines contradict, or that they call
+    for and the record lacks (`gpa` None: the record states no GPA)."""
     credits = [Decimal(line["credits"]) for line in lines]
     found = []
     credit_sum = sum(credits, Decimal(0))
     if credit_sum != Decimal(total_credits):
         found.append(("total_credits", f"the course lines add up to {credit_sum} credits, "
                                        f"not {total_credits}"))
-    if credit_sum > 0:
-        weighted = sum((c * GRADE_SCALE[line["grade"]][0] for c, line in zip(
-            credits, lines, strict=True)), Decimal(0))
-        mean = weighted / credit_sum
-        if abs(mean - Decimal(gpa)) > GPA_TOLERANCE:
-            found.append(("gpa", f"the course lines give a GPA of {mean:.2f}, not {gpa}"))
+    lettered = [(c, GRADE_SCALE[line["grade"]][0]) for c, line in zip(credits, lines,
+                                                                       strict=True)
+                if line["grade"] in GRADE_SCALE]
+    lettered_credits = sum((c for c, _ in lettered), Decimal(0))
+    if not lettered_credits:
+        if lines and gpa is not None:
+            found.append(("gpa", f"no course line carries a letter grade, so there is no "
+                                 f"GPA to state (got {gpa}): leave it empty"))
+        return found
+    if gpa is None:
+        found.append(("gpa", "gpa is required: the course lines graded by letter give one"))
+        return found
+    mean = sum((c * points for c, points in lettered), Decimal(0)) / lettered_credits
+    if abs(mean - Decimal(gpa)) > GPA_TOLERANCE:
+        found.append(("gpa", f"the course lines give a GPA of {mean:.2f}, not {gpa}"))
     return found

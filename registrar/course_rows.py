@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from registrar.formats import same_value
-from registrar.mapping import COURSE_ROWS, Mapping
+from registrar.mapping import COURSE_ROWS, Mapping, check_reads
 from registrar.rows import RawRow
 from registrar.schema import Schema, SchemaError
 from registrar.targets import line_column, line_field
@@ -30,7 +30,9 @@ ROWS_NAMED_MAX = 8  # row numbers a sentence names before it says "…"
 
 
 def check_layout(schema: Schema, mapping: Mapping) -> None:
-    """Raise SchemaError when a mapping's layout cannot form this schema's records."""
+    """Raise SchemaError when a mapping cannot form this schema's records: it is made for
+    other credential types, or its layout needs what the schema lacks."""
+    check_reads(mapping, schema.credential_type)
     if mapping.layout != COURSE_ROWS:
         return
     if len(schema.lines) != 1 or not schema.unique:
@@ -101,6 +103,7 @@ class CourseRows:
         if prepared is None:
             return
         resolution, values = prepared
+        unheaded = self.validator.unheaded_value(row.number, resolution, values)
         found = self.validator.read_row(row.number, resolution, row.keys, values)
         key = found.record.get(self.key)
         if key is None:
@@ -118,7 +121,7 @@ class CourseRows:
         else:
             self._agree(row.number, resolution.header_of, student, found)
         student.rows.append(row.number)
-        student.ok = student.ok and found.ok and not resolution.problems
+        student.ok = student.ok and found.ok and not resolution.problems and not unheaded
         self._course(row.number, resolution.header_of, student, found)
 
     def _agree(self, number: int, header_of: dict[str, str], student: _Student,

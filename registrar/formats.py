@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
 
+from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
 from registrar.iin import iin_problem
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
@@ -44,6 +45,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
+# Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
+# 29 February 1900 that never was).
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
@@ -146,8 +150,10 @@ def _date(value: str) -> str:
     dotted = _DOTTED_DATE.fullmatch(value)
     iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
     if _EXCEL_DAY.fullmatch(value):
+        day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FormatError(f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like Excel's "
-                          "number of the day: format the column as a date")
+                          f"number of the day ({day.isoformat()}, if it is one): format the "
+                          "column as a date")
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
     try:
@@ -174,13 +180,23 @@ def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: str
 
 
 def _grade(value: str) -> str:
-    if value not in GRADE_SCALE:
-        if school_outcome(value) is not None:  # "зачтено" where a letter is expected
-            raise FormatError(f"{value!r} is a pass or an exemption without a letter: a "
-                              "transcript's course line carries its letter grade (A to F), "
-                              "as the GPA is computed from it")
-        raise FormatError("a grade letter is one of " + ", ".join(GRADE_SCALE))
-    return value
+    """A letter of the credit scale as written, or the code of a pass/fail outcome or of a
+    word grade (registrar.course_grades)."""
+    if value in GRADE_SCALE:
+        return value
+    code = course_grade_code(value)
+    if code is not None:
+        return code
+    if exempted(value):
+        raise FormatError(f"{value!r} is an exemption, no grade: a transcript lists the "
+                          "courses taken, each with its grade (leave this course out)")
+    hint = letter_hint(value, GRADE_SCALE)
+    if hint is not None:
+        raise FormatError(hint)
+    mixed = None if _INTEGER.fullmatch(value) else mixed_word(value)  # "зачтенo", Latin o
+    raise FormatError(f"{mixed + ': ' if mixed else ''}a course grade is a letter "
+                      f"({', '.join(GRADE_SCALE)}), a pass or fail, or a word grade "
+                      f"({', '.join(WORDS_SHOWN)})")
 
 
 def _school_grade(value: str) -> str:

@@ -69,6 +69,12 @@ class Mapping:
     ignored: frozenset[str] = frozenset()  # header keys of columns read past (row numbers)
     digits: dict[str, int] = field(default_factory=dict)  # header key -> a code's digits
     layout: str = STUDENT_ROWS  # one of LAYOUTS
+    # The credential types whose exports it reads; empty: any (a registrar's own file
+    # that names none).
+    credential_types: tuple[str, ...] = ()
+
+    def reads(self, credential_type: str) -> bool:
+        return not self.credential_types or credential_type in self.credential_types
 
     def digits_problem(self, header: str, value: str) -> str | None:
         """Why `value` is not a code of the digits this mapping gives its column."""
@@ -152,8 +158,27 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping:
         raise SchemaError(f"mapping {name}: layout must be {' or '.join(map(repr, LAYOUTS))}: "
                           f"{STUDENT_ROWS!r} for one row per student, {COURSE_ROWS!r} for one "
                           "row per course taken")
+    types = data.get("credential_types", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types) \
+            or len(types) > MAX_MAPPING_ENTRIES:
+        raise SchemaError(f"mapping {name}: credential_types must be a list of types "
+                          "(diploma, transcript...)")
     return Mapping(str(data.get("name", name)), columns, tuple(patterns), ignored, digits,
-                   layout)
+                   layout, tuple(types))
+
+
+def check_reads(mapping: Mapping, credential_type: str) -> None:
+    """Raise SchemaError when a mapping is made for other credential types' exports (a
+    school journal's mapping given for a university's diplomas), naming the shipped
+    mappings that read this type."""
+    if mapping.reads(credential_type):
+        return
+    fitting = [name for name in BUILT_IN_MAPPINGS if load_mapping(name).reads(credential_type)]
+    raise SchemaError(
+        f"mapping {mapping.name} reads {', '.join(mapping.credential_types)} exports, not "
+        f"{credential_type}: " + (f"for {credential_type} exports give --mapping "
+                                  f"{' or '.join(fitting)}, or none" if fitting else
+                                  "give a mapping of your own, or none"))
 
 
 def load_mapping(name_or_path: str) -> Mapping:
@@ -170,14 +195,20 @@ def load_mapping(name_or_path: str) -> Mapping:
                           f"{', '.join(BUILT_IN_MAPPINGS)}): {exc}") from exc
 
 
-def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int]
-                 ) -> str | None:
-    """A sentence naming the shipped mapping that knows more of a header's columns
-    than `current` does (`known_by` counts them), when one does: a header that lacks
-    columns the schema requires was often read with no mapping, or another system's."""
+def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int],
+                 credential_type: str) -> str | None:
+    """A sentence naming the shipped mapping for this credential type that knows more of
+    a header's columns than `current` does (`known_by` counts them), when one does: a
+    header that lacks columns the schema requires was often read with no mapping, or
+    another system's. A mapping for other types is never named, however many of the
+    columns it knows (a school journal's ЖСН and dates are a university's too)."""
     here = known_by(current)
-    best, name = max(((known_by(load_mapping(name)), name) for name in BUILT_IN_MAPPINGS
-                      if name != current.name), key=lambda found: found[0])  # first of a tie
+    candidates = [(known_by(mapping), name) for name in BUILT_IN_MAPPINGS
+                  if name != current.name
+                  and (mapping := load_mapping(name)).reads(credential_type)]
+    if not candidates:
+        return None
+    best, name = max(candidates, key=lambda found: found[0])  # first of a tie
     if best <= max(here, 1):
         return None
     named = sum(1 for header in keys if header_key(header))

@@ -7,7 +7,8 @@ import datetime
 
 # An employment record holds its start and, once known, its end: until its start a
 # verifier reads it as current employment ("currently employed … from" a day to come),
-# and an end before the start is no period at all.
+# an end after today reads as over an employment that goes on, and an end before the
+# start is no period at all.
 START_FIELD, END_FIELD = "start_date", "end_date"
 
 
@@ -25,4 +26,9 @@ def date_problems(credential_type: str, record: dict[str, str], today: datetime.
     end = record.get(END_FIELD)
     if end is not None and datetime.date.fromisoformat(end) < start:
         return [(END_FIELD, "inconsistent", f"ends before it starts ({record[START_FIELD]})")]
+    if end is not None and datetime.date.fromisoformat(end) > today:
+        return [(END_FIELD, "in-future",
+                 f"ends after today ({today.isoformat()}): every verifier would read the "
+                 "employment as over, though it goes on until then; leave end_date empty "
+                 "and record the end on or after its last day (senim employment end)")]
     return []

@@ -26,7 +26,7 @@ EXEMPT = "exempt"
 _KAZAKH_ON_RUSSIAN = str.maketrans({"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о",
                                     "ұ": "у", "ү": "у", "һ": "х", "і": "и", "ё": "е"})
 
-# Folded forms (see `_folded`). Kazakh: сынақ (a pass/fail test passed), есептелді /
+# Folded forms (see `folded`). Kazakh: сынақ (a pass/fail test passed), есептелді /
 # есептелген (counted); босатылған / босатылды (exempted). Russian: зачтено, зачёт and
 # their abbreviations; освобождён / освобождена and theirs.
 _WORDS: dict[str, str] = {
@@ -40,9 +40,9 @@ EXEMPT_WORDS_SHOWN = ("босатылған", "освобождён(а)")
 _SPACES = re.compile(r"\s+")
 
 
-def _folded(value: str) -> str:
-    folded = _SPACES.sub("", value.lower().translate(_KAZAKH_ON_RUSSIAN))
-    return folded[:-1] if folded.endswith(".") else folded
+def folded(value: str) -> str:
+    text = _SPACES.sub("", value.lower().translate(_KAZAKH_ON_RUSSIAN))
+    return text[:-1] if text.endswith(".") else text
 
 
 def school_outcome(value: str) -> str | None:
@@ -50,4 +50,4 @@ def school_outcome(value: str) -> str | None:
     made from Senim documents holds it), None for anything else."""
     if value in (PASS, EXEMPT):
         return value
-    return _WORDS.get(_folded(value))
+    return _WORDS.get(folded(value))

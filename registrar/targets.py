@@ -5,7 +5,7 @@ layout (`registrar.course_rows`)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from registrar.schema import EachGroup, FieldSpec, LineGroup
 
@@ -25,6 +25,9 @@ class Resolution:
     targets: list[Target | None]
     header_of: dict[str, str]
     problems: list[tuple[str | None, str, str]]
+    # Columns (0-based) with no header: harmless while empty (a report's margin column,
+    # a spacer), a problem at the first value one holds (registrar.validate).
+    unheaded: list[int] = field(default_factory=list)
 
 
 def line_field(group: LineGroup, number: int) -> str:

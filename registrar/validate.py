@@ -19,14 +19,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from registrar.academic import line_problem, totals_problems
+from registrar.academic import line_problem
 from registrar.formats import FormatError, check_value
-from registrar.iin import birth_date_of
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
-from registrar.record_dates import date_problems
+from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
-from registrar.schema import MAX_RECORD_FIELDS, EachGroup, LineGroup, Schema
+from registrar.schema import Schema
 from registrar.targets import (
     Resolution,
     Target,
@@ -87,6 +86,7 @@ class Validator:
         self.lossy_source = False
         self._cache: dict[tuple[str, ...], Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
+        self._unheaded_said: set[int] = set()  # columns whose value was named
         # One row per course: a course's columns are course_<part>, and the row's one
         # line goes to registrar.course_rows, which forms each student's record.
         self.course_rows = mapping.layout == COURSE_ROWS
@@ -137,8 +137,7 @@ class Validator:
             key = header_key(header)
             target = None
             if not key:
-                found.problems.append((f"#{position}", "empty-header",
-                                       f"column {position} has no header"))
+                found.unheaded.append(position - 1)
             elif key in seen_keys:
                 found.problems.append((header, "duplicate-header",
                                        "this header appears more than once"))
@@ -173,7 +172,8 @@ class Validator:
                                            f"the course part {name} has no column"))
         if any(code == "missing-column" for _, code, _ in found.problems):
             hint = mapping_hint(keys, self.mapping, lambda other: Validator(
-                self.schema, other, ProblemList()).known_columns(keys))
+                self.schema, other, ProblemList()).known_columns(keys),
+                self.schema.credential_type)
             if hint:  # first: it is why the rest are there
                 found.problems.insert(0, (None, "wrong-mapping", hint))
         return found
@@ -224,19 +224,37 @@ class Validator:
             return None
         return resolution, values
 
+    def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:
+        """Whether this row holds a value in a column with no header, which nothing would
+        issue: said once per column, at its first value (an empty one is no problem: 1C
+        reports keep a margin column, Excel saves spacer columns)."""
+        held = False
+        for index in resolution.unheaded:
+            if index >= len(values) or not values[index]:
+                continue
+            held = True
+            if index not in self._unheaded_said:
+                self._unheaded_said.add(index)
+                self.problems.add(number, f"#{index + 1}", "empty-header",
+                                  f"column {index + 1} has no header, but holds "
+                                  f"{values[index]!r} here (and maybe below): name the "
+                                  "column, or delete what it holds")
+        return held
+
     def add(self, row: RawRow) -> None:
         """A row of an export of one row per record."""
         prepared = self.prepare(row)
         if prepared is None:
             return
         resolution, values = prepared
+        unheaded = self.unheaded_value(row.number, resolution, values)
         stray = stray_row(values, [target is not None and target.spec.format == "iin"
                                    for target in resolution.targets])
         if stray is not None:
             self.problems.add(row.number, None, "not-a-student", stray)
             return
         record = self._record(row.number, resolution, row.keys, values)
-        if record is not None and not resolution.problems:
+        if record is not None and not resolution.problems and not unheaded:
             self.accept(row.number, record, resolution.header_of)
 
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
@@ -340,40 +358,13 @@ class Validator:
 
     def check_record(self, number: int, header_of: dict[str, str], record: dict[str, str],
                      courses: list[dict[str, str]], ok: bool, rows: str = "") -> bool:
-        """What a whole record must satisfy: the IIN's birth date, its groups' counts,
-        its totals, its size. Counts and totals only when everything before was sound
-        (a dropped bad line would skew them). `rows` says where its lines came from."""
-        if "iin" in record and "birth_date" in record:
-            encoded = birth_date_of(record["iin"])
-            if encoded is not None and encoded != record["birth_date"]:
-                self.problems.add(number, header_of.get("birth_date", "birth_date"),
-                                  "inconsistent", f"the IIN gives the birth date {encoded}")
-                ok = False
-        counts: list[tuple[LineGroup | EachGroup, int]] = [
-            (g, sum(f.startswith(g.prefix + ".") for f in record)) for g in self.schema.lines]
-        counts += [(e, sum(f.startswith(e.prefix + ".") for f in record))
-                   for e in self.schema.each]
-        for entries, count in counts:
-            if ok and not entries.min_items <= count <= entries.max_items:
-                self.problems.add(number, None, "line-count",
-                                  f"needs {entries.min_items} to {entries.max_items} "
-                                  f"{entries.prefix} entries; has {count}{rows}")
-                ok = False
-        if ok and self.schema.check_totals and "gpa" in record and "total_credits" in record:
-            for field, message in totals_problems(courses, record["gpa"],
-                                                  record["total_credits"]):
-                self.problems.add(number, header_of.get(field, field), "inconsistent",
-                                  message + rows)
-                ok = False
-        for field, code, message in date_problems(self.schema.credential_type, record,
-                                                   self._today):
-            self.problems.add(number, header_of.get(field, field), code, message)
-            ok = False
-        if len(record) > MAX_RECORD_FIELDS:
-            self.problems.add(number, None, "too-many-fields",
-                              f"a record holds at most {MAX_RECORD_FIELDS} fields")
-            ok = False
-        return ok
+        """What a whole record must satisfy (registrar.record_problems), each fault named
+        at row `number` in its field's column; whether the record is sound."""
+        found = record_problems(self.schema, record, courses, ok, self._today, rows)
+        for field, code, message in found:
+            self.problems.add(number, None if field is None else header_of.get(field, field),
+                              code, message)
+        return ok and not found
 
     def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> bool:
         ok = True

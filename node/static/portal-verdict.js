@@ -195,11 +195,21 @@ function lineRow(name, number, entry, span) {
   return [tr, null];
 }
 
+// A grade without a letter (a pass or fail, a word of the five-point scale older
+// transcripts carry, an attestat subject passed or exempted from) is a code in the
+// document: said in the reader's language, as the office wrote it on paper.
+const GRADE_CODES = ['pass', 'fail', 'exempt', 'excellent', 'good', 'satisfactory',
+  'unsatisfactory'];
+
+function gradeWords(grade) {
+  return GRADE_CODES.includes(grade) ? t('grade.' + grade) : grade;
+}
+
 function courseRow(name, entry) {
   const [tr, line] = lineRow(name, LINE.exec(name)[1], entry, 6);
   if (!line) return tr;
   const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
-  const grade = (line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
+  const grade = gradeWords(line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
   [line.code, title, line.term, line.credits, grade, line.points]
     .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
   return tr;
@@ -219,7 +229,8 @@ function recognisedRow(name, entry) {
   if (!line) return tr;
   const title = line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
     || line.as_title_kk;
-  [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits, line.grade]
+  [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits,
+    line.grade && gradeWords(line.grade)]
     .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
   return tr;
 }
@@ -229,11 +240,8 @@ function subjectRow(name, entry) {
   tr.dataset.field = name;
   const code = SUBJECT.exec(name)[1];
   cell(tr, has('subject.' + code) ? t('subject.' + code) : t('subject.other', { code }));
-  // A subject passed without a mark, or exempted from, is a code in the document: said in
-  // the reader's language (a school writes сынақ or зачтено on paper).
-  if (typeof entry.value === 'string') {
-    cell(tr, ['pass', 'exempt'].includes(entry.value) ? t('grade.' + entry.value) : entry.value);
-  } else hiddenCell(tr, 1);
+  if (typeof entry.value === 'string') cell(tr, gradeWords(entry.value));
+  else hiddenCell(tr, 1);
   return tr;
 }
 

@@ -41,6 +41,15 @@ PASS_EXEMPT = {"en": ("Physical education", "pass", "Subject: music", "exempt"),
                "ru": ("Физическая культура", "зачтено", "Предмет: music", "освобождён(а)"),
                "kk": ("Дене шынықтыру", "сынақ", "Пән: music", "босатылған")}
 
+# Lines graded without a letter, as an office types them (registrar.course_grades): a
+# pass/fail course and an older transcript's word grade; 5 credits outside the GPA.
+UNLETTERED = [{"code": "PE1101", "title_en": "Physical education", "title_ru":
+               "Физическая культура", "credits": "2", "grade": "зачтено"},
+              {"code": "HIS0001", "title_en": "History", "credits": "3",
+               "grade": "өте жақсы", "numeric": "92"}]
+UNLETTERED_WORDS = {"en": ("pass", "excellent (92)"), "ru": ("зачтено", "отлично (92)"),
+                    "kk": ("сынақ", "өте жақсы (92)")}
+
 
 @dataclass
 class Records:
@@ -61,8 +70,9 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Records]:
         net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
                 net.member_id("kaznu"), "--types", "transcript,attestat", node=node)
         transcript = {"full_name": "Иванова Анна", "iin": "010101500013", "programme": "IS",
-                      "gpa": GPA, "total_credits": TOTAL_CREDITS,
-                      **{f"course{n}_{part}": value for n, c in enumerate(COURSES, 1)
+                      "gpa": GPA, "total_credits": str(int(TOTAL_CREDITS) + 5),
+                      **{f"course{n}_{part}": value
+                         for n, c in enumerate([*COURSES, *UNLETTERED], 1)
                          for part, value in c.items()}}
         for kind, record in (("transcript", transcript), ("attestat", ATTESTAT)):
             (root / f"{kind}.json").write_text(json.dumps([record], ensure_ascii=False),
@@ -121,6 +131,20 @@ def test_a_picked_vc_shows_its_course_lines_as_a_table(records: Records, browser
     caption, _heads, rows = table(browser, "courses")
     assert caption == "Пәндер" and rows["course.01"][2] == "Бағдарламалау негіздері"
     assert rows["course.02"] == ["2", HIDDEN["kk"]]
+
+
+def test_a_pass_and_a_word_grade_read_in_each_language(records: Records, browser: Any
+                                                      ) -> None:
+    vc = json.loads(records.transcript_vc.read_text(encoding="utf-8"))
+    for lang, (passed, excellent) in UNLETTERED_WORDS.items():
+        browser.get("about:blank")
+        open_portal(browser, share_link(vc, records.node.url, compressed=True), lang)
+        status, _ = verdict(browser)
+        assert status == "valid"
+        _caption, _heads, rows = table(browser, "courses")
+        assert rows["course.05"][1] == "PE1101"
+        assert rows["course.05"][4:] == ["2", passed, ""]  # credits, grade, no points
+        assert rows["course.06"][4:] == ["3", excellent, ""]
 
 
 def test_a_pasted_vc_in_russian_and_a_dropped_one(records: Records, browser: Any) -> None:
@@ -187,10 +211,10 @@ def test_every_technical_check_is_said_in_the_page_language(records: Records,
                                                              browser: Any) -> None:
     document = json.loads(records.attestat.read_text(encoding="utf-8"))
     vc = records.transcript_vc.read_text(encoding="utf-8")
-    expected = {"ru": ("Дисциплины: Показано дисциплин: 3, скрыто владельцем: 1.",
+    expected = {"ru": ("Дисциплины: Показано дисциплин: 5, скрыто владельцем: 1.",
                        "Оценки по предметам: Показано оценок по предметам: 5, скрыто "
                        "владельцем: 1."),
-                "kk": ("Пәндер: Көрсетілген пәндер: 3, иесі жасырғаны: 1.",
+                "kk": ("Пәндер: Көрсетілген пәндер: 5, иесі жасырғаны: 1.",
                        "Пән бағалары: Көрсетілген пән бағалары: 5, иесі жасырғаны: 1.")}
     for lang, (lines, subjects) in expected.items():
         said: dict[str, str] = {}

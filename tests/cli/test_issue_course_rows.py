@@ -41,14 +41,14 @@ def test_a_dry_run_says_how_many_transcripts_the_rows_formed(tmp_path: Path,
     code, output = issue("--dry-run", "--input", str(BY_COURSE))
     assert code == 0, output
     assert "12 rows, one per course, grouped into 3 students' transcripts" in output
-    assert "rows 2-5:" in output and "dry run: 3 record(s) would be issued" in output
+    assert "rows 2-5:" in output and "dry run: 3 record(s) read clean, NOT checked" in output
 
 
 def test_a_layout_for_another_type_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "diploma", "--mapping",
                                        "platonus-course-rows", "--input", str(BY_COURSE)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "reads one row per course" in result.output
+    assert "mapping platonus-course-rows reads transcript exports, not diploma" in result.output
 
 
 def test_rows_per_course_issue_one_transcript_per_student(

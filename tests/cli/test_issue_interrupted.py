@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli.issuing as issuing
+import cli.issue_dry_run as issue_dry_run
 from cli.errors import EXIT_INTERRUPTED
 from cli.main import main
 from tests.e2e.processes import HOST, free_port, senim_executable
@@ -38,7 +38,7 @@ def test_ctrl_c_during_a_dry_run_says_nothing_was_issued(
     def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(issuing, "check_export", interrupted)
+    monkeypatch.setattr(issue_dry_run, "check_export", interrupted)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "diploma", "--input",
                                        "class.csv"])

@@ -322,3 +322,24 @@ def test_the_issuers_registry_gone_or_another_issuers_is_refused(
     assert code == 0, output
     assert pointer.read_text().splitlines()[-1] == str(folder / "new.db")
     assert stat.S_IMODE(pointer.stat().st_mode) == 0o600
+
+
+def test_a_dry_run_without_the_key_says_it_did_not_look_for_students_issued(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # The issuer's registry is named beside its key; a dry run without --key, run from
+    # another folder, said "3 record(s) would be issued" of a class the real run refuses.
+    folder, _node = work
+    (folder / "june").mkdir()
+    assert issue("--input", str(export(folder / "june.csv", [0, 1])), "--out",
+                 "june/class")[0] == 0
+    again = export(folder / "again.csv", [1, 2])
+    result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "diploma", "--input",
+                                       str(again)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "students already issued were NOT looked for" in result.output
+    assert "give --key KEY (the key the real run signs with)" in result.output
+    assert result.output.splitlines()[-1] == (
+        "dry run: 2 record(s) read clean, NOT checked against the students this issuer was "
+        "already issued (give --key); nothing was sent")
+    code, output = issue("--input", str(again), "--dry-run")  # given the key, it finds them
+    assert code == 2 and "row 2, column 'iin'" in output and "already issued" in output

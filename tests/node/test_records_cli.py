@@ -3,6 +3,7 @@ keep on disk, and one-line errors for bad input."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import stat
 from pathlib import Path
@@ -57,6 +58,7 @@ def fake_node(monkeypatch: pytest.MonkeyPatch) -> type[_Node]:
 
 START = ["--full-name", "Aigerim", "--position", "Analyst", "--organisation", "Kaspi Bank",
          "--start", "2025-02-01"]
+TOMORROW = datetime.date.today() + datetime.timedelta(days=1)
 
 
 def _key(tmp_path: Path, net: Consortium) -> str:
@@ -111,6 +113,11 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
+    # an employment already over is given its end by --field, checked as --end is
+    (["--field", f"end_date={TOMORROW}"], f"end_date {TOMORROW} is after today"),
+    (["--field", "end_date=2024-12-31"], "end_date 2024-12-31 is before the employment "
+                                         "started (2025-02-01)"),
+    (["--field", "end_date=soon"], "end_date must be a day as YYYY-MM-DD"),
 ])
 def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
                                args: list[str], message: str) -> None:
@@ -172,7 +179,10 @@ def test_end_sends_days_and_the_reference(tmp_path: Path, net: Consortium,
     ("2025-01-31", "before the employment started"),
     ("31/01/2026", "could be day/month or month/day"),
     ("31.01.2025", "before the employment started"),
-    ("2999-01-01", "more than a year ahead"),
+    # Once recorded, every verifier reads the employment as ended: a day to come was
+    # taken up to a year ahead.
+    ("2999-01-01", "--end 2999-01-01 is after today"),
+    (TOMORROW.strftime("%d.%m.%Y"), f"--end {TOMORROW} is after today"),
 ])
 def test_bad_end_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
                              end: str, message: str) -> None:
@@ -234,3 +244,29 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
     done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r2.json")])
     assert done.exit_code == 2 and "it is not UTF-8 text (Excel's plain \"CSV\" is " \
         "Windows-1251): save it as \"CSV UTF-8\"" in done.output, done.output
+
+
+def test_a_recognised_course_passed_is_recorded_as_its_code(
+        tmp_path: Path, net: Consortium, fake_node: type[_Node],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The receiving office types the grade as it reads on the original: a word was refused
+    # as no letter, and any other word is still refused, naming the codes.
+    original = tmp_path / "original.json"
+    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)  # no node
+    courses = tmp_path / "courses.csv"
+    args = ["recognise", "--key", _key(tmp_path, net), "--original", str(original),
+            "--courses", str(courses), "--out"]
+    courses.write_text("from_code;as_code;credits;grade\nPE1;ФК101;2;Зачтено\n"
+                       "HIS1;ИСТ101;3;өте жақсы\nINF1;ИНФ101;5;B+\n", encoding="utf-8")
+    done = CliRunner().invoke(main, [*args, str(tmp_path / "r.json")])
+    assert done.exit_code == 0, done.output
+    fields = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["fields"]
+    assert [json.loads(fields[f"recognised.0{n}"]["value"])["grade"] for n in (1, 2, 3)] == [
+        "pass", "excellent", "B+"]
+    courses.write_text("from_code;as_code;credits;grade\nPE1;ФК101;2;освоено\n",
+                       encoding="utf-8")
+    done = CliRunner().invoke(main, [*args, str(tmp_path / "r2.json")])
+    assert done.exit_code == 2 and "grade must be one of A, A-" in done.output, done.output

@@ -185,14 +185,6 @@ def test_attestat_outcome_words_with_a_latin_letter_are_refused_by_row(tmp_path:
     assert result.records == []
 
 
-def test_a_transcript_grade_written_as_a_pass_is_told_it_needs_its_letter(tmp_path: Path
-                                                                          ) -> None:
-    result = read_export(write_csv(tmp_path / "t.csv", transcript_rows(
-        second=course("INF2", "5", "зачтено", "", ""))), "transcript")
-    assert any("a pass or an exemption without a letter" in p.message
-               for p in result.problems), result.problems
-
-
 def test_a_pass_whose_kazakh_letter_cp1251_lost_is_named_as_a_lost_letter(tmp_path: Path
                                                                           ) -> None:
     # 1C's "CSV" from a Russian-locale Excel: cp1251 holds no қ, so сынақ is saved сына?,

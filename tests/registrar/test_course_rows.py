@@ -313,5 +313,8 @@ def test_a_layout_that_cannot_be_used_is_refused_before_anything_is_read(
         tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="layout must be"):
         parse_mapping({"layout": "per-course"}, "own")
-    with pytest.raises(SchemaError, match="one row per course"):
+    with pytest.raises(SchemaError, match="reads transcript exports, not diploma"):
         read_export(BY_COURSE, "diploma", mapping=COURSE_ROWS)
+    with pytest.raises(SchemaError, match="one row per course"):  # a mapping of any type
+        read_export(BY_COURSE, "diploma", mapping=parse_mapping({"layout": "course-rows"},
+                                                                "own"))

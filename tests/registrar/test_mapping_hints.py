@@ -11,6 +11,7 @@ import pytest
 
 import registrar.schema
 from registrar import load_mapping, load_schema, read_export
+from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
 from tests.registrar.helpers import IINS, codes, diploma_row, write_csv
 
@@ -20,16 +21,32 @@ def test_another_systems_mapping_is_named_with_the_one_that_knows_the_header(
     rows: list[list[Any]] = [["№ п/п", "ФИО", "ИИН", "Образовательная программа",
                               "Квалификация", "Дата окончания"], [1, *diploma_row(0)]]
     path = write_csv(tmp_path / "pl.csv", rows)
-    result = read_export(path, "diploma", mapping=load_mapping("kundelik"))
+    ours = parse_mapping({"columns": {"ФИО": "full_name"}}, "ours")  # a registrar's own
+    result = read_export(path, "diploma", mapping=ours)
     assert str(result.problems[0]) == (
-        "row 1: the mapping kundelik knows 1 of the 6 columns; the shipped mapping platonus "
+        "row 1: the mapping ours knows 1 of the 6 columns; the shipped mapping platonus "
         "knows 6: is --mapping platonus the one for this export? [wrong-mapping]")
-    # a school's journal read with the university mapping
-    attestat = [["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Алгебра"],
-                ["Әсел Нұрланова", IINS[0], "№ 12 мектеп-гимназия", "2026-05-25", "5"]]
-    school = read_export(write_csv(tmp_path / "k.csv", attestat), "attestat",
-                         mapping=load_mapping("platonus"))
-    assert "the shipped mapping kundelik knows 5" in school.problems[0].message
+
+
+def test_a_mapping_for_another_type_is_refused_naming_the_ones_for_this_type(
+        tmp_path: Path) -> None:
+    # A university's diplomas with Kazakh headers: the school journal's mapping knew ЖСН,
+    # Туған күні and Бітірген күні, so "give --mapping kundelik" was the hint, and that
+    # mapping read a diploma export as far as it went.
+    rows: list[list[Any]] = [["№", "Аты-жөні", "ЖСН", "Білім беру бағдарламасы",
+                              "Біліктілік", "Бітірген күні"], [1, *diploma_row(0)]]
+    path = write_csv(tmp_path / "kk.csv", rows)
+    hinted = read_export(path, "diploma")
+    assert hinted.problems[0].message.endswith("the shipped mapping platonus knows 6: give "
+                                               "--mapping platonus")
+    with pytest.raises(SchemaError, match=r"^mapping kundelik reads attestat exports, not "
+                                          "diploma: for diploma exports give --mapping "
+                                          "platonus, or none$"):
+        read_export(path, "diploma", mapping=load_mapping("kundelik"))
+    with pytest.raises(SchemaError, match=r"give --mapping kundelik, or none$"):
+        read_export(path, "attestat", mapping=load_mapping("platonus"))
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    assert result.problems == [] and result.records[0]["programme"] == diploma_row(0)[2]
 
 
 def test_no_mapping_is_named_when_none_knows_the_header_better(tmp_path: Path) -> None:
@@ -82,3 +99,20 @@ def test_a_heading_total_or_signature_row_is_named_once(tmp_path: Path) -> None:
                          mapping=load_mapping("platonus"))
     assert [(p.row, p.code) for p in result.problems if p.row and p.row > 4] == [
         (5, "missing"), (5, "missing"), (5, "missing"), (6, "missing"), (6, "missing")]
+
+
+def test_a_school_journal_in_russian_is_read_by_the_kundelik_mapping(tmp_path: Path) -> None:
+    # A school taught in Russian exports its journal with Russian headers (cp1251 from
+    # Excel): every column was unknown to the one school mapping, which knew Kazakh only.
+    rows = [["№", "ФИО ученика", "ИИН", "Школа", "Дата окончания", "Алгебра",
+             "Русская литература", "Физическая культура"],
+            ["1", "Иванов Пётр", IINS[0], "Школа-гимназия № 5", "25.05.2026", "5", "4",
+             "зачтено"]]
+    path = tmp_path / "journal.csv"
+    with path.open("w", encoding="cp1251", newline="") as handle:
+        handle.write("\n".join(";".join(row) for row in rows) + "\n")
+    result = read_export(path, "attestat", mapping=load_mapping("kundelik"))
+    assert result.problems == []
+    record = result.records[0]
+    assert (record["school"], record["subject.russian_literature"],
+            record["subject.physical_education"]) == ("Школа-гимназия № 5", "4", "pass")

@@ -37,7 +37,22 @@ def test_empty_header(tmp_path: Path) -> None:
     result = read_export(write_csv(tmp_path / "e.csv", [
         [*DIPLOMA_HEADER[:2], " ", *DIPLOMA_HEADER[2:]],
         [*diploma_row(0)[:2], "lost?", *diploma_row(0)[2:]]]), "diploma")
-    assert where(result) == [(1, "#3", "empty-header")] and result.records == []
+    assert where(result) == [(2, "#3", "empty-header")] and result.records == []
+    assert result.problems[0].message.startswith("column 3 has no header, but holds 'lost?'")
+
+
+def test_an_empty_column_without_a_header_is_no_problem(tmp_path: Path) -> None:
+    # A 1C report keeps column A as a margin, and Excel saves a spacer column in its used
+    # range: each was refused as 'column 1 has no header' though it held nothing.
+    header = ["", *DIPLOMA_HEADER[:2], "", *DIPLOMA_HEADER[2:]]
+    rows = [header, *(["", *diploma_row(i)[:2], "", *diploma_row(i)[2:]] for i in range(3))]
+    result = read_export(write_xlsx(tmp_path / "m.xlsx", rows), "diploma")
+    assert result.problems == [] and len(result.records) == 3
+    rows[2][3] = "примечание"  # a note typed into the spacer: not issued, so refused
+    rows[3][3] = "ещё одно"
+    result = read_export(write_xlsx(tmp_path / "n.xlsx", rows), "diploma")
+    assert where(result) == [(3, "#4", "empty-header")]  # once, at its first value
+    assert result.records == []
 
 
 @pytest.mark.parametrize("second", ["iin", " IIN ", "Iin"])

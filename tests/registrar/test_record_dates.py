@@ -22,13 +22,17 @@ def test_an_employment_starting_after_today_or_ending_before_it_starts_is_refuse
     tomorrow = (today + datetime.timedelta(days=1)).strftime("%d.%m.%Y")
     path = write_csv(tmp_path / "staff.csv", [
         HEADER, _row(0, "2026-09-01"), _row(1, tomorrow), _row(2, "2026-09-01", "2026-08-31"),
-        _row(3, "2026-09-01", "2026-09-01"), _row(4, today.isoformat())])
+        _row(3, "2026-09-01", "2026-09-01"), _row(4, today.isoformat()),
+        # an end to come: every verifier would read the employment as over (it was taken)
+        _row(5, "2026-09-01", tomorrow), _row(6, "2026-09-01", today.isoformat())])
     result = read_export(path, "employment")
-    assert codes(result) == ["in-future", "inconsistent"], result.problems
-    future, inverted = result.problems
+    assert codes(result) == ["in-future", "inconsistent", "in-future"], result.problems
+    future, inverted, ending = result.problems
     assert (future.row, future.column) == (3, "start_date") and "after today" in future.message
     assert (inverted.row, inverted.column) == (4, "end_date")
     assert "ends before it starts (2026-09-01)" in inverted.message
+    assert (ending.row, ending.column) == (7, "end_date")
+    assert f"ends after today ({today.isoformat()})" in ending.message
     assert result.records == []  # a file with problems issues nothing
 
 

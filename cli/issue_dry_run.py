@@ -1,0 +1,60 @@
+"""`senim issue --dry-run`: the export read and checked as a real run reads it, the first
+records shown as the documents will read, every problem by row; nothing is signed or sent.
+
+A real run checks each student against the issuer's issued-students registry, which
+cli/issuer_registry.py finds by the issuer's key. A dry run without `--key` cannot find
+it: it checks against a registry beside `--out` or in the current directory if one is
+there, and otherwise says plainly, in its last line too, that students already issued
+were not looked for and how to have them looked for, rather than count as issuable a
+class the real run will refuse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.errors import fail
+from cli.issue_checks import IssuedCheck, ReaderOptions, check_export, registry_check
+from cli.issue_job import stop_interrupted
+from registrar import preview
+
+
+def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
+            options: ReaderOptions, keyed: bool) -> None:
+    if credential_type is None or input_path is None:
+        fail("--dry-run needs --type and --input", 2)
+    try:
+        registry_path, check = registry_check(credential_type, options, out_dir, None)
+        result = check_export(input_path, credential_type, options, check)
+    except KeyboardInterrupt:
+        stop_interrupted("the dry run stopped; nothing was issued or sent")
+    click.echo(preview(result))
+    unchecked = check.registry is None and not keyed and not options.registry
+    click.echo(_registry_line(registry_path, check, keyed or bool(options.registry)))
+    if check.corrected:
+        click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
+                   f"(first: row {min(check.corrected)})")
+    if result.problems:
+        fail(f"{result.problem_count} problem(s): nothing would be issued", 2)
+    if unchecked:
+        click.echo(f"dry run: {result.count} record(s) read clean, NOT checked against the "
+                   "students this issuer was already issued (give --key); nothing was sent")
+        return
+    click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
+
+
+def _registry_line(path: Path, check: IssuedCheck, chosen: bool) -> str:
+    """Which registry the rows were checked against, or why none was; `chosen`: the
+    registry is the issuer's (by --key) or the registrar's (--registry)."""
+    if check.registry is not None:
+        return f"checked against the issued-students registry {path}" + (
+            "" if chosen else " (without --key, the one found there; give --key to check "
+                              "against the registry the issuer's jobs use)")
+    if chosen:
+        return f"no issued-students registry at {path}: no earlier job recorded there"
+    return (f"students already issued were NOT looked for: without --key a dry run cannot "
+            f"find the issuer's issued-students registry (named beside its key), and there "
+            f"is none at {path}; give --key KEY (the key the real run signs with), or "
+            f"--registry FILE, to have each row checked as the real run checks it")

@@ -1,0 +1,171 @@
+"""`senim supersede --corrections DIR`: every pair a corrections job lists, in one command.
+
+`senim issue --corrections` issues corrected credentials and lists, in the job folder's
+corrections.json, which earlier credential each replaces. Until the earlier one is
+superseded both verify as genuine, and a class corrected at once (a programme's name
+misspelt on every diploma) is hundreds of pairs: one command each was a day's work, and a
+pair forgotten left a wrong credential valid. This sends a supersede for each pair,
+`IN_FLIGHT_MAX` at a time, and says per row what became of it. Running it again is safe:
+a pair already superseded is refused by the chain as already revoked and said so, and
+what the node did not take this time is sent the next.
+
+Every pair is read and checked before anything is sent: a file missing or not the
+credential it names stops the command with one line per row, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.client import EXPIRY_WINDOW_BLOCKS, MALFORMED_ANSWER, ClientError, NodeClient
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.job_folder import CORRECTIONS_NAME
+from cli.verify_files import load_checked_json
+from ledger.credential_documents import parse_document
+from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.identity import KeyPair
+from ledger.payloads import CredentialRef, RevokePayload, checked
+from ledger.payloads_credentials import REASON_SUPERSEDED
+from ledger.transactions import Transaction, build_transaction
+from node.files import load_key
+
+# Supersedes sent before waiting for them: well under a node's per-sender mempool cap,
+# and each wait is one long poll.
+IN_FLIGHT_MAX = 64
+# Seconds each group may take to commit once sent.
+COMMIT_WAIT_S = 60.0
+# Rows whose problem is listed before "… and N more".
+PROBLEMS_SHOWN_MAX = 20
+
+
+@dataclass(frozen=True)
+class Pair:
+    row: int
+    old: CredentialRef
+    new: CredentialRef
+
+
+def _ref(path: Path) -> CredentialRef:
+    doc = parse_document(load_checked_json(path))
+    return CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
+                         tuple(doc.batch_path))
+
+
+def read_pairs(job_dir: Path) -> list[Pair]:
+    """Each pair the job lists, its two credentials read and the supersede checked as a
+    node checks it; one line per row that cannot be, then exit 2."""
+    listing = job_dir / CORRECTIONS_NAME
+    if not listing.is_file():
+        fail(f"{job_dir} holds no {CORRECTIONS_NAME}: give the folder of a job issued "
+             "with senim issue --corrections", EXIT_BAD_INPUT)
+    entries: Any = load_checked_json(listing)
+    if not isinstance(entries, list) or not entries:
+        fail(f"{listing} lists no corrections", EXIT_BAD_INPUT)
+    pairs, problems = [], []
+    for number, entry in enumerate(entries, start=1):
+        row = entry.get("row") if isinstance(entry, dict) else None
+        where = f"row {row}" if isinstance(row, int) else f"entry {number}"
+        try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("old"), str) \
+                    or not isinstance(entry.get("new"), str):
+                raise InvalidDocument("not a pair of credential files (old, new)")
+            old, new = Path(entry["old"]), job_dir / entry["new"]
+            for path in (old, new):
+                if not path.is_file():
+                    raise InvalidDocument(f"{path} is not there")
+            pair = Pair(row if isinstance(row, int) else number, _ref(old), _ref(new))
+            checked(RevokePayload(pair.old, REASON_SUPERSEDED, None, pair.new))
+        except (InvalidDocument, MalformedInput, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"  {where}: {exc}")
+            continue
+        pairs.append(pair)
+    if problems:
+        for line in problems[:PROBLEMS_SHOWN_MAX]:
+            click.echo(line, err=True)
+        if len(problems) > PROBLEMS_SHOWN_MAX:
+            click.echo(f"  … and {len(problems) - PROBLEMS_SHOWN_MAX} more", err=True)
+        fail(f"{len(problems)} of the {len(entries)} corrections cannot be superseded as "
+             "listed; nothing was sent", EXIT_BAD_INPUT)
+    return pairs
+
+
+def supersede_job(key_path: Path, job_dir: Path, node_url: str) -> None:
+    try:
+        keys = load_key(key_path)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    pairs = read_pairs(job_dir)
+    node = NodeClient(node_url)
+    tally = {"superseded": 0, "already": 0, "refused": 0, "pending": 0}
+    for start in range(0, len(pairs), IN_FLIGHT_MAX):
+        _group(node, keys, pairs[start:start + IN_FLIGHT_MAX], tally)
+    click.echo(f"{tally['superseded']} superseded now, {tally['already']} already superseded "
+               f"or revoked, {tally['refused']} refused, {tally['pending']} not yet committed, "
+               f"of {len(pairs)}")
+    if tally["refused"]:
+        fail("some were refused (above); the rest stand", EXIT_REFUSED)
+    if tally["pending"]:
+        fail("some were not committed in time: run the same command again (those "
+             "superseded by then are said so)", EXIT_PENDING)
+
+
+def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, int]
+           ) -> None:
+    try:
+        status = node.status()
+        sent: list[tuple[Pair, str]] = []
+        for pair in pairs:
+            tx = _supersede_tx(keys, status, pair)
+            try:
+                sent.append((pair, node.submit(tx)))
+            except ClientError as exc:
+                if exc.status == 0:
+                    raise
+                if exc.status == 429:  # the node's pool is full for now: not refused
+                    tally["pending"] += 1
+                    click.echo(f"row {pair.row}: not sent, the node is busy ({exc.code})")
+                    continue
+                _refused(pair, exc.code, str(exc), tally)
+        for pair, tx_id in sent:
+            result = node.wait(tx_id, COMMIT_WAIT_S)
+            if result["status"] == "committed":
+                tally["superseded"] += 1
+                click.echo(f"row {pair.row}: superseded {pair.old.target_hash.hex()[:16]}… "
+                           f"by {pair.new.target_hash.hex()[:16]}… at height "
+                           f"{result['height']}")
+            elif result["status"] == "rejected":
+                _refused(pair, str(result.get("code", "")),
+                         str(result.get("reason", "refused")), tally)
+            else:
+                tally["pending"] += 1
+                click.echo(f"row {pair.row}: sent, not committed in {COMMIT_WAIT_S:g} s")
+    except ClientError as exc:
+        fail(f"{exc}; the rows said above stand: run the same command again for the rest",
+             EXIT_UNREACHABLE)
+    except MALFORMED_ANSWER as exc:
+        fail(f"{node.base_url} sent a malformed answer ({type(exc).__name__}: {exc}): is it "
+             "a Senim node?", EXIT_UNREACHABLE)
+
+
+def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transaction:
+    return build_transaction(keys, status["chain_id"], RevokePayload(
+        pair.old, REASON_SUPERSEDED, None, pair.new), status["height"] + EXPIRY_WINDOW_BLOCKS)
+
+
+def _refused(pair: Pair, code: str, reason: str, tally: dict[str, int]) -> None:
+    if code == "already_revoked":
+        tally["already"] += 1
+        click.echo(f"row {pair.row}: {reason}: nothing sent again")
+        return
+    tally["refused"] += 1
+    click.echo(f"row {pair.row}: refused: {reason} ({code})")
+
+
+def corrections_hint(job_dir: Path) -> str:
+    """The one command that supersedes every pair of a corrections job."""
+    return f"senim supersede --key KEY --corrections {shlex.quote(str(job_dir))}"
