@@ -138,6 +138,7 @@ class OfflineFacts(StateFacts):
         self.height = header.height
         self.values = values
         self.set_changes = len(history.records) - 1
+        self.certified_from = in_force.from_height
         self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
                            f"the validators in force from block {in_force.from_height} "
                            f"(followed from genesis through {self.set_changes} change(s))")
