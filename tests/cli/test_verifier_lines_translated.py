@@ -19,6 +19,7 @@ from cli import sharing, verify_command, verify_files
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key
+from node.i18n import catalogue
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
 from tests.node.conftest import Consortium, make_consortium
@@ -244,3 +245,16 @@ def test_an_unknown_key_holder_prints_no_traceback(tmp_path: Path) -> None:
     document.write_text("{}", "utf-8")
     said_in_every_language("export-vc", str(document), "--key", str(key), "--out",
                            str(tmp_path / "vc.json"), "--node", DOWN, code=2)
+
+
+def test_every_key_the_command_line_says_is_in_the_catalogue() -> None:
+    """A Sentence names its key in the code; one the catalogue lacks would be a KeyError
+    traceback where the line should be (the catalogue's languages agree on their keys:
+    tests/browser/test_portal_bundle.py)."""
+    source = "\n".join(path.read_text("utf-8")
+                       for path in sorted((Path(__file__).parents[2] / "cli").glob("*.py")))
+    keys = set(re.findall(r'Sentence\(\s*"([\w.]+)"', source))
+    keys |= set(re.findall(r'\.t\(\s*"([\w.]+)"', source))
+    assert len(keys) > 80, len(keys)
+    english = catalogue("en")
+    assert sorted(key for key in keys if key not in english) == []
