@@ -226,13 +226,21 @@ async function startFromFragment() {
   verify();
 }
 
+// Said when the words themselves could not load, so written here, in the language the
+// node picked for the page.
+const NO_WORDS = {
+  kk: 'Senim: бет өз мәтіндерін жүктей алмады; бетті қайта жүктеңіз.',
+  ru: 'Senim: странице не удалось загрузить свои тексты; обновите страницу.',
+  en: 'Senim: the page could not load its texts; reload the page.',
+};
+
 async function start() {
   wordsLoaded = loadStrings();
   wire();
   try {
     await wordsLoaded;
   } catch (e) {
-    show('bad', 'Senim: the page could not load its texts; reload the page.');
+    show('bad', NO_WORDS[document.body.dataset.lang] || NO_WORDS.en);
     return;
   }
   applyLanguage(document.body.dataset.lang);

@@ -50,3 +50,22 @@ def test_a_file_picked_before_the_words_arrive_is_never_answered_in_keys(
         browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
             "offline": False, "latency": 0, "downloadThroughput": -1,
             "uploadThroughput": -1})
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("ru", "Senim: странице не удалось загрузить свои тексты; обновите страницу."),
+    ("kk", "Senim: бет өз мәтіндерін жүктей алмады; бетті қайта жүктеңіз.")])
+def test_words_that_cannot_load_are_reported_in_the_pages_language(
+        credentials: Credentials, browser: Any, lang: str, said: str) -> None:
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/static/i18n/*"]})
+    try:
+        browser.get(credentials.node.url + f"/?lang={lang}")
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        text = ""
+        while not text and time.monotonic() < deadline:
+            text = browser.execute_script(
+                "return document.getElementById('verdict').textContent")
+        assert text == said
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
