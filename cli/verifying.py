@@ -147,6 +147,8 @@ def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> No
         refuse(_not_a_credential(file, document, InvalidDocument(
             f"{file} is not a credential document (JSON object)")), 2)
     names = [name.strip() for name in hide.split(",") if name.strip()]
+    if not names:  # a copy with nothing hidden, which its holder would take for a safe one
+        refuse(Sentence("cli.disclose.nothing"), 2)
     try:
         copy = disclose(document, names)
     except InvalidDocument as exc:
@@ -164,8 +166,6 @@ def _undisclosed(file: Path, document: dict[str, Any], names: list[str],
     if unknown:
         return Sentence("cli.disclose.no_field", str(exc), names=", ".join(unknown),
                         known=", ".join(fields) if isinstance(fields, dict) else "")
-    if not names:
-        return Sentence("cli.disclose.nothing", str(exc))
     return Sentence("cli.file.not_credential", str(exc), path=file)
 
 

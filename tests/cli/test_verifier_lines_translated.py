@@ -116,6 +116,7 @@ USAGE_ERRORS: list[list[str]] = [
     ["verify", "X", "--genesis", "/no/such/genesis.json"],
     ["prove", "X"], ["prove", "X", "--out", "Y", "--timeout", "-1"],
     ["share", "X", "--node", "127.0.0.1:8101"], ["disclose", "X", "--out", "Y"],
+    ["disclose", "X", "--hide", " , ", "--out", "Y"],
     ["export-vc", "X", "--out", "Y"],
 ]
 
@@ -258,3 +259,18 @@ def test_every_key_the_command_line_says_is_in_the_catalogue() -> None:
     assert len(keys) > 80, len(keys)
     english = catalogue("en")
     assert sorted(key for key in keys if key not in english) == []
+
+
+async def test_a_damaged_proof_is_not_called_missing(node_url: str, tmp_path: Path) -> None:
+    """Something in the proof's place that no `senim prove` wrote is a damaged proof: the
+    holder told to add a proof would look at one already there."""
+    document = json.loads((tmp_path / "diploma.json").read_text("utf-8"))
+    genesis = str(tmp_path / "genesis.json")
+    for damaged in ("abc", [1, 2], {"header": 5}):
+        path = tmp_path / "damaged.json"
+        path.write_text(json.dumps({**document, "proof": damaged}), "utf-8")
+        for lang in LANGS:
+            result = await senim("verify", str(path), "--offline", "--genesis", genesis,
+                                 "--lang", lang)
+            assert result.exit_code == 1
+            assert result.output.splitlines()[0] == catalogue(lang)["cli.proof.proof_malformed"]
