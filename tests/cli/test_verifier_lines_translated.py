@@ -274,3 +274,21 @@ async def test_a_damaged_proof_is_not_called_missing(node_url: str, tmp_path: Pa
                                  "--lang", lang)
             assert result.exit_code == 1
             assert result.output.splitlines()[0] == catalogue(lang)["cli.proof.proof_malformed"]
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("ru", "прервано: проверка остановлена до конца и не дала ответа; она ничего не изменила"),
+    ("kk", "тоқтатылды: тексеру соңына дейін жетпей тоқтады және жауап бермеді; ол ештеңені "
+           "өзгертпеді"),
+    ("en", "interrupted: stopped before it finished; the check gave no verdict, and changed "
+           "nothing")])
+def test_ctrl_c_during_a_check_is_said_in_the_officers_language(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lang: str, said: str) -> None:
+    """Not "a transaction it had already sent may still commit": a check sends none."""
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify_command, "_verify", interrupted)
+    result = run("verify", str(files_anchor(tmp_path)), "--lang", lang)
+    assert result.exit_code == 130
+    assert result.output.splitlines() == [said]
