@@ -178,6 +178,7 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
             verify_vc_file(document, file, node_url, as_json, genesis, max_age_s, deadline,
                            words)
     refusal = None
+    other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
     if kind is not None:
         verdict = unreadable(file, document, offline=True)
@@ -192,6 +193,10 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         with overall_deadline(timeout_s) as deadline:
             verdict, source = _verify_online(document, digest, credential, node_url, genesis,
                                              max_age_s, deadline)
+        # "unknown to this node's network" would send the officer to another node, when it
+        # is the genesis file given that names another network
+        other_network = genesis is not None and any(
+            check.name == "network" and not check.ok for check in verdict.checks)
         if not verdict.valid:  # no chain records these bytes as an anchored document
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
@@ -201,7 +206,8 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     elif words.language == "en":
         print_verdict(verdict, str(file), [f"source: {verdict.source}"])
     else:
-        print_verdict_words(verdict, words, verdict_sentence(
-            verdict, words, unreadable=kind, proof_refusal=refusal), str(file), document,
-            [f"{words.t('cli.source')}: {say(source)}"])
+        sentence = (words.t("cli.status.other_genesis") if other_network else
+                    verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal))
+        print_verdict_words(verdict, words, sentence, str(file), document,
+                            [f"{words.t('cli.source')}: {say(source)}"])
     sys.exit(0 if verdict.valid else EXIT_INVALID)
