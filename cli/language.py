@@ -77,8 +77,9 @@ def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 def lang_option(command: Command) -> Command:
     return click.option(
         "--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
-        help="The language of the verdict: Kazakh, Russian or English. Default: from "
-             "LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, else English)."
+        help="The language it speaks, errors included: Kazakh, Russian or English. "
+             "Default: from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, "
+             "else English)."
     )(command)
 
 
