@@ -12,7 +12,19 @@ import sys
 EXIT_INTERRUPTED = 130  # as cli.errors says, which this module must not import yet
 
 
+def _unencodable_replaced() -> None:
+    """A console whose encoding lacks a character the command prints (a Windows code page
+    such as cp1251 or cp866, or a legacy kk_KZ PT154 or ru_RU KOI8-R locale: none has
+    '✔', and only PT154 the Kazakh letters) shows '?' there, rather than the command
+    ending in a UnicodeEncodeError traceback in place of its verdict. stderr already
+    escapes such characters (Python's default there)."""
+    stdout = sys.stdout
+    if getattr(stdout, "errors", None) == "strict" and hasattr(stdout, "reconfigure"):
+        stdout.reconfigure(errors="replace")
+
+
 def run() -> None:
+    _unencodable_replaced()
     try:
         from cli.main import main
     except KeyboardInterrupt:

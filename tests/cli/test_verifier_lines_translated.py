@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,6 +25,7 @@ from node.files import save_key
 from node.i18n import catalogue
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
+from tests.e2e.processes import senim_executable
 from tests.node.conftest import Consortium, make_consortium
 
 net, node_url = set_changes.net, set_changes.node_url  # the fixtures: a node and a diploma
@@ -298,3 +301,19 @@ def test_ctrl_c_during_a_check_is_said_in_the_officers_language(
     result = run("verify", str(files_anchor(tmp_path)), "--lang", lang)
     assert result.exit_code == 130
     assert result.output.splitlines() == [said]
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8-r", "pt154"])
+def test_a_console_that_lacks_a_letter_gets_the_verdict_not_a_traceback(
+        files: dict[str, Path], encoding: str) -> None:
+    """A Windows code page or a legacy kk_KZ/ru_RU locale has no '✔', and cp1251 and KOI8-R
+    no Kazakh letters: the verdict is printed with '?' there, exit 1 as in UTF-8."""
+    pdf = str(files["pdf"])
+    for lang in ("kk", "ru", "en"):
+        run_ = subprocess.run(
+            [senim_executable(), "verify", pdf, "--offline", "--genesis", pdf, "--lang", lang],
+            env={**os.environ, "PYTHONIOENCODING": encoding}, capture_output=True,
+            timeout=60, check=False)
+        assert run_.returncode == 1, run_.stderr.decode(encoding, "replace")
+        assert b"Traceback" not in run_.stderr and b"Error" not in run_.stderr
+        assert run_.stdout.decode(encoding).count("\n") >= 3
