@@ -307,13 +307,21 @@ def test_ctrl_c_during_a_check_is_said_in_the_officers_language(
 def test_a_console_that_lacks_a_letter_gets_the_verdict_not_a_traceback(
         files: dict[str, Path], encoding: str) -> None:
     """A Windows code page or a legacy kk_KZ/ru_RU locale has no '✔', and cp1251 and KOI8-R
-    no Kazakh letters: the verdict is printed with '?' there, exit 1 as in UTF-8."""
-    pdf = str(files["pdf"])
-    for lang in ("kk", "ru", "en"):
-        run_ = subprocess.run(
-            [senim_executable(), "verify", pdf, "--offline", "--genesis", pdf, "--lang", lang],
-            env={**os.environ, "PYTHONIOENCODING": encoding}, capture_output=True,
-            timeout=60, check=False)
+    no Kazakh letters: the verdict is printed with those escaped, exit 1 as in UTF-8, and
+    --json is the same JSON."""
+    named = files["pdf"].with_name("Әлия-диплом.pdf")  # a name the console cannot show
+    named.write_bytes(files["pdf"].read_bytes())
+    pdf = str(named)
+    for lang, json_flag in (("kk", ()), ("ru", ()), ("en", ()), ("kk", ("--json",))):
+        def verify(encoding: str, lang: str = lang, json_flag: tuple[str, ...] = json_flag
+                   ) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run(
+                [senim_executable(), "verify", pdf, "--offline", "--genesis", pdf, "--lang",
+                 lang, *json_flag], env={**os.environ, "PYTHONIOENCODING": encoding},
+                capture_output=True, timeout=60, check=False)
+        run_ = verify(encoding)
         assert run_.returncode == 1, run_.stderr.decode(encoding, "replace")
         assert b"Traceback" not in run_.stderr and b"Error" not in run_.stderr
         assert run_.stdout.decode(encoding).count("\n") >= 3
+        if json_flag:
+            assert json.loads(run_.stdout.decode(encoding)) == json.loads(verify("utf-8").stdout)
