@@ -148,7 +148,56 @@ def _param_name(param: click.Parameter) -> str:
     return max(param.opts, key=len) if param.opts else str(param.name)
 
 
-class WordedCommand(click.Command):
+def _metavar(param: click.Parameter, words: Words) -> str:
+    """What an option takes, in words ("FILE", "URL", "SECONDS"), for --help."""
+    if isinstance(param, click.Option) and param.is_flag:
+        return ""
+    if param.name == "language":
+        return "kk|ru|en"
+    kind = ("file" if isinstance(param.type, click.Path) else
+            "seconds" if isinstance(param.type, click.FloatRange) else
+            "url" if param.name in ("node_url", "status_base") else "text")
+    return words.t(f"cli.help.meta.{kind}")
+
+
+class WordedHelp(click.Command):
+    """--help in the reader's language (the catalogue's cli.help.<command>.<option>); in
+    English click's own, as before."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        words = spoken()
+        if words.language == "en":
+            super().format_help(ctx, formatter)
+            return
+        name = str(self.name)
+        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}] "
+                              f"{words.t('cli.help.meta.file')}",
+                              prefix=f"{words.t('cli.help.usage')}: ")
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(words.t(f"cli.help.{name}"))
+        rows = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option) or param.hidden:
+                continue
+            option = "help" if "--help" in param.opts else param.name
+            keys = [f"cli.help.{name}.{option}", f"cli.help.any.{option}"]
+            text = next((words.t(key) for key in keys if words.has(key)), "")
+            if param.required:
+                text += f"  [{words.t('cli.help.required')}]"
+            elif param.show_default and param.default is not None:
+                shown = (words.t("cli.help.env_or", env=f"${param.envvar}", value=param.default)
+                         if isinstance(param.envvar, str)
+                         else f"{param.default:g}" if isinstance(param.default, float)
+                         else str(param.default))
+                text += f"  [{words.t('cli.help.default', value=shown)}]"
+            rows.append((" ".join([max(param.opts, key=len), _metavar(param, words)]).strip(),
+                         text))
+        with formatter.section(words.t("cli.help.options")):
+            formatter.write_dl(rows)
+
+
+class WordedCommand(WordedHelp):
     """A command whose usage errors are said in the reader's language: the --lang given
     (read before the options are parsed, since a usage error stops the parsing), else the
     locale. English keeps click's own usage message; exit 2 in every language."""

@@ -325,3 +325,16 @@ def test_a_console_that_lacks_a_letter_gets_the_verdict_not_a_traceback(
         assert run_.stdout.decode(encoding).count("\n") >= 3
         if json_flag:
             assert json.loads(run_.stdout.decode(encoding)) == json.loads(verify("utf-8").stdout)
+
+
+@pytest.mark.parametrize("command", ["verify", "prove", "share", "disclose", "export-vc"])
+def test_help_is_said_in_each_language(command: str) -> None:
+    """--help too: every option's words, the headings and the defaults."""
+    results = said_in_every_language(command, "--help", code=0)
+    assert results["en"].output.startswith(f"Usage: senim {command} [OPTIONS] FILE")
+    for lang in LANGS:
+        shown = results[lang].output
+        for pattern in NOT_PROSE:
+            shown = pattern.sub(" ", shown)
+        assert not re.findall(r"\b(the|or|and|of|is|to|with|a|an)\b", shown), (lang, shown)
+        assert shown.count("--") >= 4, shown  # each option listed
