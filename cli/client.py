@@ -13,6 +13,7 @@ from typing import IO, Any
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, read_bounded, unreachable
+from cli.spoken import Sentence
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -25,8 +26,11 @@ EXPIRY_WINDOW_BLOCKS = 1000
 class ClientError(SenimError):
     """The node refused a request (with its reason) or could not be reached."""
 
-    def __init__(self, message: str, code: str = "unreachable", status: int = 0) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Sentence, code: str = "unreachable", status: int = 0
+                 ) -> None:
+        super().__init__(str(message))
+        # said in the reader's language where it is printed (cli.spoken)
+        self.sentence = message if isinstance(message, Sentence) else None
         self.code = code
         self.status = status
 
@@ -51,8 +55,7 @@ def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
     """A field the client relies on, of the type the API gives it, or a ClientError."""
     value = answer.get(key)
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise ClientError(f"{url} answered without a valid {key!r}: is it a Senim node?",
-                          "malformed")
+        raise ClientError(Sentence("cli.node.field", url=url, field=repr(key)), "malformed")
     return value
 
 
@@ -62,7 +65,7 @@ def _check_tx_status(result: dict[str, Any], url: str) -> None:
         _field(result, "height", int, url)
         _field(result, "tx_id", str, url)
         if not isinstance(result.get("time", 0), str | None):  # None: header not at hand
-            raise ClientError(f"{url} answered without a valid 'time': is it a Senim node?",
+            raise ClientError(Sentence("cli.node.field", url=url, field="'time'"),
                               "malformed")
 
 
@@ -75,9 +78,8 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
                          msg: str, headers: http.client.HTTPMessage, newurl: str
                          ) -> urllib.request.Request | None:
         if req.get_method() != "GET":
-            raise ClientError(f"{req.full_url} redirects to {newurl}: give that node's "
-                              "address with --node (a redirected POST would arrive without "
-                              "its body)", "http", code)
+            raise ClientError(Sentence("cli.node.redirect", url=req.full_url, to=newurl),
+                              "http", code)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -120,15 +122,17 @@ class NodeClient:
         data = None if body is None else json.dumps(body).encode()
         if not self.base_url.lower().startswith(("http://", "https://")):
             # e.g. "127.0.0.1:8101", as node configs write addresses
-            raise ClientError(f"{self.base_url!r} is not a node URL: it needs http:// or "
-                              f"https:// (e.g. {DEFAULT_NODE})", "bad_url")
+            raise ClientError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
+                                       example=DEFAULT_NODE), "bad_url")
         try:
             _check_host_and_port(self.base_url)
             request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
         except ValueError as exc:
-            raise ClientError(f"{self.base_url!r} is not a node URL (e.g. {DEFAULT_NODE}): "
-                              f"{exc}", "bad_url") from exc
+            raise ClientError(Sentence("cli.node.bad_url", url=repr(self.base_url),
+                                       example=DEFAULT_NODE, detail=Sentence(
+                                           "cli.node.bad_url_detail", str(exc))),
+                              "bad_url") from exc
         url = self.base_url + path
         limit_s = self._limit_s()
         started = time.monotonic()
@@ -148,8 +152,8 @@ class NodeClient:
                 try:
                     body = read_bounded(response, url, deadline_s=limit_s)
                 except TimeoutError as exc:  # the opener's deadline, between two drips
-                    raise RemoteFactsError(f"{url} did not finish its answer within "
-                                           f"{round(limit_s, 1):g} s") from exc
+                    raise RemoteFactsError(Sentence("cli.node.dripping", url=url,
+                                                    seconds=f"{round(limit_s, 1):g}")) from exc
                 answer = json.loads(body)
         except urllib.error.HTTPError as exc:
             try:
@@ -158,34 +162,37 @@ class NodeClient:
                     raise TypeError("an error without a code and message")
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
                     # the node's URL with a path (…/v1), or another service's address
-                    raise ClientError(f"{url}: {err['message']} (HTTP {exc.code}): is --node "
-                                      f"the node's base URL, e.g. {DEFAULT_NODE}?", "bad_url",
-                                      exc.code) from exc
-                raise ClientError(err["message"], err["code"], exc.code) from exc
+                    raise ClientError(Sentence("cli.node.no_route", url=url,
+                                               message=Sentence("cli.node.said", err["message"]),
+                                               status=exc.code, example=DEFAULT_NODE),
+                                      "bad_url", exc.code) from exc
+                raise ClientError(Sentence("cli.node.refused", err["message"], node=self.base_url,
+                                           code=err["code"]), err["code"], exc.code) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
-                raise ClientError(f"HTTP {exc.code} from {url}", "http", exc.code) from exc
+                raise ClientError(Sentence("cli.node.http_from", status=exc.code, url=url),
+                                  "http", exc.code) from exc
             except OSError as body_exc:  # the error's body, dripped past the deadline
-                raise ClientError(f"the node at {self.base_url} did not finish its HTTP "
-                                  f"{exc.code} answer within {round(limit_s, 1):g} s") from body_exc
+                raise ClientError(Sentence("cli.node.error_dripping", node=self.base_url,
+                                           status=exc.code, seconds=f"{round(limit_s, 1):g}")
+                                  ) from body_exc
         except RemoteFactsError as exc:  # too large or too slow: not answering as a node does
-            raise ClientError(str(exc), "malformed") from exc
+            raise ClientError(exc.sentence or str(exc), "malformed") from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
-            raise ClientError(f"{self.base_url} did not answer in HTTP ({type(exc).__name__}):"
-                              " is it the node's P2P port rather than its API (api.listen)?",
-                              "malformed") from exc
+            raise ClientError(Sentence("cli.node.p2p_port", node=self.base_url,
+                                       kind=type(exc).__name__), "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
             if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached or not,
                 # it said nothing in time: 'cannot reach' would send the operator to
                 # check an address that may well be right
-                raise ClientError(f"the node at {self.base_url} did not answer within "
-                                  f"{round(limit_s, 1):g} s") from exc
+                raise ClientError(Sentence("cli.node.silent", node=self.base_url,
+                                           seconds=f"{round(limit_s, 1):g}")) from exc
             raise ClientError(unreachable(self.base_url, exc)) from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node
-            raise ClientError(f"{url} did not answer JSON: is it a Senim node?") from exc
+            raise ClientError(Sentence("cli.node.answer_not_json", url=url)) from exc
         if not isinstance(answer, dict):  # every answer of the API is a JSON object
-            raise ClientError(f"{self.base_url}{path} did not answer a JSON object: is it a "
-                              "Senim node?", "malformed")
+            raise ClientError(Sentence("cli.node.not_object", url=f"{self.base_url}{path}"),
+                              "malformed")
         return answer
 
     def status(self) -> dict[str, Any]:

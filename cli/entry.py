@@ -12,7 +12,20 @@ import sys
 EXIT_INTERRUPTED = 130  # as cli.errors says, which this module must not import yet
 
 
+def _unencodable_replaced() -> None:
+    """A console whose encoding lacks a character the command prints (a Windows code page
+    such as cp1251 or cp866, or a legacy kk_KZ PT154 or ru_RU KOI8-R locale: none has
+    '✔', and only PT154 the Kazakh letters) gets it escaped ('\\u04d9'), as stderr
+    already does, rather than the command ending in a UnicodeEncodeError traceback in
+    place of its verdict. Escaped, not replaced by '?': --json output stays the same JSON
+    (an escape inside a string is JSON's own), with no letter of a name lost."""
+    stdout = sys.stdout
+    if getattr(stdout, "errors", None) == "strict" and hasattr(stdout, "reconfigure"):
+        stdout.reconfigure(errors="backslashreplace")
+
+
 def run() -> None:
+    _unencodable_replaced()
     try:
         from cli.main import main
     except KeyboardInterrupt:

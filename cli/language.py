@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import click
 
-from cli.errors import EXIT_BAD_INPUT, fail
+from cli.errors import EXIT_BAD_INPUT
 from node.i18n import LANGUAGE_ALIASES, LANGUAGES, catalogue
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -39,21 +40,46 @@ def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
-def _chosen(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+# The language of the command running in this process (cli.spoken): chosen before its
+# options are parsed, so that a usage error is said in it too.
+_SPOKEN: list[str] = []
+
+
+def speak(language: str) -> None:
+    _SPOKEN[:] = [language]
+
+
+def spoken_language() -> str:
+    return _SPOKEN[0] if _SPOKEN else language_from_environment()
+
+
+def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
     if value is None:
-        return language_from_environment()
-    language = LANGUAGE_ALIASES.get(value.strip().lower())
-    if language is None:  # one line and exit 2, as every other usage error here
-        fail(f"--lang must be one of {', '.join(LANGUAGES)} (Kazakh, Russian, English), "
-             f"not {value!r}", EXIT_BAD_INPUT)
+        # A command that read --lang before parsing (cli.spoken.WordedCommand) keeps what
+        # it read: "--node --lang kk" gives --node the value "--lang", and still asks for
+        # Kazakh. Any other takes the locale's.
+        language = (spoken_language() if getattr(ctx.command, "reads_lang_first", False)
+                    else language_from_environment())
+    else:
+        found = LANGUAGE_ALIASES.get(value.strip().lower())
+        if found is None:  # one line and exit 2, as every other usage error here, said
+            # in the locale's language
+            words = Words(language_from_environment())
+            click.secho(f"{words.t('cli.error')}: " + words.t(
+                "cli.usage.lang", languages=", ".join(LANGUAGES), value=repr(value)),
+                fg="red", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        language = found
+    speak(language)
     return language
 
 
 def lang_option(command: Command) -> Command:
     return click.option(
         "--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
-        help="The language of the verdict: Kazakh, Russian or English. Default: from "
-             "LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, else English)."
+        help="The language it speaks, errors included: Kazakh, Russian or English. "
+             "Default: from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, "
+             "else English)."
     )(command)
 
 

@@ -56,6 +56,16 @@ class SenimGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            command = self.commands.get(ctx.invoked_subcommand or "")
+            if getattr(command, "reads_lang_first", False):
+                # a verifier-facing command (cli.spoken), loaded by now: said in its
+                # reader's language, and true of it (it sends no transaction)
+                from cli.spoken import Sentence, say
+                click.secho(say(Sentence("cli.interrupted.check"
+                                         if ctx.invoked_subcommand == "verify"
+                                         else "cli.interrupted.writing")),
+                            fg="yellow", err=True)
+                ctx.exit(EXIT_INTERRUPTED)
             # Before a command is named it is being imported (up to seconds): nothing done.
             # A running node takes SIGINT as its stop; before that it is still starting,
             # and says so in its own log format (a JSON line for a collector).

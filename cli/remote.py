@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from cli.deadline import Deadline, DeadlinePassed
 from cli.deadline_http import deadline_opener
+from cli.spoken import Moment, Sentence
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput, SenimError
 from ledger.facts import StateFacts
@@ -50,6 +51,7 @@ AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
 # answering: the verifier gives up rather than fill its memory or wait for ever.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
+NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 READ_CHUNK_BYTES = 64 * 1024
 # What decoding or reading a record the node sent can raise when the node's word is
 # taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
@@ -59,7 +61,12 @@ NODE_RECORD_ERRORS = (MalformedInput, KeyError, TypeError, AttributeError, Value
 
 
 class RemoteFactsError(SenimError):
-    """The node could not be reached, or answered with something that does not verify."""
+    """The node could not be reached, or answered with something that does not verify.
+    Made of a Sentence, it is said in the reader's language where it is printed."""
+
+    def __init__(self, message: str | Sentence) -> None:
+        super().__init__(str(message))
+        self.sentence = message if isinstance(message, Sentence) else None
 
 
 class Readable(Protocol):
@@ -80,21 +87,22 @@ def read_bounded(response: Readable, url: str,
     while chunk := response.read1(READ_CHUNK_BYTES):
         data += chunk
         if len(data) > limit:
-            raise RemoteFactsError(f"{url} sent an answer larger than {limit} bytes")
+            raise RemoteFactsError(Sentence("cli.node.too_large", url=url, limit=limit))
         if time.monotonic() > deadline:
-            raise RemoteFactsError(f"{url} did not finish its answer within "
-                                   f"{deadline_s:g} s")
+            raise RemoteFactsError(Sentence("cli.node.dripping", url=url,
+                                            seconds=f"{deadline_s:g}"))
     return bytes(data)
 
 
-def unreachable(base_url: str, exc: Exception) -> str:
+def unreachable(base_url: str, exc: Exception) -> Sentence:
     """Why a node could not be asked, in words: an https URL whose node speaks plain
     HTTP is told so ('[SSL: WRONG_VERSION_NUMBER]' is what the TLS library says)."""
     if isinstance(getattr(exc, "reason", exc), ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(
             exc) and base_url.lower().startswith("https://"):
-        return (f"the node at {base_url} does not answer in TLS: if its API is plain HTTP, "
-                f"give http://{base_url[len('https://'):]}")
-    return f"cannot reach the node at {base_url}: {exc}"
+        return Sentence("cli.node.not_tls", node=base_url,
+                        plain=f"http://{base_url[len('https://'):]}")
+    return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
+        "cli.node.unreachable_detail", str(exc)))
 
 
 class StateMoved(RemoteFactsError):
@@ -117,6 +125,8 @@ class RemoteFacts(StateFacts):
         self.state_root: bytes | None = None
         self.header: Header | None = None  # the certified header of `state_root`
         self.certifiers = ""  # which validators certified `header`, in words
+        self.certified_from = 0  # ... the set in force from this block
+        self.set_changes = 0  # ... followed from genesis through these many changes
         if (certified is None) != (genesis is None):
             raise ValueError("a certificate check needs the genesis it starts from")
         self._certified = certified
@@ -126,6 +136,10 @@ class RemoteFacts(StateFacts):
 
     def _fetch(self, path: str) -> bytes:
         url = self.base_url + path
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            # "127.0.0.1:8101", as node configs write addresses: no node was asked
+            raise RemoteFactsError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
+                                            example=NODE_EXAMPLE))
         timeout_s, answer_s = self.timeout_s, ANSWER_DEADLINE_S
         # The request ends by its own limits however the node trickles, its header lines
         # included (cli.deadline_http): senim recognise and export-vc ask with no command
@@ -140,7 +154,8 @@ class RemoteFacts(StateFacts):
             with deadline_opener(ends).open(url, timeout=timeout_s) as response:
                 return read_bounded(response, url, deadline_s=answer_s)
         except urllib.error.HTTPError as exc:
-            raise RemoteFactsError(f"{url} answered HTTP {exc.code}") from exc
+            raise RemoteFactsError(Sentence("cli.node.http_status", url=url,
+                                            status=exc.code)) from exc
         except (urllib.error.URLError, OSError, ValueError, RemoteFactsError) as exc:
             if self._deadline is not None and self._deadline.passed():
                 raise DeadlinePassed() from exc  # said as the command's deadline, not this read's
@@ -148,19 +163,23 @@ class RemoteFacts(StateFacts):
                 raise
             if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached, or not:
                 # it said nothing in time, as cli.client words it
-                raise RemoteFactsError(f"the node at {self.base_url} did not answer within "
-                                       f"{timeout_s:g} s") from exc
+                raise RemoteFactsError(Sentence("cli.node.silent", node=self.base_url,
+                                                seconds=f"{timeout_s:g}")) from exc
+            if isinstance(exc, ValueError):  # no URL urllib can open: "http://[::1:1"
+                raise RemoteFactsError(Sentence(
+                    "cli.node.bad_url", url=repr(self.base_url), example=NODE_EXAMPLE,
+                    detail=Sentence("cli.node.bad_url_detail", str(exc)))) from exc
             raise RemoteFactsError(unreachable(self.base_url, exc)) from exc
         except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
-            raise RemoteFactsError(f"{self.base_url} did not answer in HTTP "
-                                   f"({type(exc).__name__}): is it the node's API?") from exc
+            raise RemoteFactsError(Sentence("cli.node.not_http", node=self.base_url,
+                                            kind=type(exc).__name__)) from exc
 
     def get_json(self, path: str) -> Any:
         try:
             return json.loads(self._fetch(path))
         except (ValueError, RecursionError) as exc:
-            raise RemoteFactsError(f"node at {self.base_url} sent something that is not "
-                                   "JSON") from exc
+            raise RemoteFactsError(Sentence("cli.node.not_json",
+                                            node=self.base_url)) from exc
 
     def describe(self) -> str:
         if self.header is not None:
@@ -171,6 +190,17 @@ class RemoteFacts(StateFacts):
             # or the node's first answer was refused (it did not check against genesis).
             return f"node {self.base_url} (no state of its chain was used)"
         return f"node {self.base_url} at height {self.height} (taken on the node's word)"
+
+    def described(self) -> Sentence:
+        """`describe` in the reader's language."""
+        if self.header is not None:
+            return Sentence("cli.source.node_certified", self.describe(), node=self.base_url,
+                            height=self.header.height, when=Moment(when(self.header.time_ms)),
+                            certifiers=certifiers(self.certified_from, self.set_changes))
+        if self.height is None:
+            return Sentence("cli.source.node_unused", self.describe(), node=self.base_url)
+        return Sentence("cli.source.node_word", self.describe(), node=self.base_url,
+                        height=self.height)
 
     def _check_certified(self, root: bytes, height: int) -> None:
         """The light-client step: is `root` the state root of a block certified by the
@@ -198,6 +228,7 @@ class RemoteFacts(StateFacts):
             raise UntrustedAnswer(f"{exc}: do not trust this node") from exc
         self.header, self._history = header, history
         changes = len(history.records) - 1
+        self.certified_from, self.set_changes = in_force.from_height, changes
         self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
                            f"the validators in force from block {in_force.from_height}, "
                            f"followed from genesis through {changes} change(s)")
@@ -288,6 +319,20 @@ class RemoteFacts(StateFacts):
         except UnprovenValidatorSet as exc:
             raise UntrustedAnswer(f"{exc}: do not trust this node") from exc
         return header.time_ms
+
+
+def undecodable(exc: Exception, node_url: str) -> Sentence:
+    """A record the node sent (taken on its word) that does not decode, in words."""
+    return Sentence("cli.node.record", f"the node sent a record that does not decode: {exc}",
+                    node=node_url)
+
+
+def certifiers(from_height: int, changes: int) -> Sentence:
+    """Which validators certified a block: the genesis set, or the one in force from a
+    later block, reached through `changes` certified set changes."""
+    if from_height == 1:
+        return Sentence("cli.source.genesis_validators")
+    return Sentence("cli.source.later_validators", fromBlock=from_height, changes=changes)
 
 
 def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> AnyVerdict:

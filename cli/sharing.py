@@ -22,7 +22,8 @@ import click
 import segno
 
 from cli.client import DEFAULT_NODE
-from cli.errors import fail as _fail
+from cli.language import lang_option
+from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
 from cli.vc import is_vc_document
 from cli.verify_files import load_json_file
 from ledger.credential_documents import parse_document
@@ -70,7 +71,7 @@ def _qr_bytes(qr: segno.QRCode, kind: str) -> bytes:
     return buffer.getvalue()
 
 
-@click.command("share")
+@click.command("share", cls=WordedCommand)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
               show_default="$SENIM_NODE or " + DEFAULT_NODE,
@@ -79,41 +80,43 @@ def _qr_bytes(qr: segno.QRCode, kind: str) -> bytes:
               help="Also write the link as a QR code (PNG).")
 @click.option("--qr-svg", "qr_svg", type=click.Path(path_type=Path),
               help="Also write the link as a QR code (SVG).")
-def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path | None) -> None:
+@lang_option
+def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path | None,
+                  language: str) -> None:
     """Print a link that opens a node's portal with FILE already checked.
 
     Share a copy made with `senim disclose` to hide fields the reader need not see.
     """
     if not node_url.startswith(("http://", "https://")):
-        _fail(f"--node must be an http:// or https:// URL, not {node_url!r}", 2)
+        refuse(Sentence("cli.share.node_url", url=repr(node_url)), 2)
     try:
         # In any encoding JSON allows (a credential Notepad saved as "Unicode" is UTF-16),
         # as `senim verify` and the node read it.
         document = load_json_file(file)
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}", 2)
+        refuse(Sentence("cli.file.unreadable", None, path=file, why=os_reason(exc)), 2)
     if document is None:
-        _fail(f"{file} is not a JSON credential file", 2)
+        refuse(Sentence("cli.share.not_json", path=file), 2)
     try:
         # A W3C VC goes as it is: the portal checks it on the node's VC-API.
         if not is_vc_document(document):
             parse_document(document)
     except InvalidDocument as exc:
-        _fail(f"{file} is not a Senim credential: {exc}", 2)
+        refuse(Sentence("cli.file.not_credential", f"{file} is not a Senim credential: {exc}",
+                        path=file), 2)
     link = share_link(document, node_url)
     if qr_png or qr_svg:
         try:
             link, qr = _make_qr(document, node_url)
         except segno.DataOverflowError:
-            _fail(f"the link is {len(link)} characters, too long for a QR code even "
-                  "compressed; hide fields with `senim disclose --hide ...` and share that copy",
-                  2)
+            refuse(Sentence("cli.share.too_long", length=len(link)), 2)
         for path, kind in ((qr_png, "png"), (qr_svg, "svg")):
             if path is not None:
                 try:
                     _write_private(path, _qr_bytes(qr, kind))
                 except OSError as exc:
-                    _fail(f"cannot write {path}: {exc.strerror or exc}", 2)
-                click.echo(f"QR code ({kind.upper()}, version {qr.designator}): {path}",
-                           err=True)
+                    refuse(Sentence("cli.file.unwritable", None, path=path,
+                                    why=os_reason(exc)), 2)
+                echo(Sentence("cli.share.qr", kind=kind.upper(), version=qr.designator,
+                              path=path), err=True)
     click.echo(link)

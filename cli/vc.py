@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import stat
 import sys
 import time
 import urllib.error
@@ -22,7 +24,7 @@ from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
-from cli.language import Words
+from cli.language import Words, lang_option
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -31,6 +33,18 @@ from cli.remote import (
     UntrustedAnswer,
     check_fresh,
     read_bounded,
+    undecodable,
+)
+from cli.spoken import (
+    Sentence,
+    WordedCommand,
+    WordedPath,
+    echo,
+    kind_of,
+    os_reason,
+    reason,
+    refuse,
+    say,
 )
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from cli.verify_files import DOCUMENT_FILE_BYTES_MAX
@@ -40,7 +54,14 @@ from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
-from ledger.vc.verify import VcVerdict, verify_vc
+from ledger.vc.verify import (
+    CHAIN_NOT_CHECKED,
+    KEY_NOT_TIED,
+    LIST_ONLY,
+    UNKNOWN_STATUS_TYPE,
+    VcVerdict,
+    verify_vc,
+)
 from ledger.verification import Check, when
 from node.files import UnfitFile, load_key
 from node.files import read_bounded as read_file_bounded
@@ -75,11 +96,11 @@ def batch_signer_key(node_url: str, issuer: bytes, batch_root: bytes) -> bytes |
         except StateMoved:
             continue
         except MalformedInput as exc:
-            raise RemoteFactsError(f"the node's batch record is malformed: {exc}") from exc
+            raise RemoteFactsError(Sentence("cli.vc.batch_malformed", str(exc))) from exc
         if batch is None:
-            raise RemoteFactsError("the node has no such batch on chain")
+            raise RemoteFactsError(Sentence("cli.vc.no_batch"))
         return batch.signer_key
-    raise RemoteFactsError("the chain kept moving while the batch was read; try again")
+    raise RemoteFactsError(Sentence("cli.vc.batch_moving"))
 
 
 def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int) -> Path:
@@ -106,8 +127,8 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
     return job_dir / VC_DIR
 
 
-@click.command("export-vc")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command("export-vc", cls=WordedCommand)
+@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
               help="The issuer's member key file (the VC is signed with it).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
@@ -116,8 +137,9 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
               help="A node to read the batch's block height and time.")
 @click.option("--status-base", "status_base", default=None,
               help="Public base URL of the node serving status lists [default: --node].")
+@lang_option
 def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
-                      status_base: str | None) -> None:
+                      status_base: str | None, language: str) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     try:
         document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
@@ -125,14 +147,18 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         parsed = parse_document(document)
         keys = load_key(key_path)
     except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
-        _fail(str(exc), EXIT_USAGE)
-        raise
+        refuse(_unfit(file, exc), EXIT_USAGE)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        _fail(f"{file} is not JSON: {exc}", EXIT_USAGE)
-        raise
-    except (InvalidDocument, ConfigError) as exc:
-        _fail(str(exc), EXIT_USAGE)
-        raise
+        refuse(Sentence("cli.file.not_json", f"{file} is not JSON: {exc}", path=file),
+               EXIT_USAGE)
+    except OSError as exc:
+        refuse(Sentence("cli.file.unreadable", None, path=file, why=os_reason(exc)),
+               EXIT_USAGE)
+    except InvalidDocument as exc:
+        refuse(Sentence("cli.file.vc_not_native" if is_vc_document(document)
+                        else "cli.file.not_credential", str(exc), path=file), EXIT_USAGE)
+    except ConfigError as exc:
+        refuse(Sentence("cli.key.unfit", str(exc), path=key_path), EXIT_USAGE)
     client = NodeClient(node_url)
     try:
         batch = client.request(
@@ -141,25 +167,25 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
         signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
     except (ClientError, RemoteFactsError) as exc:
-        _fail(f"cannot read the batch from {node_url}: {exc}", EXIT_UNREACHABLE)
-        raise
+        refuse(Sentence("cli.vc.batch_unread", None, node=node_url,
+                        detail=reason(exc, "cli.node.other", node=node_url)), EXIT_UNREACHABLE)
     except MALFORMED_ANSWER as exc:
-        _fail(f"{node_url} sent a malformed batch answer ({type(exc).__name__}: {exc}): is "
-              "it a Senim node?", EXIT_UNREACHABLE)
-        raise
+        refuse(Sentence("cli.node.malformed_answer", f"{node_url} sent a malformed batch answer "
+                        f"({type(exc).__name__}: {exc}): is it a Senim node?", node=node_url),
+               EXIT_UNREACHABLE)
     try:
         check_export_key(keys, parsed.issuer, signer_key)
         credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
                            int(time.time() * 1000))
     except InvalidDocument as exc:
-        _fail(str(exc), EXIT_USAGE)
-        raise
+        refuse(Sentence("cli.vc.not_exported", str(exc), path=file), EXIT_USAGE)
     try:
         write_private(out_file, credential)
     except OSError as exc:
-        _fail(f"cannot write {out_file}: {exc}", EXIT_USAGE)
-    click.echo(f"wrote {out_file}: W3C VC 2.0 signed by {credential['issuer']['id'][:32]}…, "
-               f"{len(parsed.revealed)} field(s) shown; verify with `senim verify {out_file}`")
+        refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
+                        why=os_reason(exc)), EXIT_USAGE)
+    echo(Sentence("cli.vc.exported", path=out_file, signer=f"{credential['issuer']['id'][:32]}…",
+                  shown=len(parsed.revealed)))
 
 
 def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
@@ -177,6 +203,27 @@ def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, A
             http.client.HTTPException):
         return None
     return listed if isinstance(listed, dict) else None
+
+
+def _unfit(file: Path, exc: UnfitFile) -> Sentence:
+    """A credential file refused unread (node.files), in words."""
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        mode = 0
+    if mode and not stat.S_ISREG(mode):
+        return Sentence("cli.file.not_regular", str(exc), path=file, kind=kind_of(mode))
+    return Sentence("cli.file.too_large", str(exc), path=file)
+
+
+def vc_warning(warning: str) -> Sentence:
+    """A warning of ledger.vc.verify, in words."""
+    unchecked = re.fullmatch(r"status list (\S+) was not checked \(not served here\)", warning)
+    if unchecked:
+        return Sentence("cli.vc.list_unchecked", warning, url=unchecked[1])
+    key = {CHAIN_NOT_CHECKED: "cli.vc.chain_not_checked", KEY_NOT_TIED: "cli.vc.key_not_tied",
+           UNKNOWN_STATUS_TYPE: "cli.vc.status_type", LIST_ONLY: "cli.vc.list_only"}
+    return Sentence(key.get(warning, "cli.vc.warning"), warning)
 
 
 def unconfirmed(verdict: VcVerdict) -> VcVerdict:
@@ -214,23 +261,25 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
             verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
                                 f"{exc}", [Check("certified", False, str(exc))])
         except NODE_RECORD_ERRORS as exc:
-            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
+            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
         except RemoteFactsError as exc:
-            _fail(f"cannot check the chain at {node_url}: {exc}", EXIT_UNREACHABLE)
+            refuse(Sentence("cli.vc.chain_unchecked", None, node=node_url,
+                            detail=reason(exc, "cli.node.other", node=node_url)),
+                   EXIT_UNREACHABLE)
         break
     if verdict is None:
-        _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
-        raise AssertionError("unreachable")
+        refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
     if deadline is not None:
         deadline.settle()
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
     if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
         verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
-    after = [f"note: {warning}" for warning in verdict.warnings]
+    words = words or Words("en")
+    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
+             for warning in verdict.warnings]
     if facts.state_root is not None:
-        label = "source" if words is None or words.language == "en" else words.t("cli.source")
-        after.append(f"{label}: {facts.describe()}")
+        after.append(f"{words.t('cli.source')}: {say(facts.described())}")
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -240,8 +289,9 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
                               ensure_ascii=False))
     else:
         # A file refused before its issuer was read names none.
-        about = f" (W3C VC 2.0, issuer {verdict.issuer})" if verdict.issuer else " (W3C VC)"
-        if words is None or words.language == "en":
+        about = " " + (words.t("cli.vc.about_issuer", issuer=verdict.issuer) if verdict.issuer
+                       else words.t("cli.vc.about"))
+        if words.language == "en":
             print_verdict(verdict, f"{file}{about}", after)
         else:
             print_verdict_words(verdict, words, verdict_sentence(verdict, words),

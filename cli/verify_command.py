@@ -15,8 +15,7 @@ import click
 from cli.commands import node_option, print_verdict
 from cli.course_lines import course_lines
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
-from cli.errors import EXIT_UNREACHABLE
-from cli.errors import fail as _fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.language import Words, lang_option
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -24,8 +23,11 @@ from cli.remote import (
     RemoteFactsError,
     StateMoved,
     UntrustedAnswer,
+    certifiers,
     check_fresh,
+    undecodable,
 )
+from cli.spoken import Moment, Sentence, WordedCommand, WordedPath, reason, refuse, say
 from cli.vc import is_vc_document, verify_vc_file
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from cli.verify_files import (
@@ -56,8 +58,9 @@ DEFAULT_VERIFY_TIMEOUT_S = 60.0
 
 def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: str,
                    genesis: Genesis | None, max_age_s: float | None,
-                   deadline: Deadline | None = None) -> Verdict:
-    """`digest`: the file's `file_digest` when it is no credential (an anchored document)."""
+                   deadline: Deadline | None = None) -> tuple[Verdict, Sentence]:
+    """`digest`: the file's `file_digest` when it is no credential (an anchored document).
+    The verdict, and its source in words."""
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
@@ -70,23 +73,24 @@ def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: 
         except StateMoved:
             continue
         except UntrustedAnswer as exc:
-            return Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
-                           facts.describe(), [Check("certified", False, str(exc))])
+            return (Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
+                            facts.describe(), [Check("certified", False, str(exc))]),
+                    facts.described())
         except RemoteFactsError as exc:
-            _fail(str(exc), EXIT_UNREACHABLE)
-            raise
+            refuse(reason(exc, "cli.node.other", node=node_url), EXIT_UNREACHABLE)
         except NODE_RECORD_ERRORS as exc:
-            _fail(f"the node sent a record that does not decode: {exc}", EXIT_UNREACHABLE)
-            raise
-        verdict.source = facts.describe() + (
-            f", state root {facts.state_root.hex()[:16]}…" if facts.state_root else "")
+            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
+        source = facts.described()
+        if facts.state_root:
+            source = Sentence("cli.source.with_root", None, source=source,
+                              root=f"{facts.state_root.hex()[:16]}…")
+        verdict.source = str(source)
         if facts.header is not None:
             verdict.facts["as_of_height"] = facts.header.height
             verdict.facts["as_of_time"] = when(facts.header.time_ms)
-            return check_fresh(verdict, facts.header.time_ms, max_age_s)
-        return verdict
-    _fail("the chain kept moving during verification; try again", EXIT_UNREACHABLE)
-    raise AssertionError("unreachable")
+            return check_fresh(verdict, facts.header.time_ms, max_age_s), source
+        return verdict, source
+    refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
 
 
 def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
@@ -95,22 +99,18 @@ def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
     try:
         return load_genesis(genesis_path)
     except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise
+        refuse(Sentence("cli.genesis.unfit", str(exc), path=genesis_path), EXIT_BAD_INPUT)
 
 
 def _verify_offline(document: Any, genesis_path: Path | None,
-                    max_age_s: float | None = None) -> tuple[Verdict, str | None]:
-    """The verdict from the credential's own proof, and the code of the proof's refusal
-    (ledger.offline.ProofRefused), which the verdict's sentence is said from."""
+                    max_age_s: float | None = None) -> tuple[Verdict, str | None, Sentence]:
+    """The verdict from the credential's own proof, the code of the proof's refusal
+    (ledger.offline.ProofRefused), which the verdict's sentence is said from, and the
+    verdict's source in words."""
     if genesis_path is None:
-        _fail("--offline needs --genesis: the consortium's genesis file you trust", 2)
-        raise AssertionError("unreachable")
-    try:
-        genesis = load_genesis(genesis_path)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise
+        refuse(Sentence("cli.usage.offline_genesis"), EXIT_BAD_INPUT)
+    genesis = _load_trusted_genesis(genesis_path)
+    assert genesis is not None
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
         facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
@@ -118,22 +118,25 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     except InvalidDocument as exc:
         return (Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
                         [Check("offline_proof", False, str(exc))]),
-                getattr(exc, "code", "proof_malformed"))
+                getattr(exc, "code", "proof_malformed"), Sentence("check.offline_proof"))
     verdict.source = facts.describe()
+    source = Sentence("cli.source.offline", verdict.source, height=facts.header.height,
+                      when=Moment(when(facts.header.time_ms)),
+                      certifiers=certifiers(facts.certified_from, facts.set_changes))
     if verdict.valid:
         verdict.checks[-1] = Check("not_revoked", True, f"no revocation on chain as of block "
                                    f"{facts.header.height} ({when(facts.header.time_ms)})")
     verdict.facts["as_of_height"] = facts.header.height
     verdict.facts["as_of_time"] = when(facts.header.time_ms)
-    return check_fresh(verdict, facts.header.time_ms, max_age_s), None
+    return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
 
 
-@click.command("verify")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command("verify", cls=WordedCommand)
+@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @node_option
 @click.option("--offline", is_flag=True,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
-@click.option("--genesis", "genesis_path", type=click.Path(exists=True, path_type=Path),
+@click.option("--genesis", "genesis_path", type=WordedPath(exists=True, path_type=Path),
               envvar="SENIM_GENESIS",
               help="The genesis file you trust. Online, the node's answer is then checked "
                    "against the certificates of the validator set followed from it through "
@@ -156,8 +159,8 @@ def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path 
     try:
         _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words)
     except DeadlinePassed:
-        _fail(words.t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
-              EXIT_UNREACHABLE)
+        refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+               EXIT_UNREACHABLE)
 
 
 def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
@@ -167,29 +170,34 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     reported as one, exit 3). It has ended before the verdict is printed."""
     document = load_checked_json(file)
     if max_age_s is not None and genesis_path is None:
-        _fail("--max-age needs --genesis: only a certified block's time can be trusted", 2)
+        refuse(Sentence("cli.usage.max_age_genesis"), EXIT_BAD_INPUT)
     if is_vc_document(document) and offline:
-        _fail("--offline checks a Senim credential file carrying its proof (senim prove); a "
-              "W3C VC is checked against the chain: senim verify VC.json --genesis GENESIS", 2)
+        refuse(Sentence("cli.usage.offline_vc"), EXIT_BAD_INPUT)
     if is_vc_document(document) and not offline:
         genesis = _load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             verify_vc_file(document, file, node_url, as_json, genesis, max_age_s, deadline,
                            words)
     refusal = None
+    other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
     if kind is not None:
         verdict = unreadable(file, document, offline=True)
         assert verdict is not None
+        source = Sentence("cli.source.file", verdict.source)
     elif offline:
-        verdict, refusal = _verify_offline(document, genesis_path, max_age_s)
+        verdict, refusal, source = _verify_offline(document, genesis_path, max_age_s)
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked
         genesis = _load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verdict = _verify_online(document, digest, credential, node_url, genesis,
-                                     max_age_s, deadline)
+            verdict, source = _verify_online(document, digest, credential, node_url, genesis,
+                                             max_age_s, deadline)
+        # "unknown to this node's network" would send the officer to another node, when it
+        # is the genesis file given that names another network
+        other_network = genesis is not None and any(
+            check.name == "network" and not check.ok for check in verdict.checks)
         if not verdict.valid:  # no chain records these bytes as an anchored document
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
@@ -200,9 +208,9 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         print_verdict(verdict, str(file), [f"source: {verdict.source}",
                                            *course_lines(words, verdict.facts)])
     else:
-        print_verdict_words(verdict, words, verdict_sentence(
-            verdict, words, unreadable=kind, proof_refusal=refusal), str(file), document,
-            [f"{words.t('cli.source')}: "
-             f"{words.t('check.offline_proof') if refusal else verdict.source}",
-             *course_lines(words, verdict.facts)])
+        sentence = (words.t("cli.status.other_genesis") if other_network else
+                    verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal))
+        print_verdict_words(verdict, words, sentence, str(file), document,
+                            [f"{words.t('cli.source')}: {say(source)}",
+                             *course_lines(words, verdict.facts)])
     sys.exit(0 if verdict.valid else EXIT_INVALID)

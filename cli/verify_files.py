@@ -8,17 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cli.errors import EXIT_BAD_INPUT, fail
+from cli.errors import EXIT_BAD_INPUT
 from cli.remote import MAX_ANSWER_BYTES
+from cli.spoken import Sentence, kind_of, os_reason, refuse
 from ledger.verification import Check, Verdict
 from node.files import UnfitFile, not_regular, read_bounded
 
 CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 CREDENTIAL_MARK = b'"senim-credential/'
+VC_MARK = b'"VerifiableCredential"'  # as the portal tells a W3C VC cut short (portal.js)
 SOURCE = "the file alone"
 
 
@@ -31,11 +34,13 @@ HASH_CHUNK_BYTES = 1 << 20
 
 
 def _not_regular(path: Path, mode: int) -> NoReturn:
-    fail(not_regular(path, mode, "document"), EXIT_BAD_INPUT)
+    refuse(Sentence("cli.file.not_regular", not_regular(path, mode, "document"), path=path,
+                    kind=kind_of(mode)), EXIT_BAD_INPUT)
 
 
 def _unreadable(path: Path, exc: OSError) -> NoReturn:
-    fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    refuse(Sentence("cli.file.unreadable", None, path=path, why=os_reason(exc)),
+           EXIT_BAD_INPUT)
 
 
 def load_json_file(path: Path) -> Any | None:
@@ -85,8 +90,7 @@ def load_checked_json(path: Path) -> Any | None:
     try:  # JSON may escape lone UTF-16 surrogates, which no hash or file can hold
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        fail(f"{path} holds text that is not valid Unicode (a lone UTF-16 surrogate)",
-             EXIT_BAD_INPUT)
+        refuse(Sentence("cli.file.surrogate", path=path), EXIT_BAD_INPUT)
     return value
 
 
@@ -97,7 +101,35 @@ def is_credential(document: Any) -> bool:
 def _holds_a_credential(path: Path) -> bool:
     with path.open("rb") as file:
         start = file.read(CREDENTIAL_START_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return (start.startswith(b"{") and b'"format"' in start) or CREDENTIAL_MARK in start
+    return ((start.startswith(b"{") and b'"format"' in start) or CREDENTIAL_MARK in start
+            or VC_MARK in start)
+
+
+# What people hand over instead of the credential file: a PDF, a photo or a scan of the
+# paper diploma, a video of it; told by their first bytes, as the portal tells them
+# (node/static/portal.js, NOT_CREDENTIALS).
+PICTURE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+PICTURE_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+                  b"mif2", b"avif", b"avis")
+VIDEO_BRANDS = re.compile(rb"^(iso[m2-9]|mp4[12]|avc1|dash|qt  |M4V[ HP]|3g[p2][0-9a-z ]|"
+                          rb"mmp4|XAVC)")
+
+
+def _no_document_kind(head: bytes) -> str | None:
+    """"file_pdf", "file_image" or "file_video" (status.<kind> in the catalogue), by the
+    file's first bytes; None for anything else."""
+    if head.startswith(b"%PDF"):
+        return "file_pdf"
+    if head.startswith(PICTURE_MAGIC) or (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
+        return "file_image"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return ("file_image" if brand in PICTURE_BRANDS else
+                "file_video" if VIDEO_BRANDS.match(brand) else None)
+    return None
+
+
+NOT_DOCUMENTS = {"file_pdf": "a PDF", "file_image": "a picture", "file_video": "a video"}
 
 
 def _malformed(reason: str, source: str) -> Verdict:
@@ -109,6 +141,10 @@ def unreadable_kind(path: Path, document: Any, offline: bool) -> str | None:
     it (status.<kind>), or None."""
     if path.stat().st_size == 0:
         return "file_empty"
+    with path.open("rb") as file:
+        no_document = _no_document_kind(file.read(12))
+    if no_document is not None:
+        return no_document
     if not is_credential(document) and _holds_a_credential(path):
         return "damaged"
     if offline and not is_credential(document):
@@ -129,6 +165,10 @@ def unreadable(path: Path, document: Any, offline: bool, source: str = SOURCE
         return _malformed("this file holds what looks like a Senim credential, but not as "
                           "one whole credential: cut short or damaged, or with other text "
                           "around it; ask its holder for the credential file again", source)
+    if kind in NOT_DOCUMENTS:
+        return _malformed(f"this file is {NOT_DOCUMENTS[kind]}, not a Senim credential file: "
+                          "ask its holder for the credential file (.json) they were given",
+                          source)
     if kind == "malformed":
         return _malformed("this file is not a Senim credential, so it holds no offline proof "
                           "(--offline checks a credential file made by `senim prove`)", source)

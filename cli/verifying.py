@@ -16,6 +16,15 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
 from cli.proving import proof_verdict
+from cli.spoken import (
+    Sentence,
+    WordedCommand,
+    WordedPath,
+    echo,
+    os_reason,
+    reason,
+    refuse,
+)
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
@@ -54,8 +63,8 @@ RETIRED_ISSUER_HINT = ("; the consortium revokes a retired member's credentials 
                        "KEY FILE --reason CODE`, and the others vote")
 
 
-@click.command("prove")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command("prove", cls=WordedCommand)
+@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 @node_option
 @lang_option
@@ -70,27 +79,24 @@ def prove_command(file: Path, out_file: Path, node_url: str, language: str,
     try:
         doc = parse_document(document)
     except InvalidDocument as exc:
-        _fail(str(exc), 2)
-        raise
+        refuse(_not_a_credential(file, document, exc), 2)
     try:
         with overall_deadline(timeout_s):  # both questions together, as senim verify's
             bundle, height = _fetch_proof(NodeClient(node_url, timeout_s), doc, node_url)
     except DeadlinePassed:
-        _fail(Words(language).t("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
-              EXIT_UNREACHABLE)
+        refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+               EXIT_UNREACHABLE)
     shown = proof_verdict(document, bundle)
-    if shown is not None and not shown.valid and language != "en":
-        words = Words(language)  # the holder is told as a verifier would be
-        _fail(words.t("cli.prove.refused", node=node_url, height=height,
-                      verdict=verdict_sentence(shown, words)), EXIT_INVALID)
     if shown is not None and not shown.valid:
-        _fail(f"no proof written: as {node_url} records it at block {height}, this credential "
-              f"is {shown.status.upper()}: {shown.reason}", EXIT_INVALID)
+        words = Words(language)  # the holder is told as a verifier would be
+        refuse(Sentence("cli.prove.refused", f"no proof written: as {node_url} records it at "
+                        f"block {height}, this credential is {shown.status.upper()}: "
+                        f"{shown.reason}", node=node_url, height=height,
+                        verdict=verdict_sentence(shown, words)), EXIT_INVALID)
     assert isinstance(document, dict)
     document["proof"] = bundle
     _write_out(out_file, document)
-    click.echo(f"wrote {out_file}: proof as of block {height}; verify anywhere with "
-               f"`senim verify {out_file} --offline --genesis GENESIS.json`")
+    echo(Sentence("cli.prove.written", path=out_file, height=height))
 
 
 def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
@@ -110,11 +116,22 @@ def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
         if not isinstance(height, int) or isinstance(height, bool):
             raise TypeError(f"height is {height!r}")
     except ClientError as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
+        refuse(reason(exc, "cli.node.other", node=node_url), EXIT_UNREACHABLE)
     except (*MALFORMED_ANSWER, MalformedInput) as exc:
-        _fail(f"{node_url} sent a malformed proof answer ({type(exc).__name__}: {exc}): is "
-              "it a Senim node?", EXIT_UNREACHABLE)
+        refuse(Sentence("cli.node.malformed_answer", f"{node_url} sent a malformed proof answer "
+                        f"({type(exc).__name__}: {exc}): is it a Senim node?", node=node_url),
+               EXIT_UNREACHABLE)
     return bundle, height
+
+
+def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Sentence:
+    """Why a file prove or disclose was given is no credential they can work on: a VC
+    (export-vc makes it of a credential, which is what these take), or anything else."""
+    if isinstance(document, dict) and is_vc_document(document):
+        return Sentence("cli.file.vc_not_native", str(exc), path=file)
+    if document is None:
+        return Sentence("cli.file.not_json", str(exc), path=file)
+    return Sentence("cli.file.not_credential", str(exc), path=file)
 
 
 def _write_out(out_file: Path, document: Any) -> None:
@@ -122,26 +139,42 @@ def _write_out(out_file: Path, document: Any) -> None:
     try:
         write_private(out_file, document)
     except OSError as exc:
-        _fail(f"cannot write {out_file}: {exc}", 2)
+        refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
+                        why=os_reason(exc)), 2)
 
 
-@click.command("disclose")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command("disclose", cls=WordedCommand)
+@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--hide", required=True, help="Comma-separated field names to hide.")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
-def disclose_command(file: Path, hide: str, out_file: Path) -> None:
+@lang_option
+def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> None:
     """Write a copy with some fields hidden (only salted hashes kept); it still verifies."""
     document = load_checked_json(file)
-    if not isinstance(document, dict):
-        _fail(f"{file} is not a credential document (JSON object)", 2)
-        return
+    if not isinstance(document, dict) or is_vc_document(document):
+        refuse(_not_a_credential(file, document, InvalidDocument(
+            f"{file} is not a credential document (JSON object)")), 2)
     names = [name.strip() for name in hide.split(",") if name.strip()]
+    if not names:  # a copy with nothing hidden, which its holder would take for a safe one
+        refuse(Sentence("cli.disclose.nothing"), 2)
     try:
         copy = disclose(document, names)
     except InvalidDocument as exc:
-        _fail(str(exc), 2)
+        refuse(_undisclosed(file, document, names, exc), 2)
     _write_out(out_file, copy)
-    click.echo(f"wrote {out_file}: {len(names)} field(s) hidden ({', '.join(names)})")
+    echo(Sentence("cli.disclose.written", path=out_file, count=len(names),
+                  names=", ".join(names)))
+
+
+def _undisclosed(file: Path, document: dict[str, Any], names: list[str],
+                 exc: InvalidDocument) -> Sentence:
+    """Why disclose refused: a field the credential does not have, or no credential."""
+    fields = document.get("fields")
+    unknown = [n for n in names if isinstance(fields, dict) and n not in fields]
+    if unknown:
+        return Sentence("cli.disclose.no_field", str(exc), names=", ".join(unknown),
+                        known=", ".join(fields) if isinstance(fields, dict) else "")
+    return Sentence("cli.file.not_credential", str(exc), path=file)
 
 
 def _revocation_target(target: str, manifest_path: Path | None) -> tuple[CredentialRef, Path]:

@@ -106,6 +106,11 @@ class OfflineFacts(StateFacts):
     """Chain facts taken only from a proof bundle, after checking it end to end."""
 
     def __init__(self, bundle: Any, genesis: Genesis, certified: SetCertificateCheck) -> None:
+        if bundle is not None and (not isinstance(bundle, dict) or "format" not in bundle):
+            # something in the proof's place, which no `senim prove` wrote: damaged, not
+            # missing (the holder would be told to add one it has)
+            raise ProofRefused("proof_malformed", "the credential's offline proof is damaged: "
+                               "it is no proof `senim prove` writes; its holder runs it again")
         if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
             raise ProofRefused("proof_missing", f"the credential carries no offline proof "
                                f"({PROOF_FORMAT}): its holder adds one with `senim prove`, "
@@ -138,6 +143,7 @@ class OfflineFacts(StateFacts):
         self.height = header.height
         self.values = values
         self.set_changes = len(history.records) - 1
+        self.certified_from = in_force.from_height
         self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
                            f"the validators in force from block {in_force.from_height} "
                            f"(followed from genesis through {self.set_changes} change(s))")

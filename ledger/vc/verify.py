@@ -30,6 +30,8 @@ MAX_CREDENTIALS_PER_PRESENTATION = 20
 TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
                     "refreshService", "renderMethod", "confidenceMethod")
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+UNKNOWN_STATUS_TYPE = "a credentialStatus of an unknown type was not checked"
+LIST_ONLY = "the chain holds no revocation of this credential, but its status list marks it revoked"
 CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
 KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
                 "history can tell whether the member held it")
@@ -203,7 +205,7 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
                   lookup: StatusLookup | None, loader: Loader | None) -> bool:
     for entry in _status_entries(document):
         if entry.get("type") != "BitstringStatusListEntry":
-            verdict.warnings.append("a credentialStatus of an unknown type was not checked")
+            verdict.warnings.append(UNKNOWN_STATUS_TYPE)
             continue
         url = entry.get("statusListCredential")
         if not isinstance(url, str):
@@ -237,8 +239,7 @@ def revocation_from_chain(verdict: VcVerdict, document: dict[str, Any], facts: C
         verdict.status, verdict.reason = native.status, native.reason
         verdict.checks += [check for check in native.checks if not check.ok]
     else:
-        verdict.warnings.append("the chain holds no revocation of this credential, but its "
-                                "status list marks it revoked")
+        verdict.warnings.append(LIST_ONLY)
 
 
 def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts | None,

@@ -131,6 +131,10 @@ async function fetchJson(path, options, timeoutMs) {
 // whole credential (cut short when it was copied or sent, say) is told so, not taken for
 // a file or a paste. Editing the box or reading a file makes it a paste or a file again.
 let fromLink = null;
+// The page's words, loading: a file picked or dropped (or a click) before they arrive waits
+// for them, rather than being answered in bare keys ("result.checking") on a slow line.
+let wordsLoaded = null;
+function withWords(then) { wordsLoaded.then(then, () => {}); }
 
 async function verify() {
   const text = $('doc').value.trim();
@@ -180,15 +184,15 @@ async function verify() {
 
 // ---- wiring -----------------------------------------------------------------------------
 function wire() {
-  $('verify').addEventListener('click', verify);
-  $('retry').addEventListener('click', verify);
+  $('verify').addEventListener('click', () => withWords(verify));
+  $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
   $('file').addEventListener('change', (e) => {
     const file = e.target.files && e.target.files[0];
     // Emptied, so that picking the same file again (a new copy saved over a damaged one)
     // is a change, and is read again.
     e.target.value = '';
-    if (file) readFile(file);
+    if (file) withWords(() => readFile(file));
   });
   const drop = $('drop');
   ['dragenter', 'dragover'].forEach((name) => drop.addEventListener(name, (e) => {
@@ -201,7 +205,7 @@ function wire() {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (file) readFile(file);
+    if (file) withWords(() => readFile(file));
   });
   // A file dropped outside the zone would otherwise replace the page.
   window.addEventListener('dragover', (e) => e.preventDefault());
@@ -210,7 +214,7 @@ function wire() {
     b.addEventListener('click', () => applyLanguage(b.dataset.langChoice));
   });
   window.addEventListener('beforeprint', () => { $('checks').open = true; });
-  window.addEventListener('hashchange', startFromFragment);
+  window.addEventListener('hashchange', () => withWords(startFromFragment));
 }
 
 async function startFromFragment() {
@@ -222,12 +226,21 @@ async function startFromFragment() {
   verify();
 }
 
+// Said when the words themselves could not load, so written here, in the language the
+// node picked for the page.
+const NO_WORDS = {
+  kk: 'Senim: бет өз мәтіндерін жүктей алмады; бетті қайта жүктеңіз.',
+  ru: 'Senim: странице не удалось загрузить свои тексты; обновите страницу.',
+  en: 'Senim: the page could not load its texts; reload the page.',
+};
+
 async function start() {
+  wordsLoaded = loadStrings();
   wire();
   try {
-    await loadStrings();
+    await wordsLoaded;
   } catch (e) {
-    show('bad', 'Senim: the page could not load its texts; reload the page.');
+    show('bad', NO_WORDS[document.body.dataset.lang] || NO_WORDS.en);
     return;
   }
   applyLanguage(document.body.dataset.lang);

@@ -50,14 +50,22 @@ async def test_a_credential_pasted_into_a_letter_is_not_looked_up_as_an_anchor(
             assert NO_ANCHOR not in str(verdict["checks"])
 
 
-async def test_a_pdf_checked_offline_is_not_a_credential_without_a_proof(
-        node_url: str, tmp_path: Path) -> None:
+async def test_a_pdf_is_named_a_pdf_online_and_offline(node_url: str, tmp_path: Path
+                                                      ) -> None:
+    """What an officer is handed in place of the credential file is said to be what it is
+    (as the portal says it), not "no record of this document": any file may be an anchored
+    document, so online it is looked up first, and named once no anchor is found."""
     pdf = tmp_path / "diploma.pdf"
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(2000))
-    online, offline = await both_ways(pdf, node_url, tmp_path)
-    assert online["status"] == "unknown"  # any file may be an anchored document
-    assert offline["status"] == "malformed"
-    assert str(offline["reason"]).startswith("this file is not a Senim credential")
+    for verdict in await both_ways(pdf, node_url, tmp_path):
+        assert verdict["status"] == "malformed"
+        assert str(verdict["reason"]).startswith("this file is a PDF, not a Senim credential")
+    photo = tmp_path / "diploma.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000))
+    russian = await senim("verify", str(photo), "--node", node_url, "--lang", "ru")
+    assert russian.exit_code == 1
+    assert russian.output.startswith("Это изображение, а не файл документа Senim"), \
+        russian.output
     # a credential with no proof in it: what to do about it
     bare = await senim("verify", str(tmp_path / "diploma.json"), "--offline", "--genesis",
                        str(tmp_path / "genesis.json"), "--json")

@@ -190,7 +190,7 @@ def test_prove_gives_up_at_its_deadline_too_and_writes_nothing(
     code, stdout, err, took = verify(str(credential), "--out", str(out), "--node", node.url,
                                      "--timeout", "1", "--lang", "ru", command="prove")
     assert code == EXIT_UNREACHABLE, (code, stdout, err)
-    assert err.strip() == (f"error: узел {node.url} не закончил отвечать за 1 с (--timeout): "
+    assert err.strip() == (f"ошибка: узел {node.url} не закончил отвечать за 1 с (--timeout): "
                            "он недоступен, слишком медленный или отвечает не так, как узел "
                            "Senim"), err
     assert not out.exists() and node.paths == ["/v1/proofs"]

@@ -1,0 +1,240 @@
+"""Every line a verifier-facing command prints (senim verify, prove, share, disclose,
+export-vc), its refusals and usage errors included, in the reader's language from the one
+catalogue (node/static/i18n/): an HR officer who reads Kazakh or Russian is not handed
+an English error for a file that is not there or a node that is down.
+
+A `Sentence` is a catalogue key with its values, said in whichever language prints it.
+Errors raised deep in the client (cli.client, cli.remote) carry one, so the line that
+reports them can say it in the officer's language; in English the command line keeps its
+own, more technical wording (an operating system's or a node's own message), which a
+Sentence made with `english=` carries as written. Exit codes are the same in every
+language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from cli.errors import EXIT_BAD_INPUT
+from cli.language import Words, language_from_environment, speak, spoken_language
+from node.i18n import LANGUAGE_ALIASES
+
+
+class Sentence:
+    """A catalogue key and its values; a value may itself be a Sentence."""
+
+    def __init__(self, key: str, english: str | None = None, **params: object) -> None:
+        self.key = key
+        self.english = english  # the command line's own English, said as written
+        self.params: Mapping[str, object] = params
+
+    def said(self, words: Words) -> str:
+        if words.language == "en" and self.english is not None:
+            return self.english
+        return words.t(self.key, **{
+            name: value.said(words) if isinstance(value, Sentence | Moment) else value
+            for name, value in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.said(Words("en"))
+
+
+class Moment:
+    """A node's UTC time ("2026-12-03 13:27:09 UTC"), as a Sentence's value: in English as
+    written, else as the portal says it, in the reader's zone (cli.language.Words)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def said(self, words: Words) -> str:
+        return self.text if words.language == "en" else words.datetime(self.text)
+
+
+def spoken() -> Words:
+    """The words of the running command's language (the locale's when none was chosen)."""
+    return Words(spoken_language())
+
+
+def say(sentence: Sentence | str) -> str:
+    return sentence.said(spoken()) if isinstance(sentence, Sentence) else sentence
+
+
+def echo(sentence: Sentence, err: bool = False) -> None:
+    click.echo(say(sentence), err=err)
+
+
+def refuse(sentence: Sentence, code: int) -> NoReturn:
+    """One red line on stderr, as cli.errors.fail writes it, in the reader's language."""
+    words = spoken()
+    click.secho(f"{words.t('cli.error')}: {sentence.said(words)}", fg="red", err=True)
+    sys.exit(code)
+
+
+def reason(exc: BaseException, fallback: str, **params: object) -> Sentence:
+    """What `exc` says: its own Sentence when it carries one, else `fallback` (a key whose
+    English is the exception's message as written)."""
+    carried = getattr(exc, "sentence", None)
+    return carried if isinstance(carried, Sentence) else Sentence(fallback, str(exc), **params)
+
+
+def os_reason(exc: OSError) -> Sentence:
+    """Why the system refused a file, in words (its strerror in English)."""
+    english = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError):
+        return Sentence("cli.os.permission", english)
+    if isinstance(exc, FileNotFoundError):
+        return Sentence("cli.os.missing", english)
+    if isinstance(exc, IsADirectoryError):
+        return Sentence("cli.os.folder", english)
+    return Sentence("cli.os.other", english)
+
+
+def kind_of(mode: int) -> Sentence:
+    """A path that is no regular file, by what it is (node.files words it in English)."""
+    for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISCHR, "character_device"),
+                       (stat.S_ISBLK, "block_device"), (stat.S_ISFIFO, "named_pipe"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return Sentence(f"cli.kind.{name}")
+    return Sentence("cli.kind.other")
+
+
+def _language_in(args: Sequence[str]) -> str | None:
+    """The --lang the command line gives, read before click parses it (None: none, or one
+    no language is known by)."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return None
+        value = (arg.split("=", 1)[1] if arg.startswith("--lang=") else
+                 args[index + 1] if arg == "--lang" and index + 1 < len(args) else None)
+        if value is not None:
+            return LANGUAGE_ALIASES.get(value.strip().lower())
+    return None
+
+
+def _usage_sentence(exc: click.UsageError, command: str) -> Sentence:
+    carried = getattr(exc, "sentence", None)
+    if isinstance(carried, Sentence):
+        return Sentence("cli.usage.wrapped", None, what=carried, command=command)
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        return Sentence("cli.usage.missing", None, name=_param_name(exc.param),
+                        command=command)
+    if isinstance(exc, click.NoSuchOption):
+        return Sentence("cli.usage.no_such_option", None, name=exc.option_name,
+                        command=command)
+    if isinstance(exc, click.BadOptionUsage):
+        return Sentence("cli.usage.option_value", None, name=exc.option_name,
+                        command=command)
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        return Sentence("cli.usage.bad_value", None, name=_param_name(exc.param),
+                        command=command)
+    extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", exc.message)
+    if extra:
+        return Sentence("cli.usage.extra", None, args=extra[1], command=command)
+    return Sentence("cli.usage.other", None, command=command)
+
+
+def _param_name(param: click.Parameter) -> str:
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    return max(param.opts, key=len) if param.opts else str(param.name)
+
+
+def _metavar(param: click.Parameter, words: Words) -> str:
+    """What an option takes, in words ("FILE", "URL", "SECONDS"), for --help."""
+    if isinstance(param, click.Option) and param.is_flag:
+        return ""
+    if param.name == "language":
+        return "kk|ru|en"
+    kind = ("file" if isinstance(param.type, click.Path) else
+            "seconds" if isinstance(param.type, click.FloatRange) else
+            "url" if param.name in ("node_url", "status_base") else "text")
+    return words.t(f"cli.help.meta.{kind}")
+
+
+class WordedHelp(click.Command):
+    """--help in the reader's language (the catalogue's cli.help.<command>.<option>); in
+    English click's own, as before."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        words = spoken()
+        if words.language == "en":
+            super().format_help(ctx, formatter)
+            return
+        name = str(self.name)
+        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}] "
+                              f"{words.t('cli.help.meta.file')}",
+                              prefix=f"{words.t('cli.help.usage')}: ")
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(words.t(f"cli.help.{name}"))
+        rows = []
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option) or param.hidden:
+                continue
+            option = "help" if "--help" in param.opts else param.name
+            keys = [f"cli.help.{name}.{option}", f"cli.help.any.{option}"]
+            text = next((words.t(key) for key in keys if words.has(key)), "")
+            if param.required:
+                text += f"  [{words.t('cli.help.required')}]"
+            elif param.show_default and param.default is not None:
+                shown = (words.t("cli.help.env_or", env=f"${param.envvar}", value=param.default)
+                         if isinstance(param.envvar, str)
+                         else f"{param.default:g}" if isinstance(param.default, float)
+                         else str(param.default))
+                text += f"  [{words.t('cli.help.default', value=shown)}]"
+            rows.append((" ".join([max(param.opts, key=len), _metavar(param, words)]).strip(),
+                         text))
+        with formatter.section(words.t("cli.help.options")):
+            formatter.write_dl(rows)
+
+
+class WordedCommand(WordedHelp):
+    """A command whose usage errors are said in the reader's language: the --lang given
+    (read before the options are parsed, since a usage error stops the parsing), else the
+    locale. English keeps click's own usage message; exit 2 in every language."""
+
+    reads_lang_first = True  # cli.language's --lang callback keeps what parse_args read
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        speak(_language_in(args) or language_from_environment())
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if spoken().language == "en":
+                raise
+            refuse(_usage_sentence(exc, ctx.command_path), EXIT_BAD_INPUT)
+
+
+class WordedPath(click.Path):
+    """click.Path whose refusals (no such file, a folder) carry a Sentence to be said in
+    the reader's language; in English click's own message, as before."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            exc.sentence = _path_refusal(os.fsdecode(value))  # type: ignore[attr-defined]
+            raise
+
+
+def _path_refusal(path: str) -> Sentence:
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        return Sentence("cli.file.missing", None, path=path)
+    except OSError as exc:
+        return Sentence("cli.file.unreadable", None, path=path, why=os_reason(exc))
+    if stat.S_ISDIR(mode):
+        return Sentence("cli.file.folder", None, path=path)
+    return Sentence("cli.file.unreadable", None, path=path,
+                    why=Sentence("cli.os.permission", None))
