@@ -174,7 +174,10 @@ async def test_the_officer_revokes_a_retired_universitys_diploma(officer: Office
                                 officer.url, "--genesis", str(genesis), "--lang", lang)
         assert certified.exit_code == 0, certified.output
         assert words in certified.output.splitlines()[0], certified.output
-        assert "certified by the genesis validators" in certified.output
+        if lang == "en":  # the source line is said in the reader's language too
+            assert "certified by the genesis validators" in certified.output
+        else:
+            assert "certified by the genesis validators" not in certified.output
 
 
 async def test_refusals_say_why_and_send_nothing(officer: Officer) -> None:
