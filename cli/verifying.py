@@ -40,7 +40,7 @@ from ledger.payloads_credentials import (
     REVOCATION_REASONS,
     note_hash,
 )
-from ledger.records import Accreditation
+from ledger.records import Accreditation, Revocation
 from ledger.vc.anchored import native_of_senim_vc
 from node.files import load_key
 from storage.batch_tree import audit_path
@@ -102,14 +102,19 @@ def prove_command(file: Path, out_file: Path, node_url: str, language: str,
 def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
                  ) -> tuple[dict[str, Any], int]:
     """The node's proof bundle for `doc` (asked twice: its accreditation names the
-    ministries whose records the proof needs), and the height it holds as of."""
+    ministries whose records the proof needs, and a revocation by the consortium the
+    ministry that proposed it, which the verdict names), and the height it holds as of."""
     keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
     try:
         first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
-        accreditation = first["entries"][2]["value"]
-        ministries = [] if accreditation is None else sorted(
-            {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants})
-        keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, ministries)
+        accreditation, revocation = first["entries"][2]["value"], first["entries"][3]["value"]
+        ministries = set() if accreditation is None else {
+            g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants}
+        if revocation is not None:
+            revoked = Revocation.decode(bytes.fromhex(revocation))
+            if revoked.by_consortium:
+                ministries.add(revoked.revoked_by)
+        keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, sorted(ministries))
         keys += [k for k in original_proof_keys(doc) if k not in keys]
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
         height = bundle["height"]

@@ -12,9 +12,10 @@ consortium answers a failing one by suspending or retiring it. The revocation is
 written when the vote that reaches the threshold is committed (its block's height and
 time), not at the proposal's effective height: the effective height only closes the
 voting, and a fraud found should not wait. It is written under the issuer's revocation
-key like the issuer's own, so every verifier, proof and status list that finds an
-issuer's revocation finds it, naming the proposal (`Revocation.proposal_id`) and its
-proposer (`revoked_by`).
+key like the issuer's own, so every verifier and proof that finds an issuer's
+revocation finds it, naming the proposal (`Revocation.proposal_id`) and its proposer
+(`revoked_by`); the VC status list, built from transactions, reads the approving vote
+(`node.vc_common.RevocationIndex`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A proof bundle holds one block header, its commit certificate, Merkle proofs
 against that header's state root for every state entry verification reads
-(batch, issuer, its key history, accreditation, granting ministry, revocation,
-the validator-set index, and a recognition's original transcript: its batch, issuer,
-accreditation and revocation), and the validator-set changes from genesis to that
+(batch, issuer, its key history, accreditation, granting ministry, revocation and,
+for one by the consortium, the ministry that proposed it, the validator-set index, and
+a recognition's original transcript: its batch, issuer, accreditation and revocation),
+and the validator-set changes from genesis to that
 block (`ledger.light_client`). A verifier who trusts only the consortium's
 genesis file follows the validator set through those changes, checks the
 certificate against the set in force at the block, then each entry against the
@@ -64,7 +65,8 @@ class ProofRefused(InvalidDocument):
 
 def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
                ministries: Sequence[bytes]) -> list[bytes]:
-    """Every state key a credential's verification reads."""
+    """Every state key a credential's verification reads; `ministries` are the members
+    it names (the granting ministries, and the proposer of a revocation by governance)."""
     keys = [batch_key(issuer, batch_root), member_key(issuer), accreditation_key(issuer),
             revocation_key(issuer, batch_root, target),
             employment_end_key(issuer, batch_root, target), key_history_key(issuer)]

@@ -190,13 +190,19 @@ async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: An
             verdict.valid or verdict.status == "revoked"):
         return
     core = core_of(request)
+    await core.in_worker(_checks_on_chain, core, verdict, credential)
+
+
+def _checks_on_chain(core: NodeCore, verdict: VcVerdict, credential: Any) -> None:
+    """On the ledger worker, so that the height the facts are as of is their state's (a
+    retirement still ahead of it is said to be ahead, not to have happened)."""
+    height = core.chain.height
     facts = LocalFacts(core.chain.state, f"node {core.keys.member_id.hex()[:12]} at "
-                       f"height {core.chain.height}", block_times=core.chain.block_time)
+                       f"height {height}", height, block_times=core.chain.block_time)
     if verdict.valid:
-        await core.in_worker(check_senim, verdict, credential, facts, core.chain_id)
+        check_senim(verdict, credential, facts, core.chain_id)
     else:
-        await core.in_worker(revocation_from_chain, verdict, credential, facts,
-                             core.chain_id)
+        revocation_from_chain(verdict, credential, facts, core.chain_id)
 
 
 # ProblemDetails types: the specifications' error URLs where they name one.

@@ -107,7 +107,9 @@ class RevocationIndex:
     count: int = 0
     # Proposals to revoke seen but not yet approved (nor expired) by the scanned height:
     # resolved after each block with a proposal or a vote, so at most the ledger's open
-    # proposals (MAX_OPEN_PROPOSALS) at a time.
+    # proposals (MAX_OPEN_PROPOSALS) between blocks, and twice that within one (those
+    # expired since the last such block are forgotten only at its end, while the ledger
+    # lets as many new ones in): the cap of twice that in `catch_up` is never reached.
     proposed: dict[bytes, tuple[bytes, RevokeCredentialAction]] = field(default_factory=dict)
 
     def catch_up(self, core: NodeCore) -> bool:

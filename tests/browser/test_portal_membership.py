@@ -40,18 +40,20 @@ LEFT = {"en": "{name} left the consortium on {date}; this document was issued be
         "kk": "«{name}» консорциумнан шықты (күні — {date}); бұл құжат одан бұрын"}
 BY_CONSORTIUM = {"en": "Revoked by the consortium: ", "ru": "Отозван консорциумом: ",
                  "kk": "Консорциум күшін жойған: "}
-MEMBERSHIP = {"en": "Issued while {name} was a member of the consortium, before it left at "
-                    "block 40.",
+MEMBERSHIP = {"en": "Issued while {name} was a member of the consortium, before its "
+                    "departure at block 40.",
               "ru": "Выдан, когда «{name}» была участником консорциума, до её выхода в блоке 40.",
               "kk": "«{name}» консорциум мүшесі кезінде, 40-блокта шықпай тұрып берілген."}
 
 
-def _answer(credentials: Credentials, which: str) -> dict[str, Any]:
+def _answer(credentials: Credentials, which: str, scheduled: bool = False) -> dict[str, Any]:
+    """`scheduled`: the retirement is approved but takes effect after the verdict's block."""
     path = credentials.valid if which == "valid" else credentials.revoked
     code, answer = credentials.node.post_json("/v1/verify", credentials.document(path))
     assert code == 200 and answer["status"] == which, answer
     retired = copy.deepcopy(answer)
-    retired["facts"].update({"issuer_retired_height": 40, "issuer_left_at": LEFT_AT})
+    retired["facts"].update({"issuer_retired_height": 40} | (
+        {"issuer_leaves": True} if scheduled else {"issuer_left_at": LEFT_AT}))
     at = next(i for i, c in enumerate(retired["checks"]) if c["check"] == "not_revoked")
     retired["checks"].insert(at, {"check": "membership", "ok": True, "detail": "(English)"})
     if which == "revoked":
@@ -79,6 +81,20 @@ def test_a_retired_universitys_diploma_says_when_it_left(credentials: Credential
     name = answer["facts"]["issuer"]
     assert LEFT[lang].format(name=name, date=spoken_date(LEFT_AT, lang)) in sentence, sentence
     assert _check_text(browser, "membership").endswith(MEMBERSHIP[lang].format(name=name))
+
+
+def test_a_university_still_leaving_is_not_said_to_have_left(credentials: Credentials,
+                                                              browser: Any) -> None:
+    answer = _answer(credentials, "valid", scheduled=True)
+    open_portal(browser, credentials.node.url + "/", "en")
+    browser.execute_script(ANSWER_NEXT, answer)
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == "valid"
+    name = answer["facts"]["issuer"]
+    assert f"{name} leaves the consortium at block 40" in sentence, sentence
+    membership = _check_text(browser, "membership")
+    assert membership.endswith(MEMBERSHIP["en"].format(name=name))
+    assert " left" not in membership, membership
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])

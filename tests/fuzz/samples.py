@@ -45,6 +45,8 @@ from ledger.payloads import (
     AnchorPayload,
     CredentialRef,
     IssueBatchPayload,
+    ProposePayload,
+    RevokeCredentialAction,
     RevokePayload,
     SuspendPayload,
 )
@@ -122,7 +124,9 @@ def world() -> World:
     extra = [make_tx(net.ministry, AddMemberPayload("New University", "university",
                                                     net.outsider.public_key)),
              make_tx(net.ministry, SuspendPayload(net.university.member_id, "investigation")),
-             make_tx(net.employer, AnchorPayload(b"\x07" * 32))]
+             make_tx(net.employer, AnchorPayload(b"\x07" * 32)),
+             make_tx(net.ministry, ProposePayload(RevokeCredentialAction(
+                 net.university.member_id, revoke.credential, "fraud"), 40, 30))]
     transactions = [tx.encode() for raw in blocks for tx in decode_block(raw).transactions]
     transactions += [tx.encode() for tx in extra]
     return World(net, chain, documents, transactions, blocks, certificates, bundle, vc)

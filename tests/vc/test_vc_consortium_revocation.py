@@ -53,8 +53,11 @@ class Node:
     batch: IssuedBatch
 
 
-@pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
+@pytest.fixture(params=[RETIRED_AT])
+async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Node]:
+    """KazNU issued a batch, then governance retired it from `request.param` (by default
+    RETIRED_AT, reached before the node runs; a later height is still ahead)."""
+    retired_at = request.param
     ministry, ministry2, kaznu = keys_from("ministry"), keys_from("ministry2"), keys_from("kaznu")
     genesis = Genesis(CHAIN_ID, 0, (
         GenesisMember("Ministry of Science", "ministry", ministry.public_key, True),
@@ -67,10 +70,10 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
         kaznu.member_id, ("diploma",), 0, int(time.time() * 1000) + YEAR_MS))])
     commit(chain, [make_tx(kaznu, IssueBatchPayload("diploma", batch.root, len(RECORDS)))])
     retire = make_tx(ministry, ProposePayload(MemberAction(
-        ACTION_RETIRE_MEMBER, kaznu.member_id), RETIRED_AT, RETIRED_AT - 2))
+        ACTION_RETIRE_MEMBER, kaznu.member_id), retired_at, retired_at - 2))
     commit(chain, [retire])
     commit(chain, [make_tx(ministry2, VotePayload(retire.tx_id))])
-    while chain.height < RETIRED_AT:
+    while chain.height < min(retired_at, RETIRED_AT):
         commit(chain, [])
     save_key(tmp_path / "vc-issuer.json", KeyPair.from_seed(b"\x44" * 32))
     token_file = tmp_path / "token"
@@ -132,3 +135,23 @@ async def test_the_consortiums_revocation_is_in_the_list_and_the_vc_verdict(
     facts = refused["verdict"]["facts"]
     assert facts["revoked_by"] == "consortium"
     assert facts["revoked_by_proposal"] == propose.tx_id.hex()
+
+
+@pytest.mark.parametrize("node", [RETIRED_AT + 100], indirect=True)
+async def test_a_vc_of_a_university_still_leaving_is_not_said_to_have_left(node: Node) -> None:
+    """Its retirement approved but ahead: the VC-API's verdict says it leaves, as
+    `/v1/verify` does, not that it left at a block the chain has not reached."""
+    kaznu = keys_from("kaznu")
+    on_chain = load_batch(node.core.chain.state, kaznu.member_id, node.batch.root)
+    assert on_chain is not None
+    vc = to_vc(documents_of(node.batch)[0], kaznu, "https://node.senim.test", on_chain.height,
+               on_chain.time_ms, on_chain.time_ms)
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": vc}))
+    result = await response.json()
+    assert response.status == 200, result
+    verdict = result["verdict"]
+    assert verdict["facts"]["issuer_retired_height"] == RETIRED_AT + 100
+    assert verdict["facts"].get("issuer_leaves") is True, verdict
+    membership = next(c for c in verdict["checks"] if c["check"] == "membership")
+    assert "leaves the consortium" in membership["detail"], membership
