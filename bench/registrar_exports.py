@@ -99,7 +99,10 @@ def _headers_for(mapping_name: str) -> dict[str, str]:
     """Field -> the registrar system's header, from the shipped mapping (samples)."""
     text = Path(__file__).parents[1] / "registrar" / "mappings" / f"{mapping_name}.toml"
     data = tomllib.loads(text.read_text(encoding="utf-8"))
-    return {field: header for header, field in data["columns"].items()}
+    headers: dict[str, str] = {}
+    for header, field in data["columns"].items():  # the first a field is named by: the
+        headers.setdefault(field, header)  # system's own, before other languages' names
+    return headers
 
 
 COURSES = (("INF1101", "Бағдарламалау негіздері", "Основы программирования",
@@ -181,6 +184,19 @@ def write_samples(directory: Path) -> None:
             marks = [str(5 - (number + k) % 3) for k in range(6)]
             writer.writerow([name, iin, born, "Алматы қаласының № 12 мектеп-гимназиясы",
                              "2026-05-25", "Алтын белгі" if number == 0 else "", *marks])
+    # An employer's staff list as 1C:ZUP saves it (cp1251, as Russian-locale Excel does):
+    # employees at work have no end; one left in the spring.
+    zup = _headers_for("1c-zup")
+    zup_fields = ("employee_id", "full_name", "iin", "organisation", "department", "position",
+                  "start_date", "end_date")
+    with (directory / "1c_zup_employees.csv").open("w", encoding="cp1251", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["№ п/п", *(zup[f] for f in zup_fields)])
+        for number, (name, (iin, _)) in enumerate(zip(RUSSIAN_NAMES, iins(), strict=False),
+                                                 start=1):
+            writer.writerow([str(number), f"{number:08d}", name, iin, "ТОО «Kaspi Finance»",
+                             "Отдел разработки", "Инженер-программист",
+                             f"{number:02d}.09.2021", "31.03.2026" if number == 2 else ""])
 
 
 class _OfflineNode:
@@ -308,7 +324,8 @@ def main() -> None:
                                     ("platonus_transcripts.csv", "platonus", "transcript"),
                                     ("platonus_transcript_courses.csv", "platonus-course-rows",
                                      "transcript"),
-                                    ("kundelik_attestats.csv", "kundelik", "attestat")):
+                                    ("kundelik_attestats.csv", "kundelik", "attestat"),
+                                    ("1c_zup_employees.csv", "1c-zup", "employment")):
             result = read_export(args.samples / name, kind, mapping=load_mapping(mapping))
             print(name, "ok" if result.ok else [str(p) for p in result.problems])
     elif args.one:

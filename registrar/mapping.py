@@ -46,7 +46,7 @@ from typing import Any
 from registrar.iin import LOST_ZEROS_FIX
 from registrar.schema import SchemaError, registrars_toml
 
-BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik")
+BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik", "1c-zup")
 STUDENT_ROWS = "student-rows"
 COURSE_ROWS = "course-rows"
 LAYOUTS = (STUDENT_ROWS, COURSE_ROWS)

@@ -300,7 +300,8 @@ def test_problem_list_is_capped(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name, mapping, kind, count", [
     ("platonus_diplomas.csv", "platonus", "diploma", 5),
     ("platonus_transcripts.csv", "platonus", "transcript", 3),
-    ("kundelik_attestats.csv", "kundelik", "attestat", 5)])
+    ("kundelik_attestats.csv", "kundelik", "attestat", 5),
+    ("1c_zup_employees.csv", "1c-zup", "employment", 5)])
 def test_shipped_samples_are_clean(name: str, mapping: str, kind: str, count: int) -> None:
     result = read_export(SAMPLES / name, kind, mapping=load_mapping(mapping))
     assert result.problems == [] and len(result.records) == count
