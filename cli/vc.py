@@ -19,7 +19,7 @@ import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
-from cli.deadline import Deadline
+from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_seconds
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
@@ -127,6 +127,10 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
     return job_dir / VC_DIR
 
 
+# As senim prove's: a few questions, each answered in milliseconds by a node that is up.
+EXPORT_TIMEOUT_S = 60.0
+
+
 @click.command("export-vc", cls=WordedCommand)
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
@@ -138,8 +142,11 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
 @click.option("--status-base", "status_base", default=None,
               help="Public base URL of the node serving status lists [default: --node].")
 @lang_option
+@click.option("--timeout", "timeout_s", type=timeout_seconds(), default=EXPORT_TIMEOUT_S,
+              show_default=True, help="Seconds the node may take to answer, its questions "
+              "together; exit 3 past them, and no VC written.")
 def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
-                      status_base: str | None, language: str) -> None:
+                      status_base: str | None, language: str, timeout_s: float) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     try:
         document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
@@ -159,13 +166,17 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                         else "cli.file.not_credential", str(exc), path=file), EXIT_USAGE)
     except ConfigError as exc:
         refuse(Sentence("cli.key.unfit", str(exc), path=key_path), EXIT_USAGE)
-    client = NodeClient(node_url)
+    client = NodeClient(node_url, timeout_s)
     try:
-        batch = client.request(
-            "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
-        height = int(batch["height"])
-        block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
-        signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
+        with overall_deadline(timeout_s):  # a node that never answers held it for minutes
+            batch = client.request(
+                "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
+            height = int(batch["height"])
+            block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
+            signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
+    except DeadlinePassed:
+        refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+               EXIT_UNREACHABLE)
     except (ClientError, RemoteFactsError) as exc:
         refuse(Sentence("cli.vc.batch_unread", None, node=node_url,
                         detail=reason(exc, "cli.node.other", node=node_url)), EXIT_UNREACHABLE)

@@ -21,6 +21,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
+from node.files import save_key
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree, state_proof_to_json
 from tests.cli.stub_requests import request_path
@@ -233,3 +234,20 @@ def test_hashing_a_large_file_is_no_wait_for_the_node(
     code, out, err, _took = verify(str(large), "--node", node.url, "--timeout", "0.5")
     assert code == 1 and "within" not in err, (code, out, err)
     assert node.paths and node.paths[0] == "/v1/status"
+
+
+def test_export_vc_gives_up_at_its_deadline_and_writes_nothing(
+        serve: Callable[[Answer], Trickler], credential: Path) -> None:
+    """The issuer's `senim export-vc` asks a node for the batch's block: a node that never
+    finished its headers held it for minutes (70 s a request), with nothing said."""
+    node = serve(endless_headers)
+    key = credential.with_name("issuer.key")
+    save_key(key, KeyPair.generate())
+    out = credential.with_name("diploma.vc.json")
+    code, stdout, err, took = verify(str(credential), "--key", str(key), "--out", str(out),
+                                     "--node", node.url, "--timeout", "1", "--lang", "kk",
+                                     command="export-vc")
+    assert code == EXIT_UNREACHABLE, (code, stdout, err)
+    assert "(--timeout)" in err and "did not finish" not in err, err  # said in Kazakh
+    assert not out.exists() and len(node.paths) == 1
+    assert took < TRICKLE_FOR_S / 4, took
