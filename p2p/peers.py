@@ -40,6 +40,7 @@ from p2p.policy import (
     Limits,
     RefusedKeys,
     backoff_delay_s,
+    index_channels,
     keep_new_connection,
 )
 
@@ -85,7 +86,7 @@ class PeerManager:
         self._listen_address = listen
         self._dial_addresses = list(dict.fromkeys(dial))
         self._allowed = frozenset(allowed)
-        self._channels = _index_channels(channels)
+        self._channels = index_channels(channels)
         self._on_message = on_message
         self._rng = rng
         self._limits = limits or Limits()
@@ -396,17 +397,6 @@ class PeerManager:
                 f"a channel allows messages larger than the frame maximum "
                 f"{self._limits.max_frame_bytes}"
             )
-
-
-def _index_channels(channels: Iterable[Channel]) -> dict[int, Channel]:
-    indexed: dict[int, Channel] = {}
-    for channel in channels:
-        if channel.id in indexed:
-            raise LocalProtocolError(f"channel id {channel.id} declared twice")
-        indexed[channel.id] = channel
-    if not indexed:
-        raise LocalProtocolError("at least one channel must be declared")
-    return indexed
 
 
 def _short(key: bytes) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import enum
 import random
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from p2p.connection import HANDSHAKE_TIMEOUT_S, IO_TIMEOUT_S
+from p2p.errors import LocalProtocolError
 from p2p.frames import DEFAULT_MAX_FRAME_BYTES
 
 KEEPALIVE_CHANNEL = 0  # reserved: empty frames that prove the peer is alive
@@ -69,6 +71,18 @@ class Limits:
     @property
     def idle_timeout_s(self) -> float:
         return self.keepalive_interval_s * self.keepalive_missed_max
+
+
+def index_channels(channels: Iterable[Channel]) -> dict[int, Channel]:
+    """The channels by id; a duplicate id, or none at all, is our own mistake."""
+    indexed: dict[int, Channel] = {}
+    for channel in channels:
+        if channel.id in indexed:
+            raise LocalProtocolError(f"channel id {channel.id} declared twice")
+        indexed[channel.id] = channel
+    if not indexed:
+        raise LocalProtocolError("at least one channel must be declared")
+    return indexed
 
 
 def backoff_delay_s(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
