@@ -19,7 +19,7 @@ from cli.proving import proof_verdict
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
-from cli.verify_files import load_checked_json
+from cli.verify_files import load_checked_json, refuse_out_over_input
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
@@ -131,6 +131,7 @@ def _write_out(out_file: Path, document: Any) -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
 def disclose_command(file: Path, hide: str, out_file: Path) -> None:
     """Write a copy with some fields hidden (only salted hashes kept); it still verifies."""
+    refuse_out_over_input(file, out_file, "the copy with fields hidden")
     document = load_checked_json(file)
     if not isinstance(document, dict):
         _fail(f"{file} is not a credential document (JSON object)", 2)
