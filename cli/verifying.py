@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+ID_PREFIX_HEX_MIN = 8  # a credential's file name shows this much of its id
 DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
 
 manifest_option = click.option(
@@ -158,18 +160,36 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
                             tuple(doc.batch_path))
         return ref, path.parent / NOTES_DIR / f"{path.stem}.json"
     if manifest_path is None:
-        raise InvalidDocument("give a credential file, or an id with --manifest")
+        raise InvalidDocument(f"{target}: no such file; give a credential file, or an id "
+                              "with --manifest")
     manifest = load_checked_json(manifest_path)
     if not isinstance(manifest, dict):
         raise InvalidDocument(f"{manifest_path} is not a batch manifest")
     targets = [bytes.fromhex(t) for t in manifest["target_hashes"]]
-    wanted = bytes.fromhex(target)
-    if wanted not in targets:
-        raise InvalidDocument(f"credential {target} is not in {manifest_path}")
+    wanted = _credential_id(target, targets, manifest_path)
     index = targets.index(wanted)
     ref = CredentialRef(bytes.fromhex(manifest["batch_root"]), wanted, index,
                         tuple(audit_path(targets, index)))
     return ref, manifest_path.parent / NOTES_DIR / f"{target[:16]}.json"
+
+
+def _credential_id(target: str, targets: list[bytes], manifest_path: Path) -> bytes:
+    """The manifest's id that `target` names: all 64 hex digits, or a start of them that
+    only one credential of the batch has, as long as the one its file name shows."""
+    text = target.strip().lower()
+    if not (ID_PREFIX_HEX_MIN <= len(text) <= 64 and all(c in string.hexdigits for c in text)):
+        raise InvalidDocument(
+            f"{target!r} is no credential id: give the credential file, or its id as "
+            f"{manifest_path} lists it under target_hashes (64 hex digits, or at least the "
+            f"first {ID_PREFIX_HEX_MIN}, as its file name shows them: "
+            "diploma-00001-<id>.json)")
+    found = [t for t in targets if t.hex().startswith(text)]
+    if not found:
+        raise InvalidDocument(f"credential {target} is not in {manifest_path}")
+    if len(found) > 1:
+        raise InvalidDocument(f"{len(found)} credentials in {manifest_path} have an id "
+                              f"starting {target}: give more of its digits")
+    return found[0]
 
 
 def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> bytes:
