@@ -42,6 +42,7 @@ from storage.batch_tree import audit_path
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
 ID_PREFIX_HEX_MIN = 8  # a credential's file name shows this much of its id
+STUDENT_FIELDS = ("iin", "student_id")  # what tells one holder from another
 DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
 
 manifest_option = click.option(
@@ -263,9 +264,33 @@ def supersede_command(key_path: Path, target: str | None, replacement_file: Path
     except InvalidDocument as exc:
         _fail(f"{replacement_file}: {exc}", 2)
         raise
+    _refuse_another_students(Path(target), replacement, replacement_file)
     ref = CredentialRef(replacement.batch_root, replacement.target_hash,
                         replacement.batch_index, tuple(replacement.batch_path))
     _revoke(key_path, target, manifest_path, REASON_SUPERSEDED, note, ref, node_url)
+
+
+def _refuse_another_students(old_path: Path, new: ParsedDocument, new_path: Path) -> None:
+    """Refuse a correction that is another student's. The chain holds no names, so it
+    took `supersede ALICE --by BOB`, and Alice's diploma then read as 'superseded by' Bob's
+    for good. A correction may fix a student's IIN or their id, not both: when each
+    identifying field both files show differs, nothing is sent."""
+    if not old_path.is_file():
+        return  # an id with --manifest shows no values; _revoke reports a missing file
+    try:
+        document = load_checked_json(old_path)
+        if isinstance(document, dict) and is_vc_document(document):
+            document = native_of_senim_vc(document)
+        old = parse_document(document)
+    except (InvalidDocument, MalformedInput, ValueError, KeyError, TypeError):
+        return  # _revoke reports what is wrong with it
+    shown = [name for name in STUDENT_FIELDS if name in old.revealed and name in new.revealed]
+    if shown and all(old.revealed[name] != new.revealed[name] for name in shown):
+        said = "; ".join(f"{name} {old.revealed[name]} in {old_path}, {new.revealed[name]} "
+                         f"in {new_path}" for name in shown)
+        _fail(f"{new_path} is another student's credential ({said}): a correction "
+              "replaces the same student's; nothing sent (a credential issued to the wrong "
+              "student: senim revoke FILE --reason issued_in_error)", 2)
 
 
 def _revoke(key_path: Path, target: str, manifest_path: Path | None, reason: str,
