@@ -113,7 +113,10 @@ def _register(job_dir: Path, manifest: dict[str, Any]) -> None:
     except (RegistryError, OSError, ValueError, KeyError) as exc:
         fail(f"the batch is on chain, but the issued-students registry was not updated: "
              f"{exc}; fix that and run senim issue --resume {job_dir}", 1)
-    click.echo(f"recorded {added} new student key(s) in the issued-students registry {path}")
+    # Several keys a student (IIN and student id): "48" of 24 graduates read as 48 people.
+    named = ", ".join(str(name) for name in manifest.get("unique", ()))
+    click.echo(f"recorded {added} new student key(s)" + (f" ({named} of each)" if named else "")
+               + f" in the issued-students registry {path}")
     pairs = corrections_of(job_dir)
     if pairs:
         click.echo(f"this job corrects {len(pairs)} earlier credential(s), which verify as "

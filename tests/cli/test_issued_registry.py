@@ -66,7 +66,7 @@ def test_a_student_already_issued_is_refused_by_row_then_issued_as_a_correction(
     code, output = issue("--input", str(export(folder / "class1.csv", [0, 1, 2])),
                          "--out", "class1")
     assert code == 0, output
-    assert "recorded 6 new student key(s)" in output  # IIN and student id of each
+    assert "recorded 6 new student key(s) (iin, student_id of each)" in output
     registry = folder / REGISTRY_NAME
     assert stat.S_IMODE(registry.stat().st_mode) == 0o600
     raw = registry.read_bytes()
