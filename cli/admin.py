@@ -113,8 +113,13 @@ def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
-    submit_and_report(client, keys, SuspendPayload(resolve_member(client, issuer, "--issuer"),
-                                                   reason), "suspension")
+    result = submit_and_report(client, keys, SuspendPayload(
+        resolve_member(client, issuer, "--issuer"), reason), "suspension")
+    # The ledger suspends from the next block (ledger/rules.py): a batch in the same block
+    # as the suspension is still the issuer's to make, so "committed at height H" alone
+    # left `senim members` saying "suspended from height H + 1" unexplained.
+    click.echo(f"suspended from height {int(result['height']) + 1}: what the issuer signs "
+               "from then on is refused; what it issued before stays valid")
 
 
 @click.command("add-member")

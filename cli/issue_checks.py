@@ -243,12 +243,35 @@ def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[str]
     return replace(options, registry=None if chosen is None else str(chosen))
 
 
+def _holder(path: Path) -> str | None:
+    """The issuer whose jobs the registry at `path` records (None: none yet, or unreadable,
+    which opening it again reports)."""
+    try:
+        registry = IssuedRegistry.open(path)
+    except RegistryError:
+        return None
+    if registry is None:
+        return None
+    try:
+        return registry.issuer()
+    finally:
+        registry.close()
+
+
 def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path | None,
-                   chain_id: str | None, issuer: str | None = None
+                   chain_id: str | None, issuer: str | None = None, dry_run: bool = False
                    ) -> tuple[Path, IssuedCheck]:
+    """The registry these rows are checked against. `dry_run`: one found in the folder,
+    not named for this issuer (a dry run given --key, no registry recorded beside it),
+    that records another issuer's jobs is left unread (check.registry None) rather than
+    refused: it says nothing of this issuer's students."""
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
     above = registry_above(out_dir) if options.registry is None and out_dir is not None \
         and not path.exists() else None
+    if above is not None and issuer is not None and _holder(above) not in (None, issuer):
+        # Another issuer's (a university's, above a school's first job): none of this
+        # issuer's students are in it, and --registry naming it would be refused.
+        above = None
     if above is not None:
         # A job a folder deeper than the earlier ones would start a registry of its own,
         # checking its students against none of theirs.
@@ -260,6 +283,10 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
         holder = None if registry is None else registry.issuer()
     except RegistryError as exc:
         fail(str(exc), 2)
+    if issuer is not None and holder not in (None, issuer) and dry_run \
+            and options.registry is None and registry is not None:
+        registry.close()
+        return path, IssuedCheck(None, credential_type, chain_id, options.corrections, out_dir)
     if issuer is not None and holder not in (None, issuer):
         fail(f"the issued-students registry {path} records the jobs of issuer {holder}, not "
              f"of {issuer} (this key): give this issuer's own registry with --registry", 2)

@@ -22,11 +22,14 @@ from registrar import preview
 
 
 def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
-            options: ReaderOptions, keyed: bool) -> None:
+            options: ReaderOptions, issuer: str | None) -> None:
+    """`issuer`: the member id of --key's issuer, if given."""
+    keyed = issuer is not None
     if credential_type is None or input_path is None:
         fail("--dry-run needs --type and --input", 2)
     try:
-        registry_path, check = registry_check(credential_type, options, out_dir, None)
+        registry_path, check = registry_check(credential_type, options, out_dir, None,
+                                              issuer, dry_run=True)
         result = check_export(input_path, credential_type, options, check)
     except KeyboardInterrupt:
         stop_interrupted("the dry run stopped; nothing was issued or sent")
@@ -52,6 +55,10 @@ def _registry_line(path: Path, check: IssuedCheck, chosen: bool) -> str:
         return f"checked against the issued-students registry {path}" + (
             "" if chosen else " (without --key, the one found there; give --key to check "
                               "against the registry the issuer's jobs use)")
+    if chosen and path.exists():
+        return (f"the issued-students registry {path} records another issuer's jobs, not "
+                "read: none of this issuer's is named beside its key (its first real run "
+                "starts one beside --out)")
     if chosen:
         return f"no issued-students registry at {path}: no earlier job recorded there"
     return (f"students already issued were NOT looked for: without --key a dry run cannot "

@@ -113,7 +113,10 @@ def _register(job_dir: Path, manifest: dict[str, Any]) -> None:
     except (RegistryError, OSError, ValueError, KeyError) as exc:
         fail(f"the batch is on chain, but the issued-students registry was not updated: "
              f"{exc}; fix that and run senim issue --resume {job_dir}", 1)
-    click.echo(f"recorded {added} new student key(s) in the issued-students registry {path}")
+    # Several keys a student (IIN and student id): "48" of 24 graduates read as 48 people.
+    named = ", ".join(str(name) for name in manifest.get("unique", ()))
+    click.echo(f"recorded {added} new student key(s)" + (f" ({named} of each)" if named else "")
+               + f" in the issued-students registry {path}")
     pairs = corrections_of(job_dir)
     if pairs:
         click.echo(f"this job corrects {len(pairs)} earlier credential(s), which verify as "
@@ -306,7 +309,8 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if key_path is not None:  # the issuer's own registry, wherever the job's folder is
         options = registry_for_key(options, key_path, _say)
     if dry_run:
-        dry_run_export(credential_type, input_path, out_dir, options, key_path is not None)
+        issuer = None if key_path is None else load_key_or_fail(key_path).member_id.hex()
+        dry_run_export(credential_type, input_path, out_dir, options, issuer)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))

@@ -51,8 +51,17 @@ def status(node_url: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    sets = _validator_sets(node_url)
-    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets))
+    sets, listed = _validator_sets(node_url), _members(node_url)
+    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets, listed))
+
+
+def _members(node_url: str) -> list[dict[str, Any]]:
+    """The member records, best effort as the sets are."""
+    try:
+        answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
+        return list(answer["members"])
+    except (ClientError, *MALFORMED_ANSWER):
+        return []
 
 
 def _validator_sets(node_url: str) -> list[dict[str, Any]]:
@@ -84,8 +93,31 @@ def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[st
     return []
 
 
+def _retirement(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[str]:
+    """The retirement governance has approved for this node's own member: its node's
+    status read as an outage ('no quorum … nothing commits until enough of them
+    return'), with only its log saying why."""
+    member = info.get("member_id")
+    for record in listed:
+        retired = record.get("retired_height")
+        if record.get("member_id") != member or retired is None:
+            continue
+        name, height, retired = info["member"] or member, int(info["height"]), int(retired)
+        when = (f"is retired from the consortium from block {retired}"
+                if retired <= height + 2 else  # its peers drop it from block retired - 1
+                f"retires from the consortium at block {retired}, in {retired - height} "
+                "block(s)")
+        # In the node's own log's words (node.validators.own_retirement).
+        return [click.style(
+            f"retired   {name} {when}: from block {retired - 1} on, the other nodes no "
+            "longer connect to this one, so its chain stops there and its answers grow out "
+            "of date; stop it once it is no longer needed", fg="yellow")]
+    return []
+
+
 def _status_lines(info: dict[str, Any], node_url: str,
-                  sets: list[dict[str, Any]] | None = None) -> list[str]:
+                  sets: list[dict[str, Any]] | None = None,
+                  listed: list[dict[str, Any]] | None = None) -> list[str]:
     lines = [f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}",
              f"chain     {info['chain_id']}",
              f"height    {info['height']}  head {info['head_hash'][:16]}…  "
@@ -103,6 +135,8 @@ def _status_lines(info: dict[str, Any], node_url: str,
     # Best effort, as the sets were asked for: the status itself was read whole.
     with contextlib.suppress(*MALFORMED_ANSWER):
         lines += _scheduled_role(info, sets or [])
+    with contextlib.suppress(*MALFORMED_ANSWER):
+        lines += _retirement(info, listed or [])
     reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
     if isinstance(reachable, list) and isinstance(unreachable, list):
         total = len(reachable) + len(unreachable)

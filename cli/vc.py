@@ -47,7 +47,7 @@ from cli.spoken import (
     say,
 )
 from cli.verdict_words import print_verdict_words, verdict_sentence
-from cli.verify_files import DOCUMENT_FILE_BYTES_MAX
+from cli.verify_files import DOCUMENT_FILE_BYTES_MAX, refuse_out_over_input
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -148,6 +148,7 @@ EXPORT_TIMEOUT_S = 60.0
 def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                       status_base: str | None, language: str, timeout_s: float) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
+    refuse_out_over_input(file, out_file, "the VC")
     try:
         document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
                                                 "credential").data)

@@ -33,6 +33,18 @@ DOCUMENT_FILE_BYTES_MAX = 4 * MAX_ANSWER_BYTES
 HASH_CHUNK_BYTES = 1 << 20
 
 
+def refuse_out_over_input(file: Path, out_file: Path, what: str) -> None:
+    """Refuse an --out that names the input itself: writing `what` over it would replace the
+    holder's credential, and the values and salts of what it hides could not be had back."""
+    try:
+        same = out_file.exists() and os.path.samefile(file, out_file)
+    except OSError:
+        return  # an --out that cannot be looked at is reported when it is written
+    if same:
+        fail(f"--out {out_file} is the credential itself: writing {what} over it would lose "
+             "the original for good; give a new file for the copy", EXIT_BAD_INPUT)
+
+
 def _not_regular(path: Path, mode: int) -> NoReturn:
     refuse(Sentence("cli.file.not_regular", not_regular(path, mode, "document"), path=path,
                     kind=kind_of(mode)), EXIT_BAD_INPUT)

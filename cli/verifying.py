@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from cli.spoken import (
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
-from cli.verify_files import load_checked_json
+from cli.verify_files import load_checked_json, refuse_out_over_input
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
@@ -49,6 +50,8 @@ from storage.batch_tree import audit_path
 # credential files (diploma-*.json) mistakes a note for a credential.
 NOTES_DIR = "revocation-notes"
 EXIT_INVALID = 1
+ID_PREFIX_HEX_MIN = 8  # a credential's file name shows this much of its id
+STUDENT_FIELDS = ("iin", "student_id")  # what tells one holder from another
 DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
 
 manifest_option = click.option(
@@ -155,6 +158,7 @@ def _write_out(out_file: Path, document: Any) -> None:
 @lang_option
 def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> None:
     """Write a copy with some fields hidden (only salted hashes kept); it still verifies."""
+    refuse_out_over_input(file, out_file, "the copy with fields hidden")
     document = load_checked_json(file)
     if not isinstance(document, dict) or is_vc_document(document):
         refuse(_not_a_credential(file, document, InvalidDocument(
@@ -195,18 +199,36 @@ def _revocation_target(target: str, manifest_path: Path | None) -> tuple[Credent
                             tuple(doc.batch_path))
         return ref, path.parent / NOTES_DIR / f"{path.stem}.json"
     if manifest_path is None:
-        raise InvalidDocument("give a credential file, or an id with --manifest")
+        raise InvalidDocument(f"{target}: no such file; give a credential file, or an id "
+                              "with --manifest")
     manifest = load_checked_json(manifest_path)
     if not isinstance(manifest, dict):
         raise InvalidDocument(f"{manifest_path} is not a batch manifest")
     targets = [bytes.fromhex(t) for t in manifest["target_hashes"]]
-    wanted = bytes.fromhex(target)
-    if wanted not in targets:
-        raise InvalidDocument(f"credential {target} is not in {manifest_path}")
+    wanted = _credential_id(target, targets, manifest_path)
     index = targets.index(wanted)
     ref = CredentialRef(bytes.fromhex(manifest["batch_root"]), wanted, index,
                         tuple(audit_path(targets, index)))
     return ref, manifest_path.parent / NOTES_DIR / f"{target[:16]}.json"
+
+
+def _credential_id(target: str, targets: list[bytes], manifest_path: Path) -> bytes:
+    """The manifest's id that `target` names: all 64 hex digits, or a start of them that
+    only one credential of the batch has, as long as the one its file name shows."""
+    text = target.strip().lower()
+    if not (ID_PREFIX_HEX_MIN <= len(text) <= 64 and all(c in string.hexdigits for c in text)):
+        raise InvalidDocument(
+            f"{target!r} is no credential id: give the credential file, or its id as "
+            f"{manifest_path} lists it under target_hashes (64 hex digits, or at least the "
+            f"first {ID_PREFIX_HEX_MIN}, as its file name shows them: "
+            "diploma-00001-<id>.json)")
+    found = [t for t in targets if t.hex().startswith(text)]
+    if not found:
+        raise InvalidDocument(f"credential {target} is not in {manifest_path}")
+    if len(found) > 1:
+        raise InvalidDocument(f"{len(found)} credentials in {manifest_path} have an id "
+                              f"starting {target}: give more of its digits")
+    return found[0]
 
 
 def _keep_note(note: str, note_path: Path, ref: CredentialRef, reason: str) -> bytes:
@@ -280,9 +302,33 @@ def supersede_command(key_path: Path, target: str | None, replacement_file: Path
     except InvalidDocument as exc:
         _fail(f"{replacement_file}: {exc}", 2)
         raise
+    _refuse_another_students(Path(target), replacement, replacement_file)
     ref = CredentialRef(replacement.batch_root, replacement.target_hash,
                         replacement.batch_index, tuple(replacement.batch_path))
     _revoke(key_path, target, manifest_path, REASON_SUPERSEDED, note, ref, node_url)
+
+
+def _refuse_another_students(old_path: Path, new: ParsedDocument, new_path: Path) -> None:
+    """Refuse a correction that is another student's. The chain holds no names, so it
+    took `supersede ALICE --by BOB`, and Alice's diploma then read as 'superseded by' Bob's
+    for good. A correction may fix a student's IIN or their id, not both: when each
+    identifying field both files show differs, nothing is sent."""
+    if not old_path.is_file():
+        return  # an id with --manifest shows no values; _revoke reports a missing file
+    try:
+        document = load_checked_json(old_path)
+        if isinstance(document, dict) and is_vc_document(document):
+            document = native_of_senim_vc(document)
+        old = parse_document(document)
+    except (InvalidDocument, MalformedInput, ValueError, KeyError, TypeError):
+        return  # _revoke reports what is wrong with it
+    shown = [name for name in STUDENT_FIELDS if name in old.revealed and name in new.revealed]
+    if shown and all(old.revealed[name] != new.revealed[name] for name in shown):
+        said = "; ".join(f"{name} {old.revealed[name]} in {old_path}, {new.revealed[name]} "
+                         f"in {new_path}" for name in shown)
+        _fail(f"{new_path} is another student's credential ({said}): a correction "
+              "replaces the same student's; nothing sent (a credential issued to the wrong "
+              "student: senim revoke FILE --reason issued_in_error)", 2)
 
 
 def _revoke(key_path: Path, target: str, manifest_path: Path | None, reason: str,

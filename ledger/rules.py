@@ -201,8 +201,8 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
 
 def _require_ministry(sender: Member, action: str) -> None:
     if sender.role != "ministry":
-        # Of the roles only "employer" is said with a vowel.
-        article = "an" if sender.role[:1] in "aeiou" else "a"
+        # Of the roles only "employer" is said with a vowel ("a university", by its sound).
+        article = "an" if sender.role == "employer" else "a"
         raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is "
                          f"{article} {sender.role}")
 

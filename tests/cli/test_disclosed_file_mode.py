@@ -27,3 +27,24 @@ def test_a_disclosed_copy_is_owner_only(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert "A B" in copy.read_text()  # what was not hidden is there to protect
+
+
+def test_a_copy_is_never_written_over_the_credential_it_comes_from(tmp_path: Path) -> None:
+    """`--out` naming the input (or a link to it) would replace the holder's only full copy
+    with the disclosed one, whose hidden values and salts are gone for good."""
+    keys = KeyPair.generate()
+    batch = make_batch([{"full_name": "A B", "iin": "000000000001"}], "diploma", "t",
+                       keys.member_id, "U")
+    original = tmp_path / "diploma.json"
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    before = original.read_bytes()
+    (tmp_path / "link.json").symlink_to(original)
+    key_file = tmp_path / "k.key"
+    for out in (original, tmp_path / "link.json", tmp_path / "." / "diploma.json"):
+        for args in (["disclose", str(original), "--hide", "iin", "--out", str(out)],
+                     ["export-vc", str(original), "--key", str(key_file), "--out", str(out),
+                      "--node", "http://127.0.0.1:9"]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 2, (args, result.output)
+            assert "is the credential itself" in result.output, result.output
+            assert original.read_bytes() == before

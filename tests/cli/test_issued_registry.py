@@ -66,7 +66,7 @@ def test_a_student_already_issued_is_refused_by_row_then_issued_as_a_correction(
     code, output = issue("--input", str(export(folder / "class1.csv", [0, 1, 2])),
                          "--out", "class1")
     assert code == 0, output
-    assert "recorded 6 new student key(s)" in output  # IIN and student id of each
+    assert "recorded 6 new student key(s) (iin, student_id of each)" in output
     registry = folder / REGISTRY_NAME
     assert stat.S_IMODE(registry.stat().st_mode) == 0o600
     raw = registry.read_bytes()
@@ -343,3 +343,33 @@ def test_a_dry_run_without_the_key_says_it_did_not_look_for_students_issued(
         "already issued (give --key); nothing was sent")
     code, output = issue("--input", str(again), "--dry-run")  # given the key, it finds them
     assert code == 2 and "row 2, column 'iin'" in output and "already issued" in output
+
+
+def test_another_issuers_registry_in_the_folder_neither_blocks_nor_checks_a_first_job(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # On a testnet a school's first job went a folder below a university's registry: the
+    # real run was refused ("give --registry <the university's>", which is refused as
+    # another issuer's), and the dry run checked the school's rows against the
+    # university's registry, saying "checked against the issued-students registry …".
+    folder, node = work
+    university = folder / REGISTRY_NAME
+    assert issue("--input", str(export(folder / "a.csv", [0])), "--out", "uni")[0] == 0
+    school = KeyPair.generate()
+    save_key(folder / "school.key", school)
+    node.issuer = school
+
+    def school_issue(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["issue", "--key", "school.key", "--type",
+                                           "diploma", "--input",
+                                           str(export(folder / "s.csv", [0, 1])), *args])
+        assert "Traceback" not in result.output
+        return result.exit_code, result.output
+
+    code, output = school_issue("--dry-run")
+    assert code == 0, output
+    assert f"the issued-students registry {university} records another issuer's jobs, " \
+        "not read" in output.replace("\n", " ")
+    assert output.splitlines()[-1] == "dry run: 2 record(s) would be issued; nothing was sent"
+    code, output = school_issue("--out", "school/first")
+    assert code == 0, output
+    assert f"in the issued-students registry {folder / 'school' / REGISTRY_NAME}" in output

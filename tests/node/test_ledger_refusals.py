@@ -185,7 +185,8 @@ def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
     tx = build_transaction(net.university, CHAIN_ID,
                            AccreditPayload(net.university.member_id, ("diploma",), 0, 10**13),
                            1000)
-    assert_refused(chain, tx, "not_a_ministry")
+    refusal = assert_refused(chain, tx, "not_a_ministry")
+    assert refusal.message.endswith("sender is a university"), refusal.message  # "an university"
     tx = make_tx(net.employer, SuspendPayload(net.university.member_id, "other"))
     refusal = assert_refused(chain, tx, "not_a_ministry")
     assert refusal.message.endswith("sender is an employer"), refusal.message  # "a employer"

@@ -94,6 +94,8 @@ def test_accredit_and_suspend_take_a_name(tmp_path: Path, council: Council,
     assert suspended.exit_code == 0, suspended.output
     grants = load_accreditation(chain_client.chain.state, council.university.member_id).grants
     assert grants[0].suspended_height is not None
+    assert (f"suspended from height {grants[0].suspended_height}: what the issuer signs from "
+            "then on is refused") in suspended.output, suspended.output
     nobody = runner.invoke(main, ["suspend", "--key", key, "--issuer", "Narxoz",
                                   "--reason", "other"])
     assert nobody.exit_code == 2 and "--issuer 'Narxoz' is neither" in nobody.output

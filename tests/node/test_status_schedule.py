@@ -16,7 +16,11 @@ from aiohttp.test_utils import TestClient
 
 from cli.node_info import _status_lines
 from ledger.payloads import MemberAction, ProposePayload, VotePayload
-from ledger.payloads_consortium import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR
+from ledger.payloads_consortium import (
+    ACTION_ADD_VALIDATOR,
+    ACTION_REMOVE_VALIDATOR,
+    ACTION_RETIRE_MEMBER,
+)
 from node.service import NodeCore
 from tests.node.api_server import served_on_disk
 from tests.node.conftest import commit, make_tx
@@ -79,3 +83,28 @@ def test_a_governance_answer_of_another_shape_leaves_the_status_as_it_is() -> No
     for sets in ([{"from_height": "soon"}], [{"from_height": 9}], [{"from_height": 9,
                                                                     "validators": [1]}]):
         assert _status_lines(info, "http://127.0.0.1:1", sets) == plain
+
+
+async def test_a_member_governance_retires_is_told_its_node_follows_no_further(
+        kaznu_node: tuple[Client, NodeCore], council: Council) -> None:
+    """Its peers drop a retired member's node, which then read 'no quorum: 0 of 4
+    validators reachable; nothing commits until enough of them return', as an outage."""
+    client, core = kaznu_node
+
+    async def said() -> list[str]:
+        status = await (await client.get("/v1/status")).json()
+        listed = (await (await client.get("/v1/members")).json())["members"]
+        lines = [click.unstyle(line) for line in _status_lines(status, "http://node", [],
+                                                               listed)]
+        return [line for line in lines if line.startswith("retired")]
+
+    assert await said() == []
+    _approve(council, core, ACTION_RETIRE_MEMBER, 8)
+    told = await said()
+    assert len(told) == 1 and told[0].startswith(
+        "retired   KazNU retires from the consortium at block 8, in 6 block(s): from block 7 "
+        "on, the other nodes no longer connect to this one"), told
+    while core.chain.height < 6:  # its peers drop it from block 7, which it never gets
+        commit(core.chain, [])
+    assert (await said())[0].startswith(
+        "retired   KazNU is retired from the consortium from block 8: from block 7 on")

@@ -125,3 +125,40 @@ def test_cli_supersede(tmp_path: Path, net: Consortium,
     same = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[1]),
                                      "--by", str(files[1])])
     assert same.exit_code == 2 and "cannot replace itself" in same.output
+
+
+def test_cli_supersede_refuses_another_students_correction(
+        tmp_path: Path, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a testnet, `supersede ALICE --by BOB` was sent and taken (the chain holds no
+    names): Alice's diploma read 'superseded by' Bob's for good."""
+    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    _FakeNode.submitted = []
+    students = [{"full_name": "Aigerim Sadykova", "iin": "010101500013", "student_id": "S1"},
+                {"full_name": "Nurlan Abenov", "iin": "020202600024", "student_id": "S2"}]
+    old = make_batch(students, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    fixed = [{**students[0], "full_name": "Aigerim Sadykqyzy"},  # the name corrected
+             {**students[0], "iin": "010101500024"},  # the IIN corrected, same student id
+             students[1]]
+    corrected = make_batch(fixed, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
+    files = {}
+    for name, document in (("alice.json", documents_of(old)[0]),
+                           ("alice-name.json", documents_of(corrected)[0]),
+                           ("alice-iin.json", documents_of(corrected)[1]),
+                           ("bob.json", documents_of(corrected)[2])):
+        files[name] = tmp_path / name
+        files[name].write_text(json.dumps(document))
+    key = tmp_path / "kaznu.key"
+    save_key(key, net.university)
+
+    def supersede(by: str) -> Any:
+        return CliRunner().invoke(main, ["supersede", "--key", str(key),
+                                         str(files["alice.json"]), "--by", str(files[by])])
+
+    refused = supersede("bob.json")
+    assert refused.exit_code == 2, refused.output
+    assert "another student's credential" in refused.output
+    assert "iin 010101500013" in refused.output and "020202600024" in refused.output
+    assert _FakeNode.submitted == []
+    for by in ("alice-name.json", "alice-iin.json"):
+        assert supersede(by).exit_code == 0, by
+    assert len(_FakeNode.submitted) == 2
