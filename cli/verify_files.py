@@ -41,8 +41,9 @@ def refuse_out_over_input(file: Path, out_file: Path, what: str) -> None:
     except OSError:
         return  # an --out that cannot be looked at is reported when it is written
     if same:
-        fail(f"--out {out_file} is the credential itself: writing {what} over it would lose "
-             "the original for good; give a new file for the copy", EXIT_BAD_INPUT)
+        refuse(Sentence("cli.file.out_is_input", f"--out {out_file} is the credential itself: "
+                        f"writing {what} over it would lose the original for good; give a new "
+                        "file for the copy", path=out_file), EXIT_BAD_INPUT)
 
 
 def _not_regular(path: Path, mode: int) -> NoReturn:

@@ -48,3 +48,9 @@ def test_a_copy_is_never_written_over_the_credential_it_comes_from(tmp_path: Pat
             assert result.exit_code == 2, (args, result.output)
             assert "is the credential itself" in result.output, result.output
             assert original.read_bytes() == before
+    # said in the holder's language, as every line of these commands is
+    for lang, words in (("kk", "куәліктің өзі"), ("ru", "это сам документ")):
+        result = CliRunner().invoke(main, ["disclose", str(original), "--hide", "iin", "--out",
+                                           str(original), "--lang", lang])
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert original.read_bytes() == before
