@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import time
 import urllib.error
@@ -102,7 +103,21 @@ def unreachable(base_url: str, exc: Exception) -> Sentence:
         return Sentence("cli.node.not_tls", node=base_url,
                         plain=f"http://{base_url[len('https://'):]}")
     return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
-        "cli.node.unreachable_detail", str(exc)))
+        "cli.node.unreachable_detail", _why_unreachable(exc)))
+
+
+def _why_unreachable(exc: Exception) -> str:
+    """What an operator can act on, in place of urllib's '<urlopen error [Errno 111]
+    Connection refused>' (the other languages' sentence covers every cause at once)."""
+    cause = getattr(exc, "reason", exc)
+    if isinstance(cause, ConnectionRefusedError):
+        return ("nothing listens at that address: is the node running, and is it its API "
+                "address (api.listen in its config)?")
+    if isinstance(cause, socket.gaierror):
+        return "the host name is unknown: check its spelling"
+    if isinstance(cause, TimeoutError | socket.timeout):
+        return "it did not answer in time: is the address right, and the network up?"
+    return str(cause)
 
 
 class StateMoved(RemoteFactsError):

@@ -317,6 +317,9 @@ def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list
     result = CliRunner().invoke(main, [*command, "--node", DEAD_NODE])
     assert result.exit_code == 3, result.output  # EXIT_UNREACHABLE, not 1 (the node said no)
     assert "cannot reach the node" in result.output
+    # a port nothing listens on: said so, not as urllib's '[Errno 111] Connection refused'
+    assert "is the node running" in result.output and "Errno" not in result.output, \
+        result.output
 
 
 @pytest.mark.parametrize("command", [
