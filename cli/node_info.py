@@ -198,9 +198,13 @@ def _member_lines(answer: dict[str, Any]) -> list[str]:
     for member in answer["members"]:
         lines.append(f"{member['member_id']}  {member['name']} ({member['role']}): "
                      f"{_standing(member, height)}")
+        retired = member.get("retired_height")
+        gone = retired is not None and height is not None and retired <= height + 1
         for grant in member["accreditations"]:
+            state = (f"ended with its retirement at height {retired}: it signs nothing from "
+                     "then on" if gone else _grant_state(grant, now))
             lines.append(f"    accredited for {', '.join(grant['types'])} from "
-                         f"{grant['from']} until {grant['until']}; {_grant_state(grant, now)}")
+                         f"{grant['from']} until {grant['until']}; {state}")
     return lines
 
 

@@ -20,7 +20,7 @@ from ledger.verification import when
 DAY_MS = 86_400_000
 
 
-def _answer(**grant: Any) -> dict[str, Any]:
+def _answer(retired_height: int | None = None, **grant: Any) -> dict[str, Any]:
     now_ms = int(time.time() * 1000)
     period = {"types": ["diploma"], "from": when(now_ms - 400 * DAY_MS),
               "until": when(now_ms + 400 * DAY_MS), "granted_by": "aa" * 20,
@@ -30,11 +30,11 @@ def _answer(**grant: Any) -> dict[str, Any]:
     return {"height": 80, "members": [{
         "member_id": "bb" * 20, "name": "Қазақ-Британ техникалық университеті",
         "role": "university", "validator": False, "public_key": "cc" * 32, "on_chain": True,
-        "added_height": 4, "retired_height": None, "accreditations": [period]}]}
+        "added_height": 4, "retired_height": retired_height, "accreditations": [period]}]}
 
 
-def _standing(**grant: Any) -> str:
-    lines = cli.node_info._member_lines(_answer(**grant))
+def _standing(retired_height: int | None = None, **grant: Any) -> str:
+    lines = cli.node_info._member_lines(_answer(retired_height, **grant))
     assert lines[2].startswith("    accredited for diploma from "), lines
     return lines[2].rsplit("; ", 1)[1] if "; " in lines[2] else lines[2]
 
@@ -77,3 +77,11 @@ def test_a_default_term_past_the_calendar_is_a_usage_error() -> None:
                                        "--types", "diploma", "--from", "9996-01-01"])
     assert result.exit_code == 2, (result.output, result.exception)
     assert "past the year 9999: give --until" in result.output, result.output
+
+
+def test_a_retired_members_accreditation_is_not_active() -> None:
+    """Its period runs on, but a retired member signs nothing: 'active' beside the line
+    saying it is retired read as a university still issuing."""
+    assert _standing(retired_height=60) == ("ended with its retirement at height 60: it signs "
+                                            "nothing from then on")
+    assert _standing(retired_height=95) == "active"  # scheduled, not yet in effect
