@@ -154,6 +154,15 @@ class Accreditation:
                 return grant
         return None
 
+    def _lapse(self, credential_type: str, height: int, time_ms: int) -> str:
+        """Why no grant of a type covers this block: suspended, not begun, or ended."""
+        of_type = [g for g in self.grants if credential_type in g.types
+                   and g.granted_height <= height]
+        if any(g.suspended_height is not None and g.suspended_height <= height
+               for g in of_type):
+            return "suspended"
+        return "not begun" if any(time_ms < g.not_before_ms for g in of_type) else "ended"
+
     def why_not(self, credential_type: str, height: int, time_ms: int) -> tuple[str, str]:
         """(refusal code, sentence) for an issuance no grant covers: the exact cause.
 
@@ -165,8 +174,17 @@ class Accreditation:
         of_type = [g for g in known if credential_type in g.types]
         if not of_type:
             types = sorted({t for g in known for t in g.types})
+            # A type no grant covers at this block is named apart, with why, so that a
+            # suspended or ended one is not read as leave to issue it.
+            lapsed: dict[str, list[str]] = {}
+            for t in types:
+                if not any(g.covers(t, height, time_ms) for g in known):
+                    lapsed.setdefault(self._lapse(t, height, time_ms), []).append(t)
+            covered = [t for t in types if not any(t in named for named in lapsed.values())]
+            said = [", ".join(covered)] if covered else []
+            said += [f"{why}: {', '.join(named)}" for why, named in lapsed.items()]
             return "type_not_accredited", (f"not accredited for this type (accredited for: "
-                                           f"{', '.join(types)})")
+                                           f"{'; '.join(said)})")
         suspended = [g for g in of_type if g.suspended_height is not None
                      and g.suspended_height <= height and time_ms < g.not_after_ms]
         if suspended:

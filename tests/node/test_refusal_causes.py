@@ -68,6 +68,25 @@ def test_ended_for_one_type_while_accredited_for_another(chain: Chain,
     refusal = assert_refused(chain, make_tx(net.university, IssueBatchPayload(
         "attestat", os.urandom(32), 5)), "type_not_accredited")
     assert refusal.message.endswith("(accredited for: diploma, transcript)")
+    refusal = assert_refused(chain, make_tx(net.university, IssueBatchPayload(
+        "attestat", os.urandom(32), 5)), "type_not_accredited", time_ms=end + DAY_MS)
+    assert refusal.message.endswith("(accredited for: transcript; ended: diploma)")
+
+
+def test_a_type_refused_names_the_grants_that_no_longer_cover_apart(
+        chain: Chain, net: Consortium) -> None:
+    """'accredited for: certificate' of a suspended certificate grant read as leave to issue
+    certificates, and sent the registrar to the wrong ministry question."""
+    end = GENESIS_TIME_MS + 10 * DAY_MS
+    commit(chain, [accredit(net, net.university, ["certificate"]),
+                   accredit(net, net.university, ["diploma"], GENESIS_TIME_MS, end)])
+    commit(chain, [make_tx(net.ministry, SuspendPayload(net.university.member_id,
+                                                        "investigation"))])
+    commit(chain, [accredit(net, net.university, ["transcript"])])
+    refusal = assert_refused(chain, make_tx(net.university, IssueBatchPayload(
+        "attestat", os.urandom(32), 5)), "type_not_accredited", time_ms=end + DAY_MS)
+    assert refusal.message.endswith(
+        "(accredited for: transcript; suspended: certificate, diploma)"), refusal.message
 
 
 def test_verification_of_an_unaccredited_batch_names_the_cause(net: Consortium) -> None:
