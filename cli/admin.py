@@ -39,6 +39,7 @@ def _date_ms(value: str, option: str) -> int:
 
 
 DEFAULT_YEARS = 5  # an accreditation's usual term
+DAY_MS_UTC = 86_400_000  # a UTC day: POSIX time counts no leap seconds
 
 
 def _years_later(time_ms: int, years: int) -> int:
@@ -54,6 +55,12 @@ def _years_later(time_ms: int, years: int) -> int:
     except ValueError:
         later = start.replace(year=start.year + years, day=28)
     return int(later.timestamp() * 1000)
+
+
+def _today_ms(now_ms: int) -> int:
+    """The start of today (UTC), as --from's default: a whole day, as its help says and as
+    `senim members` then shows it; it was the minute before the command ran."""
+    return now_ms - now_ms % DAY_MS_UTC
 
 
 @click.command()
@@ -81,7 +88,7 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
         if ctype not in CREDENTIAL_TYPES:
             fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
     now_ms = int(time.time() * 1000)
-    start_ms = _date_ms(start, "--from") if start else now_ms - 60_000
+    start_ms = _date_ms(start, "--from") if start else _today_ms(now_ms)
     end_ms = _date_ms(end, "--until") if end else _years_later(start_ms, DEFAULT_YEARS)
     inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
                 "--until must be after --from")

@@ -85,3 +85,9 @@ def test_a_retired_members_accreditation_is_not_active() -> None:
     assert _standing(retired_height=60) == ("ended with its retirement at height 60: it signs "
                                             "nothing from then on")
     assert _standing(retired_height=95) == "active"  # scheduled, not yet in effect
+
+
+def test_the_default_start_is_today_as_a_whole_day() -> None:
+    """'--from: default today' gave the minute before the command ran (14:31:52 UTC)."""
+    assert cli.admin._today_ms(_ms(2026, 12, 3, 14, 32, 52) + 417) == _ms(2026, 12, 3, 0)
+    assert cli.admin._today_ms(_ms(2026, 12, 3, 0)) == _ms(2026, 12, 3, 0)
