@@ -121,6 +121,9 @@ def load_manifest(job_dir: Path) -> dict[str, Any]:
     path = job_dir / MANIFEST_NAME
     if job_dir.exists() and not job_dir.is_dir():
         raise JobError(f"{job_dir} is a file, not an issuing job's folder", 2)
+    if not job_dir.exists():  # a mistyped folder: "holds no manifest" read as a broken job
+        raise NoJob(f"there is no folder {job_dir}: give the --out folder of the job to "
+                    "finish", 2)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

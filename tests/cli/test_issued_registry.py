@@ -225,6 +225,10 @@ def test_resume_of_a_file_says_it_is_no_job_folder(work: tuple[Path, AccreditedN
     result = CliRunner().invoke(main, ["issue", "--resume", "a-file"])
     assert result.exit_code == 2 and result.output == (
         "error: a-file is a file, not an issuing job's folder\n")
+    # a mistyped folder is named as missing, not as a job that lost its manifest
+    missing = CliRunner().invoke(main, ["issue", "--resume", "jobs/2062"])
+    assert missing.exit_code == 2 and missing.output == (
+        "error: there is no folder jobs/2062: give the --out folder of the job to finish\n")
 
 
 def test_a_job_a_folder_deeper_does_not_start_a_registry_of_its_own_unasked(
