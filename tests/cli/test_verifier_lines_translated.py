@@ -318,7 +318,9 @@ def test_a_console_that_lacks_a_letter_gets_the_verdict_not_a_traceback(
     """A Windows code page or a legacy kk_KZ/ru_RU locale has no '✔', and cp1251 and KOI8-R
     no Kazakh letters: the verdict is printed with those escaped, exit 1 as in UTF-8, and
     --json is the same JSON."""
-    named = files["pdf"].with_name("Әлия-диплом.pdf")  # a name the console cannot show
+    # A name the console cannot show: Kazakh Cyrillic, the Kazakh Latin alphabet's á (in no
+    # Cyrillic code page; Python's escape '\\xe1' is no JSON), and one past U+FFFF.
+    named = files["pdf"].with_name("Әлия-Álıa-\U0001f393-диплом.pdf")
     named.write_bytes(files["pdf"].read_bytes())
     pdf = str(named)
     for lang, json_flag in (("kk", ()), ("ru", ()), ("en", ()), ("kk", ("--json",))):
