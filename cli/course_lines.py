@@ -44,7 +44,7 @@ def _line(words: Words, line: dict[str, Any]) -> str:
     return f"{number}. " + " · ".join(parts)
 
 
-def course_lines(words: Words, facts: Any) -> list[str]:
+def course_lines(words: Words, facts: object) -> list[str]:
     """The lines to print after the checks: a heading, then each course line shown."""
     lines = facts.get("course_lines") if isinstance(facts, dict) else None
     if not isinstance(lines, list) or not lines:

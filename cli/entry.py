@@ -7,21 +7,44 @@ This module imports nothing heavy itself, so the guard is in place at once.
 
 from __future__ import annotations
 
+import codecs
 import sys
 
 EXIT_INTERRUPTED = 130  # as cli.errors says, which this module must not import yet
 
 
+def _json_escaped(error: UnicodeError) -> tuple[str, int]:
+    """What a console cannot show, as JSON's own escapes: '\\u00e1' for 'á', a surrogate
+    pair for a character past U+FFFF. Python's backslashreplace writes '\\xe1' and
+    '\\U0001f600', which no JSON reader takes: a name in the Kazakh Latin alphabet (Á, á,
+    none of them in cp1251) made senim verify --json print what was no JSON."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escaped = []
+    for char in error.object[error.start:error.end]:  # bounded: the characters refused
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            escaped.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            escaped.append(f"\\u{code:04x}")
+    return "".join(escaped), error.end
+
+
+JSON_ESCAPE = "senim-json-escape"
+codecs.register_error(JSON_ESCAPE, _json_escaped)
+
+
 def _unencodable_replaced() -> None:
     """A console whose encoding lacks a character the command prints (a Windows code page
     such as cp1251 or cp866, or a legacy kk_KZ PT154 or ru_RU KOI8-R locale: none has
-    '✔', and only PT154 the Kazakh letters) gets it escaped ('\\u04d9'), as stderr
-    already does, rather than the command ending in a UnicodeEncodeError traceback in
+    '✔', and only PT154 the Kazakh letters) gets it escaped as JSON escapes it ('\\u04d9':
+    `_json_escaped`), rather than the command ending in a UnicodeEncodeError traceback in
     place of its verdict. Escaped, not replaced by '?': --json output stays the same JSON
     (an escape inside a string is JSON's own), with no letter of a name lost."""
     stdout = sys.stdout
     if getattr(stdout, "errors", None) == "strict" and hasattr(stdout, "reconfigure"):
-        stdout.reconfigure(errors="backslashreplace")
+        stdout.reconfigure(errors=JSON_ESCAPE)
 
 
 def run() -> None:

@@ -16,6 +16,7 @@ credential it names stops the command with one line per row, and nothing is sent
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from node.files import load_key
 # Supersedes sent before waiting for them: well under a node's per-sender mempool cap,
 # and each wait is one long poll.
 IN_FLIGHT_MAX = 64
-# Seconds each group may take to commit once sent.
+# Seconds each group may take to commit once sent: one deadline for the group, not a wait
+# per row (a node that commits nothing, its quorum gone, held 64 rows a minute each).
 COMMIT_WAIT_S = 60.0
 # Rows whose problem is listed before "… and N more".
 PROBLEMS_SHOWN_MAX = 20
@@ -131,8 +133,9 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                     click.echo(f"row {pair.row}: not sent, the node is busy ({exc.code})")
                     continue
                 _refused(pair, exc.code, str(exc), tally)
+        deadline = time.monotonic() + COMMIT_WAIT_S
         for pair, tx_id in sent:
-            result = node.wait(tx_id, COMMIT_WAIT_S)
+            result = node.wait(tx_id, max(0.0, deadline - time.monotonic()))
             if result["status"] == "committed":
                 tally["superseded"] += 1
                 click.echo(f"row {pair.row}: superseded {pair.old.target_hash.hex()[:16]}… "

@@ -167,6 +167,12 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                         else "cli.file.not_credential", str(exc), path=file), EXIT_USAGE)
     except ConfigError as exc:
         refuse(Sentence("cli.key.unfit", str(exc), path=key_path), EXIT_USAGE)
+    if keys.member_id != parsed.issuer:
+        # Said before the node is asked: no answer of its makes another member's key fit
+        # (a node down said only that, and the key was refused once the node was back).
+        refuse(Sentence("cli.vc.not_exported", f"{key_path}: this key is not the credential's "
+                        "issuer: only the issuer may sign its credentials as VCs", path=file),
+               EXIT_USAGE)
     client = NodeClient(node_url, timeout_s)
     try:
         with overall_deadline(timeout_s):  # a node that never answers held it for minutes

@@ -7,14 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
 from click.testing import CliRunner, Result
 
+from cli import supersede_job
+from cli.client import NodeClient
 from cli.job_folder import CORRECTIONS_NAME
 from cli.main import main
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
-from ledger.payloads import IssueBatchPayload
+from ledger.identity import KeyPair
+from ledger.payloads import CredentialRef, IssueBatchPayload
 from ledger.transactions import Transaction
 from ledger.verification import verify_credential
 from node.files import save_key
@@ -94,3 +100,41 @@ async def test_every_pair_of_a_corrections_job_is_superseded_in_one_command(
             verdict = verify_credential(document, facts, CHAIN_ID)
             assert verdict.status == "superseded", verdict.reason
     core.public_work.close()
+
+
+class _NodeCommittingNothing:
+    """Takes every supersede and commits none (its quorum gone); each wait runs its time
+    out on the test's clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    def status(self) -> dict[str, object]:
+        return {"chain_id": CHAIN_ID, "height": 7}
+
+    def submit(self, tx: Transaction) -> str:
+        return tx.tx_id.hex()
+
+    def wait(self, tx_id: str, timeout_s: float) -> dict[str, object]:
+        self.waits.append(timeout_s)
+        self.clock[0] += timeout_s
+        return {"status": "pending"}
+
+
+def test_a_node_that_commits_nothing_holds_a_group_one_deadline_not_one_per_row(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each row used to wait COMMIT_WAIT_S of its own: 64 rows a minute each, over an hour
+    a group, before the command said anything of the node."""
+    clock = [0.0]
+    monkeypatch.setattr(supersede_job, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    node = _NodeCommittingNothing(clock)
+    pairs = [supersede_job.Pair(row, CredentialRef(bytes([row]) * 32, bytes([row + 1]) * 32, 0,
+                                                   ()),
+                                CredentialRef(bytes([row + 2]) * 32, bytes([row + 3]) * 32, 0,
+                                              ()))
+             for row in range(1, 6)]
+    tally = {"superseded": 0, "already": 0, "refused": 0, "pending": 0}
+    supersede_job._group(cast(NodeClient, node), KeyPair.generate(), pairs, tally)
+    assert tally["pending"] == 5
+    assert clock[0] == supersede_job.COMMIT_WAIT_S, node.waits

@@ -20,13 +20,14 @@ from click.testing import CliRunner, Result
 
 from cli import sharing, verify_command, verify_files
 from cli.main import main
+from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
 from node.i18n import catalogue
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
 from tests.e2e.processes import senim_executable
-from tests.node.conftest import Consortium, make_consortium
+from tests.node.conftest import Consortium, documents_of, make_consortium
 
 net, node_url = set_changes.net, set_changes.node_url  # the fixtures: a node and a diploma
 LANGS = ("kk", "ru")
@@ -248,13 +249,21 @@ def test_no_line_of_these_commands_is_an_english_literal() -> None:
 
 
 def test_an_unknown_key_holder_prints_no_traceback(tmp_path: Path) -> None:
-    """export-vc given a key file of another member: refused in words, exit 2."""
+    """export-vc given a key file of another member: refused in words, exit 2, before the
+    node is asked (the node here is down: it was 'unreachable', exit 3, and the key was
+    refused only once the node was back). The document is a real credential: '{}' was
+    refused as no credential before the key was looked at."""
     key = tmp_path / "stranger.key"
     save_key(key, KeyPair.generate())
+    university = make_consortium().university
+    batch = make_batch([{"full_name": "Graduate", "programme": "Informatics"}], "diploma",
+                       "senim-test", university.member_id, "KazNU")
     document = tmp_path / "diploma.json"
-    document.write_text("{}", "utf-8")
-    said_in_every_language("export-vc", str(document), "--key", str(key), "--out",
-                           str(tmp_path / "vc.json"), "--node", DOWN, code=2)
+    document.write_text(json.dumps(documents_of(batch)[0]), "utf-8")
+    said = said_in_every_language("export-vc", str(document), "--key", str(key), "--out",
+                                  str(tmp_path / "vc.json"), "--node", DOWN, code=2)
+    assert "this key is not the credential's issuer" in said["en"].output
+    assert not (tmp_path / "vc.json").exists()
 
 
 def test_every_key_the_command_line_says_is_in_the_catalogue() -> None:
@@ -309,7 +318,9 @@ def test_a_console_that_lacks_a_letter_gets_the_verdict_not_a_traceback(
     """A Windows code page or a legacy kk_KZ/ru_RU locale has no '✔', and cp1251 and KOI8-R
     no Kazakh letters: the verdict is printed with those escaped, exit 1 as in UTF-8, and
     --json is the same JSON."""
-    named = files["pdf"].with_name("Әлия-диплом.pdf")  # a name the console cannot show
+    # A name the console cannot show: Kazakh Cyrillic, the Kazakh Latin alphabet's á (in no
+    # Cyrillic code page; Python's escape '\\xe1' is no JSON), and one past U+FFFF.
+    named = files["pdf"].with_name("Әлия-Álıa-\U0001f393-диплом.pdf")
     named.write_bytes(files["pdf"].read_bytes())
     pdf = str(named)
     for lang, json_flag in (("kk", ()), ("ru", ()), ("en", ()), ("kk", ("--json",))):

@@ -142,6 +142,7 @@ def credential(tmp_path: Path) -> Path:
                        keys.member_id, "U")
     path = tmp_path / "diploma.json"
     path.write_text(json.dumps(documents_of(batch)[0]), "utf-8")
+    save_key(path.with_name("issuer.key"), keys)  # its issuer's, for export-vc
     return path
 
 
@@ -242,7 +243,6 @@ def test_export_vc_gives_up_at_its_deadline_and_writes_nothing(
     finished its headers held it for minutes (70 s a request), with nothing said."""
     node = serve(endless_headers)
     key = credential.with_name("issuer.key")
-    save_key(key, KeyPair.generate())
     out = credential.with_name("diploma.vc.json")
     code, stdout, err, took = verify(str(credential), "--key", str(key), "--out", str(out),
                                      "--node", node.url, "--timeout", "1", "--lang", "kk",

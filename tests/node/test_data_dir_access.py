@@ -17,6 +17,7 @@ import pytest
 
 from ledger.errors import ConfigError
 from node.config import load_config, render_config
+from node.files import account
 from node.start_checks import check_before_start
 from tests.node.node_folders import write_lone_validator
 
@@ -61,7 +62,7 @@ def test_a_data_dir_its_user_may_not_read_is_refused(
     denied(monkeypatch, tmp_path / "data", may=0)
     with pytest.raises(ConfigError) as refused:
         check_before_start(config)
-    me = "root (uid 0)" if os.geteuid() == 0 else ""
+    me = account(os.geteuid())  # the data dir's owner too: the tests made it
     said = str(refused.value)
     assert said.startswith(f"node.data_dir: {tmp_path / 'data'}: {me}"), said
     assert said.endswith(f", who runs the node, may not read it (owner {me}, mode 0700); the "
