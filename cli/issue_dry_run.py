@@ -20,6 +20,10 @@ from cli.issue_checks import IssuedCheck, ReaderOptions, check_export, registry_
 from cli.issue_job import stop_interrupted
 from registrar import preview
 
+# Whom an issuer's records are of, as its registrar says it: an employer's HR officer
+# issues to employees (the registry keeps its name, a file's).
+HOLDERS = {"employment": "employees"}
+
 
 def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
             options: ReaderOptions, issuer: str | None) -> None:
@@ -35,7 +39,8 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         stop_interrupted("the dry run stopped; nothing was issued or sent")
     click.echo(preview(result))
     unchecked = check.registry is None and not keyed and not options.registry
-    click.echo(_registry_line(registry_path, check, keyed or bool(options.registry)))
+    holders = HOLDERS.get(credential_type, "students")
+    click.echo(_registry_line(registry_path, check, keyed or bool(options.registry), holders))
     if check.corrected:
         click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
                    f"(first: row {min(check.corrected)})")
@@ -43,12 +48,12 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         fail(f"{result.problem_count} problem(s): nothing would be issued", 2)
     if unchecked:
         click.echo(f"dry run: {result.count} record(s) read clean, NOT checked against the "
-                   "students this issuer was already issued (give --key); nothing was sent")
+                   f"{holders} this issuer was already issued (give --key); nothing was sent")
         return
     click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
 
 
-def _registry_line(path: Path, check: IssuedCheck, chosen: bool) -> str:
+def _registry_line(path: Path, check: IssuedCheck, chosen: bool, holders: str) -> str:
     """Which registry the rows were checked against, or why none was; `chosen`: the
     registry is the issuer's (by --key) or the registrar's (--registry)."""
     if check.registry is not None:
@@ -61,7 +66,7 @@ def _registry_line(path: Path, check: IssuedCheck, chosen: bool) -> str:
                 "starts one beside --out)")
     if chosen:
         return f"no issued-students registry at {path}: no earlier job recorded there"
-    return (f"students already issued were NOT looked for: without --key a dry run cannot "
+    return (f"{holders} already issued were NOT looked for: without --key a dry run cannot "
             f"find the issuer's issued-students registry (named beside its key), and there "
             f"is none at {path}; give --key KEY (the key the real run signs with), or "
             f"--registry FILE, to have each row checked as the real run checks it")

@@ -347,6 +347,15 @@ def test_a_dry_run_without_the_key_says_it_did_not_look_for_students_issued(
         "already issued (give --key); nothing was sent")
     code, output = issue("--input", str(again), "--dry-run")  # given the key, it finds them
     assert code == 2 and "row 2, column 'iin'" in output and "already issued" in output
+    # an employer's HR officer issues to employees, and is told of them
+    staff = Path(__file__).parents[2] / "configs" / "registrar" / "1c_zup_employees.csv"
+    result = CliRunner().invoke(main, ["issue", "--dry-run", "--type", "employment", "--input",
+                                       str(staff), "--mapping", "1c-zup"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        "dry run: 5 record(s) read clean, NOT checked against the employees this issuer was "
+        "already issued (give --key); nothing was sent")
+    assert "students" not in result.output.replace("issued-students", "")
 
 
 def test_another_issuers_registry_in_the_folder_neither_blocks_nor_checks_a_first_job(
