@@ -256,9 +256,24 @@ async def _verify_document_route(request: web.Request) -> web.Response:
 def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
     document = parse_json(body)
     with CommittedView(core.chain) as view:
-        facts = ViewFacts(view, f"node {core.keys.member_id.hex()[:12]} at height "
-                          f"{view.height}", core.chain)
+        described = f"node {core.keys.member_id.hex()[:12]} at height {view.height}"
+        facts = ViewFacts(view, described, core.chain)
+        cut_off = _cut_off(facts, core.keys.member_id, view.height)
+        if cut_off:
+            facts = ViewFacts(view, described + cut_off, core.chain)
         return verify_credential(document, facts, core.chain_id).to_json()
+
+
+def _cut_off(facts: ViewFacts, member_id: bytes, height: int) -> str:
+    """What a verifier must know of a node whose own member governance retired: its peers
+    drop it from the block before, so its chain stops there, and a revocation after it
+    never reaches it, though its verdicts still read 'as of' its last block."""
+    member = facts.member(member_id)
+    if member is None or member.retired_height is None or member.retired_height > height + 1:
+        return ""
+    return (f" (this node's member, {member.name}, left the consortium at block "
+            f"{member.retired_height}: its chain stops there and later revocations do not "
+            "reach it; verify against another member's node)")
 
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:

@@ -4,9 +4,12 @@ retirement takes effect, which governance scheduled blocks earlier."""
 from __future__ import annotations
 
 from ledger.chain import Chain
-from ledger.payloads import ACTION_RETIRE_MEMBER
+from ledger.credentials import make_batch
+from ledger.payloads import ACTION_RETIRE_MEMBER, IssueBatchPayload
 from node.validators import next_member_retirement, own_retirement, peer_keys
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving
+from tests.node.conftest import CHAIN_ID, accredit, commit, documents_of, make_tx
 from tests.node.test_governance import approve, commit_until, make_council, member_action
 
 
@@ -32,3 +35,32 @@ def test_a_retired_members_node_may_connect_until_the_block_before_its_retiremen
     allowed = peer_keys(chain.state, chain.height)
     assert university not in allowed and council.ministry2.public_key in allowed
     assert next_member_retirement(chain.state, chain.height) is None
+
+
+async def test_a_retired_members_node_says_so_beside_each_verdict() -> None:
+    """Its peers drop it, so a revocation after its last block never reaches it, though
+    its verdicts still read 'as of' that block: an employer verifying against its own
+    retired node was not told."""
+    council = make_council()
+    kv = MemoryStore()
+    core = api_core(council.university, council.genesis, kv)
+    chain = core.chain
+    commit(chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
+    batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
+                       council.university.member_id, "KazNU")
+    commit(chain, [make_tx(council.university, IssueBatchPayload("diploma", batch.root, 1))])
+    document = documents_of(batch)[0]
+    try:
+        async with serving(core) as client:
+            before = await (await client.post("/v1/verify", json=document)).json()
+            assert before["valid"] and "left the consortium" not in before["source"]
+            retired = chain.height + 5
+            approve(chain, council, member_action(ACTION_RETIRE_MEMBER, council.university),
+                    retired)
+            commit_until(chain, retired - 1)  # its last block
+            after = await (await client.post("/v1/verify", json=document)).json()
+    finally:
+        kv.close()
+    assert after["valid"], after  # issued while a member: still genuine
+    assert ("this node's member, KazNU, left the consortium at block "
+            f"{retired}: its chain stops there") in after["source"], after["source"]
