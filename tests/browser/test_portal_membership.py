@@ -15,6 +15,7 @@ import pytest
 
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
 from tests.browser.test_portal_browser import open_portal, paste_and_check, spoken_date
+from tests.browser.test_portal_node_answers import ANSWER_NEXT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -22,19 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
 PROPOSAL = "5a" * 32
 LEFT_AT = "2025-03-01 09:00:00 UTC"
 
-# The page's next verification request is answered with this verdict instead of the node's.
-ANSWER_NEXT = """
-const body = arguments[0];
-const real = window.fetch;
-window.fetch = (path, options) => {
-  if (/verify/.test(String(path))) {
-    window.fetch = real;
-    return Promise.resolve(new Response(JSON.stringify(body),
-      {status: 200, headers: {'Content-Type': 'application/json'}}));
-  }
-  return real(path, options);
-};
-"""
 LEFT = {"en": "{name} left the consortium on {date}; this document was issued before that",
         "ru": "Организация «{name}» вышла из консорциума {date}; этот документ выдан раньше",
         "kk": "«{name}» консорциумнан шықты (күні — {date}); бұл құжат одан бұрын"}

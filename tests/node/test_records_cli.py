@@ -219,16 +219,23 @@ def test_recognise_bad_course_list_is_one_line(tmp_path: Path, net: Consortium,
     assert not (tmp_path / "r.json").exists() and fake_node.submitted == []
 
 
+def _original_transcript(tmp_path: Path, net: Consortium,
+                         monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A transcript of KazNU's in a file, its check against a node left out (no node)."""
+    original = tmp_path / "original.json"
+    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)
+    return original
+
+
 def test_recognise_reads_a_course_list_as_excel_saves_it(
         tmp_path: Path, net: Consortium, fake_node: type[_Node],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Excel saves the rows of its used range, empty ones too (";;;"), which read as a
     # course with no code; and its plain "CSV" is cp1251, refused by the byte that failed.
-    original = tmp_path / "original.json"
-    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
-                       net.university.member_id, "KazNU")
-    original.write_text(json.dumps(documents_of(batch)[0]))
-    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)  # no node
+    original = _original_transcript(tmp_path, net, monkeypatch)
     text = ("from_code;from_field;as_code;as_title_ru;credits\r\n"
             "INF1101;course.01;ИНФ101;Информатика;5\r\n;;;;\r\n;;;;\r\n")
     courses = tmp_path / "courses.csv"
@@ -251,11 +258,7 @@ def test_a_recognised_course_passed_is_recorded_as_its_code(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The receiving office types the grade as it reads on the original: a word was refused
     # as no letter, and any other word is still refused, naming the codes.
-    original = tmp_path / "original.json"
-    batch = make_batch([transcript_record()], "transcript", CHAIN_ID,
-                       net.university.member_id, "KazNU")
-    original.write_text(json.dumps(documents_of(batch)[0]))
-    monkeypatch.setattr(cli.records, "_check_original", lambda document, url: None)  # no node
+    original = _original_transcript(tmp_path, net, monkeypatch)
     courses = tmp_path / "courses.csv"
     args = ["recognise", "--key", _key(tmp_path, net), "--original", str(original),
             "--courses", str(courses), "--out"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,19 +106,31 @@ async def node(tmp_path: Path, net: Consortium) -> AsyncIterator[VcNode]:
         "diploma", batch.root, len(RECORDS)))])
     save_key(tmp_path / "issuer.json", KeyPair.from_seed(b"\x44" * 32))  # not a member
     save_key(tmp_path / "vc-issuer.json", net.university)
-    token_file = tmp_path / "token"
+    try:
+        async with vc_served(core, tmp_path, tmp_path / "vc-issuer.json") as (client, app):
+            yield VcNode(client, core, net, batch, net.university, app)
+    finally:
+        kv.close()
+
+
+@asynccontextmanager
+async def vc_served(core: NodeCore, folder: Path, issuer_key: Path
+                    ) -> AsyncIterator[tuple[TestClient[web.Request, web.Application],
+                                             web.Application]]:
+    """`core`'s API with the VC routes, issuing with `issuer_key` for a caller with TOKEN
+    (kept 0600 in `folder`), and its engine running; both stopped on the way out."""
+    token_file = folder / "token"
     token_file.write_text(TOKEN)
     token_file.chmod(0o600)
     app = make_app(core, "vc-node")
-    configure_vc(app, tmp_path / "vc-issuer.json", token_file, "https://node.senim.test")
+    configure_vc(app, issuer_key, token_file, "https://node.senim.test")
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
         async with running_engine(core):
-            yield VcNode(client, core, net, batch, net.university, app)
+            yield client, app
     finally:
         await client.close()
-        kv.close()
 
 
 async def post(node: VcNode, path: str, body: Any, status: int,

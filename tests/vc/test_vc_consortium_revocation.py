@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.genesis import Genesis, GenesisMember
@@ -31,16 +31,13 @@ from ledger.rules import load_batch
 from ledger.transactions import Transaction
 from ledger.vc.export import to_vc
 from ledger.vc.status import bit_is_set, decode_list
-from node.api import make_app
 from node.files import save_key
 from node.service import NodeCore
-from node.vc_api import configure_vc
 from storage.batch_tree import audit_path
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core
 from tests.node.conftest import CHAIN_ID, YEAR_MS, commit, documents_of, keys_from, make_tx
-from tests.node.engine_node import running_engine
-from tests.vc.conftest import RECORDS, TOKEN
+from tests.vc.conftest import RECORDS, vc_served
 
 DEADLINE_S = 30.0
 RETIRED_AT = 7
@@ -76,18 +73,8 @@ async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     while chain.height < min(retired_at, RETIRED_AT):
         commit(chain, [])
     save_key(tmp_path / "vc-issuer.json", KeyPair.from_seed(b"\x44" * 32))
-    token_file = tmp_path / "token"
-    token_file.write_text(TOKEN)
-    token_file.chmod(0o600)
-    app = make_app(core, "vc-node")
-    configure_vc(app, tmp_path / "vc-issuer.json", token_file, "https://node.senim.test")
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        async with running_engine(core):
-            yield Node(client, core, batch)
-    finally:
-        await client.close()
+    async with vc_served(core, tmp_path, tmp_path / "vc-issuer.json") as (client, _app):
+        yield Node(client, core, batch)
 
 
 async def _committed(node: Node, tx: Transaction) -> None:
