@@ -18,9 +18,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from registrar.academic import line_problem
-from registrar.formats import FormatError, check_value
+from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
@@ -346,6 +347,10 @@ class Validator:
         missing = [p.name for p in group.parts if p.required and p.name not in parts]
         if missing and not target.number and f"{target.field}.{missing[0]}" not in header_of:
             return None  # one row per course: its header's missing-column said it once
+        if not missing and parts.get("grade") not in GRADE_SCALE and _zero(parts.get("points")):
+            # Some exports write 0 points on a pass or word-graded line for "none": it is
+            # what an empty cell says, and the line is recorded with no points.
+            del parts["points"]
         bad = None if missing else line_problem(parts) if self.schema.check_totals else None
         if missing or bad:
             part, message = (missing[0], f"{where} lacks {missing[0]}"
@@ -385,3 +390,10 @@ class Validator:
                 ok = False
         return ok
 
+
+def _zero(value: str | None) -> bool:
+    """Whether a course line's points read as zero (0, 0.0, 0.00 as formats give them)."""
+    try:
+        return value is not None and Decimal(value) == 0
+    except ArithmeticError:
+        return False

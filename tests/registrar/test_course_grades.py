@@ -58,6 +58,18 @@ def test_a_grade_that_is_neither_is_refused_at_its_row_and_column(
     assert result.records == []
 
 
+@pytest.mark.parametrize("zero", ["0", "0.00", "0,0"])
+def test_a_pass_with_zero_points_reads_as_none(tmp_path: Path, zero: str) -> None:
+    """Some exports write 0 points on a pass line where others leave the cell empty: it
+    was refused by row ('leave its points empty'), a whole class over one cell."""
+    rows = transcript_rows(gpa="4.0", total="7", second=course("PE1", "2", "зачтено", "",
+                                                               zero))
+    result = read_export(write_csv(tmp_path / "t.csv", rows), "transcript")
+    assert result.problems == [], [str(p) for p in result.problems]
+    line = json.loads(result.records[0]["course.02"])
+    assert line["grade"] == "pass" and "points" not in line
+
+
 def test_a_word_grade_in_its_band_with_its_numeric_is_accepted(tmp_path: Path) -> None:
     rows = transcript_rows(gpa="4.0", total="7", second=course("PE1", "2", "хорошо", "75", ""))
     result = read_export(write_csv(tmp_path / "t.csv", rows), "transcript")
