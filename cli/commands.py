@@ -139,12 +139,19 @@ class Judged(Protocol):
 
 def print_verdict(verdict: Judged, file_line: str, after: list[str]) -> None:
     """The verdict in colour, the file it is about, each check, then the `after` lines."""
-    colour = "green" if verdict.valid else "red"
     label = "VALID" if verdict.valid else verdict.status.upper()
-    click.secho(f"{label}: {verdict.reason}", fg=colour, bold=True)
-    click.echo(f"  file:   {file_line}")
-    for number, check in enumerate(verdict.checks, start=1):
-        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
-        click.echo(f"  {number}. {mark} {check.detail}")
+    lay_out_verdict(verdict.valid, f"{label}: {verdict.reason}", f"file:   {file_line}",
+                    [(check.ok, check.detail) for check in verdict.checks], after)
+
+
+def lay_out_verdict(valid: bool, headline: str, file_line: str,
+                    checks: list[tuple[bool, str]], after: list[str]) -> None:
+    """A verdict's lines in any language: the headline in colour, the file, each check
+    marked passed or failed and numbered, then the `after` lines."""
+    click.secho(headline, fg="green" if valid else "red", bold=True)
+    click.echo(f"  {file_line}")
+    for number, (ok, said) in enumerate(checks, start=1):
+        mark = click.style("✔", fg="green") if ok else click.style("✘", fg="red")
+        click.echo(f"  {number}. {mark} {said}")
     for line in after:
         click.echo(f"  {line}")

@@ -13,9 +13,7 @@ import json
 import re
 from typing import Any
 
-import click
-
-from cli.commands import Judged
+from cli.commands import Judged, lay_out_verdict
 from cli.language import Words
 from ledger.verification import Check
 
@@ -226,10 +224,6 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
 def print_verdict_words(verdict: Judged, words: Words, sentence: str, file_line: str,
                         document: Any, after: list[str]) -> None:
     """As cli.commands.print_verdict lays a verdict out, in `words`' language."""
-    click.secho(sentence, fg="green" if verdict.valid else "red", bold=True)
-    click.echo(f"  {words.t('cli.file')}: {file_line}")
-    for number, check in enumerate(verdict.checks, start=1):
-        mark = click.style("✔", fg="green") if check.ok else click.style("✘", fg="red")
-        click.echo(f"  {number}. {mark} {check_words(check, verdict, words, document)}")
-    for line in after:
-        click.echo(f"  {line}")
+    lay_out_verdict(verdict.valid, sentence, f"{words.t('cli.file')}: {file_line}",
+                    [(check.ok, check_words(check, verdict, words, document))
+                     for check in verdict.checks], after)

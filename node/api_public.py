@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ledger.errors import MalformedInput
 from ledger.light_client import SetChangeProof
+from ledger.rules import load_member
 from ledger.verification import verify_anchor, verify_credential, when
 from node.client_limits import ClientLimits
 from node.http_limits import http_error, json_error, read_body
@@ -256,19 +257,17 @@ async def _verify_document_route(request: web.Request) -> web.Response:
 def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:
     document = parse_json(body)
     with CommittedView(core.chain) as view:
-        described = f"node {core.keys.member_id.hex()[:12]} at height {view.height}"
+        described = (f"node {core.keys.member_id.hex()[:12]} at height {view.height}"
+                     + _cut_off(view, core.keys.member_id))
         facts = ViewFacts(view, described, core.chain)
-        cut_off = _cut_off(facts, core.keys.member_id, view.height)
-        if cut_off:
-            facts = ViewFacts(view, described + cut_off, core.chain)
         return verify_credential(document, facts, core.chain_id).to_json()
 
 
-def _cut_off(facts: ViewFacts, member_id: bytes, height: int) -> str:
+def _cut_off(view: CommittedView, member_id: bytes) -> str:
     """What a verifier must know of a node whose own member governance retired: its peers
     drop it from the block before, so its chain stops there, and a revocation after it
     never reaches it, though its verdicts still read 'as of' its last block."""
-    member = facts.member(member_id)
+    member, height = load_member(view.state, member_id), view.height
     if member is None or member.retired_height is None or member.retired_height > height + 1:
         return ""
     return (f" (this node's member, {member.name}, left the consortium at block "

@@ -91,6 +91,19 @@ async def _committed(node: Node, tx: Transaction) -> None:
         assert time.monotonic() < deadline, f"not committed in {DEADLINE_S} s"
 
 
+async def _verify_vc(node: Node, index: int) -> tuple[int, dict[str, Any]]:
+    """The VC-API's answer to KazNU's VC of the batch's credential `index`: status, body."""
+    kaznu = keys_from("kaznu")
+    on_chain = load_batch(node.core.chain.state, kaznu.member_id, node.batch.root)
+    assert on_chain is not None
+    vc = to_vc(documents_of(node.batch)[index], kaznu, "https://node.senim.test",
+               on_chain.height, on_chain.time_ms, on_chain.time_ms)
+    response = await node.client.post("/credentials/verify",
+                                      data=json.dumps({"verifiableCredential": vc}))
+    body: dict[str, Any] = await response.json()
+    return response.status, body
+
+
 async def _bits(node: Node) -> bytes:
     path = "/credentials/status/" + (keys_from("kaznu").member_id + node.batch.root).hex()
     listed = await (await node.client.get(path)).json()
@@ -111,14 +124,8 @@ async def test_the_consortiums_revocation_is_in_the_list_and_the_vc_verdict(
     bits = await _bits(node)
     assert bit_is_set(bits, 2) and not bit_is_set(bits, 1)
 
-    on_chain = load_batch(node.core.chain.state, kaznu.member_id, node.batch.root)
-    assert on_chain is not None
-    vc = to_vc(documents_of(node.batch)[2], kaznu, "https://node.senim.test", on_chain.height,
-               on_chain.time_ms, on_chain.time_ms)
-    response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": vc}))
-    refused = await response.json()
-    assert response.status == 400 and refused["errors"][0]["title"] == "revoked", refused
+    status, refused = await _verify_vc(node, 2)
+    assert status == 400 and refused["errors"][0]["title"] == "revoked", refused
     facts = refused["verdict"]["facts"]
     assert facts["revoked_by"] == "consortium"
     assert facts["revoked_by_proposal"] == propose.tx_id.hex()
@@ -128,15 +135,8 @@ async def test_the_consortiums_revocation_is_in_the_list_and_the_vc_verdict(
 async def test_a_vc_of_a_university_still_leaving_is_not_said_to_have_left(node: Node) -> None:
     """Its retirement approved but ahead: the VC-API's verdict says it leaves, as
     `/v1/verify` does, not that it left at a block the chain has not reached."""
-    kaznu = keys_from("kaznu")
-    on_chain = load_batch(node.core.chain.state, kaznu.member_id, node.batch.root)
-    assert on_chain is not None
-    vc = to_vc(documents_of(node.batch)[0], kaznu, "https://node.senim.test", on_chain.height,
-               on_chain.time_ms, on_chain.time_ms)
-    response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": vc}))
-    result = await response.json()
-    assert response.status == 200, result
+    status, result = await _verify_vc(node, 0)
+    assert status == 200, result
     verdict = result["verdict"]
     assert verdict["facts"]["issuer_retired_height"] == RETIRED_AT + 100
     assert verdict["facts"].get("issuer_leaves") is True, verdict
