@@ -145,6 +145,12 @@ def _employment(check: Check, words: Words, facts: dict[str, Any]) -> str:
     if e.get("current"):
         text = words.t("detail.employment.current", **params,
                        asOf=words.t("asof.block", height=e.get("as_of_height", "")))
+    elif "employer_left_height" in e:
+        left = e["employer_left_height"]
+        text = (words.t("detail.employment.employer_left_on", **params, height=left,
+                        leftDate=words.date(e["employer_left_at"]))
+                if e.get("employer_left_at") else
+                words.t("detail.employment.employer_left", **params, height=left))
     elif "end_recorded_at_height" in e:
         text = words.t("detail.employment.ended", **params,
                        height=e["end_recorded_at_height"])

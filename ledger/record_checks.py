@@ -3,7 +3,8 @@
 - transcripts and attestats: the course lines and subject grades shown, and how
   many the holder hid;
 - employment: "employed from ... to ..." from the end the employer recorded on
-  chain, or "currently employed ... as of block H";
+  chain, or "currently employed ... as of block H", or, for an employer that has left
+  the consortium with no end recorded, that the chain cannot tell;
 - recognition: the original transcript it names is checked on chain as well
   (its batch under its issuer, its issuer's accreditation, and whether it has
   since been revoked), from the reference alone: the original's hidden lines
@@ -153,6 +154,17 @@ def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
                                    "current": False}
         return Finding("employment", True, f"employed{as_what}{since} to "
                        f"{doc.revealed['end_date']} (as issued)")
+    left = facts_out.get("issuer_retired_height")
+    if isinstance(left, int) and not facts_out.get("issuer_leaves"):
+        # A retired employer signs nothing from its retirement, an end included, so
+        # "currently employed" would be said of a company that may be long closed.
+        left_at = facts_out.get("issuer_left_at")
+        facts_out["employment"] = {"start_date": start, "end_date": None, "current": False,
+                                   "employer_left_height": left,
+                                   **({"employer_left_at": left_at} if left_at else {})}
+        return Finding("employment", True, f"employed{as_what}{since}; the employer left the "
+                       f"consortium at height {left} with no end recorded, and can record "
+                       "none since: whether it continues is not known from the chain")
     facts_out["employment"] = {"start_date": start, "end_date": None, "current": True,
                                "as_of_height": facts.height}
     as_of = f"as of block {facts.height}" if facts.height is not None else "no end recorded"

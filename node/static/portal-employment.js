@@ -25,6 +25,12 @@ export function employmentDetail(check, doc, verdict, status) {
       ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
       : t('asof.block', { height });
     text = t('detail.employment.current', { ...params, asOf });
+  } else if (e.employer_left_height !== undefined) {
+    const height = String(e.employer_left_height);
+    text = e.employer_left_at
+      ? t('detail.employment.employer_left_on', { ...params, height,
+        leftDate: formatDate(e.employer_left_at) })
+      : t('detail.employment.employer_left', { ...params, height });
   } else if (e.end_recorded_at_height !== undefined) {
     text = t('detail.employment.ended', { ...params, height: String(e.end_recorded_at_height) });
   } else {

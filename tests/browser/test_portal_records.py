@@ -23,6 +23,7 @@ from tests.browser.test_portal_browser import (
     shown_fields,
     spoken_date,
 )
+from tests.browser.test_portal_node_answers import ANSWER_NEXT
 from tests.browser.test_portal_vc_tables import table
 from tests.e2e.harness import Consortium, Member, NodeProcess
 from tests.node.academic_fixtures import COURSES, GPA, TOTAL_CREDITS
@@ -192,6 +193,40 @@ def test_the_verdict_says_whether_the_employment_goes_on(records: Records, brows
     height = node_facts(records, records.current)["employment"]["as_of_height"]
     now = EMPLOYED_NOW[lang].format(start=spoken_date("2024-09-02", lang), height=height)
     assert " " + now.split(": ", 1)[1] in sentence, sentence
+
+
+EMPLOYER_LEFT = {
+    "en": "Employed as Data engineer at Kaspi Bank since {start}; the employer left the "
+          "consortium on {left} (block 40) without recording an end",
+    "ru": "Принят(а) на работу в должности «Data engineer» в организации «Kaspi Bank» с "
+          "{start}; работодатель вышел из консорциума {left} (блок 40), не записав окончания",
+    "kk": "«Kaspi Bank» ұйымында «Data engineer» лауазымында жұмысқа қабылданған; басталған "
+          "күні — {start}. Жұмыс беруші жұмыстың аяқталғанын жазбай, {left} күні (40 блок) "
+          "консорциумнан шықты"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_employer_that_left_is_not_said_to_employ_still(records: Records, browser: Any,
+                                                           lang: str) -> None:
+    # A retired employer can record no end: "currently employed" was said of it for good.
+    # The node's real verdict of the current record, with the facts a node gives once its
+    # employer has left (tests/node/test_retired_employer.py has the ledger give them).
+    _code, answer = records.node.post_json(
+        "/v1/verify", json.loads(records.current.read_text(encoding="utf-8")))
+    left_at = "2025-03-01 09:00:00 UTC"
+    answer["facts"].update({"issuer_retired_height": 40, "issuer_left_at": left_at})
+    answer["facts"]["employment"] = {"start_date": "2024-09-02", "end_date": None,
+                                     "current": False, "employer_left_height": 40,
+                                     "employer_left_at": left_at}
+    open_portal(browser, records.node.url + "/", lang)
+    browser.execute_script(ANSWER_NEXT, answer)
+    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    assert status == "valid"
+    expected = EMPLOYER_LEFT[lang].format(start=spoken_date("2024-09-02", lang),
+                                          left=spoken_date(left_at, lang))
+    assert expected in sentence, sentence
+    assert expected in checks_said(browser)["employment"]
+    assert_in_page_language(lang, checks_said(browser))
 
 
 # A recognition's lines are the courses it recognises: its check is named so, not as a
