@@ -7,9 +7,12 @@ consortium's revocation, portal-language.js holds the words), with translations
 for Kazakh, Russian and English (node/static/i18n/, which `senim verify` reads too:
 node/i18n.py). The server's only part is to pick the first language from the browser's
 Accept-Language (or `?lang=`) and to serve the bundle's files. The page keeps the
-document in the
-browser and posts it only to a verify route (/v1/verify, or /credentials/verify
-for a W3C VC).
+document in the browser and posts it only to a verify route (/v1/verify, or
+/credentials/verify for a W3C VC).
+
+The holder's page (`/holder`, holder.js) makes the copy a graduate gives a reader: the
+fields they untick hidden, in the browser, as `senim disclose` hides them, so the
+document is not sent anywhere; and a link that opens the copy on this portal.
 """
 
 from __future__ import annotations
@@ -77,21 +80,26 @@ def pick_language(accept_language: str | None, asked: str | None = None) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
-def page_html(language: str) -> bytes:
-    template, _ = BUNDLE["index.html"]
+# The pages, each served at its own path with the language put in; not as static files.
+PAGES = {"/": "index.html", "/holder": "holder.html"}
+
+
+def page_html(language: str, page: str = "index.html") -> bytes:
+    template, _ = BUNDLE[page]
     return template.replace(b"{{LANG}}", language.encode())
 
 
 async def portal_page(request: web.Request) -> web.Response:
     language = pick_language(request.headers.get("Accept-Language"), request.query.get("lang"))
-    return web.Response(body=page_html(language), content_type="text/html", charset="utf-8",
+    body = page_html(language, PAGES[request.path])
+    return web.Response(body=body, content_type="text/html", charset="utf-8",
                         headers={**SECURITY_HEADERS, "Vary": "Accept-Language",
                                  "Cache-Control": "no-cache", "Content-Language": language})
 
 
 async def static_file(request: web.Request) -> web.Response:
     found = BUNDLE.get(request.match_info["path"])
-    if found is None or request.match_info["path"] == "index.html":
+    if found is None or request.match_info["path"] in PAGES.values():
         raise web.HTTPNotFound()
     body, content_type = found
     return web.Response(body=body, content_type=content_type, charset="utf-8",
@@ -99,5 +107,6 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 def add_portal_routes(app: web.Application) -> None:
-    app.router.add_get("/", portal_page)
+    for path in PAGES:
+        app.router.add_get(path, portal_page)
     app.router.add_get("/static/{path:.+}", static_file)

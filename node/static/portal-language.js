@@ -110,7 +110,7 @@ export function applyLanguage(lang) {
   document.querySelectorAll('[data-i18n-aria-label]').forEach((el) => {
     el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
   });
-  document.title = t('page.title');
+  document.title = t(document.body.dataset.titleKey || 'page.title');
   document.querySelectorAll('[data-lang-choice]').forEach((b) => {
     b.setAttribute('aria-pressed', String(b.dataset.langChoice === state.lang));
   });

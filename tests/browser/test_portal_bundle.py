@@ -129,18 +129,35 @@ def test_bundle_loads_nothing_from_elsewhere() -> None:
     assert b'name="viewport"' in BUNDLE["index.html"][0]
 
 
-def test_every_module_the_page_needs_is_in_the_bundle_and_preloaded() -> None:
+def _imports(script: str) -> set[str]:
+    return set(re.findall(r"^import .* from '\./([\w.-]+)';$",
+                          BUNDLE[script][0].decode("utf-8"), re.M))
+
+
+@pytest.mark.parametrize(("page", "entry"), [("index.html", "portal.js"),
+                                             ("holder.html", "holder.js")])
+def test_every_module_the_page_needs_is_in_the_bundle_and_preloaded(page: str,
+                                                                    entry: str) -> None:
     # A module missing from the bundle stops the whole page, not one feature.
-    html = BUNDLE["index.html"][0].decode("utf-8")
-    assert re.findall(r'<script type="module" src="/static/([\w.-]+)"', html) == ["portal.js"]
+    html = BUNDLE[page][0].decode("utf-8")
+    assert re.findall(r'<script type="module" src="/static/([\w.-]+)"', html) == [entry]
     preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w.-]+)"', html))
-    imported = {name for path, (body, _type) in BUNDLE.items() if path.endswith(".js")
-                for name in re.findall(r"^import .* from '\./([\w.-]+)';$",
-                                       body.decode("utf-8"), re.M)}
+    needed, pending = set(), [entry]
+    while pending:
+        for name in _imports(pending.pop()) - needed:
+            assert name in BUNDLE, (entry, name)
+            needed.add(name)
+            pending.append(name)
+    assert preloaded == needed, (sorted(preloaded), sorted(needed))
+
+
+def test_every_script_is_a_pages_or_imported() -> None:
     scripts = {path for path in BUNDLE if path.endswith(".js")}
-    assert imported <= scripts, sorted(imported - scripts)
-    assert imported | {"portal.js"} == scripts, sorted(scripts - imported - {"portal.js"})
-    assert preloaded == imported, (sorted(preloaded), sorted(imported))
+    imported = {name for script in scripts for name in _imports(script)}
+    assert scripts == imported | set(PAGE_SCRIPTS), sorted(scripts - imported)
+
+
+PAGE_SCRIPTS = ("portal.js", "holder.js")
 
 
 @pytest.mark.parametrize(("header", "asked", "expected"), [

@@ -19,7 +19,7 @@ from tests.node.api_server import api_core, serving
 from tests.node.conftest import Consortium
 
 # Served by the portal's own routes, which are pages rather than API.
-PORTAL_PATHS = {"/", "/static/{path}"}
+PORTAL_PATHS = {"/", "/holder", "/static/{path}"}
 Client = TestClient[web.Request, web.Application]
 
 

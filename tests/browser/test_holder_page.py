@@ -1,0 +1,127 @@
+"""The holder's page (/holder) in a real Chromium against a real node: a graduate opens
+their diploma file, hides what the reader does not need, and gets a copy (a file saved,
+its text, a link) that is exactly what `senim disclose` makes and that the portal finds
+genuine, with the hidden fields hidden; a file that is no credential, a W3C VC, an empty
+or a damaged one is refused in a sentence of the page's language."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.credential_documents import disclose
+from node.i18n import catalogue
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import (
+    PAGE_TIMEOUT_S,
+    open_portal,
+    screenshot,
+    shown_fields,
+    verdict,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+PERSONAL = ["iin", "birth_date", "student_id"]
+
+
+def _open(browser: Any, credentials: Credentials, lang: str, path: Path) -> None:
+    open_portal(browser, credentials.node.url + "/holder", lang)
+    browser.find_element("id", "file").send_keys(str(path))
+
+
+def _copy(browser: Any, hidden: list[str]) -> dict[str, Any]:
+    """The copy's text, once it hides exactly `hidden`."""
+    def ready() -> dict[str, Any] | None:
+        text = browser.execute_script("return document.getElementById('copy-text').value")
+        if not text:
+            return None
+        copy: dict[str, Any] = json.loads(text)
+        hashed = sorted(n for n, e in copy["fields"].items() if "hash" in e)
+        return copy if hashed == sorted(hidden) else None
+    found: dict[str, Any] = wait_for(ready, PAGE_TIMEOUT_S, f"a copy hiding {hidden}")
+    return found
+
+
+def _refusal(browser: Any) -> tuple[str, str]:
+    def said() -> tuple[str, str] | None:
+        key, text = browser.execute_script(
+            "const v = document.getElementById('verdict');"
+            "return [v.dataset.said || '', v.textContent];")
+        return (key, text) if key else None
+    found: tuple[str, str] = wait_for(said, PAGE_TIMEOUT_S, "the page's refusal")
+    return found
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_graduate_hides_personal_details_and_the_copy_verifies(
+        credentials: Credentials, browser: Any, lang: str, tmp_path: Path) -> None:
+    original = credentials.document(credentials.valid)
+    browser.execute_cdp_cmd("Page.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(tmp_path)})
+    _open(browser, credentials, lang, credentials.valid)
+    wait_for(lambda: browser.find_element("id", "choose").is_displayed(), PAGE_TIMEOUT_S,
+             "the list of fields")
+    assert _copy(browser, []) == original  # nothing hidden until the graduate says so
+    browser.find_element("id", "hide-personal").click()
+    hidden = [name for name in PERSONAL if name in original["fields"]]
+    assert hidden, sorted(original["fields"])
+    expected = disclose(original, hidden)
+    assert _copy(browser, hidden) == expected
+    words = catalogue(lang)
+    summary = browser.find_element("id", "summary").text
+    assert words["field.iin"] in summary and f"{len(hidden)}" in summary, summary
+    # a field unticked by hand is hidden too
+    browser.find_element("css selector", "input[data-field='gpa']").click()
+    assert _copy(browser, [*hidden, "gpa"]) == disclose(original, [*hidden, "gpa"])
+    browser.find_element("css selector", "input[data-field='gpa']").click()
+    assert _copy(browser, hidden) == expected
+    screenshot(browser, credentials, f"holder-{lang}")
+
+    browser.find_element("id", "save").click()
+    saved = tmp_path / (credentials.valid.stem + "-shared.json")
+    wait_for(lambda: saved.exists() and saved.stat().st_size > 0, PAGE_TIMEOUT_S,
+             "the saved copy")
+    assert json.loads(saved.read_text(encoding="utf-8")) == expected
+
+    browser.find_element("id", "link").click()
+    link = wait_for(lambda: browser.find_element("id", "link-text").get_attribute("value"),
+                    PAGE_TIMEOUT_S, "the link")
+    assert link.startswith(credentials.node.url + "/#docz="), link
+    browser.get(link)
+    status, _sentence = verdict(browser)
+    assert status == "valid"
+    fields = shown_fields(browser)
+    assert fields["iin"][1] == words["document.hidden"], fields["iin"]
+    assert original["fields"]["full_name"]["value"] in fields["full_name"][1]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_what_is_no_credential_is_refused_in_the_pages_language(
+        credentials: Credentials, browser: Any, lang: str, tmp_path: Path) -> None:
+    document = credentials.document(credentials.valid)
+    damaged = json.loads(json.dumps(document))
+    damaged["fields"]["gpa"]["salt"] = "zz"
+    vc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+          "type": ["VerifiableCredential"], "credentialSubject": {"id": "x"}}
+    newer = dict(document, format="senim-credential/v9")
+    cases = {"empty.json": (b"", "holder.error.empty"),
+             "diploma.pdf": (b"%PDF-1.7\n...", "holder.error.not_credential"),
+             "list.json": (b"[1, 2]", "holder.error.not_credential"),
+             "vc.json": (json.dumps(vc).encode(), "holder.error.vc"),
+             "newer.json": (json.dumps(newer).encode(), "holder.error.newer"),
+             "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged")}
+    words = catalogue(lang)
+    for name, (body, key) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(body)
+        _open(browser, credentials, lang, path)
+        said_key, text = _refusal(browser)
+        assert said_key == key, (name, said_key, text)
+        assert text == words[key].replace("{field}", "gpa"), (name, text)
+        assert not browser.find_element("id", "choose").is_displayed(), name
