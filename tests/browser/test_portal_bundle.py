@@ -142,7 +142,8 @@ def test_every_module_the_page_needs_is_in_the_bundle_and_preloaded(page: str,
     html = BUNDLE[page][0].decode("utf-8")
     assert re.findall(r'<script type="module" src="/static/([\w.-]+)"', html) == [entry]
     preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w.-]+)"', html))
-    needed, pending = set(), [entry]
+    needed: set[str] = set()
+    pending = [entry]
     while pending:
         for name in _imports(pending.pop()) - needed:
             assert name in BUNDLE, (entry, name)
