@@ -3,6 +3,7 @@
 // browser, as `senim disclose` makes it: each hidden field's value and salt are replaced by
 // the field's salted hash, which the verification needs and which tells nothing. So the
 // document never leaves the browser, and the copy still verifies.
+import { takeFiles } from './portal-files.js';
 import { $, applyLanguage, formatDate, has, loadStrings, state, t } from './portal-language.js';
 
 const FORMATS = ['senim-credential/v1', 'senim-credential/v2'];
@@ -223,26 +224,7 @@ async function link() {
 // ---- wiring -----------------------------------------------------------------------------
 function wire(wordsLoaded) {
   const later = (then) => wordsLoaded.then(then, () => {});
-  $('file').addEventListener('change', (e) => {
-    const file = e.target.files && e.target.files[0];
-    e.target.value = '';  // the same file picked again is read again
-    if (file) later(() => readFile(file));
-  });
-  const drop = $('drop');
-  ['dragenter', 'dragover'].forEach((n) => drop.addEventListener(n, (e) => {
-    e.preventDefault();
-    drop.classList.add('over');
-  }));
-  ['dragleave', 'drop'].forEach((n) => drop.addEventListener(n, () => {
-    drop.classList.remove('over');
-  }));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (file) later(() => readFile(file));
-  });
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => e.preventDefault());
+  takeFiles((file) => later(() => readFile(file)));
   $('show-all').addEventListener('click', () => { held.hidden.clear(); draw(); });
   $('hide-personal').addEventListener('click', () => {
     PERSONAL.filter((n) => n in held.doc.fields).forEach((n) => held.hidden.add(n));

@@ -5,6 +5,7 @@
 // fragment), asks the node and wires the page; portal-verdict.js says the answer, and
 // portal-language.js holds the words in Kazakh, Russian and English.
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
+import { takeFiles } from './portal-files.js';
 import { render, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
@@ -187,29 +188,7 @@ function wire() {
   $('verify').addEventListener('click', () => withWords(verify));
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
-  $('file').addEventListener('change', (e) => {
-    const file = e.target.files && e.target.files[0];
-    // Emptied, so that picking the same file again (a new copy saved over a damaged one)
-    // is a change, and is read again.
-    e.target.value = '';
-    if (file) withWords(() => readFile(file));
-  });
-  const drop = $('drop');
-  ['dragenter', 'dragover'].forEach((name) => drop.addEventListener(name, (e) => {
-    e.preventDefault();
-    drop.classList.add('over');
-  }));
-  ['dragleave', 'drop'].forEach((name) => drop.addEventListener(name, () => {
-    drop.classList.remove('over');
-  }));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (file) withWords(() => readFile(file));
-  });
-  // A file dropped outside the zone would otherwise replace the page.
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => e.preventDefault());
+  takeFiles((file) => withWords(() => readFile(file)));
   document.querySelectorAll('[data-lang-choice]').forEach((b) => {
     b.addEventListener('click', () => applyLanguage(b.dataset.langChoice));
   });
