@@ -81,13 +81,16 @@ def pick_language(accept_language: str | None, asked: str | None = None) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
-# The pages, each served at its own path with the language put in; not as static files.
+# The pages, each served at its own path with the language put in, and the top they share
+# (the language switch); none of them as a static file.
 PAGES = {"/": "index.html", "/holder": "holder.html"}
+PAGE_TOP = "top.html"
 
 
 def page_html(language: str, page: str = "index.html") -> bytes:
     template, _ = BUNDLE[page]
-    return template.replace(b"{{LANG}}", language.encode())
+    return template.replace(b"{{TOP}}", BUNDLE[PAGE_TOP][0]).replace(b"{{LANG}}",
+                                                                     language.encode())
 
 
 async def portal_page(request: web.Request) -> web.Response:
@@ -100,7 +103,7 @@ async def portal_page(request: web.Request) -> web.Response:
 
 async def static_file(request: web.Request) -> web.Response:
     found = BUNDLE.get(request.match_info["path"])
-    if found is None or request.match_info["path"] in PAGES.values():
+    if found is None or request.match_info["path"] in (*PAGES.values(), PAGE_TOP):
         raise web.HTTPNotFound()
     body, content_type = found
     return web.Response(body=body, content_type=content_type, charset="utf-8",

@@ -23,6 +23,7 @@ from tests.browser.test_portal_browser import (
     verdict,
     wait_for,
 )
+from tests.e2e.harness import http
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -125,3 +126,23 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
         assert said_key == key, (name, said_key, text)
         assert text == words[key].replace("{field}", "gpa"), (name, text)
         assert not browser.find_element("id", "choose").is_displayed(), name
+
+
+def test_the_page_shares_the_portals_top_and_its_templates_are_not_served(
+        credentials: Credentials, browser: Any) -> None:
+    code, headers, body = http("GET", credentials.node.url + "/holder?lang=ru")
+    assert code == 200 and "default-src 'self'" in headers["Content-Security-Policy"]
+    page = body.decode("utf-8")
+    assert '<html lang="ru">' in page and 'data-lang-choice="kk"' in page
+    assert "{{" not in page, page[:400]
+    for template in ("index.html", "holder.html", "top.html"):
+        assert http("GET", f"{credentials.node.url}/static/{template}")[0] == 404, template
+    open_portal(browser, credentials.node.url + "/holder", "kk")
+    assert browser.find_element("tag name", "h1").text == catalogue("kk")["holder.heading"]
+    assert browser.title == catalogue("kk")["holder.title"]
+    browser.find_element("css selector", "[data-lang-choice='en']").click()
+    assert browser.find_element("tag name", "h1").text == catalogue("en")["holder.heading"]
+    # the portal links here, in its own language
+    open_portal(browser, credentials.node.url + "/", "ru")
+    link = browser.find_element("css selector", "a[href='/holder']")
+    assert link.text == catalogue("ru")["foot.holder"]
