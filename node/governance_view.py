@@ -1,4 +1,9 @@
-"""What `GET /v1/governance` answers: policy, voters, validator sets and proposals."""
+"""What `GET /v1/governance` answers: policy, voters, validator sets and proposals.
+
+A `revoke_credentials` proposal lists each credential it names (at most
+MAX_REVOKED_PER_PROPOSAL), so that a ministry can see what it votes for, and `senim
+governance revoke` can see that a credential is in an open proposal already; the answer
+lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays bounded."""
 
 from __future__ import annotations
 
@@ -13,7 +18,13 @@ from ledger.governance import (
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
-from ledger.payloads import AddMemberAction, RevokeCredentialAction, RulesVersionAction
+from ledger.payloads import (
+    AddMemberAction,
+    CredentialRef,
+    RevokeCredentialAction,
+    RevokeCredentialsAction,
+    RulesVersionAction,
+)
 from ledger.rules import StateReader, load_member
 from ledger.rules_version import (
     MAX_KNOWN_RULES_VERSION,
@@ -39,11 +50,18 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
     if isinstance(action, RulesVersionAction):
         return {"action": action.action, "rules_version": action.version}
     if isinstance(action, RevokeCredentialAction):
-        ref = action.credential
         return {"action": action.action, **_member(state, action.issuer),
-                "batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex(),
-                "index": ref.index, "revocation_reason": action.reason}
+                **_credential(action.credential), "revocation_reason": action.reason}
+    if isinstance(action, RevokeCredentialsAction):
+        return {"action": action.action, **_member(state, action.issuer),
+                "credentials": [_credential(ref) for ref in action.credentials],
+                "revocation_reason": action.reason}
     return {"action": action.action, **_member(state, action.member)}
+
+
+def _credential(ref: CredentialRef) -> dict[str, Any]:
+    return {"batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex(),
+            "index": ref.index}
 
 
 def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, Any]:
