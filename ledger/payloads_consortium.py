@@ -24,6 +24,7 @@ from ledger.payload_fields import (
 )
 from ledger.payloads_credentials import MAX_AUDIT_PATH, MAX_BATCH_COUNT, CredentialRef
 from ledger.rules_version import MAX_RULES_VERSION
+from storage.batch_tree import split_hashes
 
 KIND_ROTATE_KEY = "rotate_key"
 KIND_REPORT_COMPROMISE = "report_compromise"
@@ -193,9 +194,8 @@ def _ref_of(entry: WireValue, number: int) -> CredentialRef:
     index = int.from_bytes(entry[2 * HASH_BYTES:_ENTRY_HEAD_BYTES], "big")
     if index > MAX_BATCH_COUNT:
         raise MalformedInput(f"{what}: its leaf index must be at most {MAX_BATCH_COUNT}")
-    path = entry[_ENTRY_HEAD_BYTES:]
     return CredentialRef(entry[:HASH_BYTES], entry[HASH_BYTES:2 * HASH_BYTES], index,
-                         tuple(path[i:i + HASH_BYTES] for i in range(0, len(path), HASH_BYTES)))
+                         tuple(split_hashes(entry[_ENTRY_HEAD_BYTES:])))
 
 
 @dataclass(frozen=True)

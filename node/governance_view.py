@@ -11,9 +11,10 @@ from typing import Any
 
 from ledger.governance import (
     Proposal,
+    load_open_ids,
     load_policy,
+    load_proposal,
     load_voters,
-    open_proposals,
     recent_proposals,
     why_cannot_apply,
 )
@@ -35,6 +36,12 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
+# Answers kept, by state root and head height (of which the answer is a function): the
+# last one. Each open `revoke_credentials` proposal is checked again for the answer (up
+# to 256 audit paths and revocation records), tenths of a second for 32 of them, and
+# each `senim governance` command asks twice; so a block's answer is worked out once.
+_ANSWERS_KEPT = 1
+_answers: dict[tuple[bytes, int], dict[str, Any]] = {}
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -120,8 +127,23 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     }
 
 
+def governance_answer(state: StateReader, state_root: bytes, head_height: int
+                      ) -> dict[str, Any]:
+    """`governance_json`, kept for the state root and height it was worked out for."""
+    key = (state_root, head_height)
+    answer = _answers.get(key)
+    if answer is None:
+        answer = governance_json(state, head_height)
+        while len(_answers) >= _ANSWERS_KEPT:
+            del _answers[next(iter(_answers))]
+        _answers[key] = answer
+    return answer
+
+
 def _listed(state: StateReader, height: int) -> list[Proposal]:
-    """The recent proposals, and any open one older than those."""
+    """The recent proposals, and any open one older than those (each read once: a
+    `revoke_credentials` proposal is up to 62 KiB to decode)."""
     recent = recent_proposals(state)
     ids = {p.proposal_id for p in recent}
-    return recent + [p for p in open_proposals(state, height) if p.proposal_id not in ids]
+    older = (load_proposal(state, pid) for pid in load_open_ids(state) if pid not in ids)
+    return recent + [p for p in older if p is not None and p.status(height) == "open"]

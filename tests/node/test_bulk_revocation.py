@@ -42,6 +42,8 @@ from ledger.rules import load_revocation
 from ledger.rules_version import BULK_REVOCATION_FROM, MAX_KNOWN_RULES_VERSION
 from ledger.transactions import MAX_TX_ARRAYS, MAX_TX_BYTES, decode_transaction
 from ledger.verification import verify_credential
+from node import governance_view
+from node.governance_view import governance_answer
 from storage.batch_tree import audit_path
 from storage.kv import MemoryStore
 from tests.node.conftest import CHAIN_ID, accredit, commit, documents_of, make_tx
@@ -220,3 +222,27 @@ def test_before_rules_version_4_the_action_is_refused_and_then_accepted() -> Non
     commit_until(chain, upgrade - 1)
     commit(chain, [proposal(council.ministry, action, chain.height + 20, chain.height + 18)])
     assert MAX_KNOWN_RULES_VERSION >= BULK_REVOCATION_FROM
+
+
+def test_the_governance_answer_lists_the_credentials_and_is_worked_out_once_a_block(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    council, chain, batch = _cohort()
+    commit(chain, [proposal(council.ministry, _revoke(council, [_ref(batch, 1), _ref(batch, 4)]),
+                            40, 30)])
+    answer = governance_answer(chain.state, chain.state.root, chain.height)
+    listed = answer["proposals"][0]
+    assert listed["action"] == "revoke_credentials" and listed["status"] == "open"
+    assert listed["credentials"] == [
+        {"batch_root": batch.root.hex(), "target_hash": batch.target_hashes[i].hex(),
+         "index": i} for i in (1, 4)]
+    worked: list[int] = []
+
+    def work(state: object, height: int) -> dict[str, object]:
+        worked.append(height)
+        return {"height": height}
+
+    monkeypatch.setattr(governance_view, "governance_json", work)
+    assert governance_answer(chain.state, chain.state.root, chain.height) is answer
+    commit(chain, [])
+    governance_answer(chain.state, chain.state.root, chain.height)
+    assert worked == [chain.height]
