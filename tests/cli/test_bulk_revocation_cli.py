@@ -171,6 +171,10 @@ async def test_the_officer_revokes_300_diplomas_in_two_proposals(officer: Office
     assert f"revoked by the consortium, by governance proposal {one}" in said.output
     kept = await senim("verify", officer.file(officer.kaznu, 301), "--node", officer.url)
     assert kept.exit_code == 0, kept.output
+    # no offline proof of it, as of one revoked alone
+    proved = await senim("prove", rest[42], "--out", officer.folder / "p.json", "--node",
+                         officer.url)
+    assert proved.exit_code == 1 and "revoked by the consortium" in proved.output
 
     # its VC, checked against the batch's status list that the node serves
     batch = load_batch(officer.chain.state, kaznu, officer.kaznu.root)
