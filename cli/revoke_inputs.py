@@ -1,6 +1,7 @@
 """What `senim governance revoke` reads: the credential files an officer names, one by one
 or as folders (an issuing job's folder, as `senim issue --out` made it, gives its
-credential files; any other folder, the JSON files under it), each read as a credential
+credential files; any other folder, the JSON files under it, and those of any job folder
+in it), each read as a credential
 or said to be none, by file, so that one bad file among hundreds is named, not hidden
 behind the first error.
 """
@@ -8,6 +9,7 @@ behind the first error.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -40,13 +42,26 @@ class TooManyFiles(Exception):
     """More than MAX_FILES_COUNTED files under the paths given."""
 
 
+def _is_job(folder: Path) -> bool:
+    return (folder / MANIFEST_NAME).is_file() and (folder / CREDENTIALS_DIR).is_dir()
+
+
 def _folder_files(folder: Path) -> Iterator[Path]:
-    if (folder / MANIFEST_NAME).is_file() and (folder / CREDENTIALS_DIR).is_dir():
-        yield from credential_files(folder)  # an issuing job's: its credential files
+    """The JSON files under `folder`, in name order; of an issuing job's folder (at any
+    depth) only its credential files, not its manifest, corrections or VC copies."""
+    if _is_job(folder):
+        yield from credential_files(folder)
         return
-    for path in sorted(folder.rglob("*.json")):
-        if path.is_file():
-            yield path
+    for walked, folders, files in os.walk(folder):
+        here = Path(walked)
+        folders.sort()
+        jobs = [name for name in folders if _is_job(here / name)]
+        folders[:] = [name for name in folders if name not in jobs]
+        for name in sorted(files):
+            if name.endswith(".json") and (here / name).is_file():
+                yield here / name
+        for name in jobs:
+            yield from credential_files(here / name)
 
 
 def expand(paths: tuple[Path, ...]) -> list[Path]:
