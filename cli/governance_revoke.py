@@ -11,8 +11,8 @@ votes of every ministry.
 
 The proposal is voted like any other (`senim governance vote`); the vote that reaches the
 threshold writes every revocation (`ledger.governance_revocation`). What the ledger would
-refuse is refused here first, unsent, by file: not a credential, another issuer than the
-first file's, an issuer not retired, a credential this network never recorded, one
+refuse is refused here first, unsent, by file: not a credential, another issuer than most
+files', an issuer not retired, a credential this network never recorded, one
 revoked already, one named twice, one another open proposal revokes. `--dry-run` lists
 what would be revoked and every file that could not be, and sends nothing.
 """
@@ -103,7 +103,7 @@ def _problems(listed: list[Listed]) -> list[Listed]:
 
 def _refuse_problems(listed: list[Listed], bad: list[Listed]) -> None:
     code = EXIT_REFUSED if any(item.read.document for item in bad) else EXIT_BAD_INPUT
-    if len(listed) == 1:  # as before lists: one line, the file's trouble
+    if len(listed) == 1:  # one file: one line, as before several could be given
         item = bad[0]
         if item.read.document is not None:
             fail(f"not proposed: {item.problem}", code)

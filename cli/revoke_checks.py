@@ -7,6 +7,7 @@ the files; each credential's own revocation record once per file.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,11 @@ class ChainView:
 
     def check(self, reads: list[Read], key_path: Path) -> list[Listed]:
         """Each file with why it cannot be revoked in one proposal with the others. The
-        issuer is the first credential's; a file of another is named as such."""
-        first = next((r.document for r in reads if r.document is not None), None)
+        issuer is the one most files name (the first of those as many): a stray file of
+        another is named as such, rather than every file but it."""
+        issuers = Counter(r.document.issuer for r in reads if r.document is not None)
+        first = next((r.document for r in reads if r.document is not None
+                      and r.document.issuer == issuers.most_common(1)[0][0]), None)
         batches: dict[bytes, int | None] = {}
         seen: dict[tuple[bytes, bytes], Path] = {}
         listed = []
@@ -113,10 +117,10 @@ class ChainView:
                     "network")
         name, retired = str(member["name"]), member["retired_height"]
         if doc.issuer != first.issuer:
-            first_member = self.members.get(first.issuer.hex())
-            return (f"another issuer: {name} (the first file's is "
-                    f"{first_member['name'] if first_member else first.issuer.hex()[:16]}); "
-                    "one proposal revokes one issuer's credentials")
+            most = self.members.get(first.issuer.hex())
+            return (f"another issuer: {name} (most files are "
+                    f"{most['name'] if most else first.issuer.hex()[:16]}'s); one proposal "
+                    "revokes one issuer's credentials")
         if twin is not None:
             return f"the same credential as {twin}: name each credential once"
         if retired is None:
