@@ -29,12 +29,14 @@ from cli.governance_revoke import revoke_command
 from cli.governance_words import describe, names, proposal_state, who
 from cli.member_names import new_member_name, resolve_member, tell_apart
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
+from cli.proposal_ids import resolve_proposal_id
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
     ACTION_REVOKE_CREDENTIAL,
+    ACTION_REVOKE_CREDENTIALS,
     ACTION_SET_RULES_VERSION,
     ACTIONS,
     MIN_PROPOSAL_LEAD_BLOCKS,
@@ -44,6 +46,7 @@ from ledger.payloads import (
     MemberAction,
     ProposePayload,
     RevokeCredentialAction,
+    RevokeCredentialsAction,
     RulesVersionAction,
     VotePayload,
 )
@@ -61,8 +64,9 @@ governance_group.add_command(revoke_command)
 @governance_group.command("propose")
 @key_option("Your (ministry) member key file.")
 @click.option("--action", required=True, type=click.Choice([
-    a.replace("_", "-") for a in ACTIONS if a != ACTION_REVOKE_CREDENTIAL]),
-    help="(A retired member's credential is revoked by `senim governance revoke`.)")
+    a.replace("_", "-") for a in ACTIONS
+    if a not in (ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS)]),
+    help="(A retired member's credentials are revoked by `senim governance revoke`.)")
 @click.option("--member", "member_hex", default=None,
               help="The member to retire, or to add to / remove from the validators: its id "
                    "(hex) or its name as `senim members` lists it.")
@@ -233,6 +237,8 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
     if isinstance(action, RevokeCredentialAction):
         return bool(proposal["target_hash"] == action.credential.target_hash.hex()
                     and proposal["batch_root"] == action.credential.batch_root.hex())
+    if isinstance(action, RevokeCredentialsAction):  # `senim governance revoke` checks these
+        return False
     return bool(proposal["member_id"] == action.member.hex())
 
 
@@ -241,10 +247,15 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
 @click.argument("proposal_id")
 @node_option
 def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
-    """Vote for an open proposal (the id `propose` printed, or from `list`)."""
-    payload = VotePayload(hex_bytes(proposal_id, 32, "the proposal id"))
+    """Vote for an open proposal: PROPOSAL_ID is the id `propose` printed, or one from
+    `list`, whole or its first digits (at least 4) when no other listed proposal's id
+    starts with them."""
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    whole, listed = resolve_proposal_id(reader, proposal_id)
+    payload = VotePayload(whole)
+    if listed is not None and len(proposal_id.strip()) != 2 * len(whole):
+        click.echo(f"proposal {whole.hex()}: {describe(listed)}")
     _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
     _after_voting(reader, payload.proposal_id.hex())

@@ -1,10 +1,20 @@
-"""`senim governance revoke`: a ministry proposes that the consortium revoke a credential
-of a retired member (one that may sign nothing, its own revocations included).
+"""`senim governance revoke`: a ministry proposes that the consortium revoke credentials of
+a retired member (one that may sign nothing, its own revocations included).
+
+One file makes a `revoke_credential` proposal (rules version 3 on); several, or a folder
+of them (an issuing job's, as the registrar's output holds a cohort), make one
+`revoke_credentials` proposal of up to MAX_REVOKED_PER_PROPOSAL (rules version 4 on).
+Under version 3 several files are refused, saying to propose version 4, rather than sent
+as one proposal each: each would need each voter's vote, and at most MAX_OPEN_PROPOSALS
+may be open at once, so a cohort of 300 would take ten rounds of 32 proposals and 300
+votes of every ministry.
 
 The proposal is voted like any other (`senim governance vote`); the vote that reaches the
-threshold writes the revocation (`ledger.governance_revocation`). What the ledger would
-refuse is refused here first, unsent, in words: an issuer not retired, a credential this
-network never recorded, one revoked already, one another open proposal revokes.
+threshold writes every revocation (`ledger.governance_revocation`). What the ledger would
+refuse is refused here first, unsent, by file: not a credential, another issuer than most
+files', an issuer not retired, a credential this network never recorded, one
+revoked already, one named twice, one another open proposal revokes. `--dry-run` lists
+what would be revoked and every file that could not be, and sends nothing.
 """
 
 from __future__ import annotations
@@ -18,155 +28,173 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.proposal_heights import ProposalHeights
-from cli.vc import is_vc_document
-from cli.verify_files import load_checked_json
-from ledger.credential_documents import ParsedDocument, parse_document
-from ledger.errors import InvalidDocument, NewerFormat
+from cli.revoke_checks import ChainView, Listed, rules_too_old
+from cli.revoke_inputs import MAX_FILES_COUNTED, TooManyFiles, expand, read_credential
 from ledger.identity import MemberId
 from ledger.payloads import (
-    ACTION_REVOKE_CREDENTIAL,
     CONSORTIUM_REVOCATION_REASONS,
     MIN_PROPOSAL_LEAD_BLOCKS,
     CredentialRef,
+    GovernanceAction,
     ProposePayload,
     RevokeCredentialAction,
+    RevokeCredentialsAction,
 )
-from ledger.payloads_credentials import REVOCATION_REASONS
-from ledger.rules_version import CONSORTIUM_REVOCATION_FROM
-from ledger.vc.anchored import native_of_senim_vc
-from storage.batch_tree import verify_inclusion
+from ledger.payloads_consortium import (
+    MAX_REVOKED_LIST_BYTES,
+    MAX_REVOKED_PER_PROPOSAL,
+    revoked_list_bytes,
+)
+from ledger.rules_version import BULK_REVOCATION_FROM, CONSORTIUM_REVOCATION_FROM
 
 
-def _document(path: Path) -> ParsedDocument:
-    """The credential in `path`: a Senim credential file, or a Senim VC of one (which
-    names its batch in its `senim` section, as `senim revoke` reads it)."""
+def _files(paths: tuple[Path, ...]) -> list[Path]:
     try:
-        document = load_checked_json(path)
-        if isinstance(document, dict) and is_vc_document(document):
-            document = native_of_senim_vc(document)
-        return parse_document(document)
-    except NewerFormat as exc:
-        fail(f"{path}: {exc}; update senim to read it", EXIT_BAD_INPUT)
-    except InvalidDocument as exc:
-        fail(f"{path} is not a Senim credential file: {exc}", EXIT_BAD_INPUT)
+        files = expand(paths)
+    except TooManyFiles:
+        fail(f"more than {MAX_FILES_COUNTED:,} files under {', '.join(map(str, paths))}; one "
+             f"proposal revokes at most {MAX_REVOKED_PER_PROPOSAL} credentials", EXIT_BAD_INPUT)
+    except OSError as exc:
+        fail(f"cannot read the folder: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    if not files:
+        fail(f"no credential files (*.json) under {', '.join(map(str, paths))}",
+             EXIT_BAD_INPUT)
+    if len(files) > MAX_REVOKED_PER_PROPOSAL:
+        parts = -(-len(files) // MAX_REVOKED_PER_PROPOSAL)
+        fail(f"{len(files)} credential files given: one proposal revokes at most "
+             f"{MAX_REVOKED_PER_PROPOSAL}; give them in {parts} or more proposals of at most "
+             f"{MAX_REVOKED_PER_PROPOSAL} files each", EXIT_BAD_INPUT)
+    return files
 
 
-def _ask(client: NodeClient, path: str) -> Any:
-    try:
-        return client.request("GET", path)
-    except ClientError as exc:
-        fail(str(exc), exc.exit_code)
+def _ref(listed: Listed) -> CredentialRef:
+    doc = listed.read.document
+    assert doc is not None
+    return CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
+                         tuple(doc.batch_path))
 
 
-def _refusal(client: NodeClient, doc: ParsedDocument, head: int) -> str | None:
-    """Why the ledger would refuse to revoke it by governance now, in words, or None."""
-    ref = f"/v1/batches/{doc.issuer.hex()}/{doc.batch_root.hex()}"
-    members = _ask(client, "/v1/members")["members"]
-    issuer = next((m for m in members if m["member_id"] == doc.issuer.hex()), None)
-    if issuer is None:
-        return (f"unknown credential: its issuer {doc.issuer.hex()} is no member of this "
-                "network")
-    name, retired = str(issuer["name"]), issuer["retired_height"]
-    if retired is None:
-        return (f"{name} is not retired: it revokes its own credentials (senim revoke); a "
-                "ministry may suspend it (senim suspend) or propose its retirement first")
-    if int(retired) > head + 1:
-        return (f"{name} is retired only from height {retired} (the chain is at height "
-                f"{head}); until then it revokes its own credentials")
-    try:
-        batch = client.request("GET", ref)
-    except ClientError as exc:
-        if exc.status != 404:
-            fail(str(exc), exc.exit_code)
-        return (f"unknown credential: {name} has no batch {doc.batch_root.hex()[:16]}… on "
-                "this network; the credential was never issued here")
-    if int(batch["count"]) != doc.batch_size or not verify_inclusion(
-            doc.target_hash, doc.batch_index, doc.batch_size, doc.batch_path, doc.batch_root):
-        return ("unknown credential: it is not in the batch it names (the file was altered); "
-                "nothing of it is on chain to revoke")
-    record = _ask(client, f"{ref}/credentials/{doc.target_hash.hex()}")
-    if record["revoked"]:
-        by = (f"by the consortium (proposal {record['proposal_id']})"
-              if record.get("revoked_by") == "consortium" else f"by {name}")
-        return (f"already revoked {by} at height {record['revoked_at_height']} "
-                f"({record['revoked_at']}): {REVOCATION_REASONS.get(record['reason'], '')}")
-    return None
+def _too_large(refs: list[CredentialRef]) -> str | None:
+    size = revoked_list_bytes(refs)
+    if size <= MAX_REVOKED_LIST_BYTES:
+        return None
+    fits = next(n for n in range(len(refs), 0, -1)
+                if revoked_list_bytes(refs[:n]) <= MAX_REVOKED_LIST_BYTES)
+    return (f"these {len(refs)} credentials with their audit paths take {size:,} bytes, and "
+            f"one proposal holds at most {MAX_REVOKED_LIST_BYTES:,}: give at most {fits} of "
+            "these files in one proposal, the rest in another")
 
 
-def _rules_too_old(version: int, scheduled: list[dict[str, Any]]) -> str:
-    said = (f"the chain runs ledger rules version {version}; revoking a retired member's "
-            f"credential needs version {CONSORTIUM_REVOCATION_FROM}")
-    due = [int(c["from_height"]) for c in scheduled
-           if int(c["version"]) >= CONSORTIUM_REVOCATION_FROM]
-    if due:
-        return f"{said}, scheduled from height {min(due)}: propose it from then"
-    return (f"{said} (senim governance propose --action set-rules-version --rules-version "
-            f"{CONSORTIUM_REVOCATION_FROM}, once every node runs a release that knows it)")
+def _show(listed: list[Listed], reason: str) -> None:
+    good = [item for item in listed if item.problem is None]
+    if good:
+        click.echo(f"Would revoke {len(good)} credential(s) of {good[0].issuer_name} for "
+                   f"{reason}:")
+    for item in good:
+        doc = item.read.document
+        assert doc is not None
+        click.echo(f"  {item.read.path}: credential {doc.target_hash.hex()[:16]}…, leaf "
+                   f"{doc.batch_index} of batch {doc.batch_root.hex()[:16]}…")
 
 
-def _open_twin(client: NodeClient, doc: ParsedDocument) -> dict[str, Any] | None:
-    """An open proposal that already revokes this credential (any reason)."""
-    proposals = _ask(client, "/v1/governance")["proposals"]
-    return next((p for p in proposals if p["action"] == ACTION_REVOKE_CREDENTIAL
-                 and p["status"] == "open" and p["member_id"] == doc.issuer.hex()
-                 and p["batch_root"] == doc.batch_root.hex()
-                 and p["target_hash"] == doc.target_hash.hex()), None)
+def _problems(listed: list[Listed]) -> list[Listed]:
+    return [item for item in listed if item.problem is not None]
+
+
+def _refuse_problems(listed: list[Listed], bad: list[Listed]) -> None:
+    code = EXIT_REFUSED if any(item.read.document for item in bad) else EXIT_BAD_INPUT
+    if len(listed) == 1:  # one file: one line, as before several could be given
+        item = bad[0]
+        if item.read.document is not None:
+            fail(f"not proposed: {item.problem}", code)
+        said = str(item.problem)
+        fail(f"{item.read.path} is {said}" if said.startswith("not ")
+             else f"{item.read.path}: {said}", code)
+    for item in bad:
+        click.secho(f"  {item.read.path}: {item.problem}", fg="red", err=True)
+    fail(f"not proposed: {len(bad)} of the {len(listed)} files cannot be revoked (each named "
+         "above); nothing was sent", code)
 
 
 @click.command("revoke")
 @key_option("Your (ministry) member key file.")
-@click.argument("credential", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("credentials", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--reason", required=True, type=click.Choice(CONSORTIUM_REVOCATION_REASONS),
               help="Why, as a code (the chain never holds free text).")
 @click.option("--effective-height", type=int, default=None,
               help="Votes close 2 blocks before it; default the head + 100. The revocation "
                    "itself is written by the vote that reaches the threshold.")
+@click.option("--dry-run", is_flag=True,
+              help="List what would be revoked and each file that cannot be; send nothing.")
 @node_option
-def revoke_command(key_path: Path, credential: Path, reason: str,
-                   effective_height: int | None, node_url: str) -> None:
-    """Propose that the consortium revoke CREDENTIAL (a credential file or a Senim VC) of a retired
-    member; your transaction is your vote. Prints the proposal id for the other voters."""
-    doc = _document(credential)
-    keys = load_key_or_fail(key_path)
+def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
+                   effective_height: int | None, dry_run: bool, node_url: str) -> None:
+    """Propose that the consortium revoke CREDENTIALS (credential files or Senim VCs, or
+    folders of them, such as an issuing job's) of a retired member, all in one proposal
+    (at most 256); your transaction is your vote. Prints the proposal id for the other
+    voters."""
+    files = _files(credentials)
+    reads = [read_credential(path) for path in files]
+    keys = None if dry_run else load_key_or_fail(key_path)
     client = NodeClient(node_url, timeout_s=10)
+    many = len(reads) > 1
+    needed = BULK_REVOCATION_FROM if many else CONSORTIUM_REVOCATION_FROM
     try:
-        status = client.status()
-        head, chain_id = int(status["height"]), str(status["chain_id"])
-        governance = _ask(client, "/v1/governance")
-        threshold = int(governance["policy"]["threshold"])
-        version, known = int(governance["rules"]["version"]), int(governance["rules"]["known"])
-        if doc.chain_id != chain_id:
-            fail(f"unknown credential: it was issued on network {doc.chain_id!r}; the node at "
-                 f"{node_url} is on {chain_id!r}", EXIT_REFUSED)
-        if known < CONSORTIUM_REVOCATION_FROM or version < CONSORTIUM_REVOCATION_FROM:
-            fail(_rules_too_old(version, governance["rules"]["scheduled"]), EXIT_REFUSED)
-        refusal = _refusal(client, doc, head)
-        twin = _open_twin(client, doc)
+        view = ChainView.of(client)
+        too_old = None
+        if view.known < needed or view.version < needed:
+            too_old = rules_too_old(view.version, view.scheduled, needed, len(reads))
+            if not dry_run:
+                fail(too_old, EXIT_REFUSED)
+        listed = view.check(reads, key_path)
     except ClientError as exc:
         fail(str(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
         fail(f"{node_url} sent a malformed answer ({type(exc).__name__}): is it a Senim "
              "node?", EXIT_UNREACHABLE)
-    if refusal is not None:
-        fail(f"not proposed: {refusal}", EXIT_REFUSED)
-    if twin is not None:
-        fail(f"not proposed: proposal {twin['proposal_id']} already proposes to revoke this "
-             f"credential, open until height {twin['expiry_height']}: vote for it (senim "
-             f"governance vote --key {key_path} {twin['proposal_id']})", EXIT_REFUSED)
-    heights = ProposalHeights(head, threshold)
+    bad = _problems(listed)
+    refs = [_ref(item) for item in listed if item.problem is None]
+    too_large = _too_large(refs) if many else None
+    if dry_run:
+        _show(listed, reason)
+        for item in bad:
+            click.secho(f"  cannot revoke {item.read.path}: {item.problem}", fg="red")
+        for said in (too_old, too_large):
+            if said is not None:
+                click.secho(f"  {said}", fg="red")
+        click.echo(f"Nothing sent (--dry-run): {len(refs)} of {len(listed)} file(s) could be "
+                   "revoked" + ("." if not bad and not too_old and not too_large
+                                else "; the rest must be fixed or left out first."))
+        if bad or too_old or too_large:
+            raise SystemExit(EXIT_REFUSED)
+        return
+    if bad:
+        _refuse_problems(listed, bad)
+    if too_large is not None:
+        fail(f"not proposed: {too_large}", EXIT_BAD_INPUT)
+    assert keys is not None
+    heights = ProposalHeights(view.head, view.threshold)
     wrong = heights.refusal(effective_height, None)
     if wrong is not None:
         fail(wrong, EXIT_BAD_INPUT)
     effective = heights.default_effective if effective_height is None else effective_height
-    action = RevokeCredentialAction(MemberId(doc.issuer), CredentialRef(
-        doc.batch_root, doc.target_hash, doc.batch_index, tuple(doc.batch_path)), reason)
+    issuer = MemberId(listed[0].issuer)
+    action: GovernanceAction = (RevokeCredentialsAction(issuer, tuple(refs), reason) if many
+                                else RevokeCredentialAction(issuer, refs[0], reason))
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         action, effective, effective - MIN_PROPOSAL_LEAD_BLOCKS), "proposal")
+    _said(result, view.threshold, len(refs), effective)
+
+
+def _said(result: dict[str, Any], threshold: int, count: int, effective: int) -> None:
     proposal_id = result["tx_id"]
     if threshold <= 1:
-        click.echo(f"revoked by the consortium at height {result['height']} (proposal "
-                   f"{proposal_id})")
+        click.echo(f"{'' if count == 1 else f'{count} credentials '}revoked by the consortium "
+                   f"at height {result['height']} (proposal {proposal_id})")
         return
-    click.echo(f"proposal id: {proposal_id}; the credential is revoked once {threshold - 1} "
-               f"more voter(s) vote for it, by height {effective - MIN_PROPOSAL_LEAD_BLOCKS}: "
+    what = "the credential is" if count == 1 else f"the {count} credentials are"
+    click.echo(f"proposal id: {proposal_id}; {what} revoked once {threshold - 1} more "
+               f"voter(s) vote for it, by height {effective - MIN_PROPOSAL_LEAD_BLOCKS}: "
                f"senim governance vote --key KEY {proposal_id}")
+

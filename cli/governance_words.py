@@ -12,6 +12,7 @@ from ledger.payloads import (
     ACTION_REMOVE_VALIDATOR,
     ACTION_RETIRE_MEMBER,
     ACTION_REVOKE_CREDENTIAL,
+    ACTION_REVOKE_CREDENTIALS,
     ACTION_SET_RULES_VERSION,
 )
 from ledger.payloads_credentials import REVOCATION_REASONS
@@ -39,6 +40,12 @@ def describe(proposal: dict[str, Any]) -> str:
         return (f"revoke credential {proposal['target_hash'][:16]}… of {who(proposal)} "
                 f"(batch {proposal['batch_root'][:16]}…) for "
                 f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
+    if action == ACTION_REVOKE_CREDENTIALS:
+        credentials = list(proposal["credentials"])
+        batches = len({c["batch_root"] for c in credentials})
+        return (f"revoke {len(credentials)} credential(s) of {who(proposal)} (in {batches} "
+                f"batch(es)) for "
+                f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
     return {ACTION_ADD_VALIDATOR: f"add {who(proposal)} to the validators {when}",
             ACTION_REMOVE_VALIDATOR: f"remove {who(proposal)} from the validators {when}",
             ACTION_RETIRE_MEMBER: f"retire {who(proposal)} {when}"}.get(
@@ -50,7 +57,8 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
     votes, status = proposal["votes"], proposal["status"]
     effective = proposal["effective_height"]
     by = f"by {names(votes)}" if votes else "with no votes"
-    if status == "in_force" and proposal["action"] == ACTION_REVOKE_CREDENTIAL:
+    if status == "in_force" and proposal["action"] in (ACTION_REVOKE_CREDENTIAL,
+                                                       ACTION_REVOKE_CREDENTIALS):
         return f"Revoked at height {proposal['approved_height']}, approved {by}."
     if status == "in_force":
         return f"In force since height {effective}; approved at height " \

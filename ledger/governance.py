@@ -18,7 +18,8 @@ height has expired; nothing needs to happen at that height. From rules version 2
 (`ledger.rules_version`), a proposal identical to an open one (action and effective
 height) is refused: vote for that one. From rules version 3, the action
 `revoke_credential` revokes a credential of a retired member, written when approved
-(`ledger.governance_revocation`).
+(`ledger.governance_revocation`); from version 4, `revoke_credentials` revokes many
+of them at once. What each action checks and writes is `ledger.governance_actions`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -41,50 +42,31 @@ from dataclasses import dataclass, replace
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
+from ledger.governance_actions import apply_action, check_action
+from ledger.governance_policy import POLICY_KEY as POLICY_KEY
+from ledger.governance_policy import VOTERS_KEY as VOTERS_KEY
 from ledger.governance_policy import GovernancePolicy
-from ledger.governance_revocation import (
-    apply_consortium_revocation,
-    check_consortium_revocation,
-    require_revocation_rules,
-)
-from ledger.identity import MemberId, member_id_of
+from ledger.governance_policy import load_policy as load_policy
+from ledger.governance_policy import load_voters as load_voters
+from ledger.governance_revocation import require_revocation_rules
+from ledger.identity import MemberId
 from ledger.payloads import (
-    ACTION_ADD_VALIDATOR,
-    ACTION_REMOVE_VALIDATOR,
-    ACTION_RETIRE_MEMBER,
-    AddMemberAction,
     GovernanceAction,
-    MemberAction,
     ProposePayload,
     RevokeCredentialAction,
-    RulesVersionAction,
+    RevokeCredentialsAction,
     VotePayload,
     action_from_array,
 )
-from ledger.records import Member, member_key
-from ledger.rules_version import (
-    DUPLICATE_PROPOSAL_REFUSED_FROM,
-    apply_rules_version_change,
-    check_rules_version_change,
-)
-from ledger.validator_sets import (
-    MAX_VALIDATORS,
-    StateReader,
-    StateWriter,
-    ValidatorSetRecord,
-    set_change_heights,
-    validator_set_at,
-    write_validator_set,
-)
+from ledger.records import Member
+from ledger.rules_version import DUPLICATE_PROPOSAL_REFUSED_FROM
+from ledger.validator_sets import StateReader, StateWriter
 
-POLICY_KEY = b"g:policy"
-VOTERS_KEY = b"g:voters"
 OPEN_PROPOSALS_KEY = b"g:open"
 RECENT_PROPOSALS_KEY = b"g:recent"
 PREFIX_PROPOSAL = b"g:p:"
 MAX_OPEN_PROPOSALS = 32
 MAX_RECENT_PROPOSALS = 64  # listed by `senim governance list`, newest first
-MAX_VOTERS = 64
 # A proposal may stay open and be scheduled at most this far ahead, so open ones
 # expire and make room, and nobody schedules a change for the next century.
 MAX_PROPOSAL_BLOCKS = 100_000
@@ -125,25 +107,14 @@ class Proposal:
         """At the block `height`: open, expired, approved (pending) or in force."""
         if self.approved_height is None:
             return "open" if height <= self.expiry_height else "expired"
-        if isinstance(self.action, RevokeCredentialAction):  # written at its approval
+        if isinstance(self.action, RevokeCredentialAction | RevokeCredentialsAction):
+            # written at its approval
             return "in_force"
         return "approved" if height < self.effective_height else "in_force"
 
 
 def proposal_key(proposal_id: bytes) -> bytes:
     return PREFIX_PROPOSAL + proposal_id
-
-
-def load_policy(state: StateReader) -> GovernancePolicy:
-    raw = state.get(POLICY_KEY)
-    if raw is None:
-        raise MalformedInput("the state holds no governance policy")
-    return GovernancePolicy.decode(raw)
-
-
-def load_voters(state: StateReader) -> list[MemberId]:
-    raw = state.get(VOTERS_KEY)
-    return [MemberId(v) for v in decode(raw)] if raw is not None else []
 
 
 def load_open_ids(state: StateReader) -> list[bytes]:
@@ -179,8 +150,8 @@ def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxR
     nothing, and a later change (a validator removed, a ministry added) may make it
     possible again."""
     try:
-        _check_action(state, proposal.action, proposal.effective_height, load_policy(state),
-                      height)
+        check_action(state, proposal.action, proposal.effective_height, load_policy(state),
+                     height)
     except TxRejected as exc:
         return exc
     return None
@@ -212,17 +183,17 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     open_now = open_proposals(state, height)
     if rules_version >= DUPLICATE_PROPOSAL_REFUSED_FROM:  # version 1 chains hold duplicates
         _refuse_duplicate(payload, open_now)
-    if isinstance(payload.action, RevokeCredentialAction):
-        require_revocation_rules(rules_version)
+    if isinstance(payload.action, RevokeCredentialAction | RevokeCredentialsAction):
+        require_revocation_rules(payload.action, rules_version)
     still_open = [p.proposal_id for p in open_now]
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
                          "open; vote on them or let them expire first")
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
                         payload.expiry_height, height, (sender_id,))
-    _check_action(state, proposal.action, proposal.effective_height, policy, height)
+    check_action(state, proposal.action, proposal.effective_height, policy, height)
     if policy.threshold <= 1:
-        _apply_action(state, proposal, height, time_ms)
+        _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
     else:
         still_open.append(proposal_id)
@@ -264,8 +235,8 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
     if len(proposal.voters) >= policy.threshold:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
-        _check_action(state, proposal.action, proposal.effective_height, policy, height)
-        _apply_action(state, proposal, height, time_ms)
+        check_action(state, proposal.action, proposal.effective_height, policy, height)
+        _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)
                                               if pid != proposal.proposal_id]))
@@ -279,101 +250,6 @@ def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
                          "approved) may propose or vote")
 
 
-# ---- actions ---------------------------------------------------------------------------
-
-def _load_member(state: StateReader, member: bytes) -> Member | None:
-    raw = state.get(member_key(member))
-    return Member.decode(raw) if raw is not None else None
-
-
-def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
-    """The set in force at `height` (as a record from there) and every later record."""
-    later = [h for h in set_change_heights(state) if h > height]
-    current = validator_set_at(state, height)
-    return [ValidatorSetRecord.of(height, current.public_keys),
-            *(validator_set_at(state, h) for h in later)]
-
-
-def _check_action(state: StateReader, action: GovernanceAction, effective: int,
-                  policy: GovernancePolicy, height: int) -> None:
-    """Whether the action may apply, approved in block `height`, effective at `effective`."""
-    if isinstance(action, RevokeCredentialAction):
-        check_consortium_revocation(state, action, height)
-        return
-    if isinstance(action, RulesVersionAction):
-        check_rules_version_change(state, action.version, effective)
-        return
-    if isinstance(action, AddMemberAction):
-        new_id = member_id_of(action.public_key)
-        existing = _load_member(state, new_id)
-        if existing is not None:
-            raise TxRejected("already_member", f"this key is already a member's: "
-                             f"{existing.name} ({new_id.hex()})")
-        if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
-            raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already")
-        return
-    member = _load_member(state, action.member)
-    if member is None:
-        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member")
-    if member.retired_height is not None:
-        raise TxRejected("already_retired", f"{member.name} is retired from height "
-                         f"{member.retired_height}")
-    records = _records_from(state, effective)
-    holding = [r for r in records if member.public_key in r.public_keys]
-    if action.action == ACTION_RETIRE_MEMBER:
-        if holding:
-            raise TxRejected("still_validator", f"{member.name} validates at height "
-                             f"{holding[0].from_height}; remove it from the validator set first")
-        voters = load_voters(state)
-        if action.member in voters and len(voters) - 1 < policy.threshold:
-            raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
-                             f"fewer voters than the threshold of {policy.threshold}")
-    elif action.action == ACTION_ADD_VALIDATOR:
-        if member.added_height > effective:
-            raise TxRejected("not_yet_member", f"{member.name} is a member only from height "
-                             f"{member.added_height}")
-        if member.public_key in records[0].public_keys:
-            raise TxRejected("already_validator", f"{member.name} already validates at "
-                             f"height {effective}")
-        if any(len(r.validators) >= MAX_VALIDATORS for r in records):
-            raise TxRejected("too_many_validators", f"a set holds at most {MAX_VALIDATORS}")
-    elif action.action == ACTION_REMOVE_VALIDATOR:
-        if member.public_key not in records[0].public_keys:
-            raise TxRejected("not_a_validator", f"{member.name} does not validate at height "
-                             f"{effective}")
-        floor = max(1, policy.min_validators)
-        if any(len(r.validators) - 1 < floor for r in holding):
-            raise TxRejected("too_few_validators", f"the set may not shrink below {floor} "
-                             "validators (the genesis governance policy's min_validators)")
-
-
-def _apply_action(state: StateWriter, proposal: Proposal, height: int, time_ms: int) -> None:
-    """Apply the approved `proposal` in block `height` (at `time_ms`)."""
-    action, effective = proposal.action, proposal.effective_height
-    if isinstance(action, RevokeCredentialAction):
-        apply_consortium_revocation(state, action, proposal.proposal_id, proposal.proposer,
-                                    height, time_ms)
-        return
-    if isinstance(action, RulesVersionAction):
-        apply_rules_version_change(state, action.version, effective)
-        return
-    if isinstance(action, AddMemberAction):
-        new_id = member_id_of(action.public_key)
-        state.set(member_key(new_id), Member(action.name, action.role, action.public_key,
-                                             False, effective).encode())
-        if action.role == "ministry":
-            state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
-        return
-    assert isinstance(action, MemberAction)
-    member = _load_member(state, action.member)
-    assert member is not None, "checked by _check_action"
-    key = member.public_key
-    if action.action == ACTION_RETIRE_MEMBER:
-        state.set(member_key(action.member), replace(member, retired_height=effective).encode())
-        state.set(VOTERS_KEY, encode([v for v in load_voters(state) if v != action.member]))
-        return
-    for record in _records_from(state, effective):
-        keys = [k for k in record.public_keys if k != key]
-        if action.action == ACTION_ADD_VALIDATOR:
-            keys.append(key)
-        write_validator_set(state, ValidatorSetRecord.of(record.from_height, keys))
+def _apply(state: StateWriter, proposal: Proposal, height: int, time_ms: int) -> None:
+    apply_action(state, proposal.action, proposal.effective_height, proposal.proposal_id,
+                 proposal.proposer, height, time_ms)

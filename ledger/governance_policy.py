@@ -1,6 +1,8 @@
 """The governance policy a genesis file states: how many of the governance voters must
 vote for a change, who the voters are, and the fewest validators a change may leave
-(`ledger.governance` holds the proposals and votes that apply it)."""
+(`ledger.governance` holds the proposals and votes that apply it); and where the state
+keeps the policy and the voters, read by the proposals' rules and the actions'
+(`ledger.governance_actions`)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ from typing import Any
 
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
-from ledger.validator_sets import MAX_VALIDATORS
+from ledger.identity import MemberId
+from ledger.validator_sets import MAX_VALIDATORS, StateReader
 
 VOTERS_MINISTRIES = "ministries"
 VOTER_KINDS = (VOTERS_MINISTRIES,)
 # Below 4 validators PBFT tolerates no fault; a policy may allow fewer (a pilot).
 DEFAULT_MIN_VALIDATORS = 4
 POLICY_FIELDS = frozenset({"threshold", "voters", "min_validators"})
+POLICY_KEY = b"g:policy"  # [threshold, voters, min_validators]
+VOTERS_KEY = b"g:voters"  # sorted member ids of the governance voters
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,15 @@ def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
         raise ConfigError("genesis.governance.min_validators",
                           f"must be a whole number from 1 to {MAX_VALIDATORS}")
     return GovernancePolicy(threshold, voters, minimum)
+
+
+def load_policy(state: StateReader) -> GovernancePolicy:
+    raw = state.get(POLICY_KEY)
+    if raw is None:
+        raise MalformedInput("the state holds no governance policy")
+    return GovernancePolicy.decode(raw)
+
+
+def load_voters(state: StateReader) -> list[MemberId]:
+    raw = state.get(VOTERS_KEY)
+    return [MemberId(v) for v in decode(raw)] if raw is not None else []

@@ -16,13 +16,21 @@ key like the issuer's own, so every verifier and proof that finds an issuer's
 revocation finds it, naming the proposal (`Revocation.proposal_id`) and its proposer
 (`revoked_by`); the VC status list, built from transactions, reads the approving vote
 (`node.vc_common.RevocationIndex`).
+
+From rules version BULK_REVOCATION_FROM, `revoke_credentials` does the same for up to
+MAX_REVOKED_PER_PROPOSAL credentials of one retired member in one proposal, for one
+reason: each is checked as `revoke_credential` checks its one, and the whole proposal is
+refused, naming the credential, if any one would be (a duplicate in the list included),
+so that an approved proposal revoked all it names. Each is written under the same key,
+as the same record, as one revoked alone.
 """
 
 from __future__ import annotations
 
 from ledger.errors import TxRejected
 from ledger.identity import MemberId
-from ledger.payloads_consortium import RevokeCredentialAction
+from ledger.payloads_consortium import RevokeCredentialAction, RevokeCredentialsAction
+from ledger.payloads_credentials import CredentialRef
 from ledger.records import (
     Batch,
     Member,
@@ -31,27 +39,55 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
-from ledger.rules_version import CONSORTIUM_REVOCATION_FROM
+from ledger.rules_version import BULK_REVOCATION_FROM, CONSORTIUM_REVOCATION_FROM
 from ledger.validator_sets import StateReader, StateWriter
 from storage.batch_tree import verify_inclusion
 
+ConsortiumRevocation = RevokeCredentialAction | RevokeCredentialsAction
 
-def require_revocation_rules(rules_version: int) -> None:
+
+def require_revocation_rules(action: ConsortiumRevocation, rules_version: int) -> None:
     """Refuse the action in a block under a rules version before it was accepted."""
-    if rules_version < CONSORTIUM_REVOCATION_FROM:
-        raise TxRejected("rules_version_too_low", f"revoking a retired member's credential "
-                         f"is accepted from rules version {CONSORTIUM_REVOCATION_FROM}; this "
-                         f"block is under version {rules_version} (propose "
+    if isinstance(action, RevokeCredentialsAction):
+        needed, what = BULK_REVOCATION_FROM, "revoking many credentials of a retired member"
+    else:
+        needed, what = CONSORTIUM_REVOCATION_FROM, "revoking a retired member's credential"
+    if rules_version < needed:
+        raise TxRejected("rules_version_too_low", f"{what} is accepted from rules version "
+                         f"{needed}; this block is under version {rules_version} (propose "
                          "set-rules-version first)")
 
 
-def check_consortium_revocation(state: StateReader, action: RevokeCredentialAction,
+def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation,
                                 height: int) -> None:
-    """Whether the block `height` may revoke it: the issuer retired by then, the
-    credential in one of its batches, and not revoked yet."""
-    raw = state.get(member_key(action.issuer))
+    """Whether the block `height` may revoke them: the issuer retired by then, and each
+    credential in one of its batches, not revoked yet, and (in a list) named once."""
+    issuer = _retired_issuer(state, action.issuer, height)
+    if isinstance(action, RevokeCredentialAction):
+        _check_credential(state, action.issuer, issuer, action.credential, {})
+        return
+    batches: dict[bytes, Batch] = {}
+    seen: dict[bytes, int] = {}
+    total = len(action.credentials)
+    for number, ref in enumerate(action.credentials, 1):
+        key = ref.batch_root + ref.target_hash
+        try:
+            if key in seen:
+                raise TxRejected("duplicate_credential", f"it is credential {seen[key]} of "
+                                 "the list too; name each credential once")
+            seen[key] = number
+            _check_credential(state, action.issuer, issuer, ref, batches)
+        except TxRejected as exc:
+            raise TxRejected(exc.code, f"credential {number} of {total} (hash "
+                             f"{ref.target_hash.hex()[:16]}…, leaf {ref.index} of batch "
+                             f"{ref.batch_root.hex()[:16]}…): {exc.message}; nothing in "
+                             "the list is revoked") from None
+
+
+def _retired_issuer(state: StateReader, member: MemberId, height: int) -> Member:
+    raw = state.get(member_key(member))
     if raw is None:
-        raise TxRejected("unknown_member", f"{action.issuer.hex()} is not a member")
+        raise TxRejected("unknown_member", f"{member.hex()} is not a member")
     issuer = Member.decode(raw)
     if issuer.retired_height is None:
         raise TxRejected("not_retired", f"{issuer.name} is not retired: it revokes its own "
@@ -59,15 +95,23 @@ def check_consortium_revocation(state: StateReader, action: RevokeCredentialActi
     if issuer.retired_height > height:
         raise TxRejected("not_retired", f"{issuer.name} is retired only from height "
                          f"{issuer.retired_height}; until then it revokes its own credentials")
-    ref = action.credential
-    stored = state.get(batch_key(action.issuer, ref.batch_root))
-    if stored is None:
-        raise TxRejected("unknown_batch", f"{issuer.name} issued no batch with the root "
-                         f"{ref.batch_root.hex()[:16]}…")
-    batch = Batch.decode(stored)
+    return issuer
+
+
+def _check_credential(state: StateReader, member: MemberId, issuer: Member,
+                      ref: CredentialRef, batches: dict[bytes, Batch]) -> None:
+    """One credential: in a batch of the issuer and not revoked. `batches` keeps the
+    batches read so far (a cohort's credentials share a few)."""
+    batch = batches.get(ref.batch_root)
+    if batch is None:
+        stored = state.get(batch_key(member, ref.batch_root))
+        if stored is None:
+            raise TxRejected("unknown_batch", f"{issuer.name} issued no batch with the root "
+                             f"{ref.batch_root.hex()[:16]}…")
+        batch = batches[ref.batch_root] = Batch.decode(stored)
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
-    existing = state.get(revocation_key(action.issuer, ref.batch_root, ref.target_hash))
+    existing = state.get(revocation_key(member, ref.batch_root, ref.target_hash))
     if existing is not None:
         revocation = Revocation.decode(existing)
         by = (f"by the consortium (proposal {revocation.proposal_id.hex()[:16]}…)"
@@ -76,11 +120,18 @@ def check_consortium_revocation(state: StateReader, action: RevokeCredentialActi
                          f"{revocation.height}")
 
 
-def apply_consortium_revocation(state: StateWriter, action: RevokeCredentialAction,
+def revoked_credentials(action: ConsortiumRevocation) -> tuple[CredentialRef, ...]:
+    """The credentials the action revokes: one, or its list."""
+    if isinstance(action, RevokeCredentialAction):
+        return (action.credential,)
+    return action.credentials
+
+
+def apply_consortium_revocation(state: StateWriter, action: ConsortiumRevocation,
                                 proposal_id: bytes, proposer: MemberId, height: int,
                                 time_ms: int) -> None:
-    ref = action.credential
-    revocation = Revocation(ref.batch_root, action.reason, height, time_ms, proposer,
-                            proposal_id=proposal_id)
-    state.set(revocation_key(action.issuer, ref.batch_root, ref.target_hash),
-              revocation.encode())
+    for ref in revoked_credentials(action):
+        revocation = Revocation(ref.batch_root, action.reason, height, time_ms, proposer,
+                                proposal_id=proposal_id)
+        state.set(revocation_key(action.issuer, ref.batch_root, ref.target_hash),
+                  revocation.encode())

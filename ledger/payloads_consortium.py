@@ -22,8 +22,9 @@ from ledger.payload_fields import (
     require_int,
     require_text,
 )
-from ledger.payloads_credentials import CredentialRef
+from ledger.payloads_credentials import MAX_AUDIT_PATH, MAX_BATCH_COUNT, CredentialRef
 from ledger.rules_version import MAX_RULES_VERSION
+from storage.batch_tree import split_hashes
 
 KIND_ROTATE_KEY = "rotate_key"
 KIND_REPORT_COMPROMISE = "report_compromise"
@@ -40,6 +41,17 @@ ACTION_ADD_VALIDATOR = "add_validator"
 ACTION_REMOVE_VALIDATOR = "remove_validator"
 ACTION_SET_RULES_VERSION = "set_rules_version"
 ACTION_REVOKE_CREDENTIAL = "revoke_credential"
+ACTION_REVOKE_CREDENTIALS = "revoke_credentials"
+# One `revoke_credentials` proposal names at most this many credentials (a cohort's
+# diplomas in a few proposals, each still one vote of each voter), and their entries
+# hold at most this many bytes, so that the proposing transaction fits MAX_TX_BYTES
+# (64 KiB) with its envelope. An entry is 68 bytes and 32 a level of its audit path:
+# 256 fit from batches of up to 32 credentials, 178 from a batch of 300 (9 levels).
+MAX_REVOKED_PER_PROPOSAL = 256
+MAX_REVOKED_LIST_BYTES = 62 * 1024
+# An entry: batch root, credential hash, leaf index (4 bytes, big-endian: MAX_BATCH_COUNT
+# fits), then the audit path's hashes.
+_ENTRY_HEAD_BYTES = HASH_BYTES * 2 + 4
 # The reasons the consortium may give for revoking a retired member's credential: a
 # subset of REVOCATION_REASONS. Not "superseded" (only the issuer can issue the
 # correction it would name) nor "withdrawn_by_issuer" (the issuer is gone).
@@ -168,10 +180,68 @@ class RevokeCredentialAction:
         return [self.action, self.issuer, self.credential.to_array(), self.reason]
 
 
-GovernanceAction = AddMemberAction | MemberAction | RulesVersionAction | RevokeCredentialAction
+def _entry_of(ref: CredentialRef) -> bytes:
+    return b"".join((ref.batch_root, ref.target_hash, ref.index.to_bytes(4, "big"), *ref.path))
+
+
+def _ref_of(entry: WireValue, number: int) -> CredentialRef:
+    what = f"revoked credential {number}"
+    if (not isinstance(entry, bytes) or len(entry) < _ENTRY_HEAD_BYTES
+            or (len(entry) - _ENTRY_HEAD_BYTES) % HASH_BYTES
+            or (len(entry) - _ENTRY_HEAD_BYTES) // HASH_BYTES > MAX_AUDIT_PATH):
+        raise MalformedInput(f"{what} must be its batch root, hash, 4-byte leaf index and "
+                             f"an audit path of at most {MAX_AUDIT_PATH} hashes")
+    index = int.from_bytes(entry[2 * HASH_BYTES:_ENTRY_HEAD_BYTES], "big")
+    if index > MAX_BATCH_COUNT:
+        raise MalformedInput(f"{what}: its leaf index must be at most {MAX_BATCH_COUNT}")
+    return CredentialRef(entry[:HASH_BYTES], entry[HASH_BYTES:2 * HASH_BYTES], index,
+                         tuple(split_hashes(entry[_ENTRY_HEAD_BYTES:])))
+
+
+@dataclass(frozen=True)
+class RevokeCredentialsAction:
+    """Governance: revoke each of `credentials` of `issuer`, a retired member, for one
+    coded `reason`; applied whole or not at all (`ledger.governance_revocation`), each
+    written as `RevokeCredentialAction` writes its one. Accepted from rules version
+    `BULK_REVOCATION_FROM`. On the wire each credential is one byte string (root, hash,
+    leaf index, path: `_entry_of`), not an array of its own: a transaction holds at most
+    MAX_TX_ARRAYS arrays, a bound checked before its kind is known."""
+
+    action: ClassVar[str] = ACTION_REVOKE_CREDENTIALS
+    issuer: MemberId
+    credentials: tuple[CredentialRef, ...]
+    reason: str
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.issuer, self.reason,
+                [_entry_of(ref) for ref in self.credentials]]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> RevokeCredentialsAction:
+        _, issuer, reason, entries = items_of(value, 4, ACTION_REVOKE_CREDENTIALS)
+        if (not isinstance(entries, list)
+                or not 1 <= len(entries) <= MAX_REVOKED_PER_PROPOSAL):
+            raise MalformedInput(f"a revoke_credentials action names 1 to "
+                                 f"{MAX_REVOKED_PER_PROPOSAL} credentials")
+        size = sum(len(e) for e in entries if isinstance(e, bytes))
+        if size > MAX_REVOKED_LIST_BYTES:
+            raise MalformedInput(f"the revoked credentials take {size} bytes; at most "
+                                 f"{MAX_REVOKED_LIST_BYTES} fit one proposal")
+        return cls(MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
+                   tuple(_ref_of(entry, n) for n, entry in enumerate(entries, 1)),
+                   require_choice(reason, CONSORTIUM_REVOCATION_REASONS, "revocation reason"))
+
+
+def revoked_list_bytes(credentials: tuple[CredentialRef, ...] | list[CredentialRef]) -> int:
+    """What `credentials` take of MAX_REVOKED_LIST_BYTES."""
+    return sum(_ENTRY_HEAD_BYTES + HASH_BYTES * len(ref.path) for ref in credentials)
+
+
+GovernanceAction = (AddMemberAction | MemberAction | RulesVersionAction
+                    | RevokeCredentialAction | RevokeCredentialsAction)
 MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
 ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION,
-           ACTION_REVOKE_CREDENTIAL)
+           ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS)
 
 
 def action_from_array(value: WireValue) -> GovernanceAction:
@@ -192,6 +262,8 @@ def action_from_array(value: WireValue) -> GovernanceAction:
             MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
             CredentialRef.from_array(credential, "revoked"),
             require_choice(reason, CONSORTIUM_REVOCATION_REASONS, "revocation reason"))
+    if action == ACTION_REVOKE_CREDENTIALS:
+        return RevokeCredentialsAction.from_array(value)
     _, member = items_of(value, 2, action)
     return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
 

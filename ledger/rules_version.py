@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 3
+MAX_KNOWN_RULES_VERSION = 4
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -42,6 +42,11 @@ DUPLICATE_PROPOSAL_REFUSED_FROM = 2
 # action `revoke_credential`, `ledger.governance_revocation`); before it, such a
 # proposal is refused, as a release that did not know the action refused it.
 CONSORTIUM_REVOCATION_FROM = 3
+
+# From this version on, one governance proposal may revoke many credentials of a retired
+# member (the action `revoke_credentials`, `ledger.governance_revocation`); before it,
+# such a proposal is refused, as a release that did not know the action refused it.
+BULK_REVOCATION_FROM = 4
 
 
 class StateReader(Protocol):

@@ -28,7 +28,7 @@ from node.api_public import (
     within_rate,
 )
 from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
-from node.governance_view import governance_json
+from node.governance_view import governance_answer
 from node.http_limits import json_error as error
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
@@ -191,7 +191,8 @@ async def list_members(request: web.Request) -> web.Response:
 
 async def governance(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
-    return web.json_response(governance_json(core.chain.state, core.chain.height))
+    state, height = core.chain.state, core.chain.height
+    return web.json_response(governance_answer(state, state.root, height))
 
 
 async def evidence(request: web.Request) -> web.Response:

@@ -1,4 +1,9 @@
-"""What `GET /v1/governance` answers: policy, voters, validator sets and proposals."""
+"""What `GET /v1/governance` answers: policy, voters, validator sets and proposals.
+
+A `revoke_credentials` proposal lists each credential it names (at most
+MAX_REVOKED_PER_PROPOSAL), so that a ministry can see what it votes for, and `senim
+governance revoke` can see that a credential is in an open proposal already; the answer
+lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays bounded."""
 
 from __future__ import annotations
 
@@ -6,14 +11,21 @@ from typing import Any
 
 from ledger.governance import (
     Proposal,
+    load_open_ids,
     load_policy,
+    load_proposal,
     load_voters,
-    open_proposals,
     recent_proposals,
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
-from ledger.payloads import AddMemberAction, RevokeCredentialAction, RulesVersionAction
+from ledger.payloads import (
+    AddMemberAction,
+    CredentialRef,
+    RevokeCredentialAction,
+    RevokeCredentialsAction,
+    RulesVersionAction,
+)
 from ledger.rules import StateReader, load_member
 from ledger.rules_version import (
     MAX_KNOWN_RULES_VERSION,
@@ -24,6 +36,12 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
+# Answers kept, by state root and head height (of which the answer is a function): the
+# last one. Each open `revoke_credentials` proposal is checked again for the answer (up
+# to 256 audit paths and revocation records), tenths of a second for 32 of them, and
+# each `senim governance` command asks twice; so a block's answer is worked out once.
+_ANSWERS_KEPT = 1
+_answers: dict[tuple[bytes, int], dict[str, Any]] = {}
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -39,11 +57,18 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
     if isinstance(action, RulesVersionAction):
         return {"action": action.action, "rules_version": action.version}
     if isinstance(action, RevokeCredentialAction):
-        ref = action.credential
         return {"action": action.action, **_member(state, action.issuer),
-                "batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex(),
-                "index": ref.index, "revocation_reason": action.reason}
+                **_credential(action.credential), "revocation_reason": action.reason}
+    if isinstance(action, RevokeCredentialsAction):
+        return {"action": action.action, **_member(state, action.issuer),
+                "credentials": [_credential(ref) for ref in action.credentials],
+                "revocation_reason": action.reason}
     return {"action": action.action, **_member(state, action.member)}
+
+
+def _credential(ref: CredentialRef) -> dict[str, Any]:
+    return {"batch_root": ref.batch_root.hex(), "target_hash": ref.target_hash.hex(),
+            "index": ref.index}
 
 
 def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, Any]:
@@ -102,8 +127,23 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     }
 
 
+def governance_answer(state: StateReader, state_root: bytes, head_height: int
+                      ) -> dict[str, Any]:
+    """`governance_json`, kept for the state root and height it was worked out for."""
+    key = (state_root, head_height)
+    answer = _answers.get(key)
+    if answer is None:
+        answer = governance_json(state, head_height)
+        while len(_answers) >= _ANSWERS_KEPT:
+            del _answers[next(iter(_answers))]
+        _answers[key] = answer
+    return answer
+
+
 def _listed(state: StateReader, height: int) -> list[Proposal]:
-    """The recent proposals, and any open one older than those."""
+    """The recent proposals, and any open one older than those (each read once: a
+    `revoke_credentials` proposal is up to 62 KiB to decode)."""
     recent = recent_proposals(state)
     ids = {p.proposal_id for p in recent}
-    return recent + [p for p in open_proposals(state, height) if p.proposal_id not in ids]
+    older = (load_proposal(state, pid) for pid in load_open_ids(state) if pid not in ids)
+    return recent + [p for p in older if p is not None and p.status(height) == "open"]

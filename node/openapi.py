@@ -159,7 +159,11 @@ GOVERNANCE: Schema = obj({
         "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
         "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
         {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
-         "public_key": HEX, "reason_code": STRING, "rules_version": INTEGER})}})
+         "public_key": HEX, "reason_code": STRING, "rules_version": INTEGER,
+         "batch_root": ID32, "target_hash": ID32, "index": INTEGER,
+         "revocation_reason": STRING,
+         "credentials": {"type": "array", "items": obj({
+             "batch_root": ID32, "target_hash": ID32, "index": INTEGER})}})}})
 NODE_STATUS: Schema = obj({
     "chain_id": STRING, "node": STRING, "member_id": MEMBER_ID,
     "member": nullable(STRING), "validator": {"type": "boolean"}, "height": INTEGER,

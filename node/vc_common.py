@@ -26,8 +26,15 @@ from aiohttp import web
 
 from ledger.errors import InvalidDocument
 from ledger.governance import MAX_OPEN_PROPOSALS, load_proposal
+from ledger.governance_revocation import ConsortiumRevocation, revoked_credentials
 from ledger.identity import MEMBER_ID_BYTES, KeyPair
-from ledger.payloads import ProposePayload, RevokeCredentialAction, RevokePayload, VotePayload
+from ledger.payloads import (
+    ProposePayload,
+    RevokeCredentialAction,
+    RevokeCredentialsAction,
+    RevokePayload,
+    VotePayload,
+)
 from ledger.records import Batch
 from ledger.rules import load_batch, load_revocation
 from ledger.vc.canon import MAX_DEPTH, MAX_DOCUMENT_VALUES
@@ -98,8 +105,9 @@ def _start_worker(parent_pid: int) -> None:
 @dataclass
 class RevocationIndex:
     """Leaf indices revoked per batch, read from the committed revoke transactions and
-    the governance proposals that revoke a retired member's credential (applied by the
-    vote that approves them, so looked up in the state once the scan has passed it)."""
+    the governance proposals that revoke a retired member's credential or credentials
+    (applied by the vote that approves them, so looked up in the state once the scan has
+    passed it)."""
 
     scanned: int = 0
     revoked: dict[bytes, set[int]] = field(default_factory=dict)
@@ -110,7 +118,7 @@ class RevocationIndex:
     # proposals (MAX_OPEN_PROPOSALS) between blocks, and twice that within one (those
     # expired since the last such block are forgotten only at its end, while the ledger
     # lets as many new ones in): the cap of twice that in `catch_up` is never reached.
-    proposed: dict[bytes, tuple[bytes, RevokeCredentialAction]] = field(default_factory=dict)
+    proposed: dict[bytes, ConsortiumRevocation] = field(default_factory=dict)
 
     def catch_up(self, core: NodeCore) -> bool:
         """Scan up to MAX_BLOCKS_PER_SCAN blocks; True when at the head. Ledger worker only."""
@@ -127,12 +135,10 @@ class RevocationIndex:
                 if isinstance(payload, RevokePayload):
                     list_id = status_list_id(tx.sender, payload.credential.batch_root)
                     self._add(list_id, payload.credential.index, block.header.time_ms)
-                elif (isinstance(payload, ProposePayload)
-                      and isinstance(payload.action, RevokeCredentialAction)
+                elif (isinstance(payload, ProposePayload) and isinstance(
+                        payload.action, RevokeCredentialAction | RevokeCredentialsAction)
                       and len(self.proposed) < MAX_OPEN_PROPOSALS * 2):
-                    action = payload.action
-                    self.proposed[tx.tx_id] = (
-                        status_list_id(action.issuer, action.credential.batch_root), action)
+                    self.proposed[tx.tx_id] = payload.action
             self.scanned = height
             if governance and self.proposed:  # only a proposal or a vote approves one
                 self._approved(core)
@@ -146,17 +152,18 @@ class RevocationIndex:
 
     def _approved(self, core: NodeCore) -> None:
         """Index the proposals approved by the scanned height; forget the expired."""
-        for proposal_id, (list_id, action) in list(self.proposed.items()):
+        for proposal_id, action in list(self.proposed.items()):
             proposal = load_proposal(core.chain.state, proposal_id)
             if proposal is None or proposal.status(self.scanned + 1) == "expired":
                 del self.proposed[proposal_id]
             elif (proposal.approved_height is not None
                   and proposal.approved_height <= self.scanned):
-                ref = action.credential
-                revocation = load_revocation(core.chain.state, action.issuer, ref.batch_root,
-                                             ref.target_hash)
-                if revocation is not None and revocation.proposal_id == proposal_id:
-                    self._add(list_id, ref.index, revocation.time_ms)
+                for ref in revoked_credentials(action):  # all of a list, or none
+                    revocation = load_revocation(core.chain.state, action.issuer,
+                                                 ref.batch_root, ref.target_hash)
+                    if revocation is not None and revocation.proposal_id == proposal_id:
+                        self._add(status_list_id(action.issuer, ref.batch_root), ref.index,
+                                  revocation.time_ms)
                 del self.proposed[proposal_id]
 
     def snapshot(self, core: NodeCore, list_id: bytes

@@ -47,6 +47,7 @@ from ledger.payloads import (
     IssueBatchPayload,
     ProposePayload,
     RevokeCredentialAction,
+    RevokeCredentialsAction,
     RevokePayload,
     SuspendPayload,
 )
@@ -126,7 +127,11 @@ def world() -> World:
              make_tx(net.ministry, SuspendPayload(net.university.member_id, "investigation")),
              make_tx(net.employer, AnchorPayload(b"\x07" * 32)),
              make_tx(net.ministry, ProposePayload(RevokeCredentialAction(
-                 net.university.member_id, revoke.credential, "fraud"), 40, 30))]
+                 net.university.member_id, revoke.credential, "fraud"), 40, 30)),
+             make_tx(net.ministry, ProposePayload(RevokeCredentialsAction(
+                 net.university.member_id, (revoke.credential, CredentialRef(
+                     batch.root, batch.target_hashes[0], 0,
+                     tuple(audit_path(batch.target_hashes, 0)))), "court_decision"), 40, 30))]
     transactions = [tx.encode() for raw in blocks for tx in decode_block(raw).transactions]
     transactions += [tx.encode() for tx in extra]
     return World(net, chain, documents, transactions, blocks, certificates, bundle, vc)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 import ledger.governance as governance
+import ledger.governance_actions as governance_actions
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.errors import ConfigError, MalformedInput
@@ -328,11 +329,11 @@ def test_refusals_of_member_actions(council: Council, chain: Chain) -> None:
 
 def test_refusals_at_the_caps(council: Council, chain: Chain,
                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(governance, "MAX_VOTERS", 3)
+    monkeypatch.setattr(governance_actions, "MAX_VOTERS", 3)
     assert_refused(chain, proposal(council.ministry, AddMemberAction(
         "Ministry of Culture", "ministry", KeyPair.generate().public_key), 10, 5),
         "too_many_voters")
-    monkeypatch.setattr(governance, "MAX_VALIDATORS", 4)
+    monkeypatch.setattr(governance_actions, "MAX_VALIDATORS", 4)
     assert_refused(chain, proposal(council.ministry, member_action(
         ACTION_ADD_VALIDATOR, council.university), 10, 5), "too_many_validators")
 

@@ -1,14 +1,16 @@
-"""Chains made under rules versions 1 and 2 replay to the state roots the release before
-version 3 (commit b75f984) computed for them.
+"""Chains made under rules versions 1, 2 and 3 replay to the state roots the releases
+before versions 3 and 4 computed for them.
 
 The replay tests of `tests/node/test_rules_version.py` compare a chain with its replica,
 both made by the release under test, so a change of what version 1 or 2 blocks write
 (a record's encoding, a governance rule applied to an old chain) would change both
 alike and pass. Here the roots are pinned: each scenario is deterministic (keys from
 labels, block times from the genesis time, Ed25519 signatures, fixed credential
-hashes), and the hex constants are what b75f984 computed for it. Every transaction
-kind a revocation touches is in them: an issuer's revocation and supersede, governance
-retiring the issuer, the version 1 duplicate proposal, the scheduled move to version 2.
+hashes), and the hex constants are what b75f984 (versions 1 and 2) and babde76 (version
+3, before version 4's `revoke_credentials`) computed for it. Every transaction kind a
+revocation touches is in them: an issuer's revocation and supersede, governance retiring
+the issuer, the version 1 duplicate proposal, the scheduled move to version 2, and from
+version 3 the consortium's revocation of one of the retired issuer's credentials.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ledger.payloads import (
     AnchorPayload,
     CredentialRef,
     IssueBatchPayload,
+    RevokeCredentialAction,
     RevokePayload,
     RulesVersionAction,
     SuspendPayload,
@@ -46,10 +49,12 @@ from tests.node.test_governance import (
 
 TARGETS = [bytes([i]) * 32 for i in range(1, 6)]
 
-# What b75f984 (MAX_KNOWN_RULES_VERSION 2) computed for `_scenario(version)`.
+# What b75f984 (MAX_KNOWN_RULES_VERSION 2) computed for `_scenario(version)` of versions
+# 1 and 2, and babde76 (MAX_KNOWN_RULES_VERSION 3) of version 3.
 EXPECTED_ROOTS = {
     1: "abb3faa919ee2eec216e226315443fa1801d8c401b8ed9df760d3a3b9e49bf0b",
     2: "568cd9b7414c771c3bd47fab2dcce1348ffb1c841b7dba6fdcd738f3de4ad28f",
+    3: "7178ee72752d4d935b31eadaa83287732fb6a72c04c5a5b4503cbcf4fba5d96e",
 }
 
 
@@ -93,10 +98,14 @@ def _made(version: int) -> Chain:
     approve(chain, council, retire, chain.height + 8)
     commit(chain, [make_tx(council.ministry, SuspendPayload(uni.member_id, "investigation"))])
     commit_until(chain, chain.height + 10)
+    if version >= 3:  # the consortium revokes one of the retired university's own
+        approve(chain, council, RevokeCredentialAction(uni.member_id, _ref(3),
+                                                       "court_decision"), chain.height + 8)
+        commit_until(chain, chain.height + 10)
     return chain
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_old_chain_replays_to_the_roots_its_release_computed(version: int) -> None:
     chain = _scenario(version)
     replica = Chain(MemoryStore(), chain.genesis)

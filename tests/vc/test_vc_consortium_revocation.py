@@ -1,6 +1,8 @@
 """A retired university's credential revoked by the consortium (a governance proposal and
 the vote that approves it, no revoke transaction) shows in its batch's status list, and a
-VC of it verifies as revoked by the consortium; an in-process node (real engine)."""
+VC of it verifies as revoked by the consortium, whether the proposal named it alone
+(`revoke_credential`) or in a list (`revoke_credentials`); an in-process node (real
+engine)."""
 
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ from ledger.payloads import (
     MemberAction,
     ProposePayload,
     RevokeCredentialAction,
+    RevokeCredentialsAction,
     VotePayload,
 )
 from ledger.rules import load_batch
+from ledger.rules_version import BULK_REVOCATION_FROM
 from ledger.transactions import Transaction
 from ledger.vc.export import to_vc
 from ledger.vc.status import bit_is_set, decode_list
@@ -59,7 +63,8 @@ async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     genesis = Genesis(CHAIN_ID, 0, (
         GenesisMember("Ministry of Science", "ministry", ministry.public_key, True),
         GenesisMember("Ministry of Education", "ministry", ministry2.public_key, False),
-        GenesisMember("KazNU", "university", kaznu.public_key, False)), None, 3)
+        GenesisMember("KazNU", "university", kaznu.public_key, False)), None,
+        BULK_REVOCATION_FROM)
     core = api_core(ministry, genesis, MemoryStore())
     chain = core.chain
     batch = make_batch(RECORDS, "diploma", CHAIN_ID, kaznu.member_id, "KazNU")
@@ -129,6 +134,28 @@ async def test_the_consortiums_revocation_is_in_the_list_and_the_vc_verdict(
     facts = refused["verdict"]["facts"]
     assert facts["revoked_by"] == "consortium"
     assert facts["revoked_by_proposal"] == propose.tx_id.hex()
+
+
+async def test_a_list_revoked_by_the_consortium_is_in_the_list_and_each_vc_verdict(
+        node: Node) -> None:
+    targets, kaznu = node.batch.target_hashes, keys_from("kaznu")
+    refs = tuple(CredentialRef(node.batch.root, targets[i], i, tuple(audit_path(targets, i)))
+                 for i in (0, 3, 4))
+    propose = make_tx(keys_from("ministry"), ProposePayload(RevokeCredentialsAction(
+        MemberId(kaznu.member_id), refs, "fraud"), node.core.chain.height + 50,
+        node.core.chain.height + 48))
+    await _committed(node, propose)
+    before = await _bits(node)
+    assert not any(bit_is_set(before, i) for i in range(5))  # one vote of the two needed
+    await _committed(node, make_tx(keys_from("ministry2"), VotePayload(propose.tx_id)))
+    bits = await _bits(node)
+    assert [bit_is_set(bits, i) for i in range(5)] == [True, False, False, True, True]
+    for index in (0, 4):
+        status, refused = await _verify_vc(node, index)
+        assert status == 400 and refused["errors"][0]["title"] == "revoked", refused
+        assert refused["verdict"]["facts"]["revoked_by_proposal"] == propose.tx_id.hex()
+    status, fine = await _verify_vc(node, 1)
+    assert status == 200, fine
 
 
 @pytest.mark.parametrize("node", [RETIRED_AT + 100], indirect=True)

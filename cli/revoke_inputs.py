@@ -1,0 +1,98 @@
+"""What `senim governance revoke` reads: the credential files an officer names, one by one
+or as folders (an issuing job's folder, as `senim issue --out` made it, gives its
+credential files; any other folder, the JSON files under it, and those of any job folder
+in it), each read as a credential
+or said to be none, by file, so that one bad file among hundreds is named, not hidden
+behind the first error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from cli.job_folder import CREDENTIALS_DIR, MANIFEST_NAME, credential_files
+from cli.vc import is_vc_document
+from ledger.credential_documents import ParsedDocument, parse_document
+from ledger.errors import InvalidDocument, NewerFormat
+from ledger.vc.anchored import native_of_senim_vc
+from storage.bounded_read import UnfitFile, read_bounded
+
+# A credential file is a few KiB; a Senim VC of one a few more. Past this, it is none.
+CREDENTIAL_FILE_BYTES_MAX = 1 << 20
+# Files counted under the folders given, at most: enough to say how far past the cap of
+# one proposal a list is, without walking a whole disk to say it.
+MAX_FILES_COUNTED = 100_000
+
+
+@dataclass(frozen=True)
+class Read:
+    """One file given: the credential in it, or why it holds none."""
+
+    path: Path
+    document: ParsedDocument | None
+    problem: str | None = None
+
+
+class TooManyFiles(Exception):
+    """More than MAX_FILES_COUNTED files under the paths given."""
+
+
+def _is_job(folder: Path) -> bool:
+    return (folder / MANIFEST_NAME).is_file() and (folder / CREDENTIALS_DIR).is_dir()
+
+
+def _folder_files(folder: Path) -> Iterator[Path]:
+    """The JSON files under `folder`, in name order; of an issuing job's folder (at any
+    depth) only its credential files, not its manifest, corrections or VC copies."""
+    if _is_job(folder):
+        yield from credential_files(folder)
+        return
+    for walked, folders, files in os.walk(folder):
+        here = Path(walked)
+        folders.sort()
+        jobs = [name for name in folders if _is_job(here / name)]
+        folders[:] = [name for name in folders if name not in jobs]
+        for name in sorted(files):
+            if name.endswith(".json") and (here / name).is_file():
+                yield here / name
+        for name in jobs:
+            yield from credential_files(here / name)
+
+
+def expand(paths: tuple[Path, ...]) -> list[Path]:
+    """The files the paths name, in order (a folder's sorted), each once. TooManyFiles
+    past MAX_FILES_COUNTED."""
+    found: dict[Path, Path] = {}
+    for given in paths:
+        files = _folder_files(given) if given.is_dir() else iter((given,))
+        for path in islice(files, MAX_FILES_COUNTED + 1):
+            found.setdefault(path.resolve(), path)
+            if len(found) > MAX_FILES_COUNTED:
+                raise TooManyFiles
+    return list(found.values())
+
+
+def read_credential(path: Path) -> Read:
+    """The credential in `path` (a Senim credential file, or a Senim VC of one, which
+    names its batch in its `senim` section as `senim revoke` reads it)."""
+    try:
+        document = json.loads(read_bounded(path, CREDENTIAL_FILE_BYTES_MAX,
+                                           "credential file").data)
+        if isinstance(document, dict) and is_vc_document(document):
+            document = native_of_senim_vc(document)
+        return Read(path, parse_document(document))
+    except UnfitFile as exc:
+        return Read(path, None, f"not a credential: {exc.fault}")
+    except OSError as exc:
+        return Read(path, None, f"not readable: {exc.strerror or exc}")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return Read(path, None, "not a credential: no JSON in it")
+    except NewerFormat as exc:
+        return Read(path, None, f"{exc}; update senim to read it")
+    except InvalidDocument as exc:
+        return Read(path, None, f"not a Senim credential file: {exc}")

@@ -1,0 +1,146 @@
+"""What each governance action checks and writes once approved. Pure rules over the state.
+
+`ledger.governance` holds the proposals and votes: a proposal's action is checked when
+proposed and again by the vote that reaches the threshold (the state may have moved),
+then applied by that vote. Adding a member makes a ministry a voter at once; retiring
+one ends its vote at once and its signing at the effective height; a validator-set change
+is written as the sets in force from the effective height (`ledger.validator_sets`); a
+rules version is scheduled (`ledger.rules_version`); a retired member's credentials are
+revoked at the approval (`ledger.governance_revocation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ledger.codec import encode
+from ledger.errors import TxRejected
+from ledger.governance_policy import VOTERS_KEY, GovernancePolicy, load_voters
+from ledger.governance_revocation import (
+    apply_consortium_revocation,
+    check_consortium_revocation,
+)
+from ledger.identity import MemberId, member_id_of
+from ledger.payloads import (
+    ACTION_ADD_VALIDATOR,
+    ACTION_REMOVE_VALIDATOR,
+    ACTION_RETIRE_MEMBER,
+    AddMemberAction,
+    GovernanceAction,
+    MemberAction,
+    RevokeCredentialAction,
+    RevokeCredentialsAction,
+    RulesVersionAction,
+)
+from ledger.records import Member, member_key
+from ledger.rules_version import apply_rules_version_change, check_rules_version_change
+from ledger.validator_sets import (
+    MAX_VALIDATORS,
+    StateReader,
+    StateWriter,
+    ValidatorSetRecord,
+    set_change_heights,
+    validator_set_at,
+    write_validator_set,
+)
+
+# A ministry admitted by governance is a voter: at most this many.
+MAX_VOTERS = 64
+
+
+def _load_member(state: StateReader, member: bytes) -> Member | None:
+    raw = state.get(member_key(member))
+    return Member.decode(raw) if raw is not None else None
+
+
+def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
+    """The set in force at `height` (as a record from there) and every later record."""
+    later = [h for h in set_change_heights(state) if h > height]
+    current = validator_set_at(state, height)
+    return [ValidatorSetRecord.of(height, current.public_keys),
+            *(validator_set_at(state, h) for h in later)]
+
+
+def check_action(state: StateReader, action: GovernanceAction, effective: int,
+                 policy: GovernancePolicy, height: int) -> None:
+    """Whether the action may apply, approved in block `height`, effective at `effective`."""
+    if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
+        check_consortium_revocation(state, action, height)
+        return
+    if isinstance(action, RulesVersionAction):
+        check_rules_version_change(state, action.version, effective)
+        return
+    if isinstance(action, AddMemberAction):
+        new_id = member_id_of(action.public_key)
+        existing = _load_member(state, new_id)
+        if existing is not None:
+            raise TxRejected("already_member", f"this key is already a member's: "
+                             f"{existing.name} ({new_id.hex()})")
+        if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
+            raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already")
+        return
+    member = _load_member(state, action.member)
+    if member is None:
+        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member")
+    if member.retired_height is not None:
+        raise TxRejected("already_retired", f"{member.name} is retired from height "
+                         f"{member.retired_height}")
+    records = _records_from(state, effective)
+    holding = [r for r in records if member.public_key in r.public_keys]
+    if action.action == ACTION_RETIRE_MEMBER:
+        if holding:
+            raise TxRejected("still_validator", f"{member.name} validates at height "
+                             f"{holding[0].from_height}; remove it from the validator set first")
+        voters = load_voters(state)
+        if action.member in voters and len(voters) - 1 < policy.threshold:
+            raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
+                             f"fewer voters than the threshold of {policy.threshold}")
+    elif action.action == ACTION_ADD_VALIDATOR:
+        if member.added_height > effective:
+            raise TxRejected("not_yet_member", f"{member.name} is a member only from height "
+                             f"{member.added_height}")
+        if member.public_key in records[0].public_keys:
+            raise TxRejected("already_validator", f"{member.name} already validates at "
+                             f"height {effective}")
+        if any(len(r.validators) >= MAX_VALIDATORS for r in records):
+            raise TxRejected("too_many_validators", f"a set holds at most {MAX_VALIDATORS}")
+    elif action.action == ACTION_REMOVE_VALIDATOR:
+        if member.public_key not in records[0].public_keys:
+            raise TxRejected("not_a_validator", f"{member.name} does not validate at height "
+                             f"{effective}")
+        floor = max(1, policy.min_validators)
+        if any(len(r.validators) - 1 < floor for r in holding):
+            raise TxRejected("too_few_validators", f"the set may not shrink below {floor} "
+                             "validators (the genesis governance policy's min_validators)")
+
+
+def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
+                 proposal_id: bytes, proposer: MemberId, height: int, time_ms: int) -> None:
+    """Apply the action of the approved proposal `proposal_id` (of `proposer`) in block
+    `height` (at `time_ms`), effective at `effective`."""
+    if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
+        apply_consortium_revocation(state, action, proposal_id, proposer, height, time_ms)
+        return
+    if isinstance(action, RulesVersionAction):
+        apply_rules_version_change(state, action.version, effective)
+        return
+    if isinstance(action, AddMemberAction):
+        new_id = member_id_of(action.public_key)
+        state.set(member_key(new_id), Member(action.name, action.role, action.public_key,
+                                             False, effective).encode())
+        if action.role == "ministry":
+            state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
+        return
+    assert isinstance(action, MemberAction)
+    member = _load_member(state, action.member)
+    assert member is not None, "checked by check_action"
+    key = member.public_key
+    if action.action == ACTION_RETIRE_MEMBER:
+        state.set(member_key(action.member), replace(member, retired_height=effective).encode())
+        state.set(VOTERS_KEY, encode([v for v in load_voters(state) if v != action.member]))
+        return
+    for record in _records_from(state, effective):
+        keys = [k for k in record.public_keys if k != key]
+        if action.action == ACTION_ADD_VALIDATOR:
+            keys.append(key)
+        write_validator_set(state, ValidatorSetRecord.of(record.from_height, keys))
