@@ -7,6 +7,7 @@ lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ledger.governance import (
@@ -42,6 +43,7 @@ MAX_LISTED_SET_CHANGES = 16
 # each `senim governance` command asks twice; so a block's answer is worked out once.
 _ANSWERS_KEPT = 1
 _answers: dict[tuple[bytes, int], dict[str, Any]] = {}
+_answers_lock = threading.Lock()  # worked out on the API's pool threads
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -131,12 +133,14 @@ def governance_answer(state: StateReader, state_root: bytes, head_height: int
                       ) -> dict[str, Any]:
     """`governance_json`, kept for the state root and height it was worked out for."""
     key = (state_root, head_height)
-    answer = _answers.get(key)
+    with _answers_lock:
+        answer = _answers.get(key)
     if answer is None:
         answer = governance_json(state, head_height)
-        while len(_answers) >= _ANSWERS_KEPT:
-            del _answers[next(iter(_answers))]
-        _answers[key] = answer
+        with _answers_lock:
+            while len(_answers) >= _ANSWERS_KEPT:
+                del _answers[next(iter(_answers))]
+            _answers[key] = answer
     return answer
 
 

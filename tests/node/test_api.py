@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -382,3 +383,23 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
         public._jobs = 0
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
     await json_of(response, 202)
+
+
+async def test_the_governance_answer_is_worked_out_off_the_event_loop(
+        node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With 32 open proposals revoking 256 credentials each it takes about half a second,
+    # which the event loop, and the consensus frames it reads, must not spend.
+    from node import governance_view
+    threads: list[str] = []
+    real = governance_view.governance_json
+
+    def watched(state: Any, height: int) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return real(state, height)
+
+    monkeypatch.setattr(governance_view, "governance_json", watched)
+    monkeypatch.setattr(governance_view, "_answers", {})
+    answer = await json_of(await node.client.get("/v1/governance"), 200)
+    assert answer["policy"] and threads, answer
+    assert threading.main_thread().name not in threads, threads
+    assert answer["height"] == node.core.chain.height
