@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from registrar.iin import LOST_ZEROS_FIX
+from registrar.phrases import Phrase, phrase
 from registrar.schema import SchemaError, registrars_toml
 
 BUILT_IN_MAPPINGS = ("platonus", "platonus-course-rows", "kundelik", "1c-zup")
@@ -76,17 +77,20 @@ class Mapping:
     def reads(self, credential_type: str) -> bool:
         return not self.credential_types or credential_type in self.credential_types
 
-    def digits_problem(self, header: str, value: str) -> str | None:
+    def digits_problem(self, header: str, value: str) -> Phrase | None:
         """Why `value` is not a code of the digits this mapping gives its column."""
         want = self.digits.get(header_key(header))
         if want is None or (value.isascii() and value.isdigit() and len(value) == want):
             return None
         if value.isascii() and value.isdigit() and len(value) < want:
             lost = want - len(value)
-            return (f"the mapping gives this column {want} digits; {value!r} has {len(value)}: "
-                    f"{lost} leading zero{'s' if lost > 1 else ''} probably lost"
-                    + LOST_ZEROS_FIX.format(zeros="0" * want))
-        return f"the mapping gives this column {want} digits; {value!r} is not {want} digits"
+            return phrase("reg.digits.lost_zeros", f"the mapping gives this column {want} "
+                          f"digits; {value!r} has {len(value)}: {lost} leading "
+                          f"zero{'s' if lost > 1 else ''} probably lost"
+                          + LOST_ZEROS_FIX.format(zeros="0" * want), want=want, value=value,
+                          length=len(value), lost=lost, zeros="0" * want)
+        return phrase("reg.digits.not_digits", f"the mapping gives this column {want} digits; "
+                      f"{value!r} is not {want} digits", want=want, value=value)
 
     def ignores(self, header: str) -> bool:
         return header_key(header) in self.ignored
@@ -196,7 +200,7 @@ def load_mapping(name_or_path: str) -> Mapping:
 
 
 def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int],
-                 credential_type: str) -> str | None:
+                 credential_type: str) -> Phrase | None:
     """A sentence naming the shipped mapping for this credential type that knows more of
     a header's columns than `current` does (`known_by` counts them), when one does: a
     header that lacks columns the schema requires was often read with no mapping, or
@@ -213,8 +217,11 @@ def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Ma
         return None
     named = sum(1 for header in keys if header_key(header))
     if current is IDENTITY:
-        return (f"without a mapping, {here} of the {named} columns are named as the schema "
-                f"names its fields; the shipped mapping {name} knows {best}: give --mapping "
-                f"{name}")
-    return (f"the mapping {current.name} knows {here} of the {named} columns; the shipped "
-            f"mapping {name} knows {best}: is --mapping {name} the one for this export?")
+        return phrase("reg.mapping.none_hint", f"without a mapping, {here} of the {named} "
+                      "columns are named as the schema names its fields; the shipped mapping "
+                      f"{name} knows {best}: give --mapping {name}", here=here, named=named,
+                      mapping=name, best=best)
+    return phrase("reg.mapping.other_hint", f"the mapping {current.name} knows {here} of the "
+                  f"{named} columns; the shipped mapping {name} knows {best}: is --mapping "
+                  f"{name} the one for this export?", current=current.name, here=here,
+                  named=named, mapping=name, best=best)
