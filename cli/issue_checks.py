@@ -28,6 +28,7 @@ import click
 
 from cli.commands import load_key_or_fail
 from cli.errors import EXIT_BAD_INPUT
+from cli.issue_words import sentence
 from cli.issued_check import IssuedCheck
 from cli.issuer_registry import (
     RegistryChoiceError,
@@ -146,7 +147,8 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
         if mapping is not None:
             check_layout(schema, mapping)
     except SchemaError as exc:
-        refuse(Sentence("issue.error.schema", str(exc), why=str(exc)), EXIT_BAD_INPUT)
+        refuse(sentence(exc.said) if exc.said is not None else
+               Sentence("issue.error.schema", str(exc), why=str(exc)), EXIT_BAD_INPUT)
     return mapping, schema
 
 

@@ -91,7 +91,7 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
     if not result.problems:
         return
     for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
-        click.echo(f"  {say(problem_sentence(problem))}", err=True)
+        click.echo("  " + say(problem_sentence(problem)), err=True)
     more = result.problem_count - PROBLEMS_SHOWN_MAX
     if more > 0:
         click.echo(say(Sentence("issue.problems.more", f"  … and {more} more", count=more)),

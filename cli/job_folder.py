@@ -262,7 +262,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     per_dir = int(manifest["files_per_dir"])
     made: set[Path] = set()
     for index, document in enumerate(progress(batch.documents(release=True),
-                                              "writing credentials", count, "doc",
+                                              Sentence("issue.progress.writing",
+                                                       "writing credentials"), count, "doc",
                                               quiet=count < PROGRESS_FROM)):
         path = credential_path(job_dir, batch.credential_type, index, count,
                                document["target_hash"], per_dir)

@@ -177,12 +177,16 @@ def check_reads(mapping: Mapping, credential_type: str) -> None:
     mappings that read this type."""
     if mapping.reads(credential_type):
         return
-    fitting = [name for name in BUILT_IN_MAPPINGS if load_mapping(name).reads(credential_type)]
-    raise SchemaError(
-        f"mapping {mapping.name} reads {', '.join(mapping.credential_types)} exports, not "
-        f"{credential_type}: " + (f"for {credential_type} exports give --mapping "
-                                  f"{' or '.join(fitting)}, or none" if fitting else
-                                  "give a mapping of your own, or none"))
+    fitting = " or ".join(name for name in BUILT_IN_MAPPINGS
+                          if load_mapping(name).reads(credential_type))
+    types = ", ".join(mapping.credential_types)
+    english = f"mapping {mapping.name} reads {types} exports, not {credential_type}: "
+    raise SchemaError(phrase(
+        "reg.mapping.other_type", english + f"for {credential_type} exports give --mapping "
+        f"{fitting}, or none", mapping=mapping.name, types=types, type=credential_type,
+        fitting=fitting) if fitting else phrase(
+        "reg.mapping.other_type_own", english + "give a mapping of your own, or none",
+        mapping=mapping.name, types=types, type=credential_type))
 
 
 def load_mapping(name_or_path: str) -> Mapping:
@@ -195,8 +199,11 @@ def load_mapping(name_or_path: str) -> Mapping:
             text = registrars_toml(Path(name_or_path), "mapping")
         return parse_mapping(tomllib.loads(text), name_or_path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SchemaError(f"cannot read mapping {name_or_path!r} (built in: "
-                          f"{', '.join(BUILT_IN_MAPPINGS)}): {exc}") from exc
+        built_in = ", ".join(BUILT_IN_MAPPINGS)
+        english = f"cannot read mapping {name_or_path!r} (built in: {built_in}): {exc}"
+        raise SchemaError(phrase("reg.mapping.missing", english, name=name_or_path,
+                                 built_in=built_in) if isinstance(exc, FileNotFoundError)
+                          else english) from exc
 
 
 def mapping_hint(keys: tuple[str, ...], current: Mapping, known_by: Callable[[Mapping], int],
