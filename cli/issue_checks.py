@@ -26,9 +26,8 @@ from typing import Any
 
 import click
 
-from cli.commands import load_key_or_fail
 from cli.errors import EXIT_BAD_INPUT
-from cli.issue_words import sentence
+from cli.issue_words import load_issuer_key, sentence
 from cli.issued_check import IssuedCheck
 from cli.issuer_registry import (
     RegistryChoiceError,
@@ -187,7 +186,7 @@ def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[Sent
                      ) -> ReaderOptions:
     """`options` with the registry of the issuer whose key this is (cli/issuer_registry.py):
     a real run and a dry run given the key then check against the same one."""
-    issuer = load_key_or_fail(key_path).member_id.hex()
+    issuer = load_issuer_key(key_path).member_id.hex()
     given = Path(options.registry) if options.registry else None
     try:
         chosen = issuer_registry(key_path, issuer, given)

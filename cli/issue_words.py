@@ -14,6 +14,9 @@ import click
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
+from ledger.errors import ConfigError
+from ledger.identity import KeyPair
+from node.files import load_key
 from registrar import ExportResult, Phrase, Problem, ShownRecord, preview, preview_said
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
@@ -99,3 +102,19 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
     refuse(Sentence("issue.problems.refused", f"{path}: {result.problem_count} problem(s); "
                     "nothing was issued (fix the export, or try --dry-run to see the rows as "
                     "they will read)", path=path, count=result.problem_count), EXIT_BAD_INPUT)
+
+
+def load_issuer_key(path: Path) -> KeyPair:
+    """The issuer's key, or one line saying why it cannot be used (in English as the key
+    loader words it), exit 2."""
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        english, why = str(exc), str(exc).split(": ", 1)[-1]
+        if not path.exists():
+            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
+        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
+            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
+        if "chmod 600" in english:
+            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
+        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import load_key_or_fail, node_option
+from cli.commands import node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.issue_checks import (
     ReaderOptions,
@@ -24,7 +24,7 @@ from cli.issue_checks import (
 from cli.issue_dry_run import dry_run_export
 from cli.issue_finish import finish_job, job_refused, register_committed, say_line, write_vcs
 from cli.issue_job import IssueJob, on_interrupt, sign_batch
-from cli.issue_words import refuse_problems, sentence
+from cli.issue_words import load_issuer_key, refuse_problems, sentence
 from cli.job_folder import (
     MANIFEST_NAME,
     JobError,
@@ -62,7 +62,7 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
 
 def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,
                    node: NodeClient, options: ReaderOptions, again: bool) -> IssueJob:
-    keys = load_key_or_fail(key_path)
+    keys = load_issuer_key(key_path)
     # Whether this issuer may issue this type at all comes first: no point reading
     # 100,000 rows to be refused for it.
     try:
@@ -242,7 +242,7 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if key_path is not None:  # the issuer's own registry, wherever the job's folder is
         options = registry_for_key(options, key_path, say_line)
     if dry_run:
-        issuer = None if key_path is None else load_key_or_fail(key_path).member_id.hex()
+        issuer = None if key_path is None else load_issuer_key(key_path).member_id.hex()
         dry_run_export(credential_type, input_path, out_dir, options, issuer)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),

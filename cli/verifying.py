@@ -13,7 +13,7 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, node_option
 from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
-from cli.errors import EXIT_UNREACHABLE
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.language import Words, lang_option
 from cli.proving import proof_verdict
@@ -266,14 +266,14 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
     _revoke(key_path, target, manifest_path, reason, note, None, node_url)
 
 
-@click.command("supersede")
+@click.command("supersede", cls=WordedCommand)
 @key_option("The issuer's member key file.")
 @click.argument("target", required=False)
 @click.option("--by", "replacement_file",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=WordedPath(exists=True, dir_okay=False, path_type=Path),
               help="The corrected credential (a file), already issued by you.")
 @click.option("--corrections", "corrections_dir",
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              type=WordedPath(exists=True, file_okay=False, path_type=Path),
               help="The folder of a job issued with senim issue --corrections: supersede "
                    "every earlier credential it lists by its correction (safe to run again).")
 @click.option("--note", default=None, help="What was corrected, kept off chain in a 0600 "
@@ -281,22 +281,25 @@ def revoke_command(key_path: Path, target: str, reason: str, note: str | None,
               "goes on chain.")
 @manifest_option
 @node_option
+@lang_option
 def supersede_command(key_path: Path, target: str | None, replacement_file: Path | None,
                       corrections_dir: Path | None, note: str | None,
-                      manifest_path: Path | None, node_url: str) -> None:
+                      manifest_path: Path | None, node_url: str, language: str) -> None:
     """Replace a credential (FILE, or ID with --manifest) by a corrected one (--by), or
     every credential a corrections job lists (--corrections DIR).
 
     The old one then verifies as "superseded by" the new one, not as plainly revoked."""
     if corrections_dir is not None:
         if target or replacement_file or manifest_path or note is not None:
-            _fail("--corrections DIR takes no TARGET, --by, --manifest or --note (each "
-                  "pair's note: senim supersede OLD --by NEW --note TEXT)", 2)
+            refuse(Sentence("supersede.usage.corrections_alone", "--corrections DIR takes no "
+                            "TARGET, --by, --manifest or --note (each pair's note: senim "
+                            "supersede OLD --by NEW --note TEXT)"), EXIT_BAD_INPUT)
         supersede_job(key_path, corrections_dir, node_url)
         return
     if target is None or replacement_file is None:
-        _fail("give the credential to supersede and --by the corrected one (or "
-              "--corrections DIR for every pair a corrections job lists)", 2)
+        refuse(Sentence("supersede.usage.pair", "give the credential to supersede and --by the "
+                        "corrected one (or --corrections DIR for every pair a corrections job "
+                        "lists)"), EXIT_BAD_INPUT)
     try:
         replacement = parse_document(load_checked_json(replacement_file))
     except InvalidDocument as exc:
