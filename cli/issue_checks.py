@@ -86,6 +86,12 @@ class ReaderOptions:
                    data.get("registry"), bool(data.get("corrections")))
 
 
+def registry_refusal(exc: RegistryError | RegistryChoiceError) -> Sentence:
+    said = getattr(exc, "said", None)
+    return sentence(said) if said is not None else Sentence("issue.error.registry", str(exc),
+                                                              why=str(exc))
+
+
 def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
                            credential_type: str) -> Sentence | None:
     """Refuse before writing files when the chain would refuse anyway, with the ledger's
@@ -191,7 +197,7 @@ def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[Sent
     try:
         chosen = issuer_registry(key_path, issuer, given)
     except RegistryChoiceError as exc:
-        refuse(Sentence("issue.error.registry", str(exc), why=str(exc)), EXIT_BAD_INPUT)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     if chosen is not None and given is None:
         pointer = pointer_path(key_path, issuer)
         say(Sentence("issue.registry.of_issuer", f"the issued-students registry of this "
@@ -240,7 +246,7 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
         registry = IssuedRegistry.open(path)
         holder = None if registry is None else registry.issuer()
     except RegistryError as exc:
-        refuse(Sentence("issue.error.registry", str(exc), why=str(exc)), EXIT_BAD_INPUT)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     if issuer is not None and holder not in (None, issuer) and dry_run \
             and options.registry is None and registry is not None:
         registry.close()
@@ -261,7 +267,7 @@ def check_export(path: Path, credential_type: str, options: ReaderOptions, check
         return read_export(path, credential_type, encoding=options.encoding, mapping=mapping,
                            schema=schema, on_record=on_record, issued=check)
     except RegistryError as exc:
-        refuse(Sentence("issue.error.registry", str(exc), why=str(exc)), EXIT_BAD_INPUT)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     except InvalidDocument as exc:  # the ledger's own check of a record, after registrar's
         refuse(Sentence("issue.error.document", f"{path}: {exc}; nothing was issued",
                         path=path, why=str(exc)), EXIT_BAD_INPUT)
