@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import cli.issuing
+import cli.verifying
 from cli import issue_checks, issue_dry_run, issue_finish, issue_words, issued_check
 from cli.main import main
 from ledger.identity import KeyPair
@@ -259,3 +260,22 @@ def test_every_key_senim_issue_says_is_in_every_catalogue() -> None:
     assert len([key for key in keys if key.startswith(("reg.", "issue."))]) > 200
     for lang in LANGUAGES:
         assert sorted(keys - set(catalogue(lang))) == [], lang
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "interrupted: stopped before it finished; a transaction it had already sent may "
+           "still commit"),
+    ("ru", "прервано: команда остановлена до конца; транзакция, которую она уже успела "
+           "отправить, ещё может быть записана в цепочку")])
+def test_ctrl_c_in_supersede_says_a_sent_transaction_may_commit(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lang: str, said: str) -> None:
+    """Not "it changed nothing on the chain", as a command that sends nothing says: each
+    supersede already sent stands."""
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.verifying, "supersede_job", interrupted)
+    result = run("supersede", "--key", str(tmp_path / "k"), "--corrections", str(tmp_path),
+                 "--lang", lang)
+    assert result.exit_code == 130
+    assert result.output.splitlines() == [said]
