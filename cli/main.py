@@ -30,8 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "share": ("cli.sharing", "share_command"), "export-vc": ("cli.vc", "export_vc_command"),
     "tls-cert": ("cli.vc", "tls_cert_command"),
     "disclose": ("cli.verifying", "disclose_command"),
-    "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.verifying", "revoke_command"),
-    "supersede": ("cli.verifying", "supersede_command"),
+    "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.revoking", "revoke_command"),
+    "supersede": ("cli.revoking", "supersede_command"),
     "verify": ("cli.verify_command", "verify_command"),
 }
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import cli.issuing
-import cli.verifying
+import cli.revoking
 from cli import issue_checks, issue_dry_run, issue_finish, issue_words, issued_check
 from cli.main import main
 from ledger.identity import KeyPair
@@ -274,7 +274,7 @@ def test_ctrl_c_in_supersede_says_a_sent_transaction_may_commit(
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.verifying, "supersede_job", interrupted)
+    monkeypatch.setattr(cli.revoking, "supersede_job", interrupted)
     result = run("supersede", "--key", str(tmp_path / "k"), "--corrections", str(tmp_path),
                  "--lang", lang)
     assert result.exit_code == 130
