@@ -242,7 +242,7 @@ class Validator(Headers):
         bad = None if missing else line_problem(parts) if self.schema.check_totals else None
         if missing or bad:
             part, message = (missing[0], phrase("reg.line.lacks", f"{where} lacks {missing[0]}",
-                                                where=where, part=missing[0])
+                                                where=where, part=field_label(missing[0]))
                              ) if missing else bad  # type: ignore[misc]
             self.problems.add(number, header_of.get(f"{target.field}.{part}",
                                                     line_column(group, target.number, part)),
