@@ -280,3 +280,19 @@ def test_ctrl_c_in_supersede_says_a_sent_transaction_may_commit(
                  "--lang", lang)
     assert result.exit_code == 130
     assert result.output.splitlines() == [said]
+
+
+def test_the_title_rows_read_past_are_named_in_each_language(tmp_path: Path) -> None:
+    from tests.cli.test_issue_exports import _titled_exports
+
+    for export in _titled_exports(tmp_path):
+        results = in_every_language("issue", "--dry-run", "--type", "diploma", "--mapping",
+                                    "platonus", "--input", str(export))
+        assert results["en"].exit_code == 0, results["en"].output
+        assert ("тақырып жолы — 4-жол; оның үстіндегі 3 атау жолы өткізілді (олардың "
+                "ешқайсысы студенттің жолы емес екенін тексеріңіз):\n"
+                "  1-жол: Казахский национальный университет имени аль-Фараби\n"
+                "  2-жол: Факультет | Информационных технологий | Курс | 4\n") \
+            in results["kk"].output
+        assert "заголовок — в строке 4; пропущено строк-названий над ним: 3" \
+            in results["ru"].output
