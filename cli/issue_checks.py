@@ -113,7 +113,9 @@ def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
             why = SUSPENSION_REASONS.get(reason, reason)
             causes.append(Sentence("issue.accredit.suspended", f"suspended since height "
                                    f"{grant['suspended_height']} ({why}) [issuer_suspended]",
-                                   height=grant["suspended_height"], why=why))
+                                   height=grant["suspended_height"],
+                                   why=Sentence(f"issue.suspension.{reason}")
+                                   if reason in SUSPENSION_REASONS else why))
             continue
         try:
             start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)

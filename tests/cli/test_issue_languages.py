@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -18,6 +19,7 @@ import cli.revoking
 from cli import issue_checks, issue_dry_run, issue_finish, issue_words, issued_check
 from cli.main import main
 from ledger.identity import KeyPair
+from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import save_key
 from node.i18n import LANGUAGES, catalogue
@@ -258,6 +260,7 @@ def test_every_key_senim_issue_says_is_in_every_catalogue() -> None:
     keys |= {f"issue.dry.unchecked.{who}" for who in ("students", "employees")}
     keys |= {f"issue.registry.not_looked.{who}" for who in ("students", "employees")}
     keys |= {f"reg.value.mixed_{script}" for script in ("latin", "cyrillic")}
+    keys |= {f"issue.suspension.{code}" for code in SUSPENSION_REASONS}
     assert len([key for key in keys if key.startswith(("reg.", "issue."))]) > 200
     for lang in LANGUAGES:
         assert sorted(keys - set(catalogue(lang))) == [], lang
@@ -296,3 +299,32 @@ def test_the_title_rows_read_past_are_named_in_each_language(tmp_path: Path) -> 
             in results["kk"].output
         assert "заголовок — в строке 4; пропущено строк-названий над ним: 3" \
             in results["ru"].output
+
+
+class _SuspendedNode(AccreditedNode):
+    def request(self, method: str, path: str, body: object = None) -> dict[str, Any]:
+        answer = super().request(method, path, body)
+        answer["members"][0]["accreditations"][0].update(suspended_height=7,
+                                                         suspend_reason="investigation")
+        return answer
+
+
+@pytest.mark.parametrize(("node", "said"), [
+    (_SuspendedNode, "ошибка: ENU сейчас не может выдавать документы «диплом»: приостановлена "
+                     "с блока 7 (идёт проверка) [issuer_suspended]"),
+    (AccreditedNode, "ошибка: ENU не аккредитован(а) на выдачу документов «аттестат» "
+                     "(аккредитация на: diploma) [type_not_accredited]")])
+def test_an_issuer_that_may_not_issue_is_told_so_in_its_language(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node: type[AccreditedNode],
+        said: str) -> None:
+    fake = node()
+    fake.issuer = KeyPair.generate()
+    save_key(tmp_path / "enu.key", fake.issuer)
+    monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: fake)
+    kind = "diploma" if node is _SuspendedNode else "attestat"
+    result = run("issue", "--type", kind, "--key", str(tmp_path / "enu.key"), "--input",
+                 str(SAMPLES / "platonus_diplomas.csv"), "--out", str(tmp_path / "job"),
+                 "--lang", "ru")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [said]
+    assert not fake.sent and not (tmp_path / "job").exists()
