@@ -180,7 +180,7 @@ class IssueJob:
         if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
             # sent or not, it was not confirmed: `--resume` asks the chain which
             raise JobPending(Sentence("issue.pending.unconfirmed", f"the node did not confirm "
-                                      f"the batch: {exc}", why=str(exc)))
+                                      f"the batch: {exc}", why=_why(exc)))
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
             return  # committed or pending already: the wait finds out which
         if exc.code == "expired" and resign is not None:
@@ -197,13 +197,12 @@ class IssueJob:
             (self.job_dir / MANIFEST_NAME).unlink()
             raise JobError(Sentence("issue.job.refused_first", f"the node refused the batch: "
                                     f"{exc} ({exc.code}); nothing was issued and its "
-                                    "credential files were removed", why=str(exc),
-                                    code=exc.code))
+                                    "credential files were removed", why=_why(exc)))
         self._save(state="refused", refusal={"code": exc.code, "reason": str(exc)})
         raise JobError(Sentence("issue.job.refused", f"the node refused the batch: {exc} "
                                 f"({exc.code}); it is not on chain. The folder keeps the "
                                 f"transaction: `senim issue --resume {self.job_dir}` tries it "
-                                "again", why=str(exc), code=exc.code, path=self.job_dir))
+                                "again", why=_why(exc), path=self.job_dir))
 
     def _wait(self, deadline: float, resign: Callable[[], tuple[bytes, str, int]] | None
               ) -> dict[str, Any]:
@@ -225,8 +224,10 @@ class IssueJob:
                 on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
                 if on_chain is not None:
                     return self._committed_from_batch(on_chain)
-                self._handle_refusal(ClientError(str(result.get("reason")),
-                                                 str(result.get("code"))), False, resign)
+                code = str(result.get("code"))
+                self._handle_refusal(ClientError(Sentence(
+                    "issue.node.rejected", str(result.get("reason")), code=code), code),
+                    False, resign)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
@@ -258,6 +259,11 @@ class IssueJob:
                    note=f"on chain at height {issuance['height']}")
         crash_point("committed")
         return issuance
+
+
+def _why(exc: ClientError) -> Sentence:
+    """What the node said, as the registrar's language says it (its code included)."""
+    return exc.sentence or Sentence("issue.node.rejected", str(exc), code=exc.code)
 
 
 def interrupted_line(job_dir: Path) -> Sentence:

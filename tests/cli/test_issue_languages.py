@@ -328,3 +328,19 @@ def test_an_issuer_that_may_not_issue_is_told_so_in_its_language(
     assert result.exit_code == 1, result.output
     assert result.output.splitlines() == [said]
     assert not fake.sent and not (tmp_path / "job").exists()
+
+
+def test_a_batch_the_node_refuses_is_said_in_the_registrars_language(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    node = AccreditedNode()
+    node.issuer = KeyPair.generate()
+    node.refuse_code = "type_not_accredited"
+    save_key(tmp_path / "enu.key", node.issuer)
+    monkeypatch.setattr(cli.issuing, "NodeClient", lambda url: node)
+    result = run("issue", "--type", "diploma", "--mapping", "platonus", "--key",
+                 str(tmp_path / "enu.key"), "--input", str(SAMPLES / "platonus_diplomas.csv"),
+                 "--out", str(tmp_path / "job"), "--lang", "kk")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == (
+        "қате: пакет қабылданбады: тізбек пакетті қабылдамады (type_not_accredited); ештеңе "
+        "берілмеді, құжат файлдары өшірілді")
