@@ -61,8 +61,6 @@ from registrar.issued import (
 )
 from registrar.validate import RecordSink
 
-__all__ = ["IssuedCheck", "ReaderOptions"]  # IssuedCheck: cli.issued_check, used with these
-
 WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
 
 

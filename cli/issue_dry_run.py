@@ -16,9 +16,10 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT_BAD_INPUT
-from cli.issue_checks import IssuedCheck, ReaderOptions, check_export, registry_check
+from cli.issue_checks import ReaderOptions, check_export, registry_check
 from cli.issue_job import stop_interrupted
 from cli.issue_words import preview_lines
+from cli.issued_check import IssuedCheck
 from cli.spoken import Sentence, echo, refuse
 
 # Whom an issuer's records are of, as its registrar says it: an employer's HR officer

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import cli.issuing
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
-from cli.issue_checks import IssuedCheck
+from cli.issued_check import IssuedCheck
 from cli.issuer_registry import pointer_path
 from cli.main import main
 from ledger.identity import KeyPair
