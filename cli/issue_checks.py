@@ -85,9 +85,10 @@ class ReaderOptions:
 
 
 def registry_refusal(exc: RegistryError | RegistryChoiceError) -> Sentence:
-    said = getattr(exc, "said", None)
-    return sentence(said) if said is not None else Sentence("issue.error.registry", str(exc),
-                                                              why=str(exc))
+    if isinstance(exc, RegistryChoiceError):
+        return exc.sentence
+    return sentence(exc.said) if exc.said is not None else Sentence(
+        "issue.error.registry", str(exc), why=str(exc))
 
 
 def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,

@@ -318,6 +318,10 @@ def test_the_issuers_registry_gone_or_another_issuers_is_refused(
     ours.rename(folder / "moved.db")
     code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c")
     assert code == 2 and f"registry {ours} (named in" in output and "is gone" in output
+    code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c",
+                         "--lang", "ru")  # and in the registrar's language
+    assert code == 2 and output.startswith(f"ошибка: реестра выданных документов вашей "
+                                           f"организации {ours} (указан в "), output
     # --registry NEW starts its successor knowingly: the file beside the key names it, and
     # stays its owner's alone (0600) as when it was first written
     pointer = pointer_path(folder / "enu.key", first)
