@@ -93,7 +93,7 @@ def issuer_registry(key_path: Path, issuer: str, given: Path | None) -> Path | N
 
 
 def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: Path
-                      ) -> str | None:
+                      ) -> Sentence | None:
     """Name `registry` beside the key unless a registry that exists is named there
     already; a sentence when that could not be done (the job is recorded either way)."""
     pointer = pointer_path(key_path, issuer)
@@ -117,8 +117,10 @@ def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: P
     except FileExistsError:
         return None
     except OSError as exc:
-        return (f"could not name the registry beside the key in {pointer} "
-                f"({exc.strerror or exc}): later jobs find it only beside their folders")
+        why = exc.strerror or str(exc)
+        return Sentence("issue.pointer.unwritten", f"could not name the registry beside the "
+                        f"key in {pointer} ({why}): later jobs find it only beside their "
+                        "folders", path=pointer, why=why)
     return None
 
 
