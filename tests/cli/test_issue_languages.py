@@ -344,3 +344,16 @@ def test_a_batch_the_node_refuses_is_said_in_the_registrars_language(
     assert result.output.splitlines()[-1] == (
         "қате: пакет қабылданбады: тізбек пакетті қабылдамады (type_not_accredited); ештеңе "
         "берілмеді, құжат файлдары өшірілді")
+
+
+def test_every_problem_of_a_bad_export_carries_a_phrase(tmp_path: Path, messy: Path) -> None:
+    """A problem with no phrase is said in English in every language."""
+    from registrar import load_mapping, read_export
+
+    mapping = load_mapping("platonus")
+    paths = [messy, *(path for name, path in _bad_inputs(tmp_path).items()
+                      if name not in ("missing", "folder"))]
+    for path in paths:
+        result = read_export(path, "diploma", mapping=mapping)
+        assert result.problems, path
+        assert [str(p) for p in result.problems if p.said is None] == [], path
