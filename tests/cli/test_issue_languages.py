@@ -357,3 +357,14 @@ def test_every_problem_of_a_bad_export_carries_a_phrase(tmp_path: Path, messy: P
         result = read_export(path, "diploma", mapping=mapping)
         assert result.problems, path
         assert [str(p) for p in result.problems if p.said is None] == [], path
+
+
+def test_a_registrars_own_mapping_that_cannot_be_used_is_said_in_each_language(
+        tmp_path: Path, messy: Path) -> None:
+    mapping = tmp_path / "univer.toml"
+    mapping.write_text('[columns]\n"ФИО" = "ФИО"\n', encoding="utf-8")
+    results = in_every_language("issue", "--dry-run", "--type", "diploma", "--mapping",
+                                str(mapping), "--input", str(messy))
+    assert results["en"].exit_code == 2
+    assert results["ru"].output.startswith(f"ошибка: соответствие {mapping}: столбец «ФИО» "
+                                           "сопоставлен недопустимому имени поля «ФИО»")
