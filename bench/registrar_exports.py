@@ -29,8 +29,9 @@ from pathlib import Path
 
 import openpyxl
 
-from cli.issue_checks import IssuedCheck, ReaderOptions, check_export
+from cli.issue_checks import ReaderOptions, check_export
 from cli.issue_job import sign_batch
+from cli.issued_check import IssuedCheck
 from cli.job_folder import start_job, write_credentials
 from cli.parallel_hashing import PooledBatchBuilder
 from ledger.identity import KeyPair

@@ -26,22 +26,17 @@ from typing import Any
 
 import click
 
-from cli.commands import load_key_or_fail
-from cli.errors import fail
+from cli.errors import EXIT_BAD_INPUT
+from cli.issue_words import load_issuer_key, sentence
+from cli.issued_check import IssuedCheck
 from cli.issuer_registry import (
     RegistryChoiceError,
     issuer_registry,
     pointer_path,
     remember_registry,
 )
-from cli.job_folder import (
-    CORRECTIONS_NAME,
-    JobError,
-    NoJob,
-    credential_path,
-    load_manifest,
-    save_manifest,
-)
+from cli.job_folder import CORRECTIONS_NAME, credential_path, save_manifest
+from cli.spoken import Sentence, refuse, say
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
@@ -67,66 +62,6 @@ from registrar.issued import (
 from registrar.validate import RecordSink
 
 WHEN_FORMAT = "%Y-%m-%d %H:%M:%S UTC"  # how the node's API prints a time
-PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
-
-
-class IssuedCheck:
-    """Asked by validation about every unique value of every row.
-
-    In a correction job a row naming an issued student is not a problem: it is kept
-    in `corrected` (row -> the credential it corrects)."""
-
-    def __init__(self, registry: IssuedRegistry | None, credential_type: str,
-                 chain_id: str | None, corrections: bool, job: Path | None = None) -> None:
-        self.registry = registry
-        self.credential_type = credential_type
-        self.chain_id = chain_id
-        self.corrections = corrections
-        self.job = job.resolve() if job is not None else None  # this check's own job folder
-        self.corrected: dict[int, Earlier] = {}
-        self._states: dict[str, str | None] = {}
-
-    @property
-    def _a_type(self) -> str:
-        article = "an" if self.credential_type[:1] in "aeiou" else "a"  # an attestat
-        return f"{article} {self.credential_type}"
-
-    def _unfinished(self, earlier: Earlier) -> str | None:
-        """The state of a pending entry's job when that job may still put it on chain."""
-        if earlier.job not in self._states:
-            try:
-                state: str | None = str(load_manifest(Path(earlier.job))["state"])
-            except NoJob:
-                state = None  # removed, or refused at its first send: nothing was sent
-            except JobError:  # it may have sent its batch: its students stay taken
-                state = "unknown: its manifest cannot be used"
-            self._states[earlier.job] = state
-        state = self._states[earlier.job]
-        if Path(earlier.job) == self.job or state in (None, "preparing"):
-            return None
-        return state
-
-    def __call__(self, row: int, field: str, value: str) -> str | None:
-        if self.registry is None:
-            return None
-        earlier = self.registry.find(self.credential_type, field, value, self.chain_id)
-        if earlier is None:
-            return None
-        if earlier.pending:
-            state = self._unfinished(earlier)
-            if state is None:
-                return None
-            return (f"{self._a_type} for this {field} is in the unfinished job "
-                    f"{earlier.job} (state {state}), which may be on chain already: finish "
-                    f"that job first with senim issue --resume {earlier.job}")
-        if self.corrections:
-            self.corrected.setdefault(row, earlier)
-            return None
-        chain = f" of chain {earlier.chain_id!r}" if self.chain_id is None else ""
-        return (f"{self._a_type} was already issued to this {field} (job "
-                f"{earlier.job}{chain}, batch {earlier.batch_root[:16]}…, height "
-                f"{earlier.height}); to correct it, issue with --corrections and then "
-                "supersede the old credential")
 
 
 @dataclass(frozen=True)
@@ -149,24 +84,37 @@ class ReaderOptions:
                    data.get("registry"), bool(data.get("corrections")))
 
 
+def registry_refusal(exc: RegistryError | RegistryChoiceError) -> Sentence:
+    if isinstance(exc, RegistryChoiceError):
+        return exc.sentence
+    return sentence(exc.said) if exc.said is not None else Sentence(
+        "issue.error.registry", str(exc), why=str(exc))
+
+
 def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
-                           credential_type: str) -> str | None:
+                           credential_type: str) -> Sentence | None:
     """Refuse before writing files when the chain would refuse anyway, with the ledger's
     own codes; the ledger still decides."""
     me = next((m for m in members if m["member_id"] == keys.member_id.hex()), None)
     if me is None:
-        return f"{keys.member_id.hex()} is not a consortium member (unknown_sender)"
+        member = keys.member_id.hex()
+        return Sentence("issue.accredit.unknown", f"{member} is not a consortium member "
+                        "(unknown_sender)", member=member)
     now = datetime.now(UTC)
     held: set[str] = set()
-    causes: list[str] = []
+    causes: list[Sentence] = []
     for grant in me["accreditations"]:
         held.update(grant["types"])
         if credential_type not in grant["types"]:
             continue
         if grant["suspended_height"] is not None:
             reason = grant.get("suspend_reason") or "other"
-            causes.append(f"suspended since height {grant['suspended_height']} "
-                          f"({SUSPENSION_REASONS.get(reason, reason)}) [issuer_suspended]")
+            why = SUSPENSION_REASONS.get(reason, reason)
+            causes.append(Sentence("issue.accredit.suspended", f"suspended since height "
+                                   f"{grant['suspended_height']} ({why}) [issuer_suspended]",
+                                   height=grant["suspended_height"],
+                                   why=Sentence(f"issue.suspension.{reason}")
+                                   if reason in SUSPENSION_REASONS else why))
             continue
         try:
             start = datetime.strptime(grant["from"], WHEN_FORMAT).replace(tzinfo=UTC)
@@ -175,16 +123,26 @@ def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
             return None  # a period this client cannot read: the ledger decides
         if start <= now < end:
             return None
-        causes.append(f"accreditation starts on {start:%Y-%m-%d} [accreditation_not_started]"
-                      if now < start else
-                      f"accreditation ended on {end:%Y-%m-%d} [accreditation_ended]")
+        causes.append(Sentence("issue.accredit.not_started", f"accreditation starts on "
+                               f"{start:%Y-%m-%d} [accreditation_not_started]",
+                               day=f"{start:%Y-%m-%d}") if now < start else
+                      Sentence("issue.accredit.ended", f"accreditation ended on {end:%Y-%m-%d} "
+                               "[accreditation_ended]", day=f"{end:%Y-%m-%d}"))
+    name, kind = me["name"], Sentence(f"type.{credential_type}")
     if causes:
-        return f"{me['name']} may not issue {credential_type} credentials now: " + \
-            "; ".join(causes)
+        joined = causes[0]
+        for cause in causes[1:]:
+            joined = Sentence("issue.accredit.and", f"{joined}; {cause}", first=joined,
+                              then=cause)
+        return Sentence("issue.accredit.not_now", f"{name} may not issue {credential_type} "
+                        f"credentials now: {joined}", name=name, type=kind, why=joined)
     if held:
-        return (f"{me['name']} is not accredited for {credential_type} "
-                f"(accredited for: {', '.join(sorted(held))}) [type_not_accredited]")
-    return f"{me['name']} is not accredited to issue anything [not_accredited]"
+        types = ", ".join(sorted(held))
+        return Sentence("issue.accredit.other_types", f"{name} is not accredited for "
+                        f"{credential_type} (accredited for: {types}) [type_not_accredited]",
+                        name=name, type=kind, types=types)
+    return Sentence("issue.accredit.none", f"{name} is not accredited to issue anything "
+                    "[not_accredited]", name=name)
 
 
 def load_schema_or_fail(credential_type: str, options: ReaderOptions
@@ -195,12 +153,13 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
         if mapping is not None:
             check_layout(schema, mapping)
     except SchemaError as exc:
-        fail(str(exc), 2)
+        refuse(sentence(exc.said) if exc.said is not None else
+               Sentence("issue.error.schema", str(exc), why=str(exc)), EXIT_BAD_INPUT)
     return mapping, schema
 
 
 @contextmanager
-def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], None]
+def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[Sentence], None]
                     ) -> Iterator[None]:
     """Held from a job's check until its students are recorded as pending: another
     `senim issue` preparing a job with the same registry then checks its rows against
@@ -214,32 +173,36 @@ def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[str], 
         yield
         return
     except OSError as exc:
-        fail(f"cannot lock the folder of the issued-students registry {path}: "
-             f"{exc.strerror or exc}", 2)
+        why = exc.strerror or str(exc)
+        refuse(Sentence("issue.registry.no_lock", f"cannot lock the folder of the "
+                        f"issued-students registry {path}: {why}", path=path, why=why),
+               EXIT_BAD_INPUT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            say(f"waiting for another senim issue preparing a job with the registry {path}…")
+            say(Sentence("issue.registry.waiting", f"waiting for another senim issue "
+                         f"preparing a job with the registry {path}…", path=path))
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # and with it the lock
 
 
-def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[str], None]
+def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[Sentence], None]
                      ) -> ReaderOptions:
     """`options` with the registry of the issuer whose key this is (cli/issuer_registry.py):
     a real run and a dry run given the key then check against the same one."""
-    issuer = load_key_or_fail(key_path).member_id.hex()
+    issuer = load_issuer_key(key_path).member_id.hex()
     given = Path(options.registry) if options.registry else None
     try:
         chosen = issuer_registry(key_path, issuer, given)
     except RegistryChoiceError as exc:
-        fail(str(exc), 2)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     if chosen is not None and given is None:
-        say(f"the issued-students registry of this issuer: {chosen} (named in "
-            f"{pointer_path(key_path, issuer)})")
+        pointer = pointer_path(key_path, issuer)
+        say(Sentence("issue.registry.of_issuer", f"the issued-students registry of this "
+                     f"issuer: {chosen} (named in {pointer})", path=chosen, pointer=pointer))
     return replace(options, registry=None if chosen is None else str(chosen))
 
 
@@ -275,21 +238,25 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
     if above is not None:
         # A job a folder deeper than the earlier ones would start a registry of its own,
         # checking its students against none of theirs.
-        fail(f"there is no issued-students registry beside {out_dir} yet, but {above} "
-             f"records earlier jobs: give --registry {above} to check these students against "
-             f"them (or --registry {path} to start a new registry there)", 2)
+        refuse(Sentence("issue.registry.above", f"there is no issued-students registry beside "
+                        f"{out_dir} yet, but {above} records earlier jobs: give --registry "
+                        f"{above} to check these students against them (or --registry {path} "
+                        "to start a new registry there)", folder=out_dir, above=above,
+                        path=path), EXIT_BAD_INPUT)
     try:
         registry = IssuedRegistry.open(path)
         holder = None if registry is None else registry.issuer()
     except RegistryError as exc:
-        fail(str(exc), 2)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     if issuer is not None and holder not in (None, issuer) and dry_run \
             and options.registry is None and registry is not None:
         registry.close()
         return path, IssuedCheck(None, credential_type, chain_id, options.corrections, out_dir)
     if issuer is not None and holder not in (None, issuer):
-        fail(f"the issued-students registry {path} records the jobs of issuer {holder}, not "
-             f"of {issuer} (this key): give this issuer's own registry with --registry", 2)
+        refuse(Sentence("issue.registry.another", f"the issued-students registry {path} "
+                        f"records the jobs of issuer {holder}, not of {issuer} (this key): "
+                        "give this issuer's own registry with --registry", path=path,
+                        holder=holder, issuer=issuer), EXIT_BAD_INPUT)
     return path, IssuedCheck(registry, credential_type, chain_id, options.corrections, out_dir)
 
 
@@ -301,26 +268,13 @@ def check_export(path: Path, credential_type: str, options: ReaderOptions, check
         return read_export(path, credential_type, encoding=options.encoding, mapping=mapping,
                            schema=schema, on_record=on_record, issued=check)
     except RegistryError as exc:
-        fail(str(exc), 2)
+        refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     except InvalidDocument as exc:  # the ledger's own check of a record, after registrar's
-        fail(f"{path}: {exc}; nothing was issued", 2)
+        refuse(Sentence("issue.error.document", f"{path}: {exc}; nothing was issued",
+                        path=path, why=str(exc)), EXIT_BAD_INPUT)
     finally:
         if check.registry is not None:
             check.registry.close()
-
-
-def refuse_problems(path: Path, result: ExportResult) -> None:
-    """One line per problem (the first ones), then exit 2: nothing is issued unless the
-    whole file is clean (registrar/ decides what is)."""
-    if not result.problems:
-        return
-    for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
-        click.echo(f"  {problem}", err=True)
-    more = result.problem_count - PROBLEMS_SHOWN_MAX
-    if more > 0:
-        click.echo(f"  … and {more} more", err=True)
-    fail(f"{path}: {result.problem_count} problem(s); nothing was issued (fix the export, "
-         "or try --dry-run to see the rows as they will read)", 2)
 
 
 def write_corrections(job_dir: Path, manifest: dict[str, Any], target_hashes: list[bytes],
@@ -378,7 +332,8 @@ def _record(job_dir: Path, manifest: dict[str, Any], targets: list[str], batch_r
     trouble = remember_registry(Path(manifest["key"]), manifest["issuer"],
                                 str(manifest.get("issuer_name", "")), path)
     if trouble:
-        click.secho(f"warning: {trouble}", fg="yellow", err=True)
+        click.secho(say(Sentence("issue.warning", f"warning: {trouble}", why=trouble)),
+                    fg="yellow", err=True)
     return path, added
 
 

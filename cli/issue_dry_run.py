@@ -15,10 +15,12 @@ from pathlib import Path
 
 import click
 
-from cli.errors import fail
-from cli.issue_checks import IssuedCheck, ReaderOptions, check_export, registry_check
+from cli.errors import EXIT_BAD_INPUT
+from cli.issue_checks import ReaderOptions, check_export, registry_check
 from cli.issue_job import stop_interrupted
-from registrar import preview
+from cli.issue_words import preview_lines
+from cli.issued_check import IssuedCheck
+from cli.spoken import Sentence, echo, refuse
 
 # Whom an issuer's records are of, as its registrar says it: an employer's HR officer
 # issues to employees (the registry keeps its name, a file's).
@@ -30,43 +32,55 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
     """`issuer`: the member id of --key's issuer, if given."""
     keyed = issuer is not None
     if credential_type is None or input_path is None:
-        fail("--dry-run needs --type and --input", 2)
+        refuse(Sentence("issue.dry.needs", "--dry-run needs --type and --input"),
+               EXIT_BAD_INPUT)
     try:
         registry_path, check = registry_check(credential_type, options, out_dir, None,
                                               issuer, dry_run=True)
         result = check_export(input_path, credential_type, options, check)
     except KeyboardInterrupt:
-        stop_interrupted("the dry run stopped; nothing was issued or sent")
-    click.echo(preview(result))
+        stop_interrupted(Sentence("issue.dry.stopped",
+                                  "the dry run stopped; nothing was issued or sent"))
+    click.echo("\n".join(preview_lines(result)))
     unchecked = check.registry is None and not keyed and not options.registry
     holders = HOLDERS.get(credential_type, "students")
-    click.echo(_registry_line(registry_path, check, keyed or bool(options.registry), holders))
+    echo(_registry_line(registry_path, check, keyed or bool(options.registry), holders))
     if check.corrected:
-        click.echo(f"{len(check.corrected)} row(s) correct credentials issued earlier "
-                   f"(first: row {min(check.corrected)})")
+        echo(Sentence("issue.dry.corrected", f"{len(check.corrected)} row(s) correct "
+                      f"credentials issued earlier (first: row {min(check.corrected)})",
+                      count=len(check.corrected), row=min(check.corrected)))
     if result.problems:
-        fail(f"{result.problem_count} problem(s): nothing would be issued", 2)
+        refuse(Sentence("issue.dry.problems", f"{result.problem_count} problem(s): nothing "
+                        "would be issued", count=result.problem_count), EXIT_BAD_INPUT)
     if unchecked:
-        click.echo(f"dry run: {result.count} record(s) read clean, NOT checked against the "
-                   f"{holders} this issuer was already issued (give --key); nothing was sent")
+        echo(Sentence(f"issue.dry.unchecked.{holders}", f"dry run: {result.count} record(s) "
+                      f"read clean, NOT checked against the {holders} this issuer was already "
+                      "issued (give --key); nothing was sent", count=result.count))
         return
-    click.echo(f"dry run: {result.count} record(s) would be issued; nothing was sent")
+    echo(Sentence("issue.dry.would_issue", f"dry run: {result.count} record(s) would be "
+                  "issued; nothing was sent", count=result.count))
 
 
-def _registry_line(path: Path, check: IssuedCheck, chosen: bool, holders: str) -> str:
+def _registry_line(path: Path, check: IssuedCheck, chosen: bool, holders: str) -> Sentence:
     """Which registry the rows were checked against, or why none was; `chosen`: the
     registry is the issuer's (by --key) or the registrar's (--registry)."""
     if check.registry is not None:
-        return f"checked against the issued-students registry {path}" + (
-            "" if chosen else " (without --key, the one found there; give --key to check "
-                              "against the registry the issuer's jobs use)")
+        if chosen:
+            return Sentence("issue.registry.checked", f"checked against the issued-students "
+                            f"registry {path}", path=path)
+        return Sentence("issue.registry.checked_found", f"checked against the issued-students "
+                        f"registry {path} (without --key, the one found there; give --key to "
+                        "check against the registry the issuer's jobs use)", path=path)
     if chosen and path.exists():
-        return (f"the issued-students registry {path} records another issuer's jobs, not "
-                "read: none of this issuer's is named beside its key (its first real run "
-                "starts one beside --out)")
+        return Sentence("issue.registry.other_issuer", f"the issued-students registry {path} "
+                        "records another issuer's jobs, not read: none of this issuer's is "
+                        "named beside its key (its first real run starts one beside --out)",
+                        path=path)
     if chosen:
-        return f"no issued-students registry at {path}: no earlier job recorded there"
-    return (f"{holders} already issued were NOT looked for: without --key a dry run cannot "
-            f"find the issuer's issued-students registry (named beside its key), and there "
-            f"is none at {path}; give --key KEY (the key the real run signs with), or "
-            f"--registry FILE, to have each row checked as the real run checks it")
+        return Sentence("issue.registry.none_at", f"no issued-students registry at {path}: no "
+                        "earlier job recorded there", path=path)
+    return Sentence(f"issue.registry.not_looked.{holders}", f"{holders} already issued were "
+                    "NOT looked for: without --key a dry run cannot find the issuer's "
+                    "issued-students registry (named beside its key), and there is none at "
+                    f"{path}; give --key KEY (the key the real run signs with), or --registry "
+                    "FILE, to have each row checked as the real run checks it", path=path)

@@ -45,6 +45,7 @@ from cli.job_folder import (
     load_manifest,
     save_manifest,
 )
+from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
 from ledger.transactions import build_transaction
@@ -59,7 +60,7 @@ TRANSIENT_REFUSALS = ("mempool_full", "sender_limit", "busy")
 class JobPending(JobError):
     """Not committed yet; nothing is lost and `--resume` finishes the job."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Sentence) -> None:
         super().__init__(message, EXIT_PENDING)
 
 
@@ -92,6 +93,11 @@ def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_ro
 
 # ---- submitting and waiting ------------------------------------------------------------------
 def describe_pending(status: dict[str, Any]) -> str:
+    """Why a batch is not committing, from one node's view of its peers (in English)."""
+    return str(pending_sentence(status))
+
+
+def pending_sentence(status: dict[str, Any]) -> Sentence:
     """Why a batch is not committing, from one node's view of its peers."""
     me = status.get("member_id")
     reachable = {member_id_of(bytes.fromhex(p["public_key"])).hex()
@@ -103,12 +109,17 @@ def describe_pending(status: dict[str, Any]) -> str:
     if missing:
         total = len(validators)
         quorum = total - (total - 1) // 3
-        return (f"batch pending: {len(missing)} of {total} validators unreachable from node "
-                f"{status.get('node')}: {', '.join(missing)}. {quorum} are needed; the batch "
-                "will commit when they return")
-    return (f"batch pending: every validator is reachable; consensus at height "
-            f"{status.get('height')}, view {consensus.get('view', '?')}, phase "
-            f"{consensus.get('phase', '?')}")
+        return Sentence(
+            "issue.pending.unreachable", f"batch pending: {len(missing)} of {total} "
+            f"validators unreachable from node {status.get('node')}: {', '.join(missing)}. "
+            f"{quorum} are needed; the batch will commit when they return",
+            count=len(missing), total=total, node=status.get("node"),
+            names=", ".join(missing), quorum=quorum)
+    return Sentence("issue.pending.reachable", f"batch pending: every validator is reachable; "
+                    f"consensus at height {status.get('height')}, view "
+                    f"{consensus.get('view', '?')}, phase {consensus.get('phase', '?')}",
+                    height=status.get("height"), view=consensus.get("view", "?"),
+                    phase=consensus.get("phase", "?"))
 
 
 class IssueJob:
@@ -139,7 +150,8 @@ class IssueJob:
         if self.state == "committed":
             return dict(self.manifest["issuance"])
         if self.state == "preparing":
-            raise JobError("the job stopped while writing its files; resume it with its input")
+            raise JobError(Sentence("issue.job.stopped_writing", "the job stopped while writing "
+                                    "its files; resume it with its input"))
         first_send = self.state == "prepared"
         on_chain = None if first_send else self.node.batch(self.manifest["issuer"],
                                                            self.manifest["batch_root"])
@@ -167,26 +179,30 @@ class IssueJob:
                         resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
         if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
             # sent or not, it was not confirmed: `--resume` asks the chain which
-            raise JobPending(f"the node did not confirm the batch: {exc}")
+            raise JobPending(Sentence("issue.pending.unconfirmed", f"the node did not confirm "
+                                      f"the batch: {exc}", why=_why(exc)))
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
             return  # committed or pending already: the wait finds out which
         if exc.code == "expired" and resign is not None:
             # The kept transaction can never commit now, so a new one cannot double it.
             tx, tx_id, expires_at = resign()
             self._save(state="prepared", tx=tx.hex(), tx_id=tx_id, expires_at=expires_at)
-            self.say(f"the kept transaction expired unsent; signed a new one ({tx_id[:16]}…)")
+            self.say(say(Sentence("issue.job.resigned", f"the kept transaction expired unsent; "
+                                  f"signed a new one ({tx_id[:16]}…)", tx=tx_id[:16])))
             self._submit(True, None)
             return
         if first_send:
             # Never admitted anywhere: no credential of this folder can ever be valid.
             discard_credentials(self.job_dir)
             (self.job_dir / MANIFEST_NAME).unlink()
-            raise JobError(f"the node refused the batch: {exc} ({exc.code}); nothing was "
-                           "issued and its credential files were removed")
+            raise JobError(Sentence("issue.job.refused_first", f"the node refused the batch: "
+                                    f"{exc} ({exc.code}); nothing was issued and its "
+                                    "credential files were removed", why=_why(exc)))
         self._save(state="refused", refusal={"code": exc.code, "reason": str(exc)})
-        raise JobError(f"the node refused the batch: {exc} ({exc.code}); it is not on chain. "
-                       f"The folder keeps the transaction: `senim issue --resume "
-                       f"{self.job_dir}` tries it again")
+        raise JobError(Sentence("issue.job.refused", f"the node refused the batch: {exc} "
+                                f"({exc.code}); it is not on chain. The folder keeps the "
+                                f"transaction: `senim issue --resume {self.job_dir}` tries it "
+                                "again", why=_why(exc), path=self.job_dir))
 
     def _wait(self, deadline: float, resign: Callable[[], tuple[bytes, str, int]] | None
               ) -> dict[str, Any]:
@@ -208,22 +224,26 @@ class IssueJob:
                 on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
                 if on_chain is not None:
                     return self._committed_from_batch(on_chain)
-                self._handle_refusal(ClientError(str(result.get("reason")),
-                                                 str(result.get("code"))), False, resign)
+                code = str(result.get("code"))
+                self._handle_refusal(ClientError(Sentence(
+                    "issue.node.rejected", str(result.get("reason")), code=code), code),
+                    False, resign)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
                 self._submit(False, resign)
             now = self.clock()
             if now >= deadline:
-                raise JobPending(f"the batch is submitted but not committed yet "
-                                 f"({result.get('reason', status)})")
+                why = str(result.get("reason", status))
+                raise JobPending(Sentence("issue.pending.not_yet", f"the batch is submitted "
+                                          f"but not committed yet ({why})", why=why))
             if now - started >= QUIET_BEFORE_REPORT_S and now - last_report >= REPORT_EVERY_S:
                 last_report = now
                 try:
-                    self.say(describe_pending(self.node.status()))
+                    self.say(say(pending_sentence(self.node.status())))
                 except ClientError as exc:
-                    self.say(f"batch pending; the node does not answer: {exc}")
+                    self.say(say(Sentence("issue.pending.silent", f"batch pending; the node "
+                                          f"does not answer: {exc}", why=str(exc))))
 
     def _committed_from_batch(self, on_chain: dict[str, Any]) -> dict[str, Any]:
         return self._committed({"tx_id": on_chain["tx_id"], "height": on_chain["height"],
@@ -241,39 +261,51 @@ class IssueJob:
         return issuance
 
 
-def interrupted_line(job_dir: Path) -> str:
+def _why(exc: ClientError) -> Sentence:
+    """What the node said, as the registrar's language says it (its code included)."""
+    return exc.sentence or Sentence("issue.node.rejected", str(exc), code=exc.code)
+
+
+def interrupted_line(job_dir: Path) -> Sentence:
     """What a job stopped by Ctrl-C leaves, read from its folder: whether anything is
     issued, and what finishes it."""
     try:
         manifest = load_manifest(job_dir)
     except NoJob:
-        return ("stopped before any credential file was written: nothing was issued or "
-                "sent, and running the same command again is safe")
+        return Sentence("issue.stopped.nothing", "stopped before any credential file was "
+                        "written: nothing was issued or sent, and running the same command "
+                        "again is safe")
     except JobError as exc:
-        return f"stopped; {exc}"
+        return Sentence("issue.stopped.other", f"stopped; {exc}",
+                        why=getattr(exc, "sentence", None) or str(exc))
     resume = f"senim issue --resume {job_dir}"
-    state = manifest.get("state")
+    state, count = manifest.get("state"), manifest.get("count")
     if state == "preparing":
-        return (f"stopped while writing the credential files: nothing was sent, so none of "
-                f"them is issued; finish with {resume} (it writes them again)")
+        return Sentence("issue.stopped.preparing", f"stopped while writing the credential "
+                        f"files: nothing was sent, so none of them is issued; finish with "
+                        f"{resume} (it writes them again)", resume=resume)
     if state == "prepared":
-        return (f"stopped before the batch was sent: its {manifest.get('count')} credential "
-                f"files are written and the signed batch is kept, but none is issued yet; "
-                f"finish with {resume} (these students are refused in any other job "
-                "until then)")
+        return Sentence("issue.stopped.prepared", f"stopped before the batch was sent: its "
+                        f"{count} credential files are written and the signed batch is kept, "
+                        f"but none is issued yet; finish with {resume} (these students are "
+                        "refused in any other job until then)", count=count, resume=resume)
     if state in ("submitted", "refused"):
-        return (f"stopped while sending the batch or waiting for it: its "
-                f"{manifest.get('count')} credentials (their files written) may be on chain "
-                f"or commit later; {resume} finds out and finishes the job, sending nothing "
-                "twice")
-    issuance = manifest.get("issuance") or {}
-    issued = (f"all {manifest.get('count')} {manifest.get('type')} credentials are issued "
-              f"(height {issuance.get('height')}), their files in {job_dir / 'credentials'}")
+        return Sentence("issue.stopped.sending", f"stopped while sending the batch or waiting "
+                        f"for it: its {count} credentials (their files written) may be on "
+                        f"chain or commit later; {resume} finds out and finishes the job, "
+                        "sending nothing twice", count=count, resume=resume)
+    height = (manifest.get("issuance") or {}).get("height")
+    folder = job_dir / "credentials"
+    issued = (f"all {count} {manifest.get('type')} credentials are issued (height {height}), "
+              f"their files in {folder}")
     if not manifest.get("registered"):
-        return (f"stopped after the batch committed: {issued}; the issued-students registry "
-                f"does not record them yet: run {resume}")
-    return (f"stopped after the job finished: {issued}, recorded in the issued-students "
-            f"registry (VC copies, if asked for: {resume} --format vc)")
+        return Sentence("issue.stopped.unregistered", f"stopped after the batch committed: "
+                        f"{issued}; the issued-students registry does not record them yet: "
+                        f"run {resume}", count=count, height=height, folder=folder,
+                        resume=resume)
+    return Sentence("issue.stopped.done", f"stopped after the job finished: {issued}, recorded "
+                    f"in the issued-students registry (VC copies, if asked for: {resume} "
+                    "--format vc)", count=count, height=height, folder=folder, resume=resume)
 
 
 @contextmanager
@@ -286,7 +318,8 @@ def on_interrupt(job_dir: Path) -> Iterator[None]:
         stop_interrupted(interrupted_line(job_dir))
 
 
-def stop_interrupted(line: str) -> NoReturn:
+def stop_interrupted(line: Sentence) -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut this short
-    click.secho(f"interrupted: {line}", fg="yellow", err=True)
+    click.secho(say(Sentence("issue.interrupted", f"interrupted: {line}", line=line)),
+                fg="yellow", err=True)
     sys.exit(EXIT_INTERRUPTED)

@@ -26,11 +26,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cli.spoken import Sentence
+
 POINTER_PREFIX = "senim-registry-"
 
 
 class RegistryChoiceError(Exception):
-    """This job's registry would be another than the issuer's own; the message says which."""
+    """This job's registry would be another than the issuer's own; the message says which
+    (`sentence`: in the registrar's language too)."""
+
+    def __init__(self, sentence: Sentence) -> None:
+        super().__init__(str(sentence))
+        self.sentence = sentence
 
 
 def pointer_path(key_path: Path, issuer: str) -> Path:
@@ -44,13 +51,17 @@ def recorded_registry(key_path: Path, issuer: str) -> Path | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryChoiceError(f"cannot read {pointer_path(key_path, issuer)}, which names "
-                                  f"this issuer's registry: {exc}") from exc
+        pointer = pointer_path(key_path, issuer)
+        raise RegistryChoiceError(Sentence(
+            "issue.pointer.unreadable", f"cannot read {pointer}, which names this issuer's "
+            f"registry: {exc}", path=pointer, why=str(exc))) from exc
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     if len(lines) != 1 or not Path(lines[-1]).is_absolute():
-        raise RegistryChoiceError(f"{pointer_path(key_path, issuer)} should name this issuer's "
-                                  "registry by its full path on one line")
+        pointer = pointer_path(key_path, issuer)
+        raise RegistryChoiceError(Sentence(
+            "issue.pointer.malformed", f"{pointer} should name this issuer's registry by its "
+            "full path on one line", path=pointer))
     return Path(lines[0])
 
 
@@ -66,21 +77,23 @@ def issuer_registry(key_path: Path, issuer: str, given: Path | None) -> Path | N
     if given is not None:
         if given == recorded or given.exists() or not recorded.exists():
             return given
-        raise RegistryChoiceError(
-            f"this issuer's issued-students registry is {recorded} (named in {pointer}); "
-            f"--registry {given} would start a second one, checking these students against "
-            f"none of its jobs: leave out --registry (or give --registry {recorded}); to "
-            f"start a new registry on purpose, delete {pointer} first")
+        raise RegistryChoiceError(Sentence(
+            "issue.pointer.second", f"this issuer's issued-students registry is {recorded} "
+            f"(named in {pointer}); --registry {given} would start a second one, checking "
+            f"these students against none of its jobs: leave out --registry (or give "
+            f"--registry {recorded}); to start a new registry on purpose, delete {pointer} "
+            "first", path=recorded, pointer=pointer, given=given))
     if not recorded.exists():
-        raise RegistryChoiceError(
-            f"this issuer's issued-students registry {recorded} (named in {pointer}) is "
-            f"gone: restore it from a backup, or give --registry NEW to start a new one "
-            f"knowing that no student of an earlier job will be found in it")
+        raise RegistryChoiceError(Sentence(
+            "issue.pointer.gone", f"this issuer's issued-students registry {recorded} (named "
+            f"in {pointer}) is gone: restore it from a backup, or give --registry NEW to start "
+            "a new one knowing that no student of an earlier job will be found in it",
+            path=recorded, pointer=pointer))
     return recorded
 
 
 def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: Path
-                      ) -> str | None:
+                      ) -> Sentence | None:
     """Name `registry` beside the key unless a registry that exists is named there
     already; a sentence when that could not be done (the job is recorded either way)."""
     pointer = pointer_path(key_path, issuer)
@@ -104,8 +117,10 @@ def remember_registry(key_path: Path, issuer: str, issuer_name: str, registry: P
     except FileExistsError:
         return None
     except OSError as exc:
-        return (f"could not name the registry beside the key in {pointer} "
-                f"({exc.strerror or exc}): later jobs find it only beside their folders")
+        why = exc.strerror or str(exc)
+        return Sentence("issue.pointer.unwritten", f"could not name the registry beside the "
+                        f"key in {pointer} ({why}): later jobs find it only beside their "
+                        "folders", path=pointer, why=why)
     return None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.progress import progress
+from cli.spoken import Sentence
 from ledger.credentials import IssuedBatch
 from ledger.identity import KeyPair
 
@@ -44,11 +45,14 @@ PAUSE_S = 60.0
 
 
 class JobError(Exception):
-    """The job cannot go on; the message says why and what is left in the folder."""
+    """The job cannot go on; the message says why and what is left in the folder (a
+    Sentence: in the registrar's language too, cli.spoken.reason)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Sentence, exit_code: int = 1) -> None:
+        super().__init__(str(message))
         self.exit_code = exit_code
+        if isinstance(message, Sentence):
+            self.sentence = message
 
 
 class NoJob(JobError):
@@ -66,11 +70,12 @@ def crash_point(name: str) -> None:
 def check_out_dir(out_dir: Path) -> None:
     """--out must be new or an empty directory: an earlier job is never overwritten."""
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise JobError(f"--out {out_dir} exists and is not a directory; give a new or "
-                       "empty directory", 2)
+        raise JobError(Sentence("issue.out.not_a_folder", f"--out {out_dir} exists and is not "
+                                "a directory; give a new or empty directory", path=out_dir), 2)
     if out_dir.is_dir() and any(out_dir.iterdir()):
-        raise JobError(f"--out {out_dir} is not empty; give a new or empty directory "
-                       f"(to finish a job there: senim issue --resume {out_dir})", 2)
+        raise JobError(Sentence("issue.out.not_empty", f"--out {out_dir} is not empty; give a "
+                                "new or empty directory (to finish a job there: senim issue "
+                                f"--resume {out_dir})", path=out_dir), 2)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -120,24 +125,29 @@ def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
 def load_manifest(job_dir: Path) -> dict[str, Any]:
     path = job_dir / MANIFEST_NAME
     if job_dir.exists() and not job_dir.is_dir():
-        raise JobError(f"{job_dir} is a file, not an issuing job's folder", 2)
+        raise JobError(Sentence("issue.job.a_file", f"{job_dir} is a file, not an issuing "
+                                "job's folder", path=job_dir), 2)
     if not job_dir.exists():  # a mistyped folder: "holds no manifest" read as a broken job
-        raise NoJob(f"there is no folder {job_dir}: give the --out folder of the job to "
-                    "finish", 2)
+        raise NoJob(Sentence("issue.job.no_folder", f"there is no folder {job_dir}: give the "
+                             "--out folder of the job to finish", path=job_dir), 2)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise NoJob(f"{job_dir} holds no {MANIFEST_NAME}: it is not an issuing job", 2) \
-            from exc
+        raise NoJob(Sentence("issue.job.no_manifest", f"{job_dir} holds no {MANIFEST_NAME}: "
+                             "it is not an issuing job", path=job_dir, name=MANIFEST_NAME),
+                    2) from exc
     except (OSError, ValueError) as exc:
-        raise JobError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) \
-            from exc
+        why = getattr(exc, 'strerror', None) or str(exc)
+        raise JobError(Sentence("issue.job.unreadable", f"cannot read {path}: {why}",
+                                path=path, why=why), 2) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != JOB_FORMAT:
-        raise JobError(f"{path} is not a {JOB_FORMAT} manifest", 2)
+        raise JobError(Sentence("issue.job.not_a_manifest", f"{path} is not a {JOB_FORMAT} "
+                                "manifest", path=path, format=JOB_FORMAT), 2)
     problem = manifest_problem(manifest)
     if problem is not None:
-        raise JobError(f"{path} cannot be used: {problem} (edited, or damaged?); this "
-                       "run sent nothing", 2)
+        raise JobError(Sentence("issue.job.damaged", f"{path} cannot be used: {problem} "
+                                "(edited, or damaged?); this run sent nothing", path=path,
+                                why=problem), 2)
     return manifest
 
 
@@ -252,7 +262,8 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
     per_dir = int(manifest["files_per_dir"])
     made: set[Path] = set()
     for index, document in enumerate(progress(batch.documents(release=True),
-                                              "writing credentials", count, "doc",
+                                              Sentence("issue.progress.writing",
+                                                       "writing credentials"), count, "doc",
                                               quiet=count < PROGRESS_FROM)):
         path = credential_path(job_dir, batch.credential_type, index, count,
                                document["target_hash"], per_dir)

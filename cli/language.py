@@ -49,6 +49,12 @@ def speak(language: str) -> None:
     _SPOKEN[:] = [language]
 
 
+def forget_spoken() -> None:
+    """No command's language chosen: the locale's again (a process that runs several
+    commands, as tests do)."""
+    _SPOKEN.clear()
+
+
 def spoken_language() -> str:
     return _SPOKEN[0] if _SPOKEN else language_from_environment()
 

@@ -30,10 +30,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "share": ("cli.sharing", "share_command"), "export-vc": ("cli.vc", "export_vc_command"),
     "tls-cert": ("cli.vc", "tls_cert_command"),
     "disclose": ("cli.verifying", "disclose_command"),
-    "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.verifying", "revoke_command"),
-    "supersede": ("cli.verifying", "supersede_command"),
+    "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.revoking", "revoke_command"),
+    "supersede": ("cli.revoking", "supersede_command"),
     "verify": ("cli.verify_command", "verify_command"),
 }
+
+
+# What Ctrl-C leaves, said by a command that speaks the reader's language (cli.spoken):
+# a check changes nothing; supersede (and issue before its job's own handler) may have
+# sent a transaction; the others write a file at most.
+INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.sending",
+               "issue": "cli.interrupted.sending"}
 
 
 class SenimGroup(click.Group):
@@ -61,9 +68,8 @@ class SenimGroup(click.Group):
                 # a verifier-facing command (cli.spoken), loaded by now: said in its
                 # reader's language, and true of it (it sends no transaction)
                 from cli.spoken import Sentence, say
-                click.secho(say(Sentence("cli.interrupted.check"
-                                         if ctx.invoked_subcommand == "verify"
-                                         else "cli.interrupted.writing")),
+                click.secho(say(Sentence(INTERRUPTED.get(ctx.invoked_subcommand or "",
+                                                         "cli.interrupted.writing"))),
                             fg="yellow", err=True)
                 ctx.exit(EXIT_INTERRUPTED)
             # Before a command is named it is being imported (up to seconds): nothing done.

@@ -170,8 +170,9 @@ class WordedHelp(click.Command):
             super().format_help(ctx, formatter)
             return
         name = str(self.name)
-        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}] "
-                              f"{words.t('cli.help.meta.file')}",
+        takes_file = any(isinstance(param, click.Argument) for param in self.get_params(ctx))
+        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}]"
+                              + (f" {words.t('cli.help.meta.file')}" if takes_file else ""),
                               prefix=f"{words.t('cli.help.usage')}: ")
         formatter.write_paragraph()
         with formatter.indentation():

@@ -24,8 +24,9 @@ from typing import Any
 import click
 
 from cli.client import EXPIRY_WINDOW_BLOCKS, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.job_folder import CORRECTIONS_NAME
+from cli.spoken import Sentence, echo, reason, refuse, say
 from cli.verify_files import load_checked_json
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
@@ -63,36 +64,50 @@ def read_pairs(job_dir: Path) -> list[Pair]:
     node checks it; one line per row that cannot be, then exit 2."""
     listing = job_dir / CORRECTIONS_NAME
     if not listing.is_file():
-        fail(f"{job_dir} holds no {CORRECTIONS_NAME}: give the folder of a job issued "
-             "with senim issue --corrections", EXIT_BAD_INPUT)
+        refuse(Sentence("supersede.no_listing", f"{job_dir} holds no {CORRECTIONS_NAME}: give "
+                        "the folder of a job issued with senim issue --corrections",
+                        path=job_dir, name=CORRECTIONS_NAME), EXIT_BAD_INPUT)
     entries: Any = load_checked_json(listing)
     if not isinstance(entries, list) or not entries:
-        fail(f"{listing} lists no corrections", EXIT_BAD_INPUT)
-    pairs, problems = [], []
+        refuse(Sentence("supersede.empty", f"{listing} lists no corrections", path=listing),
+               EXIT_BAD_INPUT)
+    pairs: list[Pair] = []
+    problems: list[Sentence] = []
     for number, entry in enumerate(entries, start=1):
         row = entry.get("row") if isinstance(entry, dict) else None
-        where = f"row {row}" if isinstance(row, int) else f"entry {number}"
+        where = (Sentence("supersede.row", f"row {row}", row=row) if isinstance(row, int)
+                 else Sentence("supersede.entry", f"entry {number}", number=number))
         try:
             if not isinstance(entry, dict) or not isinstance(entry.get("old"), str) \
                     or not isinstance(entry.get("new"), str):
-                raise InvalidDocument("not a pair of credential files (old, new)")
+                problems.append(Sentence("supersede.problem", f"  {where}: not a pair of "
+                                         "credential files (old, new)", where=where,
+                                         why=Sentence("supersede.not_a_pair")))
+                continue
             old, new = Path(entry["old"]), job_dir / entry["new"]
-            for path in (old, new):
-                if not path.is_file():
-                    raise InvalidDocument(f"{path} is not there")
+            gone = next((path for path in (old, new) if not path.is_file()), None)
+            if gone is not None:
+                problems.append(Sentence("supersede.problem", f"  {where}: {gone} is not "
+                                         "there", where=where,
+                                         why=Sentence("supersede.gone", path=gone)))
+                continue
             pair = Pair(row if isinstance(row, int) else number, _ref(old), _ref(new))
             checked(RevokePayload(pair.old, REASON_SUPERSEDED, None, pair.new))
         except (InvalidDocument, MalformedInput, ValueError, KeyError, TypeError) as exc:
-            problems.append(f"  {where}: {exc}")
+            problems.append(Sentence("supersede.problem", f"  {where}: {exc}", where=where,
+                                     why=reason(exc, "supersede.unusable", why=str(exc))))
             continue
         pairs.append(pair)
     if problems:
         for line in problems[:PROBLEMS_SHOWN_MAX]:
-            click.echo(line, err=True)
+            click.echo(say(line), err=True)
         if len(problems) > PROBLEMS_SHOWN_MAX:
-            click.echo(f"  … and {len(problems) - PROBLEMS_SHOWN_MAX} more", err=True)
-        fail(f"{len(problems)} of the {len(entries)} corrections cannot be superseded as "
-             "listed; nothing was sent", EXIT_BAD_INPUT)
+            more = len(problems) - PROBLEMS_SHOWN_MAX
+            click.echo(say(Sentence("issue.problems.more", f"  … and {more} more", count=more)),
+                       err=True)
+        refuse(Sentence("supersede.refused", f"{len(problems)} of the {len(entries)} "
+                        "corrections cannot be superseded as listed; nothing was sent",
+                        count=len(problems), total=len(entries)), EXIT_BAD_INPUT)
     return pairs
 
 
@@ -100,20 +115,24 @@ def supersede_job(key_path: Path, job_dir: Path, node_url: str) -> None:
     try:
         keys = load_key(key_path)
     except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        refuse(Sentence("issue.key.unusable", str(exc), path=key_path,
+                        why=str(exc).split(": ", 1)[-1]), EXIT_BAD_INPUT)
     pairs = read_pairs(job_dir)
     node = NodeClient(node_url)
     tally = {"superseded": 0, "already": 0, "refused": 0, "pending": 0}
     for start in range(0, len(pairs), IN_FLIGHT_MAX):
         _group(node, keys, pairs[start:start + IN_FLIGHT_MAX], tally)
-    click.echo(f"{tally['superseded']} superseded now, {tally['already']} already superseded "
-               f"or revoked, {tally['refused']} refused, {tally['pending']} not yet committed, "
-               f"of {len(pairs)}")
+    echo(Sentence("supersede.tally", f"{tally['superseded']} superseded now, "
+                  f"{tally['already']} already superseded or revoked, {tally['refused']} "
+                  f"refused, {tally['pending']} not yet committed, of {len(pairs)}",
+                  total=len(pairs), **tally))
     if tally["refused"]:
-        fail("some were refused (above); the rest stand", EXIT_REFUSED)
+        refuse(Sentence("supersede.some_refused", "some were refused (above); the rest stand"),
+               EXIT_REFUSED)
     if tally["pending"]:
-        fail("some were not committed in time: run the same command again (those "
-             "superseded by then are said so)", EXIT_PENDING)
+        refuse(Sentence("supersede.some_pending", "some were not committed in time: run the "
+                        "same command again (those superseded by then are said so)"),
+               EXIT_PENDING)
 
 
 def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, int]
@@ -130,7 +149,8 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                     raise
                 if exc.status == 429:  # the node's pool is full for now: not refused
                     tally["pending"] += 1
-                    click.echo(f"row {pair.row}: not sent, the node is busy ({exc.code})")
+                    echo(Sentence("supersede.busy", f"row {pair.row}: not sent, the node is "
+                                  f"busy ({exc.code})", row=pair.row, code=exc.code))
                     continue
                 _refused(pair, exc.code, str(exc), tally)
         deadline = time.monotonic() + COMMIT_WAIT_S
@@ -138,21 +158,27 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
             result = node.wait(tx_id, max(0.0, deadline - time.monotonic()))
             if result["status"] == "committed":
                 tally["superseded"] += 1
-                click.echo(f"row {pair.row}: superseded {pair.old.target_hash.hex()[:16]}… "
-                           f"by {pair.new.target_hash.hex()[:16]}… at height "
-                           f"{result['height']}")
+                old, new = pair.old.target_hash.hex()[:16], pair.new.target_hash.hex()[:16]
+                echo(Sentence("supersede.done", f"row {pair.row}: superseded {old}… by {new}… "
+                              f"at height {result['height']}", row=pair.row, old=old, new=new,
+                              height=result["height"]))
             elif result["status"] == "rejected":
                 _refused(pair, str(result.get("code", "")),
                          str(result.get("reason", "refused")), tally)
             else:
                 tally["pending"] += 1
-                click.echo(f"row {pair.row}: sent, not committed in {COMMIT_WAIT_S:g} s")
+                echo(Sentence("supersede.waiting", f"row {pair.row}: sent, not committed in "
+                              f"{COMMIT_WAIT_S:g} s", row=pair.row,
+                              seconds=f"{COMMIT_WAIT_S:g}"))
     except ClientError as exc:
-        fail(f"{exc}; the rows said above stand: run the same command again for the rest",
-             EXIT_UNREACHABLE)
+        refuse(Sentence("supersede.node_failed", f"{exc}; the rows said above stand: run the "
+                        "same command again for the rest",
+                        why=reason(exc, "issue.node.error", why=str(exc))), EXIT_UNREACHABLE)
     except MALFORMED_ANSWER as exc:
-        fail(f"{node.base_url} sent a malformed answer ({type(exc).__name__}: {exc}): is it "
-             "a Senim node?", EXIT_UNREACHABLE)
+        why = f"{type(exc).__name__}: {exc}"
+        refuse(Sentence("issue.node.malformed", f"{node.base_url} sent a malformed answer "
+                        f"({why}): is it a Senim node?", url=node.base_url, why=why),
+               EXIT_UNREACHABLE)
 
 
 def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transaction:
@@ -163,10 +189,12 @@ def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transact
 def _refused(pair: Pair, code: str, reason: str, tally: dict[str, int]) -> None:
     if code == "already_revoked":
         tally["already"] += 1
-        click.echo(f"row {pair.row}: {reason}: nothing sent again")
+        echo(Sentence("supersede.already", f"row {pair.row}: {reason}: nothing sent again",
+                      row=pair.row, why=reason))
         return
     tally["refused"] += 1
-    click.echo(f"row {pair.row}: refused: {reason} ({code})")
+    echo(Sentence("supersede.refused_row", f"row {pair.row}: refused: {reason} ({code})",
+                  row=pair.row, why=reason, code=code))
 
 
 def corrections_hint(job_dir: Path) -> str:

@@ -5,10 +5,13 @@ This package knows nothing of the chain; it imports only the standard library,
 openpyxl and charset-normalizer.
 """
 
-from registrar.export import ExportResult, SourceInfo, preview, read_export, titles_read_past
+from registrar.export import ExportResult, SourceInfo, read_export
 from registrar.mapping import Mapping, load_mapping
+from registrar.phrases import Phrase
+from registrar.preview import ShownRecord, preview, preview_said, titles_read_past, titles_said
 from registrar.problems import Problem
 from registrar.schema import Schema, SchemaError, load_schema
 
-__all__ = ["ExportResult", "Mapping", "Problem", "Schema", "SchemaError", "SourceInfo",
-           "load_mapping", "load_schema", "preview", "read_export", "titles_read_past"]
+__all__ = ["ExportResult", "Mapping", "Phrase", "Problem", "Schema", "SchemaError",
+           "ShownRecord", "SourceInfo", "load_mapping", "load_schema", "preview",
+           "preview_said", "read_export", "titles_read_past", "titles_said"]

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from registrar.course_grades import BANDS
 from registrar.formats import GRADE_SCALE
+from registrar.phrases import Phrase, phrase
 
 GPA_TOLERANCE = Decimal("0.01")
 _BANDS = sorted(((low, letter) for letter, (_, low) in GRADE_SCALE.items()), reverse=True)
@@ -26,51 +27,63 @@ def letter_for(numeric: Decimal) -> str:
     return next(letter for low, letter in _BANDS if numeric >= low)
 
 
-def line_problem(parts: dict[str, str]) -> tuple[str, str] | None:
+def line_problem(parts: dict[str, str]) -> tuple[str, Phrase] | None:
     """(part, sentence) when a course line contradicts itself."""
     grade = parts["grade"]
     if grade not in GRADE_SCALE:
         if "points" in parts:
-            return "points", (f"a course graded {grade} carries no points (only a letter "
-                              "grade counts in the GPA): leave its points empty")
+            return "points", phrase(
+                "reg.line.no_points", f"a course graded {grade} carries no points (only a "
+                "letter grade counts in the GPA): leave its points empty", grade=grade)
         low, below = BANDS[grade]
         if "numeric" in parts and not low <= Decimal(parts["numeric"]) < below:
-            return "numeric", (f"a numeric grade of {parts['numeric']} is not {grade} "
-                               f"({low} to {min(below - 1, 100)} is)")
+            high = min(below - 1, 100)
+            return "numeric", phrase(
+                "reg.line.numeric_band", f"a numeric grade of {parts['numeric']} is not "
+                f"{grade} ({low} to {high} is)", numeric=parts["numeric"], grade=grade,
+                low=low, high=high)
         return None
     points, _ = GRADE_SCALE[grade]
     if "points" in parts and Decimal(parts["points"]) != points:
-        return "points", f"grade {grade} carries {points} points, not {parts['points']}"
+        return "points", phrase("reg.line.points", f"grade {grade} carries {points} points, "
+                                f"not {parts['points']}", grade=grade, want=str(points),
+                                got=parts["points"])
     if "numeric" in parts and letter_for(Decimal(parts["numeric"])) != grade:
         numeric = parts["numeric"]
-        return "numeric", f"a numeric grade of {numeric} is {letter_for(Decimal(numeric))}, " \
-                          f"not {grade}"
+        letter = letter_for(Decimal(numeric))
+        return "numeric", phrase("reg.line.numeric_letter", f"a numeric grade of {numeric} is "
+                                 f"{letter}, not {grade}", numeric=numeric, letter=letter,
+                                 grade=grade)
     return None
 
 
 def totals_problems(lines: list[dict[str, str]], gpa: str | None, total_credits: str
-                    ) -> list[tuple[str, str]]:
+                    ) -> list[tuple[str, Phrase]]:
     """(field, sentence) for each total that its lines contradict, or that they call
     for and the record lacks (`gpa` None: the record states no GPA)."""
     credits = [Decimal(line["credits"]) for line in lines]
     found = []
     credit_sum = sum(credits, Decimal(0))
     if credit_sum != Decimal(total_credits):
-        found.append(("total_credits", f"the course lines add up to {credit_sum} credits, "
-                                       f"not {total_credits}"))
+        found.append(("total_credits", phrase(
+            "reg.totals.credits", f"the course lines add up to {credit_sum} credits, not "
+            f"{total_credits}", sum=str(credit_sum), got=total_credits)))
     lettered = [(c, GRADE_SCALE[line["grade"]][0]) for c, line in zip(credits, lines,
                                                                        strict=True)
                 if line["grade"] in GRADE_SCALE]
     lettered_credits = sum((c for c, _ in lettered), Decimal(0))
     if not lettered_credits:
         if lines and gpa is not None:
-            found.append(("gpa", f"no course line carries a letter grade, so there is no "
-                                 f"GPA to state (got {gpa}): leave it empty"))
+            found.append(("gpa", phrase(
+                "reg.totals.no_gpa", "no course line carries a letter grade, so there is no "
+                f"GPA to state (got {gpa}): leave it empty", got=gpa)))
         return found
     if gpa is None:
-        found.append(("gpa", "gpa is required: the course lines graded by letter give one"))
+        found.append(("gpa", phrase("reg.totals.gpa_required", "gpa is required: the course "
+                                    "lines graded by letter give one")))
         return found
     mean = sum((c * points for c, points in lettered), Decimal(0)) / lettered_credits
     if abs(mean - Decimal(gpa)) > GPA_TOLERANCE:
-        found.append(("gpa", f"the course lines give a GPA of {mean:.2f}, not {gpa}"))
+        found.append(("gpa", phrase("reg.totals.gpa", f"the course lines give a GPA of "
+                                    f"{mean:.2f}, not {gpa}", mean=f"{mean:.2f}", got=gpa)))
     return found

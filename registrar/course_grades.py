@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT, folded, school_outcome
 
 PASS, FAIL = "pass", "fail"
@@ -67,7 +68,7 @@ _LOOKALIKES = str.maketrans("АВСХ", "ABCX")
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2212"
 
 
-def letter_hint(value: str, letters: Collection[str]) -> str | None:
+def letter_hint(value: str, letters: Collection[str]) -> Phrase | None:
     """What is wrong with a value that is nearly one of the grade `letters`: Cyrillic
     look-alikes (`В+` typed on the Russian layout), lower case, or a dash for the hyphen."""
     upper = value.upper()
@@ -77,9 +78,11 @@ def letter_hint(value: str, letters: Collection[str]) -> str | None:
     if retyped not in letters:
         return None
     if retyped != upper.translate(_LOOKALIKES):
-        return (f"{value!r} has a dash where a grade letter has a hyphen (-): type "
-                f"{retyped}")
+        return phrase("reg.grade.dash", f"{value!r} has a dash where a grade letter has a "
+                      f"hyphen (-): type {retyped}", value=value, letter=retyped)
     if upper != retyped:
-        return (f"{value!r} is written with Cyrillic letters: type {retyped} on the Latin "
-                "keyboard layout")
-    return f"{value!r}: a grade letter is a capital ({retyped})"
+        return phrase("reg.grade.cyrillic", f"{value!r} is written with Cyrillic letters: "
+                      f"type {retyped} on the Latin keyboard layout", value=value,
+                      letter=retyped)
+    return phrase("reg.grade.capital", f"{value!r}: a grade letter is a capital ({retyped})",
+                  value=value, letter=retyped)

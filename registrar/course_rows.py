@@ -20,11 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from registrar.formats import same_value
+from registrar.headers import field_label
 from registrar.mapping import COURSE_ROWS, Mapping, check_reads
+from registrar.phrases import phrase
 from registrar.rows import RawRow
 from registrar.schema import Schema, SchemaError
 from registrar.targets import line_column, line_field
-from registrar.validate import SAMPLE_RECORDS, RowValues, Validator
+from registrar.validate import SAMPLE_RECORDS, RowValues, Validator, required_phrase
 
 ROWS_NAMED_MAX = 8  # row numbers a sentence names before it says "…"
 
@@ -111,7 +113,7 @@ class CourseRows:
             if self.key not in found.failed and self.key in resolution.header_of:
                 self.validator.problems.add(
                     row.number, resolution.header_of[self.key], "missing",
-                    f"{self.key} is required: it says whose course this row is")
+                    required_phrase(self.key, True))
             return
         student = self.students.get(key)
         if student is None:
@@ -139,11 +141,15 @@ class CourseRows:
                                  and same_value(spec.format, first, here)):
                 continue
             said = f"gives {first!r}" if first is not None else "gives none"
+            english = (f"{'no ' + name if here is None else repr(here)} here, but this "
+                       f"student's first row, row {student.first}, {said}: every row of a "
+                       "student must repeat the same student values")
+            key = ("reg.rows.differ" if here is not None and first is not None
+                   else "reg.rows.differ_none_here" if here is None else "reg.rows.differ_none")
             self.validator.problems.add(
                 number, header_of.get(name) or student.header_of.get(name, name),
-                "inconsistent", f"{'no ' + name if here is None else repr(here)} here, but "
-                f"this student's first row, row {student.first}, {said}: every row of a "
-                "student must repeat the same student values")
+                "inconsistent", phrase(key, english, here=here or "", first=first or "",
+                                       row=student.first, label=field_label(name)))
             student.ok = False
 
     def _course(self, number: int, header_of: dict[str, str], student: _Student,
@@ -154,8 +160,8 @@ class CourseRows:
             if prefix not in found.failed:
                 self.validator.problems.add(
                     number, header_of.get(f"{prefix}.code", line_column(self.group, 0, "code")),
-                    "missing", "this row holds no course: each row of this export is one "
-                    "course taken")
+                    "missing", phrase("reg.rows.no_course", "this row holds no course: each "
+                                      "row of this export is one course taken"))
             student.ok = False
             return
         target, parts = line
@@ -164,17 +170,21 @@ class CourseRows:
         if earlier != number:
             self.validator.problems.add(
                 number, header_of.get(f"{prefix}.code", line_column(self.group, 0, "code")),
-                "duplicate-course", f"course {code} is on row {earlier} too, for the same "
-                "student: a course is one line of a transcript (retaken: keep only the row "
-                "of the grade the transcript shows)")
+                "duplicate-course", phrase(
+                    "reg.rows.duplicate_course", f"course {code} is on row {earlier} too, for "
+                    "the same student: a course is one line of a transcript (retaken: keep "
+                    "only the row of the grade the transcript shows)", code=str(code),
+                    row=earlier))
             student.ok = False
             return
         if len(student.lines) >= self.group.max_items:
             if not student.over:
                 self.validator.problems.add(
-                    number, None, "line-count", f"this student's rows (the first: row "
-                    f"{student.first}) hold more than {self.group.max_items} courses, the "
-                    "most a transcript holds")
+                    number, None, "line-count", phrase(
+                        "reg.rows.too_many_courses", f"this student's rows (the first: row "
+                        f"{student.first}) hold more than {self.group.max_items} courses, the "
+                        "most a transcript holds", row=student.first,
+                        max=self.group.max_items))
             student.over = True
             student.ok = False
             return
@@ -199,7 +209,7 @@ class CourseRows:
             ok = student.ok and not self.unplaced and not withheld
             ok = validator.check_record(student.first, student.header_of, record,
                                         [totals for _, _, totals in student.lines], ok,
-                                        f" (this student's rows: {rows_text(student.rows)})")
+                                        rows_text(student.rows))
             if not ok:
                 continue
             sampled = len(validator.sample)

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registrar.course_rows import CourseRows, Grouping, check_layout, rows_text
+from registrar.course_rows import CourseRows, Grouping, check_layout
 from registrar.mapping import IDENTITY, Mapping
+from registrar.phrases import phrase
 from registrar.problems import Problem, ProblemList
 from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
@@ -80,15 +81,18 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
             chosen = "utf-8-sig"  # a forced "utf-8" must not leave the BOM in the first header
     except LookupError:
-        problems.add(None, None, "encoding", f"unknown encoding {encoding!r}")
+        problems.add(None, None, "encoding", phrase(
+            "reg.encoding.no_such", f"unknown encoding {encoding!r}", encoding=str(encoding)))
         return
     except EncodingUnknown as exc:
-        problems.add(None, None, "encoding", str(exc))
+        problems.add(None, None, "encoding", exc.said)
         return
     try:
         opened = path.open(encoding=chosen, newline="")
     except LookupError:  # a codec of bytes, such as base64, is no text encoding
-        problems.add(None, None, "encoding", f"{encoding!r} is not a text encoding")
+        problems.add(None, None, "encoding", phrase(
+            "reg.encoding.not_text_codec", f"{encoding!r} is not a text encoding",
+            encoding=str(encoding)))
         return
     misread = forced_over_utf8(path, chosen) if encoding else None
     if misread:
@@ -106,7 +110,9 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
                                                      for _ in range(MAX_TITLE_ROWS + 1)),
                                              on_header)
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
-                problems.add(1, None, "encoding", f"the header cannot be read as {chosen}: {exc}")
+                problems.add(1, None, "encoding", phrase(
+                    "reg.encoding.header", f"the header cannot be read as {chosen}: {exc}",
+                    encoding=chosen, why=str(exc)))
                 return
             handle.seek(0)
         info["delimiter"] = delimiter
@@ -139,8 +145,10 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
     courses = CourseRows(validator) if validator.course_rows else None
     if not kind:
-        problems.add(None, None, "format", f"cannot read {suffix or 'a file without a suffix'}: "
-                     "give a .csv, .txt, .tsv, .xlsx or .json export (save .xls as .xlsx)")
+        english = (f"cannot read {suffix or 'a file without a suffix'}: give a .csv, .txt, "
+                   ".tsv, .xlsx or .json export (save .xls as .xlsx)")
+        problems.add(None, None, "format", phrase("reg.file.suffix", english, suffix=suffix)
+                     if suffix else phrase("reg.file.no_suffix", english))
     else:
         try:
             rows = (xlsx_rows(path, stats, problems, validator) if kind == "xlsx"
@@ -148,8 +156,9 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                                     validator))
             for row in rows:
                 if stats.rows > MAX_RECORDS:
-                    problems.add(row.number, None, "too-many-rows",
-                                 f"an export holds at most {MAX_RECORDS} rows; split the file")
+                    problems.add(row.number, None, "too-many-rows", phrase(
+                        "reg.file.too_many_rows", f"an export holds at most {MAX_RECORDS} "
+                        "rows; split the file", max=MAX_RECORDS))
                     break
                 validator.lossy_source = info["encoding"] == "cp1251"
                 if courses is None:
@@ -157,62 +166,16 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 else:
                     courses.add(row)
         except OSError as exc:
-            problems.add(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}")
+            why = exc.strerror or str(exc)
+            problems.add(None, None, "unreadable", phrase(
+                "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
     if not problems and not validator.count:
-        problems.add(None, None, "no-records", "the export holds no records")
+        problems.add(None, None, "no-records", phrase("reg.file.no_records",
+                                                      "the export holds no records"))
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
                         validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
                         tuple(stats.titles), stats.unread_header)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count, grouping, problems.count)
-
-
-def titles_read_past(source: SourceInfo) -> list[str]:
-    """The rows read past above the header, each named by its number and values: a
-    student's row taken for a title would show here (registrar.rows.find_header)."""
-    if not source.titles:
-        return []
-    count = len(source.titles)
-    return [f"header on row {source.header_row}; read past {count} title row"
-            f"{'s' if count > 1 else ''} above it (check that none is a student's):",
-            *(f"  row {row}: {text if len(text) <= 100 else text[:99] + '…'}"
-              for row, text in source.titles)]
-
-
-def preview(result: ExportResult, limit: int = 3) -> str:
-    """For a dry run: the first records as the documents will read, then every problem."""
-    source = result.source
-    sheet = None if source.sheet is None else f"sheet {source.sheet!r}" + (
-        f" (the first of {source.sheets}; no other sheet is read)" if source.sheets > 1 else "")
-    grouping = result.grouping
-    rows = f"{source.rows} rows"
-    if grouping is not None:
-        students = ("1 student's transcript" if grouping.students == 1
-                    else f"{grouping.students} students' transcripts")
-        rows += (f", one per course, grouped into {students}"
-                 + (f" ({grouping.unplaced} row{'s' if grouping.unplaced > 1 else ''} naming "
-                    "no student)" if grouping.unplaced else ""))
-    lines = [f"{source.format}"
-             + (f", {sheet}" if sheet else "")
-             + (f", {source.encoding}" if source.encoding else "")
-             + (f", delimiter {source.delimiter!r}" if source.delimiter else "")
-             + f": {rows}{'; ' if grouping else ', '}{result.count} records ready, "
-             + f"{result.problem_count} problems"]
-    lines.extend(titles_read_past(source))
-    if source.unread_header is not None:
-        header, row = source.unread_header
-        lines.append(f"row {header} looks like the header, but row {row} above it is no "
-                     "title (it may be a student's row), so the file is read from row 1: "
-                     "put the header on row 1 and every student's row below it")
-    for row, record in result.sample[:limit]:
-        rows_of = grouping.rows_of.get(row) if grouping is not None else None
-        lines.append(f"rows {rows_text(rows_of)}:" if rows_of and len(rows_of) > 1
-                     else f"row {row}:")
-        width = max(len(name) for name in record)
-        lines.extend(f"  {name.ljust(width)}  {value}" for name, value in record.items())
-    if result.problems:
-        lines.append("problems (nothing will be issued until all are fixed):")
-        lines.extend(f"  {problem}" for problem in result.problems)
-    return "\n".join(lines)

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
-from registrar.iin import iin_problem
+from registrar.iin import iin_phrase
+from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
 # Same bound as a credential field value (ledger.credentials.MAX_FIELD_VALUE),
@@ -38,7 +39,11 @@ GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
 
 
 class FormatError(ValueError):
-    pass
+    """Its message in English; `said`: the same as a phrase the registrar's language says."""
+
+    def __init__(self, message: str | Phrase) -> None:
+        super().__init__(str(message))
+        self.said = message if isinstance(message, Phrase) else None
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -66,6 +71,12 @@ _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 
 
 def unsafe_character(text: str) -> str | None:
+    """Why `text` holds a character no value may (in English), or None."""
+    found = unsafe_phrase(text)
+    return None if found is None else found.english
+
+
+def unsafe_phrase(text: str) -> Phrase | None:
     """A control character (tab and line breaks included), a lone surrogate or an
     invisible formatting character has no place in a document value: the last can
     be neither seen on a dry run nor typed by whoever checks the document."""
@@ -73,17 +84,21 @@ def unsafe_character(text: str) -> str | None:
     if found is None:
         return None
     point = ord(found[0])
+    code = f"U+{point:04X}"
     if 0xD800 <= point <= 0xDFFF:
-        return (f"contains U+{point:04X}, half of a UTF-16 pair without its other half "
-                "(the export is damaged)")
+        return phrase("reg.value.surrogate", f"contains {code}, half of a UTF-16 pair without "
+                      "its other half (the export is damaged)", char=code)
     if point in (0x0A, 0x0D):
-        return (f"contains a line break, the control character U+{point:04X} (Alt+Enter in "
-                "an Excel cell): put the value on one line")
+        return phrase("reg.value.line_break", f"contains a line break, the control character "
+                      f"{code} (Alt+Enter in an Excel cell): put the value on one line",
+                      char=code)
     if point < 0xA0:
-        return f"contains the control character U+{point:04X}"
+        return phrase("reg.value.control", f"contains the control character {code}",
+                      char=code)
     name = unicodedata.name(found[0], "")
-    return (f"contains U+{point:04X}{' ' + name if name else ''}, an invisible formatting "
-            "character (often pasted from a web page or Word): delete it")
+    char = f"{code}{' ' + name if name else ''}"
+    return phrase("reg.value.invisible", f"contains {char}, an invisible formatting "
+                  "character (often pasted from a web page or Word): delete it", char=char)
 
 
 WORD = re.compile(r"[^\W\d_]+")
@@ -96,6 +111,12 @@ _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
 def mixed_word(value: str, words: re.Pattern[str] = WORD) -> str | None:
+    """Why a word of `value` mixes Latin and Cyrillic letters (in English), or None."""
+    found = mixed_phrase(value, words)
+    return None if found is None else found.english
+
+
+def mixed_phrase(value: str, words: re.Pattern[str] = WORD) -> Phrase | None:
     """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
     (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
     right but matches no other record of the name, or of the code."""
@@ -104,17 +125,20 @@ def mixed_word(value: str, words: re.Pattern[str] = WORD) -> str | None:
     for word in words.findall(value):
         latin, cyrillic = _LATIN.findall(word), _CYRILLIC.findall(word)
         if latin and cyrillic:
-            script, odd = ("Latin", latin) if len(latin) <= len(cyrillic) else (
-                "Cyrillic", cyrillic)
-            return (f"the word {word!r} mixes Latin and Cyrillic letters ({script}: "
-                    f"{' '.join(dict.fromkeys(odd))}): retype it on one keyboard layout")
+            script, odd = ("latin", latin) if len(latin) <= len(cyrillic) else (
+                "cyrillic", cyrillic)
+            letters = " ".join(dict.fromkeys(odd))
+            return phrase(f"reg.value.mixed_{script}", f"the word {word!r} mixes Latin and "
+                          f"Cyrillic letters ({script.capitalize()}: {letters}): retype it on "
+                          "one keyboard layout", word=word, letters=letters)
     return None
 
 
 def _text(value: str) -> str:
     if len(value) > MAX_VALUE_CHARS:
-        raise FormatError(f"longer than {MAX_VALUE_CHARS} characters")
-    mixed = mixed_word(value)
+        raise FormatError(phrase("reg.value.too_long", f"longer than {MAX_VALUE_CHARS} "
+                                 "characters", max=MAX_VALUE_CHARS))
+    mixed = mixed_phrase(value)
     if mixed:
         raise FormatError(mixed)
     return value
@@ -122,17 +146,19 @@ def _text(value: str) -> str:
 
 def _scientific(value: str) -> None:
     if _SCIENTIFIC.fullmatch(value):
-        raise FormatError(f"{value} is a number in Excel's scientific notation, its last "
-                          "digits lost: in Excel give the column the number format 0 "
-                          "(000000000000 for IINs) and save again, or export it from the "
-                          "records system as text")
+        raise FormatError(phrase(
+            "reg.value.scientific", f"{value} is a number in Excel's scientific notation, its "
+            "last digits lost: in Excel give the column the number format 0 (000000000000 "
+            "for IINs) and save again, or export it from the records system as text",
+            value=value))
 
 
 def _code(value: str) -> str:
     _scientific(value)  # a student id or diploma number Excel took for a number
     if len(value) > MAX_CODE_CHARS:
-        raise FormatError(f"a code is at most {MAX_CODE_CHARS} characters")
-    mixed = mixed_word(value, CODE_WORD)  # a student id typed so escapes the duplicate check
+        raise FormatError(phrase("reg.value.code_too_long", f"a code is at most "
+                                 f"{MAX_CODE_CHARS} characters", max=MAX_CODE_CHARS))
+    mixed = mixed_phrase(value, CODE_WORD)  # a student id typed so escapes the duplicate check
     if mixed:
         raise FormatError(mixed)
     return value
@@ -140,7 +166,7 @@ def _code(value: str) -> str:
 
 def _iin(value: str) -> str:
     _scientific(value)
-    problem = iin_problem(value)
+    problem = iin_phrase(value)
     if problem:
         raise FormatError(problem)
     return value
@@ -151,25 +177,28 @@ def _date(value: str) -> str:
     iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
     if _EXCEL_DAY.fullmatch(value):
         day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
-        raise FormatError(f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like Excel's "
-                          f"number of the day ({day.isoformat()}, if it is one): format the "
-                          "column as a date")
+        raise FormatError(phrase(
+            "reg.date.excel_day", f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like "
+            f"Excel's number of the day ({day.isoformat()}, if it is one): format the column "
+            "as a date", value=value, day=day.isoformat()))
     if not _ISO_DATE.fullmatch(iso):
-        raise FormatError("a date is YYYY-MM-DD (or DD.MM.YYYY)")
+        raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
     try:
         datetime.date.fromisoformat(iso)
     except ValueError as exc:
-        raise FormatError(f"no such date: {value}") from exc
+        raise FormatError(phrase("reg.date.no_such", f"no such date: {value}",
+                                 value=value)) from exc
     return iso
 
 
 def decimal_of(value: str) -> Decimal:
     if not _DECIMAL.fullmatch(value):
-        raise FormatError("not a number (digits, one decimal point or comma)")
+        raise FormatError(phrase("reg.number.not_a_number",
+                                 "not a number (digits, one decimal point or comma)"))
     return Decimal(value.replace(",", "."))
 
 
-def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: str
+def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: Phrase
              ) -> Callable[[str], str]:
     def check(value: str) -> str:
         number = decimal_of(value)
@@ -188,15 +217,20 @@ def _grade(value: str) -> str:
     if code is not None:
         return code
     if exempted(value):
-        raise FormatError(f"{value!r} is an exemption, no grade: a transcript lists the "
-                          "courses taken, each with its grade (leave this course out)")
+        raise FormatError(phrase(
+            "reg.grade.exempted", f"{value!r} is an exemption, no grade: a transcript lists "
+            "the courses taken, each with its grade (leave this course out)", value=value))
     hint = letter_hint(value, GRADE_SCALE)
     if hint is not None:
         raise FormatError(hint)
-    mixed = None if _INTEGER.fullmatch(value) else mixed_word(value)  # "зачтенo", Latin o
-    raise FormatError(f"{mixed + ': ' if mixed else ''}a course grade is a letter "
-                      f"({', '.join(GRADE_SCALE)}), a pass or fail, or a word grade "
-                      f"({', '.join(WORDS_SHOWN)})")
+    mixed = None if _INTEGER.fullmatch(value) else mixed_phrase(value)  # "зачтенo", Latin o
+    letters, words = ", ".join(GRADE_SCALE), ", ".join(WORDS_SHOWN)
+    english = (f"a course grade is a letter ({letters}), a pass or fail, or a word grade "
+               f"({words})")
+    if mixed:
+        raise FormatError(phrase("reg.grade.unknown_mixed", f"{mixed}: {english}",
+                                 mixed=mixed, letters=letters, words=words))
+    raise FormatError(phrase("reg.grade.unknown", english, letters=letters, words=words))
 
 
 def _school_grade(value: str) -> str:
@@ -206,17 +240,19 @@ def _school_grade(value: str) -> str:
     if outcome is not None:
         return outcome
     if not _INTEGER.fullmatch(value):
-        mixed = mixed_word(value)  # "зачтенo" with a Latin o: say so, not "unknown word"
+        mixed = mixed_phrase(value)  # "зачтенo" with a Latin o: say so, not "unknown word"
         if mixed:
-            raise FormatError(f"{mixed} (a pass or an exemption is written in Cyrillic)")
-    raise FormatError("a school grade is a whole number from 1 to 5, or a subject passed "
-                      f"({', '.join(PASS_WORDS_SHOWN)}) or exempted from "
-                      f"({', '.join(EXEMPT_WORDS_SHOWN)})")
+            raise FormatError(phrase("reg.school_grade.mixed", f"{mixed} (a pass or an "
+                                     "exemption is written in Cyrillic)", mixed=mixed))
+    passed, exempt = ", ".join(PASS_WORDS_SHOWN), ", ".join(EXEMPT_WORDS_SHOWN)
+    raise FormatError(phrase("reg.school_grade.unknown", "a school grade is a whole number "
+                             f"from 1 to 5, or a subject passed ({passed}) or exempted from "
+                             f"({exempt})", passed=passed, exempt=exempt))
 
 
 def _term(value: str) -> str:
     if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 20):
-        raise FormatError("a term is a whole number from 1 to 20")
+        raise FormatError(phrase("reg.term.range", "a term is a whole number from 1 to 20"))
     return value
 
 
@@ -225,10 +261,14 @@ FORMATS: dict[str, Callable[[str], str]] = {
     "code": _code,
     "iin": _iin,
     "date": _date,
-    "gpa": _bounded(Decimal(0), Decimal(4), False, "a GPA is between 0 and 4"),
-    "points": _bounded(Decimal(0), Decimal(4), False, "grade points are between 0 and 4"),
-    "ects": _bounded(Decimal(0), None, True, "ECTS credits are a positive number"),
-    "percent": _bounded(Decimal(0), Decimal(100), False, "a numeric grade is 0 to 100"),
+    "gpa": _bounded(Decimal(0), Decimal(4), False,
+                    phrase("reg.gpa.range", "a GPA is between 0 and 4")),
+    "points": _bounded(Decimal(0), Decimal(4), False,
+                       phrase("reg.points.range", "grade points are between 0 and 4")),
+    "ects": _bounded(Decimal(0), None, True,
+                     phrase("reg.ects.range", "ECTS credits are a positive number")),
+    "percent": _bounded(Decimal(0), Decimal(100), False,
+                        phrase("reg.percent.range", "a numeric grade is 0 to 100")),
     "grade": _grade,
     "school_grade": _school_grade,
     "term": _term,
@@ -253,7 +293,7 @@ def same_value(format_name: str, first: str, other: str) -> bool:
 
 def check_value(format_name: str, value: str) -> str:
     """The value as it will be recorded; FormatError when it does not fit."""
-    bad = unsafe_character(value)
+    bad = unsafe_phrase(value)
     if bad:
         raise FormatError(bad)
     return FORMATS[format_name](value)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 
+from registrar.phrases import Phrase, phrase
+
 _FIRST_WEIGHTS = tuple(range(1, 12))
 _SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 
@@ -32,22 +34,32 @@ LOST_ZEROS_FIX = (" (Excel keeps a number without them: give the column the cust
                   "text)")
 
 
-def iin_problem(text: str) -> str | None:
+def iin_phrase(text: str) -> Phrase | None:
     """Why `text` is not a valid IIN, or None when it is."""
     if not (text.isascii() and text.isdigit()):
-        return "an IIN is 12 digits"
+        return phrase("reg.iin.digits", "an IIN is 12 digits")
+    zeros = "0" * 12
     if len(text) == 11:
-        return ("an IIN is 12 digits; this has 11: a leading zero was probably lost"
-                + LOST_ZEROS_FIX.format(zeros="0" * 12))
-    if 9 <= len(text) < 11 and iin_problem(text.zfill(12)) is None:  # born 2000-2009
-        return (f"an IIN is 12 digits; this has {len(text)}: {12 - len(text)} leading zeros "
-                "were probably lost" + LOST_ZEROS_FIX.format(zeros="0" * 12))
+        return phrase("reg.iin.lost_zero", "an IIN is 12 digits; this has 11: a leading zero "
+                      "was probably lost" + LOST_ZEROS_FIX.format(zeros=zeros), zeros=zeros)
+    if 9 <= len(text) < 11 and iin_phrase(text.zfill(12)) is None:  # born 2000-2009
+        return phrase("reg.iin.lost_zeros", f"an IIN is 12 digits; this has {len(text)}: "
+                      f"{12 - len(text)} leading zeros were probably lost"
+                      + LOST_ZEROS_FIX.format(zeros=zeros), length=len(text),
+                      lost=12 - len(text), zeros=zeros)
     if len(text) != 12:
-        return f"an IIN is 12 digits; this has {len(text)}"
+        return phrase("reg.iin.length", f"an IIN is 12 digits; this has {len(text)}",
+                      length=len(text))
     expected = check_digit(text[:11])
     if expected is None or expected != int(text[11]):
-        return "the IIN's check digit is wrong"
+        return phrase("reg.iin.check_digit", "the IIN's check digit is wrong")
     return None
+
+
+def iin_problem(text: str) -> str | None:
+    """Why `text` is not a valid IIN (in English), or None when it is."""
+    found = iin_phrase(text)
+    return None if found is None else found.english
 
 
 def birth_date_of(iin: str) -> str | None:

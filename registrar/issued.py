@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from registrar.phrases import Phrase, phrase
+
 REGISTRY_NAME = "senim-issued.db"
 REGISTRY_FORMAT = "senim-issued/v1"
 SECRET_BYTES = 32
@@ -59,7 +61,12 @@ CREATE TABLE IF NOT EXISTS issued (
 
 
 class RegistryError(Exception):
-    """The registry file cannot be used; the message is one sentence for the registrar."""
+    """The registry file cannot be used; the message is one sentence for the registrar
+    (`said`: the same as a phrase of the registrar's language, where one is written)."""
+
+    def __init__(self, message: str | Phrase) -> None:
+        super().__init__(str(message))
+        self.said = message if isinstance(message, Phrase) else None
 
 
 @dataclass(frozen=True)
@@ -104,20 +111,26 @@ class IssuedRegistry:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise RegistryError(f"cannot open the issued-students registry {path}: "
-                                f"{exc.strerror or exc}") from exc
+            why = exc.strerror or str(exc)
+            raise RegistryError(phrase("reg.registry.unopened", f"cannot open the "
+                                       f"issued-students registry {path}: {why}",
+                                       path=str(path), why=why)) from exc
         if not stat.S_ISREG(info.st_mode):
-            raise RegistryError(f"the issued-students registry {path} is not a file")
+            raise RegistryError(phrase("reg.registry.not_a_file", f"the issued-students "
+                                       f"registry {path} is not a file", path=str(path)))
         if info.st_mode & 0o077:
-            raise RegistryError(f"the issued-students registry {path} is readable by others "
-                                f"(mode {stat.S_IMODE(info.st_mode):o}); chmod 600 it")
+            mode = f"{stat.S_IMODE(info.st_mode):o}"
+            raise RegistryError(phrase("reg.registry.open", f"the issued-students registry "
+                                       f"{path} is readable by others (mode {mode}); chmod 600 "
+                                       "it", path=str(path), mode=mode))
         try:
             connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
             connection.executescript(_SCHEMA)
             secret = cls._secret_of(connection)
         except sqlite3.Error as exc:
-            raise RegistryError(f"{path} is not a readable issued-students registry: "
-                                f"{exc}") from exc
+            raise RegistryError(phrase("reg.registry.unreadable", f"{path} is not a readable "
+                                       f"issued-students registry: {exc}", path=str(path),
+                                       why=str(exc))) from exc
         return cls(path, connection, secret)
 
     @staticmethod

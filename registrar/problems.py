@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from registrar.phrases import Phrase, phrase
 
 # A file with thousands of faults needs fixing at the source, not a longer list.
 MAX_PROBLEMS = 1000
@@ -17,6 +19,9 @@ class Problem:
     column: str | None
     code: str
     message: str
+    # the message as the command line says it in the registrar's language (None: said
+    # in English in every language)
+    said: Phrase | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = []
@@ -36,9 +41,11 @@ class ProblemList:
         self._limit = limit
         self.unlisted = 0
 
-    def add(self, row: int | None, column: str | None, code: str, message: str) -> None:
+    def add(self, row: int | None, column: str | None, code: str, message: str | Phrase
+            ) -> None:
         if len(self._items) < self._limit:
-            self._items.append(Problem(row, column, code, message))
+            said = message if isinstance(message, Phrase) else None
+            self._items.append(Problem(row, column, code, str(message), said))
         else:
             self.unlisted += 1
 
@@ -53,6 +60,7 @@ class ProblemList:
     def result(self) -> list[Problem]:
         items = list(self._items)
         if self.unlisted:
-            items.append(Problem(None, None, "too-many-problems",
-                                 f"{self.unlisted} more problems not listed"))
+            english = f"{self.unlisted} more problems not listed"
+            items.append(Problem(None, None, "too-many-problems", english,
+                                 phrase("reg.too_many", english, count=self.unlisted)))
         return items

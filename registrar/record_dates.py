@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 
+from registrar.phrases import Phrase, phrase
+
 # An employment record holds its start and, once known, its end: until its start a
 # verifier reads it as current employment ("currently employed … from" a day to come),
 # an end after today reads as over an employment that goes on, and an end before the
@@ -13,22 +15,26 @@ START_FIELD, END_FIELD = "start_date", "end_date"
 
 
 def date_problems(credential_type: str, record: dict[str, str], today: datetime.date
-                  ) -> list[tuple[str, str, str]]:
+                  ) -> list[tuple[str, str, Phrase]]:
     """(field, problem code, message) for each date of `record` that cannot stand;
     its dates are already YYYY-MM-DD (registrar.formats)."""
     if credential_type != "employment" or START_FIELD not in record:
         return []
     start = datetime.date.fromisoformat(record[START_FIELD])
     if start > today:
-        return [(START_FIELD, "in-future",
-                 f"starts after today ({today.isoformat()}): until that day every verifier "
-                 "would read it as current employment; issue it on or after its first day")]
+        return [(START_FIELD, "in-future", phrase(
+            "reg.dates.starts_later", f"starts after today ({today.isoformat()}): until that "
+            "day every verifier would read it as current employment; issue it on or after its "
+            "first day", today=today.isoformat()))]
     end = record.get(END_FIELD)
     if end is not None and datetime.date.fromisoformat(end) < start:
-        return [(END_FIELD, "inconsistent", f"ends before it starts ({record[START_FIELD]})")]
+        return [(END_FIELD, "inconsistent", phrase(
+            "reg.dates.ends_first", f"ends before it starts ({record[START_FIELD]})",
+            start=record[START_FIELD]))]
     if end is not None and datetime.date.fromisoformat(end) > today:
-        return [(END_FIELD, "in-future",
-                 f"ends after today ({today.isoformat()}): every verifier would read the "
-                 "employment as over, though it goes on until then; leave end_date empty "
-                 "and record the end on or after its last day (senim employment end)")]
+        return [(END_FIELD, "in-future", phrase(
+            "reg.dates.ends_later", f"ends after today ({today.isoformat()}): every verifier "
+            "would read the employment as over, though it goes on until then; leave end_date "
+            "empty and record the end on or after its last day (senim employment end)",
+            today=today.isoformat()))]
     return []

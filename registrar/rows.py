@@ -9,6 +9,7 @@ from typing import Protocol
 
 from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
+from registrar.phrases import Phrase, phrase
 
 # Title rows a CSV or Excel export may put above its header (a list's name, the
 # university, the date it was printed): the header is looked for this far down.
@@ -123,7 +124,7 @@ def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink
                     for _, text in placed))
 
 
-def stray_row(values: list[str], iin: list[bool]) -> str | None:
+def stray_row(values: list[str], iin: list[bool]) -> Phrase | None:
     """Why a row is likely no student's: it holds at most MAX_TITLE_CELLS values and no
     IIN (`iin`: whether each value's column is an IIN column; a header with none says
     nothing of it), as a group's heading, a total or a signature inside or below the
@@ -135,8 +136,9 @@ def stray_row(values: list[str], iin: list[bool]) -> str | None:
         return None
     text = " | ".join(held)
     shown = text if len(text) <= 100 else text[:99] + "…"
-    return (f"the row holds only {shown!r} and no IIN: a heading, total or signature? "
-            "Delete it from the export (a student's row needs the rest filled in)")
+    return phrase("reg.row.stray", f"the row holds only {shown!r} and no IIN: a heading, "
+                  "total or signature? Delete it from the export (a student's row needs the "
+                  "rest filled in)", text=shown)
 
 
 def title_text(cells: list[str | None]) -> str:

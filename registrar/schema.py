@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from registrar.formats import FORMATS
+from registrar.phrases import Phrase
 
 BUILT_IN_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment")
 # A credential document holds at most 200 fields (ledger.credentials.MAX_FIELDS).
@@ -20,7 +21,12 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,59}")
 
 
 class SchemaError(ValueError):
-    """A schema or mapping file that cannot be used; the message says why."""
+    """A schema or mapping file that cannot be used; the message says why (`said`: as a
+    phrase the registrar's language says, where one is written)."""
+
+    def __init__(self, message: str | Phrase) -> None:
+        super().__init__(str(message))
+        self.said = message if isinstance(message, Phrase) else None
 
 
 @dataclass(frozen=True)

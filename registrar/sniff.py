@@ -12,6 +12,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from registrar.phrases import Phrase, phrase
+
 HEAD_BYTES = 4096
 # An OLE2 compound file: what Excel writes for a workbook with a password, and old .xls.
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -42,7 +44,7 @@ def _text(head: bytes) -> str | None:
     return None if "\x00" in text else text
 
 
-def _zip_kind(path: Path) -> str | None:
+def _zip_kind(path: Path) -> Phrase | None:
     """What a zip archive that openpyxl cannot open is; None for an Office file that is
     no Word document (a workbook openpyxl cannot read: its own error says more)."""
     try:
@@ -54,19 +56,21 @@ def _zip_kind(path: Path) -> str | None:
                     mimetype = member.read(100)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
             zlib.error):
-        return ("the workbook is damaged or cut short (a copy or download that did not "
-                "finish?): export it again")
+        return phrase("reg.file.cut_short", "the workbook is damaged or cut short (a copy or "
+                      "download that did not finish?): export it again")
     if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
-        return ("it is an OpenDocument spreadsheet (.ods, LibreOffice): save it as an Excel "
-                "Workbook (.xlsx)")
+        return phrase("reg.file.ods", "it is an OpenDocument spreadsheet (.ods, LibreOffice): "
+                      "save it as an Excel Workbook (.xlsx)")
     if "word/document.xml" in names:
-        return "it is a Word document, not a workbook: give the export itself"
+        return phrase("reg.file.word", "it is a Word document, not a workbook: give the "
+                      "export itself")
     if "[Content_Types].xml" in names:
         return None
-    return "it is a zip archive, not an Excel workbook: unpack it, or give the export itself"
+    return phrase("reg.file.zip", "it is a zip archive, not an Excel workbook: unpack it, or "
+                  "give the export itself")
 
 
-def not_a_workbook(path: Path) -> str | None:
+def not_a_workbook(path: Path) -> Phrase | None:
     """Why `path`, named .xlsx, is no workbook, said so a registrar can act on it; None
     when its first bytes say nothing plainer than the reader's own error."""
     found = _head(path)
@@ -74,13 +78,14 @@ def not_a_workbook(path: Path) -> str | None:
         return None
     head, size = found
     if path.name.startswith("~$"):
-        return (f"it is the lock file Excel keeps beside a workbook while it is open: give "
-                f"the workbook itself, {path.name[2:]}")
+        return phrase("reg.file.lock_file", "it is the lock file Excel keeps beside a workbook "
+                      f"while it is open: give the workbook itself, {path.name[2:]}",
+                      name=path.name[2:])
     if size == 0:
-        return "the file is empty (0 bytes): export it again"
+        return phrase("reg.file.zero_bytes", "the file is empty (0 bytes): export it again")
     if head.startswith(OLE2):
-        return ("it is a workbook with a password, or an old .xls renamed: save it from "
-                "Excel as .xlsx, without a password")
+        return phrase("reg.file.ole2", "it is a workbook with a password, or an old .xls "
+                      "renamed: save it from Excel as .xlsx, without a password")
     if head.startswith(ZIP):
         return _zip_kind(path)
     text = _text(head)
@@ -88,16 +93,17 @@ def not_a_workbook(path: Path) -> str | None:
         return None
     start = text.lstrip("\ufeff \t\r\n").lower()
     if start.startswith("<") and _SPREADSHEET_2003 in start:
-        return ("it is an Excel 2003 XML spreadsheet named as a workbook: open it in Excel "
-                "and save it as an Excel Workbook (.xlsx)")
+        return phrase("reg.file.xml_2003", "it is an Excel 2003 XML spreadsheet named as a "
+                      "workbook: open it in Excel and save it as an Excel Workbook (.xlsx)")
     if start.startswith("<") and any(mark in start for mark in _HTML_MARKS):
-        return ("it is a web page (HTML) named as a workbook, as some systems' \"export to "
-                "Excel\" does: open it in Excel and save it as an Excel Workbook (.xlsx)")
-    return ("it is a text file, not a workbook (a CSV renamed?): name it .csv, or open it in "
-            "Excel and save it as .xlsx")
+        return phrase("reg.file.html", "it is a web page (HTML) named as a workbook, as some "
+                      "systems' \"export to Excel\" does: open it in Excel and save it as an "
+                      "Excel Workbook (.xlsx)")
+    return phrase("reg.file.text_as_xlsx", "it is a text file, not a workbook (a CSV "
+                  "renamed?): name it .csv, or open it in Excel and save it as .xlsx")
 
 
-def not_text(path: Path) -> str | None:
+def not_text(path: Path) -> Phrase | None:
     """Why `path`, named as a text export (.csv, .txt, .json), cannot be read as text,
     when its first bytes show it is a workbook; None otherwise."""
     found = _head(path)
@@ -105,9 +111,11 @@ def not_text(path: Path) -> str | None:
         return None
     head, _ = found
     if head.startswith(ZIP):
-        return (f"it is an Excel workbook (.xlsx) named {path.suffix}: name it .xlsx, or "
-                "save it from Excel as CSV UTF-8")
+        return phrase("reg.file.xlsx_as_text", f"it is an Excel workbook (.xlsx) named "
+                      f"{path.suffix}: name it .xlsx, or save it from Excel as CSV UTF-8",
+                      suffix=path.suffix)
     if head.startswith(OLE2):
-        return (f"it is an old Excel workbook (.xls) or one with a password, named "
-                f"{path.suffix}: save it from Excel as .xlsx, or as CSV UTF-8")
+        return phrase("reg.file.xls_as_text", "it is an old Excel workbook (.xls) or one with "
+                      f"a password, named {path.suffix}: save it from Excel as .xlsx, or as "
+                      "CSV UTF-8", suffix=path.suffix)
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from registrar.phrases import Phrase
 from registrar.schema import EachGroup, FieldSpec, LineGroup
 
 
@@ -24,7 +25,7 @@ class Target:
 class Resolution:
     targets: list[Target | None]
     header_of: dict[str, str]
-    problems: list[tuple[str | None, str, str]]
+    problems: list[tuple[str | None, str, Phrase]]
     # Columns (0-based) with no header: harmless while empty (a report's margin column,
     # a spacer), a problem at the first value one holds (registrar.validate).
     unheaded: list[int] = field(default_factory=list)

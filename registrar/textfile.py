@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import charset_normalizer
 
+from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
     HeaderSink,
@@ -42,7 +43,11 @@ _GUESSES_ACCEPTED = {"cp1251": "cp1251", "utf-16-le": "utf-16-le", "utf-16-be": 
 
 
 class EncodingUnknown(ValueError):
-    pass
+    """Its message in English; `said`: the same as a phrase."""
+
+    def __init__(self, said: Phrase) -> None:
+        super().__init__(said.english)
+        self.said = said
 
 
 def _valid_utf8(path: Path) -> bool:
@@ -65,7 +70,7 @@ def _utf8_text(path: Path) -> bool | None:
     return beyond
 
 
-def forced_over_utf8(path: Path, encoding: str) -> str | None:
+def forced_over_utf8(path: Path, encoding: str) -> Phrase | None:
     """Why `encoding`, given by the registrar, would misread `path`: a file of letters
     beyond ASCII that is UTF-8 throughout is UTF-8 (text in cp1251 or another
     single-byte encoding almost never is), and read as cp1251 its names would be
@@ -73,8 +78,9 @@ def forced_over_utf8(path: Path, encoding: str) -> str | None:
     name = codecs.lookup(encoding).name
     if name.startswith(("utf-8", "utf-16", "utf-32")) or not _utf8_text(path):
         return None
-    return (f"the file is UTF-8 text, not {encoding}: read as {encoding} its letters would "
-            "be garbled; leave out --encoding")
+    return phrase("reg.encoding.forced_over_utf8", f"the file is UTF-8 text, not {encoding}: "
+                  f"read as {encoding} its letters would be garbled; leave out --encoding",
+                  encoding=encoding)
 
 
 def detect_encoding(path: Path) -> str:
@@ -91,10 +97,13 @@ def detect_encoding(path: Path) -> str:
         return _GUESSES_ACCEPTED[guess]
     plainly = not_text(path)
     if plainly:
-        raise EncodingUnknown(f"the file is not text: {plainly}")
-    raise EncodingUnknown(
-        f"the file is not UTF-8, UTF-16 or cp1251 (it looks like {guess or 'binary data'}); "
-        "save it as UTF-8 or give the encoding")
+        raise EncodingUnknown(phrase("reg.encoding.not_text", f"the file is not text: "
+                                     f"{plainly}", why=plainly))
+    english = (f"the file is not UTF-8, UTF-16 or cp1251 (it looks like "
+               f"{guess or 'binary data'}); save it as UTF-8 or give the encoding")
+    if guess:
+        raise EncodingUnknown(phrase("reg.encoding.unknown", english, guess=guess))
+    raise EncodingUnknown(phrase("reg.encoding.binary", english))
 
 
 def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
@@ -119,8 +128,9 @@ def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
 
 
 def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception) -> None:
-    problems.add(row, None, "encoding",
-                 f"the file cannot be read as {encoding} from about this row on ({exc})")
+    problems.add(row, None, "encoding", phrase(
+        "reg.encoding.fails_here", f"the file cannot be read as {encoding} from about this "
+        f"row on ({exc})", encoding=encoding, why=str(exc)))
 
 
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
@@ -137,13 +147,15 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
         rows = numbered()
         found, ahead = find_header(rows, stats, on_header)
         if found is None:
-            problems.add(None, None, "no-header", "the file is empty: no header row")
+            problems.add(None, None, "no-header", phrase(
+                "reg.file.empty", "the file is empty: no header row"))
             return
         header_row, header = found
         while header and not (header[-1] or "").strip():
             header.pop()  # Excel writes its used range, which often runs past the header
         if not header:
-            problems.add(header_row, None, "no-header", "the first row has no header")
+            problems.add(header_row, None, "no-header", phrase(
+                "reg.file.blank_header", "the first row has no header"))
             return
         keys = tuple(c or "" for c in header)
         if on_header is not None:
@@ -155,15 +167,14 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             while len(cells) > len(keys) and not (cells[-1] or "").strip():
                 cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):
-                problems.add(row, keys[len(cells)], "short-row",
-                             f"the row has {len(cells)} cells; the header has {len(keys)}")
+                problems.add(row, keys[len(cells)], "short-row", _cells(len(cells), len(keys)))
             elif len(cells) > len(keys):
-                problems.add(row, None, "long-row",
-                             f"the row has {len(cells)} cells; the header has {len(keys)}")
+                problems.add(row, None, "long-row", _cells(len(cells), len(keys)))
             else:
                 yield RawRow(row, header_row, keys, cells)
     except csv.Error as exc:
-        problems.add(number + 1, None, "malformed", f"the CSV cannot be read here: {exc}")
+        problems.add(number + 1, None, "malformed", phrase(
+            "reg.file.bad_csv", f"the CSV cannot be read here: {exc}", why=str(exc)))
     except UnicodeError as exc:
         _decode_failure(problems, number + 1, encoding, exc)
 
@@ -228,6 +239,11 @@ def _json_values(stream: TextIO) -> Iterator[Any]:
         raise ValueError("text after the end of the list")
 
 
+def _cells(held: int, header: int) -> Phrase:
+    return phrase("reg.row.cells", f"the row has {held} cells; the header has {header}",
+                  held=held, header=header)
+
+
 def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
               encoding: str) -> Iterator[RawRow]:
     number = 0
@@ -235,13 +251,14 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
         for number, item in enumerate(_json_values(handle), start=1):
             stats.rows += 1
             if not isinstance(item, _Pairs):
-                problems.add(number, None, "not-an-object", "each item must be a JSON object")
+                problems.add(number, None, "not-an-object", phrase(
+                    "reg.json.not_an_object", "each item must be a JSON object"))
                 continue
             bad = [key for key, value in item if value is not None and not isinstance(value, str)]
             if bad:
-                problems.add(number, bad[0], "bad-value",
-                             "a value must be text, a number or null (not true/false, a list "
-                             "or an object)")
+                problems.add(number, bad[0], "bad-value", phrase(
+                    "reg.json.bad_value", "a value must be text, a number or null (not "
+                    "true/false, a list or an object)"))
                 continue
             yield RawRow(number, number, tuple(key for key, _ in item),
                          [value for _, value in item])
@@ -249,4 +266,5 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
         if isinstance(exc, UnicodeError):
             _decode_failure(problems, number + 1, encoding, exc)
         else:
-            problems.add(number + 1 if number else None, None, "malformed", str(exc))
+            problems.add(number + 1 if number else None, None, "malformed", phrase(
+                "reg.json.malformed", str(exc), why=str(exc)))

@@ -22,36 +22,30 @@ from decimal import Decimal
 
 from registrar.academic import line_problem
 from registrar.formats import GRADE_SCALE, FormatError, check_value
-from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
+from registrar.headers import Headers, field_label
+from registrar.mapping import Mapping
+from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
 from registrar.schema import Schema
-from registrar.targets import (
-    Resolution,
-    Target,
-    each_spec,
-    line_column,
-    line_field,
-    line_pattern,
-)
+from registrar.targets import Resolution, Target, line_column
 
 MAX_RECORDS = 200_000
 # JSON items each bring their own keys; only this many distinct key lists are remembered.
 MAX_HEADER_SHAPES = 64
-_LINE_NUMBER = r"([1-9][0-9]{0,2})"
 _LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 # In a value its format refuses, a '?' ending a word is a lost letter too (сынақ, a
 # pass: "сына?"); in one it accepts it may be a question mark.
 _LOST_AT_END = re.compile(r"[^\W\d_]\?")  # after a letter: "4?" in a mark loses none
-_LOST_SENTENCE = ("a '?' inside a word: a letter the file's encoding could not hold (export "
-                  "as UTF-8)")
+_LOST_SENTENCE = phrase("reg.value.lost_letter", "a '?' inside a word: a letter the file's "
+                        "encoding could not hold (export as UTF-8)")
 SAMPLE_RECORDS = 10
 
 # Takes each clean record with its row as it is read, instead of a list holding them all.
 RecordSink = Callable[[int, dict[str, str]], None]
 # (row, field, value) -> a sentence naming where this value was already issued, or None.
-IssuedCheck = Callable[[int, str, str], str | None]
+IssuedCheck = Callable[[int, str, str], str | Phrase | None]
 
 
 @dataclass
@@ -65,7 +59,7 @@ class RowValues:
     ok: bool
 
 
-class Validator:
+class Validator(Headers):
     """With `on_record`, clean records go to it while no problem is known (a file with
     problems issues nothing, so there is no point passing on more); otherwise they
     are kept in `records`. `issued` is asked about each unique field's value."""
@@ -73,8 +67,7 @@ class Validator:
     def __init__(self, schema: Schema, mapping: Mapping, problems: ProblemList, *,
                  on_record: RecordSink | None = None, issued: IssuedCheck | None = None
                  ) -> None:
-        self.schema = schema
-        self.mapping = mapping
+        super().__init__(schema, mapping)
         self.problems = problems
         self.records: list[dict[str, str]] = []
         self.count = 0
@@ -88,112 +81,6 @@ class Validator:
         self._cache: dict[tuple[str, ...], Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
-        # One row per course: a course's columns are course_<part>, and the row's one
-        # line goes to registrar.course_rows, which forms each student's record.
-        self.course_rows = mapping.layout == COURSE_ROWS
-        own, other = ("()", _LINE_NUMBER) if self.course_rows else (_LINE_NUMBER, "()")
-        self._line_patterns = [(g, line_pattern(g, own))
-                               for g in schema.lines[:1 if self.course_rows else None]]
-        # the other layout's course columns, named in the unknown-column problem
-        self._other_layout = [(g, line_pattern(g, other)) for g in schema.lines]
-        self._each_patterns = [
-            (g, re.compile(re.escape(g.prefix) + r"_([a-z0-9_]{1,40})")) for g in schema.each]
-
-    def _target(self, name: str) -> Target | None:
-        spec = self.schema.field(name)
-        if spec is not None:
-            return Target(name, spec)
-        for group, pattern in self._line_patterns:
-            match = pattern.fullmatch(name)
-            part = group.part(match[2]) if match else None
-            if match and part is not None:
-                number = int(match[1] or 0)
-                return Target(line_field(group, number) if number else group.prefix, part,
-                              group, number)
-        for each, pattern in self._each_patterns:
-            match = pattern.fullmatch(name)
-            if match:
-                return Target(f"{each.prefix}.{match[1]}", each_spec(each))
-        return None
-
-    def _unknown(self, name: str) -> str:
-        """The unknown-column sentence, saying so when the column belongs to the other
-        layout (an export of one row per course read as one row per student, or back)."""
-        for group, pattern in self._other_layout:
-            match = pattern.fullmatch(name)
-            if match is None or group.part(match[2]) is None:
-                continue
-            if self.course_rows:
-                return (f"a numbered course column ({name}), but this mapping reads one row "
-                        f"per course, whose columns are {group.prefix}_<part>, no number")
-            return (f"a column of an export of one row per course ({name}), but this mapping "
-                    f"reads one row per student: give a mapping with layout = \"{COURSE_ROWS}\" "
-                    f"(shipped: --mapping {COURSE_ROWS_MAPPING})")
-        return "no field of the schema or mapping has this name"
-
-    def _resolve(self, keys: tuple[str, ...]) -> Resolution:
-        found = Resolution([], {}, [])
-        seen_keys: set[str] = set()
-        for position, header in enumerate(keys, start=1):
-            key = header_key(header)
-            target = None
-            if not key:
-                found.unheaded.append(position - 1)
-            elif key in seen_keys:
-                found.problems.append((header, "duplicate-header",
-                                       "this header appears more than once"))
-            elif self.mapping.ignores(header):
-                seen_keys.add(key)  # e.g. row numbers: read past, as the mapping says
-            else:
-                seen_keys.add(key)
-                target = self._target(self.mapping.target(header))
-                slot = (f"{target.field}.{target.spec.name}" if target and target.line
-                        else target.field if target else "")
-                if target is None:
-                    found.problems.append((header, "unknown-column",
-                                           self._unknown(self.mapping.target(header))))
-                elif slot in found.header_of:
-                    found.problems.append((header, "duplicate-header",
-                                           f"this column and {found.header_of[slot]!r} "
-                                           f"both give {slot}"))
-                    target = None
-                else:
-                    found.header_of[slot] = header
-            found.targets.append(target)
-        for spec in self.schema.fields:
-            if spec.required and spec.name not in found.header_of:
-                found.problems.append((spec.name, "missing-column",
-                                       f"the required field {spec.name} has no column"))
-        if self.course_rows:  # each row's course needs these; a wide row may have no line
-            group = self.schema.lines[0]
-            for part in group.parts:
-                if part.required and f"{group.prefix}.{part.name}" not in found.header_of:
-                    name = line_column(group, 0, part.name)
-                    found.problems.append((name, "missing-column",
-                                           f"the course part {name} has no column"))
-        if any(code == "missing-column" for _, code, _ in found.problems):
-            hint = mapping_hint(keys, self.mapping, lambda other: Validator(
-                self.schema, other, ProblemList()).known_columns(keys),
-                self.schema.credential_type)
-            if hint:  # first: it is why the rest are there
-                found.problems.insert(0, (None, "wrong-mapping", hint))
-        return found
-
-    def known_columns(self, keys: tuple[str, ...]) -> int:
-        """How many of a row's cells name a column the schema or mapping knows (a title
-        row above the header names none; registrar.rows.find_header)."""
-        return sum(1 for header in keys if header_key(header) and (
-            self.mapping.ignores(header) or self._target(self.mapping.target(header))))
-
-    def ignores(self, header: str) -> bool:
-        return self.mapping.ignores(header)
-
-    def column_formats(self, keys: tuple[str, ...]) -> tuple[str | None, ...]:
-        """The format of the field each header gives, None where it gives none (a
-        title row is judged by what it holds under the IIN and date columns)."""
-        targets = [None if not header_key(header) or self.mapping.ignores(header)
-                   else self._target(self.mapping.target(header)) for header in keys]
-        return tuple(target.spec.format if target else None for target in targets)
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -236,10 +123,10 @@ class Validator:
             held = True
             if index not in self._unheaded_said:
                 self._unheaded_said.add(index)
-                self.problems.add(number, f"#{index + 1}", "empty-header",
-                                  f"column {index + 1} has no header, but holds "
-                                  f"{values[index]!r} here (and maybe below): name the "
-                                  "column, or delete what it holds")
+                self.problems.add(number, f"#{index + 1}", "empty-header", phrase(
+                    "reg.header.unheaded_value", f"column {index + 1} has no header, but "
+                    f"holds {values[index]!r} here (and maybe below): name the column, or "
+                    "delete what it holds", number=index + 1, value=values[index]))
         return held
 
     def add(self, row: RawRow) -> None:
@@ -287,7 +174,7 @@ class Validator:
                     # "сына?" in a cp1251 file is "сынақ" with its қ lost, not a bad word
                     self.problems.add(number, header, "lost-letter", _LOST_SENTENCE)
                 else:
-                    self.problems.add(number, header, "bad-format", str(exc))
+                    self.problems.add(number, header, "bad-format", exc.said or str(exc))
                 found.failed.add(target.field)
                 continue
             wrong = self.mapping.digits_problem(header, checked)
@@ -311,10 +198,9 @@ class Validator:
             # With no column, its header's missing-column is the problem; a row of another
             # header (a JSON item's own keys) that gives the value is not blamed for it.
             if spec.name in resolution.header_of:
-                whose = (": it says whose course this row is" if self.course_rows
-                         and self.schema.unique[:1] == (spec.name,) else "")
-                self.problems.add(number, resolution.header_of[spec.name], "missing",
-                                  f"{spec.name} is required{whose}")
+                    self.problems.add(number, resolution.header_of[spec.name], "missing",
+                                  required_phrase(spec.name, self.course_rows
+                                                  and self.schema.unique[:1] == (spec.name,)))
             found.failed.add(spec.name)
             found.ok = False
         found.lines = {f: line for f, line in found.lines.items() if f not in found.failed}
@@ -343,7 +229,9 @@ class Validator:
         when it lacks a required part or contradicts itself (reported)."""
         group = target.line
         assert group is not None
-        where = f"course line {target.number}" if target.number else "this row's course"
+        where = (phrase("reg.line.numbered", f"course line {target.number}",
+                        number=target.number) if target.number
+                 else phrase("reg.line.this_row", "this row's course"))
         missing = [p.name for p in group.parts if p.required and p.name not in parts]
         if missing and not target.number and f"{target.field}.{missing[0]}" not in header_of:
             return None  # one row per course: its header's missing-column said it once
@@ -353,7 +241,8 @@ class Validator:
             del parts["points"]
         bad = None if missing else line_problem(parts) if self.schema.check_totals else None
         if missing or bad:
-            part, message = (missing[0], f"{where} lacks {missing[0]}"
+            part, message = (missing[0], phrase("reg.line.lacks", f"{where} lacks {missing[0]}",
+                                                where=where, part=field_label(missing[0]))
                              ) if missing else bad  # type: ignore[misc]
             self.problems.add(number, header_of.get(f"{target.field}.{part}",
                                                     line_column(group, target.number, part)),
@@ -380,8 +269,9 @@ class Validator:
             column = header_of.get(name, name)
             earlier = seen.setdefault(value, number)
             if earlier != number:
-                self.problems.add(number, column, "duplicate-student",
-                                  f"the same {name} as row {earlier}")
+                self.problems.add(number, column, "duplicate-student", phrase(
+                    "reg.row.duplicate", f"the same {name} as row {earlier}", field=name,
+                    label=field_label(name), row=earlier))
                 ok = False
                 continue
             before = self._issued(number, name, value) if self._issued else None
@@ -389,6 +279,16 @@ class Validator:
                 self.problems.add(number, column, "already-issued", before)
                 ok = False
         return ok
+
+
+def required_phrase(name: str, whose: bool) -> Phrase:
+    """A required value missing; `whose`: it names whose course a row of one row per
+    course is."""
+    if whose:
+        return phrase("reg.row.required_whose", f"{name} is required: it says whose course "
+                      "this row is", field=name, label=field_label(name))
+    return phrase("reg.row.required", f"{name} is required", field=name,
+                  label=field_label(name))
 
 
 def _zero(value: str | None) -> bool:

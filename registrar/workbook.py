@@ -38,6 +38,8 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
+from registrar.header_merges import HeaderMerges
+from registrar.phrases import phrase
 from registrar.problems import ProblemList
 from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats, find_header
 from registrar.sniff import not_a_workbook
@@ -172,66 +174,15 @@ def _column_of(reference: str | None, following: int) -> int:
         raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
 
 
-def _unnamed(first: int, last: int) -> str:
-    return (f"column {get_column_letter(first)} has no name of its own" if first == last else
-            f"columns {get_column_letter(first)}-{get_column_letter(last)} have no names of "
-            "their own")
-
-
-class HeaderMerges:
-    """Merged cells that make a header of more than one cell or row (as report-style
-    exports do: a group's name over its columns, each name merged down over a row of
-    sub-names). A header is one row of one name per column, so each is a problem,
-    said once at the header: read on, such a sheet gives a problem at every row."""
-
-    def __init__(self, marks: SheetMarks, header_row: int, width: int) -> None:
-        self.row = header_row
-        # on the header's named cells; a merge past them is met only if a row holds values
-        # under it (a cell merged across the last columns for width alone is harmless)
-        self.merges = sorted((m for m in marks.top if m.first_row <= header_row <= m.last_row
-                              and m.first_column <= width), key=lambda m: m.first_column)
-        self.width = width
-
-    def problem(self) -> tuple[int, str] | None:
-        """The header's own problem and the column (from 1) it names, if any."""
-        for merge in self.merges:
-            if merge.first_row < self.row:
-                return merge.first_column, (
-                    f"the header is row {self.row}, but the cells {merge.reference} merge it "
-                    f"with row {merge.first_row} above, which holds the name: a header is one "
-                    f"row: give each column its own name in row {self.row}")
-            if merge.first_column < min(merge.last_column, self.width):
-                return merge.first_column, self._across(merge)
-        return None
-
-    def _across(self, merge: Merge) -> str:
-        return (f"the header cell is merged over {merge.reference}, so "
-                f"{_unnamed(merge.first_column + 1, merge.last_column)}: unmerge it and "
-                f"give each column its own name in row {self.row}")
-
-    def below(self, number: int, first_value: int | None) -> tuple[int | None, str] | None:
-        """The problem of row `number`, holding values (the first beyond the header's
-        named columns at `first_value`, from 0), when merged cells make it the header's."""
-        for merge in self.merges:
-            if merge.first_row < number <= merge.last_row:
-                return None, (f"the row is part of the header: the cells {merge.reference} "
-                              f"merge it with row {self.row}; a header is one row: give each "
-                              f"column its own name in row {self.row} and delete row {number}")
-            if first_value is not None and \
-                    merge.first_column <= first_value < merge.last_column:
-                return merge.first_column, (f"{self._across(merge)} (row {number} holds a "
-                                            f"value under it, in column "
-                                            f"{get_column_letter(first_value + 1)})")
-        return None
-
-
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
               on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         plainly = not_a_workbook(path)
-        problems.add(None, None, "malformed", f"not a readable .xlsx workbook: {plainly or exc}")
+        problems.add(None, None, "malformed", phrase(
+            "reg.file.not_a_workbook", f"not a readable .xlsx workbook: {plainly or exc}",
+            why=plainly or str(exc)))
         return
     number = 1
     try:
@@ -239,10 +190,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
         if sheet.sheet_state != "visible":
             # Only the first sheet is read: one its registrar never sees would be issued.
-            problems.add(None, None, "hidden-sheet",
-                         f"the first sheet, {sheet.title!r}, is hidden in Excel, and only the "
-                         "first sheet is read: delete it, or move the sheet to issue from "
-                         "to the front")
+            problems.add(None, None, "hidden-sheet", phrase(
+                "reg.sheet.hidden", f"the first sheet, {sheet.title!r}, is hidden in Excel, "
+                "and only the first sheet is read: delete it, or move the sheet to issue from "
+                "to the front", sheet=str(sheet.title)))
             return
         marks = sheet_marks(sheet)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
@@ -255,11 +206,13 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
-            others = (f": only the first of the workbook's {stats.sheets} sheets is read; "
-                      "delete this one, or move the sheet to issue from to the front"
-                      if stats.sheets > 1 else "")
-            problems.add(1, None, "no-header",
-                         f"the first sheet, {stats.sheet!r}, has no header row{others}")
+            english = f"the first sheet, {stats.sheet!r}, has no header row"
+            problems.add(1, None, "no-header", phrase(
+                "reg.sheet.no_header_others", f"{english}: only the first of the workbook's "
+                f"{stats.sheets} sheets is read; delete this one, or move the sheet to issue "
+                "from to the front", sheet=str(stats.sheet), sheets=stats.sheets)
+                if stats.sheets > 1 else
+                phrase("reg.sheet.no_header", english, sheet=str(stats.sheet)))
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
@@ -295,36 +248,39 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                              message)
                 return
             for i in [i for i in hidden if i < len(cells) and (cells[i] or "").strip()]:
-                problems.add(number, keys[i], "hidden-column",
-                             "the column is hidden in Excel, and what it holds would be issued "
-                             "too (this is its first value): delete it from the export, or "
-                             "show it")
+                problems.add(number, keys[i], "hidden-column", phrase(
+                    "reg.sheet.hidden_column", "the column is hidden in Excel, and what it "
+                    "holds would be issued too (this is its first value): delete it from the "
+                    "export, or show it"))
                 hidden.remove(i)
             if number in marks.hidden:
-                problems.add(number, None, "hidden-row",
-                             "the row is hidden in Excel (filtered out?) and would be issued "
-                             "too: delete it from the export, or show it")
+                problems.add(number, None, "hidden-row", phrase(
+                    "reg.sheet.hidden_row", "the row is hidden in Excel (filtered out?) and "
+                    "would be issued too: delete it from the export, or show it"))
             elif beyond:
-                problems.add(number, get_column_letter(beyond[0] + 1), "long-row",
-                             f"a value in a column with no header (the header is row "
-                             f"{header_row})")
+                problems.add(number, get_column_letter(beyond[0] + 1), "long-row", phrase(
+                    "reg.sheet.beyond_header", f"a value in a column with no header (the "
+                    f"header is row {header_row})", row=header_row))
             elif errors:
-                problems.add(number, keys[errors[0]], "excel-error",
-                             f"the cell holds the Excel error {cells[errors[0]]}")
+                problems.add(number, keys[errors[0]], "excel-error", phrase(
+                    "reg.sheet.excel_error", f"the cell holds the Excel error "
+                    f"{cells[errors[0]]}", error=str(cells[errors[0]])))
             elif merged < width:
-                problems.add(number, keys[merged], "merged-cells",
-                             f"the cell is inside the merged cells {merged_range}, whose value "
-                             "only their first cell holds: unmerge them and fill in every cell")
+                problems.add(number, keys[merged], "merged-cells", phrase(
+                    "reg.sheet.merged_cells", f"the cell is inside the merged cells "
+                    f"{merged_range}, whose value only their first cell holds: unmerge them "
+                    "and fill in every cell", cells=merged_range))
             elif unsaved < width:
-                problems.add(number, keys[unsaved], "formula-without-value",
-                             "the cell holds a formula whose result was never saved (a "
-                             "program wrote the file, not Excel): open the file in Excel or "
-                             "LibreOffice and save it again")
+                problems.add(number, keys[unsaved], "formula-without-value", phrase(
+                    "reg.sheet.formula", "the cell holds a formula whose result was never "
+                    "saved (a program wrote the file, not Excel): open the file in Excel or "
+                    "LibreOffice and save it again"))
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
         # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
-        problems.add(number, None, "malformed", f"the workbook is damaged here: {exc}")
+        problems.add(number, None, "malformed", phrase(
+            "reg.file.damaged_here", f"the workbook is damaged here: {exc}", why=str(exc)))
     finally:
         workbook.close()

@@ -6,7 +6,9 @@ seeds, to look for new failures; a failure found there becomes a plain test."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("derandomized", derandomize=True, database=None)
@@ -19,3 +21,15 @@ settings.load_profile("derandomized")  # --hypothesis-profile explore replaces i
 for _name in ("LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_over() -> Iterator[None]:
+    """A command run in this process with --lang kk leaves that language chosen
+    (cli.language.speak): a test that then calls what it says directly (senim issue's
+    progress, a job's pending lines) would read Kazakh. Each test starts with none."""
+    from cli.language import forget_spoken
+
+    forget_spoken()
+    yield
+    forget_spoken()

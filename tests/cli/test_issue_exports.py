@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli.issuing
-from cli.issue_checks import PROBLEMS_SHOWN_MAX
+from cli.issue_words import PROBLEMS_SHOWN_MAX
 from cli.main import main
 from ledger.identity import KeyPair
 from node.files import save_key

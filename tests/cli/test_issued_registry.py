@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import cli.issuing
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
-from cli.issue_checks import IssuedCheck
+from cli.issued_check import IssuedCheck
 from cli.issuer_registry import pointer_path
 from cli.main import main
 from ledger.identity import KeyPair
@@ -187,8 +187,8 @@ def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
             registry.record([Entry(registry.digest(kind, "iin", "x"), "c.json")],
                             chain_id="c", credential_type=kind, job=tmp_path, batch_root="00",
                             height=3)
-            said = IssuedCheck(registry, kind, None, False)(2, "iin", "x")
-            assert said is not None and said.startswith(
+            said = str(IssuedCheck(registry, kind, None, False)(2, "iin", "x") or "")
+            assert said.startswith(
                 "an attestat was" if kind == "attestat" else "a diploma was"), said
 
 
@@ -318,6 +318,10 @@ def test_the_issuers_registry_gone_or_another_issuers_is_refused(
     ours.rename(folder / "moved.db")
     code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c")
     assert code == 2 and f"registry {ours} (named in" in output and "is gone" in output
+    code, output = issue("--input", str(export(folder / "c.csv", [1])), "--out", "c",
+                         "--lang", "ru")  # and in the registrar's language
+    assert code == 2 and output.startswith(f"ошибка: реестра выданных документов вашей "
+                                           f"организации {ours} (указан в "), output
     # --registry NEW starts its successor knowingly: the file beside the key names it, and
     # stays its owner's alone (0600) as when it was first written
     pointer = pointer_path(folder / "enu.key", first)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from cli.verifying import _revocation_target
+from cli.revoking import _revocation_target
 from ledger.errors import InvalidDocument
 
 TARGETS = [hashlib.sha256(bytes([i])).digest() for i in range(3)]

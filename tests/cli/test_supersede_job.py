@@ -69,9 +69,9 @@ async def test_every_pair_of_a_corrections_job_is_superseded_in_one_command(
     key = tmp_path / "kaznu.key"
     save_key(key, university)
 
-    async def supersede(url: str) -> Result:
+    async def supersede(url: str, *lang: str) -> Result:
         return await asyncio.to_thread(CliRunner().invoke, main, [
-            "supersede", "--key", str(key), "--corrections", str(job), "--node", url])
+            "supersede", "--key", str(key), "--corrections", str(job), "--node", url, *lang])
 
     async with running_engine(core), serving_url(core) as url:
         await _committed(core, accredit(net, university, ["diploma"]))
@@ -84,6 +84,11 @@ async def test_every_pair_of_a_corrections_job_is_superseded_in_one_command(
         assert first.exit_code == 2, first.output
         assert f"row 3: {old_files[1]} is not there" in first.output
         assert "nothing was sent" in first.output
+        russian = await supersede(url, "--lang", "ru")  # said in the registrar's language
+        assert russian.exit_code == 2, russian.output
+        assert f"  строка 3: файла {old_files[1]} нет\n" in russian.output
+        assert russian.output.endswith("ошибка: исправлений, которые нельзя провести так, как "
+                                       "они записаны: 1 из 3; ничего не отправлено\n")
         height = core.chain.height
         moved.rename(old_files[1])
         done = await supersede(url)
@@ -95,6 +100,12 @@ async def test_every_pair_of_a_corrections_job_is_superseded_in_one_command(
         again = await supersede(url)
         assert again.exit_code == 0, again.output
         assert again.output.count("already revoked at height") == 3
+        kazakh = await supersede(url, "--lang", "kk")
+        assert kazakh.exit_code == 0, kazakh.output
+        assert kazakh.output.count("құжат бұрын ауыстырылған не кері қайтарылған: ештеңе қайта "
+                                   "жіберілмеді") == 3
+        assert "барлығы 3: қазір ауыстырылды — 0, бұрын ауыстырылған не кері қайтарылған — 3" \
+            in kazakh.output
         facts = LocalFacts(core.chain.state, "test")
         for document in documents_of(old):
             verdict = verify_credential(document, facts, CHAIN_ID)

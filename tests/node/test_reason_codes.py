@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import pytest
 from click.testing import CliRunner
 
-import cli.verifying
+import cli.revoking
 from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import make_batch
@@ -114,7 +114,7 @@ def _write_document(tmp_path: Path, net: Consortium) -> tuple[Path, Path]:
 
 def test_cli_revoke_writes_the_note_off_chain(tmp_path: Path, net: Consortium,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    monkeypatch.setattr(cli.revoking, "NodeClient", _FakeNode)
     _FakeNode.submitted = []
     document, key = _write_document(tmp_path, net)
     result = CliRunner().invoke(main, ["revoke", "--key", str(key), str(document),
@@ -139,7 +139,7 @@ def test_cli_revoke_writes_the_note_off_chain(tmp_path: Path, net: Consortium,
 def test_cli_revoke_bad_input_is_one_line(tmp_path: Path, net: Consortium,
                                           monkeypatch: pytest.MonkeyPatch, args: list[str],
                                           message: str) -> None:
-    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    monkeypatch.setattr(cli.revoking, "NodeClient", _FakeNode)
     _FakeNode.submitted = []
     document, key = _write_document(tmp_path, net)
     result = CliRunner().invoke(main, ["revoke", "--key", str(key), str(document), *args])

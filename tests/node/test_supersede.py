@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-import cli.verifying
+import cli.revoking
 from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
@@ -101,7 +102,7 @@ def test_replacement_type_mismatch(issued: tuple[Chain, IssuedBatch, IssuedBatch
 
 def test_cli_supersede(tmp_path: Path, net: Consortium,
                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    monkeypatch.setattr(cli.revoking, "NodeClient", _FakeNode)
     _FakeNode.submitted = []
     old = make_batch(GRADUATES, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
     corrected = make_batch(GRADUATES[:1], "diploma", CHAIN_ID, net.university.member_id,
@@ -125,13 +126,25 @@ def test_cli_supersede(tmp_path: Path, net: Consortium,
     same = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[1]),
                                      "--by", str(files[1])])
     assert same.exit_code == 2 and "cannot replace itself" in same.output
+    russian = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[0]),
+                                        "--by", str(files[1]), "--note", "GPA исправлен",
+                                        "--lang", "ru"])
+    assert russian.exit_code == 2, russian.output  # the first run kept its note there
+    assert russian.output.startswith("ошибка: ") and "примечание к этому документу там уже " \
+        "хранится" in russian.output
+    (tmp_path / "revocation-notes" / "old.json").unlink()
+    russian = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files[0]),
+                                        "--by", str(files[1]), "--lang", "ru"])
+    assert russian.exit_code == 0, russian.output
+    assert re.fullmatch(r"документ [0-9a-f]{16}… заменён на [0-9a-f]{16}…, блок \d+\n",
+                        russian.output), russian.output
 
 
 def test_cli_supersede_refuses_another_students_correction(
         tmp_path: Path, net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a testnet, `supersede ALICE --by BOB` was sent and taken (the chain holds no
     names): Alice's diploma read 'superseded by' Bob's for good."""
-    monkeypatch.setattr(cli.verifying, "NodeClient", _FakeNode)
+    monkeypatch.setattr(cli.revoking, "NodeClient", _FakeNode)
     _FakeNode.submitted = []
     students = [{"full_name": "Aigerim Sadykova", "iin": "010101500013", "student_id": "S1"},
                 {"full_name": "Nurlan Abenov", "iin": "020202600024", "student_id": "S2"}]
@@ -157,6 +170,11 @@ def test_cli_supersede_refuses_another_students_correction(
     refused = supersede("bob.json")
     assert refused.exit_code == 2, refused.output
     assert "another student's credential" in refused.output
+    kazakh = CliRunner().invoke(main, ["supersede", "--key", str(key), str(files["alice.json"]),
+                                       "--by", str(files["bob.json"]), "--lang", "kk"])
+    assert kazakh.exit_code == 2, kazakh.output
+    assert kazakh.output.startswith(f"қате: {files['bob.json']} — басқа студенттің құжаты ("), \
+        kazakh.output
     assert "iin 010101500013" in refused.output and "020202600024" in refused.output
     assert _FakeNode.submitted == []
     for by in ("alice-name.json", "alice-iin.json"):

@@ -84,8 +84,8 @@ def test_grade_scale_bands() -> None:
 def test_course_line_and_totals() -> None:
     line = {"code": "X", "credits": "5", "grade": "B+", "points": "3.33", "numeric": "86"}
     assert line_problem(line) is None
-    assert line_problem({**line, "points": "3.0"}) == (
-        "points", "grade B+ carries 3.33 points, not 3.0")
+    part, said = line_problem({**line, "points": "3.0"}) or ("", "")
+    assert (part, str(said)) == ("points", "grade B+ carries 3.33 points, not 3.0")
     assert line_problem({**line, "numeric": "95"})[0] == "numeric"  # type: ignore[index]
     lines = [line, {"code": "Y", "credits": "5", "grade": "A"}]
     assert totals_problems(lines, "3.67", "10") == []  # (3.33*5 + 4*5) / 10 = 3.665

@@ -1,0 +1,120 @@
+"""What `senim issue` says of an export, in the registrar's language: each problem by
+row and column, and the dry run's preview, from the phrases registrar/ attaches to them
+(registrar.phrases) and the one catalogue (node/static/i18n/). English is the sentence
+registrar/ wrote, as before; Kazakh and Russian say the catalogue's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from cli.errors import EXIT_BAD_INPUT
+from cli.language import Words
+from cli.spoken import Sentence, refuse, say, spoken
+from ledger.errors import ConfigError
+from ledger.identity import KeyPair
+from node.files import load_key
+from registrar import ExportResult, Phrase, Problem, ShownRecord, preview, preview_said
+
+PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
+_LINE_FIELD = re.compile(r"course\.(\d+)")
+_SUBJECT = re.compile(r"subject\.(\w+)")
+
+
+class Said(Sentence):
+    """A Sentence from a registrar phrase. A key the catalogue lacks (a field of a
+    registrar's own schema has no label there) is said as its English, never a
+    KeyError."""
+
+    def said(self, words: Words) -> str:
+        if words.language != "en" and not words.has(self.key):
+            return self.english or self.key
+        return super().said(words)
+
+
+def sentence(said: Phrase) -> Sentence:
+    """A registrar phrase as a Sentence (its values too)."""
+    return Said(said.key, said.english, **{
+        name: sentence(value) if isinstance(value, Phrase) else value
+        for name, value in said.items()})
+
+
+def problem_sentence(problem: Problem) -> Sentence:
+    """One problem as the registrar reads it: where (row, column), what, and its code.
+    A problem registrar/ gave no phrase is said in English in every language."""
+    what = sentence(problem.said) if problem.said is not None else problem.message
+    where: dict[str, object] = {"what": what, "code": problem.code}
+    if problem.row is not None and problem.column is not None:
+        key = "issue.problem.row_column"
+        where.update(row=problem.row, column=problem.column)
+    elif problem.row is not None:
+        key, where["row"] = "issue.problem.row", problem.row
+    elif problem.column is not None:
+        key, where["column"] = "issue.problem.column", problem.column
+    else:
+        key = "issue.problem.file"
+    return Sentence(key, str(problem), **where)
+
+
+def field_name(name: str, words: Words) -> str:
+    """A record's field as the registrar's language names it on the documents."""
+    line = _LINE_FIELD.fullmatch(name)
+    if line:
+        return words.t("reg.preview.course", number=int(line[1]))
+    subject = _SUBJECT.fullmatch(name)
+    key = f"subject.{subject[1]}" if subject else f"field.{name}"
+    return words.t(key) if words.has(key) and "{" not in words.t(key) else name
+
+
+def preview_lines(result: ExportResult) -> list[str]:
+    """The dry run's preview and every problem, in the running command's language."""
+    words = spoken()
+    if words.language == "en":
+        return preview(result).splitlines()
+    lines: list[str] = []
+    for line in preview_said(result):
+        if not isinstance(line, ShownRecord):
+            lines.append(sentence(line).said(words))
+            continue
+        lines.append(sentence(line.heading).said(words))
+        names = {name: field_name(name, words) for name in line.record}
+        width = max(len(shown) for shown in names.values())
+        lines.extend(f"  {names[name].ljust(width)}  {value}"
+                     for name, value in line.record.items())
+    lines.extend(f"  {problem_sentence(problem).said(words)}" for problem in result.problems)
+    return lines
+
+
+def refuse_problems(path: Path, result: ExportResult) -> None:
+    """One line per problem (the first ones), then exit 2: nothing is issued unless the
+    whole file is clean (registrar/ decides what is)."""
+    if not result.problems:
+        return
+    for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
+        click.echo("  " + say(problem_sentence(problem)), err=True)
+    more = result.problem_count - PROBLEMS_SHOWN_MAX
+    if more > 0:
+        click.echo(say(Sentence("issue.problems.more", f"  … and {more} more", count=more)),
+                   err=True)
+    refuse(Sentence("issue.problems.refused", f"{path}: {result.problem_count} problem(s); "
+                    "nothing was issued (fix the export, or try --dry-run to see the rows as "
+                    "they will read)", path=path, count=result.problem_count), EXIT_BAD_INPUT)
+
+
+def load_issuer_key(path: Path) -> KeyPair:
+    """The issuer's key, or one line saying why it cannot be used (in English as the key
+    loader words it), exit 2."""
+    try:
+        return load_key(path)
+    except ConfigError as exc:
+        english, why = str(exc), str(exc).split(": ", 1)[-1]
+        if not path.exists():
+            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
+        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
+            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
+        if "chmod 600" in english:
+            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
+        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)

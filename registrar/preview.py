@@ -1,0 +1,118 @@
+"""What a dry run shows of an export: a line on the file as read, the title rows read
+past above its header, the first records as the documents will read, and every problem.
+
+Each line is a phrase (registrar.phrases), so the command line says it in the
+registrar's language; a record is handed over as it is, for the command line to name
+its fields in that language too. `preview` is the English text, as it always was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registrar.course_rows import rows_text
+from registrar.export import ExportResult, SourceInfo
+from registrar.phrases import Phrase, phrase
+
+TITLE_SHOWN_CHARS = 100
+
+
+@dataclass(frozen=True)
+class ShownRecord:
+    """A clean record as the dry run shows it, under `heading` (its row, or rows)."""
+
+    heading: Phrase
+    record: dict[str, str]
+
+
+def titles_said(source: SourceInfo) -> list[Phrase]:
+    """The rows read past above the header, each named by its number and values: a
+    student's row taken for a title would show here (registrar.rows.find_header)."""
+    if not source.titles:
+        return []
+    count = len(source.titles)
+    lines = [phrase("reg.preview.titles", f"header on row {source.header_row}; read past "
+                    f"{count} title row{'s' if count > 1 else ''} above it (check that none "
+                    "is a student's):", row=source.header_row, count=count)]
+    for row, text in source.titles:
+        shown = text if len(text) <= TITLE_SHOWN_CHARS else text[:TITLE_SHOWN_CHARS - 1] + "…"
+        lines.append(phrase("reg.preview.title_row", f"  row {row}: {shown}", row=row,
+                            text=shown))
+    return lines
+
+
+def titles_read_past(source: SourceInfo) -> list[str]:
+    return [line.english for line in titles_said(source)]
+
+
+def _summary(result: ExportResult) -> Phrase:
+    source, grouping = result.source, result.grouping
+    sheet: Phrase | str = ""
+    if source.sheet is not None:
+        english = f"sheet {source.sheet!r}"
+        sheet = (phrase("reg.preview.sheet_of", f", {english} (the first of {source.sheets}; "
+                        "no other sheet is read)", sheet=source.sheet, sheets=source.sheets)
+                 if source.sheets > 1 else
+                 phrase("reg.preview.sheet", f", {english}", sheet=source.sheet))
+    delimiter: Phrase | str = "" if not source.delimiter else phrase(
+        "reg.preview.delimiter", f", delimiter {source.delimiter!r}",
+        delimiter=repr(source.delimiter))
+    rows: Phrase
+    if grouping is None:
+        rows = phrase("reg.preview.rows", f"{source.rows} rows", rows=source.rows)
+    else:
+        students = ("1 student's transcript" if grouping.students == 1
+                    else f"{grouping.students} students' transcripts")
+        unplaced: Phrase | str = "" if not grouping.unplaced else phrase(
+            "reg.preview.unplaced", f" ({grouping.unplaced} "
+            f"row{'s' if grouping.unplaced > 1 else ''} naming no student)",
+            count=grouping.unplaced)
+        rows = phrase("reg.preview.grouped", f"{source.rows} rows, one per course, grouped "
+                      f"into {students}{unplaced}", rows=source.rows,
+                      students=grouping.students, unplaced=unplaced)
+    encoding = f", {source.encoding}" if source.encoding else ""
+    english = (f"{source.format}{sheet}{encoding}{delimiter}: {rows}"
+               f"{'; ' if grouping else ', '}{result.count} records ready, "
+               f"{result.problem_count} problems")
+    return phrase("reg.preview.summary", english, format=source.format, sheet=sheet,
+                  encoding=encoding, delimiter=delimiter, rows=rows, count=result.count,
+                  problems=result.problem_count)
+
+
+def preview_said(result: ExportResult, limit: int = 3) -> list[Phrase | ShownRecord]:
+    """For a dry run: the first records as the documents will read, then every problem
+    (each problem's own phrase is its Problem.said; the command line frames them)."""
+    source = result.source
+    lines: list[Phrase | ShownRecord] = [_summary(result), *titles_said(source)]
+    if source.unread_header is not None:
+        header, row = source.unread_header
+        lines.append(phrase(
+            "reg.preview.unread_header", f"row {header} looks like the header, but row {row} "
+            "above it is no title (it may be a student's row), so the file is read from row "
+            "1: put the header on row 1 and every student's row below it", header=header,
+            row=row))
+    grouping = result.grouping
+    for row, record in result.sample[:limit]:
+        rows_of = grouping.rows_of.get(row) if grouping is not None else None
+        heading = (phrase("reg.preview.record_rows", f"rows {rows_text(rows_of)}:",
+                          rows=rows_text(rows_of)) if rows_of and len(rows_of) > 1
+                   else phrase("reg.preview.record_row", f"row {row}:", row=row))
+        lines.append(ShownRecord(heading, record))
+    if result.problems:
+        lines.append(phrase("reg.preview.problems", "problems (nothing will be issued until "
+                            "all are fixed):"))
+    return lines
+
+
+def preview(result: ExportResult, limit: int = 3) -> str:
+    """The dry run's lines in English."""
+    lines: list[str] = []
+    for line in preview_said(result, limit):
+        if isinstance(line, Phrase):
+            lines.append(line.english)
+            continue
+        lines.append(line.heading.english)
+        width = max(len(name) for name in line.record)
+        lines.extend(f"  {name.ljust(width)}  {value}" for name, value in line.record.items())
+    lines.extend(f"  {problem}" for problem in result.problems)
+    return "\n".join(lines)
