@@ -1,6 +1,6 @@
 """What `senim issue` says of an export, in the registrar's language: each problem by
 row and column, and the dry run's preview, from the phrases registrar/ attaches to them
-(registrar.phrases) and the one catalogue (node/static/i18n/). English is the sentence
+(registrar.phrases) and the command line's catalogue (cli/words/). English is the sentence
 registrar/ wrote, as before; Kazakh and Russian say the catalogue's.
 """
 

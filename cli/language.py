@@ -1,7 +1,9 @@
 """The language a verifier-facing command speaks (`--lang kk|ru|en`), and its words.
 
 The words are the portal's (node.i18n): the same sentence in the same three languages
-whether an HR officer drops the file on a node's page or runs `senim verify`. English
+whether an HR officer drops the file on a node's page or runs `senim verify`. What only
+the command line says (`cli.`, and `senim issue`'s `issue.` and `reg.`, `revoke.`,
+`supersede.`) is in cli/words/, so that the page a phone loads does not carry it. English
 output stays the command line's own, more technical wording (block heights, hashes),
 which scripts and operators already read; Kazakh and Russian say the portal's sentences.
 Only what people read is translated: exit codes and `--json` are the same in every
@@ -10,23 +12,42 @@ language.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
 from typing import Any, TypeVar
 
 import click
 
 from cli.errors import EXIT_BAD_INPUT
-from node.i18n import LANGUAGE_ALIASES, LANGUAGES, catalogue
+from node.i18n import LANGUAGE_ALIASES, LANGUAGES
+from node.i18n import catalogue as portal_catalogue
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 # POSIX: the first of these that is set and not empty names the messages' locale.
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as portal-language.js reads them
 NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
+# The keys only the command line says; the portal's catalogue holds none of them.
+COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.")
+
+
+def command_line_words(language: str) -> dict[str, str]:
+    """cli/words/{language}.json: the sentences only the command line says."""
+    path = resources.files("cli") / "words" / f"{language}.json"
+    words: dict[str, str] = json.loads(path.read_text("utf-8"))
+    return words
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """Every key the command line may say in `language`: the portal's and its own."""
+    return {**portal_catalogue(language), **command_line_words(language)}
 
 
 def language_from_environment(environ: Mapping[str, str] | None = None) -> str:

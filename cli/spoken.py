@@ -1,6 +1,7 @@
 """Every line a verifier-facing command prints (senim verify, prove, share, disclose,
-export-vc), its refusals and usage errors included, in the reader's language from the one
-catalogue (node/static/i18n/): an HR officer who reads Kazakh or Russian is not handed
+export-vc), its refusals and usage errors included, in the reader's language from the
+catalogue (node/static/i18n/, and cli/words/ for what only the command line says;
+cli.language.catalogue): an HR officer who reads Kazakh or Russian is not handed
 an English error for a file that is not there or a node that is down.
 
 A `Sentence` is a catalogue key with its values, said in whichever language prints it.

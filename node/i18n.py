@@ -3,9 +3,9 @@ node/static/i18n/{kk,ru,en}.json, which the portal's page loads in the browser a
 `senim verify` reads here, so that a sentence and its translations live in one place.
 
 Sentences only the command line says (an offline proof's refusals, a stale or
-untrusted answer) are in the same files under `cli.`, and those of `senim issue` under
-`issue.` and, for the problems registrar/ finds in an export, `reg.`; the portal never
-asks for them.
+untrusted answer, `senim issue`'s lines and the problems registrar/ finds in an export)
+are in cli/words/ (cli.language.catalogue adds them to these), so the page does not
+download them.
 """
 
 from __future__ import annotations

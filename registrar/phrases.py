@@ -1,6 +1,6 @@
 """A sentence for the registrar that can be said in Kazakh, Russian or English.
 
-registrar/ knows nothing of the command line or the catalogue (node/static/i18n/): a
+registrar/ knows nothing of the command line or its catalogue (cli/words/): a
 problem it finds carries its English sentence, as always, and with it a `Phrase`: the
 catalogue key the command line says it by in the registrar's language, and the values
 that sentence names (cli/issue_words.py turns it into a cli.spoken.Sentence). English

@@ -17,12 +17,13 @@ from click.testing import CliRunner, Result
 import cli.issuing
 import cli.revoking
 from cli import issue_checks, issue_dry_run, issue_finish, issue_words, issued_check
+from cli.language import catalogue
 from cli.main import main
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import save_key
-from node.i18n import LANGUAGES, catalogue
+from node.i18n import LANGUAGES
 from tests.cli.test_issue_job import AccreditedNode
 from tests.cli.test_verifier_lines_translated import english_in
 

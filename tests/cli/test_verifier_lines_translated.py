@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import sharing, verify_command, verify_files
+from cli.language import catalogue
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
-from node.i18n import catalogue
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
 from tests.e2e.processes import senim_executable

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from cli.language import catalogue
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.payloads import IssueBatchPayload
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from node.i18n import catalogue
 from node.mempool import MempoolLimits
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving_url

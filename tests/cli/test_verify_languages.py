@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.language import Words, language_from_environment
+from cli.language import Words, catalogue, language_from_environment
 from cli.main import main
 from ledger import offline
 from ledger.chain import Chain
@@ -22,7 +22,6 @@ from ledger.credentials import make_batch
 from ledger.offline import make_bundle, proof_keys
 from ledger.payloads import IssueBatchPayload
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from node.i18n import catalogue
 from storage.kv import MemoryStore
 from tests.node.conftest import (
     CHAIN_ID,
