@@ -146,12 +146,14 @@ function valueText(name, value) {
   }
 }
 
-function row(name, entry) {
+// A box's id is its row's number, never the field's name: a field named "all" would be
+// "show-all", the id of the "show everything" button, which its label would then press.
+function row(name, entry, number) {
   const li = document.createElement('li');
   const box = document.createElement('input');
   box.type = 'checkbox';
   box.dataset.field = name;
-  box.id = 'show-' + name;
+  box.id = 'field-box-' + number;
   const already = typeof entry.value !== 'string';
   box.checked = !already && !held.hidden.has(name);
   box.disabled = already;
@@ -179,7 +181,7 @@ function draw() {
     : t('title.unknown');
   const issuer = doc.issuer && typeof doc.issuer.name === 'string' ? doc.issuer.name : '';
   $('choose-issuer').textContent = issuer ? t('holder.issuer', { issuer }) : '';
-  $('field-list').replaceChildren(...Object.entries(doc.fields).map(([n, e]) => row(n, e)));
+  $('field-list').replaceChildren(...Object.entries(doc.fields).map(([n, e], i) => row(n, e, i)));
   $('choose').hidden = false;
   $('link-row').hidden = true;
   refresh();
