@@ -108,6 +108,12 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
     document = credentials.document(credentials.valid)
     damaged = json.loads(json.dumps(document))
     damaged["fields"]["gpa"]["salt"] = "zz"
+    # hidden fields that parse_document refuses, so a copy of them would never verify: a
+    # hash that is no SHA-256 in hex, and a salt left beside a hash
+    no_hash = json.loads(json.dumps(document))
+    no_hash["fields"]["gpa"] = {"hash": "zz"}
+    salted = json.loads(json.dumps(document))
+    salted["fields"]["gpa"] = {"hash": "ab" * 32, "salt": "cd" * 16}
     vc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
           "type": ["VerifiableCredential"], "credentialSubject": {"id": "x"}}
     newer = dict(document, format="senim-credential/v9")
@@ -116,7 +122,9 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
              "list.json": (b"[1, 2]", "holder.error.not_credential"),
              "vc.json": (json.dumps(vc).encode(), "holder.error.vc"),
              "newer.json": (json.dumps(newer).encode(), "holder.error.newer"),
-             "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged")}
+             "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged"),
+             "no-hash.json": (json.dumps(no_hash).encode(), "holder.error.damaged"),
+             "salted.json": (json.dumps(salted).encode(), "holder.error.damaged")}
     words = catalogue(lang)
     for name, (body, key) in cases.items():
         path = tmp_path / name
