@@ -73,3 +73,27 @@ def test_a_folder_of_other_files_is_not_walked_past_the_count(
         (tmp_path / "deep" / str(n)).mkdir(parents=True)
     with pytest.raises(TooManyFiles):
         expand((tmp_path,))
+
+
+def test_an_unreadable_place_in_a_folder_is_named(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder under the one given that cannot be read (as /proc/1/fdinfo under /, even
+    for root): the refusal names it, not "the folder" the officer gave."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    (tmp_path / "jobs" / "private").mkdir(parents=True)
+    real = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        if path.parent.name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    result = CliRunner().invoke(main, ["governance", "revoke", "--key", "k.json",
+                                       str(tmp_path), "--reason", "fraud", "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert (f"cannot read {tmp_path / 'jobs' / 'private' / 'manifest.json'}: Permission "
+            "denied") in result.output, result.output
