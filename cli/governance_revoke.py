@@ -54,8 +54,9 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
     except TooManyFiles:
         fail(f"more than {MAX_FILES_COUNTED:,} files under {', '.join(map(str, paths))}; one "
              f"proposal revokes at most {MAX_REVOKED_PER_PROPOSAL} credentials", EXIT_BAD_INPUT)
-    except OSError as exc:
-        fail(f"cannot read the folder: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    except OSError as exc:  # named: it may be deep under the folder given
+        fail(f"cannot read {exc.filename or 'the folder'}: {exc.strerror or exc}",
+             EXIT_BAD_INPUT)
     if not files:
         fail(f"no credential files (*.json) under {', '.join(map(str, paths))}",
              EXIT_BAD_INPUT)

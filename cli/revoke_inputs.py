@@ -24,8 +24,9 @@ from storage.bounded_read import UnfitFile, read_bounded
 
 # A credential file is a few KiB; a Senim VC of one a few more. Past this, it is none.
 CREDENTIAL_FILE_BYTES_MAX = 1 << 20
-# Files counted under the folders given, at most: enough to say how far past the cap of
-# one proposal a list is, without walking a whole disk to say it.
+# Entries (files and folders, whatever their names) seen under each folder given, and
+# credential files found, at most: enough to say how far past the cap of one proposal a
+# list is, without walking a whole disk (a home folder or / given by mistake) to say it.
 MAX_FILES_COUNTED = 100_000
 
 
@@ -48,11 +49,16 @@ def _is_job(folder: Path) -> bool:
 
 def _folder_files(folder: Path) -> Iterator[Path]:
     """The JSON files under `folder`, in name order; of an issuing job's folder (at any
-    depth) only its credential files, not its manifest, corrections or VC copies."""
+    depth) only its credential files, not its manifest, corrections or VC copies.
+    TooManyFiles once the walk has seen more than MAX_FILES_COUNTED entries."""
     if _is_job(folder):
         yield from credential_files(folder)
         return
+    seen = 0
     for walked, folders, files in os.walk(folder):
+        seen += len(folders) + len(files)
+        if seen > MAX_FILES_COUNTED:
+            raise TooManyFiles
         here = Path(walked)
         folders.sort()
         jobs = [name for name in folders if _is_job(here / name)]

@@ -7,6 +7,7 @@ lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -38,11 +39,13 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
 # Answers kept, by state root and head height (of which the answer is a function): the
-# last one. Each open `revoke_credentials` proposal is checked again for the answer (up
-# to 256 audit paths and revocation records), tenths of a second for 32 of them, and
-# each `senim governance` command asks twice; so a block's answer is worked out once.
+# last one, as the JSON body sent. Each open `revoke_credentials` proposal is checked
+# again for the answer (up to 256 audit paths and revocation records), tenths of a second
+# for 32 of them, and its 1.5 MB of JSON take tens of milliseconds to encode, which the
+# event loop would spend on every request (an unrated GET); each `senim governance`
+# command asks twice. So a block's answer is worked out and encoded once, off the loop.
 _ANSWERS_KEPT = 1
-_answers: dict[tuple[bytes, int], dict[str, Any]] = {}
+_answers: dict[tuple[bytes, int], bytes] = {}
 _answers_lock = threading.Lock()  # worked out on the API's pool threads
 
 
@@ -129,14 +132,14 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     }
 
 
-def governance_answer(state: StateReader, state_root: bytes, head_height: int
-                      ) -> dict[str, Any]:
-    """`governance_json`, kept for the state root and height it was worked out for."""
+def governance_answer(state: StateReader, state_root: bytes, head_height: int) -> bytes:
+    """`governance_json` encoded as the JSON body sent, kept for the state root and height
+    it was worked out for."""
     key = (state_root, head_height)
     with _answers_lock:
         answer = _answers.get(key)
     if answer is None:
-        answer = governance_json(state, head_height)
+        answer = json.dumps(governance_json(state, head_height)).encode()
         with _answers_lock:
             while len(_answers) >= _ANSWERS_KEPT:
                 del _answers[next(iter(_answers))]

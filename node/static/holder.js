@@ -10,6 +10,7 @@ const FORMATS = ['senim-credential/v1', 'senim-credential/v2'];
 // ledger/credential_shapes.py: FIELD_TAG, SALT_BYTES (16: 32 hex digits).
 const FIELD_TAG = 'senim/field/v1\u0000';
 const SALT_HEX = /^[0-9a-fA-F]{32}$/;
+const HASH_HEX = /^[0-9a-fA-F]{64}$/;  // a hidden field's SHA-256
 const MAX_FILE_BYTES = 1024 * 1024;  // as the portal: no credential is near it
 // What names the person rather than what they achieved: "hide personal details" hides these.
 const PERSONAL = ['iin', 'birth_date', 'student_id', 'employee_id'];
@@ -88,7 +89,9 @@ function problemOf(doc) {
   for (const [name, entry] of Object.entries(doc.fields)) {
     const shown = entry && typeof entry.value === 'string' && typeof entry.salt === 'string'
       && SALT_HEX.test(entry.salt) && !('hash' in entry);
-    const hidden = entry && typeof entry.hash === 'string' && !('value' in entry);
+    // As ledger/credential_documents.parse_document reads it, or the copy would not verify.
+    const hidden = entry && typeof entry.hash === 'string' && HASH_HEX.test(entry.hash)
+      && !('value' in entry) && !('salt' in entry);
     if (!(shown || hidden) || !wellFormed(name) || (shown && !wellFormed(entry.value))) {
       return ['holder.error.damaged', { field: name }];
     }
@@ -146,12 +149,14 @@ function valueText(name, value) {
   }
 }
 
-function row(name, entry) {
+// A box's id is its row's number, never the field's name: a field named "all" would be
+// "show-all", the id of the "show everything" button, which its label would then press.
+function row(name, entry, number) {
   const li = document.createElement('li');
   const box = document.createElement('input');
   box.type = 'checkbox';
   box.dataset.field = name;
-  box.id = 'show-' + name;
+  box.id = 'field-box-' + number;
   const already = typeof entry.value !== 'string';
   box.checked = !already && !held.hidden.has(name);
   box.disabled = already;
@@ -179,7 +184,7 @@ function draw() {
     : t('title.unknown');
   const issuer = doc.issuer && typeof doc.issuer.name === 'string' ? doc.issuer.name : '';
   $('choose-issuer').textContent = issuer ? t('holder.issuer', { issuer }) : '';
-  $('field-list').replaceChildren(...Object.entries(doc.fields).map(([n, e]) => row(n, e)));
+  $('field-list').replaceChildren(...Object.entries(doc.fields).map(([n, e], i) => row(n, e, i)));
   $('choose').hidden = false;
   $('link-row').hidden = true;
   refresh();

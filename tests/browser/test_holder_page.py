@@ -108,6 +108,12 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
     document = credentials.document(credentials.valid)
     damaged = json.loads(json.dumps(document))
     damaged["fields"]["gpa"]["salt"] = "zz"
+    # hidden fields that parse_document refuses, so a copy of them would never verify: a
+    # hash that is no SHA-256 in hex, and a salt left beside a hash
+    no_hash = json.loads(json.dumps(document))
+    no_hash["fields"]["gpa"] = {"hash": "zz"}
+    salted = json.loads(json.dumps(document))
+    salted["fields"]["gpa"] = {"hash": "ab" * 32, "salt": "cd" * 16}
     vc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
           "type": ["VerifiableCredential"], "credentialSubject": {"id": "x"}}
     newer = dict(document, format="senim-credential/v9")
@@ -116,7 +122,9 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
              "list.json": (b"[1, 2]", "holder.error.not_credential"),
              "vc.json": (json.dumps(vc).encode(), "holder.error.vc"),
              "newer.json": (json.dumps(newer).encode(), "holder.error.newer"),
-             "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged")}
+             "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged"),
+             "no-hash.json": (json.dumps(no_hash).encode(), "holder.error.damaged"),
+             "salted.json": (json.dumps(salted).encode(), "holder.error.damaged")}
     words = catalogue(lang)
     for name, (body, key) in cases.items():
         path = tmp_path / name
@@ -146,3 +154,28 @@ def test_the_page_shares_the_portals_top_and_its_templates_are_not_served(
     open_portal(browser, credentials.node.url + "/", "ru")
     link = browser.find_element("css selector", "a[href='/holder']")
     assert link.text == catalogue("ru")["foot.holder"]
+
+
+def test_fields_named_like_the_pages_own_parts_or_javascripts_are_only_fields(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    """A hostile or odd file: fields named `all` (the page's "show everything" button is
+    #show-all), `__proto__` and `constructor`, and HTML in a value. Each is a field like
+    any other: its label toggles it alone, and the copy is disclose()'s."""
+    odd = credentials.document(credentials.valid)
+    for name, value in (("all", "<b>every</b>"), ("__proto__", "p"), ("constructor", "c")):
+        odd["fields"][name] = {"value": value, "salt": "5a" * 16}
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(odd), encoding="utf-8")
+    _open(browser, credentials, "en", path)
+    wait_for(lambda: browser.find_element("id", "choose").is_displayed(), PAGE_TIMEOUT_S,
+             "the list of fields")
+    browser.find_element("id", "hide-personal").click()
+    hidden = [name for name in PERSONAL if name in odd["fields"]]
+    assert _copy(browser, hidden) == disclose(odd, hidden)
+    for name in ("all", "__proto__", "constructor"):  # each by the words beside its box
+        row = browser.find_element("css selector", f"input[data-field='{name}']")
+        row.find_element("xpath", "./ancestor::li//label").click()
+        hidden.append(name)
+        assert _copy(browser, hidden) == disclose(odd, hidden), name
+    said = browser.find_element("id", "field-list").text
+    assert "<b>every</b>" in said and not browser.find_elements("css selector", "#choose b")

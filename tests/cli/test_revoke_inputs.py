@@ -56,3 +56,44 @@ def test_what_no_credential_is_said_per_file(tmp_path: Path) -> None:
     assert "update senim to read it" in str(said["other.json"].problem)
     (tmp_path / "big.json").write_bytes(b" " * (revoke_inputs.CREDENTIAL_FILE_BYTES_MAX + 1))
     assert "larger than" in str(read_credential(tmp_path / "big.json").problem)
+
+
+def test_a_folder_of_other_files_is_not_walked_past_the_count(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder given by mistake (a home folder, /) holds few credential files and many
+    others: the walk stops at the count of entries it saw, not of JSON files found."""
+    monkeypatch.setattr(revoke_inputs, "MAX_FILES_COUNTED", 3)
+    (tmp_path / "one.json").write_text("{}")
+    for n in range(5):
+        (tmp_path / f"photo-{n}.jpg").write_bytes(b"")
+    with pytest.raises(TooManyFiles):
+        expand((tmp_path,))
+    for n in range(5):  # nor folders
+        (tmp_path / f"photo-{n}.jpg").unlink()
+        (tmp_path / "deep" / str(n)).mkdir(parents=True)
+    with pytest.raises(TooManyFiles):
+        expand((tmp_path,))
+
+
+def test_an_unreadable_place_in_a_folder_is_named(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder under the one given that cannot be read (as /proc/1/fdinfo under /, even
+    for root): the refusal names it, not "the folder" the officer gave."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    (tmp_path / "jobs" / "private").mkdir(parents=True)
+    real = Path.is_file
+
+    def is_file(path: Path) -> bool:
+        if path.parent.name == "private":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    result = CliRunner().invoke(main, ["governance", "revoke", "--key", "k.json",
+                                       str(tmp_path), "--reason", "fraud", "--dry-run"])
+    assert result.exit_code == 2, result.output
+    assert (f"cannot read {tmp_path / 'jobs' / 'private' / 'manifest.json'}: Permission "
+            "denied") in result.output, result.output
