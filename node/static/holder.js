@@ -12,6 +12,8 @@ const FIELD_TAG = 'senim/field/v1\u0000';
 const SALT_HEX = /^[0-9a-fA-F]{32}$/;
 const HASH_HEX = /^[0-9a-fA-F]{64}$/;  // a hidden field's SHA-256
 const MAX_FILE_BYTES = 1024 * 1024;  // as the portal: no credential is near it
+// ledger/credential_shapes.MAX_FIELDS: no credential is issued with more.
+const MAX_FIELDS = 200;
 // What names the person rather than what they achieved: "hide personal details" hides these.
 const PERSONAL = ['iin', 'birth_date', 'student_id', 'employee_id'];
 const LINE = /^(course|recognised)\.(\d+)$/;
@@ -83,7 +85,8 @@ function problemOf(doc) {
   if (typeof doc.format === 'string' && /^senim-credential\//.test(doc.format)
       && !FORMATS.includes(doc.format)) return ['holder.error.newer'];
   if (!FORMATS.includes(doc.format) || !doc.fields || typeof doc.fields !== 'object'
-      || Array.isArray(doc.fields) || !Object.keys(doc.fields).length) {
+      || Array.isArray(doc.fields) || !Object.keys(doc.fields).length
+      || Object.keys(doc.fields).length > MAX_FIELDS) {
     return ['holder.error.not_credential'];
   }
   for (const [name, entry] of Object.entries(doc.fields)) {
@@ -99,7 +102,12 @@ function problemOf(doc) {
   return null;
 }
 
+// Files read, counted: a second file picked while the first is still read wins, whichever
+// read ends last.
+let reads = 0;
+
 async function readFile(file) {
+  const read = ++reads;
   $('filename').textContent = file.name;
   $('choose').hidden = true;
   held.doc = null;
@@ -107,7 +115,10 @@ async function readFile(file) {
   if (file.size === 0) { say('holder.error.empty'); return; }
   if (file.size > MAX_FILE_BYTES) { say('holder.error.too_large'); return; }
   let doc;
-  try { doc = JSON.parse(await file.text()); } catch (e) {
+  let text;
+  try { text = await file.text(); } catch (e) { text = ''; }
+  if (read !== reads) return;
+  try { doc = JSON.parse(text); } catch (e) {
     say('holder.error.not_credential');
     return;
   }
@@ -194,7 +205,8 @@ async function refresh() {
   const names = Object.keys(held.doc.fields);
   const shown = names.filter((n) => typeof held.doc.fields[n].value === 'string'
     && !held.hidden.has(n));
-  const hidden = names.filter((n) => !shown.includes(n));
+  const showing = new Set(shown);
+  const hidden = names.filter((n) => !showing.has(n));
   $('summary').textContent = hidden.length
     ? t('holder.summary', { shown: String(shown.length), hidden: String(hidden.length),
       names: hidden.map(label).join(', ') })

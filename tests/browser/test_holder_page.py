@@ -117,6 +117,10 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
     vc = {"@context": ["https://www.w3.org/ns/credentials/v2"],
           "type": ["VerifiableCredential"], "credentialSubject": {"id": "x"}}
     newer = dict(document, format="senim-credential/v9")
+    # more fields than any credential is issued with (ledger MAX_FIELDS): no copy to make
+    crowded = json.loads(json.dumps(document))
+    salt = document["fields"]["gpa"]["salt"]
+    crowded["fields"] |= {f"extra_{i}": {"value": "x", "salt": salt} for i in range(200)}
     cases = {"empty.json": (b"", "holder.error.empty"),
              "diploma.pdf": (b"%PDF-1.7\n...", "holder.error.not_credential"),
              "list.json": (b"[1, 2]", "holder.error.not_credential"),
@@ -124,7 +128,8 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
              "newer.json": (json.dumps(newer).encode(), "holder.error.newer"),
              "damaged.json": (json.dumps(damaged).encode(), "holder.error.damaged"),
              "no-hash.json": (json.dumps(no_hash).encode(), "holder.error.damaged"),
-             "salted.json": (json.dumps(salted).encode(), "holder.error.damaged")}
+             "salted.json": (json.dumps(salted).encode(), "holder.error.damaged"),
+             "crowded.json": (json.dumps(crowded).encode(), "holder.error.not_credential")}
     words = catalogue(lang)
     for name, (body, key) in cases.items():
         path = tmp_path / name
