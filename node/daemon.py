@@ -37,6 +37,7 @@ from node.config import (
     NodeConfig,
     config_from_document,
     log_settings_in,
+    log_settings_of,
     read_config_document,
 )
 from node.engine import Engine
@@ -364,7 +365,9 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     except ConfigError as exc:
         # In the node's own format (a collector parses a JSON line, not Python's
         # default 'ERROR:senim.daemon:'), as far as the config got to say it.
-        named_format, name = log_settings_in(document)
+        # A config that does not parse may still say its format and name on their lines.
+        named_format, name = (log_settings_in(document) if document
+                              else log_settings_of(config_path))
         setup_logging("info", log_format or named_format or "text", name)
         log.error("bad config %s: %s", config_path, exc)
         return 2
