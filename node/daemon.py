@@ -381,7 +381,10 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
         log.error("cannot start: %s", exc)
         return 2
     except StoppedByStore as exc:
-        return store_failed("stopped", exc.cause, config)
+        cause = exc.cause
+        if isinstance(cause, CorruptStateError):  # as a damaged store found at start says
+            cause = CorruptStateError(f"{cause}; {recovery_hint(config)}")
+        return store_failed("stopped", cause, config)
     except StoppedForUpgrade:  # the engine thread's last line said what to do
         return EXIT_UPGRADE_NEEDED
     except RulesVersionUnknown as exc:
