@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from p2p import connection as conn
 from p2p.address_keys import address_key
 from p2p.admission import PendingHandshakes
-from p2p.errors import P2PError, PeerNotAllowed
+from p2p.errors import HostUnresolved, P2PError, PeerNotAllowed
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
 from p2p.peer_table import OnMessage as OnMessage
@@ -93,6 +93,7 @@ class PeerManager:
         self._listener: conn.Listener | None = None
         self._closing = False
         self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
+        self._unresolved: set[Address] = set()  # dialled, and its name did not resolve
 
     @property
     def public_key(self) -> bytes:
@@ -193,6 +194,7 @@ class PeerManager:
     ) -> conn.SecureConnection | None:
         """Run one handshake, logging (not raising) why a peer was refused."""
         pending_id = next(self._pending_ids)
+        unresolved = False
         self._pending[pending_id] = _Pending(address, direction, self._clock())
         try:
             return await secure(self._handshake_params())
@@ -206,10 +208,21 @@ class PeerManager:
                         f" ({quiet} more refusals of it not logged)" if quiet else "")
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
+        except HostUnresolved as exc:
+            # A mistyped name in the peer list, most likely: an operator's to fix, said
+            # once (the dial loop keeps trying, every few seconds, as for any peer down).
+            unresolved = True
+            if address not in self._unresolved:
+                self._unresolved.add(address)
+                log.warning("peer address %s: %s; check the host name in this node's "
+                            "peers (it keeps trying, and says nothing more of it until "
+                            "the name resolves)", conn.shown(address), exc)
         except P2PError as exc:
             log.info("%s handshake with %s failed: %s", direction, conn.shown(address), exc)
         finally:
             del self._pending[pending_id]
+            if not unresolved:
+                self._unresolved.discard(address)
         return None
 
     def _handshake_params(self) -> conn.HandshakeParams:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from p2p import Direction, MessageTooLarge, UnknownChannel
+from p2p import Direction, MessageTooLarge, UnknownChannel, connection
 from p2p.policy import KEY_CONFLICTS_TO_WARN
 from tests.p2p.helpers import (
     CONSENSUS,
@@ -396,3 +396,35 @@ async def test_a_twin_refused_beside_a_live_connection_is_named_too(
         assert status.direction is Direction.OUTBOUND  # the twin was refused throughout
     finally:
         await close_all([peer, node, twin])
+
+
+async def test_a_peer_name_that_does_not_resolve_is_told_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mistyped host in the peer list was an INFO line 'outbound handshake with … failed:
+    connect to … failed: [Errno -2] Name or service not known' at every redial, every few
+    seconds for ever, among the lines of peers merely down. (No name is looked up: the
+    test's resolver refuses it.)"""
+    caplog.set_level(logging.DEBUG, logger="p2p")
+    tries: list[str] = []
+
+    async def unresolved(host: str, *args: object, **kwargs: object) -> None:
+        tries.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def no_addresses(hosts: object) -> set[str]:
+        return set()
+
+    monkeypatch.setattr(asyncio, "open_connection", unresolved)
+    monkeypatch.setattr(connection, "resolve_hosts", no_addresses)
+    node = make_node(1, dial=[("peer.invalid", 9100)], allowed=MEMBERS)
+    await node.manager.start()
+    try:
+        await wait_until(lambda: len(tries) >= 4, "the node dialled the name four times")
+    finally:
+        await node.manager.close()
+    said = [r for r in caplog.records if "peer.invalid" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in said] == [(
+        logging.WARNING, "peer address peer.invalid:9100: peer.invalid does not resolve: Name "
+        "or service not known; check the host name in this node's peers (it keeps trying, "
+        "and says nothing more of it until the name resolves)")]
