@@ -11,7 +11,6 @@ import contextlib
 import functools
 import gc
 import logging
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ from node.start_checks import check_before_start, peers_configured, recovery_hin
 from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
+from node.stop_signals import StopSignals
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
 from node.store_setup import open_store, resync_as_fresh
 from node.sync import SyncHeights
@@ -180,14 +180,14 @@ def wall_clock_ms() -> int:
 
 
 async def serve(config: NodeConfig) -> None:
-    stop = asyncio.Event()
+    signals = StopSignals()
+    stop = signals.event
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals.install(loop)
     if config.state_sync:
         await join_if_empty(config, stop)
         if stop.is_set():
-            log.info("stopping: signal received while joining")
+            log.info("stopping: %s while joining", signals.said())
             return
     core, kv, validator_sets = open_core(config)
     # The start-up objects live forever: keep them out of every later GC pass, and
@@ -323,7 +323,7 @@ async def serve(config: NodeConfig) -> None:
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
-            log.info("stopping: signal received")
+            log.info("stopping: %s", signals.said())
     finally:
         ticker.cancel()
         refresher.cancel()
