@@ -27,16 +27,27 @@ NODE_NAME_CHARS_MAX = 128
 def read_config_text(path: Path) -> str:
     """The config file's text: ConfigError if it cannot be read."""
     try:
-        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
-        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
-        return read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data.decode(
-            "utf-8-sig")
+        data = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data
     except FileNotFoundError as exc:
         raise ConfigError("config", f"file not found: {path}") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("config", str(exc)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc}") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Notepad's 'Unicode': refused as "'utf-8' codec can't decode byte 0xff in
+        # position 0", which named no cure
+        raise ConfigError("config", f"{path} is saved as UTF-16 ('Unicode' in Notepad); "
+                          "save it as UTF-8")
+    try:
+        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
+        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("config", f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                          f"on line {line}: saved in another encoding, Windows-1251 say); "
+                          "save it as UTF-8") from exc
 
 
 def read_config_document(path: Path) -> dict[str, Any]:

@@ -86,6 +86,25 @@ def test_a_node_name_that_is_no_short_line_is_refused(tmp_path: Path, name: str)
         "ЕНУ 100% ә"
 
 
+@pytest.mark.parametrize(("data", "said"), [
+    ("\ufeff[node]\n".encode("utf-16-le"), "is saved as UTF-16 ('Unicode' in Notepad); save "
+     "it as UTF-8"),
+    ('[node]\nname = "Әл-Фараби"\n'.encode("utf-16-be").join([b"\xfe\xff", b""]),
+     "is saved as UTF-16 ('Unicode' in Notepad); save it as UTF-8"),
+    ('[node]\nname = "Сенім"\n'.encode("cp1251"), "is not UTF-8 text (byte 0xd1 on line 2: "
+     "saved in another encoding, Windows-1251 say); save it as UTF-8"),
+])
+def test_a_config_saved_in_another_encoding_is_told_to_be_saved_as_utf8(
+        tmp_path: Path, data: bytes, said: str) -> None:
+    """Such a config was refused as "cannot parse: 'utf-8' codec can't decode byte 0xff in
+    position 0", which named no cure."""
+    path = tmp_path / "node.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match="save it as UTF-8") as refused:
+        load_config(path)
+    assert str(refused.value).endswith(f"{path} {said}"), str(refused.value)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ('[node]\nname = "kaznu-1"\npeers = [\n[log] # for the shipper\nformat = "json"\n',
      ("json", "kaznu-1")),
