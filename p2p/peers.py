@@ -38,6 +38,11 @@ _CLOSE_ROUNDS_MAX = 3
 # in a row before any frame refuses this node's key, and the dialler says so once (its
 # own lines showed only 'connected', then 'stream ended after 0 of 4 bytes', for ever).
 UNACCEPTED_IN_A_ROW_TOLD = 3
+# A configured peer that stays unreachable is redialled every few seconds (the backoff's
+# cap); a line at each failure made ~700 an hour for each peer down, a weekend's outage
+# of one partner's node tens of thousands. The first failure in a row is said, then one
+# line this often with how many more.
+DIAL_FAILURES_RETOLD_S = 600.0
 
 
 @dataclass
@@ -45,6 +50,15 @@ class _Pending:
     address: Address
     direction: Direction
     since: float
+
+
+@dataclass
+class _Failing:
+    """Dials of one address failing in a row, since the last line said so."""
+
+    told_at: float
+    unresolved: bool  # its host name does not resolve (else the dial failed otherwise)
+    count: int = 0
 
 
 class PeerManager:
@@ -93,7 +107,7 @@ class PeerManager:
         self._listener: conn.Listener | None = None
         self._closing = False
         self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
-        self._unresolved: set[Address] = set()  # dialled, and its name did not resolve
+        self._dial_failures: dict[Address, _Failing] = {}  # a configured address each
 
     @property
     def public_key(self) -> bytes:
@@ -194,7 +208,7 @@ class PeerManager:
     ) -> conn.SecureConnection | None:
         """Run one handshake, logging (not raising) why a peer was refused."""
         pending_id = next(self._pending_ids)
-        unresolved = False
+        failed = False
         self._pending[pending_id] = _Pending(address, direction, self._clock())
         try:
             return await secure(self._handshake_params())
@@ -208,22 +222,44 @@ class PeerManager:
                         f" ({quiet} more refusals of it not logged)" if quiet else "")
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
-        except HostUnresolved as exc:
-            # A mistyped name in the peer list, most likely: an operator's to fix, said
-            # once (the dial loop keeps trying, every few seconds, as for any peer down).
-            unresolved = True
-            if address not in self._unresolved:
-                self._unresolved.add(address)
-                log.warning("peer address %s: %s; check the host name in this node's "
-                            "peers (it keeps trying, and says nothing more of it until "
-                            "the name resolves)", conn.shown(address), exc)
         except P2PError as exc:
-            log.info("%s handshake with %s failed: %s", direction, conn.shown(address), exc)
+            if direction is Direction.OUTBOUND:
+                failed = True
+                self._dial_failed(address, exc)
+            else:
+                log.info("%s handshake with %s failed: %s", direction, conn.shown(address),
+                         exc)
         finally:
             del self._pending[pending_id]
-            if not unresolved:
-                self._unresolved.discard(address)
+            if not failed and direction is Direction.OUTBOUND:
+                self._dial_failures.pop(address, None)
         return None
+
+    def _dial_failed(self, address: Address, exc: P2PError) -> None:
+        """Say that dialling `address` failed: the first time in a row (or the first
+        after it failed otherwise), then once each DIAL_FAILURES_RETOLD_S."""
+        now = self._clock()
+        unresolved = isinstance(exc, HostUnresolved)
+        failing = self._dial_failures.get(address)
+        if failing is not None and failing.unresolved == unresolved:
+            failing.count += 1
+            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
+                return
+            log.log(logging.WARNING if unresolved else logging.INFO,
+                    "outbound handshake with %s failed %d more times in %.0f min, the "
+                    "latest: %s", conn.shown(address), failing.count,
+                    (now - failing.told_at) / 60, exc)
+            failing.told_at, failing.count = now, 0
+            return
+        self._dial_failures[address] = _Failing(now, unresolved)
+        if unresolved:  # a mistyped name in the peer list, most likely: the operator's to fix
+            log.warning("peer address %s: %s; check the host name in this node's peers (it "
+                        "keeps trying, and says so again every %.0f min while it fails)",
+                        conn.shown(address), exc, DIAL_FAILURES_RETOLD_S / 60)
+        else:
+            log.info("outbound handshake with %s failed: %s (it keeps trying, and says so "
+                     "again every %.0f min while it fails)", conn.shown(address), exc,
+                     DIAL_FAILURES_RETOLD_S / 60)
 
     def _handshake_params(self) -> conn.HandshakeParams:
         return conn.HandshakeParams(

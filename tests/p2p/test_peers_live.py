@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator
 
@@ -427,4 +428,34 @@ async def test_a_peer_name_that_does_not_resolve_is_told_once(
     assert [(r.levelno, r.getMessage()) for r in said] == [(
         logging.WARNING, "peer address peer.invalid:9100: peer.invalid does not resolve: Name "
         "or service not known; check the host name in this node's peers (it keeps trying, "
-        "and says nothing more of it until the name resolves)")]
+        "and says so again every 10 min while it fails)")]
+
+
+async def test_a_peer_down_is_told_once_then_every_ten_minutes(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each redial of a peer down (every few seconds, for as long as it is down) was a
+    line: ~700 an hour for each."""
+    caplog.set_level(logging.DEBUG, logger="p2p")
+    with socket.socket() as closed:  # a port bound and not listening: refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        node = make_node(1, dial=[("127.0.0.1", port)], allowed=MEMBERS)
+        now = [1_000.0]
+        node.manager._clock = lambda: now[0]
+        dialled = node.manager._dial_failures
+        await node.manager.start()
+        try:
+            await wait_until(lambda: ("127.0.0.1", port) in dialled
+                             and dialled["127.0.0.1", port].count >= 3, "three more dials")
+            now[0] += 600
+            await wait_until(lambda: dialled["127.0.0.1", port].told_at == now[0],
+                             "the line ten minutes on")
+        finally:
+            await node.manager.close()
+    said = [r.getMessage() for r in caplog.records if f":{port}" in r.getMessage()]
+    assert len(said) == 2, said
+    assert said[0].startswith(f"outbound handshake with 127.0.0.1:{port} failed: connect to")
+    assert said[0].endswith("(it keeps trying, and says so again every 10 min while it fails)")
+    assert re.match(rf"outbound handshake with 127.0.0.1:{port} failed \d+ more times in "
+                    r"10 min, the latest: connect to", said[1]), said[1]
