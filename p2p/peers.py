@@ -43,6 +43,9 @@ UNACCEPTED_IN_A_ROW_TOLD = 3
 # of one partner's node tens of thousands. The first failure in a row is said, then one
 # line this often with how many more.
 DIAL_FAILURES_RETOLD_S = 600.0
+# So are failed inbound handshakes, by source host and kind of failure: a node of another
+# genesis dialling this one wrote a line here every few seconds too. Sources remembered:
+INBOUND_FAILURES_KEPT_MAX = 1_024
 
 
 @dataclass
@@ -54,7 +57,8 @@ class _Pending:
 
 @dataclass
 class _Failing:
-    """Dials of one address failing in a row, since the last line said so."""
+    """Failed handshakes since the last line said so: dials of one address in a row, or
+    inbound ones of one kind from one host."""
 
     told_at: float
     unresolved: bool  # its host name does not resolve (else the dial failed otherwise)
@@ -108,6 +112,7 @@ class PeerManager:
         self._closing = False
         self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
         self._dial_failures: dict[Address, _Failing] = {}  # a configured address each
+        self._inbound_failures: dict[tuple[str, str], _Failing] = {}  # (host, kind)
 
     @property
     def public_key(self) -> bytes:
@@ -227,8 +232,7 @@ class PeerManager:
                 failed = True
                 self._dial_failed(address, exc)
             else:
-                log.info("%s handshake with %s failed: %s", direction, conn.shown(address),
-                         exc)
+                self._inbound_failed(address, exc)
         finally:
             del self._pending[pending_id]
             if not failed and direction is Direction.OUTBOUND:
@@ -260,6 +264,33 @@ class PeerManager:
             log.info("outbound handshake with %s failed: %s (it keeps trying, and says so "
                      "again every %.0f min while it fails)", conn.shown(address), exc,
                      DIAL_FAILURES_RETOLD_S / 60)
+
+    def _inbound_failed(self, address: Address, exc: P2PError) -> None:
+        """Say that an inbound handshake failed: the first of its kind from its host, then
+        once each DIAL_FAILURES_RETOLD_S while they go on."""
+        now = self._clock()
+        key = (address_key(address[0]), type(exc).__name__)
+        failing = self._inbound_failures.get(key)
+        if failing is not None:
+            failing.count += 1
+            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
+                return
+            if failing.count > 1:
+                log.info("inbound handshake with %s failed, and %d more like it from that "
+                         "host in %.0f min: %s", conn.shown(address), failing.count - 1,
+                         (now - failing.told_at) / 60, exc)
+                failing.told_at, failing.count = now, 0
+                return
+        if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
+            self._inbound_failures = {
+                kept: told for kept, told in self._inbound_failures.items()
+                if now - told.told_at < DIAL_FAILURES_RETOLD_S}
+            if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
+                self._inbound_failures.clear()
+        self._inbound_failures[key] = _Failing(now, False)
+        log.info("inbound handshake with %s failed: %s (more like it from that host are "
+                 "said once every %.0f min)", conn.shown(address), exc,
+                 DIAL_FAILURES_RETOLD_S / 60)
 
     def _handshake_params(self) -> conn.HandshakeParams:
         return conn.HandshakeParams(

@@ -459,3 +459,37 @@ async def test_a_peer_down_is_told_once_then_every_ten_minutes(
     assert said[0].endswith("(it keeps trying, and says so again every 10 min while it fails)")
     assert re.match(rf"outbound handshake with 127.0.0.1:{port} failed \d+ more times in "
                     r"10 min, the latest: connect to", said[1]), said[1]
+
+
+async def test_failed_inbound_handshakes_from_one_host_are_told_once_a_while(
+    mesh: list[Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node of another genesis (or anything else) dialling this one every few seconds
+    wrote a line here at each try."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    target = mesh[0]
+    now = [1_000.0]
+    target.manager._clock = lambda: now[0]
+
+    async def garbage() -> None:
+        reader, writer = await asyncio.open_connection(*address_of(target))
+        writer.write(b"GET / HTTP/1.1\r\n\r\n" + bytes(200))
+        await reader.read()  # the target closes it
+        writer.close()
+
+    def told() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("inbound handshake with")]
+
+    for _ in range(4):
+        await garbage()
+    await wait_until(lambda: len(told()) == 1 and sum(
+        failing.count for failing in target.manager._inbound_failures.values()) == 3,
+        "the four failures counted")
+    assert told()[0].endswith("(more like it from that host are said once every 10 min)")
+    now[0] += 600
+    await garbage()
+    await wait_until(lambda: len(told()) == 2, "the line ten minutes on")
+    assert re.match(r"inbound handshake with 127\.0\.0\.1:\d+ failed, and 3 more like it "
+                    r"from that host in 10 min: ", told()[1]), told()[1]
+    await assert_mesh_exchanges(mesh, b"after garbage")
