@@ -278,6 +278,11 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
         verify.close()
 
     app.on_cleanup.append(close_verify_pool)
+
+    async def end_waits(_app: web.Application) -> None:  # the node is stopping
+        core.end_waits()
+
+    app.on_shutdown.append(end_waits)
     app[STATUS] = provider or StatusProvider()
     add_portal_routes(app)
     routes = ROUTES + add_vc_routes(app, core)

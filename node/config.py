@@ -18,6 +18,7 @@ from ledger.identity import PUBLIC_KEY_BYTES
 from node.client_limits import RATE_EXEMPT_ADDRESSES
 from node.config_document import LOG_FORMATS, name_fault
 from node.config_document import log_settings_in as log_settings_in
+from node.config_document import log_settings_of as log_settings_of
 from node.config_document import read_config_document as read_config_document
 from storage.kv import LevelDBStore
 from storage.state_tree import STATE_NODES_CACHED_MAX

@@ -8,6 +8,7 @@ heavy imports are done: this imports only the standard library, `ledger.errors` 
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -23,19 +24,38 @@ LOG_FORMATS = ("text", "json")
 NODE_NAME_CHARS_MAX = 128
 
 
-def read_config_document(path: Path) -> dict[str, Any]:
-    """The config file's TOML, unchecked: ConfigError if it cannot be read or parsed."""
+def read_config_text(path: Path) -> str:
+    """The config file's text: ConfigError if it cannot be read."""
     try:
-        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
-        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
-        text = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data.decode(
-            "utf-8-sig")
-        return tomllib.loads(text)
+        data = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data
     except FileNotFoundError as exc:
         raise ConfigError("config", f"file not found: {path}") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("config", str(exc)) from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc}") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Notepad's 'Unicode': refused as "'utf-8' codec can't decode byte 0xff in
+        # position 0", which named no cure
+        raise ConfigError("config", f"{path} is saved as UTF-16 ('Unicode' in Notepad); "
+                          "save it as UTF-8")
+    try:
+        # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
+        # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("config", f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                          f"on line {line}: saved in another encoding, Windows-1251 say); "
+                          "save it as UTF-8") from exc
+
+
+def read_config_document(path: Path) -> dict[str, Any]:
+    """The config file's TOML, unchecked: ConfigError if it cannot be read or parsed."""
+    text = read_config_text(path)
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
 
 
@@ -60,3 +80,48 @@ def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:
     name = node.get("name") if isinstance(node, dict) else None
     return (log_format if log_format in LOG_FORMATS else None,
             name if isinstance(name, str) and not name_fault(name) else None)
+
+
+# A table header line: `[log]`, `[ node ]  # comment`. Any other line opening with '['
+# (an array of tables, a quoted or dotted name) starts a table this reading does not follow.
+_TABLE_HEADER = re.compile(r"\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(?:#.*)?$")
+_SALVAGED = {"log": "format", "node": "name"}
+
+
+def salvaged_document(text: str) -> dict[str, Any]:
+    """`[log] format` and `[node] name` read line by line from a config whose TOML does
+    not parse as a whole, as far as their own lines parse. A node whose config asks for
+    JSON logged the refusal of a stray bracket elsewhere in the file as a text line, the
+    one line its log shipper could not parse. A line inside a multi-line string can be
+    taken for what it looks like: this only picks the refusal's log format and name."""
+    found: dict[str, Any] = {}
+    table = ""
+    for line in text.splitlines():  # bounded: the file is at most CONFIG_FILE_BYTES_MAX
+        if line.lstrip().startswith("["):
+            header = _TABLE_HEADER.match(line)
+            table = header[1] if header else "?"
+            continue
+        if not any(key in line for key in _SALVAGED.values()):
+            continue
+        try:
+            value = tomllib.loads(f"[{table}]\n{line}" if table else line)
+        except (tomllib.TOMLDecodeError, RecursionError):
+            continue
+        for section, key in _SALVAGED.items():
+            given = value.get(section)
+            if isinstance(given, dict) and key in given:
+                found.setdefault(section, {}).setdefault(key, given[key])
+    return found
+
+
+def log_settings_of(path: Path) -> tuple[str | None, str | None]:
+    """`log_settings_in` of the config file at `path`, or of what `salvaged_document`
+    reads of it when it does not parse; (None, None) when it cannot be read."""
+    try:
+        text = read_config_text(path)
+    except ConfigError:
+        return None, None
+    try:
+        return log_settings_in(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return log_settings_in(salvaged_document(text))

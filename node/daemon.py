@@ -11,7 +11,6 @@ import contextlib
 import functools
 import gc
 import logging
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from node.config import (
     NodeConfig,
     config_from_document,
     log_settings_in,
+    log_settings_of,
     read_config_document,
 )
 from node.engine import Engine
@@ -56,6 +56,7 @@ from node.start_checks import check_before_start, peers_configured, recovery_hin
 from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
 from node.state_join import join_by_state_sync, needs_join
 from node.state_serve import StateSnapshots
+from node.stop_signals import StopSignals
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
 from node.store_setup import open_store, resync_as_fresh
 from node.sync import SyncHeights
@@ -179,14 +180,14 @@ def wall_clock_ms() -> int:
 
 
 async def serve(config: NodeConfig) -> None:
-    stop = asyncio.Event()
+    signals = StopSignals()
+    stop = signals.event
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals.install(loop)
     if config.state_sync:
         await join_if_empty(config, stop)
         if stop.is_set():
-            log.info("stopping: signal received while joining")
+            log.info("stopping: %s while joining", signals.said())
             return
     core, kv, validator_sets = open_core(config)
     # The start-up objects live forever: keep them out of every later GC pass, and
@@ -322,7 +323,7 @@ async def serve(config: NodeConfig) -> None:
     try:
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
-            log.info("stopping: signal received")
+            log.info("stopping: %s", signals.said())
     finally:
         ticker.cancel()
         refresher.cancel()
@@ -364,7 +365,9 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     except ConfigError as exc:
         # In the node's own format (a collector parses a JSON line, not Python's
         # default 'ERROR:senim.daemon:'), as far as the config got to say it.
-        named_format, name = log_settings_in(document)
+        # A config that does not parse may still say its format and name on their lines.
+        named_format, name = (log_settings_in(document) if document
+                              else log_settings_of(config_path))
         setup_logging("info", log_format or named_format or "text", name)
         log.error("bad config %s: %s", config_path, exc)
         return 2
@@ -378,7 +381,10 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
         log.error("cannot start: %s", exc)
         return 2
     except StoppedByStore as exc:
-        return store_failed("stopped", exc.cause, config)
+        cause = exc.cause
+        if isinstance(cause, CorruptStateError):  # as a damaged store found at start says
+            cause = CorruptStateError(f"{cause}; {recovery_hint(config)}")
+        return store_failed("stopped", cause, config)
     except StoppedForUpgrade:  # the engine thread's last line said what to do
         return EXIT_UPGRADE_NEEDED
     except RulesVersionUnknown as exc:

@@ -60,6 +60,7 @@ from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, member_id_of
 from ledger.transactions import Transaction
 from node.channels import CH_BLOCK, CH_CONSENSUS
+from node.clock_skew import ClockSkew
 from node.engine_forwarding import ForwardsStalledWork
 from node.engine_pending import SettlesPendingWork
 from node.engine_sets import FollowsValidatorSets
@@ -109,6 +110,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         # new key's id, as the validator-set record names it), not by its member id.
         self.me = ValidatorId(member_id_of(keys.public_key))
         self.own_votes = OwnVotes(self.me, chain.height)
+        self.clock_skew = ClockSkew()
         self._follow_sets()
         self.role = Role.VALIDATOR if self.me in self.validators.public_keys else Role.FOLLOWER
         self._executions: dict[bytes, Execution] = {}
@@ -168,6 +170,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         sender = self._validator_keys.get(peer_key)
         if self.replica is None or sender is None:
             return  # only validators take part in consensus
+        self.clock_skew.heard(sender, payload, self.chain.height + 1, self._clock_ms())
         self._run(MessageReceived(sender, payload))
         self._pump_sync()
 

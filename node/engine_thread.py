@@ -36,7 +36,7 @@ from ledger.rules_version import require_known_rules
 from node.engine import TICK_MS, Engine
 from node.engine_inbox import InboxBudget
 from node.engine_types import CommitReport, Refusals
-from storage.errors import DiskRefused
+from storage.errors import CorruptStateError, DiskRefused
 
 log = logging.getLogger("senim.engine")
 T = TypeVar("T")
@@ -236,8 +236,11 @@ class EngineThread:
                 step()
                 self._flush()
                 self._stop_before_unknown_rules()
-        except DiskRefused as exc:  # no bug: the daemon's last line says what to do
-            log.error("stopping the node: %s", exc)
+        except (DiskRefused, CorruptStateError) as exc:
+            # No bug, and nothing for this thread to say: the daemon's last line says what
+            # failed, where, and what to do (node.store_failures), once the node has
+            # stopped. A line here too made two ERROR lines of one event (and damage one
+            # with a traceback).
             self.failure = exc
         except RulesVersionUnknown as exc:  # no bug, and nothing written: the node's last line
             log.error("stopping the node before block %d: %s", exc.height, exc)

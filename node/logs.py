@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+from types import TracebackType
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,6 +59,29 @@ def setup_logging(level: str, fmt: str, node_name: str | None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # What Python itself writes to stderr (a warning, an exception nothing caught, in any
+    # thread) is a line of the node's too: in its format, or a collector reading JSON
+    # lines meets a bare traceback, the one report it most needs and cannot parse.
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException,
+                  traceback: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):  # not a failure; Python's own exit 130
+        sys.__excepthook__(kind, exc, traceback)
+        return
+    logging.getLogger("senim.daemon").critical("the node failed: %r", exc,
+                                               exc_info=(kind, exc, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return  # as threading's own hook
+    logging.getLogger("senim.daemon").critical(
+        "thread %s failed: %r", args.thread.name if args.thread else "?", args.exc_value,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
 
 
 def log_member(member_hex: str) -> None:

@@ -87,6 +87,7 @@ class NodeCore(SubmissionChecks):
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
         self._waiter_count = 0
+        self._waits_ended = False  # the node is stopping: no long-poll waits
         self._headers: OrderedDict[int, Header] = OrderedDict()
         # Wired by the daemon (node/daemon.py): the engine hears of new work; the
         # network gossips what the API admitted; ledger reads run on `worker`.
@@ -214,7 +215,8 @@ class NodeCore(SubmissionChecks):
 
     async def wait_for(self, tx_id: bytes, timeout_s: float) -> TxStatus:
         status = self.tx_status(tx_id)
-        if status.status != "pending" or timeout_s <= 0 or self._waiter_count >= WAITERS_MAX:
+        if (status.status != "pending" or timeout_s <= 0 or self._waits_ended
+                or self._waiter_count >= WAITERS_MAX):
             return status
         future: asyncio.Future[TxStatus] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(tx_id, []).append(future)
@@ -230,6 +232,15 @@ class NodeCore(SubmissionChecks):
                 waiters.remove(future)
             if not waiters:
                 self._waiters.pop(tx_id, None)
+
+    def end_waits(self) -> None:
+        """Answer every long-poll now, and each one after, with its transaction's status
+        as it stands. A stopping node's API waits for the requests in hand to end: a
+        client waiting up to a minute for a commit (`senim anchor`, `senim issue`) held
+        the node's stop on SIGTERM, or on a full disk, as long."""
+        self._waits_ended = True
+        for tx_id in list(self._waiters):  # bounded: at most WAITERS_MAX waiters
+            self._settle(tx_id)
 
     def _settle(self, tx_id: bytes) -> None:
         waiters = self._waiters.pop(tx_id, None)

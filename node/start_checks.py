@@ -18,7 +18,7 @@ from pathlib import Path
 from ledger.errors import ConfigError
 from ledger.identity import KeyPair
 from node.config import Address, NodeConfig
-from node.files import account, load_genesis, load_key, user_name
+from node.files import account, folder_open_to_others, load_genesis, load_key, user_name
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
 
@@ -77,6 +77,14 @@ def check_data_dir(data_dir: Path) -> None:
     PermissionError traceback, one on a read-only disk in LevelDB's 'LOCK: No such file'.
     One that does not exist yet is made at start (and a refusal then names the folder)."""
     field = "node.data_dir"
+    # Whoever may write a folder on the way to the store may put a store of their own in
+    # its place, or an older copy of this one: one holding an earlier safety state, from
+    # which this validator votes again at heights it has voted at, and is reported for
+    # equivocation. A data dir in a folder every user may write (0777) was taken as it was.
+    swappable = folder_open_to_others(data_dir / STORE_NAME)
+    if swappable:
+        raise ConfigError(field, f"the chain store (this node's votes with it) is kept under "
+                          f"{swappable}")
     try:
         status = os.stat(data_dir)
     except FileNotFoundError:

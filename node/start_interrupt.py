@@ -12,14 +12,12 @@ so it answers at once even where the heavy imports never finished.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from ledger.errors import ConfigError
-from node.config_document import LOG_FORMATS, log_settings_in, read_config_document
+from node.config_document import LOG_FORMATS, log_settings_of
 from node.logs import logging_configured, setup_logging
 
 EXIT_INTERRUPTED = 130
@@ -58,7 +56,6 @@ def say_interrupted(config_path: Path | None, log_format: str | None) -> None:
         named_format, name = None, None
         if config_path is not None:
             # unreadable: the flag's format, or text (its refusal is not this line's news)
-            with contextlib.suppress(ConfigError):
-                named_format, name = log_settings_in(read_config_document(config_path))
+            named_format, name = log_settings_of(config_path)
         setup_logging("info", log_format or named_format or "text", name)
     log.warning(STOPPED_WHILE_STARTING)

@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -79,7 +80,16 @@ _FORKSERVER = multiprocessing.get_context("forkserver")
 # Workers start with the VC code imported once, in the fork server; first of all it
 # ignores SIGINT (node.sigint_ignored), before the second those imports take.
 FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs"]
+RESOURCE_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # as python -W takes it
 _FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
+# The pool's queues hold semaphores, which multiprocessing's resource tracker (a process
+# of its own, writing to the daemon's stderr) unlinks if the daemon dies without doing
+# so. After a kill -9 it did, warning first in two lines of Python source ('UserWarning:
+# resource_tracker: There appear to be 5 leaked semaphore objects…'): unformatted lines
+# in the node's log, about a clean-up that needs no one. The tracker starts with the
+# daemon's warning options, so it is told here, before a pool starts it, to keep quiet.
+if RESOURCE_TRACKER_QUIET not in sys.warnoptions:
+    sys.warnoptions.append(RESOURCE_TRACKER_QUIET)
 
 
 class _VcPool(ProcessPoolExecutor):

@@ -2,10 +2,10 @@
 
 Owns the station-to-station handshake (`handshake`, pure), sealed length-prefixed
 frames (`frames`, pure), the asyncio stream layer (`connection`, the only module
-touching sockets), one live peer's queues (`peer`), the peer manager (`peers`)
-and its pure policies (`policy`; `admission` for inbound handshakes). It moves
-`(channel, payload)` messages between peers named by 32-byte Ed25519 public keys
-and knows nothing of what they mean.
+touching sockets), one live peer's queues (`peer`), the peer manager (`peers`;
+the connections it holds by key in `peer_table`) and its pure policies (`policy`;
+`admission` for inbound handshakes). It moves `(channel, payload)` messages between
+peers named by 32-byte Ed25519 public keys and knows nothing of what they mean.
 
 Must not import consensus, node, cli or storage.
 """

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from p2p import handshake
-from p2p.errors import ConnectionClosed, PeerTimeout
+from p2p.errors import ConnectionClosed, HostUnresolved, PeerTimeout
 from p2p.frames import (
     DEFAULT_MAX_FRAME_BYTES,
     LENGTH_PREFIX_BYTES,
@@ -271,6 +271,8 @@ async def dial(address: Address, params: HandshakeParams) -> SecureConnection:
             )
     except TimeoutError:
         raise PeerTimeout(f"connect to {shown(address)} timed out") from None
+    except socket.gaierror as exc:
+        raise HostUnresolved(f"{address[0]} does not resolve: {exc.strerror or exc}") from None
     except OSError as exc:
         raise ConnectionClosed(f"connect to {shown(address)} failed: {exc}") from None
     return await _secure_or_close(reader, writer, params, handshake.Role.INITIATOR)

@@ -68,3 +68,8 @@ class UnknownChannel(LocalProtocolError):
 
 class ConnectionClosed(P2PError):
     """The stream ended (EOF, reset or local close)."""
+
+
+class HostUnresolved(ConnectionClosed):
+    """A peer address whose host name does not resolve (mistyped, or its DNS down): no
+    stream was opened."""

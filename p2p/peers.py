@@ -6,7 +6,8 @@ a peer can make us hold: pending handshakes per source and in total (see
 `p2p.admission`), peers in total, frame size (checked on the length prefix),
 message size and queue length per channel. Incoming messages go to `on_message`,
 awaited by one task per peer and channel: a slow handler holds up only its own
-channel of that peer (see `p2p.peer`).
+channel of that peer (see `p2p.peer`). The connections once secured, by key, are
+held in `p2p.peer_table`.
 """
 
 from __future__ import annotations
@@ -22,27 +23,12 @@ from dataclasses import dataclass
 from p2p import connection as conn
 from p2p.address_keys import address_key
 from p2p.admission import PendingHandshakes
-from p2p.errors import (
-    LocalProtocolError,
-    MessageTooLarge,
-    P2PError,
-    PeerNotAllowed,
-    UnknownChannel,
-)
-from p2p.frames import FRAME_OVERHEAD_BYTES, Frame
+from p2p.errors import HostUnresolved, P2PError, PeerNotAllowed
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
-from p2p.policy import (
-    KEY_CONFLICTS_WINDOW_S,
-    Channel,
-    Direction,
-    KeyConflicts,
-    Limits,
-    RefusedKeys,
-    backoff_delay_s,
-    index_channels,
-    keep_new_connection,
-)
+from p2p.peer_table import OnMessage as OnMessage
+from p2p.peer_table import PeerTable
+from p2p.policy import Channel, Direction, Limits, RefusedKeys, backoff_delay_s, index_channels
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +38,14 @@ _CLOSE_ROUNDS_MAX = 3
 # in a row before any frame refuses this node's key, and the dialler says so once (its
 # own lines showed only 'connected', then 'stream ended after 0 of 4 bytes', for ever).
 UNACCEPTED_IN_A_ROW_TOLD = 3
-OnMessage = Callable[[bytes, int, bytes], Awaitable[None]]
+# A configured peer that stays unreachable is redialled every few seconds (the backoff's
+# cap); a line at each failure made ~700 an hour for each peer down, a weekend's outage
+# of one partner's node tens of thousands. The first failure in a row is said, then one
+# line this often with how many more.
+DIAL_FAILURES_RETOLD_S = 600.0
+# So are failed inbound handshakes, by source host and kind of failure: a node of another
+# genesis dialling this one wrote a line here every few seconds too. Sources remembered:
+INBOUND_FAILURES_KEPT_MAX = 1_024
 
 
 @dataclass
@@ -60,6 +53,16 @@ class _Pending:
     address: Address
     direction: Direction
     since: float
+
+
+@dataclass
+class _Failing:
+    """Failed handshakes since the last line said so: dials of one address in a row, or
+    inbound ones of one kind from one host."""
+
+    told_at: float
+    unresolved: bool  # its host name does not resolve (else the dial failed otherwise)
+    count: int = 0
 
 
 class PeerManager:
@@ -86,17 +89,16 @@ class PeerManager:
         self._listen_address = listen
         self._dial_addresses = list(dict.fromkeys(dial))
         self._allowed = frozenset(allowed)
-        self._channels = index_channels(channels)
-        self._on_message = on_message
         self._rng = rng
         self._limits = limits or Limits()
         self._clock = clock
         self._describe = describe or _short
-        self._check_frame_limit()
-        self._peers: dict[bytes, Peer] = {}
+        self._table = PeerTable(self._identity.public_key, index_channels(channels),
+                                self._limits, on_message, clock=clock,
+                                describe=self._describe, spawn=self._spawn,
+                                closing=lambda: self._closing)
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
-        self._key_conflicts = KeyConflicts()
         self._refused_keys = RefusedKeys()
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
@@ -109,6 +111,8 @@ class PeerManager:
         self._listener: conn.Listener | None = None
         self._closing = False
         self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
+        self._dial_failures: dict[Address, _Failing] = {}  # a configured address each
+        self._inbound_failures: dict[tuple[str, str], _Failing] = {}  # (host, kind)
 
     @property
     def public_key(self) -> bytes:
@@ -145,14 +149,11 @@ class PeerManager:
     def set_allowed(self, keys: Collection[bytes]) -> None:
         """Replace the allowed keys; connected peers no longer allowed are dropped."""
         self._allowed = frozenset(keys)
-        for peer in list(self._peers.values()):
-            if peer.key not in self._allowed:
-                log.warning("dropping peer %s: no longer allowed", self._describe(peer.key))
-                self._spawn(peer.connection.close())
+        self._table.drop_unless(self._allowed)
 
     def connected(self) -> frozenset[bytes]:
         """Keys of the peers with a live authenticated connection."""
-        return frozenset(key for key, peer in self._peers.items() if not peer.closed.is_set())
+        return self._table.connected()
 
     def send(self, peer_key: bytes, channel: int, payload: bytes) -> bool:
         """Queue a message for one peer without waiting.
@@ -161,26 +162,20 @@ class PeerManager:
         (the drop is counted in its status). Raises `UnknownChannel` or
         `MessageTooLarge` for our own mistakes.
         """
-        self._check_outgoing(channel, payload)
-        peer = self._peers.get(peer_key)
-        return peer is not None and peer.enqueue(channel, payload)
+        return self._table.send(peer_key, channel, payload)
 
     def broadcast(
         self, channel: int, payload: bytes, exclude: Collection[bytes] | None = None
     ) -> int:
         """Queue a message for every connected peer not in `exclude`; returns how many took it."""
-        self._check_outgoing(channel, payload)
-        skip = exclude or ()
-        return sum(
-            peer.enqueue(channel, payload) for key, peer in self._peers.items() if key not in skip
-        )
+        return self._table.broadcast(channel, payload, exclude)
 
     def status(self) -> list[PeerStatus]:
         pending = [
             PeerStatus(None, p.address, p.direction, authenticated=False, connected_since=p.since)
             for p in self._pending.values()
         ]
-        return pending + [peer.status() for peer in self._peers.values()]
+        return pending + self._table.status()
 
     # -- incoming and outgoing connections ---------------------------------
 
@@ -206,7 +201,7 @@ class PeerManager:
                 self._admission.release(admitted.ticket)
                 self._inbound.pop(admitted.ticket, None)
             if secured is not None:
-                self._admit(secured, Direction.INBOUND)
+                self._table.admit(secured, Direction.INBOUND)
         finally:
             self._tasks.discard(task)
 
@@ -218,6 +213,7 @@ class PeerManager:
     ) -> conn.SecureConnection | None:
         """Run one handshake, logging (not raising) why a peer was refused."""
         pending_id = next(self._pending_ids)
+        failed = False
         self._pending[pending_id] = _Pending(address, direction, self._clock())
         try:
             return await secure(self._handshake_params())
@@ -232,10 +228,69 @@ class PeerManager:
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
-            log.info("%s handshake with %s failed: %s", direction, conn.shown(address), exc)
+            if direction is Direction.OUTBOUND:
+                failed = True
+                self._dial_failed(address, exc)
+            else:
+                self._inbound_failed(address, exc)
         finally:
             del self._pending[pending_id]
+            if not failed and direction is Direction.OUTBOUND:
+                self._dial_failures.pop(address, None)
         return None
+
+    def _dial_failed(self, address: Address, exc: P2PError) -> None:
+        """Say that dialling `address` failed: the first time in a row (or the first
+        after it failed otherwise), then once each DIAL_FAILURES_RETOLD_S."""
+        now = self._clock()
+        unresolved = isinstance(exc, HostUnresolved)
+        failing = self._dial_failures.get(address)
+        if failing is not None and failing.unresolved == unresolved:
+            failing.count += 1
+            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
+                return
+            log.log(logging.WARNING if unresolved else logging.INFO,
+                    "outbound handshake with %s failed %d more times in %.0f min, the "
+                    "latest: %s", conn.shown(address), failing.count,
+                    (now - failing.told_at) / 60, exc)
+            failing.told_at, failing.count = now, 0
+            return
+        self._dial_failures[address] = _Failing(now, unresolved)
+        if unresolved:  # a mistyped name in the peer list, most likely: the operator's to fix
+            log.warning("peer address %s: %s; check the host name in this node's peers (it "
+                        "keeps trying, and says so again every %.0f min while it fails)",
+                        conn.shown(address), exc, DIAL_FAILURES_RETOLD_S / 60)
+        else:
+            log.info("outbound handshake with %s failed: %s (it keeps trying, and says so "
+                     "again every %.0f min while it fails)", conn.shown(address), exc,
+                     DIAL_FAILURES_RETOLD_S / 60)
+
+    def _inbound_failed(self, address: Address, exc: P2PError) -> None:
+        """Say that an inbound handshake failed: the first of its kind from its host, then
+        once each DIAL_FAILURES_RETOLD_S while they go on."""
+        now = self._clock()
+        key = (address_key(address[0]), type(exc).__name__)
+        failing = self._inbound_failures.get(key)
+        if failing is not None:
+            failing.count += 1
+            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
+                return
+            if failing.count > 1:
+                log.info("inbound handshake with %s failed, and %d more like it from that "
+                         "host in %.0f min: %s", conn.shown(address), failing.count - 1,
+                         (now - failing.told_at) / 60, exc)
+                failing.told_at, failing.count = now, 0
+                return
+        if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
+            self._inbound_failures = {
+                kept: told for kept, told in self._inbound_failures.items()
+                if now - told.told_at < DIAL_FAILURES_RETOLD_S}
+            if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
+                self._inbound_failures.clear()
+        self._inbound_failures[key] = _Failing(now, False)
+        log.info("inbound handshake with %s failed: %s (more like it from that host are "
+                 "said once every %.0f min)", conn.shown(address), exc,
+                 DIAL_FAILURES_RETOLD_S / 60)
 
     def _handshake_params(self) -> conn.HandshakeParams:
         return conn.HandshakeParams(
@@ -244,7 +299,7 @@ class PeerManager:
             is_allowed=self._is_allowed,
             handshake_timeout_s=self._limits.handshake_timeout_s,
             io_timeout_s=self._limits.io_timeout_s,
-            max_frame_bytes=self._frame_bytes_max(),
+            max_frame_bytes=self._table.frame_bytes_max(),
         )
 
     def _is_allowed(self, key: bytes) -> bool:
@@ -266,7 +321,7 @@ class PeerManager:
                             "dialling it again; remove it from this node's peers",
                             conn.shown(address))
                 return
-            peer = self._admit(secured, Direction.OUTBOUND) if secured else None
+            peer = self._table.admit(secured, Direction.OUTBOUND) if secured else None
             if peer is not None:
                 await self._wait_while_connected(peer)
             # A peer that closes before its first keepalive probably refuses us: back off.
@@ -292,79 +347,8 @@ class PeerManager:
         while current is not None:
             await current.closed.wait()
             # A closed peer stays registered until its task finishes: don't spin on it.
-            replacement = self._live_peer(peer.key)
+            replacement = self._table.live(peer.key)
             current = replacement if replacement is not current else None
-
-    def _admit(self, secured: conn.SecureConnection, direction: Direction) -> Peer | None:
-        """Register an authenticated connection; returns the peer now serving its key."""
-        key = secured.peer_key
-        refusal = self._refuse_peer(key)
-        if refusal:
-            log.warning("dropping %s connection to %s: %s", direction, self._describe(key), refusal)
-            self._spawn(secured.close())
-            return None
-        existing = self._live_peer(key)
-        if existing is not None:
-            self._note_conflict(existing, secured.address)
-            if not keep_new_connection(existing.direction, direction, self.public_key, key):
-                self._spawn(secured.close())
-                return existing
-            self._spawn(existing.connection.close())
-        peer = Peer(
-            secured,
-            direction,
-            self._channels,
-            self._clock(),
-            keepalive_interval_s=self._limits.keepalive_interval_s,
-            idle_timeout_s=self._limits.idle_timeout_s,
-        )
-        self._peers[key] = peer
-        log.info("%s peer %s connected at %s", direction, self._describe(key),
-                 conn.shown(peer.address))
-        self._spawn(self._run_peer(peer))
-        return peer
-
-    def _note_conflict(self, existing: Peer, new_at: Address) -> None:
-        # One silent since the last connection found it open is stale (its node
-        # restarted, no FIN reached us), not a second node: while it wins the
-        # tie-break, each redial of the restarted node meets it, and counts once.
-        heard = existing.frames_in != existing.frames_in_at_conflict
-        existing.frames_in_at_conflict = existing.frames_in
-        count = self._key_conflicts.note(existing.key, self._clock()) if heard else None
-        if count is not None:
-            log.error("peer %s connected at least %d times in %.0f s while a connection to "
-                      "it was open (open at %s, the latest from %s): two nodes may be "
-                      "running with its key. A validator run twice can sign two different "
-                      "votes and be reported for equivocation: its operator should stop one "
-                      "of them",
-                      self._describe(existing.key), count, KEY_CONFLICTS_WINDOW_S,
-                      conn.shown(existing.address), conn.shown(new_at))
-
-    def _refuse_peer(self, key: bytes) -> str | None:
-        if self._closing:
-            return "shutting down"
-        if key == self.public_key:
-            return "that is our own key (we dialled ourselves)"
-        if key not in self._peers and len(self._peers) >= self._limits.max_peers:
-            return f"already {len(self._peers)} peers"
-        return None
-
-    async def _run_peer(self, peer: Peer) -> None:
-        try:
-            reason = await peer.run(self._deliver)
-        finally:
-            if self._peers.get(peer.key) is peer:
-                del self._peers[peer.key]
-        level = logging.INFO if self._closing else logging.WARNING
-        log.log(level, "peer %s at %s disconnected: %s", self._describe(peer.key),
-                conn.shown(peer.address), reason)
-
-    async def _deliver(self, peer: Peer, frame: Frame) -> None:
-        try:
-            await self._on_message(peer.key, frame.channel, frame.payload)
-        except Exception:
-            # The handler's bug, not the peer's: keep the connection, make it loud.
-            log.exception("on_message failed for a message from %s", self._describe(peer.key))
 
     # -- helpers --------------------------------------------------------------
 
@@ -372,31 +356,6 @@ class PeerManager:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _live_peer(self, key: bytes) -> Peer | None:
-        peer = self._peers.get(key)
-        return peer if peer is not None and not peer.closed.is_set() else None
-
-    def _channel(self, channel: int) -> Channel:
-        found = self._channels.get(channel)
-        if found is None:
-            raise UnknownChannel(f"channel {channel} was not declared")
-        return found
-
-    def _check_outgoing(self, channel: int, payload: bytes) -> None:
-        limit = self._channel(channel).max_message_bytes
-        if len(payload) > limit:
-            raise MessageTooLarge(f"{len(payload)}-byte message exceeds channel limit {limit}")
-
-    def _frame_bytes_max(self) -> int:
-        return max(c.max_message_bytes for c in self._channels.values()) + FRAME_OVERHEAD_BYTES
-
-    def _check_frame_limit(self) -> None:
-        if self._frame_bytes_max() > self._limits.max_frame_bytes:
-            raise LocalProtocolError(
-                f"a channel allows messages larger than the frame maximum "
-                f"{self._limits.max_frame_bytes}"
-            )
 
 
 def _short(key: bytes) -> str:

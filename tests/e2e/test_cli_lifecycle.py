@@ -369,8 +369,11 @@ def test_node_with_missing_config_exits_non_zero(world: World, tmp_path: Path) -
     assert done.returncode != 0 and "file not found" in done.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_node_stops_cleanly_on_signal(tmp_path: Path, sig: int) -> None:
+    """SIGHUP (the terminal or SSH session of a node in the foreground closed) ended the
+    node at once, exit 129, with no line in its log."""
     with Consortium(tmp_path, MEMBERS[:2]) as net:
         node = net.start("mshe")
         net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
@@ -378,7 +381,7 @@ def test_node_stops_cleanly_on_signal(tmp_path: Path, sig: int) -> None:
         height = node.height()
         assert node.stop(sig) == 0, node.log_tail()
         log = node.log_text()
-        assert "stopping: signal received" in log
+        assert f"stopping: {signal.Signals(sig).name}" in log, log
         assert f"stopped cleanly at height {height}" in log
         assert "Traceback" not in log
         node.start()  # the data dir reopens at the same height

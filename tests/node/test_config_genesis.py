@@ -12,7 +12,7 @@ import pytest
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import KeyPair
-from node.config import load_config, log_settings_in, parse_address
+from node.config import load_config, log_settings_in, log_settings_of, parse_address
 from node.files import load_genesis
 from tests.node.conftest import make_consortium
 
@@ -84,6 +84,43 @@ def test_a_node_name_that_is_no_short_line_is_refused(tmp_path: Path, name: str)
     assert log_settings_in(tomllib.loads(text))[1] is None
     assert load_config(write(tmp_path, GOOD.replace('"kaznu-1"', '"ЕНУ 100% ә"'))).name == \
         "ЕНУ 100% ә"
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    ("\ufeff[node]\n".encode("utf-16-le"), "is saved as UTF-16 ('Unicode' in Notepad); save "
+     "it as UTF-8"),
+    ('[node]\nname = "Әл-Фараби"\n'.encode("utf-16-be").join([b"\xfe\xff", b""]),
+     "is saved as UTF-16 ('Unicode' in Notepad); save it as UTF-8"),
+    ('[node]\nname = "Сенім"\n'.encode("cp1251"), "is not UTF-8 text (byte 0xd1 on line 2: "
+     "saved in another encoding, Windows-1251 say); save it as UTF-8"),
+])
+def test_a_config_saved_in_another_encoding_is_told_to_be_saved_as_utf8(
+        tmp_path: Path, data: bytes, said: str) -> None:
+    """Such a config was refused as "cannot parse: 'utf-8' codec can't decode byte 0xff in
+    position 0", which named no cure."""
+    path = tmp_path / "node.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match="save it as UTF-8") as refused:
+        load_config(path)
+    assert str(refused.value).endswith(f"{path} {said}"), str(refused.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[node]\nname = "kaznu-1"\npeers = [\n[log] # for the shipper\nformat = "json"\n',
+     ("json", "kaznu-1")),
+    ('log.format = "json"\nnode.name = "kaznu-1"\n[p2p\n', ("json", "kaznu-1")),
+    # a top-level name, or a format under another table, is not the node's
+    ('name = "kaznu-1"\nformat = "json"\n[[log]]\nformat = "json"\n[p2p\n', ("text", None)),
+    ('[log]\nformat = "xml"\n[node]\nname = "a\\nb"\n[p2p\n', (None, None)),
+])
+def test_a_config_that_does_not_parse_still_gives_its_log_format_and_name(
+        tmp_path: Path, text: str, expected: tuple[str | None, str | None]) -> None:
+    """Its refusal is logged as its own lines say: a JSON line when `[log] format` asks."""
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config(path)
+    assert log_settings_of(path) == expected
 
 
 def test_missing_node_name(tmp_path: Path) -> None:

@@ -85,3 +85,29 @@ def test_a_data_dir_on_a_read_only_disk_is_refused_as_that(
         check_before_start(config)
     assert str(refused.value) == (f"node.data_dir: {tmp_path / 'data'} is on a read-only "
                                   "file system; the node writes its chain there")
+
+
+@pytest.mark.parametrize("where", ["data", "above"])
+def test_a_data_dir_another_user_may_swap_is_refused(tmp_path: Path, where: str) -> None:
+    """A data dir (or a folder above it) every user may write was taken as it was: another
+    account could put an older copy of the store in its place, whose safety state has this
+    validator vote again at heights it voted at, and be reported for equivocation."""
+    path = node_config(tmp_path)
+    loose = tmp_path / "data"
+    if where == "above":  # a shared folder the data dir (not yet made) would be in
+        loose = tmp_path / "shared"
+        loose.mkdir()
+        path.write_text(path.read_text().replace('data_dir = "data"',
+                                                 'data_dir = "shared/data"'))
+    config = load_config(path)
+    loose.chmod(0o777)
+    try:
+        with pytest.raises(ConfigError) as refused:
+            check_before_start(config)
+    finally:
+        loose.chmod(0o700)
+    assert str(refused.value) == (
+        f"node.data_dir: the chain store (this node's votes with it) is kept under {loose}, "
+        "a folder its group and every user may write (mode 0777), so another user could "
+        f"replace the file; chmod go-w {loose}")
+    assert not (config.data_dir / "chain.ldb").exists()

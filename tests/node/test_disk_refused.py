@@ -14,9 +14,10 @@ import pytest
 
 from node import daemon
 from node.config import NodeConfig
+from node.engine import Engine
 from node.engine_thread import EngineThread
 from node.store_failures import StoppedByStore
-from storage.errors import CorruptStateError, DiskRefused
+from storage.errors import CorruptStateError, DiskRefused, StorageError
 from tests.node.test_engine_thread import wait_until
 from tests.node.test_refused_start import node_folder
 
@@ -29,17 +30,49 @@ class FillsTheDisk:
         raise DiskRefused(FULL)
 
 
-async def test_the_engine_thread_says_in_one_line_that_the_disk_refused(
+async def test_the_engine_thread_leaves_the_line_to_the_daemon(
         caplog: pytest.LogCaptureFixture) -> None:
     loop = asyncio.get_running_loop()
     thread = EngineThread(loop, lambda *a: None, lambda r: None, lambda r: None)
-    with caplog.at_level(logging.ERROR, logger="senim.engine"):
+    with caplog.at_level(logging.DEBUG):
         thread.start(FillsTheDisk())  # type: ignore[arg-type]
         await wait_until(lambda: thread.failure is not None, "the engine thread to stop")
         await loop.run_in_executor(None, thread.shutdown, True)
     assert isinstance(thread.failure, DiskRefused)
-    assert [r.getMessage() for r in caplog.records] == [f"stopping the node: {FULL}"]
-    assert all(r.exc_info is None for r in caplog.records)  # no traceback: it is no bug
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("failure", ["full", "damaged"])
+def test_a_store_failing_while_the_node_runs_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        failure: str) -> None:
+    """The engine thread said 'stopping the node: …' and the daemon, once stopped, said
+    it again with what to do: two ERROR lines of one full disk (and a damaged store's
+    first line a traceback, its last without the --resync that recovers it)."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    error: StorageError = (DiskRefused(FULL) if failure == "full"
+                           else CorruptStateError("block 1 does not link to the head"))
+
+    def tick(self: Engine, connected: object) -> None:  # the node ran, then its store failed
+        raise error
+
+    monkeypatch.setattr(Engine, "tick", tick)
+    monkeypatch.setattr(daemon, "setup_logging", lambda *args: None)
+    with caplog.at_level(logging.INFO):
+        code = daemon.run(config)
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in errors] == ["senim.daemon"], [r.getMessage() for r in errors]
+    assert errors[0].exc_info is None
+    said = errors[0].getMessage()
+    if failure == "full":
+        assert code == 74
+        assert said == (f"stopped: {FULL}; nothing is damaged: free space on that disk (or "
+                        f"make {tmp_path / 'data'} writable again), then start the node again")
+    else:
+        assert code == 3
+        assert said.startswith("stopped: the chain database is damaged: block 1 does not "
+                               f"link to the head; `senim fsck --config {config}` lists"), said
+        assert f"senim node --config {config} --resync" in said, said
 
 
 def _run_failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -75,7 +108,8 @@ def test_damage_found_while_running_is_not_called_a_failed_start(
                             StoppedByStore(CorruptStateError("LevelDB refuses a write")))
     assert code == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == ["stopped: the chain database is damaged: LevelDB refuses a write"]
+    assert len(errors) == 1 and errors[0].startswith(
+        "stopped: the chain database is damaged: LevelDB refuses a write; "), errors
 
 
 def test_a_disk_full_when_the_node_starts_is_named_as_one_not_as_bad_config(

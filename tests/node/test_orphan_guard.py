@@ -51,6 +51,26 @@ def test_the_vc_pool_does_not_outlive_its_daemon_killed_with_kill_9() -> None:
         parent.wait()
 
 
+def test_a_daemon_killed_with_kill_9_leaves_no_line_in_its_log() -> None:
+    """multiprocessing's resource tracker, which outlives the daemon to unlink the pool's
+    semaphores, wrote 'UserWarning: resource_tracker: There appear to be 5 leaked
+    semaphore objects…' and the line of source it came from into the daemon's log: two
+    lines of Python in a log of JSON lines, about a clean-up it does by itself."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              cwd=Path(__file__).parents[2])
+    try:
+        assert parent.stdout is not None
+        json.loads(parent.stdout.readline())  # the pool is running
+        parent.send_signal(signal.SIGKILL)
+        # the tracker holds the log (stderr) open until it is done: read it to the end
+        _, err = parent.communicate(timeout=DEADLINE_S)
+        assert err.decode() == ""
+    finally:
+        parent.kill()
+        parent.wait()
+
+
 def test_a_vc_worker_ignores_ctrl_c_at_the_daemons_terminal() -> None:
     """Ctrl-C reaches the terminal's whole process group, the fork server's children too:
     the daemon stops in its own time, and its workers must not die under it with a

@@ -197,19 +197,26 @@ def test_a_file_of_no_stated_size_is_read_to_its_limit_and_one_byte_more(
     assert sum(asked) <= 101
 
 
-@pytest.mark.parametrize("how", ["flag", "config"])
+@pytest.mark.parametrize("how", ["flag", "config", "unparsed"])
 def test_a_refused_start_in_json_mode_is_a_json_line(tmp_path: Path, how: str) -> None:
     """A collector parses each line as JSON: the refusal of a config it cannot read too
-    (with --log-format json), or of one that asks for JSON and is wrong elsewhere."""
+    (with --log-format json), or of one that asks for JSON and is wrong elsewhere, its
+    TOML included (a stray bracket made that refusal a text line)."""
     if how == "flag":
         args = ["--config", "/dev/zero", "--log-format", "json"]
     else:
         config = node_folder(tmp_path, log={"format": "json", "levle": "info"})
+        if how == "unparsed":
+            text = config.read_text()
+            config.write_text(text.replace("peers = []", "peers = ["))
         args = ["--config", str(config)]
     entry = json.loads(one_error(senim("node", *args)))
     assert entry["level"] == "error" and entry["logger"] == "senim.daemon", entry
     assert entry["msg"].startswith("bad config "), entry
-    assert ("character device" if how == "flag" else "log.levle: unknown key") in entry["msg"]
+    said = {"flag": "character device", "config": "log.levle: unknown key",
+            "unparsed": "cannot parse"}[how]
+    assert said in entry["msg"], entry
+    assert entry["node"] == (None if how == "flag" else "kaznu-1"), entry
 
 
 def test_a_config_wrong_after_its_name_is_refused_under_that_name(tmp_path: Path) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
-from p2p import Direction, MessageTooLarge, UnknownChannel
+from p2p import Direction, MessageTooLarge, UnknownChannel, connection
 from p2p.policy import KEY_CONFLICTS_TO_WARN
 from tests.p2p.helpers import (
     CONSENSUS,
@@ -396,3 +397,99 @@ async def test_a_twin_refused_beside_a_live_connection_is_named_too(
         assert status.direction is Direction.OUTBOUND  # the twin was refused throughout
     finally:
         await close_all([peer, node, twin])
+
+
+async def test_a_peer_name_that_does_not_resolve_is_told_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mistyped host in the peer list was an INFO line 'outbound handshake with … failed:
+    connect to … failed: [Errno -2] Name or service not known' at every redial, every few
+    seconds for ever, among the lines of peers merely down. (No name is looked up: the
+    test's resolver refuses it.)"""
+    caplog.set_level(logging.DEBUG, logger="p2p")
+    tries: list[str] = []
+
+    async def unresolved(host: str, *args: object, **kwargs: object) -> None:
+        tries.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def no_addresses(hosts: object) -> set[str]:
+        return set()
+
+    monkeypatch.setattr(asyncio, "open_connection", unresolved)
+    monkeypatch.setattr(connection, "resolve_hosts", no_addresses)
+    node = make_node(1, dial=[("peer.invalid", 9100)], allowed=MEMBERS)
+    await node.manager.start()
+    try:
+        await wait_until(lambda: len(tries) >= 4, "the node dialled the name four times")
+    finally:
+        await node.manager.close()
+    said = [r for r in caplog.records if "peer.invalid" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in said] == [(
+        logging.WARNING, "peer address peer.invalid:9100: peer.invalid does not resolve: Name "
+        "or service not known; check the host name in this node's peers (it keeps trying, "
+        "and says so again every 10 min while it fails)")]
+
+
+async def test_a_peer_down_is_told_once_then_every_ten_minutes(
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each redial of a peer down (every few seconds, for as long as it is down) was a
+    line: ~700 an hour for each."""
+    caplog.set_level(logging.DEBUG, logger="p2p")
+    with socket.socket() as closed:  # a port bound and not listening: refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        node = make_node(1, dial=[("127.0.0.1", port)], allowed=MEMBERS)
+        now = [1_000.0]
+        node.manager._clock = lambda: now[0]
+        dialled = node.manager._dial_failures
+        await node.manager.start()
+        try:
+            await wait_until(lambda: ("127.0.0.1", port) in dialled
+                             and dialled["127.0.0.1", port].count >= 3, "three more dials")
+            now[0] += 600
+            await wait_until(lambda: dialled["127.0.0.1", port].told_at == now[0],
+                             "the line ten minutes on")
+        finally:
+            await node.manager.close()
+    said = [r.getMessage() for r in caplog.records if f":{port}" in r.getMessage()]
+    assert len(said) == 2, said
+    assert said[0].startswith(f"outbound handshake with 127.0.0.1:{port} failed: connect to")
+    assert said[0].endswith("(it keeps trying, and says so again every 10 min while it fails)")
+    assert re.match(rf"outbound handshake with 127.0.0.1:{port} failed \d+ more times in "
+                    r"10 min, the latest: connect to", said[1]), said[1]
+
+
+async def test_failed_inbound_handshakes_from_one_host_are_told_once_a_while(
+    mesh: list[Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node of another genesis (or anything else) dialling this one every few seconds
+    wrote a line here at each try."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    target = mesh[0]
+    now = [1_000.0]
+    target.manager._clock = lambda: now[0]
+
+    async def garbage() -> None:
+        reader, writer = await asyncio.open_connection(*address_of(target))
+        writer.write(b"GET / HTTP/1.1\r\n\r\n" + bytes(200))
+        await reader.read()  # the target closes it
+        writer.close()
+
+    def told() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("inbound handshake with")]
+
+    for _ in range(4):
+        await garbage()
+    await wait_until(lambda: len(told()) == 1 and sum(
+        failing.count for failing in target.manager._inbound_failures.values()) == 3,
+        "the four failures counted")
+    assert told()[0].endswith("(more like it from that host are said once every 10 min)")
+    now[0] += 600
+    await garbage()
+    await wait_until(lambda: len(told()) == 2, "the line ten minutes on")
+    assert re.match(r"inbound handshake with 127\.0\.0\.1:\d+ failed, and 3 more like it "
+                    r"from that host in 10 min: ", told()[1]), told()[1]
+    await assert_mesh_exchanges(mesh, b"after garbage")
