@@ -262,6 +262,10 @@ function renderTables(fields) {
       columns.forEach((c) => { cell(head, t('column.' + c), 'th').scope = 'col'; });
       const body = table.createTBody();
       mine.forEach((n) => body.appendChild(row(n, fields[n] || {})));
+      // A phone shows each row as its cells in a line, each after its column's name
+      // (portal.css); a row of one text or of "hidden" spans the columns and has none.
+      [...body.rows].filter((r) => r.cells.length === columns.length).forEach((r) =>
+        [...r.cells].forEach((c, i) => { c.dataset.label = t('column.' + columns[i]); }));
       box.appendChild(table);
     });
 }
