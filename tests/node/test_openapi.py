@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from node.api import ROUTES
 from node.api_schema import Param, Reply, Route, add_routes, hex_bytes, openapi_document
-from node.openapi import HEIGHT, TX_ID
+from node.openapi import BLOCK_FORMAT, HEIGHT, TX_ID, WAIT
 from node.vc_api import VC_ROUTES
 from storage.kv import LevelDBStore
 from tests.node.api_server import api_core, serving
@@ -107,6 +107,9 @@ async def test_anchor_without_body_is_400(client: Client) -> None:
     (TX_ID, "ab" * 33, False), (TX_ID, "zz" * 32, False), (TX_ID, "ab" * 32 + "\n", False),
     (HEIGHT, "0", True), (HEIGHT, str(2**63 - 1), True), (HEIGHT, str(2**63), False),
     (HEIGHT, "-1", False), (HEIGHT, "1e3", False), (HEIGHT, "٣", False),
+    (WAIT, "0", True), (WAIT, "2.5", True), (WAIT, "60", True), (WAIT, "60.001", False),
+    (WAIT, "-0.1", False), (WAIT, "inf", False), (WAIT, "nan", False), (WAIT, "1e1", False),
+    (WAIT, "١", False), (BLOCK_FORMAT, "raw", True), (BLOCK_FORMAT, "RAW", False),
 ])
 def test_parameters_fit_their_declaration(param: Param, raw: str, fits: bool) -> None:
     assert (param.problem(raw) is None) is fits
