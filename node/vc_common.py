@@ -46,6 +46,7 @@ from node.orphan_guard import exit_with
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
+from node.submission_body import json_problem
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -240,8 +241,8 @@ def parse_body(data: bytes) -> dict[str, Any]:
                               "a presentation of the most credentials and values can hold")
     try:
         body = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidDocument("body is not valid JSON") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidDocument(json_problem(exc)) from exc
     if not isinstance(body, dict):
         raise InvalidDocument("body must be a JSON object")
     if _nesting(body) > MAX_VC_BODY_DEPTH:

@@ -402,3 +402,22 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
         public._jobs = 0
     response = await node.client.post("/v1/transactions", json={"tx": tx.encode().hex()})
     await json_of(response, 202)
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b'{"a":' + b"9" * 5000 + b"}", "body is not valid JSON: a number has more than 4300 "
+                                      "digits"),
+    ('{"a":"é"}'.encode("latin-1"), "body is not valid JSON: the byte 0xe9 at offset 6 is "
+                                    "not UTF-8"),
+    (b'{"a":', "body is not valid JSON: Expecting value at line 1 column 6"),
+])
+async def test_a_body_that_is_not_json_is_said_in_the_senders_terms(
+        node: Node, body: bytes, said: str) -> None:
+    # They read "... use sys.set_int_max_str_digits() to increase the limit" and
+    # "'utf-8' codec can't decode byte 0xe9 in position 6: invalid continuation byte".
+    for path in ("/v1/verify", "/v1/transactions"):
+        answer = await json_of(await node.client.post(
+            path, data=body, headers={"Content-Type": "application/json"}), 400)
+        message = answer["error"]["message"]
+        assert message.startswith(said), (path, message)
+        assert "sys." not in message and "codec" not in message, (path, message)
