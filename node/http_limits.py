@@ -22,7 +22,12 @@ import time
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+    PayloadEncodingError,
+)
 from aiohttp.web_protocol import RequestHandler
 
 from node.fair_share import (
@@ -34,6 +39,10 @@ from node.fair_share import (
 from p2p.address_keys import address_key
 
 HEADER_TIMEOUT_S = 10.0
+# A request head's limits, given to aiohttp's parser and named in its refusals: bytes in
+# the request line or in any one header line, and header lines in all.
+HEAD_LINE_BYTES_MAX = 8190
+HEADERS_MAX = 128
 BODY_READ_TIMEOUT_S = 30.0
 OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
@@ -123,6 +132,38 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
+def head_problem(exc: HttpProcessingError) -> str:
+    """Why aiohttp's parser refused a request head, in one line naming the limit it
+    passed; never the bytes it quotes back (its own text echoes up to 100 of them, across
+    lines, for a request that was never HTTP at all)."""
+    if isinstance(exc, LineTooLong):
+        return (f"the request line or a header line is longer than {HEAD_LINE_BYTES_MAX} "
+                "bytes (the limit)")
+    said = " ".join(str(exc.message or "").split())
+    if isinstance(exc, ContentEncodingError) and "content-encoding" not in said.lower():
+        said = f"Can not decode content-encoding: {said}"  # raised with the encoding alone
+    if isinstance(exc, PayloadEncodingError):  # met before the handler read the body
+        return "the request body cannot be read: " + said
+    first = ((exc.message or "").strip().splitlines() or ["bad request"])[0]
+    if first == "Too many headers received":
+        return f"the request has more than {HEADERS_MAX} header lines (the limit)"
+    return "the request is not HTTP/1.1 this node can read: " + first.rstrip(":")[:120]
+
+
+class WordedRequestHandler(RequestHandler):
+    """aiohttp's connection handler, whose refusal of a malformed request head is this
+    API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text."""
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)  # logs it too
+        if status != 400 or not isinstance(exc, HttpProcessingError):
+            return response
+        worded = json_error(400, "bad_request", head_problem(exc))
+        worded.force_close()
+        return worded
+
+
 class _Refused(asyncio.Protocol):
     """A connection beyond the cap: closed as it opens, before aiohttp sees it."""
 
@@ -169,7 +210,7 @@ class LimitedServer(web.Server):
                 >= self.connections_max + CONNECTIONS_DECIDING_MAX):
             self.refused_connections += 1
             return _Refused()
-        handler = super().__call__()
+        handler = WordedRequestHandler(self, loop=self._loop, **self._kwargs)
         self._opening[handler] = now
         return handler
 
@@ -240,6 +281,9 @@ class LimitedAppRunner(web.AppRunner):
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("max_line_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_field_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_headers", HEADERS_MAX)
         kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
         super().__init__(app, **kwargs)
         self._connections_max = connections_max
