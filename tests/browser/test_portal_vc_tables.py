@@ -277,6 +277,11 @@ def test_a_course_table_on_a_phone_breaks_no_word(records: Records, browser: Any
                 " + ' ' + c.innerText);")
             grade = {"kk": "Баға", "ru": "Оценка"}[lang]
             assert f'"{grade} " B+ (86)' in named, named
+            # a line with no points says nothing of them, not a name with no value
+            assert browser.execute_script(
+                "const c = document.querySelector('#table-courses tr[data-field="
+                "\"course.04\"]').cells[6];"
+                "return c.textContent === '' && getComputedStyle(c).display === 'none';")
         # a wide screen keeps the table, headings and all
         _caption, heads, rows = table(browser, "courses")
         assert heads[5] == grade and rows["course.01"][5] == "B+ (86)"
