@@ -33,6 +33,8 @@ from p2p.frames import FRAME_OVERHEAD_BYTES, Frame
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
 from p2p.policy import (
+    HANDSHAKE_FAILURES_SOURCES_MAX,
+    HANDSHAKE_FAILURES_WINDOW_S,
     KEY_CONFLICTS_WINDOW_S,
     Channel,
     Direction,
@@ -98,6 +100,8 @@ class PeerManager:
         self._pending_ids = itertools.count()
         self._key_conflicts = KeyConflicts()
         self._refused_keys = RefusedKeys()
+        self._failed_sources = RefusedKeys(HANDSHAKE_FAILURES_WINDOW_S,
+                                           HANDSHAKE_FAILURES_SOURCES_MAX)
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
@@ -232,7 +236,13 @@ class PeerManager:
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
-            log.info("%s handshake with %s failed: %s", direction, conn.shown(address), exc)
+            # per kind of failure too: a timeout is not hidden behind a bad HELLO
+            source = f"{direction} {address_key(address[0])} {type(exc).__name__}".encode()
+            quiet = self._failed_sources.note(source, self._clock())
+            if quiet is not None:
+                log.info("%s handshake with %s failed: %s%s", direction, conn.shown(address),
+                         exc, f" ({quiet} more such since its last line, not logged)"
+                         if quiet else "")
         finally:
             del self._pending[pending_id]
         return None

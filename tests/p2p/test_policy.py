@@ -8,6 +8,8 @@ import random
 import pytest
 
 from p2p.policy import (
+    HANDSHAKE_FAILURES_SOURCES_MAX,
+    HANDSHAKE_FAILURES_WINDOW_S,
     KEY_CONFLICTS_KEYS_MAX,
     KEY_CONFLICTS_TO_WARN,
     KEY_CONFLICTS_WINDOW_S,
@@ -120,3 +122,14 @@ def test_a_refused_key_is_said_once_a_window_with_the_refusals_since() -> None:
     for n in range(REFUSED_KEYS_MAX * 3):  # a stranger picks any key
         refused.note(n.to_bytes(32, "big"), 20.0)
     assert len(refused._keys) == REFUSED_KEYS_MAX
+
+
+def test_handshake_failures_are_said_once_a_window_per_source() -> None:
+    failed = RefusedKeys(HANDSHAKE_FAILURES_WINDOW_S, HANDSHAKE_FAILURES_SOURCES_MAX)
+    assert failed.note(b"inbound 127.0.0.9", 0.0) == 0
+    assert [failed.note(b"inbound 127.0.0.9", t) for t in range(1, 50)] == [None] * 49
+    assert failed.note(b"outbound 127.0.0.9", 2.0) == 0
+    assert failed.note(b"inbound 127.0.0.9", HANDSHAKE_FAILURES_WINDOW_S) == 49
+    for n in range(HANDSHAKE_FAILURES_SOURCES_MAX * 2):
+        failed.note(f"inbound 10.0.{n}".encode(), 70.0)
+    assert len(failed._keys) == HANDSHAKE_FAILURES_SOURCES_MAX
