@@ -159,3 +159,15 @@ async def test_every_undeclared_method_is_405_with_allow(client: Client) -> None
             assert response.status == 405, (method, path)
             assert set(response.headers["Allow"].split(",")) == allowed, (method, path)
             assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_verify_declares_the_json_it_answers_with_a_verdict(client: Client) -> None:
+    # It declared an object, and answered an array with a verdict (schemathesis: a
+    # "schema-violating request accepted").
+    spec = await _spec(client)
+    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
+    assert "type" not in body["schema"], body
+    response = await client.post("/v1/verify", data=b"[null, null]",
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    assert (await response.json())["status"] == "malformed"
