@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -37,6 +38,7 @@ from node.fair_share import (
     gives_way,
 )
 from p2p.address_keys import address_key
+from p2p.policy import RefusedKeys
 
 HEADER_TIMEOUT_S = 10.0
 # A request head's limits, given to aiohttp's parser and named in its refusals: bytes in
@@ -49,6 +51,9 @@ READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
 CORS_MAX_AGE_S = 600
+# A malformed request is logged once per address and kind of fault a window.
+BAD_REQUESTS_WINDOW_S = 60.0
+BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
 
 
 def json_error(status: int, code: str, message: str,
@@ -117,17 +122,33 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
     a bad request line, a body that is not its Content-Encoding, met again when aiohttp
     drains what the handler left) is the client's fault: one line at INFO, not an ERROR
-    with a traceback. Anything else aiohttp reports keeps its traceback."""
+    with a traceback, and at most one a window per address and kind of fault, the next
+    giving the count since (each was a line: as much log as a client cared to make).
+    Anything else aiohttp reports keeps its traceback."""
+
+    def __init__(self, logger: logging.Logger, extra: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(logger, extra)
+        self._said = RefusedKeys(BAD_REQUESTS_WINDOW_S, BAD_REQUESTS_SOURCES_MAX)
+        self._clock = clock
+
+    def _say(self, args: tuple[object, ...], exc: BaseException, line: str) -> None:
+        remote = address_key(str(args[0])) if args else ""
+        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), self._clock())
+        if quiet is not None:
+            self.info("%s%s", line, f" ({quiet} more such from it since its last line, "
+                      "not logged)" if quiet else "")
 
     def exception(self, msg: object, *args: object, exc_info: Any = True,
                   **kwargs: Any) -> None:
+        said = str(msg) % args if args else str(msg)
         if isinstance(exc_info, web.RequestPayloadError):
-            self.info("%s: %s", str(msg) % args if args else msg, exc_info)
+            self._say(args, exc_info, f"{said}: {exc_info}")
             return
         if isinstance(exc_info, HttpProcessingError):
             first_line = (exc_info.message or "").strip().splitlines()[:1]
-            self.info("%s: HTTP %s %s", str(msg) % args if args else msg, exc_info.code,
-                      first_line[0] if first_line else "bad request")
+            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} "
+                      f"{first_line[0] if first_line else 'bad request'}")
             return
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 

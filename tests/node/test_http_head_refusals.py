@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -50,3 +51,15 @@ async def test_a_refused_request_head_gets_the_apis_json_error(served: Served, r
     message = body["error"]["message"]
     assert message.startswith(said), message
     assert "aaaa" not in message and "abab" not in message and "\n" not in message
+
+
+async def test_a_flood_of_malformed_requests_is_one_line(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    # Each was a line at INFO: as much log as a client cared to make.
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    for _ in range(20):
+        await _refusal(served, b"POST /v1/verify HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: -5\r\n\r\n")
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Error handling request from 127.0.0.1: HTTP 400 "), lines
