@@ -173,7 +173,17 @@ def head_problem(exc: HttpProcessingError) -> str:
 
 class WordedRequestHandler(RequestHandler):
     """aiohttp's connection handler, whose refusal of a malformed request head is this
-    API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text."""
+    API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text,
+    and which says when its connection is gone (`gone`): a long-poll ends then instead of
+    holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gone = asyncio.Event()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        self.gone.set()
 
     def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
