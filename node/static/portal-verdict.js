@@ -263,9 +263,10 @@ function renderTables(fields) {
       const body = table.createTBody();
       mine.forEach((n) => body.appendChild(row(n, fields[n] || {})));
       // A phone shows each row as its cells in a line, each after its column's name
-      // (portal.css); a row of one text or of "hidden" spans the columns and has none.
-      [...body.rows].filter((r) => r.cells.length === columns.length).forEach((r) =>
-        [...r.cells].forEach((c, i) => { c.dataset.label = t('column.' + columns[i]); }));
+      // (portal.css); a row of one text or of "hidden" spans the columns: its number only.
+      [...body.rows].forEach((r) => [...r.cells].forEach((c, i) => {
+        if (i === 0 || r.cells.length === columns.length) c.dataset.label = t('column.' + columns[i]);
+      }));
       box.appendChild(table);
     });
 }

@@ -277,6 +277,10 @@ def test_a_course_table_on_a_phone_breaks_no_word(records: Records, browser: Any
                 " + ' ' + c.innerText);")
             grade = {"kk": "Баға", "ru": "Оценка"}[lang]
             assert f'"{grade} " B+ (86)' in named, named
+            # a hidden line is numbered as the others are
+            assert browser.execute_script(
+                "return document.querySelector('#table-courses tr[data-field="
+                "\"course.02\"]').cells[0].dataset.label;") == {"kk": "№", "ru": "№"}[lang]
             # a line with no points says nothing of them, not a name with no value
             assert browser.execute_script(
                 "const c = document.querySelector('#table-courses tr[data-field="
