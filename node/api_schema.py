@@ -30,9 +30,9 @@ ERROR_SCHEMA: Schema = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
 BINARY: Schema = {"type": "string", "format": "binary"}
 _DIGITS = re.compile(r"[0-9]{1,20}")
-# A number as a query gives it: plain decimal digits, no sign, exponent, "inf" or "nan"
-# (float() takes all of those, and Unicode digits, and "1_0").
-_DECIMAL = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+# A number as a query gives it: ASCII digits, a fraction and an exponent as JSON writes
+# them, no sign (float() also takes "inf", "nan", Unicode digits and "1_0").
+_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,3})?")
 
 
 def hex_bytes(size: int, most: int | None = None) -> Schema:

@@ -108,7 +108,8 @@ async def test_anchor_without_body_is_400(client: Client) -> None:
     (HEIGHT, "0", True), (HEIGHT, str(2**63 - 1), True), (HEIGHT, str(2**63), False),
     (HEIGHT, "-1", False), (HEIGHT, "1e3", False), (HEIGHT, "٣", False),
     (WAIT, "0", True), (WAIT, "2.5", True), (WAIT, "60", True), (WAIT, "60.001", False),
-    (WAIT, "-0.1", False), (WAIT, "inf", False), (WAIT, "nan", False), (WAIT, "1e1", False),
+    (WAIT, "-0.1", False), (WAIT, "inf", False), (WAIT, "nan", False), (WAIT, "1e1", True),
+    (WAIT, "1.5E-05", True), (WAIT, "1e2", False), (WAIT, "1_0", False),
     (WAIT, "١", False), (BLOCK_FORMAT, "raw", True), (BLOCK_FORMAT, "RAW", False),
 ])
 def test_parameters_fit_their_declaration(param: Param, raw: str, fits: bool) -> None:
