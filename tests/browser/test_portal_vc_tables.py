@@ -281,11 +281,13 @@ def test_a_course_table_on_a_phone_breaks_no_word(records: Records, browser: Any
             assert browser.execute_script(
                 "return document.querySelector('#table-courses tr[data-field="
                 "\"course.02\"]').cells[0].dataset.label;") == {"kk": "№", "ru": "№"}[lang]
-            # a line with no points says nothing of them, not a name with no value
+            # a pass with no points says nothing of them, not a name with no value
             assert browser.execute_script(
                 "const c = document.querySelector('#table-courses tr[data-field="
-                "\"course.04\"]').cells[6];"
+                "\"course.05\"]').cells[6];"
                 "return c.textContent === '' && getComputedStyle(c).display === 'none';")
-        # a wide screen keeps the table, headings and all
+        # a wide screen keeps the table, headings and all; a lettered grade's points, which
+        # its line leaves out, are the node's, as `senim verify` lists them (it was blank)
         _caption, heads, rows = table(browser, "courses")
         assert heads[5] == grade and rows["course.01"][5] == "B+ (86)"
+        assert rows["course.04"][5:] == ["C+", "2.33"], rows["course.04"]
