@@ -145,10 +145,8 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
         if isinstance(exc_info, web.RequestPayloadError):
             self._say(args, exc_info, f"{said}: {exc_info}")
             return
-        if isinstance(exc_info, HttpProcessingError):
-            first_line = (exc_info.message or "").strip().splitlines()[:1]
-            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} "
-                      f"{first_line[0] if first_line else 'bad request'}")
+        if isinstance(exc_info, HttpProcessingError):  # as the client is told: no bytes
+            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} {head_problem(exc_info)}")
             return
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
 

@@ -63,3 +63,12 @@ async def test_a_flood_of_malformed_requests_is_one_line(
     lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"]
     assert len(lines) == 1, lines
     assert lines[0].startswith("Error handling request from 127.0.0.1: HTTP 400 "), lines
+
+
+async def test_a_refused_head_is_logged_without_its_bytes(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
+    await _refusal(served, b"GET /v1/status HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"]
+    assert lines == ["Error handling request from 127.0.0.1: HTTP 400 the request line or a "
+                     "header line is longer than 8190 bytes (the limit)"], lines
