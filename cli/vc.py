@@ -21,6 +21,7 @@ from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import print_verdict
 from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_seconds
 from cli.deadline_http import deadline_opener
+from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
 from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
@@ -298,6 +299,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
              for warning in verdict.warnings]
     if facts.state_root is not None:
         after.append(f"{words.t('cli.source')}: {say(facts.described())}")
+    native = native_or_as_is(document)
+    after += contents(words, verdict.status, verdict.facts, native)
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -313,7 +316,7 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
             print_verdict(verdict, f"{file}{about}", after)
         else:
             print_verdict_words(verdict, words, verdict_sentence(verdict, words),
-                                f"{file}{about}", document, after)
+                                f"{file}{about}", native, after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
-from cli.course_lines import course_lines
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
+from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.language import Words, lang_option
 from cli.remote import (
@@ -205,12 +205,13 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     elif words.language == "en":
-        print_verdict(verdict, str(file), [f"source: {verdict.source}",
-                                           *course_lines(words, verdict.facts)])
+        print_verdict(verdict, str(file), [
+            f"source: {verdict.source}",
+            *contents(words, verdict.status, verdict.facts, document)])
     else:
         sentence = (words.t("cli.status.other_genesis") if other_network else
                     verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal))
         print_verdict_words(verdict, words, sentence, str(file), document,
                             [f"{words.t('cli.source')}: {say(source)}",
-                             *course_lines(words, verdict.facts)])
+                             *contents(words, verdict.status, verdict.facts, document)])
     sys.exit(0 if verdict.valid else EXIT_INVALID)

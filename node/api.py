@@ -113,8 +113,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(503, "busy", f"{exc}; retry shortly",
                      headers={"Retry-After": str(RETRY_AFTER_S)})
     except ConnectionResetError:
-        # The client closed the connection before its request was read: nobody hears
-        # this answer, and nothing is wrong with the node.
+        # The client closed the connection before its request was read, or while its
+        # long-poll waited: nobody hears this answer, and nothing is wrong with the node.
         metrics.http_requests.labels("400").inc()
         return error(400, "connection_lost", "the connection closed before the request "
                      "was read")

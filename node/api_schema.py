@@ -30,6 +30,9 @@ ERROR_SCHEMA: Schema = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
 BINARY: Schema = {"type": "string", "format": "binary"}
 _DIGITS = re.compile(r"[0-9]{1,20}")
+# A number as a query gives it: ASCII digits, a fraction and an exponent as JSON writes
+# them, no sign (float() also takes "inf", "nan", Unicode digits and "1_0").
+_DECIMAL = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,20})?(?:[eE][-+]?[0-9]{1,3})?")
 
 
 def hex_bytes(size: int, most: int | None = None) -> Schema:
@@ -59,12 +62,22 @@ class Param:
 
     def problem(self, raw: str) -> str | None:
         """Why `raw` does not fit the declared schema, or None when it does."""
-        if self.schema.get("type") == "integer":
+        kind = self.schema.get("type")
+        if kind in ("integer", "number"):
             low = self.schema.get("minimum", 0)
             high = self.schema.get("maximum", 2**63 - 1)
-            if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
-                return f"{self.name} must be an integer from {low} to {high}"
+            if kind == "integer":
+                if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+                    return f"{self.name} must be an integer from {low} to {high}"
+            elif not _DECIMAL.fullmatch(raw) or not low <= float(raw) <= high:
+                return f"{self.name} must be a number from {low:g} to {high:g}"
             return None
+        allowed = self.schema.get("enum")
+        if allowed is not None and raw not in allowed:
+            return f"{self.name} must be one of {', '.join(allowed)}"
+        longest = self.schema.get("maxLength")
+        if longest is not None and len(raw) > longest:
+            return f"{self.name} must be at most {longest} characters: {self.description}"
         pattern = self.schema.get("pattern")
         if pattern is not None and not re.fullmatch(pattern, raw):
             return f"{self.name} must match {pattern}: {self.description}"
@@ -136,11 +149,14 @@ PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
 
 
 def _guarded(route: Route) -> Handler:
-    """The handler behind checks of what the declaration promises: path parameters fit
-    their patterns, and a declared body is there. A 400 here costs no handler work."""
+    """The handler behind checks of what the declaration promises: path parameters, and
+    query parameters given (each time given), fit their declarations, and a declared body
+    is there. A 400 here costs no handler work."""
     async def guarded(request: web.Request) -> web.StreamResponse:
-        for param in route.params:
-            problem = param.problem(request.match_info[param.name])
+        given = [(param, request.match_info[param.name]) for param in route.params] + [
+            (param, raw) for param in route.query for raw in request.query.getall(param.name, [])]
+        for param, raw in given:
+            problem = param.problem(raw)
             if problem is not None:
                 return json_error(400, "bad_parameter", problem)
         if route.body is not None and not request.body_exists:

@@ -19,10 +19,16 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+    PayloadEncodingError,
+)
 from aiohttp.web_protocol import RequestHandler
 
 from node.fair_share import (
@@ -32,14 +38,22 @@ from node.fair_share import (
     gives_way,
 )
 from p2p.address_keys import address_key
+from p2p.policy import RefusedKeys
 
 HEADER_TIMEOUT_S = 10.0
+# A request head's limits, given to aiohttp's parser and named in its refusals: bytes in
+# the request line or in any one header line, and header lines in all.
+HEAD_LINE_BYTES_MAX = 8190
+HEADERS_MAX = 128
 BODY_READ_TIMEOUT_S = 30.0
 OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
 CORS_MAX_AGE_S = 600
+# A malformed request is logged once per address and kind of fault a window.
+BAD_REQUESTS_WINDOW_S = 60.0
+BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
 
 
 def json_error(status: int, code: str, message: str,
@@ -108,19 +122,75 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
     a bad request line, a body that is not its Content-Encoding, met again when aiohttp
     drains what the handler left) is the client's fault: one line at INFO, not an ERROR
-    with a traceback. Anything else aiohttp reports keeps its traceback."""
+    with a traceback, and at most one a window per address and kind of fault, the next
+    giving the count since (each was a line: as much log as a client cared to make).
+    Anything else aiohttp reports keeps its traceback."""
+
+    def __init__(self, logger: logging.Logger, extra: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(logger, extra)
+        self._said = RefusedKeys(BAD_REQUESTS_WINDOW_S, BAD_REQUESTS_SOURCES_MAX)
+        self._clock = clock
+
+    def _say(self, args: tuple[object, ...], exc: BaseException, line: str) -> None:
+        remote = address_key(str(args[0])) if args else ""
+        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), self._clock())
+        if quiet is not None:
+            self.info("%s%s", line, f" ({quiet} more such from it since its last line, "
+                      "not logged)" if quiet else "")
 
     def exception(self, msg: object, *args: object, exc_info: Any = True,
                   **kwargs: Any) -> None:
+        said = str(msg) % args if args else str(msg)
         if isinstance(exc_info, web.RequestPayloadError):
-            self.info("%s: %s", str(msg) % args if args else msg, exc_info)
+            self._say(args, exc_info, f"{said}: {exc_info}")
             return
-        if isinstance(exc_info, HttpProcessingError):
-            first_line = (exc_info.message or "").strip().splitlines()[:1]
-            self.info("%s: HTTP %s %s", str(msg) % args if args else msg, exc_info.code,
-                      first_line[0] if first_line else "bad request")
+        if isinstance(exc_info, HttpProcessingError):  # as the client is told: no bytes
+            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} {head_problem(exc_info)}")
             return
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+def head_problem(exc: HttpProcessingError) -> str:
+    """Why aiohttp's parser refused a request head, in one line naming the limit it
+    passed; never the bytes it quotes back (its own text echoes up to 100 of them, across
+    lines, for a request that was never HTTP at all)."""
+    if isinstance(exc, LineTooLong):
+        return (f"the request line or a header line is longer than {HEAD_LINE_BYTES_MAX} "
+                "bytes (the limit)")
+    said = " ".join(str(exc.message or "").split())
+    if isinstance(exc, ContentEncodingError) and "content-encoding" not in said.lower():
+        said = f"Can not decode content-encoding: {said}"  # raised with the encoding alone
+    if isinstance(exc, PayloadEncodingError):  # met before the handler read the body
+        return "the request body cannot be read: " + said
+    first = ((exc.message or "").strip().splitlines() or ["bad request"])[0]
+    if first == "Too many headers received":
+        return f"the request has more than {HEADERS_MAX} header lines (the limit)"
+    return "the request is not HTTP/1.1 this node can read: " + first.rstrip(":")[:120]
+
+
+class WordedRequestHandler(RequestHandler):
+    """aiohttp's connection handler, whose refusal of a malformed request head is this
+    API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text,
+    and which says when its connection is gone (`gone`): a long-poll ends then instead of
+    holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gone = asyncio.Event()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        self.gone.set()
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)  # logs it too
+        if status != 400 or not isinstance(exc, HttpProcessingError):
+            return response
+        worded = json_error(400, "bad_request", head_problem(exc))
+        worded.force_close()
+        return worded
 
 
 class _Refused(asyncio.Protocol):
@@ -169,7 +239,7 @@ class LimitedServer(web.Server):
                 >= self.connections_max + CONNECTIONS_DECIDING_MAX):
             self.refused_connections += 1
             return _Refused()
-        handler = super().__call__()
+        handler = WordedRequestHandler(self, loop=self._loop, **self._kwargs)
         self._opening[handler] = now
         return handler
 
@@ -240,6 +310,9 @@ class LimitedAppRunner(web.AppRunner):
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("max_line_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_field_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_headers", HEADERS_MAX)
         kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
         super().__init__(app, **kwargs)
         self._connections_max = connections_max

@@ -176,9 +176,12 @@ EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"
                         "next": nullable(INTEGER), "total": INTEGER, "dropped": INTEGER})
 CHAIN_EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
                               "next": nullable({"type": "string"})})
-DOCUMENT: Schema = {"type": "object", "description": (
+# Any JSON value: what a person pastes into the portal is answered with a verdict, one
+# that is no credential document with status "malformed" (200), as the portal words it.
+DOCUMENT: Schema = {"description": (
     f"a credential document: JSON of at most {VERIFY_BODY_MAX // _KIB} KiB, "
-    f"{JSON_VALUES_MAX} values, nesting {JSON_DEPTH_MAX}")}
+    f"{JSON_VALUES_MAX} values, nesting {JSON_DEPTH_MAX}; any other JSON value is "
+    "answered with a verdict of status malformed")}
 ANCHORED: Schema = {**BINARY, "description": f"the anchored bytes, at most "
                     f"{ANCHOR_BODY_MAX // _KIB} KiB"}
 OPENAPI_DOC: Schema = obj({"openapi": STRING, "info": {"type": "object"},

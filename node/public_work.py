@@ -40,6 +40,7 @@ from ledger.codec import decode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.facts import StateFacts
 from node.peer_penalty import Suspect
+from node.submission_body import json_problem
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueSnapshot
 from storage.state_tree import StateView
@@ -239,10 +240,8 @@ def parse_json(body: bytes) -> Any:
                              f"a document of at most {JSON_VALUES_MAX} values can hold")
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedInput("body is not valid JSON: nested too deeply") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedInput(json_problem(exc)) from exc
     check_json_cost(value)
     return value
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import struct
+import sys
 
 from ledger.errors import MalformedInput, TxRejected, Unrecognised
 from ledger.transactions import Transaction, decode_transaction
@@ -40,6 +41,24 @@ _BIN_LENGTHS = {0xC4: (1, ">B"), 0xC5: (2, ">H"), 0xC6: (4, ">I")}
 _ARRAY_LENGTHS = {0xDC: (2, ">H"), 0xDD: (4, ">I")}
 
 
+def json_problem(exc: ValueError | RecursionError) -> str:
+    """Why a body is not JSON, in its sender's terms: where the text breaks off, which
+    byte is not UTF-8, a number longer than the node converts (named with the limit);
+    never the interpreter's advice to its own programmer (`sys.set_int_max_str_digits`)
+    or its codec's name."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"body is not valid JSON: the byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start} is not UTF-8, which JSON is sent in")
+    if isinstance(exc, RecursionError):
+        return "body is not valid JSON: nested too deeply"
+    if "digits" in str(exc):  # int() past the interpreter's limit
+        return (f"body is not valid JSON: a number has more than "
+                f"{sys.get_int_max_str_digits()} digits")
+    return "body is not valid JSON"
+
+
 def parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]:
     """The encoded transactions of a submission, and whether it was a single one (not
     an array). MalformedInput for anything else, at a cost linear in the body alone."""
@@ -52,8 +71,8 @@ def parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]
         raise MalformedInput(_COUNT)
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise MalformedInput(f"body is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedInput(json_problem(exc)) from exc
     try:
         if isinstance(document, dict) and isinstance(document.get("tx"), str):
             return [bytes.fromhex(document["tx"])], True

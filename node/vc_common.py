@@ -54,6 +54,7 @@ from node.orphan_guard import exit_with
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
+from node.submission_body import json_problem
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -219,9 +220,16 @@ def problem(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _too_large(request: web.Request, size: int) -> web.HTTPException:
+    """413, as the routes declare and as the node's own API answers (it was a 400)."""
+    return http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
+                      f"request body exceeds {MAX_VC_BODY_BYTES} bytes for {request.path}",
+                      max_size=MAX_VC_BODY_BYTES, actual_size=size)
+
+
 async def read_body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
-        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
+        raise _too_large(request, request.content_length)
     data = b""
     try:
         # Under the same deadline as every other body: a client that sends its headers
@@ -239,7 +247,7 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     except web.RequestPayloadError as exc:
         raise InvalidDocument(payload_problem(exc)) from exc
     if len(data) > MAX_VC_BODY_BYTES:
-        raise InvalidDocument(f"request body exceeds {MAX_VC_BODY_BYTES} bytes")
+        raise _too_large(request, len(data))
     # Parsed in the API's verification pool (paced, bounded, 503 busy when full), not on
     # the event loop: a 512 KiB body of 170,000 empty arrays took ~0.3 s of the loop to
     # parse and measure, so one address posting such bodies held a validator's loop,
@@ -257,8 +265,8 @@ def parse_body(data: bytes) -> dict[str, Any]:
                               "a presentation of the most credentials and values can hold")
     try:
         body = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidDocument("body is not valid JSON") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidDocument(json_problem(exc)) from exc
     if not isinstance(body, dict):
         raise InvalidDocument("body must be a JSON object")
     if _nesting(body) > MAX_VC_BODY_DEPTH:

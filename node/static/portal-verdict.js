@@ -138,7 +138,7 @@ function renderFields(doc, verdict) {
   const fields = (doc && typeof doc.fields === 'object' && doc.fields) || {};
   const names = Object.keys(fields).filter((n) => !LINE.test(n) && !SUBJECT.test(n)
     && !RECOGNISED.test(n));
-  renderTables(fields);
+  renderTables(fields, Array.isArray(f.course_lines) ? f.course_lines : []);
   const ordered = FIELD_ORDER.filter((n) => names.includes(n))
     .concat(names.filter((n) => !FIELD_ORDER.includes(n)));
   ordered.forEach((name) => {
@@ -205,12 +205,15 @@ function gradeWords(grade) {
   return GRADE_CODES.includes(grade) ? t('grade.' + grade) : grade;
 }
 
-function courseRow(name, entry) {
+// `checked`: the node's reading of the lines (facts.course_lines), which gives a lettered
+// grade's points where the line leaves them out, as `senim verify` lists them.
+function courseRow(name, entry, checked) {
   const [tr, line] = lineRow(name, LINE.exec(name)[1], entry, 6);
   if (!line) return tr;
   const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
   const grade = gradeWords(line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
-  [line.code, title, line.term, line.credits, grade, line.points]
+  const points = line.points ?? ((checked || []).find((c) => c && c.field === name) || {}).points;
+  [line.code, title, line.term, line.credits, grade, points]
     .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
   return tr;
 }
@@ -245,11 +248,11 @@ function subjectRow(name, entry) {
   return tr;
 }
 
-function renderTables(fields) {
+function renderTables(fields, checked) {
   const box = $('tables');
   box.replaceChildren();
   const names = Object.keys(fields).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  [['courses', LINE, courseRow, ['number', 'code', 'title', 'term', 'credits', 'grade',
+  [['courses', LINE, (n, e) => courseRow(n, e, checked), ['number', 'code', 'title', 'term', 'credits', 'grade',
     'points']], ['recognised', RECOGNISED, recognisedRow, ['number', 'from_code', 'as_code',
     'credits', 'grade']], ['subjects', SUBJECT, subjectRow, ['subject', 'grade']]]
     .forEach(([kind, pattern, row, columns]) => {
@@ -262,6 +265,11 @@ function renderTables(fields) {
       columns.forEach((c) => { cell(head, t('column.' + c), 'th').scope = 'col'; });
       const body = table.createTBody();
       mine.forEach((n) => body.appendChild(row(n, fields[n] || {})));
+      // A phone shows each row as its cells in a line, each after its column's name
+      // (portal.css); a row of one text or of "hidden" spans the columns: its number only.
+      [...body.rows].forEach((r) => [...r.cells].forEach((c, i) => {
+        if (i === 0 || r.cells.length === columns.length) c.dataset.label = t('column.' + columns[i]);
+      }));
       box.appendChild(table);
     });
 }

@@ -235,3 +235,59 @@ def test_every_technical_check_is_said_in_the_page_language(records: Records,
             for kept in KEPT_AS_IS:
                 text = text.replace(kept, "")
             assert not re.search(r"[A-Za-z]{3,}", text), (lang, check, said[check])
+
+
+# Every word of the course table that a phone splits over two lines, by its text node's
+# rectangles (a word on one line has them all on one line).
+BROKEN_WORDS = """
+const broken = [];
+document.querySelectorAll('#table-courses th, #table-courses td').forEach((c) => {
+  if (c.offsetParent === null) return;
+  const walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    for (const m of n.data.matchAll(/\\S+/g)) {
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const tops = new Set([...r.getClientRects()].map((x) => Math.round(x.top)));
+      if (tops.size > 1) broken.push(m[0]);
+    }
+  }
+});
+return broken;"""
+
+
+def test_a_course_table_on_a_phone_breaks_no_word(records: Records, browser: Any) -> None:
+    # Seven columns in 390 px broke every cell letter by letter: "INF 11 01", "3. 33".
+    vc = json.loads(records.transcript_vc.read_text(encoding="utf-8"))
+    for lang in ("kk", "ru"):
+        browser.get("about:blank")
+        open_portal(browser, share_link(vc, records.node.url, compressed=True), lang)
+        assert verdict(browser)[0] == "valid"
+        with phone(browser):
+            browser.execute_script("document.getElementById('table-courses').scrollIntoView()")
+            assert browser.execute_script(BROKEN_WORDS) == [], lang
+            width, scroll_width = browser.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth];")
+            assert width == PHONE["width"] and scroll_width <= width
+            # each cell is named by its column, as the table's heading does on a screen
+            named = browser.execute_script(
+                "return [...document.querySelectorAll('#table-courses tr[data-field="
+                "\"course.01\"] td')].map((c) => getComputedStyle(c, '::before').content"
+                " + ' ' + c.innerText);")
+            grade = {"kk": "Баға", "ru": "Оценка"}[lang]
+            assert f'"{grade} " B+ (86)' in named, named
+            # a hidden line is numbered as the others are
+            assert browser.execute_script(
+                "return document.querySelector('#table-courses tr[data-field="
+                "\"course.02\"]').cells[0].dataset.label;") == {"kk": "№", "ru": "№"}[lang]
+            # a pass with no points says nothing of them, not a name with no value
+            assert browser.execute_script(
+                "const c = document.querySelector('#table-courses tr[data-field="
+                "\"course.05\"]').cells[6];"
+                "return c.textContent === '' && getComputedStyle(c).display === 'none';")
+        # a wide screen keeps the table, headings and all; a lettered grade's points, which
+        # its line leaves out, are the node's, as `senim verify` lists them (it was blank)
+        _caption, heads, rows = table(browser, "courses")
+        assert heads[5] == grade and rows["course.01"][5] == "B+ (86)"
+        assert rows["course.04"][5:] == ["C+", "2.33"], rows["course.04"]

@@ -85,7 +85,9 @@ async def test_bad_cursor_and_unreachable_node_are_one_line_errors(
     _, client = served
     response = await client.get("/v1/evidence/chain", params={"after": "zz"})
     assert response.status == 400
-    assert (await response.json())["error"]["code"] == "malformed"
+    # held to its declaration before the handler, as a path parameter is
+    error = (await response.json())["error"]
+    assert error["code"] == "bad_parameter" and error["message"].startswith("after must match")
     down = await senim("evidence", "list", "--node", "http://127.0.0.1:9")
     assert down.exit_code != 0
     assert down.output.strip().startswith("error: cannot list evidence: cannot reach")

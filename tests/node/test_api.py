@@ -283,6 +283,26 @@ async def test_bad_parameters_are_400(node: Node, path: str) -> None:
     assert body["error"]["code"] in ("bad_parameter", "malformed")
 
 
+@pytest.mark.parametrize(("path", "said"), [
+    # each was answered as if the parameter were not there, or clamped: 200 or 404
+    ("/v1/blocks/0?format=AAA", "format must be one of raw, json"),
+    ("/v1/blocks/0?format=%E2%80%AEraw", "format must be one of raw, json"),
+    (f"/v1/transactions/{'ab' * 32}?wait=-1", "wait must be a number from 0 to 60"),
+    (f"/v1/transactions/{'ab' * 32}?wait=61", "wait must be a number from 0 to 60"),
+    (f"/v1/transactions/{'ab' * 32}?wait=inf", "wait must be a number from 0 to 60"),
+    (f"/v1/transactions/{'ab' * 32}?wait=1e308", "wait must be a number from 0 to 60"),
+    (f"/v1/transactions/{'ab' * 32}?wait=1&wait=-1", "wait must be a number from 0 to 60"),
+    ("/v1/evidence?limit=%D9%A1%D9%A2", "limit must be an integer from 1 to "),  # "١٢"
+    ("/v1/evidence?limit=+5", "limit must be an integer from 1 to "),
+    (f"/v1/evidence/chain?after={'ab' * 129}", "after must be at most 256 characters"),
+])
+async def test_a_query_parameter_outside_its_declaration_is_refused_naming_it(
+        node: Node, path: str, said: str) -> None:
+    body = await json_of(await node.client.get(path), 400)
+    assert body["error"]["code"] == "bad_parameter"
+    assert body["error"]["message"].startswith(said), body
+
+
 def _random_json(rng: random.Random, depth: int = 0) -> Any:
     choice = rng.randrange(8 if depth < 4 else 5)
     if choice == 0:
@@ -416,3 +436,22 @@ async def test_the_governance_answer_is_worked_out_off_the_event_loop(
     # encoded off the loop too, and once for the block, not once a request
     assert threading.main_thread().name not in encoded and len(encoded) == 1, encoded
     assert answer["height"] == node.core.chain.height
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b'{"a":' + b"9" * 5000 + b"}", "body is not valid JSON: a number has more than 4300 "
+                                      "digits"),
+    ('{"a":"é"}'.encode("latin-1"), "body is not valid JSON: the byte 0xe9 at offset 6 is "
+                                    "not UTF-8"),
+    (b'{"a":', "body is not valid JSON: Expecting value at line 1 column 6"),
+])
+async def test_a_body_that_is_not_json_is_said_in_the_senders_terms(
+        node: Node, body: bytes, said: str) -> None:
+    # They read "... use sys.set_int_max_str_digits() to increase the limit" and
+    # "'utf-8' codec can't decode byte 0xe9 in position 6: invalid continuation byte".
+    for path in ("/v1/verify", "/v1/transactions"):
+        answer = await json_of(await node.client.post(
+            path, data=body, headers={"Content-Type": "application/json"}), 400)
+        message = answer["error"]["message"]
+        assert message.startswith(said), (path, message)
+        assert "sys." not in message and "codec" not in message, (path, message)

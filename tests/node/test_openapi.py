@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from node.api import ROUTES
 from node.api_schema import Param, Reply, Route, add_routes, hex_bytes, openapi_document
-from node.openapi import HEIGHT, TX_ID
+from node.openapi import BLOCK_FORMAT, HEIGHT, TX_ID, WAIT
 from node.vc_api import VC_ROUTES
 from storage.kv import LevelDBStore
 from tests.node.api_server import api_core, serving
@@ -107,6 +107,10 @@ async def test_anchor_without_body_is_400(client: Client) -> None:
     (TX_ID, "ab" * 33, False), (TX_ID, "zz" * 32, False), (TX_ID, "ab" * 32 + "\n", False),
     (HEIGHT, "0", True), (HEIGHT, str(2**63 - 1), True), (HEIGHT, str(2**63), False),
     (HEIGHT, "-1", False), (HEIGHT, "1e3", False), (HEIGHT, "٣", False),
+    (WAIT, "0", True), (WAIT, "2.5", True), (WAIT, "60", True), (WAIT, "60.001", False),
+    (WAIT, "-0.1", False), (WAIT, "inf", False), (WAIT, "nan", False), (WAIT, "1e1", True),
+    (WAIT, "1.5E-05", True), (WAIT, "1e2", False), (WAIT, "1_0", False),
+    (WAIT, "١", False), (BLOCK_FORMAT, "raw", True), (BLOCK_FORMAT, "RAW", False),
 ])
 def test_parameters_fit_their_declaration(param: Param, raw: str, fits: bool) -> None:
     assert (param.problem(raw) is None) is fits
@@ -156,3 +160,15 @@ async def test_every_undeclared_method_is_405_with_allow(client: Client) -> None
             assert response.status == 405, (method, path)
             assert set(response.headers["Allow"].split(",")) == allowed, (method, path)
             assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_verify_declares_the_json_it_answers_with_a_verdict(client: Client) -> None:
+    # It declared an object, and answered an array with a verdict (schemathesis: a
+    # "schema-violating request accepted").
+    spec = await _spec(client)
+    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]
+    assert "type" not in body["schema"], body
+    response = await client.post("/v1/verify", data=b"[null, null]",
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    assert (await response.json())["status"] == "malformed"

@@ -125,6 +125,23 @@ async def test_garbage_before_handshake_is_refused(
     await assert_mesh_exchanges(mesh, b"after garbage")
 
 
+async def test_a_flood_of_junk_connections_is_one_line(
+    mesh: list[Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each junk connection was a line of its own: as much log as anyone cared to make.
+    caplog.set_level(logging.INFO, logger="p2p")
+    for _ in range(20):
+        reader, writer = await asyncio.open_connection(*address_of(mesh[0]))
+        writer.write(os.urandom(100))
+        await read_until_eof(reader)
+        writer.close()
+    await wait_until(lambda: logged(caplog, "handshake", "magic"), "bad HELLO logged")
+    await assert_mesh_exchanges(mesh, b"after a flood of junk")
+    lines = [r for r in caplog.records if "handshake" in r.getMessage()
+             and "inbound" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+
+
 async def test_set_allowed_drops_a_removed_member(mesh: list[Node]) -> None:
     a, b, c = mesh
     a.manager.set_allowed({a.key, b.key})
