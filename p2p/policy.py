@@ -160,18 +160,22 @@ REFUSED_KEYS_MAX = 256  # keys whose last warning is remembered (any stranger pi
 
 
 class RefusedKeys:
-    """When to warn again of a key refused at the handshake, and how many were not."""
+    """When to warn again of a key refused at the handshake (or of anything else said
+    once a window per source: node.http_limits.ProtocolLog), and how many were not."""
 
-    def __init__(self) -> None:
+    def __init__(self, window_s: float = REFUSED_KEYS_WINDOW_S,
+                 remembered_max: int = REFUSED_KEYS_MAX) -> None:
         self._keys: dict[bytes, tuple[float, int]] = {}  # last warned at, refusals since
+        self._window_s = window_s
+        self._remembered_max = remembered_max
 
     def note(self, key: bytes, now: float) -> int | None:
         """Record a refusal of `key` at `now`; when it is time to warn, the refusals
         not warned of since the last warning (0 the first time), else None."""
         warned_at, quiet = self._keys.pop(key, (None, 0))
-        if len(self._keys) >= REFUSED_KEYS_MAX:
+        if len(self._keys) >= self._remembered_max:
             del self._keys[next(iter(self._keys))]  # the longest quiet
-        if warned_at is not None and now - warned_at < REFUSED_KEYS_WINDOW_S:
+        if warned_at is not None and now - warned_at < self._window_s:
             self._keys[key] = (warned_at, quiet + 1)
             return None
         self._keys[key] = (now, 0)
