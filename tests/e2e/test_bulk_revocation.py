@@ -21,15 +21,16 @@ import pytest
 
 from ledger.vc.status import bit_is_set, decode_list
 from registrar.iin import make_iin
-from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until
+from tests.e2e.harness import wait_until
+from tests.e2e.test_consortium_revocation import (
+    LEAD,
+    height_after,
+    proposal_id,
+    retired_university,
+)
 
 pytestmark = pytest.mark.slow
 
-MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
-           Member("moe", "Ministry of Enlightenment", "ministry"),
-           Member("turan", "Turan-Astana University", "university"),
-           Member("kaspi", "Kaspi", "employer", runs_node=True)]
-LEAD = 5  # blocks between a proposal and its effect (see test_governance_validators)
 COHORT = 302
 HEADER = ("student_id,full_name,iin,birth_date,programme_code,programme,qualification,"
           "graduation_date,gpa,honours\n")
@@ -44,43 +45,11 @@ def _graduates() -> str:
     return HEADER + "".join(rows)
 
 
-def _height_after(net: Consortium, node: NodeProcess, height: int, tmp_path: Path) -> None:
-    """Anchor documents until the chain is past `height` (blocks come with work)."""
-    for n in range(LEAD * 4):
-        if node.height() > height:
-            return
-        net.anchor_document(node, tmp_path / f"doc-{height}-{n}.txt", signer="mshe")
-    raise AssertionError(f"the chain did not pass height {height}")
-
-
-def _proposal(stdout: str) -> str:
-    return stdout.split("proposal id: ")[1].split(";")[0].split()[0]
-
-
 def test_the_officer_revokes_a_sold_cohort_in_two_proposals(tmp_path: Path) -> None:
-    with Consortium(tmp_path, MEMBERS) as net:
-        genesis = json.loads(net.genesis_path.read_text())
-        genesis["governance"] = {"threshold": 2, "min_validators": 1}
-        genesis["rules_version"] = 3
-        net.genesis_path.write_text(json.dumps(genesis))
-        ministry, kaspi = net.start_all()
-        key = {slug: str(net.key_path(slug)) for slug in ("mshe", "moe", "turan")}
-        net.cli("accredit", "--key", key["mshe"], "--issuer", "Turan-Astana University",
-                "--types", "diploma", "--from", "2020-01-01", "--until", "2040-01-01",
-                node=ministry)
-        (tmp_path / "graduates.csv").write_text(_graduates())
-        net.cli("issue", "--key", key["turan"], "--type", "diploma", "--input",
-                "graduates.csv", "--out", "issued", node=ministry)
+    with retired_university(tmp_path, _graduates(), vote_with=10) as (net, ministry, kaspi,
+                                                                       key):
         files = sorted((tmp_path / "issued" / "credentials").rglob("diploma-*.json"))
         assert len(files) == COHORT
-
-        retired_at = ministry.height() + LEAD
-        proposed = net.cli("governance", "propose", "--key", key["mshe"], "--action",
-                           "retire-member", "--member", "Turan-Astana University",
-                           "--effective-height", str(retired_at), node=ministry)
-        net.cli("governance", "vote", "--key", key["moe"], _proposal(proposed.stdout)[:10],
-                node=ministry)
-        _height_after(net, ministry, retired_at, tmp_path)
 
         whole = net.cli("governance", "revoke", "--key", key["mshe"], "issued", "--reason",
                         "fraud", node=ministry, check=False)
@@ -96,14 +65,14 @@ def test_the_officer_revokes_a_sold_cohort_in_two_proposals(tmp_path: Path) -> N
         scheduled = net.cli("governance", "propose", "--key", key["mshe"], "--action",
                             "set-rules-version", "--rules-version", "4", "--effective-height",
                             str(upgrade), node=ministry)
-        net.cli("governance", "vote", "--key", key["moe"], _proposal(scheduled.stdout)[:10],
+        net.cli("governance", "vote", "--key", key["moe"], proposal_id(scheduled.stdout)[:10],
                 node=ministry)
-        _height_after(net, ministry, upgrade, tmp_path)
+        height_after(net, ministry, upgrade, tmp_path)
 
         dry = net.cli("governance", "revoke", "--key", key["mshe"], *first, "--reason",
                       "fraud", "--dry-run", node=ministry)
         assert "Would revoke 150 credential(s) of Turan-Astana University" in dry.stdout
-        proposals = [_proposal(net.cli("governance", "revoke", "--key", key["mshe"], *part,
+        proposals = [proposal_id(net.cli("governance", "revoke", "--key", key["mshe"], *part,
                                        "--reason", "fraud", node=ministry).stdout)
                      for part in (first, rest)]
         for proposal in proposals:

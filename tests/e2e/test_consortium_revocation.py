@@ -12,6 +12,8 @@ other diplomas stay genuine and say when it left; the batch's status list marks 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ GRADUATES = ("student_id,full_name,iin,birth_date,programme_code,programme,quali
              "Bachelor of Humanities,2021-06-30,3.19,\n")
 
 
-def _height_after(net: Consortium, node: NodeProcess, height: int, tmp_path: Path) -> None:
+def height_after(net: Consortium, node: NodeProcess, height: int, tmp_path: Path) -> None:
     """Anchor documents until the chain is past `height` (blocks come with work)."""
     for n in range(LEAD * 4):
         if node.height() > height:
@@ -43,7 +45,19 @@ def _height_after(net: Consortium, node: NodeProcess, height: int, tmp_path: Pat
     raise AssertionError(f"the chain did not pass height {height}")
 
 
-def test_the_consortium_revokes_a_closed_universitys_diploma(tmp_path: Path) -> None:
+def proposal_id(stdout: str) -> str:
+    """The id `senim governance propose` or `revoke` printed."""
+    return stdout.split("proposal id: ")[1].split(";")[0].split()[0]
+
+
+@contextmanager
+def retired_university(tmp_path: Path, graduates: str, vote_with: int = 64
+                       ) -> Iterator[tuple[Consortium, NodeProcess, NodeProcess, dict[str, str]]]:
+    """MEMBERS on a chain of rules version 3 (as one made before the consortium could
+    revoke many at once): Turan-Astana University accredited, `graduates` (a CSV) issued
+    into tmp_path/issued, then retired by the two ministries (the vote naming the
+    proposal by its first `vote_with` hex digits). Yields the consortium, the ministry's
+    and the employer's nodes, and the key files by slug."""
     with Consortium(tmp_path, MEMBERS) as net:
         genesis = json.loads(net.genesis_path.read_text())
         genesis["governance"] = {"threshold": 2, "min_validators": 1}
@@ -54,19 +68,22 @@ def test_the_consortium_revokes_a_closed_universitys_diploma(tmp_path: Path) -> 
         net.cli("accredit", "--key", key["mshe"], "--issuer", "Turan-Astana University",
                 "--types", "diploma", "--from", "2020-01-01", "--until", "2040-01-01",
                 node=ministry)
-        (tmp_path / "graduates.csv").write_text(GRADUATES)
+        (tmp_path / "graduates.csv").write_text(graduates)
         net.cli("issue", "--key", key["turan"], "--type", "diploma", "--input",
                 "graduates.csv", "--out", "issued", node=ministry)
-        fraud, honest = sorted((tmp_path / "issued" / "credentials").rglob("diploma-*.json"))
-
         retired_at = ministry.height() + LEAD
         proposed = net.cli("governance", "propose", "--key", key["mshe"], "--action",
                            "retire-member", "--member", "Turan-Astana University",
                            "--effective-height", str(retired_at), node=ministry)
-        retirement = proposed.stdout.split("proposal id: ")[1].split()[0]
-        net.cli("governance", "vote", "--key", key["moe"], retirement, node=ministry)
-        _height_after(net, ministry, retired_at, tmp_path)
+        net.cli("governance", "vote", "--key", key["moe"],
+                proposal_id(proposed.stdout)[:vote_with], node=ministry)
+        height_after(net, ministry, retired_at, tmp_path)
+        yield net, ministry, kaspi, key
 
+
+def test_the_consortium_revokes_a_closed_universitys_diploma(tmp_path: Path) -> None:
+    with retired_university(tmp_path, GRADUATES) as (net, ministry, kaspi, key):
+        fraud, honest = sorted((tmp_path / "issued" / "credentials").rglob("diploma-*.json"))
         revoke = net.cli("governance", "revoke", "--key", key["mshe"], str(fraud), "--reason",
                          "fraud", node=ministry)
         proposal = revoke.stdout.split("proposal id: ")[1].split(";")[0]

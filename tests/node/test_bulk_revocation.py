@@ -48,6 +48,7 @@ from node.governance_view import governance_answer
 from storage.batch_tree import audit_path
 from storage.kv import MemoryStore
 from tests.node.conftest import CHAIN_ID, accredit, commit, documents_of, make_tx
+from tests.node.test_consortium_revocation import ref_of
 from tests.node.test_governance import (
     Council,
     approve,
@@ -59,11 +60,6 @@ from tests.node.test_governance import (
 from tests.node.test_ledger_refusals import assert_refused
 
 RETIRED_AT = 10
-
-
-def _ref(batch: IssuedBatch, index: int) -> CredentialRef:
-    return CredentialRef(batch.root, batch.target_hashes[index], index,
-                         tuple(audit_path(batch.target_hashes, index)))
 
 
 def _revoke(council: Council, refs: list[CredentialRef], reason: str = "fraud"
@@ -96,7 +92,7 @@ def test_the_action_round_trips_within_its_bounds() -> None:
     council = make_council()
     batch = make_batch([{"name": str(i)} for i in range(5)], "diploma", CHAIN_ID,
                        council.university.member_id, "KazNU")
-    action = _revoke(council, [_ref(batch, i) for i in range(5)])
+    action = _revoke(council, [ref_of(batch, i) for i in range(5)])
     assert action_from_array(action.to_array()) == action
     checked(ProposePayload(action, 20, 18))
     wire = action.to_array()
@@ -140,7 +136,7 @@ def test_the_largest_action_fits_one_transaction() -> None:
 def test_one_approved_proposal_revokes_each_as_one_revoked_alone() -> None:
     council, chain, batch = _cohort()
     listed = [0, 2, 3, 5]
-    propose = proposal(council.ministry, _revoke(council, [_ref(batch, i) for i in listed]),
+    propose = proposal(council.ministry, _revoke(council, [ref_of(batch, i) for i in listed]),
                        chain.height + 20, chain.height + 18)
     commit(chain, [propose])
     assert all(_revocation(chain, council, batch, i) is None for i in listed)
@@ -167,9 +163,9 @@ def test_the_record_is_the_one_a_single_revocation_writes() -> None:
     only the height, time and proposal differ."""
     council, chain, batch = _cohort()
     issuer = MemberId(council.university.member_id)
-    alone = approve(chain, council, RevokeCredentialAction(issuer, _ref(batch, 4),
+    alone = approve(chain, council, RevokeCredentialAction(issuer, ref_of(batch, 4),
                                                            "court_decision"), 40)
-    listed = approve(chain, council, _revoke(council, [_ref(batch, 5)], "court_decision"), 40)
+    listed = approve(chain, council, _revoke(council, [ref_of(batch, 5)], "court_decision"), 40)
     single, bulk = _revocation(chain, council, batch, 4), _revocation(chain, council, batch, 5)
     assert single is not None and bulk is not None
     assert (single.proposal_id, bulk.proposal_id) == (alone, listed)
@@ -179,9 +175,9 @@ def test_the_record_is_the_one_a_single_revocation_writes() -> None:
 
 def test_one_bad_credential_refuses_the_whole_list_and_names_it() -> None:
     council, chain, batch = _cohort()
-    good = [_ref(batch, i) for i in range(4)]
+    good = [ref_of(batch, i) for i in range(4)]
     tampered = CredentialRef(batch.root, batch.target_hashes[2], 2,
-                             (b"\x00" * 32, *_ref(batch, 2).path[1:]))
+                             (b"\x00" * 32, *ref_of(batch, 2).path[1:]))
     refusal = assert_refused(chain, proposal(council.ministry, _revoke(
         council, [good[0], good[1], tampered, good[3]]), 40, 30), "not_in_batch")
     assert refusal.message.startswith("credential 3 of 4 (hash "
@@ -192,7 +188,7 @@ def test_one_bad_credential_refuses_the_whole_list_and_names_it() -> None:
     assert "credential 5 of 5" in refusal.message and "credential 2 of the list" in refusal.message
     never = make_batch([{"name": "X"}], "diploma", CHAIN_ID, council.university.member_id,
                        "KazNU")
-    assert_refused(chain, proposal(council.ministry, _revoke(council, [*good, _ref(never, 0)]),
+    assert_refused(chain, proposal(council.ministry, _revoke(council, [*good, ref_of(never, 0)]),
                                    40, 30), "unknown_batch")
     assert_refused(chain, proposal(council.ministry, RevokeCredentialsAction(
         MemberId(council.ministry3.member_id), tuple(good), "fraud"), 40, 30), "not_retired")
@@ -209,7 +205,7 @@ def test_one_bad_credential_refuses_the_whole_list_and_names_it() -> None:
 
 def test_before_rules_version_4_the_action_is_refused_and_then_accepted() -> None:
     council, chain, batch = _cohort(rules_version=3)
-    action = _revoke(council, [_ref(batch, 0), _ref(batch, 1)])
+    action = _revoke(council, [ref_of(batch, 0), ref_of(batch, 1)])
     refusal = assert_refused(chain, proposal(council.ministry, action, chain.height + 20,
                                              chain.height + 18), "rules_version_too_low")
     assert refusal.message == ("revoking many credentials of a retired member is accepted "
@@ -228,8 +224,8 @@ def test_before_rules_version_4_the_action_is_refused_and_then_accepted() -> Non
 def test_the_governance_answer_lists_the_credentials_and_is_worked_out_once_a_block(
         monkeypatch: pytest.MonkeyPatch) -> None:
     council, chain, batch = _cohort()
-    commit(chain, [proposal(council.ministry, _revoke(council, [_ref(batch, 1), _ref(batch, 4)]),
-                            40, 30)])
+    refs = [ref_of(batch, 1), ref_of(batch, 4)]
+    commit(chain, [proposal(council.ministry, _revoke(council, refs), 40, 30)])
     body = governance_answer(chain.state, chain.state.root, chain.height)
     listed = json.loads(body)["proposals"][0]
     assert listed["action"] == "revoke_credentials" and listed["status"] == "open"

@@ -72,14 +72,14 @@ def _issued(chain: Chain, council: Council, names: list[str]) -> IssuedBatch:
     return batch
 
 
-def _ref(batch: IssuedBatch, index: int) -> CredentialRef:
+def ref_of(batch: IssuedBatch, index: int) -> CredentialRef:
     return CredentialRef(batch.root, batch.target_hashes[index], index,
                          tuple(audit_path(batch.target_hashes, index)))
 
 
 def _revoke(council: Council, batch: IssuedBatch, index: int = 0,
             reason: str = "fraud") -> RevokeCredentialAction:
-    return RevokeCredentialAction(MemberId(council.university.member_id), _ref(batch, index),
+    return RevokeCredentialAction(MemberId(council.university.member_id), ref_of(batch, index),
                                   reason)
 
 
@@ -156,7 +156,7 @@ def test_refusals_not_retired_unknown_and_already_revoked() -> None:
     # approved, but it signs (and revokes) until its retirement height
     assert_refused(chain, proposal(council.ministry, _revoke(council, batch), 40, 30),
                    "not_retired")
-    commit(chain, [make_tx(council.university, RevokePayload(_ref(batch, 1),
+    commit(chain, [make_tx(council.university, RevokePayload(ref_of(batch, 1),
                                                                "issued_in_error"))])
     commit_until(chain, 12)
     never = make_batch([{"name": "X"}], "diploma", CHAIN_ID, council.university.member_id,
@@ -164,12 +164,12 @@ def test_refusals_not_retired_unknown_and_already_revoked() -> None:
     assert_refused(chain, proposal(council.ministry, _revoke(council, never), 40, 30),
                    "unknown_batch")
     lost = RevokeCredentialAction(MemberId(council.university.member_id), CredentialRef(
-        batch.root, batch.target_hashes[0], 1, _ref(batch, 0).path), "fraud")
+        batch.root, batch.target_hashes[0], 1, ref_of(batch, 0).path), "fraud")
     assert_refused(chain, proposal(council.ministry, lost, 40, 30), "not_in_batch")
     refusal = assert_refused(chain, proposal(council.ministry, _revoke(council, batch, 1),
                                              40, 30), "already_revoked")
     assert "by KazNU" in refusal.message
-    stranger = RevokeCredentialAction(MemberId(b"\x05" * 20), _ref(batch, 0), "fraud")
+    stranger = RevokeCredentialAction(MemberId(b"\x05" * 20), ref_of(batch, 0), "fraud")
     assert_refused(chain, proposal(council.ministry, stranger, 40, 30), "unknown_member")
     assert_refused(chain, proposal(council.university, _revoke(council, batch), 40, 30),
                    "member_retired")
