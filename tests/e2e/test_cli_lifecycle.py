@@ -374,6 +374,16 @@ def test_node_with_missing_config_exits_non_zero(world: World, tmp_path: Path) -
 def test_node_stops_cleanly_on_signal(tmp_path: Path, sig: int) -> None:
     """SIGHUP (the terminal or SSH session of a node in the foreground closed) ended the
     node at once, exit 129, with no line in its log."""
+    # Started as from a terminal, SIGHUP not ignored: a node started under nohup keeps
+    # ignoring it (node.stop_signals), and so would these if the tests ran under nohup.
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        _stop_on_signal(tmp_path, sig)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _stop_on_signal(tmp_path: Path, sig: int) -> None:
     with Consortium(tmp_path, MEMBERS[:2]) as net:
         node = net.start("mshe")
         net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
