@@ -102,6 +102,12 @@ function problemOf(doc) {
   return null;
 }
 
+// A file refused: said again in the language the reader switches to.
+function refuse(key, params) {
+  say(key, params);
+  state.last = () => say(key, params);
+}
+
 // Files read, counted: a second file picked while the first is still read wins, whichever
 // read ends last.
 let reads = 0;
@@ -112,19 +118,19 @@ async function readFile(file) {
   $('choose').hidden = true;
   held.doc = null;
   state.last = null;
-  if (file.size === 0) { say('holder.error.empty'); return; }
-  if (file.size > MAX_FILE_BYTES) { say('holder.error.too_large'); return; }
+  if (file.size === 0) { refuse('holder.error.empty'); return; }
+  if (file.size > MAX_FILE_BYTES) { refuse('holder.error.too_large'); return; }
   let doc;
   let text;
   try { text = await file.text(); } catch (e) { text = ''; }
   if (read !== reads) return;
   try { doc = JSON.parse(text); } catch (e) {
-    say('holder.error.not_credential');
+    refuse('holder.error.not_credential');
     return;
   }
   const problem = problemOf(doc);
-  if (problem) { say(...problem); return; }
-  if (!(window.crypto && crypto.subtle)) { say('holder.error.insecure'); return; }
+  if (problem) { refuse(...problem); return; }
+  if (!(window.crypto && crypto.subtle)) { refuse('holder.error.insecure'); return; }
   held.name = file.name.replace(/\.json$/i, '');
   held.doc = doc;
   held.hidden = new Set();

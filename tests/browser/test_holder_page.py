@@ -139,6 +139,10 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
         assert said_key == key, (name, said_key, text)
         assert text == words[key].replace("{field}", "gpa"), (name, text)
         assert not browser.find_element("id", "choose").is_displayed(), name
+    # switched to another language, the page says the refusal again in it
+    other = "ru" if lang != "ru" else "kk"
+    browser.find_element("css selector", f"[data-lang-choice='{other}']").click()
+    assert _refusal(browser)[1] == catalogue(other)[key].replace("{field}", "gpa")
 
 
 def test_the_page_shares_the_portals_top_and_its_templates_are_not_served(
