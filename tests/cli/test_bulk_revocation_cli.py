@@ -12,7 +12,6 @@ the byte bound, several files under rules version 3.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -20,32 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cli.main import main
 from ledger.chain import Chain
-from ledger.credentials import IssuedBatch, make_batch
-from ledger.genesis import Genesis, GenesisMember
+from ledger.credentials import IssuedBatch
 from ledger.identity import KeyPair
-from ledger.payloads import (
-    ACTION_RETIRE_MEMBER,
-    AccreditPayload,
-    IssueBatchPayload,
-    MemberAction,
-    ProposePayload,
-    VotePayload,
-)
 from ledger.payloads_consortium import MAX_REVOKED_PER_PROPOSAL
 from ledger.rules import load_batch, load_revocation
 from ledger.vc.export import to_vc
 from node.files import save_key
 from storage.kv import MemoryStore
+from tests.cli.test_consortium_revocation_cli import (
+    consortium_genesis,
+    kaznu_retired,
+    senim,
+)
 from tests.node.api_server import api_core
-from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, commit, documents_of, keys_from, make_tx
+from tests.node.conftest import documents_of, keys_from
 from tests.vc.conftest import vc_served
 
-YEAR_MS = 365 * 24 * 3600 * 1000
-RETIRED_AT = 8
 COHORT = 302
 
 
@@ -70,47 +62,13 @@ class Officer:
         return str(path)
 
 
-async def senim(*args: str | Path) -> Result:
-    """The CLI blocks on HTTP: it runs on a thread while the loop serves the node."""
-    runner = CliRunner()
-    return await asyncio.get_running_loop().run_in_executor(
-        None, lambda: runner.invoke(main, [str(a) for a in args]))
-
-
-def _issue(chain: Chain, who: str, count: int) -> IssuedBatch:
-    keys = keys_from(who)
-    batch = make_batch([{"full_name": f"Graduate {i}"} for i in range(count)], "diploma",
-                       CHAIN_ID, keys.member_id, who)
-    commit(chain, [make_tx(keys, IssueBatchPayload("diploma", batch.root, count))])
-    return batch
-
-
 @pytest.fixture(params=[4])
 async def officer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Officer]:
     """KazNU issued COHORT diplomas and KBTU one; KazNU retired from RETIRED_AT. The node
     (rules version `request.param`) then runs, with its VC routes."""
-    genesis = Genesis(CHAIN_ID, GENESIS_TIME_MS, (
-        GenesisMember("Ministry of Science", "ministry", keys_from("ministry").public_key, True),
-        GenesisMember("Ministry of Education", "ministry", keys_from("ministry2").public_key,
-                      False),
-        GenesisMember("Ministry of Justice", "ministry", keys_from("ministry3").public_key,
-                      False),
-        GenesisMember("KazNU", "university", keys_from("kaznu").public_key, False),
-        GenesisMember("KBTU", "university", keys_from("kbtu").public_key, False)),
-        None, request.param)
-    core = api_core(keys_from("ministry"), genesis, MemoryStore())
+    core = api_core(keys_from("ministry"), consortium_genesis(request.param), MemoryStore())
     chain = core.chain
-    commit(chain, [make_tx(keys_from("ministry"), AccreditPayload(
-        keys_from(u).member_id, ("diploma",), GENESIS_TIME_MS, GENESIS_TIME_MS + 100 * YEAR_MS))
-        for u in ("kaznu", "kbtu")])
-    kaznu, kbtu = _issue(chain, "kaznu", COHORT), _issue(chain, "kbtu", 1)
-    retire = make_tx(keys_from("ministry"), ProposePayload(
-        MemberAction(ACTION_RETIRE_MEMBER, keys_from("kaznu").member_id), RETIRED_AT,
-        RETIRED_AT - 2))
-    commit(chain, [retire])
-    commit(chain, [make_tx(keys_from("ministry2"), VotePayload(retire.tx_id))])
-    while chain.height < RETIRED_AT:
-        commit(chain, [])
+    kaznu, kbtu = kaznu_retired(chain, [f"Graduate {i}" for i in range(COHORT)])
     save_key(tmp_path / "vc-issuer.json", KeyPair.from_seed(b"\x44" * 32))
     async with vc_served(core, tmp_path, tmp_path / "vc-issuer.json") as (client, _app):
         yield Officer(str(client.make_url("")).rstrip("/"), tmp_path, chain, kaznu, kbtu)

@@ -66,14 +66,14 @@ class Officer:
         return str(path)
 
 
-async def senim(*args: str) -> Result:
+async def senim(*args: str | Path) -> Result:
     """The CLI blocks on HTTP: it runs on a thread while the loop serves the node."""
     runner = CliRunner()
     return await asyncio.get_running_loop().run_in_executor(
-        None, lambda: runner.invoke(main, list(args)))
+        None, lambda: runner.invoke(main, [str(a) for a in args]))
 
 
-def _genesis(rules_version: int) -> Genesis:
+def consortium_genesis(rules_version: int) -> Genesis:
     return Genesis(CHAIN_ID, GENESIS_TIME_MS, (
         GenesisMember("Ministry of Science", "ministry", keys_from("ministry").public_key, True),
         GenesisMember("Ministry of Education", "ministry", keys_from("ministry2").public_key,
@@ -85,7 +85,7 @@ def _genesis(rules_version: int) -> Genesis:
         None, rules_version)
 
 
-def _issue(chain: Chain, who: str, names: list[str]) -> IssuedBatch:
+def issue_diplomas(chain: Chain, who: str, names: list[str]) -> IssuedBatch:
     keys = keys_from(who)
     batch = make_batch([{"full_name": n} for n in names], "diploma", CHAIN_ID, keys.member_id,
                        who)
@@ -93,17 +93,15 @@ def _issue(chain: Chain, who: str, names: list[str]) -> IssuedBatch:
     return batch
 
 
-@pytest.fixture(params=[3])
-async def officer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Officer]:
-    """KazNU and KBTU accredited and each issued diplomas; KazNU retired from RETIRED_AT
-    (Ministry of Science proposed, Ministry of Education voted). The node then runs."""
-    genesis = _genesis(request.param)
-    core = api_core(keys_from("ministry"), genesis, MemoryStore())
-    chain = core.chain
+def kaznu_retired(chain: Chain, kaznu_names: list[str]) -> tuple[IssuedBatch, IssuedBatch]:
+    """KazNU and KBTU accredited; KazNU issues a diploma to each of `kaznu_names`, KBTU
+    one; KazNU retired from RETIRED_AT (Ministry of Science proposed, Ministry of
+    Education voted). Its two batches."""
     commit(chain, [make_tx(keys_from("ministry"), AccreditPayload(
         keys_from(u).member_id, ("diploma",), GENESIS_TIME_MS, GENESIS_TIME_MS + 100 * YEAR_MS))
         for u in ("kaznu", "kbtu")])
-    kaznu, kbtu = _issue(chain, "kaznu", ["Aigerim", "Daniyar"]), _issue(chain, "kbtu", ["Yerlan"])
+    kaznu, kbtu = issue_diplomas(chain, "kaznu", kaznu_names), issue_diplomas(chain, "kbtu",
+                                                                             ["Yerlan"])
     retire = make_tx(keys_from("ministry"), ProposePayload(
         MemberAction(ACTION_RETIRE_MEMBER, keys_from("kaznu").member_id), RETIRED_AT,
         RETIRED_AT - 2))
@@ -111,6 +109,16 @@ async def officer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     commit(chain, [make_tx(keys_from("ministry2"), VotePayload(retire.tx_id))])
     while chain.height < RETIRED_AT:
         commit(chain, [])
+    return kaznu, kbtu
+
+
+@pytest.fixture(params=[3])
+async def officer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Officer]:
+    """KazNU and KBTU accredited and each issued diplomas; KazNU retired from RETIRED_AT
+    (Ministry of Science proposed, Ministry of Education voted). The node then runs."""
+    core = api_core(keys_from("ministry"), consortium_genesis(request.param), MemoryStore())
+    chain = core.chain
+    kaznu, kbtu = kaznu_retired(chain, ["Aigerim", "Daniyar"])
     async with running_engine(core), serving_url(core) as url:
         yield Officer(url, tmp_path, chain, kaznu, kbtu)
 
