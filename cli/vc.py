@@ -259,11 +259,14 @@ def unconfirmed(verdict: VcVerdict) -> VcVerdict:
     return verdict
 
 
-def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
+def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
                    genesis: Genesis | None = None, max_age_s: float | None = None,
-                   deadline: Deadline | None = None, words: Words | None = None) -> None:
+                   deadline: Deadline | None = None, words: Words | None = None,
+                   link_note: Sentence | None = None) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
-    `genesis`, the node's answer is checked as a light client checks it (cli.remote)."""
+    `genesis`, the node's answer is checked as a light client checks it (cli.remote).
+    `shown`: the file's name, or what a link's document is called, as the verdict names it;
+    `link_note`: said after the source, for a link's document."""
     now = datetime.now(tz=UTC)
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     verdict: VcVerdict | None = None
@@ -299,6 +302,8 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
              for warning in verdict.warnings]
     if facts.state_root is not None:
         after.append(f"{words.t('cli.source')}: {say(facts.described())}")
+    if link_note is not None:
+        after.append(say(link_note))
     native = native_or_as_is(document)
     after += contents(words, verdict.status, verdict.facts, native)
     if facts.header is not None:
@@ -306,17 +311,17 @@ def verify_vc_file(document: Any, file: Path, node_url: str, as_json: bool,
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
         verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
     if as_json:
-        click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
+        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     else:
         # A file refused before its issuer was read names none.
         about = " " + (words.t("cli.vc.about_issuer", issuer=verdict.issuer) if verdict.issuer
                        else words.t("cli.vc.about"))
         if words.language == "en":
-            print_verdict(verdict, f"{file}{about}", after)
+            print_verdict(verdict, f"{shown}{about}", after)
         else:
             print_verdict_words(verdict, words, verdict_sentence(verdict, words),
-                                f"{file}{about}", native, after)
+                                f"{shown}{about}", native, after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
 
 

@@ -6,7 +6,9 @@ deadline for the whole command (--timeout)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from cli.remote import (
     check_fresh,
     undecodable,
 )
+from cli.share_links import LinkUnfit, is_link, read_link, same_node
 from cli.spoken import Moment, Sentence, WordedCommand, WordedPath, reason, refuse, say
 from cli.vc import is_vc_document, verify_vc_file
 from cli.verdict_words import print_verdict_words, verdict_sentence
@@ -131,8 +134,19 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
 
 
+class FileOrLink(WordedPath):
+    """A credential file, or a link from `senim share` or the holder's page (kept as text)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and is_link(value):
+            return value
+        return super().convert(value, param, ctx)
+
+
 @click.command("verify", cls=WordedCommand)
-@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE|LINK",
+                type=FileOrLink(exists=True, dir_okay=False, path_type=Path))
 @node_option
 @click.option("--offline", is_flag=True,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
@@ -151,23 +165,57 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                    "a node that has not answered by then is reported unreachable (exit 3). "
                    "Not used with --offline, which asks no one.")
 @lang_option
-def verify_command(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path: Path | None,
                    max_age_s: float | None, as_json: bool, timeout_s: float,
                    language: str) -> None:
-    """Check a credential (or an anchored document) step by step. Exit 0 only if valid."""
+    """Check a credential (or an anchored document) step by step. Exit 0 only if valid.
+
+    LINK: a link from `senim share` or the holder's page; the document it carries is
+    checked against --node (or offline), never against the node the link opens, which
+    whoever sent the link chose."""
     words = Words(language)
     try:
-        _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words)
+        if isinstance(file, str):
+            _verify_link(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s,
+                         words)
+        else:
+            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words)
     except DeadlinePassed:
         refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
                EXIT_UNREACHABLE)
 
 
+def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | None,
+                 max_age_s: float | None, as_json: bool, timeout_s: float, words: Words
+                 ) -> None:
+    """The link's document, in a file only this user can read (it holds personal data),
+    checked as a file is; the verdict names the link's node, and says when another was
+    asked."""
+    try:
+        link = read_link(value)
+    except LinkUnfit as exc:
+        refuse(exc.sentence, EXIT_BAD_INPUT)
+    with tempfile.TemporaryDirectory(prefix="senim-link-") as folder:
+        path = Path(folder) / "document.json"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(link.document)
+        elsewhere = not offline and not same_node(link.origin, node_url)
+        _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
+                shown=say(Sentence("cli.link.shown", None, origin=link.origin)),
+                link_note=(Sentence("cli.link.checked_here", None, origin=link.origin,
+                                    node=node_url) if elsewhere else None))
+
+
 def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
-            max_age_s: float | None, as_json: bool, timeout_s: float, words: Words) -> None:
+            max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
+            shown: str | None = None, link_note: Sentence | None = None) -> None:
     """The deadline runs only while the node is asked: offline nothing is, and the files
     are read before (hashing a large anchored file is no wait for the node, and was
-    reported as one, exit 3). It has ended before the verdict is printed."""
+    reported as one, exit 3). It has ended before the verdict is printed.
+
+    `shown`: what the verdict calls the document (the file's name unless said);
+    `link_note`: said after the verdict's source, for a link's document."""
+    shown = shown or str(file)
     document = load_checked_json(file)
     if max_age_s is not None and genesis_path is None:
         refuse(Sentence("cli.usage.max_age_genesis"), EXIT_BAD_INPUT)
@@ -176,8 +224,8 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     if is_vc_document(document) and not offline:
         genesis = _load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verify_vc_file(document, file, node_url, as_json, genesis, max_age_s, deadline,
-                           words)
+            verify_vc_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
+                           words, link_note)
     refusal = None
     other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
@@ -201,17 +249,18 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         if not verdict.valid:  # no chain records these bytes as an anchored document
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
+    noted = [] if link_note is None else [say(link_note)]
     if as_json:
-        click.echo(json.dumps({"file": str(file), **verdict.to_json()}, indent=2,
+        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))
     elif words.language == "en":
-        print_verdict(verdict, str(file), [
-            f"source: {verdict.source}",
+        print_verdict(verdict, shown, [
+            f"source: {verdict.source}", *noted,
             *contents(words, verdict.status, verdict.facts, document)])
     else:
         sentence = (words.t("cli.status.other_genesis") if other_network else
                     verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal))
-        print_verdict_words(verdict, words, sentence, str(file), document,
-                            [f"{words.t('cli.source')}: {say(source)}",
+        print_verdict_words(verdict, words, sentence, shown, document,
+                            [f"{words.t('cli.source')}: {say(source)}", *noted,
                              *contents(words, verdict.status, verdict.facts, document)])
     sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -19,23 +19,44 @@ function base64UrlBytes(text) {
 }
 
 // #doc= carries the document's JSON; #docz= the same deflated (senim share makes
-// that when the plain link is too long for a QR code). null: no document in the URL;
-// undefined: a damaged link.
-async function documentFromFragment() {
-  const m = /^#(doc|docz)=(.*)$/.exec(window.location.hash);
+// that when the plain link is too long for a QR code). The fragment of the page's own
+// address or of a link pasted in the box: its text; null when it carries no document;
+// { refused } (a status key) when none can be read whole, or it would inflate past
+// MAX_FILE_BYTES (a link of a few KiB can unpack to gigabytes).
+async function documentFromLink(fragment) {
+  const m = /^#(doc|docz)=(.*)$/s.exec(fragment);
   if (!m) return null;
   try {
     let bytes = base64UrlBytes(m[2]);
     if (m[1] === 'docz') {
-      const stream = new Blob([bytes]).stream()
-        .pipeThrough(new DecompressionStream('deflate-raw'));
-      bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+      bytes = await inflated(bytes);
+      if (bytes === null) return { refused: 'too_large' };
     }
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
-    return undefined;
+    return { refused: 'link_damaged' };
   }
 }
+
+async function inflated(bytes) {
+  const reader = new Blob([bytes]).stream()
+    .pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX_FILE_BYTES) { reader.cancel(); return null; }
+    parts.push(value);
+  }
+  return new Uint8Array(await new Blob(parts).arrayBuffer());
+}
+
+// A link someone was sent, pasted in the box (from a letter: maybe in <…>, or with a full
+// stop after it): the document it carries is checked here, on the node this page is
+// from, not on the node the link would open, which whoever sent it chose.
+const PASTED_LINK = /^<?https?:\/\/[^\s#]*(#\S*?)?>?[.,;]?$/is;
 
 // The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
 // unread, since putting megabytes in the text box freezes the page for many seconds.
@@ -138,11 +159,23 @@ let wordsLoaded = null;
 function withWords(then) { wordsLoaded.then(then, () => {}); }
 
 async function verify() {
-  const text = $('doc').value.trim();
-  const linked = fromLink !== null && text === fromLink;
+  let text = $('doc').value.trim();
+  const opened = fromLink !== null && text === fromLink;
+  let linked = opened;
   reset();
+  $('link-note').hidden = true;
   state.last = null;
   if (!text) { say('empty'); return; }
+  const pasted = PASTED_LINK.exec(text);
+  if (pasted) {
+    const carried = await documentFromLink(pasted[1] || '');
+    if (carried === null || typeof carried !== 'string') {
+      say(carried ? carried.refused : 'link_damaged');
+      return;
+    }
+    text = carried.trim();
+    linked = true;
+  }
   let doc;
   try { doc = JSON.parse(text); } catch (e) {
     // A credential cut short, or pasted with the letter it came in: say what to do.
@@ -180,6 +213,7 @@ async function verify() {
   const shown = vc ? vcView(doc) : doc;
   state.last = () => render(shown, verdict, status && status.body, checkedAt);
   state.last();
+  $('link-note').hidden = !opened;
   reveal();
 }
 
@@ -197,9 +231,9 @@ function wire() {
 }
 
 async function startFromFragment() {
-  const text = await documentFromFragment();
+  const text = await documentFromLink(window.location.hash);
   if (text === null) return;
-  if (text === undefined) { reset(); say('link_damaged'); reveal(); return; }
+  if (typeof text !== 'string') { reset(); say(text.refused); reveal(); return; }
   $('doc').value = text;
   fromLink = text.trim();
   verify();

@@ -1,0 +1,98 @@
+"""A link from `senim share` or the holder's page, read back into the document it carries,
+so that `senim verify LINK` checks it against the node the reader chose, not the one the
+link opens.
+
+Whoever sends a link picks the node that checks it: an applicant with a forged diploma
+can send a link to a node of their own that calls it genuine. The reader's own node (or,
+with --genesis, no single node at all) is the guard; the link's node is only named.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+from dataclasses import dataclass
+
+from cli.spoken import Sentence
+
+# `senim share` and the holder's page put the document, base64url without padding, after
+# #doc= (its JSON) or #docz= (the JSON deflated, for a QR code).
+LINK_FRAGMENT = re.compile(r"#(docz?)=(.*)\Z", re.DOTALL)
+BASE64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
+# What a link's node is called: its scheme, host and port, as written (not parsed: a
+# malformed host is still named as the sender wrote it).
+ORIGIN = re.compile(r"(?i)(https?)://([^/?#]*)")
+# The most a link's document may inflate to: as much as `senim verify` reads from a file
+# (cli.verify_files.DOCUMENT_FILE_BYTES_MAX is 4 MiB), so that a small link cannot make it
+# allocate gigabytes.
+LINK_DOCUMENT_BYTES_MAX = 4 << 20
+# Around a link copied out of a letter or a chat: <…>, quotes, and a full stop after it
+# (none of which a link's document, in base64url, ends with).
+_WRAPPING = " \t\r\n<>\"'.,;"
+
+
+class LinkUnfit(Exception):
+    """A link no document can be read from; `sentence` says why."""
+
+    def __init__(self, sentence: Sentence) -> None:
+        super().__init__(str(sentence))
+        self.sentence = sentence
+
+
+@dataclass(frozen=True)
+class SharedLink:
+    origin: str  # the node whose portal the link opens: scheme://host[:port]
+    document: bytes  # the document's bytes, as a credential file holds them
+
+
+def is_link(value: str) -> bool:
+    return value.strip(_WRAPPING).lower().startswith(("http://", "https://"))
+
+
+def read_link(value: str) -> SharedLink:
+    """The document a link carries; LinkUnfit if it carries none, or none whole."""
+    link = value.strip(_WRAPPING)
+    origin = _origin(link)
+    found = LINK_FRAGMENT.search(link)
+    if found is None:
+        raise LinkUnfit(Sentence("cli.link.no_document", None, origin=origin))
+    kind, payload = found.groups()
+    if not BASE64URL.match(payload):  # a character changed, or a space where it was broken
+        raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
+    try:
+        data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    except (binascii.Error, ValueError):
+        raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin)) from None
+    if kind == "docz":
+        data = _inflated(data, origin)
+    if not data:
+        raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
+    return SharedLink(origin, data)
+
+
+def _inflated(data: bytes, origin: str) -> bytes:
+    """Raw deflate, as the portal's DecompressionStream('deflate-raw') reads it, to at most
+    LINK_DOCUMENT_BYTES_MAX bytes."""
+    unpacker = zlib.decompressobj(-15)
+    try:
+        out = unpacker.decompress(data, LINK_DOCUMENT_BYTES_MAX + 1)
+    except zlib.error:
+        raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin)) from None
+    if len(out) > LINK_DOCUMENT_BYTES_MAX:
+        raise LinkUnfit(Sentence("cli.link.too_large", None, origin=origin,
+                                 megabytes=LINK_DOCUMENT_BYTES_MAX >> 20))
+    if not unpacker.eof:  # cut short when it was sent or copied
+        raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
+    return out
+
+
+def _origin(url: str) -> str:
+    found = ORIGIN.match(url)
+    return f"{found[1].lower()}://{found[2]}" if found else url[:64]
+
+
+def same_node(origin: str, node_url: str) -> bool:
+    """Whether the link opens the portal of the node asked (by scheme, host and port)."""
+    return origin.lower() == _origin(node_url.strip()).lower()

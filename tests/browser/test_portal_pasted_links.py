@@ -1,0 +1,85 @@
+"""A link an HR officer was sent, pasted into the portal of a node they trust: the document
+it carries is checked there, not on the node the link opens (which whoever sent it chose);
+and a check opened from a link says that the sender chose its node. In real Chromium
+against a real node."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from typing import Any
+
+import pytest
+
+from cli.sharing import share_link
+from node.i18n import catalogue
+from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
+from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
+              pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                 reason=BROWSER_MISSING)]
+
+ELSEWHERE = "http://127.0.0.9:1"  # a forger's node: nothing listens there
+MAX_FILE_BYTES = 1024 * 1024  # portal.js: the most a link's document may inflate to
+
+
+def _note_shown(browser: Any) -> str | None:
+    note = browser.find_element("id", "link-note")
+    return note.text if note.is_displayed() else None
+
+
+def _bomb_link(origin: str) -> str:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = packer.compress(b" " * (64 * MAX_FILE_BYTES)) + packer.flush()
+    return f"{origin}/#docz=" + base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_pasted_link_is_checked_on_this_node(credentials: Credentials,
+                                               browser: Any) -> None:
+    open_portal(browser, credentials.node.url + "/", "en")
+    for compressed in (False, True):
+        link = share_link(credentials.document(credentials.disclosed), ELSEWHERE, compressed)
+        for pasted in (link, f"<{link}>.", f"  {link}\n"):
+            status, sentence = paste_and_check(browser, pasted)
+            assert status == "valid", (pasted[:60], sentence)
+            assert _note_shown(browser) is None  # the reader chose this node
+    status, _ = paste_and_check(browser, share_link(credentials.document(credentials.tampered),
+                                                    ELSEWHERE))
+    assert status == "tampered"
+    status, _ = paste_and_check(browser, share_link(credentials.document(credentials.revoked),
+                                                    ELSEWHERE, True))
+    assert status == "revoked"
+
+
+def test_pasted_links_that_carry_no_whole_credential(credentials: Credentials,
+                                                     browser: Any) -> None:
+    open_portal(browser, credentials.node.url + "/", "ru")
+    link = share_link(credentials.document(credentials.valid), ELSEWHERE, True)
+    for damaged in (link[:-30], f"{ELSEWHERE}/", f"{ELSEWHERE}/#doc=%%%", f"{ELSEWHERE}/#doc=e30"):
+        status, sentence = paste_and_check(browser, damaged)
+        assert status == "link_damaged", (damaged, status)
+        assert sentence.startswith("Эта ссылка не содержит целого документа Senim"), sentence
+    started = browser.execute_script("return performance.now()")
+    status, _ = paste_and_check(browser, _bomb_link(ELSEWHERE))
+    assert status == "too_large"
+    # Refused as soon as it passed the limit, not after inflating 64 MiB.
+    assert browser.execute_script("return performance.now()") - started < 5000
+
+
+def test_a_check_opened_from_a_link_says_who_chose_the_node(credentials: Credentials,
+                                                            browser: Any) -> None:
+    link = share_link(credentials.document(credentials.valid), credentials.node.url)
+    for lang in ("kk", "ru", "en"):
+        browser.get("about:blank")
+        open_portal(browser, link, lang)
+        status, _ = verdict(browser)
+        assert status == "valid"
+        assert _note_shown(browser) == catalogue(lang)["result.link_note"]
+    # Checking something else in the box is the reader's own choice again.
+    status, _ = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8") + " ")
+    assert status == "valid" and _note_shown(browser) is None
+    browser.get("about:blank")
+    open_portal(browser, _bomb_link(credentials.node.url), "en")
+    status, _ = verdict(browser)
+    assert status == "too_large"
