@@ -195,6 +195,14 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
         link = read_link(value)
     except LinkUnfit as exc:
         refuse(exc.sentence, EXIT_BAD_INPUT)
+    try:
+        carried = json.loads(link.document)
+    except (ValueError, RecursionError):
+        carried = None
+    if not (is_credential(carried) or is_vc_document(carried)):
+        # A link carries a credential or a VC only; anything else was damaged on its way,
+        # and is no anchored document to look up either.
+        refuse(Sentence("cli.link.damaged", None, origin=link.origin), EXIT_BAD_INPUT)
     with tempfile.TemporaryDirectory(prefix="senim-link-") as folder:
         path = Path(folder) / "document.json"
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:

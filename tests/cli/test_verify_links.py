@@ -95,7 +95,9 @@ async def test_links_that_carry_no_whole_document_are_refused_in_the_readers_lan
     bomb = _deflated(b" " * (LINK_DOCUMENT_BYTES_MAX + 1))
     assert len(bomb) < 10_000  # a link of a few KiB that would unpack to megabytes
     cases = {
-        "cli.link.damaged": [link[:-40], link[:-1] + "!", _link_of(b"\x00garbage")],
+        "cli.link.damaged": [link[:-40], link[:-1] + "!", _link_of(b"\x00garbage"),
+                             f"{HOSTILE}/#doc=e30", _link_of(b"[1, 2]", "doc"),
+                             _link_of(b'{"format": 1', "doc")],
         "cli.link.no_document": [f"{HOSTILE}/", f"{HOSTILE}/#doc", f"{HOSTILE}/?doc=abc"],
         "cli.link.too_large": [_link_of(bomb)],
     }
