@@ -86,7 +86,11 @@ def evidence_group() -> None:
     """Evidence of misbehaving validators, as the chain holds it."""
 
 
-@evidence_group.command("list", cls=WordedCommand)
+class EvidenceList(WordedCommand):
+    help_key = "evidence.list"  # `senim governance list` is another "list"
+
+
+@evidence_group.command("list", cls=EvidenceList)
 @node_option
 @click.option("--json", "as_json", is_flag=True, help="The records as JSON.")
 @lang_option

@@ -176,6 +176,7 @@ def _metavar(param: click.Parameter, words: Words) -> str:
         return "kk|ru|en"
     kind = ("file" if isinstance(param.type, click.Path) else
             "seconds" if isinstance(param.type, click.FloatRange) else
+            "number" if isinstance(param.type, click.types.IntParamType) else
             "url" if param.name in ("node_url", "status_base") else "text")
     return words.t(f"cli.help.meta.{kind}")
 
