@@ -9,6 +9,7 @@ Kazakh or Russian, no English sentence among it, no traceback, with English's ex
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import re
@@ -37,7 +38,7 @@ from ledger.payload_fields import ROLES
 from node.files import save_key
 from storage.kv import MemoryStore
 from tests.cli.test_consortium_revocation_cli import consortium_genesis, kaznu_retired
-from tests.cli.test_verifier_lines_translated import english_in
+from tests.cli.test_verifier_lines_translated import PRINTERS, english_in
 from tests.node.api_server import api_core, serving_url
 from tests.node.conftest import commit, documents_of, keys_from
 from tests.node.engine_node import running_engine
@@ -360,3 +361,31 @@ def test_help_is_said_in_the_officials_language(command: tuple[str, ...], lang: 
     assert result.exit_code == 0, result.output
     assert {"kk": "Қолданылуы: ", "ru": "Использование: "}[lang] in result.output
     assert not english_in(result.output), result.output
+
+
+# The ministry's commands, function by function (None: all of a module's): a line printed
+# from a literal there is English in every language.
+MINISTRY_FUNCTIONS: dict[str, set[str] | None] = {
+    "cli.governance": None, "cli.governance_vote": None, "cli.governance_revoke": None,
+    "cli.proposal_ids": None, "cli.member_names": None, "cli.evidence": None,
+    "cli.admin": {"accredit", "suspend", "add_member", "_date_ms", "_years_later"},
+    "cli.node_info": {"members", "member_lines", "_standing", "_grant_state"},
+    "cli.commands": {"load_key_or_fail", "hex_bytes", "echo_answer", "submit_and_report"},
+}
+
+
+def test_no_line_of_the_ministrys_commands_is_an_english_literal() -> None:
+    literals = []
+    for name, functions in MINISTRY_FUNCTIONS.items():
+        tree = ast.parse((ROOT / (name.replace(".", "/") + ".py")).read_text("utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or (
+                    functions is not None and function.name not in functions):
+                continue
+            for call in ast.walk(function):
+                if not isinstance(call, ast.Call) or not call.args:
+                    continue
+                called = getattr(call.func, "attr", getattr(call.func, "id", ""))
+                if called in PRINTERS and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
+                    literals.append(f"{name}.{function.name}:{call.lineno}")
+    assert not literals, literals
