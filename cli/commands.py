@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.language import language_chosen
 from cli.refusals import malformed, node_said, transaction_kind
-from cli.spoken import Sentence, echo, refuse
+from cli.spoken import Sentence
+from cli.spoken import echo as echo_said
+from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import Payload, checked
@@ -29,6 +32,22 @@ node_option = click.option(
 def key_option(help: str = "Your member key file.") -> Callable[[Command], Command]:
     return click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
                         help=help)
+
+
+def refuse(sentence: Sentence, code: int) -> NoReturn:
+    """One error line: in the reader's language in a command that speaks it (cli.spoken),
+    in English as before in one that speaks only English (`anchor`, `rotate-key`, …),
+    rather than one line of another language among its English ones."""
+    if language_chosen():
+        refuse_said(sentence, code)
+    fail(str(sentence), code)
+
+
+def echo(sentence: Sentence) -> None:
+    if language_chosen():
+        echo_said(sentence)
+    else:
+        click.echo(str(sentence))
 
 
 def load_key_or_fail(path: Path) -> KeyPair:

@@ -79,6 +79,12 @@ def forget_spoken() -> None:
     _SPOKEN.clear()
 
 
+def language_chosen() -> bool:
+    """Whether the running command chose its language (one that speaks kk, ru and en did,
+    from --lang or the locale); a command that speaks only English chose none."""
+    return bool(_SPOKEN)
+
+
 def spoken_language() -> str:
     return _SPOKEN[0] if _SPOKEN else language_from_environment()
 

@@ -389,3 +389,18 @@ def test_no_line_of_the_ministrys_commands_is_an_english_literal() -> None:
                 if called in PRINTERS and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
                     literals.append(f"{name}.{function.name}:{call.lineno}")
     assert not literals, literals
+
+
+def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> None:
+    """The transaction lines the ministry's commands share (cli.commands) are said in the
+    reader's language only by a command that speaks it: `senim anchor` under a Russian
+    locale printed one Russian line among its English ones."""
+    document = tmp_path / "plan.txt"
+    document.write_text("a teaching plan", "utf-8")
+    key = tmp_path / "k.key"
+    save_key(key, keys_from("kbtu"))
+    result = CliRunner().invoke(main, ["anchor", "--key", str(key), str(document), "--node",
+                                       DOWN], env={"LANG": "ru_RU.UTF-8"})
+    assert result.exit_code == 3, result.output
+    assert result.output.splitlines()[-1].startswith("error: anchor not sent: cannot reach"), \
+        result.output
