@@ -20,6 +20,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, echo, refuse
+from cli.worded_group import WordedGroup
 from node.evidence import EVIDENCE_PAGE_MAX
 
 # The chain keeps at most ledger.equivocation.MAX_EVIDENCE_RECORDS (4,096): this many
@@ -75,13 +76,7 @@ def fetch_chain_evidence(client: NodeClient) -> list[dict[str, Any]]:
                                pages=EVIDENCE_LIST_PAGES_MAX), "malformed")
 
 
-class EvidenceGroup(click.Group):
-    """`senim evidence`: a Ctrl-C in it is said in the reader's language (cli.main)."""
-
-    reads_lang_first = True
-
-
-@click.group("evidence", cls=EvidenceGroup)
+@click.group("evidence", cls=WordedGroup)
 def evidence_group() -> None:
     """Evidence of misbehaving validators, as the chain holds it."""
 

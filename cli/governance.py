@@ -26,6 +26,7 @@ from cli.member_names import new_member_name, resolve_member
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights
 from cli.refusals import malformed, node_said
 from cli.spoken import Sentence, echo, refuse, warn
+from cli.worded_group import WordedGroup
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
@@ -48,14 +49,7 @@ from ledger.payloads import (
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
 
 
-class GovernanceGroup(click.Group):
-    """`senim governance`: its commands speak the official's language (cli.spoken), and a
-    Ctrl-C in one is said in it too (cli.main reads this)."""
-
-    reads_lang_first = True
-
-
-@click.group("governance", cls=GovernanceGroup)
+@click.group("governance", cls=WordedGroup)
 def governance_group() -> None:
     """Propose and vote on changes to the consortium; list what is pending."""
 

@@ -355,12 +355,19 @@ async def test_evidence_list_speaks_kk_and_ru(official: Official) -> None:
 @pytest.mark.parametrize("command", [
     ("governance", "propose"), ("governance", "vote"), ("governance", "list"),
     ("governance", "revoke"), ("accredit",), ("suspend",), ("add-member",), ("members",),
-    ("evidence", "list")])
+    ("evidence", "list"), ("governance",), ("evidence",)])
 def test_help_is_said_in_the_officials_language(command: tuple[str, ...], lang: str) -> None:
     result = CliRunner().invoke(main, [*command, "--help", "--lang", lang], prog_name="senim")
     assert result.exit_code == 0, result.output
     assert {"kk": "Қолданылуы: ", "ru": "Использование: "}[lang] in result.output
     assert not english_in(result.output), result.output
+
+
+async def test_a_mistyped_command_of_a_group_is_refused_in_the_officials_language() -> None:
+    said = await refused_in_every_language("governance", "vot", code=2)
+    assert said["kk"].strip() == ("қате: senim governance ішінде vot командасы жоқ (оның "
+                                  "командалары: list, propose, revoke, vote)")
+    await refused_in_every_language("evidence", "lst", code=2)
 
 
 # The ministry's commands, function by function (None: all of a module's): a line printed
