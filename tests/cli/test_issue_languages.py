@@ -25,7 +25,7 @@ from ledger.transactions import CREDENTIAL_TYPES
 from node.files import save_key
 from node.i18n import LANGUAGES
 from tests.cli.test_issue_job import AccreditedNode
-from tests.cli.test_ministry_languages import ministry_keys
+from tests.cli.test_ministry_words import ministry_keys
 from tests.cli.test_verifier_lines_translated import english_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +255,7 @@ def test_no_line_of_senim_issue_is_an_english_literal() -> None:
 def test_every_key_the_translated_commands_say_is_in_every_catalogue() -> None:
     """A key missing from a catalogue is a KeyError where the line should be: every key a
     Sentence or a registrar phrase names (and those made from a type or a script, and
-    those the ministry's commands make up: tests/cli/test_ministry_languages.py)."""
+    those the ministry's commands make up: tests/cli/test_ministry_words.py)."""
     source = "\n".join(path.read_text("utf-8") for folder in ("cli", "registrar")
                        for path in sorted((ROOT / folder).glob("*.py")))
     keys = set(re.findall(r'(?:Sentence|phrase)\(\s*"([\w.]+)"', source))
