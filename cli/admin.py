@@ -1,6 +1,8 @@
 """`senim accredit | suspend | add-member | anchor`: one signed transaction each.
 
-Ministries accredit, suspend and admit organisations; any member anchors a document.
+Ministries accredit, suspend and admit organisations, and read what these commands say
+in their language, kk, ru or en (--lang, or the locale: cli.spoken); any member anchors
+a document.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import click
 
 from cli.client import NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
-from cli.errors import fail
+from cli.errors import EXIT_BAD_INPUT
+from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
+from cli.spoken import Day, Sentence, WordedCommand, echo, refuse, warn
 from cli.verify_files import file_digest
 from ledger.identity import PUBLIC_KEY_BYTES, member_id_of
 from ledger.payloads import (
@@ -34,8 +38,8 @@ def _date_ms(value: str, option: str) -> int:
     try:
         return calendar.timegm(time.strptime(value, "%Y-%m-%d")) * 1000
     except ValueError:
-        fail(f"{option} must be a date YYYY-MM-DD, got {value!r}", 2)
-        raise
+        refuse(Sentence("min.date.format", f"{option} must be a date YYYY-MM-DD, got {value!r}",
+                        option=option, value=repr(value)), EXIT_BAD_INPUT)
 
 
 DEFAULT_YEARS = 5  # an accreditation's usual term
@@ -48,8 +52,9 @@ def _years_later(time_ms: int, years: int) -> int:
     years' read 'until 2031-12-02'."""
     start = datetime.datetime.fromtimestamp(time_ms / 1000, tz=datetime.UTC)
     if start.year + years > datetime.MAXYEAR:  # --from 9996-01-01: past the calendar
-        fail(f"{years} years from {start.date()} is past the year {datetime.MAXYEAR}: give "
-             "--until", 2)
+        refuse(Sentence("min.date.past_calendar", f"{years} years from {start.date()} is past "
+                        f"the year {datetime.MAXYEAR}: give --until", years=years,
+                        start=Day(str(start.date())), year=datetime.MAXYEAR), EXIT_BAD_INPUT)
     try:
         later = start.replace(year=start.year + years)
     except ValueError:
@@ -63,8 +68,8 @@ def _today_ms(now_ms: int) -> int:
     return now_ms - now_ms % DAY_MS_UTC
 
 
-@click.command()
-@key_option()
+@click.command("accredit", cls=WordedCommand)
+@key_option("Your (ministry) member key file.")
 @click.option("--issuer", required=True, help="The organisation to accredit: its member id "
               "or its name as `senim members` lists it.")
 @click.option("--types", default="diploma,certificate,transcript", show_default=True,
@@ -75,33 +80,40 @@ def _today_ms(now_ms: int) -> int:
 @click.option("--force", is_flag=True, help="Record a period that is already over (to put a "
               "past accreditation on record); refused without it.")
 @node_option
+@lang_option
 def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: str | None,
-             force: bool, node_url: str) -> None:
+             force: bool, node_url: str, language: str) -> None:
     """A ministry grants an organisation the right to issue, for types and a period.
 
     Days are UTC. A period already over would let nobody issue anything, so it is
     refused unless --force; a period that ends before it starts is always refused."""
     type_list = [t.strip() for t in types.split(",") if t.strip()]
     if not type_list:
-        fail("--types must name at least one credential type", 2)
+        refuse(Sentence("min.accredit.no_types", "--types must name at least one credential "
+                        "type"), EXIT_BAD_INPUT)
+    known = ", ".join(CREDENTIAL_TYPES)
     for ctype in type_list:
         if ctype not in CREDENTIAL_TYPES:
-            fail(f"unknown credential type {ctype!r} (known: {', '.join(CREDENTIAL_TYPES)})", 2)
+            refuse(Sentence("min.accredit.unknown_type", f"unknown credential type {ctype!r} "
+                            f"(known: {known})", type=repr(ctype), known=known), EXIT_BAD_INPUT)
     now_ms = int(time.time() * 1000)
     start_ms = _date_ms(start, "--from") if start else _today_ms(now_ms)
     end_ms = _date_ms(end, "--until") if end else _years_later(start_ms, DEFAULT_YEARS)
-    inverted = (f"the period ends ({day(end_ms)}) before it starts ({day(start_ms)}): "
-                "--until must be after --from")
+    ends, starts = day(end_ms), day(start_ms)
+    inverted = Sentence("min.accredit.inverted", f"the period ends ({ends}) before it starts "
+                        f"({starts}): --until must be after --from", ends=Day(ends),
+                        starts=Day(starts))
     if start and end_ms <= start_ms:
-        fail(inverted, 2)
+        refuse(inverted, EXIT_BAD_INPUT)
     if end_ms <= now_ms:
         if not force:
-            fail(f"the period ended on {day(end_ms)}, before today: nobody could issue under "
-                 "it (give --force to record it anyway)", 2)
-        click.secho(f"warning: the period ended on {day(end_ms)}; recording it anyway",
-                    fg="yellow", err=True)
+            refuse(Sentence("min.accredit.over", f"the period ended on {ends}, before today: "
+                            "nobody could issue under it (give --force to record it anyway)",
+                            ends=Day(ends)), EXIT_BAD_INPUT)
+        warn(Sentence("min.accredit.over_forced", f"the period ended on {ends}; recording it "
+                      "anyway", ends=Day(ends)))
     if end_ms <= start_ms:  # a past --until with the default --from (today)
-        fail(inverted, 2)
+        refuse(inverted, EXIT_BAD_INPUT)
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
     submit_and_report(client, keys, AccreditPayload(
@@ -109,14 +121,15 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
         "accreditation")
 
 
-@click.command()
-@key_option()
+@click.command("suspend", cls=WordedCommand)
+@key_option("Your (ministry) member key file.")
 @click.option("--issuer", required=True, help="The organisation to suspend: its member id "
               "or its name as `senim members` lists it.")
 @click.option("--reason", required=True, type=click.Choice(list(SUSPENSION_REASONS)),
               help="Why, as a code (the chain never holds free text; keep details off chain).")
 @node_option
-def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
+@lang_option
+def suspend(key_path: Path, issuer: str, reason: str, node_url: str, language: str) -> None:
     """A ministry withdraws an organisation's right to issue (earlier credentials stay valid)."""
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
@@ -125,32 +138,38 @@ def suspend(key_path: Path, issuer: str, reason: str, node_url: str) -> None:
     # The ledger suspends from the next block (ledger/rules.py): a batch in the same block
     # as the suspension is still the issuer's to make, so "committed at height H" alone
     # left `senim members` saying "suspended from height H + 1" unexplained.
-    click.echo(f"suspended from height {int(result['height']) + 1}: what the issuer signs "
-               "from then on is refused; what it issued before stays valid")
+    height = int(result["height"]) + 1
+    echo(Sentence("min.suspend.done", f"suspended from height {height}: what the issuer signs "
+                  "from then on is refused; what it issued before stays valid", height=height))
 
 
-@click.command("add-member")
-@key_option()
-@click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.command("add-member", cls=WordedCommand)
+@key_option("Your (ministry) member key file.")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Its role.")
 @click.option("--public-key", required=True, help="The new member's public key (hex).")
 @node_option
-def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str) -> None:
+@lang_option
+def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str,
+               language: str) -> None:
     """A ministry admits a new (non-validating) member organisation."""
     try:
         raw = bytes.fromhex(public_key)
     except ValueError:
         raw = b""
     if len(raw) != PUBLIC_KEY_BYTES:
-        fail(f"--public-key must be {PUBLIC_KEY_BYTES} bytes as {2 * PUBLIC_KEY_BYTES} hex "
-             "digits (see `senim keygen`)", 2)
+        refuse(Sentence("min.add.key", f"--public-key must be {PUBLIC_KEY_BYTES} bytes as "
+                        f"{2 * PUBLIC_KEY_BYTES} hex digits (see `senim keygen`)",
+                        size=PUBLIC_KEY_BYTES, digits=2 * PUBLIC_KEY_BYTES), EXIT_BAD_INPUT)
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
     name = new_member_name(client, name)
     result = submit_and_report(client, keys, AddMemberPayload(name, role, raw), "new member",
                                report=False)
-    click.echo(f"new member: {name} ({role}), member id {member_id_of(raw).hex()}, admitted "
-               f"at height {result['height']} (tx {result['tx_id'][:16]}…)")
+    member_id, height, tx = member_id_of(raw).hex(), result["height"], result["tx_id"][:16]
+    echo(Sentence("min.add.done", f"new member: {name} ({role}), member id {member_id}, "
+                  f"admitted at height {height} (tx {tx}…)", name=name,
+                  role=Sentence(f"gov.role.{role}"), id=member_id, height=height, tx=tx))
 
 
 @click.command()

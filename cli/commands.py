@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.language import language_chosen
+from cli.refusals import malformed, node_said, transaction_kind
+from cli.spoken import Sentence
+from cli.spoken import echo as echo_said
+from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import Payload, checked
@@ -29,11 +34,36 @@ def key_option(help: str = "Your member key file.") -> Callable[[Command], Comma
                         help=help)
 
 
+def refuse(sentence: Sentence, code: int) -> NoReturn:
+    """One error line: in the reader's language in a command that speaks it (cli.spoken),
+    in English as before in one that speaks only English (`anchor`, `rotate-key`, …),
+    rather than one line of another language among its English ones."""
+    if language_chosen():
+        refuse_said(sentence, code)
+    fail(str(sentence), code)
+
+
+def echo(sentence: Sentence) -> None:
+    if language_chosen():
+        echo_said(sentence)
+    else:
+        click.echo(str(sentence))
+
+
 def load_key_or_fail(path: Path) -> KeyPair:
+    """The member's key, or one line saying why it cannot be used (in English as the key
+    loader words it), exit 2."""
     try:
         return load_key(path)
     except ConfigError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        english, why = str(exc), str(exc).split(": ", 1)[-1]
+        if not path.exists():
+            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
+        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
+            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
+        if "chmod 600" in english:
+            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
+        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)
 
 
 def hex_bytes(value: str, size: int, what: str) -> bytes:
@@ -43,8 +73,9 @@ def hex_bytes(value: str, size: int, what: str) -> bytes:
     except ValueError:
         raw = b""
     if len(raw) != size:
-        fail(f"{what} must be {size} bytes ({2 * size} hex digits), got {value!r}",
-             EXIT_BAD_INPUT)
+        refuse(Sentence("min.hex", f"{what} must be {size} bytes ({2 * size} hex digits), got "
+                        f"{value!r}", what=what, size=size, digits=2 * size, value=repr(value)),
+               EXIT_BAD_INPUT)
     return raw
 
 
@@ -54,64 +85,83 @@ def echo_answer(node_url: str, what: str, render: Callable[[], list[str]]) -> No
     try:
         lines = render()
     except MALFORMED_ANSWER as exc:
-        fail(f"{node_url} sent a malformed {what} answer ({type(exc).__name__}: {exc}): is "
-             "it a Senim node?", EXIT_UNREACHABLE)
+        refuse(malformed(node_url, what, f"{type(exc).__name__}: {exc}"), EXIT_UNREACHABLE)
     for line in lines:
         click.echo(line)
 
 
 def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
                       written: Path | None = None, report: bool = True) -> dict[str, Any]:
-    """Sign, submit and wait for the commit; any other outcome ends the command.
+    """Sign, submit and wait for the commit; any other outcome ends the command, in the
+    reader's language (cli.spoken; English as it was).
 
     `written` is a credential file made for this payload: removed when the node refuses
     it for good (nothing of it is on chain), kept while it may still commit. With
     `report`, one line says at which height it committed."""
+    said = transaction_kind(what)
     try:
         checked(payload)  # refuse what every node would refuse, before asking one
         tx = client.make_tx(keys, payload)
     except MalformedInput as exc:
         _forget(written)
-        fail(str(exc), EXIT_BAD_INPUT)
+        refuse(Sentence("tx.malformed", str(exc), what=said, why=str(exc)), EXIT_BAD_INPUT)
     except ClientError as exc:  # nothing was sent
         _forget(written)
         if exc.exit_code != EXIT_REFUSED:  # the node said nothing, so it refused nothing
-            fail(f"{what} not sent: {exc}", exc.exit_code)
-        fail(f"{what} refused: {exc} ({exc.code})")
+            refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
+                            why=node_said(exc)), exc.exit_code)
+        refuse(Sentence("tx.refused", f"{what} refused: {exc} ({exc.code})", what=said,
+                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
     try:
         result = client.submit_and_wait(tx)
     except ClientError as exc:
         if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
-            fail(f"{what} not confirmed: {exc}{_kept(written)}", EXIT_UNREACHABLE)
+            refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
+                            f"{what} not confirmed: {exc}{_kept(written)}", what=said,
+                            why=node_said(exc), path=written), EXIT_UNREACHABLE)
         _forget(written)
-        fail(f"{what} refused: {exc} ({exc.code}){_replaced_key(client, keys, exc)}")
+        rotated = _replaced_key(client, keys, exc)
+        refuse(Sentence("tx.refused_rotated" if rotated else "tx.refused",
+                        f"{what} refused: {exc} ({exc.code})"
+                        + (f"; this key ({rotated[0]}…) is no longer the member's: since a "
+                           f"key rotation the member signs with {rotated[1]}…, so use that "
+                           "key's file" if rotated else ""),
+                        what=said, why=node_said(exc), code=exc.code,
+                        old=rotated[0] if rotated else "", current=rotated[1] if rotated else ""),
+               EXIT_REFUSED)
     if result["status"] == "pending":
-        fail(f"{what} not committed yet (pending){_kept(written)}", EXIT_PENDING)
+        refuse(Sentence("tx.pending_kept" if written else "tx.pending",
+                        f"{what} not committed yet (pending){_kept(written)}", what=said,
+                        path=written), EXIT_PENDING)
     if result["status"] != "committed":
         _forget(written)
-        fail(f"{what} not committed: {result.get('reason', result['status'])}")
+        why = str(result.get("reason", result["status"]))
+        refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said, why=why),
+               EXIT_REFUSED)
     if report:
-        click.echo(f"{what}: committed at height {result['height']} "
-                   f"(tx {result['tx_id'][:16]}…)")
+        echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
+                      f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
+                      tx=result["tx_id"][:16]))
     return result
 
 
-def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError) -> str:
-    """Why a signature is refused, when the key file is one its member rotated away from:
-    the transaction names only the member, so the node checks it against the member's
-    current key and can say no more than that it does not match."""
+def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError
+                  ) -> tuple[str, str] | None:
+    """Why a signature is refused, when the key file is one its member rotated away from
+    (the starts of this key and of the member's current one): the transaction names only
+    the member, so the node checks it against the member's current key and can say no
+    more than that it does not match."""
     if refusal.code != "bad_signature":
-        return ""
+        return None
     try:
         members = client.request("GET", "/v1/members")["members"]
         current = next((m["public_key"] for m in members
                         if m["member_id"] == keys.member_id.hex()), None)
     except (ClientError, *MALFORMED_ANSWER):
-        return ""
+        return None
     if not isinstance(current, str) or current == keys.public_key.hex():
-        return ""
-    return (f"; this key ({keys.public_key.hex()[:16]}…) is no longer the member's: since "
-            f"a key rotation the member signs with {current[:16]}…, so use that key's file")
+        return None
+    return keys.public_key.hex()[:16], current[:16]
 
 
 def _forget(written: Path | None) -> None:

@@ -1,35 +1,32 @@
-"""`senim governance propose | vote | list`: change the consortium after genesis.
+"""`senim governance propose | vote | list | revoke`: change the consortium after genesis.
 
 A governance voter (a ministry admitted by genesis or by governance) proposes an
 action; it takes effect at its effective height once the genesis policy's
 threshold of voters has voted for it (the proposer's own transaction counts).
 `list` shows the policy, the validator sets, and each recent proposal with who
-voted and how many votes it still needs.
+voted and how many votes it still needs (cli/governance_vote.py). Each says what it says
+in the official's language, kk, ru or en (--lang, or the locale: cli.spoken).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import (
-    echo_answer,
-    hex_bytes,
-    key_option,
-    load_key_or_fail,
-    node_option,
-    submit_and_report,
-)
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.governance_revoke import revoke_command
-from cli.governance_words import describe, names, proposal_state, who
-from cli.member_names import new_member_name, resolve_member, tell_apart
-from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights, votes_may_be_late
-from cli.proposal_ids import resolve_proposal_id
+from cli.governance_vote import GovernanceCommand, list_proposals, vote
+from cli.governance_words import describe
+from cli.language import lang_option
+from cli.member_names import new_member_name, resolve_member
+from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights
+from cli.refusals import malformed, node_said
+from cli.spoken import Sentence, echo, refuse, warn
+from cli.worded_group import WordedGroup
 from consensus import quorum_size
 from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
@@ -48,20 +45,20 @@ from ledger.payloads import (
     RevokeCredentialAction,
     RevokeCredentialsAction,
     RulesVersionAction,
-    VotePayload,
 )
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
 
 
-@click.group("governance")
+@click.group("governance", cls=WordedGroup)
 def governance_group() -> None:
     """Propose and vote on changes to the consortium; list what is pending."""
 
 
-governance_group.add_command(revoke_command)
+for _command in (revoke_command, vote, list_proposals):
+    governance_group.add_command(_command)
 
 
-@governance_group.command("propose")
+@governance_group.command("propose", cls=GovernanceCommand)
 @key_option("Your (ministry) member key file.")
 @click.option("--action", required=True, type=click.Choice([
     a.replace("_", "-") for a in ACTIONS
@@ -85,74 +82,83 @@ governance_group.add_command(revoke_command)
               help=f"Last block votes count in; default {MIN_PROPOSAL_LEAD_BLOCKS} before the "
                    "effective height.")
 @node_option
+@lang_option
 def propose(key_path: Path, action: str, member_hex: str | None, name: str | None,
             role: str | None, public_key_hex: str | None, rules_version: int | None,
-            effective_height: int | None, expiry_height: int | None, node_url: str) -> None:
+            effective_height: int | None, expiry_height: int | None, node_url: str,
+            language: str) -> None:
     """Propose an action (your transaction is your vote); prints the proposal id."""
-    kind = action.replace("-", "_")
-    governance_action: GovernanceAction
-    member: str | None = None  # looked up once the node is at hand: it may be a name
-    if kind != ACTION_SET_RULES_VERSION and rules_version is not None:
-        fail("--rules-version is for set-rules-version only", EXIT_BAD_INPUT)
-    if kind == ACTION_SET_RULES_VERSION:
-        if rules_version is None or member_hex or name or role or public_key_hex:
-            fail("set-rules-version needs --rules-version (and no --member, --name, --role or "
-                 "--public-key)", EXIT_BAD_INPUT)
-        governance_action = RulesVersionAction(rules_version)
-    elif kind == ACTION_ADD_MEMBER:
-        if name is None or role is None or public_key_hex is None or member_hex is not None:
-            fail("add-member needs --name, --role and --public-key (and no --member)",
-                  EXIT_BAD_INPUT)
-        governance_action = AddMemberAction(
-            name, role, hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
-    else:
-        if member_hex is None or name or role or public_key_hex:
-            fail(f"{action} needs --member (and no --name, --role or --public-key)",
-                  EXIT_BAD_INPUT)
-        member = member_hex
+    governance_action = _action(action, member_hex, name, role, public_key_hex, rules_version)
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
-    if kind == ACTION_ADD_MEMBER and isinstance(governance_action, AddMemberAction):
+    if isinstance(governance_action, AddMemberAction):
         governance_action = AddMemberAction(
             new_member_name(reader, governance_action.name), governance_action.role,
             governance_action.public_key)
-    if member is not None:
-        governance_action = MemberAction(kind, resolve_member(reader, member, "--member"))
+    if isinstance(governance_action, str):  # a member's id or name, looked up now
+        governance_action = MemberAction(action.replace("-", "_"),
+                                         resolve_member(reader, governance_action, "--member"))
     try:
         status = reader.status()
     except ClientError as exc:
-        fail(str(exc), exc.exit_code)
+        refuse(node_said(exc), exc.exit_code)
     threshold, proposals = _governance(reader)
     heights = ProposalHeights(int(status["height"]), threshold)
     refusal = heights.refusal(effective_height, expiry_height)
     if refusal is not None:  # said in the terms given, not of an expiry computed from them
-        fail(refusal, EXIT_BAD_INPUT)
+        refuse(refusal, EXIT_BAD_INPUT)
     if effective_height is None:
         # Another voter's proposal of the same change is the usual reason to be here: a
         # second one for another height would split the votes.
-        _refuse_if_open(proposals, governance_action, key_path)
+        _refuse_if_open(proposals, governance_action, key_path, node_url)
         effective_height = heights.default_effective
     if expiry_height is None:
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         governance_action, effective_height, expiry_height), "proposal")
-    click.echo(f"proposal id: {result['tx_id']} (effective at height {effective_height}, "
-               f"votes close at height {expiry_height})")
+    echo(Sentence("gov.propose.done", f"proposal id: {result['tx_id']} (effective at height "
+                  f"{effective_height}, votes close at height {expiry_height})",
+                  id=result["tx_id"], effective=effective_height, expiry=expiry_height))
     late = heights.warning(expiry_height)
     if late:
-        click.secho(f"warning: {late}", fg="yellow", err=True)
+        warn(late)
     if isinstance(governance_action, RulesVersionAction):
-        click.secho(f"warning: {_upgrade_due(governance_action.version, effective_height)}",
-                    fg="yellow", err=True)
+        warn(_upgrade_due(governance_action.version, effective_height))
     if (isinstance(governance_action, MemberAction)
             and governance_action.action == ACTION_ADD_VALIDATOR):
         warning = _absent_validator(reader, status, governance_action, effective_height)
         if warning:
-            click.secho(f"warning: {warning}", fg="yellow", err=True)
+            warn(warning)
+
+
+def _action(action: str, member: str | None, name: str | None, role: str | None,
+            public_key_hex: str | None, rules_version: int | None) -> GovernanceAction | str:
+    """The action the options give, or the member it names (an id or a name, looked up
+    once the node is at hand); options that do not go together end the command."""
+    kind = action.replace("-", "_")
+    if kind != ACTION_SET_RULES_VERSION and rules_version is not None:
+        refuse(Sentence("gov.propose.rules_version_alone", "--rules-version is for "
+                        "set-rules-version only"), EXIT_BAD_INPUT)
+    if kind == ACTION_SET_RULES_VERSION:
+        if rules_version is None or member or name or role or public_key_hex:
+            refuse(Sentence("gov.propose.needs_rules_version", "set-rules-version needs "
+                            "--rules-version (and no --member, --name, --role or "
+                            "--public-key)"), EXIT_BAD_INPUT)
+        return RulesVersionAction(rules_version)
+    if kind == ACTION_ADD_MEMBER:
+        if name is None or role is None or public_key_hex is None or member is not None:
+            refuse(Sentence("gov.propose.needs_new_member", "add-member needs --name, --role "
+                            "and --public-key (and no --member)"), EXIT_BAD_INPUT)
+        return AddMemberAction(name, role,
+                               hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
+    if member is None or name or role or public_key_hex:
+        refuse(Sentence("gov.propose.needs_member", f"{action} needs --member (and no --name, "
+                        "--role or --public-key)", action=action), EXIT_BAD_INPUT)
+    return member
 
 
 def _absent_validator(client: NodeClient, status: dict[str, Any], action: MemberAction,
-                      effective: int) -> str | None:
+                      effective: int) -> Sentence | None:
     """What a validator whose node is not running costs from the height it joins: every
     block then needs a quorum of the larger set, so with one more validator already down
     the chain stops there. Judged from the asked node's view; silent when it cannot say."""
@@ -168,11 +174,14 @@ def _absent_validator(client: NodeClient, status: dict[str, Any], action: Member
     if key in connected or status.get("member_id") == action.member.hex():
         return None
     needed = quorum_size(validators + 1)
+    stops = running < needed
     consequence = ("the chain stops at that height until enough validators run" if
-                   running < needed else "start its node before then")
-    return (f"{name}'s node is not connected to this node: from height {effective} "
-            f"every block needs the votes of {needed} of {validators + 1} validators, and "
-            f"{running} are reachable now without it; {consequence}")
+                   stops else "start its node before then")
+    return Sentence("gov.propose.absent_stops" if stops else "gov.propose.absent",
+                    f"{name}'s node is not connected to this node: from height {effective} "
+                    f"every block needs the votes of {needed} of {validators + 1} validators, "
+                    f"and {running} are reachable now without it; {consequence}", name=name,
+                    effective=effective, needed=needed, total=validators + 1, running=running)
 
 
 def _governance(client: NodeClient) -> tuple[int, list[dict[str, Any]]]:
@@ -181,50 +190,34 @@ def _governance(client: NodeClient) -> tuple[int, list[dict[str, Any]]]:
         answer = client.request("GET", "/v1/governance")
         return int(answer["policy"]["threshold"]), list(answer["proposals"])
     except ClientError as exc:
-        fail(str(exc), exc.exit_code)
+        refuse(node_said(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
-        fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
-             "is it a Senim node?", EXIT_UNREACHABLE)
+        refuse(malformed(client.base_url, "governance", type(exc).__name__), EXIT_UNREACHABLE)
 
 
 def _refuse_if_open(proposals: list[dict[str, Any]], action: GovernanceAction,
-                    key_path: Path) -> None:
+                    key_path: Path, node: str) -> None:
     try:
         same = min((p for p in proposals if p["status"] == "open"
                     and _same_action(p, action)),
                    key=lambda p: int(p["effective_height"]), default=None)
     except MALFORMED_ANSWER as exc:
-        fail(f"the node sent a malformed governance answer ({type(exc).__name__}): is it a "
-             "Senim node?", EXIT_UNREACHABLE)
+        refuse(malformed(node, "governance", type(exc).__name__), EXIT_UNREACHABLE)
     if same is not None:
-        fail(f"proposal {same['proposal_id']} already proposes to {describe(same)}, open "
-             f"until height {same['expiry_height']}: vote for it (senim governance vote "
-             f"--key {key_path} {same['proposal_id']}), or give --effective-height to "
-             "propose this for another height")
+        what, pid = describe(same), same["proposal_id"]
+        refuse(Sentence("gov.propose.open_already", f"proposal {pid} already proposes to "
+                        f"{what}, open until height {same['expiry_height']}: vote for it "
+                        f"(senim governance vote --key {key_path} {pid}), or give "
+                        "--effective-height to propose this for another height", id=pid,
+                        what=what, expiry=same["expiry_height"], keyfile=key_path), EXIT_REFUSED)
 
 
-def rules_sentence(rules: dict[str, Any]) -> str:
-    """The rules version of the next block and the changes scheduled, as a node answers
-    them in `rules` (`GET /v1/governance`, `/v1/status`)."""
-    known = int(rules["known"])
-    text = f"version {rules['version']} (the node's release knows up to {known})"
-    for change in rules["scheduled"]:
-        version, height = int(change["version"]), int(change["from_height"])
-        text += (f"; version {version} from height {height}"
-                 + ("" if version <= known else ", which the node's release does not know: "
-                    f"it stops before block {height} unless upgraded"))
-    return text
-
-
-def upgrade_due(rules: dict[str, Any]) -> bool:
-    """Whether the node's release does not know a version scheduled in `rules`."""
-    return any(int(change["version"]) > int(rules["known"]) for change in rules["scheduled"])
-
-
-def _upgrade_due(version: int, effective: int) -> str:
-    return (f"once approved, a node whose release does not know rules version {version} "
-            f"stops before block {effective} until its operator upgrades it (this release "
-            f"knows versions up to {MAX_KNOWN_RULES_VERSION})")
+def _upgrade_due(version: int, effective: int) -> Sentence:
+    return Sentence("gov.propose.upgrade_due", f"once approved, a node whose release does not "
+                    f"know rules version {version} stops before block {effective} until its "
+                    f"operator upgrades it (this release knows versions up to "
+                    f"{MAX_KNOWN_RULES_VERSION})", version=version, effective=effective,
+                    known=MAX_KNOWN_RULES_VERSION)
 
 
 def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
@@ -240,103 +233,3 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
     if isinstance(action, RevokeCredentialsAction):  # `senim governance revoke` checks these
         return False
     return bool(proposal["member_id"] == action.member.hex())
-
-
-@governance_group.command("vote")
-@key_option("Your (ministry) member key file.")
-@click.argument("proposal_id")
-@node_option
-def vote(key_path: Path, proposal_id: str, node_url: str) -> None:
-    """Vote for an open proposal: PROPOSAL_ID is the id `propose` printed, or one from
-    `list`, whole or its first digits (at least 4) when no other listed proposal's id
-    starts with them."""
-    keys = load_key_or_fail(key_path)
-    reader = NodeClient(node_url, timeout_s=10)
-    whole, listed = resolve_proposal_id(reader, proposal_id)
-    payload = VotePayload(whole)
-    if listed is not None and len(proposal_id.strip()) != 2 * len(whole):
-        click.echo(f"proposal {whole.hex()}: {describe(listed)}")
-    _before_voting(reader, payload.proposal_id.hex())
-    submit_and_report(NodeClient(node_url), keys, payload, "vote")
-    _after_voting(reader, payload.proposal_id.hex())
-
-
-def _after_voting(client: NodeClient, proposal_id: str) -> None:
-    """Where the proposal stands now, in `list`'s words: the vote that approves a change
-    said only 'committed', so the officer could not tell that the change is now due, and
-    from which height. Best effort: the vote is in, whatever the node says next."""
-    try:
-        answer = client.request("GET", "/v1/governance")
-        tell_apart(client, answer)
-        head, voters = int(answer["height"]), list(answer["voters"])
-        proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
-        click.echo(f"proposal {proposal_id[:16]}…: {describe(proposal)}. "
-                   f"{proposal_state(proposal, voters, head)}")
-    except (ClientError, StopIteration, *MALFORMED_ANSWER):
-        return
-
-
-def _before_voting(client: NodeClient, proposal_id: str) -> None:
-    """Refuse, unsent, a vote the ledger would refuse because the proposal can no longer
-    apply (voting closed, or this vote would approve a change the chain no longer allows);
-    warn of one that may land after voting closes. Said in `list`'s words. A proposal the
-    node does not list, or one approved already, is left to the node's own refusal."""
-    try:
-        answer = client.request("GET", "/v1/governance")
-        tell_apart(client, answer)
-        head, voters = int(answer["height"]), list(answer["voters"])
-        proposal = next((p for p in answer["proposals"] if p["proposal_id"] == proposal_id),
-                        None)
-        if proposal is None:
-            return
-        status, needed = proposal["status"], int(proposal["votes_needed"])
-        said = (f"proposal {proposal_id}: {describe(proposal)}. "
-                f"{proposal_state(proposal, voters, head)}")
-        late = votes_may_be_late(head, int(proposal["expiry_height"]), needed)
-    except ClientError as exc:
-        fail(str(exc), exc.exit_code)
-    except MALFORMED_ANSWER as exc:
-        fail(f"{client.base_url} sent a malformed governance answer ({type(exc).__name__}): "
-             "is it a Senim node?", EXIT_UNREACHABLE)
-    # The ledger refuses a vote in a block after the expiry height, and a vote reaching
-    # the threshold of a change it no longer allows; it takes a vote short of it.
-    if status == "expired" or (status == "cannot_apply" and needed <= 1):
-        fail(f"vote not sent: {said}", EXIT_REFUSED)
-    if status == "cannot_apply":
-        click.secho(f"warning: {said}", fg="yellow", err=True)
-    elif status == "open" and late:
-        click.secho(f"warning: proposal {proposal_id}:{late}", fg="yellow", err=True)
-
-
-@governance_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print the node's answer as JSON.")
-@node_option
-def list_proposals(as_json: bool, node_url: str) -> None:
-    """The policy, validator sets and recent proposals: who voted, what is pending."""
-    try:
-        answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
-    except ClientError as exc:
-        fail(str(exc), exc.exit_code)
-    if as_json:
-        click.echo(json.dumps(answer, indent=2))
-        return
-    tell_apart(NodeClient(node_url, timeout_s=10), answer)
-    echo_answer(node_url, "governance", lambda: _governance_lines(answer))
-
-
-def _governance_lines(answer: dict[str, Any]) -> list[str]:
-    policy, voters, head = answer["policy"], answer["voters"], int(answer["height"])
-    lines = [f"As of height {head}, a change needs the votes of {policy['threshold']} of "
-             f"the {len(voters)} governance voters ({names(voters)}); the validators may "
-             f"not fall below {policy['min_validators']}."]
-    for record in answer["validator_sets"]:
-        listed = ", ".join(who(v) for v in record["validators"])
-        lines.append(f"Validators from height {record['from_height']}: {listed}.")
-    if "rules" in answer:  # a node of a release before rules versions has none
-        lines.append(f"Ledger rules: {rules_sentence(answer['rules'])}.")
-    if not answer["proposals"]:
-        lines.append("No proposals.")
-    for proposal in answer["proposals"]:
-        lines.append(f"Proposal {proposal['proposal_id']}: {describe(proposal)}. "
-                     f"{proposal_state(proposal, voters, head)}")
-    return lines

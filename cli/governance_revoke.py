@@ -26,10 +26,15 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.governance_vote import GovernanceCommand
+from cli.governance_words import reason_words
+from cli.language import lang_option
 from cli.proposal_heights import ProposalHeights
+from cli.refusals import node_said
 from cli.revoke_checks import ChainView, Listed, rules_too_old
 from cli.revoke_inputs import MAX_FILES_COUNTED, TooManyFiles, expand, read_credential
+from cli.spoken import Sentence, WordedPath, echo, os_reason, refuse, say
 from ledger.identity import MemberId
 from ledger.payloads import (
     CONSORTIUM_REVOCATION_REASONS,
@@ -48,23 +53,35 @@ from ledger.payloads_consortium import (
 from ledger.rules_version import BULK_REVOCATION_FROM, CONSORTIUM_REVOCATION_FROM
 
 
+def grouped(number: int) -> str:
+    """A large number as Kazakh and Russian write it: thousands apart by a (no-break) space."""
+    return f"{number:,}".replace(",", "\u00a0")
+
+
 def _files(paths: tuple[Path, ...]) -> list[Path]:
+    given = ", ".join(map(str, paths))
     try:
         files = expand(paths)
     except TooManyFiles:
-        fail(f"more than {MAX_FILES_COUNTED:,} files under {', '.join(map(str, paths))}; one "
-             f"proposal revokes at most {MAX_REVOKED_PER_PROPOSAL} credentials", EXIT_BAD_INPUT)
+        refuse(Sentence("gov.revoke.too_many_files", f"more than {MAX_FILES_COUNTED:,} files "
+                        f"under {given}; one proposal revokes at most "
+                        f"{MAX_REVOKED_PER_PROPOSAL} credentials",
+                        count=grouped(MAX_FILES_COUNTED), paths=given,
+                        max=MAX_REVOKED_PER_PROPOSAL), EXIT_BAD_INPUT)
     except OSError as exc:  # named: it may be deep under the folder given
-        fail(f"cannot read {exc.filename or 'the folder'}: {exc.strerror or exc}",
-             EXIT_BAD_INPUT)
+        refuse(Sentence("cli.file.unreadable", f"cannot read {exc.filename or 'the folder'}: "
+                        f"{exc.strerror or exc}", path=exc.filename or given,
+                        why=os_reason(exc)), EXIT_BAD_INPUT)
     if not files:
-        fail(f"no credential files (*.json) under {', '.join(map(str, paths))}",
-             EXIT_BAD_INPUT)
+        refuse(Sentence("gov.revoke.no_files", f"no credential files (*.json) under {given}",
+                        paths=given), EXIT_BAD_INPUT)
     if len(files) > MAX_REVOKED_PER_PROPOSAL:
         parts = -(-len(files) // MAX_REVOKED_PER_PROPOSAL)
-        fail(f"{len(files)} credential files given: one proposal revokes at most "
-             f"{MAX_REVOKED_PER_PROPOSAL}; give them in {parts} or more proposals of at most "
-             f"{MAX_REVOKED_PER_PROPOSAL} files each", EXIT_BAD_INPUT)
+        refuse(Sentence("gov.revoke.over_cap", f"{len(files)} credential files given: one "
+                        f"proposal revokes at most {MAX_REVOKED_PER_PROPOSAL}; give them in "
+                        f"{parts} or more proposals of at most {MAX_REVOKED_PER_PROPOSAL} files "
+                        "each", count=len(files), max=MAX_REVOKED_PER_PROPOSAL, parts=parts),
+               EXIT_BAD_INPUT)
     return files
 
 
@@ -75,27 +92,34 @@ def _ref(listed: Listed) -> CredentialRef:
                          tuple(doc.batch_path))
 
 
-def _too_large(refs: list[CredentialRef]) -> str | None:
+def _too_large(refs: list[CredentialRef]) -> Sentence | None:
     size = revoked_list_bytes(refs)
     if size <= MAX_REVOKED_LIST_BYTES:
         return None
     fits = next(n for n in range(len(refs), 0, -1)
                 if revoked_list_bytes(refs[:n]) <= MAX_REVOKED_LIST_BYTES)
-    return (f"these {len(refs)} credentials with their audit paths take {size:,} bytes, and "
-            f"one proposal holds at most {MAX_REVOKED_LIST_BYTES:,}: give at most {fits} of "
-            "these files in one proposal, the rest in another")
+    return Sentence("gov.revoke.too_large", f"these {len(refs)} credentials with their audit "
+                    f"paths take {size:,} bytes, and one proposal holds at most "
+                    f"{MAX_REVOKED_LIST_BYTES:,}: give at most {fits} of these files in one "
+                    "proposal, the rest in another", count=len(refs), size=grouped(size),
+                    max=grouped(MAX_REVOKED_LIST_BYTES), fits=fits)
 
 
 def _show(listed: list[Listed], reason: str) -> None:
     good = [item for item in listed if item.problem is None]
+    why = reason_words(reason)
     if good:
-        click.echo(f"Would revoke {len(good)} credential(s) of {good[0].issuer_name} for "
-                   f"{reason}:")
+        echo(Sentence("gov.revoke.would", f"Would revoke {len(good)} credential(s) of "
+                      f"{good[0].issuer_name} for {why}:", count=len(good),
+                      name=good[0].issuer_name, reason=why))
     for item in good:
         doc = item.read.document
         assert doc is not None
-        click.echo(f"  {item.read.path}: credential {doc.target_hash.hex()[:16]}…, leaf "
-                   f"{doc.batch_index} of batch {doc.batch_root.hex()[:16]}…")
+        echo(Sentence("gov.revoke.would_one", f"  {item.read.path}: credential "
+                      f"{doc.target_hash.hex()[:16]}…, leaf {doc.batch_index} of batch "
+                      f"{doc.batch_root.hex()[:16]}…", path=item.read.path,
+                      hash=doc.target_hash.hex()[:16], leaf=doc.batch_index,
+                      batch=doc.batch_root.hex()[:16]))
 
 
 def _problems(listed: list[Listed]) -> list[Listed]:
@@ -106,21 +130,26 @@ def _refuse_problems(listed: list[Listed], bad: list[Listed]) -> None:
     code = EXIT_REFUSED if any(item.read.document for item in bad) else EXIT_BAD_INPUT
     if len(listed) == 1:  # one file: one line, as before several could be given
         item = bad[0]
+        assert item.problem is not None
         if item.read.document is not None:
-            fail(f"not proposed: {item.problem}", code)
+            refuse(Sentence("gov.revoke.not_proposed", f"not proposed: {item.problem}",
+                            why=item.problem), code)
         said = str(item.problem)
-        fail(f"{item.read.path} is {said}" if said.startswith("not ")
-             else f"{item.read.path}: {said}", code)
+        refuse(Sentence("gov.revoke.file_problem", f"{item.read.path} is {said}"
+                        if said.startswith("not ") else f"{item.read.path}: {said}",
+                        path=item.read.path, why=item.problem), code)
     for item in bad:
-        click.secho(f"  {item.read.path}: {item.problem}", fg="red", err=True)
-    fail(f"not proposed: {len(bad)} of the {len(listed)} files cannot be revoked (each named "
-         "above); nothing was sent", code)
+        click.secho(say(Sentence("gov.revoke.file_line", f"  {item.read.path}: {item.problem}",
+                                 path=item.read.path, why=item.problem)), fg="red", err=True)
+    refuse(Sentence("gov.revoke.not_proposed_many", f"not proposed: {len(bad)} of the "
+                    f"{len(listed)} files cannot be revoked (each named above); nothing was "
+                    "sent", bad=len(bad), count=len(listed)), code)
 
 
-@click.command("revoke")
+@click.command("revoke", cls=GovernanceCommand)
 @key_option("Your (ministry) member key file.")
 @click.argument("credentials", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+                type=WordedPath(exists=True, path_type=Path))
 @click.option("--reason", required=True, type=click.Choice(CONSORTIUM_REVOCATION_REASONS),
               help="Why, as a code (the chain never holds free text).")
 @click.option("--effective-height", type=int, default=None,
@@ -129,8 +158,10 @@ def _refuse_problems(listed: list[Listed], bad: list[Listed]) -> None:
 @click.option("--dry-run", is_flag=True,
               help="List what would be revoked and each file that cannot be; send nothing.")
 @node_option
+@lang_option
 def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
-                   effective_height: int | None, dry_run: bool, node_url: str) -> None:
+                   effective_height: int | None, dry_run: bool, node_url: str,
+                   language: str) -> None:
     """Propose that the consortium revoke CREDENTIALS (credential files or Senim VCs, or
     folders of them, such as an issuing job's) of a retired member, all in one proposal
     (at most 256); your transaction is your vote. Prints the proposal id for the other
@@ -147,38 +178,30 @@ def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
         if view.known < needed or view.version < needed:
             too_old = rules_too_old(view.version, view.scheduled, needed, len(reads))
             if not dry_run:
-                fail(too_old, EXIT_REFUSED)
+                refuse(too_old, EXIT_REFUSED)
         listed = view.check(reads, key_path)
     except ClientError as exc:
-        fail(str(exc), exc.exit_code)
+        refuse(node_said(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:
-        fail(f"{node_url} sent a malformed answer ({type(exc).__name__}): is it a Senim "
-             "node?", EXIT_UNREACHABLE)
+        refuse(Sentence("gov.revoke.malformed", f"{node_url} sent a malformed answer "
+                        f"({type(exc).__name__}): is it a Senim node?", url=node_url),
+               EXIT_UNREACHABLE)
     bad = _problems(listed)
     refs = [_ref(item) for item in listed if item.problem is None]
     too_large = _too_large(refs) if many else None
     if dry_run:
-        _show(listed, reason)
-        for item in bad:
-            click.secho(f"  cannot revoke {item.read.path}: {item.problem}", fg="red")
-        for said in (too_old, too_large):
-            if said is not None:
-                click.secho(f"  {said}", fg="red")
-        click.echo(f"Nothing sent (--dry-run): {len(refs)} of {len(listed)} file(s) could be "
-                   "revoked" + ("." if not bad and not too_old and not too_large
-                                else "; the rest must be fixed or left out first."))
-        if bad or too_old or too_large:
-            raise SystemExit(EXIT_REFUSED)
+        _dry_run(listed, bad, len(refs), reason, [s for s in (too_old, too_large) if s])
         return
     if bad:
         _refuse_problems(listed, bad)
     if too_large is not None:
-        fail(f"not proposed: {too_large}", EXIT_BAD_INPUT)
+        refuse(Sentence("gov.revoke.not_proposed", f"not proposed: {too_large}", why=too_large),
+               EXIT_BAD_INPUT)
     assert keys is not None
     heights = ProposalHeights(view.head, view.threshold)
     wrong = heights.refusal(effective_height, None)
     if wrong is not None:
-        fail(wrong, EXIT_BAD_INPUT)
+        refuse(wrong, EXIT_BAD_INPUT)
     effective = heights.default_effective if effective_height is None else effective_height
     issuer = MemberId(listed[0].issuer)
     action: GovernanceAction = (RevokeCredentialsAction(issuer, tuple(refs), reason) if many
@@ -188,14 +211,37 @@ def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
     _said(result, view.threshold, len(refs), effective)
 
 
+def _dry_run(listed: list[Listed], bad: list[Listed], good: int, reason: str,
+             also: list[Sentence]) -> None:
+    """What would be revoked and every file that could not be; exit 1 when any."""
+    _show(listed, reason)
+    for item in bad:
+        click.secho(say(Sentence("gov.revoke.cannot", f"  cannot revoke {item.read.path}: "
+                                 f"{item.problem}", path=item.read.path, why=item.problem)),
+                    fg="red")
+    for said in also:
+        click.secho(say(Sentence("gov.revoke.indented", f"  {said}", said=said)), fg="red")
+    clean = not bad and not also
+    echo(Sentence("gov.revoke.dry_clean" if clean else "gov.revoke.dry_rest",
+                  f"Nothing sent (--dry-run): {good} of {len(listed)} file(s) could be revoked"
+                  + ("." if clean else "; the rest must be fixed or left out first."),
+                  good=good, count=len(listed)))
+    if not clean:
+        raise SystemExit(EXIT_REFUSED)
+
+
 def _said(result: dict[str, Any], threshold: int, count: int, effective: int) -> None:
-    proposal_id = result["tx_id"]
+    proposal_id, height = result["tx_id"], result["height"]
     if threshold <= 1:
-        click.echo(f"{'' if count == 1 else f'{count} credentials '}revoked by the consortium "
-                   f"at height {result['height']} (proposal {proposal_id})")
+        echo(Sentence("gov.revoke.done_one" if count == 1 else "gov.revoke.done_many",
+                      f"{'' if count == 1 else f'{count} credentials '}revoked by the "
+                      f"consortium at height {height} (proposal {proposal_id})",
+                      count=count, height=height, id=proposal_id))
         return
     what = "the credential is" if count == 1 else f"the {count} credentials are"
-    click.echo(f"proposal id: {proposal_id}; {what} revoked once {threshold - 1} more "
-               f"voter(s) vote for it, by height {effective - MIN_PROPOSAL_LEAD_BLOCKS}: "
-               f"senim governance vote --key KEY {proposal_id}")
-
+    closes = effective - MIN_PROPOSAL_LEAD_BLOCKS
+    echo(Sentence("gov.revoke.proposed_one" if count == 1 else "gov.revoke.proposed_many",
+                  f"proposal id: {proposal_id}; {what} revoked once {threshold - 1} more "
+                  f"voter(s) vote for it, by height {closes}: senim governance vote --key KEY "
+                  f"{proposal_id}", id=proposal_id, count=count, more=threshold - 1,
+                  closes=closes))

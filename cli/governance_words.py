@@ -1,11 +1,15 @@
 """Governance proposals in words: the change each makes, where it stands and what it still
-lacks, as `senim governance list` and `vote` say them."""
+lacks, as `senim governance list` and `vote` say them, each a `Sentence` said in the
+ministry official's language (cli.spoken; English as it always read). The ledger's rules
+version in words too, as `list` and `senim status` say it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cli.language import Words, catalogue
 from cli.proposal_heights import votes_may_be_late
+from cli.spoken import Sentence
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
@@ -17,73 +21,130 @@ from ledger.payloads import (
 )
 from ledger.payloads_credentials import REVOCATION_REASONS
 
+# The actions said "<do> <who> from height H" (the member is all they name).
+MEMBER_ACTIONS = (ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, ACTION_RETIRE_MEMBER)
+
 
 def who(member: dict[str, Any]) -> str:
     return str(member["name"] or member["member_id"][:16])
 
 
-def names(members: list[dict[str, Any]], joiner: str = "and") -> str:
+def names(members: list[dict[str, Any]], joiner: str = "and") -> Sentence | str:
     said = [who(m) for m in members]
-    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} {joiner} {said[-1]}"
+    if len(said) == 1:
+        return said[0]
+    first = ", ".join(said[:-1])
+    return Sentence("gov.names", f"{first} {joiner} {said[-1]}", first=first, last=said[-1])
 
 
-def describe(proposal: dict[str, Any]) -> str:
+def reason_words(code: str) -> Sentence:
+    """A revocation's reason code in words (the portal's)."""
+    english = REVOCATION_REASONS.get(code, "a coded reason")
+    key = f"reason.{code}"
+    return Sentence(key if key in catalogue("en") else "gov.coded_reason", english)
+
+
+def describe(proposal: dict[str, Any]) -> Sentence:
     """The change in words, e.g. 'add Kaspi to the validators from height 104'."""
-    action, when = proposal["action"], f"from height {proposal['effective_height']}"
+    action, height = proposal["action"], proposal["effective_height"]
+    when = f"from height {height}"
     if action == ACTION_ADD_MEMBER:
         role = str(proposal["role"])
         article = "an" if role == "employer" else "a"  # of ROLES, the one said with a vowel
-        return f"admit {proposal['name']} as {article} {role} member {when}"
+        role_key = f"gov.role.{role}"
+        return Sentence("gov.do.add_member",
+                        f"admit {proposal['name']} as {article} {role} member {when}",
+                        name=proposal["name"], height=height,
+                        role=Sentence(role_key) if role_key in catalogue("en") else role)
     if action == ACTION_SET_RULES_VERSION:
-        return f"run the ledger rules of version {proposal['rules_version']} {when}"
+        return Sentence("gov.do.set_rules_version",
+                        f"run the ledger rules of version {proposal['rules_version']} {when}",
+                        version=proposal["rules_version"], height=height)
     if action == ACTION_REVOKE_CREDENTIAL:  # written when approved: no "from height"
-        return (f"revoke credential {proposal['target_hash'][:16]}… of {who(proposal)} "
-                f"(batch {proposal['batch_root'][:16]}…) for "
-                f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
+        why = reason_words(proposal["revocation_reason"])
+        return Sentence("gov.do.revoke_credential",
+                        f"revoke credential {proposal['target_hash'][:16]}… of {who(proposal)} "
+                        f"(batch {proposal['batch_root'][:16]}…) for {why}",
+                        hash=proposal["target_hash"][:16], who=who(proposal),
+                        batch=proposal["batch_root"][:16], reason=why)
     if action == ACTION_REVOKE_CREDENTIALS:
         credentials = list(proposal["credentials"])
         batches = len({c["batch_root"] for c in credentials})
-        return (f"revoke {len(credentials)} credential(s) of {who(proposal)} (in {batches} "
-                f"batch(es)) for "
-                f"{REVOCATION_REASONS.get(proposal['revocation_reason'], 'a coded reason')}")
-    return {ACTION_ADD_VALIDATOR: f"add {who(proposal)} to the validators {when}",
-            ACTION_REMOVE_VALIDATOR: f"remove {who(proposal)} from the validators {when}",
-            ACTION_RETIRE_MEMBER: f"retire {who(proposal)} {when}"}.get(
-                action, f"{action.replace('_', '-')} {who(proposal)} {when}")
+        why = reason_words(proposal["revocation_reason"])
+        return Sentence("gov.do.revoke_credentials",
+                        f"revoke {len(credentials)} credential(s) of {who(proposal)} (in "
+                        f"{batches} batch(es)) for {why}", count=len(credentials),
+                        who=who(proposal), batches=batches, reason=why)
+    english = {ACTION_ADD_VALIDATOR: f"add {who(proposal)} to the validators {when}",
+               ACTION_REMOVE_VALIDATOR: f"remove {who(proposal)} from the validators {when}",
+               ACTION_RETIRE_MEMBER: f"retire {who(proposal)} {when}"}.get(
+                   action, f"{action.replace('_', '-')} {who(proposal)} {when}")
+    if action in MEMBER_ACTIONS:
+        return Sentence(f"gov.do.{action}", english, who=who(proposal), height=height)
+    # an action of a later release: its name as the node gives it
+    return Sentence("gov.do.other", english, action=action.replace("_", "-"),
+                    who=who(proposal), height=height)
 
 
-def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int) -> str:
+def _by(votes: list[dict[str, Any]]) -> Sentence:
+    if votes:
+        said = names(votes)
+        return Sentence("gov.by", f"by {said}", names=said)
+    return Sentence("gov.by_none", "with no votes")
+
+
+def cannot_apply_reason(proposal: dict[str, Any]) -> Sentence:
+    """Why an open proposal can no longer apply: its refusal code's sentence (the node's
+    own English)."""
+    code = proposal.get("reason_code")
+    key = f"refusal.{code}"
+    if isinstance(code, str) and key in catalogue("en"):
+        return Sentence(key, str(proposal["reason"]))
+    return Sentence("issue.node.error", str(proposal["reason"]), why=str(proposal["reason"]))
+
+
+def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int
+                   ) -> Sentence:
     """Where the proposal stands, as of the block after `head`, and what it still lacks."""
     votes, status = proposal["votes"], proposal["status"]
-    effective = proposal["effective_height"]
-    by = f"by {names(votes)}" if votes else "with no votes"
+    effective, expiry = proposal["effective_height"], proposal["expiry_height"]
+    by = _by(votes)
     if status == "in_force" and proposal["action"] in (ACTION_REVOKE_CREDENTIAL,
                                                        ACTION_REVOKE_CREDENTIALS):
-        return f"Revoked at height {proposal['approved_height']}, approved {by}."
+        return Sentence("gov.state.revoked", f"Revoked at height {proposal['approved_height']}, "
+                        f"approved {by}.", height=proposal["approved_height"], by=by)
     if status == "in_force":
-        return f"In force since height {effective}; approved at height " \
-               f"{proposal['approved_height']} {by}."
+        return Sentence("gov.state.in_force", f"In force since height {effective}; approved at "
+                        f"height {proposal['approved_height']} {by}.", effective=effective,
+                        approved=proposal["approved_height"], by=by)
     if status == "approved":
-        return (f"Approved at height {proposal['approved_height']} {by}; it takes effect at "
-                f"height {effective}, in {effective - head} block(s).")
+        return Sentence("gov.state.approved", f"Approved at height {proposal['approved_height']} "
+                        f"{by}; it takes effect at height {effective}, in {effective - head} "
+                        "block(s).", approved=proposal["approved_height"], by=by,
+                        effective=effective, blocks=effective - head)
     if status == "cannot_apply":  # open in the ledger, but its approving vote is refused
-        return (f"Can no longer apply as the chain stands (the vote that would approve it is "
-                f"refused): {proposal['reason']}. Voted {by}; voting closes at height "
-                f"{proposal['expiry_height']}.")
+        return Sentence("gov.state.cannot_apply", "Can no longer apply as the chain stands (the "
+                        "vote that would approve it is refused): "
+                        f"{proposal['reason']}. Voted {by}; voting closes at height {expiry}.",
+                        why=cannot_apply_reason(proposal), by=by, expiry=expiry)
     if status == "expired":
-        return (f"Expired: voting closed at height {proposal['expiry_height']} with the votes "
-                f"of {names(votes) if votes else 'no one'}; nothing changed.")
+        return Sentence("gov.state.expired", f"Expired: voting closed at height {expiry} with "
+                        f"the votes of {names(votes) if votes else 'no one'}; nothing changed.",
+                        expiry=expiry, by=by)
     voted = {v["member_id"] for v in votes}
     missing = [v for v in voters if v["member_id"] not in voted]
     needed = int(proposal["votes_needed"])
-    return (f"Open, voted {by}: it needs {needed} more vote{'s' if needed != 1 else ''} by "
-            f"height {proposal['expiry_height']}"
-            + (f"; not yet voted: {names(missing)}." if missing else ".")
-            + _former_voters(votes, voters)
-            + votes_may_be_late(head, int(proposal["expiry_height"]), needed))
+    said_missing = names(missing) if missing else ""
+    rest: Sentence | str = (Sentence("gov.state.not_voted", f"; not yet voted: {said_missing}.",
+                                     names=said_missing) if missing else ".")
+    former, late = _former_voters(votes, voters), votes_may_be_late(head, expiry, needed)
+    return Sentence("gov.state.open", f"Open, voted {by}: it needs {needed} more "
+                    f"vote{'s' if needed != 1 else ''} by height {expiry}{rest}{former}{late}",
+                    by=by, needed=needed, expiry=expiry, rest=rest, former=former, late=late)
 
 
-def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) -> str:
+def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]
+                   ) -> Sentence | str:
     """Votes of ministries that are voters no more. Only an approved retirement takes a
     voter away, at its approval; what a member signed before keeps its meaning, so the
     ledger counts those votes (ARCHITECTURE.md, Governance)."""
@@ -92,7 +153,46 @@ def _former_voters(votes: list[dict[str, Any]], voters: list[dict[str, Any]]) ->
     if not former:
         return ""
     if len(former) == 1:
-        return (f" {who(former[0])}'s vote still counts: it was cast before its retirement "
-                "was approved, and it may vote no more.")
-    return (f" The votes of {names(former)} still count: they were cast before their "
-            "retirements were approved, and they may vote no more.")
+        return Sentence("gov.former.one", f" {who(former[0])}'s vote still counts: it was cast "
+                        "before its retirement was approved, and it may vote no more.",
+                        who=who(former[0]))
+    said = names(former)
+    return Sentence("gov.former.many", f" The votes of {said} still count: they were cast "
+                    "before their retirements were approved, and they may vote no more.",
+                    names=said)
+
+
+def rules_sentence(rules: dict[str, Any]) -> Sentence:
+    """The rules version of the next block and the changes scheduled, as a node answers
+    them in `rules` (`GET /v1/governance`, `/v1/status`)."""
+    known = int(rules["known"])
+    parts: list[Sentence] = [Sentence("gov.rules.now", f"version {rules['version']} (the node's "
+                                      f"release knows up to {known})",
+                                      version=rules["version"], known=known)]
+    for change in rules["scheduled"]:
+        version, height = int(change["version"]), int(change["from_height"])
+        if version <= known:
+            parts.append(Sentence("gov.rules.scheduled", f"; version {version} from height "
+                                  f"{height}", version=version, height=height))
+        else:
+            parts.append(Sentence("gov.rules.unknown", f"; version {version} from height "
+                                  f"{height}, which the node's release does not know: it "
+                                  f"stops before block {height} unless upgraded",
+                                  version=version, height=height))
+    return Joined(parts)
+
+
+class Joined(Sentence):
+    """Sentences said one after the other, in the reader's language."""
+
+    def __init__(self, parts: list[Sentence], separator: str = "") -> None:
+        super().__init__("gov.joined", separator.join(str(part) for part in parts))
+        self.parts, self.separator = parts, separator
+
+    def said(self, words: Words) -> str:
+        return self.separator.join(part.said(words) for part in self.parts)
+
+
+def upgrade_due(rules: dict[str, Any]) -> bool:
+    """Whether the node's release does not know a version scheduled in `rules`."""
+    return any(int(change["version"]) > int(rules["known"]) for change in rules["scheduled"])

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import click
 
+from cli.commands import load_key_or_fail
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
-from ledger.errors import ConfigError
 from ledger.identity import KeyPair
-from node.files import load_key
 from registrar import ExportResult, Phrase, Problem, ShownRecord, preview, preview_said
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
@@ -105,16 +104,6 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
 
 
 def load_issuer_key(path: Path) -> KeyPair:
-    """The issuer's key, or one line saying why it cannot be used (in English as the key
-    loader words it), exit 2."""
-    try:
-        return load_key(path)
-    except ConfigError as exc:
-        english, why = str(exc), str(exc).split(": ", 1)[-1]
-        if not path.exists():
-            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
-        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
-            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
-        if "chmod 600" in english:
-            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
-        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)
+    """The issuer's key, or one line saying why it cannot be used, exit 2 (as every
+    command that signs says it: cli.commands.load_key_or_fail)."""
+    return load_key_or_fail(path)

@@ -33,8 +33,11 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as portal-language.js reads them
 NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
-# The keys only the command line says; the portal's catalogue holds none of them.
-COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.")
+# The keys only the command line says; the portal's catalogue holds none of them. `gov.`,
+# `min.`, `tx.` and `refusal.` are the ministry's commands' (governance, accredit, suspend,
+# add-member, members, evidence), their transactions' outcome and a node's refusal codes.
+COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.", "gov.", "min.",
+                         "tx.", "refusal.")
 
 
 def command_line_words(language: str) -> dict[str, str]:
@@ -74,6 +77,12 @@ def forget_spoken() -> None:
     """No command's language chosen: the locale's again (a process that runs several
     commands, as tests do)."""
     _SPOKEN.clear()
+
+
+def language_chosen() -> bool:
+    """Whether the running command chose its language (one that speaks kk, ru and en did,
+    from --lang or the locale); a command that speaks only English chose none."""
+    return bool(_SPOKEN)
 
 
 def spoken_language() -> str:

@@ -20,10 +20,13 @@ from collections import Counter
 from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.governance_words import Joined
+from cli.refusals import malformed, node_said
+from cli.spoken import Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
-from ledger.payload_fields import require_text
+from ledger.payload_fields import MAX_TEXT_CHARS, require_text
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
 MAX_CANDIDATES_NAMED = 8
@@ -42,29 +45,36 @@ def _as_id(value: str) -> MemberId | None:
     return MemberId(raw) if len(raw) == MEMBER_ID_BYTES else None
 
 
-def _named(members: list[dict[str, Any]]) -> str:
+def _named(members: list[dict[str, Any]]) -> Sentence:
     # A retired namesake is said so: of two members of one name, it is seldom the one meant.
-    shown = [f"{m['name']} ({m['member_id']}"
-             + (f", retired from height {m['retired']})" if m["retired"] is not None else ")")
+    shown = [Sentence("min.names.candidate", f"{m['name']} ({m['member_id']})", name=m["name"],
+                      id=m["member_id"]) if m["retired"] is None else
+             Sentence("min.names.candidate_retired", f"{m['name']} ({m['member_id']}, retired "
+                      f"from height {m['retired']})", name=m["name"], id=m["member_id"],
+                      height=m["retired"])
              for m in members[:MAX_CANDIDATES_NAMED]]
     more = len(members) - len(shown)
-    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+    if more > 0:
+        shown.append(Sentence("min.names.more", f"and {more} more", count=more))
+    return Joined(shown, "; ")
 
 
 def _height(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _registry(client: NodeClient, failing: str = "looking the name up") -> list[dict[str, Any]]:
+def _registry(client: NodeClient, new: bool = False) -> list[dict[str, Any]]:
     try:
         members = client.request("GET", "/v1/members")["members"]
         return [{"name": str(m["name"]), "member_id": str(m["member_id"]),
                  "retired": _height(m.get("retired_height"))} for m in members]
     except ClientError as exc:
-        fail(f"{failing}: {exc}", exc.exit_code)
+        refuse(Sentence("min.names.new_not_sent", f"new member not sent: {exc}",
+                        why=node_said(exc)) if new else
+               Sentence("min.names.lookup", f"looking the name up: {exc}", why=node_said(exc)),
+               exc.exit_code)
     except MALFORMED_ANSWER as exc:
-        fail(f"{client.base_url} sent a malformed members answer ({type(exc).__name__}): "
-             "is it a Senim node?", EXIT_UNREACHABLE)
+        refuse(malformed(client.base_url, "members", type(exc).__name__), EXIT_UNREACHABLE)
 
 
 def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
@@ -82,13 +92,22 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
     if len(found) == 1:
         return MemberId(bytes.fromhex(found[0]["member_id"]))
     if found:
-        fail(f"{option} {value!r} names {len(found)} members: {_named(found)}. Give the "
-             "member id of the one you mean (see `senim members`)", EXIT_BAD_INPUT)
+        named = _named(found)
+        refuse(Sentence("min.names.ambiguous", f"{option} {value!r} names {len(found)} members: "
+                        f"{named}. Give the member id of the one you mean (see `senim "
+                        "members`)", option=option, value=repr(value), count=len(found),
+                        named=named), EXIT_BAD_INPUT)
     near = [m for m in members if wanted and wanted.casefold() in m["name"].casefold()]
-    hint = f"; names containing it: {_named(near)}" if near else ""
-    fail(f"{option} {value!r} is neither a member id ({2 * MEMBER_ID_BYTES} hex digits) nor "
-         f"a member's name{hint}. Give the id or the full name as `senim members` lists them",
-         EXIT_BAD_INPUT)
+    english = (f"{option} {value!r} is neither a member id ({2 * MEMBER_ID_BYTES} hex digits) "
+               "nor a member's name{hint}. Give the id or the full name as `senim members` "
+               "lists them")
+    if near:
+        named = _named(near)
+        refuse(Sentence("min.names.unknown_near", english.format(
+                   hint=f"; names containing it: {named}"), option=option,
+                   value=repr(value), digits=2 * MEMBER_ID_BYTES, named=named), EXIT_BAD_INPUT)
+    refuse(Sentence("min.names.unknown", english.format(hint=""), option=option,
+                    value=repr(value), digits=2 * MEMBER_ID_BYTES), EXIT_BAD_INPUT)
 
 
 def new_member_name(client: NodeClient, name: str) -> str:
@@ -99,19 +118,21 @@ def new_member_name(client: NodeClient, name: str) -> str:
     try:
         require_text(tidy, "member name")  # what every node refuses, before asking one
     except MalformedInput as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
+        refuse(Sentence("min.names.text", str(exc), max=MAX_TEXT_CHARS), EXIT_BAD_INPUT)
     hidden = [c for c in tidy if unicodedata.category(c) in ("Cc", "Cf")]
     if hidden:
         marks = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden))
-        fail(f"--name {name!r} holds an invisible character ({marks}), as text pasted from "
-             "a word processor may: type the name again", EXIT_BAD_INPUT)
-    same = [m for m in _registry(client, "new member not sent")
-            if _spaced(m["name"]) == _spaced(tidy)]
+        refuse(Sentence("min.names.invisible", f"--name {name!r} holds an invisible character "
+                        f"({marks}), as text pasted from a word processor may: type the name "
+                        "again", name=repr(name), marks=marks), EXIT_BAD_INPUT)
+    same = [m for m in _registry(client, new=True) if _spaced(m["name"]) == _spaced(tidy)]
     if same:
-        fail(f"--name {tidy!r} is already a member's name: {_named(same)}. Two members of "
-             "one name cannot be told apart by name (in --member, `senim governance list`, "
-             "a verifier's 'issued by'); give the new one a name of its own, e.g. with its "
-             "city", EXIT_BAD_INPUT)
+        named = _named(same)
+        refuse(Sentence("min.names.taken", f"--name {tidy!r} is already a member's name: "
+                        f"{named}. Two members of one name cannot be told apart by name (in "
+                        "--member, `senim governance list`, a verifier's 'issued by'); give the "
+                        "new one a name of its own, e.g. with its city", name=repr(tidy),
+                        named=named), EXIT_BAD_INPUT)
     return tidy
 
 

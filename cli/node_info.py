@@ -1,4 +1,5 @@
-"""`senim node | status | members`: run a node, and read what a running node says."""
+"""`senim node | status | members`: run a node, and read what a running node says
+(`members` in the reader's language, kk, ru or en: a ministry's command, cli.spoken)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.errors import fail
-from cli.governance import rules_sentence, upgrade_due
+from cli.governance_words import Joined, rules_sentence, upgrade_due
+from cli.language import lang_option
+from cli.refusals import node_said
+from cli.spoken import Day, Sentence, WordedCommand, refuse, say
+from ledger.payload_fields import ROLES
 from ledger.payloads import SUSPENSION_REASONS
 
 
@@ -164,65 +169,84 @@ def _status_lines(info: dict[str, Any], node_url: str,
     return lines
 
 
-@click.command()
+@click.command("members", cls=WordedCommand)
 @node_option
-def members(node_url: str) -> None:
+@lang_option
+def members(node_url: str, language: str) -> None:
     """List consortium members, their ids and accreditations."""
     try:
         answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
     except ClientError as exc:
-        fail(str(exc), exc.exit_code)
-    echo_answer(node_url, "members", lambda: _member_lines(answer))
+        refuse(node_said(exc), exc.exit_code)
+    echo_answer(node_url, "members", lambda: [say(line) for line in member_lines(answer)])
 
 
-def _standing(member: dict[str, Any], height: int | None) -> str:
+def _standing(member: dict[str, Any], height: int | None) -> Sentence:
     """What the member may do now, and what governance has scheduled for it. `height` is
     the node's head (absent from older nodes): the next block is the first one open."""
     added, retired = member.get("added_height") or 0, member.get("retired_height")
     upcoming = None if height is None else height + 1
     if retired is not None and (upcoming is None or retired <= upcoming):
-        return f"retired at height {retired}; it signs nothing from then on"
+        return Sentence("min.members.retired", f"retired at height {retired}; it signs nothing "
+                        "from then on", height=retired)
     if upcoming is not None and added > upcoming:
-        return f"a member from height {added}; it signs nothing before then"
-    standing = "a validator" if member["validator"] else "a member"
+        return Sentence("min.members.later", f"a member from height {added}; it signs nothing "
+                        "before then", height=added)
+    kind = "validator" if member["validator"] else "member"
     if retired is not None:
-        standing += f"; retires at height {retired}, signing nothing from then on"
-    return standing
+        return Sentence(f"min.members.{kind}_retires", f"a {kind}; retires at height {retired}, "
+                        "signing nothing from then on", height=retired)
+    return Sentence(f"min.members.{kind}", f"a {kind}")
 
 
-def _member_lines(answer: dict[str, Any]) -> list[str]:
+def member_lines(answer: dict[str, Any]) -> list[Sentence]:
+    """`senim members`' lines, each said in the reader's language."""
     height = answer.get("height")
     height = height if isinstance(height, int) and not isinstance(height, bool) else None
-    lines = [] if height is None else [f"Members as of height {height}:"]
+    lines = [] if height is None else [Sentence("min.members.head", f"Members as of height "
+                                                f"{height}:", height=height)]
     now = datetime.datetime.now(datetime.UTC)
     for member in answer["members"]:
-        lines.append(f"{member['member_id']}  {member['name']} ({member['role']}): "
-                     f"{_standing(member, height)}")
+        standing, role = _standing(member, height), str(member["role"])
+        lines.append(Sentence("min.members.line", f"{member['member_id']}  {member['name']} "
+                              f"({role}): {standing}", id=member["member_id"],
+                              name=member["name"], standing=standing,
+                              role=Sentence(f"gov.role.{role}") if role in ROLES else role))
         retired = member.get("retired_height")
         gone = retired is not None and height is not None and retired <= height + 1
         for grant in member["accreditations"]:
-            state = (f"ended with its retirement at height {retired}: it signs nothing from "
-                     "then on" if gone else _grant_state(grant, now))
-            lines.append(f"    accredited for {', '.join(grant['types'])} from "
-                         f"{grant['from']} until {grant['until']}; {state}")
+            state = (Sentence("min.grant.retired", f"ended with its retirement at height "
+                              f"{retired}: it signs nothing from then on", height=retired)
+                     if gone else _grant_state(grant, now))
+            types = [str(t) for t in grant["types"]]
+            lines.append(Sentence("min.grant.line", f"    accredited for {', '.join(types)} from "
+                                  f"{grant['from']} until {grant['until']}; {state}",
+                                  types=Joined([Sentence(f"type.{t}", t) for t in types], ", "),
+                                  start=Day(str(grant["from"])), end=Day(str(grant["until"])),
+                                  state=state))
     return lines
 
 
-def _grant_state(grant: dict[str, Any], now: datetime.datetime) -> str:
+def _grant_state(grant: dict[str, Any], now: datetime.datetime) -> Sentence:
     """Whether the member may issue under `grant` now. A period over, or not begun, covers
     no block, though the ledger still holds it: a grant recorded with --force for a
     period gone by read "active". Now is this machine's clock, as the next block's time
     will be (BFT time: the median of the validators' clocks)."""
     if grant["suspended_height"] is not None:
-        reason = grant.get("suspend_reason")
+        reason, height = grant.get("suspend_reason"), grant["suspended_height"]
         words = SUSPENSION_REASONS.get(reason, reason) if isinstance(reason, str) else None
-        return (f"suspended from height {grant['suspended_height']}"
-                + (f" ({words})" if words else ""))
+        if not words:
+            return Sentence("min.grant.suspended", f"suspended from height {height}",
+                            height=height)
+        key = f"issue.suspension.{reason}"
+        return Sentence("min.grant.suspended_why", f"suspended from height {height} ({words})",
+                        height=height, why=Sentence(key, words) if reason in SUSPENSION_REASONS
+                        else str(reason))
     if _utc(grant["until"]) <= now:
-        return "ended: it covers nothing issued from then on"
+        return Sentence("min.grant.ended", "ended: it covers nothing issued from then on")
     if _utc(grant["from"]) > now:
-        return "not begun: it covers nothing issued before then"
-    return "active"
+        return Sentence("min.grant.not_begun", "not begun: it covers nothing issued before then")
+    return Sentence("min.grant.active", "active")
 
 
 def _utc(text: str) -> datetime.datetime:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cli.spoken import Sentence
 from ledger.payloads import MIN_PROPOSAL_LEAD_BLOCKS
 
 # The default lead of a change over the head, in blocks: time for the other voters.
@@ -54,45 +55,58 @@ class ProposalHeights:
         more = self.threshold - 1
         return f"the {more} more vote{'s' if more != 1 else ''} it needs"
 
-    def refusal(self, effective: int | None, expiry: int | None) -> str | None:
+    def refusal(self, effective: int | None, expiry: int | None) -> Sentence | None:
         """Why these heights cannot be met even when everyone is quick, or None."""
         if effective is not None and effective < self.earliest:
             roomy = (f"; {self.roomy} or later leaves {self._votes()} time to land"
                      if self.roomy > self.earliest else "")
-            return (f"--effective-height {effective} is too soon: the chain is at height "
-                    f"{self.head}, and {PAUSE}, so the proposal may land only at height "
-                    f"{self.landing}; votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
-                    f"change, so the earliest is {self.earliest}{roomy}")
+            return Sentence(
+                "gov.heights.too_soon_roomy" if roomy else "gov.heights.too_soon",
+                f"--effective-height {effective} is too soon: the chain is at height "
+                f"{self.head}, and {PAUSE}, so the proposal may land only at height "
+                f"{self.landing}; votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
+                f"change, so the earliest is {self.earliest}{roomy}", effective=effective,
+                head=self.head, landing=self.landing, lead=MIN_PROPOSAL_LEAD_BLOCKS,
+                earliest=self.earliest, roomy=self.roomy, more=self.threshold - 1)
         if (effective is not None and expiry is not None
                 and expiry + MIN_PROPOSAL_LEAD_BLOCKS > effective):
             # Said in the heights given: it read 'the expiry height must be at least 2
             # blocks before the effective height', naming neither.
-            return (f"--expiry-height {expiry} is too late for --effective-height "
-                    f"{effective}: votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
-                    f"change, so at height {effective - MIN_PROPOSAL_LEAD_BLOCKS} at the "
-                    "latest")
+            return Sentence(
+                "gov.heights.expiry_too_late",
+                f"--expiry-height {expiry} is too late for --effective-height "
+                f"{effective}: votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a "
+                f"change, so at height {effective - MIN_PROPOSAL_LEAD_BLOCKS} at the "
+                "latest", expiry=expiry, effective=effective, lead=MIN_PROPOSAL_LEAD_BLOCKS,
+                latest=effective - MIN_PROPOSAL_LEAD_BLOCKS)
         if expiry is not None and expiry <= self.head:
-            return f"--expiry-height {expiry} has passed: the chain is at height {self.head}"
+            return Sentence("gov.heights.expiry_passed", f"--expiry-height {expiry} has passed: "
+                            f"the chain is at height {self.head}", expiry=expiry, head=self.head)
         if expiry is not None and expiry < self.landing:
-            return (f"--expiry-height {expiry} is too soon: the chain is at height "
-                    f"{self.head}, and {PAUSE}, so the proposal may land only at height "
-                    f"{self.landing}")
+            return Sentence("gov.heights.expiry_too_soon",
+                            f"--expiry-height {expiry} is too soon: the chain is at height "
+                            f"{self.head}, and {PAUSE}, so the proposal may land only at "
+                            f"height {self.landing}", expiry=expiry, head=self.head,
+                            landing=self.landing)
         return None
 
-    def warning(self, expiry: int) -> str | None:
+    def warning(self, expiry: int) -> Sentence | None:
         """What a voting window too short for the other voters risks, or None."""
         if expiry + MIN_PROPOSAL_LEAD_BLOCKS >= self.roomy:
             return None
-        return (f"votes close at height {expiry}, and {PAUSE}: each vote sent after such a "
-                f"pause lands two blocks on, so {self._votes()} may land too late (an "
-                f"effective height of {self.roomy} or later leaves them time)")
+        return Sentence("gov.heights.short_window",
+                        f"votes close at height {expiry}, and {PAUSE}: each vote sent after "
+                        f"such a pause lands two blocks on, so {self._votes()} may land too "
+                        f"late (an effective height of {self.roomy} or later leaves them "
+                        "time)", expiry=expiry, more=self.threshold - 1, roomy=self.roomy)
 
 
-def votes_may_be_late(head: int, expiry: int, needed: int) -> str:
+def votes_may_be_late(head: int, expiry: int, needed: int) -> Sentence | str:
     """For an open proposal in `senim governance list`: a sentence when the votes it still
     needs, each sent after a pause of its own, would land after its voting closes."""
     if needed <= 0 or expiry >= head + PAUSED_LANDING_BLOCKS * needed:
         return ""
     votes = "the vote it needs" if needed == 1 else f"the {needed} votes it needs"
-    return (f" Voting closes soon: {PAUSE}, and a vote sent after such a pause lands two "
-            f"blocks on, so {votes} may come too late.")
+    return Sentence("gov.heights.late", f" Voting closes soon: {PAUSE}, and a vote sent after "
+                    f"such a pause lands two blocks on, so {votes} may come too late.",
+                    needed=needed)

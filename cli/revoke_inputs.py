@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 from cli.job_folder import CREDENTIALS_DIR, MANIFEST_NAME, credential_files
+from cli.spoken import Sentence, kind_of, os_reason
 from cli.vc import is_vc_document
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.errors import InvalidDocument, NewerFormat
@@ -36,7 +38,7 @@ class Read:
 
     path: Path
     document: ParsedDocument | None
-    problem: str | None = None
+    problem: Sentence | None = None
 
 
 class TooManyFiles(Exception):
@@ -93,12 +95,26 @@ def read_credential(path: Path) -> Read:
             document = native_of_senim_vc(document)
         return Read(path, parse_document(document))
     except UnfitFile as exc:
-        return Read(path, None, f"not a credential: {exc.fault}")
+        return Read(path, None, _unfit(path, exc.fault))
     except OSError as exc:
-        return Read(path, None, f"not readable: {exc.strerror or exc}")
+        return Read(path, None, Sentence("gov.file.unreadable",
+                                         f"not readable: {exc.strerror or exc}",
+                                         why=os_reason(exc)))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return Read(path, None, "not a credential: no JSON in it")
+        return Read(path, None, Sentence("gov.file.no_json", "not a credential: no JSON in it"))
     except NewerFormat as exc:
-        return Read(path, None, f"{exc}; update senim to read it")
+        return Read(path, None, Sentence("gov.file.newer", f"{exc}; update senim to read it"))
     except InvalidDocument as exc:
-        return Read(path, None, f"not a Senim credential file: {exc}")
+        return Read(path, None, Sentence("gov.file.not_credential",
+                                         f"not a Senim credential file: {exc}"))
+
+
+def _unfit(path: Path, fault: str) -> Sentence:
+    """A file refused unread: what it is instead, or that it is too large to be one."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = stat.S_IFREG
+    if not stat.S_ISREG(mode):
+        return Sentence("gov.file.not_regular", f"not a credential: {fault}", kind=kind_of(mode))
+    return Sentence("gov.file.too_large", f"not a credential: {fault}")

@@ -41,7 +41,7 @@ class Sentence:
         if words.language == "en" and self.english is not None:
             return self.english
         return words.t(self.key, **{
-            name: value.said(words) if isinstance(value, Sentence | Moment) else value
+            name: value.said(words) if isinstance(value, Sentence | Moment | Day) else value
             for name, value in self.params.items()})
 
     def __str__(self) -> str:
@@ -59,6 +59,19 @@ class Moment:
         return self.text if words.language == "en" else words.datetime(self.text)
 
 
+class Day:
+    """A calendar day as the chain states it (a UTC day: "2026-09-01", or a node's time at
+    its midnight, "2026-09-01 00:00:00 UTC"), as a Sentence's value: in English as
+    written, else as the portal says a date. The day itself, not the reader's local one:
+    an accreditation covers UTC days."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def said(self, words: Words) -> str:
+        return self.text if words.language == "en" else words.date(self.text[:10])
+
+
 def spoken() -> Words:
     """The words of the running command's language (the locale's when none was chosen)."""
     return Words(spoken_language())
@@ -70,6 +83,12 @@ def say(sentence: Sentence | str) -> str:
 
 def echo(sentence: Sentence, err: bool = False) -> None:
     click.echo(say(sentence), err=err)
+
+
+def warn(sentence: Sentence) -> None:
+    """One yellow line on stderr, "warning: …" in the reader's language."""
+    words = spoken()
+    click.secho(words.t("cli.warning", why=sentence.said(words)), fg="yellow", err=True)
 
 
 def refuse(sentence: Sentence, code: int) -> NoReturn:
@@ -157,6 +176,7 @@ def _metavar(param: click.Parameter, words: Words) -> str:
         return "kk|ru|en"
     kind = ("file" if isinstance(param.type, click.Path) else
             "seconds" if isinstance(param.type, click.FloatRange) else
+            "number" if isinstance(param.type, click.types.IntParamType) else
             "url" if param.name in ("node_url", "status_base") else "text")
     return words.t(f"cli.help.meta.{kind}")
 
@@ -165,15 +185,22 @@ class WordedHelp(click.Command):
     """--help in the reader's language (the catalogue's cli.help.<command>.<option>); in
     English click's own, as before."""
 
+    # The catalogue's name for the command, when its own is not enough: `senim governance
+    # revoke` and `senim revoke` are both "revoke" to click.
+    help_key: str | None = None
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         words = spoken()
         if words.language == "en":
             super().format_help(ctx, formatter)
             return
-        name = str(self.name)
-        takes_file = any(isinstance(param, click.Argument) for param in self.get_params(ctx))
-        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}]"
-                              + (f" {words.t('cli.help.meta.file')}" if takes_file else ""),
+        name = self.help_key or str(self.name)
+        # an argument by its name's words (PROPOSAL_ID), else as the file it mostly is
+        taken = [words.t(f"cli.help.meta.{param.name}") if words.has(
+                     f"cli.help.meta.{param.name}") else words.t("cli.help.meta.file")
+                 for param in self.get_params(ctx) if isinstance(param, click.Argument)]
+        formatter.write_usage(ctx.command_path, " ".join(
+                                  [f"[{words.t('cli.help.meta.options')}]", *taken]),
                               prefix=f"{words.t('cli.help.usage')}: ")
         formatter.write_paragraph()
         with formatter.indentation():

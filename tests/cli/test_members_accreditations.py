@@ -34,7 +34,7 @@ def _answer(retired_height: int | None = None, **grant: Any) -> dict[str, Any]:
 
 
 def _standing(retired_height: int | None = None, **grant: Any) -> str:
-    lines = cli.node_info._member_lines(_answer(retired_height, **grant))
+    lines = [str(line) for line in cli.node_info.member_lines(_answer(retired_height, **grant))]
     assert lines[2].startswith("    accredited for diploma from "), lines
     return lines[2].rsplit("; ", 1)[1] if "; " in lines[2] else lines[2]
 

@@ -50,8 +50,8 @@ def test_what_no_credential_is_said_per_file(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(data)
     said = {name: read_credential(tmp_path / name) for name in cases}
     assert all(read.document is None for read in said.values())
-    assert said["empty.json"].problem == "not a credential: no JSON in it"
-    assert said["pdf.json"].problem == "not a credential: no JSON in it"
+    assert str(said["empty.json"].problem) == "not a credential: no JSON in it"
+    assert str(said["pdf.json"].problem) == "not a credential: no JSON in it"
     assert str(said["array.json"].problem).startswith("not a Senim credential file")
     assert "update senim to read it" in str(said["other.json"].problem)
     (tmp_path / "big.json").write_bytes(b" " * (revoke_inputs.CREDENTIAL_FILE_BYTES_MAX + 1))

@@ -16,6 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
+import cli.governance
+import cli.governance_vote
 import cli.node_info
 from cli.client import ClientError
 from cli.governance_words import describe
@@ -85,7 +87,8 @@ def council() -> Council:
 @pytest.fixture
 def chain_client(council: Council, monkeypatch: pytest.MonkeyPatch) -> type[_ChainClient]:
     _ChainClient.chain = Chain(MemoryStore(), council.genesis)
-    monkeypatch.setattr(cli.governance, "NodeClient", _ChainClient)
+    for module in (cli.governance, cli.governance_vote):  # propose; vote and list
+        monkeypatch.setattr(module, "NodeClient", _ChainClient)
     return _ChainClient
 
 
@@ -230,9 +233,9 @@ async def test_api_lists_governance_and_added_members(
     assert body["policy"] == {"threshold": 2, "voters": "ministries", "min_validators": 4}
     assert body["proposals"][0]["status"] == "approved"
     assert body["proposals"][0]["name"] == "Satbayev University"
-    assert describe(body["proposals"][0]) == (
+    assert str(describe(body["proposals"][0])) == (
         "admit Satbayev University as a university member from height 5")
-    assert describe({**body["proposals"][0], "role": "employer"}) == (
+    assert str(describe({**body["proposals"][0], "role": "employer"})) == (
         "admit Satbayev University as an employer member from height 5")
     members = (await (await client.get("/v1/members")).json())["members"]
     added = [m for m in members if m["name"] == "Satbayev University"]
@@ -287,7 +290,7 @@ async def test_members_say_who_is_retired_and_what_governance_scheduled(
 
     async def lines() -> dict[str, str]:
         answer = await (await client.get("/v1/members")).json()
-        printed = cli.node_info._member_lines(answer)
+        printed = [str(line) for line in cli.node_info.member_lines(answer)]
         assert printed[0] == f"Members as of height {core.chain.height}:"
         return {line.split("  ", 1)[1].split(" (")[0]: line for line in printed[1:]}
 
@@ -345,7 +348,8 @@ def test_adding_a_validator_whose_node_is_not_running_is_warned_of(
                 "validators": 4, "reachable": [f"v{i}" for i in range(reachable)]},
                     "peers": [], "member_id": council.ministry.member_id.hex()}
 
-    monkeypatch.setattr(cli.governance, "NodeClient", _Seeing)
+    for module in (cli.governance, cli.governance_vote):
+        monkeypatch.setattr(module, "NodeClient", _Seeing)
     result = CliRunner().invoke(main, [
         "governance", "propose", "--key", _key(tmp_path, council.ministry, "m1"), "--action",
         "add-validator", "--member", council.university.member_id.hex(),

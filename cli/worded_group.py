@@ -1,0 +1,78 @@
+"""A group of commands that speak the reader's language (`senim governance`, `senim
+evidence`): what the group itself says (an unknown command, a usage error, its --help) is
+said in the language the command line asks for (--lang anywhere on it, else the locale),
+as its commands say theirs (cli.spoken.WordedCommand); in English click's own, as before.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.errors import EXIT_BAD_INPUT
+from cli.language import language_from_environment, speak
+from cli.spoken import Sentence, _language_in, _usage_sentence, refuse, spoken
+
+
+def _without_lang(args: list[str]) -> list[str]:
+    """`args` without a --lang and its value (`senim governance --lang kk` asks for the
+    group's help in Kazakh, not for an option the group lacks)."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("--lang="):
+            kept.append(arg)
+    return kept
+
+
+class WordedGroup(click.Group):
+    reads_lang_first = True  # cli.main says a Ctrl-C in it in the reader's language
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        speak(_language_in(args) or language_from_environment())
+        if spoken().language != "en" and _without_lang(args) in ([], ["--help"]):
+            click.echo(ctx.get_help())
+            sys.exit(0)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if spoken().language == "en":
+                raise
+            refuse(_usage_sentence(exc, ctx.command_path), EXIT_BAD_INPUT)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            if spoken().language == "en":
+                raise
+            refuse(Sentence("cli.usage.no_such_command", None, name=args[0] if args else "",
+                            command=ctx.command_path, commands=", ".join(sorted(self.commands))),
+                   EXIT_BAD_INPUT)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        words = spoken()
+        if words.language == "en":
+            super().format_help(ctx, formatter)
+            return
+        name = str(self.name)
+        formatter.write_usage(ctx.command_path, f"{words.t('cli.help.meta.command')} "
+                              f"[{words.t('cli.help.meta.args')}]...",
+                              prefix=f"{words.t('cli.help.usage')}: ")
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(words.t(f"cli.help.{name}"))
+        rows = [(command, _first_sentence(words.t(f"cli.help.{name}.{command}")))
+                for command in self.list_commands(ctx)]
+        with formatter.section(words.t("cli.help.commands")):
+            formatter.write_dl(rows)
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(". ", 1)[0].split("; ", 1)[0].rstrip(".")
+

@@ -1,0 +1,101 @@
+"""The ministry's commands' words without a node: every key they make up is in every
+catalogue (test_issue_languages checks it with ministry_keys), --help in kk and ru, and
+no line of theirs written as an English literal."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.admin import accredit, add_member, suspend
+from cli.evidence import WHAT_THEY_DID, evidence_group
+from cli.governance import governance_group
+from cli.governance_words import MEMBER_ACTIONS
+from cli.main import main
+from cli.node_info import members
+from cli.proposal_ids import STATUSES
+from cli.spoken import WordedHelp
+from ledger.payload_fields import ROLES
+from tests.cli.test_verifier_lines_translated import PRINTERS, english_in
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGS = ("kk", "ru")
+
+
+def ministry_keys() -> set[str]:
+    """The catalogue keys the ministry's commands make up rather than name (a role, a
+    status, a node's refusal code, an option's help), for
+    test_issue_languages.test_every_key_the_translated_commands_say_is_in_every_catalogue:
+    one missing in a language is a KeyError where its line should be."""
+    keys = {f"gov.do.{action}" for action in MEMBER_ACTIONS}
+    keys |= {f"gov.role.{role}" for role in ROLES} | {f"gov.status.{s}" for s in STATUSES}
+    keys |= {f"gov.rules_old.{n}{due}" for n in ("one", "many") for due in ("", "_due")}
+    keys |= {"gov.heights.too_soon", "gov.revoke.done_many", "gov.revoke.proposed_many",
+             "gov.revoke.dry_rest", "cli.interrupted.reading"}
+    keys |= {f"min.members.{kind}{when}" for kind in ("validator", "member")
+             for when in ("", "_retires")}
+    keys |= {f"min.evidence.{kind}" for kind in (*WHAT_THEY_DID, "malformed", "bad_cursor")}
+    keys |= {f"min.answer.{what}" for what in ("governance", "members", "status", "evidence")}
+    keys |= {f"tx.what.{what}" for what in ("proposal", "vote", "accreditation", "suspension",
+                                            "new_member")}
+    ledger = "\n".join(path.read_text("utf-8") for path in sorted((ROOT / "ledger").glob("*.py")))
+    codes = set(re.findall(r'Rejected\(\s*"([a-z_]+)"', ledger)) | {"bad_signature"}
+    assert len(codes) > 50
+    keys |= {f"refusal.{code}" for code in codes}
+    commands: list[click.Command] = [accredit, suspend, add_member, members,
+                                     *governance_group.commands.values(),
+                                     *evidence_group.commands.values()]
+    for command in commands:
+        assert isinstance(command, WordedHelp), command.name
+        name = command.help_key or str(command.name)
+        keys.add(f"cli.help.{name}")
+        keys |= {f"cli.help.{name}.{param.name}" for param in command.params
+                 if isinstance(param, click.Option)
+                 and param.name not in ("node_url", "language")}
+    return keys
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("command", [
+    ("governance", "propose"), ("governance", "vote"), ("governance", "list"),
+    ("governance", "revoke"), ("accredit",), ("suspend",), ("add-member",), ("members",),
+    ("evidence", "list"), ("governance",), ("evidence",)])
+def test_help_is_said_in_the_officials_language(command: tuple[str, ...], lang: str) -> None:
+    result = CliRunner().invoke(main, [*command, "--help", "--lang", lang], prog_name="senim")
+    assert result.exit_code == 0, result.output
+    assert {"kk": "Қолданылуы: ", "ru": "Использование: "}[lang] in result.output
+    assert not english_in(result.output), result.output
+
+
+# The ministry's commands, function by function (None: all of a module's): a line printed
+# from a literal there is English in every language.
+MINISTRY_FUNCTIONS: dict[str, set[str] | None] = {
+    "cli.governance": None, "cli.governance_vote": None, "cli.governance_revoke": None,
+    "cli.proposal_ids": None, "cli.member_names": None, "cli.evidence": None,
+    "cli.admin": {"accredit", "suspend", "add_member", "_date_ms", "_years_later"},
+    "cli.node_info": {"members", "member_lines", "_standing", "_grant_state"},
+    "cli.commands": {"load_key_or_fail", "hex_bytes", "echo_answer", "submit_and_report"},
+}
+
+
+def test_no_line_of_the_ministrys_commands_is_an_english_literal() -> None:
+    literals = []
+    for name, functions in MINISTRY_FUNCTIONS.items():
+        tree = ast.parse((ROOT / (name.replace(".", "/") + ".py")).read_text("utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or (
+                    functions is not None and function.name not in functions):
+                continue
+            for call in ast.walk(function):
+                if not isinstance(call, ast.Call) or not call.args:
+                    continue
+                called = getattr(call.func, "attr", getattr(call.func, "id", ""))
+                if called in PRINTERS and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
+                    literals.append(f"{name}.{function.name}:{call.lineno}")
+    assert not literals, literals
+
