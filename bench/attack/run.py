@@ -26,6 +26,7 @@ from bench.attack.gossip_junk import GossipJunk
 from bench.attack.http_attacks import (
     BadSignatureFlood,
     EvidenceReadLoop,
+    GovernanceReadLoop,
     SlowLoris,
     VerifyBodyFlood,
 )
@@ -50,6 +51,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "connection-crowd": ConnectionCrowd,
     "vc-crowd": VcCrowd,
     "gossip-junk": GossipJunk,
+    "governance-read-loop": GovernanceReadLoop,
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -59,7 +61,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # Found by the session-20 trial; run by scripts/attack, not by CI's tests/attack (each
 # would add a lab phase pair to CI: their fixes have tests of their own that take
 # seconds).
-LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk"})
+LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
+                      "governance-read-loop"})
 
 
 @dataclass
