@@ -41,7 +41,9 @@ def _duration(ms: int) -> str:
 class ClockSkew:
     def __init__(self) -> None:
         self._offsets: dict[ValidatorId, int] = {}  # this node's clock − the vote's
-        self._told_at_ms: int | None = None  # by this node's clock; None: not told
+        self._told_at_ms: int | None = None  # the last warning, by this node's clock
+        self._skewed = False  # as the offsets heard last showed
+        self._agreement_told = True  # since the last warning
 
     def heard(self, sender: ValidatorId, payload: bytes, height: int, now_ms: int) -> None:
         """A consensus frame `payload` from validator `sender` (by its connection's key)
@@ -65,15 +67,21 @@ class ClockSkew:
         behind = sorted(offset for offset in offsets if offset < -CLOCK_SKEW_TOLD_MS)
         # Most of the others agreeing on it, or it may be one of theirs that is wrong
         beyond = next((side for side in (ahead, behind) if 2 * len(side) > len(offsets)), [])
+        # Each line at most once a CLOCK_SKEW_RETOLD_MS, whichever way the votes swing:
+        # offsets at the bound, or a Byzantine validator whose vote tips the majority
+        # (its clock alternately right and wrong), made a warning and an "again" line at
+        # every block.
         if len(offsets) < 2 or not beyond:
-            if self._told_at_ms is not None:
-                self._told_at_ms = None
+            if self._skewed and not self._agreement_told:
+                self._agreement_told = True
                 log.info("this node's clock agrees with most other validators' again")
+            self._skewed = False
             return
+        self._skewed = True
         skew = beyond[(len(beyond) - 1) // 2]
         if self._told_at_ms is not None and 0 <= now_ms - self._told_at_ms < CLOCK_SKEW_RETOLD_MS:
             return
-        self._told_at_ms = now_ms
+        self._told_at_ms, self._agreement_told = now_ms, False
         if skew > 0:
             effect = ("as primary it proposes only empty blocks" + (
                 ", and it refuses the others' proposals holding transactions as stale"

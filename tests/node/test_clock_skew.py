@@ -67,6 +67,25 @@ def test_a_clock_a_day_ahead_is_told_once_a_while(
         "this node's clock agrees with most other validators' again"]
 
 
+def test_a_byzantine_validator_tipping_the_majority_each_block_is_not_a_line_a_block(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """This node's clock and university's are 70 s ahead of university2's; employer,
+    Byzantine, stamps its votes alternately as one and as the other. Each block was a
+    warning, then 'agrees again', then a warning: 100 lines for 100 blocks."""
+    caplog.set_level(logging.INFO, logger="senim.engine")
+    skew = ClockSkew()
+    ahead_ms = 70_000
+    for height in range(1, 101):
+        now = NOW_MS + height * 1_000
+        skew.heard(*vote(net, net.university, height, now), height, now)
+        skew.heard(*vote(net, net.university2, height, now - ahead_ms), height, now)
+        tipped = now - ahead_ms if height % 2 else now
+        skew.heard(*vote(net, net.employer, height, tipped), height, now)
+    said = [(r.levelno, r.getMessage()[:40]) for r in caplog.records]
+    assert said == [(logging.WARNING, "this node's clock is 1 min 10 s ahead of"),
+                    (logging.INFO, "this node's clock agrees with most other")], said
+
+
 def test_a_clock_behind_is_told_too(net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="senim.engine")
     skew = ClockSkew()
