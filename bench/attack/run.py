@@ -31,7 +31,7 @@ from bench.attack.http_attacks import (
     VerifyBodyFlood,
 )
 from bench.attack.lab import Lab, PhaseResult
-from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood
+from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, record, table
 from bench.attack.squat import BatchRootSquat
 from bench.run import machine
@@ -52,6 +52,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "vc-crowd": VcCrowd,
     "gossip-junk": GossipJunk,
     "governance-read-loop": GovernanceReadLoop,
+    "stranger-lines": StrangerLines,
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -62,7 +63,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # would add a lab phase pair to CI: their fixes have tests of their own that take
 # seconds).
 LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
-                      "governance-read-loop"})
+                      "governance-read-loop", "stranger-lines"})
 
 
 @dataclass
