@@ -18,11 +18,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from p2p import connection as conn
 from p2p.address_keys import address_key
-from p2p.admission import PendingHandshakes
+from p2p.admission import HandshakeRates, PendingHandshakes
 from p2p.errors import HostUnresolved, P2PError, PeerNotAllowed
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
@@ -117,6 +117,9 @@ class PeerManager:
             unknown_total_max=self._limits.max_pending_handshakes,
             reserved_sources={address_key(host) for host, _ in self._dial_addresses},
         )
+        self._rates = HandshakeRates(per_s=self._limits.handshakes_per_ip_s,
+                                     burst=self._limits.handshakes_burst_per_ip)
+        self.handshakes_over_rate = 0  # closed at their HELLO, their source over its rate
         self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
@@ -198,7 +201,8 @@ class PeerManager:
             if self._closing:
                 await incoming.reject()
                 return
-            admitted = self._admission.admit(address_key(incoming.address[0]))
+            source = address_key(incoming.address[0])
+            admitted = self._admission.admit(source)
             for ticket in admitted.evicted:
                 evicted = self._inbound.pop(ticket)
                 log.debug("evicting pending handshake from %s", conn.shown(evicted.address))
@@ -206,7 +210,7 @@ class PeerManager:
             self._inbound[admitted.ticket] = incoming
             try:
                 secured = await self._handshake(
-                    incoming.secure, incoming.address, Direction.INBOUND
+                    self._rated(incoming, source), incoming.address, Direction.INBOUND
                 )
             finally:
                 self._admission.release(admitted.ticket)
@@ -215,6 +219,20 @@ class PeerManager:
                 self._table.admit(secured, Direction.INBOUND)
         finally:
             self._tasks.discard(task)
+
+    def _rated(self, incoming: conn.Incoming, source: str
+               ) -> Callable[[conn.HandshakeParams], Awaitable[conn.SecureConnection]]:
+        """`incoming.secure`, its key exchange done only within its source's rate (a
+        configured peer's host has none): silent or junk sockets cost no token, so a
+        flood of them does not shut out a peer at the same address."""
+        if self._admission.is_reserved(source):
+            return incoming.secure
+
+        def within_rate() -> bool:
+            allowed = self._rates.allow(source, time.monotonic())
+            self.handshakes_over_rate += not allowed
+            return allowed
+        return lambda params: incoming.secure(replace(params, may_authenticate=within_rate))
 
     async def _handshake(
         self,

@@ -56,6 +56,10 @@ class Limits:
     # Inbound handshakes in progress: per source IP, and shared by unknown sources.
     max_pending_handshakes_per_ip: int = 8
     max_pending_handshakes: int = 64
+    # Inbound handshakes an unknown source may start a second, and its burst (a node
+    # redials with backoff: one a second at most; a host may run a few)
+    handshakes_per_ip_s: float = 2.0
+    handshakes_burst_per_ip: int = 16
     handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
     io_timeout_s: float = IO_TIMEOUT_S
     keepalive_interval_s: float = 5.0
