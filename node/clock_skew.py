@@ -28,6 +28,11 @@ from node.own_votes import COMMIT_VOTE_BYTES_MAX
 CLOCK_SKEW_TOLD_MS = REFRESH_AFTER_MS
 CLOCK_SKEW_RETOLD_MS = 10 * 60_000  # while it lasts, said again this often
 VALIDATORS_HEARD_MAX = 1_024  # validators' offsets kept (a set is far smaller)
+# A validator whose commit vote was heard at none of the last this many heights (removed
+# from the set, or down) counts no more: its last offset, a Byzantine one's absurd time
+# say, counted for good, and with one other wrong clock made the majority that blamed
+# this node's.
+OFFSET_HEIGHTS_KEPT = 16
 
 log = logging.getLogger("senim.engine")
 
@@ -40,7 +45,8 @@ def _duration(ms: int) -> str:
 
 class ClockSkew:
     def __init__(self) -> None:
-        self._offsets: dict[ValidatorId, int] = {}  # this node's clock − the vote's
+        # this node's clock − the vote's, and the height it was heard at
+        self._offsets: dict[ValidatorId, tuple[int, int]] = {}
         self._told_at_ms: int | None = None  # the last warning, by this node's clock
         self._skewed = False  # as the offsets heard last showed
         self._agreement_told = True  # since the last warning
@@ -61,8 +67,11 @@ class ClockSkew:
             return
         if sender not in self._offsets and len(self._offsets) >= VALIDATORS_HEARD_MAX:
             self._offsets.clear()
-        self._offsets[sender] = now_ms - vote.time_ms
-        offsets = self._offsets.values()
+        self._offsets[sender] = (now_ms - vote.time_ms, height)
+        for stale in [v for v, (_, at) in self._offsets.items()
+                      if not 0 <= height - at < OFFSET_HEIGHTS_KEPT]:
+            del self._offsets[stale]
+        offsets = [offset for offset, _ in self._offsets.values()]
         ahead = sorted(offset for offset in offsets if offset > CLOCK_SKEW_TOLD_MS)
         behind = sorted(offset for offset in offsets if offset < -CLOCK_SKEW_TOLD_MS)
         # Most of the others agreeing on it, or it may be one of theirs that is wrong
