@@ -28,6 +28,11 @@ from node.own_votes import COMMIT_VOTE_BYTES_MAX
 CLOCK_SKEW_TOLD_MS = REFRESH_AFTER_MS
 CLOCK_SKEW_RETOLD_MS = 10 * 60_000  # while it lasts, said again this often
 VALIDATORS_HEARD_MAX = 1_024  # validators' offsets kept (a set is far smaller)
+# A validator whose commit vote was heard at none of the last this many heights (removed
+# from the set, or down) counts no more: its last offset, a Byzantine one's absurd time
+# say, counted for good, and with one other wrong clock made the majority that blamed
+# this node's.
+OFFSET_HEIGHTS_KEPT = 16
 
 log = logging.getLogger("senim.engine")
 
@@ -40,8 +45,11 @@ def _duration(ms: int) -> str:
 
 class ClockSkew:
     def __init__(self) -> None:
-        self._offsets: dict[ValidatorId, int] = {}  # this node's clock − the vote's
-        self._told_at_ms: int | None = None  # by this node's clock; None: not told
+        # this node's clock − the vote's, and the height it was heard at
+        self._offsets: dict[ValidatorId, tuple[int, int]] = {}
+        self._told_at_ms: int | None = None  # the last warning, by this node's clock
+        self._skewed = False  # as the offsets heard last showed
+        self._agreement_told = True  # since the last warning
 
     def heard(self, sender: ValidatorId, payload: bytes, height: int, now_ms: int) -> None:
         """A consensus frame `payload` from validator `sender` (by its connection's key)
@@ -59,21 +67,30 @@ class ClockSkew:
             return
         if sender not in self._offsets and len(self._offsets) >= VALIDATORS_HEARD_MAX:
             self._offsets.clear()
-        self._offsets[sender] = now_ms - vote.time_ms
-        offsets = self._offsets.values()
+        self._offsets[sender] = (now_ms - vote.time_ms, height)
+        for stale in [v for v, (_, at) in self._offsets.items()
+                      if not 0 <= height - at < OFFSET_HEIGHTS_KEPT]:
+            del self._offsets[stale]
+        offsets = [offset for offset, _ in self._offsets.values()]
         ahead = sorted(offset for offset in offsets if offset > CLOCK_SKEW_TOLD_MS)
         behind = sorted(offset for offset in offsets if offset < -CLOCK_SKEW_TOLD_MS)
         # Most of the others agreeing on it, or it may be one of theirs that is wrong
         beyond = next((side for side in (ahead, behind) if 2 * len(side) > len(offsets)), [])
+        # Each line at most once a CLOCK_SKEW_RETOLD_MS, whichever way the votes swing:
+        # offsets at the bound, or a Byzantine validator whose vote tips the majority
+        # (its clock alternately right and wrong), made a warning and an "again" line at
+        # every block.
         if len(offsets) < 2 or not beyond:
-            if self._told_at_ms is not None:
-                self._told_at_ms = None
+            if self._skewed and not self._agreement_told:
+                self._agreement_told = True
                 log.info("this node's clock agrees with most other validators' again")
+            self._skewed = False
             return
+        self._skewed = True
         skew = beyond[(len(beyond) - 1) // 2]
         if self._told_at_ms is not None and 0 <= now_ms - self._told_at_ms < CLOCK_SKEW_RETOLD_MS:
             return
-        self._told_at_ms = now_ms
+        self._told_at_ms, self._agreement_told = now_ms, False
         if skew > 0:
             effect = ("as primary it proposes only empty blocks" + (
                 ", and it refuses the others' proposals holding transactions as stale"

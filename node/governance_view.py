@@ -42,7 +42,7 @@ MAX_LISTED_SET_CHANGES = 16
 # last one, as the JSON body sent. Each open `revoke_credentials` proposal is checked
 # again for the answer (up to 256 audit paths and revocation records), tenths of a second
 # for 32 of them, and its 1.5 MB of JSON take tens of milliseconds to encode, which the
-# event loop would spend on every request (an unrated GET); each `senim governance`
+# event loop would spend on every request (a GET rated as verifications); each `senim governance`
 # command asks twice. So a block's answer is worked out and encoded once, off the loop.
 _ANSWERS_KEPT = 1
 _answers: dict[tuple[bytes, int], bytes] = {}

@@ -38,7 +38,7 @@ from node.fair_share import (
     gives_way,
 )
 from p2p.address_keys import address_key
-from p2p.policy import RefusedKeys
+from p2p.policy import LineBudget, RefusedKeys
 
 HEADER_TIMEOUT_S = 10.0
 # A request head's limits, given to aiohttp's parser and named in its refusals: bytes in
@@ -123,21 +123,25 @@ class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
     a bad request line, a body that is not its Content-Encoding, met again when aiohttp
     drains what the handler left) is the client's fault: one line at INFO, not an ERROR
     with a traceback, and at most one a window per address and kind of fault, the next
-    giving the count since (each was a line: as much log as a client cared to make).
+    giving the count since (each was a line: as much log as a client cared to make), and
+    at most STRANGER_LINES_MAX a minute from all addresses together (p2p.policy.LineBudget).
     Anything else aiohttp reports keeps its traceback."""
 
     def __init__(self, logger: logging.Logger, extra: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(logger, extra)
         self._said = RefusedKeys(BAD_REQUESTS_WINDOW_S, BAD_REQUESTS_SOURCES_MAX)
+        self._lines = LineBudget()  # however many addresses send them
         self._clock = clock
 
     def _say(self, args: tuple[object, ...], exc: BaseException, line: str) -> None:
         remote = address_key(str(args[0])) if args else ""
-        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), self._clock())
-        if quiet is not None:
-            self.info("%s%s", line, f" ({quiet} more such from it since its last line, "
-                      "not logged)" if quiet else "")
+        now = self._clock()
+        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), now)
+        held = None if quiet is None else self._lines.take(now)
+        if quiet is not None and held is not None:
+            self.info("%s%s%s", line, f" ({quiet} more such from it since its last line, "
+                      "not logged)" if quiet else "", self._lines.told(held))
 
     def exception(self, msg: object, *args: object, exc_info: Any = True,
                   **kwargs: Any) -> None:

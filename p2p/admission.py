@@ -13,6 +13,13 @@ A source is an address's key (`p2p.address_keys`: an IPv6 address counts as its 
   they are full, the oldest handshake of the busiest unknown source is evicted.
 - Configured peers' sources (the keys of the hosts we dial) never count against,
   and are never evicted for, the unknown sources' shared slots.
+- Each unknown source may have `per_s` handshakes a second (a burst of `burst`,
+  `HandshakeRates`) go past the HELLO to the key exchange and signature: a handshake a
+  stranger completes with a fresh key costs this node 0.65 ms of the event loop, which
+  also carries the consensus frames (measured: 2,000 in 2 s from one process, 1.3 s of
+  the node's CPU), and a HELLO then nothing most of that. One beyond is closed there.
+  Silent and junk sockets cost no token: a flood of them keeps a peer at the same
+  address out no more than before.
 """
 
 from __future__ import annotations
@@ -50,6 +57,10 @@ class PendingHandshakes:
 
     def __len__(self) -> int:
         return len(self._source_of)
+
+    def is_reserved(self, source: str) -> bool:
+        """Whether `source` is a configured peer's host."""
+        return source in self._reserved
 
     def reserve(self, sources: Collection[str]) -> None:
         """Add configured peers' addresses (e.g. once their host names are resolved)."""
@@ -96,3 +107,30 @@ class PendingHandshakes:
             key=lambda tickets: (len(tickets), -next(iter(tickets))),
         )
         return next(iter(busiest))
+
+
+# Sources whose handshake rate is remembered; the least recently seen is forgotten first
+# (one forgotten starts again with a full burst, as a new address would).
+HANDSHAKE_RATE_SOURCES_MAX = 4_096
+
+
+class HandshakeRates:
+    """A token bucket of inbound handshakes per source (the caller exempts configured
+    peers' hosts); `now` is any monotonic reading in seconds."""
+
+    def __init__(self, *, per_s: float, burst: float,
+                 sources_max: int = HANDSHAKE_RATE_SOURCES_MAX) -> None:
+        if per_s <= 0 or burst < 1 or sources_max <= 0:
+            raise ValueError("handshake rates must be positive (a burst of at least 1)")
+        self._per_s, self._burst, self._sources_max = per_s, burst, sources_max
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+
+    def allow(self, source: str, now: float) -> bool:
+        """Take one of `source`'s tokens at `now`; False when it has none."""
+        tokens, at = self._buckets.pop(source, (self._burst, now))
+        tokens = min(self._burst, tokens + max(0.0, now - at) * self._per_s)
+        if len(self._buckets) >= self._sources_max:
+            self._buckets.popitem(last=False)
+        allowed = tokens >= 1
+        self._buckets[source] = (tokens - 1 if allowed else tokens, now)
+        return allowed

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from p2p import handshake
-from p2p.errors import ConnectionClosed, HostUnresolved, PeerTimeout
+from p2p.errors import ConnectionClosed, HandshakeOverRate, HostUnresolved, PeerTimeout
 from p2p.frames import (
     DEFAULT_MAX_FRAME_BYTES,
     LENGTH_PREFIX_BYTES,
@@ -49,6 +49,9 @@ class HandshakeParams:
     chain_id: bytes
     is_allowed: Callable[[bytes], bool]
     handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
+    # Asked once the peer's HELLO is read, before the key exchange and signature it costs
+    # us: False closes the stream (HandshakeOverRate). None: always go on.
+    may_authenticate: Callable[[], bool] | None = None
     io_timeout_s: float = IO_TIMEOUT_S
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
 
@@ -124,6 +127,7 @@ async def secure_connection(
     handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     io_timeout_s: float = IO_TIMEOUT_S,
+    may_authenticate: Callable[[], bool] | None = None,
 ) -> SecureConnection:
     """Run the handshake and return the secured connection.
 
@@ -133,7 +137,8 @@ async def secure_connection(
     """
     try:
         async with asyncio.timeout(handshake_timeout_s):
-            session = await _run_handshake(reader, writer, identity, chain_id, role, is_allowed)
+            session = await _run_handshake(reader, writer, identity, chain_id, role, is_allowed,
+                                           may_authenticate)
     except TimeoutError:
         raise PeerTimeout(f"handshake not completed within {handshake_timeout_s} s") from None
     return SecureConnection(
@@ -148,10 +153,21 @@ async def _run_handshake(
     chain_id: bytes,
     role: handshake.Role,
     is_allowed: Callable[[bytes], bool],
+    may_authenticate: Callable[[], bool] | None = None,
 ) -> handshake.Session:
-    started, hello = handshake.start(identity, chain_id, role)
-    await _write(writer, hello)
+    # The responder makes its ephemeral key once a HELLO has come (the initiator sends its
+    # own without waiting for ours): a silent, junk or over-rate socket costs it no key.
+    if role is handshake.Role.INITIATOR:
+        started, hello = handshake.start(identity, chain_id, role)
+        await _write(writer, hello)
     peer_hello = await read_exactly(reader, handshake.HELLO_BYTES, None, "handshake HELLO")
+    handshake.parse_hello(peer_hello)  # junk costs no token
+    if may_authenticate is not None and not may_authenticate():
+        raise HandshakeOverRate("too many handshakes from this address: closed before the key "
+                                "exchange")
+    if role is handshake.Role.RESPONDER:
+        started, hello = handshake.start(identity, chain_id, role)
+        await _write(writer, hello)
     authenticating, auth = handshake.authenticate(started, peer_hello)
     await _write(writer, auth)
     peer_auth = await read_exactly(reader, handshake.AUTH_BYTES, None, "handshake AUTH")
@@ -292,6 +308,7 @@ async def _secure_or_close(
             chain_id=params.chain_id,
             role=role,
             is_allowed=params.is_allowed,
+            may_authenticate=params.may_authenticate,
             handshake_timeout_s=params.handshake_timeout_s,
             max_frame_bytes=params.max_frame_bytes,
             io_timeout_s=params.io_timeout_s,

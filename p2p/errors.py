@@ -66,6 +66,11 @@ class UnknownChannel(LocalProtocolError):
     """Local fault: we tried to send on a channel that was never declared."""
 
 
+class HandshakeOverRate(RemoteProtocolError):
+    """The peer's address has started more handshakes than its rate allows: closed before
+    this node did the key exchange for it (`p2p.admission.HandshakeRates`)."""
+
+
 class ConnectionClosed(P2PError):
     """The stream ended (EOF, reset or local close)."""
 

@@ -135,7 +135,7 @@ def start(
 
 def authenticate(state: Started, peer_hello: bytes) -> tuple[Authenticating, bytes]:
     """Take the peer's HELLO; returns the next state and the AUTH to send."""
-    peer_ephemeral = _parse_hello(peer_hello)
+    peer_ephemeral = parse_hello(peer_hello)
     if hmac.compare_digest(peer_ephemeral, state.ephemeral_public):
         raise HandshakeFailed("peer echoed our own ephemeral key (reflection)")
     shared = _shared_secret(state.ephemeral, peer_ephemeral)
@@ -188,7 +188,8 @@ def finish(
     return Session(peer_key, state.role, state.send_key, state.recv_key, state.transcript_hash)
 
 
-def _parse_hello(hello: bytes) -> bytes:
+def parse_hello(hello: bytes) -> bytes:
+    """The peer's ephemeral key its HELLO carries; HandshakeFailed if it is no HELLO."""
     if len(hello) != HELLO_BYTES:
         raise HandshakeFailed(f"HELLO must be {HELLO_BYTES} bytes, got {len(hello)}")
     if not hmac.compare_digest(hello[: len(HELLO_MAGIC)], HELLO_MAGIC):

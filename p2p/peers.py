@@ -18,17 +18,25 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from p2p import connection as conn
 from p2p.address_keys import address_key
-from p2p.admission import PendingHandshakes
+from p2p.admission import HandshakeRates, PendingHandshakes
 from p2p.errors import HostUnresolved, P2PError, PeerNotAllowed
 from p2p.handshake import Identity
 from p2p.peer import Peer, PeerStatus
 from p2p.peer_table import OnMessage as OnMessage
 from p2p.peer_table import PeerTable
-from p2p.policy import Channel, Direction, Limits, RefusedKeys, backoff_delay_s, index_channels
+from p2p.policy import (
+    Channel,
+    Direction,
+    Limits,
+    LineBudget,
+    RefusedKeys,
+    backoff_delay_s,
+    index_channels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +108,18 @@ class PeerManager:
         self._pending: dict[int, _Pending] = {}
         self._pending_ids = itertools.count()
         self._refused_keys = RefusedKeys()
+        # What strangers can make this node say, in all (p2p.policy.LineBudget)
+        self._refused_lines = LineBudget()
+        self._inbound_lines = LineBudget()
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
             unknown_total_max=self._limits.max_pending_handshakes,
             reserved_sources={address_key(host) for host, _ in self._dial_addresses},
         )
+        self._rates = HandshakeRates(per_s=self._limits.handshakes_per_ip_s,
+                                     burst=self._limits.handshakes_burst_per_ip)
+        self.handshakes_over_rate = 0  # closed at their HELLO, their source over its rate
         self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: conn.Listener | None = None
@@ -187,7 +201,8 @@ class PeerManager:
             if self._closing:
                 await incoming.reject()
                 return
-            admitted = self._admission.admit(address_key(incoming.address[0]))
+            source = address_key(incoming.address[0])
+            admitted = self._admission.admit(source)
             for ticket in admitted.evicted:
                 evicted = self._inbound.pop(ticket)
                 log.debug("evicting pending handshake from %s", conn.shown(evicted.address))
@@ -195,7 +210,7 @@ class PeerManager:
             self._inbound[admitted.ticket] = incoming
             try:
                 secured = await self._handshake(
-                    incoming.secure, incoming.address, Direction.INBOUND
+                    self._rated(incoming, source), incoming.address, Direction.INBOUND
                 )
             finally:
                 self._admission.release(admitted.ticket)
@@ -204,6 +219,20 @@ class PeerManager:
                 self._table.admit(secured, Direction.INBOUND)
         finally:
             self._tasks.discard(task)
+
+    def _rated(self, incoming: conn.Incoming, source: str
+               ) -> Callable[[conn.HandshakeParams], Awaitable[conn.SecureConnection]]:
+        """`incoming.secure`, its key exchange done only within its source's rate (a
+        configured peer's host has none): silent or junk sockets cost no token, so a
+        flood of them does not shut out a peer at the same address."""
+        if self._admission.is_reserved(source):
+            return incoming.secure
+
+        def within_rate() -> bool:
+            allowed = self._rates.allow(source, time.monotonic())
+            self.handshakes_over_rate += not allowed
+            return allowed
+        return lambda params: incoming.secure(replace(params, may_authenticate=within_rate))
 
     async def _handshake(
         self,
@@ -219,12 +248,15 @@ class PeerManager:
             return await secure(self._handshake_params())
         except PeerNotAllowed as exc:
             if exc.public_key != self.public_key:
-                quiet = self._refused_keys.note(exc.public_key, self._clock())
-                if quiet is not None:
+                now = self._clock()
+                quiet = self._refused_keys.note(exc.public_key, now)
+                held = None if quiet is None else self._refused_lines.take(now)
+                if quiet is not None and held is not None:
                     log.warning(
                         "dropped %s peer %s after handshake: key %s is not an allowed "
-                        "member%s", direction, conn.shown(address), exc.public_key.hex(),
-                        f" ({quiet} more refusals of it not logged)" if quiet else "")
+                        "member%s%s", direction, conn.shown(address), exc.public_key.hex(),
+                        f" ({quiet} more refusals of it not logged)" if quiet else "",
+                        self._refused_lines.told(held))
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
@@ -276,9 +308,11 @@ class PeerManager:
             if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
                 return
             if failing.count > 1:
+                if (held := self._inbound_lines.take(now)) is None:
+                    return
                 log.info("inbound handshake with %s failed, and %d more like it from that "
-                         "host in %.0f min: %s", conn.shown(address), failing.count - 1,
-                         (now - failing.told_at) / 60, exc)
+                         "host in %.0f min: %s%s", conn.shown(address), failing.count - 1,
+                         (now - failing.told_at) / 60, exc, self._inbound_lines.told(held))
                 failing.told_at, failing.count = now, 0
                 return
         if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
@@ -288,9 +322,11 @@ class PeerManager:
             if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
                 self._inbound_failures.clear()
         self._inbound_failures[key] = _Failing(now, False)
+        if (held := self._inbound_lines.take(now)) is None:
+            return
         log.info("inbound handshake with %s failed: %s (more like it from that host are "
-                 "said once every %.0f min)", conn.shown(address), exc,
-                 DIAL_FAILURES_RETOLD_S / 60)
+                 "said once every %.0f min)%s", conn.shown(address), exc,
+                 DIAL_FAILURES_RETOLD_S / 60, self._inbound_lines.told(held))
 
     def _handshake_params(self) -> conn.HandshakeParams:
         return conn.HandshakeParams(

@@ -56,6 +56,10 @@ class Limits:
     # Inbound handshakes in progress: per source IP, and shared by unknown sources.
     max_pending_handshakes_per_ip: int = 8
     max_pending_handshakes: int = 64
+    # Inbound handshakes an unknown source may start a second, and its burst (a node
+    # redials with backoff: one a second at most; a host may run a few)
+    handshakes_per_ip_s: float = 2.0
+    handshakes_burst_per_ip: int = 16
     handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
     io_timeout_s: float = IO_TIMEOUT_S
     keepalive_interval_s: float = 5.0
@@ -180,3 +184,44 @@ class RefusedKeys:
             return None
         self._keys[key] = (now, 0)
         return quiet
+
+
+# Lines said once a window per source (RefusedKeys) are still one per source, and
+# sources cost a stranger nothing: a fresh key per handshake, or any of 127.0.0.0/8 or an
+# IPv6 /48's 65,536 /64s, made a line per connection, 400-1,500 a second from one
+# process (measured), the memory of sources said being full and forgetting them. So the
+# lines strangers can cause are also capped in all, per kind, and the next one said
+# carries the count of those held back.
+STRANGER_LINES_WINDOW_S = 60.0
+STRANGER_LINES_MAX = 20  # a window, per kind of line
+
+
+class LineBudget:
+    """At most `lines_max` lines a window, whatever their sources."""
+
+    def __init__(self, lines_max: int = STRANGER_LINES_MAX,
+                 window_s: float = STRANGER_LINES_WINDOW_S) -> None:
+        if lines_max <= 0 or window_s <= 0:
+            raise ValueError("a line budget needs a positive count and window")
+        self._lines_max = lines_max
+        self._window_s = window_s
+        self._window_from: float | None = None
+        self._said = 0  # in the window
+        self._held = 0  # since the last line said
+
+    def take(self, now: float) -> int | None:
+        """A line wants saying at `now`: None to hold it back (counted), else how many
+        were held back since the last one said."""
+        if self._window_from is None or not 0 <= now - self._window_from < self._window_s:
+            self._window_from, self._said = now, 0
+        if self._said >= self._lines_max:
+            self._held += 1
+            return None
+        self._said += 1
+        held, self._held = self._held, 0
+        return held
+
+    def told(self, held: int) -> str:
+        """What a line adds when others were held back before it."""
+        return (f" [{held} more such lines, about other sources, were not logged: at most "
+                f"{self._lines_max} each {self._window_s:.0f} s]" if held else "")

@@ -242,3 +242,45 @@ class SlowLoris(Attack):
         return [Check(self.name, f"slow conns held {self.phase_s:.0f}s", "-",
                       f"{held} of {self.opened}", "0 (server closes them)",
                       held == 0 and self.opened > 0, neglect)]
+
+
+class GovernanceReadLoop(Attack):
+    """GET /v1/governance from one address per target over many kept-alive connections:
+    the answer is worked out in the verification pool, which it then held for others."""
+
+    name = "governance-read-loop"
+    CONNECTIONS = 24  # per target, from one address
+
+    def start(self, lab: Lab, until: float) -> None:
+        for number, target in enumerate(lab.validators[1:3]):
+            for _ in range(self.CONNECTIONS):
+                self.spawn(self._reader(target, attacker_source(number)), until)
+
+    def _reader(self, target: BenchMember, source: str) -> Callable[[float], None]:
+        if not source.startswith("127."):
+            raise ValueError(f"the lab only attacks loopback addresses, not {source}")
+
+        def loop(until: float) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", target.api_port,
+                                                    timeout=REQUEST_TIMEOUT_S,
+                                                    source_address=(source, 0))
+            for _ in range(MAX_REQUESTS):
+                if not self.running(until):
+                    break
+                try:
+                    connection.request("GET", "/v1/governance")
+                    response = connection.getresponse()
+                    response.read()
+                    self.count(f"http {response.status}")
+                    if response.will_close:
+                        connection.close()
+                except (OSError, http.client.HTTPException):
+                    self.count("no answer")
+                    connection.close()
+            connection.close()
+        return loop
+
+    def checks(self, base: PhaseResult, hit: PhaseResult) -> list[Check]:
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+        return [Check(self.name, "attack requests", "-", answers or "none", "(reported)",
+                      True, False)]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.attack.base import Attack, Check
 from bench.attack.http_attacks import attacker_source
 from bench.attack.lab import LATE_S, Lab, PhaseResult, http_json
 from bench.network import BenchMember
+from node.files import load_genesis
+from p2p import connection as conn
+from p2p.errors import P2PError
+from p2p.handshake import Identity, Role
 
 RECONNECT_SLACK_S = 5.0  # a restart under attack may reconnect this much slower
 RECONNECT_WIDE_S = 30.0
@@ -183,3 +191,103 @@ class EvidenceSpam(Attack):
         sent = ", ".join(f"{k}: {v}" for k, v in sorted(self.sent.items()))
         return [Check(self.name, "byzantine messages", "-", sent or "none", "(reported)",
                       True, False)]
+
+
+STRANGER_CONNECTS_MAX = 100_000  # connections one attack opens, in all
+
+
+class StrangerLines(Attack):
+    """What strangers make two validators write to their logs: handshakes completed with a
+    fresh key each (refused as no member), and malformed HTTP heads and P2P junk, each from
+    another loopback address. Reports the lines written, and what they cost the nodes."""
+
+    name = "stranger-lines"
+
+    def start(self, lab: Lab, until: float) -> None:
+        network_id = load_genesis(lab.root / "genesis.json").network_id
+        for number, target in enumerate(lab.validators[1:3]):
+            self.spawn(functools.partial(self._keys_loop, target, network_id), until)
+            self.spawn(functools.partial(self._junk, target, number), until)
+
+    def _keys_loop(self, target: BenchMember, network_id: bytes, until: float) -> None:
+        asyncio.run(self._keys(target, network_id, until))
+
+    async def _keys(self, target: BenchMember, network_id: bytes, until: float) -> None:
+        source = attacker_source(target.p2p_port % 200)
+        for _ in range(STRANGER_CONNECTS_MAX):
+            if not self.running(until):
+                return
+            try:  # from an address the node does not dial (its peers are at 127.0.0.1)
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", target.p2p_port, local_addr=(source, 0))
+            except OSError:
+                self.count("fresh keys not connected")
+                continue
+            try:
+                secured = await conn.secure_connection(
+                    reader, writer, identity=Identity.from_seed(os.urandom(32)),
+                    chain_id=network_id, role=Role.INITIATOR, is_allowed=lambda key: True,
+                    handshake_timeout_s=2)
+                await secured.close()
+                self.count("fresh keys")
+            except P2PError:
+                writer.close()
+                self.count("fresh keys refused")
+
+    def _junk(self, target: BenchMember, number: int, until: float) -> None:
+        head = b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"
+        for i in range(STRANGER_CONNECTS_MAX):
+            if not self.running(until):
+                return
+            source = f"127.{100 + number}.{i // 250 % 250}.{i % 250 + 1}"
+            for port, raw, what in ((target.api_port, head, "bad heads"),
+                                    (target.p2p_port, bytes(64), "p2p junk")):
+                with socket.socket() as sock:
+                    sock.settimeout(2)
+                    try:
+                        sock.bind((source, 0))
+                        sock.connect(("127.0.0.1", port))
+                        sock.sendall(raw)
+                        sock.recv(1024)
+                        self.count(what)
+                    except OSError:
+                        self.count(what + " failed")
+
+    def both_phases(self, lab: Lab, seconds: float) -> dict[str, float]:
+        targets = lab.validators[1:3]
+        lines, cpu = sum(_log_lines(lab, m) for m in targets), _cpu_s(targets)
+        time.sleep(seconds)
+        return {"log_lines": float(sum(_log_lines(lab, m) for m in targets) - lines),
+                "cpu_s": _cpu_s(targets) - cpu}
+
+    def checks(self, base: PhaseResult, hit: PhaseResult) -> list[Check]:
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+        return [Check(self.name, "log lines (2 nodes)", f"{base.extra.get('log_lines', 0):.0f}",
+                      f"{hit.extra.get('log_lines', 0):.0f}", "(reported)", True, False),
+                Check(self.name, "CPU s (2 nodes)", f"{base.extra.get('cpu_s', 0):.1f}",
+                      f"{hit.extra.get('cpu_s', 0):.1f}", "(reported)", True, False),
+                Check(self.name, "attack", "-", counts, "(reported)", True, False)]
+
+
+def _cpu_s(members: list[BenchMember]) -> float:
+    """User and system CPU seconds the members' node processes have used."""
+    total = 0.0
+    for member in members:
+        if member.process is None:
+            continue
+        try:
+            fields = Path(f"/proc/{member.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            continue
+        user, system = fields.split()[11:13]
+        total += (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _log_lines(lab: Lab, member: BenchMember) -> int:
+    path = lab.root / f"{member.slug}.log"
+    try:
+        with path.open("rb") as log:
+            return sum(1 for _ in log)
+    except FileNotFoundError:
+        return 0

@@ -26,11 +26,12 @@ from bench.attack.gossip_junk import GossipJunk
 from bench.attack.http_attacks import (
     BadSignatureFlood,
     EvidenceReadLoop,
+    GovernanceReadLoop,
     SlowLoris,
     VerifyBodyFlood,
 )
 from bench.attack.lab import Lab, PhaseResult
-from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood
+from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, record, table
 from bench.attack.squat import BatchRootSquat
 from bench.run import machine
@@ -50,6 +51,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "connection-crowd": ConnectionCrowd,
     "vc-crowd": VcCrowd,
     "gossip-junk": GossipJunk,
+    "governance-read-loop": GovernanceReadLoop,
+    "stranger-lines": StrangerLines,
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -59,7 +62,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # Found by the session-20 trial; run by scripts/attack, not by CI's tests/attack (each
 # would add a lab phase pair to CI: their fixes have tests of their own that take
 # seconds).
-LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk"})
+LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
+                      "governance-read-loop", "stranger-lines"})
 
 
 @dataclass

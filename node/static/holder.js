@@ -78,15 +78,37 @@ function say(key, params, tone) {
 const wellFormed = (text) => (typeof text.isWellFormed === 'function' ? text.isWellFormed()
   : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text));
 
+const isObject = (value) => Boolean(value) && typeof value === 'object' && !Array.isArray(value);
+
+// A file's text: UTF-8 (or UTF-16, by its byte-order mark), or null when its bytes are not
+// such text. Decoded leniently, a damaged byte became U+FFFD in a value, and the copy, made
+// of that value, would not verify.
+async function textOf(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const utf16 = bytes[0] === 0xFF && bytes[1] === 0xFE ? 'utf-16le'
+    : bytes[0] === 0xFE && bytes[1] === 0xFF ? 'utf-16be' : null;
+  try {
+    return new TextDecoder(utf16 || 'utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    return null;
+  }
+}
+
 // The refusal's key, or null when `doc` is a credential this page can make a copy of.
 function problemOf(doc) {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return ['holder.error.not_credential'];
   if ('@context' in doc && !('format' in doc)) return ['holder.error.vc'];
   if (typeof doc.format === 'string' && /^senim-credential\//.test(doc.format)
       && !FORMATS.includes(doc.format)) return ['holder.error.newer'];
-  if (!FORMATS.includes(doc.format) || !doc.fields || typeof doc.fields !== 'object'
-      || Array.isArray(doc.fields) || !Object.keys(doc.fields).length
-      || Object.keys(doc.fields).length > MAX_FIELDS) {
+  if (!FORMATS.includes(doc.format) || !isObject(doc.fields)
+      || !Object.keys(doc.fields).length || Object.keys(doc.fields).length > MAX_FIELDS) {
+    return ['holder.error.not_credential'];
+  }
+  // The rest of ledger/credential_documents.parse_document's shape: a copy of anything else
+  // would not verify, and a `type` that is an object stopped the page, saying nothing.
+  if (typeof doc.chain_id !== 'string' || typeof doc.type !== 'string' || !isObject(doc.issuer)
+      || !isObject(doc.batch) || !Number.isInteger(doc.batch.index)
+      || !Number.isInteger(doc.batch.size) || !Array.isArray(doc.batch.path)) {
     return ['holder.error.not_credential'];
   }
   for (const [name, entry] of Object.entries(doc.fields)) {
@@ -122,8 +144,9 @@ async function readFile(file) {
   if (file.size > MAX_FILE_BYTES) { refuse('holder.error.too_large'); return; }
   let doc;
   let text;
-  try { text = await file.text(); } catch (e) { text = ''; }
+  try { text = await textOf(file); } catch (e) { text = ''; }
   if (read !== reads) return;
+  if (text === null) { refuse('holder.error.not_text'); return; }
   try { doc = JSON.parse(text); } catch (e) {
     refuse('holder.error.not_credential');
     return;

@@ -188,3 +188,36 @@ def test_fields_named_like_the_pages_own_parts_or_javascripts_are_only_fields(
         assert _copy(browser, hidden) == disclose(odd, hidden), name
     said = browser.find_element("id", "field-list").text
     assert "<b>every</b>" in said and not browser.find_elements("css selector", "#choose b")
+
+
+def test_hostile_files_are_refused_in_a_sentence_and_stop_nothing(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    """A `type` that is an object threw in the page ('Cannot convert object to primitive
+    value'): no sentence, no list. A damaged byte became U+FFFD in a value, and the page
+    made a copy of it that would not verify."""
+    document = credentials.document(credentials.valid)
+    value = document["fields"]["gpa"]["value"]
+    damaged_byte = json.dumps(document).encode().replace(
+        f'"{value}"'.encode(), b'"3.\xff9"')
+    typed = dict(document, type={"toString": 1})
+    batchless = {k: v for k, v in document.items() if k != "batch"}
+    cases = {"deep.json": (b"[" * 400_000 + b"]" * 400_000, "holder.error.not_credential"),
+             "huge.json": (b" " * (10 * 1024 * 1024) + b"{}", "holder.error.too_large"),
+             "byte.json": (damaged_byte, "holder.error.not_text"),
+             "typed.json": (json.dumps(typed).encode(), "holder.error.not_credential"),
+             "batchless.json": (json.dumps(batchless).encode(), "holder.error.not_credential")}
+    browser.get_log("browser")  # what earlier pages said
+    for name, (body, key) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(body)
+        _open(browser, credentials, "en", path)
+        assert _refusal(browser)[0] == key, name
+        assert not browser.find_element("id", "choose").is_displayed(), name
+    assert [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"] == []
+    # a file saved as UTF-16 (with its byte-order mark) is the same credential
+    path = tmp_path / "utf16.json"
+    path.write_bytes(json.dumps(document, ensure_ascii=False).encode("utf-16"))
+    _open(browser, credentials, "en", path)
+    wait_for(lambda: browser.find_element("id", "choose").is_displayed(), PAGE_TIMEOUT_S,
+             "the list of fields")
+    assert _copy(browser, []) == disclose(document, [])

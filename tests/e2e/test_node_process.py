@@ -6,6 +6,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from http.client import HTTPConnection
 
 import pytest
 
@@ -147,6 +148,31 @@ def test_metrics_count_api_connections_refused_at_the_cap(node: NodeProcess) -> 
     finally:
         for client in opened:
             client.close()
+
+
+GOVERNANCE_ASKS_MAX = 400  # past the verification rate's burst (200), which they share
+
+
+def test_governance_is_rated_per_address(node: NodeProcess) -> None:
+    """GET /v1/governance runs in the verification pool, but was unrated: one address
+    asking over 48 connections took the pool's job slots (3,000 answers a second), and
+    another's POST /v1/verify was answered 503 busy."""
+    client = HTTPConnection(node.host, node.api_port, timeout=10,
+                                        source_address=("127.0.0.24", 0))
+    statuses: list[int] = []
+    try:
+        while len(statuses) < GOVERNANCE_ASKS_MAX and 429 not in statuses:
+            client.request("GET", "/v1/governance")
+            answer = client.getresponse()
+            body = answer.read()
+            statuses.append(answer.status)
+            if answer.status == 429:
+                assert json.loads(body)["error"]["code"] == "rate_limited"
+            else:
+                assert answer.status == 200, body[:300]
+    finally:
+        client.close()
+    assert statuses[-1] == 429, f"{len(statuses)} answered, none 429"
 
 
 def test_portal_is_html(node: NodeProcess) -> None:

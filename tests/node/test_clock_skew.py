@@ -13,7 +13,7 @@ import pytest
 from consensus import Commit, Digest, Height, ValidatorId, View, encode_signed, sign_message
 from ledger.chain import Chain
 from ledger.identity import KeyPair, member_id_of
-from node.clock_skew import CLOCK_SKEW_RETOLD_MS, ClockSkew
+from node.clock_skew import CLOCK_SKEW_RETOLD_MS, OFFSET_HEIGHTS_KEPT, ClockSkew
 from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
@@ -65,6 +65,38 @@ def test_a_clock_a_day_ahead_is_told_once_a_while(
         skew.heard(*vote(net, keys, 8, NOW_MS - DAY_MS + 5), 8, NOW_MS - DAY_MS + 10)
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
         "this node's clock agrees with most other validators' again"]
+
+
+def test_a_byzantine_validator_tipping_the_majority_each_block_is_not_a_line_a_block(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """This node's clock and university's are 70 s ahead of university2's; employer,
+    Byzantine, stamps its votes alternately as one and as the other. Each block was a
+    warning, then 'agrees again', then a warning: 100 lines for 100 blocks."""
+    caplog.set_level(logging.INFO, logger="senim.engine")
+    skew = ClockSkew()
+    ahead_ms = 70_000
+    for height in range(1, 101):
+        now = NOW_MS + height * 1_000
+        skew.heard(*vote(net, net.university, height, now), height, now)
+        skew.heard(*vote(net, net.university2, height, now - ahead_ms), height, now)
+        tipped = now - ahead_ms if height % 2 else now
+        skew.heard(*vote(net, net.employer, height, tipped), height, now)
+    said = [(r.levelno, r.getMessage()[:40]) for r in caplog.records]
+    assert said == [(logging.WARNING, "this node's clock is 1 min 10 s ahead of"),
+                    (logging.INFO, "this node's clock agrees with most other")], said
+
+
+def test_a_validator_no_longer_heard_counts_no_more(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+    """Employer's last vote, a day off (Byzantine, then removed from the set), counted for
+    good: with university2's clock two minutes behind, two of three blamed this node."""
+    caplog.set_level(logging.INFO, logger="senim.engine")
+    skew = ClockSkew()
+    skew.heard(*vote(net, net.employer, 5, NOW_MS - DAY_MS), 5, NOW_MS)
+    later = 5 + OFFSET_HEIGHTS_KEPT
+    skew.heard(*vote(net, net.university, later, NOW_MS - 30), later, NOW_MS)
+    skew.heard(*vote(net, net.university2, later, NOW_MS - 120_000), later, NOW_MS)
+    assert caplog.records == []
 
 
 def test_a_clock_behind_is_told_too(net: Consortium, caplog: pytest.LogCaptureFixture) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.admission import PendingHandshakes
+from p2p.admission import HandshakeRates, PendingHandshakes
 from p2p.connection import resolve_hosts
 from tests.p2p.helpers import make_node
 
@@ -85,3 +85,21 @@ def test_a_peer_manager_counts_handshakes_by_address_key() -> None:
     manager hands its admission keys, not addresses."""
     node = make_node(1, dial=[("2001:db8:5:7::1", 9000)], allowed=set())
     assert node.manager._admission._reserved == {"2001:db8:5:7::/64"}
+
+
+def test_each_source_starts_handshakes_at_its_rate_with_a_burst() -> None:
+    rates = HandshakeRates(per_s=2.0, burst=4, sources_max=2)
+    assert [rates.allow("a", 0.0) for _ in range(5)] == [True] * 4 + [False]
+    assert rates.allow("b", 0.0)  # another source has its own burst
+    assert rates.allow("a", 0.5) and not rates.allow("a", 0.5)  # refilled at 2 a second
+    assert rates.allow("c", 0.5)  # forgets the least recently seen, "b"
+    # never more than the burst, however long it was quiet
+    assert [rates.allow("a", 100.0) for _ in range(5)] == [True] * 4 + [False]
+    assert rates.allow("a", -50.0) is False  # a clock set back refills nothing
+
+
+def test_handshake_rates_need_positive_bounds() -> None:
+    for kwargs in ({"per_s": 0.0, "burst": 4}, {"per_s": 1.0, "burst": 0},
+                   {"per_s": 1.0, "burst": 4, "sources_max": 0}):
+        with pytest.raises(ValueError):
+            HandshakeRates(**kwargs)  # type: ignore[arg-type]

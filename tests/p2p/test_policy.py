@@ -13,9 +13,12 @@ from p2p.policy import (
     KEY_CONFLICTS_WINDOW_S,
     REFUSED_KEYS_MAX,
     REFUSED_KEYS_WINDOW_S,
+    STRANGER_LINES_MAX,
+    STRANGER_LINES_WINDOW_S,
     Channel,
     Direction,
     KeyConflicts,
+    LineBudget,
     RefusedKeys,
     backoff_delay_s,
     keep_new_connection,
@@ -120,3 +123,15 @@ def test_a_refused_key_is_said_once_a_window_with_the_refusals_since() -> None:
     for n in range(REFUSED_KEYS_MAX * 3):  # a stranger picks any key
         refused.note(n.to_bytes(32, "big"), 20.0)
     assert len(refused._keys) == REFUSED_KEYS_MAX
+
+
+def test_lines_strangers_cause_are_capped_in_all_and_the_next_says_how_many_were_not() -> None:
+    """Each source said once a window was still a line per source, and sources are free."""
+    budget = LineBudget()
+    assert [budget.take(1.0) for _ in range(STRANGER_LINES_MAX)] == [0] * STRANGER_LINES_MAX
+    assert [budget.take(2.0) for _ in range(5)] == [None] * 5
+    assert budget.take(1.0 + STRANGER_LINES_WINDOW_S) == 5
+    assert budget.told(5) == (f" [5 more such lines, about other sources, were not logged: "
+                              f"at most {STRANGER_LINES_MAX} each 60 s]")
+    assert budget.told(0) == ""
+    assert budget.take(-100.0) == 0  # a clock set back opens a new window, not a long one
