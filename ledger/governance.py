@@ -19,7 +19,9 @@ height has expired; nothing needs to happen at that height. From rules version 2
 height) is refused: vote for that one. From rules version 3, the action
 `revoke_credential` revokes a credential of a retired member, written when approved
 (`ledger.governance_revocation`); from version 4, `revoke_credentials` revokes many
-of them at once. What each action checks and writes is `ledger.governance_actions`.
+of them at once. From version 5 a voter may hold at most its share of the open
+proposals (`open_places_share`), so that no voter can take every place. What each
+action checks and writes is `ledger.governance_actions`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -59,7 +61,7 @@ from ledger.payloads import (
     action_from_array,
 )
 from ledger.records import Member
-from ledger.rules_version import DUPLICATE_PROPOSAL_REFUSED_FROM
+from ledger.rules_version import DUPLICATE_PROPOSAL_REFUSED_FROM, OPEN_PLACES_SHARED_FROM
 from ledger.validator_sets import StateReader, StateWriter
 
 OPEN_PROPOSALS_KEY = b"g:open"
@@ -189,6 +191,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
                          "open; vote on them or let them expire first")
+    if rules_version >= OPEN_PLACES_SHARED_FROM:
+        _refuse_past_share(sender_id, open_now, len(voters))
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
                         payload.expiry_height, height, (sender_id,))
     check_action(state, proposal.action, proposal.effective_height, policy, height)
@@ -201,6 +205,22 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     state.set(RECENT_PROPOSALS_KEY,
               encode([*_load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
+
+
+def open_places_share(voters: int) -> int:
+    """How many open proposals one voter may hold from rules version
+    OPEN_PLACES_SHARED_FROM: an equal part of MAX_OPEN_PROPOSALS, so that whatever one
+    voter proposes, every other voter still has places of its own (8 each among 4)."""
+    return max(1, MAX_OPEN_PROPOSALS // max(1, voters))
+
+
+def _refuse_past_share(sender_id: MemberId, open_now: list[Proposal], voters: int) -> None:
+    share = open_places_share(voters)
+    held = sum(1 for other in open_now if other.proposer == sender_id)
+    if held >= share:
+        raise TxRejected("open_share_used", f"you hold {held} open proposals, your share "
+                         f"of the {MAX_OPEN_PROPOSALS} places among {voters} voters; vote "
+                         "on others' or let yours be approved or expire first")
 
 
 def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None:

@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 4
+MAX_KNOWN_RULES_VERSION = 5
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -47,6 +47,12 @@ CONSORTIUM_REVOCATION_FROM = 3
 # member (the action `revoke_credentials`, `ledger.governance_revocation`); before it,
 # such a proposal is refused, as a release that did not know the action refused it.
 BULK_REVOCATION_FROM = 4
+
+# From this version on, a voter may hold at most its share of the open proposals
+# (`ledger.governance.open_places_share`): before it, one voter could fill every open
+# place with proposals of its own, each open for up to 100,000 blocks, and no other
+# ministry could propose anything meanwhile, that voter's own retirement included.
+OPEN_PLACES_SHARED_FROM = 5
 
 
 class StateReader(Protocol):

@@ -278,6 +278,42 @@ def test_open_proposals_are_capped_and_expired_ones_make_room(council: Council,
     commit(chain, [extra])
 
 
+def _fill(chain: Chain, keys: KeyPair, count: int, name: str) -> list[Transaction]:
+    made = [proposal(keys, AddMemberAction(f"{name} {i}", "university",
+                                           KeyPair.generate().public_key), 60, 50)
+            for i in range(count)]
+    commit(chain, made)
+    return made
+
+
+def test_one_voter_holds_only_its_share_of_the_open_places() -> None:
+    """Rules version 5: among 3 voters each may hold 32 // 3 = 10 open proposals, so one
+    voter can no longer take all 32 places and stop every other ministry proposing (its
+    own retirement included) until they expire."""
+    council = make_council(rules_version=5)
+    chain = Chain(MemoryStore(), council.genesis)
+    assert governance.open_places_share(3) == 10 and governance.open_places_share(40) == 1
+    held = _fill(chain, council.ministry, 10, "Uni")
+    refusal = assert_refused(chain, proposal(council.ministry, AddMemberAction(
+        "One more", "university", KeyPair.generate().public_key), 60, 50), "open_share_used")
+    assert "you hold 10 open proposals" in refusal.message
+    retire = member_action(ACTION_RETIRE_MEMBER, council.ministry3)
+    commit(chain, [proposal(council.ministry2, retire, 70, 55)])  # the others still can
+    commit(chain, [make_tx(council.ministry2, VotePayload(held[0].tx_id))])  # approved
+    commit(chain, [proposal(council.ministry, AddMemberAction(
+        "Its place again", "university", KeyPair.generate().public_key), 60, 50)])
+
+
+def test_before_version_5_one_voter_could_hold_every_open_place() -> None:
+    """What version 4 chains committed, and replay as they did."""
+    council = make_council(rules_version=4)
+    chain = Chain(MemoryStore(), council.genesis)
+    _fill(chain, council.ministry, MAX_OPEN_PROPOSALS, "Uni")
+    retire = member_action(ACTION_RETIRE_MEMBER, council.ministry3)
+    assert_refused(chain, proposal(council.ministry2, retire, 70, 55),
+                   "too_many_open_proposals")
+
+
 def test_refusals_of_voting(council: Council, chain: Chain) -> None:
     retire = member_action(ACTION_RETIRE_MEMBER, council.university)
     first = proposal(council.ministry, retire, 10, 4)
