@@ -60,4 +60,11 @@ def run() -> None:
         else:
             sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
         sys.exit(EXIT_INTERRUPTED)
-    main()
+    from cli.closed_pipe import quiet_when_reader_gone
+    with quiet_when_reader_gone():  # a usage error said to a closed stderr, say
+        try:
+            main()
+        finally:
+            # click ends with SystemExit: what print() left buffered is flushed here, where
+            # a reader gone is caught, rather than at exit ("Exception ignored ...")
+            sys.stdout.flush()

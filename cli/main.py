@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cli.closed_pipe import quiet_when_reader_gone
 from cli.errors import EXIT_INTERRUPTED, fail
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -45,8 +46,14 @@ INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.
 
 class SenimGroup(click.Group):
     """Ctrl-C in a command that does not say more itself (senim issue does): one line
-    and exit 130, rather than click's 'Aborted!' and exit 1. Commands in COMMANDS are
-    loaded when asked for."""
+    and exit 130, rather than click's 'Aborted!' and exit 1. A reader that closes the
+    pipe early ends the command as SIGPIPE ends git (cli.closed_pipe), before click makes
+    it a silent exit 1. Commands in COMMANDS are loaded when asked for."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with quiet_when_reader_gone():  # --help and --version print while parsing
+            return super().make_context(info_name, args, parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -60,6 +67,10 @@ class SenimGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        with quiet_when_reader_gone():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
