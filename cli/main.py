@@ -73,7 +73,7 @@ class SenimGroup(click.Group):
     def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             command = self.commands.get(ctx.invoked_subcommand or "")
             if getattr(command, "reads_lang_first", False):
                 # a verifier-facing command (cli.spoken), loaded by now: said in its
@@ -88,8 +88,7 @@ class SenimGroup(click.Group):
             # and says so in its own log format (a JSON line for a collector).
             node = node_options(sys.argv[1:])
             if node is not None and ctx.invoked_subcommand in (None, "node"):
-                say_interrupted(*node)
-                ctx.exit(EXIT_INTERRUPTED)
+                ctx.exit(say_interrupted(*node, exc))
             click.secho("interrupted: " + (
                 "stopped while starting; nothing was done" if ctx.invoked_subcommand is None
                 else "the node stopped while starting" if ctx.invoked_subcommand == "node"

@@ -49,7 +49,7 @@ from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
 from node.start_checks import check_before_start, peers_configured, recovery_hint
-from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
+from node.start_interrupt import say_interrupted
 from node.state_serve import StateSnapshots
 from node.stop_signals import StopSignals
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
@@ -249,9 +249,8 @@ def run(config_path: Path, resync: bool = False, log_format: str | None = None) 
     (text or json) overrides the config's, and holds for a config that does not load."""
     try:
         return _run(config_path, resync, log_format)
-    except KeyboardInterrupt:  # before serve() took SIGINT as its stop (or after it)
-        say_interrupted(config_path, log_format)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # before serve() took the signal as its stop (or after)
+        return say_interrupted(config_path, log_format, exc)
 
 
 def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
