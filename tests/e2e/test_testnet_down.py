@@ -9,6 +9,7 @@ of them has had its SIGTERM: stopped one at a time, the first waits for the othe
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -79,10 +80,33 @@ def test_down_signals_every_node_before_it_waits_for_any(tmp_path: Path) -> None
             done.stdout)
         assert [node.wait(10) for node in nodes] == [0] * len(SLUGS)
         assert other.poll() is None
-        assert list((tmp_path / "run").iterdir()) == []
+        assert list((tmp_path / "run").glob("*.pid")) == []
         assert _down(tmp_path).stdout == "no testnet nodes running\n"
     finally:
         for process in (*nodes, other):
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(10)
+
+
+def test_down_while_another_run_changes_the_network_is_refused_touching_nothing(
+        tmp_path: Path) -> None:
+    """Two scripts/testnet at once (two terminals) both made the keys, or both started a
+    node, its pid file then naming the copy that lost the port. One holds the folder's
+    lock (as a running `up` does); another is refused with one line and exit 1."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "marks").mkdir()
+    node = _stand_in(tmp_path, "mshe")
+    wait_until(lambda: (tmp_path / "marks" / "mshe.ready").exists(), 30, "the stand-in")
+    try:
+        with (tmp_path / "run" / "lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            done = _down(tmp_path)
+        assert done.returncode == 1, done
+        assert done.stderr.startswith("another scripts/testnet is changing "), done.stderr
+        assert node.poll() is None and (tmp_path / "run" / "mshe.pid").exists()
+        assert not (tmp_path / "marks" / "mshe.term").exists()
+    finally:
+        if node.poll() is None:
+            os.kill(node.pid, signal.SIGKILL)
+            node.wait(10)
