@@ -21,6 +21,7 @@ from node.config import Address, NodeConfig
 from node.files import account, folder_open_to_others, load_genesis, load_key, user_name
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
+from storage.bounded_read import file_kind
 
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
@@ -77,6 +78,19 @@ def check_data_dir(data_dir: Path) -> None:
     PermissionError traceback, one on a read-only disk in LevelDB's 'LOCK: No such file'.
     One that does not exist yet is made at start (and a refusal then names the folder)."""
     field = "node.data_dir"
+    try:
+        status: os.stat_result | None = os.stat(data_dir)
+    except FileNotFoundError:
+        status = None
+    except OSError as exc:  # a folder above it this user may not search
+        raise ConfigError(field, f"cannot use {data_dir}: {exc.strerror or exc}; the node "
+                          "keeps its chain there") from exc
+    # First: /dev/null (mode 0666) was called a folder every user may write, with
+    # `chmod go-w /dev/null` as the fix, which breaks every other user's programs.
+    if status is not None and not stat.S_ISDIR(status.st_mode):
+        what = "a regular file" if stat.S_ISREG(status.st_mode) else file_kind(status.st_mode)
+        raise ConfigError(field, f"{data_dir} is {what}, not a folder; data_dir is the folder "
+                          "the node keeps its chain in")
     # Whoever may write a folder on the way to the store may put a store of their own in
     # its place, or an older copy of this one: one holding an earlier safety state, from
     # which this validator votes again at heights it has voted at, and is reported for
@@ -85,15 +99,8 @@ def check_data_dir(data_dir: Path) -> None:
     if swappable:
         raise ConfigError(field, f"the chain store (this node's votes with it) is kept under "
                           f"{swappable}")
-    try:
-        status = os.stat(data_dir)
-    except FileNotFoundError:
+    if status is None:
         return
-    except OSError as exc:  # a folder above it this user may not search
-        raise ConfigError(field, f"cannot use {data_dir}: {exc.strerror or exc}; the node "
-                          "keeps its chain there") from exc
-    if not stat.S_ISDIR(status.st_mode):
-        raise ConfigError(field, f"{data_dir} is not a directory")
     me, quoted = os.geteuid(), shlex.quote(str(data_dir))
     fix = (f"chmod u+rwx {quoted}" if status.st_uid == me else
            f"chown -R {user_name(me)} {quoted} (or run the node as {user_name(status.st_uid)})")
