@@ -114,9 +114,20 @@ def keygen(path: Path, label: str) -> None:
     except FileExistsError:
         if path.is_dir():
             fail(f"{path} is a folder: give the key file's own path, e.g. {path / 'me.key'}", 2)
+        if not path.exists() and not path.is_symlink():
+            # the folder to make exists as something else: keygen /dev/null/me.key
+            fail(f"cannot write the key file {path}: {_first_no_folder(path)} is no folder", 2)
         fail(f"{path} exists; refusing to overwrite a key", 2)
     except OSError as exc:
         fail(f"cannot write the key file {path}: {exc.strerror or exc}", 2)
     click.echo(f"member id:  {keys.member_id.hex()}")
     click.echo(f"public key: {keys.public_key.hex()}")
     click.echo(f"key file:   {path} (mode 0600)")
+
+
+def _first_no_folder(path: Path) -> Path:
+    """The first folder on the way to `path` that exists as something else."""
+    for folder in reversed(path.parents):  # bounded: the path's depth
+        if folder.exists() and not folder.is_dir():
+            return folder
+    return path.parent
