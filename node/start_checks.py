@@ -146,7 +146,45 @@ def refuse_store_in_use(store: Path, field: str) -> None:
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
-        raise ConfigError(field, f"{store} is in use (a node is running on it); "
-                          "stop the node first") from exc
+        # "a node is running on it" was said of whatever held it: senim fsck, or a node
+        # of another config with the same data_dir, left the operator looking for a node
+        holder = lock_holder(store / "LOCK") or "a node running on it, or senim fsck"
+        raise ConfigError(field, f"{store} is in use by {holder}; stop it first") from exc
     finally:
         os.close(fd)  # releases the lock just taken
+
+
+KERNEL_LOCKS = Path("/proc/locks")  # Linux: every lock held, with its process and file
+KERNEL_LOCKS_BYTES_MAX = 1 << 20
+COMMAND_LINE_BYTES_MAX = 4096
+COMMAND_SHOWN_MAX = 200  # characters of the holder's command line in a refusal
+
+
+def lock_holder(path: Path) -> str:
+    """Which process holds a POSIX lock on `path`, as 'process 4242 (senim fsck --config
+    node.toml)', where the kernel tells (Linux); '' where it does not."""
+    try:
+        status = os.stat(path)
+        with KERNEL_LOCKS.open("rb") as locks:
+            listed = locks.read(KERNEL_LOCKS_BYTES_MAX).decode("ascii", "replace")
+    except OSError:
+        return ""
+    where = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    for line in listed.splitlines():  # "1: POSIX  ADVISORY  WRITE 4242 08:01:1186 0 EOF"
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "POSIX" and fields[5] == where:
+            pid = fields[4]
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    words = cmdline.read(COMMAND_LINE_BYTES_MAX).split(b"\0")
+            except OSError:
+                return f"process {pid}"
+            named = [word.decode(errors="replace") for word in words if word]
+            if len(named) > 1 and Path(named[0]).name.startswith("python"):
+                named = named[1:]  # the console script's interpreter says nothing
+            said = " ".join(shlex.quote(word) for word in named)
+            said = "".join(char if char.isprintable() else "?" for char in said)
+            if len(said) > COMMAND_SHOWN_MAX:
+                said = said[:COMMAND_SHOWN_MAX] + "…"
+            return f"process {pid} ({said})" if said else f"process {pid}"
+    return ""
