@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.remote import RemoteFactsError, read_bounded, unreachable
+from cli.remote import RemoteFactsError, login_in_url, read_bounded, unreachable
 from cli.spoken import Sentence
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
@@ -124,6 +124,9 @@ class NodeClient:
             # e.g. "127.0.0.1:8101", as node configs write addresses
             raise ClientError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
                                        example=DEFAULT_NODE), "bad_url")
+        login = login_in_url(self.base_url)
+        if login is not None:
+            raise ClientError(login, "bad_url")
         try:
             _check_host_and_port(self.base_url)
             request = urllib.request.Request(self.base_url + path, data=data, method=method,

@@ -47,17 +47,34 @@ def _unencodable_replaced() -> None:
         stdout.reconfigure(errors=JSON_ESCAPE)
 
 
+def _runs_node(argv: list[str]) -> bool:
+    """Whether the command line is `senim node ...` (node_options says it fully, once
+    imported: this asks before importing anything)."""
+    return next((word for word in argv if not word.startswith("-")), None) == "node"
+
+
 def run() -> None:
     _unencodable_replaced()
     try:
+        if _runs_node(sys.argv[1:]):
+            # SIGTERM and SIGHUP say that the start was stopped, as a Ctrl-C does
+            from node.start_interrupt import stop_signals_interrupt
+            stop_signals_interrupt()
         from cli.main import main
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # `senim node` says it as its log lines are said (a JSON line when they are JSON)
         from node.start_interrupt import node_options, say_interrupted
         node = node_options(sys.argv[1:])
         if node is not None:
-            say_interrupted(*node)
+            sys.exit(say_interrupted(*node, exc))
         else:
             sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
         sys.exit(EXIT_INTERRUPTED)
-    main()
+    from cli.closed_pipe import quiet_when_reader_gone
+    with quiet_when_reader_gone():  # a usage error said to a closed stderr, say
+        try:
+            main()
+        finally:
+            # click ends with SystemExit: what print() left buffered is flushed here, where
+            # a reader gone is caught, rather than at exit ("Exception ignored ...")
+            sys.stdout.flush()

@@ -45,7 +45,7 @@ from node.files import load_genesis
 from node.start_checks import refuse_store_in_use
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError, StorageError
-from storage.kv import KeyValueStore, LevelDBStore, leveldb_reason
+from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 from storage.state_tree import StateTree
 
 PROBLEMS_SHOWN_MAX = 50
@@ -286,6 +286,11 @@ def fsck_command(config_path: Path) -> None:
     store = config.data_dir / "chain.ldb"
     if not store.is_dir():
         _stop(f"no chain database at {store}", EXIT_UNCHECKED)
+    if holds_no_store(store):
+        # Opened, it would be made new here (and, with no genesis record, called damaged,
+        # with --resync advised): a node started on it begins its chain there.
+        _stop(f"no chain database at {store}: the folder holds none (a node started on "
+              "it makes a new one)", EXIT_UNCHECKED)
     try:  # a running node, or a disk that refuses the lock LevelDB takes even to read
         refuse_store_in_use(store, "node.data_dir")
     except ConfigError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cli.closed_pipe import quiet_when_reader_gone
 from cli.errors import EXIT_INTERRUPTED, fail
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -50,8 +51,14 @@ INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.
 
 class SenimGroup(click.Group):
     """Ctrl-C in a command that does not say more itself (senim issue does): one line
-    and exit 130, rather than click's 'Aborted!' and exit 1. Commands in COMMANDS are
-    loaded when asked for."""
+    and exit 130, rather than click's 'Aborted!' and exit 1. A reader that closes the
+    pipe early ends the command as SIGPIPE ends git (cli.closed_pipe), before click makes
+    it a silent exit 1. Commands in COMMANDS are loaded when asked for."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with quiet_when_reader_gone():  # --help and --version print while parsing
+            return super().make_context(info_name, args, parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -65,9 +72,13 @@ class SenimGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        with quiet_when_reader_gone():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             command = self.commands.get(ctx.invoked_subcommand or "")
             if getattr(command, "reads_lang_first", False):
                 # a verifier-facing command (cli.spoken), loaded by now: said in its
@@ -82,8 +93,7 @@ class SenimGroup(click.Group):
             # and says so in its own log format (a JSON line for a collector).
             node = node_options(sys.argv[1:])
             if node is not None and ctx.invoked_subcommand in (None, "node"):
-                say_interrupted(*node)
-                ctx.exit(EXIT_INTERRUPTED)
+                ctx.exit(say_interrupted(*node, exc))
             click.secho("interrupted: " + (
                 "stopped while starting; nothing was done" if ctx.invoked_subcommand is None
                 else "the node stopped while starting" if ctx.invoked_subcommand == "node"
@@ -109,9 +119,20 @@ def keygen(path: Path, label: str) -> None:
     except FileExistsError:
         if path.is_dir():
             fail(f"{path} is a folder: give the key file's own path, e.g. {path / 'me.key'}", 2)
+        if not path.exists() and not path.is_symlink():
+            # the folder to make exists as something else: keygen /dev/null/me.key
+            fail(f"cannot write the key file {path}: {_first_no_folder(path)} is no folder", 2)
         fail(f"{path} exists; refusing to overwrite a key", 2)
     except OSError as exc:
         fail(f"cannot write the key file {path}: {exc.strerror or exc}", 2)
     click.echo(f"member id:  {keys.member_id.hex()}")
     click.echo(f"public key: {keys.public_key.hex()}")
     click.echo(f"key file:   {path} (mode 0600)")
+
+
+def _first_no_folder(path: Path) -> Path:
+    """The first folder on the way to `path` that exists as something else."""
+    for folder in reversed(path.parents):  # bounded: the path's depth
+        if folder.exists() and not folder.is_dir():
+            return folder
+    return path.parent

@@ -37,10 +37,9 @@ def node_command(config_path: Path, resync: bool, log_format: str | None) -> Non
     """Run a node in the foreground until SIGTERM or SIGINT."""
     try:  # importing the daemon takes most of a second
         from node.daemon import run
-    except KeyboardInterrupt:
-        from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
-        say_interrupted(config_path, log_format)
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        from node.start_interrupt import say_interrupted
+        sys.exit(say_interrupted(config_path, log_format, exc))
     sys.exit(run(config_path, resync=resync, log_format=log_format))
 
 

@@ -23,6 +23,7 @@ import socket
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Protocol, TypeVar
 
@@ -95,6 +96,23 @@ def read_bounded(response: Readable, url: str,
     return bytes(data)
 
 
+def login_in_url(base_url: str) -> Sentence | None:
+    """What is wrong with a node URL that carries a user name or password
+    ('http://admin:secret@10.0.0.5:8101', for a proxy that asks for one); None if it
+    carries none. urllib took 'admin:secret@10.0.0.5' for the host name, so the command
+    said "the host name is unknown: check its spelling", and printed the password back in
+    the line. senim logs in to no node: it is refused unasked, shown without the login."""
+    try:
+        netloc = urllib.parse.urlsplit(base_url).netloc
+    except ValueError:
+        return None  # a URL that cannot be read is said as that
+    if "@" not in netloc:
+        return None
+    shown = base_url.replace(netloc, "…@" + netloc.rpartition("@")[2], 1)
+    return Sentence("cli.node.bad_url", url=repr(shown), example=NODE_EXAMPLE,
+                    detail=Sentence("cli.node.url_login"))
+
+
 def unreachable(base_url: str, exc: Exception) -> Sentence:
     """Why a node could not be asked, in words: an https URL whose node speaks plain
     HTTP is told so ('[SSL: WRONG_VERSION_NUMBER]' is what the TLS library says)."""
@@ -155,6 +173,9 @@ class RemoteFacts(StateFacts):
             # "127.0.0.1:8101", as node configs write addresses: no node was asked
             raise RemoteFactsError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
                                             example=NODE_EXAMPLE))
+        login = login_in_url(self.base_url)
+        if login is not None:
+            raise RemoteFactsError(login)
         timeout_s, answer_s = self.timeout_s, ANSWER_DEADLINE_S
         # The request ends by its own limits however the node trickles, its header lines
         # included (cli.deadline_http): senim recognise and export-vc ask with no command

@@ -23,6 +23,7 @@ import segno
 
 from cli.client import DEFAULT_NODE
 from cli.language import lang_option
+from cli.remote import login_in_url
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
 from cli.vc import is_vc_document
 from cli.verify_files import load_json_file
@@ -89,6 +90,9 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
     """
     if not node_url.startswith(("http://", "https://")):
         refuse(Sentence("cli.share.node_url", url=repr(node_url)), 2)
+    login = login_in_url(node_url)  # in a link handed to others, and its QR code
+    if login is not None:
+        refuse(login, 2)
     try:
         # In any encoding JSON allows (a credential Notepad saved as "Unicode" is UTF-16),
         # as `senim verify` and the node read it.

@@ -20,10 +20,9 @@ from aiohttp import web
 from consensus import ReportEvidence
 from ledger.errors import ConfigError, RulesVersionUnknown
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
-from ledger.rules import load_member
-from ledger.rules_version import require_known_rules
 from node.answer_gate import AnswerGate
-from node.api import StatusProvider, make_app
+from node.api import make_app
+from node.chain_open import join_if_empty, open_core
 from node.channels import (
     CH_BLOCK,
     CH_CONSENSUS,
@@ -43,131 +42,29 @@ from node.engine import Engine
 from node.engine_thread import EngineThread
 from node.engine_types import CommitReport, EngineConfig
 from node.evidence_submit import EvidenceSubmitter
-from node.files import load_genesis, load_key
+from node.gauges import NodeStatus, refresh_metrics
 from node.http_limits import LimitedAppRunner
 from node.logs import log_member, setup_logging
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.network import Network
-from node.service import NodeCore
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
 from node.start_checks import check_before_start, peers_configured, recovery_hint
-from node.start_interrupt import EXIT_INTERRUPTED, say_interrupted
-from node.state_join import join_by_state_sync, needs_join
+from node.start_interrupt import say_interrupted
 from node.state_serve import StateSnapshots
 from node.stop_signals import StopSignals
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
-from node.store_setup import open_store, resync_as_fresh
+from node.store_setup import resync_as_fresh
 from node.sync import SyncHeights
 from node.tls import serve_https
-from node.validators import ValidatorSets, next_member_retirement, own_retirement, peer_keys
+from node.validators import next_member_retirement, own_retirement, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start
 from storage.errors import CorruptStateError, StorageError
-from storage.kv import LevelDBStore
 
 log = logging.getLogger("senim.daemon")
 
 
 class EngineFailed(Exception):
     """A bug stopped the engine thread; the node stops rather than limp on."""
-
-
-async def join_if_empty(config: NodeConfig, stop: asyncio.Event) -> None:
-    """`[sync] state_sync`: an empty store is first filled from a peer's snapshot."""
-    kv = open_store(config)
-    try:
-        if needs_join(kv):
-            await join_by_state_sync(config, load_genesis(config.genesis_file),
-                                     load_key(config.key_file), kv, stop)
-    finally:
-        kv.close()
-
-
-def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets]:
-    """Open the chain and check it before anything is served.
-
-    A damaged store (LevelDB's checksums, a lost CURRENT file or acknowledged
-    write, recent blocks that do not link to the head, a certificate that does
-    not verify, a state root that is not the head's) raises CorruptStateError
-    saying what to do; the node then exits with its own code.
-    """
-    keys = load_key(config.key_file)
-    genesis = load_genesis(config.genesis_file)
-    kv = open_store(config)
-    limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
-                           config.mempool_max_per_sender)
-    try:
-        core = NodeCore(keys, genesis, kv, limits, NodeMetrics(), config.state_nodes_cached)
-        validator_sets = ValidatorSets.for_chain(core.chain)
-        core.chain.check_certificates(validator_sets.certifies)
-        require_known_rules(core.chain.state, core.chain.height + 1)  # an upgrade is due
-    except CorruptStateError as exc:
-        kv.close()
-        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
-    except (StorageError, ConfigError, RulesVersionUnknown):
-        kv.close()
-        raise
-    # A member added on chain runs a node like a genesis member. A fresh node cannot
-    # know of that addition before it syncs, so an unknown key is no reason to stop:
-    # peers admit a key at the handshake only if the chain says it is a member.
-    member = load_member(core.chain.state, keys.member_id)
-    if member is None:
-        log.warning("key %s is not a member in this node's chain (height %d); peers admit "
-                    "it only if it was added on chain since", keys.member_id.hex(),
-                    core.chain.height)
-    # (a key the member rotated away from is told by the engine, at start or later)
-    return core, kv, validator_sets
-
-
-class NodeStatus(StatusProvider):
-    def __init__(self, network: Network, engine: Engine) -> None:
-        self.network, self.engine = network, engine
-
-    def consensus(self) -> dict[str, Any]:
-        return self.engine.status()
-
-    def peers(self) -> list[dict[str, Any]]:
-        return self.network.status()
-
-
-METRICS_REFRESH_S = 1.0
-
-
-async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineThread,
-                          network: Network, sync_questions: AnswerGate,
-                          api: LimitedAppRunner, evidence: EvidenceSubmitter) -> None:
-    """Gauges an operator watches, read once a second from the engine (plain reads of
-    counters the engine thread updates; a second's staleness is fine here), the network,
-    the API's connection caps and the evidence submitter."""
-    last_view = engine.replica.view if engine.replica is not None else 0
-    while True:
-        await asyncio.sleep(METRICS_REFRESH_S)
-        if engine.replica is not None:
-            view = engine.replica.view
-            metrics.view.set(view)
-            if view > last_view:
-                metrics.view_changes.inc(view - last_view)
-            last_view = view
-        _, unreachable = engine.reachable_validators()
-        metrics.validators_unreachable.set(len(unreachable))
-        metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
-        metrics.peers.set(len(network.peers.connected()))
-        metrics.engine_inputs_dropped.set(thread.dropped_inputs)
-        metrics.sync_answers_unasked.set(sync_questions.dropped)
-        refresh_connection_metrics(metrics, api)
-        refresh_evidence_metrics(metrics, evidence)
-
-
-def refresh_evidence_metrics(metrics: NodeMetrics, evidence: EvidenceSubmitter) -> None:
-    metrics.evidence_submitted.set(evidence.submitted)
-    metrics.evidence_dropped.set(evidence.dropped)
-
-
-def refresh_connection_metrics(metrics: NodeMetrics, api: LimitedAppRunner) -> None:
-    refused, evicted = api.connections_refused_and_evicted()
-    metrics.http_connections_refused.set(refused)
-    metrics.http_connections_evicted.set(evicted)
 
 
 # Governance may grow the validator set while the node runs; consensus frames are
@@ -352,9 +249,8 @@ def run(config_path: Path, resync: bool = False, log_format: str | None = None) 
     (text or json) overrides the config's, and holds for a config that does not load."""
     try:
         return _run(config_path, resync, log_format)
-    except KeyboardInterrupt:  # before serve() took SIGINT as its stop (or after it)
-        say_interrupted(config_path, log_format)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # before serve() took the signal as its stop (or after)
+        return say_interrupted(config_path, log_format, exc)
 
 
 def _run(config_path: Path, resync: bool, log_format: str | None) -> int:

@@ -155,6 +155,8 @@ def load_key(path: Path) -> KeyPair:
         raise ConfigError(field, "key file not found") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("key file", str(exc)) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(field, not_json("key file", exc, "key file", "senim keygen")) from exc
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError(field, f"key file unreadable: {exc}") from exc
     if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
@@ -185,6 +187,17 @@ def load_genesis(path: Path) -> Genesis:
         raise ConfigError("genesis", f"file not found: {path}") from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("genesis", str(exc)) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError("genesis", not_json(str(path), exc, "genesis file",
+                                              "senim consortium create")) from exc
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
         raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
     return genesis_from_json(document)
+
+
+def not_json(subject: str, exc: json.JSONDecodeError, what: str, maker: str) -> str:
+    """A file given as a JSON one that is none: the node config or the members file (TOML)
+    named as the genesis, say. Python's own 'Expecting value: line 1 column 2 (char 1)'
+    said neither what the file should be nor that it is not JSON at all."""
+    return (f"{subject} is not JSON ({exc.msg}, line {exc.lineno} column {exc.colno}): a {what} "
+            f"is the JSON file `{maker}` writes")

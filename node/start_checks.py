@@ -21,6 +21,7 @@ from node.config import Address, NodeConfig
 from node.files import account, folder_open_to_others, load_genesis, load_key, user_name
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
+from storage.bounded_read import file_kind
 
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
@@ -77,6 +78,19 @@ def check_data_dir(data_dir: Path) -> None:
     PermissionError traceback, one on a read-only disk in LevelDB's 'LOCK: No such file'.
     One that does not exist yet is made at start (and a refusal then names the folder)."""
     field = "node.data_dir"
+    try:
+        status: os.stat_result | None = os.stat(data_dir)
+    except FileNotFoundError:
+        status = None
+    except OSError as exc:  # a folder above it this user may not search
+        raise ConfigError(field, f"cannot use {data_dir}: {exc.strerror or exc}; the node "
+                          "keeps its chain there") from exc
+    # First: /dev/null (mode 0666) was called a folder every user may write, with
+    # `chmod go-w /dev/null` as the fix, which breaks every other user's programs.
+    if status is not None and not stat.S_ISDIR(status.st_mode):
+        what = "a regular file" if stat.S_ISREG(status.st_mode) else file_kind(status.st_mode)
+        raise ConfigError(field, f"{data_dir} is {what}, not a folder; data_dir is the folder "
+                          "the node keeps its chain in")
     # Whoever may write a folder on the way to the store may put a store of their own in
     # its place, or an older copy of this one: one holding an earlier safety state, from
     # which this validator votes again at heights it has voted at, and is reported for
@@ -85,15 +99,8 @@ def check_data_dir(data_dir: Path) -> None:
     if swappable:
         raise ConfigError(field, f"the chain store (this node's votes with it) is kept under "
                           f"{swappable}")
-    try:
-        status = os.stat(data_dir)
-    except FileNotFoundError:
+    if status is None:
         return
-    except OSError as exc:  # a folder above it this user may not search
-        raise ConfigError(field, f"cannot use {data_dir}: {exc.strerror or exc}; the node "
-                          "keeps its chain there") from exc
-    if not stat.S_ISDIR(status.st_mode):
-        raise ConfigError(field, f"{data_dir} is not a directory")
     me, quoted = os.geteuid(), shlex.quote(str(data_dir))
     fix = (f"chmod u+rwx {quoted}" if status.st_uid == me else
            f"chown -R {user_name(me)} {quoted} (or run the node as {user_name(status.st_uid)})")
@@ -139,7 +146,45 @@ def refuse_store_in_use(store: Path, field: str) -> None:
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
-        raise ConfigError(field, f"{store} is in use (a node is running on it); "
-                          "stop the node first") from exc
+        # "a node is running on it" was said of whatever held it: senim fsck, or a node
+        # of another config with the same data_dir, left the operator looking for a node
+        holder = lock_holder(store / "LOCK") or "a node running on it, or senim fsck"
+        raise ConfigError(field, f"{store} is in use by {holder}; stop it first") from exc
     finally:
         os.close(fd)  # releases the lock just taken
+
+
+KERNEL_LOCKS = Path("/proc/locks")  # Linux: every lock held, with its process and file
+KERNEL_LOCKS_BYTES_MAX = 1 << 20
+COMMAND_LINE_BYTES_MAX = 4096
+COMMAND_SHOWN_MAX = 200  # characters of the holder's command line in a refusal
+
+
+def lock_holder(path: Path) -> str:
+    """Which process holds a POSIX lock on `path`, as 'process 4242 (senim fsck --config
+    node.toml)', where the kernel tells (Linux); '' where it does not."""
+    try:
+        status = os.stat(path)
+        with KERNEL_LOCKS.open("rb") as locks:
+            listed = locks.read(KERNEL_LOCKS_BYTES_MAX).decode("ascii", "replace")
+    except OSError:
+        return ""
+    where = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    for line in listed.splitlines():  # "1: POSIX  ADVISORY  WRITE 4242 08:01:1186 0 EOF"
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "POSIX" and fields[5] == where:
+            pid = fields[4]
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    words = cmdline.read(COMMAND_LINE_BYTES_MAX).split(b"\0")
+            except OSError:
+                return f"process {pid}"
+            named = [word.decode(errors="replace") for word in words if word]
+            if len(named) > 1 and Path(named[0]).name.startswith("python"):
+                named = named[1:]  # the console script's interpreter says nothing
+            said = " ".join(shlex.quote(word) for word in named)
+            said = "".join(char if char.isprintable() else "?" for char in said)
+            if len(said) > COMMAND_SHOWN_MAX:
+                said = said[:COMMAND_SHOWN_MAX] + "…"
+            return f"process {pid} ({said})" if said else f"process {pid}"
+    return ""

@@ -8,6 +8,12 @@ Each hands it here. A collector parses every line of a node that logs JSON; a pl
 'interrupted:' line was the one it could not. This module imports only `node.logs` and
 `node.config_document` (the standard library, `ledger.errors`, `storage.bounded_read`),
 so it answers at once even where the heavy imports never finished.
+
+SIGTERM (systemd stopping it, `scripts/testnet down` right after `up`) and SIGHUP (its
+terminal closed) before the loop ended the node at once with no line at all: its log
+stopped mid-start with nothing saying why. `stop_signals_interrupt` has them raise
+`StoppedWhileStarting`, a KeyboardInterrupt, so each of the same places says the same
+line, naming the signal, and the exit status is the one the signal gives (143, 129).
 """
 
 from __future__ import annotations
@@ -24,6 +30,30 @@ EXIT_INTERRUPTED = 130
 STOPPED_WHILE_STARTING = "interrupted: the node stopped while starting"
 
 log = logging.getLogger("senim.daemon")
+
+# The stop signals other than SIGINT (which Python raises as a KeyboardInterrupt itself),
+# until node.stop_signals takes them in the daemon's loop.
+RAISED_WHILE_STARTING = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StoppedWhileStarting(KeyboardInterrupt):
+    """A stop signal other than SIGINT, raised where the node's start is."""
+
+    def __init__(self, received: signal.Signals) -> None:
+        super().__init__(received.name)
+        self.received = received
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise StoppedWhileStarting(signal.Signals(signum))
+
+
+def stop_signals_interrupt() -> None:
+    """From now until the daemon's loop installs its own handlers, SIGTERM and SIGHUP
+    interrupt the start as a Ctrl-C does; one ignored (SIGHUP under nohup) stays so."""
+    for sig in RAISED_WHILE_STARTING:
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _raise_stopped)
 
 
 def node_options(argv: Sequence[str]) -> tuple[Path | None, str | None] | None:
@@ -46,16 +76,23 @@ def node_options(argv: Sequence[str]) -> tuple[Path | None, str | None] | None:
             log_format if log_format in LOG_FORMATS else None)
 
 
-def say_interrupted(config_path: Path | None, log_format: str | None) -> None:
+def say_interrupted(config_path: Path | None, log_format: str | None,
+                    cause: BaseException | None = None) -> int:
     """Log that the node stopped while starting, as its lines are logged: set up here
-    from the flag and as much of the config as reads, unless the daemon did already."""
-    # A second Ctrl-C while the first is said would end in a traceback: the process is
+    from the flag and as much of the config as reads, unless the daemon did already.
+    Returns the exit status: 130 for a Ctrl-C, 128 + the signal for another (`cause`)."""
+    # A second signal while the first is said would end in a traceback: the process is
     # ending anyway.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, *RAISED_WHILE_STARTING):
+        signal.signal(sig, signal.SIG_IGN)
     if not logging_configured():
         named_format, name = None, None
         if config_path is not None:
             # unreadable: the flag's format, or text (its refusal is not this line's news)
             named_format, name = log_settings_of(config_path)
         setup_logging("info", log_format or named_format or "text", name)
+    if isinstance(cause, StoppedWhileStarting):
+        log.warning("%s (%s received)", STOPPED_WHILE_STARTING, cause.received.name)
+        return 128 + cause.received
     log.warning(STOPPED_WHILE_STARTING)
+    return EXIT_INTERRUPTED

@@ -49,6 +49,13 @@ class KeyValueStore(KeyValueReader, Protocol):
 # What LevelDB leaves in its directory before it has stored anything: a directory
 # holding only these (or nothing) is new, and the only kind a store may be created in.
 _NEW_STORE_FILES = frozenset({"LOCK", "LOG", "LOG.old"})
+
+
+def holds_no_store(folder: Path) -> bool:
+    """Whether `folder` is missing, or holds nothing LevelDB stored (a store opened
+    there is made new)."""
+    existing = set(os.listdir(folder)) if folder.is_dir() else set()
+    return not existing - _NEW_STORE_FILES
 # Counts the store's write batches, inside the store and in WRITES_FILE beside it.
 WRITE_COUNT_KEY = b"\x00senim:kv-writes"
 # The count of the last synced batch and its CRC-32. LevelDB drops the tail of a
@@ -141,9 +148,8 @@ class LevelDBStore:
                  write_buffer_bytes: int | None = None) -> None:
         """The sizes default to the class's (an operator sets them in [storage])."""
         folder = Path(path)
-        existing = set(os.listdir(folder)) if folder.is_dir() else set()
-        is_new = not (existing - _NEW_STORE_FILES)
-        if not is_new and "CURRENT" not in existing:
+        is_new = holds_no_store(folder)
+        if not is_new and not (folder / "CURRENT").exists():
             raise CorruptStateError(
                 f"{path} holds a used LevelDB store whose CURRENT file is missing; "
                 "refusing to create a new store over it")

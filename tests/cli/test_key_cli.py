@@ -209,3 +209,13 @@ def test_keygen_given_a_folder_asks_for_the_file_path(tmp_path: Path) -> None:
     assert done.output.strip() == (f"error: {tmp_path / 'keys'} is a folder: give the key "
                                    f"file's own path, e.g. {tmp_path / 'keys' / 'me.key'}")
     assert list((tmp_path / "keys").iterdir()) == []
+
+
+def test_keygen_under_a_file_says_that_file_is_no_folder(tmp_path: Path) -> None:
+    """`senim keygen notes.txt/me.key` said 'notes.txt/me.key exists; refusing to
+    overwrite a key': nothing of that name exists; its folder is a file."""
+    (tmp_path / "notes.txt").write_text("")
+    result = CliRunner().invoke(main, ["keygen", str(tmp_path / "notes.txt" / "me.key")])
+    assert result.exit_code == 2, result.output
+    assert result.output == (f"error: cannot write the key file {tmp_path}/notes.txt/me.key: "
+                             f"{tmp_path}/notes.txt is no folder\n")

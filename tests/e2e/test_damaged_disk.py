@@ -133,7 +133,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         assert net.cli("fsck", "--config", str(node.config_path)).returncode == 0
         net.start("mshe")
         running = net.cli("fsck", "--config", str(node.config_path), check=False)
-        assert running.returncode == 2 and "stop the node first" in running.stderr
+        assert running.returncode == 2, running.stderr
+        assert (f"is in use by process {node.pid} (" in running.stderr
+                and "senim node --config" in running.stderr), running.stderr
         for method, path, body in _questions(built):
             built.answers[f"{method} {path} {json.dumps(body)}"] = _ask(node, method, path, body)
         assert node.stop() == 0, node.log_tail()

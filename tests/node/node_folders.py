@@ -30,7 +30,8 @@ def write_lone_validator(root: Path) -> KeyPair:
 
 
 @contextmanager
-def store_held_by_another_process(store: Path) -> Iterator[None]:
+def store_held_by_another_process(store: Path) -> Iterator[int]:
+    """The store open in another process (its pid given) until the block ends."""
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
@@ -41,7 +42,7 @@ def store_held_by_another_process(store: Path) -> Iterator[None]:
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        yield
+        yield holder.pid
     finally:
         assert holder.stdin is not None
         holder.stdin.close()

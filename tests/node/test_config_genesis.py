@@ -13,7 +13,7 @@ from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import KeyPair
 from node.config import load_config, log_settings_in, log_settings_of, parse_address
-from node.files import load_genesis
+from node.files import load_genesis, load_key
 from tests.node.conftest import make_consortium
 
 GOOD = """
@@ -351,6 +351,23 @@ def test_genesis_file_problems(tmp_path: Path) -> None:
         load_genesis(broken)
     assert info.value.field == "genesis"
     assert genesis_field([GENESIS_KIND]) == "genesis"
+
+
+def test_a_toml_file_named_as_the_genesis_or_key_is_said_to_be_no_json(tmp_path: Path) -> None:
+    """The node config or members file (TOML) named as the genesis or key file said only
+    Python's 'cannot read node.toml: Expecting value: line 1 column 2 (char 1)'."""
+    toml = tmp_path / "members.toml"
+    toml.write_text('chain_id = "senim-pilot"\n')
+    with pytest.raises(ConfigError) as genesis:
+        load_genesis(toml)
+    assert str(genesis.value) == (f"genesis: {toml} is not JSON (Expecting value, line 1 "
+                                  "column 1): a genesis file is the JSON file `senim "
+                                  "consortium create` writes")
+    toml.chmod(0o600)
+    with pytest.raises(ConfigError) as key:
+        load_key(toml)
+    assert str(key.value) == (f"{toml}: key file is not JSON (Expecting value, line 1 "
+                              "column 1): a key file is the JSON file `senim keygen` writes")
 
 
 def test_rate_exemption_defaults_to_the_nodes_own_host_and_can_be_emptied(

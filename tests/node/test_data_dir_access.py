@@ -111,3 +111,15 @@ def test_a_data_dir_another_user_may_swap_is_refused(tmp_path: Path, where: str)
         "a folder its group and every user may write (mode 0777), so another user could "
         f"replace the file; chmod go-w {loose}")
     assert not (config.data_dir / "chain.ldb").exists()
+
+
+def test_a_data_dir_that_is_a_device_is_refused_as_no_folder(tmp_path: Path) -> None:
+    """`data_dir = "/dev/null"` (mode 0666) was called a folder every user may write, with
+    `chmod go-w /dev/null` as the fix: run as root, that breaks every other user's
+    programs that write to /dev/null."""
+    path = node_config(tmp_path)
+    path.write_text(path.read_text().replace('data_dir = "data"', 'data_dir = "/dev/null"'))
+    with pytest.raises(ConfigError) as refused:
+        check_before_start(load_config(path))
+    assert str(refused.value) == ("node.data_dir: /dev/null is a character device, not a "
+                                  "folder; data_dir is the folder the node keeps its chain in")

@@ -14,13 +14,13 @@ from consensus.messages import Prepare, PrePrepare, ViewChange
 from consensus.types import Digest, Height, ValidatorId, View
 from ledger.equivocation import EvidenceRecord, evidence_count, evidence_key
 from ledger.payloads_consortium import KIND_SUBMIT_EVIDENCE, MAX_EVIDENCE_MESSAGE_BYTES
-from node.daemon import refresh_evidence_metrics
 from node.evidence_submit import (
     EVIDENCE_SUBMISSIONS_PENDING_MAX,
     EvidenceSubmitter,
     NotSubmittable,
     evidence_payload,
 )
+from node.gauges import refresh_evidence_metrics
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore

@@ -17,7 +17,7 @@ from aiohttp import ClientSession, web
 from ledger.payloads import AnchorPayload
 from node import api_public
 from node.api import make_app
-from node.daemon import refresh_connection_metrics
+from node.gauges import refresh_connection_metrics
 from node.http_limits import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics

@@ -83,14 +83,20 @@ def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
 
 
-def test_a_second_node_on_one_data_dir_is_told_a_node_runs_there(tmp_path: Path) -> None:
-    """The same config started twice: the store's lock says why, not the taken port."""
+def test_a_second_node_on_one_data_dir_is_told_which_process_holds_it(tmp_path: Path) -> None:
+    """The same config started twice: the store's lock says why, not the taken port. It
+    said 'a node is running on it' whatever held it (senim fsck, a node of another config
+    naming the same data_dir): the refusal names the process the kernel says holds it."""
     config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
     store = tmp_path / "data" / "chain.ldb"
     (tmp_path / "data").mkdir(mode=0o700)
-    with store_held_by_another_process(store):
+    with store_held_by_another_process(store) as holder:
         line = refusal(run_node(config))
-        assert f"node.data_dir: {store} is in use (a node is running on it)" in line
+        assert f"node.data_dir: {store} is in use by process {holder} (-c " in line, line
+        assert line.endswith("; stop it first"), line
+        checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
+        assert checked.exit_code == 2, checked.output
+        assert f"is in use by process {holder} (-c " in checked.output, checked.output
 
 
 def test_a_data_dir_that_is_a_store_itself_is_refused(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from ledger.chain import Chain
 from ledger.payloads import AnchorPayload
+from node.chain_open import open_core
 from node.config import NodeConfig, load_config, render_config
-from node.daemon import open_core
 from storage.kv import LevelDBStore, MemoryStore
 from storage.state_tree import STATE_NODES_CACHED_MAX
 from tests.node.conftest import Consortium, commit, make_tx
