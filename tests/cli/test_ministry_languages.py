@@ -315,6 +315,19 @@ async def test_a_mistyped_command_of_a_group_is_refused_in_the_officials_languag
     await refused_in_every_language("evidence", "lst", code=2)
 
 
+async def test_lang_before_the_command_of_a_group_is_the_commands() -> None:
+    """`senim governance --lang kk list` was refused (in Kazakh) for an option the group
+    lacks, though --lang is said to go anywhere on the command line."""
+    for group, command in (("governance", "list"), ("evidence", "list")):
+        for lang in LANGS:
+            said = said_in(lang, await senim(group, "--lang", lang, command, "--node", DOWN),
+                           3)
+            assert said.splitlines()[-1].startswith(PREFIX[lang]), said
+            said_in(lang, await senim(group, f"--lang={lang}", command, "--node", DOWN), 3)
+        english = await senim(group, "--lang", "en", command, "--node", DOWN)
+        assert english.exit_code == 3 and "cannot reach" in english.output, english.output
+
+
 def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> None:
     """The transaction lines the ministry's commands share (cli.commands) are said in the
     reader's language only by a command that speaks it: `senim anchor` under a Russian
