@@ -35,9 +35,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # (cli.verify_files.DOCUMENT_FILE_BYTES_MAX is 4 MiB), so that a small link cannot make it
 # allocate gigabytes.
 LINK_DOCUMENT_BYTES_MAX = 4 << 20
-# Around a link copied out of a letter or a chat: <…>, quotes, and a full stop after it
-# (none of which a link's document, in base64url, ends with).
-_WRAPPING = " \t\r\n<>\"'.,;"
+# Around a link copied out of a letter or a chat: <…>, quotes (a Kazakh or Russian
+# letter's «…» and „…“ among them), and a full stop after it (none of which a link's
+# document, in base64url, ends with).
+_WRAPPING = " \t\r\n<>\"'.,;«»“”„‘’"
 
 
 class LinkUnfit(Exception):

@@ -3,7 +3,7 @@ asked (`senim verify LINK` says so when it is not)."""
 
 from __future__ import annotations
 
-from cli.share_links import ORIGIN_SHOWN_MAX, read_link, same_node
+from cli.share_links import ORIGIN_SHOWN_MAX, is_link, read_link, same_node
 
 DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
 
@@ -34,3 +34,10 @@ def test_a_hostile_links_node_is_named_without_control_characters_or_its_whole_l
     long = read_link("http://" + "a" * 100_000 + "/" + DOCUMENT).origin
     assert len(long) == ORIGIN_SHOWN_MAX + 1 and long.endswith("…")
     assert read_link("http://[::1]:7410/?a=1&b=2" + DOCUMENT).origin == "http://[::1]:7410"
+
+
+def test_a_link_quoted_as_a_kazakh_or_russian_letter_quotes_it_is_read() -> None:
+    link = "http://127.0.0.1:7410/" + DOCUMENT
+    for quoted in (f"«{link}».", f"„{link}“", f"“{link}”,", f"<{link}>.", f"'{link}'"):
+        assert is_link(quoted), quoted
+        assert read_link(quoted).document == b"{}", quoted
