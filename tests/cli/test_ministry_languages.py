@@ -341,3 +341,16 @@ def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> Non
     assert result.exit_code == 3, result.output
     assert result.output.splitlines()[-1].startswith("error: anchor not sent: cannot reach"), \
         result.output
+
+
+async def test_heights_no_proposal_can_have_are_refused_in_the_officials_language(
+        official: Official) -> None:
+    """An effective height past the farthest a proposal may name, or an expiry after the
+    change it closes the votes of: refused before signing, in the official's words."""
+    node = ("--node", official.url)
+    propose = ("governance", "propose", "--key", official.key("ministry"), "--action",
+               "retire-member", "--member", "KBTU", *node)
+    for heights in (("--effective-height", str(10**25)), ("--effective-height", "200000"),
+                    ("--expiry-height", "150"), ("--expiry-height", str(10**25))):
+        said = await refused_in_every_language(*propose, *heights, code=2)
+        assert heights[1] in said["kk"], said
