@@ -354,3 +354,14 @@ async def test_heights_no_proposal_can_have_are_refused_in_the_officials_languag
                     ("--expiry-height", "150"), ("--expiry-height", str(10**25))):
         said = await refused_in_every_language(*propose, *heights, code=2)
         assert heights[1] in said["kk"], said
+
+
+async def test_a_day_before_1970_is_refused_in_the_officials_language(
+        official: Official) -> None:
+    """It was 'транзакция дұрыс құрылмаған — accreditation start (ms) must be an integer
+    in [0, …]': the payload's own check, in English."""
+    said = await refused_in_every_language(
+        "accredit", "--key", official.key("ministry"), "--issuer", "KBTU", "--types",
+        "diploma", "--from", "1969-12-31", "--until", "2030-01-01", "--node", official.url,
+        code=2)
+    assert "1969-12-31" in said["kk"] and "1970-01-01" in said["ru"], said
