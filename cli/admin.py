@@ -36,10 +36,15 @@ from ledger.transactions import CREDENTIAL_TYPES, ROLES
 def _date_ms(value: str, option: str) -> int:
     """Midnight UTC starting the day: the ledger states periods in UTC days."""
     try:
-        return calendar.timegm(time.strptime(value, "%Y-%m-%d")) * 1000
+        time_ms = calendar.timegm(time.strptime(value, "%Y-%m-%d")) * 1000
     except ValueError:
         refuse(Sentence("min.date.format", f"{option} must be a date YYYY-MM-DD, got {value!r}",
                         option=option, value=repr(value)), EXIT_BAD_INPUT)
+    if time_ms < 0:  # the payload's own check said so in English only
+        refuse(Sentence("min.date.before_1970", f"{option} {value} is before 1970-01-01, the "
+                        "earliest day the chain states", option=option, value=value),
+               EXIT_BAD_INPUT)
+    return time_ms
 
 
 DEFAULT_YEARS = 5  # an accreditation's usual term

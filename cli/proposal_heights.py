@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cli.spoken import Sentence
+from ledger.governance import MAX_PROPOSAL_BLOCKS
 from ledger.payloads import MIN_PROPOSAL_LEAD_BLOCKS
 
 # The default lead of a change over the head, in blocks: time for the other voters.
@@ -55,8 +56,33 @@ class ProposalHeights:
         more = self.threshold - 1
         return f"the {more} more vote{'s' if more != 1 else ''} it needs"
 
+    @property
+    def farthest(self) -> int:
+        """The last effective height the ledger takes from a proposal sent now (it lands
+        in a block after the head, which only moves the bound on)."""
+        return self.head + MAX_PROPOSAL_BLOCKS
+
     def refusal(self, effective: int | None, expiry: int | None) -> Sentence | None:
-        """Why these heights cannot be met even when everyone is quick, or None."""
+        """Why these heights cannot be met even when everyone is quick, or None. (Each is
+        said in words: a height past these bounds, 10**25 say, was refused by the
+        payload's own check, in English.)"""
+        if effective is not None and effective > self.farthest:
+            return Sentence(
+                "gov.heights.too_far", f"--effective-height {effective} is too far ahead: the "
+                f"chain is at height {self.head}, and a change may be at most "
+                f"{MAX_PROPOSAL_BLOCKS} blocks ahead, so at height {self.farthest} at the "
+                "latest", effective=effective, head=self.head, blocks=MAX_PROPOSAL_BLOCKS,
+                farthest=self.farthest)
+        if (effective is None and expiry is not None
+                and expiry + MIN_PROPOSAL_LEAD_BLOCKS > self.default_effective):
+            latest = self.default_effective - MIN_PROPOSAL_LEAD_BLOCKS
+            return Sentence(
+                "gov.heights.expiry_past_default", f"--expiry-height {expiry} is too late "
+                f"for the change's default effective height {self.default_effective}: "
+                f"votes close {MIN_PROPOSAL_LEAD_BLOCKS} blocks before a change, so at "
+                f"height {latest} at the latest; for a later change give --effective-height "
+                "too", expiry=expiry, effective=self.default_effective,
+                lead=MIN_PROPOSAL_LEAD_BLOCKS, latest=latest)
         if effective is not None and effective < self.earliest:
             roomy = (f"; {self.roomy} or later leaves {self._votes()} time to land"
                      if self.roomy > self.earliest else "")

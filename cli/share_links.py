@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import ipaddress
 import re
 import zlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cli.spoken import Sentence
 
@@ -24,13 +27,18 @@ BASE64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
 # What a link's node is called: its scheme, host and port, as written (not parsed: a
 # malformed host is still named as the sender wrote it).
 ORIGIN = re.compile(r"(?i)(https?)://([^/?#]*)")
+# The most of that name said: a host name is at most 253 characters, so a longer one is
+# no node's, and a link's sender would otherwise fill the verdict with it.
+ORIGIN_SHOWN_MAX = 300
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # The most a link's document may inflate to: as much as `senim verify` reads from a file
 # (cli.verify_files.DOCUMENT_FILE_BYTES_MAX is 4 MiB), so that a small link cannot make it
 # allocate gigabytes.
 LINK_DOCUMENT_BYTES_MAX = 4 << 20
-# Around a link copied out of a letter or a chat: <…>, quotes, and a full stop after it
-# (none of which a link's document, in base64url, ends with).
-_WRAPPING = " \t\r\n<>\"'.,;"
+# Around a link copied out of a letter or a chat: <…>, quotes (a Kazakh or Russian
+# letter's «…» and „…“ among them), and a full stop after it (none of which a link's
+# document, in base64url, ends with).
+_WRAPPING = " \t\r\n<>\"'.,;«»“”„‘’"
 
 
 class LinkUnfit(Exception):
@@ -89,10 +97,33 @@ def _inflated(data: bytes, origin: str) -> bytes:
 
 
 def _origin(url: str) -> str:
+    """The link's node as the verdict names it: what its sender wrote, but no control
+    character (a terminal escape or a line break in a hostile link would rewrite the lines
+    around it), and no more than ORIGIN_SHOWN_MAX characters."""
     found = ORIGIN.match(url)
-    return f"{found[1].lower()}://{found[2]}" if found else url[:64]
+    named = f"{found[1].lower()}://{found[2]}" if found else url[:64]
+    named = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in named)
+    return named if len(named) <= ORIGIN_SHOWN_MAX else named[:ORIGIN_SHOWN_MAX] + "…"
+
+
+def _node_place(url: str) -> tuple[str, str, int] | None:
+    """Scheme, host and port, as a client connects: the host's case and an IP address's
+    spelling aside, the scheme's own port when none is written. None: no http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    with contextlib.suppress(ValueError):  # a name, not an address
+        host = ipaddress.ip_address(host).compressed
+    return scheme, host, DEFAULT_PORTS[scheme] if port is None else port
 
 
 def same_node(origin: str, node_url: str) -> bool:
-    """Whether the link opens the portal of the node asked (by scheme, host and port)."""
-    return origin.lower() == _origin(node_url.strip()).lower()
+    """Whether the link opens the portal of the node asked (by scheme, host and port, so
+    `http://h` is `http://H:80/`)."""
+    place = _node_place(origin)
+    return place is not None and place == _node_place(node_url)

@@ -208,8 +208,10 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             out.write(link.document)
         elsewhere = not offline and not same_node(link.origin, node_url)
+        shown = Sentence("cli.link.shown", None, origin=link.origin)
+        # --json is the same in every language: its "file" in English, as a file's path is
         _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
-                shown=say(Sentence("cli.link.shown", None, origin=link.origin)),
+                shown=str(shown) if as_json else say(shown),
                 link_note=(Sentence("cli.link.checked_here", None, origin=link.origin,
                                     node=node_url) if elsewhere else None))
 

@@ -29,6 +29,29 @@ def _without_lang(args: list[str]) -> list[str]:
     return kept
 
 
+def _lang_after_command(args: list[str]) -> list[str]:
+    """`args` with a --lang written before the command's name moved after it: the group has
+    no --lang of its own, each of its commands has, so `senim governance --lang kk list`
+    is `senim governance list --lang kk` (click refused it as an unknown option)."""
+    lead: list[str] = []
+    moved: list[str] = []
+    index = 0
+    while index < len(args):  # each step moves past one argument or two
+        arg = args[index]
+        if arg == "--lang" and index + 1 < len(args):
+            moved += args[index:index + 2]
+            index += 2
+        elif arg.startswith("--lang="):
+            moved.append(arg)
+            index += 1
+        elif arg.startswith("-"):
+            lead.append(arg)
+            index += 1
+        else:
+            return [*lead, arg, *moved, *args[index + 1:]]
+    return args
+
+
 class WordedGroup(click.Group):
     reads_lang_first = True  # cli.main says a Ctrl-C in it in the reader's language
 
@@ -38,7 +61,7 @@ class WordedGroup(click.Group):
             click.echo(ctx.get_help())
             sys.exit(0)
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, _lang_after_command(args))
         except click.UsageError as exc:
             if spoken().language == "en":
                 raise

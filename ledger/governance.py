@@ -210,7 +210,10 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
 def open_places_share(voters: int) -> int:
     """How many open proposals one voter may hold from rules version
     OPEN_PLACES_SHARED_FROM: an equal part of MAX_OPEN_PROPOSALS, so that whatever one
-    voter proposes, every other voter still has places of its own (8 each among 4)."""
+    voter proposes, every other voter still has places of its own (8 each among 4). While
+    the voters stay the same, that is: the open proposals of a voter retired since, or the
+    larger share of one held before a voter was admitted, keep their places until each is
+    approved or expires."""
     return max(1, MAX_OPEN_PROPOSALS // max(1, voters))
 
 

@@ -53,10 +53,11 @@ async function inflated(bytes) {
   return new Uint8Array(await new Blob(parts).arrayBuffer());
 }
 
-// A link someone was sent, pasted in the box (from a letter: maybe in <…>, or with a full
-// stop after it): the document it carries is checked here, on the node this page is
-// from, not on the node the link would open, which whoever sent it chose.
-const PASTED_LINK = /^<?https?:\/\/[^\s#]*(#\S*?)?>?[.,;]?$/is;
+// A link someone was sent, pasted in the box (from a letter: maybe in <…> or quotes, a
+// Kazakh or Russian letter's «…» and „…“ among them, or with a full stop after it): the
+// document it carries is checked here, on the node this page is from, not on the node the
+// link would open, which whoever sent it chose.
+const PASTED_LINK = /^[<"'«“„‘]?https?:\/\/[^\s#]*(#\S*?)?[.,;]?[>"'»”“’]?[.,;]?$/is;
 
 // The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
 // unread, since putting megabytes in the text box freezes the page for many seconds.

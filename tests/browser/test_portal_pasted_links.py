@@ -40,7 +40,8 @@ def test_a_pasted_link_is_checked_on_this_node(credentials: Credentials,
     open_portal(browser, credentials.node.url + "/", "en")
     for compressed in (False, True):
         link = share_link(credentials.document(credentials.disclosed), ELSEWHERE, compressed)
-        for pasted in (link, f"<{link}>.", f"  {link}\n"):
+        for pasted in (link, f"<{link}>.", f"  {link}\n", f"«{link}».", f'"{link}"',
+                       f"„{link}.“"):
             status, sentence = paste_and_check(browser, pasted)
             assert status == "valid", (pasted[:60], sentence)
             assert _note_shown(browser) is None  # the reader chose this node

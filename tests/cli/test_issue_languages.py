@@ -5,7 +5,6 @@ no English sentence among them (a registrar's own data aside)."""
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from node.files import save_key
 from node.i18n import LANGUAGES
 from tests.cli.test_issue_job import AccreditedNode
 from tests.cli.test_ministry_words import ministry_keys
-from tests.cli.test_verifier_lines_translated import english_in
+from tests.cli.test_verifier_lines_translated import english_in, english_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "configs" / "registrar"
@@ -240,15 +239,8 @@ PRINTERS = {"fail", "echo", "secho", "say_line"}
 
 
 def test_no_line_of_senim_issue_is_an_english_literal() -> None:
-    literals = []
-    for module in ISSUE_MODULES:
-        tree = ast.parse(Path(str(module.__file__)).read_text("utf-8"))
-        for call in ast.walk(tree):
-            if not isinstance(call, ast.Call) or not call.args:
-                continue
-            name = getattr(call.func, "attr", getattr(call.func, "id", ""))
-            if name in PRINTERS and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
-                literals.append(f"{module.__name__}:{call.lineno}")
+    literals = [f"{module.__name__}{place}" for module in ISSUE_MODULES
+                for place in english_literals(Path(str(module.__file__)), printers=PRINTERS)]
     assert not literals, literals
 
 

@@ -315,6 +315,19 @@ async def test_a_mistyped_command_of_a_group_is_refused_in_the_officials_languag
     await refused_in_every_language("evidence", "lst", code=2)
 
 
+async def test_lang_before_the_command_of_a_group_is_the_commands() -> None:
+    """`senim governance --lang kk list` was refused (in Kazakh) for an option the group
+    lacks, though --lang is said to go anywhere on the command line."""
+    for group, command in (("governance", "list"), ("evidence", "list")):
+        for lang in LANGS:
+            said = said_in(lang, await senim(group, "--lang", lang, command, "--node", DOWN),
+                           3)
+            assert said.splitlines()[-1].startswith(PREFIX[lang]), said
+            said_in(lang, await senim(group, f"--lang={lang}", command, "--node", DOWN), 3)
+        english = await senim(group, "--lang", "en", command, "--node", DOWN)
+        assert english.exit_code == 3 and "cannot reach" in english.output, english.output
+
+
 def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> None:
     """The transaction lines the ministry's commands share (cli.commands) are said in the
     reader's language only by a command that speaks it: `senim anchor` under a Russian
@@ -328,3 +341,27 @@ def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> Non
     assert result.exit_code == 3, result.output
     assert result.output.splitlines()[-1].startswith("error: anchor not sent: cannot reach"), \
         result.output
+
+
+async def test_heights_no_proposal_can_have_are_refused_in_the_officials_language(
+        official: Official) -> None:
+    """An effective height past the farthest a proposal may name, or an expiry after the
+    change it closes the votes of: refused before signing, in the official's words."""
+    node = ("--node", official.url)
+    propose = ("governance", "propose", "--key", official.key("ministry"), "--action",
+               "retire-member", "--member", "KBTU", *node)
+    for heights in (("--effective-height", str(10**25)), ("--effective-height", "200000"),
+                    ("--expiry-height", "150"), ("--expiry-height", str(10**25))):
+        said = await refused_in_every_language(*propose, *heights, code=2)
+        assert heights[1] in said["kk"], said
+
+
+async def test_a_day_before_1970_is_refused_in_the_officials_language(
+        official: Official) -> None:
+    """It was 'транзакция дұрыс құрылмаған — accreditation start (ms) must be an integer
+    in [0, …]': the payload's own check, in English."""
+    said = await refused_in_every_language(
+        "accredit", "--key", official.key("ministry"), "--issuer", "KBTU", "--types",
+        "diploma", "--from", "1969-12-31", "--until", "2030-01-01", "--node", official.url,
+        code=2)
+    assert "1969-12-31" in said["kk"] and "1970-01-01" in said["ru"], said

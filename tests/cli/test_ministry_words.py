@@ -4,7 +4,6 @@ no line of theirs written as an English literal."""
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from cli.node_info import members
 from cli.proposal_ids import STATUSES
 from cli.spoken import WordedHelp
 from ledger.payload_fields import ROLES
-from tests.cli.test_verifier_lines_translated import PRINTERS, english_in
+from tests.cli.test_verifier_lines_translated import english_in, english_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("kk", "ru")
@@ -84,18 +83,8 @@ MINISTRY_FUNCTIONS: dict[str, set[str] | None] = {
 
 
 def test_no_line_of_the_ministrys_commands_is_an_english_literal() -> None:
-    literals = []
-    for name, functions in MINISTRY_FUNCTIONS.items():
-        tree = ast.parse((ROOT / (name.replace(".", "/") + ".py")).read_text("utf-8"))
-        for function in ast.walk(tree):
-            if not isinstance(function, ast.FunctionDef) or (
-                    functions is not None and function.name not in functions):
-                continue
-            for call in ast.walk(function):
-                if not isinstance(call, ast.Call) or not call.args:
-                    continue
-                called = getattr(call.func, "attr", getattr(call.func, "id", ""))
-                if called in PRINTERS and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
-                    literals.append(f"{name}.{function.name}:{call.lineno}")
+    literals = [f"{name}.{place}" for name, functions in MINISTRY_FUNCTIONS.items()
+                for place in english_literals(ROOT / (name.replace(".", "/") + ".py"),
+                                              functions)]
     assert not literals, literals
 

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 
@@ -227,24 +227,33 @@ VERIFIER_FUNCTIONS = {
 PRINTERS = {"fail", "_fail", "echo", "secho"}
 
 
+def english_literals(path: Path, functions: Collection[str] | None = None,
+                     printers: Collection[str] = PRINTERS) -> list[str]:
+    """Where the module at `path` (in `functions` of it; None: anywhere) prints a line from a
+    string written in the code (a printer's first argument a literal or an f-string):
+    "function:line" each (":line" outside any function)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    places: list[tuple[str, ast.AST]] = [("", tree)] if functions is None else [
+        (node.name, node) for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name in functions]
+    found = []
+    for name, place in places:
+        for call in ast.walk(place):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            called = getattr(call.func, "attr", getattr(call.func, "id", ""))
+            if called in printers and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
+                found.append(f"{name}:{call.lineno}")
+    return found
+
+
 def test_no_line_of_these_commands_is_an_english_literal() -> None:
     """A line printed with fail/echo from a string written in the code is English in
     every language: these commands print Sentences (cli.spoken) instead. English-only
     output (print_verdict, under --lang en) and --json are printed from variables."""
-    literals = []
-    for module, functions in VERIFIER_FUNCTIONS.items():
-        tree = ast.parse(Path(str(module.__file__)).read_text("utf-8"))
-        for function in ast.walk(tree):
-            if not isinstance(function, ast.FunctionDef) or (
-                    functions is not None and function.name not in functions):
-                continue
-            for call in ast.walk(function):
-                if not isinstance(call, ast.Call) or not call.args:
-                    continue
-                name = getattr(call.func, "attr", getattr(call.func, "id", ""))
-                first = call.args[0]
-                if name in PRINTERS and isinstance(first, ast.Constant | ast.JoinedStr):
-                    literals.append(f"{module.__name__}.{function.name}:{call.lineno}")
+    literals = [f"{module.__name__}.{place}"
+                for module, functions in VERIFIER_FUNCTIONS.items()
+                for place in english_literals(Path(str(module.__file__)), functions)]
     assert not literals, literals
 
 

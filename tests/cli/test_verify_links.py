@@ -48,6 +48,10 @@ async def test_a_link_is_checked_against_the_readers_node_not_the_links(
         verdict = verdict_of(judged)
         assert verdict["valid"] and verdict["facts"]["as_of_height"] == 5
         assert verdict["file"] == f"the document in a link to {HOSTILE}"
+    for lang in ("kk", "ru"):  # --json is the same in every language
+        judged = await senim("verify", link, "--node", node_url, "--json", "--lang", lang)
+        assert judged.exit_code == 0, judged.output
+        assert verdict_of(judged)["file"] == f"the document in a link to {HOSTILE}"
     said = await senim("verify", f"<{link}>.", "--node", node_url)  # as a letter wraps it
     assert said.exit_code == 0, said.output
     assert (f"the link opens the portal of {HOSTILE}, a node its sender chose; it was "

@@ -1,0 +1,43 @@
+"""Reading a shared link without a node: which node it names, and whether that is the node
+asked (`senim verify LINK` says so when it is not)."""
+
+from __future__ import annotations
+
+from cli.share_links import ORIGIN_SHOWN_MAX, is_link, read_link, same_node
+
+DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
+
+
+def test_a_node_written_another_way_is_the_same_node() -> None:
+    for origin, asked in [
+            ("http://127.0.0.1:7410", "http://127.0.0.1:7410/"),
+            ("http://127.0.0.1", "http://127.0.0.1:80"),
+            ("https://senim.edu.kz:443", "https://SENIM.edu.kz"),
+            ("http://[::1]:7410", "http://[0:0::1]:7410/v1"),
+            ("HTTP://Node.kz:8101", "http://node.kz:8101")]:
+        assert same_node(origin, asked), (origin, asked)
+    for origin, asked in [
+            ("http://127.0.0.1:7410", "http://127.0.0.1:7411"),
+            ("https://127.0.0.1", "http://127.0.0.1"),  # 443 is not 80
+            ("http://127.0.0.1:80", "https://127.0.0.1:80"),
+            ("http://[::1]:7410", "http://127.0.0.1:7410"),
+            ("http://127.0.0.1:99999", "http://127.0.0.1:99999"),  # no port at all
+            ("http://", "http://")]:
+        assert not same_node(origin, asked), (origin, asked)
+
+
+def test_a_hostile_links_node_is_named_without_control_characters_or_its_whole_length(
+        ) -> None:
+    named = read_link("http://evil\x1b[2J\x1b[1;1Hvalid\nkz\u202e:1/" + DOCUMENT).origin
+    assert named.isprintable() and "\x1b" not in named and "\n" not in named
+    assert named.startswith("http://evil")
+    long = read_link("http://" + "a" * 100_000 + "/" + DOCUMENT).origin
+    assert len(long) == ORIGIN_SHOWN_MAX + 1 and long.endswith("…")
+    assert read_link("http://[::1]:7410/?a=1&b=2" + DOCUMENT).origin == "http://[::1]:7410"
+
+
+def test_a_link_quoted_as_a_kazakh_or_russian_letter_quotes_it_is_read() -> None:
+    link = "http://127.0.0.1:7410/" + DOCUMENT
+    for quoted in (f"«{link}».", f"„{link}“", f"“{link}”,", f"<{link}>.", f"'{link}'"):
+        assert is_link(quoted), quoted
+        assert read_link(quoted).document == b"{}", quoted
