@@ -48,6 +48,7 @@ from node.logs import log_member, setup_logging
 from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
+from node.signer_lock import hold_signer_lock
 from node.start_checks import check_before_start, peers_configured, recovery_hint
 from node.start_interrupt import say_interrupted
 from node.state_serve import StateSnapshots
@@ -268,8 +269,11 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
         log.error("bad config %s: %s", config_path, exc)
         return 2
     setup_logging(config.log_level, log_format or config.log_format, config.name)
+    signer_lock = None
     try:
-        log_member(check_before_start(config).member_id.hex())
+        keys = check_before_start(config)
+        signer_lock = hold_signer_lock(keys.member_id)  # held while the node runs
+        log_member(keys.member_id.hex())
         if resync:
             resync_as_fresh(config)
         asyncio.run(serve(config))
@@ -291,6 +295,9 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     except EngineFailed as exc:
         log.error("stopped: %s", exc)
         return 4
+    finally:
+        if signer_lock is not None:
+            signer_lock.close()
     with contextlib.suppress(Exception):
         logging.shutdown()
     return 0

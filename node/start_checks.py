@@ -173,18 +173,23 @@ def lock_holder(path: Path) -> str:
     for line in listed.splitlines():  # "1: POSIX  ADVISORY  WRITE 4242 08:01:1186 0 EOF"
         fields = line.split()
         if len(fields) > 5 and fields[1] == "POSIX" and fields[5] == where:
-            pid = fields[4]
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    words = cmdline.read(COMMAND_LINE_BYTES_MAX).split(b"\0")
-            except OSError:
-                return f"process {pid}"
-            named = [word.decode(errors="replace") for word in words if word]
-            if len(named) > 1 and Path(named[0]).name.startswith("python"):
-                named = named[1:]  # the console script's interpreter says nothing
-            said = " ".join(shlex.quote(word) for word in named)
-            said = "".join(char if char.isprintable() else "?" for char in said)
-            if len(said) > COMMAND_SHOWN_MAX:
-                said = said[:COMMAND_SHOWN_MAX] + "…"
-            return f"process {pid} ({said})" if said else f"process {pid}"
+            return process_named(int(fields[4]))
     return ""
+
+
+def process_named(pid: int) -> str:
+    """'process 4242 (senim fsck --config node.toml)', or 'process 4242' where its command
+    line cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read(COMMAND_LINE_BYTES_MAX).split(b"\0")
+    except OSError:
+        return f"process {pid}"
+    named = [word.decode(errors="replace") for word in words if word]
+    if len(named) > 1 and Path(named[0]).name.startswith("python"):
+        named = named[1:]  # the console script's interpreter says nothing
+    said = " ".join(shlex.quote(word) for word in named)
+    said = "".join(char if char.isprintable() else "?" for char in said)
+    if len(said) > COMMAND_SHOWN_MAX:
+        said = said[:COMMAND_SHOWN_MAX] + "…"
+    return f"process {pid} ({said})" if said else f"process {pid}"
