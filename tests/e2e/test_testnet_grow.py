@@ -57,8 +57,8 @@ def _tree(root: Path, anchors_log: Path) -> Path:
         esac
         """))
     lines = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-             "from cli.governance import _governance_lines; "
-             f"print(chr(10).join(_governance_lines({GOVERNANCE!r})))")
+             "from cli.governance_vote import _lines; from cli.spoken import say; "
+             f"print(chr(10).join(say(line) for line in _lines({GOVERNANCE!r})))")
     _executable(bin_dir / "senim", textwrap.dedent(f"""\
         #!/bin/sh
         case "$1 $2" in
