@@ -31,7 +31,7 @@ from cli.record_inputs import (
 )
 from cli.refusals import node_said
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
-from cli.spoken import Day, Sentence, WordedCommand, echo, reason, refuse
+from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, reason, refuse
 from cli.typed_dates import typed_date
 from cli.verdict_words import verdict_sentence
 from cli.worded_group import WordedGroup
@@ -169,7 +169,7 @@ def _end_day(value: str, option: str, start: datetime.date) -> datetime.date:
 
 @employment_group.command("end", cls=RecordCommand)
 @key_option()
-@click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("document_file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--end", "end_date", required=True,
               help="Last day, YYYY-MM-DD or DD.MM.YYYY; not after today.")
 @node_option
@@ -247,10 +247,10 @@ def _check_original(document: Any, node_url: str) -> None:
 @click.command("recognise", cls=WordedCommand)
 @key_option()
 @click.option("--original", "original_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=WordedPath(exists=True, dir_okay=False, path_type=Path),
               help="The student's original transcript (lines may be hidden).")
 @click.option("--courses", "courses_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=WordedPath(exists=True, dir_okay=False, path_type=Path),
               help="JSON or CSV: from_code, as_code, credits[, from_field, as_title_kk, "
                    "as_title_ru, as_title_en, grade] per recognised course.")
 @field_option

@@ -106,6 +106,12 @@ async def test_employment_start_and_end_speak_kk_and_ru(office: Office) -> None:
     await refused_in_every_language("employment", "start", "--key", kaspi, *START, "--out",
                                     office.new("down.json"), "--node", DOWN, code=3)
     assert not Path(office.new("down.json")).exists()
+    unaccredited = await refused_in_every_language(
+        "employment", "start", "--key", office.key("university"), *START, "--out",
+        office.new("kaznu.json"), *node, code=1)
+    assert ("узел отклонил транзакцию — организация не аккредитована на выдачу документов "
+            "этого типа (type_not_accredited)") in unaccredited["ru"]
+    assert not Path(office.new("kaznu.json")).exists()
 
     record = office.new("aliya.json")
     before = await refused_in_every_language("employment", "end", "--key", kaspi, record,
@@ -114,6 +120,10 @@ async def test_employment_start_and_end_speak_kk_and_ru(office: Office) -> None:
     assert "жұмыс басталған күннен (2025 жылғы 1 ақпан) бұрын" in before["kk"]
     await refused_in_every_language("employment", "end", "--key", kaspi, record, "--end",
                                     TOMORROW.strftime("%d.%m.%Y"), *node, code=2)
+    missing = await refused_in_every_language("employment", "end", "--key", kaspi,
+                                              office.new("nothere.json"), "--end",
+                                              "2026-06-30", *node, code=2)
+    assert "nothere.json кілт" not in missing["kk"] and "файла " in missing["ru"]
     theirs = await refused_in_every_language("employment", "end", "--key",
                                              office.key("university"), record, "--end",
                                              "2026-06-30", *node, code=2)

@@ -5,6 +5,8 @@ literal."""
 
 from __future__ import annotations
 
+import re
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -14,7 +16,7 @@ from cli.record_inputs import LEDGER_REFUSALS
 from cli.records import employment_group, recognise_command
 from cli.spoken import WordedHelp
 from ledger.transactions import CREDENTIAL_TYPES
-from tests.cli.test_ministry_words import literals_in
+from tests.cli.test_ministry_words import ROOT, literals_in
 
 LANGS = ("kk", "ru")
 
@@ -24,6 +26,11 @@ def record_keys() -> set[str]:
     (rec.what.*), a credential's type, a ledger refusal's sentence, each option's help."""
     keys = {f"rec.what.{what}" for what in ("employment", "original", "courses")}
     keys |= {key for _pattern, key in LEDGER_REFUSALS} | {"rec.file.not_utf8"}
+    # why an issuance is refused (ledger.records.Accreditations.why_not), said by its code
+    why_not = (ROOT / "ledger" / "records.py").read_text("utf-8")
+    codes = set(re.findall(r'return "([a-z_]+)", \(?f?"', why_not))
+    assert {"type_not_accredited", "issuer_suspended", "accreditation_ended"} <= codes, codes
+    keys |= {f"refusal.{code}" for code in codes}
     keys |= {f"type.{kind}" for kind in CREDENTIAL_TYPES} | {"cli.help.employment"}
     commands: list[click.Command] = [*employment_group.commands.values(), recognise_command]
     for command in commands:
