@@ -39,14 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # What Ctrl-C leaves, said by a command that speaks the reader's language (cli.spoken):
 # a check changes nothing; supersede (and issue before its job's own handler) may have
 # sent a transaction, as may the ministry's commands (`governance` any of its own: its
-# group cannot tell which ran), as may `employment start|end` and `recognise`; `members`
+# group cannot tell which ran), as may `employment start|end`, `recognise` and `anchor`; `members`
 # and `evidence` only read; the others write a file at most.
 INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.sending",
                "issue": "cli.interrupted.sending", "accredit": "cli.interrupted.sending",
                "suspend": "cli.interrupted.sending", "add-member": "cli.interrupted.sending",
                "governance": "cli.interrupted.sending", "members": "cli.interrupted.reading",
                "evidence": "cli.interrupted.reading", "employment": "cli.interrupted.sending",
-               "recognise": "cli.interrupted.sending"}
+               "recognise": "cli.interrupted.sending", "anchor": "cli.interrupted.sending"}
 
 
 class SenimGroup(click.Group):

@@ -1,10 +1,11 @@
-"""`senim employment start | end` and `senim recognise` in the HR officer's and the
-registrar's language, run against an in-process node (the real engine on its thread, a
-lone validator, its API on loopback) with --lang kk and ru, and with LANG=ru_RU.UTF-8:
-each success, and the refusals an officer meets (a start after today, an end before the
-start, an IIN with a wrong check digit, someone else's record, a course list in cp1251 or
-with an unknown column, an existing --out file, a node down) come out in Kazakh or
-Russian, no English sentence among them, no traceback, with English's exit code.
+"""`senim employment start | end`, `senim recognise` and `senim anchor` in the HR
+officer's, the registrar's and the teacher's language, run against an in-process node
+(the real engine on its thread, a lone validator, its API on loopback) with --lang kk and
+ru, and with LANG=ru_RU.UTF-8: each success, and the refusals they meet (a start after
+today, an end before the start, an IIN with a wrong check digit, someone else's record, a
+course list in cp1251 or with an unknown column, a document anchored already, an existing
+--out file, a node down) come out in Kazakh or Russian, no English sentence among them,
+no traceback, with English's exit code.
 """
 
 from __future__ import annotations
@@ -177,3 +178,26 @@ async def test_recognise_speaks_kk_and_ru(office: Office) -> None:
     await refused_in_every_language(*args, "--out", office.new("never.json"), "--node", DOWN,
                                     code=3)
     assert not Path(office.new("never.json")).exists()
+
+
+async def test_anchor_and_its_verify_speak_kk_and_ru(office: Office) -> None:
+    """A teacher's university anchors teaching material; verify then says who and when."""
+    node = ("--node", office.url)
+    key = office.key("university")
+    plan = Path(office.new("plan.pdf"))
+    plan.write_bytes(b"%PDF-1.4 a syllabus")
+    anchored = said_in("kk", await senim("anchor", "--key", key, str(plan), *node,
+                                         "--lang", "kk"), 0)
+    assert anchored.startswith("файлдың SHA-256 хэші: "), anchored
+    assert "құжатты тіркеу: " in anchored and "транзакциясы тізбекке жазылды" in anchored
+    again = await refused_in_every_language("anchor", "--key", key, str(plan), *node, code=1)
+    assert "этот документ уже записан в цепочку (already_anchored)" in again["ru"]
+    await refused_in_every_language("anchor", "--key", key, office.new("none.pdf"), *node,
+                                    code=2)
+    await refused_in_every_language("anchor", "--key", office.key("outsider"), str(plan),
+                                    *node, code=1)
+    await refused_in_every_language("anchor", "--key", key, str(plan), "--node", DOWN, code=3)
+    checked = said_in("ru", await senim("verify", str(plan), *node,
+                                        env={"LANG": "ru_RU.UTF-8"}), 0)
+    assert checked.startswith("Записан в цепочке Senim организацией «KazNU» "), checked
+    said_in("kk", await senim("verify", str(plan), *node, "--lang", "kk"), 0)
