@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,12 @@ class Office:
 
 @pytest.fixture
 async def office(tmp_path: Path) -> AsyncIterator[Office]:
+    async with running_office(tmp_path) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_office(tmp_path: Path) -> AsyncIterator[Office]:
     """Kaspi accredited for employment records, ENU for recognitions, KazNU for
     transcripts, one of which it issued; the node then runs."""
     net = make_consortium()

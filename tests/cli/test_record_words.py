@@ -1,7 +1,7 @@
-"""The record commands' words without a node (`senim employment start | end`, `senim
-recognise`, `senim anchor`): every key they make up is in every catalogue
-(test_issue_languages checks it with record_keys), --help in kk and ru, and no line of
-theirs written as an English literal."""
+"""The record and key commands' words without a node (`senim employment start | end`,
+`senim recognise`, `senim anchor`, `senim keygen`, `senim key`): every key they make up is
+in every catalogue (test_issue_languages checks it with record_keys), --help in kk and ru,
+and no line of theirs written as an English literal."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.admin import anchor
+from cli.keys import key_group, keygen
 from cli.main import main
 from cli.record_inputs import LEDGER_REFUSALS
 from cli.records import employment_group, recognise_command
@@ -32,9 +33,11 @@ def record_keys() -> set[str]:
     codes = set(re.findall(r'return "([a-z_]+)", \(?f?"', why_not))
     assert {"type_not_accredited", "issuer_suspended", "accreditation_ended"} <= codes, codes
     keys |= {f"refusal.{code}" for code in codes}
-    keys |= {f"type.{kind}" for kind in CREDENTIAL_TYPES} | {"cli.help.employment"}
+    keys |= {f"type.{kind}" for kind in CREDENTIAL_TYPES}
+    keys |= {"cli.help.employment", "cli.help.key", "tx.what.key_rotation",
+             "tx.what.compromise_report"}
     commands: list[click.Command] = [*employment_group.commands.values(), recognise_command,
-                                     anchor]
+                                     anchor, *key_group.commands.values(), keygen]
     for command in commands:
         assert isinstance(command, WordedHelp), command.name
         name = command.help_key or str(command.name)
@@ -47,7 +50,9 @@ def record_keys() -> set[str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("command", [("employment", "start"), ("employment", "end"),
-                                     ("recognise",), ("employment",), ("anchor",)])
+                                     ("recognise",), ("employment",), ("anchor",),
+                                     ("key", "rotate"), ("key", "report-compromise"),
+                                     ("key",), ("keygen",)])
 def test_help_is_said_in_the_officers_language(command: tuple[str, ...], lang: str) -> None:
     from tests.cli.test_verifier_lines_translated import english_in
 
@@ -71,4 +76,5 @@ def test_a_usage_error_is_said_in_the_officers_language() -> None:
 
 def test_no_line_of_the_record_commands_is_an_english_literal() -> None:
     assert not literals_in({"cli.records": None, "cli.record_inputs": None,
-                            "cli.typed_dates": None, "cli.admin": {"anchor"}})
+                            "cli.typed_dates": None, "cli.admin": {"anchor"},
+                            "cli.keys": None})
