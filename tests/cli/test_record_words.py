@@ -1,7 +1,8 @@
-"""The record and key commands' words without a node (`senim employment start | end`,
-`senim recognise`, `senim anchor`, `senim keygen`, `senim key`): every key they make up is
-in every catalogue (test_issue_languages checks it with record_keys), --help in kk and ru,
-and no line of theirs written as an English literal."""
+"""The record, key and consortium commands' words without a node (`senim employment
+start | end`, `senim recognise`, `senim anchor`, `senim keygen`, `senim key`, `senim
+consortium`): every key they make up is in every catalogue (test_issue_languages checks
+it with record_keys), --help in kk and ru, and no line of theirs written as an English
+literal."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.admin import anchor
+from cli.consortium import consortium_group
+from cli.consortium_words import GENESIS_REFUSALS
 from cli.keys import key_group, keygen
 from cli.main import main
 from cli.record_inputs import LEDGER_REFUSALS
@@ -35,9 +38,11 @@ def record_keys() -> set[str]:
     keys |= {f"refusal.{code}" for code in codes}
     keys |= {f"type.{kind}" for kind in CREDENTIAL_TYPES}
     keys |= {"cli.help.employment", "cli.help.key", "tx.what.key_rotation",
-             "tx.what.compromise_report"}
+             "tx.what.compromise_report", "cli.help.consortium", "min.consortium.not_toml"}
+    keys |= {key for _pattern, key in GENESIS_REFUSALS}
     commands: list[click.Command] = [*employment_group.commands.values(), recognise_command,
-                                     anchor, *key_group.commands.values(), keygen]
+                                     anchor, *key_group.commands.values(), keygen,
+                                     *consortium_group.commands.values()]
     for command in commands:
         assert isinstance(command, WordedHelp), command.name
         name = command.help_key or str(command.name)
@@ -52,7 +57,8 @@ def record_keys() -> set[str]:
 @pytest.mark.parametrize("command", [("employment", "start"), ("employment", "end"),
                                      ("recognise",), ("employment",), ("anchor",),
                                      ("key", "rotate"), ("key", "report-compromise"),
-                                     ("key",), ("keygen",)])
+                                     ("key",), ("keygen",), ("consortium", "create"),
+                                     ("consortium", "fingerprint"), ("consortium",)])
 def test_help_is_said_in_the_officers_language(command: tuple[str, ...], lang: str) -> None:
     from tests.cli.test_verifier_lines_translated import english_in
 
@@ -77,4 +83,5 @@ def test_a_usage_error_is_said_in_the_officers_language() -> None:
 def test_no_line_of_the_record_commands_is_an_english_literal() -> None:
     assert not literals_in({"cli.records": None, "cli.record_inputs": None,
                             "cli.typed_dates": None, "cli.admin": {"anchor"},
-                            "cli.keys": None})
+                            "cli.keys": None, "cli.consortium": None,
+                            "cli.consortium_words": None})
