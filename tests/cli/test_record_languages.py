@@ -182,6 +182,12 @@ async def test_recognise_speaks_kk_and_ru(office: Office) -> None:
                                            office.new("never.json"), *node, code=2)
     assert "в исходном транскрипте course.01 — это INF1101, а не MAT1102" in said["ru"]
     await refused_in_every_language(*args, "--out", office.new("r-kk.json"), *node, code=2)
+    altered = documents_of(office.transcripts)[0]
+    altered["fields"]["full_name"]["value"] = "Петров Пётр"
+    original.write_text(json.dumps(altered), "utf-8")
+    said = await refused_in_every_language(*args, "--out", office.new("never.json"), *node,
+                                           code=1)
+    assert "исходный транскрипт не прошёл проверку: Документ изменён" in said["ru"]
     await refused_in_every_language(*args, "--out", office.new("never.json"), "--node", DOWN,
                                     code=3)
     assert not Path(office.new("never.json")).exists()

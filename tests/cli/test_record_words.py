@@ -12,10 +12,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import cli.records
 from cli.admin import anchor
 from cli.consortium import consortium_group
 from cli.consortium_words import GENESIS_REFUSALS
 from cli.keys import key_group, keygen
+from cli.language import catalogue
 from cli.main import main
 from cli.record_inputs import LEDGER_REFUSALS
 from cli.records import employment_group, recognise_command
@@ -85,3 +87,18 @@ def test_no_line_of_the_record_commands_is_an_english_literal() -> None:
                             "cli.typed_dates": None, "cli.admin": {"anchor"},
                             "cli.keys": None, "cli.consortium": None,
                             "cli.consortium_words": None})
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_ctrl_c_in_employment_start_says_a_sent_transaction_may_commit(
+        monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """Not "it wrote a file at most": it may have sent the record's batch."""
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.records, "typed_date", interrupted)
+    result = CliRunner().invoke(main, ["employment", "start", "--key", "k", "--full-name", "A",
+                                       "--position", "P", "--organisation", "O", "--start",
+                                       "2025-01-01", "--out", "o.json", "--lang", lang])
+    assert result.exit_code == 130
+    assert result.output.splitlines() == [catalogue(lang)["cli.interrupted.sending"]]
