@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ async def test_employment_start_and_end_speak_kk_and_ru(office: Office) -> None:
     started = said_in("kk", await senim("employment", "start", "--key", kaspi, *START,
                                         "--out", office.new("aliya.json"), *node, "--lang",
                                         "kk"), 0)
-    assert "еңбек қызметі туралы құжат: құжат " in started and "-блокта берілді, файл: " in started
+    assert re.match(r"еңбек қызметі туралы құжат: \d+-блокта берілді, файл: ", started), started
     started = said_in("ru", await senim("employment", "start", "--key", kaspi, *START, "--out",
                                         office.new("aliya-ru.json"), *node,
                                         env={"LANG": "ru_RU.UTF-8"}), 0)
@@ -159,7 +160,7 @@ async def test_recognise_speaks_kk_and_ru(office: Office) -> None:
     args = ("recognise", "--key", enu, "--original", str(original), "--courses", str(courses))
     done = said_in("kk", await senim(*args, "--out", office.new("r-kk.json"), *node, "--lang",
                                      "kk"), 0)
-    assert done.startswith("кредиттерді қайта есептеу: құжат "), done
+    assert re.match(r"кредиттерді қайта есептеу: \d+-блокта берілді, файл: ", done), done
     done = said_in("ru", await senim(*args, "--out", office.new("r-ru.json"), *node,
                                      env={"LANG": "ru_RU.UTF-8"}), 0)
     assert done.startswith("перезачёт: выдан в блоке "), done
