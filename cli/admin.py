@@ -1,8 +1,8 @@
 """`senim accredit | suspend | add-member | anchor`: one signed transaction each.
 
-Ministries accredit, suspend and admit organisations, and read what these commands say
-in their language, kk, ru or en (--lang, or the locale: cli.spoken); any member anchors
-a document.
+Ministries accredit, suspend and admit organisations, and any member (a teacher's
+university) anchors a document; each reads what these commands say in their language,
+kk, ru or en (--lang, or the locale: cli.spoken).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cli.commands import key_option, load_key_or_fail, node_option, submit_and_r
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
-from cli.spoken import Day, Sentence, WordedCommand, echo, refuse, warn
+from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, refuse, warn
 from cli.verify_files import file_digest
 from ledger.identity import PUBLIC_KEY_BYTES, member_id_of
 from ledger.payloads import (
@@ -177,13 +177,14 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
                   role=Sentence(f"gov.role.{role}"), id=member_id, height=height, tx=tx))
 
 
-@click.command()
+@click.command("anchor", cls=WordedCommand)
 @key_option()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @node_option
-def anchor(key_path: Path, file: Path, node_url: str) -> None:
+@lang_option
+def anchor(key_path: Path, file: Path, node_url: str, language: str) -> None:
     """Record that a document (e.g. teaching material) existed, and who recorded it."""
     keys = load_key_or_fail(key_path)
     digest = file_digest(file)
-    click.echo(f"sha256 {digest.hex()}")
+    echo(Sentence("rec.anchor.digest", f"sha256 {digest.hex()}", digest=digest.hex()))
     submit_and_report(NodeClient(node_url), keys, AnchorPayload(digest), "anchor")

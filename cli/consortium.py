@@ -1,24 +1,41 @@
-"""`senim consortium create | fingerprint`: the genesis file every node of a consortium loads."""
+"""`senim consortium create | fingerprint`: the genesis file every node of a consortium loads.
+
+The ministries' officials who set up the network read what these say in their language,
+kk, ru or en (--lang, or the locale: cli.spoken); English as it was."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime
 import json
+import re
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.commands import load_key_or_fail
-from cli.errors import fail
+from cli.consortium_words import genesis_refusal
+from cli.errors import EXIT_BAD_INPUT
+from cli.language import lang_option
+from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, refuse, warn
+from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
 
-@click.group("consortium")
+class ConsortiumCommand(WordedCommand):
+    """A `senim consortium` command: its --help words are `cli.help.consortium.<name>.*`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_key = f"consortium.{self.name}"
+
+
+@click.group("consortium", cls=WordedGroup)
 def consortium_group() -> None:
     """Describe the consortium and create its genesis file."""
 
@@ -42,13 +59,13 @@ def _genesis_time_ms(value: object, where: str) -> int:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
             return int(parsed.timestamp() * 1000)
-    fail(f"{where}: genesis time must be an ISO 8601 time with a zone, e.g. "
-         f"2026-09-01T00:00:00+05:00 (got {value!r})", 2)
-    raise AssertionError("unreachable")
+    refuse(Sentence("min.consortium.time", f"{where}: genesis time must be an ISO 8601 time "
+                    f"with a zone, e.g. 2026-09-01T00:00:00+05:00 (got {value!r})",
+                    value=repr(value)), EXIT_BAD_INPUT)
 
 
-@consortium_group.command("create")
-@click.option("--members", "members_file", required=True, type=click.Path(
+@consortium_group.command("create", cls=ConsortiumCommand)
+@click.option("--members", "members_file", required=True, type=WordedPath(
     exists=True, dir_okay=False, path_type=Path),
     help="TOML with chain_id, genesis_time, [[members]] and optionally [governance] "
          "(threshold, min_validators; default: a majority of the ministries, 4) and "
@@ -60,50 +77,73 @@ def _genesis_time_ms(value: object, where: str) -> int:
 @click.option("--force", is_flag=True, help="Overwrite an existing genesis file.")
 @click.option("--allow-no-fault-tolerance", is_flag=True,
               help=f"Allow fewer than {FAULT_TOLERANT_VALIDATORS_MIN} validators (test networks).")
+@lang_option
 def consortium_create(members_file: Path, out_file: Path, time_text: str | None, force: bool,
-                      allow_no_fault_tolerance: bool) -> None:
+                      allow_no_fault_tolerance: bool, language: str) -> None:
     """Create the genesis file every node of the consortium loads.
 
     The same members file and time always give the same genesis, so several
     operators can build it independently and compare fingerprints."""
     if out_file.exists() and not force:
-        fail(f"{out_file} exists; a consortium's genesis is never replaced by accident "
-             "(use --force to overwrite)", 2)
+        refuse(Sentence("min.consortium.exists", f"{out_file} exists; a consortium's genesis "
+                        "is never replaced by accident (use --force to overwrite)",
+                        path=out_file), EXIT_BAD_INPUT)
     try:
         # UTF-8 whatever the locale, so that every operator reads the same names (and
         # builds the same genesis); a byte order mark (Windows Notepad) is no statement
         description = tomllib.loads(read_bounded(
             members_file, GENESIS_FILE_BYTES_MAX, "members file").data.decode("utf-8-sig"))
     except UnfitFile as exc:  # it names the file
-        fail(str(exc), 2)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-        fail(f"cannot read {members_file}: {exc}", 2)  # RecursionError: a = [[[[…
+        refuse(Sentence("min.consortium.unfit", str(exc), path=members_file), EXIT_BAD_INPUT)
+    except OSError as exc:
+        refuse(Sentence("cli.file.unreadable", f"cannot read {members_file}: {exc}",
+                        path=members_file, why=os_reason(exc)), EXIT_BAD_INPUT)
+    except UnicodeDecodeError as exc:
+        refuse(Sentence("min.consortium.not_utf8", f"cannot read {members_file}: {exc}",
+                        path=members_file), EXIT_BAD_INPUT)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: a = [[[[…
+        # where tomllib stopped reading, said in numbers; its words are English
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        refuse(Sentence("min.consortium.not_toml_at" if at else "min.consortium.not_toml",
+                        f"cannot read {members_file}: {exc}", path=members_file,
+                        line=at[1] if at else "", column=at[2] if at else ""), EXIT_BAD_INPUT)
     unknown = sorted(set(description) - MEMBERS_FILE_KEYS)
     if unknown:
-        fail(f"{members_file}: unknown key {unknown[0]!r} (known: "
-             f"{', '.join(sorted(MEMBERS_FILE_KEYS))})", 2)
+        known = ", ".join(sorted(MEMBERS_FILE_KEYS))
+        refuse(Sentence("min.consortium.unknown", f"{members_file}: unknown key "
+                        f"{unknown[0]!r} (known: {known})", where=members_file,
+                        field=repr(unknown[0]), known=known), EXIT_BAD_INPUT)
     if time_text is not None and "genesis_time" in description:
-        fail(f"give the genesis time once: {members_file} already has genesis_time", 2)
+        refuse(Sentence("min.consortium.time_twice", f"give the genesis time once: "
+                        f"{members_file} already has genesis_time", path=members_file),
+               EXIT_BAD_INPUT)
     if time_text is None and "genesis_time" not in description:
-        fail(f"{members_file}: no genesis_time; add it to the file or give --time, so every "
-             "operator builds the same genesis", 2)
+        refuse(Sentence("min.consortium.no_time", f"{members_file}: no genesis_time; add it "
+                        "to the file or give --time, so every operator builds the same "
+                        "genesis", path=members_file), EXIT_BAD_INPUT)
     genesis_time = _genesis_time_ms(time_text if time_text is not None
                                     else description["genesis_time"], "genesis time")
     raw_members = description.get("members", [])
     if not isinstance(raw_members, list):
-        fail(f"{members_file}: members must be a list of [[members]] tables", 2)
+        refuse(Sentence("min.consortium.members_list", f"{members_file}: members must be a "
+                        "list of [[members]] tables", path=members_file), EXIT_BAD_INPUT)
     members = []
     names: set[str] = set()
     for index, member in enumerate(raw_members):
         if not isinstance(member, dict):
-            fail(f"members[{index}]: must be a table", 2)
+            refuse(Sentence("min.consortium.member_table", f"members[{index}]: must be a "
+                            "table", index=index), EXIT_BAD_INPUT)
         unknown = sorted(set(member) - MEMBER_KEYS)
         if unknown:
-            fail(f"members[{index}]: unknown key {unknown[0]!r} (known: "
-                 f"{', '.join(sorted(MEMBER_KEYS))})", 2)
+            known = ", ".join(sorted(MEMBER_KEYS))
+            refuse(Sentence("min.consortium.unknown", f"members[{index}]: unknown key "
+                            f"{unknown[0]!r} (known: {known})", where=f"members[{index}]",
+                            field=repr(unknown[0]), known=known), EXIT_BAD_INPUT)
         entry = dict(member)
         if str(entry.get("name", "")).strip().casefold() in names:
-            fail(f"members[{index}]: the name {entry.get('name')!r} is used twice", 2)
+            refuse(Sentence("min.consortium.name_twice", f"members[{index}]: the name "
+                            f"{entry.get('name')!r} is used twice", index=index,
+                            name=repr(entry.get("name"))), EXIT_BAD_INPUT)
         names.add(str(entry.get("name", "")).strip().casefold())
         if "key" in entry and "public_key" not in entry:
             key_path = Path(entry.pop("key"))
@@ -111,7 +151,8 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
             entry["public_key"] = load_key_or_fail(key_path).public_key.hex()
         entry.pop("key", None)
         if "public_key" not in entry:
-            fail(f"members[{index}]: give key (a key file) or public_key", 2)
+            refuse(Sentence("min.consortium.no_key", f"members[{index}]: give key (a key "
+                            "file) or public_key", index=index), EXIT_BAD_INPUT)
         members.append(entry)
     document = {"kind": GENESIS_KIND, "chain_id": description.get("chain_id"),
                 "genesis_time_ms": genesis_time, "members": members}
@@ -122,23 +163,30 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     try:
         genesis = genesis_from_json(document)
     except ConfigError as exc:
-        fail(f"{members_file}: {exc}", 2)
+        refuse(genesis_refusal(exc, members_file, f"{members_file}: {exc}"), EXIT_BAD_INPUT)
     if not any(m.role == "ministry" for m in genesis.members):
-        fail(f"{members_file}: a consortium needs at least one ministry (it governs)", 2)
+        refuse(Sentence("min.consortium.no_ministry", f"{members_file}: a consortium needs at "
+                        "least one ministry (it governs)", path=members_file), EXIT_BAD_INPUT)
     if len(genesis.validators) < FAULT_TOLERANT_VALIDATORS_MIN and not allow_no_fault_tolerance:
-        fail(f"{members_file}: {len(genesis.validators)} validator(s) tolerate no faulty "
-             f"validator; PBFT needs {FAULT_TOLERANT_VALIDATORS_MIN} to survive one "
-             "(--allow-no-fault-tolerance for a test network)", 2)
+        count = len(genesis.validators)
+        refuse(Sentence("min.consortium.few_validators", f"{members_file}: {count} "
+                        "validator(s) tolerate no faulty validator; PBFT needs "
+                        f"{FAULT_TOLERANT_VALIDATORS_MIN} to survive one "
+                        "(--allow-no-fault-tolerance for a test network)", path=members_file,
+                        count=count, least=FAULT_TOLERANT_VALIDATORS_MIN), EXIT_BAD_INPUT)
     if genesis_time > time.time() * 1000 + 60_000:
-        click.secho("warning: the genesis time is in the future; no block can commit "
-                    "before it", fg="yellow", err=True)
+        warn(Sentence("min.consortium.future", "the genesis time is in the future; no block "
+                      "can commit before it"))
     # written beside it, then renamed: a write cut short (a full disk) would leave a
     # genesis file that is no genesis, and that the next try refuses to replace
     partial = out_file.with_name(out_file.name + ".partial")
     text = json.dumps(genesis.to_json(), indent=2, ensure_ascii=False) + "\n"
     if len(text.encode()) > GENESIS_FILE_BYTES_MAX:  # no node would load it
-        fail(f"{members_file}: its genesis would be {len(text.encode()):,} bytes, more than "
-             f"a node reads ({GENESIS_FILE_BYTES_MAX:,} at most)", 2)
+        size = len(text.encode())
+        refuse(Sentence("min.consortium.too_large", f"{members_file}: its genesis would be "
+                        f"{size:,} bytes, more than a node reads ({GENESIS_FILE_BYTES_MAX:,} "
+                        "at most)", path=members_file, size=size, most=GENESIS_FILE_BYTES_MAX),
+               EXIT_BAD_INPUT)
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text, encoding="utf-8")
@@ -146,23 +194,34 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
     except OSError as exc:
         with contextlib.suppress(OSError):  # none made, say, when the folder is a file
             partial.unlink(missing_ok=True)
-        fail(f"cannot write {out_file}: {exc.strerror or exc}", 2)
-    click.echo(f"genesis for chain {genesis.chain_id!r}: {len(genesis.members)} members, "
-               f"{len(genesis.validators)} validators -> {out_file}")
-    policy = genesis.policy
-    click.echo(f"governance: {policy.threshold} of {len(genesis.ministries)} ministries sign a "
-               f"change; at least {policy.min_validators} validators; ledger rules version "
-               f"{genesis.initial_rules_version}")
-    click.echo(f"fingerprint: {genesis.fingerprint}  (every operator "
-               "must see the same: senim consortium fingerprint GENESIS)")
+        refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: "
+                        f"{exc.strerror or exc}", path=out_file, why=os_reason(exc)),
+               EXIT_BAD_INPUT)
+    members_count, validators = len(genesis.members), len(genesis.validators)
+    echo(Sentence("min.consortium.made", f"genesis for chain {genesis.chain_id!r}: "
+                  f"{members_count} members, {validators} validators -> {out_file}",
+                  chain=repr(genesis.chain_id), members=members_count, validators=validators,
+                  path=out_file))
+    policy, ministries = genesis.policy, len(genesis.ministries)
+    echo(Sentence("min.consortium.governance", f"governance: {policy.threshold} of "
+                  f"{ministries} ministries sign a change; at least {policy.min_validators} "
+                  f"validators; ledger rules version {genesis.initial_rules_version}",
+                  threshold=policy.threshold, ministries=ministries,
+                  least=policy.min_validators, rules=genesis.initial_rules_version))
+    echo(Sentence("min.consortium.fingerprint", f"fingerprint: {genesis.fingerprint}  (every "
+                  "operator must see the same: senim consortium fingerprint GENESIS)",
+                  fingerprint=genesis.fingerprint))
 
 
-@consortium_group.command("fingerprint")
-@click.argument("genesis_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def consortium_fingerprint(genesis_file: Path) -> None:
+@consortium_group.command("fingerprint", cls=ConsortiumCommand)
+@click.argument("genesis_file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
+@lang_option
+def consortium_fingerprint(genesis_file: Path, language: str) -> None:
     """Print a genesis file's fingerprint, to compare with the other operators'."""
     try:
         genesis = load_genesis(genesis_file)
     except ConfigError as exc:
-        fail(str(exc), 2)
-    click.echo(f"{genesis.chain_id}: {genesis.fingerprint}")
+        refuse(genesis_refusal(exc, genesis_file, str(exc)), EXIT_BAD_INPUT)
+    echo(Sentence("min.consortium.chain_fingerprint", f"{genesis.chain_id}: "
+                  f"{genesis.fingerprint}", chain=genesis.chain_id,
+                  fingerprint=genesis.fingerprint))

@@ -1,25 +1,80 @@
-"""`senim key rotate | report-compromise`: a member changes its key and reports a stolen one.
+"""`senim keygen`, and `senim key rotate | report-compromise`: a member makes its key,
+changes it, and reports a stolen one.
 
 A member keeps its id for good; the new key file names that id, so every other
 command signs for the same member with it. A stolen key is reported with the new
 key, naming the first block from which the old key's signatures are not trusted:
 credentials it signed before that block stay valid, those from it on verify as
-"issued with a compromised key".
+"issued with a compromised key". Each speaks its reader's language (--lang kk|ru|en,
+or the locale: cli.spoken); English as it was.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
-from cli.errors import EXIT_BAD_INPUT, fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.language import lang_option
+from cli.refusals import node_said
+from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.worded_group import WordedGroup
 from ledger.identity import PUBLIC_KEY_BYTES, KeyPair
 from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, prove_possession
 from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
 from node.files import save_key
+
+
+class KeyCommand(WordedCommand):
+    """A `senim key` command: its --help words are the catalogue's `cli.help.key.<name>.*`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_key = f"key.{self.name}"
+
+
+@click.command("keygen", cls=WordedCommand)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--label", default="", help="A note stored in the key file (e.g. the organisation).")
+@lang_option
+def keygen(path: Path, label: str, language: str) -> None:
+    """Create an Ed25519 member key file (mode 0600) and print its member id."""
+    keys = KeyPair.generate()
+    try:
+        save_key(path, keys, label)
+    except FileExistsError:
+        if path.is_dir():
+            refuse(Sentence("key.gen.folder", f"{path} is a folder: give the key file's own "
+                            f"path, e.g. {path / 'me.key'}", path=path,
+                            example=path / "me.key"), EXIT_BAD_INPUT)
+        if not path.exists() and not path.is_symlink():
+            # the folder to make exists as something else: keygen /dev/null/me.key
+            refuse(Sentence("key.gen.not_folder", f"cannot write the key file {path}: "
+                            f"{_first_no_folder(path)} is no folder", path=path,
+                            folder=_first_no_folder(path)), EXIT_BAD_INPUT)
+        refuse(Sentence("key.gen.exists", f"{path} exists; refusing to overwrite a key",
+                        path=path), EXIT_BAD_INPUT)
+    except OSError as exc:
+        refuse(Sentence("key.gen.unwritable", f"cannot write the key file {path}: "
+                        f"{exc.strerror or exc}", path=path, why=os_reason(exc)),
+               EXIT_BAD_INPUT)
+    echo(Sentence("key.gen.member_id", f"member id:  {keys.member_id.hex()}",
+                  id=keys.member_id.hex()))
+    echo(Sentence("key.gen.public_key", f"public key: {keys.public_key.hex()}",
+                  public=keys.public_key.hex()))
+    echo(Sentence("key.gen.file", f"key file:   {path} (mode 0600)", path=path))
+
+
+def _first_no_folder(path: Path) -> Path:
+    """The first folder on the way to `path` that exists as something else."""
+    for folder in reversed(path.parents):  # bounded: the path's depth
+        if folder.exists() and not folder.is_dir():
+            return folder
+    return path.parent
 
 
 def _new_key(path: Path, current: KeyPair) -> KeyPair:
@@ -31,28 +86,33 @@ def _new_key(path: Path, current: KeyPair) -> KeyPair:
         try:
             save_key(path, new, f"rotated from {current.public_key.hex()[:16]}")
         except OSError as exc:
-            fail(f"cannot write the new key file {path}: {exc}", EXIT_BAD_INPUT)
+            refuse(Sentence("key.rotate.unwritable", f"cannot write the new key file {path}: "
+                            f"{exc}", path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
         return new
     loaded = load_key_or_fail(path)
     if loaded.public_key == current.public_key:
-        fail(f"{path} holds the current key; give a new key file", EXIT_BAD_INPUT)
+        refuse(Sentence("key.rotate.same", f"{path} holds the current key; give a new key "
+                        "file", path=path), EXIT_BAD_INPUT)
     if loaded.member is not None and loaded.member != current.member_id:
-        fail(f"{path} is a key of member {loaded.member.hex()}, not of "
-              f"{current.member_id.hex()}", EXIT_BAD_INPUT)
+        refuse(Sentence("key.rotate.other_member", f"{path} is a key of member "
+                        f"{loaded.member.hex()}, not of {current.member_id.hex()}", path=path,
+                        other=loaded.member.hex(), member=current.member_id.hex()),
+               EXIT_BAD_INPUT)
     return KeyPair.from_seed(loaded.seed, current.member_id)
 
 
-@click.group("key")
+@click.group("key", cls=WordedGroup)
 def key_group() -> None:
     """Rotate your member key, or report an earlier key as stolen."""
 
 
-@key_group.command("rotate")
+@key_group.command("rotate", cls=KeyCommand)
 @key_option("Your current key file (it signs the rotation).")
 @click.option("--new-key", "new_key_path", required=True, type=click.Path(path_type=Path),
               help="The new key file: created (mode 0600) if it does not exist.")
 @node_option
-def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
+@lang_option
+def rotate_command(key_path: Path, new_key_path: Path, node_url: str, language: str) -> None:
     """Move your membership to a new key; your member id stays the same."""
     current = load_key_or_fail(key_path)
     new = _new_key(new_key_path, current)
@@ -60,25 +120,32 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
     try:
         chain_id = str(client.status()["chain_id"])
     except ClientError as exc:
-        fail(f"cannot reach the node: {exc} ({exc.code})")
-        raise
+        refuse(Sentence("key.rotate.unreachable", f"cannot reach the node: {exc} ({exc.code})",
+                        why=node_said(exc)), EXIT_REFUSED)
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))
     result = submit_and_report(client, current, payload, "key rotation", report=False)
     height = result["height"]
-    click.echo(f"key rotated at height {height}: member {current.member_id.hex()} now signs "
-               f"with {new.public_key.hex()} ({new_key_path}); {key_path} no longer signs.")
+    member, public = current.member_id.hex(), new.public_key.hex()
+    echo(Sentence("key.rotate.done", f"key rotated at height {height}: member {member} now "
+                  f"signs with {public} ({new_key_path}); {key_path} no longer signs.",
+                  height=height, member=member, public=public, new=new_key_path,
+                  old=key_path))
     switch = height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS
-    click.echo(f"if this member is a validator, the new key certifies blocks from height "
-               f"{switch} on: restart its node with [node] key = \"{new_key_path}\" once "
-               f"block {switch - 1} is committed.")
-    click.echo(f"if it runs a node that does not validate, restart that node with "
-               f"{new_key_path} now: its peers no longer admit {key_path}.")
-    click.echo(f"if the old key was stolen: senim key report-compromise --key {new_key_path} "
-               f"--old-public-key {current.public_key.hex()} --from-height H")
+    echo(Sentence("key.rotate.validator", f"if this member is a validator, the new key "
+                  f"certifies blocks from height {switch} on: restart its node with [node] "
+                  f"key = \"{new_key_path}\" once block {switch - 1} is committed.",
+                  switch=switch, setting=f'[node] key = "{new_key_path}"', last=switch - 1))
+    echo(Sentence("key.rotate.not_validating", f"if it runs a node that does not validate, "
+                  f"restart that node with {new_key_path} now: its peers no longer admit "
+                  f"{key_path}.", new=new_key_path, old=key_path))
+    old_public = current.public_key.hex()
+    echo(Sentence("key.rotate.stolen", f"if the old key was stolen: senim key "
+                  f"report-compromise --key {new_key_path} --old-public-key {old_public} "
+                  "--from-height H", new=new_key_path, old=old_public))
 
 
-@key_group.command("report-compromise")
+@key_group.command("report-compromise", cls=KeyCommand)
 @key_option("Your current key file (the one you rotated to).")
 @click.option("--old-key", "old_key_path", type=click.Path(path_type=Path), default=None,
               help="The stolen key's file, if you still have it.")
@@ -88,12 +155,14 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str) -> None:
               help="First block from which the stolen key's signatures are not trusted "
                    "(at most the block of the rotation away from it).")
 @node_option
+@lang_option
 def report_compromise_command(key_path: Path, old_key_path: Path | None,
                               old_public_key: str | None, from_height: str,
-                              node_url: str) -> None:
+                              node_url: str, language: str) -> None:
     """Report an earlier key as stolen from a given block on."""
     if (old_key_path is None) == (old_public_key is None):
-        fail("give exactly one of --old-key and --old-public-key", EXIT_BAD_INPUT)
+        refuse(Sentence("key.report.one_of", "give exactly one of --old-key and "
+                        "--old-public-key"), EXIT_BAD_INPUT)
     if old_key_path is not None:
         stolen = load_key_or_fail(old_key_path).public_key
     else:
@@ -103,15 +172,16 @@ def report_compromise_command(key_path: Path, old_key_path: Path | None,
     except ValueError:
         height = 0
     if height < 1:
-        fail(f"--from-height must be a block height of 1 or more, got {from_height!r}",
-              EXIT_BAD_INPUT)
+        refuse(Sentence("key.report.height", f"--from-height must be a block height of 1 or "
+                        f"more, got {from_height!r}", value=repr(from_height)), EXIT_BAD_INPUT)
     current = load_key_or_fail(key_path)
     if stolen == current.public_key:
-        fail("that is your current key: rotate away from it first (senim key rotate)",
-              EXIT_BAD_INPUT)
+        refuse(Sentence("key.report.current", "that is your current key: rotate away from it "
+                        "first (senim key rotate)"), EXIT_BAD_INPUT)
     result = submit_and_report(NodeClient(node_url), current,
                                ReportCompromisePayload(stolen, height), "compromise report",
                                report=False)
-    click.echo(f"reported at height {result['height']}: credentials signed with "
-               f"{stolen.hex()[:16]}… from height {height} on now verify as issued with a "
-               "compromised key; those before stay valid.")
+    echo(Sentence("key.report.done", f"reported at height {result['height']}: credentials "
+                  f"signed with {stolen.hex()[:16]}… from height {height} on now verify as "
+                  "issued with a compromised key; those before stay valid.",
+                  height=result["height"], stolen=stolen.hex()[:16], start=height))

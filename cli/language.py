@@ -35,9 +35,11 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")  # as portal-language.js reads them
 NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
 # The keys only the command line says; the portal's catalogue holds none of them. `gov.`,
 # `min.`, `tx.` and `refusal.` are the ministry's commands' (governance, accredit, suspend,
-# add-member, members, evidence), their transactions' outcome and a node's refusal codes.
+# add-member, members, evidence), their transactions' outcome and a node's refusal codes;
+# `rec.` is `senim employment start|end` and `senim recognise`'s, `key.` `senim key`'s and
+# `senim keygen`'s.
 COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.", "gov.", "min.",
-                         "tx.", "refusal.")
+                         "tx.", "refusal.", "rec.", "key.")
 
 
 def command_line_words(language: str) -> dict[str, str]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.closed_pipe import quiet_when_reader_gone
-from cli.errors import EXIT_INTERRUPTED, fail
-from ledger.identity import KeyPair
-from node.files import save_key
+from cli.errors import EXIT_INTERRUPTED
 from node.start_interrupt import node_options, say_interrupted
 
 # Each command's module is imported when that command runs (or when the help lists them
@@ -25,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evidence": ("cli.evidence", "evidence_group"), "fsck": ("cli.fsck", "fsck_command"),
     "governance": ("cli.governance", "governance_group"),
     "issue": ("cli.issuing", "issue_command"), "key": ("cli.keys", "key_group"),
+    "keygen": ("cli.keys", "keygen"),
     "members": ("cli.node_info", "members"), "node": ("cli.node_info", "node_command"),
     "status": ("cli.node_info", "status"), "employment": ("cli.records", "employment_group"),
     "recognise": ("cli.records", "recognise_command"),
@@ -40,13 +38,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # What Ctrl-C leaves, said by a command that speaks the reader's language (cli.spoken):
 # a check changes nothing; supersede (and issue before its job's own handler) may have
 # sent a transaction, as may the ministry's commands (`governance` any of its own: its
-# group cannot tell which ran); `members` and `evidence` only read; the others write a
+# group cannot tell which ran), as may `employment start|end`, `recognise`, `anchor` and
+# `key rotate|report-compromise`; `members` and `evidence` only read; the others write a
 # file at most.
 INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.sending",
                "issue": "cli.interrupted.sending", "accredit": "cli.interrupted.sending",
                "suspend": "cli.interrupted.sending", "add-member": "cli.interrupted.sending",
                "governance": "cli.interrupted.sending", "members": "cli.interrupted.reading",
-               "evidence": "cli.interrupted.reading"}
+               "evidence": "cli.interrupted.reading", "employment": "cli.interrupted.sending",
+               "recognise": "cli.interrupted.sending", "anchor": "cli.interrupted.sending",
+               "key": "cli.interrupted.sending"}
 
 
 class SenimGroup(click.Group):
@@ -106,33 +107,3 @@ class SenimGroup(click.Group):
 @click.version_option("0.1.0", prog_name="senim")
 def main() -> None:
     """Senim (Сенім): a consortium ledger of education credentials."""
-
-
-@main.command()
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--label", default="", help="A note stored in the key file (e.g. the organisation).")
-def keygen(path: Path, label: str) -> None:
-    """Create an Ed25519 member key file (mode 0600) and print its member id."""
-    keys = KeyPair.generate()
-    try:
-        save_key(path, keys, label)
-    except FileExistsError:
-        if path.is_dir():
-            fail(f"{path} is a folder: give the key file's own path, e.g. {path / 'me.key'}", 2)
-        if not path.exists() and not path.is_symlink():
-            # the folder to make exists as something else: keygen /dev/null/me.key
-            fail(f"cannot write the key file {path}: {_first_no_folder(path)} is no folder", 2)
-        fail(f"{path} exists; refusing to overwrite a key", 2)
-    except OSError as exc:
-        fail(f"cannot write the key file {path}: {exc.strerror or exc}", 2)
-    click.echo(f"member id:  {keys.member_id.hex()}")
-    click.echo(f"public key: {keys.public_key.hex()}")
-    click.echo(f"key file:   {path} (mode 0600)")
-
-
-def _first_no_folder(path: Path) -> Path:
-    """The first folder on the way to `path` that exists as something else."""
-    for folder in reversed(path.parents):  # bounded: the path's depth
-        if folder.exists() and not folder.is_dir():
-            return folder
-    return path.parent

@@ -3,16 +3,15 @@
 Each command checks everything it can before it signs anything, writes the
 credential file (mode 0600, never over an existing file) BEFORE the batch is
 submitted, so a committed credential always has its file, and prints a one-line
-error for bad input. A whole class is issued with `senim issue` instead.
+error for bad input. A whole class is issued with `senim issue` instead. They speak
+the HR officer's or the registrar's language (--lang kk|ru|en, or the locale:
+cli.spoken), as `senim verify` and `senim issue` do; what they read and write is
+cli.record_inputs'.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,88 +19,49 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
-from cli.errors import EXIT_BAD_INPUT
-from cli.errors import fail as _fail
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.language import Words, lang_option
+from cli.record_inputs import (
+    fields_of,
+    ledger_refusal,
+    new_file,
+    read_document,
+    recognised_lines,
+    write_private,
+)
+from cli.refusals import node_said
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, reason, refuse
 from cli.typed_dates import typed_date
-from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS, day_number, parse_date
-from ledger.credential_documents import parse_document
+from cli.verdict_words import verdict_sentence
+from cli.worded_group import WordedGroup
+from ledger.academic import day_number, parse_date
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload
 from ledger.record_checks import recognition_record
-from ledger.verification import verify_credential
-from node.files import UnfitFile, read_bounded
-from registrar.course_grades import course_grade_code
-from registrar.iin import iin_problem
+from ledger.verification import Verdict, verify_credential
+from registrar.iin import iin_phrase
 
-MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
-MAX_RECOGNISED = 190  # a document holds at most 200 fields
 field_option = click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
                             help="Another field of the credential (repeatable).")
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return read_bounded(path, MAX_INPUT_BYTES, what).data.decode("utf-8-sig")
-    except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
-        _fail(str(exc), EXIT_BAD_INPUT)
-        raise
-    except UnicodeDecodeError:
-        excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
-                 if path.suffix.lower() == ".csv" else ": save it as UTF-8")
-        _fail(f"cannot read {what} {path}: it is not UTF-8 text{excel}", EXIT_BAD_INPUT)
-        raise
-    except OSError as exc:
-        _fail(f"cannot read {what} {path}: {exc}", EXIT_BAD_INPUT)
-        raise
+class RecordCommand(WordedCommand):
+    """`senim employment start|end`: its --help words are the catalogue's
+    `cli.help.employment.<name>.*`."""
 
-
-def _document(path: Path, what: str) -> Any:
-    try:
-        document = json.loads(_read_text(path, what))
-        return document, parse_document(document)
-    except (ValueError, RecursionError) as exc:
-        _fail(f"{path} is not a credential document: {exc}", EXIT_BAD_INPUT)
-        raise
-
-
-def _fields(pairs: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
-    record = {name: value for name, value in named.items() if value is not None}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            _fail(f"--field takes NAME=VALUE, got {pair!r}", EXIT_BAD_INPUT)
-        if name.strip() in record:
-            _fail(f"field {name.strip()!r} is given twice", EXIT_BAD_INPUT)
-        record[name.strip()] = value.strip()
-    return record
-
-
-def _new_file(path: Path) -> None:
-    if path.exists():
-        _fail(f"{path} exists: give a new file for the credential", EXIT_BAD_INPUT)
-    if not path.parent.is_dir():
-        _fail(f"the folder {path.parent} does not exist", EXIT_BAD_INPUT)
-
-
-def _write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
-    """Mode 0600 from the first byte: the file holds the holder's personal data."""
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    target = path.with_name(path.name + ".tmp") if replace else path
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if replace:
-        os.replace(target, path)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_key = f"employment.{self.name}"
 
 
 def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype: str,
                out: Path, options: dict[str, str] | None = None) -> dict[str, Any]:
     """Issue one credential: checked, written (0600), submitted, then marked committed.
     `options` names the option each field came from, for the refusal of a field."""
-    _new_file(out)
+    new_file(out)
     try:
         status = client.status()
         members = client.request("GET", "/v1/members")["members"]
@@ -109,47 +69,39 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
                                 if m["member_id"] == keys.member_id.hex()),
                                keys.member_id.hex()))
     except ClientError as exc:
-        _fail(str(exc), 3)
-        raise
+        refuse(node_said(exc), EXIT_UNREACHABLE)
     except MALFORMED_ANSWER as exc:
-        _fail(f"{client.base_url} sent a malformed members answer ({type(exc).__name__}: "
-              f"{exc}): is it a Senim node?", 3)
-        raise
+        why = f"{type(exc).__name__}: {exc}"
+        refuse(Sentence("issue.node.malformed", f"{client.base_url} sent a malformed members "
+                        f"answer ({why}): is it a Senim node?", url=client.base_url, why=why),
+               EXIT_UNREACHABLE)
     try:
         batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
     except InvalidDocument as exc:
-        _fail(_said_for_one(str(exc), options or {}), EXIT_BAD_INPUT)
+        refuse(ledger_refusal(str(exc), options or {}), EXIT_BAD_INPUT)
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
-    _write_private(out, document, replace=False)
+    write_private(out, document, replace=False)
     result = submit_and_report(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype,
                                written=out, report=False)
     document["issuance"] = {key: result[key] for key in ("tx_id", "height", "block_hash",
                                                           "time") if key in result}
-    _write_private(out, document, replace=True)
-    click.echo(f"{ctype} issued at height {result['height']}: {out}")
+    write_private(out, document, replace=True)
+    echo(Sentence("rec.issued", f"{ctype} issued at height {result['height']}: {out}",
+                  what=Sentence(f"type.{ctype}"), height=result["height"], path=out))
     return document
-
-
-def _said_for_one(refusal: str, options: dict[str, str]) -> str:
-    """A batch's refusal of its one record, in the command's terms: 'record 1: position:
-    an employment record must state it' named a record the officer never numbered and a
-    field by its name in a file, not the option it came from."""
-    refusal = refusal.removeprefix("record 1: ")
-    field, sep, why = refusal.partition(": ")
-    return f"{options[field]}: {why}" if sep and field in options else refusal
 
 
 EMPLOYMENT_OPTIONS = {"full_name": "--full-name", "iin": "--iin", "position": "--position",
                       "organisation": "--organisation", "start_date": "--start"}
 
 
-@click.group("employment")
+@click.group("employment", cls=WordedGroup)
 def employment_group() -> None:
     """An employer records an employment, and later its end."""
 
 
-@employment_group.command("start")
+@employment_group.command("start", cls=RecordCommand)
 @key_option()
 @click.option("--full-name", required=True)
 @click.option("--iin", default=None)
@@ -161,9 +113,10 @@ def employment_group() -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="New file for the employee's credential.")
 @node_option
+@lang_option
 def employment_start(key_path: Path, full_name: str, iin: str | None, position: str,
                      organisation: str, start_date: str, extra_fields: tuple[str, ...],
-                     out_file: Path, node_url: str) -> None:
+                     out_file: Path, node_url: str, language: str) -> None:
     """Issue an employment record (your organisation must be accredited for employment).
 
     Until its first day a verifier would read the record as a current employment, so a
@@ -171,17 +124,25 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     start = typed_date(start_date, "--start")
     if iin is not None:
         iin = "".join(iin.split())  # typed in groups, as on an ID card: 0110 2051 0003
-        problem = iin_problem(iin)
+        problem = iin_phrase(iin)
         if problem is not None:
             # Said without the spreadsheet advice it carries for an export's column.
-            _fail(f"--iin {iin!r}: {problem.split(' (Excel', 1)[0]}", EXIT_BAD_INPUT)
-    if start > datetime.date.today():
-        _fail(f"--start {start} is after today ({datetime.date.today()}): until that day "
-              "every verifier would read the record as a current employment, so record it on "
-              "or after its first day", EXIT_BAD_INPUT)
-    record = _fields(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
-                                    "organisation": organisation,
-                                    "start_date": start.isoformat()})
+            english = problem.english.split(" (Excel", 1)[0]
+            why = (Sentence(problem.key, english, **dict(problem.items()))
+                   if problem.key in ("reg.iin.digits", "reg.iin.length", "reg.iin.check_digit")
+                   else Sentence("reg.iin.length", english, length=len(iin)))
+            refuse(Sentence("rec.iin", f"--iin {iin!r}: {english}", iin=repr(iin), why=why),
+                   EXIT_BAD_INPUT)
+    today = datetime.date.today()
+    if start > today:
+        refuse(Sentence("rec.start.future", f"--start {start} is after today ({today}): until "
+                        "that day every verifier would read the record as a current "
+                        "employment, so record it on or after its first day",
+                        start=Day(start.isoformat()), today=Day(today.isoformat())),
+               EXIT_BAD_INPUT)
+    record = fields_of(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
+                                      "organisation": organisation,
+                                      "start_date": start.isoformat()})
     if "end_date" in record:  # an employment already over, given as --field end_date=…
         record["end_date"] = _end_day(record["end_date"], "end_date", start).isoformat()
     _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
@@ -193,82 +154,71 @@ def _end_day(value: str, option: str, start: datetime.date) -> datetime.date:
     the day it is recorded every verifier reads the employment as ended."""
     end = typed_date(value, option)
     if end < start:
-        _fail(f"{option} {end} is before the employment started ({start})", EXIT_BAD_INPUT)
+        refuse(Sentence("rec.end.before_start", f"{option} {end} is before the employment "
+                        f"started ({start})", option=option, end=Day(end.isoformat()),
+                        start=Day(start.isoformat())), EXIT_BAD_INPUT)
     today = datetime.date.today()
     if end > today:
-        _fail(f"{option} {end} is after today ({today}): once recorded, every verifier would "
-              "read the employment as ended, though it goes on until then; record the end on "
-              "or after its last day", EXIT_BAD_INPUT)
+        refuse(Sentence("rec.end.future", f"{option} {end} is after today ({today}): once "
+                        "recorded, every verifier would read the employment as ended, though "
+                        "it goes on until then; record the end on or after its last day",
+                        option=option, end=Day(end.isoformat()),
+                        today=Day(today.isoformat())), EXIT_BAD_INPUT)
     return end
 
 
-@employment_group.command("end")
+@employment_group.command("end", cls=RecordCommand)
 @key_option()
-@click.argument("document_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("document_file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--end", "end_date", required=True,
               help="Last day, YYYY-MM-DD or DD.MM.YYYY; not after today.")
 @node_option
-def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str) -> None:
+@lang_option
+def employment_end(key_path: Path, document_file: Path, end_date: str, node_url: str,
+                   language: str) -> None:
     """Record the end of an employment you recorded (DOCUMENT_FILE is its credential).
 
     Only the record's reference and the start and end days go on chain."""
     keys = load_key_or_fail(key_path)
-    _document_json, doc = _document(document_file, "the employment record")
+    _document_json, doc = read_document(document_file, "employment")
     if doc.credential_type != "employment":
-        _fail(f"{document_file} is a {doc.credential_type}, not an employment record",
-              EXIT_BAD_INPUT)
+        refuse(Sentence("rec.end.not_employment", f"{document_file} is a "
+                        f"{doc.credential_type}, not an employment record", path=document_file,
+                        type=Sentence(f"type.{doc.credential_type}")), EXIT_BAD_INPUT)
     if doc.issuer != keys.member_id:
-        _fail(f"the record was issued by {doc.issuer_name or 'another member'} "
-              f"({doc.issuer.hex()}), not by you ({keys.member_id.hex()}): only its issuer "
-              "may end it", EXIT_BAD_INPUT)
+        refuse(Sentence("rec.end.not_yours", f"the record was issued by "
+                        f"{doc.issuer_name or 'another member'} ({doc.issuer.hex()}), not by "
+                        f"you ({keys.member_id.hex()}): only its issuer may end it",
+                        issuer=doc.issuer_name or "?", issuer_id=doc.issuer.hex(),
+                        you=keys.member_id.hex()), EXIT_BAD_INPUT)
     if "start_date" not in doc.revealed:
-        _fail("the record's start_date is hidden in this copy: use the copy you issued",
-              EXIT_BAD_INPUT)
+        refuse(Sentence("rec.end.start_hidden", "the record's start_date is hidden in this "
+                        "copy: use the copy you issued"), EXIT_BAD_INPUT)
     try:
         start = parse_date(doc.revealed["start_date"], "the record's start_date")
     except InvalidDocument as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
-        raise
+        refuse(Sentence("rec.end.start_bad", str(exc), value=repr(doc.revealed["start_date"])),
+               EXIT_BAD_INPUT)
     end = _end_day(end_date, "--end", start)
     ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                         tuple(doc.batch_path))
     payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
     result = submit_and_report(NodeClient(node_url), keys, payload, "employment end",
                                report=False)
-    click.echo(f"employment end recorded at height {result['height']}: employed from "
-               f"{start} to {end}")
+    echo(Sentence("rec.end.done", f"employment end recorded at height {result['height']}: "
+                  f"employed from {start} to {end}", height=result["height"],
+                  start=Day(start.isoformat()), end=Day(end.isoformat())))
 
 
-def _recognised(path: Path) -> list[dict[str, str]]:
-    """Lines from JSON (a list of objects) or CSV (a header row; `,` `;` or tab)."""
-    text = _read_text(path, "the recognised courses")
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-            # rows of empty cells (Excel saves its used range) list no course
-            data = [row for row in csv.DictReader(io.StringIO(text), dialect=dialect)
-                    if None in row or None in row.values() or any(v.strip() for v in row.values())]
-    except (ValueError, csv.Error) as exc:
-        _fail(f"cannot read {path}: {exc}", EXIT_BAD_INPUT)
-        raise
-    if not isinstance(data, list) or not data or len(data) > MAX_RECOGNISED:
-        _fail(f"{path} must list 1 to {MAX_RECOGNISED} recognised courses", EXIT_BAD_INPUT)
-    lines = []
-    for number, row in enumerate(data, start=1):
-        if not isinstance(row, dict) or None in row or None in row.values():
-            _fail(f"{path}: course {number} is not a row of named values", EXIT_BAD_INPUT)
-        unknown = sorted(set(row) - set(RECOGNISED_PARTS))
-        if unknown:
-            _fail(f"{path}: course {number}: unknown columns {unknown} (known: "
-                  f"{', '.join(RECOGNISED_PARTS)})", EXIT_BAD_INPUT)
-        line = {key: str(value).strip() for key, value in row.items() if str(value).strip()}
-        if "grade" in line and line["grade"] not in GRADE_SCALE:
-            # зачтено, сынақ, отлично as the office types them: recorded as their codes
-            line["grade"] = course_grade_code(line["grade"]) or line["grade"]
-        lines.append(line)
-    return lines
+class _VerdictSaid(Sentence):
+    """The original's verdict, as `senim verify` says it in the reader's language."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("rec.original.invalid")
+        self.verdict = verdict
+
+    def said(self, words: Words) -> str:
+        return verdict_sentence(self.verdict, words)
 
 
 def _check_original(document: Any, node_url: str) -> None:
@@ -282,39 +232,43 @@ def _check_original(document: Any, node_url: str) -> None:
         except StateMoved:
             continue
         except (RemoteFactsError, MalformedInput, KeyError, TypeError) as exc:
-            _fail(f"cannot check the original with the node: {exc}", 3)
-            raise
+            refuse(Sentence("rec.original.unchecked", f"cannot check the original with the "
+                            f"node: {exc}", why=reason(exc, "issue.node.error", why=str(exc))),
+                   EXIT_UNREACHABLE)
         if not verdict.valid:
-            _fail(f"the original transcript does not verify ({verdict.status}): "
-                  f"{verdict.reason}")
+            refuse(Sentence("rec.original.invalid", f"the original transcript does not verify "
+                            f"({verdict.status}): {verdict.reason}",
+                            verdict=_VerdictSaid(verdict)), EXIT_REFUSED)
         return
-    _fail("the chain kept moving while the original was checked; try again", 3)
+    refuse(Sentence("rec.original.moving", "the chain kept moving while the original was "
+                    "checked; try again"), EXIT_UNREACHABLE)
 
 
-@click.command("recognise")
+@click.command("recognise", cls=WordedCommand)
 @key_option()
 @click.option("--original", "original_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=WordedPath(exists=True, dir_okay=False, path_type=Path),
               help="The student's original transcript (lines may be hidden).")
 @click.option("--courses", "courses_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=WordedPath(exists=True, dir_okay=False, path_type=Path),
               help="JSON or CSV: from_code, as_code, credits[, from_field, as_title_kk, "
                    "as_title_ru, as_title_en, grade] per recognised course.")
 @field_option
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="New file for the recognition credential.")
 @node_option
+@lang_option
 def recognise_command(key_path: Path, original_file: Path, courses_file: Path,
-                      extra_fields: tuple[str, ...], out_file: Path, node_url: str) -> None:
+                      extra_fields: tuple[str, ...], out_file: Path, node_url: str,
+                      language: str) -> None:
     """Issue a recognition: which courses of another university's transcript count as
     which of yours, with credits. Verifying it checks the original too."""
     keys = load_key_or_fail(key_path)
-    document, original = _document(original_file, "the original transcript")
-    lines = _recognised(courses_file)
+    document, original = read_document(original_file, "original")
+    lines = recognised_lines(courses_file)
     try:
-        record = recognition_record(original, lines, _fields(extra_fields, {}))
+        record = recognition_record(original, lines, fields_of(extra_fields, {}))
     except InvalidDocument as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
-        raise
+        refuse(ledger_refusal(str(exc), {}), EXIT_BAD_INPUT)
     _check_original(document, node_url)
     _issue_one(NodeClient(node_url), keys, record, "recognition", out_file)

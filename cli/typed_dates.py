@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import re
 
-from cli.errors import EXIT_BAD_INPUT, fail
+from cli.commands import refuse
+from cli.errors import EXIT_BAD_INPUT
+from cli.spoken import Sentence
 
 _FORMS = (
     (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)),
@@ -25,7 +27,8 @@ _SLASHED_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 
 def typed_date(value: str, option: str) -> datetime.date:
     """The day `value` names (YYYY-MM-DD, DD.MM.YYYY, YYYY/MM/DD or YYYY.MM.DD), or a
-    one-line error naming `option` and the forms it takes."""
+    one-line error naming `option` and the forms it takes (in the command's language:
+    cli.commands.refuse)."""
     text = value.strip()
     for pattern, (year, month, day) in _FORMS:
         found = pattern.fullmatch(text)
@@ -35,8 +38,11 @@ def typed_date(value: str, option: str) -> datetime.date:
             return datetime.date(int(found.group(year)), int(found.group(month)),
                                  int(found.group(day)))
         except ValueError:
-            fail(f"{option} {value!r} is no day of the calendar", EXIT_BAD_INPUT)
+            refuse(Sentence("rec.date.no_day", f"{option} {value!r} is no day of the calendar",
+                            option=option, value=repr(value)), EXIT_BAD_INPUT)
     if _SLASHED_DAY_FIRST_OR_MONTH_FIRST.fullmatch(text):
-        fail(f"{option} {value!r} could be day/month or month/day: write it as YYYY-MM-DD "
-             "or DD.MM.YYYY", EXIT_BAD_INPUT)
-    fail(f"{option} must be a day as YYYY-MM-DD or DD.MM.YYYY, got {value!r}", EXIT_BAD_INPUT)
+        refuse(Sentence("rec.date.ambiguous", f"{option} {value!r} could be day/month or "
+                        "month/day: write it as YYYY-MM-DD or DD.MM.YYYY", option=option,
+                        value=repr(value)), EXIT_BAD_INPUT)
+    refuse(Sentence("rec.date.format", f"{option} must be a day as YYYY-MM-DD or DD.MM.YYYY, "
+                    f"got {value!r}", option=option, value=repr(value)), EXIT_BAD_INPUT)

@@ -17,15 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.language import speak
+from cli.client import NodeClient
+from cli.commands import load_key_or_fail, submit_and_report
+from cli.language import forget_spoken, speak
 from cli.main import main
 from cli.proposal_ids import resolve_proposal_id
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch
 from ledger.identity import KeyPair
+from ledger.payloads import AnchorPayload
 from node.files import save_key
 from storage.kv import MemoryStore
 from tests.cli.test_consortium_revocation_cli import consortium_genesis, kaznu_retired
@@ -330,16 +334,26 @@ async def test_lang_before_the_command_of_a_group_is_the_commands() -> None:
 
 def test_a_command_that_speaks_only_english_stays_english(tmp_path: Path) -> None:
     """The transaction lines the ministry's commands share (cli.commands) are said in the
-    reader's language only by a command that speaks it: `senim anchor` under a Russian
-    locale printed one Russian line among its English ones."""
-    document = tmp_path / "plan.txt"
-    document.write_text("a teaching plan", "utf-8")
+    reader's language only by a command that speaks it: `senim anchor`, English only then,
+    printed under a Russian locale one Russian line among its English ones. (A command of
+    the test's own: every `senim` command that sends a transaction now speaks kk and ru.)"""
+    @click.command("plain")
+    @click.option("--key", "key_path", type=click.Path(path_type=Path))
+    def plain(key_path: Path) -> None:
+        keys = load_key_or_fail(key_path)
+        click.echo("anchoring")
+        submit_and_report(NodeClient(DOWN), keys, AnchorPayload(b"\x01" * 32), "anchor")
+
     key = tmp_path / "k.key"
     save_key(key, keys_from("kbtu"))
-    result = CliRunner().invoke(main, ["anchor", "--key", str(key), str(document), "--node",
-                                       DOWN], env={"LANG": "ru_RU.UTF-8"})
+    forget_spoken()
+    result = CliRunner().invoke(plain, ["--key", str(key)], env={"LANG": "ru_RU.UTF-8"})
     assert result.exit_code == 3, result.output
     assert result.output.splitlines()[-1].startswith("error: anchor not sent: cannot reach"), \
+        result.output
+    result = CliRunner().invoke(plain, ["--key", str(tmp_path / "none.key")],
+                                env={"LANG": "ru_RU.UTF-8"})
+    assert result.output == f"error: {tmp_path / 'none.key'}: key file not found\n", \
         result.output
 
 

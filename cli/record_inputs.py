@@ -1,0 +1,172 @@
+"""What `senim employment start|end` and `senim recognise` read and write, and their
+refusals of it, in the reader's language (cli.spoken; English as it was): the credential
+given, a course list, --field pairs, the new credential file (0600, never over another),
+and the ledger's refusal of the one record, said by the option or course it concerns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from cli.errors import EXIT_BAD_INPUT
+from cli.spoken import Sentence, kind_of, os_reason, refuse
+from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS
+from ledger.credential_documents import parse_document
+from node.files import UnfitFile, read_bounded
+from registrar.course_grades import course_grade_code
+
+MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
+MAX_RECOGNISED = 190  # a document holds at most 200 fields
+
+
+def read_text(path: Path, what: str) -> str:
+    """`path` as UTF-8 text; `what` is rec.what.<what>: the file as its reader names it."""
+    english = str(Sentence(f"rec.what.{what}"))
+    try:
+        return read_bounded(path, MAX_INPUT_BYTES, english).data.decode("utf-8-sig")
+    except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        refuse(Sentence("cli.file.not_regular", str(exc), path=path, kind=kind_of(mode))
+               if "not a regular file" in exc.fault else
+               Sentence("rec.file.too_large", str(exc), path=path), EXIT_BAD_INPUT)
+    except UnicodeDecodeError:
+        csv_file = path.suffix.lower() == ".csv"
+        excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
+                 if csv_file else ": save it as UTF-8")
+        refuse(Sentence("rec.file.not_utf8_csv" if csv_file else "rec.file.not_utf8",
+                        f"cannot read {english} {path}: it is not UTF-8 text{excel}",
+                        what=Sentence(f"rec.what.{what}"), path=path), EXIT_BAD_INPUT)
+    except OSError as exc:
+        refuse(Sentence("cli.file.unreadable", f"cannot read {english} {path}: {exc}",
+                        path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
+
+
+def read_document(path: Path, what: str) -> Any:
+    """The credential in `path`, as JSON and parsed, or one line saying it is none."""
+    try:
+        document = json.loads(read_text(path, what))
+        return document, parse_document(document)
+    except (ValueError, RecursionError) as exc:
+        refuse(Sentence("rec.not_document", f"{path} is not a credential document: {exc}",
+                        path=path), EXIT_BAD_INPUT)
+
+
+def fields_of(pairs: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
+    record = {name: value for name, value in named.items() if value is not None}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            refuse(Sentence("rec.field.pair", f"--field takes NAME=VALUE, got {pair!r}",
+                            pair=repr(pair)), EXIT_BAD_INPUT)
+        if name.strip() in record:
+            refuse(Sentence("rec.field.twice", f"field {name.strip()!r} is given twice",
+                            name=repr(name.strip())), EXIT_BAD_INPUT)
+        record[name.strip()] = value.strip()
+    return record
+
+
+def new_file(path: Path) -> None:
+    if path.exists():
+        refuse(Sentence("rec.out.exists", f"{path} exists: give a new file for the credential",
+                        path=path), EXIT_BAD_INPUT)
+    if not path.parent.is_dir():
+        refuse(Sentence("rec.out.no_folder", f"the folder {path.parent} does not exist",
+                        folder=path.parent), EXIT_BAD_INPUT)
+
+
+def write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
+    """Mode 0600 from the first byte: the file holds the holder's personal data."""
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    target = path.with_name(path.name + ".tmp") if replace else path
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if replace:
+        os.replace(target, path)
+
+
+def recognised_lines(path: Path) -> list[dict[str, str]]:
+    """Lines from JSON (a list of objects) or CSV (a header row; `,` `;` or tab)."""
+    text = read_text(path, "courses")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+            # rows of empty cells (Excel saves its used range) list no course
+            data = [row for row in csv.DictReader(io.StringIO(text), dialect=dialect)
+                    if None in row or None in row.values() or any(v.strip() for v in row.values())]
+    except (ValueError, csv.Error) as exc:
+        refuse(Sentence("rec.courses.unreadable", f"cannot read {path}: {exc}", path=path),
+               EXIT_BAD_INPUT)
+    if not isinstance(data, list) or not data or len(data) > MAX_RECOGNISED:
+        refuse(Sentence("rec.courses.count", f"{path} must list 1 to {MAX_RECOGNISED} "
+                        "recognised courses", path=path, most=MAX_RECOGNISED), EXIT_BAD_INPUT)
+    lines = []
+    known = ", ".join(RECOGNISED_PARTS)
+    for number, row in enumerate(data, start=1):
+        if not isinstance(row, dict) or None in row or None in row.values():
+            refuse(Sentence("rec.courses.not_row", f"{path}: course {number} is not a row of "
+                            "named values", path=path, number=number), EXIT_BAD_INPUT)
+        unknown = sorted(set(row) - set(RECOGNISED_PARTS))
+        if unknown:
+            refuse(Sentence("rec.courses.unknown", f"{path}: course {number}: unknown columns "
+                            f"{unknown} (known: {known})", path=path, number=number,
+                            columns=", ".join(map(str, unknown)), known=known), EXIT_BAD_INPUT)
+        line = {key: str(value).strip() for key, value in row.items() if str(value).strip()}
+        if "grade" in line and line["grade"] not in GRADE_SCALE:
+            # зачтено, сынақ, отлично as the office types them: recorded as their codes
+            line["grade"] = course_grade_code(line["grade"]) or line["grade"]
+        lines.append(line)
+    return lines
+
+
+# The ledger's refusals of one employment record or recognition (ledger/credentials.py,
+# academic.py, academic_checks.py, record_checks.py) that a user's input can cause, each
+# as a sentence of the catalogue; one not listed is said in a frame, its detail as written.
+_LINE = r"recognised\.(?P<number>\d+): "
+LEDGER_REFUSALS = (
+    (re.compile(r"field '(?P<name>.+)' is empty or too long"), "rec.ledger.empty_or_long"),
+    (re.compile(r"(?P<name>\w+): an employment record must state it"), "rec.ledger.required"),
+    (re.compile(_LINE + r"(?P<part>\w+) must be text of 1 to (?P<most>\d+) characters"),
+     "rec.ledger.line_text"),
+    (re.compile(_LINE + r"credits (must be|is not) .*"), "rec.ledger.line_credits"),
+    (re.compile(_LINE + r"from_field must name a course line .*"), "rec.ledger.line_from_field"),
+    (re.compile(_LINE + r"grade must be one of .* \(got (?P<got>.*)\)"),
+     "rec.ledger.line_grade"),
+    (re.compile(r"recognised line (?P<number>\d+): (?P<field>\S+) of the original is "
+                r"(?P<shown>.+), not (?P<given>.+)"), "rec.ledger.line_mismatch"),
+    (re.compile(r"a recognition refers to a transcript, not a (?P<type>\w+)"),
+     "rec.ledger.not_transcript"),
+)
+
+
+def ledger_refusal(refusal: str, options: dict[str, str]) -> Sentence:
+    """The ledger's refusal of a command's one record, in the command's terms: 'record 1:
+    position: an employment record must state it' named a record the officer never
+    numbered and a field by its name in a file, not the option it came from."""
+    refusal = refusal.removeprefix("record 1: ")
+    field, sep, why = refusal.partition(": ")
+    english = f"{options[field]}: {why}" if sep and field in options else refusal
+    for pattern, key in LEDGER_REFUSALS:
+        found = pattern.fullmatch(refusal)
+        if found is None:
+            continue
+        values: dict[str, object] = dict(found.groupdict())
+        if "name" in values:
+            values["name"] = options.get(str(values["name"]), repr(values["name"]))
+        if "number" in values:
+            values["number"] = int(str(values["number"]))
+        if "type" in values:
+            values["type"] = Sentence(f"type.{values['type']}")
+        return Sentence(key, english, **values)
+    return Sentence("rec.ledger.other", english, why=english)
