@@ -30,6 +30,8 @@ GENESIS_REFUSALS = (
     # a genesis file read (senim consortium fingerprint: node.files.load_genesis)
     (re.compile(r"not a Senim genesis file \(kind must be (?P<kind>.+)\)"),
      "min.genesis.not_genesis"),
+    (re.compile(r".* is not JSON \(.*, line (?P<line>\d+) column (?P<column>\d+)\): a genesis "
+                r"file is the JSON file .*", re.S), "min.genesis.not_json"),
     (re.compile(r"cannot read .*", re.S), "min.genesis.unreadable"),
     (re.compile(r".* is .*, not a regular file; .*"), "min.genesis.not_regular"),
     (re.compile(r".* holds.* more than a .*"), "min.genesis.too_large"),
