@@ -49,6 +49,13 @@ def ministry_keys() -> set[str]:
     commands: list[click.Command] = [accredit, suspend, add_member, members,
                                      *governance_group.commands.values(),
                                      *evidence_group.commands.values()]
+    return keys | help_keys(commands)
+
+
+def help_keys(commands: list[click.Command]) -> set[str]:
+    """The catalogue keys of these commands' --help: each command's, and each option's
+    but --node's and --lang's."""
+    keys: set[str] = set()
     for command in commands:
         assert isinstance(command, WordedHelp), command.name
         name = command.help_key or str(command.name)

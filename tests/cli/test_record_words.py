@@ -21,9 +21,8 @@ from cli.language import catalogue
 from cli.main import main
 from cli.record_inputs import LEDGER_REFUSALS
 from cli.records import employment_group, recognise_command
-from cli.spoken import WordedHelp
 from ledger.transactions import CREDENTIAL_TYPES
-from tests.cli.test_ministry_words import ROOT, literals_in
+from tests.cli.test_ministry_words import ROOT, help_keys, literals_in
 
 LANGS = ("kk", "ru")
 
@@ -45,14 +44,7 @@ def record_keys() -> set[str]:
     commands: list[click.Command] = [*employment_group.commands.values(), recognise_command,
                                      anchor, *key_group.commands.values(), keygen,
                                      *consortium_group.commands.values()]
-    for command in commands:
-        assert isinstance(command, WordedHelp), command.name
-        name = command.help_key or str(command.name)
-        keys.add(f"cli.help.{name}")
-        keys |= {f"cli.help.{name}.{param.name}" for param in command.params
-                 if isinstance(param, click.Option)
-                 and param.name not in ("node_url", "language")}
-    return keys
+    return keys | help_keys(commands)
 
 
 @pytest.mark.parametrize("lang", LANGS)
