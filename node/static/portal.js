@@ -170,7 +170,7 @@ async function verify() {
   const pasted = PASTED_LINK.exec(text);
   if (pasted) {
     const carried = await documentFromLink(pasted[1] || '');
-    if (carried === null || typeof carried !== 'string') {
+    if (typeof carried !== 'string') {
       say(carried ? carried.refused : 'link_damaged');
       return;
     }
