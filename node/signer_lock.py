@@ -16,21 +16,58 @@ before, with the after-the-fact check alone.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import struct
 import sys
+import threading
+import time
 
 from ledger.errors import ConfigError
 from node.start_checks import process_named
 
 SIGNER_NAME_PREFIX = b"\0senim-signer-"
 _PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+HOLDER_ASKED_S = 1.0  # how long a refused start waits to learn who holds the lock
 
 
-def hold_signer_lock(member_id: bytes) -> socket.socket | None:
-    """Take this machine's lock on `member_id`'s key for as long as the returned socket is
-    open (the node's life); ConfigError if another process holds it."""
+class SignerLock:
+    """The lock while the node runs; `close` frees the name."""
+
+    def __init__(self, listening: socket.socket) -> None:
+        self._listening = listening
+        # Blocking whatever socket.setdefaulttimeout says: with a timeout, accept gave
+        # up after it, and later probes found the queue full.
+        listening.settimeout(None)
+        # A connection nobody accepts stays in the listen queue after its prober has
+        # gone: with two there, a third second start's probe timed out and named
+        # "another process". Each is accepted and closed at once.
+        self._turning_away = threading.Thread(target=self._turn_away, name="signer-lock",
+                                              daemon=True)
+        self._turning_away.start()
+
+    def _turn_away(self) -> None:
+        while True:
+            try:
+                probe, _ = self._listening.accept()
+            except OSError:
+                return  # shut down by `close`
+            with contextlib.suppress(OSError):
+                probe.close()
+
+    def close(self) -> None:
+        # A thread blocked in accept keeps the socket, and so its name, alive past a
+        # plain close; shutting it down ends the accept.
+        with contextlib.suppress(OSError):
+            self._listening.shutdown(socket.SHUT_RDWR)
+        self._listening.close()
+        self._turning_away.join(timeout=5)
+
+
+def hold_signer_lock(member_id: bytes) -> SignerLock | None:
+    """Take this machine's lock on `member_id`'s key until the returned lock is closed
+    (the node's life); ConfigError if another process holds it."""
     if not sys.platform.startswith("linux"):
         return None
     name = SIGNER_NAME_PREFIX + member_id.hex().encode()
@@ -48,18 +85,26 @@ def hold_signer_lock(member_id: bytes) -> socket.socket | None:
                           "two different votes for a block, which the other validators "
                           "record as misbehaviour (equivocation) against this member; stop "
                           "the other node, or give this one its own key") from exc
-    return lock
+    return SignerLock(lock)
 
 
 def _holder(name: bytes) -> str:
     """Who listens on `name`, as the kernel tells it: 'process 4242 (senim node --config
     a.toml)', or 'another process'."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1.0)
-            probe.connect(name)
-            pid, _uid, _gid = _PEER_CREDENTIALS.unpack(probe.getsockopt(
-                socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size))
-    except OSError:
-        return "another process"
-    return process_named(pid)
+    deadline = time.monotonic() + HOLDER_ASKED_S
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(HOLDER_ASKED_S)
+                probe.connect(name)
+                pid, _uid, _gid = _PEER_CREDENTIALS.unpack(probe.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size))
+            return process_named(pid)
+        except BlockingIOError:
+            # A full listen queue, which a waiting connect would not wait out: the
+            # holder turns each probe away, so it has room again in a moment.
+            if time.monotonic() >= deadline:
+                return "another process"
+            time.sleep(0.01)
+        except OSError:
+            return "another process"

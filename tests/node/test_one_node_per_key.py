@@ -6,6 +6,7 @@ the kernel's and goes with the first node's process, kill -9 included."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ledger.errors import ConfigError
 from node.config import render_config
 from node.signer_lock import hold_signer_lock
 from tests.node.node_folders import write_lone_validator
@@ -60,10 +62,14 @@ def test_a_second_node_with_a_running_nodes_key_is_refused(tmp_path: Path) -> No
     try:
         _wait_ready(api_port, node)
         shutil.copytree(first, second, ignore=shutil.ignore_patterns("data"))  # a copy
-        line = refusal(run_node(_config(second, _free_port())))
-        assert f"node.key_file: process {node.pid} (" in line, line
-        assert f"runs a node with this key (member {keys.member_id.hex()[:16]}…)" in line
-        assert "equivocation" in line
+        # Each time an operator tries again, the refusal still names the process (the
+        # holder's listen queue kept every probe once, and the third named "another
+        # process" after waiting a second).
+        for _ in range(4):
+            line = refusal(run_node(_config(second, _free_port())))
+            assert f"node.key_file: process {node.pid} (" in line, line
+            assert f"runs a node with this key (member {keys.member_id.hex()[:16]}…)" in line
+            assert "equivocation" in line
         assert not (second / "data").exists()
         node.send_signal(signal.SIGKILL)
         node.wait(30)
@@ -75,3 +81,23 @@ def test_a_second_node_with_a_running_nodes_key_is_refused(tmp_path: Path) -> No
         if node.poll() is None:
             node.kill()
             node.wait(30)
+
+
+def test_a_closed_lock_frees_its_name_and_each_refusal_names_the_holder() -> None:
+    member = b"\x5a" * 32
+    lock = hold_signer_lock(member)
+    assert lock is not None
+    try:
+        for _ in range(4):  # each probe is turned away, so none waits out its timeout
+            try:
+                hold_signer_lock(member)
+            except ConfigError as exc:
+                assert f"process {os.getpid()} (" in str(exc), exc
+            else:
+                raise AssertionError("a second holder was let in")
+    finally:
+        lock.close()
+    # The thread that turns probes away held the socket until it was shut down.
+    again = hold_signer_lock(member)
+    assert again is not None
+    again.close()
