@@ -78,6 +78,7 @@ def _build_chain(folder: Path, blocks: int, txs_per_block: int, other_votes: boo
     validators, client, follower, genesis = _consortium()
     kv = LevelDBStore(str(folder / "source.ldb"))
     chain = Chain(kv, genesis)
+    chain.check_certificates(ValidatorSets.for_chain(chain).certifies)  # as a daemon serves
     commit_times = ValidatorSet.from_genesis(genesis).commit_times
     proposed_commit = b""  # the certificate the next block carries
     for height in range(1, blocks + 1):

@@ -290,7 +290,12 @@ class Chain(ChainReads):
                    sync: bool = True) -> None:
         """`commit` for blocks executed in turn on one overlay (a `ChainRun`, or a single
         execution), with their certificates, all in one atomic batch. Raises
-        MalformedInput, writing nothing, if the state is not the last header's root."""
+        MalformedInput, writing nothing, if the state is not the last header's root.
+
+        Each certificate is one the caller checked (consensus formed it from checked
+        votes, or sync checked it against the block's set): the blocks and certificates
+        written are remembered as checked, so serving them to a peer that catches up
+        costs a hash, not three signature checks a block."""
         first, last = blocks[0][0].header, blocks[-1][0].header
         overlay = blocks[-1][0].overlay
         assert first.height == self.height + 1, "commit must extend the head"
@@ -313,6 +318,12 @@ class Chain(ChainReads):
         self.kv.write(writes, sync=sync)
         self.state.committed(overlay)
         self.head_header = last
+        for execution, certificate in blocks:
+            height = execution.header.height
+            written = writes[height_key(BLOCK_PREFIX, height)]
+            assert written is not None
+            self._remember_certified(height, execution.block.block_hash, certificate)
+            self._remember_checked(height, written)
         # Waiters ask where the block's transactions are as soon as it is reported:
         # remember its ids now rather than decode the block back from disk. Heights come
         # in order, so the first remembered is the oldest: a run of more blocks than are

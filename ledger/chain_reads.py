@@ -210,9 +210,7 @@ class ChainReads:
             by = f"block {height + 1}"
         if not vouched:
             raise CorruptStateError(f"stored block {height} is not the block named by {by}")
-        if len(self._checked_digests) >= CERTIFIED_REMEMBERED_MAX:
-            self._checked_digests.clear()
-        self._checked_digests[height] = hashlib.sha256(data).digest()
+        self._remember_checked(height, data)
         return data, header, block
 
     def _vouched(self, height: int, block_hash: bytes, certificate: bytes) -> bool:
@@ -221,10 +219,18 @@ class ChainReads:
         assert self._certifies is not None
         if not self._certifies(certificate, height, block_hash):
             return False
+        self._remember_certified(height, block_hash, certificate)
+        return True
+
+    def _remember_certified(self, height: int, block_hash: bytes, certificate: bytes) -> None:
         if len(self._certified) >= CERTIFIED_REMEMBERED_MAX:
             self._certified.clear()
         self._certified[height] = (block_hash, certificate)
-        return True
+
+    def _remember_checked(self, height: int, data: bytes) -> None:
+        if len(self._checked_digests) >= CERTIFIED_REMEMBERED_MAX:
+            self._checked_digests.clear()
+        self._checked_digests[height] = hashlib.sha256(data).digest()
 
     def get_block_bytes(self, height: int) -> bytes | None:
         if height <= self.head_header.height:

@@ -1,0 +1,58 @@
+"""A node serves the blocks it has just committed to a peer that catches up without
+checking their certificates' signatures again (it committed them certified), while
+a certificate or block damaged on disk since is still refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.chain import Chain
+from ledger.chain_layout import BLOCK_PREFIX, CERT_PREFIX, height_key
+from ledger.codec import decode, encode
+from node.sync import serve_blocks
+from node.validators import ValidatorSets
+from storage.errors import CorruptStateError
+from tests.node.conftest import Consortium
+from tests.node.set_changes import commit_as
+
+
+def _counting_checks(chain: Chain) -> list[int]:
+    """Certificate checks the chain makes from now on, by height."""
+    certifies = ValidatorSets.for_chain(chain).certifies
+    checked: list[int] = []
+
+    def counted(data: bytes, height: int, block_hash: bytes) -> bool:
+        checked.append(height)
+        return certifies(data, height, block_hash)
+
+    chain.check_certificates(counted)
+    checked.clear()
+    return checked
+
+
+def test_blocks_just_committed_are_served_without_checking_signatures_again(
+        net: Consortium, chain: Chain) -> None:
+    checked = _counting_checks(chain)
+    for _ in range(5):
+        commit_as(chain, [], [net.ministry])
+    answer = serve_blocks(chain, encode([1, 5]))
+    assert answer is not None
+    height, served = decode(answer)
+    assert height == 5 and len(served) == 5
+    assert checked == []  # 180 µs a block of signature checks before, on the server
+
+
+def test_a_certificate_damaged_after_commit_is_still_refused(net: Consortium,
+                                                            chain: Chain) -> None:
+    checked = _counting_checks(chain)
+    blocks = [commit_as(chain, [], [net.ministry]) for _ in range(3)]
+    good = chain.get_certificate(2)
+    assert good is not None
+    chain.kv.write({height_key(CERT_PREFIX, 2): good[:-1] + bytes([good[-1] ^ 1])})
+    with pytest.raises(CorruptStateError, match="block 2 is not the block named by its cert"):
+        chain.get_certificate(2)
+    assert checked == [2]  # the damaged one, checked as it no longer matches
+    chain.kv.write({height_key(CERT_PREFIX, 2): good,
+                    height_key(BLOCK_PREFIX, 2): blocks[1].encode() + b"\x00"})
+    with pytest.raises(CorruptStateError, match="stored block 2"):
+        chain.get_block_bytes(2)
