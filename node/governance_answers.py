@@ -17,10 +17,10 @@ shows. So what it read is kept with it, and a later block's answer is the same b
   rules version change with no write at all (`_changes_at`): an expiry passed, an approved
   change in force, an issuer's retirement reached, a scheduled rules version in force.
 
-The height of the head, the one member that changes every block, is kept apart from the
-rest (`GovernanceAnswer.head`), so the rest is one bytes object for every block while it
-holds. What is kept lives in this process only: after a restart the first answer is
-worked out afresh.
+The height of the head, the one member that changes every block, is sent apart from the
+rest (`GovernanceAnswer.head`), so the rest is one bytes object that every connection
+sending it shares (`node.http_limits.send_in_pieces`). What is kept lives in this
+process only: after a restart the first answer is worked out afresh.
 """
 
 from __future__ import annotations
