@@ -45,7 +45,7 @@ CHAIN_ID = "senim-bench-governance"
 GENESIS_MS = 1_700_000_000_000
 BATCH_SIZE = 32  # 256 credentials of 32-leaf batches fit one proposal
 PROPOSALS_A_BLOCK = 8  # 8 of ~58 KB, under ledger.blocks.MAX_BLOCK_BYTES
-EXPIRES = 90_000
+EXPIRES = 90_000  # transactions expire at this height (at most 100,000 blocks ahead)
 
 
 def _keys(name: str) -> KeyPair:
