@@ -28,8 +28,9 @@ from node.api_public import (
     within_rate,
 )
 from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
-from node.governance_view import governance_answer
+from node.governance_answers import GovernanceAnswer, governance_answer
 from node.http_limits import json_error as error
+from node.http_limits import send_in_pieces
 from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
@@ -190,21 +191,22 @@ async def list_members(request: web.Request) -> web.Response:
     return web.json_response({"height": core.chain.height, "members": members})
 
 
-async def governance(request: web.Request) -> web.Response:
+async def governance(request: web.Request) -> web.StreamResponse:
     # In the API's verification pool, over one committed view: with 32 open proposals
-    # revoking 256 credentials each, working the answer out takes about half a second,
-    # and encoding it tens of milliseconds, which the event loop (and the consensus frames
-    # it reads) must not wait for. It is kept, encoded, for its block, so each block costs
-    # that once. Rated as the other reads the verification pool runs: unrated, one address
-    # asking over 48 connections (3,000 answers a second) took the pool's job slots from
-    # others, whose POST /v1/verify was answered 503 busy (10 of 117) and 6 times slower.
+    # revoking 256 credentials each, working the answer out and encoding it takes about a
+    # tenth of a second, which the event loop (and the consensus frames it reads) must not
+    # wait for. It is kept, encoded, while what it shows holds (node.governance_answers),
+    # and written in pieces, its bytes shared by every connection sending them. Rated as
+    # the other reads the verification pool runs: unrated, one address asking over 48
+    # connections (3,000 answers a second) took the pool's job slots from others, whose
+    # POST /v1/verify was answered 503 busy (10 of 117) and 6 times slower.
     core: NodeCore = request.app[CORE]
     await within_rate(request, "verify")
-    body = await public(request, _governance_answer, core, pool=request.app[VERIFY_WORK])
-    return web.Response(body=body, content_type="application/json", charset="utf-8")
+    answer = await public(request, _governance_answer, core, pool=request.app[VERIFY_WORK])
+    return await send_in_pieces(request, answer.parts)
 
 
-def _governance_answer(core: NodeCore) -> bytes:
+def _governance_answer(core: NodeCore) -> GovernanceAnswer:
     with CommittedView(core.chain) as view:
         return governance_answer(view.state, view.state.root, view.height)
 

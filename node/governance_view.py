@@ -3,12 +3,12 @@
 A `revoke_credentials` proposal lists each credential it names (at most
 MAX_REVOKED_PER_PROPOSAL), so that a ministry can see what it votes for, and `senim
 governance revoke` can see that a credential is in an open proposal already; the answer
-lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays bounded."""
+lists at most MAX_RECENT_PROPOSALS and MAX_OPEN_PROPOSALS proposals, so it stays bounded.
+This is the definition; `node.governance_answers` keeps it, encoded, while what it shows
+holds (with 32 such proposals it takes about a tenth of a second)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from typing import Any
 
 from ledger.governance import (
@@ -38,15 +38,6 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
-# Answers kept, by state root and head height (of which the answer is a function): the
-# last one, as the JSON body sent. Each open `revoke_credentials` proposal is checked
-# again for the answer (up to 256 audit paths and revocation records), tenths of a second
-# for 32 of them, and its 1.5 MB of JSON take tens of milliseconds to encode, which the
-# event loop would spend on every request (a GET rated as verifications); each `senim governance`
-# command asks twice. So a block's answer is worked out and encoded once, off the loop.
-_ANSWERS_KEPT = 1
-_answers: dict[tuple[bytes, int], bytes] = {}
-_answers_lock = threading.Lock()  # worked out on the API's pool threads
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -130,21 +121,6 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
         "proposals": [_proposal(state, p, height, policy.threshold)
                       for p in _listed(state, height)],
     }
-
-
-def governance_answer(state: StateReader, state_root: bytes, head_height: int) -> bytes:
-    """`governance_json` encoded as the JSON body sent, kept for the state root and height
-    it was worked out for."""
-    key = (state_root, head_height)
-    with _answers_lock:
-        answer = _answers.get(key)
-    if answer is None:
-        answer = json.dumps(governance_json(state, head_height)).encode()
-        with _answers_lock:
-            while len(_answers) >= _ANSWERS_KEPT:
-                del _answers[next(iter(_answers))]
-            _answers[key] = answer
-    return answer
 
 
 def _listed(state: StateReader, height: int) -> list[Proposal]:

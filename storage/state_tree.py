@@ -367,6 +367,12 @@ class StateView:
             return None
         return self.get(key)
 
+    def value_hash(self, key: bytes) -> bytes:
+        """The hash of `key`'s value (`storage.proofs.value_hash`) as the snapshot's tree
+        holds it, or b"" if it holds none: whether a value changed between two snapshots,
+        told without reading (or hashing) either value."""
+        return self._leaf_value_hash(key)
+
     def _leaf_value_hash(self, key: bytes) -> bytes:
         """The value hash the tree holds for `key`, or b"" if it holds none."""
         path = key_path(key)

@@ -407,17 +407,17 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
 
 async def test_the_governance_answer_is_worked_out_off_the_event_loop(
         node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
-    # With 32 open proposals revoking 256 credentials each it takes about half a second,
-    # which the event loop, and the consensus frames it reads, must not spend.
-    from node import governance_view
+    # With 32 open proposals revoking 256 credentials each it takes about a tenth of a
+    # second, which the event loop, and the consensus frames it reads, must not spend.
+    from node import governance_answers, governance_view
     threads: list[str] = []
     real = governance_view.governance_json
 
     encoded: list[str] = []
 
     class Encoded(dict[str, Any]):
-        """The answer, noting the thread that encodes it as JSON (the C encoder calls a
-        dict subclass's items()): 1.5 MB of it takes tens of milliseconds."""
+        """The answer, noting the thread that encodes it as JSON (its members are read
+        through items() to be encoded): 1.5 MB of it takes tens of milliseconds."""
 
         def items(self) -> Any:
             encoded.append(threading.current_thread().name)
@@ -428,7 +428,7 @@ async def test_the_governance_answer_is_worked_out_off_the_event_loop(
         return Encoded(real(state, height))
 
     monkeypatch.setattr(governance_view, "governance_json", watched)
-    monkeypatch.setattr(governance_view, "_answers", {})
+    governance_answers.forget()
     for _ in range(2):
         answer = await json_of(await node.client.get("/v1/governance"), 200)
     assert answer["policy"] and threads and encoded, answer
