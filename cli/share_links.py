@@ -16,7 +16,7 @@ import ipaddress
 import re
 import zlib
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cli.spoken import Sentence
 
@@ -86,7 +86,7 @@ def read_link(value: str) -> SharedLink:
     """The document a link carries; LinkUnfit if it carries none, or none whole."""
     link = rejoined(value)
     origin = _origin(link)
-    found = LINK_FRAGMENT.search(link)
+    found = LINK_FRAGMENT.search(_unescaped_fragment(link))
     if found is None:
         raise LinkUnfit(Sentence("cli.link.no_document", None, origin=origin))
     kind, payload = found.groups()
@@ -101,6 +101,20 @@ def read_link(value: str) -> SharedLink:
     if not data:
         raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
     return SharedLink(origin, data)
+
+
+def _unescaped_fragment(link: str) -> str:
+    """The link's fragment, "%20" and the like decoded and such spaces removed: a link
+    copied out of a browser's address bar where it was pasted with a space in it holds the
+    space so. Base64url has no "%"; what does not decode stays, to be called damaged, as
+    the portal (portal.js, unescapedFragment) does."""
+    fragment = link[link.find("#"):] if "#" in link else ""
+    if "%" not in fragment:
+        return fragment
+    try:
+        return _BREAKS.sub("", unquote(fragment, errors="strict"))
+    except UnicodeDecodeError:
+        return fragment
 
 
 def _inflated(data: bytes, origin: str) -> bytes:

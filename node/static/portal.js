@@ -24,7 +24,7 @@ function base64UrlBytes(text) {
 // { refused } (a status key) when none can be read whole, or it would inflate past
 // MAX_FILE_BYTES (a link of a few KiB can unpack to gigabytes).
 async function documentFromLink(fragment) {
-  const m = /^#(doc|docz)=(.*)$/s.exec(fragment);
+  const m = /^#(doc|docz)=(.*)$/s.exec(unescapedFragment(fragment));
   if (!m) return null;
   try {
     // base64url only, as the command line reads it: atob would also take "+", "/" and
@@ -38,6 +38,19 @@ async function documentFromLink(fragment) {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     return { refused: 'link_damaged' };
+  }
+}
+
+// A link pasted in the address bar keeps a space a letter put in it, and the browser
+// writes it %20 (a no-break space %C2%A0), as a link copied back out of it holds it.
+// Base64url has no "%", so decoding the fragment and removing such spaces gives the link
+// back; one that does not decode is left to be called damaged. cli/share_links.py alike.
+function unescapedFragment(fragment) {
+  if (!fragment.includes('%')) return fragment;
+  try {
+    return decodeURIComponent(fragment).replace(LINK_BREAKS, '');
+  } catch (e) {
+    return fragment;
   }
 }
 

@@ -102,3 +102,20 @@ def test_a_pasted_link_a_letter_or_a_chat_broke(credentials: Credentials, browse
                 status, sentence = paste_and_check(browser, sent)
                 assert status == "link_damaged", (lang, compressed, what, status)
                 assert sentence == catalogue(lang)["status.link_damaged"], (what, sentence)
+
+
+def test_a_link_with_a_space_in_it_opened_in_the_address_bar(credentials: Credentials,
+                                                              browser: Any) -> None:
+    """Pasted in the address bar, a link keeps the space a letter put in it (the browser
+    writes it %20): the page reads it as the link it was, as from its box."""
+    link = share_link(credentials.document(credentials.valid), credentials.node.url, True)
+    middle = len(link) - 40
+    for space in (" ", "\u00a0", "\u200b"):
+        browser.get("about:blank")
+        open_portal(browser, link[:middle] + space + link[middle:], "kk")
+        status, sentence = verdict(browser)
+        assert status == "valid", (repr(space), sentence)
+        assert _note_shown(browser) == catalogue("kk")["result.link_note"]
+    browser.get("about:blank")
+    open_portal(browser, link[:middle] + "%" + link[middle:], "kk")  # no escape: damaged
+    assert verdict(browser)[0] == "link_damaged"

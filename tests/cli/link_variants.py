@@ -43,6 +43,9 @@ def whole(link: str) -> dict[str, str]:
         "a no-break space": link[:middle] + "\u00a0" + link[middle:],
         "a soft hyphen": link[:middle] + "\u00ad" + link[middle:],
         "broken after #doc=": link.replace("=", "=\n", 1),
+        # pasted in a browser's address bar, and copied back out of it
+        "a space written %20": link[:middle] + "%20" + link[middle:],
+        "a no-break space written %C2%A0": link[:middle] + "%C2%A0" + link[middle:],
     }
 
 
@@ -57,6 +60,8 @@ def damaged(link: str) -> dict[str, str]:
         "base64 for base64url": plus if plus != link else link[:payload] + "+" + link[payload:],
         "cut short, over lines": _lines(short, 60, "\n  "),
         "cut short, quoted-printable": quoted_printable(short),
+        "a % that is no escape": link[:-20] + "%" + link[-20:],
+        "an escape of no character": link[:-20] + "%FF" + link[-20:],
         "a character changed, over lines": _lines(link[:-5] + "!" + link[-4:], 60, "\n"),
         "the letter's words after it": _lines(link, 60, "\n") + "\n\nRahmet, Aigerim",
         # twelve letters: base64 of whole bytes, after the document's own
