@@ -16,7 +16,7 @@ import ipaddress
 import re
 import zlib
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cli.spoken import Sentence
 
@@ -38,7 +38,21 @@ LINK_DOCUMENT_BYTES_MAX = 4 << 20
 # Around a link copied out of a letter or a chat: <…>, quotes (a Kazakh or Russian
 # letter's «…» and „…“ among them), and a full stop after it (none of which a link's
 # document, in base64url, ends with).
-_WRAPPING = " \t\r\n<>\"'.,;«»“”„‘’"
+WRAPPING = " \t\r\n<>\"'.,;«»“”„‘’"
+# What a letter or a chat puts inside a long link it breaks over lines: a line break, and
+# the indentation or a reply's "> " after it, a space, a no-break or zero-width space, a
+# soft hyphen. None of them can be part of a link (a URL has no whitespace, base64url none
+# of these), so removing them gives back the link exactly as it was made. The portal
+# (node/static/portal.js, pastedLink) removes the same characters.
+_BREAKS = re.compile("[\t\n\v\f\r \u00a0\u00ad\u1680\u2000-\u200d\u2028\u2029\u202f"
+                     "\u205f\u2060\u3000\ufeff]+")
+_LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t>]*")
+# A mail client that shows a letter's quoted-printable text undecoded ends its lines with
+# "=" (a soft line break) and writes every "=" as "=3D", the link's own "#doc=" among them.
+# Read as that only when both are there: a plain link broken just after "#doc=" has the
+# first and not the second, and a deflated document's base64url may begin with "3D".
+_SOFT_BREAK = re.compile(r"=[ \t]*\n")
+_ESCAPED_EQUALS = re.compile("=3D", re.IGNORECASE)
 
 
 class LinkUnfit(Exception):
@@ -55,15 +69,24 @@ class SharedLink:
     document: bytes  # the document's bytes, as a credential file holds them
 
 
+def rejoined(value: str) -> str:
+    """The link as it was made, from the text it was copied as: without what wraps it, and
+    without the line breaks and spaces a letter or a chat put inside it."""
+    text = _LINE_START.sub("\n", value.strip(WRAPPING))
+    if _SOFT_BREAK.search(text) and _ESCAPED_EQUALS.search(text):
+        text = _ESCAPED_EQUALS.sub("=", _SOFT_BREAK.sub("", text))
+    return _BREAKS.sub("", text).strip(WRAPPING)
+
+
 def is_link(value: str) -> bool:
-    return value.strip(_WRAPPING).lower().startswith(("http://", "https://"))
+    return rejoined(value).lower().startswith(("http://", "https://"))
 
 
 def read_link(value: str) -> SharedLink:
     """The document a link carries; LinkUnfit if it carries none, or none whole."""
-    link = value.strip(_WRAPPING)
+    link = rejoined(value)
     origin = _origin(link)
-    found = LINK_FRAGMENT.search(link)
+    found = LINK_FRAGMENT.search(_unescaped_fragment(link))
     if found is None:
         raise LinkUnfit(Sentence("cli.link.no_document", None, origin=origin))
     kind, payload = found.groups()
@@ -80,6 +103,20 @@ def read_link(value: str) -> SharedLink:
     return SharedLink(origin, data)
 
 
+def _unescaped_fragment(link: str) -> str:
+    """The link's fragment, "%20" and the like decoded and such spaces removed: a link
+    copied out of a browser's address bar where it was pasted with a space in it holds the
+    space so. Base64url has no "%"; what does not decode stays, to be called damaged, as
+    the portal (portal.js, unescapedFragment) does."""
+    fragment = link[link.find("#"):] if "#" in link else ""
+    if "%" not in fragment:
+        return fragment
+    try:
+        return _BREAKS.sub("", unquote(fragment, errors="strict"))
+    except UnicodeDecodeError:
+        return fragment
+
+
 def _inflated(data: bytes, origin: str) -> bytes:
     """Raw deflate, as the portal's DecompressionStream('deflate-raw') reads it, to at most
     LINK_DOCUMENT_BYTES_MAX bytes."""
@@ -91,7 +128,9 @@ def _inflated(data: bytes, origin: str) -> bytes:
     if len(out) > LINK_DOCUMENT_BYTES_MAX:
         raise LinkUnfit(Sentence("cli.link.too_large", None, origin=origin,
                                  megabytes=LINK_DOCUMENT_BYTES_MAX >> 20))
-    if not unpacker.eof:  # cut short when it was sent or copied
+    # Cut short when it was sent or copied; or more after its end (a browser's
+    # DecompressionStream refuses that too, so the portal and this say the same).
+    if not unpacker.eof or unpacker.unused_data:
         raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
     return out
 

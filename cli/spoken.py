@@ -235,12 +235,18 @@ class WordedCommand(WordedHelp):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         speak(_language_in(args) or language_from_environment())
+        args = self.arguments_meant(ctx, args)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             if spoken().language == "en":
                 raise
             refuse(_usage_sentence(exc, ctx.command_path), EXIT_BAD_INPUT)
+
+    def arguments_meant(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The arguments as the reader meant them, before click parses them (a command may
+        mend or refuse, in the reader's language, what a shell made of them)."""
+        return args
 
 
 class WordedPath(click.Path):

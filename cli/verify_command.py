@@ -19,6 +19,7 @@ from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, ti
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.language import Words, lang_option
+from cli.link_arguments import LinkCommand
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -30,7 +31,7 @@ from cli.remote import (
     undecodable,
 )
 from cli.share_links import LinkUnfit, is_link, read_link, same_node
-from cli.spoken import Moment, Sentence, WordedCommand, WordedPath, reason, refuse, say
+from cli.spoken import Moment, Sentence, WordedPath, reason, refuse, say
 from cli.vc import is_vc_document, verify_vc_file
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from cli.verify_files import (
@@ -144,7 +145,7 @@ class FileOrLink(WordedPath):
         return super().convert(value, param, ctx)
 
 
-@click.command("verify", cls=WordedCommand)
+@click.command("verify", cls=LinkCommand)
 @click.argument("file", metavar="FILE|LINK",
                 type=FileOrLink(exists=True, dir_okay=False, path_type=Path))
 @node_option

@@ -24,9 +24,12 @@ function base64UrlBytes(text) {
 // { refused } (a status key) when none can be read whole, or it would inflate past
 // MAX_FILE_BYTES (a link of a few KiB can unpack to gigabytes).
 async function documentFromLink(fragment) {
-  const m = /^#(doc|docz)=(.*)$/s.exec(fragment);
+  const m = /^#(doc|docz)=(.*)$/s.exec(unescapedFragment(fragment));
   if (!m) return null;
   try {
+    // base64url only, as the command line reads it: atob would also take "+", "/" and
+    // whitespace, and read a changed link that `senim verify` calls damaged.
+    if (!/^[A-Za-z0-9_-]*$/.test(m[2])) return { refused: 'link_damaged' };
     let bytes = base64UrlBytes(m[2]);
     if (m[1] === 'docz') {
       bytes = await inflated(bytes);
@@ -35,6 +38,19 @@ async function documentFromLink(fragment) {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     return { refused: 'link_damaged' };
+  }
+}
+
+// A link pasted in the address bar keeps a space a letter put in it, and the browser
+// writes it %20 (a no-break space %C2%A0), as a link copied back out of it holds it.
+// Base64url has no "%", so decoding the fragment and removing such spaces gives the link
+// back; one that does not decode is left to be called damaged. cli/share_links.py alike.
+function unescapedFragment(fragment) {
+  if (!fragment.includes('%')) return fragment;
+  try {
+    return decodeURIComponent(fragment).replace(LINK_BREAKS, '');
+  } catch (e) {
+    return fragment;
   }
 }
 
@@ -57,7 +73,36 @@ async function inflated(bytes) {
 // Kazakh or Russian letter's «…» and „…“ among them, or with a full stop after it): the
 // document it carries is checked here, on the node this page is from, not on the node the
 // link would open, which whoever sent it chose.
-const PASTED_LINK = /^[<"'«“„‘]?https?:\/\/[^\s#]*(#\S*?)?[.,;]?[>"'»”“’]?[.,;]?$/is;
+const LINK_WRAPPING = ' \t\r\n<>"\'.,;«»“”„‘’';
+// What a letter or a chat puts inside a long link it breaks over lines (a line break, and
+// the indentation or a reply's "> " after it, a space, a no-break or zero-width space, a
+// soft hyphen): none can be part of a link, so removing them gives the link back as it was
+// made. Quoted-printable shown undecoded ends lines with "=" and writes "=" as "=3D": read
+// as that only when both are there (a plain link may break just after "#doc=", and a
+// deflated document's base64url may begin with "3D"). cli/share_links.py does the same.
+const LINK_BREAKS = new RegExp('[\\t\\n\\v\\f\\r \\u00a0\\u00ad\\u1680\\u2000-\\u200d\\u2028\\u2029'
+  + '\\u202f\\u205f\\u2060\\u3000\\ufeff]+', 'g');
+const LINE_START = /(?:\r\n|\n|\r)[ \t>]*/g;
+const SOFT_BREAK = /=[ \t]*\n/g;
+const ESCAPED_EQUALS = /=3D/gi;
+
+function unwrapped(text) {
+  let start = 0;
+  let end = text.length;
+  while (start < end && LINK_WRAPPING.includes(text[start])) start += 1;
+  while (end > start && LINK_WRAPPING.includes(text[end - 1])) end -= 1;
+  return text.slice(start, end);
+}
+
+// The link the box holds, rejoined; null when the box holds no link.
+function pastedLink(text) {
+  let link = unwrapped(text).replace(LINE_START, '\n');
+  if (/=[ \t]*\n/.test(link) && /=3D/i.test(link)) {
+    link = link.replace(SOFT_BREAK, '').replace(ESCAPED_EQUALS, '=');
+  }
+  link = unwrapped(link.replace(LINK_BREAKS, ''));
+  return /^https?:\/\//i.test(link) ? link : null;
+}
 
 // The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
 // unread, since putting megabytes in the text box freezes the page for many seconds.
@@ -167,9 +212,10 @@ async function verify() {
   $('link-note').hidden = true;
   state.last = null;
   if (!text) { say('empty'); return; }
-  const pasted = PASTED_LINK.exec(text);
-  if (pasted) {
-    const carried = await documentFromLink(pasted[1] || '');
+  const pasted = pastedLink(text);
+  if (pasted !== null) {
+    const at = pasted.indexOf('#');
+    const carried = await documentFromLink(at < 0 ? '' : pasted.slice(at));
     if (typeof carried !== 'string') {
       say(carried ? carried.refused : 'link_damaged');
       return;

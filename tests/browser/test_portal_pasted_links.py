@@ -15,6 +15,7 @@ from cli.sharing import share_link
 from node.i18n import catalogue
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
 from tests.browser.test_portal_browser import open_portal, paste_and_check, verdict
+from tests.cli import link_variants
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -83,3 +84,39 @@ def test_a_check_opened_from_a_link_says_who_chose_the_node(credentials: Credent
     open_portal(browser, _bomb_link(credentials.node.url), "en")
     status, _ = verdict(browser)
     assert status == "too_large"
+
+
+def test_a_pasted_link_a_letter_or_a_chat_broke(credentials: Credentials, browser: Any) -> None:
+    """The same links `senim verify` is given (tests/cli/test_verify_links.py): read whole
+    when only breaks were put in them, and said to be damaged, in each language, when not."""
+    document = credentials.document(credentials.disclosed)
+    for lang in ("en", "kk", "ru"):
+        open_portal(browser, credentials.node.url + "/", lang)
+        for compressed in (False, True):
+            link = share_link(document, ELSEWHERE, compressed)
+            # the same reading in every language: a whole link checked in one is enough
+            for what, sent in link_variants.whole(link).items() if lang == "en" else ():
+                status, sentence = paste_and_check(browser, sent)
+                assert status == "valid", (lang, compressed, what, sentence)
+                assert _note_shown(browser) is None
+            for what, sent in link_variants.damaged(link).items():
+                status, sentence = paste_and_check(browser, sent)
+                assert status == "link_damaged", (lang, compressed, what, status)
+                assert sentence == catalogue(lang)["status.link_damaged"], (what, sentence)
+
+
+def test_a_link_with_a_space_in_it_opened_in_the_address_bar(credentials: Credentials,
+                                                              browser: Any) -> None:
+    """Pasted in the address bar, a link keeps the space a letter put in it (the browser
+    writes it %20): the page reads it as the link it was, as from its box."""
+    link = share_link(credentials.document(credentials.valid), credentials.node.url, True)
+    middle = len(link) - 40
+    for space in (" ", "\u00a0", "\u200b"):
+        browser.get("about:blank")
+        open_portal(browser, link[:middle] + space + link[middle:], "kk")
+        status, sentence = verdict(browser)
+        assert status == "valid", (repr(space), sentence)
+        assert _note_shown(browser) == catalogue("kk")["result.link_note"]
+    browser.get("about:blank")
+    open_portal(browser, link[:middle] + "%" + link[middle:], "kk")  # no escape: damaged
+    assert verdict(browser)[0] == "link_damaged"

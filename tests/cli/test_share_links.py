@@ -3,7 +3,13 @@ asked (`senim verify LINK` says so when it is not)."""
 
 from __future__ import annotations
 
-from cli.share_links import ORIGIN_SHOWN_MAX, is_link, read_link, same_node
+import json
+
+import pytest
+
+from cli.share_links import ORIGIN_SHOWN_MAX, LinkUnfit, is_link, read_link, same_node
+from cli.sharing import share_link
+from tests.cli.link_variants import damaged, whole
 
 DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
 
@@ -41,3 +47,21 @@ def test_a_link_quoted_as_a_kazakh_or_russian_letter_quotes_it_is_read() -> None
     for quoted in (f"«{link}».", f"„{link}“", f"“{link}”,", f"<{link}>.", f"'{link}'"):
         assert is_link(quoted), quoted
         assert read_link(quoted).document == b"{}", quoted
+
+
+def test_a_link_a_letter_or_a_chat_broke_is_read_as_it_was_made() -> None:
+    document = {"format": "senim-credential/v1", "fields": {"full_name": {"value": "Әлия"}}}
+    made = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    for compressed in (False, True):
+        link = share_link(document, "http://127.0.0.1:7410", compressed)
+        for what, sent in whole(link).items():
+            assert sent != link and is_link(sent), what
+            assert read_link(sent).document == made, (what, compressed)
+        for what, sent in damaged(link).items():  # senim verify reads no JSON from it
+            try:
+                carried = read_link(sent).document
+            except LinkUnfit as exc:
+                assert exc.sentence.key == "cli.link.damaged", (what, exc.sentence.key)
+                continue
+            with pytest.raises(ValueError):
+                json.loads(carried)

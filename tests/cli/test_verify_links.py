@@ -5,6 +5,7 @@ forged diploma genuine."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import zlib
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from cli.language import catalogue
 from cli.share_links import LINK_DOCUMENT_BYTES_MAX
 from cli.sharing import share_link
+from tests.cli.link_variants import damaged, whole
 from tests.cli.test_verify_across_set_changes import net, node_url, senim, verdict_of
 
 __all__ = ["net", "node_url"]  # the fixtures: a node holding one diploma
@@ -127,3 +129,66 @@ async def test_a_link_with_an_offline_proof_is_checked_offline(node_url: str,
                          str(tmp_path / "genesis.json"))
     assert judged.exit_code == 0, judged.output
     assert "a node its sender chose" not in judged.output  # offline no node is asked
+
+
+async def test_a_link_a_letter_or_a_chat_broke_is_checked_whole_or_called_damaged(
+        node_url: str, tmp_path: Path) -> None:
+    for compressed in (False, True):
+        link = share_link(_diploma(tmp_path), HOSTILE, compressed)
+        for what, sent in whole(link).items():
+            judged = await senim("verify", sent, "--node", node_url, "--json")
+            assert judged.exit_code == 0, (what, judged.output)
+            verdict = verdict_of(judged)
+            assert verdict["valid"] and verdict["file"] == f"the document in a link to {HOSTILE}"
+        for what, sent in damaged(link).items():
+            for lang in ("en", "kk", "ru"):
+                refused = await senim("verify", sent, "--node", node_url, "--lang", lang)
+                assert refused.exit_code == 2, (what, refused.output)
+                said = catalogue(lang)["cli.link.damaged"].format(origin=HOSTILE)
+                assert said in refused.output, (what, lang, refused.output)
+
+
+def _split(link: str, *at: int) -> list[str]:
+    """The link as a shell passes it on when a space was put in it at each of `at`."""
+    cuts = [0, *at, len(link)]
+    return [link[start:end] for start, end in itertools.pairwise(cuts)]
+
+
+async def test_a_link_the_shell_split_at_spaces_is_read_as_the_one_link_it_was(
+        node_url: str, tmp_path: Path) -> None:
+    link = share_link(_diploma(tmp_path), HOSTILE, True)
+    dash = link.find("-", link.index("#") + 10)  # a piece base64url begins with "-"
+    into_two = _split(link, 70)
+    splits = [_split(link, 60), _split(link, 30, 80, 130), ["«" + into_two[0], into_two[1], "»."],
+              _split(link, 15, 60)]  # "http://127.0.0." and "9:1/#docz=…"
+    if dash > 0:
+        splits.append(_split(link, dash))
+    for pieces in splits:
+        for args in (["verify", *pieces, "--node", node_url],
+                     ["verify", "--node", node_url, *pieces],
+                     ["verify", "--json", *pieces, "--lang", "ru", "--node", node_url]):
+            judged = await senim(*args)
+            assert judged.exit_code == 0, (pieces, judged.output)
+            assert "Traceback" not in judged.output
+
+
+async def test_what_follows_a_link_and_is_no_piece_of_it_is_refused(
+        node_url: str, tmp_path: Path) -> None:
+    link = share_link(_diploma(tmp_path), HOSTILE, True)
+    other = tmp_path / "diploma.json"
+    for extra in [[link], [str(other)], ["Рахмет,", "Айгерім"], ["--node", node_url, "x!y"]]:
+        for lang in ("en", "kk", "ru"):
+            refused = await senim("verify", *_split(link, 60), *extra, "--node", node_url,
+                                  "--lang", lang)
+            assert refused.exit_code == 2, (extra, refused.output)
+            first = next(arg for arg in extra if arg != "--node" and arg != node_url)
+            shown = first if len(first) <= 40 else first[:40] + "…"
+            said = catalogue(lang)["cli.link.extra"].format(extra=shown)
+            assert said in refused.output, (extra, lang, refused.output)
+            assert "Traceback" not in refused.output
+    # A mistyped option after a split link is told as one, not read as a piece of the link.
+    refused = await senim("verify", *_split(link, 60), "--jsn", "--node", node_url)
+    assert refused.exit_code == 2 and "--json" in refused.output, refused.output
+    # Two files (no link) stay click's own usage error.
+    refused = await senim("verify", str(other), str(other), "--node", node_url)
+    assert refused.exit_code == 2 and "unexpected extra argument" in refused.output

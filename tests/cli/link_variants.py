@@ -1,0 +1,71 @@
+"""A link as an HR officer gets it from a letter or a chat: broken over lines, a space put
+in it, quoted as a reply, shown as undecoded quoted-printable, wrapped in <…> or «…» with a
+full stop. `senim verify` (tests/cli/test_verify_links.py) and the portal's box
+(tests/browser/test_portal_pasted_links.py) are given the same ones, and must read each
+whole one as the link it was and call each damaged one damaged."""
+
+from __future__ import annotations
+
+
+def _lines(text: str, width: int, joint: str) -> str:
+    return joint.join(text[at:at + width] for at in range(0, len(text), width))
+
+
+def quoted_printable(link: str, newline: str = "\n") -> str:
+    """The link in a letter's quoted-printable text, as a mail client that does not decode
+    it shows it: every "=" written "=3D", lines of at most 76 characters ending in "="."""
+    escaped = link.replace("=", "=3D")
+    lines: list[str] = []
+    while escaped:
+        cut = 75
+        while "=" in escaped[max(cut - 2, 0):cut] and len(escaped) > cut:
+            cut -= 1  # an escape ("=3D") is never broken
+        lines.append(escaped[:cut])
+        escaped = escaped[cut:]
+    return ("=" + newline).join(lines)
+
+
+def whole(link: str) -> dict[str, str]:
+    """What a letter or a chat made of `link`, by what it did: each carries it whole."""
+    middle = len(link) // 2
+    return {
+        "two lines": link[:middle] + "\n" + link[middle:],
+        "indented lines": _lines(link, 60, "\n    "),
+        "Windows lines": _lines(link, 70, "\r\n"),
+        "a space put in": link[:middle] + " " + link[middle:],
+        "spaces put in": _lines(link, 33, " "),
+        "a reply's quoting": "> " + _lines(link, 64, "\n> > "),
+        "quoted-printable": quoted_printable(link),
+        "quoted-printable, Windows lines": quoted_printable(link, "\r\n"),
+        "<…> over lines": "<" + _lines(link, 50, "\n ") + ">.",
+        "«…» over lines": "«" + _lines(link, 50, "\n") + "».",
+        "a zero-width space": link[:middle] + "\u200b" + link[middle:],
+        "a no-break space": link[:middle] + "\u00a0" + link[middle:],
+        "a soft hyphen": link[:middle] + "\u00ad" + link[middle:],
+        "broken after #doc=": link.replace("=", "=\n", 1),
+        # pasted in a browser's address bar, and copied back out of it
+        "a space written %20": link[:middle] + "%20" + link[middle:],
+        "a no-break space written %C2%A0": link[:middle] + "%C2%A0" + link[middle:],
+    }
+
+
+def damaged(link: str) -> dict[str, str]:
+    """What carries no whole document however its breaks are removed."""
+    short = link[:-40]
+    payload = link.index("#") + 6
+    # base64url's "-" and "_" written as base64's "+" and "/": changed, though a lenient
+    # decoder (the browser's atob) would read it
+    plus = link[:payload] + link[payload:].replace("-", "+").replace("_", "/")
+    return {
+        "base64 for base64url": plus if plus != link else link[:payload] + "+" + link[payload:],
+        "cut short, over lines": _lines(short, 60, "\n  "),
+        "cut short, quoted-printable": quoted_printable(short),
+        "a % that is no escape": link[:-20] + "%" + link[-20:],
+        "an escape of no character": link[:-20] + "%FF" + link[-20:],
+        "a character changed, over lines": _lines(link[:-5] + "!" + link[-4:], 60, "\n"),
+        "the letter's words after it": _lines(link, 60, "\n") + "\n\nRahmet, Aigerim",
+        # twelve letters: base64 of whole bytes, after the document's own
+        "words of base64url's letters after it": link + "\n\nRahmet Aidana",
+        "an escape left in quoted-printable": quoted_printable(link[:80] + "\t" + link[80:])
+        .replace("\t", "=09"),
+    }
