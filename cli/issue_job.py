@@ -45,6 +45,7 @@ from cli.job_folder import (
     load_manifest,
     save_manifest,
 )
+from cli.language import catalogue
 from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
@@ -211,11 +212,13 @@ class IssueJob:
         resent = False
         while True:
             remaining = deadline - self.clock()
+            unreached: ClientError | None = None
             try:
                 result = self.node.transaction_status(self.manifest["tx_id"],
                                                       max(0.0, min(POLL_S, remaining)))
             except ClientError as exc:
                 result = {"status": "unreachable", "reason": str(exc)}
+                unreached = exc
             status = result["status"]
             if status == "committed":
                 crash_point("seen-committed")
@@ -236,7 +239,8 @@ class IssueJob:
             if now >= deadline:
                 why = str(result.get("reason", status))
                 raise JobPending(Sentence("issue.pending.not_yet", f"the batch is submitted "
-                                          f"but not committed yet ({why})", why=why))
+                                          f"but not committed yet ({why})",
+                                          why=_not_yet(status, why, unreached)))
             if now - started >= QUIET_BEFORE_REPORT_S and now - last_report >= REPORT_EVERY_S:
                 last_report = now
                 try:
@@ -259,6 +263,15 @@ class IssueJob:
                    note=f"on chain at height {issuance['height']}")
         crash_point("committed")
         return issuance
+
+
+def _not_yet(status: str, english: str, unreached: ClientError | None) -> Sentence:
+    """Why the batch is not on chain yet, at the deadline: the node's last word on it
+    (pending, unknown to it), or why it could not be asked; in English as it was."""
+    if unreached is not None:
+        return unreached.sentence or Sentence("issue.node.error", english, why=english)
+    key = f"issue.pending.status.{status}"
+    return Sentence(key if key in catalogue("en") else "issue.pending.status.other", english)
 
 
 def _why(exc: ClientError) -> Sentence:
