@@ -144,7 +144,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         _forget(written)
         why = str(result.get("reason", result["status"]))
         refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said,
-                        why=_dropped(result, why)), EXIT_REFUSED)
+                        why=dropped_reason(result, why)), EXIT_REFUSED)
     if report:
         echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
                       f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
@@ -152,7 +152,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     return result
 
 
-def _dropped(result: dict[str, Any], english: str) -> Sentence:
+def dropped_reason(result: dict[str, Any], english: str) -> Sentence:
     """Why a transaction the node accepted did not commit (it expired waiting, a block took
     a conflicting one first; or the node no longer knows it): its refusal code as a
     sentence, as when it is refused at once."""

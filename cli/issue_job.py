@@ -34,7 +34,7 @@ from typing import Any, NoReturn, Protocol
 
 import click
 
-from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
+from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError, refusal_params
 from cli.errors import EXIT_INTERRUPTED, EXIT_PENDING
 from cli.job_folder import (
     MANIFEST_NAME,
@@ -46,6 +46,7 @@ from cli.job_folder import (
     save_manifest,
 )
 from cli.language import catalogue
+from cli.refusals import refusal
 from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
@@ -229,8 +230,8 @@ class IssueJob:
                     return self._committed_from_batch(on_chain)
                 code = str(result.get("code"))
                 self._handle_refusal(ClientError(Sentence(
-                    "issue.node.rejected", str(result.get("reason")), code=code), code),
-                    False, resign)
+                    "issue.node.rejected", str(result.get("reason")), code=code), code,
+                    params=refusal_params(result.get("params"))), False, resign)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
@@ -275,7 +276,11 @@ def _not_yet(status: str, english: str, unreached: ClientError | None) -> Senten
 
 
 def _why(exc: ClientError) -> Sentence:
-    """What the node said, as the registrar's language says it (its code included)."""
+    """What the node said, as the registrar's language says it (its code included): a
+    refusal code's sentence, naming what the node named (cli.refusals)."""
+    if f"refusal.{exc.code}" in catalogue("en"):
+        return Sentence("issue.node.rejected_why", str(exc), code=exc.code,
+                        why=refusal(exc.code, str(exc), exc.params))
     return exc.sentence or Sentence("issue.node.rejected", str(exc), code=exc.code)
 
 

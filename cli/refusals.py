@@ -43,6 +43,14 @@ def refusal(code: str, english: str, params: Mapping[str, str | int]) -> Sentenc
                                       for name, value in params.items()})
 
 
+def coded(code: str, english: str, params: Mapping[str, str | int]) -> Sentence:
+    """A refusal by its code, for a line that shows the code beside it: the code's sentence
+    (`refusal`), or, for a code this release has no sentence for, that the node refused."""
+    if f"refusal.{code}" in catalogue("en"):
+        return refusal(code, english, params)
+    return Sentence("tx.refused_unknown", english)
+
+
 def _value(name: str, value: str | int) -> Sentence | str | int:
     """A param as said: a credential type or a role by its word, else as the node gave
     it (a member's name, an id, a height)."""

@@ -297,7 +297,7 @@ def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
     if batch is None:
         raise TxRejected(unknown_code, f"you issued no batch with this root "
                          f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
-                         f"may {doing}")
+                         f"may {doing}", batch=ref.batch_root.hex()[:16])
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
     return batch

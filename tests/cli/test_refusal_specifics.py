@@ -35,7 +35,7 @@ from tests.cli.test_ministry_languages import (
     said_in,
     senim,
 )
-from tests.cli.test_record_languages import Office, running_office
+from tests.cli.test_record_languages import START, Office, running_office
 from tests.cli.test_verifier_lines_translated import english_in
 from tests.node.api_server import api_core, serving_url
 from tests.node.conftest import CHAIN_ID, keys_from
@@ -228,3 +228,26 @@ def test_a_batch_pending_at_the_deadline_says_why_in_the_registrars_language(
         assert say(pending.value.sentence).endswith("(pending)")
     finally:
         forget_spoken()
+
+
+async def test_revoke_names_the_height_it_was_revoked_at_and_whose_batch_it_is(
+        office: Office) -> None:
+    """`senim revoke` said only 'узел … отказал в запросе (already_revoked)', the code
+    twice and nothing of when."""
+    node = ("--node", office.url)
+    kaspi = office.key("employer")
+    record = office.new("record.json")
+    started = await senim("employment", "start", "--key", kaspi, *START, "--out", record,
+                          *node)
+    assert started.exit_code == 0, started.output
+    revoked = await senim("revoke", "--key", kaspi, record, "--reason", "other", *node)
+    assert revoked.exit_code == 0, revoked.output
+    again = await refused_in_every_language("revoke", "--key", kaspi, record, "--reason",
+                                            "other", *node, code=1)
+    at = height_in(again["en"], r"already revoked at height (\d+) \(already_revoked\)")
+    assert again["kk"].endswith(f"кері қайтару қабылданбады: құжат {at}-блокта кері "
+                                "қайтарылған (already_revoked)\n"), again["kk"]
+    assert f"документ уже отозван в блоке {at} (already_revoked)" in again["ru"]
+    theirs = await refused_in_every_language("revoke", "--key", office.key("university"),
+                                             record, "--reason", "other", *node, code=1)
+    assert "сіз түбірі " in theirs["kk"] and "вы не выдавали пакет с корнем " in theirs["ru"]
