@@ -183,10 +183,11 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                         "same command again for the rest",
                         why=reason(exc, "issue.node.error", why=str(exc))), EXIT_UNREACHABLE)
     except MALFORMED_ANSWER as exc:
+        # the exception's name in English only (it means nothing in another language)
         why = f"{type(exc).__name__}: {exc}"
-        refuse(Sentence("issue.node.malformed", f"{node.base_url} sent a malformed answer "
-                        f"({why}): is it a Senim node?", url=node.base_url, why=why),
-               EXIT_UNREACHABLE)
+        refuse(Sentence("min.malformed", f"{node.base_url} sent a malformed answer ({why}): "
+                        "is it a Senim node?", url=node.base_url,
+                        what=Sentence("min.answer.transaction")), EXIT_UNREACHABLE)
 
 
 def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transaction:

@@ -8,12 +8,15 @@ English sentence is left inside a translated line, and English keeps the node's 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from cli.client import ClientError, refusal_params
 from cli.commands import submit_and_report
@@ -24,6 +27,7 @@ from cli.spoken import say
 from ledger.identity import KeyPair
 from ledger.payloads import VotePayload
 from ledger.transactions import Transaction, build_transaction
+from node.files import save_key
 from storage.kv import MemoryStore
 from tests.cli.test_consortium_revocation_cli import consortium_genesis, kaznu_retired
 from tests.cli.test_issue_job import FakeNode, prepare
@@ -251,3 +255,56 @@ async def test_revoke_names_the_height_it_was_revoked_at_and_whose_batch_it_is(
     theirs = await refused_in_every_language("revoke", "--key", office.key("university"),
                                              record, "--reason", "other", *node, code=1)
     assert "сіз түбірі " in theirs["kk"] and "вы не выдавали пакет с корнем " in theirs["ru"]
+
+
+@pytest.fixture
+async def not_http() -> AsyncIterator[str]:
+    """A node's P2P port, given as --node: bytes that are no HTTP status line."""
+    async def answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SNM\x01\x9e\x7f binary handshake bytes\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_python_exception_s_name_stays_out_of_kk_and_ru(not_http: str) -> None:
+    """It was 'HTTP арқылы жауап бермеді (BadStatusLine)': a class name of Python's, which
+    says nothing to an official; English keeps it, as the operator's clue."""
+    for args in (("members",), ("governance", "list")):
+        said = await refused_in_every_language(*args, "--node", not_http, code=3)
+        assert "(BadStatusLine)" in said["en"]
+        for lang in LANGS:
+            assert not re.search(r"\b[A-Z][a-z]+[A-Z]\w*\b", said[lang]), said[lang]
+
+
+@pytest.fixture
+async def odd_members(tmp_path: Path) -> AsyncIterator[str]:
+    """A stand-in that answers as a node does, but with a members list of numbers."""
+    async def answer(request: web.Request) -> web.Response:
+        if request.path == "/v1/status":
+            return web.json_response({"chain_id": CHAIN_ID, "height": 5})
+        return web.json_response({"members": [1, 2]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    server = TestServer(app)
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+async def test_a_malformed_members_answer_is_said_without_python_s_words(
+        odd_members: str, tmp_path: Path) -> None:
+    """It was '… консорциум мүшелері туралы түсініксіз жауап жіберді (TypeError: 'int'
+    object is not subscriptable)'."""
+    key = tmp_path / "kaspi.key"
+    save_key(key, keys_from("employer"))
+    said = await refused_in_every_language(
+        "employment", "start", "--key", str(key), *START, "--out", str(tmp_path / "a.json"),
+        "--node", odd_members, code=3)
+    assert "TypeError" in said["en"]
+    assert "TypeError" not in said["kk"] and "TypeError" not in said["ru"]
