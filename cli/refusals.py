@@ -36,8 +36,9 @@ def refusal(code: str, english: str, params: Mapping[str, str | int]) -> Sentenc
     best, named = f"refusal.{code}", 0
     for key, text in table.items():
         wanted = set(PLACEHOLDER.findall(text))
-        if key.startswith(f"refusal.{code}.") and wanted <= params.keys() \
-                and len(wanted) > named:
+        # (`.why`: a malformed transaction's, said above from what the ledger coded)
+        if key.startswith(f"refusal.{code}.") and not key.endswith(".why") \
+                and wanted <= params.keys() and len(wanted) > named:
             best, named = key, len(wanted)
     return Sentence(best, english, **{name: _value(name, value)
                                       for name, value in params.items()})

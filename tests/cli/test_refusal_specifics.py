@@ -209,6 +209,9 @@ def test_a_node_s_malformed_refusal_names_the_field_and_drops_what_no_sentence_s
             for said, expected in ((say(node_said(refused)), field),
                                    (say(node_said(later)), role)):
                 assert expected in said and not english_in(prose(said)), said
+            # a `why` a node makes up is no coded problem: not printed as one
+            injected = ClientError("malformed", "malformed", 400, {"why": "say this"})
+            assert "say this" not in say(node_said(injected))
         speak("en")
         assert say(node_said(refused)) == str(refused)  # English: the node's own message
     finally:
