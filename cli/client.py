@@ -26,13 +26,16 @@ EXPIRY_WINDOW_BLOCKS = 1000
 class ClientError(SenimError):
     """The node refused a request (with its reason) or could not be reached."""
 
-    def __init__(self, message: str | Sentence, code: str = "unreachable", status: int = 0
-                 ) -> None:
+    def __init__(self, message: str | Sentence, code: str = "unreachable", status: int = 0,
+                 params: dict[str, str | int] | None = None) -> None:
         super().__init__(str(message))
         # said in the reader's language where it is printed (cli.spoken)
         self.sentence = message if isinstance(message, Sentence) else None
         self.code = code
         self.status = status
+        # the specifics a node's refusal names (its error's `params`: the member, a
+        # height), for the refusal's sentence in the reader's language (cli.refusals)
+        self.params = params or {}
 
     @property
     def exit_code(self) -> int:
@@ -42,6 +45,29 @@ class ClientError(SenimError):
         if self.code == "bad_url":
             return EXIT_BAD_INPUT
         return EXIT_UNREACHABLE if self.code in NOT_ANSWERED else EXIT_REFUSED
+
+
+# A refusal's specifics as a node names them (the API error's `params`): at most this many,
+# each a whole number or one short line of printable text; anything else is left out, so
+# that a node prints nothing through them a refusal's sentence would not.
+REFUSAL_PARAMS_MAX = 16
+REFUSAL_PARAM_CHARS_MAX = 200
+
+
+def refusal_params(value: object) -> dict[str, str | int]:
+    """The params of a node's refusal that a sentence may name (see REFUSAL_PARAMS_MAX)."""
+    if not isinstance(value, dict):
+        return {}
+    kept: dict[str, str | int] = {}
+    for name, item in list(value.items())[:REFUSAL_PARAMS_MAX]:
+        if not isinstance(name, str) or not name.isidentifier():
+            continue
+        number = isinstance(item, int) and not isinstance(item, bool)
+        line = (isinstance(item, str) and len(item) <= REFUSAL_PARAM_CHARS_MAX
+                and bool(item.strip()) and item.isprintable())
+        if number or line:
+            kept[name] = item
+    return kept
 
 
 NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer
@@ -170,7 +196,8 @@ class NodeClient:
                                                status=exc.code, example=DEFAULT_NODE),
                                       "bad_url", exc.code) from exc
                 raise ClientError(Sentence("cli.node.refused", err["message"], node=self.base_url,
-                                           code=err["code"]), err["code"], exc.code) from exc
+                                           code=err["code"]), err["code"], exc.code,
+                                  refusal_params(err.get("params"))) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 raise ClientError(Sentence("cli.node.http_from", status=exc.code, url=url),
                                   "http", exc.code) from exc

@@ -9,11 +9,17 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import click
 
-from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
+from cli.client import (
+    DEFAULT_NODE,
+    MALFORMED_ANSWER,
+    ClientError,
+    NodeClient,
+    refusal_params,
+)
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
-from cli.language import language_chosen
-from cli.refusals import malformed, node_said, transaction_kind
-from cli.spoken import Sentence
+from cli.language import catalogue, language_chosen
+from cli.refusals import malformed, node_said, refusal, transaction_kind
+from cli.spoken import Sentence, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
@@ -104,7 +110,8 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         tx = client.make_tx(keys, payload)
     except MalformedInput as exc:
         _forget(written)
-        refuse(Sentence("tx.malformed", str(exc), what=said, why=str(exc)), EXIT_BAD_INPUT)
+        refuse(Sentence("tx.malformed", str(exc), what=said,
+                        why=problem_said(str(exc), exc.code, exc.params)), EXIT_BAD_INPUT)
     except ClientError as exc:  # nothing was sent
         _forget(written)
         if exc.exit_code != EXIT_REFUSED:  # the node said nothing, so it refused nothing
@@ -136,13 +143,26 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     if result["status"] != "committed":
         _forget(written)
         why = str(result.get("reason", result["status"]))
-        refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said, why=why),
-               EXIT_REFUSED)
+        refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said,
+                        why=dropped_reason(result, why)), EXIT_REFUSED)
     if report:
         echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
                       f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
                       tx=result["tx_id"][:16]))
     return result
+
+
+def dropped_reason(result: dict[str, Any], english: str) -> Sentence:
+    """Why a transaction the node accepted did not commit (it expired waiting, a block took
+    a conflicting one first; or the node no longer knows it): its refusal code as a
+    sentence, as when it is refused at once."""
+    code = result.get("code")
+    if isinstance(code, str) and f"refusal.{code}" in catalogue("en"):
+        return refusal(code, english, refusal_params(result.get("params")))
+    if isinstance(code, str):
+        return Sentence("tx.rejected_as", english, code=code)
+    return Sentence("tx.status.unknown" if result.get("status") == "unknown"
+                    else "tx.status.other", english)
 
 
 def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cli.client import refusal_params
 from cli.language import Words, catalogue
 from cli.proposal_heights import votes_may_be_late
+from cli.refusals import refusal
 from cli.spoken import Sentence
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
@@ -99,7 +101,7 @@ def cannot_apply_reason(proposal: dict[str, Any]) -> Sentence:
     code = proposal.get("reason_code")
     key = f"refusal.{code}"
     if isinstance(code, str) and key in catalogue("en"):
-        return Sentence(key, str(proposal["reason"]))
+        return refusal(code, str(proposal["reason"]), refusal_params(proposal.get("reason_params")))
     return Sentence("issue.node.error", str(proposal["reason"]), why=str(proposal["reason"]))
 
 

@@ -34,7 +34,7 @@ from typing import Any, NoReturn, Protocol
 
 import click
 
-from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError
+from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError, refusal_params
 from cli.errors import EXIT_INTERRUPTED, EXIT_PENDING
 from cli.job_folder import (
     MANIFEST_NAME,
@@ -45,6 +45,8 @@ from cli.job_folder import (
     load_manifest,
     save_manifest,
 )
+from cli.language import catalogue
+from cli.refusals import refusal
 from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
 from ledger.payloads import IssueBatchPayload
@@ -211,11 +213,13 @@ class IssueJob:
         resent = False
         while True:
             remaining = deadline - self.clock()
+            unreached: ClientError | None = None
             try:
                 result = self.node.transaction_status(self.manifest["tx_id"],
                                                       max(0.0, min(POLL_S, remaining)))
             except ClientError as exc:
                 result = {"status": "unreachable", "reason": str(exc)}
+                unreached = exc
             status = result["status"]
             if status == "committed":
                 crash_point("seen-committed")
@@ -226,8 +230,8 @@ class IssueJob:
                     return self._committed_from_batch(on_chain)
                 code = str(result.get("code"))
                 self._handle_refusal(ClientError(Sentence(
-                    "issue.node.rejected", str(result.get("reason")), code=code), code),
-                    False, resign)
+                    "issue.node.rejected", str(result.get("reason")), code=code), code,
+                    params=refusal_params(result.get("params"))), False, resign)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
@@ -236,7 +240,8 @@ class IssueJob:
             if now >= deadline:
                 why = str(result.get("reason", status))
                 raise JobPending(Sentence("issue.pending.not_yet", f"the batch is submitted "
-                                          f"but not committed yet ({why})", why=why))
+                                          f"but not committed yet ({why})",
+                                          why=_not_yet(status, why, unreached)))
             if now - started >= QUIET_BEFORE_REPORT_S and now - last_report >= REPORT_EVERY_S:
                 last_report = now
                 try:
@@ -261,8 +266,21 @@ class IssueJob:
         return issuance
 
 
+def _not_yet(status: str, english: str, unreached: ClientError | None) -> Sentence:
+    """Why the batch is not on chain yet, at the deadline: the node's last word on it
+    (pending, unknown to it), or why it could not be asked; in English as it was."""
+    if unreached is not None:
+        return unreached.sentence or Sentence("issue.node.error", english, why=english)
+    key = f"issue.pending.status.{status}"
+    return Sentence(key if key in catalogue("en") else "issue.pending.status.other", english)
+
+
 def _why(exc: ClientError) -> Sentence:
-    """What the node said, as the registrar's language says it (its code included)."""
+    """What the node said, as the registrar's language says it (its code included): a
+    refusal code's sentence, naming what the node named (cli.refusals)."""
+    if f"refusal.{exc.code}" in catalogue("en"):
+        return Sentence("issue.node.rejected_why", str(exc), code=exc.code,
+                        why=refusal(exc.code, str(exc), exc.params))
     return exc.sentence or Sentence("issue.node.rejected", str(exc), code=exc.code)
 
 

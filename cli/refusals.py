@@ -2,22 +2,64 @@
 `proposal_closed`) as a sentence of the catalogue (`refusal.<code>`), the kind of
 transaction refused, and an answer of the wrong shape. In English the node's own message
 is kept as it wrote it, naming the member and heights; Kazakh and Russian say what the
-code means, and the code itself stays beside it for a search or a support call.
+code means, with the specifics the node named beside its code (the error's `params`: the
+member, a height, a limit) where a sentence of the code names them, and the code itself
+stays beside it for a search or a support call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cli.client import ClientError
-from cli.language import catalogue
-from cli.spoken import Sentence, reason
+from cli.language import PLACEHOLDER, catalogue
+from cli.spoken import Sentence, problem_said, reason
 
 
 def node_said(exc: ClientError) -> Sentence:
     """Why the node refused, or why it could not be asked."""
-    key = f"refusal.{exc.code}"
-    if 400 <= exc.status < 500 and key in catalogue("en"):
-        return Sentence(key, str(exc))
+    if 400 <= exc.status < 500 and f"refusal.{exc.code}" in catalogue("en"):
+        return refusal(exc.code, str(exc), exc.params)
     return reason(exc, "issue.node.error", why=str(exc))
+
+
+def refusal(code: str, english: str, params: Mapping[str, str | int]) -> Sentence:
+    """A refusal `code` (one the catalogue has, `refusal.<code>`) as a sentence: of its
+    sentences (`refusal.<code>.<what it names>`), the one naming the most of what the
+    node named; the code's own when the node named nothing (a release before `params`).
+    `english` is the node's message, said as written in English."""
+    table = catalogue("en")
+    if code in ("malformed", "unrecognised") and isinstance(params.get("problem"), str):
+        # what the ledger found wrong with it, coded (ledger.errors.MalformedInput)
+        return Sentence(f"refusal.{code}.why", english, why=problem_said(
+            english, str(params["problem"]), params))
+    best, named = f"refusal.{code}", 0
+    for key, text in table.items():
+        wanted = set(PLACEHOLDER.findall(text))
+        # (`.why`: a malformed transaction's, said above from what the ledger coded)
+        if key.startswith(f"refusal.{code}.") and not key.endswith(".why") \
+                and wanted <= params.keys() and len(wanted) > named:
+            best, named = key, len(wanted)
+    return Sentence(best, english, **{name: _value(name, value)
+                                      for name, value in params.items()})
+
+
+def coded(code: str, english: str, params: Mapping[str, str | int]) -> Sentence:
+    """A refusal by its code, for a line that shows the code beside it: the code's sentence
+    (`refusal`), or, for a code this release has no sentence for, that the node refused."""
+    if f"refusal.{code}" in catalogue("en"):
+        return refusal(code, english, params)
+    return Sentence("tx.refused_unknown", english)
+
+
+def _value(name: str, value: str | int) -> Sentence | str | int:
+    """A param as said: a credential type or a role by its word, else as the node gave
+    it (a member's name, an id, a height)."""
+    for key in (f"type.{value}" if name in ("type", "other") else "",
+                f"gov.role.{value}" if name == "role" else ""):
+        if key and key in catalogue("en"):
+            return Sentence(key)
+    return value
 
 
 def transaction_kind(what: str) -> Sentence | str:

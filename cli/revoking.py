@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 
 from cli.client import ClientError, NodeClient
-from cli.commands import key_option, node_option
+from cli.commands import dropped_reason, key_option, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.language import lang_option
+from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, WordedPath, echo, reason, refuse
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document
@@ -254,14 +255,13 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
         refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
                         f"revocation refused: {exc} ({exc.code})"
                         + (RETIRED_ISSUER_HINT if retired else ""),
-                        why=reason(exc, "issue.node.error", why=str(exc)), code=exc.code),
-               EXIT_REFUSED)
+                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
     if result["status"] != "committed":
         if result["status"] == "rejected" and note is not None:
             note_path.unlink(missing_ok=True)
         said = str(result.get("reason", result["status"]))
-        refuse(Sentence("revoke.not_committed", f"revocation not committed: {said}", why=said),
-               EXIT_REFUSED)
+        refuse(Sentence("revoke.not_committed", f"revocation not committed: {said}",
+                        why=dropped_reason(result, said)), EXIT_REFUSED)
     old, height = ref.target_hash.hex()[:16], result["height"]
     if replaced_by is None:
         echo(Sentence("revoke.done", f"revoked {old}… at height {height}: "

@@ -25,7 +25,8 @@ from typing import Any, NoReturn
 import click
 
 from cli.errors import EXIT_BAD_INPUT
-from cli.language import Words, language_from_environment, speak, spoken_language
+from cli.language import Words, catalogue, language_from_environment, speak, spoken_language
+from ledger.errors import MalformedInput
 from node.i18n import LANGUAGE_ALIASES
 
 
@@ -100,9 +101,42 @@ def refuse(sentence: Sentence, code: int) -> NoReturn:
 
 def reason(exc: BaseException, fallback: str, **params: object) -> Sentence:
     """What `exc` says: its own Sentence when it carries one, else `fallback` (a key whose
-    English is the exception's message as written)."""
+    English is the exception's message as written). A ledger's MalformedInput that codes
+    what is wrong is said by its code wherever its message was to be said (a value of
+    `params` that is the message)."""
     carried = getattr(exc, "sentence", None)
-    return carried if isinstance(carried, Sentence) else Sentence(fallback, str(exc), **params)
+    if isinstance(carried, Sentence):
+        return carried
+    if isinstance(exc, MalformedInput) and exc.code is not None:
+        said = problem_said(str(exc), exc.code, exc.params)
+        params = {name: said if value == str(exc) else value for name, value in params.items()}
+    return Sentence(fallback, str(exc), **params)
+
+
+def problem_said(english: str, problem: str | None, params: Mapping[str, object]) -> Sentence:
+    """What is wrong with a transaction, as the ledger's MalformedInput codes it (its
+    `code`, here `problem`, and `params`): `tx.problem.<code>`, naming the field by its word
+    (`tx.field.<name>`). A problem of no code, or of one this release does not know, is
+    the catalogue's general sentence (in English the message as written)."""
+    key = f"tx.problem.{problem}"
+    if problem is None or key not in catalogue("en"):
+        return Sentence("tx.problem.other", english, why=english)
+    values = dict(params)
+    if isinstance(values.get("field"), str):
+        values["field"] = field_word(str(values["field"]))
+    return Sentence(key, english, **values)
+
+
+def field_word(field: str) -> Sentence:
+    """A transaction's field by its word: "first untrusted height" as
+    `tx.field.first_untrusted_height`; one the ledger names with its place in a list
+    ("revoked credential 3 leaf index") by its last words that have one (`leaf_index`)."""
+    words = re.findall(r"[a-z0-9]+", field.lower())
+    for start in range(len(words)):
+        key = "tx.field." + "_".join(words[start:])
+        if key in catalogue("en"):
+            return Sentence(key)
+    return Sentence("tx.field.other")
 
 
 def os_reason(exc: OSError) -> Sentence:

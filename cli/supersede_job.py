@@ -23,9 +23,16 @@ from typing import Any
 
 import click
 
-from cli.client import EXPIRY_WINDOW_BLOCKS, MALFORMED_ANSWER, ClientError, NodeClient
+from cli.client import (
+    EXPIRY_WINDOW_BLOCKS,
+    MALFORMED_ANSWER,
+    ClientError,
+    NodeClient,
+    refusal_params,
+)
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.job_folder import CORRECTIONS_NAME
+from cli.refusals import coded
 from cli.spoken import Sentence, echo, reason, refuse, say
 from cli.verify_files import load_checked_json
 from ledger.credential_documents import parse_document
@@ -152,7 +159,7 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                     echo(Sentence("supersede.busy", f"row {pair.row}: not sent, the node is "
                                   f"busy ({exc.code})", row=pair.row, code=exc.code))
                     continue
-                _refused(pair, exc.code, str(exc), tally)
+                _refused(pair, exc.code, str(exc), exc.params, tally)
         deadline = time.monotonic() + COMMIT_WAIT_S
         for pair, tx_id in sent:
             result = node.wait(tx_id, max(0.0, deadline - time.monotonic()))
@@ -164,7 +171,8 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                               height=result["height"]))
             elif result["status"] == "rejected":
                 _refused(pair, str(result.get("code", "")),
-                         str(result.get("reason", "refused")), tally)
+                         str(result.get("reason", "refused")),
+                         refusal_params(result.get("params")), tally)
             else:
                 tally["pending"] += 1
                 echo(Sentence("supersede.waiting", f"row {pair.row}: sent, not committed in "
@@ -175,10 +183,11 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
                         "same command again for the rest",
                         why=reason(exc, "issue.node.error", why=str(exc))), EXIT_UNREACHABLE)
     except MALFORMED_ANSWER as exc:
+        # the exception's name in English only (it means nothing in another language)
         why = f"{type(exc).__name__}: {exc}"
-        refuse(Sentence("issue.node.malformed", f"{node.base_url} sent a malformed answer "
-                        f"({why}): is it a Senim node?", url=node.base_url, why=why),
-               EXIT_UNREACHABLE)
+        refuse(Sentence("min.malformed", f"{node.base_url} sent a malformed answer ({why}): "
+                        "is it a Senim node?", url=node.base_url,
+                        what=Sentence("min.answer.transaction")), EXIT_UNREACHABLE)
 
 
 def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transaction:
@@ -186,7 +195,9 @@ def _supersede_tx(keys: KeyPair, status: dict[str, Any], pair: Pair) -> Transact
         pair.old, REASON_SUPERSEDED, None, pair.new), status["height"] + EXPIRY_WINDOW_BLOCKS)
 
 
-def _refused(pair: Pair, code: str, reason: str, tally: dict[str, int]) -> None:
+def _refused(pair: Pair, code: str, reason: str, params: dict[str, str | int],
+             tally: dict[str, int]) -> None:
+    """A row the node refused: `reason` its English message, `params` what it named."""
     if code == "already_revoked":
         tally["already"] += 1
         echo(Sentence("supersede.already", f"row {pair.row}: {reason}: nothing sent again",
@@ -194,7 +205,7 @@ def _refused(pair: Pair, code: str, reason: str, tally: dict[str, int]) -> None:
         return
     tally["refused"] += 1
     echo(Sentence("supersede.refused_row", f"row {pair.row}: refused: {reason} ({code})",
-                  row=pair.row, why=reason, code=code))
+                  row=pair.row, why=coded(code, reason, params), code=code))
 
 
 def corrections_hint(job_dir: Path) -> str:

@@ -120,7 +120,7 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     count = evidence_count(state)
     if count >= MAX_EVIDENCE_RECORDS:
         raise TxRejected("evidence_full", f"the chain already holds {MAX_EVIDENCE_RECORDS} "
-                         "pieces of evidence")
+                         "pieces of evidence", limit=MAX_EVIDENCE_RECORDS)
     record = EvidenceRecord(validator_key, proven.kind, proven.height, proven.view, tx_id,
                             sender, height)
     state.set(key, record.encode())

@@ -6,7 +6,21 @@ class SenimError(Exception):
 
 
 class MalformedInput(SenimError):
-    """Remote fault: bytes or JSON that do not decode into what they claim to be."""
+    """Remote fault: bytes or JSON that do not decode into what they claim to be.
+
+    `code`, where given, says what is wrong with a transaction's field, and `params` name
+    the field and its bounds (ledger/payload_fields.py), so that a reader in another
+    language is told it too; the message is the same in English."""
+
+    def __init__(self, message: str, code: str | None = None, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, str | int] = params
+
+    def refusal_params(self) -> dict[str, str | int]:
+        """What a refusal of it names (the API error's `params`): what is wrong as
+        `problem`, with the field and its bounds; nothing when it has no code."""
+        return {} if self.code is None else {**self.params, "problem": self.code}
 
 
 class Unrecognised(MalformedInput):
@@ -19,13 +33,17 @@ class Unrecognised(MalformedInput):
 class TxRejected(SenimError):
     """Remote fault: a well-formed transaction that the ledger rules refuse.
 
-    `code` is a stable machine-readable reason; the message is for people.
+    `code` is a stable machine-readable reason; the message is for people, in English.
+    `params` are the specifics the message names (the member, a height, a limit), by
+    name, so that a reader in another language can be told them too; a refusal names
+    only what its code's sentence can say.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **params: str | int) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params: dict[str, str | int] = params
 
 
 class BadSignature(TxRejected):

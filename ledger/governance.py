@@ -163,10 +163,12 @@ def check_sender_active(sender: Member, height: int) -> None:
     """A member signs from its admission height until its retirement height."""
     if sender.retired_height is not None and sender.retired_height <= height:
         raise TxRejected("member_retired", f"{sender.name} was retired at height "
-                         f"{sender.retired_height} and may no longer sign")
+                         f"{sender.retired_height} and may no longer sign", member=sender.name,
+                         height=sender.retired_height)
     if sender.added_height > height:
         raise TxRejected("not_yet_member", f"{sender.name} is a member from height "
-                         f"{sender.added_height}")
+                         f"{sender.added_height}", member=sender.name,
+                         height=sender.added_height)
 
 
 # ---- the two transaction kinds -----------------------------------------------------------
@@ -178,10 +180,11 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     _require_voter(sender_id, voters)
     if payload.expiry_height < height:
         raise TxRejected("proposal_expiry_passed", f"the expiry height {payload.expiry_height} "
-                         f"has passed (this block is {height})")
+                         f"has passed (this block is {height})", expiry=payload.expiry_height,
+                         height=height)
     if payload.effective_height > height + MAX_PROPOSAL_BLOCKS:
         raise TxRejected("effective_height_too_far", f"the effective height may be at most "
-                         f"{MAX_PROPOSAL_BLOCKS} blocks ahead")
+                         f"{MAX_PROPOSAL_BLOCKS} blocks ahead", limit=MAX_PROPOSAL_BLOCKS)
     open_now = open_proposals(state, height)
     if rules_version >= DUPLICATE_PROPOSAL_REFUSED_FROM:  # version 1 chains hold duplicates
         _refuse_duplicate(payload, open_now)
@@ -190,7 +193,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     still_open = [p.proposal_id for p in open_now]
     if len(still_open) >= MAX_OPEN_PROPOSALS:
         raise TxRejected("too_many_open_proposals", f"{MAX_OPEN_PROPOSALS} proposals are "
-                         "open; vote on them or let them expire first")
+                         "open; vote on them or let them expire first",
+                         limit=MAX_OPEN_PROPOSALS)
     if rules_version >= OPEN_PLACES_SHARED_FROM:
         _refuse_past_share(sender_id, open_now, len(voters))
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
@@ -223,7 +227,8 @@ def _refuse_past_share(sender_id: MemberId, open_now: list[Proposal], voters: in
     if held >= share:
         raise TxRejected("open_share_used", f"you hold {held} open proposals, your share "
                          f"of the {MAX_OPEN_PROPOSALS} places among {voters} voters; vote "
-                         "on others' or let yours be approved or expire first")
+                         "on others' or let yours be approved or expire first", held=held,
+                         limit=MAX_OPEN_PROPOSALS, voters=voters)
 
 
 def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None:
@@ -235,7 +240,9 @@ def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None
                 and other.effective_height == payload.effective_height):
             raise TxRejected("duplicate_proposal", f"proposal {other.proposal_id.hex()} "
                              f"already proposes this for height {other.effective_height}, "
-                             f"open until height {other.expiry_height}: vote for it instead")
+                             f"open until height {other.expiry_height}: vote for it instead",
+                             proposal=other.proposal_id.hex(), height=other.effective_height,
+                             expiry=other.expiry_height)
 
 
 def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int,
@@ -243,14 +250,17 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
     _require_voter(sender_id, load_voters(state))
     proposal = load_proposal(state, payload.proposal_id)
     if proposal is None:
-        raise TxRejected("unknown_proposal", f"no proposal {payload.proposal_id.hex()[:16]}…")
+        raise TxRejected("unknown_proposal", f"no proposal {payload.proposal_id.hex()[:16]}…",
+                         proposal=payload.proposal_id.hex()[:16])
     status = proposal.status(height)
     if status == "expired":
         raise TxRejected("proposal_expired", f"voting closed at height "
-                         f"{proposal.expiry_height}")
+                         f"{proposal.expiry_height}", height=proposal.expiry_height)
     if status != "open":
         raise TxRejected("proposal_closed", f"already approved at height "
-                         f"{proposal.approved_height}")
+                         f"{proposal.approved_height}",
+                         **({} if proposal.approved_height is None
+                            else {"height": proposal.approved_height}))
     if sender_id in proposal.voters:
         raise TxRejected("already_voted", "you already voted for this proposal")
     policy = load_policy(state)

@@ -75,43 +75,51 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         existing = _load_member(state, new_id)
         if existing is not None:
             raise TxRejected("already_member", f"this key is already a member's: "
-                             f"{existing.name} ({new_id.hex()})")
+                             f"{existing.name} ({new_id.hex()})", member=existing.name)
         if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
-            raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already")
+            raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already",
+                             limit=MAX_VOTERS)
         return
     member = _load_member(state, action.member)
     if member is None:
-        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member")
+        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
+                         member_id=action.member.hex())
     if member.retired_height is not None:
         raise TxRejected("already_retired", f"{member.name} is retired from height "
-                         f"{member.retired_height}")
+                         f"{member.retired_height}", member=member.name,
+                         height=member.retired_height)
     records = _records_from(state, effective)
     holding = [r for r in records if member.public_key in r.public_keys]
     if action.action == ACTION_RETIRE_MEMBER:
         if holding:
             raise TxRejected("still_validator", f"{member.name} validates at height "
-                             f"{holding[0].from_height}; remove it from the validator set first")
+                             f"{holding[0].from_height}; remove it from the validator set first",
+                             member=member.name, height=holding[0].from_height)
         voters = load_voters(state)
         if action.member in voters and len(voters) - 1 < policy.threshold:
             raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
-                             f"fewer voters than the threshold of {policy.threshold}")
+                             f"fewer voters than the threshold of {policy.threshold}",
+                             member=member.name, threshold=policy.threshold)
     elif action.action == ACTION_ADD_VALIDATOR:
         if member.added_height > effective:
             raise TxRejected("not_yet_member", f"{member.name} is a member only from height "
-                             f"{member.added_height}")
+                             f"{member.added_height}", member=member.name,
+                             height=member.added_height)
         if member.public_key in records[0].public_keys:
             raise TxRejected("already_validator", f"{member.name} already validates at "
-                             f"height {effective}")
+                             f"height {effective}", member=member.name, height=effective)
         if any(len(r.validators) >= MAX_VALIDATORS for r in records):
-            raise TxRejected("too_many_validators", f"a set holds at most {MAX_VALIDATORS}")
+            raise TxRejected("too_many_validators", f"a set holds at most {MAX_VALIDATORS}",
+                             limit=MAX_VALIDATORS)
     elif action.action == ACTION_REMOVE_VALIDATOR:
         if member.public_key not in records[0].public_keys:
             raise TxRejected("not_a_validator", f"{member.name} does not validate at height "
-                             f"{effective}")
+                             f"{effective}", member=member.name, height=effective)
         floor = max(1, policy.min_validators)
         if any(len(r.validators) - 1 < floor for r in holding):
             raise TxRejected("too_few_validators", f"the set may not shrink below {floor} "
-                             "validators (the genesis governance policy's min_validators)")
+                             "validators (the genesis governance policy's min_validators)",
+                             limit=floor)
 
 
 def apply_action(state: StateWriter, action: GovernanceAction, effective: int,

@@ -55,7 +55,7 @@ def require_revocation_rules(action: ConsortiumRevocation, rules_version: int) -
     if rules_version < needed:
         raise TxRejected("rules_version_too_low", f"{what} is accepted from rules version "
                          f"{needed}; this block is under version {rules_version} (propose "
-                         "set-rules-version first)")
+                         "set-rules-version first)", version=needed, current=rules_version)
 
 
 def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation,
@@ -74,27 +74,31 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
         try:
             if key in seen:
                 raise TxRejected("duplicate_credential", f"it is credential {seen[key]} of "
-                                 "the list too; name each credential once")
+                                 "the list too; name each credential once", other=seen[key])
             seen[key] = number
             _check_credential(state, action.issuer, issuer, ref, batches)
         except TxRejected as exc:
             raise TxRejected(exc.code, f"credential {number} of {total} (hash "
                              f"{ref.target_hash.hex()[:16]}…, leaf {ref.index} of batch "
                              f"{ref.batch_root.hex()[:16]}…): {exc.message}; nothing in "
-                             "the list is revoked") from None
+                             "the list is revoked", **exc.params, number=number,
+                             total=total) from None
 
 
 def _retired_issuer(state: StateReader, member: MemberId, height: int) -> Member:
     raw = state.get(member_key(member))
     if raw is None:
-        raise TxRejected("unknown_member", f"{member.hex()} is not a member")
+        raise TxRejected("unknown_member", f"{member.hex()} is not a member",
+                         member_id=member.hex())
     issuer = Member.decode(raw)
     if issuer.retired_height is None:
         raise TxRejected("not_retired", f"{issuer.name} is not retired: it revokes its own "
-                         "credentials (a ministry may suspend or retire it first)")
+                         "credentials (a ministry may suspend or retire it first)",
+                         member=issuer.name)
     if issuer.retired_height > height:
         raise TxRejected("not_retired", f"{issuer.name} is retired only from height "
-                         f"{issuer.retired_height}; until then it revokes its own credentials")
+                         f"{issuer.retired_height}; until then it revokes its own credentials",
+                         member=issuer.name, height=issuer.retired_height)
     return issuer
 
 
@@ -107,7 +111,8 @@ def _check_credential(state: StateReader, member: MemberId, issuer: Member,
         stored = state.get(batch_key(member, ref.batch_root))
         if stored is None:
             raise TxRejected("unknown_batch", f"{issuer.name} issued no batch with the root "
-                             f"{ref.batch_root.hex()[:16]}…")
+                             f"{ref.batch_root.hex()[:16]}…", member=issuer.name,
+                             batch=ref.batch_root.hex()[:16])
         batch = batches[ref.batch_root] = Batch.decode(stored)
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
@@ -117,7 +122,7 @@ def _check_credential(state: StateReader, member: MemberId, issuer: Member,
         by = (f"by the consortium (proposal {revocation.proposal_id.hex()[:16]}…)"
               if revocation.proposal_id is not None else f"by {issuer.name}")
         raise TxRejected("already_revoked", f"already revoked {by} at height "
-                         f"{revocation.height}")
+                         f"{revocation.height}", height=revocation.height)
 
 
 def revoked_credentials(action: ConsortiumRevocation) -> tuple[CredentialRef, ...]:

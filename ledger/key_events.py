@@ -162,7 +162,8 @@ def prove_possession(new_keys: KeyPair, chain_id: str, member: bytes) -> bytes:
 def _load_member(state: StateReader, member_id: bytes) -> Member:
     data = state.get(member_key(member_id))
     if data is None:
-        raise TxRejected("unknown_member", f"{member_id.hex()} is not a consortium member")
+        raise TxRejected("unknown_member", f"{member_id.hex()} is not a consortium member",
+                         member_id=member_id.hex())
     return Member.decode(data)
 
 
@@ -209,7 +210,8 @@ def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: b
                          "member, once")
     history = key_history_of(state, member_id, member)
     if len(history.periods) >= MAX_KEY_PERIODS:
-        raise TxRejected("too_many_rotations", f"the member has had {MAX_KEY_PERIODS} keys")
+        raise TxRejected("too_many_rotations", f"the member has had {MAX_KEY_PERIODS} keys",
+                         limit=MAX_KEY_PERIODS)
     validator_sets = _validator_sets_after_rotation(state, member.public_key, new_public_key,
                                                     height)
     closed = replace(history.current, until_height=height)
@@ -238,7 +240,8 @@ def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: by
     if from_height is not None and not 1 <= from_height <= period.until_height:
         raise TxRejected("after_rotation", f"the key was replaced at height "
                          f"{period.until_height}: its signatures can be distrusted from a "
-                         f"height between 1 and {period.until_height}")
+                         f"height between 1 and {period.until_height}",
+                         height=period.until_height)
     marked = replace(period, compromised_from=from_height)
     periods = tuple(marked if p is period else p for p in history.periods)
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
@@ -263,5 +266,5 @@ def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload
     if period is not None and period.compromised_from is not None \
             and payload.from_height >= period.compromised_from:
         raise TxRejected("already_reported", f"the key is already distrusted from height "
-                         f"{period.compromised_from}")
+                         f"{period.compromised_from}", height=period.compromised_from)
     set_compromised_from(state, sender, payload.public_key, payload.from_height)

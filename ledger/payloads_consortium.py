@@ -222,11 +222,13 @@ class RevokeCredentialsAction:
         if (not isinstance(entries, list)
                 or not 1 <= len(entries) <= MAX_REVOKED_PER_PROPOSAL):
             raise MalformedInput(f"a revoke_credentials action names 1 to "
-                                 f"{MAX_REVOKED_PER_PROPOSAL} credentials")
+                                 f"{MAX_REVOKED_PER_PROPOSAL} credentials", "revoked_count",
+                                 max=MAX_REVOKED_PER_PROPOSAL)
         size = sum(len(e) for e in entries if isinstance(e, bytes))
         if size > MAX_REVOKED_LIST_BYTES:
             raise MalformedInput(f"the revoked credentials take {size} bytes; at most "
-                                 f"{MAX_REVOKED_LIST_BYTES} fit one proposal")
+                                 f"{MAX_REVOKED_LIST_BYTES} fit one proposal", "revoked_size",
+                                 size=size, max=MAX_REVOKED_LIST_BYTES)
         return cls(MemberId(require_bytes(issuer, "issuer", MEMBER_ID_BYTES)),
                    tuple(_ref_of(entry, n) for n, entry in enumerate(entries, 1)),
                    require_choice(reason, CONSORTIUM_REVOCATION_REASONS, "revocation reason"))
@@ -290,7 +292,7 @@ class ProposePayload:
         if payload.expiry_height + MIN_PROPOSAL_LEAD_BLOCKS > payload.effective_height:
             raise MalformedInput(f"the expiry height must be at least "
                                  f"{MIN_PROPOSAL_LEAD_BLOCKS} blocks before the effective "
-                                 "height")
+                                 "height", "expiry_too_late", blocks=MIN_PROPOSAL_LEAD_BLOCKS)
         return payload
 
 

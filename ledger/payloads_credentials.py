@@ -154,7 +154,7 @@ class RevokePayload:
                                  f"is {REASON_SUPERSEDED}")
         if payload.replaced_by is not None and (
                 payload.replaced_by.target_hash == payload.credential.target_hash):
-            raise MalformedInput("a credential cannot replace itself")
+            raise MalformedInput("a credential cannot replace itself", "replaces_itself")
         return payload
 
 

@@ -151,15 +151,17 @@ def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContex
     key), in their order; returns the sender whose key the signature is checked by."""
     sender = load_member(state, tx.sender)
     if sender is None:
-        raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member")
+        raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member",
+                         member_id=tx.sender.hex())
     check_sender_active(sender, ctx.height)
     if tx.expires_at < ctx.height:
-        raise TxRejected("expired", f"transaction expired at height {tx.expires_at}")
+        raise TxRejected("expired", f"transaction expired at height {tx.expires_at}",
+                         height=tx.expires_at)
     if tx.expires_at > ctx.height + MAX_TX_TTL_BLOCKS:
         raise TxRejected(
             "expiry_too_far",
             f"expiry height {tx.expires_at} is more than {MAX_TX_TTL_BLOCKS} blocks ahead",
-        )
+            height=tx.expires_at, limit=MAX_TX_TTL_BLOCKS)
     if is_committed(tx.tx_id):
         raise TxRejected("replayed", "transaction was already committed")
     return sender
@@ -204,13 +206,19 @@ def _require_ministry(sender: Member, action: str) -> None:
         # Of the roles only "employer" is said with a vowel ("a university", by its sound).
         article = "an" if sender.role == "employer" else "a"
         raise TxRejected("not_a_ministry", f"only a ministry may {action}; sender is "
-                         f"{article} {sender.role}")
+                         f"{article} {sender.role}", role=sender.role)
 
 
 def _named(state: StateReader, member: MemberId) -> str:
     """A member as a refusal names it: the name an operator knows it by, and its id."""
     record = load_member(state, member)
     return f"{record.name} ({member.hex()})" if record is not None else member.hex()
+
+
+def _member_params(state: StateReader, member: MemberId) -> dict[str, str | int]:
+    """A member as a refusal's params name it: its name when it has a record, and its id."""
+    record = load_member(state, member)
+    return {"member_id": member.hex(), **({} if record is None else {"member": record.name})}
 
 
 def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
@@ -220,7 +228,8 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
     holder = key_holder(state, payload.public_key)
     if load_member(state, new_id) is not None or holder:
         raise TxRejected("already_member", f"this key is already a member's: "
-                         f"{_named(state, holder or new_id)}")
+                         f"{_named(state, holder or new_id)}",
+                         **_member_params(state, holder or new_id))
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
 
@@ -230,10 +239,12 @@ def _accredit(state: StateAccess, payload: AccreditPayload, tx: Transaction, sen
     _require_ministry(sender, "accredit issuers")
     issuer = payload.issuer
     if load_member(state, issuer) is None:
-        raise TxRejected("unknown_issuer", f"{issuer.hex()} is not a consortium member")
+        raise TxRejected("unknown_issuer", f"{issuer.hex()} is not a consortium member",
+                         member_id=issuer.hex())
     current = load_accreditation(state, issuer)
     if len(current.grants) >= MAX_GRANTS_PER_ISSUER:
-        raise TxRejected("too_many_grants", f"issuer already has {MAX_GRANTS_PER_ISSUER} grants")
+        raise TxRejected("too_many_grants", f"issuer already has {MAX_GRANTS_PER_ISSUER} grants",
+                         limit=MAX_GRANTS_PER_ISSUER)
     grant = Grant(payload.types, payload.not_before_ms, payload.not_after_ms, tx.sender,
                   ctx.height)
     state.set(accreditation_key(issuer), Accreditation((*current.grants, grant)).encode())
@@ -252,7 +263,7 @@ def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
                else "its accreditation has ended" if current.grants
                else "it was never accredited")
         raise TxRejected("not_accredited", f"{_named(state, issuer)} has no active "
-                         f"accreditation to suspend: {why}")
+                         f"accreditation to suspend: {why}", **_member_params(state, issuer))
     # Effective from the next block: an issuance earlier in this same block then
     # verifies as accredited, exactly as the ledger accepted it.
     grants = tuple(g.suspended(ctx.height + 1, ctx.time_ms, payload.reason) if is_active else g
@@ -266,7 +277,8 @@ def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction
     accreditation = load_accreditation(state, tx.sender)
     if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
         code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
-        raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}")
+        raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}",
+                         member=sender.name, type=credential_type)
     key = batch_key(tx.sender, payload.root)  # read and written: made once
     stored = state.get(key)
     if stored is not None:
@@ -285,7 +297,7 @@ def _own_batch_holding(state: StateReader, issuer: MemberId, ref: CredentialRef,
     if batch is None:
         raise TxRejected(unknown_code, f"you issued no batch with this root "
                          f"({ref.batch_root.hex()[:16]}…); only the issuer of a credential "
-                         f"may {doing}")
+                         f"may {doing}", batch=ref.batch_root.hex()[:16])
     if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
         raise TxRejected(not_in_code, "the credential is not in this batch (bad audit path)")
     return batch
@@ -297,7 +309,8 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
     batch = _own_batch_holding(state, tx.sender, revoked, "unknown_batch", "not_in_batch")
     existing = load_revocation(state, tx.sender, revoked.batch_root, revoked.target_hash)
     if existing is not None:
-        raise TxRejected("already_revoked", f"already revoked at height {existing.height}")
+        raise TxRejected("already_revoked", f"already revoked at height {existing.height}",
+                         height=existing.height)
     replaced_by = None
     if payload.replaced_by is not None:
         replacement = _own_batch_holding(state, tx.sender, payload.replaced_by,
@@ -305,7 +318,8 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
         if replacement.credential_type != batch.credential_type:
             raise TxRejected("replacement_type_mismatch",
                              f"a {batch.credential_type} can only be superseded by a "
-                             f"{batch.credential_type}, not a {replacement.credential_type}")
+                             f"{batch.credential_type}, not a {replacement.credential_type}",
+                             type=batch.credential_type, other=replacement.credential_type)
         replaced_by = (payload.replaced_by.batch_root, payload.replaced_by.target_hash)
     revocation = Revocation(revoked.batch_root, payload.reason, ctx.height, ctx.time_ms,
                             tx.sender, payload.note_hash, replaced_by)
@@ -320,7 +334,7 @@ def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
         raise TxRejected(
             "already_anchored",
             f"document already anchored by {existing.member.hex()} at height {existing.height}",
-        )
+            **_member_params(state, existing.member), height=existing.height)
     state.set(anchor_key(payload.document_hash), Anchor(tx.sender, ctx.height, ctx.time_ms,
                                                         tx.tx_id).encode())
 
@@ -339,7 +353,7 @@ def _employment_end(state: StateAccess, payload: EmploymentEndPayload, tx: Trans
     existing = load_employment_end(state, tx.sender, record.batch_root, record.target_hash)
     if existing is not None:
         raise TxRejected("already_ended", f"its end was already recorded at height "
-                         f"{existing.height}")
+                         f"{existing.height}", height=existing.height)
     if payload.end_day < payload.start_day:
         raise TxRejected("end_before_start", f"the end (day {payload.end_day}) is before the "
                          f"start (day {payload.start_day})")

@@ -116,11 +116,11 @@ def check_rules_version_change(state: StateReader, version: int, effective: int)
     if version <= last.version:
         raise TxRejected("rules_version_not_above", f"the rules are already version "
                          f"{last.version} from height {last.from_height}; a change must "
-                         "name a higher version")
+                         "name a higher version", version=last.version, height=last.from_height)
     if effective <= last.from_height:
         raise TxRejected("rules_version_out_of_order", f"rules version {last.version} is "
                          f"scheduled from height {last.from_height}; a later version must "
-                         "take effect after it")
+                         "take effect after it", version=last.version, height=last.from_height)
 
 
 def apply_rules_version_change(state: StateWriter, version: int, effective: int) -> None:

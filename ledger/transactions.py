@@ -114,7 +114,8 @@ def decode_transaction(data: bytes, id_of_data: bytes | None = None) -> Transact
     canonical version-1 transaction holding a kind or a closed-list value this release
     does not know; any other fault is MalformedInput."""
     if len(data) > MAX_TX_BYTES:
-        raise MalformedInput(f"transaction of {len(data)} bytes exceeds {MAX_TX_BYTES}")
+        raise MalformedInput(f"transaction of {len(data)} bytes exceeds {MAX_TX_BYTES}",
+                             "tx_too_large", size=len(data), max=MAX_TX_BYTES)
     # types are checked field by field below
     value = decode(data, check_types=False, max_arrays=MAX_TX_ARRAYS)
     if (isinstance(value, list) and value and type(value[0]) is int

@@ -1,7 +1,9 @@
 """The HTTP API: thin aiohttp handlers over the node core.
 
 Every error is JSON {"error": {"code", "message"}} with a 4xx status (503 when
-public work is saturated); bad input never produces a 500. Submission and
+public work is saturated), and `params` beside them when a refusal names specifics (the
+member, a height; the field a malformed transaction has wrong): node.http_limits.json_error.
+Bad input never produces a 500. Submission and
 verification handlers, with their cost limits, are in `node.api_public`; the read-only
 routes over the committed chain in `node.api_chain`.
 """
@@ -105,7 +107,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(exc.status, code, message, headers=kept)
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
-        return error(400, "malformed", str(exc))
+        return error(400, "malformed", str(exc), params=exc.refusal_params())
     except EngineBusy as exc:
         # The ledger jobs the API may queue on the engine thread are all taken.
         metrics.public_refusals.labels("busy").inc()

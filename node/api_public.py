@@ -195,13 +195,15 @@ async def _submit(request: web.Request) -> web.Response:
         tx_id, refusal = results[0]
         if refusal is not None:
             status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
-            return json_error(status, refusal.code, refusal.message)
+            return json_error(status, refusal.code, refusal.message, params=refusal.params)
         assert tx_id is not None
         return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
     listed = [{"tx_id": tx_id.hex() if tx_id else None,
                "status": "pending" if refusal is None else "rejected",
                **({} if refusal is None else {"code": refusal.code,
-                                               "reason": refusal.message})}
+                                               "reason": refusal.message}),
+               **({"params": refusal.params} if refusal is not None and refusal.params
+                  else {})}
               for tx_id, refusal in results]
     accepted = sum(1 for _, refusal in results if refusal is None)
     return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
@@ -258,6 +260,8 @@ async def transaction_status(request: web.Request) -> web.Response:
                      "time": when(header.time_ms) if header else None})
     if status.code is not None:
         body.update({"code": status.code, "reason": status.reason})
+    if status.params:
+        body["params"] = status.params
     return web.json_response(body, status=404 if status.status == "unknown" else 200)
 
 

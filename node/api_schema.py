@@ -23,11 +23,18 @@ Schema = dict[str, Any]
 JSON = "application/json"
 
 ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
+# A refusal's specifics by name (the member, a height, a limit its English message names),
+# for a client that says the refusal in another language; absent when it names none.
+REFUSAL_PARAMS: Schema = {
+    "type": "object", "additionalProperties": {"type": ["string", "integer"]},
+    "description": "The specifics the message names, by name: member (a name), member_id, "
+                   "height, limit, version, ... (ledger/errors.py TxRejected.params)"}
 ERROR_SCHEMA: Schema = {
     "type": "object", "required": ["error"],
     "properties": {"error": {
         "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "params": REFUSAL_PARAMS}}}}
 BINARY: Schema = {"type": "string", "format": "binary"}
 _DIGITS = re.compile(r"[0-9]{1,20}")
 # A number as a query gives it: ASCII digits, a fraction and an exponent as JSON writes

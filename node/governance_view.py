@@ -76,7 +76,7 @@ def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, An
     if refusal is None:
         return {"status": status, "reason": None}
     return {"status": "cannot_apply", "reason": refusal.message,
-            "reason_code": refusal.code}
+            "reason_code": refusal.code, "reason_params": refusal.params}
 
 
 def _proposal(state: StateReader, proposal: Proposal, height: int, threshold: int

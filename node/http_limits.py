@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -65,9 +65,15 @@ BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
 
 
 def json_error(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status,
-                             headers=headers)
+               headers: dict[str, str] | None = None,
+               params: Mapping[str, str | int] | None = None) -> web.Response:
+    """The API's error: its code, its English message, and (when it has any) the
+    specifics the message names, by name (`params`: a ledger refusal's member, height or
+    limit), for a client that says the refusal in another language."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if params:
+        error["params"] = dict(params)
+    return web.json_response({"error": error}, status=status, headers=headers)
 
 
 def http_error(exc_class: type[web.HTTPException], code: str, message: str,

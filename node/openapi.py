@@ -20,6 +20,7 @@ from node.api_schema import (
     BINARY,
     ERROR_REF,
     JSON,
+    REFUSAL_PARAMS,
     Param,
     Reply,
     Schema,
@@ -84,11 +85,13 @@ PUBLIC_ERRORS = {
 TX_STATUS: Schema = obj({"tx_id": ID32, "status": {"enum": [
     "pending", "committed", "rejected", "unknown"]}}, {
     "height": INTEGER, "index": INTEGER, "block_hash": nullable(ID32),
-    "time": nullable(STRING), "code": nullable(STRING), "reason": nullable(STRING)})
+    "time": nullable(STRING), "code": nullable(STRING), "reason": nullable(STRING),
+    "params": REFUSAL_PARAMS})
 SUBMITTED_ONE: Schema = obj({"tx_id": ID32, "status": {"const": "pending"}})
 SUBMITTED_MANY: Schema = obj({"accepted": INTEGER, "rejected": INTEGER, "results": {
     "type": "array", "items": obj({"tx_id": nullable(ID32), "status": {
-        "enum": ["pending", "rejected"]}}, {"code": STRING, "reason": STRING})}})
+        "enum": ["pending", "rejected"]}}, {"code": STRING, "reason": STRING,
+                                            "params": REFUSAL_PARAMS})}})
 SUBMISSION: Schema = {"oneOf": [
     obj({"tx": HEX}),
     obj({"txs": {"type": "array", "items": HEX, "minItems": 1,
@@ -159,7 +162,8 @@ GOVERNANCE: Schema = obj({
         "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
         "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
         {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
-         "public_key": HEX, "reason_code": STRING, "rules_version": INTEGER,
+         "public_key": HEX, "reason_code": STRING, "reason_params": REFUSAL_PARAMS,
+         "rules_version": INTEGER,
          "batch_root": ID32, "target_hash": ID32, "index": INTEGER,
          "revocation_reason": STRING,
          "credentials": {"type": "array", "items": obj({

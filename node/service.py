@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -71,6 +71,7 @@ class TxStatus:
     index: int | None = None
     code: str | None = None
     reason: str | None = None
+    params: Mapping[str, str | int] | None = None  # a refusal's specifics (TxRejected.params)
 
 
 class NodeCore(SubmissionChecks):
@@ -210,7 +211,8 @@ class NodeCore(SubmissionChecks):
             return TxStatus("pending")
         rejected = self._rejected.get(tx_id)
         if rejected is not None:
-            return TxStatus("rejected", code=rejected.code, reason=rejected.message)
+            return TxStatus("rejected", code=rejected.code, reason=rejected.message,
+                            params=rejected.params)
         return TxStatus("unknown")
 
     async def wait_for(self, tx_id: bytes, timeout_s: float) -> TxStatus:

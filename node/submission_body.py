@@ -171,6 +171,6 @@ def decoded_or_refused(data: bytes, id_of_data: bytes | None = None
     try:
         return decode_transaction(data, id_of_data)
     except Unrecognised as exc:
-        return TxRejected("unrecognised", str(exc))
+        return TxRejected("unrecognised", str(exc), **exc.refusal_params())
     except MalformedInput as exc:
-        return TxRejected("malformed", str(exc))
+        return TxRejected("malformed", str(exc), **exc.refusal_params())

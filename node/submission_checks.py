@@ -122,7 +122,8 @@ class SubmissionChecks:
                         outcomes.append(self._check_in_view(outcome, view, ctx,
                                                             signature_good, sender))
                     except MalformedInput as exc:
-                        outcomes.append(TxRejected("malformed", str(exc)))
+                        outcomes.append(TxRejected("malformed", str(exc),
+                                                   **exc.refusal_params()))
                     except TxRejected as exc:
                         if (isinstance(exc, BadSignature) and trials is not None
                                 and sender is not None):

@@ -342,8 +342,8 @@ def test_a_batch_the_node_refuses_is_said_in_the_registrars_language(
                  "--out", str(tmp_path / "job"), "--lang", "kk")
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1] == (
-        "қате: пакет қабылданбады: тізбек пакетті қабылдамады (type_not_accredited); ештеңе "
-        "берілмеді, құжат файлдары өшірілді")
+        "қате: пакет қабылданбады: ұйым осы түрдегі құжаттарды беруге аккредиттелмеген "
+        "(type_not_accredited); ештеңе берілмеді, құжат файлдары өшірілді")
 
 
 def test_every_problem_of_a_bad_export_carries_a_phrase(tmp_path: Path, messy: Path) -> None:

@@ -44,6 +44,10 @@ def ministry_keys() -> set[str]:
                                             "new_member")}
     ledger = "\n".join(path.read_text("utf-8") for path in sorted((ROOT / "ledger").glob("*.py")))
     codes = set(re.findall(r'Rejected\(\s*"([a-z_]+)"', ledger)) | {"bad_signature"}
+    # the codes a rule passes on to the check that raises them (the replacement's own)
+    for pair in re.findall(r'_own_batch_holding\([^)]*?"([a-z_]+)", "([a-z_]+)"', ledger):
+        codes |= set(pair)
+    assert {"unknown_replacement", "replacement_not_in_batch"} <= codes
     assert len(codes) > 50
     keys |= {f"refusal.{code}" for code in codes}
     commands: list[click.Command] = [accredit, suspend, add_member, members,

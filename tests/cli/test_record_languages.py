@@ -118,8 +118,9 @@ async def test_employment_start_and_end_speak_kk_and_ru(office: Office) -> None:
     unaccredited = await refused_in_every_language(
         "employment", "start", "--key", office.key("university"), *START, "--out",
         office.new("kaznu.json"), *node, code=1)
-    assert ("узел отклонил транзакцию — организация не аккредитована на выдачу документов "
-            "этого типа (type_not_accredited)") in unaccredited["ru"]
+    assert ("узел отклонил транзакцию — организация «KazNU» не аккредитована на выдачу "
+            "документов этого типа: документ о трудоустройстве (type_not_accredited)") \
+        in unaccredited["ru"]
     assert not Path(office.new("kaznu.json")).exists()
 
     record = office.new("aliya.json")
@@ -205,7 +206,8 @@ async def test_anchor_and_its_verify_speak_kk_and_ru(office: Office) -> None:
     assert anchored.startswith("файлдың SHA-256 хэші: "), anchored
     assert "құжатты тіркеу: " in anchored and "транзакциясы тізбекке жазылды" in anchored
     again = await refused_in_every_language("anchor", "--key", key, str(plan), *node, code=1)
-    assert "этот документ уже записан в цепочку (already_anchored)" in again["ru"]
+    assert re.search(r"этот документ уже записан в цепочку организацией «KazNU» в блоке \d+ "
+                     r"\(already_anchored\)", again["ru"]), again["ru"]
     await refused_in_every_language("anchor", "--key", key, office.new("none.pdf"), *node,
                                     code=2)
     await refused_in_every_language("anchor", "--key", office.key("outsider"), str(plan),
