@@ -37,9 +37,10 @@ NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
 # `min.`, `tx.` and `refusal.` are the ministry's commands' (governance, accredit, suspend,
 # add-member, members, evidence), their transactions' outcome and a node's refusal codes;
 # `rec.` is `senim employment start|end` and `senim recognise`'s, `key.` `senim key`'s and
-# `senim keygen`'s.
+# `senim keygen`'s; `stat.`, `fsck.` and `tls.` the operator's `senim status`, `senim fsck`
+# and `senim tls-cert`'s.
 COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.", "gov.", "min.",
-                         "tx.", "refusal.", "rec.", "key.")
+                         "tx.", "refusal.", "rec.", "key.", "stat.", "fsck.", "tls.")
 
 
 def command_line_words(language: str) -> dict[str, str]:
