@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from cli.spoken import Sentence
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, MalformedInput
 
 # Why a record could not be used, as storage words it, and the catalogue's sentence.
 DAMAGE_DETAILS = (
@@ -80,6 +80,9 @@ def _found(patterns: tuple[tuple[re.Pattern[str], str], ...], text: str
 def detail(exc: BaseException | str) -> Sentence:
     """Why a record of the store could not be used (an error, or its text), in words."""
     text = str(exc)
+    if isinstance(exc, MalformedInput | TypeError | ValueError):
+        # a record read whole that does not decode: the decoder's words name no more
+        return Sentence("fsck.why.undecodable", text)
     found = _found(DAMAGE_DETAILS, text)
     if found is None:
         return Sentence("fsck.why.other", text, detail=text)

@@ -114,12 +114,16 @@ def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 
 
 def lang_option(command: Command) -> Command:
-    return click.option(
-        "--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
-        help="The language it speaks, errors included: Kazakh, Russian or English. "
-             "Default: from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, "
-             "else English)."
+    return lang_option_saying(
+        "The language it speaks, errors included: Kazakh, Russian or English. Default: "
+        "from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, else English)."
     )(command)
+
+
+def lang_option_saying(help: str) -> Callable[[Command], Command]:
+    """--lang, its --help line in English `help` (`senim node`'s: its log stays English)."""
+    return click.option("--lang", "language", default=None, callback=_chosen,
+                        metavar="kk|ru|en", help=help)
 
 
 class Words:

@@ -15,7 +15,7 @@ import click
 from cli.client import ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.governance_words import Joined
-from cli.language import _chosen, lang_option
+from cli.language import lang_option, lang_option_saying
 from cli.refusals import node_said
 from cli.spoken import Day, Sentence, WordedCommand, refuse, say
 from ledger.payload_fields import ROLES
@@ -32,10 +32,9 @@ from ledger.payloads import SUSPENSION_REASONS
 @click.option("--log-format", "log_format", type=click.Choice(["text", "json"]), default=None,
               help="Log lines as text or as JSON (for collectors), over the config's "
                    "[log] format; also for a config that does not load.")
-@click.option("--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
-              help="The language of this command's --help and usage errors: Kazakh, Russian "
-                   "or English. Default: from LC_ALL, LC_MESSAGES or LANG. The node's log "
-                   "lines are English whatever it is.")
+@lang_option_saying("The language of this command's --help and usage errors: Kazakh, "
+                    "Russian or English. Default: from LC_ALL, LC_MESSAGES or LANG. The "
+                    "node's log lines are English whatever it is.")
 def node_command(config_path: Path, resync: bool, log_format: str | None,
                  language: str) -> None:
     """Run a node in the foreground until SIGTERM or SIGINT."""

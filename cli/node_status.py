@@ -71,7 +71,8 @@ class Line:
 
     def said(self, words: Words) -> str:
         text = self.sentence.said(words)
-        return click.style(text, fg=self.colour, bold=self.bold) if self.colour else text
+        # bold=False would write 'normal intensity', which the lines never did
+        return click.style(text, fg=self.colour, bold=self.bold or None) if self.colour else text
 
 
 def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[Line]:
@@ -172,14 +173,12 @@ class PeerRow(Sentence):
         if words.language == "en":
             return (f"  {self.member:<48} {self.role:<9} {self.auth:<13} "
                     f"{self.direction:<8} {self.address} up {self.up}s")
-        columns = [(words.t(f"stat.peer.{self.role}"),
-                    [words.t(f"stat.peer.{r}") for r in ("validator", "follower")]),
-                   (words.t(f"stat.peer.{self.auth}"),
-                    [words.t(f"stat.peer.{a}") for a in ("authenticated", "handshaking")]),
-                   (_named("stat.peer", self.direction, DIRECTIONS),
-                    [words.t(f"stat.peer.{d}") for d in DIRECTIONS])]
-        cells = [(said.said(words) if isinstance(said, Sentence) else said).ljust(
-                     max(len(word) for word in every)) for said, every in columns]
+        cells = []
+        for value, column in ((self.role, ("validator", "follower")),
+                              (self.auth, ("authenticated", "handshaking")),
+                              (self.direction, DIRECTIONS)):
+            said = words.t(f"stat.peer.{value}") if value in column else value
+            cells.append(said.ljust(max(len(words.t(f"stat.peer.{word}")) for word in column)))
         return " ".join([f"  {self.member:<{MEMBER_WIDTH}}", *cells, self.address,
                          words.t("stat.peer.up", seconds=self.up)])
 

@@ -20,7 +20,7 @@ from cli.main import main
 from cli.node_info import node_command
 from cli.node_status import DIRECTIONS, MODES, PHASES, status
 from cli.tls_cert import tls_cert_command
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, MalformedInput
 from storage.errors import CorruptStateError
 from tests.cli.test_ministry_words import ROOT, help_keys
 from tests.cli.test_verifier_lines_translated import PRINTERS, english_in, english_literals
@@ -85,6 +85,12 @@ def test_a_usage_error_of_senim_node_is_said_in_the_operators_language() -> None
 def test_a_storage_error_is_said_in_words_or_in_a_frame(error: str, ru: str) -> None:
     said = detail(CorruptStateError(error))
     assert (said.said(Words("ru")), str(said)) == (ru, error)
+
+
+def test_a_record_that_does_not_decode_is_said_so_without_the_decoders_words() -> None:
+    said = detail(MalformedInput("not canonical msgpack: Unpack failed: incomplete input"))
+    assert said.said(Words("kk")) == "жазбаның пішімі дұрыс емес"
+    assert str(said) == "not canonical msgpack: Unpack failed: incomplete input"
 
 
 def test_a_config_error_is_said_by_its_field() -> None:
