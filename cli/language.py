@@ -37,9 +37,10 @@ NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
 # `min.`, `tx.` and `refusal.` are the ministry's commands' (governance, accredit, suspend,
 # add-member, members, evidence), their transactions' outcome and a node's refusal codes;
 # `rec.` is `senim employment start|end` and `senim recognise`'s, `key.` `senim key`'s and
-# `senim keygen`'s.
+# `senim keygen`'s; `stat.`, `fsck.` and `tls.` the operator's `senim status`, `senim fsck`
+# and `senim tls-cert`'s.
 COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.", "gov.", "min.",
-                         "tx.", "refusal.", "rec.", "key.")
+                         "tx.", "refusal.", "rec.", "key.", "stat.", "fsck.", "tls.")
 
 
 def command_line_words(language: str) -> dict[str, str]:
@@ -113,12 +114,16 @@ def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 
 
 def lang_option(command: Command) -> Command:
-    return click.option(
-        "--lang", "language", default=None, callback=_chosen, metavar="kk|ru|en",
-        help="The language it speaks, errors included: Kazakh, Russian or English. "
-             "Default: from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, "
-             "else English)."
+    return lang_option_saying(
+        "The language it speaks, errors included: Kazakh, Russian or English. Default: "
+        "from LC_ALL, LC_MESSAGES or LANG (kk_KZ: Kazakh, ru_*: Russian, else English)."
     )(command)
+
+
+def lang_option_saying(help: str) -> Callable[[Command], Command]:
+    """--lang, its --help line in English `help` (`senim node`'s: its log stays English)."""
+    return click.option("--lang", "language", default=None, callback=_chosen,
+                        metavar="kk|ru|en", help=help)
 
 
 class Words:

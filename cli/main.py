@@ -19,15 +19,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accredit": ("cli.admin", "accredit"), "add-member": ("cli.admin", "add_member"),
     "anchor": ("cli.admin", "anchor"), "suspend": ("cli.admin", "suspend"),
     "consortium": ("cli.consortium", "consortium_group"),
-    "evidence": ("cli.evidence", "evidence_group"), "fsck": ("cli.fsck", "fsck_command"),
+    "evidence": ("cli.evidence", "evidence_group"), "fsck": ("cli.fsck_command", "fsck_command"),
     "governance": ("cli.governance", "governance_group"),
     "issue": ("cli.issuing", "issue_command"), "key": ("cli.keys", "key_group"),
     "keygen": ("cli.keys", "keygen"),
     "members": ("cli.node_info", "members"), "node": ("cli.node_info", "node_command"),
-    "status": ("cli.node_info", "status"), "employment": ("cli.records", "employment_group"),
+    "status": ("cli.node_status", "status"), "employment": ("cli.records", "employment_group"),
     "recognise": ("cli.records", "recognise_command"),
     "share": ("cli.sharing", "share_command"), "export-vc": ("cli.vc", "export_vc_command"),
-    "tls-cert": ("cli.vc", "tls_cert_command"),
+    "tls-cert": ("cli.tls_cert", "tls_cert_command"),
     "disclose": ("cli.verifying", "disclose_command"),
     "prove": ("cli.verifying", "prove_command"), "revoke": ("cli.revoking", "revoke_command"),
     "supersede": ("cli.revoking", "supersede_command"),
@@ -39,15 +39,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # a check changes nothing; supersede (and issue before its job's own handler) may have
 # sent a transaction, as may the ministry's commands (`governance` any of its own: its
 # group cannot tell which ran), as may `employment start|end`, `recognise`, `anchor` and
-# `key rotate|report-compromise`; `members` and `evidence` only read; the others write a
-# file at most.
+# `key rotate|report-compromise`; `members`, `evidence`, `status` and `fsck` only read;
+# the others write a file at most (`node` says it in its log, in English).
 INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.sending",
                "issue": "cli.interrupted.sending", "accredit": "cli.interrupted.sending",
                "suspend": "cli.interrupted.sending", "add-member": "cli.interrupted.sending",
                "governance": "cli.interrupted.sending", "members": "cli.interrupted.reading",
                "evidence": "cli.interrupted.reading", "employment": "cli.interrupted.sending",
                "recognise": "cli.interrupted.sending", "anchor": "cli.interrupted.sending",
-               "key": "cli.interrupted.sending"}
+               "key": "cli.interrupted.sending", "status": "cli.interrupted.reading",
+               "fsck": "cli.interrupted.reading"}
 
 
 class SenimGroup(click.Group):
@@ -81,7 +82,9 @@ class SenimGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt as exc:
             command = self.commands.get(ctx.invoked_subcommand or "")
-            if getattr(command, "reads_lang_first", False):
+            # `senim node` says it in its log, as its other lines (below)
+            if getattr(command, "reads_lang_first", False) and command is not None \
+                    and command.name != "node":
                 # a verifier-facing command (cli.spoken), loaded by now: said in its
                 # reader's language, and true of it (it sends no transaction)
                 from cli.spoken import Sentence, say

@@ -1,29 +1,28 @@
-"""`senim node | status | members`: run a node, and read what a running node says
-(`members` in the reader's language, kk, ru or en: a ministry's command, cli.spoken)."""
+"""`senim node | members`: run a node, and list the consortium's members (`senim status`
+is cli.node_status). `members` speaks the reader's language, kk, ru or en (a ministry's
+command, cli.spoken); `node` says its --help and usage errors in it, and logs in English
+(JSON for collectors) whatever it is: a log is searched and collected, not read aloud."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
+from cli.client import ClientError, NodeClient
 from cli.commands import echo_answer, node_option
-from cli.errors import fail
-from cli.governance_words import Joined, rules_sentence, upgrade_due
-from cli.language import lang_option
+from cli.governance_words import Joined
+from cli.language import lang_option, lang_option_saying
 from cli.refusals import node_said
 from cli.spoken import Day, Sentence, WordedCommand, refuse, say
 from ledger.payload_fields import ROLES
 from ledger.payloads import SUSPENSION_REASONS
 
 
-@click.command("node")
+@click.command("node", cls=WordedCommand)
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
               help="The node's config file (TOML; its paths are relative to its folder).")
 @click.option("--resync", is_flag=True,
@@ -33,7 +32,11 @@ from ledger.payloads import SUSPENSION_REASONS
 @click.option("--log-format", "log_format", type=click.Choice(["text", "json"]), default=None,
               help="Log lines as text or as JSON (for collectors), over the config's "
                    "[log] format; also for a config that does not load.")
-def node_command(config_path: Path, resync: bool, log_format: str | None) -> None:
+@lang_option_saying("The language of this command's --help and usage errors: Kazakh, "
+                    "Russian or English. Default: from LC_ALL, LC_MESSAGES or LANG. The "
+                    "node's log lines are English whatever it is.")
+def node_command(config_path: Path, resync: bool, log_format: str | None,
+                 language: str) -> None:
     """Run a node in the foreground until SIGTERM or SIGINT."""
     try:  # importing the daemon takes most of a second
         from node.daemon import run
@@ -41,131 +44,6 @@ def node_command(config_path: Path, resync: bool, log_format: str | None) -> Non
         from node.start_interrupt import say_interrupted
         sys.exit(say_interrupted(config_path, log_format, exc))
     sys.exit(run(config_path, resync=resync, log_format=log_format))
-
-
-@click.command()
-@node_option
-@click.option("--json", "as_json", is_flag=True, help="Print the raw status JSON.")
-def status(node_url: str, as_json: bool) -> None:
-    """Height, head hash, consensus, peers and mempool of a node."""
-    try:
-        info = NodeClient(node_url, timeout_s=10).status()
-    except ClientError as exc:
-        fail(str(exc), exc.exit_code)
-    if as_json:
-        click.echo(json.dumps(info, indent=2))
-        return
-    sets, listed = _validator_sets(node_url), _members(node_url)
-    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets, listed))
-
-
-def _members(node_url: str) -> list[dict[str, Any]]:
-    """The member records, best effort as the sets are."""
-    try:
-        answer = NodeClient(node_url, timeout_s=10).request("GET", "/v1/members")
-        return list(answer["members"])
-    except (ClientError, *MALFORMED_ANSWER):
-        return []
-
-
-def _validator_sets(node_url: str) -> list[dict[str, Any]]:
-    """The sets governance has recorded, by height; none when the node cannot say (the
-    status was read already, and is printed whatever this answers)."""
-    try:
-        sets = NodeClient(node_url, timeout_s=10).request("GET", "/v1/governance")
-        return list(sets["validator_sets"])
-    except (ClientError, *MALFORMED_ANSWER):
-        return []
-
-
-def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[str]:
-    """The change governance has scheduled for this node's own member: an operator who
-    started a node for a validator-to-be read only 'consensus pbft (not a validator)'
-    until the set took effect, with nothing saying the node was the one expected."""
-    member, upcoming = info.get("member_id"), int(info["height"]) + 1
-    if not isinstance(member, str):
-        return []
-    validating = bool(info.get("validator"))
-    for record in sorted(sets, key=lambda r: int(r["from_height"])):
-        height = int(record["from_height"])
-        listed = member in {v["member_id"] for v in record["validators"]}
-        if height > upcoming and listed != validating:
-            change = ("joins the validators" if listed else "leaves the validators")
-            return [f"scheduled {info['member'] or member} {change} at height {height}, in "
-                    f"{height - int(info['height'])} block(s)"
-                    + ("; keep this node running then" if listed else "")]
-    return []
-
-
-def _retirement(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[str]:
-    """The retirement governance has approved for this node's own member: its node's
-    status read as an outage ('no quorum … nothing commits until enough of them
-    return'), with only its log saying why."""
-    member = info.get("member_id")
-    for record in listed:
-        retired = record.get("retired_height")
-        if record.get("member_id") != member or retired is None:
-            continue
-        name, height, retired = info["member"] or member, int(info["height"]), int(retired)
-        when = (f"is retired from the consortium from block {retired}"
-                if retired <= height + 2 else  # its peers drop it from block retired - 1
-                f"retires from the consortium at block {retired}, in {retired - height} "
-                "block(s)")
-        # In the node's own log's words (node.validators.own_retirement).
-        return [click.style(
-            f"retired   {name} {when}: from block {retired - 1} on, the other nodes no "
-            "longer connect to this one, so its chain stops there and its answers grow out "
-            "of date; stop it once it is no longer needed", fg="yellow")]
-    return []
-
-
-def _status_lines(info: dict[str, Any], node_url: str,
-                  sets: list[dict[str, Any]] | None = None,
-                  listed: list[dict[str, Any]] | None = None) -> list[str]:
-    lines = [f"node      {info['node']} ({info['member'] or 'observer'}) at {node_url}",
-             f"chain     {info['chain_id']}",
-             f"height    {info['height']}  head {info['head_hash'][:16]}…  "
-             f"({info['head_time']})",
-             f"mempool   {info['mempool']['transactions']} tx, "
-             f"{info['mempool']['bytes']} bytes"]
-    consensus_info = info.get("consensus", {})
-    if consensus_info.get("mode") == "pbft":
-        lines.append(f"consensus PBFT, {consensus_info['validators']} validators "
-                     f"(tolerates {consensus_info['max_faulty']} faulty); view "
-                     f"{consensus_info['view']}, primary {consensus_info['primary']}, "
-                     f"phase {consensus_info['phase']}")
-    else:
-        lines.append(f"consensus {consensus_info.get('mode', '?')} (not a validator)")
-    # Best effort, as the sets were asked for: the status itself was read whole.
-    with contextlib.suppress(*MALFORMED_ANSWER):
-        lines += _scheduled_role(info, sets or [])
-    with contextlib.suppress(*MALFORMED_ANSWER):
-        lines += _retirement(info, listed or [])
-    reachable, unreachable = consensus_info.get("reachable"), consensus_info.get("unreachable")
-    if isinstance(reachable, list) and isinstance(unreachable, list):
-        total = len(reachable) + len(unreachable)
-        line = f"validators {len(reachable)} of {total} reachable from this node"
-        if unreachable:
-            line += "; unreachable: " + ", ".join(unreachable)
-        lines.append(click.style(line, fg="yellow" if unreachable else None))
-        if len(reachable) < int(consensus_info.get("quorum", total)):
-            lines.append(click.style(
-                f"no quorum: {len(reachable)} of {total} validators reachable; nothing "
-                "commits until enough of them return", fg="red", bold=True))
-    if consensus_info.get("behind"):
-        lines.append(click.style(f"catching up: {consensus_info['behind']} block(s) behind",
-                                 fg="yellow"))
-    if "rules" in info:  # a node of a release before rules versions has none
-        lines.append(click.style(f"rules     {rules_sentence(info['rules'])}",
-                                 fg="yellow" if upgrade_due(info["rules"]) else None))
-    peers = info.get("peers", [])
-    lines.append(f"peers     {len(peers)}")
-    for peer in peers:
-        auth = "authenticated" if peer["authenticated"] else "handshaking"
-        role = "validator" if peer.get("validator") else "follower"
-        lines.append(f"  {peer['member'][:48]:<48} {role:<9} {auth:<13} "
-                     f"{peer['direction']:<8} {peer['address']} up {peer['connected_s']}s")
-    return lines
 
 
 @click.command("members", cls=WordedCommand)

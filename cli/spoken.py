@@ -208,6 +208,8 @@ def _metavar(param: click.Parameter, words: Words) -> str:
         return ""
     if param.name == "language":
         return "kk|ru|en"
+    if isinstance(param.type, click.Choice):  # its values, as click shows them
+        return "[" + "|".join(str(choice) for choice in param.type.choices) + "]"
     kind = ("file" if isinstance(param.type, click.Path) else
             "seconds" if isinstance(param.type, click.FloatRange) else
             "number" if isinstance(param.type, click.types.IntParamType) else
@@ -252,7 +254,8 @@ class WordedHelp(click.Command):
                 shown = (words.t("cli.help.env_or", env=f"${param.envvar}", value=param.default)
                          if isinstance(param.envvar, str)
                          else f"{param.default:g}" if isinstance(param.default, float)
-                         else str(param.default))
+                         else ", ".join(map(str, param.default))
+                         if isinstance(param.default, list | tuple) else str(param.default))
                 text += f"  [{words.t('cli.help.default', value=shown)}]"
             rows.append((" ".join([max(param.opts, key=len), _metavar(param, words)]).strip(),
                          text))

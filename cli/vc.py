@@ -23,7 +23,6 @@ from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_sec
 from cli.deadline_http import deadline_opener
 from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
-from cli.errors import fail as _fail
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
 from cli.remote import (
@@ -323,24 +322,3 @@ def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
             print_verdict_words(verdict, words, verdict_sentence(verdict, words),
                                 f"{shown}{about}", native, after)
     sys.exit(0 if verdict.valid else EXIT_INVALID)
-
-
-@click.command("tls-cert")
-@click.option("--cert", "cert_path", required=True, type=click.Path(path_type=Path))
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
-@click.option("--host", "hosts", multiple=True, default=["127.0.0.1", "localhost"],
-              show_default=True, help="A name or IP the certificate is for (repeatable).")
-def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...]) -> None:
-    """Make a self-signed TLS certificate for a testnet node's HTTPS listener."""
-    from node.tls import make_self_signed
-
-    if key_path.exists() or cert_path.exists():
-        _fail(f"{key_path} or {cert_path} exists; not overwriting", EXIT_USAGE)
-    try:
-        make_self_signed(cert_path, key_path, list(hosts), datetime.now(tz=UTC))
-    except OSError as exc:
-        if key_path.exists() and not cert_path.exists():
-            key_path.unlink()  # made just now (checked above): leave no key without its cert
-        _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
-    click.echo(f"wrote {cert_path} and {key_path} (0600) for {', '.join(hosts)}; set "
-               "[vc] https_listen, tls_cert and tls_key in the node's config")

@@ -25,6 +25,7 @@ from node.files import save_key
 from node.i18n import LANGUAGES
 from tests.cli.test_issue_job import AccreditedNode
 from tests.cli.test_ministry_words import ministry_keys
+from tests.cli.test_operator_words import operator_keys
 from tests.cli.test_record_words import record_keys
 from tests.cli.test_verifier_lines_translated import english_in, english_literals
 
@@ -248,8 +249,8 @@ def test_no_line_of_senim_issue_is_an_english_literal() -> None:
 def test_every_key_the_translated_commands_say_is_in_every_catalogue() -> None:
     """A key missing from a catalogue is a KeyError where the line should be: every key a
     Sentence or a registrar phrase names (and those made from a type or a script, and
-    those the ministry's and the record commands make up: tests/cli/test_ministry_words.py,
-    test_record_words.py)."""
+    those the ministry's, the record and the operator's commands make up:
+    tests/cli/test_ministry_words.py, test_record_words.py, test_operator_words.py)."""
     source = "\n".join(path.read_text("utf-8") for folder in ("cli", "registrar")
                        for path in sorted((ROOT / folder).glob("*.py")))
     keys = set(re.findall(r'(?:Sentence|phrase)\(\s*"([\w.]+)"', source))
@@ -258,7 +259,7 @@ def test_every_key_the_translated_commands_say_is_in_every_catalogue() -> None:
     keys |= {f"issue.registry.not_looked.{who}" for who in ("students", "employees")}
     keys |= {f"reg.value.mixed_{script}" for script in ("latin", "cyrillic")}
     keys |= {f"issue.suspension.{code}" for code in SUSPENSION_REASONS}
-    keys |= ministry_keys() | record_keys()
+    keys |= ministry_keys() | record_keys() | operator_keys()
     assert len([key for key in keys if key.startswith(("reg.", "issue."))]) > 200
     assert len([key for key in keys if key.startswith(("gov.", "min.", "refusal."))]) > 200
     assert len([key for key in keys if key.startswith("rec.")]) > 35

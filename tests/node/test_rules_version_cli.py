@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from cli.node_info import _status_lines
+from cli.node_status import _status_lines
 from ledger.chain import Chain
 from ledger.payloads import ProposePayload, RulesVersionAction, VotePayload
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION

@@ -14,7 +14,7 @@ import click
 import pytest
 from aiohttp.test_utils import TestClient
 
-from cli.node_info import _status_lines
+from cli.node_status import _status_lines
 from ledger.payloads import MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import (
     ACTION_ADD_VALIDATOR,

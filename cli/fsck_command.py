@@ -1,0 +1,159 @@
+"""`senim fsck`: check a stopped node's store (cli.fsck) and say what is damaged, in its
+operator's language (--lang kk|ru|en, or the locale: cli.spoken); English as it was.
+Exit 0 if the store is sound, 1 if it is damaged, 2 if it cannot be checked (bad
+config, or the node is running), in every language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.fsck import Findings, check_store
+from cli.fsck_words import config_refusal, detail, holder
+from cli.language import lang_option
+from cli.spoken import Sentence, WordedCommand, WordedPath, echo, refuse
+from ledger.chain_layout import GENESIS_KEY
+from ledger.errors import ConfigError
+from ledger.genesis import Genesis
+from node.config import load_config
+from node.files import load_genesis
+from node.start_checks import refuse_store_in_use
+from storage.errors import CorruptStateError
+from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
+
+PROBLEMS_SHOWN_MAX = 50
+EXIT_SOUND, EXIT_DAMAGED, EXIT_UNCHECKED = 0, 1, 2
+RECOVERY = ("recovery: with the node stopped, `senim node --config {config} --resync` "
+            "moves {store} aside (kept for diagnosis) and resyncs the chain from its peers")
+# node.start_checks.refuse_store_in_use's two refusals, after "field: "
+IN_USE = re.compile(r"(?P<store>.+) is in use by (?P<holder>.+); stop it first", re.S)
+UNWRITABLE = re.compile(r"cannot use (?P<store>.+?): (?P<lock>.+): (?P<why>[^:;]+); the node "
+                        r"writes its chain there, .*", re.S)
+# What the system says (strerror) of a folder it will not let the store's lock be taken in.
+SYSTEM_REFUSALS = {"Permission denied": "cli.os.permission",
+                   "Read-only file system": "fsck.os.read_only"}
+
+
+class ConfigPath(WordedPath):
+    """The --config file: a folder given is refused as not being the config, in words."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            path = os.fsdecode(value)
+            if Path(path).is_dir():
+                exc.sentence = Sentence(  # type: ignore[attr-defined]
+                    "fsck.config_folder", None, path=path)
+            raise
+
+
+@click.command("fsck", cls=WordedCommand)
+@click.option("--config", "config_path", required=True,
+              type=ConfigPath(exists=True, dir_okay=False, path_type=Path),
+              help="The stopped node's config file.")
+@lang_option
+def fsck_command(config_path: Path, language: str) -> None:
+    """Check a stopped node's chain database and say what is damaged (exit 1 if any)."""
+    try:
+        config = load_config(config_path)
+        genesis = load_genesis(config.genesis_file)
+    except ConfigError as exc:
+        refuse(Sentence("fsck.bad_config", f"bad config {config_path}: {exc}",
+                        path=config_path, why=config_refusal(exc)), EXIT_UNCHECKED)
+    store = config.data_dir / "chain.ldb"
+    if not store.is_dir():
+        refuse(Sentence("fsck.no_store", f"no chain database at {store}", store=store),
+               EXIT_UNCHECKED)
+    if holds_no_store(store):
+        # Opened, it would be made new here (and, with no genesis record, called damaged,
+        # with --resync advised): a node started on it begins its chain there.
+        refuse(Sentence("fsck.empty_store", f"no chain database at {store}: the folder holds "
+                        "none (a node started on it makes a new one)", store=store),
+               EXIT_UNCHECKED)
+    try:  # a running node, or a disk that refuses the lock LevelDB takes even to read
+        refuse_store_in_use(store, "node.data_dir")
+    except ConfigError as exc:
+        refuse(_in_use(exc), EXIT_UNCHECKED)
+    recovery = Sentence("fsck.recovery", RECOVERY.format(store=store, config=config_path),
+                        store=store, config=config_path)
+    try:
+        kv = LevelDBStore(str(store))
+    except CorruptStateError as exc:
+        echo(Sentence("fsck.unopened", f"damaged: the store does not open: {exc}",
+                      why=detail(exc)))
+        echo(recovery)
+        sys.exit(EXIT_DAMAGED)
+    except Exception as exc:  # plyvel's own errors: an unreadable file, a refused write
+        reason = leveldb_reason(exc)
+        refuse(Sentence("fsck.cannot_open", f"cannot open {store}: {reason}", store=store,
+                        why=detail(f"LevelDB refuses to open {store}: {reason}")),
+               EXIT_UNCHECKED)
+    try:
+        _refuse_another_genesis(kv, genesis, config.genesis_file, config_path)
+        found = check_store(kv, genesis)
+    finally:
+        kv.close()
+    _report(found, store, recovery)
+
+
+def _report(found: Findings, store: Path, recovery: Sentence) -> None:
+    for problem in found.said[:PROBLEMS_SHOWN_MAX]:
+        echo(Sentence("fsck.damaged", f"damaged: {problem}", what=problem))
+    hidden = len(found.said) - PROBLEMS_SHOWN_MAX
+    if hidden > 0:
+        echo(Sentence("fsck.more", f"damaged: ... and {hidden} more", count=hidden))
+    joined = Sentence("fsck.joined", f" (from block {found.base}: joined by state sync)",
+                      base=found.base) if found.base else ""
+    summary = (f"checked {found.blocks} blocks{joined}, {found.transactions} transactions, "
+               f"{found.state_entries} state entries in {store}")
+    counts = {"blocks": found.blocks, "joined": joined, "transactions": found.transactions,
+              "entries": found.state_entries, "store": store}
+    if found.said:
+        echo(Sentence("fsck.summary.damaged", f"{summary}: {len(found.said)} problems",
+                      count=len(found.said), **counts))
+        echo(recovery)
+        sys.exit(EXIT_DAMAGED)
+    echo(Sentence("fsck.summary.sound", f"{summary}: no damage found", **counts))
+
+
+def _in_use(exc: ConfigError) -> Sentence:
+    """Why the store cannot be checked now: a process holds it, or its lock cannot be
+    taken."""
+    english, why = str(exc), str(exc).removeprefix(f"{exc.field}: ")
+    busy = IN_USE.fullmatch(why)
+    if busy is not None:
+        return Sentence("fsck.in_use", english, store=busy["store"],
+                        holder=holder(busy["holder"]))
+    locked = UNWRITABLE.fullmatch(why)
+    if locked is not None:
+        system = SYSTEM_REFUSALS.get(locked["why"])
+        return Sentence("fsck.unwritable", english, store=locked["store"], lock=locked["lock"],
+                        why=Sentence(system) if system else locked["why"])
+    return Sentence("fsck.config.other", english, detail=english)
+
+
+def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,
+                            config_path: Path) -> None:
+    """A store of another genesis is a config mistake the node refuses as one, not damage:
+    checked against this genesis it would read as damaged, and the advice to --resync
+    would set a sound store aside. LevelDB's checksum covers the record, so a well-formed
+    one that differs names another genesis."""
+    try:
+        stored = kv.get(GENESIS_KEY)
+    except CorruptStateError:
+        return  # damage: check_store reports it
+    if (stored is not None and len(stored) == len(genesis.genesis_hash)
+            and stored != genesis.genesis_hash):
+        refuse(Sentence("fsck.other_genesis", f"the store holds the chain of another genesis "
+                        f"file than {genesis_file} (node.genesis in {config_path}): point "
+                        "node.genesis at that chain's genesis, or node.data_dir elsewhere; "
+                        "nothing was checked", genesis=genesis_file, config=config_path),
+               EXIT_UNCHECKED)

@@ -1,0 +1,112 @@
+"""What `senim fsck` says of the errors it reports, in its operator's language: the
+storage layer (storage/, LevelDB) and the config loader (node.config, node.files) raise
+them in English, which `--lang en` prints as written. In Kazakh and Russian each kind
+listed here is a sentence of the catalogue (`fsck.why.*`, `fsck.config.*`), its
+technical parts (a file, a line, a depth) kept; one not listed is said in a frame, its
+detail as written (a bug report quotes it)."""
+
+from __future__ import annotations
+
+import re
+
+from cli.spoken import Sentence
+from ledger.errors import ConfigError, MalformedInput
+
+# Why a record could not be used, as storage words it, and the catalogue's sentence.
+DAMAGE_DETAILS = (
+    (re.compile(r"LevelDB refuses .*?: Corruption: (block )?checksum mismatch"
+                r"(: (?P<file>\S+))?.*", re.S), "fsck.why.checksum"),
+    (re.compile(r"LevelDB refuses .*?: Corruption: .*", re.S), "fsck.why.corruption"),
+    (re.compile(r"LevelDB refuses .*?: IO error: (?P<file>[^:]+).*", re.S), "fsck.why.io"),
+    (re.compile(r"state (node|leaf|branch) at depth (?P<depth>\d+) .*"),
+     "fsck.why.state_node"),
+    (re.compile(r"(?P<count>\d+) stored state nodes are unreachable"),
+     "fsck.why.state_unreachable"),
+    (re.compile(r"stored value of state key \S+ (disagrees|does not match) .*"),
+     "fsck.why.state_value"),
+    (re.compile(r"(?P<count>\d+) state leaves have no stored value"), "fsck.why.state_no_value"),
+    (re.compile(r"(state root pointer is missing|stored state root \S+ does not match).*"),
+     "fsck.why.state_root"),
+    (re.compile(r".* holds a used LevelDB store whose CURRENT file is missing; .*"),
+     "fsck.why.no_current"),
+    (re.compile(r"the chain database lost (?P<count>\d+) acknowledged write batches .*"),
+     "fsck.why.lost_writes"),
+    (re.compile(r"(?P<store>.+) has lost its (?P<file>\S+) file, .*"), "fsck.why.no_writes_file"),
+    (re.compile(r"(?P<file>\S+) is damaged(: .*)?", re.S), "fsck.why.writes_file"),
+)
+
+# What the config loader says after "field: ", and the catalogue's sentence.
+CONFIG_REFUSALS = (
+    (re.compile(r"file not found: (?P<path>.+)", re.S), "fsck.config.missing"),
+    (re.compile(r"cannot parse (?P<path>.+?): .*\(at line (?P<line>\d+), column "
+                r"(?P<column>\d+)\)", re.S), "fsck.config.toml"),
+    (re.compile(r"(?P<path>.+?) is (saved as UTF-16|not UTF-8 text) .*", re.S),
+     "fsck.config.encoding"),
+    # node.config._likely's hint first: a near spelling, or the section the key is in
+    (re.compile(r"unknown key; did you mean '(?P<likely>[^']*)' under \[(?P<home>\w+)\]\? "
+                r"\(known in \[(?P<section>\w+)\]: (?P<known>.*)\)"),
+     "fsck.config.unknown_key_elsewhere"),
+    (re.compile(r"unknown key; did you mean '(?P<likely>[^']*)'\? \(known in "
+                r"\[(?P<section>\w+)\]: (?P<known>.*)\)"), "fsck.config.unknown_key_close"),
+    (re.compile(r"unknown key; '[^']*' belongs under (?P<homes>.*?) \(known in "
+                r"\[(?P<section>\w+)\]: (?P<known>.*)\)"), "fsck.config.unknown_key_home"),
+    (re.compile(r"unknown key.* \(known in \[(?P<section>\w+)\]: (?P<known>.*)\)"),
+     "fsck.config.unknown_key"),
+    (re.compile(r"unknown section; did you mean \[(?P<likely>\w+)\]\? \(known: "
+                r"(?P<known>.*)\)"), "fsck.config.unknown_section_close"),
+    (re.compile(r"unknown section.* \(known: (?P<known>.*)\)"), "fsck.config.unknown_section"),
+    (re.compile(r"is outside any section: it belongs under (?P<homes>.*)"),
+     "fsck.config.outside"),
+    (re.compile(r"is outside any section: no section has such a key"),
+     "fsck.config.outside_unknown"),
+    (re.compile(r"is required \(a file or folder path\)"), "fsck.config.required"),
+    (re.compile(r"must be an integer in \[(?P<low>-?\d+), (?P<high>-?\d+)\]"),
+     "fsck.config.integer"),
+)
+
+# A process named by the kernel (node.start_checks.process_named).
+PROCESS = re.compile(r"process (?P<pid>\d+)( \((?P<command>.*)\))?", re.S)
+
+
+def _found(patterns: tuple[tuple[re.Pattern[str], str], ...], text: str
+           ) -> tuple[str, dict[str, str]] | None:
+    for pattern, key in patterns:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return key, {name: value or "" for name, value in found.groupdict().items()}
+    return None
+
+
+def detail(exc: BaseException | str) -> Sentence:
+    """Why a record of the store could not be used (an error, or its text), in words."""
+    text = str(exc)
+    if isinstance(exc, MalformedInput | TypeError | ValueError):
+        # a record read whole that does not decode: the decoder's words name no more
+        return Sentence("fsck.why.undecodable", text)
+    found = _found(DAMAGE_DETAILS, text)
+    if found is None:
+        return Sentence("fsck.why.other", text, detail=text)
+    key, values = found
+    if key == "fsck.why.checksum" and not values["file"]:
+        key = "fsck.why.checksum_somewhere"
+    return Sentence(key, text, **values)
+
+
+def config_refusal(exc: ConfigError) -> Sentence:
+    """A config (or a file it names) the loader refuses, in words: the field as written."""
+    text = str(exc)
+    found = _found(CONFIG_REFUSALS, text.removeprefix(f"{exc.field}: "))
+    if found is None:
+        return Sentence("fsck.config.other", text, detail=text)
+    key, values = found
+    return Sentence(key, text, field=exc.field, **values)
+
+
+def holder(text: str) -> Sentence | str:
+    """Who holds the store's lock, as node.start_checks names it."""
+    found = PROCESS.fullmatch(text)
+    if found is None:
+        return Sentence("fsck.holder.unknown", text)
+    if found["command"] is None:
+        return Sentence("fsck.holder.process", text, pid=found["pid"])
+    return Sentence("fsck.holder.command", text, pid=found["pid"], command=found["command"])
