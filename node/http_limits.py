@@ -119,8 +119,11 @@ async def send_in_pieces(request: web.Request, parts: tuple[bytes, ...],
             for start in range(0, len(view), ANSWER_PIECE_BYTES):
                 await response.write(view[start:start + ANSWER_PIECE_BYTES])
         await response.write_eof()
-    except ConnectionResetError:
-        pass  # the client left part-way: nobody hears the rest, and the node is fine
+    except ConnectionError:
+        # The client left part-way: nobody hears the rest, and the node is fine. aiohttp
+        # says so as ConnectionResetError, or as a bare ConnectionError when the
+        # connection is lost while a piece waits to drain.
+        pass
     return response
 
 
