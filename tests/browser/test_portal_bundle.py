@@ -99,11 +99,25 @@ def test_no_kazakh_date_runs_into_the_next_word() -> None:
     assert not bare, bare
 
 
+# What English alone says, by key: a Python exception's name or message
+# ("BadStatusLine", "TypeError: 'int' object is not subscriptable"), or a word a node
+# chose that no catalogue knows, means something to an operator reading English and
+# nothing inside a Kazakh or Russian sentence, which says what it means instead.
+ENGLISH_ONLY_PLACEHOLDERS = {
+    "cli.node.not_http": {"kind"}, "cli.node.p2p_port": {"kind"},
+    "issue.node.malformed": {"why"}, "tx.problem.other": {"why"},
+    "tx.refused_unknown": {"why"},
+    "issue.pending.status.other": {"status"}, "tx.status.other": {"status"},
+}
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_translations_keep_the_placeholders(lang: str) -> None:
     english = strings("en")
     for key, text in strings(lang).items():
-        assert placeholders(text) == placeholders(english[key]), (lang, key)
+        said, in_english = placeholders(text), placeholders(english[key])
+        english_only = ENGLISH_ONLY_PLACEHOLDERS.get(key, set())
+        assert said <= in_english and in_english - said <= english_only, (lang, key)
 
 
 def test_every_field_a_schema_issues_has_words_in_every_language() -> None:
