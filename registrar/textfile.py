@@ -36,6 +36,9 @@ from registrar.sniff import not_text
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
 MAX_JSON_ITEM_CHARS = 1024 * 1024
+# A CSV line is read whole before it is split: without a bound, a file of one line of
+# gigabytes takes twice that in memory. 200 fields of 10,000 characters fit.
+MAX_LINE_CHARS = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
@@ -133,9 +136,21 @@ def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Excepti
         f"row on ({exc})", encoding=encoding, why=str(exc)))
 
 
+class LineTooLong(csv.Error):
+    pass
+
+
+def bounded_lines(handle: TextIO) -> Iterator[str]:
+    """The lines of `handle`, none read past MAX_LINE_CHARS (LineTooLong then)."""
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise LineTooLong(f"a line longer than {MAX_LINE_CHARS} characters")
+        yield line
+
+
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
              encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    reader = csv.reader(bounded_lines(handle), delimiter=delimiter, strict=True)
     number = 0
 
     def numbered() -> Iterator[Numbered]:
@@ -172,6 +187,11 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
                 problems.add(row, None, "long-row", _cells(len(cells), len(keys)))
             else:
                 yield RawRow(row, header_row, keys, cells)
+    except LineTooLong:
+        problems.add(number + 1, None, "too-large", phrase(
+            "reg.file.line_too_long", f"a line longer than {MAX_LINE_CHARS} characters (no "
+            "row of an export is that long: a damaged file, or not a CSV?): export it again",
+            max=MAX_LINE_CHARS))
     except csv.Error as exc:
         problems.add(number + 1, None, "malformed", phrase(
             "reg.file.bad_csv", f"the CSV cannot be read here: {exc}", why=str(exc)))
