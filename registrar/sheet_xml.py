@@ -29,6 +29,9 @@ from registrar.rows import MAX_TITLE_ROWS
 MIB = 1024 * 1024
 MAX_XLSX_FILE_BYTES = 256 * MIB  # a 200,000-row export Excel saves is some 10 MiB
 MAX_XLSX_PARTS = 10_000  # sheets, drawings, images...: a workbook has tens
+# zipfile reads the whole central directory as it opens a zip, a ZipInfo an entry
+# (some 500 bytes each): 4 MiB is some 40,000 entries
+MAX_CENTRAL_DIRECTORY_BYTES = 4 * MIB
 # unpacked, as the zip declares it; the 200,000 rows of five columns openpyxl writes
 # (the limit of registrar.validate.MAX_RECORDS) are a 106 MiB sheet
 MAX_PART_BYTES = 512 * MIB
@@ -62,6 +65,13 @@ def check_parts(path: Path) -> None:
     (no worksheet read: sheet_marks reads the first as it is opened). A file that is no
     sound zip passes: openpyxl's own refusal says so (registrar.sniff)."""
     size = path.stat().st_size
+    directory = central_directory_bytes(path)
+    if directory is not None and directory > MAX_CENTRAL_DIRECTORY_BYTES:
+        raise SheetLimit(phrase(
+            "reg.xlsx.directory_too_large", f"the workbook's zip lists its files in "
+            f"{-(-directory // MIB)} MiB, over the {MAX_CENTRAL_DIRECTORY_BYTES // MIB} MiB "
+            "a workbook read here may: open it in Excel and save it again",
+            size=-(-directory // MIB), max=MAX_CENTRAL_DIRECTORY_BYTES // MIB))
     if size > MAX_XLSX_FILE_BYTES:
         mib = -(-size // MIB)
         raise SheetLimit(phrase(
@@ -95,6 +105,31 @@ def check_parts(path: Path) -> None:
                         _scan(source, part.filename, _Plain())
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError):
         return
+
+
+_END = b"PK\x05\x06"  # the end of central directory record (22 bytes, then a comment)
+_END_MAX = 22 + 65_535
+_ZIP64_LOCATOR = b"PK\x06\x07"  # 20 bytes, just before the record
+_ZIP64_END = b"PK\x06\x06"  # 56 bytes, just before the locator (as zipfile reads it)
+
+
+def central_directory_bytes(path: Path) -> int | None:
+    """The size of `path`'s central directory as zipfile will take it (the zip64
+    record's when there is one), read from the end of the file before zipfile reads
+    that many bytes and makes an object of each entry; None for no zip."""
+    with path.open("rb") as handle:
+        end = handle.seek(0, 2)
+        start = max(0, end - _END_MAX - 76)
+        handle.seek(start)
+        tail = handle.read()
+    at = tail.rfind(_END)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    size = int.from_bytes(tail[at + 12:at + 16], "little")
+    if at >= 76 and tail[at - 20:at - 16] == _ZIP64_LOCATOR and \
+            tail[at - 76:at - 72] == _ZIP64_END:
+        size = int.from_bytes(tail[at - 76 + 40:at - 76 + 48], "little")
+    return size
 
 
 def _no_dtd(part: str) -> SheetLimit:

@@ -201,3 +201,18 @@ def test_the_sweep_finds_what_a_note_row_by_row_found() -> None:
         sweep = MergeSweep(merges)
         assert [sweep.at(row) for row in asked] == \
             [_noted_row_by_row(merges, row) for row in asked], merges
+
+
+def test_a_zip_listing_too_many_files_is_refused_before_zipfile_reads_the_list(
+        tmp_path: Path) -> None:
+    # before: zipfile made an object of every entry as it opened the file (both for
+    # openpyxl and for the part checks): a 256 MiB zip of empty parts lists millions
+    path = rewritten(tmp_path, {})
+    with zipfile.ZipFile(path, "a") as z:
+        for number in range(20_000):
+            z.writestr(f"customXml/{'x' * 200}{number}.bin", b"")
+    directory = sheet_xml.central_directory_bytes(path)
+    assert directory is not None and directory > sheet_xml.MAX_CENTRAL_DIRECTORY_BYTES
+    result = read_export(path, "diploma")
+    assert keys(result) == ["reg.xlsx.directory_too_large"]
+    assert [p.code for p in result.problems] == ["too-large"]
