@@ -73,6 +73,31 @@ def _utf8_text(path: Path) -> bool | None:
     return beyond
 
 
+# Letters beyond ASCII read as UTF-8 before a byte that is not: that much is UTF-8 for
+# certain (text in cp1251 almost never holds a valid UTF-8 sequence, let alone several).
+UTF8_EVIDENCE_CHARS = 8
+
+
+def utf8_until(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8, when the file before it is UTF-8
+    holding letters beyond ASCII (two exports joined, or part saved in cp1251); None
+    otherwise."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, beyond = 1, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                text = chunk[:exc.start].decode("utf-8", "ignore")
+                lines += text.count("\n")
+                beyond += sum(1 for c in text if not c.isascii())
+                return lines if beyond >= UTF8_EVIDENCE_CHARS else None
+            lines += text.count("\n")
+            beyond += sum(1 for c in text if not c.isascii())
+    return None
+
+
 def forced_over_utf8(path: Path, encoding: str) -> Phrase | None:
     """Why `encoding`, given by the registrar, would misread `path`: a file of letters
     beyond ASCII that is UTF-8 throughout is UTF-8 (text in cp1251 or another
@@ -96,8 +121,14 @@ def detect_encoding(path: Path) -> str:
         return "utf-8"
     best = charset_normalizer.from_bytes(head).best()
     guess = codecs.lookup(best.encoding).name if best is not None else None
-    if guess in _GUESSES_ACCEPTED:
+    line = utf8_until(path)  # a guess of the whole would garble the UTF-8 part
+    if guess in _GUESSES_ACCEPTED and line is None:
         return _GUESSES_ACCEPTED[guess]
+    if line is not None:
+        raise EncodingUnknown(phrase(
+            "reg.encoding.utf8_until", f"the file is UTF-8 text until line {line}, which holds "
+            "bytes that are not UTF-8 (part of it saved in another encoding, such as cp1251, "
+            "or two exports joined): save the whole file again as UTF-8", line=line))
     plainly = not_text(path)
     if plainly:
         raise EncodingUnknown(phrase("reg.encoding.not_text", f"the file is not text: "

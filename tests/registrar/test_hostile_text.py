@@ -8,7 +8,7 @@ import pytest
 
 from registrar import read_export
 from registrar.textfile import MAX_LINE_CHARS
-from tests.registrar.helpers import DIPLOMA_HEADER
+from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, valid_iins
 
 
 @pytest.mark.parametrize("header", [True, False])
@@ -24,3 +24,31 @@ def test_a_line_past_the_limit_is_refused_at_its_row(tmp_path: Path, header: boo
     assert [(p.row, p.code) for p in result.problems] == [(2 if header else 1, "too-large")]
     assert result.problems[0].said is not None
     assert result.problems[0].said.key == "reg.file.line_too_long"
+
+
+@pytest.mark.parametrize("utf8_rows, cp1251_rows", [(1, 1), (20, 1), (2, 50)])
+def test_a_utf8_export_with_lines_in_cp1251_says_where_the_utf8_ends(
+        tmp_path: Path, utf8_rows: int, cp1251_rows: int) -> None:
+    # before: "the file is not UTF-8, UTF-16 or cp1251 (it looks like binary data)" (or
+    # "like mac-cyrillic") for an export that two runs, or two encodings, wrote
+    iins = valid_iins(utf8_rows + cp1251_rows)
+    data = (",".join(DIPLOMA_HEADER) + "\n").encode()
+    for index in range(utf8_rows):
+        data += (",".join(diploma_row(index)) + "\n").encode()
+    for index in range(utf8_rows, utf8_rows + cp1251_rows):
+        data += f"Иванов Иван,{iins[index]},Информатика,Бакалавр,2026-06-30\n".encode("cp1251")
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    result = read_export(path, "diploma")
+    assert [(p.code, p.said.key if p.said else None) for p in result.problems] == [
+        ("encoding", "reg.encoding.utf8_until")]
+    assert f"until line {utf8_rows + 2}," in result.problems[0].message
+
+
+def test_a_cp1251_export_is_still_read_as_cp1251(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes((",".join(DIPLOMA_HEADER) + "\n").encode() + "\n".join(
+        f'"Щукина Юлия Эдуардовна, ёж",{iin},Информатика,Бакалавр,2026-06-30'
+        for iin in valid_iins(3)).encode("cp1251"))
+    result = read_export(path, "diploma")
+    assert result.problems == [] and result.source.encoding == "cp1251"
