@@ -36,6 +36,10 @@ MAX_CENTRAL_DIRECTORY_BYTES = 4 * MIB
 # (the limit of registrar.validate.MAX_RECORDS) are a 106 MiB sheet
 MAX_PART_BYTES = 512 * MIB
 MAX_SHARED_STRINGS_BYTES = 128 * MIB  # openpyxl keeps every shared string in memory
+# some 165 bytes each there (7.3 million short ones in a 125 MiB part took 1.2 GB):
+# ten a record at the most records an export may hold, in any part that holds them
+MAX_SHARED_STRINGS = 2_000_000
+MAX_SHARED_STRINGS_CHARS = 64 * MIB
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384  # XFD
 EXCEL_CELL_CHARS = 32_767
@@ -98,11 +102,12 @@ def check_parts(path: Path) -> None:
                         "(no export of rows an issue may hold is that large: a damaged or "
                         "hostile file?): export it again, or split it",
                         part=part.filename, size=size, max=limit // MIB))
+            strings = _SharedStrings()  # wherever [Content_Types].xml puts them
             for part in parts:
                 if part.filename.endswith((".xml", ".rels")) and \
                         not part.filename.startswith("xl/worksheets/"):
                     with archive.open(part) as source:
-                        _scan(source, part.filename, _Plain())
+                        _scan(source, part.filename, strings)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError):
         return
 
@@ -140,20 +145,44 @@ def _no_dtd(part: str) -> SheetLimit:
         part=part), "malformed")
 
 
-class _Plain:
-    """A part read for its DTD alone."""
+class _SharedStrings:
+    """Parts read for a DTD, counting the shared strings (and their characters) that
+    openpyxl will keep in memory."""
+
+    def __init__(self) -> None:
+        self.count = self.chars = 0
+        self.inside = False
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
-        return None
+        if name == _NS + "si":
+            self.count += 1
+            self.inside = True
+            if self.count > MAX_SHARED_STRINGS:
+                raise _too_many_strings(f"{MAX_SHARED_STRINGS} shared strings",
+                                        MAX_SHARED_STRINGS)
 
     def end(self, name: str) -> None:
-        return None
+        if name == _NS + "si":
+            self.inside = False
 
     def text(self, data: str) -> None:
-        return None
+        if self.inside:
+            self.chars += len(data)
+            if self.chars > MAX_SHARED_STRINGS_CHARS:
+                raise _too_many_strings(f"{MAX_SHARED_STRINGS_CHARS} characters of shared "
+                                        "strings", MAX_SHARED_STRINGS_CHARS)
 
 
-def _scan(source: IO[bytes], part: str, handler: _Plain | _SheetReader) -> None:
+def _too_many_strings(what: str, limit: int) -> SheetLimit:
+    key = "reg.xlsx.too_many_strings" if limit == MAX_SHARED_STRINGS \
+        else "reg.xlsx.too_many_string_chars"
+    return SheetLimit(phrase(
+        key, f"the workbook holds more than {what}, more than an export of the rows an "
+        "issue may hold: a damaged or hostile file? Export it again, or split it",
+        max=limit))
+
+
+def _scan(source: IO[bytes], part: str, handler: _SharedStrings | _SheetReader) -> None:
     """Feed `part` to `handler` through expat, refusing any DTD; a malformed part raises
     SyntaxError (as ElementTree's ParseError is one)."""
     parser = pyexpat.ParserCreate(namespace_separator="}")
