@@ -46,6 +46,11 @@ EXCEL_CELL_CHARS = 32_767
 MAX_SHEET_CELLS = 10_000_000  # 50 a row at the most rows an export may hold
 MAX_SHEET_ELEMENTS = 40_000_000  # a cell is two or three (c, v; c, is, t)
 MAX_MERGED_RANGES = 200_000
+# Bytes fed past the last event expat reported: one tag, comment or instruction it must
+# hold whole, and scans again from its start at each chunk fed (a 300 MB attribute in
+# a 1.5 MB file ran for more than 300 s, at 1 GB). Excel's longest are some bytes.
+MAX_XML_TOKEN_BYTES = MIB
+_CHUNK_BYTES = 64 * 1024  # fed at a time: a token is found past its limit within this
 MAX_UNSAVED_NOTED = 16  # formulas without a result noted per row
 MAX_HIDDEN_COLUMN_RANGES = 1024  # one per <col> element Excel writes
 MAX_HEADER_MERGES = 4096  # merged cells kept whole, for the header (find_header)
@@ -195,9 +200,18 @@ def _scan(source: IO[bytes], part: str, handler: _SharedStrings | _SheetReader) 
     parser.EndElementHandler = handler.end
     parser.CharacterDataHandler = handler.text
     parser.buffer_text = True
+    fed = 0
     try:
-        while chunk := source.read(MIB):
+        while chunk := source.read(_CHUNK_BYTES):
             parser.Parse(chunk, False)
+            fed += len(chunk)
+            if fed - parser.CurrentByteIndex > MAX_XML_TOKEN_BYTES:
+                raise SheetLimit(phrase(
+                    "reg.xlsx.token_too_large", f"the workbook's part {part} holds one XML "
+                    f"tag or comment of more than {MAX_XML_TOKEN_BYTES // MIB} MiB, which "
+                    "Excel never writes: the file was made or altered by another program; "
+                    "export it again from the records system", part=part,
+                    max=MAX_XML_TOKEN_BYTES // MIB), "malformed")
         parser.Parse(b"", True)
     except pyexpat.ExpatError as exc:
         raise SyntaxError(f"{part}: {exc}") from exc
