@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from registrar import read_export
-from registrar.textfile import MAX_LINE_CHARS
+from registrar.textfile import MAX_BLANK_LINES, MAX_LINE_CHARS
+from registrar.validate import MAX_RECORDS
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, valid_iins
 
 
@@ -52,3 +53,27 @@ def test_a_cp1251_export_is_still_read_as_cp1251(tmp_path: Path) -> None:
         for iin in valid_iins(3)).encode("cp1251"))
     result = read_export(path, "diploma")
     assert result.problems == [] and result.source.encoding == "cp1251"
+
+
+def test_rows_that_are_never_passed_on_still_count_to_the_limit(tmp_path: Path) -> None:
+    # before: short rows (and JSON items that are no objects) each were a problem, never
+    # a row the caller counted: a file of nothing else was read to its end (10 MB: 9 s)
+    rows = MAX_RECORDS + 5
+    path = tmp_path / "export.csv"
+    path.write_text(",".join(DIPLOMA_HEADER) + "\n" + "a\n" * rows, encoding="utf-8")
+    items = tmp_path / "export.json"
+    items.write_text("[" + "1," * rows + "1]", encoding="utf-8")
+    for export in (path, items):
+        result = read_export(export, "diploma")
+        assert result.problem_count == MAX_RECORDS + 1, export
+        assert result.source.rows == MAX_RECORDS + 1, export
+
+
+def test_blank_lines_past_the_limit_are_refused(tmp_path: Path) -> None:
+    # before: read to the end of the file (20 MB of blank lines: 11 s), then "no records"
+    path = tmp_path / "export.csv"
+    path.write_text(",".join(DIPLOMA_HEADER) + "\n" + "\n" * (MAX_BLANK_LINES + 5),
+                    encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert [(p.row, p.code, p.said.key if p.said else None) for p in result.problems] == [
+        (MAX_BLANK_LINES + 2, "too-many-rows", "reg.file.too_many_blank")]
