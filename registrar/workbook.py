@@ -89,6 +89,11 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         return
     number: int | None = None  # until the rows are read, a problem is the sheet's
     try:
+        if not workbook.worksheets:
+            problems.add(None, None, "no-header", phrase(
+                "reg.sheet.none", "the workbook holds no worksheet (only a chart sheet, or a "
+                "damaged file): export it again"))
+            return
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
         if sheet.sheet_state != "visible":

@@ -245,3 +245,12 @@ def test_one_tag_or_comment_past_the_limit_is_refused_unscanned(tmp_path: Path,
     result = read_export(path, "diploma")
     assert keys(result) == ["reg.xlsx.token_too_large"]
     assert [p.code for p in result.problems] == ["malformed"]
+
+
+def test_a_workbook_without_a_worksheet_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    # before: IndexError from workbook.worksheets[0], a traceback
+    with zipfile.ZipFile(rewritten(tmp_path, {})) as z:
+        workbook = z.read("xl/workbook.xml")
+    sheetless = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", workbook)
+    result = read_export(rewritten(tmp_path, {"xl/workbook.xml": sheetless}), "diploma")
+    assert keys(result) == ["reg.sheet.none"]
