@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,13 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
               on_header: HeaderSink | None = None) -> Iterator[RawRow]:
+    # What openpyxl says it leaves out as it reads (defined names it cannot place, data
+    # validation, a missing default style) is about formatting, never a value; said as a
+    # Python warning it reached the registrar's terminal in English, with a path into
+    # site-packages, amid the output in their language. Set as it reads, not as this
+    # module is imported: the filter must hold while this generator is suspended, which
+    # a catch_warnings block around its yields would not do safely.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
     try:
         check_parts(path)
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -81,7 +89,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         problems.add(None, None, "malformed", phrase(
             "reg.file.damaged_here", f"the workbook is damaged here: {exc}", why=str(exc)))
         return
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    # openpyxl meets a hostile or damaged part with whatever its descriptors raise
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+            TypeError, AttributeError, IndexError) as exc:
         plainly = not_a_workbook(path)
         problems.add(None, None, "malformed", phrase(
             "reg.file.not_a_workbook", f"not a readable .xlsx workbook: {plainly or exc}",
