@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from openpyxl.utils import get_column_letter
 
+from registrar.merge_sweep import Merge
 from registrar.phrases import Phrase, phrase
-from registrar.sheet_xml import Merge, SheetMarks
+from registrar.sheet_xml import SheetMarks
 
 
 def _unnamed(first: int, last: int) -> Phrase:

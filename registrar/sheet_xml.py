@@ -12,7 +12,6 @@ A to XFD in order, a cell's text at most 32,767 characters, no DTD).
 
 from __future__ import annotations
 
-import heapq
 import pyexpat
 import zipfile
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.exceptions import CellCoordinatesException
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from registrar.merge_sweep import Merge, MergeSweep
 from registrar.phrases import Phrase, phrase
 from registrar.rows import MAX_TITLE_ROWS
 
@@ -217,15 +217,6 @@ def _scan(source: IO[bytes], part: str, handler: _SharedStrings | _SheetReader) 
         raise SyntaxError(f"{part}: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class Merge:
-    first_column: int  # from 1, as Excel counts
-    first_row: int
-    last_column: int
-    last_row: int
-    reference: str
-
-
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
@@ -262,36 +253,6 @@ class SheetMarks:
         if self._sweep is None:
             self._sweep = MergeSweep(self.merges)
         return self._sweep.at(row)
-
-
-class MergeSweep:
-    """Merged ranges met row by row, each taken in and let go once: O(n log n) in all,
-    however many rows a range spans (a row-by-row note of every range would take
-    ranges x rows)."""
-
-    def __init__(self, merges: list[Merge]) -> None:
-        self._merges = sorted(enumerate(merges), key=lambda m: (m[1].first_row, m[0]))
-        self._next = 0
-        # (first column, order, range) of ranges begun above the row asked
-        self._active: list[tuple[int, int, Merge]] = []
-
-    def at(self, row: int) -> tuple[int, str] | None:
-        while self._next < len(self._merges) and self._merges[self._next][1].first_row < row:
-            order, merge = self._merges[self._next]
-            heapq.heappush(self._active, (merge.first_column, order, merge))
-            self._next += 1
-        while self._active and self._active[0][2].last_row < row:
-            heapq.heappop(self._active)
-        best = (self._active[0][0], self._active[0][1], self._active[0][2]) \
-            if self._active else None
-        index = self._next
-        while index < len(self._merges) and self._merges[index][1].first_row == row:
-            order, merge = self._merges[index]  # its own row: covered after its first cell
-            if merge.first_column < merge.last_column and \
-                    (best is None or (merge.first_column + 1, order) < best[:2]):
-                best = (merge.first_column + 1, order, merge)
-            index += 1
-        return None if best is None else (best[0] - 1, best[2].reference)
 
 
 def _position(reference: str) -> tuple[int, int]:

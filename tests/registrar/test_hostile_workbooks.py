@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from registrar import ExportResult, read_export, sheet_xml
-from registrar.sheet_xml import Merge, MergeSweep
+from registrar.merge_sweep import Merge, MergeSweep
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, write_xlsx
 
 SHEET = "xl/worksheets/sheet1.xml"
