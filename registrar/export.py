@@ -8,6 +8,7 @@ the schema's field names, ready to become a credential document.
 from __future__ import annotations
 
 import codecs
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
 from registrar.textfile import (
     EncodingUnknown,
+    LineTooLong,
+    bounded_lines,
     csv_rows,
     detect_delimiter,
     detect_encoding,
@@ -106,9 +109,10 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
             return
         if delimiter is None:
             try:  # the header may stand below title lines
-                delimiter = detect_delimiter("".join(handle.readline()
-                                                     for _ in range(MAX_TITLE_ROWS + 1)),
-                                             on_header)
+                delimiter = detect_delimiter("".join(itertools.islice(
+                    bounded_lines(handle), MAX_TITLE_ROWS + 1)), on_header)
+            except LineTooLong:
+                delimiter = ","  # csv_rows says so, at the line
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
                 problems.add(1, None, "encoding", phrase(
                     "reg.encoding.header", f"the header cannot be read as {chosen}: {exc}",

@@ -4,14 +4,11 @@ sub-names (registrar.workbook reads the sheet; this says what is wrong with its 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from openpyxl.utils import get_column_letter
 
+from registrar.merge_sweep import Merge
 from registrar.phrases import Phrase, phrase
-
-if TYPE_CHECKING:  # registrar.workbook imports this module
-    from registrar.workbook import Merge, SheetMarks
+from registrar.sheet_xml import SheetMarks
 
 
 def _unnamed(first: int, last: int) -> Phrase:
@@ -37,6 +34,12 @@ class HeaderMerges:
         self.merges = sorted((m for m in marks.top if m.first_row <= header_row <= m.last_row
                               and m.first_column <= width), key=lambda m: m.first_column)
         self.width = width
+        # each crosses the header row: ranges that overlap there overlap, which Excel never
+        # saves; apart, they are at most one a column, and `below` looks at each a row
+        for before, after in zip(self.merges, self.merges[1:], strict=False):
+            if after.first_column <= before.last_column:
+                raise ValueError(f"the merged cells {before.reference} and {after.reference} "
+                                 "overlap, which Excel never saves")
 
     def problem(self) -> tuple[int, Phrase] | None:
         """The header's own problem and the column (from 1) it names, if any."""

@@ -32,10 +32,17 @@ from registrar.rows import (
     find_header,
 )
 from registrar.sniff import not_text
+from registrar.validate import MAX_RECORDS
 
 SAMPLE_BYTES = 256 * 1024
 CHUNK_CHARS = 256 * 1024
 MAX_JSON_ITEM_CHARS = 1024 * 1024
+# A CSV line is read whole before it is split: without a bound, a file of one line of
+# gigabytes takes twice that in memory. 200 fields of 10,000 characters fit.
+MAX_LINE_CHARS = 4 * 1024 * 1024
+# Blank lines are no rows, but each is read: without a bound a file of nothing else
+# is read to its end (20 MB of them took 11 s).
+MAX_BLANK_LINES = MAX_RECORDS
 DELIMITERS = (",", ";", "\t")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
@@ -70,6 +77,31 @@ def _utf8_text(path: Path) -> bool | None:
     return beyond
 
 
+# Letters beyond ASCII read as UTF-8 before a byte that is not: that much is UTF-8 for
+# certain (text in cp1251 almost never holds a valid UTF-8 sequence, let alone several).
+UTF8_EVIDENCE_CHARS = 8
+
+
+def utf8_until(path: Path) -> int | None:
+    """The line of the first byte that is not UTF-8, when the file before it is UTF-8
+    holding letters beyond ASCII (two exports joined, or part saved in cp1251); None
+    otherwise."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, beyond = 1, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                text = chunk[:exc.start].decode("utf-8", "ignore")
+                lines += text.count("\n")
+                beyond += sum(1 for c in text if not c.isascii())
+                return lines if beyond >= UTF8_EVIDENCE_CHARS else None
+            lines += text.count("\n")
+            beyond += sum(1 for c in text if not c.isascii())
+    return None
+
+
 def forced_over_utf8(path: Path, encoding: str) -> Phrase | None:
     """Why `encoding`, given by the registrar, would misread `path`: a file of letters
     beyond ASCII that is UTF-8 throughout is UTF-8 (text in cp1251 or another
@@ -93,8 +125,14 @@ def detect_encoding(path: Path) -> str:
         return "utf-8"
     best = charset_normalizer.from_bytes(head).best()
     guess = codecs.lookup(best.encoding).name if best is not None else None
-    if guess in _GUESSES_ACCEPTED:
+    line = utf8_until(path)  # a guess of the whole would garble the UTF-8 part
+    if guess in _GUESSES_ACCEPTED and line is None:
         return _GUESSES_ACCEPTED[guess]
+    if line is not None:
+        raise EncodingUnknown(phrase(
+            "reg.encoding.utf8_until", f"the file is UTF-8 text until line {line}, which holds "
+            "bytes that are not UTF-8 (part of it saved in another encoding, such as cp1251, "
+            "or two exports joined): save the whole file again as UTF-8", line=line))
     plainly = not_text(path)
     if plainly:
         raise EncodingUnknown(phrase("reg.encoding.not_text", f"the file is not text: "
@@ -133,9 +171,21 @@ def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Excepti
         f"row on ({exc})", encoding=encoding, why=str(exc)))
 
 
+class LineTooLong(csv.Error):
+    pass
+
+
+def bounded_lines(handle: TextIO) -> Iterator[str]:
+    """The lines of `handle`, none read past MAX_LINE_CHARS (LineTooLong then)."""
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise LineTooLong(f"a line longer than {MAX_LINE_CHARS} characters")
+        yield line
+
+
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
              encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    reader = csv.reader(bounded_lines(handle), delimiter=delimiter, strict=True)
     number = 0
 
     def numbered() -> Iterator[Numbered]:
@@ -160,10 +210,19 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
         keys = tuple(c or "" for c in header)
         if on_header is not None:
             on_header.header(keys, header_row)
+        blank = 0
         for row, cells in itertools.chain(ahead, rows):
-            if not cells:
-                continue  # a blank line holds no data
+            if not cells:  # a blank line holds no data
+                blank += 1
+                if blank > MAX_BLANK_LINES:
+                    problems.add(row, None, "too-many-rows", phrase(
+                        "reg.file.too_many_blank", f"more than {MAX_BLANK_LINES} blank lines: "
+                        "delete them, or export the file again", max=MAX_BLANK_LINES))
+                    return
+                continue
             stats.rows += 1
+            if past_rows(stats, row, problems):
+                return
             while len(cells) > len(keys) and not (cells[-1] or "").strip():
                 cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):
@@ -172,6 +231,11 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
                 problems.add(row, None, "long-row", _cells(len(cells), len(keys)))
             else:
                 yield RawRow(row, header_row, keys, cells)
+    except LineTooLong:
+        problems.add(number + 1, None, "too-large", phrase(
+            "reg.file.line_too_long", f"a line longer than {MAX_LINE_CHARS} characters (no "
+            "row of an export is that long: a damaged file, or not a CSV?): export it again",
+            max=MAX_LINE_CHARS))
     except csv.Error as exc:
         problems.add(number + 1, None, "malformed", phrase(
             "reg.file.bad_csv", f"the CSV cannot be read here: {exc}", why=str(exc)))
@@ -239,6 +303,18 @@ def _json_values(stream: TextIO) -> Iterator[Any]:
         raise ValueError("text after the end of the list")
 
 
+def past_rows(stats: SourceStats, row: int, problems: ProblemList) -> bool:
+    """Whether the rows read went past MAX_RECORDS, said at `row`: a row with a problem
+    is never passed on, so the reader's caller, counting those it gets, would read a
+    file of nothing else to its end (10 MB of short rows took 9 s)."""
+    if stats.rows <= MAX_RECORDS:
+        return False
+    problems.add(row, None, "too-many-rows", phrase(
+        "reg.file.too_many_rows", f"an export holds at most {MAX_RECORDS} rows; split the "
+        "file", max=MAX_RECORDS))
+    return True
+
+
 def _cells(held: int, header: int) -> Phrase:
     return phrase("reg.row.cells", f"the row has {held} cells; the header has {header}",
                   held=held, header=header)
@@ -250,6 +326,8 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
     try:
         for number, item in enumerate(_json_values(handle), start=1):
             stats.rows += 1
+            if past_rows(stats, number, problems):
+                return
             if not isinstance(item, _Pairs):
                 problems.add(number, None, "not-an-object", phrase(
                     "reg.json.not_an_object", "each item must be a JSON object"))

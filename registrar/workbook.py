@@ -14,6 +14,8 @@ file, and every row would be issued; a hidden column holding values is one too, 
 unseen. So are cells merged with a cell before them (a programme merged down its
 group's rows: only the first row holds it) and a formula whose result was never saved
 (files written by programs rather than Excel): such cells read empty.
+What a workbook may cost, and the order of rows and cells Excel keeps, are held to
+before and while openpyxl reads it: registrar.sheet_xml.
 """
 
 from __future__ import annotations
@@ -21,29 +23,21 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import (
-    column_index_from_string,
-    coordinate_from_string,
-    range_boundaries,
-)
-from openpyxl.utils.exceptions import CellCoordinatesException, InvalidFileException
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.xml.constants import SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
+from openpyxl.utils.exceptions import InvalidFileException
 
 from registrar.header_merges import HeaderMerges
 from registrar.phrases import phrase
 from registrar.problems import ProblemList
-from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats, find_header
+from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
+from registrar.sheet_xml import SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook
-from registrar.validate import MAX_RECORDS
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
@@ -76,116 +70,40 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     return str(value)
 
 
-# Formulas without a result noted per row: enough to pass over the columns a mapping
-# ignores (row numbers) and still find one that matters, in bounded memory.
-MAX_UNSAVED_NOTED = 16
-_ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
-_CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
-_FORMULA_TAG = f"{{{SHEET_MAIN_NS}}}f"
-_VALUE_TAG = f"{{{SHEET_MAIN_NS}}}v"
-_MERGE_TAG = f"{{{SHEET_MAIN_NS}}}mergeCell"
-_COLUMN_TAG = f"{{{SHEET_MAIN_NS}}}col"
-MAX_HIDDEN_COLUMN_RANGES = 1024  # one per <col> element Excel writes; bounded memory
-
-
-# Merged cells kept whole, for the header, from the rows it may stand on (find_header).
-MAX_HEADER_MERGES = 4096
-
-
-@dataclass(frozen=True)
-class Merge:
-    first_column: int  # from 1, as Excel counts
-    first_row: int
-    last_column: int
-    last_row: int
-    reference: str
-
-
-@dataclass
-class SheetMarks:
-    hidden: set[int] = field(default_factory=set)  # row numbers
-    unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
-    # row -> (first column (from 0) that merged cells cover, not their first, their range)
-    merged: dict[int, tuple[int, str]] = field(default_factory=dict)
-    top: list[Merge] = field(default_factory=list)  # starting at most at row 11
-    # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
-    hidden_columns: list[tuple[int, int]] = field(default_factory=list)
-
-    def column_hidden(self, index: int) -> bool:
-        """Whether the column at `index` (from 0) is hidden."""
-        return any(first <= index + 1 <= last for first, last in self.hidden_columns)
-
-    def merge(self, reference: str) -> None:
-        """Note the cells a merged range covers beyond its first, which hold nothing
-        (rows past any a readable export reaches are left out: memory stays bounded)."""
-        try:
-            first_column, first_row, last_column, last_row = range_boundaries(reference)
-        except (CellCoordinatesException, ValueError, TypeError) as exc:
-            raise ValueError(f"merged cells at {reference!r}, which is no range") from exc
-        if first_row <= MAX_TITLE_ROWS + 1 and len(self.top) < MAX_HEADER_MERGES:
-            self.top.append(Merge(first_column, first_row, last_column, last_row, reference))
-        for row in range(first_row, min(last_row, MAX_RECORDS + 1) + 1):
-            covered = first_column if row > first_row else first_column + 1  # from 1
-            if covered <= last_column and covered - 1 < self.merged.get(row, (covered, ""))[0]:
-                self.merged[row] = (covered - 1, reference)
-
-
-def sheet_marks(sheet: ReadOnlyWorksheet) -> SheetMarks:
-    """The rows the sheet hides, its merged cells and the formulas without a saved
-    result; read-only openpyxl keeps none, so the sheet's XML is read once more.
-    Rows and cells may leave out their position (`r`): they then follow the last one,
-    as openpyxl counts them. Raises ValueError for a position that is no position."""
-    marks = SheetMarks()
-    row = column = 0
-    unsaved: list[int] = []  # in the row being read: its cells end before it does
-    with sheet._get_source() as source:
-        for _, element in iterparse(source):
-            if element.tag == _CELL_TAG:
-                column = _column_of(element.get("r"), column + 1)
-                value = element.find(_VALUE_TAG)
-                # no result, or an empty one in a number cell (as openpyxl writes them);
-                # a formula giving "" is saved as an empty text result (t="str")
-                if len(unsaved) < MAX_UNSAVED_NOTED and element.find(_FORMULA_TAG) is not None \
-                        and (value is None or (not value.text and element.get("t", "n") == "n")):
-                    unsaved.append(column - 1)
-            elif element.tag == _ROW_TAG:
-                row = int(element.get("r", row + 1))
-                if element.get("hidden") in ("1", "true"):
-                    marks.hidden.add(row)
-                if unsaved:
-                    marks.unsaved[row] = unsaved
-                column, unsaved = 0, []
-                element.clear()
-            elif element.tag == _MERGE_TAG:
-                marks.merge(element.get("ref", ""))
-            elif element.tag == _COLUMN_TAG and element.get("hidden") in ("1", "true") and \
-                    len(marks.hidden_columns) < MAX_HIDDEN_COLUMN_RANGES:
-                marks.hidden_columns.append((int(element.get("min", 0)),
-                                             int(element.get("max", 0))))
-    return marks
-
-
-def _column_of(reference: str | None, following: int) -> int:
-    if reference is None:
-        return following
-    try:
-        return int(column_index_from_string(coordinate_from_string(reference)[0]))
-    except CellCoordinatesException as exc:
-        raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
-
-
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
               on_header: HeaderSink | None = None) -> Iterator[RawRow]:
+    # What openpyxl says it leaves out as it reads (defined names it cannot place, data
+    # validation, a missing default style) is about formatting, never a value; said as a
+    # Python warning it reached the registrar's terminal in English, with a path into
+    # site-packages, amid the output in their language. Set as it reads, not as this
+    # module is imported: the filter must hold while this generator is suspended, which
+    # a catch_warnings block around its yields would not do safely.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
     try:
+        check_parts(path)
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except SheetLimit as exc:
+        problems.add(None, None, exc.code, exc.said)
+        return
+    except SyntaxError as exc:  # malformed XML in a part read when the workbook opens
+        problems.add(None, None, "malformed", phrase(
+            "reg.file.damaged_here", f"the workbook is damaged here: {exc}", why=str(exc)))
+        return
+    # openpyxl meets a hostile or damaged part with whatever its descriptors raise
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+            TypeError, AttributeError, IndexError) as exc:
         plainly = not_a_workbook(path)
         problems.add(None, None, "malformed", phrase(
             "reg.file.not_a_workbook", f"not a readable .xlsx workbook: {plainly or exc}",
             why=plainly or str(exc)))
         return
-    number = 1
+    number: int | None = None  # until the rows are read, a problem is the sheet's
     try:
+        if not workbook.worksheets:
+            problems.add(None, None, "no-header", phrase(
+                "reg.sheet.none", "the workbook holds no worksheet (only a chart sheet, or a "
+                "damaged file): export it again"))
+            return
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
         if sheet.sheet_state != "visible":
@@ -195,7 +113,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 "and only the first sheet is read: delete it, or move the sheet to issue from "
                 "to the front", sheet=str(sheet.title)))
             return
-        marks = sheet_marks(sheet)
+        with sheet._get_source() as source:  # read-only openpyxl keeps no marks
+            marks = sheet_marks(source, sheet._worksheet_path)
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
@@ -239,7 +158,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                       if c in EXCEL_ERRORS and i not in skipped]
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
-            merged, merged_range = marks.merged.get(number, (width, ""))
+            merged, merged_range = marks.merged(number) or (width, "")
             header_part = merges.below(number, beyond[0] if beyond else None)
             if header_part is not None:
                 column, message = header_part
@@ -278,6 +197,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])
+    except SheetLimit as exc:
+        problems.add(number, None, exc.code, exc.said)
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
         # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
         problems.add(number, None, "malformed", phrase(

@@ -31,6 +31,7 @@ from bench.attack.http_attacks import (
     VerifyBodyFlood,
 )
 from bench.attack.lab import Lab, PhaseResult
+from bench.attack.one_address import OneAddress
 from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, record, table
 from bench.attack.squat import BatchRootSquat
@@ -53,6 +54,9 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "gossip-junk": GossipJunk,
     "governance-read-loop": GovernanceReadLoop,
     "stranger-lines": StrangerLines,
+    "one-address-p2p": lambda short: OneAddress(short, "p2p"),
+    "one-address-api": lambda short: OneAddress(short, "api"),
+    "one-address-both": lambda short: OneAddress(short, "both"),
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -63,7 +67,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # would add a lab phase pair to CI: their fixes have tests of their own that take
 # seconds).
 LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
-                      "governance-read-loop", "stranger-lines"})
+                      "governance-read-loop", "stranger-lines", "one-address-p2p",
+                      "one-address-api", "one-address-both"})
 
 
 @dataclass
