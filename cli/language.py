@@ -136,7 +136,7 @@ class Words:
     def has(self, key: str) -> bool:
         return key in self.table
 
-    def t(self, key: str, **params: Any) -> str:
+    def t(self, key: str, /, **params: Any) -> str:
         """The text of `key`, each {name} replaced (a brace that names nothing given, like
         the «{» of a sentence about pasting JSON, stays as written)."""
         text = self.table[key]

@@ -8,7 +8,7 @@ A `Sentence` is a catalogue key with its values, said in whichever language prin
 Errors raised deep in the client (cli.client, cli.remote) carry one, so the line that
 reports them can say it in the officer's language; in English the command line keeps its
 own, more technical wording (an operating system's or a node's own message), which a
-Sentence made with `english=` carries as written. Exit codes are the same in every
+Sentence made with its `english` carries as written. Exit codes are the same in every
 language.
 """
 
@@ -33,7 +33,9 @@ from node.i18n import LANGUAGE_ALIASES
 class Sentence:
     """A catalogue key and its values; a value may itself be a Sentence."""
 
-    def __init__(self, key: str, english: str | None = None, **params: object) -> None:
+    def __init__(self, key: str, english: str | None = None, /, **params: object) -> None:
+        # (positional only: a value may be named `key` or `english`, as a node's refusal
+        # params may be, cli.refusals)
         self.key = key
         self.english = english  # the command line's own English, said as written
         self.params: Mapping[str, object] = params

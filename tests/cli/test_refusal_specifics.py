@@ -311,3 +311,21 @@ async def test_a_malformed_members_answer_is_said_without_python_s_words(
         "--node", odd_members, code=3)
     assert "TypeError" in said["en"]
     assert "TypeError" not in said["kk"] and "TypeError" not in said["ru"]
+
+
+@pytest.mark.parametrize("name", ["key", "english", "self"])
+def test_a_node_s_param_named_as_a_sentence_s_own_argument_is_no_traceback(name: str) -> None:
+    """A node naming a param `key`, `english` or `self` (names Sentence and Words.t take
+    themselves) made 'Sentence.__init__() got multiple values for argument' a traceback."""
+    refused = ClientError("you are not a voter", "not_a_voter", 400,
+                          refusal_params({name: "x", "member": "KazNU"}))
+    malformed = ClientError("bad", "malformed", 400,
+                            refusal_params({name: 1, "problem": "field_range"}))
+    try:
+        for lang in LANGS:
+            speak(lang)
+            for error in (refused, malformed):
+                said = say(node_said(error))
+                assert said and (lang != "en" or said == str(error)), said
+    finally:
+        forget_spoken()
