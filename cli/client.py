@@ -70,6 +70,21 @@ def refusal_params(value: object) -> dict[str, str | int]:
     return kept
 
 
+# A node's English message, a refusal's code or reason, said on one line as the node wrote
+# it, but that line only: a character that is no printable one (an escape sequence that
+# clears the terminal, a bidi override that turns the line round, a line break that
+# forges a line of the command's own) is said as U+FFFD, and at most this many characters.
+NODE_TEXT_CHARS_MAX = 2_000
+
+
+def node_line(value: object) -> str:
+    """`value`, text a node sent to be printed, as one printable line (NODE_TEXT_CHARS_MAX)."""
+    text = str(value)
+    shown = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}"
+                    for c in text[:NODE_TEXT_CHARS_MAX])
+    return shown if len(text) <= NODE_TEXT_CHARS_MAX else shown + "…"
+
+
 NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer
 
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another
@@ -87,6 +102,9 @@ def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
 
 def _check_tx_status(result: dict[str, Any], url: str) -> None:
     """A transaction's status as the client reads it: what a commit is reported with."""
+    for said in ("code", "reason"):  # printed as the node's own words
+        if isinstance(result.get(said), str):
+            result[said] = node_line(result[said])
     if _field(result, "status", str, url) == "committed":
         _field(result, "height", int, url)
         _field(result, "tx_id", str, url)
@@ -189,6 +207,7 @@ class NodeClient:
                 err = json.loads(read_bounded(exc, url, deadline_s=limit_s))["error"]
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
+                err["message"], err["code"] = node_line(err["message"]), node_line(err["code"])
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
                     # the node's URL with a path (…/v1), or another service's address
                     raise ClientError(Sentence("cli.node.no_route", url=url,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.client import refusal_params
+from cli.client import node_line, refusal_params
 from cli.language import Words, catalogue
 from cli.proposal_heights import votes_may_be_late
 from cli.refusals import refusal
@@ -100,9 +100,10 @@ def cannot_apply_reason(proposal: dict[str, Any]) -> Sentence:
     own English)."""
     code = proposal.get("reason_code")
     key = f"refusal.{code}"
+    reason = node_line(proposal["reason"])
     if isinstance(code, str) and key in catalogue("en"):
-        return refusal(code, str(proposal["reason"]), refusal_params(proposal.get("reason_params")))
-    return Sentence("issue.node.error", str(proposal["reason"]), why=str(proposal["reason"]))
+        return refusal(code, reason, refusal_params(proposal.get("reason_params")))
+    return Sentence("issue.node.error", reason, why=reason)
 
 
 def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int

@@ -329,3 +329,64 @@ def test_a_node_s_param_named_as_a_sentence_s_own_argument_is_no_traceback(name:
                 assert said and (lang != "en" or said == str(error)), said
     finally:
         forget_spoken()
+
+
+HOSTILE_TEXT = "no\x1b[2J\x1b[1;1H\u202eEVIL\r\nfake: line\x07"
+
+
+def _printable_line(text: str) -> bool:
+    return text.isprintable() and "\x1b" not in text
+
+
+def test_a_node_s_english_message_and_code_print_no_escapes_or_lines(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A node's English message (kept as written in English) and its code reached the
+    terminal raw: an escape sequence cleared the screen, a bidi override turned the line
+    round, a line break forged a line of the command's own."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from cli.client import NodeClient
+    from cli.governance_words import cannot_apply_reason
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            refused = self.path.startswith("/v1/status")
+            body = json.dumps(
+                {"error": {"code": "not_a_voter" if "voter" in self.path else HOSTILE_TEXT,
+                           "message": HOSTILE_TEXT}} if refused else
+                {"tx_id": "ab", "status": "rejected", "code": HOSTILE_TEXT,
+                 "reason": HOSTILE_TEXT}).encode()
+            self.send_response(400 if refused else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    node = NodeClient(f"http://127.0.0.1:{server.server_port}", timeout_s=10)
+    try:
+        errors = []
+        for path in ("/v1/status", "/v1/status?voter"):
+            with pytest.raises(ClientError) as refused:
+                node.request("GET", path)
+            errors.append(refused.value)
+        result = node.transaction_status("ab")
+        proposal = {"reason_code": "not_a_voter", "reason": HOSTILE_TEXT}
+        for lang in LANGS:
+            speak(lang)
+            said = [say(node_said(error)) for error in errors] + [
+                say(error.sentence) for error in errors if error.sentence is not None] + [
+                str(result["reason"]), str(result["code"]),
+                say(cannot_apply_reason(proposal)),
+                say(cannot_apply_reason({"reason_code": None, "reason": HOSTILE_TEXT}))]
+            for line in said:
+                assert _printable_line(line), repr(line)
+    finally:
+        forget_spoken()
+        server.shutdown()
