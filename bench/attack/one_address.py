@@ -10,18 +10,14 @@ honest commit latency says whether the pair costs consensus more than either alo
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 from bench.attack.base import Attack, Check
 from bench.attack.http_attacks import attacker_request, attacker_source, hidden_fields_document
 from bench.attack.lab import Lab, PhaseResult
-from bench.attack.p2p_attacks import _cpu_s
+from bench.attack.p2p_attacks import _cpu_s, fresh_key_handshake
 from bench.network import BenchMember
 from node.files import load_genesis
-from p2p import connection as conn
-from p2p.errors import P2PError
-from p2p.handshake import Identity, Role
 
 SOURCE = attacker_source(77)
 HANDSHAKES_MAX = 200_000  # handshakes tried in one phase, in all (some 1,700 a second)
@@ -57,23 +53,12 @@ class OneAddress(Attack):
         for _ in range(HANDSHAKES_MAX):
             if not self.running(until):
                 return
-            try:
-                reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", target.p2p_port, local_addr=(SOURCE, 0))
-            except OSError:
+            done = await fresh_key_handshake(target.p2p_port, SOURCE, network_id)
+            if done is None:
                 self.count("p2p not connected")
                 await asyncio.sleep(0.01)
-                continue
-            try:
-                secured = await conn.secure_connection(
-                    reader, writer, identity=Identity.from_seed(os.urandom(32)),
-                    chain_id=network_id, role=Role.INITIATOR, is_allowed=lambda key: True,
-                    handshake_timeout_s=2)
-                await secured.close()
-                self.count("p2p handshakes")
-            except P2PError:
-                writer.close()
-                self.count("p2p refused")
+            else:
+                self.count("p2p handshakes" if done else "p2p refused")
 
     def _requests(self, target: BenchMember, body: bytes, until: float) -> None:
         for _ in range(REQUESTS_MAX):

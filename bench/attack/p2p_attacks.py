@@ -217,22 +217,10 @@ class StrangerLines(Attack):
         for _ in range(STRANGER_CONNECTS_MAX):
             if not self.running(until):
                 return
-            try:  # from an address the node does not dial (its peers are at 127.0.0.1)
-                reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", target.p2p_port, local_addr=(source, 0))
-            except OSError:
-                self.count("fresh keys not connected")
-                continue
-            try:
-                secured = await conn.secure_connection(
-                    reader, writer, identity=Identity.from_seed(os.urandom(32)),
-                    chain_id=network_id, role=Role.INITIATOR, is_allowed=lambda key: True,
-                    handshake_timeout_s=2)
-                await secured.close()
-                self.count("fresh keys")
-            except P2PError:
-                writer.close()
-                self.count("fresh keys refused")
+            # from an address the node does not dial (its peers are at 127.0.0.1)
+            done = await fresh_key_handshake(target.p2p_port, source, network_id)
+            self.count("fresh keys not connected" if done is None
+                       else "fresh keys" if done else "fresh keys refused")
 
     def _junk(self, target: BenchMember, number: int, until: float) -> None:
         head = b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"
@@ -267,6 +255,25 @@ class StrangerLines(Attack):
                 Check(self.name, "CPU s (2 nodes)", f"{base.extra.get('cpu_s', 0):.1f}",
                       f"{hit.extra.get('cpu_s', 0):.1f}", "(reported)", True, False),
                 Check(self.name, "attack", "-", counts, "(reported)", True, False)]
+
+
+async def fresh_key_handshake(port: int, source: str, network_id: bytes) -> bool | None:
+    """One handshake from `source` to the P2P port `port` with a key made for it: True
+    done, False refused by the node, None not connected."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port,
+                                                       local_addr=(source, 0))
+    except OSError:
+        return None
+    try:
+        secured = await conn.secure_connection(
+            reader, writer, identity=Identity.from_seed(os.urandom(32)), chain_id=network_id,
+            role=Role.INITIATOR, is_allowed=lambda key: True, handshake_timeout_s=2)
+        await secured.close()
+        return True
+    except P2PError:
+        writer.close()
+        return False
 
 
 def _cpu_s(members: list[BenchMember]) -> float:
