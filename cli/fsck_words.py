@@ -60,6 +60,10 @@ CONFIG_REFUSALS = (
     (re.compile(r"is outside any section: no section has such a key"),
      "fsck.config.outside_unknown"),
     (re.compile(r"is required \(a file or folder path\)"), "fsck.config.required"),
+    # node.config_document.name_fault
+    (re.compile(r"is required \(text\)"), "fsck.config.required_text"),
+    (re.compile(r"must be one line of at most (?P<max>\d+) characters, with no control "
+                r"characters"), "fsck.config.one_line"),
     (re.compile(r"must be an integer in \[(?P<low>-?\d+), (?P<high>-?\d+)\]"),
      "fsck.config.integer"),
 )

@@ -118,3 +118,16 @@ def test_no_line_of_the_operators_commands_is_an_english_literal() -> None:
 def test_every_key_is_in_every_catalogue() -> None:
     for lang in ("en", *LANGS):
         assert sorted(operator_keys() - set(catalogue(lang))) == [], lang
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_node_name_missing_or_of_many_lines_is_said_without_english(lang: str) -> None:
+    """`senim fsck --lang ru` on a config without [node] name said 'файл настроек a.toml не
+    подходит: node.name: is required (text)'."""
+    from node.config_document import name_fault
+
+    for fault in (name_fault(None), name_fault("two\nlines")):
+        refused = ConfigError("node.name", fault)
+        said = config_refusal(refused).said(Words(lang))
+        assert said.startswith("node.name: ") and not english_in(said), said
+        assert str(config_refusal(refused)) == str(refused)
