@@ -32,8 +32,11 @@ def tls_cert_command(cert_path: Path, key_path: Path, hosts: tuple[str, ...],
     if key_path.exists() or cert_path.exists():
         refuse(Sentence("tls.exists", f"{key_path} or {cert_path} exists; not overwriting",
                         private=key_path, cert=cert_path), EXIT_BAD_INPUT)
-    bad = next((host for host in hosts if not host.strip() or not host.isascii()), None)
-    if bad is not None:  # the certificate's names are ASCII (a Kazakh name: its punycode)
+    # The certificate's names are ASCII (a Kazakh name: its punycode), and none holds a
+    # space or a control character ("node1, node2" is two --host options, not one name).
+    bad = next((host for host in hosts if not host.strip() or not host.isascii()
+                or not host.isprintable() or " " in host), None)
+    if bad is not None:
         refuse(Sentence("tls.bad_host", f"--host {bad!r} is no name or IP address a "
                         "certificate can hold (ASCII, as DNS writes it: punycode for a name "
                         "in another script)", host=repr(bad)), EXIT_BAD_INPUT)

@@ -282,3 +282,16 @@ def test_tls_cert_speaks_kk_and_ru(tmp_path: Path, lang: str) -> None:
         said = said_in(lang, CliRunner().invoke(main, [*args, "--lang", lang]), 2)
         assert said.startswith(PREFIX[lang]) and len(said.splitlines()) == 1, said
     assert not (tmp_path / "y.key").exists() and not (tmp_path / "x.crt").exists()
+
+
+@pytest.mark.parametrize("host", ["node1, node2", "a b", "two\nlines", "tab\there"])
+def test_tls_cert_refuses_a_host_with_a_space_or_a_line_in_it(tmp_path: Path,
+                                                               host: str) -> None:
+    """'--host "node1, node2"' wrote a certificate for the one DNS name 'node1, node2',
+    which no client matches, and said it wrote it (the line broken where the name was)."""
+    cert, key = tmp_path / "node.crt", tmp_path / "node.key"
+    result = CliRunner().invoke(main, ["tls-cert", "--cert", str(cert), "--key", str(key),
+                                       "--host", host, "--lang", "en"])
+    assert result.exit_code == 2, result.output
+    assert "is no name or IP address a certificate can hold" in result.output
+    assert not cert.exists() and not key.exists()
