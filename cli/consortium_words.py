@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cli.spoken import Sentence
+from cli.spoken import Sentence, first_match
 from ledger.errors import ConfigError
 
 # The ledger's words (after "field: ") and the catalogue's sentence for each.
@@ -42,10 +42,9 @@ def genesis_refusal(exc: ConfigError, path: object, english: str) -> Sentence:
     """`exc`, of the file `path`, as a sentence; `english` is the line as the command says
     it in English."""
     why = str(exc).removeprefix(f"{exc.field}: ")
-    for pattern, key in GENESIS_REFUSALS:
-        found = pattern.fullmatch(why)
-        if found is not None:
-            values = {name: value or "" for name, value in found.groupdict().items()}
-            return Sentence("min.genesis.field", english, path=path, field=exc.field,
-                            why=Sentence(key, why, **values))
-    return Sentence("min.genesis.other", english, path=path, why=str(exc))
+    found = first_match(GENESIS_REFUSALS, why)
+    if found is None:
+        return Sentence("min.genesis.other", english, path=path, why=str(exc))
+    key, values = found
+    return Sentence("min.genesis.field", english, path=path, field=exc.field,
+                    why=Sentence(key, why, **values))

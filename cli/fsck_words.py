@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from cli.spoken import Sentence
+from cli.spoken import Sentence, first_match
 from ledger.errors import ConfigError, MalformedInput
 
 # Why a record could not be used, as storage words it, and the catalogue's sentence.
@@ -72,22 +72,13 @@ CONFIG_REFUSALS = (
 PROCESS = re.compile(r"process (?P<pid>\d+)( \((?P<command>.*)\))?", re.S)
 
 
-def _found(patterns: tuple[tuple[re.Pattern[str], str], ...], text: str
-           ) -> tuple[str, dict[str, str]] | None:
-    for pattern, key in patterns:
-        found = pattern.fullmatch(text)
-        if found is not None:
-            return key, {name: value or "" for name, value in found.groupdict().items()}
-    return None
-
-
 def detail(exc: BaseException | str) -> Sentence:
     """Why a record of the store could not be used (an error, or its text), in words."""
     text = str(exc)
     if isinstance(exc, MalformedInput | TypeError | ValueError):
         # a record read whole that does not decode: the decoder's words name no more
         return Sentence("fsck.why.undecodable", text)
-    found = _found(DAMAGE_DETAILS, text)
+    found = first_match(DAMAGE_DETAILS, text)
     if found is None:
         return Sentence("fsck.why.other", text, detail=text)
     key, values = found
@@ -99,7 +90,7 @@ def detail(exc: BaseException | str) -> Sentence:
 def config_refusal(exc: ConfigError) -> Sentence:
     """A config (or a file it names) the loader refuses, in words: the field as written."""
     text = str(exc)
-    found = _found(CONFIG_REFUSALS, text.removeprefix(f"{exc.field}: "))
+    found = first_match(CONFIG_REFUSALS, text.removeprefix(f"{exc.field}: "))
     if found is None:
         return Sentence("fsck.config.other", text, detail=text)
     key, values = found

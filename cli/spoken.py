@@ -129,6 +129,17 @@ def problem_said(english: str, problem: str | None, params: Mapping[str, object]
     return Sentence(key, english, **values)
 
 
+def first_match(patterns: Sequence[tuple[re.Pattern[str], str]], text: str
+                ) -> tuple[str, dict[str, str]] | None:
+    """The catalogue key of the first pattern that matches all of `text` (an error's English
+    words), with what its named groups found ("" for one that found nothing)."""
+    for pattern, key in patterns:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return key, {name: value or "" for name, value in found.groupdict().items()}
+    return None
+
+
 def field_word(field: str) -> Sentence:
     """A transaction's field by its word: "first untrusted height" as
     `tx.field.first_untrusted_height`; one the ledger names with its place in a list
