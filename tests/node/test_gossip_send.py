@@ -1,5 +1,6 @@
-"""Transaction gossip leaves in batches (node.network): a submission of many at once, a
-single one after GOSSIP_FLUSH_S, gathered with the others admitted meanwhile."""
+"""Transaction gossip leaves in batches (node.network): a submission of many at once; a
+single one at once after a quiet spell, else GOSSIP_FLUSH_S after the last frame,
+gathered with the others admitted meanwhile."""
 
 from __future__ import annotations
 
@@ -33,14 +34,16 @@ def sent(net: Consortium, monkeypatch: pytest.MonkeyPatch
 async def test_a_submission_of_many_is_gossiped_at_once(
         sent: tuple[Network, list[tuple[bytes, int, list[bytes]]]]) -> None:
     network, frames = sent
+    network.gossip_transactions([b"first"])  # after a quiet spell: leaves at once
     single = [b"single"]
     many = [b"tx-%d" % i for i in range(GOSSIP_AT_ONCE_TXS)]
     network.gossip_transactions(single)
-    assert frames == []  # a single one waits for others to join it
+    assert len(frames) == 1  # a single one right after a frame waits for others to join it
     network.gossip_transactions(many)
-    assert [(channel, items) for _, channel, items in frames] == [(CH_TXS, single + many)]
+    assert [(channel, items) for _, channel, items in frames] == [
+        (CH_TXS, [b"first"]), (CH_TXS, single + many)]
     await asyncio.sleep(2 * GOSSIP_FLUSH_S)
-    assert len(frames) == 1  # the timer found nothing left
+    assert len(frames) == 2  # the timer found nothing left
 
 
 async def test_single_submissions_are_gathered_into_one_frame(
@@ -49,6 +52,16 @@ async def test_single_submissions_are_gathered_into_one_frame(
     few = [b"tx-%d" % i for i in range(GOSSIP_AT_ONCE_TXS - 1)]
     for data in few:
         network.gossip_transactions([data])
-    assert frames == []
+    assert [items for _, _, items in frames] == [few[:1]]
     await asyncio.sleep(2 * GOSSIP_FLUSH_S)
-    assert [items for _, _, items in frames] == [few]
+    assert [items for _, _, items in frames] == [few[:1], few[1:]]
+
+
+async def test_a_single_submission_after_a_quiet_spell_leaves_at_once(
+        sent: tuple[Network, list[tuple[bytes, int, list[bytes]]]]) -> None:
+    network, frames = sent
+    for round_ in range(3):
+        network.gossip_transactions([b"lone-%d" % round_])
+        assert len(frames) == round_ + 1  # no timer waited out
+        await asyncio.sleep(2 * GOSSIP_FLUSH_S)
+    assert [items for _, _, items in frames] == [[b"lone-0"], [b"lone-1"], [b"lone-2"]]
