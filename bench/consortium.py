@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from typing import Any
 
+from bench.commit_latency import commit_latency
 from bench.network import BenchMember, BenchNetwork
 from bench.single_node import accredit, post_msgpack, single_credential_txs
 from cli.client import NodeClient
@@ -14,9 +14,10 @@ from ledger.payloads import IssueBatchPayload
 from ledger.transactions import build_transaction
 
 LATENCY_RATE_TX_S = 500
-LONE_RATE_TX_S = 10  # one transaction a tick
-LATENCY_SECONDS = 10.0
-TICK_S = 0.1
+LATENCY_GROUP_TXS = 50  # the figure kept since the first bench: a group of 50 every 100 ms
+# The same rate in smaller groups more often: how the figure depends on the load's shape.
+LATENCY_SPREAD_GROUPS = (10, 5)
+LONE_RATE_TX_S = 10  # one transaction every 100 ms: the protocol's floor
 
 
 def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
@@ -52,55 +53,6 @@ def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
     blocks = network.status(nodes[0])["height"] - start_height
     return {"transactions": count, "seconds": elapsed, "tx_per_s": count / elapsed,
             "blocks": blocks}
-
-
-class CommitWatcher(threading.Thread):
-    """Long-polls one sampled transaction and notes when its commit becomes visible.
-
-    Sampling a few transactions per tick keeps the measuring load small next to
-    the load being measured (everything shares this machine's cores)."""
-
-    def __init__(self, api: str, tx_id: bytes, sent_at: float) -> None:
-        super().__init__(daemon=True)
-        self.api, self.tx_id, self.sent_at = api, tx_id, sent_at
-        self.latency_ms: float | None = None
-
-    def run(self) -> None:
-        result = NodeClient(self.api).wait(self.tx_id.hex(), 60)
-        if result["status"] == "committed":
-            self.latency_ms = (time.monotonic() - self.sent_at) * 1000
-
-
-def latency(network: BenchNetwork, rate_tx_s: int = LATENCY_RATE_TX_S) -> dict[str, float]:
-    """p50 and p99 from posting a group (rate × TICK_S transactions) to its last one's
-    commit seen. At LONE_RATE_TX_S a group is one transaction: what the protocol itself
-    costs (three rounds, their synced writes, HTTP), the floor under the figure at the
-    aim's rate, whose excess is the work a group's transactions cost."""
-    nodes = [m for m in network.members if m.runs_node]
-    status = network.status(nodes[0])
-    per_tick = int(rate_tx_s * TICK_S)
-    ticks = int(LATENCY_SECONDS / TICK_S)
-    txs = single_credential_txs(network.university.keys, status["chain_id"], per_tick * ticks,
-                                status["height"] + 100_000)
-    watchers: list[CommitWatcher] = []
-    started = time.monotonic()
-    for tick in range(ticks):
-        due = started + tick * TICK_S
-        time.sleep(max(0.0, due - time.monotonic()))
-        group = txs[tick * per_tick:(tick + 1) * per_tick]
-        node = nodes[tick % len(nodes)]
-        sent_at = time.monotonic()
-        post_msgpack(node.api, group)
-        watcher = CommitWatcher(node.api, group[-1].tx_id, sent_at)
-        watcher.start()
-        watchers.append(watcher)
-    for watcher in watchers:
-        watcher.join(timeout=60)
-    latencies = sorted(w.latency_ms for w in watchers if w.latency_ms is not None)
-    assert len(latencies) == len(watchers), "some sampled transactions never committed"
-    return {"offered_tx_s": rate_tx_s, "samples": len(latencies),
-            "p50_ms": statistics.median(latencies),
-            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)]}
 
 
 def failover(network: BenchNetwork, view_timeout_ms: int) -> dict[str, Any]:
@@ -150,9 +102,13 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
         time.sleep(0.5)
         results: dict[str, Any] = {"saturation": saturation(network, txs)}
         wait_quiet(network)
-        results["latency"] = latency(network)
+        results["latency"] = commit_latency(network, LATENCY_RATE_TX_S, LATENCY_GROUP_TXS)
+        for group in LATENCY_SPREAD_GROUPS:
+            wait_quiet(network)
+            results[f"latency_groups_of_{group}"] = commit_latency(
+                network, LATENCY_RATE_TX_S, group)
         wait_quiet(network)
-        results["latency_lone"] = latency(network, LONE_RATE_TX_S)
+        results["latency_lone"] = commit_latency(network, LONE_RATE_TX_S, 1)
         wait_quiet(network)
         results["failover"] = failover(network, view_timeout_ms)
     finally:

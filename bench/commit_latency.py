@@ -1,0 +1,121 @@
+"""Commit latency at a fixed offered load, as a client with kept-alive connections sees it.
+
+Groups of transactions are posted to the validators in turn at a steady rate; a sample
+of groups has its last transaction long-polled until committed. The client keeps one
+HTTP connection per node for its posts and one per node in each watcher, as an
+issuing system or an HR portal would, rather than opening a connection and a thread
+for every request: on this machine the client shares the nodes' two cores, and a
+connection and a thread a sample cost the nodes' figure several milliseconds
+(BENCHMARKS.md, session 37).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import statistics
+import threading
+import time
+from urllib.parse import urlsplit
+
+from bench.network import BenchMember, BenchNetwork
+from bench.single_node import single_credential_txs
+from ledger.codec import encode
+from ledger.transactions import Transaction
+
+LATENCY_SECONDS = 10.0
+SAMPLES_PER_S = 10  # groups long-polled a second: enough samples, little load
+WATCHERS = 6  # long-polls in flight at once; a commit takes tens of milliseconds
+WAIT_S = 30.0  # one long-poll's wait, and the deadline of every request
+
+
+class KeptConnections:
+    """One kept-alive HTTP connection per node API, opened on first use."""
+
+    def __init__(self) -> None:
+        self._connections: dict[str, http.client.HTTPConnection] = {}
+
+    def ask(self, api: str, method: str, path: str, body: bytes | None = None
+            ) -> dict[str, object]:
+        connection = self._connections.get(api)
+        if connection is None:
+            address = urlsplit(api)
+            connection = http.client.HTTPConnection(address.hostname or "127.0.0.1",
+                                                    address.port, timeout=WAIT_S + 10)
+            self._connections[api] = connection
+        headers = {"Content-Type": "application/msgpack"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        answer: dict[str, object] = json.loads(response.read())
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {answer}")
+        return answer
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+
+
+Sample = tuple[str, bytes, float]  # node API, the group's last transaction, when posted
+
+
+def _watch(samples: queue.Queue[Sample | None], latencies_ms: list[float],
+           failures: list[str]) -> None:
+    connections = KeptConnections()
+    try:
+        while (sample := samples.get()) is not None:
+            api, tx_id, sent_at = sample
+            answer = connections.ask(api, "GET", f"/v1/transactions/{tx_id.hex()}"
+                                                 f"?wait={WAIT_S:.0f}")
+            if answer.get("status") == "committed":
+                latencies_ms.append((time.monotonic() - sent_at) * 1000)
+            else:
+                failures.append(f"{tx_id.hex()[:12]}: {answer}")
+    finally:
+        connections.close()
+
+
+def commit_latency(network: BenchNetwork, rate_tx_s: int, group_txs: int,
+                   seconds: float = LATENCY_SECONDS) -> dict[str, float]:
+    """p50 and p99 from posting a group of `group_txs` to its last transaction's commit
+    seen by the node it was posted to, at `rate_tx_s` offered (a group every
+    group_txs / rate_tx_s seconds)."""
+    nodes: list[BenchMember] = [m for m in network.members if m.runs_node]
+    status = network.status(nodes[0])
+    tick_s = group_txs / rate_tx_s
+    ticks = int(seconds / tick_s)
+    txs: list[Transaction] = single_credential_txs(
+        network.university.keys, status["chain_id"], group_txs * ticks, status["height"] + 100_000)
+    sample_every = max(1, round(1 / (SAMPLES_PER_S * tick_s)))
+    samples: queue.Queue[Sample | None] = queue.Queue()
+    latencies_ms: list[float] = []
+    failures: list[str] = []
+    watchers = [threading.Thread(target=_watch, args=(samples, latencies_ms, failures),
+                                 daemon=True) for _ in range(WATCHERS)]
+    for watcher in watchers:
+        watcher.start()
+    posts = KeptConnections()
+    try:
+        started = time.monotonic()
+        for tick in range(ticks):
+            time.sleep(max(0.0, started + tick * tick_s - time.monotonic()))
+            group = txs[tick * group_txs:(tick + 1) * group_txs]
+            node = nodes[tick % len(nodes)]
+            sent_at = time.monotonic()
+            answer = posts.ask(node.api, "POST", "/v1/transactions",
+                               encode([tx.encode() for tx in group]))
+            assert answer["rejected"] == 0, answer
+            if tick % sample_every == 0:
+                samples.put((node.api, group[-1].tx_id, sent_at))
+    finally:
+        for _ in watchers:
+            samples.put(None)
+        for watcher in watchers:
+            watcher.join(timeout=WAIT_S + 30)
+        posts.close()
+    assert not failures, f"sampled transactions not committed: {failures[:3]}"
+    latencies_ms.sort()
+    return {"offered_tx_s": rate_tx_s, "group_txs": group_txs, "tick_ms": tick_s * 1000,
+            "samples": len(latencies_ms), "p50_ms": statistics.median(latencies_ms),
+            "p99_ms": latencies_ms[max(0, int(len(latencies_ms) * 0.99) - 1)]}
