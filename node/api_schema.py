@@ -157,15 +157,20 @@ PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
 
 def _guarded(route: Route) -> Handler:
     """The handler behind checks of what the declaration promises: path parameters, and
-    query parameters given (each time given), fit their declarations, and a declared body
+    query parameters given (once at most), fit their declarations, and a declared body
     is there. A 400 here costs no handler work."""
     async def guarded(request: web.Request) -> web.StreamResponse:
         given = [(param, request.match_info[param.name]) for param in route.params] + [
             (param, raw) for param in route.query for raw in request.query.getall(param.name, [])]
+        for param in route.query:
+            if len(request.query.getall(param.name, [])) > 1:
+                # The handler reads one: ?format=json&format=raw was answered raw.
+                return json_error(400, "bad_parameter", f"{param.name} is given more than "
+                                  "once; give it once", params={"field": param.name})
         for param, raw in given:
             problem = param.problem(raw)
             if problem is not None:
-                return json_error(400, "bad_parameter", problem)
+                return json_error(400, "bad_parameter", problem, params={"field": param.name})
         if route.body is not None and not request.body_exists:
             return json_error(400, "missing_body", "this request needs a body: "
                               + " or ".join(route.body))
