@@ -24,7 +24,10 @@ from ledger.rules import load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
 from node import openapi as shapes
+from node.answer_pieces import answers_in_pieces
 from node.api_chain import (
+    BLOCK_ANSWERS,
+    BlockAnswers,
     chain_evidence,
     evidence,
     get_batch,
@@ -264,9 +267,11 @@ def _openapi_route(routes: tuple[Route, ...]) -> Route:
 
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None,
              rate_exempt: frozenset[str] = RATE_EXEMPT_ADDRESSES) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[json_errors, answers_in_pieces],
+                          client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
+    app[BLOCK_ANSWERS] = BlockAnswers()
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
     app[SUBMISSION_BYTES] = InFlight()
