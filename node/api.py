@@ -66,6 +66,7 @@ from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
+from node.vc_problems import vc_problems
 from storage.errors import StorageError
 from storage.state_tree import StateTree
 
@@ -267,7 +268,7 @@ def _openapi_route(routes: tuple[Route, ...]) -> Route:
 
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None,
              rate_exempt: frozenset[str] = RATE_EXEMPT_ADDRESSES) -> web.Application:
-    app = web.Application(middlewares=[json_errors, answers_in_pieces],
+    app = web.Application(middlewares=[vc_problems, json_errors, answers_in_pieces],
                           client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name

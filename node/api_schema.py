@@ -28,13 +28,29 @@ ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
 REFUSAL_PARAMS: Schema = {
     "type": "object", "additionalProperties": {"type": ["string", "integer"]},
     "description": "The specifics the message names, by name: member (a name), member_id, "
-                   "height, limit, version, ... (ledger/errors.py TxRejected.params)"}
-ERROR_SCHEMA: Schema = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "params": REFUSAL_PARAMS}}}}
+                   "height, limit, version, type, field, ... (ledger/errors.py "
+                   "TxRejected.params)"}
+ERROR_OBJECT: Schema = {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "params": REFUSAL_PARAMS}}
+ERROR_SCHEMA: Schema = {"type": "object", "required": ["error"],
+                        "properties": {"error": ERROR_OBJECT}}
+# A VC-API refusal (node.vc_problems): RFC 9457 problem details, as the VC-API asks
+# (status and title) and the VC data model's ProblemDetails requires (type); `params`
+# and the node's own `error` are extension members.
+VC_PROBLEM_REF: Schema = {"$ref": "#/components/schemas/VcProblem"}
+VC_PROBLEM_SCHEMA: Schema = {
+    "type": "object", "required": ["type", "status", "title", "detail", "error"],
+    "properties": {
+        "type": {"type": "string", "format": "uri",
+                 "description": "the problem type: a specification's error URL, else "
+                                "https://senim.kz/problems# and the code"},
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "title": {"type": "string", "description": "the code"},
+        "detail": {"type": "string", "description": "the message, in English"},
+        "params": REFUSAL_PARAMS,
+        "error": ERROR_OBJECT}}
 BINARY: Schema = {"type": "string", "format": "binary"}
 _DIGITS = re.compile(r"[0-9]{1,20}")
 # A number as a query gives it: ASCII digits, a fraction and an exponent as JSON writes
@@ -109,6 +125,10 @@ class Reply:
 
 def error_reply(description: str, headers: tuple[str, ...] = ()) -> Reply:
     return Reply(description, {JSON: ERROR_REF}, headers)
+
+
+def vc_error_reply(description: str, headers: tuple[str, ...] = ()) -> Reply:
+    return Reply(description, {JSON: VC_PROBLEM_REF}, headers)
 
 
 @dataclass(frozen=True)
@@ -198,4 +218,4 @@ def openapi_document(routes: Iterable[Route], info: Schema) -> Schema:
         if route.cors_preflight:
             entry["options"] = {**PREFLIGHT, "operationId": route.operation_id("OPTIONS")}
     return {"openapi": "3.1.0", "info": info, "paths": paths,
-            "components": {"schemas": {"Error": ERROR_SCHEMA}}}
+            "components": {"schemas": {"Error": ERROR_SCHEMA, "VcProblem": VC_PROBLEM_SCHEMA}}}

@@ -70,10 +70,14 @@ def json_error(status: int, code: str, message: str,
 
 
 def http_error(exc_class: type[web.HTTPException], code: str, message: str,
+               params: Mapping[str, str | int] | None = None,
                **kwargs: Any) -> web.HTTPException:
-    """An aiohttp HTTP exception with our JSON error body."""
-    return exc_class(text=json.dumps({"error": {"code": code, "message": message}}),
-                     content_type="application/json", **kwargs)
+    """An aiohttp HTTP exception with our JSON error body (`params` as json_error's)."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if params:
+        error["params"] = dict(params)
+    return exc_class(text=json.dumps({"error": error}), content_type="application/json",
+                     **kwargs)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
