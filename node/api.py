@@ -108,7 +108,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             f"request body exceeds {MAX_BODY_BYTES} bytes")
         kept = {name: value for name, value in exc.headers.items()
                 if name in ("Allow", "Retry-After", "Connection")}
-        return error(exc.status, code, message, headers=kept)
+        return error(exc.status, code, message, headers=kept,
+                     params={"limit": MAX_BODY_BYTES} if exc.status == 413 else None)
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc), params=exc.refusal_params())

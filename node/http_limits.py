@@ -85,7 +85,8 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     too_large = f"request body exceeds {limit} bytes for {request.path}"
     if request.content_length is not None and request.content_length > limit:
         raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
-                         max_size=limit, actual_size=request.content_length)
+                         params={"limit": limit}, max_size=limit,
+                         actual_size=request.content_length)
     body = bytearray()
     try:
         async with asyncio.timeout(BODY_READ_TIMEOUT_S):
@@ -93,10 +94,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 body += chunk
                 if len(body) > limit:
                     raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
-                                     too_large, max_size=limit, actual_size=len(body))
+                                     too_large, params={"limit": limit}, max_size=limit,
+                                     actual_size=len(body))
     except TimeoutError as exc:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         params={"limit": int(BODY_READ_TIMEOUT_S)},
                          headers={"Connection": "close"}) from exc
     except web.RequestPayloadError as exc:
         raise http_error(web.HTTPBadRequest, "malformed", payload_problem(exc)) from exc

@@ -337,10 +337,10 @@ VC_ROUTES: tuple[Route, ...] = (
               400: vc_error_reply("Malformed request or credential"),
               401: vc_error_reply("No valid issuing token"),
               403: vc_error_reply("This node does not issue, or the chain refuses the issuer "
-                               "(not a member, not accredited for the type)"),
+                                  "(not a member, not accredited for the type)"),
               **shapes.VC_BUSY,
               503: vc_error_reply("Not committed in time, a VC worker died, or the store is "
-                               "damaged")},
+                                  "damaged")},
           body={JSON: obj({"credential": {"type": "object"}},
                           {"options": shapes.VC_ISSUE_OPTIONS})}),
     Route("POST", "/credentials/status", update_status_route,
@@ -351,7 +351,7 @@ VC_ROUTES: tuple[Route, ...] = (
               401: vc_error_reply("No valid issuing token"),
               403: vc_error_reply("This node does not issue, or the chain refuses it"),
               404: vc_error_reply("This node issued no credential with this id since it "
-                               "started"),
+                                  "started"),
               409: vc_error_reply("Already revoked"),
               413: vc_error_reply("Body too large"), 429: vc_error_reply("Busy; retry shortly"),
               503: vc_error_reply("Not committed in time, or the store is damaged")},
@@ -362,7 +362,7 @@ VC_ROUTES: tuple[Route, ...] = (
               400: vc_error_reply("Bad list id"), 404: vc_error_reply("No such batch"),
               429: vc_error_reply("Over this client's rate; see Retry-After"),
               503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
-                               "busy (Retry-After)")},
+                                  "busy (Retry-After)")},
           params=(shapes.LIST_ID,)),
 )
 
