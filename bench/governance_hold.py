@@ -22,6 +22,7 @@ namespace of its own whose send buffers stop at 64 KiB (root; nothing outside ch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import tempfile
 import time
@@ -47,6 +48,7 @@ GROUPS = 10
 HOLD_S = 10.0  # the connections stay open this long at most
 SETTLED_S = 1.0  # ... and end sooner once the memory has not grown for this long
 RECEIVE_BUFFER_BYTES = 4_096
+ANSWER_WAIT_S = 10.0
 COMMIT_WAIT_S = 120.0
 
 
@@ -102,13 +104,67 @@ def _anchor(client: NodeClient, node: BenchMember) -> None:
         32, "big"))))
 
 
-def _open_unread(port: int, source: str) -> socket.socket:
+def _open_unread(port: int, source: str, path: str, answered: bool) -> socket.socket:
+    """A connection that asked for `path` and reads nothing; with `answered`, once its
+    answer has begun to arrive (looked at, not read: MSG_PEEK), for at most ANSWER_WAIT_S."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
     sock.bind((source, 0))
     sock.connect(("127.0.0.1", port))
-    sock.sendall(b"GET /v1/governance HTTP/1.1\r\nHost: bench\r\n\r\n")
+    sock.sendall(b"GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path.encode())
+    if answered:
+        sock.settimeout(ANSWER_WAIT_S)
+        with contextlib.suppress(OSError):  # not answered in time: it is still held
+            sock.recv(1, socket.MSG_PEEK)
+        sock.settimeout(None)
     return sock
+
+
+def hold_unread(node: BenchMember, path: str, connections: int, source: str,
+                answered: bool = False) -> dict[str, Any]:
+    """`connections` connections asking `node` for `path` and reading nothing, opened in
+    GROUPS groups with a block between two (`answered`: each once its answer has begun,
+    for an answer the node works out each time, which a crowd asking at once would find
+    busy): the node's RSS before, at its highest and after they closed, and the status
+    lines they were sent."""
+    if not source.startswith("127."):
+        raise ValueError(f"only loopback sources, not {source}")
+    client = NodeClient(node.api)
+    with urllib.request.urlopen(node.api + path, timeout=60) as answer:
+        size = len(answer.read())
+    assert node.process is not None
+    pid = node.process.pid
+    time.sleep(1.0)
+    before = _rss_kib(pid)
+    socks: list[socket.socket] = []
+    highest = before
+    per_group = max(1, connections // GROUPS)
+    for start in range(0, connections, per_group):
+        socks += [_open_unread(node.api_port, source, path, answered)
+                  for _ in range(min(per_group, connections - start))]
+        _anchor(client, node)
+        highest = max(highest, _rss_kib(pid))
+    deadline = time.monotonic() + HOLD_S
+    grew = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - grew < SETTLED_S:
+        time.sleep(0.1)
+        now = _rss_kib(pid)
+        if now > highest:
+            highest, grew = now, time.monotonic()
+    statuses: dict[str, int] = {}
+    for sock in socks:
+        sock.settimeout(5)
+        try:
+            line = sock.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
+        except OSError as exc:
+            line = type(exc).__name__
+        statuses[line] = statuses.get(line, 0) + 1
+        sock.close()
+    time.sleep(1.0)
+    after = _rss_kib(pid)
+    return {"connections": connections, "source": source, "path": path,
+            "answer_bytes": size, "before_mib": before / 1024, "highest_mib": highest / 1024,
+            "after_mib": after / 1024, "statuses": statuses}
 
 
 def hold(connections: int = CONNECTIONS, source: str = "127.0.0.1") -> dict[str, Any]:
@@ -117,47 +173,19 @@ def hold(connections: int = CONNECTIONS, source: str = "127.0.0.1") -> dict[str,
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
         network = _lay_out(Path(folder))
         network.start_all()
-        node = network.ministry
         try:
             _fill(network)
-            client = NodeClient(node.api)
-            with urllib.request.urlopen(node.api + "/v1/governance", timeout=60) as answer:
-                size = len(answer.read())
-            assert node.process is not None
-            pid = node.process.pid
-            time.sleep(1.0)
-            before = _rss_kib(pid)
-            socks: list[socket.socket] = []
-            highest = before
-            per_group = max(1, connections // GROUPS)
-            for start in range(0, connections, per_group):
-                socks += [_open_unread(node.api_port, source)
-                          for _ in range(min(per_group, connections - start))]
-                _anchor(client, node)
-                highest = max(highest, _rss_kib(pid))
-            deadline = time.monotonic() + HOLD_S
-            grew = time.monotonic()
-            while time.monotonic() < deadline and time.monotonic() - grew < SETTLED_S:
-                time.sleep(0.1)
-                now = _rss_kib(pid)
-                if now > highest:
-                    highest, grew = now, time.monotonic()
-            statuses: dict[str, int] = {}
-            for sock in socks:
-                sock.settimeout(5)
-                try:
-                    line = sock.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
-                except OSError as exc:
-                    line = type(exc).__name__
-                statuses[line] = statuses.get(line, 0) + 1
-                sock.close()
-            time.sleep(1.0)
-            after = _rss_kib(pid)
+            return hold_unread(network.ministry, "/v1/governance", connections, source)
         finally:
             network.stop_all()
-    return {"connections": connections, "source": source, "answer_bytes": size,
-            "before_mib": before / 1024, "highest_mib": highest / 1024,
-            "after_mib": after / 1024, "statuses": statuses}
+
+
+def say(result: dict[str, Any]) -> str:
+    return (f"{result['connections']} unread connections from {result['source']} asking for "
+            f"{result['path']} ({result['answer_bytes']:,} bytes): node RSS "
+            f"{result['before_mib']:.1f} MiB before, {result['highest_mib']:.1f} MiB at the "
+            f"highest (+{result['highest_mib'] - result['before_mib']:.1f}), "
+            f"{result['after_mib']:.1f} MiB after they closed; answers {result['statuses']}")
 
 
 def main() -> None:
@@ -165,12 +193,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--source", default="127.0.0.1")
     args = parser.parse_args()
-    result = hold(args.connections, args.source)
-    print(f"{result['connections']} unread connections from {result['source']} asking "
-          f"for {result['answer_bytes']:,} bytes: node RSS {result['before_mib']:.1f} MiB "
-          f"before, {result['highest_mib']:.1f} MiB at the highest "
-          f"(+{result['highest_mib'] - result['before_mib']:.1f}), "
-          f"{result['after_mib']:.1f} MiB after they closed; answers {result['statuses']}")
+    print(say(hold(args.connections, args.source)))
 
 
 if __name__ == "__main__":

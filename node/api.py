@@ -24,7 +24,10 @@ from ledger.rules import load_member
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
 from node import openapi as shapes
+from node.answer_pieces import answers_in_pieces
 from node.api_chain import (
+    BLOCK_ANSWERS,
+    BlockAnswers,
     chain_evidence,
     evidence,
     get_batch,
@@ -63,6 +66,7 @@ from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
+from node.vc_problems import vc_problems
 from storage.errors import StorageError
 from storage.state_tree import StateTree
 
@@ -104,7 +108,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             f"request body exceeds {MAX_BODY_BYTES} bytes")
         kept = {name: value for name, value in exc.headers.items()
                 if name in ("Allow", "Retry-After", "Connection")}
-        return error(exc.status, code, message, headers=kept)
+        return error(exc.status, code, message, headers=kept,
+                     params={"limit": MAX_BODY_BYTES} if exc.status == 413 else None)
     except MalformedInput as exc:
         metrics.http_requests.labels("400").inc()
         return error(400, "malformed", str(exc), params=exc.refusal_params())
@@ -264,9 +269,11 @@ def _openapi_route(routes: tuple[Route, ...]) -> Route:
 
 def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = None,
              rate_exempt: frozenset[str] = RATE_EXEMPT_ADDRESSES) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[vc_problems, json_errors, answers_in_pieces],
+                          client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
+    app[BLOCK_ANSWERS] = BlockAnswers()
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()
     app[SUBMISSION_BYTES] = InFlight()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from weakref import WeakValueDictionary
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from ledger.offline import make_bundle
 from ledger.rules import all_members, load_accreditation, load_batch, load_member, load_revocation
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
+from node.answer_pieces import send_in_pieces
 from node.api_public import (
     CORE,
     MAX_PROOF_KEYS,
@@ -30,7 +32,6 @@ from node.api_public import (
 from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
 from node.governance_answers import GovernanceAnswer, governance_answer
 from node.http_limits import json_error as error
-from node.http_limits import send_in_pieces
 from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.state_tree import state_proof_to_json
@@ -50,6 +51,46 @@ def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
     }
 
 
+class EncodedBlock:
+    """A block's answer as sent (its JSON or its bytes), shared by every connection
+    sending it while any still is (`BlockAnswers`)."""
+
+    __slots__ = ("__weakref__", "body")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+class BlockAnswers:
+    """The block answers connections are sending, by height and form: a block of 20,000
+    transactions is about 4 MB of JSON, and every connection asking for it while it is
+    being sent (to a client that reads nothing, for as long as the client keeps its
+    connection) shares the one copy instead of making its own. Held by the senders only:
+    an answer no connection is sending is gone, so this costs nothing of its own and
+    needs no limit. A committed block at a height never changes."""
+
+    def __init__(self) -> None:
+        self._sending: WeakValueDictionary[tuple[int, bool], EncodedBlock] = (
+            WeakValueDictionary())
+
+    def get(self, height: int, raw: bool) -> EncodedBlock | None:
+        return self._sending.get((height, raw))
+
+    def keep(self, height: int, raw: bool, body: bytes) -> EncodedBlock:
+        """The answer to send: one that another connection began sending meanwhile
+        (asked for at the same time, both were worked out), else `body`."""
+        sending = self._sending.get((height, raw))
+        if sending is None:
+            sending = self._sending[(height, raw)] = EncodedBlock(body)
+        return sending
+
+    def __len__(self) -> int:
+        return len(self._sending)
+
+
+BLOCK_ANSWERS = web.AppKey("block_answers", BlockAnswers)
+
+
 async def get_block(request: web.Request) -> web.StreamResponse:
     core: NodeCore = request.app[CORE]
     try:
@@ -60,22 +101,29 @@ async def get_block(request: web.Request) -> web.StreamResponse:
         raise MalformedInput("height must be a non-negative integer")
     raw = request.query.get("format") == "raw"
     await within_rate(request, "verify")
-    # Read, decoded and written out in the API's verification pool (paced, bounded, 503
-    # busy when full; the chain's reads are made for other threads, as sync serving
-    # does): a block of 5,000 transactions took 50 to 90 ms of the event loop, a full
-    # one far more, and two addresses asking for one over and over on two validators
-    # took anchors' commits from 29 to 347 ms (median).
-    answer = await public(request, _block_answer, core, height, raw,
-                          pool=request.app[VERIFY_WORK])
-    if answer is None and height < core.chain.base_height:
-        return error(404, "block_not_held", f"block {height} is not held here: this node "
-                     f"joined by state sync at block {core.chain.base_height}; ask another node")
-    if answer is None:
-        return error(404, "no_such_block", f"no block at height {height} "
-                     f"(head is {core.chain.height})")
-    if raw:
-        return web.Response(body=answer, content_type="application/octet-stream")
-    return web.Response(body=answer, content_type="application/json")
+    answers = request.app[BLOCK_ANSWERS]
+    encoded = answers.get(height, raw)
+    if encoded is None:
+        # Read, decoded and written out in the API's verification pool (paced, bounded,
+        # 503 busy when full; the chain's reads are made for other threads, as sync
+        # serving does): a block of 5,000 transactions took 50 to 90 ms of the event loop,
+        # a full one far more, and two addresses asking for one over and over on two
+        # validators took anchors' commits from 29 to 347 ms (median).
+        answer = await public(request, _block_answer, core, height, raw,
+                              pool=request.app[VERIFY_WORK])
+        if answer is None and height < core.chain.base_height:
+            return error(404, "block_not_held", f"block {height} is not held here: this "
+                         f"node joined by state sync at block {core.chain.base_height}; ask "
+                         "another node", params={"height": height,
+                                                 "base_height": core.chain.base_height})
+        if answer is None:
+            return error(404, "no_such_block", f"no block at height {height} "
+                         f"(head is {core.chain.height})",
+                         params={"height": height, "head": core.chain.height})
+        encoded = answers.keep(height, raw, answer)
+    # In pieces, and `encoded` held until the last is written: see BlockAnswers.
+    return await send_in_pieces(request, (encoded.body,), "application/octet-stream" if raw
+                                else "application/json; charset=utf-8")
 
 
 def _block_answer(core: NodeCore, height: int, raw: bool) -> bytes | None:

@@ -148,10 +148,15 @@ async def read_json(request: web.Request, limit: int) -> Any:
 async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: int,
                      what: str) -> AsyncIterator[None]:
     """Count a body larger than SMALL_SUBMISSION_BYTES (its declared length, or `limit`
-    when it declares none) against the route's bytes in flight, or answer 503 busy when
-    that would pass BODY_BYTES_IN_FLIGHT_MAX: one always gets in, a small one never waits."""
+    when it declares none or is compressed) against the route's bytes in flight, or
+    answer 503 busy when that would pass BODY_BYTES_IN_FLIGHT_MAX: one always gets in, a
+    small one never waits. aiohttp inflates a compressed body (Content-Encoding) as it is
+    read: 32 bodies of 30 KB of gzip, each counted as small by its declared length, were
+    15 MB each once read and took a node from 71 to 593 MiB at once."""
     declared = request.content_length
-    size = limit if declared is None else min(declared, limit)
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    compressed = encoding not in ("", "identity")
+    size = limit if declared is None or compressed else min(declared, limit)
     in_flight = request.app[budget]
     if size <= SMALL_SUBMISSION_BYTES:
         yield

@@ -28,13 +28,29 @@ ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
 REFUSAL_PARAMS: Schema = {
     "type": "object", "additionalProperties": {"type": ["string", "integer"]},
     "description": "The specifics the message names, by name: member (a name), member_id, "
-                   "height, limit, version, ... (ledger/errors.py TxRejected.params)"}
-ERROR_SCHEMA: Schema = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "params": REFUSAL_PARAMS}}}}
+                   "height, limit, version, type, field, ... (ledger/errors.py "
+                   "TxRejected.params)"}
+ERROR_OBJECT: Schema = {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "params": REFUSAL_PARAMS}}
+ERROR_SCHEMA: Schema = {"type": "object", "required": ["error"],
+                        "properties": {"error": ERROR_OBJECT}}
+# A VC-API refusal (node.vc_problems): RFC 9457 problem details, as the VC-API asks
+# (status and title) and the VC data model's ProblemDetails requires (type); `params`
+# and the node's own `error` are extension members.
+VC_PROBLEM_REF: Schema = {"$ref": "#/components/schemas/VcProblem"}
+VC_PROBLEM_SCHEMA: Schema = {
+    "type": "object", "required": ["type", "status", "title", "detail", "error"],
+    "properties": {
+        "type": {"type": "string", "format": "uri",
+                 "description": "the problem type: a specification's error URL, else "
+                                "https://senim.kz/problems# and the code"},
+        "status": {"type": "integer", "description": "the HTTP status"},
+        "title": {"type": "string", "description": "the code"},
+        "detail": {"type": "string", "description": "the message, in English"},
+        "params": REFUSAL_PARAMS,
+        "error": ERROR_OBJECT}}
 BINARY: Schema = {"type": "string", "format": "binary"}
 _DIGITS = re.compile(r"[0-9]{1,20}")
 # A number as a query gives it: ASCII digits, a fraction and an exponent as JSON writes
@@ -111,6 +127,10 @@ def error_reply(description: str, headers: tuple[str, ...] = ()) -> Reply:
     return Reply(description, {JSON: ERROR_REF}, headers)
 
 
+def vc_error_reply(description: str, headers: tuple[str, ...] = ()) -> Reply:
+    return Reply(description, {JSON: VC_PROBLEM_REF}, headers)
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -157,15 +177,20 @@ PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
 
 def _guarded(route: Route) -> Handler:
     """The handler behind checks of what the declaration promises: path parameters, and
-    query parameters given (each time given), fit their declarations, and a declared body
+    query parameters given (once at most), fit their declarations, and a declared body
     is there. A 400 here costs no handler work."""
     async def guarded(request: web.Request) -> web.StreamResponse:
         given = [(param, request.match_info[param.name]) for param in route.params] + [
             (param, raw) for param in route.query for raw in request.query.getall(param.name, [])]
+        for param in route.query:
+            if len(request.query.getall(param.name, [])) > 1:
+                # The handler reads one: ?format=json&format=raw was answered raw.
+                return json_error(400, "bad_parameter", f"{param.name} is given more than "
+                                  "once; give it once", params={"field": param.name})
         for param, raw in given:
             problem = param.problem(raw)
             if problem is not None:
-                return json_error(400, "bad_parameter", problem)
+                return json_error(400, "bad_parameter", problem, params={"field": param.name})
         if route.body is not None and not request.body_exists:
             return json_error(400, "missing_body", "this request needs a body: "
                               + " or ".join(route.body))
@@ -193,4 +218,4 @@ def openapi_document(routes: Iterable[Route], info: Schema) -> Schema:
         if route.cors_preflight:
             entry["options"] = {**PREFLIGHT, "operationId": route.operation_id("OPTIONS")}
     return {"openapi": "3.1.0", "info": info, "paths": paths,
-            "components": {"schemas": {"Error": ERROR_SCHEMA}}}
+            "components": {"schemas": {"Error": ERROR_SCHEMA, "VcProblem": VC_PROBLEM_SCHEMA}}}

@@ -19,7 +19,7 @@ shows. So what it read is kept with it, and a later block's answer is the same b
 
 The height of the head, the one member that changes every block, is sent apart from the
 rest (`GovernanceAnswer.head`), so the rest is one bytes object that every connection
-sending it shares (`node.http_limits.send_in_pieces`). What is kept lives in this
+sending it shares (`node.answer_pieces.send_in_pieces`). What is kept lives in this
 process only: after a restart the first answer is worked out afresh.
 """
 

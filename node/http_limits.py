@@ -1,4 +1,5 @@
-"""HTTP limits below the handlers: connections, header and body timeouts, body size, CORS.
+"""HTTP limits below the handlers: connections, header and body timeouts, body size, CORS
+(a large answer's pieces are `node.answer_pieces`).
 
 Timeouts. aiohttp has no header-read timeout of its own, but (3.10 and later)
 it arms its keep-alive timer when a connection opens and again after each
@@ -48,14 +49,6 @@ HEADERS_MAX = 128
 BODY_READ_TIMEOUT_S = 30.0
 OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
-# A large answer is written this much at a time, each piece once the connection has taken
-# most of those before (aiohttp drains past 64 KiB): asyncio copies into a connection's
-# own buffer whatever its socket does not take at once, so written whole, a 1.5 MB answer
-# to a client that reads slowly or not at all was a copy of most of it per connection
-# (52 such connections added 75 MiB to the node where send buffers stop at 64 KiB,
-# bench/governance_hold.py); in pieces, each holds about two pieces (200 added 26 MiB),
-# and the answer itself is the one object they share.
-ANSWER_PIECE_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
 CORS_MAX_AGE_S = 600
@@ -77,10 +70,14 @@ def json_error(status: int, code: str, message: str,
 
 
 def http_error(exc_class: type[web.HTTPException], code: str, message: str,
+               params: Mapping[str, str | int] | None = None,
                **kwargs: Any) -> web.HTTPException:
-    """An aiohttp HTTP exception with our JSON error body."""
-    return exc_class(text=json.dumps({"error": {"code": code, "message": message}}),
-                     content_type="application/json", **kwargs)
+    """An aiohttp HTTP exception with our JSON error body (`params` as json_error's)."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if params:
+        error["params"] = dict(params)
+    return exc_class(text=json.dumps({"error": error}), content_type="application/json",
+                     **kwargs)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -88,7 +85,8 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     too_large = f"request body exceeds {limit} bytes for {request.path}"
     if request.content_length is not None and request.content_length > limit:
         raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
-                         max_size=limit, actual_size=request.content_length)
+                         params={"limit": limit}, max_size=limit,
+                         actual_size=request.content_length)
     body = bytearray()
     try:
         async with asyncio.timeout(BODY_READ_TIMEOUT_S):
@@ -96,35 +94,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 body += chunk
                 if len(body) > limit:
                     raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
-                                     too_large, max_size=limit, actual_size=len(body))
+                                     too_large, params={"limit": limit}, max_size=limit,
+                                     actual_size=len(body))
     except TimeoutError as exc:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         params={"limit": int(BODY_READ_TIMEOUT_S)},
                          headers={"Connection": "close"}) from exc
     except web.RequestPayloadError as exc:
         raise http_error(web.HTTPBadRequest, "malformed", payload_problem(exc)) from exc
     return bytes(body)
-
-
-async def send_in_pieces(request: web.Request, parts: tuple[bytes, ...],
-                         content_type: str = "application/json") -> web.StreamResponse:
-    """Answer 200 with the body `parts` joined, written ANSWER_PIECE_BYTES at a time (to
-    HEAD, its headers alone)."""
-    response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=utf-8"})
-    response.content_length = sum(len(part) for part in parts)
-    await response.prepare(request)
-    try:
-        for part in parts if request.method != "HEAD" else ():
-            view = memoryview(part)
-            for start in range(0, len(view), ANSWER_PIECE_BYTES):
-                await response.write(view[start:start + ANSWER_PIECE_BYTES])
-        await response.write_eof()
-    except ConnectionError:
-        # The client left part-way: nobody hears the rest, and the node is fine. aiohttp
-        # says so as ConnectionResetError, or as a bare ConnectionError when the
-        # connection is lost while a piece waits to drain.
-        pass
-    return response
 
 
 def payload_problem(exc: web.RequestPayloadError) -> str:

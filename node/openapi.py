@@ -18,9 +18,9 @@ from node.api_public import (
 )
 from node.api_schema import (
     BINARY,
-    ERROR_REF,
     JSON,
     REFUSAL_PARAMS,
+    VC_PROBLEM_REF,
     Param,
     Reply,
     Schema,
@@ -28,6 +28,7 @@ from node.api_schema import (
     hex_bytes,
     nullable,
     obj,
+    vc_error_reply,
 )
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
@@ -39,7 +40,9 @@ HEIGHT_MAX = 2**63 - 1
 
 INFO: Schema = {"title": "Senim node API", "version": "1",
                 "description": "Education credentials on a consortium ledger. Every error "
-                "is JSON {\"error\": {\"code\", \"message\"}}."}
+                "is JSON {\"error\": {\"code\", \"message\"}}, with \"params\" when it "
+                "names specifics; the VC-API's are RFC 9457 problem details (type, status, "
+                "title, detail, params) around the same error."}
 
 STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
@@ -210,14 +213,24 @@ VC_STATUS_UPDATE: Schema = obj({
         r for r in REVOCATION_REASONS if r != REASON_SUPERSEDED]}})
 VC_STATUS_UPDATED: Schema = obj({"credentialId": STRING, "revoked": {
     "type": "array", "items": obj({"batch_root": ID32, "height": INTEGER})}})
-VC_RESULT: Schema = obj({"verified": {"type": "boolean"}, "checks": {"type": "array"},
-                         "warnings": {"type": "array"}, "errors": {"type": "array"},
+# The VC data model's ProblemDetails, as a verification result lists them: type required.
+VC_CHECK_PROBLEM: Schema = obj({"type": {"type": "string", "format": "uri"}},
+                               {"title": STRING, "detail": STRING})
+VC_RESULT: Schema = obj({"verified": {"type": "boolean"},
+                         "checks": {"type": "array", "items": STRING},
+                         "warnings": {"type": "array", "items": VC_CHECK_PROBLEM},
+                         "errors": {"type": "array", "items": VC_CHECK_PROBLEM},
                          "verdict": {"type": "object"}})
-VC_BUSY = {429: error_reply("VC workers busy"), 413: error_reply("Body too large"),
-           503: error_reply("A VC worker died, or the store is damaged")}
+VC_BUSY = {429: vc_error_reply("VC workers busy, or over this client's rate",
+                               ("Retry-After",)),
+           413: vc_error_reply("Body too large"),
+           503: vc_error_reply("A VC worker died, the store is damaged, or the node is busy",
+                               ("Retry-After",))}
 VC_VERIFIED = {200: Reply("Verified", {JSON: VC_RESULT}),
-               400: Reply("Not verified (VC-API result), or a malformed request (error)",
-                          {JSON: {"oneOf": [VC_RESULT, ERROR_REF]}}), **VC_BUSY}
+               400: Reply("Not verified (VC-API result), or a malformed request (problem "
+                          "details)", {JSON: {"oneOf": [VC_RESULT, VC_PROBLEM_REF]}}),
+               408: vc_error_reply("Body not received in time", ("Connection",)),
+               **VC_BUSY}
 LIST_ID = Param("list_id", hex_bytes(LIST_ID_BYTES),
                 "the issuer's member id and the batch root: 52 bytes of hex")
 

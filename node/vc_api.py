@@ -15,7 +15,6 @@ Canonicalisation runs in a pool of worker processes (`node.vc_common`).
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -40,7 +39,7 @@ from ledger.vc.verify import (
 )
 from node import openapi as shapes
 from node.api_public import within_byte_rate, within_rate
-from node.api_schema import JSON, Reply, Route, error_reply, obj
+from node.api_schema import JSON, Reply, Route, obj, vc_error_reply
 from node.fair_share import VC_PROCESSES
 from node.files import (
     SECRET_FILE_BYTES_MAX,
@@ -49,6 +48,7 @@ from node.files import (
     read_bounded,
     refuse_unsafe_secret,
 )
+from node.http_limits import http_error
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
 from node.vc_common import (
@@ -61,12 +61,12 @@ from node.vc_common import (
     core_of,
     in_vc_pool,
     options_of,
-    problem,
     read_body,
     status_base,
     verifying_for,
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
+from node.vc_problems import SENIM_PROBLEMS, FieldProblem, params_of, problem, problem_type
 
 MAX_TOKEN_BYTES = 4096
 # Status lists a verification looks up for a document's status entries: each costs
@@ -111,12 +111,10 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
     if core.chain.base_height > 0:
         # The list's indices come from revoke transactions, and this node holds no block
         # below its state-sync snapshot: a list without those revocations would lie.
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": {"code": "status_list_not_held", "message":
-                                       "this node joined by state sync and holds no blocks "
-                                       "before block "
-                                       f"{core.chain.base_height}; ask another node"}}),
-            content_type="application/json")
+        raise http_error(web.HTTPNotFound, "status_list_not_held", "this node joined by "
+                         "state sync and holds no blocks before block "
+                         f"{core.chain.base_height}; ask another node",
+                         params={"base_height": core.chain.base_height})
     while not await core.in_worker(settings.index.catch_up, core):
         pass
     batch, revoked, last_ms = await core.in_worker(settings.index.snapshot, core, list_id)
@@ -149,7 +147,7 @@ async def get_status_list(request: web.Request) -> web.Response:
         list_id = b""
     if len(list_id) != LIST_ID_BYTES:
         return problem(400, "bad_parameter", "a status list is named by the issuer's id and "
-                        f"the batch root: {LIST_ID_BYTES} bytes of hex")
+                       f"the batch root: {LIST_ID_BYTES} bytes of hex", {"field": "list_id"})
     listed = await status_list(request, list_id)
     if listed is None:
         return problem(404, "no_such_batch", "no batch with this root is on chain")
@@ -205,18 +203,10 @@ def _checks_on_chain(core: NodeCore, verdict: VcVerdict, credential: Any) -> Non
         revocation_from_chain(verdict, credential, facts, core.chain_id)
 
 
-# ProblemDetails types: the specifications' error URLs where they name one.
-PROBLEM_TYPES = {
-    "malformed": "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR",
-    "tampered": "https://w3id.org/security#PROOF_VERIFICATION_ERROR",
-}
-SENIM_PROBLEMS = "https://senim.kz/problems#"
-
-
 def _vc_api_result(verdict: VcVerdict) -> web.Response:
     """VC-API verify response: checks and problems; 200 if verified, 400 if not."""
-    problem = {"type": PROBLEM_TYPES.get(verdict.status, SENIM_PROBLEMS + verdict.status),
-               "title": verdict.status, "detail": verdict.reason}
+    problem = {"type": problem_type(verdict.status), "title": verdict.status,
+               "detail": verdict.reason}
     body = {
         "verified": verdict.valid,
         "checks": [c.name for c in verdict.checks if c.ok],
@@ -233,7 +223,7 @@ def _proof_options(options: dict[str, Any]) -> Any:
     (assertionMethod unless options.expectedProofPurpose), challenge and domain."""
     for key in ("expectedProofPurpose", "challenge", "domain"):
         if options.get(key) is not None and not isinstance(options[key], str):
-            raise InvalidDocument(f"options.{key} must be a string")
+            raise FieldProblem(f"options.{key} must be a string", field=f"options.{key}")
     return partial(verify_vc, purpose=options.get("expectedProofPurpose") or "assertionMethod",
                    challenge=options.get("challenge"), domain=options.get("domain"))
 
@@ -251,7 +241,7 @@ async def _verify_credential(request: web.Request) -> web.Response:
         body = await read_body(request)
         verifier = _proof_options(options_of(body))
     except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc), params_of(exc))
     credential = body.get("verifiableCredential")
     lists = await _own_lists(request, [credential])
     verdict = await in_vc_pool(request, verifier, credential,
@@ -271,11 +261,13 @@ async def _verify_presentation(request: web.Request) -> web.Response:
         body = await read_body(request)
         options = options_of(body)
     except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc), params_of(exc))
     presentation = body.get("verifiablePresentation")
     challenge, domain = options.get("challenge"), options.get("domain")
-    if not all(v is None or isinstance(v, str) for v in (challenge, domain)):
-        return problem(400, "malformed", "challenge and domain must be strings")
+    for key, value in (("challenge", challenge), ("domain", domain)):
+        if value is not None and not isinstance(value, str):
+            return problem(400, "malformed", "challenge and domain must be strings",
+                           {"field": f"options.{key}"})
     inner = presentation.get("verifiableCredential", []) if isinstance(presentation,
                                                                         dict) else []
     inner = inner if isinstance(inner, list) else [inner]
@@ -342,35 +334,35 @@ VC_ROUTES: tuple[Route, ...] = (
           "(only on a node with an issuer key, for a caller with its token)", {
               201: Reply("Issued and anchored", {JSON: obj({"verifiableCredential": {
                   "type": "object"}})}),
-              400: error_reply("Malformed request or credential"),
-              401: error_reply("No valid issuing token"),
-              403: error_reply("This node does not issue, or the chain refuses the issuer "
-                               "(not a member, not accredited for the type)"),
+              400: vc_error_reply("Malformed request or credential"),
+              401: vc_error_reply("No valid issuing token"),
+              403: vc_error_reply("This node does not issue, or the chain refuses the issuer "
+                                  "(not a member, not accredited for the type)"),
               **shapes.VC_BUSY,
-              503: error_reply("Not committed in time, a VC worker died, or the store is "
-                               "damaged")},
+              503: vc_error_reply("Not committed in time, a VC worker died, or the store is "
+                                  "damaged")},
           body={JSON: obj({"credential": {"type": "object"}},
                           {"options": shapes.VC_ISSUE_OPTIONS})}),
     Route("POST", "/credentials/status", update_status_route,
           "VC-API: update a credential's status: revoked, on chain (no suspension: Senim "
           "cannot undo a revocation)", {
               200: Reply("Revoked on chain", {JSON: shapes.VC_STATUS_UPDATED}),
-              400: error_reply("Malformed request, or a status other than revoked"),
-              401: error_reply("No valid issuing token"),
-              403: error_reply("This node does not issue, or the chain refuses it"),
-              404: error_reply("This node issued no credential with this id since it "
-                               "started"),
-              409: error_reply("Already revoked"),
-              413: error_reply("Body too large"), 429: error_reply("Busy; retry shortly"),
-              503: error_reply("Not committed in time, or the store is damaged")},
+              400: vc_error_reply("Malformed request, or a status other than revoked"),
+              401: vc_error_reply("No valid issuing token"),
+              403: vc_error_reply("This node does not issue, or the chain refuses it"),
+              404: vc_error_reply("This node issued no credential with this id since it "
+                                  "started"),
+              409: vc_error_reply("Already revoked"),
+              413: vc_error_reply("Body too large"), 429: vc_error_reply("Busy; retry shortly"),
+              503: vc_error_reply("Not committed in time, or the store is damaged")},
           body={JSON: shapes.VC_STATUS_UPDATE}),
     Route("GET", STATUS_PATH + "{list_id}", get_status_list,
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
-              400: error_reply("Bad list id"), 404: error_reply("No such batch"),
-              429: error_reply("Over this client's rate; see Retry-After"),
-              503: error_reply("The store is damaged, a VC worker died, or the node is "
-                               "busy (Retry-After)")},
+              400: vc_error_reply("Bad list id"), 404: vc_error_reply("No such batch"),
+              429: vc_error_reply("Over this client's rate; see Retry-After"),
+              503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
+                                  "busy (Retry-After)")},
           params=(shapes.LIST_ID,)),
 )
 

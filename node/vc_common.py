@@ -55,6 +55,7 @@ from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
 from node.submission_body import json_problem
+from node.vc_problems import FieldProblem
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -216,14 +217,11 @@ def status_base(request: web.Request) -> str:
     return f"{request.scheme}://{host}"
 
 
-def problem(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
 def _too_large(request: web.Request, size: int) -> web.HTTPException:
     """413, as the routes declare and as the node's own API answers (it was a 400)."""
     return http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
                       f"request body exceeds {MAX_VC_BODY_BYTES} bytes for {request.path}",
+                      params={"limit": MAX_VC_BODY_BYTES},
                       max_size=MAX_VC_BODY_BYTES, actual_size=size)
 
 
@@ -243,6 +241,7 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     except TimeoutError as exc:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",
+                         params={"limit": int(BODY_READ_TIMEOUT_S)},
                          headers={"Connection": "close"}) from exc
     except web.RequestPayloadError as exc:
         raise InvalidDocument(payload_problem(exc)) from exc
@@ -270,7 +269,8 @@ def parse_body(data: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidDocument("body must be a JSON object")
     if _nesting(body) > MAX_VC_BODY_DEPTH:
-        raise InvalidDocument(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep")
+        raise FieldProblem(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep",
+                           field="body", limit=MAX_VC_BODY_DEPTH)
     return body
 
 
@@ -327,11 +327,9 @@ async def verifying_for(request: web.Request) -> AsyncIterator[None]:
         return
     source = address_key(address)
     if counts.get(source, 0) >= MAX_VC_IN_FLIGHT_PER_SOURCE:
-        raise web.HTTPTooManyRequests(
-            text=json.dumps({"error": {"code": "busy", "message": f"{MAX_VC_IN_FLIGHT_PER_SOURCE}"
-                                       " VC documents from this address are being checked; "
-                                       "retry when one is answered"}}),
-            content_type="application/json")
+        raise http_error(web.HTTPTooManyRequests, "busy", f"{MAX_VC_IN_FLIGHT_PER_SOURCE} VC "
+                         "documents from this address are being checked; retry when one is "
+                         "answered", params={"limit": MAX_VC_IN_FLIGHT_PER_SOURCE})
     counts[source] = counts.get(source, 0) + 1
     try:
         yield
@@ -344,5 +342,5 @@ async def verifying_for(request: web.Request) -> AsyncIterator[None]:
 def options_of(body: dict[str, Any]) -> dict[str, Any]:
     options = body.get("options", {})
     if not isinstance(options, dict):
-        raise InvalidDocument("options must be an object")
+        raise FieldProblem("options must be an object", field="options")
     return options

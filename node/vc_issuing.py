@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -44,10 +44,10 @@ from node.vc_common import (
     core_of,
     in_vc_pool,
     options_of,
-    problem,
     read_body,
     status_base,
 )
+from node.vc_problems import FieldProblem, params_of, problem
 
 ISSUE_COMMIT_TIMEOUT_S = 10.0  # under the W3C suites' 15 s per test
 MAX_ISSUES_IN_FLIGHT = 16
@@ -64,11 +64,14 @@ RETRY_CODES = ("busy", "mempool_full", "sender_limit")
 
 
 class IssueRefused(Exception):
-    """A VC-API refusal: HTTP status, error code, message."""
+    """A VC-API refusal: HTTP status, error code, message, and the specifics it names
+    (a chain refusal's member, type or height; a limit)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 params: Mapping[str, str | int] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.params = dict(params or {})
 
 
 @dataclass
@@ -94,13 +97,14 @@ def credential_type_of(options: dict[str, Any]) -> str:
     """The Senim type to anchor as: options.credentialType (a Senim extension)."""
     wanted = options.get("credentialType", DEFAULT_CREDENTIAL_TYPE)
     if wanted not in CREDENTIAL_TYPES:
-        raise InvalidDocument("options.credentialType must be one of "
-                              + ", ".join(CREDENTIAL_TYPES))
+        raise FieldProblem("options.credentialType must be one of "
+                           + ", ".join(CREDENTIAL_TYPES), field="options.credentialType")
     status = options.get("credentialStatus")
     if status is not None and (not isinstance(status, dict)
                                or status.get("type") != "BitstringStatusListEntry"):
-        raise InvalidDocument("options.credentialStatus: only BitstringStatusListEntry is "
-                              "offered (every credential gets one)")
+        raise FieldProblem("options.credentialStatus: only BitstringStatusListEntry is "
+                           "offered (every credential gets one)",
+                           field="options.credentialStatus")
     return str(wanted)
 
 
@@ -112,15 +116,17 @@ async def _commit(core: NodeCore, issuer: KeyPair, payload: Payload) -> TxStatus
     if refusal is not None:
         status = 429 if refusal.code in RETRY_CODES else (
             409 if refusal.code == "already_revoked" else 403)
-        raise IssueRefused(status, refusal.code, f"the chain refuses it: {refusal.message}")
+        raise IssueRefused(status, refusal.code, f"the chain refuses it: {refusal.message}",
+                           refusal.params)
     outcome = await core.wait_for(tx.tx_id, ISSUE_COMMIT_TIMEOUT_S)
     if outcome.status == "committed":
         return outcome
     if outcome.status == "rejected":
         raise IssueRefused(403, outcome.code or "rejected",
-                           f"the chain refused it: {outcome.reason}")
+                           f"the chain refused it: {outcome.reason}", outcome.params)
     raise IssueRefused(503, "not_committed", f"transaction {tx.tx_id.hex()} was not committed "
-                       f"within {ISSUE_COMMIT_TIMEOUT_S:g} s; it may still be")
+                       f"within {ISSUE_COMMIT_TIMEOUT_S:g} s; it may still be",
+                       {"limit": int(ISSUE_COMMIT_TIMEOUT_S)})
 
 
 async def issue_anchored(core: NodeCore, issuer: KeyPair, state: IssuingState,
@@ -152,23 +158,23 @@ def parse_status_update(body: dict[str, Any]) -> tuple[str, str]:
     a status other than revoked is an IssueRefused."""
     credential_id, updates = body.get("credentialId"), body.get("credentialStatus")
     if not isinstance(credential_id, str) or not credential_id:
-        raise InvalidDocument("credentialId must be a non-empty string")
+        raise FieldProblem("credentialId must be a non-empty string", field="credentialId")
     if not isinstance(updates, list) or not 1 <= len(updates) <= MAX_STATUS_UPDATES:
-        raise InvalidDocument(f"credentialStatus must be a list of 1 to {MAX_STATUS_UPDATES} "
-                              "updates")
+        raise FieldProblem(f"credentialStatus must be a list of 1 to {MAX_STATUS_UPDATES} "
+                           "updates", field="credentialStatus", limit=MAX_STATUS_UPDATES)
     for update in updates:
         if not isinstance(update, dict) or update.get("type") not in STATUS_ENTRY_TYPES:
-            raise InvalidDocument("each credentialStatus update needs type "
-                                  "BitstringStatusListEntry")
+            raise FieldProblem("each credentialStatus update needs type "
+                               "BitstringStatusListEntry", field="credentialStatus.type")
         if update.get("status") != "revoked":
             raise IssueRefused(400, "unsupported_status", "only status \"revoked\" is "
                                "offered: Senim cannot undo a revocation, so it has no "
-                               "suspension")
+                               "suspension", {"field": "credentialStatus.status"})
     reason = body.get("reason", DEFAULT_REVOCATION_REASON)
     if not isinstance(reason, str) or reason not in REVOCATION_REASONS or (
             reason == REASON_SUPERSEDED):
-        raise InvalidDocument("reason must be one of " + ", ".join(
-            r for r in REVOCATION_REASONS if r != REASON_SUPERSEDED))
+        raise FieldProblem("reason must be one of " + ", ".join(
+            r for r in REVOCATION_REASONS if r != REASON_SUPERSEDED), field="reason")
     return credential_id, str(reason)
 
 
@@ -214,22 +220,26 @@ async def issue_credential_route(request: web.Request) -> web.Response:
         body = await read_body(request)
         credential_type = credential_type_of(options_of(body))
     except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc), params_of(exc))
     credential = body.get("credential")
     our_did = did_key(settings.issuer.public_key)
     if not isinstance(credential, dict):
-        return problem(400, "malformed", "credential must be a JSON object")
+        return problem(400, "malformed", "credential must be a JSON object",
+                       {"field": "credential"})
     issuer = credential.get("issuer", our_did)
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if issuer_id != our_did:
-        return problem(400, "wrong_issuer", f"this node issues only as {our_did}")
+        return problem(400, "wrong_issuer", f"this node issues only as {our_did}",
+                       {"field": "credential.issuer"})
     if "proof" in credential or "senim" in credential:
-        return problem(400, "malformed", "the credential already has a proof or anchoring")
+        return problem(400, "malformed", "the credential already has a proof or anchoring",
+                       {"field": "credential.proof" if "proof" in credential
+                        else "credential.senim"})
     unsigned = {**credential, "issuer": issuer}
     now = xsd_time(int(datetime.now(tz=UTC).timestamp() * 1000))
     if issuing.in_flight.locked():
         return problem(429, "busy", f"{MAX_ISSUES_IN_FLIGHT} credentials are being anchored; "
-                        "retry shortly")
+                       "retry shortly", {"limit": MAX_ISSUES_IN_FLIGHT})
     async with issuing.in_flight:
         try:
             # Checked before anything goes on chain: a malformed credential anchors nothing.
@@ -239,9 +249,9 @@ async def issue_credential_route(request: web.Request) -> web.Response:
                 status_base(request),
                 partial(in_vc_pool, request, _sign_final, settings.issuer, now))
         except InvalidDocument as exc:
-            return problem(400, "malformed", str(exc))
+            return problem(400, "malformed", str(exc), params_of(exc))
         except IssueRefused as exc:
-            return problem(exc.status, exc.code, exc.message)
+            return problem(exc.status, exc.code, exc.message, exc.params)
     return web.json_response({"verifiableCredential": signed}, status=201)
 
 
@@ -256,9 +266,9 @@ async def update_status_route(request: web.Request) -> web.Response:
         revoked = await revoke_issued(core_of(request), settings.issuer, issuing, credential_id,
                                       reason)
     except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc))
+        return problem(400, "malformed", str(exc), params_of(exc))
     except IssueRefused as exc:
-        return problem(exc.status, exc.code, exc.message)
+        return problem(exc.status, exc.code, exc.message, exc.params)
     return web.json_response({"credentialId": credential_id, "revoked": revoked})
 
 

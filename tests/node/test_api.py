@@ -296,7 +296,10 @@ async def test_bad_parameters_are_400(node: Node, path: str) -> None:
     (f"/v1/transactions/{'ab' * 32}?wait=61", "wait must be a number from 0 to 60"),
     (f"/v1/transactions/{'ab' * 32}?wait=inf", "wait must be a number from 0 to 60"),
     (f"/v1/transactions/{'ab' * 32}?wait=1e308", "wait must be a number from 0 to 60"),
-    (f"/v1/transactions/{'ab' * 32}?wait=1&wait=-1", "wait must be a number from 0 to 60"),
+    (f"/v1/transactions/{'ab' * 32}?wait=1&wait=-1", "wait is given more than once"),
+    # answered raw: the handler read the first of two
+    ("/v1/blocks/0?format=raw&format=json", "format is given more than once"),
+    ("/v1/evidence?limit=1&limit=1", "limit is given more than once"),
     ("/v1/evidence?limit=%D9%A1%D9%A2", "limit must be an integer from 1 to "),  # "١٢"
     ("/v1/evidence?limit=+5", "limit must be an integer from 1 to "),
     (f"/v1/evidence/chain?after={'ab' * 129}", "after must be at most 256 characters"),
@@ -306,6 +309,7 @@ async def test_a_query_parameter_outside_its_declaration_is_refused_naming_it(
     body = await json_of(await node.client.get(path), 400)
     assert body["error"]["code"] == "bad_parameter"
     assert body["error"]["message"].startswith(said), body
+    assert body["error"]["params"] == {"field": said.split()[0]}, body
 
 
 def _random_json(rng: random.Random, depth: int = 0) -> Any:

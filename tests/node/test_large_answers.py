@@ -1,5 +1,7 @@
 """A large answer held unread: the node keeps about two pieces of it per connection
-(`node.http_limits.send_in_pieces`), not a copy of the whole answer each.
+(`node.answer_pieces.send_in_pieces`), not a copy of the whole answer each: governance's,
+a block's (JSON or raw, one copy shared by every connection sending it), and any other
+route's (`answers_in_pieces`, here an evidence page).
 
 The server's socket gets a small send buffer, as a connection to a distant client that
 reads nothing keeps (on loopback Linux grows it until it holds the whole answer, which
@@ -8,6 +10,7 @@ then sits in the kernel and the test could not tell)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import time
@@ -17,9 +20,11 @@ import pytest
 from aiohttp import web
 
 from node import api_chain
+from node.answer_pieces import ANSWER_PIECE_BYTES
 from node.api import make_app
+from node.api_chain import BLOCK_ANSWERS, BlockAnswers
 from node.governance_answers import GovernanceAnswer
-from node.http_limits import ANSWER_PIECE_BYTES, LimitedAppRunner
+from node.http_limits import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -32,6 +37,7 @@ SEND_BUFFER_BYTES = 4_096
 DEADLINE_S = 20.0
 # What one connection may hold beyond its pieces: the head and aiohttp's headers.
 SLACK_BYTES = 4_096
+EVIDENCE = {"height": 7, "filler": "x" * (len(REST) - 13)}
 
 
 @pytest.fixture
@@ -39,6 +45,9 @@ async def runner(net: Consortium, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[LimitedAppRunner]:
     monkeypatch.setattr(api_chain, "_governance_answer",
                         lambda core: GovernanceAnswer(b'{"height": 7, ', REST))
+    monkeypatch.setattr(api_chain, "_block_answer",
+                        lambda core, height, raw: b'{"height": 7, ' + REST)
+    monkeypatch.setattr(api_chain, "evidence_page", lambda kv, limit, before: EVIDENCE)
     kv = MemoryStore()
     core = NodeCore(net.ministry, net.genesis, kv, MempoolLimits(100, 1 << 20, 100),
                     NodeMetrics())
@@ -55,10 +64,10 @@ async def runner(net: Consortium, monkeypatch: pytest.MonkeyPatch
         core.worker.shutdown(wait=True)
 
 
-def _unread(port: int) -> socket.socket:
+def _unread(port: int, path: str) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SEND_BUFFER_BYTES)
-    sock.sendall(b"GET /v1/governance HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
     return sock
 
 
@@ -76,9 +85,11 @@ async def _until_all_stalled(server: web.Server, count: int) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize("path", ["/v1/governance", "/v1/blocks/1", "/v1/blocks/1?format=raw",
+                                  "/v1/evidence"])
 async def test_connections_reading_nothing_hold_a_piece_each_not_the_answer(
-        runner: LimitedAppRunner) -> None:
-    socks = [_unread(_port(runner)) for _ in range(CONNECTIONS)]
+        runner: LimitedAppRunner, path: str) -> None:
+    socks = [_unread(_port(runner), path) for _ in range(CONNECTIONS)]
     try:
         assert runner.server is not None
         await _until_all_stalled(runner.server, CONNECTIONS)
@@ -86,28 +97,57 @@ async def test_connections_reading_nothing_hold_a_piece_each_not_the_answer(
                 if h.transport is not None]
         # Written whole, each held all the answer its socket had not taken: 1.5 MB each.
         assert max(held) <= 2 * ANSWER_PIECE_BYTES + SLACK_BYTES, held
+        if path.startswith("/v1/blocks/"):
+            assert len(runner.app[BLOCK_ANSWERS]) == 1  # one copy, however many send it
         for sock in socks:
             assert sock.recv(15) == b"HTTP/1.1 200 OK"
     finally:
         for sock in socks:
             sock.close()
+    # Held by its senders alone: once they are gone, so is the block's answer.
+    deadline = time.monotonic() + DEADLINE_S
+    while runner.server.connections or len(runner.app[BLOCK_ANSWERS]):
+        assert time.monotonic() < deadline, len(runner.app[BLOCK_ANSWERS])
+        await asyncio.sleep(0.02)
 
 
+def test_a_block_worked_out_twice_at_once_is_kept_once() -> None:
+    answers = BlockAnswers()
+    first = answers.keep(3, False, b"{}")
+    assert answers.keep(3, False, b"{}") is first and answers.get(3, False) is first
+    assert answers.get(3, True) is None
+    del first
+    assert answers.get(3, False) is None and not len(answers)
+
+
+JSON_TYPE = b"application/json; charset=utf-8"
+ANSWERS = {  # path: (body, Content-Type)
+    "/v1/governance": (b'{"height": 7, ' + REST, JSON_TYPE),
+    "/v1/blocks/1": (b'{"height": 7, ' + REST, JSON_TYPE),
+    "/v1/blocks/1?format=raw": (b'{"height": 7, ' + REST, b"application/octet-stream"),
+    "/v1/evidence": (json.dumps(EVIDENCE).encode(), JSON_TYPE),
+}
+
+
+@pytest.mark.parametrize("path", list(ANSWERS))
 async def test_the_whole_answer_arrives_and_a_client_leaving_part_way_logs_nothing(
-        runner: LimitedAppRunner, caplog: pytest.LogCaptureFixture) -> None:
+        runner: LimitedAppRunner, caplog: pytest.LogCaptureFixture, path: str) -> None:
+    expected, content_type = ANSWERS[path]
+    request = b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", _port(runner))
     # HEAD: the headers alone (the next answer on the connection follows them at once)
-    writer.write(b"HEAD /v1/governance HTTP/1.1\r\nHost: x\r\n\r\n"
-                 b"GET /v1/governance HTTP/1.1\r\nHost: x\r\n\r\n")
+    writer.write(b"HEAD" + request[3:] + request)
     async with asyncio.timeout(DEADLINE_S):
-        assert b"Content-Length: %d" % (len(REST) + 14) in await reader.readuntil(b"\r\n\r\n")
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 OK"), head[:100]
-        assert b"Content-Length: %d" % (len(REST) + 14) in head, head
-        assert b"Content-Type: application/json; charset=utf-8" in head, head
-        body = await reader.readexactly(len(REST) + 14)
-    assert body == b'{"height": 7, ' + REST
-    writer.write(b"GET /v1/governance HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"Content-Length: %d" % len(expected) in head, head
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK"), head[:100]
+        assert b"Content-Length: %d" % len(expected) in head, head
+        assert b"Content-Type: " + content_type + b"\r\n" in head, head
+        body = await reader.readexactly(len(expected))
+    assert body == expected
+    writer.write(request)
     async with asyncio.timeout(DEADLINE_S):
         await reader.readexactly(200_000)
     writer.transport.abort()  # gone with most of the answer unsent

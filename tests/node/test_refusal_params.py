@@ -15,6 +15,7 @@ import pytest
 from ledger.errors import TxRejected
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
+from node.api_public import PROOFS_BODY_MAX
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.api_server import Client, api_core, serving
@@ -96,3 +97,16 @@ async def test_the_openapi_document_describes_the_params(
     assert error["required"] == ["code", "message"]  # params is optional
     assert error["properties"]["params"]["additionalProperties"] == {
         "type": ["string", "integer"]}
+
+
+async def test_a_missing_block_and_a_body_over_its_limit_name_their_numbers(
+        served: tuple[Client, NodeCore]) -> None:
+    client, core = served
+    response = await client.get("/v1/blocks/99")
+    assert response.status == 404
+    assert (await response.json())["error"]["params"] == {"height": 99,
+                                                          "head": core.chain.height}
+    response = await client.post("/v1/proofs", data=b"{" + b" " * PROOFS_BODY_MAX + b"}",
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 413
+    assert (await response.json())["error"]["params"] == {"limit": PROOFS_BODY_MAX}
