@@ -71,6 +71,16 @@ class ExportResult:
         return not self.problems and self.count > 0
 
 
+def _lossy(encoding: str | None) -> bool:
+    """Whether Excel, saving in `encoding`, wrote "?" for the Kazakh letters it lacks
+    (cp1251, however the registrar spells it; mac-cyrillic likewise)."""
+    try:
+        return encoding is not None and codecs.lookup(encoding).name in ("cp1251",
+                                                                         "mac-cyrillic")
+    except LookupError:
+        return False
+
+
 def _starts_with_bom(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(3) == codecs.BOM_UTF8
@@ -164,7 +174,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         "reg.file.too_many_rows", f"an export holds at most {MAX_RECORDS} "
                         "rows; split the file", max=MAX_RECORDS))
                     break
-                validator.lossy_source = info["encoding"] == "cp1251"
+                validator.lossy_source = _lossy(info["encoding"])
                 if courses is None:
                     validator.add(row)
                 else:

@@ -1,8 +1,10 @@
 """Text exports: encoding and delimiter detection, CSV rows and streamed JSON items.
 
 Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); else a file that is
-valid UTF-8 throughout is UTF-8; else charset-normalizer guesses, and only cp1251
-(Russian-locale Excel's "CSV") or BOM-less UTF-16 is accepted. cp1251 has none
+valid UTF-8 throughout is UTF-8; else the file's text is judged read as cp1251
+(Russian-locale Excel's "CSV"), KZ-1048 and mac-cyrillic (registrar.cyrillic_guess),
+a file two of them read as differing text refused naming each; else charset-normalizer
+guesses, and only cp1251 or BOM-less UTF-16 is accepted. cp1251 has none
 of the Kazakh letters ә ғ қ ң ө ұ ү һ (only і, shared with Ukrainian), so a file
 holding Kazakh names must be UTF-8 or UTF-16. A cp1251 export of Kazakh text has
 already lost those letters (Excel writes "?"): nothing can recover them here, so
@@ -22,6 +24,7 @@ from typing import Any, TextIO
 
 import charset_normalizer
 
+from registrar.cyrillic_guess import guess_cyrillic
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
@@ -123,22 +126,31 @@ def detect_encoding(path: Path) -> str:
             return name
     if _valid_utf8(path):
         return "utf-8"
-    best = charset_normalizer.from_bytes(head).best()
-    guess = codecs.lookup(best.encoding).name if best is not None else None
     line = utf8_until(path)  # a guess of the whole would garble the UTF-8 part
-    if guess in _GUESSES_ACCEPTED and line is None:
-        return _GUESSES_ACCEPTED[guess]
     if line is not None:
         raise EncodingUnknown(phrase(
             "reg.encoding.utf8_until", f"the file is UTF-8 text until line {line}, which holds "
             "bytes that are not UTF-8 (part of it saved in another encoding, such as cp1251, "
             "or two exports joined): save the whole file again as UTF-8", line=line))
+    cyrillic = guess_cyrillic(head)
+    if cyrillic.encoding is not None:
+        return cyrillic.encoding
+    if cyrillic.rivals:
+        readings = ", ".join(f"--encoding {name}" for name in cyrillic.rivals)
+        raise EncodingUnknown(phrase(
+            "reg.encoding.ambiguous", f"the file reads as text in more than one encoding, "
+            f"each giving other letters: say which with {readings}, then check the names "
+            "in the dry run", readings=readings))
+    best = charset_normalizer.from_bytes(head).best()
+    guess = codecs.lookup(best.encoding).name if best is not None else None
+    if guess in _GUESSES_ACCEPTED:
+        return _GUESSES_ACCEPTED[guess]
     plainly = not_text(path)
     if plainly:
         raise EncodingUnknown(phrase("reg.encoding.not_text", f"the file is not text: "
                                      f"{plainly}", why=plainly))
     english = (f"the file is not UTF-8, UTF-16 or cp1251 (it looks like "
-               f"{guess or 'binary data'}); save it as UTF-8 or give the encoding")
+               f"{guess or 'binary data'}); save it as UTF-8 or give its encoding with --encoding")
     if guess:
         raise EncodingUnknown(phrase("reg.encoding.unknown", english, guess=guess))
     raise EncodingUnknown(phrase("reg.encoding.binary", english))
