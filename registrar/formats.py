@@ -53,6 +53,9 @@ _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 # Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
 # 29 February 1900 that never was).
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
+# No record's day (a birth, a graduation, an employment's first or last day) is earlier:
+# one that is is a mistyped year (0001-01-01 or 1024 typed for 2024).
+EARLIEST_DAY = datetime.date(1900, 1, 1)
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
@@ -96,9 +99,10 @@ def unsafe_phrase(text: str) -> Phrase | None:
         return phrase("reg.value.control", f"contains the control character {code}",
                       char=code)
     name = unicodedata.name(found[0], "")
-    char = f"{code}{' ' + name if name else ''}"
-    return phrase("reg.value.invisible", f"contains {char}, an invisible formatting "
-                  "character (often pasted from a web page or Word): delete it", char=char)
+    named = f"{code}{' ' + name if name else ''}"
+    # kk and ru say the code alone: Unicode names its characters in English only
+    return phrase("reg.value.invisible", f"contains {named}, an invisible formatting "
+                  "character (often pasted from a web page or Word): delete it", char=code)
 
 
 WORD = re.compile(r"[^\W\d_]+")
@@ -184,11 +188,18 @@ def _date(value: str) -> str:
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
     try:
-        datetime.date.fromisoformat(iso)
+        day = datetime.date.fromisoformat(iso)
     except ValueError as exc:
         raise FormatError(phrase("reg.date.no_such", f"no such date: {value}",
                                  value=value)) from exc
+    if day < EARLIEST_DAY:
+        raise FormatError(early_phrase(value))
     return iso
+
+
+def early_phrase(value: str) -> Phrase:
+    return phrase("reg.date.too_early", f"{value} is before {EARLIEST_DAY.year}: no record's "
+                  "day is so early; check the year", value=value, year=EARLIEST_DAY.year)
 
 
 def decimal_of(value: str) -> Decimal:
