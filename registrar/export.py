@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registrar.bad_bytes import first_bad_line
 from registrar.course_rows import CourseRows, Grouping, check_layout
 from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
@@ -124,6 +125,12 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
             except LineTooLong:
                 delimiter = ","  # csv_rows says so, at the line
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
+                line = first_bad_line(path, chosen)
+                if line is not None and line > 1:  # a row below the header's, in its chunk
+                    problems.add(line, None, "encoding", phrase(
+                        "reg.encoding.fails_here", f"the file cannot be read as {chosen} from "
+                        f"about this row on ({exc})", encoding=chosen, why=str(exc)))
+                    return
                 problems.add(1, None, "encoding", phrase(
                     "reg.encoding.header", f"the header cannot be read as {chosen}: {exc}",
                     encoding=chosen, why=str(exc)))

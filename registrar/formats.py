@@ -47,7 +47,13 @@ class FormatError(ValueError):
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+# Day first, as Kazakhstan and Russia write it, with or without leading zeros (1.9.2024
+# as typed into a text cell); never month first.
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
+# A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
+# date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text).
+_WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 # Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
@@ -177,8 +183,18 @@ def _iin(value: str) -> str:
 
 
 def _date(value: str) -> str:
+    timed = _WITH_TIME.fullmatch(value)
+    if timed is not None:
+        if any(int(part or 0) for part in timed.groups()[1:]):
+            raise FormatError(phrase(
+                "reg.date.with_time", f"{value} holds a time as well as a day: give the day "
+                "alone (format the column as a date without the time)", value=value))
+        value = timed[1]  # midnight: the day alone, as 1C means it
     dotted = _DOTTED_DATE.fullmatch(value)
-    iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
+    iso = f"{dotted[3]}-{int(dotted[2]):02d}-{int(dotted[1]):02d}" if dotted else value
+    if _SHORT_YEAR.fullmatch(value):
+        raise FormatError(phrase("reg.date.short_year", f"{value}: the year has two digits; "
+                                 "write all four (DD.MM.YYYY)", value=value))
     if _EXCEL_DAY.fullmatch(value):
         day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FormatError(phrase(

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 import charset_normalizer
 
+from registrar.bad_bytes import first_bad_line
 from registrar.cyrillic_guess import guess_cyrillic
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
@@ -177,7 +178,11 @@ def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception) -> None:
+def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception,
+                    handle: TextIO) -> None:
+    """Said at the line holding the byte: Python's error comes with the first line of the
+    chunk it decodes (registrar.bad_bytes)."""
+    row = first_bad_line(Path(handle.name), encoding) or row
     problems.add(row, None, "encoding", phrase(
         "reg.encoding.fails_here", f"the file cannot be read as {encoding} from about this "
         f"row on ({exc})", encoding=encoding, why=str(exc)))
@@ -252,7 +257,7 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
         problems.add(number + 1, None, "malformed", phrase(
             "reg.file.bad_csv", f"the CSV cannot be read here: {exc}", why=str(exc)))
     except UnicodeError as exc:
-        _decode_failure(problems, number + 1, encoding, exc)
+        _decode_failure(problems, number + 1, encoding, exc, handle)
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -354,7 +359,7 @@ def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
                          [value for _, value in item])
     except ValueError as exc:
         if isinstance(exc, UnicodeError):
-            _decode_failure(problems, number + 1, encoding, exc)
+            _decode_failure(problems, number + 1, encoding, exc, handle)
         else:
             problems.add(number + 1 if number else None, None, "malformed", phrase(
                 "reg.json.malformed", str(exc), why=str(exc)))
