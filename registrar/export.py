@@ -15,6 +15,7 @@ from pathlib import Path
 
 from registrar.bad_bytes import first_bad_line
 from registrar.course_rows import CourseRows, Grouping, check_layout
+from registrar.jsonfile import json_rows
 from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
 from registrar.problems import Problem, ProblemList
@@ -28,7 +29,6 @@ from registrar.textfile import (
     detect_delimiter,
     detect_encoding,
     forced_over_utf8,
-    json_rows,
 )
 from registrar.validate import MAX_RECORDS, IssuedCheck, RecordSink, Validator
 from registrar.workbook import xlsx_rows

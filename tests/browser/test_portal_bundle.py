@@ -110,6 +110,7 @@ ENGLISH_ONLY_PLACEHOLDERS = {
     "issue.pending.status.other": {"status"}, "tx.status.other": {"status"},
     # Python's words for a byte it cannot decode ("invalid continuation byte")
     "reg.encoding.header": {"why"}, "reg.encoding.fails_here": {"why"},
+    "reg.json.bad_item": {"why"},
 }
 
 

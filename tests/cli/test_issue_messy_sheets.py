@@ -8,6 +8,7 @@ import datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from registrar import load_mapping, read_export
 from tests.cli.test_issue_languages import in_every_language
@@ -15,6 +16,9 @@ from tests.registrar.helpers import IINS, codes, write_csv
 
 ZUP = ["№ п/п", "Табельный номер", "Сотрудник", "ИИН", "Организация", "Должность",
        "Дата приема", "Дата увольнения"]
+
+
+HEADER = "full_name,iin,programme,qualification,graduation_date"
 
 
 def _staff(index: int, start: str, end: str = "") -> list[str]:
@@ -83,3 +87,26 @@ def test_an_invisible_character_is_named_by_its_code_in_kk_and_ru(tmp_path: Path
     said = in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
     assert "U+200B ZERO WIDTH SPACE" in said["en"].output
     assert "2-жол, «full_name» бағаны: ішінде U+200B бар" in said["kk"].output
+
+
+@pytest.mark.parametrize("name, text, row, key", [
+    # a name in quotes inside a quoted value, as typed by hand: "Иванова "Анна""
+    ("quote.csv", f'{HEADER}\n"Иванова "Анна"",{IINS[0]},IT,Бакалавр,30.06.2026\n', 2,
+     "reg.file.csv_quote"),
+    ("open.csv", f'{HEADER}\n{IINS[1]},x,IT,Бакалавр,30.06.2026\n"Иванова Анна,{IINS[0]},IT,'
+     "Бакалавр,30.06.2026\n", 3, "reg.file.csv_unclosed"),
+    ("nan.json", '[{"full_name": "Анна", "iin": NaN}]', 1, "reg.json.constant"),
+    ("trail.json", f'[{{"full_name": "Анна", "iin": "{IINS[0]}"}}] ]', 2, "reg.json.trailing"),
+    ("comma.json", '[{"full_name": "Анна"} {"iin": "1"}]', 2, "reg.json.separator"),
+    ("broken.json", '[{"full_name": "Анна" "iin": "1"}]', 1, "reg.json.bad_item"),
+])
+def test_a_file_the_reader_cannot_follow_is_said_without_python_s_english(
+        tmp_path: Path, name: str, text: str, row: int, key: str) -> None:
+    # before: "строка 2: здесь CSV не читается: ',' expected after '"'", and the JSON
+    # reader's own English ("Expecting ',' delimiter") in kk and ru lines
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert [(p.row, p.said.key if p.said else None) for p in result.problems
+            if p.code == "malformed"] == [(row, key)]
+    in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
