@@ -33,6 +33,6 @@ def first_bad_line(path: Path, encoding: str) -> int | None:
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return line
-    except (UnicodeError, OSError):
+    except (ValueError, TypeError, OSError):  # UTF-16's missing BOM; a codec of bytes
         return None
     return None
