@@ -79,6 +79,12 @@ _FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
 
 
+def shown(text: str) -> str:
+    """`text` with each character `unsafe_phrase` refuses written as its code ("ИИН<U+200B>"),
+    so that a line naming it shows what is there, and no direction mark reorders it."""
+    return _UNSAFE.sub(lambda found: f"<U+{ord(found[0]):04X}>", text)
+
+
 def unsafe_character(text: str) -> str | None:
     """Why `text` holds a character no value may (in English), or None."""
     found = unsafe_phrase(text)

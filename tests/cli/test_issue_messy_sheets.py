@@ -110,3 +110,22 @@ def test_a_file_the_reader_cannot_follow_is_said_without_python_s_english(
     assert [(p.row, p.said.key if p.said else None) for p in result.problems
             if p.code == "malformed"] == [(row, key)]
     in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
+
+
+def test_a_header_with_an_invisible_character_is_said_so_and_shown_by_its_code(
+        tmp_path: Path) -> None:
+    # before: "столбец «ИИН»: столбца с таким названием нет ни в схеме, ни в соответствии
+    # столбцов": the registrar saw a right header refused, its zero-width space printed
+    # as it was, invisible
+    header = list(ZUP)
+    header[3], header[5] = "ИИН\u200b", "Долж\u00adность"
+    path = write_csv(tmp_path / "staff.csv", [header, _staff(0, "01.09.2021")], delimiter=";")
+    result = read_export(path, "employment", mapping=load_mapping("1c-zup"))
+    assert [(p.column, p.said.key if p.said else None) for p in result.problems
+            if p.code == "unknown-column"] == [("ИИН\u200b", "reg.header.invisible"),
+                                               ("Долж\u00adность", "reg.header.invisible")]
+    said = in_every_language("issue", "--dry-run", "--type", "employment", "--mapping",
+                             "1c-zup", "--input", str(path))
+    for lang in ("kk", "ru"):
+        assert "\u200b" not in said[lang].output and "\u00ad" not in said[lang].output
+    assert "столбец «ИИН<U+200B>»: название столбца содержит U+200B" in said["ru"].output
