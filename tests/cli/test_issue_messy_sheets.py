@@ -129,3 +129,21 @@ def test_a_header_with_an_invisible_character_is_said_so_and_shown_by_its_code(
     for lang in ("kk", "ru"):
         assert "\u200b" not in said[lang].output and "\u00ad" not in said[lang].output
     assert "столбец «ИИН<U+200B>»: название столбца содержит U+200B" in said["ru"].output
+
+
+def test_a_title_row_or_sheet_name_is_shown_without_its_direction_marks(tmp_path: Path) -> None:
+    # before: printed as it was, a right-to-left override turning the rest of the line
+    path = tmp_path / "graduates.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Выпуск\u202e2026"
+    sheet.append(["Список выпускников \u202e2026"])
+    sheet.append(["full_name", "iin", "programme", "qualification", "graduation_date"])
+    sheet.append(["Әсел Нұрланова", IINS[0], "Информатика", "Бакалавр", "30.06.2026"])
+    workbook.save(path)
+    said = in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
+    for lang in ("en", "kk", "ru"):
+        assert "\u202e" not in said[lang].output, lang
+    assert "строка 1: Список выпускников <U+202E>2026" in said["ru"].output
+    assert "«Выпуск<U+202E>2026»" in said["ru"].output
