@@ -17,6 +17,7 @@ from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
 from ledger.identity import KeyPair
 from registrar import ExportResult, Phrase, Problem, ShownRecord, preview, preview_said
+from registrar.formats import shown
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
 _LINE_FIELD = re.compile(r"course\.(\d+)")
@@ -48,11 +49,11 @@ def problem_sentence(problem: Problem) -> Sentence:
     where: dict[str, object] = {"what": what, "code": problem.code}
     if problem.row is not None and problem.column is not None:
         key = "issue.problem.row_column"
-        where.update(row=problem.row, column=problem.column)
+        where.update(row=problem.row, column=shown(problem.column))
     elif problem.row is not None:
         key, where["row"] = "issue.problem.row", problem.row
     elif problem.column is not None:
-        key, where["column"] = "issue.problem.column", problem.column
+        key, where["column"] = "issue.problem.column", shown(problem.column)
     else:
         key = "issue.problem.file"
     return Sentence(key, str(problem), **where)

@@ -11,15 +11,18 @@ import io
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from cli.errors import EXIT_BAD_INPUT
+from cli.issue_words import sentence
 from cli.spoken import Sentence, kind_of, os_reason, refuse
 from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS
 from ledger.credential_documents import parse_document
 from node.files import UnfitFile, read_bounded
 from registrar.course_grades import course_grade_code
+from registrar.formats import FormatError, check_value
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
@@ -74,6 +77,28 @@ def fields_of(pairs: tuple[str, ...], named: dict[str, str | None]) -> dict[str,
     return record
 
 
+def typed_values(record: dict[str, str], options: dict[str, str],
+                 formats: dict[str, str] | None = None) -> dict[str, str]:
+    """`record`'s values as `senim issue` records an export's (registrar.validate): in
+    Unicode's composed form, trimmed, and refused, naming the option it came from, when
+    one holds a control or invisible character (a zero-width space pasted with a name
+    reads right and matches no other record of it), a word of Latin and Cyrillic letters
+    or more than its format takes. `formats` gives a field's format (else `text`); a
+    date's day is the caller's to check."""
+    checked = {}
+    for name, value in record.items():
+        text = unicodedata.normalize("NFC", value).strip()
+        kind = (formats or {}).get(name, "text")
+        option = options.get(name, f"--field {name}")
+        try:  # an empty value is the ledger's to refuse (rec.ledger.empty_or_long)
+            checked[name] = text if kind == "date" or not text else check_value(kind, text)
+        except FormatError as exc:
+            english = f"{option}: {exc}"
+            refuse(Sentence("rec.value.bad", english, option=option,
+                            why=sentence(exc.said) if exc.said else str(exc)), EXIT_BAD_INPUT)
+    return checked
+
+
 def new_file(path: Path) -> None:
     if path.exists():
         refuse(Sentence("rec.out.exists", f"{path} exists: give a new file for the credential",
@@ -122,7 +147,16 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
             refuse(Sentence("rec.courses.unknown", f"{path}: course {number}: unknown columns "
                             f"{unknown} (known: {known})", path=path, number=number,
                             columns=", ".join(map(str, unknown)), known=known), EXIT_BAD_INPUT)
-        line = {key: str(value).strip() for key, value in row.items() if str(value).strip()}
+        line = {key: unicodedata.normalize("NFC", str(value)).strip()
+                for key, value in row.items() if str(value).strip()}
+        for part, value in line.items():
+            try:  # as an export's: no invisible character, no word of two alphabets
+                check_value("code" if part.endswith("_code") else "text", value)
+            except FormatError as exc:
+                refuse(Sentence("rec.courses.bad_value", f"{path}: course {number}: {part}: "
+                                f"{exc}", path=path, number=number, part=part,
+                                why=sentence(exc.said) if exc.said else str(exc)),
+                       EXIT_BAD_INPUT)
         if "grade" in line and line["grade"] not in GRADE_SCALE:
             # зачтено, сынақ, отлично as the office types them: recorded as their codes
             line["grade"] = course_grade_code(line["grade"]) or line["grade"]

@@ -27,6 +27,7 @@ from cli.record_inputs import (
     new_file,
     read_document,
     recognised_lines,
+    typed_values,
     write_private,
 )
 from cli.refusals import node_said
@@ -43,6 +44,8 @@ from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPaylo
 from ledger.record_checks import recognition_record
 from ledger.verification import Verdict, verify_credential
 from registrar.iin import iin_phrase
+from registrar.record_dates import FIRST_ENDABLE_START
+from registrar.schema import load_schema
 
 field_option = click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
                             help="Another field of the credential (repeatable).")
@@ -140,11 +143,18 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
                         "employment, so record it on or after its first day",
                         start=Day(start.isoformat()), today=Day(today.isoformat())),
                EXIT_BAD_INPUT)
-    record = fields_of(extra_fields, {"full_name": full_name, "iin": iin, "position": position,
-                                      "organisation": organisation,
-                                      "start_date": start.isoformat()})
+    record = typed_values(fields_of(extra_fields, {
+        "full_name": full_name, "iin": iin, "position": position,
+        "organisation": organisation, "start_date": start.isoformat()}), EMPLOYMENT_OPTIONS,
+        {spec.name: spec.format for spec in load_schema("employment").fields})
     if "end_date" in record:  # an employment already over, given as --field end_date=…
         record["end_date"] = _end_day(record["end_date"], "end_date", start).isoformat()
+    elif start < FIRST_ENDABLE_START:
+        refuse(Sentence("rec.start.unendable", f"--start {start} is before "
+                        f"{FIRST_ENDABLE_START}: the chain counts an employment's days from "
+                        "then, so its end could never be recorded; if it is over, give its "
+                        "last day too (--field end_date=…)", start=Day(start.isoformat()),
+                        earliest=Day(FIRST_ENDABLE_START.isoformat())), EXIT_BAD_INPUT)
     _issue_one(NodeClient(node_url), load_key_or_fail(key_path), record, "employment", out_file,
                EMPLOYMENT_OPTIONS)
 
@@ -200,6 +210,11 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
         refuse(Sentence("rec.end.start_bad", str(exc), value=repr(doc.revealed["start_date"])),
                EXIT_BAD_INPUT)
     end = _end_day(end_date, "--end", start)
+    if start < FIRST_ENDABLE_START:  # issued before `employment start` refused it
+        refuse(Sentence("rec.end.unendable", f"the record starts on {start}, before "
+                        f"{FIRST_ENDABLE_START}: the chain counts an employment's days from "
+                        "then, so it cannot record this one's end", start=Day(start.isoformat()),
+                        earliest=Day(FIRST_ENDABLE_START.isoformat())), EXIT_BAD_INPUT)
     ref = CredentialRef(doc.batch_root, doc.target_hash, doc.batch_index,
                         tuple(doc.batch_path))
     payload = EmploymentEndPayload(keys.member_id, ref, day_number(start), day_number(end))
@@ -267,7 +282,8 @@ def recognise_command(key_path: Path, original_file: Path, courses_file: Path,
     document, original = read_document(original_file, "original")
     lines = recognised_lines(courses_file)
     try:
-        record = recognition_record(original, lines, fields_of(extra_fields, {}))
+        record = recognition_record(original, lines,
+                                    typed_values(fields_of(extra_fields, {}), {}))
     except InvalidDocument as exc:
         refuse(ledger_refusal(str(exc), {}), EXIT_BAD_INPUT)
     _check_original(document, node_url)

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registrar.bad_bytes import first_bad_line
 from registrar.course_rows import CourseRows, Grouping, check_layout
+from registrar.jsonfile import json_rows
 from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
 from registrar.problems import Problem, ProblemList
@@ -27,7 +29,6 @@ from registrar.textfile import (
     detect_delimiter,
     detect_encoding,
     forced_over_utf8,
-    json_rows,
 )
 from registrar.validate import MAX_RECORDS, IssuedCheck, RecordSink, Validator
 from registrar.workbook import xlsx_rows
@@ -69,6 +70,16 @@ class ExportResult:
     @property
     def ok(self) -> bool:
         return not self.problems and self.count > 0
+
+
+def _lossy(encoding: str | None) -> bool:
+    """Whether Excel, saving in `encoding`, wrote "?" for the Kazakh letters it lacks
+    (cp1251, however the registrar spells it; mac-cyrillic likewise)."""
+    try:
+        return encoding is not None and codecs.lookup(encoding).name in ("cp1251",
+                                                                         "mac-cyrillic")
+    except LookupError:
+        return False
 
 
 def _starts_with_bom(path: Path) -> bool:
@@ -114,6 +125,12 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
             except LineTooLong:
                 delimiter = ","  # csv_rows says so, at the line
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
+                line = first_bad_line(path, chosen)
+                if line is not None and line > 1:  # a row below the header's, in its chunk
+                    problems.add(line, None, "encoding", phrase(
+                        "reg.encoding.fails_here", f"the file cannot be read as {chosen} from "
+                        f"about this row on ({exc})", encoding=chosen, why=str(exc)))
+                    return
                 problems.add(1, None, "encoding", phrase(
                     "reg.encoding.header", f"the header cannot be read as {chosen}: {exc}",
                     encoding=chosen, why=str(exc)))
@@ -164,7 +181,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         "reg.file.too_many_rows", f"an export holds at most {MAX_RECORDS} "
                         "rows; split the file", max=MAX_RECORDS))
                     break
-                validator.lossy_source = info["encoding"] == "cp1251"
+                validator.lossy_source = _lossy(info["encoding"])
                 if courses is None:
                     validator.add(row)
                 else:

@@ -47,12 +47,21 @@ class FormatError(ValueError):
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DOTTED_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+# Day first, as Kazakhstan and Russia write it, with or without leading zeros (1.9.2024
+# as typed into a text cell); never month first.
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
+# A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
+# date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text).
+_WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 # Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
 # 29 February 1900 that never was).
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
+# No record's day (a birth, a graduation, an employment's first or last day) is earlier:
+# one that is is a mistyped year (0001-01-01 or 1024 typed for 2024).
+EARLIEST_DAY = datetime.date(1900, 1, 1)
 _DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
@@ -68,6 +77,12 @@ _FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b
            "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
            "\U000e0020-\U000e007f")
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{_FORMAT}]")
+
+
+def shown(text: str) -> str:
+    """`text` with each character `unsafe_phrase` refuses written as its code ("ИИН<U+200B>"),
+    so that a line naming it shows what is there, and no direction mark reorders it."""
+    return _UNSAFE.sub(lambda found: f"<U+{ord(found[0]):04X}>", text)
 
 
 def unsafe_character(text: str) -> str | None:
@@ -96,9 +111,10 @@ def unsafe_phrase(text: str) -> Phrase | None:
         return phrase("reg.value.control", f"contains the control character {code}",
                       char=code)
     name = unicodedata.name(found[0], "")
-    char = f"{code}{' ' + name if name else ''}"
-    return phrase("reg.value.invisible", f"contains {char}, an invisible formatting "
-                  "character (often pasted from a web page or Word): delete it", char=char)
+    named = f"{code}{' ' + name if name else ''}"
+    # kk and ru say the code alone: Unicode names its characters in English only
+    return phrase("reg.value.invisible", f"contains {named}, an invisible formatting "
+                  "character (often pasted from a web page or Word): delete it", char=code)
 
 
 WORD = re.compile(r"[^\W\d_]+")
@@ -173,8 +189,18 @@ def _iin(value: str) -> str:
 
 
 def _date(value: str) -> str:
+    timed = _WITH_TIME.fullmatch(value)
+    if timed is not None:
+        if any(int(part or 0) for part in timed.groups()[1:]):
+            raise FormatError(phrase(
+                "reg.date.with_time", f"{value} holds a time as well as a day: give the day "
+                "alone (format the column as a date without the time)", value=value))
+        value = timed[1]  # midnight: the day alone, as 1C means it
     dotted = _DOTTED_DATE.fullmatch(value)
-    iso = f"{dotted[3]}-{dotted[2]}-{dotted[1]}" if dotted else value
+    iso = f"{dotted[3]}-{int(dotted[2]):02d}-{int(dotted[1]):02d}" if dotted else value
+    if _SHORT_YEAR.fullmatch(value):
+        raise FormatError(phrase("reg.date.short_year", f"{value}: the year has two digits; "
+                                 "write all four (DD.MM.YYYY)", value=value))
     if _EXCEL_DAY.fullmatch(value):
         day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FormatError(phrase(
@@ -184,11 +210,18 @@ def _date(value: str) -> str:
     if not _ISO_DATE.fullmatch(iso):
         raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
     try:
-        datetime.date.fromisoformat(iso)
+        day = datetime.date.fromisoformat(iso)
     except ValueError as exc:
         raise FormatError(phrase("reg.date.no_such", f"no such date: {value}",
                                  value=value)) from exc
+    if day < EARLIEST_DAY:
+        raise FormatError(early_phrase(value))
     return iso
+
+
+def early_phrase(value: str) -> Phrase:
+    return phrase("reg.date.too_early", f"{value} is before {EARLIEST_DAY.year}: no record's "
+                  "day is so early; check the year", value=value, year=EARLIEST_DAY.year)
 
 
 def decimal_of(value: str) -> Decimal:

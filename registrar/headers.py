@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from registrar.formats import unsafe_phrase
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.phrases import Phrase, phrase
 from registrar.schema import Schema
@@ -99,9 +100,12 @@ class Headers:
                 target = self._target(self.mapping.target(header))
                 slot = (f"{target.field}.{target.spec.name}" if target and target.line
                         else target.field if target else "")
+                invisible = unsafe_phrase(header)
                 if target is None:
-                    found.problems.append((header, "unknown-column",
-                                           self._unknown(self.mapping.target(header))))
+                    found.problems.append((header, "unknown-column", phrase(
+                        "reg.header.invisible", f"the header {invisible.english}",
+                        why=invisible) if invisible
+                        else self._unknown(self.mapping.target(header))))
                 elif slot in found.header_of:
                     other = found.header_of[slot]
                     found.problems.append((header, "duplicate-header", phrase(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from registrar.course_rows import rows_text
 from registrar.export import ExportResult, SourceInfo
+from registrar.formats import shown
 from registrar.phrases import Phrase, phrase
 
 TITLE_SHOWN_CHARS = 100
@@ -35,9 +36,10 @@ def titles_said(source: SourceInfo) -> list[Phrase]:
                     f"{count} title row{'s' if count > 1 else ''} above it (check that none "
                     "is a student's):", row=source.header_row, count=count)]
     for row, text in source.titles:
-        shown = text if len(text) <= TITLE_SHOWN_CHARS else text[:TITLE_SHOWN_CHARS - 1] + "…"
-        lines.append(phrase("reg.preview.title_row", f"  row {row}: {shown}", row=row,
-                            text=shown))
+        cut = text if len(text) <= TITLE_SHOWN_CHARS else text[:TITLE_SHOWN_CHARS - 1] + "…"
+        cut = shown(cut)  # a direction mark or a line break in a title, as its code
+        lines.append(phrase("reg.preview.title_row", f"  row {row}: {cut}", row=row,
+                            text=cut))
     return lines
 
 
@@ -50,10 +52,11 @@ def _summary(result: ExportResult) -> Phrase:
     sheet: Phrase | str = ""
     if source.sheet is not None:
         english = f"sheet {source.sheet!r}"
+        name = shown(source.sheet)
         sheet = (phrase("reg.preview.sheet_of", f", {english} (the first of {source.sheets}; "
-                        "no other sheet is read)", sheet=source.sheet, sheets=source.sheets)
+                        "no other sheet is read)", sheet=name, sheets=source.sheets)
                  if source.sheets > 1 else
-                 phrase("reg.preview.sheet", f", {english}", sheet=source.sheet))
+                 phrase("reg.preview.sheet", f", {english}", sheet=name))
     delimiter: Phrase | str = "" if not source.delimiter else phrase(
         "reg.preview.delimiter", f", delimiter {source.delimiter!r}",
         delimiter=repr(source.delimiter))

@@ -12,6 +12,18 @@ from registrar.phrases import Phrase, phrase
 # an end after today reads as over an employment that goes on, and an end before the
 # start is no period at all.
 START_FIELD, END_FIELD = "start_date", "end_date"
+# The chain states an employment's end with its first and last days counted from
+# 1970-01-01 (ledger.payloads_credentials), never fewer: a current employment that
+# started earlier could be issued, but its end could never be recorded.
+FIRST_ENDABLE_START = datetime.date(1970, 1, 1)
+
+
+def unendable_phrase(start: str) -> Phrase:
+    return phrase("reg.dates.unendable", f"starts before {FIRST_ENDABLE_START.isoformat()} "
+                  "and has no end_date: the chain counts an employment's days from then, so "
+                  "its end could never be recorded (senim employment end); if it is over, "
+                  "give its end_date too", start=start,
+                  earliest=FIRST_ENDABLE_START.isoformat())
 
 
 def date_problems(credential_type: str, record: dict[str, str], today: datetime.date
@@ -27,6 +39,8 @@ def date_problems(credential_type: str, record: dict[str, str], today: datetime.
             "day every verifier would read it as current employment; issue it on or after its "
             "first day", today=today.isoformat()))]
     end = record.get(END_FIELD)
+    if end is None and start < FIRST_ENDABLE_START:
+        return [(START_FIELD, "too-early", unendable_phrase(record[START_FIELD]))]
     if end is not None and datetime.date.fromisoformat(end) < start:
         return [(END_FIELD, "inconsistent", phrase(
             "reg.dates.ends_first", f"ends before it starts ({record[START_FIELD]})",

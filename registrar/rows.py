@@ -137,8 +137,8 @@ def stray_row(values: list[str], iin: list[bool]) -> Phrase | None:
     text = " | ".join(held)
     shown = text if len(text) <= 100 else text[:99] + "…"
     return phrase("reg.row.stray", f"the row holds only {shown!r} and no IIN: a heading, "
-                  "total or signature? Delete it from the export (a student's row needs the "
-                  "rest filled in)", text=shown)
+                  "total or signature? Delete it from the export (a person's row, a student's "
+                  "or an employee's, needs the rest filled in)", text=shown)
 
 
 def title_text(cells: list[str | None]) -> str:

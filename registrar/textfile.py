@@ -1,8 +1,11 @@
-"""Text exports: encoding and delimiter detection, CSV rows and streamed JSON items.
+"""Text exports: encoding and delimiter detection, and CSV rows (JSON items:
+registrar.jsonfile).
 
 Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); else a file that is
-valid UTF-8 throughout is UTF-8; else charset-normalizer guesses, and only cp1251
-(Russian-locale Excel's "CSV") or BOM-less UTF-16 is accepted. cp1251 has none
+valid UTF-8 throughout is UTF-8; else the file's text is judged read as cp1251
+(Russian-locale Excel's "CSV"), KZ-1048 and mac-cyrillic (registrar.cyrillic_guess),
+a file two of them read as differing text refused naming each; else charset-normalizer
+guesses, and only cp1251 or BOM-less UTF-16 is accepted. cp1251 has none
 of the Kazakh letters ә ғ қ ң ө ұ ү һ (only і, shared with Ukrainian), so a file
 holding Kazakh names must be UTF-8 or UTF-16. A cp1251 export of Kazakh text has
 already lost those letters (Excel writes "?"): nothing can recover them here, so
@@ -15,13 +18,14 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import charset_normalizer
 
+from registrar.bad_bytes import first_bad_line
+from registrar.cyrillic_guess import guess_cyrillic
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
@@ -35,8 +39,6 @@ from registrar.sniff import not_text
 from registrar.validate import MAX_RECORDS
 
 SAMPLE_BYTES = 256 * 1024
-CHUNK_CHARS = 256 * 1024
-MAX_JSON_ITEM_CHARS = 1024 * 1024
 # A CSV line is read whole before it is split: without a bound, a file of one line of
 # gigabytes takes twice that in memory. 200 fields of 10,000 characters fit.
 MAX_LINE_CHARS = 4 * 1024 * 1024
@@ -123,22 +125,31 @@ def detect_encoding(path: Path) -> str:
             return name
     if _valid_utf8(path):
         return "utf-8"
-    best = charset_normalizer.from_bytes(head).best()
-    guess = codecs.lookup(best.encoding).name if best is not None else None
     line = utf8_until(path)  # a guess of the whole would garble the UTF-8 part
-    if guess in _GUESSES_ACCEPTED and line is None:
-        return _GUESSES_ACCEPTED[guess]
     if line is not None:
         raise EncodingUnknown(phrase(
             "reg.encoding.utf8_until", f"the file is UTF-8 text until line {line}, which holds "
             "bytes that are not UTF-8 (part of it saved in another encoding, such as cp1251, "
             "or two exports joined): save the whole file again as UTF-8", line=line))
+    cyrillic = guess_cyrillic(head)
+    if cyrillic.encoding is not None:
+        return cyrillic.encoding
+    if cyrillic.rivals:
+        readings = ", ".join(f"--encoding {name}" for name in cyrillic.rivals)
+        raise EncodingUnknown(phrase(
+            "reg.encoding.ambiguous", f"the file reads as text in more than one encoding, "
+            f"each giving other letters: say which with {readings}, then check the names "
+            "in the dry run", readings=readings))
+    best = charset_normalizer.from_bytes(head).best()
+    guess = codecs.lookup(best.encoding).name if best is not None else None
+    if guess in _GUESSES_ACCEPTED:
+        return _GUESSES_ACCEPTED[guess]
     plainly = not_text(path)
     if plainly:
         raise EncodingUnknown(phrase("reg.encoding.not_text", f"the file is not text: "
                                      f"{plainly}", why=plainly))
     english = (f"the file is not UTF-8, UTF-16 or cp1251 (it looks like "
-               f"{guess or 'binary data'}); save it as UTF-8 or give the encoding")
+               f"{guess or 'binary data'}); save it as UTF-8 or give its encoding with --encoding")
     if guess:
         raise EncodingUnknown(phrase("reg.encoding.unknown", english, guess=guess))
     raise EncodingUnknown(phrase("reg.encoding.binary", english))
@@ -165,10 +176,32 @@ def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception) -> None:
+def decode_failure(problems: ProblemList, row: int, encoding: str, exc: Exception,
+                    handle: TextIO) -> None:
+    """Said at the line holding the byte: Python's error comes with the first line of the
+    chunk it decodes (registrar.bad_bytes)."""
+    row = first_bad_line(Path(handle.name), encoding) or row
     problems.add(row, None, "encoding", phrase(
         "reg.encoding.fails_here", f"the file cannot be read as {encoding} from about this "
         f"row on ({exc})", encoding=encoding, why=str(exc)))
+
+
+def _csv_fault(exc: csv.Error) -> Phrase:
+    """The csv module's complaint as the registrar's language says it: Python's words
+    ("',' expected after '\"'") only in English, and where none is known."""
+    english = f"the CSV cannot be read here: {exc}"
+    text = str(exc)
+    if text.endswith("expected after '\"'"):
+        return phrase("reg.file.csv_quote", f"{english} (a \" inside a value in quotes must be "
+                      "written twice, \"\")")
+    if text == "unexpected end of data":
+        return phrase("reg.file.csv_unclosed", f"{english} (a value opened with \" here is "
+                      "never closed: the file ends inside it)")
+    if text.startswith("field larger than field limit"):
+        return phrase("reg.file.csv_large_field", f"{english} (a value of over "
+                      f"{csv.field_size_limit()} characters: a \" never closed?)",
+                      max=csv.field_size_limit())
+    return phrase("reg.file.bad_csv", english, why=text)
 
 
 class LineTooLong(csv.Error):
@@ -237,70 +270,9 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             "row of an export is that long: a damaged file, or not a CSV?): export it again",
             max=MAX_LINE_CHARS))
     except csv.Error as exc:
-        problems.add(number + 1, None, "malformed", phrase(
-            "reg.file.bad_csv", f"the CSV cannot be read here: {exc}", why=str(exc)))
+        problems.add(number + 1, None, "malformed", _csv_fault(exc))
     except UnicodeError as exc:
-        _decode_failure(problems, number + 1, encoding, exc)
-
-
-class _Pairs(list[tuple[str, Any]]):
-    """A JSON object as its key/value pairs in order, so repeated keys stay visible."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _json_values(stream: TextIO) -> Iterator[Any]:
-    """The items of a top-level JSON array, one at a time, holding one chunk in memory.
-    Numbers keep the text they were written with."""
-    decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=str, parse_int=str,
-                               parse_constant=_refuse_constant)
-    buffer, pos, eof = "", 0, False
-
-    def more() -> bool:
-        nonlocal buffer, pos, eof
-        chunk = stream.read(CHUNK_CHARS)
-        eof = not chunk
-        buffer, pos = buffer[pos:] + chunk, 0
-        return not eof
-
-    def next_char() -> str:
-        nonlocal pos
-        while True:
-            while pos < len(buffer) and buffer[pos] in " \t\r\n":
-                pos += 1
-            if pos < len(buffer) or not more():
-                return buffer[pos] if pos < len(buffer) else ""
-
-    if next_char() != "[":
-        raise ValueError("a JSON export is a list of objects: it must start with [")
-    pos += 1
-    if next_char() == "]":
-        pos += 1
-    else:
-        while True:
-            next_char()
-            try:
-                item, end = decoder.raw_decode(buffer, pos)
-            except RecursionError as exc:
-                raise ValueError("lists or objects nested too deeply inside an item") from exc
-            except json.JSONDecodeError as exc:
-                if eof or len(buffer) - pos > MAX_JSON_ITEM_CHARS:
-                    raise ValueError(f"malformed JSON or an item over "
-                                     f"{MAX_JSON_ITEM_CHARS} characters: {exc.msg}") from exc
-                more()
-                continue
-            pos = end
-            yield item
-            separator = next_char()
-            pos += 1
-            if separator == "]":
-                break
-            if separator != ",":
-                raise ValueError("expected , or ] after an item")
-    if next_char() != "":
-        raise ValueError("text after the end of the list")
+        decode_failure(problems, number + 1, encoding, exc, handle)
 
 
 def past_rows(stats: SourceStats, row: int, problems: ProblemList) -> bool:
@@ -318,31 +290,3 @@ def past_rows(stats: SourceStats, row: int, problems: ProblemList) -> bool:
 def _cells(held: int, header: int) -> Phrase:
     return phrase("reg.row.cells", f"the row has {held} cells; the header has {header}",
                   held=held, header=header)
-
-
-def json_rows(handle: TextIO, stats: SourceStats, problems: ProblemList,
-              encoding: str) -> Iterator[RawRow]:
-    number = 0
-    try:
-        for number, item in enumerate(_json_values(handle), start=1):
-            stats.rows += 1
-            if past_rows(stats, number, problems):
-                return
-            if not isinstance(item, _Pairs):
-                problems.add(number, None, "not-an-object", phrase(
-                    "reg.json.not_an_object", "each item must be a JSON object"))
-                continue
-            bad = [key for key, value in item if value is not None and not isinstance(value, str)]
-            if bad:
-                problems.add(number, bad[0], "bad-value", phrase(
-                    "reg.json.bad_value", "a value must be text, a number or null (not "
-                    "true/false, a list or an object)"))
-                continue
-            yield RawRow(number, number, tuple(key for key, _ in item),
-                         [value for _, value in item])
-    except ValueError as exc:
-        if isinstance(exc, UnicodeError):
-            _decode_failure(problems, number + 1, encoding, exc)
-        else:
-            problems.add(number + 1 if number else None, None, "malformed", phrase(
-                "reg.json.malformed", str(exc), why=str(exc)))

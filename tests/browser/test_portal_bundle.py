@@ -108,6 +108,9 @@ ENGLISH_ONLY_PLACEHOLDERS = {
     "issue.node.malformed": {"why"}, "tx.problem.other": {"why"},
     "tx.refused_unknown": {"why"},
     "issue.pending.status.other": {"status"}, "tx.status.other": {"status"},
+    # Python's words for a byte it cannot decode ("invalid continuation byte")
+    "reg.encoding.header": {"why"}, "reg.encoding.fails_here": {"why"},
+    "reg.json.bad_item": {"why"},
 }
 
 

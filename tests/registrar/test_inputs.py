@@ -275,8 +275,8 @@ def test_json_shapes_refused(tmp_path: Path, text: str, code: str) -> None:
 
 def test_json_streams_items_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
-    import registrar.textfile
-    monkeypatch.setattr(registrar.textfile, "CHUNK_CHARS", 7)
+    import registrar.jsonfile
+    monkeypatch.setattr(registrar.jsonfile, "CHUNK_CHARS", 7)
     items = [dict(zip(DIPLOMA_HEADER, diploma_row(i), strict=True)) for i in range(5)]
     result = read_export(write_json(tmp_path / "c.json", items), "diploma")
     assert result.problems == [] and [r["iin"] for r in result.records] == IINS[:5]

@@ -91,7 +91,8 @@ def test_a_heading_total_or_signature_row_is_named_once(tmp_path: Path) -> None:
         (6, None, "not-a-student")]
     assert result.problems[1].message == (
         "the row holds only 'Итого: 1' and no IIN: a heading, total or signature? Delete it "
-        "from the export (a student's row needs the rest filled in)")
+        "from the export (a person's row, a student's or an employee's, needs the rest "
+        "filled in)")
     # a row of three values or one with an IIN is a student's, its gaps named one by one
     rows[5][4] = "Бакалавр"
     rows[4][2] = IINS[1]

@@ -41,3 +41,33 @@ def test_other_types_keep_their_dates_as_they_are(tmp_path: Path) -> None:
         ["full_name", "iin", "programme", "qualification", "graduation_date"],
         ["Әсел Нұрланова", IINS[0], "Ақпараттық жүйелер", "Бакалавр", "2099-06-30"]])
     assert read_export(path, "diploma").problems == []
+
+
+def test_a_day_before_1900_is_refused_in_every_date_column(tmp_path: Path) -> None:
+    # before: 0001-01-01 and 31.12.1899 were issued as they were typed
+    path = write_csv(tmp_path / "staff.csv", [
+        HEADER, _row(0, "0001-01-01"), _row(1, "2020-01-01", "31.12.1899"),
+        _row(2, "01.01.1900", "1900-01-02")])
+    result = read_export(path, "employment")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "start_date", "bad-format"), (3, "end_date", "bad-format")], result.problems
+    assert result.problems[0].said is not None
+    assert result.problems[0].said.key == "reg.date.too_early"
+    assert "0001-01-01 is before 1900" in result.problems[0].message
+    graduates = write_csv(tmp_path / "graduates.csv", [
+        ["full_name", "iin", "programme", "qualification", "graduation_date"],
+        ["Әсел Нұрланова", IINS[0], "Ақпараттық жүйелер", "Бакалавр", "06.06.1024"]])
+    assert codes(read_export(graduates, "diploma")) == ["bad-format"]
+
+
+def test_a_current_employment_from_before_1970_is_refused_one_over_is_not(
+        tmp_path: Path) -> None:
+    # before: issued, and its end then refused by every node as a malformed transaction
+    # (the chain counts an employment's days from 1970-01-01)
+    path = write_csv(tmp_path / "staff.csv", [
+        HEADER, _row(0, "1969-12-31"), _row(1, "1965-03-01", "1990-12-31"),
+        _row(2, "1970-01-01")])
+    result = read_export(path, "employment")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "start_date", "too-early")], result.problems
+    assert "no end_date" in result.problems[0].message
