@@ -84,8 +84,19 @@ def say(sentence: Sentence | str) -> str:
     return sentence.said(spoken()) if isinstance(sentence, Sentence) else sentence
 
 
-def echo(sentence: Sentence, err: bool = False) -> None:
-    click.echo(say(sentence), err=err)
+def printable(text: str) -> str:
+    """`text`, a line made of what a node or a file named (a member's name, a field's
+    value), with each character that is no printable one (an escape sequence, a bidi
+    override, a line break that would forge a line) said as U+FFFD, as cli.client.node_line
+    says it; its length kept (a line of the command's own may be long)."""
+    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
+def echo(sentence: Sentence, err: bool = False, named: bool = False) -> None:
+    """The sentence on one line; `named`: it names what a node or a file wrote, which is
+    printed as printable characters only."""
+    said = say(sentence)
+    click.echo(printable(said) if named else said, err=err)
 
 
 def warn(sentence: Sentence) -> None:
