@@ -69,11 +69,18 @@ class BadSignature(TxRejected):
 
 
 class ConfigError(SenimError):
-    """Operator fault: a config or consortium file that is missing or wrong."""
+    """Operator fault: a config or consortium file that is missing or wrong.
 
-    def __init__(self, field: str, message: str) -> None:
+    `code`, where given, says what is wrong in a word a command line looks its sentence up
+    by (`senim fsck`: cli.fsck_words), and `params` what that sentence names (a path, a
+    bound, the value given); the message is the same in English."""
+
+    def __init__(self, field: str, message: str, code: str | None = None,
+                 **params: str | int) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.code = code
+        self.params: dict[str, str | int] = params
 
 
 class InvalidDocument(SenimError):

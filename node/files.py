@@ -184,14 +184,18 @@ def load_genesis(path: Path) -> Genesis:
     try:
         document = json.loads(read_bounded(path, GENESIS_FILE_BYTES_MAX, "genesis file").data)
     except FileNotFoundError as exc:
-        raise ConfigError("genesis", f"file not found: {path}") from exc
+        raise ConfigError("genesis", f"file not found: {path}", "missing",
+                          path=str(path)) from exc
     except UnfitFile as exc:  # it names the path
-        raise ConfigError("genesis", str(exc)) from exc
+        raise ConfigError("genesis", str(exc), "unfit", path=str(path),
+                          most=GENESIS_FILE_BYTES_MAX) from exc
     except json.JSONDecodeError as exc:
         raise ConfigError("genesis", not_json(str(path), exc, "genesis file",
-                                              "senim consortium create")) from exc
+                                              "senim consortium create"), "genesis_not_json",
+                          path=str(path), line=exc.lineno, column=exc.colno) from exc
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
-        raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
+        raise ConfigError("genesis", f"cannot read {path}: {exc}", "unreadable",
+                          path=str(path)) from exc
     return genesis_from_json(document)
 
 
