@@ -62,14 +62,24 @@ def load_key_or_fail(path: Path) -> KeyPair:
     try:
         return load_key(path)
     except ConfigError as exc:
-        english, why = str(exc), str(exc).split(": ", 1)[-1]
-        if not path.exists():
-            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
-        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
-            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
-        if "chmod 600" in english:
-            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
-        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)
+        refuse(key_refusal(path, exc), EXIT_BAD_INPUT)
+
+
+def key_refusal(path: Path, exc: ConfigError) -> Sentence:
+    """Why a member key file cannot be used, by the code the key loader gives it
+    (node.files.load_key: `cli.key.problem.<code>`, its fix's command as written)."""
+    english = str(exc)
+    if exc.code == "key_missing" or not path.exists():
+        return Sentence("issue.key.missing", english, path=path)
+    if exc.code in ("key_kind", "key_unfit") or (
+            exc.code in ("key_unreadable", None) and isinstance(exc.__cause__, ValueError)):
+        return Sentence("issue.key.not_a_key", english, path=path)
+    key = f"cli.key.problem.{exc.code}"
+    why = (Sentence(key, english.split(": ", 1)[-1], **exc.params)
+           if key in catalogue("en") else english.split(": ", 1)[-1])
+    if exc.code == "secret_open":
+        return Sentence("issue.key.open", english, path=path, why=why)
+    return Sentence("issue.key.unusable", english, path=path, why=why)
 
 
 def hex_bytes(value: str, size: int, what: str) -> bytes:

@@ -3,7 +3,8 @@ Russian: the loader (node.config, node.config_document, node.files.load_genesis)
 each ConfigError a code, whose sentence (`fsck.config.<code>`) is in every catalogue; a
 genesis file's own fields are said as `senim consortium` says them. fsck said 'p2p.peers:
 must be a list of 'host:port'' and 'log.level: must be debug, info, warning or error'
-inside a Kazakh or Russian line."""
+inside a Kazakh or Russian line. So is a member key file a command refuses
+(node.files.load_key, refuse_unsafe_secret: `cli.key.problem.<code>`)."""
 
 from __future__ import annotations
 
@@ -139,3 +140,57 @@ def test_fsck_says_each_config_error_without_english(folder: Path, name: str) ->
         said = said_in(lang, result, 2)
         assert len(said.splitlines()) == 1, said
         assert why not in said, said
+
+
+# Key loader codes said by a sentence of their own rather than cli.key.problem.<code>.
+KEY_CODES_SAID_APART = {"key_missing", "key_kind", "key_unfit"}
+
+
+def test_every_key_file_refusal_has_a_sentence_in_every_language() -> None:
+    codes: set[str] = set()
+    for call in _calls(ROOT / "node/files.py", {"load_key", "refuse_unsafe_secret"}):
+        given = call.args[2] if len(call.args) > 2 else None
+        assert isinstance(given, ast.Constant), f"node/files.py:{call.lineno}"
+        codes.add(str(given.value))
+    assert {"key_seed", "secret_open", "secret_folder"} <= codes
+    for lang in ("en", *LANGS):
+        assert sorted(code for code in codes - KEY_CODES_SAID_APART
+                      if f"cli.key.problem.{code}" not in catalogue(lang)) == [], lang
+
+
+def _key_files(folder: Path) -> dict[str, Path]:
+    """A member key file spoilt in each way the key loader refuses one."""
+    good = folder / "good.key"
+    save_key(good, make_consortium().university)
+    document = json.loads(good.read_text("utf-8"))
+    made: dict[str, Path] = {}
+    for name, change in {"no seed": {"seed": "zz"}, "another public key": {
+            "public_key": "00" * 32}, "a broken member id": {"member_id": "zz"}}.items():
+        made[name] = folder / f"{len(made)}.key"
+        made[name].write_text(json.dumps({**document, **change}), "utf-8")
+        made[name].chmod(0o600)
+    made["open to others"] = folder / "open.key"
+    made["open to others"].write_text(good.read_text("utf-8"), "utf-8")
+    made["open to others"].chmod(0o644)
+    shared = folder / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    made["in a folder anyone may write"] = shared / "k.key"
+    made["in a folder anyone may write"].write_text(good.read_text("utf-8"), "utf-8")
+    made["in a folder anyone may write"].chmod(0o600)
+    return made
+
+
+def test_a_key_file_refused_is_said_without_english(tmp_path: Path) -> None:
+    """`senim revoke --key K --lang kk` said 'K кілт файлын пайдалану мүмкін емес: public key
+    does not match the seed', and the chmod advice in English."""
+    for name, key in _key_files(tmp_path).items():
+        args = ["revoke", "--key", str(key), "x", "--reason", "other"]
+        english = CliRunner().invoke(main, [*args, "--lang", "en"])
+        assert english.exit_code == 2 and english.output.startswith("error: "), english.output
+        why = english.output.strip().split(": ", 2)[-1]
+        for lang in LANGS:
+            said = said_in(lang, CliRunner().invoke(main, [*args, "--lang", lang]), 2)
+            assert why not in said, (name, said)
+            if "chmod" in english.output:  # the command that fixes it, as written
+                assert english.output.strip().split("; ")[-1] in said, (name, said)
