@@ -100,15 +100,19 @@ def echo(sentence: Sentence, err: bool = False, named: bool = False) -> None:
 
 
 def warn(sentence: Sentence) -> None:
-    """One yellow line on stderr, "warning: …" in the reader's language."""
+    """One yellow line on stderr, "warning: …" in the reader's language (printable: what a
+    node or a file named in it stays on its line)."""
     words = spoken()
-    click.secho(words.t("cli.warning", why=sentence.said(words)), fg="yellow", err=True)
+    click.secho(printable(words.t("cli.warning", why=sentence.said(words))), fg="yellow",
+                err=True)
 
 
 def refuse(sentence: Sentence, code: int) -> NoReturn:
-    """One red line on stderr, as cli.errors.fail writes it, in the reader's language."""
+    """One red line on stderr, as cli.errors.fail writes it, in the reader's language
+    (printable: a name a node or a file gave, a file's own name, stays on its line)."""
     words = spoken()
-    click.secho(f"{words.t('cli.error')}: {sentence.said(words)}", fg="red", err=True)
+    click.secho(printable(f"{words.t('cli.error')}: {sentence.said(words)}"), fg="red",
+                err=True)
     sys.exit(code)
 
 

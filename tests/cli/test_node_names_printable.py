@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,4 +98,17 @@ def test_a_verdict_prints_as_printable_lines(lang: str) -> None:
         main.commands.pop("hostile-verdict")
     assert result.exit_code == 0, result.output
     assert result.output.count("\N{REPLACEMENT CHARACTER}NU") == 4
+    _printable(result.output)
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_a_refusal_naming_a_file_prints_one_printable_line(tmp_path: Path, lang: str) -> None:
+    """A refusal names what it was given (here a file whose name holds an escape sequence
+    and a line break): the line it is printed on stays one printable line."""
+    path = tmp_path / f"diploma{HOSTILE}.json"
+    path.write_text(json.dumps({"format": "senim-credential/v2"}), "utf-8")
+    result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:1",
+                                       "--lang", lang])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.splitlines()) == 1, result.output
     _printable(result.output)
