@@ -13,7 +13,7 @@ from typing import IO, Any
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.remote import RemoteFactsError, login_in_url, read_bounded, unreachable
-from cli.spoken import Sentence
+from cli.spoken import Sentence, printable
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -80,9 +80,9 @@ NODE_TEXT_CHARS_MAX = 2_000
 def node_line(value: object) -> str:
     """`value`, text a node sent to be printed, as one printable line (NODE_TEXT_CHARS_MAX)."""
     text = str(value)
-    shown = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}"
-                    for c in text[:NODE_TEXT_CHARS_MAX])
+    shown = printable(text[:NODE_TEXT_CHARS_MAX])
     return shown if len(text) <= NODE_TEXT_CHARS_MAX else shown + "…"
+
 
 
 NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer

@@ -19,7 +19,7 @@ from cli.client import (
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.language import catalogue, language_chosen
 from cli.refusals import malformed, node_said, refusal, transaction_kind
-from cli.spoken import Sentence, problem_said
+from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
@@ -62,14 +62,24 @@ def load_key_or_fail(path: Path) -> KeyPair:
     try:
         return load_key(path)
     except ConfigError as exc:
-        english, why = str(exc), str(exc).split(": ", 1)[-1]
-        if not path.exists():
-            refuse(Sentence("issue.key.missing", english, path=path), EXIT_BAD_INPUT)
-        if "not a Senim key file" in english or isinstance(exc.__cause__, ValueError):
-            refuse(Sentence("issue.key.not_a_key", english, path=path), EXIT_BAD_INPUT)
-        if "chmod 600" in english:
-            refuse(Sentence("issue.key.open", english, path=path, why=why), EXIT_BAD_INPUT)
-        refuse(Sentence("issue.key.unusable", english, path=path, why=why), EXIT_BAD_INPUT)
+        refuse(key_refusal(path, exc), EXIT_BAD_INPUT)
+
+
+def key_refusal(path: Path, exc: ConfigError) -> Sentence:
+    """Why a member key file cannot be used, by the code the key loader gives it
+    (node.files.load_key: `cli.key.problem.<code>`, its fix's command as written)."""
+    english = str(exc)
+    if exc.code == "key_missing" or not path.exists():
+        return Sentence("issue.key.missing", english, path=path)
+    if exc.code in ("key_kind", "key_unfit") or (
+            exc.code in ("key_unreadable", None) and isinstance(exc.__cause__, ValueError)):
+        return Sentence("issue.key.not_a_key", english, path=path)
+    key = f"cli.key.problem.{exc.code}"
+    why = (Sentence(key, english.split(": ", 1)[-1], **exc.params)
+           if key in catalogue("en") else english.split(": ", 1)[-1])
+    if exc.code == "secret_open":
+        return Sentence("issue.key.open", english, path=path, why=why)
+    return Sentence("issue.key.unusable", english, path=path, why=why)
 
 
 def hex_bytes(value: str, size: int, what: str) -> bytes:
@@ -85,15 +95,19 @@ def hex_bytes(value: str, size: int, what: str) -> bytes:
     return raw
 
 
-def echo_answer(node_url: str, what: str, render: Callable[[], list[str]]) -> None:
+def echo_answer(node_url: str, what: str, render: Callable[[], list[str]],
+                styled: bool = False) -> None:
     """Print the lines `render` makes of a node's answer; an answer of the wrong shape ends
-    the command with one error line, and nothing half-printed before it."""
+    the command with one error line, and nothing half-printed before it. What the node
+    named (a member's name) is printed as printable characters only (cli.spoken.printable):
+    an escape sequence, a bidi override or a line break in a name reached the terminal.
+    `styled`: `render` made each line printable itself, before colouring it."""
     try:
         lines = render()
     except MALFORMED_ANSWER as exc:
         refuse(malformed(node_url, what, f"{type(exc).__name__}: {exc}"), EXIT_UNREACHABLE)
     for line in lines:
-        click.echo(line)
+        click.echo(line if styled else printable(line))
 
 
 def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
@@ -218,10 +232,12 @@ def lay_out_verdict(valid: bool, headline: str, file_line: str,
                     checks: list[tuple[bool, str]], after: list[str]) -> None:
     """A verdict's lines in any language: the headline in colour, the file, each check
     marked passed or failed and numbered, then the `after` lines."""
-    click.secho(headline, fg="green" if valid else "red", bold=True)
-    click.echo(f"  {file_line}")
+    # Each line printable only (cli.spoken.printable): an issuer's name, a field's value or
+    # a node's word in it could hold an escape sequence, a bidi override or a line break.
+    click.secho(printable(headline), fg="green" if valid else "red", bold=True)
+    click.echo(f"  {printable(file_line)}")
     for number, (ok, said) in enumerate(checks, start=1):
         mark = click.style("✔", fg="green") if ok else click.style("✘", fg="red")
-        click.echo(f"  {number}. {mark} {said}")
+        click.echo(f"  {number}. {mark} {printable(said)}")
     for line in after:
-        click.echo(f"  {line}")
+        click.echo(f"  {printable(line)}")

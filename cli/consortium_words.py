@@ -41,10 +41,17 @@ GENESIS_REFUSALS = (
 def genesis_refusal(exc: ConfigError, path: object, english: str) -> Sentence:
     """`exc`, of the file `path`, as a sentence; `english` is the line as the command says
     it in English."""
+    why = genesis_why(exc)
+    if why is None:
+        return Sentence("min.genesis.other", english, path=path, why=str(exc))
+    return Sentence("min.genesis.field", english, path=path, field=exc.field, why=why)
+
+
+def genesis_why(exc: ConfigError) -> Sentence | None:
+    """What is wrong with the field `exc` names, as a sentence (None: one not listed)."""
     why = str(exc).removeprefix(f"{exc.field}: ")
     found = first_match(GENESIS_REFUSALS, why)
     if found is None:
-        return Sentence("min.genesis.other", english, path=path, why=str(exc))
+        return None
     key, values = found
-    return Sentence("min.genesis.field", english, path=path, field=exc.field,
-                    why=Sentence(key, why, **values))
+    return Sentence(key, why, **values)

@@ -111,4 +111,5 @@ def list_command(node_url: str, as_json: bool, language: str) -> None:
         echo(Sentence("min.evidence.count", f"{len(rows)} piece(s) of evidence on chain:",
                       count=len(rows)))
         for line in lines:
-            echo(Sentence("min.evidence.item", f"  - {line}", item=line))
+            # the node names the validators: printable only (cli.spoken.printable)
+            echo(Sentence("min.evidence.item", f"  - {line}", item=line), named=True)

@@ -1,14 +1,17 @@
 """What `senim fsck` says of the errors it reports, in its operator's language: the
 storage layer (storage/, LevelDB) and the config loader (node.config, node.files) raise
 them in English, which `--lang en` prints as written. In Kazakh and Russian each kind
-listed here is a sentence of the catalogue (`fsck.why.*`, `fsck.config.*`), its
-technical parts (a file, a line, a depth) kept; one not listed is said in a frame, its
-detail as written (a bug report quotes it)."""
+listed here is a sentence of the catalogue (`fsck.why.*`), its technical parts (a file, a
+line, a depth) kept; one not listed is said in a frame, its detail as written (a bug
+report quotes it). A config error is said by the code the loader gives it
+(`fsck.config.*`)."""
 
 from __future__ import annotations
 
 import re
 
+from cli.consortium_words import genesis_why
+from cli.language import catalogue
 from cli.spoken import Sentence, first_match
 from ledger.errors import ConfigError, MalformedInput
 
@@ -35,39 +38,6 @@ DAMAGE_DETAILS = (
     (re.compile(r"(?P<file>\S+) is damaged(: .*)?", re.S), "fsck.why.writes_file"),
 )
 
-# What the config loader says after "field: ", and the catalogue's sentence.
-CONFIG_REFUSALS = (
-    (re.compile(r"file not found: (?P<path>.+)", re.S), "fsck.config.missing"),
-    (re.compile(r"cannot parse (?P<path>.+?): .*\(at line (?P<line>\d+), column "
-                r"(?P<column>\d+)\)", re.S), "fsck.config.toml"),
-    (re.compile(r"(?P<path>.+?) is (saved as UTF-16|not UTF-8 text) .*", re.S),
-     "fsck.config.encoding"),
-    # node.config._likely's hint first: a near spelling, or the section the key is in
-    (re.compile(r"unknown key; did you mean '(?P<likely>[^']*)' under \[(?P<home>\w+)\]\? "
-                r"\(known in \[(?P<section>\w+)\]: (?P<known>.*)\)"),
-     "fsck.config.unknown_key_elsewhere"),
-    (re.compile(r"unknown key; did you mean '(?P<likely>[^']*)'\? \(known in "
-                r"\[(?P<section>\w+)\]: (?P<known>.*)\)"), "fsck.config.unknown_key_close"),
-    (re.compile(r"unknown key; '[^']*' belongs under (?P<homes>.*?) \(known in "
-                r"\[(?P<section>\w+)\]: (?P<known>.*)\)"), "fsck.config.unknown_key_home"),
-    (re.compile(r"unknown key.* \(known in \[(?P<section>\w+)\]: (?P<known>.*)\)"),
-     "fsck.config.unknown_key"),
-    (re.compile(r"unknown section; did you mean \[(?P<likely>\w+)\]\? \(known: "
-                r"(?P<known>.*)\)"), "fsck.config.unknown_section_close"),
-    (re.compile(r"unknown section.* \(known: (?P<known>.*)\)"), "fsck.config.unknown_section"),
-    (re.compile(r"is outside any section: it belongs under (?P<homes>.*)"),
-     "fsck.config.outside"),
-    (re.compile(r"is outside any section: no section has such a key"),
-     "fsck.config.outside_unknown"),
-    (re.compile(r"is required \(a file or folder path\)"), "fsck.config.required"),
-    # node.config_document.name_fault
-    (re.compile(r"is required \(text\)"), "fsck.config.required_text"),
-    (re.compile(r"must be one line of at most (?P<max>\d+) characters, with no control "
-                r"characters"), "fsck.config.one_line"),
-    (re.compile(r"must be an integer in \[(?P<low>-?\d+), (?P<high>-?\d+)\]"),
-     "fsck.config.integer"),
-)
-
 # A process named by the kernel (node.start_checks.process_named).
 PROCESS = re.compile(r"process (?P<pid>\d+)( \((?P<command>.*)\))?", re.S)
 
@@ -88,13 +58,18 @@ def detail(exc: BaseException | str) -> Sentence:
 
 
 def config_refusal(exc: ConfigError) -> Sentence:
-    """A config (or a file it names) the loader refuses, in words: the field as written."""
+    """A config (or a file it names) the loader refuses, in words: the field as written.
+    The loader codes what is wrong (node.config, node.config_document, node.files'
+    load_genesis: `fsck.config.<code>`); a genesis file's own fields are said as `senim
+    consortium` says them (cli.consortium_words)."""
     text = str(exc)
-    found = first_match(CONFIG_REFUSALS, text.removeprefix(f"{exc.field}: "))
-    if found is None:
-        return Sentence("fsck.config.other", text, detail=text)
-    key, values = found
-    return Sentence(key, text, field=exc.field, **values)
+    key = f"fsck.config.{exc.code}"
+    if exc.code is not None and key in catalogue("en"):
+        return Sentence(key, text, field=exc.field, **exc.params)
+    why = genesis_why(exc) if exc.field.startswith("genesis") else None
+    if why is not None:
+        return Sentence("fsck.config.genesis", text, field=exc.field, why=why)
+    return Sentence("fsck.config.other", text, detail=text)
 
 
 def holder(text: str) -> Sentence | str:

@@ -49,7 +49,7 @@ def vote(key_path: Path, proposal_id: str, node_url: str, language: str) -> None
     if listed is not None and len(proposal_id.strip()) != 2 * len(whole):
         said = describe(listed)
         echo(Sentence("gov.proposal_is", f"proposal {whole.hex()}: {said}", id=whole.hex(),
-                      what=said))
+                      what=said), named=True)
     _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
     _after_voting(reader, payload.proposal_id.hex())
@@ -69,7 +69,7 @@ def _after_voting(client: NodeClient, proposal_id: str) -> None:
                         id=proposal_id[:16], what=what, state=state)
     except (ClientError, StopIteration, *MALFORMED_ANSWER):
         return
-    echo(said)
+    echo(said, named=True)  # the node names the members
 
 
 def _before_voting(client: NodeClient, proposal_id: str) -> None:

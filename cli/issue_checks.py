@@ -36,7 +36,7 @@ from cli.issuer_registry import (
     remember_registry,
 )
 from cli.job_folder import CORRECTIONS_NAME, credential_path, save_manifest
-from cli.spoken import Sentence, refuse, say
+from cli.spoken import Sentence, document_problem, refuse, say
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
@@ -271,7 +271,7 @@ def check_export(path: Path, credential_type: str, options: ReaderOptions, check
         refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     except InvalidDocument as exc:  # the ledger's own check of a record, after registrar's
         refuse(Sentence("issue.error.document", f"{path}: {exc}; nothing was issued",
-                        path=path, why=str(exc)), EXIT_BAD_INPUT)
+                        path=path, why=document_problem(exc)), EXIT_BAD_INPUT)
     finally:
         if check.registry is not None:
             check.registry.close()

@@ -18,7 +18,7 @@ from cli.issue_checks import corrections_of, register_job
 from cli.issue_job import IssueJob, JobPending, sign_batch
 from cli.job_folder import CORRECTIONS_NAME, JobError
 from cli.remote import RemoteFactsError
-from cli.spoken import Sentence, echo, reason, refuse, say
+from cli.spoken import Sentence, document_problem, echo, reason, refuse, say
 from cli.supersede_job import corrections_hint
 from cli.vc import write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
@@ -127,6 +127,8 @@ def write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClien
             OSError) as exc:
         refuse(Sentence("issue.vc.failed", f"the batch is on chain, but its VC 2.0 copies were "
                         f"not written: {exc}; write them with senim issue --resume {job_dir} "
-                        "--format vc", why=str(exc), path=job_dir), EXIT_REFUSED)
+                        "--format vc", why=document_problem(exc)
+                        if isinstance(exc, InvalidDocument) else str(exc), path=job_dir),
+               EXIT_REFUSED)
     echo(Sentence("issue.vc.written", f"W3C VC 2.0 copies: {folder}/ (mode 0600)",
                   path=folder))

@@ -38,7 +38,15 @@ from cli.job_folder import (
 )
 from cli.language import lang_option
 from cli.parallel_hashing import PooledBatchBuilder
-from cli.spoken import Sentence, WordedCommand, WordedPath, echo, reason, refuse
+from cli.spoken import (
+    Sentence,
+    WordedCommand,
+    WordedPath,
+    document_problem,
+    echo,
+    reason,
+    refuse,
+)
 from ledger.errors import InvalidDocument
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
@@ -103,7 +111,7 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
             builder.drain()
         except InvalidDocument as exc:
             refuse(Sentence("issue.error.document", f"{input_path}: {exc}; nothing was issued",
-                            path=input_path, why=str(exc)), EXIT_BAD_INPUT)
+                            path=input_path, why=document_problem(exc)), EXIT_BAD_INPUT)
         refuse_problems(input_path, result)
         if result.grouping is not None:
             echo(Sentence("issue.grouped", f"{result.source.rows} rows, one per course, formed "
@@ -121,7 +129,8 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
             tx, tx_id, expires_at = sign_batch(node, keys, credential_type, batch.root,
                                                len(batch.target_hashes))
         except InvalidDocument as exc:
-            refuse(Sentence("issue.error.batch", str(exc), why=str(exc)), EXIT_BAD_INPUT)
+            refuse(Sentence("issue.error.batch", str(exc), why=document_problem(exc)),
+                   EXIT_BAD_INPUT)
         except ClientError as exc:
             _node_refused(exc)
     try:

@@ -10,6 +10,7 @@ import click
 
 from cli.closed_pipe import quiet_when_reader_gone
 from cli.errors import EXIT_INTERRUPTED
+from cli.worded_group import WordedGroup
 from node.start_interrupt import node_options, say_interrupted
 
 # Each command's module is imported when that command runs (or when the help lists them
@@ -51,11 +52,15 @@ INTERRUPTED = {"verify": "cli.interrupted.check", "supersede": "cli.interrupted.
                "fsck": "cli.interrupted.reading"}
 
 
-class SenimGroup(click.Group):
+class SenimGroup(WordedGroup):
     """Ctrl-C in a command that does not say more itself (senim issue does): one line
     and exit 130, rather than click's 'Aborted!' and exit 1. A reader that closes the
     pipe early ends the command as SIGPIPE ends git (cli.closed_pipe), before click makes
-    it a silent exit 1. Commands in COMMANDS are loaded when asked for."""
+    it a silent exit 1. Commands in COMMANDS are loaded when asked for. Its --help, and
+    a usage error before a command is named, are said in the language asked for (--lang
+    anywhere on the command line, else the locale), as each command's own are."""
+
+    help_key = "senim"
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
@@ -64,6 +69,9 @@ class SenimGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def command_help_key(self, command: str) -> str:
+        return f"cli.help.{command}"  # each command's own description, first sentence
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:

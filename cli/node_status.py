@@ -16,7 +16,7 @@ from cli.commands import echo_answer, node_option
 from cli.governance_words import rules_sentence, upgrade_due
 from cli.language import Words, lang_option
 from cli.refusals import node_said
-from cli.spoken import Moment, Sentence, WordedCommand, refuse, spoken
+from cli.spoken import Moment, Sentence, WordedCommand, printable, refuse, spoken
 
 # What the node says of its consensus and its peers, each in words (one not listed here,
 # from a node of another release, is said as the node wrote it).
@@ -40,7 +40,8 @@ def status(node_url: str, as_json: bool, language: str) -> None:
         click.echo(json.dumps(info, indent=2))
         return
     sets, listed = _validator_sets(node_url), _members(node_url)
-    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets, listed))
+    echo_answer(node_url, "status", lambda: _status_lines(info, node_url, sets, listed),
+                styled=True)
 
 
 def _members(node_url: str) -> list[dict[str, Any]]:
@@ -70,7 +71,9 @@ class Line:
         self.sentence, self.colour, self.bold = sentence, colour, bold
 
     def said(self, words: Words) -> str:
-        text = self.sentence.said(words)
+        # printable before it is coloured: the node names itself, its members and peers
+        # (cli.commands.echo_answer)
+        text = printable(self.sentence.said(words))
         # bold=False would write 'normal intensity', which the lines never did
         return click.style(text, fg=self.colour, bold=self.bold or None) if self.colour else text
 

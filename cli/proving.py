@@ -32,7 +32,8 @@ class _BundleFacts(StateFacts):
 
     def get(self, key: bytes) -> bytes | None:
         if key not in self.values:
-            raise InvalidDocument("the proof lacks an entry this check needs")
+            raise InvalidDocument("the proof lacks an entry this check needs",
+                                  "proof_lacks_entry")
         return self.values[key]
 
 

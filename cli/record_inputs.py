@@ -17,9 +17,10 @@ from typing import Any
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.issue_words import sentence
-from cli.spoken import Sentence, kind_of, os_reason, refuse
+from cli.spoken import Sentence, document_problem, kind_of, os_reason, refuse
 from ledger.academic import GRADE_SCALE, RECOGNISED_PARTS
 from ledger.credential_documents import parse_document
+from ledger.errors import InvalidDocument
 from node.files import UnfitFile, read_bounded
 from registrar.course_grades import course_grade_code
 from registrar.formats import FormatError, check_value
@@ -165,42 +166,44 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
 
 
 # The ledger's refusals of one employment record or recognition (ledger/credentials.py,
-# academic.py, academic_checks.py, record_checks.py) that a user's input can cause, each
-# as a sentence of the catalogue; one not listed is said in a frame, its detail as written.
-_LINE = r"recognised\.(?P<number>\d+): "
-LEDGER_REFUSALS = (
-    (re.compile(r"field '(?P<name>.+)' is empty or too long"), "rec.ledger.empty_or_long"),
-    (re.compile(r"(?P<name>\w+): an employment record must state it"), "rec.ledger.required"),
-    (re.compile(_LINE + r"(?P<part>\w+) must be text of 1 to (?P<most>\d+) characters"),
-     "rec.ledger.line_text"),
-    (re.compile(_LINE + r"credits (must be|is not) .*"), "rec.ledger.line_credits"),
-    (re.compile(_LINE + r"from_field must name a course line .*"), "rec.ledger.line_from_field"),
-    (re.compile(_LINE + r"grade must be one of .* \(got (?P<got>.*)\)"),
-     "rec.ledger.line_grade"),
-    (re.compile(r"recognised line (?P<number>\d+): (?P<field>\S+) of the original is "
-                r"(?P<shown>.+), not (?P<given>.+)"), "rec.ledger.line_mismatch"),
-    (re.compile(r"a recognition refers to a transcript, not a (?P<type>\w+)"),
-     "rec.ledger.not_transcript"),
-)
+# academic.py, academic_checks.py, record_checks.py) that a user's input can cause, by
+# their code, each as a sentence naming the option or the course it concerns; any other
+# is said by its code as a document's problem is (cli.spoken.document_problem).
+LEDGER_REFUSALS = {"field_empty_or_long": "rec.ledger.empty_or_long",
+                   "employment_required": "rec.ledger.required",
+                   "line_text": "rec.ledger.line_text", "line_credits": "rec.ledger.line_credits",
+                   "line_from_field": "rec.ledger.line_from_field",
+                   "line_grade": "rec.ledger.line_grade",
+                   "line_mismatch": "rec.ledger.line_mismatch",
+                   "not_transcript": "rec.ledger.not_transcript"}
+# A recognised course's line, as the ledger names it: `recognised.03`.
+_LINE = re.compile(r"recognised\.(\d+)")
 
 
-def ledger_refusal(refusal: str, options: dict[str, str]) -> Sentence:
+def ledger_refusal(exc: InvalidDocument, options: dict[str, str]) -> Sentence:
     """The ledger's refusal of a command's one record, in the command's terms: 'record 1:
     position: an employment record must state it' named a record the officer never
     numbered and a field by its name in a file, not the option it came from."""
-    refusal = refusal.removeprefix("record 1: ")
+    refusal = str(exc).removeprefix("record 1: ")
     field, sep, why = refusal.partition(": ")
     english = f"{options[field]}: {why}" if sep and field in options else refusal
-    for pattern, key in LEDGER_REFUSALS:
-        found = pattern.fullmatch(refusal)
-        if found is None:
-            continue
-        values: dict[str, object] = dict(found.groupdict())
-        if "name" in values:
-            values["name"] = options.get(str(values["name"]), repr(values["name"]))
-        if "number" in values:
-            values["number"] = int(str(values["number"]))
-        if "type" in values:
-            values["type"] = Sentence(f"type.{values['type']}")
-        return Sentence(key, english, **values)
-    return Sentence("rec.ledger.other", english, why=english)
+    values: dict[str, object] = {**exc.params}
+    values.pop("record", None)
+    line = _LINE.fullmatch(str(values.get("where", "")))
+    if line is not None:
+        values["number"] = int(line[1])
+    if exc.code in ("line_number", "line_range", "line_at_least") and \
+            values.get("part") == "credits":  # what the old words said of each: credits
+        key: str | None = "rec.ledger.line_credits"
+    else:
+        key = LEDGER_REFUSALS.get(str(exc.code))
+    if key is None or (key.startswith("rec.ledger.line_") and "number" not in values):
+        return Sentence("rec.ledger.other", english, why=document_problem(exc))
+    if exc.code == "field_empty_or_long":  # the field as the ledger quotes it
+        values["name"] = next((option for name, option in options.items()
+                               if repr(name) == values.get("field")), values.get("field"))
+    if exc.code == "employment_required":
+        values["name"] = options.get(str(values["field"]), repr(values["field"]))
+    if "type" in values:
+        values["type"] = Sentence(f"type.{values['type']}")
+    return Sentence(key, english, **values)

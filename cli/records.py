@@ -81,7 +81,7 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
     try:
         batch = make_batch([record], ctype, status["chain_id"], keys.member_id, issuer_name)
     except InvalidDocument as exc:
-        refuse(ledger_refusal(str(exc), options or {}), EXIT_BAD_INPUT)
+        refuse(ledger_refusal(exc, options or {}), EXIT_BAD_INPUT)
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
     write_private(out, document, replace=False)
@@ -285,6 +285,6 @@ def recognise_command(key_path: Path, original_file: Path, courses_file: Path,
         record = recognition_record(original, lines,
                                     typed_values(fields_of(extra_fields, {}), {}))
     except InvalidDocument as exc:
-        refuse(ledger_refusal(str(exc), {}), EXIT_BAD_INPUT)
+        refuse(ledger_refusal(exc, {}), EXIT_BAD_INPUT)
     _check_original(document, node_url)
     _issue_one(NodeClient(node_url), keys, record, "recognition", out_file)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from cli.client import ClientError, NodeClient
-from cli.commands import dropped_reason, key_option, node_option
+from cli.commands import dropped_reason, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.language import lang_option
 from cli.refusals import node_said
@@ -229,8 +229,7 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
         ref, note_path = _revocation_target(target, manifest_path)
         checked(RevokePayload(ref, why, None, replaced_by))  # as every node would check it
     except ConfigError as exc:
-        refuse(Sentence("issue.key.unusable", str(exc), path=key_path,
-                        why=str(exc).split(": ", 1)[-1]), EXIT_BAD_INPUT)
+        refuse(key_refusal(key_path, exc), EXIT_BAD_INPUT)
     except (InvalidDocument, MalformedInput, ValueError, KeyError) as exc:
         refuse(reason(exc, "revoke.target", why=str(exc)), EXIT_BAD_INPUT)
     client = NodeClient(node_url)

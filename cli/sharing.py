@@ -24,7 +24,7 @@ import segno
 from cli.client import DEFAULT_NODE
 from cli.language import lang_option
 from cli.remote import login_in_url
-from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.spoken import Sentence, WordedCommand, echo, not_credential, os_reason, refuse
 from cli.vc import is_vc_document
 from cli.verify_files import load_json_file
 from ledger.credential_documents import parse_document
@@ -106,8 +106,7 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
         if not is_vc_document(document):
             parse_document(document)
     except InvalidDocument as exc:
-        refuse(Sentence("cli.file.not_credential", f"{file} is not a Senim credential: {exc}",
-                        path=file), 2)
+        refuse(not_credential(file, exc, f"{file} is not a Senim credential: {exc}"), 2)
     link = share_link(document, node_url)
     if qr_png or qr_svg:
         try:

@@ -26,7 +26,7 @@ import click
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import Words, catalogue, language_from_environment, speak, spoken_language
-from ledger.errors import MalformedInput
+from ledger.errors import InvalidDocument, MalformedInput
 from node.i18n import LANGUAGE_ALIASES
 
 
@@ -84,20 +84,35 @@ def say(sentence: Sentence | str) -> str:
     return sentence.said(spoken()) if isinstance(sentence, Sentence) else sentence
 
 
-def echo(sentence: Sentence, err: bool = False) -> None:
-    click.echo(say(sentence), err=err)
+def printable(text: str) -> str:
+    """`text`, a line made of what a node or a file named (a member's name, a field's
+    value), with each character that is no printable one (an escape sequence, a bidi
+    override, a line break that would forge a line) said as U+FFFD, as cli.client.node_line
+    says it; its length kept (a line of the command's own may be long)."""
+    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
+def echo(sentence: Sentence, err: bool = False, named: bool = False) -> None:
+    """The sentence on one line; `named`: it names what a node or a file wrote, which is
+    printed as printable characters only."""
+    said = say(sentence)
+    click.echo(printable(said) if named else said, err=err)
 
 
 def warn(sentence: Sentence) -> None:
-    """One yellow line on stderr, "warning: …" in the reader's language."""
+    """One yellow line on stderr, "warning: …" in the reader's language (printable: what a
+    node or a file named in it stays on its line)."""
     words = spoken()
-    click.secho(words.t("cli.warning", why=sentence.said(words)), fg="yellow", err=True)
+    click.secho(printable(words.t("cli.warning", why=sentence.said(words))), fg="yellow",
+                err=True)
 
 
 def refuse(sentence: Sentence, code: int) -> NoReturn:
-    """One red line on stderr, as cli.errors.fail writes it, in the reader's language."""
+    """One red line on stderr, as cli.errors.fail writes it, in the reader's language
+    (printable: a name a node or a file gave, a file's own name, stays on its line)."""
     words = spoken()
-    click.secho(f"{words.t('cli.error')}: {sentence.said(words)}", fg="red", err=True)
+    click.secho(printable(f"{words.t('cli.error')}: {sentence.said(words)}"), fg="red",
+                err=True)
     sys.exit(code)
 
 
@@ -109,10 +124,35 @@ def reason(exc: BaseException, fallback: str, **params: object) -> Sentence:
     carried = getattr(exc, "sentence", None)
     if isinstance(carried, Sentence):
         return carried
+    said: Sentence | None = None
     if isinstance(exc, MalformedInput) and exc.code is not None:
         said = problem_said(str(exc), exc.code, exc.params)
+    elif isinstance(exc, InvalidDocument):
+        said = document_problem(exc)
+    if said is not None:
         params = {name: said if value == str(exc) else value for name, value in params.items()}
     return Sentence(fallback, str(exc), **params)
+
+
+def document_problem(exc: InvalidDocument) -> Sentence:
+    """What is wrong with a credential document (or a record made into one), by the code
+    the ledger gives it (`doc.problem.<code>`, with its params; an offline proof's refusal
+    `cli.proof.<code>`), the record it is in first; in English the message as written. One
+    of no code, or of a code this release does not know, is the general sentence."""
+    return problem_of(str(exc), exc.code, exc.params)
+
+
+def problem_of(english: str, code: str | None, given: Mapping[str, object]) -> Sentence:
+    """`document_problem` of a problem as a check carries it (ledger.verification.Check)."""
+    for key in (f"doc.problem.{code}", f"cli.proof.{code}"):
+        if code is not None and key in catalogue("en"):
+            params = {name: value for name, value in given.items() if name != "record"}
+            said = Sentence(key, english, **params)
+            if "record" in given:
+                return Sentence("doc.problem.in_record", english, record=given["record"],
+                                why=said)
+            return said
+    return Sentence("doc.problem.other", english)
 
 
 def problem_said(english: str, problem: str | None, params: Mapping[str, object]) -> Sentence:
@@ -127,6 +167,16 @@ def problem_said(english: str, problem: str | None, params: Mapping[str, object]
     if isinstance(values.get("field"), str):
         values["field"] = field_word(str(values["field"]))
     return Sentence(key, english, **values)
+
+
+def not_credential(path: object, exc: InvalidDocument, english: str | None = None
+                   ) -> Sentence:
+    """A file refused as a credential: why, by the problem's code (the general sentence
+    for a file no credential at all, or a problem of no code); `english` as written."""
+    if exc.code is None or exc.code == "not_credential":
+        return Sentence("cli.file.not_credential", english or str(exc), path=path)
+    return Sentence("cli.file.not_credential_why", english or str(exc), path=path,
+                    why=document_problem(exc))
 
 
 def first_match(patterns: Sequence[tuple[re.Pattern[str], str]], text: str

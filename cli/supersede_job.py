@@ -30,6 +30,7 @@ from cli.client import (
     NodeClient,
     refusal_params,
 )
+from cli.commands import key_refusal
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.job_folder import CORRECTIONS_NAME
 from cli.refusals import coded
@@ -122,8 +123,7 @@ def supersede_job(key_path: Path, job_dir: Path, node_url: str) -> None:
     try:
         keys = load_key(key_path)
     except ConfigError as exc:
-        refuse(Sentence("issue.key.unusable", str(exc), path=key_path,
-                        why=str(exc).split(": ", 1)[-1]), EXIT_BAD_INPUT)
+        refuse(key_refusal(key_path, exc), EXIT_BAD_INPUT)
     pairs = read_pairs(job_dir)
     node = NodeClient(node_url)
     tally = {"superseded": 0, "already": 0, "refused": 0, "pending": 0}

@@ -39,8 +39,10 @@ from cli.spoken import (
     Sentence,
     WordedCommand,
     WordedPath,
+    document_problem,
     echo,
     kind_of,
+    not_credential,
     os_reason,
     reason,
     refuse,
@@ -163,8 +165,8 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         refuse(Sentence("cli.file.unreadable", None, path=file, why=os_reason(exc)),
                EXIT_USAGE)
     except InvalidDocument as exc:
-        refuse(Sentence("cli.file.vc_not_native" if is_vc_document(document)
-                        else "cli.file.not_credential", str(exc), path=file), EXIT_USAGE)
+        refuse(Sentence("cli.file.vc_not_native", str(exc), path=file)
+               if is_vc_document(document) else not_credential(file, exc), EXIT_USAGE)
     except ConfigError as exc:
         refuse(Sentence("cli.key.unfit", str(exc), path=key_path), EXIT_USAGE)
     if keys.member_id != parsed.issuer:
@@ -196,7 +198,8 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
         credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
                            int(time.time() * 1000))
     except InvalidDocument as exc:
-        refuse(Sentence("cli.vc.not_exported", str(exc), path=file), EXIT_USAGE)
+        refuse(Sentence("cli.vc.not_exported_why", str(exc), path=file,
+                        why=document_problem(exc)), EXIT_USAGE)
     try:
         write_private(out_file, credential)
     except OSError as exc:

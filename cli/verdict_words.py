@@ -15,6 +15,7 @@ from typing import Any
 
 from cli.commands import Judged, lay_out_verdict
 from cli.language import Words
+from cli.spoken import problem_of
 from ledger.verification import Check
 
 # Checks only the command line makes: when one fails, the verdict's sentence is its story.
@@ -196,7 +197,10 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     batch = document.get("batch") if isinstance(document, dict) else None
     batch = batch if isinstance(batch, dict) else {}
     key = f"detail.{check.name}.{'ok' if check.ok else 'fail'}"
-    if check.name == "employment":
+    if not check.ok and check.problem is not None:  # a document's problem, by its code
+        detail = problem_of(check.detail, check.problem, check.params).said(words)
+        detail = detail[:1].upper() + detail[1:]
+    elif check.name == "employment":
         detail = _employment(check, words, f)
     elif check.name == "membership":
         detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",

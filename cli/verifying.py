@@ -18,6 +18,7 @@ from cli.spoken import (
     WordedCommand,
     WordedPath,
     echo,
+    not_credential,
     os_reason,
     reason,
     refuse,
@@ -26,6 +27,7 @@ from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import load_checked_json, refuse_out_over_input
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
+from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
 from ledger.records import Accreditation, Revocation
@@ -107,7 +109,7 @@ def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Senten
         return Sentence("cli.file.vc_not_native", str(exc), path=file)
     if document is None:
         return Sentence("cli.file.not_json", str(exc), path=file)
-    return Sentence("cli.file.not_credential", str(exc), path=file)
+    return not_credential(file, exc)
 
 
 def _write_out(out_file: Path, document: Any) -> None:
@@ -130,7 +132,8 @@ def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> No
     document = load_checked_json(file)
     if not isinstance(document, dict) or is_vc_document(document):
         refuse(_not_a_credential(file, document, InvalidDocument(
-            f"{file} is not a credential document (JSON object)")), 2)
+            f"{file} is not a credential document (JSON object)", "not_credential",
+            formats=", ".join(DOCUMENT_FORMATS))), 2)
     names = [name.strip() for name in hide.split(",") if name.strip()]
     if not names:  # a copy with nothing hidden, which its holder would take for a safe one
         refuse(Sentence("cli.disclose.nothing"), 2)
@@ -151,7 +154,7 @@ def _undisclosed(file: Path, document: dict[str, Any], names: list[str],
     if unknown:
         return Sentence("cli.disclose.no_field", str(exc), names=", ".join(unknown),
                         known=", ".join(fields) if isinstance(fields, dict) else "")
-    return Sentence("cli.file.not_credential", str(exc), path=file)
+    return not_credential(file, exc)
 
 
 

@@ -49,17 +49,25 @@ def _lang_after_command(args: list[str]) -> list[str]:
             index += 1
         else:
             return [*lead, arg, *moved, *args[index + 1:]]
-    return args
+    return _without_lang(args)  # no command to take it: `senim --lang kk --version`
 
 
 class WordedGroup(click.Group):
     reads_lang_first = True  # cli.main says a Ctrl-C in it in the reader's language
+    # The catalogue's name for the group (cli.help.<help_key>), when its own is not it.
+    help_key: str | None = None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         speak(_language_in(args) or language_from_environment())
-        if spoken().language != "en" and _without_lang(args) in ([], ["--help"]):
+        bare = _without_lang(args)
+        if bare == ["--help"] and (spoken().language != "en" or bare != args):
+            # click took `--lang en --help` for an unknown option of the group
             click.echo(ctx.get_help())
             sys.exit(0)
+        if not bare and spoken().language != "en":
+            # as click does in English (NoArgsIsHelpError): the help on stderr, exit 2
+            click.echo(ctx.get_help(), err=True)
+            sys.exit(EXIT_BAD_INPUT)
         try:
             return super().parse_args(ctx, _lang_after_command(args))
         except click.UsageError as exc:
@@ -75,22 +83,33 @@ class WordedGroup(click.Group):
             if spoken().language == "en":
                 raise
             refuse(Sentence("cli.usage.no_such_command", None, name=args[0] if args else "",
-                            command=ctx.command_path, commands=", ".join(sorted(self.commands))),
-                   EXIT_BAD_INPUT)
+                            command=ctx.command_path,
+                            commands=", ".join(self.list_commands(ctx))), EXIT_BAD_INPUT)
+
+    def command_help_key(self, command: str) -> str:
+        """The catalogue key of a command's help, as the group lists it."""
+        return f"cli.help.{self.help_key or self.name}.{command}"
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         words = spoken()
         if words.language == "en":
             super().format_help(ctx, formatter)
             return
-        name = str(self.name)
-        formatter.write_usage(ctx.command_path, f"{words.t('cli.help.meta.command')} "
+        name = self.help_key or str(self.name)
+        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}] "
+                              f"{words.t('cli.help.meta.command')} "
                               f"[{words.t('cli.help.meta.args')}]...",
                               prefix=f"{words.t('cli.help.usage')}: ")
         formatter.write_paragraph()
         with formatter.indentation():
             formatter.write_text(words.t(f"cli.help.{name}"))
-        rows = [(command, _first_sentence(words.t(f"cli.help.{name}.{command}")))
+        # --lang is each command's, taken anywhere on the command line (parse_args)
+        options = [("--lang kk|ru|en", words.t("cli.help.any.language"))]
+        options += [(max(param.opts, key=len), words.t(f"cli.help.any.{_option_name(param)}"))
+                    for param in self.get_params(ctx) if isinstance(param, click.Option)]
+        with formatter.section(words.t("cli.help.options")):
+            formatter.write_dl(options)
+        rows = [(command, _first_sentence(words.t(self.command_help_key(command))))
                 for command in self.list_commands(ctx)]
         with formatter.section(words.t("cli.help.commands")):
             formatter.write_dl(rows)
@@ -99,3 +118,7 @@ class WordedGroup(click.Group):
 def _first_sentence(text: str) -> str:
     return text.split(". ", 1)[0].split("; ", 1)[0].rstrip(".")
 
+
+def _option_name(param: click.Parameter) -> str:
+    """An option's name in the catalogue (click names its own --help otherwise)."""
+    return "help" if "--help" in param.opts else str(param.name)

@@ -90,11 +90,14 @@ def _json_object(text: str, what: str, allowed: tuple[str, ...]) -> dict[str, An
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise InvalidDocument(f"{what}: must be a JSON object (the line's parts)")
+        raise InvalidDocument(f"{what}: must be a JSON object (the line's parts)",
+                              "line_not_object", where=what)
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise InvalidDocument(f"{what}: unknown parts {unknown} (known: "
-                              f"{', '.join(allowed)})")
+                              f"{', '.join(allowed)})", "line_unknown_parts", where=what,
+                              parts=", ".join(repr(name)[:40] for name in unknown[:8]),
+                              known=", ".join(allowed))
     return value
 
 
@@ -104,7 +107,8 @@ def _text(parts: Mapping[str, Any], key: str, what: str, max_chars: int,
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
-        raise InvalidDocument(f"{what}: {key} must be text of 1 to {max_chars} characters")
+        raise InvalidDocument(f"{what}: {key} must be text of 1 to {max_chars} characters",
+                              "line_text", where=what, part=key, most=max_chars)
     return value
 
 
@@ -116,14 +120,19 @@ def decimal_part(parts: Mapping[str, Any], key: str, what: str, low: Decimal,
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidDocument(f"{what}: {key} must be a number")
+        raise InvalidDocument(f"{what}: {key} must be a number", "line_number", where=what,
+                              part=key)
     try:
         number = Decimal(str(value).replace(",", "."))
     except InvalidOperation:
-        raise InvalidDocument(f"{what}: {key} is not a number ({value!r})") from None
+        raise InvalidDocument(f"{what}: {key} is not a number ({value!r})", "line_number",
+                              where=what, part=key) from None
     if not number.is_finite() or number < low or (high is not None and number > high):
         bound = f"{low} to {high}" if high is not None else f"at least {low}"
-        raise InvalidDocument(f"{what}: {key} must be {bound} (got {value})")
+        raise InvalidDocument(f"{what}: {key} must be {bound} (got {value})",
+                              "line_range" if high is not None else "line_at_least",
+                              where=what, part=key, low=str(low), high=str(high),
+                              got=str(value)[:40])
     return number
 
 
@@ -133,7 +142,9 @@ def _grade(parts: Mapping[str, Any], what: str, required: bool = True) -> str | 
         return None
     if grade not in GRADE_SCALE and grade not in UNLETTERED_GRADES:
         raise InvalidDocument(f"{what}: grade must be one of {', '.join(GRADE_SCALE)}, or "
-                              f"{', '.join(UNLETTERED_GRADES)} (got {grade!r})")
+                              f"{', '.join(UNLETTERED_GRADES)} (got {grade!r})", "line_grade",
+                              where=what, grades=", ".join((*GRADE_SCALE, *UNLETTERED_GRADES)),
+                              got=repr(grade)[:40])
     return str(grade)
 
 
@@ -188,23 +199,28 @@ def parse_course_line(text: str, what: str = "course line") -> CourseLine:
     code = _text(parts, "code", what, MAX_CODE_CHARS, required=True)
     credits = decimal_part(parts, "credits", what, Decimal(0), None, required=True)
     if credits is None or credits <= 0:
-        raise InvalidDocument(f"{what}: credits must be a positive number")
+        raise InvalidDocument(f"{what}: credits must be a positive number", "line_credits",
+                              where=what)
     grade = _grade(parts, what)
     assert code is not None and grade is not None
     numeric = decimal_part(parts, "numeric", what, Decimal(0), Decimal(100))
     points = decimal_part(parts, "points", what, Decimal(0), Decimal(4))
     term = decimal_part(parts, "term", what, Decimal(1), Decimal(MAX_TERM))
     if term is not None and term != term.to_integral_value():
-        raise InvalidDocument(f"{what}: term must be a whole number")
+        raise InvalidDocument(f"{what}: term must be a whole number", "line_term", where=what)
     carried = grade_points(grade)
     if points is not None and points != carried:
-        raise InvalidDocument(f"{what}: grade {grade} carries {carried} points, not {points}"
-                              if carried is not None else
-                              f"{what}: grade {grade} carries no points (it is no letter)")
+        if carried is None:
+            raise InvalidDocument(f"{what}: grade {grade} carries no points (it is no letter)",
+                                  "line_no_points", where=what, grade=grade)
+        raise InvalidDocument(f"{what}: grade {grade} carries {carried} points, not {points}",
+                              "line_points", where=what, grade=grade, points=str(carried),
+                              given=str(points))
     if numeric is not None:
         problem = numeric_problem(grade, numeric)
         if problem is not None:
-            raise InvalidDocument(f"{what}: {problem}")
+            raise InvalidDocument(f"{what}: {problem}", "line_numeric", where=what,
+                                  grade=grade, numeric=str(numeric))
     return CourseLine(code, credits, grade,
                       _text(parts, "title_kk", what, MAX_TITLE_CHARS),
                       _text(parts, "title_ru", what, MAX_TITLE_CHARS),
@@ -238,10 +254,12 @@ def parse_recognised_line(text: str, what: str = "recognised line") -> Recognise
     as_code = _text(parts, "as_code", what, MAX_CODE_CHARS, required=True)
     credits = decimal_part(parts, "credits", what, Decimal(0), None, required=True)
     if credits is None or credits <= 0:
-        raise InvalidDocument(f"{what}: credits must be a positive number")
+        raise InvalidDocument(f"{what}: credits must be a positive number", "line_credits",
+                              where=what)
     from_field = _text(parts, "from_field", what, 16)
     if from_field is not None and not LINE_NAME.fullmatch(from_field):
-        raise InvalidDocument(f"{what}: from_field must name a course line (course.NN)")
+        raise InvalidDocument(f"{what}: from_field must name a course line (course.NN)",
+                              "line_from_field", where=what)
     assert from_code is not None and as_code is not None
     return RecognisedLine(from_code, as_code, credits, from_field,
                           _text(parts, "as_title_kk", what, MAX_TITLE_CHARS),
@@ -273,7 +291,8 @@ class OriginalRef:
 
 def _hex_bytes(value: Any, what: str, size: int) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size or not _HEX.fullmatch(value):
-        raise InvalidDocument(f"{what} must be {size} bytes of lower-case hex")
+        raise InvalidDocument(f"{what} must be {size} bytes of lower-case hex",
+                              "original_reference")
     return bytes.fromhex(value)
 
 
@@ -287,10 +306,12 @@ def parse_original(text: str) -> OriginalRef:
     index, size, path = parts.get("index"), parts.get("size"), parts.get("path")
     if not (isinstance(index, int) and isinstance(size, int) and not isinstance(index, bool)
             and 0 <= index < size and isinstance(path, list) and len(path) <= MAX_PATH):
-        raise InvalidDocument(f"{what} must give index < size and an audit path")
+        raise InvalidDocument(f"{what} must give index < size and an audit path",
+                              "original_reference")
     ctype = parts.get("type")
     if ctype != "transcript":
-        raise InvalidDocument(f"{what} must name a transcript (got {ctype!r})")
+        raise InvalidDocument(f"{what} must name a transcript (got {ctype!r})",
+                              "original_not_transcript", got=repr(ctype)[:40])
     return OriginalRef(_hex_bytes(parts.get("issuer"), f"{what}: issuer", 20), ctype,
                        _hex_bytes(parts.get("batch_root"), f"{what}: batch_root", 32),
                        _hex_bytes(parts.get("target_hash"), f"{what}: target_hash", 32),
@@ -300,11 +321,13 @@ def parse_original(text: str) -> OriginalRef:
 
 def parse_date(value: str, what: str) -> datetime.date:
     if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise InvalidDocument(f"{what} must be a date YYYY-MM-DD (got {value!r})")
+        raise InvalidDocument(f"{what} must be a date YYYY-MM-DD (got {value!r})",
+                              "date_format", where=what, got=repr(value)[:40])
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise InvalidDocument(f"{what}: no such date {value!r}") from None
+        raise InvalidDocument(f"{what}: no such date {value!r}", "date_none", where=what,
+                              got=repr(value)[:40]) from None
 
 
 def day_number(date: datetime.date) -> int:

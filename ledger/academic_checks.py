@@ -45,7 +45,8 @@ def _check_lines(record: Mapping[str, str], prefix: str) -> list[str]:
     names = [n for n in record if n.startswith(prefix)]
     for name in names:
         if not LINE_NAME.fullmatch(name):
-            raise InvalidDocument(f"{name!r} is not a line name ({prefix}01, {prefix}02, …)")
+            raise InvalidDocument(f"{name!r} is not a line name ({prefix}01, {prefix}02, …)",
+                                  "line_name", name=repr(name)[:80], prefix=prefix)
     names.sort(key=lambda n: (len(n), n))  # course.99 before course.100
     return names
 
@@ -63,7 +64,8 @@ def _check_course_lines(record: Mapping[str, str], names: Sequence[str]) -> list
     if not lines:
         return lines
     if "total_credits" not in record:
-        raise InvalidDocument("total_credits: a transcript with course lines must state it")
+        raise InvalidDocument("total_credits: a transcript with course lines must state it",
+                              "total_credits_missing")
     credit_sum = lettered = weighted = Decimal(0)
     for line in lines:
         credit_sum += line.credits
@@ -74,21 +76,24 @@ def _check_course_lines(record: Mapping[str, str], names: Sequence[str]) -> list
     stated = decimal_part(record, "total_credits", "total_credits", Decimal(0), None, True)
     if stated != credit_sum:
         raise InvalidDocument(f"total_credits: the course lines add up to {credit_sum} "
-                              f"credits, not {record['total_credits']}")
+                              f"credits, not {record['total_credits']}", "total_credits_sum",
+                              sum=str(credit_sum), given=str(record["total_credits"])[:40])
     if not lettered:
         if "gpa" in record:
             raise InvalidDocument(f"gpa: no course line carries a letter grade, so there is "
-                                  f"no GPA to state (got {record['gpa']})")
+                                  f"no GPA to state (got {record['gpa']})", "gpa_unlettered",
+                                  given=str(record["gpa"])[:40])
         return lines
     if "gpa" not in record:
         raise InvalidDocument("gpa: a transcript with course lines graded by letter must "
-                              "state it")
+                              "state it", "gpa_missing")
     gpa = decimal_part(record, "gpa", "gpa", Decimal(0), Decimal(4), True)
     assert gpa is not None
     mean = weighted / lettered
     if abs(mean - gpa) > GPA_TOLERANCE:
         raise InvalidDocument(f"gpa: the course lines give a GPA of {mean:.2f}, not "
-                              f"{record['gpa']}")
+                              f"{record['gpa']}", "gpa_mismatch", gpa=f"{mean:.2f}",
+                              given=str(record["gpa"])[:40])
     return lines
 
 
@@ -98,36 +103,40 @@ def check_attestat(record: Mapping[str, str]) -> None:
             continue
         if not SUBJECT_NAME.fullmatch(name):
             raise InvalidDocument(f"{name!r} is not a subject name (subject.<code>: lower-case "
-                                  "letters, digits and _)")
+                                  "letters, digits and _)", "subject_name",
+                                  name=repr(name)[:80])
         _check_school_grade(name, value)
 
 
 def _check_school_grade(name: str, value: str) -> None:
     if value not in SCHOOL_GRADES:
         raise InvalidDocument(f"{name}: a school grade is a whole number from 1 to 5, "
-                              f"pass or exempt (got {value!r})")
+                              f"pass or exempt (got {value!r})", "school_grade", name=name,
+                              got=repr(value)[:40])
 
 
 def check_recognition(record: Mapping[str, str]) -> list[RecognisedLine]:
     if ORIGINAL_FIELD not in record:
         raise InvalidDocument("a recognition must name its original transcript (field "
-                              f"{ORIGINAL_FIELD!r})")
+                              f"{ORIGINAL_FIELD!r})", "no_original", field=ORIGINAL_FIELD)
     parse_original(record[ORIGINAL_FIELD])
     names = _check_lines(record, RECOGNISED_PREFIX)
     if not names:
         raise InvalidDocument("a recognition must list at least one recognised course "
-                              f"({RECOGNISED_PREFIX}01)")
+                              f"({RECOGNISED_PREFIX}01)", "no_recognised_lines")
     return [parse_recognised_line(record[name], name) for name in names]
 
 
 def check_employment(record: Mapping[str, str]) -> None:
     for required in ("position", "organisation", "start_date"):
         if not str(record.get(required, "")).strip():
-            raise InvalidDocument(f"{required}: an employment record must state it")
+            raise InvalidDocument(f"{required}: an employment record must state it",
+                                  "employment_required", field=required)
     start = parse_date(record["start_date"], "start_date")
     if "end_date" in record and parse_date(record["end_date"], "end_date") < start:
         raise InvalidDocument(f"end_date: {record['end_date']} is before the start "
-                              f"({record['start_date']})")
+                              f"({record['start_date']})", "end_before_start",
+                              end=record["end_date"], start=record["start_date"])
 
 
 def check_record(credential_type: str, record: Mapping[str, str]) -> None:

@@ -66,7 +66,8 @@ def field_hash(name: str, value: str, salt: bytes) -> bytes:
         value_bytes = value.encode()
         prefix = _field_prefix(name)
     except UnicodeEncodeError as exc:  # JSON allows lone surrogates; UTF-8 does not
-        raise InvalidDocument(f"field {name!r} is not valid Unicode text") from exc
+        raise InvalidDocument(f"field {name!r} is not valid Unicode text", "field_unicode",
+                              field=repr(name)[:80]) from exc
     return hashlib.sha256(b"".join((prefix, len(value_bytes).to_bytes(4, "big"), value_bytes,
                                     salt))).digest()
 
@@ -137,20 +138,23 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
     """The straightforward computation, and the definition: (packed fields, target hash).
     Records whose shape `hash_record` does not cover come here, so errors read alike."""
     if not record or len(record) > MAX_FIELDS:
-        raise InvalidDocument(f"record {number} must have 1 to {MAX_FIELDS} fields")
+        raise InvalidDocument(f"record {number} must have 1 to {MAX_FIELDS} fields",
+                              "record_fields", record=number, most=MAX_FIELDS)
     texts: dict[str, str] = {}
     for raw_name, raw in record.items():
         name = str(raw_name).strip()
         text = value_text(raw)
         if not name or len(name) > MAX_FIELD_NAME or len(text) > MAX_FIELD_VALUE:
-            raise InvalidDocument(f"record {number}: field {name!r} is empty or too long")
+            raise InvalidDocument(f"record {number}: field {name!r} is empty or too long",
+                                  "field_empty_or_long", record=number, field=repr(name)[:80])
         if name in texts:
-            raise InvalidDocument(f"record {number}: field {name!r} is given twice")
+            raise InvalidDocument(f"record {number}: field {name!r} is given twice",
+                                  "field_twice", record=number, field=repr(name)[:80])
         texts[name] = text
     try:
         check_record(credential_type, texts)
     except InvalidDocument as exc:
-        raise InvalidDocument(f"record {number}: {exc}") from None
+        raise exc.within(f"record {number}", record=number) from None
     raw_salts, hex_salts, first = salts.take(SALT_BYTES * len(texts))
     fields: dict[str, dict[str, str]] = {}
     hashes: dict[str, bytes] = {}
@@ -161,7 +165,7 @@ def _hash_record(number: int, record: Mapping[str, Any], credential_type: str,
         try:
             hashes[name] = field_hash(name, text, raw_salts[start:end])
         except InvalidDocument as exc:  # a name or value that is not valid Unicode
-            raise InvalidDocument(f"record {number}: {exc}") from None
+            raise exc.within(f"record {number}", record=number) from None
         start = end
     packed = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return packed, target_hash(chain_id, issuer, credential_type, hashes)
@@ -189,7 +193,7 @@ def _shaped(shapes: ShapeBook, number: int, record: Mapping[str, Any]
         try:
             shape.check(dict(zip(shape.names, texts, strict=True)))
         except InvalidDocument as exc:
-            raise InvalidDocument(f"record {number}: {exc}") from None
+            raise exc.within(f"record {number}", record=number) from None
     return shape, texts
 
 
@@ -202,7 +206,7 @@ def _name_bad_text(records: Iterable[tuple[int, RecordShape, Sequence[str]]]) ->
             try:
                 field_hash(name, text, bytes(SALT_BYTES))
             except InvalidDocument as exc:
-                raise InvalidDocument(f"record {number}: {exc}") from None
+                raise exc.within(f"record {number}", record=number) from None
 
 
 def hash_record(shapes: ShapeBook, number: int, record: Mapping[str, Any], salts: Salts
@@ -275,7 +279,8 @@ class BatchBuilder:
     def __init__(self, credential_type: str, chain_id: str, issuer: bytes,
                  issuer_name: str, *, salts: Salts | None = None) -> None:
         if credential_type not in CREDENTIAL_TYPES:
-            raise InvalidDocument(f"unknown credential type {credential_type!r}")
+            raise InvalidDocument(f"unknown credential type {credential_type!r}",
+                                  "unknown_type", type=repr(credential_type)[:80])
         self.credential_type = credential_type
         self.chain_id = chain_id
         self.issuer = issuer
@@ -318,7 +323,7 @@ class BatchBuilder:
 
     def finish(self) -> IssuedBatch:
         if not self._targets:
-            raise InvalidDocument("no records to issue")
+            raise InvalidDocument("no records to issue", "no_records")
         if self._spans:
             tree = BatchTree.from_spans(self._spans)
             if tree.size != len(self._targets):

@@ -69,15 +69,38 @@ class BadSignature(TxRejected):
 
 
 class ConfigError(SenimError):
-    """Operator fault: a config or consortium file that is missing or wrong."""
+    """Operator fault: a config or consortium file that is missing or wrong.
 
-    def __init__(self, field: str, message: str) -> None:
+    `code`, where given, says what is wrong in a word a command line looks its sentence up
+    by (`senim fsck`: cli.fsck_words), and `params` what that sentence names (a path, a
+    bound, the value given); the message is the same in English."""
+
+    def __init__(self, field: str, message: str, code: str | None = None,
+                 **params: str | int) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.code = code
+        self.params: dict[str, str | int] = params
 
 
 class InvalidDocument(SenimError):
-    """Remote fault: a credential document that is not well-formed."""
+    """Remote fault: a credential document (or a record made into one) that is not
+    well-formed.
+
+    `code`, where given, says what is wrong in a stable word a command line looks its
+    sentence up by (`doc.problem.<code>`: cli.spoken.document_problem), and `params` what
+    that sentence names (a field, a line, a bound, what was given); the message is the
+    same in English."""
+
+    def __init__(self, message: str, code: str | None = None, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, str | int] = params
+
+    def within(self, where: str, **params: str | int) -> "InvalidDocument":
+        """The same problem, said of the part `where` names ('record 3'), with `params`
+        naming that part too."""
+        return InvalidDocument(f"{where}: {self}", self.code, **{**self.params, **params})
 
 
 class NewerFormat(InvalidDocument):

@@ -59,8 +59,7 @@ class ProofRefused(InvalidDocument):
     reader's language (the message stays the English technical detail)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)  # said by cli.proof.<code>
 
 
 def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,

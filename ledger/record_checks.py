@@ -274,7 +274,8 @@ def original_ref_of(original: ParsedDocument) -> OriginalRef:
     """The reference a recognition makes to `original` (a transcript, any lines hidden)."""
     if original.credential_type != "transcript":
         raise InvalidDocument(f"a recognition refers to a transcript, not a "
-                              f"{original.credential_type}")
+                              f"{original.credential_type}", "not_transcript",
+                              type=original.credential_type)
     return OriginalRef(original.issuer, original.credential_type, original.batch_root,
                        original.target_hash, original.batch_index, original.batch_size,
                        tuple(original.batch_path))
@@ -293,7 +294,9 @@ def recognition_record(original: ParsedDocument, recognised: list[dict[str, str]
             shown = parse_course_line(original.revealed[from_field], from_field)
             if shown.code != entry.get("from_code"):
                 raise InvalidDocument(f"recognised line {number}: {from_field} of the "
-                                      f"original is {shown.code}, not {entry.get('from_code')}")
+                                      f"original is {shown.code}, not {entry.get('from_code')}",
+                                      "line_mismatch", number=number, field=from_field,
+                                      shown=shown.code, given=str(entry.get("from_code")))
         record[f"{RECOGNISED_PREFIX}{number:02d}"] = line_text(entry)
     return record
 

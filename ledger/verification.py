@@ -47,9 +47,21 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # What is wrong as a document's problem codes it (InvalidDocument's code and params),
+    # so a reader in another language is told it too; not in to_json, whose detail says
+    # it in English.
+    problem: str | None = None
+    params: dict[str, str | int] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def refused_check(name: str, exc: Exception) -> Check:
+    """A failed check whose detail is `exc`'s message, with its code when it has one."""
+    if isinstance(exc, InvalidDocument):
+        return Check(name, False, str(exc), exc.code, dict(exc.params))
+    return Check(name, False, str(exc))
 
 
 @dataclass
@@ -88,9 +100,9 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
         doc = parse_document(document)
     except NewerFormat as exc:
         verdict.facts["format"] = document["format"]
-        return _fail(verdict, "newer_format", Check("document", False, str(exc)))
+        return _fail(verdict, "newer_format", refused_check("document", exc))
     except InvalidDocument as exc:
-        return _fail(verdict, "malformed", Check("document", False, str(exc)))
+        return _fail(verdict, "malformed", refused_check("document", exc))
     if doc.chain_id != chain_id:
         return _fail(verdict, "unknown", Check("network", False,
                      f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))

@@ -110,35 +110,39 @@ def parse_address(value: Any, field: str) -> Address:
     one address is not taken for two)."""
     if not isinstance(value, str):
         raise ConfigError(field, f"must be 'host:port' (an IPv6 address in brackets, "
-                          f"'[::1]:9000'), got {value!r}")
+                          f"'[::1]:9000'), got {value!r}", "address", got=repr(value)[:80])
     if value.startswith("["):
         inside, bracket, port_text = value[1:].partition("]:")
         try:
             address = ipaddress.IPv6Address(inside) if bracket else None
         except ValueError:
             raise ConfigError(field, f"{inside!r} in brackets is not an IPv6 address, in "
-                              f"{value!r}") from None
+                              f"{value!r}", "address_ipv6", inside=inside,
+                              got=value) from None
         if address is not None and address.is_link_local and not address.scope_id:
             raise ConfigError(field, f"the link-local address {inside} is on every "
-                              f"interface: name one, e.g. '[{inside}%eth0]:{port_text}'")
+                              f"interface: name one, e.g. '[{inside}%eth0]:{port_text}'",
+                              "address_link_local", inside=inside,
+                              example=f"[{inside}%eth0]:{port_text}")
         host = address.compressed if address is not None else ""
         if not host:
             raise ConfigError(field, f"must be '[IPv6 address]:port', e.g. '[::1]:9000', "
-                              f"got {value!r}")
+                              f"got {value!r}", "address_bracketed", got=value)
     elif value.count(":") > 1:
         raise ConfigError(field, f"an IPv6 address goes in brackets before its port, e.g. "
-                          f"'[::1]:9000', got {value!r}")
+                          f"'[::1]:9000', got {value!r}", "address_unbracketed", got=value)
     else:
         host, _, port_text = value.partition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}")
+        raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}",
+                          "address_port", got=value)
     return Address(host, int(port_text))
 
 
 def _table(document: dict[str, Any], name: str) -> dict[str, Any]:
     value = document.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(name, "must be a table")
+        raise ConfigError(name, "must be a table", "table")
     return value
 
 
@@ -146,21 +150,23 @@ def _int(table: dict[str, Any], section: str, key: str, default: int, low: int,
          high: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{section}.{key}", f"must be an integer in [{low}, {high}]")
+        raise ConfigError(f"{section}.{key}", f"must be an integer in [{low}, {high}]",
+                          "integer", low=low, high=high)
     return value
 
 
 def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     value = table.get(key)
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{section}.{key}", "is required (a file or folder path)")
+        raise ConfigError(f"{section}.{key}", "is required (a file or folder path)",
+                          "required")
     path = Path(value)
     if value.startswith("~"):  # as a shell would: else a folder named "~" appears here
         try:
             path = path.expanduser()
         except RuntimeError as exc:
             raise ConfigError(f"{section}.{key}", f"cannot find the home folder in "
-                              f"{value!r}: give the full path") from exc
+                              f"{value!r}: give the full path", "home", value=value) from exc
     return path if path.is_absolute() else base / path
 
 
@@ -172,12 +178,16 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
     """The checked config of a document read from `path` (its folder anchors paths)."""
     unknown = sorted(set(document) - set(KNOWN_KEYS))
     if unknown:
-        raise ConfigError(unknown[0], _unknown_section(unknown[0], document[unknown[0]]))
+        message, code, params = _unknown_section(unknown[0], document[unknown[0]])
+        raise ConfigError(unknown[0], message, code, **params)
     for section, keys in KNOWN_KEYS.items():
         for key in _table(document, section):
             if key not in keys:
-                raise ConfigError(f"{section}.{key}", f"unknown key{_likely(key, section)} "
-                                  f"(known in [{section}]: {', '.join(sorted(keys))})")
+                likely, code, params = _likely(key, section)
+                known = ", ".join(sorted(keys))
+                raise ConfigError(f"{section}.{key}", f"unknown key{likely} (known in "
+                                  f"[{section}]: {known})", code, section=section,
+                                  known=known, **params)
     base = path.parent
     node, api, p2p = _table(document, "node"), _table(document, "api"), _table(document, "p2p")
     consensus, mempool = _table(document, "consensus"), _table(document, "mempool")
@@ -185,35 +195,39 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
     name = node.get("name")
     fault = name_fault(name)
     if fault:
-        raise ConfigError("node.name", fault)
+        raise fault
     assert isinstance(name, str)  # name_fault says so
     peers = p2p.get("peers", [])
     if not isinstance(peers, list):
-        raise ConfigError("p2p.peers", "must be a list of 'host:port'")
+        raise ConfigError("p2p.peers", "must be a list of 'host:port'", "peers")
     observers = p2p.get("observers", [])
     if not isinstance(observers, list):
-        raise ConfigError("p2p.observers", "must be a list of hex public keys")
+        raise ConfigError("p2p.observers", "must be a list of hex public keys", "observers")
     try:
         observer_keys = tuple(bytes.fromhex(k) for k in observers)
     except (TypeError, ValueError) as exc:
-        raise ConfigError("p2p.observers", "must be a list of hex public keys") from exc
+        raise ConfigError("p2p.observers", "must be a list of hex public keys",
+                          "observers") from exc
     if any(len(k) != PUBLIC_KEY_BYTES for k in observer_keys):
         raise ConfigError("p2p.observers", f"each must be a public key of {PUBLIC_KEY_BYTES} "
-                          f"bytes ({2 * PUBLIC_KEY_BYTES} hex digits)")
+                          f"bytes ({2 * PUBLIC_KEY_BYTES} hex digits)", "observer_length",
+                          digits=2 * PUBLIC_KEY_BYTES)
     rate_exempt = api.get("rate_exempt", sorted(RATE_EXEMPT_ADDRESSES))
     if not isinstance(rate_exempt, list) or not all(
             isinstance(a, str) and _is_ip(a) for a in rate_exempt):
         raise ConfigError("api.rate_exempt", "must be a list of IP addresses, e.g. "
-                          "[\"127.0.0.1\"] or []")
+                          "[\"127.0.0.1\"] or []", "rate_exempt")
     level = log.get("level", "info")
     if level not in ("debug", "info", "warning", "error"):
-        raise ConfigError("log.level", "must be debug, info, warning or error")
+        raise ConfigError("log.level", "must be debug, info, warning or error", "log_level",
+                          got=repr(level)[:80])
     state_sync = _table(document, "sync").get("state_sync", False)
     if not isinstance(state_sync, bool):
-        raise ConfigError("sync.state_sync", "must be true or false")
+        raise ConfigError("sync.state_sync", "must be true or false", "boolean")
     log_format = log.get("format", "text")
     if log_format not in LOG_FORMATS:
-        raise ConfigError("log.format", "must be text or json")
+        raise ConfigError("log.format", "must be text or json", "log_format",
+                          got=repr(log_format)[:80])
     return NodeConfig(
         name=name,
         key_file=_path(node, "node", "key", base),
@@ -247,28 +261,41 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
     )
 
 
-def _unknown_section(name: str, value: Any) -> str:
+# What is wrong, its code and the params its sentence names (ledger.errors.ConfigError).
+Refusal = tuple[str, str, dict[str, str | int]]
+
+
+def _unknown_section(name: str, value: Any) -> Refusal:
     if not isinstance(value, dict):  # written above the first [section] header
-        homes = [f"[{section}]" for section, keys in KNOWN_KEYS.items() if name in keys]
-        return ("is outside any section: " + (f"it belongs under {' or '.join(homes)}"
-                                              if homes else "no section has such a key"))
+        homes = " or ".join(f"[{section}]" for section, keys in KNOWN_KEYS.items()
+                            if name in keys)
+        if homes:
+            return f"is outside any section: it belongs under {homes}", "outside", {
+                "homes": homes}
+        return "is outside any section: no section has such a key", "outside_unknown", {}
     close = difflib.get_close_matches(name, KNOWN_KEYS, n=1)
-    guess = f"; did you mean [{close[0]}]?" if close else ""
-    return f"unknown section{guess} (known: {', '.join(sorted(KNOWN_KEYS))})"
+    known = ", ".join(sorted(KNOWN_KEYS))
+    if close:
+        return (f"unknown section; did you mean [{close[0]}]? (known: {known})",
+                "unknown_section_close", {"likely": close[0], "known": known})
+    return f"unknown section (known: {known})", "unknown_section", {"known": known}
 
 
-def _likely(key: str, section: str) -> str:
+def _likely(key: str, section: str) -> Refusal:
     """What a key unknown in `section` was likely meant to be: a near spelling of one of
-    its keys, or the section that has it."""
+    its keys, or the section that has it ('' if none), with its code and params."""
     close = difflib.get_close_matches(key, KNOWN_KEYS[section], n=1)
     if close:
-        return f"; did you mean {close[0]!r}?"
-    homes = [f"[{other}]" for other, keys in KNOWN_KEYS.items() if key in keys]
+        return f"; did you mean {close[0]!r}?", "unknown_key_close", {"likely": close[0]}
+    homes = " or ".join(f"[{other}]" for other, keys in KNOWN_KEYS.items() if key in keys)
     if homes:
-        return f"; {key!r} belongs under {' or '.join(homes)}"
+        return f"; {key!r} belongs under {homes}", "unknown_key_home", {"homes": homes}
     elsewhere = {other_key: other for other, keys in KNOWN_KEYS.items() for other_key in keys}
     close = difflib.get_close_matches(key, elsewhere, n=1)
-    return f"; did you mean {close[0]!r} under [{elsewhere[close[0]]}]?" if close else ""
+    if close:
+        return (f"; did you mean {close[0]!r} under [{elsewhere[close[0]]}]?",
+                "unknown_key_elsewhere", {"likely": close[0], "home": elsewhere[close[0]]})
+    return "", "unknown_key", {}
 
 
 def _is_ip(text: str) -> bool:
@@ -283,12 +310,12 @@ def _vc_settings(vc: dict[str, Any], base: Path) -> dict[str, Any]:
     public_url = vc.get("public_url")
     if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(
             ("http://", "https://"))):
-        raise ConfigError("vc.public_url", "must be an http(s) URL")
+        raise ConfigError("vc.public_url", "must be an http(s) URL", "url")
     paths = {key: _path(vc, "vc", key, base) if key in vc else None
              for key in ("issuer_key", "issue_token_file", "tls_cert", "tls_key")}
     https = vc.get("https_listen")
     if https is not None and (paths["tls_cert"] is None or paths["tls_key"] is None):
-        raise ConfigError("vc.https_listen", "needs vc.tls_cert and vc.tls_key")
+        raise ConfigError("vc.https_listen", "needs vc.tls_cert and vc.tls_key", "https_tls")
     return {"vc_issuer_key": paths["issuer_key"],
             "vc_issue_token_file": paths["issue_token_file"], "vc_public_url": public_url,
             "vc_https": None if https is None else parse_address(https, "vc.https_listen"),

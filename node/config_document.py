@@ -22,6 +22,7 @@ from storage.bounded_read import UnfitFile, read_bounded
 CONFIG_FILE_BYTES_MAX = 1 << 20
 LOG_FORMATS = ("text", "json")
 NODE_NAME_CHARS_MAX = 128
+TOML_PLACE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def read_config_text(path: Path) -> str:
@@ -29,16 +30,19 @@ def read_config_text(path: Path) -> str:
     try:
         data = read_bounded(path, CONFIG_FILE_BYTES_MAX, "node config").data
     except FileNotFoundError as exc:
-        raise ConfigError("config", f"file not found: {path}") from exc
+        raise ConfigError("config", f"file not found: {path}", "missing",
+                          path=str(path)) from exc
     except UnfitFile as exc:  # it names the path
-        raise ConfigError("config", str(exc)) from exc
+        raise ConfigError("config", str(exc), "unfit", path=str(path),
+                          most=CONFIG_FILE_BYTES_MAX) from exc
     except OSError as exc:
-        raise ConfigError("config", f"cannot read {path}: {exc}") from exc
+        raise ConfigError("config", f"cannot read {path}: {exc}", "unreadable",
+                          path=str(path)) from exc
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # Notepad's 'Unicode': refused as "'utf-8' codec can't decode byte 0xff in
         # position 0", which named no cure
         raise ConfigError("config", f"{path} is saved as UTF-16 ('Unicode' in Notepad); "
-                          "save it as UTF-8")
+                          "save it as UTF-8", "encoding", path=str(path))
     try:
         # TOML is UTF-8; Windows Notepad puts a byte order mark before it, which tomllib
         # called an 'Invalid statement (at line 1, column 1)' the operator cannot see
@@ -47,7 +51,7 @@ def read_config_text(path: Path) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError("config", f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
                           f"on line {line}: saved in another encoding, Windows-1251 say); "
-                          "save it as UTF-8") from exc
+                          "save it as UTF-8", "encoding", path=str(path)) from exc
 
 
 def read_config_document(path: Path) -> dict[str, Any]:
@@ -56,20 +60,24 @@ def read_config_document(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise ConfigError("config", f"cannot parse {path}: {exc}") from exc  # a = [[[[…
+        at = TOML_PLACE.search(str(exc))  # tomllib names the place only in its message
+        raise ConfigError("config", f"cannot parse {path}: {exc}", "toml" if at else "deep",
+                          path=str(path), **({"line": int(at[1]), "column": int(at[2])}
+                                             if at else {})) from exc  # a = [[[[…
 
 
-def name_fault(name: object) -> str:
-    """Why `name` cannot be a node's name ('' if it can). It is on every log line and in
+def name_fault(name: object) -> ConfigError | None:
+    """Why `name` cannot be a node's name (None if it can). It is on every log line and in
     every status answer: one short line. A newline in it forged a line of its own in a
     text log, and a refused config's line was logged under it too."""
     if not isinstance(name, str) or not name.strip():
-        return "is required (text)"
+        return ConfigError("node.name", "is required (text)", "required_text")
     if len(name) > NODE_NAME_CHARS_MAX or any(
             unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
-        return (f"must be one line of at most {NODE_NAME_CHARS_MAX} characters, with no "
-                "control characters")
-    return ""
+        return ConfigError("node.name", f"must be one line of at most {NODE_NAME_CHARS_MAX} "
+                           "characters, with no control characters", "one_line",
+                           max=NODE_NAME_CHARS_MAX)
+    return None
 
 
 def log_settings_in(document: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -13,6 +13,7 @@ import pwd
 import shlex
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis, genesis_from_json
@@ -81,21 +82,41 @@ def owned_by_another(path: Path, status: os.stat_result) -> str:
 
 def refuse_unsafe_secret(path: Path, status: os.stat_result, field: str, what: str) -> None:
     """ConfigError (naming `field`; `what` is its subject) if the secret file is another
-    user's, or open to others."""
+    user's, or open to others; its code and params name the fix's command."""
     foreign = owned_by_another(path, status)
     if foreign:
-        raise ConfigError(field, f"{what} is {foreign}")
+        raise ConfigError(field, f"{what} is {foreign}", "secret_foreign",
+                          owner=account(status.st_uid),
+                          fix=f"chown {user_name(os.geteuid())} {shlex.quote(str(path))}")
     loose = open_to_others(path, status)
     if loose:
-        raise ConfigError(field, f"{what} is {loose}; chmod 600 {shlex.quote(str(path))}")
-    swappable = folder_open_to_others(path)
-    if swappable:
-        raise ConfigError(field, f"{what} is in {swappable}")
+        fix = f"chmod 600 {shlex.quote(str(path))}"
+        raise ConfigError(field, f"{what} is {loose}; {fix}", "secret_open",
+                          mode=f"{status.st_mode & 0o777:04o}", fix=fix)
+    swappable = open_folder(path)
+    if swappable is not None:
+        raise ConfigError(field, f"{what} is in {swappable.text}", "secret_folder",
+                          folder=str(swappable.folder), fix=swappable.fix)
+
+
+class OpenFolder(NamedTuple):
+    """A folder through which another user could replace a file: said in English (`text`,
+    which ends with `fix`), and the command that fixes it."""
+
+    text: str
+    folder: Path
+    fix: str
 
 
 def folder_open_to_others(path: Path) -> str:
+    """`open_folder`'s words ('' if no folder is open)."""
+    found = open_folder(path)
+    return "" if found is None else found.text
+
+
+def open_folder(path: Path) -> OpenFolder | None:
     """Why another user could put a file of their own in the place of `path` through a
-    folder above it, with the command that fixes it ('' if none could).
+    folder above it, with the command that fixes it (None if none could).
 
     A file's own mode does not stop whoever may write its folder: they rename it away and
     put their key (a key they hold) in its place, or swap the folder itself one level up.
@@ -121,16 +142,19 @@ def folder_open_to_others(path: Path) -> str:
         folder = Path(os.path.realpath(folder))  # as the fix's command will act on it
         quoted = shlex.quote(str(folder))
         if status.st_uid not in (0, me):
-            return (f"{folder}, a folder owned by {account(status.st_uid)}, who could replace "
-                    f"the file; chown {user_name(me)} {quoted} (or run this as "
-                    f"{user_name(status.st_uid)})")
+            fix = f"chown {user_name(me)} {quoted}"
+            return OpenFolder(f"{folder}, a folder owned by {account(status.st_uid)}, who "
+                              f"could replace the file; {fix} (or run this as "
+                              f"{user_name(status.st_uid)})", folder, fix)
         mode = status.st_mode
         if mode & 0o022 and not mode & stat.S_ISVTX:
             who = " and ".join(whom for whom, bit in (("its group", 0o020),
                                                       ("every user", 0o002)) if mode & bit)
-            return (f"{folder}, a folder {who} may write (mode {mode & 0o7777:04o}), so "
-                    f"another user could replace the file; chmod go-w {quoted}")
-    return ""
+            fix = f"chmod go-w {quoted}"
+            return OpenFolder(f"{folder}, a folder {who} may write (mode "
+                              f"{mode & 0o7777:04o}), so another user could replace the "
+                              f"file; {fix}", folder, fix)
+    return None
 
 
 def user_name(uid: int) -> str:
@@ -152,31 +176,33 @@ def load_key(path: Path) -> KeyPair:
         read = read_bounded(path, KEY_FILE_BYTES_MAX, "key file")
         document = json.loads(read.data)
     except FileNotFoundError as exc:
-        raise ConfigError(field, "key file not found") from exc
+        raise ConfigError(field, "key file not found", "key_missing") from exc
     except UnfitFile as exc:  # it names the path
-        raise ConfigError("key file", str(exc)) from exc
+        raise ConfigError("key file", str(exc), "key_unfit", most=KEY_FILE_BYTES_MAX) from exc
     except json.JSONDecodeError as exc:
-        raise ConfigError(field, not_json("key file", exc, "key file", "senim keygen")) from exc
+        raise ConfigError(field, not_json("key file", exc, "key file", "senim keygen"),
+                          "key_kind") from exc
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
-        raise ConfigError(field, f"key file unreadable: {exc}") from exc
+        raise ConfigError(field, f"key file unreadable: {exc}", "key_unreadable") from exc
     if not isinstance(document, dict) or document.get("kind") != KEY_FILE_KIND:
-        raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})")
+        raise ConfigError(field, f"not a Senim key file (expected kind {KEY_FILE_KIND})",
+                          "key_kind")
     refuse_unsafe_secret(path, read.status, field, "key file")
     try:
         seed = bytes.fromhex(document["seed"])
         keys = KeyPair.from_seed(seed)
     except (KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(field, "key file has no valid 32-byte seed") from exc
+        raise ConfigError(field, "key file has no valid 32-byte seed", "key_seed") from exc
     if document.get("public_key") != keys.public_key.hex():
-        raise ConfigError(field, "public key does not match the seed")
+        raise ConfigError(field, "public key does not match the seed", "key_mismatch")
     # A rotated key signs for the member id of the member's first key, kept in the file.
     member = document.get("member_id", keys.member_id.hex())
     try:
         member_id = MemberId(bytes.fromhex(member))
     except (ValueError, TypeError) as exc:
-        raise ConfigError(field, "key file has a malformed member id") from exc
+        raise ConfigError(field, "key file has a malformed member id", "key_member_id") from exc
     if len(member_id) != MEMBER_ID_BYTES:
-        raise ConfigError(field, "key file has a malformed member id")
+        raise ConfigError(field, "key file has a malformed member id", "key_member_id")
     return KeyPair.from_seed(seed, member_id)
 
 
@@ -184,14 +210,18 @@ def load_genesis(path: Path) -> Genesis:
     try:
         document = json.loads(read_bounded(path, GENESIS_FILE_BYTES_MAX, "genesis file").data)
     except FileNotFoundError as exc:
-        raise ConfigError("genesis", f"file not found: {path}") from exc
+        raise ConfigError("genesis", f"file not found: {path}", "missing",
+                          path=str(path)) from exc
     except UnfitFile as exc:  # it names the path
-        raise ConfigError("genesis", str(exc)) from exc
+        raise ConfigError("genesis", str(exc), "unfit", path=str(path),
+                          most=GENESIS_FILE_BYTES_MAX) from exc
     except json.JSONDecodeError as exc:
         raise ConfigError("genesis", not_json(str(path), exc, "genesis file",
-                                              "senim consortium create")) from exc
+                                              "senim consortium create"), "genesis_not_json",
+                          path=str(path), line=exc.lineno, column=exc.colno) from exc
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[…
-        raise ConfigError("genesis", f"cannot read {path}: {exc}") from exc
+        raise ConfigError("genesis", f"cannot read {path}: {exc}", "unreadable",
+                          path=str(path)) from exc
     return genesis_from_json(document)
 
 

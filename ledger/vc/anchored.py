@@ -64,7 +64,8 @@ def content_digest(credential: dict[str, Any], list_id_hex: str | None = None) -
                           allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()
     except (ValueError, UnicodeEncodeError, RecursionError) as exc:
-        raise InvalidDocument(f"the credential cannot be hashed as JSON text: {exc}") from exc
+        raise InvalidDocument(f"the credential cannot be hashed as JSON text: {exc}",
+                              "vc_not_json") from exc
 
 
 def anchor_record(credential: dict[str, Any]) -> dict[str, str]:
@@ -95,13 +96,16 @@ def native_of_senim_vc(credential: dict[str, Any]) -> dict[str, Any]:
     issuer, root = senim.get("issuer_member_id"), batch.get("root") if isinstance(
         batch, dict) else None
     if not isinstance(salts, dict) or set(salts) != {ANCHOR_FIELD} or senim.get("hidden"):
-        raise InvalidDocument(f"an anchored VC's senim section salts {ANCHOR_FIELD} only")
+        raise InvalidDocument(f"an anchored VC's senim section salts {ANCHOR_FIELD} only",
+                              "vc_senim_section")
     if senim.get("format") != DOCUMENT_FORMAT:
-        raise InvalidDocument("the anchored VC's senim format is not the current one")
+        raise InvalidDocument("the anchored VC's senim format is not the current one",
+                              "vc_senim_format")
     try:
         list_id = status_list_id(bytes.fromhex(str(issuer)), bytes.fromhex(str(root))).hex()
     except ValueError as exc:
-        raise InvalidDocument("the anchored VC's issuer or batch root is not hex") from exc
+        raise InvalidDocument("the anchored VC's issuer or batch root is not hex",
+                              "vc_senim_section") from exc
     field = {"value": content_digest(credential, list_id), "salt": salts[ANCHOR_FIELD]}
     return {"format": senim.get("format"), "chain_id": senim.get("chain_id"),
             "type": senim.get("credential_type"), "issuer": {"member_id": issuer, "name": ""},

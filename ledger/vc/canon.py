@@ -77,7 +77,8 @@ def make_loader(extra: Mapping[str, Any] | None = None) -> Loader:
     def load(url: str, options: Any = None) -> dict[str, Any]:
         if url not in served:
             raise InvalidDocument(f"unknown JSON-LD context {url!r}: only bundled contexts "
-                                  "are used, nothing is fetched")
+                                  "are used, nothing is fetched", "vc_unknown_context",
+                                  url=repr(url)[:120])
         # "static": PyLD may keep the processed context across documents (they never change).
         return {"contextUrl": None, "documentUrl": url, "document": served[url], "tag": "static"}
 
@@ -128,7 +129,8 @@ def _check_inline_contexts(value: Any) -> None:
                 for context in item if isinstance(item, list) else [item]:
                     if not isinstance(context, str) and _holds_null(context):
                         raise InvalidDocument("an inline @context maps a term to null: its "
-                                              "value would not be covered by the proof")
+                                              "value would not be covered by the proof",
+                                              "vc_uncovered")
             _check_inline_contexts(item)
     elif isinstance(value, list):
         for item in value:
@@ -151,7 +153,8 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             if expanded is None or not (jsonld._is_absolute_iri(expanded)
                                         or jsonld._is_keyword(expanded)):
                 raise InvalidDocument(f"the term {key[:60]!r} is not defined by the document's "
-                                      "contexts: it would not be covered by the proof")
+                                      "contexts: it would not be covered by the proof",
+                                      "vc_undefined_term", term=repr(key[:60]))
         return super()._expand_object(active_ctx, active_property, expanded_active_property,
                                       element, *args, **kwargs)
 
@@ -191,7 +194,8 @@ class _BoundedCanonicaliser(jsonld.URDNA2015):  # type: ignore[misc]
         if self.work > MAX_CANON_WORK:
             raise InvalidDocument(
                 "canonicalising this document's blank nodes takes more than "
-                f"{MAX_CANON_WORK} steps: too many indistinguishable blank nodes")
+                f"{MAX_CANON_WORK} steps: too many indistinguishable blank nodes",
+                "vc_too_large")
 
 
 def _orderings(count: int) -> int:
@@ -219,7 +223,8 @@ def _require_absolute_iris(value: Any) -> None:
                 if isinstance(iri, str) and not (iri.startswith("_:") or iri == "@json"
                                                  or jsonld._is_absolute_iri(iri)):
                     raise InvalidDocument(f"{iri[:60]!r} is not an absolute IRI (or a term the "
-                                          "contexts define): it would not be covered by the proof")
+                                          "contexts define): it would not be covered by the proof",
+                                          "vc_undefined_term", term=repr(iri[:60]))
         elif key != "@value":
             _require_absolute_iris(item)
 
@@ -235,12 +240,13 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
         # as UTF-8: also refuses lone surrogates, which JSON escapes can carry
         size = len(json.dumps(document, ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:
-        raise InvalidDocument(f"not JSON data: {exc}") from exc
+        raise InvalidDocument(f"not JSON data: {exc}", "vc_not_json") from exc
     if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
         raise InvalidDocument(f"document exceeds {MAX_DOCUMENT_BYTES} bytes or "
-                              f"{MAX_DEPTH} levels of nesting")
+                              f"{MAX_DEPTH} levels of nesting", "vc_too_large")
     if _values(document) > MAX_DOCUMENT_VALUES:
-        raise InvalidDocument(f"document holds more than {MAX_DOCUMENT_VALUES} JSON values")
+        raise InvalidDocument(f"document holds more than {MAX_DOCUMENT_VALUES} JSON values",
+                              "vc_too_large")
     _check_inline_contexts(document)
     loader = loader or _LOADER
     options = {"algorithm": "URDNA2015", "format": "application/n-quads",
@@ -251,12 +257,12 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     except InvalidDocument:
         raise
     except jsonld.JsonLdError as exc:
-        raise InvalidDocument(f"not valid JSON-LD: {_root_cause(exc)}") from exc
+        raise InvalidDocument(f"not valid JSON-LD: {_root_cause(exc)}", "vc_jsonld") from exc
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError,
             OverflowError) as exc:  # OverflowError: an integer too large for a JSON number
-        raise InvalidDocument(f"not valid JSON-LD: {exc}") from exc
+        raise InvalidDocument(f"not valid JSON-LD: {exc}", "vc_jsonld") from exc
     if not isinstance(result, str):
-        raise InvalidDocument("canonicalisation produced no N-Quads")
+        raise InvalidDocument("canonicalisation produced no N-Quads", "vc_jsonld")
     return result
 
 

@@ -19,11 +19,12 @@ def multibase_encode(data: bytes) -> str:
 
 def multibase_decode(text: str) -> bytes:
     if not isinstance(text, str) or not text.startswith("z") or len(text) > MAX_MULTIBASE_CHARS:
-        raise InvalidDocument("expected a multibase base58btc value (starting with 'z')")
+        raise InvalidDocument("expected a multibase base58btc value (starting with 'z')",
+                              "vc_key")
     try:
         return base58.b58decode(text[1:])
     except ValueError as exc:
-        raise InvalidDocument(f"not base58btc: {exc}") from exc
+        raise InvalidDocument(f"not base58btc: {exc}", "vc_key") from exc
 
 
 def multikey(public_key: bytes) -> str:
@@ -36,7 +37,7 @@ def multikey(public_key: bytes) -> str:
 def public_key_of_multikey(text: str) -> bytes:
     data = multibase_decode(text)
     if len(data) != 2 + PUBLIC_KEY_BYTES or not data.startswith(ED25519_PUB_CODEC):
-        raise InvalidDocument("not an Ed25519 public key (multicodec 0xed01)")
+        raise InvalidDocument("not an Ed25519 public key (multicodec 0xed01)", "vc_key")
     return data[2:]
 
 
@@ -44,7 +45,7 @@ def seed_of_multikey(text: str) -> bytes:
     """The 32-byte seed of a Multikey `secretKeyMultibase` (multicodec 0x1300)."""
     data = multibase_decode(text)
     if len(data) != 34 or not data.startswith(ED25519_PRIV_CODEC):
-        raise InvalidDocument("not an Ed25519 secret key (multicodec 0x1300)")
+        raise InvalidDocument("not an Ed25519 secret key (multicodec 0x1300)", "vc_key")
     return data[2:]
 
 
@@ -61,9 +62,9 @@ def verification_method(public_key: bytes) -> str:
 def public_key_of_did(did: str) -> bytes:
     """The Ed25519 key a `did:key` (or one of its verification method ids) names."""
     if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
-        raise InvalidDocument(f"not a did:key identifier: {str(did)[:80]!r}")
+        raise InvalidDocument(f"not a did:key identifier: {str(did)[:80]!r}", "vc_not_did_key")
     identifier, _, fragment = did[len(DID_KEY_PREFIX):].partition("#")
     if fragment and fragment != identifier:
         raise InvalidDocument("a did:key verification method must be the key itself "
-                              "(did:key:z…#z…)")
+                              "(did:key:z…#z…)", "vc_key")
     return public_key_of_multikey(identifier)

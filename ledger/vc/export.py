@@ -46,7 +46,7 @@ def to_vc(document: Any, issuer: KeyPair, status_base_url: str, block_height: in
     doc = parse_document(document)
     if issuer.member_id != doc.issuer:
         raise InvalidDocument("this key is not the credential's issuer: only the issuer "
-                              "may sign its credentials as VCs")
+                              "may sign its credentials as VCs", "not_issuer_key")
     raw_fields = document["fields"]
     salts = {name: raw_fields[name]["salt"] for name in doc.revealed}
     hidden = {name: digest.hex() for name, digest in doc.field_hashes.items()
@@ -78,15 +78,18 @@ def native_of_vc(credential: dict[str, Any]) -> dict[str, Any]:
     senim = credential.get("senim")
     subject = credential.get("credentialSubject")
     if not isinstance(senim, dict) or not isinstance(subject, dict):
-        raise InvalidDocument("not a Senim VC: it lacks the senim section or a subject")
+        raise InvalidDocument("not a Senim VC: it lacks the senim section or a subject",
+                              "vc_not_senim")
     shown, salts, hidden = subject.get("fields"), senim.get("salts"), senim.get("hidden")
     if not (isinstance(shown, dict) and isinstance(salts, dict) and isinstance(hidden, dict)):
-        raise InvalidDocument("the Senim VC's fields, salts or hidden hashes are missing")
+        raise InvalidDocument("the Senim VC's fields, salts or hidden hashes are missing",
+                              "vc_senim_section")
     if set(shown) != set(salts) or set(shown) & set(hidden):
         raise InvalidDocument("every shown field needs its salt, and no field may be both "
-                              "shown and hidden")
+                              "shown and hidden", "vc_senim_section")
     if subject.get("credentialType") != senim.get("credential_type"):
-        raise InvalidDocument("the subject's credential type differs from the anchored one")
+        raise InvalidDocument("the subject's credential type differs from the anchored one",
+                              "vc_type_differs")
     fields: dict[str, Any] = {name: {"value": value, "salt": salts[name]}
                               for name, value in shown.items()}
     fields.update({name: {"hash": digest} for name, digest in hidden.items()})

@@ -70,7 +70,7 @@ def check_export_key(keys: KeyPair, issuer: bytes, batch_signer_key: bytes | Non
     signed with the member's first key (the one its id comes from)."""
     if keys.member_id != issuer:
         raise InvalidDocument("this key is not the credential's issuer: only the issuer "
-                              "may sign its credentials as VCs")
+                              "may sign its credentials as VCs", "not_issuer_key")
     signed_by_this_key = (keys.public_key == batch_signer_key if batch_signer_key is not None
                           else member_id_of(keys.public_key) == issuer)
     if not signed_by_this_key:
@@ -78,4 +78,5 @@ def check_export_key(keys: KeyPair, issuer: bytes, batch_signer_key: bytes | Non
                  else "its first key")
         raise InvalidDocument(f"this credential's batch was signed with the issuer's key "
                               f"{which}, not with this key: export it with the key file that "
-                              "signed the batch (a VC names the key that issued it)")
+                              "signed the batch (a VC names the key that issued it)",
+                              "not_batch_key", key=which)

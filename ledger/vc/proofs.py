@@ -43,7 +43,7 @@ def hash_data(document: Mapping[str, Any], proof_options: Mapping[str, Any],
     unsecured = {k: v for k, v in document.items() if k != "proof"}
     config = {k: v for k, v in proof_options.items() if k != "proofValue"}
     if "@context" not in unsecured:
-        raise InvalidDocument("the document has no @context")
+        raise InvalidDocument("the document has no @context", "vc_no_context")
     config["@context"] = unsecured["@context"]
     config_hash = hashlib.sha256(canonize(config, loader).encode()).digest()
     document_hash = hashlib.sha256(canonize(unsecured, loader).encode()).digest()
@@ -56,7 +56,8 @@ def add_proof(document: Mapping[str, Any], keys: KeyPair, created: str,
               loader: Loader | None = None) -> dict[str, Any]:
     """A copy of `document` with an `eddsa-rdfc-2022` proof by `keys`."""
     if not XSD_DATETIME.match(created):
-        raise InvalidDocument(f"created must be an XML Schema dateTime, got {created!r}")
+        raise InvalidDocument(f"created must be an XML Schema dateTime, got {created!r}",
+                              "vc_created", got=repr(created)[:40])
     options: dict[str, Any] = {
         "type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": created,
         "verificationMethod": method or did_key_method(keys.public_key),
@@ -87,7 +88,8 @@ def _single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(proof, list) and len(proof) == 1:
         proof = proof[0]
     if not isinstance(proof, dict):
-        raise InvalidDocument("the document has no proof (one Data Integrity proof expected)")
+        raise InvalidDocument("the document has no proof (one Data Integrity proof expected)",
+                              "vc_no_proof")
     return proof
 
 

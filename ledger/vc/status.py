@@ -45,7 +45,8 @@ def encode_list(set_bits: Iterable[int], length: int) -> str:
 
 def decode_list(encoded: str) -> bytes:
     if not isinstance(encoded, str) or not encoded.startswith("u"):
-        raise InvalidDocument("encodedList must be multibase base64url (starting with 'u')")
+        raise InvalidDocument("encodedList must be multibase base64url (starting with 'u')",
+                              "status_list")
     body = encoded[1:]
     try:
         compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -53,15 +54,16 @@ def decode_list(encoded: str) -> bytes:
         inflater = zlib.decompressobj(wbits=31)
         bits = inflater.decompress(compressed, MAX_LIST_BITS // 8 + 1)
     except (ValueError, zlib.error) as exc:
-        raise InvalidDocument(f"encodedList does not decode: {exc}") from exc
+        raise InvalidDocument(f"encodedList does not decode: {exc}", "status_list") from exc
     if len(bits) > MAX_LIST_BITS // 8 or len(bits) * 8 < MIN_LIST_BITS:
-        raise InvalidDocument("the status list has the wrong length")
+        raise InvalidDocument("the status list has the wrong length", "status_list")
     return bits
 
 
 def bit_is_set(bits: bytes, index: int) -> bool:
     if not 0 <= index < len(bits) * 8:
-        raise InvalidDocument(f"status index {index} is outside the list")
+        raise InvalidDocument(f"status index {index} is outside the list", "status_index",
+                              index=index)
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 

@@ -23,7 +23,7 @@ from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
 from ledger.vc.status import entry_status
-from ledger.verification import ChainFacts, Check, verify_credential, when
+from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
 # VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
@@ -147,7 +147,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     try:
         issuer_key = public_key_of_did(issuer)
     except InvalidDocument as exc:
-        return verdict.fail("malformed", Check("issuer", False, str(exc)))
+        return verdict.fail("malformed", refused_check("issuer", exc))
     if proof.public_key != issuer_key:
         return verdict.fail("tampered", Check("signature", False, "the proof was made by a "
                                               "key that is not the issuer's"))
@@ -253,7 +253,7 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
         key = public_key_of_did(verdict.issuer)
         member_id = bytes.fromhex(str(native["issuer"]["member_id"]))
     except (InvalidDocument, ValueError) as exc:
-        return verdict.fail("tampered", Check("senim", False, str(exc)))
+        return verdict.fail("tampered", refused_check("senim", exc))
     if facts is None or chain_id is None:
         # A member's id comes from its first key; a later key is the member's only if
         # the chain's key history says so, and no chain was asked.
@@ -297,9 +297,10 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
     if holder_id is not None:
         try:
             if public_key_of_did(holder_id) != proof.public_key:
-                raise InvalidDocument("the presentation was signed by a key not the holder's")
+                raise InvalidDocument("the presentation was signed by a key not the holder's",
+                                      "vp_not_holder")
         except InvalidDocument as exc:
-            return verdict.fail("tampered", Check("holder", False, str(exc)))
+            return verdict.fail("tampered", refused_check("holder", exc))
     verdict.checks.append(Check("signature", True, proof.detail))
     credentials = document.get("verifiableCredential", [])
     credentials = credentials if isinstance(credentials, list) else [credentials]

@@ -7,6 +7,7 @@ words is said in words, one it does not in a frame."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -21,7 +22,9 @@ from cli.node_info import node_command
 from cli.node_status import DIRECTIONS, MODES, PHASES, status
 from cli.tls_cert import tls_cert_command
 from ledger.errors import ConfigError, MalformedInput
+from node.config import config_from_document
 from storage.errors import CorruptStateError
+from tests.cli.test_config_words import config_codes
 from tests.cli.test_ministry_words import ROOT, help_keys
 from tests.cli.test_verifier_lines_translated import PRINTERS, english_in, english_literals
 
@@ -36,7 +39,8 @@ def operator_keys() -> set[str]:
     damage = set(re.findall(r'found\.damaged\(\s*"(\w+)"', source))
     assert len(damage) > 25, damage
     keys = {f"fsck.damage.{key}" for key in damage}
-    keys |= {key for _pattern, key in (*fsck_words.DAMAGE_DETAILS, *fsck_words.CONFIG_REFUSALS)}
+    keys |= {key for _pattern, key in fsck_words.DAMAGE_DETAILS}
+    keys |= {f"fsck.config.{code}" for code in config_codes()} | {"fsck.config.genesis"}
     keys |= {"fsck.why.checksum_somewhere", "fsck.why.other", "fsck.config.other",
              "stat.scheduled.leaves", "stat.retired.later", "cli.help.node.language"}
     keys |= {f"stat.mode.{mode}" for mode in MODES} | {f"stat.phase.{p}" for p in PHASES}
@@ -93,17 +97,24 @@ def test_a_record_that_does_not_decode_is_said_so_without_the_decoders_words() -
     assert str(said) == "not canonical msgpack: Unpack failed: incomplete input"
 
 
+def _refused(document: dict[str, object]) -> ConfigError:
+    with pytest.raises(ConfigError) as refused:
+        config_from_document(document, Path("node.toml"))
+    return refused.value
+
+
 def test_a_config_error_is_said_by_its_field() -> None:
-    refused = ConfigError("storage.block_cash_mb", "unknown key; did you mean "
-                          "'block_cache_mb'? (known in [storage]: block_cache_mb, "
-                          "write_buffer_mb)")
+    refused = _refused({"storage": {"block_cash_mb": 8}})
     assert config_refusal(refused).said(Words("kk")) == (
         "storage.block_cash_mb: белгісіз кілт сөз; 'block_cache_mb' болуы мүмкін бе? "
-        "([storage] бөлімінде барлары: block_cache_mb, write_buffer_mb)")
+        "([storage] бөлімінде барлары: block_cache_mb, state_nodes_cached, "
+        "write_buffer_mb)")
     assert str(config_refusal(refused)) == str(refused)
-    outside = ConfigError("name", "is outside any section: it belongs under [node]")
+    outside = _refused({"name": "x"})
     assert config_refusal(outside).said(Words("ru")) == (
         "name: не находится ни в одном разделе: его место — в [node]")
+    assert config_refusal(ConfigError("x", "a refusal of no code")).said(
+        Words("kk")) == "x: a refusal of no code"
 
 
 def test_no_line_of_the_operators_commands_is_an_english_literal() -> None:
@@ -127,7 +138,8 @@ def test_a_node_name_missing_or_of_many_lines_is_said_without_english(lang: str)
     from node.config_document import name_fault
 
     for fault in (name_fault(None), name_fault("two\nlines")):
-        refused = ConfigError("node.name", fault)
+        assert fault is not None
+        refused = fault
         said = config_refusal(refused).said(Words(lang))
         assert said.startswith("node.name: ") and not english_in(said), said
         assert str(config_refusal(refused)) == str(refused)

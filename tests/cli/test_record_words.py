@@ -31,7 +31,7 @@ def record_keys() -> set[str]:
     """The catalogue keys these commands make up rather than name: the file they read
     (rec.what.*), a credential's type, a ledger refusal's sentence, each option's help."""
     keys = {f"rec.what.{what}" for what in ("employment", "original", "courses")}
-    keys |= {key for _pattern, key in LEDGER_REFUSALS} | {"rec.file.not_utf8"}
+    keys |= set(LEDGER_REFUSALS.values()) | {"rec.file.not_utf8"}
     # why an issuance is refused (ledger.records.Accreditations.why_not), said by its code
     why_not = (ROOT / "ledger" / "records.py").read_text("utf-8")
     codes = set(re.findall(r'return "([a-z_]+)", \(?f?"', why_not))
