@@ -40,7 +40,7 @@ NODE_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) UTC$")
 # `senim keygen`'s; `stat.`, `fsck.` and `tls.` the operator's `senim status`, `senim fsck`
 # and `senim tls-cert`'s.
 COMMAND_LINE_PREFIXES = ("cli.", "issue.", "reg.", "revoke.", "supersede.", "gov.", "min.",
-                         "tx.", "refusal.", "rec.", "key.", "stat.", "fsck.", "tls.")
+                         "tx.", "refusal.", "rec.", "key.", "stat.", "fsck.", "tls.", "doc.")
 
 
 def command_line_words(language: str) -> dict[str, str]:
