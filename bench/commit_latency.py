@@ -31,8 +31,9 @@ WAIT_S = 30.0  # one long-poll's wait, and the deadline of every request
 
 
 # What a kept connection the server has closed meanwhile (its keep-alive timeout, or a
-# restart) raises on the next request: that request is sent again on a new connection.
-# The server read nothing of it, so a post is not admitted twice.
+# restart) raises on the next request: that request is sent again, once, on a new
+# connection. A server closing an idle connection read none of it; a post it did read
+# and admit is refused the second time as `duplicate`, which the run stops on.
 CLOSED_MEANWHILE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
