@@ -83,3 +83,16 @@ def test_items_at_most_bounds_what_a_body_can_hold() -> None:
     assert items_at_most(JSON, b'{"tx": "00"}') == JSON_CONTAINERS_MAX + 1
     assert items_at_most(JSON, b'{"txs": ["00", "01", "02"]}') == JSON_CONTAINERS_MAX + 3
     assert items_at_most("text/plain", b"[1,2,[3]]") == JSON_CONTAINERS_MAX + 3
+
+
+async def test_a_chunked_body_is_judged_by_what_arrived(full_pool: Client) -> None:
+    """No Content-Length: the body read decides, as for any other."""
+    async def chunks(body: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start:start + 1000]
+    for size, expected in ((INLINE_PARSE_BYTES_MAX, (400, "malformed")),
+                           (INLINE_PARSE_BYTES_MAX + 1, (503, "busy"))):
+        response = await full_pool.post("/v1/transactions", data=chunks(json_padded_to(size)),
+                                        headers={"Content-Type": JSON})
+        assert "Content-Length" not in response.request_info.headers
+        assert (response.status, (await response.json())["error"]["code"]) == expected
