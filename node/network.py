@@ -89,7 +89,10 @@ class Network:
             limits=Limits(max_frame_bytes=max(c.max_message_bytes for c in channels) + 1024))
         self._outgoing: list[bytes] = []
         self._outgoing_bytes = 0
-        self._flush_scheduled = False
+        # The timer for the frame due GOSSIP_FLUSH_S after the last; a frame that leaves
+        # sooner (a batch) cancels it, else it would send the next single one early and
+        # stay beside the next timer, one more for every such batch.
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._flushed_at = float("-inf")  # the event loop's time of the last gossip frame
         self._serving = 0
         self._serving_state = 0
@@ -190,17 +193,18 @@ class Network:
                 self._flush()
         if len(items) >= GOSSIP_AT_ONCE_TXS:
             self._flush()
-        if self._outgoing and not self._flush_scheduled:
+        if self._outgoing and self._flush_timer is None:
             loop = asyncio.get_running_loop()
             due = self._flushed_at + GOSSIP_FLUSH_S
             if loop.time() >= due:
                 self._flush()
             else:
-                self._flush_scheduled = True
-                loop.call_at(due, self._flush)
+                self._flush_timer = loop.call_at(due, self._flush)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()  # harmless when it is the timer running this
+            self._flush_timer = None
         if not self._outgoing:
             return
         self._flushed_at = asyncio.get_running_loop().time()

@@ -85,6 +85,27 @@ def parse_submission(content_type: str, body: bytes) -> tuple[list[bytes], bool]
     raise MalformedInput('JSON body must be {"tx": hex} or {"txs": [hex, ...]}')
 
 
+def items_at_most(content_type: str, body: bytes) -> int:
+    """How many items `body` can hold at most, read in a few µs without parsing it: the
+    count a msgpack array declares (1 for a single byte string, 0 for a body refused at
+    its first bytes), or for JSON its commas plus JSON_CONTAINERS_MAX + 1 (more brackets
+    are refused before parsing). A JSON value is the first in its container or follows
+    a comma, so the values the parser builds are at most twice this (an object's member
+    is a key and a value)."""
+    if content_type == "application/msgpack":
+        if not body:
+            return 0
+        if body[0] in _BIN_LENGTHS:
+            return 1
+        if 0x90 <= body[0] <= 0x9F:
+            return body[0] & 0x0F
+        if body[0] in _ARRAY_LENGTHS and len(body) >= 1 + _ARRAY_LENGTHS[body[0]][0]:
+            size, layout = _ARRAY_LENGTHS[body[0]]
+            return _length(body, 1, size, layout)
+        return 0
+    return body.count(b",") + JSON_CONTAINERS_MAX + 1
+
+
 def byte_strings(data: bytes) -> list[bytes]:
     """A msgpack array of at most MAX_TXS_PER_REQUEST byte strings (transaction gossip
     from peers has this form), read as `parse_submission` reads one."""

@@ -25,12 +25,7 @@ from ledger.payloads import AccreditPayload, AnchorPayload, IssueBatchPayload
 from ledger.records import anchor_key, member_key
 from ledger.transactions import Transaction
 from node.api import make_app
-from node.api_public import (
-    INLINE_PARSE_BYTES_MAX,
-    TRANSACTIONS_BODY_MAX,
-    VERIFY_BODY_MAX,
-    VERIFY_WORK,
-)
+from node.api_public import TRANSACTIONS_BODY_MAX, VERIFY_BODY_MAX, VERIFY_WORK
 from node.mempool import MempoolLimits
 from node.service import NodeCore
 from storage.kv import LevelDBStore
@@ -390,24 +385,6 @@ async def test_fuzz_never_500(node: Node) -> None:
                 assert "error" in answer or answer.get("accepted") == 0, text
     assert "senim_http_requests_total{status=\"500\"}" not in await (
         await node.client.get("/metrics")).text()
-
-
-async def test_a_small_submission_is_parsed_without_the_public_pool(node: Node) -> None:
-    """A body up to INLINE_PARSE_BYTES_MAX is parsed on the event loop (no trip to the
-    admission pool and back), so a full pool still hears why a small body is malformed;
-    a larger one is parsed in the pool, and so is told busy."""
-    public = node.core.public_work
-    public._jobs = public.jobs_max  # as if that many checks were running
-    try:
-        response = await node.client.post("/v1/transactions", data=b'{"tx": 7}',
-                                          headers={"Content-Type": "application/json"})
-        assert (await json_of(response, 400))["error"]["code"] == "malformed"
-        large = b'{"tx": 7, "pad": "' + b"x" * INLINE_PARSE_BYTES_MAX + b'"}'
-        response = await node.client.post("/v1/transactions", data=large,
-                                          headers={"Content-Type": "application/json"})
-        assert (await json_of(response, 503))["error"]["code"] == "busy"
-    finally:
-        public._jobs = 0
 
 
 async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> None:
