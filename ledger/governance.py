@@ -124,14 +124,14 @@ def load_open_ids(state: StateReader) -> list[bytes]:
     return list(decode(raw)) if raw is not None else []
 
 
-def _load_recent_ids(state: StateReader) -> list[bytes]:
+def load_recent_ids(state: StateReader) -> list[bytes]:
     raw = state.get(RECENT_PROPOSALS_KEY)
     return list(decode(raw)) if raw is not None else []
 
 
 def recent_proposals(state: StateReader) -> list[Proposal]:
     """The last MAX_RECENT_PROPOSALS proposals, newest first, whatever their status."""
-    found = (load_proposal(state, pid) for pid in reversed(_load_recent_ids(state)))
+    found = (load_proposal(state, pid) for pid in reversed(load_recent_ids(state)))
     return [p for p in found if p is not None]
 
 
@@ -207,7 +207,7 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
         still_open.append(proposal_id)
     state.set(OPEN_PROPOSALS_KEY, encode(still_open))
     state.set(RECENT_PROPOSALS_KEY,
-              encode([*_load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
+              encode([*load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
 
 
