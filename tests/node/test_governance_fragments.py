@@ -2,7 +2,8 @@
 change only the fragments of the proposals it may touch are worked out again, and the
 body joined from them is the same bytes as the answer worked out in full
 (`governance_view.governance_json`), over any sequence of proposals, votes, expiries,
-approvals and revocations."""
+approvals and revocations; and as worked out with every revocation's audit paths checked
+again (`why_cannot_apply` does not: each was checked when it was proposed)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
-from ledger.governance import load_open_ids
+from ledger.errors import TxRejected
+from ledger.governance import Proposal, load_open_ids, load_policy
+from ledger.governance_actions import check_action
 from ledger.governance_policy import GovernancePolicy
 from ledger.identity import MemberId
 from ledger.payloads import (
@@ -30,9 +33,10 @@ from ledger.payloads import (
     RulesVersionAction,
     VotePayload,
 )
+from ledger.rules import StateReader
 from ledger.rules_version import BULK_REVOCATION_FROM
 from ledger.transactions import Transaction
-from node import governance_answers
+from node import governance_answers, governance_view
 from node.governance_answers import governance_answer
 from node.governance_view import governance_json
 from node.public_work import CommittedView
@@ -97,6 +101,17 @@ def _in_full(chain: Chain) -> bytes:
     return json.dumps(governance_json(chain.state, chain.height)).encode()
 
 
+def _paths_checked_too(state: StateReader, proposal: Proposal, height: int
+                       ) -> TxRejected | None:
+    """`why_cannot_apply` as the vote that approves checks: every audit path too."""
+    try:
+        check_action(state, proposal.action, proposal.effective_height, load_policy(state),
+                     height)
+    except TxRejected as exc:
+        return exc
+    return None
+
+
 def _commit_what_passes(chain: Chain, txs: list[Transaction]) -> None:
     """Commit a block of those of `txs` the ledger accepts together."""
     for _ in range(len(txs) + 1):
@@ -139,7 +154,7 @@ def _random_tx(rng: random.Random, council: Council, chain: Chain, batch: Issued
 
 @pytest.mark.parametrize(("threshold", "seed"), [(3, 4), (3, 6), (2, 2), (2, 3), (1, 1)])
 def test_the_answer_kept_in_fragments_is_the_answer_worked_out_in_full(
-        threshold: int, seed: int) -> None:
+        threshold: int, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     council, chain, batch = _cohort(threshold)
     asked = kept_whole = 0
@@ -151,6 +166,9 @@ def test_the_answer_kept_in_fragments_is_the_answer_worked_out_in_full(
             before = governance_answers.fragments_worked_out
             answer = _answer(chain)
             assert answer == _in_full(chain), chain.height
+            with monkeypatch.context() as patched:  # as if every audit path were checked
+                patched.setattr(governance_view, "why_cannot_apply", _paths_checked_too)
+                assert answer == _in_full(chain), chain.height
             asked += 1
             kept_whole += governance_answers.fragments_worked_out == before
             statuses.update(p.get("reason_code") or p["status"]
