@@ -194,23 +194,23 @@ def _assemble(state: StateReader, head_height: int, kept: _Kept | None, changed:
         worked_out += 1
     fragments: dict[bytes, _Fragment] = {}
     texts = [frame[1:-1].encode(), b', "proposals": [']  # joined once: 1.5 MB at most
+    hashes = _hashes(reads)
+    untils = [_frame_until(reads, next_height)]
     listing = [(pid, True) for pid in recent] + [(pid, False) for pid in older]
-    for pid, recently in listing[:MAX_KEPT_FRAGMENTS]:  # never more: see the limit
+    for pid, recently in listing:
         fragment = kept.fragments.get(pid) if kept is not None else None
         if fragment is None or not fragment.holds(next_height, changed, written):
             fragment = _fragment(state, pid, loaded, next_height, threshold)
-        fragments[pid] = fragment
+        if len(fragments) < MAX_KEPT_FRAGMENTS:  # one each: no more are considered
+            fragments[pid] = fragment
+        hashes.update(fragment.hashes)
+        untils.append(fragment.until)
         if fragment.text and (recently or fragment.open):
             texts += (fragment.text, b", ")
     if texts[-1] == b", ":
         texts.pop()
     texts.append(b"]}")
     rest = b"".join(texts)
-    untils = [_frame_until(reads, next_height)]
-    hashes = _hashes(reads)
-    for fragment in fragments.values():
-        hashes.update(fragment.hashes)
-        untils.append(fragment.until)
     return _Kept(rest, hashes, fragments, load_open_ids(reads), load_recent_ids(reads),
                  next_height, min((u for u in untils if u is not None), default=None),
                  (b"", -1))
