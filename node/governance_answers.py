@@ -1,7 +1,7 @@
 """`GET /v1/governance`'s body, worked out again only for what may have changed.
 
 With 32 open `revoke_credentials` proposals of 256 credentials each, working the answer
-out (`node.governance_view.governance_json`) and encoding its 1.5 MB takes about 100 ms of
+out (`node.governance_view.governance_json`) and encoding its 1.5 MB takes about 90 ms of
 CPU (bench/governance_view.py), in the API's verification pool, whose threads hold the
 GIL against the node's engine thread. Nearly all of it is the proposals': each revocation
 proposal reads and checks its 256 credentials (`why_cannot_apply`). So the answer is kept
@@ -9,7 +9,9 @@ in pieces: the frame (policy, rules, voters, validator sets: small, worked out a
 whenever anything changed) and one fragment a proposal considered (its JSON), each with the
 state keys it read and their values' hashes. A block that touches none of them (an anchor)
 costs the comparison of those hashes (`StateView.value_hash`: read from the tree, no
-value read); a vote costs its proposal's fragment and the frame; a new proposal its own.
+value read); a vote costs its proposal's fragment and the frame; a new proposal its own;
+a vote approving a revocation its own and those of the open proposals naming a credential
+it revoked.
 The body is the frame's and the fragments' bytes joined as `json.dumps` joins them, so it
 is the same bytes as the answer worked out in full.
 
@@ -17,13 +19,15 @@ A fragment, or the whole body, is used again for the next block when:
 
 - every state key it read holds the same value (compared by hash). One family is not
   compared: the batches and revocations of an issuer retired by the next block (a cohort's
-  8,192 of them cost about 35 ms to compare). A retired member signs nothing, so only a
-  governance revocation can write there, by the vote that approves it (or, with a threshold
+  8,192 of them cost about 35 ms to compare). A retired member signs nothing, so its
+  batches (each made once, by its issuer) are never written again, and only a governance
+  revocation can write its revocations, by the vote that approves it (or, with a threshold
   of one, its proposal): that proposal leaves `g:open`, or is new in `g:recent`. When either
   changed, the proposals that left `g:open` and those new in `g:recent` are read
   (`_written`), and the revocation keys each approved one wrote are the ones that changed in
-  that family. A proposal that came and went unseen (more than MAX_RECENT_PROPOSALS newer
-  ones since) cannot be told: then everything is worked out afresh;
+  that family. A proposal that came and went unseen (the newest one `g:recent` held pushed
+  out of it by MAX_RECENT_PROPOSALS newer ones since) cannot be told: then everything is
+  worked out afresh;
 - the next block's height is at least the one it was worked out for, and below the first at
   which it may be shown otherwise with no write at all (`_proposal_until`, `_frame_until`):
   an expiry passed, an approved change in force, an issuer's retirement reached, a scheduled
