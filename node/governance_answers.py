@@ -34,11 +34,11 @@ A fragment, or the whole body, is used again for the next block when:
   rules version in force. An answer asked for an older block is worked out in full.
 
 The height of the head, the one member that changes every block, is sent apart from the
-rest (`GovernanceAnswer.head`), so the rest is one bytes object that every connection
-sending it shares (`node.http_limits.send_in_pieces`). What is kept (the body, and the
-fragments of the proposals considered, at most MAX_KEPT_FRAGMENTS: about twice the body,
-and the keys each read) lives in this process only: after a restart the first answer is
-worked out afresh.
+rest (`GovernanceAnswer.head`), so the rest is bytes objects (the frame's and the
+fragments', never joined) that every connection sending it shares
+(`node.http_limits.send_in_pieces`). What is kept (the fragments of the proposals
+considered, at most MAX_KEPT_FRAGMENTS, and the keys each read: about the body's size)
+lives in this process only: after a restart the first answer is worked out afresh.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import json
 import threading
 from dataclasses import dataclass
 
+from ledger.errors import TxRejected
 from ledger.governance import (
     MAX_OPEN_PROPOSALS,
     MAX_RECENT_PROPOSALS,
@@ -58,6 +59,7 @@ from ledger.governance import (
     load_proposal,
     load_recent_ids,
     proposal_key,
+    why_cannot_apply,
 )
 from ledger.governance_revocation import revoked_credentials
 from ledger.identity import MEMBER_ID_BYTES
@@ -77,28 +79,48 @@ MAX_KEPT_FRAGMENTS = MAX_RECENT_PROPOSALS + MAX_OPEN_PROPOSALS
 
 @dataclass(frozen=True)
 class GovernanceAnswer:
-    """The JSON body: `head` (its opening and the head's height), then `rest`, the same
-    object for every block while what it shows holds."""
+    """The JSON body: `head` (its opening and the head's height), then the parts of
+    `rest`, the same object for every block while what it shows holds (the frame, then each
+    proposal's fragment: never joined, so a vote copies none of the others)."""
 
     head: bytes
-    rest: bytes
+    rest: tuple[bytes, ...]
 
     @property
     def size(self) -> int:
-        return len(self.head) + len(self.rest)
+        return len(self.head) + sum(len(part) for part in self.rest)
 
     @property
-    def parts(self) -> tuple[bytes, bytes]:
-        return self.head, self.rest
+    def parts(self) -> tuple[bytes, ...]:
+        return self.head, *self.rest
 
     def body(self) -> bytes:
-        return self.head + self.rest
+        return b"".join(self.parts)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """Why an open proposal's approving vote would be refused (`why_cannot_apply`: its
+    code, message and parameters, or None), as of `first`; a vote changes the proposal,
+    not this."""
+
+    refusal: tuple[str, str, dict[str, str | int]] | None
+    hashes: dict[bytes, bytes]
+    settled: frozenset[bytes]
+    first: int
+    until: int | None  # the issuer's retirement, for a revocation refused before it
+
+    def holds(self, next_height: int, changed: set[bytes], written: set[bytes]) -> bool:
+        return (self.first <= next_height
+                and (self.until is None or next_height < self.until)
+                and changed.isdisjoint(self.hashes) and written.isdisjoint(self.settled))
 
 
 @dataclass(frozen=True)
 class _Fragment:
-    """One proposal considered, as of `first`: its JSON (b"" if none is stored), and
-    whether it is open (an older open one is listed only while it is)."""
+    """One proposal considered, as of `first`: its JSON after b", " (b"" if none is
+    stored: the separator is carried with it, so the body needs no part of its own for
+    one), and whether it is open (an older open one is listed only while it is)."""
 
     text: bytes
     open: bool
@@ -106,6 +128,7 @@ class _Fragment:
     settled: frozenset[bytes]  # the keys of the family not compared (see the module's doc)
     first: int  # the next block's height it was worked out for
     until: int | None  # the first next-block height it may not hold at, whatever is written
+    check: _Check | None  # for an open proposal
 
     def holds(self, next_height: int, changed: set[bytes], written: set[bytes]) -> bool:
         return (self.first <= next_height
@@ -115,7 +138,7 @@ class _Fragment:
 
 @dataclass
 class _Kept:
-    rest: bytes
+    rest: tuple[bytes, ...]
     hashes: dict[bytes, bytes]  # every key the frame and the fragments rest on
     fragments: dict[bytes, _Fragment]  # by proposal id
     open_ids: list[bytes]  # `g:open` and `g:recent` as read
@@ -197,25 +220,27 @@ def _assemble(state: StateReader, head_height: int, kept: _Kept | None, changed:
     if kept is None:
         worked_out += 1
     fragments: dict[bytes, _Fragment] = {}
-    texts = [frame[1:-1].encode(), b', "proposals": [']  # joined once: 1.5 MB at most
+    texts = [frame[1:-1].encode() + b', "proposals": [']
     hashes = _hashes(reads)
     untils = [_frame_until(reads, next_height)]
     listing = [(pid, True) for pid in recent] + [(pid, False) for pid in older]
     for pid, recently in listing:
         fragment = kept.fragments.get(pid) if kept is not None else None
         if fragment is None or not fragment.holds(next_height, changed, written):
-            fragment = _fragment(state, pid, loaded, next_height, threshold)
+            check = fragment.check if fragment is not None else None
+            fragment = _fragment(state, pid, loaded, next_height, threshold,
+                                 check if check is not None
+                                 and check.holds(next_height, changed, written) else None)
         if len(fragments) < MAX_KEPT_FRAGMENTS:  # one each: no more are considered
             fragments[pid] = fragment
         hashes.update(fragment.hashes)
         untils.append(fragment.until)
         if fragment.text and (recently or fragment.open):
-            texts += (fragment.text, b", ")
-    if texts[-1] == b", ":
-        texts.pop()
+            texts.append(fragment.text)
+    if len(texts) > 1:
+        texts[1] = texts[1][len(b", "):]  # the first has none (a copy of one fragment)
     texts.append(b"]}")
-    rest = b"".join(texts)
-    return _Kept(rest, hashes, fragments, load_open_ids(reads), load_recent_ids(reads),
+    return _Kept(tuple(texts), hashes, fragments, load_open_ids(reads), load_recent_ids(reads),
                  next_height, min((u for u in untils if u is not None), default=None),
                  (b"", -1))
 
@@ -255,22 +280,57 @@ def _load(state: StateReader, pid: bytes, loaded: dict[bytes, Proposal | None]
 
 
 def _fragment(state: StateReader, pid: bytes, loaded: dict[bytes, Proposal | None],
-              next_height: int, threshold: int) -> _Fragment:
+              next_height: int, threshold: int, check: _Check | None) -> _Fragment:
+    """The proposal's fragment; `check` is its refusal kept from before, if it holds."""
     global fragments_worked_out
     fragments_worked_out += 1
     reads = _Reads(state)
     proposal = _load(reads, pid, loaded)
     reads.get(proposal_key(pid))  # noted even if decoded before, by another reader
     if proposal is None:
-        return _Fragment(b"", False, _hashes(reads), frozenset(), next_height, None)
+        return _Fragment(b"", False, _hashes(reads), frozenset(), next_height, None, None)
     load_policy(reads)  # the threshold, which the frame read too
-    text = json.dumps(governance_view.proposal_json(reads, proposal, next_height, threshold))
+    checked: list[_Check] = []
+
+    def why(_: StateReader, proposal: Proposal, height: int) -> TxRejected | None:
+        found = check if check is not None else _check(state, proposal, height)
+        checked.append(found)
+        return None if found.refusal is None else TxRejected(
+            found.refusal[0], found.refusal[1], **found.refusal[2])
+
+    text = json.dumps(governance_view.proposal_json(reads, proposal, next_height, threshold,
+                                                    why))
+    settled, hashes = _split(reads, next_height)
+    kept = checked[0] if checked else None
+    if kept is not None:
+        settled |= kept.settled
+        hashes.update(kept.hashes)
+    return _Fragment(b", " + text.encode(), proposal.status(next_height) == "open", hashes,
+                     settled,
+                     next_height, _proposal_until(reads, proposal, next_height), kept)
+
+
+def _check(state: StateReader, proposal: Proposal, next_height: int) -> _Check:
+    reads = _Reads(state)
+    refusal = why_cannot_apply(reads, proposal, next_height)
+    settled, hashes = _split(reads, next_height)
+    retired = None
+    if isinstance(proposal.action, RevokeCredentialAction | RevokeCredentialsAction):
+        issuer = load_member(reads, proposal.action.issuer)
+        retired = issuer.retired_height if issuer is not None else None
+    return _Check(None if refusal is None else (refusal.code, refusal.message,
+                                                dict(refusal.params)),
+                  hashes, settled, next_height,
+                  retired if retired is not None and retired > next_height else None)
+
+
+def _split(reads: _Reads, next_height: int) -> tuple[frozenset[bytes], dict[bytes, bytes]]:
+    """The keys read of the family not compared, and the hashes of the others."""
     retired: dict[bytes, bool] = {}
     settled = frozenset(key for key in reads.values
                         if _settled(key, reads, next_height, retired))
-    hashes = {key: hash_ for key, hash_ in _hashes(reads).items() if key not in settled}
-    return _Fragment(text.encode(), proposal.status(next_height) == "open", hashes, settled,
-                     next_height, _proposal_until(reads, proposal, next_height))
+    return settled, {key: hash_ for key, hash_ in _hashes(reads).items()
+                     if key not in settled}
 
 
 def _hashes(reads: _Reads) -> dict[bytes, bytes]:

@@ -9,8 +9,10 @@ holds (with 32 such proposals it takes about a tenth of a second)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ledger.errors import TxRejected
 from ledger.governance import (
     Proposal,
     load_open_ids,
@@ -38,6 +40,10 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
+
+# Why an open proposal's approving vote would be refused: `why_cannot_apply`, or what
+# `node.governance_answers` kept of it.
+Refusal = Callable[[StateReader, Proposal, int], TxRejected | None]
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -67,23 +73,24 @@ def _credential(ref: CredentialRef) -> dict[str, Any]:
             "index": ref.index}
 
 
-def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, Any]:
+def _status(state: StateReader, proposal: Proposal, height: int, why: Refusal | None
+            ) -> dict[str, Any]:
     """The status, with `cannot_apply` for an open proposal whose approving vote the state
     refuses (the action done already, say): still open in the ledger, but shown as what it
     is; `reason` says why, as the refusal would."""
     status = proposal.status(height)
-    refusal = why_cannot_apply(state, proposal, height) if status == "open" else None
+    refusal = (why or why_cannot_apply)(state, proposal, height) if status == "open" else None
     if refusal is None:
         return {"status": status, "reason": None}
     return {"status": "cannot_apply", "reason": refusal.message,
             "reason_code": refusal.code, "reason_params": refusal.params}
 
 
-def proposal_json(state: StateReader, proposal: Proposal, height: int, threshold: int
-                  ) -> dict[str, Any]:
+def proposal_json(state: StateReader, proposal: Proposal, height: int, threshold: int,
+                  why: Refusal | None = None) -> dict[str, Any]:
     """One proposal as listed at the block `height` under a policy of `threshold`."""
     return {"proposal_id": proposal.proposal_id.hex(),
-            **_status(state, proposal, height), **_action(state, proposal),
+            **_status(state, proposal, height, why), **_action(state, proposal),
             "proposer": _member(state, proposal.proposer),
             "effective_height": proposal.effective_height,
             "expiry_height": proposal.expiry_height,

@@ -17,7 +17,7 @@ import pytest
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.errors import TxRejected
-from ledger.governance import Proposal, load_open_ids, load_policy
+from ledger.governance import Proposal, load_open_ids, load_policy, why_cannot_apply
 from ledger.governance_actions import check_action
 from ledger.governance_policy import GovernancePolicy
 from ledger.identity import MemberId
@@ -187,7 +187,15 @@ def _counted(chain: Chain) -> int:
     return governance_answers.fragments_worked_out - before
 
 
-def test_a_change_works_out_again_only_the_proposals_it_touches() -> None:
+def test_a_change_works_out_again_only_the_proposals_it_touches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[bytes] = []
+
+    def why(state: StateReader, proposal: Proposal, height: int) -> TxRejected | None:
+        checked.append(proposal.proposal_id)
+        return why_cannot_apply(state, proposal, height)
+
+    monkeypatch.setattr(governance_answers, "why_cannot_apply", why)
     council, chain, batch = _cohort(3)
     head = chain.height
     a, b, c, d = (proposal(council.ministry, _revoke(council, batch, indices), head + 40 + n,
@@ -199,12 +207,14 @@ def test_a_change_works_out_again_only_the_proposals_it_touches() -> None:
     assert _counted(chain) == 6  # and the retirement, among the recent
     commit(chain, [make_tx(council.ministry, AnchorPayload(os.urandom(32)))])
     assert _counted(chain) == 0
+    checked.clear()
     commit(chain, [make_tx(council.ministry2, VotePayload(c.tx_id))])  # 2 of 3
     assert _counted(chain) == 1
+    assert not checked  # the vote changed C's votes, not whether its action may apply
     commit(chain, [make_tx(council.ministry2, VotePayload(a.tx_id))])
     commit(chain, [make_tx(council.ministry3, VotePayload(a.tx_id))])  # approves A
     # A's, and B's: A revoked credential 1, which B names too
-    assert _counted(chain) == 2
+    assert _counted(chain) == 2 and checked == [b.tx_id]
     shown = {p["proposal_id"]: p for p in json.loads(_answer(chain))["proposals"]}
     assert shown[a.tx_id.hex()]["status"] == "in_force"
     assert (shown[b.tx_id.hex()]["status"], shown[b.tx_id.hex()]["reason_code"]) == (
