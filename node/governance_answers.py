@@ -38,7 +38,9 @@ rest (`GovernanceAnswer.head`), so the rest is bytes objects (the frame's and th
 fragments', never joined) that every connection sending it shares
 (`node.http_limits.send_in_pieces`). What is kept (the fragments of the proposals
 considered, at most MAX_KEPT_FRAGMENTS, and the keys each read: about the body's size)
-lives in this process only: after a restart the first answer is worked out afresh.
+lives in this process only: after a restart the first answer is worked out afresh. One
+answer is worked out at a time: the requests that arrive together after a block wait for
+the first one's.
 """
 
 from __future__ import annotations
@@ -164,6 +166,9 @@ class _Reads:
 
 _kept: _Kept | None = None
 _lock = threading.Lock()  # worked out on the API's pool threads
+# One answer worked out at a time: the requests that arrive together after a block wait
+# for the first one's, then send it, rather than each working the same out.
+_work = threading.Lock()
 # Counts, for tests and benchmarks: answers worked out with no fragment kept, and
 # proposals' fragments worked out.
 worked_out = 0
@@ -175,21 +180,29 @@ def governance_answer(state: StateReader, state_root: bytes, head_height: int
     """The answer as of the committed block `head_height` whose state root is
     `state_root`, `state` being that block's state."""
     global _kept
+    seen = (state_root, head_height)
     with _lock:
         kept = _kept
-    seen = (state_root, head_height)
     if kept is None or kept.seen != seen:
-        if kept is None or head_height + 1 < kept.first:
-            kept = _assemble(state, head_height, None, set())
-        else:
-            changed = {key for key, held in kept.hashes.items()
-                       if _value_hash(state, key) != held}
-            if changed or (kept.until is not None and head_height + 1 >= kept.until):
-                kept = _assemble(state, head_height, kept, changed)
-        kept.seen = seen
-        with _lock:
-            _kept = kept
+        with _work:
+            with _lock:
+                kept = _kept
+            if kept is None or kept.seen != seen:
+                kept = _for(state, head_height, kept)
+                kept.seen = seen
+                with _lock:
+                    _kept = kept
     return GovernanceAnswer(b'{"height": %d, ' % head_height, kept.rest)
+
+
+def _for(state: StateReader, head_height: int, kept: _Kept | None) -> _Kept:
+    """What is kept, found to hold for the block `head_height` or worked out for it."""
+    if kept is None or head_height + 1 < kept.first:
+        return _assemble(state, head_height, None, set())
+    changed = {key for key, held in kept.hashes.items() if _value_hash(state, key) != held}
+    if changed or (kept.until is not None and head_height + 1 >= kept.until):
+        return _assemble(state, head_height, kept, changed)
+    return kept
 
 
 def forget() -> None:

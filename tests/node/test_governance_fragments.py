@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -53,6 +54,7 @@ from tests.node.test_governance import (
 )
 
 RETIRED_AT = 10
+DEADLINE_S = 10.0
 COHORT = 48
 NEWCOMERS = [keys_from(f"governance-fragments-newcomer-{i}") for i in range(3)]
 
@@ -253,3 +255,60 @@ def test_an_approval_no_longer_listed_has_everything_worked_out_again() -> None:
     assert shown[kept.tx_id.hex()]["reason_code"] == "already_revoked"
     held = governance_answers._kept
     assert held is not None and len(held.fragments) <= governance_answers.MAX_KEPT_FRAGMENTS
+
+
+class _WatchedLock:
+    """A lock that says when the thread named "second" comes to take it."""
+
+    def __init__(self, arrived: threading.Event) -> None:
+        self._inner = threading.Lock()
+        self._arrived = arrived
+
+    def __enter__(self) -> None:
+        if threading.current_thread().name == "second":
+            self._arrived.set()
+        self._inner.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._inner.release()
+
+
+def test_requests_that_arrive_together_after_a_block_work_it_out_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    council, chain, batch = _cohort(3)
+    _answer(chain)
+    commit(chain, [proposal(council.ministry, _revoke(council, batch, [0, 1]),
+                            chain.height + 40, chain.height + 30)])
+    entered = threading.Event()  # the first request is working the answer out
+    arrived = threading.Event()  # the second came to work it out, or to wait for it
+    release = threading.Event()
+    real = governance_view.frame_json
+    frames: list[str] = []
+
+    def held(state: StateReader, head_height: int) -> dict[str, object]:
+        frames.append(threading.current_thread().name)
+        if threading.current_thread().name == "second":
+            arrived.set()
+        else:
+            entered.set()
+            assert release.wait(DEADLINE_S)
+        return real(state, head_height)
+
+    monkeypatch.setattr(governance_view, "frame_json", held)
+    monkeypatch.setattr(governance_answers, "_work", _WatchedLock(arrived))
+    answers: dict[str, bytes] = {}
+
+    def ask() -> None:
+        answers[threading.current_thread().name] = _answer(chain)
+
+    first = threading.Thread(target=ask, name="first")
+    second = threading.Thread(target=ask, name="second")
+    first.start()
+    assert entered.wait(DEADLINE_S)
+    second.start()
+    assert arrived.wait(DEADLINE_S)
+    release.set()
+    for thread in (first, second):
+        thread.join(DEADLINE_S)
+    assert frames == ["first"]
+    assert answers["first"] == answers["second"] == _in_full(chain)
