@@ -316,7 +316,7 @@ def _fragment(state: StateReader, pid: bytes, loaded: dict[bytes, Proposal | Non
     settled, hashes = _split(reads, next_height)
     kept = checked[0] if checked else None
     if kept is not None:
-        settled |= kept.settled
+        settled = settled | kept.settled if settled else kept.settled  # one set, not two
         hashes.update(kept.hashes)
     return _Fragment(b", " + text.encode(), proposal.status(next_height) == "open", hashes,
                      settled,
