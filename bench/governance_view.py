@@ -1,12 +1,14 @@
 """CPU of `GET /v1/governance` a block, with MAX_OPEN_PROPOSALS open `revoke_credentials`
-proposals of MAX_REVOKED_PER_PROPOSAL credentials each (rules version 4), over blocks
-that do not touch governance (an anchor each).
+proposals of MAX_REVOKED_PER_PROPOSAL credentials each (rules version 4): over blocks
+that do not touch governance (an anchor each), then over blocks of one vote each (on
+another proposal each block, none reaching the threshold of 3 of 4), then over blocks
+whose one vote approves a proposal (writing its 256 revocations).
 
 In-process, one LevelDB store: after each block, the answer is asked for as the API asks
 (`node.api_chain._governance_answer`, in the thread that calls it here, where the daemon
 runs it in the API's verification pool) and its thread CPU is read. The first answer
 after the proposals is worked out in full; what the later ones cost is the figure.
-`python -m bench.governance_view [--blocks N]`.
+`python -m bench.governance_view [--blocks N] [--votes N] [--approvals N]`.
 """
 
 from __future__ import annotations
@@ -100,9 +102,9 @@ def revoke_proposals(issuer: bytes, refs: list[CredentialRef], effective: int
         effective - 1_000) for n in range(MAX_OPEN_PROPOSALS)]
 
 
-def _with_proposals(folder: Path) -> _Net:
+def _with_proposals(folder: Path) -> tuple[_Net, list[Transaction]]:
     """A university retired with 256 batches of 32 on chain, and 32 proposals revoking
-    256 of its credentials each."""
+    256 of its credentials each (their transactions)."""
     net = _Net(folder)
     uni, ministries = net.university, net.ministries
     net.commit([net.tx(ministries[0], AccreditPayload(
@@ -120,27 +122,47 @@ def _with_proposals(folder: Path) -> _Net:
         revoke_proposals(uni.member_id, refs, net.chain.height + 50_000))]
     for start in range(0, len(proposals), PROPOSALS_A_BLOCK):
         net.commit(proposals[start:start + PROPOSALS_A_BLOCK])
-    return net
+    return net, proposals
 
 
-def governance_cpu(blocks: int = 20) -> dict[str, Any]:
+def governance_cpu(blocks: int = 20, votes: int = 20, approvals: int = 4
+                   ) -> dict[str, Any]:
+    votes = min(votes, MAX_OPEN_PROPOSALS)
+    approvals = min(approvals, votes)
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
-        net = _with_proposals(Path(folder))
+        net, proposals = _with_proposals(Path(folder))
         core = SimpleNamespace(chain=net.chain)
         started = time.thread_time()
         first = api_chain._governance_answer(core)  # type: ignore[arg-type]
         first_s = time.thread_time() - started
-        each: list[float] = []
-        for _ in range(blocks):
-            net.commit([net.tx(net.ministries[1], AnchorPayload(os.urandom(32)))])
-            started = time.thread_time()
-            api_chain._governance_answer(core)  # type: ignore[arg-type]
-            each.append(time.thread_time() - started)
+        anchors = [_block_cpu(net, core, [net.tx(net.ministries[1], AnchorPayload(
+            os.urandom(32)))]) for _ in range(blocks)]
+        # A proposal of ministry n % 4 has its vote; another ministry's vote is the second
+        # of the 3 needed, a third's approves it.
+        voted = [_block_cpu(net, core, [net.tx(net.ministries[(n + 1) % 4], VotePayload(
+            proposals[n].tx_id))]) for n in range(votes)]
+        approved = [_block_cpu(net, core, [net.tx(net.ministries[(n + 2) % 4], VotePayload(
+            proposals[n].tx_id))]) for n in range(approvals)]
         net.kv.close()
-    each.sort()
-    return {"first_ms": first_s * 1e3, "bytes": _size(first), "blocks": blocks,
-            "median_ms": each[len(each) // 2] * 1e3, "max_ms": each[-1] * 1e3,
-            "total_ms": sum(each) * 1e3}
+    return {"first_ms": first_s * 1e3, "bytes": _size(first),
+            "anchor": _summary(anchors), "vote": _summary(voted),
+            "approval": _summary(approved)}
+
+
+def _block_cpu(net: _Net, core: SimpleNamespace, txs: list[Transaction]) -> float:
+    """Commit a block of `txs`, then the thread CPU of the answer that follows it."""
+    net.commit(txs)
+    started = time.thread_time()
+    api_chain._governance_answer(core)  # type: ignore[arg-type]
+    return time.thread_time() - started
+
+
+def _summary(each: list[float]) -> dict[str, float]:
+    each = sorted(each)
+    if not each:
+        return {"blocks": 0, "median_ms": 0.0, "max_ms": 0.0, "total_ms": 0.0}
+    return {"blocks": len(each), "median_ms": each[len(each) // 2] * 1e3,
+            "max_ms": each[-1] * 1e3, "total_ms": sum(each) * 1e3}
 
 
 def _size(answer: Any) -> int:
@@ -151,12 +173,20 @@ def _size(answer: Any) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=20)
-    result = governance_cpu(parser.parse_args().blocks)
-    print(f"first answer {result['first_ms']:.1f} ms CPU ({result['bytes']:,} bytes); then, "
-          f"a block of one anchor each, {result['blocks']} blocks: median "
-          f"{result['median_ms']:.2f} ms, max {result['max_ms']:.2f} ms, total "
-          f"{result['total_ms']:.1f} ms")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks of one anchor")
+    parser.add_argument("--votes", type=int, default=20,
+                        help=f"blocks of one vote, at most {MAX_OPEN_PROPOSALS}")
+    parser.add_argument("--approvals", type=int, default=4,
+                        help="blocks of one approving vote, at most --votes")
+    args = parser.parse_args()
+    result = governance_cpu(args.blocks, args.votes, args.approvals)
+    print(f"first answer {result['first_ms']:.1f} ms CPU ({result['bytes']:,} bytes); then:")
+    for phase, what in (("anchor", "one anchor"), ("vote", "one vote"),
+                        ("approval", "one approving vote")):
+        each = result[phase]
+        print(f"  a block of {what} each, {each['blocks']} blocks: median "
+              f"{each['median_ms']:.2f} ms, max {each['max_ms']:.2f} ms, total "
+              f"{each['total_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

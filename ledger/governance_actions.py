@@ -62,10 +62,11 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
 
 
 def check_action(state: StateReader, action: GovernanceAction, effective: int,
-                 policy: GovernancePolicy, height: int) -> None:
-    """Whether the action may apply, approved in block `height`, effective at `effective`."""
+                 policy: GovernancePolicy, height: int, *, paths_checked: bool = False) -> None:
+    """Whether the action may apply, approved in block `height`, effective at `effective`
+    (`paths_checked`: see `check_consortium_revocation`)."""
     if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
-        check_consortium_revocation(state, action, height)
+        check_consortium_revocation(state, action, height, paths_checked=paths_checked)
         return
     if isinstance(action, RulesVersionAction):
         check_rules_version_change(state, action.version, effective)

@@ -59,12 +59,14 @@ def require_revocation_rules(action: ConsortiumRevocation, rules_version: int) -
 
 
 def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation,
-                                height: int) -> None:
+                                height: int, *, paths_checked: bool = False) -> None:
     """Whether the block `height` may revoke them: the issuer retired by then, and each
-    credential in one of its batches, not revoked yet, and (in a list) named once."""
+    credential in one of its batches, not revoked yet, and (in a list) named once.
+    `paths_checked`: the action is a stored proposal's, each of whose audit paths was
+    checked when it was proposed (see `why_cannot_apply`), so they are not checked again."""
     issuer = _retired_issuer(state, action.issuer, height)
     if isinstance(action, RevokeCredentialAction):
-        _check_credential(state, action.issuer, issuer, action.credential, {})
+        _check_credential(state, action.issuer, issuer, action.credential, {}, paths_checked)
         return
     batches: dict[bytes, Batch] = {}
     seen: dict[bytes, int] = {}
@@ -76,7 +78,7 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
                 raise TxRejected("duplicate_credential", f"it is credential {seen[key]} of "
                                  "the list too; name each credential once", other=seen[key])
             seen[key] = number
-            _check_credential(state, action.issuer, issuer, ref, batches)
+            _check_credential(state, action.issuer, issuer, ref, batches, paths_checked)
         except TxRejected as exc:
             raise TxRejected(exc.code, f"credential {number} of {total} (hash "
                              f"{ref.target_hash.hex()[:16]}…, leaf {ref.index} of batch "
@@ -103,7 +105,8 @@ def _retired_issuer(state: StateReader, member: MemberId, height: int) -> Member
 
 
 def _check_credential(state: StateReader, member: MemberId, issuer: Member,
-                      ref: CredentialRef, batches: dict[bytes, Batch]) -> None:
+                      ref: CredentialRef, batches: dict[bytes, Batch],
+                      path_checked: bool) -> None:
     """One credential: in a batch of the issuer and not revoked. `batches` keeps the
     batches read so far (a cohort's credentials share a few)."""
     batch = batches.get(ref.batch_root)
@@ -114,7 +117,8 @@ def _check_credential(state: StateReader, member: MemberId, issuer: Member,
                              f"{ref.batch_root.hex()[:16]}…", member=issuer.name,
                              batch=ref.batch_root.hex()[:16])
         batch = batches[ref.batch_root] = Batch.decode(stored)
-    if not verify_inclusion(ref.target_hash, ref.index, batch.count, ref.path, ref.batch_root):
+    if not path_checked and not verify_inclusion(ref.target_hash, ref.index, batch.count,
+                                                 ref.path, ref.batch_root):
         raise TxRejected("not_in_batch", "the credential is not in this batch (bad audit path)")
     existing = state.get(revocation_key(member, ref.batch_root, ref.target_hash))
     if existing is not None:

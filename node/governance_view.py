@@ -9,15 +9,17 @@ holds (with 32 such proposals it takes about a tenth of a second)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ledger.errors import TxRejected
 from ledger.governance import (
     Proposal,
     load_open_ids,
     load_policy,
     load_proposal,
+    load_recent_ids,
     load_voters,
-    recent_proposals,
     why_cannot_apply,
 )
 from ledger.key_events import validator_member
@@ -38,6 +40,10 @@ from ledger.validator_sets import set_change_heights, validator_set_at
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
+
+# Why an open proposal's approving vote would be refused: `why_cannot_apply`, or what
+# `node.governance_answers` kept of it.
+Refusal = Callable[[StateReader, Proposal, int], TxRejected | None]
 
 
 def _member(state: StateReader, member_id: bytes) -> dict[str, Any]:
@@ -67,22 +73,24 @@ def _credential(ref: CredentialRef) -> dict[str, Any]:
             "index": ref.index}
 
 
-def _status(state: StateReader, proposal: Proposal, height: int) -> dict[str, Any]:
+def _status(state: StateReader, proposal: Proposal, height: int, why: Refusal | None
+            ) -> dict[str, Any]:
     """The status, with `cannot_apply` for an open proposal whose approving vote the state
     refuses (the action done already, say): still open in the ledger, but shown as what it
     is; `reason` says why, as the refusal would."""
     status = proposal.status(height)
-    refusal = why_cannot_apply(state, proposal, height) if status == "open" else None
+    refusal = (why or why_cannot_apply)(state, proposal, height) if status == "open" else None
     if refusal is None:
         return {"status": status, "reason": None}
     return {"status": "cannot_apply", "reason": refusal.message,
             "reason_code": refusal.code, "reason_params": refusal.params}
 
 
-def _proposal(state: StateReader, proposal: Proposal, height: int, threshold: int
-              ) -> dict[str, Any]:
+def proposal_json(state: StateReader, proposal: Proposal, height: int, threshold: int,
+                  why: Refusal | None = None) -> dict[str, Any]:
+    """One proposal as listed at the block `height` under a policy of `threshold`."""
     return {"proposal_id": proposal.proposal_id.hex(),
-            **_status(state, proposal, height), **_action(state, proposal),
+            **_status(state, proposal, height, why), **_action(state, proposal),
             "proposer": _member(state, proposal.proposer),
             "effective_height": proposal.effective_height,
             "expiry_height": proposal.expiry_height,
@@ -106,11 +114,18 @@ def rules_json(state: StateReader, head_height: int) -> dict[str, Any]:
 def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
     """As of the committed block `head_height`; statuses are those of the next block."""
     height = head_height + 1
-    policy = load_policy(state)
+    threshold = load_policy(state).threshold
+    return {"height": head_height, **frame_json(state, head_height),
+            "proposals": [proposal_json(state, p, height, threshold)
+                          for p in _listed(state, height)]}
+
+
+def frame_json(state: StateReader, head_height: int) -> dict[str, Any]:
+    """The answer's members before `proposals` (which is last): policy, rules, voters and
+    validator sets."""
     changes = set_change_heights(state)[-MAX_LISTED_SET_CHANGES:]
     return {
-        "height": head_height,
-        "policy": policy.to_json(),
+        "policy": load_policy(state).to_json(),
         "rules": rules_json(state, head_height),
         "voters": [_member(state, v) for v in load_voters(state)],
         "validator_sets": [
@@ -118,15 +133,23 @@ def governance_json(state: StateReader, head_height: int) -> dict[str, Any]:
              "validators": [_member(state, validator_member(state, v.public_key))
                             for v in record.validators]}
             for record in (validator_set_at(state, h) for h in changes)],
-        "proposals": [_proposal(state, p, height, policy.threshold)
-                      for p in _listed(state, height)],
     }
 
 
+def considered_ids(state: StateReader) -> tuple[list[bytes], list[bytes]]:
+    """The ids of the proposals the answer may list, in its order: the recent ones, newest
+    first (each listed if stored), then the open ones older than those (each listed if
+    still open at the height)."""
+    recent = load_recent_ids(state)[::-1]
+    shown = set(recent)
+    return recent, [pid for pid in load_open_ids(state) if pid not in shown]
+
+
 def _listed(state: StateReader, height: int) -> list[Proposal]:
-    """The recent proposals, and any open one older than those (each read once: a
-    `revoke_credentials` proposal is up to 62 KiB to decode)."""
-    recent = recent_proposals(state)
-    ids = {p.proposal_id for p in recent}
-    older = (load_proposal(state, pid) for pid in load_open_ids(state) if pid not in ids)
-    return recent + [p for p in older if p is not None and p.status(height) == "open"]
+    """The proposals listed (each read once: a `revoke_credentials` proposal is up to 62 KiB
+    to decode)."""
+    recent, older = considered_ids(state)
+    found = (load_proposal(state, pid) for pid in recent)
+    return [p for p in found if p is not None] + [
+        p for p in (load_proposal(state, pid) for pid in older)
+        if p is not None and p.status(height) == "open"]

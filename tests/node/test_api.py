@@ -415,13 +415,14 @@ async def test_the_governance_answer_is_worked_out_off_the_event_loop(
     # second, which the event loop, and the consensus frames it reads, must not spend.
     from node import governance_answers, governance_view
     threads: list[str] = []
-    real = governance_view.governance_json
+    real = governance_view.frame_json
 
     encoded: list[str] = []
 
     class Encoded(dict[str, Any]):
-        """The answer, noting the thread that encodes it as JSON (its members are read
-        through items() to be encoded): 1.5 MB of it takes tens of milliseconds."""
+        """The answer's frame (worked out whenever the answer is), noting the thread that
+        encodes it as JSON (its members are read through items() to be encoded): 1.5 MB
+        of the answer takes tens of milliseconds."""
 
         def items(self) -> Any:
             encoded.append(threading.current_thread().name)
@@ -431,7 +432,7 @@ async def test_the_governance_answer_is_worked_out_off_the_event_loop(
         threads.append(threading.current_thread().name)
         return Encoded(real(state, height))
 
-    monkeypatch.setattr(governance_view, "governance_json", watched)
+    monkeypatch.setattr(governance_view, "frame_json", watched)
     governance_answers.forget()
     for _ in range(2):
         answer = await json_of(await node.client.get("/v1/governance"), 200)

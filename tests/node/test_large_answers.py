@@ -33,6 +33,8 @@ from tests.node.conftest import Consortium
 
 CONNECTIONS = 6
 REST = b'"filler": "' + b"x" * 1_500_000 + b'"}'  # about the size of 32 x 256 proposals
+# sent as the answer's parts are: a fragment a proposal, about 46 KB each
+PARTS = tuple(REST[start:start + 46_000] for start in range(0, len(REST), 46_000))
 SEND_BUFFER_BYTES = 4_096
 DEADLINE_S = 20.0
 # What one connection may hold beyond its pieces: the head and aiohttp's headers.
@@ -44,7 +46,7 @@ EVIDENCE = {"height": 7, "filler": "x" * (len(REST) - 13)}
 async def runner(net: Consortium, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[LimitedAppRunner]:
     monkeypatch.setattr(api_chain, "_governance_answer",
-                        lambda core: GovernanceAnswer(b'{"height": 7, ', REST))
+                        lambda core: GovernanceAnswer(b'{"height": 7, ', PARTS))
     monkeypatch.setattr(api_chain, "_block_answer",
                         lambda core, height, raw: b'{"height": 7, ' + REST)
     monkeypatch.setattr(api_chain, "evidence_page", lambda kv, limit, before: EVIDENCE)
