@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
                                  reason=BROWSER_MISSING)]
 
 ELSEWHERE = "http://127.0.0.9:1"  # a forger's node: nothing listens there
-MAX_FILE_BYTES = 1024 * 1024  # portal.js: the most a link's document may inflate to
+MAX_FILE_BYTES = 1024 * 1024  # portal-links.js: the most a link's document may inflate to
 
 
 def _note_shown(browser: Any) -> str | None:
@@ -88,7 +88,8 @@ def test_a_check_opened_from_a_link_says_who_chose_the_node(credentials: Credent
 
 def test_a_pasted_link_a_letter_or_a_chat_broke(credentials: Credentials, browser: Any) -> None:
     """The same links `senim verify` is given (tests/cli/test_verify_links.py): read whole
-    when only breaks were put in them, and said to be damaged, in each language, when not."""
+    when only breaks, words before or a mail service's redirect were put around them, said
+    to be damaged, in each language, when not, and refused when the text holds two."""
     document = credentials.document(credentials.disclosed)
     for lang in ("en", "kk", "ru"):
         open_portal(browser, credentials.node.url + "/", lang)
@@ -103,6 +104,10 @@ def test_a_pasted_link_a_letter_or_a_chat_broke(credentials: Credentials, browse
                 status, sentence = paste_and_check(browser, sent)
                 assert status == "link_damaged", (lang, compressed, what, status)
                 assert sentence == catalogue(lang)["status.link_damaged"], (what, sentence)
+            for what, sent in link_variants.two(link).items():
+                status, sentence = paste_and_check(browser, sent)
+                assert status == "link_two", (lang, compressed, what, status)
+                assert sentence == catalogue(lang)["status.link_two"], (what, sentence)
 
 
 def test_a_link_with_a_space_in_it_opened_in_the_address_bar(credentials: Credentials,
@@ -119,4 +124,8 @@ def test_a_link_with_a_space_in_it_opened_in_the_address_bar(credentials: Creden
         assert _note_shown(browser) == catalogue("kk")["result.link_note"]
     browser.get("about:blank")
     open_portal(browser, link[:middle] + "%" + link[middle:], "kk")  # no escape: damaged
+    assert verdict(browser)[0] == "link_damaged"
+    # more in the fragment before the document: damaged, as `senim verify` calls it
+    browser.get("about:blank")
+    open_portal(browser, link.replace("#", "#a#", 1), "kk")
     assert verdict(browser)[0] == "link_damaged"

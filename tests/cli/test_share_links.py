@@ -9,7 +9,7 @@ import pytest
 
 from cli.share_links import ORIGIN_SHOWN_MAX, LinkUnfit, is_link, read_link, same_node
 from cli.sharing import share_link
-from tests.cli.link_variants import damaged, whole
+from tests.cli.link_variants import damaged, two, whole
 
 DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
 
@@ -65,3 +65,8 @@ def test_a_link_a_letter_or_a_chat_broke_is_read_as_it_was_made() -> None:
                 continue
             with pytest.raises(ValueError):
                 json.loads(carried)
+        for what, sent in two(link).items():
+            assert is_link(sent), what  # read as links, and refused as two
+            with pytest.raises(LinkUnfit) as refused:
+                read_link(sent)
+            assert refused.value.sentence.key == "cli.link.two", what
