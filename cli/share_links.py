@@ -75,7 +75,6 @@ REDIRECTS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
 )
 # A redirect wrapped in another (SafeLinks around Google's) is read through this many.
 REDIRECTS_NESTED_MAX = 3
-_REDIRECT = re.compile(r"https?://([^/?#]*)([^?#]*)\?([^#]*)", re.ASCII | re.IGNORECASE)
 _NO_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
@@ -125,19 +124,23 @@ def links_in(value: str) -> list[str]:
 
 def _unredirected(link: str) -> str:
     """The link a redirect (REDIRECTS) carries in its query, percent-decoded; `link` when
-    it is none, or carries no http(s) link that decodes."""
+    it is none, or carries no http(s) link that decodes. Cut by hand, not by a pattern of
+    host, path and query, which backtracks for a long text with no "?" in it."""
     for _ in range(REDIRECTS_NESTED_MAX):
-        found = _REDIRECT.match(link)
-        if found is None:
+        scheme = _LINK_START.match(link)
+        if scheme is None:
             break
-        host, path = found[1].lower(), found[2] or "/"
+        before, question, query = link[scheme.end():].partition("#")[0].partition("?")
+        if not question:
+            break
+        host, slash, path = before.partition("/")
         names = next((names for hosts, at, names in REDIRECTS
-                      if at == path and hosts.match(host)), ())
+                      if at == (slash + path or "/") and hosts.match(host.lower())), ())
         inner = next((value for name, _, value in
-                      (pair.partition("=") for pair in found[3].split("&"))
+                      (pair.partition("=") for pair in query.split("&"))
                       if name in names), None)
         if inner is None or _NO_ESCAPE.search(inner):
-            break  # not read as the portal's decodeURIComponent cannot read it
+            break  # not read, as the portal's decodeURIComponent cannot read it
         try:
             inner = unquote(inner, errors="strict")
         except UnicodeDecodeError:

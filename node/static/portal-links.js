@@ -40,7 +40,6 @@ const REDIRECTS = [
 ];
 // A redirect wrapped in another (SafeLinks around Google's) is read through this many.
 const REDIRECTS_NESTED_MAX = 3;
-const REDIRECT = /^https?:\/\/([^/?#]*)([^?#]*)\?([^#]*)/i;
 
 function unwrapped(text) {
   let start = 0;
@@ -63,22 +62,28 @@ function rejoined(text) {
 }
 
 // The link a redirect carries in its query, percent-decoded; `link` when it is none, or
-// carries no http(s) link that decodes.
+// carries no http(s) link that decodes. Cut by hand, not by a pattern of host, path and
+// query, which backtracks for a long text with no "?" in it.
 function unredirected(link) {
   for (let depth = 0; depth < REDIRECTS_NESTED_MAX; depth += 1) {
-    const m = REDIRECT.exec(link);
-    if (!m) break;
-    const host = m[1].toLowerCase();
-    const path = m[2] || '/';
+    const scheme = /^https?:\/\//i.exec(link);
+    if (!scheme) break;
+    const rest = link.slice(scheme[0].length).split('#', 1)[0];
+    const question = rest.indexOf('?');
+    if (question < 0) break;
+    const before = rest.slice(0, question);
+    const slash = before.indexOf('/');
+    const host = (slash < 0 ? before : before.slice(0, slash)).toLowerCase();
+    const path = slash < 0 ? '/' : before.slice(slash);
     const known = REDIRECTS.find(([hosts, at]) => at === path && hosts.test(host));
     const names = known ? known[2] : [];
-    const pair = m[3].split('&').find((p) => names.includes(p.split('=')[0]));
+    const pair = rest.slice(question + 1).split('&').find((p) => names.includes(p.split('=', 1)[0]));
     if (pair === undefined) break;
     let inner;
     try {
       inner = decodeURIComponent(pair.slice(pair.indexOf('=') + 1));
     } catch (e) {
-      break;
+      break;  // not read, as cli/share_links.py does not read it
     }
     if (!/^https?:\/\//i.test(inner)) break;
     link = inner;
