@@ -99,7 +99,9 @@ def rejoined(value: str) -> str:
     if _SOFT_BREAK.search(text) and _ESCAPED_EQUALS.search(text):
         text = _ESCAPED_EQUALS.sub("=", _SOFT_BREAK.sub("", text))
     start = _LINK_START.search(text)
-    if start is not None:  # the words before the link ("Диплом: ") are no part of it
+    # The words before the link ("Диплом: ") are no part of it; but a "{" before is a
+    # document's JSON, whose links (a VC's "@context") are none sent to be opened.
+    if start is not None and "{" not in text[:start.start()]:
         text = text[start.start():]
     return _BREAKS.sub("", text).strip(WRAPPING)
 
@@ -108,6 +110,8 @@ def links_in(value: str) -> list[str]:
     """The different links in the text, each as it was made (a redirect a mail service
     wrapped it in removed), in their order; no more than LINKS_TOLD."""
     text = rejoined(value)
+    if not _LINK_START.match(text):
+        return []
     # A link's start after "=" is a query's value (a redirect's q=https://…), no new link.
     starts = [found.start() for found in _LINK_START.finditer(text)
               if found.start() == 0 or text[found.start() - 1] != "="]

@@ -56,8 +56,10 @@ function rejoined(text) {
   if (/=[ \t]*\n/.test(link) && /=3D/i.test(link)) {
     link = link.replace(SOFT_BREAK, '').replace(ESCAPED_EQUALS, '=');
   }
+  // The words before the link ("Диплом: ") are no part of it; but a "{" before is a
+  // document's JSON, whose links (a VC's "@context") are none sent to be opened.
   const start = link.search(/https?:\/\//i);
-  if (start > 0) link = link.slice(start);
+  if (start > 0 && !link.slice(0, start).includes('{')) link = link.slice(start);
   return unwrapped(link.replace(LINK_BREAKS, ''));
 }
 
@@ -95,6 +97,7 @@ function unredirected(link) {
 // than LINKS_TOLD); none when it holds no link.
 export function pastedLinks(text) {
   const body = rejoined(text);
+  if (!/^https?:\/\//i.test(body)) return [];
   const starts = [...body.matchAll(LINK_START)].map((m) => m.index)
     .filter((at) => at === 0 || body[at - 1] !== '=');
   const links = [];

@@ -117,6 +117,9 @@ def test_a_pasted_link_a_letter_or_a_chat_broke(credentials: Credentials, browse
                 status, sentence = paste_and_check(browser, sent)
                 assert status == "link_two", (lang, compressed, what, status)
                 assert sentence == catalogue(lang)["status.link_two"], (what, sentence)
+            for what, sent in link_variants.documents(link).items():  # read as a document
+                status, sentence = paste_and_check(browser, sent)
+                assert status in ("malformed", "damaged"), (lang, compressed, what, status)
 
 
 def test_a_link_with_a_space_in_it_opened_in_the_address_bar(credentials: Credentials,

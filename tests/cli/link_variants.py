@@ -7,6 +7,7 @@ different links."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 
@@ -112,4 +113,15 @@ def two(link: str) -> dict[str, str]:
         "another link after it, over lines": _lines(link, 60, "\n") + "\n--\n" + site,
         "SafeLinks of another after it": f"{link}\n<{safelinks(site)}>",
         "another document's link": f"{link}\n{link[:-40]}",
+    }
+
+
+def documents(link: str) -> dict[str, str]:
+    """A document's JSON pasted, links inside it: no link to read (a VC's "@context" is
+    two), but the document itself, or the letter's words around it."""
+    vc = {"@context": ["https://www.w3.org/ns/credentials/v2", "https://senim.kz/ns/v1"],
+          "type": ["VerifiableCredential"], "evidence": [{"id": link}]}
+    return {
+        "a VC's JSON": json.dumps(vc, indent=2),
+        "a VC's JSON with words before it": "Here is my diploma:\n" + json.dumps(vc),
     }

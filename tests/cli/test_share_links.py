@@ -16,7 +16,7 @@ from cli.share_links import (
     same_node,
 )
 from cli.sharing import share_link
-from tests.cli.link_variants import damaged, two, whole
+from tests.cli.link_variants import damaged, documents, two, whole
 
 DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
 
@@ -77,6 +77,8 @@ def test_a_link_a_letter_or_a_chat_broke_is_read_as_it_was_made() -> None:
             with pytest.raises(LinkUnfit) as refused:
                 read_link(sent)
             assert refused.value.sentence.key == "cli.link.two", what
+        for what, sent in documents(link).items():
+            assert not is_link(sent) and links_in(sent) == [], what
 
 
 @pytest.mark.timeout(20)
