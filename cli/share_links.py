@@ -93,8 +93,8 @@ class SharedLink:
 
 
 def rejoined(value: str) -> str:
-    """The text a link was copied in, with what wraps the link, and the line breaks and
-    spaces a letter or a chat put inside it, removed."""
+    """The text a link was copied in, from where the link begins, without what wraps it
+    and the line breaks and spaces a letter or a chat put inside it."""
     text = _LINE_START.sub("\n", value.strip(WRAPPING))
     if _SOFT_BREAK.search(text) and _ESCAPED_EQUALS.search(text):
         text = _ESCAPED_EQUALS.sub("=", _SOFT_BREAK.sub("", text))

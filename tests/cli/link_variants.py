@@ -1,9 +1,10 @@
 """A link as an HR officer gets it from a letter or a chat: broken over lines, a space put
 in it, quoted as a reply, shown as undecoded quoted-printable, wrapped in <…> or «…» with a
-full stop. `senim verify` (tests/cli/test_verify_links.py) and the portal's box
-(tests/browser/test_portal_pasted_links.py) are given the same ones, and must read each
-whole one as the link it was, call each damaged one damaged, and refuse a text of two
-different links."""
+full stop, with words before it, inside a mail service's redirect. `senim verify`
+(tests/cli/test_verify_links.py), read_link (tests/cli/test_share_links.py) and the
+portal's box (tests/browser/test_portal_pasted_links.py) are given the same ones, and must
+read each whole one as the link it was, call each damaged one damaged, refuse a text of
+two different links, and take a document's JSON for no link."""
 
 from __future__ import annotations
 
