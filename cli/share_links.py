@@ -21,8 +21,11 @@ from urllib.parse import unquote, urlsplit
 from cli.spoken import Sentence
 
 # `senim share` and the holder's page put the document, base64url without padding, after
-# #doc= (its JSON) or #docz= (the JSON deflated, for a QR code).
+# #doc= (its JSON) or #docz= (the JSON deflated, for a QR code), the whole fragment. A
+# fragment with more before them ("#a#docz=…") is no link they made but one changed: it is
+# called damaged, as the portal (portal-links.js, documentFromLink) calls it.
 LINK_FRAGMENT = re.compile(r"#(docz?)=(.*)\Z", re.DOTALL)
+_DOCUMENT_KEY = re.compile("docz?=")
 BASE64URL = re.compile(r"[A-Za-z0-9_-]*\Z")
 # What a link's node is called: its scheme, host and port, as written (not parsed: a
 # malformed host is still named as the sender wrote it).
@@ -35,15 +38,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # (cli.verify_files.DOCUMENT_FILE_BYTES_MAX is 4 MiB), so that a small link cannot make it
 # allocate gigabytes.
 LINK_DOCUMENT_BYTES_MAX = 4 << 20
-# Around a link copied out of a letter or a chat: <…>, quotes (a Kazakh or Russian
+# Around a link copied out of a letter or a chat: <…>, (…), quotes (a Kazakh or Russian
 # letter's «…» and „…“ among them), and a full stop after it (none of which a link's
 # document, in base64url, ends with).
-WRAPPING = " \t\r\n<>\"'.,;«»“”„‘’"
+WRAPPING = " \t\r\n<>()\"'.,;«»“”„‘’"
 # What a letter or a chat puts inside a long link it breaks over lines: a line break, and
 # the indentation or a reply's "> " after it, a space, a no-break or zero-width space, a
 # soft hyphen. None of them can be part of a link (a URL has no whitespace, base64url none
 # of these), so removing them gives back the link exactly as it was made. The portal
-# (node/static/portal.js, pastedLink) removes the same characters.
+# (node/static/portal-links.js, pastedLinks) removes the same characters.
 _BREAKS = re.compile("[\t\n\v\f\r \u00a0\u00ad\u1680\u2000-\u200d\u2028\u2029\u202f"
                      "\u205f\u2060\u3000\ufeff]+")
 _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t>]*")
@@ -53,6 +56,26 @@ _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t>]*")
 # first and not the second, and a deflated document's base64url may begin with "3D".
 _SOFT_BREAK = re.compile(r"=[ \t]*\n")
 _ESCAPED_EQUALS = re.compile("=3D", re.IGNORECASE)
+# Where a link begins in the text it was sent in: the words before it ("Here is my
+# diploma:", "Диплом:") are no part of it. ASCII letters only, as the portal's /…/i reads
+# them (Python's IGNORECASE alone takes "ſ" for "s").
+_LINK_START = re.compile("https?://", re.ASCII | re.IGNORECASE)
+# The most different links a text is read for: one is read; with a second the reader is
+# asked which, not guessed for.
+LINKS_TOLD = 2
+# The redirects a mail or chat service wraps each link of a letter in, the link itself
+# percent-encoded in one query parameter: (host, path, the parameter's names). The link is
+# only taken out of the text; nothing is fetched. Outlook's SafeLinks, Google's (in Gmail
+# and Google Docs), VK's and Facebook's away pages; portal-links.js lists the same.
+REDIRECTS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"(?:[a-z0-9-]+\.)*safelinks\.protection\.outlook\.com\Z"), "/", ("url",)),
+    (re.compile(r"(?:www\.)?google\.[a-z]{2,3}(?:\.[a-z]{2})?\Z"), "/url", ("q", "url")),
+    (re.compile(r"(?:m\.)?vk\.com\Z"), "/away.php", ("to",)),
+    (re.compile(r"lm?\.facebook\.com\Z"), "/l.php", ("u",)),
+)
+# A redirect wrapped in another (SafeLinks around Google's) is read through this many.
+REDIRECTS_NESTED_MAX = 3
+_NO_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
 class LinkUnfit(Exception):
@@ -70,25 +93,85 @@ class SharedLink:
 
 
 def rejoined(value: str) -> str:
-    """The link as it was made, from the text it was copied as: without what wraps it, and
-    without the line breaks and spaces a letter or a chat put inside it."""
+    """The text a link was copied in, from where the link begins, without what wraps it
+    and the line breaks and spaces a letter or a chat put inside it."""
     text = _LINE_START.sub("\n", value.strip(WRAPPING))
     if _SOFT_BREAK.search(text) and _ESCAPED_EQUALS.search(text):
         text = _ESCAPED_EQUALS.sub("=", _SOFT_BREAK.sub("", text))
+    start = _LINK_START.search(text)
+    # The words before the link ("Диплом: ") are no part of it; but a "{" before is a
+    # document's JSON, whose links (a VC's "@context") are none sent to be opened.
+    if start is not None and "{" not in text[:start.start()]:
+        text = text[start.start():]
     return _BREAKS.sub("", text).strip(WRAPPING)
 
 
+def links_in(value: str) -> list[str]:
+    """The different links in the text, each as it was made (a redirect a mail service
+    wrapped it in removed), in their order; no more than LINKS_TOLD."""
+    text = rejoined(value)
+    if not _LINK_START.match(text):
+        return []
+    # A link's start after "=" is a query's value (a redirect's q=https://…), no new link.
+    starts = [found.start() for found in _LINK_START.finditer(text)
+              if found.start() == 0 or text[found.start() - 1] != "="]
+    links: list[str] = []
+    for at, start in enumerate(starts):
+        end = starts[at + 1] if at + 1 < len(starts) else len(text)
+        link = _unredirected(text[start:end].strip(WRAPPING))
+        if link not in links:
+            links.append(link)
+            if len(links) == LINKS_TOLD:
+                break
+    return links
+
+
+def _unredirected(link: str) -> str:
+    """The link a redirect (REDIRECTS) carries in its query, percent-decoded; `link` when
+    it is none, or carries no http(s) link that decodes. Cut by hand, not by a pattern of
+    host, path and query, which backtracks for a long text with no "?" in it."""
+    for _ in range(REDIRECTS_NESTED_MAX):
+        scheme = _LINK_START.match(link)
+        if scheme is None:
+            break
+        before, question, query = link[scheme.end():].partition("#")[0].partition("?")
+        if not question:
+            break
+        host, slash, path = before.partition("/")
+        names = next((names for hosts, at, names in REDIRECTS
+                      if at == (slash + path or "/") and hosts.match(host.lower())), ())
+        inner = next((value for name, _, value in
+                      (pair.partition("=") for pair in query.split("&"))
+                      if name in names), None)
+        if inner is None or _NO_ESCAPE.search(inner):
+            break  # not read, as the portal's decodeURIComponent cannot read it
+        try:
+            inner = unquote(inner, errors="strict")
+        except UnicodeDecodeError:
+            break
+        if not _LINK_START.match(inner):
+            break
+        link = inner
+    return link
+
+
 def is_link(value: str) -> bool:
-    return rejoined(value).lower().startswith(("http://", "https://"))
+    return bool(links_in(value))
 
 
 def read_link(value: str) -> SharedLink:
-    """The document a link carries; LinkUnfit if it carries none, or none whole."""
-    link = rejoined(value)
+    """The document a link carries; LinkUnfit if it carries none, or none whole, or the
+    text holds two different links."""
+    links = links_in(value)
+    if len(links) > 1:
+        raise LinkUnfit(Sentence("cli.link.two", None))
+    link = links[0] if links else rejoined(value)
     origin = _origin(link)
-    found = LINK_FRAGMENT.search(_unescaped_fragment(link))
+    fragment = _unescaped_fragment(link)
+    found = LINK_FRAGMENT.match(fragment)
     if found is None:
-        raise LinkUnfit(Sentence("cli.link.no_document", None, origin=origin))
+        key = "cli.link.damaged" if _DOCUMENT_KEY.search(fragment) else "cli.link.no_document"
+        raise LinkUnfit(Sentence(key, None, origin=origin))
     kind, payload = found.groups()
     if not BASE64URL.match(payload):  # a character changed, or a space where it was broken
         raise LinkUnfit(Sentence("cli.link.damaged", None, origin=origin))
@@ -107,7 +190,7 @@ def _unescaped_fragment(link: str) -> str:
     """The link's fragment, "%20" and the like decoded and such spaces removed: a link
     copied out of a browser's address bar where it was pasted with a space in it holds the
     space so. Base64url has no "%"; what does not decode stays, to be called damaged, as
-    the portal (portal.js, unescapedFragment) does."""
+    the portal (portal-links.js, unescapedFragment) does."""
     fragment = link[link.find("#"):] if "#" in link else ""
     if "%" not in fragment:
         return fragment

@@ -1,7 +1,8 @@
 """The verification portal every node serves at `/`: a static bundle in node/static/.
 
-The page is plain HTML, CSS and six ES modules (portal.js reads the document
-and wires the page, portal-verdict.js draws the answer, portal-employment.js says an
+The page is plain HTML, CSS and seven ES modules (portal.js reads the document
+and wires the page, portal-links.js reads a link into its document, portal-verdict.js
+draws the answer, portal-employment.js says an
 employment record's standing, portal-membership.js a retired issuer's and the
 consortium's revocation, portal-files.js takes a file picked or dropped,
 portal-language.js holds the words), with translations

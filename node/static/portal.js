@@ -2,10 +2,12 @@
 // The document is never stored: it lives in this page, and a link carries it in the
 // URL fragment (#doc=...), which browsers do not send to servers.
 // This module reads the document (a file picked or dropped, the text box, a link's
-// fragment), asks the node and wires the page; portal-verdict.js says the answer, and
-// portal-language.js holds the words in Kazakh, Russian and English.
+// fragment, which portal-links.js reads), asks the node and wires the page;
+// portal-verdict.js says the answer, and portal-language.js holds the words in Kazakh,
+// Russian and English.
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { takeFiles } from './portal-files.js';
+import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
 import { render, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
@@ -13,100 +15,6 @@ const REQUEST_TIMEOUT_MS = 6000;
 const VC_TIMEOUT_MS = 30000;
 
 // ---- reading the document ---------------------------------------------------------------
-function base64UrlBytes(text) {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  return Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
-}
-
-// #doc= carries the document's JSON; #docz= the same deflated (senim share makes
-// that when the plain link is too long for a QR code). The fragment of the page's own
-// address or of a link pasted in the box: its text; null when it carries no document;
-// { refused } (a status key) when none can be read whole, or it would inflate past
-// MAX_FILE_BYTES (a link of a few KiB can unpack to gigabytes).
-async function documentFromLink(fragment) {
-  const m = /^#(doc|docz)=(.*)$/s.exec(unescapedFragment(fragment));
-  if (!m) return null;
-  try {
-    // base64url only, as the command line reads it: atob would also take "+", "/" and
-    // whitespace, and read a changed link that `senim verify` calls damaged.
-    if (!/^[A-Za-z0-9_-]*$/.test(m[2])) return { refused: 'link_damaged' };
-    let bytes = base64UrlBytes(m[2]);
-    if (m[1] === 'docz') {
-      bytes = await inflated(bytes);
-      if (bytes === null) return { refused: 'too_large' };
-    }
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    return { refused: 'link_damaged' };
-  }
-}
-
-// A link pasted in the address bar keeps a space a letter put in it, and the browser
-// writes it %20 (a no-break space %C2%A0), as a link copied back out of it holds it.
-// Base64url has no "%", so decoding the fragment and removing such spaces gives the link
-// back; one that does not decode is left to be called damaged. cli/share_links.py alike.
-function unescapedFragment(fragment) {
-  if (!fragment.includes('%')) return fragment;
-  try {
-    return decodeURIComponent(fragment).replace(LINK_BREAKS, '');
-  } catch (e) {
-    return fragment;
-  }
-}
-
-async function inflated(bytes) {
-  const reader = new Blob([bytes]).stream()
-    .pipeThrough(new DecompressionStream('deflate-raw')).getReader();
-  const parts = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_FILE_BYTES) { reader.cancel(); return null; }
-    parts.push(value);
-  }
-  return new Uint8Array(await new Blob(parts).arrayBuffer());
-}
-
-// A link someone was sent, pasted in the box (from a letter: maybe in <…> or quotes, a
-// Kazakh or Russian letter's «…» and „…“ among them, or with a full stop after it): the
-// document it carries is checked here, on the node this page is from, not on the node the
-// link would open, which whoever sent it chose.
-const LINK_WRAPPING = ' \t\r\n<>"\'.,;«»“”„‘’';
-// What a letter or a chat puts inside a long link it breaks over lines (a line break, and
-// the indentation or a reply's "> " after it, a space, a no-break or zero-width space, a
-// soft hyphen): none can be part of a link, so removing them gives the link back as it was
-// made. Quoted-printable shown undecoded ends lines with "=" and writes "=" as "=3D": read
-// as that only when both are there (a plain link may break just after "#doc=", and a
-// deflated document's base64url may begin with "3D"). cli/share_links.py does the same.
-const LINK_BREAKS = new RegExp('[\\t\\n\\v\\f\\r \\u00a0\\u00ad\\u1680\\u2000-\\u200d\\u2028\\u2029'
-  + '\\u202f\\u205f\\u2060\\u3000\\ufeff]+', 'g');
-const LINE_START = /(?:\r\n|\n|\r)[ \t>]*/g;
-const SOFT_BREAK = /=[ \t]*\n/g;
-const ESCAPED_EQUALS = /=3D/gi;
-
-function unwrapped(text) {
-  let start = 0;
-  let end = text.length;
-  while (start < end && LINK_WRAPPING.includes(text[start])) start += 1;
-  while (end > start && LINK_WRAPPING.includes(text[end - 1])) end -= 1;
-  return text.slice(start, end);
-}
-
-// The link the box holds, rejoined; null when the box holds no link.
-function pastedLink(text) {
-  let link = unwrapped(text).replace(LINE_START, '\n');
-  if (/=[ \t]*\n/.test(link) && /=3D/i.test(link)) {
-    link = link.replace(SOFT_BREAK, '').replace(ESCAPED_EQUALS, '=');
-  }
-  link = unwrapped(link.replace(LINK_BREAKS, ''));
-  return /^https?:\/\//i.test(link) ? link : null;
-}
-
-// The largest body a verify route takes is a VC's 512 KiB; past this the file is refused
-// unread, since putting megabytes in the text box freezes the page for many seconds.
-const MAX_FILE_BYTES = 1024 * 1024;
 // What people drop instead of the credential file: a PDF or a scan of the paper diploma.
 const NOT_CREDENTIALS = [['pdf', [0x25, 0x50, 0x44, 0x46]],
   ['image', [0x89, 0x50, 0x4e, 0x47]], ['image', [0xff, 0xd8, 0xff]],
@@ -139,7 +47,7 @@ async function kindOfFile(file) {
   }
   // An empty file is a download or copy that failed, not an empty text box.
   if (file.size === 0) return 'empty';
-  return file.size > MAX_FILE_BYTES ? 'too_large' : null;
+  return file.size > MAX_DOCUMENT_BYTES ? 'too_large' : null;
 }
 
 async function readFile(file) {
@@ -212,8 +120,13 @@ async function verify() {
   $('link-note').hidden = true;
   state.last = null;
   if (!text) { say('empty'); return; }
-  const pasted = pastedLink(text);
-  if (pasted !== null) {
+  // A link someone was sent (from a letter: maybe with words before it, or inside a mail
+  // service's redirect): the document it carries is checked here, on the node this page is
+  // from, not on the node the link would open, which whoever sent it chose.
+  const links = pastedLinks(text);
+  if (links.length > 1) { say('link_two'); return; }
+  if (links.length === 1) {
+    const pasted = links[0];
     const at = pasted.indexOf('#');
     const carried = await documentFromLink(at < 0 ? '' : pasted.slice(at));
     if (typeof carried !== 'string') {

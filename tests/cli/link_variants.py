@@ -1,10 +1,15 @@
 """A link as an HR officer gets it from a letter or a chat: broken over lines, a space put
 in it, quoted as a reply, shown as undecoded quoted-printable, wrapped in <…> or «…» with a
-full stop. `senim verify` (tests/cli/test_verify_links.py) and the portal's box
-(tests/browser/test_portal_pasted_links.py) are given the same ones, and must read each
-whole one as the link it was and call each damaged one damaged."""
+full stop, with words before it, inside a mail service's redirect. `senim verify`
+(tests/cli/test_verify_links.py), read_link (tests/cli/test_share_links.py) and the
+portal's box (tests/browser/test_portal_pasted_links.py) are given the same ones, and must
+read each whole one as the link it was, call each damaged one damaged, refuse a text of
+two different links, and take a document's JSON for no link."""
 
 from __future__ import annotations
+
+import json
+from urllib.parse import quote
 
 
 def _lines(text: str, width: int, joint: str) -> str:
@@ -23,6 +28,19 @@ def quoted_printable(link: str, newline: str = "\n") -> str:
         lines.append(escaped[:cut])
         escaped = escaped[cut:]
     return ("=" + newline).join(lines)
+
+
+def safelinks(link: str) -> str:
+    """The link as Outlook's SafeLinks rewrites it in a letter it delivers."""
+    return ("https://eur01.safelinks.protection.outlook.com/?url=" + quote(link, safe="")
+            + "&data=05%7C02%7Chr%40example.kz%7C5f3c0b1e%7C0%7C0%7C638690"
+              "%7CUnknown&sdata=q1ZKyy%2BK4%3D&reserved=0")
+
+
+def google(link: str, safe: str = ":/") -> str:
+    """The link as Gmail or Google Docs rewrites it (its "://" kept, or all encoded)."""
+    return (f"https://www.google.com/url?q={quote(link, safe=safe)}&sa=D&source=editors"
+            "&ust=1733284800000000&usg=AOvVaw3x")
 
 
 def whole(link: str) -> dict[str, str]:
@@ -46,6 +64,20 @@ def whole(link: str) -> dict[str, str]:
         # pasted in a browser's address bar, and copied back out of it
         "a space written %20": link[:middle] + "%20" + link[middle:],
         "a no-break space written %C2%A0": link[:middle] + "%C2%A0" + link[middle:],
+        # in a sentence of the letter or the chat
+        "words before it": "Here is my diploma: " + link,
+        "Russian words before it, over lines": "Диплом:\n" + _lines(link, 60, "\n"),
+        "Kazakh words before it, (…)": "Дипломымның сілтемесі (" + link + ").",
+        "the same link twice": "Сілтеме: " + link + "\n<" + link + ">",
+        # inside a mail service's redirect: the link is read out of it, nothing is opened
+        "Outlook's SafeLinks": safelinks(link),
+        "SafeLinks over lines": _lines(safelinks(link), 70, "\n"),
+        "SafeLinks in quoted-printable": quoted_printable(safelinks(link)),
+        "Outlook's text: the link, then its SafeLinks": f"{link} <{safelinks(link)}>",
+        "Google's redirect": google(link),
+        "Google's redirect, all encoded": google(link, ""),
+        "SafeLinks around Google's": "Диплом: " + safelinks(google(link)),
+        "VK's away page": f"https://vk.com/away.php?to={quote(link, safe='')}&cc_key=",
     }
 
 
@@ -68,4 +100,29 @@ def damaged(link: str) -> dict[str, str]:
         "words of base64url's letters after it": link + "\n\nRahmet Aidana",
         "an escape left in quoted-printable": quoted_printable(link[:80] + "\t" + link[80:])
         .replace("\t", "=09"),
+        # no link `senim share` makes has more in its fragment before the document
+        "a fragment before the document's": link.replace("#", "#a#", 1),
+        "SafeLinks of it cut short": safelinks(short),
+    }
+
+
+def two(link: str) -> dict[str, str]:
+    """Two different links: which one is meant is asked, not guessed."""
+    site = "https://www.kaznu.kz/en"
+    return {
+        "a site's link before it": f"Al-Farabi KazNU ({site}), my diploma: {link}",
+        "another link after it, over lines": _lines(link, 60, "\n") + "\n--\n" + site,
+        "SafeLinks of another after it": f"{link}\n<{safelinks(site)}>",
+        "another document's link": f"{link}\n{link[:-40]}",
+    }
+
+
+def documents(link: str) -> dict[str, str]:
+    """A document's JSON pasted, links inside it: no link to read (a VC's "@context" is
+    two), but the document itself, or the letter's words around it."""
+    vc = {"@context": ["https://www.w3.org/ns/credentials/v2", "https://senim.kz/ns/v1"],
+          "type": ["VerifiableCredential"], "evidence": [{"id": link}]}
+    return {
+        "a VC's JSON": json.dumps(vc, indent=2),
+        "a VC's JSON with words before it": "Here is my diploma:\n" + json.dumps(vc),
     }

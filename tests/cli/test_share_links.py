@@ -7,9 +7,16 @@ import json
 
 import pytest
 
-from cli.share_links import ORIGIN_SHOWN_MAX, LinkUnfit, is_link, read_link, same_node
+from cli.share_links import (
+    ORIGIN_SHOWN_MAX,
+    LinkUnfit,
+    is_link,
+    links_in,
+    read_link,
+    same_node,
+)
 from cli.sharing import share_link
-from tests.cli.link_variants import damaged, whole
+from tests.cli.link_variants import damaged, documents, two, whole
 
 DOCUMENT = "#doc=e30"  # {}: enough for the link's node to be read
 
@@ -65,3 +72,21 @@ def test_a_link_a_letter_or_a_chat_broke_is_read_as_it_was_made() -> None:
                 continue
             with pytest.raises(ValueError):
                 json.loads(carried)
+        for what, sent in two(link).items():
+            assert is_link(sent), what  # read as links, and refused as two
+            with pytest.raises(LinkUnfit) as refused:
+                read_link(sent)
+            assert refused.value.sentence.key == "cli.link.two", what
+        for what, sent in documents(link).items():
+            assert not is_link(sent) and links_in(sent) == [], what
+
+
+@pytest.mark.timeout(20)
+def test_a_long_text_with_no_redirect_in_it_is_read_at_once() -> None:
+    """A redirect is cut out by hand: a pattern of host, path and "?" backtracked for
+    minutes over a 200 KB text with no "?" in it (a box the whole letter was pasted in)."""
+    for text in ("http://" + "a" * 200_000, "http://" + "a" * 100_000 + "/" + "b" * 100_000,
+                 "http://a?" * 50_000):
+        assert len(links_in(text)) == 1
+        with pytest.raises(LinkUnfit):
+            read_link(text)

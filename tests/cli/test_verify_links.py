@@ -15,7 +15,7 @@ import pytest
 from cli.language import catalogue
 from cli.share_links import LINK_DOCUMENT_BYTES_MAX
 from cli.sharing import share_link
-from tests.cli.link_variants import damaged, whole
+from tests.cli.link_variants import damaged, two, whole
 from tests.cli.test_verify_across_set_changes import net, node_url, senim, verdict_of
 
 __all__ = ["net", "node_url"]  # the fixtures: a node holding one diploma
@@ -145,6 +145,12 @@ async def test_a_link_a_letter_or_a_chat_broke_is_checked_whole_or_called_damage
                 refused = await senim("verify", sent, "--node", node_url, "--lang", lang)
                 assert refused.exit_code == 2, (what, refused.output)
                 said = catalogue(lang)["cli.link.damaged"].format(origin=HOSTILE)
+                assert said in refused.output, (what, lang, refused.output)
+        for what, sent in two(link).items():
+            for lang in ("en", "kk", "ru"):
+                refused = await senim("verify", sent, "--node", node_url, "--lang", lang)
+                assert refused.exit_code == 2, (what, refused.output)
+                said = catalogue(lang)["cli.link.two"]
                 assert said in refused.output, (what, lang, refused.output)
 
 
