@@ -103,7 +103,7 @@ def beyond_burst(path: str, kind: str, burst: int, rate: float,
     said = "" if size is None else f" ({size} bytes)"
     return http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
                       f"request body{said} exceeds {burst} bytes for {path}: the most "
-                      f"one address may send at once ({rate:g} {kind} per second)",
+                      f"one address may send at once ({round(rate)} {kind} a second)",
                       params={"limit": burst}, max_size=burst,
                       actual_size=size if size is not None else burst + 1,
                       headers={"Connection": "close"})
