@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.client_limits import ClientLimits, Decision
+from node.client_limits import ARRIVING_HELD_MAX_S, ARRIVING_WAIT_MAX_S, ClientLimits, Decision
 from node.http_limits import http_error
 
 
@@ -67,9 +67,11 @@ class ArrivingRate:
     piece of a body as it arrives: the reading is held back until the client's tokens
     cover it (as a slow network would), so a body within the burst always passes. A
     body past the burst could never be charged at once (`too_large(burst)`, a 413), and
-    one that would be held back longer than ARRIVING_WAIT_MAX_S, because other bodies
-    of the same client took the tokens, is refused with a Retry-After after which a
-    body within the burst fits again (`refused(decision)`, a 429)."""
+    one that would be held back longer than ARRIVING_WAIT_MAX_S for a piece, or
+    ARRIVING_HELD_MAX_S in all, because other bodies of the same client took the tokens,
+    is refused with a Retry-After after which a body within the burst fits again
+    (`refused(decision)`, a 429), never cut off by BODY_READ_TIMEOUT_S for the node's
+    waiting."""
 
     def __init__(self, limits: ClientLimits, address: str, kind: str,
                  too_large: Callable[[int], web.HTTPException],
@@ -82,16 +84,20 @@ class ArrivingRate:
         self._refused = refused
         self._pause = pause
         self.read = 0
+        self.held_s = 0.0
 
     async def __call__(self, size: int) -> None:
         self.read += size
         burst = self._limits.never_fits(self._address, self._kind, self.read)
         if burst is not None:
             raise self._too_large(int(burst))
-        decision = self._limits.charge(self._address, self._kind, size)
+        decision = self._limits.charge(self._address, self._kind, size,
+                                       min(ARRIVING_WAIT_MAX_S,
+                                           ARRIVING_HELD_MAX_S - self.held_s))
         if decision.retry_after_s is not None:
             raise await self._refused(decision)
         if decision.delay_s:
+            self.held_s += decision.delay_s
             await self._pause(decision.delay_s)
 
 

@@ -40,9 +40,12 @@ RATES: dict[str, tuple[float, float]] = {
     "verify_bytes": (1024 * 1024.0, 2 * 1024 * 1024.0),
     "transactions": (20_000.0, 40_000.0),
 }
-# The longest a request body is held back, at once, to keep its sender within a byte
-# rate it is charged as it arrives (ClientLimits.charge); past it, the sender is refused.
+# A request body charged as it arrives (ClientLimits.charge) is held back to keep its
+# sender within a byte rate: at most this long for one piece (its sender's debt, which
+# other bodies of its add to), and this long in all, so that the node's waiting never
+# runs it into BODY_READ_TIMEOUT_S (30 s); past either, the sender is refused, 429.
 ARRIVING_WAIT_MAX_S = 10.0
+ARRIVING_HELD_MAX_S = 20.0
 STRIKES_TO_SLOW = 50
 STRIKES_TO_REFUSE = 500
 STRIKES_FORGIVEN_PER_S = 5.0
@@ -110,7 +113,7 @@ class ClientLimits:
         tokens = source.tokens.get(kind, burst)
         if tokens < cost:
             return Decision(max(1, math.ceil((cost - tokens) / rate)),
-                            reason=f"more than {rate:g} {kind} per second from this address")
+                            reason=f"more than {rate:.0f} {kind} per second from this address")
         source.tokens[kind] = tokens - cost
         delay = SLOW_DELAY_S if source.strikes >= STRIKES_TO_SLOW else 0.0
         return Decision(delay_s=delay)
@@ -127,7 +130,8 @@ class ClientLimits:
         piece), into debt if need be, and say how long to hold the sender back until the
         debt is paid (`delay_s`); or, when that would be longer than `wait_max_s`, take
         nothing and say when enough is paid back that a body no larger than the burst,
-        charged piece by piece, is held back no longer than that (`retry_after_s`)."""
+        charged piece by piece, is held back no longer than ARRIVING_WAIT_MAX_S in all
+        (`retry_after_s`). A body's later pieces pass what is left of that wait."""
         if address in self.exempt:
             return Decision()
         source = self._source(address_key(address))
@@ -135,9 +139,9 @@ class ClientLimits:
         tokens = source.tokens.get(kind, burst)
         wait = max(0.0, (cost - tokens) / rate)
         if wait > wait_max_s:
-            short = burst - rate * wait_max_s - tokens
+            short = burst - rate * ARRIVING_WAIT_MAX_S - tokens
             return Decision(max(1, math.ceil(short / rate)),
-                            reason=f"more than {rate:g} {kind} per second from this address")
+                            reason=f"more than {rate:.0f} {kind} per second from this address")
         source.tokens[kind] = tokens - cost
         return Decision(delay_s=wait)
 

@@ -30,7 +30,7 @@ from node.api_schema import (
     obj,
     vc_error_reply,
 )
-from node.client_limits import ARRIVING_WAIT_MAX_S, RATES
+from node.client_limits import ARRIVING_HELD_MAX_S, RATES
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from node.submission_body import MAX_TXS_PER_REQUEST
@@ -87,7 +87,7 @@ PUBLIC_ERRORS = {
                      "which"),
     429: error_reply("Over the client's rate (a body sent chunked is held back to its "
                      "byte rate as it arrives, refused only past "
-                     f"{ARRIVING_WAIT_MAX_S:g} s of that)", ("Retry-After",)),
+                     f"{ARRIVING_HELD_MAX_S:g} s of that)", ("Retry-After",)),
     503: error_reply("Busy, or the store is damaged", ("Retry-After",)),
 }
 

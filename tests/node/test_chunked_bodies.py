@@ -23,7 +23,14 @@ from node.api_public import (
     SUBMISSION_BYTES,
     VERIFY_BYTES,
 )
-from node.client_limits import ARRIVING_WAIT_MAX_S, RATES, ClientLimits
+from node.body_charges import ArrivingRate
+from node.client_limits import (
+    ARRIVING_HELD_MAX_S,
+    ARRIVING_WAIT_MAX_S,
+    RATES,
+    ClientLimits,
+    Decision,
+)
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -175,7 +182,40 @@ def test_a_charge_refused_for_its_wait_names_one_after_which_a_burst_passes() ->
     assert taken == 1 + int(ARRIVING_WAIT_MAX_S * rate // burst)  # held back up to 10 s
     assert "per second" in refused.reason
     clock.now += refused.retry_after_s
+    held_s = 0.0
     for _ in range(int(burst) // PIECE):  # a whole burst, a piece at a time, as it arrives
-        held = limits.charge("10.0.0.1", "verify_bytes", PIECE)
-        assert held.retry_after_s is None and held.delay_s <= ARRIVING_WAIT_MAX_S
+        held = limits.charge("10.0.0.1", "verify_bytes", PIECE,
+                             ARRIVING_WAIT_MAX_S - held_s)
+        assert held.retry_after_s is None
+        held_s += held.delay_s
         clock.now += held.delay_s
+    assert held_s <= ARRIVING_WAIT_MAX_S
+
+
+async def test_a_chunked_body_is_held_back_at_most_the_wait_in_all_then_refused() -> None:
+    """Each piece's wait was short, but other bodies of its sender, adding to its debt,
+    made them add up: held back past BODY_READ_TIMEOUT_S, the body would be cut off 408
+    for the node's waiting, its sender told it was too slow."""
+    clock = Clock()
+    limits = ClientLimits(clock=clock, exempt=frozenset())
+    rate, burst = RATES["verify_bytes"]
+    assert limits.charge("10.0.0.1", "verify_bytes", burst + 9 * rate).delay_s == 9
+    paused: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        paused.append(seconds)
+        clock.now += seconds
+
+    async def refused(decision: Decision) -> web.HTTPException:
+        return web.HTTPTooManyRequests(reason=decision.reason)
+
+    arriving = ArrivingRate(limits, "10.0.0.1", "verify_bytes",
+                            lambda burst: web.HTTPRequestEntityTooLarge(burst, 0),
+                            refused, pause)
+    with pytest.raises(web.HTTPTooManyRequests):
+        for _ in range(int(burst) // PIECE):
+            for _ in range(10):  # ten other bodies' pieces arrive meanwhile
+                assert limits.charge("10.0.0.1", "verify_bytes", PIECE).retry_after_s is None
+            await arriving(PIECE)
+    assert max(paused) < ARRIVING_WAIT_MAX_S
+    assert ARRIVING_HELD_MAX_S - 1 < sum(paused) <= ARRIVING_HELD_MAX_S
