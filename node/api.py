@@ -48,7 +48,6 @@ from node.api_public import (
     TRANSACTIONS_BODY_MAX,
     VERIFY_BYTES,
     VERIFY_WORK,
-    InFlight,
     submit_transactions,
     transaction_status,
     validator_set_changes,
@@ -57,6 +56,7 @@ from node.api_public import (
     verify_pool,
 )
 from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
+from node.body_charges import InFlight
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
 from node.governance_view import rules_json

@@ -13,7 +13,6 @@ import contextlib
 import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -22,8 +21,9 @@ from ledger.errors import MalformedInput
 from ledger.light_client import SetChangeProof
 from ledger.rules import load_member
 from ledger.verification import verify_anchor, verify_credential, when
-from node.client_limits import ClientLimits
-from node.http_limits import http_error, json_error, read_body
+from node.body_charges import ArrivingBytes, ArrivingRate, InFlight, beyond_burst, no_charge
+from node.client_limits import RATES, ClientLimits, Decision
+from node.http_limits import ArrivalCharge, http_error, json_error, read_body
 from node.public_work import (
     RETRY_AFTER_S,
     VERIFY_CPU_SHARE,
@@ -58,10 +58,11 @@ MAX_PROOF_KEYS = 32
 MAX_STATE_KEY_BYTES = 128
 # Bytes of large bodies being read and checked at once, counted apart for submissions,
 # documents and anchored documents: each byte of a submission holds about three in
-# memory until answered, and the byte rates are charged as a body starts (a slow sender
-# holds each second's worth), so a flood of big bodies is answered "busy" beyond this
-# instead of growing the node. A body this small never waits (the connection cap bounds
-# how many there can be).
+# memory until answered, and the byte rates are charged as a declared body starts (a
+# slow sender holds each second's worth), so a flood of big bodies is answered "busy"
+# beyond this instead of growing the node. A body this small never waits (the
+# connection cap bounds how many there can be); one sent chunked is counted as it
+# arrives (`node.body_charges`).
 BODY_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024
 SMALL_SUBMISSION_BYTES = 64 * 1024
 MAX_WAIT_S = 60.0
@@ -78,11 +79,6 @@ LIMITS = web.AppKey("client_limits", ClientLimits)
 VERIFY_WORK = web.AppKey("verify_work", PublicWork)
 
 
-@dataclass
-class InFlight:
-    count: int = 0
-
-
 LONG_POLLS = web.AppKey("long_polls", InFlight)
 SUBMISSION_BYTES = web.AppKey("submission_bytes", InFlight)
 ANCHOR_BYTES = web.AppKey("anchor_bytes", InFlight)
@@ -93,29 +89,47 @@ def _source(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def _rate_refusal(request: web.Request, decision: Decision) -> web.HTTPException:
+    """429 for a client over its rate (`decision.retry_after_s`), after a pause."""
+    assert decision.retry_after_s is not None
+    request.app[CORE].metrics.public_refusals.labels("rate_limited").inc()
+    # A quick refusal would only invite the next body at once: answer after a pause,
+    # and close the connection rather than read the body this request carries.
+    await asyncio.sleep(min(decision.retry_after_s, REFUSAL_PAUSE_S))
+    return http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
+                      headers={"Retry-After": str(int(decision.retry_after_s)),
+                               "Connection": "close"})
+
+
 async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> None:
     """Apply the client's rate for `kind`: raise 429 when over it, or pause a penalised one."""
     decision = request.app[LIMITS].admit(_source(request), kind, cost)
-    metrics = request.app[CORE].metrics
     if decision.retry_after_s is not None:
-        metrics.public_refusals.labels("rate_limited").inc()
-        # A quick refusal would only invite the next body at once: answer after a pause,
-        # and close the connection rather than read the body this request carries.
-        await asyncio.sleep(min(decision.retry_after_s, REFUSAL_PAUSE_S))
-        raise http_error(web.HTTPTooManyRequests, "rate_limited", decision.reason,
-                         headers={"Retry-After": str(int(decision.retry_after_s)),
-                                  "Connection": "close"})
+        raise await _rate_refusal(request, decision)
     if decision.delay_s:
-        metrics.public_refusals.labels("slowed").inc()
+        request.app[CORE].metrics.public_refusals.labels("slowed").inc()
         await asyncio.sleep(decision.delay_s)
 
 
-async def within_byte_rate(request: web.Request, limit: int) -> None:
-    """The verification rates, charged before the body is read: its declared length, or
-    the route's limit when it declares none (chunked)."""
+async def within_byte_rate(request: web.Request, limit: int) -> ArrivalCharge:
+    """The verification rates: one request, and the body's bytes, charged before it is
+    read by its declared length (413 when past the byte rate's burst: no wait would let
+    it in), or, when it declares none (chunked), by the bytes that arrive: the charge to
+    give the body's reader."""
     await within_rate(request, "verify")
     declared = request.content_length
-    await within_rate(request, "verify_bytes", limit if declared is None else min(declared, limit))
+    limits, path = request.app[LIMITS], request.path
+    rate = RATES["verify_bytes"][0]
+    if declared is None:
+        return ArrivingRate(limits, _source(request), "verify_bytes",
+                            lambda burst: beyond_burst(path, "bytes", burst, rate),
+                            lambda decision: _rate_refusal(request, decision), asyncio.sleep)
+    cost = min(declared, limit)
+    burst = limits.never_fits(_source(request), "verify_bytes", cost)
+    if burst is not None:
+        raise beyond_burst(path, "bytes", int(burst), rate, cost)
+    await within_rate(request, "verify_bytes", cost)
+    return no_charge
 
 
 async def public(request: web.Request, func: Callable[..., Any], *args: Any,
@@ -149,44 +163,58 @@ async def read_json(request: web.Request, limit: int) -> Any:
     return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
 
 
+def _busy_with_large(request: web.Request, what: str) -> web.HTTPException:
+    request.app[CORE].metrics.public_refusals.labels("busy").inc()
+    return http_error(web.HTTPServiceUnavailable, "busy",
+                      f"the node is checking other large {what}; retry shortly",
+                      headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"})
+
+
 @contextlib.asynccontextmanager
 async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: int,
-                     what: str) -> AsyncIterator[None]:
-    """Count a body larger than SMALL_SUBMISSION_BYTES (its declared length, or `limit`
-    when it declares none or is compressed) against the route's bytes in flight, or
-    answer 503 busy when that would pass BODY_BYTES_IN_FLIGHT_MAX: one always gets in, a
-    small one never waits. aiohttp inflates a compressed body (Content-Encoding) as it is
-    read: 32 bodies of 30 KB of gzip, each counted as small by its declared length, were
-    15 MB each once read and took a node from 71 to 593 MiB at once."""
+                     what: str) -> AsyncIterator[ArrivalCharge]:
+    """Count a body larger than SMALL_SUBMISSION_BYTES against the route's bytes in
+    flight, or answer 503 busy when that would pass BODY_BYTES_IN_FLIGHT_MAX: one always
+    gets in, a small one never waits. A declared body counts its length before it is
+    read; a compressed one `limit`, since aiohttp inflates it as it is read (32 bodies of
+    30 KB of gzip, each counted as small by its declared length, were 15 MB each once
+    read and took a node from 71 to 593 MiB at once); one sent chunked, by the bytes that
+    arrive, through the charge yielded for the body's reader."""
     declared = request.content_length
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     compressed = encoding not in ("", "identity")
-    size = limit if declared is None or compressed else min(declared, limit)
     in_flight = request.app[budget]
+    if declared is None and not compressed:
+        arriving = ArrivingBytes(in_flight, SMALL_SUBMISSION_BYTES, BODY_BYTES_IN_FLIGHT_MAX,
+                                 lambda: _busy_with_large(request, what))
+        try:
+            yield arriving
+        finally:
+            arriving.release()
+        return
+    size = limit if declared is None or compressed else min(declared, limit)
     if size <= SMALL_SUBMISSION_BYTES:
-        yield
+        yield no_charge
         return
     if in_flight.count and in_flight.count + size > BODY_BYTES_IN_FLIGHT_MAX:
-        request.app[CORE].metrics.public_refusals.labels("busy").inc()
-        raise http_error(web.HTTPServiceUnavailable, "busy",
-                         f"the node is checking other large {what}; retry shortly",
-                         headers={"Retry-After": str(RETRY_AFTER_S), "Connection": "close"})
+        raise _busy_with_large(request, what)
     in_flight.count += size
     try:
-        yield
+        yield no_charge
     finally:
         in_flight.count -= size
 
 
 async def submit_transactions(request: web.Request) -> web.Response:
     await within_rate(request, "transactions", 0)
-    async with large_body(request, SUBMISSION_BYTES, TRANSACTIONS_BODY_MAX, "submissions"):
-        return await _submit(request)
+    async with large_body(request, SUBMISSION_BYTES, TRANSACTIONS_BODY_MAX,
+                          "submissions") as arriving:
+        return await _submit(request, arriving)
 
 
-async def _submit(request: web.Request) -> web.Response:
+async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response:
     core: NodeCore = request.app[CORE]
-    body = await read_body(request, TRANSACTIONS_BODY_MAX)
+    body = await read_body(request, TRANSACTIONS_BODY_MAX, (arriving,))
     if (len(body) <= INLINE_PARSE_BYTES_MAX
             and items_at_most(request.content_type, body) <= INLINE_PARSE_TXS_MAX):
         items, single = parse_submission(request.content_type, body)
@@ -285,17 +313,18 @@ async def transaction_status(request: web.Request) -> web.Response:
 
 
 async def verify_document(request: web.Request) -> web.Response:
-    await within_byte_rate(request, VERIFY_BODY_MAX)
+    rated = await within_byte_rate(request, VERIFY_BODY_MAX)
     # As for anchored documents: ten addresses sending 256 KiB documents slowly, each
     # within its byte rate, held 640 of them (the per-address connection cap) and took
     # a validator from 113 to 316 MB.
-    async with large_body(request, VERIFY_BYTES, VERIFY_BODY_MAX, "documents"):
-        return await _verify_document_route(request)
+    async with large_body(request, VERIFY_BYTES, VERIFY_BODY_MAX, "documents") as arriving:
+        return await _verify_document_route(request, (arriving, rated))
 
 
-async def _verify_document_route(request: web.Request) -> web.Response:
+async def _verify_document_route(request: web.Request,
+                                 charges: tuple[ArrivalCharge, ...]) -> web.Response:
     core: NodeCore = request.app[CORE]
-    body = await read_body(request, VERIFY_BODY_MAX)
+    body = await read_body(request, VERIFY_BODY_MAX, charges)
     return web.json_response(await public(request, _verify_document, core, body,
                                           pool=request.app[VERIFY_WORK]))
 
@@ -322,17 +351,19 @@ def _cut_off(view: CommittedView, member_id: bytes) -> str:
 
 
 async def verify_anchor_hash(request: web.Request) -> web.Response:
-    await within_byte_rate(request, ANCHOR_BODY_MAX)
-    # The byte rate is charged as a body starts, so a client sending slowly held each
+    rated = await within_byte_rate(request, ANCHOR_BODY_MAX)
+    # The byte rate is charged as a declared body starts, so a client sending slowly held each
     # second's worth until the body timeout: ten addresses, each starting two 1 MiB
     # bodies a second and holding their last byte, took a validator from 84 to 350 MB.
-    async with large_body(request, ANCHOR_BYTES, ANCHOR_BODY_MAX, "anchored documents"):
-        return await _verify_anchor_hash(request)
+    async with large_body(request, ANCHOR_BYTES, ANCHOR_BODY_MAX,
+                          "anchored documents") as arriving:
+        return await _verify_anchor_hash(request, (arriving, rated))
 
 
-async def _verify_anchor_hash(request: web.Request) -> web.Response:
+async def _verify_anchor_hash(request: web.Request,
+                              charges: tuple[ArrivalCharge, ...]) -> web.Response:
     core: NodeCore = request.app[CORE]
-    data = await read_body(request, ANCHOR_BODY_MAX)
+    data = await read_body(request, ANCHOR_BODY_MAX, charges)
     if not data:
         raise MalformedInput("send the anchored document's bytes as the request body")
     return web.json_response(await public(request, _verify_anchor, core, data,

@@ -2,7 +2,10 @@
 
 A source is the client's address key (`p2p.address_keys`: an IPv6 client counts
 as its /64). Each has a token bucket per kind of work
-(verification requests, submitted transactions). A source whose submissions
+(verification requests, bytes of documents, submitted transactions): `admit`
+takes a cost known beforehand or refuses it with the wait until it fits; `charge`
+takes the pieces of a body sent chunked as they arrive, into debt, its reading held
+back until paid (`node.body_charges`). A source whose submissions
 carry invalid signatures collects strikes, which fade with time: past
 STRIKES_TO_SLOW each of its requests waits SLOW_DELAY_S first; past
 STRIKES_TO_REFUSE it is refused for REFUSE_FOR_S. Honest sources never meet
@@ -37,6 +40,12 @@ RATES: dict[str, tuple[float, float]] = {
     "verify_bytes": (1024 * 1024.0, 2 * 1024 * 1024.0),
     "transactions": (20_000.0, 40_000.0),
 }
+# A request body charged as it arrives (ClientLimits.charge) is held back to keep its
+# sender within a byte rate: at most this long for one piece (its sender's debt, which
+# other bodies of its add to), and this long in all, so that the node's waiting never
+# runs it into BODY_READ_TIMEOUT_S (30 s); past either, the sender is refused, 429.
+ARRIVING_WAIT_MAX_S = 10.0
+ARRIVING_HELD_MAX_S = 20.0
 STRIKES_TO_SLOW = 50
 STRIKES_TO_REFUSE = 500
 STRIKES_FORGIVEN_PER_S = 5.0
@@ -104,10 +113,37 @@ class ClientLimits:
         tokens = source.tokens.get(kind, burst)
         if tokens < cost:
             return Decision(max(1, math.ceil((cost - tokens) / rate)),
-                            reason=f"more than {rate:g} {kind} per second from this address")
+                            reason=f"more than {rate:.0f} {kind} per second from this address")
         source.tokens[kind] = tokens - cost
         delay = SLOW_DELAY_S if source.strikes >= STRIKES_TO_SLOW else 0.0
         return Decision(delay_s=delay)
+
+    def never_fits(self, address: str, kind: str, cost: float) -> float | None:
+        """The burst of `kind`, when `cost` is beyond it for `address` (an admit would be
+        refused however long it waited); None when it may fit (or the address is exempt)."""
+        burst = RATES[kind][1]
+        return None if address in self.exempt or cost <= burst else burst
+
+    def charge(self, address: str, kind: str, cost: float,
+               wait_max_s: float = ARRIVING_WAIT_MAX_S) -> Decision:
+        """Take `cost` tokens of `kind` for what has already arrived (a request body's
+        piece), into debt if need be, and say how long to hold the sender back until the
+        debt is paid (`delay_s`); or, when that would be longer than `wait_max_s`, take
+        nothing and say when enough is paid back that a body no larger than the burst,
+        charged piece by piece, is held back no longer than ARRIVING_WAIT_MAX_S in all
+        (`retry_after_s`). A body's later pieces pass what is left of that wait."""
+        if address in self.exempt:
+            return Decision()
+        source = self._source(address_key(address))
+        rate, burst = RATES[kind]
+        tokens = source.tokens.get(kind, burst)
+        wait = max(0.0, (cost - tokens) / rate)
+        if wait > wait_max_s:
+            short = burst - rate * ARRIVING_WAIT_MAX_S - tokens
+            return Decision(max(1, math.ceil(short / rate)),
+                            reason=f"more than {rate:.0f} {kind} per second from this address")
+        source.tokens[kind] = tokens - cost
+        return Decision(delay_s=wait)
 
     def penalise(self, address: str, invalid: int) -> None:
         """Count `invalid` forged or malformed signatures against `address`."""

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -52,6 +52,9 @@ READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
 READ_ONLY_POSTS = frozenset({"/v1/verify", "/v1/verify/anchor", "/v1/proofs"})
 CORS_MAX_AGE_S = 600
+# Told the length of each piece of a body as it arrives, before the next is read: may
+# hold the reading back (a byte rate) or refuse the request (an HTTPException).
+ArrivalCharge = Callable[[int], Awaitable[None]]
 # A malformed request is logged once per address and kind of fault a window.
 BAD_REQUESTS_WINDOW_S = 60.0
 BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
@@ -80,8 +83,10 @@ def http_error(exc_class: type[web.HTTPException], code: str, message: str,
                      **kwargs)
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The request body, at most `limit` bytes (413 beyond), within BODY_READ_TIMEOUT_S."""
+async def read_body(request: web.Request, limit: int,
+                    charges: Sequence[ArrivalCharge] = ()) -> bytes:
+    """The request body, at most `limit` bytes (413 beyond), within BODY_READ_TIMEOUT_S,
+    each piece told to `charges` as it arrives (a wait they make counts in the timeout)."""
     too_large = f"request body exceeds {limit} bytes for {request.path}"
     if request.content_length is not None and request.content_length > limit:
         raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
@@ -96,6 +101,8 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                     raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
                                      too_large, params={"limit": limit}, max_size=limit,
                                      actual_size=len(body))
+                for charge in charges:
+                    await charge(len(chunk))
     except TimeoutError as exc:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",

@@ -30,6 +30,7 @@ from node.api_schema import (
     obj,
     vc_error_reply,
 )
+from node.client_limits import ARRIVING_HELD_MAX_S, RATES
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from node.submission_body import MAX_TXS_PER_REQUEST
@@ -79,8 +80,14 @@ STORE_DAMAGED = error_reply("This node's store is damaged; ask another node")
 NOT_FOUND = error_reply("Not found")
 PUBLIC_ERRORS = {
     408: error_reply("Body not received in time", ("Connection",)),
-    413: error_reply("Body too large"),
-    429: error_reply("Over the client's rate", ("Retry-After",)),
+    413: error_reply("Body too large: past the route's limit, or, on a verification "
+                     "route, past the most one address not exempt from the per-client "
+                     "rates may send at once (its byte rate's burst, "
+                     f"{int(RATES['verify_bytes'][1]) // _KIB} KiB); `params.limit` says "
+                     "which"),
+    429: error_reply("Over the client's rate (a body sent chunked is held back to its "
+                     "byte rate as it arrives, refused only past "
+                     f"{ARRIVING_HELD_MAX_S:g} s of that)", ("Retry-After",)),
     503: error_reply("Busy, or the store is damaged", ("Retry-After",)),
 }
 

@@ -48,7 +48,7 @@ from node.files import (
     read_bounded,
     refuse_unsafe_secret,
 )
-from node.http_limits import http_error
+from node.http_limits import ArrivalCharge, http_error
 from node.openapi import LIST_ID_BYTES
 from node.service import NodeCore
 from node.vc_common import (
@@ -231,14 +231,14 @@ def _proof_options(options: dict[str, Any]) -> Any:
 async def verify_credential_route(request: web.Request) -> web.Response:
     # The client's verification rates, as /v1/verify's: the VC routes were under none,
     # so one address could post 512 KiB bodies as fast as the node read them.
-    await within_byte_rate(request, MAX_VC_BODY_BYTES)
+    rated = await within_byte_rate(request, MAX_VC_BODY_BYTES)
     async with verifying_for(request):
-        return await _verify_credential(request)
+        return await _verify_credential(request, rated)
 
 
-async def _verify_credential(request: web.Request) -> web.Response:
+async def _verify_credential(request: web.Request, rated: ArrivalCharge) -> web.Response:
     try:
-        body = await read_body(request)
+        body = await read_body(request, rated)
         verifier = _proof_options(options_of(body))
     except InvalidDocument as exc:
         return problem(400, "malformed", str(exc), params_of(exc))
@@ -251,14 +251,14 @@ async def _verify_credential(request: web.Request) -> web.Response:
 
 
 async def verify_presentation_route(request: web.Request) -> web.Response:
-    await within_byte_rate(request, MAX_VC_BODY_BYTES)
+    rated = await within_byte_rate(request, MAX_VC_BODY_BYTES)
     async with verifying_for(request):
-        return await _verify_presentation(request)
+        return await _verify_presentation(request, rated)
 
 
-async def _verify_presentation(request: web.Request) -> web.Response:
+async def _verify_presentation(request: web.Request, rated: ArrivalCharge) -> web.Response:
     try:
-        body = await read_body(request)
+        body = await read_body(request, rated)
         options = options_of(body)
     except InvalidDocument as exc:
         return problem(400, "malformed", str(exc), params_of(exc))

@@ -49,7 +49,7 @@ from node.fair_share import (
     FairSlots,
     SlotsBusy,
 )
-from node.http_limits import BODY_READ_TIMEOUT_S, http_error, payload_problem
+from node.http_limits import BODY_READ_TIMEOUT_S, ArrivalCharge, http_error, payload_problem
 from node.orphan_guard import exit_with
 from node.public_work import separators
 from node.service import NodeCore
@@ -225,7 +225,10 @@ def _too_large(request: web.Request, size: int) -> web.HTTPException:
                       max_size=MAX_VC_BODY_BYTES, actual_size=size)
 
 
-async def read_body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request,
+                    charge: ArrivalCharge | None = None) -> dict[str, Any]:
+    """The JSON object a VC-API request sends, each piece of it told to `charge` (a
+    chunked body's byte rate, `node.api_public.within_byte_rate`) as it arrives."""
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
         raise _too_large(request, request.content_length)
     data = b""
@@ -238,6 +241,8 @@ async def read_body(request: web.Request) -> dict[str, Any]:
                 if not chunk:
                     break
                 data += chunk
+                if charge is not None:
+                    await charge(len(chunk))
     except TimeoutError as exc:
         raise http_error(web.HTTPRequestTimeout, "body_timeout",
                          f"request body not received within {BODY_READ_TIMEOUT_S:g} s",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -45,15 +46,25 @@ async def test_a_vc_body_is_parsed_off_the_event_loop(node: VcNode,
 
 
 @pytest.mark.parametrize("path", ["/credentials/verify", "/presentations/verify"])
+@pytest.mark.parametrize("sent_chunked", [False, True])
 async def test_the_vc_routes_are_under_the_clients_verification_rates(
-        node: VcNode, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+        node: VcNode, monkeypatch: pytest.MonkeyPatch, path: str, sent_chunked: bool) -> None:
     """They were under none: one address could post 512 KiB bodies as fast as the node
-    read them, where /v1/verify takes 1 MiB a second from it."""
-    body = json.dumps({"verifiableCredential": exported(node, 0), "padding": "x" * 300_000})
+    read them, where /v1/verify takes 1 MiB a second from it. Sent chunked, a body is
+    charged as it arrives."""
+    body = json.dumps({"verifiableCredential": exported(node, 0),
+                       "padding": "x" * 300_000}).encode()
+
+    def sent() -> bytes | AsyncIterator[bytes]:
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), 16_384):
+                yield body[start:start + 16_384]
+        return pieces() if sent_chunked else body
+
     monkeypatch.setitem(client_limits.RATES, "verify_bytes", (1.0, 400_000.0))
     node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
-    assert (await node.client.post(path, data=body)).status in (200, 400)
-    refused = await node.client.post(path, data=body)
+    assert (await node.client.post(path, data=sent())).status in (200, 400)
+    refused = await node.client.post(path, data=sent())
     assert refused.status == 429, await refused.text()
     assert (await refused.json())["error"]["code"] == "rate_limited"
 
