@@ -4,6 +4,7 @@ FormatError with a sentence for the registrar.
 
 Normalisations (the only places a value is not kept as written, besides the composed
 Unicode form, NFC, every value is read in: registrar.validate):
+- an IIN written in groups (spaces or dashes between its digits) becomes 12 digits;
 - dates written DD.MM.YYYY (common in Kazakh and Russian exports) become YYYY-MM-DD;
 - numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
-from registrar.iin import iin_phrase
+from registrar.iin import iin_digits, iin_phrase
 from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
@@ -181,11 +182,14 @@ def _code(value: str) -> str:
 
 
 def _iin(value: str) -> str:
+    """Twelve digits, recorded so however they were grouped (registrar.iin.iin_digits):
+    "0101 0150 0013" from an ID card is the IIN 010101500013, one student, not two."""
     _scientific(value)
-    problem = iin_phrase(value)
+    digits = iin_digits(value)
+    problem = iin_phrase(digits)
     if problem:
         raise FormatError(problem)
-    return value
+    return digits
 
 
 def _date(value: str) -> str:

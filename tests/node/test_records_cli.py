@@ -110,6 +110,7 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     # 'record 1: position: …', a record the officer never numbered.
     (["--iin", "12345"], "--iin '12345': an IIN is 12 digits; this has 5\n"),
     (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong"),
+    (["--iin", "0110-2051-0004"], "--iin '0110-2051-0004': the IIN's check digit is wrong"),
     (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
@@ -141,11 +142,13 @@ def test_start_as_people_type_it_is_recorded_as_a_day(
     assert json.loads(out.read_text())["fields"]["start_date"]["value"] == "2025-02-01"
 
 
+@pytest.mark.parametrize("typed", ["0110 2051 0003", "0110-2051-0003", "011020\u00a0510003"])
 def test_an_iin_typed_in_groups_is_recorded_whole(tmp_path: Path, net: Consortium,
-                                                  fake_node: type[_Node]) -> None:
+                                                  fake_node: type[_Node], typed: str) -> None:
+    # With dashes it was "an IIN is 12 digits" (an export's column takes them too)
     out = tmp_path / "employment.json"
     done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
-                                     *START, "--iin", "0110 2051 0003", "--out", str(out)])
+                                     *START, "--iin", typed, "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert json.loads(out.read_text())["fields"]["iin"]["value"] == "011020510003"
 
