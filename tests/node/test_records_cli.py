@@ -104,6 +104,9 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--start", "31.02.2025"], "--start '31.02.2025' is no day of the calendar"),
     (["--start", "03/04/2025"], "could be day/month or month/day"),
     (["--start", "1 Feb 2025"], "--start must be a day as YYYY-MM-DD or DD.MM.YYYY"),
+    # said as an export's row says them (they were "must be a day as YYYY-MM-DD")
+    (["--start", "01.02.25"], "--start: 01.02.25: the year has two digits"),
+    (["--start", "2025-02-01 10:30"], "--start: 2025-02-01 10:30 holds a time as well"),
     # Until its first day a verifier would read it as a current employment.
     (["--start", "2999-01-01"], "--start 2999-01-01 is after today"),
     # An IIN was not checked at all ('12345' was issued), and a missing position was
@@ -130,7 +133,8 @@ def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[
     assert not out.exists() and fake_node.submitted == []
 
 
-@pytest.mark.parametrize("typed", ["01.02.2025", "2025/02/01", "2025/2/1", " 1.2.2025 "])
+@pytest.mark.parametrize("typed", ["01.02.2025", "2025/02/01", "2025/2/1", " 1.2.2025 ",
+                                   "2025.02.01", "01.02.2025 0:00:00"])
 def test_start_as_people_type_it_is_recorded_as_a_day(
         tmp_path: Path, net: Consortium, fake_node: type[_Node], typed: str) -> None:
     # It said 'record 1: start_date must be a date YYYY-MM-DD (got '01.02.2025')': an

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.typed_dates import typed_date
 from registrar import read_export
 from registrar.formats import FormatError, check_value
 from tests.registrar.helpers import DIPLOMA_HEADER, IINS, codes, diploma_row, write_csv, write_xlsx
@@ -45,3 +46,42 @@ def test_an_iin_in_groups_is_still_checked(value: str, key: str) -> None:
     with pytest.raises(FormatError) as refused:
         check_value("iin", value)
     assert refused.value.said is not None and refused.value.said.key == key
+
+
+@pytest.mark.parametrize("typed", ["2024/09/01", "2024.09.01", "2024/9/1", "2024.9.1"])
+def test_a_year_first_day_is_read_as_employment_start_reads_it(tmp_path: Path,
+                                                               typed: str) -> None:
+    # It was "a date is YYYY-MM-DD (or DD.MM.YYYY)" by row.
+    rows = [DIPLOMA_HEADER, diploma_row(0)]
+    rows[1][4] = typed
+    result = read_export(write_csv(tmp_path / "export.csv", rows), "diploma")
+    assert result.problems == [], result.problems
+    assert result.records[0]["graduation_date"] == "2024-09-01"
+
+
+@pytest.mark.parametrize("typed, key", [
+    ("01.09.24", "reg.date.short_year"), ("2024-09-01 10:30", "reg.date.with_time"),
+    ("2024/09/01 08:00:00", "reg.date.with_time"), ("03/04/2024", "reg.date.ambiguous"),
+    ("2024/13/01", "reg.date.no_such"), ("2024.02.30", "reg.date.no_such"),
+    ("24/09/01", "reg.date.format"), ("2024-9-1", "reg.date.format"),
+    ("1024/09/01", "reg.date.too_early")])
+def test_a_day_still_refused_says_why(typed: str, key: str) -> None:
+    with pytest.raises(FormatError) as refused:
+        check_value("date", typed)
+    assert refused.value.said is not None and refused.value.said.key == key
+
+
+@pytest.mark.parametrize("typed", [
+    "2024-09-01", "01.09.2024", "1.9.2024", "2024/09/01", "2024.9.1", "01.09.2024 0:00:00",
+    "2024-09-01 00:00", "01.09.24", "2024-09-01 10:30", "03/04/2024", "2024/13/01",
+    "1024-09-01", "45536", "1 Sep 2024", "2024-9-1", "2024/09/01/"])
+def test_employment_start_and_an_export_take_the_same_days(typed: str) -> None:
+    try:
+        recorded: str | None = check_value("date", typed)
+    except FormatError:
+        recorded = None
+    try:
+        said: str | None = typed_date(typed, "--start").isoformat()
+    except SystemExit:
+        said = None
+    assert said == recorded
