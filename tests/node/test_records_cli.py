@@ -241,7 +241,8 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
         tmp_path: Path, net: Consortium, fake_node: type[_Node],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Excel saves the rows of its used range, empty ones too (";;;"), which read as a
-    # course with no code; and its plain "CSV" is cp1251, refused by the byte that failed.
+    # course with no code; and its plain "CSV" is cp1251, read as an export is (it was
+    # refused, advising "CSV UTF-8", which a file of UTF-8 and cp1251 lines still gets).
     original = _original_transcript(tmp_path, net, monkeypatch)
     text = ("from_code;from_field;as_code;as_title_ru;credits\r\n"
             "INF1101;course.01;ИНФ101;Информатика;5\r\n;;;;\r\n;;;;\r\n")
@@ -256,6 +257,13 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
         "recognised.01"]
     courses.write_bytes(text.encode("cp1251"))
     done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r2.json")])
+    assert done.exit_code == 0, done.output
+    recognition = json.loads((tmp_path / "r2.json").read_text(encoding="utf-8"))
+    assert json.loads(recognition["fields"]["recognised.01"]["value"])["as_title_ru"] == \
+        "Информатика"
+    courses.write_bytes(text.encode() + "INF1101;course.01;ИНФ101;Информатика;5\r\n".encode(
+        "cp1251"))
+    done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r3.json")])
     assert done.exit_code == 2 and "it is not UTF-8 text (Excel's plain \"CSV\" is " \
         "Windows-1251): save it as \"CSV UTF-8\"" in done.output, done.output
 
