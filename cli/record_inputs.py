@@ -12,6 +12,7 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,6 +26,7 @@ from node.files import UnfitFile, read_bounded
 from registrar.course_grades import course_grade_code
 from registrar.export import lossy
 from registrar.formats import FormatError, check_value
+from registrar.mapping import header_key
 from registrar.textfile import EncodingUnknown, detect_encoding
 from registrar.validate import lost_letter
 
@@ -160,8 +162,10 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
             data = json.loads(text)
         else:
             dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+            reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+            _one_name_each(path, reader.fieldnames or [])  # a dict keeps one of two
             # rows of empty cells (Excel saves its used range) list no course
-            data = [row for row in csv.DictReader(io.StringIO(text), dialect=dialect)
+            data = [row for row in reader
                     if None in row or None in row.values() or any(v.strip() for v in row.values())]
     except (ValueError, csv.Error) as exc:
         refuse(Sentence("rec.courses.unreadable", f"cannot read {path}: {exc}", path=path),
@@ -175,7 +179,11 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
         if not isinstance(row, dict) or None in row or None in row.values():
             refuse(Sentence("rec.courses.not_row", f"{path}: course {number} is not a row of "
                             "named values", path=path, number=number), EXIT_BAD_INPUT)
-        unknown = sorted(set(row) - set(RECOGNISED_PARTS))
+        _one_name_each(path, list(row))
+        # as an export's headers are matched: "From_Code " is from_code
+        unknown = sorted(str(column) for column in row
+                         if header_key(str(column)) not in RECOGNISED_PARTS)
+        row = {header_key(str(column)): value for column, value in row.items()}
         if unknown:
             refuse(Sentence("rec.courses.unknown", f"{path}: course {number}: unknown columns "
                             f"{unknown} (known: {known})", path=path, number=number,
@@ -198,6 +206,22 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
             line["grade"] = course_grade_code(line["grade"]) or line["grade"]
         lines.append(line)
     return lines
+
+
+def _one_name_each(path: Path, columns: Sequence[str]) -> None:
+    """Refuse two columns that are one name once letter case and spaces are set aside
+    (or are written the same): which of them to record is not ours to guess. An empty
+    one is the unknown-column check's to refuse."""
+    seen: dict[str, str] = {}
+    for column in map(str, columns):
+        key = header_key(column)
+        if key in seen:
+            refuse(Sentence("rec.courses.same_column", f"{path}: the columns {seen[key]!r} and "
+                            f"{column!r} are one name once letter case and spaces are set "
+                            "aside: rename or delete one of them", path=path,
+                            first=repr(seen[key]), second=repr(column)), EXIT_BAD_INPUT)
+        if key:
+            seen[key] = column
 
 
 # The ledger's refusals of one employment record or recognition (ledger/credentials.py,
