@@ -12,8 +12,9 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.issue_words import sentence
@@ -23,17 +24,21 @@ from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument
 from node.files import UnfitFile, read_bounded
 from registrar.course_grades import course_grade_code
+from registrar.export import lossy
 from registrar.formats import FormatError, check_value
+from registrar.mapping import header_key
+from registrar.textfile import EncodingUnknown, detect_encoding
+from registrar.validate import lost_letter
 
 MAX_INPUT_BYTES = 1 << 20  # a document or a course list; far above any real one
 MAX_RECOGNISED = 190  # a document holds at most 200 fields
 
 
-def read_text(path: Path, what: str) -> str:
-    """`path` as UTF-8 text; `what` is rec.what.<what>: the file as its reader names it."""
+def _read_bytes(path: Path, what: str) -> bytes:
+    """`path`'s bytes; `what` is rec.what.<what>: the file as its reader names it."""
     english = str(Sentence(f"rec.what.{what}"))
     try:
-        return read_bounded(path, MAX_INPUT_BYTES, english).data.decode("utf-8-sig")
+        return read_bounded(path, MAX_INPUT_BYTES, english).data
     except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
         try:
             mode = path.stat().st_mode
@@ -42,16 +47,45 @@ def read_text(path: Path, what: str) -> str:
         refuse(Sentence("cli.file.not_regular", str(exc), path=path, kind=kind_of(mode))
                if "not a regular file" in exc.fault else
                Sentence("rec.file.too_large", str(exc), path=path), EXIT_BAD_INPUT)
-    except UnicodeDecodeError:
-        csv_file = path.suffix.lower() == ".csv"
-        excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
-                 if csv_file else ": save it as UTF-8")
-        refuse(Sentence("rec.file.not_utf8_csv" if csv_file else "rec.file.not_utf8",
-                        f"cannot read {english} {path}: it is not UTF-8 text{excel}",
-                        what=Sentence(f"rec.what.{what}"), path=path), EXIT_BAD_INPUT)
     except OSError as exc:
         refuse(Sentence("cli.file.unreadable", f"cannot read {english} {path}: {exc}",
                         path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
+
+
+def _not_utf8(path: Path, what: str) -> NoReturn:
+    english = str(Sentence(f"rec.what.{what}"))
+    csv_file = path.suffix.lower() == ".csv"
+    excel = (" (Excel's plain \"CSV\" is Windows-1251): save it as \"CSV UTF-8\""
+             if csv_file else ": save it as UTF-8")
+    refuse(Sentence("rec.file.not_utf8_csv" if csv_file else "rec.file.not_utf8",
+                    f"cannot read {english} {path}: it is not UTF-8 text{excel}",
+                    what=Sentence(f"rec.what.{what}"), path=path), EXIT_BAD_INPUT)
+
+
+def read_text(path: Path, what: str) -> str:
+    """`path` as UTF-8 text; `what` is rec.what.<what>: the file as its reader names it."""
+    try:
+        return _read_bytes(path, what).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _not_utf8(path, what)
+
+
+def read_courses_text(path: Path) -> tuple[str, bool]:
+    """A course list's text, read as `senim issue` reads an export
+    (registrar.textfile.detect_encoding: a byte-order mark, UTF-8, else cp1251, KZ-1048 or
+    mac-cyrillic judged by the text), and whether its encoding lacks Kazakh letters: Excel
+    on Windows saves its plain "CSV" in cp1251. A file no encoding reads for certain is
+    refused as before, with the advice to save it as UTF-8."""
+    data = _read_bytes(path, "courses")
+    try:
+        return data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        pass
+    try:
+        encoding = detect_encoding(path)
+        return data.decode(encoding), lossy(encoding)
+    except (EncodingUnknown, UnicodeDecodeError, LookupError, OSError):
+        _not_utf8(path, "courses")
 
 
 def read_document(path: Path, what: str) -> Any:
@@ -122,14 +156,16 @@ def write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
 
 def recognised_lines(path: Path) -> list[dict[str, str]]:
     """Lines from JSON (a list of objects) or CSV (a header row; `,` `;` or tab)."""
-    text = read_text(path, "courses")
+    text, lossy_source = read_courses_text(path)
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
             dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+            reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+            _one_name_each(path, reader.fieldnames or [])  # a dict keeps one of two
             # rows of empty cells (Excel saves its used range) list no course
-            data = [row for row in csv.DictReader(io.StringIO(text), dialect=dialect)
+            data = [row for row in reader
                     if None in row or None in row.values() or any(v.strip() for v in row.values())]
     except (ValueError, csv.Error) as exc:
         refuse(Sentence("rec.courses.unreadable", f"cannot read {path}: {exc}", path=path),
@@ -143,7 +179,11 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
         if not isinstance(row, dict) or None in row or None in row.values():
             refuse(Sentence("rec.courses.not_row", f"{path}: course {number} is not a row of "
                             "named values", path=path, number=number), EXIT_BAD_INPUT)
-        unknown = sorted(set(row) - set(RECOGNISED_PARTS))
+        _one_name_each(path, list(row))
+        # as an export's headers are matched: "From_Code " is from_code
+        unknown = sorted(str(column) for column in row
+                         if header_key(str(column)) not in RECOGNISED_PARTS)
+        row = {header_key(str(column)): value for column, value in row.items()}
         if unknown:
             refuse(Sentence("rec.courses.unknown", f"{path}: course {number}: unknown columns "
                             f"{unknown} (known: {known})", path=path, number=number,
@@ -153,6 +193,9 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
         for part, value in line.items():
             try:  # as an export's: no invisible character, no word of two alphabets
                 check_value("code" if part.endswith("_code") else "text", value)
+                lost = lost_letter(value) if lossy_source else None
+                if lost is not None:  # "?аза? тілі": Excel's cp1251 wrote ? for қ
+                    raise FormatError(lost)
             except FormatError as exc:
                 refuse(Sentence("rec.courses.bad_value", f"{path}: course {number}: {part}: "
                                 f"{exc}", path=path, number=number, part=part,
@@ -163,6 +206,22 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
             line["grade"] = course_grade_code(line["grade"]) or line["grade"]
         lines.append(line)
     return lines
+
+
+def _one_name_each(path: Path, columns: Sequence[str]) -> None:
+    """Refuse two columns that are one name once letter case and spaces are set aside
+    (or are written the same): which of them to record is not ours to guess. An empty
+    one is the unknown-column check's to refuse."""
+    seen: dict[str, str] = {}
+    for column in map(str, columns):
+        key = header_key(column)
+        if key in seen:
+            refuse(Sentence("rec.courses.same_column", f"{path}: the columns {seen[key]!r} and "
+                            f"{column!r} are one name once letter case and spaces are set "
+                            "aside: rename or delete one of them", path=path,
+                            first=repr(seen[key]), second=repr(column)), EXIT_BAD_INPUT)
+        if key:
+            seen[key] = column
 
 
 # The ledger's refusals of one employment record or recognition (ledger/credentials.py,

@@ -43,7 +43,7 @@ from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, EmploymentEndPayload, IssueBatchPayload
 from ledger.record_checks import recognition_record
 from ledger.verification import Verdict, verify_credential
-from registrar.iin import iin_phrase
+from registrar.iin import iin_digits, iin_phrase
 from registrar.record_dates import FIRST_ENDABLE_START
 from registrar.schema import load_schema
 
@@ -126,7 +126,7 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
     start after today is refused: record it on or after that day."""
     start = typed_date(start_date, "--start")
     if iin is not None:
-        iin = "".join(iin.split())  # typed in groups, as on an ID card: 0110 2051 0003
+        typed, iin = iin.strip(), iin_digits(iin)  # 0110 2051 0003 as on an ID card
         problem = iin_phrase(iin)
         if problem is not None:
             # Said without the spreadsheet advice it carries for an export's column.
@@ -134,7 +134,7 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
             why = (Sentence(problem.key, english, **dict(problem.items()))
                    if problem.key in ("reg.iin.digits", "reg.iin.length", "reg.iin.check_digit")
                    else Sentence("reg.iin.length", english, length=len(iin)))
-            refuse(Sentence("rec.iin", f"--iin {iin!r}: {english}", iin=repr(iin), why=why),
+            refuse(Sentence("rec.iin", f"--iin {typed!r}: {english}", iin=repr(typed), why=why),
                    EXIT_BAD_INPUT)
     today = datetime.date.today()
     if start > today:

@@ -72,7 +72,7 @@ class ExportResult:
         return not self.problems and self.count > 0
 
 
-def _lossy(encoding: str | None) -> bool:
+def lossy(encoding: str | None) -> bool:
     """Whether Excel, saving in `encoding`, wrote "?" for the Kazakh letters it lacks
     (cp1251, however the registrar spells it; mac-cyrillic likewise)."""
     try:
@@ -181,7 +181,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         "reg.file.too_many_rows", f"an export holds at most {MAX_RECORDS} "
                         "rows; split the file", max=MAX_RECORDS))
                     break
-                validator.lossy_source = _lossy(info["encoding"])
+                validator.lossy_source = lossy(info["encoding"])
                 if courses is None:
                     validator.add(row)
                 else:

@@ -4,7 +4,9 @@ FormatError with a sentence for the registrar.
 
 Normalisations (the only places a value is not kept as written, besides the composed
 Unicode form, NFC, every value is read in: registrar.validate):
-- dates written DD.MM.YYYY (common in Kazakh and Russian exports) become YYYY-MM-DD;
+- an IIN written in groups (spaces or dashes between its digits) becomes 12 digits;
+- dates written DD.MM.YYYY (common in Kazakh and Russian exports), YYYY/MM/DD or
+  YYYY.MM.DD become YYYY-MM-DD (read_day);
 - numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
 """
 
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
-from registrar.iin import iin_phrase
+from registrar.iin import iin_digits, iin_phrase
 from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
 
@@ -46,10 +48,17 @@ class FormatError(ValueError):
         self.said = message if isinstance(message, Phrase) else None
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Day first, as Kazakhstan and Russia write it, with or without leading zeros (1.9.2024
-# as typed into a text cell); never month first.
-_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+# The forms of a day, each (pattern, groups of its year, month and day): ISO; day first,
+# as Kazakhstan and Russia write it, with or without leading zeros (1.9.2024 as typed
+# into a text cell); year first with slashes or dots, as a spreadsheet may give it. Never
+# month first: 03/04/2026 is March or April depending on who typed it.
+_DAY_FORMS = (
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), (3, 2, 1)),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), (1, 2, 3)),
+    (re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"), (1, 2, 3)),
+)
+_SLASHED_DAY_OR_MONTH_FIRST = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 _SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
 # A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
 # date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text).
@@ -181,14 +190,24 @@ def _code(value: str) -> str:
 
 
 def _iin(value: str) -> str:
+    """Twelve digits, recorded so however they were grouped (registrar.iin.iin_digits):
+    "0101 0150 0013" from an ID card is the IIN 010101500013, one student, not two."""
     _scientific(value)
-    problem = iin_phrase(value)
+    digits = iin_digits(value)
+    problem = iin_phrase(digits)
     if problem:
         raise FormatError(problem)
-    return value
+    return digits
 
 
-def _date(value: str) -> str:
+def read_day(value: str) -> datetime.date:
+    """The day trimmed `value` names, as every command reads one (an export's date
+    column, `senim employment start --start`, `end --end`: cli.typed_dates):
+    YYYY-MM-DD, DD.MM.YYYY, YYYY/MM/DD or YYYY.MM.DD (day and month of one or two
+    digits but in ISO's), a midnight after it as 1C writes it; FormatError for anything
+    else, saying why where it can (a time of day, a two-digit year, day/month or
+    month/day with slashes, Excel's number of the day). A day before 1900 is the
+    caller's to refuse (early_phrase)."""
     timed = _WITH_TIME.fullmatch(value)
     if timed is not None:
         if any(int(part or 0) for part in timed.groups()[1:]):
@@ -196,27 +215,36 @@ def _date(value: str) -> str:
                 "reg.date.with_time", f"{value} holds a time as well as a day: give the day "
                 "alone (format the column as a date without the time)", value=value))
         value = timed[1]  # midnight: the day alone, as 1C means it
-    dotted = _DOTTED_DATE.fullmatch(value)
-    iso = f"{dotted[3]}-{int(dotted[2]):02d}-{int(dotted[1]):02d}" if dotted else value
+    for pattern, (year, month, day) in _DAY_FORMS:
+        found = pattern.fullmatch(value)
+        if found is None:
+            continue
+        try:
+            return datetime.date(int(found[year]), int(found[month]), int(found[day]))
+        except ValueError as exc:
+            raise FormatError(phrase("reg.date.no_such", f"no such date: {value}",
+                                     value=value)) from exc
     if _SHORT_YEAR.fullmatch(value):
         raise FormatError(phrase("reg.date.short_year", f"{value}: the year has two digits; "
                                  "write all four (DD.MM.YYYY)", value=value))
+    if _SLASHED_DAY_OR_MONTH_FIRST.fullmatch(value):
+        raise FormatError(phrase("reg.date.ambiguous", f"{value} could be day/month or "
+                                 "month/day: write it as YYYY-MM-DD or DD.MM.YYYY",
+                                 value=value))
     if _EXCEL_DAY.fullmatch(value):
-        day = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
+        excel = _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FormatError(phrase(
             "reg.date.excel_day", f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like "
-            f"Excel's number of the day ({day.isoformat()}, if it is one): format the column "
-            "as a date", value=value, day=day.isoformat()))
-    if not _ISO_DATE.fullmatch(iso):
-        raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
-    try:
-        day = datetime.date.fromisoformat(iso)
-    except ValueError as exc:
-        raise FormatError(phrase("reg.date.no_such", f"no such date: {value}",
-                                 value=value)) from exc
+            f"Excel's number of the day ({excel.isoformat()}, if it is one): format the column "
+            "as a date", value=value, day=excel.isoformat()))
+    raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
+
+
+def _date(value: str) -> str:
+    day = read_day(value)
     if day < EARLIEST_DAY:
         raise FormatError(early_phrase(value))
-    return iso
+    return day.isoformat()
 
 
 def early_phrase(value: str) -> Phrase:

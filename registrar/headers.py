@@ -84,19 +84,25 @@ class Headers:
 
     def _resolve(self, keys: tuple[str, ...]) -> Resolution:
         found = Resolution([], {}, [])
-        seen_keys: set[str] = set()
+        seen_keys: dict[str, str] = {}  # a header's key -> the first header of that key
         for position, header in enumerate(keys, start=1):
             key = header_key(header)
             target = None
             if not key:
                 found.unheaded.append(position - 1)
             elif key in seen_keys:
+                first = seen_keys[key]
+                # "IIN" and "iin " are one column name: which to issue is not ours to guess
                 found.problems.append((header, "duplicate-header", phrase(
-                    "reg.header.twice", "this header appears more than once")))
+                    "reg.header.twice", "this header appears more than once")
+                    if first == header else phrase(
+                    "reg.header.twice_as", f"this header and {first!r} are one name once "
+                    "letter case and spaces are set aside: rename or delete one of them",
+                    other=first)))
             elif self.mapping.ignores(header):
-                seen_keys.add(key)  # e.g. row numbers: read past, as the mapping says
+                seen_keys[key] = header  # e.g. row numbers: read past, as the mapping says
             else:
-                seen_keys.add(key)
+                seen_keys[key] = header
                 target = self._target(self.mapping.target(header))
                 slot = (f"{target.field}.{target.spec.name}" if target and target.line
                         else target.field if target else "")

@@ -8,6 +8,7 @@ gives 10, weights 3..11,1,2; a second 10 means no valid number has that prefix).
 from __future__ import annotations
 
 import datetime
+import re
 
 from registrar.phrases import Phrase, phrase
 
@@ -32,6 +33,19 @@ def check_digit(first_eleven: str) -> int | None:
 LOST_ZEROS_FIX = (" (Excel keeps a number without them: give the column the custom number "
                   "format {zeros} and save again, or export it from the records system as "
                   "text)")
+
+
+# What an IIN is written grouped with: spaces, as on an ID card (0110 2051 0003), a
+# no-break or narrow space (Excel's thousands separator in a Russian or Kazakh locale),
+# and dashes (hyphen, non-breaking hyphen, figure dash, en dash). Only these: anything
+# else inside (a dot, a letter, a zero-width space) is left for the checks to refuse.
+_GROUPING = re.compile("[ \u00a0\u2007\u202f\\-\u2010-\u2013]")
+
+
+def iin_digits(text: str) -> str:
+    """`text` trimmed, with the spaces and dashes an IIN is grouped by taken out: the IIN
+    every command records, and checks (iin_phrase), however it was typed."""
+    return _GROUPING.sub("", text.strip())
 
 
 def iin_phrase(text: str) -> Phrase | None:

@@ -28,8 +28,10 @@ as a number loses them), never padded back, as an IIN is not.
 Headers are matched after trimming surrounding whitespace, reading each run of
 whitespace inside as one space (a wrapped Excel header holds a line break, one
 pasted from Word a non-breaking space) and ignoring case, the same way duplicate
-headers are found. A header the mapping does not name is
-taken as a schema column name as it stands.
+headers are found. A header the mapping does not name (or any header, with no mapping)
+is taken as a schema column name the same way: "IIN" or "Full_Name " is iin or
+full_name. Two headers that are then one name are refused, naming both
+(registrar.headers).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ class Mapping:
         return header_key(header) in self.ignored
 
     def target(self, header: str) -> str:
-        """The schema column a header stands for (itself when unmapped, trimmed)."""
+        """The schema column a header stands for (its key when unmapped: a schema names
+        its columns in lower case, and Excel keeps whatever case was typed)."""
         key = header_key(header)
         if key in self.columns:
             return self.columns[key]
@@ -104,7 +107,7 @@ class Mapping:
             match = pattern.fullmatch(key)
             if match:
                 return template.replace("{n}", str(int(match[1])))
-        return header.strip()
+        return key
 
 
 IDENTITY = Mapping("none")

@@ -42,6 +42,12 @@ _LOST_SENTENCE = phrase("reg.value.lost_letter", "a '?' inside a word: a letter 
                         "encoding could not hold (export as UTF-8)")
 SAMPLE_RECORDS = 10
 
+
+def lost_letter(value: str) -> Phrase | None:
+    """Why `value`, read from a file in an encoding that lacks Kazakh letters (cp1251,
+    mac-cyrillic: registrar.export.lossy), has lost one, or None."""
+    return _LOST_SENTENCE if _LOST_LETTER.search(value) else None
+
 # Takes each clean record with its row as it is read, instead of a list holding them all.
 RecordSink = Callable[[int, dict[str, str]], None]
 # (row, field, value) -> a sentence naming where this value was already issued, or None.

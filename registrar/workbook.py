@@ -93,9 +93,13 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
             TypeError, AttributeError, IndexError) as exc:
         plainly = not_a_workbook(path)
+        # openpyxl's own words (a descriptor's TypeError, a missing part's KeyError) are
+        # English only: kk and ru say reg.file.unreadable_workbook without them
         problems.add(None, None, "malformed", phrase(
-            "reg.file.not_a_workbook", f"not a readable .xlsx workbook: {plainly or exc}",
-            why=plainly or str(exc)))
+            "reg.file.not_a_workbook", f"not a readable .xlsx workbook: {plainly}",
+            why=plainly) if plainly else phrase(
+            "reg.file.unreadable_workbook", f"not a readable .xlsx workbook: {exc}",
+            why=str(exc)))
         return
     number: int | None = None  # until the rows are read, a problem is the sheet's
     try:

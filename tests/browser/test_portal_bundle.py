@@ -110,6 +110,8 @@ ENGLISH_ONLY_PLACEHOLDERS = {
     "issue.pending.status.other": {"status"}, "tx.status.other": {"status"},
     # Python's words for a byte it cannot decode ("invalid continuation byte")
     "reg.encoding.header": {"why"}, "reg.encoding.fails_here": {"why"},
+    # openpyxl's words for a damaged workbook ("unclosed token: line 1, column 0")
+    "reg.file.damaged_here": {"why"}, "reg.file.unreadable_workbook": {"why"},
     "reg.json.bad_item": {"why"},
 }
 

@@ -166,10 +166,18 @@ async def test_recognise_speaks_kk_and_ru(office: Office) -> None:
                                      env={"LANG": "ru_RU.UTF-8"}), 0)
     assert done.startswith("перезачёт: выдан в блоке "), done
 
-    # Excel's plain "CSV" (cp1251), an unknown column, a code the original does not show
+    # Excel's plain "CSV" (cp1251) is read as an export is (it was refused); a file of
+    # UTF-8 with a cp1251 line no encoding reads for certain, an unknown column, a code
+    # the original does not show are refused
     cp1251 = Path(office.new("cp1251.csv"))
     cp1251.write_bytes(text.encode("cp1251"))
-    said = await refused_in_every_language(*args[:-1], str(cp1251), "--out",
+    done = said_in("ru", await senim(*args[:-1], str(cp1251), "--out", office.new("r-cp.json"),
+                                     *node, "--lang", "ru"), 0)
+    assert done.startswith("перезачёт: выдан в блоке "), done
+    mixed = Path(office.new("mixed.csv"))
+    mixed.write_bytes(text.encode() + "INF1101;course.01;ИНФ101;Информатика;5\r\n".encode(
+        "cp1251"))
+    said = await refused_in_every_language(*args[:-1], str(mixed), "--out",
                                            office.new("never.json"), *node, code=2)
     assert "сохраните файл как «CSV UTF-8»" in said["ru"]
     unknown = Path(office.new("unknown.csv"))

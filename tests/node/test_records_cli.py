@@ -104,12 +104,16 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--start", "31.02.2025"], "--start '31.02.2025' is no day of the calendar"),
     (["--start", "03/04/2025"], "could be day/month or month/day"),
     (["--start", "1 Feb 2025"], "--start must be a day as YYYY-MM-DD or DD.MM.YYYY"),
+    # said as an export's row says them (they were "must be a day as YYYY-MM-DD")
+    (["--start", "01.02.25"], "--start: 01.02.25: the year has two digits"),
+    (["--start", "2025-02-01 10:30"], "--start: 2025-02-01 10:30 holds a time as well"),
     # Until its first day a verifier would read it as a current employment.
     (["--start", "2999-01-01"], "--start 2999-01-01 is after today"),
     # An IIN was not checked at all ('12345' was issued), and a missing position was
     # 'record 1: position: …', a record the officer never numbered.
     (["--iin", "12345"], "--iin '12345': an IIN is 12 digits; this has 5\n"),
     (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong"),
+    (["--iin", "0110-2051-0004"], "--iin '0110-2051-0004': the IIN's check digit is wrong"),
     (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
@@ -129,7 +133,8 @@ def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[
     assert not out.exists() and fake_node.submitted == []
 
 
-@pytest.mark.parametrize("typed", ["01.02.2025", "2025/02/01", "2025/2/1", " 1.2.2025 "])
+@pytest.mark.parametrize("typed", ["01.02.2025", "2025/02/01", "2025/2/1", " 1.2.2025 ",
+                                   "2025.02.01", "01.02.2025 0:00:00"])
 def test_start_as_people_type_it_is_recorded_as_a_day(
         tmp_path: Path, net: Consortium, fake_node: type[_Node], typed: str) -> None:
     # It said 'record 1: start_date must be a date YYYY-MM-DD (got '01.02.2025')': an
@@ -141,11 +146,13 @@ def test_start_as_people_type_it_is_recorded_as_a_day(
     assert json.loads(out.read_text())["fields"]["start_date"]["value"] == "2025-02-01"
 
 
+@pytest.mark.parametrize("typed", ["0110 2051 0003", "0110-2051-0003", "011020\u00a0510003"])
 def test_an_iin_typed_in_groups_is_recorded_whole(tmp_path: Path, net: Consortium,
-                                                  fake_node: type[_Node]) -> None:
+                                                  fake_node: type[_Node], typed: str) -> None:
+    # With dashes it was "an IIN is 12 digits" (an export's column takes them too)
     out = tmp_path / "employment.json"
     done = CliRunner().invoke(main, ["employment", "start", "--key", _key(tmp_path, net),
-                                     *START, "--iin", "0110 2051 0003", "--out", str(out)])
+                                     *START, "--iin", typed, "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert json.loads(out.read_text())["fields"]["iin"]["value"] == "011020510003"
 
@@ -234,7 +241,8 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
         tmp_path: Path, net: Consortium, fake_node: type[_Node],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Excel saves the rows of its used range, empty ones too (";;;"), which read as a
-    # course with no code; and its plain "CSV" is cp1251, refused by the byte that failed.
+    # course with no code; and its plain "CSV" is cp1251, read as an export is (it was
+    # refused, advising "CSV UTF-8", which a file of UTF-8 and cp1251 lines still gets).
     original = _original_transcript(tmp_path, net, monkeypatch)
     text = ("from_code;from_field;as_code;as_title_ru;credits\r\n"
             "INF1101;course.01;ИНФ101;Информатика;5\r\n;;;;\r\n;;;;\r\n")
@@ -249,6 +257,13 @@ def test_recognise_reads_a_course_list_as_excel_saves_it(
         "recognised.01"]
     courses.write_bytes(text.encode("cp1251"))
     done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r2.json")])
+    assert done.exit_code == 0, done.output
+    recognition = json.loads((tmp_path / "r2.json").read_text(encoding="utf-8"))
+    assert json.loads(recognition["fields"]["recognised.01"]["value"])["as_title_ru"] == \
+        "Информатика"
+    courses.write_bytes(text.encode() + "INF1101;course.01;ИНФ101;Информатика;5\r\n".encode(
+        "cp1251"))
+    done = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "r3.json")])
     assert done.exit_code == 2 and "it is not UTF-8 text (Excel's plain \"CSV\" is " \
         "Windows-1251): save it as \"CSV UTF-8\"" in done.output, done.output
 
