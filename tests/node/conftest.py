@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from consensus.quorum import quorum_size
 from ledger.bft_time import CommitTimes
@@ -18,6 +20,7 @@ from ledger.genesis import Genesis, GenesisMember
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, Payload
 from ledger.transactions import Transaction, build_transaction
+from node.api import make_app
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -183,3 +186,25 @@ def documents_of(batch: Any) -> list[dict[str, Any]]:
     """The documents of an IssuedBatch (built on demand by `documents()`)."""
     documents = batch.documents
     return list(documents() if callable(documents) else documents)
+
+
+@dataclass
+class Budget:
+    core: NodeCore
+    app: web.Application
+    client: TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def budget(net: Consortium) -> AsyncIterator[Budget]:
+    """A node's API with no address exempt from the client limits."""
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
+                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+    app = make_app(core, "budget", rate_exempt=frozenset())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Budget(core, app, client)
+    finally:
+        await client.close()
+        core.worker.shutdown(wait=True)

@@ -6,16 +6,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.codec import encode
 from ledger.payloads import AnchorPayload
 from node import client_limits
-from node.api import make_app
 from node.api_public import (
     ANCHOR_BYTES,
     BODY_BYTES_IN_FLIGHT_MAX,
@@ -31,11 +28,7 @@ from node.client_limits import (
     ClientLimits,
     Decision,
 )
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
-from node.service import NodeCore
-from storage.kv import MemoryStore
-from tests.node.conftest import Consortium, make_tx
+from tests.node.conftest import Budget, Consortium, make_tx
 
 PIECE = 16 * 1024
 
@@ -48,26 +41,6 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Node:
-    core: NodeCore
-    app: web.Application
-    client: TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def node(net: Consortium) -> AsyncIterator[Node]:
-    """A node's API with no address exempt from the client limits."""
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "chunked", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Node(core, app, client)
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
 
 
 def chunked(data: bytes) -> AsyncIterator[bytes]:
@@ -79,22 +52,22 @@ def chunked(data: bytes) -> AsyncIterator[bytes]:
 
 
 async def test_a_chunked_anchored_document_is_charged_the_bytes_that_arrive(
-        node: Node) -> None:
+        budget: Budget) -> None:
     """It was charged 16 MiB against a 2 MiB burst: always 429, its Retry-After (14 s)
     never enough."""
     for _ in range(5):
-        response = await node.client.post("/v1/verify/anchor",
+        response = await budget.client.post("/v1/verify/anchor",
                                           data=chunked(os.urandom(20_000)))
         assert response.status == 200, await response.text()
         assert (await response.json())["status"] == "unknown"
-    response = await node.client.post("/v1/verify", data=chunked(b'{"padding": "x"}'),
+    response = await budget.client.post("/v1/verify", data=chunked(b'{"padding": "x"}'),
                                       headers={"Content-Type": "application/json"})
     assert response.status == 200, await response.text()
-    assert node.app[ANCHOR_BYTES].count == node.app[VERIFY_BYTES].count == 0
+    assert budget.app[ANCHOR_BYTES].count == budget.app[VERIFY_BYTES].count == 0
 
 
 async def test_a_body_past_the_byte_rate_burst_is_too_large_not_asked_to_wait(
-        node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+        budget: Budget, monkeypatch: pytest.MonkeyPatch) -> None:
     """A body no wait lets through (2 MiB and more to /v1/verify/anchor) was refused 429
     with a Retry-After after which it was refused the same way; now 413, naming the most
     this address may send at once."""
@@ -105,7 +78,7 @@ async def test_a_body_past_the_byte_rate_burst_is_too_large_not_asked_to_wait(
     # Within it, each passes (a chunked one is held back until the bucket refills).
     for data, status in ((large, 413), (large[:-2], 200),
                          (chunked(large), 413), (chunked(large[:-2]), 200)):
-        response = await node.client.post("/v1/verify/anchor", data=data)
+        response = await budget.client.post("/v1/verify/anchor", data=data)
         assert response.status == status, await response.text()
         if status == 200:
             continue
@@ -113,27 +86,27 @@ async def test_a_body_past_the_byte_rate_burst_is_too_large_not_asked_to_wait(
         error = (await response.json())["error"]
         assert error["code"] == "body_too_large" and error["params"] == {"limit": burst}
         assert f"exceeds {burst} bytes for /v1/verify/anchor" in error["message"]
-    assert node.app[ANCHOR_BYTES].count == 0
+    assert budget.app[ANCHOR_BYTES].count == 0
 
 
 async def test_a_chunked_body_is_held_back_to_the_byte_rate_not_refused(
-        node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+        budget: Budget, monkeypatch: pytest.MonkeyPatch) -> None:
     rate, burst = 100_000.0, 200_000.0
     monkeypatch.setitem(client_limits.RATES, "verify_bytes", (rate, burst))
     body = os.urandom(150_000)
-    response = await node.client.post("/v1/verify/anchor", data=chunked(body))
+    response = await budget.client.post("/v1/verify/anchor", data=chunked(body))
     assert response.status == 200, await response.text()
     started = time.monotonic()
-    response = await node.client.post("/v1/verify/anchor", data=chunked(body))
+    response = await budget.client.post("/v1/verify/anchor", data=chunked(body))
     assert response.status == 200, await response.text()
     # 50,000 bytes were left: the other 100,000 arrive as fast as the rate refills.
     assert time.monotonic() - started >= 0.5
 
 
 async def test_a_chunked_submission_is_counted_in_flight_by_the_bytes_that_arrive(
-        net: Consortium, node: Node) -> None:
+        net: Consortium, budget: Budget) -> None:
     """It was counted as 16 MiB: busy whenever another large body was being read."""
-    core, app, client = node.core, node.app, node.client
+    core, app, client = budget.core, budget.app, budget.client
     app[SUBMISSION_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX // 2  # another being read
     small = encode([make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
                     for _ in range(20)])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -36,7 +34,7 @@ from node.metrics import NodeMetrics
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX
 from node.service import NodeCore
 from storage.kv import MemoryStore
-from tests.node.conftest import Consortium, make_tx
+from tests.node.conftest import Budget, Consortium, make_tx
 
 
 class Clock:
@@ -161,26 +159,6 @@ async def test_a_forged_submission_admits_nothing_not_even_its_valid_part(
         core.worker.shutdown(wait=True)
 
 
-@dataclass
-class Budget:
-    core: NodeCore
-    app: web.Application
-    client: TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def budget(net: Consortium) -> AsyncIterator[Budget]:
-    """A node's API with no address exempt from the client limits."""
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "budget", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Budget(core, app, client)
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
 
 
 async def test_large_submissions_beyond_the_bytes_in_flight_are_busy_small_ones_pass(
