@@ -3,6 +3,7 @@ byte rate and the bytes in flight. Before, it was charged its route's whole limi
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
 from collections.abc import AsyncIterator
@@ -39,8 +40,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
 
 
 def chunked(data: bytes) -> AsyncIterator[bytes]:
@@ -86,6 +85,22 @@ async def test_a_body_past_the_byte_rate_burst_is_too_large_not_asked_to_wait(
         error = (await response.json())["error"]
         assert error["code"] == "body_too_large" and error["params"] == {"limit": burst}
         assert f"exceeds {burst} bytes for /v1/verify/anchor" in error["message"]
+    assert budget.app[ANCHOR_BYTES].count == 0
+
+
+async def test_a_compressed_body_is_charged_the_bytes_it_inflates_to(
+        budget: Budget, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Charged its declared (compressed) length, 3 KB of gzip carried 3 MiB of zeros to
+    /v1/verify/anchor, past the 2 MiB burst, three times a second; the same body sent
+    chunked was 413."""
+    burst = 200_000
+    monkeypatch.setitem(client_limits.RATES, "verify_bytes", (1_000_000.0, float(burst)))
+    for size, status in ((burst + 1, 413), (burst // 2, 200)):
+        for _ in range(2):
+            response = await budget.client.post(
+                "/v1/verify/anchor", data=gzip.compress(bytes(size)),
+                headers={"Content-Encoding": "gzip"})
+            assert response.status == status, await response.text()
     assert budget.app[ANCHOR_BYTES].count == 0
 
 
