@@ -30,7 +30,7 @@ from node.api_schema import (
     obj,
     vc_error_reply,
 )
-from node.client_limits import ARRIVING_HELD_MAX_S, RATES
+from node.client_limits import ARRIVING_HELD_MAX_S, ARRIVING_WAIT_MAX_S, RATES
 from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from node.submission_body import MAX_TXS_PER_REQUEST
@@ -85,9 +85,10 @@ PUBLIC_ERRORS = {
                      "rates may send at once (its byte rate's burst, "
                      f"{int(RATES['verify_bytes'][1]) // _KIB} KiB); `params.limit` says "
                      "which"),
-    429: error_reply("Over the client's rate (a body sent chunked is held back to its "
-                     "byte rate as it arrives, refused only past "
-                     f"{ARRIVING_HELD_MAX_S:g} s of that)", ("Retry-After",)),
+    429: error_reply("Over the client's rate (a body sent chunked or compressed is held "
+                     "back to its byte rate as it arrives, refused only past "
+                     f"{ARRIVING_WAIT_MAX_S:g} s of that for one piece or "
+                     f"{ARRIVING_HELD_MAX_S:g} s in all)", ("Retry-After",)),
     503: error_reply("Busy, or the store is damaged", ("Retry-After",)),
 }
 
