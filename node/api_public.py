@@ -61,8 +61,8 @@ MAX_STATE_KEY_BYTES = 128
 # memory until answered, and the byte rates are charged as a declared body starts (a
 # slow sender holds each second's worth), so a flood of big bodies is answered "busy"
 # beyond this instead of growing the node. A body this small never waits (the
-# connection cap bounds how many there can be); one sent chunked is counted as it
-# arrives (`node.body_charges`).
+# connection cap bounds how many there can be); one sent chunked, or compressed, is
+# counted as it arrives, inflated (`node.body_charges`).
 BODY_BYTES_IN_FLIGHT_MAX = 16 * 1024 * 1024
 SMALL_SUBMISSION_BYTES = 64 * 1024
 MAX_WAIT_S = 60.0
@@ -184,14 +184,14 @@ async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: 
     """Count a body larger than SMALL_SUBMISSION_BYTES against the route's bytes in
     flight, or answer 503 busy when that would pass BODY_BYTES_IN_FLIGHT_MAX: one always
     gets in, a small one never waits. A declared body counts its length before it is
-    read; a compressed one `limit`, since aiohttp inflates it as it is read (32 bodies of
-    30 KB of gzip, each counted as small by its declared length, were 15 MB each once
-    read and took a node from 71 to 593 MiB at once); one sent chunked, by the bytes that
-    arrive, through the charge yielded for the body's reader."""
+    read; one sent chunked, or compressed, by the bytes that arrive as they are read
+    (inflated: 32 bodies of 30 KB of gzip, each counted as small by its declared length,
+    were 15 MB each once read and took a node from 71 to 593 MiB at once; counted as
+    their route's whole limit, a small gzip submission was busy whenever another large
+    one was being read), through the charge yielded for the body's reader."""
     declared = request.content_length
-    compressed = _compressed(request)
     in_flight = request.app[budget]
-    if declared is None and not compressed:
+    if declared is None or _compressed(request):
         arriving = ArrivingBytes(in_flight, SMALL_SUBMISSION_BYTES, BODY_BYTES_IN_FLIGHT_MAX,
                                  lambda: _busy_with_large(request, what))
         try:
@@ -199,7 +199,7 @@ async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: 
         finally:
             arriving.release()
         return
-    size = limit if declared is None or compressed else min(declared, limit)
+    size = min(declared, limit)
     if size <= SMALL_SUBMISSION_BYTES:
         yield no_charge
         return

@@ -7,7 +7,9 @@ was charged its route's whole limit: 16 MiB for an anchored document, eight time
 was refused the same way, and a chunked submission was answered busy whenever another
 large body was being read. Such a body is charged here by the bytes that arrive, piece
 by piece as `node.http_limits.read_body` reads them, so no more is held than was
-charged, and it still ends at the route's limit (413) and BODY_READ_TIMEOUT_S (408).
+charged, and it still ends at the route's limit (413) and BODY_READ_TIMEOUT_S (408). So
+is a compressed one, whose declared length is not what aiohttp inflates it to as it is
+read.
 """
 
 from __future__ import annotations

@@ -223,22 +223,40 @@ async def test_large_documents_beyond_the_bytes_in_flight_are_busy(budget: Budge
     ("/v1/verify", VERIFY_BYTES, "application/json"),
     ("/v1/transactions", SUBMISSION_BYTES, "application/json"),
 ])
-async def test_a_compressed_body_is_charged_as_large_as_it_may_inflate(
+async def test_a_compressed_body_is_counted_as_it_inflates(
         budget: Budget, path: str, budget_key: web.AppKey[Any], content_type: str) -> None:
     """aiohttp inflates a Content-Encoding body as it reads it: 32 bodies of 30 KB of
     gzip, each counted as small by its declared length, were 15 MB each once read and
-    took a node from 71 to 593 MiB at once. Now charged the route's limit."""
+    took a node from 71 to 593 MiB at once. Now counted by what it inflates to, as it is
+    read (`node.body_charges.ArrivingBytes`), as a chunked body is."""
     app, client = budget.app, budget.client
     inflated = b'{"padding": "' + b"x" * (2 * SMALL_SUBMISSION_BYTES) + b'"}'
     body = gzip.compress(inflated)
     assert len(body) < SMALL_SUBMISSION_BYTES  # small as declared
     headers = {"Content-Type": content_type, "Content-Encoding": "gzip"}
-    # others reading, with room for what this one inflates to but not for a whole body
-    app[budget_key].count = BODY_BYTES_IN_FLIGHT_MAX - len(inflated) - 1
+    # others reading, with no room for what this one inflates to
+    app[budget_key].count = BODY_BYTES_IN_FLIGHT_MAX - len(inflated) + 1
     response = await client.post(path, data=body, headers=headers)
     assert response.status == 503 and "Retry-After" in response.headers
     assert (await response.json())["error"]["code"] == "busy"
-    app[budget_key].count = 0  # it was answered: one always gets in
+    assert app[budget_key].count == BODY_BYTES_IN_FLIGHT_MAX - len(inflated) + 1
+    app[budget_key].count -= 1  # room for it, just
     response = await client.post(path, data=body, headers=headers)
     assert response.status in (200, 400), await response.text()  # read, then judged
-    assert app[budget_key].count == 0
+    assert app[budget_key].count == BODY_BYTES_IN_FLIGHT_MAX - len(inflated)
+
+
+async def test_a_small_compressed_submission_waits_for_no_other_body(
+        net: Consortium, budget: Budget) -> None:
+    """Counted as the route's whole limit (16 MiB, all of the bytes in flight), a gzip
+    submission of 20 transactions was answered 503 busy whenever any other large
+    submission was being read, or another gzip one, however small."""
+    app, client = budget.app, budget.client
+    body = gzip.compress(encode([make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
+                                 for _ in range(20)]))
+    headers = {"Content-Type": "application/msgpack", "Content-Encoding": "gzip"}
+    app[SUBMISSION_BYTES].count = BODY_BYTES_IN_FLIGHT_MAX // 2  # another being read
+    response = await client.post("/v1/transactions", data=body, headers=headers)
+    assert response.status == 202, await response.text()
+    assert (await response.json())["accepted"] == 20
+    assert app[SUBMISSION_BYTES].count == BODY_BYTES_IN_FLIGHT_MAX // 2
