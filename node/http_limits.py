@@ -186,6 +186,9 @@ def head_problem(exc: HttpProcessingError) -> str:
     said = " ".join(str(exc.message or "").split())
     if isinstance(exc, ContentEncodingError) and "content-encoding" not in said.lower():
         said = f"Can not decode content-encoding: {said}"  # raised with the encoding alone
+    if isinstance(exc, ContentEncodingError) and ". Please install" in said:
+        # aiohttp's advice to the node's own programmer (a decoder not installed here)
+        said = said.split(". Please install", 1)[0] + ": this node reads gzip and deflate"
     if isinstance(exc, PayloadEncodingError):  # met before the handler read the body
         return "the request body cannot be read: " + said
     first = ((exc.message or "").strip().splitlines() or ["bad request"])[0]
