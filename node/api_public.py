@@ -113,16 +113,13 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
 
 async def within_byte_rate(request: web.Request, limit: int) -> ArrivalCharge:
     """The verification rates: one request, and the body's bytes, charged before it is
-    read by its declared length (413 when past the byte rate's burst: no wait would let
-    it in), or, when it declares none (chunked) or is compressed, by the bytes that
-    arrive, as read: the charge to give the body's reader."""
+    read by its declared length (413 past the byte rate's burst: no wait lets it in), or,
+    chunked or compressed, by the bytes read as they arrive: the charge for its reader."""
     await within_rate(request, "verify")
     declared = request.content_length
     limits, path = request.app[LIMITS], request.path
     rate = RATES["verify_bytes"][0]
-    # A compressed body's declared length is not what it is once read (aiohttp inflates
-    # it): charged by it, 3 KB of gzip carried 3 MiB to /v1/verify/anchor, past the
-    # burst, as often as a client cared to send it.
+    # (by its declared length, 3 KB of gzip carried 3 MiB past the burst, at will)
     if declared is None or _compressed(request):
         return ArrivingRate(limits, _source(request), "verify_bytes",
                             lambda burst: beyond_burst(path, "bytes", burst, rate),
@@ -166,8 +163,7 @@ async def read_json(request: web.Request, limit: int) -> Any:
     return await public(request, parse_json, body, pool=request.app[VERIFY_WORK])
 
 
-def _compressed(request: web.Request) -> bool:
-    """Whether aiohttp inflates the body as it is read (its Content-Encoding)."""
+def _compressed(request: web.Request) -> bool:  # aiohttp inflates it as it is read
     return request.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
 
 
@@ -184,11 +180,9 @@ async def large_body(request: web.Request, budget: web.AppKey[InFlight], limit: 
     """Count a body larger than SMALL_SUBMISSION_BYTES against the route's bytes in
     flight, or answer 503 busy when that would pass BODY_BYTES_IN_FLIGHT_MAX: one always
     gets in, a small one never waits. A declared body counts its length before it is
-    read; one sent chunked, or compressed, by the bytes that arrive as they are read
-    (inflated: 32 bodies of 30 KB of gzip, each counted as small by its declared length,
-    were 15 MB each once read and took a node from 71 to 593 MiB at once; counted as
-    their route's whole limit, a small gzip submission was busy whenever another large
-    one was being read), through the charge yielded for the body's reader."""
+    read; one sent chunked, or compressed, by the bytes that arrive, inflated (32 gzip
+    bodies of 30 KB, each small as declared, took a node from 71 to 593 MiB at once),
+    through the charge yielded for the body's reader."""
     declared = request.content_length
     in_flight = request.app[budget]
     if declared is None or _compressed(request):
