@@ -42,13 +42,13 @@ from node.submission_body import MAX_TXS_PER_REQUEST, items_at_most, parse_submi
 # Request cost limits, per route.
 TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
 # A submission body up to this size, that can hold at most INLINE_PARSE_TXS_MAX items, is
-# parsed on the event loop: ~13 µs for 50 transactions in msgpack, ~55 µs in JSON
-# (18 KB), where the trip to the admission pool and back took 1.7 ms (median) with 4
-# validators busy on this machine (session 37), and parsing holds the GIL wherever it
-# runs. Other bodies are parsed in the pool. The count matters as much as the bytes:
-# 32 KiB holds 16,000 empty msgpack byte strings (~2 ms of parsing), or 10,000 JSON
-# ones (~0.8 ms); with at most 128 (submission_body.items_at_most) the worst bodies
-# found took ~55 µs in msgpack, ~115 µs in JSON (session 37, a loaded machine).
+# parsed on the event loop: ~13 µs for 50 transactions in msgpack, ~55 µs in JSON (18 KB),
+# and parsing holds the GIL wherever it runs; parsed in the pool, a POST took a median
+# 1.66 ms from arrival to check (0.12 ms here) with 4 validators busy on this machine
+# (BENCHMARKS.md, session 37). Other bodies are parsed in the pool. The count matters as
+# much as the bytes: 32 KiB holds 16,000 empty msgpack byte strings (~2 ms of parsing), or
+# 10,000 JSON ones (~0.8 ms); with at most 128 (submission_body.items_at_most) the worst
+# bodies found took ~55 µs in msgpack, ~115 µs in JSON (session 37, a loaded machine).
 INLINE_PARSE_BYTES_MAX = 32 * 1024
 INLINE_PARSE_TXS_MAX = 128
 VERIFY_BODY_MAX = 256 * 1024
