@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from ledger.codec import encode
 from ledger.payloads import AnchorPayload
-from node.api import make_app
 from node.api_public import (
     ANCHOR_BYTES,
     BODY_BYTES_IN_FLIGHT_MAX,
@@ -29,11 +27,7 @@ from node.client_limits import (
     STRIKES_TO_SLOW,
     ClientLimits,
 )
-from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
 from node.public_work import INVALID_SIGNATURES_PER_SUBMISSION_MAX
-from node.service import NodeCore
-from storage.kv import MemoryStore
 from tests.node.conftest import Budget, Consortium, make_tx
 
 
@@ -89,37 +83,30 @@ def test_the_table_of_sources_is_bounded_lru() -> None:
     assert len(limits) == 100
 
 
-async def test_a_forging_client_is_refused_and_an_honest_one_served(net: Consortium) -> None:
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
+async def test_a_forging_client_is_refused_and_an_honest_one_served(
+        net: Consortium, budget: Budget) -> None:
     # The test client is on 127.0.0.1: as a node behind a proxy (`api.rate_exempt = []`).
-    app = make_app(core, "fair", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        forged = []
-        for _ in range(STRIKES_TO_REFUSE):
-            tx = make_tx(net.employer, AnchorPayload(os.urandom(32)))
-            forged.append(tx.encode()[:-64] + os.urandom(64))  # signature replaced
-        response = await client.post("/v1/transactions",
-                                     json={"txs": [data.hex() for data in forged]})
-        assert response.status == 400
-        error = (await response.json())["error"]
-        assert error["code"] == "forged_submission"
-        assert (f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} of the first "
-                f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} transactions") in error["message"]
-        assert len(core.mempool) == 0
-        honest = make_tx(net.employer, AnchorPayload(os.urandom(32)))
-        response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
-        assert response.status == 429 and "Retry-After" in response.headers
-        assert (await response.json())["error"]["code"] == "rate_limited"
-        # The same transaction from the node's own host (exempt) goes through.
-        client.app[LIMITS].exempt = frozenset({"127.0.0.1"})
-        response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
-        assert response.status == 202
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
+    core, client = budget.core, budget.client
+    forged = []
+    for _ in range(STRIKES_TO_REFUSE):
+        tx = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+        forged.append(tx.encode()[:-64] + os.urandom(64))  # signature replaced
+    response = await client.post("/v1/transactions",
+                                 json={"txs": [data.hex() for data in forged]})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "forged_submission"
+    assert (f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} of the first "
+            f"{INVALID_SIGNATURES_PER_SUBMISSION_MAX} transactions") in error["message"]
+    assert len(core.mempool) == 0
+    honest = make_tx(net.employer, AnchorPayload(os.urandom(32)))
+    response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
+    assert response.status == 429 and "Retry-After" in response.headers
+    assert (await response.json())["error"]["code"] == "rate_limited"
+    # The same transaction from the node's own host (exempt) goes through.
+    client.app[LIMITS].exempt = frozenset({"127.0.0.1"})
+    response = await client.post("/v1/transactions", json={"tx": honest.encode().hex()})
+    assert response.status == 202
 
 
 def test_the_nodes_own_host_is_exempt_from_rates_but_others_are_not() -> None:
@@ -132,31 +119,23 @@ def test_the_nodes_own_host_is_exempt_from_rates_but_others_are_not() -> None:
 
 
 async def test_a_forged_submission_admits_nothing_not_even_its_valid_part(
-        net: Consortium) -> None:
-    core = NodeCore(net.ministry, net.genesis, MemoryStore(),
-                    MempoolLimits(10_000, 64 << 20, 10_000), NodeMetrics())
-    app = make_app(core, "forged", rate_exempt=frozenset())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        valid = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
-                 for _ in range(5)]
-        forged = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()[:-64]
-                  + os.urandom(64) for _ in range(INVALID_SIGNATURES_PER_SUBMISSION_MAX)]
-        response = await client.post("/v1/transactions",
-                                     json={"txs": [d.hex() for d in valid + forged]})
-        assert response.status == 400
-        assert (await response.json())["error"]["code"] == "forged_submission"
-        assert len(core.mempool) == 0
-        # One invalid signature fewer is an honest mistake: the valid ones are kept.
-        response = await client.post("/v1/transactions", json={
-            "txs": [d.hex() for d in valid + forged[1:]]})
-        body = await response.json()
-        assert response.status == 202 and body["accepted"] == len(valid)
-        assert len(core.mempool) == len(valid)
-    finally:
-        await client.close()
-        core.worker.shutdown(wait=True)
+        net: Consortium, budget: Budget) -> None:
+    core, client = budget.core, budget.client
+    valid = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()
+             for _ in range(5)]
+    forged = [make_tx(net.employer, AnchorPayload(os.urandom(32))).encode()[:-64]
+              + os.urandom(64) for _ in range(INVALID_SIGNATURES_PER_SUBMISSION_MAX)]
+    response = await client.post("/v1/transactions",
+                                 json={"txs": [d.hex() for d in valid + forged]})
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "forged_submission"
+    assert len(core.mempool) == 0
+    # One invalid signature fewer is an honest mistake: the valid ones are kept.
+    response = await client.post("/v1/transactions", json={
+        "txs": [d.hex() for d in valid + forged[1:]]})
+    body = await response.json()
+    assert response.status == 202 and body["accepted"] == len(valid)
+    assert len(core.mempool) == len(valid)
 
 
 
