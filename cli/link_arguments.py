@@ -4,24 +4,32 @@ space inside the link. The pieces are the link's own characters with the space b
 them removed, as the portal removes it from a link pasted in its box (cli.share_links
 rejoined): they are read as the one link they were. What follows a link and cannot be a
 piece of it (another link, a file, words) is refused in a sentence, not taken for a piece.
+
+Words before a link are the label it was sent under ("Диплом: https://…", "Diploma -
+https://…", "Аттестат №123 https://…"): left out, with a note saying so, as the portal
+leaves them out of its box (cli.share_links.rejoined does it for one argument). One that
+is, or is named as, a file is no label: which of the two was meant is asked, not guessed.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 import click
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.share_links import WRAPPING, is_link
-from cli.spoken import Sentence, WordedCommand, refuse
+from cli.spoken import Sentence, WordedCommand, echo, refuse
 
 # A piece of a link: only what a URL may hold (RFC 3986's characters and "%"), and what
 # wraps a link in a letter ("<…>", quotes, a full stop).
 _PIECE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%<>\"«»“”„‘’-]+\Z")
 # The most of an argument a refusal repeats: a pasted letter's line is enough to know it.
 EXTRA_SHOWN_MAX = 40
+# The longest extension a word named as a file ends in (".json", ".jsonld").
+EXTENSION_CHARS_MAX = 6
 
 
 def _is_piece(arg: str) -> bool:
@@ -33,6 +41,26 @@ def _is_piece(arg: str) -> bool:
         return not os.path.lexists(arg)  # a file named after the link: two things given
     except (OSError, ValueError):
         return True
+
+
+def _exists(word: str) -> bool:
+    try:
+        return os.path.lexists(word)
+    except (OSError, ValueError):  # a NUL in it: no file's name
+        return False
+
+
+def _may_be_file(word: str) -> bool:
+    """Whether a word before a link may be meant as the file to check, not the link's
+    label: a file is there by that name, or the word is named as one."""
+    if _exists(word):
+        return True
+    # named as one: with a folder in it, or ending in an extension of letters and digits,
+    # one a letter at least (".json", ".pdf"; not "т.б." or "№1.2")
+    stem, dot, extension = word.rpartition(".")
+    return ("/" in word or os.sep in word or bool(
+        stem and dot and len(extension) <= EXTENSION_CHARS_MAX and extension.isalnum()
+        and not extension.isdigit()))
 
 
 def _shown(arg: str) -> str:
@@ -51,6 +79,12 @@ class LinkCommand(WordedCommand):
             if isinstance(param, click.Option):
                 names = param.opts + param.secondary_opts
                 (flags if param.is_flag or param.count else valued).update(names)
+
+        def is_option(arg: str) -> bool:
+            return arg.startswith("-") and (
+                arg in flags or arg.split("=", 1)[0] in valued or arg.startswith("--"))
+
+        args, label = _label_left_out(args, is_option, valued)
         meant: list[str] = []
         first = True  # the next argument that is no option is the command's FILE|LINK
         linked = False  # and it was a link
@@ -59,8 +93,7 @@ class LinkCommand(WordedCommand):
         while at < len(args):
             arg = args[at]
             at += 1
-            if not options_end and arg.startswith("-") and (
-                    arg in flags or arg.split("=", 1)[0] in valued or arg.startswith("--")):
+            if not options_end and is_option(arg):
                 meant.append(arg)
                 options_end = arg == "--"
                 if arg in valued and at < len(args):  # its value, whatever it looks like
@@ -77,4 +110,39 @@ class LinkCommand(WordedCommand):
                     at += 1
             first = False
             meant.append("".join(pieces))
+        if label:  # said once the link is known to be the one argument meant
+            echo(Sentence("cli.link.label_left_out", None, label=_shown(" ".join(label))),
+                 err=True, named=True)
         return meant
+
+
+def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: set[str]
+                    ) -> tuple[list[str], list[str]]:
+    """`args` without the words before the first link, and those words: none when no
+    argument that is no option is a link, or the first is. A word that may be a file
+    (_may_be_file) is refused (exit 2), saying to give the file alone or the link in
+    quotes."""
+    positions: list[int] = []  # of the arguments that are neither options nor their values
+    options_end = False
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        if not options_end and is_option(arg):
+            options_end = arg == "--"
+            at += 2 if arg in valued else 1
+            continue
+        if is_link(arg):
+            break
+        positions.append(at)
+        at += 1
+    else:
+        return args, []  # no link
+    if not positions:
+        return args, []  # the link comes first
+    label = [args[at] for at in positions]
+    for word in label:
+        if _may_be_file(word):  # a file there is named whole, as click names one
+            shown = word if _exists(word) else _shown(word)
+            refuse(Sentence("cli.link.file_before", None, file=shown), EXIT_BAD_INPUT)
+    left_out = set(positions)
+    return [arg for at, arg in enumerate(args) if at not in left_out], label

@@ -9,8 +9,10 @@ import itertools
 import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 
 from cli.language import catalogue
 from cli.share_links import LINK_DOCUMENT_BYTES_MAX
@@ -198,3 +200,46 @@ async def test_what_follows_a_link_and_is_no_piece_of_it_is_refused(
     # Two files (no link) stay click's own usage error.
     refused = await senim("verify", str(other), str(other), "--node", node_url)
     assert refused.exit_code == 2 and "unexpected extra argument" in refused.output
+
+
+async def test_words_a_link_was_sent_with_are_left_out_saying_so(
+        node_url: str, tmp_path: Path) -> None:
+    """"Диплом: https://…" pasted unquoted reaches the command as two arguments: the words
+    are the link's label, not a file that is not there (click's "File 'Диплом:' does not
+    exist"), and are left out with a line saying so, in the reader's language."""
+    link = share_link(_diploma(tmp_path), HOSTILE, True)
+    labels = [["Диплом:"], ["Diploma", "-"], ["Аттестат", "№123"],
+              ["Here", "is", "my", "diploma:"], ["Дипломым", "(т.б.)"]]
+    for label in labels:
+        for lang in ("en", "kk", "ru"):
+            for args in (["verify", *label, link, "--node", node_url],
+                         ["verify", "--node", node_url, *label, *_split(link, 60)],
+                         ["verify", *label, "--lang", lang, link, "--node", node_url]):
+                judged = await senim(*args, "--lang", lang, "--json")
+                assert judged.exit_code == 0, (label, lang, judged.output)
+                assert verdict_of_stdout(judged)["valid"]
+                note = catalogue(lang)["cli.link.label_left_out"].format(label=" ".join(label))
+                assert judged.stderr.splitlines() == [note], (label, lang, judged.stderr)
+
+
+async def test_a_file_before_a_link_is_asked_about_not_guessed(
+        node_url: str, tmp_path: Path) -> None:
+    link = share_link(_diploma(tmp_path), HOSTILE, True)
+    diploma = str(tmp_path / "diploma.json")
+    for before in ([diploma], ["Диплом:", diploma], ["diplom.json"], ["Downloads/диплом"]):
+        for lang in ("en", "kk", "ru"):
+            refused = await senim("verify", *before, link, "--node", node_url, "--lang", lang)
+            assert refused.exit_code == 2, (before, refused.output)
+            said = catalogue(lang)["cli.link.file_before"].format(
+                file=next(word for word in before if word != "Диплом:"))
+            assert refused.stderr.splitlines() == [
+                {"en": "error", "kk": "қате", "ru": "ошибка"}[lang] + ": " + said], (
+                before, lang, refused.output)
+    # The file alone is checked as it was.
+    judged = await senim("verify", diploma, "--node", node_url, "--json")
+    assert judged.exit_code == 0 and verdict_of(judged)["valid"], judged.output
+
+
+def verdict_of_stdout(result: Result) -> dict[str, Any]:
+    verdict: dict[str, Any] = json.loads(result.stdout)
+    return verdict
