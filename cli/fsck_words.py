@@ -63,12 +63,12 @@ def config_refusal(exc: ConfigError) -> Sentence:
     load_genesis: `fsck.config.<code>`); a genesis file's own fields are said as `senim
     consortium` says them (cli.consortium_words)."""
     text = str(exc)
+    why = genesis_why(exc)  # by a code of the genesis file's fields, none of the loader's
+    if why is not None:
+        return Sentence("fsck.config.genesis", text, field=exc.field, why=why)
     key = f"fsck.config.{exc.code}"
     if exc.code is not None and key in catalogue("en"):
         return Sentence(key, text, field=exc.field, **exc.params)
-    why = genesis_why(exc) if exc.field.startswith("genesis") else None
-    if why is not None:
-        return Sentence("fsck.config.genesis", text, field=exc.field, why=why)
     return Sentence("fsck.config.other", text, detail=text)
 
 

@@ -22,6 +22,7 @@ from ledger.validator_sets import genesis_validator_set_state, validator_set_has
 
 GENESIS_KIND = "senim-genesis/v1"
 NETWORK_ID_TAG = b"senim/network/v1/"  # before the genesis hash, in every P2P handshake
+CHAIN_ID_CHARS_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -144,54 +145,64 @@ def _is_utf8_text(value: Any) -> TypeGuard[str]:
 def _member_from_json(index: int, raw: Any) -> GenesisMember:
     where = f"members[{index}]"
     if not isinstance(raw, dict):
-        raise ConfigError(where, "must be a table/object")
+        raise ConfigError(where, "must be a table/object", "not_table")
     unknown = sorted(set(raw) - MEMBER_FIELDS)
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}", "unknown field (known: "
-                          f"{', '.join(sorted(MEMBER_FIELDS))})")
+        known = ", ".join(sorted(MEMBER_FIELDS))
+        raise ConfigError(f"{where}.{unknown[0]}", f"unknown field (known: {known})",
+                          "unknown_field", known=known)
     name = raw.get("name")
     if not _is_utf8_text(name) or not name.strip():
-        raise ConfigError(f"{where}.name", "must be non-empty text")
+        raise ConfigError(f"{where}.name", "must be non-empty text", "empty_text")
     role = raw.get("role")
     if role not in ROLES:
-        raise ConfigError(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+        known = ", ".join(ROLES)
+        raise ConfigError(f"{where}.role", f"must be one of {known}, got {role!r}",
+                          "not_one_of", known=known, got=repr(role))
     try:
         public_key = bytes.fromhex(str(raw.get("public_key", "")))
     except ValueError as exc:
-        raise ConfigError(f"{where}.public_key", "must be hex") from exc
+        raise ConfigError(f"{where}.public_key", "must be hex", "not_key") from exc
     if len(public_key) != 32:
-        raise ConfigError(f"{where}.public_key", "must be a 32-byte Ed25519 key in hex")
+        raise ConfigError(f"{where}.public_key", "must be a 32-byte Ed25519 key in hex",
+                          "not_key")
     validator = raw.get("validator", False)
     if not isinstance(validator, bool):
-        raise ConfigError(f"{where}.validator", "must be true or false")
+        raise ConfigError(f"{where}.validator", "must be true or false", "not_boolean")
     member = GenesisMember(name, role, public_key, validator)
     if "member_id" in raw and raw["member_id"] != member.member_id.hex():
-        raise ConfigError(f"{where}.member_id", "does not match the public key")
+        raise ConfigError(f"{where}.member_id", "does not match the public key",
+                          "member_id_mismatch")
     return member
 
 
 def genesis_from_json(document: Any) -> Genesis:
     if not isinstance(document, dict) or document.get("kind") != GENESIS_KIND:
-        raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})")
+        raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})",
+                          "not_genesis", kind=GENESIS_KIND)
     unknown = sorted(set(document) - GENESIS_FIELDS)
     if unknown:  # a misspelt "governance" would otherwise give the default policy
-        raise ConfigError(f"genesis.{unknown[0]}", "unknown field (known: "
-                          f"{', '.join(sorted(GENESIS_FIELDS))})")
+        known = ", ".join(sorted(GENESIS_FIELDS))
+        raise ConfigError(f"genesis.{unknown[0]}", f"unknown field (known: {known})",
+                          "unknown_field", known=known)
     chain_id = document.get("chain_id")
-    if not _is_utf8_text(chain_id) or not chain_id or len(chain_id) > 64:
-        raise ConfigError("genesis.chain_id", "must be text of 1 to 64 characters")
+    if not _is_utf8_text(chain_id) or not chain_id or len(chain_id) > CHAIN_ID_CHARS_MAX:
+        raise ConfigError("genesis.chain_id", f"must be text of 1 to {CHAIN_ID_CHARS_MAX} "
+                          "characters", "chain_id_length", most=CHAIN_ID_CHARS_MAX)
     genesis_time = document.get("genesis_time_ms")
     if not isinstance(genesis_time, int) or not 0 <= genesis_time < 2**63:
-        raise ConfigError("genesis.genesis_time_ms", "must be a non-negative 64-bit integer")
+        raise ConfigError("genesis.genesis_time_ms", "must be a non-negative 64-bit integer",
+                          "time_range")
     raw_members = document.get("members")
     if not isinstance(raw_members, list) or not raw_members:
-        raise ConfigError("genesis.members", "must be a non-empty list")
+        raise ConfigError("genesis.members", "must be a non-empty list", "no_members")
     members = tuple(_member_from_json(i, raw) for i, raw in enumerate(raw_members))
     ids = [m.member_id for m in members]
     if len(set(ids)) != len(ids):
-        raise ConfigError("genesis.members", "two members share one public key")
+        raise ConfigError("genesis.members", "two members share one public key", "shared_key")
     if not any(m.validator for m in members):
-        raise ConfigError("genesis.members", "at least one member must be a validator")
+        raise ConfigError("genesis.members", "at least one member must be a validator",
+                          "no_validator")
     governance = document.get("governance")
     ministries = sum(1 for m in members if m.role == "ministry")
     policy = None if governance is None else policy_from_json(governance, ministries)
@@ -200,5 +211,6 @@ def genesis_from_json(document: Any) -> Genesis:
             not isinstance(rules_version, int) or isinstance(rules_version, bool)
             or not GENESIS_RULES_VERSION <= rules_version <= MAX_RULES_VERSION):
         raise ConfigError("genesis.rules_version", f"must be a whole number from "
-                          f"{GENESIS_RULES_VERSION} to {MAX_RULES_VERSION}")
+                          f"{GENESIS_RULES_VERSION} to {MAX_RULES_VERSION}", "out_of_range",
+                          low=GENESIS_RULES_VERSION, high=MAX_RULES_VERSION)
     return Genesis(chain_id, genesis_time, members, policy, rules_version)

@@ -56,24 +56,30 @@ def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
     if raw is None:
         return default_policy(ministries)
     if not isinstance(raw, dict):
-        raise ConfigError("genesis.governance", "must be an object")
+        raise ConfigError("genesis.governance", "must be an object", "not_table")
     unknown = sorted(set(raw) - POLICY_FIELDS)
     if unknown:
-        raise ConfigError(f"genesis.governance.{unknown[0]}", "unknown field (known: "
-                          f"{', '.join(sorted(POLICY_FIELDS))})")
+        known = ", ".join(sorted(POLICY_FIELDS))
+        raise ConfigError(f"genesis.governance.{unknown[0]}", f"unknown field (known: {known})",
+                          "unknown_field", known=known)
     voters = raw.get("voters", VOTERS_MINISTRIES)
     if voters not in VOTER_KINDS:
-        raise ConfigError("genesis.governance.voters", f"must be one of {', '.join(VOTER_KINDS)}")
+        known = ", ".join(VOTER_KINDS)
+        raise ConfigError("genesis.governance.voters", f"must be one of {known}, got "
+                          f"{voters!r}", "not_one_of", known=known, got=repr(voters))
     threshold = raw.get("threshold", default_policy(ministries).threshold)
+    most = max(1, ministries)
     if (not isinstance(threshold, int) or isinstance(threshold, bool)
-            or not 1 <= threshold <= max(1, ministries)):
+            or not 1 <= threshold <= most):
         raise ConfigError("genesis.governance.threshold",
-                          f"must be a whole number from 1 to the {ministries} ministries")
+                          f"must be a whole number from 1 to the {ministries} ministries",
+                          "out_of_range", low=1, high=most)
     minimum = raw.get("min_validators", DEFAULT_MIN_VALIDATORS)
     if (not isinstance(minimum, int) or isinstance(minimum, bool)
             or not 1 <= minimum <= MAX_VALIDATORS):
         raise ConfigError("genesis.governance.min_validators",
-                          f"must be a whole number from 1 to {MAX_VALIDATORS}")
+                          f"must be a whole number from 1 to {MAX_VALIDATORS}", "out_of_range",
+                          low=1, high=MAX_VALIDATORS)
     return GovernancePolicy(threshold, voters, minimum)
 
 

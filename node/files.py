@@ -214,7 +214,8 @@ def load_genesis(path: Path) -> Genesis:
                           path=str(path)) from exc
     except UnfitFile as exc:  # it names the path
         raise ConfigError("genesis", str(exc), "unfit", path=str(path),
-                          most=GENESIS_FILE_BYTES_MAX) from exc
+                          most=GENESIS_FILE_BYTES_MAX,
+                          fault="too_large" if exc.too_large else "not_regular") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError("genesis", not_json(str(path), exc, "genesis file",
                                               "senim consortium create"), "genesis_not_json",

@@ -15,11 +15,13 @@ from pathlib import Path
 class UnfitFile(ValueError):
     """A file refused unread: not a regular file, or larger than its limit. `fault` says
     what is wrong with it in a few words ('a named pipe, not a regular file'), for a
-    caller whose own sentence names the file otherwise."""
+    caller whose own sentence names the file otherwise; `too_large` which of the two it
+    is, for a caller that says it in another language."""
 
-    def __init__(self, message: str, fault: str) -> None:
+    def __init__(self, message: str, fault: str, too_large: bool) -> None:
         super().__init__(message)
         self.fault = fault
+        self.too_large = too_large
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,10 @@ def read_bounded(path: Path, limit: int, what: str) -> FileRead:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise UnfitFile(not_regular(path, status.st_mode, what),
-                            f"{file_kind(status.st_mode)}, not a regular file")
+                            f"{file_kind(status.st_mode)}, not a regular file", False)
         if status.st_size > limit:
             raise UnfitFile(_too_large(path, what, limit, status.st_size),
-                            f"larger than a {what} may be ({limit:,} bytes at most)")
+                            f"larger than a {what} may be ({limit:,} bytes at most)", True)
         chunks: list[bytes] = []
         left = limit + 1
         while left > 0:
@@ -53,7 +55,7 @@ def read_bounded(path: Path, limit: int, what: str) -> FileRead:
             left -= len(chunk)
         if left <= 0:
             raise UnfitFile(_too_large(path, what, limit, None),
-                            f"larger than a {what} may be ({limit:,} bytes at most)")
+                            f"larger than a {what} may be ({limit:,} bytes at most)", True)
         return FileRead(b"".join(chunks), status)
     finally:
         os.close(fd)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import cli.records
 from cli.admin import anchor
 from cli.consortium import consortium_group
-from cli.consortium_words import GENESIS_REFUSALS
+from cli.consortium_words import GENESIS_FIELD_WORDS, GENESIS_FILE_WORDS, UNFIT_WORDS
 from cli.keys import key_group, keygen
 from cli.language import catalogue
 from cli.main import main
@@ -40,7 +40,7 @@ def record_keys() -> set[str]:
     keys |= {f"type.{kind}" for kind in CREDENTIAL_TYPES}
     keys |= {"cli.help.employment", "cli.help.key", "tx.what.key_rotation",
              "tx.what.compromise_report", "cli.help.consortium", "min.consortium.not_toml"}
-    keys |= {key for _pattern, key in GENESIS_REFUSALS}
+    keys |= {*GENESIS_FIELD_WORDS.values(), *GENESIS_FILE_WORDS.values(), *UNFIT_WORDS.values()}
     commands: list[click.Command] = [*employment_group.commands.values(), recognise_command,
                                      anchor, *key_group.commands.values(), keygen,
                                      *consortium_group.commands.values()]
