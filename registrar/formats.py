@@ -213,7 +213,8 @@ def read_day(value: str) -> datetime.date:
         if any(int(part or 0) for part in timed.groups()[1:]):
             raise FormatError(phrase(
                 "reg.date.with_time", f"{value} holds a time as well as a day: give the day "
-                "alone (format the column as a date without the time)", value=value))
+                "alone (format the column as a date without the time)", value=value,
+                day=timed[1]))
         value = timed[1]  # midnight: the day alone, as 1C means it
     for pattern, (year, month, day) in _DAY_FORMS:
         found = pattern.fullmatch(value)

@@ -106,7 +106,12 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--start", "1 Feb 2025"], "--start must be a day as YYYY-MM-DD or DD.MM.YYYY"),
     # said as an export's row says them (they were "must be a day as YYYY-MM-DD")
     (["--start", "01.02.25"], "--start: 01.02.25: the year has two digits"),
-    (["--start", "2025-02-01 10:30"], "--start: 2025-02-01 10:30 holds a time as well"),
+    # a time of day and Excel's number of a day: the day asked for, no spreadsheet advice
+    (["--start", "2025-02-01 10:30"], "--start '2025-02-01 10:30' holds a time of day as "
+                                      "well: a record states only the day, so give the day "
+                                      "alone (--start 2025-02-01)\n"),
+    (["--start", "45536"], "--start '45536' looks like Excel's number of a day (2024-09-01, "
+                           "if it is one): give the day itself"),
     # Until its first day a verifier would read it as a current employment.
     (["--start", "2999-01-01"], "--start 2999-01-01 is after today"),
     # An IIN was not checked at all ('12345' was issued), and a missing position was
