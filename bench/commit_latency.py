@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import random
 import statistics
 import threading
 import time
@@ -155,4 +156,83 @@ def commit_latency(network: BenchNetwork, rate_tx_s: int, group_txs: int,
     latencies_ms.sort()
     return {"offered_tx_s": rate_tx_s, "group_txs": group_txs, "tick_ms": tick_s * 1000,
             "samples": len(latencies_ms), "p50_ms": statistics.median(latencies_ms),
+            "p99_ms": latencies_ms[max(0, int(len(latencies_ms) * 0.99) - 1)]}
+
+
+ARRIVALS_SEED = 38  # the same arrival times in every run, so that runs compare
+
+
+def arrival_times(rate_tx_s: float, seconds: float, seed: int = ARRIVALS_SEED) -> list[float]:
+    """Independent arrivals at `rate_tx_s` on average (a Poisson process: exponential
+    gaps), seconds from the start, all before `seconds`."""
+    rng = random.Random(seed)
+    times: list[float] = []
+    at = rng.expovariate(rate_tx_s)
+    while at < seconds and len(times) < int(rate_tx_s * seconds * 2) + 10:
+        times.append(at)
+        at += rng.expovariate(rate_tx_s)
+    return times
+
+
+def _post_alone(node: BenchMember, txs: list[Transaction], times: list[float], started: float,
+                samples: queue.Queue[Sample | None], sample_every: int,
+                failures: list[str]) -> None:
+    """Post each transaction alone at its time (at once if this poster is behind)."""
+    posts = KeptConnections()
+    try:
+        for number, (tx, at) in enumerate(zip(txs, times, strict=True)):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            try:
+                answer = posts.ask(node.api, "POST", "/v1/transactions", encode([tx.encode()]))
+            except (OSError, http.client.HTTPException, RuntimeError) as exc:
+                failures.append(f"post {tx.tx_id.hex()[:12]}: {exc!r}")
+                return
+            if answer.get("rejected") != 0:
+                failures.append(f"post {tx.tx_id.hex()[:12]}: {answer}")
+                return
+            if number % sample_every == 0:
+                # From the time it was due, not when it left: a poster running behind
+                # would otherwise hide the wait it caused (coordinated omission).
+                samples.put((node.api, tx.tx_id, started + at))
+    finally:
+        posts.close()
+
+
+def commit_latency_arrivals(network: BenchNetwork, rate_tx_s: int,
+                            seconds: float = LATENCY_SECONDS) -> dict[str, float]:
+    """p50 and p99 at `rate_tx_s` offered as independent transactions, each posted alone
+    at Poisson arrival times to a node (one poster per node, each with its share of the
+    arrivals), as many separate clients would: open loop, latency counted from each
+    transaction's due time to its commit seen by the node it was posted to."""
+    nodes: list[BenchMember] = [m for m in network.members if m.runs_node]
+    status = network.status(nodes[0])
+    times = arrival_times(rate_tx_s, seconds)
+    txs: list[Transaction] = single_credential_txs(
+        network.university.keys, status["chain_id"], len(times), status["height"] + 100_000)
+    sample_every = max(1, round(rate_tx_s / SAMPLES_PER_S / len(nodes)))
+    samples: queue.Queue[Sample | None] = queue.Queue()
+    latencies_ms: list[float] = []
+    failures: list[str] = []
+    watchers = [threading.Thread(target=_watch, args=(samples, latencies_ms, failures),
+                                 daemon=True) for _ in range(WATCHERS)]
+    for watcher in watchers:
+        watcher.start()
+    started = time.monotonic() + 0.05  # every poster starts before the first arrival
+    posters = [threading.Thread(target=_post_alone, daemon=True, args=(
+        node, txs[index::len(nodes)], times[index::len(nodes)], started, samples,
+        sample_every, failures)) for index, node in enumerate(nodes)]
+    try:
+        for poster in posters:
+            poster.start()
+        for poster in posters:
+            poster.join(timeout=seconds + WAIT_S)
+    finally:
+        for _ in watchers:
+            samples.put(None)
+        for watcher in watchers:
+            watcher.join(timeout=WAIT_S + 30)
+    assert not failures, f"transactions not posted or not committed: {failures[:3]}"
+    latencies_ms.sort()
+    return {"offered_tx_s": rate_tx_s, "posted": len(times), "samples": len(latencies_ms),
+            "p50_ms": statistics.median(latencies_ms),
             "p99_ms": latencies_ms[max(0, int(len(latencies_ms) * 0.99) - 1)]}

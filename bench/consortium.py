@@ -6,9 +6,9 @@ import threading
 import time
 from typing import Any
 
-from bench.commit_latency import commit_latency
+from bench.commit_latency import commit_latency, commit_latency_arrivals
 from bench.network import BenchMember, BenchNetwork
-from bench.single_node import accredit, post_msgpack, single_credential_txs
+from bench.single_node import accredit, post_msgpack, process_cpu_s, single_credential_txs
 from cli.client import NodeClient
 from ledger.payloads import IssueBatchPayload
 from ledger.transactions import build_transaction
@@ -18,6 +18,7 @@ LATENCY_GROUP_TXS = 50  # the figure kept since the first bench: a group of 50 e
 # The same rate in smaller groups more often: how the figure depends on the load's shape.
 LATENCY_SPREAD_GROUPS = (10, 5)
 LONE_RATE_TX_S = 10  # one transaction every 100 ms: the protocol's floor
+IDLE_S = 3.0  # how long the nodes' CPU is read with nothing to do, to subtract it
 
 
 def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
@@ -53,6 +54,36 @@ def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
     blocks = network.status(nodes[0])["height"] - start_height
     return {"transactions": count, "seconds": elapsed, "tx_per_s": count / elapsed,
             "blocks": blocks}
+
+
+def nodes_cpu_s(network: BenchNetwork) -> float:
+    """CPU seconds the running nodes (with their signature children) have used."""
+    return sum(process_cpu_s(m.process.pid) for m in network.members
+               if m.runs_node and m.process and m.process.poll() is None)
+
+
+class CpuSpent:
+    """The nodes' CPU over a phase, less what they spend idle over as long: what a
+    transaction or a block costs them, read from /proc rather than the wall clock,
+    which moves far more with the machine's other load."""
+
+    def __init__(self, network: BenchNetwork, idle_cpu_per_s: float) -> None:
+        self.network = network
+        self.idle_cpu_per_s = idle_cpu_per_s
+        self.started = time.monotonic()
+        self.cpu_before = nodes_cpu_s(network)
+
+    def seconds(self) -> float:
+        elapsed = time.monotonic() - self.started
+        spent = nodes_cpu_s(self.network) - self.cpu_before
+        return max(0.0, spent - self.idle_cpu_per_s * elapsed)
+
+
+def idle_cpu_per_s(network: BenchNetwork, seconds: float = IDLE_S) -> float:
+    """The nodes' CPU a second with nothing submitted (timers, status, keep-alives)."""
+    started, cpu_before = time.monotonic(), nodes_cpu_s(network)
+    time.sleep(seconds)
+    return (nodes_cpu_s(network) - cpu_before) / (time.monotonic() - started)
 
 
 def failover(network: BenchNetwork, view_timeout_ms: int) -> dict[str, Any]:
@@ -99,17 +130,31 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
     network.start_all()
     try:
         accredit(network)
-        time.sleep(0.5)
+        wait_quiet(network)
+        idle = idle_cpu_per_s(network)
+        nodes = sum(1 for m in network.members if m.runs_node)
+        spent = CpuSpent(network, idle)
         results: dict[str, Any] = {"saturation": saturation(network, txs)}
         wait_quiet(network)
+        results["saturation"]["cpu_us_per_tx_per_node"] = spent.seconds() / txs / nodes * 1e6
+        results["idle_cpu_per_s"] = idle
         results["latency"] = commit_latency(network, LATENCY_RATE_TX_S, LATENCY_GROUP_TXS)
         for group in LATENCY_SPREAD_GROUPS:
             wait_quiet(network)
             results[f"latency_groups_of_{group}"] = commit_latency(
                 network, LATENCY_RATE_TX_S, group)
         wait_quiet(network)
+        results["latency_arrivals"] = commit_latency_arrivals(network, LATENCY_RATE_TX_S)
+        wait_quiet(network)
+        first = next(m for m in network.members if m.runs_node)
+        height_before = network.status(first)["height"]
+        spent = CpuSpent(network, idle)
         results["latency_lone"] = commit_latency(network, LONE_RATE_TX_S, 1)
         wait_quiet(network)
+        # Each lone transaction is a block of its own: the cost of a block, whatever it holds
+        blocks = network.status(first)["height"] - height_before
+        results["latency_lone"]["cpu_ms_per_block_per_node"] = (
+            spent.seconds() / max(1, blocks) / nodes * 1e3)
         results["failover"] = failover(network, view_timeout_ms)
     finally:
         network.stop_all()

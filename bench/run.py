@@ -79,7 +79,7 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
     cores = os.cpu_count() or 1
     limit = ceiling["pynacl_per_s"] * cores / args.validators
     sat, lat, fail = result["saturation"], result["latency"], result["failover"]
-    lone = result["latency_lone"]
+    lone, arrivals = result["latency_lone"], result["latency_arrivals"]
     return [
         f"## {args.validators} validators (PBFT) on this machine", "",
         f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
@@ -99,8 +99,15 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
           f"{shape['p50_ms']:.0f} / "
           f"{shape['p99_ms']:.0f} ms | | |"
           for key, shape in result.items() if key.startswith("latency_groups_of_")],
+        f"| commit latency p50 / p99 at {arrivals['offered_tx_s']} tx/s as independent "
+        f"transactions, each posted alone at Poisson arrival times ({arrivals['samples']} "
+        f"samples) | {arrivals['p50_ms']:.0f} / {arrivals['p99_ms']:.0f} ms | | |",
         f"| commit latency p50 / p99 of a lone transaction (one every {lone['tick_ms']:.0f} ms:"
         f" the protocol's floor) | {lone['p50_ms']:.0f} / {lone['p99_ms']:.0f} ms | | |",
+        f"| nodes' CPU a transaction a node at saturation (signature children included, "
+        f"idle subtracted) | {sat['cpu_us_per_tx_per_node']:.0f} µs | | |",
+        f"| nodes' CPU a block a node (lone transactions: a block each; idle subtracted) | "
+        f"{lone['cpu_ms_per_block_per_node']:.2f} ms | | |",
         f"| kill -9 of the primary ({fail['killed']}) → next commit | "
         f"{fail['kill_to_commit_ms']:.0f} ms | {fail['ratio_to_timeout']:.2f}× the "
         f"{fail['view_timeout_ms']} ms view timeout | |", "",

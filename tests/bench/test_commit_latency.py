@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bench.commit_latency import KeptConnections, Sample, _watch, sampled
+from bench.commit_latency import KeptConnections, Sample, _watch, arrival_times, sampled
 
 Answer = Callable[[int], bytes]  # the answer to a connection's first request, by connection
 
@@ -107,3 +107,15 @@ def test_every_node_is_sampled_alike(node_count: int, sample_every: int) -> None
     per_node = [sum(1 for tick in taken if tick % node_count == node) for node in range(node_count)]
     assert max(per_node) - min(per_node) <= 1
     assert len(taken) >= ticks // sample_every - node_count
+
+
+def test_arrival_times_are_seeded_in_order_and_at_the_rate() -> None:
+    times = arrival_times(500, 10.0)
+    assert times == arrival_times(500, 10.0)  # the same load in every run
+    assert times != arrival_times(500, 10.0, seed=1)
+    assert all(0 < a < b < 10.0 for a, b in zip(times, times[1:], strict=False))
+    # a Poisson count of mean 5,000 lies within ±5% but for odds of about 1 in 10^12
+    assert 4_750 <= len(times) <= 5_250
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    # exponential gaps: as many below the mean's ln 2 as above it
+    assert abs(gaps[len(gaps) // 2] - 0.002 * 0.6931) < 0.0002
