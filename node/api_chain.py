@@ -255,8 +255,12 @@ async def governance(request: web.Request) -> web.StreamResponse:
 
 
 def _governance_answer(core: NodeCore) -> GovernanceAnswer:
+    # A view taken before the block whose answer another request kept meanwhile is
+    # renewed rather than worked out for (node.governance_answers): the client is answered
+    # as of that newer head, which the answer's height says.
     with CommittedView(core.chain) as view:
-        return governance_answer(view.state, view.state.root, view.height)
+        return governance_answer(view.state, view.state.root, view.height,
+                                 lambda: CommittedView(core.chain))
 
 
 async def evidence(request: web.Request) -> web.Response:

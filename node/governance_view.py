@@ -153,3 +153,28 @@ def _listed(state: StateReader, height: int) -> list[Proposal]:
     return [p for p in found if p is not None] + [
         p for p in (load_proposal(state, pid) for pid in older)
         if p is not None and p.status(height) == "open"]
+
+
+def shown_until(state: StateReader, proposal: Proposal, next_height: int) -> int | None:
+    """The first next-block height above `next_height` at which the proposal may be shown
+    otherwise with the same state (`Proposal.status`, `why_cannot_apply`, and whether an
+    older open one is listed change only there): an open proposal expires after its expiry
+    height; an approved one is in force from its effective height; revoking a retired
+    issuer's credentials is refused until its retirement height."""
+    heights = []
+    if proposal.approved_height is None:
+        heights.append(proposal.expiry_height + 1)
+        if isinstance(proposal.action, RevokeCredentialAction | RevokeCredentialsAction):
+            issuer = load_member(state, proposal.action.issuer)
+            if issuer is not None and issuer.retired_height is not None:
+                heights.append(issuer.retired_height)
+    elif proposal.status(next_height) == "approved":
+        heights.append(proposal.effective_height)
+    return min((height for height in heights if height > next_height), default=None)
+
+
+def rules_shown_until(state: StateReader, next_height: int) -> int | None:
+    """The first height above `next_height` at which a scheduled rules version is in
+    force (`rules_json`: the version and those still to come change there)."""
+    scheduled = scheduled_rules_versions(state, next_height)
+    return min((c.from_height for c in scheduled if c.from_height > next_height), default=None)

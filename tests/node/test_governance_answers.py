@@ -125,12 +125,32 @@ def test_what_changed_shows_in_the_next_answer(
         assert before["rules"]["version"] == 4
 
 
-def test_an_answer_for_an_older_view_is_worked_out_for_it() -> None:
-    """A request whose view was taken before the one kept gets its own block's answer."""
+def test_an_answer_for_an_older_view_is_worked_out_for_it_and_not_kept() -> None:
+    """A request whose view was taken before the one kept, given no fresh view, gets its
+    own block's answer; the newer answer stays kept."""
     council, chain, _, ids = _open_proposals()
     with CommittedView(chain) as old:
         _approve_p1(council, chain, ids)
-        _answer(chain)
+        newer = _answer(chain)
         answer = governance_answer(old.state, old.state.root, old.height)
         expected = governance_json(old.state, old.height)
     assert json.loads(answer.body()) == json.loads(json.dumps(expected))
+    worked = governance_answers.fragments_worked_out
+    assert _answer(chain).rest is newer.rest
+    assert governance_answers.fragments_worked_out == worked
+
+
+def test_a_request_behind_what_is_kept_is_answered_from_a_fresh_view() -> None:
+    """As the API asks: a view taken before the block whose answer is kept is renewed, and
+    the answer is the newer block's, nothing worked out again."""
+    council, chain, _, ids = _open_proposals()
+    with CommittedView(chain) as old:
+        _approve_p1(council, chain, ids)
+        newer = _answer(chain)
+        worked = governance_answers.fragments_worked_out
+        answer = governance_answer(old.state, old.state.root, old.height,
+                                   lambda: CommittedView(chain))
+    assert governance_answers.fragments_worked_out == worked
+    assert answer.rest is newer.rest
+    assert json.loads(answer.body()) == _as_defined(chain)
+    assert json.loads(answer.body())["height"] == chain.height > old.height

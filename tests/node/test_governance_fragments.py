@@ -94,9 +94,15 @@ def _revoke(council: Council, batch: IssuedBatch, indices: list[int]
 
 
 def _answer(chain: Chain) -> bytes:
-    """As the API asks: over a committed view of the chain."""
+    """As the API asks (`node.api_chain._governance_answer`): over a committed view of the
+    chain, renewed if behind what is kept."""
     with CommittedView(chain) as view:
-        return governance_answer(view.state, view.state.root, view.height).body()
+        return _asked(chain, view)
+
+
+def _asked(chain: Chain, view: CommittedView) -> bytes:
+    return governance_answer(view.state, view.state.root, view.height,
+                             lambda: CommittedView(chain)).body()
 
 
 def _in_full(chain: Chain) -> bytes:
@@ -159,26 +165,57 @@ def test_the_answer_kept_in_fragments_is_the_answer_worked_out_in_full(
         threshold: int, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     council, chain, batch = _cohort(threshold)
-    asked = kept_whole = 0
+    asked = kept_whole = behind = 0
     statuses: set[str] = set()
-    for _ in range(150):
-        txs = [_random_tx(rng, council, chain, batch) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
-        _commit_what_passes(chain, txs)
-        if rng.random() < 0.8:
-            before = governance_answers.fragments_worked_out
-            answer = _answer(chain)
-            assert answer == _in_full(chain), chain.height
-            with monkeypatch.context() as patched:  # as if every audit path were checked
-                patched.setattr(governance_view, "why_cannot_apply", _paths_checked_too)
+    old = CommittedView(chain)  # a request's view, taken a few blocks back
+    try:
+        for _ in range(150):
+            txs = [_random_tx(rng, council, chain, batch)
+                   for _ in range(rng.choice((0, 1, 1, 2, 3)))]
+            _commit_what_passes(chain, txs)
+            head_asked = rng.random() < 0.8
+            if head_asked:
+                before = governance_answers.fragments_worked_out
+                answer = _answer(chain)
                 assert answer == _in_full(chain), chain.height
-            asked += 1
-            kept_whole += governance_answers.fragments_worked_out == before
-            statuses.update(p.get("reason_code") or p["status"]
-                            for p in json.loads(answer)["proposals"])
+                with monkeypatch.context() as patched:  # as if every audit path were checked
+                    patched.setattr(governance_view, "why_cannot_apply", _paths_checked_too)
+                    assert answer == _in_full(chain), chain.height
+                asked += 1
+                kept_whole += governance_answers.fragments_worked_out == before
+                statuses.update(p.get("reason_code") or p["status"]
+                                for p in json.loads(answer)["proposals"])
+            if old.height < chain.height and rng.random() < 0.3:
+                behind += _ask_behind(chain, old, head_asked)
+            if rng.random() < 0.3:
+                old.release()
+                old = CommittedView(chain)
+    finally:
+        old.release()
     # what the sequence went through, so that the comparisons meant something
-    assert asked > 100 and kept_whole > 5, (asked, kept_whole)
+    assert asked > 100 and kept_whole > 5 and behind > 20, (asked, kept_whole, behind)
     assert {"in_force"} | ({"open", "expired", "already_revoked"}
                            if threshold > 1 else set()) <= statuses, statuses
+
+
+def _ask_behind(chain: Chain, old: CommittedView, head_asked: bool) -> int:
+    """Ask with a view older than the head, as a request that took it before the latest
+    blocks: answered as of its block without a fresh view; with one, as of the head if what
+    is kept is newer than its view; neither takes the place of a newer answer kept (then the
+    head's, if asked already, is worked out no more). Returns 1 if that was checked."""
+    as_of_old = json.dumps(governance_json(old.state, old.height)).encode()
+    assert governance_answer(old.state, old.state.root, old.height).body() == as_of_old
+    kept = governance_answers._kept
+    newer = kept is not None and kept.seen[1] > old.height
+    renewed = governance_answer(old.state, old.state.root, old.height,
+                                lambda: CommittedView(chain)).body()
+    assert renewed == (_in_full(chain) if newer else as_of_old), (old.height, chain.height)
+    if not head_asked:
+        return 0
+    before = governance_answers.fragments_worked_out
+    assert _answer(chain) == renewed
+    assert governance_answers.fragments_worked_out == before, old.height
+    return 1
 
 
 def _counted(chain: Chain) -> int:
@@ -273,10 +310,16 @@ class _WatchedLock:
         self._inner.release()
 
 
+@pytest.mark.parametrize("behind", [False, True])
 def test_requests_that_arrive_together_after_a_block_work_it_out_once(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        behind: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind: the second request's view was taken a block before the first's (and after
+    the answer kept), so it would work out an older answer than the one it waited for."""
     council, chain, batch = _cohort(3)
     _answer(chain)
+    commit(chain, [proposal(council.ministry, _revoke(council, batch, [2]),
+                            chain.height + 40, chain.height + 30)])
+    old = CommittedView(chain)
     commit(chain, [proposal(council.ministry, _revoke(council, batch, [0, 1]),
                             chain.height + 40, chain.height + 30)])
     entered = threading.Event()  # the first request is working the answer out
@@ -299,16 +342,21 @@ def test_requests_that_arrive_together_after_a_block_work_it_out_once(
     answers: dict[str, bytes] = {}
 
     def ask() -> None:
-        answers[threading.current_thread().name] = _answer(chain)
+        name = threading.current_thread().name
+        answers[name] = _asked(chain, old) if behind and name == "second" else _answer(chain)
 
     first = threading.Thread(target=ask, name="first")
     second = threading.Thread(target=ask, name="second")
-    first.start()
-    assert entered.wait(DEADLINE_S)
-    second.start()
-    assert arrived.wait(DEADLINE_S)
-    release.set()
-    for thread in (first, second):
-        thread.join(DEADLINE_S)
+    try:
+        first.start()
+        assert entered.wait(DEADLINE_S)
+        second.start()
+        assert arrived.wait(DEADLINE_S)
+        release.set()
+        for thread in (first, second):
+            thread.join(DEADLINE_S)
+    finally:
+        release.set()
+        old.release()
     assert frames == ["first"]
     assert answers["first"] == answers["second"] == _in_full(chain)
