@@ -61,6 +61,7 @@ from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
 from node.governance_view import rules_json
 from node.http_limits import add_cors_headers, json_error
+from node.media_types import ANY_DOCUMENT
 from node.portal import add_portal_routes
 from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
@@ -225,10 +226,13 @@ ROUTES: tuple[Route, ...] = (
               400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),
     Route("POST", "/v1/verify/anchor", verify_anchor_hash, "Look up an anchored document "
-          "(its raw bytes)", {
+          "(its raw bytes, hashed as sent: any Content-Type, or none, but a form's, "
+          "application/x-www-form-urlencoded or multipart/form-data, 415: a form is an "
+          "envelope around the document, or, made by curl -d, the document altered)", {
               200: shapes.json_reply("The verdict", shapes.VERDICT), 400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS},
-          body={"application/octet-stream": shapes.ANCHORED}, cors_preflight=True),
+          body={"application/octet-stream": shapes.ANCHORED, ANY_DOCUMENT: shapes.ANCHORED},
+          cors_preflight=True),
     Route("GET", "/v1/batches/{issuer}/{root}", get_batch, "A credential batch on chain "
           "(batches are keyed by issuer and root)", {
               200: shapes.json_reply("The batch", shapes.BATCH), 404: shapes.NOT_FOUND,

@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from node.http_limits import cors_preflight, json_error
+from node.media_types import accepted_types, media_problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
@@ -28,8 +29,8 @@ ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
 REFUSAL_PARAMS: Schema = {
     "type": "object", "additionalProperties": {"type": ["string", "integer"]},
     "description": "The specifics the message names, by name: member (a name), member_id, "
-                   "height, limit, version, type, field, ... (ledger/errors.py "
-                   "TxRejected.params)"}
+                   "height, limit, version, type, field, accepted (the media types a route "
+                   "reads), ... (ledger/errors.py TxRejected.params)"}
 ERROR_OBJECT: Schema = {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
@@ -157,7 +158,17 @@ class Route:
         if self.body is not None:
             op["requestBody"] = {"required": True, "content": {
                 media: {"schema": schema} for media, schema in self.body.items()}}
+            if 415 not in self.responses:  # the guard's (`unsupported_media`)
+                op["responses"]["415"] = _describe_reply(self._error_reply(
+                    "The body's Content-Type is not one this route reads (" + accepted_types(
+                        self.body) + "); Accept-Post names them", ("Accept-Post",)))
         return op
+
+    def _error_reply(self, description: str, headers: tuple[str, ...]) -> Reply:
+        """A refusal in the shape this route's others have (a VC-API route's: problem
+        details)."""
+        vc = any(VC_PROBLEM_REF in reply.content.values() for reply in self.responses.values())
+        return (vc_error_reply if vc else error_reply)(description, headers)
 
 
 def _describe_reply(reply: Reply) -> Schema:
@@ -193,11 +204,26 @@ def _guarded(route: Route) -> Handler:
                 return json_error(400, "bad_parameter", problem, params={"field": param.name})
         if route.body is not None and not request.body_exists:
             return json_error(400, "missing_body", "this request needs a body: "
-                              + " or ".join(route.body))
+                              + accepted_types(route.body))
+        if route.body is not None:
+            problem = media_problem(route.body, request.headers.get(hdrs.CONTENT_TYPE))
+            if problem is not None:
+                return unsupported_media(route.body, problem)
         return await route.handler(request)
 
     guarded.__name__ = route.handler.__name__
     return guarded
+
+
+def unsupported_media(declared: Mapping[str, Schema], problem: str) -> web.Response:
+    """415 for a body of a type its route does not read (`node.media_types`), before any
+    of it is read or charged; the connection is closed rather than kept for a next
+    request behind a body the node will not read."""
+    accepted = accepted_types(declared)
+    refusal = json_error(415, "unsupported_media_type", problem, params={"accepted": accepted},
+                         headers={"Accept-Post": accepted.replace(" or ", ", ")})
+    refusal.force_close()
+    return refusal
 
 
 def add_routes(app: web.Application, routes: Iterable[Route]) -> None:

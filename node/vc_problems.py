@@ -33,7 +33,7 @@ PROBLEM_TYPES = {
 }
 SENIM_PROBLEMS = "https://senim.kz/problems#"
 # Headers of a refusal kept when its body is rewritten.
-_KEPT_HEADERS = ("Allow", "Retry-After", "Connection")
+_KEPT_HEADERS = ("Allow", "Retry-After", "Connection", "Accept-Post")
 
 Params = Mapping[str, str | int]
 
@@ -90,6 +90,14 @@ def _reworded(status: int, text: str | None, headers: Mapping[str, str]
     return web.json_response(problem_details(status, error), status=status, headers=kept)
 
 
+def _closing_as(refusal: web.Response, response: web.StreamResponse) -> web.Response:
+    """`refusal`, closing its connection after it if `response` was to (a refusal made
+    before a body was read: `node.api_schema.unsupported_media`)."""
+    if response.keep_alive is False:
+        refusal.force_close()
+    return refusal
+
+
 @web.middleware
 async def vc_problems(request: web.Request, handler: Callable[
         [web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -109,4 +117,5 @@ async def vc_problems(request: web.Request, handler: Callable[
             or response.content_type != "application/json"
             or not isinstance(response.body, bytes)):
         return response
-    return _reworded(response.status, response.text, response.headers) or response
+    reworded = _reworded(response.status, response.text, response.headers)
+    return response if reworded is None else _closing_as(reworded, response)

@@ -5,7 +5,6 @@ in /openapi.json."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +44,14 @@ async def test_a_chain_refusal_names_the_member_and_the_type(node: VcNode,
 
 async def test_a_malformed_request_names_its_field_and_limit(node: VcNode) -> None:
     update = {**UNISSUED, "credentialStatus": []}
-    response = await node.client.post("/credentials/status", data=json.dumps(update),
+    response = await node.client.post("/credentials/status", json=update,
                                       headers=AUTH)
     refused = await response.json()
     assert refused["type"] == "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR"
     assert is_problem(refused, 400) == {"field": "credentialStatus",
                                         "limit": MAX_STATUS_UPDATES}
-    response = await node.client.post("/credentials/verify", data=json.dumps(
-        {"verifiableCredential": {}, "options": {"challenge": 5}}))
+    response = await node.client.post("/credentials/verify", json=
+        {"verifiableCredential": {}, "options": {"challenge": 5}})
     assert is_problem(await response.json(), 400) == {"field": "options.challenge"}
 
 
@@ -63,7 +62,7 @@ async def test_refusals_made_below_the_routes_are_problem_details_too(node: VcNo
     wrong_method = await node.client.get("/credentials/verify")
     assert wrong_method.headers["Allow"] == "POST"
     assert is_problem(await wrong_method.json(), 405) == {}
-    unknown = await node.client.post("/credentials/status", data=json.dumps(UNISSUED),
+    unknown = await node.client.post("/credentials/status", json=UNISSUED,
                                      headers=AUTH)
     assert (await unknown.json())["title"] == "unknown_credential"
     # and the node's own routes keep their error alone
@@ -113,7 +112,7 @@ async def test_every_refusal_carries_only_declared_members(node: VcNode) -> None
     ]
     for method, template, path, body, headers, status in cases:
         response = await node.client.request(method.upper(), path, headers=headers,
-                                             data=None if body is None else json.dumps(body))
+                                             json=body)
         answer = await response.json()
         assert response.status == status, (path, answer)
         schema = await declared(node, method, template, status)
