@@ -143,6 +143,9 @@ class Route:
     query: tuple[Param, ...] = ()
     body: Mapping[str, Schema] | None = None
     cors_preflight: bool = False
+    # A GET whose answer is worked out off the event loop (in the verification pool, or
+    # by ledger jobs) answers HEAD 405 (Allow: GET): its headers would cost the answer.
+    head: bool = True
 
     def operation_id(self, method: str) -> str:
         return method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", self.path)
@@ -162,6 +165,8 @@ class Route:
                 op["responses"]["415"] = _describe_reply(self._error_reply(
                     "The body's Content-Type is not one this route reads (" + accepted_types(
                         self.body) + "); Accept-Post names them", ("Accept-Post",)))
+        if self.method == "GET" and not self.head:
+            op["description"] = HEAD_REFUSED
         return op
 
     def _error_reply(self, description: str, headers: tuple[str, ...]) -> Reply:
@@ -182,6 +187,9 @@ def _describe_reply(reply: Reply) -> Schema:
     return described
 
 
+HEAD_REFUSED = ("HEAD is refused here (405, Allow: GET): this answer is worked out in the "
+                "node's verification pool or by ledger jobs, so its headers would cost as "
+                "much as the answer itself")
 PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
                      "responses": {"204": {"description": "Allowed methods and headers"}}}
 
@@ -228,8 +236,8 @@ def unsupported_media(declared: Mapping[str, Schema], problem: str) -> web.Respo
 
 def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
     for route in routes:
-        if route.method == "GET":  # GET routes answer HEAD too, as aiohttp's add_get does
-            app.router.add_get(route.path, _guarded(route))
+        if route.method == "GET":  # HEAD too, as aiohttp's add_get does, unless refused
+            app.router.add_get(route.path, _guarded(route), allow_head=route.head)
         else:
             app.router.add_route(route.method, route.path, _guarded(route))
         if route.cors_preflight:

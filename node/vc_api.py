@@ -363,7 +363,7 @@ VC_ROUTES: tuple[Route, ...] = (
               429: vc_error_reply("Over this client's rate; see Retry-After"),
               503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
                                   "busy (Retry-After)")},
-          params=(shapes.LIST_ID,)),
+          params=(shapes.LIST_ID,), head=False),
 )
 
 

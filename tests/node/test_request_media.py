@@ -1,5 +1,6 @@
 """A request body is read only in a Content-Type its route declares (`node.media_types`):
-anything else is 415 before the body is read or charged."""
+anything else is 415 before the body is read or charged. And a GET whose answer is worked
+out in a pool answers HEAD 405 (Allow: GET), never working the answer out."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 from aiohttp import hdrs, web
 from aiohttp.test_utils import TestClient
 
-from node import client_limits
+from node import api_chain, client_limits
+from node.api import ROUTES
 from node.api_public import LIMITS
+from node.api_schema import HEAD_REFUSED
+from node.vc_api import VC_ROUTES
 from storage.kv import LevelDBStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import Consortium
@@ -148,3 +152,47 @@ async def test_the_description_names_the_415_and_the_types(client: Client) -> No
             shape = refusal["content"]["application/json"]["schema"]["$ref"]
             assert shape.endswith("VcProblem" if path.startswith("/credentials/") or
                                   path.startswith("/presentations/") else "Error"), path
+
+
+# ---- HEAD ----------------------------------------------------------------------------
+async def test_head_of_governance_is_refused_without_working_it_out(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    worked_out = []
+    answer = api_chain._governance_answer
+
+    def counted(*args: Any) -> Any:
+        worked_out.append(1)
+        return answer(*args)
+
+    monkeypatch.setattr(api_chain, "_governance_answer", counted)
+    response = await client.head("/v1/governance")
+    assert response.status == 405  # it was 200, after working the whole answer out
+    assert response.headers["Allow"] == "GET"
+    assert not worked_out
+    response = await client.get("/v1/governance")
+    assert response.status == 200 and len(worked_out) == 1
+
+
+async def test_head_is_refused_where_the_answer_is_worked_out_and_answered_elsewhere(
+        client: Client) -> None:
+    spec = await (await client.get("/openapi.json")).json()
+    fitting = {"{height}": "0", "{key}": "00", "{list_id}": "00" * 52,
+               "{tx_id}": "00" * 32, "{issuer}": "00" * 20, "{root}": "00" * 32,
+               "{target}": "00" * 32}
+    refused = set()
+    for route in ROUTES + VC_ROUTES:
+        if route.method != "GET":
+            continue
+        path = route.path
+        for name, value in fitting.items():
+            path = path.replace(name, value)
+        response = await client.head(path)
+        if route.head:
+            assert response.status in (200, 404), (path, response.status)
+            continue
+        refused.add(route.path)
+        assert response.status == 405, path
+        assert response.headers["Allow"] == "GET", path
+        assert spec["paths"][route.path]["get"]["description"] == HEAD_REFUSED
+    assert refused == {"/v1/blocks/{height}", "/v1/state/{key}", "/v1/validator-sets/changes",
+                       "/v1/governance", "/credentials/status/{list_id}"}
