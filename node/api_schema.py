@@ -18,6 +18,7 @@ from aiohttp import hdrs, web
 
 from node.http_limits import cors_preflight, json_error
 from node.media_types import accepted_types, media_problem
+from node.vc_problems import CODE_PATTERN, VC_CODES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
@@ -41,9 +42,21 @@ ERROR_SCHEMA: Schema = {"type": "object", "required": ["error"],
 # (status and title) and the VC data model's ProblemDetails requires (type); `params`
 # and the node's own `error` are extension members.
 VC_PROBLEM_REF: Schema = {"$ref": "#/components/schemas/VcProblem"}
+
+
+def code_schema(codes: Mapping[str, str], others: str) -> Schema:
+    """A stable code: one of `codes` (listed with what each means), or one of `others`."""
+    return {"type": "string", "description": "stable and machine-readable; one of: " + "; ".join(
+                f"{code} ({meaning})" for code, meaning in codes.items()) + "; or " + others,
+            "anyOf": [{"enum": list(codes)}, {"pattern": CODE_PATTERN, "description": others}]}
+
+
 VC_PROBLEM_SCHEMA: Schema = {
-    "type": "object", "required": ["type", "status", "title", "detail", "error"],
+    "type": "object", "required": ["type", "status", "title", "detail", "code", "error"],
     "properties": {
+        "code": code_schema(VC_CODES, "a refusal by the chain (issuing or revoking: 403, 409, "
+                            "429), the ledger's own code (not_accredited, already_revoked, "
+                            "mempool_full, ...)"),
         "type": {"type": "string", "format": "uri",
                  "description": "the problem type: a specification's error URL, else "
                                 "https://senim.kz/problems# and the code"},
