@@ -1,10 +1,12 @@
 """One declaration per HTTP route, from which both the router and /openapi.json are made.
 
 A `Route` names its handler, its path parameters with their patterns or ranges, its
-query parameters, its request body and every response it can give. `add_routes`
-registers it behind a guard that checks the path parameters (and that a required
-body is present) before any handler work; `openapi_document` describes the same
-table as OpenAPI 3.1. The two cannot drift because there is nothing else to edit.
+query parameters, its request body (by media type) and every response it can give, and
+whether it answers HEAD. `add_routes` registers it behind a guard that checks the path
+and query parameters, that a required body is present and that its Content-Type is one
+the route reads (`node.media_types`), before any handler work; `openapi_document`
+describes the same table as OpenAPI 3.1. The two cannot drift because there is nothing
+else to edit.
 """
 
 from __future__ import annotations
