@@ -4,6 +4,7 @@ fails, and which nodes' groups it samples."""
 
 from __future__ import annotations
 
+import itertools
 import queue
 import socket
 import threading
@@ -11,7 +12,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bench.commit_latency import KeptConnections, Sample, _watch, arrival_times, sampled
+from bench.commit_latency import (
+    SAMPLES_PER_S,
+    KeptConnections,
+    Sample,
+    _watch,
+    arrival_sample_every,
+    arrival_times,
+    sampled,
+)
 
 Answer = Callable[[int], bytes]  # the answer to a connection's first request, by connection
 
@@ -113,9 +122,21 @@ def test_arrival_times_are_seeded_in_order_and_at_the_rate() -> None:
     times = arrival_times(500, 10.0)
     assert times == arrival_times(500, 10.0)  # the same load in every run
     assert times != arrival_times(500, 10.0, seed=1)
-    assert all(0 < a < b < 10.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(0 < a < b < 10.0 for a, b in itertools.pairwise(times))
     # a Poisson count of mean 5,000 lies within ±5% but for odds of about 1 in 10^12
     assert 4_750 <= len(times) <= 5_250
-    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
     # exponential gaps: as many below the mean's ln 2 as above it
     assert abs(gaps[len(gaps) // 2] - 0.002 * 0.6931) < 0.0002
+
+
+@pytest.mark.parametrize("node_count", [1, 4, 7])
+def test_independent_arrivals_are_sampled_at_the_rate_in_all(node_count: int) -> None:
+    """Each poster counts only its share: dividing by the node count as well sampled
+    SAMPLES_PER_S a second a node (four times the samples with four nodes, queued behind
+    the watchers' long-polls, each latency read late)."""
+    seconds = 10.0
+    times = arrival_times(500, seconds)
+    every = arrival_sample_every(500)
+    taken = sum(len(times[index::node_count][::every]) for index in range(node_count))
+    assert abs(taken - SAMPLES_PER_S * seconds) <= 0.2 * SAMPLES_PER_S * seconds, taken
