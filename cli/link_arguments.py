@@ -131,6 +131,9 @@ def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: s
             options_end = arg == "--"
             at += 2 if arg in valued else 1
             continue
+        if not options_end and len(arg) > 1 and arg.startswith("-"):
+            at += 1  # an option mistyped ("-json", "-J"): click refuses it, not left out
+            continue
         if is_link(arg):
             break
         positions.append(at)
