@@ -198,7 +198,8 @@ def genesis_from_json(document: Any) -> Genesis:
         raise ConfigError("genesis.chain_id", f"must be text of 1 to {CHAIN_ID_CHARS_MAX} "
                           "characters", "chain_id_length", most=CHAIN_ID_CHARS_MAX)
     genesis_time = document.get("genesis_time_ms")
-    if not isinstance(genesis_time, int) or not 0 <= genesis_time < 2**63:
+    if (not isinstance(genesis_time, int) or isinstance(genesis_time, bool)
+            or not 0 <= genesis_time < 2**63):
         raise ConfigError("genesis.genesis_time_ms", "must be a non-negative 64-bit integer",
                           "time_range")
     raw_members = document.get("members")

@@ -54,6 +54,7 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         "a misspelt field": ({**good, "governence": {}}, "unknown_field", {"known": "chain_id"}),
         "a long chain id": ({**good, "chain_id": "c" * 65}, "chain_id_length", {"most": "64"}),
         "a negative time": ({**good, "genesis_time_ms": -1}, "time_range", {}),
+        "a time of true": ({**good, "genesis_time_ms": True}, "time_range", {}),
         "no members": ({**good, "members": []}, "no_members", {}),
         "a member not a table": ({**good, "members": [1]}, "not_table", {}),
         "a member's unknown field": (_member(rol="x"), "unknown_field", {"known": "validator"}),
