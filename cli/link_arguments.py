@@ -55,12 +55,12 @@ def _may_be_file(word: str) -> bool:
     label: a file is there by that name, or the word is named as one."""
     if _exists(word):
         return True
-    # named as one: with a folder in it, or ending in an extension of letters and digits,
-    # one a letter at least (".json", ".pdf"; not "т.б." or "№1.2")
+    # named as one: with a folder in it, or ending in an extension of Latin letters and
+    # digits, one a letter at least (".json", ".pdf"; not "т.б.", "№1.2" or "г.Алматы")
     stem, dot, extension = word.rpartition(".")
     return ("/" in word or os.sep in word or bool(
-        stem and dot and len(extension) <= EXTENSION_CHARS_MAX and extension.isalnum()
-        and not extension.isdigit()))
+        stem and dot and len(extension) <= EXTENSION_CHARS_MAX and extension.isascii()
+        and extension.isalnum() and not extension.isdigit()))
 
 
 def _shown(arg: str) -> str:
