@@ -131,7 +131,7 @@ def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: s
             options_end = arg == "--"
             at += 2 if arg in valued else 1
             continue
-        if not options_end and len(arg) > 1 and arg.startswith("-"):
+        if not options_end and arg[:1] == "-" and arg[1:2].isascii() and arg[1:2].isalpha():
             at += 1  # an option mistyped ("-json", "-J"): click refuses it, not left out
             continue
         if is_link(arg):

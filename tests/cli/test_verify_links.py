@@ -211,7 +211,7 @@ async def test_words_a_link_was_sent_with_are_left_out_saying_so(
     link = share_link(_diploma(tmp_path), HOSTILE, True)
     labels = [["Диплом:"], ["Diploma", "-"], ["Аттестат", "№123"],
               ["Here", "is", "my", "diploma:"], ["Дипломым", "(т.б.)"],
-              ["КазНУ,", "г.Алматы"]]
+              ["КазНУ,", "г.Алматы"], ["Diploma", "->"]]
     for label in labels:
         for lang in ("en", "kk", "ru"):
             for args in (["verify", *label, link, "--node", node_url],
