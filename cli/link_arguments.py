@@ -30,6 +30,8 @@ _PIECE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%<>\"«»“”„‘’-
 EXTRA_SHOWN_MAX = 40
 # The longest extension a word named as a file ends in (".json", ".jsonld").
 EXTENSION_CHARS_MAX = 6
+# Where arguments_meant leaves the words it left out, for parse_args to say.
+_LABEL_LEFT_OUT = "senim.link_label_left_out"
 
 
 def _is_piece(arg: str) -> bool:
@@ -110,10 +112,18 @@ class LinkCommand(WordedCommand):
                     at += 1
             first = False
             meant.append("".join(pieces))
-        if label:  # said once the link is known to be the one argument meant
+        if label:
+            ctx.meta[_LABEL_LEFT_OUT] = label
+        return meant
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        label: list[str] | None = ctx.meta.pop(_LABEL_LEFT_OUT, None)
+        if label:  # said once the link is the one argument and the options parsed: not
+            # before a usage error (a --lang or --node mistyped), as if the link were checked
             echo(Sentence("cli.link.label_left_out", None, label=_shown(" ".join(label))),
                  err=True, named=True)
-        return meant
+        return rest
 
 
 def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: set[str]

@@ -260,3 +260,15 @@ def test_a_mistyped_option_before_a_link_is_refused_not_left_out() -> None:
                 label=" ".join(before))
             assert left_out not in refused.stderr, (before, lang)
             assert "-j" in refused.stderr.lower(), (before, lang, refused.stderr)  # named
+
+
+def test_words_left_out_are_not_said_before_a_usage_error() -> None:
+    """The note says the link alone is checked: not so when an option is refused."""
+    link = share_link({"format": "senim-credential/v2"}, HOSTILE)
+    for lang in ("en", "kk", "ru"):
+        note = catalogue(lang)["cli.link.label_left_out"].format(label="Диплом:")
+        for wrong in (["--timeout", "never"], ["--node"]):
+            refused = CliRunner().invoke(main, ["verify", "--lang", lang, "Диплом:", link,
+                                                *wrong])
+            assert refused.exit_code == 2, (lang, wrong, refused.output)
+            assert note not in refused.stderr, (lang, wrong, refused.stderr)
