@@ -174,6 +174,15 @@ def arrival_times(rate_tx_s: float, seconds: float, seed: int = ARRIVALS_SEED) -
     return times
 
 
+def arrival_sample_every(rate_tx_s: float) -> int:
+    """Every how many of its own transactions a poster has one long-polled, for
+    SAMPLES_PER_S samples a second in all: each poster numbers only its share (1/n of
+    `rate_tx_s`, sampled 1/n of SAMPLES_PER_S times a second), so the node count cancels
+    out. More would queue the samples behind the WATCHERS' long-polls, and a sample's
+    latency is read when its long-poll ends."""
+    return max(1, round(rate_tx_s / SAMPLES_PER_S))
+
+
 def _post_alone(node: BenchMember, txs: list[Transaction], times: list[float], started: float,
                 samples: queue.Queue[Sample | None], sample_every: int,
                 failures: list[str]) -> None:
@@ -209,7 +218,7 @@ def commit_latency_arrivals(network: BenchNetwork, rate_tx_s: int,
     times = arrival_times(rate_tx_s, seconds)
     txs: list[Transaction] = single_credential_txs(
         network.university.keys, status["chain_id"], len(times), status["height"] + 100_000)
-    sample_every = max(1, round(rate_tx_s / SAMPLES_PER_S / len(nodes)))
+    sample_every = arrival_sample_every(rate_tx_s)
     samples: queue.Queue[Sample | None] = queue.Queue()
     latencies_ms: list[float] = []
     failures: list[str] = []
@@ -226,6 +235,11 @@ def commit_latency_arrivals(network: BenchNetwork, rate_tx_s: int,
             poster.start()
         for poster in posters:
             poster.join(timeout=seconds + WAIT_S)
+        # One still posting would put its latest samples, the ones most behind, after the
+        # watchers stopped: the figure would leave out the worst of them.
+        failures.extend(f"{node.name}: still posting after {seconds + WAIT_S:.0f} s"
+                        for node, poster in zip(nodes, posters, strict=True)
+                        if poster.is_alive())
     finally:
         for _ in watchers:
             samples.put(None)

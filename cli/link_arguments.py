@@ -30,6 +30,8 @@ _PIECE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%<>\"«»“”„‘’-
 EXTRA_SHOWN_MAX = 40
 # The longest extension a word named as a file ends in (".json", ".jsonld").
 EXTENSION_CHARS_MAX = 6
+# Where arguments_meant leaves the words it left out, for parse_args to say.
+_LABEL_LEFT_OUT = "senim.link_label_left_out"
 
 
 def _is_piece(arg: str) -> bool:
@@ -55,12 +57,12 @@ def _may_be_file(word: str) -> bool:
     label: a file is there by that name, or the word is named as one."""
     if _exists(word):
         return True
-    # named as one: with a folder in it, or ending in an extension of letters and digits,
-    # one a letter at least (".json", ".pdf"; not "т.б." or "№1.2")
+    # named as one: with a folder in it, or ending in an extension of Latin letters and
+    # digits, one a letter at least (".json", ".pdf"; not "т.б.", "№1.2" or "г.Алматы")
     stem, dot, extension = word.rpartition(".")
     return ("/" in word or os.sep in word or bool(
-        stem and dot and len(extension) <= EXTENSION_CHARS_MAX and extension.isalnum()
-        and not extension.isdigit()))
+        stem and dot and len(extension) <= EXTENSION_CHARS_MAX and extension.isascii()
+        and extension.isalnum() and not extension.isdigit()))
 
 
 def _shown(arg: str) -> str:
@@ -110,10 +112,18 @@ class LinkCommand(WordedCommand):
                     at += 1
             first = False
             meant.append("".join(pieces))
-        if label:  # said once the link is known to be the one argument meant
+        if label:
+            ctx.meta[_LABEL_LEFT_OUT] = label
+        return meant
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        label: list[str] | None = ctx.meta.pop(_LABEL_LEFT_OUT, None)
+        if label:  # said once the link is the one argument and the options parsed: not
+            # before a usage error (a --lang or --node mistyped), as if the link were checked
             echo(Sentence("cli.link.label_left_out", None, label=_shown(" ".join(label))),
                  err=True, named=True)
-        return meant
+        return rest
 
 
 def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: set[str]
@@ -130,6 +140,9 @@ def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: s
         if not options_end and is_option(arg):
             options_end = arg == "--"
             at += 2 if arg in valued else 1
+            continue
+        if not options_end and arg[:1] == "-" and arg[1:2].isascii() and arg[1:2].isalpha():
+            at += 1  # an option mistyped ("-json", "-J"): click refuses it, not left out
             continue
         if is_link(arg):
             break

@@ -13,7 +13,12 @@ from typing import Any, TypeGuard
 from ledger.codec import encode, tagged_hash
 from ledger.errors import ConfigError
 from ledger.governance import genesis_governance_state
-from ledger.governance_policy import GovernancePolicy, default_policy, policy_from_json
+from ledger.governance_policy import (
+    GovernancePolicy,
+    default_policy,
+    policy_from_json,
+    shown_given,
+)
 from ledger.identity import MemberId, member_id_of
 from ledger.records import Member, member_key
 from ledger.rules_version import GENESIS_RULES_VERSION, MAX_RULES_VERSION, genesis_rules_state
@@ -149,7 +154,8 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
     unknown = sorted(set(raw) - MEMBER_FIELDS)
     if unknown:
         known = ", ".join(sorted(MEMBER_FIELDS))
-        raise ConfigError(f"{where}.{unknown[0]}", f"unknown field (known: {known})",
+        raise ConfigError(f"{where}.{shown_given(unknown[0])}",
+                          f"unknown field (known: {known})",
                           "unknown_field", known=known)
     name = raw.get("name")
     if not _is_utf8_text(name) or not name.strip():
@@ -157,8 +163,9 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
     role = raw.get("role")
     if role not in ROLES:
         known = ", ".join(ROLES)
-        raise ConfigError(f"{where}.role", f"must be one of {known}, got {role!r}",
-                          "not_one_of", known=known, got=repr(role))
+        got = shown_given(repr(role))
+        raise ConfigError(f"{where}.role", f"must be one of {known}, got {got}",
+                          "not_one_of", known=known, got=got)
     try:
         public_key = bytes.fromhex(str(raw.get("public_key", "")))
     except ValueError as exc:
@@ -183,14 +190,16 @@ def genesis_from_json(document: Any) -> Genesis:
     unknown = sorted(set(document) - GENESIS_FIELDS)
     if unknown:  # a misspelt "governance" would otherwise give the default policy
         known = ", ".join(sorted(GENESIS_FIELDS))
-        raise ConfigError(f"genesis.{unknown[0]}", f"unknown field (known: {known})",
+        raise ConfigError(f"genesis.{shown_given(unknown[0])}",
+                          f"unknown field (known: {known})",
                           "unknown_field", known=known)
     chain_id = document.get("chain_id")
     if not _is_utf8_text(chain_id) or not chain_id or len(chain_id) > CHAIN_ID_CHARS_MAX:
         raise ConfigError("genesis.chain_id", f"must be text of 1 to {CHAIN_ID_CHARS_MAX} "
                           "characters", "chain_id_length", most=CHAIN_ID_CHARS_MAX)
     genesis_time = document.get("genesis_time_ms")
-    if not isinstance(genesis_time, int) or not 0 <= genesis_time < 2**63:
+    if (not isinstance(genesis_time, int) or isinstance(genesis_time, bool)
+            or not 0 <= genesis_time < 2**63):
         raise ConfigError("genesis.genesis_time_ms", "must be a non-negative 64-bit integer",
                           "time_range")
     raw_members = document.get("members")

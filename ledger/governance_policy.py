@@ -21,6 +21,16 @@ DEFAULT_MIN_VALIDATORS = 4
 POLICY_FIELDS = frozenset({"threshold", "voters", "min_validators"})
 POLICY_KEY = b"g:policy"  # [threshold, voters, min_validators]
 VOTERS_KEY = b"g:voters"  # sorted member ids of the governance voters
+# The most of a wrong value (or an unknown field's name) a genesis refusal repeats: a
+# genesis file may hold 16 MiB, all of it one member's role.
+GIVEN_SHOWN_MAX = 40
+
+
+def shown_given(text: str) -> str:
+    """`text` (a wrong value's repr, an unknown field's name) as a refusal names it: cut at
+    GIVEN_SHOWN_MAX characters, and as its repr if it holds a control character."""
+    text = text if text.isprintable() else repr(text)
+    return text if len(text) <= GIVEN_SHOWN_MAX else text[:GIVEN_SHOWN_MAX] + "…"
 
 
 @dataclass(frozen=True)
@@ -60,13 +70,15 @@ def policy_from_json(raw: Any, ministries: int) -> GovernancePolicy:
     unknown = sorted(set(raw) - POLICY_FIELDS)
     if unknown:
         known = ", ".join(sorted(POLICY_FIELDS))
-        raise ConfigError(f"genesis.governance.{unknown[0]}", f"unknown field (known: {known})",
+        raise ConfigError(f"genesis.governance.{shown_given(unknown[0])}",
+                          f"unknown field (known: {known})",
                           "unknown_field", known=known)
     voters = raw.get("voters", VOTERS_MINISTRIES)
     if voters not in VOTER_KINDS:
         known = ", ".join(VOTER_KINDS)
-        raise ConfigError("genesis.governance.voters", f"must be one of {known}, got "
-                          f"{voters!r}", "not_one_of", known=known, got=repr(voters))
+        got = shown_given(repr(voters))
+        raise ConfigError("genesis.governance.voters", f"must be one of {known}, got {got}",
+                          "not_one_of", known=known, got=got)
     threshold = raw.get("threshold", default_policy(ministries).threshold)
     most = max(1, ministries)
     if (not isinstance(threshold, int) or isinstance(threshold, bool)

@@ -61,8 +61,11 @@ _DAY_FORMS = (
 _SLASHED_DAY_OR_MONTH_FIRST = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 _SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
 # A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
-# date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text).
-_WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+# date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text); a
+# system's timestamp (ISO 8601) may add a fraction of a second and its zone
+# ("2025-02-01T10:30:00.000Z", "…+05:00").
+_WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+                        r"(Z|[+-]\d{2}(?::?\d{2})?)?")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 # Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
@@ -210,7 +213,8 @@ def read_day(value: str) -> datetime.date:
     caller's to refuse (early_phrase)."""
     timed = _WITH_TIME.fullmatch(value)
     if timed is not None:
-        if any(int(part or 0) for part in timed.groups()[1:]):
+        # a zone's midnight is no day of its own: it may be the day before here
+        if timed[6] is not None or any(int(part or 0) for part in timed.groups()[1:5]):
             raise FormatError(phrase(
                 "reg.date.with_time", f"{value} holds a time as well as a day: give the day "
                 "alone (format the column as a date without the time)", value=value,

@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bench.commit_latency import KeptConnections, Sample, _watch, arrival_times, sampled
+from bench.commit_latency import (
+    SAMPLES_PER_S,
+    KeptConnections,
+    Sample,
+    _watch,
+    arrival_sample_every,
+    arrival_times,
+    sampled,
+)
 
 Answer = Callable[[int], bytes]  # the answer to a connection's first request, by connection
 
@@ -120,3 +128,15 @@ def test_arrival_times_are_seeded_in_order_and_at_the_rate() -> None:
     gaps = sorted(b - a for a, b in itertools.pairwise(times))
     # exponential gaps: as many below the mean's ln 2 as above it
     assert abs(gaps[len(gaps) // 2] - 0.002 * 0.6931) < 0.0002
+
+
+@pytest.mark.parametrize("node_count", [1, 4, 7])
+def test_independent_arrivals_are_sampled_at_the_rate_in_all(node_count: int) -> None:
+    """Each poster counts only its share: dividing by the node count as well sampled
+    SAMPLES_PER_S a second a node (four times the samples with four nodes, queued behind
+    the watchers' long-polls, each latency read late)."""
+    seconds = 10.0
+    times = arrival_times(500, seconds)
+    every = arrival_sample_every(500)
+    taken = sum(len(times[index::node_count][::every]) for index in range(node_count))
+    assert abs(taken - SAMPLES_PER_S * seconds) <= 0.2 * SAMPLES_PER_S * seconds, taken

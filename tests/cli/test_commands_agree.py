@@ -62,6 +62,10 @@ def test_a_year_first_day_is_read_as_employment_start_reads_it(tmp_path: Path,
 @pytest.mark.parametrize("typed, key", [
     ("01.09.24", "reg.date.short_year"), ("2024-09-01 10:30", "reg.date.with_time"),
     ("2024/09/01 08:00:00", "reg.date.with_time"), ("03/04/2024", "reg.date.ambiguous"),
+    # a system's timestamp: its zone's midnight may be the day before here
+    ("2024-09-01T10:30:00.123Z", "reg.date.with_time"),
+    ("2024-09-01T00:00:00Z", "reg.date.with_time"),
+    ("2024-09-01T00:00:00+05:00", "reg.date.with_time"),
     ("2024/13/01", "reg.date.no_such"), ("2024.02.30", "reg.date.no_such"),
     ("24/09/01", "reg.date.format"), ("2024-9-1", "reg.date.format"),
     ("1024/09/01", "reg.date.too_early")])
@@ -74,7 +78,8 @@ def test_a_day_still_refused_says_why(typed: str, key: str) -> None:
 @pytest.mark.parametrize("typed", [
     "2024-09-01", "01.09.2024", "1.9.2024", "2024/09/01", "2024.9.1", "01.09.2024 0:00:00",
     "2024-09-01 00:00", "01.09.24", "2024-09-01 10:30", "03/04/2024", "2024/13/01",
-    "1024-09-01", "45536", "1 Sep 2024", "2024-9-1", "2024/09/01/"])
+    "1024-09-01", "45536", "1 Sep 2024", "2024-9-1", "2024/09/01/", "2024-09-01T00:00:00Z",
+    "2024-09-01 00:00:00.000", "2024-09-01T10:30:00-0300"])
 def test_employment_start_and_an_export_take_the_same_days(typed: str) -> None:
     try:
         recorded: str | None = check_value("date", typed)

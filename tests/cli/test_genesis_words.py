@@ -54,6 +54,7 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         "a misspelt field": ({**good, "governence": {}}, "unknown_field", {"known": "chain_id"}),
         "a long chain id": ({**good, "chain_id": "c" * 65}, "chain_id_length", {"most": "64"}),
         "a negative time": ({**good, "genesis_time_ms": -1}, "time_range", {}),
+        "a time of true": ({**good, "genesis_time_ms": True}, "time_range", {}),
         "no members": ({**good, "members": []}, "no_members", {}),
         "a member not a table": ({**good, "members": [1]}, "not_table", {}),
         "a member's unknown field": (_member(rol="x"), "unknown_field", {"known": "validator"}),
@@ -152,3 +153,23 @@ def test_a_file_that_is_no_genesis_is_said_by_its_code(tmp_path: Path) -> None:
                 main, ["consortium", "fingerprint", str(path), "--lang", lang]), 2)
             why = catalogue(lang)[key].format(**params)
             assert said == f"{PREFIX[lang]}{path}: genesis: {why}\n", (lang, said)
+
+
+def test_a_huge_wrong_value_is_named_cut_short(tmp_path: Path) -> None:
+    """A genesis file may hold 16 MiB: a role, a voters value or an unknown field's name of
+    a megabyte was repeated whole in the refusal (and in a node's log line)."""
+    huge = "x" * 1_000_000
+    good = _good()
+    cases = {"role": _member(role=huge), "voters": {**good, "governance": {"voters": [huge]}},
+             "field": {**good, huge: 1}, "member's field": _member(**{huge: 1}),
+             "governance's field": {**good, "governance": {huge: 1}}}
+    for name, document in cases.items():
+        path = tmp_path / "genesis.json"
+        path.write_text(json.dumps(document), "utf-8")
+        for lang in ("en", *LANGS):
+            said = CliRunner().invoke(main, ["consortium", "fingerprint", str(path),
+                                             "--lang", lang])
+            assert said.exit_code == 2, (name, lang, said.output[:300])
+            assert "x" * 30 in said.output and "x" * 41 not in said.output, (
+                name, lang, said.output[:300])
+            assert len(said.output) < 400, (name, lang, said.output[:300])

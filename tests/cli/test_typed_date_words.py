@@ -18,6 +18,11 @@ TYPED = [
     ("2025-02-01 10:30", "rec.date.with_time", {"day": "2025-02-01"}),
     ("01.02.2025 10:30", "rec.date.with_time", {"day": "01.02.2025"}),
     ("2025-02-01T10:30:00", "rec.date.with_time", {"day": "2025-02-01"}),
+    # as a system stamps it, in UTC or with its zone: said as a time, not as no day at all
+    ("2025-02-01T10:30:00Z", "rec.date.with_time", {"day": "2025-02-01"}),
+    ("2025-02-01T10:30:00.123+05:00", "rec.date.with_time", {"day": "2025-02-01"}),
+    ("2025-01-31T19:00:00,5-0500", "rec.date.with_time", {"day": "2025-01-31"}),
+    ("2025-02-01T00:00:00Z", "rec.date.with_time", {"day": "2025-02-01"}),
     ("45536", "rec.date.excel_day", {}),
 ]
 SPREADSHEET = {"en": "column", "kk": "баған", "ru": "столб"}

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
 from cli.language import catalogue
+from cli.main import main
 from cli.share_links import LINK_DOCUMENT_BYTES_MAX
 from cli.sharing import share_link
 from tests.cli.link_variants import damaged, two, whole
@@ -209,7 +210,8 @@ async def test_words_a_link_was_sent_with_are_left_out_saying_so(
     exist"), and are left out with a line saying so, in the reader's language."""
     link = share_link(_diploma(tmp_path), HOSTILE, True)
     labels = [["Диплом:"], ["Diploma", "-"], ["Аттестат", "№123"],
-              ["Here", "is", "my", "diploma:"], ["Дипломым", "(т.б.)"]]
+              ["Here", "is", "my", "diploma:"], ["Дипломым", "(т.б.)"],
+              ["КазНУ,", "г.Алматы"], ["Diploma", "->"]]
     for label in labels:
         for lang in ("en", "kk", "ru"):
             for args in (["verify", *label, link, "--node", node_url],
@@ -243,3 +245,30 @@ async def test_a_file_before_a_link_is_asked_about_not_guessed(
 def verdict_of_stdout(result: Result) -> dict[str, Any]:
     verdict: dict[str, Any] = json.loads(result.stdout)
     return verdict
+
+
+def test_a_mistyped_option_before_a_link_is_refused_not_left_out() -> None:
+    """"-json" or "-J" typed before a link is an option mistyped, not words the link was
+    sent with: left out, the verdict came as text to a script that asked for JSON."""
+    link = share_link({"format": "senim-credential/v2"}, HOSTILE)
+    for before in (["-json"], ["-J", "Диплом:"], ["Диплом:", "-J"]):
+        for lang in ("en", "kk", "ru"):
+            refused = CliRunner().invoke(main, ["verify", *before, link, "--node", HOSTILE,
+                                                "--lang", lang])
+            assert refused.exit_code == 2, (before, lang, refused.output)
+            left_out = catalogue(lang)["cli.link.label_left_out"].format(
+                label=" ".join(before))
+            assert left_out not in refused.stderr, (before, lang)
+            assert "-j" in refused.stderr.lower(), (before, lang, refused.stderr)  # named
+
+
+def test_words_left_out_are_not_said_before_a_usage_error() -> None:
+    """The note says the link alone is checked: not so when an option is refused."""
+    link = share_link({"format": "senim-credential/v2"}, HOSTILE)
+    for lang in ("en", "kk", "ru"):
+        note = catalogue(lang)["cli.link.label_left_out"].format(label="Диплом:")
+        for wrong in (["--timeout", "never"], ["--node"]):
+            refused = CliRunner().invoke(main, ["verify", "--lang", lang, "Диплом:", link,
+                                                *wrong])
+            assert refused.exit_code == 2, (lang, wrong, refused.output)
+            assert note not in refused.stderr, (lang, wrong, refused.stderr)
