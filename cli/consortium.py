@@ -221,7 +221,7 @@ def consortium_fingerprint(genesis_file: Path, language: str) -> None:
     try:
         genesis = load_genesis(genesis_file)
     except ConfigError as exc:
-        refuse(genesis_refusal(exc, genesis_file, str(exc)), EXIT_BAD_INPUT)
+        refuse(genesis_refusal(exc, genesis_file), EXIT_BAD_INPUT)
     echo(Sentence("min.consortium.chain_fingerprint", f"{genesis.chain_id}: "
                   f"{genesis.fingerprint}", chain=genesis.chain_id,
                   fingerprint=genesis.fingerprint))

@@ -1,9 +1,10 @@
-"""What `senim consortium create | fingerprint` says of a members or genesis file the
-ledger refuses (ledger.genesis, ledger.governance_policy and node.files.load_genesis raise
-ConfigError, its message in English and what is wrong as a code with its params), in the
-ministry official's language: the field as written (`genesis.members[2].role`), what is
-wrong with it as the catalogue's sentence for the code (`min.genesis.*`). A refusal with a
-code not listed here is said in a frame, its detail as the ledger wrote it."""
+"""What `senim consortium create | fingerprint` and `senim verify --genesis` say of a
+members or genesis file the ledger refuses (ledger.genesis, ledger.governance_policy and
+node.files.load_genesis raise ConfigError, its message in English and what is wrong as a
+code with its params), in the reader's language: the file, the field as written
+(`genesis.members[2].role`), what is wrong with it as the catalogue's sentence for the
+code (`min.genesis.*`). A refusal with a code not listed here is said in a frame, its
+detail as the ledger wrote it."""
 
 from __future__ import annotations
 
@@ -39,9 +40,12 @@ GENESIS_FILE_WORDS = {
 UNFIT_WORDS = {"not_regular": "min.genesis.not_regular", "too_large": "min.genesis.too_large"}
 
 
-def genesis_refusal(exc: ConfigError, path: object, english: str) -> Sentence:
-    """`exc`, of the file `path`, as a sentence; `english` is the line as the command says
-    it in English."""
+def genesis_refusal(exc: ConfigError, path: object, english: str | None = None) -> Sentence:
+    """`exc`, of the file `path`, as a sentence naming the file and the field; `english` is
+    the line as the command says it in English, by default the error after the file's name
+    (which a refusal of the file itself, one with a `path` param, names already)."""
+    if english is None:
+        english = str(exc) if "path" in exc.params else f"{path}: {exc}"
     why = genesis_why(exc)
     key = (GENESIS_FILE_WORDS.get(exc.code or "") if exc.code != "unfit"
            else UNFIT_WORDS.get(str(exc.params.get("fault"))))

@@ -33,7 +33,7 @@ from cli.record_inputs import (
 from cli.refusals import node_said
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
 from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, reason, refuse
-from cli.typed_dates import typed_date
+from cli.typed_dates import TypedOption, typed_date
 from cli.verdict_words import verdict_sentence
 from cli.worded_group import WordedGroup
 from ledger.academic import day_number, parse_date
@@ -148,7 +148,8 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
         "organisation": organisation, "start_date": start.isoformat()}), EMPLOYMENT_OPTIONS,
         {spec.name: spec.format for spec in load_schema("employment").fields})
     if "end_date" in record:  # an employment already over, given as --field end_date=…
-        record["end_date"] = _end_day(record["end_date"], "end_date", start).isoformat()
+        record["end_date"] = _end_day(record["end_date"], TypedOption.field("end_date"),
+                                      start).isoformat()
     elif start < FIRST_ENDABLE_START:
         refuse(Sentence("rec.start.unendable", f"--start {start} is before "
                         f"{FIRST_ENDABLE_START}: the chain counts an employment's days from "
@@ -159,20 +160,21 @@ def employment_start(key_path: Path, full_name: str, iin: str | None, position: 
                EMPLOYMENT_OPTIONS)
 
 
-def _end_day(value: str, option: str, start: datetime.date) -> datetime.date:
+def _end_day(value: str, option: TypedOption, start: datetime.date) -> datetime.date:
     """An employment's last day: not before its first, and not after today, since from
     the day it is recorded every verifier reads the employment as ended."""
     end = typed_date(value, option)
+    given = option.given(end.isoformat())
     if end < start:
-        refuse(Sentence("rec.end.before_start", f"{option} {end} is before the employment "
-                        f"started ({start})", option=option, end=Day(end.isoformat()),
+        refuse(Sentence("rec.end.before_start", f"{given} is before the employment started "
+                        f"({start})", option=option.name, end=Day(end.isoformat()),
                         start=Day(start.isoformat())), EXIT_BAD_INPUT)
     today = datetime.date.today()
     if end > today:
-        refuse(Sentence("rec.end.future", f"{option} {end} is after today ({today}): once "
-                        "recorded, every verifier would read the employment as ended, though "
-                        "it goes on until then; record the end on or after its last day",
-                        option=option, end=Day(end.isoformat()),
+        refuse(Sentence("rec.end.future", f"{given} is after today ({today}): once recorded, "
+                        "every verifier would read the employment as ended, though it goes "
+                        "on until then; record the end on or after its last day",
+                        option=option.name, end=Day(end.isoformat()),
                         today=Day(today.isoformat())), EXIT_BAD_INPUT)
     return end
 
@@ -209,7 +211,7 @@ def employment_end(key_path: Path, document_file: Path, end_date: str, node_url:
     except InvalidDocument as exc:
         refuse(Sentence("rec.end.start_bad", str(exc), value=repr(doc.revealed["start_date"])),
                EXIT_BAD_INPUT)
-    end = _end_day(end_date, "--end", start)
+    end = _end_day(end_date, TypedOption("--end"), start)
     if start < FIRST_ENDABLE_START:  # issued before `employment start` refused it
         refuse(Sentence("rec.end.unendable", f"the record starts on {start}, before "
                         f"{FIRST_ENDABLE_START}: the chain counts an employment's days from "

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
+from cli.consortium_words import genesis_refusal
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -103,7 +104,7 @@ def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
     try:
         return load_genesis(genesis_path)
     except ConfigError as exc:
-        refuse(Sentence("cli.genesis.unfit", str(exc), path=genesis_path), EXIT_BAD_INPUT)
+        refuse(genesis_refusal(exc, genesis_path), EXIT_BAD_INPUT)
 
 
 def _verify_offline(document: Any, genesis_path: Path | None,

@@ -107,7 +107,7 @@ def test_a_genesis_refused_is_said_by_its_code(tmp_path: Path, name: str) -> Non
     path = tmp_path / "genesis.json"
     path.write_text(json.dumps(document), "utf-8")
     english = CliRunner().invoke(main, ["consortium", "fingerprint", str(path), "--lang", "en"])
-    assert english.exit_code == 2 and english.output == f"error: {raised.value}\n", \
+    assert english.exit_code == 2 and english.output == f"error: {path}: {raised.value}\n", \
         english.output
     for lang in LANGS:
         said = said_in(lang, CliRunner().invoke(

@@ -41,18 +41,21 @@ def test_a_day_typed_with_a_time_is_asked_for_alone(typed: str, key: str,
                                                     named: dict[str, str], lang: str) -> None:
     start = ["employment", "start", "--key", "k", "--full-name", "А Б", "--position", "P",
              "--organisation", "O", "--out", "o.json"]
-    # `employment end --end` reads its key and record first; the day is read as here
-    commands = {"--start": [*start, "--start", typed],
-                "end_date": [*start, "--start", "2020-01-01", "--field", f"end_date={typed}"]}
+    # `employment end --end` reads its key and record first; the day is read as here.
+    # Each option is named as typed, with the value typed and the day to give instead.
+    commands = {"--start ": [*start, "--start", typed],
+                "--field end_date=": [*start, "--start", "2020-01-01", "--field",
+                                      f"end_date={typed}"]}
     for option, args in commands.items():
         said = _said(args, lang)
         assert said.startswith(ERROR[lang]) and len(said.splitlines()) == 1, said
         assert SPREADSHEET[lang] not in said, said
+        given = f"{option}{typed!r}"
         if named:
             assert said == ERROR[lang] + catalogue(lang)[key].format(
-                option=option, value=repr(typed), **named) + "\n", said
+                given=given, instead=f"{option}{named['day']}") + "\n", said
         else:  # a day said as the reader's language says days
-            head = catalogue(lang)[key].format(option=option, value=repr(typed), day="{day}")
+            head = catalogue(lang)[key].format(given=given, day="{day}")
             assert said.startswith(ERROR[lang] + head.split("{day}", 1)[0]), said
             assert said.rstrip("\n").endswith(head.split("{day}", 1)[1]), said
 

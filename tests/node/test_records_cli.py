@@ -123,10 +123,11 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),
     # an employment already over is given its end by --field, checked as --end is
-    (["--field", f"end_date={TOMORROW}"], f"end_date {TOMORROW} is after today"),
-    (["--field", "end_date=2024-12-31"], "end_date 2024-12-31 is before the employment "
-                                         "started (2025-02-01)"),
-    (["--field", "end_date=soon"], "end_date must be a day as YYYY-MM-DD"),
+    # named as typed: it said "end_date 2024-12-31 is before …", naming no option
+    (["--field", f"end_date={TOMORROW}"], f"error: --field end_date={TOMORROW} is after today"),
+    (["--field", "end_date=2024-12-31"], "error: --field end_date=2024-12-31 is before the "
+                                         "employment started (2025-02-01)"),
+    (["--field", "end_date=soon"], "error: --field end_date must be a day as YYYY-MM-DD"),
 ])
 def test_bad_start_is_one_line(tmp_path: Path, net: Consortium, fake_node: type[_Node],
                                args: list[str], message: str) -> None:
