@@ -24,6 +24,7 @@ from ledger.identity import KeyPair
 from ledger.transactions import Transaction
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
+from node.loop_steps import steps_of
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
@@ -133,24 +134,29 @@ class NodeCore(SubmissionChecks):
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        results: list[tuple[bytes | None, TxRejected | None]] = [
-            (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
-            for outcome in checked]
-        admitting = [(i, outcome) for i, outcome in enumerate(checked)
-                     if not isinstance(outcome, TxRejected)]
-        refusals, added = self.mempool.add_many(
-            [(tx, len(items[i])) for i, tx in admitting])
-        for (i, tx), refusal in zip(admitting, refusals, strict=True):
-            if refusal is None:
-                self._rejected.pop(tx.tx_id, None)
-            else:
-                results[i] = (tx.tx_id, refusal)
-        for _, refusal in results:
-            if refusal is not None:
-                self.metrics.txs_refused.labels(refusal.code).inc()
+        results: list[tuple[bytes | None, TxRejected | None]] = []
+        added = 0
+        async for start, step in steps_of(checked):  # the loop is free between steps
+            step_results: list[tuple[bytes | None, TxRejected | None]] = [
+                (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
+                for outcome in step]
+            step_admitting = [(start + i, outcome) for i, outcome in enumerate(step)
+                              if not isinstance(outcome, TxRejected)]
+            refusals, step_added = self.mempool.add_many(
+                [(tx, len(items[i])) for i, tx in step_admitting])
+            for (i, tx), refusal in zip(step_admitting, refusals, strict=True):
+                if refusal is None:
+                    self._rejected.pop(tx.tx_id, None)
+                else:
+                    step_results[i - start] = (tx.tx_id, refusal)
+            for _, refusal in step_results:
+                if refusal is not None:
+                    self.metrics.txs_refused.labels(refusal.code).inc()
+            results += step_results
+            added += step_added
         committed = set()
         if added and self.chain.height > checked_at:  # counts and remembers its refusals
-            committed = await self._recheck_late(admitting, results)
+            committed = await self._recheck_late(checked, results)
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
             if self.on_work is not None:
@@ -162,12 +168,12 @@ class NodeCore(SubmissionChecks):
                 self.on_admitted(admitted)
         return results
 
-    async def _recheck_late(self, admitting: list[tuple[int, Transaction]],
+    async def _recheck_late(self, checked: list[Transaction | TxRejected],
                             results: list[tuple[bytes | None, TxRejected | None]]
                             ) -> set[bytes]:
-        """A block was committed while `admitting` was checked: check them again now,
-        take out of the mempool what the new state refuses, and return the ids that
-        block committed.
+        """A block was committed while `checked` was checked: check again now what of it
+        was admitted, take out of the mempool what the new state refuses, and return the
+        ids that block committed.
 
         The engine cleans the mempool of what a block commits or makes invalid right
         after it moves the head, which may be before this submission added them: left
@@ -176,7 +182,13 @@ class NodeCore(SubmissionChecks):
         engine had cleaned up first, the head had moved and this check sees its block.
         What the block committed is answered as admitted (it is on chain); what it
         made invalid gets its refusal."""
-        txs = [tx for i, tx in admitting if results[i][1] is None]
+        added: list[tuple[int, Transaction]] = []
+        txs: list[Transaction] = []
+        async for start, part in steps_of(checked):  # the loop is free between steps
+            step_added = [(i, tx) for i, tx in enumerate(part, start)
+                          if not isinstance(tx, TxRejected) and results[i][1] is None]
+            added += step_added
+            txs += [tx for _, tx in step_added]
         try:
             verdicts = await self.public_work.run(self._refused_now, txs)
         except PublicWorkBusy:  # at least take out what is committed: one read each
@@ -184,17 +196,18 @@ class NodeCore(SubmissionChecks):
                         if self.chain.is_committed(tx.tx_id) else None for tx in txs]
         committed: set[bytes] = set()
         refused: Refusals = []
-        positions = {tx.tx_id: i for i, tx in admitting}
-        for tx, verdict in zip(txs, verdicts, strict=True):
-            if verdict is None:
-                continue
-            if verdict.code == "replayed":
-                committed.add(tx.tx_id)
-            else:
-                results[positions[tx.tx_id]] = (tx.tx_id, verdict)
-                refused.append((tx, verdict))
-        self.mempool.remove([tx.tx_id for tx in txs if tx.tx_id in committed]
-                            + [tx.tx_id for tx, _ in refused])
+        gone: list[bytes] = []
+        async for start, step in steps_of(verdicts):
+            for (i, tx), verdict in zip(added[start:start + len(step)], step, strict=True):
+                if verdict is None:
+                    continue
+                gone.append(tx.tx_id)
+                if verdict.code == "replayed":
+                    committed.add(tx.tx_id)
+                else:
+                    results[i] = (tx.tx_id, verdict)
+                    refused.append((tx, verdict))
+        self.mempool.remove(gone)
         self.refuse(refused)  # a client already waiting on one hears it now
         return committed
 
