@@ -10,6 +10,7 @@ the event loop, a bounded number at a time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -245,11 +246,11 @@ class Network:
             try:  # on the event loop: nothing built but the items, a step at a time
                 frame = ByteStrings(payload)
                 while not frame.done:
-                    for data in frame.take(LOOP_STEP_ITEMS):
-                        tx_id = tx_id_of_encoded(data)  # hashed once: decoding takes it
-                        if not core.knows_id(tx_id):
-                            fresh.append(data)
-                            ids.append(tx_id)
+                    part = frame.take(LOOP_STEP_ITEMS)
+                    part_ids = [tx_id_of_encoded(data) for data in part]  # decoding takes them
+                    keep = core.unknown(part_ids)
+                    fresh += itertools.compress(part, keep)
+                    ids += itertools.compress(part_ids, keep)
                     if not frame.done:
                         await asyncio.sleep(0)  # the loop is free between steps
             except MalformedInput as exc:  # nothing admitted: the frame is refused whole

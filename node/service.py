@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -105,17 +105,18 @@ class NodeCore(SubmissionChecks):
         return await self.worker.run(func, *args)
 
     # ---- admission -------------------------------------------------------------------
-    def knows_id(self, tx_id: bytes | None) -> bool:
-        """Cheap pre-filter for gossip, on the event loop: is the transaction of this id
-        pending, or refused lately?
+    def unknown(self, tx_ids: Sequence[bytes | None]) -> list[bool]:
+        """Cheap pre-filter for gossip, on the event loop: for each id, whether its
+        transaction is neither pending nor refused lately (an id of None, "decode to
+        know", is unknown). The mempool's lock is taken once for all of them.
 
         The committed-transaction index is not read here: every gossiped transaction
         would cost a store read on the event loop, and the admission check reads the
         same index again in the public pool anyway, refusing a replay before any
-        signature check. `tx_id`: `tx_id_of_encoded` of the encoded transaction."""
-        if tx_id is None:
-            return False
-        return tx_id in self.mempool or tx_id in self._rejected
+        signature check. `tx_ids`: `tx_id_of_encoded` of each encoded transaction."""
+        rejected = self._rejected
+        return [not held and (tx_id is None or tx_id not in rejected)
+                for tx_id, held in zip(tx_ids, self.mempool.held(tx_ids), strict=True)]
 
     async def submit(self, items: list[bytes], gossip: bool = True,
                      ids: list[bytes | None] | None = None
@@ -127,7 +128,7 @@ class NodeCore(SubmissionChecks):
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted. Gossip's bad signatures by senders that
         rotated are tried against their earlier keys (node.earlier_keys). `ids`: each
-        item's `tx_id_of_encoded`, when worked out already (gossip's `knows_id`)."""
+        item's `tx_id_of_encoded`, when worked out already (gossip's `unknown`)."""
         try:
             checked, checked_at = await self.public_work.run(self._check_many, items,
                                                              not gossip, ids)
@@ -149,9 +150,8 @@ class NodeCore(SubmissionChecks):
                     self._rejected.pop(tx.tx_id, None)
                 else:
                     step_results[i - start] = (tx.tx_id, refusal)
-            for _, refusal in step_results:
-                if refusal is not None:
-                    self.metrics.txs_refused.labels(refusal.code).inc()
+            for refusal in [r for _, r in step_results if r is not None]:
+                self.metrics.txs_refused.labels(refusal.code).inc()
             results += step_results
             added += step_added
         committed = set()
