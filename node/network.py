@@ -32,7 +32,7 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
-from node.loop_steps import LOOP_STEP_ITEMS, steps_of
+from node.loop_steps import LOOP_STEP_ITEMS
 from node.peer_penalty import (
     GOSSIP_MUTED_S,
     JUNK_PER_WINDOW_MAX,
@@ -63,6 +63,10 @@ GOSSIP_FLUSH_S = 0.001
 GOSSIP_AT_ONCE_TXS = 16
 SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
 STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock anyway)
+# A gossip frame's ids looked up together (NodeCore.unknown, one lock for all) from this
+# many on: 0.85 against 1.07 us an item at 256 (measured), where a frame of one paid
+# 0.6 us more (building the lists) than looking it up alone.
+FILTER_BATCH_MIN = 8
 PEER_FAULT_LOG_EVERY_S = 10.0  # a peer's malformed messages: one log line per kind this often
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
@@ -246,11 +250,18 @@ class Network:
             try:  # on the event loop: nothing built but the items, a step at a time
                 frame = ByteStrings(payload)
                 while not frame.done:
-                    part = frame.take(LOOP_STEP_ITEMS)
-                    part_ids = [tx_id_of_encoded(data) for data in part]  # decoding takes them
-                    keep = core.unknown(part_ids)
-                    fresh += itertools.compress(part, keep)
-                    ids += itertools.compress(part_ids, keep)
+                    part = frame.take(LOOP_STEP_ITEMS)  # ids hashed once: decoding takes them
+                    if len(part) < FILTER_BATCH_MIN:
+                        for data in part:
+                            tx_id = tx_id_of_encoded(data)
+                            if not core.knows_id(tx_id):
+                                fresh.append(data)
+                                ids.append(tx_id)
+                    else:
+                        part_ids = list(map(tx_id_of_encoded, part))
+                        keep = core.unknown(part_ids)
+                        fresh += itertools.compress(part, keep)
+                        ids += itertools.compress(part_ids, keep)
                     if not frame.done:
                         await asyncio.sleep(0)  # the loop is free between steps
             except MalformedInput as exc:  # nothing admitted: the frame is refused whole
@@ -271,8 +282,13 @@ class Network:
             unrecognised: str | None = None
             relay = peer_key not in self.validator_keys
             admitted: list[bytes] = []
-            async for start, step in steps_of(results):  # the loop is free between steps
-                for refusal in [r for _, r in step if r is not None]:
+            for start in range(0, len(results), LOOP_STEP_ITEMS):
+                if start:
+                    await asyncio.sleep(0)  # the loop is free between steps
+                step = results[start:start + LOOP_STEP_ITEMS]
+                for _, refusal in step:
+                    if refusal is None:
+                        continue
                     if refusal.code == "malformed":
                         malformed += 1
                     elif refusal.code == "unrecognised" and unrecognised is None:
@@ -281,7 +297,7 @@ class Network:
                         forged.append((refusal.sender, refusal.key))
                 if relay:  # an observer's submissions reach us first: to the validators
                     admitted += [data for data, (_, refusal) in
-                                 zip(fresh[start:start + len(step)], step, strict=True)
+                                 zip(fresh[start:start + LOOP_STEP_ITEMS], step, strict=True)
                                  if refusal is None]
             self._junk(peer_key, malformed)
             suspect(peer_key, forged)

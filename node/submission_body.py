@@ -111,31 +111,34 @@ class ByteStrings:
     from peers has this form), read as `parse_submission` reads one, but a slice at a
     time: the event loop reads a peer's frame between other work (node.network)."""
 
+    __slots__ = ("_data", "_left", "_position", "done")
+
     def __init__(self, data: bytes) -> None:
         """MalformedInput for anything but an array of at most MAX_TXS_PER_REQUEST."""
         if data and data[0] in _BIN_LENGTHS:
             raise MalformedInput("expected an array of transactions, not one")
         self._data = data
         self._left, self._position = _array_header(data)
-        self._check_end()
-
-    @property
-    def done(self) -> bool:
-        return not self._left
+        self.done = False  # set by the take that reads the last item
+        if not self._left:
+            self._end()
 
     def take(self, count: int) -> list[bytes]:
         """The next `count` items (fewer at the end); MalformedInput where they are no
         byte strings, or where bytes follow the last."""
-        taking = min(count, self._left)
+        left = self._left
+        taking = count if count < left else left
         items, self._position = _bins(self._data, self._position, taking)
-        self._left -= taking
-        self._check_end()
+        self._left = left - taking
+        if taking == left:
+            self._end()
         return items
 
-    def _check_end(self) -> None:
-        if not self._left and self._position != len(self._data):
+    def _end(self) -> None:
+        if self._position != len(self._data):
             raise MalformedInput(
                 f"{_SHAPE}; {len(self._data) - self._position} bytes follow the array")
+        self.done = True
 
 
 def _msgpack_items(body: bytes) -> tuple[list[bytes], bool]:

@@ -38,13 +38,18 @@ async def test_other_work_waits_for_one_step_of_a_gossip_frame_not_for_all_of_it
     frame = encode([make_tx(net.university, AnchorPayload(os.urandom(32))).encode()
                     for _ in range(count)])
     looked_up = [0]
-    unknown = core.unknown
+    unknown, knows_id = core.unknown, core.knows_id
 
     def counting(tx_ids: list[bytes | None]) -> list[bool]:
         looked_up[0] += len(tx_ids)
         return unknown(tx_ids)
 
+    def counting_one(tx_id: bytes | None) -> bool:  # a step of a few (the frame's last)
+        looked_up[0] += 1
+        return knows_id(tx_id)
+
     monkeypatch.setattr(core, "unknown", counting)
+    monkeypatch.setattr(core, "knows_id", counting_one)
     seen: list[tuple[int, int]] = []  # (ids looked up, transactions pending) at each turn
     handled = asyncio.Event()
 
