@@ -299,8 +299,10 @@ class Network:
                     admitted += [data for data, (_, refusal) in
                                  zip(fresh[start:start + LOOP_STEP_ITEMS], step, strict=True)
                                  if refusal is None]
-            self._junk(peer_key, malformed)
-            suspect(peer_key, forged)
+            if malformed:  # neither call does anything with none (a frame's usual case)
+                self._junk(peer_key, malformed)
+            if forged:
+                suspect(peer_key, forged)
             if unrecognised is not None:
                 # What a later release defines: a rolling upgrade's newer peers send it,
                 # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
