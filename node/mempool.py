@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
@@ -57,6 +58,12 @@ class Mempool:
     def __contains__(self, tx_id: bytes) -> bool:
         with self._lock:
             return tx_id in self._txs
+
+    def held(self, tx_ids: Iterable[bytes | None]) -> list[bool]:
+        """For each id, whether it is pending: one lock for many (a gossip frame's)."""
+        with self._lock:
+            txs = self._txs
+            return [tx_id in txs for tx_id in tx_ids]
 
     def already_verified(self, txs: tuple[Transaction, ...] | list[Transaction]
                          ) -> frozenset[bytes]:

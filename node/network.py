@@ -10,6 +10,7 @@ the event loop, a bounded number at a time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -31,6 +32,7 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
+from node.loop_steps import LOOP_STEP_ITEMS
 from node.peer_penalty import (
     GOSSIP_MUTED_S,
     JUNK_PER_WINDOW_MAX,
@@ -42,7 +44,7 @@ from node.peer_penalty import (
 from node.public_work import CommittedView, ForgedSubmission
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
-from node.submission_body import byte_strings
+from node.submission_body import ByteStrings
 from node.sync import serve_blocks
 from p2p import Limits, PeerManager
 from p2p.connection import shown
@@ -61,6 +63,10 @@ GOSSIP_FLUSH_S = 0.001
 GOSSIP_AT_ONCE_TXS = 16
 SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
 STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock anyway)
+# A gossip frame's ids looked up together (NodeCore.unknown, one lock for all) from this
+# many on: 0.85 against 1.07 us an item at 256 (measured), where a frame of one paid
+# 0.6 us more (building the lists) than looking it up alone.
+FILTER_BATCH_MIN = 8
 PEER_FAULT_LOG_EVERY_S = 10.0  # a peer's malformed messages: one log line per kind this often
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
@@ -239,18 +245,29 @@ class Network:
             self._settle_suspicions(core, heights)
             if self.gossip_penalties.muted(peer_key):
                 return
-            try:  # on the event loop: read without building anything but the items
-                items = byte_strings(payload)
-            except MalformedInput as exc:
+            fresh: list[bytes] = []
+            ids: list[bytes | None] = []
+            try:  # on the event loop: nothing built but the items, a step at a time
+                frame = ByteStrings(payload)
+                while not frame.done:
+                    part = frame.take(LOOP_STEP_ITEMS)  # ids hashed once: decoding takes them
+                    if len(part) < FILTER_BATCH_MIN:
+                        for data in part:
+                            tx_id = tx_id_of_encoded(data)
+                            if not core.knows_id(tx_id):
+                                fresh.append(data)
+                                ids.append(tx_id)
+                    else:
+                        part_ids = list(map(tx_id_of_encoded, part))
+                        keep = core.unknown(part_ids)
+                        fresh += itertools.compress(part, keep)
+                        ids += itertools.compress(part_ids, keep)
+                    if not frame.done:
+                        await asyncio.sleep(0)  # the loop is free between steps
+            except MalformedInput as exc:  # nothing admitted: the frame is refused whole
                 self._peer_fault(peer_key, "malformed transaction gossip from %s: %s", exc)
                 self._junk(peer_key, 1)
                 return
-            fresh, ids = [], []
-            for data in items:  # each id hashed once: decoding takes it from here
-                tx_id = tx_id_of_encoded(data)
-                if not core.knows_id(tx_id):
-                    fresh.append(data)
-                    ids.append(tx_id)
             if not fresh:
                 return
             try:
@@ -260,22 +277,39 @@ class Network:
                                  exc.message)
                 suspect(peer_key, exc.suspects)
                 return
-            codes = [refusal.code for _, refusal in results if refusal is not None]
-            self._junk(peer_key, codes.count("malformed"))
-            suspect(peer_key, [(r.sender, r.key) for _, r in results
-                               if isinstance(r, BadSignature) and r.bad_for_nodes_behind])
-            if "unrecognised" in codes:
+            malformed = 0
+            forged: list[Suspect] = []
+            unrecognised: str | None = None
+            relay = peer_key not in self.validator_keys
+            admitted: list[bytes] = []
+            for start in range(0, len(results), LOOP_STEP_ITEMS):
+                if start:
+                    await asyncio.sleep(0)  # the loop is free between steps
+                step = results[start:start + LOOP_STEP_ITEMS]
+                for _, refusal in step:
+                    if refusal is None:
+                        continue
+                    if refusal.code == "malformed":
+                        malformed += 1
+                    elif refusal.code == "unrecognised" and unrecognised is None:
+                        unrecognised = refusal.message
+                    elif isinstance(refusal, BadSignature) and refusal.bad_for_nodes_behind:
+                        forged.append((refusal.sender, refusal.key))
+                if relay:  # an observer's submissions reach us first: to the validators
+                    admitted += [data for data, (_, refusal) in
+                                 zip(fresh[start:start + LOOP_STEP_ITEMS], step, strict=True)
+                                 if refusal is None]
+            if malformed:  # neither call does anything with none (a frame's usual case)
+                self._junk(peer_key, malformed)
+            if forged:
+                suspect(peer_key, forged)
+            if unrecognised is not None:
                 # What a later release defines: a rolling upgrade's newer peers send it,
                 # so it is no junk. Dropped at a malformed one's cost (a bounded decode,
                 # no state read or signature check); said once a while per peer.
                 self._peer_fault(peer_key, "transactions from %s that this release cannot "
-                                 "judge (a later release's?) dropped: %s",
-                                 next(r.message for _, r in results
-                                      if r is not None and r.code == "unrecognised"))
-            if peer_key not in self.validator_keys:
-                # An observer's submissions reach us first: pass them to the validators.
-                admitted = [d for d, (_, refusal) in zip(fresh, results, strict=True)
-                            if refusal is None]
+                                 "judge (a later release's?) dropped: %s", unrecognised)
+            if admitted:
                 self.gossip_transactions(admitted)
         return receive
 

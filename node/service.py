@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -24,6 +24,7 @@ from ledger.identity import KeyPair
 from ledger.transactions import Transaction
 from node.engine_types import CommitReport, Refusals
 from node.evidence import check_equivocation
+from node.loop_steps import LOOP_STEP_ITEMS
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.public_work import (
@@ -105,16 +106,21 @@ class NodeCore(SubmissionChecks):
 
     # ---- admission -------------------------------------------------------------------
     def knows_id(self, tx_id: bytes | None) -> bool:
-        """Cheap pre-filter for gossip, on the event loop: is the transaction of this id
-        pending, or refused lately?
+        """`unknown`'s answer for one id, negated: cheaper for a few (one lock each)."""
+        return tx_id is not None and (tx_id in self.mempool or tx_id in self._rejected)
+
+    def unknown(self, tx_ids: Sequence[bytes | None]) -> list[bool]:
+        """Cheap pre-filter for gossip, on the event loop: for each id, whether its
+        transaction is neither pending nor refused lately (an id of None, "decode to
+        know", is unknown). The mempool's lock is taken once for all of them.
 
         The committed-transaction index is not read here: every gossiped transaction
         would cost a store read on the event loop, and the admission check reads the
         same index again in the public pool anyway, refusing a replay before any
-        signature check. `tx_id`: `tx_id_of_encoded` of the encoded transaction."""
-        if tx_id is None:
-            return False
-        return tx_id in self.mempool or tx_id in self._rejected
+        signature check. `tx_ids`: `tx_id_of_encoded` of each encoded transaction."""
+        rejected = self._rejected
+        return [not held and (tx_id is None or tx_id not in rejected)
+                for tx_id, held in zip(tx_ids, self.mempool.held(tx_ids), strict=True)]
 
     async def submit(self, items: list[bytes], gossip: bool = True,
                      ids: list[bytes | None] | None = None
@@ -126,31 +132,39 @@ class NodeCore(SubmissionChecks):
         `busy` (nothing admitted; the caller may retry). A forged submission raises
         ForgedSubmission, nothing admitted. Gossip's bad signatures by senders that
         rotated are tried against their earlier keys (node.earlier_keys). `ids`: each
-        item's `tx_id_of_encoded`, when worked out already (gossip's `knows_id`)."""
+        item's `tx_id_of_encoded`, when worked out already (gossip's `unknown`)."""
         try:
             checked, checked_at = await self.public_work.run(self._check_many, items,
                                                              not gossip, ids)
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
-        results: list[tuple[bytes | None, TxRejected | None]] = [
-            (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
-            for outcome in checked]
-        admitting = [(i, outcome) for i, outcome in enumerate(checked)
-                     if not isinstance(outcome, TxRejected)]
-        refusals, added = self.mempool.add_many(
-            [(tx, len(items[i])) for i, tx in admitting])
-        for (i, tx), refusal in zip(admitting, refusals, strict=True):
-            if refusal is None:
-                self._rejected.pop(tx.tx_id, None)
-            else:
-                results[i] = (tx.tx_id, refusal)
-        for _, refusal in results:
-            if refusal is not None:
-                self.metrics.txs_refused.labels(refusal.code).inc()
+        results: list[tuple[bytes | None, TxRejected | None]] = []
+        added = 0
+        for start in range(0, len(checked), LOOP_STEP_ITEMS):
+            if start:
+                await asyncio.sleep(0)  # the loop is free between steps (node.loop_steps)
+            step = checked[start:start + LOOP_STEP_ITEMS]
+            step_results: list[tuple[bytes | None, TxRejected | None]] = [
+                (None, outcome) if isinstance(outcome, TxRejected) else (outcome.tx_id, None)
+                for outcome in step]
+            step_admitting = [(start + i, outcome) for i, outcome in enumerate(step)
+                              if not isinstance(outcome, TxRejected)]
+            refusals, step_added = self.mempool.add_many(
+                [(tx, len(items[i])) for i, tx in step_admitting])
+            for (i, tx), refusal in zip(step_admitting, refusals, strict=True):
+                if refusal is None:
+                    self._rejected.pop(tx.tx_id, None)
+                else:
+                    step_results[i - start] = (tx.tx_id, refusal)
+            for _, refusal in step_results:
+                if refusal is not None:
+                    self.metrics.txs_refused.labels(refusal.code).inc()
+            results += step_results
+            added += step_added
         committed = set()
         if added and self.chain.height > checked_at:  # counts and remembers its refusals
-            committed = await self._recheck_late(admitting, results)
+            committed = await self._recheck_late(checked, results)
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
             if self.on_work is not None:
@@ -162,12 +176,12 @@ class NodeCore(SubmissionChecks):
                 self.on_admitted(admitted)
         return results
 
-    async def _recheck_late(self, admitting: list[tuple[int, Transaction]],
+    async def _recheck_late(self, checked: list[Transaction | TxRejected],
                             results: list[tuple[bytes | None, TxRejected | None]]
                             ) -> set[bytes]:
-        """A block was committed while `admitting` was checked: check them again now,
-        take out of the mempool what the new state refuses, and return the ids that
-        block committed.
+        """A block was committed while `checked` was checked: check again now what of it
+        was admitted, take out of the mempool what the new state refuses, and return the
+        ids that block committed.
 
         The engine cleans the mempool of what a block commits or makes invalid right
         after it moves the head, which may be before this submission added them: left
@@ -176,7 +190,16 @@ class NodeCore(SubmissionChecks):
         engine had cleaned up first, the head had moved and this check sees its block.
         What the block committed is answered as admitted (it is on chain); what it
         made invalid gets its refusal."""
-        txs = [tx for i, tx in admitting if results[i][1] is None]
+        added: list[tuple[int, Transaction]] = []
+        txs: list[Transaction] = []
+        for start in range(0, len(checked), LOOP_STEP_ITEMS):
+            if start:
+                await asyncio.sleep(0)  # the loop is free between steps (node.loop_steps)
+            part = checked[start:start + LOOP_STEP_ITEMS]
+            step_added = [(i, tx) for i, tx in enumerate(part, start)
+                          if not isinstance(tx, TxRejected) and results[i][1] is None]
+            added += step_added
+            txs += [tx for _, tx in step_added]
         try:
             verdicts = await self.public_work.run(self._refused_now, txs)
         except PublicWorkBusy:  # at least take out what is committed: one read each
@@ -184,17 +207,21 @@ class NodeCore(SubmissionChecks):
                         if self.chain.is_committed(tx.tx_id) else None for tx in txs]
         committed: set[bytes] = set()
         refused: Refusals = []
-        positions = {tx.tx_id: i for i, tx in admitting}
-        for tx, verdict in zip(txs, verdicts, strict=True):
-            if verdict is None:
-                continue
-            if verdict.code == "replayed":
-                committed.add(tx.tx_id)
-            else:
-                results[positions[tx.tx_id]] = (tx.tx_id, verdict)
-                refused.append((tx, verdict))
-        self.mempool.remove([tx.tx_id for tx in txs if tx.tx_id in committed]
-                            + [tx.tx_id for tx, _ in refused])
+        gone: list[bytes] = []
+        for start in range(0, len(verdicts), LOOP_STEP_ITEMS):
+            if start:
+                await asyncio.sleep(0)
+            for (i, tx), verdict in zip(added[start:start + LOOP_STEP_ITEMS],
+                                        verdicts[start:start + LOOP_STEP_ITEMS], strict=True):
+                if verdict is None:
+                    continue
+                gone.append(tx.tx_id)
+                if verdict.code == "replayed":
+                    committed.add(tx.tx_id)
+                else:
+                    results[i] = (tx.tx_id, verdict)
+                    refused.append((tx, verdict))
+        self.mempool.remove(gone)
         self.refuse(refused)  # a client already waiting on one hears it now
         return committed
 

@@ -7,9 +7,9 @@ more objects than it has bytes: 16 MiB of msgpack `[[], [], ...]` made 16 millio
 lists (1.3 GB, ten seconds holding the GIL that the engine thread needs). So the
 msgpack form is read header by header, taking only byte strings, and the JSON form
 is refused before parsing when it holds more values than a submission can.
-Transaction gossip from peers is read the same way (`byte_strings`): it was decoded
-on the event loop, where a member's 2 MiB frames of empty arrays held it for a
-second each.
+Transaction gossip from peers is read the same way (`ByteStrings`), a slice at a
+time: it was decoded on the event loop, where a member's 2 MiB frames of empty
+arrays held it for a second each.
 """
 
 from __future__ import annotations
@@ -106,25 +106,61 @@ def items_at_most(content_type: str, body: bytes) -> int:
     return body.count(b",") + JSON_CONTAINERS_MAX + 1
 
 
-def byte_strings(data: bytes) -> list[bytes]:
+class ByteStrings:
     """A msgpack array of at most MAX_TXS_PER_REQUEST byte strings (transaction gossip
-    from peers has this form), read as `parse_submission` reads one."""
-    items, single = _msgpack_items(data)
-    if single:
-        raise MalformedInput("expected an array of transactions, not one")
-    return items
+    from peers has this form), read as `parse_submission` reads one, but a slice at a
+    time: the event loop reads a peer's frame between other work (node.network)."""
+
+    __slots__ = ("_data", "_left", "_position", "done")
+
+    def __init__(self, data: bytes) -> None:
+        """MalformedInput for anything but an array of at most MAX_TXS_PER_REQUEST."""
+        if data and data[0] in _BIN_LENGTHS:
+            raise MalformedInput("expected an array of transactions, not one")
+        self._data = data
+        self._left, self._position = _array_header(data)
+        self.done = False  # set by the take that reads the last item
+        if not self._left:
+            self._end()
+
+    def take(self, count: int) -> list[bytes]:
+        """The next `count` items (fewer at the end); MalformedInput where they are no
+        byte strings, or where bytes follow the last."""
+        left = self._left
+        taking = count if count < left else left
+        items, self._position = _bins(self._data, self._position, taking)
+        self._left = left - taking
+        if taking == left:
+            self._end()
+        return items
+
+    def _end(self) -> None:
+        if self._position != len(self._data):
+            raise MalformedInput(
+                f"{_SHAPE}; {len(self._data) - self._position} bytes follow the array")
+        self.done = True
 
 
 def _msgpack_items(body: bytes) -> tuple[list[bytes], bool]:
     """A msgpack bin, or an array of at most MAX_TXS_PER_REQUEST bins, and nothing after."""
-    if not body:
-        raise MalformedInput(_SHAPE)
-    first = body[0]
-    if first in _BIN_LENGTHS:
+    if body and body[0] in _BIN_LENGTHS:
         item, end = _bin_at(body, 0)
         if end != len(body):
             raise MalformedInput(f"{_SHAPE}; {len(body) - end} bytes follow it")
         return [item], True
+    count, position = _array_header(body)
+    items, position = _bins(body, position, count)
+    if position != len(body):
+        raise MalformedInput(f"{_SHAPE}; {len(body) - position} bytes follow the array")
+    return items, False
+
+
+def _array_header(body: bytes) -> tuple[int, int]:
+    """The count of a msgpack array of at most MAX_TXS_PER_REQUEST, and where its first
+    item starts."""
+    if not body:
+        raise MalformedInput(_SHAPE)
+    first = body[0]
     if 0x90 <= first <= 0x9F:
         count, position = first & 0x0F, 1
     elif first in _ARRAY_LENGTHS:
@@ -134,6 +170,11 @@ def _msgpack_items(body: bytes) -> tuple[list[bytes], bool]:
         raise MalformedInput(_SHAPE)
     if count > MAX_TXS_PER_REQUEST:
         raise MalformedInput(_COUNT)
+    return count, position
+
+
+def _bins(body: bytes, position: int, count: int) -> tuple[list[bytes], int]:
+    """`count` byte strings from `position` on, and where the last ends."""
     items = []
     size = len(body)
     for _ in range(count):
@@ -154,9 +195,7 @@ def _msgpack_items(body: bytes) -> tuple[list[bytes], bool]:
             continue
         item, position = _bin_at(body, position)
         items.append(item)
-    if position != len(body):
-        raise MalformedInput(f"{_SHAPE}; {len(body) - position} bytes follow the array")
-    return items, False
+    return items, position
 
 
 def _bin_at(body: bytes, position: int) -> tuple[bytes, int]:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ledger.codec import encode
 from ledger.errors import MalformedInput
-from node.submission_body import MAX_TXS_PER_REQUEST, _bin_at, parse_submission
+from node.submission_body import MAX_TXS_PER_REQUEST, ByteStrings, _bin_at, parse_submission
 
 MSGPACK = "application/msgpack"
 TX_A, TX_B = b"\x96" + bytes(40), bytes(300)
@@ -79,6 +79,45 @@ def test_an_array_of_items_is_read_as_bin_at_reads_each(
             parse_submission(MSGPACK, body)
         return
     assert parse_submission(MSGPACK, body) == (expected, False)
+
+
+def _in_steps(body: bytes, step: int) -> list[bytes]:
+    frame = ByteStrings(body)
+    items: list[bytes] = []
+    while not frame.done:
+        items += frame.take(step)
+    return items
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_ITEM, max_size=20), st.integers(min_value=-3, max_value=3),
+       st.integers(min_value=0, max_value=40), st.integers(min_value=1, max_value=7))
+def test_gossip_read_a_step_at_a_time_is_read_as_a_submission(
+        items: list[bytes], count_error: int, cut: int, step: int) -> None:
+    """Transaction gossip is read a few items at a time (the event loop does other work
+    between steps): it takes, and refuses, exactly what a submission's array is."""
+    count = max(0, len(items) + count_error)
+    head = b"\xdc" + struct.pack(">H", count)
+    body = head + b"".join(items)
+    body = body[:len(body) - cut] if cut < len(body) - len(head) else body
+    try:
+        expected = _read_by_bin_at(body)
+    except MalformedInput as exc:
+        with pytest.raises(MalformedInput, match=f"{re.escape(str(exc))}$"):
+            _in_steps(body, step)
+        return
+    assert _in_steps(body, step) == expected
+
+
+def test_gossip_holds_at_most_max_txs_per_request_and_no_single_transaction() -> None:
+    at_limit = encode([TX_A] * MAX_TXS_PER_REQUEST)
+    assert _in_steps(at_limit, 256) == [TX_A] * MAX_TXS_PER_REQUEST
+    assert _in_steps(encode([]), 256) == []
+    # Refused by its header, before any item is read.
+    over = b"\xdd" + struct.pack(">I", MAX_TXS_PER_REQUEST + 1) + encode(TX_A)
+    for refused in (over, encode(TX_A), encode([]) + b"\x00", b""):
+        with pytest.raises(MalformedInput):
+            ByteStrings(refused)
 
 
 def test_json_forms() -> None:
