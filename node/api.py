@@ -61,6 +61,7 @@ from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
 from node.governance_view import rules_json
 from node.http_limits import add_cors_headers, json_error
+from node.media_types import ANY_DOCUMENT
 from node.portal import add_portal_routes
 from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
@@ -104,8 +105,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             raise
         code = {404: "not_found", 405: "method_not_allowed",
                 413: "body_too_large"}.get(exc.status, "http_error")
-        message = exc.reason if exc.status != 413 else (
-            f"request body exceeds {MAX_BODY_BYTES} bytes")
+        message = exc.reason if exc.status not in (405, 413) else (
+            f"request body exceeds {MAX_BODY_BYTES} bytes" if exc.status == 413 else
+            f"{request.method} is not answered here; this path answers "
+            + exc.headers.get("Allow", "").replace(",", ", "))
         kept = {name: value for name, value in exc.headers.items()
                 if name in ("Allow", "Retry-After", "Connection")}
         return error(exc.status, code, message, headers=kept,
@@ -202,19 +205,19 @@ ROUTES: tuple[Route, ...] = (
           "commit certificate; ?format=raw for its bytes", {
               200: Reply("The block", {JSON: shapes.BLOCK, "application/octet-stream": BINARY}),
               404: shapes.NOT_FOUND, **_PARAM_ERRORS},
-          params=(shapes.HEIGHT,), query=(shapes.BLOCK_FORMAT,)),
+          params=(shapes.HEIGHT,), query=(shapes.BLOCK_FORMAT,), head=False),
     Route("GET", "/v1/state/{key}", get_state, "A state value with its Merkle proof against "
           "the head's state root", {
               200: shapes.json_reply("The value and its proof", shapes.STATE_ENTRY),
               429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
-          params=(shapes.STATE_KEY,)),
+          params=(shapes.STATE_KEY,), head=False),
     Route("GET", "/v1/validator-sets/changes", validator_set_changes, "Proofs of the "
           "validator-set changes since genesis, a page at a time: for each, the block "
           "before it with its commit certificate and Merkle proofs of the new set. A light "
           "client follows them to check any block's certificate against the set in force", {
               200: shapes.json_reply("A page of set-change proofs", shapes.SET_CHANGES),
               429: shapes.PUBLIC_ERRORS[429], **_PARAM_ERRORS},
-          query=(shapes.SET_CHANGES_AFTER,)),
+          query=(shapes.SET_CHANGES_AFTER,), head=False),
     Route("POST", "/v1/proofs", state_proofs, "State entries with Merkle proofs against the "
           "head, plus its header and commit certificate: the makings of an offline proof",
           {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,
@@ -225,10 +228,13 @@ ROUTES: tuple[Route, ...] = (
               400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),
     Route("POST", "/v1/verify/anchor", verify_anchor_hash, "Look up an anchored document "
-          "(its raw bytes)", {
+          "(its raw bytes, hashed as sent: any Content-Type, or none, but a form's, "
+          "application/x-www-form-urlencoded or multipart/form-data, 415: a form is an "
+          "envelope around the document, or, made by curl -d, the document altered)", {
               200: shapes.json_reply("The verdict", shapes.VERDICT), 400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS},
-          body={"application/octet-stream": shapes.ANCHORED}, cors_preflight=True),
+          body={"application/octet-stream": shapes.ANCHORED, ANY_DOCUMENT: shapes.ANCHORED},
+          cors_preflight=True),
     Route("GET", "/v1/batches/{issuer}/{root}", get_batch, "A credential batch on chain "
           "(batches are keyed by issuer and root)", {
               200: shapes.json_reply("The batch", shapes.BATCH), 404: shapes.NOT_FOUND,
@@ -242,7 +248,8 @@ ROUTES: tuple[Route, ...] = (
           {200: shapes.json_reply("Members", shapes.MEMBERS), **_GET_ERRORS}),
     Route("GET", "/v1/governance", governance, "Governance: the policy, its voters, the "
           "validator set from each height, and recent proposals with who voted",
-          {200: shapes.json_reply("Governance", shapes.GOVERNANCE), **_GET_ERRORS}),
+          {200: shapes.json_reply("Governance", shapes.GOVERNANCE), **_GET_ERRORS},
+          head=False),
     Route("GET", "/v1/evidence", evidence, "Misbehaviour of validators seen by this node "
           "(signed messages as received; one per validator, kind, height and view; capped), "
           "newest first, a page at a time", {

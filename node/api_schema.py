@@ -1,10 +1,12 @@
 """One declaration per HTTP route, from which both the router and /openapi.json are made.
 
 A `Route` names its handler, its path parameters with their patterns or ranges, its
-query parameters, its request body and every response it can give. `add_routes`
-registers it behind a guard that checks the path parameters (and that a required
-body is present) before any handler work; `openapi_document` describes the same
-table as OpenAPI 3.1. The two cannot drift because there is nothing else to edit.
+query parameters, its request body (by media type) and every response it can give, and
+whether it answers HEAD. `add_routes` registers it behind a guard that checks the path
+and query parameters, that a required body is present and that its Content-Type is one
+the route reads (`node.media_types`), before any handler work; `openapi_document`
+describes the same table as OpenAPI 3.1. The two cannot drift because there is nothing
+else to edit.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from node.http_limits import cors_preflight, json_error
+from node.media_types import accepted_types, media_problem
+from node.vc_problems import CODE_PATTERN, VC_CODES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Schema = dict[str, Any]
@@ -28,8 +32,8 @@ ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
 REFUSAL_PARAMS: Schema = {
     "type": "object", "additionalProperties": {"type": ["string", "integer"]},
     "description": "The specifics the message names, by name: member (a name), member_id, "
-                   "height, limit, version, type, field, ... (ledger/errors.py "
-                   "TxRejected.params)"}
+                   "height, limit, version, type, field, accepted (the media types a route "
+                   "reads), ... (ledger/errors.py TxRejected.params)"}
 ERROR_OBJECT: Schema = {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
@@ -40,9 +44,21 @@ ERROR_SCHEMA: Schema = {"type": "object", "required": ["error"],
 # (status and title) and the VC data model's ProblemDetails requires (type); `params`
 # and the node's own `error` are extension members.
 VC_PROBLEM_REF: Schema = {"$ref": "#/components/schemas/VcProblem"}
+
+
+def code_schema(codes: Mapping[str, str], others: str) -> Schema:
+    """A stable code: one of `codes` (listed with what each means), or one of `others`."""
+    return {"type": "string", "description": "stable and machine-readable; one of: " + "; ".join(
+                f"{code} ({meaning})" for code, meaning in codes.items()) + "; or " + others,
+            "anyOf": [{"enum": list(codes)}, {"pattern": CODE_PATTERN, "description": others}]}
+
+
 VC_PROBLEM_SCHEMA: Schema = {
-    "type": "object", "required": ["type", "status", "title", "detail", "error"],
+    "type": "object", "required": ["type", "status", "title", "detail", "code", "error"],
     "properties": {
+        "code": code_schema(VC_CODES, "a refusal by the chain (issuing or revoking: 403, 409, "
+                            "429), the ledger's own code (not_accredited, already_revoked, "
+                            "mempool_full, ...)"),
         "type": {"type": "string", "format": "uri",
                  "description": "the problem type: a specification's error URL, else "
                                 "https://senim.kz/problems# and the code"},
@@ -142,6 +158,9 @@ class Route:
     query: tuple[Param, ...] = ()
     body: Mapping[str, Schema] | None = None
     cors_preflight: bool = False
+    # A GET whose answer is worked out off the event loop (in the verification pool, or
+    # by ledger jobs) answers HEAD 405 (Allow: GET): its headers would cost the answer.
+    head: bool = True
 
     def operation_id(self, method: str) -> str:
         return method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", self.path)
@@ -157,7 +176,19 @@ class Route:
         if self.body is not None:
             op["requestBody"] = {"required": True, "content": {
                 media: {"schema": schema} for media, schema in self.body.items()}}
+            if 415 not in self.responses:  # the guard's (`unsupported_media`)
+                op["responses"]["415"] = _describe_reply(self._error_reply(
+                    "The body's Content-Type is not one this route reads (" + accepted_types(
+                        self.body) + "); Accept-Post names them", ("Accept-Post",)))
+        if self.method == "GET" and not self.head:
+            op["description"] = HEAD_REFUSED
         return op
+
+    def _error_reply(self, description: str, headers: tuple[str, ...]) -> Reply:
+        """A refusal in the shape this route's others have (a VC-API route's: problem
+        details)."""
+        vc = any(VC_PROBLEM_REF in reply.content.values() for reply in self.responses.values())
+        return (vc_error_reply if vc else error_reply)(description, headers)
 
 
 def _describe_reply(reply: Reply) -> Schema:
@@ -171,6 +202,9 @@ def _describe_reply(reply: Reply) -> Schema:
     return described
 
 
+HEAD_REFUSED = ("HEAD is refused here (405, Allow: GET): this answer is worked out in the "
+                "node's verification pool or by ledger jobs, so its headers would cost as "
+                "much as the answer itself")
 PREFLIGHT: Schema = {"summary": "CORS preflight: any origin may POST here",
                      "responses": {"204": {"description": "Allowed methods and headers"}}}
 
@@ -193,17 +227,32 @@ def _guarded(route: Route) -> Handler:
                 return json_error(400, "bad_parameter", problem, params={"field": param.name})
         if route.body is not None and not request.body_exists:
             return json_error(400, "missing_body", "this request needs a body: "
-                              + " or ".join(route.body))
+                              + accepted_types(route.body))
+        if route.body is not None:
+            problem = media_problem(route.body, request.headers.get(hdrs.CONTENT_TYPE))
+            if problem is not None:
+                return unsupported_media(route.body, problem)
         return await route.handler(request)
 
     guarded.__name__ = route.handler.__name__
     return guarded
 
 
+def unsupported_media(declared: Mapping[str, Schema], problem: str) -> web.Response:
+    """415 for a body of a type its route does not read (`node.media_types`), before any
+    of it is read or charged; the connection is closed rather than kept for a next
+    request behind a body the node will not read."""
+    accepted = accepted_types(declared)
+    refusal = json_error(415, "unsupported_media_type", problem, params={"accepted": accepted},
+                         headers={"Accept-Post": accepted.replace(" or ", ", ")})
+    refusal.force_close()
+    return refusal
+
+
 def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
     for route in routes:
-        if route.method == "GET":  # GET routes answer HEAD too, as aiohttp's add_get does
-            app.router.add_get(route.path, _guarded(route))
+        if route.method == "GET":  # HEAD too, as aiohttp's add_get does, unless refused
+            app.router.add_get(route.path, _guarded(route), allow_head=route.head)
         else:
             app.router.add_route(route.method, route.path, _guarded(route))
         if route.cors_preflight:

@@ -24,6 +24,7 @@ from node.api_schema import (
     Param,
     Reply,
     Schema,
+    code_schema,
     error_reply,
     hex_bytes,
     nullable,
@@ -35,6 +36,7 @@ from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_issuing import MAX_STATUS_UPDATES
+from node.vc_problems import RESULT_CODES
 
 _KIB = 1024
 HEIGHT_MAX = 2**63 - 1
@@ -222,8 +224,10 @@ VC_STATUS_UPDATE: Schema = obj({
 VC_STATUS_UPDATED: Schema = obj({"credentialId": STRING, "revoked": {
     "type": "array", "items": obj({"batch_root": ID32, "height": INTEGER})}})
 # The VC data model's ProblemDetails, as a verification result lists them: type required.
-VC_CHECK_PROBLEM: Schema = obj({"type": {"type": "string", "format": "uri"}},
-                               {"title": STRING, "detail": STRING})
+VC_CHECK_PROBLEM: Schema = obj({
+    "type": {"type": "string", "format": "uri"},
+    "code": code_schema(RESULT_CODES, "another verdict status (the verdict's status)")},
+    {"title": STRING, "detail": STRING})
 VC_RESULT: Schema = obj({"verified": {"type": "boolean"},
                          "checks": {"type": "array", "items": STRING},
                          "warnings": {"type": "array", "items": VC_CHECK_PROBLEM},

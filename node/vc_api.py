@@ -205,13 +205,13 @@ def _checks_on_chain(core: NodeCore, verdict: VcVerdict, credential: Any) -> Non
 
 def _vc_api_result(verdict: VcVerdict) -> web.Response:
     """VC-API verify response: checks and problems; 200 if verified, 400 if not."""
-    problem = {"type": problem_type(verdict.status), "title": verdict.status,
-               "detail": verdict.reason}
+    problem = {"type": problem_type(verdict.status), "code": verdict.status,
+               "title": verdict.status, "detail": verdict.reason}
     body = {
         "verified": verdict.valid,
         "checks": [c.name for c in verdict.checks if c.ok],
-        "warnings": [{"type": SENIM_PROBLEMS + "not_checked", "title": "not checked",
-                      "detail": w} for w in verdict.warnings],
+        "warnings": [{"type": SENIM_PROBLEMS + "not_checked", "code": "not_checked",
+                      "title": "not checked", "detail": w} for w in verdict.warnings],
         "errors": [] if verdict.valid else [problem],
         "verdict": verdict.to_json(),
     }
@@ -363,7 +363,7 @@ VC_ROUTES: tuple[Route, ...] = (
               429: vc_error_reply("Over this client's rate; see Retry-After"),
               503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
                                   "busy (Retry-After)")},
-          params=(shapes.LIST_ID,)),
+          params=(shapes.LIST_ID,), head=False),
 )
 
 

@@ -8,6 +8,9 @@ is one JSON object with:
 
 - `type` (a URL: the specification's where it names one, else SENIM_PROBLEMS + the code),
   `status` (the HTTP status), `title` (the code) and `detail` (the English message);
+- `code`, an extension member: the stable, machine-readable code, one of `VC_CODES` or,
+  for a refusal by the chain (issuing, revoking), the ledger's own code; `type` is a
+  specification's URL for some, and `title` is by RFC 9457 a summary for people;
 - `params`, an extension member, when the refusal names specifics (a limit, the field at
   fault, or a ledger refusal's member, type and height), so that a client can say them in
   its own language, as the node's own API gives them;
@@ -32,8 +35,54 @@ PROBLEM_TYPES = {
     "tampered": "https://w3id.org/security#PROOF_VERIFICATION_ERROR",
 }
 SENIM_PROBLEMS = "https://senim.kz/problems#"
+# Every code a VC-API refusal gives (its `code`, `title` and `error.code`) but the chain's
+# own: a refusal by the ledger rules when issuing or revoking gives the ledger's code
+# (ledger.errors.TxRejected: not_accredited, already_revoked, mempool_full, ...).
+VC_CODES: Mapping[str, str] = {
+    "malformed": "the request or its credential is malformed (params.field names where)",
+    "bad_parameter": "a path parameter does not fit (a status list's id)",
+    "missing_body": "the request has no body",
+    "unsupported_media_type": "the body is not application/json (in UTF-8)",
+    "body_too_large": "the body is over the route's limit, or this client's burst",
+    "body_timeout": "the body did not arrive in time",
+    "rate_limited": "over this client's rate (Retry-After)",
+    "busy": "VC workers, issuing or the node busy (Retry-After)",
+    "vc_worker_lost": "a VC worker died while checking this document",
+    "store_damaged": "this node's store is damaged: ask another node",
+    "internal": "an error of the node's own (in its log)",
+    "connection_lost": "the connection closed before the request was read",
+    "not_found": "no such route",
+    "method_not_allowed": "the route answers other methods (Allow)",
+    "http_error": "another HTTP refusal",
+    "issuing_disabled": "this node does not issue",
+    "unauthorized": "no valid issuing token",
+    "wrong_issuer": "the credential names another issuer than this node's",
+    "unsupported_status": "a status other than revoked (Senim has no suspension)",
+    "unknown_credential": "this node issued no credential with this id since it started",
+    "not_committed": "the transaction was not committed in time; it may still be",
+    "rejected": "the chain refused the transaction after admitting it",
+    "no_such_batch": "no batch with this root is on chain",
+    "status_list_not_held": "this node joined by state sync and holds no blocks that old",
+}
+# The codes of a verification result's problems (`errors`, `warnings`): a failed one's is
+# its verdict's status (ledger.verification.Verdict, ledger.vc.verify.VcVerdict).
+RESULT_CODES: Mapping[str, str] = {
+    "malformed": "not a credential this node can read", "tampered": "altered since signed",
+    "expired": "past its validUntil", "unknown": "not on this chain",
+    "unaccredited": "its issuer was not accredited for it",
+    "revoked": "revoked", "superseded": "superseded by a correction",
+    "compromised_key": "signed with a key reported stolen",
+    "newer_format": "a format this node does not read yet",
+    "original_invalid": "a recognition whose original fails",
+    "original_revoked": "a recognition whose original is revoked",
+    "original_unchecked": "a recognition whose original could not be checked",
+    "inconsistent": "an employment record that disagrees with the chain",
+    "not_checked": "(a warning) something the verification did not check",
+}
+# A code as the codes above are written: what a ledger refusal's code is too.
+CODE_PATTERN = "^[a-z][a-z0-9_]*$"
 # Headers of a refusal kept when its body is rewritten.
-_KEPT_HEADERS = ("Allow", "Retry-After", "Connection")
+_KEPT_HEADERS = ("Allow", "Retry-After", "Connection", "Accept-Post")
 
 Params = Mapping[str, str | int]
 
@@ -69,7 +118,7 @@ def problem_details(status: int, error: Mapping[str, Any]) -> dict[str, Any]:
     """The node's `error` object as RFC 9457 problem details, the error kept as a member."""
     code, message = str(error.get("code", "http_error")), str(error.get("message", ""))
     body: dict[str, Any] = {"type": problem_type(code), "status": status, "title": code,
-                            "detail": message}
+                            "detail": message, "code": code}
     if error.get("params"):
         body["params"] = error["params"]
     body["error"] = dict(error)
@@ -88,6 +137,14 @@ def _reworded(status: int, text: str | None, headers: Mapping[str, str]
         return None
     kept = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
     return web.json_response(problem_details(status, error), status=status, headers=kept)
+
+
+def _closing_as(refusal: web.Response, response: web.StreamResponse) -> web.Response:
+    """`refusal`, closing its connection after it if `response` was to (a refusal made
+    before a body was read: `node.api_schema.unsupported_media`)."""
+    if response.keep_alive is False:
+        refusal.force_close()
+    return refusal
 
 
 @web.middleware
@@ -109,4 +166,5 @@ async def vc_problems(request: web.Request, handler: Callable[
             or response.content_type != "application/json"
             or not isinstance(response.body, bytes)):
         return response
-    return _reworded(response.status, response.text, response.headers) or response
+    reworded = _reworded(response.status, response.text, response.headers)
+    return response if reworded is None else _closing_as(reworded, response)

@@ -4,6 +4,7 @@ fails, and which nodes' groups it samples."""
 
 from __future__ import annotations
 
+import itertools
 import queue
 import socket
 import threading
@@ -113,9 +114,9 @@ def test_arrival_times_are_seeded_in_order_and_at_the_rate() -> None:
     times = arrival_times(500, 10.0)
     assert times == arrival_times(500, 10.0)  # the same load in every run
     assert times != arrival_times(500, 10.0, seed=1)
-    assert all(0 < a < b < 10.0 for a, b in zip(times, times[1:], strict=False))
+    assert all(0 < a < b < 10.0 for a, b in itertools.pairwise(times))
     # a Poisson count of mean 5,000 lies within ±5% but for odds of about 1 in 10^12
     assert 4_750 <= len(times) <= 5_250
-    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
     # exponential gaps: as many below the mean's ln 2 as above it
     assert abs(gaps[len(gaps) // 2] - 0.002 * 0.6931) < 0.0002

@@ -81,6 +81,8 @@ def net() -> Consortium:
 
 
 TOKEN = "s3cret-issuing-token-0123456789"
+# What a client of the VC-API sends its JSON as (the routes refuse other types, 415).
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -135,7 +137,7 @@ async def vc_served(core: NodeCore, folder: Path, issuer_key: Path
 
 async def post(node: VcNode, path: str, body: Any, status: int,
                headers: dict[str, str] | None = None) -> Any:
-    response = await node.client.post(path, data=json.dumps(body), headers=headers)
+    response = await node.client.post(path, json=body, headers=headers)
     text = await response.text()
     assert response.status == status, text
     return json.loads(text)

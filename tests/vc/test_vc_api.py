@@ -25,7 +25,7 @@ from storage.kv import LevelDBStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
 from tests.node.test_api import wait_committed
-from tests.vc.conftest import RECORDS, TOKEN, VcNode, post
+from tests.vc.conftest import JSON_BODY, RECORDS, TOKEN, VcNode, post
 
 
 def exported(node: VcNode, index: int) -> dict[str, Any]:
@@ -51,7 +51,7 @@ async def test_senim_vc_verifies_and_a_revocation_shows_in_the_list(node: VcNode
     tx = make_tx(node.net.university, RevokePayload(CredentialRef(
         node.batch.root, targets[2], 2, tuple(audit_path(targets, 2))), "fraud"))
     response = await node.client.post("/v1/transactions",
-                                      data=json.dumps({"tx": tx.encode().hex()}))
+                                      json={"tx": tx.encode().hex()})
     assert response.status == 202, await response.text()
     await wait_committed(node, tx.tx_id.hex())  # type: ignore[arg-type]
     listed = await (await node.client.get(path)).json()
@@ -75,13 +75,14 @@ async def test_tampered_and_malformed_are_400_never_500(node: VcNode) -> None:
     assert result["errors"][0]["type"].endswith("PROOF_VERIFICATION_ERROR")
     for body in (b"not json", b"[]", b'{"verifiableCredential": 5}',
                  b'{"verifiableCredential": {}, "options": 3}', b"\x00" * 10):
-        response = await node.client.post("/credentials/verify", data=body)
+        response = await node.client.post("/credentials/verify", data=body,
+                                          headers=JSON_BODY)
         assert response.status == 400, await response.text()
     # Over the limit is a 413 naming it, as the routes declare and the node's API answers
     # (it was a 400 "malformed", which the portal words as a damaged file).
     for path in ("/credentials/verify", "/presentations/verify", "/credentials/status"):
         huge = await node.client.post(path, data=b"{" + b" " * 600_000 + b"}",
-                                      headers={"Authorization": f"Bearer {TOKEN}"})
+                                      headers={"Authorization": f"Bearer {TOKEN}", **JSON_BODY})
         assert huge.status == 413, (path, await huge.text())
         error = (await huge.json())["error"]
         assert error["code"] == "body_too_large", error
@@ -163,7 +164,7 @@ async def test_issue_is_disabled_without_an_issuer_key(tmp_path: Path, net: Cons
     try:
         async with serving(api_core(net.ministry, net.genesis, kv), "plain-node") as client:
             response = await client.post("/credentials/issue",
-                                         data=json.dumps({"credential": {}}),
+                                         json={"credential": {}},
                                          headers={"Authorization": f"Bearer {TOKEN}"})
             assert response.status == 403
     finally:
@@ -256,7 +257,7 @@ async def test_a_crowd_gets_busy_not_a_growing_queue(node: VcNode) -> None:
     settings = node.app[VC]
     settings.in_flight = FairSlots(0, waiting_max=0)  # every slot and the waiting room taken
     response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": exported(node, 0)}))
+                                      json={"verifiableCredential": exported(node, 0)})
     assert response.status == 429
     assert (await response.json())["error"]["code"] == "busy"
 
@@ -269,13 +270,13 @@ async def test_one_address_cannot_take_every_verification_slot(node: VcNode) -> 
     from node.vc_common import VC
 
     node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
-    body = json.dumps({"verifiableCredential": exported(node, 0)})
+    body = {"verifiableCredential": exported(node, 0)}
     node.app[VC].in_flight_by_source["127.0.0.1"] = MAX_VC_IN_FLIGHT_PER_SOURCE
-    response = await node.client.post("/credentials/verify", data=body)
+    response = await node.client.post("/credentials/verify", json=body)
     assert response.status == 429
     assert "from this address" in (await response.json())["error"]["message"]
     del node.app[VC].in_flight_by_source["127.0.0.1"]
-    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    assert (await node.client.post("/credentials/verify", json=body)).status == 200
     assert node.app[VC].in_flight_by_source == {}
 
 
@@ -333,15 +334,15 @@ async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> N
 
     from node.vc_common import VC
 
-    body = json.dumps({"verifiableCredential": exported(node, 0)})
-    assert (await node.client.post("/credentials/verify", data=body)).status == 200
+    body = {"verifiableCredential": exported(node, 0)}
+    assert (await node.client.post("/credentials/verify", json=body)).status == 200
     pool = node.app[VC].pool
     for pid in list(pool._processes):  # type: ignore[attr-defined]
         os_module.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     statuses = []
     while time.monotonic() < deadline:
-        statuses.append((await node.client.post("/credentials/verify", data=body)).status)
+        statuses.append((await node.client.post("/credentials/verify", json=body)).status)
         if statuses[-1] == 200 and 503 in statuses:
             break
     assert 503 in statuses and statuses[-1] == 200, statuses
@@ -392,9 +393,9 @@ async def test_a_crowd_of_addresses_holding_the_vc_slots_does_not_refuse_a_newco
         async with asyncio.timeout(30):
             while slots.waiting < 6:
                 await asyncio.sleep(0.001)
-        body = json.dumps({"verifiableCredential": exported(node, 0)})
+        body = {"verifiableCredential": exported(node, 0)}
         response = await asyncio.wait_for(
-            node.client.post("/credentials/verify", data=body), 30)
+            node.client.post("/credentials/verify", json=body), 30)
         assert response.status == 200, await response.text()
         assert not any(task.done() for task in crowd)  # the crowd went on all along
     finally:

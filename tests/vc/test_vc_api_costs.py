@@ -17,7 +17,7 @@ from node.api_public import LIMITS
 from node.fair_share import VC_WORKER_NICENESS
 from node.vc_api import MAX_STATUS_LOOKUPS
 from node.vc_common import VcSettings
-from tests.vc.conftest import VcNode
+from tests.vc.conftest import JSON_BODY, VcNode
 from tests.vc.test_vc_api import exported
 
 
@@ -39,7 +39,7 @@ async def test_a_vc_body_is_parsed_off_the_event_loop(node: VcNode,
     monkeypatch.setattr(vc_common, "_nesting", recorded)
     body = json.dumps({"verifiableCredential": exported(node, 0)})
     for path in ("/credentials/verify", "/presentations/verify"):
-        response = await node.client.post(path, data=body)
+        response = await node.client.post(path, data=body, headers=JSON_BODY)
         assert response.status in (200, 400), await response.text()
     assert len(measured_on) == 2
     assert threading.get_ident() not in measured_on  # the loop runs this test
@@ -63,8 +63,8 @@ async def test_the_vc_routes_are_under_the_clients_verification_rates(
 
     monkeypatch.setitem(client_limits.RATES, "verify_bytes", (1.0, 400_000.0))
     node.app[LIMITS].exempt = frozenset()  # the test client's 127.0.0.1 is exempt by default
-    assert (await node.client.post(path, data=sent())).status in (200, 400)
-    refused = await node.client.post(path, data=sent())
+    assert (await node.client.post(path, data=sent(), headers=JSON_BODY)).status in (200, 400)
+    refused = await node.client.post(path, data=sent(), headers=JSON_BODY)
     assert refused.status == 429, await refused.text()
     assert (await refused.json())["error"]["code"] == "rate_limited"
 
@@ -91,7 +91,7 @@ async def test_status_entries_naming_no_list_cost_a_bounded_number_of_lookups(
          "statusListCredential": "https://node.senim.test/credentials/status/"
          + os.urandom(52).hex()} for _ in range(50)]
     response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": credential}))
+                                      json={"verifiableCredential": credential})
     assert response.status == 400, await response.text()  # tampered: its entries changed
     assert 0 < len(snapshots) <= MAX_STATUS_LOOKUPS
 

@@ -6,7 +6,6 @@ engine)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -84,7 +83,7 @@ async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 
 async def _committed(node: Node, tx: Transaction) -> None:
     response = await node.client.post("/v1/transactions",
-                                      data=json.dumps({"tx": tx.encode().hex()}))
+                                      json={"tx": tx.encode().hex()})
     assert response.status == 202, await response.text()
     deadline = time.monotonic() + DEADLINE_S
     while True:
@@ -104,7 +103,7 @@ async def _verify_vc(node: Node, index: int) -> tuple[int, dict[str, Any]]:
     vc = to_vc(documents_of(node.batch)[index], kaznu, "https://node.senim.test",
                on_chain.height, on_chain.time_ms, on_chain.time_ms)
     response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": vc}))
+                                      json={"verifiableCredential": vc})
     body: dict[str, Any] = await response.json()
     return response.status, body
 

@@ -243,12 +243,12 @@ async def test_node_and_cli_export_and_verify_across_a_rotation(
         assert checked.exit_code == 0, checked.output
         assert json.loads(checked.output)["status"] == "valid"
         response = await node.client.post("/credentials/verify",
-                                          data=json.dumps({"verifiableCredential": vc}))
+                                          json={"verifiableCredential": vc})
         answer = await response.json()
         assert response.status == 200 and answer["verified"], answer
         assert "member" in answer["checks"] and not any(
             w["detail"] == KEY_NOT_TIED for w in answer["warnings"])
-        response = await node.client.post("/v1/verify", data=json.dumps(issued.documents[0]))
+        response = await node.client.post("/v1/verify", json=issued.documents[0])
         native_answer = await response.json()
         assert native_answer["status"] == "valid", native_answer  # the native format agrees
 
@@ -259,13 +259,13 @@ async def test_the_vc_api_issues_and_verifies_with_the_rotated_key(
     asked = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:rotated-1",
              "type": ["VerifiableCredential"], "issuer": did_key(node.new.public_key),
              "credentialSubject": {"id": "did:example:holder", "name": "A. Student"}}
-    response = await node.client.post("/credentials/issue", data=json.dumps(
-        {"credential": asked}), headers={"Authorization": f"Bearer {TOKEN}"})
+    response = await node.client.post("/credentials/issue", json=
+        {"credential": asked}, headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status == 201, await response.text()
     issued = (await response.json())["verifiableCredential"]
     assert issued["senim"]["issuer_member_id"] == node.new.member_id.hex()
     response = await node.client.post("/credentials/verify",
-                                      data=json.dumps({"verifiableCredential": issued}))
+                                      json={"verifiableCredential": issued})
     answer = await response.json()
     assert response.status == 200 and answer["verified"], answer
     assert "signed the batch" in answer["verdict"]["checks"][-1]["detail"]

@@ -1,0 +1,74 @@
+"""The Content-Type a route's request body may come in, checked before the body is read.
+
+A body is read as its route's declaration says (`node.api_schema.Route.body`): JSON for
+the verification, proof and VC-API routes, JSON or msgpack for submissions. A body sent
+as text/plain, as a form, as XML or with no Content-Type at all was read as if it were
+the route's type; a careless client's mistake was then reported as a malformed body, or
+(for a form that curl's `-d` made of a document, its line ends dropped) not at all. So a
+body whose Content-Type is not one its route reads is refused 415 before anything is
+read or charged, naming the types the route reads (`Accept-Post` says them too).
+
+- A JSON route reads `application/json`, with no charset or charset=utf-8 (RFC 8259: JSON
+  between systems is UTF-8), in any case of letters; other parameters are ignored.
+- `application/msgpack` is bytes: its parameters are ignored.
+- A route that reads any document's bytes (`ANY_DOCUMENT`: the anchored-document lookup,
+  whose body is hashed as it is) takes any type, or none, but a form's (`FORM_TYPES`): a
+  form is an envelope around the document, or (curl's `-d`) the document altered.
+
+Writes that a web page of another origin could make without a CORS preflight are
+text/plain, form and multipart bodies (the Fetch standard's "simple" requests): none of
+them reaches a JSON route's handler now.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from aiohttp.helpers import parse_mimetype
+
+JSON = "application/json"
+ANY_DOCUMENT = "*/*"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# The types whose bodies are text, read as UTF-8 and nothing else.
+TEXT_TYPES = frozenset({JSON})
+UTF_8 = frozenset({"utf-8", "utf8"})
+# A client's Content-Type is named back only when it is a short media type (it may be up
+# to a header line's 8,190 bytes of anything).
+_NAMEABLE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+_CHARSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$%&'+^_`{}~.-]{0,39}")
+
+
+def accepted_types(declared: Iterable[str]) -> str:
+    """What a refusal says the route reads, e.g. "application/json or application/msgpack"."""
+    return " or ".join(media for media in declared if media != ANY_DOCUMENT)
+
+
+def media_problem(declared: Iterable[str], header: str | None) -> str | None:
+    """Why a body whose Content-Type is `header` (None: not given) is not one a route
+    declaring the media types `declared` reads, in a sentence; None when it is. (Two
+    Content-Type headers never get here: aiohttp's parser refuses the request, 400.)"""
+    reads = tuple(declared)
+    names = accepted_types(reads)
+    any_document = ANY_DOCUMENT in reads
+    if header is None or not header.strip():
+        if any_document:
+            return None  # RFC 9110: a body of no stated type is so many bytes
+        return f"the request gives no Content-Type; this route reads {names}"
+    parsed = parse_mimetype(header)
+    media = f"{parsed.type}/{parsed.subtype}".lower()
+    said = media if _NAMEABLE.fullmatch(media) else "a type this node cannot read"
+    if any_document and media not in FORM_TYPES and _NAMEABLE.fullmatch(media):
+        return None
+    if media not in reads:
+        if media in FORM_TYPES and any_document:
+            return (f"the request's body is {said}, a form around the document (or, made by "
+                    f"curl -d, the document altered); send the document's own bytes as "
+                    f"{names} (curl --data-binary @FILE -H 'Content-Type: {names}')")
+        return f"the request's body is {said}; this route reads {names}"
+    charset = parsed.parameters.get("charset")
+    if media in TEXT_TYPES and charset is not None and charset.lower() not in UTF_8:
+        named = charset if _CHARSET.fullmatch(charset) else "one this node cannot read"
+        return (f"the request's body is {media} in charset {named}; this route reads "
+                f"{media} in UTF-8 (no charset, or charset=utf-8)")
+    return None
