@@ -84,7 +84,9 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
         f"## {args.validators} validators (PBFT) on this machine", "",
         f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
         f"validators = **{limit:,.0f} tx/s**: what this machine could commit if every node "
-        "verified every transaction once and did nothing else.", "",
+        "verified every transaction once and did nothing else."
+        + (" Each validator ran on a CPU of its own, in turn (`--pinned`: `[node] cpus`)."
+           if result.get("pinned") else ""), "",
         "| figure | value | fraction of the ceiling | aim |", "|---|---|---|---|",
         f"| committed transactions/s at saturation ({sat['transactions']:,} single-credential "
         f"issue txs, {sat['blocks']} blocks) | {sat['tx_per_s']:,.0f} | "
