@@ -122,10 +122,11 @@ def wait_quiet(network: BenchNetwork, deadline_s: float = 60) -> None:
     raise RuntimeError("the network did not drain")
 
 
-def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
-                   ) -> dict[str, Any]:
+def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int,
+                   pinned: bool = False) -> dict[str, Any]:
     network = BenchNetwork(root, validators=validators,
-                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}})
+                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}},
+                           pinned=pinned)
     network.lay_out()
     network.start_all()
     try:
@@ -156,6 +157,7 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int
         results["latency_lone"]["cpu_ms_per_block_per_node"] = (
             spent.seconds() / max(1, blocks) / nodes * 1e3)
         results["failover"] = failover(network, view_timeout_ms)
+        results["pinned"] = pinned
     finally:
         network.stop_all()
     return results

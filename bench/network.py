@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -45,13 +46,17 @@ class BenchMember:
 
 class BenchNetwork:
     def __init__(self, root: Path, validators: int,
-                 overrides: dict[str, dict[str, ConfigValue]] | None = None) -> None:
+                 overrides: dict[str, dict[str, ConfigValue]] | None = None,
+                 pinned: bool = False) -> None:
         self.root = root
         self.members = [BenchMember(f"v{i}", f"Ministry {i}", "ministry", True, True)
                         for i in range(validators)]
         self.university = BenchMember("uni", "Bench University", "university", False, False)
         self.members.append(self.university)
         self.overrides = overrides
+        # Each node on a CPU of its own, in turn (`[node] cpus`): n nodes on c CPUs share
+        # each CPU n/c to one, as containers each given a cpuset would.
+        self.pinned = pinned
 
     @property
     def ministry(self) -> BenchMember:
@@ -68,12 +73,17 @@ class BenchNetwork:
                                for m in self.members]}
         (self.root / "genesis.json").write_text(json.dumps(genesis))
         runners = [m for m in self.members if m.runs_node]
-        for member in runners:
+        cpus = sorted(os.sched_getaffinity(0))
+        for index, member in enumerate(runners):
             peers = [f"127.0.0.1:{m.p2p_port}" for m in runners if m is not member]
+            overrides = {section: dict(values) for section, values
+                         in (self.overrides or {}).items()}
+            if self.pinned:
+                overrides.setdefault("node", {})["cpus"] = [cpus[index % len(cpus)]]
             (self.root / f"{member.slug}.toml").write_text(render_config(
                 member.slug, f"keys/{member.slug}.key", "genesis.json", f"data/{member.slug}",
                 f"127.0.0.1:{member.api_port}", f"127.0.0.1:{member.p2p_port}", peers,
-                log_level="warning", overrides=self.overrides))
+                log_level="warning", overrides=overrides))
 
     def start(self, member: BenchMember) -> None:
         log = open(self.root / f"{member.slug}.log", "ab")  # noqa: SIM115 - lives with the process

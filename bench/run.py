@@ -84,7 +84,9 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
         f"## {args.validators} validators (PBFT) on this machine", "",
         f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
         f"validators = **{limit:,.0f} tx/s**: what this machine could commit if every node "
-        "verified every transaction once and did nothing else.", "",
+        "verified every transaction once and did nothing else."
+        + (" Each validator ran on a CPU of its own, in turn (`--pinned`: `[node] cpus`)."
+           if result.get("pinned") else ""), "",
         "| figure | value | fraction of the ceiling | aim |", "|---|---|---|---|",
         f"| committed transactions/s at saturation ({sat['transactions']:,} single-credential "
         f"issue txs, {sat['blocks']} blocks) | {sat['tx_per_s']:,.0f} | "
@@ -227,7 +229,7 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
 def _consortium_only(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
         return run_consortium(Path(folder), args.validators, args.consortium_txs,
-                              args.view_timeout_ms)
+                              args.view_timeout_ms, args.pinned)
 
 
 def _consortium_growth(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,6 +264,8 @@ def main() -> None:
     parser.add_argument("--view-timeout-ms", type=int, default=1000)
     parser.add_argument("--growth-rounds", type=int, default=6,
                         help="Saturation rounds on one network (--only consortium-growth).")
+    parser.add_argument("--pinned", action="store_true",
+                        help="each validator on a CPU of its own, in turn ([node] cpus)")
     parser.add_argument("--only", choices=sorted([*SECTIONS, "registrar"]),
                         help="measure one section and print it, leaving BENCHMARKS.md alone "
                              "(registrar: replace only its own section in --out)")
@@ -294,7 +298,7 @@ def main() -> None:
         print(f"{args.validators} validators…", flush=True)
         with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
             consortium = run_consortium(Path(folder), args.validators, args.consortium_txs,
-                                        args.view_timeout_ms)
+                                        args.view_timeout_ms, args.pinned)
         print(consortium, flush=True)
         report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
     kept = "\n\n".join(section for section in (  # sections measured on their own

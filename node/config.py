@@ -65,12 +65,14 @@ class NodeConfig:
     write_buffer_mb: int = LevelDBStore.WRITE_BUFFER_BYTES >> 20
     state_nodes_cached: int = STATE_NODES_CACHED_MAX
     config_file: Path | None = None  # the file this was read from, for advice that names it
+    # [node] cpus: the CPUs the node and its signature workers run on (None: all it may).
+    cpus: tuple[int, ...] | None = None
 
 
 # Every key a node config may hold: anything else is a typo, refused by name (a
 # misspelt `peers` would otherwise start a node that talks to nobody).
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "node": frozenset({"name", "key", "genesis", "data_dir"}),
+    "node": frozenset({"name", "key", "genesis", "data_dir", "cpus"}),
     "api": frozenset({"listen", "rate_exempt"}),
     "p2p": frozenset({"listen", "peers", "observers"}),
     "consensus": frozenset({"max_block_txs", "view_timeout_ms"}),
@@ -82,7 +84,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
                      "tls_cert", "tls_key"}),
 }
 
-ConfigValue = str | int | bool | list[str]
+ConfigValue = str | int | bool | list[str] | list[int]
 
 
 def render_config(name: str, key: str, genesis: str, data_dir: str, api_listen: str,
@@ -153,6 +155,24 @@ def _int(table: dict[str, Any], section: str, key: str, default: int, low: int,
         raise ConfigError(f"{section}.{key}", f"must be an integer in [{low}, {high}]",
                           "integer", low=low, high=high)
     return value
+
+
+CPU_NUMBER_MAX = 4095  # Linux's own ceiling (CONFIG_NR_CPUS) is 8,192 at most
+
+
+def _cpus(node: dict[str, Any]) -> tuple[int, ...] | None:
+    """`[node] cpus`: a list of CPU numbers, each once (whether this machine has them is
+    checked at start, `node.start_checks`)."""
+    value = node.get("cpus")
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value or len(set(map(repr, value))) != len(value)
+            or not all(isinstance(cpu, int) and not isinstance(cpu, bool)
+                       and 0 <= cpu <= CPU_NUMBER_MAX for cpu in value)):
+        raise ConfigError("node.cpus", f"must be a list of CPU numbers, each once, from 0 to "
+                          f"{CPU_NUMBER_MAX}, e.g. [0] or [2, 3]", "cpus",
+                          got=repr(value)[:80], high=CPU_NUMBER_MAX)
+    return tuple(sorted(value))
 
 
 def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
@@ -257,6 +277,7 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
         state_nodes_cached=_int(storage, "storage", "state_nodes_cached",
                                 NodeConfig.state_nodes_cached, 10_000, 100_000_000),
         config_file=path,
+        cpus=_cpus(node),
         **_vc_settings(_table(document, "vc"), base),
     )
 

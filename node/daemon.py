@@ -49,7 +49,7 @@ from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
 from node.signer_lock import hold_signer_lock
-from node.start_checks import check_before_start, peers_configured, recovery_hint
+from node.start_checks import check_before_start, peers_configured, pin_to_cpus, recovery_hint
 from node.start_interrupt import say_interrupted
 from node.state_serve import StateSnapshots
 from node.stop_signals import StopSignals
@@ -272,6 +272,7 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     signer_lock = None
     try:
         keys = check_before_start(config)
+        pin_to_cpus(config.cpus)  # before any thread or child of the node starts
         signer_lock = hold_signer_lock(keys.member_id)  # held while the node runs
         log_member(keys.member_id.hex())
         if resync:

@@ -9,6 +9,7 @@ addresses it listens on are tried first, each failure naming its config field.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shlex
 import socket
@@ -22,6 +23,8 @@ from node.files import account, folder_open_to_others, load_genesis, load_key, u
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
 from storage.bounded_read import file_kind
+
+log = logging.getLogger("senim.daemon")
 
 STORE_NAME = "chain.ldb"  # the chain's LevelDB store, inside data_dir
 
@@ -56,6 +59,8 @@ def check_before_start(config: NodeConfig) -> KeyPair:
                           f"data_dir is the folder that holds the store, as {STORE_NAME}")
     # before the ports: a node started twice is told that, not that its port is taken
     refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
+    if config.cpus is not None:
+        check_cpus(config.cpus)
     load_vc_issuing(config.vc_issuer_key, config.vc_issue_token_file)
     if config.vc_tls_cert is not None and config.vc_tls_key is not None:
         server_context(config.vc_tls_cert, config.vc_tls_key)
@@ -70,6 +75,29 @@ def check_before_start(config: NodeConfig) -> KeyPair:
         listening[address] = field
         check_can_listen(field, address)
     return keys
+
+
+def check_cpus(cpus: tuple[int, ...]) -> None:
+    """`[node] cpus` must name CPUs this process may run on (its affinity, which a
+    container's cpuset or taskset may have narrowed)."""
+    allowed = os.sched_getaffinity(0)
+    missing = [cpu for cpu in cpus if cpu not in allowed]
+    if missing:
+        shown = ", ".join(map(str, sorted(allowed)))
+        raise ConfigError("node.cpus", f"this machine gives the node no CPU "
+                          f"{', '.join(map(str, missing))}: it may run on {shown}",
+                          "cpus_unavailable", missing=", ".join(map(str, missing)),
+                          allowed=shown)
+
+
+def pin_to_cpus(cpus: tuple[int, ...] | None) -> None:
+    """Run this thread, and every thread and process it starts from now on (the node's
+    event loop, engine, pools and signature workers), on `cpus` alone. Several nodes on
+    one machine, each given its own CPUs, then stop moving each other's threads from
+    core to core (measured: BENCHMARKS.md, session 38)."""
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+        log.info("running on CPU %s", ", ".join(map(str, cpus)))
 
 
 def check_data_dir(data_dir: Path) -> None:

@@ -122,6 +122,7 @@ BAD_CONFIGS = {
     "a genesis that is a key": _config().replace('"genesis.json"', '"node.key"'),
     "a genesis that is a folder": _config().replace('"genesis.json"', '"data"'),
     "a node name of two lines": _config().replace('"ministry-1"', '"two\\nlines"'),
+    "cpus named twice": _config().replace('data_dir = "data"', 'data_dir = "data"\ncpus = [0, 0]'),
     "TOML too deep": "a = " + "[" * 2000 + "]" * 2000,
 }
 

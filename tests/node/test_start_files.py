@@ -21,7 +21,7 @@ import pytest
 import node.files
 from ledger.errors import ConfigError
 from ledger.identity import KeyPair
-from node.config import render_config
+from node.config import ConfigValue, render_config
 from node.files import KEY_FILE_BYTES_MAX, load_key, save_key
 from tests.node.node_folders import write_lone_validator
 
@@ -70,7 +70,7 @@ KINDS = list(REFUSED)
 
 
 def node_folder(root: Path, key: str = "node.key", genesis: str = "genesis.json",
-                log: dict[str, str | int | bool | list[str]] | None = None) -> Path:
+                log: dict[str, ConfigValue] | None = None) -> Path:
     write_lone_validator(root)
     config = root / "node.toml"
     config.write_text(render_config("kaznu-1", key, genesis, "data", "127.0.0.1:0",
