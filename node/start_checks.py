@@ -92,9 +92,9 @@ def check_cpus(cpus: tuple[int, ...]) -> None:
 
 def pin_to_cpus(cpus: tuple[int, ...] | None) -> None:
     """Run this thread, and every thread and process it starts from now on (the node's
-    event loop, engine, pools and signature workers), on `cpus` alone. Several nodes on
-    one machine, each given its own CPUs, then stop moving each other's threads from
-    core to core (measured: BENCHMARKS.md, session 38)."""
+    event loop, engine, pools and signature workers), on `cpus` alone: for several nodes
+    on one machine, each on CPUs of its own (what it gains and costs: BENCHMARKS.md,
+    session 38)."""
     if cpus is not None:
         os.sched_setaffinity(0, cpus)
         log.info("running on CPU %s", ", ".join(map(str, cpus)))
