@@ -169,6 +169,14 @@ class NodeCore(SubmissionChecks):
             task.add_done_callback(_say_if_failed)  # no caller is left to hear it
             raise
 
+    async def stop_admitting(self) -> None:
+        """At shutdown, once nothing submits any more: end the admissions still running
+        to their end, before the store and the pools they use close (the mempool is not
+        kept across a restart)."""
+        for task in list(self._finishing):
+            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
+
     async def _admit(self, items: list[bytes], gossip: bool,
                      checked: list[Transaction | TxRejected], checked_at: int
                      ) -> list[tuple[bytes | None, TxRejected | None]]:

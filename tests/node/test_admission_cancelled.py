@@ -85,3 +85,18 @@ async def test_a_late_recheck_whose_caller_left_still_takes_out_what_was_committ
     await until(lambda: bool(noticed), "the engine was never told")
     assert txs[0].tx_id not in core.mempool
     assert [tx.tx_id in core.mempool for tx in txs[1:]] == [True, True]
+
+
+async def test_admissions_left_running_end_at_shutdown(
+        net: Consortium, core: NodeCore) -> None:
+    """The daemon stops them (`stop_admitting`) before it closes the store they read."""
+    items = [make_tx(net.university, AnchorPayload(os.urandom(32))).encode()
+             for _ in range(4 * LOOP_STEP_ITEMS)]
+    submitting = asyncio.create_task(core.submit(items))
+    await until(lambda: len(core.mempool) > 0, "no step admitted anything", 0)
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+    assert core._finishing
+    await core.stop_admitting()
+    assert not core._finishing and len(core.mempool) < len(items)
