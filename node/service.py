@@ -257,9 +257,14 @@ class NodeCore(SubmissionChecks):
             txs += [tx for _, tx in step_added]
         try:
             verdicts = await self.public_work.run(self._refused_now, txs)
-        except PublicWorkBusy:  # at least take out what is committed: one read each
-            verdicts = [TxRejected("replayed", "committed meanwhile")
-                        if self.chain.is_committed(tx.tx_id) else None for tx in txs]
+        except PublicWorkBusy:  # at least take out what is committed: one read each,
+            verdicts = []  # on the loop, so a step at a time (not 20,000 reads in one)
+            for start in range(0, len(txs), LOOP_STEP_ITEMS):
+                if start:
+                    await asyncio.sleep(0)
+                verdicts += [TxRejected("replayed", "committed meanwhile")
+                             if self.chain.is_committed(tx.tx_id) else None
+                             for tx in txs[start:start + LOOP_STEP_ITEMS]]
         committed: set[bytes] = set()
         refused: Refusals = []
         gone: list[bytes] = []

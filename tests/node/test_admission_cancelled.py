@@ -7,6 +7,7 @@ added, the engine never told, and what a block committed meanwhile stayed pendin
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ from ledger.errors import TxRejected
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
 from node.loop_steps import LOOP_STEP_ITEMS
+from node.public_work import PublicWorkBusy
 from node.service import NodeCore
 from tests.node.conftest import Consortium, commit, make_tx
 
@@ -100,3 +102,49 @@ async def test_admissions_left_running_end_at_shutdown(
     assert core._finishing
     await core.stop_admitting()
     assert not core._finishing and len(core.mempool) < len(items)
+
+
+async def test_a_late_recheck_with_the_pool_full_reads_the_index_a_step_at_a_time(
+        net: Consortium, core: NodeCore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the public pool full, the late recheck reads the committed index on the loop
+    itself, one read a transaction: LOOP_STEP_ITEMS reads between two turns of another
+    task at most, and what the block committed is still taken out."""
+    txs = [make_tx(net.university, AnchorPayload(os.urandom(32)))
+           for _ in range(4 * LOOP_STEP_ITEMS + 3)]
+    check_many, is_committed = core._check_many, core.chain.is_committed
+    loop_thread = threading.current_thread()
+    reads = [0]
+
+    def checked_then_committed(*args: Any) -> tuple[list[Transaction | TxRejected], int]:
+        outcome = check_many(*args)
+        commit(core.chain, [txs[0]])
+        return outcome
+
+    def pool_full(late: list[Transaction]) -> list[TxRejected | None]:
+        raise PublicWorkBusy("full")
+
+    def counted(tx_id: bytes) -> bool:
+        if threading.current_thread() is loop_thread:
+            reads[0] += 1
+        return is_committed(tx_id)
+
+    monkeypatch.setattr(core, "_check_many", checked_then_committed)
+    monkeypatch.setattr(core, "_refused_now", pool_full)
+    monkeypatch.setattr(core.chain, "is_committed", counted)
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def consensus_consumer() -> None:
+        while not done.is_set():
+            seen.append(reads[0])
+            await asyncio.sleep(0)
+
+    consumer = asyncio.create_task(consensus_consumer())
+    results = await core.submit([tx.encode() for tx in txs])
+    done.set()
+    await consumer
+    seen.append(reads[0])
+    assert seen[-1] == len(txs)
+    assert max(after - before for before, after in itertools.pairwise(seen)) <= LOOP_STEP_ITEMS
+    assert txs[0].tx_id not in core.mempool and len(core.mempool) == len(txs) - 1
+    assert [refusal for _, refusal in results] == [None] * len(txs)
