@@ -158,6 +158,7 @@ def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int,
             spent.seconds() / max(1, blocks) / nodes * 1e3)
         results["failover"] = failover(network, view_timeout_ms)
         results["pinned"] = pinned
+        results["pinned_cpus"] = len(network.cpus)  # taken in turn when pinned
     finally:
         network.stop_all()
     return results

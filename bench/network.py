@@ -57,6 +57,7 @@ class BenchNetwork:
         # Each node on a CPU of its own, in turn (`[node] cpus`): n nodes on c CPUs share
         # each CPU n/c to one, as containers each given a cpuset would.
         self.pinned = pinned
+        self.cpus = sorted(os.sched_getaffinity(0))  # those `pinned` takes in turn
 
     @property
     def ministry(self) -> BenchMember:
@@ -73,7 +74,7 @@ class BenchNetwork:
                                for m in self.members]}
         (self.root / "genesis.json").write_text(json.dumps(genesis))
         runners = [m for m in self.members if m.runs_node]
-        cpus = sorted(os.sched_getaffinity(0))
+        cpus = self.cpus
         for index, member in enumerate(runners):
             peers = [f"127.0.0.1:{m.p2p_port}" for m in runners if m is not member]
             overrides = {section: dict(values) for section, values

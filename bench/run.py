@@ -74,6 +74,15 @@ def _hashing_workers(workers: int) -> str:
             "in one process: the load average left no core free for workers")
 
 
+def pinned_note(validators: int, cpus: int) -> str:
+    """How `--pinned` placed the validators: one CPU each, the `cpus` CPUs the bench may
+    use taken in turn, so more validators than CPUs share them (4 on 2: two to a CPU)."""
+    if validators <= cpus:
+        return " Each validator ran on a CPU of its own (`--pinned`: `[node] cpus`)."
+    return (f" Each validator was pinned to one CPU (`--pinned`: `[node] cpus`), the {cpus} "
+            f"CPUs taken in turn: up to {-(-validators // cpus)} validators to a CPU.")
+
+
 def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
                       result: dict[str, Any]) -> list[str]:
     cores = os.cpu_count() or 1
@@ -85,7 +94,7 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
         f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
         f"validators = **{limit:,.0f} tx/s**: what this machine could commit if every node "
         "verified every transaction once and did nothing else."
-        + (" Each validator ran on a CPU of its own, in turn (`--pinned`: `[node] cpus`)."
+        + (pinned_note(args.validators, result["pinned_cpus"])
            if result.get("pinned") else ""), "",
         "| figure | value | fraction of the ceiling | aim |", "|---|---|---|---|",
         f"| committed transactions/s at saturation ({sat['transactions']:,} single-credential "
@@ -265,7 +274,8 @@ def main() -> None:
     parser.add_argument("--growth-rounds", type=int, default=6,
                         help="Saturation rounds on one network (--only consortium-growth).")
     parser.add_argument("--pinned", action="store_true",
-                        help="each validator on a CPU of its own, in turn ([node] cpus)")
+                        help="each validator pinned to one CPU, the CPUs taken in turn, "
+                             "shared when there are fewer than validators ([node] cpus)")
     parser.add_argument("--only", choices=sorted([*SECTIONS, "registrar"]),
                         help="measure one section and print it, leaving BENCHMARKS.md alone "
                              "(registrar: replace only its own section in --out)")

@@ -37,6 +37,7 @@ from node.public_work import (
     parse_json,
 )
 from node.service import NodeCore
+from node.submission_answer import listed_answer
 from node.submission_body import MAX_TXS_PER_REQUEST, items_at_most, parse_submission
 
 # Request cost limits, per route.
@@ -231,10 +232,7 @@ async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response
         request.app[LIMITS].penalise(_source(request), exc.items)
         core.metrics.txs_refused.labels(exc.code).inc(exc.items)
         return json_error(400, exc.code, exc.message)
-    forged = sum(1 for _, refusal in results
-                 if refusal is not None and refusal.code == "bad_signature")
-    request.app[LIMITS].penalise(_source(request), forged)
-    if results and all(refusal is not None and refusal.code == "busy"
+    if results and all(refusal is not None and refusal.code == "busy"  # so none forged
                        for _, refusal in results):
         core.metrics.public_refusals.labels("busy").inc()
         raise http_error(web.HTTPServiceUnavailable, "busy", "the node is checking other "
@@ -242,20 +240,16 @@ async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response
     if single:
         tx_id, refusal = results[0]
         if refusal is not None:
+            if refusal.code == "bad_signature":
+                request.app[LIMITS].penalise(_source(request), 1)
             status = 429 if refusal.code in ("mempool_full", "sender_limit") else 400
             return json_error(status, refusal.code, refusal.message, params=refusal.params)
         assert tx_id is not None
         return web.json_response({"tx_id": tx_id.hex(), "status": "pending"}, status=202)
-    listed = [{"tx_id": tx_id.hex() if tx_id else None,
-               "status": "pending" if refusal is None else "rejected",
-               **({} if refusal is None else {"code": refusal.code,
-                                               "reason": refusal.message}),
-               **({"params": refusal.params} if refusal is not None and refusal.params
-                  else {})}
-              for tx_id, refusal in results]
-    accepted = sum(1 for _, refusal in results if refusal is None)
-    return web.json_response({"accepted": accepted, "rejected": len(results) - accepted,
-                              "results": listed}, status=202 if accepted else 400)
+    answer = await listed_answer(results)  # a step at a time: 20,000 held the loop 16 ms
+    request.app[LIMITS].penalise(_source(request), answer.forged)
+    return web.Response(text=answer.text, content_type="application/json",
+                        status=202 if answer.accepted else 400)
 
 
 async def _while_connected(request: web.Request, waiting: Awaitable[T]) -> T:

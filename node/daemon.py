@@ -229,6 +229,7 @@ async def serve(config: NodeConfig) -> None:
         await evidence.close()
         await runner.cleanup()
         await network.close()
+        await core.stop_admitting()  # what a closed connection's handler left running
         await loop.run_in_executor(None, thread.shutdown, True)
         signature_workers.close()
         engine_signature_workers.close()

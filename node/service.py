@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -75,6 +75,14 @@ class TxStatus:
     params: Mapping[str, str | int] | None = None  # a refusal's specifics (TxRejected.params)
 
 
+def _say_if_failed(task: asyncio.Task[object]) -> None:
+    """An admission finished after its caller left: a failure is said here, as no one
+    else will hear of it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("admitting a submission failed after its sender left",
+                  exc_info=task.exception())
+
+
 class NodeCore(SubmissionChecks):
     def __init__(self, keys: KeyPair, genesis: Genesis, kv: KeyValueStore,
                  limits: MempoolLimits, metrics: NodeMetrics,
@@ -90,6 +98,7 @@ class NodeCore(SubmissionChecks):
         self._waiters: dict[bytes, list[asyncio.Future[TxStatus]]] = {}
         self._waiter_count = 0
         self._waits_ended = False  # the node is stopping: no long-poll waits
+        self._finishing: set[asyncio.Task[object]] = set()  # admissions run to their end
         self._headers: OrderedDict[int, Header] = OrderedDict()
         # Wired by the daemon (node/daemon.py): the engine hears of new work; the
         # network gossips what the API admitted; ledger reads run on `worker`.
@@ -139,6 +148,39 @@ class NodeCore(SubmissionChecks):
         except PublicWorkBusy as exc:
             busy = TxRejected("busy", f"{exc}; retry shortly")
             return [(None, busy) for _ in items]
+        admitting = self._admit(items, gossip, checked, checked_at)
+        if len(checked) <= LOOP_STEP_ITEMS:  # one step: only a late recheck awaits
+            return await admitting
+        return await self._to_its_end(admitting)
+
+    async def _to_its_end(self, work: Coroutine[object, object, T]) -> T:
+        """`work`, finished even if the caller is cancelled meanwhile: admission yields
+        the loop between steps, and a gossip frame's handler is cancelled when its peer's
+        connection closes; stopped there, a submission would stay half added, its late
+        recheck not done (what a block committed meanwhile pending for ever), the engine
+        never told. Tasks held: at most one per submission being admitted (bounded by the
+        API's connections and the peers' channels)."""
+        task = asyncio.ensure_future(work)
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_say_if_failed)  # no caller is left to hear it
+            raise
+
+    async def stop_admitting(self) -> None:
+        """At shutdown, once nothing submits any more: end the admissions still running
+        to their end, before the store and the pools they use close (the mempool is not
+        kept across a restart)."""
+        for task in list(self._finishing):
+            task.cancel()
+        await asyncio.gather(*self._finishing, return_exceptions=True)
+
+    async def _admit(self, items: list[bytes], gossip: bool,
+                     checked: list[Transaction | TxRejected], checked_at: int
+                     ) -> list[tuple[bytes | None, TxRejected | None]]:
+        """What `submit` does once its checks return, on the loop a step at a time."""
         results: list[tuple[bytes | None, TxRejected | None]] = []
         added = 0
         for start in range(0, len(checked), LOOP_STEP_ITEMS):
@@ -162,8 +204,21 @@ class NodeCore(SubmissionChecks):
                     self.metrics.txs_refused.labels(refusal.code).inc()
             results += step_results
             added += step_added
-        committed = set()
-        if added and self.chain.height > checked_at:  # counts and remembers its refusals
+        late = added > 0 and self.chain.height > checked_at
+        finishing = self._after_adding(items, gossip, checked, results, added, late)
+        if late and len(checked) <= LOOP_STEP_ITEMS:  # else in a task already, or no await
+            return await self._to_its_end(finishing)
+        return await finishing
+
+    async def _after_adding(self, items: list[bytes], gossip: bool,
+                            checked: list[Transaction | TxRejected],
+                            results: list[tuple[bytes | None, TxRejected | None]],
+                            added: int, late: bool
+                            ) -> list[tuple[bytes | None, TxRejected | None]]:
+        """The late recheck (`late`: a block committed while `checked` was checked), then
+        the engine's notice and the gossip."""
+        committed: set[bytes] = set()
+        if late:  # counts and remembers its refusals
             committed = await self._recheck_late(checked, results)
         if added:  # the engine hears once per submission, not once per transaction
             self.metrics.mempool_txs.set(len(self.mempool))
@@ -202,9 +257,14 @@ class NodeCore(SubmissionChecks):
             txs += [tx for _, tx in step_added]
         try:
             verdicts = await self.public_work.run(self._refused_now, txs)
-        except PublicWorkBusy:  # at least take out what is committed: one read each
-            verdicts = [TxRejected("replayed", "committed meanwhile")
-                        if self.chain.is_committed(tx.tx_id) else None for tx in txs]
+        except PublicWorkBusy:  # at least take out what is committed: one read each,
+            verdicts = []  # on the loop, so a step at a time (not 20,000 reads in one)
+            for start in range(0, len(txs), LOOP_STEP_ITEMS):
+                if start:
+                    await asyncio.sleep(0)
+                verdicts += [TxRejected("replayed", "committed meanwhile")
+                             if self.chain.is_committed(tx.tx_id) else None
+                             for tx in txs[start:start + LOOP_STEP_ITEMS]]
         committed: set[bytes] = set()
         refused: Refusals = []
         gone: list[bytes] = []
