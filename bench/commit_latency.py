@@ -104,6 +104,34 @@ def _watch(samples: queue.Queue[Sample | None], latencies_ms: list[float],
         connections.close()
 
 
+class Watchers:
+    """WATCHERS threads long-polling each sample put to `samples` until committed, for
+    the time of a `with` block: its latencies, and what failed, are read after it."""
+
+    def __init__(self) -> None:
+        self.samples: queue.Queue[Sample | None] = queue.Queue()
+        self.latencies_ms: list[float] = []
+        self.failures: list[str] = []
+        self._threads = [threading.Thread(target=_watch, daemon=True, args=(
+            self.samples, self.latencies_ms, self.failures)) for _ in range(WATCHERS)]
+
+    def __enter__(self) -> Watchers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in self._threads:
+            self.samples.put(None)
+        for thread in self._threads:
+            thread.join(timeout=WAIT_S + 30)
+
+    def percentiles(self) -> dict[str, float]:
+        latencies = sorted(self.latencies_ms)
+        return {"samples": len(latencies), "p50_ms": statistics.median(latencies),
+                "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)]}
+
+
 def sampled(tick: int, node_count: int, sample_every: int, taken: int) -> bool:
     """Whether the group of `tick` (posted to node tick % node_count) is long-polled, when
     `taken` groups were: the first tick from `taken * sample_every` on that posts to the
@@ -124,39 +152,27 @@ def commit_latency(network: BenchNetwork, rate_tx_s: int, group_txs: int,
     txs: list[Transaction] = single_credential_txs(
         network.university.keys, status["chain_id"], group_txs * ticks, status["height"] + 100_000)
     sample_every = max(1, round(1 / (SAMPLES_PER_S * tick_s)))
-    samples: queue.Queue[Sample | None] = queue.Queue()
-    latencies_ms: list[float] = []
-    failures: list[str] = []
-    watchers = [threading.Thread(target=_watch, args=(samples, latencies_ms, failures),
-                                 daemon=True) for _ in range(WATCHERS)]
-    for watcher in watchers:
-        watcher.start()
     posts = KeptConnections()
     taken = 0
-    try:
-        started = time.monotonic()
-        for tick in range(ticks):
-            time.sleep(max(0.0, started + tick * tick_s - time.monotonic()))
-            group = txs[tick * group_txs:(tick + 1) * group_txs]
-            node = nodes[tick % len(nodes)]
-            sent_at = time.monotonic()
-            answer = posts.ask(node.api, "POST", "/v1/transactions",
-                               encode([tx.encode() for tx in group]))
-            assert answer["rejected"] == 0, answer
-            if sampled(tick, len(nodes), sample_every, taken):
-                samples.put((node.api, group[-1].tx_id, sent_at))
-                taken += 1
-    finally:
-        for _ in watchers:
-            samples.put(None)
-        for watcher in watchers:
-            watcher.join(timeout=WAIT_S + 30)
-        posts.close()
-    assert not failures, f"sampled transactions not committed: {failures[:3]}"
-    latencies_ms.sort()
+    with Watchers() as watching:
+        try:
+            started = time.monotonic()
+            for tick in range(ticks):
+                time.sleep(max(0.0, started + tick * tick_s - time.monotonic()))
+                group = txs[tick * group_txs:(tick + 1) * group_txs]
+                node = nodes[tick % len(nodes)]
+                sent_at = time.monotonic()
+                answer = posts.ask(node.api, "POST", "/v1/transactions",
+                                   encode([tx.encode() for tx in group]))
+                assert answer["rejected"] == 0, answer
+                if sampled(tick, len(nodes), sample_every, taken):
+                    watching.samples.put((node.api, group[-1].tx_id, sent_at))
+                    taken += 1
+        finally:
+            posts.close()
+    assert not watching.failures, f"sampled transactions not committed: {watching.failures[:3]}"
     return {"offered_tx_s": rate_tx_s, "group_txs": group_txs, "tick_ms": tick_s * 1000,
-            "samples": len(latencies_ms), "p50_ms": statistics.median(latencies_ms),
-            "p99_ms": latencies_ms[max(0, int(len(latencies_ms) * 0.99) - 1)]}
+            **watching.percentiles()}
 
 
 ARRIVALS_SEED = 38  # the same arrival times in every run, so that runs compare
@@ -219,34 +235,21 @@ def commit_latency_arrivals(network: BenchNetwork, rate_tx_s: int,
     txs: list[Transaction] = single_credential_txs(
         network.university.keys, status["chain_id"], len(times), status["height"] + 100_000)
     sample_every = arrival_sample_every(rate_tx_s)
-    samples: queue.Queue[Sample | None] = queue.Queue()
-    latencies_ms: list[float] = []
-    failures: list[str] = []
-    watchers = [threading.Thread(target=_watch, args=(samples, latencies_ms, failures),
-                                 daemon=True) for _ in range(WATCHERS)]
-    for watcher in watchers:
-        watcher.start()
-    started = time.monotonic() + 0.05  # every poster starts before the first arrival
-    posters = [threading.Thread(target=_post_alone, daemon=True, args=(
-        node, txs[index::len(nodes)], times[index::len(nodes)], started, samples,
-        sample_every, failures)) for index, node in enumerate(nodes)]
-    try:
+    with Watchers() as watching:
+        started = time.monotonic() + 0.05  # every poster starts before the first arrival
+        posters = [threading.Thread(target=_post_alone, daemon=True, args=(
+            node, txs[index::len(nodes)], times[index::len(nodes)], started,
+            watching.samples, sample_every, watching.failures))
+            for index, node in enumerate(nodes)]
         for poster in posters:
             poster.start()
         for poster in posters:
             poster.join(timeout=seconds + WAIT_S)
         # One still posting would put its latest samples, the ones most behind, after the
         # watchers stopped: the figure would leave out the worst of them.
-        failures.extend(f"{node.name}: still posting after {seconds + WAIT_S:.0f} s"
-                        for node, poster in zip(nodes, posters, strict=True)
-                        if poster.is_alive())
-    finally:
-        for _ in watchers:
-            samples.put(None)
-        for watcher in watchers:
-            watcher.join(timeout=WAIT_S + 30)
-    assert not failures, f"transactions not posted or not committed: {failures[:3]}"
-    latencies_ms.sort()
-    return {"offered_tx_s": rate_tx_s, "posted": len(times), "samples": len(latencies_ms),
-            "p50_ms": statistics.median(latencies_ms),
-            "p99_ms": latencies_ms[max(0, int(len(latencies_ms) * 0.99) - 1)]}
+        watching.failures.extend(f"{node.name}: still posting after {seconds + WAIT_S:.0f} s"
+                                 for node, poster in zip(nodes, posters, strict=True)
+                                 if poster.is_alive())
+    assert not watching.failures, (f"transactions not posted or not committed: "
+                                   f"{watching.failures[:3]}")
+    return {"offered_tx_s": rate_tx_s, "posted": len(times), **watching.percentiles()}

@@ -58,3 +58,15 @@ async def served_on_disk(keys: KeyPair, genesis: Genesis, folder: Path
             yield client, core
     finally:
         kv.close()
+
+
+@asynccontextmanager
+async def serving_on_disk(keys: KeyPair, genesis: Genesis, folder: Path
+                          ) -> AsyncIterator[Client]:
+    """`serving` a fresh core on a LevelDB chain in `folder`; the store closed after."""
+    kv = LevelDBStore(str(folder / "chain.ldb"))
+    try:
+        async with serving(api_core(keys, genesis, kv)) as client:
+            yield client
+    finally:
+        kv.close()

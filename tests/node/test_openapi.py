@@ -14,8 +14,7 @@ from node.api import ROUTES
 from node.api_schema import Param, Reply, Route, add_routes, hex_bytes, openapi_document
 from node.openapi import BLOCK_FORMAT, HEIGHT, TX_ID, WAIT
 from node.vc_api import VC_ROUTES
-from storage.kv import LevelDBStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import serving_on_disk
 from tests.node.conftest import Consortium
 
 # Served by the portal's own routes, which are pages rather than API.
@@ -25,12 +24,8 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client(tmp_path: Path, net: Consortium) -> AsyncIterator[Client]:
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    try:
-        async with serving(api_core(net.ministry, net.genesis, kv)) as test_client:
-            yield test_client
-    finally:
-        kv.close()
+    async with serving_on_disk(net.ministry, net.genesis, tmp_path) as test_client:
+        yield test_client
 
 
 async def _spec(client: Client) -> dict[str, Any]:

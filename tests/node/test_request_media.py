@@ -17,8 +17,7 @@ from node.api import ROUTES
 from node.api_public import LIMITS
 from node.api_schema import HEAD_REFUSED
 from node.vc_api import VC_ROUTES
-from storage.kv import LevelDBStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import serving_on_disk
 from tests.node.conftest import Consortium
 
 Client = TestClient[web.Request, web.Application]
@@ -27,12 +26,8 @@ DOCUMENT = b'{"format": "x"}'  # JSON that /v1/verify answers 200 (a malformed v
 
 @pytest.fixture
 async def client(tmp_path: Path, net: Consortium) -> AsyncIterator[Client]:
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    try:
-        async with serving(api_core(net.ministry, net.genesis, kv)) as test_client:
-            yield test_client
-    finally:
-        kv.close()
+    async with serving_on_disk(net.ministry, net.genesis, tmp_path) as test_client:
+        yield test_client
 
 
 async def _post(client: Client, path: str, body: bytes, content_type: str | None,

@@ -63,15 +63,21 @@ _ITEM = (st.binary(max_size=300).map(encode)
          | st.sampled_from([b"\xc4", b"\xc5\x00", b"\xc4\xff", b"\xc5\xff\xff", b"\xc0", b"\x90"]))
 
 
+def _array(items: list[bytes], count_error: int, array16: bool, cut: int) -> bytes:
+    """`items` under an array header counting `count_error` more (or fewer) than it holds,
+    as an array 16 or the shortest header, less its last `cut` bytes (not into the header)."""
+    count = max(0, len(items) + count_error)
+    head = b"\xdc" + struct.pack(">H", count) if array16 or count > 15 else bytes([0x90 | count])
+    body = head + b"".join(items)
+    return body[:len(body) - cut] if cut < len(body) - len(head) else body
+
+
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(_ITEM, max_size=20), st.integers(min_value=-3, max_value=3),
        st.booleans(), st.integers(min_value=0, max_value=40))
 def test_an_array_of_items_is_read_as_bin_at_reads_each(
         items: list[bytes], count_error: int, array16: bool, cut: int) -> None:
-    count = max(0, len(items) + count_error)
-    head = b"\xdc" + struct.pack(">H", count) if array16 or count > 15 else bytes([0x90 | count])
-    body = head + b"".join(items)
-    body = body[:len(body) - cut] if cut < len(body) - len(head) else body
+    body = _array(items, count_error, array16, cut)
     try:
         expected = _read_by_bin_at(body)
     except MalformedInput as exc:
@@ -96,10 +102,7 @@ def test_gossip_read_a_step_at_a_time_is_read_as_a_submission(
         items: list[bytes], count_error: int, cut: int, step: int) -> None:
     """Transaction gossip is read a few items at a time (the event loop does other work
     between steps): it takes, and refuses, exactly what a submission's array is."""
-    count = max(0, len(items) + count_error)
-    head = b"\xdc" + struct.pack(">H", count)
-    body = head + b"".join(items)
-    body = body[:len(body) - cut] if cut < len(body) - len(head) else body
+    body = _array(items, count_error, True, cut)
     try:
         expected = _read_by_bin_at(body)
     except MalformedInput as exc:
