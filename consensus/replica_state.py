@@ -128,6 +128,12 @@ class ReplicaState:
     def phase(self) -> Phase:
         return self._phase
 
+    @property
+    def timer_armed(self) -> bool:
+        """Whether a tick can fire anything: with no timer armed, a tick only moves the
+        clock on (the driver may then tick less often and give the ticks that passed)."""
+        return self._deadline is not None
+
     # -- timers ------------------------------------------------------------------------------
 
     def _timeout_ticks(self) -> int:

@@ -63,6 +63,7 @@ from node.channels import CH_BLOCK, CH_CONSENSUS
 from node.clock_skew import ClockSkew
 from node.engine_forwarding import ForwardsStalledWork
 from node.engine_pending import SettlesPendingWork
+from node.engine_quiet import TICK_MS, SkipsQuietTicks
 from node.engine_sets import FollowsValidatorSets
 from node.engine_status import EngineStatus
 from node.engine_sync import AppliesSyncedBlocks, PreparedAnswer
@@ -78,12 +79,11 @@ from node.validators import ValidatorSets
 log = logging.getLogger("senim.engine")
 
 REPLICA_STATE_KEY = b"meta:replica"
-TICK_MS = 10  # the replica counts time in ticks of this length
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
 class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork,
-             SettlesPendingWork):
+             SettlesPendingWork, SkipsQuietTicks):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
                  validator_sets: ValidatorSets, config: EngineConfig,
                  clock_ms: Callable[[], int], outbox: Outbox,
@@ -151,14 +151,16 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         return replica
 
     # ---- inputs ------------------------------------------------------------------------
-    def tick(self, connected: Collection[bytes]) -> None:
-        """About every TICK_MS. `connected`: the authenticated peers' public keys."""
+    def tick(self, connected: Collection[bytes], ticks: int = 1) -> None:
+        """About every TICK_MS, or `ticks` of them at once after a quiet wait
+        (`node.engine_quiet`). `connected`: the authenticated peers' public keys."""
         if connected != self._connected_given:
             self._connected_given = connected
             self._connected = sorted(connected,
                                      key=lambda k: (k not in self._validator_keys, k))
         if self.replica is not None:
-            self._run(Tick())
+            for _ in range(ticks):
+                self._run(Tick())
             self._forward_stalled_work()
         self._pump_sync()
 

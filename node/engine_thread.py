@@ -7,7 +7,8 @@ run through `run`), so a flood of public work delays a block by at most one job.
 
 The engine thread keeps its own clock: it ticks when its wait for input times
 out, so the 100 ticks a second cost no event-loop wake-up and no hand-over
-between threads. The loop only refreshes the set of connected peers, ten
+between threads; while nothing is timed it waits longer and gives the ticks
+that passed at once (`node.engine_quiet`). The loop only refreshes the set of connected peers, ten
 times a second, which is all a tick needs from it.
 
 Frames and reports the engine produces during one input are handed to the
@@ -33,8 +34,9 @@ from typing import TypeVar
 
 from ledger.errors import RulesVersionUnknown
 from ledger.rules_version import require_known_rules
-from node.engine import TICK_MS, Engine
+from node.engine import Engine
 from node.engine_inbox import InboxBudget
+from node.engine_quiet import TICK_MS
 from node.engine_types import CommitReport, Refusals
 from storage.errors import CorruptStateError, DiskRefused
 
@@ -204,21 +206,28 @@ class EngineThread:
     # ---- on the engine thread ----------------------------------------------------------
     def _next(self) -> Callable[[], None] | None:
         with self._cond:
-            now = time.monotonic()
-            while not (self._stopping or now >= self._next_tick_at or self._inputs
-                       or self._work_due or self._jobs):
-                self._cond.wait(self._next_tick_at - now)
-                now = time.monotonic()
             engine = self.engine
             assert engine is not None
+            # Only this thread changes the engine, so what it says holds for the wait.
+            can_wait = engine.ticks_can_wait()  # node.engine_quiet
+            now = time.monotonic()
+            wait_until = self._next_tick_at + (can_wait - 1) * TICK_S
+            while not (self._stopping or now >= wait_until or self._inputs
+                       or self._work_due or self._jobs):
+                self._cond.wait(wait_until - now)
+                now = time.monotonic()
             if self._stopping:
                 return None
             if now >= self._next_tick_at:
                 # Ticks missed during a long step are not caught up: as before, the
                 # replica's clock runs slow under load rather than firing timeouts early.
+                # Those that passed in a quiet wait are, since none could fire anything.
+                ticks = 1
+                if can_wait > 1:
+                    ticks = min(can_wait, 1 + int((now - self._next_tick_at) / TICK_S))
                 self._next_tick_at = now + TICK_S
                 connected = self._connected
-                return lambda: engine.tick(connected)
+                return lambda: engine.tick(connected, ticks)
             if self._inputs:
                 handler, peer_key, payload, validator = self._inputs.popleft()
                 self.inbox.taken(peer_key, len(payload), validator)

@@ -94,6 +94,20 @@ class BlockSync:
         """How many blocks others said exist beyond the head."""
         return max(0, self._known_height - head_height)
 
+    def quiet(self, head_height: int) -> bool:
+        """Nothing to ask and no question open: until the next poll, `next_request` has
+        nothing to do unless something said to want a block."""
+        return (self._open is None and self._height_open is None and not self._height_asks
+                and head_height >= self.target_height)
+
+    def poll_due_in_ms(self, now_ms: int) -> int | None:
+        """How long until the next poll for new blocks; None if this sync never polls."""
+        if self._poll_ms is None:
+            return None
+        if self._last_poll_ms is None:
+            return 0
+        return max(0, self._last_poll_ms + self._poll_ms - now_ms)
+
     def want(self, target_height: int, preferred: bytes | None = None) -> None:
         """Fetch up to `target_height`, asking `preferred` first if it is connected."""
         self.target_height = max(self.target_height, target_height)

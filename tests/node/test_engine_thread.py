@@ -33,8 +33,11 @@ class StandInEngine:
         # known): no chain, so no rules version scheduled.
         self.chain = SimpleNamespace(height=0, state=MemoryStore())
 
-    def tick(self, connected: Collection[bytes]) -> None:
+    def tick(self, connected: Collection[bytes], ticks: int = 1) -> None:
         self.ticks.append(connected)
+
+    def ticks_can_wait(self) -> int:
+        return 1  # always timed: a tick every TICK_S
 
     def work_available(self) -> None:
         assert self.thread is not None

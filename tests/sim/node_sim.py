@@ -33,7 +33,8 @@ from node.channels import (
     CH_SYNC_RESPONSE,
     CH_TXS,
 )
-from node.engine import TICK_MS, Engine
+from node.engine import Engine
+from node.engine_quiet import TICK_MS
 from node.engine_types import EngineConfig
 from node.evidence import check_equivocation
 from node.evidence_submit import (
