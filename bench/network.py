@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,12 +18,9 @@ from ledger.identity import KeyPair
 from node.config import ConfigValue, render_config
 from node.files import save_key
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# Not handed out twice: two asked in a row were once the same port (a node's API and
+# P2P port, and the node refused to start).
+from tests.e2e.processes import free_port
 
 
 @dataclass

@@ -172,6 +172,7 @@ class LevelDBStore:
         self._folder = folder
         self._write_lock = threading.Lock()
         self._log: str | None = None  # the log file LevelDB last wrote to, once looked up
+        self._log_path = ""  # its path, joined once: a write stats it twice
         self._unsynced_logs: list[str] = []  # log files holding unsynced writes, oldest first
         try:
             self._writes = self._check_write_count(folder)
@@ -272,7 +273,7 @@ class LevelDBStore:
         if self._log is None:
             return -1
         try:
-            return os.stat(self._folder / self._log).st_size
+            return os.stat(self._log_path).st_size
         except FileNotFoundError:  # written out as a table since: LevelDB writes another
             return -1
 
@@ -289,6 +290,7 @@ class LevelDBStore:
         logs = [name for name in os.listdir(self._folder)
                 if name.endswith(".log") and name[:-4].isdigit()]
         self._log = max(logs, key=lambda name: int(name[:-4]))
+        self._log_path = os.path.join(self._folder, self._log)
         return self._log
 
     def _sync_logs(self, logs: list[str]) -> None:
