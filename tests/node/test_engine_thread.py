@@ -28,6 +28,8 @@ class StandInEngine:
         self.thread: EngineThread | None = None
         self.ticks: list[Collection[bytes]] = []
         self.release = threading.Event()
+        self.can_wait = 1  # timed: a tick every TICK_S (node.engine_quiet)
+        self.steps: list[int | str] = []  # each tick's count of ticks, and inputs by name
         self.report = CommitReport(execution=None, refused=[], source="consensus")  # type: ignore[arg-type]
         # The head the thread reads after each step (whether the next block's rules are
         # known): no chain, so no rules version scheduled.
@@ -35,9 +37,10 @@ class StandInEngine:
 
     def tick(self, connected: Collection[bytes], ticks: int = 1) -> None:
         self.ticks.append(connected)
+        self.steps.append(ticks)
 
     def ticks_can_wait(self) -> int:
-        return 1  # always timed: a tick every TICK_S
+        return self.can_wait
 
     def work_available(self) -> None:
         assert self.thread is not None
@@ -103,6 +106,32 @@ async def test_the_ticker_hands_over_the_connected_peers(
                          "a tick with the ticker's peers")
     finally:
         ticker.cancel()
+
+
+async def test_a_quiet_engine_is_ticked_seldom_and_given_every_tick_that_passed(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    _, engine, _ = running
+    engine.can_wait = 10
+    await wait_until(lambda: engine.steps, "the first tick")
+    started = asyncio.get_running_loop().time()
+    first = len(engine.steps)
+    await wait_until(lambda: sum(engine.steps[first:]) >= 40, "40 ticks given")  # type: ignore[arg-type]
+    passed = (asyncio.get_running_loop().time() - started) / TICK_S
+    given: list[int] = engine.steps[first:]  # type: ignore[assignment]
+    assert len(given) <= sum(given) / 3, given  # a wake-up for about ten ticks
+    assert sum(given) <= passed + 10, (given, passed)  # never more than passed
+
+
+async def test_an_input_ends_a_quiet_wait_after_the_ticks_that_passed(
+        running: tuple[EngineThread, StandInEngine, Heard]) -> None:
+    thread, engine, _ = running
+    engine.can_wait = 1_000
+    await wait_until(lambda: engine.steps, "the first tick")
+    await asyncio.sleep(20 * TICK_S)  # time passes, with no tick run
+    thread.offer(lambda peer, payload: engine.steps.append("input"), b"peer", b"frame")
+    await wait_until(lambda: "input" in engine.steps, "the input")
+    before = engine.steps[engine.steps.index("input") - 1]
+    assert isinstance(before, int) and before >= 15, engine.steps
 
 
 async def test_a_commit_reaches_the_loop_before_the_input_that_made_it_ends(
