@@ -26,7 +26,10 @@ FULL = ("the disk refuses a write of the chain database: IO error: data/chain.ld
 
 
 class FillsTheDisk:
-    def tick(self, connected: Any) -> None:
+    def ticks_can_wait(self) -> int:
+        return 1
+
+    def tick(self, connected: Any, ticks: int = 1) -> None:
         raise DiskRefused(FULL)
 
 
@@ -53,7 +56,7 @@ def test_a_store_failing_while_the_node_runs_is_one_line(
     error: StorageError = (DiskRefused(FULL) if failure == "full"
                            else CorruptStateError("block 1 does not link to the head"))
 
-    def tick(self: Engine, connected: object) -> None:  # the node ran, then its store failed
+    def tick(self: Engine, connected: object, ticks: int = 1) -> None:  # then its store failed
         raise error
 
     monkeypatch.setattr(Engine, "tick", tick)
