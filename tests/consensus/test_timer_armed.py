@@ -27,7 +27,7 @@ def test_a_replica_with_no_timer_armed_says_nothing_whatever_the_ticks() -> None
     assert not cluster.nodes[backup].replica.timer_armed
 
 
-def test_the_timer_fires_only_while_armed_and_stays_armed_through_a_view_change() -> None:
+def test_an_armed_timer_fires_and_stays_armed_through_the_view_change() -> None:
     cluster = Cluster(4)
     backup = next(v for v in cluster.ids if v != cluster.primary())
     cluster.step(backup, WorkAvailable())  # the primary never hears of it: it will stall
