@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.harness import Consortium
 from tests.e2e.kill_cycles import MEMBERS, KillPlan, accredit, run_side_by_side
 
-CI_KILL_CYCLES = 100
+CI_KILL_CYCLES = 30  # 100 took 4 min of a slow 2-core CI machine's 30; the script runs more
 CI_NODES = 2  # killed side by side: restarts are CPU-bound start-ups (run_side_by_side)
 CI_MAX_COMMITS = 10  # reported commits between two kills: restarts dominate the time
 CI_DEADLINE_S = 420.0
@@ -30,7 +30,7 @@ def net(tmp_path: Path) -> Iterator[Consortium]:
         yield consortium
 
 
-def test_reported_commits_survive_100_kill_9_cycles(tmp_path: Path) -> None:
+def test_reported_commits_survive_kill_9_cycles(tmp_path: Path) -> None:
     plan = KillPlan(CI_KILL_CYCLES, SEED, max_commits=CI_MAX_COMMITS, deadline_s=CI_DEADLINE_S)
     reports = run_side_by_side(tmp_path, plan, CI_NODES)
     for report in reports:

@@ -1,6 +1,6 @@
 """Simulator seeds run ahead in worker processes, one per core, for the parametrized tests.
 
-pytest runs one test at a time, so the node simulator's thousand-odd seeds used one of
+pytest runs one test at a time, so the node simulator's hundreds of seeds used one of
 the CI machine's two cores. Each seed is independent and deterministic: a worker runs
 exactly what the test would (`NodeSimulation(seed, n).run()` or the set-change one), in
 the order the tests were collected, and each test takes its own seed's outcome. A seed
