@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cli.deadline import Deadline, DeadlinePassed
 from cli.deadline_http import deadline_opener
@@ -43,11 +43,12 @@ from ledger.light_client import (
     follow_validator_sets,
 )
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from ledger.vc.verify import VcVerdict
 from ledger.verification import Check, Verdict, when
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
-AnyVerdict = TypeVar("AnyVerdict", Verdict, VcVerdict)
+if TYPE_CHECKING:  # the VC verifier brings PyLD and requests: 0.3 s on every `senim` call
+    from ledger.vc.verify import VcVerdict
+AnyVerdict = TypeVar("AnyVerdict", Verdict, "VcVerdict")
 # What one answer may take: a block is at most 2 MiB, its JSON view and a page of
 # set-change proofs a few MiB. A node that sends more, or sends it slower, is not
 # answering: the verifier gives up rather than fill its memory or wait for ever.
