@@ -6,6 +6,7 @@ seeds, to look for new failures; a failure found there becomes a plain test."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,25 @@ settings.load_profile("derandomized")  # --hypothesis-profile explore replaces i
 for _name in ("LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"
+
+# A test run started in the background (`cmd &` in a script, nohup) has Ctrl-C ignored, and
+# every process it starts inherits that: a node the tests send SIGINT would never hear it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# The packages whose files start nodes, browsers or simulator workers run first: with
+# scripts/test's two workers each taking whole files, a long file left to the end ran
+# alone while the other worker sat idle. Many short files then fill the end evenly.
+LONG_FILES_FIRST = ("sim", "e2e", "attack", "browser", "fuzz", "netns")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def package_rank(item: pytest.Item) -> int:
+        parts = item.path.parts
+        package = parts[parts.index("tests") + 1] if "tests" in parts else ""
+        return LONG_FILES_FIRST.index(package) if package in LONG_FILES_FIRST \
+            else len(LONG_FILES_FIRST)
+    items.sort(key=package_rank)  # stable: each file's own order is kept
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.harness import Consortium
 from tests.e2e.kill_cycles import MEMBERS, KillPlan, accredit, run_side_by_side
 
-CI_KILL_CYCLES = 30  # 100 took 4 min of a slow 2-core CI machine's 30; the script runs more
+CI_KILL_CYCLES = 20  # 100 took 4 min of a slow 2-core CI machine's 30; the script runs more
 CI_NODES = 2  # killed side by side: restarts are CPU-bound start-ups (run_side_by_side)
 CI_MAX_COMMITS = 10  # reported commits between two kills: restarts dominate the time
 CI_DEADLINE_S = 420.0

@@ -19,10 +19,10 @@ from tests.sim.node_sim import FaultPlan, NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
 
 # 700, 300 and 40 took 5.6 min of a slow 2-core CI machine; scripts/simulate runs more.
-SEEDS_N4 = range(0, 300)
-SEEDS_N7 = range(0, 100)
+SEEDS_N4 = range(0, 200)
+SEEDS_N7 = range(0, 70)
 # About 3 s each (five nodes, more blocks); scripts/simulate --set-changes runs more.
-SEEDS_SET_CHANGE = range(0, 15)
+SEEDS_SET_CHANGE = range(0, 10)
 
 
 @pytest.fixture(autouse=True)
