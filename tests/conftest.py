@@ -23,21 +23,22 @@ for _name in ("LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"
 
-# A test run started in the background (`cmd &` in a script, nohup) has Ctrl-C ignored, and
-# every process it starts inherits that: a node the tests send SIGINT would never hear it.
+# A test run started in the background by a shell without job control (`cmd &` in a script)
+# has Ctrl-C ignored, and every process it starts inherits that: a node the tests send
+# SIGINT would never hear it.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The packages whose files start nodes, browsers or simulator workers run first: with
-# scripts/test's two workers each taking whole files, a long file left to the end ran
-# alone while the other worker sat idle. Many short files then fill the end evenly.
+# scripts/test's two workers each taking whole files, a long file left to the end could
+# run alone while the other worker had nothing left. Many short files then fill the end.
 LONG_FILES_FIRST = ("sim", "e2e", "attack", "browser", "fuzz", "netns")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def package_rank(item: pytest.Item) -> int:
-        parts = item.path.parts
-        package = parts[parts.index("tests") + 1] if "tests" in parts else ""
+        parts = item.path.relative_to(config.rootpath).parts  # ("tests", package, ...)
+        package = parts[1] if len(parts) > 2 else ""
         return LONG_FILES_FIRST.index(package) if package in LONG_FILES_FIRST \
             else len(LONG_FILES_FIRST)
     items.sort(key=package_rank)  # stable: each file's own order is kept
