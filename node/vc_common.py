@@ -80,8 +80,11 @@ PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,4
 T = TypeVar("T")
 _FORKSERVER = multiprocessing.get_context("forkserver")
 # Workers start with the VC code imported once, in the fork server; first of all it
-# ignores SIGINT (node.sigint_ignored), before the second those imports take.
-FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs"]
+# ignores SIGINT (node.sigint_ignored), before the second those imports take. PyLD
+# (ledger.vc.canon_pyld) is named too: canon imports it only when first used, which
+# would otherwise be each worker's first job.
+FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs",
+                       "ledger.vc.canon_pyld"]
 RESOURCE_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # as python -W takes it
 _FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
 # The pool's queues hold semaphores, which multiprocessing's resource tracker (a process

@@ -159,8 +159,7 @@ VERIFY_RATE, VERIFY_BURST = RATES["verify"]  # which GET /v1/governance shares
 
 def _ask_governance_until_refused(host: str, port: int, deadline: float, refused: threading.Event,
                                   answered: list[int], errors: list[str]) -> None:
-    client = HTTPConnection(host, port, timeout=10,
-                            source_address=("127.0.0.24", 0))
+    client = HTTPConnection(host, port, timeout=10, source_address=("127.0.0.24", 0))
     try:
         while not refused.is_set() and time.monotonic() < deadline:
             client.request("GET", "/v1/governance")
@@ -175,6 +174,9 @@ def _ask_governance_until_refused(host: str, port: int, deadline: float, refused
             else:
                 errors.append(f"{answer.status}: {body[:300]!r}")
                 refused.set()
+    except Exception as exc:  # said by the test, not lost in this thread
+        errors.append(repr(exc))
+        refused.set()
     finally:
         client.close()
 
@@ -185,8 +187,9 @@ def test_governance_is_rated_per_address(node: NodeProcess) -> None:
     another's POST /v1/verify was answered 503 busy.
 
     Several connections ask at once, as that address did: one connection asking in turn
-    was answered only ~200 times a second on a slow CI machine, too near the rate itself
-    (100 a second past a burst of 200) to be sure of meeting a refusal."""
+    was answered at most ~200 times a second on a slow CI machine (400 asks never emptied
+    the bucket), too near the rate itself (100 a second past a burst of 200) to be sure of
+    meeting a refusal."""
     refused = threading.Event()
     answered: list[int] = []
     errors: list[str] = []
