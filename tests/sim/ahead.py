@@ -6,6 +6,10 @@ exactly what the test would (`NodeSimulation(seed, n).run()` or the set-change o
 the order the tests were collected, and each test takes its own seed's outcome. A seed
 that fails in a worker raises the same exception in its test, with the worker's
 traceback chained to it.
+
+The workers run niced: on a 2-core machine the other pytest worker's tests wait on node
+processes, sockets and a browser for about a third of the run, and the seeds take that
+idle CPU while yielding the cores to those tests, whose waits have deadlines.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from tests.sim.set_change_sim import SetChangeSimulation
 
 Kind = Literal["node", "set-change"]
 Job = tuple[Kind, int, int]  # (kind, seed, validators)
+SEED_WORKER_NICENESS = 10
 
 
 def run_job(job: Job) -> Result:
@@ -39,7 +44,8 @@ class SeedsAhead:
     def __init__(self, jobs: Iterable[Job], workers: int | None = None) -> None:
         count = workers or len(os.sched_getaffinity(0))
         # spawn, not fork: the pytest process has threads and open sockets of earlier tests.
-        self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=os.nice, initargs=(SEED_WORKER_NICENESS,))
         self._futures: dict[Job, Future[Result]] = {}
         for job in jobs:
             if job not in self._futures:
