@@ -49,6 +49,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.validators_unreachable.set(len(unreachable))
         metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
         metrics.peers.set(len(network.peers.connected()))
+        metrics.p2p_handshakes_over_rate.set(network.peers.handshakes_over_rate)
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
         refresh_connection_metrics(metrics, api)

@@ -52,6 +52,10 @@ class NodeMetrics:
             "senim_http_connections_refused", "API connections closed at once because the "
             "connection caps (in all, or per address) were reached (since start)",
             registry=self.registry)
+        self.p2p_handshakes_over_rate = Gauge(
+            "senim_p2p_handshakes_over_rate", "P2P connections closed at their hello "
+            "because their address started handshakes faster than its rate (since start)",
+            registry=self.registry)
         self.http_connections_evicted = Gauge(
             "senim_http_connections_evicted", "API connections closed to make room for an "
             "address holding fewer: the address holding the most gives up an idle one, or "

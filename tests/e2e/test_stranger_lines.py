@@ -23,7 +23,7 @@ from p2p import connection as conn
 from p2p import handshake
 from p2p.errors import P2PError
 from p2p.policy import STRANGER_LINES_MAX, Limits
-from tests.e2e.harness import HOST, Consortium, Member, NodeProcess
+from tests.e2e.harness import HOST, Consortium, Member, NodeProcess, http
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -139,3 +139,12 @@ def test_one_address_starts_handshakes_at_its_rate(net: Consortium) -> None:
     # the burst, and what the rate refilled while they ran
     assert burst <= done.count(True) < 2 * burst, done
     assert done[-1] is False
+    # and the operator sees them in /metrics, within its refresh
+    deadline, shown = time.monotonic() + 15, 0.0
+    while shown < done.count(False) and time.monotonic() < deadline:
+        _, _, body = http("GET", node.url + "/metrics")
+        lines = [x for x in body.decode().splitlines()
+                 if x.startswith("senim_p2p_handshakes_over_rate ")]
+        shown = float(lines[0].split()[1]) if lines else 0.0
+        time.sleep(0.2)
+    assert shown >= done.count(False), shown
