@@ -129,12 +129,6 @@ def load_recent_ids(state: StateReader) -> list[bytes]:
     return list(decode(raw)) if raw is not None else []
 
 
-def recent_proposals(state: StateReader) -> list[Proposal]:
-    """The last MAX_RECENT_PROPOSALS proposals, newest first, whatever their status."""
-    found = (load_proposal(state, pid) for pid in reversed(load_recent_ids(state)))
-    return [p for p in found if p is not None]
-
-
 def load_proposal(state: StateReader, proposal_id: bytes) -> Proposal | None:
     raw = state.get(proposal_key(proposal_id))
     return Proposal.decode(proposal_id, raw) if raw is not None else None

@@ -32,6 +32,3 @@ class Phrase:
 def phrase(key: str, english: str, **params: str | int | Phrase) -> Phrase:
     return Phrase(key, english, tuple(params.items()))
 
-
-def english_of(said: str | Phrase) -> str:
-    return said.english if isinstance(said, Phrase) else said

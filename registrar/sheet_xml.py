@@ -271,7 +271,7 @@ class _SheetReader:
         self.row = self.column = 0
         self.unsaved: list[int] = []  # in the row being read
         self.cells = self.elements = 0
-        self.in_formula = self.in_value = False
+        self.in_value = False
         self.has_formula = self.has_value = self.empty_number = False
         self.kind = "n"
         self.text_chars = 0
