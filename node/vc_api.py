@@ -25,7 +25,6 @@ from aiohttp import web
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
-from ledger.vc.canon import CREDENTIALS_V2, canonize
 from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, xsd_time
 from ledger.vc.proofs import add_proof
@@ -67,6 +66,7 @@ from node.vc_common import (
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
 from node.vc_problems import SENIM_PROBLEMS, FieldProblem, params_of, problem, problem_type
+from node.vc_work import warm_worker
 
 MAX_TOKEN_BYTES = 4096
 # Status lists a verification looks up for a document's status entries: each costs
@@ -282,12 +282,6 @@ async def _verify_presentation(request: web.Request, rated: ArrivalCharge) -> we
     return _vc_api_result(verdict)
 
 
-def _warm_worker() -> None:
-    """Load the bundled contexts and PyLD's caches in a worker process."""
-    canonize({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
-              "credentialSubject": {"id": "did:example:warm"}})
-
-
 def warm_workers_on_start(app: web.Application) -> None:
     """A running node starts its VC workers with the app, not on the first caller's
     request: a cold worker takes seconds (fork server, imports, contexts), long
@@ -300,7 +294,7 @@ async def _warm_pool(app: web.Application) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(VC_PROCESSES):
         try:
-            warming = loop.run_in_executor(app[VC].pool, _warm_worker)
+            warming = loop.run_in_executor(app[VC].pool, warm_worker)
         except (OSError, EOFError, RuntimeError):
             # The fork server is gone (a stop sent to the node's whole process group, as
             # systemd sends one, reached it first): the warm-up only is lost. It raised

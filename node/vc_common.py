@@ -50,12 +50,12 @@ from node.fair_share import (
     SlotsBusy,
 )
 from node.http_limits import BODY_READ_TIMEOUT_S, ArrivalCharge, http_error, payload_problem
-from node.orphan_guard import exit_with
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
 from node.submission_body import json_problem
 from node.vc_problems import FieldProblem
+from node.vc_work import start_worker
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -83,8 +83,7 @@ _FORKSERVER = multiprocessing.get_context("forkserver")
 # ignores SIGINT (node.sigint_ignored), before the second those imports take. PyLD
 # (ledger.vc.canon_pyld) is named too: canon imports it only when first used, which
 # would otherwise be each worker's first job.
-FORK_SERVER_PRELOAD = ["node.sigint_ignored", "ledger.vc.verify", "ledger.vc.proofs",
-                       "ledger.vc.canon_pyld"]
+FORK_SERVER_PRELOAD = ["node.sigint_ignored", "node.vc_work", "ledger.vc.canon_pyld"]
 RESOURCE_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # as python -W takes it
 _FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
 # The pool's queues hold semaphores, which multiprocessing's resource tracker (a process
@@ -106,15 +105,10 @@ class _VcPool(ProcessPoolExecutor):
 
 
 def _new_pool() -> Executor:
-    return _VcPool(VC_PROCESSES, mp_context=_FORKSERVER, initializer=_start_worker,
-                   initargs=(os.getpid(),))
+    return _VcPool(VC_PROCESSES, mp_context=_FORKSERVER, initializer=start_worker,
+                   initargs=(os.getpid(), VC_WORKER_NICENESS))
 
 
-def _start_worker(parent_pid: int) -> None:
-    # SIGINT is ignored already: the fork server ignores it from its first preloaded
-    # module (node.sigint_ignored), and hands each worker the handlers it had.
-    os.nice(VC_WORKER_NICENESS)
-    exit_with(parent_pid)
 
 
 @dataclass

@@ -35,9 +35,7 @@ from ledger.transactions import build_transaction
 from ledger.vc.anchored import anchor_record, anchoring_section, with_senim_context
 from ledger.vc.didkey import did_key
 from ledger.vc.export import status_list_url, xsd_time
-from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_entry
-from ledger.vc.verify import verify_vc
 from node.service import NodeCore, TxStatus
 from node.vc_common import (
     VC,
@@ -48,6 +46,7 @@ from node.vc_common import (
     status_base,
 )
 from node.vc_problems import FieldProblem, params_of, problem
+from node.vc_work import sign_anchored, sign_checked
 
 ISSUE_COMMIT_TIMEOUT_S = 10.0  # under the W3C suites' 15 s per test
 MAX_ISSUES_IN_FLIGHT = 16
@@ -243,11 +242,11 @@ async def issue_credential_route(request: web.Request) -> web.Response:
     async with issuing.in_flight:
         try:
             # Checked before anything goes on chain: a malformed credential anchors nothing.
-            await in_vc_pool(request, _sign_checked, unsigned, settings.issuer, now)
+            await in_vc_pool(request, sign_checked, unsigned, settings.issuer, now)
             signed = await issue_anchored(
                 core_of(request), settings.issuer, issuing, unsigned, credential_type,
                 status_base(request),
-                partial(in_vc_pool, request, _sign_final, settings.issuer, now))
+                partial(in_vc_pool, request, sign_anchored, settings.issuer, now))
         except InvalidDocument as exc:
             return problem(400, "malformed", str(exc), params_of(exc))
         except IssueRefused as exc:
@@ -272,13 +271,3 @@ async def update_status_route(request: web.Request) -> web.Response:
     return web.json_response({"credentialId": credential_id, "revoked": revoked})
 
 
-def _sign_final(issuer: KeyPair, now: str, anchored: dict[str, Any]) -> dict[str, Any]:
-    return add_proof(anchored, issuer, now)
-
-
-def _sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[str, Any]:
-    signed = add_proof(unsigned, issuer, now)
-    shape = verify_vc(signed, datetime.now(tz=UTC))
-    if not shape.valid and shape.status == "malformed":
-        raise InvalidDocument(shape.reason)
-    return signed
