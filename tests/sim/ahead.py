@@ -7,9 +7,9 @@ the order the tests were collected, and each test takes its own seed's outcome. 
 that fails in a worker raises the same exception in its test, with the worker's
 traceback chained to it.
 
-The workers run niced: on a 2-core machine the other pytest worker's tests wait on node
-processes, sockets and a browser for about a third of the run, and the seeds take that
-idle CPU while yielding the cores to those tests, whose waits have deadlines.
+The workers run niced: with two pytest workers on a 2-core machine, a third of the CPU
+went idle while tests waited on node processes, sockets and a browser; the seeds take
+that CPU and yield to those tests, whose waits have deadlines.
 """
 
 from __future__ import annotations
