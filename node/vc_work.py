@@ -1,13 +1,12 @@
-"""What the node's VC workers run, in a module that imports only `ledger` and the
-standard library (`node.orphan_guard` is no more).
+"""What the node's VC workers run, in a module that imports only `ledger`,
+`node.orphan_guard` (which imports only the standard library) and the standard library.
 
 A worker imports the module of each function it is handed as it unpickles the job.
-The warm-up job lived in `node.vc_api`, the signing job in `node.vc_issuing` and the
+The warm-up job lived in `node.vc_api`, the signing jobs in `node.vc_issuing` and the
 workers' initializer in `node.vc_common`, so each worker imported aiohttp and most of
 the node (0.59 s of CPU, measured): two workers took more than a second of every node
-start, and a first VC issue paid it again. The fork server preloads this module
-(`node.vc_common.FORK_SERVER_PRELOAD`), so a worker forked from it has everything its
-jobs need.
+start. The fork server preloads this module (`node.vc_common.FORK_SERVER_PRELOAD`), so
+a worker forked from it has everything its jobs need.
 """
 
 from __future__ import annotations

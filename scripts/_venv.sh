@@ -27,10 +27,11 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 export VIRTUAL_ENV="$VENV"
-# A shell with PYTHONDONTWRITEBYTECODE set would compile every project module afresh in
-# each node and `senim` process: a quarter of the CPU of a multi-process test, and about
-# 0.9 s of each node start. Caches go under .venv instead, so the tree stays free of them.
-if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ]; then
+# A script run with PYTHONDONTWRITEBYTECODE set would compile every project module afresh
+# in each node and `senim` process: a quarter of the CPU of a multi-process test, and
+# about 0.9 s of each node start. The scripts cache it under .venv instead, so the tree
+# stays free of caches; a user's own (interactive) shell keeps what they set.
+if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && [[ $- != *i* ]]; then
   unset PYTHONDONTWRITEBYTECODE
   export PYTHONPYCACHEPREFIX="$VENV/pycache"
 fi

@@ -147,4 +147,5 @@ def test_one_address_starts_handshakes_at_its_rate(net: Consortium) -> None:
                  if x.startswith("senim_p2p_handshakes_over_rate ")]
         shown = float(lines[0].split()[1]) if lines else 0.0
         time.sleep(0.2)
-    assert shown >= done.count(False), shown
+    # (a handshake failed for another reason, a timeout say, is not counted)
+    assert 1 <= shown <= done.count(False), shown

@@ -19,8 +19,8 @@ from tests.sim.node_sim import FaultPlan, NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
 
 # 1,000 seeds of the real engine, across every fault kind: about 700 CPU-s on a
-# 2-core VM, run niced on what the other tests leave idle (tests/sim/ahead.py); 760 more
-# than before added 1:43 to the suite's wall time. scripts/simulate runs more.
+# 2-core VM, run niced on what the other tests leave idle (tests/sim/ahead.py); 700 more
+# seed runs than before added 1:43 to the suite's wall time. scripts/simulate runs more.
 SEEDS_N4 = range(0, 700)
 SEEDS_N7 = range(0, 300)
 # About 3 s each (five nodes, more blocks); scripts/simulate --set-changes runs more.
