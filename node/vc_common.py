@@ -82,7 +82,8 @@ _FORKSERVER = multiprocessing.get_context("forkserver")
 # Workers start with the VC code imported once, in the fork server; first of all it
 # ignores SIGINT (node.sigint_ignored), before the second those imports take. PyLD
 # (ledger.vc.canon_pyld) is named too: canon imports it only when first used, which
-# would otherwise be each worker's first job.
+# would otherwise be each worker's first job. node.vc_work holds what the workers run, so
+# a worker unpickling its jobs imports nothing the fork server has not.
 FORK_SERVER_PRELOAD = ["node.sigint_ignored", "node.vc_work", "ledger.vc.canon_pyld"]
 RESOURCE_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"  # as python -W takes it
 _FORKSERVER.set_forkserver_preload(FORK_SERVER_PRELOAD)
@@ -107,8 +108,6 @@ class _VcPool(ProcessPoolExecutor):
 def _new_pool() -> Executor:
     return _VcPool(VC_PROCESSES, mp_context=_FORKSERVER, initializer=start_worker,
                    initargs=(os.getpid(), VC_WORKER_NICENESS))
-
-
 
 
 @dataclass

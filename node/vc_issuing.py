@@ -269,5 +269,3 @@ async def update_status_route(request: web.Request) -> web.Response:
     except IssueRefused as exc:
         return problem(exc.status, exc.code, exc.message, exc.params)
     return web.json_response({"credentialId": credential_id, "revoked": revoked})
-
-

@@ -46,5 +46,6 @@ def sign_checked(unsigned: dict[str, Any], issuer: KeyPair, now: str) -> dict[st
 
 
 def sign_anchored(issuer: KeyPair, now: str, anchored: dict[str, Any]) -> dict[str, Any]:
-    """`anchored` with its proof (its last argument: it is the one given last)."""
+    """`anchored` with its proof. It comes last: `issue_anchored` hands it to a partial
+    that holds the issuer and the time."""
     return add_proof(anchored, issuer, now)
