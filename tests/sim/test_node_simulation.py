@@ -18,9 +18,10 @@ from tests.sim.ahead import Job, Kind, SeedsAhead
 from tests.sim.node_sim import FaultPlan, NodeSimulation
 from tests.sim.set_change_sim import SetChangeSimulation
 
-# 1,000 seeds of the real engine, across every fault kind: about 700 CPU-s on a
-# 2-core VM, run niced on what the other tests leave idle (tests/sim/ahead.py); 700 more
-# seed runs than before added 1:43 to the suite's wall time. scripts/simulate runs more.
+# 1,000 seeds of the real engine, across every fault kind: about 680 CPU-s on a 2-core
+# VM (a seed took 0.48 s at n = 4 and 1.13 s at n = 7), run niced on what the other tests
+# leave idle (tests/sim/ahead.py); 700 more seed runs than before added 1:43 to the
+# suite's wall time. scripts/simulate runs more.
 SEEDS_N4 = range(0, 700)
 SEEDS_N7 = range(0, 300)
 # About 3 s each (five nodes, more blocks); scripts/simulate --set-changes runs more.
