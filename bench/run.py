@@ -23,6 +23,7 @@ from bench.engine import (
 from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
 from bench.network import BenchNetwork
+from bench.p2p_round_trip import p2p_round_trip
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
 from bench.registrar_exports import kept_section as kept_registrar_section
 from bench.registrar_exports import record as record_registrar_exports
@@ -258,6 +259,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
     "consortium": _consortium_only,
     "consortium-growth": _consortium_growth,
     "ledger-costs": lambda args: [ledger_costs(n) for n in LEDGER_COST_STATES],
+    "p2p-round-trip": lambda args: {**p2p_round_trip(), "ceiling": ed25519_rates()},
 }
 
 

@@ -12,11 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from p2p import handshake
-from p2p.errors import ConnectionClosed, HandshakeOverRate, HostUnresolved, PeerTimeout
+from p2p.errors import (
+    ConnectionClosed,
+    HandshakeOverRate,
+    HostUnresolved,
+    P2PError,
+    PeerTimeout,
+)
 from p2p.frames import (
     DEFAULT_MAX_FRAME_BYTES,
     LENGTH_PREFIX_BYTES,
@@ -24,6 +31,7 @@ from p2p.frames import (
     FrameOpener,
     FrameSealer,
 )
+from p2p.read_deadline import ReadDeadline
 
 Address = tuple[str, int]
 
@@ -39,6 +47,10 @@ CLOSE_TIMEOUT_S = 1.0
 RESOLVE_TIMEOUT_S = 5.0
 # StreamReader buffer: large enough that big frames do not pause the socket per 64 KiB.
 STREAM_LIMIT_BYTES = 1024 * 1024
+# The most one read takes from the stream. Whole frames in it are opened at once, so a
+# burst of small frames costs one wait, not two (prefix, body) a frame; what is read past
+# the last whole frame waits for the next read, at most a frame's maximum plus this.
+READ_CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,21 +85,76 @@ class SecureConnection:
         self._sealer = FrameSealer(session.send_key, max_frame_bytes)
         self._opener = FrameOpener(session.recv_key, max_frame_bytes)
         self._io_timeout_s = io_timeout_s
+        self._received = bytearray()  # read past the last whole frame
+        self._opened: deque[Frame] = deque()  # opened, not yet handed out by `receive`
+        self._deadline = ReadDeadline()
+        self._failure: P2PError | None = None  # a bad frame behind good ones read with it
         self.session = session
         self.peer_key = session.peer_public_key
         self.address = peer_address(writer)
 
     async def receive(self, idle_timeout_s: float | None = None) -> Frame:
-        """Read one frame.
+        """Read one frame; the deadlines are `receive_some`'s."""
+        if not self._opened:
+            self._opened.extend(await self.receive_some(idle_timeout_s))
+        return self._opened.popleft()
 
-        Waits at most `idle_timeout_s` for the frame to begin (None: forever) and
-        `io_timeout_s` for the rest of it once its length prefix has arrived. The
-        prefix is checked against the maximum before the body is read.
+    async def receive_some(self, idle_timeout_s: float | None = None) -> list[Frame]:
+        """Every frame whole in what has arrived: at least one, in order.
+
+        Waits at most `idle_timeout_s` (None: forever) while no part of a frame has
+        come, and `io_timeout_s` for the rest of a frame once part of it has. A length
+        prefix is checked against the maximum as soon as it is in, before more is read.
         """
-        prefix = await self._read_exactly(LENGTH_PREFIX_BYTES, idle_timeout_s, "frame")
-        body_bytes = self._opener.read_length(prefix)
-        body = await self._read_exactly(body_bytes, self._io_timeout_s, "frame body")
-        return self._opener.open_body(body)
+        if self._opened:
+            frames = list(self._opened)
+            self._opened.clear()
+            return frames
+        frames = self._open_whole()
+        while not frames:
+            begun = len(self._received)
+            what = "frame body" if begun else "frame"
+            timeout_s = self._io_timeout_s if begun else idle_timeout_s
+            self._deadline.start(timeout_s)
+            try:
+                chunk = await self._reader.read(READ_CHUNK_BYTES)
+            except asyncio.CancelledError:
+                if self._deadline.expired():
+                    raise PeerTimeout(f"peer sent no complete {what} within {timeout_s} s"
+                                      ) from None
+                raise
+            except (ConnectionError, OSError) as exc:
+                raise ConnectionClosed(f"read failed: {exc}") from None
+            finally:
+                self._deadline.stop()
+            if not chunk:
+                raise ConnectionClosed(f"stream ended after {begun} bytes of {what}")
+            self._received += chunk
+            frames = self._open_whole()
+        return frames
+
+    def _open_whole(self) -> list[Frame]:
+        if self._failure is not None:
+            raise self._failure
+        received = self._received
+        frames: list[Frame] = []
+        start = 0
+        try:
+            while len(received) - start >= LENGTH_PREFIX_BYTES:
+                body_at = start + LENGTH_PREFIX_BYTES
+                end = body_at + self._opener.read_length(bytes(received[start:body_at]))
+                if len(received) < end:
+                    break
+                frames.append(self._opener.open_body(bytes(received[body_at:end])))
+                start = end
+        except P2PError as exc:
+            if not frames:
+                raise
+            # The frames before a bad one are the peer's own: handed up first, as when
+            # each frame was read alone; the session ends at the next read.
+            self._failure = exc
+        del received[:start]
+        return frames
 
     def write(self, frames: Iterable[tuple[int, bytes]]) -> int:
         """Seal and buffer frames without waiting; returns the bytes buffered.
@@ -101,6 +168,9 @@ class SecureConnection:
 
     async def drain(self) -> None:
         """Wait until the kernel took our buffered bytes, or fail after the deadline."""
+        transport = self._writer.transport
+        if transport.get_write_buffer_size() == 0 and not transport.is_closing():
+            return  # the kernel took it all as it was written: no deadline to arm
         try:
             async with asyncio.timeout(self._io_timeout_s):
                 await self._writer.drain()
@@ -110,10 +180,8 @@ class SecureConnection:
             raise ConnectionClosed(f"write failed: {exc}") from None
 
     async def close(self) -> None:
+        self._deadline.cancel()
         await close_writer(self._writer)
-
-    async def _read_exactly(self, count: int, timeout_s: float | None, what: str) -> bytes:
-        return await read_exactly(self._reader, count, timeout_s, what)
 
 
 async def secure_connection(

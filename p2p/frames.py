@@ -14,7 +14,7 @@ against a hard maximum before it reads or allocates the body.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -40,9 +40,9 @@ _LENGTH = struct.Struct(">I")
 _KEY_BYTES = 32
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One opened frame: the channel it was sent on and its payload."""
+class Frame(NamedTuple):
+    """One opened frame: the channel it was sent on and its payload (a tuple: one is
+    made for every message received, and a frozen dataclass took half as long again)."""
 
     channel: int
     payload: bytes

@@ -109,6 +109,9 @@ class Peer:
         }
         self._wake = asyncio.Event()
         self._keepalive_interval_s = keepalive_interval_s
+        self._keepalive_timer: asyncio.TimerHandle | None = None
+        self._keepalive_wanted = False
+        self._written_at = 0.0  # the loop's time of the last batch written
         self._idle_timeout_s = idle_timeout_s
         self.frames_in = self.bytes_in = self.frames_out = self.bytes_out = 0
         # `frames_in` when a new connection for this key last found this one open
@@ -172,12 +175,12 @@ class Peer:
 
     async def _read_loop(self) -> None:
         while True:
-            frame = await self.connection.receive(self._idle_timeout_s)
-            self.frames_in += 1
-            self.bytes_in += LENGTH_PREFIX_BYTES + FRAME_OVERHEAD_BYTES + len(frame.payload)
-            self._check_frame(frame)
-            if frame.channel != KEEPALIVE_CHANNEL:
-                self._inboxes[frame.channel].offer(frame.payload)
+            for frame in await self.connection.receive_some(self._idle_timeout_s):
+                self.frames_in += 1
+                self.bytes_in += LENGTH_PREFIX_BYTES + FRAME_OVERHEAD_BYTES + len(frame.payload)
+                self._check_frame(frame)
+                if frame.channel != KEEPALIVE_CHANNEL:
+                    self._inboxes[frame.channel].offer(frame.payload)
 
     async def _consume(self, channel_id: int, inbox: _Inbox, deliver: Deliver) -> None:
         while True:
@@ -199,26 +202,39 @@ class Peer:
             )
 
     async def _write_loop(self) -> None:
-        # Open with a keepalive: it tells the peer's dialler we accepted it.
-        batch: list[tuple[int, bytes]] = [(KEEPALIVE_CHANNEL, b"")]
-        while True:
-            self.bytes_out += self.connection.write(batch)
-            self.frames_out += len(batch)
-            await self.connection.drain()
-            batch = self._take_batch()
-            while not batch:  # each turn awaits new work or the keepalive interval
-                woken = await self._wait_for_work()
-                batch = self._take_batch() if woken else [(KEEPALIVE_CHANNEL, b"")]
-
-    async def _wait_for_work(self) -> bool:
-        """Wait for queued messages; False if the keepalive interval passed first."""
+        loop = asyncio.get_running_loop()
+        self._keepalive_timer = loop.call_later(self._keepalive_interval_s,
+                                                self._keepalive_due, loop)
         try:
-            async with asyncio.timeout(self._keepalive_interval_s):
-                await self._wake.wait()
-        except TimeoutError:
-            return False
-        self._wake.clear()
-        return True
+            # Open with a keepalive: it tells the peer's dialler we accepted it.
+            batch: list[tuple[int, bytes]] = [(KEEPALIVE_CHANNEL, b"")]
+            while True:
+                self.bytes_out += self.connection.write(batch)
+                self.frames_out += len(batch)
+                self._written_at = loop.time()
+                await self.connection.drain()
+                batch = self._take_batch()
+                while not batch:  # each turn awaits new work or a keepalive falling due
+                    await self._wake.wait()
+                    self._wake.clear()
+                    batch = self._take_batch()
+                    if not batch and self._keepalive_wanted:
+                        batch = [(KEEPALIVE_CHANNEL, b"")]
+                self._keepalive_wanted = False
+        finally:
+            if self._keepalive_timer is not None:
+                self._keepalive_timer.cancel()
+
+    def _keepalive_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A keepalive is wanted once nothing was written for its interval. One timer a
+        peer, moved when it fires rather than armed and cancelled at every write."""
+        quiet_s = loop.time() - self._written_at
+        if quiet_s >= self._keepalive_interval_s:
+            self._keepalive_wanted = True
+            self._wake.set()
+            quiet_s = 0.0
+        self._keepalive_timer = loop.call_later(self._keepalive_interval_s - quiet_s,
+                                                self._keepalive_due, loop)
 
     def _take_batch(self) -> list[tuple[int, bytes]]:
         batch: list[tuple[int, bytes]] = []

@@ -113,6 +113,57 @@ async def test_idle_and_truncated_reads_time_out(raw_pair: RawPair) -> None:
         await server.receive(idle_timeout_s=2)
 
 
+async def test_a_body_deadline_shorter_than_the_idle_one_is_kept(raw_pair: RawPair) -> None:
+    """One timer keeps a connection's read deadlines (p2p.read_deadline): armed for the
+    idle wait, it must come forward when a frame begins and its body has less time."""
+    _, server = await secure_both(raw_pair, timeout_s=0.2)
+    _, client_writer = raw_pair.client
+    receiving = asyncio.ensure_future(server.receive(idle_timeout_s=20))
+    await asyncio.sleep(0.05)  # the idle wait has begun, its timer 20 s away
+    client_writer.write(struct.pack(">I", 100) + bytes(10))  # a body that never completes
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(PeerTimeout, match=r"frame body within 0\.2 s"):
+        async with asyncio.timeout(5):
+            await receiving
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_deadline_passed_between_reads_ends_nothing(raw_pair: RawPair) -> None:
+    """A timer left from a read that ended in time fires later and must not cancel the
+    next read, nor a task that only awaits something else."""
+    client, server = await secure_both(raw_pair)
+    client.write([(1, b"first")])
+    await client.drain()
+    assert await server.receive(idle_timeout_s=0.1) == Frame(1, b"first")
+    await asyncio.sleep(0.3)  # the 0.1 s deadline's timer fires with no read waiting
+    client.write([(2, b"second")])
+    await client.drain()
+    assert await server.receive(idle_timeout_s=2) == Frame(2, b"second")
+
+
+async def test_cancelling_a_receive_is_not_a_timeout(raw_pair: RawPair) -> None:
+    _, server = await secure_both(raw_pair)
+    receiving = asyncio.ensure_future(server.receive(idle_timeout_s=0.2))
+    await asyncio.sleep(0.05)
+    receiving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await receiving
+    with pytest.raises(PeerTimeout):  # the connection's next read still keeps its deadline
+        await server.receive(idle_timeout_s=0.1)
+
+
+async def test_frames_read_together_come_out_one_by_one_in_order(raw_pair: RawPair) -> None:
+    client, server = await secure_both(raw_pair)
+    sent = [(1 + n % 3, bytes([n]) * (n * 997 % 70_000 // 2 + 1)) for n in range(40)]
+    for n in range(0, len(sent), 8):
+        client.write(sent[n:n + 8])
+    await client.drain()
+    got: list[Frame] = []
+    while len(got) < len(sent):
+        got += await server.receive_some(idle_timeout_s=2)
+    assert got == [Frame(channel, payload) for channel, payload in sent]
+
+
 async def test_peer_closing_mid_stream_is_connection_closed(raw_pair: RawPair) -> None:
     client, server = await secure_both(raw_pair)
     await client.close()

@@ -1,0 +1,69 @@
+"""The deadline of the read in progress on one connection, kept by one timer.
+
+`asyncio.timeout` arms a timer and cancels it around every read: on small consensus
+frames, one a read, that was an eighth of a round trip's CPU (`tests/p2p/bench_throughput`
+style ping-pong, BENCHMARKS.md). Here a read only writes its deadline down; the timer is
+moved when it fires and finds the deadline later, or left to lapse when no read waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class ReadDeadline:
+    """`start` before awaiting a read, `stop` after it, in the reading task; when the
+    deadline passes first, that task is cancelled and `expired` says it was this."""
+
+    def __init__(self) -> None:
+        self._at: float | None = None  # the loop's time the read in progress must end by
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._task: asyncio.Task[object] | None = None
+        self._fired = False
+
+    def start(self, timeout_s: float | None) -> None:
+        """The read about to be awaited must end within `timeout_s` (None: no limit)."""
+        if timeout_s is None:
+            self._at = None
+            return
+        loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._at = at = loop.time() + timeout_s
+        if self._timer is None or at < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._arm(loop, at)
+
+    def stop(self) -> None:
+        self._at = None
+
+    def expired(self) -> bool:
+        """In the reading task, on CancelledError: whether the deadline alone cancelled
+        it (the task is then uncancelled), rather than its owner."""
+        if not self._fired or self._task is None:
+            return False
+        self._fired = False
+        return self._task.uncancel() == 0
+
+    def cancel(self) -> None:
+        """Drop the timer: the connection is closing."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        self._timer = loop.call_at(at, self._due, loop)
+        self._timer_at = at
+
+    def _due(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        at = self._at
+        if at is None:
+            return  # no read waits: armed again by the next one with a deadline
+        if loop.time() < at:
+            self._arm(loop, at)  # reads ended and began since it was armed
+            return
+        if self._task is not None and not self._task.done():
+            self._fired = True
+            self._task.cancel()
