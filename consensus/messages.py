@@ -7,6 +7,7 @@ exactly `commit_signing_bytes`, so commit signatures form the certificate.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from consensus.certificate import (
     CommitCertificate,
@@ -175,9 +176,24 @@ def decode_message(data: bytes, *, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTE
     return _Decoder(max_block_bytes).message(unpack_canonical(data, "message"))
 
 
+# A vote's bytes are decoded by the node's watchers of votes (clock skew, its own votes)
+# and again by the replica: the last few small envelopes are kept decoded. What decodes
+# to a value is all the value (frozen, of bytes and ints), so keeping it changes nothing.
+SMALL_DECODED_KEPT = 32
+SMALL_ENVELOPE_BYTES_MAX = 512
+
+
 def decode_signed(data: bytes, *, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES) -> SignedMessage:
     """Decode a signed envelope (signature NOT checked); raises MalformedMessage on bad input."""
+    if type(data) is bytes and len(data) <= min(SMALL_ENVELOPE_BYTES_MAX, max_block_bytes):
+        # No block inside is longer than the whole, so the bound cannot refuse it.
+        return _decode_small_signed(data)
     return _Decoder(max_block_bytes).signed(unpack_canonical(data, "signed message"), None)
+
+
+@lru_cache(maxsize=SMALL_DECODED_KEPT)
+def _decode_small_signed(data: bytes) -> SignedMessage:
+    return _Decoder(len(data)).signed(unpack_canonical(data, "signed message"), None)
 
 
 class _Decoder:

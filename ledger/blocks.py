@@ -50,8 +50,10 @@ class Header:
     def encode(self) -> bytes:
         return encode(self.to_array())
 
-    @property
+    @cached_property
     def block_hash(self) -> bytes:
+        """Computed once a header: each `Execution.block` is a new Block around the same
+        header, and a commit's reports ask for the hash several times."""
         return tagged_hash(b"senim/block-header/v1", self.encode())
 
     @classmethod

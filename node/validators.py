@@ -35,6 +35,12 @@ from storage.state_tree import StateTree
 # is verified once: sync checks block h's certificate, then block h + 1 carries the
 # same bytes as its last commit; a proposer reads the head's certificate again.
 CERTIFICATES_REMEMBERED_MAX = 256
+# Signatures one set has verified and found good, remembered by their exact bytes: the
+# certificate a proposal carries as its last commit is made of the commit votes this
+# node verified as they came in a block before, and was verified again, two or three
+# signature checks a block, since the proposer's certificate is rarely the same bytes
+# as this node's own.
+SIGNATURES_REMEMBERED_MAX = 256
 
 SignatureCheck = tuple[bytes, bytes, bytes]  # public key, message, signature
 
@@ -52,6 +58,9 @@ class ValidatorSet:
         default_factory=OrderedDict, init=False, repr=False, compare=False)
     _checked_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False)
+    # (public key, message, signature) verified good, oldest first; written under the lock
+    _verified: OrderedDict[SignatureCheck, None] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_genesis(cls, genesis: Genesis) -> ValidatorSet:
@@ -73,7 +82,18 @@ class ValidatorSet:
 
     def verify(self, validator: ValidatorId, message: bytes, signature: bytes) -> bool:
         public_key = self.public_keys.get(validator)
-        return public_key is not None and verify_signature(public_key, message, signature)
+        if public_key is None:
+            return False
+        check = (public_key, message, signature)
+        if check in self._verified:
+            return True
+        if not verify_signature(public_key, message, signature):
+            return False
+        with self._checked_lock:
+            self._verified[check] = None
+            while len(self._verified) > SIGNATURES_REMEMBERED_MAX:
+                self._verified.popitem(last=False)
+        return True
 
     def certificate_for(self, data: bytes, height: int, block_hash: bytes
                         ) -> CommitCertificate | None:

@@ -159,3 +159,22 @@ def test_a_frame_of_empty_arrays_is_refused_before_they_are_built() -> None:
         assert tracemalloc.get_traced_memory()[1] < (MAX_ARRAYS + 1) * 200
     finally:
         tracemalloc.stop()
+
+
+def test_a_small_envelope_decoded_again_is_the_same_and_bad_ones_stay_refused() -> None:
+    """Small envelopes are kept decoded (consensus.messages.SMALL_DECODED_KEPT): the node
+    decodes a vote for its watchers, then the replica decodes the same bytes."""
+    vote = encode_signed(signed(A, Commit(View(1), Height(2), D1, 1_700_000_000_000)))
+    first = decode_signed(vote)
+    assert decode_signed(bytes(vote)) == first == signed(A, Commit(View(1), Height(2), D1,
+                                                                   1_700_000_000_000))
+    junk = vote[:-1]
+    for _ in range(2):  # a refusal is not kept as an answer
+        with pytest.raises(MalformedMessage):
+            decode_signed(junk)
+    # A bound smaller than the envelope is still the caller's: the kept decoding is
+    # used only where no bound could refuse anything in it.
+    proposal = encode_signed(signed(A, PrePrepare(View(1), Height(2), D1, b"b" * 100)))
+    assert decode_signed(proposal).message == PrePrepare(View(1), Height(2), D1, b"b" * 100)
+    with pytest.raises(MalformedMessage):
+        decode_signed(proposal, max_block_bytes=99)

@@ -8,6 +8,7 @@ refused). The store must be byte-for-byte unchanged afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -76,9 +77,8 @@ def assert_refused(chain: Chain, tx: Transaction, code: str, time_ms: int | None
     assert execution.header.state_root == root
 
     # 3. a block that holds it anyway is invalid
-    forged = Block(execution.header.__class__(
-        **{**execution.header.__dict__, "txs_root": transactions_root([tx])}), (tx,),
-        last_commit)
+    forged = Block(dataclasses.replace(execution.header, txs_root=transactions_root([tx])),
+                   (tx,), last_commit)
     with pytest.raises(MalformedInput, match="refused transaction"):
         chain.validate(forged, commit_times=commit_times(chain))
 
@@ -151,8 +151,7 @@ def test_replayed_twice_in_one_block(chain: Chain, net: Consortium) -> None:
     assert twice.accepted == [tx]
     assert [e.code for _, e in twice.rejected] == ["replayed"]
     assert twice.header.state_root == once.header.state_root != root
-    header = twice.header.__class__(**{**twice.header.__dict__,
-                                       "txs_root": transactions_root([tx, tx])})
+    header = dataclasses.replace(twice.header, txs_root=transactions_root([tx, tx]))
     with pytest.raises(MalformedInput, match="refused transaction"):
         chain.validate(Block(header, (tx, tx), last_commit), commit_times=commit_times(chain))
     assert chain.state.root == root
