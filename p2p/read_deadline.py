@@ -1,9 +1,10 @@
 """The deadline of the read in progress on one connection, kept by one timer.
 
 `asyncio.timeout` arms a timer and cancels it around every read: on small consensus
-frames, one a read, that was an eighth of a round trip's CPU (`tests/p2p/bench_throughput`
-style ping-pong, BENCHMARKS.md). Here a read only writes its deadline down; the timer is
-moved when it fires and finds the deadline later, or left to lapse when no read waits.
+frames, one a read, that was about an eighth of the CPU of a message's round trip
+between two peers (`python -m bench.run --only p2p-round-trip`; BENCHMARKS.md, session
+42). Here a read only writes its deadline down; the timer is moved when it fires and
+finds the deadline later, or left to lapse when no read waits.
 """
 
 from __future__ import annotations
