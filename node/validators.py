@@ -39,8 +39,10 @@ CERTIFICATES_REMEMBERED_MAX = 256
 # certificate a proposal carries as its last commit is made of the commit votes this
 # node verified as they came in a block before, and was verified again, two or three
 # signature checks a block, since the proposer's certificate is rarely the same bytes
-# as this node's own.
+# as this node's own. Only small messages (votes): a proposal or view change signs a
+# whole block, and a member could make every node hold hundreds of them.
 SIGNATURES_REMEMBERED_MAX = 256
+SIGNED_BYTES_REMEMBERED_MAX = 256
 
 SignatureCheck = tuple[bytes, bytes, bytes]  # public key, message, signature
 
@@ -84,6 +86,8 @@ class ValidatorSet:
         public_key = self.public_keys.get(validator)
         if public_key is None:
             return False
+        if len(message) > SIGNED_BYTES_REMEMBERED_MAX:
+            return verify_signature(public_key, message, signature)
         check = (public_key, message, signature)
         if check in self._verified:
             return True

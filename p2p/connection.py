@@ -89,6 +89,7 @@ class SecureConnection:
         self._opened: deque[Frame] = deque()  # opened, not yet handed out by `receive`
         self._deadline = ReadDeadline()
         self._failure: P2PError | None = None  # a bad frame behind good ones read with it
+        self._frame_due: float | None = None  # the loop's time a frame begun must be whole by
         self.session = session
         self.peer_key = session.peer_public_key
         self.address = peer_address(writer)
@@ -103,34 +104,43 @@ class SecureConnection:
         """Every frame whole in what has arrived: at least one, in order.
 
         Waits at most `idle_timeout_s` (None: forever) while no part of a frame has
-        come, and `io_timeout_s` for the rest of a frame once part of it has. A length
-        prefix is checked against the maximum as soon as it is in, before more is read.
+        come, and `io_timeout_s` from a frame's first byte for the rest of it, however
+        it trickles in. A length prefix is checked against the maximum as soon as it
+        is in, before more is read.
         """
         if self._opened:
             frames = list(self._opened)
             self._opened.clear()
             return frames
         frames = self._open_whole()
+        loop = asyncio.get_running_loop()
         while not frames:
             begun = len(self._received)
-            what = "frame body" if begun else "frame"
-            timeout_s = self._io_timeout_s if begun else idle_timeout_s
-            self._deadline.start(timeout_s)
+            if begun:
+                if self._frame_due is None:
+                    self._frame_due = loop.time() + self._io_timeout_s
+                due: float | None = self._frame_due
+                late = (f"peer sent {begun} bytes of a frame and not the rest within "
+                        f"{self._io_timeout_s} s")
+            else:
+                due = None if idle_timeout_s is None else loop.time() + idle_timeout_s
+                late = f"peer sent nothing within {idle_timeout_s} s"
+            self._deadline.start(due)
             try:
                 chunk = await self._reader.read(READ_CHUNK_BYTES)
             except asyncio.CancelledError:
                 if self._deadline.expired():
-                    raise PeerTimeout(f"peer sent no complete {what} within {timeout_s} s"
-                                      ) from None
+                    raise PeerTimeout(late) from None
                 raise
             except (ConnectionError, OSError) as exc:
                 raise ConnectionClosed(f"read failed: {exc}") from None
             finally:
                 self._deadline.stop()
             if not chunk:
-                raise ConnectionClosed(f"stream ended after {begun} bytes of {what}")
+                raise ConnectionClosed(f"stream ended after {begun} bytes of a frame")
             self._received += chunk
             frames = self._open_whole()
+        self._frame_due = None  # what is left begins a frame, timed from the next read
         return frames
 
     def _open_whole(self) -> list[Frame]:
@@ -228,7 +238,7 @@ async def _run_handshake(
     if role is handshake.Role.INITIATOR:
         started, hello = handshake.start(identity, chain_id, role)
         await _write(writer, hello)
-    peer_hello = await read_exactly(reader, handshake.HELLO_BYTES, None, "handshake HELLO")
+    peer_hello = await _read_exactly(reader, handshake.HELLO_BYTES, "handshake HELLO")
     handshake.parse_hello(peer_hello)  # junk costs no token
     if may_authenticate is not None and not may_authenticate():
         raise HandshakeOverRate("too many handshakes from this address: closed before the key "
@@ -238,7 +248,7 @@ async def _run_handshake(
         await _write(writer, hello)
     authenticating, auth = handshake.authenticate(started, peer_hello)
     await _write(writer, auth)
-    peer_auth = await read_exactly(reader, handshake.AUTH_BYTES, None, "handshake AUTH")
+    peer_auth = await _read_exactly(reader, handshake.AUTH_BYTES, "handshake AUTH")
     return handshake.finish(authenticating, peer_auth, is_allowed)
 
 
@@ -250,16 +260,11 @@ async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
         raise ConnectionClosed(f"write failed: {exc}") from None
 
 
-async def read_exactly(
-    reader: asyncio.StreamReader, count: int, timeout_s: float | None, what: str
-) -> bytes:
-    """`readexactly` with a deadline and p2p errors instead of asyncio ones."""
+async def _read_exactly(reader: asyncio.StreamReader, count: int, what: str) -> bytes:
+    """`readexactly` with p2p errors instead of asyncio ones; the handshake's one
+    deadline bounds it (`secure_connection`)."""
     try:
-        # asyncio.timeout rather than wait_for: no extra task per frame.
-        async with asyncio.timeout(timeout_s):
-            return await reader.readexactly(count)
-    except TimeoutError:
-        raise PeerTimeout(f"peer sent no complete {what} within {timeout_s} s") from None
+        return await reader.readexactly(count)
     except asyncio.IncompleteReadError as exc:
         raise ConnectionClosed(
             f"stream ended after {len(exc.partial)} of {count} bytes of {what}"

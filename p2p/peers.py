@@ -44,7 +44,7 @@ Address = conn.Address
 _CLOSE_ROUNDS_MAX = 3
 # A peer that accepts a connection opens it with a keepalive: one that closed this many
 # in a row before any frame refuses this node's key, and the dialler says so once (its
-# own lines showed only 'connected', then 'stream ended after 0 bytes of frame', for ever).
+# own lines showed only 'connected', then 'stream ended after 0 bytes of a frame', for ever).
 UNACCEPTED_IN_A_ROW_TOLD = 3
 # A configured peer that stays unreachable is redialled every few seconds (the backoff's
 # cap); a line at each failure made ~700 an hour for each peer down, a weekend's outage

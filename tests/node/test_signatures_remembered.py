@@ -8,7 +8,7 @@ import pytest
 
 from consensus import ValidatorId
 from ledger.identity import KeyPair, verify_signature
-from node.validators import SIGNATURES_REMEMBERED_MAX, ValidatorSet
+from node.validators import SIGNATURES_REMEMBERED_MAX, SIGNED_BYTES_REMEMBERED_MAX, ValidatorSet
 from tests.node.conftest import keys_from
 
 SIGNER = keys_from("remembered-signer")
@@ -73,3 +73,13 @@ def test_the_memory_is_bounded(checks: list[bytes]) -> None:
     assert validators.verify(SIGNER_ID, votes[-1], signatures[-1])  # the newest: kept
     assert validators.verify(SIGNER_ID, votes[0], signatures[0])  # the oldest: forgotten
     assert checks == [*votes, votes[0]]
+
+
+def test_a_large_signed_message_is_not_held(checks: list[bytes]) -> None:
+    """A proposal signs a whole block: a member sending many would fill every node."""
+    validators = validator_set()
+    proposal = bytes(SIGNED_BYTES_REMEMBERED_MAX + 1)
+    signature = SIGNER.sign_raw(proposal)
+    assert validators.verify(SIGNER_ID, proposal, signature)
+    assert validators.verify(SIGNER_ID, proposal, signature)
+    assert checks == [proposal, proposal]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -122,10 +124,30 @@ async def test_a_body_deadline_shorter_than_the_idle_one_is_kept(raw_pair: RawPa
     await asyncio.sleep(0.05)  # the idle wait has begun, its timer 20 s away
     client_writer.write(struct.pack(">I", 100) + bytes(10))  # a body that never completes
     started = asyncio.get_running_loop().time()
-    with pytest.raises(PeerTimeout, match=r"frame body within 0\.2 s"):
+    with pytest.raises(PeerTimeout, match=r"14 bytes of a frame and not the rest within 0\.2 s"):
         async with asyncio.timeout(5):
             await receiving
     assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_frame_trickled_in_a_byte_at_a_time_still_times_out(raw_pair: RawPair) -> None:
+    """The deadline of a frame runs from its first byte: each byte arriving in time for
+    the read it wakes does not give the rest of the frame a new deadline."""
+    _, server = await secure_both(raw_pair, timeout_s=0.3)
+    _, client_writer = raw_pair.client
+    receiving = asyncio.ensure_future(server.receive(idle_timeout_s=20))
+    started = asyncio.get_running_loop().time()
+    try:
+        for byte in struct.pack(">I", 40) + bytes(40):  # a whole frame would take 6.6 s
+            client_writer.write(bytes([byte]))
+            await asyncio.sleep(0.15)
+            if receiving.done():
+                break
+        with pytest.raises(PeerTimeout, match=r"not the rest within 0\.3 s"):
+            await receiving
+        assert asyncio.get_running_loop().time() - started < 2
+    finally:
+        receiving.cancel()
 
 
 async def test_a_deadline_passed_between_reads_ends_nothing(raw_pair: RawPair) -> None:
@@ -150,6 +172,48 @@ async def test_cancelling_a_receive_is_not_a_timeout(raw_pair: RawPair) -> None:
         await receiving
     with pytest.raises(PeerTimeout):  # the connection's next read still keeps its deadline
         await server.receive(idle_timeout_s=0.1)
+
+
+async def test_an_owner_cancelling_as_the_deadline_passes_is_a_cancellation(
+        raw_pair: RawPair) -> None:
+    """Both land before the reading task runs again (the loop held past both): the
+    cancellation is the owner's, and must not come out as a timeout."""
+    _, server = await secure_both(raw_pair)
+    loop = asyncio.get_running_loop()
+    receiving = asyncio.ensure_future(server.receive(idle_timeout_s=0.1))
+    await asyncio.sleep(0)  # the read has begun, its deadline 0.1 s away
+    loop.call_later(0.05, time.sleep, 0.3)  # holds the loop until both are due
+    loop.call_later(0.11, receiving.cancel)  # runs just after the deadline's timer
+    with pytest.raises(asyncio.CancelledError):
+        await receiving
+
+
+async def test_a_deadline_in_a_task_that_kept_an_earlier_cancellation_is_a_timeout(
+        raw_pair: RawPair) -> None:
+    """A task may catch a cancellation and go on without uncancelling it: a deadline
+    passing later in that task is still a timeout."""
+    _, server = await secure_both(raw_pair)
+
+    async def cancelled_once_then_reading() -> Frame:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(1)
+        assert task.cancelling() == 1
+        return await server.receive(idle_timeout_s=0.1)
+
+    with pytest.raises(PeerTimeout, match=r"sent nothing within 0\.1 s"):
+        await asyncio.ensure_future(cancelled_once_then_reading())
+
+
+async def test_a_peer_that_reads_nothing_times_out_the_drain(raw_pair: RawPair) -> None:
+    client, _ = await secure_both(raw_pair, timeout_s=0.2)
+    payload = bytes(60_000)
+    with pytest.raises(PeerTimeout, match=r"did not accept data within 0\.2 s"):
+        for _ in range(400):  # 24 MB: more than the kernel's buffers on a loopback socket
+            client.write([(1, payload)])
+            await client.drain()
 
 
 async def test_frames_read_together_come_out_one_by_one_in_order(raw_pair: RawPair) -> None:

@@ -114,7 +114,7 @@ async def test_a_node_its_peer_does_not_admit_is_told_so_once(
     mesh: list[Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The refused node's own log showed only 'connected' and 'stream ended after 0
-    bytes of frame', again and again: nothing said its key was the cause."""
+    bytes of a frame', again and again: nothing said its key was the cause."""
     caplog.set_level(logging.WARNING, logger="p2p")
     intruder = make_node(66, dial=[address_of(mesh[0])], allowed=MEMBERS)
     await intruder.manager.start()
