@@ -176,9 +176,9 @@ def decode_message(data: bytes, *, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTE
     return _Decoder(max_block_bytes).message(unpack_canonical(data, "message"))
 
 
-# A vote's bytes are decoded by the node's watchers of votes (clock skew, its own votes)
-# and again by the replica: the last few small envelopes are kept decoded. What decodes
-# to a value is all the value (frozen, of bytes and ints), so keeping it changes nothing.
+# A vote's bytes are decoded by the node's clock-skew watcher and again by the replica:
+# the last few small envelopes are kept decoded. What decodes to a value is all the
+# value (frozen, of bytes and ints), so keeping it changes nothing.
 SMALL_DECODED_KEPT = 32
 SMALL_ENVELOPE_BYTES_MAX = 512
 
