@@ -145,7 +145,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         config = ReplicaConfig(self.validators.chain_id, self.validators.ids, self.me,
                                base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
                                max_block_bytes=MAX_BLOCK_BYTES)
-        replica = Replica(config, self.keys.sign_raw, self._verify, chain.height,
+        replica = Replica(config, self._sign, self._verify, chain.height,
                           chain.kv.get(REPLICA_STATE_KEY), last_cert, clock_ms=self._clock_ms)
         replica.step(ValidatorsKnown(Height(chain.height + 2), self.next_validators.ids))
         return replica

@@ -73,6 +73,15 @@ class FollowsValidatorSets:
         return [ValidatorsKnown(Height(height + 1), self.validators.ids),
                 ValidatorsKnown(Height(height + 2), self.next_validators.ids)]
 
+    def _sign(self, message: bytes) -> bytes:
+        """The replica's signer. What it signs is for the next height (a vote, a proposal,
+        a view change), and its commit vote comes back in the next block's last commit:
+        the set remembers it as verified (`ValidatorSet.remember_own`), so that check costs
+        no signature check."""
+        signature = self.keys.sign_raw(message)
+        self.validators.remember_own(self.keys, message, signature)
+        return signature
+
     def _verify(self, validator: ValidatorId, message: bytes, signature: bytes) -> bool:
         """Signatures of the current and the next set (the replica checks which counts)."""
         return (self.validators.verify(validator, message, signature)

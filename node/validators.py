@@ -18,7 +18,7 @@ from consensus import CommitCertificate, ValidatorId, decode_certificate, verify
 from consensus.errors import MalformedMessage
 from ledger.chain import Chain
 from ledger.genesis import Genesis
-from ledger.identity import verify_signature
+from ledger.identity import KeyPair, verify_signature
 from ledger.key_events import validator_member
 from ledger.light_client import SetCertificateCheck
 from ledger.rules import all_members, load_member
@@ -93,11 +93,22 @@ class ValidatorSet:
             return True
         if not verify_signature(public_key, message, signature):
             return False
+        self._remember(check)
+        return True
+
+    def remember_own(self, keys: KeyPair, message: bytes, signature: bytes) -> None:
+        """`signature` is `keys`' own of `message`, just made, so good under their public
+        key (remembered by it, as a verified one is: it vouches for no other key). A node
+        never verified its own commit vote, yet the next block's last commit mostly
+        carries it, and it was verified there."""
+        if len(message) <= SIGNED_BYTES_REMEMBERED_MAX:
+            self._remember((keys.public_key, message, signature))
+
+    def _remember(self, check: SignatureCheck) -> None:
         with self._checked_lock:
             self._verified[check] = None
             while len(self._verified) > SIGNATURES_REMEMBERED_MAX:
                 self._verified.popitem(last=False)
-        return True
 
     def certificate_for(self, data: bytes, height: int, block_hash: bytes
                         ) -> CommitCertificate | None:

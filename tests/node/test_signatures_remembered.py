@@ -1,15 +1,19 @@
 """A validator set remembers the signatures it verified good, by their exact bytes
-(node.validators.SIGNATURES_REMEMBERED_MAX): a proposal's last commit is made of votes
-this node verified a block before. Nothing else may pass for one of them."""
+(node.validators.SIGNATURES_REMEMBERED_MAX), and those its node made itself: a
+proposal's last commit is made of votes this node verified, or signed, a block before.
+Nothing else may pass for one of them."""
 
 from __future__ import annotations
+
+import tracemalloc
 
 import pytest
 
 from consensus import ValidatorId
 from ledger.identity import KeyPair, verify_signature
 from node.validators import SIGNATURES_REMEMBERED_MAX, SIGNED_BYTES_REMEMBERED_MAX, ValidatorSet
-from tests.node.conftest import keys_from
+from tests.node.conftest import Consortium, keys_from
+from tests.node.test_engine import Clock, engine_for, submit
 
 SIGNER = keys_from("remembered-signer")
 OTHER = keys_from("remembered-other")
@@ -83,3 +87,52 @@ def test_a_large_signed_message_is_not_held(checks: list[bytes]) -> None:
     assert validators.verify(SIGNER_ID, proposal, signature)
     assert validators.verify(SIGNER_ID, proposal, signature)
     assert checks == [proposal, proposal]
+
+
+def test_an_own_signature_is_remembered_unchecked(checks: list[bytes]) -> None:
+    validators = validator_set()
+    vote = b"own commit vote for block 7"
+    signature = SIGNER.sign_raw(vote)
+    validators.remember_own(SIGNER, vote, signature)
+    assert validators.verify(SIGNER_ID, vote, signature)
+    assert not validators.verify(ValidatorId(OTHER.member_id), vote, signature)
+    assert checks == [vote]  # only the other validator's claim was checked
+
+
+def test_an_own_signature_vouches_for_no_other_key(checks: list[bytes]) -> None:
+    """A node whose key is not the one its validator has in the set (rotated, or the
+    wrong key file) signs nothing that set would accept: it is checked like any other."""
+    validators = validator_set()
+    stranger = KeyPair.generate()
+    vote = b"own commit vote for block 7"
+    validators.remember_own(stranger, vote, stranger.sign_raw(vote))
+    assert not validators.verify(SIGNER_ID, vote, stranger.sign_raw(vote))
+    assert checks == [vote]
+
+
+def test_an_own_proposal_is_not_held() -> None:
+    """A proposal signs a whole block: the primary signs one a block."""
+    validators = validator_set()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        proposal = bytes(SIGNED_BYTES_REMEMBERED_MAX + 1) * 4096  # a megabyte
+        validators.remember_own(SIGNER, proposal, SIGNER.sign_raw(proposal))
+        del proposal
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 100_000
+
+
+def test_a_validator_never_checks_its_own_commit_vote(net: Consortium,
+                                                     checks: list[bytes]) -> None:
+    """Each block's last commit is the block before's certificate: the lone validator's
+    own commit vote, which it signed, not one it heard."""
+    clock = Clock(net.genesis.genesis_time_ms + 10_000)
+    validator, out = engine_for(net.ministry, net, clock)
+    for _ in range(3):
+        submit(validator, net)
+        clock.now_ms += 100
+    assert [report.execution.header.height for report in out.reports] == [1, 2, 3]
+    assert checks == []
