@@ -74,10 +74,11 @@ class FollowsValidatorSets:
                 ValidatorsKnown(Height(height + 2), self.next_validators.ids)]
 
     def _sign(self, message: bytes) -> bytes:
-        """The replica's signer. What it signs is for the next height (a vote, a proposal,
-        a view change), and its commit vote comes back in the next block's last commit:
-        the set remembers it as verified (`ValidatorSet.remember_own`), so that check costs
-        no signature check."""
+        """The replica's signer. Its commit vote comes back in the next block's last
+        commit, checked by the set of the vote's height: this one, but for a vote signed in
+        the step that commits the block before a set change. The set remembers what it
+        signs as verified (`ValidatorSet.remember_own`), so that check costs no signature
+        check."""
         signature = self.keys.sign_raw(message)
         self.validators.remember_own(self.keys, message, signature)
         return signature

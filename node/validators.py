@@ -35,12 +35,13 @@ from storage.state_tree import StateTree
 # is verified once: sync checks block h's certificate, then block h + 1 carries the
 # same bytes as its last commit; a proposer reads the head's certificate again.
 CERTIFICATES_REMEMBERED_MAX = 256
-# Signatures one set has verified and found good, remembered by their exact bytes: the
-# certificate a proposal carries as its last commit is made of the commit votes this
-# node verified as they came in a block before, and was verified again, two or three
-# signature checks a block, since the proposer's certificate is rarely the same bytes
-# as this node's own. Only small messages (votes): a proposal or view change signs a
-# whole block, and a member could make every node hold hundreds of them.
+# Signatures one set has verified and found good, or that this node made itself,
+# remembered by their exact bytes: the certificate a proposal carries as its last commit
+# is made of the commit votes this node verified as they came in a block before (or cast
+# itself), and was verified again, a quorum's signature checks a block, since the proposer's
+# certificate is rarely the same bytes as this node's own. Only small messages (votes,
+# mostly): a proposal, or a view change with a prepared block, signs a whole block, and a
+# member could make every node hold hundreds of them.
 SIGNATURES_REMEMBERED_MAX = 256
 SIGNED_BYTES_REMEMBERED_MAX = 256
 
@@ -60,7 +61,8 @@ class ValidatorSet:
         default_factory=OrderedDict, init=False, repr=False, compare=False)
     _checked_lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False)
-    # (public key, message, signature) verified good, oldest first; written under the lock
+    # (public key, message, signature) known good (verified, or this node's own), oldest
+    # first; written under the lock
     _verified: OrderedDict[SignatureCheck, None] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False)
 
@@ -100,7 +102,8 @@ class ValidatorSet:
         """`signature` is `keys`' own of `message`, just made, so good under their public
         key (remembered by it, as a verified one is: it vouches for no other key). A node
         never verified its own commit vote, yet the next block's last commit mostly
-        carries it, and it was verified there."""
+        carries it, and it was verified there. Good only if `keys.public_key` is its seed's,
+        as in every key pair `KeyPair.from_seed` or `generate` makes (the node's are)."""
         if len(message) <= SIGNED_BYTES_REMEMBERED_MAX:
             self._remember((keys.public_key, message, signature))
 
