@@ -144,6 +144,8 @@ async def serve(config: NodeConfig) -> None:
     good_signatures = GoodSignatures()
     signature_workers = SignatureWorkers(spread=True)
     engine_signature_workers = SignatureWorkers()
+    signature_workers.start_children()  # now, not at the first batch that needs one
+    engine_signature_workers.start_children()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,

@@ -34,11 +34,12 @@ def allowed_cpus(pid: int, task: str | None = None) -> str:
     raise AssertionError(f"no Cpus_allowed_list in {status}")
 
 
-def children(pid: int) -> list[int]:
-    found: list[int] = []
+def signature_children(pid: int) -> set[int]:
+    found: set[int] = set()
     for task in os.listdir(f"/proc/{pid}/task"):
         text = Path(f"/proc/{pid}/task/{task}/children").read_text()
-        found += [int(child) for child in text.split()]
+        found |= {int(child) for child in text.split()
+                  if b"node.signature_child" in Path(f"/proc/{child}/cmdline").read_bytes()}
     return found
 
 
@@ -48,22 +49,26 @@ def test_the_node_and_its_signature_workers_run_on_the_cpus_named(tmp_path: Path
         with_cpus(net.write_config("mshe"), f"[{cpu}]")
         node = net.start("mshe")
         assert node.pid is not None
-        # A batch this large goes to the signature workers, started on first use.
+        # Started with the node, before any batch needs them: one per CPU named for each
+        # of its two sets (admission's and the engine's).
+        deadline = time.monotonic() + DEADLINE_S
+        while len(workers := signature_children(node.pid)) < 2:
+            assert time.monotonic() < deadline, f"signature workers started: {workers}"
+            time.sleep(0.05)
+        assert len(workers) == 2, workers
+        # A batch this large goes to a signature worker: one of those, none started for it.
         keys = net.keys("mshe")
         txs = [build_transaction(keys, net.chain_id, AnchorPayload(os.urandom(32)), 1000)
                for _ in range(WORKER_BATCH_MIN + 8)]
         status, _, answer = http("POST", node.url + "/v1/transactions",
                                  encode([tx.encode() for tx in txs]), "application/msgpack")
         assert status == 202, answer[:300]
-        deadline = time.monotonic() + DEADLINE_S
-        while not children(node.pid):
-            assert time.monotonic() < deadline, "no signature worker started"
-            time.sleep(0.05)
+        assert signature_children(node.pid) == workers
         threads = os.listdir(f"/proc/{node.pid}/task")
         assert len(threads) > 3
         for task in threads:
             assert allowed_cpus(node.pid, task) == str(cpu), task
-        for child in children(node.pid):
+        for child in workers:
             assert allowed_cpus(child) == str(cpu), child
         assert f"running on CPU {cpu}" in node.log_text()
 

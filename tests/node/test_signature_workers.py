@@ -141,6 +141,50 @@ def test_callers_on_several_threads_share_at_most_the_workers(net: Consortium) -
         workers.close()
 
 
+def test_children_started_at_once_take_the_first_batches(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = mixed_checks(net, WORKER_BATCH_MIN * 2)
+    expected = check_in_turn(checks)
+    workers = SignatureWorkers(2)
+    try:
+        workers.start_children()
+        workers.start_children()  # a set full already starts no more
+        started = children_of(os.getpid())
+        assert len(started) == 2
+        # From here a child started on need, or a batch checked in turn, fails the test:
+        # the first batches, two at once, must find the started children.
+        def refused(*_: object) -> None:
+            raise AssertionError("a batch did not find a started child")
+        monkeypatch.setattr(node.signature_workers, "_Child", refused)
+        monkeypatch.setattr(node.signature_workers, "check_in_turn", refused)
+        assert answers_on_threads(workers, checks, threads=2, calls=2) == [expected] * 4
+        assert children_of(os.getpid()) == started
+    finally:
+        workers.close()
+    wait_until(lambda: not children_of(os.getpid()), "the children stop with close()")
+
+
+def test_a_child_that_cannot_start_at_once_costs_only_the_start(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    checks = mixed_checks(net, WORKER_BATCH_MIN)
+    real_child = node.signature_workers._Child
+
+    def cannot_start() -> node.signature_workers._Child:
+        raise OSError("no more processes")
+    monkeypatch.setattr(node.signature_workers, "_Child", cannot_start)
+    workers = SignatureWorkers(1)
+    try:
+        workers.start_children()  # no exception: the start is logged and counted
+        assert not children_of(os.getpid())
+        assert any("cannot start a signature worker" in r.getMessage() for r in caplog.records)
+        monkeypatch.setattr(node.signature_workers, "_Child", real_child)
+        assert workers(checks) == check_in_turn(checks)  # a child started on need
+        assert len(children_of(os.getpid())) == 1
+    finally:
+        workers.close()
+
+
 def test_a_killed_worker_is_dropped_and_its_batch_still_answered(net: Consortium) -> None:
     checks = mixed_checks(net, WORKER_BATCH_MIN * 2)
     workers = SignatureWorkers(1)
