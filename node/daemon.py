@@ -144,8 +144,6 @@ async def serve(config: NodeConfig) -> None:
     good_signatures = GoodSignatures()
     signature_workers = SignatureWorkers(spread=True)
     engine_signature_workers = SignatureWorkers()
-    signature_workers.start_children()  # now, not at the first batch that needs one
-    engine_signature_workers.start_children()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,
@@ -207,6 +205,10 @@ async def serve(config: NodeConfig) -> None:
         engine_signature_workers.close()
         kv.close()
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
+    # Now that the node runs, not at the first batch that needs one (a start that fails
+    # above never made them).
+    signature_workers.start_children()
+    engine_signature_workers.start_children()
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
