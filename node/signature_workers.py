@@ -341,11 +341,12 @@ class SignatureWorkers:
         """Start every child the set may have now, idle, rather than each at the first
         batch that needs it, so that a node's first batches after it starts find their
         children ready. Started on need, a child held its first batch while its
-        interpreter started and imported: 0.1 s alone on a 2-core VM, and with four
-        nodes starting theirs at once the p99 commit latency of the first seconds of load
-        was 340-455 ms against 75-90 (BENCHMARKS.md, session 44). Starting one costs the
-        caller about a millisecond. A child that cannot start counts as a failure, as in
-        `_lease`, and the set starts it on need as before."""
+        interpreter started and imported (0.1 s alone on a 2-core VM), and the p99 commit
+        latency of a new 4-validator consortium's first load was 654-932 ms against
+        114-118 with the children started with the nodes (BENCHMARKS.md, session 44).
+        Starting one costs the caller 1-4 ms. The first child that cannot start counts
+        as a failure, as in `_lease`, and ends the call: it and those after it are
+        started on need as before."""
         leased: list[_Child] = []
         try:
             while (child := self._lease()) is not None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -151,13 +151,20 @@ def test_children_started_at_once_take_the_first_batches(
         workers.start_children()  # a set full already starts no more
         started = children_of(os.getpid())
         assert len(started) == 2
-        # From here a child started on need, or a batch checked in turn, fails the test:
-        # the first batches, two at once, must find the started children.
-        def refused(*_: object) -> None:
-            raise AssertionError("a batch did not find a started child")
-        monkeypatch.setattr(node.signature_workers, "_Child", refused)
-        monkeypatch.setattr(node.signature_workers, "check_in_turn", refused)
+        # From here the first batches, two at once, must find the started children: a
+        # child started on need, or a batch checked in turn, is recorded (and refused).
+        missed: list[str] = []
+
+        def refused(what: str) -> Callable[..., None]:
+            def call(*_: object) -> None:
+                missed.append(what)
+                raise RuntimeError(what)
+            return call
+        monkeypatch.setattr(node.signature_workers, "_Child", refused("a child started"))
+        monkeypatch.setattr(node.signature_workers, "check_in_turn",
+                            refused("a batch checked in turn"))
         assert answers_on_threads(workers, checks, threads=2, calls=2) == [expected] * 4
+        assert missed == []
         assert children_of(os.getpid()) == started
     finally:
         workers.close()
@@ -178,6 +185,7 @@ def test_a_child_that_cannot_start_at_once_costs_only_the_start(
         workers.start_children()  # no exception: the start is logged and counted
         assert not children_of(os.getpid())
         assert any("cannot start a signature worker" in r.getMessage() for r in caplog.records)
+        assert workers._failures == 1
         monkeypatch.setattr(node.signature_workers, "_Child", real_child)
         assert workers(checks) == check_in_turn(checks)  # a child started on need
         assert len(children_of(os.getpid())) == 1
