@@ -123,6 +123,24 @@ def wait_quiet(network: BenchNetwork, deadline_s: float = 60) -> None:
     raise RuntimeError("the network did not drain")
 
 
+def accredited_network(root: Path, validators: int, view_timeout_ms: int,
+                       pinned: bool) -> BenchNetwork:
+    """A consortium laid out under `root`, started, its university accredited (its first
+    transaction) and quiet; the caller stops it."""
+    network = BenchNetwork(root, validators=validators,
+                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}},
+                           pinned=pinned)
+    network.lay_out()
+    network.start_all()
+    try:
+        accredit(network)
+        wait_quiet(network)
+    except BaseException:
+        network.stop_all()
+        raise
+    return network
+
+
 def first_load_latency(root: Path, validators: int, view_timeout_ms: int,
                        pinned: bool = False) -> dict[str, float]:
     """Commit latency under the first load a new consortium meets (started, one
@@ -132,32 +150,19 @@ def first_load_latency(root: Path, validators: int, view_timeout_ms: int,
     after it compare with those of earlier runs: run before them on the same nodes, it
     left the p99 of 50 every 100 ms after saturation at 456-924 ms, against 81-146
     (BENCHMARKS.md, session 44)."""
-    network = BenchNetwork(root, validators=validators,
-                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}},
-                           pinned=pinned)
-    network.lay_out()
-    network.start_all()
+    network = accredited_network(root, validators, view_timeout_ms, pinned)
     try:
-        accredit(network)
-        wait_quiet(network)
         time.sleep(IDLE_S)  # as long as the main run's idle measure waits
         return commit_latency(network, LATENCY_RATE_TX_S, LATENCY_GROUP_TXS)
     finally:
         network.stop_all()
 
 
-def run_consortium(root: Any, validators: int, txs: int, view_timeout_ms: int,
+def run_consortium(root: Path, validators: int, txs: int, view_timeout_ms: int,
                    pinned: bool = False) -> dict[str, Any]:
-    first_load = first_load_latency(Path(root) / "first-load", validators, view_timeout_ms,
-                                    pinned)
-    network = BenchNetwork(root, validators=validators,
-                           overrides={"consensus": {"view_timeout_ms": view_timeout_ms}},
-                           pinned=pinned)
-    network.lay_out()
-    network.start_all()
+    first_load = first_load_latency(root / "first-load", validators, view_timeout_ms, pinned)
+    network = accredited_network(root, validators, view_timeout_ms, pinned)
     try:
-        accredit(network)
-        wait_quiet(network)
         idle = idle_cpu_per_s(network)
         nodes = sum(1 for m in network.members if m.runs_node)
         spent = CpuSpent(network, idle)
