@@ -147,9 +147,9 @@ def first_load_latency(root: Path, validators: int, view_timeout_ms: int,
     transaction committed, IDLE_S idle): whatever a node does only once, when first
     needed, shows here (starting its signature workers did, until the node started them
     with itself). On a network of its own, so that the figures `run_consortium` measures
-    after it compare with those of earlier runs: run before them on the same nodes, it
-    left the p99 of 50 every 100 ms after saturation at 456-924 ms, against 81-146
-    (BENCHMARKS.md, session 44)."""
+    after it compare with those of earlier runs: run before them on the same nodes, its
+    5,000 transactions moved the nodes' memtable flush into the latency run after
+    saturation, whose p99 went from 81-146 ms to 456-924 (BENCHMARKS.md, session 44)."""
     network = accredited_network(root, validators, view_timeout_ms, pinned)
     try:
         time.sleep(IDLE_S)  # as long as the main run's idle measure waits
