@@ -14,6 +14,7 @@ from ledger.payloads import AnchorPayload
 from ledger.transactions import build_transaction
 from node.signature_workers import WORKER_BATCH_MIN
 from tests.e2e.harness import Consortium, Member, http
+from tests.node.test_signature_workers import children_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -34,25 +35,6 @@ def allowed_cpus(pid: int, task: str | None = None) -> str:
     raise AssertionError(f"no Cpus_allowed_list in {status}")
 
 
-def signature_children(pid: int) -> set[int]:
-    """The signature workers among `pid`'s children (a thread or child that ends while
-    they are listed is left out)."""
-    found: set[int] = set()
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            try:
-                command = Path(f"/proc/{child}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"node.signature_child" in command:
-                found.add(int(child))
-    return found
-
-
 def test_the_node_and_its_signature_workers_run_on_the_cpus_named(tmp_path: Path) -> None:
     cpu = min(os.sched_getaffinity(0))
     with Consortium(tmp_path, MEMBERS, genesis_via_cli=False) as net:
@@ -62,7 +44,7 @@ def test_the_node_and_its_signature_workers_run_on_the_cpus_named(tmp_path: Path
         # Started with the node, before any batch needs them: one per CPU named for each
         # of its two sets (admission's and the engine's).
         deadline = time.monotonic() + DEADLINE_S
-        while len(workers := signature_children(node.pid)) < 2:
+        while len(workers := children_of(node.pid)) < 2:
             assert time.monotonic() < deadline, f"signature workers started: {workers}"
             time.sleep(0.05)
         assert len(workers) == 2, workers
@@ -73,7 +55,7 @@ def test_the_node_and_its_signature_workers_run_on_the_cpus_named(tmp_path: Path
         status, _, answer = http("POST", node.url + "/v1/transactions",
                                  encode([tx.encode() for tx in txs]), "application/msgpack")
         assert status == 202, answer[:300]
-        assert signature_children(node.pid) == workers
+        assert children_of(node.pid) == workers
         threads = os.listdir(f"/proc/{node.pid}/task")
         assert len(threads) > 3
         for task in threads:
