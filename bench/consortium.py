@@ -9,7 +9,13 @@ from typing import Any
 
 from bench.commit_latency import commit_latency, commit_latency_arrivals
 from bench.network import BenchMember, BenchNetwork
-from bench.single_node import accredit, post_msgpack, process_cpu_s, single_credential_txs
+from bench.single_node import (
+    accredit,
+    post_msgpack,
+    process_cpu_s,
+    process_cpu_split_s,
+    single_credential_txs,
+)
 from cli.client import NodeClient
 from ledger.payloads import IssueBatchPayload
 from ledger.transactions import build_transaction
@@ -196,22 +202,40 @@ def run_consortium(root: Path, validators: int, txs: int, view_timeout_ms: int,
     return results
 
 
+def nodes_signature_cpu_s(network: BenchNetwork) -> float:
+    """CPU seconds the running nodes' children (their signature workers) have used."""
+    return sum(process_cpu_split_s(m.process.pid)[1] for m in network.members
+               if m.runs_node and m.process and m.process.poll() is None)
+
+
 def saturation_as_state_grows(root: Any, validators: int, txs: int, rounds: int
                               ) -> list[dict[str, float]]:
     """Saturation again and again on one network, each round adding `txs` credentials
     to the state: the figure `run_consortium` gives is that of a new chain, and each
-    node's work a transaction grows with the state tree's depth."""
+    node's work a transaction grows with the state tree's depth. Each round also gives
+    the nodes' CPU a transaction a node (idle subtracted) and the part of it their
+    signature children spent, which does not grow with the state: the rest is where the
+    growth is."""
     network = BenchNetwork(root, validators=validators)
     network.lay_out()
     network.start_all()
     rows: list[dict[str, float]] = []
     try:
         accredit(network)
-        time.sleep(0.5)
+        wait_quiet(network)
+        idle = idle_cpu_per_s(network)
+        nodes = sum(1 for m in network.members if m.runs_node)
         for round_number in range(rounds):
+            spent = CpuSpent(network, idle)
+            signatures_before = nodes_signature_cpu_s(network)
             result = saturation(network, txs)
-            rows.append({"entries_before": round_number * txs, **result})
             wait_quiet(network)
+            per_tx_node = 1e6 / txs / nodes
+            rows.append({"entries_before": round_number * txs, **result,
+                         "cpu_us_per_tx_per_node": spent.seconds() * per_tx_node,
+                         "signature_cpu_us_per_tx_per_node": (
+                             nodes_signature_cpu_s(network) - signatures_before)
+                         * per_tx_node})
     finally:
         network.stop_all()
     return rows

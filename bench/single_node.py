@@ -63,7 +63,13 @@ def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds a process and its children (the node's signature
     workers) have used (Linux /proc): on a shared machine this moves far less with
     other load than the wall clock does."""
-    ticks = 0
+    return sum(process_cpu_split_s(pid))
+
+
+def process_cpu_split_s(pid: int) -> tuple[float, float]:
+    """`process_cpu_s` in two: (the process's own CPU seconds, its children's, those it
+    has reaped included)."""
+    own = children = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -72,10 +78,12 @@ def process_cpu_s(pid: int) -> float:
         except OSError:
             continue  # a process that ended meanwhile
         if entry.name == str(pid):
-            ticks += sum(int(field) for field in fields[11:15])  # its own and reaped ones'
+            own += int(fields[11]) + int(fields[12])
+            children += int(fields[13]) + int(fields[14])  # the ones it reaped
         elif fields[1] == str(pid):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            children += int(fields[11]) + int(fields[12])
+    ticks_per_s = os.sysconf("SC_CLK_TCK")
+    return own / ticks_per_s, children / ticks_per_s
 
 
 def committed_tx_rate(network: BenchNetwork, count: int) -> dict[str, float]:
