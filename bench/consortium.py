@@ -12,7 +12,6 @@ from bench.network import BenchMember, BenchNetwork
 from bench.single_node import (
     accredit,
     post_msgpack,
-    process_cpu_s,
     process_cpu_split_s,
     single_credential_txs,
 )
@@ -65,8 +64,14 @@ def saturation(network: BenchNetwork, count: int) -> dict[str, float]:
 
 def nodes_cpu_s(network: BenchNetwork) -> float:
     """CPU seconds the running nodes (with their signature children) have used."""
-    return sum(process_cpu_s(m.process.pid) for m in network.members
-               if m.runs_node and m.process and m.process.poll() is None)
+    return sum(nodes_cpu_split_s(network))
+
+
+def nodes_cpu_split_s(network: BenchNetwork) -> tuple[float, float]:
+    """`nodes_cpu_s` in two: (the node processes' own CPU seconds, their children's)."""
+    parts = [process_cpu_split_s(m.process.pid) for m in network.members
+             if m.runs_node and m.process and m.process.poll() is None]
+    return sum(own for own, _ in parts), sum(children for _, children in parts)
 
 
 class CpuSpent:
@@ -78,12 +83,19 @@ class CpuSpent:
         self.network = network
         self.idle_cpu_per_s = idle_cpu_per_s
         self.started = time.monotonic()
-        self.cpu_before = nodes_cpu_s(network)
+        self.cpu_before = nodes_cpu_split_s(network)
+
+    def parts(self) -> tuple[float, float]:
+        """(the node processes' CPU less the idle rate over the phase, their signature
+        children's): an idle child waits on its pipe, so the idle rate is the processes'
+        own."""
+        elapsed = time.monotonic() - self.started
+        own, children = nodes_cpu_split_s(self.network)
+        return (max(0.0, own - self.cpu_before[0] - self.idle_cpu_per_s * elapsed),
+                children - self.cpu_before[1])
 
     def seconds(self) -> float:
-        elapsed = time.monotonic() - self.started
-        spent = nodes_cpu_s(self.network) - self.cpu_before
-        return max(0.0, spent - self.idle_cpu_per_s * elapsed)
+        return sum(self.parts())
 
 
 def idle_cpu_per_s(network: BenchNetwork, seconds: float = IDLE_S) -> float:
@@ -202,20 +214,14 @@ def run_consortium(root: Path, validators: int, txs: int, view_timeout_ms: int,
     return results
 
 
-def nodes_signature_cpu_s(network: BenchNetwork) -> float:
-    """CPU seconds the running nodes' children (their signature workers) have used."""
-    return sum(process_cpu_split_s(m.process.pid)[1] for m in network.members
-               if m.runs_node and m.process and m.process.poll() is None)
-
-
 def saturation_as_state_grows(root: Any, validators: int, txs: int, rounds: int
                               ) -> list[dict[str, float]]:
     """Saturation again and again on one network, each round adding `txs` credentials
     to the state: the figure `run_consortium` gives is that of a new chain, and each
     node's work a transaction grows with the state tree's depth. Each round also gives
-    the nodes' CPU a transaction a node (idle subtracted) and the part of it their
-    signature children spent, which does not grow with the state: the rest is where the
-    growth is."""
+    the nodes' CPU a transaction a node in two parts, their signature children's and the
+    node processes' own (idle subtracted, `CpuSpent.parts`), to show which part grows
+    (BENCHMARKS.md, session 45)."""
     network = BenchNetwork(root, validators=validators)
     network.lay_out()
     network.start_all()
@@ -227,15 +233,15 @@ def saturation_as_state_grows(root: Any, validators: int, txs: int, rounds: int
         nodes = sum(1 for m in network.members if m.runs_node)
         for round_number in range(rounds):
             spent = CpuSpent(network, idle)
-            signatures_before = nodes_signature_cpu_s(network)
             result = saturation(network, txs)
             wait_quiet(network)
+            node_processes, signatures = spent.parts()
             per_tx_node = 1e6 / txs / nodes
             rows.append({"entries_before": round_number * txs, **result,
-                         "cpu_us_per_tx_per_node": spent.seconds() * per_tx_node,
-                         "signature_cpu_us_per_tx_per_node": (
-                             nodes_signature_cpu_s(network) - signatures_before)
-                         * per_tx_node})
+                         "cpu_us_per_tx_per_node": (node_processes + signatures) * per_tx_node,
+                         "signature_cpu_us_per_tx_per_node": signatures * per_tx_node,
+                         "node_process_cpu_us_per_tx_per_node": node_processes * per_tx_node,
+                         "idle_cpu_per_s": idle})
     finally:
         network.stop_all()
     return rows

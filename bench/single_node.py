@@ -67,8 +67,10 @@ def process_cpu_s(pid: int) -> float:
 
 
 def process_cpu_split_s(pid: int) -> tuple[float, float]:
-    """`process_cpu_s` in two: (the process's own CPU seconds, its children's, those it
-    has reaped included)."""
+    """`process_cpu_s` in two: (the process's own CPU seconds, its direct children's,
+    those it has reaped included). A node's signature workers are its direct, long-lived
+    children; a child's own children, and a child reaped while /proc is read, are not
+    counted exactly."""
     own = children = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

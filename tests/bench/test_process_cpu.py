@@ -3,6 +3,7 @@ so that `--only consortium-growth` shows which part grows with the state."""
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 import time
@@ -38,10 +39,16 @@ def test_a_childs_cpu_counts_as_the_childs_while_it_runs_and_once_reaped() -> No
         assert own < BURN_S / 2 < children
         parent.stdin.write("\n")
         parent.stdin.flush()
+        ready, _, _ = select.select([parent.stdout], [], [],
+                                    max(0.0, deadline - time.monotonic()))
+        assert ready, "the parent never said it reaped its child"
         assert parent.stdout.readline() == "reaped\n"  # its CPU is in the parent's cutime
         own, reaped = process_cpu_split_s(parent.pid)
         assert reaped >= children and own < BURN_S / 2
         assert abs(process_cpu_s(parent.pid) - (own + reaped)) < 0.05
     finally:
         parent.stdin.close()
+        if parent.poll() is None:
+            parent.kill()  # its child ends with it: its stdin closes
         parent.wait(30)
+        parent.stdout.close()
