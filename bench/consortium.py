@@ -87,8 +87,8 @@ class CpuSpent:
 
     def parts(self) -> tuple[float, float]:
         """(the node processes' CPU less the idle rate over the phase, their signature
-        children's): an idle child waits on its pipe, so the idle rate is the processes'
-        own."""
+        children's): an idle child waits on its pipe, so the idle rate, read for both, is
+        nearly all the processes' own."""
         elapsed = time.monotonic() - self.started
         own, children = nodes_cpu_split_s(self.network)
         return (max(0.0, own - self.cpu_before[0] - self.idle_cpu_per_s * elapsed),

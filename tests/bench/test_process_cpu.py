@@ -49,6 +49,6 @@ def test_a_childs_cpu_counts_as_the_childs_while_it_runs_and_once_reaped() -> No
     finally:
         parent.stdin.close()
         if parent.poll() is None:
-            parent.kill()  # its child ends with it: its stdin closes
+            parent.kill()  # its child's stdin closes with it, and the child ends
         parent.wait(30)
         parent.stdout.close()
