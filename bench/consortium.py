@@ -162,12 +162,13 @@ def accredited_network(root: Path, validators: int, view_timeout_ms: int,
 def first_load_latency(root: Path, validators: int, view_timeout_ms: int,
                        pinned: bool = False) -> dict[str, float]:
     """Commit latency under the first load a new consortium meets (started, one
-    transaction committed, IDLE_S idle): whatever a node does only once, when first
-    needed, shows here (starting its signature workers did, until the node started them
-    with itself). On a network of its own, so that the figures `run_consortium` measures
-    after it compare with those of earlier runs: run before them on the same nodes, its
-    5,000 transactions moved the nodes' memtable flush into the latency run after
-    saturation, whose p99 went from 81-146 ms to 456-924 (BENCHMARKS.md, session 44)."""
+    transaction committed, then about 4 s idle: `wait_quiet`'s second and IDLE_S, the
+    render's figure): whatever a node does only once, when first needed, shows here
+    (starting its signature workers did, until the node started them with itself). On a
+    network of its own, so that the figures `run_consortium` measures after it compare
+    with those of earlier runs: run before them on the same nodes, its 5,000 transactions
+    moved the nodes' memtable flush into the latency run after saturation, whose p99 went
+    from 81-146 ms to 456-924 (BENCHMARKS.md, session 44)."""
     network = accredited_network(root, validators, view_timeout_ms, pinned)
     try:
         time.sleep(IDLE_S)  # as long as the main run's idle measure waits
@@ -214,7 +215,7 @@ def run_consortium(root: Path, validators: int, txs: int, view_timeout_ms: int,
     return results
 
 
-def saturation_as_state_grows(root: Any, validators: int, txs: int, rounds: int
+def saturation_as_state_grows(root: Path, validators: int, txs: int, rounds: int
                               ) -> list[dict[str, float]]:
     """Saturation again and again on one network, each round adding `txs` credentials
     to the state: the figure `run_consortium` gives is that of a new chain, and each
