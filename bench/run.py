@@ -22,6 +22,8 @@ from bench.engine import (
 )
 from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
+from bench.ledger_growth import ledger_growth
+from bench.ledger_growth import render as render_ledger_growth
 from bench.network import BenchNetwork
 from bench.p2p_round_trip import p2p_round_trip
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
@@ -198,6 +200,7 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
     print(cost, flush=True)
     stages = [ledger_costs(n) for n in LEDGER_COST_STATES]
     print(stages, flush=True)
+    growth = ledger_growth()
     lines = [
         "## Engine (in-process)", "",
         "| figure | value | aim |", "|---|---|---|",
@@ -221,6 +224,7 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
         f"{restart['open_seconds_unflushed'] * 1000:,.0f} ms | < 2 s |",
         *render_state_sync(joined), "",
         *render_ledger_costs(stages), "",
+        *render_ledger_growth(growth), "",
         "Consensus frames sent per committed block by the node simulator (the real "
         "engine, no faults, one block per height):", "",
         "| validators | frames per block | frames per block ÷ n² |", "|---|---|---|",
@@ -264,6 +268,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
     "consortium": _consortium_only,
     "consortium-growth": _consortium_growth,
     "ledger-costs": lambda args: [ledger_costs(n) for n in LEDGER_COST_STATES],
+    "ledger-growth": lambda args: ledger_growth(args.growth_rounds),
     "p2p-round-trip": lambda args: {**p2p_round_trip(), "ceiling": ed25519_rates()},
 }
 
@@ -279,7 +284,8 @@ def main() -> None:
     parser.add_argument("--consortium-txs", type=int, default=20_000)
     parser.add_argument("--view-timeout-ms", type=int, default=1000)
     parser.add_argument("--growth-rounds", type=int, default=6,
-                        help="Saturation rounds on one network (--only consortium-growth).")
+                        help="Saturation rounds on one network (--only consortium-growth), "
+                             "rounds on one store (--only ledger-growth).")
     parser.add_argument("--pinned", action="store_true",
                         help="each validator pinned to one CPU, the CPUs taken in turn, "
                              "shared when there are fewer than validators ([node] cpus)")
