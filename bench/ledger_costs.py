@@ -53,14 +53,21 @@ def _admit(chain: Chain, encoded: list[bytes]) -> None:
         assert not refused, refused[0].message
 
 
-def ledger_costs(entries: int, txs: int = 5_000) -> dict[str, Any]:
+def accredited_chain(kv: LevelDBStore) -> tuple[Chain, list[KeyPair], KeyPair]:
+    """A new chain on `kv`, its validators, and a client accredited in block 1 to issue
+    certificates: where the in-process ledger benches start."""
     validators, client, _, genesis = _consortium()
+    chain = Chain(kv, genesis)
+    accredit = build_transaction(validators[0], CHAIN_ID, AccreditPayload(
+        client.member_id, ("certificate",), GENESIS_MS - 1, GENESIS_MS + 10**12), 10)
+    _commit(chain, [accredit], validators[1].member_id, validators[:3])
+    return chain, validators, client
+
+
+def ledger_costs(entries: int, txs: int = 5_000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as folder:
         kv = LevelDBStore(str(Path(folder) / "chain.ldb"))
-        chain = Chain(kv, genesis)
-        accredit = build_transaction(validators[0], CHAIN_ID, AccreditPayload(
-            client.member_id, ("certificate",), GENESIS_MS - 1, GENESIS_MS + 10**12), 10)
-        _commit(chain, [accredit], validators[1].member_id, validators[:3])
+        chain, validators, client = accredited_chain(kv)
         if entries:
             fill_state(chain, client, entries)
         batch = single_credential_txs(client, CHAIN_ID, txs, chain.height + 100)

@@ -201,6 +201,7 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
     stages = [ledger_costs(n) for n in LEDGER_COST_STATES]
     print(stages, flush=True)
     growth = ledger_growth()
+    print(growth, flush=True)
     lines = [
         "## Engine (in-process)", "",
         "| figure | value | aim |", "|---|---|---|",
