@@ -4,7 +4,8 @@ under load, in one process.
 `--only consortium-growth` shows the node processes' CPU a transaction growing with the
 state, but four nodes and their load share two cores, and its rounds differ by more than
 the growth between two of them. This runs the same kind of work on one store, in one
-process, where CPU time moves far less: rounds of `round_txs` issues, each admitted as a
+process, where CPU time moves less (runs minutes apart still differ by up to a tenth, so
+compare alternated): rounds of `round_txs` issues, each admitted as a
 daemon admits a gossiped submission (`SubmissionChecks._check_many`, signatures taken as
 good: their cost is the signature workers', which does not grow), then built and
 committed in blocks of `block_txs` (3,300: the mean block of the saturation runs, 20,000
