@@ -6,7 +6,9 @@ from __future__ import annotations
 from bench.ledger_growth import ledger_growth, render
 
 MEMTABLE_BYTES = 64 * 1024  # small enough that the rounds' writes make LevelDB flush
-QUIET_MAX_US = 2.0  # a transaction, of LevelDB's threads when they have nothing to do
+# A transaction, of LevelDB's threads when they have nothing to do (they read about 0.03 µs;
+# the margin is for any other thread of the test's process, which the figure includes).
+QUIET_MAX_US = 10.0
 
 
 def test_each_stage_reads_two_absent_keys_a_new_issue_on_a_growing_state() -> None:
@@ -35,4 +37,5 @@ def test_leveldb_threads_count_what_leveldb_does() -> None:
     # A small one makes them flush, and their CPU lands in the rounds' rows.
     flushing = ledger_growth(rounds=2, round_txs=300, block_txs=100,
                              write_buffer_bytes=MEMTABLE_BYTES)
-    assert sum(row["store_threads_us"] for row in flushing) > 2 * QUIET_MAX_US
+    assert (sum(row["store_threads_us"] for row in flushing)
+            > sum(row["store_threads_us"] for row in quiet) + QUIET_MAX_US)
