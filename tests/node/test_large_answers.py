@@ -39,6 +39,10 @@ SEND_BUFFER_BYTES = 4_096
 DEADLINE_S = 20.0
 # What one connection may hold beyond its pieces: the head and aiohttp's headers.
 SLACK_BYTES = 4_096
+# aiohttp drains once more than a piece was written since its last drain, and a drain
+# returns at once while the transport holds less than asyncio's high-water mark: so a
+# connection holds two pieces beyond what may wait under that mark (a CI run saw 2.5).
+TRANSPORT_HIGH_WATER_BYTES = 64 * 1024
 EVIDENCE = {"height": 7, "filler": "x" * (len(REST) - 13)}
 
 
@@ -98,7 +102,7 @@ async def test_connections_reading_nothing_hold_a_piece_each_not_the_answer(
         held = [h.transport.get_write_buffer_size() for h in runner.server.connections
                 if h.transport is not None]
         # Written whole, each held all the answer its socket had not taken: 1.5 MB each.
-        assert max(held) <= 2 * ANSWER_PIECE_BYTES + SLACK_BYTES, held
+        assert max(held) <= 2 * ANSWER_PIECE_BYTES + TRANSPORT_HIGH_WATER_BYTES + SLACK_BYTES, held
         if path.startswith("/v1/blocks/"):
             assert len(runner.app[BLOCK_ANSWERS]) == 1  # one copy, however many send it
         for sock in socks:
