@@ -29,6 +29,7 @@ from pathlib import Path
 
 import openpyxl
 
+from bench.kept_sections import REGISTRAR_EXPORTS
 from cli.issue_checks import ReaderOptions, check_export
 from cli.issue_job import sign_batch
 from cli.issued_check import IssuedCheck
@@ -257,8 +258,6 @@ def _write_export(path: Path, rows: int) -> None:
 
 FORMATS = (("utf8.csv", "CSV, UTF-8, ','"), ("cp1251.csv", "CSV, cp1251, ';'"),
            ("export.xlsx", "Excel .xlsx"), ("export.json", "JSON"))
-SECTION_START = "<!-- registrar-exports:start -->"
-SECTION_END = "<!-- registrar-exports:end -->"
 
 
 def measure(rows: int) -> list[dict[str, object]]:
@@ -280,7 +279,8 @@ def measure(rows: int) -> list[dict[str, object]]:
 
 
 def render_section(rows: int, results: list[dict[str, object]], command: str) -> str:
-    lines = [SECTION_START, "## Issuing from registrar exports (`scripts/bench --only registrar`)",
+    lines = [REGISTRAR_EXPORTS.start,
+             "## Issuing from registrar exports (`scripts/bench --only registrar`)",
              "", f"- command: `{command}`",
              f"- {rows:,} diplomas per file; each file in its own process: read, check and hash "
              "every record, sign the batch, write every credential file (0600) and the "
@@ -291,24 +291,14 @@ def render_section(rows: int, results: list[dict[str, object]], command: str) ->
     for r in results:
         lines.append(f"| {r['format']} | {r['records']:,} | {r['rows_per_s']:,} | "
                      f"{r['seconds']} | {r['peak_rss_mib']} MiB | {r['rss_before_mib']} MiB |")
-    lines.append(SECTION_END)
+    lines.append(REGISTRAR_EXPORTS.end)
     return "\n".join(lines)
-
-
-def kept_section(path: Path) -> str:
-    """This section of `path`, for a writer of the rest of the file to keep."""
-    text = path.read_text() if path.exists() else ""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    return text[start:end + len(SECTION_END)] if start != -1 and end > start else ""
 
 
 def record(rows: int, out: Path, command: str) -> None:
     """Measure and put this section into `out`, in place of the one there (or at the end)."""
     section = render_section(rows, measure(rows), command)
-    text = out.read_text() if out.exists() else ""
-    old = kept_section(out)
-    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section + "\n"
-    out.write_text(text)
+    REGISTRAR_EXPORTS.put_into(out, section)
     print(section)
 
 

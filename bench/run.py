@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.attack.report import kept_section
 from bench.consortium import run_consortium, saturation_as_state_grows
 from bench.engine import (
     UNFLUSHED_BATCHES,
@@ -20,6 +19,7 @@ from bench.engine import (
     restart_time,
     simulator_message_cost,
 )
+from bench.kept_sections import ATTACK_LAB, MEASURED_BY_HAND, REGISTRAR_EXPORTS
 from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
 from bench.ledger_growth import ledger_growth
@@ -27,7 +27,6 @@ from bench.ledger_growth import render as render_ledger_growth
 from bench.network import BenchNetwork
 from bench.p2p_round_trip import p2p_round_trip
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
-from bench.registrar_exports import kept_section as kept_registrar_section
 from bench.registrar_exports import record as record_registrar_exports
 from bench.single_node import (
     accredit,
@@ -44,13 +43,21 @@ LEDGER_COST_STATES = (0, 100_000, 1_000_000)  # credential batches in state
 
 def machine() -> str:
     cpu = "unknown CPU"
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            name, _, value = line.partition(":")
+            if not name.strip():
+                break  # the first processor's fields only
+            fields.setdefault(name.strip(), value.strip())
     except OSError:
         pass
+    if "model name" in fields:
+        # A cloud host may name two CPUs alike ("AMD EPYC") that differ twofold in
+        # Ed25519 checks (BENCHMARKS.md, session 47): the family and model tell them apart.
+        cpu = fields["model name"] + "".join(
+            f", {label} {fields[key]}" for key, label in (("cpu family", "family"),
+                                                          ("model", "model")) if key in fields)
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, "
             f"Python {platform.python_version()}, {platform.system()} {platform.machine()}")
@@ -137,18 +144,32 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
     ]
 
 
+def render_header() -> str:
+    return "\n".join([
+        "# Senim benchmarks", "",
+        f"- command: `scripts/bench {' '.join(sys.argv[1:])}`".rstrip(),
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}",
+        f"- machine: {machine()}",
+        "- everything (node, client, load) runs on this one machine; it is shared and noisy,",
+        "  so compare ratios to the Ed25519 ceiling measured in the same run."])
+
+
+def write_report(out: Path, header: str, tables: str) -> None:
+    """Write `out` (BENCHMARKS.md): this run's header and tables first, then what the
+    file held that this run did not measure, kept as it was: the measurements written
+    by hand, then the sections other commands write."""
+    kept = [section.read_from(out)
+            for section in (MEASURED_BY_HAND, REGISTRAR_EXPORTS, ATTACK_LAB)]
+    parts = [header, tables, *kept]
+    out.write_text("\n\n".join(part.strip("\n") for part in parts if part) + "\n")
+
+
 def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, Any],
            proofs: list[dict[str, float]], audit: dict[str, float]) -> str:
     best = ceiling["pynacl_per_s"]
     tx, batches, verify = node["tx"], node["batches"], node["verify"]
     small, large = proofs[0], proofs[-1]
     lines = [
-        "# Senim benchmarks", "",
-        f"- command: `scripts/bench {' '.join(sys.argv[1:])}`".rstrip(),
-        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}",
-        f"- machine: {machine()}",
-        "- everything (node, client, load) runs on this one machine; it is shared and noisy,",
-        "  so compare ratios to the Ed25519 ceiling measured in the same run.", "",
         "## Ceiling: Ed25519 verification on one core", "",
         "| library | verifications/s |", "|---|---|",
         f"| libsodium (PyNaCl, used by the node) | {best:,.0f} |",
@@ -325,9 +346,7 @@ def main() -> None:
                                         args.view_timeout_ms, args.pinned)
         print(consortium, flush=True)
         report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
-    kept = "\n\n".join(section for section in (  # sections measured on their own
-        kept_registrar_section(Path(args.out)), kept_section(Path(args.out))) if section)
-    Path(args.out).write_text(report + (f"\n{kept}\n" if kept else ""))
+    write_report(Path(args.out), render_header(), report)
     print(report)
 
 

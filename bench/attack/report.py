@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from bench.attack.base import (
@@ -19,10 +18,8 @@ from bench.attack.base import (
     Check,
 )
 from bench.attack.lab import GROUP_TXS, TICK_S
+from bench.kept_sections import ATTACK_LAB
 from node.http_limits import HEADER_TIMEOUT_S
-
-SECTION_START = "<!-- attack-lab:start -->"
-SECTION_END = "<!-- attack-lab:end -->"
 
 
 class Reported(Protocol):
@@ -56,7 +53,7 @@ def table(outcomes: Sequence[Reported]) -> str:
 def markdown(outcomes: Sequence[Reported], command: str, seconds: float, took_s: float,
              machine: str) -> str:
     lines = [
-        SECTION_START, "## Under attack (`scripts/attack`)", "",
+        ATTACK_LAB.start, "## Under attack (`scripts/attack`)", "",
         f"- command: `{command}`",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {machine}",
         f"- each attack on a consortium of 4 validators and a follower: {seconds:.0f} s "
@@ -73,23 +70,5 @@ def markdown(outcomes: Sequence[Reported], command: str, seconds: float, took_s:
     ]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |"
               for row in _rows(outcomes)]
-    lines += ["", SECTION_END]
+    lines += ["", ATTACK_LAB.end]
     return "\n".join(lines)
-
-
-def record(path: Path, section: str) -> None:
-    """Put `section` into `path` in place of the previous one (or at the end)."""
-    text = path.read_text() if path.exists() else ""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start != -1 and end > start:
-        text = text[:start] + section + text[end + len(SECTION_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
-def kept_section(path: Path) -> str:
-    """The attack section of `path`, for a writer of the rest of the file to keep."""
-    text = path.read_text() if path.exists() else ""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    return text[start:end + len(SECTION_END)] if start != -1 and end > start else ""

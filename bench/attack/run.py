@@ -33,8 +33,9 @@ from bench.attack.http_attacks import (
 from bench.attack.lab import Lab, PhaseResult
 from bench.attack.one_address import OneAddress
 from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
-from bench.attack.report import markdown, record, table
+from bench.attack.report import markdown, table
 from bench.attack.squat import BatchRootSquat
+from bench.kept_sections import ATTACK_LAB
 from bench.run import machine
 
 FULL_SECONDS = 20.0
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(names)} attacks, {seconds:.0f}s per phase, {took_s:.0f}s in all")
     if args.record is not None:
         command = " ".join(["scripts/attack", *(argv if argv is not None else sys.argv[1:])])
-        record(args.record, markdown(outcomes, command, seconds, took_s, machine()))
+        ATTACK_LAB.put_into(args.record, markdown(outcomes, command, seconds, took_s, machine()))
     if any(o.error for o in outcomes):
         return 2
     missed = [o.attack for o in outcomes if o.wide_miss]
