@@ -29,7 +29,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.kept_sections import REGISTRAR_EXPORTS
+from bench.kept_sections import KEPT_SECTIONS, REGISTRAR_EXPORTS, sections_in
 from cli.issue_checks import ReaderOptions, check_export
 from cli.issue_job import sign_batch
 from cli.issued_check import IssuedCheck
@@ -297,9 +297,10 @@ def render_section(rows: int, results: list[dict[str, object]], command: str) ->
 
 def record(rows: int, out: Path, command: str) -> None:
     """Measure and put this section into `out`, in place of the one there (or at the end)."""
+    sections_in(out.read_text() if out.exists() else "", KEPT_SECTIONS)  # before measuring
     section = render_section(rows, measure(rows), command)
+    print(section, flush=True)
     REGISTRAR_EXPORTS.put_into(out, section)
-    print(section)
 
 
 def main() -> None:

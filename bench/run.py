@@ -19,7 +19,7 @@ from bench.engine import (
     restart_time,
     simulator_message_cost,
 )
-from bench.kept_sections import ATTACK_LAB, MEASURED_BY_HAND, REGISTRAR_EXPORTS
+from bench.kept_sections import KEPT_SECTIONS, BrokenMarkers, sections_in
 from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
 from bench.ledger_growth import ledger_growth
@@ -41,23 +41,30 @@ from bench.vc import vc_rates
 LEDGER_COST_STATES = (0, 100_000, 1_000_000)  # credential batches in state
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+def cpu_name(cpuinfo: str) -> str:
+    """The first processor's model name in `cpuinfo` (/proc/cpuinfo's text), with its
+    family and model numbers: a cloud host may give one name ("AMD EPYC") to CPUs of
+    different generations, and these numbers tell them apart where the name does not."""
     fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if not name.strip():
+            if fields:
+                break  # the first processor's block ends at its first blank line
+            continue
+        fields.setdefault(name.strip(), value.strip())
+    if "model name" not in fields:
+        return "unknown CPU"
+    return fields["model name"] + "".join(
+        f", {label} {fields[key]}" for key, label in (("cpu family", "family"),
+                                                      ("model", "model")) if key in fields)
+
+
+def machine() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if not name.strip():
-                break  # the first processor's fields only
-            fields.setdefault(name.strip(), value.strip())
+        cpu = cpu_name(Path("/proc/cpuinfo").read_text(errors="replace"))
     except OSError:
-        pass
-    if "model name" in fields:
-        # A cloud host may name two CPUs alike ("AMD EPYC") that differ twofold in
-        # Ed25519 checks (BENCHMARKS.md, session 47): the family and model tell them apart.
-        cpu = fields["model name"] + "".join(
-            f", {label} {fields[key]}" for key, label in (("cpu family", "family"),
-                                                          ("model", "model")) if key in fields)
+        cpu = "unknown CPU"
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, "
             f"Python {platform.python_version()}, {platform.system()} {platform.machine()}")
@@ -144,23 +151,27 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
     ]
 
 
-def render_header() -> str:
+def render_header(started: datetime.datetime) -> str:
     return "\n".join([
         "# Senim benchmarks", "",
         f"- command: `scripts/bench {' '.join(sys.argv[1:])}`".rstrip(),
-        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}",
+        f"- date: {started:%Y-%m-%d %H:%M UTC}",
         f"- machine: {machine()}",
         "- everything (node, client, load) runs on this one machine; it is shared and noisy,",
         "  so compare ratios to the Ed25519 ceiling measured in the same run."])
 
 
+def kept_from(out: Path) -> list[str]:
+    """What `out` holds that a full run keeps (BrokenMarkers if its markers are broken)."""
+    return sections_in(out.read_text() if out.exists() else "", KEPT_SECTIONS)
+
+
 def write_report(out: Path, header: str, tables: str) -> None:
     """Write `out` (BENCHMARKS.md): this run's header and tables first, then what the
     file held that this run did not measure, kept as it was: the measurements written
-    by hand, then the sections other commands write."""
-    kept = [section.read_from(out)
-            for section in (MEASURED_BY_HAND, REGISTRAR_EXPORTS, ATTACK_LAB)]
-    parts = [header, tables, *kept]
+    by hand, then the sections other commands write. BrokenMarkers, writing nothing, if
+    the file's markers are broken."""
+    parts = [header, tables, *kept_from(out)]
     out.write_text("\n\n".join(part.strip("\n") for part in parts if part) + "\n")
 
 
@@ -324,6 +335,11 @@ def main() -> None:
     if args.only:
         print(SECTIONS[args.only](args), flush=True)
         return
+    try:  # before minutes of measuring, not after
+        kept_from(Path(args.out))
+    except BrokenMarkers as exc:
+        sys.exit(f"scripts/bench: {args.out}: {exc}; nothing measured or written")
+    started = datetime.datetime.now(datetime.UTC)
     print("measuring the Ed25519 ceiling…", flush=True)
     ceiling = ed25519_rates()
     print(ceiling, flush=True)
@@ -346,8 +362,13 @@ def main() -> None:
                                         args.view_timeout_ms, args.pinned)
         print(consortium, flush=True)
         report += "\n" + "\n".join(render_consortium(args, ceiling, consortium))
-    write_report(Path(args.out), render_header(), report)
-    print(report)
+    header = render_header(started)
+    try:
+        write_report(Path(args.out), header, report)
+    except BrokenMarkers as exc:
+        print(f"{header}\n\n{report}", flush=True)
+        sys.exit(f"scripts/bench: {args.out}: {exc}; the report above is not written")
+    print(f"{header}\n\n{report}")
 
 
 if __name__ == "__main__":
