@@ -30,6 +30,7 @@ from pathlib import Path
 import openpyxl
 
 from bench.kept_sections import KEPT_SECTIONS, REGISTRAR_EXPORTS, sections_in
+from bench.machine import machine
 from cli.issue_checks import ReaderOptions, check_export
 from cli.issue_job import sign_batch
 from cli.issued_check import IssuedCheck
@@ -278,10 +279,13 @@ def measure(rows: int) -> list[dict[str, object]]:
     return results
 
 
-def render_section(rows: int, results: list[dict[str, object]], command: str) -> str:
+def render_section(rows: int, results: list[dict[str, object]], command: str,
+                   started: datetime.datetime) -> str:
     lines = [REGISTRAR_EXPORTS.start,
              "## Issuing from registrar exports (`scripts/bench --only registrar`)",
              "", f"- command: `{command}`",
+             f"- date: {started:%Y-%m-%d %H:%M UTC}; "
+             f"machine: {machine()}",
              f"- {rows:,} diplomas per file; each file in its own process: read, check and hash "
              "every record, sign the batch, write every credential file (0600) and the "
              "manifest, as `senim issue` does before it sends; no node. Peak RSS includes "
@@ -298,7 +302,8 @@ def render_section(rows: int, results: list[dict[str, object]], command: str) ->
 def record(rows: int, out: Path, command: str) -> None:
     """Measure and put this section into `out`, in place of the one there (or at the end)."""
     sections_in(out.read_text() if out.exists() else "", KEPT_SECTIONS)  # before measuring
-    section = render_section(rows, measure(rows), command)
+    started = datetime.datetime.now(datetime.UTC)
+    section = render_section(rows, measure(rows), command, started)
     print(section, flush=True)
     REGISTRAR_EXPORTS.put_into(out, section)
 

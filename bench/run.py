@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
 from bench.ledger_growth import ledger_growth
 from bench.ledger_growth import render as render_ledger_growth
+from bench.machine import machine
 from bench.network import BenchNetwork
 from bench.p2p_round_trip import p2p_round_trip
 from bench.primitives import batch_audit_paths, ed25519_rates, state_proofs
@@ -39,35 +39,6 @@ from bench.state_sync import state_sync_join
 from bench.vc import vc_rates
 
 LEDGER_COST_STATES = (0, 100_000, 1_000_000)  # credential batches in state
-
-
-def cpu_name(cpuinfo: str) -> str:
-    """The first processor's model name in `cpuinfo` (/proc/cpuinfo's text), with its
-    family and model numbers: a cloud host may give one name ("AMD EPYC") to CPUs of
-    different generations, and these numbers tell them apart where the name does not."""
-    fields: dict[str, str] = {}
-    for line in cpuinfo.splitlines():
-        name, _, value = line.partition(":")
-        if not name.strip():
-            if fields:
-                break  # the first processor's block ends at its first blank line
-            continue
-        fields.setdefault(name.strip(), value.strip())
-    if "model name" not in fields:
-        return "unknown CPU"
-    return fields["model name"] + "".join(
-        f", {label} {fields[key]}" for key, label in (("cpu family", "family"),
-                                                      ("model", "model")) if key in fields)
-
-
-def machine() -> str:
-    try:
-        cpu = cpu_name(Path("/proc/cpuinfo").read_text(errors="replace"))
-    except OSError:
-        cpu = "unknown CPU"
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores ({cpu}), {memory_gib:.0f} GiB, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.machine()}")
 
 
 def single_node(args: argparse.Namespace) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, table
 from bench.attack.squat import BatchRootSquat
 from bench.kept_sections import ATTACK_LAB, KEPT_SECTIONS, BrokenMarkers, sections_in
-from bench.run import machine
+from bench.machine import machine
 
 FULL_SECONDS = 20.0
 SHORT_SECONDS = 6.0

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.kept_sections import ATTACK_LAB, MEASURED_BY_HAND, REGISTRAR_EXPORTS, BrokenMarkers
-from bench.run import cpu_name, write_report
+from bench.machine import cpu_name
+from bench.run import write_report
 
 BY_HAND = "\n".join([MEASURED_BY_HAND.start, "## Measured on 2026-12-05 (session 47)", "",
                      "Saturation 3,997 tx/s, measured by hand.", MEASURED_BY_HAND.end])
