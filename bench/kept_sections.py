@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 class BrokenMarkers(ValueError):
-    """A kept section's markers are out of order, or two kept sections overlap."""
+    """A kept section's start marker has no end marker after it, or two kept sections overlap."""
 
 
 @dataclass(frozen=True)
