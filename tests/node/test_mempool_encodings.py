@@ -37,3 +37,12 @@ def test_what_leaves_the_mempool_is_no_longer_found(net: Consortium) -> None:
     assert found == [None, None, kept]
     mempool.add(committed, len(committed.encode()))  # pending again, found again
     assert mempool.held_encodings([committed.encode()]) == [committed]
+
+
+def test_a_refused_transaction_is_not_found(net: Consortium) -> None:
+    mempool = Mempool(MempoolLimits(1, 1 << 20, 10))
+    first, second = (make_tx(net.university, AnchorPayload(random_hash())) for _ in range(2))
+    outcomes, added = mempool.add_many([(first, len(first.encode())),
+                                        (second, len(second.encode()))])
+    assert added == 1 and outcomes[1] is not None and outcomes[1].code == "mempool_full"
+    assert mempool.held_encodings([first.encode(), second.encode()]) == [first, None]
