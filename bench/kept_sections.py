@@ -12,6 +12,7 @@ absent: writing the file then would drop everything after that start.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from itertools import pairwise
@@ -61,8 +62,8 @@ class KeptSection:
         text = path.read_text() if path.exists() else ""
         sections_in(text, KEPT_SECTIONS)
         where = self.span(text)
-        path.write_text(text[:where[0]] + section + text[where[1]:] if where is not None
-                        else text.rstrip("\n") + "\n\n" + section + "\n")
+        replace_text(path, text[:where[0]] + section + text[where[1]:] if where is not None
+                     else text.rstrip("\n") + "\n\n" + section + "\n")
 
 
 def sections_in(text: str, sections: tuple[KeptSection, ...]) -> list[str]:
@@ -75,6 +76,24 @@ def sections_in(text: str, sections: tuple[KeptSection, ...]) -> list[str]:
         if second[0] < first[1]:
             raise BrokenMarkers(f"the {name} and {other} sections overlap")
     return [section.found_in(text) for section in sections]
+
+
+def kept_in(path: Path) -> list[str]:
+    """`sections_in` the file at `path`, every kept section in KEPT_SECTIONS' order: a
+    writer's check of the file's markers before minutes of measuring, and what it keeps."""
+    return sections_in(path.read_text() if path.exists() else "", KEPT_SECTIONS)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a run stopped while writing leaves the old file
+    (and its history written by hand), not half of the new one."""
+    spare = path.with_name(f".{path.name}.tmp")
+    try:
+        spare.write_text(text)
+    except BaseException:  # a full disk: the old file stands, and no spare is left beside it
+        spare.unlink(missing_ok=True)
+        raise
+    os.replace(spare, path)
 
 
 def _line(marker: str) -> re.Pattern[str]:

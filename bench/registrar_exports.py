@@ -29,7 +29,7 @@ from pathlib import Path
 
 import openpyxl
 
-from bench.kept_sections import KEPT_SECTIONS, REGISTRAR_EXPORTS, sections_in
+from bench.kept_sections import REGISTRAR_EXPORTS, BrokenMarkers, kept_in
 from bench.machine import machine
 from cli.issue_checks import ReaderOptions, check_export
 from cli.issue_job import sign_batch
@@ -301,7 +301,7 @@ def render_section(rows: int, results: list[dict[str, object]], command: str,
 
 def record(rows: int, out: Path, command: str) -> None:
     """Measure and put this section into `out`, in place of the one there (or at the end)."""
-    sections_in(out.read_text() if out.exists() else "", KEPT_SECTIONS)  # before measuring
+    kept_in(out)  # its markers checked before minutes of measuring
     started = datetime.datetime.now(datetime.UTC)
     section = render_section(rows, measure(rows), command, started)
     print(section, flush=True)
@@ -328,8 +328,11 @@ def main() -> None:
     elif args.one:
         _measure_one(args.one)
     elif args.out:
-        record(args.rows, args.out, f"python -m bench.registrar_exports --rows {args.rows} "
-               f"--out {args.out}")
+        try:
+            record(args.rows, args.out, f"python -m bench.registrar_exports --rows {args.rows} "
+                   f"--out {args.out}")
+        except BrokenMarkers as exc:
+            sys.exit(f"bench.registrar_exports: {args.out}: {exc}; nothing written")
     else:
         measure(args.rows)
 

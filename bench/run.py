@@ -18,7 +18,7 @@ from bench.engine import (
     restart_time,
     simulator_message_cost,
 )
-from bench.kept_sections import KEPT_SECTIONS, BrokenMarkers, sections_in
+from bench.kept_sections import BrokenMarkers, kept_in, replace_text
 from bench.ledger_costs import ledger_costs
 from bench.ledger_costs import render as render_ledger_costs
 from bench.ledger_growth import ledger_growth
@@ -132,18 +132,13 @@ def render_header(started: datetime.datetime) -> str:
         "  so compare ratios to the Ed25519 ceiling measured in the same run."])
 
 
-def kept_from(out: Path) -> list[str]:
-    """What `out` holds that a full run keeps (BrokenMarkers if its markers are broken)."""
-    return sections_in(out.read_text() if out.exists() else "", KEPT_SECTIONS)
-
-
 def write_report(out: Path, header: str, tables: str) -> None:
     """Write `out` (BENCHMARKS.md): this run's header and tables first, then what the
     file held that this run did not measure, kept as it was: the measurements written
     by hand, then the sections other commands write. BrokenMarkers, writing nothing, if
     the file's markers are broken."""
-    parts = [header, tables, *kept_from(out)]
-    out.write_text("\n\n".join(part.strip("\n") for part in parts if part) + "\n")
+    parts = [header, tables, *kept_in(out)]
+    replace_text(out, "\n\n".join(part.strip("\n") for part in parts if part) + "\n")
 
 
 def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, Any],
@@ -299,6 +294,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000,
                         help="Rows per registrar export (--only registrar).")
     args = parser.parse_args()
+    if args.only in (None, "registrar"):  # the runs that write --out
+        try:  # before minutes of measuring, not after
+            kept_in(Path(args.out))
+        except BrokenMarkers as exc:
+            sys.exit(f"scripts/bench: {args.out}: {exc}; nothing measured or written")
     if args.only == "registrar":
         record_registrar_exports(args.rows, Path(args.out),
                                  f"scripts/bench {' '.join(sys.argv[1:])}")
@@ -306,10 +306,6 @@ def main() -> None:
     if args.only:
         print(SECTIONS[args.only](args), flush=True)
         return
-    try:  # before minutes of measuring, not after
-        kept_from(Path(args.out))
-    except BrokenMarkers as exc:
-        sys.exit(f"scripts/bench: {args.out}: {exc}; nothing measured or written")
     started = datetime.datetime.now(datetime.UTC)
     print("measuring the Ed25519 ceiling…", flush=True)
     ceiling = ed25519_rates()

@@ -35,7 +35,7 @@ from bench.attack.one_address import OneAddress
 from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, table
 from bench.attack.squat import BatchRootSquat
-from bench.kept_sections import ATTACK_LAB, KEPT_SECTIONS, BrokenMarkers, sections_in
+from bench.kept_sections import ATTACK_LAB, BrokenMarkers, kept_in
 from bench.machine import machine
 
 FULL_SECONDS = 20.0
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in ATTACKS if not args.only or n in args.only]
     if args.record is not None:
         try:  # before minutes of attacks, not after
-            sections_in(args.record.read_text() if args.record.exists() else "", KEPT_SECTIONS)
+            kept_in(args.record)
         except BrokenMarkers as exc:
             parser.error(f"--record {args.record}: {exc}")
     started = time.monotonic()
