@@ -24,8 +24,13 @@ CHAIN_RUN_BLOCKS_MAX = 64
 class ChainRun:
     """Certified blocks executed in turn on one overlay, to be committed in one batch
     (`Chain.commit_run`): catch-up by sync writes the state tree's nodes and the
-    store once per run instead of once per block. Each block is checked exactly as
-    alone (`Chain.validate`), its state root included.
+    store once per run instead of once per block. Each block is checked as alone
+    (`Chain.validate`) but for its state root: only the last block's is checked, when
+    the run commits. The caller commits a run only once a quorum's certificate of its
+    last block vouches for the headers before it, state roots included (an honest
+    validator signs a block only on top of its own committed parent, whose state root
+    it checked: node.engine_sync); and a run whose state is not its last header's is
+    applied again block by block, which says which block it is.
 
     A run ends at a block after which a validator set takes effect or is scheduled:
     that block's set-change proof, and the sets that check the next certificates,

@@ -54,7 +54,13 @@ class AnswerChecks:
     Blocks at or below `head` are not checked. A block's last commit (which gives its
     time) is checked here too unless it is the certificate served with the block before
     it: the node that served the answer may have collected other votes for that block
-    than the proposer who put them in the next one."""
+    than the proposer who put them in the next one.
+
+    Only the certificates a run of blocks checks in full are checked here
+    (node.engine_sync): those of the answer's first block, which may be committed
+    alone, and of its last, which ends a run; and the last commits of the first two,
+    which may start one. A run that starts or ends elsewhere (at a snapshot's height,
+    say) checks those on the engine's thread."""
 
     def __init__(self, blocks: Sequence[tuple[Block, bytes]], head: int, chain: Chain,
                  sets: ValidatorSets, check: CheckSignatures,
@@ -63,24 +69,33 @@ class AnswerChecks:
         (ANSWER_FIRST_PART_CHECKS unless said)."""
         first_part_checks = first_part_checks or ANSWER_FIRST_PART_CHECKS
         self._check = check
+        self._blocks = len(blocks)
         self._part_of: list[int] = []  # for each block, the part holding its checks
         self._parts: list[_AnswerPart] = [_AnswerPart()]
         keys: _SenderKeys = {}
         served_before = b""  # the certificate served with the block before
-        for block, certificate in blocks:
+        for index, (block, certificate) in enumerate(blocks):
             if len(self._parts[-1].checks) >= (first_part_checks
                                                if len(self._parts) <= ANSWER_PARTS_AHEAD
                                                else ANSWER_PART_CHECKS):
                 self._parts.append(_AnswerPart())
             if block.header.height > head:
                 part = self._parts[-1]
-                if block.last_commit and block.last_commit != served_before:
+                starts_run = index <= 1  # the answer's first block may be committed alone
+                if starts_run and block.last_commit and block.last_commit != served_before:
                     part.add_certificate(sets.at(block.header.height - 1), block.last_commit)
-                part.add(len(self._part_of), block, certificate, chain, sets, keys)
+                if self.checks_certificate(index):
+                    part.add_certificate(sets.at(block.header.height), certificate)
+                part.add(len(self._part_of), block, chain, keys)
             self._part_of.append(len(self._parts) - 1)
             served_before = certificate
         for part in self._parts[:ANSWER_PARTS_AHEAD]:
             part.start(check)
+
+    def checks_certificate(self, index: int) -> bool:
+        """Whether the certificate served with block `index` is checked here: the first
+        block's, which may be committed alone, and the last's, which ends a run."""
+        return index in (0, self._blocks - 1)
 
     def verified(self, index: int) -> frozenset[bytes]:
         """Ids of block `index`'s transactions whose signature is good under the sender's
@@ -125,9 +140,8 @@ class _AnswerPart:
         self._answers: list[bool] | None = None
         self._good: dict[int, frozenset[bytes]] | None = None  # by block, once collected
 
-    def add(self, index: int, block: Block, certificate: bytes, chain: Chain,
-            sets: ValidatorSets, keys: _SenderKeys) -> None:
-        self.add_certificate(sets.at(block.header.height), certificate)
+    def add(self, index: int, block: Block, chain: Chain, keys: _SenderKeys) -> None:
+        """Block `index`'s transactions."""
         for tx in block.transactions:
             tx_check = _transaction_check(tx, chain, keys)
             if tx_check is not None:

@@ -29,3 +29,16 @@ def make_quorum_certificate(signers: list[KeyPair], chain_id: str, height: int, 
                                       {ValidatorId(k.member_id): (time_ms, k.sign_raw(message))
                                        for k in signers})
     return encode_certificate(cert)
+
+
+def forged_certificate(claimed: list[KeyPair], signer: KeyPair, chain_id: str, height: int,
+                       view: int, block_hash: bytes, time_ms: int = 0) -> bytes:
+    """A certificate of the `claimed` validators' votes, well formed, each signed by
+    `signer`: a quorum but for its signatures."""
+    message = commit_signing_bytes(chain_id.encode(), Height(height), View(view),
+                                   Digest(block_hash), time_ms)
+    forged = signer.sign_raw(message)
+    cert = make_consensus_certificate(Height(height), View(view), Digest(block_hash),
+                                      {ValidatorId(k.member_id): (time_ms, forged)
+                                       for k in claimed})
+    return encode_certificate(cert)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import ledger.chain_run
-from consensus import Action, BlockSynced, CommitCertificate, Event
+from consensus import Action, BlockSynced, CommitCertificate, Event, decode_certificate
 from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
@@ -29,7 +29,7 @@ from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
-from tests.node.certificates import make_certificate
+from tests.node.certificates import forged_certificate, make_certificate
 from tests.node.conftest import (
     Consortium,
     accredit,
@@ -138,14 +138,14 @@ def test_a_bad_block_after_good_ones_in_a_run_commits_the_good_ones_alone(
     assert out.frames[-1][0] == honest
 
 
-@pytest.mark.parametrize("bad_at", [64, 31])
-def test_a_bad_certificate_costs_the_good_blocks_before_it_no_second_execution(
-        net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int) -> None:
-    """A peer's answer of good blocks with one bad certificate (the last, or one in the
-    middle): the blocks before it are executed once and committed as a run of their own,
-    the rest is dropped and the peer passed over, and the store is byte for byte what
-    block by block sync makes of that answer. (Executing them again cost up to 63 blocks'
-    execution per such answer.)"""
+def test_a_bad_last_certificate_costs_the_good_blocks_before_it_no_second_execution(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer's answer of good blocks whose last certificate is bad (the one that
+    vouches for the run): the blocks before it are executed once and committed as a run
+    of their own, the last is dropped and the peer passed over, and the store is byte for
+    byte what block by block sync makes of that answer. (Executing them again cost up to
+    63 blocks' execution per such answer.)"""
+    bad_at = 64
     source = source_chain(net, 64)
     liar, honest = net.ministry.public_key, net.university.public_key
     block = source.get_block(bad_at)
@@ -248,12 +248,12 @@ def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
     join_run = follower._join_run
     refused: list[int] = []
 
-    def refuse_block_3_once(run: ChainRun, block: Block, cert: bytes,
-                            verified: frozenset[bytes]) -> CommitCertificate | None:
+    def refuse_block_3_once(run: ChainRun, block: Block, verified: frozenset[bytes],
+                            after_run_block: bool) -> list[CommitCertificate] | None:
         if block.header.height == 3 and not refused:
             refused.append(3)
             return None
-        return join_run(run, block, cert, verified)
+        return join_run(run, block, verified, after_run_block)
 
     monkeypatch.setattr(follower, "_join_run", refuse_block_3_once)
     peer = net.ministry.public_key
@@ -373,3 +373,89 @@ def test_the_newest_blocks_transactions_are_found_without_reading_their_blocks(
     kv.block_reads = 0
     assert [follower.chain.tx_location(tx_id) for tx_id in ids] == [(h, 0) for h in newest]
     assert kv.block_reads == 0
+
+
+def test_a_forged_certificate_served_inside_a_run_is_not_stored(net: Consortium) -> None:
+    """The certificate served with a block the next one follows in the run is neither
+    checked nor kept: the block is stored with the last commit the next block carries,
+    which the next block's header commits to."""
+    source = source_chain(net, 8)
+    block = source.get_block(4)
+    assert block is not None
+    forged = forged_certificate([net.ministry], net.university, source.chain_id, 4, 0,
+                                block.block_hash)
+    follower, out, _ = follower_of(source, net.employer)
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    answer = serve_blocks(source, out.frames[-1][2])
+    assert answer is not None
+    height, items = decode(answer)
+    items[3][1] = forged
+    follower.sync_answer(peer, encode([height, items]))
+    assert follower.chain.height == 8
+    after = follower.chain.get_block(5)
+    assert after is not None
+    assert follower.chain.get_certificate(4) == after.last_commit != forged
+    assert follower.chain.state.root == source.state.root
+
+
+def fork_with_forged_certificates(net: Consortium, good: int, forged: int) -> Chain:
+    """A chain whose first `good` blocks the validator certified, then `forged` more
+    whose certificates claim its vote but another key signed them: the chain a peer
+    holding no validator's key could make up."""
+    chain = source_chain(net, good)
+    for _ in range(forged):
+        # As its maker would take it: the vote times of the head's certificate, unchecked.
+        last_commit, when = chain.next_block_basis(
+            lambda data, _height, _hash: decode_certificate(data).vote_times)
+        tx = make_tx(net.university, AnchorPayload(os.urandom(32)))
+        execution = chain.build([tx], net.ministry.member_id, 0, when,
+                                frozenset({tx.tx_id}), last_commit)
+        header = execution.header
+        chain.commit(execution, forged_certificate([net.ministry], net.university,
+                                                   chain.chain_id, header.height, 0,
+                                                   header.block_hash, header.time_ms + 1_000))
+    return chain
+
+
+def test_a_run_of_blocks_under_forged_certificates_commits_none_of_them(
+        net: Consortium) -> None:
+    """Blocks 4-6 carry forged certificates, each the next block's last commit too, and
+    only the last is checked ahead: that one fails, the run is applied again block by
+    block, each certificate checked in full, and nothing after block 3 is committed."""
+    fork = fork_with_forged_certificates(net, good=3, forged=3)
+    follower, out, _ = follower_of(fork, net.employer)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == liar
+    answer = serve_blocks(fork, out.frames[-1][2])
+    assert answer is not None
+    follower.sync_answer(liar, answer)
+    assert follower.chain.height == 3
+    assert follower.chain.get_block(4) is None
+    assert follower.chain.get_certificate(3) == fork.get_certificate(3)
+    clock = follower._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600  # the next poll asks someone else: the liar is passed over
+    follower.tick([liar, honest])
+    assert out.frames[-1][0] == honest
+
+
+def test_a_run_that_ends_inside_an_answer_checks_its_last_certificate_there() -> None:
+    """Block 4 ends a run in the middle of the answer (block 5, after which a set takes
+    effect, is a run of its own), so its certificate, not checked ahead, is checked when
+    the run commits: forged, the run is applied again block by block, and the answer
+    stops before block 4."""
+    source, council = voted_source()
+    block = source.get_block(4)
+    assert block is not None
+    forged = forged_certificate(list(council.validators), council.university,
+                                source.chain_id, 4, 0, block.block_hash)
+    follower, out, kv = follower_of(source, council.ministry2)
+    peer = council.ministry.public_key
+    follower.tick([peer])
+    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
+    items[3][1] = forged
+    follower.sync_answer(peer, encode([height, items]))
+    assert follower.chain.height == 3
+    assert kv.heads[1:] == [2, 3]

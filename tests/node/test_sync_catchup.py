@@ -1,5 +1,5 @@
-"""Catch-up by block sync in-process: each signature checked once, a bad block in the
-middle of an answer commits what came before it and nothing after.
+"""Catch-up by block sync in-process: each signature checked once, a bad block in an
+answer commits what came before it and nothing after.
 
 The test consortium has one validator (the ministry), so each certificate holds one
 signature; the employer runs a follower engine (see tests/node/test_engine.py).
@@ -73,17 +73,22 @@ def test_each_signature_of_a_synced_chain_is_checked_once(
         if follower.chain.height == blocks:
             break
     assert follower.chain.height == blocks
-    # Each block: its transactions' signatures and its certificate's one vote. Block
-    # h + 1 carries block h's certificate as its last commit: not checked again.
-    assert len(checked) == blocks * (TXS_PER_BLOCK + 1)
+    # Each block: its transactions' signatures. Each answer of 4: the one vote of its
+    # first block's certificate (that block is committed alone) and of its last's (which
+    # vouches for the run); the two between are stored with the last commit the next
+    # block carries, whose vote is not checked. The next answer's first block carries
+    # the last one's certificate as its last commit: not checked again.
+    assert len(checked) == blocks * TXS_PER_BLOCK + (blocks // 4) * 2
     assert len(set(checked)) == len(checked)
 
 
 def test_a_last_commit_other_than_the_certificate_served_is_checked_ahead_too(
         net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     """The node that serves blocks may hold other votes for a block than the proposer
-    who put them in the next one as its last commit: those are checked with the
-    answer's other signatures, ahead, not one by one as each block executes."""
+    who put them in the next one as its last commit. Where a run may start (the
+    answer's second block) the last commit is checked with the answer's other
+    signatures, ahead, not as the block executes; further in, each is what the block
+    before is stored with, vouched for by the run's last certificate."""
     blocks = 8
     source = source_with_txs(net, blocks)
     follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
@@ -110,9 +115,13 @@ def test_a_last_commit_other_than_the_certificate_served_is_checked_ahead_too(
     checked_ahead.extend(sized.sizes)
     assert follower.chain.height == blocks
     assert checked_here == []
-    # Each block: its transactions, the vote served with it, and (from block 2) the
-    # other vote its last commit holds.
-    assert sum(checked_ahead) == blocks * (TXS_PER_BLOCK + 1) + blocks - 1
+    # Each block: its transactions; the votes served with the first and last blocks,
+    # and the other vote block 2's last commit holds.
+    assert sum(checked_ahead) == blocks * TXS_PER_BLOCK + 2 + 1
+    for height in range(1, blocks):
+        after = follower.chain.get_block(height + 1)
+        assert after is not None and follower.chain.get_certificate(height) == after.last_commit
+    assert follower.chain.get_certificate(blocks) == items[-1][1]
 
 
 def serve_blocks_of(source: Chain, request: bytes) -> bytes:
@@ -121,7 +130,7 @@ def serve_blocks_of(source: Chain, request: bytes) -> bytes:
     return answer
 
 
-def test_a_bad_certificate_at_the_third_block_commits_the_first_two_only(
+def test_a_bad_certificate_with_the_last_block_commits_those_before_only(
         net: Consortium) -> None:
     source = source_with_txs(net, 5)
     clock = Clock(net.genesis.genesis_time_ms)
@@ -131,14 +140,14 @@ def test_a_bad_certificate_at_the_third_block_commits_the_first_two_only(
     peer, channel, request = out.frames[-1]
     assert (peer, channel) == (liar, CH_SYNC_REQUEST)
     peer_height, items = decode(serve_blocks_of(source, request))
-    block_hash = source.get_block(3).block_hash  # type: ignore[union-attr]
+    block_hash = source.get_block(5).block_hash  # type: ignore[union-attr]
     # Signed by a member who is no validator: a well-formed certificate that certifies nothing.
-    items[2][1] = make_certificate(net.university, source.chain_id, 3, 0, block_hash)
+    items[4][1] = make_certificate(net.university, source.chain_id, 5, 0, block_hash)
     follower.sync_answer(liar, encode([peer_height, items]))
-    assert follower.chain.height == 2
-    assert [r.execution.header.height for r in out.reports] == [1, 2]
-    assert follower.chain.head_hash == source.get_block(2).block_hash  # type: ignore[union-attr]
-    assert follower.chain.get_block(3) is None
+    assert follower.chain.height == 4
+    assert [r.execution.header.height for r in out.reports] == [1, 2, 3, 4]
+    assert follower.chain.head_hash == source.get_block(4).block_hash  # type: ignore[union-attr]
+    assert follower.chain.get_block(5) is None
     clock.now_ms += 600  # the next question goes to another peer: the liar is passed over
     follower.tick([liar, honest])
     assert out.frames[-1][0] == honest
@@ -262,18 +271,18 @@ def test_after_a_bad_answer_the_answer_to_the_question_asked_ahead_counts_for_no
     liar, honest = net.ministry.public_key, net.university.public_key
     follower.tick([liar, honest])
     peer_height, items = decode(serve_blocks_of(source, out.frames[-1][2]))
-    block_hash = source.get_block(3).block_hash  # type: ignore[union-attr]
-    items[2][1] = make_certificate(net.university, source.chain_id, 3, 0, block_hash)
+    block_hash = source.get_block(4).block_hash  # type: ignore[union-attr]
+    items[3][1] = make_certificate(net.university, source.chain_id, 4, 0, block_hash)
     sent = len(out.frames)
     follower.sync_answer(liar, encode([peer_height, items]))
-    assert follower.chain.height == 2
+    assert follower.chain.height == 3
     asked = [(peer, decode(payload)[0]) for peer, _, payload in out.frames[sent:]]
-    assert asked == [(liar, 5), (honest, 3)]  # ahead, then again after the bad block
+    assert asked == [(liar, 5), (honest, 4)]  # ahead, then again after the bad block
     # The liar's answer to the question asked ahead is good, but it no longer counts.
     follower.sync_answer(liar, serve_blocks_of(source, out.frames[sent][2]))
-    assert follower.chain.height == 2
+    assert follower.chain.height == 3
     follower.sync_answer(honest, serve_blocks_of(source, out.frames[-1][2]))
-    assert follower.chain.height == 6
+    assert follower.chain.height == 7
 
 
 def test_a_peer_asked_ahead_is_not_timed_for_our_own_applying(
@@ -322,8 +331,9 @@ class RecordedChecks(InTurn):
 @pytest.mark.parametrize("bad_at", [None, 9])
 def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
         net: Consortium, monkeypatch: pytest.MonkeyPatch, bad_at: int | None) -> None:
-    blocks = 12  # 4 checks a block (3 transactions, a vote): parts of 2 blocks, the
-    # first two of 1
+    # 3 checks a block (its transactions), and the vote of the first's and the last's
+    # certificates: parts of 1, 2, 3, 3 and 3 blocks
+    blocks = 12
     monkeypatch.setattr(node.signature_checks, "ANSWER_PART_CHECKS", 8)
     monkeypatch.setattr(node.signature_checks, "ANSWER_FIRST_PART_CHECKS", 4)
     # Each block committed alone, so that the chain's height says how far applying got.
@@ -343,12 +353,12 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
     assert follower.chain.height == (blocks if bad_at is None else bad_at - 1)
     starts = [(batch, height) for what, batch, height in recorded.events if what == "start"]
     collects = {batch: height for what, batch, height in recorded.events if what == "collect"}
-    # 2 parts of 1 block, then 5 of 2 blocks: the first 2 go out at once, part k + 2
-    # once part k is in; each is collected as its first block applies, and what is
-    # still out when a bad block ends the answer is collected by close().
-    assert len(starts) == 7
+    # The first 2 parts go out at once, part k + 2 once part k is in; each is collected
+    # as its first block applies, and what is still out when a bad block ends the answer
+    # is collected by close().
+    assert len(starts) == 5
     assert starts[:2] == [(0, 0), (1, 0)]
-    assert [height for _, height in starts[2:]] == [0, 1, 2, 4, 6]
+    assert [height for _, height in starts[2:]] == [0, 1, 3]
     assert sorted(collects) == [batch for batch, _ in starts]
     # No more out at once than there are workers: a part started while ANSWER_PARTS_AHEAD
     # are out finds no child free, and is checked on the engine thread.
@@ -357,7 +367,7 @@ def test_an_answer_is_checked_in_parts_ahead_of_the_blocks_applied(
         out_at_once += 1 if what == "start" else -1
         assert out_at_once <= node.signature_checks.ANSWER_PARTS_AHEAD, recorded.events
     assert [collects[batch] for batch, _ in starts] == (
-        [0, 1, 2, 4, 6, 8, 10] if bad_at is None else [0, 1, 2, 4, 6, 8, 8])
+        [0, 1, 3, 6, 9] if bad_at is None else [0, 1, 3, 6, 8])
 
 
 class SizedChecks(InTurn):
@@ -376,7 +386,7 @@ def test_an_answers_first_parts_are_small_so_its_first_block_waits_less(
         net: Consortium) -> None:
     """The engine waits for the first part before the answer's first block executes;
     the parts after it are checked while the blocks before them execute."""
-    blocks = 40  # 4 checks a block (3 transactions, a vote)
+    blocks = 60  # 3 checks a block (its transactions), and the first's and last's votes
     source = source_with_txs(net, blocks)
     follower, out = engine_for(net.employer, net, Clock(net.genesis.genesis_time_ms))
     sized = SizedChecks()
@@ -388,6 +398,10 @@ def test_an_answers_first_parts_are_small_so_its_first_block_waits_less(
     first, part = (node.signature_checks.ANSWER_FIRST_PART_CHECKS,
                    node.signature_checks.ANSWER_PART_CHECKS)
     assert first < part
-    assert sized.sizes[:2] == [first, first]
-    assert sized.sizes[2:-1] == [part] * (len(sized.sizes) - 3)
-    assert sum(sized.sizes) == blocks * 4
+    # Each part is closed by the block that brings it to its size: at most one block's
+    # checks (its transactions and a vote) beyond it.
+    block_checks = TXS_PER_BLOCK + 1
+    assert all(first <= size < first + block_checks for size in sized.sizes[:2])
+    assert all(part <= size < part + block_checks for size in sized.sizes[2:-1])
+    assert len(sized.sizes) > 3
+    assert sum(sized.sizes) == blocks * TXS_PER_BLOCK + 2

@@ -235,17 +235,18 @@ def test_a_key_rotated_in_the_run_before_is_checked_again_at_execution(
 def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_checked_again(
         ) -> None:
     """Validator 3 is voted out from block 12 by block 9, the last of this answer; the next
-    answer's checks, made before block 9 executed, check block 12's certificate against
-    the set they knew, the genesis set. Signed by the genesis validators (validator 3
-    among them), it is good there, and that set remembers it; the set in force at 12
-    does not sign it, so block 12 is refused."""
+    answer's checks, made before block 9 executed, check block 12's certificate (the
+    next answer's last, so checked ahead) against the set they knew, the genesis set.
+    Signed by the genesis validators (validator 3 among them), it is good there, and
+    that set remembers it; the set in force at 12 does not sign it, so block 12 is
+    refused."""
     source, council = voted_source()
     follower, _, _ = follower_of(source, council.ministry2)
     peer = council.ministry.public_key
     genesis_set = follower.validator_sets.at(12)
     block = source.get_block(12)
     assert block is not None
-    height, items = decode(serve_blocks(source, encode([10, 64])) or b"")
+    height, items = decode(serve_blocks(source, encode([10, 3])) or b"")
     items[2][1] = make_quorum_certificate(list(council.validators), source.chain_id, 12, 0,
                                           block.block_hash, block.header.time_ms + 1_000)
     follower.next_sync_answer = lambda: (peer, encode([height, items]))
