@@ -29,7 +29,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
-from node.signature_workers import SignatureWorkers
+from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, usable_cores
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import LevelDBStore
@@ -99,6 +99,18 @@ def _build_chain(folder: Path, blocks: int, txs_per_block: int, other_votes: boo
     return chain, kv, genesis, follower
 
 
+def _children_ready(workers: SignatureWorkers) -> None:
+    """Start each child and wait for its first answer before the clock starts: a
+    daemon's children start with it (node.daemon), long before it catches up. Started
+    on the first answer, their interpreters' start (80-100 ms on a 2-core VM, session
+    48) was timed as catch-up."""
+    keys = KeyPair.generate()
+    check = (keys.public_key, b"ready", keys.sign_raw(b"ready"))
+    workers.start_children()
+    pending = [workers.start([check] * WORKER_BATCH_MIN) for _ in range(usable_cores())]
+    assert all(answers == [True] * WORKER_BATCH_MIN for answers in (p() for p in pending))
+
+
 def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False
                   ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
@@ -110,6 +122,7 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
         clock = [GENESIS_MS + blocks * 1000]
         chain = Chain(kv, genesis)
         signature_workers = SignatureWorkers()  # as the daemon checks an answer's signatures
+        _children_ready(signature_workers)
         engine = Engine(follower_keys, chain, Mempool(MempoolLimits(1, 1 << 20, 1)),
                         ValidatorSets.for_chain(chain), EngineConfig(1000, 100),
                         lambda: clock[0], outbox, check_signatures=signature_workers)

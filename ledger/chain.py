@@ -295,9 +295,11 @@ class Chain(ChainReads):
         MalformedInput, writing nothing, if the state is not the last header's root.
 
         Each certificate is one the caller checked (consensus formed it from checked
-        votes, or sync checked it against the block's set): the blocks and certificates
-        written are remembered as checked, so serving them to a peer that catches up
-        costs a hash, not three signature checks a block."""
+        votes, or sync checked it against the block's set) or one a checked one vouches
+        for (the last commit a later block of a synced run carries, which its header
+        commits to, node.engine_runs): the blocks and certificates written are
+        remembered as checked, so serving them to a peer that catches up costs a hash,
+        not three signature checks a block."""
         first, last = blocks[0][0].header, blocks[-1][0].header
         overlay = blocks[-1][0].overlay
         assert first.height == self.height + 1, "commit must extend the head"

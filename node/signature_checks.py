@@ -10,12 +10,14 @@ while this one's last blocks execute and commit, if it is already waiting
 What is checked ahead is only a shortcut. A transaction counts as checked only
 when its sender's key at the head never rotated (the ledger checks again any
 sender that ever rotated); a certificate is remembered as good only by the
-validator set that checked it, which a set change within the answer replaces.
+validator set that checked it, which a set change within the answer replaces. Of
+an answer's certificates only those a run needs checked in full are checked
+(node.engine_runs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from consensus import CommitCertificate
 from ledger.blocks import Block
@@ -44,48 +46,51 @@ _SenderKeys = dict[bytes, bytes | None]
 
 
 class AnswerChecks:
-    """The signatures of a sync answer's (block, certificate) pairs, handed over in
-    parts, ANSWER_PARTS_AHEAD of them ahead of the block being applied; `close` when
-    the answer is done with, so that no part stays out.
+    """The signatures of a sync answer's blocks, handed over in parts,
+    ANSWER_PARTS_AHEAD of them ahead of the block being applied; `close` when the
+    answer is done with, so that no part stays out.
 
     Each sender's key is read at the head before any of the answer's blocks applies (for
     an answer prepared ahead, `node.engine_sync`, before the answer before it commits
-    its last blocks).
-    Blocks at or below `head` are not checked. A block's last commit (which gives its
-    time) is checked here too unless it is the certificate served with the block before
-    it: the node that served the answer may have collected other votes for that block
-    than the proposer who put them in the next one.
+    its last blocks). Blocks at or below `head` are not checked.
 
-    Only the certificates a run of blocks checks in full are checked here
-    (node.engine_sync): those of the answer's first block, which may be committed
-    alone, and of its last, which ends a run; and the last commits of the first two,
-    which may start one. A run that starts or ends elsewhere (at a snapshot's height,
-    say) checks those on the engine's thread."""
+    Of the certificates, only those a run checks in full (node.engine_runs) are
+    checked here: the one served with each block where a run may end (the first above
+    the head, which may be committed alone; the answer's last; and those `run_ends`
+    foresees), and the last commit of the block after each, where a run starts, unless
+    it is that same certificate (the node that served the answer may have collected
+    other votes for that block than the proposer who put them in the next one). A run
+    that starts or ends where none was foreseen checks those on the engine's thread."""
 
     def __init__(self, blocks: Sequence[tuple[Block, bytes]], head: int, chain: Chain,
                  sets: ValidatorSets, check: CheckSignatures,
-                 first_part_checks: int | None = None) -> None:
+                 first_part_checks: int | None = None, *,
+                 run_ends: Callable[[int], bool]) -> None:
         """`first_part_checks`: how many checks the first ANSWER_PARTS_AHEAD parts hold
-        (ANSWER_FIRST_PART_CHECKS unless said)."""
+        (ANSWER_FIRST_PART_CHECKS unless said); `run_ends`: whether a run ends at a
+        height, as far as the committed state foresees."""
         first_part_checks = first_part_checks or ANSWER_FIRST_PART_CHECKS
         self._check = check
-        self._blocks = len(blocks)
         self._part_of: list[int] = []  # for each block, the part holding its checks
         self._parts: list[_AnswerPart] = [_AnswerPart()]
+        self._run_ends_at: set[int] = set()  # indexes of the blocks checked as a run's last
         keys: _SenderKeys = {}
         served_before = b""  # the certificate served with the block before
+        starts_run = True
         for index, (block, certificate) in enumerate(blocks):
             if len(self._parts[-1].checks) >= (first_part_checks
                                                if len(self._parts) <= ANSWER_PARTS_AHEAD
                                                else ANSWER_PART_CHECKS):
                 self._parts.append(_AnswerPart())
-            if block.header.height > head:
+            height = block.header.height
+            if height > head:
                 part = self._parts[-1]
-                starts_run = index <= 1  # the answer's first block may be committed alone
                 if starts_run and block.last_commit and block.last_commit != served_before:
-                    part.add_certificate(sets.at(block.header.height - 1), block.last_commit)
-                if self.checks_certificate(index):
-                    part.add_certificate(sets.at(block.header.height), certificate)
+                    part.add_certificate(sets.at(height - 1), block.last_commit)
+                if height == head + 1 or index == len(blocks) - 1 or run_ends(height):
+                    self._run_ends_at.add(index)
+                    part.add_certificate(sets.at(height), certificate)
+                starts_run = index in self._run_ends_at
                 part.add(len(self._part_of), block, chain, keys)
             self._part_of.append(len(self._parts) - 1)
             served_before = certificate
@@ -93,9 +98,9 @@ class AnswerChecks:
             part.start(check)
 
     def checks_certificate(self, index: int) -> bool:
-        """Whether the certificate served with block `index` is checked here: the first
-        block's, which may be committed alone, and the last's, which ends a run."""
-        return index in (0, self._blocks - 1)
+        """Whether the certificate served with block `index` is checked here, as one
+        that may end a run."""
+        return index in self._run_ends_at
 
     def verified(self, index: int) -> frozenset[bytes]:
         """Ids of block `index`'s transactions whose signature is good under the sender's

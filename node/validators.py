@@ -2,8 +2,8 @@
 
 Validator ids are member ids (20 bytes). The set in force at each height is in
 the chain state (`ledger.validator_sets`, changed by governance at block
-boundaries); `ValidatorSets` follows it, so each block's certificate is checked
-against the set of its own height.
+boundaries); `ValidatorSets` follows it, so a block's certificate is checked against
+the set of its own height.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from ledger.validator_sets import (
 from storage.state_tree import StateTree
 
 # Certificates one set has checked and found good, remembered so that a certificate
-# is verified once: sync checks block h's certificate, then block h + 1 carries the
-# same bytes as its last commit; a proposer reads the head's certificate again.
+# is verified once: sync checks a run's last certificate ahead, then again as the run
+# commits, and the next block carries the same bytes as its last commit; a proposer
+# reads the head's certificate again.
 CERTIFICATES_REMEMBERED_MAX = 256
 # Signatures one set has verified and found good, or that this node made itself,
 # remembered by their exact bytes: the certificate a proposal carries as its last commit
@@ -129,12 +130,12 @@ class ValidatorSet:
             return None
         return cert
 
-    def certificate_before_signatures(self, data: bytes, height: int, block_hash: bytes
+    def unverified_quorum_certificate(self, data: bytes, height: int, block_hash: bytes
                                       ) -> CommitCertificate | None:
         """A certificate for that block whose votes come from a quorum of distinct
         members of this set, their signatures not checked (unless it is known good);
-        None if it can never be good. Block sync takes a run's inner certificates so
-        (node.engine_sync): the run's last certificate, checked in full, vouches for
+        None if it can never be good. Block sync takes the last commits inside a run so
+        (node.engine_runs): the run's last certificate, checked in full, vouches for
         them through the headers."""
         cert = self._checked.get(data)
         if cert is None:

@@ -98,6 +98,30 @@ def test_a_bad_vote_two_certificates_carry_leaves_neither_remembered(
     assert here  # not remembered: checked again, and refused
 
 
+def test_an_unverified_quorum_certificate_is_checked_for_all_but_its_signatures(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a run takes a last commit inside it for (node.engine_runs): votes of a quorum
+    of distinct members for that block, their signatures not checked."""
+    keys = validators(4)
+    members = ValidatorSet.of_keys(CHAIN_ID, [k.public_key for k in keys])
+    impostor = KeyPair.from_seed(b"not-a-validator".ljust(32, b"."))
+    here = checked_here(monkeypatch)
+    forged = forged_certificate(keys[:3], keys[1], impostor)
+    taken = members.unverified_quorum_certificate(forged, HEIGHT, BLOCK_HASH)
+    assert taken is not None and len(taken.vote_times) == 3
+    assert here == []
+    # All but the signatures: too few votes, a vote of no member, another block or height,
+    # or no certificate at all.
+    outsider = certificate([*keys[:2], impostor])
+    for data, height, block_hash in [(certificate(keys[:2]), HEIGHT, BLOCK_HASH),
+                                     (outsider, HEIGHT, BLOCK_HASH),
+                                     (forged, HEIGHT + 1, BLOCK_HASH),
+                                     (forged, HEIGHT, bytes(32)),
+                                     (b"\x93junk", HEIGHT, BLOCK_HASH)]:
+        assert members.unverified_quorum_certificate(data, height, block_hash) is None
+    assert members.certificate_for(forged, HEIGHT, BLOCK_HASH) is None  # in full: refused
+
+
 def test_a_part_whose_answers_raised_is_not_collected_again(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A sync answer's checks are closed (every part collected) in a finally, after
@@ -136,7 +160,8 @@ def test_closing_an_answer_collects_the_parts_after_one_that_raised(
     raise_once(monkeypatch, "receive")
     workers = SignatureWorkers(2)
     try:
-        checks = AnswerChecks(answer, head, chain, ValidatorSets.for_chain(chain), workers)
+        checks = AnswerChecks(answer, head, chain, ValidatorSets.for_chain(chain), workers,
+                              run_ends=lambda _: False)
         assert [len(part.checks) >= WORKER_BATCH_MIN for part in checks._parts] == [True] * 2
         with pytest.raises(RuntimeError, match=UNEXPLAINED):
             checks.close()

@@ -3,6 +3,7 @@ ended where a validator set changes, and stored exactly as if applied one by one
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 import ledger.chain_run
-from consensus import Action, BlockSynced, CommitCertificate, Event, decode_certificate
+from consensus import Action, BlockSynced, Event, decode_certificate
 from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
@@ -248,12 +249,12 @@ def test_when_only_the_run_fails_the_rest_of_the_answer_is_still_applied(
     join_run = follower._join_run
     refused: list[int] = []
 
-    def refuse_block_3_once(run: ChainRun, block: Block, verified: frozenset[bytes],
-                            after_run_block: bool) -> list[CommitCertificate] | None:
+    def refuse_block_3_once(run: ChainRun, joined: list[Any], block: Block, cert: bytes,
+                            verified: frozenset[bytes], checked_ahead: bool) -> bool:
         if block.header.height == 3 and not refused:
             refused.append(3)
-            return None
-        return join_run(run, block, verified, after_run_block)
+            return False
+        return join_run(run, joined, block, cert, verified, checked_ahead)
 
     monkeypatch.setattr(follower, "_join_run", refuse_block_3_once)
     peer = net.ministry.public_key
@@ -375,7 +376,8 @@ def test_the_newest_blocks_transactions_are_found_without_reading_their_blocks(
     assert kv.block_reads == 0
 
 
-def test_a_forged_certificate_served_inside_a_run_is_not_stored(net: Consortium) -> None:
+def test_a_forged_certificate_served_inside_a_run_is_not_stored(
+        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
     """The certificate served with a block the next one follows in the run is neither
     checked nor kept: the block is stored with the last commit the next block carries,
     which the next block's header commits to."""
@@ -397,6 +399,8 @@ def test_a_forged_certificate_served_inside_a_run_is_not_stored(net: Consortium)
     assert after is not None
     assert follower.chain.get_certificate(4) == after.last_commit != forged
     assert follower.chain.state.root == source.state.root
+    # Nothing it sent was used: nothing is held against the peer.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def fork_with_forged_certificates(net: Consortium, good: int, forged: int) -> Chain:
@@ -418,44 +422,122 @@ def fork_with_forged_certificates(net: Consortium, good: int, forged: int) -> Ch
     return chain
 
 
+def counted_executions(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The heights of the blocks `engine` executes from now on."""
+    executed: list[int] = []
+    validate = engine.chain.validate
+
+    def counted(block: Block, *args: Any, **kwargs: Any) -> Execution:
+        executed.append(block.header.height)
+        return validate(block, *args, **kwargs)
+
+    monkeypatch.setattr(engine.chain, "validate", counted)
+    return executed
+
+
+def passed_over(engine: Engine, out: Recorder, liar: bytes, honest: bytes) -> bool:
+    """Whether the next poll asks `honest` rather than `liar`, asked before."""
+    clock = engine._clock_ms
+    assert isinstance(clock, Clock)
+    clock.now_ms += 600
+    engine.tick([liar, honest])
+    return out.frames[-1][0] == honest
+
+
 def test_a_run_of_blocks_under_forged_certificates_commits_none_of_them(
-        net: Consortium) -> None:
-    """Blocks 4-6 carry forged certificates, each the next block's last commit too, and
-    only the last is checked ahead: that one fails, the run is applied again block by
-    block, each certificate checked in full, and nothing after block 3 is committed."""
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks 4-6 carry forged certificates, each the next block's last commit too.
+    Block 6's, the answer's last, is checked ahead: refused before the block executes.
+    The run of 1-5 then ends where none was foreseen, and block 5's certificate, checked
+    as the run commits, is forged too: none of the run is committed, none executed
+    twice, and the peer is passed over."""
     fork = fork_with_forged_certificates(net, good=3, forged=3)
-    follower, out, _ = follower_of(fork, net.employer)
+    follower, out, kv = follower_of(fork, net.employer)
+    executed = counted_executions(follower, monkeypatch)
     liar, honest = net.ministry.public_key, net.university.public_key
     follower.tick([liar, honest])
     assert out.frames[-1][0] == liar
     answer = serve_blocks(fork, out.frames[-1][2])
     assert answer is not None
     follower.sync_answer(liar, answer)
-    assert follower.chain.height == 3
-    assert follower.chain.get_block(4) is None
-    assert follower.chain.get_certificate(3) == fork.get_certificate(3)
-    clock = follower._clock_ms
-    assert isinstance(clock, Clock)
-    clock.now_ms += 600  # the next poll asks someone else: the liar is passed over
+    assert follower.chain.height == 0
+    assert executed == [1, 2, 3, 4, 5]
+    assert kv.heads[1:] == []
+    assert passed_over(follower, out, liar, honest)
+
+
+def test_a_bad_certificate_where_a_bad_block_ends_a_run_costs_one_execution(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer ends a run where none was foreseen (block 5 does not follow: it is block 4
+    again) and forges the certificate of the block before: blocks 1-4 are executed once
+    and none is committed (a run is committed whole or not at all), and the peer is
+    passed over; an honest peer then brings them."""
+    source = source_chain(net, 8)
+    follower, out, kv = follower_of(source, net.employer)
+    executed = counted_executions(follower, monkeypatch)
+    liar, honest = net.ministry.public_key, net.university.public_key
     follower.tick([liar, honest])
-    assert out.frames[-1][0] == honest
+    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
+    block = source.get_block(4)
+    assert block is not None
+    items[3][1] = forged_certificate([net.ministry], net.university, source.chain_id, 4, 0,
+                                     block.block_hash)
+    items[4] = items[3]
+    follower.sync_answer(liar, encode([height, items]))
+    assert follower.chain.height == 0
+    assert executed == [1, 2, 3, 4]
+    assert passed_over(follower, out, liar, honest)
+    follower.sync_answer(honest, serve_blocks(source, out.frames[-1][2]) or b"")
+    assert follower.chain.height == 8
+    assert kv.heads[1:] == [8]
 
 
-def test_a_run_that_ends_inside_an_answer_checks_its_last_certificate_there() -> None:
+def test_a_bad_certificate_where_a_run_is_foreseen_to_end_is_refused_before_it_executes(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs end at every snapshot height (here every 4th): the certificate served with
+    block 8 is checked ahead, so a forged one is refused before block 8 executes, and
+    the run of 5-7 before it is committed."""
+    source = source_chain(net, 12)
+    kv = CountedStore()
+    chain = Chain(kv, source.genesis)
+    out = Recorder()
+    follower = Engine(net.employer, chain, Mempool(MempoolLimits(100, 1 << 20, 100)),
+                      ValidatorSets.for_chain(chain),
+                      EngineConfig(1_000, 100, snapshot_interval_blocks=4),
+                      Clock(source.head_header.time_ms), out)
+    executed = counted_executions(follower, monkeypatch)
+    peer = net.ministry.public_key
+    follower.tick([peer])
+    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
+    block = source.get_block(8)
+    assert block is not None
+    items[7][1] = forged_certificate([net.ministry], net.university, source.chain_id, 8, 0,
+                                     block.block_hash)
+    follower.sync_answer(peer, encode([height, items]))
+    assert follower.chain.height == 7
+    assert kv.heads[1:] == [4, 7]
+    assert executed == [1, 2, 3, 4, 5, 6, 7]  # block 8's certificate is refused first
+
+
+def test_a_run_that_ends_unforeseen_inside_an_answer_checks_its_last_certificate_there(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Block 4 ends a run in the middle of the answer (block 5, after which a set takes
-    effect, is a run of its own), so its certificate, not checked ahead, is checked when
-    the run commits: forged, the run is applied again block by block, and the answer
-    stops before block 4."""
+    effect, is a run of its own), which the committed state did not foresee: the vote
+    that schedules the set is in block 2 of the same answer. So block 4's certificate,
+    not checked ahead, is checked when the run commits: forged, none of the run (3-4) is
+    committed, and the answer stops there."""
     source, council = voted_source()
     block = source.get_block(4)
     assert block is not None
     forged = forged_certificate(list(council.validators), council.university,
                                 source.chain_id, 4, 0, block.block_hash)
     follower, out, kv = follower_of(source, council.ministry2)
+    executed = counted_executions(follower, monkeypatch)
     peer = council.ministry.public_key
     follower.tick([peer])
     height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
     items[3][1] = forged
     follower.sync_answer(peer, encode([height, items]))
-    assert follower.chain.height == 3
-    assert kv.heads[1:] == [2, 3]
+    assert follower.chain.height == 2
+    assert kv.heads[1:] == [2]
+    assert executed == [1, 2, 3, 4]

@@ -257,3 +257,29 @@ def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_chec
     follower.sync_answer(peer, prepared.payload)
     assert items[2][1] in genesis_set._checked  # good by the set the check ahead knew
     assert follower.chain.height == 11
+
+
+def test_a_certificate_of_a_replaced_set_served_inside_a_run_is_not_what_is_stored(
+        ) -> None:
+    """As above, but block 12 is inside the next answer's last run (12-14): the
+    certificate served with it is never read, and block 12 is stored with the last
+    commit block 13 carries, which the set in force at 12 signed."""
+    source, council = voted_source()
+    follower, _, _ = follower_of(source, council.ministry2)
+    peer = council.ministry.public_key
+    block = source.get_block(12)
+    assert block is not None
+    height, items = decode(serve_blocks(source, encode([10, 64])) or b"")
+    items[2][1] = make_quorum_certificate(list(council.validators), source.chain_id, 12, 0,
+                                          block.block_hash, block.header.time_ms + 1_000)
+    follower.next_sync_answer = lambda: (peer, encode([height, items]))
+    follower.tick([peer])
+    follower.sync_answer(peer, serve_blocks(source, encode([1, 9])) or b"")
+    prepared = follower._prepared
+    assert follower.chain.height == 9 and prepared is not None
+    follower.sync_answer(peer, prepared.payload)
+    assert follower.chain.height == 14
+    after = follower.chain.get_block(13)
+    assert after is not None
+    assert follower.chain.get_certificate(12) == after.last_commit != items[2][1]
+    assert follower.validator_sets.certifies(after.last_commit, 12, block.block_hash)
