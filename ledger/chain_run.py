@@ -29,7 +29,7 @@ class ChainRun:
     the run commits. The caller commits a run only once a quorum's certificate of its
     last block vouches for the headers before it, state roots included (an honest
     validator signs a block only on top of its own committed parent, whose state root
-    it checked: node.engine_sync); and a run whose state is not its last header's is
+    it checked: node.engine_runs); and a run whose state is not its last header's is
     applied again block by block, which says which block it is.
 
     A run ends at a block after which a validator set takes effect or is scheduled:

@@ -16,11 +16,16 @@ a run ends before a set takes effect (`ChainRun.ended`), so one set certifies al
 blocks. Transactions' signatures are checked in every block, as alone.
 
 What a peer can make of it: a certificate served with a block inside a run is never
-read, so a forged one there costs nothing and is not held against the peer. A bad
-certificate where a run ends is refused before its block executes when it was checked
-ahead (`node.signature_checks.AnswerChecks` checks those of the blocks where runs are
-known to end); where a run ends unforeseen (the next block is bad), a bad one costs the
-run's blocks their execution: none is committed, and the peer is passed over.
+read (but for the first block above the head, checked ahead as one that may be
+committed alone), so a forged one there costs nothing and is not held against the
+peer. A bad certificate where a run ends is refused before its block executes when it
+was checked ahead (`node.signature_checks.AnswerChecks` checks those of the blocks
+where runs are foreseen to end). Where a run ends unforeseen (the next block is bad,
+or repeats one), or a block that does not execute leaves the run's state changed, the
+blocks that joined the run were executed, and a bad certificate there (the last
+block's, or the bad block's own) means none is committed and the peer is passed over:
+a lying peer costs at most one answer's execution (up to 63 blocks), once, where
+checking every certificate ahead cost it one block's.
 """
 
 from __future__ import annotations
@@ -44,9 +49,13 @@ from node.validators import ValidatorSets
 
 log = logging.getLogger("senim.engine")
 
-# A block fetched with the certificate served with it, and the ids of its transactions
-# whose signatures were checked ahead.
-SyncedBlock = tuple[Block, bytes, frozenset[bytes]]
+@dataclass(frozen=True)
+class SyncedBlock:
+    """A block fetched with the certificate served with it."""
+
+    block: Block
+    served: bytes
+    verified: frozenset[bytes]  # ids of its transactions whose signatures were checked ahead
 
 
 @dataclass
@@ -54,10 +63,10 @@ class _Joined:
     """A block that joined a run."""
 
     block: Block
-    served: bytes  # the certificate served with it
     verified: frozenset[bytes]
     # What it is stored with: the last commit the next block in the run carries, once one
-    # joins (`certificate` is then that, decoded), else the certificate served with it.
+    # joins, else the certificate served with it; `certificate` is that, decoded, once it
+    # is known (for the run's last block, once checked in full as the run commits).
     stored: bytes
     certificate: CommitCertificate | None = None
 
@@ -83,7 +92,7 @@ class AppliesRuns:
     _after_synced: Callable[[bytes, list[tuple[Block, CommitCertificate]]], None]
     _apply_certified: Callable[..., bool]
 
-    def _run_ends(self) -> Callable[[int], bool]:
+    def _foreseen_run_end(self) -> Callable[[int], bool]:
         """Whether a run ends at a height, as far as the committed state foresees
         (`_apply_in_runs`, `ChainRun.ended`): at a snapshot's height, and at the two
         before a set takes effect (the block after which it takes effect is a run of its
@@ -126,12 +135,12 @@ class AppliesRuns:
                 if not looked_ahead and checks.all_back(index):
                     looked_ahead = True
                     self._prepare_next(blocks[-1][0].header.height)
-                checked_ahead = checks.checks_certificate(index)
+                checked_ahead = checks.certificate_checked_ahead(index)
                 index += 1
                 if block.header.height <= run.height:
                     continue  # we have it already
                 if not self._join_run(run, joined, block, cert, verified, checked_ahead):
-                    failed = (block, cert, verified)
+                    failed = SyncedBlock(block, cert, verified)
                     break
             if not joined and failed is None:
                 continue
@@ -141,17 +150,26 @@ class AppliesRuns:
             # good ones before it a second execution.
             if joined:
                 outcome = self._commit_joined(peer_key, run, joined)
+                uncertified = joined[-1].block
+                if outcome is _RunCommit.STATE_DIFFERS and failed is not None and (
+                        not self.validator_sets.certifies(failed.served,
+                                                          failed.block.header.height,
+                                                          failed.block.block_hash)):
+                    # The block that did not execute left the run's state changed, and
+                    # is not certified: a peer's forgery, not a block this node differs on.
+                    outcome, uncertified = _RunCommit.UNCERTIFIED, failed.block
                 if outcome is _RunCommit.UNCERTIFIED:
-                    last = joined[-1].block.header.height
-                    log.warning("sync: block %d from %s has no valid commit certificate, "
-                                "and blocks %d-%d with it are ignored", last,
-                                self.name_of(peer_key), joined[0].block.header.height, last)
+                    log.warning("sync: block %d from %s has no valid commit certificate; "
+                                "blocks %d-%d, executed with it, are ignored",
+                                uncertified.header.height, self.name_of(peer_key),
+                                joined[0].block.header.height, uncertified.header.height)
                     return False
                 if outcome is _RunCommit.STATE_DIFFERS:
                     if not self._apply_one_by_one(peer_key, joined, failed):
                         return False
                     failed = None  # applied with them
-            if failed is not None and not self._apply_certified(peer_key, *failed):
+            if failed is not None and not self._apply_certified(
+                    peer_key, failed.block, failed.served, failed.verified):
                 return False  # judged alone, as if there had been no run: it says why
             first_alone = False  # the answer goes on after them, as with no run
         return True
@@ -187,7 +205,7 @@ class AppliesRuns:
             return False
         if before is not None:
             before.stored, before.certificate = block.last_commit, last_commit
-        joined.append(_Joined(block, cert, verified, cert))
+        joined.append(_Joined(block, verified, cert))
         return True
 
     def _commit_joined(self, peer_key: bytes, run: ChainRun, joined: list[_Joined]
@@ -218,8 +236,9 @@ class AppliesRuns:
                           failed: SyncedBlock | None) -> bool:
         """A run's state is not its last header's: its blocks, and the one that failed to
         join it, applied singly, each certificate checked in full."""
-        singly = [(each.block, each.stored, each.verified) for each in joined]
-        for block, cert, verified in singly + ([failed] if failed is not None else []):
-            if not self._apply_certified(peer_key, block, cert, verified):
+        singly = [SyncedBlock(each.block, each.stored, each.verified) for each in joined]
+        for synced in singly + ([failed] if failed is not None else []):
+            if not self._apply_certified(peer_key, synced.block, synced.served,
+                                         synced.verified):
                 return False
         return True

@@ -109,7 +109,7 @@ class AppliesSyncedBlocks(AppliesRuns):
         asked = in_turn and self._ask_ahead(peer_key, blocks, head)
         if checks is None:
             checks = AnswerChecks(blocks, head, self.chain, self.validator_sets,
-                                  self.check_signatures, run_ends=self._run_ends())
+                                  self.check_signatures, run_ends=self._foreseen_run_end())
         undecodable = bad_block is not None
         try:
             if (not self._apply_in_runs(peer_key, blocks, checks, asked) or undecodable
@@ -155,7 +155,7 @@ class AppliesSyncedBlocks(AppliesRuns):
         blocks, bad_block = _decode_blocks(answer[1])
         checks = AnswerChecks(blocks, then_head, self.chain, self.validator_sets,
                               self.check_signatures, ANSWER_PREPARED_PART_CHECKS,
-                              run_ends=self._run_ends())
+                              run_ends=self._foreseen_run_end())
         self._prepared = PreparedAnswer(peer_key, payload, then_head, blocks, bad_block, checks)
 
     def _in_turn(self, blocks: list[tuple[Block, bytes]], items: list[SyncedItem],

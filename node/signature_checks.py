@@ -73,7 +73,7 @@ class AnswerChecks:
         self._check = check
         self._part_of: list[int] = []  # for each block, the part holding its checks
         self._parts: list[_AnswerPart] = [_AnswerPart()]
-        self._run_ends_at: set[int] = set()  # indexes of the blocks checked as a run's last
+        self._checked_ahead: set[int] = set()  # blocks whose certificate is checked here
         keys: _SenderKeys = {}
         served_before = b""  # the certificate served with the block before
         starts_run = True
@@ -88,19 +88,19 @@ class AnswerChecks:
                 if starts_run and block.last_commit and block.last_commit != served_before:
                     part.add_certificate(sets.at(height - 1), block.last_commit)
                 if height == head + 1 or index == len(blocks) - 1 or run_ends(height):
-                    self._run_ends_at.add(index)
+                    self._checked_ahead.add(index)
                     part.add_certificate(sets.at(height), certificate)
-                starts_run = index in self._run_ends_at
+                starts_run = index in self._checked_ahead
                 part.add(len(self._part_of), block, chain, keys)
             self._part_of.append(len(self._parts) - 1)
             served_before = certificate
         for part in self._parts[:ANSWER_PARTS_AHEAD]:
             part.start(check)
 
-    def checks_certificate(self, index: int) -> bool:
+    def certificate_checked_ahead(self, index: int) -> bool:
         """Whether the certificate served with block `index` is checked here, as one
         that may end a run."""
-        return index in self._run_ends_at
+        return index in self._checked_ahead
 
     def verified(self, index: int) -> frozenset[bytes]:
         """Ids of block `index`'s transactions whose signature is good under the sender's

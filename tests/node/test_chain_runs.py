@@ -3,6 +3,7 @@ ended where a validator set changes, and stored exactly as if applied one by one
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 
 import ledger.chain_run
 from consensus import Action, BlockSynced, Event, decode_certificate
-from ledger.blocks import Block
+from ledger.blocks import Block, transactions_root
 from ledger.chain import Chain
 from ledger.chain_layout import BLOCK_PREFIX, HEAD_KEY
 from ledger.chain_reads import TX_IDS_REMEMBERED_BLOCKS
@@ -541,3 +542,28 @@ def test_a_run_that_ends_unforeseen_inside_an_answer_checks_its_last_certificate
     assert follower.chain.height == 2
     assert kv.heads[1:] == [2]
     assert executed == [1, 2, 3, 4]
+
+
+def test_a_bad_block_that_changes_the_runs_state_costs_one_execution(
+        net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block 5 made up by the peer (block 5 with its transaction twice, its header made
+    to match) executes its first transaction before it is refused, so the run's state is
+    no longer block 4's. Its certificate does not certify it: a forgery, not a block this
+    node differs on, so blocks 1-4 are not applied again one by one; none is committed,
+    and the peer is passed over."""
+    source = source_chain(net, 8)
+    follower, out, kv = follower_of(source, net.employer)
+    executed = counted_executions(follower, monkeypatch)
+    liar, honest = net.ministry.public_key, net.university.public_key
+    follower.tick([liar, honest])
+    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
+    block = source.get_block(5)
+    assert block is not None
+    twice = (block.transactions[0], block.transactions[0])
+    header = dataclasses.replace(block.header, txs_root=transactions_root(list(twice)))
+    items[4][0] = Block(header, twice, block.last_commit).encode()
+    follower.sync_answer(liar, encode([height, items]))
+    assert follower.chain.height == 0
+    assert executed == [1, 2, 3, 4, 5]
+    assert kv.heads[1:] == []
+    assert passed_over(follower, out, liar, honest)
