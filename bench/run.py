@@ -204,14 +204,17 @@ def render_engine(ceiling: dict[str, float]) -> list[str]:
         "## Engine (in-process)", "",
         "| figure | value | aim |", "|---|---|---|",
         f"| catch-up by block sync: {catch_up['blocks']:,} blocks of "
-        f"{catch_up['txs_per_block']} issue transactions, each certificate (3 of 4 "
-        f"signatures) and transaction signature checked, re-executed with its state root "
-        f"checked, an answer's blocks committed to LevelDB in one batch "
+        f"{catch_up['txs_per_block']} issue transactions, each re-executed and each "
+        f"transaction signature checked; an answer's blocks committed to LevelDB in runs, "
+        f"each in one batch once its last block's certificate (3 of 4 signatures) and "
+        f"state root are checked, which vouch for the blocks, roots and last commits "
+        f"before it (node/engine_runs.py) "
         f"| {catch_up['blocks_per_s']:,.0f} blocks/s with the serving peer's reads in the "
         f"same process; {catch_up['follower_blocks_per_s']:,.0f} blocks/s of the follower's "
         f"own time | ≥ 2,000 blocks/s |",
         f"| the same, each certificate served signed by other validators than the next "
-        f"block's last commit (a follower then checks 6 votes a block, not 3) "
+        f"block's last commit (each block but a run's last is stored with the next one's "
+        f"last commit) "
         f"| {other_votes['blocks_per_s']:,.0f} blocks/s; "
         f"{other_votes['follower_blocks_per_s']:,.0f} blocks/s of the follower's own time "
         f"| ≥ 2,000 blocks/s |",
