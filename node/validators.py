@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from consensus import CommitCertificate, ValidatorId, decode_certificate, verify_certificate
@@ -117,18 +117,7 @@ class ValidatorSet:
     def certificate_for(self, data: bytes, height: int, block_hash: bytes
                         ) -> CommitCertificate | None:
         """Decode and check a stored or fetched certificate for one block; None if bad."""
-        cert = self._checked.get(data)
-        if cert is None:
-            try:
-                cert = decode_certificate(data)
-            except MalformedMessage:
-                return None
-            if not verify_certificate(cert, self.chain_id, self.ids, self.verify):
-                return None
-            self.remember_checked(data, cert)
-        if cert.height != height or cert.digest != block_hash:
-            return None
-        return cert
+        return self._certificate(data, height, block_hash, self.verify)
 
     def unverified_quorum_certificate(self, data: bytes, height: int, block_hash: bytes
                                       ) -> CommitCertificate | None:
@@ -137,6 +126,13 @@ class ValidatorSet:
         None if it can never be good. Block sync takes the last commits inside a run so
         (node.engine_runs): the run's last certificate, checked in full, vouches for
         them through the headers."""
+        return self._certificate(data, height, block_hash, None)
+
+    def _certificate(self, data: bytes, height: int, block_hash: bytes,
+                     verify: Callable[[ValidatorId, bytes, bytes], bool] | None
+                     ) -> CommitCertificate | None:
+        """`data` decoded and checked for that block, its signatures by `verify` (and
+        then remembered as good), or not at all if None."""
         cert = self._checked.get(data)
         if cert is None:
             try:
@@ -144,8 +140,10 @@ class ValidatorSet:
             except MalformedMessage:
                 return None
             if not verify_certificate(cert, self.chain_id, self.ids,
-                                      lambda validator, _, __: validator in self.public_keys):
+                                      verify or (lambda *_: True)):
                 return None
+            if verify is not None:
+                self.remember_checked(data, cert)
         if cert.height != height or cert.digest != block_hash:
             return None
         return cert

@@ -157,14 +157,7 @@ def test_a_bad_last_certificate_costs_the_good_blocks_before_it_no_second_execut
 
     def synced() -> tuple[Engine, Recorder, CountedStore, list[int]]:
         follower, out, kv = follower_of(source, net.employer)
-        executed: list[int] = []
-        validate = follower.chain.validate
-
-        def counted(block: Block, *args: Any, **kwargs: Any) -> Execution:
-            executed.append(block.header.height)
-            return validate(block, *args, **kwargs)
-
-        monkeypatch.setattr(follower.chain, "validate", counted)
+        executed = counted_executions(follower, monkeypatch)
         follower.tick([liar, honest])
         assert out.frames[-1][0] == liar
         answer = serve_blocks(source, out.frames[-1][2])
@@ -445,6 +438,20 @@ def passed_over(engine: Engine, out: Recorder, liar: bytes, honest: bytes) -> bo
     return out.frames[-1][0] == honest
 
 
+def asked_of_a_liar(net: Consortium, source: Chain, monkeypatch: pytest.MonkeyPatch
+                    ) -> tuple[Engine, Recorder, CountedStore, list[int],
+                               tuple[int, list[list[bytes]]]]:
+    """A follower of `source`, counting its executions, that asked the liar (the
+    ministry; the honest peer is the university) for blocks, and the liar's answer as
+    the source would give it, to be tampered with: its claimed height and items."""
+    follower, out, kv = follower_of(source, net.employer)
+    executed = counted_executions(follower, monkeypatch)
+    follower.tick([net.ministry.public_key, net.university.public_key])
+    assert out.frames[-1][0] == net.ministry.public_key
+    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
+    return follower, out, kv, executed, (height, items)
+
+
 def test_a_run_of_blocks_under_forged_certificates_commits_none_of_them(
         net: Consortium, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks 4-6 carry forged certificates, each the next block's last commit too.
@@ -453,14 +460,9 @@ def test_a_run_of_blocks_under_forged_certificates_commits_none_of_them(
     as the run commits, is forged too: none of the run is committed, none executed
     twice, and the peer is passed over."""
     fork = fork_with_forged_certificates(net, good=3, forged=3)
-    follower, out, kv = follower_of(fork, net.employer)
-    executed = counted_executions(follower, monkeypatch)
+    follower, out, kv, executed, answer = asked_of_a_liar(net, fork, monkeypatch)
     liar, honest = net.ministry.public_key, net.university.public_key
-    follower.tick([liar, honest])
-    assert out.frames[-1][0] == liar
-    answer = serve_blocks(fork, out.frames[-1][2])
-    assert answer is not None
-    follower.sync_answer(liar, answer)
+    follower.sync_answer(liar, encode(list(answer)))
     assert follower.chain.height == 0
     assert executed == [1, 2, 3, 4, 5]
     assert kv.heads[1:] == []
@@ -474,11 +476,8 @@ def test_a_bad_certificate_where_a_bad_block_ends_a_run_costs_one_execution(
     and none is committed (a run is committed whole or not at all), and the peer is
     passed over; an honest peer then brings them."""
     source = source_chain(net, 8)
-    follower, out, kv = follower_of(source, net.employer)
-    executed = counted_executions(follower, monkeypatch)
+    follower, out, kv, executed, (height, items) = asked_of_a_liar(net, source, monkeypatch)
     liar, honest = net.ministry.public_key, net.university.public_key
-    follower.tick([liar, honest])
-    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
     block = source.get_block(4)
     assert block is not None
     items[3][1] = forged_certificate([net.ministry], net.university, source.chain_id, 4, 0,
@@ -552,11 +551,8 @@ def test_a_bad_block_that_changes_the_runs_state_costs_one_execution(
     node differs on, so blocks 1-4 are not applied again one by one; none is committed,
     and the peer is passed over."""
     source = source_chain(net, 8)
-    follower, out, kv = follower_of(source, net.employer)
-    executed = counted_executions(follower, monkeypatch)
+    follower, out, kv, executed, (height, items) = asked_of_a_liar(net, source, monkeypatch)
     liar, honest = net.ministry.public_key, net.university.public_key
-    follower.tick([liar, honest])
-    height, items = decode(serve_blocks(source, out.frames[-1][2]) or b"")
     block = source.get_block(5)
     assert block is not None
     twice = (block.transactions[0], block.transactions[0])

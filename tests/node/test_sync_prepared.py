@@ -232,21 +232,20 @@ def test_a_key_rotated_in_the_run_before_is_checked_again_at_execution(
     assert follower.chain.height == 64
 
 
-def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_checked_again(
-        ) -> None:
-    """Validator 3 is voted out from block 12 by block 9, the last of this answer; the next
-    answer's checks, made before block 9 executed, check block 12's certificate (the
-    next answer's last, so checked ahead) against the set they knew, the genesis set.
-    Signed by the genesis validators (validator 3 among them), it is good there, and
-    that set remembers it; the set in force at 12 does not sign it, so block 12 is
-    refused."""
+def next_answer_with_block_12_signed_by_the_replaced_set(blocks: int
+                                                       ) -> tuple[Engine, Chain, bytes]:
+    """Validator 3 is voted out from block 12 by block 9, the last of the first answer.
+    The next answer, of `blocks` from 10, waits in the inbox, so its checks are made
+    before block 9 executes, against the set they knew, the genesis set; block 12's
+    certificate in it is signed by the genesis validators (validator 3 among them). The
+    follower once both answers are applied, the source, and that certificate."""
     source, council = voted_source()
     follower, _, _ = follower_of(source, council.ministry2)
     peer = council.ministry.public_key
     genesis_set = follower.validator_sets.at(12)
     block = source.get_block(12)
     assert block is not None
-    height, items = decode(serve_blocks(source, encode([10, 3])) or b"")
+    height, items = decode(serve_blocks(source, encode([10, blocks])) or b"")
     items[2][1] = make_quorum_certificate(list(council.validators), source.chain_id, 12, 0,
                                           block.block_hash, block.header.time_ms + 1_000)
     follower.next_sync_answer = lambda: (peer, encode([height, items]))
@@ -255,31 +254,27 @@ def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_chec
     prepared = follower._prepared
     assert follower.chain.height == 9 and prepared is not None and prepared.head == 9
     follower.sync_answer(peer, prepared.payload)
-    assert items[2][1] in genesis_set._checked  # good by the set the check ahead knew
+    assert (items[2][1] in genesis_set._checked) == (blocks == 3)  # checked ahead if last
+    return follower, source, items[2][1]
+
+
+def test_a_certificate_checked_ahead_by_a_set_replaced_in_the_run_before_is_checked_again(
+        ) -> None:
+    """Block 12 is the next answer's last, so its certificate is checked ahead: good by
+    the genesis set, which remembers it, but the set in force at 12 does not sign it, so
+    block 12 is refused."""
+    follower, _, _ = next_answer_with_block_12_signed_by_the_replaced_set(3)
     assert follower.chain.height == 11
 
 
 def test_a_certificate_of_a_replaced_set_served_inside_a_run_is_not_what_is_stored(
         ) -> None:
-    """As above, but block 12 is inside the next answer's last run (12-14): the
-    certificate served with it is never read, and block 12 is stored with the last
-    commit block 13 carries, which the set in force at 12 signed."""
-    source, council = voted_source()
-    follower, _, _ = follower_of(source, council.ministry2)
-    peer = council.ministry.public_key
-    block = source.get_block(12)
-    assert block is not None
-    height, items = decode(serve_blocks(source, encode([10, 64])) or b"")
-    items[2][1] = make_quorum_certificate(list(council.validators), source.chain_id, 12, 0,
-                                          block.block_hash, block.header.time_ms + 1_000)
-    follower.next_sync_answer = lambda: (peer, encode([height, items]))
-    follower.tick([peer])
-    follower.sync_answer(peer, serve_blocks(source, encode([1, 9])) or b"")
-    prepared = follower._prepared
-    assert follower.chain.height == 9 and prepared is not None
-    follower.sync_answer(peer, prepared.payload)
+    """Block 12 is inside the next answer's last run (12-14): the certificate served with
+    it is never read, and block 12 is stored with the last commit block 13 carries, which
+    the set in force at 12 signed."""
+    follower, source, served = next_answer_with_block_12_signed_by_the_replaced_set(64)
     assert follower.chain.height == 14
-    after = follower.chain.get_block(13)
-    assert after is not None
-    assert follower.chain.get_certificate(12) == after.last_commit != items[2][1]
+    block, after = source.get_block(12), follower.chain.get_block(13)
+    assert block is not None and after is not None
+    assert follower.chain.get_certificate(12) == after.last_commit != served
     assert follower.validator_sets.certifies(after.last_commit, 12, block.block_hash)
