@@ -29,8 +29,9 @@ class ChainRun:
     the run commits. The caller commits a run only once a quorum's certificate of its
     last block vouches for the headers before it, state roots included (an honest
     validator signs a block only on top of its own committed parent, whose state root
-    it checked: node.engine_runs); and a run whose state is not its last header's is
-    applied again block by block, which says which block it is.
+    it checked: node.engine_runs); a run whose state is not its last header's is
+    refused by `Chain.commit_run`, and its blocks can then be applied one by one to
+    find the one that differs.
 
     A run ends at a block after which a validator set takes effect or is scheduled:
     that block's set-change proof, and the sets that check the next certificates,

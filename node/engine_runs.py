@@ -106,9 +106,11 @@ class AppliesRuns:
                        checks: AnswerChecks, first_alone: bool) -> bool:
         """Apply an answer's blocks in runs, each committed in one batch; False if a block
         is bad. A block that fails to join a run is judged alone after the blocks before
-        it are committed, which says why it is bad, exactly as if there had been no run;
-        a run whose state is not its last header's is applied again block by block,
-        which says which block it is.
+        it are committed, which says why it is bad, exactly as if there had been no run.
+        A run whose last certificate is bad, or whose state a block with no valid
+        certificate changed before it was refused, is not committed at all (module
+        docstring); a run whose state is otherwise not its last header's is applied
+        again block by block, which says which block it is.
 
         `first_alone`: a question was asked ahead, and frames leave at a commit (the
         engine thread's outbox), so the first block is committed alone: the next answer
