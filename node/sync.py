@@ -8,10 +8,10 @@ from a peer asked while its question is open and its blocks start at the height
 asked for: one that starts elsewhere answers an earlier question to that peer, come
 late, and is ignored (an empty one names no height and is taken). The engine then
 re-executes each block and commits it through its one commit path once a checked
-certificate vouches for it (node.engine_runs). A peer that does not answer within RESPONSE_TIMEOUT_MS of the question
-(not counting the time this node spends applying blocks meanwhile: `answer_applied`),
-or whose answer does not help, is passed over: the next question goes to the next peer
-in turn.
+certificate vouches for it (node.engine_runs). A peer that does not answer within
+RESPONSE_TIMEOUT_MS of the question (not counting the time this node spends applying
+blocks meanwhile: `answer_applied`), or whose answer does not help, is passed over: the
+next question goes to the next peer in turn.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may have a
