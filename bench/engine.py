@@ -109,7 +109,8 @@ def _children_ready(workers: SignatureWorkers) -> None:
     check = (keys.public_key, b"ready", keys.sign_raw(b"ready"))
     workers.start_children()
     pending = [workers.start([check] * WORKER_BATCH_MIN) for _ in range(usable_cores())]
-    assert all(answers == [True] * WORKER_BATCH_MIN for answers in (p() for p in pending))
+    answers = [collect() for collect in pending]  # each collected, so no child stays leased
+    assert answers == [[True] * WORKER_BATCH_MIN] * len(pending)
 
 
 def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False
