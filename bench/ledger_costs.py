@@ -23,6 +23,7 @@ from ledger.errors import TxRejected
 from ledger.identity import KeyPair, MemberId
 from ledger.payloads import AccreditPayload
 from ledger.transactions import Transaction, build_transaction
+from node.key_filters import NODE_KEY_FILTER_BITS
 from node.signature_workers import check_in_turn
 from node.submission_checks import SubmissionChecks
 from storage.kv import LevelDBStore
@@ -55,9 +56,11 @@ def _admit(chain: Chain, encoded: list[bytes]) -> None:
 
 def accredited_chain(kv: LevelDBStore) -> tuple[Chain, list[KeyPair], KeyPair]:
     """A new chain on `kv`, its validators, and a client accredited in block 1 to issue
-    certificates: where the in-process ledger benches start."""
+    certificates: where the in-process ledger benches start. Its key filters are a node's,
+    filled, as a node fills them beside itself (node.key_filters)."""
     validators, client, _, genesis = _consortium()
-    chain = Chain(kv, genesis)
+    chain = Chain(kv, genesis, key_filter_bits=NODE_KEY_FILTER_BITS)
+    chain.fill_key_filters()
     accredit = build_transaction(validators[0], CHAIN_ID, AccreditPayload(
         client.member_id, ("certificate",), GENESIS_MS - 1, GENESIS_MS + 10**12), 10)
     _commit(chain, [accredit], validators[1].member_id, validators[:3])

@@ -49,6 +49,7 @@ from ledger.rules_version import require_known_rules
 from ledger.transactions import Transaction
 from ledger.validator_sets import set_change_heights
 from storage.errors import CorruptStateError
+from storage.key_filter import KEY_FILTER_BITS, KeyFilter
 from storage.kv import KeyValueStore
 from storage.state_tree import EMPTY_ROOT, STATE_NODES_CACHED_MAX, StateOverlay, StateTree
 
@@ -78,14 +79,19 @@ class Chain(ChainReads):
 
     def __init__(self, kv: KeyValueStore, genesis: Genesis,
                  evidence_check: EvidenceCheck | None = None,
-                 state_nodes_cached: int = STATE_NODES_CACHED_MAX) -> None:
+                 state_nodes_cached: int = STATE_NODES_CACHED_MAX,
+                 key_filter_bits: int = KEY_FILTER_BITS) -> None:
+        """`key_filter_bits`: the size of each of its two key filters (storage.key_filter),
+        which save no read until filled (`fill_key_filters`)."""
         self.kv = kv
         self.genesis = genesis
         # Every node that executes blocks must be given the same check (the node gives
         # `node.evidence.check_equivocation`); without it evidence is refused.
         self.evidence_check = evidence_check
         self.chain_id = genesis.chain_id
-        self.state = StateTree(kv, STATE_PREFIX, cache_nodes_max=state_nodes_cached)
+        self.state = StateTree(kv, STATE_PREFIX, cache_nodes_max=state_nodes_cached,
+                               key_filter_bits=key_filter_bits)
+        self.committed_ids = KeyFilter(key_filter_bits)
         self._certifies: CertificateCheck | None = None
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}
@@ -319,6 +325,8 @@ class Chain(ChainReads):
             writes[stored_proof_key(last.height + 1)] = change_proof
         if also_write:
             writes.update(also_write)
+        for execution, _ in blocks:  # before the store holds them: storage.key_filter
+            self.committed_ids.add(tx.tx_id for tx in execution.block.transactions)
         self.kv.write(writes, sync=sync)
         self.state.committed(overlay)
         self.head_header = last

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 
 from ledger.blocks import (
     MAX_BLOCK_BYTES,
@@ -41,6 +42,7 @@ from ledger.transactions import tx_id_of_encoded
 from ledger.validator_sets import set_change_heights, validator_set_at
 from storage.batch_tree import tree_root
 from storage.errors import CorruptStateError
+from storage.key_filter import KeyFilter
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
 
@@ -65,6 +67,7 @@ class ChainReads:
     genesis: Genesis
     chain_id: str
     state: StateTree
+    committed_ids: KeyFilter  # the ids the transaction index holds, once filled
     head_header: Header
     base_height: int
     _certifies: CertificateCheck | None
@@ -362,4 +365,18 @@ class ChainReads:
         return height, index
 
     def is_committed(self, tx_id: bytes) -> bool:
-        return self.kv.get(TX_INDEX_PREFIX + tx_id) is not None
+        return (self.committed_ids.may_hold(tx_id)
+                and self.kv.get(TX_INDEX_PREFIX + tx_id) is not None)
+
+    def fill_key_filters(self, stop: threading.Event | None = None) -> tuple[int, int] | None:
+        """Give the state's key filter and `committed_ids` every key the store holds, so
+        that they answer most reads of keys it does not hold (storage.key_filter): the
+        state values' keys and the transaction index's ids, as (count, count); None if
+        `stop` was set first. Any thread: a whole store's keys take a while, and until
+        then the filters answer that every key may be there."""
+        values = self.state.key_filter.fill((key for key, _ in self.state.iterate_items()),
+                                            stop)
+        start = len(TX_INDEX_PREFIX)
+        ids = self.committed_ids.fill(
+            (key[start:] for key, _ in self.kv.iterate_prefix(TX_INDEX_PREFIX)), stop)
+        return None if values is None or ids is None else (values, ids)

@@ -12,6 +12,7 @@ from ledger.rules import load_member
 from ledger.rules_version import require_known_rules
 from node.config import NodeConfig
 from node.files import load_genesis, load_key
+from node.key_filters import NODE_KEY_FILTER_BITS
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -50,7 +51,8 @@ def open_core(config: NodeConfig) -> tuple[NodeCore, LevelDBStore, ValidatorSets
     limits = MempoolLimits(config.mempool_max_txs, config.mempool_max_bytes,
                            config.mempool_max_per_sender)
     try:
-        core = NodeCore(keys, genesis, kv, limits, NodeMetrics(), config.state_nodes_cached)
+        core = NodeCore(keys, genesis, kv, limits, NodeMetrics(), config.state_nodes_cached,
+                        NODE_KEY_FILTER_BITS)
         validator_sets = ValidatorSets.for_chain(core.chain)
         core.chain.check_certificates(validator_sets.certifies)
         require_known_rules(core.chain.state, core.chain.height + 1)  # an upgrade is due

@@ -44,6 +44,7 @@ from node.engine_types import CommitReport, EngineConfig
 from node.evidence_submit import EvidenceSubmitter
 from node.gauges import NodeStatus, refresh_metrics
 from node.http_limits import LimitedAppRunner
+from node.key_filters import KeyFilterFill
 from node.logs import log_member, setup_logging
 from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
@@ -209,6 +210,8 @@ async def serve(config: NodeConfig) -> None:
     # above never made them).
     signature_workers.start_children()
     engine_signature_workers.start_children()
+    key_filters = KeyFilterFill(core.chain)
+    key_filters.start()
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
@@ -238,6 +241,7 @@ async def serve(config: NodeConfig) -> None:
         signature_workers.close()
         engine_signature_workers.close()
         snapshots.close()
+        await loop.run_in_executor(None, key_filters.stop)
         kv.close()
         if thread.failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)

@@ -155,6 +155,7 @@ class CommittedView:
     """The chain as of one committed block, readable from any thread (see module doc)."""
 
     def __init__(self, chain: Chain) -> None:
+        self._committed_ids = chain.committed_ids
         self._snapshot: KeyValueSnapshot = chain.kv.snapshot()
         head = self._snapshot.get(HEAD_KEY)
         if head is None:
@@ -163,7 +164,8 @@ class CommittedView:
         self.state: StateView = chain.state.view(self._snapshot)
 
     def is_committed(self, tx_id: bytes) -> bool:
-        return self._snapshot.get(TX_INDEX_PREFIX + tx_id) is not None
+        return (self._committed_ids.may_hold(tx_id)
+                and self._snapshot.get(TX_INDEX_PREFIX + tx_id) is not None)
 
     def release(self) -> None:
         self._snapshot.release()

@@ -33,6 +33,7 @@ from node.public_work import (
 )
 from node.signature_workers import CheckSignatures, check_in_turn
 from node.submission_checks import SubmissionChecks
+from storage.key_filter import KEY_FILTER_BITS
 from storage.kv import KeyValueStore
 from storage.state_tree import STATE_NODES_CACHED_MAX
 
@@ -86,12 +87,14 @@ def _say_if_failed(task: asyncio.Task[object]) -> None:
 class NodeCore(SubmissionChecks):
     def __init__(self, keys: KeyPair, genesis: Genesis, kv: KeyValueStore,
                  limits: MempoolLimits, metrics: NodeMetrics,
-                 state_nodes_cached: int = STATE_NODES_CACHED_MAX) -> None:
+                 state_nodes_cached: int = STATE_NODES_CACHED_MAX,
+                 key_filter_bits: int = KEY_FILTER_BITS) -> None:
         self.keys = keys
         self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.chain = Chain(kv, genesis, evidence_check=check_equivocation,
-                           state_nodes_cached=state_nodes_cached)
+                           state_nodes_cached=state_nodes_cached,
+                           key_filter_bits=key_filter_bits)
         self.mempool = Mempool(limits)
         self.metrics = metrics
         self._rejected: OrderedDict[bytes, TxRejected] = OrderedDict()

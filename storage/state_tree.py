@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from itertools import repeat
 
 from storage.errors import CorruptStateError, StaleOverlayError
+from storage.key_filter import KEY_FILTER_BITS, KeyFilter
 from storage.kv import KeyValueReader, KeyValueStore
 from storage.proofs import (
     EMPTY_HASH,
@@ -81,7 +82,8 @@ class StateTree:
     """The committed state. See the module docstring for the commit protocol."""
 
     def __init__(self, kv: KeyValueStore, prefix: bytes,
-                 cache_nodes_max: int = STATE_NODES_CACHED_MAX) -> None:
+                 cache_nodes_max: int = STATE_NODES_CACHED_MAX,
+                 key_filter_bits: int = KEY_FILTER_BITS) -> None:
         if cache_nodes_max < 1:
             raise ValueError("cache_nodes_max must be at least 1")
         self._kv = kv
@@ -100,6 +102,9 @@ class StateTree:
         self._checked_values: dict[bytes, bytes | None] = {}
         self._owner = threading.get_ident()
         self._view_nodes = SharedNodeCache(self._nodes.cache)
+        # The keys that hold a value, once filled (`fill_key_filter`): a key it does not
+        # hold is answered absent without a store read where the walk checks it anyway.
+        self.key_filter = KeyFilter(key_filter_bits)
         self._commits_started = 0  # _generation counts the finished ones
         self._pending: StateOverlay | None = None
 
@@ -160,6 +165,8 @@ class StateTree:
             if key in checked:  # as `get` answers it, without the call
                 return checked[key], True
             if key not in self._leaf_values:
+                if not self.key_filter.may_hold(key):
+                    return None, False
                 value = self._kv.get(self._value_prefix + key)
                 if value is None:
                     return None, False
@@ -214,7 +221,7 @@ class StateTree:
         snapshot, through this tree's committed-node cache only where a cached node's
         hash is the one its parent in the snapshot holds (no top node, no overlay)."""
         return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix,
-                         self._view_nodes)
+                         self.key_filter, self._view_nodes)
 
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
@@ -238,6 +245,7 @@ class StateTree:
         writes: dict[bytes, bytes | None] = {}
         self._nodes.writes(overlay._written, writes)
         values = overlay._values
+        self.key_filter.add(key for key, value in values.items() if value is not None)
         writes.update(zip(map(self._value_prefix.__add__, values), values.values(), strict=True))
         writes[self._root_key] = new_root
         return writes
@@ -326,8 +334,9 @@ class StateView:
     error, never an answer."""
 
     def __init__(self, snapshot: KeyValueReader, value_prefix: bytes, root_key: bytes,
-                 node_prefix: bytes, shared: SharedNodeCache) -> None:
+                 node_prefix: bytes, key_filter: KeyFilter, shared: SharedNodeCache) -> None:
         self._snapshot = snapshot
+        self._key_filter = key_filter
         self._value_prefix = value_prefix
         self._root_key = root_key
         self._nodes = CommittedNodes(snapshot, node_prefix, 0)
@@ -363,7 +372,8 @@ class StateView:
         value lost on disk reads as absent here."""
         if key in self._checked:
             return self._checked[key]
-        if self._snapshot.get(self._value_prefix + key) is None:
+        if (not self._key_filter.may_hold(key)
+                or self._snapshot.get(self._value_prefix + key) is None):
             return None
         return self.get(key)
 

@@ -284,6 +284,7 @@ class NodeSimulation(EvidenceFlow):
     def _start(self, node: SimNode) -> None:
         node.store.crash = None  # opening the store (and writing genesis) is not a fault point
         chain = Chain(node.store, self.genesis, evidence_check=check_equivocation)
+        chain.fill_key_filters()  # as the daemon does beside the node, here at once
         node.store.crash = node
         mempool = Mempool(MempoolLimits(10_000, 64 << 20, 10_000))
         node.engine = Engine(node.keys, chain, mempool, ValidatorSets.for_chain(chain),
