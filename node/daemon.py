@@ -141,16 +141,19 @@ async def serve(config: NodeConfig) -> None:
     # Batches of signatures go to child processes: a submission's to one set, the
     # engine's (a proposal's, a sync answer's) to its own, so that consensus never waits
     # for a child that public work holds; a signature either finds good is not checked
-    # again by the other.
+    # again by the other, and admission waits for the engine's checks under way (never
+    # the other way round: node.signature_memory).
     good_signatures = GoodSignatures()
     signature_workers = SignatureWorkers(spread=True)
     engine_signature_workers = SignatureWorkers()
-    core.check_signatures = RememberedChecks(signature_workers, good_signatures)
+    core.check_signatures = RememberedChecks(signature_workers, good_signatures,
+                                             waits_under_way=True)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,
                                  snapshot_interval_blocks=snapshots.interval), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
-                    RememberedChecks(engine_signature_workers, good_signatures))
+                    RememberedChecks(engine_signature_workers, good_signatures,
+                                     says_under_way=True))
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
 
     def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only

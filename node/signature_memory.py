@@ -8,94 +8,152 @@ Measured at saturation with 4 validators (BENCHMARKS.md, session 20), each node 
 again by another path. An Ed25519 check is a pure function of (key, message,
 signature), so a good answer can be given again without asking anyone; a bad one is
 not remembered (it costs its sender a refusal, and nothing is gained by keeping it).
+
+Two paths can also check the same signature at once: a proposal's check of
+transactions whose gossip admission is checking too. Counted at saturation (session
+49), 2.5% of the checks were such twins, three in four of them admission's, begun
+while the engine's were under way. So the engine says which checks it has under way,
+and admission waits for those before checking its own; the engine never waits for
+admission, which public work may hold up.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from node.signature_workers import CheckSignatures, PendingChecks
 from node.validators import SignatureCheck
 
 # A block at saturation holds a few thousand transactions, and a signature is checked
 # again within a few blocks of its first check (a proposal or sync answer overtaking
-# its gossip), so this covers several blocks; at 32-byte digests, about 5 MB in all.
+# its gossip), so this covers several blocks. Each is remembered by its own bytes, a
+# transaction's about 270 with its message and signature, so about 14 MB in all.
 GOOD_SIGNATURES_REMEMBERED_MAX = 1 << 15
+# How long admission waits for checks the engine has under way (a proposal's, ~30 ms a
+# block's 500 on a loaded machine) before it checks them itself.
+UNDER_WAY_WAIT_S_MAX = 1.0
 
 
-def _digest(check: SignatureCheck) -> bytes:
-    key, message, signature = check
-    # Lengths first: a key or signature is not always of its proper length (a
-    # certificate's signature may have any up to its bound), and without them a good
-    # check's bytes, split elsewhere, would name a bad one.
-    lengths = len(key).to_bytes(4, "big") + len(signature).to_bytes(4, "big")
-    return hashlib.sha256(lengths + key + signature + message).digest()
+def _remembered_as(check: SignatureCheck) -> Hashable:
+    """The check itself, as a tuple: compared whole, its three parts apart, so that a
+    good check's bytes split elsewhere (a certificate's signature may have any length
+    up to its bound) never name a bad one. Keyed by the check rather than a SHA-256 of
+    it: hashing each check's ~270 bytes cost 0.7 µs a transaction (BENCHMARKS.md,
+    session 49), against the 0.1 µs of Python's own hash of its message."""
+    return check if type(check) is tuple else tuple(check)
 
 
 class GoodSignatures:
-    """The digests of the last GOOD_SIGNATURES_REMEMBERED_MAX checks found good, for any
-    thread; the oldest is forgotten first."""
+    """The last GOOD_SIGNATURES_REMEMBERED_MAX checks found good, for any thread; the
+    oldest is forgotten first."""
 
     def __init__(self, capacity: int = GOOD_SIGNATURES_REMEMBERED_MAX) -> None:
         self._capacity = capacity
         # In the order they were found good. Not a plain dict: after many deletions from
         # its front, finding its first item walks past their empty slots (measured: ~40 µs
-        # a digest at this capacity, about what the check it saves costs).
-        self._digests: OrderedDict[bytes, None] = OrderedDict()
+        # an entry at this capacity, about what the check it saves costs).
+        self._remembered: OrderedDict[Hashable, None] = OrderedDict()
+        # Checks under way, each with the event set once its answers are remembered.
+        self._under_way: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._digests)
+        return len(self._remembered)
 
-    def known(self, digests: Sequence[bytes]) -> list[bool]:
+    def known(self, checks: Sequence[Hashable]) -> list[bool]:
         with self._lock:
-            return [digest in self._digests for digest in digests]
+            return [check in self._remembered for check in checks]
 
-    def add(self, digests: Sequence[bytes]) -> None:
+    def add(self, checks: Sequence[Hashable]) -> None:
         with self._lock:
-            for digest in digests:
-                self._digests[digest] = None
-            for _ in range(len(self._digests) - self._capacity):
-                self._digests.popitem(last=False)
+            for check in checks:
+                self._remembered[check] = None
+            for _ in range(len(self._remembered) - self._capacity):
+                self._remembered.popitem(last=False)
+
+    def start_checking(self, checks: Sequence[Hashable]) -> threading.Event:
+        """Say that `checks` are under way; `done_checking` when their answers are in."""
+        event = threading.Event()
+        with self._lock:
+            for check in checks:
+                self._under_way[check] = event
+        return event
+
+    def done_checking(self, checks: Sequence[Hashable], event: threading.Event) -> None:
+        with self._lock:
+            for check in checks:
+                if self._under_way.get(check) is event:
+                    del self._under_way[check]
+        event.set()
+
+    def wait_under_way(self, checks: Sequence[Hashable], timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for those of `checks` under way; whether any were."""
+        with self._lock:
+            events = {id(event): event for check in checks
+                      if (event := self._under_way.get(check)) is not None}
+        deadline = time.monotonic() + timeout_s
+        for event in events.values():
+            event.wait(max(0.0, deadline - time.monotonic()))
+        return bool(events)
 
 
 class RememberedChecks:
     """`CheckSignatures` that answers a check found good before (by any checker sharing
-    `memory`) at once, and hands the others to `inner`."""
+    `memory`) at once, and hands the others to `inner`. One that `says_under_way` (the
+    engine's) tells `memory` of the checks it hands over until their answers are in;
+    one that `waits_under_way` (admission's) waits for those before it hands over its
+    own, up to UNDER_WAY_WAIT_S_MAX."""
 
-    def __init__(self, inner: CheckSignatures, memory: GoodSignatures) -> None:
+    def __init__(self, inner: CheckSignatures, memory: GoodSignatures,
+                 says_under_way: bool = False, waits_under_way: bool = False) -> None:
         self._inner = inner
         self._memory = memory
+        self._says_under_way = says_under_way
+        self._waits_under_way = waits_under_way
 
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
-        digests, known, unknown = self._split(checks)
-        answers = self._inner(unknown, failures_max) if unknown else []
-        return self._merged(digests, known, answers)
+        remembered, known, unknown = self._split(checks)
+        if unknown and self._waits_under_way and self._memory.wait_under_way(
+                [check for check, is_known in zip(remembered, known, strict=True)
+                 if not is_known], UNDER_WAY_WAIT_S_MAX):
+            remembered, known, unknown = self._split(checks)
+        if not unknown:
+            return self._merged(remembered, known, [])
+        if not self._says_under_way:
+            return self._merged(remembered, known, self._inner(unknown, failures_max))
+        handed = [check for check, is_known in zip(remembered, known, strict=True)
+                  if not is_known]
+        event = self._memory.start_checking(handed)
+        try:
+            return self._merged(remembered, known, self._inner(unknown, failures_max))
+        finally:  # remembered by now, if good: a waiter finds them
+            self._memory.done_checking(handed, event)
 
     def start(self, checks: Sequence[SignatureCheck]) -> PendingChecks:
-        digests, known, unknown = self._split(checks)
+        remembered, known, unknown = self._split(checks)
         pending = self._inner.start(unknown) if unknown else list
-        return lambda: self._merged(digests, known, pending())
+        return lambda: self._merged(remembered, known, pending())
 
     def _split(self, checks: Sequence[SignatureCheck]
-               ) -> tuple[list[bytes], list[bool], list[SignatureCheck]]:
-        """Each check's digest, whether it is remembered good, and those that are not."""
-        digests = [_digest(check) for check in checks]
-        known = self._memory.known(digests)
-        return digests, known, [check for check, is_known in zip(checks, known, strict=True)
+               ) -> tuple[list[Hashable], list[bool], list[SignatureCheck]]:
+        """Each check as remembered, whether it is remembered good, and those that are
+        not."""
+        remembered = [_remembered_as(check) for check in checks]
+        known = self._memory.known(remembered)
+        return remembered, known, [check for check, is_known in zip(checks, known, strict=True)
                                 if not is_known]
 
-    def _merged(self, digests: list[bytes], known: list[bool], answers: list[bool]
+    def _merged(self, remembered: list[Hashable], known: list[bool], answers: list[bool]
                 ) -> list[bool]:
         """Every check's answer in order; `answers` are the unknown ones', and stop where
         the inner checker stopped (after `failures_max` bad ones), and so do these."""
         merged: list[bool] = []
-        found_good: list[bytes] = []
+        found_good: list[Hashable] = []
         fresh = iter(answers)
-        for digest, is_known in zip(digests, known, strict=True):
+        for check, is_known in zip(remembered, known, strict=True):
             if is_known:
                 merged.append(True)
                 continue
@@ -104,6 +162,6 @@ class RememberedChecks:
                 break
             merged.append(answer)
             if answer:
-                found_good.append(digest)
+                found_good.append(check)
         self._memory.add(found_good)
         return merged

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+
+import pytest
 
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
+from node import signature_memory
 from node.service import NodeCore
 from node.signature_checks import transactions_checked_ahead
 from node.signature_memory import (
@@ -155,3 +159,103 @@ def test_forgetting_the_oldest_costs_no_more_than_remembering() -> None:
     assert len(memory) == capacity and memory.known(beyond[-1]) == [True] * 1024
     assert memory.known(fill[-1]) == [False] * 1024
     assert forgetting < 8 * max(filling, 0.005), (filling, forgetting)
+
+
+class HeldChecks(CountingChecks):
+    """Checks in turn once `release` is set; `started` is set when a batch arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        self.started.set()
+        assert self.release.wait(10), "never released"
+        return super().__call__(checks, failures_max)
+
+
+def engine_and_admission(memory: GoodSignatures) -> tuple[
+        HeldChecks, RememberedChecks, CountingChecks, RememberedChecks]:
+    """The daemon's wiring: the engine's checker says what it has under way, and
+    admission's waits for it."""
+    engine, admission = HeldChecks(), CountingChecks()
+    return (engine, RememberedChecks(engine, memory, says_under_way=True),
+            admission, RememberedChecks(admission, memory, waits_under_way=True))
+
+
+def checked_meanwhile(checker: RememberedChecks, checks: list[SignatureCheck]
+                      ) -> tuple[threading.Thread, list[list[bool]]]:
+    answers: list[list[bool]] = []
+    thread = threading.Thread(target=lambda: answers.append(checker(checks)))
+    thread.start()
+    return thread, answers
+
+
+class WatchedMemory(GoodSignatures):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait_under_way(self, checks: Sequence[Hashable], timeout_s: float) -> bool:
+        self.waiting.set()
+        return super().wait_under_way(checks, timeout_s)
+
+
+def test_admission_waits_for_the_engines_check_under_way_rather_than_check_again() -> None:
+    memory = WatchedMemory()
+    engine, engine_checks, admission, admission_checks = engine_and_admission(memory)
+    proposal = signed(6)
+    gossip = [*proposal[:2], forged(proposal[2]), *signed(2)]
+    thread, engine_answers = checked_meanwhile(engine_checks, [*proposal[:3], proposal[5]])
+    assert engine.started.wait(10)
+    admitting, admission_answers = checked_meanwhile(admission_checks, gossip)
+    assert memory.waiting.wait(10)  # admission found the engine's checks under way
+    engine.release.set()
+    thread.join(10)
+    admitting.join(10)
+    assert engine_answers == [[True] * 4]
+    assert admission_answers == [[True, True, False, True, True]]
+    # only what the engine was not checking: the forged one and the two new ones
+    assert admission.batches == [[gossip[2], *gossip[3:]]]
+
+
+def test_a_bad_signature_under_way_is_checked_again_by_admission() -> None:
+    engine, engine_checks, admission, admission_checks = engine_and_admission(
+        GoodSignatures())
+    bad = forged(signed(1)[0])
+    thread, _ = checked_meanwhile(engine_checks, [bad])
+    assert engine.started.wait(10)
+    engine.release.set()
+    assert admission_checks([bad]) == [False]
+    thread.join(10)
+    assert admission.batches == [[bad]]  # a bad answer is not remembered
+
+
+def test_admission_waits_only_so_long_for_a_check_that_hangs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signature_memory, "UNDER_WAY_WAIT_S_MAX", 0.05)
+    engine, engine_checks, admission, admission_checks = engine_and_admission(
+        GoodSignatures())
+    checks = signed(3)
+    thread, _ = checked_meanwhile(engine_checks, checks)
+    assert engine.started.wait(10)
+    assert admission_checks(checks) == [True] * 3
+    assert admission.batches == [checks]
+    engine.release.set()
+    thread.join(10)
+
+
+def test_the_engine_never_waits_for_admissions_checks_under_way() -> None:
+    memory = GoodSignatures()
+    held = HeldChecks()
+    admission_checks = RememberedChecks(held, memory, waits_under_way=True)
+    engine = CountingChecks()
+    engine_checks = RememberedChecks(engine, memory, says_under_way=True)
+    checks = signed(3)
+    thread, _ = checked_meanwhile(admission_checks, checks)
+    assert held.started.wait(10)
+    assert engine_checks(checks) == [True] * 3  # at once, while admission's are held
+    assert engine.batches == [checks]
+    held.release.set()
+    thread.join(10)
