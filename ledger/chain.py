@@ -91,7 +91,7 @@ class Chain(ChainReads):
         self.chain_id = genesis.chain_id
         self.state = StateTree(kv, STATE_PREFIX, cache_nodes_max=state_nodes_cached,
                                key_filter_bits=key_filter_bits)
-        self.committed_ids = KeyFilter(key_filter_bits)
+        self.committed_id_filter = KeyFilter(key_filter_bits)
         self._certifies: CertificateCheck | None = None
         self._certified: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, certificate)
         self._tx_ids: dict[int, tuple[bytes, ...]] = {}
@@ -326,7 +326,7 @@ class Chain(ChainReads):
         if also_write:
             writes.update(also_write)
         for execution, _ in blocks:  # before the store holds them: storage.key_filter
-            self.committed_ids.add(tx.tx_id for tx in execution.block.transactions)
+            self.committed_id_filter.add(tx.tx_id for tx in execution.block.transactions)
         self.kv.write(writes, sync=sync)
         self.state.committed(overlay)
         self.head_header = last

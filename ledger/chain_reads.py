@@ -67,7 +67,7 @@ class ChainReads:
     genesis: Genesis
     chain_id: str
     state: StateTree
-    committed_ids: KeyFilter  # the ids the transaction index holds, once filled
+    committed_id_filter: KeyFilter  # the ids the transaction index holds, once filled
     head_header: Header
     base_height: int
     _certifies: CertificateCheck | None
@@ -365,18 +365,20 @@ class ChainReads:
         return height, index
 
     def is_committed(self, tx_id: bytes) -> bool:
-        return (self.committed_ids.may_hold(tx_id)
+        return (self.committed_id_filter.may_hold(tx_id)
                 and self.kv.get(TX_INDEX_PREFIX + tx_id) is not None)
 
-    def fill_key_filters(self, stop: threading.Event | None = None) -> tuple[int, int] | None:
-        """Give the state's key filter and `committed_ids` every key the store holds, so
-        that they answer most reads of keys it does not hold (storage.key_filter): the
-        state values' keys and the transaction index's ids, as (count, count); None if
-        `stop` was set first. Any thread: a whole store's keys take a while, and until
-        then the filters answer that every key may be there."""
+    def fill_key_filters(self, stop: threading.Event | None = None, rest_s: float = 0.0
+                         ) -> tuple[int, int] | None:
+        """Give the state's key filter and `committed_id_filter` every key the store
+        holds, so that they answer most reads of keys it does not hold
+        (storage.key_filter): the state values' keys and the transaction index's ids, as
+        (count, count); None if `stop` was set first. Any thread: a whole store's keys
+        take a while, and until then the filters answer that every key may be there.
+        `rest_s`: a pause after each chunk of keys, for the threads beside it."""
         values = self.state.key_filter.fill((key for key, _ in self.state.iterate_items()),
-                                            stop)
+                                            stop, rest_s)
         start = len(TX_INDEX_PREFIX)
-        ids = self.committed_ids.fill(
-            (key[start:] for key, _ in self.kv.iterate_prefix(TX_INDEX_PREFIX)), stop)
+        ids = self.committed_id_filter.fill(
+            (key[start:] for key, _ in self.kv.iterate_prefix(TX_INDEX_PREFIX)), stop, rest_s)
         return None if values is None or ids is None else (values, ids)

@@ -214,7 +214,6 @@ async def serve(config: NodeConfig) -> None:
     signature_workers.start_children()
     engine_signature_workers.start_children()
     key_filters = KeyFilterFill(core.chain)
-    key_filters.start()
     thread.start(engine)
     if len(core.mempool):
         thread.work_available()
@@ -229,6 +228,7 @@ async def serve(config: NodeConfig) -> None:
                                                     sync_questions, runner, evidence))
     stopped = asyncio.create_task(stop.wait())
     try:
+        key_filters.start()  # here: the finally below stops it before the store closes
         await asyncio.wait([ticker, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
             log.info("stopping: %s", signals.said())

@@ -155,16 +155,21 @@ class CommittedView:
     """The chain as of one committed block, readable from any thread (see module doc)."""
 
     def __init__(self, chain: Chain) -> None:
-        self._committed_ids = chain.committed_ids
+        # A key filter answers for this snapshot only if it was filled before it was taken
+        # (a key deleted before a fill began is in no filter: storage.key_filter).
+        ids, keys = chain.committed_id_filter, chain.state.key_filter
+        self._committed_id_filter = ids if ids.ready else None
+        key_filter = keys if keys.ready else None
         self._snapshot: KeyValueSnapshot = chain.kv.snapshot()
         head = self._snapshot.get(HEAD_KEY)
         if head is None:
             raise CorruptStateError("the store has no head record")
         self.height: int = decode(head)[0]
-        self.state: StateView = chain.state.view(self._snapshot)
+        self.state: StateView = chain.state.view(self._snapshot, key_filter)
 
     def is_committed(self, tx_id: bytes) -> bool:
-        return (self._committed_ids.may_hold(tx_id)
+        ids = self._committed_id_filter
+        return ((ids is None or ids.may_hold(tx_id))
                 and self._snapshot.get(TX_INDEX_PREFIX + tx_id) is not None)
 
     def release(self) -> None:

@@ -19,6 +19,7 @@ admission, which public work may hold up.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -29,9 +30,12 @@ from node.validators import SignatureCheck
 
 # A block at saturation holds a few thousand transactions, and a signature is checked
 # again within a few blocks of its first check (a proposal or sync answer overtaking
-# its gossip), so this covers several blocks. Each is remembered by its own bytes, a
-# transaction's about 270 with its message and signature, so about 14 MB in all.
+# its gossip), so this covers several blocks. A check is remembered by its own bytes
+# if its message is at most REMEMBERED_MESSAGE_BYTES_MAX (an issuance's is about 130),
+# else by a SHA-256 of its message: about 15 MB in all for issuances, at most about
+# 26 MB whatever members sign (a transaction's message can be 64 KiB).
 GOOD_SIGNATURES_REMEMBERED_MAX = 1 << 15
+REMEMBERED_MESSAGE_BYTES_MAX = 512
 # How long admission waits for checks the engine has under way (a proposal's, ~30 ms a
 # block's 500 on a loaded machine) before it checks them itself.
 UNDER_WAY_WAIT_S_MAX = 1.0
@@ -42,8 +46,16 @@ def _remembered_as(check: SignatureCheck) -> Hashable:
     good check's bytes split elsewhere (a certificate's signature may have any length
     up to its bound) never name a bad one. Keyed by the check rather than a SHA-256 of
     it: hashing each check's ~270 bytes cost 0.7 µs a transaction (BENCHMARKS.md,
-    session 49), against the 0.1 µs of Python's own hash of its message."""
-    return check if type(check) is tuple else tuple(check)
+    session 49), against the 0.1 µs of Python's own hash of its message. A long
+    message is remembered by its SHA-256, in a tuple of four, which never equals a
+    check's three."""
+    key, message, signature = check
+    if len(message) <= REMEMBERED_MESSAGE_BYTES_MAX:
+        return check if type(check) is tuple else (key, message, signature)
+    return key, hashlib.sha256(message).digest(), signature, _LONG_MESSAGE
+
+
+_LONG_MESSAGE = "sha256 of a long message"
 
 
 class GoodSignatures:

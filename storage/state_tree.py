@@ -102,8 +102,9 @@ class StateTree:
         self._checked_values: dict[bytes, bytes | None] = {}
         self._owner = threading.get_ident()
         self._view_nodes = SharedNodeCache(self._nodes.cache)
-        # The keys that hold a value, once filled (`fill_key_filter`): a key it does not
-        # hold is answered absent without a store read where the walk checks it anyway.
+        # The keys that hold a value, once filled (`ledger.chain_reads` has
+        # `fill_key_filters`): a key it does not hold is answered absent without a store
+        # read where the walk checks it anyway.
         self.key_filter = KeyFilter(key_filter_bits)
         self._commits_started = 0  # _generation counts the finished ones
         self._pending: StateOverlay | None = None
@@ -214,14 +215,17 @@ class StateTree:
         `defer_absence` (absent keys checked by the next `root()`, not by `get`)."""
         return StateOverlay(self, self._top, self._generation, defer_absence)
 
-    def view(self, snapshot: KeyValueReader) -> StateView:
+    def view(self, snapshot: KeyValueReader, key_filter: KeyFilter | None = None
+             ) -> StateView:
         """Read-only view of the state as committed in `snapshot` of this tree's store.
 
         Another thread may read it while the owner commits: it reads the nodes of its
         snapshot, through this tree's committed-node cache only where a cached node's
-        hash is the one its parent in the snapshot holds (no top node, no overlay)."""
+        hash is the one its parent in the snapshot holds (no top node, no overlay).
+        `key_filter`: `self.key_filter`, if it was ready before `snapshot` was taken
+        (storage.key_filter); it then spares `get_presuming_absence` most store reads."""
         return StateView(snapshot, self._value_prefix, self._root_key, self._nodes.node_prefix,
-                         self.key_filter, self._view_nodes)
+                         key_filter, self._view_nodes)
 
     def prove(self, key: bytes) -> StateProof:
         """Proof of the committed value of `key`, or of its absence, against `self.root`."""
@@ -334,7 +338,8 @@ class StateView:
     error, never an answer."""
 
     def __init__(self, snapshot: KeyValueReader, value_prefix: bytes, root_key: bytes,
-                 node_prefix: bytes, key_filter: KeyFilter, shared: SharedNodeCache) -> None:
+                 node_prefix: bytes, key_filter: KeyFilter | None,
+                 shared: SharedNodeCache) -> None:
         self._snapshot = snapshot
         self._key_filter = key_filter
         self._value_prefix = value_prefix
@@ -372,7 +377,8 @@ class StateView:
         value lost on disk reads as absent here."""
         if key in self._checked:
             return self._checked[key]
-        if (not self._key_filter.may_hold(key)
+        key_filter = self._key_filter
+        if ((key_filter is not None and not key_filter.may_hold(key))
                 or self._snapshot.get(self._value_prefix + key) is None):
             return None
         return self.get(key)

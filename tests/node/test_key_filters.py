@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from node.key_filters import KeyFilterFill
 from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.errors import CorruptStateError
+from storage.key_filter import FILL_CHUNK_KEYS
 from storage.kv import KeyValueSnapshot, MemoryStore
 from tests.node.conftest import Consortium, accredit, commit, make_tx
 
@@ -151,16 +153,66 @@ async def test_admission_reads_no_absent_key_once_filled_and_still_refuses_a_rep
         "replayed", "duplicate_batch", None]
 
 
-def test_the_daemon_fills_beside_the_node_and_stops_first(
+class HeldScan(MemoryStore):
+    """A store whose scans stop after their first chunk of keys until `proceed` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scanning = threading.Event()
+        self.proceed = threading.Event()
+
+    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for index, item in enumerate(super().iterate_prefix(prefix)):
+            if index == 0:
+                for extra in range(FILL_CHUNK_KEYS):  # a full first chunk
+                    yield prefix + b"%d" % extra, b""
+                self.scanning.set()
+                assert self.proceed.wait(10)
+            yield item
+
+
+def test_the_daemon_fills_beside_the_node_and_logs_it(
         net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
     chain, _ = accredited_chain(net)
     commit(chain, [issuance(net)])
     fill = KeyFilterFill(chain)
     with caplog.at_level(logging.INFO, logger="senim.daemon"):
         fill.start()
-        fill.stop()  # waits for the fill, whether it ended or was stopped
-    filled = chain.state.key_filter.ready and chain.committed_ids.ready
-    assert filled == any("key filters filled" in r.message for r in caplog.records)
+        assert fill.wait_ended(10)
+    assert chain.state.key_filter.ready and chain.committed_id_filter.ready
+    assert any("key filters filled" in r.message for r in caplog.records)
+
+
+def test_a_fill_stopped_in_the_middle_ends_and_leaves_the_filters_unfilled(
+        net: Consortium) -> None:
+    kv = HeldScan()
+    chain = Chain(kv, net.genesis)
+    fill = KeyFilterFill(chain)
+    fill.start()
+    assert kv.scanning.wait(10)
+    stopping = threading.Thread(target=fill.stop)
+    stopping.start()
+    kv.proceed.set()  # the scan goes on, and the fill stops at its next chunk
+    stopping.join(10)
+    assert not stopping.is_alive() and fill.wait_ended(0)
+    assert not (chain.state.key_filter.ready and chain.committed_id_filter.ready)
+
+
+def test_a_snapshot_taken_before_the_fill_completed_does_not_use_it(net: Consortium) -> None:
+    """A key deleted before a fill began is in no filter, though an older snapshot may
+    hold it: such a snapshot reads the store for every key, as before."""
+    chain, kv = accredited_chain(net)
+    absent = issuance(net)
+    with CommittedView(chain) as old:
+        chain.fill_key_filters()
+        with CommittedView(chain) as new:
+            kv.absent = dict.fromkeys(kv.absent, 0)
+            assert not new.is_committed(absent.tx_id)
+            assert new.state.get_presuming_absence(b"absent key") is None
+            assert kv.absent == {TX_INDEX_PREFIX: 0, VALUES: 0}
+        assert not old.is_committed(absent.tx_id)
+        assert old.state.get_presuming_absence(b"absent key") is None
+        assert kv.absent == {TX_INDEX_PREFIX: 1, VALUES: 1}
 
 
 class DamagedIndex(MemoryStore):
@@ -176,7 +228,7 @@ def test_a_damaged_store_leaves_the_filters_unfilled_and_every_key_read(
     fill = KeyFilterFill(chain)
     with caplog.at_level(logging.WARNING, logger="senim.daemon"):
         fill.start()
-        fill.stop()
-    assert not chain.committed_ids.ready
-    assert chain.committed_ids.may_hold(ZERO_HASH)
+        assert fill.wait_ended(10)
+    assert not chain.committed_id_filter.ready
+    assert chain.committed_id_filter.may_hold(ZERO_HASH)
     assert any("key filters not filled" in r.message for r in caplog.records)

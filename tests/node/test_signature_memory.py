@@ -5,6 +5,7 @@ answer from memory; bad ones are always checked; the memory is bounded."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
 import time
@@ -221,15 +222,67 @@ def test_admission_waits_for_the_engines_check_under_way_rather_than_check_again
 
 
 def test_a_bad_signature_under_way_is_checked_again_by_admission() -> None:
-    engine, engine_checks, admission, admission_checks = engine_and_admission(
-        GoodSignatures())
+    memory = WatchedMemory()
+    engine, engine_checks, admission, admission_checks = engine_and_admission(memory)
     bad = forged(signed(1)[0])
     thread, _ = checked_meanwhile(engine_checks, [bad])
     assert engine.started.wait(10)
+    admitting, admission_answers = checked_meanwhile(admission_checks, [bad])
+    assert memory.waiting.wait(10)
     engine.release.set()
-    assert admission_checks([bad]) == [False]
     thread.join(10)
+    admitting.join(10)
+    assert admission_answers == [[False]]
     assert admission.batches == [[bad]]  # a bad answer is not remembered
+
+
+class FailingChecks(HeldChecks):
+    def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
+        self.started.set()
+        assert self.release.wait(10), "never released"
+        raise OSError("the checker failed")
+
+
+def test_a_check_under_way_that_fails_releases_its_waiters() -> None:
+    memory = WatchedMemory()
+    failing = FailingChecks()
+    engine_checks = RememberedChecks(failing, memory, says_under_way=True)
+    admission = CountingChecks()
+    admission_checks = RememberedChecks(admission, memory, waits_under_way=True)
+    checks = signed(2)
+    failed: list[BaseException] = []
+
+    def engine_call() -> None:
+        try:
+            engine_checks(checks)
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=engine_call)
+    thread.start()
+    assert failing.started.wait(10)
+    admitting, answers = checked_meanwhile(admission_checks, checks)
+    assert memory.waiting.wait(10)
+    failing.release.set()
+    thread.join(10)
+    admitting.join(10)
+    assert len(failed) == 1 and answers == [[True, True]]
+    assert admission.batches == [checks]
+    assert memory.wait_under_way(checks, 0) is False  # nothing left under way
+
+
+def test_a_long_message_is_remembered_by_its_hash_and_never_taken_for_another() -> None:
+    keys = KeyPair.generate()
+    long_message = os.urandom(signature_memory.REMEMBERED_MESSAGE_BYTES_MAX + 1)
+    check = (keys.public_key, long_message, keys.sign_raw(long_message))
+    inner = CountingChecks()
+    checks = RememberedChecks(inner, GoodSignatures())
+    assert checks([check]) == [True] and checks([check]) == [True]
+    assert len(inner.batches) == 1
+    # the same key and signature over the message's digest: a different, bad check
+    digest = hashlib.sha256(long_message).digest()
+    assert checks([(keys.public_key, digest, check[2])]) == [False]
+    assert len(inner.batches) == 2
 
 
 def test_admission_waits_only_so_long_for_a_check_that_hangs(
