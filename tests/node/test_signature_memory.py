@@ -176,11 +176,12 @@ class HeldChecks(CountingChecks):
         return super().__call__(checks, failures_max)
 
 
-def engine_and_admission(memory: GoodSignatures) -> tuple[
-        HeldChecks, RememberedChecks, CountingChecks, RememberedChecks]:
+def engine_and_admission(memory: GoodSignatures, engine: HeldChecks | None = None
+                         ) -> tuple[HeldChecks, RememberedChecks, CountingChecks,
+                                    RememberedChecks]:
     """The daemon's wiring: the engine's checker says what it has under way, and
     admission's waits for it."""
-    engine, admission = HeldChecks(), CountingChecks()
+    engine, admission = engine or HeldChecks(), CountingChecks()
     return (engine, RememberedChecks(engine, memory, says_under_way=True),
             admission, RememberedChecks(admission, memory, waits_under_way=True))
 
@@ -245,10 +246,8 @@ class FailingChecks(HeldChecks):
 
 def test_a_check_under_way_that_fails_releases_its_waiters() -> None:
     memory = WatchedMemory()
-    failing = FailingChecks()
-    engine_checks = RememberedChecks(failing, memory, says_under_way=True)
-    admission = CountingChecks()
-    admission_checks = RememberedChecks(admission, memory, waits_under_way=True)
+    failing, engine_checks, admission, admission_checks = engine_and_admission(
+        memory, FailingChecks())
     checks = signed(2)
     failed: list[BaseException] = []
 
