@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
+from typing import TYPE_CHECKING
 
 from ledger.blocks import (
     MAX_BLOCK_BYTES,
@@ -45,6 +45,9 @@ from storage.errors import CorruptStateError
 from storage.key_filter import KeyFilter
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
+
+if TYPE_CHECKING:
+    import threading
 
 log = logging.getLogger("senim.chain")
 

@@ -1,7 +1,7 @@
 """Filling the chain's key filters (storage.key_filter) beside the running node.
 
-Reading every key of a store takes about a second of CPU per million (twice that in
-time, paced beside the node) and grows with the chain (the transaction index holds
+Reading every key of a store takes about a second of CPU per million (more in time,
+paced beside the node) and grows with the chain (the transaction index holds
 every transaction), so a node does not wait for it: it serves at once, reading the
 store for every key as before, and the filters take over once filled.
 """
@@ -24,7 +24,8 @@ log = logging.getLogger("senim.daemon")
 NODE_KEY_FILTER_BITS = 1 << 26
 # The fill's pause after each chunk of keys (about 1 ms of its work): the engine thread
 # then waits at most about that long for the GIL, rather than the interpreter's switch
-# interval (5 ms) each time it takes it back, and the fill takes about twice as long.
+# interval (5 ms) each time it takes it back, and the fill takes longer (600,000 keys:
+# 2.1 s against 1.3 without the pauses, BENCHMARKS.md, session 49).
 FILL_REST_S = 0.001
 
 

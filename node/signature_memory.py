@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 from node.signature_workers import CheckSignatures, PendingChecks
 from node.validators import SignatureCheck
@@ -36,8 +37,8 @@ from node.validators import SignatureCheck
 # 26 MB whatever members sign (a transaction's message can be 64 KiB).
 GOOD_SIGNATURES_REMEMBERED_MAX = 1 << 15
 REMEMBERED_MESSAGE_BYTES_MAX = 512
-# How long admission waits for checks the engine has under way (a proposal's, ~30 ms a
-# block's 500 on a loaded machine) before it checks them itself.
+# How long admission waits for checks the engine has under way before it checks them
+# itself (a proposal's 500 are about 28 ms of checks in one of the engine's children).
 UNDER_WAY_WAIT_S_MAX = 1.0
 
 
@@ -56,6 +57,7 @@ def _remembered_as(check: SignatureCheck) -> Hashable:
 
 
 _LONG_MESSAGE = "sha256 of a long message"
+_Item = TypeVar("_Item")
 
 
 class GoodSignatures:
@@ -129,15 +131,13 @@ class RememberedChecks:
     def __call__(self, checks: Sequence[SignatureCheck], failures_max: int = 0) -> list[bool]:
         remembered, known, unknown = self._split(checks)
         if unknown and self._waits_under_way and self._memory.wait_under_way(
-                [check for check, is_known in zip(remembered, known, strict=True)
-                 if not is_known], UNDER_WAY_WAIT_S_MAX):
+                _not_known(remembered, known), UNDER_WAY_WAIT_S_MAX):
             remembered, known, unknown = self._split(checks)
         if not unknown:
             return self._merged(remembered, known, [])
         if not self._says_under_way:
             return self._merged(remembered, known, self._inner(unknown, failures_max))
-        handed = [check for check, is_known in zip(remembered, known, strict=True)
-                  if not is_known]
+        handed = _not_known(remembered, known)
         event = self._memory.start_checking(handed)
         try:
             return self._merged(remembered, known, self._inner(unknown, failures_max))
@@ -155,8 +155,7 @@ class RememberedChecks:
         not."""
         remembered = [_remembered_as(check) for check in checks]
         known = self._memory.known(remembered)
-        return remembered, known, [check for check, is_known in zip(checks, known, strict=True)
-                                if not is_known]
+        return remembered, known, _not_known(checks, known)
 
     def _merged(self, remembered: list[Hashable], known: list[bool], answers: list[bool]
                 ) -> list[bool]:
@@ -177,3 +176,7 @@ class RememberedChecks:
                 found_good.append(check)
         self._memory.add(found_good)
         return merged
+
+
+def _not_known(items: Sequence[_Item], known: list[bool]) -> list[_Item]:
+    return [item for item, is_known in zip(items, known, strict=True) if not is_known]
