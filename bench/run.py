@@ -75,6 +75,7 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
                       result: dict[str, Any]) -> list[str]:
     cores = os.cpu_count() or 1
     limit = ceiling["pynacl_per_s"] * cores / args.validators
+    limit_one = ceiling["pynacl_one_signature_per_s"] * cores / args.validators
     sat, lat, fail = result["saturation"], result["latency"], result["failover"]
     lone, arrivals = result["latency_lone"], result["latency_arrivals"]
     first = result["latency_first"]
@@ -83,15 +84,17 @@ def render_consortium(args: argparse.Namespace, ceiling: dict[str, float],
     arrivals_cpu_share = arrivals["nodes_cpu_ms"] / 1e3 / (arrivals["run_s"] * cores)
     return [
         f"## {args.validators} validators (PBFT) on this machine", "",
-        f"Ceiling = Ed25519 verifications/s per core × {cores} cores ÷ {args.validators} "
-        f"validators = **{limit:,.0f} tx/s**: what this machine could commit if every node "
-        "verified every transaction once and did nothing else."
+        f"Ceiling = Ed25519 verifications/s per core (of different signatures) × {cores} "
+        f"cores ÷ {args.validators} validators = **{limit:,.0f} tx/s**: what this machine "
+        "could commit if every node verified every transaction once and did nothing else "
+        f"({limit_one:,.0f} tx/s with one signature checked again and again)."
         + (pinned_note(args.validators, result["pinned_cpus"])
            if result.get("pinned") else ""), "",
         "| figure | value | fraction of the ceiling | aim |", "|---|---|---|---|",
         f"| committed transactions/s at saturation ({sat['transactions']:,} single-credential "
         f"issue txs, {sat['blocks']} blocks) | {sat['tx_per_s']:,.0f} | "
-        f"**{sat['tx_per_s'] / limit:.2f}** | ≥ 0.5 of the ceiling |",
+        f"**{sat['tx_per_s'] / limit:.3f}** ({sat['tx_per_s'] / limit_one:.3f} against one "
+        "signature checked again and again) | ≥ 0.5 of the ceiling |",
         f"| commit latency p50 at {lat['offered_tx_s']} tx/s offered as "
         f"{lat['group_txs']} every {lat['tick_ms']:.0f} ms ({lat['samples']} samples) | "
         f"{lat['p50_ms']:.0f} ms | | ≤ 20 ms |",
@@ -159,8 +162,12 @@ def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, 
     small, large = proofs[0], proofs[-1]
     lines = [
         "## Ceiling: Ed25519 verification on one core", "",
-        "| library | verifications/s |", "|---|---|",
-        f"| libsodium (PyNaCl, used by the node) | {best:,.0f} |",
+        "Each library checks signatures of different messages, as a node does (every "
+        "transaction signs its own); libsodium is also timed checking one signature again "
+        "and again, the ceiling's measure until session 50, which runs a few percent faster.",
+        "", "| library | verifications/s |", "|---|---|",
+        f"| libsodium (PyNaCl, used by the node): the ceiling | {best:,.0f} |",
+        f"| … one signature again and again | {ceiling['pynacl_one_signature_per_s']:,.0f} |",
         f"| OpenSSL (`cryptography`) | {ceiling['cryptography_per_s']:,.0f} |", "",
         "## One validator", "",
         "| figure | value | ratio to the Ed25519 ceiling | aim |", "|---|---|---|---|",
