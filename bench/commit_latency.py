@@ -172,7 +172,7 @@ def commit_latency(network: BenchNetwork, rate_tx_s: int, group_txs: int,
             posts.close()
     assert not watching.failures, f"sampled transactions not committed: {watching.failures[:3]}"
     return {"offered_tx_s": rate_tx_s, "group_txs": group_txs, "tick_ms": tick_s * 1000,
-            "posted": group_txs * ticks, **watching.percentiles()}
+            "groups": ticks, "posted": group_txs * ticks, **watching.percentiles()}
 
 
 ARRIVALS_SEED = 38  # the same arrival times in every run, so that runs compare

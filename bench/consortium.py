@@ -213,17 +213,14 @@ def run_consortium(root: Path, validators: int, txs: int, view_timeout_ms: int,
 
 def with_blocks_and_cpu(network: BenchNetwork, idle_cpu_per_s: float,
                         latency_run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """`latency_run`'s figures, on a drained network, with the blocks it made and the
-    CPU all the nodes spent on it (until drained again, idle subtracted): on this machine
-    the nodes share its cores, so a group's commit waits for about all of that CPU over
-    the cores (BENCHMARKS.md, session 50)."""
-    wait_quiet(network)
+    """`latency_run`'s figures, with the blocks it made and the CPU all the nodes spent on
+    it until drained (idle subtracted). The caller drains the network first, as before
+    each latency run: a drain ends with a second of idle, and what comes before a latency
+    run moves its figures (BENCHMARKS.md, session 44)."""
     first = next(m for m in network.members if m.runs_node)
     height_before = network.status(first)["height"]
     spent = CpuSpent(network, idle_cpu_per_s)
-    started = time.monotonic()
     result = latency_run()
-    result["run_s"] = time.monotonic() - started
     wait_quiet(network)
     result["blocks"] = network.status(first)["height"] - height_before
     result["nodes_cpu_ms"] = spent.seconds() * 1e3
