@@ -190,7 +190,9 @@ def render(args: argparse.Namespace, ceiling: dict[str, float], node: dict[str, 
         "| figure | value | ratio to the Ed25519 ceiling | aim |", "|---|---|---|---|",
         f"| committed single-credential issue transactions/s ({tx['transactions']:,} txs, "
         f"{tx['blocks']} blocks; the node's CPU {tx['node_cpu_us_per_tx']:,.0f} µs per tx) "
-        f"| {tx['tx_per_s']:,.0f} | {tx['tx_per_s'] / best:.2f} | ≥ 0.5 |",
+        f"| {tx['tx_per_s']:,.0f} | {down(tx['tx_per_s'] / best, 2)} "
+        f"({down(tx['tx_per_s'] / ceiling['pynacl_one_signature_per_s'], 2)} against one "
+        "signature checked again and again) | ≥ 0.5, on both measures |",
         f"| credentials/s in batches of 10,000 ({batches['credentials']:,} credentials: "
         f"hash, tree, sign, commit) | {batches['credentials_per_s']:,.0f} | "
         f"{batches['credentials_per_s'] / best:.1f} | ≥ 100,000/s |",
