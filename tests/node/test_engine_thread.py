@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from node.engine_thread import TICK_S, EngineThread
+from node import engine_thread
+from node.engine_thread import (
+    BATCHED_INPUT_BYTES_MAX,
+    BATCHED_INPUTS_MAX,
+    TICK_S,
+    EngineThread,
+)
 from node.engine_types import CommitReport
 from storage.kv import MemoryStore
 
@@ -212,3 +218,112 @@ async def test_a_failed_jobs_arguments_are_freed_without_a_gc_pass(
         await wait_until(lambda: freed() is None, "the job's arguments freed")
     finally:
         gc.enable()
+
+
+class Burst:
+    """An input that holds the engine thread until `go` while others queue behind it,
+    and records each hand-over of frames to the loop."""
+
+    def __init__(self, thread: EngineThread) -> None:
+        self.thread = thread
+        self.running = threading.Event()
+        self.go = threading.Event()
+        self.handed_over: list[list[bytes]] = []
+        deliver = thread._deliver
+
+        def recorded(frames: list[tuple[bytes, int, bytes]], reports: list[Any]) -> None:
+            self.handed_over.append([payload for _, _, payload in frames])
+            deliver(frames, reports)
+        thread._deliver = recorded  # type: ignore[method-assign]
+
+    def first(self, then: Any = None) -> None:
+        def held(peer_key: bytes, payload: bytes) -> None:
+            self.thread.outbox.send(b"peer", 7, b"first")
+            self.running.set()
+            self.go.wait(DEADLINE_S)
+            if then is not None:
+                then()
+        self.thread.offer(held, b"peer-0", b"first input")
+
+    def saying(self, said: bytes) -> Any:
+        return lambda peer_key, payload: self.thread.outbox.send(b"peer", 7, said)
+
+    async def handed(self, frames: int) -> list[list[bytes]]:
+        await wait_until(lambda: self.running.is_set(), "the first input running")
+        self.go.set()
+        await wait_until(lambda: sum(map(len, self.handed_over)) >= frames,
+                         f"{frames} frames handed over")
+        return self.handed_over
+
+
+VOTE = b"v" * 200  # a consensus vote's size
+
+
+@pytest.fixture
+def untimed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No time bound on a batch: a busy test machine may hold the thread past it."""
+    monkeypatch.setattr(engine_thread, "BATCH_S_MAX", 60.0)
+
+
+async def test_small_inputs_that_came_meanwhile_leave_in_one_hand_over(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    thread, _, heard = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    for number in range(1, 4):
+        thread.offer(burst.saying(b"vote %d" % number), b"peer-%d" % number, VOTE)
+    assert await burst.handed(4) == [[b"first", b"vote 1", b"vote 2", b"vote 3"]]
+    assert heard.frames == [b"first", b"vote 1", b"vote 2", b"vote 3"]
+
+
+async def test_a_batch_is_bounded_in_inputs(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    thread, _, _ = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    votes = [b"vote %d" % number for number in range(BATCHED_INPUTS_MAX + 2)]
+    for vote in votes:
+        thread.offer(burst.saying(vote), b"peer-1", VOTE)
+    assert await burst.handed(len(votes) + 1) == [
+        [b"first", *votes[:BATCHED_INPUTS_MAX]], votes[BATCHED_INPUTS_MAX:]]
+
+
+async def test_a_large_input_waits_for_the_output_before_it_to_be_handed_over(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    """A proposal or a sync answer can take long to run: what came before it leaves
+    first, and the votes behind it go with it."""
+    thread, _, _ = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    thread.offer(burst.saying(b"proposal"), b"peer-1", b"p" * (BATCHED_INPUT_BYTES_MAX + 1))
+    thread.offer(burst.saying(b"vote"), b"peer-2", VOTE)
+    assert await burst.handed(3) == [[b"first"], [b"proposal", b"vote"]]
+
+
+async def test_nothing_more_runs_in_a_batch_once_a_block_is_committed(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    """The next block's rules are checked after a commit, before any other input."""
+    thread, engine, _ = running
+    burst = Burst(thread)
+
+    def commit() -> None:
+        engine.chain.height += 1
+    burst.first(then=commit)
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    thread.offer(burst.saying(b"vote for the next block"), b"peer-1", VOTE)
+    assert await burst.handed(2) == [[b"first"], [b"vote for the next block"]]
+
+
+async def test_a_batch_is_bounded_in_time(
+        running: tuple[EngineThread, StandInEngine, Heard],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_thread, "BATCH_S_MAX", -1.0)  # every batch already too long
+    thread, _, _ = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
+    assert await burst.handed(2) == [[b"first"], [b"vote"]]
