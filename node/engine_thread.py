@@ -12,7 +12,7 @@ that passed at once (`node.engine_quiet`). The loop only refreshes the set of co
 times a second, which is all a tick needs from it.
 
 Frames and reports the engine produces during one input are handed to the
-loop in one call when the input is done (and the small inputs that came meanwhile,
+loop in one call when the input is done (with the small inputs waiting then,
 BATCHED_INPUT_BYTES_MAX), or earlier as soon as it has made a block durable:
 nothing the engine says leaves before the state it wrote is durable. The early
 hand-over matters on the next primary, whose commit of height h and proposal of
@@ -50,13 +50,18 @@ TICK_S = TICK_MS / 1000
 # enough for its own turn (and the look holds the inbox's lock).
 WAITING_LOOKED_AT_MAX = 64
 DROP_LOG_EVERY_S = 10.0  # inputs dropped from a full inbox: one log line this often
-# Small inputs already waiting when a step ends (votes, mostly: they come in bursts, one
-# from each validator) run before the step's output is handed to the loop, so that a burst
-# costs one hand-over and one loop wake-up rather than one each: a block of one transaction
-# cost a node 4-21% less CPU, saturation the same (BENCHMARKS.md, session 50). Only small
-# ones, at most so many and for so long, and none once a block is committed (its output has
-# left at once, and the next block's rules are checked before anything more runs): no vote
-# or answer waits behind a proposal's execution or a sync answer.
+# Small inputs waiting when a step ends (votes, mostly, which come in bursts, one from each
+# validator; also view changes and small answers) run before the step's output is handed
+# to the loop, so that a burst costs one hand-over and one loop wake-up rather than one
+# each: a block of one transaction cost a node 4-21% less CPU in three alternated pairs,
+# saturation the same in fourteen (BENCHMARKS.md, session 50). Only inputs of at most
+# BATCHED_INPUT_BYTES_MAX, at most BATCHED_INPUTS_MAX of them, the last begun within
+# BATCH_S_MAX, and none once a block is committed (its output has left at once, and the
+# next block's rules are checked before anything more runs): so no output waits behind a
+# proposal, a block or a sync answer that came meanwhile. One small input can set off a
+# long step all the same (a view change that completes a quorum and proposes a block, a
+# new view that executes an early proposal), and what came before it waits for that: as
+# rare as view changes are.
 BATCHED_INPUT_BYTES_MAX = 1024
 BATCHED_INPUTS_MAX = 8
 BATCH_S_MAX = 0.001
@@ -134,6 +139,7 @@ class EngineThread:
         self._drop_logged_at = -DROP_LOG_EVERY_S
         self.failure: BaseException | None = None
         self._rules_checked_at = -1  # the head whose next block's rules were checked
+        self._handed_over = 0  # hand-overs to the loop so far (on the engine thread only)
         self._thread = threading.Thread(target=self._main, name="senim-engine", daemon=True)
 
     def start(self, engine: Engine) -> None:
@@ -289,7 +295,17 @@ class EngineThread:
                     return
                 handler, peer_key, payload, validator = self._inputs.popleft()
                 self.inbox.taken(peer_key, len(payload), validator)
-            handler(peer_key, payload)
+            out = self.outbox
+            said, reported, handed_over = len(out.frames), len(out.reports), self._handed_over
+            try:
+                handler(peer_key, payload)
+            except BaseException:
+                # What the steps before it said leaves, as it did when each left alone; a
+                # failing input's own output does not, as no failing step's ever did.
+                if self._handed_over == handed_over:
+                    del out.frames[said:], out.reports[reported:]
+                    self._flush()
+                raise
 
     def _stop_before_unknown_rules(self) -> None:
         """RulesVersionUnknown once the next block is under rules this release does not
@@ -321,6 +337,7 @@ class EngineThread:
             return
         frames, reports = out.frames, out.reports
         out.frames, out.reports = [], []
+        self._handed_over += 1
         self._loop.call_soon_threadsafe(self._deliver, frames, reports)
 
     def _deliver(self, frames: list[tuple[bytes, int, bytes]],

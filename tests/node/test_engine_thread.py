@@ -327,3 +327,89 @@ async def test_a_batch_is_bounded_in_time(
     await wait_until(lambda: burst.running.is_set(), "the first input running")
     thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
     assert await burst.handed(2) == [[b"first"], [b"vote"]]
+
+
+async def test_a_batch_frees_its_inputs_places_in_the_inbox(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    """Each input taken in a batch gives back its place, or the inbox would in time refuse
+    every frame and the node hear no consensus."""
+    thread, _, _ = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    for number in range(3):
+        thread.offer(burst.saying(b"vote %d" % number), b"peer-1", VOTE)
+    assert thread.inbox.items == 3 and thread.inbox.validator_bytes + thread.inbox.other_bytes
+    await burst.handed(4)
+    assert (thread.inbox.items, thread.inbox.validator_bytes, thread.inbox.other_bytes) == (
+        0, 0, 0)
+
+
+async def test_the_next_blocks_rules_are_checked_before_an_input_after_a_commit(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    thread, engine, _ = running
+    burst = Burst(thread)
+    happened: list[str] = []
+    check = thread._stop_before_unknown_rules
+
+    def checked() -> None:
+        happened.append(f"rules checked at {engine.chain.height}")
+        check()
+    thread._stop_before_unknown_rules = checked  # type: ignore[method-assign]
+
+    def commit() -> None:
+        engine.chain.height += 1
+        happened.append("committed")
+    burst.first(then=commit)
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    thread.offer(lambda peer_key, payload: happened.append("vote"), b"peer-1", VOTE)
+    await burst.handed(1)
+    await wait_until(lambda: "vote" in happened, "the vote")
+    assert happened[happened.index("committed"):happened.index("vote")] == [
+        "committed", "rules checked at 1"]
+
+
+async def test_a_batch_stops_when_the_thread_is_stopped(
+        running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
+    thread, _, _ = running
+    burst = Burst(thread)
+    burst.first()
+    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
+    stopping = asyncio.get_running_loop().run_in_executor(None, thread.shutdown, True)
+    await wait_until(lambda: thread._stopping, "the thread told to stop")
+    burst.go.set()
+    await asyncio.wait_for(stopping, DEADLINE_S)
+    await wait_until(lambda: burst.handed_over, "the first input's output")
+    assert burst.handed_over == [[b"first"]]
+
+
+async def test_a_failing_input_in_a_batch_lets_what_came_before_it_leave(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As when each input's output left alone: the steps before it are heard, the failing
+    one's own frames are not, and the thread stops with its failure."""
+    monkeypatch.setattr(engine_thread, "BATCH_S_MAX", 60.0)
+    loop = asyncio.get_running_loop()
+    heard = Heard()
+    thread = EngineThread(loop, heard.send, heard.on_committed, lambda refusals: None)
+    engine = StandInEngine()
+    engine.thread = thread
+    thread.start(engine)  # type: ignore[arg-type]
+    try:
+        burst = Burst(thread)
+        burst.first()
+        await wait_until(lambda: burst.running.is_set(), "the first input running")
+        thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
+
+        def failing(peer_key: bytes, payload: bytes) -> None:
+            thread.outbox.send(b"peer", 7, b"said before failing")
+            raise ValueError("a bug in the engine")
+        thread.offer(failing, b"peer-2", VOTE)
+        assert await burst.handed(2) == [[b"first", b"vote"]]
+        await wait_until(lambda: thread.failure is not None, "the thread's failure")
+        assert isinstance(thread.failure, ValueError)
+        await asyncio.sleep(5 * TICK_S)
+        assert heard.frames == [b"first", b"vote"]
+    finally:
+        engine.release.set()
+        await loop.run_in_executor(None, thread.shutdown, True)
