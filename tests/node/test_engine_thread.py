@@ -7,6 +7,7 @@ engine over it is covered by the node and simulator tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Collection
 from types import SimpleNamespace
@@ -71,8 +72,9 @@ class Heard:
         self.committed.set()
 
 
-@pytest.fixture
-async def running() -> AsyncIterator[tuple[EngineThread, StandInEngine, Heard]]:
+@contextlib.asynccontextmanager
+async def started() -> AsyncIterator[tuple[EngineThread, StandInEngine, Heard]]:
+    """An engine thread over a stand-in engine, stopped when done."""
     loop = asyncio.get_running_loop()
     heard = Heard()
     thread = EngineThread(loop, heard.send, heard.on_committed, lambda refusals: None)
@@ -84,7 +86,13 @@ async def running() -> AsyncIterator[tuple[EngineThread, StandInEngine, Heard]]:
     finally:
         engine.release.set()
         await loop.run_in_executor(None, thread.shutdown, True)
-        assert thread.failure is None, thread.failure
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[EngineThread, StandInEngine, Heard]]:
+    async with started() as parts:
+        yield parts
+    assert parts[0].failure is None, parts[0].failure
 
 
 async def wait_until(condition: Any, what: str) -> None:
@@ -236,7 +244,8 @@ class Burst:
             deliver(frames, reports)
         thread._deliver = recorded  # type: ignore[method-assign]
 
-    def first(self, then: Any = None) -> None:
+    async def hold(self, then: Any = None) -> None:
+        """Offer the first input and wait until it runs; `then` runs as it ends."""
         def held(peer_key: bytes, payload: bytes) -> None:
             self.thread.outbox.send(b"peer", 7, b"first")
             self.running.set()
@@ -244,6 +253,7 @@ class Burst:
             if then is not None:
                 then()
         self.thread.offer(held, b"peer-0", b"first input")
+        await wait_until(lambda: self.running.is_set(), "the first input running")
 
     def saying(self, said: bytes) -> Any:
         return lambda peer_key, payload: self.thread.outbox.send(b"peer", 7, said)
@@ -269,8 +279,7 @@ async def test_small_inputs_that_came_meanwhile_leave_in_one_hand_over(
         running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
     thread, _, heard = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     for number in range(1, 4):
         thread.offer(burst.saying(b"vote %d" % number), b"peer-%d" % number, VOTE)
     assert await burst.handed(4) == [[b"first", b"vote 1", b"vote 2", b"vote 3"]]
@@ -281,8 +290,7 @@ async def test_a_batch_is_bounded_in_inputs(
         running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
     thread, _, _ = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     votes = [b"vote %d" % number for number in range(BATCHED_INPUTS_MAX + 2)]
     for vote in votes:
         thread.offer(burst.saying(vote), b"peer-1", VOTE)
@@ -296,8 +304,7 @@ async def test_a_large_input_waits_for_the_output_before_it_to_be_handed_over(
     first, and the votes behind it go with it."""
     thread, _, _ = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     thread.offer(burst.saying(b"proposal"), b"peer-1", b"p" * (BATCHED_INPUT_BYTES_MAX + 1))
     thread.offer(burst.saying(b"vote"), b"peer-2", VOTE)
     assert await burst.handed(3) == [[b"first"], [b"proposal", b"vote"]]
@@ -311,8 +318,7 @@ async def test_nothing_more_runs_in_a_batch_once_a_block_is_committed(
 
     def commit() -> None:
         engine.chain.height += 1
-    burst.first(then=commit)
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold(then=commit)
     thread.offer(burst.saying(b"vote for the next block"), b"peer-1", VOTE)
     assert await burst.handed(2) == [[b"first"], [b"vote for the next block"]]
 
@@ -323,8 +329,7 @@ async def test_a_batch_is_bounded_in_time(
     monkeypatch.setattr(engine_thread, "BATCH_S_MAX", -1.0)  # every batch already too long
     thread, _, _ = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
     assert await burst.handed(2) == [[b"first"], [b"vote"]]
 
@@ -335,8 +340,7 @@ async def test_a_batch_frees_its_inputs_places_in_the_inbox(
     every frame and the node hear no consensus."""
     thread, _, _ = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     for number in range(3):
         thread.offer(burst.saying(b"vote %d" % number), b"peer-1", VOTE)
     assert thread.inbox.items == 3 and thread.inbox.validator_bytes + thread.inbox.other_bytes
@@ -360,8 +364,7 @@ async def test_the_next_blocks_rules_are_checked_before_an_input_after_a_commit(
     def commit() -> None:
         engine.chain.height += 1
         happened.append("committed")
-    burst.first(then=commit)
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold(then=commit)
     thread.offer(lambda peer_key, payload: happened.append("vote"), b"peer-1", VOTE)
     await burst.handed(1)
     await wait_until(lambda: "vote" in happened, "the vote")
@@ -373,8 +376,7 @@ async def test_a_batch_stops_when_the_thread_is_stopped(
         running: tuple[EngineThread, StandInEngine, Heard], untimed: None) -> None:
     thread, _, _ = running
     burst = Burst(thread)
-    burst.first()
-    await wait_until(lambda: burst.running.is_set(), "the first input running")
+    await burst.hold()
     thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
     stopping = asyncio.get_running_loop().run_in_executor(None, thread.shutdown, True)
     await wait_until(lambda: thread._stopping, "the thread told to stop")
@@ -389,16 +391,9 @@ async def test_a_failing_input_in_a_batch_lets_what_came_before_it_leave(
     """As when each input's output left alone: the steps before it are heard, the failing
     one's own frames are not, and the thread stops with its failure."""
     monkeypatch.setattr(engine_thread, "BATCH_S_MAX", 60.0)
-    loop = asyncio.get_running_loop()
-    heard = Heard()
-    thread = EngineThread(loop, heard.send, heard.on_committed, lambda refusals: None)
-    engine = StandInEngine()
-    engine.thread = thread
-    thread.start(engine)  # type: ignore[arg-type]
-    try:
+    async with started() as (thread, _, heard):
         burst = Burst(thread)
-        burst.first()
-        await wait_until(lambda: burst.running.is_set(), "the first input running")
+        await burst.hold()
         thread.offer(burst.saying(b"vote"), b"peer-1", VOTE)
 
         def failing(peer_key: bytes, payload: bytes) -> None:
@@ -410,6 +405,3 @@ async def test_a_failing_input_in_a_batch_lets_what_came_before_it_leave(
         assert isinstance(thread.failure, ValueError)
         await asyncio.sleep(5 * TICK_S)
         assert heard.frames == [b"first", b"vote"]
-    finally:
-        engine.release.set()
-        await loop.run_in_executor(None, thread.shutdown, True)
