@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import plyvel
@@ -26,6 +27,9 @@ FULL = ("the disk refuses a write of the chain database: IO error: data/chain.ld
 
 
 class FillsTheDisk:
+    # The head the thread reads around each step (a commit ends a batch of inputs).
+    chain = SimpleNamespace(height=0)
+
     def ticks_can_wait(self) -> int:
         return 1
 
