@@ -94,11 +94,6 @@ def sign_batch(node: StatusSource, keys: KeyPair, credential_type: str, batch_ro
 
 
 # ---- submitting and waiting ------------------------------------------------------------------
-def describe_pending(status: dict[str, Any]) -> str:
-    """Why a batch is not committing, from one node's view of its peers (in English)."""
-    return str(pending_sentence(status))
-
-
 def pending_sentence(status: dict[str, Any]) -> Sentence:
     """Why a batch is not committing, from one node's view of its peers."""
     me = status.get("member_id")

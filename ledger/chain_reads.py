@@ -129,12 +129,6 @@ class ChainReads:
         (fixed in the committed state by then, see `ledger.governance`)."""
         return validator_set_at(self.state, height).set_hash
 
-    def _load_header(self, height: int) -> Header:
-        block = self.get_block(height)
-        if block is None:
-            raise CorruptStateError(f"block {height} missing from the store")
-        return block.header
-
     def _read_block(self, height: int) -> Block | None:
         """The stored block at `height`, decoded (its transactions root checked), unlinked."""
         data = self.kv.get(height_key(BLOCK_PREFIX, height))

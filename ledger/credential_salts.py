@@ -60,10 +60,6 @@ class SaltPool:
             self._used = start + size
             return self._raw, self._hex, start
 
-    def take_bytes(self, size: int) -> bytes:
-        raw, _, start = self.take(size)
-        return raw[start:start + size]
-
     def take_each(self, sizes: list[int]) -> bytes:
         """The bytes of `take(size)` for each size in turn, joined: the same bytes, chunk
         ends skipped alike, under one lock (a part of a batch sent elsewhere). A chunk's

@@ -97,12 +97,6 @@ def shown(text: str) -> str:
     return _UNSAFE.sub(lambda found: f"<U+{ord(found[0]):04X}>", text)
 
 
-def unsafe_character(text: str) -> str | None:
-    """Why `text` holds a character no value may (in English), or None."""
-    found = unsafe_phrase(text)
-    return None if found is None else found.english
-
-
 def unsafe_phrase(text: str) -> Phrase | None:
     """A control character (tab and line breaks included), a lone surrogate or an
     invisible formatting character has no place in a document value: the last can
@@ -136,12 +130,6 @@ CODE_WORD = re.compile(r"\S+")
 # Kazakh ә and ө, and some keyboard layouts type them) and Latin Extended Additional.
 _LATIN = re.compile("[A-Za-z\u00c0-\u02af\u1e00-\u1eff]")
 _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
-
-
-def mixed_word(value: str, words: re.Pattern[str] = WORD) -> str | None:
-    """Why a word of `value` mixes Latin and Cyrillic letters (in English), or None."""
-    found = mixed_phrase(value, words)
-    return None if found is None else found.english
 
 
 def mixed_phrase(value: str, words: re.Pattern[str] = WORD) -> Phrase | None:

@@ -70,12 +70,6 @@ def iin_phrase(text: str) -> Phrase | None:
     return None
 
 
-def iin_problem(text: str) -> str | None:
-    """Why `text` is not a valid IIN (in English), or None when it is."""
-    found = iin_phrase(text)
-    return None if found is None else found.english
-
-
 def birth_date_of(iin: str) -> str | None:
     """The ISO birth date a valid IIN encodes, or None when its century digit is not 1-6
     (the digit also encodes sex: 1/2 for the 19th century, 3/4 the 20th, 5/6 the 21st)."""

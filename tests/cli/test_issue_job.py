@@ -20,7 +20,7 @@ import pytest
 import cli.job_folder as job_folder
 from cli.client import ClientError
 from cli.errors import EXIT_PENDING
-from cli.issue_job import IssueJob, JobPending, describe_pending, sign_batch
+from cli.issue_job import IssueJob, JobPending, pending_sentence, sign_batch
 from cli.job_folder import (
     JobError,
     check_out_dir,
@@ -286,7 +286,7 @@ def test_out_must_be_new_or_empty(tmp_path: Path) -> None:
 
 
 def test_pending_report_with_every_validator_reachable_says_so() -> None:
-    text = describe_pending(FakeNode().status())
+    text = str(pending_sentence(FakeNode().status()))
     assert "every validator is reachable" in text and "unreachable" not in text.split(":")[0]
 
 

@@ -116,9 +116,9 @@ def test_reopen_continues_the_chain(tmp_path: Path, net: Consortium) -> None:
         chain = Chain(kv, net.genesis)
         commit(chain, [make_tx(net.ministry, AnchorPayload(os.urandom(32)))])
         assert chain.height == 2
-        block = chain.get_block(2)
-        assert block is not None and block.header.previous_hash == chain._load_header(
-            1).block_hash
+        block, parent = chain.get_block(2), chain.get_block(1)
+        assert block is not None and parent is not None
+        assert block.header.previous_hash == parent.block_hash
     finally:
         kv.close()
 

@@ -243,19 +243,19 @@ def test_salts_come_a_chunk_at_a_time_and_never_twice() -> None:
 
 
 def _child_takes(pool: SaltPool, out: Any) -> None:
-    out.put(pool.take_bytes(64))
+    out.put(pool.take_each([64]))
 
 
 def test_a_forked_process_does_not_hand_out_its_parents_salts() -> None:
     pool = SaltPool()
-    pool.take_bytes(16)  # the chunk the child inherits
+    pool.take_each([16])  # the chunk the child inherits
     queue: Any = multiprocessing.get_context("fork").SimpleQueue()
     child = multiprocessing.get_context("fork").Process(target=_child_takes,
                                                          args=(pool, queue))
     child.start()
     child.join(30)
     assert child.exitcode == 0
-    assert queue.get() != pool.take_bytes(64)
+    assert queue.get() != pool.take_each([64])
 
 
 @pytest.mark.parametrize("sizes", [[160] * 1_000, [0, 16, 0, 3200, 16] * 50, [4096], [],
@@ -271,10 +271,10 @@ def test_salts_taken_for_a_part_are_the_salts_taken_one_by_one(sizes: list[int])
         return SaltPool(draw, chunk=4096)  # chunk ends skipped between takes
 
     one_by_one, at_once = source(), source()
-    one_by_one.take_bytes(100)
-    at_once.take_bytes(100)
-    assert at_once.take_each(sizes) == b"".join(one_by_one.take_bytes(n) for n in sizes)
-    assert at_once.take_bytes(64) == one_by_one.take_bytes(64)  # both left at one place
+    one_by_one.take_each([100])
+    at_once.take_each([100])
+    assert at_once.take_each(sizes) == b"".join(one_by_one.take_each([n]) for n in sizes)
+    assert at_once.take_each([64]) == one_by_one.take_each([64])  # both left at one place
     raw, hexed, _ = at_once.take(4000)  # a chunk drawn by take_each has its hex made later
     assert hexed == raw.hex()
     given = hashlib.shake_256(b"given").digest(100 + sum(sizes) + 64)

@@ -4,7 +4,13 @@ import pytest
 
 from registrar.academic import letter_for, line_problem, totals_problems
 from registrar.formats import GRADE_SCALE, FormatError, check_value
-from registrar.iin import birth_date_of, check_digit, iin_problem, make_iin
+from registrar.iin import birth_date_of, check_digit, iin_phrase, make_iin
+
+
+def iin_problem(text: str) -> str | None:
+    """Why `text` is not a valid IIN, in English, or None when it is."""
+    found = iin_phrase(text)
+    return None if found is None else found.english
 
 
 def test_check_digit_first_pass_by_hand() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from registrar import ExportResult, load_mapping, read_export
-from registrar.formats import unsafe_character
+from registrar.formats import unsafe_phrase
 from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
 from tests.registrar.helpers import (
@@ -236,7 +236,7 @@ def test_the_formatting_characters_are_unicodes_cf() -> None:
     for point in range(0x110000):
         character = chr(point)
         category = unicodedata.category(character)
-        refused = unsafe_character(character) is not None
+        refused = unsafe_phrase(character) is not None
         assert refused == (category in ("Cc", "Cs", "Cf")) or (refused and category == "Cn")
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registrar import ExportResult, read_export
-from registrar.formats import CODE_WORD, WORD, mixed_word
+from registrar.formats import CODE_WORD, WORD, mixed_phrase
 from registrar.schema import parse_schema
 from registrar.workbook import EXCEL_ERRORS
 from tests.registrar.helpers import valid_iins, write_csv, write_json, write_xlsx
@@ -42,7 +42,7 @@ def texts(codec: str | None, max_size: int = 30, code: bool = False
     # (in a code, a part between spaces)
     words = CODE_WORD if code else WORD
     text = st.text(characters, max_size=max_size).filter(
-        lambda t: mixed_word(t, words) is None)
+        lambda t: mixed_phrase(t, words) is None)
     return st.builds(lambda a, t, b: a + t + b, pad, text, pad)
 
 
