@@ -117,10 +117,6 @@ class ReplicaState:
         return self._height
 
     @property
-    def last_committed(self) -> Height:
-        return Height(self._height - 1)
-
-    @property
     def primary(self) -> ValidatorId:
         return self._members.primary(self._view, self._height)
 

@@ -62,7 +62,7 @@ def test_single_validator_commits_alone() -> None:
         commit = node.committed[-1]
         assert commit.height == height
         assert verify_certificate(commit.certificate, CHAIN, cluster.ids, verify)
-    assert node.replica.last_committed == 3 and node.replica.view == 0
+    assert node.replica.height == 4 and node.replica.view == 0
 
 
 def test_each_commit_vote_carries_its_signers_clock_into_the_certificate() -> None:
