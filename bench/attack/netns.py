@@ -75,18 +75,6 @@ def nft_available() -> bool:
     return shutil.which("nft") is not None
 
 
-def netem_available() -> bool:
-    probe = f"senim-netem-{os.getpid()}"
-    if run("ip", "netns", "add", probe, check=False).returncode != 0:
-        return False
-    try:
-        run("ip", "-n", probe, "link", "add", "name", "pa", "type", "veth", "peer", "name", "pb")
-        return run("ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "pa", "root",
-                   "netem", "delay", "1ms", check=False).returncode == 0
-    finally:
-        run("ip", "netns", "del", probe, check=False)
-
-
 @dataclass
 class Validator:
     index: int

@@ -118,7 +118,3 @@ class SetChangeSimulation(NodeSimulation):
         super()._start(node)
         if node.engine is not None and self.governance:
             self._admit(node, self.governance, may_refuse=True)
-
-
-def run_set_change_seed(seed: int, validators: int = 4) -> None:
-    SetChangeSimulation(seed, validators).run()
