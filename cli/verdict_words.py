@@ -146,6 +146,8 @@ def _employment(check: Check, words: Words, facts: dict[str, Any]) -> str:
     if e.get("current"):
         text = words.t("detail.employment.current", **params,
                        asOf=words.t("asof.block", height=e.get("as_of_height", "")))
+    elif e.get("end_date_hidden"):
+        text = words.t("detail.employment.ended_hidden", **params)
     elif "employer_left_height" in e:
         left = e["employer_left_height"]
         text = (words.t("detail.employment.employer_left_on", **params, height=left,

@@ -154,6 +154,13 @@ def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
                                    "current": False}
         return Finding("employment", True, f"employed{as_what}{since} to "
                        f"{doc.revealed['end_date']} (as issued)")
+    if "end_date" in doc.field_hashes:
+        # Issued ended, its end hidden by the holder: the hash shows there is one, so the
+        # employment is not said to go on (nor left unknown, as a retired employer's is).
+        facts_out["employment"] = {"start_date": start, "end_date": None, "current": False,
+                                   "end_date_hidden": True}
+        return Finding("employment", True, f"employed{as_what}{since} to a date the holder "
+                       "hid (the document states when it ended)")
     left = facts_out.get("issuer_retired_height")
     if isinstance(left, int) and not facts_out.get("issuer_leaves"):
         # A retired employer signs nothing from its retirement, an end included, so

@@ -25,6 +25,8 @@ export function employmentDetail(check, doc, verdict, status) {
       ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
       : t('asof.block', { height });
     text = t('detail.employment.current', { ...params, asOf });
+  } else if (e.end_date_hidden) {
+    text = t('detail.employment.ended_hidden', params);
   } else if (e.employer_left_height !== undefined) {
     const height = String(e.employer_left_height);
     text = e.employer_left_at

@@ -229,6 +229,36 @@ def test_an_employer_that_left_is_not_said_to_employ_still(records: Records, bro
     assert_in_page_language(lang, checks_said(browser))
 
 
+ENDED_HIDDEN = {
+    "en": "Employed as Data engineer at Kaspi Bank from {start} to a date the holder hid: the "
+          "document states when the employment ended.",
+    "ru": "Работал(а) в должности «Data engineer» в организации «Kaspi Bank» с {start} по "
+          "дату, скрытую владельцем: в документе указано, когда работа закончилась.",
+    "kk": "«Kaspi Bank» ұйымында «Data engineer» лауазымында жұмыс істеген: басталған күні — "
+          "{start}, аяқталған күні — иесі жасырған (құжатта жұмыстың аяқталған күні "
+          "көрсетілген)."}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_end_the_holder_hid_is_not_said_to_go_on(records: Records, browser: Any,
+                                                    lang: str) -> None:
+    # A record issued ended whose end date the holder hid read "currently employed".
+    # The node's real verdict, with the facts the ledger now gives such a record
+    # (tests/node/test_employment.py has the ledger give them).
+    _code, answer = records.node.post_json(
+        "/v1/verify", json.loads(records.current.read_text(encoding="utf-8")))
+    answer["facts"]["employment"] = {"start_date": "2024-09-02", "end_date": None,
+                                     "current": False, "end_date_hidden": True}
+    open_portal(browser, records.node.url + "/", lang)
+    browser.execute_script(ANSWER_NEXT, answer)
+    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    assert status == "valid"
+    expected = ENDED_HIDDEN[lang].format(start=spoken_date("2024-09-02", lang))
+    assert sentence.endswith(" " + expected), sentence
+    assert checks_said(browser)["employment"].endswith(expected)
+    assert_in_page_language(lang, checks_said(browser))
+
+
 # A recognition's lines are the courses it recognises: its check is named so, not as a
 # transcript's course lines (it read "Course lines" in English).
 LINES = {"en": "Recognised courses", "ru": "Перезачтённые дисциплины",

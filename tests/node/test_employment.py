@@ -8,6 +8,8 @@ import datetime
 import msgpack
 import pytest
 
+from cli.language import Words
+from cli.verdict_words import check_words
 from ledger.academic import day_number
 from ledger.chain import Chain
 from ledger.credential_documents import disclose
@@ -73,6 +75,30 @@ def test_current_then_ended(employed: tuple[Chain, IssuedBatch], net: Consortium
     hidden = verify_credential(disclose(document, ["start_date", "position"]),
                                facts_of(chain), CHAIN_ID)
     assert "employed at Kaspi Bank from 2024-09-02 to 2026-06-30" in hidden.reason
+
+
+def test_an_end_the_holder_hid_is_never_read_as_current(chain: Chain, net: Consortium) -> None:
+    """A record issued already ended: hiding its end date must not make it verify as a
+    current employment (it did: only a shown end date was looked for)."""
+    commit(chain, [accredit(net, net.employer, ["employment"])])
+    ended = [{**EMPLOYEES[0], "start_date": "2019-09-02", "end_date": "2020-01-31"}]
+    document = documents_of(issue(chain, net.employer, "Kaspi", ended, "employment"))[0]
+    shown = verify_credential(document, facts_of(chain), CHAIN_ID)
+    assert shown.reason.endswith("from 2019-09-02 to 2020-01-31 (as issued)")
+    verdict = verify_credential(disclose(document, ["end_date"]), facts_of(chain), CHAIN_ID)
+    assert verdict.valid, verdict.reason
+    assert verdict.facts["employment"] == {"start_date": "2019-09-02", "end_date": None,
+                                           "current": False, "end_date_hidden": True}
+    assert "currently" not in verdict.reason
+    assert verdict.reason.endswith("employed as Data engineer at Kaspi Bank from 2019-09-02 "
+                                   "to a date the holder hid (the document states when it "
+                                   "ended)")
+    check = next(c for c in verdict.checks if c.name == "employment")
+    said = {lang: check_words(check, verdict, Words(lang), None) for lang in ("en", "ru", "kk")}
+    assert said["en"] == ("Employment: Employed from 2 September 2019 to a date the holder hid: "
+                          "the document states when the employment ended.")
+    assert "по дату, скрытую владельцем" in said["ru"] and "Работает" not in said["ru"]
+    assert "аяқталған күні — иесі жасырған" in said["kk"] and "қазір" not in said["kk"]
 
 
 def test_end_transaction_holds_no_personal_data(employed: tuple[Chain, IssuedBatch],
