@@ -46,8 +46,10 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             if key == "@context":
                 continue
             expanded = self._expand_iri(active_ctx, key, vocab=True)
-            if expanded is None or not (jsonld._is_absolute_iri(expanded)
-                                        or jsonld._is_keyword(expanded)):
+            # A blank node ("_:x") passes PyLD's absolute-IRI test, but RDF has no blank
+            # node predicates: to_rdf drops the statement as well.
+            if expanded is None or expanded.startswith("_:") or not (
+                    jsonld._is_absolute_iri(expanded) or jsonld._is_keyword(expanded)):
                 raise InvalidDocument(f"the term {key[:60]!r} is not defined by the document's "
                                       "contexts: it would not be covered by the proof",
                                       "vc_undefined_term", term=repr(key[:60]))

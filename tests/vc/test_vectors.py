@@ -127,6 +127,19 @@ def test_did_key_proof_round_trip() -> None:
     assert not verify_proof(signed, purpose="authentication", loader=LOADER).ok
 
 
+def test_a_blank_node_key_added_after_signing_fails_the_proof() -> None:
+    """A key "_:x" passed the safe mode and, RDF having no blank node predicates, left
+    the signed N-Quads: claims added so verified, shown beside the signed ones."""
+    keys = KeyPair.from_seed(b"\x05" * 32)
+    signed = add_proof({**UNSIGNED, "issuer": did_key(keys.public_key)}, keys, CREATED,
+                       loader=LOADER)
+    for where in ("top", "subject"):
+        added = copy.deepcopy(signed)
+        (added if where == "top" else added["credentialSubject"])["_:degree"] = "PhD"
+        check = verify_proof(added, loader=LOADER)
+        assert not check.ok and "not defined by the document's contexts" in check.detail
+
+
 def test_bundled_contexts_are_byte_identical_to_their_recorded_hashes() -> None:
     folder = resources.files("ledger.vc").joinpath("contexts")
     lines = [line.split() for line in folder.joinpath("SHA256SUMS").read_text().splitlines()
@@ -153,6 +166,10 @@ def test_unknown_context_and_null_terms_are_refused() -> None:
 
 @pytest.mark.parametrize(("change", "reason"), [
     ({"credentialSubject": {"id": "did:example:1", "undefinedTerm": "x"}}, "not defined"),
+    ({"credentialSubject": {"id": "did:example:1", "_:degree": "PhD"}}, "not defined"),
+    ({"_:note": "added after signing"}, "not defined"),
+    ({"@context": ["https://www.w3.org/ns/credentials/v2", {"degree": "_:degree"}],
+      "credentialSubject": {"id": "did:example:1", "degree": "PhD"}}, "not defined"),
     ({"type": ["VerifiableCredential", "UndefinedType"]}, "absolute IRI"),
     ({"id": "relative/credential"}, "absolute IRI"),
 ])
