@@ -56,7 +56,9 @@ def media_problem(declared: Iterable[str], header: str | None) -> str | None:
             return None  # RFC 9110: a body of no stated type is so many bytes
         return f"the request gives no Content-Type; this route reads {names}"
     parsed = parse_mimetype(header)
-    media = f"{parsed.type}/{parsed.subtype}".lower()
+    # aiohttp parts a structured suffix from the subtype: application/ld+json is ld, json
+    suffix = f"+{parsed.suffix}" if parsed.suffix else ""
+    media = f"{parsed.type}/{parsed.subtype}{suffix}".lower()
     said = media if _NAMEABLE.fullmatch(media) else "a type this node cannot read"
     if any_document and media not in FORM_TYPES and _NAMEABLE.fullmatch(media):
         return None

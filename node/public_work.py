@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,7 @@ from ledger.codec import decode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.facts import StateFacts
 from node.peer_penalty import Suspect
-from node.submission_body import json_problem
+from node.submission_body import json_of_utf8, json_problem
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueSnapshot
 from storage.state_tree import StateView
@@ -246,7 +245,7 @@ def parse_json(body: bytes) -> Any:
                              "opening brackets (those in its text counted too): more than "
                              f"a document of at most {JSON_VALUES_MAX} values can hold")
     try:
-        value = json.loads(body)
+        value = json_of_utf8(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedInput(json_problem(exc)) from exc
     check_json_cost(value)

@@ -53,7 +53,7 @@ from node.http_limits import BODY_READ_TIMEOUT_S, ArrivalCharge, http_error, pay
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
-from node.submission_body import json_problem
+from node.submission_body import json_of_utf8, json_problem
 from node.vc_problems import FieldProblem
 from node.vc_work import start_worker
 from p2p.address_keys import address_key
@@ -264,7 +264,7 @@ def parse_body(data: bytes) -> dict[str, Any]:
                               "opening brackets (those in its text counted too): more than "
                               "a presentation of the most credentials and values can hold")
     try:
-        body = json.loads(data)
+        body = json_of_utf8(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidDocument(json_problem(exc)) from exc
     if not isinstance(body, dict):

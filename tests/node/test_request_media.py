@@ -4,6 +4,7 @@ out in a pool answers HEAD 405 (Allow: GET), never working the answer out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ async def _post(client: Client, path: str, body: bytes, content_type: str | None
 @pytest.mark.parametrize("content_type", [
     None, "text/plain", "text/plain; charset=utf-8", "application/xml",
     "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-    "application/json; charset=iso-8859-1", "application/jsonx", "garbage"])
+    "application/json; charset=iso-8859-1", "application/jsonx", "application/json+zip",
+    "garbage"])
 @pytest.mark.parametrize("path", ["/v1/verify", "/v1/proofs", "/v1/transactions"])
 async def test_json_sent_as_another_type_is_415(client: Client, path: str,
                                                 content_type: str | None) -> None:
@@ -73,6 +75,30 @@ async def test_what_is_named_back_is_only_a_short_media_type(client: Client) -> 
     assert "xxxx" not in said["x" * 12] and "a type this node cannot read" in said["x" * 12]
     assert "a type this node cannot read" in said["text/pl\u00e4in"]
     assert "in charset one this node cannot read" in said["application/"]
+
+
+async def test_a_structured_suffix_is_named_with_its_type(client: Client) -> None:
+    # aiohttp parts "+json" from the subtype: the refusal named "application/ld".
+    status, answer, _ = await _post(client, "/v1/verify", DOCUMENT, "application/ld+json")
+    assert status == 415
+    assert answer["error"]["message"].startswith("the request's body is application/ld+json;")
+
+
+@pytest.mark.parametrize("path", ["/v1/verify", "/v1/transactions"])
+async def test_json_in_utf16_is_refused_and_a_utf8_byte_order_mark_is_read(
+        client: Client, path: str) -> None:
+    # Given bytes, json.loads guessed UTF-16 and /v1/verify answered a verdict.
+    text = json.dumps(json.loads(DOCUMENT)) if path == "/v1/verify" else '{"txs": []}'
+    status, answer, _ = await _post(client, path, text.encode("utf-16"), "application/json")
+    assert status == 400, answer
+    assert "the byte 0xff at offset 0 is not UTF-8" in answer["error"]["message"]
+    status, answer, _ = await _post(client, path, b"\xef\xbb\xbf" + text.encode(),
+                                    "application/json")
+    assert "not valid JSON" not in json.dumps(answer), answer
+    if path == "/v1/verify":
+        assert status == 200 and answer["status"] == "malformed", answer  # read: a verdict
+    else:
+        assert answer["error"]["message"].startswith("send 1 to"), answer  # read: no txs
 
 
 @pytest.mark.parametrize(("path", "content_type"), [
