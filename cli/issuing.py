@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,6 +26,7 @@ from cli.issue_dry_run import dry_run_export
 from cli.issue_finish import finish_job, job_refused, register_committed, say_line, write_vcs
 from cli.issue_job import IssueJob, on_interrupt, sign_batch
 from cli.issue_words import load_issuer_key, refuse_problems, sentence
+from cli.job_files import credential_file_problem
 from cli.job_folder import (
     MANIFEST_NAME,
     JobError,
@@ -310,6 +312,7 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
         if manifest.get("registered"):
             echo(Sentence("issue.resume.done", f"{on_chain}; nothing to do", **facts))
         else:
+            _refuse_damaged_files(job_dir, manifest)
             echo(Sentence("issue.resume.registering", f"{on_chain}; recording its students in "
                           "the issued-students registry", **facts))
             register_committed(job_dir, manifest)
@@ -322,5 +325,31 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
     if manifest["state"] == "preparing":
         job = _redo_preparation(job_dir, key_path, node)
     else:
+        _refuse_damaged_files(job_dir, manifest)
         job = IssueJob(job_dir, node, say_line)
     finish_job(job, timeout_s, node, key_path, as_vc)
+
+
+def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any]) -> None:
+    """Before a kept batch is sent (again), or a committed job's students recorded: its
+    credential files as the job wrote them, or a refusal saying what is lost and what
+    mends it (cli/job_files.py)."""
+    problem = credential_file_problem(job_dir, manifest)
+    if problem is None:
+        return
+    state = manifest["state"]
+    if state == "committed":
+        refuse(Sentence("issue.resume.files_on_chain", f"{problem}: the batch is on chain, "
+                        "but its students cannot be recorded in the issued-students registry "
+                        "from this folder; restore its files from a backup, then run senim "
+                        f"issue --resume {job_dir}", problem=problem, path=job_dir),
+               EXIT_BAD_INPUT)
+    if state == "submitted":
+        refuse(Sentence("issue.resume.files_sent_before", f"{problem}: the kept batch was not "
+                        "sent again (it was sent before, and may still commit); restore the "
+                        f"folder's files from a backup, then run senim issue --resume {job_dir}",
+                        problem=problem, path=job_dir), EXIT_BAD_INPUT)
+    refuse(Sentence("issue.resume.files_unsent", f"{problem}: the kept batch was not sent, "
+                    "and nothing of this job is on chain; restore the folder's files from a "
+                    "backup, or issue again from the input into a new folder",
+                    problem=problem), EXIT_BAD_INPUT)
