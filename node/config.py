@@ -135,7 +135,10 @@ def parse_address(value: Any, field: str) -> Address:
                           f"'[::1]:9000', got {value!r}", "address_unbracketed", got=value)
     else:
         host, _, port_text = value.partition(":")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    # ASCII digits alone: str.isdigit takes "²" (which int() refuses) and "١٩" (which it
+    # reads as 19)
+    if (not host or not (port_text.isascii() and port_text.isdigit())
+            or not 0 <= int(port_text) <= 65535):
         raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}",
                           "address_port", got=value)
     return Address(host, int(port_text))
@@ -180,6 +183,9 @@ def _path(table: dict[str, Any], section: str, key: str, base: Path) -> Path:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{section}.{key}", "is required (a file or folder path)",
                           "required")
+    if "\x00" in value:  # refused by every system call: a traceback at the first
+        raise ConfigError(f"{section}.{key}", "holds a NUL character, which no path may",
+                          "path_nul")
     path = Path(value)
     if value.startswith("~"):  # as a shell would: else a folder named "~" appears here
         try:

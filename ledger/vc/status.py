@@ -23,6 +23,7 @@ MIN_LIST_BITS = 131_072
 # The status a set bit means, per purpose; "message" lists need statusSize/statusMessage.
 PURPOSE_STATUS = {"revocation": "revoked", "suspension": "suspended"}
 MAX_LIST_BITS = 16 * MIN_LIST_BITS * 8  # 16,777,216: above the largest batch (10,000,000)
+STATUS_INDEX_DIGITS_MAX = len(str(MAX_LIST_BITS))  # no list holds an index of more digits
 STATUS_PURPOSE = "revocation"
 
 
@@ -96,8 +97,11 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
     status None means "not set"; "malformed" or "unknown" mean the list is unusable.
     `now_ok(document)` says whether the list is within its own validity period."""
     purpose, index_text = entry.get("statusPurpose"), entry.get("statusListIndex")
-    if not isinstance(index_text, str) or not index_text.isdigit():
-        return "malformed", "statusListIndex must be a string of digits"
+    # ASCII digits, and few: str.isdigit takes "²", and int() refuses it and 5,000 digits
+    if not (isinstance(index_text, str) and index_text.isascii() and index_text.isdigit()
+            and len(index_text) <= STATUS_INDEX_DIGITS_MAX):
+        return "malformed", (f"statusListIndex must be a string of at most "
+                             f"{STATUS_INDEX_DIGITS_MAX} digits")
     if not isinstance(listed, dict) or "BitstringStatusListCredential" not in (
             listed.get("type") or []):
         return "malformed", "the status list is not a BitstringStatusListCredential"

@@ -211,6 +211,14 @@ def test_a_path_from_the_home_folder_is_expanded(tmp_path: Path,
     assert field_of(tmp_path, text) == "node.data_dir"
 
 
+def test_a_path_holding_a_nul_is_named(tmp_path: Path) -> None:
+    # data_dir's reached the node's first system call: "the node failed: ValueError"
+    text = GOOD.replace('"data"', '"da\\u0000ta"')
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert info.value.field == "node.data_dir" and "NUL" in str(info.value)
+
+
 def test_unparsable_and_missing_config(tmp_path: Path) -> None:
     assert field_of(tmp_path, "[node\nname=") == "config"
     with pytest.raises(ConfigError) as info:
@@ -234,6 +242,10 @@ def test_an_ipv6_address_is_written_in_brackets_and_kept_in_one_form() -> None:
                 "[::1]9000": "must be '[IPv6 address]:port'",
                 "[127.0.0.1]:9000": "'127.0.0.1' in brackets is not an IPv6 address",
                 "[::1]:70000": "with a port 0-65535",
+                # str.isdigit takes both: int() raised on the first (a traceback, exit 1)
+                # and read the second as port 19002
+                "127.0.0.1:1900²": "with a port 0-65535",
+                "127.0.0.1:١٩٠٠٢": "with a port 0-65535",
                 "[fe80::1]:9000": "the link-local address fe80::1 is on every interface: "
                                   "name one, e.g. '[fe80::1%eth0]:9000'"}
     for written, said in refusals.items():
