@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registrar.formats import FORMATS
+from registrar.formats import FORMATS, NUMBER_FORMATS
 from registrar.phrases import Phrase
 
 BUILT_IN_TYPES = ("diploma", "certificate", "attestat", "transcript", "employment")
@@ -150,12 +150,27 @@ def parse_schema(data: dict[str, Any], credential_type: str) -> Schema:
     checks = _table(top.get("checks", {}), "checks", {"totals"})
     totals = checks.get("totals", False)
     if totals is not False:
-        line = lines[0] if lines else None
-        if (totals is not True or "gpa" not in names or "total_credits" not in names
-                or line is None or line.part("credits") is None or line.part("points") is None):
-            raise SchemaError("checks.totals needs gpa, total_credits and lines with "
-                              "credits and points")
+        _check_totals(totals, fields, lines[0] if lines else None)
     return Schema(credential_type, fields, tuple(unique), tuple(lines), tuple(each), totals)
+
+
+def _check_totals(totals: Any, fields: tuple[FieldSpec, ...], line: LineGroup | None) -> None:
+    """The course lines and totals that checks.totals reads (registrar.academic), in the
+    formats it reads them in: a schema that lacked a line's grade, or gave its credits as
+    text, was taken and stopped the reader at the first row (KeyError, InvalidOperation)."""
+    field_formats = {f.name: f.format for f in fields}
+    parts = {p.name: p for p in line.parts} if line is not None else {}
+    numbers = [field_formats.get("gpa"), field_formats.get("total_credits"),
+               *(parts[name].format for name in ("credits", "points", "numeric")
+                 if name in parts)]
+    grade, credits = parts.get("grade"), parts.get("credits")
+    if (totals is not True or any(f not in NUMBER_FORMATS for f in numbers)
+            or "points" not in parts or credits is None or not credits.required
+            or grade is None or not grade.required or grade.format != "grade"):
+        raise SchemaError("checks.totals needs fields gpa and total_credits and a course line "
+                          "whose credits and grade are required, with points (numeric too, "
+                          f"if any): the numbers in a number format ({sorted(NUMBER_FORMATS)}), "
+                          "the grade in format grade")
 
 
 def registrars_toml(path: Path, what: str) -> str:

@@ -118,6 +118,32 @@ def test_bad_schema_files(tmp_path: Path, text: str) -> None:
         load_schema("diploma", path)
 
 
+TOTALS = (Path(__file__).parents[2] / "registrar" / "schemas" / "transcript.toml").read_text(
+    encoding="utf-8")
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("grade = { format = \"grade\", required = true }\n", ""),  # KeyError 'grade' per row
+    ("credits = { format = \"ects\", required = true }",  # InvalidOperation on "five"
+     "credits = { format = \"text\", required = true }"),
+    ("grade = { format = \"grade\", required = true }", "grade = { format = \"grade\" }"),
+    ("credits = { format = \"ects\", required = true }", "credits = { format = \"ects\" }"),
+    ("numeric = { format = \"percent\" }", "numeric = { format = \"text\" }"),
+    ("gpa = { format = \"gpa\" }", "gpa = { format = \"text\" }"),
+    ("points = { format = \"points\" }\n", "")])
+def test_a_schema_whose_totals_cannot_be_read_is_refused(tmp_path: Path, old: str,
+                                                         new: str) -> None:
+    """checks.totals reads the lines' grades and numbers: a schema without them, or with
+    them as text, was taken, and the reader stopped at the first row with a traceback."""
+    assert old in TOTALS
+    path = tmp_path / "transcript.toml"
+    path.write_text(TOTALS.replace(old, new), encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"checks\.totals needs"):
+        load_schema("transcript", path)
+    path.write_text(TOTALS, encoding="utf-8")
+    assert load_schema("transcript", path).check_totals
+
+
 @pytest.mark.parametrize("name, mapping, kind", [
     ("platonus_diplomas.csv", "platonus", "diploma"),
     ("platonus_transcripts.csv", "platonus", "transcript"),
