@@ -4,7 +4,7 @@ CPU, which the table called 'a CPU of its own'."""
 
 from __future__ import annotations
 
-from bench.run import pinned_note
+from bench.consortium_report import pinned_note
 
 
 def test_more_validators_than_cpus_are_said_to_share_them() -> None:
