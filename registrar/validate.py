@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from registrar.academic import line_problem
-from registrar.formats import GRADE_SCALE, FormatError, check_value
+from registrar.formats import GRADE_SCALE, FormatError, check_value, shown
 from registrar.headers import Headers, field_label
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
@@ -132,7 +132,7 @@ class Validator(Headers):
                 self.problems.add(number, f"#{index + 1}", "empty-header", phrase(
                     "reg.header.unheaded_value", f"column {index + 1} has no header, but "
                     f"holds {values[index]!r} here (and maybe below): name the column, or "
-                    "delete what it holds", number=index + 1, value=values[index]))
+                    "delete what it holds", number=index + 1, value=shown(values[index])))
         return held
 
     def add(self, row: RawRow) -> None:

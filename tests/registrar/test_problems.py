@@ -41,6 +41,19 @@ def test_empty_header(tmp_path: Path) -> None:
     assert result.problems[0].message.startswith("column 3 has no header, but holds 'lost?'")
 
 
+def test_what_a_column_without_a_header_holds_is_shown_safely_in_every_language(
+        tmp_path: Path) -> None:
+    # The English says it as repr(); in Kazakh and Russian a bidi override and a
+    # terminal's title sequence reached the terminal as they were.
+    held = "RED\u202eevil\x1b]0;TITLE\x07"
+    result = read_export(write_csv(tmp_path / "e.csv", [
+        [*DIPLOMA_HEADER[:2], "", *DIPLOMA_HEADER[2:]],
+        [*diploma_row(0)[:2], held, *diploma_row(0)[2:]]]), "diploma")
+    said = result.problems[0].said
+    assert said is not None and dict(said.items())["value"] == \
+        "RED<U+202E>evil<U+001B>]0;TITLE<U+0007>"
+
+
 def test_an_empty_column_without_a_header_is_no_problem(tmp_path: Path) -> None:
     # A 1C report keeps column A as a margin, and Excel saves a spacer column in its used
     # range: each was refused as 'column 1 has no header' though it held nothing.
