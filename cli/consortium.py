@@ -11,6 +11,7 @@ import json
 import re
 import time
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, ref
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
+from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
 
@@ -140,6 +142,7 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                             f"{unknown[0]!r} (known: {known})", where=f"members[{index}]",
                             field=repr(unknown[0]), known=known), EXIT_BAD_INPUT)
         entry = dict(member)
+        _check_name(index, entry.get("name"))
         if str(entry.get("name", "")).strip().casefold() in names:
             refuse(Sentence("min.consortium.name_twice", f"members[{index}]: the name "
                             f"{entry.get('name')!r} is used twice", index=index,
@@ -154,7 +157,21 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
             refuse(Sentence("min.consortium.no_key", f"members[{index}]: give key (a key "
                             "file) or public_key", index=index), EXIT_BAD_INPUT)
         members.append(entry)
-    document = {"kind": GENESIS_KIND, "chain_id": description.get("chain_id"),
+    chain_id = description.get("chain_id")
+    if isinstance(chain_id, str) and _invisible(chain_id):
+        refuse(Sentence("min.consortium.chain_id_invisible", f"{members_file}: chain_id "
+                        f"{chain_id!r} holds a control or invisible character "
+                        f"({_invisible(chain_id)}): every line naming the chain would show it",
+                        path=members_file, chain=repr(chain_id), marks=_invisible(chain_id)),
+               EXIT_BAD_INPUT)
+    rules = description.get("rules_version")
+    if isinstance(rules, int) and not isinstance(rules, bool) and rules > MAX_KNOWN_RULES_VERSION:
+        refuse(Sentence("min.consortium.rules_unknown", f"{members_file}: rules_version "
+                        f"{rules}: this release runs ledger rules up to version "
+                        f"{MAX_KNOWN_RULES_VERSION}, and no node could start on the genesis",
+                        path=members_file, rules=rules, known=MAX_KNOWN_RULES_VERSION),
+               EXIT_BAD_INPUT)
+    document = {"kind": GENESIS_KIND, "chain_id": chain_id,
                 "genesis_time_ms": genesis_time, "members": members}
     if "governance" in description:  # who may change the consortium later
         document["governance"] = description["governance"]
@@ -225,3 +242,28 @@ def consortium_fingerprint(genesis_file: Path, language: str) -> None:
     echo(Sentence("min.consortium.chain_fingerprint", f"{genesis.chain_id}: "
                   f"{genesis.fingerprint}", chain=genesis.chain_id,
                   fingerprint=genesis.fingerprint))
+
+
+def _invisible(text: str) -> str:
+    """The control and invisible characters in `text` ("U+200B, U+000A"), or ""."""
+    return ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(
+        c for c in text if unicodedata.category(c) in ("Cc", "Cf")))
+
+
+def _check_name(index: int, name: object) -> None:
+    """A member's name as `add-member` takes a new member's (cli.member_names): no
+    invisible character, no space at its ends or two in a row. Refused, not tidied: one
+    members file must give every operator's release the same genesis."""
+    if not isinstance(name, str):
+        return  # the genesis check names what a name must be
+    marks = _invisible(name)
+    if marks:
+        refuse(Sentence("min.consortium.name_invisible", f"members[{index}]: the name "
+                        f"{name!r} holds an invisible character ({marks}), as text pasted "
+                        "from a word processor may: type the name again", index=index,
+                        name=repr(name), marks=marks), EXIT_BAD_INPUT)
+    tidy = " ".join(name.split())
+    if tidy != name:
+        refuse(Sentence("min.consortium.name_spaces", f"members[{index}]: the name {name!r} "
+                        f"has spaces at its ends or several in a row: write {tidy!r}",
+                        index=index, name=repr(name), tidy=repr(tidy)), EXIT_BAD_INPUT)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cli.main import main
 from ledger.genesis import genesis_from_json
 from ledger.identity import KeyPair
+from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 
 ROLES = ["ministry", "ministry", "ministry", "university", "university"]
 
@@ -61,6 +62,33 @@ def test_the_members_file_may_state_the_rules_version(tmp_path: Path) -> None:
     assert "rules_version" not in json.loads(out.read_text())
     code, output, out = create(tmp_path / "bad", 'rules_version = "2"')
     assert code == 2 and "genesis.rules_version" in output and not out.exists(), output
+
+
+def test_a_rules_version_this_release_cannot_run_is_refused(tmp_path: Path) -> None:
+    # It was written, and every node of the consortium then refused to start on it.
+    code, output, out = create(tmp_path, f"rules_version = {MAX_KNOWN_RULES_VERSION + 1}")
+    assert code == 2 and not out.exists(), output
+    assert f"runs ledger rules up to version {MAX_KNOWN_RULES_VERSION}" in output
+    code, output, out = create(tmp_path, f"rules_version = {MAX_KNOWN_RULES_VERSION}")
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ('name = "Member 1"', 'name = "Member\u200b1"', "holds an invisible character (U+200B)"),
+    ('name = "Member 1"', 'name = "member  0"', "several in a row: write 'member 0'"),
+    ('name = "Member 1"', 'name = " Member 1"', "spaces at its ends"),
+    ('chain_id = "senim-gov"', 'chain_id = "senim\\ngov"', "holds a control or invisible "
+                                                           "character (U+000A)")])
+def test_names_add_member_refuses_are_refused_in_the_members_file(
+        tmp_path: Path, old: str, new: str, said: str) -> None:
+    path = members_file(tmp_path, "")
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    out = tmp_path / "genesis.json"
+    result = CliRunner().invoke(main, ["consortium", "create", "--members", str(path),
+                                       "--out", str(out)])
+    assert result.exit_code == 2 and said in result.output and not out.exists(), result.output
 
 
 def test_a_bad_policy_is_refused_by_name_and_writes_nothing(tmp_path: Path) -> None:
