@@ -12,6 +12,7 @@ import functools
 import gc
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from node.channels import (
     CH_TXS,
 )
 from node.config import (
+    Address,
     NodeConfig,
     config_from_document,
     log_settings_in,
@@ -221,7 +223,8 @@ async def serve(config: NodeConfig) -> None:
     # this fingerprint (`senim consortium fingerprint` prints the same).
     log.info("node %s (%s, %s) serving API on http://%s, P2P on %s with %s, chain %s "
              "(genesis %s) at height %d", config.name, core.keys.member_id.hex(),
-             engine.role.value, config.api, config.p2p, peers_configured(config),
+             engine.role.value, bound(config.api, runner.addresses),
+             bound(config.p2p, [network.peers.listen_address]), peers_configured(config),
              core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network,
@@ -314,3 +317,11 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     with contextlib.suppress(Exception):
         logging.shutdown()
     return 0
+
+
+def bound(configured: Address, addresses: Sequence[object]) -> Address:
+    """The address a listener was configured with, its port the one the system chose
+    when the configuration asked for any (port 0): the start line named port 0."""
+    if configured.port == 0 and addresses and isinstance(addresses[0], tuple):
+        return Address(configured.host, int(addresses[0][1]))
+    return configured

@@ -4,6 +4,7 @@ joining by state sync says so before it waits for a snapshot."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -54,6 +55,11 @@ def test_the_start_line_names_role_ports_and_peers(tmp_path: Path, peers: int) -
     [line] = [x for x in text.splitlines() if "serving API" in x]
     assert f"node n1 ({keys.member_id.hex()}, validator) serving API on http://127.0.0.1:" \
         in line
+    # Configured as port 0 (any), each is named by the port the system chose: the line
+    # named port 0, which no one can connect to.
+    ports = re.search(r"serving API on http://127\.0\.0\.1:(\d+), P2P on 127\.0\.0\.1:(\d+) ",
+                      line)
+    assert ports is not None and 0 not in {int(ports[1]), int(ports[2])}, line
     said = (f"with 2 peers configured ({', '.join(addresses)}), chain t" if peers else
             "with no peers configured (it waits for others to dial it), chain t")
     assert said in line, line
