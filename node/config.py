@@ -340,6 +340,10 @@ def _vc_settings(vc: dict[str, Any], base: Path) -> dict[str, Any]:
         raise ConfigError("vc.public_url", "must be an http(s) URL", "url")
     paths = {key: _path(vc, "vc", key, base) if key in vc else None
              for key in ("issuer_key", "issue_token_file", "tls_cert", "tls_key")}
+    if paths["issue_token_file"] is not None and paths["issuer_key"] is None:
+        # Only an issuer key turns issuing on: the token alone was ignored without a word.
+        raise ConfigError("vc.issue_token_file", "needs vc.issuer_key (issuing over the "
+                          "VC-API is on only with an issuer key)", "token_without_key")
     https = vc.get("https_listen")
     if https is not None and (paths["tls_cert"] is None or paths["tls_key"] is None):
         raise ConfigError("vc.https_listen", "needs vc.tls_cert and vc.tls_key", "https_tls")

@@ -36,6 +36,8 @@ def test_vc_section_is_read(tmp_path: Path) -> None:
     ({"public_url": "ftp://x"}, "vc.public_url"),
     ({"https_listen": "127.0.0.1:8443"}, "vc.https_listen"),
     ({"https_listen": "nonsense", "tls_cert": "c", "tls_key": "k"}, "vc.https_listen"),
+    # the token alone turned nothing on, and nothing said so
+    ({"issue_token_file": "token"}, "vc.issue_token_file"),
 ])
 def test_bad_vc_settings_are_refused_by_name(tmp_path: Path, vc: dict[str, ConfigValue],
                                              field: str) -> None:
