@@ -52,15 +52,16 @@ def _genesis_time_ms(value: object, where: str) -> int:
     """An ISO 8601 time with a zone ("2026-09-01T00:00:00+05:00") or Unix milliseconds."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return int(value.timestamp() * 1000)
+    parsed = value if isinstance(value, datetime.datetime) else None
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return int(parsed.timestamp() * 1000)
+    if parsed is not None and parsed.tzinfo is not None:
+        if parsed.timestamp() < 0:  # the genesis refused it as genesis_time_ms, unwritten
+            refuse(Sentence("min.consortium.time_before_1970", f"{where}: {value} is before "
+                            "1970-01-01, which the chain's clock cannot state", where=where,
+                            value=str(value)), EXIT_BAD_INPUT)
+        return int(parsed.timestamp() * 1000)
     refuse(Sentence("min.consortium.time", f"{where}: genesis time must be an ISO 8601 time "
                     f"with a zone, e.g. 2026-09-01T00:00:00+05:00 (got {value!r})",
                     value=repr(value)), EXIT_BAD_INPUT)

@@ -91,6 +91,20 @@ def test_names_add_member_refuses_are_refused_in_the_members_file(
     assert result.exit_code == 2 and said in result.output and not out.exists(), result.output
 
 
+def test_a_genesis_time_before_1970_is_named_as_the_file_names_it(tmp_path: Path) -> None:
+    # It was refused as genesis.genesis_time_ms, a field the members file does not have.
+    for written, said in (('"0001-01-01T00:00:00Z"', "0001-01-01T00:00:00Z"),
+                          ("1969-12-31T23:59:59Z", "1969-12-31 23:59:59+00:00")):  # TOML's own
+        path = members_file(tmp_path, "")
+        path.write_text(path.read_text().replace('"2026-09-01T00:00:00Z"', written))
+        out = tmp_path / "genesis.json"
+        result = CliRunner().invoke(main, ["consortium", "create", "--members", str(path),
+                                           "--out", str(out)])
+        assert result.exit_code == 2 and not out.exists(), result.output
+        assert f"{said} is before 1970-01-01" in result.output
+        assert "genesis_time_ms" not in result.output
+
+
 def test_a_bad_policy_is_refused_by_name_and_writes_nothing(tmp_path: Path) -> None:
     for policy, named in (("[governance]\nthreshold = 4", "governance.threshold"),
                           ("[governance]\nquorum = 2", "governance.quorum")):
