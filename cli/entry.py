@@ -8,7 +8,10 @@ This module imports nothing heavy itself, so the guard is in place at once.
 from __future__ import annotations
 
 import codecs
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 EXIT_INTERRUPTED = 130  # as cli.errors says, which this module must not import yet
 
@@ -53,6 +56,38 @@ def _runs_node(argv: list[str]) -> bool:
     return next((word for word in argv if not word.startswith("-")), None) == "node"
 
 
+def _imported_main() -> Any:
+    """`cli.main.main`, imported with a Ctrl-C noted as well as raised: one that lands in
+    code Python runs for itself while importing (a module lock's weakref callback) is
+    printed as "Exception ignored" and dropped, and the command then ran to its end. So
+    the handler notes it, the hook keeps it off the terminal, and KeyboardInterrupt is
+    raised again once the import is over. A SIGINT this process was started ignoring (a
+    background job's) stays ignored."""
+    noted: list[int] = []
+
+    def on_sigint(signum: int, _frame: FrameType | None) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            sys.__unraisablehook__(unraisable)
+
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = hook
+    try:
+        from cli.main import main
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = sys.__unraisablehook__
+    if noted:
+        raise KeyboardInterrupt
+    return main
+
+
 def run() -> None:
     _unencodable_replaced()
     try:
@@ -60,7 +95,7 @@ def run() -> None:
             # SIGTERM and SIGHUP say that the start was stopped, as a Ctrl-C does
             from node.start_interrupt import stop_signals_interrupt
             stop_signals_interrupt()
-        from cli.main import main
+        main = _imported_main()
     except KeyboardInterrupt as exc:
         # `senim node` says it as its log lines are said (a JSON line when they are JSON)
         from node.start_interrupt import node_options, say_interrupted
