@@ -44,6 +44,7 @@ from ledger.light_client import (
 )
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import Check, Verdict, when
+from storage.errors import MalformedProofError
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
 if TYPE_CHECKING:  # the VC verifier brings PyLD and requests: 0.3 s on every `senim` call
@@ -56,6 +57,9 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 READ_CHUNK_BYTES = 64 * 1024
+# 10000-01-01 00:00 UTC: a block time taken on a node's word (no --genesis) at or past
+# it is no time a verdict can say (datetime raised OSError, not a record refused)
+BLOCK_TIME_MS_END = 253_402_300_800_000
 # What decoding or reading a record the node sent can raise when the node's word is
 # taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
 # where bytes belong, a time no calendar holds). Checked answers never get that far.
@@ -297,7 +301,7 @@ class RemoteFacts(StateFacts):
             root = bytes.fromhex(answer["state_root"])
             value = None if answer["value"] is None else bytes.fromhex(answer["value"])
             proof = state_proof_from_json(answer["proof"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
             raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
         if root != header.state_root:
             raise StateMoved("a block was committed between answers")
@@ -313,7 +317,7 @@ class RemoteFacts(StateFacts):
             value = None if answer["value"] is None else bytes.fromhex(answer["value"])
             proof = state_proof_from_json(answer["proof"])
             height = int(answer["height"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
             raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
         if self.state_root is None:
             if self._certified is not None:
@@ -338,7 +342,10 @@ class RemoteFacts(StateFacts):
         try:
             info = self.get_json(f"/v1/blocks/{height}")
             if self._certified is None or self._history is None:
-                return int(info["time_ms"])
+                time_ms = int(info["time_ms"])
+                if not 0 <= time_ms < BLOCK_TIME_MS_END:  # a time no calendar shows
+                    raise ValueError(f"block time {time_ms} ms is no time a calendar shows")
+                return time_ms
             raw = self._fetch(f"/v1/blocks/{height}?format=raw")
             header = decode_block(raw).header
             certificate = bytes.fromhex(info["certificate"])

@@ -10,13 +10,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from aiohttp import web
+from click.testing import CliRunner, Result
 
 from cli.main import main
 from ledger.codec import encode
-from ledger.records import Batch, Revocation, batch_key, revocation_key
+from ledger.records import Batch, Member, Revocation, batch_key, member_key, revocation_key
 from tests.node import test_hostile_node
-from tests.node.test_hostile_node import World, answer_from, forged_state, hostile
+from tests.node.test_hostile_node import Lie, World, answer_from, forged_state, hostile
 
 world = test_hostile_node.world  # the fixture, both chains
 TOO_LATE_MS = 2**62  # no calendar has this year
@@ -58,3 +59,60 @@ async def test_odd_records_on_the_nodes_word_are_one_error_line(
         repr(result.exception)
     assert result.exit_code == 3, result.output
     assert result.output.startswith("error: the node sent a record"), result.output
+
+
+async def _verify_through(world: World, tmp_path: Path, lie: Lie, *args: str) -> Result:
+    server, url = await hostile(world, lie)
+    path = tmp_path / "diploma.json"
+    path.write_text(json.dumps(world.documents[1]))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: CliRunner().invoke(main, ["verify", str(path), "--node", url, *args]))
+    finally:
+        await server.close()
+
+
+def _state_answers_with_proof(proof: object) -> Lie:
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        answer = json.loads(body)
+        answer["proof"] = proof
+        return web.json_response(answer)
+    return lie
+
+
+@pytest.mark.parametrize("with_genesis", [False, True])
+async def test_a_state_proof_that_is_no_proof_is_one_error_line(
+        world: World, tmp_path: Path, with_genesis: bool) -> None:
+    # MalformedProofError is no ValueError: it ended in a traceback, exit 1.
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps(world.net.genesis.to_json()))
+    result = await _verify_through(world, tmp_path, _state_answers_with_proof({}),
+                                   *(["--genesis", str(genesis)] if with_genesis else []))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    assert result.exit_code == 3 and "malformed state answer" in result.output, result.output
+
+
+async def test_a_block_time_past_every_calendar_is_one_error_line(
+        world: World, tmp_path: Path) -> None:
+    # The issuer retired (on the node's word), the block it retired at dated 10**20 ms:
+    # datetime raised OSError, which no handler named.
+    issuer = world.net.university.member_id
+    member = Member.decode(world.core.chain.state.get(member_key(issuer)) or b"")
+    retired = dataclasses.replace(member, retired_height=world.core.chain.height)
+    state = answer_from(*forged_state(world, {member_key(issuer): retired.encode()}))
+
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if request.path.startswith("/v1/blocks/"):
+            return web.json_response({**json.loads(body), "time_ms": 10**20})
+        return await state(request, body)
+
+    result = await _verify_through(world, tmp_path, lie)
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    # a block that does not decode is an answer not to trust, as any other is
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("UNTRUSTED: ") and "block time 100000000000000000000 ms " \
+        "is no time a calendar shows" in result.output, result.output
