@@ -129,7 +129,10 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                       when=Moment(when(facts.header.time_ms)),
                       certifiers=certifiers(facts.certified_from, facts.set_changes))
     if verdict.valid:
-        verdict.checks[-1] = Check("not_revoked", True, f"no revocation on chain as of block "
+        # said as of the proof's block; a transcript's lines, an employment or an original
+        # come after it (the last check was replaced, and one of theirs lost)
+        at = next(i for i, c in enumerate(verdict.checks) if c.name == "not_revoked")
+        verdict.checks[at] = Check("not_revoked", True, f"no revocation on chain as of block "
                                    f"{facts.header.height} ({when(facts.header.time_ms)})")
     verdict.facts["as_of_height"] = facts.header.height
     verdict.facts["as_of_time"] = when(facts.header.time_ms)

@@ -19,6 +19,7 @@ from node.files import save_key
 from storage.kv import MemoryStore
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
+from tests.node.academic_fixtures import COURSES, transcript_record
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,
@@ -112,3 +113,34 @@ async def test_a_vcs_fields_and_counts_are_said_as_a_credential_files(
     assert "✔ Содержимое: Показано полей: 2, скрыто: 0; все совпадают с записью выдавшей " \
            "организации." in [line.partition(". ")[2] for line in shown], shown
     assert shown[-3:] == ["Диплом:", "ФИО: Aigerim", "Средний балл (GPA): 3.9"], shown
+
+
+def test_offline_a_transcripts_course_lines_check_is_kept(tmp_path: Path) -> None:
+    # The offline verdict said its not-revoked check as of the proof's block in place of
+    # the last check: a transcript's course lines, the last, were lost, and not-revoked
+    # listed twice (so too an employment's standing and a recognition's original).
+    consortium = make_consortium()
+    chain = Chain(MemoryStore(), consortium.genesis)
+    commit(chain, [accredit(consortium, consortium.university, ["transcript"])])
+    record = transcript_record(courses=[COURSES[0]], gpa="3.33", total="5")
+    batch = make_batch([record], "transcript", CHAIN_ID, consortium.university.member_id,
+                       "KazNU")
+    commit(chain, [make_tx(consortium.university,
+                           IssueBatchPayload("transcript", batch.root, 1))])
+    document = documents_of(batch)[0]
+    keys = proof_keys(batch.root, consortium.university.member_id,
+                      bytes.fromhex(document["target_hash"]), [consortium.ministry.member_id])
+    document["proof"] = make_bundle(chain.state, chain.head_header,
+                                    chain.get_certificate(chain.height) or b"", keys,
+                                    chain.set_change_proofs(0, 10))
+    path, genesis = tmp_path / "transcript.json", tmp_path / "genesis.json"
+    path.write_text(json.dumps(document))
+    genesis.write_text(json.dumps(consortium.genesis.to_json()))
+    result = CliRunner().invoke(main, ["verify", str(path), "--offline", "--genesis",
+                                       str(genesis), "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.output)["checks"]
+    assert [c["check"] for c in said].count("not_revoked") == 1
+    checks = {c["check"]: c["detail"] for c in said}
+    assert checks["not_revoked"].startswith(f"no revocation on chain as of block {chain.height}")
+    assert checks["lines"].startswith("1 course line(s) shown")
