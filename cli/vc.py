@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 MAX_STATUS_LIST_BYTES = 1 << 20
 STATUS_TIMEOUT_S = 10.0
+# Status lists one verify fetches at most: as many as the node looks up (node.vc_api)
+STATUS_FETCHES_MAX = 8
 VC_DIR = "vc"  # `senim issue --format vc` writes DIR/vc/<folder>/<name>.vc.json
 
 
@@ -209,6 +212,22 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
                   shown=len(parsed.revealed)))
 
 
+def fetched_at_most(fetch: Callable[[str], dict[str, Any] | None],
+                    most: int = STATUS_FETCHES_MAX) -> Callable[[str], dict[str, Any] | None]:
+    """`fetch`, each URL asked once and at most `most` URLs in all (a list past them is
+    said not checked): a document's status entries name the hosts this machine asks, and
+    300 of them made 300 requests."""
+    fetched: dict[str, dict[str, Any] | None] = {}
+
+    def lookup(url: str) -> dict[str, Any] | None:
+        if url not in fetched:
+            if len(fetched) >= most:
+                return None
+            fetched[url] = fetch(url)
+        return fetched[url]
+    return lookup
+
+
 def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
     """A status list credential over HTTP(S), bounded in size and time (within the
     command's `deadline`, when it has one)."""
@@ -242,6 +261,10 @@ def vc_warning(warning: str) -> Sentence:
     unchecked = re.fullmatch(r"status list (\S+) was not checked \(not served here\)", warning)
     if unchecked:
         return Sentence("cli.vc.list_unchecked", warning, url=unchecked[1])
+    foreign = re.fullmatch(r"status list (\S+) is not signed by the credential's issuer: "
+                           r"not used", warning)
+    if foreign:
+        return Sentence("cli.vc.list_not_issuers", warning, url=foreign[1])
     key = {CHAIN_NOT_CHECKED: "cli.vc.chain_not_checked", KEY_NOT_TIED: "cli.vc.key_not_tied",
            UNKNOWN_STATUS_TYPE: "cli.vc.status_type", LIST_ONLY: "cli.vc.list_only"}
     return Sentence(key.get(warning, "cli.vc.warning"), warning)
@@ -278,7 +301,7 @@ def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
             chain_id = None if "senim" not in document else (
                 genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
             verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
-                                lambda url: fetch_status_list(url, deadline))
+                                fetched_at_most(lambda url: fetch_status_list(url, deadline)))
         except StateMoved:
             continue
         except UntrustedAnswer as exc:

@@ -26,7 +26,7 @@ from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.vc.didkey import did_key
-from ledger.vc.export import STATUS_PATH, xsd_time
+from ledger.vc.export import STATUS_PATH, status_list_id, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import (
@@ -155,30 +155,50 @@ async def get_status_list(request: web.Request) -> web.Response:
 
 
 async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, Any]:
-    """Status lists this node serves, for the status entries of these credentials."""
+    """Status lists this node serves, for the status entries of these credentials: of a
+    Senim VC, its own batch's list alone. A list says nothing of another batch's
+    credential, nor of a credential no batch holds: any VC naming a real batch's list at
+    any host was read against it, so a stranger's got its "revoked"."""
     lists: dict[str, Any] = {}
-    # Lookups are counted, not lists found: a document of 2,700 entries naming lists
-    # that do not exist cost 5,400 ledger jobs.
-    looked_up: set[str] = set()
+    # Lookups are counted, not lists found (a document of 2,700 entries naming lists
+    # that do not exist cost 5,400 ledger jobs), and each list is looked up once,
+    # however many entries and hosts name it.
+    looked_up: dict[bytes, Any] = {}
     for credential in credentials:
-        entries = credential.get("credentialStatus") if isinstance(credential, dict) else None
+        own = _batch_list_id(credential)
+        entries = credential.get("credentialStatus") if own is not None else None
         for entry in entries if isinstance(entries, list) else [entries]:
             url = entry.get("statusListCredential") if isinstance(entry, dict) else None
-            if not isinstance(url, str) or STATUS_PATH not in url or url in looked_up:
+            if not isinstance(url, str) or STATUS_PATH not in url:
                 continue
             try:
                 list_id = bytes.fromhex(url.rsplit(STATUS_PATH, 1)[1])
             except ValueError:
                 continue
-            if len(list_id) != LIST_ID_BYTES:
+            if list_id != own:
                 continue
-            if len(looked_up) == MAX_STATUS_LOOKUPS:
-                return lists
-            looked_up.add(url)
-            listed = await status_list(request, list_id)
-            if listed is not None:
-                lists[url] = listed
+            if list_id not in looked_up:
+                if len(looked_up) == MAX_STATUS_LOOKUPS:
+                    return lists
+                looked_up[list_id] = await status_list(request, list_id)
+            if looked_up[list_id] is not None:
+                lists[url] = looked_up[list_id]
     return lists
+
+
+def _batch_list_id(credential: Any) -> bytes | None:
+    """The status list id of the batch a Senim VC's section names (its issuer and root,
+    read as `ledger.vc.export.native_of_vc` reads them, exported or anchored), or None
+    for any other document. Read on the event loop: two values, not the document."""
+    senim = credential.get("senim") if isinstance(credential, dict) else None
+    if not isinstance(senim, dict) or not isinstance(senim.get("batch"), dict):
+        return None
+    batch = senim["batch"]
+    issuer, root = senim.get("issuer_member_id"), batch.get("root")
+    try:
+        return status_list_id(bytes.fromhex(str(issuer)), bytes.fromhex(str(root)))
+    except ValueError:
+        return None
 
 
 async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: Any) -> None:
@@ -225,7 +245,8 @@ def _proof_options(options: dict[str, Any]) -> Any:
         if options.get(key) is not None and not isinstance(options[key], str):
             raise FieldProblem(f"options.{key} must be a string", field=f"options.{key}")
     return partial(verify_vc, purpose=options.get("expectedProofPurpose") or "assertionMethod",
-                   challenge=options.get("challenge"), domain=options.get("domain"))
+                   challenge=options.get("challenge"), domain=options.get("domain"),
+                   lists_vouched=True)  # `_own_lists`: this node's, of the batch named
 
 
 async def verify_credential_route(request: web.Request) -> web.Response:
@@ -272,8 +293,9 @@ async def _verify_presentation(request: web.Request, rated: ArrivalCharge) -> we
                                                                         dict) else []
     inner = inner if isinstance(inner, list) else [inner]
     lists = await _own_lists(request, inner)
-    verdict = await in_vc_pool(request, verify_presentation, presentation, datetime.now(tz=UTC),
-                             challenge, domain, None, None, lists.get)
+    verdict = await in_vc_pool(request, partial(verify_presentation, lists_vouched=True),
+                             presentation, datetime.now(tz=UTC), challenge, domain, None, None,
+                             lists.get)
     for credential_verdict, credential in zip(verdict.credentials, inner, strict=False):
         await _chain_checks(request, credential_verdict, credential)
         if verdict.valid and not credential_verdict.valid:

@@ -25,6 +25,7 @@ PURPOSE_STATUS = {"revocation": "revoked", "suspension": "suspended"}
 MAX_LIST_BITS = 16 * MIN_LIST_BITS * 8  # 16,777,216: above the largest batch (10,000,000)
 STATUS_INDEX_DIGITS_MAX = len(str(MAX_LIST_BITS))  # no list holds an index of more digits
 STATUS_PURPOSE = "revocation"
+NOT_THE_ISSUERS = "not_the_issuers"  # entry_status: a list another key signed
 
 
 def list_bits(batch_size: int) -> int:
@@ -91,10 +92,11 @@ def status_list_credential(list_url: str, issuer: str, valid_from: str,
     }
 
 
-def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = None
-                 ) -> tuple[str | None, str]:
+def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = None,
+                 signer: bytes | None = None) -> tuple[str | None, str]:
     """(status, detail) of one BitstringStatusListEntry against its list credential:
-    status None means "not set"; "malformed" or "unknown" mean the list is unusable.
+    status None means "not set"; "malformed" or "unknown" mean the list is unusable;
+    NOT_THE_ISSUERS, that `signer` (when given) did not sign it, so it says nothing.
     `now_ok(document)` says whether the list is within its own validity period."""
     purpose, index_text = entry.get("statusPurpose"), entry.get("statusListIndex")
     # ASCII digits, and few: str.isdigit takes "²", and int() refuses it and 5,000 digits
@@ -112,8 +114,11 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
     purposes = purposes if isinstance(purposes, list) else [purposes]
     if purpose not in purposes:
         return "malformed", f"the status list is not for {purpose!r}"
-    if not verify_proof(listed, loader=loader).ok:
+    proof = verify_proof(listed, loader=loader)
+    if not proof.ok:
         return "unknown", "the status list's proof does not verify"
+    if signer is not None and proof.public_key != signer:
+        return NOT_THE_ISSUERS, "the status list is not signed by the credential's issuer"
     if not now_ok(listed):
         return "unknown", "the status list is outside its validity period"
     try:

@@ -22,7 +22,7 @@ from ledger.vc.didkey import public_key_of_did
 from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
-from ledger.vc.status import entry_status
+from ledger.vc.status import NOT_THE_ISSUERS, entry_status
 from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
@@ -123,9 +123,15 @@ def _issuer_id(document: dict[str, Any]) -> str | None:
 def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
               chain_id: str | None = None, status_lookup: StatusLookup | None = None,
               loader: Loader | None = None, *, purpose: str = "assertionMethod",
-              challenge: str | None = None, domain: str | None = None) -> VcVerdict:
+              challenge: str | None = None, domain: str | None = None,
+              lists_vouched: bool = False) -> VcVerdict:
     """`purpose`, `challenge` and `domain` are what the verifier expects of the proof
-    (the VC-API's options.expectedProofPurpose, challenge, domain)."""
+    (the VC-API's options.expectedProofPurpose, challenge, domain). `lists_vouched`: the
+    lists `status_lookup` gives are the verifier's own (a node's, made from its chain,
+    for the credential's own batch), counted whoever signed them. Otherwise a Senim VC
+    checked against a chain (`facts`) reads no list, and any other VC's list counts only
+    when the credential's issuer signed it: anyone may serve a list at the URL a
+    credential names, and sign it, and such a list turned a genuine credential revoked."""
     verdict = VcVerdict(False, "malformed", "")
     problem = _shape(document, "VerifiableCredential")
     issuer = _issuer_id(document) if problem is None else None
@@ -154,7 +160,11 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     verdict.checks.append(Check("signature", True, proof.detail))
     if not _check_validity(verdict, document, now):
         return verdict
-    if not _check_status(verdict, document, now, status_lookup, loader):
+    # A Senim VC checked against a chain: the chain holds its revocations, which its list
+    # only mirrors, and a list from elsewhere is not read.
+    chain_decides = "senim" in document and facts is not None and not lists_vouched
+    if not chain_decides and not _check_status(verdict, document, now, status_lookup, loader,
+                                               None if lists_vouched else issuer_key):
         if verdict.status == "revoked" and "senim" in document and facts is not None:
             revocation_from_chain(verdict, document, facts, chain_id)
         return verdict
@@ -202,7 +212,10 @@ def _status_entries(document: dict[str, Any]) -> list[Any]:
 
 
 def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
-                  lookup: StatusLookup | None, loader: Loader | None) -> bool:
+                  lookup: StatusLookup | None, loader: Loader | None,
+                  signer: bytes | None) -> bool:
+    """Each status entry against its list; `signer`: the key a list must be signed by to
+    count (None: any, the lookup's lists being vouched for)."""
     for entry in _status_entries(document):
         if entry.get("type") != "BitstringStatusListEntry":
             verdict.warnings.append(UNKNOWN_STATUS_TYPE)
@@ -216,7 +229,11 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
             verdict.warnings.append(f"status list {url} was not checked (not served here)")
             continue
         status, detail = entry_status(entry, listed, lambda d: _outside_validity(d, now) is None,
-                                      loader)
+                                      loader, signer)
+        if status == NOT_THE_ISSUERS:
+            verdict.warnings.append(f"status list {url} is not signed by the credential's "
+                                    "issuer: not used")
+            continue
         if status is not None:
             verdict.fail(status, Check("status", False, detail))
             return False
@@ -281,7 +298,8 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
 def verify_presentation(document: Any, now: datetime, challenge: str | None,
                         domain: str | None, facts: ChainFacts | None = None,
                         chain_id: str | None = None, status_lookup: StatusLookup | None = None,
-                        loader: Loader | None = None) -> VcVerdict:
+                        loader: Loader | None = None, lists_vouched: bool = False
+                        ) -> VcVerdict:
     verdict = VcVerdict(False, "malformed", "")
     problem = _shape(document, "VerifiablePresentation")
     if problem is not None:
@@ -308,7 +326,8 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         return verdict.fail("malformed", Check("credentials", False, "more than "
                             f"{MAX_CREDENTIALS_PER_PRESENTATION} credentials"))
     for credential in credentials:
-        inner = verify_vc(credential, now, facts, chain_id, status_lookup, loader)
+        inner = verify_vc(credential, now, facts, chain_id, status_lookup, loader,
+                          lists_vouched=lists_vouched)
         verdict.credentials.append(inner)
         if not inner.valid:
             return verdict.fail(inner.status, Check("credentials", False,

@@ -123,8 +123,10 @@ function addRow(dl, label, value, cls) {
 
 function renderFields(doc, verdict) {
   const f = verdict.facts || {};
+  // Only what a chain was read for: a revoked verdict from a status list alone (of a VC
+  // anyone signed) showed its made-up fields as a confirmed document's.
   const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status)
-    && (verdict.status !== 'valid' || onChain(verdict));
+    && onChain(verdict);
   const type = f.type || doc.type;
   $('document-title').textContent = has('title.' + type) ? t('title.' + type)
     : t('title.unknown');

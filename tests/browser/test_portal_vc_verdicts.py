@@ -17,6 +17,7 @@ from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
 from tests.browser.test_portal_browser import open_portal, paste_and_check, spoken_date
+from tests.browser.test_portal_node_answers import ANSWER_NEXT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -69,6 +70,30 @@ def test_a_vc_anyone_could_sign_is_not_shown_as_a_confirmed_document(
     tone, caveat = tone_and_caveat(browser)
     assert tone == "warn"
     assert caveat == "Contents as written in the file. They are not confirmed."
+
+
+def test_a_vc_only_a_status_list_calls_revoked_is_not_shown_as_confirmed(
+        credentials: Credentials, browser: Any) -> None:
+    # A revoked verdict showed the file's fields as a confirmed document's, though no
+    # chain was read: a node that read a stranger's VC against a real batch's list said
+    # "revoked" of it, and the page then dressed its made-up fields as confirmed.
+    keys = KeyPair.generate()
+    vc = add_proof({"@context": [CREDENTIALS_V2, EXAMPLES_CONTEXT],
+                    "type": ["VerifiableCredential"], "issuer": did_key(keys.public_key),
+                    "credentialSubject": {"credentialType": "diploma",
+                                          "full_name": "Forged Person"}},
+                   keys, "2026-01-01T00:00:00Z")
+    _code, answer = credentials.node.post_json("/credentials/verify",
+                                               {"verifiableCredential": vc})
+    answer["verdict"].update(valid=False, status="revoked",
+                             reason="revoked: its bit is set in the issuer's status list")
+    assert "type" not in answer["verdict"]["facts"]
+    open_portal(browser, credentials.node.url + "/", "en")
+    browser.execute_script(ANSWER_NEXT, answer)
+    status, _sentence = paste_and_check(browser, json.dumps(vc))
+    assert status == "revoked"
+    assert tone_and_caveat(browser)[1] == ("Contents as written in the file. They are not "
+                                           "confirmed.")
 
 
 OUTSIDE_ITS_PERIOD = {

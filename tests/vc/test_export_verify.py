@@ -127,9 +127,13 @@ def test_status_list_bits_and_lookup(issued: Issued) -> None:
         signed = add_proof(listed, node, "2025-01-01T00:00:00Z")
         return lambda wanted: signed if wanted == url else None
 
-    assert verify_vc(vc, NOW, status_lookup=lookup_with([1])).valid
-    refused = verify_vc(vc, NOW, status_lookup=lookup_with([3]))
+    assert verify_vc(vc, NOW, status_lookup=lookup_with([1]), lists_vouched=True).valid
+    refused = verify_vc(vc, NOW, status_lookup=lookup_with([3]), lists_vouched=True)
     assert (refused.valid, refused.status) == (False, "revoked")
+    # Not the verifier's own, a list the issuer did not sign says nothing
+    ignored = verify_vc(vc, NOW, status_lookup=lookup_with([3]))
+    assert ignored.valid and any("not signed by the credential's issuer" in w
+                                 for w in ignored.warnings), ignored.to_json()
 
 
 def _listing(vc: dict[str, Any], revoked: list[int]) -> Any:
@@ -148,7 +152,8 @@ def test_a_status_list_revocation_says_when_and_why(issued: Issued) -> None:
     targets = issued.batch.target_hashes
     commit(issued.chain, [make_tx(issued.net.university, RevokePayload(CredentialRef(
         issued.batch.root, targets[3], 3, tuple(audit_path(targets, 3))), "fraud"))])
-    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]))
+    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]),
+                        lists_vouched=True)
     assert (verdict.valid, verdict.status) == (False, "revoked"), verdict.to_json()
     assert verdict.facts["revocation_reason"] == "fraud"
     assert verdict.facts["revoked_at_height"] == issued.chain.height
@@ -159,10 +164,26 @@ def test_a_status_list_revocation_says_when_and_why(issued: Issued) -> None:
 
 def test_a_status_list_the_chain_does_not_bear_out_still_refuses(issued: Issued) -> None:
     vc = export(issued, 3)
-    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]))
+    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]),
+                        lists_vouched=True)
     assert (verdict.valid, verdict.status) == (False, "revoked"), verdict.to_json()
     assert "revoked_at" not in verdict.facts
     assert any("holds no revocation" in w for w in verdict.warnings)
+
+
+def test_checked_against_a_chain_a_senim_vc_reads_no_list_from_elsewhere(
+        issued: Issued) -> None:
+    """A list anyone signed, at the URL the VC names (whoever serves it), made senim
+    verify say REVOKED of a genuine credential; the chain holds its revocations."""
+    vc = export(issued, 3)
+    verdict = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, [3]))
+    assert verdict.valid, verdict.to_json()
+    assert "status" not in [c.name for c in verdict.checks] and not verdict.warnings
+    targets = issued.batch.target_hashes
+    commit(issued.chain, [make_tx(issued.net.university, RevokePayload(CredentialRef(
+        issued.batch.root, targets[3], 3, tuple(audit_path(targets, 3))), "fraud"))])
+    revoked = verify_vc(vc, NOW, issued.facts(), CHAIN_ID, status_lookup=_listing(vc, []))
+    assert (revoked.valid, revoked.status) == (False, "revoked"), revoked.to_json()
 
 
 def foreign_vc(keys: KeyPair, **extra: Any) -> dict[str, Any]:
