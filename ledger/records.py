@@ -26,9 +26,29 @@ PREFIX_EMPLOYMENT_END = b"e:"
 MAX_GRANTS_PER_ISSUER = 64
 
 
+# The calendar's ends, in ms: a payload's time is any 64-bit count a signer chose
+CALENDAR_FIRST_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+CALENDAR_LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def utc_time(time_ms: int) -> datetime:
+    """`time_ms` as a UTC datetime, held to the calendar's ends: a time past them (an
+    accreditation a ministry signed to end in year 146,140,482) raised ValueError from
+    the ledger's rules while they worded a refusal, and stopped every validator."""
+    return datetime.fromtimestamp(min(max(time_ms, CALENDAR_FIRST_MS), CALENDAR_LAST_MS)
+                                  / 1000, tz=UTC)
+
+
 def day(time_ms: int) -> str:
-    """The UTC calendar day of a block time, as accreditation periods are given."""
-    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    """The UTC calendar day of a block time, as accreditation periods are given.
+    (isoformat, not strftime: that wrote year 1 as "1".)"""
+    return utc_time(time_ms).date().isoformat()
+
+
+def grant_time(time_ms: int) -> str:
+    """An accreditation's start or end as the members list says it ("2026-09-01 00:00:00
+    UTC"), held to the calendar's ends as `day` is: a ministry chose it."""
+    return utc_time(time_ms).isoformat(sep=" ")[:19] + " UTC"
 
 
 def member_key(member: bytes) -> bytes:

@@ -14,6 +14,7 @@ from ledger.errors import MalformedInput
 from ledger.key_events import validator_member
 from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
+from ledger.records import grant_time
 from ledger.rules import all_members, load_accreditation, load_batch, load_member, load_revocation
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
@@ -232,8 +233,8 @@ async def list_members(request: web.Request) -> web.Response:
             "public_key": record.public_key.hex(), "on_chain": True,
             "added_height": record.added_height, "retired_height": record.retired_height,
             "accreditations": [
-                {"types": list(g.types), "from": when(g.not_before_ms),
-                 "until": when(g.not_after_ms), "granted_by": g.granted_by.hex(),
+                {"types": list(g.types), "from": grant_time(g.not_before_ms),
+                 "until": grant_time(g.not_after_ms), "granted_by": g.granted_by.hex(),
                  "granted_height": g.granted_height, "suspended_height": g.suspended_height,
                  "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
     return web.json_response({"height": core.chain.height, "members": members})
