@@ -119,7 +119,9 @@ def new_member_name(client: NodeClient, name: str) -> str:
         require_text(tidy, "member name")  # what every node refuses, before asking one
     except MalformedInput as exc:
         refuse(Sentence("min.names.text", str(exc), max=MAX_TEXT_CHARS), EXIT_BAD_INPUT)
-    hidden = [c for c in tidy if unicodedata.category(c) in ("Cc", "Cf")]
+    # Cs: a byte a terminal sent that is no UTF-8 (a cp1251 one under a UTF-8 locale), which
+    # Python keeps as a lone surrogate: signing the name raised UnicodeEncodeError
+    hidden = [c for c in tidy if unicodedata.category(c) in ("Cc", "Cf", "Cs")]
     if hidden:
         marks = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden))
         refuse(Sentence("min.names.invisible", f"--name {name!r} holds an invisible character "

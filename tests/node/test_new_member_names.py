@@ -92,6 +92,15 @@ def test_an_invisible_character_is_refused(tmp_path: Path, council: Council,
     assert admin_client.chain.height == 0
 
 
+def test_a_byte_the_terminal_sent_that_is_no_utf8_is_refused(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient]) -> None:
+    # A cp1251 terminal under a UTF-8 locale: Python keeps the byte as a lone surrogate,
+    # and signing the name ended in a UnicodeEncodeError traceback.
+    code, output = _add_member(tmp_path, council, "Университет\udcff", KeyPair.generate())
+    assert code == 2 and "holds an invisible character (U+DCFF)" in output, output
+    assert admin_client.chain.height == 0
+
+
 def test_governance_add_member_checks_the_name_too(
         tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
     key = _key(tmp_path, council.ministry, "m1")
