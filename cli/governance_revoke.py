@@ -34,7 +34,7 @@ from cli.proposal_heights import ProposalHeights
 from cli.refusals import node_said
 from cli.revoke_checks import ChainView, Listed, rules_too_old
 from cli.revoke_inputs import MAX_FILES_COUNTED, TooManyFiles, expand, read_credential
-from cli.spoken import Sentence, WordedPath, echo, os_reason, refuse, say
+from cli.spoken import Sentence, WordedPath, echo, os_reason, printable, refuse, say
 from ledger.identity import MemberId
 from ledger.payloads import (
     CONSORTIUM_REVOCATION_REASONS,
@@ -111,7 +111,7 @@ def _show(listed: list[Listed], reason: str) -> None:
     if good:
         echo(Sentence("gov.revoke.would", f"Would revoke {len(good)} credential(s) of "
                       f"{good[0].issuer_name} for {why}:", count=len(good),
-                      name=good[0].issuer_name, reason=why))
+                      name=good[0].issuer_name, reason=why), named=True)
     for item in good:
         doc = item.read.document
         assert doc is not None
@@ -119,7 +119,7 @@ def _show(listed: list[Listed], reason: str) -> None:
                       f"{doc.target_hash.hex()[:16]}…, leaf {doc.batch_index} of batch "
                       f"{doc.batch_root.hex()[:16]}…", path=item.read.path,
                       hash=doc.target_hash.hex()[:16], leaf=doc.batch_index,
-                      batch=doc.batch_root.hex()[:16]))
+                      batch=doc.batch_root.hex()[:16]), named=True)
 
 
 def _problems(listed: list[Listed]) -> list[Listed]:
@@ -139,8 +139,9 @@ def _refuse_problems(listed: list[Listed], bad: list[Listed]) -> None:
                         if said.startswith("not ") else f"{item.read.path}: {said}",
                         path=item.read.path, why=item.problem), code)
     for item in bad:
-        click.secho(say(Sentence("gov.revoke.file_line", f"  {item.read.path}: {item.problem}",
-                                 path=item.read.path, why=item.problem)), fg="red", err=True)
+        line = Sentence("gov.revoke.file_line", f"  {item.read.path}: {item.problem}",
+                        path=item.read.path, why=item.problem)
+        click.secho(printable(say(line)), fg="red", err=True)
     refuse(Sentence("gov.revoke.not_proposed_many", f"not proposed: {len(bad)} of the "
                     f"{len(listed)} files cannot be revoked (each named above); nothing was "
                     "sent", bad=len(bad), count=len(listed)), code)
@@ -216,11 +217,12 @@ def _dry_run(listed: list[Listed], bad: list[Listed], good: int, reason: str,
     """What would be revoked and every file that could not be; exit 1 when any."""
     _show(listed, reason)
     for item in bad:
-        click.secho(say(Sentence("gov.revoke.cannot", f"  cannot revoke {item.read.path}: "
-                                 f"{item.problem}", path=item.read.path, why=item.problem)),
-                    fg="red")
+        line = Sentence("gov.revoke.cannot", f"  cannot revoke {item.read.path}: "
+                        f"{item.problem}", path=item.read.path, why=item.problem)
+        click.secho(printable(say(line)), fg="red")
     for said in also:
-        click.secho(say(Sentence("gov.revoke.indented", f"  {said}", said=said)), fg="red")
+        click.secho(printable(say(Sentence("gov.revoke.indented", f"  {said}", said=said))),
+                    fg="red")
     clean = not bad and not also
     echo(Sentence("gov.revoke.dry_clean" if clean else "gov.revoke.dry_rest",
                   f"Nothing sent (--dry-run): {good} of {len(listed)} file(s) could be revoked"
