@@ -1,16 +1,17 @@
 """Key rotation and stolen-key reports: which key a member signed with at which height.
 
 A member's id is derived from its first key and stays its id for good. A rotation
-(a `rotate_key` transaction signed by the current key, or a governance action when
-that key is lost) puts a new key in the member record and closes the old key's
-period in the member's key history. Nothing signed earlier loses its meaning: a
+(a `rotate_key` transaction signed by the current key: no governance action rotates a
+key yet, so a member that loses its current key cannot) puts a new key in the member
+record and closes the old key's period in the member's key history. Nothing signed
+earlier loses its meaning: a
 batch record names the key that signed it, and a credential is judged against
 that key's period.
 
 A stolen key is reported by the member with its new key (`report_compromise`),
 naming the first height from which the old key's signatures are not trusted (at
 most the height of the rotation away from it; earlier if the theft was earlier).
-Governance can move that height (`set_compromised_from`).
+Later reports only move that height earlier; no governance action moves it yet.
 
 Layout, under the state root (so a Merkle proof shows which key a member used
 when):
@@ -200,8 +201,8 @@ def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: b
                       height: int) -> None:
     """Make `new_public_key` the member's key in the block at `height`, keeping its id.
 
-    For the `rotate_key` rule and for governance when the old key is lost. Checks
-    everything, then writes; raises TxRejected having written nothing."""
+    For the `rotate_key` rule. Checks everything, then writes; raises TxRejected having
+    written nothing."""
     member = _load_member(state, member_id)
     holder = key_holder(state, new_public_key)
     if holder is not None:
@@ -227,8 +228,8 @@ def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: b
 def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: bytes,
                          from_height: int | None) -> None:
     """Distrust the signatures of the member's earlier key `public_key` from `from_height`
-    on (None: trust them again). For `report_compromise` and for governance, which may
-    move the height either way. The key must no longer be the member's current one."""
+    on (None: trust them again). For `report_compromise`, which only moves it earlier.
+    The key must no longer be the member's current one."""
     member = _load_member(state, member_id)
     history = key_history_of(state, member_id, member)
     period = history.period_of(public_key)
@@ -259,8 +260,8 @@ def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: Memb
 
 def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload,
                             sender: MemberId) -> None:
-    """The `report_compromise` rule: only ever moves the height earlier; a correction
-    later is for governance."""
+    """The `report_compromise` rule: only ever moves the height earlier (no transaction
+    moves it later)."""
     member = _load_member(state, sender)
     period = key_history_of(state, sender, member).period_of(payload.public_key)
     if period is not None and period.compromised_from is not None \
