@@ -61,7 +61,11 @@ from ledger.payloads import (
     action_from_array,
 )
 from ledger.records import Member
-from ledger.rules_version import DUPLICATE_PROPOSAL_REFUSED_FROM, OPEN_PLACES_SHARED_FROM
+from ledger.rules_version import (
+    DUPLICATE_PROPOSAL_REFUSED_FROM,
+    OPEN_PLACES_SHARED_FROM,
+    rules_version_at,
+)
 from ledger.validator_sets import StateReader, StateWriter
 
 OPEN_PROPOSALS_KEY = b"g:open"
@@ -153,7 +157,7 @@ def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxR
     all the same. Checking them took about 40% of `GET /v1/governance`'s CPU."""
     try:
         check_action(state, proposal.action, proposal.effective_height, load_policy(state),
-                     height, paths_checked=True)
+                     height, rules_version_at(state, height), paths_checked=True)
     except TxRejected as exc:
         return exc
     return None
@@ -199,7 +203,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
         _refuse_past_share(sender_id, open_now, len(voters))
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
                         payload.expiry_height, height, (sender_id,))
-    check_action(state, proposal.action, proposal.effective_height, policy, height)
+    check_action(state, proposal.action, proposal.effective_height, policy, height,
+                 rules_version)
     if policy.threshold <= 1:
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
@@ -246,7 +251,7 @@ def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None
 
 
 def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int,
-         time_ms: int) -> None:
+         time_ms: int, rules_version: int) -> None:
     _require_voter(sender_id, load_voters(state))
     proposal = load_proposal(state, payload.proposal_id)
     if proposal is None:
@@ -268,7 +273,8 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
     if len(proposal.voters) >= policy.threshold:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
-        check_action(state, proposal.action, proposal.effective_height, policy, height)
+        check_action(state, proposal.action, proposal.effective_height, policy, height,
+                     rules_version)
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)

@@ -21,6 +21,7 @@ from ledger.governance_revocation import (
     check_consortium_revocation,
 )
 from ledger.identity import MemberId, member_id_of
+from ledger.key_events import key_holder
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
@@ -33,7 +34,11 @@ from ledger.payloads import (
     RulesVersionAction,
 )
 from ledger.records import Member, member_key
-from ledger.rules_version import apply_rules_version_change, check_rules_version_change
+from ledger.rules_version import (
+    GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
+    apply_rules_version_change,
+    check_rules_version_change,
+)
 from ledger.validator_sets import (
     MAX_VALIDATORS,
     StateReader,
@@ -62,9 +67,10 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
 
 
 def check_action(state: StateReader, action: GovernanceAction, effective: int,
-                 policy: GovernancePolicy, height: int, *, paths_checked: bool = False) -> None:
-    """Whether the action may apply, approved in block `height`, effective at `effective`
-    (`paths_checked`: see `check_consortium_revocation`)."""
+                 policy: GovernancePolicy, height: int, rules_version: int, *,
+                 paths_checked: bool = False) -> None:
+    """Whether the action may apply, approved in block `height` under `rules_version`,
+    effective at `effective` (`paths_checked`: see `check_consortium_revocation`)."""
     if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
         check_consortium_revocation(state, action, height, paths_checked=paths_checked)
         return
@@ -74,6 +80,10 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
     if isinstance(action, AddMemberAction):
         new_id = member_id_of(action.public_key)
         existing = _load_member(state, new_id)
+        holder = (key_holder(state, action.public_key)
+                  if rules_version >= GOVERNANCE_KEY_HOLDERS_CHECKED_FROM else None)
+        if existing is None and holder is not None:
+            existing, new_id = _load_member(state, holder), holder
         if existing is not None:
             raise TxRejected("already_member", f"this key is already a member's: "
                              f"{existing.name} ({new_id.hex()})", member=existing.name)

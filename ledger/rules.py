@@ -196,7 +196,7 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.time_ms,
                 ctx.rules_version)
     elif isinstance(payload, VotePayload):
-        vote(state, payload, tx.sender, ctx.height, ctx.time_ms)
+        vote(state, payload, tx.sender, ctx.height, ctx.time_ms, ctx.rules_version)
     else:
         assert_never(payload)
 

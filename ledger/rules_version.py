@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 5
+MAX_KNOWN_RULES_VERSION = 6
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -53,6 +53,12 @@ BULK_REVOCATION_FROM = 4
 # place with proposals of its own, each open for up to 100,000 blocks, and no other
 # ministry could propose anything meanwhile, that voter's own retirement included.
 OPEN_PLACES_SHARED_FROM = 5
+
+# From this version on, governance's `add_member` refuses a key another member holds
+# or held by rotation (`ledger.governance_actions.check_action`), as a ministry's own
+# `add_member` does: before it, two members could hold one key, and a validator's seat
+# in the set (named by key) was read as the newcomer's.
+GOVERNANCE_KEY_HOLDERS_CHECKED_FROM = 6
 
 
 class StateReader(Protocol):

@@ -35,7 +35,7 @@ from ledger.payloads import (
     VotePayload,
 )
 from ledger.rules import StateReader
-from ledger.rules_version import BULK_REVOCATION_FROM
+from ledger.rules_version import BULK_REVOCATION_FROM, rules_version_at
 from ledger.transactions import Transaction
 from node import governance_answers, governance_view
 from node.governance_answers import governance_answer
@@ -114,7 +114,7 @@ def _paths_checked_too(state: StateReader, proposal: Proposal, height: int
     """`why_cannot_apply` as the vote that approves checks: every audit path too."""
     try:
         check_action(state, proposal.action, proposal.effective_height, load_policy(state),
-                     height)
+                     height, rules_version_at(state, height))
     except TxRejected as exc:
         return exc
     return None
