@@ -108,7 +108,9 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
     inverted = Sentence("min.accredit.inverted", f"the period ends ({ends}) before it starts "
                         f"({starts}): --until must be after --from", ends=Day(ends),
                         starts=Day(starts))
-    if start and end_ms <= start_ms:
+    # A past --until with the default --from (today) is inverted too: said before the
+    # warning that a --force would record it anyway, which it would not.
+    if end_ms <= start_ms:
         refuse(inverted, EXIT_BAD_INPUT)
     if end_ms <= now_ms:
         if not force:
@@ -117,8 +119,6 @@ def accredit(key_path: Path, issuer: str, types: str, start: str | None, end: st
                             ends=Day(ends)), EXIT_BAD_INPUT)
         warn(Sentence("min.accredit.over_forced", f"the period ended on {ends}; recording it "
                       "anyway", ends=Day(ends)))
-    if end_ms <= start_ms:  # a past --until with the default --from (today)
-        refuse(inverted, EXIT_BAD_INPUT)
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
     submit_and_report(client, keys, AccreditPayload(

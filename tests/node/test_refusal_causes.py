@@ -133,6 +133,14 @@ def test_accredit_refuses_an_inverted_period(ministry_key: Path, net: Consortium
     _one_line_error(code, output, "--until must be after --from")
 
 
+def test_a_past_until_with_todays_from_is_inverted_and_said_so_alone(
+        ministry_key: Path, net: Consortium) -> None:
+    # With --force it said "recording it anyway", then refused it as inverted.
+    code, output = _run("accredit", "--key", str(ministry_key), "--issuer",
+                        net.university.member_id.hex(), "--until", "2020-01-01", "--force")
+    _one_line_error(code, output, "ends (2020-01-01) before it starts (")
+
+
 def test_accredit_refuses_a_period_already_over_without_force(ministry_key: Path,
                                                               net: Consortium) -> None:
     code, output = _run("accredit", "--key", str(ministry_key), "--issuer",
