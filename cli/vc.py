@@ -330,11 +330,12 @@ def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
     if link_note is not None:
         after.append(say(link_note))
     native = native_or_as_is(document)
-    after += contents(words, verdict.status, verdict.facts, native)
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
         verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
+    # after the freshness check: a stale answer confirms no contents (they were listed)
+    after += contents(words, verdict.status, verdict.facts, native)
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

@@ -63,3 +63,5 @@ async def test_an_honest_answer_to_a_vc_says_who_certified_it_and_can_be_stale(
     assert "certified by the" in fresh.output
     stale = await _verify_vc(world, 1, world.honest_url, tmp_path, "--max-age", "0")
     assert stale.exit_code == 1 and stale.output.startswith("STALE: "), stale.output
+    # a stale answer confirms no contents, as for the Senim document (they were listed)
+    assert "Full name" not in stale.output and "Full name" in fresh.output, stale.output
