@@ -15,7 +15,6 @@ import pytest
 from node import client_limits
 from node.api_public import LIMITS
 from node.fair_share import VC_WORKER_NICENESS
-from node.vc_api import MAX_STATUS_LOOKUPS
 from node.vc_common import VcSettings
 from tests.vc.conftest import JSON_BODY, VcNode
 from tests.vc.test_vc_api import exported
