@@ -195,6 +195,21 @@ def test_the_verdict_says_whether_the_employment_goes_on(records: Records, brows
     assert " " + now.split(": ", 1)[1] in sentence, sentence
 
 
+def said_of_the_current_record(records: Records, browser: Any, lang: str,
+                               employment: dict[str, Any], **facts: Any) -> tuple[str, str]:
+    """The page's status and sentence for the current employment record, the node's real
+    verdict of it answered with these employment `facts` (and others): what a node gives
+    for a record in a state the fixture's chain does not hold."""
+    _code, answer = records.node.post_json(
+        "/v1/verify", json.loads(records.current.read_text(encoding="utf-8")))
+    answer["facts"].update(facts)
+    answer["facts"]["employment"] = employment
+    open_portal(browser, records.node.url + "/", lang)
+    browser.execute_script(ANSWER_NEXT, answer)
+    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    return status, sentence
+
+
 EMPLOYER_LEFT = {
     "en": "Employed as Data engineer at Kaspi Bank since {start}; the employer left the "
           "consortium on {left} (block 40) without recording an end",
@@ -211,16 +226,12 @@ def test_an_employer_that_left_is_not_said_to_employ_still(records: Records, bro
     # A retired employer can record no end: "currently employed" was said of it for good.
     # The node's real verdict of the current record, with the facts a node gives once its
     # employer has left (tests/node/test_retired_employer.py has the ledger give them).
-    _code, answer = records.node.post_json(
-        "/v1/verify", json.loads(records.current.read_text(encoding="utf-8")))
     left_at = "2025-03-01 09:00:00 UTC"
-    answer["facts"].update({"issuer_retired_height": 40, "issuer_left_at": left_at})
-    answer["facts"]["employment"] = {"start_date": "2024-09-02", "end_date": None,
-                                     "current": False, "employer_left_height": 40,
-                                     "employer_left_at": left_at}
-    open_portal(browser, records.node.url + "/", lang)
-    browser.execute_script(ANSWER_NEXT, answer)
-    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    status, sentence = said_of_the_current_record(
+        records, browser, lang, {"start_date": "2024-09-02", "end_date": None,
+                                 "current": False, "employer_left_height": 40,
+                                 "employer_left_at": left_at},
+        issuer_retired_height=40, issuer_left_at=left_at)
     assert status == "valid"
     expected = EMPLOYER_LEFT[lang].format(start=spoken_date("2024-09-02", lang),
                                           left=spoken_date(left_at, lang))
@@ -245,13 +256,9 @@ def test_an_end_the_holder_hid_is_not_said_to_go_on(records: Records, browser: A
     # A record issued ended whose end date the holder hid read "currently employed".
     # The node's real verdict, with the facts the ledger now gives such a record
     # (tests/node/test_employment.py has the ledger give them).
-    _code, answer = records.node.post_json(
-        "/v1/verify", json.loads(records.current.read_text(encoding="utf-8")))
-    answer["facts"]["employment"] = {"start_date": "2024-09-02", "end_date": None,
-                                     "current": False, "end_date_hidden": True}
-    open_portal(browser, records.node.url + "/", lang)
-    browser.execute_script(ANSWER_NEXT, answer)
-    status, sentence = paste_and_check(browser, records.current.read_text(encoding="utf-8"))
+    status, sentence = said_of_the_current_record(
+        records, browser, lang, {"start_date": "2024-09-02", "end_date": None,
+                                 "current": False, "end_date_hidden": True})
     assert status == "valid"
     expected = ENDED_HIDDEN[lang].format(start=spoken_date("2024-09-02", lang))
     assert sentence.endswith(" " + expected), sentence

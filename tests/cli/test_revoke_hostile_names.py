@@ -5,32 +5,30 @@ there too, as everywhere else (its dry run and per-file lines printed them as th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from cli.main import main
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis
 from node.files import save_key
 from storage.kv import MemoryStore
-from tests.cli.test_consortium_revocation_cli import kaznu_retired
+from tests.cli.test_consortium_revocation_cli import consortium_genesis, kaznu_retired
 from tests.node.api_server import api_core, serving
-from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, documents_of, keys_from
+from tests.node.conftest import documents_of, keys_from
 from tests.node.engine_node import running_engine
 
 HOSTILE = "Kaz\x1b[2J\x1b[31mNU\u202e"
 
 
 def genesis() -> Genesis:
-    return Genesis(CHAIN_ID, GENESIS_TIME_MS, (
-        GenesisMember("Ministry of Science", "ministry", keys_from("ministry").public_key, True),
-        GenesisMember("Ministry of Education", "ministry", keys_from("ministry2").public_key,
-                      False),
-        GenesisMember("Ministry of Justice", "ministry", keys_from("ministry3").public_key,
-                      False),
-        GenesisMember(HOSTILE, "university", keys_from("kaznu").public_key, False),
-        GenesisMember("KBTU", "university", keys_from("kbtu").public_key, False)), None, 4)
+    """The revocation tests' consortium, KazNU named as a hostile node could name it."""
+    base = consortium_genesis(4)
+    return dataclasses.replace(base, members=tuple(
+        dataclasses.replace(m, name=HOSTILE) if m.name == "KazNU" else m
+        for m in base.members))
 
 
 async def test_a_hostile_issuer_name_reaches_no_terminal(tmp_path: Path) -> None:
