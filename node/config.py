@@ -144,6 +144,23 @@ def parse_address(value: Any, field: str) -> Address:
     return Address(host, int(port_text))
 
 
+def _peers(values: list[Any]) -> tuple[Address, ...]:
+    """The peers to dial: a peer listens on a port of its own (0 is "any" only to a
+    listener), and one named twice is dialled once; both were taken without a word."""
+    peers: list[Address] = []
+    for index, value in enumerate(values):
+        field = f"p2p.peers[{index}]"
+        peer = parse_address(value, field)
+        if peer.port == 0:
+            raise ConfigError(field, f"a peer's port is the one it listens on, never 0 (got "
+                              f"{value!r})", "peer_port_zero", got=value)
+        if peer in peers:
+            raise ConfigError(field, f"{value!r} is p2p.peers[{peers.index(peer)}] again",
+                              "peer_twice", got=value, first=peers.index(peer))
+        peers.append(peer)
+    return tuple(peers)
+
+
 def _table(document: dict[str, Any], name: str) -> dict[str, Any]:
     value = document.get(name, {})
     if not isinstance(value, dict):
@@ -261,7 +278,7 @@ def config_from_document(document: dict[str, Any], path: Path) -> NodeConfig:
         data_dir=_path(node, "node", "data_dir", base),
         api=parse_address(api.get("listen", "127.0.0.1:8100"), "api.listen"),
         p2p=parse_address(p2p.get("listen", "127.0.0.1:9100"), "p2p.listen"),
-        peers=tuple(parse_address(p, f"p2p.peers[{i}]") for i, p in enumerate(peers)),
+        peers=_peers(peers),
         observers=observer_keys,
         max_block_txs=_int(consensus, "consensus", "max_block_txs", 5000, 1, 20_000),
         view_timeout_ms=_int(consensus, "consensus", "view_timeout_ms", 1000, 50, 600_000),

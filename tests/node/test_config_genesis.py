@@ -195,6 +195,9 @@ def test_bad_log_level(tmp_path: Path, level: str) -> None:
      "p2p.observers"),
     ('peers = ["10.0.0.2:9100", "node3.edu.kz:9100"]', f'observers = ["{"ab" * 33}"]',
      "p2p.observers"),
+    # taken without a word: a peer on port 0 (dialled there), one peer named twice
+    ('"node3.edu.kz:9100"', '"node3.edu.kz:0"', "p2p.peers[1]"),
+    ('"node3.edu.kz:9100"', '"10.0.0.2:9100"', "p2p.peers[1]"),
 ])
 def test_other_fields_named(tmp_path: Path, old: str, new: str, field: str) -> None:
     assert old in GOOD
