@@ -57,21 +57,25 @@ def _runs_node(argv: list[str]) -> bool:
 
 
 def _imported_main() -> Any:
-    """`cli.main.main`, imported with a Ctrl-C noted as well as raised: one that lands in
-    code Python runs for itself while importing (a module lock's weakref callback) is
-    printed as "Exception ignored" and dropped, and the command then ran to its end. So
-    the handler notes it, the hook keeps it off the terminal, and KeyboardInterrupt is
-    raised again once the import is over. A SIGINT this process was started ignoring (a
-    background job's) stays ignored."""
-    noted: list[int] = []
+    """`cli.main.main`, imported with a stop noted as well as raised: a Ctrl-C (or, for
+    `senim node`, a SIGTERM or SIGHUP, node.start_interrupt) that lands in code Python
+    runs for itself while importing (a module lock's weakref callback) is printed as
+    "Exception ignored" and dropped, and the command then ran to its end. So what such
+    code drops is kept, off the terminal, and raised again once the import is over (a
+    SIGINT noted by the handler too, in case Python drops it elsewhere). A SIGINT this
+    process was started ignoring (a background job's) stays ignored."""
+    noted: list[KeyboardInterrupt] = []
+    earlier_hook = sys.unraisablehook
 
-    def on_sigint(signum: int, _frame: FrameType | None) -> None:
-        noted.append(signum)
-        raise KeyboardInterrupt
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        noted.append(KeyboardInterrupt())
+        raise noted[-1]
 
     def hook(unraisable: Any) -> None:
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            sys.__unraisablehook__(unraisable)
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            noted.append(unraisable.exc_value)
+        else:
+            earlier_hook(unraisable)
 
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:
@@ -82,9 +86,9 @@ def _imported_main() -> Any:
     finally:
         if previous is signal.default_int_handler:
             signal.signal(signal.SIGINT, previous)
-        sys.unraisablehook = sys.__unraisablehook__
+        sys.unraisablehook = earlier_hook
     if noted:
-        raise KeyboardInterrupt
+        raise noted[-1]
     return main
 
 
