@@ -26,7 +26,7 @@ from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.vc.didkey import did_key
-from ledger.vc.export import STATUS_PATH, status_list_id, xsd_time
+from ledger.vc.export import STATUS_PATH, batch_list_id, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import (
@@ -165,7 +165,7 @@ async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, 
     # however many entries and hosts name it.
     looked_up: dict[bytes, Any] = {}
     for credential in credentials:
-        own = _batch_list_id(credential)
+        own = batch_list_id(credential)
         entries = credential.get("credentialStatus") if own is not None else None
         for entry in entries if isinstance(entries, list) else [entries]:
             url = entry.get("statusListCredential") if isinstance(entry, dict) else None
@@ -184,21 +184,6 @@ async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, 
             if looked_up[list_id] is not None:
                 lists[url] = looked_up[list_id]
     return lists
-
-
-def _batch_list_id(credential: Any) -> bytes | None:
-    """The status list id of the batch a Senim VC's section names (its issuer and root,
-    read as `ledger.vc.export.native_of_vc` reads them, exported or anchored), or None
-    for any other document. Read on the event loop: two values, not the document."""
-    senim = credential.get("senim") if isinstance(credential, dict) else None
-    if not isinstance(senim, dict) or not isinstance(senim.get("batch"), dict):
-        return None
-    batch = senim["batch"]
-    issuer, root = senim.get("issuer_member_id"), batch.get("root")
-    try:
-        return status_list_id(bytes.fromhex(str(issuer)), bytes.fromhex(str(root)))
-    except ValueError:
-        return None
 
 
 async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from ledger.credential_documents import parse_document
 from ledger.credentials import DOCUMENT_FORMAT
 from ledger.errors import InvalidDocument
-from ledger.identity import KeyPair
+from ledger.identity import MEMBER_ID_BYTES, KeyPair
 from ledger.vc.canon import CREDENTIALS_V2, SENIM_CONTEXT, Loader
 from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
@@ -24,6 +24,7 @@ from ledger.vc.status import status_entry
 VC_TYPE = "SenimCredential"
 SUBJECT_TYPE = "SenimCredentialSubject"
 STATUS_PATH = "/credentials/status/"
+STATUS_LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # a batch's issuer (member id) and root
 
 
 def xsd_time(time_ms: int) -> str:
@@ -33,6 +34,22 @@ def xsd_time(time_ms: int) -> str:
 def status_list_id(issuer: bytes, batch_root: bytes) -> bytes:
     """A batch is named by its issuer and root together (roots are per issuer)."""
     return issuer + batch_root
+
+
+def batch_list_id(credential: Any) -> bytes | None:
+    """The status list id of the batch a Senim VC's section names (its issuer and root,
+    read as `native_of_vc` reads them, exported or anchored), or None for any other
+    document: a list speaks of its own batch's credentials alone. Two values read, not
+    the document (a node reads it on its event loop)."""
+    senim = credential.get("senim") if isinstance(credential, dict) else None
+    if not isinstance(senim, dict) or not isinstance(senim.get("batch"), dict):
+        return None
+    issuer, root = senim.get("issuer_member_id"), senim["batch"].get("root")
+    try:
+        found = status_list_id(bytes.fromhex(str(issuer)), bytes.fromhex(str(root)))
+    except ValueError:
+        return None
+    return found if len(found) == STATUS_LIST_ID_BYTES else None
 
 
 def status_list_url(base_url: str, issuer: bytes, batch_root: bytes) -> str:

@@ -19,6 +19,7 @@ from ledger.identity import member_id_of
 from ledger.vc.anchored import native_of_senim_vc
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
+from ledger.vc.export import batch_list_id
 from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.proofs import verify_proof
@@ -224,7 +225,11 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
         if not isinstance(url, str):
             verdict.fail("malformed", Check("status", False, "the status entry names no list"))
             return False
-        listed = lookup(url) if lookup else None
+        # A verifier's own lists speak of their batch's credentials alone: of a list of
+        # another batch, a presentation's other credential's say, nothing is read.
+        own = batch_list_id(document) if signer is None else None
+        listed = lookup(url) if lookup and (
+            signer is not None or (own is not None and url.endswith(own.hex()))) else None
         if listed is None:
             verdict.warnings.append(f"status list {url} was not checked (not served here)")
             continue
@@ -251,7 +256,9 @@ def revocation_from_chain(verdict: VcVerdict, document: dict[str, Any], facts: C
     out still refuses the credential (a list says no more than revoked), with a warning."""
     native = check_senim(VcVerdict(True, "valid", "", issuer=verdict.issuer), document, facts,
                          chain_id)
-    if native.status in ("revoked", "superseded"):
+    if native.status in ("revoked", "superseded") or not native.valid:
+        # revoked on chain, or no credential of the batch it names (a senim section
+        # copied from a real credential's, so that its list's bit was read for it)
         verdict.facts.update(native.facts)
         verdict.status, verdict.reason = native.status, native.reason
         verdict.checks += [check for check in native.checks if not check.ok]

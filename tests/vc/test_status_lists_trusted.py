@@ -16,10 +16,12 @@ from ledger.payloads import CredentialRef, RevokePayload
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
+from ledger.vc.verify import verify_vc
 from storage.batch_tree import audit_path
-from tests.node.conftest import make_tx
+from tests.node.conftest import CHAIN_ID, make_tx
 from tests.node.test_api import wait_committed
-from tests.vc.conftest import VcNode, post
+from tests.vc.conftest import NOW, Issued, VcNode, post
+from tests.vc.test_export_verify import _listing, export
 
 
 def strangers_vc(node: VcNode, index: int) -> dict[str, Any]:
@@ -73,3 +75,37 @@ def test_a_list_its_issuer_did_not_sign_is_said_unused_in_the_readers_language()
     assert vc_warning(warning).said(Words("en")) == warning
     assert "подписан не издателем" in vc_warning(warning).said(Words("ru"))
     assert "қол қоймаған" in vc_warning(warning).said(Words("kk"))
+
+
+def test_a_verifiers_own_list_is_read_for_its_own_batchs_credential_alone(
+        issued: Issued) -> None:
+    """A presentation's credentials share the node's lists by URL: a stranger's VC naming
+    another credential's list was read against it."""
+    genuine = export(issued, 3)
+    listing = _listing(genuine, [3])
+    stranger = KeyPair.from_seed(b"\x5b" * 32)
+    theirs = add_proof({
+        "@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+        "issuer": did_key(stranger.public_key), "validFrom": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:forged", "name": "Forged Person"},
+        "credentialStatus": {**genuine["credentialStatus"]}}, stranger, "2024-01-01T00:00:00Z")
+    verdict = verify_vc(theirs, NOW, status_lookup=listing, lists_vouched=True)
+    assert verdict.valid and "status" not in [c.name for c in verdict.checks], verdict.to_json()
+    assert verify_vc(genuine, NOW, status_lookup=listing, lists_vouched=True).status == \
+        "revoked"
+
+
+def test_a_senim_section_copied_from_a_real_credential_is_tampered_not_revoked(
+        issued: Issued) -> None:
+    """Its list's bit (the real credential's) was read for it, and the VC-API answered
+    "revoked" of a stranger's document; the chain finds it is no credential of the
+    batch."""
+    genuine = export(issued, 3)
+    stranger = KeyPair.from_seed(b"\x5c" * 32)
+    forged = {key: value for key, value in genuine.items() if key != "proof"}
+    forged["issuer"] = did_key(stranger.public_key)
+    forged["credentialSubject"] = {**genuine["credentialSubject"], "id": "did:example:x"}
+    forged = add_proof(forged, stranger, "2024-01-01T00:00:00Z")
+    verdict = verify_vc(forged, NOW, issued.facts(), CHAIN_ID,
+                        status_lookup=_listing(genuine, [3]), lists_vouched=True)
+    assert not verdict.valid and verdict.status == "tampered", verdict.to_json()
