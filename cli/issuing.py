@@ -344,7 +344,7 @@ def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any]) -> None:
                         "from this folder; restore its files from a backup, then run senim "
                         f"issue --resume {job_dir}", problem=problem, path=job_dir),
                EXIT_BAD_INPUT)
-    if state == "submitted":
+    if state in ("submitted", "refused"):  # refused after an earlier send: it may commit
         refuse(Sentence("issue.resume.files_sent_before", f"{problem}: the kept batch was not "
                         "sent again (it was sent before, and may still commit); restore the "
                         f"folder's files from a backup, then run senim issue --resume {job_dir}",

@@ -5,8 +5,9 @@ edit or loosen them. A batch sent without its files whole would put on chain
 credentials that no one holds (a file lost), or that the issued-students registry
 cannot record (a field emptied: the student could be issued again). So `--resume`
 reads every file the manifest names before anything is sent: each must be this job's
-credential, its fields giving its target hash, its audit path leading to the batch
-root, and every field shown, as the job wrote it.
+credential (its chain, issuer and type), its fields giving its target hash, its audit
+path leading to the batch root, and every field shown. Its labels and issuer name are
+not compared: a file whose words alone were edited still holds the credential.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _problem(path: Path, manifest: dict[str, Any], index: int, count: int, targe
         if not stat.S_ISREG(found.st_mode) or found.st_size > CREDENTIAL_FILE_BYTES_MAX:
             return Sentence("issue.files.not_credential", f"{path} is not a credential file "
                             "of this job", path=path)
-        document = json.loads(path.read_bytes())
+        document = json.loads(path.read_bytes().decode("utf-8"))  # as the job wrote it
         if found.st_mode & 0o077:
             path.chmod(0o600)
     except FileNotFoundError:
@@ -58,7 +59,7 @@ def _problem(path: Path, manifest: dict[str, Any], index: int, count: int, targe
     except OSError as exc:
         return Sentence("issue.files.unreadable", f"{path} cannot be read: {exc.strerror}",
                         path=path, why=exc.strerror)
-    except (ValueError, RecursionError):  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not UTF-8, or not JSON
         return Sentence("issue.files.not_credential", f"{path} is not a credential file of "
                         "this job", path=path)
     try:

@@ -137,7 +137,7 @@ def parse_address(value: Any, field: str) -> Address:
         host, _, port_text = value.partition(":")
     # ASCII digits alone: str.isdigit takes "²" (which int() refuses) and "١٩" (which it
     # reads as 19)
-    if (not host or not (port_text.isascii() and port_text.isdigit())
+    if (not host or not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5
             or not 0 <= int(port_text) <= 65535):
         raise ConfigError(field, f"must be 'host:port' with a port 0-65535, got {value!r}",
                           "address_port", got=value)

@@ -107,12 +107,16 @@ def test_a_file_others_may_read_is_made_private_again_and_the_job_finishes(
     assert load_manifest(job_dir)["state"] == "committed"
 
 
+@pytest.mark.parametrize("state", ["submitted", "refused"])
 def test_a_job_sent_before_is_not_sent_again_without_its_files(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], state: str) -> None:
+    # A refused job was sent once, and may still commit: it was told nothing was on chain.
     node = ResumingNode()
     job_dir, _keys = prepare(tmp_path, node, count=5)
     manifest = load_manifest(job_dir)
-    save_manifest(job_dir, {**manifest, "state": "submitted"})  # the node never got it
+    save_manifest(job_dir, {**manifest, "state": state,  # the node never got it
+                            "refusal": {"code": "busy", "reason": "x"} if state == "refused"
+                            else None})
     credential_files(job_dir)[4].unlink()
     code, err = resumed(job_dir, node, capsys)
     assert code == 2 and node.sent == []

@@ -248,6 +248,7 @@ def test_an_ipv6_address_is_written_in_brackets_and_kept_in_one_form() -> None:
                 # str.isdigit takes both: int() raised on the first (a traceback, exit 1)
                 # and read the second as port 19002
                 "127.0.0.1:1900²": "with a port 0-65535",
+                "127.0.0.1:" + "1" * 5_000: "with a port 0-65535",  # int() refuses > 4,300
                 "127.0.0.1:١٩٠٠٢": "with a port 0-65535",
                 "[fe80::1]:9000": "the link-local address fe80::1 is on every interface: "
                                   "name one, e.g. '[fe80::1%eth0]:9000'"}
