@@ -11,7 +11,6 @@ import json
 import re
 import time
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from cli.commands import load_key_or_fail
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
+from cli.member_names import invisible_marks
 from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, refuse, warn
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
@@ -159,11 +159,11 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                             "file) or public_key", index=index), EXIT_BAD_INPUT)
         members.append(entry)
     chain_id = description.get("chain_id")
-    if isinstance(chain_id, str) and _invisible(chain_id):
+    if isinstance(chain_id, str) and invisible_marks(chain_id):
         refuse(Sentence("min.consortium.chain_id_invisible", f"{members_file}: chain_id "
                         f"{chain_id!r} holds a control or invisible character "
-                        f"({_invisible(chain_id)}): every line naming the chain would show it",
-                        path=members_file, chain=repr(chain_id), marks=_invisible(chain_id)),
+                        f"({invisible_marks(chain_id)}): every line naming the chain would show it",
+                        path=members_file, chain=repr(chain_id), marks=invisible_marks(chain_id)),
                EXIT_BAD_INPUT)
     rules = description.get("rules_version")
     if isinstance(rules, int) and not isinstance(rules, bool) and rules > MAX_KNOWN_RULES_VERSION:
@@ -245,19 +245,13 @@ def consortium_fingerprint(genesis_file: Path, language: str) -> None:
                   fingerprint=genesis.fingerprint))
 
 
-def _invisible(text: str) -> str:
-    """The control and invisible characters in `text` ("U+200B, U+000A"), or ""."""
-    return ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(
-        c for c in text if unicodedata.category(c) in ("Cc", "Cf")))
-
-
 def _check_name(index: int, name: object) -> None:
     """A member's name as `add-member` takes a new member's (cli.member_names): no
     invisible character, no space at its ends or two in a row. Refused, not tidied: one
     members file must give every operator's release the same genesis."""
     if not isinstance(name, str):
         return  # the genesis check names what a name must be
-    marks = _invisible(name)
+    marks = invisible_marks(name)
     if marks:
         refuse(Sentence("min.consortium.name_invisible", f"members[{index}]: the name "
                         f"{name!r} holds an invisible character ({marks}), as text pasted "

@@ -110,6 +110,15 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
                     value=repr(value), digits=2 * MEMBER_ID_BYTES), EXIT_BAD_INPUT)
 
 
+def invisible_marks(text: str) -> str:
+    """The control, invisible and lone-surrogate characters in `text` ("U+200B, U+000A"),
+    or "". A lone surrogate is a byte a terminal sent that is no UTF-8 (a cp1251 one under
+    a UTF-8 locale), which Python keeps so: signing a name holding one raised
+    UnicodeEncodeError."""
+    return ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(
+        c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs")))
+
+
 def new_member_name(client: NodeClient, name: str) -> str:
     """`name` for a new member, its spaces trimmed and each run of them one space; a name
     holding an invisible character, or one a member already bears (as read: ignoring case
@@ -119,11 +128,8 @@ def new_member_name(client: NodeClient, name: str) -> str:
         require_text(tidy, "member name")  # what every node refuses, before asking one
     except MalformedInput as exc:
         refuse(Sentence("min.names.text", str(exc), max=MAX_TEXT_CHARS), EXIT_BAD_INPUT)
-    # Cs: a byte a terminal sent that is no UTF-8 (a cp1251 one under a UTF-8 locale), which
-    # Python keeps as a lone surrogate: signing the name raised UnicodeEncodeError
-    hidden = [c for c in tidy if unicodedata.category(c) in ("Cc", "Cf", "Cs")]
-    if hidden:
-        marks = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden))
+    marks = invisible_marks(tidy)
+    if marks:
         refuse(Sentence("min.names.invisible", f"--name {name!r} holds an invisible character "
                         f"({marks}), as text pasted from a word processor may: type the name "
                         "again", name=repr(name), marks=marks), EXIT_BAD_INPUT)

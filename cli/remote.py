@@ -42,6 +42,7 @@ from ledger.light_client import (
     ValidatorSetHistory,
     follow_validator_sets,
 )
+from ledger.records import CALENDAR_LAST_MS
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import Check, Verdict, when
 from storage.errors import MalformedProofError
@@ -57,9 +58,6 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 READ_CHUNK_BYTES = 64 * 1024
-# 10000-01-01 00:00 UTC: a block time taken on a node's word (no --genesis) at or past
-# it is no time a verdict can say (datetime raised OSError, not a record refused)
-BLOCK_TIME_MS_END = 253_402_300_800_000
 # What decoding or reading a record the node sent can raise when the node's word is
 # taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
 # where bytes belong, a time no calendar holds). Checked answers never get that far.
@@ -343,7 +341,9 @@ class RemoteFacts(StateFacts):
             info = self.get_json(f"/v1/blocks/{height}")
             if self._certified is None or self._history is None:
                 time_ms = int(info["time_ms"])
-                if not 0 <= time_ms < BLOCK_TIME_MS_END:  # a time no calendar shows
+                # a block time taken on a node's word (no --genesis) past the calendar is
+                # no time a verdict can say (datetime raised OSError, not a record refused)
+                if not 0 <= time_ms <= CALENDAR_LAST_MS:
                     raise ValueError(f"block time {time_ms} ms is no time a calendar shows")
                 return time_ms
             raw = self._fetch(f"/v1/blocks/{height}?format=raw")

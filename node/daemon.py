@@ -223,9 +223,9 @@ async def serve(config: NodeConfig) -> None:
     # this fingerprint (`senim consortium fingerprint` prints the same).
     log.info("node %s (%s, %s) serving API on http://%s, P2P on %s with %s, chain %s "
              "(genesis %s) at height %d", config.name, core.keys.member_id.hex(),
-             engine.role.value, bound(config.api, runner.addresses),
-             bound(config.p2p, [network.peers.listen_address]), peers_configured(config),
-             core.chain_id, genesis.fingerprint, core.chain.height)
+             engine.role.value, listening_address(config.api, runner.addresses),
+             listening_address(config.p2p, [network.peers.listen_address]),
+             peers_configured(config), core.chain_id, genesis.fingerprint, core.chain.height)
     ticker = asyncio.create_task(thread.ticker(network.peers.connected))
     refresher = asyncio.create_task(refresh_metrics(metrics, engine, thread, network,
                                                     sync_questions, runner, evidence))
@@ -319,7 +319,7 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     return 0
 
 
-def bound(configured: Address, addresses: Sequence[object]) -> Address:
+def listening_address(configured: Address, addresses: Sequence[object]) -> Address:
     """The address a listener was configured with, its port the one the system chose
     when the configuration asked for any (port 0): the start line named port 0."""
     if configured.port == 0 and addresses and isinstance(addresses[0], tuple):
