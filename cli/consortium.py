@@ -159,12 +159,12 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                             "file) or public_key", index=index), EXIT_BAD_INPUT)
         members.append(entry)
     chain_id = description.get("chain_id")
-    if isinstance(chain_id, str) and invisible_marks(chain_id):
+    marks = invisible_marks(chain_id) if isinstance(chain_id, str) else ""
+    if marks:
         refuse(Sentence("min.consortium.chain_id_invisible", f"{members_file}: chain_id "
-                        f"{chain_id!r} holds a control or invisible character "
-                        f"({invisible_marks(chain_id)}): every line naming the chain would show it",
-                        path=members_file, chain=repr(chain_id), marks=invisible_marks(chain_id)),
-               EXIT_BAD_INPUT)
+                        f"{chain_id!r} holds a control or invisible character ({marks}): "
+                        "every line naming the chain would show it", path=members_file,
+                        chain=repr(chain_id), marks=marks), EXIT_BAD_INPUT)
     rules = description.get("rules_version")
     if isinstance(rules, int) and not isinstance(rules, bool) and rules > MAX_KNOWN_RULES_VERSION:
         refuse(Sentence("min.consortium.rules_unknown", f"{members_file}: rules_version "

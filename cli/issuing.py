@@ -332,8 +332,8 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
 
 def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any]) -> None:
     """Before a kept batch is sent (again), or a committed job's students recorded: its
-    credential files as the job wrote them, or a refusal saying what is lost and what
-    mends it (cli/job_files.py)."""
+    credential files whole (cli/job_files.py), or a refusal saying what is lost and what
+    mends it."""
     problem = credential_file_problem(job_dir, manifest)
     if problem is None:
         return

@@ -30,9 +30,9 @@ CREDENTIAL_FILE_BYTES_MAX = 4 << 20
 
 
 def credential_file_problem(job_dir: Path, manifest: dict[str, Any]) -> Sentence | None:
-    """What is wrong with the first of the job's credential files that is not as the job
-    wrote it, or None when all are. A file others may read is made private again (0600)
-    on the way: the job wrote it so."""
+    """What is wrong with the first of the job's credential files that is not whole (see
+    above), or None when all are. A file others may read is made private again (0600) on
+    the way: the job wrote it so."""
     targets = [bytes.fromhex(t) for t in manifest["target_hashes"]]
     root = bytes.fromhex(manifest["batch_root"])
     for index, target in enumerate(targets):
