@@ -1,7 +1,7 @@
 """Text exports: encoding and delimiter detection, and CSV rows (JSON items:
 registrar.jsonfile).
 
-Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); else a file that is
+Encoding: a byte-order mark decides (UTF-8, UTF-16 or UTF-32, LE/BE); else a file that is
 valid UTF-8 throughout is UTF-8; else the file's text is judged read as cp1251
 (Russian-locale Excel's "CSV"), KZ-1048 and mac-cyrillic (registrar.cyrillic_guess),
 a file two of them read as differing text refused naming each; else charset-normalizer
@@ -46,7 +46,10 @@ MAX_LINE_CHARS = 4 * 1024 * 1024
 # is read to its end (20 MB of them took 11 s).
 MAX_BLANK_LINES = MAX_RECORDS
 DELIMITERS = (",", ";", "\t")
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+# UTF-32's marks first: UTF-32 LE's begins with UTF-16 LE's, and read as UTF-16 every
+# header came out with a NUL after each letter
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _GUESSES_ACCEPTED = {"cp1251": "cp1251", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be"}
 

@@ -34,6 +34,7 @@ SAMPLES = Path(__file__).parents[2] / "configs" / "registrar"
 @pytest.mark.parametrize("encoding, delimiter, name, suffix", [
     ("utf-8", ",", KAZAKH, ".csv"), ("utf-8-sig", ";", KAZAKH, ".csv"),
     ("utf-16", "\t", KAZAKH, ".txt"), ("utf-16", ",", KAZAKH, ".csv"),
+    ("utf-32", ",", KAZAKH, ".csv"),  # read as UTF-16: a NUL after each header's letter
     ("cp1251", ";", RUSSIAN, ".csv"), ("cp1251", "\t", RUSSIAN, ".tsv"),
     ("utf-8", "\t", KAZAKH, ".tsv")])
 def test_encodings_and_delimiters_detected(tmp_path: Path, encoding: str, delimiter: str,
