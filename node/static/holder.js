@@ -10,7 +10,8 @@ const FORMATS = ['senim-credential/v1', 'senim-credential/v2'];
 // ledger/credential_shapes.py: FIELD_TAG, SALT_BYTES (16: 32 hex digits).
 const FIELD_TAG = 'senim/field/v1\u0000';
 const SALT_HEX = /^[0-9a-fA-F]{32}$/;
-const HASH_HEX = /^[0-9a-fA-F]{64}$/;  // a hidden field's SHA-256
+const HASH_HEX = /^[0-9a-fA-F]{64}$/;  // a hidden field's SHA-256, a root, a path's step
+const MEMBER_HEX = /^[0-9a-fA-F]{40}$/;  // an issuer's member id
 const MAX_FILE_BYTES = 1024 * 1024;  // as the portal: no credential is near it
 // ledger/credential_shapes.MAX_FIELDS: no credential is issued with more.
 const MAX_FIELDS = 200;
@@ -110,6 +111,15 @@ function problemOf(doc) {
       || !isObject(doc.batch) || !Number.isInteger(doc.batch.index)
       || !Number.isInteger(doc.batch.size) || !Array.isArray(doc.batch.path)) {
     return ['holder.error.not_credential'];
+  }
+  // Its hashes and ids, as the node reads them (a copy of a file with a root cut short,
+  // or a label for no field, was made, and did not verify).
+  const hex = (value, pattern) => typeof value === 'string' && pattern.test(value);
+  if (!hex(doc.target_hash, HASH_HEX) || !hex(doc.batch.root, HASH_HEX)
+      || !doc.batch.path.every((step) => hex(step, HASH_HEX))
+      || !hex(doc.issuer.member_id, MEMBER_HEX)
+      || (isObject(doc.labels) && Object.keys(doc.labels).some((n) => !(n in doc.fields)))) {
+    return ['holder.error.damaged_parts'];
   }
   for (const [name, entry] of Object.entries(doc.fields)) {
     const shown = entry && typeof entry.value === 'string' && typeof entry.salt === 'string'
@@ -241,6 +251,8 @@ async function refresh() {
       names: hidden.map(label).join(', ') })
     : t('holder.summary_none');
   $('link-row').hidden = true;
+  $('link-text').value = '';  // the link of the choice before: no longer in the page
+  $('link-open').removeAttribute('href');
   const asked = ++refreshes;
   const text = JSON.stringify(await makeCopy(), null, 2);
   if (asked === refreshes) $('copy-text').value = text;  // not overtaken by a later change
@@ -261,7 +273,11 @@ async function save() {
 }
 
 async function link() {
+  const asked = refreshes;
   const url = await shareLink(await makeCopy());
+  // A choice changed while the link was made (a field hidden, say) makes it another
+  // document's: shown, it carried the field just hidden.
+  if (asked !== refreshes) return;
   $('link-text').value = url;
   $('link-open').href = url;
   $('link-row').hidden = false;

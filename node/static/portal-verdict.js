@@ -127,7 +127,7 @@ function renderFields(doc, verdict) {
   // anyone signed) showed its made-up fields as a confirmed document's.
   const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status)
     && onChain(verdict);
-  const type = f.type || doc.type;
+  const type = plain(f.type) || plain(doc.type);
   $('document-title').textContent = has('title.' + type) ? t('title.' + type)
     : t('title.unknown');
   const caveat = $('document-caveat');
@@ -183,6 +183,13 @@ function hiddenCell(row, span) {
 // A row of a table of lines (a transcript's courses, a recognition's): its number, then
 // the line's JSON object, or the text as given across `span` cells when it is no such
 // object, or "hidden" when the holder hid it. Returns [row, line or null].
+// A value of the document as text: a string, number or true/false as it is; anything else
+// (an object a hostile document puts where text belongs, whose String() throws when its
+// toString is no function) as nothing, so the rest of the card is still shown.
+export function plain(value) {
+  return ['string', 'number', 'boolean'].includes(typeof value) ? String(value) : '';
+}
+
 function lineRow(name, number, entry, span) {
   const tr = document.createElement('tr');
   tr.dataset.field = name;
@@ -212,11 +219,12 @@ function gradeWords(grade) {
 function courseRow(name, entry, checked) {
   const [tr, line] = lineRow(name, LINE.exec(name)[1], entry, 6);
   if (!line) return tr;
-  const title = line['title_' + state.lang] || line.title_en || line.title_ru || line.title_kk;
-  const grade = gradeWords(line.grade || '') + (line.numeric ? ' (' + line.numeric + ')' : '');
+  const title = plain(line['title_' + state.lang] || line.title_en || line.title_ru
+    || line.title_kk);
+  const grade = gradeWords(plain(line.grade)) + (plain(line.numeric) ? ' ('
+    + plain(line.numeric) + ')' : '');
   const points = line.points ?? ((checked || []).find((c) => c && c.field === name) || {}).points;
-  [line.code, title, line.term, line.credits, grade, points]
-    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  [line.code, title, line.term, line.credits, grade, points].forEach((v) => cell(tr, plain(v)));
   return tr;
 }
 
@@ -232,11 +240,11 @@ function originalWords(f) {
 function recognisedRow(name, entry) {
   const [tr, line] = lineRow(name, RECOGNISED.exec(name)[1], entry, 4);
   if (!line) return tr;
-  const title = line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
-    || line.as_title_kk;
-  [line.from_code, title ? line.as_code + ' ' + title : line.as_code, line.credits,
-    line.grade && gradeWords(line.grade)]
-    .forEach((v) => cell(tr, v === undefined || v === null ? '' : String(v)));
+  const title = plain(line['as_title_' + state.lang] || line.as_title_en || line.as_title_ru
+    || line.as_title_kk);
+  const asCode = plain(line.as_code);
+  [line.from_code, title ? asCode + ' ' + title : asCode, line.credits,
+    plain(line.grade) && gradeWords(plain(line.grade))].forEach((v) => cell(tr, plain(v)));
   return tr;
 }
 
@@ -312,8 +320,8 @@ function checkDetail(check, doc, verdict, status) {
   const [shown, hidden] = count(/./);
   const [linesShown, linesHidden] = count(/^(course|recognised)\.\d+$/);
   const [subjectsShown, subjectsHidden] = count(SUBJECT);
-  const batch = (doc && doc.batch) || {};
-  const type = f.type || (doc && doc.type);
+  const batch = (doc && typeof doc.batch === 'object' && doc.batch) || {};
+  const type = plain(f.type) || plain(doc && doc.type);
   if (check.check === 'employment') return employmentDetail(check, doc, verdict, status);
   if (check.check === 'original') return originalDetail(check, verdict);
   if (check.check === 'membership') return membership.membershipDetail(check, verdict);
@@ -322,10 +330,11 @@ function checkDetail(check, doc, verdict, status) {
   }
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
   const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,
-    index: String((batch.index || 0) + 1), size: String(batch.size || ''),
+    index: String((Number.isInteger(batch.index) ? batch.index : 0) + 1),
+    size: plain(batch.size),
     height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
-    theirs: String((doc && doc.chain_id) || '') };
+    theirs: plain(doc && doc.chain_id) };
   const byConsortium = membership.consortiumDetail(check, verdict, params);
   if (byConsortium) return byConsortium;
   if (has(key)) return tNode(key, params);

@@ -8,7 +8,7 @@
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { takeFiles } from './portal-files.js';
 import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
-import { render, reset, reveal, say, show } from './portal-verdict.js';
+import { plain, render, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
 // A VC's signature check canonicalises RDF on the node: seconds, not milliseconds.
@@ -78,14 +78,17 @@ function vcView(vc) {
   const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
   const subject = obj(vc.credentialSubject);
   const senim = obj(vc.senim);
-  const fields = {};
   const shown = 'fields' in subject ? obj(subject.fields) : subject;
-  Object.keys(shown).filter((n) => !['id', 'type'].includes(n) || 'fields' in subject)
-    .forEach((n) => { fields[n] = { value: typeof shown[n] === 'string' ? shown[n]
-      : JSON.stringify(shown[n]) }; });
-  Object.keys(obj(senim.hidden)).forEach((n) => { fields[n] = { hash: senim.hidden[n] }; });
-  return { type: subject.credentialType || senim.credential_type, fields, batch: senim.batch,
-    target_hash: senim.target_hash, chain_id: senim.chain_id };
+  // Own properties from entries: a field named "__proto__" assigned to {} set the
+  // object's prototype instead, and the field was gone from the card.
+  const fields = Object.fromEntries([
+    ...Object.keys(shown).filter((n) => !['id', 'type'].includes(n) || 'fields' in subject)
+      .map((n) => [n, { value: typeof shown[n] === 'string' ? shown[n]
+        : JSON.stringify(shown[n]) }]),
+    ...Object.keys(obj(senim.hidden)).map((n) => [n, { hash: senim.hidden[n] }])]);
+  return { type: plain(subject.credentialType) || plain(senim.credential_type), fields,
+    batch: obj(senim.batch), target_hash: plain(senim.target_hash),
+    chain_id: plain(senim.chain_id) };
 }
 
 // ---- talking to the node ----------------------------------------------------------------
@@ -112,7 +115,13 @@ let fromLink = null;
 let wordsLoaded = null;
 function withWords(then) { wordsLoaded.then(then, () => {}); }
 
+// The newest check: an older one whose answer lands later (a slow node) is not shown. It
+// put a "Genuine" verdict and its card beside the altered document checked after it.
+let checks = 0;
+
 async function verify() {
+  const mine = ++checks;
+  const stale = () => mine !== checks;
   let text = $('doc').value.trim();
   const opened = fromLink !== null && text === fromLink;
   let linked = opened;
@@ -129,6 +138,7 @@ async function verify() {
     const pasted = links[0];
     const at = pasted.indexOf('#');
     const carried = await documentFromLink(at < 0 ? '' : pasted.slice(at));
+    if (stale()) return;
     if (typeof carried !== 'string') {
       say(carried ? carried.refused : 'link_damaged');
       return;
@@ -150,6 +160,7 @@ async function verify() {
     const answer = await fetchJson(vc ? '/credentials/verify' : '/v1/verify', {
       method: 'POST', body: vc ? JSON.stringify({ verifiableCredential: doc }) : text,
       headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
+    if (stale()) return;
     // The VC-API answers 400 with its verdict for a credential that does not verify.
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
     const answered = answer.status === 200 || (vc && answer.status === 400);
@@ -163,7 +174,9 @@ async function verify() {
     }
     if (linked && verdict.status === 'malformed') { say('link_damaged'); return; }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
+    if (stale()) return;
   } catch (e) {
+    if (stale()) return;
     say('unreachable', { host: window.location.host });
     $('retry-row').hidden = false;
     reveal();
@@ -180,6 +193,8 @@ async function verify() {
 // ---- wiring -----------------------------------------------------------------------------
 function wire() {
   $('verify').addEventListener('click', () => withWords(verify));
+  // The name said belongs to the file read: text typed or pasted over it is no longer it.
+  $('doc').addEventListener('input', () => { $('filename').textContent = ''; });
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
   takeFiles((file) => withWords(() => readFile(file)));
@@ -195,6 +210,7 @@ async function startFromFragment() {
   if (text === null) return;
   if (typeof text !== 'string') { reset(); say(text.refused); reveal(); return; }
   $('doc').value = text;
+  $('filename').textContent = '';
   fromLink = text.trim();
   verify();
 }
