@@ -71,11 +71,18 @@ function zoneOf(date) {
   return 'UTC' + (east > 0 ? '+' : '-') + hours + (minutes ? ':' + pad(minutes) : '');
 }
 
+function calendarDay(year, month, day) {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return month >= 1 && month <= 12 && date.getUTCDate() === day;
+}
+
 export function formatDate(iso) {
   // iso: "YYYY-MM-DD" (a calendar day) or a node's UTC time (said as the local day)
   const moment = nodeTime(iso);
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(moment ? localDay(moment) : iso || '');
-  if (!m) return iso || '';
+  // A day no calendar has (an altered document's "2026-13-05") is said as written: its
+  // month was a catalogue key ("5 month.13 2026").
+  if (!m || !calendarDay(Number(m[1]), Number(m[2]), Number(m[3]))) return iso || '';
   return t('date.format', { day: String(Number(m[3])), month: t('month.' + Number(m[2])),
     year: m[1] });
 }

@@ -150,3 +150,15 @@ def test_a_link_asked_for_as_a_field_is_hidden_carries_the_choice_now(
              PAGE_TIMEOUT_S, "the portal")
     assert verdict(browser)[0] == "valid"
     assert "3.71" not in browser.find_element("id", "fields").text
+
+
+def test_a_day_no_calendar_has_is_said_as_written(credentials: Credentials,
+                                                  browser: Any) -> None:
+    # An altered document's "2026-13-05" was said "5 month.13 2026" (a catalogue key).
+    altered = credentials.document(credentials.valid)
+    altered["fields"]["graduation_date"]["value"] = "2026-13-05"
+    open_portal(browser, credentials.node.url + "/", "ru")
+    status, _sentence = paste_and_check(browser, json.dumps(altered))
+    assert status == "tampered"
+    card = browser.find_element("id", "fields").text
+    assert "2026-13-05" in card and "month." not in card, card
