@@ -35,7 +35,7 @@ from ledger.transactions import build_transaction
 from ledger.vc.anchored import anchor_record, anchoring_section, with_senim_context
 from ledger.vc.didkey import did_key
 from ledger.vc.export import status_list_url, xsd_time
-from ledger.vc.status import status_entry
+from ledger.vc.status import STATUS_PURPOSE, status_entry
 from node.service import NodeCore, TxStatus
 from node.vc_common import (
     VC,
@@ -120,8 +120,9 @@ async def _commit(core: NodeCore, issuer: KeyPair, payload: Payload) -> TxStatus
     outcome = await core.wait_for(tx.tx_id, ISSUE_COMMIT_TIMEOUT_S)
     if outcome.status == "committed":
         return outcome
-    if outcome.status == "rejected":
-        raise IssueRefused(403, outcome.code or "rejected",
+    if outcome.status == "rejected":  # refused in a block, as at submit: the same status
+        raise IssueRefused(409 if outcome.code == "already_revoked" else 403,
+                           outcome.code or "rejected",
                            f"the chain refused it: {outcome.reason}", outcome.params)
     raise IssueRefused(503, "not_committed", f"transaction {tx.tx_id.hex()} was not committed "
                        f"within {ISSUE_COMMIT_TIMEOUT_S:g} s; it may still be",
@@ -130,26 +131,36 @@ async def _commit(core: NodeCore, issuer: KeyPair, payload: Payload) -> TxStatus
 
 async def issue_anchored(core: NodeCore, issuer: KeyPair, state: IssuingState,
                          credential: dict[str, Any], credential_type: str, status_base: str,
-                         sign: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+                         sign: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+                         check: Callable[[dict[str, Any]], Awaitable[object]]
                          ) -> dict[str, Any]:
     """Anchor `credential` (issuer already set) as a one-credential batch, then sign it
-    with its status entry and anchoring. Only the batch root goes on chain."""
+    with its status entry and anchoring. Only the batch root goes on chain. `check`
+    raises InvalidDocument for a document the node could not sign: the one it will sign
+    is checked before anything goes on chain."""
     base = with_senim_context(credential)
     batch = make_batch([anchor_record(base)], credential_type, core.chain_id,
                        issuer.member_id, "")
-    committed = await _commit(core, issuer, IssueBatchPayload(credential_type, batch.root, 1))
     document = next(batch.documents())
     list_url = status_list_url(status_base, issuer.member_id, batch.root)
     ours = status_entry(list_url, 0)
     given = base.get("credentialStatus")
     entries = [] if given is None else given if isinstance(given, list) else [given]
-    final = {**base, "credentialStatus": [*entries, ours] if entries else ours,
-             "senim": anchoring_section(document, committed.height or 0)}
+
+    def final(height: int) -> dict[str, Any]:
+        return {**base, "credentialStatus": [*entries, ours] if entries else ours,
+                "senim": anchoring_section(document, height)}
+
+    # What the node adds (its context, its status entry, the senim section) can make a
+    # credential that passed alone fail to sign: it was anchored, then refused 400. The
+    # height stood in is the latest the transaction can commit at, as long as any.
+    await check(final(core.chain.height + ISSUE_TX_EXPIRY_BLOCKS))
+    committed = await _commit(core, issuer, IssueBatchPayload(credential_type, batch.root, 1))
     ref = CredentialRef(batch.root, batch.target_hashes[0], 0, ())
     state.remember(SENIM_CREDENTIAL_URN + batch.target_hashes[0].hex(), ref)
     if isinstance(base.get("id"), str):
         state.remember(base["id"], ref)
-    return await sign(final)
+    return await sign(final(committed.height or 0))
 
 
 def parse_status_update(body: dict[str, Any]) -> tuple[str, str]:
@@ -165,7 +176,9 @@ def parse_status_update(body: dict[str, Any]) -> tuple[str, str]:
         if not isinstance(update, dict) or update.get("type") not in STATUS_ENTRY_TYPES:
             raise FieldProblem("each credentialStatus update needs type "
                                "BitstringStatusListEntry", field="credentialStatus.type")
-        if update.get("status") != "revoked":
+        # A suspension's update revoked for good: Senim has no suspension to undo.
+        if update.get("status") != "revoked" or update.get(
+                "statusPurpose", STATUS_PURPOSE) != STATUS_PURPOSE:
             raise IssueRefused(400, "unsupported_status", "only status \"revoked\" is "
                                "offered: Senim cannot undo a revocation, so it has no "
                                "suspension", {"field": "credentialStatus.status"})
@@ -202,7 +215,9 @@ def _authorized(request: web.Request) -> web.Response | None:
     settings = request.app[VC]
     if settings.issuer is None:
         return problem(403, "issuing_disabled", "this node is not configured to issue")
-    supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    supplied = request.headers.get("Authorization", "").strip()
+    if supplied[:7].lower() == "bearer ":  # a scheme is case-insensitive (RFC 9110)
+        supplied = supplied[7:].strip()
     # aiohttp keeps a header's bytes that are not UTF-8 as lone surrogates: encoded
     # strictly, such a header was a 500 with a traceback for anyone who sent one.
     if not hmac.compare_digest(supplied.encode("utf-8", "surrogateescape"), settings.token):
@@ -241,12 +256,13 @@ async def issue_credential_route(request: web.Request) -> web.Response:
                        "retry shortly", {"limit": MAX_ISSUES_IN_FLIGHT})
     async with issuing.in_flight:
         try:
-            # Checked before anything goes on chain: a malformed credential anchors nothing.
-            await in_vc_pool(request, sign_checked, unsigned, settings.issuer, now)
+            # Checked before anything goes on chain, as the node will sign it: a malformed
+            # credential anchors nothing.
             signed = await issue_anchored(
                 core_of(request), settings.issuer, issuing, unsigned, credential_type,
                 status_base(request),
-                partial(in_vc_pool, request, sign_anchored, settings.issuer, now))
+                partial(in_vc_pool, request, sign_anchored, settings.issuer, now),
+                lambda final: in_vc_pool(request, sign_checked, final, settings.issuer, now))
         except InvalidDocument as exc:
             return problem(400, "malformed", str(exc), params_of(exc))
         except IssueRefused as exc:
