@@ -35,6 +35,7 @@ from ledger.transactions import build_transaction
 from ledger.vc.anchored import anchor_record, anchoring_section, with_senim_context
 from ledger.vc.didkey import did_key
 from ledger.vc.export import status_list_url, xsd_time
+from ledger.vc.proofs import instant
 from ledger.vc.status import STATUS_PURPOSE, status_entry
 from node.service import NodeCore, TxStatus
 from node.vc_common import (
@@ -249,6 +250,12 @@ async def issue_credential_route(request: web.Request) -> web.Response:
         return problem(400, "malformed", "the credential already has a proof or anchoring",
                        {"field": "credential.proof" if "proof" in credential
                         else "credential.senim"})
+    valid_from, valid_until = (instant(credential.get("validFrom")),
+                               instant(credential.get("validUntil")))
+    if valid_from is not None and valid_until is not None and valid_until <= valid_from:
+        # It could never verify; anchored, it verified "expired" from the first day.
+        return problem(400, "malformed", "validUntil must be after validFrom",
+                       {"field": "credential.validUntil"})
     unsigned = {**credential, "issuer": issuer}
     now = xsd_time(int(datetime.now(tz=UTC).timestamp() * 1000))
     if issuing.in_flight.locked():

@@ -52,3 +52,13 @@ async def test_already_revoked_is_409_whichever_way_it_was_refused(node: VcNode)
 async def test_the_tokens_scheme_is_read_in_any_case(node: VcNode) -> None:
     lower = {"Authorization": f"bearer {TOKEN}"}
     await post(node, "/credentials/issue", {"credential": credential(node)}, 201, lower)
+
+
+async def test_a_validity_that_ends_before_it_begins_is_refused(node: VcNode) -> None:
+    # Issued and anchored, it verified "expired: not valid before 2031" from the first day.
+    height = node.core.chain.height
+    await issue(node, {"credential": credential(
+        node, validFrom="2031-01-01T00:00:00Z", validUntil="2030-01-01T00:00:00Z")}, 400)
+    assert node.core.chain.height == height
+    await issue(node, {"credential": credential(
+        node, validFrom="2030-01-01T00:00:00Z", validUntil="2031-01-01T00:00:00Z")})
