@@ -39,7 +39,7 @@ from tests.node.conftest import (
 from tests.node.engine_node import running_engine
 
 TODAY = datetime.date.today()
-TOMORROW = TODAY + datetime.timedelta(days=1)
+TOMORROW = TODAY + datetime.timedelta(days=2)  # after today even for a run past midnight
 START = ["--full-name", "Әлия Серікова", "--iin", "0101 0150 0013", "--position",
          "Аналитик", "--organisation", "Kaspi Bank", "--start", "01.02.2025"]
 
