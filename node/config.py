@@ -155,8 +155,9 @@ def _peers(values: list[Any]) -> tuple[Address, ...]:
             raise ConfigError(field, f"a peer's port is the one it listens on, never 0 (got "
                               f"{value!r})", "peer_port_zero", got=value)
         if peer in peers:
-            raise ConfigError(field, f"{value!r} is p2p.peers[{peers.index(peer)}] again",
-                              "peer_twice", got=value, first=peers.index(peer))
+            first = peers.index(peer)
+            raise ConfigError(field, f"{value!r} is p2p.peers[{first}] again", "peer_twice",
+                              got=value, first=first)
         peers.append(peer)
     return tuple(peers)
 

@@ -246,8 +246,7 @@ class EngineThread:
                 connected = self._connected
                 return lambda: engine.tick(connected, ticks)
             if self._inputs:
-                handler, peer_key, payload, validator = self._inputs.popleft()
-                self.inbox.taken(peer_key, len(payload), validator)
+                handler, peer_key, payload = self._take_input()
                 return lambda: handler(peer_key, payload)
             if self._work_due:
                 self._work_due = False
@@ -277,6 +276,12 @@ class EngineThread:
             log.exception("the engine thread failed; stopping the node")
             self.failure = exc
 
+    def _take_input(self) -> tuple[Callable[[bytes, bytes], None], bytes, bytes]:
+        """The first input waiting, its inbox place given back (under `_cond`)."""
+        handler, peer_key, payload, validator = self._inputs.popleft()
+        self.inbox.taken(peer_key, len(payload), validator)
+        return handler, peer_key, payload
+
     def _head_height(self) -> int:
         engine = self.engine
         assert engine is not None
@@ -293,8 +298,7 @@ class EngineThread:
                 if (self._stopping or not self._inputs
                         or len(self._inputs[0][2]) > BATCHED_INPUT_BYTES_MAX):
                     return
-                handler, peer_key, payload, validator = self._inputs.popleft()
-                self.inbox.taken(peer_key, len(payload), validator)
+                handler, peer_key, payload = self._take_input()
             out = self.outbox
             said, reported, handed_over = len(out.frames), len(out.reports), self._handed_over
             try:

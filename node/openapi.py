@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ledger.identity import MEMBER_ID_BYTES
 from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
+from ledger.vc.export import STATUS_LIST_ID_BYTES
 from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,
@@ -206,7 +207,7 @@ OPENAPI_DOC: Schema = obj({"openapi": STRING, "info": {"type": "object"},
 
 
 # The VC-API's.
-LIST_ID_BYTES = MEMBER_ID_BYTES + 32  # issuer id + batch root
+LIST_ID_BYTES = STATUS_LIST_ID_BYTES  # issuer id + batch root (ledger.vc.export)
 VC_OPTIONS: Schema = {"type": "object", "properties": {
     "challenge": {"type": "string"}, "domain": {"type": "string"}}}
 VC_ISSUE_OPTIONS: Schema = {"type": "object", "properties": {
