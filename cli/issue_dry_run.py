@@ -20,7 +20,8 @@ from cli.issue_checks import ReaderOptions, check_export, registry_check
 from cli.issue_job import stop_interrupted
 from cli.issue_words import preview_lines
 from cli.issued_check import IssuedCheck
-from cli.spoken import Sentence, echo, refuse
+from cli.job_folder import JobError, check_out_dir
+from cli.spoken import Sentence, echo, refuse, warn
 
 # Whom an issuer's records are of, as its registrar says it: an employer's HR officer
 # issues to employees (the registry keeps its name, a file's).
@@ -42,6 +43,11 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         stop_interrupted(Sentence("issue.dry.stopped",
                                   "the dry run stopped; nothing was issued or sent"))
     click.echo("\n".join(preview_lines(result)))
+    if out_dir is not None:
+        try:  # the registrar's next step is the real run: say now what it would refuse
+            check_out_dir(out_dir)
+        except JobError as exc:
+            warn(exc.sentence)
     unchecked = check.registry is None and not keyed and not options.registry
     holders = HOLDERS.get(credential_type, "students")
     echo(_registry_line(registry_path, check, keyed or bool(options.registry), holders))

@@ -66,6 +66,8 @@ _SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
 # ("2025-02-01T10:30:00.000Z", "…+05:00").
 _WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
                         r"(Z|[+-]\d{2}(?::?\d{2})?)?")
+# A time with no day: a cell formatted as a time reads "10:30:00" (registrar.workbook).
+_TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?")
 # Excel counts days from 1900: 10000 is 1927-05-18, 99999 is 2173-10-14.
 _EXCEL_DAY = re.compile(r"[1-9]\d{4}")
 # Day 0 of Excel's count, as its day numbers from 1900-03-01 on mean (it counts a
@@ -230,6 +232,10 @@ def read_day(value: str) -> datetime.date:
             "reg.date.excel_day", f"a date is YYYY-MM-DD (or DD.MM.YYYY); {value} looks like "
             f"Excel's number of the day ({excel.isoformat()}, if it is one): format the column "
             "as a date", value=value, day=excel.isoformat()))
+    if _TIME_ONLY.fullmatch(value):
+        raise FormatError(phrase("reg.date.time_only", f"{value} is a time of day, with no "
+                                 "day: give the day as YYYY-MM-DD or DD.MM.YYYY (a cell "
+                                 "formatted as a time shows no date)", value=value))
     raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
 
 

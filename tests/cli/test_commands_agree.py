@@ -61,6 +61,7 @@ def test_a_year_first_day_is_read_as_employment_start_reads_it(tmp_path: Path,
 
 @pytest.mark.parametrize("typed, key", [
     ("01.09.24", "reg.date.short_year"), ("2024-09-01 10:30", "reg.date.with_time"),
+    ("10:30:00", "reg.date.time_only"), ("9:05", "reg.date.time_only"),
     ("2024/09/01 08:00:00", "reg.date.with_time"), ("03/04/2024", "reg.date.ambiguous"),
     # a system's timestamp: its zone's midnight may be the day before here
     ("2024-09-01T10:30:00.123Z", "reg.date.with_time"),

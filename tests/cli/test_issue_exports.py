@@ -55,6 +55,23 @@ def test_a_messy_export_is_refused_by_row_and_column_and_nothing_is_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class.csv"]
 
 
+def test_a_dry_run_warns_that_the_real_run_would_refuse_its_out_folder(
+        tmp_path: Path) -> None:
+    earlier_job = tmp_path / "class-2026"
+    earlier_job.mkdir()
+    (earlier_job / "manifest.json").write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "issue", "--dry-run", "--type", "diploma", "--mapping", "platonus",
+        "--input", str(SAMPLES / "platonus_diplomas.csv"), "--out", str(earlier_job)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: --out {earlier_job} is not empty" in result.stderr
+    assert f"senim issue --resume {earlier_job}" in result.stderr
+    code, output = run("issue", "--dry-run", "--type", "diploma", "--mapping", "platonus",
+                       "--input", str(SAMPLES / "platonus_diplomas.csv"),
+                       "--out", str(tmp_path / "new-job"))
+    assert code == 0 and "warning" not in output, output
+
+
 def test_dry_run_needs_a_type_and_an_input() -> None:
     code, output = run("issue", "--dry-run")
     assert code == 2 and "--dry-run needs --type and --input" in output

@@ -48,13 +48,20 @@ def test_a_time_of_day_or_a_year_of_two_digits_is_said_so(tmp_path: Path) -> Non
     sheet.append(["Әсел Нұрланова", IINS[0], "Информатика", "Бакалавр",
                   datetime.datetime(2024, 6, 30, 10, 30)])
     sheet.append(["Ерлан Ахметов", IINS[1], "Информатика", "Бакалавр", "30.06.24"])
+    # a cell formatted as a time: it holds no day at all
+    sheet.append(["Дана Серікова", IINS[2], "Информатика", "Бакалавр",
+                  datetime.time(10, 30)])
     workbook.save(path)
     result = read_export(path, "diploma")
     assert [(p.row, p.code, p.said.key if p.said else None) for p in result.problems] == [
-        (2, "bad-format", "reg.date.with_time"), (3, "bad-format", "reg.date.short_year")]
+        (2, "bad-format", "reg.date.with_time"), (3, "bad-format", "reg.date.short_year"),
+        (4, "bad-format", "reg.date.time_only")]
     said = in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
     assert "2024-06-30 10:30:00 мәнінде күннен бөлек уақыт та бар" in said["kk"].output
     assert "30.06.24: год записан двумя цифрами" in said["ru"].output
+    assert "10:30:00 — это время суток, а не день" in said["ru"].output
+    assert "10:30:00 — тәулік уақыты, күн емес" in said["kk"].output
+    assert "10:30:00 is a time of day, with no day" in said["en"].output
 
 
 def test_a_byte_the_encoding_lacks_is_named_at_its_row_without_python_s_english(
