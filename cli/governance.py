@@ -21,6 +21,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.governance_revoke import revoke_command
 from cli.governance_vote import GovernanceCommand, list_proposals, vote
 from cli.governance_words import describe
+from cli.key_replacement import ReplacementAsked
 from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
 from cli.proposal_heights import DEFAULT_LEAD_BLOCKS, ProposalHeights
@@ -32,6 +33,7 @@ from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
+    ACTION_REPLACE_KEY,
     ACTION_REVOKE_CREDENTIAL,
     ACTION_REVOKE_CREDENTIALS,
     ACTION_SET_RULES_VERSION,
@@ -70,6 +72,11 @@ for _command in (revoke_command, vote, list_proposals):
 @click.option("--name", default=None, help="add-member: the organisation's name.")
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
 @click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
+@click.option("--request", "request_path", default=None, type=click.Path(path_type=Path),
+              help="replace-key: the member's request file (senim key request-replacement).")
+@click.option("--compromised-from", "compromised_from", type=click.IntRange(1), default=None,
+              help="replace-key: the first block from which the member's earlier keys are "
+                   "not trusted (credentials they signed from then on stop verifying).")
 @click.option("--rules-version", type=click.IntRange(1, MAX_RULES_VERSION), default=None,
               help="set-rules-version: the ledger rules version blocks run under from the "
                    f"effective height (this release knows versions up to "
@@ -84,13 +91,17 @@ for _command in (revoke_command, vote, list_proposals):
 @node_option
 @lang_option
 def propose(key_path: Path, action: str, member_hex: str | None, name: str | None,
-            role: str | None, public_key_hex: str | None, rules_version: int | None,
+            role: str | None, public_key_hex: str | None, request_path: Path | None,
+            compromised_from: int | None, rules_version: int | None,
             effective_height: int | None, expiry_height: int | None, node_url: str,
             language: str) -> None:
     """Propose an action (your transaction is your vote); prints the proposal id."""
-    governance_action = _action(action, member_hex, name, role, public_key_hex, rules_version)
+    governance_action = _action(action, member_hex, name, role, public_key_hex, rules_version,
+                                request_path, compromised_from)
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
+    if isinstance(governance_action, ReplacementAsked):
+        governance_action = governance_action.action(reader)
     if isinstance(governance_action, AddMemberAction):
         governance_action = AddMemberAction(
             new_member_name(reader, governance_action.name), governance_action.role,
@@ -132,10 +143,22 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
 
 
 def _action(action: str, member: str | None, name: str | None, role: str | None,
-            public_key_hex: str | None, rules_version: int | None) -> GovernanceAction | str:
-    """The action the options give, or the member it names (an id or a name, looked up
-    once the node is at hand); options that do not go together end the command."""
+            public_key_hex: str | None, rules_version: int | None, request: Path | None,
+            compromised_from: int | None) -> GovernanceAction | ReplacementAsked | str:
+    """The action the options give, or what it names that is read once the node is at
+    hand (a member's id or name, a key replacement's request); options that do not go
+    together end the command."""
     kind = action.replace("-", "_")
+    if kind == ACTION_REPLACE_KEY:
+        if request is None or member or name or role or public_key_hex or rules_version:
+            refuse(Sentence("gov.propose.needs_request", "replace-key needs --request FILE "
+                            "(the member makes it: senim key request-replacement), and no "
+                            "--member, --name, --role, --public-key or --rules-version"),
+                   EXIT_BAD_INPUT)
+        return ReplacementAsked(request, compromised_from)
+    if request is not None or compromised_from is not None:
+        refuse(Sentence("gov.propose.request_alone", "--request and --compromised-from are "
+                        "for replace-key only"), EXIT_BAD_INPUT)
     if kind != ACTION_SET_RULES_VERSION and rules_version is not None:
         refuse(Sentence("gov.propose.rules_version_alone", "--rules-version is for "
                         "set-rules-version only"), EXIT_BAD_INPUT)

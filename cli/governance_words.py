@@ -16,6 +16,7 @@ from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
+    ACTION_REPLACE_KEY,
     ACTION_RETIRE_MEMBER,
     ACTION_REVOKE_CREDENTIAL,
     ACTION_REVOKE_CREDENTIALS,
@@ -77,6 +78,14 @@ def describe(proposal: dict[str, Any]) -> Sentence:
                         f"revoke {len(credentials)} credential(s) of {who(proposal)} (in "
                         f"{batches} batch(es)) for {why}", count=len(credentials),
                         who=who(proposal), batches=batches, reason=why)
+    if action == ACTION_REPLACE_KEY:  # written when approved: no "from height"
+        key, since = str(proposal["public_key"])[:16], proposal.get("compromised_from")
+        if since is None:
+            return Sentence("gov.do.replace_key", f"make {key}… the key of {who(proposal)}",
+                            key=key, who=who(proposal))
+        return Sentence("gov.do.replace_key_compromised", f"make {key}… the key of "
+                        f"{who(proposal)}, and trust its earlier keys' signatures no more "
+                        f"from height {since}", key=key, who=who(proposal), since=since)
     english = {ACTION_ADD_VALIDATOR: f"add {who(proposal)} to the validators {when}",
                ACTION_REMOVE_VALIDATOR: f"remove {who(proposal)} from the validators {when}",
                ACTION_RETIRE_MEMBER: f"retire {who(proposal)} {when}"}.get(

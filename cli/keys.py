@@ -1,5 +1,6 @@
 """`senim keygen`, and `senim key rotate | report-compromise`: a member makes its key,
-changes it, and reports a stolen one.
+changes it, and reports a stolen one (`senim key request-replacement`, for a key lost or
+rotated away by a thief, is cli/key_replacement.py).
 
 A member keeps its id for good; the new key file names that id, so every other
 command signs for the same member with it. A stolen key is reported with the new
@@ -19,6 +20,7 @@ import click
 from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.key_replacement import request_replacement_command
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
@@ -103,7 +105,10 @@ def _new_key(path: Path, current: KeyPair) -> KeyPair:
 
 @click.group("key", cls=WordedGroup)
 def key_group() -> None:
-    """Rotate your member key, or report an earlier key as stolen."""
+    """Rotate your member key, report an earlier key as stolen, or ask for a new one."""
+
+
+key_group.add_command(request_replacement_command)
 
 
 @key_group.command("rotate", cls=KeyCommand)

@@ -20,8 +20,11 @@ height) is refused: vote for that one. From rules version 3, the action
 `revoke_credential` revokes a credential of a retired member, written when approved
 (`ledger.governance_revocation`); from version 4, `revoke_credentials` revokes many
 of them at once. From version 5 a voter may hold at most its share of the open
-proposals (`open_places_share`), so that no voter can take every place. What each
-action checks and writes is `ledger.governance_actions`.
+proposals (`open_places_share`), so that no voter can take every place. From version 7,
+`replace_key` gives a member that lost its key, or had it stolen, a new one (its id
+stays), and may distrust its earlier keys from a height; written when approved, its
+new key's proof of possession checked when proposed. What each action checks and
+writes is `ledger.governance_actions`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -51,10 +54,12 @@ from ledger.governance_policy import GovernancePolicy
 from ledger.governance_policy import load_policy as load_policy
 from ledger.governance_policy import load_voters as load_voters
 from ledger.governance_revocation import require_revocation_rules
-from ledger.identity import MemberId
+from ledger.identity import MemberId, verify_signature
+from ledger.key_events import possession_message
 from ledger.payloads import (
     GovernanceAction,
     ProposePayload,
+    ReplaceKeyAction,
     RevokeCredentialAction,
     RevokeCredentialsAction,
     VotePayload,
@@ -113,7 +118,8 @@ class Proposal:
         """At the block `height`: open, expired, approved (pending) or in force."""
         if self.approved_height is None:
             return "open" if height <= self.expiry_height else "expired"
-        if isinstance(self.action, RevokeCredentialAction | RevokeCredentialsAction):
+        if isinstance(self.action, RevokeCredentialAction | RevokeCredentialsAction
+                      | ReplaceKeyAction):
             # written at its approval
             return "in_force"
         return "approved" if height < self.effective_height else "in_force"
@@ -178,7 +184,8 @@ def check_sender_active(sender: Member, height: int) -> None:
 # ---- the two transaction kinds -----------------------------------------------------------
 
 def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
-            sender_id: MemberId, height: int, time_ms: int, rules_version: int) -> None:
+            sender_id: MemberId, height: int, time_ms: int, rules_version: int,
+            chain_id: str) -> None:
     voters = load_voters(state)
     policy = load_policy(state)
     _require_voter(sender_id, voters)
@@ -205,6 +212,8 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
                         payload.expiry_height, height, (sender_id,))
     check_action(state, proposal.action, proposal.effective_height, policy, height,
                  rules_version)
+    if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
+        _require_possession(payload.action, chain_id)
     if policy.threshold <= 1:
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
@@ -214,6 +223,15 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     state.set(RECENT_PROPOSALS_KEY,
               encode([*load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
+
+
+def _require_possession(action: ReplaceKeyAction, chain_id: str) -> None:
+    """A replacement key must be one its member holds, as a rotation's must: else the
+    consortium could put a key in a member's name that the member never had."""
+    message = possession_message(chain_id, action.member, action.new_public_key)
+    if not verify_signature(action.new_public_key, message, action.possession_proof):
+        raise TxRejected("bad_possession_proof", "the proof of possession is not the new "
+                         "key's signature over this chain, member and key")
 
 
 def open_places_share(voters: int) -> int:

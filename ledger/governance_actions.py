@@ -6,7 +6,8 @@ then applied by that vote. Adding a member makes a ministry a voter at once; ret
 one ends its vote at once and its signing at the effective height; a validator-set change
 is written as the sets in force from the effective height (`ledger.validator_sets`); a
 rules version is scheduled (`ledger.rules_version`); a retired member's credentials are
-revoked at the approval (`ledger.governance_revocation`).
+revoked at the approval (`ledger.governance_revocation`), and a member's key is replaced
+at the approval (`ledger.key_events`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ledger.governance_revocation import (
     check_consortium_revocation,
 )
 from ledger.identity import MemberId, member_id_of
-from ledger.key_events import key_holder
+from ledger.key_events import check_key_replacement, key_holder, replace_member_key
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
@@ -29,6 +30,7 @@ from ledger.payloads import (
     AddMemberAction,
     GovernanceAction,
     MemberAction,
+    ReplaceKeyAction,
     RevokeCredentialAction,
     RevokeCredentialsAction,
     RulesVersionAction,
@@ -36,6 +38,7 @@ from ledger.payloads import (
 from ledger.records import Member, member_key
 from ledger.rules_version import (
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
+    KEY_REPLACEMENT_FROM,
     apply_rules_version_change,
     check_rules_version_change,
 )
@@ -91,6 +94,11 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
             raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already",
                              limit=MAX_VOTERS)
         return
+    if isinstance(action, ReplaceKeyAction) and rules_version < KEY_REPLACEMENT_FROM:
+        raise TxRejected("rules_version_too_low", f"replacing a member's key is accepted "
+                         f"from rules version {KEY_REPLACEMENT_FROM}; this block is under "
+                         f"version {rules_version} (propose set-rules-version first)",
+                         version=KEY_REPLACEMENT_FROM, current=rules_version)
     member = _load_member(state, action.member)
     if member is None:
         raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
@@ -99,6 +107,10 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         raise TxRejected("already_retired", f"{member.name} is retired from height "
                          f"{member.retired_height}", member=member.name,
                          height=member.retired_height)
+    if isinstance(action, ReplaceKeyAction):
+        check_key_replacement(state, action.member, action.new_public_key,
+                              action.compromised_from, height)
+        return
     records = _records_from(state, effective)
     holding = [r for r in records if member.public_key in r.public_keys]
     if action.action == ACTION_RETIRE_MEMBER:
@@ -149,6 +161,10 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
                                              False, effective).encode())
         if action.role == "ministry":
             state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
+        return
+    if isinstance(action, ReplaceKeyAction):  # at the approval: a thief's time is short
+        replace_member_key(state, action.member, action.new_public_key,
+                           action.compromised_from, height)
         return
     assert isinstance(action, MemberAction)
     member = _load_member(state, action.member)

@@ -1,8 +1,8 @@
 """Key rotation and stolen-key reports: which key a member signed with at which height.
 
 A member's id is derived from its first key and stays its id for good. A rotation
-(a `rotate_key` transaction signed by the current key: no governance action rotates a
-key yet, so a member that loses its current key cannot) puts a new key in the member
+(a `rotate_key` transaction signed by the current key, or, for a member that lost its
+key or had it stolen, governance's `replace_key`) puts a new key in the member
 record and closes the old key's period in the member's key history. Nothing signed
 earlier loses its meaning: a
 batch record names the key that signed it, and a credential is judged against
@@ -11,7 +11,8 @@ that key's period.
 A stolen key is reported by the member with its new key (`report_compromise`),
 naming the first height from which the old key's signatures are not trusted (at
 most the height of the rotation away from it; earlier if the theft was earlier).
-Later reports only move that height earlier; no governance action moves it yet.
+Later reports only move that height earlier. Governance's `replace_key` may name such a
+height too, for every key the member held then; it also only moves a height earlier.
 
 Layout, under the state root (so a Merkle proof shows which key a member used
 when):
@@ -197,12 +198,10 @@ def _validator_sets_after_rotation(state: StateReader, old_key: bytes, new_key: 
     return records
 
 
-def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
-                      height: int) -> None:
-    """Make `new_public_key` the member's key in the block at `height`, keeping its id.
-
-    For the `rotate_key` rule. Checks everything, then writes; raises TxRejected having
-    written nothing."""
+def _checked_rotation(state: StateReader, member_id: MemberId, new_public_key: bytes,
+                      height: int) -> tuple[Member, KeyHistory, list[ValidatorSetRecord]]:
+    """What rotating the member onto `new_public_key` in block `height` writes from, or
+    TxRejected: a key serves one member, once, and a member has at most MAX_KEY_PERIODS."""
     member = _load_member(state, member_id)
     holder = key_holder(state, new_public_key)
     if holder is not None:
@@ -215,6 +214,17 @@ def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: b
                          limit=MAX_KEY_PERIODS)
     validator_sets = _validator_sets_after_rotation(state, member.public_key, new_public_key,
                                                     height)
+    return member, history, validator_sets
+
+
+def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
+                      height: int) -> None:
+    """Make `new_public_key` the member's key in the block at `height`, keeping its id.
+
+    For the `rotate_key` rule and governance's `replace_key`. Checks everything, then
+    writes; raises TxRejected having written nothing."""
+    member, history, validator_sets = _checked_rotation(state, member_id, new_public_key,
+                                                        height)
     closed = replace(history.current, until_height=height)
     periods = (*history.periods[:-1], closed, KeyPeriod(new_public_key, height, None))
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
@@ -223,6 +233,35 @@ def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: b
                                              key_rotated_height=height).encode())
     for record in validator_sets:
         write_validator_set(state, record)
+
+
+def check_key_replacement(state: StateReader, member_id: MemberId, new_public_key: bytes,
+                          compromised_from: int | None, height: int) -> None:
+    """Whether governance may replace the member's key in block `height` (read only):
+    as a rotation may, and a height to distrust its earlier keys from that this block
+    has reached (a later one would leave the thief the blocks before it)."""
+    _checked_rotation(state, member_id, new_public_key, height)
+    if compromised_from is not None and compromised_from > height:
+        raise TxRejected("compromise_after_now", f"the keys can be distrusted from a height "
+                         f"between 1 and this block's, {height}", height=height)
+
+
+def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
+                       compromised_from: int | None, height: int) -> None:
+    """Governance's `replace_key`, in block `height`: the member's key becomes
+    `new_public_key`, and with `compromised_from` every earlier key of the member that
+    could still sign at that height (the one replaced now, and any a thief rotated the
+    member onto meanwhile) is distrusted from there, or from earlier where it already was."""
+    rotate_member_key(state, member_id, new_public_key, height)
+    if compromised_from is None:
+        return
+    history = key_history_of(state, member_id, _load_member(state, member_id))
+    periods = tuple(
+        replace(p, compromised_from=min(compromised_from,
+                                        p.compromised_from or compromised_from))
+        if p.until_height is not None and p.until_height >= compromised_from else p
+        for p in history.periods)
+    state.set(key_history_key(member_id), KeyHistory(periods).encode())
 
 
 def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: bytes,

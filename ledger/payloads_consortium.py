@@ -42,6 +42,7 @@ ACTION_REMOVE_VALIDATOR = "remove_validator"
 ACTION_SET_RULES_VERSION = "set_rules_version"
 ACTION_REVOKE_CREDENTIAL = "revoke_credential"
 ACTION_REVOKE_CREDENTIALS = "revoke_credentials"
+ACTION_REPLACE_KEY = "replace_key"
 # One `revoke_credentials` proposal names at most this many credentials (a cohort's
 # diplomas in a few proposals, each still one vote of each voter), and their entries
 # hold at most this many bytes, so that the proposing transaction fits MAX_TX_BYTES
@@ -180,6 +181,34 @@ class RevokeCredentialAction:
         return [self.action, self.issuer, self.credential.to_array(), self.reason]
 
 
+@dataclass(frozen=True)
+class ReplaceKeyAction:
+    """Governance: make `new_public_key` the key of `member` (its id stays), for a member
+    that lost its key or had it stolen; `possession_proof` is the new key's signature of
+    `ledger.key_events.possession_message`, as a `rotate_key` carries. With
+    `compromised_from`, the member's earlier keys are not trusted from that height on.
+    Written at the approval; accepted from rules version `KEY_REPLACEMENT_FROM`."""
+
+    action: ClassVar[str] = ACTION_REPLACE_KEY
+    member: MemberId
+    new_public_key: bytes
+    possession_proof: bytes
+    compromised_from: int | None
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.member, self.new_public_key, self.possession_proof,
+                self.compromised_from]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ReplaceKeyAction:
+        _, member, new_key, proof, compromised = items_of(value, 5, ACTION_REPLACE_KEY)
+        return cls(MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)),
+                   require_bytes(new_key, "new public key", PUBLIC_KEY_BYTES),
+                   require_bytes(proof, "possession proof", SIGNATURE_BYTES),
+                   None if compromised is None
+                   else require_int(compromised, "compromised-from height", 1, MAX_HEIGHT))
+
+
 def _entry_of(ref: CredentialRef) -> bytes:
     return b"".join((ref.batch_root, ref.target_hash, ref.index.to_bytes(4, "big"), *ref.path))
 
@@ -240,10 +269,10 @@ def revoked_list_bytes(credentials: tuple[CredentialRef, ...] | list[CredentialR
 
 
 GovernanceAction = (AddMemberAction | MemberAction | RulesVersionAction
-                    | RevokeCredentialAction | RevokeCredentialsAction)
+                    | RevokeCredentialAction | RevokeCredentialsAction | ReplaceKeyAction)
 MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
 ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION,
-           ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS)
+           ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS, ACTION_REPLACE_KEY)
 
 
 def action_from_array(value: WireValue) -> GovernanceAction:
@@ -266,6 +295,8 @@ def action_from_array(value: WireValue) -> GovernanceAction:
             require_choice(reason, CONSORTIUM_REVOCATION_REASONS, "revocation reason"))
     if action == ACTION_REVOKE_CREDENTIALS:
         return RevokeCredentialsAction.from_array(value)
+    if action == ACTION_REPLACE_KEY:
+        return ReplaceKeyAction.from_array(value)
     _, member = items_of(value, 2, action)
     return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
 

@@ -194,7 +194,7 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
                               ctx.evidence_check)
     elif isinstance(payload, ProposePayload):
         propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.time_ms,
-                ctx.rules_version)
+                ctx.rules_version, ctx.chain_id)
     elif isinstance(payload, VotePayload):
         vote(state, payload, tx.sender, ctx.height, ctx.time_ms, ctx.rules_version)
     else:

@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 6
+MAX_KNOWN_RULES_VERSION = 7
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -59,6 +59,12 @@ OPEN_PLACES_SHARED_FROM = 5
 # `add_member` does: before it, two members could hold one key, and a validator's seat
 # in the set (named by key) was read as the newcomer's.
 GOVERNANCE_KEY_HOLDERS_CHECKED_FROM = 6
+
+# From this version on, governance may replace a member's key (the action `replace_key`,
+# `ledger.key_events.replace_member_key`) and distrust its earlier keys from a height:
+# before it, a member that lost its key could never sign again, and a thief holding it
+# could rotate the member onto a key of the thief's own.
+KEY_REPLACEMENT_FROM = 7
 
 
 class StateReader(Protocol):

@@ -26,6 +26,7 @@ from ledger.key_events import validator_member
 from ledger.payloads import (
     AddMemberAction,
     CredentialRef,
+    ReplaceKeyAction,
     RevokeCredentialAction,
     RevokeCredentialsAction,
     RulesVersionAction,
@@ -65,6 +66,10 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
         return {"action": action.action, **_member(state, action.issuer),
                 "credentials": [_credential(ref) for ref in action.credentials],
                 "revocation_reason": action.reason}
+    if isinstance(action, ReplaceKeyAction):
+        return {"action": action.action, **_member(state, action.member),
+                "public_key": action.new_public_key.hex(),
+                "compromised_from": action.compromised_from}
     return {"action": action.action, **_member(state, action.member)}
 
 

@@ -179,7 +179,7 @@ GOVERNANCE: Schema = obj({
          "public_key": HEX, "reason_code": STRING, "reason_params": REFUSAL_PARAMS,
          "rules_version": INTEGER,
          "batch_root": ID32, "target_hash": ID32, "index": INTEGER,
-         "revocation_reason": STRING,
+         "revocation_reason": STRING, "compromised_from": nullable(INTEGER),
          "credentials": {"type": "array", "items": obj({
              "batch_root": ID32, "target_hash": ID32, "index": INTEGER})}})}})
 NODE_STATUS: Schema = obj({

@@ -1,0 +1,181 @@
+"""Governance's `replace_key` (rules version 7): a member that lost its key, or had it
+stolen and rotated away by the thief, is given a new key by the ministries' vote; its
+id stays, and its earlier keys can be distrusted from a height, so that what a thief
+signed with them no longer verifies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ledger.chain import Chain
+from ledger.credentials import make_batch
+from ledger.facts import LocalFacts
+from ledger.governance import load_proposal
+from ledger.identity import KeyPair
+from ledger.key_events import (
+    VALIDATOR_KEY_CHANGE_DELAY_BLOCKS,
+    KeyPeriod,
+    load_key_history,
+    prove_possession,
+)
+from ledger.payloads import (
+    AccreditPayload,
+    IssueBatchPayload,
+    ReplaceKeyAction,
+    ReportCompromisePayload,
+    RotateKeyPayload,
+    VotePayload,
+    action_from_array,
+)
+from ledger.rules import load_member
+from ledger.rules_version import KEY_REPLACEMENT_FROM
+from ledger.validator_sets import validator_set_at
+from ledger.verification import Verdict, verify_credential
+from storage.kv import MemoryStore
+from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
+from tests.node.test_governance import Council, approve, make_council, proposal
+from tests.node.test_ledger_refusals import assert_refused
+
+RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}", "gpa": "3.1"} for i in range(2)]
+
+
+def council_chain(version: int = KEY_REPLACEMENT_FROM) -> tuple[Council, Chain]:
+    council = make_council(rules_version=version)
+    chain = Chain(MemoryStore(), council.genesis)
+    commit(chain, [make_tx(council.ministry, AccreditPayload(
+        council.university.member_id, ("diploma",), GENESIS_TIME_MS,
+        GENESIS_TIME_MS + 10 * YEAR_MS))])
+    return council, chain
+
+
+def replacement(chain: Chain, member: KeyPair, compromised_from: int | None = None
+                ) -> tuple[KeyPair, ReplaceKeyAction]:
+    """The member's new keys (signing under its id) and the action that gives them."""
+    new = KeyPair.generate()
+    proof = prove_possession(new, chain.chain_id, member.member_id)
+    return (KeyPair.from_seed(new.seed, member.member_id),
+            ReplaceKeyAction(member.member_id, new.public_key, proof, compromised_from))
+
+
+def issue(chain: Chain, keys: KeyPair) -> dict[str, Any]:
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, keys.member_id, "KazNU")
+    commit(chain, [make_tx(keys, IssueBatchPayload("diploma", batch.root, len(RECORDS)))])
+    return documents_of(batch)[0]
+
+
+def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
+    return verify_credential(json.loads(json.dumps(document)),
+                             LocalFacts(chain.state, "test"), CHAIN_ID)
+
+
+def test_a_thiefs_rotation_is_undone_and_what_it_signed_stops_verifying() -> None:
+    council, chain = council_chain()
+    university = council.university
+    honest = issue(chain, university)
+    stolen_at = chain.height + 1
+    thief_new = KeyPair.generate()
+    commit(chain, [make_tx(university, RotateKeyPayload(  # the thief locks the member out
+        thief_new.public_key, prove_possession(thief_new, chain.chain_id,
+                                               university.member_id)))])
+    thief = KeyPair.from_seed(thief_new.seed, university.member_id)
+    forged = issue(chain, thief)
+    assert verdict_of(chain, forged).status == "valid"  # until the consortium acts
+
+    new, action = replacement(chain, university, compromised_from=stolen_at)
+    proposal_id = approve(chain, council, action, chain.height + 10)
+    approved_at = chain.height
+    stored = load_proposal(chain.state, proposal_id)
+    assert stored is not None and stored.status(approved_at) == "in_force"
+
+    member = load_member(chain.state, university.member_id)
+    assert member is not None and member.public_key == new.public_key
+    history = load_key_history(chain.state, university.member_id)
+    assert history is not None
+    assert history.periods == (
+        KeyPeriod(university.public_key, 0, stolen_at, stolen_at),
+        KeyPeriod(thief_new.public_key, stolen_at, approved_at, stolen_at),
+        KeyPeriod(new.public_key, approved_at, None))
+    assert verdict_of(chain, honest).status == "valid"
+    refused = verdict_of(chain, forged)
+    assert refused.status != "valid" and "stolen" in refused.reason
+    assert_refused(chain, make_tx(thief, IssueBatchPayload("diploma", b"\x07" * 32, 1)),
+                   "bad_signature")
+    assert verdict_of(chain, issue(chain, new)).status == "valid"
+
+
+def test_a_lost_key_is_replaced_and_nothing_it_signed_loses_its_meaning() -> None:
+    council, chain = council_chain()
+    before = issue(chain, council.university)
+    new, action = replacement(chain, council.university)
+    approve(chain, council, action, chain.height + 10)
+    assert verdict_of(chain, before).status == "valid"
+    assert verdict_of(chain, issue(chain, new)).status == "valid"
+
+
+def test_a_height_reported_earlier_by_the_member_is_kept() -> None:
+    council, chain = council_chain()
+    university = council.university
+    commit(chain, [])
+    rotated = KeyPair.generate()
+    commit(chain, [make_tx(university, RotateKeyPayload(
+        rotated.public_key, prove_possession(rotated, chain.chain_id, university.member_id)))])
+    current = KeyPair.from_seed(rotated.seed, university.member_id)
+    commit(chain, [make_tx(current, ReportCompromisePayload(university.public_key, 1))])
+    _, action = replacement(chain, university, compromised_from=2)
+    approve(chain, council, action, chain.height + 10)
+    history = load_key_history(chain.state, university.member_id)
+    assert history is not None
+    assert [p.compromised_from for p in history.periods] == [1, 2, None]
+
+
+def test_a_validators_key_is_swapped_in_the_set_as_a_rotation_swaps_it() -> None:
+    council, chain = council_chain()
+    seat = council.validators[1]
+    new, action = replacement(chain, seat)
+    approve(chain, council, action, chain.height + 10)
+    swapped_from = chain.height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS
+    assert seat.public_key in validator_set_at(chain.state, swapped_from - 1).public_keys
+    in_force = validator_set_at(chain.state, swapped_from).public_keys
+    assert new.public_key in in_force and seat.public_key not in in_force
+
+
+@pytest.mark.parametrize("how, code", [
+    ("other_chain", "bad_possession_proof"), ("other_member", "bad_possession_proof"),
+    ("future_height", "compromise_after_now"), ("key_in_use", "key_in_use"),
+    ("old_rules", "rules_version_too_low")])
+def test_refusals_of_a_replacement(how: str, code: str) -> None:
+    council, chain = council_chain(KEY_REPLACEMENT_FROM - 1 if how == "old_rules"
+                                   else KEY_REPLACEMENT_FROM)
+    university = council.university
+    new = KeyPair.generate()
+    proof = prove_possession(new, chain.chain_id, university.member_id)
+    key, compromised = new.public_key, None
+    if how == "other_chain":
+        proof = prove_possession(new, "another-chain", university.member_id)
+    elif how == "other_member":
+        proof = prove_possession(new, chain.chain_id, council.ministry3.member_id)
+    elif how == "future_height":
+        compromised = chain.height + 5
+    elif how == "key_in_use":
+        key = council.ministry3.public_key
+        proof = prove_possession(council.ministry3, chain.chain_id, university.member_id)
+    action = ReplaceKeyAction(university.member_id, key, proof, compromised)
+    assert action_from_array(action.to_array()) == action
+    assert_refused(chain, proposal(council.ministry, action, chain.height + 10,
+                                   chain.height + 8), code)
+
+
+def test_the_vote_checks_the_key_again() -> None:
+    """Proposed while the key was free, approved after another member rotated onto it."""
+    council, chain = council_chain()
+    new, action = replacement(chain, council.university)
+    propose = proposal(council.ministry, action, chain.height + 10, chain.height + 8)
+    commit(chain, [propose])
+    taker = council.ministry3
+    commit(chain, [make_tx(taker, RotateKeyPayload(
+        new.public_key, prove_possession(KeyPair.from_seed(new.seed), chain.chain_id,
+                                         taker.member_id)))])
+    assert_refused(chain, make_tx(council.ministry2, VotePayload(propose.tx_id)), "key_in_use")
