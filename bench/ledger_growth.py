@@ -73,8 +73,9 @@ class _CountingSnapshot:
             self._store.absent_reads += 1
         return value
 
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        return self._inner.iterate_prefix(prefix)
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+        return self._inner.iterate_prefix(prefix, after)
 
     def release(self) -> None:
         self._inner.release()

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import msgpack
 
+from consensus.config import MAX_VALIDATORS
 from consensus.errors import MalformedMessage
 
 DOMAIN_TAG = b"senim/consensus/v1"
@@ -51,12 +52,24 @@ def unpack_canonical(data: bytes, what: str) -> object:
             fail(f"{what}: more than {MAX_ARRAYS} arrays")
         return array
 
+    def no_map(pairs: list[tuple[object, object]]) -> object:
+        fail(f"{what}: holds a map; no message does")
+
     try:
+        # No message holds an array longer than a validator set, nor any map: refused at
+        # once, as a frame of millions of small ints or empty maps (a byte each) otherwise
+        # cost a second of the engine and hundreds of megabytes before any check.
         value: object = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True,
-                                        list_hook=count)
+                                        list_hook=count, object_pairs_hook=no_map,
+                                        max_array_len=MAX_VALIDATORS)
         canonical = pack(value)
     except MalformedMessage:
         raise
+    except ValueError as exc:
+        if "max_array_len" in str(exc):
+            fail(f"{what}: an array of more than {MAX_VALIDATORS} items (no message has arrays "
+                 "longer than a validator set)")
+        raise MalformedMessage(f"{what}: not valid msgpack ({type(exc).__name__})") from exc
     except Exception as exc:  # msgpack raises many unrelated types on junk input
         raise MalformedMessage(f"{what}: not valid msgpack ({type(exc).__name__})") from exc
     if canonical != data:

@@ -129,7 +129,7 @@ def decode_block(data: bytes,
     proposal's transactions): it is used as it is, not decoded again."""
     if len(data) > MAX_BLOCK_BYTES:
         raise MalformedInput(f"block of {len(data)} bytes exceeds {MAX_BLOCK_BYTES}")
-    value = decode(data, max_arrays=BLOCK_ARRAYS)
+    value = decode(data, max_arrays=BLOCK_ARRAYS, max_items=MAX_BLOCK_TXS)
     if (not isinstance(value, list) or len(value) != 3 or not isinstance(value[1], list)
             or not isinstance(value[2], bytes)):
         raise MalformedInput("block must be [header, [transactions], last commit]")

@@ -34,14 +34,17 @@ def encode(value: Any) -> bytes:
     return data
 
 
-def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None) -> Any:
+def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None,
+           max_items: int | None = None) -> Any:
     """Decode canonical bytes; raise MalformedInput on anything else.
 
     `check_types=False` is for callers that re-encode and compare bytes and
     check every field's type themselves (transactions), so the walk is spent once.
     `max_arrays`: refuse a value holding more arrays than its kind can, as soon as
     that many are built (an empty array is one byte, so 64 KiB would otherwise build
-    65,000 lists before the shape is looked at)."""
+    65,000 lists before the shape is looked at). `max_items`: refuse an array longer
+    than its kind's longest at its header, before its items are built (a 2 MiB block
+    of small ints in place of its transactions held the engine half a second)."""
     if len(data) > MAX_DECODE_BYTES:
         raise MalformedInput(f"encoded value of {len(data)} bytes exceeds {MAX_DECODE_BYTES}")
     hook: Callable[[list[Any]], list[Any]] | None = None
@@ -58,10 +61,16 @@ def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None)
         hook = count
     try:
         # use_list=True is the default; passed keywords are each parsed per call
-        value = msgpack.unpackb(data, raw=False, strict_map_key=True, list_hook=hook)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, list_hook=hook,
+                                object_pairs_hook=_no_map,
+                                max_array_len=len(data) if max_items is None else max_items)
     except MalformedInput:
         raise
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+    except ValueError as exc:
+        if max_items is not None and "max_array_len" in str(exc):
+            raise MalformedInput(f"an array of more than {max_items} items") from exc
+        raise MalformedInput(f"not canonical msgpack: {exc}") from exc
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise MalformedInput(f"not canonical msgpack: {exc}") from exc
     except Exception as exc:  # msgpack raises several unrelated types on junk
         raise MalformedInput(f"not canonical msgpack: {type(exc).__name__}") from exc
@@ -70,6 +79,13 @@ def decode(data: bytes, check_types: bool = True, max_arrays: int | None = None)
     if check_types:
         check_canonical_types(value)
     return value
+
+
+def _no_map(pairs: list[tuple[Any, Any]]) -> Any:
+    """No encoding here holds a map: refused at the first one built, as a frame of ten
+    million empty maps (one byte each) otherwise cost seconds and gigabytes before any
+    check looked at it."""
+    raise MalformedInput("maps are not canonical; expected an array")
 
 
 def check_canonical_types(value: Any) -> None:

@@ -52,7 +52,7 @@ from consensus import (
     primary_for,
 )
 from ledger.bft_time import REFRESH_AFTER_MS
-from ledger.blocks import MAX_BLOCK_BYTES, Block, Header, decode_block
+from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block, Header, decode_block
 from ledger.chain import Chain, ProposalRules
 from ledger.chain_run import Execution
 from ledger.codec import decode, encode
@@ -69,6 +69,7 @@ from node.engine_status import EngineStatus
 from node.engine_sync import AppliesSyncedBlocks, PreparedAnswer
 from node.engine_types import CommitReport, EngineConfig, Outbox, Role
 from node.evidence import record_evidence
+from node.fault_log import FaultLog
 from node.mempool import Mempool
 from node.own_votes import OwnVotes
 from node.signature_checks import transactions_checked_ahead
@@ -97,6 +98,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         self._clock_ms = clock_ms
         self.outbox = outbox
         self._names = dict(names or {})
+        self._peer_fault = FaultLog(log, self.name_of)
         self.check_signatures = check_signatures  # sync answers' (in parts), proposals'
         # Wired by the daemon (node/evidence_submit.py): evidence recorded for the first
         # time here goes on chain. Called on the engine thread, so it must only hand over.
@@ -183,19 +185,22 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         if peer_key not in self._validator_keys:
             return
         try:
-            data, cert = decode(payload)
-            header = Header.from_array(decode(data)[0])
+            data, cert = decode(payload, max_arrays=1, max_items=2)
+            if not (isinstance(data, bytes) and isinstance(cert, bytes)):
+                raise MalformedInput("an announcement is [block, certificate] as bytes")
+            header = Header.from_array(
+                decode(data, max_arrays=BLOCK_ARRAYS, max_items=MAX_BLOCK_TXS)[0])
         except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
-            log.warning("malformed announced block from %s", self.name_of(peer_key))
+            self._peer_fault(peer_key, "malformed announced block from %s")
             return
         if self.validator_sets.certificate_for(cert, header.height, header.block_hash) is None:
-            log.warning("announced block from %s has no valid certificate; ignored",
-                        self.name_of(peer_key))
+            self._peer_fault(peer_key, "announced block from %s has no valid certificate; "
+                             "ignored")
         elif header.height == self.chain.height + 1:
             try:
                 block = decode_block(data)
             except MalformedInput as exc:
-                log.warning("bad announced block from %s: %s", self.name_of(peer_key), exc)
+                self._peer_fault(peer_key, "bad announced block from %s: %s", exc)
             else:
                 self._apply_certified(peer_key, block, cert)
         elif header.height > self.chain.height + 1:
@@ -242,10 +247,11 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                 self.sync.want(action.target_height,
                                self.validators.public_keys.get(action.from_validator))
             elif isinstance(action, ReportEvidence):
-                log.warning("EVIDENCE of %s by validator %s", action.kind,
-                            self.name_of_member(action.validator))
                 new = record_evidence(self.chain.kv, action.kind, action.validator,
                                       action.first, action.second)
+                if new:  # a line a record: resent conflicting votes were 70 lines a second
+                    log.warning("EVIDENCE of %s by validator %s", action.kind,
+                                self.name_of_member(action.validator))
                 if new and self.on_new_evidence is not None:
                     self.on_new_evidence(action)  # hands it on; never blocks this thread
             elif isinstance(action, Rejected):

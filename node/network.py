@@ -32,6 +32,7 @@ from node.channels import (
     channels_for,
 )
 from node.config import NodeConfig
+from node.fault_log import FaultLog
 from node.loop_steps import LOOP_STEP_ITEMS
 from node.peer_penalty import (
     GOSSIP_MUTED_S,
@@ -67,7 +68,6 @@ STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock
 # many on: 0.85 against 1.07 us an item at 256 (measured), where a frame of one paid
 # 0.6 us more (building the lists) than looking it up alone.
 FILTER_BATCH_MIN = 8
-PEER_FAULT_LOG_EVERY_S = 10.0  # a peer's malformed messages: one log line per kind this often
 
 Handler = Callable[[bytes, bytes], Awaitable[None]]
 
@@ -102,23 +102,8 @@ class Network:
         self._flushed_at = float("-inf")  # the event loop's time of the last gossip frame
         self._serving = 0
         self._serving_state = 0
-        # (peer, kind of fault) -> when last logged, how many since; peers are members,
-        # and kinds a handful, so it stays small.
-        self._faults_logged: dict[tuple[bytes, str], tuple[float, int]] = {}
+        self._peer_fault = FaultLog(log, self.name_of)
         self.gossip_penalties = GossipPenalties()
-
-    def _peer_fault(self, peer_key: bytes, message: str, *args: object) -> None:
-        """Log a peer's bad message at most once per PEER_FAULT_LOG_EVERY_S for each kind
-        (its format), with a count of those not logged: each was a line, 9,593 in 20 s
-        from one member sending malformed state-sync questions."""
-        now = time.monotonic()
-        last, quiet = self._faults_logged.get((peer_key, message), (-PEER_FAULT_LOG_EVERY_S, 0))
-        if now - last < PEER_FAULT_LOG_EVERY_S:
-            self._faults_logged[(peer_key, message)] = (last, quiet + 1)
-            return
-        self._faults_logged[(peer_key, message)] = (now, 0)
-        more = f" ({quiet} more like it not logged)" if quiet else ""
-        log.warning(message + more, self.name_of(peer_key), *args)
 
     def route(self, channel: int, handler: Handler) -> None:
         self._handlers[channel] = handler

@@ -43,6 +43,7 @@ from node.state_sync import (
     ASK_VALUES,
     NODES_PER_QUESTION,
     NOT_HELD,
+    SET_CHANGES_PER_ANSWER,
     VALUE_ANSWER_BYTES,
     VALUES_PER_QUESTION,
 )
@@ -54,8 +55,7 @@ SNAPSHOT_INTERVAL_BLOCKS = 100
 SNAPSHOTS_HELD = 2
 # Room an offer keeps beside its block, certificate and set-change proofs for framing.
 OFFER_FRAMING_BYTES = 64 * 1024
-# Set-change proofs in one answer (an offer or a page), and the bytes they may take.
-SET_CHANGES_PER_ANSWER = 1_000
+# The bytes set-change proofs may take in one answer (an offer or a page).
 SET_CHANGES_ANSWER_BYTES = STATE_RESPONSE_BYTES - OFFER_FRAMING_BYTES
 
 log = logging.getLogger("senim.state_sync")
@@ -153,7 +153,9 @@ class StateSnapshots:
         """The answer to a joining node's question; None if the question is junk."""
         question = None
         with contextlib.suppress(MalformedInput):
-            question = decode(payload)
+            # the longest: [ASK_NODES, height, [[depth, bits], ...]]
+            question = decode(payload, max_arrays=2 + NODES_PER_QUESTION,
+                              max_items=NODES_PER_QUESTION)
         if not (isinstance(question, list) and question and isinstance(question[0], int)):
             return None
         with self._lock:

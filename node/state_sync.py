@@ -57,6 +57,11 @@ from storage.state_transfer import Position, StateImport, position_to_wire
 ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD, ASK_SET_CHANGES = 0, 1, 2, 3, 4
 NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
 VALUES_PER_QUESTION = 2_048
+SET_CHANGES_PER_ANSWER = 1_000  # set-change proofs in one answer (an offer or a page)
+# The arrays of an answer (itself, its list, one per value or proof) and the longest
+# list, each refused before more are built: any peer asked answers, on the engine thread.
+ANSWER_ARRAYS_MAX = 2 + max(VALUES_PER_QUESTION, SET_CHANGES_PER_ANSWER)
+ANSWER_ITEMS_MAX = max(VALUES_PER_QUESTION, NODES_PER_QUESTION, SET_CHANGES_PER_ANSWER)
 VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however large
 RESPONSE_TIMEOUT_MS = 5_000
 # How long to wait for a peer with a snapshot when every peer connected so far has none
@@ -177,7 +182,7 @@ class StateSync:
         self._asked = None
         answer = None
         with contextlib.suppress(MalformedInput):
-            answer = decode(payload)
+            answer = decode(payload, max_arrays=ANSWER_ARRAYS_MAX, max_items=ANSWER_ITEMS_MAX)
         if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
             return self._distrust(peer)
         kind, height = answer[0], answer[1]

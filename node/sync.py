@@ -36,7 +36,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, Header
+from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Header
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -340,7 +340,10 @@ def read_answer(payload: bytes) -> tuple[int, list[SyncedItem]] | None:
     None if it is no answer."""
     answer = None
     with contextlib.suppress(MalformedInput):
-        answer = decode(payload)
+        # [height, [[block, certificate], ...]]: its arrays and items bounded before they
+        # are built, as any member asked may answer (and the engine thread reads it)
+        answer = decode(payload, max_arrays=2 + MAX_BLOCKS_PER_RESPONSE,
+                        max_items=MAX_BLOCKS_PER_RESPONSE)
     if not (isinstance(answer, list) and len(answer) == 2 and _is_height(answer[0])
             and isinstance(answer[1], list)
             and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
@@ -363,7 +366,7 @@ def _first_height(data: bytes) -> int | None:
     """The height an answer's first block gives in its header, read without decoding its
     transactions; None if it has none (the engine then refuses the block as undecodable)."""
     with contextlib.suppress(MalformedInput):
-        value = decode(data, max_arrays=BLOCK_ARRAYS)
+        value = decode(data, max_arrays=BLOCK_ARRAYS, max_items=MAX_BLOCK_TXS)
         if isinstance(value, list) and value:
             return Header.from_array(value[0]).height
     return None
@@ -381,7 +384,7 @@ def serve_blocks(chain: Chain, payload: bytes) -> bytes | None:
     engine thread."""
     request = None
     with contextlib.suppress(MalformedInput):
-        request = decode(payload)
+        request = decode(payload, max_arrays=1, max_items=2)
     if not (isinstance(request, list) and len(request) == 2
             and all(_is_height(value) for value in request)):
         return None

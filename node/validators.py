@@ -133,6 +133,8 @@ class ValidatorSet:
                      ) -> CommitCertificate | None:
         """`data` decoded and checked for that block, its signatures by `verify` (and
         then remembered as good), or not at all if None."""
+        if not isinstance(data, bytes):  # a peer's frame may hold anything in its place
+            return None
         cert = self._checked.get(data)
         if cert is None:
             try:

@@ -57,16 +57,18 @@ class AbsentReads(MemoryStore):
             def get(self, key: bytes) -> bytes | None:
                 return store._count(key, inner.get(key))
 
-            def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-                return inner.iterate_prefix(prefix)
+            def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+                return inner.iterate_prefix(prefix, after)
 
             def release(self) -> None:
                 inner.release()
 
         return Counted()
 
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for index, item in enumerate(super().iterate_prefix(prefix)):
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+        for index, item in enumerate(super().iterate_prefix(prefix, after)):
             yield item
             if index == 0 and prefix == TX_INDEX_PREFIX and self.during_scan is not None:
                 during, self.during_scan = self.during_scan, None
@@ -161,8 +163,9 @@ class HeldScan(MemoryStore):
         self.scanning = threading.Event()
         self.proceed = threading.Event()
 
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for index, item in enumerate(super().iterate_prefix(prefix)):
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+        for index, item in enumerate(super().iterate_prefix(prefix, after)):
             if index == 0:
                 for extra in range(FILL_CHUNK_KEYS):  # a full first chunk
                     yield prefix + b"%d" % extra, b""
@@ -216,10 +219,11 @@ def test_a_snapshot_taken_before_the_fill_completed_does_not_use_it(net: Consort
 
 
 class DamagedIndex(MemoryStore):
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
         if prefix == TX_INDEX_PREFIX:
             raise CorruptStateError("a table of the index is damaged")
-        return super().iterate_prefix(prefix)
+        return super().iterate_prefix(prefix, after)
 
 
 def test_a_damaged_store_leaves_the_filters_unfilled_and_every_key_read(

@@ -110,8 +110,9 @@ class CountedSnapshots(MemoryStore):
             def get(self, key: bytes) -> bytes | None:
                 return taken.get(key)
 
-            def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-                return taken.iterate_prefix(prefix)
+            def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+                return taken.iterate_prefix(prefix, after)
 
             def release(self) -> None:
                 store.unreleased -= 1

@@ -43,8 +43,9 @@ class RefusesSomeReads:
             raise CorruptStateError(REFUSAL)
         return self._kv.get(key)
 
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for key, value in self._kv.iterate_prefix(prefix):
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self._kv.iterate_prefix(prefix, after):
             if key.startswith(self._refused):
                 raise CorruptStateError(REFUSAL)
             yield key, value

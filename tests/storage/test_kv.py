@@ -81,6 +81,25 @@ def test_prefix_iteration_is_ordered_and_bounded(store: KeyValueStore) -> None:
     assert list(store.iterate_prefix(b"zz")) == []
 
 
+@pytest.mark.parametrize("reader", ["store", "snapshot"])
+def test_prefix_iteration_after_a_key_seeks_past_it(store: KeyValueStore, reader: str) -> None:
+    keys = [b"a", b"ab", b"ab\x00", b"ab\x01", b"ab\xff", b"ab\xff\xff", b"ac", b"\xff",
+            b"\xff\x01"]
+    store.write({key: b"v" for key in keys})
+    read = store if reader == "store" else store.snapshot()
+
+    def after(prefix: bytes, key: bytes | None) -> list[bytes]:
+        return [k for k, _ in read.iterate_prefix(prefix, key)]
+
+    assert after(b"ab", b"ab\x00") == [b"ab\x01", b"ab\xff", b"ab\xff\xff"]
+    assert after(b"ab", b"ab\x00\x05") == [b"ab\x01", b"ab\xff", b"ab\xff\xff"]  # not held
+    assert after(b"ab", b"a") == [b"ab", b"ab\x00", b"ab\x01", b"ab\xff", b"ab\xff\xff"]
+    assert after(b"ab", b"ab") == [b"ab\x00", b"ab\x01", b"ab\xff", b"ab\xff\xff"]
+    assert after(b"ab", b"ab\xff\xff") == after(b"ab", b"ac") == after(b"ab", b"b") == []
+    assert after(b"\xff", b"\xff") == [b"\xff\x01"]
+    assert after(b"", b"ac") == [b"\xff", b"\xff\x01"]
+
+
 def test_prefix_iteration_sees_writes_made_before_it_starts(store: KeyValueStore) -> None:
     store.write({b"p1": b"1"})
     assert list(store.iterate_prefix(b"p")) == [(b"p1", b"1")]
@@ -117,9 +136,9 @@ batches = st.lists(
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(batches=batches, prefix=st.binary(max_size=2))
+@given(batches=batches, prefix=st.binary(max_size=2), after=st.binary(max_size=3))
 def test_both_stores_agree_on_random_batches(
-    tmp_path: Path, batches: list[dict[bytes, bytes | None]], prefix: bytes
+    tmp_path: Path, batches: list[dict[bytes, bytes | None]], prefix: bytes, after: bytes
 ) -> None:
     memory = MemoryStore()
     leveldb = LevelDBStore(str(tmp_path / f"db-{len(list(tmp_path.iterdir()))}"))
@@ -128,6 +147,12 @@ def test_both_stores_agree_on_random_batches(
             memory.write(batch)
             leveldb.write(batch)
         assert list(memory.iterate_prefix(prefix)) == list(leveldb.iterate_prefix(prefix))
+        expected = [(k, v) for k, v in memory.iterate_prefix(prefix) if k > after]
+        assert list(memory.iterate_prefix(prefix, after)) == expected
+        assert list(leveldb.iterate_prefix(prefix, after)) == expected
+        snapshot = leveldb.snapshot()
+        assert list(snapshot.iterate_prefix(prefix, after)) == expected
+        snapshot.release()
         for key in {key for batch in batches for key in batch}:
             assert memory.get(key) == leveldb.get(key)
     finally:

@@ -213,8 +213,9 @@ class CountingSnapshot:
         self.gets += 1
         return self._snapshot.get(key)
 
-    def iterate_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        return self._snapshot.iterate_prefix(prefix)
+    def iterate_prefix(self, prefix: bytes, after: bytes | None = None
+                       ) -> Iterator[tuple[bytes, bytes]]:
+        return self._snapshot.iterate_prefix(prefix, after)
 
 
 def test_a_view_finds_a_commits_nodes_in_the_committers_cache_not_copied() -> None:
