@@ -159,34 +159,64 @@ def load_schema_or_fail(credential_type: str, options: ReaderOptions
 
 
 @contextmanager
-def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[Sentence], None]
-                    ) -> Iterator[None]:
+def issuer_preparing_alone(key_path: Path, say: Callable[[Sentence], None]) -> Iterator[None]:
+    """Held while a job of this key's issuer chooses its registry, checks its rows and
+    records them as pending (which names the registry beside the key): two first jobs of
+    one issuer started together each chose a registry of its own beside its folder, found
+    the other's students in neither, and issued them twice. The lock is on the key's
+    folder (where the registry is named), so nothing is written for it and a folder the
+    registrar may only read still locks."""
+    folder = key_path.resolve().parent
+    fd = _locked(folder, Sentence("issue.issuer.waiting", f"waiting for another senim issue "
+                                  f"with a key in {folder} to finish preparing its job…",
+                                  path=folder), say)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # and with it the lock
+
+
+def _locked(folder: Path, waiting: Sentence, say: Callable[[Sentence], None]) -> int | None:
+    """A descriptor of `folder` holding its exclusive flock (None: the folder is gone)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        refuse(Sentence("issue.registry.no_lock", f"cannot lock the folder of the "
+                        f"issued-students registry {folder}: {why}", path=folder, why=why),
+               EXIT_BAD_INPUT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say(waiting)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@contextmanager
+def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[Sentence], None],
+                    key_folder: Path | None = None) -> Iterator[None]:
     """Held from a job's check until its students are recorded as pending: another
     `senim issue` preparing a job with the same registry then checks its rows against
     them rather than beside them. The lock is on the registry's folder, so nothing is
     written for it; a folder that does not exist yet (made with the job) holds no
-    registry to check against, and is not locked."""
+    registry to check against, and is not locked; nor is `key_folder`, whose lock the
+    caller holds already (a second flock of it would wait on the first)."""
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    if key_folder is not None and path.parent.resolve() == key_folder:
         yield
         return
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        refuse(Sentence("issue.registry.no_lock", f"cannot lock the folder of the "
-                        f"issued-students registry {path}: {why}", path=path, why=why),
-               EXIT_BAD_INPUT)
+    fd = _locked(path.parent, Sentence("issue.registry.waiting", f"waiting for another senim "
+                                       f"issue preparing a job with the registry {path}…",
+                                       path=path), say)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(Sentence("issue.registry.waiting", f"waiting for another senim issue "
-                         f"preparing a job with the registry {path}…", path=path))
-            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # and with it the lock
+        if fd is not None:
+            os.close(fd)  # and with it the lock
 
 
 def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[Sentence], None]

@@ -15,6 +15,7 @@ from cli.issue_checks import (
     ReaderOptions,
     accreditation_problem,
     check_export,
+    issuer_preparing_alone,
     load_schema_or_fail,
     preparing_alone,
     register_pending,
@@ -65,9 +66,12 @@ def _prepare(key_path: Path, credential_type: str, input_path: Path, out_dir: Pa
     """Steps 1 and 2: read, check and hash everything (a record at a time, so only the
     hashed batch is held), then write every file before any send (`again`: in the
     folder of a job that stopped while preparing)."""
-    with preparing_alone(out_dir, options, say_line):
-        return _prepare_alone(key_path, credential_type, input_path, out_dir, node, options,
-                              again)
+    with issuer_preparing_alone(key_path, say_line):
+        if options.registry is None:  # one may be named beside the key since it was chosen
+            options = registry_for_key(options, key_path, say_line)
+        with preparing_alone(out_dir, options, say_line, key_path.resolve().parent):
+            return _prepare_alone(key_path, credential_type, input_path, out_dir, node,
+                                  options, again)
 
 
 def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_dir: Path,

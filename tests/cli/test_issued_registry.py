@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
 
+import cli.issue_finish
 import cli.issuing
+import cli.job_folder
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.client import NodeClient
+from cli.issue_checks import ReaderOptions
 from cli.issued_check import IssuedCheck
 from cli.issuer_registry import pointer_path
 from cli.main import main
+from cli.spoken import Sentence
 from ledger.identity import KeyPair
 from node.files import save_key
 from registrar.issued import REGISTRY_NAME, Entry, IssuedRegistry
@@ -390,3 +396,58 @@ def test_another_issuers_registry_in_the_folder_neither_blocks_nor_checks_a_firs
     code, output = school_issue("--out", "school/first")
     assert code == 0, output
     assert f"in the issued-students registry {folder / 'school' / REGISTRY_NAME}" in output
+
+
+def test_two_first_jobs_of_an_issuer_started_together_issue_each_student_once(
+        work: tuple[Path, AccreditedNode], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both chose their registry before either recorded a student (none was named beside
+    the key yet, and their folder `june/` did not exist to be locked): each checked its
+    rows against no one, and the class went on chain twice. Job b here starts its
+    preparation while job a is hashing."""
+    folder, node = work
+    export(folder / "class.csv", [0, 1, 2])
+    started = threading.Event()
+    waiting = threading.Event()
+    second: dict[str, object] = {}
+
+    def prepare_second() -> None:
+        started.set()
+        try:
+            second["job"] = cli.issuing._prepare(
+                folder / "enu.key", "diploma", folder / "class.csv", folder / "june" / "b",
+                cast(NodeClient, node), ReaderOptions())
+        except SystemExit as exc:
+            second["exit"] = exc.code
+
+    first_hashing = threading.Event()
+    crash_point = cli.job_folder.crash_point
+
+    def while_hashing(name: str) -> None:
+        if name == "hashing" and not first_hashing.is_set():
+            first_hashing.set()
+            thread = threading.Thread(target=prepare_second, daemon=True)
+            thread.start()
+            started.wait(5)
+            # until job b waits for job a's lock, or (without one) has prepared itself
+            waiting.wait(5) if thread.is_alive() else None
+            thread.join(0.5)
+            second["thread"] = thread
+        crash_point(name)
+
+    say_line = cli.issue_finish.say_line
+
+    def said(line: Sentence | str) -> None:
+        if isinstance(line, Sentence) and line.key == "issue.issuer.waiting":
+            waiting.set()
+        say_line(line)
+
+    monkeypatch.setattr(cli.issuing, "crash_point", while_hashing)
+    monkeypatch.setattr(cli.issuing, "say_line", said)
+    code, output = issue("--input", "class.csv", "--out", "june/a")
+    assert code == 0, output
+    thread = second["thread"]
+    assert isinstance(thread, threading.Thread)
+    thread.join(30)
+    assert waiting.is_set()
+    assert second.get("exit") == 2 and "job" not in second  # refused by row, not prepared
+    assert len(node.batches) == 1
