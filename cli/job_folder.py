@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -72,10 +73,21 @@ def check_out_dir(out_dir: Path) -> None:
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise JobError(Sentence("issue.out.not_a_folder", f"--out {out_dir} exists and is not "
                                 "a directory; give a new or empty directory", path=out_dir), 2)
+    if out_dir.is_dir():
+        _drop_first_manifest_left(out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise JobError(Sentence("issue.out.not_empty", f"--out {out_dir} is not empty; give a "
                                 "new or empty directory (to finish a job there: senim issue "
                                 f"--resume {out_dir})", path=out_dir), 2)
+
+
+def _drop_first_manifest_left(out_dir: Path) -> None:
+    """A folder holding nothing but a manifest's temporary file is a job killed while it
+    wrote its first manifest: nothing of it was written or sent, so the folder counts as
+    empty (it was refused both as not empty and, to --resume, as no job)."""
+    first_two = list(itertools.islice(out_dir.iterdir(), 2))
+    if [entry.name for entry in first_two] == [f".{MANIFEST_NAME}.tmp"]:
+        first_two[0].unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -451,3 +451,17 @@ def test_two_first_jobs_of_an_issuer_started_together_issue_each_student_once(
     assert waiting.is_set()
     assert second.get("exit") == 2 and "job" not in second  # refused by row, not prepared
     assert len(node.batches) == 1
+
+
+def test_a_job_killed_writing_its_first_manifest_leaves_a_folder_to_start_again_in(
+        work: tuple[Path, AccreditedNode]) -> None:
+    """All the kill left was the manifest's temporary file: --resume said no job was there
+    and the same command said the folder was not empty, each sending the registrar to the
+    other."""
+    folder, node = work
+    export(folder / "class.csv", [0, 1])
+    (folder / "june").mkdir()
+    (folder / "june" / ".manifest.json.tmp").write_text('{"ver', encoding="utf-8")
+    code, output = issue("--input", "class.csv", "--out", "june")
+    assert code == 0, output
+    assert len(node.batches) == 1
