@@ -21,6 +21,7 @@ from registrar.phrases import phrase
 from registrar.problems import Problem, ProblemList
 from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
+from registrar.sniff import not_a_workbook
 from registrar.textfile import (
     EncodingUnknown,
     LineTooLong,
@@ -165,7 +166,12 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             else "xlsx" if suffix == ".xlsx" else "")
     validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
     courses = CourseRows(validator) if validator.course_rows else None
-    if not kind:
+    plainly = not_a_workbook(path) if suffix == ".xls" else None
+    if plainly is not None:  # often a web page some systems' "export to Excel" names .xls
+        kind = "xls"
+        problems.add(None, None, "format", phrase("reg.file.xls", f"cannot read this .xls: "
+                                                  f"{plainly}", why=plainly))
+    elif not kind:
         english = (f"cannot read {suffix or 'a file without a suffix'}: give a .csv, .txt, "
                    ".tsv, .xlsx or .json export (save .xls as .xlsx)")
         problems.add(None, None, "format", phrase("reg.file.suffix", english, suffix=suffix)

@@ -171,3 +171,14 @@ def test_every_problem_is_counted_beyond_the_ones_listed(tmp_path: Path,
     assert f"… and {rows - PROBLEMS_SHOWN_MAX} more" in output
     assert f"{rows} problem(s); nothing was issued" in output
     assert not node.sent and not (tmp_path / "job").exists()
+
+
+def test_a_web_page_saved_as_xls_is_said_to_be_one(tmp_path: Path) -> None:
+    # It was "cannot read .xls … (save .xls as .xlsx)", under a summary with no format.
+    page = tmp_path / "export.xls"
+    page.write_text("<html><body><table><tr><td>full_name</td></tr></table></body></html>",
+                    encoding="utf-8")
+    code, output = run("issue", "--dry-run", "--type", "diploma", "--input", str(page))
+    assert code == 2, output
+    assert output.startswith("xls: 0 rows")
+    assert "cannot read this .xls: it is a web page (HTML) named as a workbook" in output
