@@ -300,7 +300,7 @@ class RemoteFacts(StateFacts):
             value = None if answer["value"] is None else bytes.fromhex(answer["value"])
             proof = state_proof_from_json(answer["proof"])
         except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
-            raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
+            raise RemoteFactsError(self._malformed_state(exc)) from exc
         if root != header.state_root:
             raise StateMoved("a block was committed between answers")
         if not verify_state_proof(root, VALIDATOR_SET_INDEX_KEY, value, proof):
@@ -316,7 +316,7 @@ class RemoteFacts(StateFacts):
             proof = state_proof_from_json(answer["proof"])
             height = int(answer["height"])
         except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
-            raise RemoteFactsError(f"node sent a malformed state answer: {exc}") from exc
+            raise RemoteFactsError(self._malformed_state(exc)) from exc
         if self.state_root is None:
             if self._certified is not None:
                 self._check_certified(root, height)
@@ -324,8 +324,17 @@ class RemoteFacts(StateFacts):
         elif root != self.state_root:
             raise StateMoved("a block was committed between answers")
         if not verify_state_proof(root, key, value, proof):
-            raise RemoteFactsError("node's Merkle proof does not verify: do not trust it")
+            # the node lied about its own state: an untrusted answer, not one never given
+            raise UntrustedAnswer(Sentence(
+                "cli.node.proof_false", f"the node at {self.base_url} sent a proof that does "
+                "not agree with its answer: do not trust this node, and check the document "
+                "against another (a ministry's node, say)", node=self.base_url))
         return value
+
+    def _malformed_state(self, exc: Exception) -> Sentence:
+        return Sentence("cli.node.malformed_state", f"the node at {self.base_url} sent a "
+                        f"malformed state answer ({exc}): is it a Senim node?",
+                        node=self.base_url, why=str(exc))
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)

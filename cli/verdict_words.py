@@ -102,6 +102,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t("status.expired_on", date=words.date(f["valid_until"]))
     if status == "stale":
         return words.t("cli.status.stale", asOf=moment or "")
+    if status == "untrusted" and f.get("untrusted_because") == "proof_false":
+        return words.t("cli.status.untrusted_proof_false", node=f.get("node", ""))
     if words.has(f"cli.status.{status}"):  # said differently here than on a node's page
         return words.t(f"cli.status.{status}")
     if words.has(f"status.{status}"):
@@ -201,6 +203,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     key = f"detail.{check.name}.{'ok' if check.ok else 'fail'}"
     if not check.ok and check.problem is not None:  # a document's problem, by its code
         detail = problem_of(check.detail, check.problem, check.params).said(words)
+        detail = detail[:1].upper() + detail[1:]
+    elif check.name == "certified" and f.get("untrusted_because") == "proof_false":
+        detail = words.t("cli.node.proof_false", node=f.get("node", ""))
         detail = detail[:1].upper() + detail[1:]
     elif check.name == "employment":
         detail = _employment(check, words, f)

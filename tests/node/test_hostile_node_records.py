@@ -116,3 +116,29 @@ async def test_a_block_time_past_every_calendar_is_one_error_line(
     assert result.exit_code == 1, result.output
     assert result.output.startswith("UNTRUSTED: ") and "block time 100000000000000000000 ms " \
         "is no time a calendar shows" in result.output, result.output
+
+
+def _state_answers_without_their_values() -> Lie:
+    """A node hiding each record it holds (a revocation, say) behind the proof of it."""
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        answer = json.loads(body)
+        answer["value"] = None
+        return web.json_response(answer)
+    return lie
+
+
+@pytest.mark.parametrize("lang, said", [
+    ("en", "sent a proof that does not agree with its answer: do not trust this node"),
+    ("ru", "прислал доказательство, которое не сходится с его ответом: не доверяйте этому"),
+    ("kk", "жіберген дәлел оның жауабымен сәйкес келмейді: бұл түйінге сенбеңіз")])
+async def test_a_node_whose_proof_belies_its_answer_is_untrusted_in_every_language(
+        world: World, tmp_path: Path, lang: str, said: str) -> None:
+    # In kk and ru it was "the node could not be asked: it is down or answers otherwise
+    # than a Senim node does", as if it had never answered.
+    result = await _verify_through(world, tmp_path, _state_answers_without_their_values(),
+                                   "--lang", lang)
+    assert result.exit_code != 0 and said in result.output, result.output
+    assert "Traceback" not in result.output
+    assert "genesis" not in result.output.split("\n")[0]  # none was given: not what it saw
