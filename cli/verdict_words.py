@@ -61,6 +61,20 @@ def retirement(words: Words, facts: dict[str, Any]) -> str:
                          height=facts["issuer_retired_height"])
 
 
+def suspension(words: Words, facts: dict[str, Any]) -> str:
+    """A genuine credential of an issuer whose accreditation was suspended after it was
+    issued: since when and why (as portal-membership.js says it), after the verdict."""
+    if "issuer_suspended_height" not in facts:
+        return ""
+    code = f"suspension.{facts.get('issuer_suspension_reason')}"
+    reason = words.t(code if words.has(code) else "suspension.other")
+    if facts.get("issuer_suspended_at"):
+        return " " + words.t("suspended.since", issuer=facts.get("issuer", ""), reason=reason,
+                             date=words.date(facts["issuer_suspended_at"]))
+    return " " + words.t("suspended.since_block", issuer=facts.get("issuer", ""),
+                         reason=reason, height=facts["issuer_suspended_height"])
+
+
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
@@ -87,7 +101,7 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
     if status == "valid" and f.get("type"):
         said = (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
                 else words.t("status.valid", **params))
-        return said + retirement(words, f)
+        return said + retirement(words, f) + suspension(words, f)
     if status == "revoked" and f.get("revoked_by") == "consortium":
         return words.t("status.revoked_by_consortium", **params, proposal=_proposal(f))
     if status in ("valid", "unconfirmed"):  # a VC no chain records: only its signature

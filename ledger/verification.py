@@ -161,10 +161,18 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                      f"{issuer_name} was not accredited to issue {batch.credential_type} "
                      f"at height {batch.height}: {why}"))
     ministry = facts.member(grant.granted_by)
+    suspended = ""
+    if grant.suspended_height is not None:  # since this was issued: it stays valid
+        verdict.facts.update({"issuer_suspended_height": grant.suspended_height,
+                              "issuer_suspension_reason": grant.suspend_reason})
+        if grant.suspended_time_ms is not None:
+            verdict.facts["issuer_suspended_at"] = when(grant.suspended_time_ms)
+        suspended = (f"; suspended from height {grant.suspended_height} "
+                     f"({grant.suspend_reason}), after this was issued")
     verdict.checks.append(Check("accredited", True, f"{issuer_name} was accredited for "
                                 f"{batch.credential_type} by "
                                 f"{ministry.name if ministry else grant.granted_by.hex()} "
-                                f"(since height {grant.granted_height})"))
+                                f"(since height {grant.granted_height}){suspended}"))
     if issuer is not None and issuer.retired_height is not None:
         membership = _membership(verdict, batch, issuer, facts)
         if not membership.ok:
@@ -186,6 +194,9 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                       f"{batch.height}")
     extra = [c.detail for c in verdict.checks
              if c.name in ("employment", "original", "membership")]
+    if "issuer_suspended_height" in verdict.facts:
+        extra.append(f"{issuer_name}'s accreditation is suspended from height "
+                     f"{verdict.facts['issuer_suspended_height']}, after this was issued")
     if extra:
         verdict.reason += "; " + "; ".join(extra)
     return verdict

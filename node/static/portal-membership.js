@@ -2,7 +2,7 @@
 // verdict's facts: a genuine credential of a university that has since left the
 // consortium says when it left, after the verdict and in its check; one the consortium
 // revoked by a governance proposal (its issuer could no longer revoke it) says so.
-import { formatDate, tNode } from './portal-language.js';
+import { formatDate, has, t, tNode } from './portal-language.js';
 
 function proposalShort(f) { return String(f.revoked_by_proposal || '').slice(0, 16) + '…'; }
 
@@ -26,14 +26,25 @@ export function membershipDetail(check, verdict) {
     { issuer: f.issuer || '', height: String(f.issuer_retired_height ?? '') });
 }
 
-// A genuine credential of a retired issuer: the verdict goes on to say when it left.
+// A genuine credential of a retired issuer: the verdict goes on to say when it left; of
+// an issuer whose accreditation was suspended after it issued it, since when and why.
 export function withRetirement(sentence, verdict) {
   const f = verdict.facts || {};
-  if (verdict.status !== 'valid' || f.issuer_retired_height === undefined) return sentence;
-  const key = f.issuer_left_at ? 'retired.left' : f.issuer_leaves ? 'retired.leaves'
-    : 'retired.left_at_block';
+  if (verdict.status !== 'valid') return sentence;
   const said = document.createDocumentFragment();
-  said.append(sentence, ' ', tNode(key, { issuer: f.issuer || '',
-    leftDate: formatDate(f.issuer_left_at), height: String(f.issuer_retired_height) }));
+  said.append(sentence);
+  if (f.issuer_retired_height !== undefined) {
+    const key = f.issuer_left_at ? 'retired.left' : f.issuer_leaves ? 'retired.leaves'
+      : 'retired.left_at_block';
+    said.append(' ', tNode(key, { issuer: f.issuer || '',
+      leftDate: formatDate(f.issuer_left_at), height: String(f.issuer_retired_height) }));
+  }
+  if (f.issuer_suspended_height !== undefined) {
+    const code = 'suspension.' + f.issuer_suspension_reason;
+    const params = { issuer: f.issuer || '', reason: t(has(code) ? code : 'suspension.other'),
+      date: formatDate(f.issuer_suspended_at), height: String(f.issuer_suspended_height) };
+    said.append(' ', tNode(f.issuer_suspended_at ? 'suspended.since' : 'suspended.since_block',
+      params));
+  }
   return said;
 }

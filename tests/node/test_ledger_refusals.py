@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+from cli.language import Words
+from cli.verdict_words import verdict_sentence
 from ledger.blocks import Block, transactions_root
 from ledger.chain import Chain
 from ledger.credentials import make_batch
@@ -292,6 +294,16 @@ def test_suspend_does_not_void_earlier_batches(accredited: Chain, net: Consortiu
     grant = facts.accreditation(net.university.member_id).grants[0]
     assert grant.suspended_height == issued_at + 2  # committed at +1, effective from +2
     assert grant.suspend_reason == "investigation"
+    # and each verdict says so after it: it said nothing of the suspension, in any language
+    assert verdict.facts["issuer_suspended_height"] == issued_at + 2
+    assert "suspended from height" in verdict.reason
+    said = {lang: verdict_sentence(verdict, Words(lang)) for lang in ("en", "ru", "kk")}
+    assert said["en"].endswith("Note: KazNU's accreditation has been suspended since "
+                               f"{said['en'].split('since ')[-1].split(' (')[0]} (under "
+                               "investigation); documents it issued before then, this one "
+                               "among them, stay valid.")
+    assert "аккредитация организации «KazNU» приостановлена (идёт проверка)" in said["ru"]
+    assert "«KazNU» ұйымының аккредиттелуі тоқтатылған (тексеру жүріп жатыр)" in said["kk"]
 
 
 def test_revocation_voids_a_credential(accredited: Chain, net: Consortium) -> None:
