@@ -51,6 +51,7 @@ from node.logs import log_member, setup_logging
 from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
+from node.signed_mark import SIGNED_MARK_NAME, SignedMark
 from node.signer_lock import hold_signer_lock
 from node.start_checks import check_before_start, peers_configured, pin_to_cpus, recovery_hint
 from node.start_interrupt import say_interrupted
@@ -150,12 +151,14 @@ async def serve(config: NodeConfig) -> None:
     engine_signature_workers = SignatureWorkers()
     core.check_signatures = RememberedChecks(signature_workers, good_signatures,
                                              waits_under_way=True)
+    # beside the chain store, not in it: a copy put back, or --resync, leaves it be
+    signed_mark = SignedMark(config.data_dir / SIGNED_MARK_NAME)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,
                                  snapshot_interval_blocks=snapshots.interval), wall_clock_ms,
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
                     RememberedChecks(engine_signature_workers, good_signatures,
-                                     says_under_way=True))
+                                     says_under_way=True), signed_mark)
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
 
     def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
@@ -244,6 +247,7 @@ async def serve(config: NodeConfig) -> None:
         await network.close()
         await core.stop_admitting()  # what a closed connection's handler left running
         await loop.run_in_executor(None, thread.shutdown, True)
+        signed_mark.close()
         signature_workers.close()
         engine_signature_workers.close()
         snapshots.close()

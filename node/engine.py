@@ -51,6 +51,7 @@ from consensus import (
     encode_certificate,
     primary_for,
 )
+from consensus.errors import CorruptSafetyState
 from ledger.bft_time import REFRESH_AFTER_MS
 from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block, Header, decode_block
 from ledger.chain import Chain, ProposalRules
@@ -65,6 +66,7 @@ from node.engine_forwarding import ForwardsStalledWork
 from node.engine_pending import SettlesPendingWork
 from node.engine_quiet import TICK_MS, SkipsQuietTicks
 from node.engine_sets import FollowsValidatorSets
+from node.engine_signed import REPLICA_STATE_KEY, KeepsSigningMark
 from node.engine_status import EngineStatus
 from node.engine_sync import AppliesSyncedBlocks, PreparedAnswer
 from node.engine_types import CommitReport, EngineConfig, Outbox, Role
@@ -74,24 +76,27 @@ from node.mempool import Mempool
 from node.own_votes import OwnVotes
 from node.signature_checks import transactions_checked_ahead
 from node.signature_workers import CheckSignatures, check_in_turn
+from node.signed_mark import SignedMark
 from node.sync import BlockSync
 from node.validators import ValidatorSets
+from storage.errors import CorruptStateError
 
 log = logging.getLogger("senim.engine")
 
-REPLICA_STATE_KEY = b"meta:replica"
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
 
 class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork,
-             SettlesPendingWork, SkipsQuietTicks):
+             SettlesPendingWork, SkipsQuietTicks, KeepsSigningMark):
     def __init__(self, keys: KeyPair, chain: Chain, mempool: Mempool,
                  validator_sets: ValidatorSets, config: EngineConfig,
                  clock_ms: Callable[[], int], outbox: Outbox,
                  names: Mapping[bytes, str] | None = None,
-                 check_signatures: CheckSignatures = check_in_turn) -> None:
+                 check_signatures: CheckSignatures = check_in_turn,
+                 signed_mark: SignedMark | None = None) -> None:
         self.keys = keys
         self.chain = chain
+        self.signed_mark = signed_mark
         self.mempool = mempool
         self.validator_sets = validator_sets
         self.config = config
@@ -121,15 +126,20 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         poll = (config.validator_poll_ms if self.role is Role.VALIDATOR
                 else config.follower_poll_ms)
         self.sync = BlockSync(poll)
-        self.replica = self._make_replica() if self.role is Role.VALIDATOR else None
+        self.replica = (self._make_replica()
+                        if self.role is Role.VALIDATOR and not self._holding_back() else None)
 
     def _follow_role(self) -> None:
-        """After a set change: a removed validator follows, an added one starts validating."""
+        """After a set change: a removed validator follows, an added one starts validating
+        (and one that last signed at a height its chain has not reached, once it has)."""
         validating = self.me in self.validators.public_keys
         if validating == (self.replica is not None):
             return
-        log.warning("validator set of height %d: this node is now a %s", self.chain.height + 1,
-                    "validator" if validating else "follower")
+        if validating and self._holding_back():
+            return
+        if (Role.VALIDATOR if validating else Role.FOLLOWER) is not self.role:
+            log.warning("validator set of height %d: this node is now a %s",
+                        self.chain.height + 1, "validator" if validating else "follower")
         self._executions.clear()
         self.role = Role.VALIDATOR if validating else Role.FOLLOWER
         self.replica = self._make_replica() if validating else None
@@ -147,8 +157,11 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         config = ReplicaConfig(self.validators.chain_id, self.validators.ids, self.me,
                                base_timeout_ticks=base_ticks, max_timeout_ticks=base_ticks * 32,
                                max_block_bytes=MAX_BLOCK_BYTES)
-        replica = Replica(config, self._sign, self._verify, chain.height,
-                          chain.kv.get(REPLICA_STATE_KEY), last_cert, clock_ms=self._clock_ms)
+        try:
+            replica = Replica(config, self._sign, self._verify, chain.height,
+                              self._persisted_state(), last_cert, clock_ms=self._clock_ms)
+        except CorruptSafetyState as exc:  # a disk's damage: one line, exit 3, as any other
+            raise CorruptStateError(f"the replica's safety state is damaged: {exc}") from exc
         replica.step(ValidatorsKnown(Height(chain.height + 2), self.next_validators.ids))
         return replica
 
@@ -230,6 +243,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                             isinstance(other, Broadcast | Send) for other in actions))
                     elif persist is not None:
                         self.chain.kv.write({REPLICA_STATE_KEY: persist}, sync=True)
+                    self._save_mark(persist)  # before anything it signed leaves
             elif isinstance(action, Broadcast):
                 self.own_votes.sent(action.data)
                 for key in self._validator_keys:

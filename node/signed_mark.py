@@ -1,0 +1,83 @@
+"""What this validator last signed, kept beside its chain store rather than in it.
+
+The replica's safety state (what it voted for at the height under way, and in which
+view) is written in the chain store, in the same batch as each block. A store put back
+from an older copy, or set aside by `senim node --resync`, took that memory with it: a
+validator restarted so, at a height the network was still deciding, proposed another
+block in the view it had proposed in, and its peers recorded evidence of equivocation
+against its ministry. So each safety state written to the store is also written here,
+in the data directory, which neither a copy of the store nor a resync touches; the node
+starts from the later of the two (node.engine_signed).
+
+The file holds two slots, each a header (magic, sequence, length, CRC-32) and the
+state; a write goes to the slot the last one did not, so a write cut short leaves the
+one before it whole. Writes are not synced one by one: the store's own synced copy
+covers a crash, and this one must only outlive a copy or a resync, both of which come
+long after the page cache has written it out; it is synced when the node stops. (A
+crash of the machine followed by a restore of an older store within seconds is what
+it does not cover.)
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+from storage.errors import CorruptStateError
+
+SIGNED_MARK_NAME = "SENIM-SIGNED"
+_MAGIC = b"SSM1"
+_HEADER = struct.Struct(">4sQII")  # magic, sequence, length, CRC-32 of the state
+# A safety state with a prepared certificate of 256 validators' signed prepares is some
+# 40 KiB; a slot holds far more, and the file is sparse where slots are not written.
+SLOT_BYTES = 256 * 1024
+
+
+class SignedMark:
+    """The file, open for the node's life."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._sequence, self._state = self._read()
+
+    def load(self) -> bytes | None:
+        """The last safety state written, or None if none ever was."""
+        return self._state
+
+    def save(self, state: bytes) -> None:
+        if len(state) > SLOT_BYTES - _HEADER.size:
+            raise ValueError(f"a safety state of {len(state)} bytes does not fit a slot")
+        self._sequence += 1
+        record = _HEADER.pack(_MAGIC, self._sequence, len(state), zlib.crc32(state)) + state
+        os.pwrite(self._fd, record, (self._sequence % 2) * SLOT_BYTES)
+        self._state = state
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def _read(self) -> tuple[int, bytes | None]:
+        found: list[tuple[int, bytes]] = []
+        damaged = 0
+        for slot in (0, 1):
+            head = os.pread(self._fd, _HEADER.size, slot * SLOT_BYTES)
+            if len(head) < _HEADER.size or head == bytes(_HEADER.size):
+                continue  # never written
+            magic, sequence, length, crc = _HEADER.unpack(head)
+            state = os.pread(self._fd, length, slot * SLOT_BYTES + _HEADER.size)
+            if (magic != _MAGIC or length > SLOT_BYTES - _HEADER.size or len(state) != length
+                    or zlib.crc32(state) != crc):
+                damaged += 1
+                continue
+            found.append((sequence, state))
+        if not found and damaged:
+            raise CorruptStateError(
+                f"{self.path}, which records what this validator last signed, is damaged: "
+                "if the chain store beside it is this node's own and current, delete the "
+                "file and start again (it is written anew); else keep the node stopped")
+        return max(found) if found else (0, None)
