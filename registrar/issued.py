@@ -24,6 +24,7 @@ superseded (`senim supersede OLD --by NEW`; the job lists the pairs).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -102,16 +103,20 @@ class IssuedRegistry:
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False) -> IssuedRegistry | None:
-        """The registry at `path`; None when it does not exist and `create` is false."""
+        """The registry at `path`; None when it does not exist and `create` is false.
+
+        A new registry is made whole beside its place, then put there: so a registry file
+        that holds no registry is damage (emptied, truncated, or another file), refused
+        rather than made anew, which would forget every student it recorded and issue
+        them again."""
         try:
-            if create:
-                # made 0600 here, never by SQLite with the umask's default mode
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            if create and not path.exists():
+                cls._create(path)
             info = path.stat()
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            why = exc.strerror or str(exc)
+        except (OSError, sqlite3.Error) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
             raise RegistryError(phrase("reg.registry.unopened", f"cannot open the "
                                        f"issued-students registry {path}: {why}",
                                        path=str(path), why=why)) from exc
@@ -125,6 +130,15 @@ class IssuedRegistry:
                                        "it", path=str(path), mode=mode))
         try:
             connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            tables = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" not in tables:
+                connection.close()
+                raise RegistryError(phrase(
+                    "reg.registry.emptied", f"the issued-students registry {path} holds no "
+                    "registry (emptied or damaged): restore it from a backup; a new one would "
+                    "not know the students already issued, and would issue them again",
+                    path=str(path)))
             connection.executescript(_SCHEMA)
             secret = cls._secret_of(connection)
         except sqlite3.Error as exc:
@@ -134,17 +148,29 @@ class IssuedRegistry:
         return cls(path, connection, secret)
 
     @staticmethod
-    def _secret_of(connection: sqlite3.Connection) -> bytes:
-        connection.execute("BEGIN IMMEDIATE")
+    def _create(path: Path) -> None:
+        """A new registry at `path`, made 0600 (never with the umask's mode) and whole
+        under a name of its own first; one another job put there meanwhile is kept."""
+        spare = path.with_name(f".{path.name}.new-{os.getpid()}")
+        spare.unlink(missing_ok=True)
+        os.close(os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         try:
-            rows = dict(connection.execute("SELECT name, value FROM meta"))
-            if not rows:
-                rows = {"format": REGISTRY_FORMAT.encode(), "secret": os.urandom(SECRET_BYTES)}
-                connection.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+            connection = sqlite3.connect(spare, isolation_level=None)
+            try:
+                connection.executescript(_SCHEMA)
+                connection.executemany("INSERT INTO meta VALUES (?, ?)", (
+                    ("format", REGISTRY_FORMAT.encode()),
+                    ("secret", os.urandom(SECRET_BYTES))))
+            finally:
+                connection.close()
+            with contextlib.suppress(FileExistsError):  # another job's: theirs stands
+                os.link(spare, path)
+        finally:
+            spare.unlink(missing_ok=True)
+
+    @staticmethod
+    def _secret_of(connection: sqlite3.Connection) -> bytes:
+        rows = dict(connection.execute("SELECT name, value FROM meta"))
         if rows.get("format") != REGISTRY_FORMAT.encode() or \
                 len(rows.get("secret", b"")) != SECRET_BYTES:
             raise sqlite3.DatabaseError(f"not a {REGISTRY_FORMAT} registry")

@@ -8,6 +8,7 @@ is written or sent; --corrections issues it as a correction to supersede the old
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 import threading
 from pathlib import Path
@@ -465,3 +466,26 @@ def test_a_job_killed_writing_its_first_manifest_leaves_a_folder_to_start_again_
     code, output = issue("--input", "class.csv", "--out", "june")
     assert code == 0, output
     assert len(node.batches) == 1
+
+
+@pytest.mark.parametrize("damage", ["emptied", "tables dropped"])
+def test_a_registry_emptied_is_refused_not_started_again(
+        work: tuple[Path, AccreditedNode], damage: str) -> None:
+    """A registry truncated to nothing was taken for a new one: the class issued again."""
+    folder, node = work
+    export(folder / "class.csv", [0, 1])
+    code, output = issue("--input", "class.csv", "--out", "first")
+    assert code == 0, output
+    registry = folder / REGISTRY_NAME
+    if damage == "emptied":
+        registry.write_bytes(b"")
+    else:
+        connection = sqlite3.connect(registry)
+        connection.executescript("DROP TABLE meta; DROP TABLE issued;")
+        connection.close()
+    for dry in ((), ("--dry-run",)):
+        code, output = issue("--input", "class.csv", "--out", "again", *dry)
+        assert code == 2, output
+        assert f"the issued-students registry {registry.resolve()} holds no registry" in output \
+            or f"the issued-students registry {registry} holds no registry" in output, output
+    assert len(node.batches) == 1 and not (folder / "again").exists()
