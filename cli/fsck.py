@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from cli.fsck_words import detail
 from cli.spoken import Sentence
-from ledger.blocks import ZERO_HASH, Block, decode_block
+from consensus.errors import CorruptSafetyState
+from consensus.safety import decode_safety_state
+from ledger.blocks import MAX_BLOCK_BYTES, ZERO_HASH, Block, decode_block
 from ledger.chain_layout import (
     BASE_KEY,
     BLOCK_PREFIX,
@@ -38,10 +40,15 @@ from ledger.light_client import (
 )
 from ledger.set_change_records import checked_proof, held_block, kept_block
 from ledger.validator_sets import set_change_heights, validator_set_hash
+from node.engine_signed import REPLICA_STATE_KEY
+from node.evidence import evidence_page
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError, StorageError
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
+
+# Blocks missing below the head that are each named; past this many the head is named.
+MISSING_BLOCKS_WALKED_MAX = 1_000
 
 
 @dataclass
@@ -118,10 +125,37 @@ def _check_all(kv: KeyValueStore, genesis: Genesis, found: Findings) -> None:
                       "damaged")
         return
     found.base = base
+    _check_node_records(kv, found)
+    try:
+        stored = sum(1 for _ in kv.iterate_prefix(BLOCK_PREFIX))
+    except CorruptStateError:  # the full scan above has said so: walk, naming each
+        stored = height + 1 - base
+    missing = height + 1 - base - stored
+    if missing > MISSING_BLOCKS_WALKED_MAX:  # a line each would never end (10**12 of them)
+        found.damaged("head_beyond", f"the head record names block {height}, but only "
+                      f"{stored} blocks are stored: the head record is damaged, or {missing} "
+                      "blocks are gone", block=height, stored=stored, missing=missing)
+        return
     head = _check_blocks(kv, genesis, height, head_hash, found)
     _check_index(kv, found)
     if _check_state(kv, head, found) and head is not None:
         _check_set_changes(kv, genesis, head.header.height, found)
+
+
+def _check_node_records(kv: KeyValueStore, found: Findings) -> None:
+    """The node's own records beside the chain: the replica's safety state (what this
+    validator last voted for, read as it starts) and the evidence counter."""
+    try:
+        safety = kv.get(REPLICA_STATE_KEY)
+        if safety is not None:
+            decode_safety_state(safety, MAX_BLOCK_BYTES)
+    except (CorruptSafetyState, CorruptStateError) as exc:
+        found.damaged("safety", f"the safety state (what this validator last voted for) is "
+                      f"damaged ({exc})", why=detail(exc))
+    try:
+        evidence_page(kv, 1)
+    except CorruptStateError as exc:
+        found.damaged("evidence", f"the evidence records are damaged ({exc})", why=detail(exc))
 
 
 def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: bytes,

@@ -85,6 +85,9 @@ class ChainReads:
     def _check_recent_blocks(self, height: int, head_hash: bytes) -> Header:
         """The head's header, after checking the blocks below it link up to it."""
         expected, head = head_hash, None
+        if self.base_height > height:  # the range below would be empty, and no head read
+            raise CorruptStateError(f"the base record names block {self.base_height}, above "
+                                    f"the head {height}")
         lowest = max(self.base_height, height - STARTUP_CHECKED_BLOCKS + 1)
         for below in range(height, lowest - 1, -1):
             block = self._read_block(below)

@@ -273,7 +273,9 @@ async def evidence(request: web.Request) -> web.Response:
         raise MalformedInput("limit and before must be integers") from exc
     if limit < 1 or (before is not None and before < 0):
         raise MalformedInput("limit must be positive and before not negative")
-    return web.json_response(evidence_page(core.chain.kv, limit, before))
+    # up to EVIDENCE_MAX reads of the store: off the event loop, as any public work
+    return web.json_response(await public(request, evidence_page, core.chain.kv, limit,
+                                          before))
 
 
 async def chain_evidence(request: web.Request) -> web.Response:

@@ -44,6 +44,7 @@ from ledger.identity import MEMBER_ID_BYTES, verify_signature
 from ledger.key_events import key_owner_key
 from ledger.rules import load_member
 from ledger.validator_sets import StateReader
+from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
 
@@ -78,10 +79,22 @@ def _kept(message: bytes) -> bytes | str:
 
 
 def _meta(kv: KeyValueStore) -> tuple[int, int, int]:
+    """The count of records, the next sequence number and the count dropped at the caps.
+    Records are never deleted, so the next sequence is the count: a counter beyond the
+    cap is damage, refused (a page walked down from 10**9, a read at a time, held the
+    event loop and every peer for minutes)."""
     raw = kv.get(_META)
     if raw is None:
         return 0, 0, 0
-    count, next_sequence, dropped = decode(raw)
+    try:
+        count, next_sequence, dropped = decode(raw)
+    except (MalformedInput, ValueError, TypeError) as exc:
+        raise CorruptStateError(f"the node's evidence counter does not decode: {exc}") from exc
+    if not (all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                for n in (count, next_sequence, dropped))
+            and count <= next_sequence <= EVIDENCE_MAX):
+        raise CorruptStateError(f"the node's evidence counter is damaged: {count} records, "
+                                f"next {next_sequence} (at most {EVIDENCE_MAX} are kept)")
     return count, next_sequence, dropped
 
 

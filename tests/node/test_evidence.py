@@ -8,6 +8,7 @@ import pytest
 
 from consensus.messages import Prepare, SignedMessage, ViewChange, encode_signed
 from consensus.types import Digest, Height, ValidatorId, View
+from ledger.codec import encode
 from node import evidence
 from node.evidence import (
     EVIDENCE_MESSAGE_BYTES_MAX,
@@ -17,6 +18,7 @@ from node.evidence import (
     list_evidence,
     record_evidence,
 )
+from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 
 ALICE = b"\x01" * 20
@@ -104,3 +106,16 @@ def test_pages_follow_the_cursor_and_reads_are_gets_not_scans() -> None:
 
     kv.iterate_prefix = no_scan  # type: ignore[method-assign,assignment]
     assert len(evidence_page(kv, limit=EVIDENCE_PAGE_MAX)["evidence"]) == 7
+
+
+@pytest.mark.parametrize("counter", [encode([10**9, 10**9, 0]), encode([5, 3, 0]),
+                                     b"\xc1garbage", encode(["x", 1, 0]), encode([1, 2])])
+def test_a_damaged_counter_is_damage_not_a_walk_of_a_billion_reads(counter: bytes) -> None:
+    # [10**9, 10**9, 0] pinned the event loop for minutes; garbage answered 400 `malformed`
+    kv = MemoryStore()
+    record_evidence(kv, "conflicting-prepare", ALICE, prepare(5, 2), b"")
+    kv.write({EVIDENCE_PREFIX + b"m": counter})
+    with pytest.raises(CorruptStateError, match="evidence counter"):
+        evidence_page(kv)
+    with pytest.raises(CorruptStateError, match="evidence counter"):
+        record_evidence(kv, "conflicting-prepare", BOB, prepare(6, 2, BOB), b"")
