@@ -226,6 +226,10 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     elif check.name == "membership":
         detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",
                          issuer=f.get("issuer", ""), height=f.get("issuer_retired_height", ""))
+    elif check.name == "not_revoked" and not check.ok and f.get("revocation_reason") == \
+            "superseded":  # said as replaced, as the verdict says it, not as revoked
+        detail = words.t("detail.not_revoked.fail_superseded",
+                         revokedDate=words.date(f.get("revoked_at")))
     elif check.name == "not_revoked" and not check.ok and f.get("revoked_by") == "consortium":
         detail = words.t("detail.not_revoked.fail_consortium", proposal=_proposal(f),
                          revokedDate=words.date(f.get("revoked_at")),

@@ -139,14 +139,18 @@ def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
     start = doc.revealed.get("start_date")
     if end is not None:
         chain_start = date_of_day(end.start_day)
-        facts_out["employment"] = {"start_date": start or chain_start,
+        # The end's record states the start too; a start the holder hid stays hidden.
+        hid_start = start is None and "start_date" in doc.field_hashes
+        shown_start = start or (None if hid_start else chain_start)
+        facts_out["employment"] = {"start_date": shown_start,
                                    "end_date": date_of_day(end.end_day), "current": False,
                                    "end_recorded_at_height": end.height}
         if start is not None and start != chain_start:
             return Finding("employment", False, f"the document starts the employment on "
                            f"{start}, the end its employer recorded on chain on {chain_start}",
                            "inconsistent")
-        return Finding("employment", True, f"employed{as_what} from {start or chain_start} to "
+        return Finding("employment", True, f"employed{as_what} from "
+                       f"{shown_start or 'a date the holder hid'} to "
                        f"{date_of_day(end.end_day)} (end recorded at height {end.height})")
     since = f" from {start}" if start else ""
     if "end_date" in doc.revealed:

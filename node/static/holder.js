@@ -193,7 +193,10 @@ function valueText(name, value) {
     const title = line['title_' + state.lang] || line.title_en || line.title_ru
       || line.title_kk || line.title || '';
     const grade = line.grade !== undefined ? line.grade : line.as_code || '';
-    return [line.code || line.from_code, title, grade].filter(Boolean).join(' · ');
+    // a grade word's code (pass, exempt…) in the page's language, as the portal says it
+    const said = typeof grade === 'string' && /^[a-z]+$/.test(grade) && has('grade.' + grade)
+      ? t('grade.' + grade) : grade;
+    return [line.code || line.from_code, title, said].filter(Boolean).join(' · ');
   } catch (e) {
     return value;
   }

@@ -337,6 +337,9 @@ function checkDetail(check, doc, verdict, status) {
     theirs: plain(doc && doc.chain_id) };
   const byConsortium = membership.consortiumDetail(check, verdict, params);
   if (byConsortium) return byConsortium;
+  if (check.check === 'not_revoked' && !check.ok && f.revocation_reason === 'superseded') {
+    return tNode('detail.not_revoked.fail_superseded', params);  // not "revoked"
+  }
   if (has(key)) return tNode(key, params);
   // The node words its checks in English: said as they are only on the English page.
   return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'

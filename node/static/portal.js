@@ -50,15 +50,21 @@ async function kindOfFile(file) {
   return file.size > MAX_DOCUMENT_BYTES ? 'too_large' : null;
 }
 
+// Why the file read last was refused (a PDF, a photo…), while the box stays empty: "Check"
+// says it again, rather than "nothing to check" beside that file's name.
+let refusedFile = null;
+
 async function readFile(file) {
   fromLink = null;
+  refusedFile = null;
   $('filename').textContent = file.name;
   const refused = await kindOfFile(file);
   if (refused) {
     $('doc').value = '';
     reset();
-    say(refused === 'too_large' ? 'too_large' : refused === 'unreadable' ? 'malformed'
-      : 'file_' + refused);
+    refusedFile = refused === 'too_large' ? 'too_large' : refused === 'unreadable'
+      ? 'malformed' : 'file_' + refused;
+    say(refusedFile);
     reveal();
     return;
   }
@@ -128,7 +134,7 @@ async function verify() {
   reset();
   $('link-note').hidden = true;
   state.last = null;
-  if (!text) { say('empty'); return; }
+  if (!text) { say(refusedFile || 'empty'); return; }
   // A link someone was sent (from a letter: maybe with words before it, or inside a mail
   // service's redirect): the document it carries is checked here, on the node this page is
   // from, not on the node the link would open, which whoever sent it chose.
@@ -194,7 +200,10 @@ async function verify() {
 function wire() {
   $('verify').addEventListener('click', () => withWords(verify));
   // The name said belongs to the file read: text typed or pasted over it is no longer it.
-  $('doc').addEventListener('input', () => { $('filename').textContent = ''; });
+  $('doc').addEventListener('input', () => {
+    $('filename').textContent = '';
+    refusedFile = null;
+  });
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
   takeFiles((file) => withWords(() => readFile(file)));

@@ -39,7 +39,7 @@ ATTESTAT = {"full_name": "Әсел Нұрланова", "iin": "010101500013",
             "subject_physical_education": "Сынақ", "subject_music": "освобождена"}
 PASS_EXEMPT = {"en": ("Physical education", "pass", "Subject: music", "exempt"),
                "ru": ("Физическая культура", "зачтено", "Предмет: music", "освобождён(а)"),
-               "kk": ("Дене шынықтыру", "сынақ", "Пән: music", "босатылған")}
+               "kk": ("Дене шынықтыру", "есептелді", "Пән: music", "босатылған")}
 
 # Lines graded without a letter, as an office types them (registrar.course_grades): a
 # pass/fail course and an older transcript's word grade; 5 credits outside the GPA.
@@ -48,7 +48,7 @@ UNLETTERED = [{"code": "PE1101", "title_en": "Physical education", "title_ru":
               {"code": "HIS0001", "title_en": "History", "credits": "3",
                "grade": "өте жақсы", "numeric": "92"}]
 UNLETTERED_WORDS = {"en": ("pass", "excellent (92)"), "ru": ("зачтено", "отлично (92)"),
-                    "kk": ("сынақ", "өте жақсы (92)")}
+                    "kk": ("есептелді", "өте жақсы (92)")}
 
 
 @dataclass

@@ -66,6 +66,10 @@ def test_a_pdf_or_a_photo_of_the_diploma_is_named_as_such(credentials: Credentia
         assert sentence.startswith(OPENINGS[kind, lang]), sentence
         assert ASK_FOR_THE_FILE[lang] in sentence, sentence
         assert not browser.find_element("id", "answer").is_displayed()
+        # "Check" pressed then says it again: it said "nothing to check" beside its name
+        browser.execute_script("delete document.getElementById('verdict').dataset.status;")
+        browser.find_element("id", "verify").click()
+        assert verdict(browser) == (status, sentence)
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])

@@ -4,6 +4,7 @@ that names the first (no personal data on chain); each refusal changes nothing."
 from __future__ import annotations
 
 import datetime
+import json
 
 import msgpack
 import pytest
@@ -71,10 +72,16 @@ def test_current_then_ended(employed: tuple[Chain, IssuedBatch], net: Consortium
     # the other employee is still current
     other = verify_credential(documents_of(batch)[1], facts_of(chain), CHAIN_ID)
     assert other.facts["employment"]["current"] is True
-    # with the start hidden, the start comes from the chain
+    # with the start hidden, it stays hidden: the end's record on chain states it too, and
+    # the verdict said it, on the portal and the command line, in a copy that hid it
     hidden = verify_credential(disclose(document, ["start_date", "position"]),
                                facts_of(chain), CHAIN_ID)
-    assert "employed at Kaspi Bank from 2024-09-02 to 2026-06-30" in hidden.reason
+    assert "employed at Kaspi Bank from a date the holder hid to 2026-06-30" in hidden.reason
+    assert hidden.facts["employment"]["start_date"] is None
+    assert "2024-09-02" not in json.dumps(hidden.facts)
+    said = {lang: check_words(next(c for c in hidden.checks if c.name == "employment"),
+                              hidden, Words(lang), None) for lang in ("en", "ru")}
+    assert "2024-09-02" not in said["en"] + said["ru"] and "30" in said["ru"], said
 
 
 def test_an_end_the_holder_hid_is_never_read_as_current(chain: Chain, net: Consortium) -> None:

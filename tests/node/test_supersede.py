@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli.revoking
+from cli.language import Words
 from cli.main import main
+from cli.verdict_words import check_words
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
@@ -66,6 +68,13 @@ def test_superseded_credential_names_its_replacement(
     assert verdict.facts["superseded_by"] == {"batch_root": corrected.root.hex(),
                                               "target_hash": new_target}
     assert verdict.facts["revocation_reason"] == "superseded"
+    # its check says replaced, as the verdict does: it said "Revoked on …" under "Replaced"
+    check = next(c for c in verdict.checks if c.name == "not_revoked")
+    said = {lang: check_words(check, verdict, Words(lang), documents_of(old)[0])
+            for lang in ("en", "ru", "kk")}
+    assert "Replaced on" in said["en"] and "Заменён исправленным документом" in said["ru"]
+    assert "түзетілген құжатпен ауыстырылған" in said["kk"]
+    assert "Revoked" not in said["en"] and "Отозван" not in said["ru"], said
     assert verify_credential(documents_of(corrected)[0], facts, CHAIN_ID).status == "valid"
     assert verify_credential(documents_of(old)[1], facts, CHAIN_ID).status == "valid"
 
