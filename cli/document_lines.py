@@ -32,7 +32,15 @@ SUBJECT = re.compile(r"^subject\.(.+)$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _label(words: Words, name: str) -> str:
+LINE = re.compile(r"^(course|recognised)\.(\d+)$")
+
+
+def label(words: Words, name: str) -> str:
+    """A field as the document's reader knows it (a course line by its number, as the
+    holder page names it), in `words`' language."""
+    line = LINE.match(name)
+    if line and words.has(f"holder.{line.group(1)}"):
+        return words.t(f"holder.{line.group(1)}", n=int(line.group(2)))
     subject = SUBJECT.match(name)
     if subject:
         code = subject.group(1)
@@ -76,7 +84,7 @@ def document_lines(words: Words, status: str, facts: object, document: object) -
         value = entry.get("value") if isinstance(entry, dict) else None
         said = (_value(words, name, value) if isinstance(value, str)
                 else words.t("document.hidden"))
-        lines.append(f"  {_label(words, name)}: {said}")
+        lines.append(f"  {label(words, name)}: {said}")
     if not lines:
         return []
     title = words.t(f"title.{type_}") if words.has(f"title.{type_}") else words.t(

@@ -10,6 +10,7 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import node_option
 from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
+from cli.document_lines import label
 from cli.errors import EXIT_UNREACHABLE
 from cli.language import Words, lang_option
 from cli.proving import proof_verdict
@@ -22,6 +23,7 @@ from cli.spoken import (
     os_reason,
     reason,
     refuse,
+    spoken,
 )
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
@@ -142,8 +144,10 @@ def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> No
     except InvalidDocument as exc:
         refuse(_undisclosed(file, document, names, exc), 2)
     _write_out(out_file, copy)
+    words = spoken()  # the fields by the names the document's reader knows them by
+    said = names if words.language == "en" else [label(words, name) for name in names]
     echo(Sentence("cli.disclose.written", path=out_file, count=len(names),
-                  names=", ".join(names)))
+                  names=", ".join(said)))
 
 
 def _undisclosed(file: Path, document: dict[str, Any], names: list[str],

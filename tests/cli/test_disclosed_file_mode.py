@@ -54,3 +54,25 @@ def test_a_copy_is_never_written_over_the_credential_it_comes_from(tmp_path: Pat
                                            str(original), "--lang", lang])
         assert result.exit_code == 2 and words in result.output, result.output
         assert original.read_bytes() == before
+
+
+def test_the_fields_hidden_are_named_as_the_reader_knows_them(tmp_path: Path) -> None:
+    # kk and ru listed field codes (iin, course.03) where the holder page says labels
+    keys = KeyPair.generate()
+    batch = make_batch([{"full_name": "A B", "iin": "000000000001", "total_credits": "5",
+                         "gpa": "4.00",
+                         "course.03": json.dumps({"code": "CS1", "credits": "5",
+                                                "grade": "A"})}], "transcript", "t",
+                       keys.member_id, "U")
+    original = tmp_path / "transcript.json"
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    said = {}
+    for lang in ("en", "ru", "kk"):
+        result = CliRunner().invoke(main, ["disclose", str(original), "--hide",
+                                           "iin,course.03", "--out",
+                                           str(tmp_path / f"{lang}.json"), "--lang", lang])
+        assert result.exit_code == 0, result.output
+        said[lang] = result.output
+    assert "(iin, course.03)" in said["en"]
+    assert "(ИИН, Дисциплина 3)" in said["ru"], said["ru"]
+    assert "course.03" not in said["kk"] and "iin" not in said["kk"], said["kk"]
