@@ -236,6 +236,10 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
                          reason=_reason_words(words, f.get("revocation_reason")))
     elif check.name == "original":
         detail = _original(check, words, f)
+    elif check.name == "status" and not check.ok and verdict.status == "revoked":
+        detail = words.t("detail.status.fail_revoked")  # a W3C VC's status list
+    elif check.name == "senim" and not check.ok:
+        detail = words.t("detail.senim.fail")  # a W3C VC no chain records
     elif recognition and check.ok:
         detail = words.t("detail.recognised.ok", linesShown=lines_shown,
                          linesHidden=lines_hidden, credits=_recognised_credits(document))

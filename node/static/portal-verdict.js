@@ -340,6 +340,9 @@ function checkDetail(check, doc, verdict, status) {
   if (check.check === 'not_revoked' && !check.ok && f.revocation_reason === 'superseded') {
     return tNode('detail.not_revoked.fail_superseded', params);  // not "revoked"
   }
+  if (check.check === 'status' && !check.ok && verdict.status === 'revoked') {
+    return tNode('detail.status.fail_revoked', params);  // a W3C VC's status list
+  }
   if (has(key)) return tNode(key, params);
   // The node words its checks in English: said as they are only on the English page.
   return state.lang === 'en' ? check.detail : t(check.ok ? 'detail.other.ok'

@@ -115,6 +115,11 @@ async def test_a_vc_no_chain_records_is_not_called_valid(node_url: str, tmp_path
     assert as_json.exit_code == 1
     verdict = verdict_of(as_json)
     assert (verdict["valid"], verdict["status"]) == (False, "unconfirmed"), verdict
+    # in Russian it opened "the signature … is valid", its check line a filler
+    russian = await senim("verify", str(forged), "--node", node_url, "--lang", "ru")
+    assert russian.exit_code == 1, russian.output
+    assert russian.output.startswith("Не подтверждён: этот документ W3C"), russian.output
+    assert "Не записан ни в одной цепочке Senim" in russian.output, russian.output
 
 
 async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str,
