@@ -152,13 +152,43 @@ def _recognised_credits(document: Any) -> str:
     return f"{total:g}"
 
 
-def _employment(check: Check, words: Words, facts: dict[str, Any]) -> str:
+def _shown_field(document: Any, name: str) -> str:
+    fields = document.get("fields") if isinstance(document, dict) else None
+    entry = fields.get(name) if isinstance(fields, dict) else None
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _role(words: Words, document: Any) -> str:
+    """" as <position> at <organisation>", as far as the holder shows them (the portal's)."""
+    position = _shown_field(document, "position")
+    organisation = _shown_field(document, "organisation")
+    if position and organisation:
+        return words.t("employment.role", position=position, organisation=organisation)
+    if position:
+        return words.t("employment.role_position", position=position)
+    return words.t("employment.role_organisation", organisation=organisation) \
+        if organisation else ""
+
+
+def employment_standing(verdict: Judged, words: Words, document: Any) -> str:
+    """A genuine employment record's standing, said after its verdict as the portal says
+    it (whether the person still works there is what the reader came for)."""
+    check = next((c for c in verdict.checks if c.name == "employment"), None)
+    if verdict.status != "valid" or check is None or not check.ok:
+        return ""
+    return " " + _employment(check, words, _facts(verdict), document)
+
+
+def _employment(check: Check, words: Words, facts: dict[str, Any], document: Any = None
+                ) -> str:
     e = facts.get("employment")
     if not check.ok or not isinstance(e, dict):
         return words.t("detail.employment.fail")
     start = words.date(e["start_date"]) if e.get("start_date") else words.t(
         "employment.start_hidden")
-    params = {"role": "", "start": start, "end": words.date(e.get("end_date"))}
+    params = {"role": _role(words, document), "start": start,
+              "end": words.date(e.get("end_date"))}
     if e.get("current"):
         text = words.t("detail.employment.current", **params,
                        asOf=words.t("asof.block", height=e.get("as_of_height", "")))
@@ -222,7 +252,7 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("cli.node.proof_false", node=f.get("node", ""))
         detail = detail[:1].upper() + detail[1:]
     elif check.name == "employment":
-        detail = _employment(check, words, f)
+        detail = _employment(check, words, f, document)
     elif check.name == "membership":
         detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",
                          issuer=f.get("issuer", ""), height=f.get("issuer_retired_height", ""))

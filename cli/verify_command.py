@@ -34,7 +34,7 @@ from cli.remote import (
 from cli.share_links import LinkUnfit, is_link, read_link, same_node
 from cli.spoken import Moment, Sentence, WordedPath, reason, refuse, say
 from cli.vc import is_vc_document, verify_vc_file
-from cli.verdict_words import print_verdict_words, verdict_sentence
+from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
 from cli.verify_files import (
     file_digest,
     is_credential,
@@ -277,7 +277,8 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
             *contents(words, verdict.status, verdict.facts, document)])
     else:
         sentence = (words.t("cli.status.other_genesis") if other_network else
-                    verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal))
+                    verdict_sentence(verdict, words, unreadable=kind, proof_refusal=refusal)
+                    + employment_standing(verdict, words, document))
         print_verdict_words(verdict, words, sentence, shown, document,
                             [f"{words.t('cli.source')}: {say(source)}", *noted,
                              *contents(words, verdict.status, verdict.facts, document)])

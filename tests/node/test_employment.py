@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from cli.language import Words
-from cli.verdict_words import check_words
+from cli.verdict_words import check_words, employment_standing
 from ledger.academic import day_number
 from ledger.chain import Chain
 from ledger.credential_documents import disclose
@@ -61,6 +61,11 @@ def test_current_then_ended(employed: tuple[Chain, IssuedBatch], net: Consortium
     assert verdict.facts["employment"]["current"] is True
     assert verdict.reason.endswith(f"currently employed as Data engineer at Kaspi Bank from "
                                    f"2024-09-02, as of block {chain.height}")
+    # the command line's kk and ru verdicts go on with the standing, as the portal's does
+    # (they stopped at "genuine … not revoked", the role dropped from the check too)
+    standing = employment_standing(verdict, Words("ru"), document)
+    assert standing.startswith(" Работает в должности «Data engineer» в организации «Kaspi "
+                               "Bank»"), standing
     block = commit(chain, [make_tx(net.employer, _end(batch, issuer=net.employer))])
     verdict = verify_credential(disclose(document, ["iin"]), facts_of(chain), CHAIN_ID)
     assert verdict.valid, verdict.reason
