@@ -44,6 +44,7 @@ from ledger.payloads import (
     GovernanceAction,
     MemberAction,
     ProposePayload,
+    ReplaceKeyAction,
     RevokeCredentialAction,
     RevokeCredentialsAction,
     RulesVersionAction,
@@ -127,9 +128,14 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         governance_action, effective_height, expiry_height), "proposal")
-    echo(Sentence("gov.propose.done", f"proposal id: {result['tx_id']} (effective at height "
-                  f"{effective_height}, votes close at height {expiry_height})",
-                  id=result["tx_id"], effective=effective_height, expiry=expiry_height))
+    if isinstance(governance_action, ReplaceKeyAction):  # written at its approval
+        echo(Sentence("gov.propose.done_at_approval", f"proposal id: {result['tx_id']} (it "
+                      f"applies when approved; votes close at height {expiry_height})",
+                      id=result["tx_id"], expiry=expiry_height))
+    else:
+        echo(Sentence("gov.propose.done", f"proposal id: {result['tx_id']} (effective at "
+                      f"height {effective_height}, votes close at height {expiry_height})",
+                      id=result["tx_id"], effective=effective_height, expiry=expiry_height))
     late = heights.warning(expiry_height)
     if late:
         warn(late)

@@ -125,6 +125,10 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
                                                        ACTION_REVOKE_CREDENTIALS):
         return Sentence("gov.state.revoked", f"Revoked at height {proposal['approved_height']}, "
                         f"approved {by}.", height=proposal["approved_height"], by=by)
+    if status == "in_force" and proposal["action"] == ACTION_REPLACE_KEY:  # at its approval
+        return Sentence("gov.state.replaced", f"Replaced at height "
+                        f"{proposal['approved_height']}, approved {by}.",
+                        height=proposal["approved_height"], by=by)
     if status == "in_force":
         return Sentence("gov.state.in_force", f"In force since height {effective}; approved at "
                         f"height {proposal['approved_height']} {by}.", effective=effective,

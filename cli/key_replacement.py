@@ -11,8 +11,10 @@ would refuse for a request of another chain or a proof that does not hold.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from ledger.identity import (
     MemberId,
     verify_signature,
 )
-from ledger.key_events import possession_message, prove_possession
+from ledger.key_events import prove_replacement, replacement_message
 from ledger.payloads import ReplaceKeyAction
 from node.files import save_key
 
@@ -60,6 +62,14 @@ class ReplacementAsked:
         return ReplaceKeyAction(member, key, proof, self.compromised_from)
 
 
+def _regular_file(path: str, flags: int) -> int:
+    fd = os.open(path, flags | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
+
+
 def _damaged(path: Path) -> Sentence:
     return Sentence("key.request.damaged", f"{path} is damaged: its member, key and proof of "
                     "possession do not hold together; ask the member for a new request",
@@ -70,14 +80,15 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
     """The member, new key and proof of the request at `path`, checked against this chain
     (one line and exit 2 otherwise)."""
     try:
-        with path.open("rb") as file:
+        # a regular file only: a FIFO named as the request held the command for good
+        with open(path, "rb", opener=_regular_file) as file:
             raw = file.read(REQUEST_BYTES_MAX + 1)
     except OSError as exc:
         refuse(Sentence("key.request.unreadable", f"cannot read {path}: {exc.strerror or exc}",
                         path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
     try:
         request: Any = json.loads(raw) if len(raw) <= REQUEST_BYTES_MAX else None
-    except ValueError:
+    except (ValueError, RecursionError):  # 8,000 "[" nested past the parser's depth
         request = None
     if not isinstance(request, dict) or request.get("kind") != REQUEST_KIND:
         refuse(Sentence("key.request.not_one", f"{path} is not a key replacement request "
@@ -97,7 +108,7 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
         refuse(Sentence("key.request.other_chain", f"{path} was made for another chain, not "
                         f"this node's ({chain_id})", path=path, chain=chain_id), EXIT_BAD_INPUT)
     member = MemberId(fields["member_id"])
-    message = possession_message(chain_id, member, fields["public_key"])
+    message = replacement_message(chain_id, member, fields["public_key"])
     if not verify_signature(fields["public_key"], message, fields["possession_proof"]):
         refuse(_damaged(path), EXIT_BAD_INPUT)
     return member, fields["public_key"], fields["possession_proof"]
@@ -151,7 +162,7 @@ def request_replacement_command(new_key_path: Path, member: str, out_path: Path,
     new = _new_key(new_key_path, member_id)
     request = {"kind": REQUEST_KIND, "chain_id": chain_id, "member_id": member_id.hex(),
                "public_key": new.public_key.hex(),
-               "possession_proof": prove_possession(new, chain_id, member_id).hex()}
+               "possession_proof": prove_replacement(new, chain_id, member_id).hex()}
     try:
         descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:

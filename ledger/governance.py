@@ -55,7 +55,7 @@ from ledger.governance_policy import load_policy as load_policy
 from ledger.governance_policy import load_voters as load_voters
 from ledger.governance_revocation import require_revocation_rules
 from ledger.identity import MemberId, verify_signature
-from ledger.key_events import possession_message
+from ledger.key_events import replacement_message
 from ledger.payloads import (
     GovernanceAction,
     ProposePayload,
@@ -228,7 +228,7 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
 def _require_possession(action: ReplaceKeyAction, chain_id: str) -> None:
     """A replacement key must be one its member holds, as a rotation's must: else the
     consortium could put a key in a member's name that the member never had."""
-    message = possession_message(chain_id, action.member, action.new_public_key)
+    message = replacement_message(chain_id, action.member, action.new_public_key)
     if not verify_signature(action.new_public_key, message, action.possession_proof):
         raise TxRejected("bad_possession_proof", "the proof of possession is not the new "
                          "key's signature over this chain, member and key")

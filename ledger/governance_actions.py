@@ -103,7 +103,10 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
     if member is None:
         raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
                          member_id=action.member.hex())
-    if member.retired_height is not None:
+    # A retirement approved for a later height leaves the member signing until then: its
+    # key may still be replaced (a thief's signatures distrusted) meanwhile.
+    if member.retired_height is not None and not (
+            isinstance(action, ReplaceKeyAction) and member.retired_height > height):
         raise TxRejected("already_retired", f"{member.name} is retired from height "
                          f"{member.retired_height}", member=member.name,
                          height=member.retired_height)

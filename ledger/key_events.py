@@ -50,6 +50,14 @@ MAX_KEY_PERIODS = 64
 # the set of the next block was fixed when that block was proposed.
 VALIDATOR_KEY_CHANGE_DELAY_BLOCKS = 2
 POSSESSION_DOMAIN = b"key-possession"
+# A replacement's proof signs under a domain of its own: one a rotation could carry let a
+# thief holding the current key copy it out of the open proposal and rotate the member
+# onto the requested key first, so that the vote was refused and nothing distrusted.
+REPLACEMENT_DOMAIN = b"key-replacement"
+# From rules version 7 (`KEY_REPLACEMENT_FROM`) a member's own rotations stop this many
+# keys short of MAX_KEY_PERIODS: kept for governance's replacements, which a thief
+# rotating the member again and again could otherwise use up for good.
+PERIODS_KEPT_FOR_GOVERNANCE = 8
 
 
 def key_history_key(member: bytes) -> bytes:
@@ -161,6 +169,16 @@ def prove_possession(new_keys: KeyPair, chain_id: str, member: bytes) -> bytes:
     return new_keys.sign_raw(possession_message(chain_id, member, new_keys.public_key))
 
 
+def replacement_message(chain_id: str, member: bytes, new_public_key: bytes) -> bytes:
+    """What a replacement's new key signs (governance's `replace_key`): as a rotation's
+    proof, under another domain, so neither serves as the other."""
+    return signing_bytes(REPLACEMENT_DOMAIN, chain_id, encode([member, new_public_key]))
+
+
+def prove_replacement(new_keys: KeyPair, chain_id: str, member: bytes) -> bytes:
+    return new_keys.sign_raw(replacement_message(chain_id, member, new_keys.public_key))
+
+
 def _load_member(state: StateReader, member_id: bytes) -> Member:
     data = state.get(member_key(member_id))
     if data is None:
@@ -199,9 +217,10 @@ def _validator_sets_after_rotation(state: StateReader, old_key: bytes, new_key: 
 
 
 def _checked_rotation(state: StateReader, member_id: MemberId, new_public_key: bytes,
-                      height: int) -> tuple[Member, KeyHistory, list[ValidatorSetRecord]]:
+                      height: int, periods_max: int = MAX_KEY_PERIODS
+                      ) -> tuple[Member, KeyHistory, list[ValidatorSetRecord]]:
     """What rotating the member onto `new_public_key` in block `height` writes from, or
-    TxRejected: a key serves one member, once, and a member has at most MAX_KEY_PERIODS."""
+    TxRejected: a key serves one member, once, and a member has at most `periods_max`."""
     member = _load_member(state, member_id)
     holder = key_holder(state, new_public_key)
     if holder is not None:
@@ -209,22 +228,22 @@ def _checked_rotation(state: StateReader, member_id: MemberId, new_public_key: b
         raise TxRejected("key_in_use", f"the new key is already {whose}: a key serves one "
                          "member, once")
     history = key_history_of(state, member_id, member)
-    if len(history.periods) >= MAX_KEY_PERIODS:
-        raise TxRejected("too_many_rotations", f"the member has had {MAX_KEY_PERIODS} keys",
-                         limit=MAX_KEY_PERIODS)
+    if len(history.periods) >= periods_max:
+        raise TxRejected("too_many_rotations", f"the member has had {periods_max} keys",
+                         limit=periods_max)
     validator_sets = _validator_sets_after_rotation(state, member.public_key, new_public_key,
                                                     height)
     return member, history, validator_sets
 
 
 def rotate_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
-                      height: int) -> None:
+                      height: int, periods_max: int = MAX_KEY_PERIODS) -> None:
     """Make `new_public_key` the member's key in the block at `height`, keeping its id.
 
     For the `rotate_key` rule and governance's `replace_key`. Checks everything, then
     writes; raises TxRejected having written nothing."""
     member, history, validator_sets = _checked_rotation(state, member_id, new_public_key,
-                                                        height)
+                                                        height, periods_max)
     closed = replace(history.current, until_height=height)
     periods = (*history.periods[:-1], closed, KeyPeriod(new_public_key, height, None))
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
@@ -251,14 +270,15 @@ def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: 
     """Governance's `replace_key`, in block `height`: the member's key becomes
     `new_public_key`, and with `compromised_from` every earlier key of the member that
     could still sign at that height (the one replaced now, and any a thief rotated the
-    member onto meanwhile) is distrusted from there, or from earlier where it already was."""
+    member onto meanwhile) is distrusted from there: from that height exactly, whatever
+    was reported of it before (a thief holding the current key could report an honest
+    key stolen from block 1, and a member's report only moves earlier)."""
     rotate_member_key(state, member_id, new_public_key, height)
     if compromised_from is None:
         return
     history = key_history_of(state, member_id, _load_member(state, member_id))
     periods = tuple(
-        replace(p, compromised_from=min(compromised_from,
-                                        p.compromised_from or compromised_from))
+        replace(p, compromised_from=compromised_from)
         if p.until_height is not None and p.until_height >= compromised_from else p
         for p in history.periods)
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
@@ -288,13 +308,15 @@ def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: by
 
 
 def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: MemberId,
-                     chain_id: str, height: int) -> None:
-    """The `rotate_key` rule (the envelope already checked the current key's signature)."""
+                     chain_id: str, height: int, periods_max: int = MAX_KEY_PERIODS) -> None:
+    """The `rotate_key` rule (the envelope already checked the current key's signature);
+    `periods_max`: the keys a member may have by its own rotations under the block's
+    rules version."""
     message = possession_message(chain_id, sender, payload.new_public_key)
     if not verify_signature(payload.new_public_key, message, payload.possession_proof):
         raise TxRejected("bad_possession_proof", "the proof of possession is not the new "
                          "key's signature over this chain, member and key")
-    rotate_member_key(state, sender, payload.new_public_key, height)
+    rotate_member_key(state, sender, payload.new_public_key, height, periods_max)
 
 
 def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload,

@@ -14,7 +14,13 @@ from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
 from ledger.governance import check_sender_active, propose, vote
 from ledger.identity import MemberId, member_id_of, verify_signature
-from ledger.key_events import apply_report_compromise, apply_rotate_key, key_holder
+from ledger.key_events import (
+    MAX_KEY_PERIODS,
+    PERIODS_KEPT_FOR_GOVERNANCE,
+    apply_report_compromise,
+    apply_rotate_key,
+    key_holder,
+)
 from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
@@ -48,7 +54,7 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
-from ledger.rules_version import rules_version_at
+from ledger.rules_version import KEY_REPLACEMENT_FROM, rules_version_at
 from ledger.transactions import Transaction
 from storage.batch_tree import verify_inclusion
 from storage.state_tree import StateTree
@@ -186,7 +192,9 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
     elif isinstance(payload, EmploymentEndPayload):
         _employment_end(state, payload, tx, ctx)
     elif isinstance(payload, RotateKeyPayload):
-        apply_rotate_key(state, payload, tx.sender, ctx.chain_id, ctx.height)
+        apply_rotate_key(state, payload, tx.sender, ctx.chain_id, ctx.height,
+                         MAX_KEY_PERIODS - PERIODS_KEPT_FOR_GOVERNANCE
+                         if ctx.rules_version >= KEY_REPLACEMENT_FROM else MAX_KEY_PERIODS)
     elif isinstance(payload, ReportCompromisePayload):
         apply_report_compromise(state, payload, tx.sender)
     elif isinstance(payload, SubmitEvidencePayload):

@@ -16,14 +16,19 @@ from ledger.facts import LocalFacts
 from ledger.governance import load_proposal
 from ledger.identity import KeyPair
 from ledger.key_events import (
+    MAX_KEY_PERIODS,
+    PERIODS_KEPT_FOR_GOVERNANCE,
     VALIDATOR_KEY_CHANGE_DELAY_BLOCKS,
     KeyPeriod,
     load_key_history,
     prove_possession,
+    prove_replacement,
 )
 from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
     AccreditPayload,
     IssueBatchPayload,
+    MemberAction,
     ReplaceKeyAction,
     ReportCompromisePayload,
     RotateKeyPayload,
@@ -55,7 +60,7 @@ def replacement(chain: Chain, member: KeyPair, compromised_from: int | None = No
                 ) -> tuple[KeyPair, ReplaceKeyAction]:
     """The member's new keys (signing under its id) and the action that gives them."""
     new = KeyPair.generate()
-    proof = prove_possession(new, chain.chain_id, member.member_id)
+    proof = prove_replacement(new, chain.chain_id, member.member_id)
     return (KeyPair.from_seed(new.seed, member.member_id),
             ReplaceKeyAction(member.member_id, new.public_key, proof, compromised_from))
 
@@ -115,20 +120,63 @@ def test_a_lost_key_is_replaced_and_nothing_it_signed_loses_its_meaning() -> Non
     assert verdict_of(chain, issue(chain, new)).status == "valid"
 
 
-def test_a_height_reported_earlier_by_the_member_is_kept() -> None:
+def test_a_thiefs_report_of_the_honest_key_is_overruled() -> None:
+    """Holding the current key, a thief rotated the member onto its own and reported the
+    honest key stolen from block 1: every honest diploma read as a thief's, and a report
+    only moves earlier. Governance's height stands for the keys it distrusts."""
     council, chain = council_chain()
     university = council.university
-    commit(chain, [])
-    rotated = KeyPair.generate()
+    honest = issue(chain, university)
+    stolen_at = chain.height + 1
+    taken = KeyPair.generate()
     commit(chain, [make_tx(university, RotateKeyPayload(
-        rotated.public_key, prove_possession(rotated, chain.chain_id, university.member_id)))])
-    current = KeyPair.from_seed(rotated.seed, university.member_id)
-    commit(chain, [make_tx(current, ReportCompromisePayload(university.public_key, 1))])
-    _, action = replacement(chain, university, compromised_from=2)
+        taken.public_key, prove_possession(taken, chain.chain_id, university.member_id)))])
+    thief = KeyPair.from_seed(taken.seed, university.member_id)
+    commit(chain, [make_tx(thief, ReportCompromisePayload(university.public_key, 1))])
+    assert verdict_of(chain, honest).status != "valid"
+    _, action = replacement(chain, university, compromised_from=stolen_at)
     approve(chain, council, action, chain.height + 10)
     history = load_key_history(chain.state, university.member_id)
     assert history is not None
-    assert [p.compromised_from for p in history.periods] == [1, 2, None]
+    assert [p.compromised_from for p in history.periods] == [stolen_at, stolen_at, None]
+    assert verdict_of(chain, honest).status == "valid"
+
+
+def test_a_thief_cannot_use_up_the_keys_governance_needs() -> None:
+    """A thief rotating the member again and again made every replacement refused
+    `too_many_rotations`: a member's own rotations stop short of the last keys."""
+    council, chain = council_chain()
+    keys = council.university
+    refused = None
+    for _ in range(MAX_KEY_PERIODS):
+        new = KeyPair.generate()
+        tx = make_tx(keys, RotateKeyPayload(new.public_key, prove_possession(
+            new, chain.chain_id, keys.member_id)))
+        try:
+            commit(chain, [tx])
+        except AssertionError:
+            refused = assert_refused(chain, tx, "too_many_rotations")
+            break
+        keys = KeyPair.from_seed(new.seed, keys.member_id)
+    assert refused is not None
+    history = load_key_history(chain.state, keys.member_id)
+    assert history is not None
+    assert len(history.periods) == MAX_KEY_PERIODS - PERIODS_KEPT_FOR_GOVERNANCE
+    new, action = replacement(chain, keys, compromised_from=chain.height)
+    approve(chain, council, action, chain.height + 10)
+    member = load_member(chain.state, keys.member_id)
+    assert member is not None and member.public_key == new.public_key
+
+
+def test_a_retirement_approved_for_later_leaves_room_for_a_replacement() -> None:
+    council, chain = council_chain()
+    university = council.university
+    approve(chain, council, MemberAction(ACTION_RETIRE_MEMBER, university.member_id),
+            chain.height + 500)
+    new, action = replacement(chain, university, compromised_from=chain.height)
+    approve(chain, council, action, chain.height + 10)
+    member = load_member(chain.state, university.member_id)
+    assert member is not None and member.public_key == new.public_key
 
 
 def test_a_validators_key_is_swapped_in_the_set_as_a_rotation_swaps_it() -> None:
@@ -144,6 +192,7 @@ def test_a_validators_key_is_swapped_in_the_set_as_a_rotation_swaps_it() -> None
 
 @pytest.mark.parametrize("how, code", [
     ("other_chain", "bad_possession_proof"), ("other_member", "bad_possession_proof"),
+    ("rotation_proof", "bad_possession_proof"),
     ("future_height", "compromise_after_now"), ("key_in_use", "key_in_use"),
     ("old_rules", "rules_version_too_low")])
 def test_refusals_of_a_replacement(how: str, code: str) -> None:
@@ -151,17 +200,19 @@ def test_refusals_of_a_replacement(how: str, code: str) -> None:
                                    else KEY_REPLACEMENT_FROM)
     university = council.university
     new = KeyPair.generate()
-    proof = prove_possession(new, chain.chain_id, university.member_id)
+    proof = prove_replacement(new, chain.chain_id, university.member_id)
     key, compromised = new.public_key, None
     if how == "other_chain":
-        proof = prove_possession(new, "another-chain", university.member_id)
+        proof = prove_replacement(new, "another-chain", university.member_id)
     elif how == "other_member":
-        proof = prove_possession(new, chain.chain_id, council.ministry3.member_id)
+        proof = prove_replacement(new, chain.chain_id, council.ministry3.member_id)
+    elif how == "rotation_proof":  # a rotation's proof serves no replacement, nor the reverse
+        proof = prove_possession(new, chain.chain_id, university.member_id)
     elif how == "future_height":
         compromised = chain.height + 5
     elif how == "key_in_use":
         key = council.ministry3.public_key
-        proof = prove_possession(council.ministry3, chain.chain_id, university.member_id)
+        proof = prove_replacement(council.ministry3, chain.chain_id, university.member_id)
     action = ReplaceKeyAction(university.member_id, key, proof, compromised)
     assert action_from_array(action.to_array()) == action
     assert_refused(chain, proposal(council.ministry, action, chain.height + 10,
@@ -179,3 +230,15 @@ def test_the_vote_checks_the_key_again() -> None:
         new.public_key, prove_possession(KeyPair.from_seed(new.seed), chain.chain_id,
                                          taker.member_id)))])
     assert_refused(chain, make_tx(council.ministry2, VotePayload(propose.tx_id)), "key_in_use")
+
+
+def test_a_thief_cannot_rotate_onto_the_requested_key_with_the_requests_proof() -> None:
+    """The proof signed what a rotation's does: copied out of the open proposal, it let a
+    thief holding the current key rotate the member onto the requested key first, so that
+    the vote was refused (`key_in_use`) and nothing was distrusted."""
+    council, chain = council_chain()
+    university = council.university
+    _, action = replacement(chain, university, compromised_from=chain.height)
+    commit(chain, [proposal(council.ministry, action, chain.height + 10, chain.height + 8)])
+    assert_refused(chain, make_tx(university, RotateKeyPayload(
+        action.new_public_key, action.possession_proof)), "bad_possession_proof")

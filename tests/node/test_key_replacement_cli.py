@@ -6,6 +6,7 @@ test_governance_cli, which commits each transaction on a real chain."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -66,16 +67,21 @@ def test_a_lost_key_is_asked_for_proposed_voted_and_used(tmp_path: Path,
                      "--request", request, "--compromised-from", "1")
     assert code == 0, said
     proposal_id = said.split("proposal id: ")[1].split()[0]
+    proposed = said
     code, listed = run("governance", "list")
     assert (f"Proposal {proposal_id}: make {new.public_key.hex()[:16]}… the key of KazNU, and "
             "trust its earlier keys' signatures no more from height 1. Open") in listed
     code, listed = run("governance", "list", "--lang", "ru")
     assert (f"сделать {new.public_key.hex()[:16]}… ключом «KazNU» и не доверять подписям его "
             "прежних ключей начиная с блока 1") in listed
+    assert f"proposal id: {proposal_id} (it applies when approved; votes close" in proposed
     code, said = run("governance", "vote", "--key", ministry2, proposal_id)
     assert code == 0, said
     member = load_member(_Client.chain.state, council.university.member_id)
     assert member is not None and member.public_key == new.public_key
+    # listed as done at its approval, not "in force since" the effective height to come
+    code, listed = run("governance", "list")
+    assert f"Replaced at height {_Client.chain.height}, approved by" in listed, listed
 
     # the same request again: the key now serves the member, and the node says so
     code, said = run("governance", "propose", "--key", ministry, "--action", "replace-key",
@@ -88,7 +94,9 @@ def test_a_lost_key_is_asked_for_proposed_voted_and_used(tmp_path: Path,
     ("proof", "is damaged: its member, key and proof of possession do not hold together"),
     ("member", "is damaged: its member, key and proof of possession do not hold together"),
     ("not_json", "is not a key replacement request (one is made by senim key "
-                 "request-replacement)")])
+                 "request-replacement)"),
+    ("nested", "is not a key replacement request"),  # a traceback: RecursionError
+    ("fifo", "not a regular file")])  # it waited for a writer for good
 def test_a_request_of_another_chain_or_damaged_is_refused_unsent(
         tmp_path: Path, council: Council, damage: str, expected: str) -> None:
     ministry, request = tmp_path / "m1.key", tmp_path / "request.json"
@@ -103,8 +111,11 @@ def test_a_request_of_another_chain_or_damaged_is_refused_unsent(
         asked["possession_proof"] = "00" * 64
     elif damage == "member":
         asked["member_id"] = council.ministry3.member_id.hex()
-    request.write_text("not json" if damage == "not_json" else json.dumps(asked),
-                       encoding="utf-8")
+    request.write_text("not json" if damage == "not_json" else "[" * 8000
+                       if damage == "nested" else json.dumps(asked), encoding="utf-8")
+    if damage == "fifo":
+        request.unlink()
+        os.mkfifo(request)
     height = _Client.chain.height
     code, said = run("governance", "propose", "--key", ministry, "--action", "replace-key",
                      "--request", request)
