@@ -341,6 +341,11 @@ class LevelDBStore:
         self._db.close()
         self._sync_logs(logs)
         if self._writes_file >= 0:
+            # every write is synced now: the count vouches for all of them, so a log cut
+            # short after a clean stop is told at the next opening (it went unseen)
+            if self._writes:
+                os.pwrite(self._writes_file, _write_count_record(self._writes), 0)
+                os.fsync(self._writes_file)
             os.close(self._writes_file)
             self._writes_file = -1
 

@@ -301,3 +301,18 @@ def test_rewrites_of_the_same_keys_stay_in_the_memtable(tmp_path: Path) -> None:
         assert {store.get(key) for key in keys} == {(rounds - 1).to_bytes(2, "big") * 32 + b"!"}
     finally:
         store.close()
+
+
+def test_a_write_lost_after_a_clean_stop_is_told_at_the_next_opening(tmp_path: Path) -> None:
+    # Unsynced writes were counted nowhere outside the store: cut from the log after a
+    # clean stop, they were lost unseen (the node started a block short, fsck said sound).
+    folder = tmp_path / "db"
+    store = LevelDBStore(str(folder))
+    store.write({b"a": b"1"})
+    store.write({b"b": b"2"}, sync=False)
+    store.close()
+    log = max(folder.glob("*.log"), key=lambda p: p.stat().st_mtime)
+    with log.open("r+b") as handle:
+        handle.truncate(log.stat().st_size - 1)
+    with pytest.raises(CorruptStateError, match="lost 1 acknowledged write"):
+        LevelDBStore(str(folder))
