@@ -36,12 +36,15 @@ class ProposeBlock:
 
 @dataclass(frozen=True)
 class ExecuteBlock:
-    """Check `digest` is the block's header hash, execute it, answer BlockExecuted."""
+    """Check `digest` is the block's header hash, execute it, answer BlockExecuted.
+    `forced`: a block re-proposed by a NewView, as a prepared certificate requires (it
+    keeps the view it was first proposed in); else the block must be of `view`."""
 
     height: Height
     view: View
     digest: Digest
     block: bytes
+    forced: bool = False
 
 
 @dataclass(frozen=True)

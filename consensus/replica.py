@@ -190,7 +190,8 @@ class Replica(ViewChangeHandling):
             return
         self._accept_proposal(signed, out)
 
-    def _accept_proposal(self, signed: SignedMessage, out: list[Action]) -> None:
+    def _accept_proposal(self, signed: SignedMessage, out: list[Action],
+                         forced: bool = False) -> None:
         proposal = signed.message
         assert isinstance(proposal, PrePrepare)
         if not self._may_vote(proposal.digest):
@@ -198,7 +199,8 @@ class Replica(ViewChangeHandling):
         self._log.round.pre_prepare = signed
         self._phase = Phase.EXECUTING
         self._arm_progress_timer()
-        out.append(ExecuteBlock(self._height, self._view, proposal.digest, proposal.block))
+        out.append(ExecuteBlock(self._height, self._view, proposal.digest, proposal.block,
+                                forced))
 
     def _on_block_executed(self, event: BlockExecuted, out: list[Action]) -> None:
         proposal = self._log.round.proposal

@@ -18,7 +18,8 @@ class ViewChangeHandling(ReplicaState):
 
     # Normal-case steps a view change hands over to; `Replica` defines them.
 
-    def _accept_proposal(self, signed: SignedMessage, out: list[Action]) -> None:
+    def _accept_proposal(self, signed: SignedMessage, out: list[Action],
+                         forced: bool = False) -> None:
         raise NotImplementedError
 
     def _maybe_propose(self, out: list[Action]) -> None:
@@ -129,8 +130,8 @@ class ViewChangeHandling(ReplicaState):
         self._deadline = None
         self._persist(out)
         out.append(ViewChanged(self._view))
-        if new_view.pre_prepare is not None:
-            self._accept_proposal(new_view.pre_prepare, out)
+        if new_view.pre_prepare is not None:  # the block its proofs require (checked)
+            self._accept_proposal(new_view.pre_prepare, out, forced=True)
         self._arm_progress_timer()
         self._maybe_propose(out)
         self._replay_early(out)

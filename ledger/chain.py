@@ -67,6 +67,11 @@ class ProposalRules:
     proposer: MemberId  # the primary of the block's view, as consensus computes it
     max_view: int  # the view the block was proposed in
     now_ms: int  # the validator's clock
+    # Re-proposed by a view change's NewView, as its proofs require: the block keeps the
+    # view (and proposer) it was first proposed in, and its time. Any other proposal is
+    # of the view it is proposed in: a primary naming an older view named another
+    # validator as proposer, and its idle chain's old time passed unchecked.
+    forced: bool = False
 
 
 class Chain(ChainReads):
@@ -365,7 +370,10 @@ def _check_proposal(block: Block, rules: ProposalRules) -> None:
     header = block.header
     if header.view > rules.max_view or bytes(header.proposer) != rules.proposer:
         raise MalformedInput("block was not made by the primary of its view")
-    fresh = header.view == rules.max_view  # not a re-proposal forced by a view change
+    if not rules.forced and header.view != rules.max_view:
+        raise MalformedInput(f"block names view {header.view}, not the view {rules.max_view} "
+                             "it was proposed in (only a view change re-proposes a block)")
+    fresh = not rules.forced
     if fresh and block.transactions and header.time_ms < rules.now_ms - MAX_STALE_MS:
         raise MalformedInput("block time is stale: after an idle spell the primary must "
                              "propose an empty block first, to refresh the time")

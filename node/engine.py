@@ -305,7 +305,8 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                 raise MalformedInput("block does not hash to the proposed digest")
             primary = primary_for(View(block.header.view), action.height,
                                   self.validator_sets.at(action.height).ids)
-            rules = ProposalRules(MemberId(primary), action.view, self._clock_ms())
+            rules = ProposalRules(MemberId(primary), action.view, self._clock_ms(),
+                                  action.forced)
             execution = self.chain.validate(block, self._verified(block), rules,
                                             commit_times=self._commit_times)
             self._keep_execution(block.block_hash, execution)

@@ -226,8 +226,13 @@ def test_a_fresh_proposal_with_an_idle_chains_old_time_is_refused(net: Consortiu
     assert snapshot(chain.kv) == before
     # the same block re-proposed after a view change is not refused for its age, nor is
     # an empty block (nothing is judged by its time)
-    chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 1, now),
+    chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 1, now, forced=True),
                    commit_times=commit_times(chain))
+    # not so one proposed afresh in a later view under its old view's number: a primary
+    # named the older view's primary as proposer, and its idle chain's old time passed
+    with pytest.raises(MalformedInput, match="names view 0, not the view 1"):
+        chain.validate(stale, proposal=ProposalRules(net.ministry.member_id, 1, now),
+                       commit_times=commit_times(chain))
     empty = chain.build([], net.ministry.member_id, 0, when, last_commit=last_commit).block
     chain.validate(empty, proposal=ProposalRules(net.ministry.member_id, 0, now),
                    commit_times=commit_times(chain))
