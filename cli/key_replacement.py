@@ -4,9 +4,10 @@ lost its key, or had it stolen, makes a new key and a request file with
 --action replace-key --request FILE [--compromised-from H]`, and the ministries vote.
 
 The request holds only public things: the chain, the member, the new public key and the
-new key's proof of possession (its signature over the three, as a rotation carries), so
-it can travel by mail. Both ends check it, so that neither sends a proposal the ledger
-would refuse for a request of another chain or a proof that does not hold.
+new key's proof of possession (its signature over the three, under a domain of its own
+that no rotation's proof shares), so it can travel by mail. Both ends check it, so that
+neither sends a proposal the ledger would refuse for a request of another chain or a
+proof that does not hold.
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
 
 
 def _new_key(path: Path, member: MemberId) -> KeyPair:
-    """The key in `path` (it must be new to the member), or a new one written there
-    (0600) before the request is: a replacement approved never leaves its member without
-    the key it moved to."""
+    """The key in `path` (the ledger refuses one the member or another held, `key_in_use`),
+    or a new one written there (0600) before the request is: a replacement approved never
+    leaves its member without the key it moved to."""
     if path.exists():
         loaded = load_key_or_fail(path)
         if loaded.member is not None and loaded.member != member:

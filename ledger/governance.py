@@ -57,6 +57,7 @@ from ledger.governance_revocation import require_revocation_rules
 from ledger.identity import MemberId, verify_signature
 from ledger.key_events import replacement_message
 from ledger.payloads import (
+    AddMemberAction,
     GovernanceAction,
     ProposePayload,
     ReplaceKeyAction,
@@ -68,6 +69,7 @@ from ledger.payloads import (
 from ledger.records import Member
 from ledger.rules_version import (
     DUPLICATE_PROPOSAL_REFUSED_FROM,
+    KEY_REPLACEMENT_FROM,
     OPEN_PLACES_SHARED_FROM,
     rules_version_at,
 )
@@ -169,6 +171,23 @@ def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxR
     return None
 
 
+def refuse_key_awaiting_replacement(state: StateReader, public_key: bytes, height: int,
+                                    rules_version: int) -> None:
+    """From rules version 7, a key an open `replace_key` proposal names may be admitted as
+    no member's: the request is public while the vote is open, and one ministry adding a
+    member with it had the approving vote refused (`key_in_use`), request after request."""
+    if rules_version < KEY_REPLACEMENT_FROM:
+        return
+    for proposal in open_proposals(state, height):
+        action = proposal.action
+        if isinstance(action, ReplaceKeyAction) and action.new_public_key == public_key:
+            raise TxRejected("key_awaiting_replacement", f"proposal "
+                             f"{proposal.proposal_id.hex()} would make this key "
+                             f"{action.member.hex()}'s: it may be no other member's",
+                             proposal=proposal.proposal_id.hex(),
+                             member_id=action.member.hex())
+
+
 def check_sender_active(sender: Member, height: int) -> None:
     """A member signs from its admission height until its retirement height."""
     if sender.retired_height is not None and sender.retired_height <= height:
@@ -214,6 +233,9 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
                  rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
+    if isinstance(payload.action, AddMemberAction):
+        refuse_key_awaiting_replacement(state, payload.action.public_key, height,
+                                        rules_version)
     if policy.threshold <= 1:
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
@@ -293,6 +315,9 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
         # a vote that would apply an action no longer possible is refused.
         check_action(state, proposal.action, proposal.effective_height, policy, height,
                      rules_version)
+        if isinstance(proposal.action, AddMemberAction):
+            refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
+                                            rules_version)
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)

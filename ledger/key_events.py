@@ -12,7 +12,8 @@ A stolen key is reported by the member with its new key (`report_compromise`),
 naming the first height from which the old key's signatures are not trusted (at
 most the height of the rotation away from it; earlier if the theft was earlier).
 Later reports only move that height earlier. Governance's `replace_key` may name such a
-height too, for every key the member held then; it also only moves a height earlier.
+height too: every key of the member that could still sign at it is distrusted from it
+exactly, whatever was reported of that key before (a thief's report included).
 
 Layout, under the state root (so a Merkle proof shows which key a member used
 when):

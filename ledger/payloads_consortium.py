@@ -185,7 +185,7 @@ class RevokeCredentialAction:
 class ReplaceKeyAction:
     """Governance: make `new_public_key` the key of `member` (its id stays), for a member
     that lost its key or had it stolen; `possession_proof` is the new key's signature of
-    `ledger.key_events.possession_message`, as a `rotate_key` carries. With
+    `ledger.key_events.replacement_message` (a domain of its own: no rotation's proof). With
     `compromised_from`, the member's earlier keys are not trusted from that height on.
     Written at the approval; accepted from rules version `KEY_REPLACEMENT_FROM`."""
 

@@ -12,7 +12,12 @@ from typing import Protocol, assert_never
 
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
-from ledger.governance import check_sender_active, propose, vote
+from ledger.governance import (
+    check_sender_active,
+    propose,
+    refuse_key_awaiting_replacement,
+    vote,
+)
 from ledger.identity import MemberId, member_id_of, verify_signature
 from ledger.key_events import (
     MAX_KEY_PERIODS,
@@ -238,6 +243,7 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
         raise TxRejected("already_member", f"this key is already a member's: "
                          f"{_named(state, holder or new_id)}",
                          **_member_params(state, holder or new_id))
+    refuse_key_awaiting_replacement(state, payload.public_key, ctx.height, ctx.rules_version)
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
     state.set(member_key(new_id), member.encode())
 

@@ -152,7 +152,7 @@ async def serve(config: NodeConfig) -> None:
     core.check_signatures = RememberedChecks(signature_workers, good_signatures,
                                              waits_under_way=True)
     # beside the chain store, not in it: a copy put back, or --resync, leaves it be
-    signed_mark = SignedMark(config.data_dir / SIGNED_MARK_NAME)
+    signed_mark = SignedMark(config.data_dir / SIGNED_MARK_NAME, genesis.genesis_hash)
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,
                                  snapshot_interval_blocks=snapshots.interval), wall_clock_ms,

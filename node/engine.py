@@ -133,7 +133,9 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         """After a set change: a removed validator follows, an added one starts validating
         (and one that last signed at a height its chain has not reached, once it has)."""
         validating = self.me in self.validators.public_keys
-        if validating == (self.replica is not None):
+        if not validating and self.replica is None and self.role is Role.VALIDATOR:
+            self._held_at = None  # removed from the set while it waited to sign again
+        elif validating == (self.replica is not None):
             return
         if validating and self._holding_back():
             return

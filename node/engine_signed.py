@@ -35,7 +35,10 @@ class KeepsSigningMark:
         marked = self.signed_mark.load() if self.signed_mark is not None else None
         if marked is None or marked == stored:
             return stored
-        if stored is None or _order(marked, "mark") > _order(stored, "store"):
+        order = _order(marked, "mark")
+        if order[0] <= self.chain.height:  # a height the chain has passed: history, and
+            return stored  # its view no view of the heights to come
+        if stored is None or order > _order(stored, "store"):
             return marked
         return stored
 

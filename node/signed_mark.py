@@ -9,11 +9,13 @@ against its ministry. So each safety state written to the store is also written 
 in the data directory, which neither a copy of the store nor a resync touches; the node
 starts from the later of the two (node.engine_signed).
 
-The file holds two slots, each a header (magic, sequence, length, CRC-32) and the
-state; a write goes to the slot the last one did not, so a write cut short leaves the
-one before it whole. Writes are not synced one by one: the store's own synced copy
-covers a crash, and this one must only outlive a copy or a resync, both of which come
-long after the page cache has written it out; it is synced when the node stops. (A
+The file holds two slots, each a header (magic, the chain's genesis hash, sequence,
+length, CRC-32) and the state; a write goes to the slot the last one did not, so a write
+cut short leaves the one before it whole. A mark of another chain (a new genesis started
+in the same data directory) is none: it is written over at the first step. Writes are
+not synced one by one: the store's own synced copy covers a crash, and this one must
+only outlive a copy or a resync, both of which come long after the page cache has
+written it out; it is synced when the node stops. (A
 crash of the machine followed by a restore of an older store within seconds is what
 it does not cover.)
 """
@@ -25,21 +27,25 @@ import struct
 import zlib
 from pathlib import Path
 
-from storage.errors import CorruptStateError
+from ledger.blocks import MAX_BLOCK_BYTES
+from storage.errors import CorruptStateError, DiskRefused
+from storage.kv import DISK_REFUSAL_ERRNOS
 
 SIGNED_MARK_NAME = "SENIM-SIGNED"
-_MAGIC = b"SSM1"
-_HEADER = struct.Struct(">4sQII")  # magic, sequence, length, CRC-32 of the state
-# A safety state with a prepared certificate of 256 validators' signed prepares is some
-# 40 KiB; a slot holds far more, and the file is sparse where slots are not written.
-SLOT_BYTES = 256 * 1024
+_MAGIC = b"SSM2"
+_HEADER = struct.Struct(">4s32sQII")  # magic, genesis hash, sequence, length, CRC-32
+# A prepared certificate holds the signed pre-prepare, whole block and all (up to
+# MAX_BLOCK_BYTES), and a quorum's prepares: a slot holds that with room to spare; the
+# file is sparse where nothing was written.
+SLOT_BYTES = MAX_BLOCK_BYTES + 1024 * 1024
 
 
 class SignedMark:
     """The file, open for the node's life."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, genesis_hash: bytes) -> None:
         self.path = path
+        self._genesis = genesis_hash
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._sequence, self._state = self._read()
 
@@ -51,15 +57,23 @@ class SignedMark:
         if len(state) > SLOT_BYTES - _HEADER.size:
             raise ValueError(f"a safety state of {len(state)} bytes does not fit a slot")
         self._sequence += 1
-        record = _HEADER.pack(_MAGIC, self._sequence, len(state), zlib.crc32(state)) + state
-        os.pwrite(self._fd, record, (self._sequence % 2) * SLOT_BYTES)
+        record = _HEADER.pack(_MAGIC, self._genesis, self._sequence, len(state),
+                              zlib.crc32(state)) + state
+        try:
+            os.pwrite(self._fd, record, (self._sequence % 2) * SLOT_BYTES)
+        except OSError as exc:
+            raise _refused(self.path, exc) from exc
         self._state = state
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise _refused(self.path, exc) from exc
+            finally:
+                os.close(self._fd)
+                self._fd = -1
 
     def _read(self) -> tuple[int, bytes | None]:
         found: list[tuple[int, bytes]] = []
@@ -68,16 +82,25 @@ class SignedMark:
             head = os.pread(self._fd, _HEADER.size, slot * SLOT_BYTES)
             if len(head) < _HEADER.size or head == bytes(_HEADER.size):
                 continue  # never written
-            magic, sequence, length, crc = _HEADER.unpack(head)
+            magic, genesis, sequence, length, crc = _HEADER.unpack(head)
+            if magic != _MAGIC or length > SLOT_BYTES - _HEADER.size:
+                damaged += 1  # (read no further: a damaged length asked for 4 GiB)
+                continue
             state = os.pread(self._fd, length, slot * SLOT_BYTES + _HEADER.size)
-            if (magic != _MAGIC or length > SLOT_BYTES - _HEADER.size or len(state) != length
-                    or zlib.crc32(state) != crc):
+            if len(state) != length or zlib.crc32(state) != crc:
                 damaged += 1
                 continue
-            found.append((sequence, state))
+            if genesis == self._genesis:  # another chain's mark says nothing of this one
+                found.append((sequence, state))
         if not found and damaged:
             raise CorruptStateError(
                 f"{self.path}, which records what this validator last signed, is damaged: "
                 "if the chain store beside it is this node's own and current, delete the "
                 "file and start again (it is written anew); else keep the node stopped")
         return max(found) if found else (0, None)
+
+
+def _refused(path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
+    if exc.errno in DISK_REFUSAL_ERRNOS:
+        return DiskRefused(f"the disk refuses a write of {path}: {exc}")
+    return CorruptStateError(f"cannot write {path}: {exc}")

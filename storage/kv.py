@@ -90,14 +90,14 @@ def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
 
 # What the disk answers when it is not the store that is at fault, as C's strerror
 # words it in LevelDB's message.
-_DISK_REFUSAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-_DISK_REFUSALS = tuple(os.strerror(code) for code in _DISK_REFUSAL_ERRNOS)
+DISK_REFUSAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+_DISK_REFUSALS = tuple(os.strerror(code) for code in DISK_REFUSAL_ERRNOS)
 
 
 def _refused(what: str, path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
     """The storage error for an OSError on a file of the store's: a disk (or mode) that
     refuses damages nothing; anything else is a store the node cannot trust."""
-    if exc.errno in _DISK_REFUSAL_ERRNOS:
+    if exc.errno in DISK_REFUSAL_ERRNOS:
         return DiskRefused(f"the disk refuses {what} of {path}: {exc.strerror}")
     return CorruptStateError(f"cannot use {path}: {exc.strerror or exc}")
 
@@ -327,7 +327,7 @@ class LevelDBStore:
             try:
                 os.fdatasync(fd)
             except OSError as exc:
-                if exc.errno in _DISK_REFUSAL_ERRNOS:
+                if exc.errno in DISK_REFUSAL_ERRNOS:
                     raise DiskRefused(f"the disk refuses a write of the chain database: "
                                       f"{exc}") from exc
                 raise CorruptStateError(f"cannot sync LevelDB's log {name}: {exc}") from exc

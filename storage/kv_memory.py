@@ -6,8 +6,10 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from storage.kv import KeyValueSnapshot
+if TYPE_CHECKING:  # storage.kv imports this module: a name for the annotations alone
+    from storage.kv import KeyValueSnapshot
 
 
 class _MemorySnapshot:

@@ -27,6 +27,8 @@ from ledger.key_events import (
 from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
     AccreditPayload,
+    AddMemberAction,
+    AddMemberPayload,
     IssueBatchPayload,
     MemberAction,
     ReplaceKeyAction,
@@ -242,3 +244,33 @@ def test_a_thief_cannot_rotate_onto_the_requested_key_with_the_requests_proof() 
     commit(chain, [proposal(council.ministry, action, chain.height + 10, chain.height + 8)])
     assert_refused(chain, make_tx(university, RotateKeyPayload(
         action.new_public_key, action.possession_proof)), "bad_possession_proof")
+
+
+@pytest.mark.parametrize("how", ["a ministry's own add_member", "governance's add_member"])
+def test_a_ministry_cannot_take_the_requested_key_first(how: str) -> None:
+    """The request is public while the vote is open: one ministry adding a member with its
+    key had the approving vote refused (`key_in_use`), request after request."""
+    council, chain = council_chain()
+    _, action = replacement(chain, council.university)
+    commit(chain, [proposal(council.ministry, action, chain.height + 10, chain.height + 8)])
+    taking = (make_tx(council.ministry3, AddMemberPayload("Front", "school",
+                                                          action.new_public_key))
+              if how.startswith("a ministry")
+              else proposal(council.ministry3, AddMemberAction("Front", "school",
+                                                               action.new_public_key),
+                            chain.height + 10, chain.height + 8))
+    assert_refused(chain, taking, "key_awaiting_replacement")
+
+
+def test_before_version_7_a_member_rotates_to_the_old_limit() -> None:
+    """The keys kept for governance are a version 7 rule: a chain under version 6 replays
+    rotations up to MAX_KEY_PERIODS as its release accepted them."""
+    council, chain = council_chain(KEY_REPLACEMENT_FROM - 1)
+    keys = council.university
+    for _ in range(MAX_KEY_PERIODS - 1):
+        new = KeyPair.generate()
+        commit(chain, [make_tx(keys, RotateKeyPayload(new.public_key, prove_possession(
+            new, chain.chain_id, keys.member_id)))])
+        keys = KeyPair.from_seed(new.seed, keys.member_id)
+    history = load_key_history(chain.state, keys.member_id)
+    assert history is not None and len(history.periods) == MAX_KEY_PERIODS

@@ -13,6 +13,7 @@ import pytest
 
 from consensus.safety import SafetyState, Vote, encode_safety_state
 from consensus.types import Digest, Height, View
+from ledger.blocks import MAX_BLOCK_BYTES
 from ledger.chain import Chain
 from ledger.codec import encode
 from node.engine import Engine
@@ -25,6 +26,8 @@ from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit
 from tests.node.test_engine import Clock, Recorder, submit
+
+GENESIS = b"\x01" * 32
 
 
 def voted(height: int, view: int, digest: bytes) -> bytes:
@@ -44,28 +47,54 @@ def engine_with(net: Consortium, chain: Chain, mark: SignedMark, clock: Clock
 def test_the_mark_keeps_the_last_state_through_reopening_and_a_torn_write(
         tmp_path: Path) -> None:
     path = tmp_path / "SENIM-SIGNED"
-    mark = SignedMark(path)
+    mark = SignedMark(path, GENESIS)
     assert mark.load() is None
     for height in range(1, 6):
         mark.save(voted(height, 0, bytes([height]) * 32))
     mark.close()
-    assert SignedMark(path).load() == voted(5, 0, b"\x05" * 32)
+    assert SignedMark(path, GENESIS).load() == voted(5, 0, b"\x05" * 32)
     with path.open("r+b") as file:  # the last write cut short: the one before it stands
-        file.seek((5 % 2) * SLOT_BYTES + 30)
+        file.seek((5 % 2) * SLOT_BYTES + 60)
         file.write(b"\xff\xff")
-    assert SignedMark(path).load() == voted(4, 0, b"\x04" * 32)
+    assert SignedMark(path, GENESIS).load() == voted(4, 0, b"\x04" * 32)
     with path.open("r+b") as file:
-        file.seek(30)
+        file.seek(60)
         file.write(b"\xff\xff")
     with pytest.raises(CorruptStateError, match="is damaged"):
-        SignedMark(path)
+        SignedMark(path, GENESIS)
+
+
+def test_a_prepared_block_of_the_largest_size_fits(tmp_path: Path) -> None:
+    """A prepared certificate holds its whole block: a slot of 256 KiB refused the state
+    of any block over it, and the engine thread stopped the node on the ValueError."""
+    mark = SignedMark(tmp_path / "SENIM-SIGNED", GENESIS)
+    large = os.urandom(MAX_BLOCK_BYTES + 64 * 1024)  # a block and a quorum's prepares
+    mark.save(large)
+    mark.save(voted(2, 0, b"\x02" * 32))
+    mark.save(large)
+    mark.close()
+    assert SignedMark(tmp_path / "SENIM-SIGNED", GENESIS).load() == large
+
+
+def test_a_mark_of_another_chain_is_none(tmp_path: Path) -> None:
+    """A new genesis started in the same data directory: the old chain's mark held the new
+    validator back until the new chain reached its height, which it never could."""
+    mark = SignedMark(tmp_path / "SENIM-SIGNED", GENESIS)
+    mark.save(voted(5000, 3, b"\x05" * 32))
+    mark.close()
+    other = SignedMark(tmp_path / "SENIM-SIGNED", b"\x02" * 32)
+    assert other.load() is None
+    other.save(voted(1, 0, b"\x01" * 32))
+    other.close()
+    assert SignedMark(tmp_path / "SENIM-SIGNED", b"\x02" * 32).load() == voted(
+        1, 0, b"\x01" * 32)
 
 
 def test_a_store_put_back_from_before_a_vote_keeps_the_vote(tmp_path: Path,
                                                             net: Consortium) -> None:
     """The store holds nothing of height 1; the mark says it proposed block D there in
     view 0: it commits height 1 in no view-0 block but D."""
-    mark = SignedMark(tmp_path / "SENIM-SIGNED")
+    mark = SignedMark(tmp_path / "SENIM-SIGNED", net.genesis.genesis_hash)
     promised = os.urandom(32)
     mark.save(voted(1, 0, promised))
     clock = Clock(net.genesis.genesis_time_ms + 10_000)
@@ -87,7 +116,7 @@ def test_a_store_set_aside_waits_for_the_chain_to_reach_the_height_it_signed_at(
     source = Chain(MemoryStore(), net.genesis)
     for _ in range(3):
         commit(source, [])
-    mark = SignedMark(tmp_path / "SENIM-SIGNED")
+    mark = SignedMark(tmp_path / "SENIM-SIGNED", net.genesis.genesis_hash)
     mark.save(voted(3, 2, os.urandom(32)))  # it voted at height 3, view 2, before a resync
     engine, _ = engine_with(net, Chain(MemoryStore(), net.genesis), mark,
                             Clock(net.genesis.genesis_time_ms + 10_000))
@@ -105,7 +134,9 @@ def test_a_mark_the_chain_has_passed_changes_nothing(tmp_path: Path, net: Consor
     chain = Chain(MemoryStore(), net.genesis)
     for _ in range(4):
         commit(chain, [])
-    mark = SignedMark(tmp_path / "SENIM-SIGNED")
+    mark = SignedMark(tmp_path / "SENIM-SIGNED", net.genesis.genesis_hash)
     mark.save(voted(2, 7, os.urandom(32)))
     engine, _ = engine_with(net, chain, mark, Clock(net.genesis.genesis_time_ms + 10_000))
+    # its view was taken up all the same: a later height started in an old height's view
     assert engine.replica is not None and engine.replica.height == 5
+    assert engine.replica.view == 0
