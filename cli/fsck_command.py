@@ -23,6 +23,7 @@ from ledger.errors import ConfigError
 from ledger.genesis import Genesis
 from node.config import load_config
 from node.files import load_genesis
+from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
@@ -101,6 +102,13 @@ def fsck_command(config_path: Path, language: str) -> None:
         found = check_store(kv, genesis)
     finally:
         kv.close()
+    mark = config.data_dir / SIGNED_MARK_NAME  # beside the store: the node reads it at start
+    if mark.exists():
+        try:
+            check_mark(mark, genesis.genesis_hash)
+        except (CorruptStateError, OSError) as exc:
+            found.damaged("signed_mark", f"{mark}, what this validator last signed, is "
+                          f"damaged ({exc})", path=mark, why=detail(exc))
     _report(found, store, recovery)
 
 

@@ -47,7 +47,7 @@ class SignedMark:
         self.path = path
         self._genesis = genesis_hash
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        self._sequence, self._state = self._read()
+        self._sequence, self._state = _read(self._fd, path, genesis_hash)
 
     def load(self) -> bytes | None:
         """The last safety state written, or None if none ever was."""
@@ -75,29 +75,39 @@ class SignedMark:
                 os.close(self._fd)
                 self._fd = -1
 
-    def _read(self) -> tuple[int, bytes | None]:
-        found: list[tuple[int, bytes]] = []
-        damaged = 0
-        for slot in (0, 1):
-            head = os.pread(self._fd, _HEADER.size, slot * SLOT_BYTES)
-            if len(head) < _HEADER.size or head == bytes(_HEADER.size):
-                continue  # never written
-            magic, genesis, sequence, length, crc = _HEADER.unpack(head)
-            if magic != _MAGIC or length > SLOT_BYTES - _HEADER.size:
-                damaged += 1  # (read no further: a damaged length asked for 4 GiB)
-                continue
-            state = os.pread(self._fd, length, slot * SLOT_BYTES + _HEADER.size)
-            if len(state) != length or zlib.crc32(state) != crc:
-                damaged += 1
-                continue
-            if genesis == self._genesis:  # another chain's mark says nothing of this one
-                found.append((sequence, state))
-        if not found and damaged:
-            raise CorruptStateError(
-                f"{self.path}, which records what this validator last signed, is damaged: "
-                "if the chain store beside it is this node's own and current, delete the "
-                "file and start again (it is written anew); else keep the node stopped")
-        return max(found) if found else (0, None)
+
+def _read(fd: int, path: Path, genesis_hash: bytes) -> tuple[int, bytes | None]:
+    found: list[tuple[int, bytes]] = []
+    damaged = 0
+    for slot in (0, 1):
+        head = os.pread(fd, _HEADER.size, slot * SLOT_BYTES)
+        if len(head) < _HEADER.size or head == bytes(_HEADER.size):
+            continue  # never written
+        magic, genesis, sequence, length, crc = _HEADER.unpack(head)
+        if magic != _MAGIC or length > SLOT_BYTES - _HEADER.size:
+            damaged += 1  # (read no further: a damaged length asked for 4 GiB)
+            continue
+        state = os.pread(fd, length, slot * SLOT_BYTES + _HEADER.size)
+        if len(state) != length or zlib.crc32(state) != crc:
+            damaged += 1
+            continue
+        if genesis == genesis_hash:  # another chain's mark says nothing of this one
+            found.append((sequence, state))
+    if not found and damaged:
+        raise CorruptStateError(
+            f"{path}, which records what this validator last signed, is damaged: "
+            "if the chain store beside it is this node's own and current, delete the "
+            "file and start again (it is written anew); else keep the node stopped")
+    return max(found) if found else (0, None)
+
+
+def check_mark(path: Path, genesis_hash: bytes) -> None:
+    """For `senim fsck`: CorruptStateError if the mark at `path` is damaged (read only)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _read(fd, path, genesis_hash)
+    finally:
+        os.close(fd)
 
 
 def _refused(path: Path, exc: OSError) -> CorruptStateError | DiskRefused:

@@ -239,6 +239,18 @@ def test_fsck_of_a_sound_and_then_a_damaged_store_speaks_kk_and_ru(node_folder: 
                                     "сомасы сәйкес келмейді\n")
 
 
+def test_fsck_reads_the_signed_mark_beside_the_store(node_folder: Path) -> None:
+    """The node reads SENIM-SIGNED at start and stops on a damaged one; fsck said sound."""
+    mark = node_folder.parent / "data" / "SENIM-SIGNED"
+    # a header whose length is past its slot: 4 GiB, which the node no longer reads
+    mark.write_bytes(b"SSM2" + bytes(32) + (1).to_bytes(8, "big") + b"\xff" * 4 + bytes(4))
+    english = fsck(node_folder, "en")
+    assert english.exit_code == 1, english.output
+    assert f"damaged: {mark}, what this validator last signed, is damaged" in english.output
+    said = fsck_in_every_language(node_folder, 1)
+    assert "за что этот валидатор подписался последним" in said["ru"]
+
+
 def test_fsck_refusals_speak_kk_and_ru(node_folder: Path) -> None:
     store = node_folder.parent / "data" / "chain.ldb"
     with store_held_by_another_process(store) as pid:
