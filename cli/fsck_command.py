@@ -106,9 +106,11 @@ def fsck_command(config_path: Path, language: str) -> None:
     if mark.exists():
         try:
             check_mark(mark, genesis.genesis_hash)
-        except (CorruptStateError, OSError) as exc:
+        except (CorruptStateError, OSError):
             found.damaged("signed_mark", f"{mark}, what this validator last signed, is "
-                          f"damaged ({exc})", path=mark, why=detail(exc))
+                          "damaged: if the chain store beside it is this node's own and "
+                          "current, delete the file (the node writes it anew); else keep "
+                          "the node stopped", path=mark)
     _report(found, store, recovery)
 
 
