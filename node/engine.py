@@ -53,10 +53,10 @@ from consensus import (
 )
 from consensus.errors import CorruptSafetyState
 from ledger.bft_time import REFRESH_AFTER_MS
-from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block, Header, decode_block
+from ledger.blocks import MAX_BLOCK_BYTES, Block, decode_block
 from ledger.chain import Chain, ProposalRules
 from ledger.chain_run import Execution
-from ledger.codec import decode, encode
+from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair, MemberId, member_id_of
 from ledger.transactions import Transaction
@@ -191,35 +191,6 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
             return  # only validators take part in consensus
         self.clock_skew.heard(sender, payload, self.chain.height + 1, self._clock_ms())
         self._run(MessageReceived(sender, payload))
-        self._pump_sync()
-
-    def block_announced(self, peer_key: bytes, payload: bytes) -> None:
-        """A validator pushed a block it just committed (followers hear these). Anyone
-        else's is dropped unread: decoding a 2 MiB frame of empty arrays held this
-        thread, and so consensus, for a second a frame."""
-        if peer_key not in self._validator_keys:
-            return
-        try:
-            data, cert = decode(payload, max_arrays=1, max_items=2)
-            if not (isinstance(data, bytes) and isinstance(cert, bytes)):
-                raise MalformedInput("an announcement is [block, certificate] as bytes")
-            header = Header.from_array(
-                decode(data, max_arrays=BLOCK_ARRAYS, max_items=MAX_BLOCK_TXS)[0])
-        except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
-            self._peer_fault(peer_key, "malformed announced block from %s")
-            return
-        if self.validator_sets.certificate_for(cert, header.height, header.block_hash) is None:
-            self._peer_fault(peer_key, "announced block from %s has no valid certificate; "
-                             "ignored")
-        elif header.height == self.chain.height + 1:
-            try:
-                block = decode_block(data)
-            except MalformedInput as exc:
-                self._peer_fault(peer_key, "bad announced block from %s: %s", exc)
-            else:
-                self._apply_certified(peer_key, block, cert)
-        elif header.height > self.chain.height + 1:
-            self.sync.want(header.height, peer_key)  # only certified claims steer sync
         self._pump_sync()
 
     # ---- consensus ---------------------------------------------------------------------

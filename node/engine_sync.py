@@ -17,14 +17,24 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from consensus import BlockSynced, CommitCertificate, Digest, Event, Height, Replica
-from ledger.blocks import Block, decode_block
+from consensus import (
+    BlockSynced,
+    CommitCertificate,
+    Digest,
+    Event,
+    Height,
+    Replica,
+    ValidatorId,
+)
+from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_TXS, Block, Header, decode_block
 from ledger.chain import Chain
 from ledger.chain_run import Execution
+from ledger.codec import decode
 from ledger.errors import MalformedInput
 from node.channels import CH_SYNC_REQUEST
 from node.engine_runs import AppliesRuns
 from node.engine_types import EngineConfig, Outbox
+from node.fault_log import FaultLog
 from node.mempool import Mempool
 from node.own_votes import OwnVotes
 from node.signature_checks import ANSWER_PREPARED_PART_CHECKS, AnswerChecks
@@ -85,6 +95,37 @@ class AppliesSyncedBlocks(AppliesRuns):
     # signatures went to the workers before its turn.
     next_sync_answer: Callable[[], tuple[bytes, bytes] | None]
     _prepared: PreparedAnswer | None
+    _validator_keys: dict[bytes, ValidatorId]
+    _peer_fault: FaultLog
+
+    def block_announced(self, peer_key: bytes, payload: bytes) -> None:
+        """A validator pushed a block it just committed (followers hear these). Anyone
+        else's is dropped unread: decoding a 2 MiB frame of empty arrays held this
+        thread, and so consensus, for a second a frame."""
+        if peer_key not in self._validator_keys:
+            return
+        try:
+            data, cert = decode(payload, max_arrays=1, max_items=2)
+            if not (isinstance(data, bytes) and isinstance(cert, bytes)):
+                raise MalformedInput("an announcement is [block, certificate] as bytes")
+            header = Header.from_array(
+                decode(data, max_arrays=BLOCK_ARRAYS, max_items=MAX_BLOCK_TXS)[0])
+        except (MalformedInput, ValueError, TypeError, IndexError, KeyError):
+            self._peer_fault(peer_key, "malformed announced block from %s")
+            return
+        if self.validator_sets.certificate_for(cert, header.height, header.block_hash) is None:
+            self._peer_fault(peer_key, "announced block from %s has no valid certificate; "
+                             "ignored")
+        elif header.height == self.chain.height + 1:
+            try:
+                block = decode_block(data)
+            except MalformedInput as exc:
+                self._peer_fault(peer_key, "bad announced block from %s: %s", exc)
+            else:
+                self._apply_certified(peer_key, block, cert)
+        elif header.height > self.chain.height + 1:
+            self.sync.want(header.height, peer_key)  # only certified claims steer sync
+        self._pump_sync()
 
     def sync_answer(self, peer_key: bytes, payload: bytes) -> None:
         taken_ms = self._clock_ms()
