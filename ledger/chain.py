@@ -189,6 +189,29 @@ class Chain(ChainReads):
         return ChainRun(self.state.overlay(defer_absence=True), self.head_header,
                         self.head_hash, frozenset(set_change_heights(self.state)), self.state)
 
+    def check_extends(self, block: Block, proposal: ProposalRules | None = None) -> None:
+        """`validate`'s first checks alone, against the head (MalformedInput if one
+        fails): for a proposal before its transactions' signatures are checked, which a
+        Byzantine primary's block of 13,000 forged ones on the wrong parent cost 0.66 s."""
+        parent = self.head_header
+        self._check_extends(block, proposal, parent, self.head_hash,
+                            self.validator_set_hash_at(parent.height + 1))
+
+    def _check_extends(self, block: Block, proposal: ProposalRules | None, parent: Header,
+                       parent_hash: bytes, set_hash: bytes) -> None:
+        header = block.header
+        if proposal is not None:
+            _check_proposal(block, proposal)
+        expected = (self.chain_id, parent.height + 1, parent_hash, set_hash)
+        actual = (header.chain_id, header.height, header.previous_hash,
+                  header.validator_set_hash)
+        if actual != expected:
+            raise MalformedInput(f"block does not extend the head at height {parent.height}")
+        if block.transactions_root != header.txs_root:  # computed once per block
+            raise MalformedInput("transactions do not match the header's transactions root")
+        if block.last_commit_hash != header.last_commit_hash:  # computed once per block
+            raise MalformedInput("the last commit does not match the header's last commit hash")
+
     def validate(self, block: Block,
                  verified: set[bytes] | frozenset[bytes] = frozenset(),
                  proposal: ProposalRules | None = None, *,
@@ -213,20 +236,10 @@ class Chain(ChainReads):
         # release cannot judge is not judged, so it neither votes for it nor refuses it.
         rules_version = require_known_rules(rules_source(overlay, self.state),
                                             parent.height + 1)
-        if proposal is not None:
-            _check_proposal(block, proposal)
         parent_hash = self.head_hash if run is None else run.parent_hash
         set_hash = (self.validator_set_hash_at(parent.height + 1) if run is None else
                     run.validator_set_hash_at(parent.height + 1, self.validator_set_hash_at))
-        expected = (self.chain_id, parent.height + 1, parent_hash, set_hash)
-        actual = (header.chain_id, header.height, header.previous_hash,
-                  header.validator_set_hash)
-        if actual != expected:
-            raise MalformedInput(f"block does not extend the head at height {parent.height}")
-        if block.transactions_root != header.txs_root:  # computed once per block
-            raise MalformedInput("transactions do not match the header's transactions root")
-        if block.last_commit_hash != header.last_commit_hash:  # computed once per block
-            raise MalformedInput("the last commit does not match the header's last commit hash")
+        self._check_extends(block, proposal, parent, parent_hash, set_hash)
         expected_time = next_block_time(parent, block.last_commit, commit_times, parent_hash)
         if header.time_ms != expected_time:
             raise MalformedInput(f"block time {header.time_ms} is not the time its last commit "

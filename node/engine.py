@@ -280,6 +280,7 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
                                   self.validator_sets.at(action.height).ids)
             rules = ProposalRules(MemberId(primary), action.view, self._clock_ms(),
                                   action.forced)
+            self.chain.check_extends(block, rules)  # before its signatures are checked
             execution = self.chain.validate(block, self._verified(block), rules,
                                             commit_times=self._commit_times)
             self._keep_execution(block.block_hash, execution)
