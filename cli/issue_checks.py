@@ -167,33 +167,36 @@ def issuer_preparing_alone(key_path: Path, say: Callable[[Sentence], None]) -> I
     folder (where the registry is named), so nothing is written for it and a folder the
     registrar may only read still locks."""
     folder = key_path.resolve().parent
-    fd = _locked(folder, Sentence("issue.issuer.waiting", f"waiting for another senim issue "
-                                  f"with a key in {folder} to finish preparing its job…",
-                                  path=folder), say)
-    try:
+    with _folder_locked(folder, Sentence("issue.issuer.waiting", f"waiting for another senim "
+                                         f"issue with a key in {folder} to finish preparing "
+                                         "its job…", path=folder), say):
         yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # and with it the lock
 
 
-def _locked(folder: Path, waiting: Sentence, say: Callable[[Sentence], None]) -> int | None:
-    """A descriptor of `folder` holding its exclusive flock (None: the folder is gone)."""
+@contextmanager
+def _folder_locked(folder: Path, waiting: Sentence, say: Callable[[Sentence], None]
+                   ) -> Iterator[None]:
+    """Held with `folder`'s exclusive flock (none if the folder is not there), `waiting`
+    said while another process holds it."""
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        return None
+        yield
+        return
     except OSError as exc:
         why = exc.strerror or str(exc)
         refuse(Sentence("issue.registry.no_lock", f"cannot lock the folder of the "
                         f"issued-students registry {folder}: {why}", path=folder, why=why),
                EXIT_BAD_INPUT)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        say(waiting)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(waiting)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 @contextmanager
@@ -209,14 +212,10 @@ def preparing_alone(out_dir: Path, options: ReaderOptions, say: Callable[[Senten
     if key_folder is not None and path.parent.resolve() == key_folder:
         yield
         return
-    fd = _locked(path.parent, Sentence("issue.registry.waiting", f"waiting for another senim "
-                                       f"issue preparing a job with the registry {path}…",
-                                       path=path), say)
-    try:
+    with _folder_locked(path.parent, Sentence("issue.registry.waiting", f"waiting for another "
+                                              f"senim issue preparing a job with the registry "
+                                              f"{path}…", path=path), say):
         yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # and with it the lock
 
 
 def registry_for_key(options: ReaderOptions, key_path: Path, say: Callable[[Sentence], None]
