@@ -86,8 +86,14 @@ def check_store(kv: KeyValueStore, genesis: Genesis) -> Findings:
 
 
 def _check_all(kv: KeyValueStore, genesis: Genesis, found: Findings) -> None:
+    keys = 0
+    stored: int | None = None  # the blocks' keys (None: the scan stopped short of them)
     try:
-        keys = sum(1 for _ in kv.iterate_prefix(b""))
+        blocks = 0
+        for key, _ in kv.iterate_prefix(b""):
+            keys += 1
+            blocks += key.startswith(BLOCK_PREFIX)
+        stored = blocks
     except CorruptStateError as exc:
         found.damaged("scan", f"a full scan of the store stops at damage: {exc}",
                       why=detail(exc))
@@ -126,11 +132,7 @@ def _check_all(kv: KeyValueStore, genesis: Genesis, found: Findings) -> None:
         return
     found.base = base
     _check_node_records(kv, found)
-    try:
-        stored = sum(1 for _ in kv.iterate_prefix(BLOCK_PREFIX))
-    except CorruptStateError:  # the full scan above has said so: walk, naming each
-        stored = height + 1 - base
-    missing = height + 1 - base - stored
+    missing = 0 if stored is None else height + 1 - base - stored  # (unknown: walk them)
     if missing > MISSING_BLOCKS_WALKED_MAX:  # a line each would never end (10**12 of them)
         found.damaged("head_beyond", f"the head record names block {height}, but only "
                       f"{stored} blocks are stored: the head record is damaged, or {missing} "

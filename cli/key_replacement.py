@@ -115,24 +115,29 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
     return member, fields["public_key"], fields["possession_proof"]
 
 
-def _new_key(path: Path, member: MemberId) -> KeyPair:
-    """The key in `path` (the ledger refuses one the member or another held, `key_in_use`),
-    or a new one written there (0600) before the request is: a replacement approved never
-    leaves its member without the key it moved to."""
-    if path.exists():
-        loaded = load_key_or_fail(path)
-        if loaded.member is not None and loaded.member != member:
-            refuse(Sentence("key.rotate.other_member", f"{path} is a key of member "
-                            f"{loaded.member.hex()}, not of {member.hex()}", path=path,
-                            other=loaded.member.hex(), member=member.hex()), EXIT_BAD_INPUT)
-        return KeyPair.from_seed(loaded.seed, member)
-    new = KeyPair.from_seed(KeyPair.generate().seed, member)
-    try:
-        save_key(path, new, f"replacement for member {member.hex()[:16]}")
-    except OSError as exc:
-        refuse(Sentence("key.rotate.unwritable", f"cannot write the new key file {path}: "
-                        f"{exc}", path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
-    return new
+def new_key_file(path: Path, member: MemberId, label: str,
+                 current: bytes | None = None) -> KeyPair:
+    """The key in `path`, signing for `member`, or a new one written there (0600) before
+    anything is sent: a rotation or a replacement that commits never leaves its member
+    without the key it moved to. A key of another member, or the member's `current` one,
+    is refused (the ledger refuses one it held before, `key_in_use`)."""
+    if not path.exists():
+        new = KeyPair.from_seed(KeyPair.generate().seed, member)
+        try:
+            save_key(path, new, label)
+        except OSError as exc:
+            refuse(Sentence("key.rotate.unwritable", f"cannot write the new key file {path}: "
+                            f"{exc}", path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
+        return new
+    loaded = load_key_or_fail(path)
+    if loaded.public_key == current:
+        refuse(Sentence("key.rotate.same", f"{path} holds the current key; give a new key "
+                        "file", path=path), EXIT_BAD_INPUT)
+    if loaded.member is not None and loaded.member != member:
+        refuse(Sentence("key.rotate.other_member", f"{path} is a key of member "
+                        f"{loaded.member.hex()}, not of {member.hex()}", path=path,
+                        other=loaded.member.hex(), member=member.hex()), EXIT_BAD_INPUT)
+    return KeyPair.from_seed(loaded.seed, member)
 
 
 class _KeyCommand(WordedCommand):
@@ -160,7 +165,8 @@ def request_replacement_command(new_key_path: Path, member: str, out_path: Path,
     if out_path.exists() or out_path.is_symlink():
         refuse(Sentence("key.request.exists", f"{out_path} exists; refusing to overwrite it",
                         path=out_path), EXIT_BAD_INPUT)
-    new = _new_key(new_key_path, member_id)
+    new = new_key_file(new_key_path, member_id,
+                       f"replacement for member {member_id.hex()[:16]}")
     request = {"kind": REQUEST_KIND, "chain_id": chain_id, "member_id": member_id.hex(),
                "public_key": new.public_key.hex(),
                "possession_proof": prove_replacement(new, chain_id, member_id).hex()}

@@ -20,7 +20,7 @@ import click
 from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
-from cli.key_replacement import request_replacement_command
+from cli.key_replacement import new_key_file, request_replacement_command
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
@@ -79,30 +79,6 @@ def _first_no_folder(path: Path) -> Path:
     return path.parent
 
 
-def _new_key(path: Path, current: KeyPair) -> KeyPair:
-    """The key in `path`, or a new one written there (0600) before anything is sent, so
-    a rotation that commits never leaves its member without the key it moved to."""
-    if not path.exists():
-        fresh = KeyPair.generate()
-        new = KeyPair.from_seed(fresh.seed, current.member_id)
-        try:
-            save_key(path, new, f"rotated from {current.public_key.hex()[:16]}")
-        except OSError as exc:
-            refuse(Sentence("key.rotate.unwritable", f"cannot write the new key file {path}: "
-                            f"{exc}", path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
-        return new
-    loaded = load_key_or_fail(path)
-    if loaded.public_key == current.public_key:
-        refuse(Sentence("key.rotate.same", f"{path} holds the current key; give a new key "
-                        "file", path=path), EXIT_BAD_INPUT)
-    if loaded.member is not None and loaded.member != current.member_id:
-        refuse(Sentence("key.rotate.other_member", f"{path} is a key of member "
-                        f"{loaded.member.hex()}, not of {current.member_id.hex()}", path=path,
-                        other=loaded.member.hex(), member=current.member_id.hex()),
-               EXIT_BAD_INPUT)
-    return KeyPair.from_seed(loaded.seed, current.member_id)
-
-
 @click.group("key", cls=WordedGroup)
 def key_group() -> None:
     """Rotate your member key, report an earlier key as stolen, or ask for a new one."""
@@ -120,7 +96,8 @@ key_group.add_command(request_replacement_command)
 def rotate_command(key_path: Path, new_key_path: Path, node_url: str, language: str) -> None:
     """Move your membership to a new key; your member id stays the same."""
     current = load_key_or_fail(key_path)
-    new = _new_key(new_key_path, current)
+    new = new_key_file(new_key_path, current.member_id,
+                       f"rotated from {current.public_key.hex()[:16]}", current.public_key)
     client = NodeClient(node_url)
     try:
         chain_id = str(client.status()["chain_id"])

@@ -52,19 +52,18 @@ def unpack_canonical(data: bytes, what: str) -> object:
             fail(f"{what}: more than {MAX_ARRAYS} arrays")
         return array
 
-    def no_map(pairs: list[tuple[object, object]]) -> object:
-        fail(f"{what}: holds a map; no message does")
-
     try:
         # No message holds an array longer than a validator set, nor any map: refused at
         # once, as a frame of millions of small ints or empty maps (a byte each) otherwise
         # cost a second of the engine and hundreds of megabytes before any check.
         value: object = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True,
-                                        list_hook=count, object_pairs_hook=no_map,
+                                        list_hook=count, object_pairs_hook=_no_map,
                                         max_array_len=MAX_VALIDATORS)
         canonical = pack(value)
     except MalformedMessage:
         raise
+    except _MapFound:
+        fail(f"{what}: holds a map; no message does")
     except ValueError as exc:
         if "max_array_len" in str(exc):
             fail(f"{what}: an array of more than {MAX_VALIDATORS} items (no message has arrays "
@@ -75,6 +74,15 @@ def unpack_canonical(data: bytes, what: str) -> object:
     if canonical != data:
         fail(f"{what}: not in canonical encoding")
     return value
+
+
+class _MapFound(Exception):
+    """Raised by `_no_map` out of the unpacker, and said with the value's name."""
+
+
+def _no_map(pairs: list[tuple[object, object]]) -> object:
+    # one function for every call: a closure made for each message cost the hot path
+    raise _MapFound
 
 
 def signing_bytes(chain_id: bytes, encoded_message: bytes) -> bytes:

@@ -229,13 +229,9 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
         _refuse_past_share(sender_id, open_now, len(voters))
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
                         payload.expiry_height, height, (sender_id,))
-    check_action(state, proposal.action, proposal.effective_height, policy, height,
-                 rules_version)
+    _check_applies(state, proposal, policy, height, rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
-    if isinstance(payload.action, AddMemberAction):
-        refuse_key_awaiting_replacement(state, payload.action.public_key, height,
-                                        rules_version)
     if policy.threshold <= 1:
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
@@ -245,6 +241,17 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     state.set(RECENT_PROPOSALS_KEY,
               encode([*load_recent_ids(state), proposal_id][-MAX_RECENT_PROPOSALS:]))
     state.set(proposal_key(proposal_id), proposal.encode())
+
+
+def _check_applies(state: StateReader, proposal: Proposal, policy: GovernancePolicy,
+                   height: int, rules_version: int) -> None:
+    """The action's own checks (`check_action`), and, for a member to admit, that no open
+    replacement names its key (the open proposals are this module's to read)."""
+    check_action(state, proposal.action, proposal.effective_height, policy, height,
+                 rules_version)
+    if isinstance(proposal.action, AddMemberAction):
+        refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
+                                        rules_version)
 
 
 def _require_possession(action: ReplaceKeyAction, chain_id: str) -> None:
@@ -313,11 +320,7 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
     if len(proposal.voters) >= policy.threshold:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
-        check_action(state, proposal.action, proposal.effective_height, policy, height,
-                     rules_version)
-        if isinstance(proposal.action, AddMemberAction):
-            refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
-                                            rules_version)
+        _check_applies(state, proposal, policy, height, rules_version)
         _apply(state, proposal, height, time_ms)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)

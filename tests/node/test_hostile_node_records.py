@@ -72,13 +72,12 @@ async def _verify_through(world: World, tmp_path: Path, lie: Lie, *args: str) ->
         await server.close()
 
 
-def _state_answers_with_proof(proof: object) -> Lie:
+def _state_answers_with(**changed: object) -> Lie:
+    """A node answering every state question with `changed` fields in place of its own."""
     async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
         if not request.path.startswith("/v1/state/"):
             return None
-        answer = json.loads(body)
-        answer["proof"] = proof
-        return web.json_response(answer)
+        return web.json_response({**json.loads(body), **changed})
     return lie
 
 
@@ -88,7 +87,7 @@ async def test_a_state_proof_that_is_no_proof_is_one_error_line(
     # MalformedProofError is no ValueError: it ended in a traceback, exit 1.
     genesis = tmp_path / "genesis.json"
     genesis.write_text(json.dumps(world.net.genesis.to_json()))
-    result = await _verify_through(world, tmp_path, _state_answers_with_proof({}),
+    result = await _verify_through(world, tmp_path, _state_answers_with(proof={}),
                                    *(["--genesis", str(genesis)] if with_genesis else []))
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
@@ -118,17 +117,6 @@ async def test_a_block_time_past_every_calendar_is_one_error_line(
         "is no time a calendar shows" in result.output, result.output
 
 
-def _state_answers_without_their_values() -> Lie:
-    """A node hiding each record it holds (a revocation, say) behind the proof of it."""
-    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
-        if not request.path.startswith("/v1/state/"):
-            return None
-        answer = json.loads(body)
-        answer["value"] = None
-        return web.json_response(answer)
-    return lie
-
-
 @pytest.mark.parametrize("lang, said", [
     ("en", "sent a proof that does not agree with its answer: do not trust this node"),
     ("ru", "прислал доказательство, которое не сходится с его ответом: не доверяйте этому"),
@@ -137,7 +125,8 @@ async def test_a_node_whose_proof_belies_its_answer_is_untrusted_in_every_langua
         world: World, tmp_path: Path, lang: str, said: str) -> None:
     # In kk and ru it was "the node could not be asked: it is down or answers otherwise
     # than a Senim node does", as if it had never answered.
-    result = await _verify_through(world, tmp_path, _state_answers_without_their_values(),
+    # a node hiding each record it holds (a revocation, say) behind the proof of it
+    result = await _verify_through(world, tmp_path, _state_answers_with(value=None),
                                    "--lang", lang)
     assert result.exit_code != 0 and said in result.output, result.output
     assert "Traceback" not in result.output
