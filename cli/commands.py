@@ -35,6 +35,12 @@ node_option = click.option(
     show_default="$SENIM_NODE or " + DEFAULT_NODE, help="URL of the node's HTTP API.")
 
 
+# For a command whose --out is a holder's document: an existing file is replaced only on
+# request, since it may be another credential whose hidden values could not be had back.
+force_option = click.option("--force", is_flag=True,
+                            help="Replace the --out file if it already exists.")
+
+
 def key_option(help: str = "Your member key file.") -> Callable[[Command], Command]:
     return click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
                         help=help)

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import print_verdict
+from cli.commands import force_option, print_verdict
 from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_seconds
 from cli.deadline_http import deadline_opener
 from cli.document_lines import contents, native_or_as_is
@@ -50,7 +50,7 @@ from cli.spoken import (
     say,
 )
 from cli.verdict_words import print_verdict_words, verdict_sentence
-from cli.verify_files import DOCUMENT_FILE_BYTES_MAX, refuse_out_over_input
+from cli.verify_files import DOCUMENT_FILE_BYTES_MAX, refuse_out_over_input, refuse_out_taken
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -85,11 +85,19 @@ def is_vc_document(document: Any) -> bool:
 
 
 def write_private(path: Path, document: Any) -> None:
-    """Credential files hold personal data: owner-only (0600), like key files."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    """Credential files hold personal data: owner-only (0600), like key files. Written
+    whole under a name of its own, then put in place, so that a file replaced is never
+    left cut short."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)  # left by a process of this number that was killed
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def batch_signer_key(node_url: str, issuer: bytes, batch_root: bytes) -> bytes | None:
@@ -141,6 +149,7 @@ EXPORT_TIMEOUT_S = 60.0
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
               help="The issuer's member key file (the VC is signed with it).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@force_option
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
               show_default="$SENIM_NODE or " + DEFAULT_NODE,
               help="A node to read the batch's block height and time.")
@@ -150,10 +159,12 @@ EXPORT_TIMEOUT_S = 60.0
 @click.option("--timeout", "timeout_s", type=timeout_seconds(), default=EXPORT_TIMEOUT_S,
               show_default=True, help="Seconds the node may take to answer, its questions "
               "together; exit 3 past them, and no VC written.")
-def export_vc_command(file: Path, key_path: Path, out_file: Path, node_url: str,
-                      status_base: str | None, language: str, timeout_s: float) -> None:
+def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
+                      node_url: str, status_base: str | None, language: str,
+                      timeout_s: float) -> None:
     """Export a Senim credential (as disclosed) as a W3C VC 2.0 signed by its issuer."""
     refuse_out_over_input(file, out_file, "the VC")
+    refuse_out_taken(out_file, force)
     try:
         document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
                                                 "credential").data)

@@ -46,6 +46,14 @@ def refuse_out_over_input(file: Path, out_file: Path, what: str) -> None:
                         "file for the copy", path=out_file), EXIT_BAD_INPUT)
 
 
+def refuse_out_taken(out_file: Path, force: bool) -> None:
+    """Refuse an --out that is already there unless `force`: it may be another of the
+    holder's credentials, whose hidden values and salts could not be had back."""
+    if not force and os.path.lexists(out_file):
+        refuse(Sentence("cli.file.out_exists", f"{out_file} exists: give a new file, or "
+                        "--force to replace it", path=out_file), EXIT_BAD_INPUT)
+
+
 def _not_regular(path: Path, mode: int) -> NoReturn:
     refuse(Sentence("cli.file.not_regular", not_regular(path, mode, "document"), path=path,
                     kind=kind_of(mode)), EXIT_BAD_INPUT)

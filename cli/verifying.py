@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import node_option
+from cli.commands import force_option, node_option
 from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.document_lines import label
 from cli.errors import EXIT_UNREACHABLE
@@ -27,7 +27,7 @@ from cli.spoken import (
 )
 from cli.vc import is_vc_document, write_private
 from cli.verdict_words import verdict_sentence
-from cli.verify_files import load_checked_json, refuse_out_over_input
+from cli.verify_files import load_checked_json, refuse_out_over_input, refuse_out_taken
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
@@ -41,15 +41,17 @@ DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in 
 @click.command("prove", cls=WordedCommand)
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@force_option
 @node_option
 @lang_option
 @click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_PROVE_TIMEOUT_S, show_default=True,
               help="Seconds the node may take to answer, both questions together; exit 3 "
                    "past them, and no proof written.")
-def prove_command(file: Path, out_file: Path, node_url: str, language: str,
+def prove_command(file: Path, out_file: Path, force: bool, node_url: str, language: str,
                   timeout_s: float) -> None:
     """Attach an offline proof to a credential (verifiable later with --offline)."""
+    refuse_out_taken(out_file, force)
     document = load_checked_json(file)
     try:
         doc = parse_document(document)
@@ -127,10 +129,13 @@ def _write_out(out_file: Path, document: Any) -> None:
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--hide", required=True, help="Comma-separated field names to hide.")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@force_option
 @lang_option
-def disclose_command(file: Path, hide: str, out_file: Path, language: str) -> None:
+def disclose_command(file: Path, hide: str, out_file: Path, force: bool,
+                     language: str) -> None:
     """Write a copy with some fields hidden (only salted hashes kept); it still verifies."""
     refuse_out_over_input(file, out_file, "the copy with fields hidden")
+    refuse_out_taken(out_file, force)
     document = load_checked_json(file)
     if not isinstance(document, dict) or is_vc_document(document):
         refuse(_not_a_credential(file, document, InvalidDocument(

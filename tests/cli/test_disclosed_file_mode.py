@@ -76,3 +76,32 @@ def test_the_fields_hidden_are_named_as_the_reader_knows_them(tmp_path: Path) ->
     assert "(iin, course.03)" in said["en"]
     assert "(ИИН, Дисциплина 3)" in said["ru"], said["ru"]
     assert "course.03" not in said["kk"] and "iin" not in said["kk"], said["kk"]
+
+
+def test_another_file_at_out_is_replaced_only_with_force(tmp_path: Path) -> None:
+    """An --out naming another of the holder's credentials (a transcript beside the
+    diploma) replaced it, whose hidden values and salts were then gone for good."""
+    keys = KeyPair.generate()
+    batch = make_batch([{"full_name": "A B", "iin": "000000000001"},
+                        {"full_name": "C D", "iin": "000000000002"}], "diploma", "t",
+                       keys.member_id, "U")
+    diploma, other = (tmp_path / "diploma.json"), (tmp_path / "other.json")
+    diploma.write_text(json.dumps(documents_of(batch)[0]))
+    other.write_text(json.dumps(documents_of(batch)[1]))
+    before = other.read_bytes()
+    for args in (["disclose", str(diploma), "--hide", "iin", "--out", str(other)],
+                 ["prove", str(diploma), "--out", str(other), "--node", "http://127.0.0.1:9"],
+                 ["export-vc", str(diploma), "--key", str(tmp_path / "k.key"), "--out",
+                  str(other), "--node", "http://127.0.0.1:9"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"{other} exists" in result.output and "--force" in result.output, result.output
+        assert other.read_bytes() == before
+    result = CliRunner().invoke(main, ["disclose", str(diploma), "--hide", "iin", "--out",
+                                       str(other), "--lang", "kk"])
+    assert result.exit_code == 2 and "бұрыннан бар" in result.output, result.output
+    result = CliRunner().invoke(main, ["disclose", str(diploma), "--hide", "iin", "--out",
+                                       str(other), "--force"])
+    assert result.exit_code == 0, result.output
+    assert "A B" in other.read_text() and stat.S_IMODE(other.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
