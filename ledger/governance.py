@@ -23,8 +23,9 @@ of them at once. From version 5 a voter may hold at most its share of the open
 proposals (`open_places_share`), so that no voter can take every place. From version 7,
 `replace_key` gives a member that lost its key, or had it stolen, a new one (its id
 stays), and may distrust its earlier keys from a height; written when approved, its
-new key's proof of possession checked when proposed. What each action checks and
-writes is `ledger.governance_actions`.
+new key's proof of possession checked when proposed; from version 8 a replacement is
+refused approval once another of the same member was approved since it was proposed.
+What each action checks and writes is `ledger.governance_actions`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -37,7 +38,8 @@ State keys (under the Merkle root):
 - `g:open`: ids of the proposals still collecting votes (at most MAX_OPEN_PROPOSALS);
 - `g:recent`: ids of the last MAX_RECENT_PROPOSALS proposals, oldest first;
 - `g:p:` + proposal id (the id of the proposing transaction): the proposal;
-- `g:rules`: the rules versions scheduled by `set_rules_version` (`ledger.rules_version`).
+- `g:rules`: the rules versions scheduled by `set_rules_version` (`ledger.rules_version`);
+- `g:replaced:` + member id: the height its key was last replaced at (from version 8).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from ledger.records import Member
 from ledger.rules_version import (
     DUPLICATE_PROPOSAL_REFUSED_FROM,
     KEY_REPLACEMENT_FROM,
+    ONE_REPLACEMENT_A_PROPOSAL_FROM,
     OPEN_PLACES_SHARED_FROM,
     rules_version_at,
 )
@@ -78,6 +81,7 @@ from ledger.validator_sets import StateReader, StateWriter
 OPEN_PROPOSALS_KEY = b"g:open"
 RECENT_PROPOSALS_KEY = b"g:recent"
 PREFIX_PROPOSAL = b"g:p:"
+PREFIX_REPLACED = b"g:replaced:"
 MAX_OPEN_PROPOSALS = 32
 MAX_RECENT_PROPOSALS = 64  # listed by `senim governance list`, newest first
 # A proposal may stay open and be scheduled at most this far ahead, so open ones
@@ -164,8 +168,8 @@ def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxR
     once, by its issuer), so each would pass again; the vote that approves it checks them
     all the same. Checking them took about 40% of `GET /v1/governance`'s CPU."""
     try:
-        check_action(state, proposal.action, proposal.effective_height, load_policy(state),
-                     height, rules_version_at(state, height), paths_checked=True)
+        _check_applies(state, proposal, load_policy(state), height,
+                       rules_version_at(state, height), paths_checked=True)
     except TxRejected as exc:
         return exc
     return None
@@ -233,7 +237,7 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
     if policy.threshold <= 1:
-        _apply(state, proposal, height, time_ms)
+        _apply(state, proposal, height, time_ms, rules_version)
         proposal = replace(proposal, approved_height=height)
     else:
         still_open.append(proposal_id)
@@ -244,14 +248,36 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
 
 
 def _check_applies(state: StateReader, proposal: Proposal, policy: GovernancePolicy,
-                   height: int, rules_version: int) -> None:
-    """The action's own checks (`check_action`), and, for a member to admit, that no open
-    replacement names its key (the open proposals are this module's to read)."""
+                   height: int, rules_version: int, *, paths_checked: bool = False) -> None:
+    """The action's own checks (`check_action`); for a member to admit, that no open
+    replacement names its key; for a key to replace, that no other replacement of it was
+    approved since (the proposals are this module's to read)."""
     check_action(state, proposal.action, proposal.effective_height, policy, height,
-                 rules_version)
+                 rules_version, paths_checked=paths_checked)
     if isinstance(proposal.action, AddMemberAction):
         refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
                                         rules_version)
+    if (isinstance(proposal.action, ReplaceKeyAction)
+            and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
+        replaced = last_replaced_height(state, proposal.action.member)
+        # the same block counts as since: its order within the block is not the proposal's
+        if replaced is not None and replaced >= proposal.proposed_height:
+            raise TxRejected("replaced_since", f"this member's key was replaced at height "
+                             f"{replaced}, since this proposal was made at height "
+                             f"{proposal.proposed_height}: approving it would move the "
+                             "member again; propose it anew if it is still wanted",
+                             height=replaced, proposed=proposal.proposed_height)
+
+
+def last_replaced_height(state: StateReader, member: MemberId) -> int | None:
+    """The height of the member's last key replacement recorded (from rules version 8)."""
+    raw = state.get(PREFIX_REPLACED + member)
+    if raw is None:
+        return None
+    height = decode(raw)
+    if not isinstance(height, int) or isinstance(height, bool):
+        raise MalformedInput("stored replacement height is malformed")
+    return height
 
 
 def _require_possession(action: ReplaceKeyAction, chain_id: str) -> None:
@@ -321,7 +347,7 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
         _check_applies(state, proposal, policy, height, rules_version)
-        _apply(state, proposal, height, time_ms)
+        _apply(state, proposal, height, time_ms, rules_version)
         proposal = replace(proposal, approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)
                                               if pid != proposal.proposal_id]))
@@ -335,6 +361,10 @@ def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
                          "approved) may propose or vote")
 
 
-def _apply(state: StateWriter, proposal: Proposal, height: int, time_ms: int) -> None:
+def _apply(state: StateWriter, proposal: Proposal, height: int, time_ms: int,
+           rules_version: int) -> None:
     apply_action(state, proposal.action, proposal.effective_height, proposal.proposal_id,
                  proposal.proposer, height, time_ms)
+    if (isinstance(proposal.action, ReplaceKeyAction)
+            and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
+        state.set(PREFIX_REPLACED + proposal.action.member, encode(height))

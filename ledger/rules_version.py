@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 7
+MAX_KNOWN_RULES_VERSION = 8
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -65,6 +65,12 @@ GOVERNANCE_KEY_HOLDERS_CHECKED_FROM = 6
 # before it, a member that lost its key could never sign again, and a thief holding it
 # could rotate the member onto a key of the thief's own.
 KEY_REPLACEMENT_FROM = 7
+
+# From this version on, a `replace_key` proposal is refused approval once another
+# replacement of the same member's key was approved since it was proposed
+# (`ledger.governance`): before it, a second request left open, with the votes cast for
+# it while it was the one, moved the member again at one more vote.
+ONE_REPLACEMENT_A_PROPOSAL_FROM = 8
 
 
 class StateReader(Protocol):

@@ -13,7 +13,7 @@ import pytest
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
-from ledger.governance import load_proposal
+from ledger.governance import load_proposal, why_cannot_apply
 from ledger.identity import KeyPair
 from ledger.key_events import (
     MAX_KEY_PERIODS,
@@ -38,7 +38,7 @@ from ledger.payloads import (
     action_from_array,
 )
 from ledger.rules import load_member
-from ledger.rules_version import KEY_REPLACEMENT_FROM
+from ledger.rules_version import KEY_REPLACEMENT_FROM, ONE_REPLACEMENT_A_PROPOSAL_FROM
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
 from storage.kv import MemoryStore
@@ -73,6 +73,11 @@ def key_once_approved(chain: Chain, council: Council, action: ReplaceKeyAction
     approve(chain, council, action, chain.height + 10)
     member = load_member(chain.state, action.member)
     return member.public_key if member is not None else None
+
+
+def key_of(chain: Chain, member: KeyPair) -> bytes | None:
+    found = load_member(chain.state, member.member_id)
+    return found.public_key if found is not None else None
 
 
 def issue(chain: Chain, keys: KeyPair) -> dict[str, Any]:
@@ -278,3 +283,55 @@ def test_before_version_7_a_member_rotates_to_the_old_limit() -> None:
         keys = KeyPair.from_seed(new.seed, keys.member_id)
     history = load_key_history(chain.state, keys.member_id)
     assert history is not None and len(history.periods) == MAX_KEY_PERIODS
+
+
+@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, ONE_REPLACEMENT_A_PROPOSAL_FROM])
+def test_a_second_open_replacement_cannot_move_the_member_again(version: int) -> None:
+    """Two requests for one member open at once (the member asked twice, or a thief's
+    request was proposed beside the member's): once one is approved, the votes the other
+    gathered meanwhile no longer take the member to its key at one more vote."""
+    council, chain = council_chain(version)
+    university = council.university
+    _, first = replacement(chain, university)
+    _, second = replacement(chain, university)
+    third = council.ministry3
+    proposed = [proposal(council.ministry, first, chain.height + 10, chain.height + 8),
+                proposal(third, second, chain.height + 10, chain.height + 8)]
+    commit(chain, proposed)
+    second_id = proposed[1].tx_id
+    commit(chain, [make_tx(council.ministry2, VotePayload(proposed[0].tx_id))])
+    assert key_of(chain, university) == first.new_public_key
+    vote = make_tx(council.ministry, VotePayload(second_id))
+    if version < ONE_REPLACEMENT_A_PROPOSAL_FROM:  # as version 7 chains replay it
+        commit(chain, [vote])
+        assert key_of(chain, university) == second.new_public_key
+        return
+    stored = load_proposal(chain.state, second_id)
+    assert stored is not None
+    listed = why_cannot_apply(chain.state, stored, chain.height + 1)
+    assert listed is not None and listed.code == "replaced_since"
+    assert_refused(chain, vote, "replaced_since")
+    assert key_of(chain, university) == first.new_public_key
+    # a request proposed after the approval is a new one, and may be approved
+    _, later = replacement(chain, university)
+    approve(chain, council, later, chain.height + 10)
+    assert key_of(chain, university) == later.new_public_key
+
+
+def test_the_list_says_an_admission_of_an_awaited_key_cannot_apply() -> None:
+    """`why_cannot_apply`, which the governance list reads, read the action alone: an
+    add_member proposal whose key an open replacement names showed as approvable, though
+    its approving vote is refused."""
+    council, chain = council_chain()
+    new = KeyPair.generate()
+    admit = proposal(council.ministry3, AddMemberAction("Front", "school", new.public_key),
+                     chain.height + 10, chain.height + 8)
+    commit(chain, [admit])
+    _, action = replacement(chain, council.university)
+    action = ReplaceKeyAction(action.member, new.public_key, prove_replacement(
+        new, chain.chain_id, council.university.member_id), None)
+    commit(chain, [proposal(council.ministry, action, chain.height + 10, chain.height + 8)])
+    stored = load_proposal(chain.state, admit.tx_id)
+    assert stored is not None
+    listed = why_cannot_apply(chain.state, stored, chain.height + 1)
+    assert listed is not None and listed.code == "key_awaiting_replacement"
