@@ -100,19 +100,22 @@ def write_private(path: Path, document: Any) -> None:
         raise
 
 
-def batch_signer_key(node_url: str, issuer: bytes, batch_root: bytes) -> bytes | None:
-    """The key that signed the batch, read with a state proof (None: the member's first
-    key, for a batch recorded before keys could rotate)."""
+def batch_keys(node_url: str, issuer: bytes, batch_root: bytes) -> tuple[bytes | None, bytes]:
+    """The key that signed the batch (None: the member's first key, for a batch recorded
+    before keys could rotate) and the member's current key, both read with state proofs
+    against one state root."""
     for _attempt in range(3):
+        facts = RemoteFacts(node_url)
         try:
-            batch = RemoteFacts(node_url).batch(issuer, batch_root)
+            batch = facts.batch(issuer, batch_root)
+            member = facts.member(issuer) if batch is not None else None
         except StateMoved:
             continue
         except MalformedInput as exc:
             raise RemoteFactsError(Sentence("cli.vc.batch_malformed", str(exc))) from exc
-        if batch is None:
+        if batch is None or member is None:
             raise RemoteFactsError(Sentence("cli.vc.no_batch"))
-        return batch.signer_key
+        return batch.signer_key, member.public_key
     raise RemoteFactsError(Sentence("cli.vc.batch_moving"))
 
 
@@ -129,7 +132,7 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
         parsed = parse_document(document)
         if parsed.batch_root not in checked:
             check_export_key(keys, parsed.issuer,
-                             batch_signer_key(node.base_url, parsed.issuer, parsed.batch_root))
+                             *batch_keys(node.base_url, parsed.issuer, parsed.batch_root))
             checked.add(parsed.batch_root)
         credential = to_vc(document, keys, node.base_url, height, int(block["time_ms"]),
                            now_ms)
@@ -196,7 +199,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                 "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
             height = int(batch["height"])
             block_time_ms = int(client.request("GET", f"/v1/blocks/{height}")["time_ms"])
-            signer_key = batch_signer_key(node_url, parsed.issuer, parsed.batch_root)
+            signer_key, current_key = batch_keys(node_url, parsed.issuer, parsed.batch_root)
     except DeadlinePassed:
         refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
                EXIT_UNREACHABLE)
@@ -208,7 +211,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                         f"({type(exc).__name__}: {exc}): is it a Senim node?", node=node_url),
                EXIT_UNREACHABLE)
     try:
-        check_export_key(keys, parsed.issuer, signer_key)
+        check_export_key(keys, parsed.issuer, signer_key, current_key)
         credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
                            int(time.time() * 1000))
     except InvalidDocument as exc:

@@ -64,19 +64,22 @@ def issuer_did_finding(did_public_key: bytes, member_id: bytes, batch_root: byte
                    f"({_period_words(period)}); another of its keys signed the batch")
 
 
-def check_export_key(keys: KeyPair, issuer: bytes, batch_signer_key: bytes | None) -> None:
-    """Refuse to export with a key other than the one that signed the batch, so the VC
-    names that key. `batch_signer_key` None: a batch from before keys could rotate,
-    signed with the member's first key (the one its id comes from)."""
+def check_export_key(keys: KeyPair, issuer: bytes, batch_signer_key: bytes | None,
+                     current_key: bytes | None = None) -> None:
+    """Refuse to export with a key other than the one that signed the batch or the
+    member's current key (`current_key`, as the chain records it): a verifier takes
+    either (`issuer_did_finding`), and a member whose key was lost and replaced holds
+    only the current one. `batch_signer_key` None: a batch from before keys could
+    rotate, signed with the member's first key (the one its id comes from)."""
     if keys.member_id != issuer:
         raise InvalidDocument("this key is not the credential's issuer: only the issuer "
                               "may sign its credentials as VCs", "not_issuer_key")
     signed_by_this_key = (keys.public_key == batch_signer_key if batch_signer_key is not None
                           else member_id_of(keys.public_key) == issuer)
-    if not signed_by_this_key:
+    if not signed_by_this_key and keys.public_key != current_key:
         which = (batch_signer_key.hex()[:16] + "…" if batch_signer_key is not None
                  else "its first key")
         raise InvalidDocument(f"this credential's batch was signed with the issuer's key "
-                              f"{which}, not with this key: export it with the key file that "
-                              "signed the batch (a VC names the key that issued it)",
-                              "not_batch_key", key=which)
+                              f"{which}, and this key is not the issuer's current one "
+                              "either: export it with the key file that signed the batch, "
+                              "or with the issuer's current key", "not_batch_key", key=which)

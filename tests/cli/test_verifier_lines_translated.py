@@ -222,7 +222,7 @@ VERIFIER_FUNCTIONS = {
         "prove_command", "_fetch_proof", "_write_out", "disclose_command",
         "_not_a_credential", "_undisclosed"},
     __import__("cli.vc", fromlist=["_"]): {"export_vc_command", "verify_vc_file",
-                                          "batch_signer_key"},
+                                          "batch_keys"},
 }
 PRINTERS = {"fail", "_fail", "echo", "secho"}
 

@@ -72,9 +72,11 @@ def rotate(chain: Chain, keys: KeyPair) -> KeyPair:
     return KeyPair.from_seed(fresh.seed, keys.member_id)
 
 
-def export(issued: Issuance, keys: KeyPair, index: int = 0) -> dict[str, Any]:
-    """As `senim export-vc` does: the key must be the one that signed the batch."""
-    check_export_key(keys, keys.member_id, issued.batch.signer_key)
+def export(issued: Issuance, keys: KeyPair, index: int = 0, current_key: bytes | None = None
+           ) -> dict[str, Any]:
+    """As `senim export-vc` does: the key must be the one that signed the batch, or the
+    member's current key."""
+    check_export_key(keys, keys.member_id, issued.batch.signer_key, current_key)
     return to_vc(issued.documents[index], keys, STATUS_BASE, issued.batch.height,
                  issued.batch.time_ms, CREATED_MS)
 
@@ -120,16 +122,24 @@ def test_credentials_on_both_sides_of_a_rotation_verify_with_their_batch_key(
     assert KEY_NOT_TIED not in verify_vc(exported_before, NOW).warnings
 
 
-def test_export_refuses_a_key_other_than_the_batch_signer(chain: Chain, net: Consortium
-                                                          ) -> None:
+def test_export_takes_the_batch_signer_or_the_current_key_alone(chain: Chain,
+                                                                 net: Consortium) -> None:
+    """A member whose key was lost and replaced holds only its current key: export took
+    the batch's key alone, so none of its earlier credentials could be had as VCs,
+    though a verifier takes a VC signed with any key the member held."""
     old = net.university
     before = issue(chain, old)
     new = rotate(chain, old)
     after = issue(chain, new)
     with pytest.raises(InvalidDocument, match="signed with the issuer's key"):
-        export(before, new)
+        export(before, new)  # not said to be current: refused
     with pytest.raises(InvalidDocument, match="signed with the issuer's key"):
-        export(after, old)
+        export(after, old, current_key=new.public_key)  # an earlier key, not the batch's
+    with_current = export(before, new, current_key=new.public_key)
+    assert with_current["issuer"]["id"] == did_key(new.public_key)
+    result = verdict(chain, with_current)
+    assert (result.valid, result.status) == (True, "valid"), result.to_json()
+    assert "another of its keys signed the batch" in result.checks[-1].detail
     with pytest.raises(InvalidDocument, match="not the credential's issuer"):
         check_export_key(net.university2, old.member_id, None)
 
@@ -224,16 +234,20 @@ async def cli(*args: str) -> Result:
 async def test_node_and_cli_export_and_verify_across_a_rotation(
         rotated_node: RotatedNode, tmp_path: Path) -> None:
     node = rotated_node
-    cases = [(node.before, node.old_key, node.new_key), (node.after, node.new_key, node.old_key)]
+    # the earlier credential by the key that signed its batch, and by the current key (a
+    # member whose key was lost and replaced holds only that); the later one by its own
+    cases = [(node.before, node.old_key, None), (node.before, node.new_key, None),
+             (node.after, node.new_key, node.old_key)]
     for number, (issued, signer, other) in enumerate(cases):
         native = tmp_path / f"diploma-{number}.json"
         native.write_text(json.dumps(issued.documents[0]))
         out = tmp_path / f"diploma-{number}.vc.json"
-        wrong = await cli("export-vc", str(native), "--key", str(other), "--out", str(out),
-                          "--node", node.url)
-        assert wrong.exit_code == 2 and "export it with the key file" in wrong.output, \
-            wrong.output
-        assert not out.exists()
+        if other is not None:
+            wrong = await cli("export-vc", str(native), "--key", str(other), "--out",
+                              str(out), "--node", node.url)
+            assert wrong.exit_code == 2 and "export it with the key file" in wrong.output, \
+                wrong.output
+            assert not out.exists()
         done = await cli("export-vc", str(native), "--key", str(signer), "--out", str(out),
                          "--node", node.url)
         assert done.exit_code == 0, done.output
