@@ -24,6 +24,7 @@ from node.answer_gate import AnswerGate
 from node.channels import CH_STATE_REQUEST, CH_STATE_RESPONSE
 from node.config import NodeConfig
 from node.network import Network
+from node.offer_round import OFFER_PEERS_MAX
 from node.start_checks import peers_configured
 from node.state_sync import NOT_HELD, Phase, StateSync
 from node.validators import certifies_by_keys
@@ -31,9 +32,12 @@ from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.state_sync")
 
-# Answers waiting to be checked: only one question is ever open, and answers from peers
-# not asked are dropped before they take a place here (node.answer_gate).
-ANSWERS_QUEUED_MAX = 4
+# Answers waiting to be checked: one question is open at a time, save for the offer
+# questions of a round (up to OFFER_PEERS_MAX, node.offer_round), whose answers may all
+# come at once; a few places more for late answers. Answers from peers not asked are
+# dropped before they take a place here (node.answer_gate); one dropped because the queue
+# is full counts as silence (its peer is passed over, or left out of the round).
+ANSWERS_QUEUED_MAX = OFFER_PEERS_MAX + 4
 POLL_S = 0.05
 PROGRESS_LOG_S = 10.0
 WIPE_BATCH_KEYS = 10_000
@@ -89,11 +93,11 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
     try:
         while not sync.finished and not stop.is_set():
             peers = sorted(network.peers.connected(), key=lambda k: (k not in validators, k))
-            request, restarted = sync.next_request(int(time.monotonic() * 1000), peers)
+            requests, restarted = sync.next_requests(int(time.monotonic() * 1000), peers)
             if restarted:
                 log.warning("no peer holds the snapshot being copied any more; starting again")
                 await loop.run_in_executor(None, wipe_partial_state, kv)
-            if request is not None:
+            for request in requests:
                 send(request.peer, CH_STATE_REQUEST, request.payload)
             try:
                 peer, payload = await asyncio.wait_for(answers.get(), POLL_S)

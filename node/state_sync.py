@@ -1,15 +1,18 @@
 """State sync as a state machine without IO: join from a certified snapshot, not a replay.
 
-A node with an empty store (`[sync] state_sync = true`) asks its peers in turn:
+A node with an empty store (`[sync] state_sync = true`) asks its peers:
 
-1. for an offer: the block of the peer's snapshot, its commit certificate and
-   the proofs of the validator-set changes from genesis up to it (as many as fit
-   in an answer; if more are left, the offering peer is asked for the rest a page
-   at a time, each page checked as it comes). The joiner follows the set from
-   genesis through those proofs (`ledger.light_client`); the first offer whose
-   block is this chain's, names the set in force at its height and is certified
-   by that set fixes the snapshot; its state root is the only thing trusted from
-   then on. The block's own `v:index` is only proven once
+1. for an offer, several peers at once (`node.offer_round`): the block of the
+   peer's snapshot, its commit certificate and the proofs of the validator-set
+   changes from genesis up to it (as many as fit in an answer; if more are left,
+   the offering peer is asked for the rest a page at a time, each page checked as
+   it comes). The joiner follows the set from genesis through those proofs
+   (`ledger.light_client`); an offer counts if its block is this chain's, names
+   the set in force at its height and is certified by that set. The highest that
+   counts among those come within a short window after the first fixes the
+   snapshot (the first alone would let a lagging peer hand over a snapshot so old
+   that no peer holds the blocks after it); its state root is the only thing
+   trusted from then on. The block's own `v:index` is only proven once
    its value arrives (step 3): if it lists a change the proofs skipped, the offer
    was a lie by omission, its peer is distrusted and the join starts again.
 2. for the state tree's nodes, top-down, NODES_PER_QUESTION positions at a time.
@@ -23,8 +26,9 @@ A node with an empty store (`[sync] state_sync = true`) asks its peers in turn:
 A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
 same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
-passed over. When no peer holds the snapshot any more, the join starts again
-from a new offer and the caller wipes what it wrote (`Progress.restart`).
+passed over (and, silent SILENT_QUESTIONS_MAX times in a row, no longer counts as
+holding the snapshot). When no peer holds the snapshot any more, the join starts
+again from a new offer and the caller wipes what it wrote (`Progress.restart`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from ledger.genesis import Genesis
 from ledger.light_client import SetCertificateCheck, UnprovenValidatorSet
 from ledger.set_change_records import kept_proof_writes
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
+from node.offer_round import Candidate, OfferRound
 from node.state_offer import Offer, Snapshot, offer_from_answer
 from node.sync import SyncRequest
 from storage.state_transfer import Position, StateImport, position_to_wire
@@ -93,12 +98,13 @@ class StateSync:
         self.phase = Phase.OFFER
         self.snapshot: Snapshot | None = None
         self._offer: Offer | None = None  # in Phase.SET_CHANGES
+        self._round = OfferRound()  # in Phase.OFFER: the offer questions, several open
         self.state: StateImport | None = None
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
         self._good: bytes | None = None  # the last peer that answered well
         self._turn = 0
-        self._asked: bytes | None = None
+        self._asked: bytes | None = None  # the one question open past Phase.OFFER
         self._asked_at_ms = 0
         self._question: list[object] = []
         self._positions: list[Position] = []  # asked for by the open nodes question
@@ -114,14 +120,17 @@ class StateSync:
         return self.phase in (Phase.DONE, Phase.UNAVAILABLE)
 
     # ---- asking ------------------------------------------------------------------------
-    def next_request(self, now_ms: int, peers: Sequence[bytes]) -> tuple[SyncRequest | None, bool]:
-        """The question to send now, if any, and whether the join started again (the
-        caller then wipes the state written so far first). `peers`: connected, best first."""
+    def next_requests(self, now_ms: int, peers: Sequence[bytes]
+                      ) -> tuple[list[SyncRequest], bool]:
+        """The questions to send now (several only when asking for offers), and whether
+        the join started again (the caller then wipes the state written so far first).
+        `peers`: connected, best first."""
         if self.finished:
-            return None, False
+            return [], False
         if self._asked is not None:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
-                return None, False
+                return [], False
+            self._round.went_silent(self._asked)  # its offers win no round until it serves
             self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
             self._drop_offer()
         if self._started_ms is None:
@@ -130,30 +139,47 @@ class StateSync:
         self._offer_refused_late = False
         if self._offer is not None and not self._available(self._offer.peer, peers):
             self._drop_offer()
-        peer = (self._offer.peer if self._offer is not None
-                else self._choose(peers, now_ms - self._started_ms >= OFFER_PATIENCE_MS))
+        if self.phase is Phase.OFFER:
+            offer_questions = self._ask_for_offers(now_ms, peers)
+            if offer_questions is not None:
+                return offer_questions, restarted
+        peer = self._offer.peer if self._offer is not None else self._choose(peers)
         if peer is None:
-            return None, restarted
+            return [], restarted
         self._question = self._make_question()
         self._asked, self._asked_at_ms = peer, now_ms
-        return SyncRequest(peer, encode(self._question)), restarted
+        return [SyncRequest(peer, encode(self._question))], restarted
 
     def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
         return peer in peers and peer not in self.distrusted and peer not in self._not_held
 
-    def _choose(self, peers: Sequence[bytes], patience_over: bool) -> bytes | None:
-        candidates = [p for p in peers if self._available(p, peers)]
-        if not candidates and peers:
-            if self.phase is Phase.OFFER:
-                if self._not_held and self._not_held.issuperset(peers):
-                    if patience_over:
-                        self.phase = Phase.UNAVAILABLE  # nobody has a snapshot to give
-                    return None
-                # Everyone connected was caught lying once: start trusting afresh
-                # rather than never join (each answer is still checked).
-                self.distrusted.clear()
-                self._not_held.clear()
+    def _ask_for_offers(self, now_ms: int, peers: Sequence[bytes]) -> list[SyncRequest] | None:
+        """The offer questions to send now; None once the round chose an offer (the
+        phase moved on and its one question is asked the usual way)."""
+        available = [p for p in peers if self._available(p, peers)]
+        self._round.expire(now_ms, RESPONSE_TIMEOUT_MS)
+        chosen = self._round.choice(now_ms, available)
+        if chosen is not None:
+            self._take_chosen(chosen)
             return None
+        asked = self._round.to_ask(now_ms, available)
+        if asked or self._round.busy:
+            return [SyncRequest(peer, encode([ASK_OFFER])) for peer in asked]
+        self._round.reset()  # nobody left to ask and nothing offered: silent peers again
+        if peers and not available:
+            if self._not_held and self._not_held.issuperset(peers):
+                assert self._started_ms is not None  # set by next_requests
+                if now_ms - self._started_ms >= OFFER_PATIENCE_MS:
+                    self.phase = Phase.UNAVAILABLE  # nobody has a snapshot to give
+                return []
+            # Everyone connected was caught lying once: start trusting afresh
+            # rather than never join (each answer is still checked).
+            self.distrusted.clear()
+            self._not_held.clear()
+        return []
+
+    def _choose(self, peers: Sequence[bytes]) -> bytes | None:
+        candidates = [p for p in peers if self._available(p, peers)]
         if self._good in candidates:
             return self._good
         if not candidates:
@@ -163,8 +189,6 @@ class StateSync:
         return peer
 
     def _make_question(self) -> list[object]:
-        if self.phase is Phase.OFFER:
-            return [ASK_OFFER]
         if self._offer is not None:  # the proofs of changes after the last one followed
             return [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
         assert self.snapshot is not None and self.state is not None
@@ -176,28 +200,37 @@ class StateSync:
 
     # ---- answers -----------------------------------------------------------------------
     def accept(self, peer: bytes, payload: bytes) -> Progress:
-        """Check an answer to our open question; anything else changes nothing."""
-        if peer != self._asked or self.finished:
+        """Check an answer to an open question; anything else changes nothing."""
+        offering = self.phase is Phase.OFFER and self._round.is_open(peer)
+        if not (offering or peer == self._asked) or self.finished:
             return Progress()
-        self._asked = None
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload, max_arrays=ANSWER_ARRAYS_MAX, max_items=ANSWER_ITEMS_MAX)
         if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
             return self._distrust(peer)
         kind, height = answer[0], answer[1]
-        if kind == NOT_HELD or (kind == ASK_OFFER and height == 0 and len(answer) in (4, 5, 6)):
+        no_snapshot = kind == ASK_OFFER and height == 0 and len(answer) in (4, 5, 6)
+        if kind == ASK_OFFER and not offering:
+            # An offer for a round already over, come late (the round no longer waited
+            # for it): no lie, and no answer to the open question. A late "no snapshot"
+            # is taken below: such a peer holds no snapshot to copy from either.
+            return Progress()
+        self._round.answered(peer)
+        if not offering:
+            self._asked = None
+        if kind == NOT_HELD or no_snapshot:
             self._not_held.add(peer)
             if self._good == peer:
                 self._good = None
             return Progress()
-        if kind != self._question[0]:
+        if kind != (ASK_OFFER if offering else self._question[0]):
             return self._distrust(peer)
         try:
             if kind == ASK_OFFER:
-                self._take_offer(peer, answer)
-                progress = Progress()
-            elif kind == ASK_SET_CHANGES:
+                self._round.offered(self._checked_offer(peer, answer))
+                return Progress()  # its peer is preferred only if it wins (_take_chosen)
+            if kind == ASK_SET_CHANGES:
                 self._take_set_changes(answer)
                 progress = Progress()
             elif self.snapshot is None or height != self.snapshot.height:
@@ -209,29 +242,36 @@ class StateSync:
         except ValueError:
             return self._distrust(peer)
         self._good = peer
+        self._round.served(peer)
         return progress
 
-    def _take_offer(self, peer: bytes, answer: list[object]) -> None:
-        self._offer, more = offer_from_answer(self._genesis, self._certified, peer, answer)
-        if more:
-            self.phase = Phase.SET_CHANGES
+    def _checked_offer(self, peer: bytes, answer: list[object]) -> Candidate:
+        """An offer checked as far as it can be now: to the end unless proofs are left
+        to come by pages. ValueError if it does not check."""
+        offer, more = offer_from_answer(self._genesis, self._certified, peer, answer)
+        return Candidate(offer, None if more else offer.snapshot(self._certified))
+
+    def _take_chosen(self, chosen: Candidate) -> None:
+        """The round's highest offer: fixed now, or once the rest of its proofs are in."""
+        self._good = chosen.peer  # the nodes and values are asked of it first
+        if chosen.snapshot is not None:
+            self._fix_snapshot(chosen.snapshot)
         else:
-            self._fix_snapshot()
+            self._offer = chosen.offer
+            self.phase = Phase.SET_CHANGES
 
     def _take_set_changes(self, answer: list[object]) -> None:
         if self._offer is None:
             raise ValueError("set changes for no offer")
         if not self._offer.take_page(answer, self._certified):
-            self._fix_snapshot()
+            # ValueError if refused: the peer is distrusted and a new round asked
+            self._fix_snapshot(self._offer.snapshot(self._certified))
 
-    def _fix_snapshot(self) -> None:
+    def _fix_snapshot(self, snapshot: Snapshot) -> None:
         """The offer's proofs are all in and its block is certified by the set they lead
         to: its state root is what the copy is checked against from now on."""
-        offer = self._offer
-        assert offer is not None
         self._offer = None
-        self.phase = Phase.OFFER  # if refused, a new offer is asked for
-        self.snapshot = offer.snapshot(self._certified)  # ValueError: refused
+        self.snapshot = snapshot
         self._index_at_snapshot = None
         self.state = StateImport(STATE_PREFIX, self.snapshot.decoded.header.state_root)
         self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
@@ -306,6 +346,7 @@ class StateSync:
     # ---- peers -------------------------------------------------------------------------
     def _distrust(self, peer: bytes) -> Progress:
         self.distrusted.add(peer)
+        self._round.answered(peer)
         self._pass_over(peer)
         self._drop_offer()
         return Progress()
@@ -324,10 +365,12 @@ class StateSync:
             self._good = None
 
     def _restart_if_stranded(self, peers: Sequence[bytes]) -> bool:
-        """Start again from a fresh offer if no connected peer can serve this snapshot."""
+        """Start again from a fresh offer if no connected peer can serve this snapshot (a
+        peer silent too often in a row counts as not holding it: `OfferRound.given_up`)."""
         if self.phase not in (Phase.NODES, Phase.VALUES) or not peers:
             return False
-        if any(p not in self.distrusted and p not in self._not_held for p in peers):
+        if any(p not in self.distrusted and p not in self._not_held
+               and not self._round.given_up(p) for p in peers):
             return False
         self._start_again()
         return True
@@ -336,6 +379,7 @@ class StateSync:
         self.phase = Phase.OFFER
         self.snapshot = None
         self._offer = None
+        self._round.reset()
         self.state = None
         self._not_held.clear()
         self.distrusted.clear()
