@@ -88,6 +88,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
     status = verdict.status
     issuer = str(getattr(verdict, "issuer", "") or "")
     if any(check.name == "anchored" for check in verdict.checks):  # a document, not a credential
+        if status == "compromised_key":
+            return words.t("cli.status.anchored_stolen_key", author=f.get("author", ""),
+                           fromHeight=f.get("key_compromised_from", ""))
         return (words.t("cli.status.anchored", author=f.get("author", ""),
                         when=words.datetime(f.get("recorded_at"))) if verdict.valid
                 else words.t("cli.status.not_anchored"))
@@ -97,7 +100,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
               "revokedDate": words.date(f.get("revoked_at")),
               "revokedTime": words.time(f.get("revoked_at")),
               "reason": _reason_words(words, f.get("revocation_reason")),
-              "fromHeight": f.get("key_compromised_from", "")}
+              "fromHeight": f.get("key_compromised_from", ""),
+              "ministry": f.get("accredited_by", "")}
     if status == "valid" and f.get("type"):
         said = (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
                 else words.t("status.valid", **params))
@@ -253,6 +257,13 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = detail[:1].upper() + detail[1:]
     elif check.name == "employment":
         detail = _employment(check, words, f, document)
+    elif check.name == "accredited" and not check.ok and "accredited_by" in f:
+        detail = words.t("detail.accredited.fail_stolen_key", ministry=f["accredited_by"],
+                         fromHeight=f.get("key_compromised_from", ""))
+    elif check.name == "not_revoked" and check.ok and "revocation_disregarded_height" in f:
+        detail = words.t("detail.not_revoked.ok_disregarded", issuer=f.get("issuer", ""),
+                         height=f["revocation_disregarded_height"],
+                         fromHeight=f.get("key_compromised_from", ""))
     elif check.name == "membership":
         detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",
                          issuer=f.get("issuer", ""), height=f.get("issuer_retired_height", ""))

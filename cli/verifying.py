@@ -32,7 +32,7 @@ from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
-from ledger.records import Accreditation, Revocation
+from ledger.records import Accreditation, Batch, Revocation
 
 EXIT_INVALID = 1
 DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
@@ -84,9 +84,14 @@ def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
     keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
     try:
         first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
-        accreditation, revocation = first["entries"][2]["value"], first["entries"][3]["value"]
-        ministries = set() if accreditation is None else {
-            g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants}
+        batch, accreditation = first["entries"][0]["value"], first["entries"][2]["value"]
+        revocation = first["entries"][3]["value"]
+        # the ministries whose grants cover the batch: each with its key history, and a
+        # proof holds at most MAX_ENTRIES
+        issued = None if batch is None else Batch.decode(bytes.fromhex(batch))
+        ministries = set() if accreditation is None or issued is None else {
+            g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants
+            if g.covers(issued.credential_type, issued.height, issued.time_ms)}
         if revocation is not None:
             revoked = Revocation.decode(bytes.fromhex(revocation))
             if revoked.by_consortium:

@@ -65,11 +65,13 @@ class ProofRefused(InvalidDocument):
 def proof_keys(batch_root: bytes, issuer: bytes, target: bytes,
                ministries: Sequence[bytes]) -> list[bytes]:
     """Every state key a credential's verification reads; `ministries` are the members
-    it names (the granting ministries, and the proposer of a revocation by governance)."""
+    it names (the granting ministries, and the proposer of a revocation by governance),
+    each with its key history (whether it granted with a key reported stolen)."""
     keys = [batch_key(issuer, batch_root), member_key(issuer), accreditation_key(issuer),
             revocation_key(issuer, batch_root, target),
             employment_end_key(issuer, batch_root, target), key_history_key(issuer)]
     keys += [member_key(m) for m in ministries]
+    keys += [key_history_key(m) for m in ministries]
     return [*keys, VALIDATOR_SET_INDEX_KEY]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
+from ledger.distrust import stolen_key_in_state
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
 from ledger.governance import (
@@ -59,7 +60,11 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
-from ledger.rules_version import KEY_REPLACEMENT_FROM, rules_version_at
+from ledger.rules_version import (
+    KEY_REPLACEMENT_FROM,
+    STOLEN_RECORDS_REDONE_FROM,
+    rules_version_at,
+)
 from ledger.transactions import Transaction
 from storage.batch_tree import verify_inclusion
 from storage.state_tree import StateTree
@@ -322,7 +327,9 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
     revoked = payload.credential
     batch = _own_batch_holding(state, tx.sender, revoked, "unknown_batch", "not_in_batch")
     existing = load_revocation(state, tx.sender, revoked.batch_root, revoked.target_hash)
-    if existing is not None:
+    if existing is not None and not (
+            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM and not existing.by_consortium
+            and stolen_key_in_state(state, existing.revoked_by, existing.height) is not None):
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}",
                          height=existing.height)
     replaced_by = None
@@ -344,7 +351,9 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
 def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
             ctx: BlockContext) -> None:
     existing = load_anchor(state, payload.document_hash)
-    if existing is not None:
+    if existing is not None and not (
+            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM
+            and stolen_key_in_state(state, existing.member, existing.height) is not None):
         raise TxRejected(
             "already_anchored",
             f"document already anchored by {existing.member.hex()} at height {existing.height}",

@@ -72,6 +72,12 @@ KEY_REPLACEMENT_FROM = 7
 # it while it was the one, moved the member again at one more vote.
 ONE_REPLACEMENT_A_PROPOSAL_FROM = 8
 
+# From this version on, a revocation or an anchor recorded with a key distrusted at its
+# height (`ledger.distrust`) may be recorded again over it: verifiers disregard it, and
+# before it a thief's revocation or anchor held its place for good, so that the issuer
+# could not revoke the credential itself, nor the document's author anchor it.
+STOLEN_RECORDS_REDONE_FROM = 8
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...

@@ -14,11 +14,20 @@ from typing import Any, Protocol
 
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.credentials import target_hash
-from ledger.errors import InvalidDocument, NewerFormat
+from ledger.distrust import stolen_key_at
+from ledger.errors import InvalidDocument, MalformedInput, NewerFormat
 from ledger.key_events import KeyHistory
 from ledger.payloads_credentials import REVOCATION_REASONS
 from ledger.record_checks import issuer_key_finding, record_findings
-from ledger.records import Accreditation, Anchor, Batch, EmploymentEnd, Member, Revocation
+from ledger.records import (
+    Accreditation,
+    Anchor,
+    Batch,
+    EmploymentEnd,
+    Grant,
+    Member,
+    Revocation,
+)
 from storage.batch_tree import verify_inclusion
 
 
@@ -69,6 +78,7 @@ class Verdict:
     valid: bool
     # valid | tampered | unknown | unaccredited | revoked | superseded | malformed |
     # compromised_key (signed with a key reported stolen from before its height) |
+    # accreditation_compromised (accredited only by a grant made with a stolen key) |
     # newer_format (a format version this code does not read yet); for a
     # recognition also original_invalid | original_revoked | original_unchecked; for an
     # employment record, inconsistent (its start differs from the end recorded on chain)
@@ -152,8 +162,13 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     if not signer.ok:
         return _fail(verdict, signer.status, Check(signer.name, False, signer.detail))
     verdict.checks.append(Check(signer.name, True, signer.detail))
-    grant = facts.accreditation(batch.issuer).grant_covering(
-        batch.credential_type, batch.height, batch.time_ms)
+    try:
+        grant, doubted = _trusted_grant(facts, batch)
+    except MalformedInput as exc:
+        return _fail(verdict, "malformed", Check("accredited", False, f"the granting "
+                     f"ministry's keys cannot be read from this source ({exc})"))
+    if grant is None and doubted is not None:
+        return _accredited_by_stolen_key(verdict, batch, doubted, facts, issuer_name)
     if grant is None:
         _code, why = facts.accreditation(batch.issuer).why_not(
             batch.credential_type, batch.height, batch.time_ms)
@@ -182,8 +197,22 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     # Under the issuer's key: its own, or the consortium's once it was retired.
     if revocation is not None and (revocation.revoked_by == batch.issuer
                                    or revocation.by_consortium):
-        return _revoked(verdict, revocation, facts)
-    verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
+        try:
+            stolen = (None if revocation.by_consortium  # governance's votes, not a key
+                      else stolen_key_at(facts, batch.issuer, revocation.height))
+        except MalformedInput as exc:
+            return _fail(verdict, "malformed", Check("not_revoked", False, f"the issuer's "
+                         f"keys cannot be read from this source ({exc})"))
+        if stolen is None:
+            return _revoked(verdict, revocation, facts)
+        verdict.facts.update({"revocation_disregarded_height": revocation.height,
+                              "key_compromised_from": stolen.compromised_from})
+        verdict.checks.append(Check("not_revoked", True, f"a revocation recorded at height "
+                                    f"{revocation.height} is disregarded: {issuer_name}'s "
+                                    f"key in use then was reported stolen from height "
+                                    f"{stolen.compromised_from}"))
+    else:
+        verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
     verdict.facts["format"] = doc.document_format
     for finding in record_findings(doc, batch, facts, verdict.facts):
         if not finding.ok:
@@ -193,13 +222,47 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
     extra = [c.detail for c in verdict.checks
-             if c.name in ("employment", "original", "membership")]
+             if c.name in ("employment", "original", "membership")
+             or (c.name == "not_revoked" and "revocation_disregarded_height" in verdict.facts)]
     if "issuer_suspended_height" in verdict.facts:
         extra.append(f"{issuer_name}'s accreditation is suspended from height "
                      f"{verdict.facts['issuer_suspended_height']}, after this was issued")
     if extra:
         verdict.reason += "; " + "; ".join(extra)
     return verdict
+
+
+def _trusted_grant(facts: ChainFacts, batch: Batch
+                   ) -> tuple[Grant | None, tuple[Grant, int] | None]:
+    """The first grant covering the batch that its ministry made with a key trusted then,
+    and, if there is none, a covering grant made with a key reported stolen and the height
+    that key is distrusted from (a thief holding a ministry's key could accredit a member
+    of its own, whose credentials verified after the key was replaced)."""
+    doubted: tuple[Grant, int] | None = None
+    for grant in facts.accreditation(batch.issuer).grants:
+        if not grant.covers(batch.credential_type, batch.height, batch.time_ms):
+            continue
+        stolen = stolen_key_at(facts, grant.granted_by, grant.granted_height)
+        if stolen is None:
+            return grant, None
+        if doubted is None and stolen.compromised_from is not None:
+            doubted = (grant, stolen.compromised_from)
+    return None, doubted
+
+
+def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Grant, int],
+                              facts: ChainFacts, issuer_name: str) -> Verdict:
+    grant, compromised_from = doubted
+    ministry = facts.member(grant.granted_by)
+    ministry_name = ministry.name if ministry else grant.granted_by.hex()
+    verdict.facts.update({"accredited_by": ministry_name,
+                          "accredited_at_height": grant.granted_height,
+                          "key_compromised_from": compromised_from})
+    return _fail(verdict, "accreditation_compromised", Check(
+        "accredited", False, f"{issuer_name} was accredited for {batch.credential_type} "
+        f"only by {ministry_name} at height {grant.granted_height}, with a key of "
+        f"{ministry_name} reported stolen from height {compromised_from}: the "
+        "accreditation may have been made by the thief"))
 
 
 def _membership(verdict: Verdict, batch: Batch, issuer: Member, facts: ChainFacts) -> Check:
@@ -279,10 +342,21 @@ def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
                      f"no record of this document (sha256 {digest.hex()}) on chain"))
     author = facts.member(anchor.member)
     name = author.name if author else anchor.member.hex()
+    verdict.facts.update({"author": name, "height": anchor.height,
+                          "recorded_at": when(anchor.time_ms), "sha256": digest.hex()})
+    try:
+        stolen = stolen_key_at(facts, anchor.member, anchor.height)
+    except MalformedInput as exc:
+        return _fail(verdict, "malformed", Check("anchored", False, f"{name}'s keys cannot "
+                     f"be read from this source ({exc})"))
+    if stolen is not None:
+        verdict.facts["key_compromised_from"] = stolen.compromised_from
+        return _fail(verdict, "compromised_key", Check(
+            "anchored", False, f"recorded by {name} at height {anchor.height}, with a key of "
+            f"{name} reported stolen from height {stolen.compromised_from}: the record may "
+            "have been made by the thief"))
     verdict.checks.append(Check("anchored", True, f"recorded by {name} at height "
                                 f"{anchor.height} ({when(anchor.time_ms)})"))
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"document existed by {when(anchor.time_ms)}, recorded by {name}"
-    verdict.facts.update({"author": name, "height": anchor.height,
-                          "recorded_at": when(anchor.time_ms), "sha256": digest.hex()})
     return verdict

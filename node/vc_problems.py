@@ -72,6 +72,7 @@ RESULT_CODES: Mapping[str, str] = {
     "unaccredited": "its issuer was not accredited for it",
     "revoked": "revoked", "superseded": "superseded by a correction",
     "compromised_key": "signed with a key reported stolen",
+    "accreditation_compromised": "its issuer was accredited only with a key reported stolen",
     "newer_format": "a format this node does not read yet",
     "original_invalid": "a recognition whose original fails",
     "original_revoked": "a recognition whose original is revoked",

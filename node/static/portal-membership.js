@@ -1,7 +1,8 @@
 // A retired issuer and the consortium's revocation of its credential, said from the
 // verdict's facts: a genuine credential of a university that has since left the
 // consortium says when it left, after the verdict and in its check; one the consortium
-// revoked by a governance proposal (its issuer could no longer revoke it) says so.
+// revoked by a governance proposal (its issuer could no longer revoke it) says so; a
+// grant or a revocation recorded with a key reported stolen says which and from when.
 import { formatDate, has, t, tNode } from './portal-language.js';
 
 function proposalShort(f) { return String(f.revoked_by_proposal || '').slice(0, 16) + '…'; }
@@ -47,4 +48,20 @@ export function withRetirement(sentence, verdict) {
       params));
   }
   return said;
+}
+
+// The check of an accreditation granted, or a revocation recorded, with a key reported
+// stolen (the first counts for nothing, the second is disregarded), or null.
+export function stolenKeyDetail(check, verdict) {
+  const f = verdict.facts || {};
+  const params = { ministry: f.accredited_by || '', issuer: f.issuer || '',
+    height: String(f.revocation_disregarded_height ?? ''),
+    fromHeight: String(f.key_compromised_from ?? '') };
+  if (check.check === 'accredited' && !check.ok && f.accredited_by) {
+    return tNode('detail.accredited.fail_stolen_key', params);
+  }
+  if (check.check === 'not_revoked' && check.ok && f.revocation_disregarded_height) {
+    return tNode('detail.not_revoked.ok_disregarded', params);
+  }
+  return null;
 }

@@ -47,7 +47,7 @@ function sentence(verdict) {
   const reason = reasonWords(f.revocation_reason);
   const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
-    fromHeight: String(f.key_compromised_from ?? '') };
+    fromHeight: String(f.key_compromised_from ?? ''), ministry: f.accredited_by || '' };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
@@ -337,6 +337,8 @@ function checkDetail(check, doc, verdict, status) {
     theirs: plain(doc && doc.chain_id) };
   const byConsortium = membership.consortiumDetail(check, verdict, params);
   if (byConsortium) return byConsortium;
+  const byStolenKey = membership.stolenKeyDetail(check, verdict);
+  if (byStolenKey) return byStolenKey;
   if (check.check === 'not_revoked' && !check.ok && f.revocation_reason === 'superseded') {
     return tNode('detail.not_revoked.fail_superseded', params);  // not "revoked"
   }

@@ -1,0 +1,59 @@
+"""Whether what a member recorded at a height may have been signed with a stolen key.
+
+A batch names the key that signed it (`Batch.signer_key`), so its verdict reads that
+key's period. The other records a member makes (an accreditation it grants, a
+revocation, an anchor) name only the member and the height: the key is whichever the
+member held then. At the height of a rotation the member held two (the block holds
+what the old key signed before the rotation and what the new one signed after), and
+the order within the block is not recorded; so a record is doubted when any key the
+member held at its height was distrusted there (`KeyPeriod.trusted_at`): a thief's
+record in the block of the replacement that stopped it is not let through, at the cost
+of the member's own records in that one block, which it can make again.
+
+A member whose key never rotated has no key reported stolen: a report and a
+replacement both need the key rotated away first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ledger.errors import MalformedInput
+from ledger.key_events import KeyHistory, KeyPeriod, load_key_history
+from ledger.records import Member, member_key
+from ledger.validator_sets import StateReader
+
+
+class KeyFacts(Protocol):
+    def member(self, member: bytes) -> Member | None: ...
+    def key_history(self, member: bytes) -> KeyHistory | None: ...
+
+
+def stolen_key_at(facts: KeyFacts, member_id: bytes, height: int) -> KeyPeriod | None:
+    """A key `member_id` held at `height` that was distrusted there (reported stolen from
+    that height or before), or None. MalformedInput if the member's keys cannot be read."""
+    return _stolen_key(facts.member(member_id), lambda: facts.key_history(member_id), height)
+
+
+def stolen_key_in_state(state: StateReader, member_id: bytes, height: int
+                        ) -> KeyPeriod | None:
+    """`stolen_key_at`, read from the ledger's own state (for its rules)."""
+    data = state.get(member_key(member_id))
+    member = Member.decode(data) if data is not None else None
+    return _stolen_key(member, lambda: load_key_history(state, member_id), height)
+
+
+def _stolen_key(member: Member | None, history_of: Callable[[], KeyHistory | None],
+                height: int) -> KeyPeriod | None:
+    if member is None or member.key_rotated_height is None:
+        return None
+    history = history_of()
+    if history is None or history.current.public_key != member.public_key:
+        raise MalformedInput("the member's key history does not match its record")
+    for period in history.periods:
+        held = period.from_height <= height and (period.until_height is None
+                                                 or height <= period.until_height)
+        if held and not period.trusted_at(height):
+            return period
+    return None

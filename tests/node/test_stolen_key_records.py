@@ -1,0 +1,173 @@
+"""What a stolen key recorded other than batches: an accreditation it granted counts for
+nothing once the key is distrusted from before it, a revocation it made is disregarded
+and may be made again, and a document it anchored says so (rules version 8 for making
+them again). Before, distrusting the key undid only the batches it signed: a thief
+holding a ministry's key could accredit a member of its own, whose diplomas kept
+verifying after the consortium replaced the key."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from cli.language import Words
+from cli.verdict_words import check_words, verdict_sentence
+from ledger.chain import Chain
+from ledger.credentials import make_batch
+from ledger.facts import LocalFacts
+from ledger.identity import KeyPair
+from ledger.key_events import prove_possession
+from ledger.offline import OfflineFacts, make_bundle, proof_keys
+from ledger.payloads import (
+    AccreditPayload,
+    AddMemberPayload,
+    AnchorPayload,
+    IssueBatchPayload,
+    ReportCompromisePayload,
+    RevokePayload,
+    RotateKeyPayload,
+)
+from ledger.payloads_credentials import CredentialRef
+from ledger.rules_version import KEY_REPLACEMENT_FROM, STOLEN_RECORDS_REDONE_FROM
+from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
+from node.validators import certifies_by_keys
+from storage.batch_tree import audit_path
+from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
+from tests.node.test_governance import approve
+from tests.node.test_governance_key_replacement import council_chain, issue, replacement
+from tests.node.test_ledger_refusals import assert_refused
+
+RECORDS = [{"full_name": f"Graduate {i}", "iin": f"{i:012d}"} for i in range(2)]
+
+
+def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
+    return verify_credential(copy.deepcopy(document), LocalFacts(chain.state, "test"),
+                             CHAIN_ID)
+
+
+def rotate_and_report(chain: Chain, keys: KeyPair, stolen_from: int) -> KeyPair:
+    """The member moves to a new key and reports the old one stolen from `stolen_from`."""
+    fresh = KeyPair.generate()
+    commit(chain, [make_tx(keys, RotateKeyPayload(fresh.public_key, prove_possession(
+        fresh, CHAIN_ID, keys.member_id)))])
+    new = KeyPair.from_seed(fresh.seed, keys.member_id)
+    commit(chain, [make_tx(new, ReportCompromisePayload(keys.public_key, stolen_from))])
+    return new
+
+
+def test_a_thiefs_accreditation_counts_for_nothing_once_the_key_is_replaced() -> None:
+    council, chain = council_chain(STOLEN_RECORDS_REDONE_FROM)
+    honest = issue(chain, council.university)  # accredited by another ministry
+    thief = council.ministry3  # a copy of the ministry's key
+    stolen_at = chain.height + 1
+    fake = KeyPair.generate()
+    commit(chain, [make_tx(thief, AddMemberPayload("Diploma Mill", "university",
+                                                   fake.public_key))])
+    commit(chain, [make_tx(thief, AccreditPayload(fake.member_id, ("diploma",),
+                                                  GENESIS_TIME_MS, GENESIS_TIME_MS + YEAR_MS))])
+    forged = issue(chain, fake)
+    assert verdict_of(chain, forged).status == "valid"  # until the consortium acts
+
+    _, action = replacement(chain, thief, compromised_from=stolen_at)
+    approve(chain, council, action, chain.height + 10)
+    refused = verdict_of(chain, forged)
+    assert (refused.valid, refused.status) == (False, "accreditation_compromised")
+    assert refused.facts["accredited_by"] == "Ministry of Justice"
+    assert refused.facts["key_compromised_from"] == stolen_at
+    assert "may have been made by the thief" in refused.reason
+    assert verdict_of(chain, honest).status == "valid"
+
+    # said in the reader's language, and each check by what it found
+    for lang, said in (("kk", "ұрланғанын"), ("ru", "о краже"), ("en", "reported stolen")):
+        words = Words(lang)
+        sentence = verdict_sentence(refused, words)
+        assert "Ministry of Justice" in sentence and said in sentence, sentence
+        line = check_words(next(c for c in refused.checks if c.name == "accredited"),
+                           refused, words, forged)
+        assert str(stolen_at) in line and "Ministry of Justice" in line, line
+
+
+def test_an_offline_proof_carries_the_granting_ministrys_keys() -> None:
+    council, chain = council_chain(STOLEN_RECORDS_REDONE_FROM)
+    thief = council.ministry3
+    stolen_at = chain.height + 1
+    commit(chain, [make_tx(thief, AccreditPayload(
+        council.university.member_id, ("certificate",), GENESIS_TIME_MS,
+        GENESIS_TIME_MS + YEAR_MS))])
+    batch = make_batch(RECORDS, "certificate", CHAIN_ID, council.university.member_id, "U")
+    commit(chain, [make_tx(council.university,
+                           IssueBatchPayload("certificate", batch.root, len(RECORDS)))])
+    rotate_and_report(chain, thief, stolen_at)
+    document = documents_of(batch)[0]
+    keys = proof_keys(batch.root, council.university.member_id, batch.target_hashes[0],
+                      [thief.member_id])
+    header = chain.head_header
+    document["proof"] = make_bundle(chain.state, header,
+                                    chain.get_certificate(header.height) or b"", keys)
+    facts = OfflineFacts(document["proof"], council.genesis, certifies_by_keys(CHAIN_ID))
+    assert verify_credential(document, facts, CHAIN_ID).status == "accreditation_compromised"
+
+
+def _ref(batch_root: bytes, targets: list[bytes], index: int) -> CredentialRef:
+    return CredentialRef(batch_root, targets[index], index, tuple(audit_path(targets, index)))
+
+
+@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, STOLEN_RECORDS_REDONE_FROM])
+def test_a_thiefs_revocation_is_disregarded_and_may_be_made_again(version: int) -> None:
+    council, chain = council_chain(version)
+    university = council.university
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
+    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
+                                                         len(RECORDS)))])
+    document = documents_of(batch)[0]
+    stolen_at = chain.height + 1
+    ref = _ref(batch.root, batch.target_hashes, 0)
+    commit(chain, [make_tx(university, RevokePayload(ref, "fraud"))])  # the thief's copy
+    assert verdict_of(chain, document).status == "revoked"
+    new = rotate_and_report(chain, university, stolen_at)
+    shown = verdict_of(chain, document)
+    assert (shown.valid, shown.status) == (True, "valid"), shown.to_json()
+    assert shown.facts["revocation_disregarded_height"] == stolen_at
+    assert "disregarded" in shown.reason
+    for lang in ("kk", "ru"):
+        line = check_words(next(c for c in shown.checks if c.name == "not_revoked"),
+                           shown, Words(lang), document)
+        assert str(stolen_at) in line and "disregarded" not in line, line
+    again = make_tx(new, RevokePayload(ref, "issued_in_error"))
+    if version < STOLEN_RECORDS_REDONE_FROM:  # as version 7 chains replay it
+        assert_refused(chain, again, "already_revoked")
+        return
+    commit(chain, [again])
+    revoked = verdict_of(chain, document)
+    assert revoked.status == "revoked"
+    assert revoked.facts["revocation_reason"] == "issued_in_error"
+    # a revocation the member made with a trusted key is not made again
+    assert_refused(chain, make_tx(new, RevokePayload(ref, "fraud")), "already_revoked")
+
+
+@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, STOLEN_RECORDS_REDONE_FROM])
+def test_a_document_a_thief_anchored_says_so_and_may_be_anchored_again(version: int
+                                                                        ) -> None:
+    council, chain = council_chain(version)
+    university = council.university
+    data = b"%PDF-1.7 a thesis"
+    stolen_at = chain.height + 1
+    commit(chain, [make_tx(university, AnchorPayload(document_hash(data)))])
+    assert verify_anchor(data, LocalFacts(chain.state, "test")).status == "valid"
+    rotate_and_report(chain, university, stolen_at)
+    doubted = verify_anchor(data, LocalFacts(chain.state, "test"))
+    assert (doubted.valid, doubted.status) == (False, "compromised_key")
+    for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "reported stolen")):
+        sentence = verdict_sentence(doubted, Words(lang))
+        assert "KazNU" in sentence and said in sentence, sentence
+    author = council.ministry2
+    again = make_tx(author, AnchorPayload(document_hash(data)))
+    if version < STOLEN_RECORDS_REDONE_FROM:
+        assert_refused(chain, again, "already_anchored")
+        return
+    commit(chain, [again])
+    anchored = verify_anchor(data, LocalFacts(chain.state, "test"))
+    assert anchored.valid and anchored.facts["author"] == "Ministry of Education"
+
