@@ -260,9 +260,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     elif check.name == "accredited" and not check.ok and "accredited_by" in f:
         detail = words.t("detail.accredited.fail_stolen_key", ministry=f["accredited_by"],
                          fromHeight=f.get("key_compromised_from", ""))
-    elif check.name == "not_revoked" and check.ok and "revocation_disregarded_height" in f:
-        detail = words.t("detail.not_revoked.ok_disregarded", issuer=f.get("issuer", ""),
-                         height=f["revocation_disregarded_height"],
+    elif check.name == "not_revoked" and verdict.status == "revocation_doubted":
+        detail = words.t("detail.not_revoked.fail_doubted",
+                         revokedDate=words.date(f.get("revoked_at")),
                          fromHeight=f.get("key_compromised_from", ""))
     elif check.name == "membership":
         detail = words.t(f"detail.membership.{'ok' if check.ok else 'fail'}",

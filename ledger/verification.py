@@ -79,6 +79,7 @@ class Verdict:
     # valid | tampered | unknown | unaccredited | revoked | superseded | malformed |
     # compromised_key (signed with a key reported stolen from before its height) |
     # accreditation_compromised (accredited only by a grant made with a stolen key) |
+    # revocation_doubted (revoked with a key distrusted at the revocation's height) |
     # newer_format (a format version this code does not read yet); for a
     # recognition also original_invalid | original_revoked | original_unchecked; for an
     # employment record, inconsistent (its start differs from the end recorded on chain)
@@ -205,14 +206,8 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                          f"keys cannot be read from this source ({exc})"))
         if stolen is None:
             return _revoked(verdict, revocation, facts)
-        verdict.facts.update({"revocation_disregarded_height": revocation.height,
-                              "key_compromised_from": stolen.compromised_from})
-        verdict.checks.append(Check("not_revoked", True, f"a revocation recorded at height "
-                                    f"{revocation.height} is disregarded: {issuer_name}'s "
-                                    f"key in use then was reported stolen from height "
-                                    f"{stolen.compromised_from}"))
-    else:
-        verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
+        return _revocation_doubted(verdict, revocation, stolen.compromised_from, issuer_name)
+    verdict.checks.append(Check("not_revoked", True, "no revocation on chain"))
     verdict.facts["format"] = doc.document_format
     for finding in record_findings(doc, batch, facts, verdict.facts):
         if not finding.ok:
@@ -222,8 +217,7 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
                       f"{batch.height}")
     extra = [c.detail for c in verdict.checks
-             if c.name in ("employment", "original", "membership")
-             or (c.name == "not_revoked" and "revocation_disregarded_height" in verdict.facts)]
+             if c.name in ("employment", "original", "membership")]
     if "issuer_suspended_height" in verdict.facts:
         extra.append(f"{issuer_name}'s accreditation is suspended from height "
                      f"{verdict.facts['issuer_suspended_height']}, after this was issued")
@@ -265,6 +259,21 @@ def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Gra
         "accreditation may have been made by the thief"))
 
 
+def _revocation_doubted(verdict: Verdict, revocation: Revocation,
+                        compromised_from: int | None, issuer_name: str) -> Verdict:
+    """An issuer's revocation recorded when a key it held was distrusted: the thief's,
+    perhaps, or the issuer's own made before it reported the theft from an earlier height.
+    Neither revoked nor valid can be said: the issuer is to be asked (and, from rules
+    version 8, may record the revocation again with its trusted key)."""
+    _revocation_facts(verdict, revocation)
+    verdict.facts["key_compromised_from"] = compromised_from
+    return _fail(verdict, "revocation_doubted", Check(
+        "not_revoked", False, f"revoked at height {revocation.height} "
+        f"({when(revocation.time_ms)}) with a key of {issuer_name} reported stolen from "
+        f"height {compromised_from}: the revocation may have been made by the thief; ask "
+        f"{issuer_name} whether this credential stands"))
+
+
 def _membership(verdict: Verdict, batch: Batch, issuer: Member, facts: ChainFacts) -> Check:
     """What a retired issuer's credential is: issued while it was a member (the ledger
     refuses anything it signs from its retirement height), and since when it is gone."""
@@ -293,7 +302,8 @@ def day_of(time_ms: int) -> str:
     return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def _revoked(verdict: Verdict, revocation: Revocation, facts: ChainFacts) -> Verdict:
+def _revocation_facts(verdict: Verdict, revocation: Revocation) -> str:
+    """The revocation's facts into the verdict; its reason in words."""
     words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
     verdict.facts.update({"revoked_at": when(revocation.time_ms),
                           "revoked_at_height": revocation.height,
@@ -301,6 +311,11 @@ def _revoked(verdict: Verdict, revocation: Revocation, facts: ChainFacts) -> Ver
                           "revocation_reason_text": words})
     if revocation.note_hash is not None:
         verdict.facts["revocation_note_hash"] = revocation.note_hash.hex()
+    return words
+
+
+def _revoked(verdict: Verdict, revocation: Revocation, facts: ChainFacts) -> Verdict:
+    words = _revocation_facts(verdict, revocation)
     since = f"at height {revocation.height} ({when(revocation.time_ms)})"
     if revocation.proposal_id is not None:
         proposer = facts.member(revocation.revoked_by)

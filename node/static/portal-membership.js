@@ -51,17 +51,16 @@ export function withRetirement(sentence, verdict) {
 }
 
 // The check of an accreditation granted, or a revocation recorded, with a key reported
-// stolen (the first counts for nothing, the second is disregarded), or null.
+// stolen (the first counts for nothing, the second leaves the document in doubt), or null.
 export function stolenKeyDetail(check, verdict) {
   const f = verdict.facts || {};
-  const params = { ministry: f.accredited_by || '', issuer: f.issuer || '',
-    height: String(f.revocation_disregarded_height ?? ''),
+  const params = { ministry: f.accredited_by || '', revokedDate: formatDate(f.revoked_at),
     fromHeight: String(f.key_compromised_from ?? '') };
   if (check.check === 'accredited' && !check.ok && f.accredited_by) {
     return tNode('detail.accredited.fail_stolen_key', params);
   }
-  if (check.check === 'not_revoked' && check.ok && f.revocation_disregarded_height) {
-    return tNode('detail.not_revoked.ok_disregarded', params);
+  if (check.check === 'not_revoked' && verdict.status === 'revocation_doubted') {
+    return tNode('detail.not_revoked.fail_doubted', params);
   }
   return null;
 }

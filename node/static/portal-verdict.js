@@ -75,6 +75,7 @@ function tone(verdict) {
   const status = verdict.status;
   return status === 'valid' && onChain(verdict) ? 'ok' : status === 'valid'
     || status === 'revoked' || status === 'superseded' || status === 'unaccredited'
+    || status === 'revocation_doubted'
     || status === 'newer_format' ? 'warn' : 'bad';
 }
 
