@@ -400,5 +400,6 @@ def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> 
     check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
                   f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
     verdict.checks.append(check)
+    verdict.facts.update({"answer_age_s": round(age_s), "max_age_s": round(max_age_s)})
     verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
     return verdict

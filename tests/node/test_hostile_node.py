@@ -23,7 +23,9 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from cli.language import Words
 from cli.remote import RemoteFacts, UntrustedAnswer, check_fresh
+from cli.verdict_words import check_words
 from ledger.blocks import Block, decode_block
 from ledger.credentials import make_batch
 from ledger.genesis import Genesis
@@ -282,6 +284,13 @@ async def test_a_stale_but_certified_answer_says_how_old_it_is(world: World) -> 
     verdict.facts["as_of_height"] = 2
     stale = check_fresh(verdict, header.time_ms, max_age_s=600)
     assert not stale.valid and stale.status == "stale"
+    # how old, in every language (kk and ru said only that it was too old)
+    age = stale.facts["answer_age_s"]
+    assert isinstance(age, int) and age > 600 and stale.facts["max_age_s"] == 600
+    fresh = next(c for c in stale.checks if c.name == "fresh")
+    for lang in ("kk", "ru", "en"):
+        line = check_words(fresh, stale, Words(lang), world.documents[0])
+        assert f"{age} " in line and "600" in line, line
 
 
 def old_set_block(world: World, tree: StateTree, names_old_set: bool) -> tuple[Block, bytes]:
