@@ -1,0 +1,36 @@
+"""A class file and `senim issue` run against the in-memory node of test_issue_job (the
+`work` fixture, tests/cli/conftest.py), for the tests of the issued-students registry
+(test_issued_registry, test_issued_registry_folders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
+from cli.main import main
+from tests.cli.test_issue_job import AccreditedNode
+
+STUDENTS = list(diploma_rows(5))
+
+
+def export(path: Path, indexes: list[int]) -> Path:
+    write_csv(path, DIPLOMA_HEADER, iter([STUDENTS[i] for i in indexes]))
+    return path
+
+
+def issue(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["issue", "--key", "enu.key", "--type", "diploma", *args])
+    assert "Traceback" not in result.output and not isinstance(result.exception, AssertionError)
+    return result.exit_code, result.output
+
+
+def left_pending(folder: Path, node: AccreditedNode) -> None:
+    """Students 0-2 issued into the job folder `first`, whose batch the node never
+    commits: the job times out pending (exit 75)."""
+    export(folder / "class.csv", [0, 1, 2])
+    node.quorum = False
+    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
+    assert code == 75, output
+    node.quorum = True
