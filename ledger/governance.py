@@ -364,7 +364,7 @@ def _require_voter(sender_id: MemberId, voters: list[MemberId]) -> None:
 def _apply(state: StateWriter, proposal: Proposal, height: int, time_ms: int,
            rules_version: int) -> None:
     apply_action(state, proposal.action, proposal.effective_height, proposal.proposal_id,
-                 proposal.proposer, height, time_ms)
+                 proposal.proposer, height, time_ms, rules_version)
     if (isinstance(proposal.action, ReplaceKeyAction)
             and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
         state.set(PREFIX_REPLACED + proposal.action.member, encode(height))

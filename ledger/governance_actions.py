@@ -39,6 +39,7 @@ from ledger.records import Member, member_key
 from ledger.rules_version import (
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
     KEY_REPLACEMENT_FROM,
+    REPORTS_UNDONE_FROM,
     apply_rules_version_change,
     check_rules_version_change,
 )
@@ -149,9 +150,10 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
 
 
 def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
-                 proposal_id: bytes, proposer: MemberId, height: int, time_ms: int) -> None:
+                 proposal_id: bytes, proposer: MemberId, height: int, time_ms: int,
+                 rules_version: int) -> None:
     """Apply the action of the approved proposal `proposal_id` (of `proposer`) in block
-    `height` (at `time_ms`), effective at `effective`."""
+    `height` (at `time_ms`, under `rules_version`), effective at `effective`."""
     if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
         apply_consortium_revocation(state, action, proposal_id, proposer, height, time_ms)
         return
@@ -167,7 +169,8 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
         return
     if isinstance(action, ReplaceKeyAction):  # at the approval: a thief's time is short
         replace_member_key(state, action.member, action.new_public_key,
-                           action.compromised_from, height)
+                           action.compromised_from, height,
+                           undo_reports=rules_version >= REPORTS_UNDONE_FROM)
         return
     assert isinstance(action, MemberAction)
     member = _load_member(state, action.member)

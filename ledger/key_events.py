@@ -59,6 +59,12 @@ REPLACEMENT_DOMAIN = b"key-replacement"
 # keys short of MAX_KEY_PERIODS: kept for governance's replacements, which a thief
 # rotating the member again and again could otherwise use up for good.
 PERIODS_KEPT_FOR_GOVERNANCE = 8
+# From rules version 8 (`REPORTS_UNDONE_FROM`) each report of a stolen key is kept with the
+# height it was made at, so that a replacement can undo those made with a key it
+# distrusts (a thief holding the current key reported an older, honest key stolen from
+# block 1, and every grant and batch of that key stayed doubted for good). Reports only
+# move a key's height earlier; past this many the member asks governance instead.
+MAX_REPORTS_PER_KEY = 8
 
 
 def key_history_key(member: bytes) -> bytes:
@@ -74,27 +80,59 @@ class KeyPeriod:
     """One key of a member: it may sign in blocks `from_height` to `until_height`
     (inclusive: the block that rotated away from it holds transactions signed before
     the rotation), or for good when `until_height` is None (the current key). Its
-    signatures at or after `compromised_from` are not trusted."""
+    signatures at or after `compromised_from` are not trusted. `reports` (from rules
+    version 8): what set it, as (height reported at, height distrusted from), the first
+    standing for whatever was set before version 8 (reported at 0)."""
 
     public_key: bytes
     from_height: int
     until_height: int | None
     compromised_from: int | None = None
+    reports: tuple[tuple[int, int], ...] = ()
 
     def to_array(self) -> list[Any]:
-        return [self.public_key, self.from_height, self.until_height, self.compromised_from]
+        fields = [self.public_key, self.from_height, self.until_height, self.compromised_from]
+        if self.reports:  # a period with none encodes as before version 8
+            fields.append([list(report) for report in self.reports])
+        return fields
 
     @classmethod
     def from_array(cls, value: Any) -> KeyPeriod:
-        if not isinstance(value, list) or len(value) != 4:
+        if not isinstance(value, list) or len(value) not in (4, 5):
             raise MalformedInput("stored key period has the wrong shape")
-        public_key, from_height, until_height, compromised_from = value
+        public_key, from_height, until_height, compromised_from = value[:4]
+        reports = value[4] if len(value) == 5 else []
         if (not isinstance(public_key, bytes) or len(public_key) != 32
                 or not isinstance(from_height, int)
                 or not (until_height is None or isinstance(until_height, int))
-                or not (compromised_from is None or isinstance(compromised_from, int))):
+                or not (compromised_from is None or isinstance(compromised_from, int))
+                or not isinstance(reports, list) or len(reports) > MAX_REPORTS_PER_KEY
+                or not all(isinstance(r, list) and len(r) == 2
+                           and all(isinstance(h, int) for h in r) for r in reports)):
             raise MalformedInput("stored key period is malformed")
-        return cls(public_key, from_height, until_height, compromised_from)
+        return cls(public_key, from_height, until_height, compromised_from,
+                   tuple((r[0], r[1]) for r in reports))
+
+    def reported(self, reported_at: int, from_height: int) -> KeyPeriod:
+        """This period distrusted from `from_height` by a report made at `reported_at`,
+        kept with those before it. TxRejected past MAX_REPORTS_PER_KEY."""
+        earlier = self.reports or (
+            ((0, self.compromised_from),) if self.compromised_from is not None else ())
+        if len(earlier) >= MAX_REPORTS_PER_KEY:
+            raise TxRejected("too_many_reports", f"this key was reported "
+                             f"{MAX_REPORTS_PER_KEY} times: ask the ministries to replace "
+                             "the member's key instead", limit=MAX_REPORTS_PER_KEY)
+        return replace(self, compromised_from=from_height,
+                       reports=(*earlier, (reported_at, from_height)))
+
+    def without_reports_from(self, height: int) -> KeyPeriod:
+        """This period with the reports made at `height` or later undone (signed with a
+        key a replacement distrusts from `height`); what was reported before stands."""
+        if not self.reports:
+            return self
+        kept = tuple(r for r in self.reports if r[0] < height)
+        return replace(self, compromised_from=min((r[1] for r in kept), default=None),
+                       reports=kept)
 
     def trusted_at(self, height: int) -> bool:
         return self.compromised_from is None or height < self.compromised_from
@@ -267,29 +305,34 @@ def check_key_replacement(state: StateReader, member_id: MemberId, new_public_ke
 
 
 def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
-                       compromised_from: int | None, height: int) -> None:
+                       compromised_from: int | None, height: int,
+                       undo_reports: bool = False) -> None:
     """Governance's `replace_key`, in block `height`: the member's key becomes
     `new_public_key`, and with `compromised_from` every earlier key of the member that
     could still sign at that height (the one replaced now, and any a thief rotated the
     member onto meanwhile) is distrusted from there: from that height exactly, whatever
     was reported of it before (a thief holding the current key could report an honest
-    key stolen from block 1, and a member's report only moves earlier)."""
+    key stolen from block 1, and a member's report only moves earlier). With
+    `undo_reports` (rules version 8), the reports made from that height on, on the keys
+    before it, are undone: they were signed with a key distrusted from there."""
     rotate_member_key(state, member_id, new_public_key, height)
     if compromised_from is None:
         return
     history = key_history_of(state, member_id, _load_member(state, member_id))
     periods = tuple(
-        replace(p, compromised_from=compromised_from)
-        if p.until_height is not None and p.until_height >= compromised_from else p
+        replace(p, compromised_from=compromised_from, reports=())
+        if p.until_height is not None and p.until_height >= compromised_from
+        else p.without_reports_from(compromised_from) if undo_reports else p
         for p in history.periods)
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
 
 
 def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: bytes,
-                         from_height: int | None) -> None:
+                         from_height: int | None, reported_at: int | None = None) -> None:
     """Distrust the signatures of the member's earlier key `public_key` from `from_height`
-    on (None: trust them again). For `report_compromise`, which only moves it earlier.
-    The key must no longer be the member's current one."""
+    on (None: trust them again). For `report_compromise`, which only moves it earlier;
+    `reported_at`: the report's height, kept with it (rules version 8). The key must no
+    longer be the member's current one."""
     member = _load_member(state, member_id)
     history = key_history_of(state, member_id, member)
     period = history.period_of(public_key)
@@ -303,7 +346,9 @@ def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: by
                          f"{period.until_height}: its signatures can be distrusted from a "
                          f"height between 1 and {period.until_height}",
                          height=period.until_height)
-    marked = replace(period, compromised_from=from_height)
+    marked = (period.reported(reported_at, from_height)
+              if reported_at is not None and from_height is not None
+              else replace(period, compromised_from=from_height))
     periods = tuple(marked if p is period else p for p in history.periods)
     state.set(key_history_key(member_id), KeyHistory(periods).encode())
 
@@ -321,13 +366,14 @@ def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: Memb
 
 
 def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload,
-                            sender: MemberId) -> None:
-    """The `report_compromise` rule: only ever moves the height earlier (no transaction
-    moves it later)."""
+                            sender: MemberId, height: int, keep_reports: bool) -> None:
+    """The `report_compromise` rule, in block `height`: only ever moves the height earlier
+    (no transaction moves it later); `keep_reports` from rules version 8."""
     member = _load_member(state, sender)
     period = key_history_of(state, sender, member).period_of(payload.public_key)
     if period is not None and period.compromised_from is not None \
             and payload.from_height >= period.compromised_from:
         raise TxRejected("already_reported", f"the key is already distrusted from height "
                          f"{period.compromised_from}", height=period.compromised_from)
-    set_compromised_from(state, sender, payload.public_key, payload.from_height)
+    set_compromised_from(state, sender, payload.public_key, payload.from_height,
+                         height if keep_reports else None)

@@ -62,6 +62,7 @@ from ledger.records import (
 )
 from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
+    REPORTS_UNDONE_FROM,
     STOLEN_RECORDS_REDONE_FROM,
     rules_version_at,
 )
@@ -206,7 +207,8 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
                          MAX_KEY_PERIODS - PERIODS_KEPT_FOR_GOVERNANCE
                          if ctx.rules_version >= KEY_REPLACEMENT_FROM else MAX_KEY_PERIODS)
     elif isinstance(payload, ReportCompromisePayload):
-        apply_report_compromise(state, payload, tx.sender)
+        apply_report_compromise(state, payload, tx.sender, ctx.height,
+                                ctx.rules_version >= REPORTS_UNDONE_FROM)
     elif isinstance(payload, SubmitEvidencePayload):
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)

@@ -78,6 +78,13 @@ ONE_REPLACEMENT_A_PROPOSAL_FROM = 8
 # could not revoke the credential itself, nor the document's author anchor it.
 STOLEN_RECORDS_REDONE_FROM = 8
 
+# From this version on, a report of a stolen key is kept with the height it was made at,
+# and a replacement distrusting the member's keys from H undoes the reports made from H
+# on (`ledger.key_events.KeyPeriod.reports`): they were signed with a key distrusted
+# there. Before it, a thief holding the current key could report an older, honest key
+# stolen from block 1 for good.
+REPORTS_UNDONE_FROM = 8
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...

@@ -18,7 +18,7 @@ from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
-from ledger.key_events import prove_possession
+from ledger.key_events import MAX_REPORTS_PER_KEY, load_key_history, prove_possession
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import (
     AccreditPayload,
@@ -30,12 +30,16 @@ from ledger.payloads import (
     RotateKeyPayload,
 )
 from ledger.payloads_credentials import CredentialRef
-from ledger.rules_version import KEY_REPLACEMENT_FROM, STOLEN_RECORDS_REDONE_FROM
+from ledger.rules_version import (
+    KEY_REPLACEMENT_FROM,
+    REPORTS_UNDONE_FROM,
+    STOLEN_RECORDS_REDONE_FROM,
+)
 from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
 from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
-from tests.node.test_governance import approve
+from tests.node.test_governance import approve, commit_until
 from tests.node.test_governance_key_replacement import council_chain, issue, replacement
 from tests.node.test_ledger_refusals import assert_refused
 
@@ -178,3 +182,63 @@ def test_a_document_a_thief_anchored_says_so_and_may_be_anchored_again(version: 
     anchored = verify_anchor(data, LocalFacts(chain.state, "test"))
     assert anchored.valid and anchored.facts["author"] == "Ministry of Education"
 
+
+
+def test_a_thiefs_report_on_an_older_key_is_undone_by_the_replacement() -> None:
+    """The ministry rotated K1 to K2 honestly; a thief holding K2 reported K1 stolen from
+    block 1, so that every grant K1 made was doubted; the replacement distrusting K2 from
+    the theft undoes what K2 reported from then on (rules version 8)."""
+    council, chain = council_chain(REPORTS_UNDONE_FROM)
+    ministry = council.ministry3
+    commit(chain, [make_tx(ministry, AccreditPayload(
+        council.university.member_id, ("certificate",), GENESIS_TIME_MS,
+        GENESIS_TIME_MS + YEAR_MS))])
+    batch = make_batch(RECORDS, "certificate", CHAIN_ID, council.university.member_id, "U")
+    commit(chain, [make_tx(council.university,
+                           IssueBatchPayload("certificate", batch.root, len(RECORDS)))])
+    document = documents_of(batch)[0]
+    fresh = KeyPair.generate()
+    commit(chain, [make_tx(ministry, RotateKeyPayload(fresh.public_key, prove_possession(
+        fresh, CHAIN_ID, ministry.member_id)))])
+    k2 = KeyPair.from_seed(fresh.seed, ministry.member_id)
+    rotated_at = chain.height
+    honest_report_at = chain.height + 1  # from the rotation on: the grant before it stands
+    commit(chain, [make_tx(k2, ReportCompromisePayload(ministry.public_key, rotated_at))])
+    assert verdict_of(chain, document).status == "valid"
+    stolen_at = chain.height + 1  # the thief copies K2 here
+    commit(chain, [make_tx(k2, ReportCompromisePayload(ministry.public_key, 1))])
+    assert verdict_of(chain, document).status == "accreditation_compromised"
+    _, action = replacement(chain, ministry, compromised_from=stolen_at)
+    approve(chain, council, action, chain.height + 10)
+    assert verdict_of(chain, document).status == "valid"
+    history = load_key_history(chain.state, ministry.member_id)
+    assert history is not None
+    first = history.periods[0]
+    # the member's own report, made before the theft, stands
+    assert first.compromised_from == rotated_at
+    assert first.reports == ((honest_report_at, rotated_at),)
+    assert history.periods[1].compromised_from == stolen_at
+
+
+def test_before_version_8_a_replacement_leaves_older_reports() -> None:
+    council, chain = council_chain(KEY_REPLACEMENT_FROM)
+    university = council.university
+    new = rotate_and_report(chain, university, 1)
+    _, action = replacement(chain, university, compromised_from=chain.height)
+    approve(chain, council, action, chain.height + 10)
+    history = load_key_history(chain.state, university.member_id)
+    assert history is not None and history.periods[0].compromised_from == 1
+    assert history.periods[0].reports == ()  # encoded as version 7 wrote it
+    assert new.member_id == university.member_id
+
+
+def test_a_key_is_reported_at_most_max_reports_times() -> None:
+    council, chain = council_chain(REPORTS_UNDONE_FROM)
+    university = council.university
+    commit_until(chain, 20)
+    new = rotate_and_report(chain, university, 20)
+    for from_height in range(19, 19 - (MAX_REPORTS_PER_KEY - 1), -1):
+        commit(chain, [make_tx(new, ReportCompromisePayload(university.public_key,
+                                                            from_height))])
+    assert_refused(chain, make_tx(new, ReportCompromisePayload(university.public_key, 2)),
+                   "too_many_reports")
