@@ -9,11 +9,12 @@ was at stake (the snapshot is certified); liveness was.
 
 So a round asks every available peer (up to OFFER_PEERS_MAX, best first; one that
 connects during the round too) and ends OFFER_WINDOW_MS after the first offer that
-checked out, or as soon as every peer asked has answered (or gone silent) and none is
-left to ask, whichever comes first; the highest offer then wins, the earliest among
-equals. A single answering peer is still enough: the window ends whatever the others
-do. Each offer is checked as it comes, as before (chain, the proofs followed from
-genesis, and the certificate once all proofs are in: the caller does it), so a peer
+checked out, whoever has answered by then (a join starts while its peers still
+connect); the highest offer then wins (one checked to its certificate before one whose
+proofs are still to come), the earliest among equals. A single answering peer is still
+enough: the window ends whatever the others do. Each offer is checked as it comes, as
+before (chain, the proofs followed from genesis, and the certificate once all proofs
+are in: the caller does it), so a peer
 whose offer fails is distrusted at once and neither opens the window nor wins. An
 offer whose proofs come by pages can only be checked to the end once chosen; if it
 then fails, its peer is distrusted and a new round asked.
@@ -140,16 +141,19 @@ class OfferRound:
             return None
         if self._window_from_ms is None:
             self._window_from_ms = now_ms
-        unasked = len(self._asked) < OFFER_PEERS_MAX and any(
-            p not in self._asked for p in available)
-        if now_ms - self._window_from_ms < OFFER_WINDOW_MS and (self._open or unasked):
+        # The whole window, even when every peer asked has answered: a join starts while
+        # its peers still connect, and the first alone, asked alone, would win again.
+        if now_ms - self._window_from_ms < OFFER_WINDOW_MS:
             return None
         offers = [c for c in self._candidates if c.peer in available]
         self.reset()
         if not offers:
             return None
-        # The highest of peers not found silent, the first of equals (best first)
-        return max(offers, key=lambda c: (c.peer not in self._silent, c.height))
+        # The highest of peers not found silent, one checked to its certificate before one
+        # whose proofs are still to come by pages (its height is only claimed so far); the
+        # first to arrive of equals
+        return max(offers, key=lambda c: (c.peer not in self._silent,
+                                          c.snapshot is not None, c.height))
 
     def reset(self) -> None:
         """A new round: every peer may be asked again, late answers to this one are not

@@ -212,9 +212,8 @@ class StateSync:
         kind, height = answer[0], answer[1]
         no_snapshot = kind == ASK_OFFER and height == 0 and len(answer) in (4, 5, 6)
         if kind == ASK_OFFER and not offering:
-            # An offer for a round already over, come late (the round no longer waited
-            # for it): no lie, and no answer to the open question. A late "no snapshot"
-            # is taken below: such a peer holds no snapshot to copy from either.
+            # An offer (or "no snapshot") for a round already over, come late: no lie,
+            # and no answer to the open question.
             return Progress()
         self._round.answered(peer)
         if not offering:

@@ -80,8 +80,25 @@ def test_an_offer_within_the_window_beats_an_older_one_that_came_first(
     assert asked(sync, 100, [OLD, FRESH]) == []  # the window opens: FRESH may still answer
     assert asked(sync, 100 + OFFER_WINDOW_MS - 1, [OLD, FRESH]) == []
     sync.accept(FRESH, offer_of(fresh))  # late, but within the window
-    # Everyone asked has answered: no need to wait for the window's end.
-    assert asked(sync, 100 + OFFER_WINDOW_MS - 1, [OLD, FRESH]) == [(FRESH, ASK_NODES)]
+    # Everyone asked has answered, and still the window runs: a peer connecting late
+    # (as at a join's start, while handshakes finish) may be asked in it too.
+    assert asked(sync, 100 + OFFER_WINDOW_MS - 1, [OLD, FRESH]) == []
+    assert asked(sync, 100 + OFFER_WINDOW_MS, [OLD, FRESH]) == [(FRESH, ASK_NODES)]
+    assert sync.snapshot is not None and sync.snapshot.height == 50
+
+
+def test_a_peer_connecting_after_the_first_offer_is_asked_within_the_window(
+        net: Consortium, chains: dict[int, Chain]) -> None:
+    """The join starts while its peers still connect: the first peer, asked alone, had
+    its offer taken within a poll, before the fresher peer was even asked."""
+    old, fresh = serving(chains[10]).answer, serving(chains[50]).answer
+    sync = new_sync(net)
+    assert asked(sync, 0, [OLD]) == [(OLD, ASK_OFFER)]
+    sync.accept(OLD, offer_of(old))
+    assert asked(sync, 50, [OLD]) == []
+    assert asked(sync, 100, [OLD, FRESH]) == [(FRESH, ASK_OFFER)]  # just connected
+    sync.accept(FRESH, offer_of(fresh))
+    assert asked(sync, 50 + OFFER_WINDOW_MS, [OLD, FRESH]) == [(FRESH, ASK_NODES)]
     assert sync.snapshot is not None and sync.snapshot.height == 50
 
 
