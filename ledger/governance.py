@@ -259,14 +259,29 @@ def _check_applies(state: StateReader, proposal: Proposal, policy: GovernancePol
                                         rules_version)
     if (isinstance(proposal.action, ReplaceKeyAction)
             and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
-        replaced = last_replaced_height(state, proposal.action.member)
-        # the same block counts as since: its order within the block is not the proposal's
-        if replaced is not None and replaced >= proposal.proposed_height:
+        replaced = _replaced_since(state, proposal.action.member, proposal.proposed_height)
+        if replaced is not None:
             raise TxRejected("replaced_since", f"this member's key was replaced at height "
                              f"{replaced}, since this proposal was made at height "
                              f"{proposal.proposed_height}: approving it would move the "
                              "member again; propose it anew if it is still wanted",
                              height=replaced, proposed=proposal.proposed_height)
+
+
+def _replaced_since(state: StateReader, member: MemberId, proposed: int) -> int | None:
+    """The height of a replacement of the member's key approved at or after `proposed`
+    (the same block counts: the order within it is not the proposal's), or None. An
+    approval under version 7 recorded no height, and the recent proposals may show one."""
+    recorded = last_replaced_height(state, member)
+    if recorded is not None and recorded >= proposed:
+        return recorded
+    for proposal_id in load_recent_ids(state):
+        other = load_proposal(state, proposal_id)
+        if (other is not None and isinstance(other.action, ReplaceKeyAction)
+                and other.action.member == member and other.approved_height is not None
+                and other.approved_height >= proposed):
+            return other.approved_height
+    return None
 
 
 def last_replaced_height(state: StateReader, member: MemberId) -> int | None:

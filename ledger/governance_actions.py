@@ -76,7 +76,8 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
     """Whether the action may apply, approved in block `height` under `rules_version`,
     effective at `effective` (`paths_checked`: see `check_consortium_revocation`)."""
     if isinstance(action, RevokeCredentialAction | RevokeCredentialsAction):
-        check_consortium_revocation(state, action, height, paths_checked=paths_checked)
+        check_consortium_revocation(state, action, height, rules_version,
+                                    paths_checked=paths_checked)
         return
     if isinstance(action, RulesVersionAction):
         check_rules_version_change(state, action.version, effective)

@@ -27,6 +27,7 @@ as the same record, as one revoked alone.
 
 from __future__ import annotations
 
+from ledger.distrust import stolen_key_in_state
 from ledger.errors import TxRejected
 from ledger.identity import MemberId
 from ledger.payloads_consortium import RevokeCredentialAction, RevokeCredentialsAction
@@ -39,7 +40,11 @@ from ledger.records import (
     member_key,
     revocation_key,
 )
-from ledger.rules_version import BULK_REVOCATION_FROM, CONSORTIUM_REVOCATION_FROM
+from ledger.rules_version import (
+    BULK_REVOCATION_FROM,
+    CONSORTIUM_REVOCATION_FROM,
+    STOLEN_RECORDS_REDONE_FROM,
+)
 from ledger.validator_sets import StateReader, StateWriter
 from storage.batch_tree import verify_inclusion
 
@@ -59,14 +64,19 @@ def require_revocation_rules(action: ConsortiumRevocation, rules_version: int) -
 
 
 def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation,
-                                height: int, *, paths_checked: bool = False) -> None:
+                                height: int, rules_version: int, *,
+                                paths_checked: bool = False) -> None:
     """Whether the block `height` may revoke them: the issuer retired by then, and each
-    credential in one of its batches, not revoked yet, and (in a list) named once.
-    `paths_checked`: the action is a stored proposal's, each of whose audit paths was
-    checked when it was proposed (see `why_cannot_apply`), so they are not checked again."""
+    credential in one of its batches, not revoked yet (from rules version 8, save by the
+    issuer with a key doubted then: a retired issuer cannot record it again itself), and
+    (in a list) named once. `paths_checked`: the action is a stored proposal's, each of
+    whose audit paths was checked when it was proposed (see `why_cannot_apply`), so they
+    are not checked again."""
     issuer = _retired_issuer(state, action.issuer, height)
+    redo = rules_version >= STOLEN_RECORDS_REDONE_FROM
     if isinstance(action, RevokeCredentialAction):
-        _check_credential(state, action.issuer, issuer, action.credential, {}, paths_checked)
+        _check_credential(state, action.issuer, issuer, action.credential, {}, paths_checked,
+                          redo)
         return
     batches: dict[bytes, Batch] = {}
     seen: dict[bytes, int] = {}
@@ -78,7 +88,8 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
                 raise TxRejected("duplicate_credential", f"it is credential {seen[key]} of "
                                  "the list too; name each credential once", other=seen[key])
             seen[key] = number
-            _check_credential(state, action.issuer, issuer, ref, batches, paths_checked)
+            _check_credential(state, action.issuer, issuer, ref, batches, paths_checked,
+                              redo)
         except TxRejected as exc:
             raise TxRejected(exc.code, f"credential {number} of {total} (hash "
                              f"{ref.target_hash.hex()[:16]}…, leaf {ref.index} of batch "
@@ -106,7 +117,7 @@ def _retired_issuer(state: StateReader, member: MemberId, height: int) -> Member
 
 def _check_credential(state: StateReader, member: MemberId, issuer: Member,
                       ref: CredentialRef, batches: dict[bytes, Batch],
-                      path_checked: bool) -> None:
+                      path_checked: bool, redo_doubted: bool) -> None:
     """One credential: in a batch of the issuer and not revoked. `batches` keeps the
     batches read so far (a cohort's credentials share a few)."""
     batch = batches.get(ref.batch_root)
@@ -123,6 +134,9 @@ def _check_credential(state: StateReader, member: MemberId, issuer: Member,
     existing = state.get(revocation_key(member, ref.batch_root, ref.target_hash))
     if existing is not None:
         revocation = Revocation.decode(existing)
+        if redo_doubted and revocation.proposal_id is None and stolen_key_in_state(
+                state, revocation.revoked_by, revocation.height) is not None:
+            return  # the issuer's, recorded with a key doubted then: in doubt till redone
         by = (f"by the consortium (proposal {revocation.proposal_id.hex()[:16]}…)"
               if revocation.proposal_id is not None else f"by {issuer.name}")
         raise TxRejected("already_revoked", f"already revoked {by} at height "

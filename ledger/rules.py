@@ -353,8 +353,11 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
 def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
             ctx: BlockContext) -> None:
     existing = load_anchor(state, payload.document_hash)
+    # Its own member only may record it again: another would take the document's
+    # authorship, and its earlier existence, from an honest author whose key was doubted
+    # at that height (reported stolen from earlier, or rotated in that very block).
     if existing is not None and not (
-            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM
+            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM and existing.member == tx.sender
             and stolen_key_in_state(state, existing.member, existing.height) is not None):
         raise TxRejected(
             "already_anchored",

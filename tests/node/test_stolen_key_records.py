@@ -21,17 +21,23 @@ from ledger.identity import KeyPair
 from ledger.key_events import MAX_REPORTS_PER_KEY, load_key_history, prove_possession
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
     AccreditPayload,
     AddMemberPayload,
     AnchorPayload,
     IssueBatchPayload,
+    MemberAction,
     ReportCompromisePayload,
+    RevokeCredentialAction,
     RevokePayload,
     RotateKeyPayload,
+    RulesVersionAction,
+    VotePayload,
 )
 from ledger.payloads_credentials import CredentialRef
 from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
+    ONE_REPLACEMENT_A_PROPOSAL_FROM,
     REPORTS_UNDONE_FROM,
     STOLEN_RECORDS_REDONE_FROM,
 )
@@ -39,7 +45,7 @@ from ledger.verification import Verdict, document_hash, verify_anchor, verify_cr
 from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
-from tests.node.test_governance import approve, commit_until
+from tests.node.test_governance import approve, commit_until, proposal
 from tests.node.test_governance_key_replacement import council_chain, issue, replacement
 from tests.node.test_ledger_refusals import assert_refused
 
@@ -167,20 +173,23 @@ def test_a_document_a_thief_anchored_says_so_and_may_be_anchored_again(version: 
     stolen_at = chain.height + 1
     commit(chain, [make_tx(university, AnchorPayload(document_hash(data)))])
     assert verify_anchor(data, LocalFacts(chain.state, "test")).status == "valid"
-    rotate_and_report(chain, university, stolen_at)
+    new = rotate_and_report(chain, university, stolen_at)
     doubted = verify_anchor(data, LocalFacts(chain.state, "test"))
     assert (doubted.valid, doubted.status) == (False, "compromised_key")
     for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "reported stolen")):
         sentence = verdict_sentence(doubted, Words(lang))
         assert "KazNU" in sentence and said in sentence, sentence
-    author = council.ministry2
-    again = make_tx(author, AnchorPayload(document_hash(data)))
+    # another member may not take it over: the author's key was doubted, perhaps only
+    # because it reported the theft from an earlier height than its honest anchor
+    assert_refused(chain, make_tx(council.ministry2, AnchorPayload(document_hash(data))),
+                   "already_anchored")
+    again = make_tx(new, AnchorPayload(document_hash(data)))
     if version < STOLEN_RECORDS_REDONE_FROM:
         assert_refused(chain, again, "already_anchored")
         return
     commit(chain, [again])
     anchored = verify_anchor(data, LocalFacts(chain.state, "test"))
-    assert anchored.valid and anchored.facts["author"] == "Ministry of Education"
+    assert anchored.valid and anchored.facts["author"] == "KazNU"
 
 
 
@@ -242,3 +251,43 @@ def test_a_key_is_reported_at_most_max_reports_times() -> None:
                                                             from_height))])
     assert_refused(chain, make_tx(new, ReportCompromisePayload(university.public_key, 2)),
                    "too_many_reports")
+
+
+def test_the_consortium_revokes_over_a_retired_issuers_doubted_revocation() -> None:
+    """A retired issuer cannot record its doubted revocation again, and governance's
+    revocation was refused as `already_revoked`: the credential stayed in doubt for good."""
+    council, chain = council_chain(STOLEN_RECORDS_REDONE_FROM)
+    university = council.university
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
+    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
+                                                         len(RECORDS)))])
+    document = documents_of(batch)[0]
+    stolen_at = chain.height + 1
+    ref = _ref(batch.root, batch.target_hashes, 0)
+    commit(chain, [make_tx(university, RevokePayload(ref, "fraud"))])
+    rotate_and_report(chain, university, stolen_at)
+    approve(chain, council, MemberAction(ACTION_RETIRE_MEMBER, university.member_id),
+            chain.height + 10)
+    commit_until(chain, chain.height + 10)
+    assert verdict_of(chain, document).status == "revocation_doubted"
+    approve(chain, council, RevokeCredentialAction(university.member_id, ref, "fraud"),
+            chain.height + 10)
+    revoked = verdict_of(chain, document)
+    assert revoked.status == "revoked" and revoked.facts["revoked_by"] == "consortium"
+
+
+def test_a_replacement_approved_under_version_7_still_closes_an_older_request() -> None:
+    """An approval under version 7 recorded no height: a second request proposed before
+    it, approved once the chain ran version 8, moved the member again."""
+    council, chain = council_chain(KEY_REPLACEMENT_FROM)
+    university = council.university
+    upgrade_at = chain.height + 12
+    approve(chain, council, RulesVersionAction(ONE_REPLACEMENT_A_PROPOSAL_FROM), upgrade_at)
+    (_, first), (_, second) = replacement(chain, university), replacement(chain, university)
+    proposed = [proposal(council.ministry, first, chain.height + 20, chain.height + 18),
+                proposal(council.ministry3, second, chain.height + 20, chain.height + 18)]
+    commit(chain, proposed)
+    commit(chain, [make_tx(council.ministry2, VotePayload(proposed[0].tx_id))])
+    commit_until(chain, upgrade_at)
+    assert_refused(chain, make_tx(council.ministry, VotePayload(proposed[1].tx_id)),
+                   "replaced_since")
