@@ -220,7 +220,8 @@ def _original(check: Check, words: Words, facts: dict[str, Any]) -> str:
     if check.ok:
         return words.t("detail.original.ok", **params)
     kind = {"revoked": "revoked", "unknown": "unknown", "tampered": "unknown",
-            "unaccredited": "unaccredited"}.get(str(o.get("status")), "fail")
+            "unaccredited": "unaccredited", "doubted": "doubted"}.get(str(o.get("status")),
+                                                                      "fail")
     return words.t(f"detail.original.{kind}", **params)
 
 

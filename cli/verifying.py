@@ -78,26 +78,25 @@ def prove_command(file: Path, out_file: Path, force: bool, node_url: str, langua
 
 def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
                  ) -> tuple[dict[str, Any], int]:
-    """The node's proof bundle for `doc` (asked twice: its accreditation names the
-    ministries whose records the proof needs, and a revocation by the consortium the
-    ministry that proposed it, which the verdict names), and the height it holds as of."""
-    keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
+    """The node's proof bundle for `doc` (asked twice: the accreditations of the
+    credential and of a recognition's original name the ministries whose records and
+    keys the proof needs, and a revocation by the consortium the ministry that proposed
+    it, which the verdict names), and the height it holds as of."""
+    base = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
+    original = original_proof_keys(doc)  # asked whole, so that its places are known
     try:
-        first = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
-        batch, accreditation = first["entries"][0]["value"], first["entries"][2]["value"]
-        revocation = first["entries"][3]["value"]
-        # the ministries whose grants cover the batch: each with its key history, and a
-        # proof holds at most MAX_ENTRIES
-        issued = None if batch is None else Batch.decode(bytes.fromhex(batch))
-        ministries = set() if accreditation is None or issued is None else {
-            g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants
-            if g.covers(issued.credential_type, issued.height, issued.time_ms)}
-        if revocation is not None:
-            revoked = Revocation.decode(bytes.fromhex(revocation))
+        first = client.request("POST", "/v1/proofs",
+                               {"keys": [k.hex() for k in base + original]})
+        entries = [entry["value"] for entry in first["entries"]]
+        ministries = _covering_ministries(entries[0], entries[2])
+        if original:  # its batch and accreditation follow the credential's own keys
+            ministries |= _covering_ministries(entries[len(base)], entries[len(base) + 2])
+        if entries[3] is not None:
+            revoked = Revocation.decode(bytes.fromhex(entries[3]))
             if revoked.by_consortium:
                 ministries.add(revoked.revoked_by)
         keys = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, sorted(ministries))
-        keys += [k for k in original_proof_keys(doc) if k not in keys]
+        keys += [k for k in original if k not in keys]
         bundle = client.request("POST", "/v1/proofs", {"keys": [k.hex() for k in keys]})
         height = bundle["height"]
         if not isinstance(height, int) or isinstance(height, bool):
@@ -109,6 +108,16 @@ def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
                         f"({type(exc).__name__}: {exc}): is it a Senim node?", node=node_url),
                EXIT_UNREACHABLE)
     return bundle, height
+
+
+def _covering_ministries(batch: str | None, accreditation: str | None) -> set[bytes]:
+    """The ministries whose grants cover a batch (hex records as a proof answer gives
+    them): each with its key history in the proof, which holds at most MAX_ENTRIES."""
+    if batch is None or accreditation is None:
+        return set()
+    issued = Batch.decode(bytes.fromhex(batch))
+    return {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants
+            if g.covers(issued.credential_type, issued.height, issued.time_ms)}
 
 
 def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Sentence:

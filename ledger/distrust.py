@@ -21,13 +21,17 @@ from typing import Protocol
 
 from ledger.errors import MalformedInput
 from ledger.key_events import KeyHistory, KeyPeriod, load_key_history
-from ledger.records import Member, member_key
+from ledger.records import Accreditation, Batch, Grant, Member, member_key
 from ledger.validator_sets import StateReader
 
 
 class KeyFacts(Protocol):
     def member(self, member: bytes) -> Member | None: ...
     def key_history(self, member: bytes) -> KeyHistory | None: ...
+
+
+class GrantFacts(KeyFacts, Protocol):
+    def accreditation(self, member: bytes) -> Accreditation: ...
 
 
 def stolen_key_at(facts: KeyFacts, member_id: bytes, height: int) -> KeyPeriod | None:
@@ -57,3 +61,21 @@ def _stolen_key(member: Member | None, history_of: Callable[[], KeyHistory | Non
         if held and not period.trusted_at(height):
             return period
     return None
+
+
+def trusted_grant(facts: GrantFacts, batch: Batch
+                  ) -> tuple[Grant | None, tuple[Grant, int] | None]:
+    """The first grant covering the batch that its ministry made with a key trusted then,
+    and, if there is none, a covering grant made with a key reported stolen and the height
+    that key is distrusted from (a thief holding a ministry's key could accredit a member
+    of its own, whose credentials verified after the key was replaced)."""
+    doubted: tuple[Grant, int] | None = None
+    for grant in facts.accreditation(batch.issuer).grants:
+        if not grant.covers(batch.credential_type, batch.height, batch.time_ms):
+            continue
+        stolen = stolen_key_at(facts, grant.granted_by, grant.granted_height)
+        if stolen is None:
+            return grant, None
+        if doubted is None:  # a distrusted period always names its height
+            doubted = (grant, stolen.compromised_from or grant.granted_height)
+    return None, doubted

@@ -87,7 +87,8 @@ def original_proof_keys(doc: ParsedDocument) -> list[bytes]:
         return []
     return [batch_key(ref.issuer, ref.batch_root), member_key(ref.issuer),
             accreditation_key(ref.issuer),
-            revocation_key(ref.issuer, ref.batch_root, ref.target_hash)]
+            revocation_key(ref.issuer, ref.batch_root, ref.target_hash),
+            key_history_key(ref.issuer)]
 
 
 def make_bundle(state: StateTree, header: Header, certificate: bytes,

@@ -32,6 +32,7 @@ from ledger.academic import (
     parse_recognised_line,
 )
 from ledger.credential_documents import ParsedDocument
+from ledger.distrust import stolen_key_at, trusted_grant
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.key_events import KeyHistory, KeyPeriod
 from ledger.labels import label_of, labels_for
@@ -220,8 +221,23 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
     member = facts.member(issuer_id)
     name = member.name if member else issuer_id.hex()
     summary.update({"issuer": name, "height": batch.height})
-    accreditation = facts.accreditation(issuer_id)
-    if accreditation.grant_covering("transcript", batch.height, batch.time_ms) is None:
+    # The original's own chain checks, as its verdict makes them (ledger.verification): a
+    # recognition laundered a transcript signed, accredited or revoked with a stolen key.
+    try:
+        signer = issuer_key_finding(batch, facts, name, {})
+        grant, doubted_grant = trusted_grant(facts, batch)
+    except MalformedInput as exc:
+        summary["status"] = "unchecked"
+        return Finding("original", False, f"the original's keys cannot be read from this "
+                       f"source ({exc})", "original_unchecked")
+    if not signer.ok or (grant is None and doubted_grant is not None):
+        summary["status"] = "doubted"
+        why = (signer.detail if not signer.ok
+               else "it was accredited only with a key reported stolen")
+        return Finding("original", False, f"the original transcript issued by {name} cannot "
+                       f"be relied on: {why}", "original_invalid")
+    if grant is None:
+        accreditation = facts.accreditation(issuer_id)
         _code, why = accreditation.why_not("transcript", batch.height, batch.time_ms)
         summary["status"] = "unaccredited"
         return Finding("original", False, f"the original transcript's issuer {name} was not "
@@ -230,6 +246,12 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
     revocation = facts.revocation(issuer_id, root, target)
     if revocation is not None and (revocation.revoked_by == issuer_id
                                    or revocation.by_consortium):
+        if not revocation.by_consortium and stolen_key_at(facts, issuer_id,
+                                                          revocation.height) is not None:
+            summary["status"] = "doubted"
+            return Finding("original", False, f"the original transcript issued by {name} "
+                           f"was revoked at height {revocation.height} with a key reported "
+                           "stolen: ask its issuer whether it stands", "original_invalid")
         words = REVOCATION_REASONS.get(revocation.reason, revocation.reason)
         summary.update({"status": "revoked", "revoked_at_height": revocation.height,
                         "revocation_reason": revocation.reason})

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.credentials import target_hash
-from ledger.distrust import stolen_key_at
+from ledger.distrust import stolen_key_at, trusted_grant
 from ledger.errors import InvalidDocument, MalformedInput, NewerFormat
 from ledger.key_events import KeyHistory
 from ledger.payloads_credentials import REVOCATION_REASONS
@@ -164,7 +164,7 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
         return _fail(verdict, signer.status, Check(signer.name, False, signer.detail))
     verdict.checks.append(Check(signer.name, True, signer.detail))
     try:
-        grant, doubted = _trusted_grant(facts, batch)
+        grant, doubted = trusted_grant(facts, batch)
     except MalformedInput as exc:
         return _fail(verdict, "malformed", Check("accredited", False, f"the granting "
                      f"ministry's keys cannot be read from this source ({exc})"))
@@ -224,24 +224,6 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     if extra:
         verdict.reason += "; " + "; ".join(extra)
     return verdict
-
-
-def _trusted_grant(facts: ChainFacts, batch: Batch
-                   ) -> tuple[Grant | None, tuple[Grant, int] | None]:
-    """The first grant covering the batch that its ministry made with a key trusted then,
-    and, if there is none, a covering grant made with a key reported stolen and the height
-    that key is distrusted from (a thief holding a ministry's key could accredit a member
-    of its own, whose credentials verified after the key was replaced)."""
-    doubted: tuple[Grant, int] | None = None
-    for grant in facts.accreditation(batch.issuer).grants:
-        if not grant.covers(batch.credential_type, batch.height, batch.time_ms):
-            continue
-        stolen = stolen_key_at(facts, grant.granted_by, grant.granted_height)
-        if stolen is None:
-            return grant, None
-        if doubted is None and stolen.compromised_from is not None:
-            doubted = (grant, stolen.compromised_from)
-    return None, doubted
 
 
 def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Grant, int],

@@ -306,7 +306,7 @@ function originalDetail(check, verdict) {
     reason: reasonWords(o.revocation_reason) };
   if (check.ok) return tNode('detail.original.ok', params);
   const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
-    unaccredited: 'unaccredited' }[o.status] || 'fail';
+    unaccredited: 'unaccredited', doubted: 'doubted' }[o.status] || 'fail';
   return tNode('detail.original.' + kind, params);
 }
 

@@ -1,0 +1,73 @@
+"""A recognition's original transcript is checked as its own verdict checks it: one
+signed with a key reported stolen, accredited only with one, or revoked with one made
+the recognition say "the original transcript is genuine" (rules version 8 chains, and
+any chain: these are verification's checks, not the ledger's)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from cli.language import Words
+from cli.verdict_words import check_words
+from ledger.chain import Chain
+from ledger.credential_documents import parse_document
+from ledger.facts import LocalFacts
+from ledger.identity import KeyPair
+from ledger.payloads import AccreditPayload, AddMemberPayload
+from ledger.record_checks import recognition_record
+from ledger.rules_version import STOLEN_RECORDS_REDONE_FROM
+from ledger.verification import Verdict, verify_credential
+from tests.node.academic_fixtures import issue, transcript_record
+from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
+from tests.node.test_governance import approve
+from tests.node.test_governance_key_replacement import council_chain, replacement
+from tests.node.test_recognition import OWN_FIELDS, RECOGNISED
+
+YEAR = (GENESIS_TIME_MS, GENESIS_TIME_MS + YEAR_MS)
+
+
+def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
+    return verify_credential(copy.deepcopy(document), LocalFacts(chain.state, "test"),
+                             CHAIN_ID)
+
+
+def test_a_recognition_of_a_transcript_a_thief_made_possible_is_not_genuine() -> None:
+    council, chain = council_chain(STOLEN_RECORDS_REDONE_FROM)
+    ministry, university, thief = council.ministry, council.university, council.ministry3
+    receiving = KeyPair.generate()
+    commit(chain, [make_tx(ministry, AddMemberPayload("ENU", "university",
+                                                      receiving.public_key))])
+    commit(chain, [make_tx(ministry, AccreditPayload(receiving.member_id, ("recognition",),
+                                                     *YEAR)),
+                   make_tx(ministry, AccreditPayload(university.member_id, ("transcript",),
+                                                     *YEAR))])
+    # a diploma mill admitted and accredited with the Ministry of Justice's stolen key
+    ministry_stolen_at = chain.height + 1
+    mill = KeyPair.generate()
+    commit(chain, [make_tx(thief, AddMemberPayload("Mill", "university", mill.public_key))])
+    commit(chain, [make_tx(thief, AccreditPayload(mill.member_id, ("transcript",), *YEAR))])
+    milled = documents_of(issue(chain, mill, "Mill", [transcript_record()], "transcript"))[0]
+    # a transcript issued in KazNU's name with its stolen key
+    university_stolen_at = chain.height + 1
+    forged = documents_of(issue(chain, university, "KazNU",
+                                [transcript_record("Fake", "020202500013")],
+                                "transcript"))[0]
+    recognitions = []
+    for original in (milled, forged):
+        assert verdict_of(chain, original).status == "valid"  # until the consortium acts
+        record = recognition_record(parse_document(original), RECOGNISED, OWN_FIELDS)
+        recognitions.append(documents_of(issue(chain, receiving, "ENU", [record],
+                                               "recognition"))[0])
+    _, action = replacement(chain, thief, compromised_from=ministry_stolen_at)
+    approve(chain, council, action, chain.height + 10)
+    _, action = replacement(chain, university, compromised_from=university_stolen_at)
+    approve(chain, council, action, chain.height + 10)
+    for recognition in recognitions:
+        shown = verdict_of(chain, recognition)
+        assert (shown.valid, shown.status) == (False, "original_invalid"), shown.to_json()
+        assert shown.facts["original"]["status"] == "doubted"
+        check = next(c for c in shown.checks if c.name == "original")
+        for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "stolen")):
+            line = check_words(check, shown, Words(lang), recognition)
+            assert said in line, line
