@@ -90,7 +90,7 @@ def test_a_thiefs_accreditation_counts_for_nothing_once_the_key_is_replaced() ->
     assert verdict_of(chain, honest).status == "valid"
 
     # said in the reader's language, and each check by what it found
-    for lang, said in (("kk", "ұрланғанын"), ("ru", "о краже"), ("en", "reported stolen")):
+    for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "declared stolen")):
         words = Words(lang)
         sentence = verdict_sentence(refused, words)
         assert "Ministry of Justice" in sentence and said in sentence, sentence
@@ -176,7 +176,7 @@ def test_a_document_a_thief_anchored_says_so_and_may_be_anchored_again(version: 
     new = rotate_and_report(chain, university, stolen_at)
     doubted = verify_anchor(data, LocalFacts(chain.state, "test"))
     assert (doubted.valid, doubted.status) == (False, "compromised_key")
-    for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "reported stolen")):
+    for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "declared stolen")):
         sentence = verdict_sentence(doubted, Words(lang))
         assert "KazNU" in sentence and said in sentence, sentence
     # another member may not take it over: the author's key was doubted, perhaps only
