@@ -62,6 +62,7 @@ from ledger.records import (
 )
 from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
+    MINISTRIES_BY_VOTE_FROM,
     REPORTS_UNDONE_FROM,
     STOLEN_RECORDS_REDONE_FROM,
     rules_version_at,
@@ -244,6 +245,9 @@ def _member_params(state: StateReader, member: MemberId) -> dict[str, str | int]
 def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
                 ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
+    if payload.role == "ministry" and ctx.rules_version >= MINISTRIES_BY_VOTE_FROM:
+        raise TxRejected("ministry_by_vote", "a ministry is admitted by the consortium's "
+                         "vote: propose it (governance's add-member)")
     new_id = member_id_of(payload.public_key)
     holder = key_holder(state, payload.public_key)
     if load_member(state, new_id) is not None or holder:

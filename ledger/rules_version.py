@@ -85,6 +85,12 @@ STOLEN_RECORDS_REDONE_FROM = 8
 # stolen from block 1 for good.
 REPORTS_UNDONE_FROM = 8
 
+# From this version on, a ministry (which may accredit issuers) is admitted by the
+# consortium's vote only (`ledger.governance`'s add_member), never by one ministry's own
+# `add_member`: a thief holding one ministry's key admitted a ministry of its own, whose
+# grants, made with a key never stolen, outlived the stolen key's replacement.
+MINISTRIES_BY_VOTE_FROM = 8
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...

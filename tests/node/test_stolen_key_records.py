@@ -23,6 +23,7 @@ from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
     AccreditPayload,
+    AddMemberAction,
     AddMemberPayload,
     AnchorPayload,
     IssueBatchPayload,
@@ -37,6 +38,7 @@ from ledger.payloads import (
 from ledger.payloads_credentials import CredentialRef
 from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
+    MINISTRIES_BY_VOTE_FROM,
     ONE_REPLACEMENT_A_PROPOSAL_FROM,
     REPORTS_UNDONE_FROM,
     STOLEN_RECORDS_REDONE_FROM,
@@ -291,3 +293,23 @@ def test_a_replacement_approved_under_version_7_still_closes_an_older_request() 
     commit_until(chain, upgrade_at)
     assert_refused(chain, make_tx(council.ministry, VotePayload(proposed[1].tx_id)),
                    "replaced_since")
+
+
+@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, MINISTRIES_BY_VOTE_FROM])
+def test_a_ministry_is_admitted_by_vote_alone(version: int) -> None:
+    """A thief holding one ministry's key admitted a ministry of its own, whose grants
+    (its key never stolen) kept a diploma mill accredited after the stolen key was
+    replaced."""
+    council, chain = council_chain(version)
+    puppet = KeyPair.generate()
+    admit = make_tx(council.ministry3, AddMemberPayload("Ministry of Diplomas", "ministry",
+                                                        puppet.public_key))
+    if version < MINISTRIES_BY_VOTE_FROM:  # as chains before version 8 replay it
+        commit(chain, [admit])
+        return
+    assert_refused(chain, admit, "ministry_by_vote")
+    approve(chain, council, AddMemberAction("Ministry of Diplomas", "ministry",
+                                            puppet.public_key), chain.height + 10)
+    commit_until(chain, chain.height + 10)
+    mill = KeyPair.generate()
+    commit(chain, [make_tx(puppet, AddMemberPayload("Mill", "university", mill.public_key))])
