@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cli.private_files import write_private_json
 from cli.progress import progress
 from cli.spoken import Sentence
 from ledger.credentials import IssuedBatch
@@ -108,13 +109,6 @@ def _sync_filesystem_of(path: Path) -> None:
             os.sync()
     finally:
         os.close(fd)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Create a new file readable by its owner only; never replace an existing one."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 def save_manifest(job_dir: Path, manifest: dict[str, Any]) -> None:
@@ -282,8 +276,7 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
         if path.parent not in made:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             made.add(path.parent)
-        write_private(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-                      .encode())
+        write_private_json(path, document, replace=False)
         if index == count // 2:
             crash_point("writing")
     _sync_filesystem_of(job_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -141,17 +140,6 @@ def new_file(path: Path) -> None:
     if not path.parent.is_dir():
         refuse(Sentence("rec.out.no_folder", f"the folder {path.parent} does not exist",
                         folder=path.parent), EXIT_BAD_INPUT)
-
-
-def write_private(path: Path, document: dict[str, Any], replace: bool) -> None:
-    """Mode 0600 from the first byte: the file holds the holder's personal data."""
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    target = path.with_name(path.name + ".tmp") if replace else path
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if replace:
-        os.replace(target, path)
 
 
 def recognised_lines(path: Path) -> list[dict[str, str]]:

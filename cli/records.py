@@ -21,6 +21,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import Words, lang_option
+from cli.private_files import write_private_json
 from cli.record_inputs import (
     fields_of,
     ledger_refusal,
@@ -28,7 +29,6 @@ from cli.record_inputs import (
     read_document,
     recognised_lines,
     typed_values,
-    write_private,
 )
 from cli.refusals import node_said
 from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
@@ -84,12 +84,12 @@ def _issue_one(client: NodeClient, keys: KeyPair, record: dict[str, str], ctype:
         refuse(ledger_refusal(exc, options or {}), EXIT_BAD_INPUT)
     document = next(batch.documents())
     document["issuance"] = None  # not yet on chain; filled in when committed
-    write_private(out, document, replace=False)
+    write_private_json(out, document, replace=False)
     result = submit_and_report(client, keys, IssueBatchPayload(ctype, batch.root, 1), ctype,
                                written=out, report=False)
     document["issuance"] = {key: result[key] for key in ("tx_id", "height", "block_hash",
                                                           "time") if key in result}
-    write_private(out, document, replace=True)
+    write_private_json(out, document, replace=True)
     echo(Sentence("rec.issued", f"{ctype} issued at height {result['height']}: {out}",
                   what=Sentence(f"type.{ctype}"), height=result["height"], path=out))
     return document

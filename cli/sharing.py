@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import segno
 
 from cli.client import DEFAULT_NODE
 from cli.language import lang_option
+from cli.private_files import write_private
 from cli.remote import login_in_url
 from cli.spoken import Sentence, WordedCommand, echo, not_credential, os_reason, refuse
 from cli.vc import is_vc_document
@@ -56,14 +56,6 @@ def _make_qr(document: Any, node_url: str) -> tuple[str, segno.QRCode]:
         except segno.DataOverflowError:
             continue
     raise segno.DataOverflowError(f"{len(link)} characters")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """The code carries the document's personal data: owner-only, like a credential file."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
 
 
 def _qr_bytes(qr: segno.QRCode, kind: str) -> bytes:
@@ -116,7 +108,7 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
         for path, kind in ((qr_png, "png"), (qr_svg, "svg")):
             if path is not None:
                 try:
-                    _write_private(path, _qr_bytes(qr, kind))
+                    write_private(path, _qr_bytes(qr, kind), replace=True)
                 except OSError as exc:
                     refuse(Sentence("cli.file.unwritable", None, path=path,
                                     why=os_reason(exc)), 2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import stat
 import sys
@@ -26,6 +25,7 @@ from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
+from cli.private_files import write_private_json
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -84,22 +84,6 @@ def is_vc_document(document: Any) -> bool:
     return isinstance(document, dict) and "@context" in document and "format" not in document
 
 
-def write_private(path: Path, document: Any) -> None:
-    """Credential files hold personal data: owner-only (0600), like key files. Written
-    whole under a name of its own, then put in place, so that a file replaced is never
-    left cut short."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.unlink(missing_ok=True)  # left by a process of this number that was killed
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def batch_keys(node_url: str, issuer: bytes, batch_root: bytes) -> tuple[bytes | None, bytes]:
     """The key that signed the batch (None: the member's first key, for a batch recorded
     before keys could rotate) and the member's current key, both read with state proofs
@@ -139,7 +123,7 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
         relative = path.relative_to(job_dir / CREDENTIALS_DIR)
         out = job_dir / VC_DIR / relative.parent / (path.stem + ".vc.json")
         out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_private(out, credential)
+        write_private_json(out, credential, replace=True)  # the job's own, made again
     return job_dir / VC_DIR
 
 
@@ -218,7 +202,9 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
         refuse(Sentence("cli.vc.not_exported_why", str(exc), path=file,
                         why=document_problem(exc)), EXIT_USAGE)
     try:
-        write_private(out_file, credential)
+        write_private_json(out_file, credential, replace=force)
+    except FileExistsError:  # appeared while the node was asked
+        refuse_out_taken(out_file, force)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), EXIT_USAGE)

@@ -13,6 +13,7 @@ from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.document_lines import label
 from cli.errors import EXIT_UNREACHABLE
 from cli.language import Words, lang_option
+from cli.private_files import write_private_json
 from cli.proving import proof_verdict
 from cli.spoken import (
     Sentence,
@@ -25,7 +26,7 @@ from cli.spoken import (
     refuse,
     spoken,
 )
-from cli.vc import is_vc_document, write_private
+from cli.vc import is_vc_document
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import load_checked_json, refuse_out_over_input, refuse_out_taken
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
@@ -72,7 +73,7 @@ def prove_command(file: Path, out_file: Path, force: bool, node_url: str, langua
                         verdict=verdict_sentence(shown, words)), EXIT_INVALID)
     assert isinstance(document, dict)
     document["proof"] = bundle
-    _write_out(out_file, document)
+    _write_out(out_file, document, force)
     echo(Sentence("cli.prove.written", path=out_file, height=height))
 
 
@@ -130,10 +131,12 @@ def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Senten
     return not_credential(file, exc)
 
 
-def _write_out(out_file: Path, document: Any) -> None:
+def _write_out(out_file: Path, document: Any, force: bool) -> None:
     """A copy of a credential holds its personal data: owner-only, like the original."""
     try:
-        write_private(out_file, document)
+        write_private_json(out_file, document, replace=force)
+    except FileExistsError:  # appeared while the node was asked
+        refuse_out_taken(out_file, force)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), 2)
@@ -162,7 +165,7 @@ def disclose_command(file: Path, hide: str, out_file: Path, force: bool,
         copy = disclose(document, names)
     except InvalidDocument as exc:
         refuse(_undisclosed(file, document, names, exc), 2)
-    _write_out(out_file, copy)
+    _write_out(out_file, copy, force)
     words = spoken()  # the fields by the names the document's reader knows them by
     said = names if words.language == "en" else [label(words, name) for name in names]
     echo(Sentence("cli.disclose.written", path=out_file, count=len(names),

@@ -7,9 +7,12 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+import cli.verifying
 from cli.main import main
+from cli.private_files import write_private_json
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from tests.node.conftest import documents_of
@@ -105,3 +108,37 @@ def test_another_file_at_out_is_replaced_only_with_force(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "A B" in other.read_text() and stat.S_IMODE(other.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_an_out_file_that_appears_while_the_node_is_asked_is_not_written_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--out was looked at before up to a minute of questions to the node, then written
+    over whatever had appeared there meanwhile."""
+    keys = KeyPair.generate()
+    batch = make_batch([{"full_name": "A B", "iin": "000000000001"}], "diploma", "t",
+                       keys.member_id, "U")
+    original = tmp_path / "diploma.json"
+    original.write_text(json.dumps(documents_of(batch)[0]))
+    out = tmp_path / "proved.json"
+
+    def asked(*_: object) -> tuple[dict[str, object], int]:
+        out.write_text("the holder's other file\n")  # written while the node answers
+        return {"format": "senim-proof/none"}, 7
+    monkeypatch.setattr(cli.verifying, "_fetch_proof", asked)
+    monkeypatch.setattr(cli.verifying, "proof_verdict", lambda *_: None)
+    result = CliRunner().invoke(main, ["prove", str(original), "--out", str(out)])
+    assert result.exit_code == 2 and f"{out} exists" in result.output, result.output
+    assert out.read_text() == "the holder's other file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["diploma.json", "proved.json"]
+
+
+def test_a_private_file_is_created_alone_or_replaced_whole(tmp_path: Path) -> None:
+    path = tmp_path / "copy.json"
+    write_private_json(path, {"a": 1}, replace=False)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        write_private_json(path, {"a": 2}, replace=False)
+    write_private_json(path, {"a": 3}, replace=True)
+    assert json.loads(path.read_text()) == {"a": 3}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["copy.json"]  # no temporary left
