@@ -23,6 +23,7 @@ from bench.engine import _certify, _consortium, fill_state
 from ledger.blocks import transactions_root
 from ledger.chain import Chain
 from ledger.identity import MemberId
+from node.offer_round import OFFER_WINDOW_MS
 from node.state_serve import StateSnapshots
 from node.state_sync import Phase, StateSync
 from node.validators import ValidatorSets, certifies_by_keys
@@ -56,9 +57,13 @@ def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
         started = phase_started = time.perf_counter()
         cpu_started = time.process_time()
         phase = sync.phase
+        now_ms = 0  # the join's clock: only the offer round's window reads it
         while not sync.finished and questions < QUESTIONS_MAX:
-            request, _ = sync.next_request(0, [SOURCE_PEER])
-            assert request is not None, "an honest source always has the next answer"
+            requests, _ = sync.next_requests(now_ms, [SOURCE_PEER])
+            if not requests:  # the offer taken waits out its round's window
+                now_ms += OFFER_WINDOW_MS
+                continue
+            (request,) = requests  # one peer: one question at a time
             answer = snapshots.answer(request.payload)
             assert answer is not None
             questions += 1
