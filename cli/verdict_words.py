@@ -277,7 +277,7 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
                          revokedDate=words.date(f.get("revoked_at")),
                          reason=_reason_words(words, f.get("revocation_reason")))
     elif check.name == "fresh" and not check.ok and "answer_age_s" in f:
-        detail = words.t("detail.fresh.fail", age=f["answer_age_s"], maxAge=f["max_age_s"])
+        detail = words.t("cli.fresh.fail", age=f["answer_age_s"], maxAge=f["max_age_s"])
     elif check.name == "original":
         detail = _original(check, words, f)
     elif check.name == "status" and not check.ok and verdict.status == "revoked":
