@@ -118,6 +118,10 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t("status.not_yet_valid", date=words.date(f["valid_from"]))
     if status == "expired" and f.get("valid_until"):
         return words.t("status.expired_on", date=words.date(f["valid_until"]))
+    original = f.get("original")
+    if status == "original_invalid" and isinstance(original, dict) \
+            and original.get("status") == "doubted":  # genuine, on a doubted original
+        return words.t("status.original_doubted", issuer=original.get("issuer", ""))
     if status == "stale":
         return words.t("cli.status.stale", asOf=moment or "")
     if status == "untrusted" and f.get("untrusted_because") == "proof_false":

@@ -43,7 +43,7 @@ from ledger.records import (
 from ledger.rules_version import (
     BULK_REVOCATION_FROM,
     CONSORTIUM_REVOCATION_FROM,
-    STOLEN_RECORDS_REDONE_FROM,
+    CONSORTIUM_REVOKES_DOUBTED_FROM,
 )
 from ledger.validator_sets import StateReader, StateWriter
 from storage.batch_tree import verify_inclusion
@@ -73,7 +73,7 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
     whose audit paths was checked when it was proposed (see `why_cannot_apply`), so they
     are not checked again."""
     issuer = _retired_issuer(state, action.issuer, height)
-    redo = rules_version >= STOLEN_RECORDS_REDONE_FROM
+    redo = rules_version >= CONSORTIUM_REVOKES_DOUBTED_FROM
     if isinstance(action, RevokeCredentialAction):
         _check_credential(state, action.issuer, issuer, action.credential, {}, paths_checked,
                           redo)

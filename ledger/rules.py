@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
-from ledger.distrust import stolen_key_in_state
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
 from ledger.governance import (
@@ -64,7 +63,6 @@ from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
     MINISTRIES_BY_VOTE_FROM,
     REPORTS_UNDONE_FROM,
-    STOLEN_RECORDS_REDONE_FROM,
     rules_version_at,
 )
 from ledger.transactions import Transaction
@@ -333,9 +331,7 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
     revoked = payload.credential
     batch = _own_batch_holding(state, tx.sender, revoked, "unknown_batch", "not_in_batch")
     existing = load_revocation(state, tx.sender, revoked.batch_root, revoked.target_hash)
-    if existing is not None and not (
-            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM and not existing.by_consortium
-            and stolen_key_in_state(state, existing.revoked_by, existing.height) is not None):
+    if existing is not None:
         raise TxRejected("already_revoked", f"already revoked at height {existing.height}",
                          height=existing.height)
     replaced_by = None
@@ -357,12 +353,7 @@ def _revoke(state: StateAccess, payload: RevokePayload, tx: Transaction,
 def _anchor(state: StateAccess, payload: AnchorPayload, tx: Transaction,
             ctx: BlockContext) -> None:
     existing = load_anchor(state, payload.document_hash)
-    # Its own member only may record it again: another would take the document's
-    # authorship, and its earlier existence, from an honest author whose key was doubted
-    # at that height (reported stolen from earlier, or rotated in that very block).
-    if existing is not None and not (
-            ctx.rules_version >= STOLEN_RECORDS_REDONE_FROM and existing.member == tx.sender
-            and stolen_key_in_state(state, existing.member, existing.height) is not None):
+    if existing is not None:
         raise TxRejected(
             "already_anchored",
             f"document already anchored by {existing.member.hex()} at height {existing.height}",

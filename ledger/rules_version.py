@@ -72,11 +72,12 @@ KEY_REPLACEMENT_FROM = 7
 # it while it was the one, moved the member again at one more vote.
 ONE_REPLACEMENT_A_PROPOSAL_FROM = 8
 
-# From this version on, a revocation or an anchor recorded with a key distrusted at its
-# height (`ledger.distrust`) may be recorded again over it: verifiers disregard it, and
-# before it a thief's revocation or anchor held its place for good, so that the issuer
-# could not revoke the credential itself, nor the document's author anchor it.
-STOLEN_RECORDS_REDONE_FROM = 8
+# From this version on, governance may revoke a retired issuer's credential over a
+# revocation the issuer recorded with a key distrusted at its height (`ledger.distrust`):
+# verifiers hold such a credential in doubt, and the retired issuer can sign nothing to
+# settle it. Nothing else recorded with a doubted key is written over: a thief holding
+# the current key would first report the honest key stolen, then overwrite its records.
+CONSORTIUM_REVOKES_DOUBTED_FROM = 8
 
 # From this version on, a report of a stolen key is kept with the height it was made at,
 # and a replacement distrusting the member's keys from H undoes the reports made from H

@@ -1,10 +1,11 @@
 """The verification portal every node serves at `/`: a static bundle in node/static/.
 
-The page is plain HTML, CSS and seven ES modules (portal.js reads the document
+The page is plain HTML, CSS and eight ES modules (portal.js reads the document
 and wires the page, portal-links.js reads a link into its document, portal-verdict.js
 draws the answer, portal-employment.js says an
 employment record's standing, portal-membership.js a retired issuer's and the
-consortium's revocation, portal-files.js takes a file picked or dropped,
+consortium's revocation, portal-recognition.js a recognition's courses and original,
+portal-files.js takes a file picked or dropped,
 portal-language.js holds the words), with translations
 for Kazakh, Russian and English (node/static/i18n/, which `senim verify` reads too:
 node/i18n.py). The server's only part is to pick the first language from the browser's

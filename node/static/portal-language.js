@@ -44,6 +44,9 @@ export function tNode(key, params) {
 
 export function has(key) { return key in (state.strings[state.lang] || {}); }
 
+// A revocation's reason in the page's words (its code where the catalogue has none).
+export function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
+
 // The node says when a block was made in UTC ("YYYY-MM-DD HH:MM:SS UTC"). The page says
 // every moment (a revocation, a record on chain, the check itself) in the zone of the
 // browser it is read in, which is what "now" means to its reader, and names that zone's

@@ -1,8 +1,9 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
-import { employmentDetail, headline, shownValue } from './portal-employment.js';
+import { employmentDetail, headline } from './portal-employment.js';
 import * as membership from './portal-membership.js';
-import { $, formatDate, formatDateTime, formatTime, has, state, t, tNode }
+import * as recognition from './portal-recognition.js';
+import { $, formatDate, formatDateTime, formatTime, has, reasonWords, state, t, tNode }
   from './portal-language.js';
 
 // Shown first and in this order (each type's standard fields as ledger/labels.py orders
@@ -37,7 +38,6 @@ export function say(kind, params) {
 
 // ---- the answer -------------------------------------------------------------------------
 function typeWord(type) { return has('type.' + type) ? t('type.' + type) : type; }
-function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
 
 // What of an unknown status code the page repeats: enough to report it, not a screenful.
 const MAX_CODE_CHARS = 40;
@@ -60,6 +60,8 @@ function sentence(verdict) {
     return t(early ? 'status.not_yet_valid' : 'status.expired_on',
       { date: formatDate(early ? f.valid_from : f.valid_until) });
   }
+  const onDoubtedOriginal = recognition.originalSentence(verdict);
+  if (onDoubtedOriginal) return onDoubtedOriginal;
   // A status this page has no sentence for is said as one it cannot word, never as its key.
   if (!has('status.' + verdict.status)) {
     return tNode('status.unrecognised', { code: verdict.status.slice(0, MAX_CODE_CHARS) });
@@ -285,31 +287,6 @@ function renderTables(fields, checked) {
     });
 }
 
-// ---- recognition checks ------------------------------------------------------------
-function recognisedDetail(doc, shown, hidden) {
-  const lines = Object.keys((doc && doc.fields) || {}).filter((n) => /^recognised\.\d+$/.test(n))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .map((n) => { try { return JSON.parse(shownValue(doc, n)); } catch (e) { return null; } })
-    .filter((line) => line && typeof line === 'object');
-  const credits = lines.reduce((sum, line) => sum + (Number(line.credits) || 0), 0);
-  const pairs = lines.filter((line) => line.from_code && line.as_code)
-    .map((line) => line.from_code + ' → ' + line.as_code
-      + (line.credits ? ' (' + line.credits + ')' : '')).join(', ');
-  const text = t('detail.recognised.ok', { linesShown: shown, linesHidden: hidden,
-    credits: String(credits) });
-  return pairs ? text + ' ' + t('recognised.pairs', { pairs }) : text;
-}
-
-function originalDetail(check, verdict) {
-  const o = (verdict.facts || {}).original || {};
-  const params = { issuer: o.issuer || '', height: String(o.height ?? ''),
-    reason: reasonWords(o.revocation_reason) };
-  if (check.ok) return tNode('detail.original.ok', params);
-  const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
-    unaccredited: 'unaccredited', doubted: 'doubted' }[o.status] || 'fail';
-  return tNode('detail.original.' + kind, params);
-}
-
 function checkDetail(check, doc, verdict, status) {
   const f = verdict.facts || {};
   const fields = (doc && doc.fields) || {};
@@ -324,10 +301,10 @@ function checkDetail(check, doc, verdict, status) {
   const batch = (doc && typeof doc.batch === 'object' && doc.batch) || {};
   const type = plain(f.type) || plain(doc && doc.type);
   if (check.check === 'employment') return employmentDetail(check, doc, verdict, status);
-  if (check.check === 'original') return originalDetail(check, verdict);
+  if (check.check === 'original') return recognition.originalDetail(check, verdict);
   if (check.check === 'membership') return membership.membershipDetail(check, verdict);
   if (check.check === 'lines' && check.ok && type === 'recognition') {
-    return recognisedDetail(doc, linesShown, linesHidden);
+    return recognition.recognisedDetail(doc, linesShown, linesHidden);
   }
   const key = 'detail.' + check.check + (check.ok ? '.ok' : '.fail');
   const params = { shown, hidden, linesShown, linesHidden, subjectsShown, subjectsHidden,

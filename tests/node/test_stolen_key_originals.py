@@ -9,14 +9,14 @@ import copy
 from typing import Any
 
 from cli.language import Words
-from cli.verdict_words import check_words
+from cli.verdict_words import check_words, verdict_sentence
 from ledger.chain import Chain
 from ledger.credential_documents import parse_document
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, AddMemberPayload
 from ledger.record_checks import recognition_record
-from ledger.rules_version import STOLEN_RECORDS_REDONE_FROM
+from ledger.rules_version import REPORTS_UNDONE_FROM
 from ledger.verification import Verdict, verify_credential
 from tests.node.academic_fixtures import issue, transcript_record
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
@@ -33,7 +33,7 @@ def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
 
 
 def test_a_recognition_of_a_transcript_a_thief_made_possible_is_not_genuine() -> None:
-    council, chain = council_chain(STOLEN_RECORDS_REDONE_FROM)
+    council, chain = council_chain(REPORTS_UNDONE_FROM)
     ministry, university, thief = council.ministry, council.university, council.ministry3
     receiving = KeyPair.generate()
     commit(chain, [make_tx(ministry, AddMemberPayload("ENU", "university",
@@ -67,6 +67,9 @@ def test_a_recognition_of_a_transcript_a_thief_made_possible_is_not_genuine() ->
         shown = verdict_of(chain, recognition)
         assert (shown.valid, shown.status) == (False, "original_invalid"), shown.to_json()
         assert shown.facts["original"]["status"] == "doubted"
+        for lang, said in (("kk", "Күмәнді"), ("ru", "Под сомнением"), ("en", "In doubt")):
+            sentence = verdict_sentence(shown, Words(lang))
+            assert sentence.startswith(said), sentence  # not "not genuine on this network"
         check = next(c for c in shown.checks if c.name == "original")
         for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "stolen")):
             line = check_words(check, shown, Words(lang), recognition)
