@@ -15,7 +15,7 @@ import pytest
 from cli.language import Words
 from cli.verdict_words import check_words, verdict_sentence
 from ledger.chain import Chain
-from ledger.credentials import make_batch
+from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.key_events import MAX_REPORTS_PER_KEY, load_key_history, prove_possession
@@ -105,12 +105,7 @@ def test_an_offline_proof_carries_the_granting_ministrys_keys() -> None:
     council, chain = council_chain(CONSORTIUM_REVOKES_DOUBTED_FROM)
     thief = council.ministry3
     stolen_at = chain.height + 1
-    commit(chain, [make_tx(thief, AccreditPayload(
-        council.university.member_id, ("certificate",), GENESIS_TIME_MS,
-        GENESIS_TIME_MS + YEAR_MS))])
-    batch = make_batch(RECORDS, "certificate", CHAIN_ID, council.university.member_id, "U")
-    commit(chain, [make_tx(council.university,
-                           IssueBatchPayload("certificate", batch.root, len(RECORDS)))])
+    batch = certificates_accredited_by(chain, thief, council.university)
     rotate_and_report(chain, thief, stolen_at)
     document = documents_of(batch)[0]
     keys = proof_keys(batch.root, council.university.member_id, batch.target_hashes[0],
@@ -120,6 +115,25 @@ def test_an_offline_proof_carries_the_granting_ministrys_keys() -> None:
                                     chain.get_certificate(header.height) or b"", keys)
     facts = OfflineFacts(document["proof"], council.genesis, certifies_by_keys(CHAIN_ID))
     assert verify_credential(document, facts, CHAIN_ID).status == "accreditation_compromised"
+
+
+def certificates_accredited_by(chain: Chain, ministry: KeyPair, university: KeyPair
+                               ) -> IssuedBatch:
+    """`ministry` accredits `university` for certificates, which then issues a batch."""
+    commit(chain, [make_tx(ministry, AccreditPayload(
+        university.member_id, ("certificate",), GENESIS_TIME_MS, GENESIS_TIME_MS + YEAR_MS))])
+    batch = make_batch(RECORDS, "certificate", CHAIN_ID, university.member_id, "U")
+    commit(chain, [make_tx(university,
+                           IssueBatchPayload("certificate", batch.root, len(RECORDS)))])
+    return batch
+
+
+def issued_batch(chain: Chain, university: KeyPair) -> IssuedBatch:
+    """A batch of diplomas KazNU (`university`) issues in the next block."""
+    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
+    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
+                                                         len(RECORDS)))])
+    return batch
 
 
 def _ref(batch_root: bytes, targets: list[bytes], index: int) -> CredentialRef:
@@ -133,9 +147,7 @@ def test_a_revocation_made_with_a_stolen_key_leaves_the_credential_in_doubt() ->
     thief holding the current key would report the honest key stolen, then overwrite."""
     council, chain = council_chain(REPORTS_UNDONE_FROM)
     university = council.university
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
-    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
-                                                         len(RECORDS)))])
+    batch = issued_batch(chain, university)
     document = documents_of(batch)[0]
     stolen_at = chain.height + 1
     ref = _ref(batch.root, batch.target_hashes, 0)
@@ -165,9 +177,7 @@ def test_an_honest_revocation_a_thief_put_in_doubt_stands_again_after_the_replac
     brings it back whole (height, reason)."""
     council, chain = council_chain(REPORTS_UNDONE_FROM)
     university = council.university
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
-    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
-                                                         len(RECORDS)))])
+    batch = issued_batch(chain, university)
     document = documents_of(batch)[0]
     commit(chain, [make_tx(university, RevokePayload(_ref(batch.root, batch.target_hashes,
                                                           0), "fraud"))])
@@ -212,12 +222,7 @@ def test_a_thiefs_report_on_an_older_key_is_undone_by_the_replacement() -> None:
     the theft undoes what K2 reported from then on (rules version 8)."""
     council, chain = council_chain(REPORTS_UNDONE_FROM)
     ministry = council.ministry3
-    commit(chain, [make_tx(ministry, AccreditPayload(
-        council.university.member_id, ("certificate",), GENESIS_TIME_MS,
-        GENESIS_TIME_MS + YEAR_MS))])
-    batch = make_batch(RECORDS, "certificate", CHAIN_ID, council.university.member_id, "U")
-    commit(chain, [make_tx(council.university,
-                           IssueBatchPayload("certificate", batch.root, len(RECORDS)))])
+    batch = certificates_accredited_by(chain, ministry, council.university)
     document = documents_of(batch)[0]
     fresh = KeyPair.generate()
     commit(chain, [make_tx(ministry, RotateKeyPayload(fresh.public_key, prove_possession(
@@ -271,9 +276,7 @@ def test_the_consortium_revokes_over_a_retired_issuers_doubted_revocation() -> N
     revocation was refused as `already_revoked`: the credential stayed in doubt for good."""
     council, chain = council_chain(CONSORTIUM_REVOKES_DOUBTED_FROM)
     university = council.university
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, university.member_id, "KazNU")
-    commit(chain, [make_tx(university, IssueBatchPayload("diploma", batch.root,
-                                                         len(RECORDS)))])
+    batch = issued_batch(chain, university)
     document = documents_of(batch)[0]
     stolen_at = chain.height + 1
     ref = _ref(batch.root, batch.target_hashes, 0)
