@@ -280,6 +280,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("detail.not_revoked.fail_consortium", proposal=_proposal(f),
                          revokedDate=words.date(f.get("revoked_at")),
                          reason=_reason_words(words, f.get("revocation_reason")))
+    elif check.name == "anchored" and not check.ok and "key_compromised_from" in f:
+        detail = words.t("cli.anchored.stolen_key", author=f.get("author", ""),
+                         height=f.get("height", ""), fromHeight=f["key_compromised_from"])
     elif check.name == "fresh" and not check.ok and "answer_age_s" in f:
         detail = words.t("cli.fresh.fail", age=f["answer_age_s"], maxAge=f["max_age_s"])
     elif check.name == "original":

@@ -206,9 +206,12 @@ def test_a_document_a_thief_anchored_says_so_and_keeps_its_record() -> None:
     new = rotate_and_report(chain, university, stolen_at)
     doubted = verify_anchor(data, LocalFacts(chain.state, "test"))
     assert (doubted.valid, doubted.status) == (False, "compromised_key")
+    check = next(c for c in doubted.checks if c.name == "anchored")
     for lang, said in (("kk", "ұрланған"), ("ru", "похищенным"), ("en", "declared stolen")):
         sentence = verdict_sentence(doubted, Words(lang))
         assert "KazNU" in sentence and said in sentence, sentence
+        line = check_words(check, doubted, Words(lang), None)  # its own words, each language
+        assert said in line and "KazNU" in line and "{" not in line, line
     # nobody writes over it, its member included: its height is the document's proof of
     # existence, which a thief would otherwise erase for good
     for author in (council.ministry2, new):
