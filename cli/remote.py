@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from cli.deadline import Deadline, DeadlinePassed
 from cli.deadline_http import deadline_opener
@@ -44,13 +44,10 @@ from ledger.light_client import (
 )
 from ledger.records import CALENDAR_LAST_MS
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
-from ledger.verification import Check, Verdict, when
+from ledger.verification import when
 from storage.errors import MalformedProofError
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
-if TYPE_CHECKING:  # the VC verifier brings PyLD and requests: 0.3 s on every `senim` call
-    from ledger.vc.verify import VcVerdict
-AnyVerdict = TypeVar("AnyVerdict", Verdict, "VcVerdict")
 # What one answer may take: a block is at most 2 MiB, its JSON view and a page of
 # set-change proofs a few MiB. A node that sends more, or sends it slower, is not
 # answering: the verifier gives up rather than fill its memory or wait for ever.
@@ -386,20 +383,3 @@ def certifiers(from_height: int, changes: int) -> Sentence:
     if from_height == 1:
         return Sentence("cli.source.genesis_validators")
     return Sentence("cli.source.later_validators", fromBlock=from_height, changes=changes)
-
-
-def check_fresh(verdict: AnyVerdict, as_of_ms: int, max_age_s: float | None) -> AnyVerdict:
-    """A valid answer as of a block older than the verifier accepts is stale, not valid:
-    it could hide a revocation made since."""
-    if not verdict.valid or max_age_s is None:
-        return verdict
-    age_s = time.time() - as_of_ms / 1000
-    if age_s <= max_age_s:
-        return verdict
-    height = verdict.facts.get("as_of_height")
-    check = Check("fresh", False, f"the answer holds as of block {height} ({when(as_of_ms)}), "
-                  f"{age_s:.0f} s ago: older than --max-age {max_age_s:.0f} s")
-    verdict.checks.append(check)
-    verdict.facts.update({"answer_age_s": round(age_s), "max_age_s": round(max_age_s)})
-    verdict.valid, verdict.status, verdict.reason = False, "stale", check.detail
-    return verdict

@@ -23,6 +23,7 @@ from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_sec
 from cli.deadline_http import deadline_opener
 from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
+from cli.freshness import check_fresh
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
 from cli.private_files import write_private_json
@@ -32,7 +33,6 @@ from cli.remote import (
     RemoteFactsError,
     StateMoved,
     UntrustedAnswer,
-    check_fresh,
     read_bounded,
     undecodable,
 )
@@ -204,7 +204,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
     try:
         write_private_json(out_file, credential, replace=force)
     except FileExistsError:  # appeared while the node was asked
-        refuse_out_taken(out_file, force)
+        refuse_out_taken(out_file, force=False)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), EXIT_USAGE)

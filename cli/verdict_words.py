@@ -91,9 +91,13 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         if status == "compromised_key":
             return words.t("cli.status.anchored_stolen_key", author=f.get("author", ""),
                            fromHeight=f.get("key_compromised_from", ""))
-        return (words.t("cli.status.anchored", author=f.get("author", ""),
-                        when=words.datetime(f.get("recorded_at"))) if verdict.valid
-                else words.t("cli.status.not_anchored"))
+        if verdict.valid:
+            return words.t("cli.status.anchored", author=f.get("author", ""),
+                           when=words.datetime(f.get("recorded_at")))
+        if status == "unknown":  # "no record": said only when the chain has none
+            return words.t("cli.status.not_anchored")
+        if status != "stale":  # a record this source's keys do not let be read
+            return words.t("cli.status.anchor_unchecked")
     moment = as_of(words, f)
     params = {"type": _type_word(words, f.get("type")), "issuer": f.get("issuer", ""),
               "date": words.date(f.get("issued_at")),

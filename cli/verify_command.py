@@ -19,6 +19,7 @@ from cli.consortium_words import genesis_refusal
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.freshness import check_fresh
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand
 from cli.remote import (
@@ -28,7 +29,6 @@ from cli.remote import (
     StateMoved,
     UntrustedAnswer,
     certifiers,
-    check_fresh,
     undecodable,
 )
 from cli.share_links import LinkUnfit, is_link, read_link, same_node

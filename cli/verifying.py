@@ -136,7 +136,7 @@ def _write_out(out_file: Path, document: Any, force: bool) -> None:
     try:
         write_private_json(out_file, document, replace=force)
     except FileExistsError:  # appeared while the node was asked
-        refuse_out_taken(out_file, force)
+        refuse_out_taken(out_file, force=False)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), 2)

@@ -72,8 +72,8 @@ from ledger.records import Member
 from ledger.rules_version import (
     DUPLICATE_PROPOSAL_REFUSED_FROM,
     KEY_REPLACEMENT_FROM,
-    ONE_REPLACEMENT_A_PROPOSAL_FROM,
     OPEN_PLACES_SHARED_FROM,
+    REPLACED_SINCE_REFUSED_FROM,
     rules_version_at,
 )
 from ledger.validator_sets import StateReader, StateWriter
@@ -258,7 +258,7 @@ def _check_applies(state: StateReader, proposal: Proposal, policy: GovernancePol
         refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
                                         rules_version)
     if (isinstance(proposal.action, ReplaceKeyAction)
-            and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
+            and rules_version >= REPLACED_SINCE_REFUSED_FROM):
         replaced = _replaced_since(state, proposal.action.member, proposal.proposed_height)
         if replaced is not None:
             raise TxRejected("replaced_since", f"this member's key was replaced at height "
@@ -381,5 +381,5 @@ def _apply(state: StateWriter, proposal: Proposal, height: int, time_ms: int,
     apply_action(state, proposal.action, proposal.effective_height, proposal.proposal_id,
                  proposal.proposer, height, time_ms, rules_version)
     if (isinstance(proposal.action, ReplaceKeyAction)
-            and rules_version >= ONE_REPLACEMENT_A_PROPOSAL_FROM):
+            and rules_version >= REPLACED_SINCE_REFUSED_FROM):
         state.set(PREFIX_REPLACED + proposal.action.member, encode(height))

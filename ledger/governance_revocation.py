@@ -23,6 +23,11 @@ reason: each is checked as `revoke_credential` checks its one, and the whole pro
 refused, naming the credential, if any one would be (a duplicate in the list included),
 so that an approved proposal revoked all it names. Each is written under the same key,
 as the same record, as one revoked alone.
+
+From rules version CONSORTIUM_REVOKES_DOUBTED_FROM, a credential the issuer revoked with
+a key distrusted at that height (`ledger.distrust`: verifiers hold it in doubt) may be
+revoked by the consortium over that revocation: the retired issuer can sign nothing to
+settle it, and nothing else writes over a doubted record.
 """
 
 from __future__ import annotations
@@ -73,10 +78,10 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
     whose audit paths was checked when it was proposed (see `why_cannot_apply`), so they
     are not checked again."""
     issuer = _retired_issuer(state, action.issuer, height)
-    redo = rules_version >= CONSORTIUM_REVOKES_DOUBTED_FROM
+    over_doubted = rules_version >= CONSORTIUM_REVOKES_DOUBTED_FROM
     if isinstance(action, RevokeCredentialAction):
         _check_credential(state, action.issuer, issuer, action.credential, {}, paths_checked,
-                          redo)
+                          over_doubted)
         return
     batches: dict[bytes, Batch] = {}
     seen: dict[bytes, int] = {}
@@ -89,7 +94,7 @@ def check_consortium_revocation(state: StateReader, action: ConsortiumRevocation
                                  "the list too; name each credential once", other=seen[key])
             seen[key] = number
             _check_credential(state, action.issuer, issuer, ref, batches, paths_checked,
-                              redo)
+                              over_doubted)
         except TxRejected as exc:
             raise TxRejected(exc.code, f"credential {number} of {total} (hash "
                              f"{ref.target_hash.hex()[:16]}…, leaf {ref.index} of batch "
@@ -117,9 +122,10 @@ def _retired_issuer(state: StateReader, member: MemberId, height: int) -> Member
 
 def _check_credential(state: StateReader, member: MemberId, issuer: Member,
                       ref: CredentialRef, batches: dict[bytes, Batch],
-                      path_checked: bool, redo_doubted: bool) -> None:
-    """One credential: in a batch of the issuer and not revoked. `batches` keeps the
-    batches read so far (a cohort's credentials share a few)."""
+                      path_checked: bool, over_doubted: bool) -> None:
+    """One credential: in a batch of the issuer and not revoked (or, `over_doubted`,
+    revoked by the issuer with a key doubted then). `batches` keeps the batches read so
+    far (a cohort's credentials share a few)."""
     batch = batches.get(ref.batch_root)
     if batch is None:
         stored = state.get(batch_key(member, ref.batch_root))
@@ -134,9 +140,9 @@ def _check_credential(state: StateReader, member: MemberId, issuer: Member,
     existing = state.get(revocation_key(member, ref.batch_root, ref.target_hash))
     if existing is not None:
         revocation = Revocation.decode(existing)
-        if redo_doubted and revocation.proposal_id is None and stolen_key_in_state(
+        if over_doubted and revocation.proposal_id is None and stolen_key_in_state(
                 state, revocation.revoked_by, revocation.height) is not None:
-            return  # the issuer's, recorded with a key doubted then: in doubt till redone
+            return  # the issuer's, with a key doubted then: in doubt, which this settles
         by = (f"by the consortium (proposal {revocation.proposal_id.hex()[:16]}…)"
               if revocation.proposal_id is not None else f"by {issuer.name}")
         raise TxRejected("already_revoked", f"already revoked {by} at height "

@@ -81,8 +81,9 @@ class KeyPeriod:
     (inclusive: the block that rotated away from it holds transactions signed before
     the rotation), or for good when `until_height` is None (the current key). Its
     signatures at or after `compromised_from` are not trusted. `reports` (from rules
-    version 8): what set it, as (height reported at, height distrusted from), the first
-    standing for whatever was set before version 8 (reported at 0)."""
+    version 8): what set it, as (height reported at, height distrusted from); one reported
+    at 0 stands for what was set otherwise (before version 8, or by a replacement) and is
+    never undone."""
 
     public_key: bytes
     from_height: int

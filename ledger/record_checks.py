@@ -230,10 +230,15 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
         summary["status"] = "unchecked"
         return Finding("original", False, f"the original's keys cannot be read from this "
                        f"source ({exc})", "original_unchecked")
+    if not signer.ok and signer.status != "compromised_key":  # unreadable here, or no member
+        summary["status"] = "unchecked" if signer.status == "malformed" else "unknown"
+        return Finding("original", False, f"the original transcript's signing key cannot be "
+                       f"told: {signer.detail}", "original_unchecked"
+                       if signer.status == "malformed" else "original_invalid")
     if not signer.ok or (grant is None and doubted_grant is not None):
         summary["status"] = "doubted"
         why = (signer.detail if not signer.ok
-               else "it was accredited only with a key reported stolen")
+               else "it was accredited only with a key declared stolen")
         return Finding("original", False, f"the original transcript issued by {name} cannot "
                        f"be relied on: {why}", "original_invalid")
     if grant is None:

@@ -70,7 +70,7 @@ KEY_REPLACEMENT_FROM = 7
 # replacement of the same member's key was approved since it was proposed
 # (`ledger.governance`): before it, a second request left open, with the votes cast for
 # it while it was the one, moved the member again at one more vote.
-ONE_REPLACEMENT_A_PROPOSAL_FROM = 8
+REPLACED_SINCE_REFUSED_FROM = 8
 
 # From this version on, governance may revoke a retired issuer's credential over a
 # revocation the issuer recorded with a key distrusted at its height (`ledger.distrust`):

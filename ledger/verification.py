@@ -245,8 +245,9 @@ def _revocation_doubted(verdict: Verdict, revocation: Revocation,
                         compromised_from: int | None, issuer_name: str) -> Verdict:
     """An issuer's revocation recorded when a key it held was distrusted: the thief's,
     perhaps, or the issuer's own made before it reported the theft from an earlier height.
-    Neither revoked nor valid can be said: the issuer is to be asked (and, from rules
-    version 8, may record the revocation again with its trusted key)."""
+    Neither revoked nor valid can be said: the issuer is to be asked. Nothing is written
+    over it (only governance, from rules version 8, revokes over it once the issuer is
+    retired); a replacement undoing a thief's report brings an honest one back."""
     _revocation_facts(verdict, revocation)
     verdict.facts["key_compromised_from"] = compromised_from
     return _fail(verdict, "revocation_doubted", Check(

@@ -3,8 +3,9 @@
 The page is plain HTML, CSS and eight ES modules (portal.js reads the document
 and wires the page, portal-links.js reads a link into its document, portal-verdict.js
 draws the answer, portal-employment.js says an
-employment record's standing, portal-membership.js a retired issuer's and the
-consortium's revocation, portal-recognition.js a recognition's courses and original,
+employment record's standing, portal-membership.js a retired issuer's, the
+consortium's revocation and a grant or revocation made with a stolen key,
+portal-recognition.js a recognition's courses and original,
 portal-files.js takes a file picked or dropped,
 portal-language.js holds the words), with translations
 for Kazakh, Russian and English (node/static/i18n/, which `senim verify` reads too:

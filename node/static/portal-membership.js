@@ -2,7 +2,7 @@
 // verdict's facts: a genuine credential of a university that has since left the
 // consortium says when it left, after the verdict and in its check; one the consortium
 // revoked by a governance proposal (its issuer could no longer revoke it) says so; a
-// grant or a revocation recorded with a key reported stolen says which and from when.
+// grant or a revocation recorded with a key declared stolen says which and from when.
 import { formatDate, has, t, tNode } from './portal-language.js';
 
 function proposalShort(f) { return String(f.revoked_by_proposal || '').slice(0, 16) + '…'; }

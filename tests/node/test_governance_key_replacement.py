@@ -38,7 +38,7 @@ from ledger.payloads import (
     action_from_array,
 )
 from ledger.rules import load_member
-from ledger.rules_version import KEY_REPLACEMENT_FROM, ONE_REPLACEMENT_A_PROPOSAL_FROM
+from ledger.rules_version import KEY_REPLACEMENT_FROM, REPLACED_SINCE_REFUSED_FROM
 from ledger.validator_sets import validator_set_at
 from ledger.verification import Verdict, verify_credential
 from storage.kv import MemoryStore
@@ -285,7 +285,7 @@ def test_before_version_7_a_member_rotates_to_the_old_limit() -> None:
     assert history is not None and len(history.periods) == MAX_KEY_PERIODS
 
 
-@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, ONE_REPLACEMENT_A_PROPOSAL_FROM])
+@pytest.mark.parametrize("version", [KEY_REPLACEMENT_FROM, REPLACED_SINCE_REFUSED_FROM])
 def test_a_second_open_replacement_cannot_move_the_member_again(version: int) -> None:
     """Two requests for one member open at once (the member asked twice, or a thief's
     request was proposed beside the member's): once one is approved, the votes the other
@@ -302,7 +302,7 @@ def test_a_second_open_replacement_cannot_move_the_member_again(version: int) ->
     commit(chain, [make_tx(council.ministry2, VotePayload(proposed[0].tx_id))])
     assert key_of(chain, university) == first.new_public_key
     vote = make_tx(council.ministry, VotePayload(second_id))
-    if version < ONE_REPLACEMENT_A_PROPOSAL_FROM:  # as version 7 chains replay it
+    if version < REPLACED_SINCE_REFUSED_FROM:  # as version 7 chains replay it
         commit(chain, [vote])
         assert key_of(chain, university) == second.new_public_key
         return
