@@ -264,7 +264,9 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         # is the genesis file given that names another network
         other_network = genesis is not None and any(
             check.name == "network" and not check.ok for check in verdict.checks)
-        if not verdict.valid:  # no chain records these bytes as an anchored document
+        on_chain = verdict.status != "unknown" and any(
+            check.name == "anchored" for check in verdict.checks)  # a record, if doubted
+        if not verdict.valid and not on_chain:  # no chain records these bytes as anchored
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
     noted = [] if link_note is None else [say(link_note)]
