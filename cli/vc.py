@@ -50,7 +50,12 @@ from cli.spoken import (
     say,
 )
 from cli.verdict_words import print_verdict_words, verdict_sentence
-from cli.verify_files import DOCUMENT_FILE_BYTES_MAX, refuse_out_over_input, refuse_out_taken
+from cli.verify_files import (
+    DOCUMENT_FILE_BYTES_MAX,
+    refuse_out_exists,
+    refuse_out_over_input,
+    refuse_out_taken,
+)
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
@@ -204,7 +209,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
     try:
         write_private_json(out_file, credential, replace=force)
     except FileExistsError:  # appeared while the node was asked
-        refuse_out_taken(out_file, force=False)
+        refuse_out_exists(out_file)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), EXIT_USAGE)

@@ -50,8 +50,12 @@ def refuse_out_taken(out_file: Path, force: bool) -> None:
     """Refuse an --out that is already there unless `force`: it may be another of the
     holder's credentials, whose hidden values and salts could not be had back."""
     if not force and os.path.lexists(out_file):
-        refuse(Sentence("cli.file.out_exists", f"{out_file} exists: give a new file, or "
-                        "--force to replace it", path=out_file), EXIT_BAD_INPUT)
+        refuse_out_exists(out_file)
+
+
+def refuse_out_exists(out_file: Path) -> NoReturn:
+    refuse(Sentence("cli.file.out_exists", f"{out_file} exists: give a new file, or "
+                    "--force to replace it", path=out_file), EXIT_BAD_INPUT)
 
 
 def _not_regular(path: Path, mode: int) -> NoReturn:

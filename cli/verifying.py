@@ -28,7 +28,12 @@ from cli.spoken import (
 )
 from cli.vc import is_vc_document
 from cli.verdict_words import verdict_sentence
-from cli.verify_files import load_checked_json, refuse_out_over_input, refuse_out_taken
+from cli.verify_files import (
+    load_checked_json,
+    refuse_out_exists,
+    refuse_out_over_input,
+    refuse_out_taken,
+)
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
@@ -136,7 +141,7 @@ def _write_out(out_file: Path, document: Any, force: bool) -> None:
     try:
         write_private_json(out_file, document, replace=force)
     except FileExistsError:  # appeared while the node was asked
-        refuse_out_taken(out_file, force=False)
+        refuse_out_exists(out_file)
     except OSError as exc:
         refuse(Sentence("cli.file.unwritable", f"cannot write {out_file}: {exc}", path=out_file,
                         why=os_reason(exc)), 2)
