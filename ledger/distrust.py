@@ -17,11 +17,10 @@ replacement both need the key rotated away first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from ledger.errors import MalformedInput
-from ledger.key_events import KeyHistory, KeyPeriod, load_key_history
+from ledger.key_events import KeyHistory, KeyPeriod, key_history_of
 from ledger.records import Accreditation, Batch, Grant, Member, member_key
 from ledger.validator_sets import StateReader
 
@@ -35,28 +34,38 @@ class GrantFacts(KeyFacts, Protocol):
     def accreditation(self, member: bytes) -> Accreditation: ...
 
 
+def member_key_history(facts: KeyFacts, member_id: bytes) -> KeyHistory | None:
+    """The member's keys as the chain records them (None for no such member): implied by
+    its record while it never rotated, else its stored history, which must end at its
+    current key (MalformedInput if not)."""
+    member = facts.member(member_id)
+    if member is None:
+        return None
+    if member.key_rotated_height is None:  # never rotated: no history is stored
+        return KeyHistory((KeyPeriod(member.public_key, member.added_height, None),))
+    history = facts.key_history(member_id)
+    if history is None or history.current.public_key != member.public_key:
+        raise MalformedInput("the member's key history does not match its record")
+    return history
+
+
 def stolen_key_at(facts: KeyFacts, member_id: bytes, height: int) -> KeyPeriod | None:
     """A key `member_id` held at `height` that was distrusted there (reported stolen from
     that height or before), or None. MalformedInput if the member's keys cannot be read."""
-    return _stolen_key(facts.member(member_id), lambda: facts.key_history(member_id), height)
+    return _distrusted_at(member_key_history(facts, member_id), height)
 
 
 def stolen_key_in_state(state: StateReader, member_id: bytes, height: int
                         ) -> KeyPeriod | None:
     """`stolen_key_at`, read from the ledger's own state (for its rules)."""
     data = state.get(member_key(member_id))
-    member = Member.decode(data) if data is not None else None
-    return _stolen_key(member, lambda: load_key_history(state, member_id), height)
-
-
-def _stolen_key(member: Member | None, history_of: Callable[[], KeyHistory | None],
-                height: int) -> KeyPeriod | None:
-    if member is None or member.key_rotated_height is None:
+    if data is None:
         return None
-    history = history_of()
-    if history is None or history.current.public_key != member.public_key:
-        raise MalformedInput("the member's key history does not match its record")
-    for period in history.periods:
+    return _distrusted_at(key_history_of(state, member_id, Member.decode(data)), height)
+
+
+def _distrusted_at(history: KeyHistory | None, height: int) -> KeyPeriod | None:
+    for period in history.periods if history is not None else ():
         held = period.from_height <= height and (period.until_height is None
                                                  or height <= period.until_height)
         if held and not period.trusted_at(height):

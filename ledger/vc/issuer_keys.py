@@ -10,24 +10,12 @@ proof carries no height the chain vouches for, so a thief could date it at will.
 
 from __future__ import annotations
 
+from ledger.distrust import member_key_history
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.identity import KeyPair, member_id_of
-from ledger.key_events import KeyHistory, KeyPeriod
+from ledger.key_events import KeyPeriod
 from ledger.record_checks import Finding
 from ledger.verification import ChainFacts
-
-
-def member_keys(member_id: bytes, facts: ChainFacts) -> KeyHistory | None:
-    """The member's keys as the chain records them (None for no such member)."""
-    member = facts.member(member_id)
-    if member is None:
-        return None
-    if member.key_rotated_height is None:  # never rotated: no history is stored
-        return KeyHistory((KeyPeriod(member.public_key, member.added_height, None),))
-    history = facts.key_history(member_id)
-    if history is None or history.current.public_key != member.public_key:
-        raise MalformedInput("the member's key history does not match its record")
-    return history
 
 
 def _period_words(period: KeyPeriod) -> str:
@@ -41,7 +29,7 @@ def issuer_did_finding(did_public_key: bytes, member_id: bytes, batch_root: byte
     name = issuer_name or member_id.hex()
     batch = facts.batch(member_id, batch_root)
     try:
-        history = member_keys(member_id, facts)
+        history = member_key_history(facts, member_id)
     except (InvalidDocument, MalformedInput) as exc:
         return Finding("member", False, f"the member's keys cannot be read from this source "
                        f"({exc})", "malformed")

@@ -18,12 +18,17 @@ from ledger.identity import KeyPair
 from tests.node.conftest import documents_of
 
 
-def test_a_disclosed_copy_is_owner_only(tmp_path: Path) -> None:
+def diploma_file(folder: Path, name: str = "diploma.json", full_name: str = "A B") -> Path:
+    """A diploma credential file of one graduate, as its holder keeps it."""
     keys = KeyPair.generate()
-    batch = make_batch([{"full_name": "A B", "iin": "000000000001"}], "diploma", "t",
+    batch = make_batch([{"full_name": full_name, "iin": "000000000001"}], "diploma", "t",
                        keys.member_id, "U")
-    original = tmp_path / "diploma.json"
-    original.write_text(json.dumps(documents_of(batch)[0]))
+    path = folder / name
+    path.write_text(json.dumps(documents_of(batch)[0]))
+    return path
+
+def test_a_disclosed_copy_is_owner_only(tmp_path: Path) -> None:
+    original = diploma_file(tmp_path)
     copy = tmp_path / "disclosed.json"
     result = CliRunner().invoke(main, ["disclose", str(original), "--hide", "iin", "--out",
                                        str(copy)])
@@ -35,11 +40,7 @@ def test_a_disclosed_copy_is_owner_only(tmp_path: Path) -> None:
 def test_a_copy_is_never_written_over_the_credential_it_comes_from(tmp_path: Path) -> None:
     """`--out` naming the input (or a link to it) would replace the holder's only full copy
     with the disclosed one, whose hidden values and salts are gone for good."""
-    keys = KeyPair.generate()
-    batch = make_batch([{"full_name": "A B", "iin": "000000000001"}], "diploma", "t",
-                       keys.member_id, "U")
-    original = tmp_path / "diploma.json"
-    original.write_text(json.dumps(documents_of(batch)[0]))
+    original = diploma_file(tmp_path)
     before = original.read_bytes()
     (tmp_path / "link.json").symlink_to(original)
     key_file = tmp_path / "k.key"
@@ -84,13 +85,8 @@ def test_the_fields_hidden_are_named_as_the_reader_knows_them(tmp_path: Path) ->
 def test_another_file_at_out_is_replaced_only_with_force(tmp_path: Path) -> None:
     """An --out naming another of the holder's credentials (a transcript beside the
     diploma) replaced it, whose hidden values and salts were then gone for good."""
-    keys = KeyPair.generate()
-    batch = make_batch([{"full_name": "A B", "iin": "000000000001"},
-                        {"full_name": "C D", "iin": "000000000002"}], "diploma", "t",
-                       keys.member_id, "U")
-    diploma, other = (tmp_path / "diploma.json"), (tmp_path / "other.json")
-    diploma.write_text(json.dumps(documents_of(batch)[0]))
-    other.write_text(json.dumps(documents_of(batch)[1]))
+    diploma = diploma_file(tmp_path)
+    other = diploma_file(tmp_path, "other.json", "C D")
     before = other.read_bytes()
     for args in (["disclose", str(diploma), "--hide", "iin", "--out", str(other)],
                  ["prove", str(diploma), "--out", str(other), "--node", "http://127.0.0.1:9"],
@@ -114,11 +110,7 @@ def test_an_out_file_that_appears_while_the_node_is_asked_is_not_written_over(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--out was looked at before up to a minute of questions to the node, then written
     over whatever had appeared there meanwhile."""
-    keys = KeyPair.generate()
-    batch = make_batch([{"full_name": "A B", "iin": "000000000001"}], "diploma", "t",
-                       keys.member_id, "U")
-    original = tmp_path / "diploma.json"
-    original.write_text(json.dumps(documents_of(batch)[0]))
+    original = diploma_file(tmp_path)
     out = tmp_path / "proved.json"
 
     def asked(*_: object) -> tuple[dict[str, object], int]:

@@ -141,6 +141,17 @@ def issued_batch(chain: Chain, university: KeyPair) -> IssuedBatch:
     return batch
 
 
+def revoked_by_a_thief(chain: Chain, university: KeyPair
+                       ) -> tuple[dict[str, Any], CredentialRef, int]:
+    """A diploma KazNU issued, then revoked with a copy of its key in the next block: the
+    diploma, its reference, and that block's height (the theft's)."""
+    batch = issued_batch(chain, university)
+    ref = _ref(batch.root, batch.target_hashes, 0)
+    stolen_at = chain.height + 1
+    commit(chain, [make_tx(university, RevokePayload(ref, "fraud"))])
+    return documents_of(batch)[0], ref, stolen_at
+
+
 def _ref(batch_root: bytes, targets: list[bytes], index: int) -> CredentialRef:
     return CredentialRef(batch_root, targets[index], index, tuple(audit_path(targets, index)))
 
@@ -152,11 +163,7 @@ def test_a_revocation_made_with_a_stolen_key_leaves_the_credential_in_doubt() ->
     thief holding the current key would report the honest key stolen, then overwrite."""
     council, chain = council_chain(REPORTS_UNDONE_FROM)
     university = council.university
-    batch = issued_batch(chain, university)
-    document = documents_of(batch)[0]
-    stolen_at = chain.height + 1
-    ref = _ref(batch.root, batch.target_hashes, 0)
-    commit(chain, [make_tx(university, RevokePayload(ref, "fraud"))])  # the thief's copy
+    document, ref, stolen_at = revoked_by_a_thief(chain, university)
     assert verdict_of(chain, document).status == "revoked"
     new = rotate_and_report(chain, university, stolen_at)
     doubted = verdict_of(chain, document)
@@ -283,11 +290,7 @@ def test_the_consortium_revokes_over_a_retired_issuers_doubted_revocation() -> N
     revocation was refused as `already_revoked`: the credential stayed in doubt for good."""
     council, chain = council_chain(CONSORTIUM_REVOKES_DOUBTED_FROM)
     university = council.university
-    batch = issued_batch(chain, university)
-    document = documents_of(batch)[0]
-    stolen_at = chain.height + 1
-    ref = _ref(batch.root, batch.target_hashes, 0)
-    commit(chain, [make_tx(university, RevokePayload(ref, "fraud"))])
+    document, ref, stolen_at = revoked_by_a_thief(chain, university)
     rotate_and_report(chain, university, stolen_at)
     approve(chain, council, MemberAction(ACTION_RETIRE_MEMBER, university.member_id),
             chain.height + 10)
