@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 8
+MAX_KNOWN_RULES_VERSION = 9
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -91,6 +91,14 @@ REPORTS_UNDONE_FROM = 8
 # `add_member`: a thief holding one ministry's key admitted a ministry of its own, whose
 # grants, made with a key never stolen, outlived the stolen key's replacement.
 MINISTRIES_BY_VOTE_FROM = 8
+
+# From this version on, a report of a stolen key is kept with the key that signed it, and
+# counts only while that key was trusted at the report's height (`ledger.key_reports`).
+# Before it, a member whose current key a thief copied could not undo, by its own
+# rotation and report, the thief's report of an older, honest key stolen from block 1;
+# only a governance replacement could, and its one height distrusted the member's new
+# key too.
+REPORTS_BY_TRUSTED_KEYS_FROM = 9
 
 
 class StateReader(Protocol):

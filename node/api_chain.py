@@ -10,6 +10,7 @@ from weakref import WeakValueDictionary
 from aiohttp import web
 
 from ledger.blocks import Block
+from ledger.distrust import stolen_key_in_state
 from ledger.errors import MalformedInput
 from ledger.key_events import validator_member
 from ledger.light_client import MAX_SET_CHANGE_PROOFS
@@ -205,8 +206,14 @@ async def get_credential(request: web.Request) -> web.Response:
     if revocation is None:
         return web.json_response({"target_hash": target.hex(), "batch_root": root.hex(),
                                   "revoked": False, "height": core.chain.height})
+    # Made with a key distrusted at its height: the thief's, or the issuer's own before it
+    # reported the theft from earlier; the verdict calls it neither revoked nor valid.
+    stolen = (None if revocation.by_consortium else
+              stolen_key_in_state(core.chain.state, revocation.revoked_by, revocation.height))
     return web.json_response({
         "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
+        "revocation_doubted": stolen is not None,
+        "key_distrusted_from": None if stolen is None else stolen.compromised_from,
         "revoked_at_height": revocation.height, "revoked_at": when(revocation.time_ms),
         "batch_root": revocation.batch_root.hex(), "height": core.chain.height,
         # The issuer's own, or the consortium's by a governance proposal (the issuer retired)

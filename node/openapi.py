@@ -148,7 +148,9 @@ REVOCATION: Schema = obj({"target_hash": ID32, "batch_root": ID32,
                          {"reason": STRING, "revoked_at_height": INTEGER,
                           "revoked_at": STRING,
                           "revoked_by": {"type": "string", "enum": ["issuer", "consortium"]},
-                          "proposal_id": nullable(ID32), "revoked_by_member": MEMBER_ID})
+                          "proposal_id": nullable(ID32), "revoked_by_member": MEMBER_ID,
+                          "revocation_doubted": {"type": "boolean"},
+                          "key_distrusted_from": nullable(INTEGER)})
 MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "member_id": MEMBER_ID, "name": STRING, "role": STRING,
     "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},

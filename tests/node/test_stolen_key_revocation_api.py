@@ -1,0 +1,39 @@
+"""`GET /v1/batches/…/credentials/{target}` of a credential revoked with a key declared
+stolen since says the revocation is in doubt, and from when the key is distrusted. It
+said "revoked" with no flag, while `/v1/verify` of the same credential says neither
+revoked nor valid."""
+
+from __future__ import annotations
+
+from ledger.payloads import ReportCompromisePayload
+from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving
+from tests.node.conftest import accredit, commit, make_consortium, make_tx
+from tests.node.test_stolen_key_records import revoked_by_a_thief
+from tests.node.test_stolen_key_self_recovery import rotated
+
+
+async def test_a_revocation_made_with_a_stolen_key_is_said_to_be_in_doubt() -> None:
+    net = make_consortium()
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    university = net.university
+    commit(core.chain, [accredit(net, university, ["diploma"])])
+    document, ref, stolen_at = revoked_by_a_thief(core.chain, university)
+    path = (f"/v1/batches/{university.member_id.hex()}/{ref.batch_root.hex()}"
+            f"/credentials/{ref.target_hash.hex()}")
+    async with serving(core) as client:
+        before = await (await client.get(path)).json()
+        assert before["revoked"] is True and before["revocation_doubted"] is False, before
+        assert before["key_distrusted_from"] is None
+
+        new = rotated(core.chain, university)
+        commit(core.chain, [make_tx(new, ReportCompromisePayload(university.public_key,
+                                                                  stolen_at))])
+        answer = await client.get(path)
+        after = await answer.json()
+        assert answer.status == 200
+        assert (after["revoked"], after["revocation_doubted"]) == (True, True), after
+        assert after["key_distrusted_from"] == stolen_at
+        assert after["revoked_at_height"] == stolen_at
+        verdict = await (await client.post("/v1/verify", json=document)).json()
+        assert verdict["status"] == "revocation_doubted", verdict
