@@ -204,6 +204,9 @@ def _employment(check: Check, words: Words, facts: dict[str, Any], document: Any
     if e.get("current"):
         text = words.t("detail.employment.current", **params,
                        asOf=words.t("asof.block", height=e.get("as_of_height", "")))
+    elif e.get("end_doubted"):
+        text = words.t("detail.employment.end_doubted", **params,
+                       height=e["end_recorded_at_height"], fromHeight=e["key_compromised_from"])
     elif e.get("end_date_hidden"):
         text = words.t("detail.employment.ended_hidden", **params)
     elif "employer_left_height" in e:

@@ -125,6 +125,29 @@ def line_findings(doc: ParsedDocument, facts_out: dict[str, Any]) -> list[Findin
     return findings
 
 
+def _end_doubted(end: EmploymentEnd, start: str | None, as_what: str, facts: RecordFacts,
+                 facts_out: dict[str, Any]) -> Finding | None:
+    """The finding on an end recorded with a key distrusted at its height (the thief's, or
+    the employer's own before it reported the theft from earlier), or None: neither ended
+    nor current can be said, and its start proves nothing against the document's."""
+    try:
+        stolen = stolen_key_at(facts, end.ended_by, end.height)
+    except MalformedInput as exc:
+        return Finding("employment", False, f"the employer's keys cannot be read from this "
+                       f"source ({exc})", "malformed")
+    if stolen is None:
+        return None
+    facts_out["employment"] = {"start_date": start, "end_date": date_of_day(end.end_day),
+                               "current": False, "end_recorded_at_height": end.height,
+                               "end_doubted": True,
+                               "key_compromised_from": stolen.compromised_from}
+    return Finding("employment", True, f"employed{as_what} from "
+                   f"{start or 'a date the holder hid'}; an end on "
+                   f"{date_of_day(end.end_day)} was recorded at height {end.height} with a "
+                   f"key declared stolen from height {stolen.compromised_from}: ask the "
+                   "employer whether this employment continues")
+
+
 def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
                        facts_out: dict[str, Any]) -> Finding:
     try:
@@ -139,6 +162,9 @@ def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
     as_what = f" {as_what}" if as_what else ""
     start = doc.revealed.get("start_date")
     if end is not None:
+        doubted = _end_doubted(end, start, as_what, facts, facts_out)
+        if doubted is not None:
+            return doubted
         chain_start = date_of_day(end.start_day)
         # The end's record states the start too; a start the holder hid stays hidden.
         hid_start = start is None and "start_date" in doc.field_hashes

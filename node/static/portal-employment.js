@@ -25,6 +25,9 @@ export function employmentDetail(check, doc, verdict, status) {
       ? t('asof.block_time', { height, when: formatDateTime(status.head_time) })
       : t('asof.block', { height });
     text = t('detail.employment.current', { ...params, asOf });
+  } else if (e.end_doubted) {
+    text = t('detail.employment.end_doubted', { ...params,
+      height: String(e.end_recorded_at_height), fromHeight: String(e.key_compromised_from) });
   } else if (e.end_date_hidden) {
     text = t('detail.employment.ended_hidden', params);
   } else if (e.employer_left_height !== undefined) {

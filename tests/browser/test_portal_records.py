@@ -240,6 +240,31 @@ def test_an_employer_that_left_is_not_said_to_employ_still(records: Records, bro
     assert_in_page_language(lang, checks_said(browser))
 
 
+END_DOUBTED = {
+    "en": "Employed as Data engineer at Kaspi Bank since {start}; an end on {end} was "
+          "recorded at block 41 with a key declared stolen from block 40: ask the employer",
+    "ru": "с {start}; окончание работы {end} записано в блоке 41 ключом, объявленным "
+          "похищенным начиная с блока 40: спросите работодателя",
+    "kk": "Жұмыстың аяқталған күні ({end}) 41 блокта 40 блоктан бастап ұрланған деп "
+          "жарияланған кілтпен жазылған: жұмыстың жалғасып жатқанын жұмыс берушіден сұраңыз"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_end_recorded_with_a_stolen_key_is_not_said_to_be_the_end(
+        records: Records, browser: Any, lang: str) -> None:
+    # The facts the ledger gives an end made with a key declared stolen since
+    # (tests/node/test_stolen_key_employment_end.py has the ledger give them).
+    status, sentence = said_of_the_current_record(
+        records, browser, lang, {"start_date": "2024-09-02", "end_date": "2026-06-30",
+                                 "current": False, "end_recorded_at_height": 41,
+                                 "end_doubted": True, "key_compromised_from": 40})
+    assert status == "valid"
+    expected = END_DOUBTED[lang].format(start=spoken_date("2024-09-02", lang),
+                                        end=spoken_date("2026-06-30", lang))
+    assert expected in sentence, sentence
+    assert expected in checks_said(browser)["employment"]
+    assert_in_page_language(lang, checks_said(browser))
+
 ENDED_HIDDEN = {
     "en": "Employed as Data engineer at Kaspi Bank from {start} to a date the holder hid: the "
           "document states when the employment ended.",
