@@ -91,6 +91,10 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         if status == "compromised_key":
             return words.t("cli.status.anchored_stolen_key", author=f.get("author", ""),
                            fromHeight=f.get("key_compromised_from", ""))
+        if status == "admission_compromised":
+            return words.t("status.admission_compromised", issuer=f.get("author", ""),
+                           ministry=f.get("admitted_by", ""),
+                           fromHeight=f.get("key_compromised_from", ""))
         if verdict.valid:
             return words.t("cli.status.anchored", author=f.get("author", ""),
                            when=words.datetime(f.get("recorded_at")))
@@ -105,7 +109,7 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
               "revokedTime": words.time(f.get("revoked_at")),
               "reason": _reason_words(words, f.get("revocation_reason")),
               "fromHeight": f.get("key_compromised_from", ""),
-              "ministry": f.get("accredited_by", "")}
+              "ministry": f.get("accredited_by", f.get("admitted_by", ""))}
     if status == "valid" and f.get("type"):
         said = (words.t("cli.status.valid_as_of", **params, asOf=moment) if moment
                 else words.t("status.valid", **params))
@@ -271,6 +275,10 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = _employment(check, words, f, document)
     elif check.name == "accredited" and not check.ok and "accredited_by" in f:
         detail = words.t("detail.accredited.fail_stolen_key", ministry=f["accredited_by"],
+                         fromHeight=f.get("key_compromised_from", ""))
+    elif check.name == "admitted" and not check.ok and "admitted_by" in f:
+        detail = words.t("detail.admitted.fail", ministry=f["admitted_by"],
+                         height=f.get("admitted_at_height", ""),
                          fromHeight=f.get("key_compromised_from", ""))
     elif check.name == "not_revoked" and verdict.status == "revocation_doubted":
         detail = words.t("detail.not_revoked.fail_doubted",

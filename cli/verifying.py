@@ -38,7 +38,7 @@ from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.offline import original_proof_keys, proof_keys
-from ledger.records import Accreditation, Batch, Revocation
+from ledger.records import Accreditation, Batch, Member, Revocation
 
 EXIT_INVALID = 1
 DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in milliseconds
@@ -86,7 +86,8 @@ def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
                  ) -> tuple[dict[str, Any], int]:
     """The node's proof bundle for `doc` (asked twice: the accreditations of the
     credential and of a recognition's original name the ministries whose records and
-    keys the proof needs, and a revocation by the consortium the ministry that proposed
+    keys the proof needs, as do the issuers' records the ministry that admitted either by
+    its own `add_member`, and a revocation by the consortium the ministry that proposed
     it, which the verdict names), and the height it holds as of."""
     base = proof_keys(doc.batch_root, doc.issuer, doc.target_hash, [])
     original = original_proof_keys(doc)  # asked whole, so that its places are known
@@ -94,9 +95,10 @@ def _fetch_proof(client: NodeClient, doc: ParsedDocument, node_url: str
         first = client.request("POST", "/v1/proofs",
                                {"keys": [k.hex() for k in base + original]})
         entries = [entry["value"] for entry in first["entries"]]
-        ministries = _covering_ministries(entries[0], entries[2])
+        ministries = _covering_ministries(entries[0], entries[2]) | _admitting(entries[1])
         if original:  # its batch and accreditation follow the credential's own keys
             ministries |= _covering_ministries(entries[len(base)], entries[len(base) + 2])
+            ministries |= _admitting(entries[len(base) + 1])
         if entries[3] is not None:
             revoked = Revocation.decode(bytes.fromhex(entries[3]))
             if revoked.by_consortium:
@@ -124,6 +126,13 @@ def _covering_ministries(batch: str | None, accreditation: str | None) -> set[by
     issued = Batch.decode(bytes.fromhex(batch))
     return {g.granted_by for g in Accreditation.decode(bytes.fromhex(accreditation)).grants
             if g.covers(issued.credential_type, issued.height, issued.time_ms)}
+
+
+def _admitting(member: str | None) -> set[bytes]:
+    """The ministry whose own `add_member` admitted a member (hex record as a proof answer
+    gives it), whose key history tells whether it was stolen then; none for most."""
+    admitted_by = None if member is None else Member.decode(bytes.fromhex(member)).added_by
+    return set() if admitted_by is None else {admitted_by}
 
 
 def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Sentence:

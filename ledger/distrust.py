@@ -55,6 +55,19 @@ def stolen_key_at(facts: KeyFacts, member_id: bytes, height: int) -> KeyPeriod |
     return _distrusted_at(member_key_history(facts, member_id), height)
 
 
+def stolen_admission(facts: KeyFacts, member: Member) -> tuple[bytes, KeyPeriod] | None:
+    """The ministry that admitted `member` by its own `add_member` with a key distrusted
+    at that height, and that key, or None (rules version 9 records who admitted it; a
+    member admitted before, at genesis or by the consortium's vote names none). A thief
+    holding a ministry's key could admit a member of its own, whose records, made with a
+    key never stolen, stood for good. MalformedInput if the ministry's keys cannot be
+    read."""
+    if member.added_by is None:
+        return None
+    stolen = stolen_key_at(facts, member.added_by, member.added_height)
+    return None if stolen is None else (member.added_by, stolen)
+
+
 def stolen_key_in_state(state: StateReader, member_id: bytes, height: int
                         ) -> KeyPeriod | None:
     """`stolen_key_at`, read from the ledger's own state (for its rules)."""

@@ -32,7 +32,7 @@ from ledger.academic import (
     parse_recognised_line,
 )
 from ledger.credential_documents import ParsedDocument
-from ledger.distrust import stolen_key_at, trusted_grant
+from ledger.distrust import stolen_admission, stolen_key_at, trusted_grant
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.key_events import KeyHistory, KeyPeriod
 from ledger.labels import label_of, labels_for
@@ -252,6 +252,7 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
     try:
         signer = issuer_key_finding(batch, facts, name, {})
         grant, doubted_grant = trusted_grant(facts, batch)
+        by_thief = None if member is None else stolen_admission(facts, member)
     except MalformedInput as exc:
         summary["status"] = "unchecked"
         return Finding("original", False, f"the original's keys cannot be read from this "
@@ -261,9 +262,10 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
         return Finding("original", False, f"the original transcript's signing key cannot be "
                        f"told: {signer.detail}", "original_unchecked"
                        if signer.status == "malformed" else "original_invalid")
-    if not signer.ok or (grant is None and doubted_grant is not None):
+    if not signer.ok or (grant is None and doubted_grant is not None) or by_thief:
         summary["status"] = "doubted"
         why = (signer.detail if not signer.ok
+               else "its issuer was admitted with a key declared stolen" if by_thief
                else "it was accredited only with a key declared stolen")
         return Finding("original", False, f"the original transcript issued by {name} cannot "
                        f"be relied on: {why}", "original_invalid")

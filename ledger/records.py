@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
-from ledger.identity import MemberId
+from ledger.identity import MEMBER_ID_BYTES, MemberId
 from ledger.payloads import SUSPENSION_REASONS
 
 PREFIX_MEMBER = b"m:"
@@ -96,7 +96,10 @@ class Member:
     last rotation (None if it still has its first key; then no key history is stored).
     `is_validator`: a validator at genesis (the set in force at a height is in
     `ledger.validator_sets`). `added_height`: the first block it may sign in.
-    `retired_height`: set by governance, the first block it may no longer sign in."""
+    `retired_height`: set by governance, the first block it may no longer sign in.
+    `added_by`: the ministry whose own `add_member` admitted it (from rules version 9;
+    None for genesis members, those admitted by the consortium's vote, and any before),
+    so that a member a thief admitted with a ministry's stolen key can be told."""
 
     name: str
     role: str
@@ -105,13 +108,17 @@ class Member:
     added_height: int
     key_rotated_height: int | None = None
     retired_height: int | None = None
+    added_by: MemberId | None = None
 
     def encode(self) -> bytes:
         fields = [self.name, self.role, self.public_key, self.is_validator, self.added_height]
         # A member that never rotated nor retired keeps the record it always had (and
         # the state root its value, genesis included).
-        if self.key_rotated_height is not None or self.retired_height is not None:
+        if (self.key_rotated_height is not None or self.retired_height is not None
+                or self.added_by is not None):
             fields += [self.key_rotated_height, self.retired_height]
+        if self.added_by is not None:
+            fields.append(self.added_by)
         return encode(fields)
 
     @classmethod
@@ -351,14 +358,19 @@ class Anchor:
 @lru_cache(maxsize=4096)
 def _decode_member(data: bytes) -> Member:
     value = decode(data)
-    if not isinstance(value, list) or len(value) not in (5, 7):
+    if not isinstance(value, list) or len(value) not in (5, 7, 8):
         raise MalformedInput("stored member record has the wrong shape")
     name, role, public_key, is_validator, added_height = value[:5]
-    rotated, retired = value[5:7] if len(value) == 7 else (None, None)
+    rotated, retired = value[5:7] if len(value) >= 7 else (None, None)
+    added_by = value[7] if len(value) == 8 else None
     for extra in (rotated, retired):
         if extra is not None and not isinstance(extra, int):
             raise MalformedInput("stored member record has the wrong shape")
-    return Member(name, role, public_key, bool(is_validator), added_height, rotated, retired)
+    if len(value) == 8 and not (isinstance(added_by, bytes)
+                                and len(added_by) == MEMBER_ID_BYTES):
+        raise MalformedInput("stored member record has the wrong shape")
+    return Member(name, role, public_key, bool(is_validator), added_height, rotated, retired,
+                  None if added_by is None else MemberId(added_by))
 
 
 @lru_cache(maxsize=4096)

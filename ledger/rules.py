@@ -60,6 +60,7 @@ from ledger.records import (
     revocation_key,
 )
 from ledger.rules_version import (
+    ADMITTED_BY_RECORDED_FROM,
     KEY_REPLACEMENT_FROM,
     MINISTRIES_BY_VOTE_FROM,
     REPORTS_BY_TRUSTED_KEYS_FROM,
@@ -195,7 +196,7 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
     elif isinstance(payload, RevokePayload):
         _revoke(state, payload, tx, ctx)
     elif isinstance(payload, AddMemberPayload):
-        _add_member(state, payload, sender, ctx)
+        _add_member(state, payload, tx.sender, sender, ctx)
     elif isinstance(payload, AccreditPayload):
         _accredit(state, payload, tx, sender, ctx)
     elif isinstance(payload, SuspendPayload):
@@ -242,8 +243,8 @@ def _member_params(state: StateReader, member: MemberId) -> dict[str, str | int]
     return {"member_id": member.hex(), **({} if record is None else {"member": record.name})}
 
 
-def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
-                ctx: BlockContext) -> None:
+def _add_member(state: StateAccess, payload: AddMemberPayload, sender_id: MemberId,
+                sender: Member, ctx: BlockContext) -> None:
     _require_ministry(sender, "add members")
     if payload.role == "ministry" and ctx.rules_version >= MINISTRIES_BY_VOTE_FROM:
         raise TxRejected("ministry_by_vote", "a ministry is admitted by the consortium's "
@@ -255,7 +256,9 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender: Member,
                          f"{_named(state, holder or new_id)}",
                          **_member_params(state, holder or new_id))
     refuse_key_awaiting_replacement(state, payload.public_key, ctx.height, ctx.rules_version)
-    member = Member(payload.name, payload.role, payload.public_key, False, ctx.height)
+    member = Member(payload.name, payload.role, payload.public_key, False, ctx.height,
+                    added_by=sender_id if ctx.rules_version >= ADMITTED_BY_RECORDED_FROM
+                    else None)
     state.set(member_key(new_id), member.encode())
 
 

@@ -100,6 +100,12 @@ MINISTRIES_BY_VOTE_FROM = 8
 # key too.
 REPORTS_BY_TRUSTED_KEYS_FROM = 9
 
+# From this version on, a member a ministry admits by its own `add_member` records which
+# ministry admitted it (`ledger.records.Member.added_by`), so that one a thief admitted with
+# a ministry's key declared stolen since is told (`admission_compromised`): before it, its
+# anchors verified as "recorded by" a name of the thief's choosing for good.
+ADMITTED_BY_RECORDED_FROM = 9
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...

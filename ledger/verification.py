@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.credentials import target_hash
-from ledger.distrust import stolen_key_at, trusted_grant
+from ledger.distrust import stolen_admission, stolen_key_at, trusted_grant
 from ledger.errors import InvalidDocument, MalformedInput, NewerFormat
 from ledger.key_events import KeyHistory
 from ledger.payloads_credentials import REVOCATION_REASONS
@@ -80,6 +80,7 @@ class Verdict:
     # compromised_key (signed with a key reported stolen from before its height) |
     # accreditation_compromised (accredited only by a grant made with a stolen key) |
     # revocation_doubted (revoked with a key distrusted at the revocation's height) |
+    # admission_compromised (its issuer or author admitted with a ministry's stolen key) |
     # newer_format (a format version this code does not read yet); for a
     # recognition also original_invalid | original_revoked | original_unchecked; for an
     # employment record, inconsistent (its start differs from the end recorded on chain)
@@ -163,6 +164,9 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     if not signer.ok:
         return _fail(verdict, signer.status, Check(signer.name, False, signer.detail))
     verdict.checks.append(Check(signer.name, True, signer.detail))
+    by_thief = _admitted_by_stolen_key(verdict, issuer, facts, issuer_name)
+    if by_thief is not None:
+        return by_thief
     try:
         grant, doubted = trusted_grant(facts, batch)
     except MalformedInput as exc:
@@ -239,6 +243,30 @@ def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Gra
         f"only by {ministry_name} at height {grant.granted_height}, with a key of "
         f"{ministry_name} reported stolen from height {compromised_from}: the "
         "accreditation may have been made by the thief"))
+
+
+def _admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: ChainFacts,
+                            name: str) -> Verdict | None:
+    """The verdict on what a member records when a ministry admitted it by its own
+    `add_member` with a key distrusted at that height (the thief may have admitted it, and
+    its own key was never stolen), or None."""
+    try:
+        admitted = None if member is None else stolen_admission(facts, member)
+    except MalformedInput as exc:
+        return _fail(verdict, "malformed", Check("admitted", False, f"the keys of the "
+                     f"ministry that admitted {name} cannot be read from this source ({exc})"))
+    if member is None or admitted is None:
+        return None
+    ministry_id, stolen = admitted
+    ministry = facts.member(ministry_id)
+    ministry_name = ministry.name if ministry else ministry_id.hex()
+    verdict.facts.update({"admitted_by": ministry_name,
+                          "admitted_at_height": member.added_height,
+                          "key_compromised_from": stolen.compromised_from})
+    return _fail(verdict, "admission_compromised", Check(
+        "admitted", False, f"{name} was admitted to the consortium by {ministry_name} at "
+        f"height {member.added_height}, with a key of {ministry_name} reported stolen from "
+        f"height {stolen.compromised_from}: the thief may have admitted it"))
 
 
 def _revocation_doubted(verdict: Verdict, revocation: Revocation,
@@ -355,6 +383,9 @@ def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
             "have been made by the thief"))
     verdict.checks.append(Check("anchored", True, f"recorded by {name} at height "
                                 f"{anchor.height} ({when(anchor.time_ms)})"))
+    by_thief = _admitted_by_stolen_key(verdict, author, facts, name)
+    if by_thief is not None:
+        return by_thief
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"document existed by {when(anchor.time_ms)}, recorded by {name}"
     return verdict

@@ -73,6 +73,7 @@ RESULT_CODES: Mapping[str, str] = {
     "revoked": "revoked", "superseded": "superseded by a correction",
     "compromised_key": "signed with a key reported stolen",
     "accreditation_compromised": "its issuer was accredited only with a key reported stolen",
+    "admission_compromised": "its issuer was admitted with a ministry's key reported stolen",
     "revocation_doubted": "revoked with a key reported stolen: ask its issuer",
     "newer_format": "a format this node does not read yet",
     "original_invalid": "a recognition whose original fails",

@@ -50,14 +50,19 @@ export function withRetirement(sentence, verdict) {
   return said;
 }
 
-// The check of an accreditation granted, or a revocation recorded, with a key reported
-// stolen (the first counts for nothing, the second leaves the document in doubt), or null.
+// The check of an accreditation granted, an issuer admitted, or a revocation recorded,
+// with a key reported stolen (the first two count for nothing, the third leaves the
+// document in doubt), or null.
 export function stolenKeyDetail(check, verdict) {
   const f = verdict.facts || {};
   const params = { ministry: f.accredited_by || '', revokedDate: formatDate(f.revoked_at),
     fromHeight: String(f.key_compromised_from ?? '') };
   if (check.check === 'accredited' && !check.ok && f.accredited_by) {
     return tNode('detail.accredited.fail_stolen_key', params);
+  }
+  if (check.check === 'admitted' && !check.ok && f.admitted_by) {
+    return tNode('detail.admitted.fail', { ...params, ministry: f.admitted_by,
+      height: String(f.admitted_at_height ?? '') });
   }
   if (check.check === 'not_revoked' && verdict.status === 'revocation_doubted') {
     return tNode('detail.not_revoked.fail_doubted', params);

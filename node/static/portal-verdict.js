@@ -47,7 +47,8 @@ function sentence(verdict) {
   const reason = reasonWords(f.revocation_reason);
   const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
-    fromHeight: String(f.key_compromised_from ?? ''), ministry: f.accredited_by || '' };
+    fromHeight: String(f.key_compromised_from ?? ''),
+    ministry: f.accredited_by || f.admitted_by || '' };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
