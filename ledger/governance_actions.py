@@ -39,7 +39,6 @@ from ledger.records import Member, member_key
 from ledger.rules_version import (
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
     KEY_REPLACEMENT_FROM,
-    REPORTS_BY_TRUSTED_KEYS_FROM,
     REPORTS_UNDONE_FROM,
     apply_rules_version_change,
     check_rules_version_change,
@@ -172,8 +171,7 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
     if isinstance(action, ReplaceKeyAction):  # at the approval: a thief's time is short
         replace_member_key(state, action.member, action.new_public_key,
                            action.compromised_from, height,
-                           undo_reports=rules_version >= REPORTS_UNDONE_FROM,
-                           settle=rules_version >= REPORTS_BY_TRUSTED_KEYS_FROM)
+                           undo_reports=rules_version >= REPORTS_UNDONE_FROM)
         return
     assert isinstance(action, MemberAction)
     member = _load_member(state, action.member)

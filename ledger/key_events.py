@@ -11,11 +11,9 @@ that key's period.
 A stolen key is reported by the member with its new key (`report_compromise`),
 naming the first height from which the old key's signatures are not trusted (at
 most the height of the rotation away from it; earlier if the theft was earlier).
-Later reports only move that height earlier, but from rules version 9 a report signed
-with a key distrusted at its height counts for nothing (`ledger.key_reports`).
-Governance's `replace_key` may name such a height too: every key of the member that
-could still sign at it is distrusted from it exactly, whatever was reported of that key
-before (a thief's report included).
+Later reports only move that height earlier. Governance's `replace_key` may name such a
+height too: every key of the member that could still sign at it is distrusted from it
+exactly, whatever was reported of that key before (a thief's report included).
 
 Layout, under the state root (so a Merkle proof shows which key a member used
 when):
@@ -33,7 +31,6 @@ from typing import Any
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.identity import KeyPair, MemberId, member_id_of, signing_bytes, verify_signature
-from ledger.key_reports import MAX_REPORTS_PER_KEY, KeyReport, counted_from
 from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
 from ledger.records import Member, member_key
 from ledger.validator_sets import (
@@ -62,6 +59,12 @@ REPLACEMENT_DOMAIN = b"key-replacement"
 # keys short of MAX_KEY_PERIODS: kept for governance's replacements, which a thief
 # rotating the member again and again could otherwise use up for good.
 PERIODS_KEPT_FOR_GOVERNANCE = 8
+# From rules version 8 (`REPORTS_UNDONE_FROM`) each report of a stolen key is kept with the
+# height it was made at, so that a replacement can undo those made with a key it
+# distrusts (a thief holding the current key reported an older, honest key stolen from
+# block 1, and every grant and batch of that key stayed doubted for good). Reports only
+# move a key's height earlier; past this many the member asks governance instead.
+MAX_REPORTS_PER_KEY = 8
 
 
 def key_history_key(member: bytes) -> bytes:
@@ -78,19 +81,20 @@ class KeyPeriod:
     (inclusive: the block that rotated away from it holds transactions signed before
     the rotation), or for good when `until_height` is None (the current key). Its
     signatures at or after `compromised_from` are not trusted. `reports` (from rules
-    version 8): what set it (`ledger.key_reports`); one reported at 0 stands for what was
-    set otherwise (before version 8, or by a replacement) and is never undone."""
+    version 8): what set it, as (height reported at, height distrusted from); one reported
+    at 0 stands for what was set otherwise (before version 8, or by a replacement) and is
+    never undone."""
 
     public_key: bytes
     from_height: int
     until_height: int | None
     compromised_from: int | None = None
-    reports: tuple[KeyReport, ...] = ()
+    reports: tuple[tuple[int, int], ...] = ()
 
     def to_array(self) -> list[Any]:
         fields = [self.public_key, self.from_height, self.until_height, self.compromised_from]
         if self.reports:  # a period with none encodes as before version 8
-            fields.append([report.to_array() for report in self.reports])
+            fields.append([list(report) for report in self.reports])
         return fields
 
     @classmethod
@@ -103,34 +107,33 @@ class KeyPeriod:
                 or not isinstance(from_height, int)
                 or not (until_height is None or isinstance(until_height, int))
                 or not (compromised_from is None or isinstance(compromised_from, int))
-                or not isinstance(reports, list) or len(reports) > MAX_REPORTS_PER_KEY):
+                or not isinstance(reports, list) or len(reports) > MAX_REPORTS_PER_KEY
+                or not all(isinstance(r, list) and len(r) == 2
+                           and all(isinstance(h, int) for h in r) for r in reports)):
             raise MalformedInput("stored key period is malformed")
         return cls(public_key, from_height, until_height, compromised_from,
-                   tuple(KeyReport.from_array(report) for report in reports))
+                   tuple((r[0], r[1]) for r in reports))
 
-    def reported(self, reported_at: int, from_height: int, signer: bytes | None = None
-                 ) -> KeyPeriod:
-        """This period distrusted from `from_height` by a report made at `reported_at`
-        (signed by `signer`, from rules version 9), kept with those before it. TxRejected
-        past MAX_REPORTS_PER_KEY."""
+    def reported(self, reported_at: int, from_height: int) -> KeyPeriod:
+        """This period distrusted from `from_height` by a report made at `reported_at`,
+        kept with those before it. TxRejected past MAX_REPORTS_PER_KEY."""
         earlier = self.reports or (
-            (KeyReport(0, self.compromised_from),) if self.compromised_from is not None
-            else ())
+            ((0, self.compromised_from),) if self.compromised_from is not None else ())
         if len(earlier) >= MAX_REPORTS_PER_KEY:
             raise TxRejected("too_many_reports", f"this key was reported "
                              f"{MAX_REPORTS_PER_KEY} times: ask the ministries to replace "
                              "the member's key instead", limit=MAX_REPORTS_PER_KEY)
         return replace(self, compromised_from=from_height,
-                       reports=(*earlier, KeyReport(reported_at, from_height, signer)))
+                       reports=(*earlier, (reported_at, from_height)))
 
     def without_reports_from(self, height: int) -> KeyPeriod:
         """This period with the reports made at `height` or later undone (signed with a
         key a replacement distrusts from `height`); what was reported before stands."""
         if not self.reports:
             return self
-        kept = tuple(r for r in self.reports if r.reported_at < height)
-        return replace(self, compromised_from=min((r.from_height for r in kept),
-                                                  default=None), reports=kept)
+        kept = tuple(r for r in self.reports if r[0] < height)
+        return replace(self, compromised_from=min((r[1] for r in kept), default=None),
+                       reports=kept)
 
     def trusted_at(self, height: int) -> bool:
         return self.compromised_from is None or height < self.compromised_from
@@ -156,27 +159,6 @@ class KeyHistory:
 
     def encode(self) -> bytes:
         return encode([p.to_array() for p in self.periods])
-
-    def settled(self) -> KeyHistory:
-        """Each key distrusted from what its reports that count say (rules version 9): a
-        report signed with a key distrusted at the height it was made at counts for
-        nothing, so a thief's report made with a copied key falls once the member reports
-        that copy stolen. Newest key first, since a report's signer is always a later key
-        than the one it reports; a key with no reports keeps what was set otherwise."""
-        trusted: dict[bytes, KeyPeriod] = {}
-
-        def signer_trusted_at(signer: bytes, height: int) -> bool:
-            period = trusted.get(signer)  # None: not a later key, so nothing to judge by
-            return period is None or period.trusted_at(height)
-
-        periods: list[KeyPeriod] = []
-        for period in reversed(self.periods):
-            if period.reports:
-                period = replace(period, compromised_from=counted_from(period.reports,
-                                                                       signer_trusted_at))
-            trusted[period.public_key] = period
-            periods.append(period)
-        return KeyHistory(tuple(reversed(periods)))
 
     @classmethod
     def decode(cls, data: bytes) -> KeyHistory:
@@ -325,7 +307,7 @@ def check_key_replacement(state: StateReader, member_id: MemberId, new_public_ke
 
 def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: bytes,
                        compromised_from: int | None, height: int,
-                       undo_reports: bool = False, settle: bool = False) -> None:
+                       undo_reports: bool = False) -> None:
     """Governance's `replace_key`, in block `height`: the member's key becomes
     `new_public_key`, and with `compromised_from` every earlier key of the member that
     could still sign at that height (the one replaced now, and any a thief rotated the
@@ -333,9 +315,7 @@ def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: 
     was reported of it before (a thief holding the current key could report an honest
     key stolen from block 1, and a member's report only moves earlier). With
     `undo_reports` (rules version 8), the reports made from that height on, on the keys
-    before it, are undone: they were signed with a key distrusted from there. With
-    `settle` (rules version 9), a report signed earlier with a key distrusted from there
-    counts for nothing either (`KeyHistory.settled`)."""
+    before it, are undone: they were signed with a key distrusted from there."""
     rotate_member_key(state, member_id, new_public_key, height)
     if compromised_from is None:
         return
@@ -345,18 +325,14 @@ def replace_member_key(state: StateWriter, member_id: MemberId, new_public_key: 
         if p.until_height is not None and p.until_height >= compromised_from
         else p.without_reports_from(compromised_from) if undo_reports else p
         for p in history.periods)
-    replaced = KeyHistory(periods)
-    state.set(key_history_key(member_id), (replaced.settled() if settle else replaced).encode())
+    state.set(key_history_key(member_id), KeyHistory(periods).encode())
 
 
 def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: bytes,
-                         from_height: int | None, reported_at: int | None = None,
-                         signed_by_current: bool = False) -> None:
+                         from_height: int | None, reported_at: int | None = None) -> None:
     """Distrust the signatures of the member's earlier key `public_key` from `from_height`
     on (None: trust them again). For `report_compromise`, which only moves it earlier;
-    `reported_at`: the report's height, kept with it (rules version 8);
-    `signed_by_current` (rules version 9): the report is kept with the member's current
-    key, which signed it, and the history settled (`KeyHistory.settled`). The key must no
+    `reported_at`: the report's height, kept with it (rules version 8). The key must no
     longer be the member's current one."""
     member = _load_member(state, member_id)
     history = key_history_of(state, member_id, member)
@@ -371,13 +347,11 @@ def set_compromised_from(state: StateWriter, member_id: MemberId, public_key: by
                          f"{period.until_height}: its signatures can be distrusted from a "
                          f"height between 1 and {period.until_height}",
                          height=period.until_height)
-    marked = (period.reported(reported_at, from_height,
-                              member.public_key if signed_by_current else None)
+    marked = (period.reported(reported_at, from_height)
               if reported_at is not None and from_height is not None
               else replace(period, compromised_from=from_height))
-    reported = KeyHistory(tuple(marked if p is period else p for p in history.periods))
-    state.set(key_history_key(member_id),
-              (reported.settled() if signed_by_current else reported).encode())
+    periods = tuple(marked if p is period else p for p in history.periods)
+    state.set(key_history_key(member_id), KeyHistory(periods).encode())
 
 
 def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: MemberId,
@@ -393,11 +367,9 @@ def apply_rotate_key(state: StateWriter, payload: RotateKeyPayload, sender: Memb
 
 
 def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload,
-                            sender: MemberId, height: int, keep_reports: bool,
-                            signed_reports: bool = False) -> None:
-    """The `report_compromise` rule, in block `height`: only ever moves the reported key's
-    height earlier; `keep_reports` from rules version 8, `signed_reports` from 9 (where
-    the reports the reported key signed from that height on then count for nothing)."""
+                            sender: MemberId, height: int, keep_reports: bool) -> None:
+    """The `report_compromise` rule, in block `height`: only ever moves the height earlier
+    (no transaction moves it later); `keep_reports` from rules version 8."""
     member = _load_member(state, sender)
     period = key_history_of(state, sender, member).period_of(payload.public_key)
     if period is not None and period.compromised_from is not None \
@@ -405,4 +377,4 @@ def apply_report_compromise(state: StateWriter, payload: ReportCompromisePayload
         raise TxRejected("already_reported", f"the key is already distrusted from height "
                          f"{period.compromised_from}", height=period.compromised_from)
     set_compromised_from(state, sender, payload.public_key, payload.from_height,
-                         height if keep_reports else None, signed_reports)
+                         height if keep_reports else None)

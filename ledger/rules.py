@@ -63,7 +63,6 @@ from ledger.rules_version import (
     ADMITTED_BY_RECORDED_FROM,
     KEY_REPLACEMENT_FROM,
     MINISTRIES_BY_VOTE_FROM,
-    REPORTS_BY_TRUSTED_KEYS_FROM,
     REPORTS_UNDONE_FROM,
     rules_version_at,
 )
@@ -209,8 +208,7 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
                          if ctx.rules_version >= KEY_REPLACEMENT_FROM else MAX_KEY_PERIODS)
     elif isinstance(payload, ReportCompromisePayload):
         apply_report_compromise(state, payload, tx.sender, ctx.height,
-                                ctx.rules_version >= REPORTS_UNDONE_FROM,
-                                ctx.rules_version >= REPORTS_BY_TRUSTED_KEYS_FROM)
+                                ctx.rules_version >= REPORTS_UNDONE_FROM)
     elif isinstance(payload, SubmitEvidencePayload):
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)

@@ -92,14 +92,6 @@ REPORTS_UNDONE_FROM = 8
 # grants, made with a key never stolen, outlived the stolen key's replacement.
 MINISTRIES_BY_VOTE_FROM = 8
 
-# From this version on, a report of a stolen key is kept with the key that signed it, and
-# counts only while that key was trusted at the report's height (`ledger.key_reports`).
-# Before it, a member whose current key a thief copied could not undo, by its own
-# rotation and report, the thief's report of an older, honest key stolen from block 1;
-# only a governance replacement could, and its one height distrusted the member's new
-# key too.
-REPORTS_BY_TRUSTED_KEYS_FROM = 9
-
 # From this version on, a member a ministry admits by its own `add_member` records which
 # ministry admitted it (`ledger.records.Member.added_by`), so that one a thief admitted with
 # a ministry's key declared stolen since is told (`admission_compromised`): before it, its

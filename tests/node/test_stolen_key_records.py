@@ -19,11 +19,11 @@ from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.key_events import (
+    MAX_REPORTS_PER_KEY,
     key_history_key,
     load_key_history,
     prove_possession,
 )
-from ledger.key_reports import MAX_REPORTS_PER_KEY, KeyReport
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
 from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
@@ -258,7 +258,7 @@ def test_a_thiefs_report_on_an_older_key_is_undone_by_the_replacement() -> None:
     first = history.periods[0]
     # the member's own report, made before the theft, stands
     assert first.compromised_from == rotated_at
-    assert first.reports == (KeyReport(honest_report_at, rotated_at),)
+    assert first.reports == ((honest_report_at, rotated_at),)
     assert history.periods[1].compromised_from == stolen_at
 
 
