@@ -277,7 +277,7 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("detail.accredited.fail_stolen_key", ministry=f["accredited_by"],
                          fromHeight=f.get("key_compromised_from", ""))
     elif check.name == "admitted" and not check.ok and "admitted_by" in f:
-        detail = words.t("detail.admitted.fail", ministry=f["admitted_by"],
+        detail = words.t("detail.admitted.fail_stolen_key", ministry=f["admitted_by"],
                          height=f.get("admitted_at_height", ""),
                          fromHeight=f.get("key_compromised_from", ""))
     elif check.name == "not_revoked" and verdict.status == "revocation_doubted":

@@ -8,8 +8,9 @@ what the old key signed before the rotation and what the new one signed after), 
 the order within the block is not recorded; so a record is doubted when any key the
 member held at its height was distrusted there (`KeyPeriod.trusted_at`): a thief's
 record in the block of the replacement that stopped it is not let through, at the cost
-of the member's own records in that one block: a grant can be made again; a revocation
-or an anchor stays in doubt, since nothing doubted is written over.
+of the member's own records in that one block: a grant can be made again; a revocation,
+an anchor or an admission (rules version 9) stays in doubt, since nothing doubted is
+written over.
 
 A member whose key never rotated has no key reported stolen: a report and a
 replacement both need the key rotated away first.

@@ -161,10 +161,11 @@ def employment_finding(doc: ParsedDocument, batch: Batch, facts: RecordFacts,
         f"at {doc.revealed['organisation']}" if "organisation" in doc.revealed else "")))
     as_what = f" {as_what}" if as_what else ""
     start = doc.revealed.get("start_date")
-    if end is not None:
-        doubted = _end_doubted(end, start, as_what, facts, facts_out)
-        if doubted is not None:
-            return doubted
+    doubted = None if end is None else _end_doubted(end, start, as_what, facts, facts_out)
+    if doubted is not None and "end_date" not in doc.field_hashes:
+        return doubted
+    # A document issued with its own end says it as issued; a doubted end adds nothing.
+    if end is not None and doubted is None:
         chain_start = date_of_day(end.start_day)
         # The end's record states the start too; a start the holder hid stays hidden.
         hid_start = start is None and "start_date" in doc.field_hashes

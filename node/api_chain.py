@@ -36,6 +36,7 @@ from node.governance_answers import GovernanceAnswer, governance_answer
 from node.http_limits import json_error as error
 from node.public_work import CommittedView
 from node.service import NodeCore
+from storage.errors import StorageError
 from storage.state_tree import state_proof_to_json
 
 
@@ -208,8 +209,11 @@ async def get_credential(request: web.Request) -> web.Response:
                                   "revoked": False, "height": core.chain.height})
     # Made with a key distrusted at its height: the thief's, or the issuer's own before it
     # reported the theft from earlier; the verdict calls it neither revoked nor valid.
-    stolen = (None if revocation.by_consortium else
-              stolen_key_in_state(core.chain.state, revocation.revoked_by, revocation.height))
+    try:
+        stolen = (None if revocation.by_consortium else stolen_key_in_state(
+            core.chain.state, revocation.revoked_by, revocation.height))
+    except MalformedInput as exc:  # state the chain's roots vouched for: this store's damage
+        raise StorageError(f"the revoker's key history cannot be read: {exc}") from exc
     return web.json_response({
         "target_hash": target.hex(), "revoked": True, "reason": revocation.reason,
         "revocation_doubted": stolen is not None,

@@ -61,7 +61,7 @@ export function stolenKeyDetail(check, verdict) {
     return tNode('detail.accredited.fail_stolen_key', params);
   }
   if (check.check === 'admitted' && !check.ok && f.admitted_by) {
-    return tNode('detail.admitted.fail', { ...params, ministry: f.admitted_by,
+    return tNode('detail.admitted.fail_stolen_key', { ...params, ministry: f.admitted_by,
       height: String(f.admitted_at_height ?? '') });
   }
   if (check.check === 'not_revoked' && verdict.status === 'revocation_doubted') {

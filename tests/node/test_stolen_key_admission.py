@@ -8,7 +8,7 @@ did too wherever an honest ministry had also accredited it."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -17,12 +17,14 @@ from cli.verdict_words import check_words, verdict_sentence
 from ledger.chain import Chain
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
+from ledger.key_events import key_history_key
 from ledger.offline import OfflineFacts, ProofRefused, make_bundle, proof_keys
 from ledger.payloads import AccreditPayload, AddMemberPayload, AnchorPayload
 from ledger.records import Member, member_key
 from ledger.rules_version import ADMITTED_BY_RECORDED_FROM, REPORTS_UNDONE_FROM
 from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
 from node.validators import certifies_by_keys
+from storage.state_tree import StateTree
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, make_tx
 from tests.node.test_governance import Council
 from tests.node.test_governance_key_replacement import council_chain, issue
@@ -118,3 +120,21 @@ def test_an_offline_proof_needs_the_admitting_ministrys_keys() -> None:
                     council.ministry.member_id]).status == "admission_compromised"
     with pytest.raises(ProofRefused):  # fail closed: never valid for lack of an entry
         offline([council.ministry.member_id])
+
+
+def test_an_admission_whose_ministrys_keys_cannot_be_read_is_said_plainly() -> None:
+    """A damaged or cut-down source: the check says the keys cannot be read, and claims
+    no theft (the stolen-key sentence's placeholders stayed unfilled)."""
+    council, chain = council_chain(ADMITTED_BY_RECORDED_FROM)
+    member = admitted(chain, council.ministry3, "Astana IT University", council.ministry3)
+    document = issue(chain, member)
+    rotate_and_report(chain, council.ministry3, chain.height)  # a history is now stored
+    overlay = chain.state.overlay()
+    overlay.set(key_history_key(council.ministry3.member_id), b"\x90")  # an empty history
+    verdict = verify_credential(copy.deepcopy(document),
+                                LocalFacts(cast(StateTree, overlay), "test"), CHAIN_ID)
+    assert verdict.status == "malformed"
+    check = next(c for c in verdict.checks if c.name == "admitted")
+    for lang in ("kk", "ru", "en"):
+        line = check_words(check, verdict, Words(lang), document)
+        assert "{" not in line and "Ministry of Justice" not in line, line

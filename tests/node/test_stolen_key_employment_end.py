@@ -79,3 +79,18 @@ def test_an_end_recorded_before_the_theft_stands(
     assert verdict.status == "valid"
     assert "end_doubted" not in verdict.facts["employment"]
     assert verdict.facts["employment"]["end_date"] == "2026-06-30"
+
+
+def test_a_document_issued_with_its_end_keeps_it_whatever_is_doubted_on_chain(
+        chain: Chain, net: Consortium) -> None:
+    commit(chain, [accredit(net, net.employer, ["employment"])])
+    ended = [{**EMPLOYEES[0], "end_date": "2025-12-31"}]
+    batch = issue(chain, net.employer, "Kaspi", ended, "employment")
+    stolen_at = chain.height + 1
+    commit(chain, [make_tx(net.employer, _end(batch, issuer=net.employer))])
+    new = rotated(chain, net.employer)
+    commit(chain, [make_tx(new, ReportCompromisePayload(net.employer.public_key, stolen_at))])
+    verdict = verify_credential(documents_of(batch)[0], facts_of(chain), CHAIN_ID)
+    assert verdict.status == "valid"
+    assert verdict.facts["employment"] == {"start_date": "2024-09-02",
+                                           "end_date": "2025-12-31", "current": False}
