@@ -128,8 +128,10 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t("status.expired_on", date=words.date(f["valid_until"]))
     original = f.get("original")
     if status == "original_invalid" and isinstance(original, dict) \
-            and original.get("status") == "doubted":  # genuine, on a doubted original
-        return words.t("status.original_doubted", issuer=original.get("issuer", ""))
+            and original.get("status") in ("doubted", "admission_doubted"):
+        # genuine, on a doubted original (or one whose issuer's admission is in doubt)
+        return words.t(f"status.original_{original['status']}",
+                       issuer=original.get("issuer", ""))
     if status == "stale":
         return words.t("cli.status.stale", asOf=moment or "")
     if status == "untrusted" and f.get("untrusted_because") == "proof_false":
@@ -235,8 +237,8 @@ def _original(check: Check, words: Words, facts: dict[str, Any]) -> str:
     if check.ok:
         return words.t("detail.original.ok", **params)
     kind = {"revoked": "revoked", "unknown": "unknown", "tampered": "unknown",
-            "unaccredited": "unaccredited", "doubted": "doubted"}.get(str(o.get("status")),
-                                                                      "fail")
+            "unaccredited": "unaccredited", "doubted": "doubted",
+            "admission_doubted": "admission_doubted"}.get(str(o.get("status")), "fail")
     return words.t(f"detail.original.{kind}", **params)
 
 

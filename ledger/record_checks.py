@@ -263,10 +263,14 @@ def _original_on_chain(issuer_id: bytes, root: bytes, target: bytes, size: int,
         return Finding("original", False, f"the original transcript's signing key cannot be "
                        f"told: {signer.detail}", "original_unchecked"
                        if signer.status == "malformed" else "original_invalid")
-    if not signer.ok or (grant is None and doubted_grant is not None) or by_thief:
+    if by_thief:  # the issuer itself is in question, not a key it held: not its to settle
+        summary["status"] = "admission_doubted"
+        return Finding("original", False, f"the original transcript was issued by {name}, "
+                       "admitted to the consortium with a ministry's key declared stolen: "
+                       "the thief may have admitted it", "original_invalid")
+    if not signer.ok or (grant is None and doubted_grant is not None):
         summary["status"] = "doubted"
         why = (signer.detail if not signer.ok
-               else "its issuer was admitted with a key declared stolen" if by_thief
                else "it was accredited only with a key declared stolen")
         return Finding("original", False, f"the original transcript issued by {name} cannot "
                        f"be relied on: {why}", "original_invalid")

@@ -25,7 +25,8 @@ export function originalDetail(check, verdict) {
     reason: reasonWords(o.revocation_reason) };
   if (check.ok) return tNode('detail.original.ok', params);
   const kind = { revoked: 'revoked', unknown: 'unknown', tampered: 'unknown',
-    unaccredited: 'unaccredited', doubted: 'doubted' }[o.status] || 'fail';
+    unaccredited: 'unaccredited', doubted: 'doubted',
+    admission_doubted: 'admission_doubted' }[o.status] || 'fail';
   return tNode('detail.original.' + kind, params);
 }
 
@@ -33,6 +34,7 @@ export function originalDetail(check, verdict) {
 // "not genuine on this network"), or null.
 export function originalSentence(verdict) {
   const original = (verdict.facts || {}).original || {};
-  if (verdict.status !== 'original_invalid' || original.status !== 'doubted') return null;
-  return tNode('status.original_doubted', { issuer: original.issuer || '' });
+  if (verdict.status !== 'original_invalid') return null;
+  if (original.status !== 'doubted' && original.status !== 'admission_doubted') return null;
+  return tNode('status.original_' + original.status, { issuer: original.issuer || '' });
 }

@@ -15,6 +15,7 @@ import pytest
 from cli.language import Words
 from cli.verdict_words import check_words, verdict_sentence
 from ledger.chain import Chain
+from ledger.credential_documents import parse_document
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.key_events import key_history_key
@@ -26,15 +27,26 @@ from ledger.payloads import (
     AnchorPayload,
     VotePayload,
 )
+from ledger.record_checks import recognition_record
 from ledger.records import Member, member_key
 from ledger.rules_version import ADMITTED_BY_RECORDED_FROM, REPORTS_UNDONE_FROM
 from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
 from node.validators import certifies_by_keys
 from storage.state_tree import StateTree
-from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, make_tx
+from tests.node.academic_fixtures import issue as academic_issue
+from tests.node.academic_fixtures import transcript_record
+from tests.node.conftest import (
+    CHAIN_ID,
+    GENESIS_TIME_MS,
+    YEAR_MS,
+    commit,
+    documents_of,
+    make_tx,
+)
 from tests.node.test_governance import Council, approve, commit_until, proposal
 from tests.node.test_governance_key_replacement import council_chain, issue, replacement
 from tests.node.test_ledger_refusals import assert_refused
+from tests.node.test_recognition import OWN_FIELDS, RECOGNISED
 from tests.node.test_stolen_key_records import rotate_and_report
 from tests.node.test_stolen_key_self_recovery import rotated
 
@@ -188,3 +200,36 @@ def test_a_member_that_rotated_since_the_proposal_is_not_confirmed() -> None:
     assert_refused(chain, make_tx(council.ministry2, VotePayload(proposed.tx_id)),
                    "already_member")
     assert Member.decode(before or b"").added_by == council.ministry3.member_id
+
+
+def test_a_recognition_on_a_transcript_of_a_member_a_thief_admitted() -> None:
+    """Said as the admission's doubt, not as a key of the mill's declared stolen, and not
+    "ask the mill whether it stands": the mill is what is in question."""
+    council, chain = council_chain(ADMITTED_BY_RECORDED_FROM)
+    ministry, thief = council.ministry, council.ministry3
+    receiving = admitted(chain, ministry, "ENU")
+    commit(chain, [make_tx(ministry, AccreditPayload(receiving.member_id, ("recognition",),
+                                                     GENESIS_TIME_MS,
+                                                     GENESIS_TIME_MS + YEAR_MS))])
+    stolen_at = chain.height + 1
+    mill = admitted(chain, thief, "Mill")
+    for accreditor in (thief, ministry):  # an honest ministry's grant too: admission alone
+        commit(chain, [make_tx(accreditor, AccreditPayload(
+            mill.member_id, ("transcript",), GENESIS_TIME_MS, GENESIS_TIME_MS + YEAR_MS))])
+    milled = documents_of(academic_issue(chain, mill, "Mill", [transcript_record()],
+                                         "transcript"))[0]
+    record = recognition_record(parse_document(milled), RECOGNISED, OWN_FIELDS)
+    recognition = documents_of(academic_issue(chain, receiving, "ENU", [record],
+                                              "recognition"))[0]
+    assert verdict_of(chain, recognition).status == "valid"
+    rotate_and_report(chain, thief, stolen_at)
+    shown = verdict_of(chain, recognition)
+    assert (shown.status, shown.facts["original"]["status"]) == (
+        "original_invalid", "admission_doubted"), shown.to_json()
+    check = next(c for c in shown.checks if c.name == "original")
+    for lang, said in (("kk", "министрліктерден"), ("ru", "Уточните у министерств"),
+                       ("en", "Ask the ministries")):
+        sentence = verdict_sentence(shown, Words(lang))
+        assert said in sentence and "Mill" in sentence and "{" not in sentence, sentence
+        line = check_words(check, shown, Words(lang), recognition)
+        assert "Mill" in line and "{" not in line, line
