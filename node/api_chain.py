@@ -15,7 +15,7 @@ from ledger.errors import MalformedInput
 from ledger.key_events import validator_member
 from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
-from ledger.records import grant_time
+from ledger.records import Member, grant_time
 from ledger.rules import all_members, load_accreditation, load_batch, load_member, load_revocation
 from ledger.validator_sets import validator_set_at
 from ledger.verification import when
@@ -37,7 +37,7 @@ from node.http_limits import json_error as error
 from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.errors import StorageError
-from storage.state_tree import state_proof_to_json
+from storage.state_tree import StateTree, state_proof_to_json
 
 
 def block_json(block: Block, certificate: bytes) -> dict[str, Any]:
@@ -226,6 +226,20 @@ async def get_credential(request: web.Request) -> web.Response:
         "revoked_by_member": revocation.revoked_by.hex()})
 
 
+def _admission(state: StateTree, record: Member) -> dict[str, str | int | None]:
+    """Which ministry admitted the member by its own add_member (rules version 9), and the
+    height its key is distrusted from if that key was distrusted at the admission: what
+    the member records then verifies as `admission_compromised`."""
+    if record.added_by is None:
+        return {"added_by": None, "admission_doubted_from": None}
+    try:
+        stolen = stolen_key_in_state(state, record.added_by, record.added_height)
+    except MalformedInput as exc:  # state the chain's roots vouched for: this store's damage
+        raise StorageError(f"the admitting ministry's keys cannot be read: {exc}") from exc
+    return {"added_by": record.added_by.hex(),
+            "admission_doubted_from": None if stolen is None else stolen.compromised_from}
+
+
 async def list_members(request: web.Request) -> web.Response:
     """Every member on chain: genesis members in genesis order, then those added since."""
     core: NodeCore = request.app[CORE]
@@ -243,6 +257,7 @@ async def list_members(request: web.Request) -> web.Response:
             "validator": member_id in validating,
             "public_key": record.public_key.hex(), "on_chain": True,
             "added_height": record.added_height, "retired_height": record.retired_height,
+            **_admission(state, record),
             "accreditations": [
                 {"types": list(g.types), "from": grant_time(g.not_before_ms),
                  "until": grant_time(g.not_after_ms), "granted_by": g.granted_by.hex(),

@@ -158,7 +158,9 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
         "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
         "granted_by": MEMBER_ID, "granted_height": INTEGER,
         "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
-    {"added_height": INTEGER, "retired_height": nullable(INTEGER)})}}, {"height": INTEGER})
+    {"added_height": INTEGER, "retired_height": nullable(INTEGER),
+     "added_by": nullable(MEMBER_ID), "admission_doubted_from": nullable(INTEGER)})}},
+    {"height": INTEGER})
 NAMED_MEMBER: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)})
 RULES: Schema = obj({"version": INTEGER, "known": INTEGER, "scheduled": {
     "type": "array", "items": obj({"from_height": INTEGER, "version": INTEGER})}})
