@@ -105,8 +105,8 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         governance_action = governance_action.action(reader)
     if isinstance(governance_action, AddMemberAction):
         governance_action = AddMemberAction(
-            new_member_name(reader, governance_action.name, governance_action.public_key),
-            governance_action.role, governance_action.public_key)
+            new_member_name(reader, governance_action.name), governance_action.role,
+            governance_action.public_key)
     if isinstance(governance_action, str):  # a member's id or name, looked up now
         governance_action = MemberAction(action.replace("-", "_"),
                                          resolve_member(reader, governance_action, "--member"))

@@ -67,8 +67,7 @@ def _registry(client: NodeClient, new: bool = False) -> list[dict[str, Any]]:
     try:
         members = client.request("GET", "/v1/members")["members"]
         return [{"name": str(m["name"]), "member_id": str(m["member_id"]),
-                 "retired": _height(m.get("retired_height")),
-                 "public_key": str(m.get("public_key", ""))} for m in members]
+                 "retired": _height(m.get("retired_height"))} for m in members]
     except ClientError as exc:
         refuse(Sentence("min.names.new_not_sent", f"new member not sent: {exc}",
                         why=node_said(exc)) if new else
@@ -120,12 +119,10 @@ def invisible_marks(text: str) -> str:
         c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs")))
 
 
-def new_member_name(client: NodeClient, name: str, confirming: bytes | None = None) -> str:
+def new_member_name(client: NodeClient, name: str) -> str:
     """`name` for a new member, its spaces trimmed and each run of them one space; a name
     holding an invisible character, or one a member already bears (as read: ignoring case
-    and spaces), ends the command, nothing sent. `confirming`: the key of a governance
-    add-member, which names a member's own name and current key to confirm its admission
-    (rules version 9): that member's name as the registry holds it."""
+    and spaces), ends the command, nothing sent."""
     tidy = " ".join(name.split())
     try:
         require_text(tidy, "member name")  # what every node refuses, before asking one
@@ -137,9 +134,6 @@ def new_member_name(client: NodeClient, name: str, confirming: bytes | None = No
                         f"({marks}), as text pasted from a word processor may: type the name "
                         "again", name=repr(name), marks=marks), EXIT_BAD_INPUT)
     same = [m for m in _registry(client, new=True) if _spaced(m["name"]) == _spaced(tidy)]
-    own = [m for m in same if confirming is not None and m.get("public_key") == confirming.hex()]
-    if own:
-        return str(own[0]["name"])
     if same:
         named = _named(same)
         refuse(Sentence("min.names.taken", f"--name {tidy!r} is already a member's name: "

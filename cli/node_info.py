@@ -93,9 +93,7 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
         if isinstance(doubted, int) and not isinstance(doubted, bool):
             lines.append(Sentence("min.members.admission_doubted", f"    admitted by its "
                                   f"ministry with a key declared stolen from height {doubted}: "
-                                  "what it records is not recognised unless the consortium "
-                                  "confirms it (governance add-member of its own name, role "
-                                  "and key)", height=doubted))
+                                  "nothing it records is recognised", height=doubted))
         retired = member.get("retired_height")
         gone = retired is not None and height is not None and retired <= height + 1
         for grant in member["accreditations"]:

@@ -37,7 +37,6 @@ from ledger.payloads import (
 )
 from ledger.records import Member, member_key
 from ledger.rules_version import (
-    ADMITTED_BY_RECORDED_FROM,
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
     KEY_REPLACEMENT_FROM,
     REPORTS_UNDONE_FROM,
@@ -71,25 +70,6 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
             *(validator_set_at(state, h) for h in later)]
 
 
-def _confirmed_admission(state: StateReader, action: AddMemberAction, rules_version: int
-                         ) -> tuple[MemberId, Member] | None:
-    """The member the consortium's `add_member` of its current key, name and role confirms
-    (rules version 9), or None: one a ministry admitted by its own `add_member`, whose
-    admission then counts as the consortium's (`added_by` cleared). An honest admission
-    doubted because the ministry's key was distrusted from before it (in the block of the
-    ministry's rotation, or after a replacement's cautious early height) had no remedy: the
-    key cannot be admitted twice, nor its anchors made again."""
-    if rules_version < ADMITTED_BY_RECORDED_FROM:
-        return None
-    holder = key_holder(state, action.public_key)
-    member = _load_member(state, holder) if holder is not None else None
-    if (holder is None or member is None or member.added_by is None
-            or member.retired_height is not None or member.public_key != action.public_key
-            or (member.name, member.role) != (action.name, action.role)):
-        return None
-    return holder, member
-
-
 def check_action(state: StateReader, action: GovernanceAction, effective: int,
                  policy: GovernancePolicy, height: int, rules_version: int, *,
                  paths_checked: bool = False) -> None:
@@ -103,8 +83,6 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         check_rules_version_change(state, action.version, effective)
         return
     if isinstance(action, AddMemberAction):
-        if _confirmed_admission(state, action, rules_version) is not None:
-            return
         new_id = member_id_of(action.public_key)
         existing = _load_member(state, new_id)
         holder = (key_holder(state, action.public_key)
@@ -184,15 +162,6 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
         apply_rules_version_change(state, action.version, effective)
         return
     if isinstance(action, AddMemberAction):
-        if rules_version >= ADMITTED_BY_RECORDED_FROM and key_holder(
-                state, action.public_key) is not None:
-            # A confirmation (check_action let nothing else through): never a second
-            # record over a member's.
-            confirmed = _confirmed_admission(state, action, rules_version)
-            if confirmed is not None:
-                state.set(member_key(confirmed[0]),
-                          replace(confirmed[1], added_by=None).encode())
-            return
         new_id = member_id_of(action.public_key)
         state.set(member_key(new_id), Member(action.name, action.role, action.public_key,
                                              False, effective).encode())

@@ -22,10 +22,8 @@ from ledger.key_events import key_history_key
 from ledger.offline import OfflineFacts, ProofRefused, make_bundle, proof_keys
 from ledger.payloads import (
     AccreditPayload,
-    AddMemberAction,
     AddMemberPayload,
     AnchorPayload,
-    VotePayload,
 )
 from ledger.record_checks import recognition_record
 from ledger.records import Member, member_key
@@ -43,12 +41,10 @@ from tests.node.conftest import (
     documents_of,
     make_tx,
 )
-from tests.node.test_governance import Council, approve, commit_until, proposal
-from tests.node.test_governance_key_replacement import council_chain, issue, replacement
-from tests.node.test_ledger_refusals import assert_refused
+from tests.node.test_governance import Council
+from tests.node.test_governance_key_replacement import council_chain, issue
 from tests.node.test_recognition import OWN_FIELDS, RECOGNISED
 from tests.node.test_stolen_key_records import rotate_and_report
-from tests.node.test_stolen_key_self_recovery import rotated
 
 THESIS = b"%PDF-1.7 a thesis the mill vouches for"
 
@@ -158,48 +154,6 @@ def test_an_admission_whose_ministrys_keys_cannot_be_read_is_said_plainly() -> N
     for lang in ("kk", "ru", "en"):
         line = check_words(check, verdict, Words(lang), document)
         assert "{" not in line and "Ministry of Justice" not in line, line
-
-
-def test_the_consortium_confirms_an_honest_admission_put_in_doubt() -> None:
-    """The ministry's key replaced from a cautious early height, before an honest
-    admission: the key cannot be admitted twice, so the consortium's vote on the member's
-    own name, role and key confirms it instead; anything else is still `already_member`."""
-    council, chain = council_chain(ADMITTED_BY_RECORDED_FROM)
-    admitted_at = chain.height + 1
-    honest = admitted(chain, council.ministry3, "Astana IT University", council.ministry)
-    document = issue(chain, honest)
-    _, replaced = replacement(chain, council.ministry3, compromised_from=admitted_at)
-    approve(chain, council, replaced, chain.height + 10)
-    assert verdict_of(chain, document).status == "admission_compromised"
-
-    effective = chain.height + 10
-    for other in (AddMemberAction("Astana IT", "university", honest.public_key),
-                  AddMemberAction("Astana IT University", "employer", honest.public_key)):
-        assert_refused(chain, proposal(council.ministry, other, effective, effective - 2),
-                       "already_member")
-    approve(chain, council, AddMemberAction("Astana IT University", "university",
-                                            honest.public_key), effective)
-    commit_until(chain, effective)
-    assert verdict_of(chain, document).status == "valid"
-    member = Member.decode(chain.state.get(member_key(honest.member_id)) or b"")
-    assert (member.added_by, member.added_height) == (None, admitted_at)
-
-
-def test_a_member_that_rotated_since_the_proposal_is_not_confirmed() -> None:
-    """The approving vote checks again: a member that moved to a new key since the
-    proposal named its old one is not confirmed (the vote is refused), and no second
-    record is made under the old key."""
-    council, chain = council_chain(ADMITTED_BY_RECORDED_FROM)
-    honest = admitted(chain, council.ministry3, "Astana IT University", council.ministry)
-    effective = chain.height + 10
-    proposed = proposal(council.ministry, AddMemberAction(
-        "Astana IT University", "university", honest.public_key), effective, effective - 2)
-    commit(chain, [proposed])
-    rotated(chain, honest)
-    before = chain.state.get(member_key(honest.member_id))
-    assert_refused(chain, make_tx(council.ministry2, VotePayload(proposed.tx_id)),
-                   "already_member")
-    assert Member.decode(before or b"").added_by == council.ministry3.member_id
 
 
 def test_a_recognition_on_a_transcript_of_a_member_a_thief_admitted() -> None:
