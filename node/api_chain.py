@@ -10,8 +10,9 @@ from weakref import WeakValueDictionary
 from aiohttp import web
 
 from ledger.blocks import Block
-from ledger.distrust import stolen_key_in_state
+from ledger.distrust import stolen_admission, stolen_key_in_state
 from ledger.errors import MalformedInput
+from ledger.facts import LocalFacts
 from ledger.key_events import validator_member
 from ledger.light_client import MAX_SET_CHANGE_PROOFS
 from ledger.offline import make_bundle
@@ -230,14 +231,12 @@ def _admission(state: StateTree, record: Member) -> dict[str, str | int | None]:
     """Which ministry admitted the member by its own add_member (rules version 9), and the
     height its key is distrusted from if that key was distrusted at the admission: what
     the member records then verifies as `admission_compromised`."""
-    if record.added_by is None:
-        return {"added_by": None, "admission_doubted_from": None}
     try:
-        stolen = stolen_key_in_state(state, record.added_by, record.added_height)
+        stolen = stolen_admission(LocalFacts(state, "this node"), record)
     except MalformedInput as exc:  # state the chain's roots vouched for: this store's damage
         raise StorageError(f"the admitting ministry's keys cannot be read: {exc}") from exc
-    return {"added_by": record.added_by.hex(),
-            "admission_doubted_from": None if stolen is None else stolen.compromised_from}
+    return {"added_by": None if record.added_by is None else record.added_by.hex(),
+            "admission_doubted_from": None if stolen is None else stolen[1].compromised_from}
 
 
 async def list_members(request: web.Request) -> web.Response:

@@ -44,7 +44,7 @@ from tests.node.conftest import (
 from tests.node.test_governance import Council
 from tests.node.test_governance_key_replacement import council_chain, issue
 from tests.node.test_recognition import OWN_FIELDS, RECOGNISED
-from tests.node.test_stolen_key_records import rotate_and_report
+from tests.node.test_stolen_key_records import rotate_and_report, verdict_of
 
 THESIS = b"%PDF-1.7 a thesis the mill vouches for"
 
@@ -57,11 +57,6 @@ def admitted(chain: Chain, ministry: KeyPair, name: str, *accreditors: KeyPair) 
         commit(chain, [make_tx(accreditor, AccreditPayload(
             member.member_id, ("diploma",), GENESIS_TIME_MS, GENESIS_TIME_MS + YEAR_MS))])
     return member
-
-
-def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
-    return verify_credential(copy.deepcopy(document), LocalFacts(chain.state, "test"),
-                             CHAIN_ID)
 
 
 def mill_of_a_thief(version: int) -> tuple[Council, Chain, KeyPair, dict[str, Any], int]:

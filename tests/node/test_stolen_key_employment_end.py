@@ -13,13 +13,13 @@ from cli.verdict_words import check_words, employment_standing
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
-from ledger.payloads import EmploymentEndPayload, ReportCompromisePayload
+from ledger.payloads import EmploymentEndPayload
 from ledger.verification import verify_credential
 from node.validators import certifies_by_keys
 from tests.node.academic_fixtures import issue
 from tests.node.conftest import CHAIN_ID, Consortium, accredit, commit, documents_of, make_tx
 from tests.node.test_employment import EMPLOYEES, END, START, _end, facts_of
-from tests.node.test_stolen_key_self_recovery import rotated
+from tests.node.test_stolen_key_records import rotate_and_report
 
 
 @pytest.fixture
@@ -40,8 +40,7 @@ def test_an_end_recorded_with_a_stolen_key_is_said_to_be_in_doubt(
     ended = verify_credential(document, facts_of(chain), CHAIN_ID)
     assert ended.status == "inconsistent"  # until the employer reports the theft
 
-    new = rotated(chain, net.employer)
-    commit(chain, [make_tx(new, ReportCompromisePayload(net.employer.public_key, stolen_at))])
+    rotate_and_report(chain, net.employer, stolen_at)
     verdict = verify_credential(document, facts_of(chain), CHAIN_ID)
     assert verdict.status == "valid", verdict.to_json()
     employment = verdict.facts["employment"]
@@ -73,8 +72,7 @@ def test_an_end_recorded_before_the_theft_stands(
     chain, batch = employed
     commit(chain, [make_tx(net.employer, _end(batch, issuer=net.employer))])
     stolen_at = chain.height + 1
-    new = rotated(chain, net.employer)
-    commit(chain, [make_tx(new, ReportCompromisePayload(net.employer.public_key, stolen_at))])
+    rotate_and_report(chain, net.employer, stolen_at)
     verdict = verify_credential(documents_of(batch)[0], facts_of(chain), CHAIN_ID)
     assert verdict.status == "valid"
     assert "end_doubted" not in verdict.facts["employment"]
@@ -88,8 +86,7 @@ def test_a_document_issued_with_its_end_keeps_it_whatever_is_doubted_on_chain(
     batch = issue(chain, net.employer, "Kaspi", ended, "employment")
     stolen_at = chain.height + 1
     commit(chain, [make_tx(net.employer, _end(batch, issuer=net.employer))])
-    new = rotated(chain, net.employer)
-    commit(chain, [make_tx(new, ReportCompromisePayload(net.employer.public_key, stolen_at))])
+    rotate_and_report(chain, net.employer, stolen_at)
     verdict = verify_credential(documents_of(batch)[0], facts_of(chain), CHAIN_ID)
     assert verdict.status == "valid"
     assert verdict.facts["employment"] == {"start_date": "2024-09-02",

@@ -64,12 +64,17 @@ def verdict_of(chain: Chain, document: dict[str, Any]) -> Verdict:
                              CHAIN_ID)
 
 
-def rotate_and_report(chain: Chain, keys: KeyPair, stolen_from: int) -> KeyPair:
-    """The member moves to a new key and reports the old one stolen from `stolen_from`."""
+def rotated(chain: Chain, keys: KeyPair) -> KeyPair:
+    """The member moves from `keys` to a new key, signing under its id from then on."""
     fresh = KeyPair.generate()
     commit(chain, [make_tx(keys, RotateKeyPayload(fresh.public_key, prove_possession(
         fresh, CHAIN_ID, keys.member_id)))])
-    new = KeyPair.from_seed(fresh.seed, keys.member_id)
+    return KeyPair.from_seed(fresh.seed, keys.member_id)
+
+
+def rotate_and_report(chain: Chain, keys: KeyPair, stolen_from: int) -> KeyPair:
+    """The member moves to a new key and reports the old one stolen from `stolen_from`."""
+    new = rotated(chain, keys)
     commit(chain, [make_tx(new, ReportCompromisePayload(keys.public_key, stolen_from))])
     return new
 

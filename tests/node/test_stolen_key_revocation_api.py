@@ -8,31 +8,34 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ledger.key_events import key_history_key
-from ledger.payloads import ReportCompromisePayload
+from node.service import NodeCore
 from storage.kv import MemoryStore
 from storage.state_tree import StateTree
 from tests.node.api_server import api_core, serving
-from tests.node.conftest import accredit, commit, make_consortium, make_tx
-from tests.node.test_stolen_key_records import revoked_by_a_thief
-from tests.node.test_stolen_key_self_recovery import rotated
+from tests.node.conftest import Consortium, accredit, commit, make_consortium
+from tests.node.test_stolen_key_records import revoked_by_a_thief, rotate_and_report
+
+
+def thief_revocation(core: NodeCore, net: Consortium) -> tuple[dict[str, Any], str, int]:
+    """KazNU accredited, a diploma of it revoked with a copy of its key: the diploma, its
+    path under /v1/batches, and the theft's height."""
+    university = net.university
+    commit(core.chain, [accredit(net, university, ["diploma"])])
+    document, ref, stolen_at = revoked_by_a_thief(core.chain, university)
+    return document, (f"/v1/batches/{university.member_id.hex()}/{ref.batch_root.hex()}"
+                      f"/credentials/{ref.target_hash.hex()}"), stolen_at
 
 
 async def test_a_revocation_made_with_a_stolen_key_is_said_to_be_in_doubt() -> None:
     net = make_consortium()
     core = api_core(net.ministry, net.genesis, MemoryStore())
-    university = net.university
-    commit(core.chain, [accredit(net, university, ["diploma"])])
-    document, ref, stolen_at = revoked_by_a_thief(core.chain, university)
-    path = (f"/v1/batches/{university.member_id.hex()}/{ref.batch_root.hex()}"
-            f"/credentials/{ref.target_hash.hex()}")
+    document, path, stolen_at = thief_revocation(core, net)
     async with serving(core) as client:
         before = await (await client.get(path)).json()
         assert before["revoked"] is True and before["revocation_doubted"] is False, before
         assert before["key_distrusted_from"] is None
 
-        new = rotated(core.chain, university)
-        commit(core.chain, [make_tx(new, ReportCompromisePayload(university.public_key,
-                                                                  stolen_at))])
+        rotate_and_report(core.chain, net.university, stolen_at)
         answer = await client.get(path)
         after = await answer.json()
         assert answer.status == 200
@@ -61,18 +64,12 @@ async def test_a_revokers_damaged_key_history_is_the_stores_damage() -> None:
     400 "malformed", which tells the client its own request was wrong."""
     net = make_consortium()
     core = api_core(net.ministry, net.genesis, MemoryStore())
-    university = net.university
-    commit(core.chain, [accredit(net, university, ["diploma"])])
-    _document, ref, stolen_at = revoked_by_a_thief(core.chain, university)
-    new = rotated(core.chain, university)
-    commit(core.chain, [make_tx(new, ReportCompromisePayload(university.public_key,
-                                                              stolen_at))])
-    path = (f"/v1/batches/{university.member_id.hex()}/{ref.batch_root.hex()}"
-            f"/credentials/{ref.target_hash.hex()}")
+    _document, path, stolen_at = thief_revocation(core, net)
+    rotate_and_report(core.chain, net.university, stolen_at)
     real = core.chain.state
     for damage in (b"\xc1", None, b"\x90"):  # not msgpack, gone, an empty history
         core.chain.state = cast(StateTree, DamagedState(
-            real, {key_history_key(university.member_id): damage}))
+            real, {key_history_key(net.university.member_id): damage}))
         try:
             async with serving(core) as client:
                 answer = await client.get(path)

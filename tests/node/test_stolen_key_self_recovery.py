@@ -13,22 +13,12 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.chain import Chain
-from ledger.identity import KeyPair
-from ledger.key_events import load_key_history, prove_possession
-from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
+from ledger.key_events import load_key_history
+from ledger.payloads import ReportCompromisePayload
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, REPORTS_UNDONE_FROM
-from tests.node.conftest import CHAIN_ID, commit, documents_of, make_tx
+from tests.node.conftest import commit, documents_of, make_tx
 from tests.node.test_governance_key_replacement import council_chain
-from tests.node.test_stolen_key_records import issued_batch, verdict_of
-
-
-def rotated(chain: Chain, keys: KeyPair) -> KeyPair:
-    """The member moves from `keys` to a new key, signing under its id from then on."""
-    fresh = KeyPair.generate()
-    commit(chain, [make_tx(keys, RotateKeyPayload(fresh.public_key, prove_possession(
-        fresh, CHAIN_ID, keys.member_id)))])
-    return KeyPair.from_seed(fresh.seed, keys.member_id)
+from tests.node.test_stolen_key_records import issued_batch, rotated, verdict_of
 
 
 @pytest.mark.parametrize("version", [REPORTS_UNDONE_FROM, MAX_KNOWN_RULES_VERSION])
