@@ -117,10 +117,61 @@ def cannot_apply_reason(proposal: dict[str, Any]) -> Sentence:
 
 def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int
                    ) -> Sentence:
-    """Where the proposal stands, as of the block after `head`, and what it still lacks."""
-    votes, status = proposal["votes"], proposal["status"]
+    """Where the proposal stands, as of the block after `head`, and what it still lacks;
+    then which votes were cast with a key distrusted at their height (rules version 10;
+    a node before it lists none)."""
+    aside = list(proposal.get("votes_set_aside") or ())
+    status = proposal["status"]
+    if status in ("approved", "in_force"):  # it keeps only the votes that carried it
+        state = _standing(proposal, proposal["votes"], voters, head)
+        return Joined([state, *map(_set_aside_since, aside)]) if aside else state
+    set_aside = {vote["member_id"] for vote in aside}
+    counted = [v for v in proposal["votes"] if v["member_id"] not in set_aside]
+    state = _standing(proposal, counted, voters, head)
+    if status == "expired" or not aside:  # an expired one approved nothing
+        return state
+    current = {v["member_id"] for v in voters}
+    return Joined([state, *(_set_aside_open(vote, proposal, current) for vote in aside)])
+
+
+def _set_aside_open(vote: dict[str, Any], proposal: dict[str, Any], current: set[str]
+                    ) -> Sentence:
+    """A vote of an open proposal cast with a key distrusted at its height: it counts for
+    nothing; its ministry, if it did vote and is still a voter, votes again."""
+    voter, cast, since = who(vote), int(vote["cast_at"]), int(vote["key_distrusted_from"])
+    if vote["member_id"] == proposal["proposer"]["member_id"]:
+        return Sentence("gov.vote_set_aside.proposer", f" {voter}'s proposal was made at "
+                        f"height {cast} with a key distrusted from height {since}, so its "
+                        f"vote does not count: ask {voter} whether it proposed this.",
+                        who=voter, cast=cast, since=since)
+    if vote["member_id"] not in current:
+        return Sentence("gov.vote_set_aside.former", f" {voter}'s vote does not count: it "
+                        f"was cast at height {cast} with a key distrusted from height "
+                        f"{since}, and {voter} may vote no more.", who=voter, cast=cast,
+                        since=since)
+    return Sentence("gov.vote_set_aside.open", f" {voter}'s vote does not count: it was cast "
+                    f"at height {cast} with a key distrusted from height {since}; if {voter} "
+                    "did vote, it votes again with the key it holds now.", who=voter,
+                    cast=cast, since=since)
+
+
+def _set_aside_since(vote: dict[str, Any]) -> Sentence:
+    """A vote that carried an approval, cast with a key distrusted since at its height:
+    the approval stands, and the ministries are told what it helped approve."""
+    voter, cast, since = who(vote), int(vote["cast_at"]), int(vote["key_distrusted_from"])
+    return Sentence("gov.vote_set_aside.closed", f" {voter}'s vote counted at the approval, "
+                    f"but it was cast at height {cast} with a key distrusted from height "
+                    f"{since}: ask {voter} whether it voted.", who=voter, cast=cast,
+                    since=since)
+
+
+def _standing(proposal: dict[str, Any], votes: list[dict[str, Any]],
+              voters: list[dict[str, Any]], head: int) -> Sentence:
+    """The proposal's standing, `votes` being those that count."""
+    status = proposal["status"]
     effective, expiry = proposal["effective_height"], proposal["expiry_height"]
-    by = _by(votes)
+    by = _by(votes) if votes or status == "expired" else Sentence(
+        "gov.by_none_counted", "by no one whose vote counts")  # all set aside (version 10)
     if status == "in_force" and proposal["action"] in (ACTION_REVOKE_CREDENTIAL,
                                                        ACTION_REVOKE_CREDENTIALS):
         return Sentence("gov.state.revoked", f"Revoked at height {proposal['approved_height']}, "
@@ -147,9 +198,13 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
         return Sentence("gov.state.expired", f"Expired: voting closed at height {expiry} with "
                         f"the votes of {names(votes) if votes else 'no one'}; nothing changed.",
                         expiry=expiry, by=by)
-    voted = {v["member_id"] for v in votes}
+    voted = {v["member_id"] for v in proposal["votes"]}  # one set aside: said after this
     missing = [v for v in voters if v["member_id"] not in voted]
     needed = int(proposal["votes_needed"])
+    if needed == 0:  # a vote set aside counted again since the last vote (version 10)
+        return Sentence("gov.state.open_enough", f"Open, voted {by}: it has the votes it "
+                        f"needs, and the next vote of any voter approves it, by height "
+                        f"{expiry}.", by=by, expiry=expiry)
     said_missing = names(missing) if missing else ""
     rest: Sentence | str = (Sentence("gov.state.not_voted", f"; not yet voted: {said_missing}.",
                                      names=said_missing) if missing else ".")

@@ -25,7 +25,9 @@ proposals (`open_places_share`), so that no voter can take every place. From ver
 stays), and may distrust its earlier keys from a height; written when approved, its
 new key's proof of possession checked when proposed; from version 8 a replacement is
 refused approval once another of the same member was approved since it was proposed.
-What each action checks and writes is `ledger.governance_actions`.
+From version 10 each vote is kept with its height and key, and one cast with a key
+distrusted there does not count (`ledger.governance_votes`). What each action checks and writes is
+`ledger.governance_actions`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved
@@ -56,6 +58,7 @@ from ledger.governance_policy import GovernancePolicy
 from ledger.governance_policy import load_policy as load_policy
 from ledger.governance_policy import load_voters as load_voters
 from ledger.governance_revocation import require_revocation_rules
+from ledger.governance_votes import Ballot, Casts, CastVote, counted_only, counted_votes, with_vote
 from ledger.identity import MemberId, verify_signature
 from ledger.key_events import replacement_message
 from ledger.payloads import (
@@ -74,6 +77,7 @@ from ledger.rules_version import (
     KEY_REPLACEMENT_FROM,
     OPEN_PLACES_SHARED_FROM,
     REPLACED_SINCE_REFUSED_FROM,
+    STOLEN_VOTES_SET_ASIDE_FROM,
     rules_version_at,
 )
 from ledger.validator_sets import StateReader, StateWriter
@@ -105,20 +109,35 @@ class Proposal:
     proposed_height: int
     voters: tuple[MemberId, ...]
     approved_height: int | None = None
+    # From rules version 10, the height and key of each vote (`ledger.governance_votes`).
+    votes_cast: Casts | None = None
+
+    @property
+    def ballot(self) -> Ballot:
+        return Ballot(self.voters, self.votes_cast, self.proposed_height)
 
     def encode(self) -> bytes:
-        return encode([self.proposer, self.action.to_array(), self.effective_height,
-                       self.expiry_height, self.proposed_height, list(self.voters),
-                       self.approved_height])
+        fields = [self.proposer, self.action.to_array(), self.effective_height,
+                  self.expiry_height, self.proposed_height, list(self.voters),
+                  self.approved_height]
+        if self.votes_cast is not None:  # one without encodes as before version 10
+            fields.append([None if c is None else c.to_array() for c in self.votes_cast])
+        return encode(fields)
 
     @classmethod
     def decode(cls, proposal_id: bytes, data: bytes) -> Proposal:
         value = decode(data)
-        if not isinstance(value, list) or len(value) != 7 or not isinstance(value[5], list):
+        if (not isinstance(value, list) or len(value) not in (7, 8)
+                or not isinstance(value[5], list)):
             raise MalformedInput("stored proposal is malformed")
-        proposer, action, effective, expiry, proposed, voters, approved = value
+        proposer, action, effective, expiry, proposed, voters, approved = value[:7]
+        casts = value[7] if len(value) == 8 else None
+        if casts is not None and (not isinstance(casts, list) or len(casts) != len(voters)):
+            raise MalformedInput("stored proposal's votes are malformed")
         return cls(proposal_id, MemberId(proposer), action_from_array(action), effective,
-                   expiry, proposed, tuple(MemberId(v) for v in voters), approved)
+                   expiry, proposed, tuple(MemberId(v) for v in voters), approved,
+                   None if casts is None else tuple(
+                       None if c is None else CastVote.from_array(c) for c in casts))
 
     def status(self, height: int) -> str:
         """At the block `height`: open, expired, approved (pending) or in force."""
@@ -207,8 +226,8 @@ def check_sender_active(sender: Member, height: int) -> None:
 # ---- the two transaction kinds -----------------------------------------------------------
 
 def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
-            sender_id: MemberId, height: int, time_ms: int, rules_version: int,
-            chain_id: str) -> None:
+            sender_id: MemberId, sender_key: bytes, height: int, time_ms: int,
+            rules_version: int, chain_id: str) -> None:
     voters = load_voters(state)
     policy = load_policy(state)
     _require_voter(sender_id, voters)
@@ -232,7 +251,9 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     if rules_version >= OPEN_PLACES_SHARED_FROM:
         _refuse_past_share(sender_id, open_now, len(voters))
     proposal = Proposal(proposal_id, sender_id, payload.action, payload.effective_height,
-                        payload.expiry_height, height, (sender_id,))
+                        payload.expiry_height, height, (sender_id,), None,
+                        (CastVote(height, sender_key),)
+                        if rules_version >= STOLEN_VOTES_SET_ASIDE_FROM else None)
     _check_applies(state, proposal, policy, height, rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
@@ -338,8 +359,8 @@ def _refuse_duplicate(payload: ProposePayload, open_now: list[Proposal]) -> None
                              expiry=other.expiry_height)
 
 
-def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: int,
-         time_ms: int, rules_version: int) -> None:
+def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, sender_key: bytes,
+         height: int, time_ms: int, rules_version: int) -> None:
     _require_voter(sender_id, load_voters(state))
     proposal = load_proposal(state, payload.proposal_id)
     if proposal is None:
@@ -354,16 +375,18 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, height: 
                          f"{proposal.approved_height}",
                          **({} if proposal.approved_height is None
                             else {"height": proposal.approved_height}))
-    if sender_id in proposal.voters:
-        raise TxRejected("already_voted", "you already voted for this proposal")
     policy = load_policy(state)
-    proposal = replace(proposal, voters=(*proposal.voters, sender_id))
-    if len(proposal.voters) >= policy.threshold:
+    ballot = with_vote(state, proposal.ballot, sender_id, sender_key, height,
+                       policy.threshold, rules_version)
+    proposal = replace(proposal, voters=ballot.voters, votes_cast=ballot.casts)
+    if counted_votes(state, ballot, rules_version) >= policy.threshold:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
         _check_applies(state, proposal, policy, height, rules_version)
+        kept = counted_only(state, ballot, rules_version)  # before the action moves a key
         _apply(state, proposal, height, time_ms, rules_version)
-        proposal = replace(proposal, approved_height=height)
+        proposal = replace(proposal, voters=kept.voters, votes_cast=kept.casts,
+                           approved_height=height)
         state.set(OPEN_PROPOSALS_KEY, encode([pid for pid in load_open_ids(state)
                                               if pid != proposal.proposal_id]))
     state.set(proposal_key(proposal.proposal_id), proposal.encode())

@@ -213,10 +213,11 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
                               ctx.evidence_check)
     elif isinstance(payload, ProposePayload):
-        propose(state, payload, tx.tx_id, tx.sender, ctx.height, ctx.time_ms,
-                ctx.rules_version, ctx.chain_id)
+        propose(state, payload, tx.tx_id, tx.sender, sender.public_key, ctx.height,
+                ctx.time_ms, ctx.rules_version, ctx.chain_id)
     elif isinstance(payload, VotePayload):
-        vote(state, payload, tx.sender, ctx.height, ctx.time_ms, ctx.rules_version)
+        vote(state, payload, tx.sender, sender.public_key, ctx.height, ctx.time_ms,
+             ctx.rules_version)
     else:
         assert_never(payload)
 

@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 9
+MAX_KNOWN_RULES_VERSION = 10
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -97,6 +97,13 @@ MINISTRIES_BY_VOTE_FROM = 8
 # a ministry's key declared stolen since is told (`admission_compromised`): before it, its
 # anchors verified as "recorded by" a name of the thief's choosing for good.
 ADMITTED_BY_RECORDED_FROM = 9
+
+# From this version on, a governance vote is kept with its height and the key that signed
+# it, and one whose key is distrusted at that height does not count while the proposal is
+# open (`ledger.governance_votes`); the ministry may cast it again with the key it holds
+# now. Before it, a thief holding a ministry's key voted, and the vote kept counting once
+# the key was reported stolen: one honest vote more approved what the thief had voted for.
+STOLEN_VOTES_SET_ASIDE_FROM = 10
 
 
 class StateReader(Protocol):

@@ -22,6 +22,7 @@ from ledger.governance import (
     load_voters,
     why_cannot_apply,
 )
+from ledger.governance_votes import set_aside_votes
 from ledger.key_events import validator_member
 from ledger.payloads import (
     AddMemberAction,
@@ -102,8 +103,22 @@ def proposal_json(state: StateReader, proposal: Proposal, height: int, threshold
             "proposed_height": proposal.proposed_height,
             "approved_height": proposal.approved_height,
             "votes": [_member(state, v) for v in proposal.voters],
-            "votes_needed": max(0, threshold - len(proposal.voters))
-            if proposal.approved_height is None else 0}
+            **_votes(state, proposal, height, threshold)}
+
+
+def _votes(state: StateReader, proposal: Proposal, height: int, threshold: int
+           ) -> dict[str, Any]:
+    """What the proposal still lacks, and its votes cast with a key distrusted at their
+    height (`ledger.governance_votes`, from rules version 10): those of an open proposal
+    count for nothing; an approved one keeps only the votes that carried it, so one listed
+    was set aside after the approval, which stands."""
+    version = rules_version_at(state, height)
+    aside = set_aside_votes(state, proposal.ballot, version)
+    needed = 0 if proposal.approved_height is not None else max(
+        0, threshold - (len(proposal.voters) - len(aside)))
+    return {"votes_needed": needed, "votes_set_aside": [
+        {**_member(state, vote.voter), "cast_at": vote.cast_at,
+         "key_distrusted_from": vote.distrusted_from} for vote in aside]}
 
 
 def rules_json(state: StateReader, head_height: int) -> dict[str, Any]:
@@ -165,8 +180,9 @@ def shown_until(state: StateReader, proposal: Proposal, next_height: int) -> int
     otherwise with the same state (`Proposal.status`, `why_cannot_apply`, and whether an
     older open one is listed change only there): an open proposal expires after its expiry
     height; an approved one is in force from its effective height; revoking a retired
-    issuer's credentials is refused until its retirement height."""
-    heights = []
+    issuer's credentials is refused until its retirement height; which votes count may
+    change where a scheduled rules version is in force (`_votes`)."""
+    heights = [rules_shown_until(state, next_height)]
     if proposal.approved_height is None:
         heights.append(proposal.expiry_height + 1)
         if isinstance(proposal.action, RevokeCredentialAction | RevokeCredentialsAction):
@@ -175,7 +191,8 @@ def shown_until(state: StateReader, proposal: Proposal, next_height: int) -> int
                 heights.append(issuer.retired_height)
     elif proposal.status(next_height) == "approved":
         heights.append(proposal.effective_height)
-    return min((height for height in heights if height > next_height), default=None)
+    return min((height for height in heights if height is not None and height > next_height),
+               default=None)
 
 
 def rules_shown_until(state: StateReader, next_height: int) -> int | None:

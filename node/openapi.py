@@ -178,7 +178,10 @@ GOVERNANCE: Schema = obj({
         "reason": nullable(STRING),
         "proposer": NAMED_MEMBER, "effective_height": INTEGER, "expiry_height": INTEGER,
         "proposed_height": INTEGER, "approved_height": nullable(INTEGER),
-        "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER},
+        "votes": {"type": "array", "items": NAMED_MEMBER}, "votes_needed": INTEGER,
+        "votes_set_aside": {"type": "array", "items": obj({
+            "member_id": MEMBER_ID, "name": nullable(STRING), "cast_at": INTEGER,
+            "key_distrusted_from": INTEGER})}},
         {"member_id": MEMBER_ID, "name": nullable(STRING), "role": STRING,
          "public_key": HEX, "reason_code": STRING, "reason_params": REFUSAL_PARAMS,
          "rules_version": INTEGER,
