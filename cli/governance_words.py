@@ -124,11 +124,14 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
     status = proposal["status"]
     if status in ("approved", "in_force"):  # it keeps only the votes that carried it
         state = _standing(proposal, proposal["votes"], voters, head)
-        return Joined([state, *map(_set_aside_since, aside)]) if aside else state
+        return Joined([state, *(_set_aside_since(vote, proposal) for vote in aside)]
+                      ) if aside else state
+    if status == "expired":  # it approved nothing: the votes as they were cast
+        return _standing(proposal, proposal["votes"], voters, head)
     set_aside = {vote["member_id"] for vote in aside}
     counted = [v for v in proposal["votes"] if v["member_id"] not in set_aside]
     state = _standing(proposal, counted, voters, head)
-    if status == "expired" or not aside:  # an expired one approved nothing
+    if not aside:
         return state
     current = {v["member_id"] for v in voters}
     return Joined([state, *(_set_aside_open(vote, proposal, current) for vote in aside)])
@@ -139,7 +142,7 @@ def _set_aside_open(vote: dict[str, Any], proposal: dict[str, Any], current: set
     """A vote of an open proposal cast with a key distrusted at its height: it counts for
     nothing; its ministry, if it did vote and is still a voter, votes again."""
     voter, cast, since = who(vote), int(vote["cast_at"]), int(vote["key_distrusted_from"])
-    if vote["member_id"] == proposal["proposer"]["member_id"]:
+    if _proposals_own(vote, proposal):
         return Sentence("gov.vote_set_aside.proposer", f" {voter}'s proposal was made at "
                         f"height {cast} with a key distrusted from height {since}, so its "
                         f"vote does not count: ask {voter} whether it proposed this.",
@@ -155,10 +158,21 @@ def _set_aside_open(vote: dict[str, Any], proposal: dict[str, Any], current: set
                     cast=cast, since=since)
 
 
-def _set_aside_since(vote: dict[str, Any]) -> Sentence:
+def _proposals_own(vote: dict[str, Any], proposal: dict[str, Any]) -> bool:
+    """Whether the vote is the proposal itself (not the proposer's vote cast again)."""
+    return bool(vote["member_id"] == proposal["proposer"]["member_id"]
+                and vote["cast_at"] == proposal["proposed_height"])
+
+
+def _set_aside_since(vote: dict[str, Any], proposal: dict[str, Any]) -> Sentence:
     """A vote that carried an approval, cast with a key distrusted since at its height:
     the approval stands, and the ministries are told what it helped approve."""
     voter, cast, since = who(vote), int(vote["cast_at"]), int(vote["key_distrusted_from"])
+    if _proposals_own(vote, proposal):
+        return Sentence("gov.vote_set_aside.closed_proposer", f" {voter}'s proposal counted "
+                        f"as its vote at the approval, but it was made at height {cast} with "
+                        f"a key distrusted from height {since}: ask {voter} whether it "
+                        "proposed this.", who=voter, cast=cast, since=since)
     return Sentence("gov.vote_set_aside.closed", f" {voter}'s vote counted at the approval, "
                     f"but it was cast at height {cast} with a key distrusted from height "
                     f"{since}: ask {voter} whether it voted.", who=voter, cast=cast,

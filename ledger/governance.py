@@ -114,7 +114,7 @@ class Proposal:
 
     @property
     def ballot(self) -> Ballot:
-        return Ballot(self.voters, self.votes_cast, self.proposed_height)
+        return Ballot(self.voters, self.votes_cast, self.proposer, self.proposed_height)
 
     def encode(self) -> bytes:
         fields = [self.proposer, self.action.to_array(), self.effective_height,

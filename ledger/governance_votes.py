@@ -30,7 +30,7 @@ expire: a ministry freeing places by reporting its own key could hold more than 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.distrust import stolen_key_in_state
 from ledger.errors import MalformedInput, TxRejected
@@ -63,11 +63,13 @@ Casts = tuple[CastVote | None, ...]  # in the voters' order; None: cast before v
 
 @dataclass(frozen=True)
 class Ballot:
-    """A proposal's votes: its voters (the proposer first), how each was cast (None for
-    a proposal with no vote cast from version 10), and the proposal's height."""
+    """A proposal's votes: its voters (the proposer first while it is open), how each was
+    cast (None for a proposal with no vote cast from version 10), its proposer and
+    height."""
 
     voters: tuple[MemberId, ...]
     casts: Casts | None
+    proposer: MemberId
     proposed_height: int
 
     def cast_of(self, index: int) -> CastVote | None:
@@ -108,15 +110,14 @@ def with_vote(state: StateReader, ballot: Ballot, voter: MemberId, public_key: b
     versioned = rules_version >= STOLEN_VOTES_SET_ASIDE_FROM
     if voter not in ballot.voters:
         if not versioned:
-            return Ballot((*ballot.voters, voter), ballot.casts, ballot.proposed_height)
+            return replace(ballot, voters=(*ballot.voters, voter))
         casts = ballot.casts or (None,) * len(ballot.voters)
-        return Ballot((*ballot.voters, voter), (*casts, cast), ballot.proposed_height)
+        return replace(ballot, voters=(*ballot.voters, voter), casts=(*casts, cast))
     if versioned:
         index = ballot.voters.index(voter)
         if _set_aside(state, ballot, index, voter) is not None:
             casts = ballot.casts or (None,) * len(ballot.voters)
-            return Ballot(ballot.voters, (*casts[:index], cast, *casts[index + 1:]),
-                          ballot.proposed_height)
+            return replace(ballot, casts=(*casts[:index], cast, *casts[index + 1:]))
         if counted_votes(state, ballot, rules_version) >= threshold:
             return ballot
     raise TxRejected("already_voted", "you already voted for this proposal")
@@ -128,16 +129,17 @@ def counted_only(state: StateReader, ballot: Ballot, rules_version: int) -> Ball
     if not aside:
         return ballot
     kept = [i for i, voter in enumerate(ballot.voters) if voter not in aside]
-    return Ballot(tuple(ballot.voters[i] for i in kept),
-                  None if ballot.casts is None else tuple(ballot.casts[i] for i in kept),
-                  ballot.proposed_height)
+    return replace(ballot, voters=tuple(ballot.voters[i] for i in kept),
+                   casts=None if ballot.casts is None else tuple(ballot.casts[i] for i in kept))
 
 
 def _set_aside(state: StateReader, ballot: Ballot, index: int, voter: MemberId
                ) -> SetAsideVote | None:
     cast = ballot.cast_of(index)
     if cast is None:
-        if index:  # cast before version 10, at a height not kept
+        # Cast before version 10 at a height not kept, but for the proposal's own vote (an
+        # approval may have dropped it: the first voter is not always the proposer).
+        if voter != ballot.proposer:
             return None
         stolen = stolen_key_in_state(state, voter, ballot.proposed_height)
         return None if stolen is None else _aside(voter, ballot.proposed_height, stolen)

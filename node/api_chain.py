@@ -285,8 +285,11 @@ def _governance_answer(core: NodeCore) -> GovernanceAnswer:
     # renewed rather than worked out for (node.governance_answers): the client is answered
     # as of that newer head, which the answer's height says.
     with CommittedView(core.chain) as view:
-        return governance_answer(view.state, view.state.root, view.height,
-                                 lambda: CommittedView(core.chain))
+        try:
+            return governance_answer(view.state, view.state.root, view.height,
+                                     lambda: CommittedView(core.chain))
+        except MalformedInput as exc:  # state the chain's roots vouched for: store damage
+            raise StorageError(f"the governance state cannot be read: {exc}") from exc
 
 
 async def evidence(request: web.Request) -> web.Response:

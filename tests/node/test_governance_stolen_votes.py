@@ -13,12 +13,13 @@ import pytest
 
 from cli.governance_words import proposal_state
 from cli.language import Words
+from ledger import governance_votes
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.governance import Proposal, load_proposal
 from ledger.governance_policy import GovernancePolicy
-from ledger.governance_votes import CastVote
+from ledger.governance_votes import Ballot, CastVote, set_aside_votes
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
 from ledger.payloads import (
@@ -35,6 +36,7 @@ from node.governance_answers import governance_answer
 from node.governance_view import governance_json
 from node.public_work import CommittedView
 from storage.kv import MemoryStore
+from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, commit, keys_from, make_tx
 from tests.node.test_governance import Council, commit_until, make_council, proposal
 from tests.node.test_governance_key_replacement import replacement
@@ -351,3 +353,54 @@ def test_a_retired_voters_vote_set_aside_is_not_said_to_count_nor_to_be_cast_aga
     said_by_a_voter = str(proposal_state(shown, answer["voters"], chain.height))
     assert said_by_a_voter.endswith("if Ministry of Education did vote, it votes again with "
                                     "the key it holds now.")
+
+
+def test_an_earlier_voter_first_after_an_approval_is_not_judged_as_the_proposer() -> None:
+    """An approval drops the votes set aside, the proposal's own among them: the first
+    voter left, whose vote from before version 10 kept no height, is not the proposer."""
+    council, chain = council_chain()
+    rotate_and_report(chain, council.ministry3, 1)  # rotated in block 1, its first key
+    proposed_at = 1  # distrusted from there
+    ballot = Ballot((council.ministry3.member_id,), (None,), council.ministry2.member_id,
+                    proposed_at)
+    assert set_aside_votes(chain.state, ballot, STOLEN_VOTES_SET_ASIDE_FROM) == []
+    own = Ballot((council.ministry3.member_id,), (None,), council.ministry3.member_id,
+                 proposed_at)
+    assert [v.voter for v in set_aside_votes(chain.state, own, STOLEN_VOTES_SET_ASIDE_FROM)
+            ] == [council.ministry3.member_id]
+
+
+def test_the_proposers_vote_cast_again_is_not_said_to_be_the_proposal() -> None:
+    council, chain = council_chain()
+    proposal_id = admit_mill(chain, council.ministry2)
+    shown = listed(chain, proposal_id)
+    recast_at = shown["proposed_height"] + 3
+    proposer = shown["proposer"]
+    shown["votes_set_aside"] = [{**proposer, "cast_at": recast_at, "key_distrusted_from": 2}]
+    answer = governance_json(chain.state, chain.height)
+    said = str(proposal_state(shown, answer["voters"], chain.height))
+    assert said.endswith(f" Ministry of Education's vote does not count: it was cast at height "
+                         f"{recast_at} with a key distrusted from height 2; if Ministry of "
+                         "Education did vote, it votes again with the key it holds now.")
+
+
+async def test_a_voters_unreadable_key_history_is_the_stores_damage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """503 store_damaged, as for any damage found while answering: it was 400 `malformed`,
+    which tells the client its own request was wrong."""
+    council = make_council(rules_version=STOLEN_VOTES_SET_ASIDE_FROM)
+    core = api_core(council.ministry, council.genesis, MemoryStore())
+    admit_mill(core.chain, council.ministry2)
+
+    def unreadable(*_: object) -> None:
+        raise MalformedInput("stored key period is malformed")
+
+    monkeypatch.setattr(governance_votes, "key_history_of", unreadable)
+    governance_answers.forget()
+    try:
+        async with serving(core) as client:
+            answer = await client.get("/v1/governance")
+            body = await answer.json()
+    finally:
+        governance_answers.forget()
+    assert (answer.status, body["error"]["code"]) == (503, "store_damaged"), body
