@@ -10,6 +10,7 @@ in the official's language, kk, ru or en (--lang, or the locale: cli.spoken).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
+    ACTION_CONFIRM_ADMISSION,
     ACTION_REPLACE_KEY,
     ACTION_REVOKE_CREDENTIAL,
     ACTION_REVOKE_CREDENTIALS,
@@ -41,6 +43,7 @@ from ledger.payloads import (
     MIN_PROPOSAL_LEAD_BLOCKS,
     ROLES,
     AddMemberAction,
+    ConfirmAdmissionAction,
     GovernanceAction,
     MemberAction,
     ProposePayload,
@@ -50,6 +53,15 @@ from ledger.payloads import (
     RulesVersionAction,
 )
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION, MAX_RULES_VERSION
+
+
+@dataclass(frozen=True)
+class AdmissionAsked:
+    """confirm-admission's member as given (an id or a name, looked up once the node is at
+    hand) and the key the ministry checked with it."""
+
+    member: str
+    public_key: bytes
 
 
 @click.group("governance", cls=WordedGroup)
@@ -72,7 +84,8 @@ for _command in (revoke_command, vote, list_proposals):
                    "(hex) or its name as `senim members` lists it.")
 @click.option("--name", default=None, help="add-member: the organisation's name.")
 @click.option("--role", default=None, type=click.Choice(ROLES), help="add-member: its role.")
-@click.option("--public-key", "public_key_hex", default=None, help="add-member: its key (hex).")
+@click.option("--public-key", "public_key_hex", default=None,
+              help="add-member, confirm-admission: the member's key (hex).")
 @click.option("--request", "request_path", default=None, type=click.Path(path_type=Path),
               help="replace-key: the member's request file (senim key request-replacement).")
 @click.option("--compromised-from", "compromised_from", type=click.IntRange(1), default=None,
@@ -107,6 +120,10 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         governance_action = AddMemberAction(
             new_member_name(reader, governance_action.name), governance_action.role,
             governance_action.public_key)
+    if isinstance(governance_action, AdmissionAsked):
+        governance_action = ConfirmAdmissionAction(
+            resolve_member(reader, governance_action.member, "--member"),
+            governance_action.public_key)
     if isinstance(governance_action, str):  # a member's id or name, looked up now
         governance_action = MemberAction(action.replace("-", "_"),
                                          resolve_member(reader, governance_action, "--member"))
@@ -128,7 +145,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         expiry_height = effective_height - MIN_PROPOSAL_LEAD_BLOCKS
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         governance_action, effective_height, expiry_height), "proposal")
-    if isinstance(governance_action, ReplaceKeyAction):  # written at its approval
+    if isinstance(governance_action, ReplaceKeyAction | ConfirmAdmissionAction):  # at approval
         echo(Sentence("gov.propose.done_at_approval", f"proposal id: {result['tx_id']} (it "
                       f"applies when approved; votes close at height {expiry_height})",
                       id=result["tx_id"], expiry=expiry_height))
@@ -150,7 +167,8 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
 
 def _action(action: str, member: str | None, name: str | None, role: str | None,
             public_key_hex: str | None, rules_version: int | None, request: Path | None,
-            compromised_from: int | None) -> GovernanceAction | ReplacementAsked | str:
+            compromised_from: int | None
+            ) -> GovernanceAction | ReplacementAsked | AdmissionAsked | str:
     """The action the options give, or what it names that is read once the node is at
     hand (a member's id or name, a key replacement's request); options that do not go
     together end the command."""
@@ -174,6 +192,16 @@ def _action(action: str, member: str | None, name: str | None, role: str | None,
                             "--rules-version (and no --member, --name, --role or "
                             "--public-key)"), EXIT_BAD_INPUT)
         return RulesVersionAction(rules_version)
+    if kind == ACTION_CONFIRM_ADMISSION:
+        # The key as the ministry checked it with the member, not as a node lists it: a
+        # node lying in its registry would have its key confirmed.
+        if member is None or public_key_hex is None or name or role:
+            refuse(Sentence("gov.propose.needs_member_and_key", "confirm-admission needs "
+                            "--member and --public-key (the key the member holds, as you "
+                            "checked it with the member; and no --name or --role)"),
+                   EXIT_BAD_INPUT)
+        return AdmissionAsked(member, hex_bytes(public_key_hex, PUBLIC_KEY_BYTES,
+                                                "--public-key"))
     if kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member is not None:
             refuse(Sentence("gov.propose.needs_new_member", "add-member needs --name, --role "

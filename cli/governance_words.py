@@ -15,6 +15,7 @@ from cli.spoken import Sentence
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
+    ACTION_CONFIRM_ADMISSION,
     ACTION_REMOVE_VALIDATOR,
     ACTION_REPLACE_KEY,
     ACTION_RETIRE_MEMBER,
@@ -78,6 +79,11 @@ def describe(proposal: dict[str, Any]) -> Sentence:
                         f"revoke {len(credentials)} credential(s) of {who(proposal)} (in "
                         f"{batches} batch(es)) for {why}", count=len(credentials),
                         who=who(proposal), batches=batches, reason=why)
+    if action == ACTION_CONFIRM_ADMISSION:  # written when approved: no "from height"
+        key = str(proposal["public_key"])[:16]
+        return Sentence("gov.do.confirm_admission", f"confirm the admission of "
+                        f"{who(proposal)}, holding key {key}…, so that what it records "
+                        "counts again", who=who(proposal), key=key)
     if action == ACTION_REPLACE_KEY:  # written when approved: no "from height"
         key, since = str(proposal["public_key"])[:16], proposal.get("compromised_from")
         if since is None:
@@ -190,6 +196,10 @@ def _standing(proposal: dict[str, Any], votes: list[dict[str, Any]],
                                                        ACTION_REVOKE_CREDENTIALS):
         return Sentence("gov.state.revoked", f"Revoked at height {proposal['approved_height']}, "
                         f"approved {by}.", height=proposal["approved_height"], by=by)
+    if status == "in_force" and proposal["action"] == ACTION_CONFIRM_ADMISSION:  # the same
+        return Sentence("gov.state.confirmed", f"Confirmed at height "
+                        f"{proposal['approved_height']}, approved {by}.",
+                        height=proposal["approved_height"], by=by)
     if status == "in_force" and proposal["action"] == ACTION_REPLACE_KEY:  # at its approval
         return Sentence("gov.state.replaced", f"Replaced at height "
                         f"{proposal['approved_height']}, approved {by}.",

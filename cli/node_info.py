@@ -93,7 +93,14 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
         if isinstance(doubted, int) and not isinstance(doubted, bool):
             lines.append(Sentence("min.members.admission_doubted", f"    admitted by its "
                                   f"ministry with a key declared stolen from height {doubted}: "
-                                  "nothing it records is recognised", height=doubted))
+                                  "nothing it records is recognised, unless the ministries "
+                                  "confirm it (senim governance propose --action "
+                                  "confirm-admission)", height=doubted))
+        confirmed = member.get("admission_confirmed_height")
+        if isinstance(confirmed, int) and not isinstance(confirmed, bool):
+            lines.append(Sentence("min.members.admission_confirmed", f"    its admission, "
+                                  f"once in doubt, was confirmed by the ministries' vote at "
+                                  f"height {confirmed}", height=confirmed))
         retired = member.get("retired_height")
         gone = retired is not None and height is not None and retired <= height + 1
         for grant in member["accreditations"]:

@@ -61,9 +61,10 @@ def stolen_admission(facts: KeyFacts, member: Member) -> tuple[bytes, KeyPeriod]
     at that height, and that key, or None (rules version 9 records who admitted it; a
     member admitted before, at genesis or by the consortium's vote names none). A thief
     holding a ministry's key could admit a member of its own, whose records, made with a
-    key never stolen, stood for good. MalformedInput if the ministry's keys cannot be
-    read."""
-    if member.added_by is None:
+    key never stolen, stood for good. None once the consortium confirmed the admission
+    (`confirm_admission`, rules version 10). MalformedInput if the ministry's keys cannot
+    be read."""
+    if member.added_by is None or member.admission_confirmed is not None:
         return None
     stolen = stolen_key_at(facts, member.added_by, member.added_height)
     return None if stolen is None else (member.added_by, stolen)
@@ -76,6 +77,13 @@ def stolen_key_in_state(state: StateReader, member_id: bytes, height: int
     if data is None:
         return None
     return _distrusted_at(key_history_of(state, member_id, Member.decode(data)), height)
+
+
+def stolen_admission_in_state(state: StateReader, member: Member) -> KeyPeriod | None:
+    """`stolen_admission`'s key, read from the ledger's own state (for its rules)."""
+    if member.added_by is None or member.admission_confirmed is not None:
+        return None
+    return stolen_key_in_state(state, member.added_by, member.added_height)
 
 
 def _distrusted_at(history: KeyHistory | None, height: int) -> KeyPeriod | None:

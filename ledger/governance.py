@@ -63,6 +63,7 @@ from ledger.identity import MemberId, verify_signature
 from ledger.key_events import replacement_message
 from ledger.payloads import (
     AddMemberAction,
+    ConfirmAdmissionAction,
     GovernanceAction,
     ProposePayload,
     ReplaceKeyAction,
@@ -144,7 +145,7 @@ class Proposal:
         if self.approved_height is None:
             return "open" if height <= self.expiry_height else "expired"
         if isinstance(self.action, RevokeCredentialAction | RevokeCredentialsAction
-                      | ReplaceKeyAction):
+                      | ReplaceKeyAction | ConfirmAdmissionAction):
             # written at its approval
             return "in_force"
         return "approved" if height < self.effective_height else "in_force"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ledger.codec import encode
+from ledger.distrust import stolen_admission_in_state
 from ledger.errors import TxRejected
 from ledger.governance_policy import VOTERS_KEY, GovernancePolicy, load_voters
 from ledger.governance_revocation import (
@@ -28,6 +29,7 @@ from ledger.payloads import (
     ACTION_REMOVE_VALIDATOR,
     ACTION_RETIRE_MEMBER,
     AddMemberAction,
+    ConfirmAdmissionAction,
     GovernanceAction,
     MemberAction,
     ReplaceKeyAction,
@@ -37,6 +39,7 @@ from ledger.payloads import (
 )
 from ledger.records import Member, member_key
 from ledger.rules_version import (
+    ADMISSION_CONFIRMED_FROM,
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
     KEY_REPLACEMENT_FROM,
     REPORTS_UNDONE_FROM,
@@ -81,6 +84,9 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         return
     if isinstance(action, RulesVersionAction):
         check_rules_version_change(state, action.version, effective)
+        return
+    if isinstance(action, ConfirmAdmissionAction):
+        _check_confirmation(state, action, rules_version)
         return
     if isinstance(action, AddMemberAction):
         new_id = member_id_of(action.public_key)
@@ -150,6 +156,30 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
                              limit=floor)
 
 
+def _check_confirmation(state: StateReader, action: ConfirmAdmissionAction,
+                        rules_version: int) -> None:
+    """Only an admission in doubt is confirmed, and only of the key the proposal names: a
+    confirmation of one not in doubt would outlast a theft found later, and the ministries
+    vouch for the member holding the key they checked."""
+    if rules_version < ADMISSION_CONFIRMED_FROM:
+        raise TxRejected("rules_version_too_low", f"confirming a member's admission is "
+                         f"accepted from rules version {ADMISSION_CONFIRMED_FROM}; this block "
+                         f"is under version {rules_version} (propose set-rules-version first)",
+                         version=ADMISSION_CONFIRMED_FROM, current=rules_version)
+    member = _load_member(state, action.member)
+    if member is None:
+        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
+                         member_id=action.member.hex())
+    if member.public_key != action.public_key:
+        raise TxRejected("member_key_changed", f"{member.name} holds another key than this "
+                         "proposal names: propose it anew with its key now, if the "
+                         "consortium still vouches for it", member=member.name)
+    if stolen_admission_in_state(state, member) is None:
+        raise TxRejected("admission_not_doubted", f"{member.name}'s admission is not in "
+                         "doubt: it was not made by a ministry with a key distrusted at its "
+                         "height, or it is confirmed already", member=member.name)
+
+
 def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
                  proposal_id: bytes, proposer: MemberId, height: int, time_ms: int,
                  rules_version: int) -> None:
@@ -167,6 +197,12 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
                                              False, effective).encode())
         if action.role == "ministry":
             state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
+        return
+    if isinstance(action, ConfirmAdmissionAction):  # written at its approval, as replace_key
+        confirmed = _load_member(state, action.member)
+        assert confirmed is not None, "checked by check_action"
+        state.set(member_key(action.member),
+                  replace(confirmed, admission_confirmed=height).encode())
         return
     if isinstance(action, ReplaceKeyAction):  # at the approval: a thief's time is short
         replace_member_key(state, action.member, action.new_public_key,

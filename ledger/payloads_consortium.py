@@ -43,6 +43,7 @@ ACTION_SET_RULES_VERSION = "set_rules_version"
 ACTION_REVOKE_CREDENTIAL = "revoke_credential"
 ACTION_REVOKE_CREDENTIALS = "revoke_credentials"
 ACTION_REPLACE_KEY = "replace_key"
+ACTION_CONFIRM_ADMISSION = "confirm_admission"
 # One `revoke_credentials` proposal names at most this many credentials (a cohort's
 # diplomas in a few proposals, each still one vote of each voter), and their entries
 # hold at most this many bytes, so that the proposing transaction fits MAX_TX_BYTES
@@ -209,6 +210,27 @@ class ReplaceKeyAction:
                    else require_int(compromised, "compromised-from height", 1, MAX_HEIGHT))
 
 
+@dataclass(frozen=True)
+class ConfirmAdmissionAction:
+    """Governance: the consortium vouches for `member`, holding `public_key`, whose
+    admission by one ministry's own `add_member` is in doubt (`ledger.distrust`: made
+    with a key distrusted at its height), so that what it records counts again. Written
+    at the approval; accepted from rules version `ADMISSION_CONFIRMED_FROM`."""
+
+    action: ClassVar[str] = ACTION_CONFIRM_ADMISSION
+    member: MemberId
+    public_key: bytes
+
+    def to_array(self) -> list[WireValue]:
+        return [self.action, self.member, self.public_key]
+
+    @classmethod
+    def from_array(cls, value: WireValue) -> ConfirmAdmissionAction:
+        _, member, public_key = items_of(value, 3, ACTION_CONFIRM_ADMISSION)
+        return cls(MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)),
+                   require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+
+
 def _entry_of(ref: CredentialRef) -> bytes:
     return b"".join((ref.batch_root, ref.target_hash, ref.index.to_bytes(4, "big"), *ref.path))
 
@@ -269,10 +291,12 @@ def revoked_list_bytes(credentials: tuple[CredentialRef, ...] | list[CredentialR
 
 
 GovernanceAction = (AddMemberAction | MemberAction | RulesVersionAction
-                    | RevokeCredentialAction | RevokeCredentialsAction | ReplaceKeyAction)
+                    | RevokeCredentialAction | RevokeCredentialsAction | ReplaceKeyAction
+                    | ConfirmAdmissionAction)
 MEMBER_ACTIONS = (ACTION_RETIRE_MEMBER, ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR)
 ACTIONS = (ACTION_ADD_MEMBER, *MEMBER_ACTIONS, ACTION_SET_RULES_VERSION,
-           ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS, ACTION_REPLACE_KEY)
+           ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS, ACTION_REPLACE_KEY,
+           ACTION_CONFIRM_ADMISSION)
 
 
 def action_from_array(value: WireValue) -> GovernanceAction:
@@ -297,6 +321,8 @@ def action_from_array(value: WireValue) -> GovernanceAction:
         return RevokeCredentialsAction.from_array(value)
     if action == ACTION_REPLACE_KEY:
         return ReplaceKeyAction.from_array(value)
+    if action == ACTION_CONFIRM_ADMISSION:
+        return ConfirmAdmissionAction.from_array(value)
     _, member = items_of(value, 2, action)
     return MemberAction(action, MemberId(require_bytes(member, "member", MEMBER_ID_BYTES)))
 

@@ -99,7 +99,9 @@ class Member:
     `retired_height`: set by governance, the first block it may no longer sign in.
     `added_by`: the ministry whose own `add_member` admitted it (from rules version 9;
     None for genesis members, those admitted by the consortium's vote, and any before),
-    so that a member a thief admitted with a ministry's stolen key can be told."""
+    so that a member a thief admitted with a ministry's stolen key can be told.
+    `admission_confirmed`: the height at which the consortium's vote confirmed such an
+    admission that was in doubt (`confirm_admission`, from rules version 10)."""
 
     name: str
     role: str
@@ -109,6 +111,7 @@ class Member:
     key_rotated_height: int | None = None
     retired_height: int | None = None
     added_by: MemberId | None = None
+    admission_confirmed: int | None = None
 
     def encode(self) -> bytes:
         fields = [self.name, self.role, self.public_key, self.is_validator, self.added_height]
@@ -119,6 +122,8 @@ class Member:
             fields += [self.key_rotated_height, self.retired_height]
         if self.added_by is not None:
             fields.append(self.added_by)
+            if self.admission_confirmed is not None:  # only an admission by a ministry
+                fields.append(self.admission_confirmed)
         return encode(fields)
 
     @classmethod
@@ -358,19 +363,22 @@ class Anchor:
 @lru_cache(maxsize=4096)
 def _decode_member(data: bytes) -> Member:
     value = decode(data)
-    if not isinstance(value, list) or len(value) not in (5, 7, 8):
+    if not isinstance(value, list) or len(value) not in (5, 7, 8, 9):
         raise MalformedInput("stored member record has the wrong shape")
     name, role, public_key, is_validator, added_height = value[:5]
     rotated, retired = value[5:7] if len(value) >= 7 else (None, None)
-    added_by = value[7] if len(value) == 8 else None
+    added_by = value[7] if len(value) >= 8 else None
+    confirmed = value[8] if len(value) == 9 else None
     for extra in (rotated, retired):
         if extra is not None and not isinstance(extra, int):
             raise MalformedInput("stored member record has the wrong shape")
-    if len(value) == 8 and not (isinstance(added_by, bytes)
+    if len(value) >= 8 and not (isinstance(added_by, bytes)
                                 and len(added_by) == MEMBER_ID_BYTES):
         raise MalformedInput("stored member record has the wrong shape")
+    if len(value) == 9 and (not isinstance(confirmed, int) or isinstance(confirmed, bool)):
+        raise MalformedInput("stored member record has the wrong shape")
     return Member(name, role, public_key, bool(is_validator), added_height, rotated, retired,
-                  None if added_by is None else MemberId(added_by))
+                  None if added_by is None else MemberId(added_by), confirmed)
 
 
 @lru_cache(maxsize=4096)

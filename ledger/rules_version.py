@@ -105,6 +105,13 @@ ADMITTED_BY_RECORDED_FROM = 9
 # the key was reported stolen: one honest vote more approved what the thief had voted for.
 STOLEN_VOTES_SET_ASIDE_FROM = 10
 
+# From this version on, governance may confirm a member whose admission by one ministry's
+# own `add_member` is in doubt (the action `confirm_admission`: `Member.admission_confirmed`,
+# `ledger.distrust.stolen_admission`): before it, a member an honest ministry admitted in
+# the block of its rotation, or after a replacement's cautious early height, had what it
+# recorded refused for good, and its key could not be admitted again.
+ADMISSION_CONFIRMED_FROM = 10
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...

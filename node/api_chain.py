@@ -228,15 +228,17 @@ async def get_credential(request: web.Request) -> web.Response:
 
 
 def _admission(state: StateTree, record: Member) -> dict[str, str | int | None]:
-    """Which ministry admitted the member by its own add_member (rules version 9), and the
-    height its key is distrusted from if that key was distrusted at the admission: what
-    the member records then verifies as `admission_compromised`."""
+    """Which ministry admitted the member by its own add_member (rules version 9), the
+    height its key is distrusted from if that key was distrusted at the admission (what
+    the member records then verifies as `admission_compromised`), and the height at which
+    the consortium confirmed such an admission (rules version 10), which ends the doubt."""
     try:
         stolen = stolen_admission(LocalFacts(state, "this node"), record)
     except MalformedInput as exc:  # state the chain's roots vouched for: this store's damage
         raise StorageError(f"the admitting ministry's keys cannot be read: {exc}") from exc
     return {"added_by": None if record.added_by is None else record.added_by.hex(),
-            "admission_doubted_from": None if stolen is None else stolen[1].compromised_from}
+            "admission_doubted_from": None if stolen is None else stolen[1].compromised_from,
+            "admission_confirmed_height": record.admission_confirmed}
 
 
 async def list_members(request: web.Request) -> web.Response:

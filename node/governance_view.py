@@ -26,6 +26,7 @@ from ledger.governance_votes import set_aside_votes
 from ledger.key_events import validator_member
 from ledger.payloads import (
     AddMemberAction,
+    ConfirmAdmissionAction,
     CredentialRef,
     ReplaceKeyAction,
     RevokeCredentialAction,
@@ -67,6 +68,9 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
         return {"action": action.action, **_member(state, action.issuer),
                 "credentials": [_credential(ref) for ref in action.credentials],
                 "revocation_reason": action.reason}
+    if isinstance(action, ConfirmAdmissionAction):
+        return {"action": action.action, **_member(state, action.member),
+                "public_key": action.public_key.hex()}
     if isinstance(action, ReplaceKeyAction):
         return {"action": action.action, **_member(state, action.member),
                 "public_key": action.new_public_key.hex(),

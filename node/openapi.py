@@ -159,7 +159,8 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
         "granted_by": MEMBER_ID, "granted_height": INTEGER,
         "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
     {"added_height": INTEGER, "retired_height": nullable(INTEGER),
-     "added_by": nullable(MEMBER_ID), "admission_doubted_from": nullable(INTEGER)})}},
+     "added_by": nullable(MEMBER_ID), "admission_doubted_from": nullable(INTEGER),
+     "admission_confirmed_height": nullable(INTEGER)})}},
     {"height": INTEGER})
 NAMED_MEMBER: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)})
 RULES: Schema = obj({"version": INTEGER, "known": INTEGER, "scheduled": {
