@@ -135,12 +135,17 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
     if status == "expired":  # it approved nothing: the votes as they were cast
         return _standing(proposal, proposal["votes"], voters, head)
     set_aside = {vote["member_id"] for vote in aside}
-    counted = [v for v in proposal["votes"] if v["member_id"] not in set_aside]
+    admitting = proposal.get("admitted_by") or None  # confirm_admission's (version 10)
+    own = [v for v in proposal["votes"] if admitting and v["member_id"] == admitting["member_id"]
+           and v["member_id"] not in set_aside]
+    counted = [v for v in proposal["votes"] if v["member_id"] not in set_aside and v not in own]
     state = _standing(proposal, counted, voters, head)
-    if not aside:
-        return state
-    current = {v["member_id"] for v in voters}
-    return Joined([state, *(_set_aside_open(vote, proposal, current) for vote in aside)])
+    notes = [_set_aside_open(vote, proposal, {v["member_id"] for v in voters})
+             for vote in aside]
+    notes += [Sentence("gov.vote_not_counted.admitting", f" {who(v)}'s own vote does not "
+                       "count: it admitted the member whose admission this confirms.",
+                       who=who(v)) for v in own]
+    return Joined([state, *notes]) if notes else state
 
 
 def _set_aside_open(vote: dict[str, Any], proposal: dict[str, Any], current: set[str]

@@ -94,8 +94,8 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
             lines.append(Sentence("min.members.admission_doubted", f"    admitted by its "
                                   f"ministry with a key declared stolen from height {doubted}: "
                                   "nothing it records is recognised, unless the ministries "
-                                  "confirm it (senim governance propose --action "
-                                  "confirm-admission)", height=doubted))
+                                  "confirm it (from rules version 10: senim governance "
+                                  "propose --action confirm-admission)", height=doubted))
         confirmed = member.get("admission_confirmed_height")
         if isinstance(confirmed, int) and not isinstance(confirmed, bool):
             lines.append(Sentence("min.members.admission_confirmed", f"    its admission, "

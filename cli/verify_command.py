@@ -42,7 +42,7 @@ from cli.verify_files import (
     unreadable,
     unreadable_kind,
 )
-from ledger.errors import ConfigError, InvalidDocument
+from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts
 from ledger.verification import (
@@ -127,6 +127,12 @@ def _verify_offline(document: Any, genesis_path: Path | None,
         return (Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
                         [Check("offline_proof", False, str(exc))]),
                 getattr(exc, "code", "proof_malformed"), Sentence("check.offline_proof"))
+    except MalformedInput as exc:  # a record the certified root vouches for, of a later shape
+        said = (f"a record in the proof cannot be read ({exc}): a proof made by a newer "
+                "release needs that release to be checked")
+        return (Verdict(False, "unproven", f"cannot verify offline: {said}", "offline proof",
+                        [Check("offline_proof", False, said)]),
+                "proof_malformed", Sentence("check.offline_proof"))
     verdict.source = facts.describe()
     source = Sentence("cli.source.offline", verdict.source, height=facts.header.height,
                       when=Moment(when(facts.header.time_ms)),

@@ -58,7 +58,15 @@ from ledger.governance_policy import GovernancePolicy
 from ledger.governance_policy import load_policy as load_policy
 from ledger.governance_policy import load_voters as load_voters
 from ledger.governance_revocation import require_revocation_rules
-from ledger.governance_votes import Ballot, Casts, CastVote, counted_only, counted_votes, with_vote
+from ledger.governance_votes import (
+    Ballot,
+    Casts,
+    CastVote,
+    counted_only,
+    counted_votes,
+    excluded_voter,
+    with_vote,
+)
 from ledger.identity import MemberId, verify_signature
 from ledger.key_events import replacement_message
 from ledger.payloads import (
@@ -113,9 +121,9 @@ class Proposal:
     # From rules version 10, the height and key of each vote (`ledger.governance_votes`).
     votes_cast: Casts | None = None
 
-    @property
-    def ballot(self) -> Ballot:
-        return Ballot(self.voters, self.votes_cast, self.proposer, self.proposed_height)
+    def ballot(self, state: StateReader) -> Ballot:
+        return Ballot(self.voters, self.votes_cast, self.proposer, self.proposed_height,
+                      excluded_voter(state, self.action))
 
     def encode(self) -> bytes:
         fields = [self.proposer, self.action.to_array(), self.effective_height,
@@ -258,7 +266,7 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     _check_applies(state, proposal, policy, height, rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
-    if policy.threshold <= 1:
+    if counted_votes(state, proposal.ballot(state), rules_version) >= policy.threshold:
         _apply(state, proposal, height, time_ms, rules_version)
         proposal = replace(proposal, approved_height=height)
     else:
@@ -377,7 +385,7 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, sender_k
                          **({} if proposal.approved_height is None
                             else {"height": proposal.approved_height}))
     policy = load_policy(state)
-    ballot = with_vote(state, proposal.ballot, sender_id, sender_key, height,
+    ballot = with_vote(state, proposal.ballot(state), sender_id, sender_key, height,
                        policy.threshold, rules_version)
     proposal = replace(proposal, voters=ballot.voters, votes_cast=ballot.casts)
     if counted_votes(state, ballot, rules_version) >= policy.threshold:

@@ -26,6 +26,9 @@ proposal names those who carried it; one of them set aside later stays listed as
 (`node.governance_view`), and the approval stands. The proposals a thief made keep their
 places in the ministry's share of the open ones (`governance.open_places_share`) until they
 expire: a ministry freeing places by reporting its own key could hold more than its share.
+
+On a `confirm_admission` the vote of the ministry that admitted the member does not count
+(`excluded_voter`), whichever key cast it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ledger.distrust import stolen_key_in_state
 from ledger.errors import MalformedInput, TxRejected
 from ledger.identity import PUBLIC_KEY_BYTES, MemberId
 from ledger.key_events import KeyPeriod, key_history_of
+from ledger.payloads import ConfirmAdmissionAction, GovernanceAction
 from ledger.records import Member, member_key
 from ledger.rules_version import STOLEN_VOTES_SET_ASIDE_FROM
 from ledger.validator_sets import StateReader
@@ -65,12 +69,13 @@ Casts = tuple[CastVote | None, ...]  # in the voters' order; None: cast before v
 class Ballot:
     """A proposal's votes: its voters (the proposer first while it is open), how each was
     cast (None for a proposal with no vote cast from version 10), its proposer and
-    height."""
+    height, and the voter whose vote does not count on it, if any."""
 
     voters: tuple[MemberId, ...]
     casts: Casts | None
     proposer: MemberId
     proposed_height: int
+    excluded: MemberId | None = None  # a voter whose vote does not count here (`excluded_voter`)
 
     def cast_of(self, index: int) -> CastVote | None:
         return None if self.casts is None else self.casts[index]
@@ -97,8 +102,21 @@ def set_aside_votes(state: StateReader, ballot: Ballot, rules_version: int
     return found
 
 
+def excluded_voter(state: StateReader, action: GovernanceAction) -> MemberId | None:
+    """The ministry whose vote does not count on `action`: the one that admitted the member
+    whose admission `confirm_admission` confirms. A thief holding that ministry's key (its
+    current one, after rotating it onto a key of its own) could report the old key stolen,
+    which puts its own mill's admission in doubt, then ask for the confirmation as that
+    ministry: the request an admitting ministry would believably make."""
+    if not isinstance(action, ConfirmAdmissionAction):
+        return None
+    raw = state.get(member_key(action.member))
+    return None if raw is None else Member.decode(raw).added_by
+
+
 def counted_votes(state: StateReader, ballot: Ballot, rules_version: int) -> int:
-    return len(ballot.voters) - len(set_aside_votes(state, ballot, rules_version))
+    aside = {vote.voter for vote in set_aside_votes(state, ballot, rules_version)}
+    return sum(1 for voter in ballot.voters if voter not in aside and voter != ballot.excluded)
 
 
 def with_vote(state: StateReader, ballot: Ballot, voter: MemberId, public_key: bytes,
@@ -124,9 +142,12 @@ def with_vote(state: StateReader, ballot: Ballot, voter: MemberId, public_key: b
 
 
 def counted_only(state: StateReader, ballot: Ballot, rules_version: int) -> Ballot:
-    """The ballot without its votes set aside: what an approval keeps."""
+    """The ballot without its votes set aside, nor the excluded one: what an approval
+    keeps."""
     aside = {vote.voter for vote in set_aside_votes(state, ballot, rules_version)}
-    if not aside:
+    if ballot.excluded is not None:
+        aside.add(ballot.excluded)
+    if aside.isdisjoint(ballot.voters):
         return ballot
     kept = [i for i, voter in enumerate(ballot.voters) if voter not in aside]
     return replace(ballot, voters=tuple(ballot.voters[i] for i in kept),

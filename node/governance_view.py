@@ -22,7 +22,7 @@ from ledger.governance import (
     load_voters,
     why_cannot_apply,
 )
-from ledger.governance_votes import set_aside_votes
+from ledger.governance_votes import counted_votes, excluded_voter, set_aside_votes
 from ledger.key_events import validator_member
 from ledger.payloads import (
     AddMemberAction,
@@ -69,8 +69,11 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
                 "credentials": [_credential(ref) for ref in action.credentials],
                 "revocation_reason": action.reason}
     if isinstance(action, ConfirmAdmissionAction):
+        # The ministry that admitted it: its own vote does not count on the confirmation.
+        admitting = excluded_voter(state, action)
         return {"action": action.action, **_member(state, action.member),
-                "public_key": action.public_key.hex()}
+                "public_key": action.public_key.hex(),
+                "admitted_by": None if admitting is None else _member(state, admitting)}
     if isinstance(action, ReplaceKeyAction):
         return {"action": action.action, **_member(state, action.member),
                 "public_key": action.new_public_key.hex(),
@@ -117,9 +120,10 @@ def _votes(state: StateReader, proposal: Proposal, height: int, threshold: int
     count for nothing; an approved one keeps only the votes that carried it, so one listed
     was set aside after the approval, which stands."""
     version = rules_version_at(state, height)
-    aside = set_aside_votes(state, proposal.ballot, version)
+    ballot = proposal.ballot(state)
+    aside = set_aside_votes(state, ballot, version)
     needed = 0 if proposal.approved_height is not None else max(
-        0, threshold - (len(proposal.voters) - len(aside)))
+        0, threshold - counted_votes(state, ballot, version))
     return {"votes_needed": needed, "votes_set_aside": [
         {**_member(state, vote.voter), "cast_at": vote.cast_at,
          "key_distrusted_from": vote.distrusted_from} for vote in aside]}

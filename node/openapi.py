@@ -188,6 +188,7 @@ GOVERNANCE: Schema = obj({
          "rules_version": INTEGER,
          "batch_root": ID32, "target_hash": ID32, "index": INTEGER,
          "revocation_reason": STRING, "compromised_from": nullable(INTEGER),
+         "admitted_by": nullable(NAMED_MEMBER),
          "credentials": {"type": "array", "items": obj({
              "batch_root": ID32, "target_hash": ID32, "index": INTEGER})}})}})
 NODE_STATUS: Schema = obj({

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from cli.governance_words import proposal_state
 from cli.main import main
 from ledger.chain import Chain
 from ledger.codec import decode, encode
@@ -26,6 +27,7 @@ from ledger.payloads import ConfirmAdmissionAction, VotePayload
 from ledger.records import Member, member_key
 from ledger.rules_version import ADMISSION_CONFIRMED_FROM
 from ledger.verification import Verdict, verify_credential
+from node.governance_view import governance_json
 from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving
@@ -207,3 +209,39 @@ def test_senim_governance_propose_confirm_admission(
     assert voted.exit_code == 0, voted.output
     assert "Confirmed at height" in voted.output
     assert verdict_of(chain, diploma).status == "valid"
+
+
+def test_the_admitting_ministrys_own_vote_does_not_confirm_its_admission() -> None:
+    """A thief holding the Ministry of Justice's key admits a mill, rotates the ministry
+    onto a key of its own and reports the copied key stolen: the mill's admission is now
+    in doubt, and the thief, as the ministry, asks for the confirmation an admitting
+    ministry would believably ask for. One ministry misled was enough."""
+    council, chain = council_chain(ADMISSION_CONFIRMED_FROM)
+    stolen_from = chain.height + 1
+    mill = admitted(chain, council.ministry3, "Diploma Mill", council.ministry3,
+                    council.ministry)
+    forged = issue(chain, mill)
+    as_the_ministry = rotate_and_report(chain, council.ministry3, stolen_from)
+    assert verdict_of(chain, forged).status == "admission_compromised"
+
+    made = proposal(as_the_ministry, ConfirmAdmissionAction(mill.member_id, mill.public_key),
+                    chain.height + 30, chain.height + 25)
+    commit(chain, [made])
+    commit(chain, [make_tx(council.ministry2, VotePayload(made.tx_id))])  # misled
+    assert member_of(chain, mill).admission_confirmed is None
+    assert verdict_of(chain, forged).status == "admission_compromised"
+
+    answer = governance_json(chain.state, chain.height)
+    shown = next(p for p in answer["proposals"] if p["proposal_id"] == made.tx_id.hex())
+    assert shown["votes_needed"] == 1
+    assert shown["admitted_by"]["name"] == "Ministry of Justice"
+    said = str(proposal_state(shown, answer["voters"], chain.height))
+    assert said.startswith("Open, voted by Ministry of Education: it needs 1 more vote")
+    assert said.endswith(" Ministry of Justice's own vote does not count: it admitted the "
+                         "member whose admission this confirms.")
+    # Every other ministry has to vote for it: then it is the consortium's word.
+    commit(chain, [make_tx(council.ministry, VotePayload(made.tx_id))])
+    approved = load_proposal(chain.state, made.tx_id)
+    assert approved is not None and approved.voters == (council.ministry2.member_id,
+                                                        council.ministry.member_id)
+    assert member_of(chain, mill).admission_confirmed == chain.height
