@@ -47,7 +47,7 @@ State keys (under the Merkle root):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
@@ -59,27 +59,31 @@ from ledger.governance_policy import load_policy as load_policy
 from ledger.governance_policy import load_voters as load_voters
 from ledger.governance_revocation import require_revocation_rules
 from ledger.governance_votes import (
-    Ballot,
-    Casts,
     CastVote,
     counted_only,
     counted_votes,
-    excluded_voter,
+    votes_needed,
     with_vote,
 )
 from ledger.identity import MemberId, verify_signature
 from ledger.key_events import replacement_message
 from ledger.payloads import (
     AddMemberAction,
-    ConfirmAdmissionAction,
-    GovernanceAction,
     ProposePayload,
     ReplaceKeyAction,
     RevokeCredentialAction,
     RevokeCredentialsAction,
     VotePayload,
-    action_from_array,
 )
+from ledger.proposals import OPEN_PROPOSALS_KEY as OPEN_PROPOSALS_KEY
+from ledger.proposals import PREFIX_PROPOSAL as PREFIX_PROPOSAL
+from ledger.proposals import RECENT_PROPOSALS_KEY as RECENT_PROPOSALS_KEY
+from ledger.proposals import Proposal as Proposal
+from ledger.proposals import load_open_ids as load_open_ids
+from ledger.proposals import load_proposal as load_proposal
+from ledger.proposals import load_recent_ids as load_recent_ids
+from ledger.proposals import open_proposals as open_proposals
+from ledger.proposals import proposal_key as proposal_key
 from ledger.records import Member
 from ledger.rules_version import (
     DUPLICATE_PROPOSAL_REFUSED_FROM,
@@ -91,9 +95,6 @@ from ledger.rules_version import (
 )
 from ledger.validator_sets import StateReader, StateWriter
 
-OPEN_PROPOSALS_KEY = b"g:open"
-RECENT_PROPOSALS_KEY = b"g:recent"
-PREFIX_PROPOSAL = b"g:p:"
 PREFIX_REPLACED = b"g:replaced:"
 MAX_OPEN_PROPOSALS = 32
 MAX_RECENT_PROPOSALS = 64  # listed by `senim governance list`, newest first
@@ -106,82 +107,6 @@ def genesis_governance_state(policy: GovernancePolicy, ministries: Iterable[Memb
                              ) -> dict[bytes, bytes]:
     return {POLICY_KEY: policy.encode(), VOTERS_KEY: encode(sorted(ministries)),
             OPEN_PROPOSALS_KEY: encode([]), RECENT_PROPOSALS_KEY: encode([])}
-
-
-@dataclass(frozen=True)
-class Proposal:
-    proposal_id: bytes
-    proposer: MemberId
-    action: GovernanceAction
-    effective_height: int
-    expiry_height: int
-    proposed_height: int
-    voters: tuple[MemberId, ...]
-    approved_height: int | None = None
-    # From rules version 10, the height and key of each vote (`ledger.governance_votes`).
-    votes_cast: Casts | None = None
-
-    def ballot(self, state: StateReader) -> Ballot:
-        return Ballot(self.voters, self.votes_cast, self.proposer, self.proposed_height,
-                      excluded_voter(state, self.action))
-
-    def encode(self) -> bytes:
-        fields = [self.proposer, self.action.to_array(), self.effective_height,
-                  self.expiry_height, self.proposed_height, list(self.voters),
-                  self.approved_height]
-        if self.votes_cast is not None:  # one without encodes as before version 10
-            fields.append([None if c is None else c.to_array() for c in self.votes_cast])
-        return encode(fields)
-
-    @classmethod
-    def decode(cls, proposal_id: bytes, data: bytes) -> Proposal:
-        value = decode(data)
-        if (not isinstance(value, list) or len(value) not in (7, 8)
-                or not isinstance(value[5], list)):
-            raise MalformedInput("stored proposal is malformed")
-        proposer, action, effective, expiry, proposed, voters, approved = value[:7]
-        casts = value[7] if len(value) == 8 else None
-        if casts is not None and (not isinstance(casts, list) or len(casts) != len(voters)):
-            raise MalformedInput("stored proposal's votes are malformed")
-        return cls(proposal_id, MemberId(proposer), action_from_array(action), effective,
-                   expiry, proposed, tuple(MemberId(v) for v in voters), approved,
-                   None if casts is None else tuple(
-                       None if c is None else CastVote.from_array(c) for c in casts))
-
-    def status(self, height: int) -> str:
-        """At the block `height`: open, expired, approved (pending) or in force."""
-        if self.approved_height is None:
-            return "open" if height <= self.expiry_height else "expired"
-        if isinstance(self.action, RevokeCredentialAction | RevokeCredentialsAction
-                      | ReplaceKeyAction | ConfirmAdmissionAction):
-            # written at its approval
-            return "in_force"
-        return "approved" if height < self.effective_height else "in_force"
-
-
-def proposal_key(proposal_id: bytes) -> bytes:
-    return PREFIX_PROPOSAL + proposal_id
-
-
-def load_open_ids(state: StateReader) -> list[bytes]:
-    raw = state.get(OPEN_PROPOSALS_KEY)
-    return list(decode(raw)) if raw is not None else []
-
-
-def load_recent_ids(state: StateReader) -> list[bytes]:
-    raw = state.get(RECENT_PROPOSALS_KEY)
-    return list(decode(raw)) if raw is not None else []
-
-
-def load_proposal(state: StateReader, proposal_id: bytes) -> Proposal | None:
-    raw = state.get(proposal_key(proposal_id))
-    return Proposal.decode(proposal_id, raw) if raw is not None else None
-
-
-def open_proposals(state: StateReader, height: int) -> list[Proposal]:
-    """The proposals still collecting votes at block `height`, oldest first."""
-    found = (load_proposal(state, pid) for pid in load_open_ids(state))
-    return [p for p in found if p is not None and p.status(height) == "open"]
 
 
 def why_cannot_apply(state: StateReader, proposal: Proposal, height: int) -> TxRejected | None:
@@ -266,7 +191,9 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     _check_applies(state, proposal, policy, height, rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
-    if counted_votes(state, proposal.ballot(state), rules_version) >= policy.threshold:
+    ballot = proposal.ballot(state)
+    if counted_votes(state, ballot, rules_version) >= votes_needed(state, ballot,
+                                                                   policy.threshold):
         _apply(state, proposal, height, time_ms, rules_version)
         proposal = replace(proposal, approved_height=height)
     else:
@@ -385,10 +312,11 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, sender_k
                          **({} if proposal.approved_height is None
                             else {"height": proposal.approved_height}))
     policy = load_policy(state)
-    ballot = with_vote(state, proposal.ballot(state), sender_id, sender_key, height,
-                       policy.threshold, rules_version)
+    needed = votes_needed(state, proposal.ballot(state), policy.threshold)
+    ballot = with_vote(state, proposal.ballot(state), sender_id, sender_key, height, needed,
+                       rules_version)
     proposal = replace(proposal, voters=ballot.voters, votes_cast=ballot.casts)
-    if counted_votes(state, ballot, rules_version) >= policy.threshold:
+    if counted_votes(state, ballot, rules_version) >= needed:
         # The state may have moved since the proposal: the action is checked again, and
         # a vote that would apply an action no longer possible is refused.
         _check_applies(state, proposal, policy, height, rules_version)

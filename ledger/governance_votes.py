@@ -28,7 +28,8 @@ places in the ministry's share of the open ones (`governance.open_places_share`)
 expire: a ministry freeing places by reporting its own key could hold more than its share.
 
 On a `confirm_admission` the vote of the ministry that admitted the member does not count
-(`excluded_voter`), whichever key cast it.
+(`excluded_voter`), whichever key cast it, unless it is the only voter; the others' threshold
+is then at most their number (`votes_needed`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from dataclasses import dataclass, replace
 
 from ledger.distrust import stolen_key_in_state
 from ledger.errors import MalformedInput, TxRejected
+from ledger.governance_policy import load_voters
 from ledger.identity import PUBLIC_KEY_BYTES, MemberId
 from ledger.key_events import KeyPeriod, key_history_of
 from ledger.payloads import ConfirmAdmissionAction, GovernanceAction
@@ -104,14 +106,29 @@ def set_aside_votes(state: StateReader, ballot: Ballot, rules_version: int
 
 def excluded_voter(state: StateReader, action: GovernanceAction) -> MemberId | None:
     """The ministry whose vote does not count on `action`: the one that admitted the member
-    whose admission `confirm_admission` confirms. A thief holding that ministry's key (its
-    current one, after rotating it onto a key of its own) could report the old key stolen,
-    which puts its own mill's admission in doubt, then ask for the confirmation as that
-    ministry: the request an admitting ministry would believably make."""
+    whose admission `confirm_admission` confirms, unless it is the only voter. A thief
+    holding that ministry's key (its current one, after rotating it onto a key of its own)
+    could report the old key stolen, which puts its own mill's admission in doubt, then
+    ask for the confirmation as that ministry: the request an admitting ministry would
+    believably make."""
     if not isinstance(action, ConfirmAdmissionAction):
         return None
     raw = state.get(member_key(action.member))
-    return None if raw is None else Member.decode(raw).added_by
+    admitting = None if raw is None else Member.decode(raw).added_by
+    if admitting is None or not [v for v in load_voters(state) if v != admitting]:
+        return None
+    return admitting
+
+
+def votes_needed(state: StateReader, ballot: Ballot, threshold: int) -> int:
+    """The votes that approve the ballot's proposal: the policy's threshold, or, with a
+    voter excluded, as many of the others as there are up to it (of two ministries, the
+    other one: it vouches alone, as it could approve anything with the excluded one's
+    key in a thief's hands)."""
+    if ballot.excluded is None:
+        return threshold
+    others = [v for v in load_voters(state) if v != ballot.excluded]
+    return max(1, min(threshold, len(others)))
 
 
 def counted_votes(state: StateReader, ballot: Ballot, rules_version: int) -> int:
@@ -120,12 +137,15 @@ def counted_votes(state: StateReader, ballot: Ballot, rules_version: int) -> int
 
 
 def with_vote(state: StateReader, ballot: Ballot, voter: MemberId, public_key: bytes,
-              height: int, threshold: int, rules_version: int) -> Ballot:
+              height: int, needed: int, rules_version: int) -> Ballot:
     """The ballot once `voter`, holding `public_key`, votes in block `height`: added; from
     version 10 its vote set aside cast again, or left as it is when the votes counted
-    already reach `threshold` (this vote approves). TxRejected `already_voted` else."""
+    already reach the `needed` (this vote approves). TxRejected `already_voted` else."""
     cast = CastVote(height, public_key)
     versioned = rules_version >= STOLEN_VOTES_SET_ASIDE_FROM
+    if voter == ballot.excluded:  # its proposal is let in, counted for nothing
+        raise TxRejected("vote_not_counted", "your vote does not count on the confirmation "
+                         "of an admission you made: the other ministries vouch for it")
     if voter not in ballot.voters:
         if not versioned:
             return replace(ballot, voters=(*ballot.voters, voter))
@@ -136,7 +156,7 @@ def with_vote(state: StateReader, ballot: Ballot, voter: MemberId, public_key: b
         if _set_aside(state, ballot, index, voter) is not None:
             casts = ballot.casts or (None,) * len(ballot.voters)
             return replace(ballot, casts=(*casts[:index], cast, *casts[index + 1:]))
-        if counted_votes(state, ballot, rules_version) >= threshold:
+        if counted_votes(state, ballot, rules_version) >= needed:
             return ballot
     raise TxRejected("already_voted", "you already voted for this proposal")
 

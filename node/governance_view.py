@@ -22,7 +22,12 @@ from ledger.governance import (
     load_voters,
     why_cannot_apply,
 )
-from ledger.governance_votes import counted_votes, excluded_voter, set_aside_votes
+from ledger.governance_votes import (
+    counted_votes,
+    excluded_voter,
+    set_aside_votes,
+    votes_needed,
+)
 from ledger.key_events import validator_member
 from ledger.payloads import (
     AddMemberAction,
@@ -123,7 +128,7 @@ def _votes(state: StateReader, proposal: Proposal, height: int, threshold: int
     ballot = proposal.ballot(state)
     aside = set_aside_votes(state, ballot, version)
     needed = 0 if proposal.approved_height is not None else max(
-        0, threshold - counted_votes(state, ballot, version))
+        0, votes_needed(state, ballot, threshold) - counted_votes(state, ballot, version))
     return {"votes_needed": needed, "votes_set_aside": [
         {**_member(state, vote.voter), "cast_at": vote.cast_at,
          "key_distrusted_from": vote.distrusted_from} for vote in aside]}

@@ -21,9 +21,15 @@ from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.governance import load_proposal
+from ledger.governance_policy import GovernancePolicy, load_voters
 from ledger.identity import KeyPair
 from ledger.offline import OfflineFacts, make_bundle, proof_keys
-from ledger.payloads import ConfirmAdmissionAction, VotePayload
+from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
+    ConfirmAdmissionAction,
+    MemberAction,
+    VotePayload,
+)
 from ledger.records import Member, member_key
 from ledger.rules_version import ADMISSION_CONFIRMED_FROM
 from ledger.verification import Verdict, verify_credential
@@ -239,9 +245,57 @@ def test_the_admitting_ministrys_own_vote_does_not_confirm_its_admission() -> No
     assert said.startswith("Open, voted by Ministry of Education: it needs 1 more vote")
     assert said.endswith(" Ministry of Justice's own vote does not count: it admitted the "
                          "member whose admission this confirms.")
+    assert "not yet voted: Ministry of Science." in said  # not the one whose vote is refused
+    assert_refused(chain, make_tx(as_the_ministry, VotePayload(made.tx_id)), "vote_not_counted")
     # Every other ministry has to vote for it: then it is the consortium's word.
     commit(chain, [make_tx(council.ministry, VotePayload(made.tx_id))])
     approved = load_proposal(chain.state, made.tx_id)
     assert approved is not None and approved.voters == (council.ministry2.member_id,
                                                         council.ministry.member_id)
     assert member_of(chain, mill).admission_confirmed == chain.height
+
+
+def test_of_two_ministries_the_other_one_confirms_alone() -> None:
+    """The pilot's consortium: two voting ministries at a threshold of two. Without the
+    admitting one's vote the threshold could never be met; the other vouches alone, as it
+    could approve anything with the admitting one's key in a thief's hands."""
+    council, chain = council_chain(ADMISSION_CONFIRMED_FROM)
+    retire = proposal(council.ministry, MemberAction(ACTION_RETIRE_MEMBER,
+                                                     council.ministry3.member_id),
+                      chain.height + 10, chain.height + 8)
+    commit(chain, [retire])
+    commit(chain, [make_tx(council.ministry2, VotePayload(retire.tx_id))])
+    assert len(load_voters(chain.state)) == 2
+    cautious_from = chain.height
+    university = admitted(chain, council.ministry2, "Astana IT University",
+                          council.ministry2, council.ministry)
+    diploma = issue(chain, university)
+    new = rotate_and_report(chain, council.ministry2, cautious_from)
+    assert verdict_of(chain, diploma).status == "admission_compromised"
+
+    own = proposal(new, ConfirmAdmissionAction(university.member_id, university.public_key),
+                   chain.height + 20, chain.height + 15)
+    commit(chain, [own])  # the admitting ministry's own proposal: not enough
+    assert member_of(chain, university).admission_confirmed is None
+    answer = governance_json(chain.state, chain.height)
+    shown = next(p for p in answer["proposals"] if p["proposal_id"] == own.tx_id.hex())
+    assert shown["votes_needed"] == 1
+    commit(chain, [make_tx(council.ministry, VotePayload(own.tx_id))])
+    assert member_of(chain, university).admission_confirmed == chain.height
+    assert verdict_of(chain, diploma).status == "valid"
+
+
+def test_a_lone_voter_confirms_what_it_admitted() -> None:
+    policy = GovernancePolicy(1)
+    council = make_council(policy, rules_version=ADMISSION_CONFIRMED_FROM)
+    chain = Chain(MemoryStore(), council.genesis)
+    for ministry in (council.ministry2, council.ministry3):
+        commit(chain, [proposal(council.ministry, MemberAction(
+            ACTION_RETIRE_MEMBER, ministry.member_id), chain.height + 10, chain.height + 8)])
+    assert load_voters(chain.state) == [council.ministry.member_id]
+    cautious_from = chain.height
+    university = admitted(chain, council.ministry, "Astana IT University", council.ministry)
+    new = rotate_and_report(chain, council.ministry, cautious_from)
+    commit(chain, [proposal(new, ConfirmAdmissionAction(
+        university.member_id, university.public_key), chain.height + 20, chain.height + 15)])
+    assert member_of(chain, university).admission_confirmed == chain.height
