@@ -65,6 +65,21 @@ def _load_member(state: StateReader, member: bytes) -> Member | None:
     return Member.decode(raw) if raw is not None else None
 
 
+def _existing_member(state: StateReader, member_id: MemberId) -> Member:
+    member = _load_member(state, member_id)
+    if member is None:
+        raise TxRejected("unknown_member", f"{member_id.hex()} is not a member",
+                         member_id=member_id.hex())
+    return member
+
+
+def _require_version(rules_version: int, since: int, doing: str) -> None:
+    if rules_version < since:
+        raise TxRejected("rules_version_too_low", f"{doing} is accepted from rules version "
+                         f"{since}; this block is under version {rules_version} (propose "
+                         "set-rules-version first)", version=since, current=rules_version)
+
+
 def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
     """The set in force at `height` (as a record from there) and every later record."""
     later = [h for h in set_change_heights(state) if h > height]
@@ -102,15 +117,9 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
             raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already",
                              limit=MAX_VOTERS)
         return
-    if isinstance(action, ReplaceKeyAction) and rules_version < KEY_REPLACEMENT_FROM:
-        raise TxRejected("rules_version_too_low", f"replacing a member's key is accepted "
-                         f"from rules version {KEY_REPLACEMENT_FROM}; this block is under "
-                         f"version {rules_version} (propose set-rules-version first)",
-                         version=KEY_REPLACEMENT_FROM, current=rules_version)
-    member = _load_member(state, action.member)
-    if member is None:
-        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
-                         member_id=action.member.hex())
+    if isinstance(action, ReplaceKeyAction):
+        _require_version(rules_version, KEY_REPLACEMENT_FROM, "replacing a member's key")
+    member = _existing_member(state, action.member)
     # A retirement approved for a later height leaves the member signing until then: its
     # key may still be replaced (a thief's signatures distrusted) meanwhile.
     if member.retired_height is not None and not (
@@ -161,15 +170,8 @@ def _check_confirmation(state: StateReader, action: ConfirmAdmissionAction,
     """Only an admission in doubt is confirmed, and only of the key the proposal names: a
     confirmation of one not in doubt would outlast a theft found later, and the ministries
     vouch for the member holding the key they checked."""
-    if rules_version < ADMISSION_CONFIRMED_FROM:
-        raise TxRejected("rules_version_too_low", f"confirming a member's admission is "
-                         f"accepted from rules version {ADMISSION_CONFIRMED_FROM}; this block "
-                         f"is under version {rules_version} (propose set-rules-version first)",
-                         version=ADMISSION_CONFIRMED_FROM, current=rules_version)
-    member = _load_member(state, action.member)
-    if member is None:
-        raise TxRejected("unknown_member", f"{action.member.hex()} is not a member",
-                         member_id=action.member.hex())
+    _require_version(rules_version, ADMISSION_CONFIRMED_FROM, "confirming a member's admission")
+    member = _existing_member(state, action.member)
     if member.public_key != action.public_key:
         raise TxRejected("member_key_changed", f"{member.name} holds another key than this "
                          "proposal names: propose it anew with its key now, if the "
