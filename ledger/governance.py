@@ -26,8 +26,10 @@ stays), and may distrust its earlier keys from a height; written when approved, 
 new key's proof of possession checked when proposed; from version 8 a replacement is
 refused approval once another of the same member was approved since it was proposed.
 From version 10 each vote is kept with its height and key, and one cast with a key
-distrusted there does not count (`ledger.governance_votes`). What each action checks and writes is
-`ledger.governance_actions`.
+distrusted there does not count (`ledger.governance_votes`); `confirm_admission` vouches
+for a member whose admission by one ministry is in doubt, written when approved, the
+admitting ministry's vote not counted. What each action checks and writes is
+`ledger.governance_actions`; the proposal record is `ledger.proposals`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
 retirement is approved votes no more (so `would_stall_governance` counts every approved

@@ -20,7 +20,7 @@ Nothing on chain tells a thief's vote from its ministry's: a ministry that repor
 key stolen from before a vote takes that vote back, as it puts in doubt everything else it
 signed with that key from there. A vote set aside may count again (a replacement undoing
 a report), so a vote of a ministry whose vote counts already is refused as
-`already_voted` only while the votes counted are short of the threshold: else it is the
+`already_voted` only while the votes counted are short of those needed: else it is the
 approving vote. At the approval only the votes that counted are kept, so that an approved
 proposal names those who carried it; one of them set aside later stays listed as such
 (`node.governance_view`), and the approval stands. The proposals a thief made keep their
