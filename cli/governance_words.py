@@ -134,12 +134,12 @@ def proposal_state(proposal: dict[str, Any], voters: list[dict[str, Any]], head:
                       ) if aside else state
     if status == "expired":  # it approved nothing: the votes as they were cast
         return _standing(proposal, proposal["votes"], voters, head)
-    admitting = proposal.get("admitted_by") or None  # confirm_admission's (version 10)
+    admitting = proposal.get("admitted_by")  # confirm_admission's (version 10)
     excluded = admitting["member_id"] if admitting else None
     own = [v for v in proposal["votes"] if v["member_id"] == excluded]
     aside = [vote for vote in aside if vote["member_id"] != excluded]  # said as its own
-    set_aside = {vote["member_id"] for vote in aside}
-    counted = [v for v in proposal["votes"] if v["member_id"] not in set_aside and v not in own]
+    not_counted = {vote["member_id"] for vote in aside} | {excluded}
+    counted = [v for v in proposal["votes"] if v["member_id"] not in not_counted]
     # Asked of no one whose vote would not count: the admitting ministry's vote is refused.
     state = _standing(proposal, counted, [v for v in voters if v["member_id"] != excluded],
                       head)

@@ -123,16 +123,15 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     try:
         facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
         verdict = verify_credential(document, facts, genesis.chain_id)
-    except InvalidDocument as exc:
-        return (Verdict(False, "unproven", f"cannot verify offline: {exc}", "offline proof",
-                        [Check("offline_proof", False, str(exc))]),
-                getattr(exc, "code", "proof_malformed"), Sentence("check.offline_proof"))
-    except MalformedInput as exc:  # a record the certified root vouches for, of a later shape
-        said = (f"a record in the proof cannot be read ({exc}): a proof made by a newer "
-                "release needs that release to be checked")
+    except (InvalidDocument, MalformedInput) as exc:
+        # MalformedInput: a record the certified root vouches for, of a later shape
+        said, code = ((str(exc), getattr(exc, "code", "proof_malformed"))
+                      if isinstance(exc, InvalidDocument) else
+                      (f"a record in the proof cannot be read ({exc}): a proof made by a "
+                       "newer release needs that release to be checked", "proof_malformed"))
         return (Verdict(False, "unproven", f"cannot verify offline: {said}", "offline proof",
                         [Check("offline_proof", False, said)]),
-                "proof_malformed", Sentence("check.offline_proof"))
+                code, Sentence("check.offline_proof"))
     verdict.source = facts.describe()
     source = Sentence("cli.source.offline", verdict.source, height=facts.header.height,
                       when=Moment(when(facts.header.time_ms)),

@@ -314,9 +314,9 @@ def vote(state: StateWriter, payload: VotePayload, sender_id: MemberId, sender_k
                          **({} if proposal.approved_height is None
                             else {"height": proposal.approved_height}))
     policy = load_policy(state)
-    needed = votes_needed(state, proposal.ballot(state), policy.threshold)
-    ballot = with_vote(state, proposal.ballot(state), sender_id, sender_key, height, needed,
-                       rules_version)
+    ballot = proposal.ballot(state)
+    needed = votes_needed(state, ballot, policy.threshold)
+    ballot = with_vote(state, ballot, sender_id, sender_key, height, needed, rules_version)
     proposal = replace(proposal, voters=ballot.voters, votes_cast=ballot.casts)
     if counted_votes(state, ballot, rules_version) >= needed:
         # The state may have moved since the proposal: the action is checked again, and
