@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
-from cli.consortium_words import genesis_refusal
 from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -39,10 +38,11 @@ from cli.verify_files import (
     file_digest,
     is_credential,
     load_checked_json,
+    load_trusted_genesis,
     unreadable,
     unreadable_kind,
 )
-from ledger.errors import ConfigError, InvalidDocument, MalformedInput
+from ledger.errors import InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts
 from ledger.verification import (
@@ -52,7 +52,6 @@ from ledger.verification import (
     verify_credential,
     when,
 )
-from node.files import load_genesis
 from node.validators import certifies_by_keys
 
 EXIT_INVALID = 1
@@ -101,15 +100,6 @@ def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: 
     refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
 
 
-def _load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
-    if genesis_path is None:
-        return None
-    try:
-        return load_genesis(genesis_path)
-    except ConfigError as exc:
-        refuse(genesis_refusal(exc, genesis_path), EXIT_BAD_INPUT)
-
-
 def _verify_offline(document: Any, genesis_path: Path | None,
                     max_age_s: float | None = None) -> tuple[Verdict, str | None, Sentence]:
     """The verdict from the credential's own proof, the code of the proof's refusal
@@ -117,7 +107,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     verdict's source in words."""
     if genesis_path is None:
         refuse(Sentence("cli.usage.offline_genesis"), EXIT_BAD_INPUT)
-    genesis = _load_trusted_genesis(genesis_path)
+    genesis = load_trusted_genesis(genesis_path)
     assert genesis is not None
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
@@ -245,7 +235,7 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     if is_vc_document(document) and offline:
         refuse(Sentence("cli.usage.offline_vc"), EXIT_BAD_INPUT)
     if is_vc_document(document) and not offline:
-        genesis = _load_trusted_genesis(genesis_path)
+        genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             verify_vc_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
                            words, link_note)
@@ -261,7 +251,7 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked
-        genesis = _load_trusted_genesis(genesis_path)
+        genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             verdict, source = _verify_online(document, digest, credential, node_url, genesis,
                                              max_age_s, deadline)

@@ -13,11 +13,14 @@ import stat
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.remote import MAX_ANSWER_BYTES
 from cli.spoken import Sentence, kind_of, os_reason, refuse
+from ledger.errors import ConfigError
+from ledger.genesis import Genesis
 from ledger.verification import Check, Verdict
-from node.files import UnfitFile, not_regular, read_bounded
+from node.files import UnfitFile, load_genesis, not_regular, read_bounded
 
 CREDENTIAL_START_BYTES = 4_096  # where a credential file names its format
 CREDENTIAL_MARK = b'"senim-credential/'
@@ -31,6 +34,16 @@ SOURCE = "the file alone"
 # anchored (a thesis PDF), which is hashed as it is read, never held whole.
 DOCUMENT_FILE_BYTES_MAX = 4 * MAX_ANSWER_BYTES
 HASH_CHUNK_BYTES = 1 << 20
+
+
+def load_trusted_genesis(genesis_path: Path | None) -> Genesis | None:
+    """The genesis file a verifier (or a proof's maker) trusts, if given; refused by field."""
+    if genesis_path is None:
+        return None
+    try:
+        return load_genesis(genesis_path)
+    except ConfigError as exc:
+        refuse(genesis_refusal(exc, genesis_path), EXIT_BAD_INPUT)
 
 
 def refuse_out_over_input(file: Path, out_file: Path, what: str) -> None:

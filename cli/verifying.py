@@ -30,6 +30,7 @@ from cli.vc import is_vc_document
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
     load_checked_json,
+    load_trusted_genesis,
     refuse_out_exists,
     refuse_out_over_input,
     refuse_out_taken,
@@ -37,7 +38,7 @@ from cli.verify_files import (
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput
-from ledger.offline import original_proof_keys, proof_keys
+from ledger.offline import ProofRefused, original_proof_keys, proof_keys
 from ledger.records import Accreditation, Batch, Member, Revocation
 
 EXIT_INVALID = 1
@@ -54,10 +55,14 @@ DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in 
               default=DEFAULT_PROVE_TIMEOUT_S, show_default=True,
               help="Seconds the node may take to answer, both questions together; exit 3 "
                    "past them, and no proof written.")
+@click.option("--genesis", "genesis_path", type=WordedPath(exists=True, path_type=Path),
+              help="The consortium's genesis file: the proof is checked as every verifier "
+                   "will check it, its block's certifiers too, before it is written.")
 def prove_command(file: Path, out_file: Path, force: bool, node_url: str, language: str,
-                  timeout_s: float) -> None:
+                  timeout_s: float, genesis_path: Path | None) -> None:
     """Attach an offline proof to a credential (verifiable later with --offline)."""
     refuse_out_taken(out_file, force)
+    genesis = load_trusted_genesis(genesis_path)
     document = load_checked_json(file)
     try:
         doc = parse_document(document)
@@ -69,8 +74,19 @@ def prove_command(file: Path, out_file: Path, force: bool, node_url: str, langua
     except DeadlinePassed:
         refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
                EXIT_UNREACHABLE)
-    shown = proof_verdict(document, bundle)
-    if shown is not None and not shown.valid:
+    try:
+        shown = proof_verdict(document, bundle, genesis)
+    except ProofRefused as exc:
+        refuse(Sentence("cli.prove.bad_proof", f"no proof written: the proof {node_url} sent "
+                        f"would be refused by every verifier ({exc}); ask another node, or "
+                        "that node's operator", node=node_url,
+                        why=Sentence(f"cli.prove.bad_proof.{exc.code}")), EXIT_UNREACHABLE)
+    except MalformedInput as exc:  # a record of a later shape, certified or not
+        refuse(Sentence("cli.prove.unreadable_record", f"no proof written: a record in the "
+                        f"proof {node_url} sent cannot be read by this release of senim "
+                        f"({exc}): a newer release is needed", node=node_url),
+               EXIT_UNREACHABLE)
+    if not shown.valid:
         words = Words(language)  # the holder is told as a verifier would be
         refuse(Sentence("cli.prove.refused", f"no proof written: as {node_url} records it at "
                         f"block {height}, this credential is {shown.status.upper()}: "

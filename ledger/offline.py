@@ -17,6 +17,7 @@ must list no change the walk skipped (`_require_index`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.academic import ORIGINAL_FIELD, parse_original
@@ -106,69 +107,72 @@ def make_bundle(state: StateTree, header: Header, certificate: bytes,
             "set_changes": [change.to_json() for change in set_changes]}
 
 
+@dataclass(frozen=True)
+class BundleParts:
+    """What a proof bundle holds, checked as far as no genesis file is needed: its block
+    decodes, each entry's Merkle proof matches the block's state root, and the block's
+    validator-set index is among them. Who certified the block is not checked here."""
+
+    header: Header
+    certificate: bytes
+    values: dict[bytes, bytes | None]
+    index: bytes
+    set_changes: list[Any]  # as the bundle gives them: SetChangeProof.from_json reads each
+
+
+def bundle_parts(bundle: Any, chain_id: str | None = None) -> BundleParts:
+    """The parts of `bundle`, for a verifier (`OfflineFacts`) or for its maker, `senim
+    prove`, which checks what a node handed it before writing it; ProofRefused if they do
+    not hold together. `chain_id`: the network the verifier's genesis file is of."""
+    if bundle is not None and (not isinstance(bundle, dict) or "format" not in bundle):
+        # something in the proof's place, which no `senim prove` wrote: damaged, not
+        # missing (the holder would be told to add one it has)
+        raise ProofRefused("proof_malformed", "the credential's offline proof is damaged: "
+                           "it is no proof `senim prove` writes; its holder runs it again")
+    if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
+        raise ProofRefused("proof_missing", f"the credential carries no offline proof "
+                           f"({PROOF_FORMAT}): its holder adds one with `senim prove`, "
+                           "or check it online")
+    try:
+        header = Header.decode(bytes.fromhex(bundle["header"]))
+        certificate = bytes.fromhex(bundle["certificate"])
+        entries = bundle["entries"]
+    except (KeyError, TypeError, ValueError, MalformedInput) as exc:
+        raise ProofRefused("proof_malformed",
+                           f"the offline proof is malformed: {exc}") from exc
+    if chain_id is not None and header.chain_id != chain_id:
+        raise ProofRefused("proof_other_network",
+                           f"the proof is for network {header.chain_id!r}, "
+                           f"the genesis file is for {chain_id!r}")
+    changes = bundle.get("set_changes", [])
+    if not isinstance(changes, list) or len(changes) > MAX_SET_CHANGE_PROOFS:
+        raise ProofRefused("proof_malformed",
+                           "the proof's validator-set changes must be a list")
+    values = _checked_entries(entries, header.state_root)
+    return BundleParts(header, certificate, values, _require_index(bundle, values), changes)
+
+
 class OfflineFacts(StateFacts):
     """Chain facts taken only from a proof bundle, after checking it end to end."""
 
     def __init__(self, bundle: Any, genesis: Genesis, certified: SetCertificateCheck) -> None:
-        if bundle is not None and (not isinstance(bundle, dict) or "format" not in bundle):
-            # something in the proof's place, which no `senim prove` wrote: damaged, not
-            # missing (the holder would be told to add one it has)
-            raise ProofRefused("proof_malformed", "the credential's offline proof is damaged: "
-                               "it is no proof `senim prove` writes; its holder runs it again")
-        if not isinstance(bundle, dict) or bundle.get("format") != PROOF_FORMAT:
-            raise ProofRefused("proof_missing", f"the credential carries no offline proof "
-                               f"({PROOF_FORMAT}): its holder adds one with `senim prove`, "
-                               "or check it online")
-        try:
-            header = Header.decode(bytes.fromhex(bundle["header"]))
-            certificate = bytes.fromhex(bundle["certificate"])
-            entries = bundle["entries"]
-        except (KeyError, TypeError, ValueError, MalformedInput) as exc:
-            raise ProofRefused("proof_malformed",
-                               f"the offline proof is malformed: {exc}") from exc
-        if header.chain_id != genesis.chain_id:
-            raise ProofRefused("proof_other_network",
-                               f"the proof is for network {header.chain_id!r}, "
-                               f"the genesis file is for {genesis.chain_id!r}")
-        changes = bundle.get("set_changes", [])
-        if not isinstance(changes, list) or len(changes) > MAX_SET_CHANGE_PROOFS:
-            raise ProofRefused("proof_malformed",
-                               "the proof's validator-set changes must be a list")
-        values = self._check_entries(entries, header.state_root)
-        index = _require_index(bundle, values)
+        parts = bundle_parts(bundle, genesis.chain_id)
         try:
             history = follow_validator_sets(
-                genesis, [SetChangeProof.from_json(c) for c in changes], certified)
-            in_force = history.check_block(header, certificate, certified, index)
+                genesis, [SetChangeProof.from_json(c) for c in parts.set_changes], certified)
+            in_force = history.check_block(parts.header, parts.certificate, certified,
+                                           parts.index)
         except UnprovenValidatorSet as exc:
             raise ProofRefused("proof_uncertified", f"the proof's block is not certified by "
                                f"the validators followed from genesis: {exc}") from exc
-        self.header = header
-        self.height = header.height
-        self.values = values
+        self.header = parts.header
+        self.height = parts.header.height
+        self.values = parts.values
         self.set_changes = len(history.records) - 1
         self.certified_from = in_force.from_height
         self.certifiers = ("the genesis validators" if in_force.from_height == 1 else
                            f"the validators in force from block {in_force.from_height} "
                            f"(followed from genesis through {self.set_changes} change(s))")
-
-    @staticmethod
-    def _check_entries(entries: Any, state_root: bytes) -> dict[bytes, bytes | None]:
-        if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
-            raise ProofRefused("proof_malformed", "the proof's entries must be a short list")
-        values: dict[bytes, bytes | None] = {}
-        for entry in entries:
-            try:
-                key = bytes.fromhex(entry["key"])
-                value = None if entry["value"] is None else bytes.fromhex(entry["value"])
-                proof = state_proof_from_json(entry["proof"])
-            except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
-                raise ProofRefused("proof_malformed", f"a proof entry is malformed: {exc}") from exc
-            if not verify_state_proof(state_root, key, value, proof):
-                raise ProofRefused("proof_altered", "a Merkle proof in the bundle does not "
-                                   "match the certified state root: the proof was altered")
-            values[key] = value
-        return values
 
     def describe(self) -> str:
         return (f"offline proof: block {self.header.height} ({when(self.header.time_ms)}) "
@@ -179,6 +183,24 @@ class OfflineFacts(StateFacts):
             raise ProofRefused("proof_lacks_entry",
                                 "the offline proof lacks an entry this check needs")
         return self.values[key]
+
+
+def _checked_entries(entries: Any, state_root: bytes) -> dict[bytes, bytes | None]:
+    if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+        raise ProofRefused("proof_malformed", "the proof's entries must be a short list")
+    values: dict[bytes, bytes | None] = {}
+    for entry in entries:
+        try:
+            key = bytes.fromhex(entry["key"])
+            value = None if entry["value"] is None else bytes.fromhex(entry["value"])
+            proof = state_proof_from_json(entry["proof"])
+        except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
+            raise ProofRefused("proof_malformed", f"a proof entry is malformed: {exc}") from exc
+        if not verify_state_proof(state_root, key, value, proof):
+            raise ProofRefused("proof_altered", "a Merkle proof in the bundle does not "
+                               "match the certified state root: the proof was altered")
+        values[key] = value
+    return values
 
 
 def _require_index(bundle: dict[str, Any], values: dict[bytes, bytes | None]) -> bytes:

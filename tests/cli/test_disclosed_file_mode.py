@@ -15,6 +15,7 @@ from cli.main import main
 from cli.private_files import write_private_json
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
+from ledger.verification import Verdict
 from tests.node.conftest import documents_of
 
 
@@ -117,7 +118,8 @@ def test_an_out_file_that_appears_while_the_node_is_asked_is_not_written_over(
         out.write_text("the holder's other file\n")  # written while the node answers
         return {"format": "senim-proof/none"}, 7
     monkeypatch.setattr(cli.verifying, "_fetch_proof", asked)
-    monkeypatch.setattr(cli.verifying, "proof_verdict", lambda *_: None)
+    monkeypatch.setattr(cli.verifying, "proof_verdict",
+                        lambda *_: Verdict(True, "valid", "", "the proof"))
     result = CliRunner().invoke(main, ["prove", str(original), "--out", str(out)])
     assert result.exit_code == 2 and f"{out} exists" in result.output, result.output
     assert out.read_text() == "the holder's other file\n"

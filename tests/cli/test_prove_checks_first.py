@@ -5,9 +5,22 @@ rather than a proof an employer then finds TAMPERED or UNKNOWN."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+import cli.verifying
+from cli.language import Words
+from consensus.certificate import (
+    CommitCertificate,
+    CommitSignature,
+    decode_certificate,
+    encode_certificate,
+)
 from ledger.credentials import make_batch
+from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
 from tests.node.conftest import CHAIN_ID, Consortium, documents_of
@@ -46,3 +59,80 @@ async def test_a_genuine_credential_gets_its_proof(node_url: str, tmp_path: Path
                          "--node", node_url)
     assert result.exit_code == 0, result.output
     assert json.loads(proved.read_text(encoding="utf-8"))["proof"]["format"] == "senim-proof/v1"
+
+
+def _lying(monkeypatch: pytest.MonkeyPatch, alter: Callable[[dict[str, Any]], None]) -> None:
+    """The node's proof answer altered before `senim prove` sees it, as a hostile or
+    broken node (or a proxy in front of it) would serve it."""
+    fetch = cli.verifying._fetch_proof
+
+    def fetched(*args: Any) -> tuple[dict[str, Any], int]:
+        bundle, height = fetch(*args)
+        alter(bundle)
+        return bundle, height
+    monkeypatch.setattr(cli.verifying, "_fetch_proof", fetched)
+
+
+def _without_index(bundle: dict[str, Any]) -> None:
+    bundle["entries"] = [e for e in bundle["entries"]
+                         if bytes.fromhex(e["key"]) != VALIDATOR_SET_INDEX_KEY]
+
+
+def _signature_flipped(bundle: dict[str, Any]) -> None:
+    """A certificate of the right block and shape, one of its signatures forged."""
+    certificate = decode_certificate(bytes.fromhex(bundle["certificate"]))
+    first = certificate.signatures[0]
+    forged = CommitSignature(first.validator, first.time_ms,
+                             bytes([first.signature[0] ^ 1]) + first.signature[1:])
+    bundle["certificate"] = encode_certificate(CommitCertificate(
+        certificate.height, certificate.view, certificate.digest,
+        (forged, *certificate.signatures[1:]))).hex()
+
+
+@pytest.mark.parametrize("alter, code", [
+    (lambda b: b.update(header="zz"), "proof_malformed"),
+    (lambda b: b.update(certificate="00" * 40), "proof_malformed"),
+    (_without_index, "proof_no_index"),
+    (lambda b: b["entries"][0].update(value="00"), "proof_altered"),
+    (lambda b: b.update(entries=b["entries"][1:]), "proof_lacks_entry"),
+])
+async def test_a_proof_no_verifier_could_take_is_not_written(
+        node_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        alter: Callable[[dict[str, Any]], None], code: str) -> None:
+    """A node that hands the holder a broken proof: the holder was told it worked, exit
+    0, and every employer's offline check then refused a genuine diploma."""
+    _lying(monkeypatch, alter)
+    proved = tmp_path / "proved.json"
+    diploma = str(tmp_path / "diploma.json")
+    result = await senim("prove", diploma, "--out", str(proved), "--node", node_url,
+                         "--lang", "ru")
+    assert result.exit_code == 3, result.output
+    assert "доказательство не записано" in result.output, result.output
+    assert Words("ru").t(f"cli.prove.bad_proof.{code}") in result.output, result.output
+    english = await senim("prove", diploma, "--out", str(proved), "--node", node_url,
+                          "--lang", "en")
+    assert english.exit_code == 3, english.output
+    assert "would be refused by every verifier" in english.output, english.output
+    assert not proved.exists()
+
+
+async def test_with_genesis_a_proof_is_checked_as_a_verifier_checks_it(
+        node_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forged signature in a well-shaped certificate is seen only by who holds genesis:
+    `--genesis` refuses it before it is written; a genuine proof is written either way."""
+    genesis, proved = str(tmp_path / "genesis.json"), tmp_path / "proved.json"
+    diploma = str(tmp_path / "diploma.json")
+    result = await senim("prove", diploma, "--out", str(proved), "--node", node_url,
+                         "--genesis", genesis)
+    assert result.exit_code == 0, result.output
+    proved.unlink()
+    _lying(monkeypatch, _signature_flipped)
+    result = await senim("prove", diploma, "--out", str(proved), "--node", node_url,
+                         "--genesis", genesis, "--lang", "kk")
+    assert result.exit_code == 3, result.output
+    assert Words("kk").t("cli.prove.bad_proof.proof_uncertified") in result.output
+    assert not proved.exists()
+    unchecked = await senim("prove", diploma, "--out", str(proved), "--node", node_url)
+    assert unchecked.exit_code == 0, unchecked.output  # whose signers only genesis can tell
+    offline = await senim("verify", str(proved), "--offline", "--genesis", genesis)
+    assert offline.exit_code == 1 and "not certified" in offline.output, offline.output
