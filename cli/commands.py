@@ -225,11 +225,18 @@ class Judged(Protocol):
     def reason(self) -> str: ...
     @property
     def checks(self) -> list[Check]: ...
+    @property
+    def facts(self) -> dict[str, Any]: ...
 
 
 def print_verdict(verdict: Judged, file_line: str, after: list[str]) -> None:
-    """The verdict in colour, the file it is about, each check, then the `after` lines."""
+    """The verdict in colour, the file it is about, each check, then the `after` lines. A
+    valid one says as of which block, when its source is one block's certified state (as
+    the other languages' sentences do): a revocation after it is not seen."""
     label = "VALID" if verdict.valid else verdict.status.upper()
+    if verdict.valid and "as_of_height" in verdict.facts:
+        label += (f" as of block {verdict.facts['as_of_height']} "
+                  f"({verdict.facts.get('as_of_time')})")
     lay_out_verdict(verdict.valid, f"{label}: {verdict.reason}", f"file:   {file_line}",
                     [(check.ok, check.detail) for check in verdict.checks], after)
 

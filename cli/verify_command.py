@@ -42,6 +42,7 @@ from cli.verify_files import (
     unreadable,
     unreadable_kind,
 )
+from ledger.blocks import Header
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts
@@ -93,8 +94,7 @@ def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: 
                               root=f"{facts.state_root.hex()[:16]}…")
         verdict.source = str(source)
         if facts.header is not None:
-            verdict.facts["as_of_height"] = facts.header.height
-            verdict.facts["as_of_time"] = when(facts.header.time_ms)
+            _as_of_block(verdict, facts.header)
             return check_fresh(verdict, facts.header.time_ms, max_age_s), source
         return verdict, source
     refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
@@ -126,15 +126,22 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     source = Sentence("cli.source.offline", verdict.source, height=facts.header.height,
                       when=Moment(when(facts.header.time_ms)),
                       certifiers=certifiers(facts.certified_from, facts.set_changes))
-    if verdict.valid:
-        # said as of the proof's block; a transcript's lines, an employment or an original
-        # come after it (the last check was replaced, and one of theirs lost)
-        at = next(i for i, c in enumerate(verdict.checks) if c.name == "not_revoked")
-        verdict.checks[at] = Check("not_revoked", True, f"no revocation on chain as of block "
-                                   f"{facts.header.height} ({when(facts.header.time_ms)})")
-    verdict.facts["as_of_height"] = facts.header.height
-    verdict.facts["as_of_time"] = when(facts.header.time_ms)
+    _as_of_block(verdict, facts.header)
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
+
+
+def _as_of_block(verdict: Verdict, header: Header) -> None:
+    """A verdict from one block's certified state says so: a revocation after it is not
+    seen (an old proof, or a node serving an old state)."""
+    if verdict.valid:
+        # a transcript's lines, an employment or an original come after it (the last check
+        # was replaced, and one of theirs lost); an anchored document has no such check
+        at = next((i for i, c in enumerate(verdict.checks) if c.name == "not_revoked"), None)
+        if at is not None:
+            verdict.checks[at] = Check("not_revoked", True, f"no revocation on chain as of "
+                                       f"block {header.height} ({when(header.time_ms)})")
+    verdict.facts["as_of_height"] = header.height
+    verdict.facts["as_of_time"] = when(header.time_ms)
 
 
 class FileOrLink(WordedPath):

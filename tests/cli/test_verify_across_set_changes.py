@@ -118,3 +118,24 @@ async def test_online_and_offline_verify_follow_the_validator_set(node_url: str,
     stripped = await senim("verify", str(proved), "--offline", "--genesis", genesis, "--json")
     assert stripped.exit_code == 1
     assert verdict_of(stripped)["status"] == "unproven"
+
+
+async def test_a_valid_verdict_from_one_blocks_state_says_as_of_which_in_english(
+        node_url: str, tmp_path: Path) -> None:
+    """kk and ru said "not revoked as of block 5"; English said a bare VALID, so an HR
+    officer reading English was not told that a revocation after that block (a node
+    serving an old state, an old proof) would not show."""
+    genesis, diploma = str(tmp_path / "genesis.json"), str(tmp_path / "diploma.json")
+    online = await senim("verify", diploma, "--node", node_url, "--genesis", genesis)
+    assert online.exit_code == 0, online.output
+    headline, lines = online.output.splitlines()[0], online.output.splitlines()
+    assert headline.startswith("VALID as of block 5 ("), online.output
+    assert any("no revocation on chain as of block 5 (" in line for line in lines)
+    proved = tmp_path / "proved.json"
+    assert (await senim("prove", diploma, "--out", str(proved), "--node", node_url)
+            ).exit_code == 0
+    offline = await senim("verify", str(proved), "--offline", "--genesis", genesis)
+    assert offline.exit_code == 0, offline.output
+    assert offline.output.startswith("VALID as of block 5 ("), offline.output
+    plain = await senim("verify", diploma, "--node", node_url)  # the node's word: no block
+    assert plain.output.startswith("VALID: "), plain.output
