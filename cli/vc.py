@@ -311,7 +311,8 @@ def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
             continue
         except UntrustedAnswer as exc:
             verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
-                                f"{exc}", [Check("certified", False, str(exc))])
+                                f"{exc}", [Check("certified", False, str(exc))],
+                                facts=exc.verdict_facts(node_url))
         except NODE_RECORD_ERRORS as exc:
             refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
         except RemoteFactsError as exc:

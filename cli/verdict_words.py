@@ -271,8 +271,10 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = problem_of(check.detail, check.problem, check.params).said(words)
         detail = detail[:1].upper() + detail[1:]
     elif check.name == "certified" and f.get("untrusted_because") == "proof_false":
-        detail = words.t("cli.node.proof_false", node=f.get("node", ""))
-        detail = detail[:1].upper() + detail[1:]
+        node = f.get("node", "")
+        detail = words.t("cli.node.proof_false", node=node)
+        if not (node and detail.startswith(node)):  # a URL said first keeps its case
+            detail = detail[:1].upper() + detail[1:]
     elif check.name == "employment":
         detail = _employment(check, words, f, document)
     elif check.name == "accredited" and not check.ok and "accredited_by" in f:

@@ -80,9 +80,7 @@ def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: 
         except UntrustedAnswer as exc:
             verdict = Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
                               facts.describe(), [Check("certified", False, str(exc))])
-            if exc.sentence is not None and exc.sentence.key == "cli.node.proof_false":
-                # no genesis needed to catch this lie: said as what it is, in every language
-                verdict.facts.update({"untrusted_because": "proof_false", "node": node_url})
+            verdict.facts.update(exc.verdict_facts(node_url))
             return verdict, facts.described()
         except RemoteFactsError as exc:
             refuse(reason(exc, "cli.node.other", node=node_url), EXIT_UNREACHABLE)

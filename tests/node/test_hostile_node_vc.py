@@ -65,3 +65,34 @@ async def test_an_honest_answer_to_a_vc_says_who_certified_it_and_can_be_stale(
     assert stale.exit_code == 1 and stale.output.startswith("STALE: "), stale.output
     # a stale answer confirms no contents, as for the Senim document (they were listed)
     assert "Full name" not in stale.output and "Full name" in fresh.output, stale.output
+
+
+async def test_a_vcs_node_whose_proof_belies_its_answer_is_said_as_that_lie(
+        world: World, tmp_path: Path) -> None:
+    """Without --genesis, kk and ru blamed a genesis file the officer never gave, and the
+    failed check pointed to a reason "above" that was not there; the native credential
+    said the lie as it is."""
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        return web.json_response({**json.loads(body), "value": None})
+
+    server, url = await hostile(world, lie)
+    vc = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
+               int(time.time() * 1000), int(time.time() * 1000))
+    vc_path = tmp_path / "vc.json"
+    vc_path.write_text(json.dumps(vc))
+    try:
+        for lang, said in (
+                ("kk", "жіберген дәлел оның жауабымен сәйкес келмейді: бұл түйінге сенбеңіз"),
+                ("ru", "прислал доказательство, которое не сходится с его ответом"),
+                ("en", "sent a proof that does not agree with its answer")):
+            command = ["verify", str(vc_path), "--node", url, "--lang", lang]
+            result = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: CliRunner().invoke(main, command))  # noqa: B023 (awaited here)
+            assert result.exit_code == 1 and said in result.output, result.output
+            assert "Http://" not in result.output, result.output  # a URL keeps its case
+            headline = result.output.split("\n")[0].lower()  # none was given: not what it saw
+            assert "genesis" not in headline and "генезис" not in headline, result.output
+    finally:
+        await server.close()
