@@ -154,6 +154,31 @@ class UntrustedAnswer(RemoteFactsError):
         return {}
 
 
+# An error answer's body read for its code: a node's is a line of JSON.
+ERROR_BODY_BYTES_MAX = 4_096
+# Statuses that say "ask again shortly", whatever the body: a node's "busy" is 503.
+BUSY_STATUSES = (429, 503)
+# Statuses of no route here: the only ones that make --node's path the likely fault.
+NO_ROUTE_STATUSES = (404, 405)
+
+
+def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> Sentence:
+    """A node's error answer in words: busy (503 or 429, or its own `busy` code: ask again
+    shortly), no route (404, 405: is --node the node's base address?), else the status.
+    Every status was said as the address's fault in kk and ru, a busy node's 503 too."""
+    code = None
+    try:
+        error = json.loads(read_bounded(exc, url, ERROR_BODY_BYTES_MAX, deadline_s))["error"]
+        code = error["code"] if isinstance(error["code"], str) else None
+    except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError, OSError):
+        pass  # no node's error: said by its status alone
+    if code == "busy" or exc.code in BUSY_STATUSES:
+        return Sentence("cli.node.busy", url=url, status=exc.code)
+    if exc.code in NO_ROUTE_STATUSES:
+        return Sentence("cli.node.http_status", url=url, status=exc.code)
+    return Sentence("cli.node.http_error", url=url, status=exc.code)
+
+
 class RemoteFacts(StateFacts):
     """Asks one node; pins the first state root it reports so all answers agree."""
 
@@ -198,8 +223,7 @@ class RemoteFacts(StateFacts):
             with deadline_opener(ends).open(url, timeout=timeout_s) as response:
                 return read_bounded(response, url, deadline_s=answer_s)
         except urllib.error.HTTPError as exc:
-            raise RemoteFactsError(Sentence("cli.node.http_status", url=url,
-                                            status=exc.code)) from exc
+            raise RemoteFactsError(_error_answer(exc, url, answer_s)) from exc
         except (urllib.error.URLError, OSError, ValueError, RemoteFactsError) as exc:
             if self._deadline is not None and self._deadline.passed():
                 raise DeadlinePassed() from exc  # said as the command's deadline, not this read's

@@ -131,3 +131,27 @@ async def test_a_node_whose_proof_belies_its_answer_is_untrusted_in_every_langua
     assert result.exit_code != 0 and said in result.output, result.output
     assert "Traceback" not in result.output
     assert "genesis" not in result.output.split("\n")[0]  # none was given: not what it saw
+
+
+@pytest.mark.parametrize("status, body, lang, said, not_said", [
+    (503, {"error": {"code": "busy", "message": "retry shortly"}}, "ru", "узел занят",
+     "проверьте, что --node"),
+    (503, {"error": {"code": "busy", "message": "retry shortly"}}, "en",
+     "the node is busy; try again in a moment", "--node"),
+    (429, None, "kk", "түйін қазір бос емес", "--node"),
+    (500, None, "ru", "ответил ошибкой HTTP 500", "--node"),
+    (404, None, "en", "check that --node is a Senim node's base address", "busy")])
+async def test_an_error_answer_is_said_as_what_it_is(
+        world: World, tmp_path: Path, status: int, body: object, lang: str, said: str,
+        not_said: str) -> None:
+    """A busy node's 503 told kk and ru readers to fix their --node address, when they
+    should only ask again shortly; only a status of no route says so now."""
+    async def lie(request: web.Request, _body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        return (web.json_response(body, status=status) if body is not None
+                else web.Response(status=status, text="oops"))
+
+    result = await _verify_through(world, tmp_path, lie, "--lang", lang)
+    assert result.exit_code == 3, result.output
+    assert said in result.output and not_said not in result.output, result.output
