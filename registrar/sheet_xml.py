@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pyexpat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -69,6 +70,13 @@ class SheetLimit(ValueError):
         self.code = code
 
 
+# What reading a sound zip's damaged part raises: a bad deflate stream (zlib.error), a
+# part cut short (EOFError), a damaged method field ("compression method not supported",
+# NotImplementedError), an entry flagged encrypted (RuntimeError), as a byte or two
+# changed in a copy makes them. Each reached the registrar as a traceback.
+DAMAGED_PART = (zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
 def check_parts(path: Path) -> None:
     """Raise SheetLimit for a workbook too large to read, or a part of it holding a DTD
     (no worksheet read: sheet_marks reads the first as it is opened). A file that is no
@@ -113,8 +121,9 @@ def check_parts(path: Path) -> None:
                         not part.filename.startswith("xl/worksheets/"):
                     with archive.open(part) as source:
                         _scan(source, part.filename, strings)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError):
+    except (zipfile.BadZipFile, *DAMAGED_PART):
         return
+
 
 
 _END = b"PK\x05\x06"  # the end of central directory record (22 bytes, then a comment)

@@ -36,7 +36,7 @@ from registrar.header_merges import HeaderMerges
 from registrar.phrases import phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
-from registrar.sheet_xml import SheetLimit, check_parts, sheet_marks
+from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -85,7 +85,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     except SheetLimit as exc:
         problems.add(None, None, exc.code, exc.said)
         return
-    except SyntaxError as exc:  # malformed XML in a part read when the workbook opens
+    except (SyntaxError, *DAMAGED_PART) as exc:  # malformed XML or a damaged part, read
+        # when the workbook opens
         problems.add(None, None, "malformed", phrase(
             "reg.file.damaged_here", f"the workbook is damaged here: {exc}", why=str(exc)))
         return
@@ -203,7 +204,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 yield RawRow(number, header_row, keys, cells[:width])
     except SheetLimit as exc:
         problems.add(number, None, exc.code, exc.said)
-    except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+    except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile,
+            *DAMAGED_PART) as exc:
         # a damaged sheet inside a sound zip: XML ParseError is a SyntaxError
         problems.add(number, None, "malformed", phrase(
             "reg.file.damaged_here", f"the workbook is damaged here: {exc}", why=str(exc)))
