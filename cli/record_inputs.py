@@ -181,7 +181,7 @@ def recognised_lines(path: Path) -> list[dict[str, str]]:
         for part, value in line.items():
             try:  # as an export's: no invisible character, no word of two alphabets
                 check_value("code" if part.endswith("_code") else "text", value)
-                lost = lost_letter(value) if lossy_source else None
+                lost = lost_letter(value, lossy_source)
                 if lost is not None:  # "?аза? тілі": Excel's cp1251 wrote ? for қ
                     raise FormatError(lost)
             except FormatError as exc:

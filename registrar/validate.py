@@ -40,13 +40,23 @@ _LOST_LETTER = re.compile(r"\w\?\w|(?<!\w)\?\w")
 _LOST_AT_END = re.compile(r"[^\W\d_]\?")  # after a letter: "4?" in a mark loses none
 _LOST_SENTENCE = phrase("reg.value.lost_letter", "a '?' inside a word: a letter the file's "
                         "encoding could not hold (export as UTF-8)")
+# The same '?' in a file whose encoding holds every letter: lost before the file was made,
+# as when a system's cp1251 "CSV" is opened in Excel and saved as a workbook or as UTF-8.
+_LOST_BEFORE_SENTENCE = phrase(
+    "reg.value.lost_letter_before", "a '?' inside a word: a letter lost before this file "
+    "was made (a cp1251 CSV opened and saved again?): export it from the system again, as "
+    "UTF-8 or as a workbook, and give that file")
 SAMPLE_RECORDS = 10
 
 
-def lost_letter(value: str) -> Phrase | None:
-    """Why `value`, read from a file in an encoding that lacks Kazakh letters (cp1251,
-    mac-cyrillic: registrar.export.lossy), has lost one, or None."""
-    return _LOST_SENTENCE if _LOST_LETTER.search(value) else None
+def lost_letter(value: str, lossy_source: bool) -> Phrase | None:
+    """Why `value` has lost a letter, or None: read from a file in an encoding that lacks
+    Kazakh letters (cp1251, mac-cyrillic: registrar.export.lossy), or lost before the file
+    was made (no name, title or code holds a '?' inside a word, whatever the encoding)."""
+    if not _LOST_LETTER.search(value):
+        return None
+    return _LOST_SENTENCE if lossy_source else _LOST_BEFORE_SENTENCE
+
 
 # Takes each clean record with its row as it is read, instead of a list holding them all.
 RecordSink = Callable[[int, dict[str, str]], None]
@@ -188,9 +198,10 @@ class Validator(Headers):
                 self.problems.add(number, header, "bad-format", wrong)
                 found.failed.add(target.field)
                 continue
-            if self.lossy_source and _LOST_LETTER.search(checked):
+            lost = lost_letter(checked, self.lossy_source)
+            if lost is not None:
                 # course titles too: a line's parts are as visible as the name
-                self.problems.add(number, header, "lost-letter", _LOST_SENTENCE)
+                self.problems.add(number, header, "lost-letter", lost)
                 found.failed.add(target.field)
                 continue
             if target.line is None:

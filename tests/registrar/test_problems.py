@@ -312,8 +312,13 @@ def test_letter_lost_by_a_cp1251_export(tmp_path: Path) -> None:
                              diploma_row(1, "Кто? Никто", "Право")]
     result = read_export(write_csv(tmp_path / "l.csv", rows, "cp1251", ";"), "diploma")
     assert where(result) == [(2, "full_name", "lost-letter")]
-    utf8 = read_export(write_csv(tmp_path / "u.csv", rows), "diploma")
-    assert utf8.problems == []  # the same text is taken as written where no letter can be lost
+    for lost_before in (write_csv(tmp_path / "u.csv", rows), write_xlsx(tmp_path / "u.xlsx", rows)):
+        # the letter was lost before the file held every letter (a cp1251 CSV saved again
+        # as a workbook): it was issued as "?сел Н?рланова"
+        result = read_export(lost_before, "diploma")
+        assert where(result) == [(2, "full_name", "lost-letter")], result.problems
+        assert result.problems[0].said is not None
+        assert result.problems[0].said.key == "reg.value.lost_letter_before"
 
 
 def test_birth_date_must_match_the_iin(tmp_path: Path) -> None:

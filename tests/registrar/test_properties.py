@@ -33,10 +33,10 @@ PROPERTY_SETTINGS = settings(max_examples=30, deadline=None,
 
 def texts(codec: str | None, max_size: int = 30, code: bool = False
           ) -> st.SearchStrategy[str]:
-    # in cp1251 files a "?" inside a word is refused as a letter lost by the export
+    # a "?" inside a word is refused as a lost letter (by the export, in a cp1251 file, or
+    # before the file was made, in any other)
     characters = st.characters(codec=codec, exclude_categories=("Cc", "Cs", "Cf"),
-                               exclude_characters="\ufffe\uffff" + ("?" if codec == "cp1251"
-                                                                    else ""))
+                               exclude_characters="\ufffe\uffff?")
     pad = st.sampled_from(["", " ", "  ", "\u00a0"] + (["\u3000 "] if codec != "cp1251" else []))
     # a word mixing Latin and Cyrillic letters is refused as a look-alike typed by mistake
     # (in a code, a part between spaces)
