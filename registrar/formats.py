@@ -76,7 +76,10 @@ _EXCEL_EPOCH = datetime.date(1899, 12, 30)
 # No record's day (a birth, a graduation, an employment's first or last day) is earlier:
 # one that is is a mistyped year (0001-01-01 or 1024 typed for 2024).
 EARLIEST_DAY = datetime.date(1900, 1, 1)
-_DECIMAL = re.compile(r"\d{1,9}(?:[.,]\d{1,9})?")
+DECIMALS_MAX = 9
+_DECIMAL = re.compile(rf"\d{{1,9}}(?:[.,]\d{{1,{DECIMALS_MAX}}})?")
+# More decimals than that: a formula's result as Excel keeps it (15 significant digits)
+_TOO_PRECISE = re.compile(rf"\d{{1,9}}[.,]\d{{{DECIMALS_MAX + 1},20}}")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
 # and as a workbook cell of 16 digits or more reads (registrar.workbook.cell_text).
@@ -253,6 +256,13 @@ def early_phrase(value: str) -> Phrase:
 
 def decimal_of(value: str) -> Decimal:
     if not _DECIMAL.fullmatch(value):
+        if _TOO_PRECISE.fullmatch(value):  # a formula's result, as Excel keeps it
+            decimals = len(re.split("[.,]", value)[1])
+            raise FormatError(phrase(
+                "reg.number.too_precise", f"a number of {decimals} decimals, more than a "
+                f"value here may have ({DECIMALS_MAX}): a formula's result? Round it (in "
+                "Excel, =ROUND(cell;2)) and export again", decimals=decimals,
+                max=DECIMALS_MAX))
         raise FormatError(phrase("reg.number.not_a_number",
                                  "not a number (digits, one decimal point or comma)"))
     return Decimal(value.replace(",", "."))

@@ -120,3 +120,14 @@ def test_a_number_in_excels_scientific_notation_is_refused(format_name: str,
 @pytest.mark.parametrize("value", ["E+11", "ЖБ-Б 1E+05", "12E3", "KZ 2E+14 A"])
 def test_codes_that_only_hold_an_e_are_kept(value: str) -> None:
     assert check_value("code", value) == value
+
+
+@pytest.mark.parametrize("given", ["3.41333333333333", "3,4133333333", "88.1234567890"])
+def test_a_formulas_long_result_is_refused_saying_to_round_it(given: str) -> None:
+    """A GPA averaged by a formula, as Excel keeps it, was refused as "not a number"."""
+    with pytest.raises(FormatError) as refused:
+        check_value("gpa" if given.startswith("3") else "percent", given)
+    said = refused.value.said
+    assert said is not None and said.key == "reg.number.too_precise", said
+    decimals = len(given.replace(",", ".").split(".")[1])
+    assert f"a number of {decimals} decimals" in said.english and "=ROUND(" in said.english
