@@ -301,8 +301,8 @@ class _SheetReader:
                 raise ValueError(f"row {row} after row {self.row}: Excel saves rows 1 to "
                                  f"{EXCEL_ROWS}, in order")
             self.row, self.column, self.unsaved = row, 0, []
-            if attributes.get("hidden") in ("1", "true"):
-                self.marks.hidden.add(row)
+            if attributes.get("hidden") in ("1", "true") or _zero(attributes.get("ht")):
+                self.marks.hidden.add(row)  # a row of no height is as unseen as a hidden one
         elif local == "c":
             self.cells += 1
             if self.cells > MAX_SHEET_CELLS:
@@ -325,7 +325,8 @@ class _SheetReader:
             self.in_value = True
         elif local == "mergeCell":
             self.marks.merge(attributes.get("ref", ""))
-        elif local == "col" and attributes.get("hidden") in ("1", "true") and \
+        elif local == "col" and (attributes.get("hidden") in ("1", "true")
+                                 or _zero(attributes.get("width"))) and \
                 len(self.marks.hidden_columns) < MAX_HIDDEN_COLUMN_RANGES:
             self.marks.hidden_columns.append((_whole(attributes.get("min", "0"), "column"),
                                               _whole(attributes.get("max", "0"), "column")))
@@ -353,6 +354,14 @@ class _SheetReader:
                 self.unsaved.append(self.column - 1)
         elif name == _NS + "row" and self.unsaved:
             self.marks.unsaved[self.row] = self.unsaved
+
+
+def _zero(size: str | None) -> bool:
+    """Whether a row's height or a column's width, as the sheet states it, is nought."""
+    try:
+        return size is not None and float(size) == 0
+    except ValueError:
+        return False
 
 
 def _whole(text: str, what: str) -> int:

@@ -26,14 +26,16 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from registrar.header_merges import HeaderMerges
-from registrar.phrases import phrase
+from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
@@ -49,11 +51,40 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _ZEROS = re.compile(r"0+")
 
 
+# What a number format holds that Excel shows as written, not as a sign: quoted text and
+# an escaped character ("%" in 0"%" or 0\% is a percent sign, not a percentage).
+_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def _percentage(number_format: str | None) -> bool:
+    """Whether Excel shows a number in this format as a percentage: 0.5 as 50%."""
+    return number_format is not None and "%" in _LITERALS.sub("", number_format)
+
+
+def _hides(value: object, number_format: str | None) -> bool:
+    """Whether this format shows nothing of `value` (";;;", or an empty section for its
+    sign or for text): a cell its registrar never sees."""
+    if not number_format or ";" not in number_format or isinstance(value, bool):
+        return False
+    sections = _LITERALS.sub("x", number_format).split(";")
+    if isinstance(value, str):
+        index = 3
+    elif isinstance(value, int | float):
+        index = 0 if value > 0 else 1 if value < 0 else 2
+    else:
+        return False
+    return index < len(sections) and not sections[index].strip()
+
+
 def cell_text(value: object, number_format: str | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+        return "TRUE" if value else "FALSE"  # refused as it is read (xlsx_rows)
+    if isinstance(value, int | float) and _percentage(number_format):
+        # as Excel shows it: 0.5 in a "0%" cell is the 50 its registrar reads
+        shown = (Decimal(repr(value)) * 100).normalize()
+        return format(shown, "f")
     width = len(number_format) if number_format and _ZEROS.fullmatch(number_format) else 0
     if isinstance(value, int):
         return str(value).zfill(width) if value >= 0 else str(value)
@@ -68,6 +99,13 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value)
+
+
+_BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
+                  "its own language (ИСТИНА, ЛОЖЬ): write the words the document should show")
+_HIDDEN_VALUE = phrase("reg.sheet.hidden_value", "the cell's number format hides its value in "
+                       "Excel (;;;), and it would be issued unseen: clear the format, or the "
+                       "value")
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -123,8 +161,20 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # Without a stored size openpyxl would scan the whole sheet first; rows are
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
-        rows = ((n, [cell_text(c.value, getattr(c, "number_format", None)) for c in cells])
-                for n, cells in enumerate(sheet.iter_rows(), start=1))
+        unseen: dict[int, tuple[int, Phrase]] = {}  # a row's first cell read otherwise
+
+        def texts(number: int, cells: tuple[Any, ...]) -> list[str | None]:
+            said: list[str | None] = []
+            for index, cell in enumerate(cells):
+                shown = getattr(cell, "number_format", None)
+                if number not in unseen and (isinstance(cell.value, bool)
+                                             or _hides(cell.value, shown)):
+                    unseen[number] = (index, _BOOLEAN if isinstance(cell.value, bool)
+                                      else _HIDDEN_VALUE)
+                said.append(cell_text(cell.value, shown))
+            return said
+
+        rows = ((n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
         found, ahead = find_header(rows, stats, on_header)
         header_row, header_cells = found if found is not None else (1, [])
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
@@ -164,6 +214,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
             merged, merged_range = marks.merged(number) or (width, "")
+            odd, odd_said = unseen.get(number, (width, _BOOLEAN))
+            odd = width if odd in skipped else odd
             header_part = merges.below(number, beyond[0] if beyond else None)
             if header_part is not None:
                 column, message = header_part
@@ -189,6 +241,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 problems.add(number, keys[errors[0]], "excel-error", phrase(
                     "reg.sheet.excel_error", f"the cell holds the Excel error "
                     f"{cells[errors[0]]}", error=str(cells[errors[0]])))
+            elif odd < width:
+                problems.add(number, keys[odd], "shown-otherwise", odd_said)
             elif merged < width:
                 problems.add(number, keys[merged], "merged-cells", phrase(
                     "reg.sheet.merged_cells", f"the cell is inside the merged cells "

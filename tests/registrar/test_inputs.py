@@ -14,6 +14,8 @@ import pytest
 
 from registrar import load_mapping, read_export
 from registrar.problems import MAX_PROBLEMS
+from registrar.schema import parse_schema
+from registrar.workbook import cell_text
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
     IINS,
@@ -384,3 +386,56 @@ def test_xlsx_columns_the_mapping_ignores_hold_no_problem(tmp_path: Path) -> Non
     result = read_export(path, "diploma", mapping=load_mapping(str(mapping)))
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (4, "graduation_date", "formula-without-value")]
+
+
+SCORED = parse_schema({"type": "diploma", "fields": {
+    "full_name": {"format": "text", "required": True}, "iin": {"format": "iin"},
+    **{name: {"format": "text"} for name in ("programme", "qualification", "honours")},
+    "graduation_date": {"format": "date"}, "score": {"format": "percent"}}}, "diploma")
+
+
+def _scored(path: Path, rows: list[list[Any]]) -> openpyxl.Workbook:
+    write_xlsx(path, [[*DIPLOMA_HEADER, "honours", "score"], *rows])
+    return openpyxl.load_workbook(path)
+
+
+def test_xlsx_cells_excel_shows_otherwise_than_they_hold(tmp_path: Path) -> None:
+    """A TRUE in an honours column was issued as the English word on a Russian diploma
+    (Excel shows ИСТИНА); a cell of format ;;; was issued unseen; a row of no height as if
+    seen."""
+    path = tmp_path / "o.xlsx"
+    workbook = _scored(path, [[*diploma_row(0), True, 50], [*diploma_row(1), "с отличием", 87],
+                              [*diploma_row(2), "secret", 1], [*diploma_row(3), None, 1]])
+    sheet = workbook.worksheets[0]
+    sheet.cell(4, 6).number_format = ";;;"
+    workbook.save(path)
+    path = _rewrite_sheet(path, tmp_path / "flat.xlsx", lambda xml: xml.replace(
+        b'<row r="5"', b'<row r="5" ht="0" customHeight="1"'))  # as openpyxl writes none
+    result = read_export(path, "diploma", schema=SCORED)
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "honours", "shown-otherwise"), (4, "honours", "shown-otherwise"),
+        (5, None, "hidden-row")], result.problems
+    assert [p.said.key for p in result.problems if p.said] == [
+        "reg.sheet.boolean", "reg.sheet.hidden_value", "reg.sheet.hidden_row"]
+
+
+def test_xlsx_percentages_and_unseen_columns_are_read_as_excel_shows_them(
+        tmp_path: Path) -> None:
+    """50% (a cell holding 0.5 in the format 0%) was issued as 0.5; a column of no width
+    was read as if seen."""
+    path = tmp_path / "p.xlsx"
+    workbook = _scored(path, [[*diploma_row(0), None, 0.5], [*diploma_row(1), None, 0.875]])
+    sheet = workbook.worksheets[0]
+    sheet.cell(2, 7).number_format = "0%"
+    sheet.cell(3, 7).number_format = "0.0%"
+    workbook.save(path)
+    result = read_export(path, "diploma", schema=SCORED)
+    assert result.problems == [] and [r["score"] for r in result.records] == ["50", "87.5"]
+    narrow = _rewrite_sheet(path, tmp_path / "narrow.xlsx", lambda xml: xml.replace(
+        b"<sheetData>", b'<cols><col min="3" max="3" width="0" customWidth="1"/></cols>'
+        b"<sheetData>"))
+    assert [(p.row, p.column, p.code) for p in read_export(narrow, "diploma", schema=SCORED)
+            .problems] == [(2, "programme", "hidden-column")]
+    assert cell_text(0.505, "0.00%") == "50.5" and cell_text(1, "0%") == "100"
+    assert cell_text(0.5, '0.0"%"') == "0.5"  # a percent sign written, not a percentage
+    assert cell_text(50, "0\\%") == "50"
