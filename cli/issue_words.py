@@ -16,7 +16,7 @@ from cli.errors import EXIT_BAD_INPUT
 from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
 from ledger.identity import KeyPair
-from registrar import ExportResult, Phrase, Problem, ShownRecord, preview, preview_said
+from registrar import ExportResult, Phrase, Problem, ShownRecord, preview_said
 from registrar.formats import shown
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
@@ -71,9 +71,7 @@ def field_name(name: str, words: Words) -> str:
 
 def preview_lines(result: ExportResult) -> list[str]:
     """The dry run's preview and every problem, in the running command's language."""
-    words = spoken()
-    if words.language == "en":
-        return preview(result).splitlines()
+    words = spoken()  # English too: its fields named as the documents label them
     lines: list[str] = []
     for line in preview_said(result):
         if not isinstance(line, ShownRecord):

@@ -105,17 +105,3 @@ def preview_said(result: ExportResult, limit: int = 3) -> list[Phrase | ShownRec
         lines.append(phrase("reg.preview.problems", "problems (nothing will be issued until "
                             "all are fixed):"))
     return lines
-
-
-def preview(result: ExportResult, limit: int = 3) -> str:
-    """The dry run's lines in English."""
-    lines: list[str] = []
-    for line in preview_said(result, limit):
-        if isinstance(line, Phrase):
-            lines.append(line.english)
-            continue
-        lines.append(line.heading.english)
-        width = max(len(name) for name in line.record)
-        lines.extend(f"  {name.ljust(width)}  {value}" for name, value in line.record.items())
-    lines.extend(f"  {problem}" for problem in result.problems)
-    return "\n".join(lines)

@@ -10,7 +10,7 @@ from typing import Any
 
 import openpyxl
 
-from registrar import ExportResult, Problem
+from registrar import ExportResult, Phrase, Problem, preview_said
 from registrar.iin import make_iin
 
 
@@ -64,3 +64,18 @@ def only(result: ExportResult, code: str) -> Problem:
     found = [p for p in result.problems if p.code == code]
     assert len(found) == 1, result.problems
     return found[0]
+
+
+def preview(result: ExportResult, limit: int = 3) -> str:
+    """The dry run's lines in English, each field by its key (the command line names them
+    as the documents label them: cli.issue_words.preview_lines)."""
+    lines: list[str] = []
+    for line in preview_said(result, limit):
+        if isinstance(line, Phrase):
+            lines.append(line.english)
+            continue
+        lines.append(line.heading.english)
+        width = max(len(name) for name in line.record)
+        lines.extend(f"  {name.ljust(width)}  {value}" for name, value in line.record.items())
+    lines.extend(f"  {problem}" for problem in result.problems)
+    return "\n".join(lines)

@@ -12,10 +12,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from registrar import ExportResult, load_mapping, preview, read_export
+from registrar import ExportResult, load_mapping, read_export
 from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
-from tests.registrar.helpers import IINS, write_csv, write_json, write_xlsx
+from tests.registrar.helpers import IINS, preview, write_csv, write_json, write_xlsx
 
 SAMPLES = Path(__file__).parents[2] / "configs" / "registrar"
 BY_COURSE = SAMPLES / "platonus_transcript_courses.csv"

@@ -10,8 +10,15 @@ from typing import Any
 import openpyxl
 import pytest
 
-from registrar import Mapping, load_mapping, preview, read_export
-from tests.registrar.helpers import DIPLOMA_HEADER, IINS, diploma_row, write_csv, write_xlsx
+from registrar import Mapping, load_mapping, read_export
+from tests.registrar.helpers import (
+    DIPLOMA_HEADER,
+    IINS,
+    diploma_row,
+    preview,
+    write_csv,
+    write_xlsx,
+)
 
 RUSSIAN_HEADER = ["ФИО", "ИИН", "Образовательная программа", "Квалификация",
                   "Дата окончания", "GPA"]
