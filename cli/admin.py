@@ -15,7 +15,13 @@ from pathlib import Path
 import click
 
 from cli.client import NodeClient
-from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
+from cli.commands import (
+    key_option,
+    load_key_or_fail,
+    node_option,
+    refuse_key_nobody_holds,
+    submit_and_report,
+)
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
@@ -166,6 +172,7 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
         refuse(Sentence("min.add.key", f"--public-key must be {PUBLIC_KEY_BYTES} bytes as "
                         f"{2 * PUBLIC_KEY_BYTES} hex digits (see `senim keygen`)",
                         size=PUBLIC_KEY_BYTES, digits=2 * PUBLIC_KEY_BYTES), EXIT_BAD_INPUT)
+    refuse_key_nobody_holds(raw, "--public-key")
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
     name = new_member_name(client, name)

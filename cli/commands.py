@@ -23,7 +23,7 @@ from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
-from ledger.identity import KeyPair
+from ledger.identity import KeyPair, signing_key_exists
 from ledger.payloads import Payload, checked
 from ledger.verification import Check
 from node.files import load_key
@@ -99,6 +99,17 @@ def hex_bytes(value: str, size: int, what: str) -> bytes:
                         f"{value!r}", what=what, size=size, digits=2 * size, value=repr(value)),
                EXIT_BAD_INPUT)
     return raw
+
+
+def refuse_key_nobody_holds(public_key: bytes, what: str) -> None:
+    """A member's key no one can sign with (all zeros, say: a placeholder) is refused
+    before anything is signed: the member could never act, and a peer claiming it is
+    refused at every handshake only because the check there is strict."""
+    if not signing_key_exists(public_key):
+        refuse(Sentence("min.key_nobody_holds", f"{what} {public_key.hex()} is no key anyone "
+                        "can sign with (all zeros, or another point of small order): a "
+                        "placeholder? Give the member's key, as `senim keygen` printed it",
+                        what=what, key=public_key.hex()), EXIT_BAD_INPUT)
 
 
 def echo_answer(node_url: str, what: str, render: Callable[[], list[str]],

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cli.commands import load_key_or_fail
+from cli.commands import load_key_or_fail, refuse_key_nobody_holds
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
@@ -25,6 +25,7 @@ from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, ref
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
+from ledger.identity import PUBLIC_KEY_BYTES
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
@@ -157,6 +158,9 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
         if "public_key" not in entry:
             refuse(Sentence("min.consortium.no_key", f"members[{index}]: give key (a key "
                             "file) or public_key", index=index), EXIT_BAD_INPUT)
+        given = _hex_key(entry["public_key"])
+        if given is not None:  # else the genesis's own parse names what is wrong with it
+            refuse_key_nobody_holds(given, f"members[{index}].public_key")
         members.append(entry)
     chain_id = description.get("chain_id")
     marks = invisible_marks(chain_id) if isinstance(chain_id, str) else ""
@@ -243,6 +247,15 @@ def consortium_fingerprint(genesis_file: Path, language: str) -> None:
     echo(Sentence("min.consortium.chain_fingerprint", f"{genesis.chain_id}: "
                   f"{genesis.fingerprint}", chain=genesis.chain_id,
                   fingerprint=genesis.fingerprint))
+
+
+def _hex_key(value: object) -> bytes | None:
+    """A members file's public_key as a key's bytes, if it is one's length of hex."""
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        return None
+    return raw if len(raw) == PUBLIC_KEY_BYTES else None
 
 
 def _check_name(index: int, name: object) -> None:

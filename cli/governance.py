@@ -17,7 +17,14 @@ from typing import Any
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
+from cli.commands import (
+    hex_bytes,
+    key_option,
+    load_key_or_fail,
+    node_option,
+    refuse_key_nobody_holds,
+    submit_and_report,
+)
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.governance_revoke import revoke_command
 from cli.governance_vote import GovernanceCommand, list_proposals, vote
@@ -206,8 +213,9 @@ def _action(action: str, member: str | None, name: str | None, role: str | None,
         if name is None or role is None or public_key_hex is None or member is not None:
             refuse(Sentence("gov.propose.needs_new_member", "add-member needs --name, --role "
                             "and --public-key (and no --member)"), EXIT_BAD_INPUT)
-        return AddMemberAction(name, role,
-                               hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key"))
+        new_key = hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key")
+        refuse_key_nobody_holds(new_key, "--public-key")
+        return AddMemberAction(name, role, new_key)
     if member is None or name or role or public_key_hex:
         refuse(Sentence("gov.propose.needs_member", f"{action} needs --member (and no --name, "
                         "--role or --public-key)", action=action), EXIT_BAD_INPUT)

@@ -63,6 +63,14 @@ class KeyPair:
         return signed[:SIGNATURE_BYTES]
 
 
+def signing_key_exists(public_key: bytes) -> bool:
+    """Whether some private key signs for `public_key`: a point of the curve's main
+    subgroup. All zeros, another point of small order, or bytes off the curve are keys no
+    one holds (a placeholder in a draft members file), under which no signature verifies."""
+    return (len(public_key) == PUBLIC_KEY_BYTES
+            and bool(nacl.bindings.crypto_core_ed25519_is_valid_point(public_key)))
+
+
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """True iff `signature` is a valid Ed25519 signature (libsodium, strict)."""
     if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:

@@ -28,12 +28,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+import nacl.bindings
+import nacl.exceptions
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey,
     X25519PublicKey,
@@ -179,13 +178,23 @@ def finish(
         ) from None
     peer_key, signature = plain[:KEY_BYTES], plain[KEY_BYTES:]
     message = _signed_message(state.role.other, state.transcript_hash)
-    try:
-        Ed25519PublicKey.from_public_bytes(peer_key).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        raise HandshakeFailed("peer's transcript signature does not verify") from None
+    if not _strictly_verified(peer_key, message, signature):
+        raise HandshakeFailed("peer's transcript signature does not verify")
     if not is_allowed(peer_key):
         raise PeerNotAllowed(peer_key)
     return Session(peer_key, state.role, state.send_key, state.recv_key, state.transcript_hash)
+
+
+def _strictly_verified(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """libsodium's check, as the ledger's (ledger.identity): it refuses a key or an R of
+    small order and a non-canonical S. OpenSSL's (`cryptography`) took a forged AUTH for a
+    member whose key is all zeros (a placeholder in a draft members file, which nobody can
+    sign with) about one time in four: an outsider then connected as that member."""
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        return False
+    return True
 
 
 def parse_hello(hello: bytes) -> bytes:

@@ -105,6 +105,7 @@ def world(root: Path) -> dict[str, str]:
 
 
 MEMBER = "ab" * 20
+NEW_MEMBER_KEY = KeyPair.generate().public_key.hex()  # "cd" * 32 is no key: refused first
 Case = Callable[[dict[str, str]], list[str]]
 CASES: list[tuple[str, Case]] = [
     ("keygen over an existing file", lambda f: ["keygen", f["key"]]),
@@ -325,7 +326,7 @@ def test_a_node_that_cannot_be_asked_exits_3_as_every_command_does(command: list
 @pytest.mark.parametrize("command", [
     ["anchor", "{key}", "{key}"],
     ["accredit", "{key}", "--issuer", "ab" * 20],
-    ["add-member", "{key}", "--name", "N", "--role", "employer", "--public-key", "cd" * 32]])
+    ["add-member", "{key}", "--name", "N", "--role", "employer", "--public-key", NEW_MEMBER_KEY]])
 def test_a_transaction_for_a_node_that_cannot_be_asked_is_not_called_refused(
         tmp_path: Path, command: list[str]) -> None:
     """Nothing was sent: the node never said no, so neither 'refused' nor exit 1."""

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from ledger.chain import Chain
+from ledger.identity import KeyPair
 from ledger.payloads import IssueBatchPayload, SuspendPayload
 from ledger.records import day
 from ledger.verification import verify_credential
@@ -168,13 +169,17 @@ def test_accredit_bad_options(ministry_key: Path, net: Consortium, args: list[st
     _one_line_error(code, output, expected)
 
 
+HELD_KEY = KeyPair.generate().public_key.hex()  # a key someone holds: the name is judged
+
+
 @pytest.mark.parametrize("public_key,name,expected", [
     ("22" * 31, "AITU", "--public-key must be 32 bytes"),
     ("22" * 33, "AITU", "--public-key must be 32 bytes"),
     ("not hex", "AITU", "--public-key must be 32 bytes"),
-    ("22" * 32, "", "member name must be non-empty"),
-    ("22" * 32, "   ", "member name must be non-empty"),
-    ("22" * 32, "x" * 201, "member name must be non-empty text of at most 200"),
+    (HELD_KEY, "", "member name must be non-empty"),
+    (HELD_KEY, "   ", "member name must be non-empty"),
+    (HELD_KEY, "x" * 201, "member name must be non-empty text of at most 200"),
+    ("22" * 32, "AITU", "is no key anyone can sign with"),
 ])
 def test_add_member_bad_input(ministry_key: Path, public_key: str, name: str,
                               expected: str) -> None:

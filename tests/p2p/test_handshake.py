@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from p2p import handshake as hs
 from p2p.errors import HandshakeFailed, P2PError, PeerNotAllowed, RemoteProtocolError
@@ -176,3 +177,22 @@ def test_bad_local_inputs_are_local_errors() -> None:
         hs.Identity.from_seed(b"short")
     with pytest.raises(P2PError):
         hs.start(ALICE, b"", hs.Role.INITIATOR)
+
+
+def test_a_forged_auth_for_a_key_nobody_holds_is_refused_every_time() -> None:
+    """A member listed with the all-zero key (a placeholder in a draft members file): the
+    neutral point as R and S = 0 verified under OpenSSL about one time in four, and an
+    outsider connected as that member. libsodium, as the ledger checks, refuses it."""
+    zero = bytes(32)
+    forged_signature = bytes([1]) + bytes(31) + bytes(32)  # R = the neutral point, S = 0
+    for _ in range(40):  # each a new transcript: under OpenSSL ~10 of them were taken
+        a0, _ = hs.start(ALICE, CHAIN, hs.Role.INITIATOR)
+        b0, hello_b = hs.start(MALLORY, CHAIN, hs.Role.RESPONDER)
+        a1, _ = hs.authenticate(a0, hello_b)
+        transcript = hs._transcript_hash(CHAIN, b0.ephemeral_public, a0.ephemeral_public)
+        keys = hs._derive_keys(hs._shared_secret(b0.ephemeral, a0.ephemeral_public),
+                               transcript)
+        forged = ChaCha20Poly1305(keys[("handshake", hs.Role.RESPONDER)]).encrypt(
+            bytes(12), zero + forged_signature, a1.transcript_hash)
+        with pytest.raises(HandshakeFailed, match="signature"):
+            hs.finish(a1, forged, lambda key: key in (*MEMBERS, zero))
