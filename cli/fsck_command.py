@@ -111,6 +111,13 @@ def fsck_command(config_path: Path, language: str) -> None:
                           "damaged: if the chain store beside it is this node's own and "
                           "current, delete the file (the node writes it anew); else keep "
                           "the node stopped", path=mark)
+            if len(found.said) == 1:  # the store is sound: --resync would set it aside
+                recovery = Sentence("fsck.recovery_mark", f"recovery: with the node stopped "
+                                    f"and this chain store in place, delete {mark} (the node "
+                                    "writes it anew from the store's record); do not run "
+                                    "--resync first: it sets the store aside, and with it "
+                                    "the one record left of what this validator signed",
+                                    path=mark)
     _report(found, store, recovery)
 
 

@@ -40,6 +40,12 @@ _HEADER = struct.Struct(">4s32sQII")  # magic, genesis hash, sequence, length, C
 SLOT_BYTES = MAX_BLOCK_BYTES + 1024 * 1024
 
 
+class SignedMarkDamaged(CorruptStateError):
+    """The mark is damaged. Not the chain store's damage: `--resync`, the way out of that,
+    sets the store aside, and with it the one other record of what this validator
+    signed; so it is said apart, and a resync is refused while it lasts."""
+
+
 class SignedMark:
     """The file, open for the node's life."""
 
@@ -94,9 +100,10 @@ def _read(fd: int, path: Path, genesis_hash: bytes) -> tuple[int, bytes | None]:
         if genesis == genesis_hash:  # another chain's mark says nothing of this one
             found.append((sequence, state))
     if not found and damaged:
-        raise CorruptStateError(
+        raise SignedMarkDamaged(
             f"{path}, which records what this validator last signed, is damaged: "
-            "if the chain store beside it is this node's own and current, delete the "
+            "if the chain store beside it is this node's own and current (not set aside "
+            "by --resync, nor put back from a copy: it holds the same record), delete the "
             "file and start again (it is written anew); else keep the node stopped")
     return max(found) if found else (0, None)
 

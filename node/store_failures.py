@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from node.config import NodeConfig
+from node.signed_mark import SignedMarkDamaged
 from storage.errors import DiskRefused, StorageError
 
 log = logging.getLogger("senim.daemon")
@@ -38,5 +39,8 @@ def store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
         log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "
                   "writable again), then start the node again", when, exc, config.data_dir)
         return EXIT_DISK_REFUSED
+    if isinstance(exc, SignedMarkDamaged):  # beside the chain database, not in it
+        log.error("%s: %s", when, exc)
+        return EXIT_DAMAGED
     log.error("%s: the chain database is damaged: %s", when, exc)
     return EXIT_DAMAGED

@@ -10,6 +10,7 @@ from pathlib import Path
 from ledger.errors import ConfigError
 from node.config import NodeConfig
 from node.files import load_genesis, load_key
+from node.signed_mark import SIGNED_MARK_NAME, SignedMarkDamaged, check_mark
 from node.start_checks import STORE_NAME, recovery_hint, refuse_store_in_use
 from storage.errors import CorruptStateError, DiskRefused
 from storage.kv import LevelDBStore, leveldb_reason
@@ -67,7 +68,16 @@ def resync_as_fresh(config: NodeConfig) -> None:
     """Before the node starts: check what a fresh start needs, then set the store aside.
     A key or genesis that will not load is refused first, with the store left in place."""
     load_key(config.key_file)
-    load_genesis(config.genesis_file)
+    genesis = load_genesis(config.genesis_file)
+    mark = config.data_dir / SIGNED_MARK_NAME
+    if mark.exists():
+        try:
+            check_mark(mark, genesis.genesis_hash)
+        except SignedMarkDamaged as exc:
+            # set aside, the store would take the one record of what this validator
+            # signed that is left: deleting the mark then (as its refusal says to once the
+            # store is sound) would let it sign twice at the height under way
+            raise SignedMarkDamaged(f"--resync refused, nothing moved: {exc}") from exc
     moved = set_store_aside(config)
     if moved is None:
         log.info("--resync: no chain store at %s to set aside; starting normally",

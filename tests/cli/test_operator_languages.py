@@ -10,6 +10,7 @@ is as it was, and `--json` the same in every language."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -29,10 +30,13 @@ from ledger.payloads_consortium import (
     ACTION_RETIRE_MEMBER,
 )
 from node.api import StatusProvider, make_app
-from node.config import render_config
+from node.config import load_config, render_config
 from node.engine import Engine
 from node.files import save_key
 from node.service import NodeCore
+from node.signed_mark import SignedMarkDamaged
+from node.store_failures import EXIT_DAMAGED, store_failed
+from node.store_setup import resync_as_fresh
 from storage.kv import LevelDBStore, MemoryStore
 from tests.cli.test_ministry_languages import (
     DOWN,
@@ -239,7 +243,8 @@ def test_fsck_of_a_sound_and_then_a_damaged_store_speaks_kk_and_ru(node_folder: 
                                     "сомасы сәйкес келмейді\n")
 
 
-def test_fsck_reads_the_signed_mark_beside_the_store(node_folder: Path) -> None:
+def test_fsck_reads_the_signed_mark_beside_the_store(node_folder: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     """The node reads SENIM-SIGNED at start and stops on a damaged one; fsck said sound."""
     mark = node_folder.parent / "data" / "SENIM-SIGNED"
     # a header whose length is past its slot: 4 GiB, which the node no longer reads
@@ -249,6 +254,21 @@ def test_fsck_reads_the_signed_mark_beside_the_store(node_folder: Path) -> None:
     assert f"damaged: {mark}, what this validator last signed, is damaged" in english.output
     said = fsck_in_every_language(node_folder, 1)
     assert "за что этот валидатор подписался последним" in said["ru"]
+    # the store is sound: --resync, the store's way out, would set aside the one record
+    # left of what this validator signed; deleting the mark after it, to sign twice
+    assert "--resync first" in english.output and "--resync`" not in english.output
+    assert "не запускайте сначала --resync" in said["ru"]
+    config = load_config(node_folder)
+    with pytest.raises(SignedMarkDamaged, match="--resync refused, nothing moved"):
+        resync_as_fresh(config)
+    assert (node_folder.parent / "data" / "chain.ldb").is_dir()  # left in place
+    assert [p.name for p in (node_folder.parent / "data").iterdir()
+            if p.name.startswith("chain.ldb")] == ["chain.ldb"]
+    with caplog.at_level(logging.ERROR, logger="senim"):  # the node's last line
+        assert store_failed("cannot start", SignedMarkDamaged(f"{mark} is damaged"),
+                            config) == EXIT_DAMAGED
+    assert f"cannot start: {mark} is damaged" in caplog.text
+    assert "chain database" not in caplog.text  # it is beside the store, not in it
 
 
 def test_fsck_refusals_speak_kk_and_ru(node_folder: Path) -> None:
