@@ -42,6 +42,7 @@ from ledger.light_client import (
     ValidatorSetHistory,
     follow_validator_sets,
 )
+from ledger.payload_fields import MAX_HEIGHT
 from ledger.records import CALENDAR_LAST_MS
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from ledger.verification import when
@@ -160,6 +161,7 @@ ERROR_BODY_BYTES_MAX = 4_096
 BUSY_STATUSES = (429, 503)
 # Statuses of no route here: the only ones that make --node's path the likely fault.
 NO_ROUTE_STATUSES = (404, 405)
+NO_ROUTE_SAID = "cli.node.http_status"
 
 
 def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> Sentence:
@@ -175,7 +177,7 @@ def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> S
     if code == "busy" or exc.code in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=exc.code)
     if exc.code in NO_ROUTE_STATUSES:
-        return Sentence("cli.node.http_status", url=url, status=exc.code)
+        return Sentence(NO_ROUTE_SAID, url=url, status=exc.code)
     return Sentence("cli.node.http_error", url=url, status=exc.code)
 
 
@@ -274,8 +276,15 @@ class RemoteFacts(StateFacts):
         """The light-client step: is `root` the state root of a block certified by the
         validator set followed from genesis to its height?"""
         assert self._certified is not None and self._genesis is not None
-        raw = self._fetch(f"/v1/blocks/{height}?format=raw")
-        info = self.get_json(f"/v1/blocks/{height}")
+        try:
+            raw = self._fetch(f"/v1/blocks/{height}?format=raw")
+            info = self.get_json(f"/v1/blocks/{height}")
+        except RemoteFactsError as exc:
+            if exc.sentence is not None and exc.sentence.key == NO_ROUTE_SAID:
+                # it answered as of a block it then has not: not a wrong --node address
+                raise UntrustedAnswer(f"node answered as of block {height}, which it then "
+                                      "says it does not hold: do not trust this node") from exc
+            raise
         try:
             header = decode_block(raw).header
             certificate = bytes.fromhex(info["certificate"])
@@ -343,7 +352,9 @@ class RemoteFacts(StateFacts):
             root = bytes.fromhex(answer["state_root"])
             value = None if answer["value"] is None else bytes.fromhex(answer["value"])
             proof = state_proof_from_json(answer["proof"])
-            height = int(answer["height"])
+            height = answer["height"]
+            if type(height) is not int or not 0 <= height <= MAX_HEIGHT:  # True, 1.5, "9"
+                raise ValueError(f"its height {str(height)[:40]!r} is no block height")
         except (KeyError, TypeError, ValueError, MalformedProofError) as exc:
             raise RemoteFactsError(self._malformed_state(exc)) from exc
         if self.state_root is None:

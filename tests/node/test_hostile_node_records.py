@@ -155,3 +155,35 @@ async def test_an_error_answer_is_said_as_what_it_is(
     result = await _verify_through(world, tmp_path, lie, "--lang", lang)
     assert result.exit_code == 3, result.output
     assert said in result.output and not_said not in result.output, result.output
+
+
+@pytest.mark.parametrize("changed, with_genesis", [
+    ({"height": -5}, True), ({"height": 10**30}, True), ({"height": True}, False),
+    ({"height": 1.5}, False), ({"height": "9" * 5000}, False), ({"state_root": 5}, False)])
+async def test_a_state_answer_of_no_shape_is_one_sentence_without_pythons_words(
+        world: World, tmp_path: Path, changed: dict[str, object], with_genesis: bool) -> None:
+    """A height of True or 1.5 was taken as 1 (no --genesis); -5 asked the node for block
+    -5 and said its HTTP 400 as a wrong --node address; kk and ru sentences held Python's
+    own words ("fromhex() argument must be str, not int")."""
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps(world.net.genesis.to_json()))
+    args = ["--genesis", str(genesis)] if with_genesis else []
+    for lang, said in (("ru", "прислал повреждённый ответ о состоянии цепочки: это точно"),
+                       ("en", "sent a malformed state answer")):
+        result = await _verify_through(world, tmp_path, _state_answers_with(**changed),
+                                       *args, "--lang", lang)
+        assert result.exit_code == 3 and said in result.output, result.output
+        assert "--node" not in result.output, result.output  # not the address's fault
+        assert lang == "en" or "fromhex" not in result.output, result.output  # English
+        # keeps the technical detail in brackets, as its other sentences do
+
+
+async def test_a_node_answering_as_of_a_block_it_has_not_is_untrusted(
+        world: World, tmp_path: Path) -> None:
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps(world.net.genesis.to_json()))
+    result = await _verify_through(world, tmp_path, _state_answers_with(height=10**6),
+                                   "--genesis", str(genesis))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("UNTRUSTED: ") and "block 1000000, which it then says " \
+        "it does not hold" in result.output, result.output
