@@ -134,6 +134,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
                        issuer=original.get("issuer", ""))
     if status == "stale":
         return words.t("cli.status.stale", asOf=moment or "")
+    if status == "tampered" and f.get("did_key") == "not_the_issuers":
+        return words.t("cli.status.vc_signed_by_another", issuer=issuer)
     if status == "untrusted" and f.get("untrusted_because") == "proof_false":
         return words.t("cli.status.untrusted_proof_false", node=f.get("node", ""))
     if words.has(f"cli.status.{status}"):  # said differently here than on a node's page
@@ -275,6 +277,8 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("cli.node.proof_false", node=node)
         if not (node and detail.startswith(node)):  # a URL said first keeps its case
             detail = detail[:1].upper() + detail[1:]
+    elif check.name == "member" and not check.ok and f.get("did_key") == "not_the_issuers":
+        detail = words.t("cli.detail.vc_signed_by_another", issuer=f.get("issuer", ""))
     elif check.name == "employment":
         detail = _employment(check, words, f, document)
     elif check.name == "accredited" and not check.ok and "accredited_by" in f:

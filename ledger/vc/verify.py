@@ -297,6 +297,8 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
     finding = issuer_did_finding(key, member_id, bytes.fromhex(str(native["batch"]["root"])),
                                  facts, str(native_verdict.facts.get("issuer", "")))
     if not finding.ok:
+        if finding.status == "tampered":  # the contents are the record's: the signer is not
+            verdict.facts["did_key"] = "not_the_issuers"
         return verdict.fail(finding.status, Check(finding.name, False, finding.detail))
     verdict.checks.append(Check(finding.name, True, finding.detail))
     return verdict
