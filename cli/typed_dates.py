@@ -91,7 +91,7 @@ def typed_date(value: str, typed_option: TypedOption | str) -> datetime.date:
             refuse(Sentence("rec.date.excel_day", f"{given} looks like Excel's number of a "
                             f"day ({day}, if it is one): give the day itself, as YYYY-MM-DD or "
                             "DD.MM.YYYY", given=given, day=Day(str(day))), EXIT_BAD_INPUT)
-        if key in ("reg.date.short_year", "reg.date.time_only"):
+        if key in ("reg.date.short_year", "reg.date.time_only", "reg.date.slashed"):
             refuse(Sentence("rec.value.bad", f"{option}: {exc}", option=option.name,
                             why=sentence(exc.said) if exc.said else str(exc)), EXIT_BAD_INPUT)
         refuse(Sentence("rec.date.format", f"{option} must be a day as YYYY-MM-DD or "

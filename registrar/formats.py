@@ -53,12 +53,12 @@ class FormatError(ValueError):
 # into a text cell); year first with slashes or dots, as a spreadsheet may give it. Never
 # month first: 03/04/2026 is March or April depending on who typed it.
 _DAY_FORMS = (
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)),
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), (1, 2, 3)),
     (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), (3, 2, 1)),
     (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"), (1, 2, 3)),
     (re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"), (1, 2, 3)),
 )
-_SLASHED_DAY_OR_MONTH_FIRST = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+_SLASHED_DAY_OR_MONTH_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
 # A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
 # date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text); a
@@ -200,7 +200,7 @@ def read_day(value: str) -> datetime.date:
     """The day trimmed `value` names, as every command reads one (an export's date
     column, `senim employment start --start`, `end --end`: cli.typed_dates):
     YYYY-MM-DD, DD.MM.YYYY, YYYY/MM/DD or YYYY.MM.DD (day and month of one or two
-    digits but in ISO's), a midnight after it as 1C writes it; FormatError for anything
+    digits), a midnight after it as 1C writes it; FormatError for anything
     else, saying why where it can (a time of day, a two-digit year, day/month or
     month/day with slashes, Excel's number of the day). A day before 1900 is the
     caller's to refuse (early_phrase)."""
@@ -225,7 +225,16 @@ def read_day(value: str) -> datetime.date:
     if _SHORT_YEAR.fullmatch(value):
         raise FormatError(phrase("reg.date.short_year", f"{value}: the year has two digits; "
                                  "write all four (DD.MM.YYYY)", value=value))
-    if _SLASHED_DAY_OR_MONTH_FIRST.fullmatch(value):
+    slashed = _SLASHED_DAY_OR_MONTH_FIRST.fullmatch(value)
+    if slashed:
+        meant = _slashed_day(int(slashed[1]), int(slashed[2]), int(slashed[3]))
+        if meant is not None:  # 30/06/2026: only one reading, but a column of them is
+            # read alike or not at all (03/04 beside it would be March or April)
+            raise FormatError(phrase(
+                "reg.date.slashed", f"{value}: a day with slashes is not read, as 03/04 "
+                f"is March or April depending on who typed it: write it as "
+                f"{meant:%d.%m.%Y} or {meant.isoformat()}", value=value,
+                dotted=f"{meant:%d.%m.%Y}", iso=meant.isoformat()))
         raise FormatError(phrase("reg.date.ambiguous", f"{value} could be day/month or "
                                  "month/day: write it as YYYY-MM-DD or DD.MM.YYYY",
                                  value=value))
@@ -240,6 +249,16 @@ def read_day(value: str) -> datetime.date:
                                  "day: give the day as YYYY-MM-DD or DD.MM.YYYY (a cell "
                                  "formatted as a time shows no date)", value=value))
     raise FormatError(phrase("reg.date.format", "a date is YYYY-MM-DD (or DD.MM.YYYY)"))
+
+
+def _slashed_day(first: int, second: int, year: int) -> datetime.date | None:
+    """The one day a slashed date can be, when one of its parts cannot be a month."""
+    day, month = (first, second) if first > 12 >= second else \
+        (second, first) if second > 12 >= first else (0, 0)
+    try:
+        return datetime.date(year, month, day) if day else None
+    except ValueError:
+        return None
 
 
 def _date(value: str) -> str:

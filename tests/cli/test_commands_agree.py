@@ -63,12 +63,13 @@ def test_a_year_first_day_is_read_as_employment_start_reads_it(tmp_path: Path,
     ("01.09.24", "reg.date.short_year"), ("2024-09-01 10:30", "reg.date.with_time"),
     ("10:30:00", "reg.date.time_only"), ("9:05", "reg.date.time_only"),
     ("2024/09/01 08:00:00", "reg.date.with_time"), ("03/04/2024", "reg.date.ambiguous"),
+    ("30/06/2026", "reg.date.slashed"), ("06/30/2026", "reg.date.slashed"),
     # a system's timestamp: its zone's midnight may be the day before here
     ("2024-09-01T10:30:00.123Z", "reg.date.with_time"),
     ("2024-09-01T00:00:00Z", "reg.date.with_time"),
     ("2024-09-01T00:00:00+05:00", "reg.date.with_time"),
     ("2024/13/01", "reg.date.no_such"), ("2024.02.30", "reg.date.no_such"),
-    ("24/09/01", "reg.date.format"), ("2024-9-1", "reg.date.format"),
+    ("24/09/01", "reg.date.format"),
     ("1024/09/01", "reg.date.too_early")])
 def test_a_day_still_refused_says_why(typed: str, key: str) -> None:
     with pytest.raises(FormatError) as refused:

@@ -192,7 +192,8 @@ def test_end_sends_days_and_the_reference(tmp_path: Path, net: Consortium,
 
 @pytest.mark.parametrize("end,message", [
     ("2025-01-31", "before the employment started"),
-    ("31/01/2026", "could be day/month or month/day"),
+    ("31/01/2026", "a day with slashes is not read, as 03/04 is March or April depending on "
+                   "who typed it: write it as 31.01.2026 or 2026-01-31"),
     ("31.01.2025", "before the employment started"),
     # Once recorded, every verifier reads the employment as ended: a day to come was
     # taken up to a year ahead.

@@ -68,7 +68,7 @@ def test_accepted_values(fmt: str, given: str, recorded: str) -> None:
 
 
 @pytest.mark.parametrize("fmt, given", [
-    ("date", "2026-02-30"), ("date", "30/06/2026"), ("date", "2026-6-3"),
+    ("date", "2026-02-30"), ("date", "30/06/2026"), ("date", "2026-6-31"),
     ("gpa", "4.01"), ("gpa", "-1"), ("gpa", "3.5.1"), ("gpa", "three"),
     ("ects", "0"), ("grade", "a"), ("grade", "E"), ("grade", "A+"),
     ("school_grade", "6"), ("school_grade", "0"), ("percent", "101"), ("term", "0"),
@@ -131,3 +131,15 @@ def test_a_formulas_long_result_is_refused_saying_to_round_it(given: str) -> Non
     assert said is not None and said.key == "reg.number.too_precise", said
     decimals = len(given.replace(",", ".").split(".")[1])
     assert f"a number of {decimals} decimals" in said.english and "=ROUND(" in said.english
+
+
+def test_a_slashed_day_of_one_reading_is_refused_naming_it() -> None:
+    """30/06/2026 was called ambiguous, though 30 is no month; 2026-6-30 was refused
+    while 2026/6/30 was read."""
+    for typed, meant in (("30/06/2026", "30.06.2026 or 2026-06-30"),
+                         ("06/30/2026", "30.06.2026 or 2026-06-30")):
+        with pytest.raises(FormatError) as refused:
+            check_value("date", typed)
+        assert refused.value.said is not None and refused.value.said.key == "reg.date.slashed"
+        assert refused.value.said.english.endswith(f"write it as {meant}")
+    assert check_value("date", "2026-6-3") == check_value("date", "2026/6/3") == "2026-06-03"
