@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from cli.client import node_line, refusal_params
-from cli.language import Words, catalogue
+from cli.language import catalogue
 from cli.proposal_heights import votes_may_be_late
 from cli.refusals import refusal
-from cli.spoken import Sentence
+from cli.spoken import Joined, Sentence
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
@@ -283,17 +283,6 @@ def rules_sentence(rules: dict[str, Any]) -> Sentence:
                                   f"stops before block {height} unless upgraded",
                                   version=version, height=height))
     return Joined(parts)
-
-
-class Joined(Sentence):
-    """Sentences said one after the other, in the reader's language."""
-
-    def __init__(self, parts: list[Sentence], separator: str = "") -> None:
-        super().__init__("gov.joined", separator.join(str(part) for part in parts))
-        self.parts, self.separator = parts, separator
-
-    def said(self, words: Words) -> str:
-        return self.separator.join(part.said(words) for part in self.parts)
 
 
 def upgrade_due(rules: dict[str, Any]) -> bool:

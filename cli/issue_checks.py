@@ -36,7 +36,7 @@ from cli.issuer_registry import (
     remember_registry,
 )
 from cli.job_folder import CORRECTIONS_NAME, credential_path, save_manifest
-from cli.spoken import Sentence, document_problem, refuse, say
+from cli.spoken import Joined, Sentence, document_problem, refuse, say
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.payloads import SUSPENSION_REASONS
@@ -137,10 +137,11 @@ def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
         return Sentence("issue.accredit.not_now", f"{name} may not issue {credential_type} "
                         f"credentials now: {joined}", name=name, type=kind, why=joined)
     if held:
-        types = ", ".join(sorted(held))
         return Sentence("issue.accredit.other_types", f"{name} is not accredited for "
-                        f"{credential_type} (accredited for: {types}) [type_not_accredited]",
-                        name=name, type=kind, types=types)
+                        f"{credential_type} (accredited for: {', '.join(sorted(held))}) "
+                        "[type_not_accredited]", name=name, type=kind,
+                        types=Joined([Sentence(f"type.{held_type}") for held_type in
+                                      sorted(held)], ", "))
     return Sentence("issue.accredit.none", f"{name} is not accredited to issue anything "
                     "[not_accredited]", name=name)
 

@@ -21,9 +21,8 @@ from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.governance_words import Joined
 from cli.refusals import malformed, node_said
-from cli.spoken import Sentence, refuse
+from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text

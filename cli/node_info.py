@@ -14,10 +14,9 @@ import click
 
 from cli.client import ClientError, NodeClient
 from cli.commands import echo_answer, node_option
-from cli.governance_words import Joined
 from cli.language import lang_option, lang_option_saying
 from cli.refusals import node_said
-from cli.spoken import Day, Sentence, WordedCommand, refuse, say
+from cli.spoken import Day, Joined, Sentence, WordedCommand, refuse, say
 from ledger.payload_fields import ROLES
 from ledger.payloads import SUSPENSION_REASONS
 

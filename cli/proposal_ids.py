@@ -12,9 +12,9 @@ from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.governance_words import Joined, describe
+from cli.governance_words import describe
 from cli.refusals import malformed, node_said
-from cli.spoken import Sentence, refuse
+from cli.spoken import Joined, Sentence, refuse
 
 PROPOSAL_ID_CHARS = 64
 # Fewer digits than this could name a proposal the officer did not mean among the listed.

@@ -51,6 +51,17 @@ class Sentence:
         return self.said(Words("en"))
 
 
+class Joined(Sentence):
+    """Sentences said one after the other, in the reader's language."""
+
+    def __init__(self, parts: list[Sentence], separator: str = "") -> None:
+        super().__init__("gov.joined", separator.join(str(part) for part in parts))
+        self.parts, self.separator = parts, separator
+
+    def said(self, words: Words) -> str:
+        return self.separator.join(part.said(words) for part in self.parts)
+
+
 class Moment:
     """A node's UTC time ("2026-12-03 13:27:09 UTC"), as a Sentence's value: in English as
     written, else as the portal says it, in the reader's zone (cli.language.Words)."""

@@ -317,7 +317,7 @@ class _SuspendedNode(AccreditedNode):
     (_SuspendedNode, "ошибка: ENU сейчас не может выдавать документы «диплом»: приостановлена "
                      "с блока 7 (идёт проверка) [issuer_suspended]"),
     (AccreditedNode, "ошибка: ENU не аккредитован(а) на выдачу документов «аттестат» "
-                     "(аккредитация на: diploma) [type_not_accredited]")])
+                     "(аккредитация на: диплом) [type_not_accredited]")])
 def test_an_issuer_that_may_not_issue_is_told_so_in_its_language(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node: type[AccreditedNode],
         said: str) -> None:
