@@ -11,6 +11,7 @@ import json
 import re
 import time
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from cli.commands import load_key_or_fail, refuse_key_nobody_holds
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
-from cli.member_names import invisible_marks
+from cli.member_names import invisible_marks, look_alike
 from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, refuse, warn
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
@@ -275,3 +276,14 @@ def _check_name(index: int, name: object) -> None:
         refuse(Sentence("min.consortium.name_spaces", f"members[{index}]: the name {name!r} "
                         f"has spaces at its ends or several in a row: write {tidy!r}",
                         index=index, name=repr(name), tidy=repr(tidy)), EXIT_BAD_INPUT)
+    composed = unicodedata.normalize("NFC", name)
+    if composed != name:  # as text some systems copy: it reads as the composed name
+        refuse(Sentence("min.consortium.name_decomposed", f"members[{index}]: the name "
+                        f"{name!r} holds letters written decomposed (a letter, then its "
+                        f"accent), which reads as {composed!r} but matches it nowhere: "
+                        f"type the name again", index=index, name=repr(name)),
+               EXIT_BAD_INPUT)
+    mixed = look_alike(name)
+    if mixed is not None:
+        refuse(Sentence("min.consortium.name_mixed", f"members[{index}]: {mixed}",
+                        index=index, why=mixed), EXIT_BAD_INPUT)

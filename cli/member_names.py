@@ -21,19 +21,30 @@ from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.issue_words import sentence
 from cli.refusals import malformed, node_said
 from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text
+from registrar.formats import mixed_phrase
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
 MAX_CANDIDATES_NAMED = 8
 
 
 def _spaced(name: str) -> str:
-    """`name` as read: case folded, spaces trimmed and each run of them one space."""
-    return " ".join(name.split()).casefold()
+    """`name` as read: composed (NFC), case folded, spaces trimmed and each run of them
+    one space."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+
+
+def look_alike(name: str) -> Sentence | None:
+    """Why `name` would read as another name it is not, or None: a word mixing Latin and
+    Cyrillic letters ("ЕNU", its Е Cyrillic), which reads as the name of a member that
+    spells it in one script but matches it nowhere (`--member`, a verifier's eye)."""
+    mixed = mixed_phrase(name)
+    return None if mixed is None else sentence(mixed)
 
 
 def _as_id(value: str) -> MemberId | None:
@@ -122,7 +133,7 @@ def new_member_name(client: NodeClient, name: str) -> str:
     """`name` for a new member, its spaces trimmed and each run of them one space; a name
     holding an invisible character, or one a member already bears (as read: ignoring case
     and spaces), ends the command, nothing sent."""
-    tidy = " ".join(name.split())
+    tidy = unicodedata.normalize("NFC", " ".join(name.split()))  # as typed, composed
     try:
         require_text(tidy, "member name")  # what every node refuses, before asking one
     except MalformedInput as exc:
@@ -132,6 +143,10 @@ def new_member_name(client: NodeClient, name: str) -> str:
         refuse(Sentence("min.names.invisible", f"--name {name!r} holds an invisible character "
                         f"({marks}), as text pasted from a word processor may: type the name "
                         "again", name=repr(name), marks=marks), EXIT_BAD_INPUT)
+    mixed = look_alike(tidy)
+    if mixed is not None:
+        refuse(Sentence("min.names.mixed", f"--name {tidy!r}: {mixed}", name=repr(tidy),
+                        why=mixed), EXIT_BAD_INPUT)
     same = [m for m in _registry(client, new=True) if _spaced(m["name"]) == _spaced(tidy)]
     if same:
         named = _named(same)
