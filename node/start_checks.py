@@ -69,12 +69,26 @@ def check_before_start(config: NodeConfig) -> KeyPair:
                            ("vc.https_listen", config.vc_https)):
         if address is None:
             continue
-        if address.port and address in listening:
-            raise ConfigError(field, f"cannot listen on {address}: it is also "
-                              f"{listening[address]}; give each its own port")
+        taken = next((other for other in listening if _overlap(address, other)), None)
+        if taken is not None:
+            # each checked alone binds, and is let go: the clash showed only when all
+            # three were bound, named as "api.listen/p2p.listen" whichever it was
+            raise ConfigError(field, f"cannot listen on {address}: {listening[taken]} "
+                              f"listens on {taken}, which takes that port too; give each its "
+                              "own port")
         listening[address] = field
         check_can_listen(field, address)
     return keys
+
+
+_EVERY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _overlap(one: Address, other: Address) -> bool:
+    """Whether two listeners would clash: one port (any but the system's choice, 0) on one
+    host, or on a host and every address (0.0.0.0, ::)."""
+    return bool(one.port) and one.port == other.port and (
+        one.host == other.host or one.host in _EVERY_ADDRESS or other.host in _EVERY_ADDRESS)
 
 
 def check_cpus(cpus: tuple[int, ...]) -> None:

@@ -76,10 +76,16 @@ def test_a_taken_p2p_port_is_named(tmp_path: Path, taken_port: int) -> None:
     assert not (tmp_path / "data").exists()
 
 
-def test_api_and_p2p_on_one_address_is_refused(tmp_path: Path) -> None:
-    config = node_folder(tmp_path, "127.0.0.1:23987", "127.0.0.1:23987")
+@pytest.mark.parametrize("api, p2p", [("127.0.0.1:23987", "127.0.0.1:23987"),
+                                      ("0.0.0.0:23987", "127.0.0.1:23987")])
+def test_api_and_p2p_on_one_port_is_refused_naming_both(tmp_path: Path, api: str, p2p: str
+                                                        ) -> None:
+    """Every address and one of them on one port clash too: that was said only once both
+    were bound, as 'api.listen/p2p.listen', after the P2P port had started."""
+    config = node_folder(tmp_path, api, p2p)
     line = refusal(run_node(config))
-    assert "p2p.listen: cannot listen on 127.0.0.1:23987: it is also api.listen" in line
+    assert (f"p2p.listen: cannot listen on {p2p}: api.listen listens on {api}, which takes "
+            "that port too") in line, line
     assert not (tmp_path / "data").exists()
 
 
