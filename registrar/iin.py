@@ -36,10 +36,11 @@ LOST_ZEROS_FIX = (" (Excel keeps a number without them: give the column the cust
 
 
 # What an IIN is written grouped with: spaces, as on an ID card (0110 2051 0003), a
-# no-break or narrow space (Excel's thousands separator in a Russian or Kazakh locale),
-# and dashes (hyphen, non-breaking hyphen, figure dash, en dash). Only these: anything
-# else inside (a dot, a letter, a zero-width space) is left for the checks to refuse.
-_GROUPING = re.compile("[ \u00a0\u2007\u202f\\-\u2010-\u2013]")
+# no-break, thin or narrow space (Excel's thousands separator in a Russian or Kazakh
+# locale; a word processor's), any other space of Unicode's (category Zs), and dashes
+# (hyphen, non-breaking hyphen, figure dash, en dash). Only these: anything else inside
+# (a dot, a letter, a zero-width space) is left for the checks to refuse.
+_GROUPING = re.compile("[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2013]")
 
 
 def iin_digits(text: str) -> str:

@@ -18,7 +18,7 @@ def _grouped(iin: str, separator: str) -> str:
     return separator.join((iin[:4], iin[4:8], iin[8:]))
 
 
-@pytest.mark.parametrize("separator", [" ", "-", "\u00a0", " - "])
+@pytest.mark.parametrize("separator", [" ", "-", "\u00a0", " - ", "\u2009", "\u3000"])
 def test_an_iin_in_groups_is_recorded_as_twelve_digits(tmp_path: Path, separator: str) -> None:
     # It was "an IIN is 12 digits" by row, though employment start took it.
     rows = [DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
