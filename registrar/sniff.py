@@ -70,6 +70,30 @@ def _zip_kind(path: Path) -> Phrase | None:
                   "give the export itself")
 
 
+# Excel's "Strict Open XML Spreadsheet" names its parts in this namespace, where a
+# workbook saved as "Excel Workbook" uses schemas.openxmlformats.org: openpyxl finds no
+# worksheet in it.
+_STRICT_NAMESPACE = b"purl.oclc.org/ooxml/spreadsheetml/main"
+_WORKBOOK_PART = "xl/workbook.xml"
+_STRICT_HEAD_BYTES = 4_096  # the namespace is declared on the part's first element
+
+
+def strict_open_xml(path: Path) -> Phrase | None:
+    """Why a workbook with no worksheet openpyxl reads has none: saved as Strict Open XML,
+    which is said so, rather than called damaged; None otherwise."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(_WORKBOOK_PART) as part:
+            head = part.read(_STRICT_HEAD_BYTES)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error):
+        return None
+    if _STRICT_NAMESPACE not in head:
+        return None
+    return phrase("reg.file.strict_xml", "the workbook was saved as \"Strict Open XML "
+                  "Spreadsheet\", which is not read here: save it in Excel as \"Excel "
+                  "Workbook (.xlsx)\"")
+
+
 def not_a_workbook(path: Path) -> Phrase | None:
     """Why `path`, named .xlsx, is no workbook, said so a registrar can act on it; None
     when its first bytes say nothing plainer than the reader's own error."""

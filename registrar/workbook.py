@@ -39,7 +39,7 @@ from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
-from registrar.sniff import not_a_workbook
+from registrar.sniff import not_a_workbook, strict_open_xml
 
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!"})
@@ -143,6 +143,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     number: int | None = None  # until the rows are read, a problem is the sheet's
     try:
         if not workbook.worksheets:
+            strict = strict_open_xml(path)
+            if strict is not None:
+                problems.add(None, None, "malformed", strict)
+                return
             problems.add(None, None, "no-header", phrase(
                 "reg.sheet.none", "the workbook holds no worksheet (only a chart sheet, or a "
                 "damaged file): export it again"))

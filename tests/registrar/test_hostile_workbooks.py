@@ -334,3 +334,15 @@ def test_random_damage_to_a_workbook_is_never_a_traceback(tmp_path: Path) -> Non
         path.write_bytes(bytes(raw))
         result = read_export(path, "diploma")  # raises nothing
         assert result.ok or result.problems, seed
+
+
+def test_a_strict_open_xml_workbook_is_named_as_such(tmp_path: Path) -> None:
+    """Excel's "Strict Open XML Spreadsheet" was said to hold no worksheet, a damaged file:
+    exporting it again the same way would not help."""
+    strict = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+    with zipfile.ZipFile(rewritten(tmp_path, {})) as z:
+        parts = {name: z.read(name).replace(
+            b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", strict)
+            for name in ("xl/workbook.xml", SHEET)}
+    result = read_export(rewritten(tmp_path, parts), "diploma")
+    assert keys(result) == ["reg.file.strict_xml"], result.problems
