@@ -142,11 +142,11 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         return
     number: int | None = None  # until the rows are read, a problem is the sheet's
     try:
+        strict = strict_open_xml(path)  # openpyxl reads no sheet of it, or no cell
+        if strict is not None:
+            problems.add(None, None, "malformed", strict)
+            return
         if not workbook.worksheets:
-            strict = strict_open_xml(path)
-            if strict is not None:
-                problems.add(None, None, "malformed", strict)
-                return
             problems.add(None, None, "no-header", phrase(
                 "reg.sheet.none", "the workbook holds no worksheet (only a chart sheet, or a "
                 "damaged file): export it again"))
