@@ -316,7 +316,7 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
         if manifest.get("registered"):
             echo(Sentence("issue.resume.done", f"{on_chain}; nothing to do", **facts))
         else:
-            _refuse_damaged_files(job_dir, manifest)
+            _refuse_damaged_files(job_dir, manifest, node)
             echo(Sentence("issue.resume.registering", f"{on_chain}; recording its students in "
                           "the issued-students registry", **facts))
             register_committed(job_dir, manifest)
@@ -329,19 +329,26 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
     if manifest["state"] == "preparing":
         job = _redo_preparation(job_dir, key_path, node)
     else:
-        _refuse_damaged_files(job_dir, manifest)
+        _refuse_damaged_files(job_dir, manifest, node)
         job = IssueJob(job_dir, node, say_line)
     finish_job(job, timeout_s, node, key_path, as_vc)
 
 
-def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any]) -> None:
+def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any], node: NodeClient) -> None:
     """Before a kept batch is sent (again), or a committed job's students recorded: its
     credential files whole (cli/job_files.py), or a refusal saying what is lost and what
-    mends it."""
+    mends it. A batch sent before is looked for on chain: committed since, it is said so
+    (its credential on chain has no file but a backup), not that it may still commit."""
     problem = credential_file_problem(job_dir, manifest)
     if problem is None:
         return
     state = manifest["state"]
+    if state in ("submitted", "refused"):
+        try:
+            on_chain = node.batch(manifest["issuer"], manifest["batch_root"])
+        except (ClientError, *MALFORMED_ANSWER):
+            on_chain = None  # not known: said as a batch that may still commit
+        state = "committed" if on_chain is not None else state
     if state == "committed":
         refuse(Sentence("issue.resume.files_on_chain", f"{problem}: the batch is on chain, "
                         "but its students cannot be recorded in the issued-students registry "

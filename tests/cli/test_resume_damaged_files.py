@@ -123,6 +123,22 @@ def test_a_job_sent_before_is_not_sent_again_without_its_files(
     assert "was not sent again (it was sent before, and may still commit)" in err
 
 
+def test_a_job_sent_before_that_committed_since_says_its_batch_is_on_chain(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed after its batch committed, before it noted so, then a file removed: it was
+    told the batch "may still commit", which it had, and the job stayed submitted."""
+    node = ResumingNode()
+    job_dir, _keys = prepare(tmp_path, node, count=5)
+    manifest = load_manifest(job_dir)
+    save_manifest(job_dir, {**manifest, "state": "submitted"})
+    node.batches[(manifest["issuer"], manifest["batch_root"])] = {
+        "height": 7, "tx_id": "ab" * 32, "time": "2026-06-30 10:00:00 UTC", "count": 5}
+    credential_files(job_dir)[4].unlink()
+    code, err = resumed(job_dir, node, capsys)
+    assert code == 2 and node.sent == []
+    assert "the batch is on chain, but its students cannot be recorded" in err, err
+
+
 def test_a_committed_job_whose_files_are_gone_says_they_must_be_restored(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Its students could not be recorded, and the advice was to --resume, for ever.
