@@ -53,7 +53,7 @@ def lost_letter(value: str, lossy_source: bool) -> Phrase | None:
     """Why `value` has lost a letter, or None: read from a file in an encoding that lacks
     Kazakh letters (cp1251, mac-cyrillic: registrar.export.lossy), or lost before the file
     was made (no name, title or code holds a '?' inside a word, whatever the encoding)."""
-    if not _LOST_LETTER.search(value):
+    if "?" not in value or not _LOST_LETTER.search(value):  # most values: no '?' at all
         return None
     return _LOST_SENTENCE if lossy_source else _LOST_BEFORE_SENTENCE
 

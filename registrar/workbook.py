@@ -170,12 +170,12 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         def texts(number: int, cells: tuple[Any, ...]) -> list[str | None]:
             said: list[str | None] = []
             for index, cell in enumerate(cells):
-                shown = getattr(cell, "number_format", None)
-                if number not in unseen and (isinstance(cell.value, bool)
-                                             or _hides(cell.value, shown)):
-                    unseen[number] = (index, _BOOLEAN if isinstance(cell.value, bool)
+                value, shown = cell.value, getattr(cell, "number_format", None)
+                if (value.__class__ is bool or (shown and ";" in shown and _hides(value, shown))
+                        ) and number not in unseen:
+                    unseen[number] = (index, _BOOLEAN if value.__class__ is bool
                                       else _HIDDEN_VALUE)
-                said.append(cell_text(cell.value, shown))
+                said.append(cell_text(value, shown))
             return said
 
         rows = ((n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
