@@ -3,7 +3,7 @@
 // browser, as `senim disclose` makes it: each hidden field's value and salt are replaced by
 // the field's salted hash, which the verification needs and which tells nothing. So the
 // document never leaves the browser, and the copy still verifies.
-import { takeFiles } from './portal-files.js';
+import { takeFiles, textOf } from './portal-files.js';
 import { $, applyLanguage, formatDate, has, loadStrings, state, t } from './portal-language.js';
 
 const FORMATS = ['senim-credential/v1', 'senim-credential/v2'];
@@ -80,20 +80,6 @@ const wellFormed = (text) => (typeof text.isWellFormed === 'function' ? text.isW
   : !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text));
 
 const isObject = (value) => Boolean(value) && typeof value === 'object' && !Array.isArray(value);
-
-// A file's text: UTF-8 (or UTF-16, by its byte-order mark), or null when its bytes are not
-// such text. Decoded leniently, a damaged byte became U+FFFD in a value, and the copy, made
-// of that value, would not verify.
-async function textOf(file) {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const utf16 = bytes[0] === 0xFF && bytes[1] === 0xFE ? 'utf-16le'
-    : bytes[0] === 0xFE && bytes[1] === 0xFF ? 'utf-16be' : null;
-  try {
-    return new TextDecoder(utf16 || 'utf-8', { fatal: true }).decode(bytes);
-  } catch (e) {
-    return null;
-  }
-}
 
 // The refusal's key, or null when `doc` is a credential this page can make a copy of.
 function problemOf(doc) {

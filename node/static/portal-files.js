@@ -27,3 +27,18 @@ export function takeFiles(onFile) {
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
 }
+
+// A file's text: UTF-8 (or UTF-16, by its byte-order mark), or null when its bytes are not
+// such text. Decoded leniently, a damaged byte became U+FFFD: the holder's copy, made of
+// that value, would not verify, and the portal called a genuine file saved in another
+// encoding (or with one byte damaged) altered, showing its garbled text as its contents.
+export async function textOf(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const utf16 = bytes[0] === 0xFF && bytes[1] === 0xFE ? 'utf-16le'
+    : bytes[0] === 0xFE && bytes[1] === 0xFF ? 'utf-16be' : null;
+  try {
+    return new TextDecoder(utf16 || 'utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    return null;
+  }
+}

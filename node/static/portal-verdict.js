@@ -129,7 +129,8 @@ function renderFields(doc, verdict) {
   const f = verdict.facts || {};
   // Only what a chain was read for: a revoked verdict from a status list alone (of a VC
   // anyone signed) showed its made-up fields as a confirmed document's.
-  const confirmed = ['valid', 'revoked', 'unaccredited'].includes(verdict.status)
+  // A superseded one's contents were checked as well: the issuer replaced it since.
+  const confirmed = ['valid', 'revoked', 'unaccredited', 'superseded'].includes(verdict.status)
     && onChain(verdict);
   const type = plain(f.type) || plain(doc.type);
   $('document-title').textContent = has('title.' + type) ? t('title.' + type)

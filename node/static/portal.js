@@ -6,7 +6,7 @@
 // portal-verdict.js says the answer, and portal-language.js holds the words in Kazakh,
 // Russian and English.
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
-import { takeFiles } from './portal-files.js';
+import { takeFiles, textOf } from './portal-files.js';
 import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
 import { plain, render, reset, reveal, say, show } from './portal-verdict.js';
 
@@ -55,20 +55,23 @@ async function kindOfFile(file) {
 let refusedFile = null;
 
 async function readFile(file) {
+  const mine = ++checks;  // a check still waiting for the node is older than this file
   fromLink = null;
   refusedFile = null;
   $('filename').textContent = file.name;
   const refused = await kindOfFile(file);
-  if (refused) {
+  const text = refused ? null : await textOf(file);
+  if (mine !== checks) return;  // another file or check came after this one
+  if (refused || text === null) {
     $('doc').value = '';
     reset();
-    refusedFile = refused === 'too_large' ? 'too_large' : refused === 'unreadable'
-      ? 'malformed' : 'file_' + refused;
+    refusedFile = text === null && !refused ? 'not_text' : refused === 'too_large'
+      ? 'too_large' : refused === 'unreadable' ? 'malformed' : 'file_' + refused;
     say(refusedFile);
     reveal();
     return;
   }
-  $('doc').value = await file.text();
+  $('doc').value = text;
   verify();
 }
 
@@ -215,8 +218,9 @@ function wire() {
 }
 
 async function startFromFragment() {
+  const mine = ++checks;  // as a file read: an older check's answer is not shown after it
   const text = await documentFromLink(window.location.hash);
-  if (text === null) return;
+  if (text === null || mine !== checks) return;
   if (typeof text !== 'string') { reset(); say(text.refused); reveal(); return; }
   $('doc').value = text;
   $('filename').textContent = '';

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from cli.sharing import share_link
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
@@ -198,3 +199,57 @@ def test_a_link_cut_short_is_not_called_a_file_or_a_paste(credentials: Credentia
     whole = credentials.valid.read_text(encoding="utf-8")
     status, sentence = paste_and_check(browser, whole[: len(whole) // 2])
     assert status == "damaged" and sentence.startswith(PASTE_ONLY[lang]), sentence
+
+
+NOT_TEXT = {"en": "This file is damaged, or was saved again in another encoding",
+            "ru": "Этот файл повреждён или пересохранён в другой кодировке",
+            "kk": "Бұл файл бүлінген немесе басқа кодтауда қайта сақталған"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_file_whose_bytes_are_not_text_is_not_called_altered(
+        credentials: Credentials, browser: Any, tmp_path: Path, lang: str) -> None:
+    """A genuine credential saved again as Notepad's "ANSI" (cp1251), or with one byte
+    damaged, read as "Altered document: do not rely on it", its garbled text shown as its
+    contents; senim verify and the holder page call it damaged."""
+    genuine = credentials.valid.read_text(encoding="utf-8")
+    for name, body in (("ansi.json", genuine.encode("cp1251", errors="replace")),
+                       ("byte.json", genuine.encode("utf-8").replace("ә".encode(), b"\xe6",
+                                                                     1))):
+        assert body != genuine.encode("utf-8"), name  # the file holds a Kazakh letter
+        path = tmp_path / name
+        path.write_bytes(body)
+        open_portal(browser, credentials.node.url + "/", lang)
+        status, sentence = pick(browser, path)
+        assert status == "not_text", (name, sentence)
+        assert sentence.startswith(NOT_TEXT[lang]), sentence
+        assert not browser.find_element("id", "answer").is_displayed()
+
+
+def test_a_refusal_after_a_slow_check_is_not_overwritten_by_its_answer(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    """A genuine file picked, then a PDF while the node still answered the first: the
+    PDF's refusal showed, and then "Genuine diploma" with the first file's card."""
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(PDF + bytes(3000))
+    open_portal(browser, credentials.node.url + "/", "en")
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 1500, "downloadThroughput": -1,
+        "uploadThroughput": -1})
+    try:
+        browser.find_element("id", "file").send_keys(str(credentials.valid))
+        WebDriverWait(browser, 10).until(  # read, and its check under way (1.5 s to answer)
+            lambda b: b.execute_script("return document.getElementById('doc').value.length"))
+        status, sentence = pick(browser, pdf)
+        assert status == "file_pdf", sentence
+        deadline = time.monotonic() + 6  # well past the first answer's arrival
+        while time.monotonic() < deadline:
+            shown = browser.find_element("id", "verdict").get_attribute("data-status")
+            assert shown == "file_pdf", shown
+            time.sleep(0.25)
+        assert not browser.find_element("id", "answer").is_displayed()
+    finally:
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1,
+            "uploadThroughput": -1})
