@@ -19,7 +19,7 @@ from cli.commands import node_option
 from cli.errors import EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
-from cli.spoken import Sentence, WordedCommand, echo, refuse
+from cli.spoken import Joined, Sentence, WordedCommand, echo, refuse
 from cli.worded_group import WordedGroup
 from node.evidence import EVIDENCE_PAGE_MAX
 
@@ -47,10 +47,17 @@ def describe(row: dict[str, Any]) -> Sentence:
     who, by = _who(row["name"], row["member_id"]), _who(row["submitted_by_name"],
                                                         row["submitted_by"])
     tx = str(row["transaction"])[:16]
-    return Sentence("min.evidence.row", f"validator {who} {did} at height {row['height']}, view "
+    said = Sentence("min.evidence.row", f"validator {who} {did} at height {row['height']}, view "
                     f"{row['view']}; submitted by {by} in block {row['submitted_height']} "
                     f"(transaction {tx})", who=who, did=did, height=row["height"],
                     view=row["view"], by=by, submitted=row["submitted_height"], tx=tx)
+    stolen = row.get("key_compromised_from")
+    if not isinstance(stolen, int) or isinstance(stolen, bool):
+        return said
+    # its key was reported stolen from before the messages: whoever held it made them
+    return Joined([said, Sentence("min.evidence.stolen_key", f": signed with a key {who} "
+                                  f"reported stolen from block {stolen}, so a thief may have "
+                                  "made these messages", who=who, height=stolen)])
 
 
 def _malformed(what: str, english: str) -> ClientError:

@@ -14,8 +14,15 @@ MAX_EVIDENCE_RECORDS in all; the messages themselves stay in the block, found
 by the record's transaction id. What to do about the validator is governance's
 decision.
 
+From rules version 11 (`EVIDENCE_BOUNDED_FROM`) evidence is of a height the chain has
+reached, and at most MAX_EVIDENCE_PER_VALIDATOR records accuse one validator. Before it,
+one validator (or a thief holding its key) signed conflicting messages at any height and
+view it liked, filled every place for evidence with its own, and the chain refused the
+evidence against every other validator from then on.
+
 Layout: `x:` + validator id + height (8 bytes) + view (8 bytes) + kind -> record;
-`x#count` -> the number of records.
+`x#count` -> the number of records; `x#count:` + validator id -> the number of records
+accusing that validator written under rules version 11 or later.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ EVIDENCE_COUNT_KEY = b"x#count"
 # Each record is under 200 bytes; a cap keeps a flood of valid evidence (one Byzantine
 # validator equivocating at every height) from growing every node's state for ever.
 MAX_EVIDENCE_RECORDS = 4_096
+# Records accusing one validator (rules version 11 on): a few prove what it did, and
+# governance acts on them; more would only take the places of the evidence against others.
+MAX_EVIDENCE_PER_VALIDATOR = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,10 @@ def evidence_key(validator: bytes, kind: str, height: int, view: int) -> bytes:
     return PREFIX_EVIDENCE + validator + struct.pack(">QQ", height, view) + kind.encode()
 
 
+def _accused_count_key(validator: bytes) -> bytes:
+    return EVIDENCE_COUNT_KEY + b":" + validator
+
+
 @dataclass(frozen=True)
 class EvidenceRecord:
     validator_key: bytes
@@ -80,10 +94,11 @@ class EvidenceRecord:
         return cls(*value)
 
 
-def evidence_count(state: StateReader) -> int:
-    raw = state.get(EVIDENCE_COUNT_KEY)
+def evidence_count(state: StateReader, validator: bytes | None = None) -> int:
+    """The records on chain; of one validator, those written from rules version 11 on."""
+    raw = state.get(EVIDENCE_COUNT_KEY if validator is None else _accused_count_key(validator))
     count = 0 if raw is None else decode(raw)
-    if not isinstance(count, int) or count < 0:
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise MalformedInput("stored evidence count is malformed")
     return count
 
@@ -101,8 +116,9 @@ def _validator_key_at(state: StateReader) -> ValidatorKeyAt:
 
 def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, sender: bytes,
                           tx_id: bytes, chain_id: str, height: int,
-                          check: EvidenceCheck | None) -> None:
-    """The `submit_evidence` rule. Checks everything, then writes."""
+                          check: EvidenceCheck | None, bounded: bool = False) -> None:
+    """The `submit_evidence` rule. Checks everything, then writes. `bounded`: rules
+    version 11 or later (module docstring)."""
     if check is None:
         raise TxRejected("evidence_unchecked", "this ledger was not given a check for "
                          "consensus messages")
@@ -111,6 +127,11 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     if proven is None:
         raise TxRejected("invalid_evidence", "the two messages are not conflicting messages "
                          "signed by one validator for the same height, view and kind")
+    if bounded and proven.height > height:
+        # no validator set is in force there yet: the one of the head stood in for it
+        raise TxRejected("evidence_ahead", f"the messages are of height {proven.height}, "
+                         f"which the chain has not reached (this block is {height})",
+                         height=proven.height, head=height)
     validator_key = key_of(proven.validator, proven.height)
     assert validator_key is not None, "the check verified the messages against this key"
     key = evidence_key(proven.validator, proven.kind, proven.height, proven.view)
@@ -121,7 +142,14 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     if count >= MAX_EVIDENCE_RECORDS:
         raise TxRejected("evidence_full", f"the chain already holds {MAX_EVIDENCE_RECORDS} "
                          "pieces of evidence", limit=MAX_EVIDENCE_RECORDS)
+    accused = evidence_count(state, proven.validator) if bounded else 0
+    if accused >= MAX_EVIDENCE_PER_VALIDATOR:
+        raise TxRejected("evidence_enough", f"the chain already holds "
+                         f"{MAX_EVIDENCE_PER_VALIDATOR} pieces of evidence against this "
+                         "validator, which prove what it did", limit=MAX_EVIDENCE_PER_VALIDATOR)
     record = EvidenceRecord(validator_key, proven.kind, proven.height, proven.view, tx_id,
                             sender, height)
     state.set(key, record.encode())
     state.set(EVIDENCE_COUNT_KEY, encode(count + 1))
+    if bounded:
+        state.set(_accused_count_key(proven.validator), encode(accused + 1))

@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 10
+MAX_KNOWN_RULES_VERSION = 11
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -111,6 +111,13 @@ STOLEN_VOTES_SET_ASIDE_FROM = 10
 # the block of its rotation, or after a replacement's cautious early height, had what it
 # recorded refused for good, and its key could not be admitted again.
 ADMISSION_CONFIRMED_FROM = 10
+
+# From this version on, evidence of equivocation is of a height the chain has reached, and
+# at most `ledger.equivocation.MAX_EVIDENCE_PER_VALIDATOR` records accuse one validator:
+# before it, one validator (or a thief holding its key) signed conflicting messages for
+# heights to come, filled the chain's places for evidence with its own, and evidence
+# against every other validator was refused from then on.
+EVIDENCE_BOUNDED_FROM = 11
 
 
 class StateReader(Protocol):

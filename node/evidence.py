@@ -38,6 +38,7 @@ from consensus.messages import (
     message_signing_bytes,
 )
 from ledger.codec import decode, encode
+from ledger.distrust import stolen_key_in_state
 from ledger.equivocation import PREFIX_EVIDENCE, Equivocation, EvidenceRecord, ValidatorKeyAt
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, verify_signature
@@ -198,6 +199,19 @@ def _member_name(state: StateReader, member_id: bytes) -> str | None:
     return member.name if member is not None else None
 
 
+def _stolen_from(state: StateReader, member: bytes, record: EvidenceRecord) -> int | None:
+    """The height from which the key that signed the messages was reported stolen, when it
+    was by theirs: a thief's messages, made to put the member's name beside evidence. None
+    otherwise, or when the member's keys cannot be read (the record is still listed)."""
+    try:
+        stolen = stolen_key_in_state(state, member, record.height)
+    except MalformedInput:
+        return None
+    if stolen is None or stolen.public_key != record.validator_key:
+        return None
+    return stolen.compromised_from
+
+
 def chain_evidence_page(state: StateTree, limit: int = EVIDENCE_PAGE_MAX,
                         after: bytes | None = None) -> dict[str, Any]:
     """Evidence on chain (`ledger.equivocation`), in key order (by validator, then height
@@ -224,5 +238,6 @@ def chain_evidence_page(state: StateTree, limit: int = EVIDENCE_PAGE_MAX,
                      "transaction": record.tx_id.hex(),
                      "submitted_by": record.submitted_by.hex(),
                      "submitted_by_name": _member_name(state, record.submitted_by),
-                     "submitted_height": record.submitted_height})
+                     "submitted_height": record.submitted_height,
+                     "key_compromised_from": _stolen_from(state, member, record)})
     return {"evidence": rows, "next": rows[-1]["cursor"] if more else None}

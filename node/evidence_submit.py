@@ -147,7 +147,9 @@ class EvidenceSubmitter:
             log.warning("evidence of %s not submitted on chain: %s", slot.describe(), exc)
             return
         if refusal is not None:
-            level = logging.INFO if refusal.code == "duplicate_evidence" else logging.WARNING
+            # held already, or enough against that validator (rules version 11): no fault
+            level = (logging.INFO if refusal.code in ("duplicate_evidence", "evidence_enough")
+                     else logging.WARNING)
             log.log(level, "evidence of %s refused: %s (%s)", slot.describe(), refusal.message,
                     refusal.code)
             return
