@@ -28,7 +28,7 @@ from cli.commands import (
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.governance_revoke import revoke_command
 from cli.governance_vote import GovernanceCommand, list_proposals, vote
-from cli.governance_words import describe
+from cli.governance_words import describe, refuse_unknown_version
 from cli.key_replacement import ReplacementAsked
 from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
@@ -103,6 +103,9 @@ for _command in (revoke_command, vote, list_proposals):
                    f"effective height (this release knows versions up to "
                    f"{MAX_KNOWN_RULES_VERSION}; a node whose release does not know it stops "
                    "there until upgraded).")
+@click.option("--unknown-version", "unknown_version", is_flag=True,
+              help="set-rules-version: propose a version this release does not know (a node "
+                   "reaching it stops until upgraded to a release that knows it).")
 @click.option("--effective-height", type=int, default=None,
               help=f"First block it applies to; default the head + {DEFAULT_LEAD_BLOCKS} (more "
                    "when many votes are needed: each may come after an idle spell).")
@@ -113,12 +116,14 @@ for _command in (revoke_command, vote, list_proposals):
 @lang_option
 def propose(key_path: Path, action: str, member_hex: str | None, name: str | None,
             role: str | None, public_key_hex: str | None, request_path: Path | None,
-            compromised_from: int | None, rules_version: int | None,
+            compromised_from: int | None, rules_version: int | None, unknown_version: bool,
             effective_height: int | None, expiry_height: int | None, node_url: str,
             language: str) -> None:
     """Propose an action (your transaction is your vote); prints the proposal id."""
     governance_action = _action(action, member_hex, name, role, public_key_hex, rules_version,
                                 request_path, compromised_from)
+    if isinstance(governance_action, RulesVersionAction) and not unknown_version:
+        refuse_unknown_version(governance_action.version, "--unknown-version")
     keys = load_key_or_fail(key_path)
     reader = NodeClient(node_url, timeout_s=10)
     if isinstance(governance_action, ReplacementAsked):

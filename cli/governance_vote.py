@@ -13,7 +13,14 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.governance_words import describe, names, proposal_state, rules_sentence, who
+from cli.governance_words import (
+    describe,
+    names,
+    proposal_state,
+    refuse_unknown_version,
+    rules_sentence,
+    who,
+)
 from cli.language import lang_option
 from cli.member_names import tell_apart
 from cli.proposal_heights import votes_may_be_late
@@ -36,9 +43,13 @@ class GovernanceCommand(WordedCommand):
 @click.command("vote", cls=GovernanceCommand)
 @key_option("Your (ministry) member key file.")
 @click.argument("proposal_id")
+@click.option("--unknown-version", "unknown_version", is_flag=True,
+              help="Vote for a rules version this release does not know (a node reaching it "
+                   "stops until upgraded to a release that knows it).")
 @node_option
 @lang_option
-def vote(key_path: Path, proposal_id: str, node_url: str, language: str) -> None:
+def vote(key_path: Path, proposal_id: str, unknown_version: bool, node_url: str,
+         language: str) -> None:
     """Vote for an open proposal: PROPOSAL_ID is the id `propose` printed, or one from
     `list`, whole or its first digits (at least 4) when no other listed proposal's id
     starts with them."""
@@ -50,6 +61,9 @@ def vote(key_path: Path, proposal_id: str, node_url: str, language: str) -> None
         said = describe(listed)
         echo(Sentence("gov.proposal_is", f"proposal {whole.hex()}: {said}", id=whole.hex(),
                       what=said), named=True)
+    version = listed.get("rules_version") if listed is not None else None
+    if isinstance(version, int) and not isinstance(version, bool) and not unknown_version:
+        refuse_unknown_version(version, "--unknown-version")
     _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
     _after_voting(reader, payload.proposal_id.hex())

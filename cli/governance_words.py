@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from cli.client import node_line, refusal_params
+from cli.errors import EXIT_BAD_INPUT
 from cli.language import catalogue
 from cli.proposal_heights import votes_may_be_late
 from cli.refusals import refusal
-from cli.spoken import Joined, Sentence
+from cli.spoken import Joined, Sentence, refuse
 from ledger.payloads import (
     ACTION_ADD_MEMBER,
     ACTION_ADD_VALIDATOR,
@@ -24,6 +25,7 @@ from ledger.payloads import (
     ACTION_SET_RULES_VERSION,
 )
 from ledger.payloads_credentials import REVOCATION_REASONS
+from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 
 # The actions said "<do> <who> from height H" (the member is all they name).
 MEMBER_ACTIONS = (ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, ACTION_RETIRE_MEMBER)
@@ -288,3 +290,17 @@ def rules_sentence(rules: dict[str, Any]) -> Sentence:
 def upgrade_due(rules: dict[str, Any]) -> bool:
     """Whether the node's release does not know a version scheduled in `rules`."""
     return any(int(change["version"]) > int(rules["known"]) for change in rules["scheduled"])
+
+
+def refuse_unknown_version(version: int, flag: str) -> None:
+    """Refuse, unsent, a rules version no release this one knows of runs: approved, every
+    node stops at its height until upgraded to one that knows it, and no later proposal
+    can go back to a lower version (a "110" typed for "11" halted a test consortium)."""
+    if version > MAX_KNOWN_RULES_VERSION:
+        refuse(Sentence("gov.rules_version_unknown", f"rules version {version} is later than "
+                        f"any this release knows (up to {MAX_KNOWN_RULES_VERSION}): once "
+                        "approved, every node stops at its height until upgraded to a release "
+                        "that knows it, and no later proposal can go back. A typo? If a "
+                        f"release that knows it is on its way, give {flag}",
+                        version=version, known=MAX_KNOWN_RULES_VERSION, flag=flag),
+               EXIT_BAD_INPUT)

@@ -44,7 +44,11 @@ def test_a_rules_version_is_proposed_voted_and_listed(
                      _key(tmp_path, council.ministry2, "m2"))
     args = ["governance", "propose", "--action", "set-rules-version", "--rules-version",
             str(UNKNOWN), "--effective-height", "10"]
-    proposed = runner.invoke(main, [*args, "--key", first])
+    # a version no release this one knows of runs: refused unless the official says so
+    typo = runner.invoke(main, [*args, "--key", first])
+    assert typo.exit_code == 2 and f"rules version {UNKNOWN} is later than any this " \
+        "release knows" in typo.output and "--unknown-version" in typo.output, typo.output
+    proposed = runner.invoke(main, [*args, "--key", first, "--unknown-version"])
     assert proposed.exit_code == 0, proposed.output
     proposal_id = proposed.output.split("proposal id: ")[1].split()[0]
     assert (f"warning: once approved, a node whose release does not know rules version "
@@ -58,12 +62,16 @@ def test_a_rules_version_is_proposed_voted_and_listed(
 
     # the same change without a height of its own: vote for the open one instead
     again = runner.invoke(main, ["governance", "propose", "--action", "set-rules-version",
-                                 "--rules-version", str(UNKNOWN), "--key", second])
+                                 "--rules-version", str(UNKNOWN), "--key", second,
+                                 "--unknown-version"])
     assert again.exit_code == 1, again.output
     assert f"proposal {proposal_id} already proposes to run the ledger rules of version" in (
         again.output)
 
-    voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id])
+    refused = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id[:8]])
+    assert refused.exit_code == 2 and "--unknown-version" in refused.output, refused.output
+    voted = runner.invoke(main, ["governance", "vote", "--key", second, proposal_id,
+                                 "--unknown-version"])
     assert voted.exit_code == 0, voted.output
     listed = runner.invoke(main, ["governance", "list"]).output
     assert (f"Ledger rules: version 1 (the node's release knows up to "
@@ -76,7 +84,7 @@ def test_a_rules_version_is_proposed_voted_and_listed(
     assert answer["proposals"][0]["rules_version"] == UNKNOWN
 
     # not above the scheduled one: the ledger's refusal, in one line
-    lower = runner.invoke(main, [*args[:-1], "20", "--key", first])
+    lower = runner.invoke(main, [*args[:-1], "20", "--key", first, "--unknown-version"])
     assert lower.exit_code == 1 and "rules_version_not_above" in lower.output, lower.output
 
 
