@@ -43,6 +43,7 @@ from ledger.rules_version import (
     GOVERNANCE_KEY_HOLDERS_CHECKED_FROM,
     KEY_REPLACEMENT_FROM,
     REPORTS_UNDONE_FROM,
+    RETIREMENT_RULES_FROM,
     apply_rules_version_change,
     check_rules_version_change,
 )
@@ -88,6 +89,11 @@ def _records_from(state: StateReader, height: int) -> list[ValidatorSetRecord]:
             *(validator_set_at(state, h) for h in later)]
 
 
+def _member_from(state: StateReader, member_id: MemberId) -> int:
+    """The height from which a voter signs: the effective height of its admission."""
+    return _existing_member(state, member_id).added_height
+
+
 def check_action(state: StateReader, action: GovernanceAction, effective: int,
                  policy: GovernancePolicy, height: int, rules_version: int, *,
                  paths_checked: bool = False) -> None:
@@ -121,9 +127,13 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         _require_version(rules_version, KEY_REPLACEMENT_FROM, "replacing a member's key")
     member = _existing_member(state, action.member)
     # A retirement approved for a later height leaves the member signing until then: its
-    # key may still be replaced (a thief's signatures distrusted) meanwhile.
+    # key may still be replaced (a thief's signatures distrusted) meanwhile, and from rules
+    # version 11 it may be brought forward (a thief's proposal to retire a ministry 100,000
+    # blocks on, once approved, left it signing that long).
     if member.retired_height is not None and not (
-            isinstance(action, ReplaceKeyAction) and member.retired_height > height):
+            isinstance(action, ReplaceKeyAction) and member.retired_height > height) and not (
+            rules_version >= RETIREMENT_RULES_FROM and isinstance(action, MemberAction)
+            and action.action == ACTION_RETIRE_MEMBER and member.retired_height > effective):
         raise TxRejected("already_retired", f"{member.name} is retired from height "
                          f"{member.retired_height}", member=member.name,
                          height=member.retired_height)
@@ -139,7 +149,13 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
                              f"{holding[0].from_height}; remove it from the validator set first",
                              member=member.name, height=holding[0].from_height)
         voters = load_voters(state)
-        if action.member in voters and len(voters) - 1 < policy.threshold:
+        # From rules version 11 only voters that can sign from the retirement's height on
+        # are counted: a ministry the consortium admitted for a later height is a voter
+        # whose votes are refused until then (`not_yet_member`), and counted it let the
+        # voters that could sign fall below the threshold, governance stalled meanwhile.
+        left = [v for v in voters if v != action.member and (
+            rules_version < RETIREMENT_RULES_FROM or _member_from(state, v) <= effective)]
+        if action.member in voters and len(left) < policy.threshold:
             raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
                              f"fewer voters than the threshold of {policy.threshold}",
                              member=member.name, threshold=policy.threshold)
