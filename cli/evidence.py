@@ -55,9 +55,10 @@ def describe(row: dict[str, Any]) -> Sentence:
     if not isinstance(stolen, int) or isinstance(stolen, bool):
         return said
     # its key was reported stolen from before the messages: whoever held it made them
-    return Joined([said, Sentence("min.evidence.stolen_key", f": signed with a key {who} "
-                                  f"reported stolen from block {stolen}, so a thief may have "
-                                  "made these messages", who=who, height=stolen)])
+    return Joined([said, Sentence("min.evidence.stolen_key", f": signed with a key of {who} "
+                                  f"distrusted from block {stolen} (reported stolen, or "
+                                  "replaced), so a thief may have made these messages",
+                                  who=who, height=stolen)])
 
 
 def _malformed(what: str, english: str) -> ClientError:

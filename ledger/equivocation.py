@@ -15,14 +15,18 @@ by the record's transaction id. What to do about the validator is governance's
 decision.
 
 From rules version 11 (`EVIDENCE_BOUNDED_FROM`) evidence is of a height the chain has
-reached, and at most MAX_EVIDENCE_PER_VALIDATOR records accuse one validator. Before it,
-one validator (or a thief holding its key) signed conflicting messages at any height and
-view it liked, filled every place for evidence with its own, and the chain refused the
-evidence against every other validator from then on.
+reached (and no round is held at height 0), at most MAX_EVIDENCE_PER_VALIDATOR records
+accuse one validator key and MAX_EVIDENCE_PER_MEMBER one member (whose rotations give it
+new keys), and the cap on all of them counts the records written under version 11 only.
+Before it, one validator (or a thief holding its key) signed conflicting messages at any
+height and view it liked, filled every place for evidence with its own, and the chain
+refused the evidence against every other validator from then on; a chain so filled takes
+evidence again once it runs version 11.
 
 Layout: `x:` + validator id + height (8 bytes) + view (8 bytes) + kind -> record;
-`x#count` -> the number of records; `x#count:` + validator id -> the number of records
-accusing that validator written under rules version 11 or later.
+`x#count` -> the number of records; from version 11, `x#bounded` -> the number of records
+written under it, `x#count:` + validator id and `x#member:` + member id -> those accusing
+that validator key, and that member.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
+from ledger.key_events import validator_member
 from ledger.payloads import SubmitEvidencePayload
 from ledger.validator_sets import StateReader, StateWriter, validator_set_at
 
@@ -41,9 +46,15 @@ EVIDENCE_COUNT_KEY = b"x#count"
 # Each record is under 200 bytes; a cap keeps a flood of valid evidence (one Byzantine
 # validator equivocating at every height) from growing every node's state for ever.
 MAX_EVIDENCE_RECORDS = 4_096
-# Records accusing one validator (rules version 11 on): a few prove what it did, and
+BOUNDED_COUNT_KEY = b"x#bounded"
+PREFIX_MEMBER_COUNT = b"x#member:"
+# Records accusing one validator key (rules version 11 on): a few prove what it did, and
 # governance acts on them; more would only take the places of the evidence against others.
 MAX_EVIDENCE_PER_VALIDATOR = 16
+# And one member, over all its keys: each rotation gives a member a new validator key, and
+# the cap per key alone let one member's rotations take 56 times its places. Four keys'
+# worth, so that a thief holding an old key cannot take all of a member's places.
+MAX_EVIDENCE_PER_MEMBER = 4 * MAX_EVIDENCE_PER_VALIDATOR
 
 
 @dataclass(frozen=True)
@@ -95,8 +106,13 @@ class EvidenceRecord:
 
 
 def evidence_count(state: StateReader, validator: bytes | None = None) -> int:
-    """The records on chain; of one validator, those written from rules version 11 on."""
-    raw = state.get(EVIDENCE_COUNT_KEY if validator is None else _accused_count_key(validator))
+    """The records on chain; of one validator key, those written from rules version 11 on."""
+    return _count(state, EVIDENCE_COUNT_KEY if validator is None
+                  else _accused_count_key(validator))
+
+
+def _count(state: StateReader, key: bytes) -> int:
+    raw = state.get(key)
     count = 0 if raw is None else decode(raw)
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise MalformedInput("stored evidence count is malformed")
@@ -132,6 +148,9 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
         raise TxRejected("evidence_ahead", f"the messages are of height {proven.height}, "
                          f"which the chain has not reached (this block is {height})",
                          height=proven.height, head=height)
+    if bounded and proven.height < 1:
+        raise TxRejected("evidence_height_zero", "the messages are of height 0, at which no "
+                         "round is held: no fault of a round they can show")
     validator_key = key_of(proven.validator, proven.height)
     assert validator_key is not None, "the check verified the messages against this key"
     key = evidence_key(proven.validator, proven.kind, proven.height, proven.view)
@@ -139,17 +158,28 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
         raise TxRejected("duplicate_evidence", f"evidence of {proven.kind} by this validator "
                          f"at height {proven.height}, view {proven.view} is already on chain")
     count = evidence_count(state)
-    if count >= MAX_EVIDENCE_RECORDS:
+    # from version 11 the cap counts its own records: a chain filled before takes evidence
+    held = _count(state, BOUNDED_COUNT_KEY) if bounded else count
+    if held >= MAX_EVIDENCE_RECORDS:
         raise TxRejected("evidence_full", f"the chain already holds {MAX_EVIDENCE_RECORDS} "
                          "pieces of evidence", limit=MAX_EVIDENCE_RECORDS)
-    accused = evidence_count(state, proven.validator) if bounded else 0
-    if accused >= MAX_EVIDENCE_PER_VALIDATOR:
-        raise TxRejected("evidence_enough", f"the chain already holds "
-                         f"{MAX_EVIDENCE_PER_VALIDATOR} pieces of evidence against this "
-                         "validator, which prove what it did", limit=MAX_EVIDENCE_PER_VALIDATOR)
+    accused: tuple[bytes, int, bytes, int] | None = None  # the two counts, keys and values
+    if bounded:
+        of_key = _accused_count_key(proven.validator)
+        of_member = PREFIX_MEMBER_COUNT + validator_member(state, validator_key)
+        accused = (of_key, _count(state, of_key), of_member, _count(state, of_member))
+        limit = (MAX_EVIDENCE_PER_VALIDATOR if accused[1] >= MAX_EVIDENCE_PER_VALIDATOR
+                 else MAX_EVIDENCE_PER_MEMBER if accused[3] >= MAX_EVIDENCE_PER_MEMBER
+                 else None)
+        if limit is not None:
+            raise TxRejected("evidence_enough", f"the chain already holds {limit} pieces of "
+                             "evidence against this validator, which prove what it did",
+                             limit=limit)
     record = EvidenceRecord(validator_key, proven.kind, proven.height, proven.view, tx_id,
                             sender, height)
     state.set(key, record.encode())
     state.set(EVIDENCE_COUNT_KEY, encode(count + 1))
-    if bounded:
-        state.set(_accused_count_key(proven.validator), encode(accused + 1))
+    if accused is not None:
+        state.set(BOUNDED_COUNT_KEY, encode(held + 1))
+        state.set(accused[0], encode(accused[1] + 1))
+        state.set(accused[2], encode(accused[3] + 1))

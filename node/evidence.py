@@ -38,11 +38,11 @@ from consensus.messages import (
     message_signing_bytes,
 )
 from ledger.codec import decode, encode
-from ledger.distrust import stolen_key_in_state
 from ledger.equivocation import PREFIX_EVIDENCE, Equivocation, EvidenceRecord, ValidatorKeyAt
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, verify_signature
-from ledger.key_events import key_owner_key
+from ledger.key_events import key_history_of, key_owner_key
+from ledger.records import Member, member_key
 from ledger.rules import load_member
 from ledger.validator_sets import StateReader
 from storage.errors import CorruptStateError
@@ -200,16 +200,21 @@ def _member_name(state: StateReader, member_id: bytes) -> str | None:
 
 
 def _stolen_from(state: StateReader, member: bytes, record: EvidenceRecord) -> int | None:
-    """The height from which the key that signed the messages was reported stolen, when it
-    was by theirs: a thief's messages, made to put the member's name beside evidence. None
-    otherwise, or when the member's keys cannot be read (the record is still listed)."""
+    """The height from which the key that signed the messages is distrusted (reported
+    stolen, or distrusted by a replacement), when it was by theirs: a thief's messages,
+    made to put the member's name beside evidence. Looked up by the key itself: a key
+    rotated away from still certifies the next block or two, a thief's favourite time.
+    None otherwise, or when the member's keys cannot be read (the record is still listed)."""
+    raw = state.get(member_key(member))
     try:
-        stolen = stolen_key_in_state(state, member, record.height)
+        period = (None if raw is None else
+                  key_history_of(state, member, Member.decode(raw)).period_of(
+                      record.validator_key))
     except MalformedInput:
         return None
-    if stolen is None or stolen.public_key != record.validator_key:
+    if period is None or period.trusted_at(record.height):
         return None
-    return stolen.compromised_from
+    return period.compromised_from
 
 
 def chain_evidence_page(state: StateTree, limit: int = EVIDENCE_PAGE_MAX,

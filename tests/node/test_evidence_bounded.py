@@ -14,10 +14,20 @@ from cli.evidence import describe
 from cli.language import Words
 from ledger import equivocation
 from ledger.chain import Chain
-from ledger.equivocation import MAX_EVIDENCE_PER_VALIDATOR, evidence_count
+from ledger.equivocation import (
+    MAX_EVIDENCE_PER_MEMBER,
+    MAX_EVIDENCE_PER_VALIDATOR,
+    evidence_count,
+)
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
-from ledger.payloads import ReportCompromisePayload, RotateKeyPayload
+from ledger.payloads import (
+    ProposePayload,
+    ReportCompromisePayload,
+    RotateKeyPayload,
+    RulesVersionAction,
+    VotePayload,
+)
 from ledger.rules_version import EVIDENCE_BOUNDED_FROM
 from node.evidence import chain_evidence_page, check_equivocation
 from storage.kv import MemoryStore
@@ -94,17 +104,83 @@ def test_evidence_signed_with_a_key_reported_stolen_says_so() -> None:
         as_seat = KeyPair.from_seed(fresh.seed, seat.member_id)
         commit(chain, [make_tx(seat, RotateKeyPayload(fresh.public_key, prove_possession(
             fresh, CHAIN_ID, seat.member_id)))])
+        rotated_at = chain.height
         commit(chain, [make_tx(as_seat, ReportCompromisePayload(seat.public_key, 1))])
-        commit(chain, [make_tx(council.university, two_prepares(seat, height=2, view=5))])
-        [row] = chain_evidence_page(chain.state)["evidence"]
-        assert row["key_compromised_from"] == 1 and row["public_key"] == seat.public_key.hex()
+        # the old key certifies a block or two after the rotation: a thief's time too
+        commit(chain, [make_tx(council.university, two_prepares(seat, height=2, view=5)),
+                       make_tx(council.university, two_prepares(seat, height=rotated_at + 1,
+                                                                 view=5))])
+        rows = chain_evidence_page(chain.state)["evidence"]
+        assert [r["key_compromised_from"] for r in rows] == [1, 1], rows
+        row = rows[0]
+        assert row["public_key"] == seat.public_key.hex()
         said = describe(row)
-        assert str(said).endswith(": signed with a key Validator 0 (" + row["member_id"][:16]
-                                  + ") reported stolen from block 1, so a thief may have made "
+        assert str(said).endswith(": signed with a key of Validator 0 ("
+                                  + row["member_id"][:16] + ") distrusted from block 1 "
+                                  "(reported stolen, or replaced), so a thief may have made "
                                   "these messages"), str(said)
-        assert "подписано ключом, о краже которого" in said.said(Words("ru"))
+        assert "которому не доверяют с блока 1" in said.said(Words("ru"))
         # evidence signed with a key no one reported stolen says nothing of it
         commit(chain, [make_tx(council.university, two_prepares(council.validators[2],
                                                                 height=3))])
         rows = chain_evidence_page(chain.state)["evidence"]
-        assert [r["key_compromised_from"] for r in rows].count(None) == 1
+        assert [r["key_compromised_from"] for r in rows].count(None) == 1, rows
+
+
+def test_no_round_is_held_at_height_0(bounded: tuple[Council, Chain]) -> None:
+    council, chain = bounded
+    commit(chain, [])
+    assert_refused(chain, make_tx(council.university, two_prepares(council.validators[1],
+                                                                   height=0, view=5)),
+                   "evidence_height_zero")
+
+
+def test_a_member_rotating_its_key_does_not_get_new_places(
+        bounded: tuple[Council, Chain]) -> None:
+    """Counted per validator key alone, each rotation gave a member 16 places more: 56
+    rotations, 896 records, and five members filled the chain again."""
+    council, chain = bounded
+    seat = council.validators[1]
+    signer, consensus = seat, seat
+    for rotation in range(MAX_EVIDENCE_PER_MEMBER // MAX_EVIDENCE_PER_VALIDATOR):
+        commit(chain, [])
+        height = chain.height
+        commit(chain, [make_tx(council.university, two_prepares(consensus, height=height,
+                                                                view=view))
+                       for view in range(MAX_EVIDENCE_PER_VALIDATOR)])
+        fresh = keys_from(f"validator0-rotation-{rotation}")
+        commit(chain, [make_tx(signer, RotateKeyPayload(fresh.public_key, prove_possession(
+            fresh, CHAIN_ID, seat.member_id)))])
+        signer, consensus = KeyPair.from_seed(fresh.seed, seat.member_id), fresh
+        commit(chain, [])
+        commit(chain, [])
+    commit(chain, [])
+    assert_refused(chain, make_tx(council.university, two_prepares(consensus,
+                                                                   height=chain.height)),
+                   "evidence_enough")  # its fifth key: the member's places are taken
+    commit(chain, [make_tx(council.university, two_prepares(council.validators[2],
+                                                            height=chain.height))])
+
+
+def test_a_chain_filled_before_version_11_takes_evidence_under_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cap from version 11 counts its own records: a chain flooded under version 10 (or
+    in the blocks before the upgrade's height) took no evidence again, for good."""
+    monkeypatch.setattr(equivocation, "MAX_EVIDENCE_RECORDS", 2)
+    for council, chain in council_chain(EVIDENCE_BOUNDED_FROM - 1):
+        byzantine = council.validators[1]
+        commit(chain, [make_tx(byzantine, two_prepares(byzantine, height=1, view=view))
+                       for view in range(2)])
+        assert_refused(chain, make_tx(council.university,
+                                      two_prepares(council.validators[2], height=1)),
+                       "evidence_full")
+        effective = chain.height + 4
+        upgrade = make_tx(council.ministry, ProposePayload(
+            RulesVersionAction(EVIDENCE_BOUNDED_FROM), effective, effective - 2))
+        commit(chain, [upgrade])
+        commit(chain, [make_tx(council.ministry2, VotePayload(upgrade.tx_id))])
+        while chain.height < effective - 1:
+            commit(chain, [])
+        commit(chain, [make_tx(council.university,
+                               two_prepares(council.validators[2], height=chain.height))])
+        assert evidence_count(chain.state) == 3
