@@ -222,7 +222,10 @@ function draw() {
   $('choose-title').textContent = has('title.' + doc.type) ? t('title.' + doc.type)
     : t('title.unknown');
   const issuer = doc.issuer && typeof doc.issuer.name === 'string' ? doc.issuer.name : '';
-  $('choose-issuer').textContent = issuer ? t('holder.issuer', { issuer }) : '';
+  // isolated (FSI … PDI), as the portal's values are: a right-to-left override in a name
+  // the file gives turned the words after it around
+  $('choose-issuer').textContent = issuer
+    ? t('holder.issuer', { issuer: '\u2068' + issuer + '\u2069' }) : '';
   $('field-list').replaceChildren(...Object.entries(doc.fields).map(([n, e], i) => row(n, e, i)));
   $('choose').hidden = false;
   $('link-row').hidden = true;

@@ -221,3 +221,18 @@ def test_hostile_files_are_refused_in_a_sentence_and_stop_nothing(
     wait_for(lambda: browser.find_element("id", "choose").is_displayed(), PAGE_TIMEOUT_S,
              "the list of fields")
     assert _copy(browser, []) == disclose(document, [])
+
+
+def test_an_issuer_name_the_file_gives_is_isolated(credentials: Credentials, browser: Any,
+                                                   tmp_path: Path) -> None:
+    """A right-to-left override in the issuer's name, as the file gives it, turned the
+    words after it around ("Evil ‮ytisrevinU‬"): the name is isolated, as field values are."""
+    document = json.loads(credentials.valid.read_text(encoding="utf-8"))
+    document["issuer"]["name"] = "Evil \u202eytisrevinU"
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    _open(browser, credentials, "en", path)
+    shown = wait_for(lambda: browser.execute_script(
+        "return document.getElementById('choose-issuer').textContent") or None,
+        PAGE_TIMEOUT_S, "the issuer's line")
+    assert shown == "Issued by \u2068Evil \u202eytisrevinU\u2069", repr(shown)
