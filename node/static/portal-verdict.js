@@ -322,6 +322,10 @@ function checkDetail(check, doc, verdict, status) {
   if (check.check === 'not_revoked' && !check.ok && f.revocation_reason === 'superseded') {
     return tNode('detail.not_revoked.fail_superseded', params);  // not "revoked"
   }
+  if (check.check === 'status' && !check.ok && verdict.status === 'superseded') {
+    // a W3C VC's status list marks a replaced credential's bit as a revoked one's
+    return tNode('detail.status.fail_superseded', params);
+  }
   if (check.check === 'status' && !check.ok && verdict.status === 'revoked') {
     return tNode('detail.status.fail_revoked', params);  // a W3C VC's status list
   }

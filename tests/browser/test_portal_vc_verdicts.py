@@ -125,3 +125,28 @@ def test_a_vc_outside_its_period_says_which_end_and_when(credentials: Credential
         assert status == "expired" and sentence.startswith(OUTSIDE_ITS_PERIOD[kind, lang]), \
             (kind, sentence)
         assert ".." not in sentence, sentence  # a Russian date ends "г."
+
+
+def test_a_superseded_vcs_status_list_row_is_said_as_a_replacement(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    """The node's English "revoked: its bit is set in the issuer's status list" stood under
+    a headline saying the credential was replaced; kk and ru said only "failed"."""
+    vc = tmp_path / "valid.vc.json"
+    credentials.net.cli("export-vc", str(credentials.valid), "--key",
+                        str(credentials.net.key_path("kaznu")), "--out", str(vc),
+                        node=credentials.node)
+    said = {"en": "the issuer replaced it by a corrected document",
+            "ru": "она заменила его исправленным документом",
+            "kk": "ұйым оны түзетілген құжатпен ауыстырған"}
+    for lang, words in said.items():
+        open_portal(browser, credentials.node.url + "/", lang)
+        browser.execute_script(ANSWER_NEXT, {"verdict": {
+            "valid": False, "status": "superseded", "reason": "superseded",
+            "checks": [{"check": "status", "ok": False,
+                        "detail": "revoked: its bit is set in the issuer's status list"}],
+            "facts": {"type": "diploma", "revocation_reason": "superseded"}}})
+        status, _sentence = paste_and_check(browser, vc.read_text(encoding="utf-8"))
+        assert status == "superseded", status
+        rows = browser.execute_script(
+            "return document.getElementById('check-list').textContent")
+        assert words in rows and "its bit is set" not in rows, rows
