@@ -27,7 +27,8 @@ from cli.proposal_heights import votes_may_be_late
 from cli.proposal_ids import resolve_proposal_id
 from cli.refusals import malformed, node_said
 from cli.spoken import Sentence, WordedCommand, echo, refuse, say, warn
-from ledger.payloads import VotePayload
+from ledger.payloads import ACTION_SET_RULES_VERSION, VotePayload
+from ledger.rules_version import MAX_RULES_VERSION
 
 
 class GovernanceCommand(WordedCommand):
@@ -61,9 +62,12 @@ def vote(key_path: Path, proposal_id: str, unknown_version: bool, node_url: str,
         said = describe(listed)
         echo(Sentence("gov.proposal_is", f"proposal {whole.hex()}: {said}", id=whole.hex(),
                       what=said), named=True)
-    version = listed.get("rules_version") if listed is not None else None
-    if isinstance(version, int) and not isinstance(version, bool) and not unknown_version:
-        refuse_unknown_version(version, "--unknown-version")
+    if listed is not None and listed.get("action") == ACTION_SET_RULES_VERSION \
+            and not unknown_version:
+        version = listed.get("rules_version")
+        # a listing that names no version (another release's node) is taken as unknown
+        refuse_unknown_version(version if isinstance(version, int) and not isinstance(
+            version, bool) else MAX_RULES_VERSION, "--unknown-version")
     _before_voting(reader, payload.proposal_id.hex())
     submit_and_report(NodeClient(node_url), keys, payload, "vote")
     _after_voting(reader, payload.proposal_id.hex())

@@ -103,6 +103,12 @@ def rejoined(value: str) -> str:
     # document's JSON, whose links (a VC's "@context") are none sent to be opened.
     if start is not None and "{" not in text[:start.start()]:
         text = text[start.start():]
+        # A mail client wraps a long link over lines but leaves no blank one in it: what
+        # follows a blank line is the letter's sign-off ("С уважением, Дана"), unless it
+        # holds another link (two links are told as two).
+        link, blank, rest = text.partition("\n\n")
+        if blank and not _LINK_START.search(rest):
+            text = link
     return _BREAKS.sub("", text).strip(WRAPPING)
 
 

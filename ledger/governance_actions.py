@@ -149,12 +149,13 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
                              f"{holding[0].from_height}; remove it from the validator set first",
                              member=member.name, height=holding[0].from_height)
         voters = load_voters(state)
-        # From rules version 11 only voters that can sign from the retirement's height on
-        # are counted: a ministry the consortium admitted for a later height is a voter
-        # whose votes are refused until then (`not_yet_member`), and counted it let the
-        # voters that could sign fall below the threshold, governance stalled meanwhile.
+        # From rules version 11 only voters that can sign now are counted: the retired one
+        # votes no more from its approval on (not from its effective height), and a
+        # ministry the consortium admitted for a later height is a voter whose votes are
+        # refused until then (`not_yet_member`). Counted, it let the voters that could
+        # sign fall below the threshold, and governance stalled meanwhile.
         left = [v for v in voters if v != action.member and (
-            rules_version < RETIREMENT_RULES_FROM or _member_from(state, v) <= effective)]
+            rules_version < RETIREMENT_RULES_FROM or _member_from(state, v) <= height)]
         if action.member in voters and len(left) < policy.threshold:
             raise TxRejected("would_stall_governance", f"retiring {member.name} would leave "
                              f"fewer voters than the threshold of {policy.threshold}",

@@ -120,7 +120,7 @@ ADMISSION_CONFIRMED_FROM = 10
 EVIDENCE_BOUNDED_FROM = 11
 
 # From this version on, a retirement's check that enough voters are left counts only
-# voters that can sign by its height (a ministry admitted by the consortium for a later
+# voters that can sign at its approval (a ministry admitted by the consortium for a later
 # height cannot), and an approved retirement may be brought forward by a later proposal
 # (`ledger.governance_actions.check_action`): before it, retirements could leave fewer
 # voters able to sign than the threshold, and one approved 100,000 blocks on stood.

@@ -59,7 +59,14 @@ function rejoined(text) {
   // The words before the link ("Диплом: ") are no part of it; but a "{" before is a
   // document's JSON, whose links (a VC's "@context") are none sent to be opened.
   const start = link.search(/https?:\/\//i);
-  if (start > 0 && !link.slice(0, start).includes('{')) link = link.slice(start);
+  if (start >= 0 && !link.slice(0, start).includes('{')) {
+    link = link.slice(start);
+    // A mail client wraps a long link over lines but leaves no blank one in it: what
+    // follows a blank line is the letter's sign-off, unless it holds another link (two
+    // links are told as two).
+    const blank = link.indexOf('\n\n');
+    if (blank >= 0 && !/https?:\/\//i.test(link.slice(blank))) link = link.slice(0, blank);
+  }
   return unwrapped(link.replace(LINK_BREAKS, ''));
 }
 

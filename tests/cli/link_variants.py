@@ -64,6 +64,12 @@ def whole(link: str) -> dict[str, str]:
         # pasted in a browser's address bar, and copied back out of it
         "a space written %20": link[:middle] + "%20" + link[middle:],
         "a no-break space written %C2%A0": link[:middle] + "%C2%A0" + link[middle:],
+        # a letter's sign-off below a blank line: a mail client wraps a link, but leaves no
+        # blank line in it (it was called cut short or changed)
+        "the letter's sign-off below it": _lines(link, 60, "\n") + "\n\nRahmet, Aigerim",
+        # twelve letters: base64 of whole bytes, after the document's own
+        "a sign-off of base64url's letters below it": link + "\n\nRahmet Aidana",
+        "a quoted sign-off below it": "> " + link + "\n>\n> С уважением,\n> Дана",
         # in a sentence of the letter or the chat
         "words before it": "Here is my diploma: " + link,
         "Russian words before it, over lines": "Диплом:\n" + _lines(link, 60, "\n"),
@@ -95,9 +101,7 @@ def damaged(link: str) -> dict[str, str]:
         "a % that is no escape": link[:-20] + "%" + link[-20:],
         "an escape of no character": link[:-20] + "%FF" + link[-20:],
         "a character changed, over lines": _lines(link[:-5] + "!" + link[-4:], 60, "\n"),
-        "the letter's words after it": _lines(link, 60, "\n") + "\n\nRahmet, Aigerim",
-        # twelve letters: base64 of whole bytes, after the document's own
-        "words of base64url's letters after it": link + "\n\nRahmet Aidana",
+        "the letter's words after it, on its last line": link + " Rahmet, Aigerim",
         "an escape left in quoted-printable": quoted_printable(link[:80] + "\t" + link[80:])
         .replace("\t", "=09"),
         # no link `senim share` makes has more in its fragment before the document
