@@ -21,13 +21,11 @@ from typing import Any
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.issue_words import sentence
 from cli.refusals import malformed, node_said
 from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text
-from registrar.formats import mixed_phrase
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
 MAX_CANDIDATES_NAMED = 8
@@ -43,6 +41,10 @@ def look_alike(name: str) -> Sentence | None:
     """Why `name` would read as another name it is not, or None: a word mixing Latin and
     Cyrillic letters ("ЕNU", its Е Cyrillic), which reads as the name of a member that
     spells it in one script but matches it nowhere (`--member`, a verifier's eye)."""
+    # Imported here: the registrar package loads openpyxl and lxml, which every command
+    # that names members (and its --help) would otherwise load (tests/cli/test_light_imports)
+    from cli.issue_words import sentence
+    from registrar.formats import mixed_phrase
     mixed = mixed_phrase(name)
     return None if mixed is None else sentence(mixed)
 
