@@ -54,7 +54,8 @@ def describe(row: dict[str, Any]) -> Sentence:
     stolen = row.get("key_compromised_from")
     if not isinstance(stolen, int) or isinstance(stolen, bool):
         return said
-    # its key was reported stolen from before the messages: whoever held it made them
+    # its key was distrusted from before the messages (reported stolen, or replaced):
+    # whoever held it then may have made them
     return Joined([said, Sentence("min.evidence.stolen_key", f": signed with a key of {who} "
                                   f"distrusted from block {stolen} (reported stolen, or "
                                   "replaced), so a thief may have made these messages",

@@ -163,13 +163,15 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     if held >= MAX_EVIDENCE_RECORDS:
         raise TxRejected("evidence_full", f"the chain already holds {MAX_EVIDENCE_RECORDS} "
                          "pieces of evidence", limit=MAX_EVIDENCE_RECORDS)
-    accused: tuple[bytes, int, bytes, int] | None = None  # the two counts, keys and values
+    # the records against this validator key and against its member, and where each count
+    # is kept (version 11 on)
+    counts: dict[bytes, int] = {}
     if bounded:
         of_key = _accused_count_key(proven.validator)
         of_member = PREFIX_MEMBER_COUNT + validator_member(state, validator_key)
-        accused = (of_key, _count(state, of_key), of_member, _count(state, of_member))
-        limit = (MAX_EVIDENCE_PER_VALIDATOR if accused[1] >= MAX_EVIDENCE_PER_VALIDATOR
-                 else MAX_EVIDENCE_PER_MEMBER if accused[3] >= MAX_EVIDENCE_PER_MEMBER
+        counts = {of_key: _count(state, of_key), of_member: _count(state, of_member)}
+        limit = (MAX_EVIDENCE_PER_VALIDATOR if counts[of_key] >= MAX_EVIDENCE_PER_VALIDATOR
+                 else MAX_EVIDENCE_PER_MEMBER if counts[of_member] >= MAX_EVIDENCE_PER_MEMBER
                  else None)
         if limit is not None:
             raise TxRejected("evidence_enough", f"the chain already holds {limit} pieces of "
@@ -179,7 +181,7 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
                             sender, height)
     state.set(key, record.encode())
     state.set(EVIDENCE_COUNT_KEY, encode(count + 1))
-    if accused is not None:
+    if bounded:
         state.set(BOUNDED_COUNT_KEY, encode(held + 1))
-        state.set(accused[0], encode(accused[1] + 1))
-        state.set(accused[2], encode(accused[3] + 1))
+        for count_key, held_before in counts.items():
+            state.set(count_key, encode(held_before + 1))

@@ -72,7 +72,7 @@ def _zip_kind(path: Path) -> Phrase | None:
 
 # Excel's "Strict Open XML Spreadsheet" names its parts in this namespace, where a
 # workbook saved as "Excel Workbook" uses schemas.openxmlformats.org: openpyxl finds no
-# worksheet in it.
+# worksheet in it, or a sheet of no cells.
 _STRICT_NAMESPACE = b"purl.oclc.org/ooxml/spreadsheetml/main"
 _WORKBOOK_PART = "xl/workbook.xml"
 _STRICT_HEAD_BYTES = 4_096  # the namespace is declared on the part's first element
