@@ -3,7 +3,7 @@
 // browser, as `senim disclose` makes it: each hidden field's value and salt are replaced by
 // the field's salted hash, which the verification needs and which tells nothing. So the
 // document never leaves the browser, and the copy still verifies.
-import { takeFiles, textOf } from './portal-files.js';
+import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { $, applyLanguage, formatDate, has, loadStrings, state, t } from './portal-language.js';
 
 const FORMATS = ['senim-credential/v1', 'senim-credential/v2'];
@@ -138,6 +138,10 @@ async function readFile(file) {
   state.last = null;
   if (file.size === 0) { refuse('holder.error.empty'); return; }
   if (file.size > MAX_FILE_BYTES) { refuse('holder.error.too_large'); return; }
+  // a PDF or a photo of the paper: no credential file, not a damaged one
+  const kind = await kindOfFile(file, MAX_FILE_BYTES);
+  if (read !== reads) return;
+  if (kind !== null) { refuse('holder.error.not_credential'); return; }
   let doc;
   let text;
   try { text = await textOf(file); } catch (e) { text = ''; }

@@ -6,7 +6,7 @@
 // portal-verdict.js says the answer, and portal-language.js holds the words in Kazakh,
 // Russian and English.
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
-import { takeFiles, textOf } from './portal-files.js';
+import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
 import { plain, render, reset, reveal, say, show } from './portal-verdict.js';
 
@@ -15,41 +15,6 @@ const REQUEST_TIMEOUT_MS = 6000;
 const VC_TIMEOUT_MS = 30000;
 
 // ---- reading the document ---------------------------------------------------------------
-// What people drop instead of the credential file: a PDF or a scan of the paper diploma.
-const NOT_CREDENTIALS = [['pdf', [0x25, 0x50, 0x44, 0x46]],
-  ['image', [0x89, 0x50, 0x4e, 0x47]], ['image', [0xff, 0xd8, 0xff]],
-  ['image', [0x47, 0x49, 0x46, 0x38]], ['image', [0x42, 0x4d]],
-  ['image', [0x49, 0x49, 0x2a, 0x00]], ['image', [0x4d, 0x4d, 0x00, 0x2a]]];
-
-const PICTURE_BRANDS = ['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1', 'mif2',
-  'avif', 'avis'];
-// MP4 (isom, iso2-iso9, mp41, mp42, avc1, dash), iPhone MOV (qt), M4V, phones' 3GP.
-const VIDEO_BRANDS = /^(iso[m2-9]|mp4[12]|avc1|dash|qt {2}|M4V[ HP]|3g[p2][0-9a-z ]|mmp4|XAVC)/;
-
-function kindOfBrand(brand) {
-  if (PICTURE_BRANDS.includes(brand)) return 'image';
-  if (VIDEO_BRANDS.test(brand)) return 'video';
-  // Another kind of ISO file (an M4A recording, say): no credential, but nothing to name.
-  return 'unreadable';
-}
-
-async function kindOfFile(file) {
-  const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
-  const starts = (bytes, at) => bytes.every((b, i) => head[(at || 0) + i] === b);
-  const found = NOT_CREDENTIALS.find(([, magic]) => starts(magic));
-  if (found) return found[0];
-  // WebP (RIFF....WEBP), as phones save photos
-  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image';
-  // HEIC/AVIF photos and MP4/MOV videos share the ISO box format (....ftyp); its major
-  // brand, the next four bytes, tells them apart.
-  if (starts([0x66, 0x74, 0x79, 0x70], 4)) {
-    return kindOfBrand(String.fromCharCode(...head.slice(8, 12)));
-  }
-  // An empty file is a download or copy that failed, not an empty text box.
-  if (file.size === 0) return 'empty';
-  return file.size > MAX_DOCUMENT_BYTES ? 'too_large' : null;
-}
-
 // Why the file read last was refused (a PDF, a photo…), while the box stays empty: "Check"
 // says it again, rather than "nothing to check" beside that file's name.
 let refusedFile = null;
@@ -59,7 +24,7 @@ async function readFile(file) {
   fromLink = null;
   refusedFile = null;
   $('filename').textContent = file.name;
-  const refused = await kindOfFile(file);
+  const refused = await kindOfFile(file, MAX_DOCUMENT_BYTES);
   const text = refused ? null : await textOf(file);
   if (mine !== checks) return;  // another file or check came after this one
   if (refused || text === null) {

@@ -123,6 +123,10 @@ def test_what_is_no_credential_is_refused_in_the_pages_language(
     crowded["fields"] |= {f"extra_{i}": {"value": "x", "salt": salt} for i in range(200)}
     cases = {"empty.json": (b"", "holder.error.empty"),
              "diploma.pdf": (b"%PDF-1.7\n...", "holder.error.not_credential"),
+             # a photo of the paper was "damaged: some of its bytes are not text"
+             "IMG_2041.jpg": (b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(200),
+                              "holder.error.not_credential"),
+             "scan.png": (b"\x89PNG\r\n\x1a\n" + bytes(200), "holder.error.not_credential"),
              "list.json": (b"[1, 2]", "holder.error.not_credential"),
              "vc.json": (json.dumps(vc).encode(), "holder.error.vc"),
              "newer.json": (json.dumps(newer).encode(), "holder.error.newer"),
