@@ -169,7 +169,8 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     if bounded:
         of_key = _accused_count_key(proven.validator)
         of_member = PREFIX_MEMBER_COUNT + validator_member(state, validator_key)
-        counts = {of_key: _count(state, of_key), of_member: _count(state, of_member)}
+        counts = {of_key: evidence_count(state, proven.validator),
+                  of_member: _count(state, of_member)}
         limit = (MAX_EVIDENCE_PER_VALIDATOR if counts[of_key] >= MAX_EVIDENCE_PER_VALIDATOR
                  else MAX_EVIDENCE_PER_MEMBER if counts[of_member] >= MAX_EVIDENCE_PER_MEMBER
                  else None)
