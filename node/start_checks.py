@@ -9,6 +9,7 @@ addresses it listens on are tried first, each failure naming its config field.
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import logging
 import os
 import shlex
@@ -69,7 +70,7 @@ def check_before_start(config: NodeConfig) -> KeyPair:
                            ("vc.https_listen", config.vc_https)):
         if address is None:
             continue
-        taken = next((other for other in listening if _overlap(address, other)), None)
+        taken = next((other for other in listening if listeners_clash(address, other)), None)
         if taken is not None:
             # each checked alone binds, and is let go: the clash showed only when all
             # three were bound, named as "api.listen/p2p.listen" whichever it was
@@ -81,14 +82,35 @@ def check_before_start(config: NodeConfig) -> KeyPair:
     return keys
 
 
-_EVERY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
+# The wildcard each family binds. asyncio binds an IPv6 socket IPv6-only, so "::" and
+# "0.0.0.0" share a port; "" is both families' wildcard at once.
+_WILDCARDS = {"0.0.0.0": frozenset({4}), "::": frozenset({6}), "": frozenset({4, 6})}
 
 
-def _overlap(one: Address, other: Address) -> bool:
+def _families(host: str) -> frozenset[int]:
+    """The address families a listener on `host` binds (a name may resolve to both)."""
+    if host in _WILDCARDS:
+        return _WILDCARDS[host]
+    try:
+        return frozenset({ipaddress.ip_address(host).version})
+    except ValueError:
+        return frozenset({4, 6})
+
+
+def _same_host(one: str, other: str) -> bool:
+    try:
+        return ipaddress.ip_address(one) == ipaddress.ip_address(other)
+    except ValueError:
+        return one == other
+
+
+def listeners_clash(one: Address, other: Address) -> bool:
     """Whether two listeners would clash: one port (any but the system's choice, 0) on one
-    host, or on a host and every address (0.0.0.0, ::)."""
-    return bool(one.port) and one.port == other.port and (
-        one.host == other.host or one.host in _EVERY_ADDRESS or other.host in _EVERY_ADDRESS)
+    host, or on a host and its family's every address (0.0.0.0 for IPv4, :: for IPv6)."""
+    if not one.port or one.port != other.port or not _families(one.host) & _families(other.host):
+        return False
+    return (_same_host(one.host, other.host) or one.host in _WILDCARDS
+            or other.host in _WILDCARDS)
 
 
 def check_cpus(cpus: tuple[int, ...]) -> None:

@@ -4,6 +4,7 @@ or chain store made (a state-sync join would otherwise copy a snapshot first).""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import os
@@ -20,9 +21,9 @@ from click.testing import CliRunner
 from cli.main import main
 from ledger.chain import Chain
 from ledger.errors import ConfigError
-from node.config import load_config, render_config
+from node.config import Address, load_config, render_config
 from node.files import load_genesis
-from node.start_checks import check_before_start
+from node.start_checks import check_before_start, listeners_clash
 from storage.kv import LevelDBStore
 from tests.node.node_folders import store_held_by_another_process, write_lone_validator
 
@@ -87,6 +88,39 @@ def test_api_and_p2p_on_one_port_is_refused_naming_both(tmp_path: Path, api: str
     assert (f"p2p.listen: cannot listen on {p2p}: api.listen listens on {api}, which takes "
             "that port too") in line, line
     assert not (tmp_path / "data").exists()
+
+
+def _kernel_lets_both_bind(one: Address, other: Address) -> bool:
+    """Whether asyncio's listeners on both addresses start together on this machine."""
+    async def both() -> bool:
+        async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+        first = await asyncio.start_server(answer, one.host, one.port)
+        try:
+            second = await asyncio.start_server(answer, other.host, other.port)
+        except OSError as exc:
+            assert exc.errno == errno.EADDRINUSE, exc
+            return False
+        finally:
+            first.close()
+        second.close()
+        return True
+    return asyncio.run(both())
+
+
+@pytest.mark.parametrize("one, other", [
+    ("0.0.0.0", "::1"), ("0.0.0.0", "::"), ("127.0.0.1", "::"), ("::", "::1"),
+    ("0.0.0.0", "127.0.0.1"), ("", "::1"), ("", "127.0.0.1"), ("127.0.0.2", "127.0.0.1"),
+    ("::1", "0:0:0:0:0:0:0:1"), ("127.0.0.1", "127.0.0.1")])
+def test_listeners_said_to_clash_are_those_the_kernel_refuses(one: str, other: str) -> None:
+    """0.0.0.0 and :: each take a port for their own family (asyncio binds IPv6 alone): a node
+    listening on 0.0.0.0 for the API and on [::1] for P2P was refused a start it could make."""
+    with socket.socket() as probe:  # a port free on both families, as far as one can tell
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first, second = Address(one, port), Address(other, port)
+    assert listeners_clash(first, second) == listeners_clash(second, first)
+    assert listeners_clash(first, second) == (not _kernel_lets_both_bind(first, second))
 
 
 def test_a_second_node_on_one_data_dir_is_told_which_process_holds_it(tmp_path: Path) -> None:
