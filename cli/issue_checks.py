@@ -100,6 +100,14 @@ def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
         member = keys.member_id.hex()
         return Sentence("issue.accredit.unknown", f"{member} is not a consortium member "
                         "(unknown_sender)", member=member)
+    doubted_from = me.get("admission_doubted_from")
+    if isinstance(doubted_from, int) and not isinstance(doubted_from, bool):
+        # the ledger takes the batch, and every verifier doubts it (admission_compromised)
+        return Sentence("issue.accredit.admission_doubted", f"{me['name']} was admitted to "
+                        "the consortium with a ministry's key declared stolen from height "
+                        f"{doubted_from}: nothing it issues is recognised until the ministries "
+                        "confirm its admission (senim governance propose --action "
+                        "confirm-admission)", name=me["name"], height=doubted_from)
     now = datetime.now(UTC)
     held: set[str] = set()
     causes: list[Sentence] = []
@@ -121,6 +129,15 @@ def accreditation_problem(members: list[dict[str, Any]], keys: KeyPair,
             end = datetime.strptime(grant["until"], WHEN_FORMAT).replace(tzinfo=UTC)
         except (KeyError, TypeError, ValueError):
             return None  # a period this client cannot read: the ledger decides
+        distrusted_from = grant.get("key_distrusted_from")
+        if (start <= now < end and isinstance(distrusted_from, int)
+                and not isinstance(distrusted_from, bool)):
+            # the ledger takes the batch, and every verifier doubts it (trusted_grant)
+            causes.append(Sentence("issue.accredit.doubted", "accredited with a ministry's key "
+                                   f"declared stolen from height {distrusted_from}: nothing "
+                                   "issued under that accreditation alone is relied on; ask a "
+                                   "ministry to accredit it again", height=distrusted_from))
+            continue
         if start <= now < end:
             return None
         causes.append(Sentence("issue.accredit.not_started", f"accreditation starts on "

@@ -112,6 +112,12 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
                                   types=Joined([Sentence(f"type.{t}", t) for t in types], ", "),
                                   start=Day(str(grant["from"])), end=Day(str(grant["until"])),
                                   state=state))
+            distrusted_from = grant.get("key_distrusted_from")
+            if isinstance(distrusted_from, int) and not isinstance(distrusted_from, bool):
+                lines.append(Sentence("min.grant.doubted", "    granted with a ministry's key "
+                                      f"declared stolen from height {distrusted_from}: nothing "
+                                      "issued under it alone is relied on",
+                                      height=distrusted_from))
     return lines
 
 

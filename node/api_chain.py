@@ -241,6 +241,17 @@ def _admission(state: StateTree, record: Member) -> dict[str, str | int | None]:
             "admission_confirmed_height": record.admission_confirmed}
 
 
+def _grant_distrusted_from(state: StateTree, ministry: bytes, height: int) -> int | None:
+    """The height from which the key a ministry accredited with is distrusted, when it was
+    distrusted at the grant (`ledger.distrust.trusted_grant`: nothing issued under such a
+    grant alone is relied on), else None."""
+    try:
+        stolen = stolen_key_in_state(state, ministry, height)
+    except MalformedInput as exc:  # state the chain's roots vouched for: this store's damage
+        raise StorageError(f"the accrediting ministry's keys cannot be read: {exc}") from exc
+    return None if stolen is None else stolen.compromised_from
+
+
 async def list_members(request: web.Request) -> web.Response:
     """Every member on chain: genesis members in genesis order, then those added since."""
     core: NodeCore = request.app[CORE]
@@ -263,7 +274,10 @@ async def list_members(request: web.Request) -> web.Response:
                 {"types": list(g.types), "from": grant_time(g.not_before_ms),
                  "until": grant_time(g.not_after_ms), "granted_by": g.granted_by.hex(),
                  "granted_height": g.granted_height, "suspended_height": g.suspended_height,
-                 "suspend_reason": g.suspend_reason} for g in accreditation.grants]})
+                 "suspend_reason": g.suspend_reason,
+                 "key_distrusted_from": _grant_distrusted_from(state, g.granted_by,
+                                                               g.granted_height)}
+                for g in accreditation.grants]})
     return web.json_response({"height": core.chain.height, "members": members})
 
 

@@ -157,7 +157,8 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "accreditations": {"type": "array", "items": obj({
         "types": {"type": "array", "items": STRING}, "from": STRING, "until": STRING,
         "granted_by": MEMBER_ID, "granted_height": INTEGER,
-        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)})}},
+        "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)},
+        {"key_distrusted_from": nullable(INTEGER)})}},
     {"added_height": INTEGER, "retired_height": nullable(INTEGER),
      "added_by": nullable(MEMBER_ID), "admission_doubted_from": nullable(INTEGER),
      "admission_confirmed_height": nullable(INTEGER)})}},
