@@ -214,6 +214,14 @@ def _standing(proposal: dict[str, Any], votes: list[dict[str, Any]],
         return Sentence("gov.state.replaced", f"Replaced at height "
                         f"{proposal['approved_height']}, approved {by}.",
                         height=proposal["approved_height"], by=by)
+    forward = proposal.get("brought_forward_to")
+    if status in ("approved", "in_force") and isinstance(forward, int) and not isinstance(
+            forward, bool):  # a later approval retires the member sooner (rules version 11)
+        return Sentence("gov.state.brought_forward", f"Approved at height "
+                        f"{proposal['approved_height']} {by}; a later approval brought the "
+                        f"retirement forward to height {forward}, so nothing happens at height "
+                        f"{effective}.", approved=proposal["approved_height"], by=by,
+                        height=forward, effective=effective)
     if status == "in_force":
         return Sentence("gov.state.in_force", f"In force since height {effective}; approved at "
                         f"height {proposal['approved_height']} {by}.", effective=effective,

@@ -30,6 +30,7 @@ from ledger.governance_votes import (
 )
 from ledger.key_events import validator_member
 from ledger.payloads import (
+    ACTION_RETIRE_MEMBER,
     AddMemberAction,
     ConfirmAdmissionAction,
     CredentialRef,
@@ -83,7 +84,15 @@ def _action(state: StateReader, proposal: Proposal) -> dict[str, Any]:
         return {"action": action.action, **_member(state, action.member),
                 "public_key": action.new_public_key.hex(),
                 "compromised_from": action.compromised_from}
-    return {"action": action.action, **_member(state, action.member)}
+    said = {"action": action.action, **_member(state, action.member)}
+    if action.action == ACTION_RETIRE_MEMBER and proposal.approved_height is not None:
+        # A later approval may bring a retirement forward (rules version 11): this one's
+        # height then comes and goes with nothing done.
+        record = load_member(state, action.member)
+        retired = None if record is None else record.retired_height
+        said["brought_forward_to"] = (retired if retired is not None
+                                      and retired < proposal.effective_height else None)
+    return said
 
 
 def _credential(ref: CredentialRef) -> dict[str, Any]:

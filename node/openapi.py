@@ -189,7 +189,7 @@ GOVERNANCE: Schema = obj({
          "rules_version": INTEGER,
          "batch_root": ID32, "target_hash": ID32, "index": INTEGER,
          "revocation_reason": STRING, "compromised_from": nullable(INTEGER),
-         "admitted_by": nullable(NAMED_MEMBER),
+         "admitted_by": nullable(NAMED_MEMBER), "brought_forward_to": nullable(INTEGER),
          "credentials": {"type": "array", "items": obj({
              "batch_root": ID32, "target_hash": ID32, "index": INTEGER})}})}})
 NODE_STATUS: Schema = obj({

@@ -7,10 +7,12 @@ retire a ministry 100,000 blocks on, once approved, left it signing that long.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from cli.governance_words import proposal_state
 from ledger.chain import Chain
 from ledger.governance_policy import load_voters
 from ledger.identity import KeyPair, MemberId, member_id_of
@@ -20,6 +22,7 @@ from ledger.rules_version import RETIREMENT_RULES_FROM
 from storage.kv import MemoryStore
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, approve, make_council, proposal
+from tests.node.test_governance_fragments import _answer, _in_full
 from tests.node.test_ledger_refusals import assert_refused
 
 
@@ -81,3 +84,26 @@ def test_an_approved_retirement_can_be_brought_forward(version: int) -> None:
         later = proposal(council.ministry, _retire(council, council.university.member_id),
                          chain.height + 500, chain.height + 498)
         assert_refused(chain, later, "already_retired")
+
+
+def test_a_retirement_brought_forward_is_listed_as_such() -> None:
+    """The first approval went on saying "it takes effect at height 99,0xx, in 98,990
+    blocks" (then "in force since" it) while the member had retired long before."""
+    for council, chain in council_chain(RETIREMENT_RULES_FROM):
+        far = chain.height + 99_000
+        first = approve(chain, council, _retire(council, council.university.member_id), far)
+        kept_before = _answer(chain)  # the API keeps the answer a proposal at a time
+        near = chain.height + 10
+        nearer = proposal(council.ministry, _retire(council, council.university.member_id),
+                          near, near - 2)
+        commit(chain, [nearer])
+        commit(chain, [make_tx(council.ministry2, VotePayload(nearer.tx_id))])
+        answer = _answer(chain)
+        assert answer != kept_before and answer == _in_full(chain)
+        listed = {p["proposal_id"]: p for p in json.loads(answer)["proposals"]}
+        shown = listed[first.hex()]
+        assert shown["brought_forward_to"] == near
+        assert listed[nearer.tx_id.hex()]["brought_forward_to"] is None
+        said = str(proposal_state(shown, [], chain.height))
+        assert said.endswith(f"a later approval brought the retirement forward to height "
+                             f"{near}, so nothing happens at height {far}."), said
