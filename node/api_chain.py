@@ -187,6 +187,7 @@ def _snapshot_proofs(core: NodeCore, keys: list[bytes]) -> dict[str, Any]:
 
 async def get_batch(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
     issuer_id = hex_param(request, "issuer", 20)
     root = hex_param(request, "root", 32)
     batch = load_batch(core.chain.state, issuer_id, root)
@@ -201,6 +202,7 @@ async def get_batch(request: web.Request) -> web.Response:
 
 async def get_credential(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
     issuer_id = hex_param(request, "issuer", 20)
     root = hex_param(request, "root", 32)
     target = hex_param(request, "target", 32)
@@ -253,8 +255,11 @@ def _grant_distrusted_from(state: StateTree, ministry: bytes, height: int) -> in
 
 
 async def list_members(request: web.Request) -> web.Response:
-    """Every member on chain: genesis members in genesis order, then those added since."""
+    """Every member on chain: genesis members in genesis order, then those added since.
+    Rated as the other reads of the chain: 980 answers a second, unrated, from one
+    address took the event loop that reads the consensus frames."""
     core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
     state = core.chain.state
     validating = {validator_member(state, key)
                   for key in validator_set_at(state, core.chain.height + 1).public_keys}
@@ -310,6 +315,7 @@ def _governance_answer(core: NodeCore) -> GovernanceAnswer:
 
 async def evidence(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
     try:
         limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
         before = int(request.query["before"]) if "before" in request.query else None
@@ -324,6 +330,7 @@ async def evidence(request: web.Request) -> web.Response:
 
 async def chain_evidence(request: web.Request) -> web.Response:
     core: NodeCore = request.app[CORE]
+    await within_rate(request, "verify")
     try:
         limit = int(request.query.get("limit", str(EVIDENCE_PAGE_MAX)))
         after = bytes.fromhex(request.query["after"]) if "after" in request.query else None
