@@ -26,6 +26,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
+from cli.online_verdict import verify_online
 from cli.private_files import write_private_json
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -183,7 +184,16 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                EXIT_USAGE)
     client = NodeClient(node_url, timeout_s)
     try:
-        with overall_deadline(timeout_s):  # a node that never answers held it for minutes
+        with overall_deadline(timeout_s) as deadline:  # a node that never answers held it
+            # for minutes. The file is checked as `senim verify` checks it first: only the
+            # batch was looked up, and the issuer's key signed a diploma a graduate had
+            # altered (a grade) or made up (a name, a target and a path) under a real batch.
+            verdict, _source = verify_online(document, b"", True, node_url, None, None,
+                                             deadline)
+            if not verdict.valid:
+                said = verdict_sentence(verdict, Words(language))
+                refuse(Sentence("cli.vc.not_valid", f"{file} is not exported as a W3C VC: "
+                                f"{said}", path=file, verdict=said), EXIT_INVALID)
             batch = client.request(
                 "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
             height = int(batch["height"])

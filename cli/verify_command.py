@@ -15,23 +15,18 @@ from typing import Any
 import click
 
 from cli.commands import node_option, print_verdict
-from cli.deadline import Deadline, DeadlinePassed, Seconds, overall_deadline, timeout_seconds
+from cli.deadline import DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand
+from cli.online_verdict import as_of_block, verify_online
 from cli.remote import (
-    NODE_RECORD_ERRORS,
-    RemoteFacts,
-    RemoteFactsError,
-    StateMoved,
-    UntrustedAnswer,
     certifiers,
-    undecodable,
 )
 from cli.share_links import LinkUnfit, is_link, read_link, same_node
-from cli.spoken import Moment, Sentence, WordedPath, reason, refuse, say
+from cli.spoken import Moment, Sentence, WordedPath, refuse, say
 from cli.vc import is_vc_document, verify_vc_file
 from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
 from cli.verify_files import (
@@ -42,14 +37,11 @@ from cli.verify_files import (
     unreadable,
     unreadable_kind,
 )
-from ledger.blocks import Header
 from ledger.errors import InvalidDocument, MalformedInput
-from ledger.genesis import Genesis
 from ledger.offline import OfflineFacts
 from ledger.verification import (
     Check,
     Verdict,
-    verify_anchored_digest,
     verify_credential,
     when,
 )
@@ -59,43 +51,6 @@ EXIT_INVALID = 1
 # A check asks a node a dozen questions at most (a set-change walk a few pages more), each
 # answered in milliseconds by a working node; a minute leaves room for a slow link.
 DEFAULT_VERIFY_TIMEOUT_S = 60.0
-
-
-def _verify_online(document: Any, digest: bytes, is_credential: bool, node_url: str,
-                   genesis: Genesis | None, max_age_s: float | None,
-                   deadline: Deadline | None = None) -> tuple[Verdict, Sentence]:
-    """`digest`: the file's `file_digest` when it is no credential (an anchored document).
-    The verdict, and its source in words."""
-    certified = certifies_by_keys(genesis.chain_id) if genesis else None
-    for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
-        try:
-            chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
-            if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
-                raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
-            verdict = (verify_credential(document, facts, chain_id) if is_credential
-                       else verify_anchored_digest(digest, facts))
-        except StateMoved:
-            continue
-        except UntrustedAnswer as exc:
-            verdict = Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
-                              facts.describe(), [Check("certified", False, str(exc))])
-            verdict.facts.update(exc.verdict_facts(node_url))
-            return verdict, facts.described()
-        except RemoteFactsError as exc:
-            refuse(reason(exc, "cli.node.other", node=node_url), EXIT_UNREACHABLE)
-        except NODE_RECORD_ERRORS as exc:
-            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
-        source = facts.described()
-        if facts.state_root:
-            source = Sentence("cli.source.with_root", None, source=source,
-                              root=f"{facts.state_root.hex()[:16]}…")
-        verdict.source = str(source)
-        if facts.header is not None:
-            _as_of_block(verdict, facts.header)
-            return check_fresh(verdict, facts.header.time_ms, max_age_s), source
-        return verdict, source
-    refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
 
 
 def _verify_offline(document: Any, genesis_path: Path | None,
@@ -124,22 +79,8 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     source = Sentence("cli.source.offline", verdict.source, height=facts.header.height,
                       when=Moment(when(facts.header.time_ms)),
                       certifiers=certifiers(facts.certified_from, facts.set_changes))
-    _as_of_block(verdict, facts.header)
+    as_of_block(verdict, facts.header)
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
-
-
-def _as_of_block(verdict: Verdict, header: Header) -> None:
-    """A verdict from one block's certified state says so: a revocation after it is not
-    seen (an old proof, or a node serving an old state)."""
-    if verdict.valid:
-        # a transcript's lines, an employment or an original come after it (the last check
-        # was replaced, and one of theirs lost); an anchored document has no such check
-        at = next((i for i, c in enumerate(verdict.checks) if c.name == "not_revoked"), None)
-        if at is not None:
-            verdict.checks[at] = Check("not_revoked", True, f"no revocation on chain as of "
-                                       f"block {header.height} ({when(header.time_ms)})")
-    verdict.facts["as_of_height"] = header.height
-    verdict.facts["as_of_time"] = when(header.time_ms)
 
 
 class FileOrLink(WordedPath):
@@ -258,7 +199,7 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         digest = b"" if credential else file_digest(file)  # once, however often asked
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verdict, source = _verify_online(document, digest, credential, node_url, genesis,
+            verdict, source = verify_online(document, digest, credential, node_url, genesis,
                                              max_age_s, deadline)
         # "unknown to this node's network" would send the officer to another node, when it
         # is the genesis file given that names another network

@@ -283,3 +283,37 @@ async def test_the_vc_api_issues_and_verifies_with_the_rotated_key(
     answer = await response.json()
     assert response.status == 200 and answer["verified"], answer
     assert "signed the batch" in answer["verdict"]["checks"][-1]["detail"]
+
+
+async def test_export_signs_only_a_credential_its_node_finds_valid(
+        rotated_node: RotatedNode, tmp_path: Path) -> None:
+    """`senim export-vc` looked up only the batch: the issuer's key signed a diploma whose
+    grade a graduate had raised, and one made up under a real batch's root (a name, a
+    target and an audit path of the graduate's own), and a foreign verifier holding only
+    the W3C standard took both for genuine."""
+    node = rotated_node
+    genuine = node.after.documents[0]
+    raised = json.loads(json.dumps(genuine))
+    raised["fields"]["gpa"]["value"] = "4.0"
+    made_up = json.loads(json.dumps(genuine))
+    made_up["fields"]["full_name"]["value"] = "Mallory Fakeyeva"
+    made_up["target_hash"] = "ab" * 32
+    made_up["batch"]["path"] = ["cd" * 32] * len(made_up["batch"]["path"])
+    for number, document in enumerate([raised, made_up]):
+        native = tmp_path / f"forged-{number}.json"
+        native.write_text(json.dumps(document))
+        out = tmp_path / f"forged-{number}.vc.json"
+        refused = await cli("export-vc", str(native), "--key", str(node.new_key), "--out",
+                            str(out), "--node", node.url, "--lang", "en")
+        assert refused.exit_code == 1, refused.output
+        assert refused.output.startswith(f"error: {native} is not exported as a W3C VC: "
+                                         "Altered document: "), refused.output
+        assert not out.exists()
+        in_russian = await cli("export-vc", str(native), "--key", str(node.new_key), "--out",
+                               str(out), "--node", node.url, "--lang", "ru")
+        assert in_russian.exit_code == 1 and "не экспортирован как W3C VC" in in_russian.output
+    native = tmp_path / "genuine.json"
+    native.write_text(json.dumps(genuine))
+    done = await cli("export-vc", str(native), "--key", str(node.new_key), "--out",
+                     str(tmp_path / "genuine.vc.json"), "--node", node.url)
+    assert done.exit_code == 0, done.output
