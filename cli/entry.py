@@ -117,3 +117,7 @@ def run() -> None:
             # click ends with SystemExit: what print() left buffered is flushed here, where
             # a reader gone is caught, rather than at exit ("Exception ignored ...")
             sys.stdout.flush()
+
+
+if __name__ == "__main__":  # `python -m cli.entry`, as `python -m cli` and `senim`
+    run()

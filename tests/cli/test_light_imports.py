@@ -46,3 +46,15 @@ def test_canonicalising_loads_pyld_when_asked() -> None:
                           capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == '_:c14n0 <https://example.org/name> "x" .\n'
+
+
+@pytest.mark.parametrize("module", ["cli", "cli.entry"])
+def test_python_dash_m_runs_the_command(module: str, tmp_path: Path) -> None:
+    """`python -m cli.entry verify FORGED` printed nothing and exited 0: the module had no
+    main guard, so a script calling it so took every document for valid."""
+    missing = tmp_path / "no-such-diploma.json"
+    done = subprocess.run([sys.executable, "-m", module, "verify", str(missing), "--lang",
+                           "en"], capture_output=True, text=True, timeout=120, cwd=REPO,
+                          check=False)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert str(missing) in done.stderr
