@@ -141,7 +141,8 @@ EXPORT_TIMEOUT_S = 60.0
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
               help="The issuer's member key file (the VC is signed with it).")
-@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="The file to write the W3C VC to (mode 0600).")
 @force_option
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
               show_default="$SENIM_NODE or " + DEFAULT_NODE,

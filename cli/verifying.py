@@ -47,7 +47,8 @@ DEFAULT_PROVE_TIMEOUT_S = 60.0  # as senim verify's: two questions, answered in 
 
 @click.command("prove", cls=WordedCommand)
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="The file to write the credential with its offline proof to (mode 0600).")
 @force_option
 @node_option
 @lang_option
@@ -175,7 +176,8 @@ def _write_out(out_file: Path, document: Any, force: bool) -> None:
 @click.command("disclose", cls=WordedCommand)
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--hide", required=True, help="Comma-separated field names to hide.")
-@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="The file to write the copy with the fields hidden to (mode 0600).")
 @force_option
 @lang_option
 def disclose_command(file: Path, hide: str, out_file: Path, force: bool,
@@ -208,7 +210,7 @@ def _undisclosed(file: Path, document: dict[str, Any], names: list[str],
     fields = document.get("fields")
     unknown = [n for n in names if isinstance(fields, dict) and n not in fields]
     if unknown:
-        return Sentence("cli.disclose.no_field", str(exc), names=", ".join(unknown),
+        return Sentence("cli.disclose.no_field", None, names=", ".join(unknown),
                         known=", ".join(fields) if isinstance(fields, dict) else "")
     return not_credential(file, exc)
 

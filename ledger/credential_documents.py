@@ -114,6 +114,10 @@ def parse_document(document: Any) -> ParsedDocument:
                         field=_name(name))
             hashes[name] = field_hash(name, entry["value"], salt)
             revealed[name] = entry["value"]
+        elif "value" in entry:  # a number or a list where the issuer wrote text
+            raise InvalidDocument(f"field {name!r} has a value that is not text (issued "
+                                  "values are text, in quotes): the document was altered",
+                                  "field_value_not_text", field=_name(name))
         else:
             raise InvalidDocument(f"field {name!r} has neither a value and salt nor a hash",
                                   "field_neither", field=_name(name))

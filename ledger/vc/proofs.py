@@ -35,6 +35,9 @@ class ProofCheck:
     detail: str
     public_key: bytes = b""
     verification_method: str = ""
+    # The document's problem, coded (a term no context defines, say), when that is why:
+    # said in the reader's language as that, not as a signature that does not match.
+    problem: InvalidDocument | None = None
 
 
 def hash_data(document: Mapping[str, Any], proof_options: Mapping[str, Any],
@@ -144,7 +147,7 @@ def verify_proof(document: Mapping[str, Any], purpose: str = "assertionMethod",
             return ProofCheck(False, "the proof value is not an Ed25519 signature")
         data = hash_data(document, proof, loader)
     except InvalidDocument as exc:
-        return ProofCheck(False, str(exc))
+        return ProofCheck(False, str(exc), problem=exc)
     if not verify_signature(key, data, signature):
         return ProofCheck(False, "the signature does not match the document: it was altered "
                           "or signed by another key", key, method)

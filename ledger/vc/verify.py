@@ -150,7 +150,9 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not proof.ok:
         status = "malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail \
             else "tampered"
-        return verdict.fail(status, Check("signature", False, proof.detail))
+        return verdict.fail(status, refused_check("signature", proof.problem)
+                            if proof.problem is not None
+                            else Check("signature", False, proof.detail))
     try:
         issuer_key = public_key_of_did(issuer)
     except InvalidDocument as exc:

@@ -317,3 +317,26 @@ async def test_export_signs_only_a_credential_its_node_finds_valid(
     done = await cli("export-vc", str(native), "--key", str(node.new_key), "--out",
                      str(tmp_path / "genuine.vc.json"), "--node", node.url)
     assert done.exit_code == 0, done.output
+
+
+async def test_a_claim_added_to_a_genuine_vc_is_named_in_every_language(
+        rotated_node: RotatedNode, tmp_path: Path) -> None:
+    """A claim no context defines, added to a genuine VC, is left out of what the signature
+    covers: refused, and said as that. In Kazakh and Russian it was "the signature does not
+    match the content or the issuer's key", which is false, and named no claim."""
+    node = rotated_node
+    native = tmp_path / "genuine.json"
+    native.write_text(json.dumps(node.after.documents[0]))
+    out = tmp_path / "genuine.vc.json"
+    done = await cli("export-vc", str(native), "--key", str(node.new_key), "--out", str(out),
+                     "--node", node.url)
+    assert done.exit_code == 0, done.output
+    vc = json.loads(out.read_text())
+    vc["credentialSubject"]["honours"] = "summa cum laude"
+    added = tmp_path / "added.vc.json"
+    added.write_text(json.dumps(vc))
+    for lang, said in (("en", "honours"), ("ru", "не определённый его контекстами"),
+                       ("kk", "honours")):
+        checked = await cli("verify", str(added), "--node", node.url, "--lang", lang)
+        assert checked.exit_code == 1, checked.output
+        assert said in checked.output and "honours" in checked.output, (lang, checked.output)
