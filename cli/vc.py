@@ -53,14 +53,17 @@ from cli.spoken import (
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from cli.verify_files import (
     DOCUMENT_FILE_BYTES_MAX,
+    duplicate_key,
     refuse_out_exists,
     refuse_out_over_input,
     refuse_out_taken,
 )
+from ledger import json_objects
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.genesis import Genesis
 from ledger.identity import KeyPair
+from ledger.json_objects import DuplicateKey
 from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
 from ledger.vc.verify import (
@@ -160,12 +163,14 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
     refuse_out_over_input(file, out_file, "the VC")
     refuse_out_taken(out_file, force)
     try:
-        document = json.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
-                                                "credential").data)
+        document = json_objects.loads(read_file_bounded(file, DOCUMENT_FILE_BYTES_MAX,
+                                                        "credential").data)
         parsed = parse_document(document)
         keys = load_key(key_path)
     except UnfitFile as exc:  # /dev/zero, a named pipe, a folder, or too large
         refuse(_unfit(file, exc), EXIT_USAGE)
+    except DuplicateKey as exc:
+        refuse(duplicate_key(file, exc), EXIT_USAGE)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         refuse(Sentence("cli.file.not_json", f"{file} is not JSON: {exc}", path=file),
                EXIT_USAGE)

@@ -17,8 +17,10 @@ from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.remote import MAX_ANSWER_BYTES
 from cli.spoken import Sentence, kind_of, os_reason, refuse
+from ledger import json_objects
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis
+from ledger.json_objects import DuplicateKey
 from ledger.verification import Check, Verdict
 from node.files import UnfitFile, load_genesis, not_regular, read_bounded
 
@@ -92,7 +94,10 @@ def load_json_file(path: Path) -> Any | None:
             _not_regular(path, status.st_mode)
         if status.st_size > DOCUMENT_FILE_BYTES_MAX:
             return None
-        return json.loads(read_bounded(path, DOCUMENT_FILE_BYTES_MAX, "document").data)
+        return json_objects.loads(read_bounded(path, DOCUMENT_FILE_BYTES_MAX,
+                                               "document").data)
+    except DuplicateKey as exc:
+        refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
         return None
     except OSError as exc:
@@ -120,6 +125,10 @@ def file_digest(path: Path) -> bytes:
     except OSError as exc:
         _unreadable(path, exc)
     return digest.digest()
+
+
+def duplicate_key(path: Path, exc: DuplicateKey) -> Sentence:
+    return Sentence("cli.file.duplicate_key", None, path=path, key=exc.key[:60])
 
 
 def load_checked_json(path: Path) -> Any | None:

@@ -20,7 +20,9 @@ import struct
 import sys
 from typing import Any
 
+from ledger import json_objects
 from ledger.errors import MalformedInput, TxRejected, Unrecognised
+from ledger.json_objects import DuplicateKey
 from ledger.transactions import Transaction, decode_transaction
 
 MAX_TXS_PER_REQUEST = 20_000
@@ -47,7 +49,7 @@ def json_of_utf8(body: bytes) -> Any:
     given bytes, `json.loads` guesses UTF-16 and UTF-32 too, which no route reads (RFC
     8259: JSON between systems is UTF-8; node.media_types). Raises as `json.loads` does,
     a UnicodeDecodeError (a ValueError) for a byte that is not UTF-8."""
-    return json.loads(body.decode("utf-8-sig"))
+    return json_objects.loads(body.decode("utf-8-sig"))
 
 
 def json_problem(exc: ValueError | RecursionError) -> str:
@@ -62,6 +64,8 @@ def json_problem(exc: ValueError | RecursionError) -> str:
                 f"{exc.start} is not UTF-8, which JSON is sent in")
     if isinstance(exc, RecursionError):
         return "body is not valid JSON: nested too deeply"
+    if isinstance(exc, DuplicateKey):
+        return f"body is not valid JSON for this node: {exc}"
     if "digits" in str(exc):  # int() past the interpreter's limit
         return (f"body is not valid JSON: a number has more than "
                 f"{sys.get_int_max_str_digits()} digits")

@@ -45,3 +45,31 @@ def test_a_value_that_is_no_text_is_said_as_that() -> None:
         parse_document(document)
     assert refused.value.code == "field_value_not_text"
     assert "has a value that is not text" in str(refused.value)
+
+
+def _twice_given_gpa() -> str:
+    """The diploma's text with its grade given twice: "4.00" first, the issued one last."""
+    text = json.dumps(_diploma(), ensure_ascii=False)
+    issued = '"gpa": {"value": "3.5"'
+    assert text.count(issued) == 1
+    return text.replace(issued, '"gpa": {"value": "4.00", "value": "3.5"')
+
+
+NOWHERE = ["--node", "http://127.0.0.1:9"]  # refused before any node is asked
+
+
+@pytest.mark.parametrize("command", [["verify", *NOWHERE],
+                                     ["disclose", "--hide", "iin", "--out", "x"],
+                                     ["export-vc", "--key", "k", "--out", "x", *NOWHERE]])
+def test_a_key_given_twice_is_refused(tmp_path: Path, command: list[str]) -> None:
+    """Python kept the last value, an editor shows the first: the diploma verified as
+    genuine and showed 3.5 while the file read 4.00."""
+    diploma = tmp_path / "diploma.json"
+    diploma.write_text(_twice_given_gpa())
+    name, *rest = [str(tmp_path / "x") if part == "x" else part for part in command]
+    for lang, said in (("en", 'gives the key "value" twice in one object'),
+                       ("ru", 'ключ "value" дан дважды в одном объекте')):
+        result = CliRunner().invoke(main, [name, str(diploma), *rest, "--lang", lang])
+        assert result.exit_code == 2, result.output
+        assert said in result.output, result.output
+    assert not (tmp_path / "x").exists()

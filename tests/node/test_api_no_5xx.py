@@ -70,6 +70,17 @@ async def test_an_honest_document_still_gets_a_verdict(client: Client,
     assert (await response.json())["status"] != "valid"  # its batch is not on this chain
 
 
+async def test_a_key_given_twice_is_a_400(client: Client, net: Consortium) -> None:
+    """The node kept the last of two values of one key, which an editor shows second."""
+    body = json.dumps(a_document(net)).replace('"type": "diploma"',
+                                               '"type": "attestat", "type": "diploma"', 1)
+    assert body.count('"type"') == 2
+    response = await client.post("/v1/verify", data=body,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400, await response.text()
+    assert "given twice in one object" in (await response.json())["error"]["message"]
+
+
 @pytest.mark.parametrize("body", [
     json.dumps({"fields": {str(i): {"hash": "00" * 32} for i in range(JSON_VALUES_MAX)}}),
     "[" * (JSON_DEPTH_MAX + 2) + "]" * (JSON_DEPTH_MAX + 2),
