@@ -87,8 +87,11 @@ def _read(fd: int, path: Path, genesis_hash: bytes) -> tuple[int, bytes | None]:
     damaged = 0
     for slot in (0, 1):
         head = os.pread(fd, _HEADER.size, slot * SLOT_BYTES)
-        if len(head) < _HEADER.size or head == bytes(_HEADER.size):
-            continue  # never written
+        if head == bytes(len(head)):
+            continue  # never written: past the file's end, or in its sparse part
+        if len(head) < _HEADER.size:  # text written over the file ("garbage" > file):
+            damaged += 1  # read as never written, it let --resync set the store aside
+            continue
         magic, genesis, sequence, length, crc = _HEADER.unpack(head)
         if magic != _MAGIC or length > SLOT_BYTES - _HEADER.size:
             damaged += 1  # (read no further: a damaged length asked for 4 GiB)

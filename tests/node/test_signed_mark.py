@@ -64,6 +64,22 @@ def test_the_mark_keeps_the_last_state_through_reopening_and_a_torn_write(
         SignedMark(path, GENESIS)
 
 
+@pytest.mark.parametrize("written", [b"garbage\n", b"\x00" * 7 + b"!", b"S"])
+def test_a_mark_written_over_with_less_than_a_header_is_damaged(tmp_path: Path,
+                                                               written: bytes) -> None:
+    """`echo garbage > SENIM-SIGNED` left less than a header, read as a mark never written:
+    `--resync` then set the store aside, and fsck called the data sound."""
+    path = tmp_path / "SENIM-SIGNED"
+    mark = SignedMark(path, GENESIS)
+    mark.save(voted(3, 0, b"\x03" * 32))
+    mark.close()
+    path.write_bytes(written)
+    with pytest.raises(CorruptStateError, match="is damaged"):
+        SignedMark(path, GENESIS)
+    path.write_bytes(bytes(len(written)))  # zeros: as a file made and never written
+    assert SignedMark(path, GENESIS).load() is None
+
+
 def test_a_prepared_block_of_the_largest_size_fits(tmp_path: Path) -> None:
     """A prepared certificate holds its whole block: a slot of 256 KiB refused the state
     of any block over it, and the engine thread stopped the node on the ValueError."""
