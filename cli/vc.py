@@ -171,14 +171,13 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
         refuse(_unfit(file, exc), EXIT_USAGE)
     except DuplicateKey as exc:
         refuse(duplicate_key(file, exc), EXIT_USAGE)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        refuse(Sentence("cli.file.not_json", f"{file} is not JSON: {exc}", path=file),
-               EXIT_USAGE)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        refuse(Sentence("cli.file.not_json", None, path=file), EXIT_USAGE)
     except OSError as exc:
         refuse(Sentence("cli.file.unreadable", None, path=file, why=os_reason(exc)),
                EXIT_USAGE)
     except InvalidDocument as exc:
-        refuse(Sentence("cli.file.vc_not_native", str(exc), path=file)
+        refuse(Sentence("cli.file.vc_not_native", None, path=file)
                if is_vc_document(document) else not_credential(file, exc), EXIT_USAGE)
     except ConfigError as exc:
         refuse(Sentence("cli.key.unfit", str(exc), path=key_path), EXIT_USAGE)

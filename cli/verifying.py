@@ -156,9 +156,9 @@ def _not_a_credential(file: Path, document: Any, exc: InvalidDocument) -> Senten
     """Why a file prove or disclose was given is no credential they can work on: a VC
     (export-vc makes it of a credential, which is what these take), or anything else."""
     if isinstance(document, dict) and is_vc_document(document):
-        return Sentence("cli.file.vc_not_native", str(exc), path=file)
+        return Sentence("cli.file.vc_not_native", None, path=file)
     if document is None:
-        return Sentence("cli.file.not_json", str(exc), path=file)
+        return Sentence("cli.file.not_json", None, path=file)
     return not_credential(file, exc)
 
 

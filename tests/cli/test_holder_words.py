@@ -73,3 +73,23 @@ def test_a_key_given_twice_is_refused(tmp_path: Path, command: list[str]) -> Non
         assert result.exit_code == 2, result.output
         assert said in result.output, result.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(("name", "text", "said"), [
+    ("vc.json", '{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": '
+     '["VerifiableCredential"]}', "is a W3C VC, not a Senim credential file"),
+    ("diploma.pdf", "%PDF-1.7", "is not a credential file: it holds no JSON (a PDF"),
+    ("notes.txt", "hello", "is not a credential file: it holds no JSON")])
+@pytest.mark.parametrize("command", [["prove", "--out", "x"],
+                                     ["disclose", "--hide", "iin", "--out", "x"],
+                                     ["export-vc", "--key", "k", "--out", "x"]])
+def test_a_file_that_is_no_credential_is_said_as_what_it_is_in_english(
+        tmp_path: Path, command: list[str], name: str, text: str, said: str) -> None:
+    """English said "not a Senim credential (format must be one of …)" of a VC or a PDF,
+    where Kazakh and Russian named what the file was."""
+    given = tmp_path / name
+    given.write_text(text)
+    verb, *rest = [str(tmp_path / "x") if part == "x" else part for part in command]
+    result = CliRunner().invoke(main, [verb, str(given), *rest, "--lang", "en"])
+    assert result.exit_code == 2, result.output
+    assert f"{given} {said}" in result.output, result.output
