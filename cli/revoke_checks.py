@@ -16,8 +16,10 @@ from cli.client import ClientError, NodeClient
 from cli.revoke_inputs import Read
 from cli.spoken import Moment, Sentence
 from ledger.credential_documents import ParsedDocument
+from ledger.errors import ConfigError
 from ledger.payloads import ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS
 from ledger.payloads_credentials import REVOCATION_REASONS
+from node.files import load_key
 from storage.batch_tree import verify_inclusion
 
 
@@ -97,6 +99,10 @@ class ChainView:
                       and r.document.issuer == issuers.most_common(1)[0][0]), None)
         batches: dict[bytes, int | None] = {}
         seen: dict[tuple[bytes, bytes], Path] = {}
+        try:  # whose key: a dry run reads it only to tell a proposal it already voted for
+            voter: str | None = load_key(key_path).member_id.hex()
+        except (ConfigError, OSError):
+            voter = None
         listed = []
         for read in reads:
             doc = read.document
@@ -106,14 +112,15 @@ class ChainView:
             member = self.members.get(doc.issuer.hex())
             name = str(member["name"]) if member else doc.issuer.hex()[:16]
             problem = self._problem(doc, first, member, batches, seen.get(
-                (doc.batch_root, doc.target_hash)), key_path)
+                (doc.batch_root, doc.target_hash)), key_path, voter)
             seen.setdefault((doc.batch_root, doc.target_hash), read.path)
             listed.append(Listed(read, problem, doc.issuer, name))
         return listed
 
     def _problem(self, doc: ParsedDocument, first: ParsedDocument,
                  member: dict[str, Any] | None, batches: dict[bytes, int | None],
-                 twin: Path | None, key_path: Path) -> Sentence | None:
+                 twin: Path | None, key_path: Path, voter: str | None
+                 ) -> Sentence | None:
         if doc.chain_id != self.chain_id:
             return Sentence("gov.check.other_network", f"unknown credential: it was issued on "
                             f"network {doc.chain_id!r}; the node at {self.client.base_url} is "
@@ -161,6 +168,12 @@ class ChainView:
         open_one = self.in_open.get((doc.batch_root.hex(), doc.target_hash.hex()))
         if open_one is not None:
             pid = open_one["proposal_id"]
+            if voter is not None and any(v.get("member_id") == voter
+                                         for v in open_one.get("votes", [])):
+                return Sentence("gov.check.in_open_voted", f"proposal {pid}, which you voted "
+                                "for, already proposes to revoke this credential, open until "
+                                f"height {open_one['expiry_height']}: it waits for the other "
+                                "voters", id=pid, expiry=open_one["expiry_height"])
             return Sentence("gov.check.in_open", f"proposal {pid} already proposes to revoke "
                             f"this credential, open until height {open_one['expiry_height']}: "
                             f"vote for it (senim governance vote --key {key_path} {pid})",

@@ -136,6 +136,14 @@ async def test_the_officer_revokes_a_retired_universitys_diploma(officer: Office
                         "--reason", "court_decision", "--node", officer.url)
     assert again.exit_code == 1
     assert f"proposal {proposal_id} already proposes to revoke this credential" in again.output
+    assert f"senim governance vote --key {officer.key('ministry3')} {proposal_id}" \
+        in again.output
+    # its proposer is told it waits for the others, not to vote for it (a vote refused)
+    mine = await senim("governance", "revoke", "--key", officer.key("ministry"), fraud,
+                       "--reason", "fraud", "--node", officer.url, "--dry-run")
+    assert (f"proposal {proposal_id}, which you voted for, already proposes to revoke this "
+            "credential") in mine.output, mine.output
+    assert "governance vote" not in mine.output
     listed = await senim("governance", "list", "--node", officer.url)
     assert (f"Proposal {proposal_id}: revoke credential "
             f"{officer.kaznu.target_hashes[0].hex()[:16]}… of KazNU") in listed.output
