@@ -208,9 +208,15 @@ def status_lines(info: dict[str, Any], node_url: str,
     # Best effort, as the sets were asked for: the status itself was read whole.
     with contextlib.suppress(*MALFORMED_ANSWER):
         lines += _scheduled_role(info, sets or [])
+    retirement: list[Line] = []
     with contextlib.suppress(*MALFORMED_ANSWER):
-        lines += _retirement(info, listed or [])
-    lines += _reachability(consensus_info)
+        retirement = _retirement(info, listed or [])
+    lines += retirement
+    # A retired member's node is dropped by its peers for good: not an outage to wait out
+    reachability = _reachability(consensus_info)
+    if any(line.sentence.key == "stat.retired.now" for line in retirement):
+        reachability = [line for line in reachability if line.sentence.key != "stat.no_quorum"]
+    lines += reachability
     if consensus_info.get("behind"):
         lines.append(Line(Sentence("stat.behind", f"catching up: {consensus_info['behind']} "
                                    "block(s) behind", behind=consensus_info["behind"]),

@@ -108,3 +108,11 @@ async def test_a_member_governance_retires_is_told_its_node_follows_no_further(
         commit(core.chain, [])
     assert (await said())[0].startswith(
         "retired   KazNU is retired from the consortium from block 8: from block 7 on")
+    # and no "nothing commits until enough of them return": they will not return to it
+    status = await (await client.get("/v1/status")).json()
+    status["consensus"] = {"mode": "follower", "reachable": [], "quorum": 3,
+                           "unreachable": ["Ministry", "Ministry 2", "Ministry 3", "KBTU"]}
+    listed = (await (await client.get("/v1/members")).json())["members"]
+    lines = [click.unstyle(line) for line in _status_lines(status, "http://node", [], listed)]
+    assert any(line.startswith("validators 0 of 4 reachable") for line in lines), lines
+    assert not any(line.startswith("no quorum") for line in lines), lines
