@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.job_folder import JobError, NoJob, load_manifest
+from cli.job_folder import JOB_STATES, JobError, NoJob, load_manifest
 from registrar.headers import field_label
 from registrar.issued import Earlier, IssuedRegistry
 from registrar.phrases import Phrase, phrase
@@ -66,7 +66,8 @@ class IssuedCheck:
                           f"the unfinished job {earlier.job} (state {state}), which may be on "
                           f"chain already: finish that job first with senim issue --resume "
                           f"{earlier.job}", type=self._type, label=field_label(field),
-                          job=earlier.job, state=state)
+                          job=earlier.job, state=phrase(f"issue.job_state.{state}", state)
+                          if state in JOB_STATES else state)
         if self.corrections:
             self.corrected.setdefault(row, earlier)
             return None

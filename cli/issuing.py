@@ -29,6 +29,7 @@ from cli.issue_job import IssueJob, on_interrupt, sign_batch
 from cli.issue_words import load_issuer_key, refuse_problems, sentence
 from cli.job_files import credential_file_problem
 from cli.job_folder import (
+    JOB_STATES,
     MANIFEST_NAME,
     JobError,
     check_out_dir,
@@ -324,8 +325,10 @@ def _resume_job(job_dir: Path, key_path: Path | None, node: NodeClient, timeout_
             write_vcs(job_dir, lambda: load_key(Path(key_path or manifest["key"])), node,
                       int(manifest["issuance"]["height"]))
         return
-    echo(Sentence("issue.resume.state", f"{job_dir}: resuming a job in state "
-                  f"{manifest['state']}", path=job_dir, state=manifest["state"]))
+    state = str(manifest["state"])
+    echo(Sentence("issue.resume.state", f"{job_dir}: resuming a job in state {state}",
+                  path=job_dir, state=Sentence(f"issue.job_state.{state}", state)
+                  if state in JOB_STATES else state))
     if manifest["state"] == "preparing":
         job = _redo_preparation(job_dir, key_path, node)
     else:

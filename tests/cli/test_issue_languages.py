@@ -372,3 +372,17 @@ def test_a_registrars_own_mapping_that_cannot_be_used_is_said_in_each_language(
     assert results["en"].exit_code == 2
     assert results["ru"].output.startswith(f"ошибка: соответствие {mapping}: столбец «ФИО» "
                                            "сопоставлен недопустимому имени поля «ФИО»")
+
+
+def test_a_jobs_state_is_said_in_the_registrars_language() -> None:
+    """`senim issue --resume jobs/t1 --lang kk` said "(күйі: submitted)"."""
+    from cli.job_folder import JOB_STATES
+    from cli.language import Words
+    from cli.spoken import Sentence
+
+    for lang in ("kk", "ru"):
+        said = {Words(lang).t(f"issue.job_state.{state}") for state in JOB_STATES}
+        assert len(said) == len(JOB_STATES) and not said & set(JOB_STATES), (lang, said)
+    resumed = Sentence("issue.resume.state", None, path="jobs/t1",
+                       state=Sentence("issue.job_state.submitted")).said(Words("kk"))
+    assert resumed == "jobs/t1: тапсырманы жалғастырып жатырмыз (күйі: жіберілген)"
