@@ -262,6 +262,14 @@ def _usage_sentence(exc: click.UsageError, command: str) -> Sentence:
         return Sentence("cli.usage.option_value", None, name=exc.option_name,
                         command=command)
     if isinstance(exc, click.BadParameter) and exc.param is not None:
+        kind = exc.param.type
+        if isinstance(kind, click.Choice):  # the values it takes, as English names them
+            return Sentence("cli.usage.bad_choice", None, name=_param_name(exc.param),
+                            choices=", ".join(str(c) for c in kind.choices), command=command)
+        if isinstance(kind, click.FloatRange | click.IntRange) and (
+                kind.min is not None or kind.max is not None):
+            return Sentence("cli.usage.bad_range", None, name=_param_name(exc.param),
+                            range=_range(kind), command=command)
         return Sentence("cli.usage.bad_value", None, name=_param_name(exc.param),
                         command=command)
     extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", exc.message)
@@ -270,9 +278,33 @@ def _usage_sentence(exc: click.UsageError, command: str) -> Sentence:
     return Sentence("cli.usage.other", None, command=command)
 
 
-def _param_name(param: click.Parameter) -> str:
+def _range(kind: click.FloatRange | click.IntRange) -> str:
+    """A number's range as mathematics writes it, the same in every language."""
+    def number(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() else f"{value}"
+    low = "" if kind.min is None else f"{number(kind.min)} {'<' if kind.min_open else '≤'} "
+    high = "" if kind.max is None else f" {'<' if kind.max_open else '≤'} {number(kind.max)}"
+    return f"{low}x{high}"
+
+
+class _ArgumentName(Sentence):
+    """A missing argument as its command's --help names it in the reader's language
+    (ФАЙЛ, ИД_ПРЕДЛОЖЕНИЯ): 'не указан PATH' named what the help never showed."""
+
+    def __init__(self, param: click.Argument) -> None:
+        super().__init__("cli.help.meta.file")
+        self.param = param
+
+    def said(self, words: Words) -> str:
+        if words.language == "en":
+            return self.param.human_readable_name
+        key = f"cli.help.meta.{self.param.name}"
+        return words.t(key if words.has(key) else "cli.help.meta.file")
+
+
+def _param_name(param: click.Parameter) -> str | Sentence:
     if isinstance(param, click.Argument):
-        return param.human_readable_name
+        return _ArgumentName(param)
     return max(param.opts, key=len) if param.opts else str(param.name)
 
 

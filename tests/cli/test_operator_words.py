@@ -68,8 +68,9 @@ def test_a_usage_error_of_senim_node_is_said_in_the_operators_language() -> None
                                                     "node --help)\n")
     result = CliRunner().invoke(main, ["node", "--log-format", "xml", "--config", "x",
                                        "--lang", "kk"], prog_name="senim")
-    assert (result.exit_code, result.output) == (2, "қате: --log-format мәні жарамсыз (senim "
-                                                    "node --help қараңыз)\n")
+    assert (result.exit_code, result.output) == (2, "қате: --log-format мәні жарамсыз: мүмкін "
+                                                    "мәндер — text, json (senim node --help "
+                                                    "қараңыз)\n")
     english = CliRunner().invoke(main, ["node"], prog_name="senim", env={"LANG": "C"})
     assert english.exit_code == 2 and "Missing option '--config'" in english.output
 

@@ -94,3 +94,21 @@ def test_ctrl_c_in_employment_start_says_a_sent_transaction_may_commit(
                                        "2025-01-01", "--out", "o.json", "--lang", lang])
     assert result.exit_code == 130
     assert result.output.splitlines() == [catalogue(lang)["cli.interrupted.sending"]]
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    (["keygen"], "ошибка: не указан ФАЙЛ (см. senim keygen --help)"),
+    (["governance", "vote"], "ошибка: не указан ИД_ПРЕДЛОЖЕНИЯ (см. senim governance vote "
+                             "--help)"),
+    (["revoke", "x", "--key", "k", "--reason", "bogus"],
+     "ошибка: недопустимое значение --reason: допустимы issued_in_error, superseded, fraud, "
+     "court_decision, withdrawn_by_issuer, other (см. senim revoke --help)"),
+    (["verify", "x", "--timeout", "-1"], "ошибка: значение --timeout вне допустимого "
+                                         "диапазона: 0 < x ≤ 31536000 (см. senim verify --help)")])
+def test_a_usage_error_names_what_the_help_names(command: list[str], said: str) -> None:
+    """A missing argument by the name its Russian help gives it (it was 'не указан PATH'
+    beside a help saying ФАЙЛ), and a bad choice or number with what it takes, as the
+    English error says (Russian and Kazakh said only 'недопустимое значение')."""
+    result = CliRunner().invoke(main, [*command, "--lang", "ru"], prog_name="senim")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == said
