@@ -31,6 +31,8 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -76,6 +78,8 @@ FREE_CORES_MIN = 0.75
 PART_WAIT_S_MAX = 120.0
 
 TARGET_BYTES = HASH_BYTES  # a target hash is a SHA-256
+# How often a worker looks whether its parent is still there (`_end_with`)
+PARENT_CHECK_S = 0.5
 Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
 _WORKER_SHAPES: dict[Batch, ShapeBook] = {}
 _WORKER_SHAPES_MAX = 4
@@ -95,13 +99,26 @@ def use_workers(records: int, free: float, pool_from: int) -> bool:
     return records >= pool_from and free >= FREE_CORES_MIN
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
     # Ctrl-C is the parent's to handle: it closes the pool, and the workers go with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # What the fork inherited (the parent's records among it) is never collected here:
     # left to the collector, a full collection would write to every inherited object's
     # header and copy the parent's pages into the worker, one by one.
     gc.freeze()
+    threading.Thread(target=_end_with, args=(parent,), name="parent-watch",
+                     daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once its parent is gone, however it went. A `senim issue` killed
+    (or stopped by SIGTERM) while hashing left its workers waiting on their queue for
+    good, holding what the fork gave them, the lock on the issuer key's folder among it:
+    every later `senim issue` with that key waited "for another senim issue" that was
+    none."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 # A part's results as they travel: the target hashes joined, the packed fields joined,
@@ -236,7 +253,7 @@ class PooledBatchBuilder:
         if use_workers(len(self), self._free_cores(), self._pool_from):
             self._executor = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_start_worker)
+                initializer=_start_worker, initargs=(os.getpid(),))
             self.workers_used = self._workers
         else:
             self._hash_held()

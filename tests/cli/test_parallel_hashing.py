@@ -4,12 +4,18 @@ here, so the pool does real work in a fraction of a second."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -299,7 +305,7 @@ def test_without_a_core_to_spare_this_process_waits_for_the_workers(
 
 
 def _freeze_count_of_a_worker(out: Any) -> None:
-    parallel._start_worker()
+    parallel._start_worker(os.getppid())
     out.put(gc.get_freeze_count())
 
 
@@ -382,3 +388,60 @@ def test_records_added_after_a_drain_join_the_batch() -> None:
         assert builder.workers_used == parallel.HASHING_WORKERS
     same(batch, single(items))
     assert no_children()
+
+
+KILLED_MIDWAY = """
+import fcntl, multiprocessing, os, sys, time
+from cli.parallel_hashing import PooledBatchBuilder
+from tests.cli.test_parallel_hashing import CHAIN_ID, IDLE, ISSUER, PART, POOL_FROM, records
+
+held = os.open(sys.argv[1], os.O_RDONLY)  # as senim issue locks the issuer key's folder
+fcntl.flock(held, fcntl.LOCK_EX)
+with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=PART,
+                        pool_from=POOL_FROM, free_cores=IDLE) as builder:
+    for item in records(POOL_FROM + PART):
+        builder.add(item)
+    print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+    time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie its new parent has not reaped yet
+        return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_workers_end_with_a_parent_killed_midway_and_free_what_it_locked(
+        tmp_path: Path) -> None:
+    """`senim issue` killed (or sent SIGTERM) while its workers hashed left them running
+    for good, holding the lock on the issuer key's folder the fork gave them: every later
+    `senim issue` with that key waited "for another senim issue" that was none."""
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", KILLED_MIDWAY, str(folder)],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == parallel.HASHING_WORKERS
+    finally:
+        parent.kill()
+        parent.wait(30)
+    deadline = time.monotonic() + 10 * parallel.PARENT_CHECK_S + 5
+    try:
+        while not all(_gone(pid) for pid in workers):
+            assert time.monotonic() < deadline, "a worker outlived its parent"
+            time.sleep(0.05)
+    finally:  # none is left behind by a failing run
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    lock = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError while held
+    finally:
+        os.close(lock)
