@@ -31,8 +31,6 @@ import multiprocessing
 import os
 import pickle
 import signal
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -51,6 +49,7 @@ from ledger.credentials import (
     salts_needed_each,
 )
 from ledger.errors import InvalidDocument
+from node.orphan_guard import exit_with
 from storage.batch_tree import HASH_BYTES, split_hashes, subtree_levels
 
 HASHING_WORKERS = 2
@@ -78,8 +77,6 @@ FREE_CORES_MIN = 0.75
 PART_WAIT_S_MAX = 120.0
 
 TARGET_BYTES = HASH_BYTES  # a target hash is a SHA-256
-# How often a worker looks whether its parent is still there (`_end_with`)
-PARENT_CHECK_S = 0.5
 Batch = tuple[str, str, bytes]  # credential type, chain id, issuer
 _WORKER_SHAPES: dict[Batch, ShapeBook] = {}
 _WORKER_SHAPES_MAX = 4
@@ -106,19 +103,11 @@ def _start_worker(parent: int) -> None:
     # left to the collector, a full collection would write to every inherited object's
     # header and copy the parent's pages into the worker, one by one.
     gc.freeze()
-    threading.Thread(target=_end_with, args=(parent,), name="parent-watch",
-                     daemon=True).start()
-
-
-def _end_with(parent: int) -> None:
-    """End this worker once its parent is gone, however it went. A `senim issue` killed
-    (or stopped by SIGTERM) while hashing left its workers waiting on their queue for
-    good, holding what the fork gave them, the lock on the issuer key's folder among it:
-    every later `senim issue` with that key waited "for another senim issue" that was
-    none."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(1)
+    # Killed (or sent SIGTERM) while hashing, `senim issue` left its workers waiting on
+    # their queue for good, holding what the fork gave them, the lock on the issuer key's
+    # folder among it: every later `senim issue` with that key waited "for another senim
+    # issue" that was none.
+    exit_with(parent)
 
 
 # A part's results as they travel: the target hashes joined, the packed fields joined,

@@ -25,6 +25,7 @@ import pytest
 
 import cli.issuing as issuing
 import cli.parallel_hashing as parallel
+import node.orphan_guard as orphan_guard
 import storage.batch_tree as batch_tree
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
 from cli.client import NodeClient
@@ -406,15 +407,6 @@ with PooledBatchBuilder("diploma", CHAIN_ID, ISSUER, "U", part_records=PART,
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie its new parent has not reaped yet
-        return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def test_workers_end_with_a_parent_killed_midway_and_free_what_it_locked(
         tmp_path: Path) -> None:
     """`senim issue` killed (or sent SIGTERM) while its workers hashed left them running
@@ -431,9 +423,9 @@ def test_workers_end_with_a_parent_killed_midway_and_free_what_it_locked(
     finally:
         parent.kill()
         parent.wait(30)
-    deadline = time.monotonic() + 10 * parallel.PARENT_CHECK_S + 5
+    deadline = time.monotonic() + 10 * orphan_guard.PARENT_CHECK_S + 5
     try:
-        while not all(_gone(pid) for pid in workers):
+        while not all(orphan_guard.gone(pid) for pid in workers):
             assert time.monotonic() < deadline, "a worker outlived its parent"
             time.sleep(0.05)
     finally:  # none is left behind by a failing run
