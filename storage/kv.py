@@ -75,10 +75,12 @@ WRITES_FILE_BYTES_MAX = _WRITES_RECORD.size
 @contextlib.contextmanager
 def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
     """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
-    file) into the storage error the node answers with."""
+    file, or one gone: a NotFound, LevelDB's own error class, once the store's folder was
+    deleted under a running node was a traceback and exit 4) into the storage error the
+    node answers with."""
     try:
         yield
-    except (plyvel.CorruptionError, plyvel.IOError) as exc:
+    except plyvel.Error as exc:
         reason = leveldb_reason(exc)
         if writing and isinstance(exc, plyvel.IOError) and any(
                 words in reason for words in _DISK_REFUSALS):
@@ -243,7 +245,7 @@ class LevelDBStore:
         # than the read itself on the hot paths (state values, the replay index).
         try:
             value: bytes | None = self._db.get(key, verify_checksums=True)
-        except (plyvel.CorruptionError, plyvel.IOError) as exc:
+        except plyvel.Error as exc:  # corruption, an unreadable file, or one gone
             raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 
@@ -357,7 +359,7 @@ class _LevelDBSnapshot:
     def get(self, key: bytes) -> bytes | None:
         try:  # inline, as in LevelDBStore.get
             value: bytes | None = self._snapshot.get(key, verify_checksums=True)
-        except (plyvel.CorruptionError, plyvel.IOError) as exc:
+        except plyvel.Error as exc:  # corruption, an unreadable file, or one gone
             raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
         return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -316,3 +317,14 @@ def test_a_write_lost_after_a_clean_stop_is_told_at_the_next_opening(tmp_path: P
         handle.truncate(log.stat().st_size - 1)
     with pytest.raises(CorruptStateError, match="lost 1 acknowledged write"):
         LevelDBStore(str(folder))
+
+
+def test_a_store_whose_folder_is_deleted_under_it_is_damage(tmp_path: Path) -> None:
+    """LevelDB's NotFound (the folder deleted under a running node) is plyvel's own error
+    class, neither corruption nor an IOError: it was a traceback and exit 4."""
+    store = LevelDBStore(str(tmp_path / "chain.ldb"))
+    store.write({b"kept": b"x"})
+    shutil.rmtree(tmp_path / "chain.ldb")
+    with pytest.raises(CorruptStateError, match="NotFound"):
+        for round_ in range(2_000):  # until the log is synced or rolled over
+            store.write({b"%d-%d" % (round_, n): os.urandom(1_000) for n in range(50)})
