@@ -10,6 +10,7 @@ crash at any instant leaves the old one or the new one.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import itertools
 import json
@@ -99,13 +100,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _private_folders(job_dir: Path, folder: Path) -> None:
+    """`folder` and each folder between it and `job_dir`, made 0700 where missing
+    (mkdir's `parents` makes those between with the umask's mode: credentials/ was 0755)."""
+    below = [f for f in [folder, *folder.parents] if job_dir in f.parents]
+    for each in reversed(below):
+        each.mkdir(mode=0o700, exist_ok=True)
+
+
 def _sync_filesystem_of(path: Path) -> None:
     """Flush every file written under `path` at once: one fsync per file of 100,000
     costs minutes, syncfs(2) one wait. Falls back to sync(2) where syncfs is missing."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-        if syncfs is None or syncfs(fd) != 0:
+        if syncfs is None:
+            os.sync()
+        elif syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            if code != errno.ENOSYS:
+                # a disk that lost a file's pages (EIO): sync(2) reports nothing, and the
+                # batch would have been sent with a credential's file lost on disk
+                raise OSError(code, os.strerror(code), str(path))
             os.sync()
     finally:
         os.close(fd)
@@ -274,7 +290,7 @@ def write_credentials(job_dir: Path, manifest: dict[str, Any], batch: IssuedBatc
         path = credential_path(job_dir, batch.credential_type, index, count,
                                document["target_hash"], per_dir)
         if path.parent not in made:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private_folders(job_dir, path.parent)
             made.add(path.parent)
         write_private_json(path, document, replace=False)
         if index == count // 2:

@@ -8,6 +8,8 @@ these runs is tests/e2e/test_issue_job.py.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import stat
@@ -163,6 +165,9 @@ def test_prepare_writes_private_files_in_bounded_folders_before_anything_is_sent
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in files)
     assert stat.S_IMODE((job_dir / "manifest.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(job_dir.stat().st_mode) == 0o700
+    inside = [path for path in job_dir.rglob("*") if path.is_dir()]
+    assert inside and all(stat.S_IMODE(f.stat().st_mode) == 0o700 for f in inside), [
+        (f, oct(f.stat().st_mode)) for f in inside]  # credentials/ was 0755
     hashes = {json.loads(path.read_text())["target_hash"] for path in files}
     assert hashes == set(manifest["target_hashes"])
     assert "990101000000" not in (job_dir / "manifest.json").read_text()
@@ -311,3 +316,21 @@ def test_a_job_whose_first_write_fails_leaves_an_empty_folder_to_start_again_in(
     monkeypatch.undo()
     start_job(job_dir, **start)  # type: ignore[arg-type]
     assert load_manifest(job_dir)["state"] == "preparing"
+
+
+def test_a_disk_that_lost_a_files_pages_stops_the_job_before_it_is_sent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """syncfs(2) answering EIO (pages of a credential's file not written) was followed by
+    sync(2), which reports nothing, and the batch went out with that file lost on disk."""
+    class FailingLibc:
+        @staticmethod
+        def syncfs(_fd: int) -> int:
+            ctypes.set_errno(errno.EIO)
+            return -1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *_a, **_k: FailingLibc())
+    node = FakeNode()
+    with pytest.raises(OSError) as failed:
+        prepare(tmp_path, node)
+    assert failed.value.errno == errno.EIO
+    assert node.sent == [] and load_manifest(tmp_path / "job")["state"] == "preparing"
