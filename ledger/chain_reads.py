@@ -273,8 +273,12 @@ class ChainReads:
         has given the validators' check."""
         if height < self.base_height:
             return None  # not held: this node joined by state sync above it
-        certificate = self.kv.get(height_key(CERT_PREFIX, height))
+        # The head first: a commit writes its block's certificate before it moves the head,
+        # so a head at `height` or above means the certificate read next is there. Read the
+        # other way round, a block sync serving the block just committed read no
+        # certificate, then the new head, and reported this store damaged.
         head = self.head_header
+        certificate = self.kv.get(height_key(CERT_PREFIX, height))
         if self._certifies is None or height == 0 or height > head.height:
             return certificate
         remembered = self._certified.get(height)

@@ -56,3 +56,26 @@ def test_a_certificate_damaged_after_commit_is_still_refused(net: Consortium,
                     height_key(BLOCK_PREFIX, 2): blocks[1].encode() + b"\x00"})
     with pytest.raises(CorruptStateError, match="stored block 2"):
         chain.get_block_bytes(2)
+
+
+def test_a_block_committed_while_its_certificate_is_asked_for_is_no_damage(
+        net: Consortium, chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer's block sync read the certificate of the block being committed before the
+    commit wrote it (none), and the head after the commit moved it: "store damaged: not
+    serving blocks ... the stored certificate of block 3 does not verify"."""
+    _counting_checks(chain)
+    for _ in range(2):
+        commit_as(chain, [], [net.ministry])
+    read = chain.kv.get
+    asked = height_key(CERT_PREFIX, 3)
+
+    def committed_meanwhile(key: bytes) -> bytes | None:
+        value = read(key)
+        if key == asked and chain.height == 2:  # the commit lands between the two reads
+            commit_as(chain, [], [net.ministry])
+        return value
+
+    monkeypatch.setattr(chain.kv, "get", committed_meanwhile)
+    assert chain.get_certificate(3) is None  # not held yet, as the head read first said
+    assert chain.height == 3
+    assert chain.get_certificate(3) is not None
