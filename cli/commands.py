@@ -19,6 +19,7 @@ from cli.client import (
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.language import catalogue, language_chosen
 from cli.refusals import malformed, node_said, refusal, transaction_kind
+from cli.remote import login_in_url
 from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said
@@ -30,8 +31,18 @@ from node.files import load_key
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
+def usable_node_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--node as a usage error when it carries a login (senim logs in to no node): every
+    command says so with exit 2 before it reads anything (verify said it as a node not
+    reached, exit 3, and members as a usage error, exit 2)."""
+    login = login_in_url(value)
+    if login is not None:
+        refuse_said(login, EXIT_BAD_INPUT)
+    return value
+
+
 node_option = click.option(
-    "--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+    "--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE", callback=usable_node_url,
     show_default="$SENIM_NODE or " + DEFAULT_NODE, help="URL of the node's HTTP API.")
 
 

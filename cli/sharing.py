@@ -21,6 +21,7 @@ import click
 import segno
 
 from cli.client import DEFAULT_NODE
+from cli.commands import usable_node_url
 from cli.language import lang_option
 from cli.private_files import write_private
 from cli.remote import login_in_url
@@ -67,6 +68,7 @@ def _qr_bytes(qr: segno.QRCode, kind: str) -> bytes:
 @click.command("share", cls=WordedCommand)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              callback=usable_node_url,
               show_default="$SENIM_NODE or " + DEFAULT_NODE,
               help="The node whose portal the link opens.")
 @click.option("--qr-png", "qr_png", type=click.Path(path_type=Path),

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import force_option, print_verdict
+from cli.commands import force_option, print_verdict, usable_node_url
 from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_seconds
 from cli.deadline_http import deadline_opener
 from cli.document_lines import contents, native_or_as_is
@@ -148,6 +148,7 @@ EXPORT_TIMEOUT_S = 60.0
               help="The file to write the W3C VC to (mode 0600).")
 @force_option
 @click.option("--node", "node_url", default=DEFAULT_NODE, envvar="SENIM_NODE",
+              callback=usable_node_url,
               show_default="$SENIM_NODE or " + DEFAULT_NODE,
               help="A node to read the batch's block height and time.")
 @click.option("--status-base", "status_base", default=None,

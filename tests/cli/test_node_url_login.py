@@ -2,8 +2,8 @@
 in $SENIM_NODE, for a proxy that asks for one). urllib took 'admin:secret@10.0.0.5' for
 the host name: the commands said "the host name is unknown: check its spelling" and
 printed the password back, and `senim share` put it in the link (and QR code) a graduate
-hands to employers. Each is refused unasked, exit 2 (verify: 3, as its other unusable
-node URLs), with the URL shown without its login, in the reader's language."""
+hands to employers. Each is refused unasked, exit 2 (verify said it as a node not reached,
+exit 3), with the URL shown without its login, in the reader's language."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_verify_refuses_it_in_the_readers_language(tmp_path: Path) -> None:
     document.write_text("a thesis")
     result = CliRunner().invoke(main, ["verify", str(document), "--lang", "kk"],
                                 env={"SENIM_NODE": URL})
-    assert result.exit_code == 3, result.output
+    assert result.exit_code == 2, result.output
     assert "'http://…@127.0.0.1:1' — түйін мекенжайы емес" in result.output, result.output
     assert "құпиясөз" in result.output and "s3cret" not in result.output
 

@@ -253,7 +253,7 @@ def test_fsck_reads_the_signed_mark_beside_the_store(node_folder: Path,
     assert english.exit_code == 1, english.output
     assert f"damaged: {mark}, what this validator last signed, is damaged" in english.output
     said = fsck_in_every_language(node_folder, 1)
-    assert "за что этот валидатор подписался последним" in said["ru"]
+    assert "запись о том, что этот валидатор подписал последним" in said["ru"]
     # the store is sound: --resync, the store's way out, would set aside the one record
     # left of what this validator signed; deleting the mark after it, to sign twice
     assert "--resync first" in english.output and "--resync`" not in english.output
