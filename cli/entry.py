@@ -8,6 +8,7 @@ This module imports nothing heavy itself, so the guard is in place at once.
 from __future__ import annotations
 
 import codecs
+import os
 import signal
 import sys
 from types import FrameType
@@ -92,6 +93,34 @@ def _imported_main() -> Any:
     return main
 
 
+# Said before the catalogues can be read (cli.words: cli.interrupted.*): a Ctrl-C while
+# the command is being imported. Kept here, with the language told as cli.language tells
+# it, so that it is said in the reader's language too (it was English in every one).
+STOPPED_WHILE_STARTING = {
+    "en": "interrupted: stopped while starting; nothing was done",
+    "kk": "тоқтатылды: команда іске қосылып жатқанда тоқтады; ол ештеңені өзгертпеді",
+    "ru": "прервано: команда остановлена при запуске; она ничего не изменила"}
+_LANGUAGES = {"kk": "kk", "kz": "kk", "ru": "ru", "en": "en"}  # node.i18n.LANGUAGE_ALIASES
+
+
+def language_asked(args: list[str]) -> str:
+    """--lang as the command line gives it, else the locale's (LC_ALL, LC_MESSAGES, LANG),
+    else English: as cli.language chooses, without importing it."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        value = (arg.split("=", 1)[1] if arg.startswith("--lang=") else
+                 args[index + 1] if arg == "--lang" and index + 1 < len(args) else None)
+        if value is not None:
+            return _LANGUAGES.get(value.strip().lower(), "en")
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            primary = value.replace(".", "_").replace("@", "_").replace("-", "_")
+            return _LANGUAGES.get(primary.split("_", 1)[0].lower(), "en")
+    return "en"
+
+
 def run() -> None:
     _unencodable_replaced()
     try:
@@ -107,7 +136,7 @@ def run() -> None:
         if node is not None:
             sys.exit(say_interrupted(*node, exc))
         else:
-            sys.stderr.write("interrupted: stopped while starting; nothing was done\n")
+            sys.stderr.write(STOPPED_WHILE_STARTING[language_asked(sys.argv[1:])] + "\n")
         sys.exit(EXIT_INTERRUPTED)
     from cli.closed_pipe import quiet_when_reader_gone
     with quiet_when_reader_gone():  # a usage error said to a closed stderr, say

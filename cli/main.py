@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from cli.closed_pipe import quiet_when_reader_gone
+from cli.entry import STOPPED_WHILE_STARTING
 from cli.errors import EXIT_INTERRUPTED
+from cli.language import spoken_language
 from cli.worded_group import WordedGroup
 from node.start_interrupt import node_options, say_interrupted
 
@@ -106,9 +108,12 @@ class SenimGroup(WordedGroup):
             node = node_options(sys.argv[1:])
             if node is not None and ctx.invoked_subcommand in (None, "node"):
                 ctx.exit(say_interrupted(*node, exc))
+            if ctx.invoked_subcommand is None:
+                # the group spoke the language the whole command line asks for
+                click.secho(STOPPED_WHILE_STARTING[spoken_language()], fg="yellow", err=True)
+                ctx.exit(EXIT_INTERRUPTED)
             click.secho("interrupted: " + (
-                "stopped while starting; nothing was done" if ctx.invoked_subcommand is None
-                else "the node stopped while starting" if ctx.invoked_subcommand == "node"
+                "the node stopped while starting" if ctx.invoked_subcommand == "node"
                 else "stopped before it finished; a transaction it had already sent may "
                 "still commit"), fg="yellow", err=True)
             ctx.exit(EXIT_INTERRUPTED)

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +93,43 @@ def test_ctrl_c_while_any_command_waits_for_a_node_is_one_line_and_exit_130() ->
     assert process.returncode == EXIT_INTERRUPTED, (out, err)
     assert err.splitlines() == ["interrupted: stopped before it finished; it changed "
                                 "nothing"], err
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["status", "--lang", "ru"], {}, "прервано: команда остановлена при запуске; она ничего "
+                                     "не изменила"),
+    (["verify", "x.json"], {"LC_ALL": "", "LANG": "kk_KZ.UTF-8"}, "тоқтатылды: команда іске "
+     "қосылып жатқанда тоқтады; ол ештеңені өзгертпеді"),
+    (["status", "--lang=en"], {"LANG": "ru_RU.UTF-8"}, "interrupted: stopped while starting; "
+                                                       "nothing was done")])
+def test_ctrl_c_while_senim_itself_is_imported_is_said_in_the_readers_language(
+        args: list[str], env: dict[str, str], said: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Before any catalogue can be read the line was English whatever --lang or the
+    locale asked for."""
+    import cli.entry
+
+    def interrupted() -> object:
+        raise KeyboardInterrupt
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.entry, "_imported_main", interrupted)
+    monkeypatch.setattr(sys, "argv", ["senim", *args])
+    with pytest.raises(SystemExit) as ended:
+        cli.entry.run()
+    assert ended.value.code == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines() == [said]
+
+
+def test_ctrl_c_while_a_command_is_imported_is_said_in_the_readers_language(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(name: str) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    monkeypatch.delitem(main.commands, "status", raising=False)  # imported before
+    result = CliRunner().invoke(main, ["status", "--lang", "kk"])
+    assert result.exit_code == EXIT_INTERRUPTED, result.output
+    assert result.output.strip().splitlines() == [
+        "тоқтатылды: команда іске қосылып жатқанда тоқтады; ол ештеңені өзгертпеді"]
