@@ -206,7 +206,8 @@ def _redo_preparation(out_dir: Path, key_path: Path | None, node: NodeClient) ->
 @click.option("--encoding", default=None,
               help="The export's text encoding (default: detected; e.g. cp1251, utf-16).")
 @click.option("--mapping", default=None,
-              help="Column names of the registrar's system: platonus, kundelik or a TOML file.")
+              help="Column names of the registrar's system: platonus, platonus-course-rows, "
+                   "kundelik, 1c-zup or a TOML file.")
 @click.option("--schema", "schema_path", default=None,
               help="A TOML file overriding the credential type's built-in schema.")
 @click.option("--dry-run", is_flag=True,

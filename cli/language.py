@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -92,6 +92,16 @@ def spoken_language() -> str:
     return _SPOKEN[0] if _SPOKEN else language_from_environment()
 
 
+def refuse_unknown_language(value: str) -> NoReturn:
+    """One line and exit 2, as every other usage error here, said in the locale's
+    language."""
+    words = Words(language_from_environment())
+    click.secho(f"{words.t('cli.error')}: " + words.t(
+        "cli.usage.lang", languages=", ".join(LANGUAGES), value=repr(value)),
+        fg="red", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
 def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
     if value is None:
         # A command that read --lang before parsing (cli.spoken.WordedCommand) keeps what
@@ -101,13 +111,8 @@ def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> s
                     else language_from_environment())
     else:
         found = LANGUAGE_ALIASES.get(value.strip().lower())
-        if found is None:  # one line and exit 2, as every other usage error here, said
-            # in the locale's language
-            words = Words(language_from_environment())
-            click.secho(f"{words.t('cli.error')}: " + words.t(
-                "cli.usage.lang", languages=", ".join(LANGUAGES), value=repr(value)),
-                fg="red", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+        if found is None:
+            refuse_unknown_language(value)
         language = found
     speak(language)
     return language

@@ -36,7 +36,7 @@ from ledger.payloads import SUSPENSION_REASONS
                     "node's log lines are English whatever it is.")
 def node_command(config_path: Path, resync: bool, log_format: str | None,
                  language: str) -> None:
-    """Run a node in the foreground until SIGTERM or SIGINT."""
+    """Run a node in the foreground until SIGTERM, SIGINT or SIGHUP."""
     try:  # importing the daemon takes most of a second
         from node.daemon import run
     except KeyboardInterrupt as exc:

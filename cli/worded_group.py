@@ -11,8 +11,9 @@ import sys
 import click
 
 from cli.errors import EXIT_BAD_INPUT
-from cli.language import language_from_environment, speak
+from cli.language import language_from_environment, refuse_unknown_language, speak
 from cli.spoken import Sentence, _language_in, _usage_sentence, refuse, spoken
+from node.i18n import LANGUAGE_ALIASES
 
 
 def _without_lang(args: list[str]) -> list[str]:
@@ -60,6 +61,11 @@ class WordedGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         speak(_language_in(args) or language_from_environment())
         bare = _without_lang(args)
+        if not bare and args:  # `senim --lang xx`: the help, exit 2, and no word of 'xx'
+            asked = args[args.index("--lang") + 1] if "--lang" in args[:-1] else next(
+                (arg.split("=", 1)[1] for arg in args if arg.startswith("--lang=")), None)
+            if asked is not None and asked.strip().lower() not in LANGUAGE_ALIASES:
+                refuse_unknown_language(asked)
         if bare == ["--help"] and (spoken().language != "en" or bare != args):
             # click took `--lang en --help` for an unknown option of the group
             click.echo(ctx.get_help())
@@ -113,6 +119,17 @@ class WordedGroup(click.Group):
                 for command in self.list_commands(ctx)]
         with formatter.section(words.t("cli.help.commands")):
             formatter.write_dl(rows)
+
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's English options, with --lang first, as the other languages list it (it
+        is read from the command line before click sees it, so click never listed it)."""
+        rows = [("--lang kk|ru|en", spoken().t("cli.help.any.language"))]
+        rows += [record for param in self.get_params(ctx)
+                 if (record := param.get_help_record(ctx)) is not None]
+        with formatter.section("Options"):
+            formatter.write_dl(rows)
+        self.format_commands(ctx, formatter)
 
 
 def _first_sentence(text: str) -> str:

@@ -1,6 +1,6 @@
 """The daemon: load config, open the chain, serve HTTP, produce or follow blocks.
 
-Runs until SIGTERM or SIGINT, then stops accepting requests, lets the block in
+Runs until SIGTERM, SIGINT or SIGHUP, then stops accepting requests, lets the block in
 progress finish (its LevelDB batch is atomic either way) and closes the store.
 """
 

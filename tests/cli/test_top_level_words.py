@@ -65,3 +65,19 @@ def test_before_a_command_is_named_senim_speaks_the_chosen_language(lang: str) -
     assert moved.exit_code == 0 and moved.output.startswith(USAGE[lang]), moved.output
     version = senim("--lang", lang, "--version")
     assert (version.exit_code, version.output) == (0, "senim, version 0.1.0\n")
+
+
+@pytest.mark.parametrize("args", [["--lang", "xx"], ["--lang=xx"], ["governance", "--lang", "xx"]])
+def test_a_language_no_one_speaks_is_named_before_a_command_is(args: list[str]) -> None:
+    """`senim --lang xx` printed the whole help, exit 2, and never named 'xx'."""
+    result = CliRunner().invoke(main, args, prog_name="senim", env={"LANG": "C"})
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == ("error: --lang must be one of kk, ru, en (Kazakh, "
+                                     "Russian, English), not 'xx'")
+
+
+def test_the_english_help_lists_lang_as_the_others_do() -> None:
+    result = CliRunner().invoke(main, ["--help"], prog_name="senim", env={"LANG": "C"})
+    assert result.exit_code == 0
+    options = result.output.split("Options:", 1)[1].split("Commands:", 1)[0]
+    assert options.lstrip().startswith("--lang kk|ru|en  The language it speaks"), options
