@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import re
 import stat
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -140,6 +142,34 @@ def write_vc_copies(job_dir: Path, keys: KeyPair, node: NodeClient, height: int)
 EXPORT_TIMEOUT_S = 60.0
 
 
+def _status_base(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An http(s) URL with a host, and no login, query or fragment: what a verifier
+    anywhere fetches the status list from (`file:///etc/passwd` was signed into a VC)."""
+    if value is None:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                  and "@" not in parts.netloc and not parts.query and not parts.fragment)
+        parts.port  # noqa: B018  # a port that is no number raises here
+    except ValueError:
+        usable = False
+    if not usable:
+        refuse(Sentence("cli.vc.status_base_unusable", None, url=repr(value)), EXIT_USAGE)
+    return value
+
+
+def _only_this_machine(base: str) -> bool:
+    """Whether a status list at `base` is one only this machine can fetch."""
+    host = urllib.parse.urlsplit(base).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @click.command("export-vc", cls=WordedCommand)
 @click.argument("file", type=WordedPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path),
@@ -151,7 +181,7 @@ EXPORT_TIMEOUT_S = 60.0
               callback=usable_node_url,
               show_default="$SENIM_NODE or " + DEFAULT_NODE,
               help="A node to read the batch's block height and time.")
-@click.option("--status-base", "status_base", default=None,
+@click.option("--status-base", "status_base", default=None, callback=_status_base,
               help="Public base URL of the node serving status lists [default: --node].")
 @lang_option
 @click.option("--timeout", "timeout_s", type=timeout_seconds(), default=EXPORT_TIMEOUT_S,
@@ -231,6 +261,10 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                         why=os_reason(exc)), EXIT_USAGE)
     echo(Sentence("cli.vc.exported", path=out_file, signer=f"{credential['issuer']['id'][:32]}…",
                   shown=len(parsed.revealed)))
+    if _only_this_machine(status_base or node_url):
+        # a VC handed to an employer abroad, whose revocation no one there can look up
+        click.secho(say(Sentence("cli.vc.status_local", None, url=status_base or node_url)),
+                    fg="yellow", err=True)
 
 
 def fetched_at_most(fetch: Callable[[str], dict[str, Any] | None],

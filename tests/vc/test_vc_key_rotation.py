@@ -340,3 +340,34 @@ async def test_a_claim_added_to_a_genuine_vc_is_named_in_every_language(
         checked = await cli("verify", str(added), "--node", node.url, "--lang", lang)
         assert checked.exit_code == 1, checked.output
         assert said in checked.output and "honours" in checked.output, (lang, checked.output)
+
+
+@pytest.mark.parametrize("base", ["file:///etc/passwd", "ftp://node.example.kz",
+                                  "https://user:pw@node.example.kz", "node.example.kz",
+                                  "https://node.example.kz/?a=1", "https://"])
+async def test_export_refuses_a_status_base_no_verifier_can_fetch(
+        rotated_node: RotatedNode, tmp_path: Path, base: str) -> None:
+    """`--status-base file:///etc/passwd` was signed into the VC."""
+    native = tmp_path / "genuine.json"
+    native.write_text(json.dumps(rotated_node.after.documents[0]))
+    out = tmp_path / "genuine.vc.json"
+    refused = await cli("export-vc", str(native), "--key", str(rotated_node.new_key), "--out",
+                        str(out), "--node", rotated_node.url, "--status-base", base)
+    assert refused.exit_code == 2, refused.output
+    assert "is not a URL a verifier can fetch a status list from" in refused.output
+    assert not out.exists()
+
+
+async def test_export_warns_that_a_loopback_status_list_is_this_machines_alone(
+        rotated_node: RotatedNode, tmp_path: Path) -> None:
+    """--status-base defaults to --node, itself 127.0.0.1 by default: a VC handed to an
+    employer abroad named a status list no one there can fetch, with no word of it."""
+    native = tmp_path / "genuine.json"
+    native.write_text(json.dumps(rotated_node.after.documents[0]))
+    for base, warned in ((None, True), ("https://node.enu.kz", False)):
+        out = tmp_path / f"vc-{warned}.json"
+        done = await cli("export-vc", str(native), "--key", str(rotated_node.new_key), "--out",
+                         str(out), "--node", rotated_node.url,
+                         *(() if base is None else ("--status-base", base)))
+        assert done.exit_code == 0, done.output
+        assert ("which only this machine can reach" in done.output) is warned, done.output
