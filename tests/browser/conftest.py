@@ -62,6 +62,8 @@ class Credentials:
     node: NodeProcess
     valid: Path       # Әлия's diploma, all fields shown
     revoked: Path     # Nurlan's diploma, revoked by the university
+    revoked_vc: Path  # its W3C VC, exported before the revocation (export-vc signs no
+    #                   credential its node finds revoked)
     disclosed: Path   # Dana's diploma with IIN and birth date hidden
     tampered: Path    # Әлия's diploma with a better GPA written in
     foreign: Path     # Әлия's diploma as if from another network
@@ -106,6 +108,9 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         files = {json.loads(p.read_text(encoding="utf-8"))["fields"]["full_name"]["value"]: p
                  for p in out.rglob("diploma-*.json")}
         valid, revoked, dana = (files[g["full_name"]] for g in GRADUATES)
+        revoked_vc = root / "revoked.vc.json"
+        net.cli("export-vc", str(revoked), "--key", str(net.key_path("kaznu")), "--out",
+                str(revoked_vc), node=node)
         net.cli("revoke", "--key", str(net.key_path("kaznu")), str(revoked),
                 "--reason", REVOCATION_REASON, node=node)
         disclosed = root / "dana-shared.json"
@@ -118,8 +123,8 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         document["chain_id"] = "another-network"
         foreign = root / "foreign.json"
         foreign.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-        yield Credentials(net, node, valid, revoked, disclosed, tampered, foreign,
-                          screenshot_dir)
+        yield Credentials(net, node, valid, revoked, revoked_vc, disclosed, tampered,
+                          foreign, screenshot_dir)
         node.stop()
 
 

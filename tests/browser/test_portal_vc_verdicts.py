@@ -37,13 +37,10 @@ def tone_and_caveat(browser: Any) -> tuple[str, str | None]:
 
 
 def test_a_vc_revoked_in_its_status_list_says_when_and_why(
-        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+        credentials: Credentials, browser: Any) -> None:
     """The list's bit refuses it; the node adds the chain's revocation, so the HR officer
     reads the same sentence, date and reason as for the Senim document itself."""
-    vc = tmp_path / "revoked.vc.json"
-    credentials.net.cli("export-vc", str(credentials.revoked), "--key",
-                        str(credentials.net.key_path("kaznu")), "--out", str(vc),
-                        node=credentials.node)
+    vc = credentials.revoked_vc  # exported before the revocation
     _code, answer = credentials.node.post_json("/v1/verify",
                                                credentials.document(credentials.revoked))
     for lang, reason in REVOCATION_REASON_WORDS.items():
