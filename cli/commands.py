@@ -34,7 +34,11 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 def usable_node_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """--node as a usage error when it carries a login (senim logs in to no node): every
     command says so with exit 2 before it reads anything (verify said it as a node not
-    reached, exit 3, and members as a usage error, exit 2)."""
+    reached, exit 3, and members as a usage error, exit 2). The same in $SENIM_NODE is
+    said where the node is first asked."""
+    if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT:
+        return value  # $SENIM_NODE left set: said where a node is asked (verify --offline
+        # asks none, and ran with it before)
     login = login_in_url(value)
     if login is not None:
         refuse_said(login, EXIT_BAD_INPUT)

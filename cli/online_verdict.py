@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cli.deadline import Deadline
-from cli.errors import EXIT_UNREACHABLE
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -15,6 +15,7 @@ from cli.remote import (
     RemoteFactsError,
     StateMoved,
     UntrustedAnswer,
+    login_in_url,
     undecodable,
 )
 from cli.spoken import Sentence, reason, refuse
@@ -29,6 +30,9 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
                    deadline: Deadline | None = None) -> tuple[Verdict, Sentence]:
     """`digest`: the file's `file_digest` when it is no credential (an anchored document).
     The verdict, and its source in words."""
+    login = login_in_url(node_url)  # $SENIM_NODE's ("--node" was refused as given)
+    if login is not None:
+        refuse(login, EXIT_BAD_INPUT)
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)

@@ -94,10 +94,18 @@ def load_json_file(path: Path) -> Any | None:
             _not_regular(path, status.st_mode)
         if status.st_size > DOCUMENT_FILE_BYTES_MAX:
             return None
-        return json_objects.loads(read_bounded(path, DOCUMENT_FILE_BYTES_MAX,
-                                               "document").data)
-    except DuplicateKey as exc:
-        refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
+        data = read_bounded(path, DOCUMENT_FILE_BYTES_MAX, "document").data
+        try:
+            return json_objects.loads(data)
+        except DuplicateKey as exc:
+            # Refused in a credential or a VC, whose fields a reader would see otherwise
+            # than a check does; any other JSON is an anchored document, checked by its
+            # bytes alone (RFC 8259 only asks that keys be unique), and read as it is.
+            document = json.loads(data)
+            if isinstance(document, dict) and ("format" in document
+                                               or "@context" in document):
+                refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
+            return document
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
         return None
     except OSError as exc:

@@ -18,12 +18,30 @@ PARENT_CHECK_S = 1.0  # how soon a worker notices that its daemon is gone
 
 
 def gone(pid: int) -> bool:
-    """Whether process `pid` has ended (a zombie waiting for its reaper has too)."""
+    """Whether process `pid` has ended (a zombie waiting for its reaper has too, where
+    /proc tells; without /proc, as on a registrar's Mac running `senim issue`, the
+    kernel is asked whether the process exists: read as gone, every hashing worker
+    ended as it started)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True if _PROC.is_dir() else not _exists(pid)
     except (OSError, IndexError):
         return True
     return state in ("Z", "X")
+
+
+_PROC = Path("/proc/self")
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: it exists
+        return True
+    return True
 
 
 def exit_with(pid: int) -> None:

@@ -93,3 +93,16 @@ def test_a_file_that_is_no_credential_is_said_as_what_it_is_in_english(
     result = CliRunner().invoke(main, [verb, str(given), *rest, "--lang", "en"])
     assert result.exit_code == 2, result.output
     assert f"{given} {said}" in result.output, result.output
+
+
+def test_an_anchored_json_file_that_repeats_a_key_is_still_checked_by_its_bytes(
+        tmp_path: Path) -> None:
+    """Only a credential or a VC is refused for a key given twice: any other file is an
+    anchored document, looked up by its hash (a registrar's JSON export may repeat a key;
+    RFC 8259 only asks that keys be unique), which the node is asked for."""
+    report = tmp_path / "report.json"
+    report.write_text('{"report": "Q1", "total": 10, "total": 12}')
+    result = CliRunner().invoke(main, ["verify", str(report), "--node",
+                                       "http://127.0.0.1:9", "--lang", "en"])
+    assert result.exit_code == 3, result.output  # the node asked, and not reached
+    assert "twice" not in result.output

@@ -44,3 +44,17 @@ def test_share_puts_no_login_in_the_link(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {SHOWN}"), result.output
     assert "s3cret" not in result.output
+
+
+def test_an_offline_check_asks_no_node_and_minds_none_left_in_the_environment(
+        tmp_path: Path) -> None:
+    """$SENIM_NODE with a login, left set, refused `senim verify --offline` before it ran,
+    though it asks no node."""
+    document = tmp_path / "diploma.json"
+    document.write_text('{"format": "senim-credential/v2"}')
+    result = CliRunner().invoke(main, ["verify", str(document), "--offline", "--lang", "en"],
+                                env={"SENIM_NODE": URL})
+    assert "--offline needs --genesis" in result.output, result.output
+    assert "is not a node URL" not in result.output
+    typed = CliRunner().invoke(main, ["verify", str(document), "--offline", "--node", URL])
+    assert typed.exit_code == 2 and "is not a node URL" in typed.output  # as typed: refused

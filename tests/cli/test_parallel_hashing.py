@@ -437,3 +437,17 @@ def test_workers_end_with_a_parent_killed_midway_and_free_what_it_locked(
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError while held
     finally:
         os.close(lock)
+
+
+@pytest.mark.parametrize("proc", [True, False])
+def test_a_process_ended_is_told_from_one_running_with_or_without_proc(
+        proc: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Read without /proc (a registrar's Mac) as ended, every hashing worker ended as it
+    started, and the batch was hashed in one process."""
+    if not proc:
+        monkeypatch.setattr(orphan_guard, "_PROC", tmp_path / "no-proc")
+        monkeypatch.setattr(orphan_guard, "Path", lambda _text: tmp_path / "no-proc" / "x")
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(30)
+    assert not orphan_guard.gone(os.getpid())
+    assert orphan_guard.gone(ended.pid)
