@@ -2,14 +2,18 @@
 
 The credential's content need not be Senim's (the W3C suites send their own
 subjects), so it is anchored through a native credential of one salted field,
-`vc_sha256`: the SHA-256 of the VC's JSON (sorted keys, compact) without its
-proof, its `senim` section and the status entry naming its own batch (those are
-added after the batch is on chain). Only the batch root goes on chain; the salt
+`vc_sha256`: the SHA-256 of the VC's canonical N-Quads (RDFC-1.0, what its proof signs)
+without its proof, its `senim` section and the status entry naming its own batch (those
+are added after the batch is on chain). Only the batch root goes on chain; the salt
 keeps even a guessable credential from being confirmed from the root.
 
 The VC's `senim` section has the same shape as an exported VC's, marked
-`"covers": "credential"`, so a verifier recomputes the field from the VC itself
-and runs the native chain checks (on chain, accredited, not revoked).
+`"covers": "credential-rdfc"`, so a verifier recomputes the field from the VC itself
+and runs the native chain checks (on chain, accredited, not revoked). Until session 57
+the field hashed the VC's JSON text (sorted keys, compact), marked `"covers":
+"credential"`, which is still read: a wallet that wrote the issuer as `{"id": …}`, put
+the types in another order or one type in a list kept the VC's meaning and its proof,
+and its anchor no longer matched ("TAMPERED").
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from ledger.credentials import DOCUMENT_FORMAT
 from ledger.errors import InvalidDocument
-from ledger.vc.canon import SENIM_CONTEXT
+from ledger.vc.canon import SENIM_CONTEXT, canonize
 from ledger.vc.export import STATUS_PATH, native_of_vc, status_list_id
 
 ANCHOR_FIELD = "vc_sha256"
@@ -29,7 +33,8 @@ ANCHOR_FIELD = "vc_sha256"
 # `senim`, as in the bundled Senim context (a JSON literal, so the proof covers it).
 ANCHOR_CONTEXT: dict[str, Any] = {
     "senim": {"@id": "https://senim.kz/ns/v1#anchoring", "@type": "@json"}}
-COVERS_CREDENTIAL = "credential"
+COVERS_CANONICAL = "credential-rdfc"
+COVERS_CREDENTIAL = "credential"  # anchored before session 57: the JSON text hashed
 # Added by the issuing node, so never part of the anchored content.
 ADDED_KEYS = ("proof", "senim")
 
@@ -49,9 +54,9 @@ def _own_entry(entry: Any, list_id_hex: str | None) -> bool:
         STATUS_PATH + list_id_hex)
 
 
-def content_digest(credential: dict[str, Any], list_id_hex: str | None = None) -> str:
-    """SHA-256 (hex) of what the anchor covers. The status entries the caller gave stay
-    covered (always as a list); the one naming list `list_id_hex` is the node's own."""
+def _covered(credential: dict[str, Any], list_id_hex: str | None) -> dict[str, Any]:
+    """What the anchor covers. The status entries the caller gave stay covered (always as
+    a list); the one naming list `list_id_hex` is the node's own."""
     content = {k: v for k, v in credential.items() if k not in ADDED_KEYS}
     if "credentialStatus" in content:
         given = content.pop("credentialStatus")
@@ -59,6 +64,19 @@ def content_digest(credential: dict[str, Any], list_id_hex: str | None = None) -
                    if not _own_entry(e, list_id_hex)]
         if entries:
             content["credentialStatus"] = entries
+    return content
+
+
+def canonical_digest(credential: dict[str, Any], list_id_hex: str | None = None) -> str:
+    """SHA-256 (hex) of the canonical N-Quads of what the anchor covers (`_covered`)."""
+    nquads = canonize(_covered(credential, list_id_hex))
+    return hashlib.sha256(nquads.encode()).hexdigest()
+
+
+def content_digest(credential: dict[str, Any], list_id_hex: str | None = None) -> str:
+    """SHA-256 (hex) of the JSON text of what the anchor covers: the field of a VC
+    anchored before session 57 (`"covers": "credential"`)."""
+    content = _covered(credential, list_id_hex)
     try:
         text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False)
@@ -70,14 +88,14 @@ def content_digest(credential: dict[str, Any], list_id_hex: str | None = None) -
 
 def anchor_record(credential: dict[str, Any]) -> dict[str, str]:
     """The one-field record to hash into a batch (`ledger.credentials.make_batch`)."""
-    return {ANCHOR_FIELD: content_digest(credential)}
+    return {ANCHOR_FIELD: canonical_digest(credential)}
 
 
 def anchoring_section(document: dict[str, Any], block_height: int) -> dict[str, Any]:
     """The `senim` section for the VC anchored by native `document` (a batch document)."""
     batch = document["batch"]
     return {
-        "format": document["format"], "covers": COVERS_CREDENTIAL,
+        "format": document["format"], "covers": COVERS_CANONICAL,
         "chain_id": document["chain_id"], "credential_type": document["type"],
         "issuer_member_id": document["issuer"]["member_id"],
         "target_hash": document["target_hash"], "block_height": block_height,
@@ -90,7 +108,8 @@ def anchoring_section(document: dict[str, Any], block_height: int) -> dict[str, 
 def native_of_senim_vc(credential: dict[str, Any]) -> dict[str, Any]:
     """The native document a Senim VC stands for: exported, or anchored as a whole."""
     senim = credential.get("senim")
-    if not isinstance(senim, dict) or senim.get("covers") != COVERS_CREDENTIAL:
+    covers = senim.get("covers") if isinstance(senim, dict) else None
+    if not isinstance(senim, dict) or covers not in (COVERS_CANONICAL, COVERS_CREDENTIAL):
         return native_of_vc(credential)
     salts, batch = senim.get("salts"), senim.get("batch")
     issuer, root = senim.get("issuer_member_id"), batch.get("root") if isinstance(
@@ -106,7 +125,8 @@ def native_of_senim_vc(credential: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise InvalidDocument("the anchored VC's issuer or batch root is not hex",
                               "vc_senim_section") from exc
-    field = {"value": content_digest(credential, list_id), "salt": salts[ANCHOR_FIELD]}
+    digest = canonical_digest if covers == COVERS_CANONICAL else content_digest
+    field = {"value": digest(credential, list_id), "salt": salts[ANCHOR_FIELD]}
     return {"format": senim.get("format"), "chain_id": senim.get("chain_id"),
             "type": senim.get("credential_type"), "issuer": {"member_id": issuer, "name": ""},
             "fields": {ANCHOR_FIELD: field}, "target_hash": senim.get("target_hash"),

@@ -8,13 +8,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.facts import LocalFacts
 from ledger.rules import load_batch
+from ledger.vc import anchored
 from ledger.vc.anchored import ANCHOR_CONTEXT
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.status import bit_is_set, decode_list
 from ledger.vc.verify import VcVerdict, check_senim
+from node import vc_issuing
 from node.files import save_key
 from node.vc_api import configure_vc
 from tests.vc.conftest import TOKEN, VcNode, post
@@ -186,3 +190,41 @@ async def test_a_token_that_is_not_utf8_is_a_401_not_a_500(node: VcNode) -> None
         finally:
             writer.close()
         assert status_line.split()[1] == "401", status_line
+
+
+async def test_a_vc_a_wallet_rewrote_without_changing_its_meaning_still_verifies(
+        node: VcNode) -> None:
+    """The anchor hashed the VC's JSON text: an issuer written as {"id": ...}, types in
+    another order or one type in a list kept the VC's meaning and its proof, and its
+    anchor said TAMPERED. It hashes what the proof signs now, the canonical N-Quads."""
+    issued = (await issue(node, {"credential": credential(
+        node, type=["VerifiableCredential", "ExampleDegreeCredential"],
+        **{"@context": [CREDENTIALS_V2, "https://www.w3.org/ns/credentials/examples/v2"]})}
+    ))["verifiableCredential"]
+    assert issued["senim"]["covers"] == "credential-rdfc"
+    as_object = {**issued, "issuer": {"id": issued["issuer"]}}
+    reordered = {**issued, "type": list(reversed(issued["type"]))}
+    for rewritten in (issued, as_object, reordered):
+        verified = await post(node, "/credentials/verify",
+                              {"verifiableCredential": rewritten}, 200)
+        assert "on_chain" in verified["checks"], verified
+    changed = copy.deepcopy(issued)
+    changed["credentialSubject"]["name"] = "B. Impostor"
+    await post(node, "/credentials/verify", {"verifiableCredential": changed}, 400)
+
+
+async def test_a_vc_anchored_by_its_json_text_before_still_verifies(
+        node: VcNode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """VCs anchored before the canonical digest say `"covers": "credential"` and are
+    checked by their JSON text, as they were made."""
+    monkeypatch.setattr(anchored, "COVERS_CANONICAL", anchored.COVERS_CREDENTIAL)
+    monkeypatch.setattr(vc_issuing, "anchor_record", lambda document: {
+        anchored.ANCHOR_FIELD: anchored.content_digest(document)})
+    issued = (await issue(node, {"credential": credential(node)}))["verifiableCredential"]
+    monkeypatch.undo()
+    assert issued["senim"]["covers"] == "credential"
+    verified = await post(node, "/credentials/verify", {"verifiableCredential": issued}, 200)
+    assert "on_chain" in verified["checks"], verified
+    changed = copy.deepcopy(issued)
+    changed["credentialSubject"]["name"] = "B. Impostor"
+    await post(node, "/credentials/verify", {"verifiableCredential": changed}, 400)
