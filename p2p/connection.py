@@ -32,6 +32,7 @@ from p2p.frames import (
     FrameSealer,
 )
 from p2p.read_deadline import ReadDeadline
+from p2p.socket_state import other_end_gone
 
 Address = tuple[str, int]
 
@@ -188,6 +189,10 @@ class SecureConnection:
             raise PeerTimeout(f"peer did not accept data within {self._io_timeout_s} s") from None
         except (ConnectionError, OSError) as exc:
             raise ConnectionClosed(f"write failed: {exc}") from None
+
+    def closed_by_peer(self) -> bool:
+        """Whether the other end has gone, read here yet or not (`other_end_gone`)."""
+        return other_end_gone(self._writer)
 
     async def close(self) -> None:
         self._deadline.cancel()

@@ -94,6 +94,10 @@ class PeerTable:
             self._spawn(secured.close())
             return None
         existing = self.live(key)
+        if existing is not None and existing.connection.closed_by_peer():
+            # its node is gone (killed, restarted): no second node, and no tie to break
+            self._spawn(existing.connection.close())
+            existing = None
         if existing is not None:
             self._note_conflict(existing, secured.address)
             if not keep_new_connection(existing.direction, direction, self._public_key, key):

@@ -12,6 +12,7 @@ import pytest
 from p2p import Direction
 from p2p.policy import KEY_CONFLICTS_TO_WARN
 from tests.p2p.helpers import (
+    Node,
     address_of,
     close_all,
     make_node,
@@ -197,3 +198,37 @@ async def test_a_twin_refused_beside_a_live_connection_is_named_too(
         assert status.direction is Direction.OUTBOUND  # the twin was refused throughout
     finally:
         await close_all([peer, node, twin])
+
+
+async def test_restarts_whose_old_connection_ended_unread_are_not_named_as_two_nodes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A node killed and restarted at once, again and again (a crash loop, or an
+    operator's kill -9 cycles): its peer, its reader held back by a full inbound queue,
+    had not read the old connection's end, took each new connection for a second node's,
+    and after four said "two nodes may be running with its key"."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    low, high = 5, 1
+    allowed = {public_key(low), public_key(high)}
+    peer = make_node(low, allowed=allowed)
+    await peer.manager.start()
+    nodes = []
+    try:
+        for _ in range(KEY_CONFLICTS_TO_WARN + 2):
+            node = make_node(high, dial=[address_of(peer)], allowed=allowed)
+            nodes.append(node)
+            await node.manager.start()
+
+            def both_connected(n: Node = node) -> bool:
+                return n.key in peer.manager.connected() and peer.key in n.manager.connected()
+
+            await wait_until(both_connected, "the node connected")
+            held = peer.manager._table.live(node.key)
+            assert held is not None
+            transport = held.connection._writer.transport
+            assert isinstance(transport, asyncio.ReadTransport)
+            transport.pause_reading()  # its end is not read
+            await node.manager.close()
+        assert not any("two nodes may be running" in r.getMessage() for r in caplog.records)
+    finally:
+        await close_all([peer])
