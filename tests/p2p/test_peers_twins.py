@@ -212,11 +212,9 @@ async def test_restarts_whose_old_connection_ended_unread_are_not_named_as_two_n
     allowed = {public_key(low), public_key(high)}
     peer = make_node(low, allowed=allowed)
     await peer.manager.start()
-    nodes = []
     try:
         for _ in range(KEY_CONFLICTS_TO_WARN + 2):
             node = make_node(high, dial=[address_of(peer)], allowed=allowed)
-            nodes.append(node)
             await node.manager.start()
 
             def both_connected(n: Node = node) -> bool:
