@@ -70,6 +70,7 @@ from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
 from ledger.vc.verify import (
     CHAIN_NOT_CHECKED,
+    HOLDER_NOT_SUBJECT,
     KEY_NOT_TIED,
     LIST_ONLY,
     UNKNOWN_STATUS_TYPE,
@@ -321,7 +322,8 @@ def vc_warning(warning: str) -> Sentence:
     if foreign:
         return Sentence("cli.vc.list_not_issuers", warning, url=foreign[1])
     key = {CHAIN_NOT_CHECKED: "cli.vc.chain_not_checked", KEY_NOT_TIED: "cli.vc.key_not_tied",
-           UNKNOWN_STATUS_TYPE: "cli.vc.status_type", LIST_ONLY: "cli.vc.list_only"}
+           UNKNOWN_STATUS_TYPE: "cli.vc.status_type", LIST_ONLY: "cli.vc.list_only",
+           HOLDER_NOT_SUBJECT: "cli.vc.holder_not_subject"}
     return Sentence(key.get(warning, "cli.vc.warning"), warning)
 
 

@@ -21,8 +21,8 @@ from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
 from ledger.vc.export import batch_list_id
 from ledger.vc.issuer_keys import issuer_did_finding
+from ledger.vc.proofs import ProofCheck, verify_proof
 from ledger.vc.proofs import instant as _instant
-from ledger.vc.proofs import verify_proof
 from ledger.vc.status import NOT_THE_ISSUERS, entry_status
 from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
@@ -34,6 +34,8 @@ URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 UNKNOWN_STATUS_TYPE = "a credentialStatus of an unknown type was not checked"
 LIST_ONLY = "the chain holds no revocation of this credential, but its status list marks it revoked"
 CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
+HOLDER_NOT_SUBJECT = ("the presentation's signer is not named as its credentials' subject: "
+                      "it shows that its holder has the files, not whose they are")
 KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
                 "history can tell whether the member held it")
 # statusListCredential URL -> the status list credential, or None when it cannot
@@ -65,6 +67,15 @@ class VcVerdict:
         if self.credentials:
             body["credentials"] = [c.to_json() for c in self.credentials]
         return body
+
+
+def _proof_failed(verdict: VcVerdict, proof: ProofCheck) -> VcVerdict:
+    """A proof that does not hold: a document with none, or none that can be read, is
+    malformed; one that does not match is tampered; a coded problem is said as itself."""
+    status = ("malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail
+              else "tampered")
+    return verdict.fail(status, refused_check("signature", proof.problem)
+                        if proof.problem is not None else Check("signature", False, proof.detail))
 
 
 def _types(document: dict[str, Any]) -> list[Any]:
@@ -148,11 +159,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     proof = verify_proof(document, purpose=purpose, challenge=challenge, domain=domain,
                          loader=loader, now=now)
     if not proof.ok:
-        status = "malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail \
-            else "tampered"
-        return verdict.fail(status, refused_check("signature", proof.problem)
-                            if proof.problem is not None
-                            else Check("signature", False, proof.detail))
+        return _proof_failed(verdict, proof)
     try:
         issuer_key = public_key_of_did(issuer)
     except InvalidDocument as exc:
@@ -319,8 +326,8 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
     verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
     proof = verify_proof(document, purpose="authentication", challenge=challenge,
                          domain=domain, loader=loader, now=now)
-    if not proof.ok:
-        return verdict.fail("tampered", Check("signature", False, proof.detail))
+    if not proof.ok:  # an unsigned one was said "tampered"
+        return _proof_failed(verdict, proof)
     holder = document.get("holder")
     holder_id = holder.get("id") if isinstance(holder, dict) else holder
     if holder_id is not None:
@@ -344,6 +351,11 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
             return verdict.fail(inner.status, Check("credentials", False,
                                                     f"a credential fails: {inner.reason}"))
     verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
+    subjects = {c.get("credentialSubject", {}).get("id") if isinstance(
+        c.get("credentialSubject"), dict) else None for c in credentials if isinstance(c, dict)}
+    if holder_id is None or subjects != {holder_id}:
+        # a Senim VC names no subject: anyone holding the file can sign a presentation of it
+        verdict.warnings.append(HOLDER_NOT_SUBJECT)
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
     return verdict

@@ -23,7 +23,7 @@ from ledger.vc.status import (
     encode_list,
     status_list_credential,
 )
-from ledger.vc.verify import verify_presentation, verify_vc
+from ledger.vc.verify import HOLDER_NOT_SUBJECT, verify_presentation, verify_vc
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, commit, make_tx
 from tests.vc.conftest import NOW, STATUS_BASE, Issued
@@ -255,3 +255,22 @@ def test_presentation_challenge_and_domain(issued: Issued) -> None:
     tampered_inner = presentation(holder, [foreign_vc(other, validUntil="2026-01-01T00:00:00Z")],
                                   "n", None)
     assert verify_presentation(tampered_inner, NOW, "n", None).status == "expired"
+
+
+def test_a_presentation_says_when_its_signer_is_not_its_credentials_subject(
+        issued: Issued) -> None:
+    """A Senim VC names no subject: a presentation anyone signs of another graduate's
+    diploma was "valid presentation" with no word of it; one with no proof was
+    "tampered", which says its contents changed."""
+    holder = KeyPair.from_seed(b"\x23" * 32)
+    anyones = verify_presentation(presentation(holder, [export(issued, 0)], "n", None), NOW,
+                                  "n", None, issued.facts(), CHAIN_ID)
+    assert anyones.valid and HOLDER_NOT_SUBJECT in anyones.warnings, anyones.to_json()
+    subject = did_key(holder.public_key)
+    own = foreign_vc(holder, credentialSubject={"id": subject, "name": "A. Graduate"})
+    bound = verify_presentation(presentation(holder, [own], "n", None), NOW, "n", None)
+    assert bound.valid and HOLDER_NOT_SUBJECT not in bound.warnings, bound.to_json()
+    unsigned = presentation(holder, [own], None, None)
+    del unsigned["proof"]
+    refused = verify_presentation(unsigned, NOW, None, None)
+    assert (refused.valid, refused.status) == (False, "malformed"), refused.to_json()
