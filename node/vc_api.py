@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from aiohttp import web
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
+from ledger.vc.canon import SENIM_CONTEXT
 from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, batch_list_id, xsd_time
 from ledger.vc.proofs import add_proof
@@ -321,7 +323,24 @@ async def _shutdown_pool(app: web.Application) -> None:
     app[VC].pool.shutdown(wait=False, cancel_futures=True)
 
 
+CONTEXT_PATH = "/contexts/credentials/v1"  # SENIM_CONTEXT's path, served by every node
+
+
+async def senim_context(request: web.Request) -> web.Response:
+    """The Senim JSON-LD context, the bytes `ledger/vc/contexts/SHA256SUMS` records: its URL
+    (SENIM_CONTEXT) names no server a verifier elsewhere can reach, and the context was
+    found only in this repository."""
+    await within_rate(request, "verify")
+    return web.Response(body=_CONTEXT_BYTES, content_type="application/ld+json")
+
+
+_CONTEXT_BYTES = resources.files("ledger.vc").joinpath("contexts/senim-v1.jsonld").read_bytes()
+
 VC_ROUTES: tuple[Route, ...] = (
+    Route("GET", CONTEXT_PATH, senim_context, "The Senim JSON-LD context (what "
+          f"{SENIM_CONTEXT} names), for a verifier's document loader", {
+              200: Reply("The context", {"application/ld+json": {"type": "object"}}),
+              429: vc_error_reply("Over this client's rate; see Retry-After")}),
     Route("POST", "/credentials/verify", verify_credential_route,
           "VC-API: verify a VC 2.0 with an eddsa-rdfc-2022 proof by a did:key",
           shapes.VC_VERIFIED, body={JSON: obj({"verifiableCredential": {"type": "object"}},

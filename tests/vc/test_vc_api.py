@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -14,7 +15,7 @@ from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.rules import load_batch
-from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.canon import CREDENTIALS_V2, SENIM_CONTEXT, bundled_contexts
 from ledger.vc.didkey import did_key
 from ledger.vc.export import to_vc
 from ledger.vc.proofs import add_proof
@@ -403,3 +404,18 @@ async def test_a_crowd_of_addresses_holding_the_vc_slots_does_not_refuse_a_newco
     finally:
         done.set()
         await asyncio.gather(*crowd)
+
+
+async def test_every_node_serves_the_senim_context_a_vc_names(node: VcNode) -> None:
+    """An exported VC names https://senim.kz/contexts/credentials/v1, which no server a
+    verifier elsewhere can reach serves: the context was found only in this repository.
+    Every node serves its recorded bytes; a verifier's loader maps the URL there."""
+    answer = await node.client.get("/contexts/credentials/v1")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"].startswith("application/ld+json")
+    body = await answer.read()
+    recorded = next(line.split()[0] for line in (
+        Path(__file__).parents[2] / "ledger/vc/contexts/SHA256SUMS").read_text().splitlines()
+        if "https://senim.kz/contexts/credentials/v1" in line)
+    assert hashlib.sha256(body).hexdigest() == recorded
+    assert json.loads(body) == bundled_contexts()[SENIM_CONTEXT]
