@@ -21,7 +21,7 @@ from cli.commands import load_key_or_fail, refuse_key_nobody_holds
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
-from cli.member_names import invisible_marks, look_alike
+from cli.member_names import as_read, invisible_marks, look_alike
 from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, refuse, warn
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
@@ -134,6 +134,7 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                         "list of [[members]] tables", path=members_file), EXIT_BAD_INPUT)
     members = []
     names: set[str] = set()
+    drawn: dict[str, tuple[int, str]] = {}  # each name as read, and whose it is
     for index, member in enumerate(raw_members):
         if not isinstance(member, dict):
             refuse(Sentence("min.consortium.member_table", f"members[{index}]: must be a "
@@ -151,6 +152,16 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                             f"{entry.get('name')!r} is used twice", index=index,
                             name=repr(entry.get("name"))), EXIT_BAD_INPUT)
         names.add(str(entry.get("name", "")).strip().casefold())
+        read = as_read(str(entry.get("name", "")))
+        if read in drawn:  # "ΕΝU" (Greek) beside "ENU": one name to every reader
+            earlier, other = drawn[read]
+            refuse(Sentence("min.consortium.name_alike", f"members[{index}]: the name "
+                            f"{entry.get('name')!r} reads as members[{earlier}]'s {other!r}, "
+                            "spelled in other letters (Latin, Cyrillic and Greek ones drawn "
+                            "alike): a reader could not tell the two apart", index=index,
+                            name=repr(entry.get("name")), earlier=earlier, other=repr(other)),
+                   EXIT_BAD_INPUT)
+        drawn[read] = (index, str(entry.get("name", "")))
         if "key" in entry and "public_key" not in entry:
             key_path = Path(entry.pop("key"))
             key_path = key_path if key_path.is_absolute() else members_file.parent / key_path

@@ -37,6 +37,20 @@ def _spaced(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
+# Letters of Cyrillic and Greek drawn as a Latin letter is (each case its own: Cyrillic
+# lower "н" looks like no "h"), for telling names that read alike but match nowhere: a
+# ministry admitting "Каѕрі" (all Cyrillic) beside "Kaspi", or "ΕΝU" (Greek) beside "ENU".
+_DRAWN_AS_LATIN = str.maketrans(
+    "АВЕКМНОРСТУХІЈЅаеорсухіјѕһԁ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκρ",
+    "ABEKMHOPCTYXIJSaeopcyxijshd" "ABEZHIKMNOPTYXokp")
+
+
+def as_read(name: str) -> str:
+    """`name` as an eye reads it: each letter drawn as a Latin one taken for it, then as
+    `_spaced` reads it."""
+    return _spaced(unicodedata.normalize("NFC", name).translate(_DRAWN_AS_LATIN))
+
+
 def look_alike(name: str) -> Sentence | None:
     """Why `name` would read as another name it is not, or None: a word mixing Latin and
     Cyrillic letters ("ЕNU", its Е Cyrillic), which reads as the name of a member that
@@ -149,7 +163,8 @@ def new_member_name(client: NodeClient, name: str) -> str:
     if mixed is not None:
         refuse(Sentence("min.names.mixed", f"--name {tidy!r}: {mixed}", name=repr(tidy),
                         why=mixed), EXIT_BAD_INPUT)
-    same = [m for m in _registry(client, new=True) if _spaced(m["name"]) == _spaced(tidy)]
+    registry = _registry(client, new=True)
+    same = [m for m in registry if _spaced(m["name"]) == _spaced(tidy)]
     if same:
         named = _named(same)
         refuse(Sentence("min.names.taken", f"--name {tidy!r} is already a member's name: "
@@ -157,6 +172,14 @@ def new_member_name(client: NodeClient, name: str) -> str:
                         "--member, `senim governance list`, a verifier's 'issued by'); give the "
                         "new one a name of its own, e.g. with its city", name=repr(tidy),
                         named=named), EXIT_BAD_INPUT)
+    alike = [m for m in registry
+             if as_read(m["name"]) == as_read(tidy) and _spaced(m["name"]) != _spaced(tidy)]
+    if alike:
+        named = _named(alike)
+        refuse(Sentence("min.names.alike", f"--name {tidy!r} reads as the name of {named}, "
+                        "spelled in other letters (Latin, Cyrillic and Greek ones drawn "
+                        "alike): a reader could not tell the two apart; give the new one a "
+                        "name of its own", name=repr(tidy), named=named), EXIT_BAD_INPUT)
     return tidy
 
 

@@ -61,6 +61,7 @@ def test_a_ministry_admitting_a_key_nobody_holds_is_refused_unsent(
 
 @pytest.mark.parametrize("second, said", [
     ("ЕNU", "mixes Latin and Cyrillic letters"),  # its Е Cyrillic: reads as ENU
+    ("ΕΝU", "reads as members[0]'s 'ENU', spelled in other letters"),  # all Greek
     (unicodedata.normalize("NFD", "Қазақ ұлттық университеті й"), "written decomposed")])
 def test_consortium_create_refuses_a_name_that_reads_as_another(
         tmp_path: Path, second: str, said: str) -> None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import cli.admin
 import cli.governance
 from cli.main import main
+from cli.member_names import as_read
 from ledger.identity import KeyPair
 from ledger.payloads import AddMemberPayload, MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
@@ -161,3 +162,28 @@ def test_a_retired_namesake_is_said_so(tmp_path: Path, council: Council,
             in done.output), done.output
     assert f"Astana IT University ({twins[1].member_id.hex()})" in done.output
 
+
+
+@pytest.mark.parametrize("name", ["ΚazΝU", "KAZNU".replace("A", "Α")])  # Greek Κ Ν, Α
+def test_a_name_drawn_as_a_members_in_other_letters_is_refused(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient], name: str) -> None:
+    """A word all in one script passed the mixed-letters check: "Каѕрі" (all Cyrillic)
+    beside "Kaspi", "ΕΝU" (Greek) beside "ENU". A reader cannot tell them apart."""
+    code, output = _add_member(tmp_path, council, name, KeyPair.generate())
+    assert code == 2 and output.count("\n") == 1, output
+    assert (f"--name {name!r} reads as the name of KazNU "
+            f"({council.university.member_id.hex()}), spelled in other letters") in output
+    assert admin_client.chain.height == 0
+
+
+def test_a_name_in_another_script_that_reads_otherwise_is_taken(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient]) -> None:
+    """КазНУ in Cyrillic reads otherwise than KazNU (З is no z): a name of its own."""
+    code, output = _add_member(tmp_path, council, "КазНУ", KeyPair.generate())
+    assert code == 0, output
+
+
+def test_names_drawn_alike_are_read_alike() -> None:
+    assert as_read("Каѕрі") == as_read("Kaspi")  # all Cyrillic, its ѕ the Macedonian dze
+    assert as_read("ΕΝU") == as_read("ENU")
+    assert as_read("ЕНУ") != as_read("ENU")  # reads "EHY"
