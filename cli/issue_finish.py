@@ -20,7 +20,7 @@ from cli.job_folder import CORRECTIONS_NAME, JobError
 from cli.remote import RemoteFactsError
 from cli.spoken import Sentence, document_problem, echo, reason, refuse, say
 from cli.supersede_job import corrections_hint
-from cli.vc import write_vc_copies
+from cli.vc import only_this_machine, write_vc_copies
 from ledger.errors import ConfigError, InvalidDocument
 from ledger.identity import KeyPair
 from node.files import load_key
@@ -132,3 +132,6 @@ def write_vcs(job_dir: Path, issuer_keys: Callable[[], KeyPair], node: NodeClien
                EXIT_REFUSED)
     echo(Sentence("issue.vc.written", f"W3C VC 2.0 copies: {folder}/ (mode 0600)",
                   path=folder))
+    if only_this_machine(node.base_url):  # their status lists are at --node
+        click.secho(say(Sentence("cli.vc.status_local", None, url=node.base_url)),
+                    fg="yellow", err=True)

@@ -160,7 +160,7 @@ def _status_base(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
-def _only_this_machine(base: str) -> bool:
+def only_this_machine(base: str) -> bool:
     """Whether a status list at `base` is one only this machine can fetch."""
     host = urllib.parse.urlsplit(base).hostname or ""
     if host == "localhost":
@@ -262,7 +262,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                         why=os_reason(exc)), EXIT_USAGE)
     echo(Sentence("cli.vc.exported", path=out_file, signer=f"{credential['issuer']['id'][:32]}…",
                   shown=len(parsed.revealed)))
-    if _only_this_machine(status_base or node_url):
+    if only_this_machine(status_base or node_url):
         # a VC handed to an employer abroad, whose revocation no one there can look up
         click.secho(say(Sentence("cli.vc.status_local", None, url=status_base or node_url)),
                     fg="yellow", err=True)
