@@ -180,7 +180,7 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-# Every read is rated but a transaction's status (a long poll, bounded by LONG_POLLS_MAX)
+# Every read is rated (the client's `verify` rate), a transaction's status too
 _RATED = {429: shapes.PUBLIC_ERRORS[429]}
 _GET_ERRORS = {**_RATED, 503: shapes.STORE_DAMAGED}
 _PARAM_ERRORS = {400: shapes.BAD_REQUEST, **_GET_ERRORS}
@@ -207,7 +207,7 @@ ROUTES: tuple[Route, ...] = (
           "when too many polls wait, it answers after about a second instead", {
               200: shapes.json_reply("Known to this node", shapes.TX_STATUS),
               404: shapes.json_reply("Unknown to this node", shapes.TX_STATUS),
-              400: shapes.BAD_REQUEST, 503: shapes.STORE_DAMAGED},
+              **_PARAM_ERRORS},
           params=(shapes.TX_ID,), query=(shapes.WAIT,)),
     Route("GET", "/v1/blocks/{height}", get_block, "Block header, transaction ids and "
           "commit certificate; ?format=raw for its bytes", {
