@@ -22,6 +22,7 @@ from p2p.policy import (
     Direction,
     KeyConflicts,
     Limits,
+    PeerLines,
     keep_new_connection,
 )
 
@@ -51,6 +52,7 @@ class PeerTable:
         self.check_frame_limit()
         self._peers: dict[bytes, Peer] = {}
         self._key_conflicts = KeyConflicts()
+        self._peer_lines = PeerLines()
 
     def connected(self) -> frozenset[bytes]:
         """Keys of the peers with a live authenticated connection."""
@@ -113,8 +115,10 @@ class PeerTable:
             idle_timeout_s=self._limits.idle_timeout_s,
         )
         self._peers[key] = peer
-        log.info("%s peer %s connected at %s", direction, self._describe(key),
-                 conn.shown(peer.address))
+        held = self._peer_lines.take(key, self._clock())
+        if held is not None:
+            log.info("%s peer %s connected at %s%s", direction, self._describe(key),
+                     conn.shown(peer.address), PeerLines.told(held))
         self._spawn(self._run_peer(peer))
         return peer
 
@@ -160,8 +164,10 @@ class PeerTable:
             if self._peers.get(peer.key) is peer:
                 del self._peers[peer.key]
         level = logging.INFO if self._closing() else logging.WARNING
-        log.log(level, "peer %s at %s disconnected: %s", self._describe(peer.key),
-                conn.shown(peer.address), reason)
+        held = self._peer_lines.take(peer.key, self._clock())
+        if held is not None:
+            log.log(level, "peer %s at %s disconnected: %s%s", self._describe(peer.key),
+                    conn.shown(peer.address), reason, PeerLines.told(held))
 
     async def _deliver(self, peer: Peer, frame: Frame) -> None:
         try:
