@@ -54,6 +54,7 @@ class PendingHandshakes:
         self._by_source: dict[str, OrderedDict[int, None]] = {}
         self._source_of: dict[int, str] = {}
         self._unknown_count = 0
+        self._heard: set[int] = set()  # tickets whose HELLO arrived
 
     def __len__(self) -> int:
         return len(self._source_of)
@@ -87,8 +88,16 @@ class PendingHandshakes:
             self._unknown_count += 1
         return Admitted(ticket, tuple(evicted))
 
+    def heard(self, ticket: int) -> None:
+        """The handshake's HELLO arrived: evicted after every silent one (a flood of
+        silent sockets from fresh addresses evicted the oldest pending handshake, most
+        often a listed follower's a network's round trips away, which never got in)."""
+        if ticket in self._source_of:
+            self._heard.add(ticket)
+
     def release(self, ticket: int) -> None:
         """Forget a handshake (finished, failed or evicted); releasing twice is harmless."""
+        self._heard.discard(ticket)
         source = self._source_of.pop(ticket, None)
         if source is None:
             return
@@ -100,13 +109,16 @@ class PendingHandshakes:
             self._unknown_count -= 1
 
     def _oldest_of_busiest_unknown(self) -> int:
-        unknown = (t for source, t in self._by_source.items() if source not in self._reserved)
+        """The oldest silent handshake of the busiest source holding one; where none is
+        silent, the oldest of the busiest."""
+        unknown = [t for source, t in self._by_source.items() if source not in self._reserved]
+        silent = [t for t in unknown if any(k not in self._heard for k in t)]
         busiest = max(
-            unknown,
+            silent or unknown,
             # Ties go to the source whose oldest handshake is oldest (tickets increase).
             key=lambda tickets: (len(tickets), -next(iter(tickets))),
         )
-        return next(iter(busiest))
+        return next((k for k in busiest if k not in self._heard), next(iter(busiest)))
 
 
 # Sources whose handshake rate is remembered; the least recently seen is forgotten first

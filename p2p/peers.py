@@ -210,8 +210,8 @@ class PeerManager:
             self._inbound[admitted.ticket] = incoming
             try:
                 secured = await self._handshake(
-                    self._rated(incoming, source), incoming.address, Direction.INBOUND
-                )
+                    self._rated(incoming, source, admitted.ticket), incoming.address,
+                    Direction.INBOUND)
             finally:
                 self._admission.release(admitted.ticket)
                 self._inbound.pop(admitted.ticket, None)
@@ -220,15 +220,17 @@ class PeerManager:
         finally:
             self._tasks.discard(task)
 
-    def _rated(self, incoming: conn.Incoming, source: str
+    def _rated(self, incoming: conn.Incoming, source: str, ticket: int
                ) -> Callable[[conn.HandshakeParams], Awaitable[conn.SecureConnection]]:
         """`incoming.secure`, its key exchange done only within its source's rate (a
         configured peer's host has none): silent or junk sockets cost no token, so a
-        flood of them does not shut out a peer at the same address."""
+        flood of them does not shut out a peer at the same address. Its HELLO marks the
+        pending handshake heard (`PendingHandshakes.heard`)."""
         if self._admission.is_reserved(source):
             return incoming.secure
 
         def within_rate() -> bool:
+            self._admission.heard(ticket)
             allowed = self._rates.allow(source, time.monotonic())
             self.handshakes_over_rate += not allowed
             return allowed

@@ -46,6 +46,26 @@ def test_unknown_sources_share_slots_and_the_busiest_loses() -> None:
     assert table.admit("9.9.9.9").evicted == (other.ticket,)
 
 
+def test_a_silent_handshake_is_evicted_before_one_whose_hello_arrived() -> None:
+    """Silent sockets from fresh addresses, one each, evicted the oldest pending handshake
+    whatever it was: a listed follower a network's round trips away never got in (0 of 19
+    at 680 a second)."""
+    table = pending(per_source=5, unknown_total=3)
+    follower = table.admit("5.5.5.5")
+    table.heard(follower.ticket)
+    silent = [table.admit(f"6.6.6.{n}") for n in range(2)]
+    assert table.admit("6.6.6.9").evicted == (silent[0].ticket,)  # not the older follower
+    assert table.admit("6.6.6.8").evicted == (silent[1].ticket,)
+    table.heard(12345)  # a ticket never admitted (or released): nothing to mark
+    for ticket in [t.ticket for t in (follower, *silent)]:
+        table.release(ticket)
+    everyone_heard = pending(per_source=5, unknown_total=2)
+    a, b = everyone_heard.admit("1.1.1.1"), everyone_heard.admit("2.2.2.2")
+    everyone_heard.heard(a.ticket)
+    everyone_heard.heard(b.ticket)
+    assert everyone_heard.admit("3.3.3.3").evicted == (a.ticket,)  # the oldest, as before
+
+
 def test_a_configured_peer_host_is_outside_the_shared_slots() -> None:
     table = pending(per_source=2, unknown_total=2)
     peer = table.admit(PEER_HOST)
