@@ -302,4 +302,14 @@ def _same_action(proposal: dict[str, Any], action: GovernanceAction) -> bool:
                     and proposal["batch_root"] == action.credential.batch_root.hex())
     if isinstance(action, RevokeCredentialsAction):  # `senim governance revoke` checks these
         return False
+    if isinstance(action, ReplaceKeyAction):
+        # Another key for the same member is another change: a ministry proposing the
+        # member's request was told to vote for a proposal making someone else's key its
+        # key (a thief's request, proposed first).
+        return bool(proposal["member_id"] == action.member.hex()
+                    and proposal.get("public_key") == action.new_public_key.hex()
+                    and proposal.get("compromised_from") == action.compromised_from)
+    if isinstance(action, ConfirmAdmissionAction):  # of the key it names, as above
+        return bool(proposal["member_id"] == action.member.hex()
+                    and proposal.get("public_key") == action.public_key.hex())
     return bool(proposal["member_id"] == action.member.hex())

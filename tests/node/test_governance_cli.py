@@ -24,14 +24,16 @@ from cli.governance_words import describe
 from cli.main import main
 from ledger.chain import Chain
 from ledger.errors import TxRejected
-from ledger.identity import KeyPair
+from ledger.identity import KeyPair, MemberId
 from ledger.key_events import prove_possession
 from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
     AddMemberAction,
+    ConfirmAdmissionAction,
     MemberAction,
     Payload,
     ProposePayload,
+    ReplaceKeyAction,
     RotateKeyPayload,
     VotePayload,
 )
@@ -378,3 +380,23 @@ def test_a_voting_window_too_short_for_the_other_voters_is_warned_of(
             "leaves them time)\n") in short.output
     roomy = runner.invoke(main, [*args, "--effective-height", "7"])  # the head is at 1 now
     assert roomy.exit_code == 0 and "warning" not in roomy.output, roomy.output
+
+
+def test_a_replacement_of_another_key_is_no_proposal_of_the_same_change() -> None:
+    """Two requests to replace one member's key, one a thief's proposed first: the ministry
+    proposing the member's own was told "proposal … already proposes to make <the
+    thief's key> the key of …: vote for it"."""
+    member = MemberId(b"\x07" * 20)
+    mine, thiefs = b"\x01" * 32, b"\x02" * 32
+    open_one = {"action": "replace_key", "member_id": member.hex(), "public_key": thiefs.hex(),
+                "compromised_from": None}
+    assert not cli.governance._same_action(
+        open_one, ReplaceKeyAction(member, mine, b"\x00" * 64, None))
+    assert cli.governance._same_action(
+        open_one, ReplaceKeyAction(member, thiefs, b"\x00" * 64, None))
+    assert not cli.governance._same_action(
+        open_one, ReplaceKeyAction(member, thiefs, b"\x00" * 64, 40))  # distrusts more
+    confirm = {"action": "confirm_admission", "member_id": member.hex(),
+               "public_key": thiefs.hex()}
+    assert not cli.governance._same_action(confirm, ConfirmAdmissionAction(member, mine))
+    assert cli.governance._same_action(confirm, ConfirmAdmissionAction(member, thiefs))
