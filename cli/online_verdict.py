@@ -37,11 +37,13 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
-            chain_id = genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"]
+            status = facts.get_json("/v1/status")
+            chain_id = genesis.chain_id if genesis else status["chain_id"]
             if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
                 raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
             verdict = (verify_credential(document, facts, chain_id) if is_credential
                        else verify_anchored_digest(digest, facts))
+            retired = _node_retired(facts, status)
         except StateMoved:
             continue
         except UntrustedAnswer as exc:
@@ -58,11 +60,46 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
             source = Sentence("cli.source.with_root", None, source=source,
                               root=f"{facts.state_root.hex()[:16]}…")
         verdict.source = str(source)
+        if retired is not None:
+            verdict = _cut_off(verdict, node_url, *retired)
         if facts.header is not None:
             as_of_block(verdict, facts.header)
             return check_fresh(verdict, facts.header.time_ms, max_age_s), source
         return verdict, source
     refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
+
+
+def _node_retired(facts: RemoteFacts, status: dict[str, Any]) -> tuple[str, int] | None:
+    """The node's own member's name and the block governance retired it from, when that is
+    by the block after the node's head: its peers dropped it the block before, so its chain
+    stops there and a later revocation never reaches it. Read from the state the verdict
+    was read from; None where it cannot be told."""
+    member_id, height = status.get("member_id"), (
+        facts.header.height if facts.header is not None else facts.height)
+    if not isinstance(member_id, str) or height is None:
+        return None
+    try:
+        member = facts.member(bytes.fromhex(member_id))
+    except (ValueError, RemoteFactsError, StateMoved, *NODE_RECORD_ERRORS):
+        return None
+    if member is None or member.retired_height is None or member.retired_height > height + 1:
+        return None
+    return member.name, member.retired_height
+
+
+def _cut_off(verdict: Verdict, node_url: str, member: str, retired: int) -> Verdict:
+    """No verdict from a node governance retired: a retired university's node, still
+    running, said VALID of a diploma revoked after its member left (exit 0), and "never
+    issued here" of one issued since; only --max-age caught it."""
+    detail = (f"this node's member, {member}, left the consortium at block {retired}: its "
+              "chain stops there and later revocations never reach it; verify against "
+              "another member's node")
+    cut = Verdict(False, "untrusted", f"the node's answer cannot be trusted: {detail}",
+                  verdict.source, [*verdict.checks, Check("node_retired", False, detail)])
+    cut.facts.update(verdict.facts)
+    cut.facts.update({"untrusted_because": "node_retired", "node": node_url,
+                      "node_member": member, "node_retired_height": retired})
+    return cut
 
 
 def as_of_block(verdict: Verdict, header: Header) -> None:

@@ -136,6 +136,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t("cli.status.stale", asOf=moment or "")
     if status == "tampered" and f.get("did_key") == "not_the_issuers":
         return words.t("cli.status.vc_signed_by_another", issuer=issuer)
+    if status == "untrusted" and f.get("untrusted_because") == "node_retired":
+        return words.t("cli.status.untrusted_node_retired", node=f.get("node", ""),
+                       member=f.get("node_member", ""), height=f.get("node_retired_height", ""))
     if status == "untrusted" and f.get("untrusted_because") == "proof_false":
         return words.t("cli.status.untrusted_proof_false", node=f.get("node", ""))
     if words.has(f"cli.status.{status}"):  # said differently here than on a node's page
@@ -306,6 +309,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     elif check.name == "anchored" and not check.ok and "key_compromised_from" in f:
         detail = words.t("cli.anchored.stolen_key", author=f.get("author", ""),
                          height=f.get("height", ""), fromHeight=f["key_compromised_from"])
+    elif check.name == "node_retired":
+        detail = words.t("cli.detail.node_retired", member=f.get("node_member", ""),
+                         height=f.get("node_retired_height", ""))
     elif check.name == "fresh" and not check.ok and "answer_age_s" in f:
         detail = words.t("cli.fresh.fail", age=f["answer_age_s"], maxAge=f["max_age_s"])
     elif check.name == "original":

@@ -3,12 +3,19 @@ retirement takes effect, which governance scheduled blocks earlier."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.payloads import ACTION_RETIRE_MEMBER, IssueBatchPayload
 from node.validators import next_member_retirement, own_retirement, peer_keys
 from storage.kv import MemoryStore
-from tests.node.api_server import api_core, serving
+from tests.node.api_server import api_core, serving, serving_url
 from tests.node.conftest import CHAIN_ID, accredit, commit, documents_of, make_tx
 from tests.node.test_governance import approve, commit_until, make_council, member_action
 
@@ -64,3 +71,43 @@ async def test_a_retired_members_node_says_so_beside_each_verdict() -> None:
     assert after["valid"], after  # issued while a member: still genuine
     assert ("this node's member, KazNU, left the consortium at block "
             f"{retired}: its chain stops there") in after["source"], after["source"]
+
+
+async def test_senim_verify_against_a_retired_members_node_trusts_no_verdict(
+        tmp_path: Path) -> None:
+    """`senim verify` built its own source line and dropped the node's note: a retired
+    university's node, still running, gave VALID (exit 0) for a diploma revoked after
+    it left, the note nowhere."""
+    council = make_council()
+    kv = MemoryStore()
+    core = api_core(council.university, council.genesis, kv)
+    chain = core.chain
+    commit(chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
+    batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
+                       council.university.member_id, "KazNU")
+    commit(chain, [make_tx(council.university, IssueBatchPayload("diploma", batch.root, 1))])
+    diploma = tmp_path / "diploma.json"
+    diploma.write_text(json.dumps(documents_of(batch)[0]))
+
+    async def verify(url: str, lang: str) -> Result:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: CliRunner().invoke(main, ["verify", str(diploma), "--node", url,
+                                                    "--lang", lang]))
+    try:
+        async with serving_url(core) as url:
+            before = await verify(url, "en")
+            assert before.exit_code == 0 and before.output.startswith("VALID"), before.output
+            retired = chain.height + 5
+            approve(chain, council, member_action(ACTION_RETIRE_MEMBER, council.university),
+                    retired)
+            commit_until(chain, retired - 1)  # its last block
+            after = await verify(url, "en")
+            in_russian = await verify(url, "ru")
+    finally:
+        kv.close()
+    assert after.exit_code == 1, after.output
+    assert after.output.startswith("UNTRUSTED: the node's answer cannot be trusted: this "
+                                   f"node's member, KazNU, left the consortium at block "
+                                   f"{retired}"), after.output
+    assert in_russian.exit_code == 1
+    assert f"выбывшему из консорциума в блоке {retired}" in in_russian.output, in_russian.output
