@@ -57,7 +57,16 @@ from node.api_public import (
     verify_pool,
     within_rate,
 )
-from node.api_schema import BINARY, ERROR_REF, JSON, Reply, Route, add_routes, openapi_document
+from node.api_schema import (
+    BINARY,
+    ERROR_REF,
+    JSON,
+    Reply,
+    Route,
+    add_routes,
+    error_reply,
+    openapi_document,
+)
 from node.body_charges import InFlight
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
@@ -201,6 +210,8 @@ ROUTES: tuple[Route, ...] = (
                                      {"oneOf": [shapes.SUBMITTED_ONE, shapes.SUBMITTED_MANY]}),
               400: shapes.json_reply("Refused: an error, or (for many) every one's refusal",
                                      {"oneOf": [ERROR_REF, shapes.SUBMITTED_MANY]}),
+              409: error_reply("This node's member is retired: its peers dropped it, "
+                               "so nothing sent here commits (node_retired)"),
               **shapes.PUBLIC_ERRORS},
           body={JSON: shapes.SUBMISSION, "application/msgpack": BINARY}),
     Route("GET", "/v1/transactions/{tx_id}", transaction_status, "Transaction status; "

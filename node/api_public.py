@@ -216,6 +216,15 @@ async def submit_transactions(request: web.Request) -> web.Response:
 
 async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response:
     core: NodeCore = request.app[CORE]
+    member = load_member(core.chain.state, core.keys.member_id)
+    if (member is not None and member.retired_height is not None
+            and member.retired_height <= core.chain.height + 1):
+        # Its peers dropped it the block before: what it took waited in its mempool for
+        # good, and the sender was told "not committed yet (pending)" a minute later.
+        return json_error(409, "node_retired", f"this node's member, {member.name}, left the "
+                          f"consortium at block {member.retired_height}: no transaction sent "
+                          "here reaches the other nodes; send it to another member's node",
+                          params={"member": member.name, "height": member.retired_height})
     body = await read_body(request, TRANSACTIONS_BODY_MAX, (arriving,))
     if (len(body) <= INLINE_PARSE_BYTES_MAX
             and items_at_most(request.content_type, body) <= INLINE_PARSE_TXS_MAX):

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import make_batch
-from ledger.payloads import ACTION_RETIRE_MEMBER, IssueBatchPayload
+from ledger.payloads import ACTION_RETIRE_MEMBER, AnchorPayload, IssueBatchPayload
 from node.validators import next_member_retirement, own_retirement, peer_keys
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving, serving_url
@@ -66,6 +66,12 @@ async def test_a_retired_members_node_says_so_beside_each_verdict() -> None:
                     retired)
             commit_until(chain, retired - 1)  # its last block
             after = await (await client.post("/v1/verify", json=document)).json()
+            # nothing sent here reaches the others: refused, not left pending for good
+            anchor = make_tx(council.ministry, AnchorPayload(b"\x05" * 32))
+            sent = await client.post("/v1/transactions", json={"tx": anchor.encode().hex()})
+            refused = await sent.json()
+            assert sent.status == 409 and refused["error"]["code"] == "node_retired", refused
+            assert anchor.tx_id not in core.mempool
     finally:
         kv.close()
     assert after["valid"], after  # issued while a member: still genuine
