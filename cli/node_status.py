@@ -99,6 +99,25 @@ def _scheduled_role(info: dict[str, Any], sets: list[dict[str, Any]]) -> list[Li
     return []
 
 
+def _key_replaced(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[Line]:
+    """A node still signing with a key its member rotated away from, or the ministries
+    replaced: its status read 'joins the validators at height 21; keep this node running'
+    (the rotation's set change, read as its own), then 'no quorum … until enough of them
+    return', though the others refuse that key for good."""
+    key, member = info.get("public_key"), info.get("member_id")
+    record = next((r for r in listed if r.get("member_id") == member), None)
+    current = None if record is None else record.get("public_key")
+    if not isinstance(key, str) or not isinstance(current, str) or current == key:
+        return []
+    name = info["member"] or member
+    english = (f"old key   this node signs with {key[:16]}…, which is no longer {name}'s key "
+               "(the member rotated away from it, or the ministries replaced it): the other "
+               f"nodes refuse it; restart this node with the member's current key "
+               f"({current[:16]}…)")
+    return [Line(Sentence("stat.key_replaced", english, key=key[:16], name=name,
+                          current=current[:16]), "yellow", bold=True)]
+
+
 def _retirement(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[Line]:
     """The retirement governance has approved for this node's own member: its node's
     status read as an outage ('no quorum … nothing commits until enough of them
@@ -206,15 +225,19 @@ def status_lines(info: dict[str, Any], node_url: str,
     consensus_info = info.get("consensus", {})
     lines.append(_consensus(consensus_info))
     # Best effort, as the sets were asked for: the status itself was read whole.
+    replaced: list[Line] = []
     with contextlib.suppress(*MALFORMED_ANSWER):
-        lines += _scheduled_role(info, sets or [])
+        replaced = _key_replaced(info, listed or [])
+    lines += replaced
+    with contextlib.suppress(*MALFORMED_ANSWER):
+        lines += [] if replaced else _scheduled_role(info, sets or [])
     retirement: list[Line] = []
     with contextlib.suppress(*MALFORMED_ANSWER):
         retirement = _retirement(info, listed or [])
     lines += retirement
     # A retired member's node is dropped by its peers for good: not an outage to wait out
     reachability = _reachability(consensus_info)
-    if any(line.sentence.key == "stat.retired.now" for line in retirement):
+    if replaced or any(line.sentence.key == "stat.retired.now" for line in retirement):
         reachability = [line for line in reachability if line.sentence.key != "stat.no_quorum"]
     lines += reachability
     if consensus_info.get("behind"):

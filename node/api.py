@@ -170,6 +170,7 @@ async def node_status(request: web.Request) -> web.Response:
     return web.json_response({
         "chain_id": core.chain_id, "node": request.app[NODE_NAME],
         "member_id": core.keys.member_id.hex(), "member": me.name if me else None,
+        "public_key": core.keys.public_key.hex(),
         "validator": any(v.public_key == core.keys.public_key for v in validators),
         "height": head.height, "head_hash": head.block_hash.hex(), "head_time": when(
             head.time_ms), "state_root": head.state_root.hex(),

@@ -199,7 +199,7 @@ NODE_STATUS: Schema = obj({
     "mempool": obj({"transactions": INTEGER, "bytes": INTEGER}),
     "consensus": {"type": "object"}, "peers": {"type": "array"},
     "validators": {"type": "array", "items": obj({"member_id": MEMBER_ID, "name": STRING})},
-    "rules": RULES})
+    "rules": RULES}, {"public_key": HEX})
 EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},
                         "next": nullable(INTEGER), "total": INTEGER, "dropped": INTEGER})
 CHAIN_EVIDENCE: Schema = obj({"evidence": {"type": "array", "items": {"type": "object"}},

@@ -25,6 +25,7 @@ from node.service import NodeCore
 from tests.node.api_server import served_on_disk
 from tests.node.conftest import commit, make_tx
 from tests.node.test_governance import Council, make_council
+from tests.node.test_stolen_key_records import rotated
 
 Client = TestClient[Any, Any]
 
@@ -116,3 +117,23 @@ async def test_a_member_governance_retires_is_told_its_node_follows_no_further(
     lines = [click.unstyle(line) for line in _status_lines(status, "http://node", [], listed)]
     assert any(line.startswith("validators 0 of 4 reachable") for line in lines), lines
     assert not any(line.startswith("no quorum") for line in lines), lines
+
+
+async def test_a_node_signing_with_a_key_its_member_rotated_away_from_is_told(
+        kaznu_node: tuple[Client, NodeCore]) -> None:
+    """Its status read "scheduled KazNU joins the validators at height 21; keep this node
+    running then" (the rotation's own set change), then "no quorum … until enough of them
+    return", though the others refuse its key for good."""
+    client, core = kaznu_node
+    new = rotated(core.chain, core.keys)
+    status = await (await client.get("/v1/status")).json()
+    status["consensus"] = {"mode": "follower", "reachable": [], "quorum": 3,
+                           "unreachable": ["Ministry", "Ministry 2", "Ministry 3", "KBTU"]}
+    listed = (await (await client.get("/v1/members")).json())["members"]
+    lines = [click.unstyle(line) for line in _status_lines(status, "http://node", [], listed)]
+    assert any(line.startswith(f"old key   this node signs with "
+                               f"{core.keys.public_key.hex()[:16]}…, which is no longer "
+                               "KazNU's key") for line in lines), lines
+    assert f"restart this node with the member's current key ({new.public_key.hex()[:16]}…)" \
+        in "\n".join(lines)
+    assert not any(line.startswith(("no quorum", "scheduled")) for line in lines), lines
