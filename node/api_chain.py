@@ -256,8 +256,8 @@ def _grant_distrusted_from(state: StateTree, ministry: bytes, height: int) -> in
 
 async def list_members(request: web.Request) -> web.Response:
     """Every member on chain: genesis members in genesis order, then those added since.
-    Rated as the other reads of the chain: 980 answers a second, unrated, from one
-    address took the event loop that reads the consensus frames."""
+    Rated as the other reads of the chain: unrated, one address was answered 980 times a
+    second, each worked out on the event loop that reads the consensus frames."""
     core: NodeCore = request.app[CORE]
     await within_rate(request, "verify")
     state = core.chain.state
