@@ -211,8 +211,9 @@ ROUTES: tuple[Route, ...] = (
                                      {"oneOf": [shapes.SUBMITTED_ONE, shapes.SUBMITTED_MANY]}),
               400: shapes.json_reply("Refused: an error, or (for many) every one's refusal",
                                      {"oneOf": [ERROR_REF, shapes.SUBMITTED_MANY]}),
-              409: error_reply("This node's member is retired: its peers dropped it, "
-                               "so nothing sent here commits (node_retired)"),
+              409: error_reply("This node's member is retired, or no longer holds the key "
+                               "it signs with: its peers dropped it, so nothing sent here "
+                               "commits (node_retired, node_key_replaced)"),
               **shapes.PUBLIC_ERRORS},
           body={JSON: shapes.SUBMISSION, "application/msgpack": BINARY}),
     Route("GET", "/v1/transactions/{tx_id}", transaction_status, "Transaction status; "

@@ -39,6 +39,7 @@ from node.public_work import (
 from node.service import NodeCore
 from node.submission_answer import listed_answer
 from node.submission_body import MAX_TXS_PER_REQUEST, items_at_most, parse_submission
+from node.validators import peer_keys
 
 # Request cost limits, per route.
 TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
@@ -225,6 +226,15 @@ async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response
                           f"consortium at block {member.retired_height}: no transaction sent "
                           "here reaches the other nodes; send it to another member's node",
                           params={"member": member.name, "height": member.retired_height})
+    if (member is not None and member.public_key != core.keys.public_key
+            and core.keys.public_key not in peer_keys(core.chain.state, core.chain.height)):
+        # its member rotated away from this key, or the ministries replaced it (a validator's
+        # old key is heard two blocks more, peer_keys): the same
+        return json_error(409, "node_key_replaced", f"this node signs with a key that is no "
+                          f"longer {member.name}'s: the other nodes no longer hear it, so no "
+                          "transaction sent here reaches them; restart it with the member's "
+                          "current key, or send it to another member's node",
+                          params={"member": member.name})
     body = await read_body(request, TRANSACTIONS_BODY_MAX, (arriving,))
     if (len(body) <= INLINE_PARSE_BYTES_MAX
             and items_at_most(request.content_type, body) <= INLINE_PARSE_TXS_MAX):

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cli.node_status import _status_lines
-from ledger.payloads import MemberAction, ProposePayload, VotePayload
+from ledger.payloads import AnchorPayload, MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
@@ -137,3 +137,10 @@ async def test_a_node_signing_with_a_key_its_member_rotated_away_from_is_told(
     assert f"restart this node with the member's current key ({new.public_key.hex()[:16]}…)" \
         in "\n".join(lines)
     assert not any(line.startswith(("no quorum", "scheduled")) for line in lines), lines
+    for _ in range(3):  # past the two blocks its old key may still certify (a validator's)
+        commit(core.chain, [])
+    # nothing sent through it reaches the others: refused, not left pending for good
+    anchor = make_tx(new, AnchorPayload(b"\x07" * 32))
+    sent = await client.post("/v1/transactions", json={"tx": anchor.encode().hex()})
+    refused = await sent.json()
+    assert sent.status == 409 and refused["error"]["code"] == "node_key_replaced", refused
