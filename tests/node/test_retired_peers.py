@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -13,11 +14,18 @@ from cli.main import main
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.payloads import ACTION_RETIRE_MEMBER, AnchorPayload, IssueBatchPayload
+from node.service import NodeCore
 from node.validators import next_member_retirement, own_retirement, peer_keys
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving, serving_url
 from tests.node.conftest import CHAIN_ID, accredit, commit, documents_of, make_tx
-from tests.node.test_governance import approve, commit_until, make_council, member_action
+from tests.node.test_governance import (
+    Council,
+    approve,
+    commit_until,
+    make_council,
+    member_action,
+)
 
 
 def test_a_retired_members_node_may_connect_until_the_block_before_its_retirement() -> None:
@@ -44,19 +52,25 @@ def test_a_retired_members_node_may_connect_until_the_block_before_its_retiremen
     assert next_member_retirement(chain.state, chain.height) is None
 
 
+def _university_node() -> tuple[Council, MemoryStore, NodeCore, dict[str, Any]]:
+    """KazNU's node, KazNU accredited, and a diploma of its on chain."""
+    council = make_council()
+    kv = MemoryStore()
+    core = api_core(council.university, council.genesis, kv)
+    commit(core.chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
+    batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
+                       council.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(council.university,
+                                IssueBatchPayload("diploma", batch.root, 1))])
+    return council, kv, core, documents_of(batch)[0]
+
+
 async def test_a_retired_members_node_says_so_beside_each_verdict() -> None:
     """Its peers drop it, so a revocation after its last block never reaches it, though
     its verdicts still read 'as of' that block: an employer verifying against its own
     retired node was not told."""
-    council = make_council()
-    kv = MemoryStore()
-    core = api_core(council.university, council.genesis, kv)
+    council, kv, core, document = _university_node()
     chain = core.chain
-    commit(chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
-    batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
-                       council.university.member_id, "KazNU")
-    commit(chain, [make_tx(council.university, IssueBatchPayload("diploma", batch.root, 1))])
-    document = documents_of(batch)[0]
     try:
         async with serving(core) as client:
             before = await (await client.post("/v1/verify", json=document)).json()
@@ -84,16 +98,10 @@ async def test_senim_verify_against_a_retired_members_node_trusts_no_verdict(
     """`senim verify` built its own source line and dropped the node's note: a retired
     university's node, still running, gave VALID (exit 0) for a diploma revoked after
     it left, the note nowhere."""
-    council = make_council()
-    kv = MemoryStore()
-    core = api_core(council.university, council.genesis, kv)
+    council, kv, core, document = _university_node()
     chain = core.chain
-    commit(chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
-    batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
-                       council.university.member_id, "KazNU")
-    commit(chain, [make_tx(council.university, IssueBatchPayload("diploma", batch.root, 1))])
     diploma = tmp_path / "diploma.json"
-    diploma.write_text(json.dumps(documents_of(batch)[0]))
+    diploma.write_text(json.dumps(document))
 
     async def verify(url: str, lang: str) -> Result:
         return await asyncio.get_running_loop().run_in_executor(
