@@ -57,7 +57,8 @@ def _university_node() -> tuple[Council, MemoryStore, NodeCore, dict[str, Any]]:
     council = make_council()
     kv = MemoryStore()
     core = api_core(council.university, council.genesis, kv)
-    commit(core.chain, [accredit(council, council.university, ["diploma"])])  # type: ignore[arg-type]
+    grant = accredit(council, council.university, ["diploma"])  # type: ignore[arg-type]
+    commit(core.chain, [grant])
     batch = make_batch([{"name": "Aigerim"}], "diploma", CHAIN_ID,
                        council.university.member_id, "KazNU")
     commit(core.chain, [make_tx(council.university,
