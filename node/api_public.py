@@ -23,6 +23,7 @@ from ledger.rules import load_member
 from ledger.verification import verify_anchor, verify_credential, when
 from node.body_charges import ArrivingBytes, ArrivingRate, InFlight, beyond_burst, no_charge
 from node.client_limits import RATES, ClientLimits, Decision
+from node.cut_off import cut_off_refusal
 from node.http_limits import ArrivalCharge, http_error, json_error, read_body
 from node.public_work import (
     RETRY_AFTER_S,
@@ -39,7 +40,6 @@ from node.public_work import (
 from node.service import NodeCore
 from node.submission_answer import listed_answer
 from node.submission_body import MAX_TXS_PER_REQUEST, items_at_most, parse_submission
-from node.validators import peer_keys
 
 # Request cost limits, per route.
 TRANSACTIONS_BODY_MAX = 16 * 1024 * 1024
@@ -217,24 +217,9 @@ async def submit_transactions(request: web.Request) -> web.Response:
 
 async def _submit(request: web.Request, arriving: ArrivalCharge) -> web.Response:
     core: NodeCore = request.app[CORE]
-    member = load_member(core.chain.state, core.keys.member_id)
-    if (member is not None and member.retired_height is not None
-            and member.retired_height <= core.chain.height + 1):
-        # Its peers dropped it the block before: what it took waited in its mempool for
-        # good, and the sender was told "not committed yet (pending)" a minute later.
-        return json_error(409, "node_retired", f"this node's member, {member.name}, left the "
-                          f"consortium at block {member.retired_height}: no transaction sent "
-                          "here reaches the other nodes; send it to another member's node",
-                          params={"member": member.name, "height": member.retired_height})
-    if (member is not None and member.public_key != core.keys.public_key
-            and core.keys.public_key not in peer_keys(core.chain.state, core.chain.height)):
-        # its member rotated away from this key, or the ministries replaced it (a validator's
-        # old key is heard two blocks more, peer_keys): the same
-        return json_error(409, "node_key_replaced", f"this node signs with a key that is no "
-                          f"longer {member.name}'s: the other nodes no longer hear it, so no "
-                          "transaction sent here reaches them; restart it with the member's "
-                          "current key, or send it to another member's node",
-                          params={"member": member.name})
+    refused = cut_off_refusal(core)
+    if refused is not None:
+        return refused
     body = await read_body(request, TRANSACTIONS_BODY_MAX, (arriving,))
     if (len(body) <= INLINE_PARSE_BYTES_MAX
             and items_at_most(request.content_type, body) <= INLINE_PARSE_TXS_MAX):
