@@ -11,6 +11,7 @@ import codecs
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
@@ -103,16 +104,25 @@ STOPPED_WHILE_STARTING = {
 _LANGUAGES = {"kk": "kk", "kz": "kk", "ru": "ru", "en": "en"}  # node.i18n.LANGUAGE_ALIASES
 
 
+def lang_given(args: Sequence[str]) -> str | None:
+    """The value of the first --lang the command line gives, as given (before a `--`);
+    None if it gives none. Read before click parses it (cli.spoken, cli.worded_group)."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return None
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
 def language_asked(args: list[str]) -> str:
     """--lang as the command line gives it, else the locale's (LC_ALL, LC_MESSAGES, LANG),
     else English: as cli.language chooses, without importing it."""
-    for index, arg in enumerate(args):
-        if arg == "--":
-            break
-        value = (arg.split("=", 1)[1] if arg.startswith("--lang=") else
-                 args[index + 1] if arg == "--lang" and index + 1 < len(args) else None)
-        if value is not None:
-            return _LANGUAGES.get(value.strip().lower(), "en")
+    given = lang_given(args)
+    if given is not None:
+        return _LANGUAGES.get(given.strip().lower(), "en")
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name, "")
         if value:

@@ -35,6 +35,7 @@ from cli.refusals import node_said
 from cli.revoke_checks import ChainView, Listed, rules_too_old
 from cli.revoke_inputs import MAX_FILES_COUNTED, TooManyFiles, expand, read_credential
 from cli.spoken import Sentence, WordedPath, echo, os_reason, printable, refuse, say
+from ledger.errors import ConfigError
 from ledger.identity import MemberId
 from ledger.payloads import (
     CONSORTIUM_REVOCATION_REASONS,
@@ -51,6 +52,7 @@ from ledger.payloads_consortium import (
     revoked_list_bytes,
 )
 from ledger.rules_version import BULK_REVOCATION_FROM, CONSORTIUM_REVOCATION_FROM
+from node.files import load_key
 
 
 def grouped(number: int) -> str:
@@ -83,6 +85,15 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
                         "each", count=len(files), max=MAX_REVOKED_PER_PROPOSAL, parts=parts),
                EXIT_BAD_INPUT)
     return files
+
+
+def _voter_of(key_path: Path) -> str | None:
+    """A dry run's key, read only to tell a proposal it already voted for (None if it
+    cannot be read: the dry run needs no key)."""
+    try:
+        return load_key(key_path).member_id.hex()
+    except (ConfigError, OSError):
+        return None
 
 
 def _ref(listed: Listed) -> CredentialRef:
@@ -170,6 +181,7 @@ def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
     files = _files(credentials)
     reads = [read_credential(path) for path in files]
     keys = None if dry_run else load_key_or_fail(key_path)
+    voter = keys.member_id.hex() if keys is not None else _voter_of(key_path)
     client = NodeClient(node_url, timeout_s=10)
     many = len(reads) > 1
     needed = BULK_REVOCATION_FROM if many else CONSORTIUM_REVOCATION_FROM
@@ -180,7 +192,7 @@ def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
             too_old = rules_too_old(view.version, view.scheduled, needed, len(reads))
             if not dry_run:
                 refuse(too_old, EXIT_REFUSED)
-        listed = view.check(reads, key_path)
+        listed = view.check(reads, key_path, voter)
     except ClientError as exc:
         refuse(node_said(exc), exc.exit_code)
     except MALFORMED_ANSWER as exc:

@@ -235,7 +235,8 @@ def status_lines(info: dict[str, Any], node_url: str,
     with contextlib.suppress(*MALFORMED_ANSWER):
         retirement = _retirement(info, listed or [])
     lines += retirement
-    # A retired member's node is dropped by its peers for good: not an outage to wait out
+    # A retired member's node, or one on a replaced key, is dropped by its peers for good:
+    # not an outage to wait out
     reachability = _reachability(consensus_info)
     if replaced or any(line.sentence.key == "stat.retired.now" for line in retirement):
         reachability = [line for line in reachability if line.sentence.key != "stat.no_quorum"]

@@ -16,10 +16,8 @@ from cli.client import ClientError, NodeClient
 from cli.revoke_inputs import Read
 from cli.spoken import Moment, Sentence
 from ledger.credential_documents import ParsedDocument
-from ledger.errors import ConfigError
 from ledger.payloads import ACTION_REVOKE_CREDENTIAL, ACTION_REVOKE_CREDENTIALS
 from ledger.payloads_credentials import REVOCATION_REASONS
-from node.files import load_key
 from storage.batch_tree import verify_inclusion
 
 
@@ -90,7 +88,8 @@ class ChainView:
                    {str(m["member_id"]): m for m in members},
                    _open_proposals(list(governance["proposals"])))
 
-    def check(self, reads: list[Read], key_path: Path) -> list[Listed]:
+    def check(self, reads: list[Read], key_path: Path, voter: str | None = None
+              ) -> list[Listed]:
         """Each file with why it cannot be revoked in one proposal with the others. The
         issuer is the one most files name (the first of those as many): a stray file of
         another is named as such, rather than every file but it."""
@@ -99,10 +98,6 @@ class ChainView:
                       and r.document.issuer == issuers.most_common(1)[0][0]), None)
         batches: dict[bytes, int | None] = {}
         seen: dict[tuple[bytes, bytes], Path] = {}
-        try:  # whose key: a dry run reads it only to tell a proposal it already voted for
-            voter: str | None = load_key(key_path).member_id.hex()
-        except (ConfigError, OSError):
-            voter = None
         listed = []
         for read in reads:
             doc = read.document

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import click
 
+from cli.entry import lang_given
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import Words, catalogue, language_from_environment, speak, spoken_language
 from ledger.errors import InvalidDocument, MalformedInput
@@ -238,14 +239,8 @@ def kind_of(mode: int) -> Sentence:
 def _language_in(args: Sequence[str]) -> str | None:
     """The --lang the command line gives, read before click parses it (None: none, or one
     no language is known by)."""
-    for index, arg in enumerate(args):
-        if arg == "--":
-            return None
-        value = (arg.split("=", 1)[1] if arg.startswith("--lang=") else
-                 args[index + 1] if arg == "--lang" and index + 1 < len(args) else None)
-        if value is not None:
-            return LANGUAGE_ALIASES.get(value.strip().lower())
-    return None
+    given = lang_given(args)
+    return None if given is None else LANGUAGE_ALIASES.get(given.strip().lower())
 
 
 def _usage_sentence(exc: click.UsageError, command: str) -> Sentence:

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from cli.entry import lang_given
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import language_from_environment, refuse_unknown_language, speak
 from cli.spoken import Sentence, _language_in, _usage_sentence, refuse, spoken
@@ -62,8 +63,7 @@ class WordedGroup(click.Group):
         speak(_language_in(args) or language_from_environment())
         bare = _without_lang(args)
         if not bare and args:  # `senim --lang xx`: the help, exit 2, and no word of 'xx'
-            asked = args[args.index("--lang") + 1] if "--lang" in args[:-1] else next(
-                (arg.split("=", 1)[1] for arg in args if arg.startswith("--lang=")), None)
+            asked = lang_given(args)
             if asked is not None and asked.strip().lower() not in LANGUAGE_ALIASES:
                 refuse_unknown_language(asked)
         if bare == ["--help"] and (spoken().language != "en" or bare != args):
@@ -119,7 +119,6 @@ class WordedGroup(click.Group):
                 for command in self.list_commands(ctx)]
         with formatter.section(words.t("cli.help.commands")):
             formatter.write_dl(rows)
-
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's English options, with --lang first, as the other languages list it (it

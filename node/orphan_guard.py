@@ -40,7 +40,7 @@ def _exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's: it exists
-        return True
+        pass
     return True
 
 

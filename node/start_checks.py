@@ -83,7 +83,7 @@ def check_before_start(config: NodeConfig) -> KeyPair:
 
 
 # The wildcard each family binds. asyncio binds an IPv6 socket IPv6-only, so "::" and
-# "0.0.0.0" share a port; "" is both families' wildcard at once.
+# "0.0.0.0" may each listen on one port; "" is both families' wildcard at once.
 _WILDCARDS = {"0.0.0.0": frozenset({4}), "::": frozenset({6}), "": frozenset({4, 6})}
 
 

@@ -69,6 +69,12 @@ class VcVerdict:
         return body
 
 
+def _subject_id(credential: Any) -> Any:
+    """The id a credential names its one subject by, or None."""
+    subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+    return subject.get("id") if isinstance(subject, dict) else None
+
+
 def _proof_failed(verdict: VcVerdict, proof: ProofCheck) -> VcVerdict:
     """A proof that does not hold: a document with none, or none that can be read, is
     malformed; one that does not match is tampered; a coded problem is said as itself."""
@@ -351,8 +357,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
             return verdict.fail(inner.status, Check("credentials", False,
                                                     f"a credential fails: {inner.reason}"))
     verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
-    subjects = {c.get("credentialSubject", {}).get("id") if isinstance(
-        c.get("credentialSubject"), dict) else None for c in credentials if isinstance(c, dict)}
+    subjects = {_subject_id(c) for c in credentials}
     if holder_id is None or subjects != {holder_id}:
         # a Senim VC names no subject: anyone holding the file can sign a presentation of it
         verdict.warnings.append(HOLDER_NOT_SUBJECT)
