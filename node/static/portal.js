@@ -132,7 +132,9 @@ async function verify() {
   let verdict, status = null;
   try {
     const answer = await fetchJson(vc ? '/credentials/verify' : '/v1/verify', {
-      method: 'POST', body: vc ? JSON.stringify({ verifiableCredential: doc }) : text,
+      // The VC goes as it was pasted, not as parsed: JSON.parse keeps the last of a key
+      // given twice, and the node, which refuses such a file, would never see the first.
+      method: 'POST', body: vc ? `{"verifiableCredential": ${text}}` : text,
       headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
     if (stale()) return;
     // The VC-API answers 400 with its verdict for a credential that does not verify.

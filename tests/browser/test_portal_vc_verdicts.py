@@ -147,3 +147,23 @@ def test_a_superseded_vcs_status_list_row_is_said_as_a_replacement(
         rows = browser.execute_script(
             "return document.getElementById('check-list').textContent")
         assert words in rows and "its bit is set" not in rows, rows
+
+
+def test_a_vc_giving_a_key_twice_is_sent_as_pasted_and_refused(
+        credentials: Credentials, browser: Any) -> None:
+    """The page sent the VC as the browser had parsed it, which keeps the last of a repeated
+    key: a file showing a grade of 4.00 in an editor's search, and 3.5 after it, reached the
+    node as the genuine file and was checked as that. The node refuses such a file (a JSON
+    key given twice), as it refuses a Senim document pasted so."""
+    text = credentials.revoked_vc.read_text(encoding="utf-8")
+    genuine = json.loads(text)
+    subject = genuine["credentialSubject"]
+    name, value = next((k, v) for k, v in subject.items() if isinstance(v, str) and k != "id")
+    opening = text.index('"credentialSubject"')
+    brace = text.index("{", opening) + 1
+    twice = text[:brace] + json.dumps(name) + ": " + json.dumps(value + " (forged)") + ", " \
+        + text[brace:]
+    assert json.loads(twice) == genuine  # the last of the two is the genuine one
+    open_portal(browser, credentials.node.url + "/", "en")
+    status, sentence = paste_and_check(browser, twice)
+    assert status == "malformed", (status, sentence)
