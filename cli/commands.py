@@ -143,13 +143,18 @@ def echo_answer(node_url: str, what: str, render: Callable[[], list[str]],
 
 
 def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
-                      written: Path | None = None, report: bool = True) -> dict[str, Any]:
+                      written: Path | None = None, report: bool = True,
+                      settle: Callable[[str], dict[str, Any] | None] | None = None,
+                      wait_s: float = 60.0) -> dict[str, Any]:
     """Sign, submit and wait for the commit; any other outcome ends the command, in the
     reader's language (cli.spoken; English as it was).
 
     `written` is a credential file made for this payload: removed when the node refuses
     it for good (nothing of it is on chain), kept while it may still commit. With
-    `report`, one line says at which height it committed."""
+    `report`, one line says at which height it committed. `settle` is asked, with the
+    transaction's id, when the node still says pending: a committed answer it finds
+    elsewhere goes on as the node's would; None leaves it pending (a node its peers dropped
+    once the transaction committed never learns it: cli.key_rotation)."""
     said = transaction_kind(what)
     try:
         checked(payload)  # refuse what every node would refuse, before asking one
@@ -166,7 +171,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         refuse(Sentence("tx.refused", f"{what} refused: {exc} ({exc.code})", what=said,
                         why=node_said(exc), code=exc.code), EXIT_REFUSED)
     try:
-        result = client.submit_and_wait(tx)
+        result = client.submit_and_wait(tx, wait_s)
     except ClientError as exc:
         if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
             refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
@@ -182,6 +187,8 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
                         what=said, why=node_said(exc), code=exc.code,
                         old=rotated[0] if rotated else "", current=rotated[1] if rotated else ""),
                EXIT_REFUSED)
+    if result["status"] == "pending" and settle is not None:
+        result = settle(tx.tx_id.hex()) or result
     if result["status"] == "pending":
         refuse(Sentence("tx.pending_kept" if written else "tx.pending",
                         f"{what} not committed yet (pending){_kept(written)}", what=said,

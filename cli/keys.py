@@ -21,6 +21,7 @@ from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.key_replacement import new_key_file, request_replacement_command
+from cli.key_rotation import OwnNode, check_node_option
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
@@ -92,35 +93,44 @@ key_group.add_command(request_replacement_command)
 @click.option("--new-key", "new_key_path", required=True, type=click.Path(path_type=Path),
               help="The new key file: created (mode 0600) if it does not exist.")
 @node_option
+@check_node_option
 @lang_option
-def rotate_command(key_path: Path, new_key_path: Path, node_url: str, language: str) -> None:
+def rotate_command(key_path: Path, new_key_path: Path, node_url: str,
+                   check_nodes: tuple[str, ...], language: str) -> None:
     """Move your membership to a new key; your member id stays the same."""
     current = load_key_or_fail(key_path)
     new = new_key_file(new_key_path, current.member_id,
                        f"rotated from {current.public_key.hex()[:16]}", current.public_key)
     client = NodeClient(node_url)
     try:
-        chain_id = str(client.status()["chain_id"])
+        info = client.status()
+        chain_id = str(info["chain_id"])
     except ClientError as exc:
         refuse(Sentence("key.rotate.unreachable", f"cannot reach the node: {exc} ({exc.code})",
                         why=node_said(exc)), EXIT_REFUSED)
+    own = OwnNode(node_url, info, current)
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))
-    result = submit_and_report(client, current, payload, "key rotation", report=False)
+    result = submit_and_report(client, current, payload, "key rotation", report=False,
+                               settle=lambda tx_id: own.settle(tx_id, check_nodes, current,
+                                                               new, new_key_path),
+                               wait_s=own.wait_s(check_nodes))
     height = result["height"]
     member, public = current.member_id.hex(), new.public_key.hex()
     echo(Sentence("key.rotate.done", f"key rotated at height {height}: member {member} now "
                   f"signs with {public} ({new_key_path}); {key_path} no longer signs.",
                   height=height, member=member, public=public, new=new_key_path,
                   old=key_path))
+    own.restart_line(new, new_key_path, key_path)
     switch = height + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS
     echo(Sentence("key.rotate.validator", f"if this member is a validator, the new key "
                   f"certifies blocks from height {switch} on: restart its node with [node] "
                   f"key = \"{new_key_path}\" once block {switch - 1} is committed.",
                   switch=switch, setting=f'[node] key = "{new_key_path}"', last=switch - 1))
-    echo(Sentence("key.rotate.not_validating", f"if it runs a node that does not validate, "
-                  f"restart that node with {new_key_path} now: its peers no longer admit "
-                  f"{key_path}.", new=new_key_path, old=key_path))
+    if not own.cut_off:  # else said of that very node just above
+        echo(Sentence("key.rotate.not_validating", f"if it runs a node that does not "
+                      f"validate, restart that node with {new_key_path} now: its peers no "
+                      f"longer admit {key_path}.", new=new_key_path, old=key_path))
     old_public = current.public_key.hex()
     echo(Sentence("key.rotate.stolen", f"if the old key was stolen: senim key "
                   f"report-compromise --key {new_key_path} --old-public-key {old_public} "

@@ -151,7 +151,7 @@ class _Dropping:
     def make_tx(self, keys: KeyPair, payload: VotePayload) -> Transaction:
         return build_transaction(keys, CHAIN_ID, payload, 100)
 
-    def submit_and_wait(self, tx: Transaction) -> dict[str, Any]:
+    def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
         return {"tx_id": tx.tx_id.hex(), **self.answer}
 
 
