@@ -13,13 +13,13 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import echo_answer, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.governance_list_notes import unknown_version_note, validator_set_lines
 from cli.governance_words import (
     describe,
     names,
     proposal_state,
     refuse_unknown_version,
     rules_sentence,
-    who,
 )
 from cli.language import lang_option
 from cli.member_names import tell_apart
@@ -154,11 +154,7 @@ def _lines(answer: dict[str, Any]) -> list[Sentence]:
                       f"({voting}); the validators may not fall below "
                       f"{policy['min_validators']}.", head=head, threshold=policy["threshold"],
                       voters=len(voters), names=voting, min=policy["min_validators"])]
-    for record in answer["validator_sets"]:
-        listed = ", ".join(who(v) for v in record["validators"])
-        lines.append(Sentence("gov.list.validators", f"Validators from height "
-                              f"{record['from_height']}: {listed}.",
-                              height=record["from_height"], names=listed))
+    lines += validator_set_lines(answer["validator_sets"])
     if "rules" in answer:  # a node of a release before rules versions has none
         rules = rules_sentence(answer["rules"])
         lines.append(Sentence("gov.list.rules", f"Ledger rules: {rules}.", rules=rules))
@@ -166,4 +162,7 @@ def _lines(answer: dict[str, Any]) -> list[Sentence]:
         lines.append(Sentence("gov.list.none", "No proposals."))
     for proposal in answer["proposals"]:
         lines.append(whole_proposal(proposal, voters, head, "gov.list.proposal", "Proposal"))
+        note = unknown_version_note(proposal, answer.get("rules"))
+        if note is not None:
+            lines.append(note)
     return lines

@@ -172,8 +172,10 @@ def frame_json(state: StateReader, head_height: int) -> dict[str, Any]:
         "voters": [_member(state, v) for v in load_voters(state)],
         "validator_sets": [
             {"from_height": record.from_height,
-             "validators": [_member(state, validator_member(state, v.public_key))
-                            for v in record.validators]}
+             # with the key: a rotation's set names the same members as the one before,
+             # and only the keys tell that it changed (`senim governance list`)
+             "validators": [{**_member(state, validator_member(state, v.public_key)),
+                             "public_key": v.public_key.hex()} for v in record.validators]}
             for record in (validator_set_at(state, h) for h in changes)],
     }
 
