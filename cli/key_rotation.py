@@ -18,7 +18,7 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import usable_node_url
 from cli.errors import EXIT_PENDING
-from cli.spoken import Sentence, echo, refuse
+from cli.spoken import Sentence, echo, refuse, warn
 from ledger.identity import KeyPair
 
 # How long each other node is asked: the rotation was sent a minute ago already (the own
@@ -50,6 +50,16 @@ class OwnNode:
         self.url = url
         self.cut_off = (status.get("public_key") == current.public_key.hex()
                         and not status.get("validator"))
+
+    def forewarn(self, check_nodes: tuple[str, ...]) -> None:
+        """Before sending, with no other node to ask: the operator learns now, not after a
+        minute's wait, that this node will not be able to say how the rotation ended."""
+        if self.cut_off and not check_nodes:
+            warn(Sentence("key.rotate.no_check_node", f"{self.url} signs with the key being "
+                          "rotated away and does not validate: its peers drop it once the "
+                          "rotation commits, so it may not learn that it did; give "
+                          "--check-node URL (another member's node) to be told",
+                          node=self.url))
 
     def wait_s(self, check_nodes: tuple[str, ...]) -> float:
         """How long the own node's long-poll lasts: a minute, as for any transaction,

@@ -109,6 +109,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str,
         refuse(Sentence("key.rotate.unreachable", f"cannot reach the node: {exc} ({exc.code})",
                         why=node_said(exc)), EXIT_REFUSED)
     own = OwnNode(node_url, info, current)
+    own.forewarn(check_nodes)
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))
     result = submit_and_report(client, current, payload, "key rotation", report=False,

@@ -106,6 +106,7 @@ def test_without_another_node_it_says_why_this_one_cannot_tell(old_key: Path,
     assert code == 75, output
     assert "pending" not in output and "ожидает" not in output and "кезекте" not in output
     assert "senim members --node URL" in output and public[:16] in output, output
+    assert "--check-node URL" in output.splitlines()[0], output  # said before sending
     if language != "en":
         assert not english_in(output), output
 
