@@ -17,7 +17,8 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import usable_node_url
-from cli.errors import EXIT_PENDING
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING
+from cli.refusals import node_said
 from cli.spoken import Sentence, echo, refuse, warn
 from ledger.identity import KeyPair
 
@@ -40,6 +41,24 @@ check_node_option = click.option(
     "--check-node", "check_nodes", multiple=True, callback=_usable_nodes, metavar="URL",
     help="Another member's node, asked how the rotation ended when --node (this key's own "
          "node) cannot tell: its peers drop it once the rotation commits. Repeatable.")
+
+
+def check_nodes_answer(check_nodes: tuple[str, ...], chain_id: str) -> None:
+    """Each --check-node asked before the rotation is sent: one that is no URL, does not
+    answer or runs another chain is said now, with nothing sent, not passed over in
+    silence after the rotation is in."""
+    for url in check_nodes:
+        try:
+            other = str(NodeClient(url, timeout_s=10).status()["chain_id"])
+        except ClientError as exc:
+            refuse(Sentence("key.rotate.check_node_unreachable", f"--check-node {url}: {exc}",
+                            url=url, why=node_said(exc)), exc.exit_code)
+        except MALFORMED_ANSWER:
+            other = "?"
+        if other != chain_id:
+            refuse(Sentence("key.rotate.check_node_other_chain", f"--check-node {url} is not "
+                            f"a node of this chain ({chain_id}): nothing was sent", url=url,
+                            chain=chain_id), EXIT_BAD_INPUT)
 
 
 class OwnNode:

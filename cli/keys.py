@@ -21,7 +21,7 @@ from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.key_replacement import new_key_file, request_replacement_command
-from cli.key_rotation import OwnNode, check_node_option
+from cli.key_rotation import OwnNode, check_node_option, check_nodes_answer
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
@@ -109,6 +109,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str,
         refuse(Sentence("key.rotate.unreachable", f"cannot reach the node: {exc} ({exc.code})",
                         why=node_said(exc)), EXIT_REFUSED)
     own = OwnNode(node_url, info, current)
+    check_nodes_answer(check_nodes, chain_id)
     own.forewarn(check_nodes)
     payload = RotateKeyPayload(new.public_key, prove_possession(new, chain_id,
                                                                current.member_id))

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import cli.key_rotation
 import cli.keys
+from cli.client import ClientError, NodeClient
 from cli.main import main
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
@@ -22,6 +23,7 @@ from node.files import load_key, save_key
 from tests.cli.test_verifier_lines_translated import english_in
 
 OWN, OTHER = "http://127.0.0.1:23901", "http://127.0.0.1:23902"
+DOWN, STRANGER = "http://127.0.0.1:23903", "http://127.0.0.1:23904"
 COMMITTED_AT = 7
 
 
@@ -49,10 +51,18 @@ class OwnNode:
 
 
 class OtherNode:
-    """Another member's node, which committed the rotation."""
+    """Another member's node, which committed the rotation; at DOWN none answers, at
+    STRANGER a node of another chain."""
 
     def __init__(self, url: str, timeout_s: float = 30.0) -> None:
-        assert url == OTHER, url
+        self.url = url
+
+    def status(self) -> dict[str, Any]:
+        if self.url not in (OTHER, DOWN, STRANGER):  # no URL: the client's own refusal
+            return NodeClient(self.url).status()
+        if self.url == DOWN:
+            raise ClientError("connection refused", "unreachable")
+        return {"chain_id": "senim-other" if self.url == STRANGER else "senim-test"}
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
         assert tx_id == OwnNode.sent[-1]
@@ -73,6 +83,7 @@ def _rotate(old_key: Path, language: str, *more: str) -> tuple[int, str, str]:
     new = old_key.parent / f"kaznu-{language}.key"
     done = CliRunner().invoke(main, ["key", "rotate", "--key", str(old_key), "--new-key",
                                      str(new), "--node", OWN, *more, "--lang", language])
+    # the new key file is written before anything is asked (cli.key_replacement.new_key_file)
     return done.exit_code, done.output, load_key(new).public_key.hex()
 
 
@@ -117,3 +128,17 @@ def test_a_node_that_can_tell_is_believed_as_before(old_key: Path) -> None:
     OwnNode.validator = True
     code, output, _ = _rotate(old_key, "en", "--check-node", OTHER)
     assert code == 75 and "key rotation not committed yet (pending)" in output, output
+
+
+@pytest.mark.parametrize(("check_node", "code", "said"), [
+    ("127.0.0.1:23902", 2, "127.0.0.1:23902"),  # no scheme: said as --node's would be
+    (DOWN, 3, f"--check-node {DOWN}: "),
+    (STRANGER, 2, f"--check-node {STRANGER} is not a node of this chain (senim-test): "
+                  "nothing was sent"),
+])
+def test_a_check_node_that_cannot_answer_is_said_before_anything_is_sent(
+        old_key: Path, check_node: str, code: int, said: str) -> None:
+    sent = len(OwnNode.sent)
+    exit_code, output, _ = _rotate(old_key, "en", "--check-node", check_node)
+    assert exit_code == code and said in output, output
+    assert len(OwnNode.sent) == sent, "the rotation was sent"
