@@ -9,14 +9,14 @@
 - `GET /credentials/status/{issuer id + batch root}`: the batch's revocation list, derived
   from the revocations on chain and signed by this node's key.
 
-Canonicalisation runs in a pool of worker processes (`node.vc_common`).
+Canonicalisation, and the parsing of a verify route's body, run in a pool of worker
+processes (`node.vc_common`, `node.vc_work`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,16 +28,10 @@ from ledger.facts import LocalFacts
 from ledger.identity import KeyPair
 from ledger.vc.canon import SENIM_CONTEXT
 from ledger.vc.didkey import did_key
-from ledger.vc.export import STATUS_PATH, batch_list_id, xsd_time
+from ledger.vc.export import STATUS_PATH, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
-from ledger.vc.verify import (
-    VcVerdict,
-    check_senim,
-    revocation_from_chain,
-    verify_presentation,
-    verify_vc,
-)
+from ledger.vc.verify import VcVerdict, check_senim, revocation_from_chain
 from node import openapi as shapes
 from node.api_public import within_byte_rate, within_rate
 from node.api_schema import JSON, Reply, Route, obj, vc_error_reply
@@ -61,19 +55,23 @@ from node.vc_common import (
     VcSettings,
     core_of,
     in_vc_pool,
-    options_of,
-    read_body,
+    read_bytes,
     status_base,
     verifying_for,
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
-from node.vc_problems import SENIM_PROBLEMS, FieldProblem, params_of, problem, problem_type
-from node.vc_work import warm_worker
+from node.vc_problems import SENIM_PROBLEMS, params_of, problem, problem_type
+from node.vc_work import (
+    MAX_STATUS_LOOKUPS,
+    BodyRefused,
+    BodyVerified,
+    ListsNeeded,
+    StatusLists,
+    verify_body,
+    warm_worker,
+)
 
 MAX_TOKEN_BYTES = 4096
-# Status lists a verification looks up for a document's status entries: each costs
-# ledger jobs on the engine thread, found or not.
-MAX_STATUS_LOOKUPS = 8
 
 
 def configure_vc(app: web.Application, issuer_key: Path | None, token_file: Path | None,
@@ -156,38 +154,6 @@ async def get_status_list(request: web.Request) -> web.Response:
     return web.json_response(listed)
 
 
-async def _own_lists(request: web.Request, credentials: list[Any]) -> dict[str, Any]:
-    """Status lists this node serves, for the status entries of these credentials: of a
-    Senim VC, its own batch's list alone. A list says nothing of another batch's
-    credential, nor of a credential no batch holds: any VC naming a real batch's list at
-    any host was read against it, so a stranger's got its "revoked"."""
-    lists: dict[str, Any] = {}
-    # Lookups are counted, not lists found (a document of 2,700 entries naming lists
-    # that do not exist cost 5,400 ledger jobs), and each list is looked up once,
-    # however many entries and hosts name it.
-    looked_up: dict[bytes, Any] = {}
-    for credential in credentials:
-        own = batch_list_id(credential)
-        entries = credential.get("credentialStatus") if own is not None else None
-        for entry in entries if isinstance(entries, list) else [entries]:
-            url = entry.get("statusListCredential") if isinstance(entry, dict) else None
-            if not isinstance(url, str) or STATUS_PATH not in url:
-                continue
-            try:
-                list_id = bytes.fromhex(url.rsplit(STATUS_PATH, 1)[1])
-            except ValueError:
-                continue
-            if list_id != own:
-                continue
-            if list_id not in looked_up:
-                if len(looked_up) == MAX_STATUS_LOOKUPS:
-                    return lists
-                looked_up[list_id] = await status_list(request, list_id)
-            if looked_up[list_id] is not None:
-                lists[url] = looked_up[list_id]
-    return lists
-
-
 async def _chain_checks(request: web.Request, verdict: VcVerdict, credential: Any) -> None:
     """The native checks of a Senim VC that verified; of one its status list calls
     revoked, when and why (`revocation_from_chain`)."""
@@ -225,17 +191,6 @@ def _vc_api_result(verdict: VcVerdict) -> web.Response:
     return web.json_response(body, status=200 if verdict.valid else 400)
 
 
-def _proof_options(options: dict[str, Any]) -> Any:
-    """verify_vc with what the caller expects of the credential's proof: its purpose
-    (assertionMethod unless options.expectedProofPurpose), challenge and domain."""
-    for key in ("expectedProofPurpose", "challenge", "domain"):
-        if options.get(key) is not None and not isinstance(options[key], str):
-            raise FieldProblem(f"options.{key} must be a string", field=f"options.{key}")
-    return partial(verify_vc, purpose=options.get("expectedProofPurpose") or "assertionMethod",
-                   challenge=options.get("challenge"), domain=options.get("domain"),
-                   lists_vouched=True)  # `_own_lists`: this node's, of the batch named
-
-
 async def verify_credential_route(request: web.Request) -> web.Response:
     # The client's verification rates, as /v1/verify's: the VC routes were under none,
     # so one address could post 512 KiB bodies as fast as the node read them.
@@ -245,17 +200,13 @@ async def verify_credential_route(request: web.Request) -> web.Response:
 
 
 async def _verify_credential(request: web.Request, rated: ArrivalCharge) -> web.Response:
-    try:
-        body = await read_body(request, rated)
-        verifier = _proof_options(options_of(body))
-    except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc), params_of(exc))
-    credential = body.get("verifiableCredential")
-    lists = await _own_lists(request, [credential])
-    verdict = await in_vc_pool(request, verifier, credential,
-                             datetime.now(tz=UTC), None, None, lists.get)
-    await _chain_checks(request, verdict, credential)
-    return _vc_api_result(verdict)
+    outcome = await _verified_body(request, rated, presentation=False)
+    if not isinstance(outcome, BodyVerified):
+        return outcome
+    for credential in outcome.chain_checked:
+        if credential is not None:
+            await _chain_checks(request, outcome.verdict, credential)
+    return _vc_api_result(outcome.verdict)
 
 
 async def verify_presentation_route(request: web.Request) -> web.Response:
@@ -265,30 +216,43 @@ async def verify_presentation_route(request: web.Request) -> web.Response:
 
 
 async def _verify_presentation(request: web.Request, rated: ArrivalCharge) -> web.Response:
-    try:
-        body = await read_body(request, rated)
-        options = options_of(body)
-    except InvalidDocument as exc:
-        return problem(400, "malformed", str(exc), params_of(exc))
-    presentation = body.get("verifiablePresentation")
-    challenge, domain = options.get("challenge"), options.get("domain")
-    for key, value in (("challenge", challenge), ("domain", domain)):
-        if value is not None and not isinstance(value, str):
-            return problem(400, "malformed", "challenge and domain must be strings",
-                           {"field": f"options.{key}"})
-    inner = presentation.get("verifiableCredential", []) if isinstance(presentation,
-                                                                        dict) else []
-    inner = inner if isinstance(inner, list) else [inner]
-    lists = await _own_lists(request, inner)
-    verdict = await in_vc_pool(request, partial(verify_presentation, lists_vouched=True),
-                             presentation, datetime.now(tz=UTC), challenge, domain, None, None,
-                             lists.get)
-    for credential_verdict, credential in zip(verdict.credentials, inner, strict=False):
-        await _chain_checks(request, credential_verdict, credential)
+    outcome = await _verified_body(request, rated, presentation=True)
+    if not isinstance(outcome, BodyVerified):
+        return outcome
+    verdict = outcome.verdict
+    for credential_verdict, credential in zip(verdict.credentials, outcome.chain_checked,
+                                              strict=False):
+        if credential is not None:
+            await _chain_checks(request, credential_verdict, credential)
         if verdict.valid and not credential_verdict.valid:
             verdict.valid, verdict.status = False, credential_verdict.status
             verdict.reason = f"a credential fails: {credential_verdict.reason}"
     return _vc_api_result(verdict)
+
+
+async def _verified_body(request: web.Request, rated: ArrivalCharge, presentation: bool
+                         ) -> BodyVerified | web.Response:
+    """The body parsed, checked and verified in a VC worker (`verify_body`): the node's
+    own process only reads and counts its bytes. The lists of this node it names are
+    looked up between two jobs, the second parsing the bytes again."""
+    try:
+        data = await read_bytes(request, rated)
+    except InvalidDocument as exc:
+        return problem(400, "malformed", str(exc), params_of(exc))
+    now = datetime.now(tz=UTC)
+    outcome = await in_vc_pool(request, verify_body, data, presentation, now, None)
+    if isinstance(outcome, ListsNeeded):
+        lists: StatusLists = {}
+        for list_id in outcome.list_ids[:MAX_STATUS_LOOKUPS]:
+            found = await status_list(request, list_id)
+            if found is not None:
+                lists[list_id] = found
+        outcome = await in_vc_pool(request, verify_body, data, presentation, now, lists)
+    if isinstance(outcome, BodyRefused):
+        return problem(400, "malformed", outcome.message, outcome.params)
+    if not isinstance(outcome, BodyVerified):  # a second ListsNeeded: never, lists given
+        raise TypeError(f"verify_body answered {type(outcome).__name__}")
+    return outcome
 
 
 def warm_workers_on_start(app: web.Application) -> None:

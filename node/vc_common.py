@@ -38,7 +38,7 @@ from ledger.payloads import (
 )
 from ledger.records import Batch
 from ledger.rules import load_batch, load_revocation
-from ledger.vc.canon import MAX_DEPTH, MAX_DOCUMENT_VALUES
+from ledger.vc.canon import MAX_DOCUMENT_VALUES
 from ledger.vc.export import status_list_id
 from ledger.vc.verify import MAX_CREDENTIALS_PER_PRESENTATION
 from node.api_public import LIMITS, VERIFY_WORK, public
@@ -55,15 +55,10 @@ from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
 from node.submission_body import json_of_utf8, json_problem
 from node.vc_problems import FieldProblem
-from node.vc_work import start_worker
+from node.vc_work import MAX_VC_BODY_DEPTH, nesting, start_worker
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
-# Nesting of a request body: a document's own limit (ledger.vc.canon.MAX_DEPTH, checked
-# in the worker) plus the envelope around it (body, presentation, its list of
-# credentials). Checked here because a body is pickled to reach the worker, and the
-# pickler recurses: 900 levels, which JSON parses, made it fail with a 500.
-MAX_VC_BODY_DEPTH = MAX_DEPTH + 4
 # Commas and opening brackets a body may hold before it is parsed (see
 # node.public_work.JSON_SEPARATORS_MAX). A presentation of the most credentials, each of
 # the most values, holds up to about twice its values outside its strings (a comma and a
@@ -223,8 +218,23 @@ def _too_large(request: web.Request, size: int) -> web.HTTPException:
 
 async def read_body(request: web.Request,
                     charge: ArrivalCharge | None = None) -> dict[str, Any]:
-    """The JSON object a VC-API request sends, each piece of it told to `charge` (a
-    chunked body's byte rate, `node.api_public.within_byte_rate`) as it arrives."""
+    """The JSON object a VC-API request sends (`read_bytes`), parsed. Only the issuing
+    routes, for a caller with the node's token: the verify routes' bodies, anyone's, are
+    parsed in a VC worker (`node.vc_work.verify_body`)."""
+    data = await read_bytes(request, charge)
+    # Parsed in the API's verification pool (paced, bounded, 503 busy when full), not on
+    # the event loop: a 512 KiB body of 170,000 empty arrays took ~0.3 s of the loop to
+    # parse and measure, so one address posting such bodies held a validator's loop,
+    # and its consensus frames, most of the time.
+    parsed: dict[str, Any] = await public(request, parse_body, data,
+                                          pool=request.app[VERIFY_WORK])
+    return parsed
+
+
+async def read_bytes(request: web.Request, charge: ArrivalCharge | None = None) -> bytes:
+    """The body a VC-API request sends, each piece of it told to `charge` (a chunked
+    body's byte rate, `node.api_public.within_byte_rate`) as it arrives, refused before
+    parsing past MAX_VC_BODY_SEPARATORS (a count in C, ~0.3 ms a MiB)."""
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
         raise _too_large(request, request.content_length)
     data = b""
@@ -248,47 +258,30 @@ async def read_body(request: web.Request,
         raise InvalidDocument(payload_problem(exc)) from exc
     if len(data) > MAX_VC_BODY_BYTES:
         raise _too_large(request, len(data))
-    # Parsed in the API's verification pool (paced, bounded, 503 busy when full), not on
-    # the event loop: a 512 KiB body of 170,000 empty arrays took ~0.3 s of the loop to
-    # parse and measure, so one address posting such bodies held a validator's loop,
-    # and its consensus frames, most of the time.
-    parsed: dict[str, Any] = await public(request, parse_body, data,
-                                          pool=request.app[VERIFY_WORK])
-    return parsed
+    check_separators(data)
+    return data
 
 
-def parse_body(data: bytes) -> dict[str, Any]:
-    """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep."""
+def check_separators(data: bytes) -> None:
     if separators(data) > MAX_VC_BODY_SEPARATORS:
         raise InvalidDocument(f"body holds more than {MAX_VC_BODY_SEPARATORS} commas and "
                               "opening brackets (those in its text counted too): more than "
                               "a presentation of the most credentials and values can hold")
+
+
+def parse_body(data: bytes) -> dict[str, Any]:
+    """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep."""
+    check_separators(data)
     try:
         body = json_of_utf8(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise InvalidDocument(json_problem(exc)) from exc
     if not isinstance(body, dict):
         raise InvalidDocument("body must be a JSON object")
-    if _nesting(body) > MAX_VC_BODY_DEPTH:
+    if nesting(body, MAX_VC_BODY_DEPTH) > MAX_VC_BODY_DEPTH:
         raise FieldProblem(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep",
                            field="body", limit=MAX_VC_BODY_DEPTH)
     return body
-
-
-def _nesting(value: Any) -> int:
-    """How deep objects and arrays nest in `value` (0 for a scalar), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth + 1)
-            if deepest > MAX_VC_BODY_DEPTH:
-                break
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
 
 
 async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
