@@ -130,3 +130,17 @@ def test_vc_workers_run_below_the_node_s_own_threads() -> None:
     finally:
         settings.pool.shutdown(wait=True)
     assert worker_niceness == min(19, os.nice(0) + VC_WORKER_NICENESS)
+
+
+@pytest.mark.parametrize("path", ["/credentials/verify", "/presentations/verify"])
+async def test_a_verify_body_giving_a_key_twice_is_refused_in_the_worker(node: VcNode,
+                                                                        path: str) -> None:
+    """Parsed in a VC worker, a body is still read as its reader sees it
+    (`ledger.json_objects`): a key given twice in one object is refused, named."""
+    vc = json.dumps(exported(node, 0))
+    key = "verifiablePresentation" if path.startswith("/presentations") else "verifiableCredential"
+    body = '{"%s": %s, "%s": %s}' % (key, vc, key, vc)  # noqa: UP031 (braces of JSON)
+    response = await node.client.post(path, data=body, headers=JSON_BODY)
+    answer = await response.json()
+    assert response.status == 400 and answer["code"] == "malformed", answer
+    assert f"the key {key!r} is given twice" in answer["detail"]
