@@ -7,6 +7,10 @@
   costly VC documents (many values of one property, and indistinguishable blank
   nodes) to one validator.
 
+- vc-empty-objects: six addresses posting /credentials/verify bodies of 60,000 `{}`
+  (180 KB, well under the VC body limit) to one validator (found by session 80's
+  attackers: each took ~0.25 s of the node's own process to parse and measure).
+
 The crowds are judged by a probe: a client from an address of its own (not the
 rate-exempt 127.0.0.1 the honest load uses) asking the attacked node throughout, and
 how many of its requests were served.
@@ -55,6 +59,27 @@ class EmptyArrayBodies(_RequestFlood):
 
     def bodies(self, lab: Lab) -> list[bytes]:
         return [empty_arrays_body((4 if self.short else 16) * 1024 * 1024 - 64)]
+
+
+def empty_objects_body(count: int) -> bytes:
+    """A VC-API verify body whose credential holds `count` empty objects."""
+    return ('{"verifiableCredential": {"x": [' + ",".join(["{}"] * count) + "]}}").encode()
+
+
+class VcEmptyObjects(_RequestFlood):
+    """/credentials/verify bodies of 60,000 `{}`, from six addresses at one validator."""
+
+    name = "vc-empty-objects"
+    path = "/credentials/verify"
+
+    def targets(self, lab: Lab) -> list[BenchMember]:
+        return lab.validators[1:2]
+
+    def senders_per_target(self) -> int:
+        return 6
+
+    def bodies(self, lab: Lab) -> list[bytes]:
+        return [empty_objects_body(60_000)]
 
 
 class _Probed(Attack):

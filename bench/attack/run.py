@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.attack.base import Attack, Check, common_checks
-from bench.attack.crowd_attacks import ConnectionCrowd, EmptyArrayBodies, VcCrowd
+from bench.attack.crowd_attacks import (
+    ConnectionCrowd,
+    EmptyArrayBodies,
+    VcCrowd,
+    VcEmptyObjects,
+)
 from bench.attack.gossip_junk import GossipJunk
 from bench.attack.http_attacks import (
     BadSignatureFlood,
@@ -52,6 +57,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "empty-array-bodies": EmptyArrayBodies,
     "connection-crowd": ConnectionCrowd,
     "vc-crowd": VcCrowd,
+    "vc-empty-objects": VcEmptyObjects,
     "gossip-junk": GossipJunk,
     "governance-read-loop": GovernanceReadLoop,
     "stranger-lines": StrangerLines,
@@ -69,7 +75,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # seconds).
 LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
                       "governance-read-loop", "stranger-lines", "one-address-p2p",
-                      "one-address-api", "one-address-both"})
+                      "one-address-api", "one-address-both", "vc-empty-objects"})
 
 
 @dataclass
