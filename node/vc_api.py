@@ -55,6 +55,7 @@ from node.vc_common import (
     VcSettings,
     core_of,
     in_vc_pool,
+    own_base,
     read_bytes,
     status_base,
     verifying_for,
@@ -105,8 +106,10 @@ def load_vc_issuing(issuer_key: Path | None, token_file: Path | None
     return load_key(issuer_key), token
 
 
-async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | None:
-    """The signed status list credential of a batch, as of the chain's head."""
+async def status_list(request: web.Request, list_id: bytes, base: str
+                      ) -> dict[str, Any] | None:
+    """The signed status list credential of a batch, as of the chain's head, named by
+    `base` (`status_base` for a list served, `own_base` for one read by the node)."""
     settings, core = request.app[VC], core_of(request)
     if core.chain.base_height > 0:
         # The list's indices come from revoke transactions, and this node holds no block
@@ -120,7 +123,7 @@ async def status_list(request: web.Request, list_id: bytes) -> dict[str, Any] | 
     batch, revoked, last_ms = await core.in_worker(settings.index.snapshot, core, list_id)
     if batch is None:
         return None
-    url = status_base(request) + STATUS_PATH + list_id.hex()
+    url = base + STATUS_PATH + list_id.hex()
     cache_key = (url, len(revoked))
     cached = settings.lists.get(cache_key)
     if cached is not None:
@@ -148,7 +151,7 @@ async def get_status_list(request: web.Request) -> web.Response:
     if len(list_id) != LIST_ID_BYTES:
         return problem(400, "bad_parameter", "a status list is named by the issuer's id and "
                        f"the batch root: {LIST_ID_BYTES} bytes of hex", {"field": "list_id"})
-    listed = await status_list(request, list_id)
+    listed = await status_list(request, list_id, status_base(request))
     if listed is None:
         return problem(404, "no_such_batch", "no batch with this root is on chain")
     return web.json_response(listed)
@@ -244,7 +247,7 @@ async def _verified_body(request: web.Request, rated: ArrivalCharge, presentatio
     if isinstance(outcome, ListsNeeded):
         lists: StatusLists = {}
         for list_id in outcome.list_ids[:MAX_STATUS_LOOKUPS]:
-            found = await status_list(request, list_id)
+            found = await status_list(request, list_id, own_base(request))
             if found is not None:
                 lists[list_id] = found
         outcome = await in_vc_pool(request, verify_body, data, presentation, now, lists)
@@ -322,6 +325,8 @@ VC_ROUTES: tuple[Route, ...] = (
               401: vc_error_reply("No valid issuing token"),
               403: vc_error_reply("This node does not issue, or the chain refuses the issuer "
                                   "(not a member, not accredited for the type)"),
+              421: vc_error_reply("Without [vc] public_url, a Host this node does not name "
+                                  "its status lists by"),
               **shapes.VC_BUSY,
               503: vc_error_reply("Not committed in time, a VC worker died, or the store is "
                                   "damaged")},
@@ -344,6 +349,9 @@ VC_ROUTES: tuple[Route, ...] = (
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
               400: vc_error_reply("Bad list id"), 404: vc_error_reply("No such batch"),
+              421: vc_error_reply("A Host this node does not name its lists by: its "
+                                  "[vc] public_url, its own address or its first "
+                                  "MAX_STATUS_HOSTS names"),
               429: vc_error_reply("Over this client's rate; see Retry-After"),
               503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
                                   "busy (Retry-After)")},

@@ -69,6 +69,14 @@ MAX_VC_BODY_SEPARATORS = 3 * (MAX_CREDENTIALS_PER_PRESENTATION + 1) * MAX_DOCUME
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
+# Host values a node with no [vc] public_url names its status lists by, besides the
+# address the connection reached (its own, not the client's word), first come: each
+# new Host cost ~13 ms of the VC pool to sign a list and a cache slot, and the signed
+# list named whatever Host the client sent. A node reached by a few names (an IP, a
+# DNS name or two) fits; past the cap a new name is refused (421, status_host_unknown)
+# and its operator sets [vc] public_url. The node's own address is never refused, so
+# a crowd taking the slots first cannot take the node's lists away.
+MAX_STATUS_HOSTS = 4
 PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
 
 
@@ -188,6 +196,7 @@ class VcSettings:
     # MAX_VC_IN_FLIGHT documents canonicalised at once, shared fairly between addresses.
     in_flight: FairSlots = field(default_factory=FairSlots)
     in_flight_by_source: dict[str, int] = field(default_factory=dict)
+    status_hosts: set[str] = field(default_factory=set)  # MAX_STATUS_HOSTS at most
 
 
 VC = web.AppKey("vc_settings", VcSettings)
@@ -200,12 +209,42 @@ def core_of(request: web.Request) -> NodeCore:
 
 
 def status_base(request: web.Request) -> str:
-    """The configured public URL, else the one this request reached the node by (its
-    Host header is the client's word: only a plain host[:port] is taken from it)."""
+    """The configured public URL, else the one this request reached the node by: its
+    Host header is the client's word, so only a plain host[:port] is taken from it, and
+    only the address the connection reached or one of MAX_STATUS_HOSTS names."""
     if request.app[STATUS_BASE]:
         return request.app[STATUS_BASE]
-    host = request.host if PLAIN_HOST.match(request.host) else "localhost"
+    if not PLAIN_HOST.match(request.host):
+        return f"{request.scheme}://localhost"
+    host = request.host.lower()
+    known = request.app[VC].status_hosts
+    if host not in known and host not in _reached(request):
+        if len(known) >= MAX_STATUS_HOSTS:
+            raise http_error(web.HTTPMisdirectedRequest, "status_host_unknown",
+                             f"this node names its status lists by {MAX_STATUS_HOSTS} host "
+                             f"names already ({', '.join(sorted(known))}) and its own "
+                             "address, not by this Host; its operator may set [vc] "
+                             "public_url", params={"limit": MAX_STATUS_HOSTS})
+        known.add(host)
     return f"{request.scheme}://{host}"
+
+
+def own_base(request: web.Request) -> str:
+    """The base of the lists a verification reads itself (never served: no Host read)."""
+    if request.app[STATUS_BASE]:
+        return request.app[STATUS_BASE]
+    reached = _reached(request)
+    return f"{request.scheme}://{reached[0] if reached else 'localhost'}"
+
+
+def _reached(request: web.Request) -> tuple[str, ...]:
+    """The Host values naming the address this connection reached (the socket's own)."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not isinstance(sockname, tuple) or len(sockname) < 2:
+        return ()
+    address, port = str(sockname[0]).lower(), sockname[1]
+    named = f"[{address}]" if ":" in address else address
+    return (f"{named}:{port}", named) if port in (80, 443) else (f"{named}:{port}",)
 
 
 def _too_large(request: web.Request, size: int) -> web.HTTPException:
