@@ -50,8 +50,10 @@ from node.vc_common import (
     MAX_CACHED_LISTS,
     MAX_VC_BODY_BYTES,
     STATUS_BASE,
+    STATUS_LIST_VALIDITY_S,
     VC,
     VC_CORE,
+    SignedList,
     VcSettings,
     core_of,
     in_vc_pool,
@@ -125,18 +127,25 @@ async def status_list(request: web.Request, list_id: bytes, base: str
         return None
     url = base + STATUS_PATH + list_id.hex()
     cache_key = (url, len(revoked))
+    now_ms = int(settings.clock() * 1000)
     cached = settings.lists.get(cache_key)
-    if cached is not None:
+    if cached is not None and now_ms < cached.resign_at_ms:
         settings.lists.move_to_end(cache_key)
-        return cached
+        return cached.signed
     since = last_ms or batch.time_ms
+    # A short validity, so that a list replayed once a revocation has come (the list of
+    # before it, a genuine signature) stops verifying: Senim's verification, and any
+    # verifier that checks validUntil, refuses a list outside its validity period.
     unsigned = status_list_credential(url, did_key(core.keys.public_key), xsd_time(since),
-                                      revoked, batch.count)
+                                      revoked, batch.count,
+                                      xsd_time(now_ms + STATUS_LIST_VALIDITY_S * 1000))
     # Signing canonicalises the list, as a verification does: under the same limit,
     # or a crowd asking for many batches' lists queued unbounded work in the VC pool.
     signed: dict[str, Any] = await in_vc_pool(request, add_proof, unsigned, core.keys,
                                               xsd_time(since))
-    settings.lists[cache_key] = signed
+    # Signed again once half its validity is gone: a list handed out has half of it left.
+    settings.lists[cache_key] = SignedList(signed, now_ms + STATUS_LIST_VALIDITY_S * 500)
+    settings.lists.move_to_end(cache_key)
     while len(settings.lists) > MAX_CACHED_LISTS:
         settings.lists.popitem(last=False)
     return signed

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import re
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -69,6 +70,10 @@ MAX_VC_BODY_SEPARATORS = 3 * (MAX_CREDENTIALS_PER_PRESENTATION + 1) * MAX_DOCUME
 MAX_BLOCKS_PER_SCAN = 200
 MAX_INDEXED_REVOCATIONS = 10_000_000
 MAX_CACHED_LISTS = 256
+# How long a status list the node signs is valid (its validUntil, from its signing): a
+# list carried no validUntil, so a list of before a revocation, replayed, verified for
+# ever. Short, as a revocation should be heard soon; a verifier fetches the list anew.
+STATUS_LIST_VALIDITY_S = 15 * 60
 # Host values a node with no [vc] public_url names its status lists by, besides the
 # address the connection reached (its own, not the client's word), first come: each
 # new Host cost ~13 ms of the VC pool to sign a list and a cache slot, and the signed
@@ -186,12 +191,22 @@ class RevocationIndex:
                 frozenset(self.revoked.get(list_id, ())), self.last_time_ms.get(list_id))
 
 
+@dataclass(frozen=True)
+class SignedList:
+    """A status list signed, and when it is to be signed again (half its validity)."""
+
+    signed: dict[str, Any]
+    resign_at_ms: int
+
+
 @dataclass
 class VcSettings:
     issuer: KeyPair | None = None
     token: bytes = b""
     index: RevocationIndex = field(default_factory=RevocationIndex)
-    lists: OrderedDict[tuple[str, int], dict[str, Any]] = field(default_factory=OrderedDict)
+    lists: OrderedDict[tuple[str, int], SignedList] = field(default_factory=OrderedDict)
+    # The clock a list's validity is counted from (a test pins it as it pins a verifier's).
+    clock: Callable[[], float] = time.time
     pool: Executor = field(default_factory=lambda: _new_pool())
     # MAX_VC_IN_FLIGHT documents canonicalised at once, shared fairly between addresses.
     in_flight: FairSlots = field(default_factory=FairSlots)

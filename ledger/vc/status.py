@@ -76,7 +76,8 @@ def status_entry(list_url: str, index: int) -> dict[str, Any]:
 
 
 def status_list_credential(list_url: str, issuer: str, valid_from: str,
-                           revoked: Iterable[int], batch_size: int) -> dict[str, Any]:
+                           revoked: Iterable[int], batch_size: int,
+                           valid_until: str | None = None) -> dict[str, Any]:
     """The unsigned status list credential (the caller signs it)."""
     return {
         "@context": [CREDENTIALS_V2],
@@ -84,6 +85,7 @@ def status_list_credential(list_url: str, issuer: str, valid_from: str,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": issuer,
         "validFrom": valid_from,
+        **({"validUntil": valid_until} if valid_until is not None else {}),
         "credentialSubject": {
             "id": f"{list_url}#list", "type": "BitstringStatusList",
             "statusPurpose": STATUS_PURPOSE,
