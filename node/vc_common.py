@@ -237,9 +237,9 @@ def status_base(request: web.Request) -> str:
         if len(known) >= MAX_STATUS_HOSTS:
             raise http_error(web.HTTPMisdirectedRequest, "status_host_unknown",
                              f"this node names its status lists by {MAX_STATUS_HOSTS} host "
-                             f"names already ({', '.join(sorted(known))}) and its own "
-                             "address, not by this Host; its operator may set [vc] "
-                             "public_url", params={"limit": MAX_STATUS_HOSTS})
+                             "names already and by its own address, not by this Host "
+                             "(ask it by its address; its operator may set [vc] "
+                             "public_url)", params={"limit": MAX_STATUS_HOSTS})
         known.add(host)
     return f"{request.scheme}://{host}"
 
