@@ -29,6 +29,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
+from node.serve_budget import ServeBudget
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, usable_cores
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
@@ -113,8 +114,10 @@ def _children_ready(workers: SignatureWorkers) -> None:
     assert answers == [[True] * WORKER_BATCH_MIN] * len(pending)
 
 
-def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False
-                  ) -> dict[str, Any]:
+def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False,
+                  paced: bool = True) -> dict[str, Any]:
+    """`paced`: the serving peer paces its answers as a node does (node.serve_budget),
+    waiting out the follower's debt before it answers; the wait is in the figure."""
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
         folder = Path(name)
         source, source_kv, genesis, follower_keys = _build_chain(folder, blocks, txs_per_block,
@@ -131,13 +134,19 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
         peer = b"\x01" * 32
         served: dict[bytes, bytes] = {}  # the answer to each question, once served
         serving = [0.0]  # the peer's part, which a real peer does in its own process
+        budget = ServeBudget(clock=time.perf_counter)
+        waited = [0.0]
 
         def answer_to(request: bytes) -> bytes:
             if request not in served:
+                if paced and (wait := budget.wait_s(peer)) > 0:
+                    time.sleep(wait)
+                    waited[0] += wait
                 asked = time.perf_counter()
                 answer = serve_blocks(source, request)
                 serving[0] += time.perf_counter() - asked
                 assert answer is not None
+                budget.charge(peer, len(answer))
                 served[request] = answer
             return served[request]
 
@@ -159,7 +168,8 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
         source_kv.close()
     return {"blocks": blocks, "txs_per_block": txs_per_block, "other_votes": other_votes,
             "blocks_per_s": blocks / elapsed, "seconds": elapsed,
-            "follower_blocks_per_s": blocks / (elapsed - serving[0])}
+            "follower_blocks_per_s": blocks / (elapsed - serving[0] - waited[0]),
+            "paced": paced, "paced_s": waited[0]}
 
 
 # Batches committed after the compacted state in restart_time's second figure: 44 MB of

@@ -3,8 +3,9 @@
 P2P names peers by public key; here they become consortium members (or
 allowed observers). Transactions are gossiped in batches so a registrar's burst
 costs a few frames, not one per transaction; each node checks a transaction's
-signature once, when it first admits it. Block-sync questions are answered off
-the event loop, a bounded number at a time.
+signature once, when it first admits it. Block-sync and state-sync questions are
+answered off the event loop, a bounded number at a time, each peer's paced to a rate of
+answer bytes (node.serve_budget).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from node.peer_penalty import (
     Suspect,
 )
 from node.public_work import CommittedView, ForgedSubmission
+from node.serve_budget import ServeBudget
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
 from node.submission_body import ByteStrings
@@ -102,6 +104,10 @@ class Network:
         self._flushed_at = float("-inf")  # the event loop's time of the last gossip frame
         self._serving = 0
         self._serving_state = 0
+        # What each peer's sync answers may cost (node.serve_budget): block sync's and
+        # state sync's together
+        self.serve_budget = ServeBudget()
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass time
         self._peer_fault = FaultLog(log, self.name_of)
         self.gossip_penalties = GossipPenalties()
 
@@ -133,6 +139,7 @@ class Network:
     # ---- block sync, serving side ------------------------------------------------------
     def serve_sync_from(self, chain: Chain) -> Handler:
         async def serve(peer_key: bytes, payload: bytes) -> None:
+            await self._paced(peer_key)
             if self._serving >= SYNC_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving += 1
@@ -145,6 +152,8 @@ class Network:
                 return  # the asker times out and tries another peer
             finally:
                 self._serving -= 1
+            # Charged whether or not the answer could be queued: it was made
+            self.serve_budget.charge(peer_key, 0 if answer is None else len(answer))
             if answer is None:
                 self._peer_fault(peer_key, "malformed sync request from %s")
             else:
@@ -154,6 +163,7 @@ class Network:
     def serve_state_from(self, snapshots: StateSnapshots) -> Handler:
         """Answer joining nodes' state-sync questions from held snapshots, off the loop."""
         async def serve(peer_key: bytes, payload: bytes) -> None:
+            await self._paced(peer_key)
             if self._serving_state >= STATE_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving_state += 1
@@ -166,11 +176,20 @@ class Network:
                 return
             finally:
                 self._serving_state -= 1
+            # Charged whether or not the answer could be queued: it was made
+            self.serve_budget.charge(peer_key, 0 if answer is None else len(answer))
             if answer is None:
                 self._peer_fault(peer_key, "malformed state-sync question from %s")
             else:
                 self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
         return serve
+
+    async def _paced(self, peer_key: bytes) -> None:
+        """Wait until `peer_key` has paid for its earlier sync answers (node.serve_budget):
+        its next questions on this channel wait behind this one in P2P's queue."""
+        wait = self.serve_budget.wait_s(peer_key)
+        if wait > 0:
+            await self._sleep(wait)
 
     # ---- transaction gossip ------------------------------------------------------------
     def gossip_transactions(self, items: list[bytes]) -> None:

@@ -40,6 +40,7 @@ from bench.attack.one_address import OneAddress
 from bench.attack.p2p_attacks import EvidenceSpam, HandshakeFlood, StrangerLines
 from bench.attack.report import markdown, table
 from bench.attack.squat import BatchRootSquat
+from bench.attack.sync_flood import SyncFlood
 from bench.kept_sections import ATTACK_LAB, BrokenMarkers, kept_in
 from bench.machine import machine
 
@@ -64,6 +65,9 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "one-address-p2p": lambda short: OneAddress(short, "p2p"),
     "one-address-api": lambda short: OneAddress(short, "api"),
     "one-address-both": lambda short: OneAddress(short, "both"),
+    "sync-flood-blocks": lambda short: SyncFlood(short, "blocks"),
+    "sync-flood-head": lambda short: SyncFlood(short, "head"),
+    "sync-flood-state": lambda short: SyncFlood(short, "state"),
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -75,7 +79,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 # seconds).
 LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
                       "governance-read-loop", "stranger-lines", "one-address-p2p",
-                      "one-address-api", "one-address-both", "vc-empty-objects"})
+                      "one-address-api", "one-address-both", "vc-empty-objects",
+                      "sync-flood-blocks", "sync-flood-head", "sync-flood-state"})
 
 
 @dataclass
