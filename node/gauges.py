@@ -52,6 +52,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.p2p_handshakes_over_rate.set(network.peers.handshakes_over_rate)
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
+        metrics.sync_serve_waited.set(network.serve_budget.waited_s)
         refresh_connection_metrics(metrics, api)
         refresh_evidence_metrics(metrics, evidence)
 

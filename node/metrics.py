@@ -48,6 +48,10 @@ class NodeMetrics:
             "senim_sync_answers_unasked", "Block-sync answers dropped before the engine's "
             "inbox because this node had not asked their peer (since start)",
             registry=self.registry)
+        self.sync_serve_waited = Gauge(
+            "senim_sync_serve_waited_seconds", "Time peers' sync questions waited for their "
+            "peer's answers to be paid for (node.serve_budget; since start)",
+            registry=self.registry)
         self.http_connections_refused = Gauge(
             "senim_http_connections_refused", "API connections closed at once because the "
             "connection caps (in all, or per address) were reached (since start)",
