@@ -7,20 +7,20 @@ validator could read, encode and encrypt: 519 answers and 86 MB a second, or 846
 answers a second, and the validators' honest commit latency went from 54 / 150 ms
 (p50 / p99) to 133–232 / 428–760 ms (BENCHMARKS.md, session 57).
 
-So each peer's answers are charged to a token bucket of its own, shared by its block-sync
-and state-sync answers: an answer costs its bytes plus QUESTION_COST_BYTES (the
-frame's decryption, the decode, the hand-off to a thread, the send and its framing: a
-head answer of a few bytes cost the validators more than a 165 KB one, asked as fast as
-answered), at SERVE_BYTES_PER_S with bursts of SERVE_BURST_BYTES. A question from a peer
-in debt is not refused but waits until the debt is paid (`wait_s`), then is answered and
-charged: P2P awaits a peer's handler on each channel one message at a time
-(`p2p.peers`), so a peer's next questions wait behind it in that channel's bounded
-queue (dropped past it, at the cost of their decryption), and a peer asking faster
-than its rate is simply answered at its rate. Waiting rather than dropping is what
-keeps an honest follower fast: one whose catch-up outruns the rate is slowed to it,
-never stalled by a dropped question's RESPONSE_TIMEOUT_MS and a turn to another peer.
-A debt is at most one answer per channel (a question waits for it to be paid before it
-is answered), so no wait is longer than WAIT_MAX_S, under 2 s, well within the asker's
+So each peer's answers are charged to a token bucket of its own, shared by its block-
+sync and state-sync answers: an answer costs its bytes plus QUESTION_COST_BYTES (the
+frame's decryption, the decode, the hand-off to a thread, the send and its framing: the
+head asked again and again, answers of a few bytes, took p50 further than blocks 1-64
+did, 165 KB answers), at SERVE_BYTES_PER_S with bursts of SERVE_BURST_BYTES. A question
+from a peer in debt is not refused but waits until the debt is paid (`wait_s`), then is
+answered and charged: P2P awaits a peer's handler on each channel one message at a time
+(`p2p.peers`), so a peer's next questions wait behind it in that channel's bounded queue
+(dropped past it, at the cost of their decryption), and a peer asking faster than its
+rate is simply answered at its rate. Waiting rather than dropping is what keeps an
+honest follower fast: one whose catch-up outruns the rate is slowed to it, never stalled
+by a dropped question's RESPONSE_TIMEOUT_MS and a turn to another peer. A debt is at
+most one answer per channel (a question waits for it to be paid before it is answered),
+so no wait is longer than WAIT_MAX_S, under 2 s, well within the asker's
 RESPONSE_TIMEOUT_MS.
 
 The rate weighs honest catch-up against what a peer may take. A follower asks one peer
@@ -39,10 +39,12 @@ slowed to about 95 s. Measured before and after: BENCHMARKS.md, session 58.
 
 Not done, and why: refusing a question asked again soon after the same one was answered
 (an honest follower does not) bounds only that pattern, since an abuser varies its
-questions for free, while the budget bounds every pattern; serving sync "only while
-consensus is idle" has no lever in one Python process (a thread has no priority and the
-GIL is shared), and a budget in bytes bounds a peer's share without one; the peer penalty
-(node.peer_penalty) mutes gossip, and a peer paced here costs no more than its rate.
+questions for free, while the budget bounds every pattern; serving sync only while
+consensus is idle, or at a lower priority, has no lever in one Python process (a thread
+has no priority and the GIL is shared); the peer penalty (node.peer_penalty) mutes
+gossip, and a peer paced here costs no more than its rate, so nothing is gained by
+cutting it off. Nor is there a cap over all peers: n listed peers may take n rates, as
+the operator lists them.
 """
 
 from __future__ import annotations
