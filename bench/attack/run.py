@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.attack.address_flood import AddressFlood
 from bench.attack.base import Attack, Check, common_checks
 from bench.attack.crowd_attacks import (
     ConnectionCrowd,
@@ -68,6 +69,7 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
     "sync-flood-blocks": lambda short: SyncFlood(short, "blocks"),
     "sync-flood-head": lambda short: SyncFlood(short, "head"),
     "sync-flood-state": lambda short: SyncFlood(short, "state"),
+    "address-flood": AddressFlood,
     # Last: they kill and restart validators.
     "handshake-flood-restart": HandshakeFlood,
     "evidence-spam": EvidenceSpam,
@@ -80,7 +82,8 @@ ATTACKS: dict[str, Callable[[bool], Attack]] = {
 LAB_ONLY = frozenset({"empty-array-bodies", "connection-crowd", "vc-crowd", "gossip-junk",
                       "governance-read-loop", "stranger-lines", "one-address-p2p",
                       "one-address-api", "one-address-both", "vc-empty-objects",
-                      "sync-flood-blocks", "sync-flood-head", "sync-flood-state"})
+                      "sync-flood-blocks", "sync-flood-head", "sync-flood-state",
+                      "address-flood"})
 
 
 @dataclass
