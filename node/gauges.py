@@ -50,6 +50,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.sync_behind.set(engine.sync.behind(engine.chain.height))
         metrics.peers.set(len(network.peers.connected()))
         metrics.p2p_handshakes_over_rate.set(network.peers.handshakes_over_rate)
+        metrics.p2p_connections_over_budget.set(network.peers.connections_over_budget)
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
         metrics.sync_serve_waited.set(network.serve_budget.waited_s)

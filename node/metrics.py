@@ -60,6 +60,10 @@ class NodeMetrics:
             "senim_p2p_handshakes_over_rate", "P2P connections closed at their hello "
             "because their address started handshakes faster than its rate (since start)",
             registry=self.registry)
+        self.p2p_connections_over_budget = Gauge(
+            "senim_p2p_connections_over_budget", "P2P connections reset as they were "
+            "accepted because addresses not among the node's peers, all together, opened "
+            "them faster than their shared budget (since start)", registry=self.registry)
         self.http_connections_evicted = Gauge(
             "senim_http_connections_evicted", "API connections closed to make room for an "
             "address holding fewer: the address holding the most gives up an idle one, or "

@@ -1,4 +1,4 @@
-"""Which inbound handshakes may run: a pure policy, no IO and no clock.
+"""Which inbound connections and handshakes may run: a pure policy, no IO and no clock.
 
 A handshake costs us a socket and a key exchange before we know who is calling,
 so unknown callers must not be able to crowd out the peers we depend on:
@@ -20,6 +20,9 @@ A source is an address's key (`p2p.address_keys`: an IPv6 address counts as its 
   the node's CPU), and a HELLO then nothing most of that. One beyond is closed there.
   Silent and junk sockets cost no token: a flood of them keeps a peer at the same
   address out no more than before.
+- Addresses cost a stranger nothing, so the sources that are not configured peers' hosts
+  also share one rate of connections (`UnlistedConnections`), asked as each is accepted
+  (`p2p.listener`), before anything is read: past it a connection is reset.
 """
 
 from __future__ import annotations
@@ -146,3 +149,71 @@ class HandshakeRates:
         allowed = tokens >= 1
         self._buckets[source] = (tokens - 1 if allowed else tokens, now)
         return allowed
+
+
+class SharedRate:
+    """One token bucket for many sources together (those a per-source limit cannot bound,
+    addresses being free to a stranger); `now` is any monotonic reading in seconds."""
+
+    def __init__(self, *, per_s: float, burst: float) -> None:
+        if per_s <= 0 or burst < 1:
+            raise ValueError("a shared rate must be positive (a burst of at least 1)")
+        self._per_s, self._burst = per_s, burst
+        self._tokens: float = burst
+        self._at: float | None = None
+
+    def allow(self, now: float) -> bool:
+        """Take a token at `now`; False when there is none."""
+        if self._at is not None:
+            self._tokens = min(self._burst, self._tokens + max(0.0, now - self._at) * self._per_s)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+# Sources where an allowed key completed an inbound handshake, remembered (the least
+# recently proven forgotten first) so that a listed follower at an address no peer list
+# names gets back past the shared budget at once when its connection drops in a flood.
+PROVEN_SOURCES_MAX = 1_024
+
+
+class UnlistedConnections:
+    """Which accepted connections from sources that are not configured peers' hosts go
+    on to a handshake: all from a source where an allowed key still listed completed
+    one (`proven`), the others within one `SharedRate` for all of them together.
+
+    Asked as a connection is accepted, before anything is read: a flood from ever-new
+    addresses costs the node the accept and a reset for each past the rate, and a
+    stranger gets no more handshakes a second from a thousand addresses than from ten.
+    A listed follower at a new address competes with the flood for the rate, getting in
+    at about rate / (flood's rate) of its dials, and at once when the flood ends.
+    """
+
+    def __init__(self, *, per_s: float, burst: float,
+                 proven_max: int = PROVEN_SOURCES_MAX) -> None:
+        if proven_max <= 0:
+            raise ValueError("proven_max must be positive")
+        self._rate = SharedRate(per_s=per_s, burst=burst)
+        self._proven: OrderedDict[str, bytes] = OrderedDict()  # source: its key
+        self._proven_max = proven_max
+        self.refused = 0
+
+    def admit(self, source: str, now: float, allowed: Collection[bytes]) -> bool:
+        """Whether a connection just accepted from `source` (no configured peer's host)
+        may go on; one refused is counted in `refused`."""
+        key = self._proven.get(source)
+        if key is not None and key in allowed:
+            return True
+        if self._rate.allow(now):
+            return True
+        self.refused += 1
+        return False
+
+    def proven(self, source: str, key: bytes) -> None:
+        """An allowed `key` completed an inbound handshake from `source`."""
+        self._proven.pop(source, None)
+        if len(self._proven) >= self._proven_max:
+            self._proven.popitem(last=False)
+        self._proven[source] = key

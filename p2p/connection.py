@@ -1,4 +1,4 @@
-"""The only p2p module that touches asyncio streams.
+"""The p2p module that touches asyncio streams (`p2p.listener` accepts sockets for them).
 
 `secure_connection` runs the handshake over a StreamReader/StreamWriter under one
 deadline and returns a `SecureConnection`; nothing the peer sends is handed up
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from p2p import handshake
@@ -328,32 +328,6 @@ class Incoming:
     def abort(self) -> None:
         """Drop the stream now; a handshake running on it fails with `ConnectionClosed`."""
         self._writer.transport.abort()
-
-
-class Listener:
-    """A listening socket handing each accepted stream to a callback."""
-
-    def __init__(self, server: asyncio.Server) -> None:
-        self._server = server
-        sockname = server.sockets[0].getsockname()
-        self.address: Address = (str(sockname[0]), int(sockname[1]))
-
-    async def close(self) -> None:
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S)
-
-
-async def listen(address: Address, on_incoming: Callable[[Incoming], Awaitable[None]]) -> Listener:
-    """Listen on (host, port); port 0 picks a free port (see `Listener.address`)."""
-
-    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await on_incoming(Incoming(reader, writer))
-
-    server = await asyncio.start_server(
-        accepted, address[0], address[1], limit=STREAM_LIMIT_BYTES
-    )
-    return Listener(server)
 
 
 async def dial(address: Address, params: HandshakeParams) -> SecureConnection:

@@ -2,12 +2,12 @@
 
 Messages are `(channel, payload)` pairs between peers named by their Ed25519
 public keys; what a payload means is the caller's business. Limits on everything
-a peer can make us hold: pending handshakes per source and in total (see
-`p2p.admission`), peers in total, frame size (checked on the length prefix),
-message size and queue length per channel. Incoming messages go to `on_message`,
-awaited by one task per peer and channel: a slow handler holds up only its own
-channel of that peer (see `p2p.peer`). The connections once secured, by key, are
-held in `p2p.peer_table`.
+a peer can make us hold: connections a second from unlisted addresses in all, and
+pending handshakes per source and in total (see `p2p.admission`), peers in total,
+frame size (checked on the length prefix), message size and queue length per channel.
+Incoming messages go to `on_message`, awaited by one task per peer and channel: a slow
+handler holds up only its own channel of that peer (see `p2p.peer`). The connections
+once secured, by key, are held in `p2p.peer_table`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from dataclasses import dataclass, replace
 
 from p2p import connection as conn
 from p2p.address_keys import address_key
-from p2p.admission import HandshakeRates, PendingHandshakes
-from p2p.errors import HostUnresolved, P2PError, PeerNotAllowed
+from p2p.admission import HandshakeRates, PendingHandshakes, UnlistedConnections
+from p2p.errors import P2PError, PeerNotAllowed
+from p2p.failure_lines import HandshakeFailures
 from p2p.handshake import Identity
+from p2p.listener import Listener, listen
 from p2p.peer import Peer, PeerStatus
 from p2p.peer_table import OnMessage as OnMessage
 from p2p.peer_table import PeerTable
@@ -46,14 +48,8 @@ _CLOSE_ROUNDS_MAX = 3
 # in a row before any frame refuses this node's key, and the dialler says so once (its
 # own lines showed only 'connected', then 'stream ended after 0 bytes of a frame', for ever).
 UNACCEPTED_IN_A_ROW_TOLD = 3
-# A configured peer that stays unreachable is redialled every few seconds (the backoff's
-# cap); a line at each failure made ~700 an hour for each peer down, a weekend's outage
-# of one partner's node tens of thousands. The first failure in a row is said, then one
-# line this often with how many more.
-DIAL_FAILURES_RETOLD_S = 600.0
-# So are failed inbound handshakes, by source host and kind of failure: a node of another
-# genesis dialling this one wrote a line here every few seconds too. Sources remembered:
-INBOUND_FAILURES_KEPT_MAX = 1_024
+# Connections reset over the unlisted sources' budget: said at most this often.
+UNLISTED_TOLD_S = 60.0
 
 
 @dataclass
@@ -61,16 +57,6 @@ class _Pending:
     address: Address
     direction: Direction
     since: float
-
-
-@dataclass
-class _Failing:
-    """Failed handshakes since the last line said so: dials of one address in a row, or
-    inbound ones of one kind from one host."""
-
-    told_at: float
-    unresolved: bool  # its host name does not resolve (else the dial failed otherwise)
-    count: int = 0
 
 
 class PeerManager:
@@ -110,7 +96,6 @@ class PeerManager:
         self._refused_keys = RefusedKeys()
         # What strangers can make this node say, in all (p2p.policy.LineBudget)
         self._refused_lines = LineBudget()
-        self._inbound_lines = LineBudget()
         # Configured peers' hosts: an inbound caller from one is not an unknown source.
         self._admission = PendingHandshakes(
             per_source_max=self._limits.max_pending_handshakes_per_ip,
@@ -120,13 +105,15 @@ class PeerManager:
         self._rates = HandshakeRates(per_s=self._limits.handshakes_per_ip_s,
                                      burst=self._limits.handshakes_burst_per_ip)
         self.handshakes_over_rate = 0  # closed at their HELLO, their source over its rate
+        self._unlisted = UnlistedConnections(per_s=self._limits.unlisted_connections_s,
+                                             burst=self._limits.unlisted_connections_burst)
+        self._unlisted_lines = LineBudget(1, UNLISTED_TOLD_S)
         self._inbound: dict[int, conn.Incoming] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._listener: conn.Listener | None = None
+        self._listener: Listener | None = None
         self._closing = False
         self._own_addresses: set[Address] = set()  # dialled, and found to be ourselves
-        self._dial_failures: dict[Address, _Failing] = {}  # a configured address each
-        self._inbound_failures: dict[tuple[str, str], _Failing] = {}  # (host, kind)
+        self._failures = HandshakeFailures()  # what is said of them
 
     @property
     def public_key(self) -> bytes:
@@ -142,7 +129,8 @@ class PeerManager:
         self._admission.reserve({address_key(host)
                                  for host in await conn.resolve_hosts(dial_hosts)})
         if self._listen_address is not None:
-            self._listener = await conn.listen(self._listen_address, self._on_incoming)
+            self._listener = await listen(self._listen_address, self._on_incoming,
+                                          admit=self._accepting)
             log.info("p2p listening on %s", conn.shown(self._listener.address))
         for address in self._dial_addresses:
             self._spawn(self._dial_loop(address))
@@ -215,10 +203,33 @@ class PeerManager:
             finally:
                 self._admission.release(admitted.ticket)
                 self._inbound.pop(admitted.ticket, None)
-            if secured is not None:
-                self._table.admit(secured, Direction.INBOUND)
+            if secured is not None and self._table.admit(secured, Direction.INBOUND):
+                self._unlisted.proven(source, secured.peer_key)
         finally:
             self._tasks.discard(task)
+
+    @property
+    def connections_over_budget(self) -> int:
+        """Connections from unlisted sources reset as they were accepted (over the
+        budget, `Limits.unlisted_connections_s`)."""
+        return self._unlisted.refused
+
+    def _accepting(self, host: str) -> bool:
+        """Whether to take a connection just accepted from `host`: a configured peer's
+        host always; others within the budget they share (`UnlistedConnections`)."""
+        source = address_key(host)
+        if self._admission.is_reserved(source) or self._unlisted.admit(
+                source, time.monotonic(), self._allowed):
+            return True
+        if self._unlisted_lines.take(time.monotonic()) is not None:
+            log.warning("p2p connections from addresses not among this node's peers are "
+                        "past their budget (%g a second, a burst of %d, all such addresses "
+                        "together): resetting them as they are accepted, %s the latest; "
+                        "configured peers' hosts are not counted. %d reset so far (said "
+                        "at most once each %.0f s)", self._limits.unlisted_connections_s,
+                        self._limits.unlisted_connections_burst, host,
+                        self._unlisted.refused, UNLISTED_TOLD_S)
+        return False
 
     def _rated(self, incoming: conn.Incoming, source: str, ticket: int
                ) -> Callable[[conn.HandshakeParams], Awaitable[conn.SecureConnection]]:
@@ -264,71 +275,14 @@ class PeerManager:
         except P2PError as exc:
             if direction is Direction.OUTBOUND:
                 failed = True
-                self._dial_failed(address, exc)
+                self._failures.dial_failed(address, exc, self._clock())
             else:
-                self._inbound_failed(address, exc)
+                self._failures.inbound_failed(address, exc, self._clock())
         finally:
             del self._pending[pending_id]
             if not failed and direction is Direction.OUTBOUND:
-                self._dial_failures.pop(address, None)
+                self._failures.dial_succeeded(address)
         return None
-
-    def _dial_failed(self, address: Address, exc: P2PError) -> None:
-        """Say that dialling `address` failed: the first time in a row (or the first
-        after it failed otherwise), then once each DIAL_FAILURES_RETOLD_S."""
-        now = self._clock()
-        unresolved = isinstance(exc, HostUnresolved)
-        failing = self._dial_failures.get(address)
-        if failing is not None and failing.unresolved == unresolved:
-            failing.count += 1
-            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
-                return
-            log.log(logging.WARNING if unresolved else logging.INFO,
-                    "outbound handshake with %s failed %d more times in %.0f min, the "
-                    "latest: %s", conn.shown(address), failing.count,
-                    (now - failing.told_at) / 60, exc)
-            failing.told_at, failing.count = now, 0
-            return
-        self._dial_failures[address] = _Failing(now, unresolved)
-        if unresolved:  # a mistyped name in the peer list, most likely: the operator's to fix
-            log.warning("peer address %s: %s; check the host name in this node's peers (it "
-                        "keeps trying, and says so again every %.0f min while it fails)",
-                        conn.shown(address), exc, DIAL_FAILURES_RETOLD_S / 60)
-        else:
-            log.info("outbound handshake with %s failed: %s (it keeps trying, and says so "
-                     "again every %.0f min while it fails)", conn.shown(address), exc,
-                     DIAL_FAILURES_RETOLD_S / 60)
-
-    def _inbound_failed(self, address: Address, exc: P2PError) -> None:
-        """Say that an inbound handshake failed: the first of its kind from its host, then
-        once each DIAL_FAILURES_RETOLD_S while they go on."""
-        now = self._clock()
-        key = (address_key(address[0]), type(exc).__name__)
-        failing = self._inbound_failures.get(key)
-        if failing is not None:
-            failing.count += 1
-            if now - failing.told_at < DIAL_FAILURES_RETOLD_S:
-                return
-            if failing.count > 1:
-                if (held := self._inbound_lines.take(now)) is None:
-                    return
-                log.info("inbound handshake with %s failed, and %d more like it from that "
-                         "host in %.0f min: %s%s", conn.shown(address), failing.count - 1,
-                         (now - failing.told_at) / 60, exc, self._inbound_lines.told(held))
-                failing.told_at, failing.count = now, 0
-                return
-        if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
-            self._inbound_failures = {
-                kept: told for kept, told in self._inbound_failures.items()
-                if now - told.told_at < DIAL_FAILURES_RETOLD_S}
-            if len(self._inbound_failures) >= INBOUND_FAILURES_KEPT_MAX:
-                self._inbound_failures.clear()
-        self._inbound_failures[key] = _Failing(now, False)
-        if (held := self._inbound_lines.take(now)) is None:
-            return
-        log.info("inbound handshake with %s failed: %s (more like it from that host are "
-                 "said once every %.0f min)%s", conn.shown(address), exc,
-                 DIAL_FAILURES_RETOLD_S / 60, self._inbound_lines.told(held))
 
     def _handshake_params(self) -> conn.HandshakeParams:
         return conn.HandshakeParams(

@@ -51,8 +51,8 @@ def _send_from(source: str, port: int, raw: bytes) -> None:
         sock.settimeout(5)
         sock.bind((source, 0))
         sock.connect((HOST, port))
-        sock.sendall(raw)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # reset, past the unlisted addresses' budget
+            sock.sendall(raw)
             sock.recv(4096)  # the node answers or closes
 
 
@@ -94,7 +94,10 @@ def test_junk_on_the_p2p_port_from_many_addresses(net: Consortium) -> None:
 async def _stranger_handshake(source: str, port: int, chain_id: bytes) -> bool:
     """A handshake completed with a fresh key from `source`; False if the node closed the
     connection first."""
-    reader, writer = await asyncio.open_connection(HOST, port, local_addr=(source, 0))
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port, local_addr=(source, 0))
+    except OSError:  # reset as it was accepted, past the unlisted addresses' budget
+        return False
     try:
         secured = await conn.secure_connection(
             reader, writer, identity=handshake.Identity.from_seed(os.urandom(32)),
@@ -117,7 +120,9 @@ def test_a_fresh_key_for_each_handshake(net: Consortium) -> None:
         return [await _stranger_handshake(_source(n), node.p2p_port, chain_id)
                 for n in range(SOURCES)]
 
-    assert asyncio.run(dial_as_strangers()) == [True] * SOURCES
+    # As many as the budget all unlisted addresses share lets in (Limits().
+    # unlisted_connections_burst, what it refilled): more than the lines said of them.
+    assert asyncio.run(dial_as_strangers()).count(True) > STRANGER_LINES_MAX
     lines = _wait_settled(node, start, "is not an allowed member")
     assert len(lines) <= STRANGER_LINES_MAX, len(lines)  # (fewer when another test spent some)
     assert node.status()["height"] >= 0  # and it still answers

@@ -14,6 +14,7 @@ import time
 from p2p import Channel, PeerManager
 from p2p import connection as conn
 from p2p.handshake import Identity
+from p2p.listener import listen
 from p2p.peer import INBOX_BYTES_MAX
 from p2p.peers import OnMessage
 from tests.p2p.helpers import CHAIN_ID, FAST_LIMITS, LOOPBACK, public_key, seed, wait_until
@@ -40,7 +41,7 @@ async def bench_connection(size: int, count: int) -> None:
     async def on_incoming(incoming: conn.Incoming) -> None:
         await accepted.put(await incoming.secure(params_for[2]))
 
-    listener = await conn.listen((LOOPBACK, 0), on_incoming)
+    listener = await listen((LOOPBACK, 0), on_incoming)
     sender = await conn.dial(listener.address, params_for[1])
     receiver = await asyncio.wait_for(accepted.get(), 5)
     payload = bytes(size)

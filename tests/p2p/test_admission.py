@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.admission import HandshakeRates, PendingHandshakes
+from p2p import Limits
+from p2p.admission import HandshakeRates, PendingHandshakes, SharedRate, UnlistedConnections
 from p2p.connection import resolve_hosts
 from tests.p2p.helpers import make_node
 
@@ -123,3 +124,45 @@ def test_handshake_rates_need_positive_bounds() -> None:
                    {"per_s": 1.0, "burst": 4, "sources_max": 0}):
         with pytest.raises(ValueError):
             HandshakeRates(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_shared_rate_counts_every_source_together() -> None:
+    """Each new address had a bucket of its own: 484 connections a second from fresh
+    loopback addresses all went on to a handshake."""
+    rate = SharedRate(per_s=2.0, burst=3)
+    assert [rate.allow(100.0) for _ in range(4)] == [True, True, True, False]
+    assert rate.allow(100.25) is False  # half a token
+    assert rate.allow(100.5) is True
+    assert [rate.allow(1_000.0) for _ in range(4)] == [True, True, True, False]  # burst caps
+    assert rate.allow(999.0) is False  # a clock going back gives nothing
+    with pytest.raises(ValueError):
+        SharedRate(per_s=0, burst=1)
+    with pytest.raises(ValueError):
+        SharedRate(per_s=1, burst=0.5)
+
+
+def test_unlisted_connections_share_the_rate_but_a_proven_source_does_not_wait() -> None:
+    follower, stranger = b"f" * 32, b"s" * 32
+    gate = UnlistedConnections(per_s=1.0, burst=2, proven_max=2)
+    assert [gate.admit(f"127.1.0.{n}", 10.0, {follower}) for n in range(5)] == [
+        True, True, False, False, False]
+    assert gate.refused == 3
+    assert gate.admit("10.9.9.9", 10.0, {follower}) is False  # the follower waits, too
+    gate.proven("10.9.9.9", follower)
+    assert all(gate.admit("10.9.9.9", 10.0, {follower}) for _ in range(10))
+    assert gate.refused == 4
+    # Only while its key is listed; and only so many sources are remembered.
+    assert gate.admit("10.9.9.9", 10.0, {stranger}) is False
+    gate.proven("10.0.0.1", follower)
+    gate.proven("10.0.0.2", follower)
+    assert gate.admit("10.9.9.9", 10.0, {follower}) is False
+    assert gate.admit("10.0.0.2", 10.0, {follower}) is True
+    with pytest.raises(ValueError):
+        UnlistedConnections(per_s=1.0, burst=1, proven_max=0)
+
+
+def test_the_unlisted_budget_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Limits(unlisted_connections_s=0)
+    with pytest.raises(ValueError):
+        Limits(unlisted_connections_burst=0)

@@ -268,7 +268,7 @@ async def test_a_peer_down_is_told_once_then_every_ten_minutes(
         node = make_node(1, dial=[("127.0.0.1", port)], allowed=MEMBERS)
         now = [1_000.0]
         node.manager._clock = lambda: now[0]
-        dialled = node.manager._dial_failures
+        dialled = node.manager._failures.dialled
         await node.manager.start()
         try:
             await wait_until(lambda: ("127.0.0.1", port) in dialled
@@ -309,7 +309,7 @@ async def test_failed_inbound_handshakes_from_one_host_are_told_once_a_while(
     for _ in range(4):
         await garbage()
     await wait_until(lambda: len(told()) == 1 and sum(
-        failing.count for failing in target.manager._inbound_failures.values()) == 3,
+        failing.count for failing in target.manager._failures.inbound.values()) == 3,
         "the four failures counted")
     assert told()[0].endswith("(more like it from that host are said once every 10 min)")
     now[0] += 600
