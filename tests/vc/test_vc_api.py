@@ -6,16 +6,13 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ledger.credentials import make_batch
 from ledger.identity import KeyPair
-from ledger.payloads import AccreditPayload, CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.payloads import CredentialRef, RevokePayload
 from ledger.rules import load_batch
 from ledger.vc.canon import CREDENTIALS_V2, SENIM_CONTEXT, bundled_contexts
 from ledger.vc.didkey import did_key
@@ -23,13 +20,12 @@ from ledger.vc.export import to_vc
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import bit_is_set, decode_list
 from node.files import save_key
-from node.vc_common import MAX_STATUS_HOSTS
 from storage.batch_tree import audit_path
 from storage.kv import LevelDBStore
-from tests.node.api_server import Client, api_core, serving
-from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, documents_of, make_tx
+from tests.node.api_server import api_core, serving
+from tests.node.conftest import Consortium, documents_of, make_tx
 from tests.node.test_api import wait_committed
-from tests.vc.conftest import JSON_BODY, RECORDS, TOKEN, VcNode, post
+from tests.vc.conftest import JSON_BODY, TOKEN, VcNode, post
 
 
 def exported(node: VcNode, index: int) -> dict[str, Any]:
@@ -309,58 +305,6 @@ async def test_a_status_list_crowd_gets_503_or_429_never_500(
     monkeypatch.setitem(client_limits.RATES, "verify", (0.001, 1.0))
     assert (await node.client.get(path)).status == 200
     assert (await node.client.get(path)).status == 429
-
-
-@asynccontextmanager
-async def _plain_node(tmp_path: Path, net: Consortium) -> AsyncIterator[tuple[Client, str]]:
-    """A node with no [vc] public_url, served on a local port, and the path of the list
-    of a batch on its chain."""
-    kv = LevelDBStore(str(tmp_path / "chain.ldb"))
-    core = api_core(net.ministry, net.genesis, kv)
-    batch = make_batch(RECORDS, "diploma", CHAIN_ID, net.university.member_id, "KazNU")
-    commit(core.chain, [make_tx(net.ministry, AccreditPayload(
-        net.university.member_id, ("diploma",), 0, int(time.time() * 1000) + YEAR_MS))])
-    commit(core.chain, [make_tx(net.university, IssueBatchPayload(
-        "diploma", batch.root, len(RECORDS)))])
-    try:
-        async with serving(core, "plain-node") as client:
-            yield client, "/credentials/status/" + (net.university.member_id + batch.root).hex()
-    finally:
-        kv.close()
-
-
-async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
-                                                                 net: Consortium) -> None:
-    """Without [vc] public_url the list id comes from the Host header: garbage there
-    gives a list under localhost, never a 500."""
-    async with _plain_node(tmp_path, net) as (client, path):
-        for host, expected in (("bad host/<x>", "http://localhost"),
-                               ("node7.senim.kz:8100", "http://node7.senim.kz:8100")):
-            response = await client.get(path, headers={"Host": host})
-            assert response.status == 200, await response.text()
-            assert (await response.json())["id"] == expected + path
-
-
-async def test_status_lists_are_signed_for_a_few_hosts_and_the_nodes_own_address(
-        tmp_path: Path, net: Consortium) -> None:
-    """Each new Host header cost ~13 ms of the VC pool to sign a list under it, and a
-    cache slot, and the node signed a list naming whatever Host a client sent. Without
-    [vc] public_url a node names its lists by its first MAX_STATUS_HOSTS Hosts and the
-    address the connection reached; a new Host past those is refused, coded, and the
-    node's own address is still served."""
-    async with _plain_node(tmp_path, net) as (client, path):
-        for n in range(MAX_STATUS_HOSTS):
-            response = await client.get(path, headers={"Host": f"name{n}.senim.test"})
-            assert response.status == 200, await response.text()
-        response = await client.get(path, headers={"Host": "one-more.senim.test"})
-        answer = await response.json()
-        assert response.status == 421 and answer["code"] == "status_host_unknown", answer
-        assert answer["params"] == {"limit": MAX_STATUS_HOSTS}
-        own = f"127.0.0.1:{client.port}"
-        for host in ("name0.senim.test", own, "NAME1.senim.test"):
-            response = await client.get(path, headers={"Host": host})
-            assert response.status == 200, await response.text()
-            assert (await response.json())["id"] == f"http://{host.lower()}{path}"
 
 
 async def test_a_dead_worker_gives_503_then_the_pool_recovers(node: VcNode) -> None:
