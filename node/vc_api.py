@@ -334,8 +334,6 @@ VC_ROUTES: tuple[Route, ...] = (
               401: vc_error_reply("No valid issuing token"),
               403: vc_error_reply("This node does not issue, or the chain refuses the issuer "
                                   "(not a member, not accredited for the type)"),
-              421: vc_error_reply("Without [vc] public_url, a Host this node does not name "
-                                  "its status lists by"),
               **shapes.VC_BUSY,
               503: vc_error_reply("Not committed in time, a VC worker died, or the store is "
                                   "damaged")},
@@ -358,9 +356,6 @@ VC_ROUTES: tuple[Route, ...] = (
           "A batch's Bitstring Status List credential, as of the chain's head", {
               200: Reply("The signed status list", {JSON: {"type": "object"}}),
               400: vc_error_reply("Bad list id"), 404: vc_error_reply("No such batch"),
-              421: vc_error_reply("A Host this node does not name its lists by: its "
-                                  "[vc] public_url, its own address or its first "
-                                  "MAX_STATUS_HOSTS names"),
               429: vc_error_reply("Over this client's rate; see Retry-After"),
               503: vc_error_reply("The store is damaged, a VC worker died, or the node is "
                                   "busy (Retry-After)")},

@@ -74,14 +74,6 @@ MAX_CACHED_LISTS = 256
 # list carried no validUntil, so a list of before a revocation, replayed, verified for
 # ever. Short, as a revocation should be heard soon; a verifier fetches the list anew.
 STATUS_LIST_VALIDITY_S = 15 * 60
-# Host values a node with no [vc] public_url names its status lists by, besides the
-# address the connection reached (its own, not the client's word), first come: each
-# new Host cost ~13 ms of the VC pool to sign a list and a cache slot, and the signed
-# list named whatever Host the client sent. A node reached by a few names (an IP, a
-# DNS name or two) fits; past the cap a new name is refused (421, status_host_unknown)
-# and its operator sets [vc] public_url. The node's own address is never refused, so
-# a crowd taking the slots first cannot take the node's lists away.
-MAX_STATUS_HOSTS = 4
 PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$")
 
 
@@ -211,7 +203,6 @@ class VcSettings:
     # MAX_VC_IN_FLIGHT documents canonicalised at once, shared fairly between addresses.
     in_flight: FairSlots = field(default_factory=FairSlots)
     in_flight_by_source: dict[str, int] = field(default_factory=dict)
-    status_hosts: set[str] = field(default_factory=set)  # MAX_STATUS_HOSTS at most
 
 
 VC = web.AppKey("vc_settings", VcSettings)
@@ -224,23 +215,17 @@ def core_of(request: web.Request) -> NodeCore:
 
 
 def status_base(request: web.Request) -> str:
-    """The configured public URL, else the one this request reached the node by: its
-    Host header is the client's word, so only a plain host[:port] is taken from it, and
-    only the address the connection reached or one of MAX_STATUS_HOSTS names."""
+    """The configured public URL, else the one this request reached the node by (its
+    Host header is the client's word: only a plain host[:port] is taken from it).
+
+    Any such Host: a list signed for a new one is costly work under the caller's share
+    of the VC slots (`in_vc_pool`), cached among MAX_CACHED_LISTS. A cap on the Hosts
+    named, first come (session 58, reverted), let four anonymous requests take every
+    name but the node's bare address, and verifiers reaching it by its DNS name were
+    refused the list their VCs name."""
     if request.app[STATUS_BASE]:
         return request.app[STATUS_BASE]
-    if not PLAIN_HOST.match(request.host):
-        return f"{request.scheme}://localhost"
-    host = request.host.lower()
-    known = request.app[VC].status_hosts
-    if host not in known and host not in _reached(request):
-        if len(known) >= MAX_STATUS_HOSTS:
-            raise http_error(web.HTTPMisdirectedRequest, "status_host_unknown",
-                             f"this node names its status lists by {MAX_STATUS_HOSTS} host "
-                             "names already and by its own address, not by this Host "
-                             "(ask it by its address; its operator may set [vc] "
-                             "public_url)", params={"limit": MAX_STATUS_HOSTS})
-        known.add(host)
+    host = request.host.lower() if PLAIN_HOST.match(request.host) else "localhost"
     return f"{request.scheme}://{host}"
 
 

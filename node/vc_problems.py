@@ -63,8 +63,6 @@ VC_CODES: Mapping[str, str] = {
     "rejected": "the chain refused the transaction after admitting it",
     "no_such_batch": "no batch with this root is on chain",
     "status_list_not_held": "this node joined by state sync and holds no blocks that old",
-    "status_host_unknown": "a Host this node does not name its status lists by ([vc] "
-                           "public_url, its own address or its first few names)",
 }
 # The codes of a verification result's problems (`errors`, `warnings`): a failed one's is
 # its verdict's status (ledger.verification.Verdict, ledger.vc.verify.VcVerdict).

@@ -1,5 +1,5 @@
-"""A node with no [vc] public_url names its status lists by the Host a client sent: a few
-Hosts and its own address, never whatever a client makes up, and never a 500."""
+"""A node with no [vc] public_url names its status lists by the Host a client sent: any
+plain host[:port], none taken from another client, and never a 500."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ledger.credentials import make_batch
 from ledger.payloads import AccreditPayload, IssueBatchPayload
-from node.vc_common import MAX_STATUS_HOSTS
 from storage.kv import LevelDBStore
 from tests.node.api_server import Client, api_core, serving
 from tests.node.conftest import CHAIN_ID, YEAR_MS, Consortium, commit, make_tx
@@ -47,23 +46,17 @@ async def test_a_forged_host_header_cannot_break_the_status_list(tmp_path: Path,
             assert (await response.json())["id"] == expected + path
 
 
-async def test_status_lists_are_signed_for_a_few_hosts_and_the_nodes_own_address(
+async def test_hosts_anyone_sends_first_take_no_name_from_the_verifiers(
         tmp_path: Path, net: Consortium) -> None:
-    """Each new Host header cost ~13 ms of the VC pool to sign a list under it, and a
-    cache slot, and the node signed a list naming whatever Host a client sent. Without
-    [vc] public_url a node names its lists by its first MAX_STATUS_HOSTS Hosts and the
-    address the connection reached; a new Host past those is refused, coded, and the
-    node's own address is still served."""
+    """A cap on the Hosts a node named its lists by, first come, let four anonymous
+    requests take every name but the node's bare address: a verifier reaching the node
+    by its DNS name, as the VC's status URL says, was refused (421). Each Host is
+    answered, named as asked, its signing under the caller's share of the VC slots."""
     async with _plain_node(tmp_path, net) as (client, path):
-        for n in range(MAX_STATUS_HOSTS):
-            response = await client.get(path, headers={"Host": f"name{n}.senim.test"})
+        for n in range(12):
+            response = await client.get(path, headers={"Host": f"junk{n}.example"})
             assert response.status == 200, await response.text()
-        response = await client.get(path, headers={"Host": "one-more.senim.test"})
-        answer = await response.json()
-        assert response.status == 421 and answer["code"] == "status_host_unknown", answer
-        assert answer["params"] == {"limit": MAX_STATUS_HOSTS}
-        own = f"127.0.0.1:{client.port}"
-        for host in ("name0.senim.test", own, "NAME1.senim.test"):
+        for host in ("node1.senim.kz", f"127.0.0.1:{client.port}", "NODE1.senim.kz"):
             response = await client.get(path, headers={"Host": host})
             assert response.status == 200, await response.text()
             assert (await response.json())["id"] == f"http://{host.lower()}{path}"
