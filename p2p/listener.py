@@ -75,6 +75,7 @@ class Listener:
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self._pause(listening, exc)
+                    return  # each further accept of this wake would fail the same way
                 # Anything else (ECONNABORTED: the caller gave up in the queue) is one
                 # connection's affair: go on with the next.
                 continue
@@ -103,10 +104,16 @@ class Listener:
     async def _serve(self, sock: socket.socket) -> None:
         try:
             reader, writer = await asyncio.open_connection(sock=sock, limit=STREAM_LIMIT_BYTES)
-        except OSError:
-            sock.close()  # gone between accept and now
-            return
-        await self._on_incoming(Incoming(reader, writer))
+        except BaseException:
+            # gone between accept and now, or cancelled there (the listener closed): the
+            # socket is no stream's yet, so no one else would close it
+            sock.close()
+            raise
+        try:
+            await self._on_incoming(Incoming(reader, writer))
+        except BaseException:
+            writer.transport.abort()  # the owner failed before taking the stream on
+            raise
 
     async def close(self) -> None:
         """Stop accepting; connections already handed on are their owner's to close."""
@@ -117,6 +124,10 @@ class Listener:
             with contextlib.suppress(ValueError, OSError):
                 self._loop.remove_reader(sock.fileno())
             sock.close()
+        # Streams still being set up are nobody's yet: ended here, each closing its socket
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 async def listen(address: Address, on_incoming: OnIncoming, admit: Admit | None = None
@@ -131,13 +142,21 @@ async def listen(address: Address, on_incoming: OnIncoming, admit: Admit | None 
     sockets: list[socket.socket] = []
     try:
         for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:
+                continue  # a family the kernel lacks (IPv6 turned off): as asyncio skips it
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
                 # "::" and "0.0.0.0" both listed: each its own socket, as asyncio does
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(sockaddr)
+            try:
+                sock.bind(sockaddr)
+            except OSError as exc:
+                # named, as asyncio's server named it: the operator learns which port
+                raise OSError(exc.errno, f"error while attempting to bind on address "
+                              f"{sockaddr[:2]!r}: {exc.strerror}") from None
             sock.listen(BACKLOG)
             sock.setblocking(False)
     except OSError:
