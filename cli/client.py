@@ -90,6 +90,8 @@ NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError co
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another
 # service, a broken node): callers that read fields turn it into one error line.
 MALFORMED_ANSWER = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+# How long a command waits for its transaction to commit before it says "pending"
+COMMIT_WAIT_S = 60.0
 
 
 def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
@@ -313,7 +315,7 @@ class NodeClient:
         _field(result, "hash", str, f"{self.base_url}/v1/blocks/{height}")
         return result
 
-    def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    def wait(self, tx_id: str, timeout_s: float = COMMIT_WAIT_S) -> dict[str, Any]:
         """Long-poll until the transaction commits or is refused, or time runs out."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -331,5 +333,6 @@ class NodeClient:
             if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
 
-    def submit_and_wait(self, tx: Transaction, timeout_s: float = 60.0) -> dict[str, Any]:
+    def submit_and_wait(self, tx: Transaction, timeout_s: float = COMMIT_WAIT_S
+                        ) -> dict[str, Any]:
         return self.wait(self.submit(tx), timeout_s)

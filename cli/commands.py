@@ -10,6 +10,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 import click
 
 from cli.client import (
+    COMMIT_WAIT_S,
     DEFAULT_NODE,
     MALFORMED_ANSWER,
     ClientError,
@@ -145,7 +146,7 @@ def echo_answer(node_url: str, what: str, render: Callable[[], list[str]],
 def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what: str, *,
                       written: Path | None = None, report: bool = True,
                       settle: Callable[[str], dict[str, Any] | None] | None = None,
-                      wait_s: float = 60.0) -> dict[str, Any]:
+                      wait_s: float = COMMIT_WAIT_S) -> dict[str, Any]:
     """Sign, submit and wait for the commit; any other outcome ends the command, in the
     reader's language (cli.spoken; English as it was).
 

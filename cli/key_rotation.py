@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
+from cli.client import COMMIT_WAIT_S, MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import usable_node_url
-from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_UNREACHABLE
 from cli.refusals import node_said
 from cli.spoken import Sentence, echo, refuse, warn
 from ledger.identity import KeyPair
@@ -29,6 +29,8 @@ CHECK_WAIT_S = 20.0
 # How long the own node is waited on when another node can be asked: a block or two (it
 # learns the rotation only if the block reaches it before its peers drop it).
 OWN_WAIT_S = 10.0
+# How long a --check-node has to say it is a node of this chain, before anything is sent
+CHECK_NODE_STATUS_TIMEOUT_S = 10.0
 
 
 def _usable_nodes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
@@ -49,12 +51,13 @@ def check_nodes_answer(check_nodes: tuple[str, ...], chain_id: str) -> None:
     silence after the rotation is in."""
     for url in check_nodes:
         try:
-            other = str(NodeClient(url, timeout_s=10).status()["chain_id"])
+            other = str(NodeClient(url, timeout_s=CHECK_NODE_STATUS_TIMEOUT_S).status()["chain_id"])
         except ClientError as exc:
             refuse(Sentence("key.rotate.check_node_unreachable", f"--check-node {url}: {exc}",
                             url=url, why=node_said(exc)), exc.exit_code)
         except MALFORMED_ANSWER:
-            other = "?"
+            refuse(Sentence("cli.node.malformed_answer", f"{url} sent a malformed answer: is "
+                            "it a Senim node?", node=url), EXIT_UNREACHABLE)
         if other != chain_id:
             refuse(Sentence("key.rotate.check_node_other_chain", f"--check-node {url} is not "
                             f"a node of this chain ({chain_id}): nothing was sent", url=url,
@@ -83,12 +86,13 @@ class OwnNode:
     def wait_s(self, check_nodes: tuple[str, ...]) -> float:
         """How long the own node's long-poll lasts: a minute, as for any transaction,
         unless this node cannot learn the outcome and another node can be asked."""
-        return OWN_WAIT_S if self.cut_off and check_nodes else 60.0
+        return OWN_WAIT_S if self.cut_off and check_nodes else COMMIT_WAIT_S
 
     def settle(self, tx_id: str, check_nodes: tuple[str, ...], current: KeyPair,
                new: KeyPair, new_key_path: Path) -> dict[str, Any] | None:
-        """The rotation's committed answer from another node; else the command ends saying
-        why this node cannot tell (exit 75, as pending). None for any other node."""
+        """The rotation's final answer (committed or rejected) from another node; else the
+        command ends saying why this node cannot tell (exit 75, as pending). None for any
+        other node."""
         if not self.cut_off:
             return None
         for url in check_nodes:
@@ -101,6 +105,8 @@ class OwnNode:
                               f"peers dropped it); {url} says the rotation committed",
                               node=self.url, other=url))
                 return result
+            if result.get("status") == "rejected":
+                return result  # final, and said as the own node's refusal would be
         member, public = current.member_id.hex(), new.public_key.hex()
         refuse(Sentence("key.rotate.unconfirmed", f"key rotation sent, but {self.url} cannot "
                         f"tell whether it committed: it signs with the old key "

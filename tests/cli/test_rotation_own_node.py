@@ -24,6 +24,7 @@ from tests.cli.test_verifier_lines_translated import english_in
 
 OWN, OTHER = "http://127.0.0.1:23901", "http://127.0.0.1:23902"
 DOWN, STRANGER = "http://127.0.0.1:23903", "http://127.0.0.1:23904"
+REFUSING, GARBLED = "http://127.0.0.1:23905", "http://127.0.0.1:23906"
 COMMITTED_AT = 7
 
 
@@ -58,14 +59,19 @@ class OtherNode:
         self.url = url
 
     def status(self) -> dict[str, Any]:
-        if self.url not in (OTHER, DOWN, STRANGER):  # no URL: the client's own refusal
-            return NodeClient(self.url).status()
+        if self.url not in (OTHER, DOWN, STRANGER, REFUSING, GARBLED):  # no URL
+            return NodeClient(self.url).status()  # the client's own refusal
         if self.url == DOWN:
             raise ClientError("connection refused", "unreachable")
+        if self.url == GARBLED:
+            return {"chain": "senim-test"}  # no chain_id: no Senim node's answer
         return {"chain_id": "senim-other" if self.url == STRANGER else "senim-test"}
 
     def wait(self, tx_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
         assert tx_id == OwnNode.sent[-1]
+        if self.url == REFUSING:  # a block took a rotation of the same key first
+            return {"status": "rejected", "tx_id": tx_id, "code": "stale_key",
+                    "reason": "the key rotated away before this rotation"}
         return {"status": "committed", "height": COMMITTED_AT, "tx_id": tx_id}
 
 
@@ -135,6 +141,8 @@ def test_a_node_that_can_tell_is_believed_as_before(old_key: Path) -> None:
     (DOWN, 3, f"--check-node {DOWN}: "),
     (STRANGER, 2, f"--check-node {STRANGER} is not a node of this chain (senim-test): "
                   "nothing was sent"),
+    # it was said to be of another chain
+    (GARBLED, 3, f"{GARBLED} sent a malformed answer: is it a Senim node?"),
 ])
 def test_a_check_node_that_cannot_answer_is_said_before_anything_is_sent(
         old_key: Path, check_node: str, code: int, said: str) -> None:
@@ -142,3 +150,12 @@ def test_a_check_node_that_cannot_answer_is_said_before_anything_is_sent(
     exit_code, output, _ = _rotate(old_key, "en", "--check-node", check_node)
     assert exit_code == code and said in output, output
     assert len(OwnNode.sent) == sent, "the rotation was sent"
+
+
+def test_a_check_node_that_saw_the_rotation_refused_is_believed(old_key: Path) -> None:
+    """Only a committed answer was taken: a check node's final refusal was passed over, and
+    the operator was told no node could tell (exit 75) when one had."""
+    code, output, _ = _rotate(old_key, "en", "--check-node", REFUSING)
+    assert code == 1, output
+    assert "key rotation not committed: the key rotated away before this rotation" in output
+    assert "cannot tell" not in output, output
