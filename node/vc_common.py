@@ -54,9 +54,8 @@ from node.http_limits import BODY_READ_TIMEOUT_S, ArrivalCharge, http_error, pay
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
-from node.submission_body import json_of_utf8, json_problem
 from node.vc_problems import FieldProblem
-from node.vc_work import MAX_VC_BODY_DEPTH, nesting, start_worker
+from node.vc_work import BodyRefused, body_object, options_in, start_worker
 from p2p.address_keys import address_key
 
 MAX_VC_BODY_BYTES = 512 * 1024
@@ -309,18 +308,19 @@ def check_separators(data: bytes) -> None:
 
 
 def parse_body(data: bytes) -> dict[str, Any]:
-    """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep."""
+    """A VC-API request body: a JSON object nested at most MAX_VC_BODY_DEPTH deep, read
+    as a VC worker reads a verify route's (`node.vc_work.body_object`)."""
     check_separators(data)
-    try:
-        body = json_of_utf8(data)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise InvalidDocument(json_problem(exc)) from exc
-    if not isinstance(body, dict):
-        raise InvalidDocument("body must be a JSON object")
-    if nesting(body, MAX_VC_BODY_DEPTH) > MAX_VC_BODY_DEPTH:
-        raise FieldProblem(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep",
-                           field="body", limit=MAX_VC_BODY_DEPTH)
-    return body
+    return _accepted(body_object(data))
+
+
+def _accepted(read: dict[str, Any] | BodyRefused) -> dict[str, Any]:
+    """What a body reader found, or its refusal raised as the route's error."""
+    if isinstance(read, BodyRefused):
+        if read.params:
+            raise FieldProblem(read.message, **read.params)
+        raise InvalidDocument(read.message)
+    return read
 
 
 async def in_vc_pool(request: web.Request, func: Any, *args: Any) -> Any:
@@ -373,7 +373,4 @@ async def verifying_for(request: web.Request) -> AsyncIterator[None]:
 
 
 def options_of(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("options", {})
-    if not isinstance(options, dict):
-        raise FieldProblem("options must be an object", field="options")
-    return options
+    return _accepted(options_in(body))

@@ -100,11 +100,10 @@ class BodyVerified:
     chain_checked: tuple[dict[str, Any] | None, ...]
 
 
-def verify_body(data: bytes, presentation: bool, now: datetime,
-                lists: StatusLists | None) -> BodyRefused | ListsNeeded | BodyVerified:
-    """Parse and verify a POST /credentials/verify (or, `presentation`, a
-    /presentations/verify) body. With `lists` None, a body naming this node's status
-    lists is answered ListsNeeded; the node looks them up and asks again with them."""
+def body_object(data: bytes) -> dict[str, Any] | BodyRefused:
+    """A VC-API request body as a JSON object (UTF-8, no key given twice) nested at most
+    MAX_VC_BODY_DEPTH deep, or why it is not one. Every VC route's body is read by this
+    (`node.vc_common.parse_body` for those parsed in the node's process)."""
     try:
         body = json_objects.loads(data.decode("utf-8-sig"))
     except (ValueError, RecursionError) as exc:  # DuplicateKey and UnicodeDecodeError too
@@ -114,9 +113,28 @@ def verify_body(data: bytes, presentation: bool, now: datetime,
     if nesting(body, MAX_VC_BODY_DEPTH) > MAX_VC_BODY_DEPTH:
         return BodyRefused(f"body is nested more than {MAX_VC_BODY_DEPTH} levels deep",
                            {"field": "body", "limit": MAX_VC_BODY_DEPTH})
+    return body
+
+
+def options_in(body: dict[str, Any]) -> dict[str, Any] | BodyRefused:
+    """A body's `options` object ({} when absent), or why it is not one."""
     options = body.get("options", {})
     if not isinstance(options, dict):
         return BodyRefused("options must be an object", {"field": "options"})
+    return options
+
+
+def verify_body(data: bytes, presentation: bool, now: datetime,
+                lists: StatusLists | None) -> BodyRefused | ListsNeeded | BodyVerified:
+    """Parse and verify a POST /credentials/verify (or, `presentation`, a
+    /presentations/verify) body. With `lists` None, a body naming this node's status
+    lists is answered ListsNeeded; the node looks them up and asks again with them."""
+    body = body_object(data)
+    if isinstance(body, BodyRefused):
+        return body
+    options = options_in(body)
+    if isinstance(options, BodyRefused):
+        return options
     for key in ("expectedProofPurpose", "challenge", "domain"):
         if options.get(key) is not None and not isinstance(options[key], str):
             return BodyRefused(f"options.{key} must be a string", {"field": f"options.{key}"})
