@@ -151,38 +151,18 @@ class HandshakeRates:
         return allowed
 
 
-class SharedRate:
-    """One token bucket for many sources together (those a per-source limit cannot bound,
-    addresses being free to a stranger); `now` is any monotonic reading in seconds."""
-
-    def __init__(self, *, per_s: float, burst: float) -> None:
-        if per_s <= 0 or burst < 1:
-            raise ValueError("a shared rate must be positive (a burst of at least 1)")
-        self._per_s, self._burst = per_s, burst
-        self._tokens: float = burst
-        self._at: float | None = None
-
-    def allow(self, now: float) -> bool:
-        """Take a token at `now`; False when there is none."""
-        if self._at is not None:
-            self._tokens = min(self._burst, self._tokens + max(0.0, now - self._at) * self._per_s)
-        self._at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-
 # Sources where an allowed key completed an inbound handshake, remembered (the least
 # recently proven forgotten first) so that a listed follower at an address no peer list
 # names gets back past the shared budget at once when its connection drops in a flood.
 PROVEN_SOURCES_MAX = 1_024
+_ALL_UNLISTED = "all unlisted sources"  # the name of UnlistedConnections' one bucket
 
 
 class UnlistedConnections:
     """Which accepted connections from sources that are not configured peers' hosts go
     on to a handshake: all from a source where an allowed key still listed completed
-    one (`proven`), the others within one `SharedRate` for all of them together.
+    one (`proven`), the others within one rate for all of them together (a
+    `HandshakeRates` of one source, `_ALL_UNLISTED`).
 
     Asked as a connection is accepted, before anything is read: a flood from ever-new
     addresses costs the node the accept and a reset for each past the rate, and a
@@ -195,7 +175,7 @@ class UnlistedConnections:
                  proven_max: int = PROVEN_SOURCES_MAX) -> None:
         if proven_max <= 0:
             raise ValueError("proven_max must be positive")
-        self._rate = SharedRate(per_s=per_s, burst=burst)
+        self._rate = HandshakeRates(per_s=per_s, burst=burst, sources_max=1)
         self._proven: OrderedDict[str, bytes] = OrderedDict()  # source: its key
         self._proven_max = proven_max
         self.refused = 0
@@ -206,7 +186,7 @@ class UnlistedConnections:
         key = self._proven.get(source)
         if key is not None and key in allowed:
             return True
-        if self._rate.allow(now):
+        if self._rate.allow(_ALL_UNLISTED, now):
             return True
         self.refused += 1
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from p2p import Limits
-from p2p.admission import HandshakeRates, PendingHandshakes, SharedRate, UnlistedConnections
+from p2p.admission import HandshakeRates, PendingHandshakes, UnlistedConnections
 from p2p.connection import resolve_hosts
 from tests.p2p.helpers import make_node
 
@@ -129,16 +129,21 @@ def test_handshake_rates_need_positive_bounds() -> None:
 def test_a_shared_rate_counts_every_source_together() -> None:
     """Each new address had a bucket of its own: 484 connections a second from fresh
     loopback addresses all went on to a handshake."""
-    rate = SharedRate(per_s=2.0, burst=3)
-    assert [rate.allow(100.0) for _ in range(4)] == [True, True, True, False]
-    assert rate.allow(100.25) is False  # half a token
-    assert rate.allow(100.5) is True
-    assert [rate.allow(1_000.0) for _ in range(4)] == [True, True, True, False]  # burst caps
-    assert rate.allow(999.0) is False  # a clock going back gives nothing
+    unlisted = UnlistedConnections(per_s=2.0, burst=3)
+    fresh = (f"127.0.{n // 256}.{n % 256}" for n in range(1, 1_000))
+
+    def admitted(now: float, times: int = 1) -> list[bool]:
+        return [unlisted.admit(next(fresh), now, ()) for _ in range(times)]
+    assert admitted(100.0, 4) == [True, True, True, False]
+    assert admitted(100.25) == [False]  # half a token
+    assert admitted(100.5) == [True]
+    assert admitted(1_000.0, 4) == [True, True, True, False]  # the burst caps the refill
+    assert admitted(999.0) == [False]  # a clock going back gives nothing
+    assert unlisted.refused == 4
     with pytest.raises(ValueError):
-        SharedRate(per_s=0, burst=1)
+        UnlistedConnections(per_s=0, burst=1)
     with pytest.raises(ValueError):
-        SharedRate(per_s=1, burst=0.5)
+        UnlistedConnections(per_s=1, burst=0.5)
 
 
 def test_unlisted_connections_share_the_rate_but_a_proven_source_does_not_wait() -> None:
