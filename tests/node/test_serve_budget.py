@@ -24,17 +24,10 @@ from node.serve_budget import (
 from node.sync import MAX_BLOCKS_PER_RESPONSE, RESPONSE_TIMEOUT_MS
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
+from tests.node.test_client_limits import Clock
 from tests.node.test_state_join import config_for
 
 ABUSER, OTHER = b"\x01" * 32, b"\x02" * 32
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_peer_in_debt_waits_for_it_and_another_peer_does_not() -> None:
