@@ -218,10 +218,9 @@ def status_base(request: web.Request) -> str:
     Host header is the client's word: only a plain host[:port] is taken from it).
 
     Any such Host: a list signed for a new one is costly work under the caller's share
-    of the VC slots (`in_vc_pool`), cached among MAX_CACHED_LISTS. A cap on the Hosts
-    named, first come (session 58, reverted), let four anonymous requests take every
-    name but the node's bare address, and verifiers reaching it by its DNS name were
-    refused the list their VCs name."""
+    of the VC slots (`in_vc_pool`), cached among MAX_CACHED_LISTS. No cap on the Hosts
+    named, first come: four anonymous requests would take every name but the node's bare
+    address, and verifiers reaching it by its DNS name be refused the list their VCs name."""
     if request.app[STATUS_BASE]:
         return request.app[STATUS_BASE]
     host = request.host.lower() if PLAIN_HOST.match(request.host) else "localhost"
