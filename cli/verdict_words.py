@@ -75,6 +75,17 @@ def suspension(words: Words, facts: dict[str, Any]) -> str:
                          reason=reason, height=facts["issuer_suspended_height"])
 
 
+def _list_out_of_date(words: Words, facts: dict[str, Any], prefix: str) -> str:
+    """`prefix`.status_list_expired (or _not_yet_valid) with when, for a W3C VC whose
+    status list was outside its validity period (ledger.vc.verify); "" for any other."""
+    validity = facts.get("status_list_validity")
+    moment = facts.get("status_list_valid_until" if validity == "expired"
+                       else "status_list_valid_from")
+    if validity not in ("expired", "not_yet_valid") or not moment:
+        return ""
+    return words.t(f"{prefix}.status_list_{validity}", when=words.datetime(moment))
+
+
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
@@ -126,6 +137,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t("status.not_yet_valid", date=words.date(f["valid_from"]))
     if status == "expired" and f.get("valid_until"):
         return words.t("status.expired_on", date=words.date(f["valid_until"]))
+    listed = _list_out_of_date(words, f, "cli.status")
+    if status == "unknown" and listed:  # no "never issued here": its list was out of date
+        return listed
     original = f.get("original")
     if status == "original_invalid" and isinstance(original, dict) \
             and original.get("status") in ("doubted", "admission_doubted"):
@@ -316,6 +330,8 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("cli.fresh.fail", age=f["answer_age_s"], maxAge=f["max_age_s"])
     elif check.name == "original":
         detail = _original(check, words, f)
+    elif check.name == "status" and not check.ok and _list_out_of_date(words, f, "cli.detail"):
+        detail = _list_out_of_date(words, f, "cli.detail")
     elif check.name == "status" and not check.ok and verdict.status == "revoked":
         detail = words.t("detail.status.fail_revoked")  # a W3C VC's status list
     elif check.name == "senim" and not check.ok:

@@ -26,6 +26,9 @@ MAX_LIST_BITS = 16 * MIN_LIST_BITS * 8  # 16,777,216: above the largest batch (1
 STATUS_INDEX_DIGITS_MAX = len(str(MAX_LIST_BITS))  # no list holds an index of more digits
 STATUS_PURPOSE = "revocation"
 NOT_THE_ISSUERS = "not_the_issuers"  # entry_status: a list another key signed
+# entry_status: a list outside its own validity period (a replayed list of before a
+# revocation, say), which the caller words with when it ended or begins
+OUT_OF_DATE = "out_of_date"
 
 
 def list_bits(batch_size: int) -> int:
@@ -98,8 +101,9 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
                  signer: bytes | None = None) -> tuple[str | None, str]:
     """(status, detail) of one BitstringStatusListEntry against its list credential:
     status None means "not set"; "malformed" or "unknown" mean the list is unusable;
-    NOT_THE_ISSUERS, that `signer` (when given) did not sign it, so it says nothing.
-    `now_ok(document)` says whether the list is within its own validity period."""
+    NOT_THE_ISSUERS, that `signer` (when given) did not sign it, so it says nothing;
+    OUT_OF_DATE, that it is outside its own validity period (`now_ok(document)` says
+    whether it is within it), so it says nothing of now either."""
     purpose, index_text = entry.get("statusPurpose"), entry.get("statusListIndex")
     # ASCII digits, and few: str.isdigit takes "²", and int() refuses it and 5,000 digits
     if not (isinstance(index_text, str) and index_text.isascii() and index_text.isdigit()
@@ -122,7 +126,7 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
     if signer is not None and proof.public_key != signer:
         return NOT_THE_ISSUERS, "the status list is not signed by the credential's issuer"
     if not now_ok(listed):
-        return "unknown", "the status list is outside its validity period"
+        return OUT_OF_DATE, "the status list is outside its validity period"
     try:
         bits = decode_list(subject.get("encodedList", ""))
         is_set = bit_is_set(bits, int(index_text))

@@ -23,7 +23,7 @@ from ledger.vc.export import batch_list_id
 from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import ProofCheck, verify_proof
 from ledger.vc.proofs import instant as _instant
-from ledger.vc.status import NOT_THE_ISSUERS, entry_status
+from ledger.vc.status import NOT_THE_ISSUERS, OUT_OF_DATE, entry_status
 from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
@@ -254,11 +254,34 @@ def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
             verdict.warnings.append(f"status list {url} is not signed by the credential's "
                                     "issuer: not used")
             continue
+        if status == OUT_OF_DATE:
+            verdict.fail("unknown", _list_out_of_date(verdict, listed, now))
+            return False
         if status is not None:
             verdict.fail(status, Check("status", False, detail))
             return False
         verdict.checks.append(Check("status", True, detail))
     return True
+
+
+def _list_out_of_date(verdict: VcVerdict, listed: dict[str, Any], now: datetime) -> Check:
+    """The check of a status list outside its validity period, which `entry_status` found
+    by `_outside_validity` too. The status stays "unknown" (API clients know it), but
+    "unknown" alone was read as "not on this chain", of a credential whose list was only
+    out of date (an old list replayed, signed before a revocation): `facts` say which
+    bound and when, so each reader can say that no revocation status was confirmed."""
+    outside = _outside_validity(listed, now)
+    if outside is None:  # not so: entry_status asked this of the same list and moment
+        return Check("status", False, "the status list is outside its validity period")
+    bound_name, bound, _problem = outside
+    early = bound_name == "validFrom"
+    moment = when(int(bound.timestamp() * 1000))
+    verdict.facts["status_list_validity"] = "not_yet_valid" if early else "expired"
+    verdict.facts["status_list_valid_from" if early else "status_list_valid_until"] = moment
+    said = f"not valid before {moment}" if early else f"expired at {moment}"
+    return Check("status", False, "the revocation status could not be confirmed: the status "
+                 f"list offered is outside its validity period ({said}); do not rely on the "
+                 "credential until a current status list is available")
 
 
 def revocation_from_chain(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts,

@@ -12,6 +12,7 @@ from typing import Any
 
 from ledger.vc.export import xsd_time
 from ledger.vc.verify import verify_vc
+from ledger.verification import when
 from node.vc_common import STATUS_LIST_VALIDITY_S, VC
 from tests.vc.conftest import NOW, STATUS_BASE, VcNode
 from tests.vc.test_vc_api import exported
@@ -44,6 +45,11 @@ async def test_a_status_list_is_valid_for_a_short_while_from_its_signing(
     assert _verified(vc, listed, STATUS_LIST_VALIDITY_S - 1)[0] == "valid"
     status, reason = _verified(vc, listed, STATUS_LIST_VALIDITY_S + 1)
     assert status == "unknown" and "outside its validity period" in reason, reason
+    # named, not only worded: "unknown" alone was said "never issued on this network"
+    late = verify_vc(vc, NOW + timedelta(seconds=STATUS_LIST_VALIDITY_S + 1), None, None,
+                     {listed["id"]: listed}.get, lists_vouched=True)
+    assert late.facts == {"status_list_validity": "expired",
+                          "status_list_valid_until": when(int(until.timestamp() * 1000))}
 
 
 async def test_a_cached_list_is_signed_again_once_half_its_validity_is_gone(
