@@ -86,6 +86,13 @@ def _list_out_of_date(words: Words, facts: dict[str, Any], prefix: str) -> str:
     return words.t(f"{prefix}.status_list_{validity}", when=words.datetime(moment))
 
 
+def _status_check_failed(verdict: Judged) -> bool:
+    """Whether a W3C VC's status check failed, its list unusable: "unknown" alone was said
+    in kk and ru as a credential never issued on this network, of one no chain was asked
+    about."""
+    return any(check.name == "status" and not check.ok for check in verdict.checks)
+
+
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
@@ -140,6 +147,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
     listed = _list_out_of_date(words, f, "cli.status")
     if status == "unknown" and listed:  # no "never issued here": its list was out of date
         return listed
+    if status == "unknown" and _status_check_failed(verdict):  # its list's proof failed
+        return words.t("cli.status.status_list_unverified")
     original = f.get("original")
     if status == "original_invalid" and isinstance(original, dict) \
             and original.get("status") in ("doubted", "admission_doubted"):
@@ -332,6 +341,8 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = _original(check, words, f)
     elif check.name == "status" and not check.ok and _list_out_of_date(words, f, "cli.detail"):
         detail = _list_out_of_date(words, f, "cli.detail")
+    elif check.name == "status" and not check.ok and verdict.status == "unknown":
+        detail = words.t("cli.detail.status_list_unverified")
     elif check.name == "status" and not check.ok and verdict.status == "revoked":
         detail = words.t("detail.status.fail_revoked")  # a W3C VC's status list
     elif check.name == "senim" and not check.ok:

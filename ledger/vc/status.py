@@ -122,7 +122,9 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
         return "malformed", f"the status list is not for {purpose!r}"
     proof = verify_proof(listed, loader=loader)
     if not proof.ok:
-        return "unknown", "the status list's proof does not verify"
+        return "unknown", ("the revocation status could not be confirmed: the status list "
+                           "offered does not verify (its proof does not hold); do not rely on "
+                           "the credential until a genuine status list is available")
     if signer is not None and proof.public_key != signer:
         return NOT_THE_ISSUERS, "the status list is not signed by the credential's issuer"
     if not now_ok(listed):

@@ -138,3 +138,29 @@ def test_the_officer_reads_that_no_revocation_status_was_confirmed(
     assert status_line.endswith(words.t("check.status") + ": " + words.t(
         f"cli.detail.status_list_{case}", when=moment)), status_line
     assert not english_in(result.output), result.output
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_list_whose_signature_fails_is_no_never_issued_either(
+        lists: ListServer, tmp_path: Path, lang: str) -> None:
+    """A list changed after its issuer signed it (a revocation's bit cleared, say): its
+    proof fails, the status is "unknown", and kk and ru said the credential was never
+    issued on this network, of one no chain was asked about."""
+    file = foreign_vc(lists, tmp_path, "expired")
+    path = LISTS["expired"][0]
+    changed = dict(lists.lists[path], validUntil="2099-01-01T00:00:00Z")  # proof no longer holds
+    lists.lists[path] = changed
+    result = verify(file, "--lang", lang)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    headline, status_line = lines[0], next(line for line in lines if "✘" in line)
+    assert NEVER_ISSUED[lang] not in result.output, result.output
+    if lang == "en":
+        assert headline.startswith("UNKNOWN: the revocation status could not be confirmed: "
+                                   "the status list offered does not verify"), headline
+        return
+    words = Words(lang)
+    assert headline == words.t("cli.status.status_list_unverified"), headline
+    assert status_line.endswith(words.t("check.status") + ": "
+                                + words.t("cli.detail.status_list_unverified")), status_line
+    assert not english_in(result.output), result.output
