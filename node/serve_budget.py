@@ -26,8 +26,9 @@ RESPONSE_TIMEOUT_MS.
 The rate weighs honest catch-up against what a peer may take. A follower asks one peer
 at a time, and applies at best 1,700 blocks a second of five issue transactions
 (bench.engine, in one process, on a quiet machine: 1.7 KB a block and a question per 64
-blocks, 4.6 MB a second charged); blocks of 1,000 transactions it replays at about 6 a
-second (190 KB a block, 1.2 MB a second). A follower is a peer like any other, so its
+blocks, 4.6 MB a second charged); blocks of 1,000 transactions it replays at 8-13 a
+second (208 KB a block, at most 2.7 MB a second; `catch_up_rate(60, 1000)`, load 1-4). A
+follower is a peer like any other, so its
 full-speed catch-up costs the validator what an abuser's flood of the same answers
 costs: the rate cannot tell them apart, only bound both. So the burst
 (SERVE_BURST_BYTES) lets a follower fetch about 12,000 such small blocks at whatever
