@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
-import re
 import stat
 import sys
 import time
@@ -68,15 +67,8 @@ from ledger.identity import KeyPair
 from ledger.json_objects import DuplicateKey
 from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
-from ledger.vc.verify import (
-    CHAIN_NOT_CHECKED,
-    HOLDER_NOT_SUBJECT,
-    KEY_NOT_TIED,
-    LIST_ONLY,
-    UNKNOWN_STATUS_TYPE,
-    VcVerdict,
-    verify_vc,
-)
+from ledger.vc.verify import VcVerdict, verify_vc
+from ledger.vc.warning_codes import warning_code
 from ledger.verification import Check, when
 from node.files import UnfitFile, load_key
 from node.files import read_bounded as read_file_bounded
@@ -312,19 +304,20 @@ def _unfit(file: Path, exc: UnfitFile) -> Sentence:
     return Sentence("cli.file.too_large", str(exc), path=file)
 
 
+# cli/words' key of each warning's code (ledger.vc.warning_codes)
+WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
+                "status_list_not_issuers": "cli.vc.list_not_issuers",
+                "chain_not_checked": "cli.vc.chain_not_checked",
+                "key_not_tied": "cli.vc.key_not_tied", "status_type_unknown": "cli.vc.status_type",
+                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject"}
+
+
 def vc_warning(warning: str) -> Sentence:
     """A warning of ledger.vc.verify, in words."""
-    unchecked = re.fullmatch(r"status list (\S+) was not checked \(not served here\)", warning)
-    if unchecked:
-        return Sentence("cli.vc.list_unchecked", warning, url=unchecked[1])
-    foreign = re.fullmatch(r"status list (\S+) is not signed by the credential's issuer: "
-                           r"not used", warning)
-    if foreign:
-        return Sentence("cli.vc.list_not_issuers", warning, url=foreign[1])
-    key = {CHAIN_NOT_CHECKED: "cli.vc.chain_not_checked", KEY_NOT_TIED: "cli.vc.key_not_tied",
-           UNKNOWN_STATUS_TYPE: "cli.vc.status_type", LIST_ONLY: "cli.vc.list_only",
-           HOLDER_NOT_SUBJECT: "cli.vc.holder_not_subject"}
-    return Sentence(key.get(warning, "cli.vc.warning"), warning)
+    code, url = warning_code(warning)
+    if url is not None:
+        return Sentence(WARNING_KEYS[code], warning, url=url)
+    return Sentence(WARNING_KEYS.get(code, "cli.vc.warning"), warning)
 
 
 def unconfirmed(verdict: VcVerdict) -> VcVerdict:

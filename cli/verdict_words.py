@@ -16,6 +16,7 @@ from typing import Any
 from cli.commands import Judged, lay_out_verdict
 from cli.language import Words
 from cli.spoken import problem_of
+from ledger.vc.status import LIST_UNUSABLE
 from ledger.verification import Check
 
 # Checks only the command line makes: when one fails, the verdict's sentence is its story.
@@ -86,6 +87,20 @@ def _list_out_of_date(words: Words, facts: dict[str, Any], prefix: str) -> str:
     return words.t(f"{prefix}.status_list_{validity}", when=words.datetime(moment))
 
 
+def _list_unusable(words: Words, facts: dict[str, Any], prefix: str) -> str:
+    """For a W3C VC whose status list could not be read for it (ledger.vc.status_checks):
+    `prefix` "cli.status", that its revocation status is not confirmed; "cli.detail", what
+    was wrong with the list. "" for any other verdict."""
+    problem = facts.get("status_list_problem")
+    if problem not in LIST_UNUSABLE:
+        return ""
+    if prefix == "cli.status":
+        return words.t("cli.status.status_list_unusable")
+    return words.t(f"cli.detail.status_list_{problem}",
+                   purpose=str(facts.get("status_list_purpose", "")),
+                   index=str(facts.get("status_list_index", "")))
+
+
 def _status_check_failed(verdict: Judged) -> bool:
     """Whether a W3C VC's status check failed, its list unusable: "unknown" alone was said
     in kk and ru as a credential never issued on this network, of one no chain was asked
@@ -147,6 +162,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
     listed = _list_out_of_date(words, f, "cli.status")
     if status == "unknown" and listed:  # no "never issued here": its list was out of date
         return listed
+    if status == "unknown" and _list_unusable(words, f, "cli.status"):  # no "malformed":
+        return _list_unusable(words, f, "cli.status")  # the list is, not the credential
     if status == "unknown" and _status_check_failed(verdict):  # its list's proof failed
         return words.t("cli.status.status_list_unverified")
     original = f.get("original")
@@ -341,6 +358,8 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = _original(check, words, f)
     elif check.name == "status" and not check.ok and _list_out_of_date(words, f, "cli.detail"):
         detail = _list_out_of_date(words, f, "cli.detail")
+    elif check.name == "status" and not check.ok and _list_unusable(words, f, "cli.detail"):
+        detail = _list_unusable(words, f, "cli.detail")
     elif check.name == "status" and not check.ok and verdict.status == "unknown":
         detail = words.t("cli.detail.status_list_unverified")
     elif check.name == "status" and not check.ok and verdict.status == "revoked":

@@ -29,6 +29,14 @@ NOT_THE_ISSUERS = "not_the_issuers"  # entry_status: a list another key signed
 # entry_status: a list outside its own validity period (a replayed list of before a
 # revocation, say), which the caller words with when it ended or begins
 OUT_OF_DATE = "out_of_date"
+# entry_status: a list that cannot be read for the entry, by what is wrong with it. The
+# credential may be sound; only its revocation status is unconfirmed, which the caller
+# says (as it says of an out-of-date list), not that the credential is malformed.
+NOT_A_STATUS_LIST = "not_a_status_list"
+NOT_FOR_PURPOSE = "not_for_purpose"
+UNDECODABLE = "undecodable"
+INDEX_OUTSIDE = "index_outside"
+LIST_UNUSABLE = (NOT_A_STATUS_LIST, NOT_FOR_PURPOSE, UNDECODABLE, INDEX_OUTSIDE)
 
 
 def list_bits(batch_size: int) -> int:
@@ -61,7 +69,7 @@ def decode_list(encoded: str) -> bytes:
     except (ValueError, zlib.error) as exc:
         raise InvalidDocument(f"encodedList does not decode: {exc}", "status_list") from exc
     if len(bits) > MAX_LIST_BITS // 8 or len(bits) * 8 < MIN_LIST_BITS:
-        raise InvalidDocument("the status list has the wrong length", "status_list")
+        raise InvalidDocument("encodedList decodes to a list of the wrong length", "status_list")
     return bits
 
 
@@ -100,7 +108,8 @@ def status_list_credential(list_url: str, issuer: str, valid_from: str,
 def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = None,
                  signer: bytes | None = None) -> tuple[str | None, str]:
     """(status, detail) of one BitstringStatusListEntry against its list credential:
-    status None means "not set"; "malformed" or "unknown" mean the list is unusable;
+    status None means "not set"; "malformed", that the entry itself is; "unknown", that
+    the list's proof fails; one of LIST_UNUSABLE, that the list cannot be read for it;
     NOT_THE_ISSUERS, that `signer` (when given) did not sign it, so it says nothing;
     OUT_OF_DATE, that it is outside its own validity period (`now_ok(document)` says
     whether it is within it), so it says nothing of now either."""
@@ -110,16 +119,19 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
             and len(index_text) <= STATUS_INDEX_DIGITS_MAX):
         return "malformed", (f"statusListIndex must be a string of at most "
                              f"{STATUS_INDEX_DIGITS_MAX} digits")
+    if not isinstance(purpose, str) or not purpose:
+        # the entry's fault, not its list's: no list is for a purpose left out
+        return "malformed", "the status entry's statusPurpose must be a non-empty string"
     if not isinstance(listed, dict) or "BitstringStatusListCredential" not in (
             listed.get("type") or []):
-        return "malformed", "the status list is not a BitstringStatusListCredential"
+        return NOT_A_STATUS_LIST, "the status list is not a BitstringStatusListCredential"
     subject = listed.get("credentialSubject")
     if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
-        return "malformed", "the status list's subject is not a BitstringStatusList"
+        return NOT_A_STATUS_LIST, "the status list's subject is not a BitstringStatusList"
     purposes = subject.get("statusPurpose")
     purposes = purposes if isinstance(purposes, list) else [purposes]
     if purpose not in purposes:
-        return "malformed", f"the status list is not for {purpose!r}"
+        return NOT_FOR_PURPOSE, f"the status list is not for {purpose[:40]!r}"
     proof = verify_proof(listed, loader=loader)
     if not proof.ok:
         return "unknown", ("the revocation status could not be confirmed: the status list "
@@ -131,12 +143,15 @@ def entry_status(entry: Any, listed: Any, now_ok: Any, loader: Loader | None = N
         return OUT_OF_DATE, "the status list is outside its validity period"
     try:
         bits = decode_list(subject.get("encodedList", ""))
-        is_set = bit_is_set(bits, int(index_text))
     except InvalidDocument as exc:
-        return "malformed", f"status list: {exc}"
+        return UNDECODABLE, f"the status list's {exc}"
+    try:
+        is_set = bit_is_set(bits, int(index_text))
+    except InvalidDocument:
+        return INDEX_OUTSIDE, (f"the status list holds {len(bits) * 8} entries, and the "
+                               f"credential's index {index_text} is beyond them")
     if is_set and purpose in PURPOSE_STATUS:
         return PURPOSE_STATUS[purpose], f"{PURPOSE_STATUS[purpose]}: its bit is set in the " \
             "issuer's status list"
-    marked = PURPOSE_STATUS.get(purpose, "") if isinstance(purpose, str) else ""
-    marked = marked or f"marked for {purpose!r}"
+    marked = PURPOSE_STATUS.get(purpose, "") or f"marked for {purpose!r}"
     return None, f"not {marked} in its status list"

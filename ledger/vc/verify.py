@@ -9,7 +9,6 @@ not revoked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +18,18 @@ from ledger.identity import member_id_of
 from ledger.vc.anchored import native_of_senim_vc
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
-from ledger.vc.export import batch_list_id
 from ledger.vc.issuer_keys import issuer_did_finding
 from ledger.vc.proofs import ProofCheck, verify_proof
 from ledger.vc.proofs import instant as _instant
-from ledger.vc.status import NOT_THE_ISSUERS, OUT_OF_DATE, entry_status
+from ledger.vc.status_checks import StatusLookup, check_status, outside_validity
+
+# The warnings, named from here as before they moved.
+from ledger.vc.warning_codes import CHAIN_NOT_CHECKED as CHAIN_NOT_CHECKED
+from ledger.vc.warning_codes import HOLDER_NOT_SUBJECT as HOLDER_NOT_SUBJECT
+from ledger.vc.warning_codes import KEY_NOT_TIED as KEY_NOT_TIED
+from ledger.vc.warning_codes import LIST_ONLY as LIST_ONLY
+from ledger.vc.warning_codes import UNKNOWN_STATUS_TYPE as UNKNOWN_STATUS_TYPE
+from ledger.vc.warning_codes import warning_code
 from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
 MAX_CREDENTIALS_PER_PRESENTATION = 20
@@ -31,16 +37,6 @@ MAX_CREDENTIALS_PER_PRESENTATION = 20
 TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
                     "refreshService", "renderMethod", "confidenceMethod")
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-UNKNOWN_STATUS_TYPE = "a credentialStatus of an unknown type was not checked"
-LIST_ONLY = "the chain holds no revocation of this credential, but its status list marks it revoked"
-CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
-HOLDER_NOT_SUBJECT = ("the presentation's signer is not named as its credentials' subject: "
-                      "it shows that its holder has the files, not whose they are")
-KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
-                "history can tell whether the member held it")
-# statusListCredential URL -> the status list credential, or None when it cannot
-# be had (the caller decides where lists come from: the node serves its own).
-StatusLookup = Callable[[str], dict[str, Any] | None]
 
 
 @dataclass
@@ -63,7 +59,8 @@ class VcVerdict:
         body: dict[str, Any] = {
             "valid": self.valid, "status": self.status, "reason": self.reason,
             "issuer": self.issuer, "checks": [c.to_json() for c in self.checks],
-            "warnings": self.warnings, "facts": self.facts}
+            "warnings": self.warnings,
+            "warning_codes": [warning_code(w)[0] for w in self.warnings], "facts": self.facts}
         if self.credentials:
             body["credentials"] = [c.to_json() for c in self.credentials]
         return body
@@ -179,7 +176,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     # A Senim VC checked against a chain: the chain holds its revocations, which its list
     # only mirrors, and a list from elsewhere is not read.
     chain_decides = "senim" in document and facts is not None and not lists_vouched
-    if not chain_decides and not _check_status(verdict, document, now, status_lookup, loader,
+    if not chain_decides and not check_status(verdict, document, now, status_lookup, loader,
                                                None if lists_vouched else issuer_key):
         if verdict.status == "revoked" and "senim" in document and facts is not None:
             revocation_from_chain(verdict, document, facts, chain_id)
@@ -191,21 +188,8 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     return verdict
 
 
-def _outside_validity(document: dict[str, Any], now: datetime
-                      ) -> tuple[str, datetime, str] | None:
-    """Which bound of the document's validity period `now` is outside (its property name),
-    that bound, and why in words; None within it."""
-    valid_from, valid_until = _instant(document.get("validFrom")), _instant(
-        document.get("validUntil"))
-    if valid_from is not None and now < valid_from:
-        return "validFrom", valid_from, f"not valid before {document['validFrom']}"
-    if valid_until is not None and now >= valid_until:
-        return "validUntil", valid_until, f"expired at {document['validUntil']}"
-    return None
-
-
 def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime) -> bool:
-    outside = _outside_validity(document, now)
+    outside = outside_validity(document, now)
     if outside is not None:
         # Which bound, and when, as the other facts give moments: a credential not valid
         # yet is no expired one, though both are "expired" to the VC-API.
@@ -218,70 +202,6 @@ def _check_validity(verdict: VcVerdict, document: dict[str, Any], now: datetime)
         return False
     verdict.checks.append(Check("validity", True, "within its validity period"))
     return True
-
-
-def _status_entries(document: dict[str, Any]) -> list[Any]:
-    status = document.get("credentialStatus")
-    if status is None:
-        return []
-    return status if isinstance(status, list) else [status]
-
-
-def _check_status(verdict: VcVerdict, document: dict[str, Any], now: datetime,
-                  lookup: StatusLookup | None, loader: Loader | None,
-                  signer: bytes | None) -> bool:
-    """Each status entry against its list; `signer`: the key a list must be signed by to
-    count (None: any, the lookup's lists being vouched for)."""
-    for entry in _status_entries(document):
-        if entry.get("type") != "BitstringStatusListEntry":
-            verdict.warnings.append(UNKNOWN_STATUS_TYPE)
-            continue
-        url = entry.get("statusListCredential")
-        if not isinstance(url, str):
-            verdict.fail("malformed", Check("status", False, "the status entry names no list"))
-            return False
-        # A verifier's own lists speak of their batch's credentials alone: of a list of
-        # another batch, a presentation's other credential's say, nothing is read.
-        own = batch_list_id(document) if signer is None else None
-        listed = lookup(url) if lookup and (
-            signer is not None or (own is not None and url.endswith(own.hex()))) else None
-        if listed is None:
-            verdict.warnings.append(f"status list {url} was not checked (not served here)")
-            continue
-        status, detail = entry_status(entry, listed, lambda d: _outside_validity(d, now) is None,
-                                      loader, signer)
-        if status == NOT_THE_ISSUERS:
-            verdict.warnings.append(f"status list {url} is not signed by the credential's "
-                                    "issuer: not used")
-            continue
-        if status == OUT_OF_DATE:
-            verdict.fail("unknown", _list_out_of_date(verdict, listed, now))
-            return False
-        if status is not None:
-            verdict.fail(status, Check("status", False, detail))
-            return False
-        verdict.checks.append(Check("status", True, detail))
-    return True
-
-
-def _list_out_of_date(verdict: VcVerdict, listed: dict[str, Any], now: datetime) -> Check:
-    """The check of a status list outside its validity period, which `entry_status` found
-    by `_outside_validity` too. The status stays "unknown" (API clients know it), but
-    "unknown" alone was read as "not on this chain", of a credential whose list was only
-    out of date (an old list replayed, signed before a revocation): `facts` say which
-    bound and when, so each reader can say that no revocation status was confirmed."""
-    outside = _outside_validity(listed, now)
-    if outside is None:  # not so: entry_status asked this of the same list and moment
-        return Check("status", False, "the status list is outside its validity period")
-    bound_name, bound, _problem = outside
-    early = bound_name == "validFrom"
-    moment = when(int(bound.timestamp() * 1000))
-    verdict.facts["status_list_validity"] = "not_yet_valid" if early else "expired"
-    verdict.facts["status_list_valid_from" if early else "status_list_valid_until"] = moment
-    said = f"not valid before {moment}" if early else f"expired at {moment}"
-    return Check("status", False, "the revocation status could not be confirmed: the status "
-                 f"list offered is outside its validity period ({said}); do not rely on the "
-                 "credential until a current status list is available")
 
 
 def revocation_from_chain(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts,

@@ -11,6 +11,7 @@ exit 1, with the list's bound in `facts`."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_entry, status_list_credential
 from tests.cli.test_verifier_lines_translated import english_in
+from tests.e2e.processes import PORTS_ENV, free_port
 
 ISSUER = KeyPair.from_seed(b"\x47" * 32)
 DOWN = "http://127.0.0.1:1"  # a foreign VC asks no node: nothing need listen
@@ -47,7 +49,9 @@ class ListServer(ThreadingHTTPServer):
     """Serves signed status lists by path, as an issuer's host (or a replayer) would."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ListHandler)
+        # the range of ports the tests are given, when one is (tests.e2e.processes)
+        super().__init__(("127.0.0.1", free_port() if os.environ.get(PORTS_ENV) else 0),
+                         _ListHandler)
         self.lists: dict[str, dict[str, Any]] = {}
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
