@@ -25,6 +25,7 @@ from ledger.transactions import CREDENTIAL_TYPES
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
+from ledger.vc.warning_codes import FIXED, OTHER, STATUS_LIST_NOT_ISSUERS, STATUS_LIST_UNCHECKED
 from node.portal import BUNDLE, LANGUAGES, pick_language
 
 STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
@@ -311,3 +312,12 @@ def test_share_reads_what_verify_reads_and_takes_a_vc(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["share", str(path), "--node", "http://127.0.0.1:8700"])
     assert result.exit_code == 0, result.output
     assert json.loads(_payload(result.stdout.strip(), "doc")) == vc
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_warning_a_vc_verdict_carries_has_words(lang: str) -> None:
+    # The page says each warning by its code (portal-warnings.js): one without words was
+    # said as one the page cannot word, a caution the officer could not read.
+    codes = {*FIXED.values(), STATUS_LIST_UNCHECKED, STATUS_LIST_NOT_ISSUERS, OTHER}
+    missing = {f"warning.{code}" for code in codes} - set(portal_strings(lang))
+    assert not missing, f"{lang}.json lacks {sorted(missing)}"
