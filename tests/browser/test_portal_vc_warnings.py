@@ -22,7 +22,12 @@ from ledger.vc.status import status_entry, status_list_credential
 from ledger.vc.verify import verify_vc
 from node.i18n import catalogue
 from tests.browser.conftest import BROWSER_MISSING, CHROMEDRIVER, CHROMIUM, Credentials
-from tests.browser.test_portal_browser import open_portal, paste_and_check, wait_for
+from tests.browser.test_portal_browser import (
+    open_portal,
+    paste_and_check,
+    screenshot,
+    wait_for,
+)
 from tests.browser.test_portal_node_answers import ANSWER_NEXT
 from tests.vc.conftest import NOW
 
@@ -82,6 +87,7 @@ def test_a_vcs_unchecked_revocation_list_is_said_as_a_warning(
                               "mark": "⚠ ", "label": said(lang, "warnings.mark"),
                               "passed": False}], found
     assert not found["inChecks"], found
+    screenshot(browser, credentials, f"vc-warning-{lang}")
     # said again in the language chosen next, and gone once another document is checked
     other = next(choice for choice in ("kk", "ru", "en") if choice != lang)
     browser.find_element("css selector", f"[data-lang-choice='{other}']").click()
